@@ -1,0 +1,48 @@
+/** One deployment of a flow: where it runs, with which defaults. */
+export interface DeploymentConfig {
+  /** The flow's name, as given to `flow({ name })`. */
+  flow: string;
+  /** The deployment's name, unique per flow. */
+  name: string;
+  /** Module that defines the flow, relative to the config file, e.g. `flows/train.ts`. */
+  entrypoint: string;
+  description?: string;
+  /** Work pool whose workers run this deployment. @default config.defaultPool */
+  pool?: string;
+  /** Queue inside the pool. @default "default" */
+  queue?: string;
+  /** Default parameters, merged under each run's parameters. @default {} */
+  parameters?: Record<string, unknown>;
+  /** @default [] */
+  tags?: string[];
+  /** Worker labels a run needs, e.g. `{ gpu: "true" }`. @default {} */
+  labels?: Record<string, string>;
+  /**
+   * Settings the worker resolves locally. Secrets are referenced by name, never by value:
+   * `{ env: { DB_PASSWORD: { $secret: "DB_PASSWORD" } } }`. @default {}
+   */
+  jobVariables?: Record<string, unknown>;
+  /** Attempts after the first when a run fails. @default 0 */
+  retries?: number;
+  /** Delay before a retry. @default 0 */
+  retryDelaySeconds?: number;
+}
+
+/** The shape of `outpost.config.ts`. */
+export interface OutpostConfig {
+  /** Project name; used as the bundle's repository name in a registry. */
+  project: string;
+  /**
+   * Where bundles are pushed: `oci://host:port/repository` (a registry, with the user's own
+   * credentials) or `oci-layout:./path` / `oci-layout:///abs/path` (an OCI image-layout directory).
+   */
+  registry: string;
+  /** Pool for deployments that name none. @default "default" */
+  defaultPool?: string;
+  deployments: DeploymentConfig[];
+}
+
+/** Typed identity helper for `outpost.config.ts`. */
+export function defineConfig(config: OutpostConfig): OutpostConfig {
+  return config;
+}

@@ -1,0 +1,85 @@
+import { z } from 'zod';
+import { Id, JsonObject, Name, page, Tags, Timestamp } from './common.js';
+
+export const Flow = z.strictObject({
+  id: Id,
+  name: Name,
+  createdAt: Timestamp,
+});
+export type Flow = z.infer<typeof Flow>;
+export const FlowListResponse = page(Flow);
+export type FlowListResponse = z.infer<typeof FlowListResponse>;
+
+/**
+ * Where the worker gets the flow's code. Always pinned:
+ * `oci://host[:port]/repo@sha256:<64 hex>`, `oci-layout:///abs/dir@sha256:<64 hex>`,
+ * `git+https://…#<40 hex>`, or `dir:///abs/path` (development only).
+ */
+export const Source = z
+  .string()
+  .max(2000)
+  .refine(
+    (s) =>
+      /^oci:\/\/[^\s@]+@sha256:[a-f0-9]{64}$/.test(s) ||
+      /^oci-layout:\/\/\/[^\s@]+@sha256:[a-f0-9]{64}$/.test(s) ||
+      /^git\+(https|ssh|file):\/\/[^\s#]+#[a-f0-9]{40}$/.test(s) ||
+      /^dir:\/\/\/[^\s]+$/.test(s),
+    'must be pinned: oci://…@sha256:<digest>, oci-layout:///…@sha256:<digest>, git+https://…#<commit sha> or dir:///…',
+  );
+
+export const DeploymentUpsertRequest = z.strictObject({
+  flowName: Name,
+  name: Name,
+  description: z.string().max(2000).optional(),
+  source: Source,
+  /** Path of the module inside the source that defines the flow, e.g. `flows/train.js`. */
+  entrypoint: z.string().min(1).max(500),
+  /** JSON Schema (draft 2020-12) of the flow's parameters. */
+  parameterSchema: JsonObject.optional(),
+  /** Default parameters, merged under each run's parameters. */
+  parameters: JsonObject.optional(),
+  workPool: Name,
+  workQueue: Name.optional(),
+  tags: Tags.optional(),
+  /** Worker labels a run of this deployment needs, e.g. `{ gpu: "true" }`. */
+  labels: z.record(z.string().max(100), z.string().max(200)).optional(),
+  /** Secret references and other settings resolved by the worker; never secret values. */
+  jobVariables: JsonObject.optional(),
+  retries: z.number().int().min(0).max(100).optional(),
+  retryDelaySeconds: z.number().int().min(0).max(86_400).optional(),
+});
+export type DeploymentUpsertRequest = z.infer<typeof DeploymentUpsertRequest>;
+
+export const Deployment = z.strictObject({
+  id: Id,
+  flowId: Id,
+  flowName: Name,
+  name: Name,
+  description: z.string().nullable(),
+  source: z.string(),
+  entrypoint: z.string(),
+  parameterSchema: JsonObject.nullable(),
+  parameters: JsonObject,
+  workPool: Name,
+  workQueue: Name,
+  tags: Tags,
+  labels: z.record(z.string(), z.string()),
+  jobVariables: JsonObject,
+  retries: z.number().int(),
+  retryDelaySeconds: z.number().int(),
+  paused: z.boolean(),
+  createdAt: Timestamp,
+  updatedAt: Timestamp,
+});
+export type Deployment = z.infer<typeof Deployment>;
+
+export const DeploymentUpsertResponse = z.strictObject({ deployment: Deployment, created: z.boolean() });
+export type DeploymentUpsertResponse = z.infer<typeof DeploymentUpsertResponse>;
+
+export const DeploymentListQuery = z.strictObject({
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+  cursor: z.string().max(500).optional(),
+  flow: Name.optional(),
+});
+export const DeploymentListResponse = page(Deployment);
+export type DeploymentListResponse = z.infer<typeof DeploymentListResponse>;

@@ -1,0 +1,83 @@
+export {
+  ErrorCode,
+  Id,
+  JsonObject,
+  JsonValue,
+  Name,
+  PageQuery,
+  Problem,
+  page,
+  statusForCode,
+  Tag,
+  Tags,
+  Timestamp,
+} from './common.js';
+export {
+  Deployment,
+  DeploymentListQuery,
+  DeploymentListResponse,
+  DeploymentUpsertRequest,
+  DeploymentUpsertResponse,
+  Flow,
+  FlowListResponse,
+  Source,
+} from './flows.js';
+export { LogBatchRequest, LogBatchResponse, LogLevel, LogLine, LogLineInput, LogReadQuery, LogReadResponse } from './logs.js';
+export {
+  ClaimRequest,
+  HeldRun,
+  Labels,
+  Worker,
+  WorkerHeartbeatRequest,
+  WorkerHeartbeatResponse,
+  WorkerListResponse,
+  WorkPool,
+  WorkPoolCreateRequest,
+  WorkPoolListResponse,
+  WorkPoolUpdateRequest,
+  WorkQueue,
+  WorkQueueCreateRequest,
+  WorkQueueListResponse,
+  WorkQueueUpdateRequest,
+} from './pools.js';
+export type { RouteAccess, RouteDef, RouteName, Routes } from './routes.js';
+export { NoContent, routes } from './routes.js';
+export {
+  ClaimedRun,
+  ClaimResponse,
+  FlowRun,
+  FlowRunCreateRequest,
+  FlowRunCreateResponse,
+  FlowRunListQuery,
+  FlowRunListResponse,
+  StateHistoryEntry,
+  StateHistoryResponse,
+  StateProposalRequest,
+  StateProposalResponse,
+} from './runs.js';
+export {
+  DEFAULT_STATE_NAME,
+  isTerminal,
+  ProposalStatus,
+  ProposedState,
+  State,
+  StateName,
+  StateType,
+  TERMINAL_STATES,
+} from './states.js';
+export {
+  TaskRun,
+  TaskRunCreateRequest,
+  TaskRunListResponse,
+  TaskRunResponse,
+  TaskRunSetStateRequest,
+} from './task-runs.js';
+export {
+  ApiKey,
+  ApiKeyCreateRequest,
+  ApiKeyCreateResponse,
+  ApiKeyListResponse,
+  Role,
+  WhoAmIResponse,
+  Workspace,
+} from './workspaces.js';

@@ -1,0 +1,57 @@
+import { z } from 'zod';
+import { Id, Timestamp } from './common.js';
+
+export const LogLevel = z.enum(['debug', 'info', 'warning', 'error', 'critical']);
+export type LogLevel = z.infer<typeof LogLevel>;
+
+export const LogLineInput = z.strictObject({
+  /** Per (run, attempt), assigned by the worker, starting at 1; the idempotency key of the line. */
+  seq: z.number().int().min(1),
+  timestamp: z.iso.datetime({ offset: true }),
+  level: LogLevel,
+  message: z.string().max(32_768),
+  taskRunId: Id.optional(),
+  /** `stdout`, `stderr`, `flow` (SDK logger) or `worker`. */
+  stream: z.enum(['stdout', 'stderr', 'flow', 'worker']).default('flow'),
+});
+export type LogLineInput = z.input<typeof LogLineInput>;
+
+export const LogBatchRequest = z.strictObject({
+  attempt: z.number().int().min(1),
+  logs: z.array(LogLineInput).min(1).max(1000),
+});
+export type LogBatchRequest = z.input<typeof LogBatchRequest>;
+
+export const LogBatchResponse = z.strictObject({
+  /** Lines stored by this request. */
+  accepted: z.number().int(),
+  /** Lines already stored by an earlier delivery of the same (attempt, seq). */
+  duplicates: z.number().int(),
+});
+export type LogBatchResponse = z.infer<typeof LogBatchResponse>;
+
+export const LogLine = z.strictObject({
+  attempt: z.number().int(),
+  seq: z.number().int(),
+  timestamp: Timestamp,
+  level: LogLevel,
+  message: z.string(),
+  taskRunId: Id.nullable(),
+  stream: z.string(),
+});
+export type LogLine = z.infer<typeof LogLine>;
+
+export const LogReadQuery = z.strictObject({
+  /** Opaque cursor from a previous read; lines after it. */
+  cursor: z.string().max(200).optional(),
+  limit: z.coerce.number().int().min(1).max(5000).default(1000),
+  level: LogLevel.optional(),
+});
+export type LogReadQuery = z.input<typeof LogReadQuery>;
+
+export const LogReadResponse = z.strictObject({
+  items: z.array(LogLine),
+  /** Pass back to read on; present even when `items` is empty, so a follower can keep polling. */
+  nextCursor: z.string(),
+});
+export type LogReadResponse = z.infer<typeof LogReadResponse>;

@@ -1,0 +1,113 @@
+import { z } from 'zod';
+import { Id, Name, Timestamp } from './common.js';
+
+export const WorkPool = z.strictObject({
+  id: Id,
+  name: Name,
+  description: z.string().nullable(),
+  paused: z.boolean(),
+  concurrencyLimit: z.number().int().nullable(),
+  createdAt: Timestamp,
+});
+export type WorkPool = z.infer<typeof WorkPool>;
+
+export const WorkPoolCreateRequest = z.strictObject({
+  name: Name,
+  description: z.string().max(2000).optional(),
+  concurrencyLimit: z.number().int().min(0).max(100_000).optional(),
+});
+export type WorkPoolCreateRequest = z.infer<typeof WorkPoolCreateRequest>;
+
+export const WorkPoolUpdateRequest = z.strictObject({
+  description: z.string().max(2000).optional(),
+  paused: z.boolean().optional(),
+  concurrencyLimit: z.number().int().min(0).max(100_000).nullable().optional(),
+});
+export type WorkPoolUpdateRequest = z.infer<typeof WorkPoolUpdateRequest>;
+
+export const WorkPoolListResponse = z.strictObject({ items: z.array(WorkPool) });
+export type WorkPoolListResponse = z.infer<typeof WorkPoolListResponse>;
+
+export const WorkQueue = z.strictObject({
+  id: Id,
+  workPool: Name,
+  name: Name,
+  /** 1 is the highest priority. */
+  priority: z.number().int(),
+  paused: z.boolean(),
+  concurrencyLimit: z.number().int().nullable(),
+  createdAt: Timestamp,
+});
+export type WorkQueue = z.infer<typeof WorkQueue>;
+
+export const WorkQueueCreateRequest = z.strictObject({
+  name: Name,
+  priority: z.number().int().min(1).max(1000).optional(),
+  concurrencyLimit: z.number().int().min(0).max(100_000).optional(),
+});
+export type WorkQueueCreateRequest = z.infer<typeof WorkQueueCreateRequest>;
+
+export const WorkQueueUpdateRequest = z.strictObject({
+  priority: z.number().int().min(1).max(1000).optional(),
+  paused: z.boolean().optional(),
+  concurrencyLimit: z.number().int().min(0).max(100_000).nullable().optional(),
+});
+export type WorkQueueUpdateRequest = z.infer<typeof WorkQueueUpdateRequest>;
+
+export const WorkQueueListResponse = z.strictObject({ items: z.array(WorkQueue) });
+export type WorkQueueListResponse = z.infer<typeof WorkQueueListResponse>;
+
+export const Labels = z.record(z.string().min(1).max(100), z.string().max(200));
+
+export const Worker = z.strictObject({
+  id: Id,
+  workPool: Name,
+  name: z.string(),
+  labels: z.record(z.string(), z.string()),
+  capacity: z.number().int(),
+  status: z.enum(['ONLINE', 'OFFLINE']),
+  lastHeartbeatAt: Timestamp,
+  createdAt: Timestamp,
+});
+export type Worker = z.infer<typeof Worker>;
+export const WorkerListResponse = z.strictObject({ items: z.array(Worker) });
+export type WorkerListResponse = z.infer<typeof WorkerListResponse>;
+
+export const HeldRun = z.strictObject({ id: Id, attempt: z.number().int().min(1) });
+export type HeldRun = z.infer<typeof HeldRun>;
+
+/** One call per interval: registers the worker, renews every lease it holds, and says what to stop. */
+export const WorkerHeartbeatRequest = z.strictObject({
+  /** Stable per worker process; the worker generates it at start. */
+  workerId: Id,
+  name: z.string().min(1).max(200),
+  labels: Labels.optional(),
+  capacity: z.number().int().min(1).max(1000),
+  runs: z.array(HeldRun).max(1000),
+});
+export type WorkerHeartbeatRequest = z.infer<typeof WorkerHeartbeatRequest>;
+
+export const WorkerHeartbeatResponse = z.strictObject({
+  /** Leases renewed, with their new expiry (database clock). */
+  renewed: z.array(z.strictObject({ id: Id, attempt: z.number().int(), leaseExpiresAt: Timestamp })),
+  /** Runs the worker must cancel now (state CANCELLING). */
+  cancel: z.array(HeldRun),
+  /** Runs this worker no longer holds (lease expired, attempt superseded): stop them at once. */
+  lost: z.array(HeldRun),
+  /** Seconds the lease lasts from now; the worker heartbeats well within it. */
+  leaseSeconds: z.number().int(),
+  serverTime: Timestamp,
+});
+export type WorkerHeartbeatResponse = z.infer<typeof WorkerHeartbeatResponse>;
+
+export const ClaimRequest = z.strictObject({
+  workerId: Id,
+  /** How many runs the worker can take now. */
+  limit: z.number().int().min(1).max(100),
+  /** Only these queues of the pool; all when absent. */
+  queues: z.array(Name).max(100).optional(),
+  labels: Labels.optional(),
+  /** Long-poll: wait up to this long for a run when none is due. */
+  waitMs: z.number().int().min(0).max(30_000).default(0),
+});
+export type ClaimRequest = z.input<typeof ClaimRequest>;

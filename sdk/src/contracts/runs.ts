@@ -1,0 +1,116 @@
+import { z } from 'zod';
+import { Id, JsonObject, Name, page, Tags, Timestamp } from './common.js';
+import { ProposalStatus, ProposedState, State, StateType } from './states.js';
+
+export const FlowRun = z.strictObject({
+  id: Id,
+  name: z.string(),
+  flowId: Id,
+  flowName: Name,
+  deploymentId: Id.nullable(),
+  deploymentName: Name.nullable(),
+  workPool: Name.nullable(),
+  workQueue: Name.nullable(),
+  parameters: JsonObject,
+  tags: Tags,
+  state: State,
+  /** Attempt number, starting at 1; also the lease's fencing token. */
+  attempt: z.number().int(),
+  maxRetries: z.number().int(),
+  idempotencyKey: z.string().nullable(),
+  workerId: Id.nullable(),
+  leaseExpiresAt: Timestamp.nullable(),
+  expectedStartTime: Timestamp,
+  startTime: Timestamp.nullable(),
+  endTime: Timestamp.nullable(),
+  createdAt: Timestamp,
+  updatedAt: Timestamp,
+});
+export type FlowRun = z.infer<typeof FlowRun>;
+
+export const FlowRunCreateRequest = z.strictObject({
+  parameters: JsonObject.optional(),
+  tags: Tags.optional(),
+  name: z.string().min(1).max(200).optional(),
+  /** Run no earlier than this; now when absent. */
+  scheduledTime: z.iso.datetime({ offset: true }).optional(),
+  workQueue: Name.optional(),
+});
+export type FlowRunCreateRequest = z.infer<typeof FlowRunCreateRequest>;
+
+export const FlowRunCreateResponse = z.strictObject({
+  flowRun: FlowRun,
+  /** False when an earlier request with the same Idempotency-Key created it. */
+  created: z.boolean(),
+});
+export type FlowRunCreateResponse = z.infer<typeof FlowRunCreateResponse>;
+
+export const FlowRunListQuery = z.strictObject({
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+  cursor: z.string().max(500).optional(),
+  /** Comma-separated state types. */
+  state: z
+    .string()
+    .max(200)
+    .transform((s) => s.split(',').filter(Boolean))
+    .pipe(z.array(StateType))
+    .optional(),
+  deploymentId: Id.optional(),
+  flow: Name.optional(),
+  tag: z.string().max(100).optional(),
+  workPool: Name.optional(),
+  createdAfter: z.iso.datetime({ offset: true }).optional(),
+  createdBefore: z.iso.datetime({ offset: true }).optional(),
+});
+export type FlowRunListQuery = z.input<typeof FlowRunListQuery>;
+
+export const FlowRunListResponse = page(FlowRun);
+export type FlowRunListResponse = z.infer<typeof FlowRunListResponse>;
+
+export const StateProposalRequest = z.strictObject({
+  /** Client-generated; a repeated proposal with the same id returns the first answer. */
+  transitionId: Id,
+  /** The attempt the caller holds; a stale attempt is rejected with 409. Omitted by users acting on a run. */
+  attempt: z.number().int().min(1).optional(),
+  state: ProposedState,
+});
+export type StateProposalRequest = z.infer<typeof StateProposalRequest>;
+
+export const StateProposalResponse = z.strictObject({
+  status: ProposalStatus,
+  /** The run's state after the proposal was judged. */
+  state: State,
+  attempt: z.number().int(),
+  reason: z.string().nullable(),
+  /** With WAIT: seconds to wait before proposing again. */
+  waitSeconds: z.number().nullable(),
+});
+export type StateProposalResponse = z.infer<typeof StateProposalResponse>;
+
+export const StateHistoryEntry = z.strictObject({
+  id: Id,
+  attempt: z.number().int(),
+  state: State,
+});
+export const StateHistoryResponse = z.strictObject({ items: z.array(StateHistoryEntry) });
+export type StateHistoryResponse = z.infer<typeof StateHistoryResponse>;
+
+/** What the worker needs to run a claimed run. Source is a pinned reference, never code. */
+export const ClaimedRun = z.strictObject({
+  flowRun: FlowRun,
+  deployment: z.strictObject({
+    id: Id,
+    name: Name,
+    flowName: Name,
+    source: z.string(),
+    entrypoint: z.string(),
+    jobVariables: JsonObject,
+  }),
+  /** JWT for this run and attempt only (audience `outpost-run`). */
+  token: z.string(),
+  leaseExpiresAt: Timestamp,
+});
+export type ClaimedRun = z.infer<typeof ClaimedRun>;
+
+export const ClaimResponse = z.strictObject({ runs: z.array(ClaimedRun) });
+export type ClaimResponse = z.infer<typeof ClaimResponse>;

@@ -1,0 +1,57 @@
+import { z } from 'zod';
+import { JsonValue, Timestamp } from './common.js';
+
+export const StateType = z.enum([
+  'SCHEDULED',
+  'PENDING',
+  'RUNNING',
+  'PAUSED',
+  'CANCELLING',
+  'COMPLETED',
+  'FAILED',
+  'CRASHED',
+  'CANCELLED',
+]);
+export type StateType = z.infer<typeof StateType>;
+
+export const TERMINAL_STATES: readonly StateType[] = ['COMPLETED', 'FAILED', 'CRASHED', 'CANCELLED'];
+export function isTerminal(type: StateType): boolean {
+  return TERMINAL_STATES.includes(type);
+}
+
+/** The default display name for each state type; some types have other names (Late, AwaitingRetry, Cached…). */
+export const DEFAULT_STATE_NAME: Record<StateType, string> = {
+  SCHEDULED: 'Scheduled',
+  PENDING: 'Pending',
+  RUNNING: 'Running',
+  PAUSED: 'Paused',
+  CANCELLING: 'Cancelling',
+  COMPLETED: 'Completed',
+  FAILED: 'Failed',
+  CRASHED: 'Crashed',
+  CANCELLED: 'Cancelled',
+};
+
+export const StateName = z.string().min(1).max(50);
+
+/** A state as stored and returned. `data` holds a result *reference*, never a result. */
+export const State = z.strictObject({
+  type: StateType,
+  name: StateName,
+  message: z.string().max(4000).nullable(),
+  timestamp: Timestamp,
+  data: JsonValue.nullable(),
+});
+export type State = z.infer<typeof State>;
+
+/** A state a client proposes. The server fills in the timestamp. */
+export const ProposedState = z.strictObject({
+  type: StateType,
+  name: StateName.optional(),
+  message: z.string().max(4000).optional(),
+  data: JsonValue.optional(),
+});
+export type ProposedState = z.infer<typeof ProposedState>;
+
+export const ProposalStatus = z.enum(['ACCEPT', 'REJECT', 'WAIT', 'ABORT']);
+export type ProposalStatus = z.infer<typeof ProposalStatus>;

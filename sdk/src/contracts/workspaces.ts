@@ -1,0 +1,53 @@
+import { z } from 'zod';
+import { Id, Name, Timestamp } from './common.js';
+
+export const Role = z.enum(['owner', 'admin', 'developer', 'runner', 'viewer', 'worker']);
+export type Role = z.infer<typeof Role>;
+
+export const Workspace = z.strictObject({
+  id: Id,
+  slug: Name,
+  name: z.string(),
+  createdAt: Timestamp,
+});
+export type Workspace = z.infer<typeof Workspace>;
+
+export const ApiKey = z.strictObject({
+  id: Id,
+  name: Name,
+  role: Role,
+  /** The first characters of the key, enough to recognise it in a list. */
+  prefix: z.string(),
+  /** For role `worker`: the pools it may poll; empty means every pool. */
+  pools: z.array(Name),
+  createdAt: Timestamp,
+  lastUsedAt: Timestamp.nullable(),
+  expiresAt: Timestamp.nullable(),
+  revokedAt: Timestamp.nullable(),
+});
+export type ApiKey = z.infer<typeof ApiKey>;
+
+export const ApiKeyCreateRequest = z.strictObject({
+  name: Name,
+  role: Role,
+  pools: z.array(Name).max(100).optional(),
+  expiresAt: z.iso.datetime({ offset: true }).optional(),
+});
+export type ApiKeyCreateRequest = z.infer<typeof ApiKeyCreateRequest>;
+
+/** The only response that carries the secret key; it is never shown again. */
+export const ApiKeyCreateResponse = z.strictObject({ apiKey: ApiKey, key: z.string() });
+export type ApiKeyCreateResponse = z.infer<typeof ApiKeyCreateResponse>;
+
+export const ApiKeyListResponse = z.strictObject({ items: z.array(ApiKey) });
+export type ApiKeyListResponse = z.infer<typeof ApiKeyListResponse>;
+
+export const WhoAmIResponse = z.strictObject({
+  workspace: Workspace,
+  principal: z.strictObject({
+    kind: z.enum(['api_key', 'run_token']),
+    id: z.string(),
+    role: Role.nullable(),
+  }),
+});
+export type WhoAmIResponse = z.infer<typeof WhoAmIResponse>;
