@@ -89,7 +89,15 @@ export type WorkerHeartbeatRequest = z.infer<typeof WorkerHeartbeatRequest>;
 
 export const WorkerHeartbeatResponse = z.strictObject({
   /** Leases renewed, with their new expiry (database clock). */
-  renewed: z.array(z.strictObject({ id: Id, attempt: z.number().int(), leaseExpiresAt: Timestamp })),
+  renewed: z.array(
+    z.strictObject({
+      id: Id,
+      attempt: z.number().int(),
+      leaseExpiresAt: Timestamp,
+      /** A fresh run token, so a long run never outlives its credential. */
+      token: z.string(),
+    }),
+  ),
   /** Runs the worker must cancel now (state CANCELLING). */
   cancel: z.array(HeldRun),
   /** Runs this worker no longer holds (lease expired, attempt superseded): stop them at once. */
