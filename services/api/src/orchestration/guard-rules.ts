@@ -1,0 +1,95 @@
+import { isTerminal } from '@outpost/sdk/contracts';
+import { AWAITING_RETRY, acceptAsProposed, describeTransition, recordFor, reject, stale } from './decisions.js';
+import type { Decision, ProposalInput, RunSnapshot } from './types.js';
+
+// Rules that hold for every proposal, whatever state it asks for. They run before the per-state rules.
+
+/**
+ * The attempt is the lease's fencing token: a process still holding attempt N after the run moved to
+ * N + 1 (lease expired, retried) must not write, or one attempt would run twice (Prefect #12509).
+ */
+export function fenceAttempt(run: RunSnapshot, proposal: ProposalInput): Decision | null {
+  if (proposal.attempt === null || proposal.attempt === run.attempt) return null;
+  return stale(`attempt ${proposal.attempt} is stale; the run is on attempt ${run.attempt}`);
+}
+
+/**
+ * A worker or run token that names no attempt could not be fenced, so it may not write. A claim
+ * (PENDING) is the exception: the claimer holds nothing yet, and the claim rule guards it by state.
+ */
+export function requireHolderAttempt(_run: RunSnapshot, proposal: ProposalInput): Decision | null {
+  if (proposal.attempt !== null || proposal.state.type === 'PENDING') return null;
+  if (proposal.actor !== 'worker' && proposal.actor !== 'run') return null;
+  return reject('a worker or run must name the attempt it holds');
+}
+
+/** People and API keys steer runs only by cancelling or retrying them; execution states belong to the holder. */
+export function limitUserProposals(_run: RunSnapshot, proposal: ProposalInput): Decision | null {
+  if (proposal.actor !== 'user') return null;
+  const type = proposal.state.type;
+  if (type === 'CANCELLING' || type === 'CANCELLED' || type === 'SCHEDULED') return null;
+  return reject(`a user may cancel a run (CANCELLING, CANCELLED) or retry it (SCHEDULED), not propose ${type}`);
+}
+
+/** A user retry of a finished run starts a fresh attempt now, so a worker holding the old one is fenced out. */
+export function retryFinishedRunForUser(run: RunSnapshot, proposal: ProposalInput): Decision | null {
+  if (proposal.actor !== 'user' || proposal.state.type !== 'SCHEDULED') return null;
+  if (!isTerminal(run.stateType)) return reject(`only a finished run can be retried; the run is ${run.stateType}`);
+  const attempt = run.attempt + 1;
+  return {
+    status: 'ACCEPT',
+    states: [recordFor(proposal, 'SCHEDULED', attempt, AWAITING_RETRY)],
+    attempt,
+    expectedStartTime: proposal.now,
+    clearLease: true,
+  };
+}
+
+/**
+ * A run nobody holds stops at once; a held run goes to CANCELLING so its worker kills the process
+ * and reports CANCELLED (or the lease loop does, if the worker is gone).
+ */
+export function cancelForUser(run: RunSnapshot, proposal: ProposalInput): Decision | null {
+  const type = proposal.state.type;
+  if (proposal.actor !== 'user' || (type !== 'CANCELLING' && type !== 'CANCELLED')) return null;
+  switch (run.stateType) {
+    case 'SCHEDULED':
+    case 'PAUSED':
+      return {
+        status: 'ACCEPT',
+        states: [recordFor(proposal, 'CANCELLED', run.attempt)],
+        attempt: run.attempt,
+        expectedStartTime: null,
+        clearLease: true,
+      };
+    case 'PENDING':
+    case 'RUNNING':
+      return {
+        status: 'ACCEPT',
+        states: [recordFor(proposal, 'CANCELLING', run.attempt)],
+        attempt: run.attempt,
+        expectedStartTime: null,
+        clearLease: false,
+      };
+    case 'CANCELLING':
+      return reject('the run is already cancelling');
+    default:
+      return reject(`the run already finished as ${run.stateType}`);
+  }
+}
+
+/** Terminal states are final (Prefect #16429): only a user retry, judged above, leaves them. */
+export function keepTerminalFinal(run: RunSnapshot, proposal: ProposalInput): Decision | null {
+  if (!isTerminal(run.stateType)) return null;
+  return reject(`the run already finished as ${run.stateType}; ${describeTransition(run, proposal)} is not allowed`);
+}
+
+/**
+ * A cancelling run may only become CANCELLED; anything else is rejected so the runtime adopts
+ * CANCELLING and stops, instead of a late COMPLETED or RUNNING undoing the cancel.
+ */
+export function cancellingExitsOnlyToCancelled(run: RunSnapshot, proposal: ProposalInput): Decision | null {
+  if (run.stateType !== 'CANCELLING') return null;
+  if (proposal.state.type === 'CANCELLED') return acceptAsProposed(run, proposal, true);
+  return reject(`the run is cancelling; it may only become CANCELLED, not ${proposal.state.type}`);
+}

@@ -1,0 +1,118 @@
+import { DEFAULT_STATE_NAME } from '@outpost/sdk/contracts';
+import {
+  AWAITING_RETRY,
+  abort,
+  acceptAsProposed,
+  acceptUnchanged,
+  describeTransition,
+  isDue,
+  LATE,
+  recordFor,
+  reject,
+  waitUntil,
+} from './decisions.js';
+import type { Decision, ProposalInput, RunSnapshot } from './types.js';
+
+// Rules for one proposed state type each. By the time they run, the guard rules have settled
+// fencing, user proposals, terminal runs and cancelling runs.
+
+/** PENDING is a claim: a second claim of a held run means two workers think they own it (Prefect #12509). */
+export function claimOnlyFromScheduled(run: RunSnapshot, proposal: ProposalInput): Decision | null {
+  if (proposal.state.type !== 'PENDING') return null;
+  if (run.stateType === 'PENDING' || run.stateType === 'RUNNING') {
+    return abort(`the run is already claimed (${run.stateType}); a second claim is refused`);
+  }
+  if (run.stateType !== 'SCHEDULED') return reject(`a run can be claimed only from SCHEDULED, not ${run.stateType}`);
+  if (!isDue(run, proposal.now)) return waitUntil(run.expectedStartTime, proposal.now, 'the run is not due yet');
+  return acceptAsProposed(run, proposal);
+}
+
+/**
+ * RUNNING from RUNNING is a restarted process of the same attempt reporting again; the attempt has
+ * already passed the fence, so it is accepted without a new record rather than aborted (Prefect #7116).
+ */
+export function startRunning(run: RunSnapshot, proposal: ProposalInput): Decision | null {
+  if (proposal.state.type !== 'RUNNING') return null;
+  switch (run.stateType) {
+    case 'PENDING':
+    case 'PAUSED':
+      return acceptAsProposed(run, proposal);
+    case 'RUNNING':
+      if (proposal.state.name === undefined || proposal.state.name === run.stateName) return acceptUnchanged(run);
+      return acceptAsProposed(run, proposal);
+    case 'SCHEDULED':
+      // The database clock decides when a run is due, never the proposer's.
+      if (!isDue(run, proposal.now)) return waitUntil(run.expectedStartTime, proposal.now, 'the run is not due yet');
+      return reject('the run must be claimed (PENDING) before it can run');
+    default:
+      return reject(`cannot start a run that is ${run.stateType}`);
+  }
+}
+
+export function pauseOnlyFromRunning(run: RunSnapshot, proposal: ProposalInput): Decision | null {
+  if (proposal.state.type !== 'PAUSED') return null;
+  if (run.stateType === 'RUNNING') return acceptAsProposed(run, proposal);
+  return reject(`only a running run can pause, and the run is ${run.stateType}`);
+}
+
+export function completeOnlyFromRunning(run: RunSnapshot, proposal: ProposalInput): Decision | null {
+  if (proposal.state.type !== 'COMPLETED') return null;
+  if (run.stateType === 'RUNNING') return acceptAsProposed(run, proposal, true);
+  return reject(`a run must be RUNNING to complete, and the run is ${run.stateType}`);
+}
+
+/**
+ * FAILED or CRASHED (from the runtime, the worker, or the lease loop when a lease expired) ends the
+ * attempt. With retries left the run goes straight back to SCHEDULED/AwaitingRetry on attempt + 1, in
+ * the same decision, so no window exists in which a failed run with retries left looks finished.
+ * Attempts count from 1, so `maxRetries` retries allow attempts 1 … maxRetries + 1.
+ */
+export function applyRetryPolicy(run: RunSnapshot, proposal: ProposalInput): Decision | null {
+  const type = proposal.state.type;
+  if (type !== 'FAILED' && type !== 'CRASHED') return null;
+  if (run.stateType !== 'PENDING' && run.stateType !== 'RUNNING' && run.stateType !== 'PAUSED') {
+    return reject(`a run that never started cannot become ${type}; the run is ${run.stateType}`);
+  }
+  const ended = recordFor(proposal, type, run.attempt);
+  if (run.attempt > run.maxRetries) {
+    return { status: 'ACCEPT', states: [ended], attempt: run.attempt, expectedStartTime: null, clearLease: true };
+  }
+  const delaySeconds = Math.max(0, run.retryDelaySeconds);
+  const attempt = run.attempt + 1;
+  return {
+    status: 'ACCEPT',
+    states: [
+      ended,
+      {
+        type: 'SCHEDULED',
+        name: AWAITING_RETRY,
+        message: `Retry ${run.attempt} of ${run.maxRetries} after ${delaySeconds} s`,
+        data: null,
+        attempt,
+      },
+    ],
+    attempt,
+    expectedStartTime: new Date(proposal.now.getTime() + delaySeconds * 1000),
+    clearLease: true,
+  };
+}
+
+/**
+ * Only background loops rename a SCHEDULED run (Late, AwaitingConcurrencySlot). Late is decided by
+ * the database clock, and a run claimed in the meantime is no longer SCHEDULED, so marking cannot
+ * overwrite a claim (Prefect #12116).
+ */
+export function renameScheduledBySystem(run: RunSnapshot, proposal: ProposalInput): Decision | null {
+  if (proposal.state.type !== 'SCHEDULED') return null;
+  if (proposal.actor !== 'system') return reject('only the control plane reschedules a run');
+  if (run.stateType !== 'SCHEDULED') return reject(`only a SCHEDULED run can be renamed, and the run is ${run.stateType}`);
+  const name = proposal.state.name ?? DEFAULT_STATE_NAME.SCHEDULED;
+  if (name === LATE && !isDue(run, proposal.now)) return reject('the run is not due yet, so it cannot be late');
+  if (name === run.stateName) return acceptUnchanged(run);
+  return acceptAsProposed(run, proposal);
+}
+
+/** The last rule: whatever no rule allowed is refused, with the transition named. */
+export function rejectUnlisted(run: RunSnapshot, proposal: ProposalInput): Decision {
+  return reject(`${describeTransition(run, proposal)} is not an allowed transition for ${proposal.actor}`);
+}

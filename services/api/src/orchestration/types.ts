@@ -1,0 +1,51 @@
+import type { ProposedState, StateType } from '@outpost/sdk/contracts';
+
+/**
+ * Who proposes a transition. `worker`: a worker key acting on a run it holds. `run`: the run's own
+ * token (the SDK runtime, relayed by the worker). `user`: a person or API key (cancel, retry).
+ * `system`: a background loop (lease expiry, late marking).
+ */
+export type Actor = 'worker' | 'run' | 'user' | 'system';
+
+/** The parts of a run the rules need; `expectedStartTime` and `now` both come from the database clock. */
+export interface RunSnapshot {
+  stateType: StateType;
+  stateName: string;
+  attempt: number;
+  maxRetries: number;
+  retryDelaySeconds: number;
+  expectedStartTime: Date;
+}
+
+export interface ProposalInput {
+  state: ProposedState;
+  /** The attempt the proposer holds; null when it names none (users, some loops). */
+  attempt: number | null;
+  actor: Actor;
+  now: Date;
+}
+
+/** One entry to append to the run's state history. */
+export interface StateRecord {
+  type: StateType;
+  name: string;
+  message: string | null;
+  data: unknown;
+  attempt: number;
+}
+
+/**
+ * On ACCEPT the caller appends `states` in order and the run adopts the last one (an empty list
+ * means the run already is where the proposal wants it), takes `attempt`, takes `expectedStartTime`
+ * when it is not null, and drops its worker and lease when `clearLease` is set.
+ * STALE is answered 409: the proposer holds an attempt the run has moved past.
+ */
+export type Decision =
+  | { status: 'ACCEPT'; states: StateRecord[]; attempt: number; expectedStartTime: Date | null; clearLease: boolean }
+  | { status: 'REJECT'; reason: string }
+  | { status: 'WAIT'; reason: string; seconds: number }
+  | { status: 'ABORT'; reason: string }
+  | { status: 'STALE'; reason: string };
+
+/** A rule either decides (returns a Decision) or passes the proposal on to the next rule (returns null). */
+export type Rule = (run: RunSnapshot, proposal: ProposalInput) => Decision | null;
