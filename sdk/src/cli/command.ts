@@ -1,0 +1,80 @@
+import type { Api } from './api.js';
+import type { Env } from './settings.js';
+
+export interface OptionSpec {
+  type: 'string' | 'boolean';
+  /** Repeatable: the value is a list. */
+  multiple?: boolean;
+  short?: string;
+  /** Shown in help, e.g. `<key=value>`. */
+  placeholder?: string;
+  description: string;
+}
+
+export type OptionSpecs = Record<string, OptionSpec>;
+export type OptionValues = Record<string, string | boolean | (string | boolean)[] | undefined>;
+
+export interface Output {
+  /** One line of results on stdout (what scripts read). */
+  out(line: string): void;
+  /** One line of progress or diagnostics on stderr. */
+  err(line: string): void;
+}
+
+export interface CommandContext extends Output {
+  values: OptionValues;
+  positionals: string[];
+  /** Arguments after the command words, untouched (for commands that hand over to another package). */
+  rawArgs: string[];
+  json: boolean;
+  cwd: string;
+  /** The process environment over `.env`. */
+  env: Env;
+  /** An API session built from `--api-url`/`--api-key`, then the environment; created on first use. */
+  api(): Api;
+  /**
+   * Takes over SIGINT/SIGTERM and resolves when one arrives, so a long-running command can shut
+   * down in order. Commands that never call it keep Node's default: Ctrl-C ends them at once.
+   */
+  interrupts(): Promise<string>;
+}
+
+export interface Command {
+  /** Command words, e.g. `runs ls`. */
+  name: string;
+  summary: string;
+  /** Positional arguments shown in usage, e.g. `<run-id>`. */
+  args?: string;
+  /** How many positionals the command takes. @default { min: 0, max: 0 } */
+  positionals?: { min: number; max: number };
+  options?: OptionSpecs;
+  /** Whether the global API options apply. @default true */
+  usesApi?: boolean;
+  /** Pass every argument after the command words through unparsed. */
+  passthrough?: boolean;
+  /** Extra help text: examples, notes. */
+  notes?: string[];
+  run(ctx: CommandContext): Promise<number>;
+}
+
+export const GLOBAL_OPTIONS: OptionSpecs = {
+  'api-url': { type: 'string', placeholder: '<url>', description: 'API base URL (env OUTPOST_API_URL)' },
+  'api-key': { type: 'string', placeholder: '<key>', description: 'API key (env OUTPOST_API_KEY)' },
+  json: { type: 'boolean', description: 'print machine-readable JSON' },
+  help: { type: 'boolean', short: 'h', description: 'show help' },
+};
+
+export function stringOption(values: OptionValues, name: string): string | undefined {
+  const v = values[name];
+  return typeof v === 'string' ? v : undefined;
+}
+
+export function stringList(values: OptionValues, name: string): string[] {
+  const v = values[name];
+  if (Array.isArray(v)) return v.filter((x): x is string => typeof x === 'string');
+  return typeof v === 'string' ? [v] : [];
+}
+
+export function booleanOption(values: OptionValues, name: string): boolean {
+  return values[name] === true;
+}

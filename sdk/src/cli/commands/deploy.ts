@@ -1,0 +1,83 @@
+import type { Command } from '../command.js';
+import { booleanOption, stringOption } from '../command.js';
+import { type DeployResult, deployProject } from '../deploy-project.js';
+import { EXIT } from '../errors.js';
+import { CONFIG_FILE } from '../load-config.js';
+import { json } from '../output.js';
+
+export const deploy: Command = {
+  name: 'deploy',
+  summary: 'Bundle the flows, push them to your registry and register the deployments',
+  options: {
+    config: { type: 'string', short: 'c', placeholder: '<path>', description: `the project's config (default ./${CONFIG_FILE})` },
+    deployment: { type: 'string', short: 'd', placeholder: '<flow/name>', description: 'deploy only this deployment' },
+    registry: { type: 'string', placeholder: '<target>', description: "push here instead of the config's registry" },
+    'dry-run': { type: 'boolean', description: 'build and show what would be pushed and registered; push nothing, call no API' },
+  },
+  notes: [
+    'Registry credentials are your own: OUTPOST_REGISTRY_USERNAME/OUTPOST_REGISTRY_PASSWORD, or ~/.docker/config.json.',
+    'Deployments reference the pushed bundle by digest only; the API never receives your code.',
+  ],
+  async run(ctx) {
+    const dryRun = booleanOption(ctx.values, 'dry-run');
+    // The config module reads process.env (a registry from OUTPOST_REGISTRY, say); let it see .env too.
+    for (const [k, v] of Object.entries(ctx.env)) if (v !== undefined && process.env[k] === undefined) process.env[k] = v;
+    const result = await deployProject({
+      config: stringOption(ctx.values, 'config') ?? CONFIG_FILE,
+      cwd: ctx.cwd,
+      env: ctx.env,
+      dryRun,
+      only: stringOption(ctx.values, 'deployment'),
+      registry: stringOption(ctx.values, 'registry'),
+      api: dryRun ? null : ctx.api,
+      progress: ctx.err,
+    });
+    if (ctx.json) ctx.out(json(summarise(result, dryRun)));
+    else for (const line of describe(result, dryRun)) ctx.out(line);
+    return EXIT.ok;
+  },
+};
+
+function summarise(result: DeployResult, dryRun: boolean) {
+  return {
+    dryRun,
+    project: result.project,
+    registry: result.registry,
+    source: result.source,
+    files: result.files,
+    deployments: result.deployments.map((d) => ({
+      flow: d.flow,
+      name: d.name,
+      entrypoint: d.entrypoint,
+      workPool: d.request.workPool,
+      workQueue: d.request.workQueue ?? 'default',
+      parameterSchema: d.parameterSchema,
+      ...(d.id ? { id: d.id, created: d.created } : {}),
+    })),
+  };
+}
+
+function describe(result: DeployResult, dryRun: boolean): string[] {
+  const lines: string[] = [];
+  const bytes = result.files.reduce((n, f) => n + f.size, 0);
+  if (dryRun) {
+    lines.push(`would push ${result.files.length} file(s), ${formatBytes(bytes)}, to ${result.registry}:`);
+    for (const f of result.files) lines.push(`  ${f.path}  ${formatBytes(f.size)}`);
+  }
+  for (const d of result.deployments) {
+    const where = `${d.request.workPool}/${d.request.workQueue ?? 'default'}`;
+    if (dryRun) lines.push(`would register ${d.flow}/${d.name}: flow ${d.flow} in ${d.entrypoint}, pool ${where}`);
+    else lines.push(`${d.created ? 'created' : 'updated'} ${d.flow}/${d.name} (${d.id}) → ${result.source}, pool ${where}`);
+    if (dryRun) {
+      lines.push('  parameters:');
+      for (const l of JSON.stringify(d.parameterSchema, null, 2).split('\n')) lines.push(`    ${l}`);
+    }
+  }
+  return lines;
+}
+
+function formatBytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`;
+  return `${(n / 1024 / 1024).toFixed(1)} MiB`;
+}

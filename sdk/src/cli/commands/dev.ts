@@ -1,0 +1,208 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { OutpostClient } from '../../client/index.js';
+import { Api } from '../api.js';
+import type { Command, CommandContext } from '../command.js';
+import { stringOption } from '../command.js';
+import { type DeployResult, deployProject } from '../deploy-project.js';
+import { type DevCredentials, readDevCredentials, writeDevCredentials } from '../dev-credentials.js';
+import { CliError, EXIT, UsageError } from '../errors.js';
+import { importOptional } from '../handover.js';
+
+interface RunningServer {
+  url: string;
+  port: number;
+  sql: unknown;
+  close(): Promise<void>;
+  bootstrap(): Promise<{ workspaceId: string; ownerKey: string | null }>;
+}
+
+interface ApiPackage {
+  startServer(options: { databaseUrl?: string; dataDir?: string; host?: string; port?: number }): Promise<RunningServer>;
+  createApiKey(sql: unknown, options: { workspaceId: string; name: string; role: string; pools?: string[] }): Promise<{ id: string; key: string }>;
+}
+
+interface RunningWorker {
+  stop(): Promise<unknown>;
+  done: Promise<unknown>;
+}
+
+interface WorkerPackage {
+  parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv): unknown;
+  startWorker(options: unknown): Promise<RunningWorker>;
+}
+
+const EXAMPLE_DIR = fileURLToPath(new URL('../../../examples/hello/', import.meta.url));
+
+export const dev: Command = {
+  name: 'dev',
+  summary: 'Run everything locally: API on embedded Postgres, a worker, and the example flow deployed',
+  usesApi: false,
+  options: {
+    port: { type: 'string', placeholder: '<port>', description: 'API port (default 4200)' },
+    project: { type: 'string', placeholder: '<dir>', description: 'deploy this project instead of the hello example' },
+    'database-url': { type: 'string', placeholder: '<url>', description: 'use this Postgres instead of the embedded one' },
+  },
+  notes: ['State lives in ./.outpost: Postgres data, the local registry, the bundle cache and credentials.json (mode 0600).'],
+  async run(ctx) {
+    const port = parsePort(stringOption(ctx.values, 'port'));
+    const home = resolve(ctx.cwd, '.outpost');
+    const project = stringOption(ctx.values, 'project');
+    const projectDir = project ? resolve(ctx.cwd, project) : EXAMPLE_DIR;
+    const interrupted = ctx.interrupts();
+    const api = await importOptional<ApiPackage>('@outpost/api', '`outpost dev`');
+    const workerPkg = await importOptional<WorkerPackage>('@outpost/worker', '`outpost dev`');
+
+    ctx.err('starting the API (embedded Postgres under .outpost/pg)…');
+    const databaseUrl = stringOption(ctx.values, 'database-url');
+    const server = await startServer(api, { port, dataDir: join(home, 'pg'), databaseUrl });
+    let worker: RunningWorker | null = null;
+    try {
+      const { credentials, firstStart } = await ensureCredentials(api, server, join(home, 'credentials.json'));
+      let deployed: DeployResult | null = null;
+      if (existsSync(join(projectDir, 'outpost.config.ts'))) {
+        const session = new Api({ apiUrl: server.url, apiKey: credentials.ownerKey });
+        try {
+          deployed = await deployProject({
+            config: projectDir,
+            cwd: ctx.cwd,
+            env: ctx.env,
+            dryRun: false,
+            registry: `oci-layout://${join(home, 'registry')}`,
+            api: () => session,
+            progress: (line) => ctx.err(`  ${line}`),
+          });
+        } finally {
+          await session.close();
+        }
+      } else ctx.err(`no outpost.config.ts in ${projectDir}; nothing deployed`);
+
+      worker = await startLocalWorker(workerPkg, server.url, credentials.workerKey, home, ctx);
+      printBanner(ctx, server.url, credentials.ownerKey, firstStart, deployed);
+
+      const outcome = await Promise.race([
+        interrupted.then((signal) => ({ kind: 'signal' as const, signal })),
+        worker.done.then(
+          () => ({ kind: 'worker-stopped' as const }),
+          (error: unknown) => ({ kind: 'worker-failed' as const, error }),
+        ),
+      ]);
+      if (outcome.kind === 'signal') ctx.err(`\n${outcome.signal}: stopping (the worker drains its runs first)…`);
+      else if (outcome.kind === 'worker-failed') ctx.err(`the worker failed: ${(outcome.error as Error).message ?? outcome.error}`);
+      else ctx.err('the worker stopped; shutting down…');
+      return outcome.kind === 'signal' ? EXIT.ok : EXIT.failed;
+    } finally {
+      if (worker) await worker.stop().catch((error: unknown) => ctx.err(`worker: ${(error as Error).message}`));
+      await server.close().catch((error: unknown) => ctx.err(`server: ${(error as Error).message}`));
+      ctx.err('stopped');
+    }
+  },
+};
+
+function parsePort(raw: string | undefined): number {
+  if (raw === undefined) return 4200;
+  const port = Number(raw);
+  if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new UsageError(`--port must be a port number, got "${raw}"`);
+  return port;
+}
+
+async function startServer(
+  api: ApiPackage,
+  options: { port: number; dataDir: string; databaseUrl: string | undefined },
+): Promise<RunningServer> {
+  try {
+    return await api.startServer({
+      host: '127.0.0.1',
+      port: options.port,
+      ...(options.databaseUrl ? { databaseUrl: options.databaseUrl } : { dataDir: options.dataDir }),
+    });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+      throw new CliError(`port ${options.port} is in use (is another \`npm start\` running?)`, EXIT.failed, ['pass --port <port>']);
+    }
+    throw new CliError('the API did not start', EXIT.failed, [(error as Error).message], { cause: error });
+  }
+}
+
+/**
+ * Keys survive restarts in credentials.json; a stored key is reused only while the API still
+ * accepts it for this workspace (a wiped database invalidates it, and new keys are made).
+ */
+async function ensureCredentials(
+  api: ApiPackage,
+  server: RunningServer,
+  path: string,
+): Promise<{ credentials: DevCredentials; firstStart: boolean }> {
+  const { workspaceId, ownerKey: bootstrapped } = await server.bootstrap();
+  const stored = await readDevCredentials(path);
+  const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*$/, '').replace('T', '-');
+  let ownerKey = bootstrapped;
+  let firstStart = bootstrapped !== null;
+  if (!ownerKey && stored && (await authenticates(server.url, stored.ownerKey, workspaceId))) ownerKey = stored.ownerKey;
+  if (!ownerKey) {
+    ownerKey = (await api.createApiKey(server.sql, { workspaceId, name: `local-owner-${stamp}`, role: 'owner' })).key;
+    firstStart = true;
+  }
+  let workerKey = stored?.workerKey;
+  if (!workerKey || !(await authenticates(server.url, workerKey, workspaceId))) {
+    workerKey = (await api.createApiKey(server.sql, { workspaceId, name: `local-worker-${stamp}`, role: 'worker', pools: ['default'] }))
+      .key;
+  }
+  const credentials = { workspaceId, ownerKey, workerKey };
+  await writeDevCredentials(path, credentials);
+  return { credentials, firstStart };
+}
+
+async function authenticates(url: string, key: string, workspaceId: string): Promise<boolean> {
+  const client = new OutpostClient({ baseUrl: url, token: key, timeoutMs: 10_000 });
+  try {
+    const me = await client.call('whoami', {});
+    return me.ok && me.data.workspace.id === workspaceId;
+  } finally {
+    await client.close();
+  }
+}
+
+async function startLocalWorker(pkg: WorkerPackage, apiUrl: string, apiKey: string, home: string, ctx: CommandContext) {
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  for (const [k, v] of Object.entries(ctx.env)) if (v !== undefined && env[k] === undefined) env[k] = v;
+  env.OUTPOST_API_URL = apiUrl;
+  env.OUTPOST_API_KEY = apiKey;
+  // The example reads this secret; without one the worker would fail its runs. A random value
+  // shows the redaction: the line that prints it arrives in the API as [REDACTED].
+  if (env.GREETING_SECRET === undefined) {
+    env.GREETING_SECRET = `local-${randomBytes(6).toString('hex')}`;
+    process.env.GREETING_SECRET = env.GREETING_SECRET;
+  }
+  const argv = ['--pool', 'default', '--name', `local-${hostname()}`, '--cache-dir', join(home, 'cache'), '--spool-dir', join(home, 'spool')];
+  let options: unknown;
+  try {
+    options = pkg.parseOptions(argv, env);
+  } catch (error) {
+    throw new CliError('the local worker is misconfigured', EXIT.usage, [(error as Error).message]);
+  }
+  return pkg.startWorker(options);
+}
+
+function printBanner(ctx: CommandContext, url: string, ownerKey: string, firstStart: boolean, deployed: DeployResult | null): void {
+  const first = deployed?.deployments[0];
+  const lines = [
+    '',
+    'Outpost is running.',
+    `  API:       ${url}`,
+    `  owner key: ${ownerKey}${firstStart ? '  (stored in .outpost/credentials.json, mode 0600)' : ''}`,
+    '  worker:    polling pool "default"',
+    ...(deployed?.deployments.map((d) => `  deployed:  ${d.flow}/${d.name} → ${deployed.source}`) ?? []),
+    '',
+    'Try, in another terminal:',
+    `  export OUTPOST_API_URL=${url} OUTPOST_API_KEY=${ownerKey}`,
+    ...(first ? [`  npx outpost run ${first.flow}/${first.name} --param n=3 --watch`] : []),
+    '  npx outpost runs ls',
+    '',
+    'Ctrl-C stops everything.',
+  ];
+  for (const line of lines) ctx.out(line);
+}

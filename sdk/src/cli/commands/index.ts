@@ -1,0 +1,34 @@
+import type { Command } from '../command.js';
+import { deploy } from './deploy.js';
+import { deploymentsLs } from './deployments.js';
+import { dev } from './dev.js';
+import { keysCreate, keysLs, keysRevoke } from './keys.js';
+import { logs } from './logs.js';
+import { poolsCreate, poolsLs } from './pools.js';
+import { run } from './run.js';
+import { runsCancel, runsGet, runsLs } from './runs.js';
+import { serverStart } from './server.js';
+import { whoami } from './whoami.js';
+import { workerStart } from './worker.js';
+import { workersLs } from './workers.js';
+
+/** Every command, in the order `outpost --help` lists them. */
+export const COMMANDS: readonly Command[] = [
+  dev,
+  deploy,
+  run,
+  logs,
+  runsLs,
+  runsGet,
+  runsCancel,
+  deploymentsLs,
+  poolsLs,
+  poolsCreate,
+  workersLs,
+  keysCreate,
+  keysLs,
+  keysRevoke,
+  whoami,
+  serverStart,
+  workerStart,
+];

@@ -1,0 +1,57 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseEnv } from 'node:util';
+import { UsageError } from './errors.js';
+
+export type Env = Readonly<Record<string, string | undefined>>;
+
+/** Where `outpost dev` serves the API; also the URL used when none is configured. */
+export const DEFAULT_API_URL = 'http://127.0.0.1:4200';
+
+/**
+ * The environment the CLI reads: the process environment over the variables of a `.env` file in
+ * `cwd`, so a variable exported in the shell wins over the file.
+ */
+export function loadEnv(cwd: string, processEnv: Env): { env: Env; envFile: string | null } {
+  const path = join(cwd, '.env');
+  if (!existsSync(path)) return { env: { ...processEnv }, envFile: null };
+  let fileVars: Record<string, string>;
+  try {
+    fileVars = parseEnv(readFileSync(path, 'utf8')) as Record<string, string>;
+  } catch (error) {
+    throw new UsageError(`cannot read ${path}`, [(error as Error).message]);
+  }
+  const env: Record<string, string | undefined> = { ...fileVars };
+  for (const [k, v] of Object.entries(processEnv)) if (v !== undefined) env[k] = v;
+  return { env, envFile: path };
+}
+
+export interface ApiSettings {
+  apiUrl: string;
+  apiKey: string;
+}
+
+/** Flags first, then `OUTPOST_*` variables (shell, then `.env`). */
+export function resolveApiSettings(flags: { apiUrl?: string | undefined; apiKey?: string | undefined }, env: Env): ApiSettings {
+  const apiUrl = nonEmpty(flags.apiUrl) ?? nonEmpty(env.OUTPOST_API_URL) ?? DEFAULT_API_URL;
+  const apiKey = nonEmpty(flags.apiKey) ?? nonEmpty(env.OUTPOST_API_KEY);
+  if (!apiKey) {
+    throw new UsageError('no API key: pass --api-key or set OUTPOST_API_KEY (in the shell or in .env)', [
+      '`npm start` prints a local owner key and keeps it in .outpost/credentials.json',
+    ]);
+  }
+  let parsed: URL;
+  try {
+    parsed = new URL(apiUrl);
+  } catch {
+    throw new UsageError(`the API URL "${apiUrl}" is not a URL`);
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
+    throw new UsageError(`the API URL "${apiUrl}" must start with http:// or https://`);
+  }
+  return { apiUrl: apiUrl.replace(/\/+$/, ''), apiKey };
+}
+
+function nonEmpty(value: string | undefined): string | undefined {
+  return value !== undefined && value.trim() !== '' ? value.trim() : undefined;
+}
