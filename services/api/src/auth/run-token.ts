@@ -1,0 +1,181 @@
+import type { JsonWebKey } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
+import {
+  type CryptoKey,
+  calculateJwkThumbprint,
+  decodeProtectedHeader,
+  exportJWK,
+  generateKeyPair,
+  importJWK,
+  type JWK,
+  type JWTPayload,
+  jwtVerify,
+  SignJWT,
+} from 'jose';
+
+// Run tokens let one run's attempt act on that run only (DESIGN §3, §6). They are EdDSA JWTs: the
+// private key never leaves the control plane, and a public JWKS lets any replica verify them.
+
+export interface RunTokenClaims {
+  runId: string;
+  attempt: number;
+  workspaceId: string;
+}
+
+export interface SigningKeyRecord {
+  kid: string;
+  privateJwk: JsonWebKey;
+  publicJwk: JsonWebKey;
+  createdAt: Date;
+  retiredAt: Date | null;
+}
+
+export class RunTokenError extends Error {
+  override name = 'RunTokenError';
+}
+
+const ALG = 'EdDSA';
+const TYP = 'outpost-run+jwt';
+const AUDIENCE = 'outpost-run';
+const DEFAULT_TTL_SECONDS = 900;
+const DEFAULT_ISSUER = 'outpost';
+/** Seconds of clock skew between API replicas that `exp`/`iat` checks forgive. */
+const CLOCK_TOLERANCE_SECONDS = 5;
+/** Far above any token we issue; longer input is refused before it is parsed. */
+const MAX_TOKEN_LENGTH = 4096;
+// Canonical lowercase only: ids come from Postgres in this form, and the claim is compared exactly.
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+const JWT_SHAPE = /^eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
+
+/** A cheap shape check so the auth middleware can tell a JWT from an `op_` key; it proves nothing. */
+export function looksLikeJwt(token: string): boolean {
+  return token.length <= MAX_TOKEN_LENGTH && JWT_SHAPE.test(token);
+}
+
+/** A fresh Ed25519 key pair, named by the RFC 7638 thumbprint of its public half. */
+export async function generateSigningKey(): Promise<SigningKeyRecord> {
+  const { publicKey, privateKey } = await generateKeyPair(ALG, { extractable: true });
+  const publicJwk = await exportJWK(publicKey);
+  const privateJwk = await exportJWK(privateKey);
+  const kid = await calculateJwkThumbprint(publicJwk, 'sha256');
+  return { kid, privateJwk: { ...privateJwk, kid }, publicJwk: { ...publicJwk, kid }, createdAt: new Date(), retiredAt: null };
+}
+
+function okpJwk(jwk: JsonWebKey, withPrivate: boolean): JWK {
+  const { kty, crv, x, d } = jwk;
+  if (kty !== 'OKP' || crv !== 'Ed25519' || typeof x !== 'string') throw new RunTokenError('signing key is not an Ed25519 JWK');
+  if (!withPrivate) return { kty, crv, x };
+  if (typeof d !== 'string') throw new RunTokenError('signing key has no private part');
+  return { kty, crv, x, d };
+}
+
+async function importKey(jwk: JWK): Promise<CryptoKey> {
+  try {
+    const key = await importJWK(jwk, ALG);
+    if (key instanceof Uint8Array) throw new Error('symmetric key');
+    return key;
+  } catch (cause) {
+    throw new RunTokenError('signing key cannot be imported', { cause });
+  }
+}
+
+function assertClaims(claims: RunTokenClaims): void {
+  if (!UUID.test(claims.runId)) throw new RunTokenError('run id must be a lowercase UUID');
+  if (!UUID.test(claims.workspaceId)) throw new RunTokenError('workspace id must be a lowercase UUID');
+  if (!Number.isSafeInteger(claims.attempt) || claims.attempt < 1) throw new RunTokenError('attempt must be a positive integer');
+}
+
+function claimsFrom(payload: JWTPayload): RunTokenClaims {
+  const { sub, att, wsp } = payload;
+  if (typeof sub !== 'string' || typeof wsp !== 'string' || typeof att !== 'number') {
+    throw new RunTokenError('run token is missing its run, attempt or workspace');
+  }
+  const claims = { runId: sub, attempt: att, workspaceId: wsp };
+  assertClaims(claims);
+  return claims;
+}
+
+export class RunTokenIssuer {
+  readonly #keys = new Map<string, SigningKeyRecord>();
+  readonly #signingKey: SigningKeyRecord | null;
+  // Imports are cached as promises so concurrent first calls share one import.
+  readonly #publicKeys = new Map<string, Promise<CryptoKey>>();
+  #privateKey: Promise<CryptoKey> | null = null;
+  readonly #ttlSeconds: number;
+  readonly #issuer: string;
+
+  constructor(keys: SigningKeyRecord[], options: { ttlSeconds?: number; issuer?: string } = {}) {
+    for (const key of keys) {
+      if (this.#keys.has(key.kid)) throw new RunTokenError(`duplicate signing key id ${key.kid}`);
+      okpJwk(key.publicJwk, false);
+      this.#keys.set(key.kid, key);
+    }
+    const active = keys.filter((key) => key.retiredAt === null).sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime());
+    this.#signingKey = active[0] ?? null;
+    this.#ttlSeconds = options.ttlSeconds ?? DEFAULT_TTL_SECONDS;
+    if (!Number.isSafeInteger(this.#ttlSeconds) || this.#ttlSeconds < 1)
+      throw new RunTokenError('ttlSeconds must be a positive integer');
+    this.#issuer = options.issuer ?? DEFAULT_ISSUER;
+  }
+
+  async sign(claims: RunTokenClaims): Promise<string> {
+    assertClaims(claims);
+    const key = this.#signingKey;
+    if (key === null) throw new RunTokenError('no unretired signing key');
+    this.#privateKey ??= importKey(okpJwk(key.privateJwk, true));
+    return new SignJWT({ att: claims.attempt, wsp: claims.workspaceId })
+      .setProtectedHeader({ alg: ALG, typ: TYP, kid: key.kid })
+      .setIssuer(this.#issuer)
+      .setAudience(AUDIENCE)
+      .setSubject(claims.runId)
+      .setIssuedAt()
+      .setExpirationTime(`${this.#ttlSeconds}s`)
+      .setJti(randomUUID())
+      .sign(await this.#privateKey);
+  }
+
+  async verify(token: string): Promise<RunTokenClaims> {
+    if (!looksLikeJwt(token)) throw new RunTokenError('not a run token');
+    let header: ReturnType<typeof decodeProtectedHeader>;
+    try {
+      header = decodeProtectedHeader(token);
+    } catch (cause) {
+      throw new RunTokenError('run token header is malformed', { cause });
+    }
+    // jose would forgive case and an `application/` prefix in typ; a run token's typ is exact.
+    if (header.alg !== ALG || header.typ !== TYP) throw new RunTokenError('not a run token');
+    const record = typeof header.kid === 'string' ? this.#keys.get(header.kid) : undefined;
+    if (record === undefined) throw new RunTokenError('run token is signed by an unknown key');
+    let payload: JWTPayload;
+    try {
+      ({ payload } = await jwtVerify(token, await this.#publicKey(record), {
+        algorithms: [ALG],
+        issuer: this.#issuer,
+        audience: AUDIENCE,
+        typ: TYP,
+        clockTolerance: CLOCK_TOLERANCE_SECONDS,
+        maxTokenAge: this.#ttlSeconds,
+        requiredClaims: ['sub', 'iat', 'exp', 'jti'],
+      }));
+    } catch (cause) {
+      throw new RunTokenError('run token is invalid or expired', { cause });
+    }
+    return claimsFrom(payload);
+  }
+
+  /** Public keys only, retired ones included, so tokens they signed keep verifying elsewhere. */
+  jwks(): { keys: JsonWebKey[] } {
+    return {
+      keys: [...this.#keys.values()].map((key) => ({ ...okpJwk(key.publicJwk, false), kid: key.kid, alg: ALG, use: 'sig' })),
+    };
+  }
+
+  #publicKey(record: SigningKeyRecord): Promise<CryptoKey> {
+    let key = this.#publicKeys.get(record.kid);
+    if (key === undefined) {
+      key = importKey(okpJwk(record.publicJwk, false));
+      this.#publicKeys.set(record.kid, key);
+    }
+    return key;
+  }
+}
