@@ -1,0 +1,140 @@
+import type { ProposedState, StateType } from '../contracts/states.js';
+import { currentScope, type FlowContext, type RunInfo, type RunScope, withRunScope } from './context.js';
+import { describeError, FlowCancelledError, FlowTimeoutError, ParameterValidationError, toError } from './errors.js';
+import { captureConsole, log } from './logger.js';
+import { type ParamsSchema, validateParameters } from './params.js';
+import type { ProposalOutcome, Reporter } from './reporter.js';
+import { deadline, raceAbort, sleep } from './timers.js';
+
+/** A flow as the engine runs it, with its options resolved. */
+export interface FlowDefinition {
+  name: string;
+  params: ParamsSchema;
+  timeoutSeconds: number | undefined;
+  fn: (params: Record<string, unknown>, ctx: FlowContext) => unknown;
+  onCompletion: ((result: unknown, ctx: FlowContext) => unknown) | undefined;
+  onFailure: ((error: Error, ctx: FlowContext) => unknown) | undefined;
+}
+
+/** How a run ended, with the state type the control plane settled on. */
+export type FlowOutcome =
+  | { kind: 'completed'; result: unknown; stateType: StateType }
+  | { kind: 'failed'; error: Error; thrown: unknown; stateType: StateType }
+  | { kind: 'not-run'; reason: string | null; stateType: StateType };
+
+type Settled = { ok: true; result: unknown } | { ok: false; error: Error; thrown: unknown };
+
+/** The proposed state's message is bounded by the API contract. */
+const MAX_STATE_MESSAGE = 4000;
+
+/** Propose until the answer is not WAIT, waiting as told between proposals (abortable by `signal`). */
+export async function proposeUntilDecided(
+  reporter: Reporter,
+  state: ProposedState,
+  signal?: AbortSignal,
+): Promise<ProposalOutcome> {
+  for (;;) {
+    const outcome = await reporter.proposeState(state);
+    if (outcome.status !== 'WAIT') return outcome;
+    const seconds = outcome.waitSeconds ?? 1;
+    log.info(`${state.type} deferred for ${seconds}s${outcome.reason ? `: ${outcome.reason}` : ''}`);
+    await sleep(seconds * 1000, signal);
+  }
+}
+
+/**
+ * One flow run from start to finish: propose RUNNING (a refusal means the body never runs),
+ * validate parameters, run the body and its hooks, propose the terminal state. `cancel` aborts the
+ * flow's signal; a run that fails after a cancel is proposed CANCELLED.
+ */
+export async function runFlowRun(
+  def: FlowDefinition,
+  rawParams: unknown,
+  options: { reporter: Reporter; run: RunInfo; cancel?: AbortSignal },
+): Promise<FlowOutcome> {
+  const { reporter, run, cancel } = options;
+  const cancelled = cancel ?? new AbortController().signal;
+  let settled: Settled;
+  try {
+    const running = await proposeUntilDecided(reporter, { type: 'RUNNING' }, cancelled);
+    if (running.status !== 'ACCEPT') return { kind: 'not-run', reason: running.reason, stateType: running.stateType };
+    const restoreConsole = reporter.capturesConsole ? captureConsole(reporter) : () => {};
+    try {
+      settled = await runBody(def, rawParams, { reporter, run, flowName: def.name, signal: cancelled, taskCalls: new Map() });
+    } finally {
+      restoreConsole();
+    }
+  } catch (thrown) {
+    if (!cancelled.aborted) throw thrown;
+    settled = { ok: false, error: toError(thrown), thrown };
+  }
+
+  const terminal = terminalState(settled, cancelled);
+  const judged = await proposeUntilDecided(reporter, terminal);
+  return settled.ok
+    ? { kind: 'completed', result: settled.result, stateType: judged.stateType }
+    : { kind: 'failed', error: settled.error, thrown: settled.thrown, stateType: judged.stateType };
+}
+
+function terminalState(settled: Settled, cancelled: AbortSignal): ProposedState {
+  // Results stay in the customer's network; `data` will carry a reference to where they are stored.
+  if (settled.ok) return { type: 'COMPLETED', data: null };
+  const reason: unknown = cancelled.reason;
+  const message = cancelled.aborted && reason instanceof FlowCancelledError ? reason.reason : describeError(settled.error);
+  return { type: cancelled.aborted ? 'CANCELLED' : 'FAILED', message: message.slice(0, MAX_STATE_MESSAGE) };
+}
+
+/**
+ * A flow called from inside another flow's body runs inline, as part of the enclosing run: its
+ * task runs and log lines belong to that run, and it proposes no states of its own.
+ */
+export async function runNestedFlow(def: FlowDefinition, rawParams: unknown, parent: RunScope): Promise<unknown> {
+  const settled = await runBody(def, rawParams, { ...parent, flowName: def.name });
+  if (!settled.ok) throw settled.thrown;
+  return settled.result;
+}
+
+export function activeRunScope(): RunScope | undefined {
+  return currentScope().run;
+}
+
+/** Parameters, body and hooks inside the run's scope; never throws. */
+async function runBody(def: FlowDefinition, rawParams: unknown, outer: RunScope): Promise<Settled> {
+  const limit = deadline(def.timeoutSeconds, () => new FlowTimeoutError(def.name, def.timeoutSeconds ?? 0));
+  const signal = AbortSignal.any([outer.signal, limit.signal]);
+  const scope: RunScope = { ...outer, signal };
+  const ctx: FlowContext = {
+    runId: scope.run.id,
+    runName: scope.run.name,
+    flowName: def.name,
+    attempt: scope.run.attempt,
+    deploymentId: scope.run.deploymentId,
+    signal,
+  };
+  return withRunScope(scope, async (): Promise<Settled> => {
+    try {
+      const params = await validateParameters(def.name, def.params, rawParams);
+      const result = await raceAbort((async () => await def.fn(params, ctx))(), signal);
+      await runHook('onCompletion', () => def.onCompletion?.(result, ctx));
+      return { ok: true, result };
+    } catch (thrown) {
+      const error = toError(thrown);
+      const detail = error instanceof ParameterValidationError ? describeError(error) : (error.stack ?? describeError(error));
+      log.error(`flow '${def.name}' failed: ${detail}`);
+      await runHook('onFailure', () => def.onFailure?.(error, ctx));
+      return { ok: false, error, thrown };
+    } finally {
+      limit.clear();
+    }
+  });
+}
+
+/** A hook that throws is logged; it never changes how the run ended. */
+async function runHook(name: string, hook: () => unknown): Promise<void> {
+  try {
+    await hook();
+  } catch (thrown) {
+    const error = toError(thrown);
+    log.error(`${name} hook failed: ${error.stack ?? describeError(error)}`);
+  }
+}

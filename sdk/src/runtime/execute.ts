@@ -1,0 +1,30 @@
+import type { FlowDefinition } from './engine.js';
+import { runFlowRun } from './engine.js';
+import { FlowCancelledError } from './errors.js';
+import { IpcChannel, type IpcPort } from './ipc-channel.js';
+import { StartMessage } from './protocol.js';
+import { IpcReporter } from './reporter-ipc.js';
+
+/**
+ * Run `def` as the worker's run: everything is reported over the IPC channel, `cancel` messages
+ * abort the flow's signal, and `done` is written before this resolves, so the caller may exit.
+ * Throws only on an internal failure (the worker unreachable, a malformed start message); the
+ * worker then proposes CRASHED.
+ */
+export async function executeRun(def: FlowDefinition, start: StartMessage, port: IpcPort = process): Promise<void> {
+  // The runner that calls this may come from another SDK version than this bundle's copy: check what it passed.
+  const { run } = StartMessage.parse(start);
+  const channel = new IpcChannel(port);
+  const cancel = new AbortController();
+  channel.onCancel((reason) => cancel.abort(new FlowCancelledError(reason)));
+  try {
+    const outcome = await runFlowRun(def, run.parameters, {
+      reporter: new IpcReporter(channel),
+      run: { id: run.id, attempt: run.attempt, name: run.name, flowName: run.flowName, deploymentId: run.deploymentId },
+      cancel: cancel.signal,
+    });
+    await channel.flush({ t: 'done', stateType: outcome.stateType });
+  } finally {
+    channel.close();
+  }
+}

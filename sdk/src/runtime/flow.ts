@@ -1,0 +1,121 @@
+import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
+import type { FlowContext } from './context.js';
+import { activeRunScope, type FlowDefinition, runFlowRun, runNestedFlow } from './engine.js';
+import { executeRun } from './execute.js';
+import { type ParamsSchema, parameterJsonSchema } from './params.js';
+import { registerFlow } from './registry.js';
+import { localReporter } from './reporter-local.js';
+
+export type { ParamsSchema } from './params.js';
+
+/** What a flow without a `params` schema receives. */
+export type NoParams = Record<string, never>;
+
+export interface FlowOptions<P extends ParamsSchema | undefined> {
+  /** The flow's name: unique in the project, referenced by deployments. */
+  name: string;
+  /** A zod object schema for the parameters; defaults in it apply to every run. @default undefined (no parameters) */
+  params?: P;
+  /** @default undefined */
+  description?: string;
+  /**
+   * Stop the run after this many seconds: `ctx.signal` fires and the run fails with a
+   * `FlowTimeoutError`, even if the body ignores the signal. @default undefined (no limit)
+   */
+  timeoutSeconds?: number;
+  /**
+   * Called with the body's return value after it returns; a hook that throws is logged and does not
+   * fail the run. (`result` is `unknown`: typing it from the body would make TypeScript infer the
+   * flow's own return type as `unknown`.) @default undefined
+   */
+  onCompletion?: (result: unknown, ctx: FlowContext) => void | Promise<void>;
+  /** Called after the body throws, times out, is cancelled or gets invalid parameters. @default undefined */
+  onFailure?: (error: Error, ctx: FlowContext) => void | Promise<void>;
+}
+
+type FlowParams<P extends ParamsSchema | undefined> = P extends ParamsSchema ? z.output<P> : NoParams;
+
+/** Parameters may be left out when every field is optional or has a default. */
+type FlowArgs<P extends ParamsSchema | undefined> = P extends ParamsSchema
+  ? Record<string, never> extends z.input<P>
+    ? [params?: z.input<P>]
+    : [params: z.input<P>]
+  : [];
+
+/** A defined flow: call it to run it locally, in-process, with no server. */
+export type Flow<P extends ParamsSchema | undefined, R> = ((...args: FlowArgs<P>) => Promise<R>) & {
+  readonly flowName: string;
+  readonly description: string | undefined;
+  /** The parameters' draft 2020-12 JSON schema (input side: defaults make fields optional), or null. */
+  parameterJsonSchema(): Record<string, unknown> | null;
+};
+
+const FlowOptionsSchema = z.object({
+  name: z
+    .string()
+    .min(1)
+    .max(100)
+    .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'use letters, digits, ".", "_" or "-", starting with a letter or digit'),
+  // Duck-typed: a user's own copy of zod is as good as ours.
+  params: z
+    .custom<ParamsSchema>(
+      (value) => typeof (value as { safeParseAsync?: unknown } | null)?.safeParseAsync === 'function',
+      'expected a zod schema',
+    )
+    .optional(),
+  description: z.string().optional(),
+  timeoutSeconds: z.number().positive().optional(),
+});
+
+/**
+ * Define a flow. Calling it runs it here and now (logs print to the console); deployed, the worker
+ * runs it through the same engine and reports every state, task run and log line.
+ * @example
+ * export const hello = flow({ name: 'hello', params: z.object({ n: z.number().default(3) }) }, async ({ n }, ctx) => n);
+ */
+export function flow<P extends ParamsSchema, R>(
+  options: FlowOptions<P> & { params: P },
+  fn: (params: z.output<P>, ctx: FlowContext) => R,
+): Flow<P, Awaited<R>>;
+export function flow<R>(
+  options: FlowOptions<undefined>,
+  fn: (params: NoParams, ctx: FlowContext) => R,
+): Flow<undefined, Awaited<R>>;
+export function flow<P extends ParamsSchema | undefined, R>(
+  options: FlowOptions<P>,
+  fn: (params: FlowParams<P>, ctx: FlowContext) => R,
+): Flow<P, Awaited<R>> {
+  const checked = FlowOptionsSchema.safeParse(options);
+  if (!checked.success) {
+    const detail = checked.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
+    throw new TypeError(`invalid flow options: ${detail}`);
+  }
+  const def: FlowDefinition = {
+    name: options.name,
+    params: options.params ?? z.object({}),
+    timeoutSeconds: options.timeoutSeconds,
+    fn: fn as FlowDefinition['fn'],
+    onCompletion: options.onCompletion,
+    onFailure: options.onFailure,
+  };
+  const jsonSchema = () => parameterJsonSchema(def.name, options.params);
+
+  registerFlow({ name: def.name, parameterSchema: jsonSchema, execute: (start) => executeRun(def, start) });
+
+  const call = async (...args: unknown[]): Promise<Awaited<R>> => {
+    const parent = activeRunScope();
+    if (parent) return (await runNestedFlow(def, args[0], parent)) as Awaited<R>;
+    const id = randomUUID();
+    const run = { id, attempt: 1, name: `${def.name}-${id.slice(0, 8)}`, flowName: def.name, deploymentId: null };
+    const outcome = await runFlowRun(def, args[0], { reporter: localReporter, run });
+    if (outcome.kind === 'completed') return outcome.result as Awaited<R>;
+    if (outcome.kind === 'failed') throw outcome.thrown;
+    throw new Error(`flow '${def.name}' was not run: ${outcome.reason ?? outcome.stateType}`);
+  };
+  return Object.assign(call as (...args: FlowArgs<P>) => Promise<Awaited<R>>, {
+    flowName: def.name,
+    description: options.description,
+    parameterJsonSchema: jsonSchema,
+  });
+}

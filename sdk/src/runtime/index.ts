@@ -1,0 +1,35 @@
+export type { FlowContext, RunInfo, TaskContext } from './context.js';
+export { taskContext } from './context.js';
+export type { FlowOutcome } from './engine.js';
+export type { ParameterIssue } from './errors.js';
+export { FlowCancelledError, FlowTimeoutError, ParameterValidationError, TaskTimeoutError } from './errors.js';
+export type { Flow, FlowOptions, NoParams, ParamsSchema } from './flow.js';
+export { flow } from './flow.js';
+export type { IpcPort } from './ipc-channel.js';
+export { RpcFailedError } from './ipc-channel.js';
+export type { Logger, LogMethod } from './logger.js';
+export { log } from './logger.js';
+export { isMainModule } from './main-module.js';
+export type { RpcBody, RpcMethod } from './protocol.js';
+export {
+  CancelMessage,
+  CreateTaskRunBody,
+  DoneMessage,
+  LogMessage,
+  ReadyMessage,
+  ReplyMessage,
+  RpcError,
+  RpcRequest,
+  RunDescriptor,
+  RunnerToWorkerMessage,
+  SetStateBody,
+  SetTaskRunStateBody,
+  StartMessage,
+  WorkerToRunnerMessage,
+} from './protocol.js';
+export type { RegisteredFlow } from './registry.js';
+export { FLOW_REGISTRY_KEY, flowRegistry } from './registry.js';
+export type { RetryPolicy } from './retry.js';
+export { retryDelayMs } from './retry.js';
+export type { Task, TaskOptions } from './task.js';
+export { task } from './task.js';

@@ -1,0 +1,141 @@
+import {
+  ReplyMessage,
+  type RpcBody,
+  type RpcError as RpcErrorBody,
+  type RpcMethod,
+  type RunnerToWorkerMessage,
+} from './protocol.js';
+
+/** The part of Node's `process` (as an IPC child) the channel uses; tests pass an in-memory stand-in. */
+export interface IpcPort {
+  send?: ((message: unknown, callback: (error: Error | null) => void) => boolean) | undefined;
+  on(event: 'message', listener: (message: unknown) => void): unknown;
+  on(event: 'disconnect', listener: () => void): unknown;
+  off(event: 'message', listener: (message: unknown) => void): unknown;
+  off(event: 'disconnect', listener: () => void): unknown;
+}
+
+/** An `rpc` the worker answered with `ok: false`, or that could not be answered. */
+export class RpcFailedError extends Error {
+  override readonly name = 'RpcFailedError';
+  readonly status: number | undefined;
+  readonly code: string | undefined;
+  constructor(method: string, error: RpcErrorBody) {
+    super(`${method} failed: ${error.message}`);
+    this.status = error.status;
+    this.code = error.code;
+  }
+}
+
+/** How long one rpc may wait for its reply; the worker retries the API behind it, so this is generous. */
+export const DEFAULT_RPC_TIMEOUT_MS = 120_000;
+
+interface Pending {
+  method: string;
+  resolve: (result: unknown) => void;
+  reject: (error: Error) => void;
+  timer: ReturnType<typeof setTimeout>;
+}
+
+/*
+ * The runner and the bundle's own copy of this module share one process and one channel. Their rpc
+ * ids come from a single process-wide counter so a reply can never be taken for the other's request.
+ */
+const RPC_SEQ_KEY = Symbol.for('outpost.ipc.rpcSeq');
+function nextRpcId(): number {
+  const holder = globalThis as { [RPC_SEQ_KEY]?: { next: number } };
+  holder[RPC_SEQ_KEY] ??= { next: 1 };
+  const id = holder[RPC_SEQ_KEY].next;
+  holder[RPC_SEQ_KEY].next += 1;
+  return id;
+}
+
+/** Request/response and fire-and-forget messages over the IPC channel to the worker. */
+export class IpcChannel {
+  private readonly pending = new Map<number, Pending>();
+  private readonly cancelListeners = new Set<(reason: string) => void>();
+  private closed = false;
+
+  constructor(
+    private readonly port: IpcPort,
+    private readonly rpcTimeoutMs = DEFAULT_RPC_TIMEOUT_MS,
+  ) {
+    port.on('message', this.onMessage);
+    port.on('disconnect', this.onDisconnect);
+  }
+
+  /** Queue a message; delivery failures surface as a disconnect, which ends the process. */
+  send(message: RunnerToWorkerMessage): void {
+    this.port.send?.(message, () => {});
+  }
+
+  /** Resolves once the message (and, the channel being ordered, every one before it) is written. */
+  flush(message: RunnerToWorkerMessage): Promise<void> {
+    return new Promise((resolve, reject) => {
+      if (!this.port.send) {
+        reject(new Error('no IPC channel to the worker'));
+        return;
+      }
+      this.port.send(message, (error) => (error ? reject(error) : resolve()));
+    });
+  }
+
+  rpc<M extends RpcMethod>(method: M, body: RpcBody<M>): Promise<unknown> {
+    if (this.closed) return Promise.reject(new RpcFailedError(method, { message: 'IPC channel closed' }));
+    const id = nextRpcId();
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(id);
+        reject(new RpcFailedError(method, { message: `no reply within ${this.rpcTimeoutMs} ms` }));
+      }, this.rpcTimeoutMs);
+      this.pending.set(id, { method, resolve, reject, timer });
+      this.send({ t: 'rpc', id, method, body } as RunnerToWorkerMessage);
+    });
+  }
+
+  onCancel(listener: (reason: string) => void): () => void {
+    this.cancelListeners.add(listener);
+    return () => this.cancelListeners.delete(listener);
+  }
+
+  /** Stop listening; pending rpcs fail. The port itself stays open for whoever else uses it. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.port.off('message', this.onMessage);
+    this.port.off('disconnect', this.onDisconnect);
+    this.cancelListeners.clear();
+    this.failPending('IPC channel closed');
+  }
+
+  private readonly onMessage = (raw: unknown): void => {
+    const t = (raw as { t?: unknown } | null)?.t;
+    if (t === 'cancel') {
+      const reason = (raw as { reason?: unknown }).reason;
+      for (const listener of this.cancelListeners) listener(typeof reason === 'string' ? reason : 'cancelled');
+      return;
+    }
+    if (t !== 'reply') return;
+    const parsed = ReplyMessage.safeParse(raw);
+    if (!parsed.success) return;
+    const reply = parsed.data;
+    const entry = this.pending.get(reply.id);
+    if (!entry) return;
+    this.pending.delete(reply.id);
+    clearTimeout(entry.timer);
+    if (reply.ok) entry.resolve(reply.result);
+    else entry.reject(new RpcFailedError(entry.method, reply.error));
+  };
+
+  private readonly onDisconnect = (): void => {
+    this.failPending('IPC channel disconnected');
+  };
+
+  private failPending(message: string): void {
+    for (const [id, entry] of this.pending) {
+      this.pending.delete(id);
+      clearTimeout(entry.timer);
+      entry.reject(new RpcFailedError(entry.method, { message }));
+    }
+  }
+}

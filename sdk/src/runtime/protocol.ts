@@ -1,0 +1,91 @@
+import { z } from 'zod';
+import { Id, JsonObject } from '../contracts/common.js';
+import { LogLevel } from '../contracts/logs.js';
+import { ProposedState } from '../contracts/states.js';
+import { TaskRunCreateRequest } from '../contracts/task-runs.js';
+
+/*
+ * The messages exchanged over Node's IPC channel between the worker and the flow process
+ * (docs/runtime-protocol.md). Both directions are schemas, not just types: the worker must treat
+ * whatever the child sends as untrusted (customer code can call `process.send` itself), and the
+ * runtime checks what it receives before acting on it.
+ */
+
+/** The run the worker hands to the flow process. Carries no credential of any kind. */
+export const RunDescriptor = z.strictObject({
+  id: Id,
+  attempt: z.number().int().min(1),
+  name: z.string(),
+  flowName: z.string().min(1),
+  deploymentId: Id.nullable(),
+  parameters: JsonObject,
+});
+export type RunDescriptor = z.infer<typeof RunDescriptor>;
+
+export const StartMessage = z.strictObject({
+  t: z.literal('start'),
+  run: RunDescriptor,
+  /** Absolute path of the bundle module to import. */
+  entry: z.string().min(1),
+});
+export type StartMessage = z.infer<typeof StartMessage>;
+
+export const RpcError = z.strictObject({
+  message: z.string(),
+  status: z.number().int().optional(),
+  code: z.string().optional(),
+});
+export type RpcError = z.infer<typeof RpcError>;
+
+export const ReplyMessage = z.union([
+  z.strictObject({ t: z.literal('reply'), id: z.number().int(), ok: z.literal(true), result: z.unknown() }),
+  z.strictObject({ t: z.literal('reply'), id: z.number().int(), ok: z.literal(false), error: RpcError }),
+]);
+export type ReplyMessage = z.infer<typeof ReplyMessage>;
+
+export const CancelMessage = z.strictObject({ t: z.literal('cancel'), reason: z.string() });
+export type CancelMessage = z.infer<typeof CancelMessage>;
+
+/** Worker → flow process. */
+export const WorkerToRunnerMessage = z.union([StartMessage, ReplyMessage, CancelMessage]);
+export type WorkerToRunnerMessage = z.infer<typeof WorkerToRunnerMessage>;
+
+export const SetStateBody = z.strictObject({ transitionId: Id, state: ProposedState });
+export type SetStateBody = z.infer<typeof SetStateBody>;
+
+/** The worker adds `flowRunAttempt`: the attempt is the worker's to assert, not the child's. */
+export const CreateTaskRunBody = TaskRunCreateRequest.omit({ flowRunAttempt: true });
+export type CreateTaskRunBody = z.infer<typeof CreateTaskRunBody>;
+
+export const SetTaskRunStateBody = z.strictObject({
+  taskRunId: Id,
+  runCount: z.number().int().min(1).optional(),
+  state: ProposedState,
+});
+export type SetTaskRunStateBody = z.infer<typeof SetTaskRunStateBody>;
+
+export const RpcRequest = z.discriminatedUnion('method', [
+  z.strictObject({ t: z.literal('rpc'), id: z.number().int(), method: z.literal('setState'), body: SetStateBody }),
+  z.strictObject({ t: z.literal('rpc'), id: z.number().int(), method: z.literal('createTaskRun'), body: CreateTaskRunBody }),
+  z.strictObject({ t: z.literal('rpc'), id: z.number().int(), method: z.literal('setTaskRunState'), body: SetTaskRunStateBody }),
+]);
+export type RpcRequest = z.infer<typeof RpcRequest>;
+export type RpcMethod = RpcRequest['method'];
+export type RpcBody<M extends RpcMethod> = Extract<RpcRequest, { method: M }>['body'];
+
+export const LogMessage = z.strictObject({
+  t: z.literal('log'),
+  level: LogLevel,
+  message: z.string(),
+  timestamp: z.iso.datetime({ offset: true }),
+  taskRunId: Id.optional(),
+});
+export type LogMessage = z.infer<typeof LogMessage>;
+
+export const ReadyMessage = z.strictObject({ t: z.literal('ready') });
+export const DoneMessage = z.strictObject({ t: z.literal('done'), stateType: ProposedState.shape.type });
+export type DoneMessage = z.infer<typeof DoneMessage>;
+
+/** Flow process → worker. */
+export const RunnerToWorkerMessage = z.union([ReadyMessage, LogMessage, RpcRequest, DoneMessage]);
+export type RunnerToWorkerMessage = z.infer<typeof RunnerToWorkerMessage>;

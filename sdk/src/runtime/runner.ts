@@ -1,0 +1,95 @@
+import { pathToFileURL } from 'node:url';
+import type { StateType } from '../contracts/states.js';
+import { proposeUntilDecided } from './engine.js';
+import { describeError, toError } from './errors.js';
+import { IpcChannel } from './ipc-channel.js';
+import { isMainModule } from './main-module.js';
+import { StartMessage } from './protocol.js';
+import { flowRegistry } from './registry.js';
+import { IpcReporter } from './reporter-ipc.js';
+
+/*
+ * The flow process's entry point, spawned by the worker as `node <this file>` with an IPC channel
+ * (docs/runtime-protocol.md). It loads the bundle and hands the run to the bundle's own copy of the
+ * runtime; it only reports by itself when there is no flow to hand the run to.
+ */
+
+function waitForStart(): Promise<StartMessage> {
+  return new Promise((resolve, reject) => {
+    const onMessage = (message: unknown) => {
+      if ((message as { t?: unknown } | null)?.t !== 'start') return;
+      process.off('message', onMessage);
+      const parsed = StartMessage.safeParse(message);
+      if (parsed.success) resolve(parsed.data);
+      else reject(new Error(`malformed start message: ${parsed.error.message}`));
+    };
+    process.on('message', onMessage);
+  });
+}
+
+/** End a run whose flow never started: report why, propose the state, say done. */
+async function finishWithoutFlow(channel: IpcChannel, type: StateType, message: string, detail?: string): Promise<void> {
+  const reporter = new IpcReporter(channel);
+  reporter.log({ level: type === 'FAILED' ? 'error' : 'info', message: detail ?? message, timestamp: new Date() });
+  const judged = await proposeUntilDecided(reporter, { type, message: message.slice(0, 4000) });
+  await channel.flush({ t: 'done', stateType: judged.stateType });
+}
+
+async function main(): Promise<number> {
+  if (!process.send) {
+    process.stderr.write('outpost runner: start this through an Outpost worker (it needs an IPC channel)\n');
+    return 1;
+  }
+  // Without the worker nobody reads our reports, and the run is already being handed back as crashed.
+  process.on('disconnect', () => process.exit(1));
+
+  const channel = new IpcChannel(process);
+  let cancelReason: string | null = null;
+  channel.onCancel((reason) => {
+    cancelReason = reason;
+  });
+  const started = waitForStart();
+  await channel.flush({ t: 'ready' });
+  const start = await started;
+
+  if (cancelReason === null) {
+    try {
+      await import(pathToFileURL(start.entry).href);
+    } catch (thrown) {
+      const error = toError(thrown);
+      const message = `could not load ${start.entry}: ${describeError(error)}`;
+      await finishWithoutFlow(channel, 'FAILED', message, error.stack ? `${message}\n${error.stack}` : message);
+      return 0;
+    }
+  }
+  if (cancelReason !== null) {
+    await finishWithoutFlow(channel, 'CANCELLED', cancelReason);
+    return 0;
+  }
+
+  const registry = flowRegistry();
+  const registered = registry.get(start.run.flowName);
+  if (!registered) {
+    const found = [...registry.keys()].map((name) => `'${name}'`).join(', ') || 'none';
+    await finishWithoutFlow(
+      channel,
+      'FAILED',
+      `flow '${start.run.flowName}' is not defined in ${start.entry}; flows found: ${found}`,
+    );
+    return 0;
+  }
+  // From here the bundle's runtime owns the channel: it answers cancels and matches its own replies.
+  channel.close();
+  await registered.execute(start);
+  return 0;
+}
+
+if (isMainModule(import.meta.url)) {
+  main().then(
+    (code) => process.exit(code),
+    (error: unknown) => {
+      process.stderr.write(`outpost runner: ${toError(error).stack ?? String(error)}\n`);
+      process.exit(1);
+    },
+  );
+}
