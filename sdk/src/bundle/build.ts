@@ -1,0 +1,112 @@
+import { stat } from 'node:fs/promises';
+import { isAbsolute, relative, resolve, sep } from 'node:path';
+import type { BuildFailure, Message } from 'esbuild';
+import { BundleError } from './errors.js';
+import type { BuiltBundle, BundleFile } from './types.js';
+
+export interface BuildBundleOptions {
+  /** The project root; entrypoints and every path in the output are relative to it. */
+  projectDir: string;
+  /** Flow modules relative to `projectDir`, e.g. `['flows/hello.ts']`. */
+  entrypoints: string[];
+  /** @default false */
+  minify?: boolean;
+}
+
+// CommonJS dependencies call `require` for Node built-ins, which ESM lacks. esbuild renames any
+// module-level `require` of the bundled code, so this declaration never collides with one.
+const REQUIRE_BANNER =
+  "import { createRequire as __outpostCreateRequire } from 'node:module';\nconst require = __outpostCreateRequire(import.meta.url);";
+
+function toPosix(path: string): string {
+  return path.split(sep).join('/');
+}
+
+function isBuildFailure(error: unknown): error is BuildFailure {
+  return error instanceof Error && Array.isArray((error as Partial<BuildFailure>).errors);
+}
+
+function formatMessage(message: Message): string {
+  const where = message.location ? `${message.location.file}:${message.location.line}:${message.location.column}: ` : '';
+  return `${where}${message.text}`;
+}
+
+interface Entry {
+  source: string;
+  absolute: string;
+  out: string;
+}
+
+async function resolveEntries(root: string, entrypoints: string[]): Promise<Entry[]> {
+  if (entrypoints.length === 0) throw new BundleError('invalid', 'a bundle needs at least one entrypoint');
+  const entries: Entry[] = [];
+  const outs = new Map<string, string>();
+  for (const entrypoint of entrypoints) {
+    const absolute = resolve(root, entrypoint);
+    const source = relative(root, absolute);
+    if (source === '' || source.startsWith('..') || isAbsolute(source)) {
+      throw new BundleError('invalid', `entrypoint ${entrypoint} is outside the project directory ${root}`);
+    }
+    const info = await stat(absolute).catch(() => null);
+    if (!info?.isFile()) throw new BundleError('invalid', `entrypoint ${entrypoint} does not exist (looked for ${absolute})`);
+    const sourcePosix = toPosix(source);
+    const dot = sourcePosix.lastIndexOf('.');
+    const out = dot > sourcePosix.lastIndexOf('/') ? sourcePosix.slice(0, dot) : sourcePosix;
+    const clash = outs.get(out);
+    if (clash !== undefined && clash !== sourcePosix) {
+      throw new BundleError('invalid', `entrypoints ${clash} and ${sourcePosix} would both build to ${out}.mjs`);
+    }
+    if (clash === undefined) entries.push({ source: sourcePosix, absolute, out });
+    outs.set(out, sourcePosix);
+  }
+  return entries;
+}
+
+/**
+ * Bundles each entrypoint with everything it imports (the SDK and zod included) into one
+ * self-contained ES module plus its source map. Nothing is written to disk, and the output holds
+ * no absolute path of this machine, so the same sources always give the same bytes.
+ */
+export async function buildBundle(options: BuildBundleOptions): Promise<BuiltBundle> {
+  const root = resolve(options.projectDir);
+  const entries = await resolveEntries(root, options.entrypoints);
+  // Loaded lazily: workers import this module to pull bundles and never need the bundler.
+  const esbuild = await import('esbuild');
+  let result: Awaited<ReturnType<typeof esbuild.build>>;
+  try {
+    result = await esbuild.build({
+      absWorkingDir: root,
+      entryPoints: entries.map((entry) => ({ in: entry.absolute, out: entry.out })),
+      // With `write: false` nothing lands here; placing the virtual output beside the sources makes
+      // source-map paths short and relative to the project (`hello.ts`, `../node_modules/zod/…`).
+      outdir: root,
+      outExtension: { '.js': '.mjs' },
+      bundle: true,
+      platform: 'node',
+      format: 'esm',
+      target: 'node20',
+      sourcemap: 'linked',
+      banner: { js: REQUIRE_BANNER },
+      minify: options.minify ?? false,
+      // Flow and task names may default to function names, which minification would otherwise mangle.
+      keepNames: true,
+      write: false,
+      logLevel: 'silent',
+    });
+  } catch (error) {
+    if (isBuildFailure(error)) {
+      const details = error.errors.slice(0, 10).map(formatMessage).join('\n');
+      throw new BundleError('invalid', `the bundle did not build:\n${details}`, { cause: error });
+    }
+    throw error;
+  }
+  const files: BundleFile[] = (result.outputFiles ?? []).map((file) => {
+    const path = toPosix(relative(root, file.path));
+    if (path.startsWith('..')) throw new BundleError('invalid', `esbuild wrote ${file.path}, outside the project directory`);
+    return { path, bytes: file.contents };
+  });
+  files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  const entrypoints: Record<string, string> = {};
+  for (const entry of entries) entrypoints[entry.source] = `${entry.out}.mjs`;
+  return { files, entrypoints };
+}
