@@ -25,17 +25,23 @@ export async function runCli(argv: readonly string[], options: AppOptions): Prom
     const { env } = loadEnv(options.cwd, options.env);
     // Handed-over commands parse their own options (and answer their own --help).
     if (command.passthrough) return await command.run(makeContext({}, [], args, options, env, notApi));
-    const specs: OptionSpecs = { ...(command.usesApi === false ? { help: GLOBAL_OPTIONS.help!, json: GLOBAL_OPTIONS.json! } : GLOBAL_OPTIONS), ...command.options };
+    const specs: OptionSpecs = {
+      ...(command.usesApi === false ? { help: GLOBAL_OPTIONS.help!, json: GLOBAL_OPTIONS.json! } : GLOBAL_OPTIONS),
+      ...command.options,
+    };
     const { values, positionals } = parse(specs, [...leading, ...args]);
     if (values.help === true) {
       for (const line of commandHelp(command)) options.out(line);
       return EXIT.ok;
     }
     const range = command.positionals ?? { min: 0, max: 0 };
-    if (positionals.length < range.min) throw new UsageError(`missing argument: outpost ${command.name} ${command.args ?? ''}`.trim(), ['see --help']);
+    if (positionals.length < range.min)
+      throw new UsageError(`missing argument: outpost ${command.name} ${command.args ?? ''}`.trim(), ['see --help']);
     if (positionals.length > range.max) throw new UsageError(`unexpected argument "${positionals[range.max]}"`, ['see --help']);
     const ctx = makeContext(values, positionals, args, options, env, () => {
-      api ??= new Api(resolveApiSettings({ apiUrl: stringOption(values, 'api-url'), apiKey: stringOption(values, 'api-key') }, env));
+      api ??= new Api(
+        resolveApiSettings({ apiUrl: stringOption(values, 'api-url'), apiKey: stringOption(values, 'api-key') }, env),
+      );
       return api;
     });
     return await command.run(ctx);
@@ -135,7 +141,11 @@ function reportUnknown(argv: readonly string[], options: AppOptions): number {
 function parse(specs: OptionSpecs, args: string[]): { values: OptionValues; positionals: string[] } {
   const config: ParseArgsConfig['options'] = {};
   for (const [name, spec] of Object.entries(specs)) {
-    config[name] = { type: spec.type, ...(spec.multiple ? { multiple: true } : {}), ...(spec.short ? { short: spec.short } : {}) };
+    config[name] = {
+      type: spec.type,
+      ...(spec.multiple ? { multiple: true } : {}),
+      ...(spec.short ? { short: spec.short } : {}),
+    };
   }
   try {
     const parsed = parseArgs({ args, options: config, allowPositionals: true, strict: true });

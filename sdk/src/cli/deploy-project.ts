@@ -2,10 +2,11 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import {
-  BundleError,
   type BuiltBundle,
+  BundleError,
   buildBundle,
   type PushProgress,
+  parseSource,
   pushBundle,
   resolveRegistryCredentials,
   verifySource,
@@ -67,6 +68,8 @@ export async function deployProject(options: DeployProjectOptions): Promise<Depl
   const selected = select(config.deployments, options.only);
   const registry = options.registry ?? config.registry;
   const entrypoints = [...new Set(selected.map((d) => d.entrypoint))];
+  const target = await bundleStep('use the registry', async () => parseSource(registry));
+  if (target.kind === 'dir') throw new UsageError(`the registry must be oci://… or oci-layout:…, got "${registry}"`);
 
   options.progress(`building ${config.project} (${entrypoints.length} entrypoint${entrypoints.length === 1 ? '' : 's'})…`);
   const bundle = await bundleStep('build the bundle', () => buildBundle({ projectDir, entrypoints }));
@@ -81,7 +84,10 @@ export async function deployProject(options: DeployProjectOptions): Promise<Depl
   // Checking the key first keeps a wrong key from costing a push.
   await api.call('whoami', {}, 'cannot deploy');
 
-  const credentials = registryHost(registry) ? resolveRegistryCredentials(registryHost(registry)!, options.env) : undefined;
+  const credentials =
+    target.kind === 'oci'
+      ? await bundleStep('read the registry credentials', () => resolveRegistryCredentials(target.host, { ...options.env }))
+      : null;
   options.progress(`pushing to ${registry}…`);
   let blobs = 0;
   let skipped = 0;
@@ -156,7 +162,9 @@ function plan(
   const flow = flows.find((f) => f.name === d.flow);
   if (!flow) {
     throw new UsageError(`deployment ${d.flow}/${d.name}: ${d.entrypoint} defines no flow named "${d.flow}"`, [
-      flows.length ? `flows defined there: ${flows.map((f) => f.name).join(', ')}` : 'no flow is defined there (flow({ name }, fn) registers one)',
+      flows.length
+        ? `flows defined there: ${flows.map((f) => f.name).join(', ')}`
+        : 'no flow is defined there (flow({ name }, fn) registers one)',
     ]);
   }
   const request: Omit<DeploymentUpsertRequest, 'source'> = {
@@ -197,13 +205,6 @@ async function ensurePool(api: Api, pool: string, progress: (line: string) => vo
     ]);
   }
   await api.call('poolsCreate', { body: { name: pool } }, `cannot create work pool ${pool}`);
-}
-
-function registryHost(registry: string): string | null {
-  if (!registry.startsWith('oci://')) return null;
-  const rest = registry.slice('oci://'.length);
-  const slash = rest.indexOf('/');
-  return slash > 0 ? rest.slice(0, slash) : null;
 }
 
 async function bundleStep<T>(what: string, fn: () => Promise<T>): Promise<T> {

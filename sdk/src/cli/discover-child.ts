@@ -23,7 +23,9 @@ if (!entry) {
 } else {
   try {
     await import(pathToFileURL(entry).href);
-    const registry = (globalThis as Record<symbol, unknown>)[Symbol.for('outpost.flows')] as Map<string, RegisteredFlow> | undefined;
+    const registry = (globalThis as Record<symbol, unknown>)[Symbol.for('outpost.flows')] as
+      | Map<string, RegisteredFlow>
+      | undefined;
     const flows = [...(registry?.values() ?? [])].map((f) => ({ name: f.name, parameterSchema: f.parameterSchema() }));
     send({ flows }, 0);
   } catch (error) {

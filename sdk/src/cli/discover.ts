@@ -43,7 +43,8 @@ export function discoverFlows(modulePath: string, label: string, env: Env, timeo
       if (r?.flows) return resolvePromise(r.flows);
       const tail = output.trim().split('\n').slice(-10);
       if (r?.error) return reject(new CliError(`importing ${label} failed: ${r.error}`, EXIT.failed, tail));
-      const how = signal === 'SIGKILL' ? `did not finish loading within ${timeoutMs / 1000}s` : `exited with ${signal ?? `code ${code}`}`;
+      const how =
+        signal === 'SIGKILL' ? `did not finish loading within ${timeoutMs / 1000}s` : `exited with ${signal ?? `code ${code}`}`;
       reject(new CliError(`importing ${label} ${how}`, EXIT.failed, tail));
     });
   });

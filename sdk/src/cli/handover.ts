@@ -2,7 +2,7 @@ import { CliError, EXIT } from './errors.js';
 import type { Env } from './settings.js';
 
 /** `main(argv)` of a package the CLI hands a command over to. */
-export type PackageMain = (argv: string[]) => Promise<number | undefined | void> | number | undefined | void;
+export type PackageMain = (argv: string[]) => unknown;
 
 /**
  * Imports an optional package. The name is a variable so the SDK keeps no dependency on it
@@ -34,7 +34,9 @@ export function exportSettings(args: readonly string[], env: Env, target: NodeJS
   const flagVars: Record<string, string> = { '--api-url': 'OUTPOST_API_URL', '--api-key': 'OUTPOST_API_KEY' };
   for (let i = 0; i < args.length; i++) {
     const arg = args[i]!;
-    const [flag, inline] = arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
+    const [flag, inline] = arg.includes('=')
+      ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)]
+      : [arg, undefined];
     const variable = flagVars[flag];
     if (!variable) {
       rest.push(arg);
@@ -49,6 +51,6 @@ export function exportSettings(args: readonly string[], env: Env, target: NodeJS
   return rest;
 }
 
-export function exitCodeOf(result: number | undefined | void): number {
+export function exitCodeOf(result: unknown): number {
   return typeof result === 'number' ? result : EXIT.ok;
 }

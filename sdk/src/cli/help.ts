@@ -44,5 +44,7 @@ function optionLines(specs: Record<string, OptionSpec>): string[] {
     return `${short}--${name}${value}`;
   });
   const width = Math.max(...heads.map((h) => h.length));
-  return Object.values(specs).map((spec, i) => `  ${heads[i]!.padEnd(width)}  ${spec.description}${spec.multiple ? ' (repeatable)' : ''}`);
+  return Object.values(specs).map(
+    (spec, i) => `  ${heads[i]!.padEnd(width)}  ${spec.description}${spec.multiple ? ' (repeatable)' : ''}`,
+  );
 }

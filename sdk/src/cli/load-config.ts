@@ -52,7 +52,9 @@ export async function loadConfig(pathOrDir: string, cwd: string): Promise<Loaded
   let configPath = resolve(cwd, pathOrDir);
   if (existsSync(configPath) && statSync(configPath).isDirectory()) configPath = join(configPath, CONFIG_FILE);
   if (!existsSync(configPath)) {
-    throw new UsageError(`no config file at ${configPath}`, [`create ${CONFIG_FILE} with defineConfig(…) or pass --config <path>`]);
+    throw new UsageError(`no config file at ${configPath}`, [
+      `create ${CONFIG_FILE} with defineConfig(…) or pass --config <path>`,
+    ]);
   }
   const projectDir = dirname(configPath);
   const raw = await importConfigModule(configPath, projectDir);
@@ -93,11 +95,14 @@ async function importConfigModule(configPath: string, projectDir: string): Promi
       write: false,
       logLevel: 'silent',
       // Bundled CommonJS dependencies call require(); give the ESM output one.
-      banner: { js: "import { createRequire as __outpostRequire } from 'node:module'; const require = __outpostRequire(import.meta.url);" },
+      banner: {
+        js: "import { createRequire as __outpostRequire } from 'node:module'; const require = __outpostRequire(import.meta.url);",
+      },
     });
     code = result.outputFiles[0]?.text ?? '';
   } catch (error) {
-    const errors = (error as { errors?: { text: string; location?: { file: string; line: number; column: number } | null }[] }).errors;
+    const errors = (error as { errors?: { text: string; location?: { file: string; line: number; column: number } | null }[] })
+      .errors;
     throw new UsageError(
       `cannot compile ${configPath}`,
       errors?.map((e) => (e.location ? `${e.location.file}:${e.location.line}:${e.location.column}: ${e.text}` : e.text)) ?? [

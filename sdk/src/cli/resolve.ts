@@ -34,6 +34,7 @@ export function requireUuid(value: string, what: string): string {
 export function parseLimit(raw: string | undefined, fallback: number, max = 200): number {
   if (raw === undefined) return fallback;
   const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1 || n > max) throw new UsageError(`--limit must be a whole number from 1 to ${max}, got "${raw}"`);
+  if (!Number.isInteger(n) || n < 1 || n > max)
+    throw new UsageError(`--limit must be a whole number from 1 to ${max}, got "${raw}"`);
   return n;
 }

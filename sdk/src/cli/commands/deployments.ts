@@ -14,7 +14,9 @@ export const deploymentsLs: Command = {
   async run(ctx) {
     const limit = parseLimit(stringOption(ctx.values, 'limit'), 50);
     const flow = stringOption(ctx.values, 'flow');
-    const page = await ctx.api().call('deploymentsList', { query: { limit, ...(flow ? { flow } : {}) } }, 'cannot list deployments');
+    const page = await ctx
+      .api()
+      .call('deploymentsList', { query: { limit, ...(flow ? { flow } : {}) } }, 'cannot list deployments');
     if (ctx.json) {
       ctx.out(json(page.items));
       return EXIT.ok;

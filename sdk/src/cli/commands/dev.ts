@@ -22,7 +22,10 @@ interface RunningServer {
 
 interface ApiPackage {
   startServer(options: { databaseUrl?: string; dataDir?: string; host?: string; port?: number }): Promise<RunningServer>;
-  createApiKey(sql: unknown, options: { workspaceId: string; name: string; role: string; pools?: string[] }): Promise<{ id: string; key: string }>;
+  createApiKey(
+    sql: unknown,
+    options: { workspaceId: string; name: string; role: string; pools?: string[] },
+  ): Promise<{ id: string; key: string }>;
 }
 
 interface RunningWorker {
@@ -91,7 +94,8 @@ export const dev: Command = {
         ),
       ]);
       if (outcome.kind === 'signal') ctx.err(`\n${outcome.signal}: stopping (the worker drains its runs first)…`);
-      else if (outcome.kind === 'worker-failed') ctx.err(`the worker failed: ${(outcome.error as Error).message ?? outcome.error}`);
+      else if (outcome.kind === 'worker-failed')
+        ctx.err(`the worker failed: ${(outcome.error as Error).message ?? outcome.error}`);
       else ctx.err('the worker stopped; shutting down…');
       return outcome.kind === 'signal' ? EXIT.ok : EXIT.failed;
     } finally {
@@ -121,7 +125,9 @@ async function startServer(
     });
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
-      throw new CliError(`port ${options.port} is in use (is another \`npm start\` running?)`, EXIT.failed, ['pass --port <port>']);
+      throw new CliError(`port ${options.port} is in use (is another \`npm start\` running?)`, EXIT.failed, [
+        'pass --port <port>',
+      ]);
     }
     throw new CliError('the API did not start', EXIT.failed, [(error as Error).message], { cause: error });
   }
@@ -148,8 +154,9 @@ async function ensureCredentials(
   }
   let workerKey = stored?.workerKey;
   if (!workerKey || !(await authenticates(server.url, workerKey, workspaceId))) {
-    workerKey = (await api.createApiKey(server.sql, { workspaceId, name: `local-worker-${stamp}`, role: 'worker', pools: ['default'] }))
-      .key;
+    workerKey = (
+      await api.createApiKey(server.sql, { workspaceId, name: `local-worker-${stamp}`, role: 'worker', pools: ['default'] })
+    ).key;
   }
   const credentials = { workspaceId, ownerKey, workerKey };
   await writeDevCredentials(path, credentials);
@@ -177,7 +184,16 @@ async function startLocalWorker(pkg: WorkerPackage, apiUrl: string, apiKey: stri
     env.GREETING_SECRET = `local-${randomBytes(6).toString('hex')}`;
     process.env.GREETING_SECRET = env.GREETING_SECRET;
   }
-  const argv = ['--pool', 'default', '--name', `local-${hostname()}`, '--cache-dir', join(home, 'cache'), '--spool-dir', join(home, 'spool')];
+  const argv = [
+    '--pool',
+    'default',
+    '--name',
+    `local-${hostname()}`,
+    '--cache-dir',
+    join(home, 'cache'),
+    '--spool-dir',
+    join(home, 'spool'),
+  ];
   let options: unknown;
   try {
     options = pkg.parseOptions(argv, env);
@@ -187,7 +203,13 @@ async function startLocalWorker(pkg: WorkerPackage, apiUrl: string, apiKey: stri
   return pkg.startWorker(options);
 }
 
-function printBanner(ctx: CommandContext, url: string, ownerKey: string, firstStart: boolean, deployed: DeployResult | null): void {
+function printBanner(
+  ctx: CommandContext,
+  url: string,
+  ownerKey: string,
+  firstStart: boolean,
+  deployed: DeployResult | null,
+): void {
   const first = deployed?.deployments[0];
   const lines = [
     '',

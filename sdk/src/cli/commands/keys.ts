@@ -12,22 +12,30 @@ export const keysCreate: Command = {
   positionals: { min: 1, max: 1 },
   options: {
     role: { type: 'string', placeholder: '<role>', description: `one of ${Role.options.join(', ')} (required)` },
-    pool: { type: 'string', multiple: true, placeholder: '<name>', description: 'for role worker: a pool it may poll (all when none)' },
+    pool: {
+      type: 'string',
+      multiple: true,
+      placeholder: '<name>',
+      description: 'for role worker: a pool it may poll (all when none)',
+    },
     'expires-at': { type: 'string', placeholder: '<iso-time>', description: 'when the key stops working' },
   },
   async run(ctx) {
     const name = ctx.positionals[0]!;
     const roleRaw = stringOption(ctx.values, 'role');
     const role = Role.safeParse(roleRaw);
-    if (!role.success) throw new UsageError(`--role must be one of ${Role.options.join(', ')}${roleRaw ? `, got "${roleRaw}"` : ''}`);
+    if (!role.success)
+      throw new UsageError(`--role must be one of ${Role.options.join(', ')}${roleRaw ? `, got "${roleRaw}"` : ''}`);
     const pools = stringList(ctx.values, 'pool');
     if (pools.length > 0 && role.data !== 'worker') throw new UsageError('--pool applies only to keys with --role worker');
     const expiresAt = stringOption(ctx.values, 'expires-at');
-    const created = await ctx.api().call(
-      'apiKeysCreate',
-      { body: { name, role: role.data, ...(pools.length ? { pools } : {}), ...(expiresAt ? { expiresAt } : {}) } },
-      `cannot create API key ${name}`,
-    );
+    const created = await ctx
+      .api()
+      .call(
+        'apiKeysCreate',
+        { body: { name, role: role.data, ...(pools.length ? { pools } : {}), ...(expiresAt ? { expiresAt } : {}) } },
+        `cannot create API key ${name}`,
+      );
     if (ctx.json) {
       ctx.out(json(created));
       return EXIT.ok;

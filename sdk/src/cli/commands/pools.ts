@@ -50,11 +50,20 @@ export const poolsCreate: Command = {
     const description = stringOption(ctx.values, 'description');
     const pool = await ctx.api().call(
       'poolsCreate',
-      { body: { name, ...(concurrencyLimit !== undefined ? { concurrencyLimit } : {}), ...(description ? { description } : {}) } },
+      {
+        body: {
+          name,
+          ...(concurrencyLimit !== undefined ? { concurrencyLimit } : {}),
+          ...(description ? { description } : {}),
+        },
+      },
       `cannot create work pool ${name}`,
     );
     if (ctx.json) ctx.out(json(pool));
-    else ctx.out(`created work pool ${pool.name}${pool.concurrencyLimit === null ? '' : ` (concurrency limit ${pool.concurrencyLimit})`}`);
+    else
+      ctx.out(
+        `created work pool ${pool.name}${pool.concurrencyLimit === null ? '' : ` (concurrency limit ${pool.concurrencyLimit})`}`,
+      );
     return EXIT.ok;
   },
 };

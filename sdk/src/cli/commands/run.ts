@@ -26,7 +26,11 @@ export const run: Command = {
     tag: { type: 'string', multiple: true, placeholder: '<tag>', description: 'a tag for the run' },
     name: { type: 'string', placeholder: '<name>', description: "the run's name (generated when absent)" },
     queue: { type: 'string', placeholder: '<queue>', description: "a work queue of the deployment's pool" },
-    'idempotency-key': { type: 'string', placeholder: '<key>', description: 'a repeated request with the same key returns the first run' },
+    'idempotency-key': {
+      type: 'string',
+      placeholder: '<key>',
+      description: 'a repeated request with the same key returns the first run',
+    },
     watch: { type: 'boolean', short: 'w', description: 'print the logs until the run ends; exit 0 only if it COMPLETED' },
   },
   notes: ['Example: outpost run hello/default --param n=5 --watch'],
@@ -58,7 +62,9 @@ export const run: Command = {
       }
       return EXIT.ok;
     }
-    ctx.err(`${verb} run ${flowRun.name} (${flowRun.id}) of ${deploymentLabel(flowRun)}; following it (Ctrl-C stops following, not the run)`);
+    ctx.err(
+      `${verb} run ${flowRun.name} (${flowRun.id}) of ${deploymentLabel(flowRun)}; following it (Ctrl-C stops following, not the run)`,
+    );
     return watch(ctx, flowRun.id);
   },
 };

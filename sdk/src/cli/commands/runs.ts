@@ -11,7 +11,12 @@ export const runsLs: Command = {
   name: 'runs ls',
   summary: 'List flow runs, newest first',
   options: {
-    state: { type: 'string', multiple: true, placeholder: '<STATE[,STATE]>', description: 'only runs in these states, e.g. RUNNING,FAILED' },
+    state: {
+      type: 'string',
+      multiple: true,
+      placeholder: '<STATE[,STATE]>',
+      description: 'only runs in these states, e.g. RUNNING,FAILED',
+    },
     deployment: { type: 'string', placeholder: '<flow/name|id>', description: 'only runs of this deployment' },
     flow: { type: 'string', placeholder: '<name>', description: 'only runs of this flow' },
     tag: { type: 'string', placeholder: '<tag>', description: 'only runs with this tag' },
@@ -46,7 +51,14 @@ export const runsLs: Command = {
       ctx.err('no runs');
       return EXIT.ok;
     }
-    const rows = page.items.map((r) => [r.id, r.name, deploymentLabel(r), stateLabel(r), String(r.attempt), shortTime(r.createdAt)]);
+    const rows = page.items.map((r) => [
+      r.id,
+      r.name,
+      deploymentLabel(r),
+      stateLabel(r),
+      String(r.attempt),
+      shortTime(r.createdAt),
+    ]);
     for (const line of table(['ID', 'NAME', 'DEPLOYMENT', 'STATE', 'ATTEMPT', 'CREATED (UTC)'], rows)) ctx.out(line);
     return EXIT.ok;
   },
@@ -73,13 +85,14 @@ export const runsCancel: Command = {
   positionals: { min: 1, max: 1 },
   async run(ctx) {
     const id = requireUuid(ctx.positionals[0]!, 'the run');
-    const answer = await ctx
-      .api()
-      .call(
-        'flowRunsSetState',
-        { params: { id }, body: { transitionId: randomUUID(), state: { type: 'CANCELLING', message: 'cancelled from the CLI' } } },
-        `cannot cancel run ${id}`,
-      );
+    const answer = await ctx.api().call(
+      'flowRunsSetState',
+      {
+        params: { id },
+        body: { transitionId: randomUUID(), state: { type: 'CANCELLING', message: 'cancelled from the CLI' } },
+      },
+      `cannot cancel run ${id}`,
+    );
     if (ctx.json) ctx.out(json(answer));
     if (answer.status !== 'ACCEPT') {
       throw new CliError(`run ${id} was not cancelled: ${answer.status}`, EXIT.failed, [
@@ -92,9 +105,13 @@ export const runsCancel: Command = {
 };
 
 function parseStates(raw: string[]): string[] {
-  const states = raw.flatMap((s) => s.split(',')).map((s) => s.trim().toUpperCase()).filter(Boolean);
+  const states = raw
+    .flatMap((s) => s.split(','))
+    .map((s) => s.trim().toUpperCase())
+    .filter(Boolean);
   for (const s of states) {
-    if (!StateType.safeParse(s).success) throw new UsageError(`unknown state "${s}"`, [`states: ${StateType.options.join(', ')}`]);
+    if (!StateType.safeParse(s).success)
+      throw new UsageError(`unknown state "${s}"`, [`states: ${StateType.options.join(', ')}`]);
   }
   return states;
 }

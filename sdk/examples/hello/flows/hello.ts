@@ -1,0 +1,33 @@
+import { flow, isMainModule, log, task, z } from '@outpost/sdk';
+
+const square = task({ name: 'square', retries: 2 }, async (values: number[]) => {
+  const squares: number[] = [];
+  for (const x of values) {
+    log.info(`square(${x}) = ${x * x}`);
+    squares.push(x * x);
+  }
+  return squares;
+});
+
+const sum = task({ name: 'sum' }, async (values: number[]) => {
+  let total = 0;
+  for (const x of values) {
+    total += x;
+    log.info(`running total after adding ${x}: ${total}`);
+  }
+  return total;
+});
+
+export const hello = flow({ name: 'hello', params: z.object({ n: z.number().int().min(1).default(3) }) }, async ({ n }) => {
+  // The worker redacts resolved secrets from every log line before it leaves your network,
+  // so this line reaches the control plane as "greeting secret: [REDACTED]".
+  log.info(`greeting secret: ${process.env.GREETING_SECRET ?? '(not set)'}`);
+  console.log(`squaring the numbers 1 to ${n}`);
+  const numbers = Array.from({ length: n }, (_, i) => i + 1);
+  const total = await sum(await square(numbers));
+  log.info(`sum of squares 1..${n} = ${total}`);
+  return { n, total };
+});
+
+// `node --import tsx flows/hello.ts` runs the flow right here, with no server or worker.
+if (isMainModule(import.meta.url)) console.log(await hello({ n: 3 }));
