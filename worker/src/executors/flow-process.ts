@@ -1,0 +1,149 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { killGroup, liveGroupMembers, terminateGroup, waitForGroupExit } from '../process-group.js';
+import type { ParentMessage } from './messages.js';
+
+/** The file behind `@outpost/sdk/runner`: the program every flow process runs. */
+export function runnerPath(): string {
+  const resolveSpecifier = (import.meta as { resolve?: (specifier: string) => string }).resolve;
+  if (typeof resolveSpecifier === 'function') {
+    try {
+      return fileURLToPath(resolveSpecifier('@outpost/sdk/runner'));
+    } catch {
+      // Some loaders (test runners among them) do not implement import.meta.resolve; require's resolver reads the same exports map.
+    }
+  }
+  return createRequire(import.meta.url).resolve('@outpost/sdk/runner');
+}
+
+export interface ExitInfo {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
+export interface FlowProcessOptions {
+  script: string;
+  args?: string[];
+  cwd: string;
+  env: Record<string, string>;
+  onLine: (stream: 'stdout' | 'stderr', line: string) => void;
+  onMessage: (message: unknown) => void;
+}
+
+/**
+ * One flow process: the leader of its own process group, stdout/stderr read line by line, an IPC
+ * channel for the runtime protocol. Stopping it always means the whole group.
+ */
+export class FlowProcess {
+  readonly pid: number;
+  /** Resolves when the leader exits (its group may outlive it; see `reap`). */
+  readonly exited: Promise<ExitInfo>;
+  private readonly child: ChildProcess;
+  private readonly streamsClosed: Promise<void>;
+  private exitInfo: ExitInfo | null = null;
+
+  private constructor(child: ChildProcess, options: FlowProcessOptions) {
+    this.child = child;
+    this.pid = child.pid!;
+    this.exited = new Promise((resolve) => {
+      child.once('exit', (code, signal) => {
+        this.exitInfo = { code, signal };
+        resolve(this.exitInfo);
+      });
+    });
+    const closes: Promise<void>[] = [];
+    for (const stream of ['stdout', 'stderr'] as const) {
+      const readable = child[stream];
+      if (!readable) continue;
+      const lines = createInterface({ input: readable, crlfDelay: Number.POSITIVE_INFINITY });
+      lines.on('line', (line) => options.onLine(stream, line));
+      closes.push(new Promise((resolve) => lines.once('close', () => resolve())));
+    }
+    this.streamsClosed = Promise.all(closes).then(() => undefined);
+    child.on('message', options.onMessage);
+    // Writes to a closed channel surface here; the exit handler decides what that means.
+    child.on('error', () => {});
+  }
+
+  /** Spawns the process, or throws the spawn error (ENOENT, EACCES…). */
+  static async start(options: FlowProcessOptions): Promise<FlowProcess> {
+    const child = spawn(process.execPath, [options.script, ...(options.args ?? [])], {
+      cwd: options.cwd,
+      env: options.env,
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+      serialization: 'json',
+    });
+    await new Promise<void>((resolve, reject) => {
+      child.once('spawn', () => resolve());
+      child.once('error', reject);
+    });
+    return new FlowProcess(child, options);
+  }
+
+  get hasExited(): boolean {
+    return this.exitInfo !== null;
+  }
+
+  get connected(): boolean {
+    return this.child.connected;
+  }
+
+  /** Sends one protocol message; false when the channel is gone (the process is exiting). */
+  send(message: ParentMessage): boolean {
+    if (!this.child.connected) return false;
+    try {
+      this.child.send(message, () => {});
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Resolves true if the leader exits within `ms`. */
+  async waitForExit(ms: number): Promise<boolean> {
+    if (this.hasExited) return true;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(false), ms);
+    });
+    const result = await Promise.race([this.exited.then(() => true), timeout]);
+    clearTimeout(timer);
+    return result;
+  }
+
+  /**
+   * The cancel protocol: ask the runtime to stop (`cancel` message), wait `noticeMs`, SIGTERM the
+   * group, wait `graceMs`, SIGKILL it. Resolves once no process of the group runs.
+   */
+  async stop(reason: string, noticeMs: number, graceMs: number): Promise<void> {
+    if (this.send({ t: 'cancel', reason }) && noticeMs > 0) {
+      await this.waitForExit(noticeMs);
+      if (this.hasExited) await waitForGroupExit(this.pid, Math.min(noticeMs, 500));
+    }
+    await terminateGroup(this.pid, graceMs);
+  }
+
+  /** Kills the whole group at once, no questions asked (lost lease, superseded attempt). */
+  async kill(): Promise<void> {
+    await killGroup(this.pid);
+  }
+
+  /**
+   * After the leader exits, anything it left behind in its group (a background server, a stray
+   * subprocess) is terminated too, so a finished run never leaves processes running. Then waits,
+   * briefly, for the output pipes to drain.
+   */
+  async reap(graceMs: number): Promise<void> {
+    if (liveGroupMembers(this.pid).length > 0) await terminateGroup(this.pid, graceMs);
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.streamsClosed, new Promise<void>((resolve) => (timer = setTimeout(resolve, 2_000)))]);
+    clearTimeout(timer);
+    // A process that left the group (setsid) may still hold the pipes; the run's output ends here regardless.
+    this.child.stdout?.destroy();
+    this.child.stderr?.destroy();
+    if (this.child.connected) this.child.disconnect();
+  }
+}

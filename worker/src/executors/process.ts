@@ -1,0 +1,341 @@
+import type { OutpostClient } from '@outpost/sdk/client';
+import { describeFailure } from '@outpost/sdk/client';
+import { type ClaimedRun, isTerminal, type ProposedState, type State, type StateType } from '@outpost/sdk/contracts';
+import type { Logger } from 'pino';
+import { buildChildEnv } from '../child-env.js';
+import type { WorkerOptions } from '../options.js';
+import { Redactor } from '../redact.js';
+import { JobConfigError, resolveJobEnv } from '../secrets.js';
+import { type LogInput, LogShipper } from '../ship-logs.js';
+import { fetchBundle } from '../sources/pull.js';
+import { type ExitInfo, FlowProcess } from './flow-process.js';
+import { ChildMessage, rpcIdOf } from './messages.js';
+import { RpcServer } from './rpc.js';
+import { RunApi } from './run-api.js';
+
+/** Why the worker stopped a flow process, strongest last: a stronger reason overrides a weaker one. */
+export type StopReason = 'rejected' | 'drain' | 'cancel' | 'lease-expired' | 'lost';
+const STRENGTH: Record<StopReason, number> = { rejected: 1, drain: 2, cancel: 3, 'lease-expired': 4, lost: 5 };
+
+/** How a run ended, from the worker's side. */
+export interface RunOutcome {
+  runId: string;
+  attempt: number;
+  /** `reported`: the runtime's terminal state was accepted; otherwise who or what ended it. */
+  ending: 'reported' | 'crashed' | 'failed-to-start' | StopReason;
+  /** The terminal state the worker itself proposed, if it proposed one. */
+  proposed: StateType | null;
+  /** The run's state as the API last reported it to this worker. */
+  state: StateType | null;
+  exit: ExitInfo | null;
+}
+
+export interface ExecutionDeps {
+  client: OutpostClient;
+  options: WorkerOptions;
+  logger: Logger;
+  workerEnv: NodeJS.ProcessEnv;
+  runnerPath: string;
+  /** The lease length the API last reported. */
+  leaseMs: () => number;
+}
+
+/** How long a state proposal waits for earlier log lines, and how long worker-side writes retry. */
+const FLUSH_BEFORE_STATE_MS = 30_000;
+const FINAL_FLUSH_MS = 15_000;
+const READY_TIMEOUT_MS = 60_000;
+
+/** One claimed run attempt, from bundle pull to its final state. */
+export class RunExecution {
+  readonly runId: string;
+  readonly attempt: number;
+  readonly done: Promise<RunOutcome>;
+  readonly api: RunApi;
+  private readonly log: Logger;
+  private readonly shipper: LogShipper;
+  private redactor = new Redactor([]);
+  private readonly abort = new AbortController();
+  private proc: FlowProcess | null = null;
+  private stopReason: StopReason | null = null;
+  private stopMessage = '';
+  private stopping: Promise<void> = Promise.resolve();
+  private leaseTimer: NodeJS.Timeout | null = null;
+  private terminalAccepted = false;
+  private lastState: State;
+
+  constructor(
+    private readonly claimed: ClaimedRun,
+    private readonly deps: ExecutionDeps,
+    claimedAt: number,
+  ) {
+    this.runId = claimed.flowRun.id;
+    this.attempt = claimed.flowRun.attempt;
+    this.lastState = claimed.flowRun.state;
+    this.log = deps.logger.child({ runId: this.runId, attempt: this.attempt });
+    this.api = new RunApi(deps.client, this.runId, this.attempt, claimed.token, this.log, this.abort.signal);
+    this.shipper = new LogShipper({
+      runId: this.runId,
+      attempt: this.attempt,
+      spoolDir: deps.options.spoolDir,
+      batchSize: deps.options.logBatchSize,
+      batchMs: deps.options.logBatchMs,
+      logger: this.log,
+      redact: (text) => this.redactor.redact(text),
+      send: (batch) => this.api.call('logsWrite', { params: { id: this.runId }, body: batch }, 0),
+    });
+    this.renewed(claimedAt);
+    this.done = this.execute().finally(() => {
+      if (this.leaseTimer) clearTimeout(this.leaseTimer);
+    });
+  }
+
+  setToken(token: string): void {
+    this.api.setToken(token);
+  }
+
+  /**
+   * The lease was renewed by a heartbeat sent at `sentAt`. The API's expiry is at least
+   * `sentAt + lease`, so the run is killed at that point if no later renewal arrives: a worker cut
+   * off from the API never runs alongside the retry the API will start.
+   */
+  renewed(sentAt: number): void {
+    if (this.leaseTimer) clearTimeout(this.leaseTimer);
+    const remaining = sentAt + this.deps.leaseMs() - Date.now();
+    this.leaseTimer = setTimeout(
+      () => {
+        this.log.error({ leaseMs: this.deps.leaseMs() }, 'lease not renewed in time; stopping the run');
+        this.requestStop('lease-expired', 'the worker could not renew the lease');
+      },
+      Math.max(0, remaining),
+    );
+  }
+
+  /** The API moved the run to CANCELLING. */
+  cancel(reason = 'cancelled'): void {
+    this.requestStop('cancel', reason);
+  }
+
+  /** The API says this worker no longer holds the run. */
+  lose(): void {
+    this.requestStop('lost', 'the worker no longer holds this run');
+  }
+
+  /** The worker is shutting down and the drain grace is over. */
+  shutdown(): void {
+    this.requestStop('drain', 'worker shut down');
+  }
+
+  private requestStop(reason: StopReason, message: string): void {
+    if (this.stopReason && STRENGTH[this.stopReason] >= STRENGTH[reason]) return;
+    this.stopReason = reason;
+    this.stopMessage = message;
+    if (reason === 'lost' || reason === 'lease-expired') this.abort.abort();
+    const proc = this.proc;
+    if (!proc || proc.hasExited) return;
+    this.log.info({ reason }, 'stopping the flow process');
+    const { cancelNoticeMs, cancelGraceMs } = this.deps.options;
+    const previous = this.stopping;
+    this.stopping = (async () => {
+      if (reason === 'lost' || reason === 'lease-expired') await proc.kill();
+      // A rejected proposal was already answered to the runtime, which exits by itself; no cancel message needed.
+      else if (reason === 'rejected') {
+        if (!(await proc.waitForExit(cancelNoticeMs))) await proc.stop(message, 0, cancelGraceMs);
+      } else await proc.stop(message, cancelNoticeMs, cancelGraceMs);
+      await previous;
+    })().catch((error: unknown) => this.log.error({ err: error }, 'stopping the flow process failed'));
+  }
+
+  private runLog(level: LogInput['level'], message: string): void {
+    this.shipper.push({ level, message, stream: 'worker' });
+  }
+
+  private async execute(): Promise<RunOutcome> {
+    const { deployment, flowRun } = this.claimed;
+    let jobEnv: Record<string, string>;
+    try {
+      const resolved = resolveJobEnv(deployment.jobVariables, this.deps.workerEnv);
+      this.redactor = new Redactor(resolved.secretValues);
+      jobEnv = resolved.env;
+    } catch (error) {
+      if (!(error instanceof JobConfigError)) throw error;
+      return this.finishWithoutProcess('FAILED', `cannot start the run: ${error.message}`);
+    }
+    this.runLog('info', `pulling bundle ${displaySource(deployment.source)}`);
+    let bundle: Awaited<ReturnType<typeof fetchBundle>>;
+    try {
+      bundle = await fetchBundle(deployment.source, deployment.entrypoint, {
+        cacheDir: this.deps.options.cacheDir,
+        env: this.deps.workerEnv,
+      });
+    } catch (error) {
+      const code = (error as { code?: unknown }).code;
+      const what =
+        code === 'integrity' ? 'refused to run the flow bundle (integrity check failed)' : 'could not fetch the flow bundle';
+      this.log.error({ err: error, code }, what);
+      return this.finishWithoutProcess('FAILED', `${what}: ${(error as Error).message}`);
+    }
+    if (this.stopReason) return this.finishWithoutProcess(null, null);
+    const env = buildChildEnv({
+      workerEnv: this.deps.workerEnv,
+      passEnv: this.deps.options.passEnv,
+      jobEnv,
+      run: { id: this.runId, attempt: this.attempt, flowName: deployment.flowName },
+    });
+    const rpc = new RpcServer({
+      api: this.api,
+      shipper: this.shipper,
+      redactor: () => this.redactor,
+      logger: this.log,
+      flushBeforeStateMs: FLUSH_BEFORE_STATE_MS,
+      onState: (response) => this.onStateAnswer(response),
+      onStaleAttempt: () => this.lose(),
+    });
+    let ready!: () => void;
+    const readyPromise = new Promise<void>((resolve) => (ready = resolve));
+    try {
+      this.proc = await FlowProcess.start({
+        script: this.deps.runnerPath,
+        cwd: bundle.dir,
+        env,
+        onLine: (stream, line) => this.shipper.push({ level: stream === 'stderr' ? 'error' : 'info', message: line, stream }),
+        onMessage: (raw) => {
+          const parsed = ChildMessage.safeParse(raw);
+          if (!parsed.success) {
+            this.log.warn({ issues: parsed.error.issues.length }, 'ignored a malformed message from the flow process');
+            const id = rpcIdOf(raw);
+            if (id !== null) rpc.replyError(this.proc, id, { message: 'malformed rpc request', code: 'validation_failed' });
+            return;
+          }
+          const message = parsed.data;
+          if (message.t === 'ready') ready();
+          else if (message.t === 'log') {
+            this.shipper.push({
+              level: message.level,
+              message: message.message,
+              timestamp: message.timestamp,
+              taskRunId: message.taskRunId,
+              stream: 'flow',
+            });
+          } else if (message.t === 'rpc')
+            void rpc.serve(this.proc, message, this.stopReason === 'lost' || this.stopReason === 'lease-expired');
+        },
+      });
+    } catch (error) {
+      return this.finishWithoutProcess('CRASHED', `could not start the flow process: ${(error as Error).message}`);
+    }
+    const proc = this.proc;
+    this.log.info({ pid: proc.pid, digest: bundle.digest }, 'flow process started');
+    if (this.stopReason) {
+      const reason = this.stopReason;
+      this.stopReason = null;
+      this.requestStop(reason, this.stopMessage);
+    }
+    const readyTimer = setTimeout(() => {
+      if (!proc.hasExited) {
+        this.runLog('error', `the flow process did not start within ${READY_TIMEOUT_MS / 1000} s`);
+        void proc.kill();
+      }
+    }, READY_TIMEOUT_MS);
+    await Promise.race([readyPromise, proc.exited]);
+    clearTimeout(readyTimer);
+    if (!proc.hasExited && !this.stopReason) {
+      proc.send({
+        t: 'start',
+        run: {
+          id: this.runId,
+          attempt: this.attempt,
+          name: flowRun.name,
+          flowName: deployment.flowName,
+          deploymentId: flowRun.deploymentId ?? deployment.id,
+          parameters: flowRun.parameters,
+        },
+        entry: bundle.entry,
+      });
+    }
+    const exit = await proc.exited;
+    await this.stopping;
+    await proc.reap(this.deps.options.cancelGraceMs);
+    await rpc.settled();
+    return this.finish(exit);
+  }
+
+  private onStateAnswer(response: { status: string; state: State }): void {
+    this.lastState = response.state;
+    if (response.status === 'ACCEPT' && isTerminal(response.state.type)) this.terminalAccepted = true;
+    else if (response.status === 'ABORT' || response.status === 'REJECT') {
+      if (response.state.type === 'CANCELLING') this.requestStop('cancel', 'cancelled');
+      else this.requestStop('rejected', `state proposal answered ${response.status}`);
+    }
+  }
+
+  /** After the process is gone: propose the state nobody else will, flush logs, report. */
+  private async finish(exit: ExitInfo): Promise<RunOutcome> {
+    const how = exit.signal ? `was killed by signal ${exit.signal}` : `exited with code ${exit.code}`;
+    const reason = this.stopReason;
+    let proposal: ProposedState | null = null;
+    let ending: RunOutcome['ending'];
+    if (reason === 'lost' || reason === 'lease-expired') ending = reason;
+    else if (this.terminalAccepted) ending = 'reported';
+    else if (reason === 'cancel') {
+      ending = 'cancel';
+      proposal = { type: 'CANCELLED', message: this.stopMessage };
+    } else if (reason === 'drain') {
+      ending = 'drain';
+      proposal = { type: 'CRASHED', message: `worker shut down before the run finished (the flow process ${how})` };
+    } else if (reason === 'rejected') {
+      ending = 'rejected';
+      if (this.lastState.type === 'CANCELLING') proposal = { type: 'CANCELLED', message: 'cancelled' };
+    } else {
+      ending = 'crashed';
+      proposal = { type: 'CRASHED', message: `the flow process ${how} before reporting a final state` };
+    }
+    this.log.info({ code: exit.code, signal: exit.signal, ending }, 'flow process ended');
+    if (ending !== 'reported') this.runLog(ending === 'crashed' ? 'error' : 'info', `flow process ${how}`);
+    const proposed = proposal ? await this.proposeFinal(proposal) : null;
+    await this.shipper.close(FINAL_FLUSH_MS);
+    return { runId: this.runId, attempt: this.attempt, ending, proposed, state: this.lastState.type, exit };
+  }
+
+  private async finishWithoutProcess(type: 'FAILED' | 'CRASHED' | null, message: string | null): Promise<RunOutcome> {
+    const reason = this.stopReason;
+    let proposal: ProposedState | null = type ? { type, message: message ?? undefined } : null;
+    if (reason === 'cancel') proposal = { type: 'CANCELLED', message: this.stopMessage };
+    else if (reason === 'drain') proposal = { type: 'CRASHED', message: 'worker shut down before the run started' };
+    else if (reason === 'lost' || reason === 'lease-expired') proposal = null;
+    if (message) this.runLog('error', message);
+    const proposed = proposal ? await this.proposeFinal(proposal) : null;
+    await this.shipper.close(FINAL_FLUSH_MS);
+    const ending: RunOutcome['ending'] = reason ?? 'failed-to-start';
+    return { runId: this.runId, attempt: this.attempt, ending, proposed, state: this.lastState.type, exit: null };
+  }
+
+  /** Proposes a terminal state after flushing the run's logs; a CANCELLING run can only become CANCELLED. */
+  private async proposeFinal(state: ProposedState): Promise<StateType | null> {
+    await this.shipper.flush(FINAL_FLUSH_MS);
+    const deadline = Math.max(this.deps.leaseMs(), 30_000);
+    const redacted: ProposedState = {
+      ...state,
+      message: state.message ? this.redactor.redact(state.message).slice(0, 4000) : undefined,
+    };
+    let result = await this.api.proposeState(redacted, deadline);
+    if (result.ok && result.data.status === 'REJECT' && result.data.state.type === 'CANCELLING' && state.type !== 'CANCELLED') {
+      result = await this.api.proposeState({ type: 'CANCELLED', message: 'cancelled' }, deadline);
+      state = { type: 'CANCELLED' };
+    }
+    if (!result.ok) {
+      this.log.error(
+        { proposed: state.type, reason: describeFailure(result) },
+        'could not record the final state; the lease expiry will',
+      );
+      return null;
+    }
+    this.lastState = result.data.state;
+    this.log.info({ proposed: state.type, status: result.data.status, state: result.data.state.type }, 'final state proposed');
+    return result.data.status === 'ACCEPT' ? state.type : null;
+  }
+}
+
+/** A source as it may appear in logs: any user:password in a git URL is masked. */
+export function displaySource(source: string): string {
+  return source.replace(/\/\/[^/@\s]+@/, '//***@');
+}

@@ -1,0 +1,67 @@
+import { randomUUID } from 'node:crypto';
+import type { CallInput, CallOutput, CallResult, OutpostClient } from '@outpost/sdk/client';
+import { describeFailure, isRetryable } from '@outpost/sdk/client';
+import type { ProposedState, RouteName, StateProposalResponse } from '@outpost/sdk/contracts';
+import type { Logger } from 'pino';
+import { retryDelay, sleep } from '../backoff.js';
+
+/**
+ * The API as one run attempt sees it: every call carries the run's token (refreshed by each
+ * heartbeat) rather than the worker's key, and retryable failures (network, 408, 429, 5xx) are
+ * retried with backoff until `deadlineMs` — safe because every write here is idempotent
+ * (`transitionId`, task-run `id`, log `seq`).
+ */
+export class RunApi {
+  private token: string;
+
+  constructor(
+    private readonly client: OutpostClient,
+    readonly runId: string,
+    readonly attempt: number,
+    token: string,
+    private readonly logger: Logger,
+    private readonly signal: AbortSignal,
+  ) {
+    this.token = token;
+  }
+
+  setToken(token: string): void {
+    this.token = token;
+  }
+
+  async call<N extends RouteName>(name: N, input: CallInput<N>, deadlineMs: number): Promise<CallResult<CallOutput<N>>> {
+    const deadline = Date.now() + deadlineMs;
+    let failures = 0;
+    for (;;) {
+      const result = await this.client.withToken(this.token).call(name, input, { signal: this.signal });
+      if (result.ok || !isRetryable(result) || this.signal.aborted) return result;
+      failures++;
+      const delay = retryDelay(result, failures);
+      if (Date.now() + delay > deadline) return result;
+      this.logger.warn({ route: name, failures, retryInMs: delay, reason: describeFailure(result) }, 'API call failed; retrying');
+      await sleep(delay, this.signal);
+    }
+  }
+
+  proposeState(
+    state: ProposedState,
+    deadlineMs: number,
+    transitionId: string = randomUUID(),
+  ): Promise<CallResult<StateProposalResponse>> {
+    return this.call(
+      'flowRunsSetState',
+      { params: { id: this.runId }, body: { transitionId, attempt: this.attempt, state } },
+      deadlineMs,
+    );
+  }
+}
+
+/** True for the API's answer to a write that carries a superseded attempt: this worker no longer owns the run. */
+export function isStaleAttempt(result: CallResult<unknown>): boolean {
+  return (
+    !result.ok &&
+    result.kind === 'http_error' &&
+    result.status === 409 &&
+    (result.problem === null || result.problem.code === 'stale_attempt')
+  );
+}

@@ -1,0 +1,144 @@
+import type { CallResult, OutpostClient } from '@outpost/sdk/client';
+import { describeFailure } from '@outpost/sdk/client';
+import type { WorkerHeartbeatResponse } from '@outpost/sdk/contracts';
+import type { Logger } from 'pino';
+import { retryDelay } from './backoff.js';
+import type { RunExecution } from './executors/process.js';
+import type { WorkerOptions } from './options.js';
+
+/** Until the API has told us its lease length, assume a short one so the watchdog errs on the safe side. */
+const ASSUMED_LEASE_MS = 30_000;
+
+export interface HeartbeatDeps {
+  client: OutpostClient;
+  options: WorkerOptions;
+  workerId: string;
+  logger: Logger;
+  /** The runs this worker holds right now. */
+  held: () => Iterable<RunExecution>;
+}
+
+/**
+ * One heartbeat per interval for the whole worker: registers it, renews the lease of every run it
+ * holds (storing each fresh run token), and carries out the API's `cancel` and `lost` lists. The
+ * worker, not the flow process, renews leases, so flow code that blocks its event loop for minutes
+ * cannot make its run look dead.
+ */
+export class Heartbeat {
+  private lease = ASSUMED_LEASE_MS;
+  private timer: NodeJS.Timeout | null = null;
+  private running: Promise<void> | null = null;
+  private stopped = false;
+  private failures = 0;
+  private warnedInterval = false;
+  private readonly log: Logger;
+
+  constructor(private readonly deps: HeartbeatDeps) {
+    this.log = deps.logger.child({ component: 'lease' });
+  }
+
+  /** The lease length the API last reported. */
+  get leaseMs(): number {
+    return this.lease;
+  }
+
+  /**
+   * The configured interval, but never more than a third of the lease: two heartbeats may be lost
+   * in a row before a healthy worker's run is at risk.
+   */
+  get intervalMs(): number {
+    const configured = this.deps.options.heartbeatIntervalMs;
+    const ceiling = Math.max(100, Math.floor(this.lease / 3));
+    if (configured > ceiling && !this.warnedInterval) {
+      this.warnedInterval = true;
+      this.log.warn(
+        { configuredMs: configured, leaseMs: this.lease, usingMs: ceiling },
+        'heartbeat interval too close to the lease; shortened',
+      );
+    }
+    return Math.min(configured, ceiling);
+  }
+
+  /** Sends one heartbeat and applies its answer; never throws. */
+  async beat(): Promise<CallResult<WorkerHeartbeatResponse>> {
+    const held = [...this.deps.held()];
+    const sentAt = Date.now();
+    const { options, workerId } = this.deps;
+    let result: CallResult<WorkerHeartbeatResponse>;
+    try {
+      result = await this.deps.client.call(
+        'workersHeartbeat',
+        {
+          params: { pool: options.pool },
+          body: {
+            workerId,
+            name: options.name,
+            labels: options.labels,
+            capacity: options.limit,
+            runs: held.map((r) => ({ id: r.runId, attempt: r.attempt })),
+          },
+        },
+        { timeoutMs: Math.max(2_000, this.intervalMs) },
+      );
+    } catch (error) {
+      result = { ok: false, kind: 'network_error', message: (error as Error).message, cause: error };
+    }
+    if (!result.ok) {
+      this.failures++;
+      this.log.warn({ failures: this.failures, runs: held.length, reason: describeFailure(result) }, 'heartbeat failed');
+      return result;
+    }
+    if (this.failures > 0) this.log.info({ failures: this.failures }, 'heartbeat recovered');
+    this.failures = 0;
+    this.lease = Math.max(1_000, result.data.leaseSeconds * 1000);
+    const byKey = new Map(held.map((r) => [`${r.runId}/${r.attempt}`, r]));
+    for (const renewed of result.data.renewed) {
+      const run = byKey.get(`${renewed.id}/${renewed.attempt}`);
+      if (!run) continue;
+      run.setToken(renewed.token);
+      run.renewed(sentAt);
+    }
+    for (const c of result.data.cancel) byKey.get(`${c.id}/${c.attempt}`)?.cancel('cancelled');
+    for (const lost of result.data.lost) {
+      const run = byKey.get(`${lost.id}/${lost.attempt}`);
+      if (!run) continue;
+      this.log.warn({ runId: lost.id, attempt: lost.attempt }, 'run lost; stopping it');
+      run.lose();
+    }
+    return result;
+  }
+
+  start(): void {
+    this.schedule(this.intervalMs);
+  }
+
+  /** Stops the loop, waiting for a heartbeat in flight. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    await this.running;
+  }
+
+  private schedule(delay: number): void {
+    if (this.stopped) return;
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.running = this.tick();
+    }, delay);
+  }
+
+  private async tick(): Promise<void> {
+    let next = this.intervalMs;
+    try {
+      const result = await this.beat();
+      // Retry a failed heartbeat sooner than a full interval, unless the API asked us to back off.
+      if (!result.ok) next = Math.min(this.intervalMs, retryDelay(result, this.failures));
+      if (!result.ok && result.kind === 'http_error' && result.retryAfterMs !== null) next = retryDelay(result, this.failures);
+    } catch (error) {
+      this.log.error({ err: error }, 'heartbeat tick failed');
+    }
+    this.running = null;
+    this.schedule(next);
+  }
+}

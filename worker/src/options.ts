@@ -1,0 +1,172 @@
+import { homedir, hostname } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { z } from 'zod';
+
+/** Durations are written `500ms`, `10s`, `2m` or a bare number of seconds (`0.5`). */
+const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m)?$/;
+
+function duration(name: string) {
+  return z.string().transform((raw, ctx) => {
+    const match = DURATION.exec(raw.trim());
+    if (!match) {
+      ctx.addIssue({ code: 'custom', message: `${name}: use e.g. 500ms, 10s, 2m or a number of seconds` });
+      return z.NEVER;
+    }
+    const value = Number(match[1]);
+    const unit = match[2] ?? 's';
+    return Math.round(unit === 'ms' ? value : unit === 'm' ? value * 60_000 : value * 1000);
+  });
+}
+
+const Label = z.string().regex(/^[^=\s]{1,100}=[^\s]{0,200}$/, 'labels are key=value');
+const EnvName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name');
+
+const RawOptions = z.strictObject({
+  /** OUTPOST_API_URL: base URL of the control plane the worker polls over outbound HTTP(S). */
+  apiUrl: z.url({ protocol: /^https?$/ }),
+  /** OUTPOST_API_KEY: a key with role `worker` (or admin/owner); never passed to flow processes. */
+  apiKey: z.string().min(8, 'OUTPOST_API_KEY is required'),
+  /** --pool / OUTPOST_WORKER_POOL: the work pool to claim runs from. */
+  pool: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/, 'a pool name (letters, digits, ".", "_", "-")'),
+  /** --name / OUTPOST_WORKER_NAME: shown in the dashboard; hostname-pid by default. */
+  name: z.string().min(1).max(200),
+  /** --limit / OUTPOST_WORKER_LIMIT: how many runs this worker executes at once. */
+  limit: z.coerce.number().int().min(1).max(1000),
+  /** --label k=v (repeatable): routing labels a deployment can require, e.g. gpu=true. */
+  labels: z.array(Label).max(50),
+  /** --queue (repeatable): claim only from these queues of the pool; all queues when none. */
+  queues: z.array(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/)).max(100),
+  /** OUTPOST_WORKER_CACHE_DIR: where pulled bundles are cached, by digest. */
+  cacheDir: z.string().min(1),
+  /** OUTPOST_WORKER_SPOOL_DIR: log lines wait here while the API is unreachable. */
+  spoolDir: z.string().min(1),
+  /** --heartbeat-interval / OUTPOST_WORKER_HEARTBEAT_INTERVAL: one lease renewal for all held runs. */
+  heartbeatIntervalMs: duration('heartbeat interval').pipe(z.number().min(100).max(300_000)),
+  /** --poll-wait / OUTPOST_WORKER_POLL_WAIT: how long a claim long-polls when nothing is due. */
+  pollWaitMs: duration('poll wait').pipe(z.number().min(0).max(30_000)),
+  /** --drain-grace / OUTPOST_WORKER_DRAIN_GRACE: on SIGTERM, how long running flows may finish. */
+  drainGraceMs: duration('drain grace').pipe(z.number().min(0).max(86_400_000)),
+  /** --cancel-grace / OUTPOST_WORKER_CANCEL_GRACE: between SIGTERM and SIGKILL of a run's process group. */
+  cancelGraceMs: duration('cancel grace').pipe(z.number().min(0).max(3_600_000)),
+  /** OUTPOST_WORKER_CANCEL_NOTICE: between the cooperative cancel message and SIGTERM. */
+  cancelNoticeMs: duration('cancel notice').pipe(z.number().min(0).max(600_000)),
+  /** OUTPOST_WORKER_LOG_BATCH_SIZE: lines per log request at most (the API takes up to 1000). */
+  logBatchSize: z.coerce.number().int().min(1).max(1000),
+  /** OUTPOST_WORKER_LOG_BATCH_INTERVAL: how long a line may wait for its batch to fill. */
+  logBatchMs: duration('log batch interval').pipe(z.number().min(0).max(60_000)),
+  /** --pass-env NAME (repeatable) / OUTPOST_WORKER_PASS_ENV (comma-separated): extra worker variables flows see. */
+  passEnv: z.array(EnvName.refine((n) => !n.startsWith('OUTPOST_'), 'OUTPOST_ variables are never passed to flows')),
+  /** OUTPOST_LOG_LEVEL: the worker's own log level. */
+  logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']),
+});
+
+export type WorkerOptions = Omit<z.infer<typeof RawOptions>, 'labels'> & {
+  labels: Record<string, string>;
+};
+
+export class OptionsError extends Error {
+  override readonly name = 'OptionsError';
+}
+
+function defaultDirs(env: NodeJS.ProcessEnv): { cacheDir: string; spoolDir: string } {
+  const home = env.HOME ? env.HOME : safeHomedir();
+  if (!home) return { cacheDir: resolve('.outpost/cache'), spoolDir: resolve('.outpost/spool') };
+  const cacheBase = env.XDG_CACHE_HOME || join(home, '.cache');
+  const stateBase = env.XDG_STATE_HOME || join(home, '.local', 'state');
+  return { cacheDir: join(cacheBase, 'outpost'), spoolDir: join(stateBase, 'outpost', 'spool') };
+}
+
+function safeHomedir(): string | null {
+  try {
+    return homedir() || null;
+  } catch {
+    return null;
+  }
+}
+
+const FLAGS = {
+  pool: { type: 'string' },
+  name: { type: 'string' },
+  limit: { type: 'string' },
+  label: { type: 'string', multiple: true },
+  queue: { type: 'string', multiple: true },
+  'heartbeat-interval': { type: 'string' },
+  'poll-wait': { type: 'string' },
+  'drain-grace': { type: 'string' },
+  'cancel-grace': { type: 'string' },
+  'pass-env': { type: 'string', multiple: true },
+  'cache-dir': { type: 'string' },
+  'spool-dir': { type: 'string' },
+  'log-level': { type: 'string' },
+} as const;
+
+export const OPTIONS_HELP = `Usage: outpost-worker start --pool <name> [options]
+
+  --pool <name>               work pool to claim runs from (required)
+  --name <name>               worker name (default: hostname-pid)
+  --limit <n>                 runs at once (default: 4)
+  --label <key=value>         routing label, repeatable
+  --queue <name>              claim only from this queue, repeatable
+  --heartbeat-interval <d>    lease renewal interval (default: 10s)
+  --poll-wait <d>             long-poll wait of a claim (default: 25s)
+  --drain-grace <d>           on SIGTERM, time runs get to finish (default: 30s)
+  --cancel-grace <d>          SIGTERM to SIGKILL of a cancelled run (default: 10s)
+  --pass-env <NAME>           pass this worker variable to flows, repeatable
+  --cache-dir <path>          bundle cache (default: ~/.cache/outpost)
+  --spool-dir <path>          log spool (default: ~/.local/state/outpost/spool)
+  --log-level <level>         trace|debug|info|warn|error (default: info)
+
+Environment: OUTPOST_API_URL, OUTPOST_API_KEY (required); OUTPOST_WORKER_* for the options above.`;
+
+/**
+ * Reads the worker's configuration once, from flags (after `start`) and the environment.
+ * Flags win over environment variables. Throws `OptionsError` naming every bad field.
+ */
+export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): WorkerOptions {
+  let values: Record<string, string | string[] | undefined>;
+  try {
+    values = parseArgs({ args: [...argv], options: FLAGS, allowPositionals: false, strict: true }).values;
+  } catch (error) {
+    throw new OptionsError((error as Error).message);
+  }
+  const flag = (key: keyof typeof FLAGS): string | undefined => values[key] as string | undefined;
+  const list = (key: keyof typeof FLAGS): string[] => (values[key] as string[] | undefined) ?? [];
+  const dirs = defaultDirs(env);
+  const envList = (name: string): string[] =>
+    (env[name] ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
+  const input = {
+    apiUrl: env.OUTPOST_API_URL ?? '',
+    apiKey: env.OUTPOST_API_KEY ?? '',
+    pool: flag('pool') ?? env.OUTPOST_WORKER_POOL ?? '',
+    name: flag('name') ?? env.OUTPOST_WORKER_NAME ?? `${hostname()}-${process.pid}`,
+    limit: flag('limit') ?? env.OUTPOST_WORKER_LIMIT ?? '4',
+    labels: list('label').length > 0 ? list('label') : envList('OUTPOST_WORKER_LABELS'),
+    queues: list('queue').length > 0 ? list('queue') : envList('OUTPOST_WORKER_QUEUES'),
+    cacheDir: resolve(flag('cache-dir') ?? env.OUTPOST_WORKER_CACHE_DIR ?? dirs.cacheDir),
+    spoolDir: resolve(flag('spool-dir') ?? env.OUTPOST_WORKER_SPOOL_DIR ?? dirs.spoolDir),
+    heartbeatIntervalMs: flag('heartbeat-interval') ?? env.OUTPOST_WORKER_HEARTBEAT_INTERVAL ?? '10s',
+    pollWaitMs: flag('poll-wait') ?? env.OUTPOST_WORKER_POLL_WAIT ?? '25s',
+    drainGraceMs: flag('drain-grace') ?? env.OUTPOST_WORKER_DRAIN_GRACE ?? '30s',
+    cancelGraceMs: flag('cancel-grace') ?? env.OUTPOST_WORKER_CANCEL_GRACE ?? '10s',
+    cancelNoticeMs: env.OUTPOST_WORKER_CANCEL_NOTICE ?? '2s',
+    logBatchSize: env.OUTPOST_WORKER_LOG_BATCH_SIZE ?? '500',
+    logBatchMs: env.OUTPOST_WORKER_LOG_BATCH_INTERVAL ?? '500ms',
+    passEnv: list('pass-env').length > 0 ? list('pass-env') : envList('OUTPOST_WORKER_PASS_ENV'),
+    logLevel: flag('log-level') ?? env.OUTPOST_LOG_LEVEL ?? 'info',
+  };
+  const parsed = RawOptions.safeParse(input);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join('.') || 'options'}: ${i.message}`);
+    throw new OptionsError(`invalid worker configuration: ${problems.join('; ')}`);
+  }
+  const labels: Record<string, string> = {};
+  for (const label of parsed.data.labels) {
+    const at = label.indexOf('=');
+    labels[label.slice(0, at)] = label.slice(at + 1);
+  }
+  return { ...parsed.data, labels };
+}

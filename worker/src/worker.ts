@@ -1,0 +1,186 @@
+import { randomUUID } from 'node:crypto';
+import { describeFailure, OutpostClient } from '@outpost/sdk/client';
+import type { ClaimedRun } from '@outpost/sdk/contracts';
+import type { Logger } from 'pino';
+import { backoffDelay, retryDelay, sleep } from './backoff.js';
+import { runnerPath as defaultRunnerPath } from './executors/flow-process.js';
+import { RunExecution, type RunOutcome } from './executors/process.js';
+import { Heartbeat } from './lease.js';
+import { createLogger } from './logger.js';
+import type { WorkerOptions } from './options.js';
+import { ClaimLoop } from './poll.js';
+import { recoverSpools } from './recover-spools.js';
+
+export type WorkerState = 'starting' | 'running' | 'draining' | 'stopped' | 'failed';
+
+export interface WorkerHooks {
+  /** @default a pino logger at `options.logLevel` */
+  logger?: Logger;
+  /** The worker's environment: the source of secrets and of the flow processes' allow-listed variables. @default process.env */
+  env?: NodeJS.ProcessEnv;
+  /** Aborting it cancels a start still waiting for the API. */
+  signal?: AbortSignal;
+  onStateChange?: (state: WorkerState) => void;
+  onRunStarted?: (run: { runId: string; attempt: number }) => void;
+  onRunFinished?: (outcome: RunOutcome) => void;
+}
+
+export interface StopOptions {
+  /** Overrides the drain grace; 0 stops every run at once (a second SIGTERM). */
+  graceMs?: number;
+}
+
+export interface WorkerHandle {
+  readonly workerId: string;
+  readonly state: WorkerState;
+  /** Runs held right now. */
+  readonly runs: ReadonlyArray<{ runId: string; attempt: number }>;
+  /** Drains: stop claiming, let runs finish within the grace, stop the rest, flush logs. Idempotent. */
+  stop(options?: StopOptions): Promise<void>;
+  /** Resolves when the worker is stopped (or has failed). */
+  readonly done: Promise<void>;
+}
+
+/** The API refused the worker outright (bad key, key not allowed on the pool). */
+export class WorkerStartError extends Error {
+  override readonly name = 'WorkerStartError';
+}
+
+/**
+ * Starts a worker and resolves once the API has accepted its first heartbeat (state `running`).
+ * While the API is unreachable it keeps trying, in state `starting`; a 401/403 rejects with
+ * `WorkerStartError` (state `failed`).
+ */
+export async function startWorker(options: WorkerOptions, hooks: WorkerHooks = {}): Promise<WorkerHandle> {
+  const workerId = randomUUID();
+  const logger = (hooks.logger ?? createLogger(options.logLevel)).child({ workerId, pool: options.pool });
+  const env = hooks.env ?? process.env;
+  const client = new OutpostClient({ baseUrl: options.apiUrl, token: options.apiKey, userAgent: 'outpost-worker/0.1.0' });
+  const executions = new Map<string, RunExecution>();
+  const runner = defaultRunnerPath();
+  let state: WorkerState = 'starting';
+  let resolveDone!: () => void;
+  const done = new Promise<void>((resolve) => (resolveDone = resolve));
+  const setState = (next: WorkerState) => {
+    state = next;
+    logger.info({ state: next }, `worker ${next}`);
+    hooks.onStateChange?.(next);
+  };
+
+  const heartbeat = new Heartbeat({ client, options, workerId, logger, held: () => executions.values() });
+  let slotFreed: (() => void) | null = null;
+  const claims = new ClaimLoop({
+    client,
+    options,
+    workerId,
+    logger,
+    freeSlots: () => (state === 'running' ? options.limit - executions.size : 0),
+    onClaimed: (runs, sentAt) => {
+      for (const claimed of runs) launch(claimed, sentAt);
+    },
+  });
+
+  function launch(claimed: ClaimedRun, sentAt: number): void {
+    const id = claimed.flowRun.id;
+    if (executions.has(id)) {
+      logger.error({ runId: id }, 'claimed a run this worker already holds; ignoring the duplicate');
+      return;
+    }
+    const execution = new RunExecution(
+      claimed,
+      { client, options, logger, workerEnv: env, runnerPath: runner, leaseMs: () => heartbeat.leaseMs },
+      sentAt,
+    );
+    executions.set(id, execution);
+    hooks.onRunStarted?.({ runId: id, attempt: execution.attempt });
+    execution.done
+      .then((outcome) => {
+        logger.info({ runId: id, attempt: outcome.attempt, ending: outcome.ending, state: outcome.state }, 'run finished');
+        hooks.onRunFinished?.(outcome);
+      })
+      .catch((error: unknown) => logger.error({ err: error, runId: id }, 'run execution failed unexpectedly'))
+      .finally(() => {
+        executions.delete(id);
+        claims.wake();
+        slotFreed?.();
+      });
+  }
+
+  const recovery = recoverSpools({ client, options, logger });
+
+  // Start: the first heartbeat registers the worker and tells it the lease length.
+  let failures = 0;
+  for (;;) {
+    if (hooks.signal?.aborted) {
+      await recovery.stop();
+      await client.close();
+      setState('stopped');
+      resolveDone();
+      throw new WorkerStartError('worker start aborted');
+    }
+    const result = await heartbeat.beat();
+    if (result.ok) break;
+    if (result.kind === 'http_error' && (result.status === 401 || result.status === 403)) {
+      await recovery.stop();
+      await client.close();
+      setState('failed');
+      resolveDone();
+      throw new WorkerStartError(`the API refused the worker: ${describeFailure(result)}`);
+    }
+    failures++;
+    await sleep(result.kind === 'http_error' ? retryDelay(result, failures) : backoffDelay(failures), hooks.signal);
+  }
+  setState('running');
+  heartbeat.start();
+  claims.start();
+
+  let stopping: Promise<void> | null = null;
+  const graceOver = new AbortController();
+  const graceOverPromise = new Promise<void>((resolve) =>
+    graceOver.signal.addEventListener('abort', () => resolve(), { once: true }),
+  );
+  async function drain(graceMs: number): Promise<void> {
+    setState('draining');
+    await claims.stop();
+    const timer = setTimeout(() => graceOver.abort(), graceMs);
+    while (executions.size > 0 && !graceOver.signal.aborted) {
+      await Promise.race([new Promise<void>((resolve) => (slotFreed = resolve)), graceOverPromise]);
+    }
+    clearTimeout(timer);
+    slotFreed = null;
+    if (executions.size > 0) {
+      logger.warn({ runs: executions.size }, 'drain grace over; stopping the remaining runs');
+      for (const execution of executions.values()) execution.shutdown();
+      await Promise.allSettled([...executions.values()].map((e) => e.done));
+    }
+    await heartbeat.stop();
+    await recovery.stop();
+    await client.close();
+    setState('stopped');
+    resolveDone();
+  }
+
+  return {
+    workerId,
+    get state() {
+      return state;
+    },
+    get runs() {
+      return [...executions.values()].map((e) => ({ runId: e.runId, attempt: e.attempt }));
+    },
+    stop(stopOptions: StopOptions = {}) {
+      const graceMs = stopOptions.graceMs ?? options.drainGraceMs;
+      if (stopping) {
+        if (graceMs === 0) graceOver.abort();
+        return stopping;
+      }
+      stopping = drain(graceMs).catch((error: unknown) => {
+        logger.error({ err: error }, 'worker shutdown failed');
+        setState('failed');
+        resolveDone();
+      });
+      return stopping;
+    },
+    done,
+  };
+}

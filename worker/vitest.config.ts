@@ -1,0 +1,11 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
+    // Files spawn real process groups and servers; one at a time keeps a small machine responsive.
+    fileParallelism: false,
+  },
+});
