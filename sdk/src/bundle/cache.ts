@@ -62,15 +62,22 @@ export async function storeCacheEntry(
       },
     });
     await writeFile(join(temporary, CACHE_MARKER), JSON.stringify(marker));
-    try {
-      await rename(temporary, final);
-    } catch (error) {
-      // Another pull of the same digest got there first; its entry is as good as ours.
-      const raced = isErrnoException(error) && ['ENOTEMPTY', 'EEXIST', 'EPERM'].includes(error.code ?? '');
-      if (!raced || !(await lookupCacheEntry(cacheDir, marker.digest))) throw error;
-      await rm(temporary, { recursive: true, force: true });
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await rename(temporary, final);
+        return final;
+      } catch (error) {
+        const occupied = isErrnoException(error) && ['ENOTEMPTY', 'EEXIST', 'EPERM'].includes(error.code ?? '');
+        if (!occupied || attempt > 0) throw error;
+      }
+      // Another pull of the same digest got there first: its entry is as good as ours. A directory
+      // without a marker is debris of something else and is replaced.
+      if (await lookupCacheEntry(cacheDir, marker.digest)) {
+        await rm(temporary, { recursive: true, force: true });
+        return final;
+      }
+      await removeEntry(cacheDir, final);
     }
-    return final;
   } catch (error) {
     await rm(temporary, { recursive: true, force: true });
     throw error;
