@@ -9,6 +9,7 @@ export const HELLO_EXAMPLE = fileURLToPath(new URL('../examples/hello/', import.
 
 export interface CliResult {
   code: number | null;
+  pid: number | undefined;
   stdout: string;
   stderr: string;
 }
@@ -38,7 +39,7 @@ export function outpost(
       stderr += c.toString('utf8');
     });
     child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
+    child.on('close', (code) => resolve({ code, pid: child.pid, stdout, stderr }));
   });
 }
 

@@ -41,7 +41,7 @@ export function discoverFlows(modulePath: string, label: string, env: Env, timeo
     child.on('close', (code, signal) => {
       const r = report as { flows?: DiscoveredFlow[]; error?: string } | null;
       if (r?.flows) return resolvePromise(r.flows);
-      const tail = output.trim().split('\n').slice(-10);
+      const tail = output.trim().split('\n').filter(Boolean).slice(-10);
       if (r?.error) return reject(new CliError(`importing ${label} failed: ${r.error}`, EXIT.failed, tail));
       const how =
         signal === 'SIGKILL' ? `did not finish loading within ${timeoutMs / 1000}s` : `exited with ${signal ?? `code ${code}`}`;

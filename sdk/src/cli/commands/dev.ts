@@ -33,9 +33,15 @@ interface RunningWorker {
   done: Promise<unknown>;
 }
 
+interface WorkerHooks {
+  env?: NodeJS.ProcessEnv;
+  onRunStarted?: (run: { runId: string; attempt: number }) => void;
+  onRunFinished?: (outcome: { runId: string; attempt: number; ending: string; state: string | null }) => void;
+}
+
 interface WorkerPackage {
   parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv): unknown;
-  startWorker(options: unknown): Promise<RunningWorker>;
+  startWorker(options: unknown, hooks?: WorkerHooks): Promise<RunningWorker>;
 }
 
 const EXAMPLE_DIR = fileURLToPath(new URL('../../../examples/hello/', import.meta.url));
@@ -180,10 +186,7 @@ async function startLocalWorker(pkg: WorkerPackage, apiUrl: string, apiKey: stri
   env.OUTPOST_API_KEY = apiKey;
   // The example reads this secret; without one the worker would fail its runs. A random value
   // shows the redaction: the line that prints it arrives in the API as [REDACTED].
-  if (env.GREETING_SECRET === undefined) {
-    env.GREETING_SECRET = `local-${randomBytes(6).toString('hex')}`;
-    process.env.GREETING_SECRET = env.GREETING_SECRET;
-  }
+  env.GREETING_SECRET ??= `local-${randomBytes(6).toString('hex')}`;
   const argv = [
     '--pool',
     'default',
@@ -194,13 +197,22 @@ async function startLocalWorker(pkg: WorkerPackage, apiUrl: string, apiKey: stri
     '--spool-dir',
     join(home, 'spool'),
   ];
+  // The worker's JSON logs would drown the banner; one line per run says what it does instead.
+  if (!env.OUTPOST_LOG_LEVEL) argv.push('--log-level', 'warn');
   let options: unknown;
   try {
     options = pkg.parseOptions(argv, env);
   } catch (error) {
     throw new CliError('the local worker is misconfigured', EXIT.usage, [(error as Error).message]);
   }
-  return pkg.startWorker(options);
+  return pkg.startWorker(options, {
+    env,
+    onRunStarted: (run) => ctx.err(`worker: started run ${run.runId} (attempt ${run.attempt})`),
+    onRunFinished: (outcome) =>
+      ctx.err(
+        `worker: run ${outcome.runId} finished ${outcome.state ?? 'in an unknown state'}${outcome.ending === 'reported' ? '' : ` (${outcome.ending})`}`,
+      ),
+  });
 }
 
 function printBanner(
