@@ -54,6 +54,8 @@ export function secretForms(value: string): string[] {
     for (const line of value.split(/\r?\n/)) if (line.trim().length >= MIN_REDACTED_LENGTH) variants.push(line.trim());
   }
   for (const v of variants) {
+    // The floor applies to the value itself first: a short value's encodings are longer, not safer to match.
+    if (v.length < MIN_REDACTED_LENGTH) continue;
     add(v);
     add(JSON.stringify(v).slice(1, -1));
     const url = encodeURIComponent(v);

@@ -1,0 +1,88 @@
+import { describe, expect, it } from 'vitest';
+import { OptionsError, parseOptions } from '../src/options.js';
+
+const ENV = { OUTPOST_API_URL: 'http://127.0.0.1:4200', OUTPOST_API_KEY: 'op_0123456789abcdef', HOME: '/home/w' };
+
+describe('parseOptions', () => {
+  it('applies the documented defaults', () => {
+    const o = parseOptions(['--pool', 'default'], ENV);
+    expect(o).toMatchObject({
+      pool: 'default',
+      limit: 4,
+      labels: {},
+      queues: [],
+      heartbeatIntervalMs: 10_000,
+      pollWaitMs: 25_000,
+      drainGraceMs: 30_000,
+      cancelGraceMs: 10_000,
+      logBatchSize: 500,
+      logBatchMs: 500,
+      cacheDir: '/home/w/.cache/outpost',
+      spoolDir: '/home/w/.local/state/outpost/spool',
+    });
+    expect(o.name).toMatch(/-\d+$/);
+  });
+
+  it('reads repeatable labels and queues and durations in several units', () => {
+    const o = parseOptions(
+      [
+        '--pool',
+        'gpu',
+        '--label',
+        'gpu=true',
+        '--label',
+        'zone=eu-1',
+        '--queue',
+        'high',
+        '--queue',
+        'low',
+        '--limit',
+        '2',
+        '--heartbeat-interval',
+        '500ms',
+        '--drain-grace',
+        '2m',
+        '--cancel-grace',
+        '1.5',
+      ],
+      ENV,
+    );
+    expect(o.labels).toEqual({ gpu: 'true', zone: 'eu-1' });
+    expect(o.queues).toEqual(['high', 'low']);
+    expect(o.limit).toBe(2);
+    expect(o.heartbeatIntervalMs).toBe(500);
+    expect(o.drainGraceMs).toBe(120_000);
+    expect(o.cancelGraceMs).toBe(1_500);
+  });
+
+  it('lets flags win over environment variables', () => {
+    const o = parseOptions(['--pool', 'flag-pool', '--limit', '8'], {
+      ...ENV,
+      OUTPOST_WORKER_POOL: 'env-pool',
+      OUTPOST_WORKER_LIMIT: '1',
+    });
+    expect(o.pool).toBe('flag-pool');
+    expect(o.limit).toBe(8);
+    expect(parseOptions([], { ...ENV, OUTPOST_WORKER_POOL: 'env-pool' }).pool).toBe('env-pool');
+  });
+
+  it('names every invalid setting at once', () => {
+    let error: unknown;
+    try {
+      parseOptions(['--limit', '0', '--heartbeat-interval', 'soon'], { HOME: '/h' });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(OptionsError);
+    const message = (error as Error).message;
+    for (const field of ['apiUrl', 'apiKey', 'pool', 'limit', 'heartbeatIntervalMs']) expect(message).toContain(field);
+  });
+
+  it('never passes OUTPOST_ variables to flows even when asked', () => {
+    expect(() => parseOptions(['--pool', 'p', '--pass-env', 'OUTPOST_API_KEY'], ENV)).toThrow(/never passed to flows/);
+  });
+
+  it('rejects unknown flags', () => {
+    expect(() => parseOptions(['--pool', 'p', '--turbo'], ENV)).toThrow(OptionsError);
+  });
+});

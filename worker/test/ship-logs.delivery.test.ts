@@ -1,0 +1,146 @@
+import { randomUUID } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { OutpostClient } from '@outpost/sdk/client';
+import { pino } from 'pino';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { CONTINUED_MARKER, LogShipper, MAX_MESSAGE_CHARS } from '../src/ship-logs.js';
+import { LogServer } from './support/log-server.js';
+import { waitFor } from './support/wait.js';
+
+const logger = pino({ level: 'silent' });
+const FAST = { baseMs: 5, maxMs: 40 };
+
+describe('LogShipper', () => {
+  let server: LogServer;
+  let client: OutpostClient;
+  let spoolDir: string;
+  const shippers: LogShipper[] = [];
+
+  beforeEach(async () => {
+    server = new LogServer();
+    await server.start();
+    client = new OutpostClient({ baseUrl: server.url, token: 'run-token', timeoutMs: 5_000 });
+    spoolDir = mkdtempSync(join(tmpdir(), 'outpost-spool-'));
+  });
+
+  afterEach(async () => {
+    for (const s of shippers.splice(0)) s.stop();
+    await client.close();
+    await server.close();
+    rmSync(spoolDir, { recursive: true, force: true });
+  });
+
+  function shipper(runId: string, overrides: { batchSize?: number; batchMs?: number; url?: string } = {}): LogShipper {
+    const target = overrides.url ? new OutpostClient({ baseUrl: overrides.url, token: 'run-token', timeoutMs: 2_000 }) : client;
+    const s = new LogShipper({
+      runId,
+      attempt: 1,
+      spoolDir,
+      batchSize: overrides.batchSize ?? 100,
+      batchMs: overrides.batchMs ?? 20,
+      logger,
+      backoff: FAST,
+      send: (batch) => target.call('logsWrite', { params: { id: runId }, body: batch }),
+    });
+    shippers.push(s);
+    return s;
+  }
+
+  it('delivers every line exactly once and in order while the first requests fail, throttle or drop the connection', async () => {
+    server.plan(['fail-503', 'drop', 'throttle-429', 'ok', 'store-then-drop', 'fail-503', 'ok']);
+    const s = shipper(randomUUID());
+    for (let i = 1; i <= 1_050; i++) s.push({ level: 'info', message: `line ${i}`, stream: 'stdout' });
+    expect(await s.flush(20_000)).toBe(true);
+    expect(server.seqs()).toEqual(Array.from({ length: 1_050 }, (_, i) => i + 1));
+    for (const [, line] of server.stored) expect(line.message).toBe(`line ${line.seq}`);
+    // The batch whose acknowledgement was lost was re-sent whole and de-duplicated, never reordered.
+    const firstSeen: number[] = [];
+    const seen = new Set<number>();
+    for (const d of server.deliveries) if (!seen.has(d.seq) && seen.add(d.seq)) firstSeen.push(d.seq);
+    expect(firstSeen).toEqual([...firstSeen].sort((a, b) => a - b));
+    expect(server.deliveries.length).toBeGreaterThan(1_050);
+    expect(s.stats.delivered).toBeGreaterThanOrEqual(1_050);
+    expect(s.stats.dropped).toBe(0);
+  });
+
+  it('spools lines while the API is unreachable and a new shipper delivers them after a restart', async () => {
+    const runId = randomUUID();
+    server.plan([], 'fail-503');
+    const first = shipper(runId, { batchSize: 10 });
+    for (let i = 1; i <= 25; i++) first.push({ level: 'warning', message: `early ${i}`, stream: 'flow' });
+    const spoolFile = join(spoolDir, `${runId}-1.ndjson`);
+    await waitFor(() => existsSync(spoolFile) && readFileSync(spoolFile, 'utf8').includes('early 25'), 10_000);
+    first.stop();
+    expect(server.seqs()).toEqual([]);
+
+    server.plan([], 'ok');
+    const second = shipper(runId, { batchSize: 10 });
+    second.push({ level: 'info', message: 'after restart', stream: 'worker' });
+    expect(second.lastSeq).toBe(26);
+    expect(await second.flush(10_000)).toBe(true);
+    expect(server.seqs()).toEqual(Array.from({ length: 26 }, (_, i) => i + 1));
+    expect(server.stored.get('1/26')?.message).toBe('after restart');
+    expect(server.stored.get('1/3')?.message).toBe('early 3');
+    expect(existsSync(spoolFile)).toBe(false);
+  });
+
+  it('keeps lines that were acknowledged before the outage out of the re-sent spool', async () => {
+    const runId = randomUUID();
+    const first = shipper(runId, { batchSize: 5, batchMs: 0 });
+    for (let i = 1; i <= 5; i++) first.push({ level: 'info', message: `ok ${i}`, stream: 'stdout' });
+    expect(await first.flush(5_000)).toBe(true);
+    server.plan([], 'fail-503');
+    for (let i = 6; i <= 8; i++) first.push({ level: 'info', message: `late ${i}`, stream: 'stdout' });
+    await waitFor(() => existsSync(join(spoolDir, `${runId}-1.ndjson`)), 10_000);
+    first.stop();
+    server.plan([], 'ok');
+    const before = server.deliveries.length;
+    const second = shipper(runId, { batchSize: 5, batchMs: 0 });
+    expect(await second.flush(10_000)).toBe(true);
+    expect(server.deliveries.slice(before).map((d) => d.seq)).toEqual([6, 7, 8]);
+  });
+
+  it('drops a batch the API refuses outright instead of retrying it forever, and keeps shipping', async () => {
+    server.plan(['refuse-409']);
+    const s = shipper(randomUUID(), { batchSize: 2, batchMs: 10_000 });
+    s.push({ level: 'info', message: 'a', stream: 'stdout' });
+    s.push({ level: 'info', message: 'b', stream: 'stdout' });
+    expect(await s.flush(5_000)).toBe(true);
+    s.push({ level: 'info', message: 'c', stream: 'stdout' });
+    expect(await s.flush(5_000)).toBe(true);
+    expect(server.seqs()).toEqual([3]);
+    expect(s.stats.dropped).toBe(2);
+  });
+
+  it('splits a line longer than the API accepts into marked parts', async () => {
+    const s = shipper(randomUUID());
+    s.push({ level: 'info', message: 'x'.repeat(70_000), stream: 'stdout' });
+    expect(await s.flush(5_000)).toBe(true);
+    const parts = server.seqs().map((seq) => server.stored.get(`1/${seq}`)!.message);
+    expect(parts.length).toBe(3);
+    for (const part of parts) expect(part.length).toBeLessThanOrEqual(MAX_MESSAGE_CHARS);
+    expect(parts[0]!.endsWith(CONTINUED_MARKER)).toBe(true);
+    expect(parts.join('').replaceAll(CONTINUED_MARKER, '')).toBe('x'.repeat(70_000));
+  });
+
+  it('redacts each line before it is numbered, spooled or sent', async () => {
+    const runId = randomUUID();
+    const s = new LogShipper({
+      runId,
+      attempt: 1,
+      spoolDir,
+      batchSize: 10,
+      batchMs: 0,
+      logger,
+      backoff: FAST,
+      redact: (text) => text.replaceAll('s3cr3t-value', '***'),
+      send: (batch) => client.call('logsWrite', { params: { id: runId }, body: batch }),
+    });
+    shippers.push(s);
+    s.push({ level: 'info', message: 'connecting with s3cr3t-value', stream: 'stdout' });
+    expect(await s.flush(5_000)).toBe(true);
+    expect(server.stored.get('1/1')?.message).toBe('connecting with ***');
+  });
+});
