@@ -37,7 +37,8 @@ export async function proposeUntilDecided(
     const outcome = await reporter.proposeState(state);
     if (outcome.status !== 'WAIT') return outcome;
     const seconds = outcome.waitSeconds ?? 1;
-    log.info(`${state.type} deferred for ${seconds}s${outcome.reason ? `: ${outcome.reason}` : ''}`);
+    const message = `${state.type} deferred for ${seconds}s${outcome.reason ? `: ${outcome.reason}` : ''}`;
+    reporter.log({ level: 'info', message, timestamp: new Date() });
     await sleep(seconds * 1000, signal);
   }
 }

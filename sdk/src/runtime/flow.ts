@@ -101,7 +101,7 @@ export function flow<P extends ParamsSchema | undefined, R>(
   };
   const jsonSchema = () => parameterJsonSchema(def.name, options.params);
 
-  registerFlow({ name: def.name, parameterSchema: jsonSchema, execute: (start) => executeRun(def, start) });
+  registerFlow({ name: def.name, parameterSchema: jsonSchema, execute: (start, port) => executeRun(def, start, port) });
 
   const call = async (...args: unknown[]): Promise<Awaited<R>> => {
     const parent = activeRunScope();

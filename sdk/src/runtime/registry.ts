@@ -1,3 +1,4 @@
+import type { IpcPort } from './ipc-channel.js';
 import type { StartMessage } from './protocol.js';
 
 /** The global key under which flows register; shared by every copy of the SDK in a process. */
@@ -8,8 +9,11 @@ export interface RegisteredFlow {
   readonly name: string;
   /** The parameters' draft 2020-12 JSON schema, or null for a flow without parameters. */
   parameterSchema(): Record<string, unknown> | null;
-  /** Run the flow as the worker's run `start.run`, reporting over this process's IPC channel. */
-  execute(start: StartMessage): Promise<void>;
+  /**
+   * Run the flow as the worker's run `start.run`, reporting over this process's IPC channel (or
+   * `port`, an in-memory stand-in for it). Resolves after `done` is written.
+   */
+  execute(start: StartMessage, port?: IpcPort): Promise<void>;
 }
 
 /** The registry, created on first use. */

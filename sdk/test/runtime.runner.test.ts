@@ -1,0 +1,224 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { ProposalStatus, StateProposalResponse, StateType } from '../src/contracts/index.js';
+import { RunnerToWorkerMessage } from '../src/runtime/index.js';
+
+const runnerPath = fileURLToPath(new URL('../dist/runtime/runner.js', import.meta.url));
+const fixturePath = fileURLToPath(new URL('./fixtures/runtime/flows.ts', import.meta.url));
+
+let bundleDir: string;
+let entry: string;
+const children = new Set<ChildProcess>();
+
+beforeAll(async () => {
+  if (!existsSync(runnerPath)) throw new Error(`${runnerPath} is missing: build the SDK first (npx tsc -p sdk/tsconfig.json)`);
+  bundleDir = await mkdtemp(path.join(tmpdir(), 'outpost-runner-'));
+  entry = path.join(bundleDir, 'flows.mjs');
+  // Like a real bundle: the flows and their own copy of the SDK in one file.
+  await build({
+    entryPoints: [fixturePath],
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    outfile: entry,
+    logLevel: 'silent',
+  });
+});
+
+afterEach(() => {
+  for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  children.clear();
+});
+
+afterAll(async () => {
+  await rm(bundleDir, { recursive: true, force: true });
+});
+
+interface Answer {
+  status: ProposalStatus;
+  stateType?: StateType;
+}
+
+interface Session {
+  child: ChildProcess;
+  messages: RunnerToWorkerMessage[];
+  stdout: () => string;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  waitFor: (predicate: (m: RunnerToWorkerMessage) => boolean) => Promise<void>;
+}
+
+/** Play the worker: spawn the runner with an IPC channel, start the run, answer every rpc. */
+function startRun(
+  flowName: string,
+  parameters: Record<string, unknown> = {},
+  answer: (type: StateType) => Answer = () => ({ status: 'ACCEPT' }),
+): Session {
+  const runId = randomUUID();
+  const child = spawn(process.execPath, [runnerPath], {
+    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+    detached: true,
+    cwd: bundleDir,
+    env: { PATH: process.env.PATH ?? '', OUTPOST_RUN_ID: runId, OUTPOST_RUN_ATTEMPT: '1', OUTPOST_FLOW_NAME: flowName },
+  });
+  children.add(child);
+  const messages: RunnerToWorkerMessage[] = [];
+  const waiters: Array<() => void> = [];
+  let stdout = '';
+  child.stdout?.on('data', (chunk: Buffer) => {
+    stdout += chunk.toString();
+  });
+  child.stderr?.on('data', () => {});
+
+  child.on('message', (raw) => {
+    const message = RunnerToWorkerMessage.parse(raw);
+    messages.push(message);
+    for (const wake of waiters) wake();
+    if (message.t === 'ready') {
+      child.send({
+        t: 'start',
+        run: { id: runId, attempt: 1, name: 'brave-heron', flowName, deploymentId: null, parameters },
+        entry,
+      });
+    } else if (message.t === 'rpc') {
+      let result: unknown = {};
+      if (message.method === 'setState') {
+        const { status, stateType } = answer(message.body.state.type);
+        const response: StateProposalResponse = {
+          status,
+          reason: status === 'ACCEPT' ? null : 'told so by the test',
+          waitSeconds: null,
+          attempt: 1,
+          state: {
+            type: stateType ?? message.body.state.type,
+            name: 'x',
+            message: null,
+            timestamp: new Date().toISOString(),
+            data: null,
+          },
+        };
+        result = response;
+      }
+      child.send({ t: 'reply', id: message.id, ok: true, result });
+    }
+  });
+
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+    child.on('exit', (code, signal) => resolve({ code, signal }));
+  });
+  const waitFor = (predicate: (m: RunnerToWorkerMessage) => boolean) =>
+    new Promise<void>((resolve) => {
+      const check = () => {
+        if (messages.some(predicate)) resolve();
+      };
+      waiters.push(check);
+      check();
+    });
+  return { child, messages, stdout: () => stdout, exited, waitFor };
+}
+
+function describeMessage(m: RunnerToWorkerMessage): string {
+  switch (m.t) {
+    case 'rpc':
+      return m.method === 'createTaskRun' ? `createTaskRun ${m.body.taskKey}` : `${m.method} ${m.body.state.type}`;
+    case 'log':
+      return `log ${m.level} ${m.message.split('\n')[0]}${m.taskRunId ? ' (task)' : ''}`;
+    case 'done':
+      return `done ${m.stateType}`;
+    case 'ready':
+      return 'ready';
+  }
+}
+
+describe('runner', () => {
+  it('runs a bundled flow end to end over IPC and exits 0', async () => {
+    const run = startRun('e2e-hello', { n: 2 });
+
+    expect(await run.exited).toEqual({ code: 0, signal: null });
+    expect(run.messages.map(describeMessage)).toEqual([
+      'ready',
+      'setState RUNNING',
+      'log info hello body ran with n=2',
+      'createTaskRun double-0',
+      'setTaskRunState RUNNING',
+      'log info doubling 1 (task)',
+      'log info printed 1 (task)',
+      'setTaskRunState COMPLETED',
+      'createTaskRun double-1',
+      'setTaskRunState RUNNING',
+      'log info doubling 2 (task)',
+      'log info printed 2 (task)',
+      'setTaskRunState COMPLETED',
+      'setState COMPLETED',
+      'done COMPLETED',
+    ]);
+    const created = run.messages.filter((m) => m.t === 'rpc' && m.method === 'createTaskRun');
+    const taskLogs = run.messages.filter((m) => m.t === 'log' && m.taskRunId);
+    expect(taskLogs.map((m) => m.t === 'log' && m.taskRunId)).toEqual(
+      created.flatMap((m) => (m.t === 'rpc' && m.method === 'createTaskRun' ? [m.body.id, m.body.id] : [])),
+    );
+    // console.log inside the flow became log messages, not stdout lines.
+    expect(run.stdout()).not.toContain('printed');
+  });
+
+  it('reports FAILED when the flow throws, with the stack as an error line', async () => {
+    const run = startRun('e2e-fails');
+
+    expect(await run.exited).toEqual({ code: 0, signal: null });
+    const failed = run.messages.find((m) => m.t === 'rpc' && m.method === 'setState' && m.body.state.type === 'FAILED');
+    expect(failed).toMatchObject({ body: { state: { message: 'Error: boom' } } });
+    expect(run.messages.some((m) => m.t === 'log' && m.level === 'error' && /Error: boom\n\s+at /.test(m.message))).toBe(true);
+    expect(run.messages.at(-1)).toEqual({ t: 'done', stateType: 'FAILED' });
+  });
+
+  it('never runs the body when RUNNING is answered ABORT', async () => {
+    const run = startRun('e2e-guarded', {}, (type) =>
+      type === 'RUNNING' ? { status: 'ABORT', stateType: 'CANCELLED' } : { status: 'ACCEPT' },
+    );
+
+    expect(await run.exited).toEqual({ code: 0, signal: null });
+    expect(run.messages.map(describeMessage)).toEqual(['ready', 'setState RUNNING', 'done CANCELLED']);
+    expect(JSON.stringify(run.messages)).not.toContain('GUARDED BODY RAN');
+  });
+
+  it('reports FAILED listing the flows it found when the requested flow is not in the bundle', async () => {
+    const run = startRun('no-such-flow');
+
+    expect(await run.exited).toEqual({ code: 0, signal: null });
+    const failed = run.messages.find((m) => m.t === 'rpc' && m.method === 'setState');
+    expect(failed).toMatchObject({ body: { state: { type: 'FAILED' } } });
+    const message = failed?.t === 'rpc' && failed.method === 'setState' ? (failed.body.state.message ?? '') : '';
+    expect(message).toContain("flow 'no-such-flow' is not defined");
+    expect(message).toContain("'e2e-hello', 'e2e-fails', 'e2e-guarded'");
+    expect(run.messages.at(-1)).toEqual({ t: 'done', stateType: 'FAILED' });
+  });
+
+  it('aborts the flow signal on a cancel message and reports CANCELLED', async () => {
+    const run = startRun('e2e-waits');
+    await run.waitFor((m) => m.t === 'log' && m.message === 'waiting for cancel');
+
+    run.child.send({ t: 'cancel', reason: 'cancelled from the dashboard' });
+
+    expect(await run.exited).toEqual({ code: 0, signal: null });
+    const cancelled = run.messages.find((m) => m.t === 'rpc' && m.method === 'setState' && m.body.state.type === 'CANCELLED');
+    expect(cancelled).toMatchObject({ body: { state: { message: 'cancelled from the dashboard' } } });
+    expect(run.messages.at(-1)).toEqual({ t: 'done', stateType: 'CANCELLED' });
+  });
+
+  it('exits at once when the IPC channel to the worker disconnects', async () => {
+    const run = startRun('e2e-busy');
+    await run.waitFor((m) => m.t === 'log' && m.message === 'busy forever');
+
+    run.child.disconnect();
+
+    expect(await run.exited).toEqual({ code: 1, signal: null });
+    expect(run.messages.some((m) => m.t === 'done')).toBe(false);
+  });
+});
