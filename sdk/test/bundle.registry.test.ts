@@ -2,7 +2,7 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
   type BuiltBundle,
   BundleError,
@@ -48,6 +48,7 @@ afterAll(async () => {
 });
 
 afterEach(async () => {
+  vi.unstubAllEnvs();
   await Promise.all(temporaryDirs.splice(0).map((dir) => rm(dir, { recursive: true, force: true })));
 });
 
@@ -115,6 +116,20 @@ describe('pushBundle and pullBundle against a registry with htpasswd auth', () =
     expect(pull.code).toBe('unauthorized');
     expect(pull.message).not.toContain(password);
     expect(JSON.stringify(pull)).not.toContain(password);
+  });
+
+  it('without explicit credentials, the environment and then the Docker config supply them', async () => {
+    vi.stubEnv('OUTPOST_REGISTRY_USERNAME', user.username);
+    vi.stubEnv('OUTPOST_REGISTRY_PASSWORD', user.password);
+    const pushed = await pushBundle(bundle, `oci://${registry.host}/acme/from-env`);
+    vi.stubEnv('OUTPOST_REGISTRY_USERNAME', '');
+    vi.stubEnv('OUTPOST_REGISTRY_PASSWORD', '');
+    const dockerDir = await temporaryDir();
+    const auth = Buffer.from(`${user.username}:${user.password}`).toString('base64');
+    await writeFile(join(dockerDir, 'config.json'), JSON.stringify({ auths: { [registry.host]: { auth } } }));
+    vi.stubEnv('DOCKER_CONFIG', dockerDir);
+    const pulled = await pullBundle(pushed.source, { cacheDir: await temporaryDir() });
+    expect(pulled.digest).toBe(pushed.digest);
   });
 
   it('no credentials for a registry that wants them fails as unauthorized and says how to give them', async () => {

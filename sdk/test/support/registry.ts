@@ -94,6 +94,10 @@ async function launch(dir: string, options: StartRegistryOptions): Promise<TestR
   const configPath = join(dir, 'config.yml');
   await writeFile(configPath, config);
   const child = spawn(REGISTRY_BINARY, ['serve', configPath], { stdio: ['ignore', 'pipe', 'pipe'] });
+  // A test process that dies without calling stop() must not leave a registry running behind it.
+  const killOnExit = () => child.kill('SIGKILL');
+  process.once('exit', killOnExit);
+  child.once('exit', () => process.off('exit', killOnExit));
   let output = '';
   const collect = (chunk: Buffer) => {
     output = (output + chunk.toString('utf8')).slice(-4000);
