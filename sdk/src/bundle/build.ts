@@ -18,6 +18,8 @@ export interface BuildBundleOptions {
 const REQUIRE_BANNER =
   "import { createRequire as __outpostCreateRequire } from 'node:module';\nconst require = __outpostCreateRequire(import.meta.url);";
 
+const ESBUILD: string = 'esbuild';
+
 function toPosix(path: string): string {
   return path.split(sep).join('/');
 }
@@ -70,8 +72,9 @@ async function resolveEntries(root: string, entrypoints: string[]): Promise<Entr
 export async function buildBundle(options: BuildBundleOptions): Promise<BuiltBundle> {
   const root = resolve(options.projectDir);
   const entries = await resolveEntries(root, options.entrypoints);
-  // Loaded lazily: workers import this module to pull bundles and never need the bundler.
-  const esbuild = await import('esbuild');
+  // Loaded lazily, because workers import this module only to pull bundles. The specifier is a
+  // variable so that a flow bundle which happens to include this module never tries to inline esbuild.
+  const esbuild = (await import(ESBUILD)) as typeof import('esbuild');
   let result: Awaited<ReturnType<typeof esbuild.build>>;
   try {
     result = await esbuild.build({
