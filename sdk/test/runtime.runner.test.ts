@@ -60,6 +60,7 @@ function startRun(
   flowName: string,
   parameters: Record<string, unknown> = {},
   answer: (type: StateType) => Answer = () => ({ status: 'ACCEPT' }),
+  entryPath = entry,
 ): Session {
   const runId = randomUUID();
   const child = spawn(process.execPath, [runnerPath], {
@@ -85,7 +86,7 @@ function startRun(
       child.send({
         t: 'start',
         run: { id: runId, attempt: 1, name: 'brave-heron', flowName, deploymentId: null, parameters },
-        entry,
+        entry: entryPath,
       });
     } else if (message.t === 'rpc') {
       let result: unknown = {};
@@ -198,6 +199,17 @@ describe('runner', () => {
     expect(message).toContain("flow 'no-such-flow' is not defined");
     expect(message).toContain("'e2e-hello', 'e2e-fails', 'e2e-guarded'");
     expect(run.messages.at(-1)).toEqual({ t: 'done', stateType: 'FAILED' });
+  });
+
+  it('reports FAILED with the reason when the bundle module cannot be loaded', async () => {
+    const missing = path.join(bundleDir, 'not-there.mjs');
+    const run = startRun('e2e-hello', {}, () => ({ status: 'ACCEPT' }), missing);
+
+    expect(await run.exited).toEqual({ code: 0, signal: null });
+    const described = run.messages.map(describeMessage);
+    expect(described).toHaveLength(4);
+    expect(described[1]).toMatch(/^log error could not load \S+not-there\.mjs: Error: Cannot find module/);
+    expect([described[0], described[2], described[3]]).toEqual(['ready', 'setState FAILED', 'done FAILED']);
   });
 
   it('aborts the flow signal on a cancel message and reports CANCELLED', async () => {

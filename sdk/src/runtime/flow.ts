@@ -25,8 +25,8 @@ export interface FlowOptions<P extends ParamsSchema | undefined> {
    */
   timeoutSeconds?: number;
   /**
-   * Called with the body's return value after it returns; a hook that throws is logged and does not
-   * fail the run. (`result` is `unknown`: typing it from the body would make TypeScript infer the
+   * Called with the body's return value after it returns, before the final state is reported (so
+   * its log lines belong to the run); a hook that throws is logged and does not fail the run. (`result` is `unknown`: typing it from the body would make TypeScript infer the
    * flow's own return type as `unknown`.) @default undefined
    */
   onCompletion?: (result: unknown, ctx: FlowContext) => void | Promise<void>;
