@@ -11,6 +11,8 @@ export interface FollowOptions {
   /** Keep reading until the run is terminal and every log line is read. */
   follow: boolean;
   print(line: LogLine): void;
+  /** Called with the run each time its state is read. */
+  onRun?(run: FlowRun): void;
   /** Aborting stops following at the next poll. */
   signal?: AbortSignal;
   /** @default 500 */
@@ -40,6 +42,7 @@ export async function followLogs(api: Api, runId: string, options: FollowOptions
     if (page.items.length >= PAGE) continue;
     if (!options.follow || terminal) return { kind: 'done', run: terminal };
     const run = await api.call('flowRunsGet', { params: { id: runId } }, `cannot read run ${runId}`);
+    options.onRun?.(run);
     if (isTerminal(run.state.type)) {
       terminal = run;
       continue;

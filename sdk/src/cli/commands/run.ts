@@ -1,5 +1,7 @@
 import type { JsonObject } from '../../contracts/common.js';
 import type { LogLine } from '../../contracts/logs.js';
+import type { FlowRun } from '../../contracts/runs.js';
+import { isTerminal } from '../../contracts/states.js';
 import type { Command, CommandContext } from '../command.js';
 import { booleanOption, stringList, stringOption } from '../command.js';
 import { EXIT } from '../errors.js';
@@ -72,7 +74,13 @@ export const run: Command = {
 /** Follows a run to its end, printing logs; the exit code says whether it COMPLETED. */
 export async function watch(ctx: CommandContext, runId: string): Promise<number> {
   const print = (line: LogLine) => (ctx.json ? ctx.err : ctx.out)(formatLogLine(line));
-  const result = await followLogs(ctx.api(), runId, { follow: true, print, signal: interruptSignal(ctx.interrupts) });
+  let lastState = '';
+  const onRun = (run: FlowRun) => {
+    const state = stateLabel(run);
+    if (state !== lastState && !isTerminal(run.state.type)) ctx.err(`state: ${state}`);
+    lastState = state;
+  };
+  const result = await followLogs(ctx.api(), runId, { follow: true, print, onRun, signal: interruptSignal(ctx.interrupts) });
   if (result.kind === 'interrupted' || !result.run) {
     ctx.err(`stopped following; the run goes on: outpost logs ${runId} --follow`);
     return 130;
