@@ -1,4 +1,4 @@
-import type { CallResult } from '@outpost/sdk/client';
+import type { CallFailure, CallResult } from '@outpost/sdk/client';
 import { describeFailure, isRetryable } from '@outpost/sdk/client';
 import type { LogLevel } from '@outpost/sdk/contracts';
 import type { Logger } from 'pino';
@@ -36,6 +36,8 @@ export interface LogShipperOptions {
   /** Applied to every message before it is numbered, spooled or sent. */
   redact?: (text: string) => string;
   backoff?: BackoffPolicy;
+  /** Refusals to keep (spooled and retried) rather than drop; by default only transient failures are retried. */
+  keepOnRefusal?: (failure: CallFailure) => boolean;
 }
 
 interface Pending {
@@ -201,7 +203,7 @@ export class LogShipper {
           this.failures = 0;
           this.stats.delivered += batch.length;
           this.settle(last);
-        } else if (isRetryable(result)) {
+        } else if (isRetryable(result) || this.options.keepOnRefusal?.(result)) {
           this.failures++;
           this.spoolLines(this.queue.map((p) => p.line).filter((l) => l.seq > this.spooledThrough));
           const delay = retryDelay(result, this.failures, this.options.backoff ?? DEFAULT_BACKOFF);

@@ -9,7 +9,7 @@ import { Heartbeat } from './lease.js';
 import { createLogger } from './logger.js';
 import type { WorkerOptions } from './options.js';
 import { ClaimLoop } from './poll.js';
-import { recoverSpools } from './recover-spools.js';
+import { SpoolRecovery } from './recover-spools.js';
 
 export type WorkerState = 'starting' | 'running' | 'draining' | 'stopped' | 'failed';
 
@@ -106,7 +106,13 @@ export async function startWorker(options: WorkerOptions, hooks: WorkerHooks = {
       });
   }
 
-  const recovery = recoverSpools({ client, options, logger });
+  const recovery = new SpoolRecovery({
+    client,
+    options,
+    logger,
+    active: () => new Set([...executions.values()].map((e) => `${e.runId}-${e.attempt}`)),
+  });
+  recovery.start();
 
   // Start: the first heartbeat registers the worker and tells it the lease length.
   let failures = 0;

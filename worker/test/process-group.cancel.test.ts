@@ -2,6 +2,7 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FlowProcess } from '../src/executors/flow-process.js';
 import { isProcessRunning, killGroup, liveGroupMembers } from '../src/process-group.js';
+import { liveChildren } from './support/leaks.js';
 import { waitFor } from './support/wait.js';
 
 const SCRIPT = fileURLToPath(new URL('./fixtures/spawn-tree.mjs', import.meta.url));
@@ -32,7 +33,11 @@ async function startTree(...args: string[]): Promise<Tree> {
 }
 
 afterEach(async () => {
-  for (const proc of started.splice(0)) await killGroup(proc.pid);
+  for (const proc of started.splice(0)) {
+    await killGroup(proc.pid);
+    await proc.exited;
+  }
+  expect(liveChildren()).toEqual([]);
 });
 
 describe('flow process groups', () => {
@@ -46,7 +51,7 @@ describe('flow process groups', () => {
   it('cancels cooperatively, then SIGTERMs and SIGKILLs the whole group so no process of it survives', async () => {
     const tree = await startTree('--stubborn');
     const began = Date.now();
-    await tree.proc.stop('cancelled by user', 200, 300);
+    await tree.proc.stop(300, { reason: 'cancelled by user', waitMs: 200 });
     expect(isProcessRunning(tree.pid)).toBe(false);
     expect(isProcessRunning(tree.grandchild)).toBe(false);
     expect(liveGroupMembers(tree.pid)).toEqual([]);
@@ -61,7 +66,7 @@ describe('flow process groups', () => {
   it('stops a cooperative group with SIGTERM without waiting for the full grace', async () => {
     const tree = await startTree();
     const began = Date.now();
-    await tree.proc.stop('cancelled', 0, 10_000);
+    await tree.proc.stop(10_000);
     expect(Date.now() - began).toBeLessThan(5_000);
     expect(isProcessRunning(tree.grandchild)).toBe(false);
     expect((await tree.proc.exited).signal).toBe('SIGTERM');

@@ -115,13 +115,14 @@ export class FlowProcess {
   }
 
   /**
-   * The cancel protocol: ask the runtime to stop (`cancel` message), wait `noticeMs`, SIGTERM the
-   * group, wait `graceMs`, SIGKILL it. Resolves once no process of the group runs.
+   * The cancel protocol: with a `notice`, ask the runtime to stop (`cancel` message) and wait
+   * `notice.waitMs`; then SIGTERM the group, wait `graceMs`, SIGKILL it. Resolves once no process of
+   * the group runs.
    */
-  async stop(reason: string, noticeMs: number, graceMs: number): Promise<void> {
-    if (this.send({ t: 'cancel', reason }) && noticeMs > 0) {
-      await this.waitForExit(noticeMs);
-      if (this.hasExited) await waitForGroupExit(this.pid, Math.min(noticeMs, 500));
+  async stop(graceMs: number, notice?: { reason: string; waitMs: number }): Promise<void> {
+    if (notice && this.send({ t: 'cancel', reason: notice.reason }) && notice.waitMs > 0) {
+      await this.waitForExit(notice.waitMs);
+      if (this.hasExited) await waitForGroupExit(this.pid, Math.min(notice.waitMs, 500));
     }
     await terminateGroup(this.pid, graceMs);
   }

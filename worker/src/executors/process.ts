@@ -81,7 +81,7 @@ export class RunExecution {
       batchMs: deps.options.logBatchMs,
       logger: this.log,
       redact: (text) => this.redactor.redact(text),
-      send: (batch) => this.api.call('logsWrite', { params: { id: this.runId }, body: batch }, 0),
+      send: (batch) => this.api.call('logsWrite', { params: { id: this.runId }, body: batch }, 0, { abortable: false }),
     });
     this.renewed(claimedAt);
     this.done = this.execute().finally(() => {
@@ -137,10 +137,14 @@ export class RunExecution {
     const previous = this.stopping;
     this.stopping = (async () => {
       if (reason === 'lost' || reason === 'lease-expired') await proc.kill();
-      // A rejected proposal was already answered to the runtime, which exits by itself; no cancel message needed.
+      else if (reason === 'cancel') await proc.stop(cancelGraceMs, { reason: message, waitMs: cancelNoticeMs });
+      // The runtime was already told (its proposal was answered) and exits by itself; give it the notice period.
       else if (reason === 'rejected') {
-        if (!(await proc.waitForExit(cancelNoticeMs))) await proc.stop(message, 0, cancelGraceMs);
-      } else await proc.stop(message, cancelNoticeMs, cancelGraceMs);
+        if (!(await proc.waitForExit(cancelNoticeMs))) await proc.stop(cancelGraceMs);
+      }
+      // No cooperative `cancel` on shutdown: the runtime would record the run CANCELLED, and a run the
+      // worker abandons must end CRASHED so the retry policy applies. SIGTERM lets the flow clean up.
+      else await proc.stop(cancelGraceMs);
       await previous;
     })().catch((error: unknown) => this.log.error({ err: error }, 'stopping the flow process failed'));
   }
@@ -275,7 +279,7 @@ export class RunExecution {
     let proposal: ProposedState | null = null;
     let ending: RunOutcome['ending'];
     if (reason === 'lost' || reason === 'lease-expired') ending = reason;
-    else if (this.terminalAccepted) ending = 'reported';
+    else if (this.terminalAccepted) ending = reason === 'cancel' ? 'cancel' : 'reported';
     else if (reason === 'cancel') {
       ending = 'cancel';
       proposal = { type: 'CANCELLED', message: this.stopMessage };

@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import type { Redactor } from '../redact.js';
 import type { LogShipper } from '../ship-logs.js';
 import type { FlowProcess } from './flow-process.js';
-import type { RpcErrorBody, RpcRequest } from './messages.js';
+import type { RpcErrorBody, RpcRequestMessage as RpcRequest } from './messages.js';
 import { isStaleAttempt, type RunApi } from './run-api.js';
 
 /** Worker-side retries of one rpc end well before the runtime gives up waiting for the reply (120 s). */

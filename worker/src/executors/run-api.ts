@@ -29,17 +29,27 @@ export class RunApi {
     this.token = token;
   }
 
-  async call<N extends RouteName>(name: N, input: CallInput<N>, deadlineMs: number): Promise<CallResult<CallOutput<N>>> {
+  /**
+   * `abortable: false` keeps a call going after the run is stopped for good (lost, lease expired):
+   * its log lines are still worth delivering, while its state writes are not.
+   */
+  async call<N extends RouteName>(
+    name: N,
+    input: CallInput<N>,
+    deadlineMs: number,
+    { abortable = true }: { abortable?: boolean } = {},
+  ): Promise<CallResult<CallOutput<N>>> {
     const deadline = Date.now() + deadlineMs;
+    const signal = abortable ? this.signal : undefined;
     let failures = 0;
     for (;;) {
-      const result = await this.client.withToken(this.token).call(name, input, { signal: this.signal });
-      if (result.ok || !isRetryable(result) || this.signal.aborted) return result;
+      const result = await this.client.withToken(this.token).call(name, input, signal ? { signal } : {});
+      if (result.ok || !isRetryable(result) || signal?.aborted) return result;
       failures++;
       const delay = retryDelay(result, failures);
       if (Date.now() + delay > deadline) return result;
       this.logger.warn({ route: name, failures, retryInMs: delay, reason: describeFailure(result) }, 'API call failed; retrying');
-      await sleep(delay, this.signal);
+      await sleep(delay, signal);
     }
   }
 

@@ -1,0 +1,29 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build, stop } from 'esbuild';
+
+const FIXTURE = fileURLToPath(new URL('../fixtures/flows/demo.ts', import.meta.url));
+
+/**
+ * Builds the demo flows into a bundle directory the way `outpost deploy` lays one out
+ * (`flows/demo.ts` → `flows/demo.mjs`, the SDK bundled in), and returns the `dir:///` source.
+ */
+export async function buildDemoBundle(): Promise<{ dir: string; source: string; entrypoint: string }> {
+  const dir = mkdtempSync(join(tmpdir(), 'outpost-bundle-'));
+  await build({
+    entryPoints: [FIXTURE],
+    outfile: join(dir, 'flows', 'demo.mjs'),
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    logLevel: 'silent',
+    // Bundled CommonJS dependencies may call require(); give the ESM output one.
+    banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
+  });
+  // esbuild keeps a service process running between builds; it must not outlive the test.
+  await stop();
+  return { dir, source: `dir://${dir}`, entrypoint: 'flows/demo.ts' };
+}

@@ -1,0 +1,223 @@
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { ClaimedRun, StateType } from '@outpost/sdk/contracts';
+
+/*
+ * A scriptable control plane on 127.0.0.1 for the worker's lifecycle tests: the conditions that
+ * matter there (heartbeats failing for longer than a lease, a 429 on claim, a run reported lost)
+ * cannot be provoked on demand from the real API. Responses follow the contracts exactly, since the
+ * worker's client validates them. Runs are held in memory.
+ */
+
+interface FakeRun {
+  claimed: ClaimedRun;
+  state: StateType;
+  states: Array<{ type: StateType; message: string | null }>;
+  taskRuns: Map<string, { name: string; state: StateType }>;
+  logs: Map<string, { seq: number; message: string; stream: string }>;
+}
+
+function state(type: StateType, message: string | null = null) {
+  return { type, name: type.charAt(0) + type.slice(1).toLowerCase(), message, timestamp: new Date().toISOString(), data: null };
+}
+
+export class FakeApi {
+  url = '';
+  readonly runs = new Map<string, FakeRun>();
+  readonly heartbeats: Array<{
+    workerId: string;
+    name: string;
+    capacity: number;
+    labels?: Record<string, string>;
+    runs: Array<{ id: string }>;
+  }> = [];
+  claims = 0;
+  leaseSeconds = 30;
+  /** When true, heartbeats answer 503. */
+  heartbeatDown = false;
+  /** 'ok', or a status to answer the next claims with. */
+  claimScript: number[] = [];
+  readonly cancel = new Set<string>();
+  readonly lost = new Set<string>();
+  private readonly queue: ClaimedRun[] = [];
+  private server: Server | null = null;
+
+  async start(): Promise<void> {
+    this.server = createServer((req, res) => {
+      this.handle(req, res).catch((error: unknown) => {
+        res.writeHead(500);
+        res.end(String(error));
+      });
+    });
+    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
+    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+  }
+
+  async close(): Promise<void> {
+    this.server?.closeAllConnections();
+    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+  }
+
+  /** Queues a run for the next claim and returns its id. */
+  enqueue(deployment: { source: string; entrypoint: string; flowName: string; jobVariables?: Record<string, unknown> }): string {
+    const id = randomUUID();
+    const now = new Date().toISOString();
+    const claimed: ClaimedRun = {
+      flowRun: {
+        id,
+        name: `run-${id.slice(0, 8)}`,
+        flowId: randomUUID(),
+        flowName: deployment.flowName,
+        deploymentId: randomUUID(),
+        deploymentName: 'test',
+        workPool: 'default',
+        workQueue: 'default',
+        parameters: {},
+        tags: [],
+        state: state('PENDING'),
+        attempt: 1,
+        maxRetries: 0,
+        idempotencyKey: null,
+        workerId: null,
+        leaseExpiresAt: now,
+        expectedStartTime: now,
+        startTime: null,
+        endTime: null,
+        createdAt: now,
+        updatedAt: now,
+      },
+      deployment: {
+        id: randomUUID(),
+        name: 'test',
+        flowName: deployment.flowName,
+        source: deployment.source,
+        entrypoint: deployment.entrypoint,
+        jobVariables: (deployment.jobVariables ?? {}) as ClaimedRun['deployment']['jobVariables'],
+      },
+      token: `run-token-${id}`,
+      leaseExpiresAt: now,
+    };
+    this.queue.push(claimed);
+    this.runs.set(id, { claimed, state: 'PENDING', states: [], taskRuns: new Map(), logs: new Map() });
+    return id;
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const body = chunks.length ? (JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>) : {};
+    const path = (req.url ?? '').replace(/^\/api\/v1/, '');
+    if (/^\/work-pools\/[^/]+\/workers\/heartbeat$/.test(path)) return this.heartbeat(body, res);
+    if (/^\/work-pools\/[^/]+\/claim$/.test(path)) return this.claim(body, res);
+    const setState = /^\/flow-runs\/([^/]+)\/set-state$/.exec(path);
+    if (setState) return this.setState(setState[1]!, body, res);
+    const createTask = /^\/flow-runs\/([^/]+)\/task-runs$/.exec(path);
+    if (createTask) {
+      const run = this.runs.get(createTask[1]!)!;
+      const proposed = body.state as { type: StateType };
+      run.taskRuns.set(body.id as string, { name: body.name as string, state: proposed.type });
+      return this.json(res, 201, {
+        taskRun: this.taskRun(createTask[1]!, body.id as string, body.name as string, proposed.type),
+      });
+    }
+    const taskState = /^\/flow-runs\/([^/]+)\/task-runs\/([^/]+)\/set-state$/.exec(path);
+    if (taskState) {
+      const task = this.runs.get(taskState[1]!)!.taskRuns.get(taskState[2]!)!;
+      task.state = (body.state as { type: StateType }).type;
+      return this.json(res, 200, { taskRun: this.taskRun(taskState[1]!, taskState[2]!, task.name, task.state) });
+    }
+    const logs = /^\/flow-runs\/([^/]+)\/logs$/.exec(path);
+    if (logs) {
+      const run = this.runs.get(logs[1]!)!;
+      let accepted = 0;
+      for (const line of body.logs as Array<{ seq: number; message: string; stream: string }>) {
+        if (!run.logs.has(`${body.attempt}/${line.seq}`)) accepted++;
+        run.logs.set(`${body.attempt}/${line.seq}`, line);
+      }
+      return this.json(res, 200, { accepted, duplicates: (body.logs as unknown[]).length - accepted });
+    }
+    this.json(res, 404, { type: 'about:blank', title: 'Not found', status: 404, code: 'not_found' });
+  }
+
+  private heartbeat(body: Record<string, unknown>, res: ServerResponse): void {
+    this.heartbeats.push(body as never);
+    if (this.heartbeatDown) {
+      this.json(res, 503, { type: 'about:blank', title: 'Unavailable', status: 503, code: 'unavailable' });
+      return;
+    }
+    const held = body.runs as Array<{ id: string; attempt: number }>;
+    const expires = new Date(Date.now() + this.leaseSeconds * 1000).toISOString();
+    this.json(res, 200, {
+      renewed: held
+        .filter((r) => !this.lost.has(r.id))
+        .map((r) => ({ ...r, leaseExpiresAt: expires, token: `run-token-${r.id}` })),
+      cancel: held.filter((r) => this.cancel.has(r.id)),
+      lost: held.filter((r) => this.lost.has(r.id)),
+      leaseSeconds: this.leaseSeconds,
+      serverTime: new Date().toISOString(),
+    });
+  }
+
+  private async claim(body: Record<string, unknown>, res: ServerResponse): Promise<void> {
+    this.claims++;
+    const status = this.claimScript.shift();
+    if (status !== undefined) {
+      if (status === 429) res.setHeader('retry-after', '1');
+      return this.json(res, status, {
+        type: 'about:blank',
+        title: 'Refused',
+        status,
+        code: status === 429 ? 'rate_limited' : 'unavailable',
+      });
+    }
+    const deadline = Date.now() + Math.min(Number(body.waitMs ?? 0), 200);
+    while (this.queue.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    const runs = this.queue.splice(0, Number(body.limit));
+    for (const r of runs) this.runs.get(r.flowRun.id)!.claimed.flowRun.workerId = body.workerId as string;
+    this.json(res, 200, { runs });
+  }
+
+  private setState(id: string, body: Record<string, unknown>, res: ServerResponse): void {
+    const run = this.runs.get(id)!;
+    const proposed = body.state as { type: StateType; message?: string };
+    const terminal = ['COMPLETED', 'FAILED', 'CRASHED', 'CANCELLED'];
+    let status = 'ACCEPT';
+    if (terminal.includes(run.state)) status = 'REJECT';
+    else if (run.state === 'CANCELLING' && proposed.type !== 'CANCELLED') status = 'REJECT';
+    if (status === 'ACCEPT') {
+      run.state = proposed.type;
+      run.states.push({ type: proposed.type, message: proposed.message ?? null });
+    }
+    this.json(res, 200, {
+      status,
+      state: state(run.state),
+      attempt: 1,
+      reason: status === 'ACCEPT' ? null : 'not allowed',
+      waitSeconds: null,
+    });
+  }
+
+  private taskRun(flowRunId: string, id: string, name: string, type: StateType) {
+    const now = new Date().toISOString();
+    return {
+      id,
+      flowRunId,
+      flowRunAttempt: 1,
+      name,
+      taskKey: name,
+      dynamicKey: '0',
+      runCount: 1,
+      cacheKey: null,
+      state: state(type),
+      startTime: null,
+      endTime: null,
+      createdAt: now,
+    };
+  }
+
+  private json(res: ServerResponse, status: number, body: unknown): void {
+    res.writeHead(status, { 'content-type': status >= 400 ? 'application/problem+json' : 'application/json' });
+    res.end(JSON.stringify(body));
+  }
+}

@@ -1,0 +1,269 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { RunOutcome } from '../src/executors/process.js';
+import { parseOptions, type WorkerOptions } from '../src/options.js';
+import { isProcessRunning } from '../src/process-group.js';
+import { startWorker, type WorkerHandle, WorkerStartError, type WorkerState } from '../src/worker.js';
+import { buildDemoBundle } from './support/bundle.js';
+import { FakeApi } from './support/fake-api.js';
+import { liveChildren } from './support/leaks.js';
+import { waitFor } from './support/wait.js';
+
+const logger = pino({ level: 'silent' });
+const WORKER_ENV = {
+  PATH: process.env.PATH ?? '',
+  HOME: process.env.HOME ?? '/tmp',
+  DB_PASSWORD: 'pg-s3cret-value',
+  OUTPOST_API_KEY: 'op_worker_key_never_shown',
+};
+
+let bundle: { source: string; entrypoint: string; dir: string };
+let scratch: string;
+
+beforeAll(async () => {
+  bundle = await buildDemoBundle();
+});
+afterAll(() => rmSync(bundle.dir, { recursive: true, force: true }));
+
+function options(url: string, extra: string[] = []): WorkerOptions {
+  return parseOptions(
+    [
+      '--pool',
+      'default',
+      '--name',
+      'test-worker',
+      '--label',
+      'gpu=false',
+      '--limit',
+      '2',
+      '--heartbeat-interval',
+      '200ms',
+      '--poll-wait',
+      '200ms',
+      '--cancel-grace',
+      '500ms',
+      ...extra,
+    ],
+    {
+      OUTPOST_API_URL: url,
+      OUTPOST_API_KEY: 'op_worker_key_never_shown',
+      OUTPOST_WORKER_CACHE_DIR: join(scratch, 'cache'),
+      OUTPOST_WORKER_SPOOL_DIR: join(scratch, 'spool'),
+      OUTPOST_WORKER_LOG_BATCH_INTERVAL: '50ms',
+      OUTPOST_WORKER_CANCEL_NOTICE: '300ms',
+      HOME: '/tmp',
+    },
+  );
+}
+
+describe('worker lifecycle against a scripted control plane', () => {
+  let api: FakeApi;
+  let worker: WorkerHandle | null;
+  let outcomes: RunOutcome[];
+  let states: WorkerState[];
+
+  beforeEach(async () => {
+    scratch = mkdtempSync(join(tmpdir(), 'outpost-worker-'));
+    api = new FakeApi();
+    await api.start();
+    worker = null;
+    outcomes = [];
+    states = [];
+  });
+
+  afterEach(async () => {
+    await worker?.stop({ graceMs: 0 });
+    await api.close();
+    rmSync(scratch, { recursive: true, force: true });
+    expect(worker?.runs ?? []).toEqual([]);
+    expect(liveChildren()).toEqual([]);
+  });
+
+  async function start(extra: string[] = []): Promise<WorkerHandle> {
+    worker = await startWorker(options(api.url, extra), {
+      logger,
+      env: WORKER_ENV,
+      onRunFinished: (o) => outcomes.push(o),
+      onStateChange: (s) => states.push(s),
+    });
+    return worker;
+  }
+
+  async function outcomeOf(runId: string): Promise<RunOutcome> {
+    return waitFor(() => outcomes.find((o) => o.runId === runId), 30_000, `run ${runId} to finish`);
+  }
+
+  it('registers with a heartbeat carrying its name, labels and capacity, and stops cleanly', async () => {
+    const w = await start();
+    expect(w.state).toBe('running');
+    expect(api.heartbeats[0]).toMatchObject({
+      workerId: w.workerId,
+      name: 'test-worker',
+      capacity: 2,
+      labels: { gpu: 'false' },
+      runs: [],
+    });
+    await waitFor(() => api.heartbeats.length >= 3, 5_000, 'heartbeats on the interval');
+    await w.stop();
+    expect(w.state).toBe('stopped');
+    await w.done;
+    expect(states).toEqual(['running', 'draining', 'stopped']);
+    const beats = api.heartbeats.length;
+    const claims = api.claims;
+    await new Promise((r) => setTimeout(r, 500));
+    expect(api.heartbeats.length).toBe(beats);
+    expect(api.claims).toBe(claims);
+  });
+
+  it('runs a flow to COMPLETED, forwarding task runs and logs with secrets redacted and no worker key in the flow', async () => {
+    await start();
+    const id = api.enqueue({ ...bundle, flowName: 'hello', jobVariables: { env: { DB_PASSWORD: { $secret: 'DB_PASSWORD' } } } });
+    const outcome = await outcomeOf(id);
+    expect(outcome).toMatchObject({ ending: 'reported', state: 'COMPLETED', proposed: null, exit: { code: 0 } });
+    const run = api.runs.get(id)!;
+    expect(run.states.map((s) => s.type)).toEqual(['RUNNING', 'COMPLETED']);
+    expect([...run.taskRuns.values()].map((t) => t.state)).toEqual(['COMPLETED', 'COMPLETED', 'COMPLETED']);
+    const lines = [...run.logs.values()].sort((a, b) => a.seq - b.seq);
+    expect(lines.map((l) => l.seq)).toEqual(lines.map((_, i) => i + 1));
+    const text = lines.map((l) => l.message).join('\n');
+    expect(text).toContain('sum of squares: 14');
+    expect(text).toContain('connecting with password ***');
+    expect(text).not.toContain('pg-s3cret-value');
+    expect(text).toContain('api key visible to the flow: no');
+  });
+
+  it('proposes CRASHED with the exit code when the flow process exits without a final state', async () => {
+    await start();
+    const id = api.enqueue({ ...bundle, flowName: 'crash' });
+    const outcome = await outcomeOf(id);
+    expect(outcome).toMatchObject({ ending: 'crashed', proposed: 'CRASHED', exit: { code: 3 } });
+    const last = api.runs.get(id)!.states.at(-1)!;
+    expect(last.type).toBe('CRASHED');
+    expect(last.message).toContain('exited with code 3');
+  });
+
+  it('fails the run with a clear message when a referenced secret is missing, without starting a process', async () => {
+    await start();
+    const id = api.enqueue({ ...bundle, flowName: 'hello', jobVariables: { env: { TOKEN: { $secret: 'HF_TOKEN' } } } });
+    const outcome = await outcomeOf(id);
+    expect(outcome).toMatchObject({ ending: 'failed-to-start', proposed: 'FAILED', exit: null });
+    expect(api.runs.get(id)!.states.at(-1)!.message).toContain('secret "HF_TOKEN" is not set');
+  });
+
+  it('kills the process group itself when it cannot renew the lease, and proposes nothing', async () => {
+    api.leaseSeconds = 2;
+    await start();
+    const id = api.enqueue({ ...bundle, flowName: 'sleepy' });
+    const grandchild = await grandchildOf(api, id);
+    api.heartbeatDown = true;
+    const outcome = await outcomeOf(id);
+    expect(outcome.ending).toBe('lease-expired');
+    expect(outcome.proposed).toBeNull();
+    expect(isProcessRunning(grandchild)).toBe(false);
+    expect(api.runs.get(id)!.state).toBe('RUNNING');
+  });
+
+  it('stops a run the API reports lost at once, proposing nothing', async () => {
+    await start();
+    const id = api.enqueue({ ...bundle, flowName: 'sleepy' });
+    const grandchild = await grandchildOf(api, id);
+    api.lost.add(id);
+    const outcome = await outcomeOf(id);
+    expect(outcome).toMatchObject({ ending: 'lost', proposed: null, exit: { signal: 'SIGKILL' } });
+    expect(isProcessRunning(grandchild)).toBe(false);
+  });
+
+  it('cancels a CANCELLING run on the next heartbeat and records CANCELLED with the group gone', async () => {
+    await start();
+    const id = api.enqueue({ ...bundle, flowName: 'sleepy' });
+    const grandchild = await grandchildOf(api, id);
+    api.runs.get(id)!.state = 'CANCELLING';
+    api.cancel.add(id);
+    const outcome = await outcomeOf(id);
+    expect(outcome.ending).toBe('cancel');
+    expect(outcome.state).toBe('CANCELLED');
+    expect(api.runs.get(id)!.state).toBe('CANCELLED');
+    expect(isProcessRunning(grandchild)).toBe(false);
+  });
+
+  it('on drain, hands a run still going after the grace back as CRASHED so the retry policy applies', async () => {
+    const w = await start();
+    const id = api.enqueue({ ...bundle, flowName: 'sleepy' });
+    const grandchild = await grandchildOf(api, id);
+    await w.stop({ graceMs: 300 });
+    expect(w.state).toBe('stopped');
+    const outcome = await outcomeOf(id);
+    expect(outcome).toMatchObject({ ending: 'drain', proposed: 'CRASHED' });
+    expect(api.runs.get(id)!.states.at(-1)!.message).toContain('worker shut down');
+    expect(isProcessRunning(grandchild)).toBe(false);
+  });
+
+  it('waits for the Retry-After of a throttled claim instead of polling again at once', async () => {
+    api.claimScript = [429];
+    await start();
+    await waitFor(() => api.claims >= 1, 5_000, 'the first claim');
+    await new Promise((r) => setTimeout(r, 800));
+    expect(api.claims).toBe(1);
+    await waitFor(() => api.claims >= 2, 5_000, 'the claim after Retry-After');
+  });
+});
+
+async function grandchildOf(api: FakeApi, runId: string): Promise<number> {
+  const line = await waitFor(
+    () => [...(api.runs.get(runId)?.logs.values() ?? [])].find((l) => l.message.startsWith('grandchild ')),
+    30_000,
+    'the flow to report its grandchild',
+  );
+  return Number(line.message.split(' ')[1]);
+}
+
+describe('worker start', () => {
+  beforeEach(() => {
+    scratch = mkdtempSync(join(tmpdir(), 'outpost-worker-'));
+  });
+  afterEach(() => rmSync(scratch, { recursive: true, force: true }));
+
+  it('fails when the API refuses its key', async () => {
+    const server = createServer((_req, res) => {
+      res.writeHead(401, { 'content-type': 'application/problem+json' });
+      res.end(JSON.stringify({ type: 'about:blank', title: 'Unauthenticated', status: 401, code: 'unauthenticated' }));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const states: WorkerState[] = [];
+    try {
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      await expect(startWorker(options(url), { logger, env: WORKER_ENV, onStateChange: (s) => states.push(s) })).rejects.toThrow(
+        WorkerStartError,
+      );
+      expect(states).toEqual(['failed']);
+    } finally {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  });
+
+  it('keeps trying while the API is unreachable until the start is aborted', async () => {
+    const server = createServer();
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    const abort = new AbortController();
+    const states: WorkerState[] = [];
+    const starting = startWorker(options(url), {
+      logger,
+      env: WORKER_ENV,
+      signal: abort.signal,
+      onStateChange: (s) => states.push(s),
+    });
+    await new Promise((r) => setTimeout(r, 700));
+    expect(states).toEqual([]);
+    abort.abort();
+    await expect(starting).rejects.toThrow(/aborted/);
+    expect(states).toEqual(['stopped']);
+  });
+});
