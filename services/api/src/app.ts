@@ -1,0 +1,62 @@
+import { Hono } from 'hono';
+import { authenticate } from './auth/principal.js';
+import type { AppDeps } from './context.js';
+import { migrationsApplied } from './db/migrate.js';
+import { ApiError } from './errors.js';
+import type { AppEnv } from './http/env.js';
+import { API_PREFIX, mountRoutes, routePatterns } from './http/mount-routes.js';
+import { openApiDocument } from './http/openapi.js';
+import { handleError, problemResponse } from './http/problems.js';
+import { requestContext } from './http/request-context.js';
+import { handlers } from './routes/index.js';
+
+/** Exact paths outside the route table; everything else is authenticated. */
+const EXTRA_ROUTES = [
+  { method: 'GET', pattern: /^\/healthz$/ },
+  { method: 'GET', pattern: /^\/readyz$/ },
+  { method: 'GET', pattern: new RegExp(`^${API_PREFIX}/openapi\\.json$`) },
+];
+
+/** The HTTP API as a hono app: served by startServer, or called in tests with `app.request()`. */
+export function createApp(deps: AppDeps): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+  const known = [...routePatterns(), ...EXTRA_ROUTES];
+
+  app.use('*', requestContext(deps.logger));
+
+  // The process is up; says nothing about the database (that is /readyz).
+  app.get('/healthz', (c) => c.json({ status: 'ok' }));
+
+  app.get('/readyz', async (c) => {
+    if (deps.shutdown.aborted) return problemResponse(c, new ApiError('unavailable', 'the server is shutting down'));
+    let ready = false;
+    try {
+      ready = await migrationsApplied(deps.sql);
+    } catch (error) {
+      c.get('logger').warn({ err: error }, 'readiness check cannot reach the database');
+      return problemResponse(c, new ApiError('unavailable', 'the database is not reachable'));
+    }
+    if (!ready) return problemResponse(c, new ApiError('unavailable', 'database migrations are not applied'));
+    return c.json({ status: 'ready' });
+  });
+
+  app.get(`${API_PREFIX}/openapi.json`, async (c) => {
+    await authenticate(c.req.header('authorization'), deps.sql, deps.tokens);
+    return c.json(openApiDocument());
+  });
+
+  mountRoutes(app, deps, handlers);
+
+  app.notFound((c) => {
+    const path = c.req.path;
+    const allowed = [...new Set(known.filter((r) => r.pattern.test(path)).map((r) => r.method))];
+    if (allowed.length === 0) return problemResponse(c, new ApiError('not_found', `no route ${c.req.method} ${path}`));
+    if (allowed.includes('GET')) allowed.push('HEAD');
+    return problemResponse(
+      c,
+      new ApiError('method_not_allowed', `${c.req.method} is not allowed here`, { headers: { allow: allowed.join(', ') } }),
+    );
+  });
+  app.onError(handleError(deps.logger));
+  return app;
+}

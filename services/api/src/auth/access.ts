@@ -1,0 +1,56 @@
+import type { RouteDef } from '@outpost/sdk/contracts';
+import type { Sql } from '../db/client.js';
+import { keyHoldsRun } from '../db/workers.js';
+import { ApiError, notFound } from '../errors.js';
+import type { Principal } from './principal.js';
+
+/** Routes under /flow-runs/:id name one run; run tokens and worker keys may act only on their own. */
+function targetRun(route: RouteDef, params: Record<string, unknown>): string | null {
+  if (!route.path.startsWith('/flow-runs/:')) return null;
+  const id = params.runId ?? params.id;
+  return typeof id === 'string' ? id : null;
+}
+
+/** May this principal call the route at all? Checked before the request is parsed. */
+export function checkRole(route: RouteDef, principal: Principal): void {
+  if (principal.kind === 'run_token') {
+    if (!route.access.runToken) throw new ApiError('forbidden', 'a run token cannot call this route');
+    return;
+  }
+  if (!route.access.roles.includes(principal.role)) {
+    throw new ApiError('forbidden', `the role "${principal.role}" cannot call this route`);
+  }
+}
+
+/**
+ * Object-level checks once params and body are parsed. Another run than the token's, or a run the
+ * worker key does not hold, is a 404 exactly like a missing run; a write carrying another attempt
+ * than the token's is a 409 stale_attempt.
+ */
+export async function checkTarget(
+  route: RouteDef,
+  principal: Principal,
+  params: Record<string, unknown>,
+  body: unknown,
+  sql: Sql,
+): Promise<void> {
+  const runId = targetRun(route, params);
+  if (principal.kind === 'run_token') {
+    if (runId === null || runId !== principal.runId) throw notFound('flow run');
+    if (body && typeof body === 'object') {
+      const { attempt, flowRunAttempt } = body as { attempt?: unknown; flowRunAttempt?: unknown };
+      for (const value of [attempt, flowRunAttempt]) {
+        if (typeof value === 'number' && value !== principal.attempt) {
+          throw new ApiError('stale_attempt', `this run token is for attempt ${principal.attempt}`);
+        }
+      }
+    }
+    return;
+  }
+  if (principal.role !== 'worker') return;
+  const pool = params.pool;
+  if (typeof pool === 'string' && principal.pools.length > 0 && !principal.pools.includes(pool)) {
+    throw new ApiError('forbidden', `this worker key may not use the work pool "${pool}"`);
+  }
+  if (runId !== null && !(await keyHoldsRun(sql, principal.workspaceId, principal.keyId, runId))) throw notFound('flow run');
+}

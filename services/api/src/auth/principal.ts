@@ -1,0 +1,39 @@
+import type { Role } from '@outpost/sdk/contracts';
+import { findApiKeyByHash, touchApiKey } from '../db/api-keys.js';
+import type { Sql } from '../db/client.js';
+import { ApiError } from '../errors.js';
+import { parseApiKey } from './api-key-format.js';
+import { looksLikeJwt } from './run-token.js';
+import type { RunTokens } from './run-tokens.js';
+
+export type Principal =
+  | { kind: 'api_key'; workspaceId: string; keyId: string; role: Role; pools: string[] }
+  | { kind: 'run_token'; workspaceId: string; runId: string; attempt: number };
+
+/** last_used_at is written at most this often per key. */
+const TOUCH_SECONDS = 60;
+
+function unauthenticated(detail: string): ApiError {
+  return new ApiError('unauthenticated', detail, { headers: { 'www-authenticate': 'Bearer' } });
+}
+
+/** The bearer credential of a request: an `op_` API key or a run token. */
+export async function authenticate(authorization: string | undefined, sql: Sql, tokens: RunTokens): Promise<Principal> {
+  const match = authorization === undefined ? null : /^Bearer +([^\s]+)$/i.exec(authorization);
+  const token = match?.[1];
+  if (!token) throw unauthenticated('send an API key or run token as "Authorization: Bearer <token>"');
+  if (looksLikeJwt(token)) {
+    try {
+      const claims = await tokens.verify(token);
+      return { kind: 'run_token', workspaceId: claims.workspaceId, runId: claims.runId, attempt: claims.attempt };
+    } catch {
+      throw unauthenticated('the run token is invalid or expired');
+    }
+  }
+  const parsed = parseApiKey(token);
+  if (!parsed) throw unauthenticated('the API key is malformed');
+  const key = await findApiKeyByHash(sql, parsed.hash, TOUCH_SECONDS);
+  if (!key?.active) throw unauthenticated('the API key is unknown, revoked or expired');
+  if (key.stale) await touchApiKey(sql, key.id, TOUCH_SECONDS);
+  return { kind: 'api_key', workspaceId: key.workspaceId, keyId: key.id, role: key.role, pools: key.pools };
+}

@@ -1,0 +1,32 @@
+import postgres from 'postgres';
+
+export type Sql = postgres.Sql;
+export type TxSql = postgres.TransactionSql;
+/** A pool or a transaction: query modules run in either. */
+export type Db = postgres.Sql | postgres.TransactionSql;
+
+export interface ConnectOptions {
+  /** Pool size. @default 20 */
+  max?: number;
+  applicationName?: string;
+}
+
+/** postgres.js pool for the API. Timestamps come back as Date, json/jsonb as parsed values. */
+export async function connectDatabase(url: string, options: ConnectOptions = {}): Promise<Sql> {
+  const sql = postgres(url, {
+    max: options.max ?? 20,
+    idle_timeout: 60,
+    connect_timeout: 10,
+    onnotice: () => {},
+    connection: { application_name: options.applicationName ?? 'outpost-api' },
+  });
+  // postgres.js learns array type oids on its first connection; a parameter built before that
+  // serialises a string array wrongly, so one round trip happens before anything else uses the pool.
+  try {
+    await sql`SELECT 1`;
+  } catch (error) {
+    await sql.end({ timeout: 0 });
+    throw error;
+  }
+  return sql;
+}

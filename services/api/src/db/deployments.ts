@@ -1,0 +1,142 @@
+import type { Deployment } from '@outpost/sdk/contracts';
+import type postgres from 'postgres';
+import type { Db } from './client.js';
+import { iso, jsonb, textArray } from './values.js';
+
+interface DeploymentRow {
+  id: string;
+  flow_id: string;
+  flow_name: string;
+  name: string;
+  description: string | null;
+  source: string;
+  entrypoint: string;
+  parameter_schema: Record<string, unknown> | null;
+  parameters: Record<string, unknown>;
+  work_pool_id: string;
+  pool_name: string;
+  work_queue_id: string;
+  queue_name: string;
+  tags: string[];
+  labels: Record<string, string>;
+  job_variables: Record<string, unknown>;
+  retries: number;
+  retry_delay_seconds: number;
+  paused: boolean;
+  created_at: Date;
+  updated_at: Date;
+}
+
+/** A deployment plus the ids a run of it needs. */
+export interface DeploymentRecord {
+  deployment: Deployment;
+  workPoolId: string;
+  workQueueId: string;
+}
+
+function toRecord(row: DeploymentRow): DeploymentRecord {
+  return {
+    workPoolId: row.work_pool_id,
+    workQueueId: row.work_queue_id,
+    deployment: {
+      id: row.id,
+      flowId: row.flow_id,
+      flowName: row.flow_name,
+      name: row.name,
+      description: row.description,
+      source: row.source,
+      entrypoint: row.entrypoint,
+      parameterSchema: row.parameter_schema as Deployment['parameterSchema'],
+      parameters: row.parameters as Deployment['parameters'],
+      workPool: row.pool_name,
+      workQueue: row.queue_name,
+      tags: row.tags,
+      labels: row.labels,
+      jobVariables: row.job_variables as Deployment['jobVariables'],
+      retries: row.retries,
+      retryDelaySeconds: row.retry_delay_seconds,
+      paused: row.paused,
+      createdAt: iso(row.created_at),
+      updatedAt: iso(row.updated_at),
+    },
+  };
+}
+
+function deploymentSelect(db: Db): postgres.PendingQuery<postgres.Row[]> {
+  return db`
+    SELECT d.*, f.name AS flow_name, p.name AS pool_name, q.name AS queue_name
+    FROM deployments d
+    JOIN flows f ON f.id = d.flow_id
+    JOIN work_pools p ON p.id = d.work_pool_id
+    JOIN work_queues q ON q.id = d.work_queue_id`;
+}
+
+export async function getDeployment(db: Db, workspaceId: string, id: string): Promise<DeploymentRecord | null> {
+  const [row] = await db<DeploymentRow[]>`${deploymentSelect(db)} WHERE d.workspace_id = ${workspaceId} AND d.id = ${id}`;
+  return row ? toRecord(row) : null;
+}
+
+export async function getDeploymentByName(
+  db: Db,
+  workspaceId: string,
+  flow: string,
+  name: string,
+): Promise<DeploymentRecord | null> {
+  const [row] = await db<DeploymentRow[]>`
+    ${deploymentSelect(db)} WHERE d.workspace_id = ${workspaceId} AND f.name = ${flow} AND d.name = ${name}`;
+  return row ? toRecord(row) : null;
+}
+
+/** By (flow name, deployment name), after the cursor's pair. */
+export async function listDeployments(
+  db: Db,
+  workspaceId: string,
+  filter: { flow?: string; after: [string, string] | null },
+  limit: number,
+): Promise<Deployment[]> {
+  const rows = await db<DeploymentRow[]>`
+    ${deploymentSelect(db)}
+    WHERE d.workspace_id = ${workspaceId}
+      ${filter.flow ? db`AND f.name = ${filter.flow}` : db``}
+      ${filter.after ? db`AND (f.name, d.name) > (${filter.after[0]}::text, ${filter.after[1]}::text)` : db``}
+    ORDER BY f.name, d.name
+    LIMIT ${limit}`;
+  return rows.map((r) => toRecord(r).deployment);
+}
+
+export interface DeploymentUpsert {
+  workspaceId: string;
+  flowId: string;
+  name: string;
+  description: string | null;
+  source: string;
+  entrypoint: string;
+  parameterSchema: Record<string, unknown> | null;
+  parameters: Record<string, unknown>;
+  workPoolId: string;
+  workQueueId: string;
+  tags: string[];
+  labels: Record<string, string>;
+  jobVariables: Record<string, unknown>;
+  retries: number;
+  retryDelaySeconds: number;
+}
+
+/** PUT semantics: every field is replaced (omitted ones take their defaults) except `paused`. */
+export async function upsertDeployment(db: Db, d: DeploymentUpsert): Promise<{ id: string; created: boolean }> {
+  const [row] = await db<{ id: string; created: boolean }[]>`
+    INSERT INTO deployments (workspace_id, flow_id, name, description, source, entrypoint, parameter_schema, parameters,
+                             work_pool_id, work_queue_id, tags, labels, job_variables, retries, retry_delay_seconds)
+    VALUES (${d.workspaceId}, ${d.flowId}, ${d.name}, ${d.description}, ${d.source}, ${d.entrypoint}, ${jsonb(db, d.parameterSchema)},
+            ${db.json(d.parameters as postgres.JSONValue)}, ${d.workPoolId}, ${d.workQueueId}, ${textArray(db, d.tags)}::text[],
+            ${db.json(d.labels)}, ${db.json(d.jobVariables as postgres.JSONValue)}, ${d.retries}, ${d.retryDelaySeconds})
+    ON CONFLICT (flow_id, name) DO UPDATE SET
+      description = excluded.description, source = excluded.source, entrypoint = excluded.entrypoint,
+      parameter_schema = excluded.parameter_schema, parameters = excluded.parameters,
+      work_pool_id = excluded.work_pool_id, work_queue_id = excluded.work_queue_id, tags = excluded.tags,
+      labels = excluded.labels, job_variables = excluded.job_variables, retries = excluded.retries,
+      retry_delay_seconds = excluded.retry_delay_seconds, updated_at = now()
+    RETURNING id, (xmax = 0) AS created`;
+  if (!row) throw new Error('upsert returned no row');
+  return row;
+}

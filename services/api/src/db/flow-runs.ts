@@ -1,0 +1,179 @@
+import type { FlowRun, StateType } from '@outpost/sdk/contracts';
+import type postgres from 'postgres';
+import type { Db } from './client.js';
+import { iso, isoOrNull, jsonb, textArray } from './values.js';
+
+export const RUNS_CHANNEL = 'outpost_runs';
+
+export interface RunRow {
+  id: string;
+  workspace_id: string;
+  name: string;
+  flow_id: string;
+  flow_name: string;
+  deployment_id: string | null;
+  deployment_name: string | null;
+  work_pool_id: string | null;
+  pool_name: string | null;
+  queue_name: string | null;
+  parameters: Record<string, unknown>;
+  tags: string[];
+  state_type: StateType;
+  state_name: string;
+  state_message: string | null;
+  state_timestamp: Date;
+  state_data: unknown;
+  attempt: number;
+  max_retries: number;
+  idempotency_key: string | null;
+  worker_id: string | null;
+  lease_expires_at: Date | null;
+  expected_start_time: Date;
+  start_time: Date | null;
+  end_time: Date | null;
+  created_at: Date;
+  updated_at: Date;
+}
+
+/** A run with the names of what it belongs to, in the shape every run-returning query selects. */
+export function runSelect(db: Db): postgres.PendingQuery<postgres.Row[]> {
+  return db`
+    SELECT r.id, r.workspace_id, r.name, r.flow_id, f.name AS flow_name, r.deployment_id, d.name AS deployment_name,
+           r.work_pool_id, p.name AS pool_name, q.name AS queue_name, r.parameters, r.tags,
+           r.state_type, r.state_name, r.state_message, r.state_timestamp, r.state_data,
+           r.attempt, r.max_retries, r.idempotency_key, r.worker_id, r.lease_expires_at,
+           r.expected_start_time, r.start_time, r.end_time, r.created_at, r.updated_at
+    FROM flow_runs r
+    JOIN flows f ON f.id = r.flow_id
+    LEFT JOIN deployments d ON d.id = r.deployment_id
+    LEFT JOIN work_pools p ON p.id = r.work_pool_id
+    LEFT JOIN work_queues q ON q.id = r.work_queue_id`;
+}
+
+export function toFlowRun(row: RunRow): FlowRun {
+  return {
+    id: row.id,
+    name: row.name,
+    flowId: row.flow_id,
+    flowName: row.flow_name,
+    deploymentId: row.deployment_id,
+    deploymentName: row.deployment_name,
+    workPool: row.pool_name,
+    workQueue: row.queue_name,
+    parameters: row.parameters as FlowRun['parameters'],
+    tags: row.tags,
+    state: {
+      type: row.state_type,
+      name: row.state_name,
+      message: row.state_message,
+      timestamp: iso(row.state_timestamp),
+      data: row.state_data ?? null,
+    },
+    attempt: row.attempt,
+    maxRetries: row.max_retries,
+    idempotencyKey: row.idempotency_key,
+    workerId: row.worker_id,
+    leaseExpiresAt: isoOrNull(row.lease_expires_at),
+    expectedStartTime: iso(row.expected_start_time),
+    startTime: isoOrNull(row.start_time),
+    endTime: isoOrNull(row.end_time),
+    createdAt: iso(row.created_at),
+    updatedAt: iso(row.updated_at),
+  };
+}
+
+export async function getFlowRun(db: Db, workspaceId: string, id: string): Promise<FlowRun | null> {
+  const [row] = await db<RunRow[]>`${runSelect(db)} WHERE r.id = ${id} AND r.workspace_id = ${workspaceId}`;
+  return row ? toFlowRun(row) : null;
+}
+
+export interface RunListFilter {
+  states?: StateType[];
+  deploymentId?: string;
+  flow?: string;
+  tag?: string;
+  workPool?: string;
+  createdAfter?: Date;
+  createdBefore?: Date;
+  /** Rows strictly older than this (created_at, id). */
+  before?: { createdAt: Date; id: string };
+}
+
+/**
+ * Newest first. The keyset `(created_at, id) < (…)` walks the (workspace_id, created_at, id) index
+ * backwards, so a page costs the same however deep it is, and rows created while a client pages
+ * are never returned twice.
+ */
+export async function listFlowRuns(db: Db, workspaceId: string, filter: RunListFilter, limit: number): Promise<FlowRun[]> {
+  const rows = await db<RunRow[]>`
+    ${runSelect(db)}
+    WHERE r.workspace_id = ${workspaceId}
+      ${filter.states?.length ? db`AND r.state_type = ANY(${textArray(db, filter.states)}::text[])` : db``}
+      ${filter.deploymentId ? db`AND r.deployment_id = ${filter.deploymentId}` : db``}
+      ${filter.flow ? db`AND f.name = ${filter.flow}` : db``}
+      ${filter.tag ? db`AND ${filter.tag} = ANY(r.tags)` : db``}
+      ${filter.workPool ? db`AND p.name = ${filter.workPool}` : db``}
+      ${filter.createdAfter ? db`AND r.created_at > ${filter.createdAfter}` : db``}
+      ${filter.createdBefore ? db`AND r.created_at < ${filter.createdBefore}` : db``}
+      ${filter.before ? db`AND (r.created_at, r.id) < (${filter.before.createdAt}::timestamptz, ${filter.before.id}::uuid)` : db``}
+    ORDER BY r.created_at DESC, r.id DESC
+    LIMIT ${limit}`;
+  return rows.map(toFlowRun);
+}
+
+export interface NewFlowRun {
+  workspaceId: string;
+  flowId: string;
+  deploymentId: string;
+  workPoolId: string;
+  workQueueId: string;
+  name: string;
+  parameters: Record<string, unknown>;
+  tags: string[];
+  labels: Record<string, string>;
+  maxRetries: number;
+  retryDelaySeconds: number;
+  scheduledTime: Date | null;
+  idempotencyKey: string | null;
+}
+
+/**
+ * Inserts a SCHEDULED run, its first history entry and the pool nudge in one statement. With an
+ * idempotency key already used for this deployment it inserts nothing and returns null.
+ */
+export async function insertFlowRun(db: Db, run: NewFlowRun): Promise<string | null> {
+  const [row] = await db<{ id: string }[]>`
+    WITH run AS (
+      INSERT INTO flow_runs (workspace_id, flow_id, deployment_id, work_pool_id, work_queue_id, name, parameters, tags, labels,
+                             state_type, state_name, state_timestamp, attempt, max_retries, retry_delay_seconds,
+                             expected_start_time, idempotency_key, created_at, updated_at)
+      VALUES (${run.workspaceId}, ${run.flowId}, ${run.deploymentId}, ${run.workPoolId}, ${run.workQueueId}, ${run.name},
+              ${jsonb(db, run.parameters)}, ${textArray(db, run.tags)}::text[], ${jsonb(db, run.labels)},
+              'SCHEDULED', 'Scheduled', now(), 1, ${run.maxRetries}, ${run.retryDelaySeconds},
+              coalesce(${run.scheduledTime}::timestamptz, now()), ${run.idempotencyKey}, now(), now())
+      ON CONFLICT (workspace_id, deployment_id, idempotency_key) DO NOTHING
+      RETURNING id, workspace_id, attempt, state_timestamp, work_pool_id
+    ), history AS (
+      INSERT INTO flow_run_states (workspace_id, flow_run_id, attempt, type, name, timestamp)
+      SELECT workspace_id, id, attempt, 'SCHEDULED', 'Scheduled', state_timestamp FROM run
+    )
+    SELECT run.id, pg_notify(${RUNS_CHANNEL}, run.work_pool_id::text) FROM run`;
+  return row?.id ?? null;
+}
+
+export async function findRunByIdempotencyKey(
+  db: Db,
+  workspaceId: string,
+  deploymentId: string,
+  key: string,
+): Promise<string | null> {
+  const [row] = await db<{ id: string }[]>`
+    SELECT id FROM flow_runs WHERE workspace_id = ${workspaceId} AND deployment_id = ${deploymentId} AND idempotency_key = ${key}`;
+  return row?.id ?? null;
+}
+
+/** The run's current attempt, or null when the workspace has no such run. */
+export async function getRunAttempt(db: Db, workspaceId: string, id: string): Promise<number | null> {
+  const [row] = await db<{ attempt: number }[]>`SELECT attempt FROM flow_runs WHERE id = ${id} AND workspace_id = ${workspaceId}`;
+  return row?.attempt ?? null;
+}

@@ -1,0 +1,22 @@
+import type { Workspace } from '@outpost/sdk/contracts';
+import type { Db } from './client.js';
+import { iso } from './values.js';
+
+function toWorkspace(row: { id: string; slug: string; name: string; created_at: Date }): Workspace {
+  return { id: row.id, slug: row.slug, name: row.name, createdAt: iso(row.created_at) };
+}
+
+export async function getWorkspace(db: Db, id: string): Promise<Workspace | null> {
+  const [row] = await db<{ id: string; slug: string; name: string; created_at: Date }[]>`
+    SELECT id, slug, name, created_at FROM workspaces WHERE id = ${id}`;
+  return row ? toWorkspace(row) : null;
+}
+
+/** The workspace with this slug, created when missing. */
+export async function ensureWorkspace(db: Db, slug: string, name: string): Promise<Workspace> {
+  await db`INSERT INTO workspaces (slug, name) VALUES (${slug}, ${name}) ON CONFLICT (slug) DO NOTHING`;
+  const [row] = await db<{ id: string; slug: string; name: string; created_at: Date }[]>`
+    SELECT id, slug, name, created_at FROM workspaces WHERE slug = ${slug}`;
+  if (!row) throw new Error(`workspace ${slug} vanished after it was created`);
+  return toWorkspace(row);
+}

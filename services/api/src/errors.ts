@@ -1,0 +1,83 @@
+import { type ErrorCode, type Problem, statusForCode } from '@outpost/sdk/contracts';
+import type { z } from 'zod';
+
+export interface FieldError {
+  path: string;
+  message: string;
+}
+
+const TITLES: Record<ErrorCode, string> = {
+  validation_failed: 'Validation failed',
+  malformed_json: 'Malformed JSON',
+  unauthenticated: 'Unauthenticated',
+  forbidden: 'Forbidden',
+  not_found: 'Not found',
+  conflict: 'Conflict',
+  stale_attempt: 'Stale attempt',
+  payload_too_large: 'Payload too large',
+  unsupported_media_type: 'Unsupported media type',
+  rate_limited: 'Too many requests',
+  method_not_allowed: 'Method not allowed',
+  unavailable: 'Service unavailable',
+  internal: 'Internal error',
+};
+
+/** The one error the HTTP boundary turns into a problem response; anything else is a 500. */
+export class ApiError extends Error {
+  override readonly name = 'ApiError';
+  readonly status: number;
+  readonly errors: FieldError[] | undefined;
+  readonly headers: Record<string, string> | undefined;
+
+  constructor(
+    readonly code: ErrorCode,
+    readonly detail?: string,
+    options: { errors?: FieldError[]; headers?: Record<string, string>; cause?: unknown } = {},
+  ) {
+    super(detail ?? TITLES[code], { cause: options.cause });
+    this.status = statusForCode(code);
+    this.errors = options.errors;
+    this.headers = options.headers;
+  }
+}
+
+export function notFound(what: string): ApiError {
+  return new ApiError('not_found', `${what} not found`);
+}
+
+/** `body.logs.3.seq` from a zod issue path under `prefix`. */
+export function fieldPath(prefix: string, path: readonly PropertyKey[]): string {
+  return [prefix, ...path.map(String)].filter((part) => part !== '').join('.');
+}
+
+export function zodFieldErrors(prefix: string, error: z.ZodError): FieldError[] {
+  const errors: FieldError[] = [];
+  for (const issue of error.issues) {
+    if (issue.code === 'unrecognized_keys') {
+      // One entry per unknown field, so the path names the field the client should drop.
+      for (const key of issue.keys) errors.push({ path: fieldPath(prefix, [...issue.path, key]), message: 'unknown field' });
+      continue;
+    }
+    errors.push({ path: fieldPath(prefix, issue.path), message: issue.message });
+  }
+  return errors;
+}
+
+export function validationError(prefix: string, error: z.ZodError): ApiError {
+  return new ApiError('validation_failed', `the request ${prefix || 'input'} is invalid`, {
+    errors: zodFieldErrors(prefix, error),
+  });
+}
+
+export function problemBody(error: ApiError, instance: string, requestId: string): Problem {
+  return {
+    type: `urn:outpost:problem:${error.code}`,
+    title: TITLES[error.code],
+    status: error.status,
+    ...(error.detail ? { detail: error.detail } : {}),
+    code: error.code,
+    instance,
+    requestId,
+    ...(error.errors ? { errors: error.errors } : {}),
+  };
+}

@@ -1,0 +1,80 @@
+import { type RouteDef, type RouteName, routes } from '@outpost/sdk/contracts';
+import type { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { checkRole, checkTarget } from '../auth/access.js';
+import { authenticate } from '../auth/principal.js';
+import type { AppDeps } from '../context.js';
+import { ApiError } from '../errors.js';
+import type { Handler, HandlerContext, Handlers } from '../routes/types.js';
+import type { AppEnv } from './env.js';
+import { parseBody, parseParams, parseQuery } from './request-input.js';
+
+export const API_PREFIX = '/api/v1';
+const MiB = 1024 * 1024;
+
+/** Log batches may carry up to 1,000 lines of 32 KiB; everything else stays small. */
+function maxBodyBytes(name: RouteName): number {
+  return name === 'logsWrite' ? 5 * MiB : MiB;
+}
+
+const tooLarge = (): never => {
+  throw new ApiError('payload_too_large', 'the request body is too large');
+};
+
+/**
+ * Mounts every route of the contract table the same way: authenticate, check the role, parse and
+ * validate params, query and body strictly, check object-level access, call the handler, and (in
+ * tests and development) check the response against its contract before sending it.
+ */
+export function mountRoutes(app: Hono<AppEnv>, deps: AppDeps, handlers: Handlers): void {
+  for (const name of Object.keys(routes) as RouteName[]) {
+    const route: RouteDef = routes[name];
+    const handler = handlers[name] as unknown as Handler<RouteName>;
+    const path = `${API_PREFIX}${route.path}`;
+    app.on(route.method, path, bodyLimit({ maxSize: maxBodyBytes(name), onError: tooLarge }), async (c) => {
+      const principal = await authenticate(c.req.header('authorization'), deps.sql, deps.tokens);
+      c.set('principal', principal);
+      const logger = c
+        .get('logger')
+        .child(principal.kind === 'run_token' ? { runId: principal.runId } : { apiKeyId: principal.keyId });
+      checkRole(route, principal);
+      const params = parseParams(route, c.req.param() as Record<string, string>);
+      const query = parseQuery(route, new URL(c.req.url));
+      const body = await parseBody(route, c.req);
+      await checkTarget(route, principal, params, body, deps.sql);
+
+      let status: number = route.status ?? 200;
+      const ctx: HandlerContext<RouteName> = {
+        params: params as never,
+        query: query as never,
+        body: body as never,
+        principal,
+        deps,
+        logger,
+        header: (h) => c.req.header(h),
+        signal: c.req.raw.signal,
+        status: (code) => {
+          status = code;
+        },
+      };
+      const result = await handler(ctx);
+      if (deps.validateResponses) {
+        const checked = route.response.safeParse(result);
+        if (!checked.success) {
+          logger.error({ route: name, issues: checked.error.issues }, 'response does not match its contract');
+          throw new Error(`response of ${name} does not match its contract`);
+        }
+      }
+      if (status === 204) return c.body(null, 204);
+      return c.json(result as object, status as 200);
+    });
+  }
+}
+
+/** `/flow-runs/:id` → a regex over the full path, for telling 405 from 404. */
+export function routePatterns(): { pattern: RegExp; method: string }[] {
+  return Object.values(routes).map((route: RouteDef) => ({
+    method: route.method,
+    pattern: new RegExp(`^${API_PREFIX}${route.path.replace(/:[A-Za-z]+/g, '[^/]+')}$`),
+  }));
+}

@@ -1,0 +1,94 @@
+import { Name } from '@outpost/sdk/contracts';
+import { z } from 'zod';
+import { getDeployment, getDeploymentByName, listDeployments, upsertDeployment } from '../db/deployments.js';
+import { ensureFlow } from '../db/flows.js';
+import { getPoolByName, getQueue } from '../db/pools.js';
+import { encodeCursor } from '../db/values.js';
+import { ApiError, notFound } from '../errors.js';
+import { createFlowRun } from '../runs/create-flow-run.js';
+import { assertParameterSchema } from '../runs/parameter-schema.js';
+import { decodeCursor } from './pagination.js';
+import type { Handlers } from './types.js';
+
+const DeploymentCursor = z.tuple([Name, Name]);
+const IdempotencyKey = z.string().min(1).max(200);
+
+export const deploymentHandlers = {
+  deploymentsUpsert: async ({ body, principal, deps }) => {
+    const workspaceId = principal.workspaceId;
+    if (body.parameterSchema) assertParameterSchema(body.parameterSchema, 'body.parameterSchema');
+    const result = await deps.sql.begin(async (tx) => {
+      const pool = await getPoolByName(tx, workspaceId, body.workPool);
+      if (!pool) throw notFound(`work pool "${body.workPool}"`);
+      const queueName = body.workQueue ?? 'default';
+      const queue = await getQueue(tx, workspaceId, pool.id, queueName);
+      if (!queue) throw notFound(`work queue "${queueName}" in work pool "${body.workPool}"`);
+      const flowId = await ensureFlow(tx, workspaceId, body.flowName);
+      return upsertDeployment(tx, {
+        workspaceId,
+        flowId,
+        name: body.name,
+        description: body.description ?? null,
+        source: body.source,
+        entrypoint: body.entrypoint,
+        parameterSchema: body.parameterSchema ?? null,
+        parameters: body.parameters ?? {},
+        workPoolId: pool.id,
+        workQueueId: queue.id,
+        tags: [...new Set(body.tags ?? [])],
+        labels: body.labels ?? {},
+        jobVariables: body.jobVariables ?? {},
+        retries: body.retries ?? 0,
+        retryDelaySeconds: body.retryDelaySeconds ?? 0,
+      });
+    });
+    const record = await getDeployment(deps.sql, workspaceId, result.id);
+    if (!record) throw new Error(`deployment ${result.id} vanished after the upsert`);
+    return { deployment: record.deployment, created: result.created };
+  },
+
+  deploymentsList: async ({ query, principal, deps }) => {
+    const after = decodeCursor(query.cursor, DeploymentCursor);
+    const rows = await listDeployments(deps.sql, principal.workspaceId, { flow: query.flow, after }, query.limit + 1);
+    const items = rows.slice(0, query.limit);
+    const last = items.at(-1);
+    return { items, nextCursor: rows.length > query.limit && last ? encodeCursor([last.flowName, last.name]) : null };
+  },
+
+  deploymentsGet: async ({ params, principal, deps }) => {
+    const record = await getDeployment(deps.sql, principal.workspaceId, params.id);
+    if (!record) throw notFound('deployment');
+    return record.deployment;
+  },
+
+  deploymentsGetByName: async ({ params, principal, deps }) => {
+    const record = await getDeploymentByName(deps.sql, principal.workspaceId, params.flow, params.name);
+    if (!record) throw notFound('deployment');
+    return record.deployment;
+  },
+
+  deploymentsCreateRun: async ({ params, body, principal, deps, header, status }) => {
+    const rawKey = header('idempotency-key');
+    let idempotencyKey: string | null = null;
+    if (rawKey !== undefined) {
+      const parsed = IdempotencyKey.safeParse(rawKey);
+      if (!parsed.success) {
+        throw new ApiError('validation_failed', 'the Idempotency-Key header is invalid', {
+          errors: [{ path: 'headers.idempotency-key', message: 'must be 1 to 200 characters' }],
+        });
+      }
+      idempotencyKey = parsed.data;
+    }
+    const result = await createFlowRun(deps.sql, {
+      workspaceId: principal.workspaceId,
+      deploymentId: params.id,
+      request: body,
+      idempotencyKey,
+    });
+    if (!result.created) status(200);
+    return result;
+  },
+} satisfies Pick<
+  Handlers,
+  'deploymentsUpsert' | 'deploymentsList' | 'deploymentsGet' | 'deploymentsGetByName' | 'deploymentsCreateRun'
+>;

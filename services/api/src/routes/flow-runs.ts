@@ -1,0 +1,68 @@
+import { z } from 'zod';
+import { getFlowRun, listFlowRuns } from '../db/flow-runs.js';
+import { listRunStates } from '../db/run-states.js';
+import { encodeCursor } from '../db/values.js';
+import { notFound } from '../errors.js';
+import type { Actor } from '../orchestration/rules.js';
+import { proposeState } from '../runs/propose-state.js';
+import { decodeCursor } from './pagination.js';
+import type { Handlers } from './types.js';
+
+const RunCursor = z.tuple([z.iso.datetime(), z.uuid()]);
+
+export const flowRunHandlers = {
+  flowRunsList: async ({ query, principal, deps }) => {
+    const before = decodeCursor(query.cursor, RunCursor);
+    const rows = await listFlowRuns(
+      deps.sql,
+      principal.workspaceId,
+      {
+        states: query.state,
+        deploymentId: query.deploymentId,
+        flow: query.flow,
+        tag: query.tag,
+        workPool: query.workPool,
+        createdAfter: query.createdAfter ? new Date(query.createdAfter) : undefined,
+        createdBefore: query.createdBefore ? new Date(query.createdBefore) : undefined,
+        before: before ? { createdAt: new Date(before[0]), id: before[1] } : undefined,
+      },
+      query.limit + 1,
+    );
+    const items = rows.slice(0, query.limit);
+    const last = items.at(-1);
+    return { items, nextCursor: rows.length > query.limit && last ? encodeCursor([last.createdAt, last.id]) : null };
+  },
+
+  flowRunsGet: async ({ params, principal, deps }) => {
+    const run = await getFlowRun(deps.sql, principal.workspaceId, params.id);
+    if (!run) throw notFound('flow run');
+    return run;
+  },
+
+  flowRunsSetState: async ({ params, body, principal, deps }) => {
+    let actor: Actor = 'user';
+    let attempt = body.attempt ?? null;
+    if (principal.kind === 'run_token') {
+      actor = 'run';
+      attempt = principal.attempt;
+    } else if (principal.role === 'worker') {
+      actor = 'worker';
+    }
+    const response = await proposeState(deps.sql, {
+      workspaceId: principal.workspaceId,
+      runId: params.id,
+      transitionId: body.transitionId,
+      state: body.state,
+      attempt,
+      actor,
+    });
+    if (!response) throw new Error('a proposal without a lease condition was skipped');
+    return response;
+  },
+
+  flowRunsStates: async ({ params, principal, deps }) => {
+    const run = await getFlowRun(deps.sql, principal.workspaceId, params.id);
+    if (!run) throw notFound('flow run');
+    return { items: await listRunStates(deps.sql, principal.workspaceId, params.id) };
+  },
+} satisfies Pick<Handlers, 'flowRunsList' | 'flowRunsGet' | 'flowRunsSetState' | 'flowRunsStates'>;

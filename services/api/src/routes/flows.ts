@@ -1,0 +1,24 @@
+import { z } from 'zod';
+import { getFlow, listFlows } from '../db/flows.js';
+import { encodeCursor } from '../db/values.js';
+import { notFound } from '../errors.js';
+import { decodeCursor } from './pagination.js';
+import type { Handlers } from './types.js';
+
+const FlowCursor = z.tuple([z.string().max(100)]);
+
+export const flowHandlers = {
+  flowsList: async ({ query, principal, deps }) => {
+    const after = decodeCursor(query.cursor, FlowCursor);
+    const rows = await listFlows(deps.sql, principal.workspaceId, after?.[0] ?? null, query.limit + 1);
+    const items = rows.slice(0, query.limit);
+    const last = items.at(-1);
+    return { items, nextCursor: rows.length > query.limit && last ? encodeCursor([last.name]) : null };
+  },
+
+  flowsGet: async ({ params, principal, deps }) => {
+    const flow = await getFlow(deps.sql, principal.workspaceId, params.id);
+    if (!flow) throw notFound('flow');
+    return flow;
+  },
+} satisfies Pick<Handlers, 'flowsList' | 'flowsGet'>;

@@ -1,0 +1,22 @@
+import { apiKeyHandlers } from './api-keys.js';
+import { deploymentHandlers } from './deployments.js';
+import { flowRunHandlers } from './flow-runs.js';
+import { flowHandlers } from './flows.js';
+import { logHandlers } from './logs.js';
+import { taskRunHandlers } from './task-runs.js';
+import type { Handlers } from './types.js';
+import { whoamiHandlers } from './whoami.js';
+import { workPoolHandlers } from './work-pools.js';
+import { workerHandlers } from './workers.js';
+
+export const handlers: Handlers = {
+  ...whoamiHandlers,
+  ...apiKeyHandlers,
+  ...flowHandlers,
+  ...deploymentHandlers,
+  ...workPoolHandlers,
+  ...workerHandlers,
+  ...flowRunHandlers,
+  ...taskRunHandlers,
+  ...logHandlers,
+};

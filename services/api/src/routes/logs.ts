@@ -1,0 +1,54 @@
+import { z } from 'zod';
+import { getRunAttempt } from '../db/flow-runs.js';
+import { insertLogs, readLogs } from '../db/logs.js';
+import { encodeCursor } from '../db/values.js';
+import { ApiError, notFound } from '../errors.js';
+import { decodeCursor } from './pagination.js';
+import { assertInt32 } from './scope.js';
+import type { Handlers } from './types.js';
+
+const LogCursor = z.tuple([z.number().int().min(0).max(2_147_483_647), z.number().int().min(0).max(2_147_483_647)]);
+
+/** Postgres text cannot hold NUL; a process may print one, and its line is kept with a replacement character. */
+function storable(message: string): string {
+  return message.includes('\u0000') ? message.replaceAll('\u0000', '\uFFFD') : message;
+}
+
+export const logHandlers = {
+  logsWrite: async ({ params, body, principal, deps }) => {
+    for (const [i, line] of body.logs.entries()) assertInt32(line.seq, `body.logs.${i}.seq`);
+    const current = await getRunAttempt(deps.sql, principal.workspaceId, params.id);
+    if (current === null) throw notFound('flow run');
+    // Lines of earlier attempts may arrive late (spooled while the API was unreachable); later ones cannot exist yet.
+    if (body.attempt > current) throw new ApiError('stale_attempt', `the flow run is at attempt ${current}`);
+    const lines = body.logs.map((line) => ({
+      seq: line.seq,
+      timestamp: new Date(line.timestamp).toISOString(),
+      level: line.level,
+      message: storable(line.message),
+      taskRunId: line.taskRunId ?? null,
+      stream: line.stream,
+    }));
+    const { accepted } = await insertLogs(deps.sql, {
+      workspaceId: principal.workspaceId,
+      runId: params.id,
+      attempt: body.attempt,
+      lines,
+    });
+    return { accepted, duplicates: lines.length - accepted };
+  },
+
+  logsRead: async ({ params, query, principal, deps }) => {
+    const after = decodeCursor(query.cursor, LogCursor);
+    if ((await getRunAttempt(deps.sql, principal.workspaceId, params.id)) === null) throw notFound('flow run');
+    const items = await readLogs(deps.sql, {
+      workspaceId: principal.workspaceId,
+      runId: params.id,
+      after: after ? { attempt: after[0], seq: after[1] } : null,
+      minLevel: query.level ?? null,
+      limit: query.limit,
+    });
+    const last = items.at(-1);
+    return { items, nextCursor: last ? encodeCursor([last.attempt, last.seq]) : (query.cursor ?? encodeCursor([0, 0])) };
+  },
+} satisfies Pick<Handlers, 'logsWrite' | 'logsRead'>;

@@ -1,0 +1,57 @@
+import { insertPool, insertQueue, listPools, listQueues, updatePool, updateQueue } from '../db/pools.js';
+import { ApiError, notFound } from '../errors.js';
+import { poolOrNotFound } from './scope.js';
+import type { Handlers } from './types.js';
+
+export const workPoolHandlers = {
+  poolsCreate: async ({ body, principal, deps }) => {
+    const pool = await deps.sql.begin((tx) =>
+      insertPool(tx, {
+        workspaceId: principal.workspaceId,
+        name: body.name,
+        description: body.description ?? null,
+        concurrencyLimit: body.concurrencyLimit ?? null,
+      }),
+    );
+    if (!pool) throw new ApiError('conflict', `a work pool named "${body.name}" already exists`);
+    return pool;
+  },
+
+  poolsList: async ({ principal, deps }) => ({ items: await listPools(deps.sql, principal.workspaceId) }),
+
+  poolsGet: async ({ params, principal, deps }) => poolOrNotFound(deps.sql, principal.workspaceId, params.pool),
+
+  poolsUpdate: async ({ params, body, principal, deps }) => {
+    const pool = await updatePool(deps.sql, principal.workspaceId, params.pool, body);
+    if (!pool) throw notFound(`work pool "${params.pool}"`);
+    return pool;
+  },
+
+  queuesCreate: async ({ params, body, principal, deps }) => {
+    const pool = await poolOrNotFound(deps.sql, principal.workspaceId, params.pool);
+    const queue = await insertQueue(deps.sql, {
+      workspaceId: principal.workspaceId,
+      poolId: pool.id,
+      name: body.name,
+      priority: body.priority ?? 1,
+      concurrencyLimit: body.concurrencyLimit ?? null,
+    });
+    if (!queue) throw new ApiError('conflict', `work pool "${params.pool}" already has a queue named "${body.name}"`);
+    return queue;
+  },
+
+  queuesList: async ({ params, principal, deps }) => {
+    const pool = await poolOrNotFound(deps.sql, principal.workspaceId, params.pool);
+    return { items: await listQueues(deps.sql, principal.workspaceId, pool.id) };
+  },
+
+  queuesUpdate: async ({ params, body, principal, deps }) => {
+    const pool = await poolOrNotFound(deps.sql, principal.workspaceId, params.pool);
+    const queue = await updateQueue(deps.sql, principal.workspaceId, pool.id, params.queue, body);
+    if (!queue) throw notFound(`work queue "${params.queue}" in work pool "${params.pool}"`);
+    return queue;
+  },
+} satisfies Pick<
+  Handlers,
+  'poolsCreate' | 'poolsList' | 'poolsGet' | 'poolsUpdate' | 'queuesCreate' | 'queuesList' | 'queuesUpdate'
+>;

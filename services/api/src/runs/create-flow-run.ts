@@ -1,0 +1,124 @@
+import { randomBytes } from 'node:crypto';
+import type { FlowRunCreateRequest, FlowRunCreateResponse } from '@outpost/sdk/contracts';
+import type { Sql } from '../db/client.js';
+import { getDeployment } from '../db/deployments.js';
+import { findRunByIdempotencyKey, getFlowRun, insertFlowRun } from '../db/flow-runs.js';
+import { getQueue } from '../db/pools.js';
+import { ApiError, notFound } from '../errors.js';
+import { assertParameters } from './parameter-schema.js';
+
+const MAX_TAGS = 50;
+
+const ADJECTIVES = [
+  'amber',
+  'brisk',
+  'calm',
+  'deft',
+  'eager',
+  'fond',
+  'gentle',
+  'hardy',
+  'keen',
+  'lucid',
+  'merry',
+  'nimble',
+  'placid',
+  'quick',
+  'rapid',
+  'steady',
+  'tidy',
+  'vivid',
+  'witty',
+  'zesty',
+];
+const ANIMALS = [
+  'badger',
+  'crane',
+  'dingo',
+  'egret',
+  'ferret',
+  'gecko',
+  'heron',
+  'ibis',
+  'jackal',
+  'koala',
+  'lemur',
+  'marten',
+  'newt',
+  'otter',
+  'puffin',
+  'quail',
+  'raven',
+  'stoat',
+  'tapir',
+  'wombat',
+];
+
+function runName(): string {
+  const [a = 0, b = 0] = randomBytes(2);
+  return `${ADJECTIVES[a % ADJECTIVES.length]}-${ANIMALS[b % ANIMALS.length]}-${randomBytes(2).toString('hex')}`;
+}
+
+/**
+ * A run of a deployment: the deployment's default parameters under the request's, checked against
+ * its parameter schema, in the deployment's queue unless the request names another of its pool.
+ * An Idempotency-Key already used for this deployment returns the run it created, `created: false`.
+ */
+export async function createFlowRun(
+  sql: Sql,
+  input: { workspaceId: string; deploymentId: string; request: FlowRunCreateRequest; idempotencyKey: string | null },
+): Promise<FlowRunCreateResponse> {
+  const { workspaceId, request, idempotencyKey } = input;
+  const record = await getDeployment(sql, workspaceId, input.deploymentId);
+  if (!record) throw notFound('deployment');
+  const { deployment } = record;
+
+  const existing = async (): Promise<FlowRunCreateResponse | null> => {
+    if (idempotencyKey === null) return null;
+    const id = await findRunByIdempotencyKey(sql, workspaceId, deployment.id, idempotencyKey);
+    const flowRun = id ? await getFlowRun(sql, workspaceId, id) : null;
+    return flowRun ? { flowRun, created: false } : null;
+  };
+  const earlier = await existing();
+  if (earlier) return earlier;
+
+  let workQueueId = record.workQueueId;
+  if (request.workQueue !== undefined) {
+    const queue = await getQueue(sql, workspaceId, record.workPoolId, request.workQueue);
+    if (!queue) throw notFound(`work queue "${request.workQueue}" in work pool "${deployment.workPool}"`);
+    workQueueId = queue.id;
+  }
+  const parameters = { ...deployment.parameters, ...(request.parameters ?? {}) };
+  if (deployment.parameterSchema) assertParameters(deployment.parameterSchema, parameters, 'body.parameters');
+  const tags = [...new Set([...deployment.tags, ...(request.tags ?? [])])];
+  if (tags.length > MAX_TAGS) {
+    throw new ApiError('validation_failed', 'too many tags', {
+      errors: [{ path: 'body.tags', message: `a run has at most ${MAX_TAGS} tags, its deployment's included` }],
+    });
+  }
+
+  const id = await insertFlowRun(sql, {
+    workspaceId,
+    flowId: deployment.flowId,
+    deploymentId: deployment.id,
+    workPoolId: record.workPoolId,
+    workQueueId,
+    name: request.name ?? runName(),
+    parameters,
+    tags,
+    labels: deployment.labels,
+    maxRetries: deployment.retries,
+    retryDelaySeconds: deployment.retryDelaySeconds,
+    scheduledTime: request.scheduledTime ? new Date(request.scheduledTime) : null,
+    idempotencyKey,
+  });
+  if (id === null) {
+    // A concurrent request with the same key won the insert.
+    const raced = await existing();
+    if (raced) return raced;
+    throw new ApiError('conflict', 'a run with this Idempotency-Key is being created; retry');
+  }
+  const flowRun = await getFlowRun(sql, workspaceId, id);
+  if (!flowRun) throw new Error(`flow run ${id} vanished after it was created`);
+  return { flowRun, created: true };
+}

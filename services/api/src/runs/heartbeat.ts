@@ -1,0 +1,48 @@
+import type { HeldRun, WorkerHeartbeatRequest, WorkerHeartbeatResponse, WorkPool } from '@outpost/sdk/contracts';
+import type { AppDeps } from '../context.js';
+import { renewLeases } from '../db/leases.js';
+import { iso } from '../db/values.js';
+import { upsertWorker } from '../db/workers.js';
+
+/**
+ * One call per interval: refresh the worker, renew every lease it still holds, hand out fresh run
+ * tokens, and tell it which runs to cancel (CANCELLING) and which it has lost.
+ */
+export async function heartbeat(
+  deps: AppDeps,
+  input: { workspaceId: string; pool: WorkPool; apiKeyId: string | null; request: WorkerHeartbeatRequest },
+): Promise<WorkerHeartbeatResponse> {
+  const { request } = input;
+  await upsertWorker(deps.sql, {
+    workspaceId: input.workspaceId,
+    workerId: request.workerId,
+    poolId: input.pool.id,
+    name: request.name,
+    labels: request.labels ?? {},
+    capacity: request.capacity,
+    apiKeyId: input.apiKeyId,
+  });
+  const { renewed, serverTime } = await renewLeases(deps.sql, {
+    workspaceId: input.workspaceId,
+    workerId: request.workerId,
+    runs: request.runs,
+    leaseSeconds: deps.leaseSeconds,
+  });
+  const kept = new Set(renewed.map((r) => `${r.id}/${r.attempt}`));
+  const lost: HeldRun[] = request.runs.filter((r) => !kept.has(`${r.id.toLowerCase()}/${r.attempt}`));
+  const cancel: HeldRun[] = renewed.filter((r) => r.stateType === 'CANCELLING').map((r) => ({ id: r.id, attempt: r.attempt }));
+  return {
+    renewed: await Promise.all(
+      renewed.map(async (r) => ({
+        id: r.id,
+        attempt: r.attempt,
+        leaseExpiresAt: iso(r.leaseExpiresAt),
+        token: await deps.tokens.sign({ runId: r.id, attempt: r.attempt, workspaceId: input.workspaceId }),
+      })),
+    ),
+    cancel,
+    lost,
+    leaseSeconds: deps.leaseSeconds,
+    serverTime: iso(serverTime),
+  };
+}

@@ -1,0 +1,155 @@
+import postgres from 'postgres';
+import { RUNS_CHANNEL } from '../db/flow-runs.js';
+import type { Logger } from '../logger.js';
+
+const MIN_BACKOFF_MS = 250;
+const MAX_BACKOFF_MS = 30_000;
+
+/** A waiting claim's interest in one pool; nudges that arrive between waits are not lost. */
+export class PoolSubscription {
+  #pending = false;
+  #wake: (() => void) | null = null;
+
+  constructor(
+    readonly poolId: string,
+    private readonly release: (sub: PoolSubscription) => void,
+  ) {}
+
+  /** Called on NOTIFY for the pool, on reconnect and on shutdown. */
+  nudge(): void {
+    this.#pending = true;
+    this.#wake?.();
+  }
+
+  /** Resolves on the next nudge (at once if one came since the last wait), after `ms`, or when `signal` aborts. */
+  wait(ms: number, signal: AbortSignal): Promise<void> {
+    if (this.#pending || signal.aborted || ms <= 0) {
+      this.#pending = false;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        signal.removeEventListener('abort', done);
+        this.#wake = null;
+        this.#pending = false;
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      signal.addEventListener('abort', done, { once: true });
+      this.#wake = done;
+    });
+  }
+
+  close(): void {
+    this.#wake?.();
+    this.release(this);
+  }
+}
+
+/**
+ * LISTEN/NOTIFY as a latency hint for waiting claims: a run created or rescheduled in a pool wakes
+ * the claims waiting on it. It is never the only path: a waiting claim also wakes at the next
+ * due time and at its deadline, so a lost connection only costs latency. The listener has its own
+ * unpooled connection, reconnects with capped exponential backoff and jitter, and wakes every
+ * waiter after reconnecting so notifications missed meanwhile are re-polled.
+ */
+export class RunNotifier {
+  readonly #subs = new Map<string, Set<PoolSubscription>>();
+  #sql: postgres.Sql | null = null;
+  #failures = 0;
+  #timer: NodeJS.Timeout | null = null;
+  #closed = false;
+  #connected = false;
+
+  constructor(
+    private readonly url: string,
+    private readonly logger: Logger,
+  ) {}
+
+  get connected(): boolean {
+    return this.#connected;
+  }
+
+  start(): Promise<void> {
+    return this.#connect();
+  }
+
+  subscribe(poolId: string): PoolSubscription {
+    const sub = new PoolSubscription(poolId, (s) => this.#subs.get(s.poolId)?.delete(s));
+    if (this.#closed) {
+      sub.nudge();
+      return sub;
+    }
+    let set = this.#subs.get(poolId);
+    if (!set) {
+      set = new Set();
+      this.#subs.set(poolId, set);
+    }
+    set.add(sub);
+    return sub;
+  }
+
+  /** Stops listening and wakes every waiting claim so it can answer at once. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = null;
+    this.#wakeAll();
+    this.#subs.clear();
+    const sql = this.#sql;
+    this.#sql = null;
+    this.#connected = false;
+    if (sql) await sql.end({ timeout: 1 });
+  }
+
+  #wakeAll(): void {
+    for (const set of this.#subs.values()) for (const sub of set) sub.nudge();
+  }
+
+  async #connect(): Promise<void> {
+    if (this.#closed) return;
+    // `onnotify` is the option postgres.js' own listen() is built on; a connection of our own lets us see it close.
+    const options = {
+      max: 1,
+      idle_timeout: 0,
+      max_lifetime: null,
+      onnotice: () => {},
+      connection: { application_name: 'outpost-api-listener' },
+      onnotify: (_channel: string, payload: string) => {
+        for (const sub of this.#subs.get(payload) ?? []) sub.nudge();
+      },
+      onclose: () => this.#lost(sql),
+    };
+    const sql = postgres(this.url, options as unknown as postgres.Options<Record<string, postgres.PostgresType>>);
+    this.#sql = sql;
+    try {
+      await sql`LISTEN ${sql(RUNS_CHANNEL)}`;
+    } catch (error) {
+      this.logger.warn({ err: error }, 'run notifier cannot listen; waiting claims fall back to polling');
+      this.#lost(sql);
+      return;
+    }
+    if (this.#closed || this.#sql !== sql) return;
+    if (this.#failures > 0) this.logger.info('run notifier reconnected');
+    this.#failures = 0;
+    this.#connected = true;
+    this.#wakeAll();
+  }
+
+  #lost(sql: postgres.Sql): void {
+    if (this.#sql !== sql) return;
+    this.#sql = null;
+    this.#connected = false;
+    void sql.end({ timeout: 0 }).catch(() => undefined);
+    if (this.#closed) return;
+    const ceiling = Math.min(MAX_BACKOFF_MS, MIN_BACKOFF_MS * 2 ** this.#failures);
+    this.#failures++;
+    const delay = ceiling / 2 + Math.random() * (ceiling / 2);
+    if (this.#failures === 1) this.logger.warn('run notifier lost its connection; reconnecting');
+    this.#timer = setTimeout(() => {
+      this.#timer = null;
+      void this.#connect();
+    }, delay);
+  }
+}

@@ -1,0 +1,184 @@
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createAdaptorServer } from '@hono/node-server';
+import type { Hono } from 'hono';
+import { createApp } from './app.js';
+import { createApiKey } from './auth/create-api-key.js';
+import { RunTokens } from './auth/run-tokens.js';
+import type { AppDeps } from './context.js';
+import { hasActiveOwnerKey } from './db/api-keys.js';
+import { connectDatabase, type Sql } from './db/client.js';
+import { type EmbeddedPostgres, startEmbeddedPostgres } from './db/embedded.js';
+import { migrateDatabase } from './db/migrate.js';
+import { getPoolByName, insertPool } from './db/pools.js';
+import { ensureWorkspace } from './db/workspaces.js';
+import type { AppEnv } from './http/env.js';
+import { createLogger, type Logger } from './logger.js';
+import { LeaseExpiryLoop, type LeaseExpiryOptions } from './loops/lease-expiry.js';
+import { RunNotifier } from './runs/run-notifier.js';
+
+export interface ServerOptions {
+  /** Postgres to use; `DATABASE_URL` when absent, and an embedded Postgres when neither is set. */
+  databaseUrl?: string;
+  /** Data directory of the embedded Postgres. @default '.outpost/pg' */
+  dataDir?: string;
+  /** @default '127.0.0.1' */
+  host?: string;
+  /** 0 picks a free port. @default 4200 */
+  port?: number;
+  /** How long a claim or heartbeat extends a lease. @default 30 */
+  leaseSeconds?: number;
+  /** pino level. @default 'info' */
+  logLevel?: string;
+  /** Run the background loops (lease expiry). @default true */
+  loops?: boolean;
+  /** Options of the lease-expiry loop (intervals, batch size). */
+  leaseExpiry?: LeaseExpiryOptions;
+  /** Use this logger instead of creating one. */
+  logger?: Logger;
+  /** Check responses against their contracts. @default true unless NODE_ENV is 'production' */
+  validateResponses?: boolean;
+  /** How long close() waits for in-flight requests before cutting connections. @default 10000 */
+  drainMs?: number;
+}
+
+export interface RunningServer {
+  url: string;
+  port: number;
+  /** The hono app, for `app.request()` in tests. */
+  app: Hono<AppEnv>;
+  sql: Sql;
+  /** The database URL in use (the embedded one when no URL was given). */
+  databaseUrl: string;
+  /** Ensures workspace `default` and pool `default`, and creates an owner key only when the workspace has none. */
+  bootstrap(): Promise<{ workspaceId: string; ownerKey: string | null }>;
+  /** Graceful: stop accepting, end long-polls, finish in-flight requests, stop loops, close pools, stop embedded Postgres. */
+  close(): Promise<void>;
+}
+
+type Cleanup = () => Promise<void>;
+
+async function runCleanups(cleanups: Cleanup[], logger: Logger): Promise<void> {
+  for (const cleanup of cleanups.reverse()) {
+    try {
+      await cleanup();
+    } catch (error) {
+      logger.error({ err: error }, 'shutdown step failed');
+    }
+  }
+}
+
+async function bootstrap(sql: Sql): Promise<{ workspaceId: string; ownerKey: string | null }> {
+  return sql.begin(async (tx) => {
+    await tx`SELECT pg_advisory_xact_lock(hashtext('outpost.bootstrap'))`;
+    const workspace = await ensureWorkspace(tx, 'default', 'Default');
+    if (!(await getPoolByName(tx, workspace.id, 'default'))) {
+      await insertPool(tx, { workspaceId: workspace.id, name: 'default', description: null, concurrencyLimit: null });
+    }
+    if (await hasActiveOwnerKey(tx, workspace.id)) return { workspaceId: workspace.id, ownerKey: null };
+    const { key } = await createApiKey(tx, { workspaceId: workspace.id, name: 'owner', role: 'owner' });
+    return { workspaceId: workspace.id, ownerKey: key };
+  });
+}
+
+function listen(server: Server, port: number, host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve((server.address() as AddressInfo).port);
+    });
+  });
+}
+
+/** Starts the control plane: database (embedded if needed), migrations, HTTP server and loops. */
+export async function startServer(options: ServerOptions = {}): Promise<RunningServer> {
+  const logger = options.logger ?? createLogger(options.logLevel ?? 'info');
+  const host = options.host ?? '127.0.0.1';
+  const leaseSeconds = options.leaseSeconds ?? 30;
+  const cleanups: Cleanup[] = [];
+  try {
+    let databaseUrl = options.databaseUrl ?? process.env.DATABASE_URL;
+    let embedded: EmbeddedPostgres | null = null;
+    if (!databaseUrl) {
+      embedded = await startEmbeddedPostgres({
+        dataDir: options.dataDir,
+        onProgress: (message) => logger.info(message),
+        onLog: (message) => logger.debug({ postgres: message }),
+      });
+      const stop = embedded.stop;
+      cleanups.push(stop);
+      databaseUrl = embedded.url;
+    }
+    await migrateDatabase(databaseUrl);
+    const sql = await connectDatabase(databaseUrl);
+    cleanups.push(() => sql.end({ timeout: 5 }));
+    const tokens = await RunTokens.load(sql);
+    const notifier = new RunNotifier(databaseUrl, logger);
+    cleanups.push(() => notifier.close());
+    await notifier.start();
+
+    const shutdown = new AbortController();
+    const deps: AppDeps = {
+      sql,
+      logger,
+      tokens,
+      notifier,
+      leaseSeconds,
+      validateResponses: options.validateResponses ?? process.env.NODE_ENV !== 'production',
+      shutdown: shutdown.signal,
+    };
+    const app = createApp(deps);
+
+    const loop = options.loops === false ? null : new LeaseExpiryLoop(sql, databaseUrl, logger, options.leaseExpiry);
+    if (loop) {
+      cleanups.push(() => loop.stop());
+      loop.start();
+    }
+
+    // Plain HTTP/1.1 (no createServer option), so the adaptor returns an http.Server.
+    const server = createAdaptorServer({ fetch: app.fetch }) as Server;
+    const port = await listen(server, options.port ?? 4200, host);
+    const drainMs = options.drainMs ?? 10_000;
+    cleanups.push(async () => {
+      const drained = new Promise<void>((resolve) => server.close(() => resolve()));
+      // Keep-alive sockets finish their current request and are then closed, until all are gone or time is up.
+      const deadline = Date.now() + drainMs;
+      let done = false;
+      void drained.then(() => {
+        done = true;
+      });
+      while (!done && Date.now() < deadline) {
+        server.closeIdleConnections();
+        await Promise.race([drained, new Promise((r) => setTimeout(r, 50))]);
+      }
+      if (!done) {
+        logger.warn('in-flight requests did not finish in time; closing their connections');
+        server.closeAllConnections();
+        await drained;
+      }
+    });
+    // Runs first on close: ends long-polls and turns /readyz unready while requests drain.
+    cleanups.push(async () => shutdown.abort());
+
+    const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+    logger.info({ url }, 'Outpost API listening');
+
+    let closing: Promise<void> | null = null;
+    return {
+      url,
+      port,
+      app,
+      sql,
+      databaseUrl,
+      bootstrap: () => bootstrap(sql),
+      close: () => {
+        closing ??= runCleanups(cleanups, logger).then(() => logger.info('Outpost API stopped'));
+        return closing;
+      },
+    };
+  } catch (error) {
+    await runCleanups(cleanups, logger);
+    throw error;
+  }
+}

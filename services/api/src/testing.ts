@@ -1,0 +1,220 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
+import { chmod, mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Role } from '@outpost/sdk/contracts';
+import type { Hono } from 'hono';
+import postgres from 'postgres';
+import { createApiKey } from './auth/create-api-key.js';
+import type { Sql } from './db/client.js';
+import { type EmbeddedPostgres, startEmbeddedPostgres } from './db/embedded.js';
+import { MIGRATIONS_DIR, migrateDatabase } from './db/migrate.js';
+import { getPoolByName, insertPool } from './db/pools.js';
+import { ensureWorkspace } from './db/workspaces.js';
+import type { AppEnv } from './http/env.js';
+import { type ServerOptions, startServer } from './server.js';
+
+export interface TestDatabase {
+  /** URL of a fresh, migrated database of its own. */
+  url: string;
+  /** Drops the database (and stops the embedded Postgres when it was the last one in use). */
+  drop(): Promise<void>;
+}
+
+// ---- where test databases live -------------------------------------------------------------------
+
+/**
+ * Without TEST_DATABASE_URL or DATABASE_URL, one embedded Postgres per process serves every test
+ * database. It stops when the last database is dropped (no process outlives the tests) and its
+ * data directory is removed when the process exits.
+ */
+let embedded: { cluster: Promise<EmbeddedPostgres>; users: number } | null = null;
+let embeddedDir: string | null = null;
+
+async function acquireAdmin(): Promise<{ adminUrl: string; release(): Promise<void> }> {
+  const fromEnv = process.env.TEST_DATABASE_URL || process.env.DATABASE_URL;
+  if (fromEnv) return { adminUrl: fromEnv, release: async () => {} };
+  if (!embedded) {
+    const cluster = (async () => {
+      if (!embeddedDir) {
+        embeddedDir = await mkdtemp(join(tmpdir(), 'outpost-test-pg-'));
+        await chmod(embeddedDir, 0o755);
+        const dir = embeddedDir;
+        process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+      }
+      return startEmbeddedPostgres({ dataDir: join(embeddedDir, 'data'), database: 'postgres' });
+    })();
+    embedded = { cluster, users: 0 };
+  }
+  const current = embedded;
+  current.users++;
+  let cluster: EmbeddedPostgres;
+  try {
+    cluster = await current.cluster;
+  } catch (error) {
+    if (embedded === current) embedded = null;
+    throw error;
+  }
+  let released = false;
+  return {
+    adminUrl: cluster.adminUrl,
+    release: async () => {
+      if (released) return;
+      released = true;
+      current.users--;
+      if (current.users === 0 && embedded === current) {
+        embedded = null;
+        await cluster.stop();
+      }
+    },
+  };
+}
+
+// ---- template database ---------------------------------------------------------------------------
+
+function migrationsHash(): string {
+  const hash = createHash('sha256');
+  const files = readdirSync(MIGRATIONS_DIR, { recursive: true })
+    .map(String)
+    .filter((f) => f.endsWith('.sql') || f.endsWith('_journal.json'))
+    .sort();
+  for (const file of files) hash.update(file).update(readFileSync(join(MIGRATIONS_DIR, file)));
+  return hash.digest('hex').slice(0, 16);
+}
+
+function databaseUrl(adminUrl: string, database: string): string {
+  const url = new URL(adminUrl);
+  url.pathname = `/${database}`;
+  return url.toString();
+}
+
+const quote = (name: string) => `"${name.replace(/"/g, '""')}"`;
+
+/**
+ * Clones a fresh database from a template migrated once per set of migrations (its name carries
+ * their hash). Building and cloning happen under an advisory lock, so test files running in
+ * parallel processes share one template safely.
+ */
+export async function createTestDatabase(): Promise<TestDatabase> {
+  const { adminUrl, release } = await acquireAdmin();
+  const template = `outpost_tpl_${migrationsHash()}`;
+  const name = `outpost_test_${Date.now().toString(36)}_${randomBytes(4).toString('hex')}`;
+  const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
+  try {
+    await admin`SELECT pg_advisory_lock(hashtext('outpost.test-template'))`;
+    try {
+      const [found] = await admin<{ n: number }[]>`SELECT count(*)::int AS n FROM pg_database WHERE datname = ${template}`;
+      if (!found?.n) {
+        const building = `${template}_building`;
+        await admin.unsafe(`DROP DATABASE IF EXISTS ${quote(building)} WITH (FORCE)`);
+        await admin.unsafe(`CREATE DATABASE ${quote(building)}`);
+        await migrateDatabase(databaseUrl(adminUrl, building));
+        await admin.unsafe(`ALTER DATABASE ${quote(building)} RENAME TO ${quote(template)}`);
+      }
+      await admin.unsafe(`CREATE DATABASE ${quote(name)} TEMPLATE ${quote(template)}`);
+    } finally {
+      await admin`SELECT pg_advisory_unlock(hashtext('outpost.test-template'))`;
+    }
+  } catch (error) {
+    await admin.end({ timeout: 1 });
+    await release();
+    throw error;
+  }
+  await admin.end({ timeout: 5 });
+  let dropped = false;
+  return {
+    url: databaseUrl(adminUrl, name),
+    drop: async () => {
+      if (dropped) return;
+      dropped = true;
+      const sql = postgres(adminUrl, { max: 1, onnotice: () => {} });
+      try {
+        await sql.unsafe(`DROP DATABASE IF EXISTS ${quote(name)} WITH (FORCE)`);
+      } finally {
+        await sql.end({ timeout: 5 });
+        await release();
+      }
+    },
+  };
+}
+
+// ---- a running server on a fresh database --------------------------------------------------------
+
+export interface TestWorkspace {
+  workspaceId: string;
+  /** An owner API key of the workspace. */
+  ownerKey: string;
+  /** A new API key of the workspace with this role (worker keys optionally limited to pools). */
+  createKey(role: Role, pools?: string[]): Promise<string>;
+}
+
+export interface TestServer extends TestWorkspace {
+  url: string;
+  app: Hono<AppEnv>;
+  sql: Sql;
+  databaseUrl: string;
+  /** Another workspace (with its own `default` pool), for tenancy tests. */
+  createWorkspace(): Promise<TestWorkspace>;
+  close(): Promise<void>;
+}
+
+let keyCounter = 0;
+
+function keyMaker(sql: Sql, workspaceId: string): (role: Role, pools?: string[]) => Promise<string> {
+  return async (role, pools) => {
+    const { key } = await createApiKey(sql, { workspaceId, name: `test-${role}-${++keyCounter}`, role, pools });
+    return key;
+  };
+}
+
+/**
+ * The API on 127.0.0.1, a free port and a database of its own, bootstrapped (workspace and pool
+ * `default`, an owner key). Logs are silent unless OUTPOST_TEST_LOG_LEVEL is set.
+ */
+export async function startTestServer(overrides: Partial<ServerOptions> = {}): Promise<TestServer> {
+  const db = await createTestDatabase();
+  let server: Awaited<ReturnType<typeof startServer>>;
+  try {
+    server = await startServer({
+      host: '127.0.0.1',
+      port: 0,
+      logLevel: process.env.OUTPOST_TEST_LOG_LEVEL ?? 'silent',
+      ...overrides,
+      databaseUrl: db.url,
+    });
+  } catch (error) {
+    await db.drop();
+    throw error;
+  }
+  const { sql } = server;
+  const boot = await server.bootstrap();
+  if (!boot.ownerKey) throw new Error('a fresh test database already had an owner key');
+  return {
+    url: server.url,
+    app: server.app,
+    sql,
+    databaseUrl: db.url,
+    workspaceId: boot.workspaceId,
+    ownerKey: boot.ownerKey,
+    createKey: keyMaker(sql, boot.workspaceId),
+    createWorkspace: async () => {
+      const slug = `ws-${randomBytes(4).toString('hex')}`;
+      const workspace = await ensureWorkspace(sql, slug, slug);
+      await sql.begin(async (tx) => {
+        if (!(await getPoolByName(tx, workspace.id, 'default'))) {
+          await insertPool(tx, { workspaceId: workspace.id, name: 'default', description: null, concurrencyLimit: null });
+        }
+      });
+      const { key } = await createApiKey(sql, { workspaceId: workspace.id, name: 'owner', role: 'owner' });
+      return { workspaceId: workspace.id, ownerKey: key, createKey: keyMaker(sql, workspace.id) };
+    },
+    close: async () => {
+      try {
+        await server.close();
+      } finally {
+        await db.drop();
+      }
+    },
+  };
+}
