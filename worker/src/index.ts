@@ -1,4 +1,4 @@
-export type { RunOutcome, StopReason } from './executors/process.js';
+export type { RunOutcome, StopReason } from './executors/final-state.js';
 export { main } from './main.js';
 export type { WorkerOptions } from './options.js';
 export { OptionsError, parseOptions } from './options.js';

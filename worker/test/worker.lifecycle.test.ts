@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { RunOutcome } from '../src/executors/process.js';
+import type { RunOutcome } from '../src/executors/final-state.js';
 import { parseOptions, type WorkerOptions } from '../src/options.js';
 import { isProcessRunning } from '../src/process-group.js';
 import { startWorker, type WorkerHandle, WorkerStartError, type WorkerState } from '../src/worker.js';

@@ -8,27 +8,11 @@ import { Redactor } from '../redact.js';
 import { JobConfigError, resolveJobEnv } from '../secrets.js';
 import { type LogInput, LogShipper } from '../ship-logs.js';
 import { fetchBundle } from '../sources/pull.js';
+import { decideEnding, describeExit, type RunOutcome, STOP_STRENGTH, type StopReason } from './final-state.js';
 import { type ExitInfo, FlowProcess } from './flow-process.js';
 import { ChildMessage, rpcIdOf } from './messages.js';
 import { RpcServer } from './rpc.js';
 import { RunApi } from './run-api.js';
-
-/** Why the worker stopped a flow process, strongest last: a stronger reason overrides a weaker one. */
-export type StopReason = 'rejected' | 'drain' | 'cancel' | 'lease-expired' | 'lost';
-const STRENGTH: Record<StopReason, number> = { rejected: 1, drain: 2, cancel: 3, 'lease-expired': 4, lost: 5 };
-
-/** How a run ended, from the worker's side. */
-export interface RunOutcome {
-  runId: string;
-  attempt: number;
-  /** `reported`: the runtime's terminal state was accepted; otherwise who or what ended it. */
-  ending: 'reported' | 'crashed' | 'failed-to-start' | StopReason;
-  /** The terminal state the worker itself proposed, if it proposed one. */
-  proposed: StateType | null;
-  /** The run's state as the API last reported it to this worker. */
-  state: StateType | null;
-  exit: ExitInfo | null;
-}
 
 export interface ExecutionDeps {
   client: OutpostClient;
@@ -57,6 +41,7 @@ export class RunExecution {
   private readonly abort = new AbortController();
   private proc: FlowProcess | null = null;
   private stopReason: StopReason | null = null;
+  private readonly stopRequested = new AbortController();
   private stopMessage = '';
   private stopping: Promise<void> = Promise.resolve();
   private leaseTimer: NodeJS.Timeout | null = null;
@@ -126,9 +111,10 @@ export class RunExecution {
   }
 
   private requestStop(reason: StopReason, message: string): void {
-    if (this.stopReason && STRENGTH[this.stopReason] >= STRENGTH[reason]) return;
+    if (this.stopReason && STOP_STRENGTH[this.stopReason] >= STOP_STRENGTH[reason]) return;
     this.stopReason = reason;
     this.stopMessage = message;
+    this.stopRequested.abort();
     if (reason === 'lost' || reason === 'lease-expired') this.abort.abort();
     const proc = this.proc;
     if (!proc || proc.hasExited) return;
@@ -162,23 +148,35 @@ export class RunExecution {
       jobEnv = resolved.env;
     } catch (error) {
       if (!(error instanceof JobConfigError)) throw error;
-      return this.finishWithoutProcess('FAILED', `cannot start the run: ${error.message}`);
+      return this.finish(null, { type: 'FAILED', message: `cannot start the run: ${error.message}` });
     }
     this.runLog('info', `pulling bundle ${displaySource(deployment.source)}`);
-    let bundle: Awaited<ReturnType<typeof fetchBundle>>;
-    try {
-      bundle = await fetchBundle(deployment.source, deployment.entrypoint, {
+    // A cancel or shutdown while a large bundle downloads must not wait for the download.
+    const stopped = new Promise<'stopped'>((resolve) => {
+      if (this.stopRequested.signal.aborted) resolve('stopped');
+      this.stopRequested.signal.addEventListener('abort', () => resolve('stopped'), { once: true });
+    });
+    const fetched = await Promise.race([
+      fetchBundle(deployment.source, deployment.entrypoint, {
         cacheDir: this.deps.options.cacheDir,
         env: this.deps.workerEnv,
-      });
-    } catch (error) {
+      }).then(
+        (value) => ({ ok: true as const, value }),
+        (error: unknown) => ({ ok: false as const, error }),
+      ),
+      stopped,
+    ]);
+    if (fetched === 'stopped') return this.finish(null);
+    if (!fetched.ok) {
+      const { error } = fetched;
       const code = (error as { code?: unknown }).code;
       const what =
         code === 'integrity' ? 'refused to run the flow bundle (integrity check failed)' : 'could not fetch the flow bundle';
       this.log.error({ err: error, code }, what);
-      return this.finishWithoutProcess('FAILED', `${what}: ${(error as Error).message}`);
+      return this.finish(null, { type: 'FAILED', message: `${what}: ${(error as Error).message}` });
     }
-    if (this.stopReason) return this.finishWithoutProcess(null, null);
+    const bundle = fetched.value;
+    if (this.stopReason) return this.finish(null);
     const env = buildChildEnv({
       workerEnv: this.deps.workerEnv,
       passEnv: this.deps.options.passEnv,
@@ -225,7 +223,7 @@ export class RunExecution {
         },
       });
     } catch (error) {
-      return this.finishWithoutProcess('CRASHED', `could not start the flow process: ${(error as Error).message}`);
+      return this.finish(null, { type: 'CRASHED', message: `could not start the flow process: ${(error as Error).message}` });
     }
     const proc = this.proc;
     this.log.info({ pid: proc.pid, digest: bundle.digest }, 'flow process started');
@@ -272,45 +270,26 @@ export class RunExecution {
     }
   }
 
-  /** After the process is gone: propose the state nobody else will, flush logs, report. */
-  private async finish(exit: ExitInfo): Promise<RunOutcome> {
-    const how = exit.signal ? `was killed by signal ${exit.signal}` : `exited with code ${exit.code}`;
-    const reason = this.stopReason;
-    let proposal: ProposedState | null = null;
-    let ending: RunOutcome['ending'];
-    if (reason === 'lost' || reason === 'lease-expired') ending = reason;
-    else if (this.terminalAccepted) ending = reason === 'cancel' ? 'cancel' : 'reported';
-    else if (reason === 'cancel') {
-      ending = 'cancel';
-      proposal = { type: 'CANCELLED', message: this.stopMessage };
-    } else if (reason === 'drain') {
-      ending = 'drain';
-      proposal = { type: 'CRASHED', message: `worker shut down before the run finished (the flow process ${how})` };
-    } else if (reason === 'rejected') {
-      ending = 'rejected';
-      if (this.lastState.type === 'CANCELLING') proposal = { type: 'CANCELLED', message: 'cancelled' };
-    } else {
-      ending = 'crashed';
-      proposal = { type: 'CRASHED', message: `the flow process ${how} before reporting a final state` };
-    }
-    this.log.info({ code: exit.code, signal: exit.signal, ending }, 'flow process ended');
-    if (ending !== 'reported') this.runLog(ending === 'crashed' ? 'error' : 'info', `flow process ${how}`);
+  /** After the process is gone (or was never started): propose the state nobody else will, flush logs, report. */
+  private async finish(
+    exit: ExitInfo | null,
+    startFailure: { type: 'FAILED' | 'CRASHED'; message: string } | null = null,
+  ): Promise<RunOutcome> {
+    const { ending, proposal } = decideEnding({
+      stopReason: this.stopReason,
+      stopMessage: this.stopMessage,
+      terminalAccepted: this.terminalAccepted,
+      lastStateType: this.lastState.type,
+      exit,
+      startFailure,
+    });
+    if (exit) {
+      this.log.info({ code: exit.code, signal: exit.signal, ending }, 'flow process ended');
+      if (ending !== 'reported') this.runLog(ending === 'crashed' ? 'error' : 'info', `flow process ${describeExit(exit)}`);
+    } else if (startFailure) this.runLog('error', startFailure.message);
     const proposed = proposal ? await this.proposeFinal(proposal) : null;
     await this.shipper.close(FINAL_FLUSH_MS);
     return { runId: this.runId, attempt: this.attempt, ending, proposed, state: this.lastState.type, exit };
-  }
-
-  private async finishWithoutProcess(type: 'FAILED' | 'CRASHED' | null, message: string | null): Promise<RunOutcome> {
-    const reason = this.stopReason;
-    let proposal: ProposedState | null = type ? { type, message: message ?? undefined } : null;
-    if (reason === 'cancel') proposal = { type: 'CANCELLED', message: this.stopMessage };
-    else if (reason === 'drain') proposal = { type: 'CRASHED', message: 'worker shut down before the run started' };
-    else if (reason === 'lost' || reason === 'lease-expired') proposal = null;
-    if (message) this.runLog('error', message);
-    const proposed = proposal ? await this.proposeFinal(proposal) : null;
-    await this.shipper.close(FINAL_FLUSH_MS);
-    const ending: RunOutcome['ending'] = reason ?? 'failed-to-start';
-    return { runId: this.runId, attempt: this.attempt, ending, proposed, state: this.lastState.type, exit: null };
   }
 
   /** Proposes a terminal state after flushing the run's logs; a CANCELLING run can only become CANCELLED. */
