@@ -68,7 +68,13 @@ export async function startWorker(options: WorkerOptions, hooks: WorkerHooks = {
     hooks.onStateChange?.(next);
   };
 
-  const heartbeat = new Heartbeat({ client, options, workerId, logger, held: () => executions.values() });
+  const heartbeat = new Heartbeat({
+    client,
+    options,
+    workerId,
+    logger,
+    held: () => [...executions.values()].filter((e) => e.holdsLease),
+  });
   let slotFreed: (() => void) | null = null;
   const claims = new ClaimLoop({
     client,

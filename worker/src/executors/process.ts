@@ -45,7 +45,10 @@ export class RunExecution {
   private stopMessage = '';
   private stopping: Promise<void> = Promise.resolve();
   private leaseTimer: NodeJS.Timeout | null = null;
+  /** The runtime had a terminal state accepted. */
   private terminalAccepted = false;
+  /** The run is in a terminal state on the API: its lease is over and nothing may stop it any more. */
+  private settled = false;
   private lastState: State;
 
   constructor(
@@ -88,6 +91,7 @@ export class RunExecution {
     const remaining = sentAt + this.deps.leaseMs() - Date.now();
     this.leaseTimer = setTimeout(
       () => {
+        if (this.settled) return;
         this.log.error({ leaseMs: this.deps.leaseMs() }, 'lease not renewed in time; stopping the run');
         this.requestStop('lease-expired', 'the worker could not renew the lease');
       },
@@ -102,7 +106,14 @@ export class RunExecution {
 
   /** The API says this worker no longer holds the run. */
   lose(): void {
+    // A run that reached a terminal state is no longer leased; the API reports it "lost" until it leaves our held set.
+    if (this.settled) return;
     this.requestStop('lost', 'the worker no longer holds this run');
+  }
+
+  /** Whether heartbeats should renew this run's lease: until its terminal state is recorded. */
+  get holdsLease(): boolean {
+    return !this.settled;
   }
 
   /** The worker is shutting down and the drain grace is over. */
@@ -263,6 +274,7 @@ export class RunExecution {
 
   private onStateAnswer(response: { status: string; state: State }): void {
     this.lastState = response.state;
+    if (isTerminal(response.state.type)) this.settled = true;
     if (response.status === 'ACCEPT' && isTerminal(response.state.type)) this.terminalAccepted = true;
     else if (response.status === 'ABORT' || response.status === 'REJECT') {
       if (response.state.type === 'CANCELLING') this.requestStop('cancel', 'cancelled');
@@ -313,6 +325,7 @@ export class RunExecution {
       return null;
     }
     this.lastState = result.data.state;
+    if (isTerminal(result.data.state.type)) this.settled = true;
     this.log.info({ proposed: state.type, status: result.data.status, state: result.data.state.type }, 'final state proposed');
     return result.data.status === 'ACCEPT' ? state.type : null;
   }

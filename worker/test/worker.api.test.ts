@@ -1,0 +1,167 @@
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { TestServer } from '@outpost/api/testing';
+import { OutpostClient, unwrap } from '@outpost/sdk/client';
+import type { FlowRun, LogLine } from '@outpost/sdk/contracts';
+import { pino } from 'pino';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { RunOutcome } from '../src/executors/final-state.js';
+import { parseOptions } from '../src/options.js';
+import { isProcessRunning } from '../src/process-group.js';
+import { startWorker, type WorkerHandle } from '../src/worker.js';
+import { buildDemoBundle } from './support/bundle.js';
+import { liveChildren } from './support/leaks.js';
+import { waitFor } from './support/wait.js';
+
+// The API package is imported by name at run time, so this suite needs `npm run build -w @outpost/api` first.
+const apiTesting = '@outpost/api/testing';
+const { startTestServer } = (await import(apiTesting)) as typeof import('@outpost/api/testing');
+
+const SECRET = 'pg-s3cret-value-42';
+
+describe('worker against the real API', () => {
+  let server: TestServer;
+  let owner: OutpostClient;
+  let worker: WorkerHandle;
+  let bundle: { dir: string; source: string; entrypoint: string };
+  let scratch: string;
+  const outcomes: RunOutcome[] = [];
+  const deployments = new Map<string, string>();
+
+  beforeAll(async () => {
+    process.env.TEST_DATABASE_URL ??= process.env.DATABASE_URL;
+    server = await startTestServer();
+    owner = new OutpostClient({ baseUrl: server.url, token: server.ownerKey });
+    bundle = await buildDemoBundle();
+    scratch = mkdtempSync(join(tmpdir(), 'outpost-worker-'));
+    for (const flowName of ['hello', 'crash', 'sleepy']) {
+      const { deployment } = unwrap(
+        await owner.call('deploymentsUpsert', {
+          body: {
+            flowName,
+            name: 'test',
+            source: bundle.source,
+            entrypoint: bundle.entrypoint,
+            workPool: 'default',
+            jobVariables: { env: { DB_PASSWORD: { $secret: 'DB_PASSWORD' } } },
+          },
+        }),
+      );
+      deployments.set(flowName, deployment.id);
+    }
+    const workerKey = await server.createKey('worker', ['default']);
+    const options = parseOptions(
+      [
+        '--pool',
+        'default',
+        '--name',
+        'api-test-worker',
+        '--heartbeat-interval',
+        '300ms',
+        '--poll-wait',
+        '1s',
+        '--cancel-grace',
+        '1s',
+      ],
+      {
+        OUTPOST_API_URL: server.url,
+        OUTPOST_API_KEY: workerKey,
+        OUTPOST_WORKER_CACHE_DIR: join(scratch, 'cache'),
+        OUTPOST_WORKER_SPOOL_DIR: join(scratch, 'spool'),
+        OUTPOST_WORKER_LOG_BATCH_INTERVAL: '50ms',
+        OUTPOST_WORKER_CANCEL_NOTICE: '500ms',
+      },
+    );
+    worker = await startWorker(options, {
+      logger: pino({ level: process.env.OUTPOST_TEST_LOG_LEVEL ?? 'silent' }),
+      env: { PATH: process.env.PATH ?? '', HOME: scratch, DB_PASSWORD: SECRET, OUTPOST_API_KEY: workerKey },
+      onRunFinished: (o) => outcomes.push(o),
+    });
+  });
+
+  afterAll(async () => {
+    await worker?.stop({ graceMs: 0 });
+    await owner?.close();
+    await server?.close();
+    rmSync(bundle.dir, { recursive: true, force: true });
+    rmSync(scratch, { recursive: true, force: true });
+  });
+
+  afterEach(async () => {
+    await waitFor(() => worker.runs.length === 0, 30_000, 'the worker to let go of its runs');
+    expect(liveChildren()).toEqual([]);
+  });
+
+  async function createRun(flowName: string, parameters: Record<string, unknown> = {}): Promise<string> {
+    const { flowRun } = unwrap(
+      await owner.call('deploymentsCreateRun', { params: { id: deployments.get(flowName)! }, body: { parameters } }),
+    );
+    return flowRun.id;
+  }
+
+  async function finished(runId: string): Promise<FlowRun> {
+    await waitFor(() => outcomes.find((o) => o.runId === runId), 60_000, `run ${runId} to finish on the worker`);
+    return unwrap(await owner.call('flowRunsGet', { params: { id: runId } }));
+  }
+
+  async function logsOf(runId: string): Promise<LogLine[]> {
+    return unwrap(await owner.call('logsRead', { params: { id: runId }, query: { limit: 5000 } })).items;
+  }
+
+  it('claims a run, executes the flow from a dir bundle and ends COMPLETED with its task runs and redacted logs', async () => {
+    const runId = await createRun('hello', { n: 3 });
+    const run = await finished(runId);
+    expect(run.state.type).toBe('COMPLETED');
+    const states = unwrap(await owner.call('flowRunsStates', { params: { id: runId } })).items.map((s) => s.state.type);
+    expect(states).toEqual(expect.arrayContaining(['PENDING', 'RUNNING', 'COMPLETED']));
+    const tasks = unwrap(await owner.call('taskRunsList', { params: { id: runId } })).items;
+    expect(tasks).toHaveLength(3);
+    for (const t of tasks) {
+      expect(t.name).toBe('square');
+      expect(t.state.type).toBe('COMPLETED');
+      expect(t.flowRunAttempt).toBe(1);
+    }
+    const logs = await logsOf(runId);
+    expect(logs.map((l) => l.seq)).toEqual(logs.map((_, i) => i + 1));
+    const text = logs.map((l) => l.message).join('\n');
+    expect(text).toContain('sum of squares: 14');
+    expect(text).toContain('connecting with password ***');
+    expect(text).not.toContain(SECRET);
+    expect(text).toContain('api key visible to the flow: no');
+    expect(logs.some((l) => l.stream === 'stdout')).toBe(true);
+  });
+
+  it('records CRASHED with the exit code when the flow exits before a terminal state', async () => {
+    const runId = await createRun('crash');
+    const run = await finished(runId);
+    expect(run.state.type).toBe('CRASHED');
+    expect(run.state.message).toContain('exited with code 3');
+    const text = (await logsOf(runId)).map((l) => l.message).join('\n');
+    expect(text).toContain('about to exit without a final state');
+  });
+
+  it('kills the process group of a run the user cancels and records CANCELLED', async () => {
+    const runId = await createRun('sleepy');
+    const line = await waitFor(
+      async () => (await logsOf(runId)).find((l) => l.message.startsWith('grandchild ')),
+      60_000,
+      'the flow to report its grandchild',
+    );
+    const grandchild = Number(line.message.split(' ')[1]);
+    expect(isProcessRunning(grandchild)).toBe(true);
+    const answer = unwrap(
+      await owner.call('flowRunsSetState', {
+        params: { id: runId },
+        body: { transitionId: randomUUID(), state: { type: 'CANCELLING' } },
+      }),
+    );
+    expect(answer.status).toBe('ACCEPT');
+    const run = await finished(runId);
+    expect(run.state.type).toBe('CANCELLED');
+    expect(isProcessRunning(grandchild)).toBe(false);
+    const states = unwrap(await owner.call('flowRunsStates', { params: { id: runId } })).items.map((s) => s.state.type);
+    expect(states.slice(-2)).toEqual(['CANCELLING', 'CANCELLED']);
+  });
+});
