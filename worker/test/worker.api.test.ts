@@ -94,7 +94,7 @@ describe('worker against the real API', () => {
     expect(liveChildren()).toEqual([]);
   });
 
-  async function createRun(flowName: string, parameters: Record<string, unknown> = {}): Promise<string> {
+  async function createRun(flowName: string, parameters: Record<string, number | string> = {}): Promise<string> {
     const { flowRun } = unwrap(
       await owner.call('deploymentsCreateRun', { params: { id: deployments.get(flowName)! }, body: { parameters } }),
     );
