@@ -24,9 +24,9 @@ const EnvName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment var
 
 const RawOptions = z.strictObject({
   /** OUTPOST_API_URL: base URL of the control plane the worker polls over outbound HTTP(S). */
-  apiUrl: z.url({ protocol: /^https?$/ }),
+  apiUrl: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }),
   /** OUTPOST_API_KEY: a key with role `worker` (or admin/owner); never passed to flow processes. */
-  apiKey: z.string().min(8, 'OUTPOST_API_KEY is required'),
+  apiKey: z.string().min(8, 'is required'),
   /** --pool / OUTPOST_WORKER_POOL: the work pool to claim runs from. */
   pool: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/, 'a pool name (letters, digits, ".", "_", "-")'),
   /** --name / OUTPOST_WORKER_NAME: shown in the dashboard; hostname-pid by default. */
@@ -84,6 +84,26 @@ function safeHomedir(): string | null {
     return null;
   }
 }
+
+/** Where each setting comes from, so an error names what the operator has to change. */
+const SOURCES: Record<string, string> = {
+  apiUrl: 'OUTPOST_API_URL',
+  apiKey: 'OUTPOST_API_KEY',
+  pool: '--pool',
+  name: '--name',
+  limit: '--limit',
+  labels: '--label',
+  queues: '--queue',
+  heartbeatIntervalMs: '--heartbeat-interval',
+  pollWaitMs: '--poll-wait',
+  drainGraceMs: '--drain-grace',
+  cancelGraceMs: '--cancel-grace',
+  cancelNoticeMs: 'OUTPOST_WORKER_CANCEL_NOTICE',
+  logBatchSize: 'OUTPOST_WORKER_LOG_BATCH_SIZE',
+  logBatchMs: 'OUTPOST_WORKER_LOG_BATCH_INTERVAL',
+  passEnv: '--pass-env',
+  logLevel: '--log-level',
+};
 
 const FLAGS = {
   pool: { type: 'string' },
@@ -160,7 +180,10 @@ export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv = p
   };
   const parsed = RawOptions.safeParse(input);
   if (!parsed.success) {
-    const problems = parsed.error.issues.map((i) => `${i.path.join('.') || 'options'}: ${i.message}`);
+    const problems = parsed.error.issues.map((i) => {
+      const field = String(i.path[0] ?? '');
+      return `${SOURCES[field] ? `${SOURCES[field]} (${field})` : field || 'options'}: ${i.message}`;
+    });
     throw new OptionsError(`invalid worker configuration: ${problems.join('; ')}`);
   }
   const labels: Record<string, string> = {};

@@ -1,0 +1,134 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { TestServer } from '@outpost/api/testing';
+import { OutpostClient, unwrap } from '@outpost/sdk/client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { isProcessRunning } from '../src/process-group.js';
+import { buildDemoBundle } from './support/bundle.js';
+import { waitFor } from './support/wait.js';
+
+// The API package is imported by name at run time, so this suite needs `npm run build -w @outpost/api` first.
+const apiTesting = '@outpost/api/testing';
+const { startTestServer } = (await import(apiTesting)) as typeof import('@outpost/api/testing');
+
+const MAIN = fileURLToPath(new URL('../src/main.ts', import.meta.url));
+
+interface Started {
+  child: ChildProcess;
+  output: () => string;
+  exited: Promise<number | null>;
+}
+
+/** The worker's own entry point in a real process, as `outpost-worker` runs it (TypeScript through tsx). */
+function runMain(args: string[], env: Record<string, string>): Started {
+  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], {
+    env: { PATH: process.env.PATH ?? '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return { child, output: () => out, exited };
+}
+
+describe('outpost-worker', () => {
+  it('prints its usage and exits 0 for --help, and exits 2 naming the missing settings', async () => {
+    const help = runMain(['start', '--help'], {});
+    expect(await help.exited).toBe(0);
+    expect(help.output()).toContain('--pool <name>');
+    const bad = runMain(['start'], {});
+    expect(await bad.exited).toBe(2);
+    expect(bad.output()).toContain('OUTPOST_API_URL');
+    expect(bad.output()).toContain('--pool');
+  });
+
+  describe('against the real API', () => {
+    let server: TestServer;
+    let owner: OutpostClient;
+    let bundle: { dir: string; source: string; entrypoint: string };
+    let scratch: string;
+
+    beforeAll(async () => {
+      process.env.TEST_DATABASE_URL ??= process.env.DATABASE_URL;
+      server = await startTestServer();
+      owner = new OutpostClient({ baseUrl: server.url, token: server.ownerKey });
+      bundle = await buildDemoBundle();
+      scratch = mkdtempSync(join(tmpdir(), 'outpost-worker-'));
+    });
+
+    afterAll(async () => {
+      await owner?.close();
+      await server?.close();
+      rmSync(bundle.dir, { recursive: true, force: true });
+      rmSync(scratch, { recursive: true, force: true });
+    });
+
+    it('drains on SIGTERM: stops claiming, hands a run still going after the grace back as CRASHED, and exits 0', async () => {
+      const { deployment } = unwrap(
+        await owner.call('deploymentsUpsert', {
+          body: { flowName: 'sleepy', name: 'drain', source: bundle.source, entrypoint: bundle.entrypoint, workPool: 'default' },
+        }),
+      );
+      const workerKey = await server.createKey('worker', ['default']);
+      const worker = runMain(
+        [
+          'start',
+          '--pool',
+          'default',
+          '--name',
+          'drain-test',
+          '--heartbeat-interval',
+          '300ms',
+          '--poll-wait',
+          '1s',
+          '--drain-grace',
+          '1s',
+          '--cancel-grace',
+          '1s',
+        ],
+        {
+          OUTPOST_API_URL: server.url,
+          OUTPOST_API_KEY: workerKey,
+          OUTPOST_WORKER_CACHE_DIR: join(scratch, 'cache'),
+          OUTPOST_WORKER_SPOOL_DIR: join(scratch, 'spool'),
+          OUTPOST_WORKER_LOG_BATCH_INTERVAL: '50ms',
+          HOME: scratch,
+        },
+      );
+      try {
+        const workers = await waitFor(
+          async () =>
+            unwrap(await owner.call('workersList', { params: { pool: 'default' } })).items.find((w) => w.name === 'drain-test'),
+          30_000,
+          'the worker to register',
+        );
+        expect(workers.status).toBe('ONLINE');
+        const { flowRun } = unwrap(await owner.call('deploymentsCreateRun', { params: { id: deployment.id }, body: {} }));
+        const line = await waitFor(
+          async () =>
+            unwrap(await owner.call('logsRead', { params: { id: flowRun.id } })).items.find((l) =>
+              l.message.startsWith('grandchild '),
+            ),
+          60_000,
+          'the flow to start',
+        );
+        const grandchild = Number(line.message.split(' ')[1]);
+        worker.child.kill('SIGTERM');
+        expect(await worker.exited).toBe(0);
+        expect(isProcessRunning(grandchild)).toBe(false);
+        const run = unwrap(await owner.call('flowRunsGet', { params: { id: flowRun.id } }));
+        expect(run.state.type).toBe('CRASHED');
+        expect(run.state.message).toContain('worker shut down');
+        expect(worker.output()).toContain('"state":"draining"');
+        expect(worker.output()).toContain('"state":"stopped"');
+        expect(worker.output()).not.toContain(workerKey);
+      } finally {
+        if (worker.child.exitCode === null) worker.child.kill('SIGKILL');
+      }
+    });
+  });
+});
