@@ -1,0 +1,108 @@
+import { type Role, WhoAmIResponse } from '@outpost/sdk/contracts';
+import { useEffect, useState } from 'react';
+import { api } from './api/instance.js';
+import { NavLink } from './components/nav-link.js';
+import { DeploymentsPage } from './pages/deployments.js';
+import { OverviewPage } from './pages/overview.js';
+import { RunDetailPage } from './pages/run-detail.js';
+import { RunsPage } from './pages/runs.js';
+import { SettingsPage } from './pages/settings.js';
+import { SignInPage } from './pages/sign-in.js';
+import { WorkPoolsPage } from './pages/work-pools.js';
+import { matchRoute, navigate, parseHash, type Route, useHash } from './router.js';
+
+type Me = WhoAmIResponse | null;
+
+export function App() {
+  const hash = useHash();
+  const location = parseHash(hash);
+  const route = matchRoute(location.path);
+  if (route.name === 'sign-in') return <SignInPage search={location.search} />;
+  return <Shell route={route} search={location.search} />;
+}
+
+function Shell({ route, search }: { route: Route; search: URLSearchParams }) {
+  const [me, setMe] = useState<Me>(null);
+  useEffect(() => {
+    let active = true;
+    void api.call('whoami', {}).then((result) => {
+      if (active && result.ok) setMe(result.data);
+    });
+    return () => {
+      active = false;
+    };
+  }, []);
+  const role: Role | null = me?.principal.role ?? null;
+
+  const signOut = async () => {
+    await api.call('authSessionDelete', { allowUnauthenticated: true });
+    navigate('/sign-in', undefined, { replace: true });
+  };
+
+  return (
+    <div className="shell">
+      <nav className="sidebar" aria-label="Main">
+        <a className="brand" href="#/">
+          <span className="brand-mark" aria-hidden="true" />
+          Outpost
+        </a>
+        <NavLink to="/" current={route.name === 'overview'} testId="nav-overview">
+          Overview
+        </NavLink>
+        <NavLink to="/runs" current={route.name === 'runs' || route.name === 'run'} testId="nav-runs">
+          Runs
+        </NavLink>
+        <NavLink to="/deployments" current={route.name === 'deployments'} testId="nav-deployments">
+          Deployments
+        </NavLink>
+        <NavLink to="/work-pools" current={route.name === 'work-pools'} testId="nav-work-pools">
+          Work pools
+        </NavLink>
+        <NavLink to="/settings" current={route.name === 'settings'} testId="nav-settings">
+          Settings
+        </NavLink>
+      </nav>
+      <header className="topbar">
+        <div className="workspace" data-testid="workspace-name">
+          <span className="muted">Workspace</span> <strong>{me ? me.workspace.name : '…'}</strong>
+        </div>
+        <div className="topbar-right">
+          {role && <span className="role">{role}</span>}
+          <button type="button" className="button button-quiet" onClick={() => void signOut()} data-testid="sign-out">
+            Sign out
+          </button>
+        </div>
+      </header>
+      <main className="content">
+        <Page route={route} search={search} role={role} />
+      </main>
+    </div>
+  );
+}
+
+function Page({ route, search, role }: { route: Route; search: URLSearchParams; role: Role | null }) {
+  switch (route.name) {
+    case 'overview':
+      return <OverviewPage />;
+    case 'runs':
+      return <RunsPage search={search} />;
+    case 'run':
+      return <RunDetailPage key={route.id} id={route.id} />;
+    case 'deployments':
+      return <DeploymentsPage />;
+    case 'work-pools':
+      return <WorkPoolsPage />;
+    case 'settings':
+      return <SettingsPage role={role} />;
+    case 'sign-in':
+    case 'not-found':
+      return (
+        <div className="page">
+          <h1>Not found</h1>
+          <p>
+            There is nothing at this address. <a href="#/runs">Go to runs</a>.
+          </p>
+        </div>
+      );
+  }
+}

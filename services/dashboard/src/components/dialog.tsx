@@ -1,0 +1,43 @@
+import { type ReactNode, useEffect, useRef } from 'react';
+
+/** A modal built on the native <dialog>: focus trapping, Escape and the backdrop come from the browser. */
+export function Dialog({
+  title,
+  onClose,
+  children,
+  testId,
+  wide = false,
+}: {
+  title: string;
+  onClose: () => void;
+  children: ReactNode;
+  testId?: string;
+  wide?: boolean;
+}) {
+  const ref = useRef<HTMLDialogElement>(null);
+  useEffect(() => {
+    const dialog = ref.current;
+    if (dialog && !dialog.open) dialog.showModal();
+    return () => dialog?.close();
+  }, []);
+  return (
+    <dialog
+      ref={ref}
+      className={`dialog${wide ? ' dialog-wide' : ''}`}
+      data-testid={testId}
+      onCancel={(e) => {
+        e.preventDefault();
+        onClose();
+      }}
+      aria-label={title}
+    >
+      <header className="dialog-header">
+        <h2>{title}</h2>
+        <button type="button" className="icon-button" onClick={onClose} aria-label="Close">
+          ×
+        </button>
+      </header>
+      {children}
+    </dialog>
+  );
+}

@@ -1,0 +1,70 @@
+/** Compact duration: 850ms, 12.3s, 4m 05s, 2h 03m, 3d 04h. */
+export function formatDuration(ms: number): string {
+  if (!Number.isFinite(ms) || ms < 0) return '—';
+  if (ms < 1000) return `${Math.round(ms)}ms`;
+  const s = ms / 1000;
+  if (s < 60) return `${s < 10 ? s.toFixed(1) : Math.floor(s)}s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m}m ${String(Math.floor(s % 60)).padStart(2, '0')}s`;
+  const h = Math.floor(m / 60);
+  if (h < 24) return `${h}h ${String(m % 60).padStart(2, '0')}m`;
+  return `${Math.floor(h / 24)}d ${String(h % 24).padStart(2, '0')}h`;
+}
+
+/** Duration between two timestamps; an open end runs to `now`. */
+export function spanMs(start: string | null, end: string | null, now: number): number | null {
+  if (!start) return null;
+  const from = Date.parse(start);
+  const to = end ? Date.parse(end) : now;
+  return Number.isNaN(from) || Number.isNaN(to) ? null : Math.max(0, to - from);
+}
+
+const dateTime = new Intl.DateTimeFormat(undefined, {
+  year: 'numeric',
+  month: 'short',
+  day: '2-digit',
+  hour: '2-digit',
+  minute: '2-digit',
+  second: '2-digit',
+});
+const timeOnly = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit', second: '2-digit' });
+
+export function formatDateTime(iso: string | null): string {
+  if (!iso) return '—';
+  const t = Date.parse(iso);
+  return Number.isNaN(t) ? '—' : dateTime.format(t);
+}
+
+/** Time of day with milliseconds, for log lines. */
+export function formatLogTime(iso: string): string {
+  const t = Date.parse(iso);
+  if (Number.isNaN(t)) return iso;
+  return `${timeOnly.format(t)}.${String(new Date(t).getMilliseconds()).padStart(3, '0')}`;
+}
+
+/** "3m ago", "in 2h". */
+export function formatRelative(iso: string | null, now: number): string {
+  if (!iso) return '—';
+  const t = Date.parse(iso);
+  if (Number.isNaN(t)) return '—';
+  const diff = now - t;
+  const text = formatDuration(Math.abs(diff)).split(' ')[0] ?? '';
+  if (Math.abs(diff) < 1000) return 'just now';
+  return diff >= 0 ? `${text} ago` : `in ${text}`;
+}
+
+/**
+ * A source reference short enough for a table: registry path kept, digest or commit cut to 12.
+ * `oci://reg:5000/acme/flows@sha256:0123…` → `reg:5000/acme/flows@sha256:0123456789ab`.
+ */
+export function shortSource(source: string): string {
+  const oci = /^oci(?:-layout)?:\/\/\/?(.*)@sha256:([a-f0-9]{64})$/.exec(source);
+  if (oci) return `${oci[1]}@sha256:${oci[2]?.slice(0, 12)}`;
+  const git = /^git\+[a-z]+:\/\/(.*)#([a-f0-9]{40})$/.exec(source);
+  if (git) return `${git[1]}#${git[2]?.slice(0, 12)}`;
+  return source.replace(/^dir:\/\//, '');
+}
+
+export function pluralise(n: number, word: string): string {
+  return `${n.toLocaleString()} ${word}${n === 1 ? '' : 's'}`;
+}

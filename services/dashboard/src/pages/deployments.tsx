@@ -1,0 +1,100 @@
+import type { Deployment, DeploymentListResponse } from '@outpost/sdk/contracts';
+import { useCallback, useEffect, useState } from 'react';
+import { describeFailure } from '../api/client.js';
+import { api } from '../api/instance.js';
+import { Empty, Notice } from '../components/notice.js';
+import { TagList } from '../components/tag-list.js';
+import { shortSource } from '../lib/format.js';
+import { href } from '../router.js';
+import { RunDialog } from './run-dialog.js';
+
+export function DeploymentsPage() {
+  const [items, setItems] = useState<Deployment[]>([]);
+  const [nextCursor, setNextCursor] = useState<string | null>(null);
+  const [loading, setLoading] = useState(true);
+  const [error, setError] = useState<string | null>(null);
+  const [running, setRunning] = useState<Deployment | null>(null);
+
+  const load = useCallback(async (cursor: string | null) => {
+    setLoading(true);
+    const result = await api.call('deploymentsList', { query: { limit: 100, cursor: cursor ?? undefined } });
+    setLoading(false);
+    if (!result.ok) {
+      setError(describeFailure(result));
+      return;
+    }
+    setError(null);
+    const page: DeploymentListResponse = result.data;
+    setItems((current) => (cursor ? [...current, ...page.items] : page.items));
+    setNextCursor(page.nextCursor);
+  }, []);
+
+  useEffect(() => {
+    void load(null);
+  }, [load]);
+
+  return (
+    <div className="page">
+      <div className="page-header">
+        <h1>Deployments</h1>
+      </div>
+      {error && <Notice>{error}</Notice>}
+      {items.length === 0 && !loading ? (
+        <Empty>No deployments yet. Run `outpost deploy` in a flow project to register one.</Empty>
+      ) : (
+        <table className="grid-table" data-testid="deployments-table">
+          <thead>
+            <tr>
+              <th>Deployment</th>
+              <th>Source</th>
+              <th>Pool / queue</th>
+              <th>Tags</th>
+              <th>Status</th>
+              <th aria-label="Actions" />
+            </tr>
+          </thead>
+          <tbody>
+            {items.map((d) => (
+              <tr key={d.id} data-testid="deployment-row" data-deployment={`${d.flowName}/${d.name}`}>
+                <td>
+                  <div className="cell-main">
+                    <a href={href('/runs', { deployment: d.id })} className="strong">
+                      {d.flowName}/{d.name}
+                    </a>
+                    {d.description && <span className="muted small">{d.description}</span>}
+                  </div>
+                </td>
+                <td>
+                  <code className="source" title={d.source}>
+                    {shortSource(d.source)}
+                  </code>
+                  <div className="muted small mono">{d.entrypoint}</div>
+                </td>
+                <td>
+                  {d.workPool} / {d.workQueue}
+                </td>
+                <td>
+                  <TagList tags={d.tags} />
+                </td>
+                <td>{d.paused ? <span className="pill pill-paused">Paused</span> : <span className="pill pill-active">Active</span>}</td>
+                <td className="num">
+                  <button type="button" className="button button-primary" onClick={() => setRunning(d)} data-testid="deployment-run">
+                    Run
+                  </button>
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      {nextCursor && (
+        <div className="pager">
+          <button type="button" className="button" disabled={loading} onClick={() => void load(nextCursor)} data-testid="deployments-more">
+            Load more
+          </button>
+        </div>
+      )}
+      {running && <RunDialog deployment={running} onClose={() => setRunning(null)} />}
+    </div>
+  );
+}

@@ -1,0 +1,85 @@
+import type { ReactNode } from 'react';
+import type { FieldModel } from '../lib/json-schema-form.js';
+
+function hint(field: FieldModel): string | null {
+  const parts: string[] = [];
+  const low = field.minimum ?? field.exclusiveMinimum;
+  const high = field.maximum ?? field.exclusiveMaximum;
+  if (low !== null && high !== null) parts.push(`${low} – ${high}`);
+  else if (low !== null) parts.push(`≥ ${low}`);
+  else if (high !== null) parts.push(`≤ ${high}`);
+  if (field.kind === 'array') parts.push('one item per line');
+  if (field.kind === 'json') parts.push('JSON');
+  return parts.length > 0 ? parts.join(' · ') : null;
+}
+
+export function ParameterField({
+  field,
+  value,
+  error,
+  onChange,
+}: {
+  field: FieldModel;
+  value: string | boolean | undefined;
+  error: string | undefined;
+  onChange: (value: string | boolean) => void;
+}) {
+  const id = `param-${field.name}`;
+  const text = typeof value === 'string' ? value : '';
+  const common = { id, 'data-testid': id, 'aria-invalid': error ? true : undefined, name: field.name };
+  let input: ReactNode;
+  switch (field.kind) {
+    case 'boolean':
+      input = <input {...common} type="checkbox" checked={value === true} onChange={(e) => onChange(e.target.checked)} />;
+      break;
+    case 'enum':
+      input = (
+        <select {...common} value={text} onChange={(e) => onChange(e.target.value)}>
+          {(!field.required || text === '') && <option value="">{field.required ? 'Choose…' : '(none)'}</option>}
+          {field.options?.map((o) => (
+            <option key={String(o)} value={String(o)}>
+              {String(o)}
+            </option>
+          ))}
+        </select>
+      );
+      break;
+    case 'number':
+    case 'integer':
+      input = (
+        <input
+          {...common}
+          type="text"
+          inputMode={field.kind === 'integer' ? 'numeric' : 'decimal'}
+          value={text}
+          onChange={(e) => onChange(e.target.value)}
+        />
+      );
+      break;
+    case 'array':
+    case 'json':
+      input = <textarea {...common} className="mono" rows={field.kind === 'json' ? 5 : 3} value={text} onChange={(e) => onChange(e.target.value)} />;
+      break;
+    case 'string':
+      input = <input {...common} type="text" value={text} onChange={(e) => onChange(e.target.value)} />;
+      break;
+  }
+  const h = hint(field);
+  return (
+    <div className={`field${field.kind === 'boolean' ? ' field-inline' : ''}`}>
+      <label htmlFor={id} className="field-label">
+        {field.label}
+        {field.required && field.kind !== 'boolean' && <span className="required" aria-label="required"> *</span>}
+        <span className="field-type">{field.kind === 'array' ? `list of ${field.itemKind}` : field.kind}</span>
+      </label>
+      {input}
+      {field.description && <span className="field-help">{field.description}</span>}
+      {h && <span className="field-help">{h}</span>}
+      {error && (
+        <span className="field-error" data-testid={`${id}-error`}>
+          {error}
+        </span>
+      )}
+    </div>
+  );
+}

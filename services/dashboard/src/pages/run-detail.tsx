@@ -1,0 +1,180 @@
+import { type FlowRun, isTerminal, type StateHistoryResponse, type TaskRun } from '@outpost/sdk/contracts';
+import { type ReactNode, useCallback, useEffect, useRef, useState } from 'react';
+import { describeFailure } from '../api/client.js';
+import { RUN_EVENTS_PATH } from '../api/endpoints.js';
+import { api } from '../api/instance.js';
+import { subscribeRunEvents } from '../api/run-events.js';
+import { JsonView } from '../components/json-view.js';
+import { Notice } from '../components/notice.js';
+import { StateBadge } from '../components/state-badge.js';
+import { TagList } from '../components/tag-list.js';
+import { useNow } from '../hooks/use-now.js';
+import { formatDateTime, formatDuration, formatRelative, spanMs } from '../lib/format.js';
+import { href } from '../router.js';
+import { RunActions } from './run-actions.js';
+import { RunGantt } from './run-gantt.js';
+import { RunLogs } from './run-logs.js';
+import { RunTimeline } from './run-timeline.js';
+
+const DETAIL_POLL_MS = 3000;
+
+export function RunDetailPage({ id }: { id: string }) {
+  const [run, setRun] = useState<FlowRun | null>(null);
+  const [states, setStates] = useState<StateHistoryResponse['items']>([]);
+  const [taskRuns, setTaskRuns] = useState<TaskRun[]>([]);
+  const [error, setError] = useState<string | null>(null);
+  const [missing, setMissing] = useState(false);
+  const live = run ? !isTerminal(run.state.type) : true;
+  const now = useNow(1000, live);
+  const liveRef = useRef(live);
+  liveRef.current = live;
+
+  const acceptRun = useCallback((next: FlowRun) => {
+    setRun((current) => (current && Date.parse(current.updatedAt) > Date.parse(next.updatedAt) ? current : next));
+  }, []);
+
+  const refresh = useCallback(async () => {
+    const [r, s, t] = await Promise.all([
+      api.call('flowRunsGet', { params: { id } }),
+      api.call('flowRunsStates', { params: { id } }),
+      api.call('taskRunsList', { params: { id } }),
+    ]);
+    if (!r.ok) {
+      if (r.kind === 'http_error' && r.status === 404) setMissing(true);
+      else setError(describeFailure(r));
+      return;
+    }
+    acceptRun(r.data);
+    if (s.ok) setStates(s.data.items);
+    if (t.ok) setTaskRuns(t.data.items);
+    const failed = [s, t].find((x) => !x.ok);
+    setError(failed && !failed.ok ? describeFailure(failed) : null);
+  }, [id, acceptRun]);
+
+  useEffect(() => {
+    void refresh();
+  }, [refresh]);
+
+  // Task runs and states change without a flow-run event, so a live run is also re-read on a short interval.
+  useEffect(() => {
+    if (!live) return;
+    let timer: ReturnType<typeof setTimeout>;
+    let active = true;
+    const tick = async () => {
+      await refresh();
+      if (active && liveRef.current) timer = setTimeout(tick, DETAIL_POLL_MS);
+    };
+    timer = setTimeout(tick, DETAIL_POLL_MS);
+    return () => {
+      active = false;
+      clearTimeout(timer);
+    };
+  }, [live, refresh]);
+
+  useEffect(
+    () =>
+      subscribeRunEvents({
+        url: api.url(RUN_EVENTS_PATH),
+        onRun: (changed) => {
+          if (changed.id !== id) return;
+          acceptRun(changed);
+          void refresh();
+        },
+        poll: refresh,
+      }),
+    [id, acceptRun, refresh],
+  );
+
+  if (missing) {
+    return (
+      <div className="page">
+        <h1>Run not found</h1>
+        <p>
+          This run does not exist or belongs to another workspace. <a href={href('/runs')}>Back to runs</a>
+        </p>
+      </div>
+    );
+  }
+  if (!run) {
+    return <div className="page">{error ? <Notice>{error}</Notice> : <p className="muted">Loading run…</p>}</div>;
+  }
+
+  const duration = spanMs(run.startTime, run.endTime, now);
+  return (
+    <div className="page run-detail" data-testid="run-detail">
+      <nav className="breadcrumbs" aria-label="Breadcrumbs">
+        <a href={href('/runs')}>Runs</a> <span aria-hidden="true">/</span> <span>{run.flowName}</span>
+      </nav>
+      <div className="page-header">
+        <div className="title-block">
+          <h1 data-testid="run-name">{run.name}</h1>
+          <StateBadge state={run.state} testId="run-state" />
+          {run.state.message && (
+            <span className="muted state-message" data-testid="run-state-message">
+              {run.state.message}
+            </span>
+          )}
+        </div>
+        <RunActions run={run} onChanged={refresh} />
+      </div>
+      {error && <Notice>{error}</Notice>}
+      <dl className="facts">
+        <Fact label="Flow">{run.flowName}</Fact>
+        <Fact label="Deployment">
+          {run.deploymentId ? (
+            <a href={href('/runs', { deployment: run.deploymentId })}>{run.deploymentName}</a>
+          ) : (
+            <span className="muted">ad hoc</span>
+          )}
+        </Fact>
+        <Fact label="Attempt" testId="run-attempt">
+          {run.attempt} of {run.maxRetries + 1}
+        </Fact>
+        <Fact label="Scheduled">{formatDateTime(run.expectedStartTime)}</Fact>
+        <Fact label="Started">{run.startTime ? formatDateTime(run.startTime) : formatRelative(run.expectedStartTime, now)}</Fact>
+        <Fact label="Ended">{formatDateTime(run.endTime)}</Fact>
+        <Fact label="Duration" testId="run-duration">
+          {duration === null ? '—' : formatDuration(duration)}
+        </Fact>
+        <Fact label="Pool / queue">{run.workPool ? `${run.workPool} / ${run.workQueue ?? 'default'}` : '—'}</Fact>
+        <Fact label="Worker">
+          <span className="mono small">{run.workerId ? run.workerId.slice(0, 8) : '—'}</span>
+        </Fact>
+        <Fact label="Tags">
+          <TagList tags={run.tags} />
+        </Fact>
+      </dl>
+      <div className="two-columns">
+        <section className="panel" aria-label="Parameters">
+          <div className="panel-header">
+            <h2>Parameters</h2>
+          </div>
+          <JsonView value={run.parameters} testId="run-parameters" />
+        </section>
+        <section className="panel" aria-label="State timeline">
+          <div className="panel-header">
+            <h2>States</h2>
+          </div>
+          <RunTimeline entries={states} now={now} live={live} />
+        </section>
+      </div>
+      <section className="panel" aria-label="Task runs">
+        <div className="panel-header">
+          <h2>Task runs</h2>
+          <span className="muted small">{taskRuns.length}</span>
+        </div>
+        <RunGantt taskRuns={taskRuns} now={now} flowStart={run.startTime} />
+      </section>
+      <RunLogs runId={run.id} live={live} />
+    </div>
+  );
+}
+
+function Fact({ label, children, testId }: { label: string; children: ReactNode; testId?: string }) {
+  return (
+    <div className="fact">
+      <dt>{label}</dt>
+      <dd data-testid={testId}>{children}</dd>
+    </div>
+  );
+}

@@ -1,0 +1,100 @@
+import type { Deployment, JsonObject } from '@outpost/sdk/contracts';
+import { type FormEvent, useMemo, useState } from 'react';
+import { describeFailure } from '../api/client.js';
+import { api } from '../api/instance.js';
+import { Dialog } from '../components/dialog.js';
+import { Notice } from '../components/notice.js';
+import { buildFormModel, type FormValues, initialValues, RAW_FIELD, validateForm } from '../lib/json-schema-form.js';
+import { navigate } from '../router.js';
+import { ParameterField } from './parameter-field.js';
+
+/** Starts a run of a deployment with parameters checked against its schema before anything is sent. */
+export function RunDialog({ deployment, onClose }: { deployment: Deployment; onClose: () => void }) {
+  const model = useMemo(() => buildFormModel(deployment.parameterSchema), [deployment.parameterSchema]);
+  const [values, setValues] = useState<FormValues>(() => initialValues(model, deployment.parameters));
+  const [errors, setErrors] = useState<Record<string, string>>({});
+  const [failure, setFailure] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  // one key per dialog: a double submit or a retried request creates a single run
+  const [idempotencyKey] = useState(() => crypto.randomUUID());
+
+  const setValue = (name: string, value: string | boolean) => {
+    setValues((v) => ({ ...v, [name]: value }));
+    setErrors(({ [name]: _, ...rest }) => rest);
+  };
+
+  const onSubmit = async (e: FormEvent) => {
+    e.preventDefault();
+    const checked = validateForm(model, values);
+    if (!checked.ok) {
+      setErrors(checked.errors);
+      return;
+    }
+    setBusy(true);
+    setFailure(null);
+    const result = await api.call('deploymentsCreateRun', {
+      params: { id: deployment.id },
+      // the form only produces values parsed from JSON text or typed inputs, all JSON-safe
+      body: { parameters: checked.parameters as JsonObject },
+      headers: { 'idempotency-key': idempotencyKey },
+    });
+    setBusy(false);
+    if (!result.ok) {
+      const fieldErrors = result.kind === 'http_error' ? result.problem?.errors : undefined;
+      if (fieldErrors && fieldErrors.length > 0) {
+        const byField: Record<string, string> = {};
+        for (const fe of fieldErrors) {
+          const name = fe.path.replace(/^\/?(body[./])?(parameters[./])?/, '').split(/[./]/)[0] ?? '';
+          byField[model.fields.some((f) => f.name === name) ? name : RAW_FIELD] = fe.message;
+        }
+        setErrors(byField);
+      }
+      setFailure(describeFailure(result));
+      return;
+    }
+    onClose();
+    navigate(`/runs/${result.data.flowRun.id}`);
+  };
+
+  return (
+    <Dialog title={`Run ${deployment.flowName}/${deployment.name}`} onClose={onClose} testId="run-dialog" wide>
+      <form className="form" onSubmit={(e) => void onSubmit(e)} noValidate data-testid="run-form">
+        {model.raw ? (
+          <label className="field">
+            <span className="field-label">Parameters (JSON object)</span>
+            <textarea
+              className="mono"
+              rows={8}
+              value={String(values[RAW_FIELD] ?? '')}
+              onChange={(e) => setValue(RAW_FIELD, e.target.value)}
+              data-testid="param-raw"
+            />
+            {errors[RAW_FIELD] && <span className="field-error">{errors[RAW_FIELD]}</span>}
+          </label>
+        ) : model.fields.length === 0 ? (
+          <p className="muted">This flow takes no parameters.</p>
+        ) : (
+          model.fields.map((field) => (
+            <ParameterField
+              key={field.name}
+              field={field}
+              value={values[field.name]}
+              error={errors[field.name]}
+              onChange={(v) => setValue(field.name, v)}
+            />
+          ))
+        )}
+        {errors[RAW_FIELD] && !model.raw && <Notice>{errors[RAW_FIELD]}</Notice>}
+        {failure && <Notice testId="run-dialog-error">{failure}</Notice>}
+        <div className="dialog-actions">
+          <button type="button" className="button" onClick={onClose}>
+            Close
+          </button>
+          <button type="submit" className="button button-primary" disabled={busy} data-testid="run-submit">
+            {busy ? 'Starting…' : 'Start run'}
+          </button>
+        </div>
+      </form>
+    </Dialog>
+  );
+}

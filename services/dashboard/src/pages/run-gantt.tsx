@@ -1,0 +1,60 @@
+import type { TaskRun } from '@outpost/sdk/contracts';
+import { cssVars } from '../components/css-vars.js';
+import { Empty } from '../components/notice.js';
+import { StateBadge } from '../components/state-badge.js';
+import { formatDuration } from '../lib/format.js';
+import { buildGantt } from '../lib/gantt.js';
+
+/** Task runs on one time axis; task-level retries show as a count, Retrying states as a striped bar. */
+export function RunGantt({ taskRuns, now, flowStart }: { taskRuns: readonly TaskRun[]; now: number; flowStart: string | null }) {
+  if (taskRuns.length === 0) return <Empty>No task runs yet.</Empty>;
+  const model = buildGantt(taskRuns, now, flowStart);
+  const attempts = new Set(taskRuns.map((r) => r.flowRunAttempt));
+  return (
+    <div className="gantt" data-testid="task-gantt">
+      <div className="gantt-row gantt-axis" aria-hidden="true">
+        <span />
+        <div className="gantt-track">
+          {model.ticks.map((tick) => (
+            <span key={tick.offsetMs} className="gantt-tick" ref={cssVars({ '--left': `${tick.left}%` })}>
+              {tick.offsetMs === 0 ? '0' : `+${formatDuration(tick.offsetMs)}`}
+            </span>
+          ))}
+        </div>
+      </div>
+      {model.bars.map((bar) => (
+        <div className="gantt-row" key={bar.id} data-testid="task-run" data-task-state={bar.state.type}>
+          <div className="gantt-label">
+            <span className="truncate" title={bar.taskKey}>
+              {bar.name}
+            </span>
+            {bar.runCount > 1 && (
+              <span className="retry-count" title={`${bar.runCount} tries`} data-testid="task-run-count">
+                ×{bar.runCount}
+              </span>
+            )}
+            {attempts.size > 1 && <span className="muted small">attempt {bar.attempt}</span>}
+          </div>
+          <div className="gantt-track">
+            {model.ticks.map((tick) => (
+              <span key={tick.offsetMs} className="gantt-grid" ref={cssVars({ '--left': `${tick.left}%` })} />
+            ))}
+            {bar.started ? (
+              <span
+                className={`gantt-bar state-bg-${bar.state.type.toLowerCase()}${bar.state.name === 'Retrying' ? ' gantt-retrying' : ''}${bar.open ? ' gantt-open' : ''}`}
+                ref={cssVars({ '--left': `${bar.left}%`, '--width': `${bar.width}%` })}
+                title={`${bar.name}: ${bar.state.name}${bar.durationMs === null ? '' : `, ${formatDuration(bar.durationMs)}`}`}
+              />
+            ) : (
+              <span className="gantt-waiting muted small">not started</span>
+            )}
+          </div>
+          <div className="gantt-meta">
+            <StateBadge state={bar.state} testId="task-state-badge" />
+            <span className="mono small">{bar.durationMs === null ? '' : formatDuration(bar.durationMs)}</span>
+          </div>
+        </div>
+      ))}
+    </div>
+  );
+}

@@ -1,0 +1,141 @@
+import type { LogLevel, LogLine } from '@outpost/sdk/contracts';
+import { useDeferredValue, useMemo, useRef, useState } from 'react';
+import { Notice } from '../components/notice.js';
+import { VirtualList } from '../components/virtual-list.js';
+import { useLogTail } from '../hooks/use-log-tail.js';
+import { formatLogTime } from '../lib/format.js';
+import { LOG_LEVELS, LogView } from '../lib/log-store.js';
+
+const LINE_HEIGHT = 20;
+
+/** Splits a message around case-insensitive matches of `query`; every piece is rendered as text. */
+function highlight(message: string, query: string) {
+  if (!query) return message;
+  const lower = message.toLowerCase();
+  const q = query.toLowerCase();
+  const parts: (string | { mark: string })[] = [];
+  let from = 0;
+  for (let at = lower.indexOf(q); at >= 0 && parts.length < 40; at = lower.indexOf(q, at + q.length)) {
+    if (at > from) parts.push(message.slice(from, at));
+    parts.push({ mark: message.slice(at, at + q.length) });
+    from = at + q.length;
+  }
+  parts.push(message.slice(from));
+  return parts.map((p, i) =>
+    typeof p === 'string' ? (
+      p
+    ) : (
+      // biome-ignore lint/suspicious/noArrayIndexKey: pieces of one immutable line
+      <mark key={i}>{p.mark}</mark>
+    ),
+  );
+}
+
+export function RunLogs({ runId, live }: { runId: string; live: boolean }) {
+  const tail = useLogTail(runId, live);
+  const [minLevel, setMinLevel] = useState<LogLevel>('debug');
+  const [query, setQuery] = useState('');
+  const deferredQuery = useDeferredValue(query);
+  const [selected, setSelected] = useState<LogLine | null>(null);
+  const viewRef = useRef<LogView | null>(null);
+  if (!viewRef.current) viewRef.current = new LogView(tail.store);
+  const view = viewRef.current;
+
+  // biome-ignore lint/correctness/useExhaustiveDependencies: the store's version says new lines arrived
+  const matchCount = useMemo(() => {
+    const current = view.current;
+    if (current.minLevel !== minLevel || current.query !== deferredQuery) view.setFilter({ minLevel, query: deferredQuery });
+    else view.refresh();
+    return view.length;
+  }, [tail.version, minLevel, deferredQuery, view]);
+
+  const filterKey = `${minLevel}|${deferredQuery}`;
+  return (
+    <section className="panel logs-panel" aria-label="Logs">
+      <div className="panel-header">
+        <h2>Logs</h2>
+        <div className="log-tools">
+          <select
+            value={minLevel}
+            onChange={(e) => setMinLevel(e.target.value as LogLevel)}
+            aria-label="Minimum level"
+            data-testid="log-level"
+          >
+            {LOG_LEVELS.map((l) => (
+              <option key={l} value={l}>
+                {l === 'debug' ? 'All levels' : `${l} and above`}
+              </option>
+            ))}
+          </select>
+          <input
+            type="search"
+            placeholder="Search logs"
+            value={query}
+            onChange={(e) => setQuery(e.target.value)}
+            aria-label="Search logs"
+            data-testid="log-search"
+          />
+          <span className="muted small" data-testid="log-count">
+            {matchCount === tail.store.size
+              ? `${tail.store.size.toLocaleString()} lines`
+              : `${matchCount.toLocaleString()} of ${tail.store.size.toLocaleString()} lines`}
+          </span>
+          {live && (
+            <span className="live live-live small">
+              <span className="live-dot" aria-hidden="true" />
+              Following
+            </span>
+          )}
+        </div>
+      </div>
+      {tail.error && <Notice>{tail.error}</Notice>}
+      {tail.store.size === 0 ? (
+        <div className="log-empty muted" data-testid="log-empty">
+          {tail.caughtUp ? (live ? 'Waiting for logs…' : 'This run wrote no logs.') : 'Loading logs…'}
+        </div>
+      ) : (
+        <VirtualList
+          count={matchCount}
+          rowHeight={LINE_HEIGHT}
+          followTail
+          resetKey={filterKey}
+          className="log-lines"
+          testId="log-lines"
+          overscan={30}
+          renderRow={(i) => {
+            const line = view.at(i);
+            if (!line) return null;
+            return (
+              <div
+                key={`${line.attempt}:${line.seq}`}
+                className={`log-line level-${line.level}${selected === line ? ' log-line-selected' : ''}`}
+                data-testid="log-line"
+                onClick={() => setSelected(line)}
+                onKeyDown={(e) => {
+                  if (e.key === 'Enter') setSelected(line);
+                }}
+              >
+                <span className="log-time">{formatLogTime(line.timestamp)}</span>
+                <span className="log-level">{line.level}</span>
+                <span className="log-message">{highlight(line.message, deferredQuery)}</span>
+              </div>
+            );
+          }}
+        />
+      )}
+      {selected && (
+        <div className="log-detail" data-testid="log-line-detail">
+          <div className="log-detail-head">
+            <span className="muted small">
+              attempt {selected.attempt} · #{selected.seq} · {selected.stream} · {selected.timestamp}
+            </span>
+            <button type="button" className="icon-button" onClick={() => setSelected(null)} aria-label="Close line">
+              ×
+            </button>
+          </div>
+          <pre>{selected.message}</pre>
+        </div>
+      )}
+    </section>
+  );
+}

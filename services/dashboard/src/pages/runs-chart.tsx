@@ -1,0 +1,62 @@
+import { DEFAULT_STATE_NAME } from '@outpost/sdk/contracts';
+import type { StatsOverviewResponse } from '../api/extra-contracts.js';
+import { STACK_ORDER, stackedBars } from '../lib/stats-chart.js';
+
+const WIDTH = 960;
+const HEIGHT = 220;
+const PAD_LEFT = 40;
+const PAD_BOTTOM = 22;
+
+const hourMinute = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit' });
+const dayHour = new Intl.DateTimeFormat(undefined, { weekday: 'short', hour: '2-digit' });
+
+/** Stacked bars in plain SVG; colours come from the stylesheet's state classes. */
+export function RunsChart({ stats }: { stats: StatsOverviewResponse }) {
+  const chart = stackedBars(stats.buckets, WIDTH - PAD_LEFT, HEIGHT - PAD_BOTTOM);
+  const format = stats.bucketSeconds >= 21_600 ? dayHour : hourMinute;
+  const labelEvery = Math.max(1, Math.ceil(stats.buckets.length / 8));
+  const slot = (WIDTH - PAD_LEFT) / Math.max(1, stats.buckets.length);
+  const present = STACK_ORDER.filter((s) => (stats.totals.counts[s] ?? 0) > 0);
+  return (
+    <figure className="chart" data-testid="runs-chart">
+      <svg viewBox={`0 0 ${WIDTH} ${HEIGHT}`} role="img" aria-label="Runs by state over time">
+        <g className="chart-grid">
+          {chart.gridlines.map((g) => (
+            <g key={g.y}>
+              <line x1={PAD_LEFT} x2={WIDTH} y1={g.y} y2={g.y} />
+              <text x={PAD_LEFT - 6} y={g.y + 4} textAnchor="end">
+                {g.value}
+              </text>
+            </g>
+          ))}
+        </g>
+        <g transform={`translate(${PAD_LEFT},0)`}>
+          {chart.rects.map((r) => (
+            <rect key={`${r.bucket}-${r.state}`} x={r.x} y={r.y} width={r.width} height={r.height} className={`fill-${r.state.toLowerCase()}`}>
+              <title>{`${DEFAULT_STATE_NAME[r.state]}: ${r.count}`}</title>
+            </rect>
+          ))}
+          {stats.buckets.map((b, i) =>
+            i % labelEvery === 0 ? (
+              <text key={b.start} className="chart-label" x={i * slot + slot / 2} y={HEIGHT - 6} textAnchor="middle">
+                {format.format(Date.parse(b.start))}
+              </text>
+            ) : null,
+          )}
+        </g>
+      </svg>
+      <figcaption className="legend">
+        {present.length === 0 ? (
+          <span className="muted">No runs in this window.</span>
+        ) : (
+          present.map((s) => (
+            <span key={s} className="legend-item">
+              <span className={`legend-swatch state-bg-${s.toLowerCase()}`} aria-hidden="true" />
+              {DEFAULT_STATE_NAME[s]} {(stats.totals.counts[s] ?? 0).toLocaleString()}
+            </span>
+          ))
+        )}
+      </figcaption>
+    </figure>
+  );
+}

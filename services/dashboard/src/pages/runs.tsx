@@ -1,0 +1,168 @@
+import type { FlowRun } from '@outpost/sdk/contracts';
+import { useCallback, useEffect, useMemo, useReducer, useRef, useState } from 'react';
+import { describeFailure } from '../api/client.js';
+import { api } from '../api/instance.js';
+import { subscribeRunEvents, type LiveStatus } from '../api/run-events.js';
+import { RUN_EVENTS_PATH } from '../api/endpoints.js';
+import { LiveIndicator } from '../components/live-indicator.js';
+import { Empty, Notice } from '../components/notice.js';
+import { StateBadge } from '../components/state-badge.js';
+import { TagList } from '../components/tag-list.js';
+import { VirtualList } from '../components/virtual-list.js';
+import { useNow } from '../hooks/use-now.js';
+import { formatDateTime, formatDuration, formatRelative, spanMs } from '../lib/format.js';
+import { filtersFromSearch, filtersKey, filtersToSearch, listQuery, type RunFilters, runMatches } from '../lib/run-filters.js';
+import { currentCursor, initialPages, runPagesReducer } from '../lib/run-pages.js';
+import { href, navigate } from '../router.js';
+import { RunFilterBar } from './run-filter-bar.js';
+
+const PAGE_SIZE = 100;
+const ROW_HEIGHT = 40;
+
+export function RunsPage({ search }: { search: URLSearchParams }) {
+  const searchText = search.toString();
+  // biome-ignore lint/correctness/useExhaustiveDependencies: the text is the identity of the search
+  const filters = useMemo(() => filtersFromSearch(search), [searchText]);
+  const key = filtersKey(filters);
+  const [pages, dispatch] = useReducer(runPagesReducer, key, initialPages);
+  const [live, setLive] = useState<LiveStatus>('connecting');
+  const now = useNow(1000);
+
+  const stateRef = useRef(pages);
+  stateRef.current = pages;
+  const filtersRef = useRef(filters);
+  filtersRef.current = filters;
+
+  if (pages.key !== key) dispatch({ type: 'reset', key });
+
+  const cursor = currentCursor(pages);
+  const loadPage = useCallback(async (pageKey: string, index: number, pageCursor: string | null, f: RunFilters) => {
+    const result = await api.call('flowRunsList', { query: listQuery(f, pageCursor, PAGE_SIZE, Date.now()) });
+    if (result.ok) {
+      dispatch({ type: 'loaded', key: pageKey, index, items: result.data.items, nextCursor: result.data.nextCursor });
+    } else {
+      dispatch({ type: 'failed', key: pageKey, index, error: describeFailure(result) });
+    }
+  }, []);
+
+  useEffect(() => {
+    if (pages.key !== key || !pages.loading) return;
+    void loadPage(key, pages.index, cursor, filters);
+  }, [key, pages.key, pages.index, pages.loading, cursor, filters, loadPage]);
+
+  useEffect(
+    () =>
+      subscribeRunEvents({
+        url: api.url(RUN_EVENTS_PATH),
+        onStatus: setLive,
+        onRun: (run: FlowRun) => {
+          dispatch({ type: 'upsert', run, matches: runMatches(run, filtersRef.current, Date.now()) });
+        },
+        poll: async () => {
+          const s = stateRef.current;
+          if (s.loading) return;
+          await loadPage(s.key, s.index, currentCursor(s), filtersRef.current);
+        },
+      }),
+    [loadPage],
+  );
+
+  const setFilters = (next: RunFilters) => navigate('/runs', filtersToSearch(next), { replace: true });
+
+  return (
+    <div className="page page-fill">
+      <div className="page-header">
+        <h1>Runs</h1>
+        <LiveIndicator status={live} />
+      </div>
+      <RunFilterBar filters={filters} onChange={setFilters} />
+      {pages.unseen > 0 && (
+        <button type="button" className="new-runs" onClick={() => dispatch({ type: 'first' })} data-testid="runs-new">
+          {pages.unseen.toLocaleString()} new run{pages.unseen === 1 ? '' : 's'} — show newest
+        </button>
+      )}
+      {pages.error && <Notice>{pages.error}</Notice>}
+      <div className="table runs-table" role="table" aria-label="Flow runs" data-testid="runs-table">
+        <div className="table-head" role="row">
+          <span role="columnheader">State</span>
+          <span role="columnheader">Run</span>
+          <span role="columnheader">Deployment</span>
+          <span role="columnheader">Tags</span>
+          <span role="columnheader">Start</span>
+          <span role="columnheader" className="num">
+            Duration
+          </span>
+        </div>
+        {pages.items.length === 0 && !pages.loading ? (
+          <Empty>No runs match these filters.</Empty>
+        ) : (
+          <VirtualList
+            count={pages.items.length}
+            rowHeight={ROW_HEIGHT}
+            resetKey={`${key}/${pages.index}`}
+            className="table-body"
+            renderRow={(i) => {
+              const run = pages.items[i];
+              return run ? (
+                <RunRow key={run.id} run={run} now={now} onTag={(tag) => setFilters({ ...filters, tag })} />
+              ) : null;
+            }}
+          />
+        )}
+      </div>
+      <div className="pager">
+        <span className="muted" data-testid="runs-page">
+          {pages.loading ? 'Loading…' : `Page ${pages.index + 1} · ${pages.items.length.toLocaleString()} runs`}
+        </span>
+        <button
+          type="button"
+          className="button"
+          disabled={pages.index === 0 || pages.loading}
+          onClick={() => dispatch({ type: 'prev' })}
+          data-testid="runs-prev"
+        >
+          ← Newer
+        </button>
+        <button
+          type="button"
+          className="button"
+          disabled={!pages.nextCursor || pages.loading}
+          onClick={() => dispatch({ type: 'next' })}
+          data-testid="runs-next"
+        >
+          Older →
+        </button>
+      </div>
+    </div>
+  );
+}
+
+function RunRow({ run, now, onTag }: { run: FlowRun; now: number; onTag: (tag: string) => void }) {
+  const duration = spanMs(run.startTime, run.endTime, now);
+  const started = run.startTime ?? run.expectedStartTime;
+  return (
+    <div className="table-row" role="row" data-testid="run-row" data-run-id={run.id}>
+      <span role="cell">
+        <StateBadge state={run.state} />
+      </span>
+      <span role="cell" className="cell-main">
+        <a href={href(`/runs/${run.id}`)} className="run-name" data-testid="run-link">
+          {run.name}
+        </a>
+        <span className="muted small">{run.flowName}</span>
+      </span>
+      <span role="cell" className="truncate">
+        {run.deploymentName ?? <span className="muted">ad hoc</span>}
+      </span>
+      <span role="cell" className="truncate">
+        <TagList tags={run.tags} onPick={onTag} />
+      </span>
+      <span role="cell" title={formatDateTime(started)}>
+        {run.startTime ? formatDateTime(run.startTime) : <span className="muted">{formatRelative(started, now)}</span>}
+      </span>
+      <span role="cell" className="num mono">
+        {duration === null ? '—' : formatDuration(duration)}
+      </span>
+    </div>
+  );
+}

@@ -1,0 +1,161 @@
+import { type ApiKey, type ApiKeyCreateResponse, Role } from '@outpost/sdk/contracts';
+import { type FormEvent, useState } from 'react';
+import { describeFailure } from '../api/client.js';
+import { api } from '../api/instance.js';
+import { Empty, Notice } from '../components/notice.js';
+import { useNow } from '../hooks/use-now.js';
+import { useResource } from '../hooks/use-resource.js';
+import { formatDateTime, formatRelative } from '../lib/format.js';
+import { CreatedKey } from './created-key.js';
+
+export function SettingsPage({ role }: { role: Role | null }) {
+  const keys = useResource((signal) => api.call('apiKeysList', { signal }), []);
+  const [created, setCreated] = useState<ApiKeyCreateResponse | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const now = useNow(30_000);
+  const canManage = role === null || role === 'owner' || role === 'admin';
+
+  const revoke = async (key: ApiKey) => {
+    const result = await api.call('apiKeysRevoke', { params: { id: key.id } });
+    setError(result.ok ? null : describeFailure(result));
+    await keys.reload();
+  };
+
+  return (
+    <div className="page">
+      <div className="page-header">
+        <h1>Settings</h1>
+      </div>
+      <section className="panel" aria-label="API keys">
+        <div className="panel-header">
+          <h2>API keys</h2>
+        </div>
+        {!canManage && <Notice kind="info">Only owners and admins manage API keys.</Notice>}
+        {canManage && (
+          <CreateKeyForm
+            onCreated={(response) => {
+              setCreated(response);
+              void keys.reload();
+            }}
+          />
+        )}
+        {created && <CreatedKey created={created} onDone={() => setCreated(null)} />}
+        {(error ?? keys.error) && <Notice>{error ?? keys.error}</Notice>}
+        {keys.data && keys.data.items.length === 0 && <Empty>No API keys.</Empty>}
+        {keys.data && keys.data.items.length > 0 && (
+          <table className="grid-table" data-testid="api-keys-table">
+            <thead>
+              <tr>
+                <th>Name</th>
+                <th>Role</th>
+                <th>Key</th>
+                <th>Created</th>
+                <th>Last used</th>
+                <th>Expires</th>
+                <th aria-label="Actions" />
+              </tr>
+            </thead>
+            <tbody>
+              {keys.data.items.map((key) => (
+                <tr key={key.id} data-testid="api-key-row" data-key-name={key.name} className={key.revokedAt ? 'row-revoked' : ''}>
+                  <td>
+                    <div className="cell-main">
+                      <span className="strong">{key.name}</span>
+                      {key.pools.length > 0 && <span className="muted small">pools: {key.pools.join(', ')}</span>}
+                    </div>
+                  </td>
+                  <td>{key.role}</td>
+                  <td>
+                    <code>{key.prefix}…</code>
+                  </td>
+                  <td>{formatDateTime(key.createdAt)}</td>
+                  <td>{key.lastUsedAt ? formatRelative(key.lastUsedAt, now) : <span className="muted">never</span>}</td>
+                  <td>{key.expiresAt ? formatDateTime(key.expiresAt) : <span className="muted">never</span>}</td>
+                  <td className="num">
+                    {key.revokedAt ? (
+                      <span className="pill pill-offline">Revoked</span>
+                    ) : (
+                      canManage && (
+                        <button type="button" className="button button-danger" onClick={() => void revoke(key)} data-testid="api-key-revoke">
+                          Revoke
+                        </button>
+                      )
+                    )}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        )}
+      </section>
+    </div>
+  );
+}
+
+function CreateKeyForm({ onCreated }: { onCreated: (created: ApiKeyCreateResponse) => void }) {
+  const [name, setName] = useState('');
+  const [role, setRole] = useState<Role>('developer');
+  const [pools, setPools] = useState('');
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+
+  const onSubmit = async (e: FormEvent) => {
+    e.preventDefault();
+    if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(name)) {
+      setError('Name: use letters, digits, ".", "_" or "-", starting with a letter or digit.');
+      return;
+    }
+    const poolList = pools
+      .split(',')
+      .map((p) => p.trim())
+      .filter(Boolean);
+    setBusy(true);
+    const result = await api.call('apiKeysCreate', {
+      body: { name, role, pools: role === 'worker' && poolList.length > 0 ? poolList : undefined },
+    });
+    setBusy(false);
+    if (!result.ok) {
+      setError(describeFailure(result));
+      return;
+    }
+    setError(null);
+    setName('');
+    setPools('');
+    onCreated(result.data);
+  };
+
+  return (
+    <form className="inline-form" onSubmit={(e) => void onSubmit(e)} data-testid="api-key-form">
+      <input
+        type="text"
+        placeholder="Key name, e.g. ci-deploy"
+        value={name}
+        maxLength={100}
+        onChange={(e) => setName(e.target.value)}
+        aria-label="Key name"
+        data-testid="api-key-name"
+      />
+      <select value={role} onChange={(e) => setRole(e.target.value as Role)} aria-label="Role" data-testid="api-key-role">
+        {Role.options.map((r) => (
+          <option key={r} value={r}>
+            {r}
+          </option>
+        ))}
+      </select>
+      {role === 'worker' && (
+        <input
+          type="text"
+          placeholder="Pools (comma-separated, empty = all)"
+          value={pools}
+          onChange={(e) => setPools(e.target.value)}
+          aria-label="Pools"
+          data-testid="api-key-pools"
+        />
+      )}
+      <button type="submit" className="button button-primary" disabled={busy || !name} data-testid="api-key-create">
+        Create key
+      </button>
+      {error && <span className="field-error">{error}</span>}
+    </form>
+  );
+}

@@ -1,0 +1,81 @@
+import { useSyncExternalStore } from 'react';
+
+export interface HashLocation {
+  path: string;
+  search: URLSearchParams;
+}
+
+export type Route =
+  | { name: 'overview' }
+  | { name: 'runs' }
+  | { name: 'run'; id: string }
+  | { name: 'deployments' }
+  | { name: 'work-pools' }
+  | { name: 'settings' }
+  | { name: 'sign-in' }
+  | { name: 'not-found' };
+
+/** `#/runs/abc?state=FAILED` → path `/runs/abc`, search `state=FAILED`. */
+export function parseHash(hash: string): HashLocation {
+  const raw = hash.replace(/^#/, '');
+  const q = raw.indexOf('?');
+  const path = (q >= 0 ? raw.slice(0, q) : raw) || '/';
+  return { path: path.startsWith('/') ? path : `/${path}`, search: new URLSearchParams(q >= 0 ? raw.slice(q + 1) : '') };
+}
+
+export function matchRoute(path: string): Route {
+  const parts = path.split('/').filter(Boolean);
+  const [first, second, ...rest] = parts;
+  if (rest.length > 0) return { name: 'not-found' };
+  if (!first) return { name: 'overview' };
+  if (first === 'runs' && second) {
+    try {
+      return { name: 'run', id: decodeURIComponent(second) };
+    } catch {
+      return { name: 'not-found' };
+    }
+  }
+  if (second) return { name: 'not-found' };
+  switch (first) {
+    case 'overview':
+      return { name: 'overview' };
+    case 'runs':
+      return { name: 'runs' };
+    case 'deployments':
+      return { name: 'deployments' };
+    case 'work-pools':
+      return { name: 'work-pools' };
+    case 'settings':
+      return { name: 'settings' };
+    case 'sign-in':
+      return { name: 'sign-in' };
+    default:
+      return { name: 'not-found' };
+  }
+}
+
+export function href(path: string, search?: URLSearchParams | Record<string, string>): string {
+  const s = search instanceof URLSearchParams ? search.toString() : new URLSearchParams(search ?? {}).toString();
+  return `#${path}${s ? `?${s}` : ''}`;
+}
+
+export function navigate(path: string, search?: URLSearchParams | Record<string, string>, options: { replace?: boolean } = {}) {
+  const target = href(path, search);
+  if (options.replace) {
+    const url = new URL(window.location.href);
+    url.hash = target;
+    window.history.replaceState(window.history.state, '', url);
+    window.dispatchEvent(new HashChangeEvent('hashchange'));
+  } else {
+    window.location.hash = target;
+  }
+}
+
+function subscribe(onChange: () => void): () => void {
+  window.addEventListener('hashchange', onChange);
+  return () => window.removeEventListener('hashchange', onChange);
+}
+
+export function useHash(): string {
+  return useSyncExternalStore(subscribe, () => window.location.hash);
+}
