@@ -178,6 +178,15 @@ describe('worker lifecycle against a scripted control plane', () => {
     expect(isProcessRunning(grandchild)).toBe(false);
   });
 
+  it('kills the flow process at once when a state proposal is refused as a stale attempt', async () => {
+    await start();
+    const id = api.enqueue({ ...bundle, flowName: 'sleepy' });
+    api.stale.add(id);
+    const outcome = await outcomeOf(id);
+    expect(outcome).toMatchObject({ ending: 'lost', proposed: null });
+    expect(api.runs.get(id)!.states).toEqual([]);
+  });
+
   it('cancels a CANCELLING run on the next heartbeat and records CANCELLED with the group gone', async () => {
     await start();
     const id = api.enqueue({ ...bundle, flowName: 'sleepy' });

@@ -73,16 +73,27 @@ export class RpcServer {
         result = answer;
         break;
       }
-      case 'createTaskRun':
+      case 'createTaskRun': {
+        // Task names and keys can be built from parameters; they leave the network like any other text.
+        const redactor = this.deps.redactor();
+        const { name, taskKey, dynamicKey, state } = request.body;
         result = await api.call(
           'taskRunsCreate',
           {
             params: { id: api.runId },
-            body: { ...request.body, flowRunAttempt: api.attempt, state: this.redactState(request.body.state) },
+            body: {
+              ...request.body,
+              name: redactor.redact(name),
+              taskKey: redactor.redact(taskKey),
+              dynamicKey: redactor.redact(dynamicKey),
+              flowRunAttempt: api.attempt,
+              state: this.redactState(state),
+            },
           },
           RPC_DEADLINE_MS,
         );
         break;
+      }
       case 'setTaskRunState': {
         const { taskRunId, runCount, state } = request.body;
         result = await api.call(

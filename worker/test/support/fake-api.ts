@@ -40,6 +40,8 @@ export class FakeApi {
   claimScript: number[] = [];
   readonly cancel = new Set<string>();
   readonly lost = new Set<string>();
+  /** Runs whose state proposals answer 409 stale_attempt, as when another attempt superseded this one. */
+  readonly stale = new Set<string>();
   private readonly queue: ClaimedRun[] = [];
   private server: Server | null = null;
 
@@ -180,6 +182,9 @@ export class FakeApi {
 
   private setState(id: string, body: Record<string, unknown>, res: ServerResponse): void {
     const run = this.runs.get(id)!;
+    if (this.stale.has(id)) {
+      return this.json(res, 409, { type: 'about:blank', title: 'Stale attempt', status: 409, code: 'stale_attempt' });
+    }
     const proposed = body.state as { type: StateType; message?: string };
     const terminal = ['COMPLETED', 'FAILED', 'CRASHED', 'CANCELLED'];
     let status = 'ACCEPT';
