@@ -183,7 +183,8 @@ export class FakeApi {
   private setState(id: string, body: Record<string, unknown>, res: ServerResponse): void {
     const run = this.runs.get(id)!;
     if (this.stale.has(id)) {
-      return this.json(res, 409, { type: 'about:blank', title: 'Stale attempt', status: 409, code: 'stale_attempt' });
+      this.json(res, 409, { type: 'about:blank', title: 'Stale attempt', status: 409, code: 'stale_attempt' });
+      return;
     }
     const proposed = body.state as { type: StateType; message?: string };
     const terminal = ['COMPLETED', 'FAILED', 'CRASHED', 'CANCELLED'];
