@@ -1,4 +1,4 @@
-import { type Role, WhoAmIResponse } from '@outpost/sdk/contracts';
+import type { Role, WhoAmIResponse } from '@outpost/sdk/contracts';
 import { useEffect, useState } from 'react';
 import { api } from './api/instance.js';
 import { NavLink } from './components/nav-link.js';

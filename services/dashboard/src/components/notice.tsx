@@ -1,6 +1,14 @@
 import type { ReactNode } from 'react';
 
-export function Notice({ kind = 'error', children, testId }: { kind?: 'error' | 'info' | 'success'; children: ReactNode; testId?: string }) {
+export function Notice({
+  kind = 'error',
+  children,
+  testId,
+}: {
+  kind?: 'error' | 'info' | 'success';
+  children: ReactNode;
+  testId?: string;
+}) {
   return (
     <div className={`notice notice-${kind}`} role={kind === 'error' ? 'alert' : 'status'} data-testid={testId}>
       {children}

@@ -14,8 +14,6 @@ export interface VirtualListProps {
   followTail?: boolean;
   /** A changing value that forces a scroll back to the top (a new filter). */
   resetKey?: string;
-  role?: string;
-  ariaLabel?: string;
 }
 
 /**
@@ -31,8 +29,6 @@ export function VirtualList({
   overscan = 10,
   followTail = false,
   resetKey,
-  role,
-  ariaLabel,
 }: VirtualListProps) {
   const scroller = useRef<HTMLDivElement>(null);
   const [scrollTop, setScrollTop] = useState(0);
@@ -56,6 +52,7 @@ export function VirtualList({
     setScrollTop(el.scrollTop);
   }, [resetKey]);
 
+  // biome-ignore lint/correctness/useExhaustiveDependencies: new rows (a higher count) are what moves the tail
   useEffect(() => {
     const el = scroller.current;
     if (!el || !followTail || !atBottom.current) return;
@@ -83,9 +80,7 @@ export function VirtualList({
       className={`virtual-scroller ${className ?? ''}`}
       onScroll={onScroll}
       data-testid={testId}
-      role={role}
-      aria-label={ariaLabel}
-      aria-rowcount={role ? count : undefined}
+      // biome-ignore lint/a11y/noNoninteractiveTabindex: the scroller must take keyboard focus to scroll with the arrow keys
       tabIndex={0}
     >
       <div className="virtual-spacer" ref={cssVars({ '--virtual-height': `${count * rowHeight}px` })}>

@@ -40,7 +40,6 @@ export function useResource<T>(
     setLoading(false);
   }, []);
 
-  // biome-ignore lint/correctness/useExhaustiveDependencies: the caller's deps decide when to start over
   useEffect(() => {
     setData(null);
     setError(null);

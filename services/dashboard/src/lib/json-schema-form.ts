@@ -211,7 +211,9 @@ function parseScalar(field: FieldModel, kind: ScalarKind, text: string): Parsed 
       return { ok: false, error: 'must be true or false' };
     case 'enum': {
       const match = field.options?.find((o) => String(o) === text);
-      return match === undefined ? { ok: false, error: `must be one of ${field.options?.join(', ')}` } : { ok: true, value: match };
+      return match === undefined
+        ? { ok: false, error: `must be one of ${field.options?.join(', ')}` }
+        : { ok: true, value: match };
     }
     case 'number':
     case 'integer': {

@@ -23,7 +23,14 @@ export function CreatedKey({ created, onDone }: { created: ApiKeyCreateResponse;
         <strong>{created.apiKey.name}</strong> ({created.apiKey.role}) was created. Copy the key now: it will not be shown again.
       </p>
       <div className="created-key-row">
-        <input ref={field} readOnly value={created.key} className="mono" onFocus={(e) => e.target.select()} data-testid="api-key-secret" />
+        <input
+          ref={field}
+          readOnly
+          value={created.key}
+          className="mono"
+          onFocus={(e) => e.target.select()}
+          data-testid="api-key-secret"
+        />
         <button type="button" className="button" onClick={() => void copy()} data-testid="api-key-copy">
           {copied === 'yes' ? 'Copied' : 'Copy'}
         </button>

@@ -76,9 +76,16 @@ export function DeploymentsPage() {
                 <td>
                   <TagList tags={d.tags} />
                 </td>
-                <td>{d.paused ? <span className="pill pill-paused">Paused</span> : <span className="pill pill-active">Active</span>}</td>
+                <td>
+                  {d.paused ? <span className="pill pill-paused">Paused</span> : <span className="pill pill-active">Active</span>}
+                </td>
                 <td className="num">
-                  <button type="button" className="button button-primary" onClick={() => setRunning(d)} data-testid="deployment-run">
+                  <button
+                    type="button"
+                    className="button button-primary"
+                    onClick={() => setRunning(d)}
+                    data-testid="deployment-run"
+                  >
                     Run
                   </button>
                 </td>
@@ -89,7 +96,13 @@ export function DeploymentsPage() {
       )}
       {nextCursor && (
         <div className="pager">
-          <button type="button" className="button" disabled={loading} onClick={() => void load(nextCursor)} data-testid="deployments-more">
+          <button
+            type="button"
+            className="button"
+            disabled={loading}
+            onClick={() => void load(nextCursor)}
+            data-testid="deployments-more"
+          >
             Load more
           </button>
         </div>

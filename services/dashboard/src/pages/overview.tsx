@@ -16,12 +16,14 @@ const WINDOWS: { value: StatsWindow; label: string }[] = [
 
 export function OverviewPage() {
   const [span, setSpan] = useState<StatsWindow>('24h');
-  const stats = useResource((signal) => api.call('statsOverview', { query: { window: span }, signal }), [span], { pollMs: 30_000 });
+  const stats = useResource((signal) => api.call('statsOverview', { query: { window: span }, signal }), [span], {
+    pollMs: 30_000,
+  });
   return (
     <div className="page">
       <div className="page-header">
         <h1>Overview</h1>
-        <div className="segmented" role="group" aria-label="Window">
+        <fieldset className="segmented" aria-label="Window">
           {WINDOWS.map((w) => (
             <button
               type="button"
@@ -34,7 +36,7 @@ export function OverviewPage() {
               {w.label}
             </button>
           ))}
-        </div>
+        </fieldset>
       </div>
       {stats.error && <Notice>{stats.error}</Notice>}
       {stats.data ? <OverviewBody stats={stats.data} /> : !stats.error && <p className="muted">Loading…</p>}

@@ -58,7 +58,15 @@ export function ParameterField({
       break;
     case 'array':
     case 'json':
-      input = <textarea {...common} className="mono" rows={field.kind === 'json' ? 5 : 3} value={text} onChange={(e) => onChange(e.target.value)} />;
+      input = (
+        <textarea
+          {...common}
+          className="mono"
+          rows={field.kind === 'json' ? 5 : 3}
+          value={text}
+          onChange={(e) => onChange(e.target.value)}
+        />
+      );
       break;
     case 'string':
       input = <input {...common} type="text" value={text} onChange={(e) => onChange(e.target.value)} />;
@@ -69,7 +77,12 @@ export function ParameterField({
     <div className={`field${field.kind === 'boolean' ? ' field-inline' : ''}`}>
       <label htmlFor={id} className="field-label">
         {field.label}
-        {field.required && field.kind !== 'boolean' && <span className="required" aria-label="required"> *</span>}
+        {field.required && field.kind !== 'boolean' && (
+          <span className="required" title="required">
+            {' '}
+            *
+          </span>
+        )}
         <span className="field-type">{field.kind === 'array' ? `list of ${field.itemKind}` : field.kind}</span>
       </label>
       {input}

@@ -110,12 +110,10 @@ export function RunLogs({ runId, live }: { runId: string; live: boolean }) {
                 key={`${line.attempt}:${line.seq}`}
                 className={`log-line level-${line.level}${selected === line ? ' log-line-selected' : ''}`}
                 data-testid="log-line"
-                onClick={() => setSelected(line)}
-                onKeyDown={(e) => {
-                  if (e.key === 'Enter') setSelected(line);
-                }}
               >
-                <span className="log-time">{formatLogTime(line.timestamp)}</span>
+                <button type="button" className="log-time" onClick={() => setSelected(line)} title="Show the whole line">
+                  {formatLogTime(line.timestamp)}
+                </button>
                 <span className="log-level">{line.level}</span>
                 <span className="log-message">{highlight(line.message, deferredQuery)}</span>
               </div>

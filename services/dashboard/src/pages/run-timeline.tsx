@@ -37,9 +37,7 @@ export function RunTimeline({ entries, now, live }: { entries: readonly Entry[];
             <StateBadge state={e.state} testId="timeline-state-badge" />
             <span className="mono small">{formatDateTime(e.state.timestamp)}</span>
             <span className="muted small">attempt {e.attempt}</span>
-            <span className="muted small">
-              {i < entries.length - 1 || live ? formatDuration(spans[i] ?? 0) : ''}
-            </span>
+            <span className="muted small">{i < entries.length - 1 || live ? formatDuration(spans[i] ?? 0) : ''}</span>
             {e.state.message && <span className="timeline-message">{e.state.message}</span>}
           </li>
         ))}

@@ -32,7 +32,14 @@ export function RunsChart({ stats }: { stats: StatsOverviewResponse }) {
         </g>
         <g transform={`translate(${PAD_LEFT},0)`}>
           {chart.rects.map((r) => (
-            <rect key={`${r.bucket}-${r.state}`} x={r.x} y={r.y} width={r.width} height={r.height} className={`fill-${r.state.toLowerCase()}`}>
+            <rect
+              key={`${r.bucket}-${r.state}`}
+              x={r.x}
+              y={r.y}
+              width={r.width}
+              height={r.height}
+              className={`fill-${r.state.toLowerCase()}`}
+            >
               <title>{`${DEFAULT_STATE_NAME[r.state]}: ${r.count}`}</title>
             </rect>
           ))}

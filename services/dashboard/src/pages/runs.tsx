@@ -1,9 +1,9 @@
 import type { FlowRun } from '@outpost/sdk/contracts';
 import { useCallback, useEffect, useMemo, useReducer, useRef, useState } from 'react';
 import { describeFailure } from '../api/client.js';
-import { api } from '../api/instance.js';
-import { subscribeRunEvents, type LiveStatus } from '../api/run-events.js';
 import { RUN_EVENTS_PATH } from '../api/endpoints.js';
+import { api } from '../api/instance.js';
+import { type LiveStatus, subscribeRunEvents } from '../api/run-events.js';
 import { LiveIndicator } from '../components/live-indicator.js';
 import { Empty, Notice } from '../components/notice.js';
 import { StateBadge } from '../components/state-badge.js';
@@ -82,16 +82,14 @@ export function RunsPage({ search }: { search: URLSearchParams }) {
         </button>
       )}
       {pages.error && <Notice>{pages.error}</Notice>}
-      <div className="table runs-table" role="table" aria-label="Flow runs" data-testid="runs-table">
-        <div className="table-head" role="row">
-          <span role="columnheader">State</span>
-          <span role="columnheader">Run</span>
-          <span role="columnheader">Deployment</span>
-          <span role="columnheader">Tags</span>
-          <span role="columnheader">Start</span>
-          <span role="columnheader" className="num">
-            Duration
-          </span>
+      <div className="table runs-table" data-testid="runs-table">
+        <div className="table-head">
+          <span>State</span>
+          <span>Run</span>
+          <span>Deployment</span>
+          <span>Tags</span>
+          <span>Start</span>
+          <span className="num">Duration</span>
         </div>
         {pages.items.length === 0 && !pages.loading ? (
           <Empty>No runs match these filters.</Empty>
@@ -103,9 +101,7 @@ export function RunsPage({ search }: { search: URLSearchParams }) {
             className="table-body"
             renderRow={(i) => {
               const run = pages.items[i];
-              return run ? (
-                <RunRow key={run.id} run={run} now={now} onTag={(tag) => setFilters({ ...filters, tag })} />
-              ) : null;
+              return run ? <RunRow key={run.id} run={run} now={now} onTag={(tag) => setFilters({ ...filters, tag })} /> : null;
             }}
           />
         )}
@@ -141,28 +137,24 @@ function RunRow({ run, now, onTag }: { run: FlowRun; now: number; onTag: (tag: s
   const duration = spanMs(run.startTime, run.endTime, now);
   const started = run.startTime ?? run.expectedStartTime;
   return (
-    <div className="table-row" role="row" data-testid="run-row" data-run-id={run.id}>
-      <span role="cell">
+    <div className="table-row" data-testid="run-row" data-run-id={run.id}>
+      <span>
         <StateBadge state={run.state} />
       </span>
-      <span role="cell" className="cell-main">
+      <span className="cell-main">
         <a href={href(`/runs/${run.id}`)} className="run-name" data-testid="run-link">
           {run.name}
         </a>
         <span className="muted small">{run.flowName}</span>
       </span>
-      <span role="cell" className="truncate">
-        {run.deploymentName ?? <span className="muted">ad hoc</span>}
-      </span>
-      <span role="cell" className="truncate">
+      <span className="truncate">{run.deploymentName ?? <span className="muted">ad hoc</span>}</span>
+      <span className="truncate">
         <TagList tags={run.tags} onPick={onTag} />
       </span>
-      <span role="cell" title={formatDateTime(started)}>
+      <span title={formatDateTime(started)}>
         {run.startTime ? formatDateTime(run.startTime) : <span className="muted">{formatRelative(started, now)}</span>}
       </span>
-      <span role="cell" className="num mono">
-        {duration === null ? '—' : formatDuration(duration)}
-      </span>
+      <span className="num mono">{duration === null ? '—' : formatDuration(duration)}</span>
     </div>
   );
 }

@@ -57,7 +57,12 @@ export function SettingsPage({ role }: { role: Role | null }) {
             </thead>
             <tbody>
               {keys.data.items.map((key) => (
-                <tr key={key.id} data-testid="api-key-row" data-key-name={key.name} className={key.revokedAt ? 'row-revoked' : ''}>
+                <tr
+                  key={key.id}
+                  data-testid="api-key-row"
+                  data-key-name={key.name}
+                  className={key.revokedAt ? 'row-revoked' : ''}
+                >
                   <td>
                     <div className="cell-main">
                       <span className="strong">{key.name}</span>
@@ -76,7 +81,12 @@ export function SettingsPage({ role }: { role: Role | null }) {
                       <span className="pill pill-offline">Revoked</span>
                     ) : (
                       canManage && (
-                        <button type="button" className="button button-danger" onClick={() => void revoke(key)} data-testid="api-key-revoke">
+                        <button
+                          type="button"
+                          className="button button-danger"
+                          onClick={() => void revoke(key)}
+                          data-testid="api-key-revoke"
+                        >
                           Revoke
                         </button>
                       )

@@ -65,7 +65,13 @@ function PoolCard({ pool, onChanged }: { pool: WorkPool; onChanged: () => Promis
             {online} of {workers.data?.items.length ?? 0} workers online · limit {pool.concurrencyLimit ?? 'none'}
           </span>
         </div>
-        <button type="button" className="button" disabled={busy} onClick={() => void togglePause()} data-testid="pool-toggle-pause">
+        <button
+          type="button"
+          className="button"
+          disabled={busy}
+          onClick={() => void togglePause()}
+          data-testid="pool-toggle-pause"
+        >
           {pool.paused ? 'Resume' : 'Pause'}
         </button>
       </div>
@@ -105,7 +111,9 @@ function QueueTable({ queues }: { queues: WorkQueue[] }) {
               <td>{q.name}</td>
               <td className="num">{q.priority}</td>
               <td className="num">{q.concurrencyLimit ?? '—'}</td>
-              <td>{q.paused ? <span className="pill pill-paused">Paused</span> : <span className="pill pill-active">Active</span>}</td>
+              <td>
+                {q.paused ? <span className="pill pill-paused">Paused</span> : <span className="pill pill-active">Active</span>}
+              </td>
             </tr>
           ))}
       </tbody>
