@@ -40,8 +40,9 @@ export interface ClaimedRow extends RunRow {
  * - Window functions cannot share a SELECT with FOR UPDATE, so the per-queue cut happens on the
  *   locked rows in a second CTE; rows it leaves out are only unlocked at commit, never changed.
  *
- * Measured on a laptop (Postgres 15, 2,000 due runs, 8 claimers × limit 10): ~3 ms per claim; the
- * partial index `flow_runs_claim_idx` keeps the due scan to SCHEDULED rows of the pool.
+ * Measured by test/claim.race.test.ts on a 2-core machine with Postgres 15: 8 claimers on separate
+ * connections drain 2,000 due runs 25 at a time (80 claims) in ~0.6 s, about 7 ms per claim with
+ * 8 in flight. The partial index `flow_runs_claim_idx` keeps the due scan to SCHEDULED rows of the pool.
  */
 export async function claimDueRuns(sql: Sql, input: ClaimInput): Promise<ClaimedRow[]> {
   return sql.begin(async (tx): Promise<ClaimedRow[]> => {

@@ -8,6 +8,7 @@ import { ApiError } from '../errors.js';
 import type { Handler, HandlerContext, Handlers } from '../routes/types.js';
 import type { AppEnv } from './env.js';
 import { parseBody, parseParams, parseQuery } from './request-input.js';
+import { checkStorageLimits } from './storage-limits.js';
 
 export const API_PREFIX = '/api/v1';
 const MiB = 1024 * 1024;
@@ -41,6 +42,7 @@ export function mountRoutes(app: Hono<AppEnv>, deps: AppDeps, handlers: Handlers
       const params = parseParams(route, c.req.param() as Record<string, string>);
       const query = parseQuery(route, new URL(c.req.url));
       const body = await parseBody(route, c.req);
+      checkStorageLimits(name, body);
       await checkTarget(route, principal, params, body, deps.sql);
 
       let status: number = route.status ?? 200;

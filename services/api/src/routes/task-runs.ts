@@ -1,7 +1,6 @@
 import { getRunAttempt } from '../db/flow-runs.js';
 import { insertTaskRun, listTaskRuns, setTaskRunState } from '../db/task-runs.js';
 import { ApiError, notFound } from '../errors.js';
-import { assertInt32 } from './scope.js';
 import type { Handlers } from './types.js';
 
 /** Task runs are written by the run's current attempt only: the attempt is the run's fencing token. */
@@ -44,7 +43,6 @@ export const taskRunHandlers = {
   },
 
   taskRunsSetState: async ({ params, body, principal, deps }) => {
-    assertInt32(body.runCount, 'body.runCount');
     await assertCurrentAttempt(deps.sql, principal.workspaceId, params.runId, body.flowRunAttempt);
     const taskRun = await setTaskRunState(deps.sql, {
       workspaceId: principal.workspaceId,

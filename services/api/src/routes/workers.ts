@@ -1,7 +1,7 @@
 import { listWorkers } from '../db/workers.js';
 import { claimRuns } from '../runs/claim-runs.js';
 import { heartbeat } from '../runs/heartbeat.js';
-import { apiKeyId, assertInt32, poolOrNotFound } from './scope.js';
+import { apiKeyId, poolOrNotFound } from './scope.js';
 import type { Handlers } from './types.js';
 
 export const workerHandlers = {
@@ -11,7 +11,6 @@ export const workerHandlers = {
   },
 
   workersHeartbeat: async ({ params, body, principal, deps }) => {
-    for (const [i, run] of body.runs.entries()) assertInt32(run.attempt, `body.runs.${i}.attempt`);
     const pool = await poolOrNotFound(deps.sql, principal.workspaceId, params.pool);
     return heartbeat(deps, { workspaceId: principal.workspaceId, pool, apiKeyId: apiKeyId(principal), request: body });
   },

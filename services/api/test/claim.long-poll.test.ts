@@ -1,0 +1,114 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, expect, test } from 'vitest';
+import { startTestServer, type TestServer } from '../src/testing.js';
+import { type Call, client, deploy, eventually } from './helpers.js';
+
+let server: TestServer;
+let owner: Call;
+
+beforeAll(async () => {
+  server = await startTestServer({ loops: false });
+  owner = client(server, server.ownerKey);
+});
+afterAll(async () => {
+  await server?.close();
+});
+
+async function pool() {
+  const name = `poll-${randomUUID().slice(0, 8)}`;
+  await owner('POST', '/work-pools', { body: { name } });
+  const deployment = await deploy(owner, { flowName: name, name: 'd', workPool: name });
+  return { name, deploymentId: deployment.id as string };
+}
+
+/** Starts a waiting claim over real HTTP and resolves once the server has registered the worker (the claim is under way). */
+async function waitingClaim(target: TestServer, key: string, poolName: string, waitMs: number) {
+  const workerId = randomUUID();
+  const started = performance.now();
+  let settledAt: number | null = null;
+  const reply = fetch(`${target.url}/api/v1/work-pools/${poolName}/claim`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ workerId, limit: 1, waitMs }),
+  }).then(async (res) => {
+    settledAt = performance.now();
+    return { status: res.status, body: (await res.json()) as { runs: { flowRun: { id: string } }[] } };
+  });
+  await eventually(async () => {
+    const [row] = await target.sql`SELECT 1 FROM workers WHERE id = ${workerId}`;
+    return row ? true : undefined;
+  });
+  return { reply, started, settled: () => settledAt };
+}
+
+test('a waiting claim returns a run created while it waits, well before waitMs', async () => {
+  const { name, deploymentId } = await pool();
+  const key = await server.createKey('worker');
+  const claim = await waitingClaim(server, key, name, 20_000);
+  expect(claim.settled()).toBeNull();
+  const createdAt = performance.now();
+  const run = await owner('POST', `/deployments/${deploymentId}/runs`, { body: {} });
+  const res = await claim.reply;
+  expect(res.status).toBe(200);
+  expect(res.body.runs.map((r) => r.flowRun.id)).toEqual([run.body.flowRun.id]);
+  const settled = claim.settled() ?? Number.POSITIVE_INFINITY;
+  expect(settled).toBeGreaterThanOrEqual(createdAt);
+  expect(settled - createdAt).toBeLessThan(3_000);
+  expect(settled - claim.started).toBeLessThan(20_000);
+});
+
+test('a waiting claim wakes when a scheduled run becomes due', async () => {
+  const { name, deploymentId } = await pool();
+  const run = await owner('POST', `/deployments/${deploymentId}/runs`, {
+    body: { scheduledTime: new Date(Date.now() + 1_500).toISOString() },
+  });
+  const started = performance.now();
+  const res = await client(server, await server.createKey('worker'))('POST', `/work-pools/${name}/claim`, {
+    body: { workerId: randomUUID(), limit: 1, waitMs: 20_000 },
+  });
+  const elapsed = performance.now() - started;
+  expect(res.body.runs.map((r: { flowRun: { id: string } }) => r.flowRun.id)).toEqual([run.body.flowRun.id]);
+  expect(elapsed).toBeGreaterThan(1_000);
+  expect(elapsed).toBeLessThan(10_000);
+});
+
+test('without any notification a waiting claim still finds the run when it looks again', async () => {
+  const { name, deploymentId } = await pool();
+  const key = await server.createKey('worker');
+  const claim = await waitingClaim(server, key, name, 1_500);
+  // Inserted behind the API's back: no NOTIFY is sent, so only the claim's own re-check can find it.
+  const [ids] = await server.sql<{ work_pool_id: string; work_queue_id: string; flow_id: string }[]>`
+    SELECT work_pool_id, work_queue_id, flow_id FROM deployments WHERE id = ${deploymentId}`;
+  const [row] = await server.sql<{ id: string }[]>`
+    INSERT INTO flow_runs (workspace_id, flow_id, deployment_id, work_pool_id, work_queue_id, name, state_type, state_name)
+    VALUES (${server.workspaceId}, ${ids?.flow_id ?? null}, ${deploymentId}, ${ids?.work_pool_id ?? null}, ${ids?.work_queue_id ?? null}, 'silent', 'SCHEDULED', 'Scheduled')
+    RETURNING id`;
+  const res = await claim.reply;
+  expect(res.body.runs.map((r) => r.flowRun.id)).toEqual([row?.id]);
+});
+
+test('a waiting claim with nothing to do answers empty at its deadline', async () => {
+  const { name } = await pool();
+  const started = performance.now();
+  const res = await client(server, await server.createKey('worker'))('POST', `/work-pools/${name}/claim`, {
+    body: { workerId: randomUUID(), limit: 1, waitMs: 700 },
+  });
+  expect(res.body).toEqual({ runs: [] });
+  expect(performance.now() - started).toBeGreaterThanOrEqual(650);
+});
+
+test('shutdown ends waiting long-polls promptly', async () => {
+  const own = await startTestServer({ loops: false });
+  try {
+    const key = await own.createKey('worker');
+    const claim = await waitingClaim(own, key, 'default', 30_000);
+    const closing = performance.now();
+    await own.close();
+    const res = await claim.reply;
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({ runs: [] });
+    expect((claim.settled() ?? Number.POSITIVE_INFINITY) - closing).toBeLessThan(5_000);
+  } finally {
+    await own.close();
+  }
+});

@@ -1,0 +1,81 @@
+import { randomUUID } from 'node:crypto';
+import type { TestServer } from '../src/testing.js';
+
+export const SOURCE = `oci://127.0.0.1:5000/acme/flows@sha256:${'a'.repeat(64)}`;
+
+export interface Reply {
+  status: number;
+  // biome-ignore lint/suspicious/noExplicitAny: tests read response bodies loosely and assert on them.
+  body: any;
+  headers: Headers;
+  text: string;
+}
+
+export interface CallOptions {
+  body?: unknown;
+  /** Sent as-is instead of JSON-encoding `body`. */
+  raw?: string;
+  headers?: Record<string, string>;
+}
+
+/** Calls the app in-process (`app.request`) with a bearer token. */
+export function client(server: Pick<TestServer, 'app'>, token: string) {
+  return async (method: string, path: string, options: CallOptions = {}): Promise<Reply> => {
+    const headers: Record<string, string> = { authorization: `Bearer ${token}`, ...options.headers };
+    let body: string | undefined;
+    if (options.raw !== undefined) body = options.raw;
+    else if (options.body !== undefined) {
+      body = JSON.stringify(options.body);
+      headers['content-type'] ??= 'application/json';
+    }
+    const res = await server.app.request(`/api/v1${path}`, { method, headers, body });
+    const text = await res.text();
+    let parsed: unknown = null;
+    try {
+      parsed = text ? JSON.parse(text) : null;
+    } catch {
+      parsed = text;
+    }
+    return { status: res.status, body: parsed, headers: res.headers, text };
+  };
+}
+
+export type Call = ReturnType<typeof client>;
+
+export async function deploy(call: Call, overrides: Record<string, unknown> = {}): Promise<Reply['body']> {
+  const res = await call('PUT', '/deployments', {
+    body: { flowName: 'etl', name: 'nightly', source: SOURCE, entrypoint: 'flows/etl.js', workPool: 'default', ...overrides },
+  });
+  if (res.status !== 200) throw new Error(`deploy failed: ${res.status} ${res.text}`);
+  return res.body.deployment;
+}
+
+export async function createRun(call: Call, deploymentId: string, body: Record<string, unknown> = {}): Promise<Reply['body']> {
+  const res = await call('POST', `/deployments/${deploymentId}/runs`, { body });
+  if (res.status !== 201) throw new Error(`create run failed: ${res.status} ${res.text}`);
+  return res.body.flowRun;
+}
+
+/** Claims up to `limit` runs of `pool` for a fresh worker id (or the given one). */
+export async function claim(call: Call, pool = 'default', limit = 1, workerId: string = randomUUID()): Promise<Reply['body'][]> {
+  const res = await call('POST', `/work-pools/${pool}/claim`, { body: { workerId, limit } });
+  if (res.status !== 200) throw new Error(`claim failed: ${res.status} ${res.text}`);
+  return res.body.runs;
+}
+
+/** Polls `check` until it returns a value other than undefined, or fails after `timeoutMs`. */
+export async function eventually<T>(check: () => Promise<T | undefined>, timeoutMs = 15_000, what = 'condition'): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** A problem body without the fields that differ per request. */
+export function comparable(problem: Record<string, unknown>): Record<string, unknown> {
+  const { requestId: _r, instance: _i, ...rest } = problem;
+  return rest;
+}

@@ -1,0 +1,253 @@
+import { randomUUID } from 'node:crypto';
+import { type RouteDef, type RouteName, routes } from '@outpost/sdk/contracts';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import type { z } from 'zod';
+import { startTestServer, type TestServer } from '../src/testing.js';
+import { type Call, client, type Reply, SOURCE } from './helpers.js';
+
+let server: TestServer;
+let owner: Call;
+let worker: Call;
+let before: Record<string, number>;
+
+const RUN_ID = randomUUID();
+
+/** A valid body for every route that takes one; each test breaks it in one way. */
+const VALID: Partial<Record<RouteName, Record<string, unknown>>> = {
+  apiKeysCreate: { name: 'k', role: 'viewer' },
+  deploymentsUpsert: { flowName: 'f', name: 'd', source: SOURCE, entrypoint: 'e.js', workPool: 'default' },
+  deploymentsCreateRun: { name: 'r' },
+  poolsCreate: { name: 'p' },
+  poolsUpdate: { description: 'd' },
+  queuesCreate: { name: 'q' },
+  queuesUpdate: { priority: 2 },
+  workersHeartbeat: { workerId: randomUUID(), name: 'w', capacity: 1, runs: [] },
+  claim: { workerId: randomUUID(), limit: 1 },
+  flowRunsSetState: { transitionId: randomUUID(), state: { type: 'CANCELLING' } },
+  taskRunsCreate: { id: randomUUID(), flowRunAttempt: 1, name: 't', taskKey: 't', dynamicKey: '0', state: { type: 'RUNNING' } },
+  taskRunsSetState: { flowRunAttempt: 1, state: { type: 'COMPLETED' } },
+  logsWrite: { attempt: 1, logs: [{ seq: 1, timestamp: new Date().toISOString(), level: 'info', message: 'm' }] },
+};
+
+const PARAMS: Record<string, string> = { id: RUN_ID, runId: RUN_ID, pool: 'default', queue: 'default', flow: 'f', name: 'd' };
+
+const entries = Object.entries(routes) as [RouteName, RouteDef][];
+const withBody = entries.filter(([, r]) => r.body);
+const withQuery = entries.filter(([, r]) => r.query);
+const withoutQuery = entries.filter(([, r]) => !r.query);
+
+function pathOf(route: RouteDef): string {
+  return route.path.replace(/:([A-Za-z]+)/g, (_, k: string) => PARAMS[k] ?? 'x');
+}
+
+/** Routes only workers may call are exercised with a worker key; everything else with the owner's. */
+function callerFor(route: RouteDef): Call {
+  return route.access.roles.includes('owner') ? owner : worker;
+}
+
+function shapeOf(schema: z.ZodType | undefined): Record<string, z.ZodType> {
+  return (schema as unknown as { shape?: Record<string, z.ZodType> } | undefined)?.shape ?? {};
+}
+
+function expectProblem(res: Reply, status: number, code: string): void {
+  expect(res.status, res.text).toBe(status);
+  expect(res.headers.get('content-type')).toContain('application/problem+json');
+  expect(res.body.code).toBe(code);
+  expect(res.text).not.toMatch(/\bat .+\.(ts|js):\d+/);
+}
+
+function paths(res: Reply): string[] {
+  return (res.body.errors ?? []).map((e: { path: string }) => e.path);
+}
+
+async function tableCounts(): Promise<Record<string, number>> {
+  const tables = [
+    'workspaces',
+    'api_keys',
+    'flows',
+    'deployments',
+    'work_pools',
+    'work_queues',
+    'workers',
+    'flow_runs',
+    'flow_run_states',
+    'task_runs',
+    'logs',
+  ];
+  const counts: Record<string, number> = {};
+  for (const table of tables) {
+    const [row] = await server.sql<{ n: number }[]>`SELECT count(*)::int AS n FROM ${server.sql(table)}`;
+    counts[table] = row?.n ?? -1;
+  }
+  return counts;
+}
+
+beforeAll(async () => {
+  server = await startTestServer({ loops: false });
+  owner = client(server, server.ownerKey);
+  worker = client(server, await server.createKey('worker'));
+  for (const [name] of withBody) if (!VALID[name]) throw new Error(`no valid body for ${name}`);
+  before = await tableCounts();
+});
+afterAll(async () => {
+  await server?.close();
+});
+
+describe.each(withBody)('%s body', (name, route) => {
+  const call = (options: Parameters<Call>[2]) => callerFor(route)(route.method, pathOf(route), options);
+  const valid = () => structuredClone(VALID[name] ?? {});
+
+  test('malformed JSON is a 400 malformed_json', async () => {
+    expectProblem(await call({ raw: '{"name": ', headers: { 'content-type': 'application/json' } }), 400, 'malformed_json');
+  });
+
+  test('a body that is not JSON by content type is a 415', async () => {
+    expectProblem(
+      await call({ raw: JSON.stringify(valid()), headers: { 'content-type': 'text/plain' } }),
+      415,
+      'unsupported_media_type',
+    );
+    expectProblem(await call({ raw: JSON.stringify(valid()) }), 415, 'unsupported_media_type');
+  });
+
+  test('no body at all is a 400 naming the body', async () => {
+    const res = await call({});
+    expectProblem(res, 400, 'validation_failed');
+    expect(paths(res)).toContain('body');
+  });
+
+  test('wrong types are a 400 naming each field', async () => {
+    const shape = shapeOf(route.body);
+    const wrong = Object.fromEntries(Object.keys(shape).map((key) => [key, [[[]]]]));
+    const res = await call({ body: wrong });
+    expectProblem(res, 400, 'validation_failed');
+    for (const key of Object.keys(shape))
+      expect(
+        paths(res).some((p) => p === `body.${key}` || p.startsWith(`body.${key}.`)),
+        key,
+      ).toBe(true);
+    expectProblem(await call({ body: [] }), 400, 'validation_failed');
+    expectProblem(await call({ raw: '"text"', headers: { 'content-type': 'application/json' } }), 400, 'validation_failed');
+  });
+
+  test('an unknown field is a 400 naming exactly that field', async () => {
+    const res = await call({ body: { ...valid(), workspaceId: randomUUID() } });
+    expectProblem(res, 400, 'validation_failed');
+    expect(paths(res)).toEqual(['body.workspaceId']);
+  });
+
+  test('missing required fields are a 400 naming each', async () => {
+    const shape = shapeOf(route.body);
+    const required = Object.keys(shape).filter((key) => !shape[key]?.safeParse(undefined).success);
+    const res = await call({ body: {} });
+    if (required.length === 0) {
+      expect(res.status).not.toBe(400);
+      return;
+    }
+    expectProblem(res, 400, 'validation_failed');
+    for (const key of required) expect(paths(res), key).toContain(`body.${key}`);
+  });
+
+  test('strings beyond their limits are a 400 naming the field', async () => {
+    const body = valid();
+    const strings = Object.keys(body).filter((key) => typeof body[key] === 'string');
+    for (const key of strings) {
+      const res = await call({ body: { ...body, [key]: 'x'.repeat(100_000) } });
+      expectProblem(res, 400, 'validation_failed');
+      expect(paths(res), key).toContain(`body.${key}`);
+    }
+  });
+
+  test('a body beyond the size limit is a 413', async () => {
+    const size = name === 'logsWrite' ? 6 * 1024 * 1024 : 2 * 1024 * 1024;
+    expectProblem(
+      await call({ raw: JSON.stringify({ pad: 'x'.repeat(size) }), headers: { 'content-type': 'application/json' } }),
+      413,
+      'payload_too_large',
+    );
+  });
+});
+
+describe('nested input', () => {
+  test('unknown and wrong nested fields are named by their full path', async () => {
+    const logs = await worker('POST', `/flow-runs/${RUN_ID}/logs`, {
+      body: {
+        attempt: 1,
+        logs: [
+          { seq: 1, timestamp: new Date().toISOString(), level: 'info', message: 'ok' },
+          { seq: 2, timestamp: new Date().toISOString(), level: 'info', message: 'ok' },
+          { seq: 3, timestamp: new Date().toISOString(), level: 'info', message: 'ok' },
+          { seq: 'four', timestamp: 'yesterday', level: 'loud', message: 'x'.repeat(40_000), extra: 1 },
+        ],
+      },
+    });
+    expectProblem(logs, 400, 'validation_failed');
+    expect(paths(logs).sort()).toEqual([
+      'body.logs.3.extra',
+      'body.logs.3.level',
+      'body.logs.3.message',
+      'body.logs.3.seq',
+      'body.logs.3.timestamp',
+    ]);
+    const state = await owner('POST', `/flow-runs/${RUN_ID}/set-state`, {
+      body: { transitionId: randomUUID(), state: { type: 'DONE', sneaky: true } },
+    });
+    expect(paths(state).sort()).toEqual(['body.state.sneaky', 'body.state.type']);
+    const huge = await worker('POST', `/flow-runs/${RUN_ID}/logs`, {
+      body: { attempt: 1, logs: [{ seq: 2 ** 40, timestamp: new Date().toISOString(), level: 'info', message: 'm' }] },
+    });
+    expect(paths(huge)).toEqual(['body.logs.0.seq']);
+  });
+
+  test('a bad path parameter is a 400 naming it', async () => {
+    const res = await owner('GET', '/flow-runs/not-a-uuid');
+    expectProblem(res, 400, 'validation_failed');
+    expect(paths(res)).toEqual(['params.id']);
+    const pool = await owner('GET', `/work-pools/${encodeURIComponent('bad name!')}`);
+    expect(paths(pool)).toEqual(['params.pool']);
+  });
+
+  test('a charset parameter on the JSON content type is accepted', async () => {
+    const res = await owner('POST', '/work-pools', {
+      raw: JSON.stringify({ name: 'charset-ok' }),
+      headers: { 'content-type': 'application/json; charset=utf-8' },
+    });
+    expect(res.status).toBe(201);
+    await server.sql`DELETE FROM work_queues WHERE work_pool_id = ${res.body.id}`;
+    await server.sql`DELETE FROM work_pools WHERE id = ${res.body.id}`;
+  });
+});
+
+describe.each(withQuery)('%s query', (_name, route) => {
+  const call = (query: string) => callerFor(route)(route.method, `${pathOf(route)}?${query}`);
+
+  test('unknown, repeated, mistyped and oversized query parameters are 400s naming the parameter', async () => {
+    const unknown = await call('bogus=1');
+    expectProblem(unknown, 400, 'validation_failed');
+    expect(paths(unknown)).toEqual(['query.bogus']);
+    expect(paths(await call('limit=abc'))).toEqual(['query.limit']);
+    expect(paths(await call('limit=100000'))).toEqual(['query.limit']);
+    expect(paths(await call('limit=1&limit=2'))).toEqual(['query.limit']);
+    expect(paths(await call(`cursor=${'x'.repeat(600)}`))).toEqual(['query.cursor']);
+    expect(paths(await call('cursor=%E2%9C%93not-ours'))).toEqual(['query.cursor']);
+  });
+});
+
+test('routes without a query accept no query parameters', async () => {
+  for (const [, route] of withoutQuery) {
+    const res = await callerFor(route)(route.method, `${pathOf(route)}?sneaky=1`, { body: route.body ? {} : undefined });
+    expect(res.status, route.path).toBe(400);
+    expect(res.body.errors.map((e: { path: string }) => e.path)).toEqual(['query.sneaky']);
+  }
+});
+
+test('flow run filters reject bad values with their names', async () => {
+  expect(paths(await owner('GET', '/flow-runs?state=DONE'))).toEqual(['query.state.0']);
+  expect(paths(await owner('GET', '/flow-runs?createdAfter=yesterday'))).toEqual(['query.createdAfter']);
+  expect(paths(await owner('GET', '/flow-runs?deploymentId=42'))).toEqual(['query.deploymentId']);
+  expect(paths(await owner('GET', `/flow-runs/${RUN_ID}/logs?level=loud`))).toEqual(['query.level']);
+});
+
+test('no malformed request wrote anything', async () => {
+  expect(await tableCounts()).toEqual(before);
+});
