@@ -63,10 +63,14 @@ function bound(v: unknown): number | null {
 }
 
 function humanise(name: string): string {
-  const spaced = name
+  // learningRate → "Learning rate"; acronyms such as GPU keep their case
+  const words = name
     .replace(/[_-]+/g, ' ')
     .replace(/([a-z0-9])([A-Z])/g, '$1 $2')
-    .trim();
+    .trim()
+    .split(/\s+/)
+    .map((w, i) => (i > 0 && /^[A-Z][a-z]/.test(w) ? w.toLowerCase() : w));
+  const spaced = words.join(' ');
   return spaced.charAt(0).toUpperCase() + spaced.slice(1);
 }
 

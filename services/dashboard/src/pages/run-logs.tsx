@@ -1,35 +1,12 @@
 import type { LogLevel, LogLine } from '@outpost/sdk/contracts';
 import { useDeferredValue, useMemo, useRef, useState } from 'react';
+import { LogLineRow } from '../components/log-line-row.js';
 import { Notice } from '../components/notice.js';
 import { VirtualList } from '../components/virtual-list.js';
 import { useLogTail } from '../hooks/use-log-tail.js';
-import { formatLogTime } from '../lib/format.js';
 import { LOG_LEVELS, LogView } from '../lib/log-store.js';
 
 const LINE_HEIGHT = 20;
-
-/** Splits a message around case-insensitive matches of `query`; every piece is rendered as text. */
-function highlight(message: string, query: string) {
-  if (!query) return message;
-  const lower = message.toLowerCase();
-  const q = query.toLowerCase();
-  const parts: (string | { mark: string })[] = [];
-  let from = 0;
-  for (let at = lower.indexOf(q); at >= 0 && parts.length < 40; at = lower.indexOf(q, at + q.length)) {
-    if (at > from) parts.push(message.slice(from, at));
-    parts.push({ mark: message.slice(at, at + q.length) });
-    from = at + q.length;
-  }
-  parts.push(message.slice(from));
-  return parts.map((p, i) =>
-    typeof p === 'string' ? (
-      p
-    ) : (
-      // biome-ignore lint/suspicious/noArrayIndexKey: pieces of one immutable line
-      <mark key={i}>{p.mark}</mark>
-    ),
-  );
-}
 
 export function RunLogs({ runId, live }: { runId: string; live: boolean }) {
   const tail = useLogTail(runId, live);
@@ -106,17 +83,13 @@ export function RunLogs({ runId, live }: { runId: string; live: boolean }) {
             const line = view.at(i);
             if (!line) return null;
             return (
-              <div
+              <LogLineRow
                 key={`${line.attempt}:${line.seq}`}
-                className={`log-line level-${line.level}${selected === line ? ' log-line-selected' : ''}`}
-                data-testid="log-line"
-              >
-                <button type="button" className="log-time" onClick={() => setSelected(line)} title="Show the whole line">
-                  {formatLogTime(line.timestamp)}
-                </button>
-                <span className="log-level">{line.level}</span>
-                <span className="log-message">{highlight(line.message, deferredQuery)}</span>
-              </div>
+                line={line}
+                query={deferredQuery}
+                selected={selected === line}
+                onSelect={setSelected}
+              />
             );
           }}
         />

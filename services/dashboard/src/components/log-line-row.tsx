@@ -1,0 +1,52 @@
+import type { LogLine } from '@outpost/sdk/contracts';
+import { formatLogTime } from '../lib/format.js';
+
+/** Splits a message around case-insensitive matches of `query`; every piece is rendered as text. */
+export function highlight(message: string, query: string) {
+  if (!query) return message;
+  const lower = message.toLowerCase();
+  const q = query.toLowerCase();
+  const parts: (string | { mark: string })[] = [];
+  let from = 0;
+  for (let at = lower.indexOf(q); at >= 0 && parts.length < 40; at = lower.indexOf(q, at + q.length)) {
+    if (at > from) parts.push(message.slice(from, at));
+    parts.push({ mark: message.slice(at, at + q.length) });
+    from = at + q.length;
+  }
+  parts.push(message.slice(from));
+  return parts.map((p, i) =>
+    typeof p === 'string' ? (
+      p
+    ) : (
+      // biome-ignore lint/suspicious/noArrayIndexKey: pieces of one immutable line
+      <mark key={i}>{p.mark}</mark>
+    ),
+  );
+}
+
+/** One log line. Messages come from customer code: they are only ever rendered as text. */
+export function LogLineRow({
+  line,
+  query,
+  selected,
+  onSelect,
+}: {
+  line: LogLine;
+  query: string;
+  selected: boolean;
+  onSelect: (line: LogLine) => void;
+}) {
+  return (
+    <div
+      className={`log-line level-${line.level}${selected ? ' log-line-selected' : ''}`}
+      data-testid="log-line"
+      data-level={line.level}
+    >
+      <button type="button" className="log-time" onClick={() => onSelect(line)} title="Show the whole line">
+        {formatLogTime(line.timestamp)}
+      </button>
+      <span className="log-level">{line.level}</span>
+      <span className="log-message">{highlight(line.message, query)}</span>
+    </div>
+  );
+}
