@@ -8,6 +8,7 @@ import { OutpostClient, unwrap } from '@outpost/sdk/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isProcessRunning } from '../src/process-group.js';
 import { buildDemoBundle } from './support/bundle.js';
+import { expectNoLiveChildren } from './support/leaks.js';
 import { waitFor } from './support/wait.js';
 
 // The API package is imported by name at run time, so this suite needs `npm run build -w @outpost/api` first.
@@ -65,6 +66,7 @@ describe('outpost-worker', () => {
       await server?.close();
       rmSync(bundle.dir, { recursive: true, force: true });
       rmSync(scratch, { recursive: true, force: true });
+      await expectNoLiveChildren();
     });
 
     it('drains on SIGTERM: stops claiming, hands a run still going after the grace back as CRASHED, and exits 0', async () => {

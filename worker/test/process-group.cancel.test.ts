@@ -2,7 +2,7 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FlowProcess } from '../src/executors/flow-process.js';
 import { isProcessRunning, killGroup, liveGroupMembers } from '../src/process-group.js';
-import { liveChildren } from './support/leaks.js';
+import { expectNoLiveChildren } from './support/leaks.js';
 import { waitFor } from './support/wait.js';
 
 const SCRIPT = fileURLToPath(new URL('./fixtures/spawn-tree.mjs', import.meta.url));
@@ -37,7 +37,7 @@ afterEach(async () => {
     await killGroup(proc.pid);
     await proc.exited;
   }
-  expect(liveChildren()).toEqual([]);
+  await expectNoLiveChildren();
 });
 
 describe('flow process groups', () => {

@@ -12,7 +12,7 @@ import { parseOptions } from '../src/options.js';
 import { isProcessRunning } from '../src/process-group.js';
 import { startWorker, type WorkerHandle } from '../src/worker.js';
 import { buildDemoBundle } from './support/bundle.js';
-import { liveChildren } from './support/leaks.js';
+import { expectNoLiveChildren } from './support/leaks.js';
 import { waitFor } from './support/wait.js';
 
 // The API package is imported by name at run time, so this suite needs `npm run build -w @outpost/api` first.
@@ -87,11 +87,12 @@ describe('worker against the real API', () => {
     await server?.close();
     rmSync(bundle.dir, { recursive: true, force: true });
     rmSync(scratch, { recursive: true, force: true });
+    await expectNoLiveChildren();
   });
 
   afterEach(async () => {
     await waitFor(() => worker.runs.length === 0, 30_000, 'the worker to let go of its runs');
-    expect(liveChildren()).toEqual([]);
+    await expectNoLiveChildren();
   });
 
   async function createRun(flowName: string, parameters: Record<string, number | string> = {}): Promise<string> {

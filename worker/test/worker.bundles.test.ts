@@ -10,7 +10,7 @@ import type { RunOutcome } from '../src/executors/final-state.js';
 import { parseOptions } from '../src/options.js';
 import { startWorker, type WorkerHandle } from '../src/worker.js';
 import { FakeApi } from './support/fake-api.js';
-import { liveChildren } from './support/leaks.js';
+import { expectNoLiveChildren } from './support/leaks.js';
 import { waitFor } from './support/wait.js';
 
 const FIXTURES = fileURLToPath(new URL('./fixtures', import.meta.url));
@@ -55,7 +55,7 @@ describe('bundles pulled by digest', () => {
     rmSync(scratch, { recursive: true, force: true });
     // buildBundle leaves esbuild's service process running for later builds.
     await stopEsbuild();
-    expect(liveChildren()).toEqual([]);
+    await expectNoLiveChildren();
   });
 
   const outcomeOf = (runId: string) => waitFor(() => outcomes.find((o) => o.runId === runId), 60_000, `run ${runId}`);

@@ -11,7 +11,7 @@ import { isProcessRunning } from '../src/process-group.js';
 import { startWorker, type WorkerHandle, WorkerStartError, type WorkerState } from '../src/worker.js';
 import { buildDemoBundle } from './support/bundle.js';
 import { FakeApi } from './support/fake-api.js';
-import { liveChildren } from './support/leaks.js';
+import { expectNoLiveChildren } from './support/leaks.js';
 import { waitFor } from './support/wait.js';
 
 const logger = pino({ level: 'silent' });
@@ -81,7 +81,7 @@ describe('worker lifecycle against a scripted control plane', () => {
     await api.close();
     rmSync(scratch, { recursive: true, force: true });
     expect(worker?.runs ?? []).toEqual([]);
-    expect(liveChildren()).toEqual([]);
+    await expectNoLiveChildren();
   });
 
   async function start(extra: string[] = []): Promise<WorkerHandle> {

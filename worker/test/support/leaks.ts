@@ -20,3 +20,26 @@ export function liveChildren(): number[] {
   }
   return found;
 }
+
+/**
+ * Fails unless every child of this process has exited. A process that was just killed may take a
+ * moment to leave the process table, so this waits up to two seconds before failing.
+ */
+export async function expectNoLiveChildren(): Promise<void> {
+  const deadline = Date.now() + 2_000;
+  let live = liveChildren();
+  while (live.length > 0 && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    live = liveChildren();
+  }
+  if (live.length > 0) {
+    const describe = live.map((pid) => {
+      try {
+        return `${pid}: ${readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ').trim()}`;
+      } catch {
+        return String(pid);
+      }
+    });
+    throw new Error(`processes left running: ${describe.join('; ')}`);
+  }
+}
