@@ -20,7 +20,7 @@ const sum = task({ name: 'sum' }, async (values: number[]) => {
 
 export const hello = flow({ name: 'hello', params: z.object({ n: z.number().int().min(1).default(3) }) }, async ({ n }) => {
   // The worker redacts resolved secrets from every log line before it leaves your network,
-  // so this line reaches the control plane as "greeting secret: [REDACTED]".
+  // so this line reaches the control plane with the value masked.
   log.info(`greeting secret: ${process.env.GREETING_SECRET ?? '(not set)'}`);
   console.log(`squaring the numbers 1 to ${n}`);
   const numbers = Array.from({ length: n }, (_, i) => i + 1);

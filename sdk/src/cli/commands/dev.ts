@@ -21,7 +21,13 @@ interface RunningServer {
 }
 
 interface ApiPackage {
-  startServer(options: { databaseUrl?: string; dataDir?: string; host?: string; port?: number }): Promise<RunningServer>;
+  startServer(options: {
+    databaseUrl?: string;
+    dataDir?: string;
+    host?: string;
+    port?: number;
+    logLevel?: string;
+  }): Promise<RunningServer>;
   createApiKey(
     sql: unknown,
     options: { workspaceId: string; name: string; role: string; pools?: string[] },
@@ -65,9 +71,11 @@ export const dev: Command = {
     const api = await importOptional<ApiPackage>('@outpost/api', '`outpost dev`');
     const workerPkg = await importOptional<WorkerPackage>('@outpost/worker', '`outpost dev`');
 
-    ctx.err('starting the API (embedded Postgres under .outpost/pg)…');
-    const databaseUrl = stringOption(ctx.values, 'database-url');
-    const server = await startServer(api, { port, dataDir: join(home, 'pg'), databaseUrl });
+    const databaseUrl = stringOption(ctx.values, 'database-url') ?? ctx.env.DATABASE_URL;
+    ctx.err(databaseUrl ? 'starting the API on DATABASE_URL…' : 'starting the API (embedded Postgres under .outpost/pg)…');
+    // Request logs would drown the banner; OUTPOST_LOG_LEVEL=info brings them back.
+    const logLevel = ctx.env.OUTPOST_LOG_LEVEL ?? 'warn';
+    const server = await startServer(api, { port, dataDir: join(home, 'pg'), databaseUrl, logLevel });
     let worker: RunningWorker | null = null;
     try {
       const { credentials, firstStart } = await ensureCredentials(api, server, join(home, 'credentials.json'));
@@ -121,12 +129,13 @@ function parsePort(raw: string | undefined): number {
 
 async function startServer(
   api: ApiPackage,
-  options: { port: number; dataDir: string; databaseUrl: string | undefined },
+  options: { port: number; dataDir: string; databaseUrl: string | undefined; logLevel: string },
 ): Promise<RunningServer> {
   try {
     return await api.startServer({
       host: '127.0.0.1',
       port: options.port,
+      logLevel: options.logLevel,
       ...(options.databaseUrl ? { databaseUrl: options.databaseUrl } : { dataDir: options.dataDir }),
     });
   } catch (error) {
@@ -185,7 +194,7 @@ async function startLocalWorker(pkg: WorkerPackage, apiUrl: string, apiKey: stri
   env.OUTPOST_API_URL = apiUrl;
   env.OUTPOST_API_KEY = apiKey;
   // The example reads this secret; without one the worker would fail its runs. A random value
-  // shows the redaction: the line that prints it arrives in the API as [REDACTED].
+  // shows the redaction: the line that prints it reaches the API with the value masked.
   env.GREETING_SECRET ??= `local-${randomBytes(6).toString('hex')}`;
   const argv = [
     '--pool',
@@ -197,7 +206,7 @@ async function startLocalWorker(pkg: WorkerPackage, apiUrl: string, apiKey: stri
     '--spool-dir',
     join(home, 'spool'),
   ];
-  // The worker's JSON logs would drown the banner; one line per run says what it does instead.
+  // The worker's own logs would drown the banner too; one line per run says what it does instead.
   if (!env.OUTPOST_LOG_LEVEL) argv.push('--log-level', 'warn');
   let options: unknown;
   try {
