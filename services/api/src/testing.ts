@@ -26,27 +26,38 @@ export interface TestDatabase {
 
 /**
  * Without TEST_DATABASE_URL or DATABASE_URL, one embedded Postgres per process serves every test
- * database. It stops when the last database is dropped (no process outlives the tests) and its
- * data directory is removed when the process exits.
+ * database. It stops, and its data directory is deleted, when the last database is dropped, so no
+ * process or directory outlives the tests.
  */
 let embedded: { cluster: Promise<EmbeddedPostgres>; users: number } | null = null;
-let embeddedDir: string | null = null;
+
+async function startThrowawayCluster(): Promise<EmbeddedPostgres> {
+  const dir = await mkdtemp(join(tmpdir(), 'outpost-test-pg-'));
+  // Removed even when the process exits without dropping its databases.
+  const cleanup = () => rmSync(dir, { recursive: true, force: true });
+  process.once('exit', cleanup);
+  try {
+    await chmod(dir, 0o755);
+    const cluster = await startEmbeddedPostgres({ dataDir: join(dir, 'data'), database: 'postgres', ephemeral: true });
+    return {
+      ...cluster,
+      stop: async () => {
+        await cluster.stop();
+        cleanup();
+        process.off('exit', cleanup);
+      },
+    };
+  } catch (error) {
+    cleanup();
+    process.off('exit', cleanup);
+    throw error;
+  }
+}
 
 async function acquireAdmin(): Promise<{ adminUrl: string; release(): Promise<void> }> {
   const fromEnv = process.env.TEST_DATABASE_URL || process.env.DATABASE_URL;
   if (fromEnv) return { adminUrl: fromEnv, release: async () => {} };
-  if (!embedded) {
-    const cluster = (async () => {
-      if (!embeddedDir) {
-        embeddedDir = await mkdtemp(join(tmpdir(), 'outpost-test-pg-'));
-        await chmod(embeddedDir, 0o755);
-        const dir = embeddedDir;
-        process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
-      }
-      return startEmbeddedPostgres({ dataDir: join(embeddedDir, 'data'), database: 'postgres' });
-    })();
-    embedded = { cluster, users: 0 };
-  }
+  embedded ??= { cluster: startThrowawayCluster(), users: 0 };
   const current = embedded;
   current.users++;
   let cluster: EmbeddedPostgres;

@@ -112,3 +112,29 @@ test('shutdown ends waiting long-polls promptly', async () => {
     await own.close();
   }
 });
+
+test('the listener reconnects after its connection is killed, and waiting claims are woken again', async () => {
+  const listener = async () => {
+    const rows = await server.sql<{ pid: number }[]>`
+      SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'outpost-api-listener'`;
+    return rows[0]?.pid;
+  };
+  const before = await eventually(listener, 5_000, 'the listener connection');
+  await server.sql`SELECT pg_terminate_backend(${before})`;
+  await eventually(
+    async () => {
+      const pid = await listener();
+      return pid !== undefined && pid !== before ? pid : undefined;
+    },
+    15_000,
+    'a new listener connection',
+  );
+
+  const { name, deploymentId } = await pool();
+  const claim = await waitingClaim(server, await server.createKey('worker'), name, 20_000);
+  const createdAt = performance.now();
+  const run = await owner('POST', `/deployments/${deploymentId}/runs`, { body: {} });
+  const res = await claim.reply;
+  expect(res.body.runs.map((r) => r.flowRun.id)).toEqual([run.body.flowRun.id]);
+  expect((claim.settled() ?? Number.POSITIVE_INFINITY) - createdAt).toBeLessThan(3_000);
+});

@@ -148,3 +148,20 @@ test('the server’s own loop recovers expired leases without help', async () =>
     await own.close();
   }
 });
+
+test('only one replica at a time holds a loop’s leadership', async () => {
+  const { LeaderLock } = await import('../src/loops/leader-lock.js');
+  const logger = createLogger('silent');
+  const a = new LeaderLock(server.databaseUrl, 'test-election', logger);
+  const b = new LeaderLock(server.databaseUrl, 'test-election', logger);
+  try {
+    expect(await a.acquire()).toBe(true);
+    expect(await b.acquire()).toBe(false);
+    expect(await a.acquire()).toBe(true);
+    await a.release();
+    expect(await b.acquire()).toBe(true);
+  } finally {
+    await a.release();
+    await b.release();
+  }
+});
