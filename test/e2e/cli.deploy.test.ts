@@ -1,0 +1,196 @@
+import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { startTestServer, type TestServer } from '@outpost/api/testing';
+import { OutpostClient } from '@outpost/sdk/client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { repoRoot, runCli, type Spawned, spawnCli } from '../support/processes.js';
+
+const HELLO = join(repoRoot, 'sdk/examples/hello');
+const SECRET = 'greeting-secret-9f3a71c2';
+
+/** A project outside the repository that resolves @outpost/sdk through the repository's node_modules. */
+async function makeProject(dir: string, files: Record<string, string>): Promise<string> {
+  await mkdir(dir, { recursive: true });
+  await symlink(join(repoRoot, 'node_modules'), join(dir, 'node_modules'), 'dir');
+  await writeFile(join(dir, 'package.json'), '{ "type": "module" }\n');
+  for (const [path, text] of Object.entries(files)) {
+    await mkdir(dirname(join(dir, path)), { recursive: true });
+    await writeFile(join(dir, path), text);
+  }
+  return dir;
+}
+
+const BOOM_CONFIG = `import { defineConfig } from '@outpost/sdk';
+export default defineConfig({
+  project: 'boom',
+  registry: 'oci-layout:./registry',
+  deployments: [
+    { flow: 'boom', name: 'default', entrypoint: 'flows/boom.ts', pool: 'default' },
+    { flow: 'boom', name: 'parked', entrypoint: 'flows/boom.ts', pool: 'parked' },
+  ],
+});
+`;
+const BOOM_FLOW = `import { flow, log, z } from '@outpost/sdk';
+export const boom = flow({ name: 'boom', params: z.object({ reason: z.string().default('on purpose') }) }, async ({ reason }) => {
+  log.info('about to fail');
+  throw new Error(\`boom: \${reason}\`);
+});
+`;
+
+describe('outpost CLI against a real API, registry layout and worker', () => {
+  let server: TestServer;
+  let scratch: string;
+  let env: Record<string, string>;
+  let worker: Spawned | null = null;
+
+  beforeAll(async () => {
+    server = await startTestServer();
+    scratch = await mkdtemp(join(tmpdir(), 'outpost-e2e-cli-'));
+    env = {
+      OUTPOST_API_URL: server.url,
+      OUTPOST_API_KEY: server.ownerKey,
+      OUTPOST_REGISTRY: `oci-layout://${join(scratch, 'registry')}`,
+    };
+  });
+
+  afterAll(async () => {
+    await worker?.stop('SIGTERM');
+    await server?.close();
+    if (scratch) await rm(scratch, { recursive: true, force: true });
+  });
+
+  it('deploys the example: pushes to an OCI layout and registers a digest-pinned source with the parameter schema', async () => {
+    const r = await runCli(['deploy'], env, HELLO);
+    expect(r.output).toContain('registered hello/default → oci-layout:///');
+    expect(r.code).toBe(0);
+    const client = new OutpostClient({ baseUrl: server.url, token: server.ownerKey });
+    try {
+      const got = await client.call('deploymentsGetByName', { params: { flow: 'hello', name: 'default' } });
+      expect(got.ok).toBe(true);
+      if (!got.ok) return;
+      const d = got.data;
+      expect(d.source).toMatch(new RegExp(`^oci-layout://${join(scratch, 'registry')}@sha256:[a-f0-9]{64}$`));
+      expect(d.entrypoint).toBe('flows/hello.mjs');
+      expect(d.workPool).toBe('default');
+      expect(d.retries).toBe(1);
+      expect(d.jobVariables).toEqual({ env: { GREETING_SECRET: { $secret: 'GREETING_SECRET' } } });
+      expect(d.parameterSchema).toMatchObject({ properties: { n: { type: 'integer', minimum: 1, default: 3 } } });
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('redeploys an unchanged project as an update whose blobs are all already present', async () => {
+    const r = await runCli(['deploy', '--json'], env, HELLO);
+    expect(r.code).toBe(0);
+    expect(r.output).toMatch(/pushed (\d+) blobs \(\1 skipped\)/);
+    expect(r.output).toContain('"created": false');
+  });
+
+  it('exits 3 and registers nothing when the registry is unreachable', async () => {
+    const r = await runCli(['deploy', '--registry', 'oci://127.0.0.1:1/acme/hello'], env, HELLO);
+    expect(r.code).toBe(3);
+    expect(r.output).toContain('the registry is unreachable');
+    const list = await runCli(['deployments', 'ls', '--json'], env);
+    const sources = (JSON.parse(list.output) as { source: string }[]).map((d) => d.source);
+    expect(sources.some((s) => s.startsWith('oci://127.0.0.1:1/'))).toBe(false);
+  });
+
+  it('creates a missing work pool at deploy time', async () => {
+    const dir = await makeProject(join(scratch, 'boom'), { 'outpost.config.ts': BOOM_CONFIG, 'flows/boom.ts': BOOM_FLOW });
+    const r = await runCli(['deploy'], { OUTPOST_API_URL: server.url, OUTPOST_API_KEY: server.ownerKey }, dir);
+    expect(r.output).toContain('created work pool parked');
+    expect(r.code).toBe(0);
+    const pools = await runCli(['pools', 'ls', '--json'], env);
+    expect((JSON.parse(pools.output) as { name: string }[]).map((p) => p.name).sort()).toEqual(['default', 'parked']);
+  });
+
+  it('cancels a run that no worker has claimed', async () => {
+    const created = await runCli(['run', 'boom/parked'], env);
+    expect(created.code).toBe(0);
+    const runId = created.output.match(/[0-9a-f]{8}-[0-9a-f-]{27}/)?.[0];
+    expect(runId).toBeDefined();
+    const cancelled = await runCli(['runs', 'cancel', runId!], env);
+    expect(cancelled.code).toBe(0);
+    const got = await runCli(['runs', 'get', runId!, '--json'], env);
+    expect(['CANCELLING', 'CANCELLED']).toContain((JSON.parse(got.output) as { state: { type: string } }).state.type);
+  });
+
+  describe('with a worker on pool default', () => {
+    beforeAll(async () => {
+      const workerKey = await server.createKey('worker', ['default']);
+      worker = spawnCli(
+        [
+          'worker',
+          'start',
+          '--pool',
+          'default',
+          '--cache-dir',
+          join(scratch, 'cache'),
+          '--spool-dir',
+          join(scratch, 'spool'),
+          '--poll-wait',
+          '1s',
+        ],
+        { OUTPOST_API_URL: server.url, OUTPOST_API_KEY: workerKey, GREETING_SECRET: SECRET },
+      );
+      const deadline = Date.now() + 60_000;
+      for (;;) {
+        const workers = await runCli(['workers', 'ls', '--pool', 'default', '--json'], env);
+        if (workers.code === 0 && (JSON.parse(workers.output) as { status: string }[]).some((w) => w.status === 'ONLINE')) break;
+        if (Date.now() > deadline) throw new Error(`the worker did not come online:\n${worker.output()}`);
+        await new Promise((resolve) => setTimeout(resolve, 250));
+      }
+    });
+
+    it('run --watch prints the logs, with the secret redacted, and exits 0 when the run COMPLETED', async () => {
+      const r = await runCli(['run', 'hello/default', '--param', 'n=4', '--watch'], env);
+      expect(r.output).toContain('square(4) = 16');
+      expect(r.output).toContain('sum of squares 1..4 = 30');
+      expect(r.output).toContain('greeting secret: ');
+      expect(r.output).not.toContain(SECRET);
+      expect(r.output).toMatch(/ended COMPLETED/);
+      expect(r.code).toBe(0);
+    });
+
+    it('run --watch exits 1 when the run FAILED', async () => {
+      const r = await runCli(['run', 'boom/default', '--params-json', '{"reason":"bad input"}', '--watch'], env);
+      expect(r.output).toContain('about to fail');
+      expect(r.output).toMatch(/ended FAILED/);
+      expect(r.code).toBe(1);
+    });
+
+    it('logs prints a finished run’s lines in order, and runs ls filters by state', async () => {
+      const list = await runCli(['runs', 'ls', '--deployment', 'hello/default', '--state', 'COMPLETED', '--json'], env);
+      expect(list.code).toBe(0);
+      const runs = JSON.parse(list.output) as { id: string; state: { type: string } }[];
+      expect(runs.length).toBeGreaterThan(0);
+      expect(runs.every((r) => r.state.type === 'COMPLETED')).toBe(true);
+      const logs = await runCli(['logs', runs[0]!.id, '--json'], env);
+      expect(logs.code).toBe(0);
+      const lines = logs.output
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as { seq: number; message: string });
+      const seqs = lines.map((l) => l.seq);
+      expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
+      expect(lines.some((l) => l.message === 'sum of squares 1..4 = 30')).toBe(true);
+    });
+  });
+
+  it('creates, lists and revokes an API key; the revoked key is refused with exit 3', async () => {
+    const created = await runCli(['keys', 'create', 'ci-runner', '--role', 'runner', '--json'], env);
+    expect(created.code).toBe(0);
+    const { apiKey, key } = JSON.parse(created.output) as { apiKey: { id: string }; key: string };
+    const asRunner = await runCli(['runs', 'ls'], { ...env, OUTPOST_API_KEY: key });
+    expect(asRunner.code).toBe(0);
+    const listed = await runCli(['keys', 'ls'], env);
+    expect(listed.output).toContain('ci-runner');
+    expect(listed.output).not.toContain(key);
+    const revoked = await runCli(['keys', 'revoke', apiKey.id], env);
+    expect(revoked.code).toBe(0);
+    const refused = await runCli(['runs', 'ls'], { ...env, OUTPOST_API_KEY: key });
+    expect(refused.code).toBe(3);
+  });
+});
