@@ -101,7 +101,8 @@ if (invokedDirectly()) {
       process.exitCode = code;
     },
     (error: unknown) => {
-      process.stderr.write(`outpost-api: ${(error as Error).stack ?? String(error)}\n`);
+      const cause = (error as Error).cause instanceof Error ? ` (${((error as Error).cause as Error).message})` : '';
+      process.stderr.write(`outpost-api: ${error instanceof Error ? error.message : String(error)}${cause}\n`);
       process.exitCode = 1;
     },
   );

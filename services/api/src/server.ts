@@ -3,15 +3,12 @@ import type { AddressInfo } from 'node:net';
 import { createAdaptorServer } from '@hono/node-server';
 import type { Hono } from 'hono';
 import { createApp } from './app.js';
-import { createApiKey } from './auth/create-api-key.js';
 import { RunTokens } from './auth/run-tokens.js';
 import type { AppDeps } from './context.js';
-import { hasActiveOwnerKey } from './db/api-keys.js';
+import { bootstrapDefaults } from './db/bootstrap.js';
 import { connectDatabase, type Sql } from './db/client.js';
 import { type EmbeddedPostgres, startEmbeddedPostgres } from './db/embedded.js';
 import { migrateDatabase } from './db/migrate.js';
-import { getPoolByName, insertPool } from './db/pools.js';
-import { ensureWorkspace } from './db/workspaces.js';
 import type { AppEnv } from './http/env.js';
 import { createLogger, type Logger } from './logger.js';
 import { LeaseExpiryLoop, type LeaseExpiryOptions } from './loops/lease-expiry.js';
@@ -66,19 +63,6 @@ async function runCleanups(cleanups: Cleanup[], logger: Logger): Promise<void> {
       logger.error({ err: error }, 'shutdown step failed');
     }
   }
-}
-
-async function bootstrap(sql: Sql): Promise<{ workspaceId: string; ownerKey: string | null }> {
-  return sql.begin(async (tx) => {
-    await tx`SELECT pg_advisory_xact_lock(hashtext('outpost.bootstrap'))`;
-    const workspace = await ensureWorkspace(tx, 'default', 'Default');
-    if (!(await getPoolByName(tx, workspace.id, 'default'))) {
-      await insertPool(tx, { workspaceId: workspace.id, name: 'default', description: null, concurrencyLimit: null });
-    }
-    if (await hasActiveOwnerKey(tx, workspace.id)) return { workspaceId: workspace.id, ownerKey: null };
-    const { key } = await createApiKey(tx, { workspaceId: workspace.id, name: 'owner', role: 'owner' });
-    return { workspaceId: workspace.id, ownerKey: key };
-  });
 }
 
 function listen(server: Server, port: number, host: string): Promise<number> {
@@ -171,7 +155,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       app,
       sql,
       databaseUrl,
-      bootstrap: () => bootstrap(sql),
+      bootstrap: () => bootstrapDefaults(sql),
       close: () => {
         closing ??= runCleanups(cleanups, logger).then(() => logger.info('Outpost API stopped'));
         return closing;

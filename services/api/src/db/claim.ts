@@ -46,12 +46,13 @@ export interface ClaimedRow extends RunRow {
  */
 export async function claimDueRuns(sql: Sql, input: ClaimInput): Promise<ClaimedRow[]> {
   return sql.begin(async (tx): Promise<ClaimedRow[]> => {
-    const [pool] = await tx<{ limited: boolean }[]>`
-      SELECT p.concurrency_limit IS NOT NULL
-             OR EXISTS (SELECT 1 FROM work_queues q WHERE q.work_pool_id = p.id AND q.concurrency_limit IS NOT NULL) AS limited
-      FROM work_pools p WHERE p.id = ${input.poolId} AND p.workspace_id = ${input.workspaceId}`;
-    if (!pool) return [];
-    if (pool.limited) await tx`SELECT pg_advisory_xact_lock(hashtextextended(${`outpost.claim.${input.poolId}`}, 0))`;
+    // Takes the pool's claim lock only when the pool or one of its queues has a limit (no row, no lock).
+    await tx`
+      SELECT pg_advisory_xact_lock(hashtextextended(${`outpost.claim.${input.poolId}`}, 0))
+      FROM work_pools p
+      WHERE p.id = ${input.poolId} AND p.workspace_id = ${input.workspaceId}
+        AND (p.concurrency_limit IS NOT NULL
+             OR EXISTS (SELECT 1 FROM work_queues q WHERE q.work_pool_id = p.id AND q.concurrency_limit IS NOT NULL))`;
     return await tx<ClaimedRow[]>`
       WITH queue_room AS (
         SELECT q.id, q.priority,
