@@ -10,6 +10,7 @@ import { stringOption } from '../command.js';
 import { type DeployResult, deployProject } from '../deploy-project.js';
 import { type DevCredentials, readDevCredentials, writeDevCredentials } from '../dev-credentials.js';
 import { CliError, EXIT, UsageError } from '../errors.js';
+import { interruptSignal } from '../follow.js';
 import { importOptional } from '../handover.js';
 
 interface RunningServer {
@@ -41,6 +42,7 @@ interface RunningWorker {
 
 interface WorkerHooks {
   env?: NodeJS.ProcessEnv;
+  signal?: AbortSignal;
   onRunStarted?: (run: { runId: string; attempt: number }) => void;
   onRunFinished?: (outcome: { runId: string; attempt: number; ending: string; state: string | null }) => void;
 }
@@ -68,6 +70,7 @@ export const dev: Command = {
     const project = stringOption(ctx.values, 'project');
     const projectDir = project ? resolve(ctx.cwd, project) : EXAMPLE_DIR;
     const interrupted = ctx.interrupts();
+    const stopping = interruptSignal(ctx.interrupts);
     const api = await importOptional<ApiPackage>('@outpost/api', '`outpost dev`');
     const workerPkg = await importOptional<WorkerPackage>('@outpost/worker', '`outpost dev`');
 
@@ -97,7 +100,7 @@ export const dev: Command = {
         }
       } else ctx.err(`no outpost.config.ts in ${projectDir}; nothing deployed`);
 
-      worker = await startLocalWorker(workerPkg, server.url, credentials.workerKey, home, ctx);
+      worker = await startLocalWorker(workerPkg, server.url, credentials.workerKey, home, ctx, stopping);
       printBanner(ctx, server.url, credentials.ownerKey, firstStart, deployed);
 
       const outcome = await Promise.race([
@@ -188,7 +191,14 @@ async function authenticates(url: string, key: string, workspaceId: string): Pro
   }
 }
 
-async function startLocalWorker(pkg: WorkerPackage, apiUrl: string, apiKey: string, home: string, ctx: CommandContext) {
+async function startLocalWorker(
+  pkg: WorkerPackage,
+  apiUrl: string,
+  apiKey: string,
+  home: string,
+  ctx: CommandContext,
+  signal: AbortSignal,
+) {
   const env: NodeJS.ProcessEnv = { ...process.env };
   for (const [k, v] of Object.entries(ctx.env)) if (v !== undefined && env[k] === undefined) env[k] = v;
   env.OUTPOST_API_URL = apiUrl;
@@ -216,6 +226,8 @@ async function startLocalWorker(pkg: WorkerPackage, apiUrl: string, apiKey: stri
   }
   return pkg.startWorker(options, {
     env,
+    // Ctrl-C while the worker still waits for the API must not hang the shutdown.
+    signal,
     onRunStarted: (run) => ctx.err(`worker: started run ${run.runId} (attempt ${run.attempt})`),
     onRunFinished: (outcome) =>
       ctx.err(
