@@ -103,6 +103,19 @@ test('lines of an earlier attempt are still accepted after a retry, and attempts
   ]);
 });
 
+test('a log batch may be larger than other request bodies (up to 5 MiB)', async () => {
+  const { runId, token } = await claimedRun();
+  const big = Array.from({ length: 100 }, (_, i) => ({
+    seq: i + 1,
+    timestamp: new Date().toISOString(),
+    level: 'info',
+    message: 'y'.repeat(20_000),
+  }));
+  const res = await client(server, token)('POST', `/flow-runs/${runId}/logs`, { body: { attempt: 1, logs: big } });
+  expect(res.status).toBe(200);
+  expect(res.body.accepted).toBe(100);
+});
+
 test('odd message content is stored verbatim, and NUL becomes a replacement character', async () => {
   const { runId, token } = await claimedRun();
   const messages = ['NULL', '{"a":1}', '\\N', 'it\'s "quoted"', 'emoji 🚀', 'nul\u0000byte', ''];

@@ -466,5 +466,21 @@ describe('flow runs', () => {
       body: { flowRunAttempt: 1, state: { type: 'FAILED' } },
     });
     expect(missing.status).toBe(404);
+
+    // The same task run id under another run is refused, never attached across runs.
+    await createRun(owner, deployment.id);
+    const [other] = await claim(worker, 'tasks');
+    const asOther = client(server, other.token);
+    const reused = await asOther('POST', `/flow-runs/${other.flowRun.id}/task-runs`, { body });
+    expect(reused.status).toBe(409);
+    expect(reused.body.code).toBe('conflict');
+    expect(
+      (
+        await asOther('POST', `/flow-runs/${other.flowRun.id}/task-runs/${id}/set-state`, {
+          body: { flowRunAttempt: 1, state: { type: 'FAILED' } },
+        })
+      ).status,
+    ).toBe(404);
+    expect((await owner('GET', `/flow-runs/${other.flowRun.id}/task-runs`)).body.items).toEqual([]);
   });
 });
