@@ -19,6 +19,7 @@ export function spanMs(start: string | null, end: string | null, now: number): n
   return Number.isNaN(from) || Number.isNaN(to) ? null : Math.max(0, to - from);
 }
 
+// 24-hour times everywhere: operators compare them across logs, states and runs
 const dateTime = new Intl.DateTimeFormat(undefined, {
   year: 'numeric',
   month: 'short',
@@ -26,20 +27,32 @@ const dateTime = new Intl.DateTimeFormat(undefined, {
   hour: '2-digit',
   minute: '2-digit',
   second: '2-digit',
+  hour12: false,
 });
-const timeOnly = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit', second: '2-digit' });
+const dateTimeThisYear = new Intl.DateTimeFormat(undefined, {
+  month: 'short',
+  day: '2-digit',
+  hour: '2-digit',
+  minute: '2-digit',
+  second: '2-digit',
+  hour12: false,
+});
 
+/** A full timestamp; the year is left out for this year's dates. */
 export function formatDateTime(iso: string | null): string {
   if (!iso) return '—';
   const t = Date.parse(iso);
-  return Number.isNaN(t) ? '—' : dateTime.format(t);
+  if (Number.isNaN(t)) return '—';
+  return new Date(t).getFullYear() === new Date().getFullYear() ? dateTimeThisYear.format(t) : dateTime.format(t);
 }
 
-/** Time of day with milliseconds, for log lines. */
+/** Time of day with milliseconds (HH:MM:SS.mmm, local time), for log lines. */
 export function formatLogTime(iso: string): string {
   const t = Date.parse(iso);
   if (Number.isNaN(t)) return iso;
-  return `${timeOnly.format(t)}.${String(new Date(t).getMilliseconds()).padStart(3, '0')}`;
+  const d = new Date(t);
+  const two = (n: number) => String(n).padStart(2, '0');
+  return `${two(d.getHours())}:${two(d.getMinutes())}:${two(d.getSeconds())}.${String(d.getMilliseconds()).padStart(3, '0')}`;
 }
 
 /** "3m ago", "in 2h". */

@@ -3,11 +3,12 @@ import type { FieldModel } from '../lib/json-schema-form.js';
 
 function hint(field: FieldModel): string | null {
   const parts: string[] = [];
-  const low = field.minimum ?? field.exclusiveMinimum;
-  const high = field.maximum ?? field.exclusiveMaximum;
-  if (low !== null && high !== null) parts.push(`${low} – ${high}`);
-  else if (low !== null) parts.push(`≥ ${low}`);
-  else if (high !== null) parts.push(`≤ ${high}`);
+  if (field.minimum !== null) parts.push(`≥ ${field.minimum}`);
+  if (field.exclusiveMinimum !== null) parts.push(`> ${field.exclusiveMinimum}`);
+  if (field.maximum !== null) parts.push(`≤ ${field.maximum}`);
+  if (field.exclusiveMaximum !== null) parts.push(`< ${field.exclusiveMaximum}`);
+  if (field.minLength !== null) parts.push(`at least ${field.minLength} characters`);
+  if (field.maxLength !== null) parts.push(`at most ${field.maxLength} characters`);
   if (field.kind === 'array') parts.push('one item per line');
   if (field.kind === 'json') parts.push('JSON');
   return parts.length > 0 ? parts.join(' · ') : null;

@@ -6,13 +6,14 @@ const WIDTH = 960;
 const HEIGHT = 220;
 const PAD_LEFT = 40;
 const PAD_BOTTOM = 22;
+const PAD_TOP = 10;
 
-const hourMinute = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit' });
-const dayHour = new Intl.DateTimeFormat(undefined, { weekday: 'short', hour: '2-digit' });
+const hourMinute = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit', hour12: false });
+const dayHour = new Intl.DateTimeFormat(undefined, { weekday: 'short', hour: '2-digit', hour12: false });
 
 /** Stacked bars in plain SVG; colours come from the stylesheet's state classes. */
 export function RunsChart({ stats }: { stats: StatsOverviewResponse }) {
-  const chart = stackedBars(stats.buckets, WIDTH - PAD_LEFT, HEIGHT - PAD_BOTTOM);
+  const chart = stackedBars(stats.buckets, WIDTH - PAD_LEFT, HEIGHT - PAD_BOTTOM - PAD_TOP);
   const format = stats.bucketSeconds >= 21_600 ? dayHour : hourMinute;
   const labelEvery = Math.max(1, Math.ceil(stats.buckets.length / 8));
   const slot = (WIDTH - PAD_LEFT) / Math.max(1, stats.buckets.length);
@@ -20,7 +21,7 @@ export function RunsChart({ stats }: { stats: StatsOverviewResponse }) {
   return (
     <figure className="chart" data-testid="runs-chart">
       <svg viewBox={`0 0 ${WIDTH} ${HEIGHT}`} role="img" aria-label="Runs by state over time">
-        <g className="chart-grid">
+        <g className="chart-grid" transform={`translate(0,${PAD_TOP})`}>
           {chart.gridlines.map((g) => (
             <g key={g.y}>
               <line x1={PAD_LEFT} x2={WIDTH} y1={g.y} y2={g.y} />
@@ -30,7 +31,7 @@ export function RunsChart({ stats }: { stats: StatsOverviewResponse }) {
             </g>
           ))}
         </g>
-        <g transform={`translate(${PAD_LEFT},0)`}>
+        <g transform={`translate(${PAD_LEFT},${PAD_TOP})`}>
           {chart.rects.map((r) => (
             <rect
               key={`${r.bucket}-${r.state}`}
@@ -45,7 +46,7 @@ export function RunsChart({ stats }: { stats: StatsOverviewResponse }) {
           ))}
           {stats.buckets.map((b, i) =>
             i % labelEvery === 0 ? (
-              <text key={b.start} className="chart-label" x={i * slot + slot / 2} y={HEIGHT - 6} textAnchor="middle">
+              <text key={b.start} className="chart-label" x={i * slot + slot / 2} y={HEIGHT - PAD_TOP - 6} textAnchor="middle">
                 {format.format(Date.parse(b.start))}
               </text>
             ) : null,

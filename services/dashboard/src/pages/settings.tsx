@@ -12,10 +12,12 @@ export function SettingsPage({ role }: { role: Role | null }) {
   const keys = useResource((signal) => api.call('apiKeysList', { signal }), []);
   const [created, setCreated] = useState<ApiKeyCreateResponse | null>(null);
   const [error, setError] = useState<string | null>(null);
+  const [confirming, setConfirming] = useState<string | null>(null);
   const now = useNow(30_000);
   const canManage = role === null || role === 'owner' || role === 'admin';
 
   const revoke = async (key: ApiKey) => {
+    setConfirming(null);
     const result = await api.call('apiKeysRevoke', { params: { id: key.id } });
     setError(result.ok ? null : describeFailure(result));
     await keys.reload();
@@ -80,16 +82,31 @@ export function SettingsPage({ role }: { role: Role | null }) {
                     {key.revokedAt ? (
                       <span className="pill pill-offline">Revoked</span>
                     ) : (
-                      canManage && (
+                      canManage &&
+                      (confirming === key.id ? (
+                        <span className="actions">
+                          <button type="button" className="button button-quiet" onClick={() => setConfirming(null)}>
+                            Keep
+                          </button>
+                          <button
+                            type="button"
+                            className="button button-danger-solid"
+                            onClick={() => void revoke(key)}
+                            data-testid="api-key-revoke-confirm"
+                          >
+                            Revoke now
+                          </button>
+                        </span>
+                      ) : (
                         <button
                           type="button"
                           className="button button-danger"
-                          onClick={() => void revoke(key)}
+                          onClick={() => setConfirming(key.id)}
                           data-testid="api-key-revoke"
                         >
                           Revoke
                         </button>
-                      )
+                      ))
                     )}
                   </td>
                 </tr>
@@ -155,7 +172,8 @@ function CreateKeyForm({ onCreated }: { onCreated: (created: ApiKeyCreateRespons
       {role === 'worker' && (
         <input
           type="text"
-          placeholder="Pools (comma-separated, empty = all)"
+          placeholder="Pools, comma-separated (empty: all)"
+          className="wide-input"
           value={pools}
           onChange={(e) => setPools(e.target.value)}
           aria-label="Pools"
