@@ -4,6 +4,10 @@ import { defineConfig } from 'vite';
 export default defineConfig({
   base: './',
   oxc: { jsx: { runtime: 'automatic', importSource: 'react' } },
+  server: {
+    // `npm run dev` serves the page from Vite and forwards the API, so cookies stay same-origin
+    proxy: { '/api': { target: process.env.OUTPOST_API_URL ?? 'http://127.0.0.1:4200', changeOrigin: false } },
+  },
   build: {
     outDir: 'dist',
     emptyOutDir: true,
