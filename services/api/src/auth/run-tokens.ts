@@ -37,10 +37,6 @@ export class RunTokens {
     }
   }
 
-  jwks(): { keys: unknown[] } {
-    return this.#issuer.jwks();
-  }
-
   #reload(): Promise<void> {
     this.#reloading ??= (async () => {
       try {
