@@ -5,6 +5,9 @@ import { StateBadge } from '../components/state-badge.js';
 import { formatDuration } from '../lib/format.js';
 import { buildGantt } from '../lib/gantt.js';
 
+/** Rows drawn at most; a flow that maps a task over thousands of items shows the first ones and says so. */
+const MAX_BARS = 500;
+
 /** Task runs on one time axis; task-level retries show as a count, Retrying states as a striped bar. */
 export function RunGantt({ taskRuns, now, flowStart }: { taskRuns: readonly TaskRun[]; now: number; flowStart: string | null }) {
   if (taskRuns.length === 0) return <Empty>No task runs yet.</Empty>;
@@ -22,7 +25,7 @@ export function RunGantt({ taskRuns, now, flowStart }: { taskRuns: readonly Task
           ))}
         </div>
       </div>
-      {model.bars.map((bar) => (
+      {model.bars.slice(0, MAX_BARS).map((bar) => (
         <div className="gantt-row" key={bar.id} data-testid="task-run" data-task-state={bar.state.type}>
           <div className="gantt-label">
             <span className="truncate" title={bar.taskKey}>
@@ -55,6 +58,11 @@ export function RunGantt({ taskRuns, now, flowStart }: { taskRuns: readonly Task
           </div>
         </div>
       ))}
+      {model.bars.length > MAX_BARS && (
+        <p className="muted small" data-testid="task-gantt-truncated">
+          Showing the first {MAX_BARS} of {model.bars.length.toLocaleString()} task runs.
+        </p>
+      )}
     </div>
   );
 }
