@@ -1,4 +1,7 @@
+import { execFile, spawn } from 'node:child_process';
 import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { get } from 'node:http';
+import { createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { startTestServer, type TestServer } from '@outpost/api/testing';
@@ -8,6 +11,61 @@ import { repoRoot, runCli, type Spawned, spawnCli } from '../support/processes.j
 
 const HELLO = join(repoRoot, 'sdk/examples/hello');
 const SECRET = 'greeting-secret-9f3a71c2';
+const REGISTRY_USER = { username: 'deployer', password: 'registry-pw-51d0' };
+
+/** Debian's docker-registry with basic auth on a free loopback port: the customer's own registry. */
+async function startRegistry(dir: string): Promise<{ host: string; stop(): Promise<void> }> {
+  await mkdir(dir, { recursive: true });
+  const htpasswd = await new Promise<string>((resolve, reject) =>
+    execFile('htpasswd', ['-Bbn', REGISTRY_USER.username, REGISTRY_USER.password], (error, stdout) =>
+      error ? reject(error) : resolve(stdout),
+    ),
+  );
+  await writeFile(join(dir, 'htpasswd'), htpasswd);
+  const port = await freeLoopbackPort();
+  await writeFile(
+    join(dir, 'config.yml'),
+    [
+      'version: 0.1',
+      'log:\n  level: warn\n  accesslog:\n    disabled: true',
+      `storage:\n  filesystem:\n    rootdirectory: ${join(dir, 'storage')}`,
+      `http:\n  addr: 127.0.0.1:${port}\n  secret: outpost-e2e`,
+      `auth:\n  htpasswd:\n    realm: outpost-e2e\n    path: ${join(dir, 'htpasswd')}`,
+    ].join('\n'),
+  );
+  const child = spawn('/usr/bin/docker-registry', ['serve', join(dir, 'config.yml')], { stdio: 'ignore' });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    await exited;
+  };
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    const status = await new Promise<number | null>((resolve) => {
+      const req = get(`http://127.0.0.1:${port}/v2/`, { agent: false, timeout: 1000 }, (res) => {
+        res.resume();
+        resolve(res.statusCode ?? null);
+      });
+      req.on('timeout', () => req.destroy());
+      req.on('error', () => resolve(null));
+    });
+    if (status === 401) return { host: `127.0.0.1:${port}`, stop };
+    if (child.exitCode !== null || Date.now() > deadline) {
+      await stop();
+      throw new Error('docker-registry did not start');
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+async function freeLoopbackPort(): Promise<number> {
+  const server = createNetServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  if (!address || typeof address === 'string') throw new Error('no port');
+  return address.port;
+}
 
 /** A project outside the repository that resolves @outpost/sdk through the repository's node_modules. */
 async function makeProject(dir: string, files: Record<string, string>): Promise<string> {
@@ -148,7 +206,14 @@ describe('outpost CLI against a real API, registry layout and worker', () => {
           '--poll-wait',
           '1s',
         ],
-        { OUTPOST_API_URL: server.url, OUTPOST_API_KEY: workerKey, GREETING_SECRET: SECRET },
+        {
+          OUTPOST_API_URL: server.url,
+          OUTPOST_API_KEY: workerKey,
+          GREETING_SECRET: SECRET,
+          // The worker pulls with its own registry credentials, never ones from the control plane.
+          OUTPOST_REGISTRY_USERNAME: REGISTRY_USER.username,
+          OUTPOST_REGISTRY_PASSWORD: REGISTRY_USER.password,
+        },
       );
       const deadline = Date.now() + 60_000;
       for (;;) {
@@ -191,6 +256,53 @@ describe('outpost CLI against a real API, registry layout and worker', () => {
       const seqs = lines.map((l) => l.seq);
       expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
       expect(lines.some((l) => l.message === 'sum of squares 1..4 = 30')).toBe(true);
+    });
+  });
+
+  describe('with a password-protected registry', () => {
+    let registry: { host: string; stop(): Promise<void> };
+    let project: string;
+
+    beforeAll(async () => {
+      registry = await startRegistry(join(scratch, 'docker-registry'));
+      project = join(scratch, 'registry-deploy');
+      await mkdir(project, { recursive: true });
+    });
+    afterAll(async () => {
+      await registry?.stop();
+    });
+
+    it('exits 3 when the registry refuses the credentials, and registers nothing', async () => {
+      const target = `oci://${registry.host}/acme/hello`;
+      await writeFile(
+        join(project, '.env'),
+        `OUTPOST_REGISTRY=${target}\nOUTPOST_REGISTRY_USERNAME=deployer\nOUTPOST_REGISTRY_PASSWORD=wrong\n`,
+      );
+      const { OUTPOST_REGISTRY: _layout, ...apiEnv } = env;
+      const r = await runCli(['deploy', '--config', join(HELLO, 'outpost.config.ts')], apiEnv, project);
+      expect(r.code).toBe(3);
+      expect(r.output).toContain(`cannot push the bundle to ${target}: the registry refused the credentials`);
+      expect(r.output).not.toContain('wrong');
+      const list = await runCli(['deployments', 'ls', '--json'], env);
+      expect((JSON.parse(list.output) as { source: string }[]).some((d) => d.source.startsWith(`oci://${registry.host}/`))).toBe(
+        false,
+      );
+    });
+
+    it('deploys with credentials from .env, and the worker pulls the pinned bundle with its own and runs it', async () => {
+      const target = `oci://${registry.host}/acme/hello`;
+      await writeFile(
+        join(project, '.env'),
+        `OUTPOST_REGISTRY=${target}\nOUTPOST_REGISTRY_USERNAME=${REGISTRY_USER.username}\nOUTPOST_REGISTRY_PASSWORD=${REGISTRY_USER.password}\n`,
+      );
+      const { OUTPOST_REGISTRY: _layout, ...apiEnv } = env;
+      const r = await runCli(['deploy', '--config', join(HELLO, 'outpost.config.ts')], apiEnv, project);
+      expect(r.output).toMatch(new RegExp(`registered hello/default → oci://${registry.host}/acme/hello@sha256:[a-f0-9]{64}`));
+      expect(r.code).toBe(0);
+      const watched = await runCli(['run', 'hello/default', '--param', 'n=2', '--watch'], env);
+      expect(watched.output).toContain(`pulling bundle oci://${registry.host}/acme/hello@sha256:`);
+      expect(watched.output).toContain('sum of squares 1..2 = 5');
+      expect(watched.code).toBe(0);
     });
   });
 

@@ -4,7 +4,7 @@ export default defineConfig({
   project: 'hello',
   // A local OCI image-layout directory (the one `npm start` uses) unless OUTPOST_REGISTRY names
   // another, e.g. oci://registry.internal:5000/acme/flows. Relative paths start at this directory.
-  registry: process.env.OUTPOST_REGISTRY ?? 'oci-layout:../../../.outpost/registry',
+  registry: process.env.OUTPOST_REGISTRY || 'oci-layout:../../../.outpost/registry',
   deployments: [
     {
       flow: 'hello',
