@@ -24,7 +24,7 @@ export async function runCli(argv: readonly string[], options: AppOptions): Prom
     const { command, args } = match;
     const { env } = loadEnv(options.cwd, options.env);
     // Handed-over commands parse their own options (and answer their own --help).
-    if (command.passthrough) return await command.run(makeContext({}, [], args, options, env, notApi));
+    if (command.passthrough) return await command.run(makeContext({}, [], [...leading, ...args], options, env, notApi));
     const specs: OptionSpecs = {
       ...(command.usesApi === false ? { help: GLOBAL_OPTIONS.help!, json: GLOBAL_OPTIONS.json! } : GLOBAL_OPTIONS),
       ...command.options,
