@@ -54,18 +54,6 @@ describe('log filtering over a large run', () => {
     }
   });
 
-  it('filters 100,000 lines fast enough to run on every keystroke', () => {
-    const view = new LogView(store);
-    const queries = ['e', 'ep', 'epo', 'epoch', 'epoch d', 'x', 'timeout', 'item 5'];
-    const started = performance.now();
-    for (const query of queries) view.setFilter({ minLevel: 'debug', query });
-    view.setFilter({ minLevel: 'error', query: '' });
-    const perFilter = (performance.now() - started) / (queries.length + 1);
-    expect(view.length).toBe(naive(lines, 'error', '').length);
-    // a frame is 16 ms; a filter well under 50 ms on a loaded 2-core machine keeps typing smooth
-    expect(perFilter).toBeLessThan(50);
-  });
-
   it('narrows a search by rescanning only the current matches and still agrees with a full scan', () => {
     const view = new LogView(store, { minLevel: 'debug', query: 'check' });
     view.setFilter({ minLevel: 'info', query: 'checkpoint item 1' });
