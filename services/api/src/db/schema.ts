@@ -2,6 +2,7 @@ import { sql } from 'drizzle-orm';
 import {
   bigserial,
   boolean,
+  doublePrecision,
   index,
   integer,
   jsonb,
@@ -121,11 +122,23 @@ export const deployments = pgTable(
     jobVariables: jsonb('job_variables').notNull().default({}),
     retries: integer('retries').notNull().default(0),
     retryDelaySeconds: integer('retry_delay_seconds').notNull().default(0),
+    /** Retry n waits retry_delay_seconds × retry_backoff^(n-1), scaled by a factor in [1 − jitter, 1 + jitter]. */
+    retryBackoff: doublePrecision('retry_backoff').notNull().default(1),
+    retryJitter: doublePrecision('retry_jitter').notNull().default(0),
+    /** Most runs of the deployment PENDING, RUNNING or CANCELLING at once; null means no limit. */
+    concurrencyLimit: integer('concurrency_limit'),
+    /** ENQUEUE (a due run waits for a slot) or CANCEL_NEW (a due run at the limit is cancelled). */
+    collisionStrategy: text('collision_strategy').notNull().default('ENQUEUE'),
     paused: boolean('paused').notNull().default(false),
     createdAt: createdAt(),
     updatedAt: ts('updated_at').notNull().defaultNow(),
   },
-  (t) => [uniqueIndex('deployments_flow_name_uq').on(t.flowId, t.name), index('deployments_workspace_idx').on(t.workspaceId)],
+  (t) => [
+    uniqueIndex('deployments_flow_name_uq').on(t.flowId, t.name),
+    index('deployments_workspace_idx').on(t.workspaceId),
+    // The claim looks up the limited deployments of a workspace; most have none.
+    index('deployments_limited_idx').on(t.workspaceId).where(sql`concurrency_limit IS NOT NULL`),
+  ],
 );
 
 export const workers = pgTable(
@@ -173,6 +186,9 @@ export const flowRuns = pgTable(
     attempt: integer('attempt').notNull().default(1),
     maxRetries: integer('max_retries').notNull().default(0),
     retryDelaySeconds: integer('retry_delay_seconds').notNull().default(0),
+    /** Copied from the deployment when the run is created, like max_retries and retry_delay_seconds. */
+    retryBackoff: doublePrecision('retry_backoff').notNull().default(1),
+    retryJitter: doublePrecision('retry_jitter').notNull().default(0),
     expectedStartTime: ts('expected_start_time').notNull().defaultNow(),
     startTime: ts('start_time'),
     endTime: ts('end_time'),
@@ -187,6 +203,13 @@ export const flowRuns = pgTable(
     index('flow_runs_claim_idx').on(t.workPoolId, t.expectedStartTime).where(sql`state_type = 'SCHEDULED'`),
     // Concurrency limits count the active runs of a pool or queue.
     index('flow_runs_active_idx').on(t.workPoolId, t.workQueueId).where(sql`state_type IN ('PENDING', 'RUNNING', 'CANCELLING')`),
+    // Deployment and tag limits count the active runs of a deployment, or of a workspace carrying a tag.
+    index('flow_runs_active_deployment_idx').on(t.deploymentId).where(sql`state_type IN ('PENDING', 'RUNNING', 'CANCELLING')`),
+    index('flow_runs_active_workspace_idx').on(t.workspaceId).where(sql`state_type IN ('PENDING', 'RUNNING', 'CANCELLING')`),
+    // The late loop reads due runs waiting under their plain names, oldest first, across pools.
+    index('flow_runs_late_idx')
+      .on(t.expectedStartTime)
+      .where(sql`state_type = 'SCHEDULED' AND state_name IN ('Scheduled', 'AwaitingRetry')`),
     // The lease loop scans only held runs.
     index('flow_runs_lease_idx').on(t.leaseExpiresAt).where(sql`state_type IN ('PENDING', 'RUNNING', 'CANCELLING')`),
     // Read backwards for the newest-first keyset listing.
@@ -277,3 +300,22 @@ export const signingKeys = pgTable('signing_keys', {
   createdAt: createdAt(),
   retiredAt: ts('retired_at'),
 });
+
+// ---- global concurrency limits by tag ----
+
+/**
+ * At most `limit` runs carrying `tag` hold a slot (PENDING, RUNNING, CANCELLING) at once across the
+ * workspace. Only the limit is stored: slots are counted from the runs, so none can leak.
+ */
+export const concurrencyLimits = pgTable(
+  'concurrency_limits',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    workspaceId: workspaceId(),
+    tag: text('tag').notNull(),
+    limit: integer('limit').notNull(),
+    createdAt: createdAt(),
+    updatedAt: ts('updated_at').notNull().defaultNow(),
+  },
+  (t) => [uniqueIndex('concurrency_limits_workspace_tag_uq').on(t.workspaceId, t.tag)],
+);
