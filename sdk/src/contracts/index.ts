@@ -12,6 +12,7 @@ export {
   Tags,
   Timestamp,
 } from './common.js';
+export { FlowRunEvent } from './events.js';
 export {
   Deployment,
   DeploymentListQuery,
@@ -56,6 +57,14 @@ export {
   StateProposalResponse,
 } from './runs.js';
 export {
+  AuthSessionCreateRequest,
+  AuthSessionCreateResponse,
+  AuthSessionDeleteResponse,
+  CSRF_COOKIE,
+  CSRF_HEADER,
+  SESSION_COOKIE,
+} from './sessions.js';
+export {
   DEFAULT_STATE_NAME,
   isTerminal,
   ProposalStatus,
@@ -65,6 +74,7 @@ export {
   StateType,
   TERMINAL_STATES,
 } from './states.js';
+export { StateCounts, StatsOverviewQuery, StatsOverviewResponse, StatsWindow } from './stats.js';
 export {
   TaskRun,
   TaskRunCreateRequest,

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { Id, Name } from './common.js';
+import { FlowRunEvent } from './events.js';
 import {
   Deployment,
   DeploymentListQuery,
@@ -35,6 +36,8 @@ import {
   StateProposalRequest,
   StateProposalResponse,
 } from './runs.js';
+import { AuthSessionCreateRequest, AuthSessionCreateResponse, AuthSessionDeleteResponse } from './sessions.js';
+import { StatsOverviewQuery, StatsOverviewResponse } from './stats.js';
 import { TaskRunCreateRequest, TaskRunListResponse, TaskRunResponse, TaskRunSetStateRequest } from './task-runs.js';
 import {
   ApiKey,
@@ -52,6 +55,8 @@ import {
 export interface RouteAccess {
   roles: readonly Role[];
   runToken?: boolean;
+  /** Reachable without any credential (signing in and out); `roles` is then empty. */
+  anonymous?: boolean;
 }
 
 export interface RouteDef {
@@ -68,6 +73,8 @@ export interface RouteDef {
   status?: 200 | 201 | 202 | 204;
   /** Request headers the route reads (documented in OpenAPI). */
   headers?: readonly string[];
+  /** The response is this stream of events, each one's data matching `response`, instead of one JSON body. */
+  stream?: 'text/event-stream';
 }
 
 const READERS = ['owner', 'admin', 'developer', 'runner', 'viewer'] as const;
@@ -344,6 +351,40 @@ export const routes = {
     params: IdParam,
     query: LogReadQuery,
     response: LogReadResponse,
+  }),
+  // ---- dashboard: browser sessions, live run events, statistics ----
+  authSessionCreate: route({
+    method: 'POST',
+    path: '/auth/session',
+    summary: 'Sign in with a one-time sign-in token or an API key; sets the session and CSRF cookies',
+    access: { roles: [], anonymous: true },
+    body: AuthSessionCreateRequest,
+    response: AuthSessionCreateResponse,
+  }),
+  authSessionDelete: route({
+    method: 'DELETE',
+    path: '/auth/session',
+    summary: 'Sign out: revoke the session and clear its cookies',
+    access: { roles: [], anonymous: true },
+    response: AuthSessionDeleteResponse,
+    status: 204,
+    headers: ['x-outpost-csrf'],
+  }),
+  flowRunsEvents: route({
+    method: 'GET',
+    path: '/flow-runs/events',
+    summary: "Server-Sent Events: each change of a flow run in the caller's workspace, as the run's JSON",
+    access: { roles: READERS },
+    response: FlowRunEvent,
+    stream: 'text/event-stream',
+  }),
+  statsOverview: route({
+    method: 'GET',
+    path: '/stats/overview',
+    summary: 'Run counts by state over a window, failure rate, late runs and the busiest deployments',
+    access: { roles: READERS },
+    query: StatsOverviewQuery,
+    response: StatsOverviewResponse,
   }),
 } as const satisfies Record<string, RouteDef>;
 

@@ -45,7 +45,8 @@ export type ApiKeyListResponse = z.infer<typeof ApiKeyListResponse>;
 export const WhoAmIResponse = z.strictObject({
   workspace: Workspace,
   principal: z.strictObject({
-    kind: z.enum(['api_key', 'run_token']),
+    /** `session`: a browser session, opened with an API key or a one-time sign-in link, acting with its role. */
+    kind: z.enum(['api_key', 'run_token', 'session']),
     id: z.string(),
     role: Role.nullable(),
   }),
