@@ -319,3 +319,44 @@ export const concurrencyLimits = pgTable(
   },
   (t) => [uniqueIndex('concurrency_limits_workspace_tag_uq').on(t.workspaceId, t.tag)],
 );
+
+// ---- dashboard: browser sessions and one-time sign-in links ----
+
+/**
+ * A browser session: the cookie holds a random token, only its sha256 is stored, like the CSRF
+ * token's. It acts with the role of the API key or sign-in link that opened it, in one workspace,
+ * and dies with that API key (revoked or expired), after 12 idle hours, or 7 days after it opened.
+ */
+export const sessions = pgTable(
+  'sessions',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    workspaceId: workspaceId(),
+    tokenHash: text('token_hash').notNull(),
+    csrfHash: text('csrf_hash').notNull(),
+    role: text('role').notNull(),
+    /** How the session was opened, for people reading a list: `API key "ci"`, `sign-in link`. */
+    label: text('label').notNull(),
+    apiKeyId: uuid('api_key_id').references(() => apiKeys.id),
+    createdAt: createdAt(),
+    lastSeenAt: ts('last_seen_at').notNull().defaultNow(),
+    expiresAt: ts('expires_at').notNull(),
+    revokedAt: ts('revoked_at'),
+  },
+  (t) => [uniqueIndex('sessions_token_hash_uq').on(t.tokenHash), index('sessions_api_key_idx').on(t.apiKeyId)],
+);
+
+/** A one-time sign-in link's token (sha256 only); consumed atomically by the first sign-in. */
+export const signInTokens = pgTable(
+  'sign_in_tokens',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    workspaceId: workspaceId(),
+    tokenHash: text('token_hash').notNull(),
+    role: text('role').notNull(),
+    createdAt: createdAt(),
+    expiresAt: ts('expires_at').notNull(),
+    usedAt: ts('used_at'),
+  },
+  (t) => [uniqueIndex('sign_in_tokens_token_hash_uq').on(t.tokenHash)],
+);
