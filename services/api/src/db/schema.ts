@@ -195,10 +195,18 @@ export const flowRuns = pgTable(
     workerId: uuid('worker_id'),
     leaseExpiresAt: ts('lease_expires_at'),
     idempotencyKey: text('idempotency_key'),
+    /** The backfill that created the run; its max_concurrent caps the claim. */
+    backfillId: uuid('backfill_id').references(() => backfills.id),
     createdAt: createdAt(),
     updatedAt: ts('updated_at').notNull().defaultNow(),
   },
   (t) => [
+    // Backfill progress and its max_concurrent count a backfill's runs by state.
+    index('flow_runs_backfill_idx').on(t.backfillId, t.stateType).where(sql`backfill_id IS NOT NULL`),
+    // The claim finds the backfills with due runs in a pool (only backfill runs are indexed).
+    index('flow_runs_backfill_due_idx')
+      .on(t.workPoolId, t.expectedStartTime)
+      .where(sql`backfill_id IS NOT NULL AND state_type = 'SCHEDULED'`),
     // The claim reads only due SCHEDULED runs of one pool; a partial index keeps it small however many runs finished.
     index('flow_runs_claim_idx').on(t.workPoolId, t.expectedStartTime).where(sql`state_type = 'SCHEDULED'`),
     // Concurrency limits count the active runs of a pool or queue.
@@ -359,4 +367,63 @@ export const signInTokens = pgTable(
     usedAt: ts('used_at'),
   },
   (t) => [uniqueIndex('sign_in_tokens_token_hash_uq').on(t.tokenHash)],
+);
+
+// ---- scheduling: deployment schedules and backfills ----
+
+/**
+ * A cron or interval schedule of a deployment. The scheduler materialises its runs ahead with the
+ * idempotency key `scheduled:<slug>:<time>`, so a slug that survives redeploys never duplicates a run.
+ */
+export const deploymentSchedules = pgTable(
+  'deployment_schedules',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    workspaceId: workspaceId(),
+    deploymentId: uuid('deployment_id')
+      .notNull()
+      .references(() => deployments.id),
+    slug: text('slug').notNull(),
+    /** Exactly one of cron (with timezone) or interval_seconds (with anchor_date) is set. */
+    cron: text('cron'),
+    timezone: text('timezone'),
+    intervalSeconds: integer('interval_seconds'),
+    anchorDate: ts('anchor_date'),
+    active: boolean('active').notNull().default(true),
+    parameters: jsonb('parameters').notNull().default({}),
+    /** all | latest | none: what happens to times missed while no scheduler ran. */
+    catchup: text('catchup').notNull().default('latest'),
+    /** Every scheduled time up to here has its run or was skipped; null until the first fill. */
+    filledUntil: ts('filled_until'),
+    /** When the scheduler next has work for this schedule; 'infinity' while it or its deployment is paused. */
+    nextFillAt: ts('next_fill_at').notNull().defaultNow(),
+    createdAt: createdAt(),
+    updatedAt: ts('updated_at').notNull().defaultNow(),
+  },
+  (t) => [
+    uniqueIndex('deployment_schedules_slug_uq').on(t.deploymentId, t.slug),
+    // The scheduler reads only the active schedules that are due for a fill.
+    index('deployment_schedules_due_idx').on(t.nextFillAt).where(sql`active`),
+  ],
+);
+
+/** Runs for every scheduled time of one schedule in [range_start, range_end), at most max_concurrent active at once. */
+export const backfills = pgTable(
+  'backfills',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    workspaceId: workspaceId(),
+    deploymentId: uuid('deployment_id')
+      .notNull()
+      .references(() => deployments.id),
+    scheduleSlug: text('schedule_slug').notNull(),
+    rangeStart: ts('range_start').notNull(),
+    rangeEnd: ts('range_end').notNull(),
+    maxConcurrent: integer('max_concurrent').notNull(),
+    parameters: jsonb('parameters').notNull().default({}),
+    runCount: integer('run_count').notNull(),
+    createdAt: createdAt(),
+    cancelledAt: ts('cancelled_at'),
+  },
+  (t) => [index('backfills_deployment_idx').on(t.deploymentId, t.createdAt, t.id)],
 );
