@@ -27,6 +27,13 @@ export const StartMessage = z.strictObject({
   run: RunDescriptor,
   /** Absolute path of the bundle module to import. */
   entry: z.string().min(1),
+  /**
+   * For a flow process the worker started ahead of its run: the run's own variables (job env with
+   * secrets resolved, `OUTPOST_RUN_ID`…), set in `process.env` before the bundle is imported.
+   */
+  env: z.record(z.string(), z.string()).optional(),
+  /** For a flow process started ahead of its run: the directory to change to (the bundle's) before importing. */
+  cwd: z.string().min(1).optional(),
 });
 export type StartMessage = z.infer<typeof StartMessage>;
 

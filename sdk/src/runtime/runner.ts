@@ -51,6 +51,9 @@ async function main(): Promise<number> {
   const started = waitForStart();
   await channel.flush({ t: 'ready' });
   const start = await started;
+  // A flow process the worker started ahead of its run learns the run's environment only now.
+  if (start.cwd !== undefined) process.chdir(start.cwd);
+  if (start.env !== undefined) Object.assign(process.env, start.env);
 
   if (cancelReason === null) {
     try {
