@@ -306,6 +306,12 @@ export const signingKeys = pgTable('signing_keys', {
   privateJwk: jsonb('private_jwk').notNull(),
   publicJwk: jsonb('public_jwk').notNull(),
   createdAt: createdAt(),
+  /**
+   * When the key starts signing; until then it is only published in the JWKS, so every verifier
+   * (other replicas, caches of the JWKS document) knows it before the first token it signs. Null: at creation.
+   */
+  activatesAt: ts('activates_at'),
+  /** When the key stops signing (may lie in the future during a rotation); it verifies for a day longer. */
   retiredAt: ts('retired_at'),
 });
 
@@ -346,12 +352,18 @@ export const sessions = pgTable(
     /** How the session was opened, for people reading a list: `API key "ci"`, `sign-in link`. */
     label: text('label').notNull(),
     apiKeyId: uuid('api_key_id').references(() => apiKeys.id),
+    /** A user's session (password or single sign-on) acts with the user's current membership role. */
+    userId: uuid('user_id').references(() => users.id),
     createdAt: createdAt(),
     lastSeenAt: ts('last_seen_at').notNull().defaultNow(),
     expiresAt: ts('expires_at').notNull(),
     revokedAt: ts('revoked_at'),
   },
-  (t) => [uniqueIndex('sessions_token_hash_uq').on(t.tokenHash), index('sessions_api_key_idx').on(t.apiKeyId)],
+  (t) => [
+    uniqueIndex('sessions_token_hash_uq').on(t.tokenHash),
+    index('sessions_api_key_idx').on(t.apiKeyId),
+    index('sessions_user_idx').on(t.userId),
+  ],
 );
 
 /** A one-time sign-in link's token (sha256 only); consumed atomically by the first sign-in. */
@@ -426,4 +438,128 @@ export const backfills = pgTable(
     cancelledAt: ts('cancelled_at'),
   },
   (t) => [index('backfills_deployment_idx').on(t.deploymentId, t.createdAt, t.id)],
+);
+
+// ---- governance: users, memberships, single sign-on, audit log ----
+
+/** A person. Accounts are global; what they may do is decided per workspace by their membership. */
+export const users = pgTable(
+  'users',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    /** Lowercased; the sign-in name. */
+    email: text('email').notNull(),
+    name: text('name'),
+    /** `scrypt$N$r$p$salt$hash`; null until a password is set (or for single sign-on only). */
+    passwordHash: text('password_hash'),
+    passwordChangedAt: ts('password_changed_at'),
+    createdAt: createdAt(),
+  },
+  (t) => [uniqueIndex('users_email_uq').on(t.email)],
+);
+
+export const memberships = pgTable(
+  'memberships',
+  {
+    workspaceId: workspaceId(),
+    userId: uuid('user_id')
+      .notNull()
+      .references(() => users.id),
+    role: text('role').notNull(),
+    createdAt: createdAt(),
+    updatedAt: ts('updated_at').notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.workspaceId, t.userId] }), index('memberships_user_idx').on(t.userId)],
+);
+
+/** One-time tokens (sha256 only) with which a new member sets a first password, or a member a reset one. */
+export const passwordSetupTokens = pgTable(
+  'password_setup_tokens',
+  {
+    tokenHash: text('token_hash').primaryKey(),
+    userId: uuid('user_id')
+      .notNull()
+      .references(() => users.id),
+    /** The workspace whose owner or admin issued it. */
+    workspaceId: workspaceId(),
+    createdAt: createdAt(),
+    expiresAt: ts('expires_at').notNull(),
+    usedAt: ts('used_at'),
+  },
+  (t) => [index('password_setup_tokens_user_idx').on(t.userId)],
+);
+
+/** A workspace's OpenID Connect provider for single sign-on. */
+export const oidcProviders = pgTable('oidc_providers', {
+  workspaceId: uuid('workspace_id')
+    .primaryKey()
+    .references(() => workspaces.id),
+  issuer: text('issuer').notNull(),
+  clientId: text('client_id').notNull(),
+  /** AES-256-GCM under OUTPOST_SECRET_KEY; null for a public client (PKCE alone). */
+  clientSecretEncrypted: text('client_secret_encrypted'),
+  /** Role for a first sign-in of someone who is not a member yet; null admits members only. */
+  defaultRole: text('default_role'),
+  /** Email domains a first sign-in must come from to be admitted with `default_role`. */
+  allowedDomains: text('allowed_domains').array().notNull().default(sql`'{}'::text[]`),
+  createdAt: createdAt(),
+  updatedAt: ts('updated_at').notNull().defaultNow(),
+});
+
+/** A person's account at an issuer (iss, sub), linked to their user at the first single sign-on. */
+export const userIdentities = pgTable(
+  'user_identities',
+  {
+    issuer: text('issuer').notNull(),
+    subject: text('subject').notNull(),
+    userId: uuid('user_id')
+      .notNull()
+      .references(() => users.id),
+    createdAt: createdAt(),
+  },
+  (t) => [primaryKey({ columns: [t.issuer, t.subject] }), index('user_identities_user_idx').on(t.userId)],
+);
+
+/** Single sign-ons under way: state (sha256), nonce and PKCE verifier, used once within minutes. */
+export const oidcLogins = pgTable(
+  'oidc_logins',
+  {
+    stateHash: text('state_hash').primaryKey(),
+    workspaceId: workspaceId(),
+    nonce: text('nonce').notNull(),
+    codeVerifier: text('code_verifier').notNull(),
+    /** Dashboard path to land on after signing in. */
+    returnTo: text('return_to').notNull(),
+    createdAt: createdAt(),
+    expiresAt: ts('expires_at').notNull(),
+  },
+  (t) => [index('oidc_logins_expiry_idx').on(t.expiresAt)],
+);
+
+/** Every audited call. Append-only: a trigger refuses UPDATE, DELETE and TRUNCATE (see the migration). */
+export const auditLog = pgTable(
+  'audit_log',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    workspaceId: workspaceId(),
+    occurredAt: ts('occurred_at').notNull().defaultNow(),
+    actorKind: text('actor_kind').notNull(),
+    actorId: uuid('actor_id'),
+    action: text('action').notNull(),
+    method: text('method'),
+    path: text('path'),
+    status: integer('status').notNull(),
+    clientAddress: text('client_address'),
+    userAgent: text('user_agent'),
+    requestId: text('request_id'),
+    targetIds: jsonb('target_ids').notNull().default({}),
+    resultIds: jsonb('result_ids').notNull().default({}),
+    /** Every id of target_ids and result_ids, for the `objectId` filter. */
+    objectIds: text('object_ids').array().notNull().default(sql`'{}'::text[]`),
+    summary: jsonb('summary').notNull().default({}),
+  },
+  (t) => [
+    index('audit_log_workspace_idx').on(t.workspaceId, t.id),
+    index('audit_log_objects_idx').using('gin', t.objectIds),
+  ],
 );
