@@ -1,0 +1,128 @@
+import { z } from 'zod';
+import { Id, JsonObject, Name, page, Timestamp } from './common.js';
+import { StateType } from './states.js';
+
+/**
+ * What the scheduler does with the scheduled times it missed while it was not running (an outage,
+ * a long deploy): `all` creates a run for each (at most 100 per scheduler pass), `latest` only for
+ * the most recent one, `none` for none. Skipped times are never created later.
+ */
+export const CatchupPolicy = z.enum(['all', 'latest', 'none']);
+export type CatchupPolicy = z.infer<typeof CatchupPolicy>;
+
+/** The longest interval a schedule may have: a leap year. */
+const MAX_INTERVAL_SECONDS = 366 * 86_400;
+
+/**
+ * One schedule of a deployment, as declared on deploy: exactly one of `cron` or `intervalSeconds`.
+ * `slug` identifies it across redeploys (the idempotency key of its runs contains it); when absent
+ * it is derived from the definition, so redeploying the same schedule keeps the same slug.
+ */
+export const ScheduleInput = z
+  .strictObject({
+    /** Unique per deployment. @default derived from cron + timezone, or interval + anchor */
+    slug: Name.optional(),
+    /** 5 fields (minute precision) or 6 (seconds first), e.g. `30 2 * * *`. */
+    cron: z.string().trim().min(1).max(200).optional(),
+    /** IANA zone the cron fields are read in; DST-correct. Cron only. @default "UTC" */
+    timezone: z.string().min(1).max(64).optional(),
+    /** Seconds between runs (elapsed time, not wall-clock). */
+    intervalSeconds: z.number().int().min(1).max(MAX_INTERVAL_SECONDS).optional(),
+    /** A time the interval passes through. Interval only. @default "2020-01-01T00:00:00.000Z" */
+    anchorDate: Timestamp.optional(),
+    /** @default true */
+    active: z.boolean().optional(),
+    /** Merged over the deployment's default parameters for this schedule's runs. @default {} */
+    parameters: JsonObject.optional(),
+    /** @default "latest" */
+    catchup: CatchupPolicy.optional(),
+  })
+  .superRefine((s, ctx) => {
+    if ((s.cron === undefined) === (s.intervalSeconds === undefined)) {
+      ctx.addIssue({ code: 'custom', message: 'give exactly one of cron or intervalSeconds', path: [] });
+    }
+    if (s.cron === undefined && s.timezone !== undefined) {
+      ctx.addIssue({ code: 'custom', message: 'timezone applies to cron schedules only', path: ['timezone'] });
+    }
+    if (s.intervalSeconds === undefined && s.anchorDate !== undefined) {
+      ctx.addIssue({ code: 'custom', message: 'anchorDate applies to interval schedules only', path: ['anchorDate'] });
+    }
+  });
+export type ScheduleInput = z.input<typeof ScheduleInput>;
+
+/** The most schedules one deployment may have. */
+export const MAX_SCHEDULES_PER_DEPLOYMENT = 50;
+export const ScheduleInputs = z.array(ScheduleInput).max(MAX_SCHEDULES_PER_DEPLOYMENT);
+
+export const Schedule = z.strictObject({
+  id: Id,
+  deploymentId: Id,
+  slug: Name,
+  cron: z.string().nullable(),
+  timezone: z.string().nullable(),
+  intervalSeconds: z.number().int().nullable(),
+  anchorDate: Timestamp.nullable(),
+  active: z.boolean(),
+  parameters: JsonObject,
+  catchup: CatchupPolicy,
+  /** Every scheduled time up to here has its run, or was skipped by the catch-up policy. */
+  filledUntil: Timestamp.nullable(),
+  createdAt: Timestamp,
+  updatedAt: Timestamp,
+});
+export type Schedule = z.infer<typeof Schedule>;
+
+export const ScheduleListResponse = z.strictObject({ items: z.array(Schedule) });
+export type ScheduleListResponse = z.infer<typeof ScheduleListResponse>;
+
+/** Pauses (`active: false`) or resumes one schedule. */
+export const ScheduleUpdateRequest = z.strictObject({ active: z.boolean() });
+export type ScheduleUpdateRequest = z.infer<typeof ScheduleUpdateRequest>;
+
+/** The most runs one backfill may create. */
+export const MAX_BACKFILL_RUNS = 1_000;
+
+/** Runs for every scheduled time of one schedule in [start, end). */
+export const BackfillCreateRequest = z
+  .strictObject({
+    /** The schedule whose times to use. @default the deployment's first schedule */
+    schedule: Name.optional(),
+    start: Timestamp,
+    end: Timestamp,
+    /** At most this many of the backfill's runs are PENDING, RUNNING or CANCELLING at once. @default 1 */
+    maxConcurrent: z.number().int().min(1).max(1_000).default(1),
+    /** Merged over the deployment's and the schedule's parameters. @default {} */
+    parameters: JsonObject.optional(),
+  })
+  .superRefine((b, ctx) => {
+    if (Date.parse(b.start) >= Date.parse(b.end)) ctx.addIssue({ code: 'custom', message: 'must be after start', path: ['end'] });
+  });
+export type BackfillCreateRequest = z.input<typeof BackfillCreateRequest>;
+
+/** RUNNING until every run finished (COMPLETED) or it was cancelled (CANCELLED). */
+export const BackfillStatus = z.enum(['RUNNING', 'COMPLETED', 'CANCELLED']);
+export type BackfillStatus = z.infer<typeof BackfillStatus>;
+
+export const Backfill = z.strictObject({
+  id: Id,
+  deploymentId: Id,
+  scheduleSlug: Name,
+  start: Timestamp,
+  end: Timestamp,
+  maxConcurrent: z.number().int(),
+  parameters: JsonObject,
+  status: BackfillStatus,
+  runCount: z.number().int(),
+  /** The backfill's runs by current state type; every type is present. */
+  counts: z.record(StateType, z.number().int()),
+  createdAt: Timestamp,
+  cancelledAt: Timestamp.nullable(),
+});
+export type Backfill = z.infer<typeof Backfill>;
+
+export const BackfillListQuery = z.strictObject({
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+  cursor: z.string().max(500).optional(),
+});
+export const BackfillListResponse = page(Backfill);
+export type BackfillListResponse = z.infer<typeof BackfillListResponse>;
