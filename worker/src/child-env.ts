@@ -29,21 +29,48 @@ const ALLOWED = [
   'no_proxy',
 ];
 
-export interface ChildEnvInput {
+/** What an S3 result store needs from the worker's environment; given to flows only when results go to S3. */
+const S3_CREDENTIALS = ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'AWS_REGION', 'AWS_DEFAULT_REGION'];
+
+/**
+ * Variables read once, when a Node process starts (or by the dynamic loader before it): setting them
+ * in a process that is already running changes nothing, so a run that sets one cannot use a
+ * pre-started flow process.
+ */
+const STARTUP_ONLY = /^(NODE_.*|UV_THREADPOOL_SIZE|LD_.*|DYLD_.*|OPENSSL_.*|SSL_CERT_(FILE|DIR)|MALLOC_.*|TZ)$/;
+
+export interface BaseEnvInput {
   workerEnv: NodeJS.ProcessEnv;
   /** Extra worker variables the operator chose to pass (`--pass-env`). */
   passEnv: readonly string[];
+  /** `--result-storage`: where the runtime keeps results (`file:///…` or `s3://…`). */
+  resultStorage?: string;
+}
+
+export interface RunEnvInput {
   /** The job's `env`, secrets resolved. */
   jobEnv: Record<string, string>;
   run: { id: string; attempt: number; flowName: string };
 }
 
-export function buildChildEnv(input: ChildEnvInput): Record<string, string> {
+export type ChildEnvInput = BaseEnvInput & RunEnvInput;
+
+/** The part of a flow process's environment that is the same for every run of this worker. */
+export function baseChildEnv(input: BaseEnvInput): Record<string, string> {
   const env: Record<string, string> = {};
+  const s3 = input.resultStorage?.startsWith('s3://') ?? false;
   for (const [name, value] of Object.entries(input.workerEnv)) {
     if (value === undefined) continue;
     if (ALLOWED.includes(name) || name.startsWith('LC_') || input.passEnv.includes(name)) env[name] = value;
+    else if (s3 && S3_CREDENTIALS.includes(name)) env[name] = value;
   }
+  if (input.resultStorage) env.OUTPOST_RESULT_STORAGE = input.resultStorage;
+  return env;
+}
+
+/** The part that belongs to one run: the job's variables and the run's identity. */
+export function runChildEnv(input: RunEnvInput): Record<string, string> {
+  const env: Record<string, string> = {};
   for (const [name, value] of Object.entries(input.jobEnv)) {
     // The worker's configuration namespace stays the worker's, even if a job sets it to its own value.
     if (!name.startsWith('OUTPOST_')) env[name] = value;
@@ -52,4 +79,22 @@ export function buildChildEnv(input: ChildEnvInput): Record<string, string> {
   env.OUTPOST_RUN_ATTEMPT = String(input.run.attempt);
   env.OUTPOST_FLOW_NAME = input.run.flowName;
   return env;
+}
+
+export function buildChildEnv(input: ChildEnvInput): Record<string, string> {
+  return { ...baseChildEnv(input), ...runChildEnv(input) };
+}
+
+/** Whether a run's own variables can be applied to an already started flow process. */
+export function canApplyAtStart(jobEnv: Record<string, string>): boolean {
+  return Object.keys(jobEnv).every((name) => !STARTUP_ONLY.test(name));
+}
+
+/** Worker credentials a flow process is given (for S3 results): redacted like secrets. */
+export function credentialValues(env: Record<string, string>): string[] {
+  return S3_CREDENTIALS.filter(
+    (name) => name.startsWith('AWS_ACCESS') || name.startsWith('AWS_SECRET') || name === 'AWS_SESSION_TOKEN',
+  )
+    .map((name) => env[name])
+    .filter((v): v is string => typeof v === 'string' && v !== '');
 }

@@ -1,5 +1,6 @@
 import { homedir, hostname } from 'node:os';
 import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 
@@ -18,6 +19,8 @@ function duration(name: string) {
     return Math.round(unit === 'ms' ? value : unit === 'm' ? value * 60_000 : value * 1000);
   });
 }
+
+const SecretSource = z.enum(['env', 'dir', 'command']);
 
 const Label = z.string().regex(/^[^=\s]{1,100}=[^\s]{0,200}$/, 'labels are key=value');
 const EnvName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name');
@@ -59,7 +62,21 @@ const RawOptions = z.strictObject({
   passEnv: z.array(EnvName.refine((n) => !n.startsWith('OUTPOST_'), 'OUTPOST_ variables are never passed to flows')),
   /** OUTPOST_LOG_LEVEL: the worker's own log level. */
   logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']),
+  /** --secrets-dir / OUTPOST_WORKER_SECRETS_DIR: one file per secret, named for it (Kubernetes-mounted secrets). */
+  secretsDir: z.string().min(1).nullable(),
+  /** --secrets-command / OUTPOST_WORKER_SECRETS_COMMAND: run without a shell, `{name}` replaced by the secret's name. */
+  secretsCommand: z.array(z.string()).min(1, 'needs a program').nullable(),
+  /** --secrets-order / OUTPOST_WORKER_SECRETS_ORDER: where secrets are looked up, first hit wins. */
+  secretsOrder: z.array(SecretSource).min(1).max(3),
+  /** OUTPOST_WORKER_SECRETS_TIMEOUT: how long the secrets command may take for one secret. */
+  secretsTimeoutMs: duration('secrets timeout').pipe(z.number().min(100).max(300_000)),
+  /** --result-storage / OUTPOST_WORKER_RESULT_STORAGE: where flows keep their results, inside your network. */
+  resultStorage: z.string().regex(/^(file:\/\/\/|s3:\/\/)[^\s]+$/, 'use file:///abs/dir or s3://bucket/prefix?endpoint=…'),
+  /** --prestart / OUTPOST_WORKER_PRESTART: flow processes kept started and waiting, to cut start latency. */
+  prestart: z.coerce.number().int().min(0).max(32),
 });
+
+export type SecretSourceKind = z.infer<typeof SecretSource>;
 
 export type WorkerOptions = Omit<z.infer<typeof RawOptions>, 'labels'> & {
   labels: Record<string, string>;
@@ -69,12 +86,58 @@ export class OptionsError extends Error {
   override readonly name = 'OptionsError';
 }
 
-function defaultDirs(env: NodeJS.ProcessEnv): { cacheDir: string; spoolDir: string } {
+function defaultDirs(env: NodeJS.ProcessEnv): { cacheDir: string; spoolDir: string; resultsDir: string } {
   const home = env.HOME ? env.HOME : safeHomedir();
-  if (!home) return { cacheDir: resolve('.outpost/cache'), spoolDir: resolve('.outpost/spool') };
+  if (!home) {
+    return { cacheDir: resolve('.outpost/cache'), spoolDir: resolve('.outpost/spool'), resultsDir: resolve('.outpost/results') };
+  }
   const cacheBase = env.XDG_CACHE_HOME || join(home, '.cache');
   const stateBase = env.XDG_STATE_HOME || join(home, '.local', 'state');
-  return { cacheDir: join(cacheBase, 'outpost'), spoolDir: join(stateBase, 'outpost', 'spool') };
+  const dataBase = env.XDG_DATA_HOME || join(home, '.local', 'share');
+  return {
+    cacheDir: join(cacheBase, 'outpost'),
+    spoolDir: join(stateBase, 'outpost', 'spool'),
+    resultsDir: join(dataBase, 'outpost', 'results'),
+  };
+}
+
+/**
+ * Splits a command line into arguments the way a POSIX shell would for plain words, single and
+ * double quotes and backslashes — and nothing more: no variables, globs or pipes, because the
+ * command is run without a shell.
+ */
+export function splitCommand(line: string): string[] {
+  const args: string[] = [];
+  let current = '';
+  let started = false;
+  let quote: "'" | '"' | null = null;
+  for (let i = 0; i < line.length; i++) {
+    const c = line[i]!;
+    if (quote === "'") {
+      if (c === "'") quote = null;
+      else current += c;
+    } else if (quote === '"') {
+      if (c === '"') quote = null;
+      else if (c === '\\' && i + 1 < line.length && '"\\$`'.includes(line[i + 1]!)) current += line[++i];
+      else current += c;
+    } else if (c === "'" || c === '"') {
+      quote = c;
+      started = true;
+    } else if (c === '\\' && i + 1 < line.length) {
+      current += line[++i];
+      started = true;
+    } else if (/\s/.test(c)) {
+      if (started) args.push(current);
+      current = '';
+      started = false;
+    } else {
+      current += c;
+      started = true;
+    }
+  }
+  if (quote) throw new OptionsError(`--secrets-command: unterminated ${quote} quote`);
+  if (started) args.push(current);
+  return args;
 }
 
 function safeHomedir(): string | null {
@@ -103,6 +166,12 @@ const SOURCES: Record<string, string> = {
   logBatchMs: 'OUTPOST_WORKER_LOG_BATCH_INTERVAL',
   passEnv: '--pass-env',
   logLevel: '--log-level',
+  secretsDir: '--secrets-dir',
+  secretsCommand: '--secrets-command',
+  secretsOrder: '--secrets-order',
+  secretsTimeoutMs: 'OUTPOST_WORKER_SECRETS_TIMEOUT',
+  resultStorage: '--result-storage',
+  prestart: '--prestart',
 };
 
 const FLAGS = {
@@ -119,6 +188,11 @@ const FLAGS = {
   'cache-dir': { type: 'string' },
   'spool-dir': { type: 'string' },
   'log-level': { type: 'string' },
+  'secrets-dir': { type: 'string' },
+  'secrets-command': { type: 'string' },
+  'secrets-order': { type: 'string' },
+  'result-storage': { type: 'string' },
+  prestart: { type: 'string' },
 } as const;
 
 export const OPTIONS_HELP = `Usage: outpost-worker start --pool <name> [options]
@@ -136,6 +210,12 @@ export const OPTIONS_HELP = `Usage: outpost-worker start --pool <name> [options]
   --cache-dir <path>          bundle cache (default: ~/.cache/outpost)
   --spool-dir <path>          log spool (default: ~/.local/state/outpost/spool)
   --log-level <level>         trace|debug|info|warn|error (default: info)
+  --secrets-dir <path>        read secrets from files named for them (e.g. Kubernetes-mounted)
+  --secrets-command <cmd>     run this (no shell) to read a secret; {name} is replaced by its name
+  --secrets-order <list>      where to look, first hit wins (default: env,dir,command — those set up)
+  --result-storage <url>      file:///dir or s3://bucket/prefix?endpoint=…&region=…
+                              (default: file://~/.local/share/outpost/results)
+  --prestart <n>              flow processes kept started, waiting for a run (default: 2)
 
 Environment: OUTPOST_API_URL, OUTPOST_API_KEY (required); OUTPOST_WORKER_* for the options above.`;
 
@@ -153,6 +233,7 @@ export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv = p
   const flag = (key: keyof typeof FLAGS): string | undefined => values[key] as string | undefined;
   const list = (key: keyof typeof FLAGS): string[] => (values[key] as string[] | undefined) ?? [];
   const dirs = defaultDirs(env);
+  const secretsCommand = nonEmpty(flag('secrets-command') ?? env.OUTPOST_WORKER_SECRETS_COMMAND);
   const envList = (name: string): string[] =>
     (env[name] ?? '')
       .split(',')
@@ -177,7 +258,21 @@ export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv = p
     logBatchMs: env.OUTPOST_WORKER_LOG_BATCH_INTERVAL ?? '500ms',
     passEnv: list('pass-env').length > 0 ? list('pass-env') : envList('OUTPOST_WORKER_PASS_ENV'),
     logLevel: flag('log-level') ?? env.OUTPOST_LOG_LEVEL ?? 'info',
+    secretsDir: nonEmpty(flag('secrets-dir') ?? env.OUTPOST_WORKER_SECRETS_DIR),
+    secretsCommand: secretsCommand ? splitCommand(secretsCommand) : null,
+    secretsOrder: [] as string[],
+    secretsTimeoutMs: env.OUTPOST_WORKER_SECRETS_TIMEOUT ?? '10s',
+    resultStorage: flag('result-storage') ?? env.OUTPOST_WORKER_RESULT_STORAGE ?? pathToFileURL(dirs.resultsDir).href,
+    prestart: flag('prestart') ?? env.OUTPOST_WORKER_PRESTART ?? '2',
   };
+  if (input.secretsDir) input.secretsDir = resolve(input.secretsDir);
+  const order = flag('secrets-order') ?? env.OUTPOST_WORKER_SECRETS_ORDER;
+  input.secretsOrder = order
+    ? order
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean)
+    : ['env', ...(input.secretsDir ? ['dir'] : []), ...(input.secretsCommand ? ['command'] : [])];
   const parsed = RawOptions.safeParse(input);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((i) => {
@@ -186,10 +281,23 @@ export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv = p
     });
     throw new OptionsError(`invalid worker configuration: ${problems.join('; ')}`);
   }
+  const data = parsed.data;
+  const problems: string[] = [];
+  if (new Set(data.secretsOrder).size !== data.secretsOrder.length) problems.push('--secrets-order: a source is listed twice');
+  if (data.secretsOrder.includes('dir') && !data.secretsDir)
+    problems.push('--secrets-order: lists dir but --secrets-dir is not set');
+  if (data.secretsOrder.includes('command') && !data.secretsCommand) {
+    problems.push('--secrets-order: lists command but --secrets-command is not set');
+  }
+  if (problems.length > 0) throw new OptionsError(`invalid worker configuration: ${problems.join('; ')}`);
   const labels: Record<string, string> = {};
   for (const label of parsed.data.labels) {
     const at = label.indexOf('=');
     labels[label.slice(0, at)] = label.slice(at + 1);
   }
-  return { ...parsed.data, labels };
+  return { ...data, labels };
+}
+
+function nonEmpty(value: string | undefined): string | null {
+  return value && value.trim() !== '' ? value : null;
 }

@@ -1,8 +1,10 @@
 import { randomUUID } from 'node:crypto';
+import { tmpdir } from 'node:os';
 import { describeFailure, OutpostClient } from '@outpost/sdk/client';
 import type { ClaimedRun } from '@outpost/sdk/contracts';
 import type { Logger } from 'pino';
 import { backoffDelay, retryDelay, sleep } from './backoff.js';
+import { baseChildEnv } from './child-env.js';
 import type { RunOutcome } from './executors/final-state.js';
 import { runnerPath as defaultRunnerPath } from './executors/flow-process.js';
 import { RunExecution } from './executors/process.js';
@@ -11,6 +13,9 @@ import { createLogger } from './logger.js';
 import type { WorkerOptions } from './options.js';
 import { ClaimLoop } from './poll.js';
 import { SpoolRecovery } from './recover-spools.js';
+import { resultStorageExecArgv } from './results/exec-argv.js';
+import { RunnerPool } from './runner-pool.js';
+import { SecretResolver } from './secrets.js';
 
 export type WorkerState = 'starting' | 'running' | 'draining' | 'stopped' | 'failed';
 
@@ -59,6 +64,21 @@ export async function startWorker(options: WorkerOptions, hooks: WorkerHooks = {
   const client = new OutpostClient({ baseUrl: options.apiUrl, token: options.apiKey, userAgent: 'outpost-worker/0.1.0' });
   const executions = new Map<string, RunExecution>();
   const runner = defaultRunnerPath();
+  const baseEnv = baseChildEnv({ workerEnv: env, passEnv: options.passEnv, resultStorage: options.resultStorage });
+  const execArgv = resultStorageExecArgv(options.resultStorage);
+  const secrets = new SecretResolver(
+    {
+      order: options.secretsOrder,
+      dir: options.secretsDir,
+      command: options.secretsCommand,
+      timeoutMs: options.secretsTimeoutMs,
+    },
+    env,
+  );
+  const pool =
+    options.prestart > 0
+      ? new RunnerPool({ size: options.prestart, script: runner, execArgv, env: baseEnv, cwd: tmpdir(), logger })
+      : null;
   let state: WorkerState = 'starting';
   let resolveDone!: () => void;
   const done = new Promise<void>((resolve) => (resolveDone = resolve));
@@ -95,7 +115,18 @@ export async function startWorker(options: WorkerOptions, hooks: WorkerHooks = {
     }
     const execution = new RunExecution(
       claimed,
-      { client, options, logger, workerEnv: env, runnerPath: runner, leaseMs: () => heartbeat.leaseMs },
+      {
+        client,
+        options,
+        logger,
+        workerEnv: env,
+        runnerPath: runner,
+        execArgv,
+        baseEnv,
+        secrets,
+        pool,
+        leaseMs: () => heartbeat.leaseMs,
+      },
       sentAt,
     );
     executions.set(id, execution);
@@ -144,6 +175,7 @@ export async function startWorker(options: WorkerOptions, hooks: WorkerHooks = {
     await sleep(result.kind === 'http_error' ? retryDelay(result, failures) : backoffDelay(failures), hooks.signal);
   }
   setState('running');
+  pool?.start();
   heartbeat.start();
   claims.start();
 
@@ -155,6 +187,7 @@ export async function startWorker(options: WorkerOptions, hooks: WorkerHooks = {
   async function drain(graceMs: number): Promise<void> {
     setState('draining');
     await claims.stop();
+    await pool?.stop();
     const timer = setTimeout(() => graceOver.abort(), graceMs);
     while (executions.size > 0 && !graceOver.signal.aborted) {
       await Promise.race([new Promise<void>((resolve) => (slotFreed = resolve)), graceOverPromise]);

@@ -29,7 +29,7 @@ async function envSeenByChild(env: Record<string, string>): Promise<Record<strin
 
 describe('the flow process environment', () => {
   it('holds resolved secrets and the run identity but none of the worker credentials', async () => {
-    const { env: jobEnv, secretValues } = resolveJobEnv(
+    const { env: jobEnv, secretValues } = await resolveJobEnv(
       { env: { DATABASE_PASSWORD: { $secret: 'DB_PASSWORD' }, MODE: 'train', EPOCHS: 3, DRY_RUN: false } },
       WORKER_ENV,
     );
@@ -62,21 +62,21 @@ describe('the flow process environment', () => {
     expect(JSON.stringify(childEnv)).not.toContain('registry-password');
   });
 
-  it('refuses a secret reference to the worker configuration, so a deployment cannot take the worker key', () => {
-    expect(() => resolveJobEnv({ env: { KEY: { $secret: 'OUTPOST_API_KEY' } } }, WORKER_ENV)).toThrow(/reserved/);
-    expect(() => resolveJobEnv({ env: { OUTPOST_API_KEY: 'mine' } }, WORKER_ENV)).toThrow(JobConfigError);
+  it('refuses a secret reference to the worker configuration, so a deployment cannot take the worker key', async () => {
+    await expect(resolveJobEnv({ env: { KEY: { $secret: 'OUTPOST_API_KEY' } } }, WORKER_ENV)).rejects.toThrow(/reserved/);
+    await expect(resolveJobEnv({ env: { OUTPOST_API_KEY: 'mine' } }, WORKER_ENV)).rejects.toThrow(JobConfigError);
   });
 
-  it('names a secret missing from the worker environment without revealing any value', () => {
-    expect(() => resolveJobEnv({ env: { TOKEN: { $secret: 'HF_TOKEN' } } }, WORKER_ENV)).toThrow(
+  it('names a secret missing from the worker environment without revealing any value', async () => {
+    await expect(resolveJobEnv({ env: { TOKEN: { $secret: 'HF_TOKEN' } } }, WORKER_ENV)).rejects.toThrow(
       'secret "HF_TOKEN" is not set in the worker\'s environment',
     );
   });
 
-  it('rejects job env values it cannot turn into a variable', () => {
-    expect(() => resolveJobEnv({ env: { LIST: [1, 2] } }, WORKER_ENV)).toThrow(/must be a string/);
-    expect(() => resolveJobEnv({ env: { 'BAD-NAME': 'x' } }, WORKER_ENV)).toThrow(/not a valid variable name/);
-    expect(() => resolveJobEnv({ env: 'A=1' }, WORKER_ENV)).toThrow(/must be an object/);
-    expect(resolveJobEnv({}, WORKER_ENV)).toEqual({ env: {}, secretValues: [] });
+  it('rejects job env values it cannot turn into a variable', async () => {
+    await expect(resolveJobEnv({ env: { LIST: [1, 2] } }, WORKER_ENV)).rejects.toThrow(/must be a string/);
+    await expect(resolveJobEnv({ env: { 'BAD-NAME': 'x' } }, WORKER_ENV)).rejects.toThrow(/not a valid variable name/);
+    await expect(resolveJobEnv({ env: 'A=1' }, WORKER_ENV)).rejects.toThrow(/must be an object/);
+    expect(await resolveJobEnv({}, WORKER_ENV)).toEqual({ env: {}, secretValues: [] });
   });
 });

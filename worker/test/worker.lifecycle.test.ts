@@ -152,7 +152,7 @@ describe('worker lifecycle against a scripted control plane', () => {
     const id = api.enqueue({ ...bundle, flowName: 'hello', jobVariables: { env: { TOKEN: { $secret: 'HF_TOKEN' } } } });
     const outcome = await outcomeOf(id);
     expect(outcome).toMatchObject({ ending: 'failed-to-start', proposed: 'FAILED', exit: null });
-    expect(api.runs.get(id)!.states.at(-1)!.message).toContain('secret "HF_TOKEN" is not set');
+    expect(api.runs.get(id)!.states.at(-1)!.message).toContain('secret "HF_TOKEN" was not found on the worker');
   });
 
   it('kills the process group itself when it cannot renew the lease, and proposes nothing', async () => {

@@ -1,6 +1,8 @@
 export { type BuildBundleOptions, buildBundle } from './build.js';
 export { type RegistryCredentials, resolveRegistryCredentials } from './credentials.js';
 export { BundleError, type BundleErrorCode } from './errors.js';
+export { type ResolveGitRefOptions, resolveGitRef } from './git-resolve.js';
+export { checkGitUrl, displayGitUrl, type GitSource, isGitSource, parseGitSource } from './git-source.js';
 export {
   ARTIFACT_TYPE,
   CONFIG_MEDIA_TYPE,

@@ -23,14 +23,24 @@ export interface ExitInfo {
   signal: NodeJS.Signals | null;
 }
 
-export interface FlowProcessOptions {
-  script: string;
-  args?: string[];
-  cwd: string;
-  env: Record<string, string>;
+export interface FlowProcessHandlers {
   onLine: (stream: 'stdout' | 'stderr', line: string) => void;
   onMessage: (message: unknown) => void;
 }
+
+export interface FlowProcessOptions extends Partial<FlowProcessHandlers> {
+  script: string;
+  args?: string[];
+  /** Node options before the script, e.g. `--import` of a module that registers a result store. */
+  execArgv?: string[];
+  cwd: string;
+  env: Record<string, string>;
+}
+
+/** Output and messages of a process nobody listens to yet (a pre-started one) wait here, up to a limit. */
+const MAX_BUFFERED_EVENTS = 10_000;
+
+type BufferedEvent = { kind: 'line'; stream: 'stdout' | 'stderr'; line: string } | { kind: 'message'; message: unknown };
 
 /**
  * One flow process: the leader of its own process group, stdout/stderr read line by line, an IPC
@@ -43,8 +53,13 @@ export class FlowProcess {
   private readonly child: ChildProcess;
   private readonly streamsClosed: Promise<void>;
   private exitInfo: ExitInfo | null = null;
+  private handlers: FlowProcessHandlers | null = null;
+  private sawReady = false;
+  private buffered: BufferedEvent[] = [];
+  private dropped = 0;
 
   private constructor(child: ChildProcess, options: FlowProcessOptions) {
+    if (options.onLine && options.onMessage) this.handlers = { onLine: options.onLine, onMessage: options.onMessage };
     this.child = child;
     this.pid = child.pid!;
     this.exited = new Promise((resolve) => {
@@ -58,18 +73,48 @@ export class FlowProcess {
       const readable = child[stream];
       if (!readable) continue;
       const lines = createInterface({ input: readable, crlfDelay: Number.POSITIVE_INFINITY });
-      lines.on('line', (line) => options.onLine(stream, line));
+      lines.on('line', (line) => this.emit({ kind: 'line', stream, line }));
       closes.push(new Promise((resolve) => lines.once('close', () => resolve())));
     }
     this.streamsClosed = Promise.all(closes).then(() => undefined);
-    child.on('message', options.onMessage);
+    child.on('message', (message: unknown) => this.emit({ kind: 'message', message }));
     // Writes to a closed channel surface here; the exit handler decides what that means.
     child.on('error', () => {});
   }
 
+  /**
+   * Starts delivering output and messages to `handlers`, first everything that arrived before
+   * (a pre-started process's `ready`, for one). Later calls replace the handlers.
+   */
+  attach(handlers: FlowProcessHandlers): void {
+    this.handlers = handlers;
+    const pending = this.buffered;
+    this.buffered = [];
+    if (this.dropped > 0) handlers.onLine('stderr', `[${this.dropped} lines of output before the run started were dropped]`);
+    this.dropped = 0;
+    for (const event of pending) this.deliver(handlers, event);
+  }
+
+  /** The runner said `ready`: it has loaded the runtime and waits for `start`. */
+  get isReady(): boolean {
+    return this.sawReady;
+  }
+
+  private emit(event: BufferedEvent): void {
+    if (event.kind === 'message' && (event.message as { t?: unknown } | null)?.t === 'ready') this.sawReady = true;
+    if (this.handlers) this.deliver(this.handlers, event);
+    else if (this.buffered.length < MAX_BUFFERED_EVENTS) this.buffered.push(event);
+    else this.dropped++;
+  }
+
+  private deliver(handlers: FlowProcessHandlers, event: BufferedEvent): void {
+    if (event.kind === 'line') handlers.onLine(event.stream, event.line);
+    else handlers.onMessage(event.message);
+  }
+
   /** Spawns the process, or throws the spawn error (ENOENT, EACCES…). */
   static async start(options: FlowProcessOptions): Promise<FlowProcess> {
-    const child = spawn(process.execPath, [options.script, ...(options.args ?? [])], {
+    const child = spawn(process.execPath, [...(options.execArgv ?? []), options.script, ...(options.args ?? [])], {
       cwd: options.cwd,
       env: options.env,
       detached: true,

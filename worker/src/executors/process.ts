@@ -2,14 +2,15 @@ import type { OutpostClient } from '@outpost/sdk/client';
 import { describeFailure } from '@outpost/sdk/client';
 import { type ClaimedRun, isTerminal, type ProposedState, type State, type StateType } from '@outpost/sdk/contracts';
 import type { Logger } from 'pino';
-import { buildChildEnv } from '../child-env.js';
+import { canApplyAtStart, credentialValues, runChildEnv } from '../child-env.js';
 import type { WorkerOptions } from '../options.js';
 import { Redactor } from '../redact.js';
-import { JobConfigError, resolveJobEnv } from '../secrets.js';
+import type { RunnerPool } from '../runner-pool.js';
+import { JobConfigError, resolveJobVariables, type SecretResolver } from '../secrets.js';
 import { type LogInput, LogShipper } from '../ship-logs.js';
 import { fetchBundle } from '../sources/pull.js';
 import { decideEnding, describeExit, type RunOutcome, STOP_STRENGTH, type StopReason } from './final-state.js';
-import { type ExitInfo, FlowProcess } from './flow-process.js';
+import { type ExitInfo, FlowProcess, type FlowProcessHandlers } from './flow-process.js';
 import { ChildMessage, rpcIdOf } from './messages.js';
 import { RpcServer } from './rpc.js';
 import { RunApi } from './run-api.js';
@@ -20,6 +21,13 @@ export interface ExecutionDeps {
   logger: Logger;
   workerEnv: NodeJS.ProcessEnv;
   runnerPath: string;
+  /** Node options for every flow process (the result-storage registration). */
+  execArgv: string[];
+  /** The environment every flow process of this worker shares (`baseChildEnv`). */
+  baseEnv: Record<string, string>;
+  secrets: SecretResolver;
+  /** Flow processes started ahead of need; null when `--prestart 0`. */
+  pool: RunnerPool | null;
   /** The lease length the API last reported. */
   leaseMs: () => number;
 }
@@ -153,9 +161,11 @@ export class RunExecution {
   private async execute(): Promise<RunOutcome> {
     const { deployment, flowRun } = this.claimed;
     let jobEnv: Record<string, string>;
+    // Worker credentials a flow is given (S3 results) are masked like secrets from the first line on.
+    this.redactor = new Redactor(credentialValues(this.deps.baseEnv));
     try {
-      const resolved = resolveJobEnv(deployment.jobVariables, this.deps.workerEnv);
-      this.redactor = new Redactor(resolved.secretValues);
+      const resolved = await resolveJobVariables(deployment.jobVariables, (name) => this.deps.secrets.resolve(name));
+      this.redactor = new Redactor([...resolved.secretValues, ...credentialValues(this.deps.baseEnv)]);
       jobEnv = resolved.env;
     } catch (error) {
       if (!(error instanceof JobConfigError)) throw error;
@@ -188,12 +198,7 @@ export class RunExecution {
     }
     const bundle = fetched.value;
     if (this.stopReason) return this.finish(null);
-    const env = buildChildEnv({
-      workerEnv: this.deps.workerEnv,
-      passEnv: this.deps.options.passEnv,
-      jobEnv,
-      run: { id: this.runId, attempt: this.attempt, flowName: deployment.flowName },
-    });
+    const runEnv = runChildEnv({ jobEnv, run: { id: this.runId, attempt: this.attempt, flowName: deployment.flowName } });
     const rpc = new RpcServer({
       api: this.api,
       shipper: this.shipper,
@@ -205,39 +210,53 @@ export class RunExecution {
     });
     let ready!: () => void;
     const readyPromise = new Promise<void>((resolve) => (ready = resolve));
+    const handlers: FlowProcessHandlers = {
+      onLine: (stream, line) => this.shipper.push({ level: stream === 'stderr' ? 'error' : 'info', message: line, stream }),
+      onMessage: (raw) => {
+        const parsed = ChildMessage.safeParse(raw);
+        if (!parsed.success) {
+          this.log.warn({ issues: parsed.error.issues.length }, 'ignored a malformed message from the flow process');
+          const id = rpcIdOf(raw);
+          if (id !== null) rpc.replyError(this.proc, id, { message: 'malformed rpc request', code: 'validation_failed' });
+          return;
+        }
+        const message = parsed.data;
+        if (message.t === 'ready') ready();
+        else if (message.t === 'log') {
+          this.shipper.push({
+            level: message.level,
+            message: message.message,
+            timestamp: message.timestamp,
+            taskRunId: message.taskRunId,
+            stream: 'flow',
+          });
+        } else if (message.t === 'rpc')
+          void rpc.serve(this.proc, message, this.stopReason === 'lost' || this.stopReason === 'lease-expired');
+      },
+    };
+    // A pre-started process gets the run's variables with `start`; one that needs them at process start is spawned afresh.
+    const pooled = canApplyAtStart(jobEnv) ? (this.deps.pool?.take() ?? null) : null;
     try {
-      this.proc = await FlowProcess.start({
-        script: this.deps.runnerPath,
-        cwd: bundle.dir,
-        env,
-        onLine: (stream, line) => this.shipper.push({ level: stream === 'stderr' ? 'error' : 'info', message: line, stream }),
-        onMessage: (raw) => {
-          const parsed = ChildMessage.safeParse(raw);
-          if (!parsed.success) {
-            this.log.warn({ issues: parsed.error.issues.length }, 'ignored a malformed message from the flow process');
-            const id = rpcIdOf(raw);
-            if (id !== null) rpc.replyError(this.proc, id, { message: 'malformed rpc request', code: 'validation_failed' });
-            return;
-          }
-          const message = parsed.data;
-          if (message.t === 'ready') ready();
-          else if (message.t === 'log') {
-            this.shipper.push({
-              level: message.level,
-              message: message.message,
-              timestamp: message.timestamp,
-              taskRunId: message.taskRunId,
-              stream: 'flow',
-            });
-          } else if (message.t === 'rpc')
-            void rpc.serve(this.proc, message, this.stopReason === 'lost' || this.stopReason === 'lease-expired');
-        },
-      });
+      if (pooled) {
+        this.proc = pooled;
+        pooled.attach(handlers);
+      } else {
+        this.proc = await FlowProcess.start({
+          script: this.deps.runnerPath,
+          execArgv: this.deps.execArgv,
+          cwd: bundle.dir,
+          env: { ...this.deps.baseEnv, ...runEnv },
+          ...handlers,
+        });
+      }
     } catch (error) {
       return this.finish(null, { type: 'CRASHED', message: `could not start the flow process: ${(error as Error).message}` });
     }
     const proc = this.proc;
-    this.log.info({ pid: proc.pid, digest: bundle.digest }, 'flow process started');
+    this.log.info(
+      { pid: proc.pid, digest: bundle.digest, commit: bundle.commit, prestarted: pooled !== null },
+      'flow process started',
+    );
     if (this.stopReason) {
       const reason = this.stopReason;
       this.stopReason = null;
@@ -263,6 +282,7 @@ export class RunExecution {
           parameters: flowRun.parameters,
         },
         entry: bundle.entry,
+        ...(pooled ? { env: runEnv, cwd: bundle.dir } : {}),
       });
     }
     const exit = await proc.exited;

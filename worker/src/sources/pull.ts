@@ -1,26 +1,35 @@
-import { parseSource, pullBundle, resolveBundleEntrypoint, resolveRegistryCredentials } from '@outpost/sdk/bundle';
+import { isGitSource, parseSource, pullBundle, resolveBundleEntrypoint, resolveRegistryCredentials } from '@outpost/sdk/bundle';
+import { fetchGitBundle } from './git.js';
 
 export interface FetchedBundle {
   /** Directory holding the bundle's files; the flow process runs with it as cwd. */
   dir: string;
   /** Absolute path of the module that defines the flow. */
   entry: string;
-  /** The verified manifest digest; null for a `dir:///` development source. */
+  /** The verified manifest digest of an OCI source; null for git and `dir:///` sources. */
   digest: string | null;
+  /** The verified commit of a git source. */
+  commit?: string;
+}
+
+export interface FetchOptions {
+  cacheDir: string;
+  /** The worker's own environment: the only place registry and git credentials come from. */
+  env: NodeJS.ProcessEnv;
 }
 
 /**
- * Fetches a deployment's bundle with the worker's *local* registry credentials (never anything
- * from the control plane), verified against the pinned digest by `pullBundle`, and finds the flow
- * module in it: the module the bundle's config records for the entrypoint, else the entrypoint
- * compiled to `.mjs`, else the entrypoint as it is (a `dir:///` source). Throws `BundleError`,
- * whose message is safe to record as the run's state message.
+ * Fetches a deployment's code by its pinned reference and finds the flow module in it:
+ * - `oci://…@sha256:…` and `oci-layout:///…@sha256:…`: pulled and verified against the digest by
+ *   `pullBundle`, with the worker's *local* registry credentials — `resolveRegistryCredentials` reads
+ *   the worker's environment and Docker config, and nothing in a claim (source, job variables) can
+ *   supply or replace them;
+ * - `git+…#<sha>`: see `fetchGitBundle`;
+ * - `dir:///…`: a development directory, used as it is.
+ * Throws `BundleError`, whose message is safe to record as the run's state message.
  */
-export async function fetchBundle(
-  source: string,
-  entrypoint: string,
-  options: { cacheDir: string; env: NodeJS.ProcessEnv },
-): Promise<FetchedBundle> {
+export async function fetchBundle(source: string, entrypoint: string, options: FetchOptions): Promise<FetchedBundle> {
+  if (isGitSource(source)) return fetchGitBundle(source, entrypoint, options);
   const parsed = parseSource(source);
   const credentials = parsed.kind === 'oci' ? await resolveRegistryCredentials(parsed.host, options.env) : null;
   const { dir, digest } = await pullBundle(source, { cacheDir: options.cacheDir, credentials });
