@@ -223,6 +223,12 @@ export const flowRuns = pgTable(
     // Read backwards for the newest-first keyset listing.
     index('flow_runs_list_idx').on(t.workspaceId, t.createdAt, t.id),
     index('flow_runs_deployment_idx').on(t.deploymentId, t.createdAt),
+    // Dashboard statistics: a window of expected start times, counted by state and deployment from the index alone.
+    index('flow_runs_stats_idx').on(t.workspaceId, t.expectedStartTime, t.stateType, t.deploymentId),
+    // Dashboard statistics: the workspace's Late runs, longest waiting first.
+    index('flow_runs_workspace_late_idx')
+      .on(t.workspaceId, t.expectedStartTime)
+      .where(sql`state_type = 'SCHEDULED' AND state_name = 'Late'`),
     uniqueIndex('flow_runs_idempotency_uq').on(t.workspaceId, t.deploymentId, t.idempotencyKey),
   ],
 );
@@ -562,4 +568,45 @@ export const auditLog = pgTable(
     index('audit_log_workspace_idx').on(t.workspaceId, t.id),
     index('audit_log_objects_idx').using('gin', t.objectIds),
   ],
+);
+
+// ---- dashboard: browser sessions and one-time sign-in links ----
+
+/**
+ * A browser session: the cookie holds a random token, only its sha256 is stored, like the CSRF
+ * token's. It acts with the role of the API key or sign-in link that opened it, in one workspace,
+ * and dies with that API key (revoked or expired), after 12 idle hours, or 7 days after it opened.
+ */
+export const sessions = pgTable(
+  'sessions',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    workspaceId: workspaceId(),
+    tokenHash: text('token_hash').notNull(),
+    csrfHash: text('csrf_hash').notNull(),
+    role: text('role').notNull(),
+    /** How the session was opened, for people reading a list: `API key "ci"`, `sign-in link`. */
+    label: text('label').notNull(),
+    apiKeyId: uuid('api_key_id').references(() => apiKeys.id),
+    createdAt: createdAt(),
+    lastSeenAt: ts('last_seen_at').notNull().defaultNow(),
+    expiresAt: ts('expires_at').notNull(),
+    revokedAt: ts('revoked_at'),
+  },
+  (t) => [uniqueIndex('sessions_token_hash_uq').on(t.tokenHash), index('sessions_api_key_idx').on(t.apiKeyId)],
+);
+
+/** A one-time sign-in link's token (sha256 only); consumed atomically by the first sign-in. */
+export const signInTokens = pgTable(
+  'sign_in_tokens',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    workspaceId: workspaceId(),
+    tokenHash: text('token_hash').notNull(),
+    role: text('role').notNull(),
+    createdAt: createdAt(),
+    expiresAt: ts('expires_at').notNull(),
+    usedAt: ts('used_at'),
+  },
+  (t) => [uniqueIndex('sign_in_tokens_token_hash_uq').on(t.tokenHash)],
 );
