@@ -35,8 +35,24 @@ export interface OutpostConfig {
   /**
    * Where bundles are pushed: `oci://host:port/repository` (a registry, with the user's own
    * credentials) or `oci-layout:./path` / `oci-layout:///abs/path` (an OCI image-layout directory).
+   * Required unless `source` names a git repository.
    */
-  registry: string;
+  registry?: string;
+  /**
+   * Deploy from a git repository instead of pushing a bundle. `outpost deploy` resolves `ref` to a
+   * full commit sha with `git ls-remote` and registers `git+<url>#<sha>`; workers fetch that commit
+   * with their own git credentials, run `npm ci` when the repository has a package-lock.json, and
+   * compile TypeScript entrypoints themselves. Entrypoints are paths from the repository root, so
+   * the config file sits there. `url` is `https://…`, `ssh://…` or `file:///…`, never with a
+   * credential in it. @default undefined (build the bundle and push it to `registry`)
+   */
+  source?: {
+    git: {
+      url: string;
+      /** Branch, tag or full commit sha. @default "HEAD" */
+      ref?: string;
+    };
+  };
   /** Pool for deployments that name none. @default "default" */
   defaultPool?: string;
   deployments: DeploymentConfig[];

@@ -6,8 +6,10 @@ import {
   BundleError,
   buildBundle,
   type PushProgress,
+  parseGitSource,
   parseSource,
   pushBundle,
+  resolveGitRef,
   resolveRegistryCredentials,
   verifySource,
 } from '../bundle/index.js';
@@ -66,8 +68,12 @@ export async function deployProject(options: DeployProjectOptions): Promise<Depl
   const { config, projectDir, warnings } = await loadConfig(options.config, options.cwd);
   for (const w of warnings) options.progress(`warning: ${w}`);
   const selected = select(config.deployments, options.only);
-  const registry = options.registry ?? config.registry;
   const entrypoints = [...new Set(selected.map((d) => d.entrypoint))];
+  if (config.source?.git && options.registry === undefined) {
+    return deployFromGit(options, config.project, config.source.git, selected, config.defaultPool, projectDir, entrypoints);
+  }
+  const registry = options.registry ?? config.registry;
+  if (registry === undefined) throw new UsageError('the config sets no registry to push the bundle to');
   const target = await bundleStep('use the registry', async () => parseSource(registry));
   if (target.kind === 'dir') throw new UsageError(`the registry must be oci://… or oci-layout:…, got "${registry}"`);
 
@@ -118,6 +124,58 @@ export async function deployProject(options: DeployProjectOptions): Promise<Depl
     options.progress(`registered ${p.flow}/${p.name} → ${deployment.source}`);
   }
   return { project: config.project, registry, files, source: pushed.source, deployments: planned };
+}
+
+/**
+ * A deployment from a git repository: the ref is resolved to a full commit sha now (a ref that moves
+ * later does not change what runs), nothing is pushed, and `git+<url>#<sha>` is registered. Flows'
+ * parameter schemas are read from the project as it is on disk, which should be a checkout of the
+ * same commit. The repository must be reachable from here, or the deploy fails with exit code 3.
+ */
+async function deployFromGit(
+  options: DeployProjectOptions,
+  project: string,
+  git: { url: string; ref?: string },
+  selected: DeploymentConfig[],
+  defaultPool: string | undefined,
+  projectDir: string,
+  entrypoints: string[],
+): Promise<DeployResult> {
+  const ref = git.ref ?? 'HEAD';
+  await bundleStep('use the git source', async () => parseGitSource(`git+${git.url}#${'0'.repeat(40)}`));
+  options.progress(`building ${project} to read its flows…`);
+  const bundle = await bundleStep('build the bundle', () => buildBundle({ projectDir, entrypoints }));
+  const files = bundle.files.map((f) => ({ path: f.path, size: f.bytes.byteLength }));
+  const flowsByEntry = await discoverAll(bundle, entrypoints, options.env);
+  // Workers compile the entrypoint from the repository themselves: register the source path, not the built module.
+  const sources = Object.fromEntries(entrypoints.map((e) => [e, e.replace(/^\.\//, '')]));
+  const planned = selected.map((d) => plan(d, defaultPool, sources, flowsByEntry));
+  const shown = `git+${git.url}`;
+  if (options.dryRun) return { project, registry: `${shown}#${ref}`, files, source: null, deployments: planned };
+  const api = options.api?.();
+  if (!api) throw new CliError('deploying needs the API', EXIT.usage);
+  await api.call('whoami', {}, 'cannot deploy');
+  options.progress(`resolving ${ref} in ${git.url}…`);
+  // A commit nobody can fetch would never run: a missing ref fails like an unreachable repository (exit 3).
+  const commit = await resolveGitRef(git.url, ref, { env: { ...process.env, ...options.env } }).catch((error: unknown) => {
+    if (!(error instanceof BundleError)) throw error;
+    const exit = error.code === 'invalid' ? EXIT.usage : EXIT.unreachable;
+    throw new CliError(`cannot resolve ${ref} in ${git.url}`, exit, [error.message]);
+  });
+  const source = `${shown}#${commit}`;
+  options.progress(`${ref} is ${commit}`);
+  for (const pool of new Set(planned.map((p) => p.request.workPool))) await ensurePool(api, pool, options.progress);
+  for (const p of planned) {
+    const { deployment, created } = await api.call(
+      'deploymentsUpsert',
+      { body: { ...p.request, source } },
+      `cannot register deployment ${p.flow}/${p.name}`,
+    );
+    p.id = deployment.id;
+    p.created = created;
+    options.progress(`registered ${p.flow}/${p.name} → ${deployment.source}`);
+  }
+  return { project, registry: shown, files, source, deployments: planned };
 }
 
 function select(deployments: DeploymentConfig[], only: string | undefined): DeploymentConfig[] {

@@ -26,12 +26,20 @@ const DeploymentSchema = z.object({
   retryDelaySeconds: z.number().int().min(0).max(86_400).optional(),
 });
 
-const ConfigSchema = z.object({
-  project: Name,
-  registry: z.string().min(1),
-  defaultPool: Name.optional(),
-  deployments: z.array(DeploymentSchema).min(1, 'declare at least one deployment'),
-});
+const ConfigSchema = z
+  .object({
+    project: Name,
+    registry: z.string().min(1).optional(),
+    source: z
+      .strictObject({ git: z.strictObject({ url: z.string().min(1).max(1900), ref: z.string().min(1).max(250).optional() }) })
+      .optional(),
+    defaultPool: Name.optional(),
+    deployments: z.array(DeploymentSchema).min(1, 'declare at least one deployment'),
+  })
+  .refine((c) => c.registry !== undefined || c.source !== undefined, {
+    path: ['registry'],
+    message: 'set registry (where bundles are pushed) or source.git',
+  });
 
 export interface LoadedConfig {
   config: OutpostConfig;
