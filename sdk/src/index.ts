@@ -2,25 +2,33 @@ export { z } from 'zod';
 export type { DeploymentConfig, OutpostConfig } from './config.js';
 export { defineConfig } from './config.js';
 export type {
+  ArtifactOptions,
   Flow,
   FlowContext,
   FlowOptions,
   Logger,
   LogMethod,
+  MapOptions,
   NoParams,
   ParameterIssue,
   ParamsSchema,
+  ResultStorage,
+  TableCell,
   Task,
   TaskContext,
   TaskOptions,
 } from './runtime/index.js';
 export {
+  artifact,
+  directoryResultStorage,
   FlowCancelledError,
   FlowTimeoutError,
   flow,
   isMainModule,
   log,
   ParameterValidationError,
+  registerResultStorage,
+  resultStorageFromUrl,
   TaskTimeoutError,
   task,
   taskContext,

@@ -128,7 +128,10 @@ function startRun(
 function describeMessage(m: RunnerToWorkerMessage): string {
   switch (m.t) {
     case 'rpc':
-      return m.method === 'createTaskRun' ? `createTaskRun ${m.body.taskKey}` : `${m.method} ${m.body.state.type}`;
+      if (m.method === 'createTaskRun') return `createTaskRun ${m.body.taskKey}`;
+      if (m.method === 'createChildRun') return `createChildRun ${m.body.flowName}`;
+      if (m.method === 'createArtifact') return `createArtifact ${m.body.key}`;
+      return `${m.method} ${m.body.state.type}`;
     case 'log':
       return `log ${m.level} ${m.message.split('\n')[0]}${m.taskRunId ? ' (task)' : ''}`;
     case 'done':

@@ -1,4 +1,18 @@
 export {
+  ARTIFACT_MAX_DATA_BYTES,
+  Artifact,
+  ArtifactCreateRequest,
+  ArtifactDataByType,
+  ArtifactFields,
+  ArtifactKey,
+  ArtifactLatestQuery,
+  ArtifactListResponse,
+  ArtifactResponse,
+  ArtifactType,
+  checkArtifactData,
+} from './artifacts.js';
+export { FlowRunChildCreateRequest, FlowRunChildListResponse } from './child-runs.js';
+export {
   ErrorCode,
   Id,
   JsonObject,
@@ -12,6 +26,14 @@ export {
   Tags,
   Timestamp,
 } from './common.js';
+export {
+  CollisionStrategy,
+  ConcurrencyLimit,
+  ConcurrencyLimitCreateRequest,
+  ConcurrencyLimitListResponse,
+  ConcurrencyLimitUpdateRequest,
+  FlowRunActionRequest,
+} from './concurrency.js';
 export { FlowRunEvent } from './events.js';
 export {
   Deployment,
@@ -56,6 +78,21 @@ export {
   StateProposalRequest,
   StateProposalResponse,
 } from './runs.js';
+export {
+  Backfill,
+  BackfillCreateRequest,
+  BackfillListQuery,
+  BackfillListResponse,
+  BackfillStatus,
+  CatchupPolicy,
+  MAX_BACKFILL_RUNS,
+  MAX_SCHEDULES_PER_DEPLOYMENT,
+  Schedule,
+  ScheduleInput,
+  ScheduleInputs,
+  ScheduleListResponse,
+  ScheduleUpdateRequest,
+} from './schedules.js';
 export {
   AuthSessionCreateRequest,
   AuthSessionCreateResponse,

@@ -1,5 +1,15 @@
 import { z } from 'zod';
-import { Id, Name } from './common.js';
+import { ArtifactCreateRequest, ArtifactLatestQuery, ArtifactListResponse, ArtifactResponse } from './artifacts.js';
+import { AuditEntry, AuditExportQuery, AuditLogQuery, AuditLogResponse } from './audit.js';
+import { FlowRunChildCreateRequest, FlowRunChildListResponse } from './child-runs.js';
+import { Id, Name, Tag } from './common.js';
+import {
+  ConcurrencyLimit,
+  ConcurrencyLimitCreateRequest,
+  ConcurrencyLimitListResponse,
+  ConcurrencyLimitUpdateRequest,
+  FlowRunActionRequest,
+} from './concurrency.js';
 import { FlowRunEvent } from './events.js';
 import {
   Deployment,
@@ -36,9 +46,32 @@ import {
   StateProposalRequest,
   StateProposalResponse,
 } from './runs.js';
+import {
+  Backfill,
+  BackfillCreateRequest,
+  BackfillListQuery,
+  BackfillListResponse,
+  Schedule,
+  ScheduleListResponse,
+  ScheduleUpdateRequest,
+} from './schedules.js';
 import { AuthSessionCreateRequest, AuthSessionCreateResponse, AuthSessionDeleteResponse } from './sessions.js';
 import { StatsOverviewQuery, StatsOverviewResponse } from './stats.js';
 import { TaskRunCreateRequest, TaskRunListResponse, TaskRunResponse, TaskRunSetStateRequest } from './task-runs.js';
+import {
+  Member,
+  MemberAddRequest,
+  MemberAddResponse,
+  MemberListResponse,
+  MemberParams,
+  MemberUpdateRequest,
+  OidcConfig,
+  OidcConfigRequest,
+  PasswordChangeRequest,
+  PasswordSetupRequest,
+  PasswordSignInRequest,
+  SetupTokenResponse,
+} from './users.js';
 import {
   ApiKey,
   ApiKeyCreateRequest,
@@ -74,7 +107,7 @@ export interface RouteDef {
   /** Request headers the route reads (documented in OpenAPI). */
   headers?: readonly string[];
   /** The response is this stream of events, each one's data matching `response`, instead of one JSON body. */
-  stream?: 'text/event-stream';
+  stream?: 'text/event-stream' | 'application/x-ndjson';
 }
 
 const READERS = ['owner', 'admin', 'developer', 'runner', 'viewer'] as const;
@@ -87,6 +120,7 @@ const IdParam = z.strictObject({ id: Id });
 const PoolParam = z.strictObject({ pool: Name });
 const PoolQueueParam = z.strictObject({ pool: Name, queue: Name });
 const DeploymentNameParam = z.strictObject({ flow: Name, name: Name });
+const TagParam = z.strictObject({ tag: Tag });
 export const NoContent = z.null();
 
 function route<const T extends RouteDef>(def: T): T {
@@ -352,6 +386,51 @@ export const routes = {
     query: LogReadQuery,
     response: LogReadResponse,
   }),
+  // ---- subflows and artifacts ----
+  flowRunsCreateChild: route({
+    method: 'POST',
+    path: '/flow-runs/:id/child-runs',
+    summary: 'Start a subflow run of this run, RUNNING in the same process (idempotent by id)',
+    access: { roles: ['worker'], runToken: true },
+    params: IdParam,
+    body: FlowRunChildCreateRequest,
+    response: FlowRunCreateResponse,
+    status: 201,
+  }),
+  flowRunsChildren: route({
+    method: 'GET',
+    path: '/flow-runs/:id/child-runs',
+    summary: "A run's subflow runs, oldest first",
+    access: { roles: READERS, runToken: true },
+    params: IdParam,
+    response: FlowRunChildListResponse,
+  }),
+  artifactsCreate: route({
+    method: 'POST',
+    path: '/flow-runs/:id/artifacts',
+    summary: 'Record an artifact of a run (idempotent by id; a progress artifact is updated in place)',
+    access: { roles: ['worker'], runToken: true },
+    params: IdParam,
+    body: ArtifactCreateRequest,
+    response: ArtifactResponse,
+    status: 201,
+  }),
+  artifactsList: route({
+    method: 'GET',
+    path: '/flow-runs/:id/artifacts',
+    summary: "A run's artifacts, oldest first",
+    access: { roles: READERS, runToken: true },
+    params: IdParam,
+    response: ArtifactListResponse,
+  }),
+  artifactsLatest: route({
+    method: 'GET',
+    path: '/artifacts',
+    summary: 'The latest artifact of a key (or of every key), most recently updated first',
+    access: { roles: READERS },
+    query: ArtifactLatestQuery,
+    response: ArtifactListResponse,
+  }),
   // ---- dashboard: browser sessions, live run events, statistics ----
   authSessionCreate: route({
     method: 'POST',
@@ -385,6 +464,245 @@ export const routes = {
     access: { roles: READERS },
     query: StatsOverviewQuery,
     response: StatsOverviewResponse,
+  }),
+  // ---- run lifecycle: cancel, retry, global concurrency limits ----
+  flowRunsCancel: route({
+    method: 'POST',
+    path: '/flow-runs/:id/cancel',
+    summary: 'Cancel a run: a waiting run is CANCELLED at once, a held one goes CANCELLING until its worker stops it',
+    access: { roles: RUNNERS },
+    params: IdParam,
+    body: FlowRunActionRequest,
+    response: StateProposalResponse,
+  }),
+  flowRunsRetry: route({
+    method: 'POST',
+    path: '/flow-runs/:id/retry',
+    summary: 'Retry a finished run as a new attempt, due now',
+    access: { roles: RUNNERS },
+    params: IdParam,
+    body: FlowRunActionRequest,
+    response: StateProposalResponse,
+  }),
+  concurrencyLimitsCreate: route({
+    method: 'POST',
+    path: '/concurrency-limits',
+    summary: 'Limit how many runs carrying a tag may be active at once, across pools',
+    access: { roles: DEVELOPERS },
+    body: ConcurrencyLimitCreateRequest,
+    response: ConcurrencyLimit,
+    status: 201,
+  }),
+  concurrencyLimitsList: route({
+    method: 'GET',
+    path: '/concurrency-limits',
+    summary: 'List tag concurrency limits with the slots in use',
+    access: { roles: READERS },
+    response: ConcurrencyLimitListResponse,
+  }),
+  concurrencyLimitsGet: route({
+    method: 'GET',
+    path: '/concurrency-limits/:tag',
+    summary: "Get a tag's concurrency limit",
+    access: { roles: READERS },
+    params: TagParam,
+    response: ConcurrencyLimit,
+  }),
+  concurrencyLimitsUpdate: route({
+    method: 'PATCH',
+    path: '/concurrency-limits/:tag',
+    summary: "Change a tag's concurrency limit",
+    access: { roles: DEVELOPERS },
+    params: TagParam,
+    body: ConcurrencyLimitUpdateRequest,
+    response: ConcurrencyLimit,
+  }),
+  concurrencyLimitsDelete: route({
+    method: 'DELETE',
+    path: '/concurrency-limits/:tag',
+    summary: "Remove a tag's concurrency limit; runs waiting on it become claimable",
+    access: { roles: DEVELOPERS },
+    params: TagParam,
+    response: ConcurrencyLimit,
+  }),
+  // ---- schedules and backfills ----
+  schedulesList: route({
+    method: 'GET',
+    path: '/deployments/:id/schedules',
+    summary: "A deployment's schedules",
+    access: { roles: READERS },
+    params: IdParam,
+    response: ScheduleListResponse,
+  }),
+  schedulesUpdate: route({
+    method: 'PATCH',
+    path: '/deployments/:id/schedules/:slug',
+    summary: 'Pause or resume one schedule of a deployment',
+    access: { roles: DEVELOPERS },
+    params: z.strictObject({ id: Id, slug: Name }),
+    body: ScheduleUpdateRequest,
+    response: Schedule,
+  }),
+  deploymentsPause: route({
+    method: 'POST',
+    path: '/deployments/:id/pause',
+    summary: 'Pause a deployment: its runs are not claimed and its schedules create none',
+    access: { roles: DEVELOPERS },
+    params: IdParam,
+    response: Deployment,
+  }),
+  deploymentsResume: route({
+    method: 'POST',
+    path: '/deployments/:id/resume',
+    summary: 'Resume a paused deployment; scheduled times missed while paused are skipped',
+    access: { roles: DEVELOPERS },
+    params: IdParam,
+    response: Deployment,
+  }),
+  backfillsCreate: route({
+    method: 'POST',
+    path: '/deployments/:id/backfills',
+    summary: 'Create runs for every time of a schedule in [start, end), at most maxConcurrent active at once',
+    access: { roles: DEVELOPERS },
+    params: IdParam,
+    body: BackfillCreateRequest,
+    response: Backfill,
+    status: 201,
+  }),
+  backfillsList: route({
+    method: 'GET',
+    path: '/deployments/:id/backfills',
+    summary: "A deployment's backfills, newest first",
+    access: { roles: READERS },
+    params: IdParam,
+    query: BackfillListQuery,
+    response: BackfillListResponse,
+  }),
+  backfillsGet: route({
+    method: 'GET',
+    path: '/backfills/:id',
+    summary: 'A backfill with its progress (runs by state)',
+    access: { roles: READERS },
+    params: IdParam,
+    response: Backfill,
+  }),
+  backfillsCancel: route({
+    method: 'POST',
+    path: '/backfills/:id/cancel',
+    summary: 'Cancel a backfill: its runs not yet started are cancelled, none is claimed any more',
+    access: { roles: DEVELOPERS },
+    params: IdParam,
+    response: Backfill,
+  }),
+  // ---- governance: people, single sign-on, audit log ----
+  authPasswordSignIn: route({
+    method: 'POST',
+    path: '/auth/password',
+    summary: 'Sign in with email and password; sets the session and CSRF cookies (rate-limited per account and address)',
+    access: { roles: [], anonymous: true },
+    body: PasswordSignInRequest,
+    response: AuthSessionCreateResponse,
+  }),
+  authPasswordChange: route({
+    method: 'POST',
+    path: '/auth/password/change',
+    summary: 'Change a password with the current one; ends every session of the account',
+    access: { roles: [], anonymous: true },
+    body: PasswordChangeRequest,
+    response: NoContent,
+    status: 204,
+  }),
+  authPasswordSetup: route({
+    method: 'POST',
+    path: '/auth/password/setup',
+    summary: 'Set a password with a one-time setup token; ends every session of the account',
+    access: { roles: [], anonymous: true },
+    body: PasswordSetupRequest,
+    response: NoContent,
+    status: 204,
+  }),
+  membersList: route({
+    method: 'GET',
+    path: '/members',
+    summary: "The workspace's people and their roles",
+    access: { roles: ADMINS },
+    response: MemberListResponse,
+  }),
+  membersAdd: route({
+    method: 'POST',
+    path: '/members',
+    summary: 'Add a person by email; a new account gets a one-time password setup token, shown once',
+    access: { roles: ADMINS },
+    body: MemberAddRequest,
+    response: MemberAddResponse,
+    status: 201,
+  }),
+  membersUpdate: route({
+    method: 'PATCH',
+    path: '/members/:userId',
+    summary: "Change a person's role (owners alone grant or take away owner)",
+    access: { roles: ADMINS },
+    params: MemberParams,
+    body: MemberUpdateRequest,
+    response: Member,
+  }),
+  membersRemove: route({
+    method: 'DELETE',
+    path: '/members/:userId',
+    summary: 'Remove a person from the workspace; their sessions in it end',
+    access: { roles: ADMINS },
+    params: MemberParams,
+    response: NoContent,
+    status: 204,
+  }),
+  membersSetupToken: route({
+    method: 'POST',
+    path: '/members/:userId/setup-token',
+    summary: 'A new one-time password setup token, for a person who belongs to this workspace only',
+    access: { roles: ADMINS },
+    params: MemberParams,
+    response: SetupTokenResponse,
+    status: 201,
+  }),
+  oidcConfigGet: route({
+    method: 'GET',
+    path: '/sso/oidc',
+    summary: "The workspace's OpenID Connect single sign-on settings (never the client secret)",
+    access: { roles: ADMINS },
+    response: OidcConfig,
+  }),
+  oidcConfigPut: route({
+    method: 'PUT',
+    path: '/sso/oidc',
+    summary: 'Configure OpenID Connect single sign-on for the workspace',
+    access: { roles: ['owner'] },
+    body: OidcConfigRequest,
+    response: OidcConfig,
+  }),
+  oidcConfigDelete: route({
+    method: 'DELETE',
+    path: '/sso/oidc',
+    summary: 'Turn single sign-on off for the workspace',
+    access: { roles: ['owner'] },
+    response: NoContent,
+    status: 204,
+  }),
+  auditLogList: route({
+    method: 'GET',
+    path: '/audit-log',
+    summary: 'Audited calls, newest first, with filters and keyset pagination',
+    access: { roles: ADMINS },
+    query: AuditLogQuery,
+    response: AuditLogResponse,
+  }),
+  auditLogExport: route({
+    method: 'GET',
+    path: '/audit-log/export',
+    summary: 'Every matching audit entry, oldest first, as NDJSON (one entry a line)',
+    access: { roles: ADMINS },
+    query: AuditExportQuery,
+    response: AuditEntry,
+    stream: 'application/x-ndjson',
   }),
 } as const satisfies Record<string, RouteDef>;
 

@@ -25,6 +25,12 @@ export const FlowRun = z.strictObject({
   endTime: Timestamp.nullable(),
   createdAt: Timestamp,
   updatedAt: Timestamp,
+  /** For a subflow run: the flow run it was called from (absent from servers that predate subflows). */
+  parentFlowRunId: Id.nullable().optional(),
+  /** For a subflow run: the parent's task run that stands for the call. */
+  parentTaskRunId: Id.nullable().optional(),
+  /** The backfill that created the run, if one did (absent from servers that predate backfills). */
+  backfillId: Id.nullable().optional(),
 });
 export type FlowRun = z.infer<typeof FlowRun>;
 

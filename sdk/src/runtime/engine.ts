@@ -22,7 +22,7 @@ export type FlowOutcome =
   | { kind: 'failed'; error: Error; thrown: unknown; stateType: StateType }
   | { kind: 'not-run'; reason: string | null; stateType: StateType };
 
-type Settled = { ok: true; result: unknown } | { ok: false; error: Error; thrown: unknown };
+export type Settled = { ok: true; result: unknown } | { ok: false; error: Error; thrown: unknown };
 
 /** The proposed state's message is bounded by the API contract. */
 const MAX_STATE_MESSAGE = 4000;
@@ -77,7 +77,7 @@ export async function runFlowRun(
     : { kind: 'failed', error: settled.error, thrown: settled.thrown, stateType: judged.stateType };
 }
 
-function terminalState(settled: Settled, cancelled: AbortSignal): ProposedState {
+export function terminalState(settled: Settled, cancelled: AbortSignal): ProposedState {
   // Results stay in the customer's network; `data` will carry a reference to where they are stored.
   if (settled.ok) return { type: 'COMPLETED', data: null };
   const reason: unknown = cancelled.reason;
@@ -85,22 +85,12 @@ function terminalState(settled: Settled, cancelled: AbortSignal): ProposedState 
   return { type: cancelled.aborted ? 'CANCELLED' : 'FAILED', message: message.slice(0, MAX_STATE_MESSAGE) };
 }
 
-/**
- * A flow called from inside another flow's body runs inline, as part of the enclosing run: its
- * task runs and log lines belong to that run, and it proposes no states of its own.
- */
-export async function runNestedFlow(def: FlowDefinition, rawParams: unknown, parent: RunScope): Promise<unknown> {
-  const settled = await runBody(def, rawParams, { ...parent, flowName: def.name });
-  if (!settled.ok) throw settled.thrown;
-  return settled.result;
-}
-
 export function activeRunScope(): RunScope | undefined {
   return currentScope().run;
 }
 
 /** Parameters, body and hooks inside the run's scope; never throws. */
-async function runBody(def: FlowDefinition, rawParams: unknown, outer: RunScope): Promise<Settled> {
+export async function runBody(def: FlowDefinition, rawParams: unknown, outer: RunScope): Promise<Settled> {
   const limit = deadline(def.timeoutSeconds, () => new FlowTimeoutError(def.name, def.timeoutSeconds ?? 0));
   const signal = AbortSignal.any([outer.signal, limit.signal]);
   const scope: RunScope = { ...outer, signal };

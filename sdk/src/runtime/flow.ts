@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import type { FlowContext } from './context.js';
-import { activeRunScope, type FlowDefinition, runFlowRun, runNestedFlow } from './engine.js';
+import { activeRunScope, type FlowDefinition, runFlowRun } from './engine.js';
 import { executeRun } from './execute.js';
 import { type ParamsSchema, parameterJsonSchema } from './params.js';
 import { registerFlow } from './registry.js';
 import { localReporter } from './reporter-local.js';
+import { runSubflow } from './subflow.js';
 
 export type { ParamsSchema } from './params.js';
 
@@ -70,7 +71,8 @@ const FlowOptionsSchema = z.object({
 
 /**
  * Define a flow. Calling it runs it here and now (logs print to the console); deployed, the worker
- * runs it through the same engine and reports every state, task run and log line.
+ * runs it through the same engine and reports every state, task run and log line. Called inside
+ * another flow under the worker, it runs as a subflow: a flow run of its own, linked to its parent.
  * @example
  * export const hello = flow({ name: 'hello', params: z.object({ n: z.number().default(3) }) }, async ({ n }, ctx) => n);
  */
@@ -105,7 +107,7 @@ export function flow<P extends ParamsSchema | undefined, R>(
 
   const call = async (...args: unknown[]): Promise<Awaited<R>> => {
     const parent = activeRunScope();
-    if (parent) return (await runNestedFlow(def, args[0], parent)) as Awaited<R>;
+    if (parent) return (await runSubflow(def, args[0], parent)) as Awaited<R>;
     const id = randomUUID();
     const run = { id, attempt: 1, name: `${def.name}-${id.slice(0, 8)}`, flowName: def.name, deploymentId: null };
     const outcome = await runFlowRun(def, args[0], { reporter: localReporter, run });

@@ -1,3 +1,6 @@
+export type { ArtifactOptions, TableCell } from './artifacts.js';
+export { artifact } from './artifacts.js';
+export { canonicalJson, NotCacheableError } from './cache.js';
 export type { FlowContext, RunInfo, TaskContext } from './context.js';
 export { taskContext } from './context.js';
 export type { FlowOutcome } from './engine.js';
@@ -13,6 +16,8 @@ export { isMainModule } from './main-module.js';
 export type { RpcBody, RpcMethod } from './protocol.js';
 export {
   CancelMessage,
+  CreateArtifactBody,
+  CreateChildRunBody,
   CreateTaskRunBody,
   DoneMessage,
   LogMessage,
@@ -29,7 +34,15 @@ export {
 } from './protocol.js';
 export type { RegisteredFlow } from './registry.js';
 export { FLOW_REGISTRY_KEY, flowRegistry } from './registry.js';
+export type { DirectoryResultStorageOptions, ResultStorage, ResultStorageFactory } from './result-storage.js';
+export {
+  directoryResultStorage,
+  registerResultStorage,
+  resultStorageFromEnv,
+  resultStorageFromUrl,
+  resultStorageUrl,
+} from './result-storage.js';
 export type { RetryPolicy } from './retry.js';
 export { retryDelayMs } from './retry.js';
-export type { Task, TaskOptions } from './task.js';
-export { task } from './task.js';
+export type { MapItem, MapOptions, Task, TaskOptions } from './task.js';
+export { DEFAULT_MAP_CONCURRENCY, task } from './task.js';

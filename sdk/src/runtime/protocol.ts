@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { Id, JsonObject } from '../contracts/common.js';
+import { ArtifactFields, checkArtifactData } from '../contracts/artifacts.js';
+import { Id, JsonObject, Name } from '../contracts/common.js';
 import { LogLevel } from '../contracts/logs.js';
 import { ProposedState } from '../contracts/states.js';
 import { TaskRunCreateRequest } from '../contracts/task-runs.js';
@@ -57,24 +58,53 @@ export type CancelMessage = z.infer<typeof CancelMessage>;
 export const WorkerToRunnerMessage = z.union([StartMessage, ReplyMessage, CancelMessage]);
 export type WorkerToRunnerMessage = z.infer<typeof WorkerToRunnerMessage>;
 
-export const SetStateBody = z.strictObject({ transitionId: Id, state: ProposedState });
+/**
+ * `flowRunId` on a request names a subflow run the worker created for this run (`createChildRun`);
+ * absent, the request is about the worker's own run. The worker refuses any other id.
+ */
+const ChildRunId = Id.optional();
+
+export const SetStateBody = z.strictObject({ transitionId: Id, state: ProposedState, flowRunId: ChildRunId });
 export type SetStateBody = z.infer<typeof SetStateBody>;
 
 /** The worker adds `flowRunAttempt`: the attempt is the worker's to assert, not the child's. */
-export const CreateTaskRunBody = TaskRunCreateRequest.omit({ flowRunAttempt: true });
+export const CreateTaskRunBody = TaskRunCreateRequest.omit({ flowRunAttempt: true }).extend({ flowRunId: ChildRunId });
 export type CreateTaskRunBody = z.infer<typeof CreateTaskRunBody>;
 
 export const SetTaskRunStateBody = z.strictObject({
   taskRunId: Id,
   runCount: z.number().int().min(1).optional(),
   state: ProposedState,
+  flowRunId: ChildRunId,
 });
 export type SetTaskRunStateBody = z.infer<typeof SetTaskRunStateBody>;
+
+/**
+ * Start a subflow run: the worker creates it (RUNNING, linked to its parent) with the run token and
+ * replies with the created `FlowRun`. Parameters leave the network like any other text: redacted.
+ */
+export const CreateChildRunBody = z.strictObject({
+  id: Id,
+  /** The subflow's direct parent: the worker's run or one of its subflow runs. @default the worker's run */
+  parentFlowRunId: ChildRunId,
+  parentTaskRunId: Id.optional(),
+  flowName: Name,
+  parameters: JsonObject,
+});
+export type CreateChildRunBody = z.infer<typeof CreateChildRunBody>;
+
+/** An artifact of the run (or of a subflow run); the worker adds `flowRunAttempt` and redacts its text. */
+export const CreateArtifactBody = ArtifactFields.omit({ flowRunAttempt: true })
+  .extend({ flowRunId: ChildRunId })
+  .superRefine(checkArtifactData);
+export type CreateArtifactBody = z.infer<typeof CreateArtifactBody>;
 
 export const RpcRequest = z.discriminatedUnion('method', [
   z.strictObject({ t: z.literal('rpc'), id: z.number().int(), method: z.literal('setState'), body: SetStateBody }),
   z.strictObject({ t: z.literal('rpc'), id: z.number().int(), method: z.literal('createTaskRun'), body: CreateTaskRunBody }),
   z.strictObject({ t: z.literal('rpc'), id: z.number().int(), method: z.literal('setTaskRunState'), body: SetTaskRunStateBody }),
+  z.strictObject({ t: z.literal('rpc'), id: z.number().int(), method: z.literal('createChildRun'), body: CreateChildRunBody }),
+  z.strictObject({ t: z.literal('rpc'), id: z.number().int(), method: z.literal('createArtifact'), body: CreateArtifactBody }),
 ]);
 export type RpcRequest = z.infer<typeof RpcRequest>;
 export type RpcMethod = RpcRequest['method'];
@@ -86,6 +116,8 @@ export const LogMessage = z.strictObject({
   message: z.string(),
   timestamp: z.iso.datetime({ offset: true }),
   taskRunId: Id.optional(),
+  /** A subflow run's line; the worker's run when absent. */
+  flowRunId: ChildRunId,
 });
 export type LogMessage = z.infer<typeof LogMessage>;
 

@@ -1,18 +1,34 @@
 import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
+import { Id } from '../contracts/common.js';
 import { StateProposalResponse } from '../contracts/runs.js';
 import type { ProposedState } from '../contracts/states.js';
+import type { RunInfo } from './context.js';
 import type { IpcChannel } from './ipc-channel.js';
-import type { CreateTaskRunBody, SetTaskRunStateBody } from './protocol.js';
+import type { CreateArtifactBody, CreateChildRunBody, CreateTaskRunBody, SetTaskRunStateBody } from './protocol.js';
 import type { LogRecord, ProposalOutcome, Reporter } from './reporter.js';
+
+/** The parts of the created `FlowRun` the runtime needs. */
+const CreatedChildRun = z.object({
+  flowRun: z.object({ id: Id, name: z.string(), attempt: z.number().int().min(1), flowName: z.string() }),
+});
 
 /**
  * Reports to the worker over IPC. The flow process holds no credential: the worker adds the attempt
- * and the run token, redacts, numbers and ships.
+ * and the run token, redacts, numbers and ships. A reporter made by `forChildRun` speaks for a
+ * subflow run: every message it sends names that run.
  */
 export class IpcReporter implements Reporter {
   readonly capturesConsole = true;
 
-  constructor(private readonly channel: IpcChannel) {}
+  constructor(
+    private readonly channel: IpcChannel,
+    private readonly flowRunId?: string,
+  ) {}
+
+  private get target(): { flowRunId?: string } {
+    return this.flowRunId ? { flowRunId: this.flowRunId } : {};
+  }
 
   log(record: LogRecord): void {
     this.channel.send({
@@ -21,12 +37,13 @@ export class IpcReporter implements Reporter {
       message: record.message,
       timestamp: record.timestamp.toISOString(),
       ...(record.taskRunId ? { taskRunId: record.taskRunId } : {}),
+      ...this.target,
     });
   }
 
   async proposeState(state: ProposedState): Promise<ProposalOutcome> {
     // A fresh transition id per proposal: re-proposing after WAIT with the same id would only replay the WAIT.
-    const result = await this.channel.rpc('setState', { transitionId: randomUUID(), state });
+    const result = await this.channel.rpc('setState', { transitionId: randomUUID(), state, ...this.target });
     const parsed = StateProposalResponse.safeParse(result);
     if (!parsed.success) throw new Error(`setState: unexpected reply from the worker: ${parsed.error.message}`);
     const { status, state: judged, reason, waitSeconds } = parsed.data;
@@ -34,10 +51,27 @@ export class IpcReporter implements Reporter {
   }
 
   async createTaskRun(body: CreateTaskRunBody): Promise<void> {
-    await this.channel.rpc('createTaskRun', body);
+    await this.channel.rpc('createTaskRun', { ...body, ...this.target });
   }
 
   async setTaskRunState(body: SetTaskRunStateBody): Promise<void> {
-    await this.channel.rpc('setTaskRunState', body);
+    await this.channel.rpc('setTaskRunState', { ...body, ...this.target });
+  }
+
+  async createChildRun(body: Omit<CreateChildRunBody, 'parentFlowRunId'>): Promise<RunInfo> {
+    const parent = this.flowRunId ? { parentFlowRunId: this.flowRunId } : {};
+    const result = await this.channel.rpc('createChildRun', { ...body, ...parent });
+    const parsed = CreatedChildRun.safeParse(result);
+    if (!parsed.success) throw new Error(`createChildRun: unexpected reply from the worker: ${parsed.error.message}`);
+    const { id, name, attempt, flowName } = parsed.data.flowRun;
+    return { id, name, attempt, flowName, deploymentId: null };
+  }
+
+  forChildRun(flowRunId: string): Reporter {
+    return new IpcReporter(this.channel, flowRunId);
+  }
+
+  async createArtifact(body: Omit<CreateArtifactBody, 'flowRunId'>): Promise<void> {
+    await this.channel.rpc('createArtifact', { ...body, ...this.target });
   }
 }

@@ -1,4 +1,7 @@
+import type { ArtifactType } from '../contracts/artifacts.js';
 import type { ProposedState } from '../contracts/states.js';
+import { currentScope } from './context.js';
+import type { CreateArtifactBody } from './protocol.js';
 import type { LogRecord, ProposalOutcome, Reporter } from './reporter.js';
 
 /** `[flow/task-key] level message`, the shape a person reads in a terminal. */
@@ -7,9 +10,40 @@ export function formatLocalLine(record: LogRecord): string {
   return `[${scope}] ${record.level} ${record.message}`;
 }
 
+/** One line about an artifact: what a person needs to know it was made, not its whole content. */
+export function describeArtifact(type: ArtifactType, key: string, data: unknown): string {
+  const d = data as {
+    markdown?: string;
+    rows?: unknown[];
+    columns?: unknown[];
+    url?: string;
+    text?: string | null;
+    progress?: number;
+  };
+  let detail: string;
+  switch (type) {
+    case 'markdown': {
+      const first = (d.markdown ?? '').split('\n').find((line) => line.trim() !== '') ?? '';
+      detail = first.length > 80 ? `${first.slice(0, 79)}…` : first;
+      break;
+    }
+    case 'table':
+      detail = `${d.rows?.length ?? 0} row(s) × ${d.columns?.length ?? 0} column(s)`;
+      break;
+    case 'link':
+      detail = d.text ? `${d.text} <${d.url}>` : `${d.url}`;
+      break;
+    case 'progress':
+      detail = `${Math.round((d.progress ?? 0) * 100)}%`;
+      break;
+  }
+  return `artifact ${type} '${key}': ${detail}`;
+}
+
 /**
  * Runs without a server: logs print to the console (warnings and errors to stderr), every state
- * proposal is accepted, and task runs are not recorded anywhere.
+ * proposal is accepted, task runs are not recorded anywhere, subflows run inline and artifacts
+ * print one line each.
  */
 export class LocalReporter implements Reporter {
   readonly capturesConsole = false;
@@ -27,6 +61,25 @@ export class LocalReporter implements Reporter {
   async createTaskRun(): Promise<void> {}
 
   async setTaskRunState(): Promise<void> {}
+
+  async createChildRun(): Promise<null> {
+    return null;
+  }
+
+  forChildRun(): Reporter {
+    return this;
+  }
+
+  async createArtifact(body: Omit<CreateArtifactBody, 'flowRunId'>): Promise<void> {
+    const { run, task } = currentScope();
+    this.log({
+      level: 'info',
+      message: describeArtifact(body.type, body.key, body.data),
+      timestamp: new Date(),
+      flowName: run?.flowName,
+      taskKey: task?.taskKey,
+    });
+  }
 }
 
 export const localReporter = new LocalReporter();

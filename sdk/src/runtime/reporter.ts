@@ -1,6 +1,7 @@
 import type { LogLevel } from '../contracts/logs.js';
 import type { ProposalStatus, ProposedState, StateType } from '../contracts/states.js';
-import type { CreateTaskRunBody, SetTaskRunStateBody } from './protocol.js';
+import type { RunInfo } from './context.js';
+import type { CreateArtifactBody, CreateChildRunBody, CreateTaskRunBody, SetTaskRunStateBody } from './protocol.js';
 
 /** One line from `log.*` or a captured `console.*` call, with the run and task it belongs to. */
 export interface LogRecord {
@@ -33,4 +34,12 @@ export interface Reporter {
   proposeState(state: ProposedState): Promise<ProposalOutcome>;
   createTaskRun(body: CreateTaskRunBody): Promise<void>;
   setTaskRunState(body: SetTaskRunStateBody): Promise<void>;
+  /**
+   * Record a subflow run of the run this reporter speaks for, and return it; null when this
+   * reporter records no runs (run locally), in which case the subflow simply runs inline.
+   */
+  createChildRun(body: Omit<CreateChildRunBody, 'parentFlowRunId'>): Promise<RunInfo | null>;
+  /** The reporter for a subflow run created by `createChildRun`. */
+  forChildRun(flowRunId: string): Reporter;
+  createArtifact(body: Omit<CreateArtifactBody, 'flowRunId'>): Promise<void>;
 }

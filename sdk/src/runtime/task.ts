@@ -1,15 +1,11 @@
-import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import type { ProposedState } from '../contracts/states.js';
-import { currentScope, type RunScope, type TaskContext, withTaskScope } from './context.js';
-import { describeError, TaskTimeoutError, toError } from './errors.js';
-import { log } from './logger.js';
-import type { Reporter } from './reporter.js';
-import { localReporter } from './reporter-local.js';
-import { type RetryPolicy, retryDelayMs } from './retry.js';
-import { deadline, raceAbort, sleep } from './timers.js';
+import { currentScope } from './context.js';
+import type { ResultStorage } from './result-storage.js';
+import { TaskCache } from './task-cache.js';
+import { mapWithConcurrency } from './task-map.js';
+import { nextCallIndex, runTask } from './task-run.js';
 
-export interface TaskOptions {
+export interface TaskOptions<A extends unknown[] = unknown[]> {
   /** The task's name; with its call index inside a flow run it forms the task key (`double-0`). */
   name: string;
   /** @default undefined */
@@ -29,7 +25,35 @@ export interface TaskOptions {
   timeoutSeconds?: number;
   /** Decide whether an error is worth retrying. @default every error is retried */
   retryOn?: (error: Error) => boolean;
+  /**
+   * Reuse earlier results: a call whose key has a stored, unexpired result returns it without
+   * running the function, and its task run is recorded COMPLETED with the state name `Cached`.
+   * The key is a sha256 of the task's source text and the canonical JSON of its arguments, unless
+   * `cacheKey` is given. Results are kept in your result storage (`OUTPOST_RESULT_STORAGE`,
+   * `~/.cache/outpost/results` by default); the control plane only learns the key. Only results
+   * that are plain JSON (objects, arrays, strings, finite numbers, booleans, null) are cached.
+   * @default false, or true when `cacheKey` is given
+   */
+  cache?: boolean;
+  /**
+   * The cache key of a call, from its arguments, e.g. `(date) => date.slice(0, 10)`. Keys are
+   * scoped to the task's name. Enables caching. @default sha256 of source + arguments
+   */
+  cacheKey?: (...args: A) => string;
+  /** How long a stored result may be reused. @default undefined (until removed from the storage) */
+  cacheExpirationSeconds?: number;
+  /** Where this task's results are stored. @default the storage `OUTPOST_RESULT_STORAGE` names */
+  resultStorage?: ResultStorage;
 }
+
+export interface MapOptions {
+  /** Items run at most this many at a time. @default 8 */
+  concurrency?: number;
+}
+
+export const DEFAULT_MAP_CONCURRENCY = 8;
+
+const isFunction = (value: unknown) => typeof value === 'function';
 
 const TaskOptionsSchema = z.strictObject({
   name: z.string().min(1).max(200),
@@ -39,15 +63,47 @@ const TaskOptionsSchema = z.strictObject({
   backoff: z.number().min(1).default(1),
   jitter: z.number().min(0).max(1).default(0),
   timeoutSeconds: z.number().positive().optional(),
-  retryOn: z.custom<(error: Error) => boolean>((value) => typeof value === 'function').optional(),
+  retryOn: z.custom<(error: Error) => boolean>(isFunction, 'expected a function').optional(),
+  cache: z.boolean().optional(),
+  cacheKey: z.custom<(...args: unknown[]) => string>(isFunction, 'expected a function').optional(),
+  cacheExpirationSeconds: z.number().positive().optional(),
+  resultStorage: z
+    .custom<ResultStorage>(
+      (value) => isFunction((value as ResultStorage | null)?.read) && isFunction((value as ResultStorage | null)?.write),
+      'expected a ResultStorage (read and write functions)',
+    )
+    .optional(),
 });
-type ResolvedTaskOptions = z.output<typeof TaskOptionsSchema>;
+
+const MapOptionsSchema = z.strictObject({ concurrency: z.number().int().min(1).default(DEFAULT_MAP_CONCURRENCY) });
+
+/** What `map` passes each item as: the task's single argument (further arguments must be optional). */
+export type MapItem<A extends unknown[]> = A extends []
+  ? never
+  : A extends [unknown?, ...infer Rest]
+    ? [] extends Rest
+      ? A[0]
+      : never
+    : never;
 
 /** A task: call it like the function it wraps; each call is a recorded, retried task run. */
 export type Task<A extends unknown[], R> = ((...args: A) => Promise<R>) & {
   readonly taskName: string;
   readonly description: string | undefined;
+  /**
+   * Run the task once per item, at most `concurrency` at a time; each item is its own task run
+   * (task key `name-N[i]`, dynamic key `i`). Resolves with the results in the items' order. When a
+   * call fails, no further item is started, the calls in flight settle, and the first error is thrown.
+   * @example
+   * const squares = await square.map([1, 2, 3], { concurrency: 2 }); // [1, 4, 9]
+   */
+  map(items: Iterable<MapItem<A>>, options?: MapOptions): Promise<R[]>;
 };
+
+function invalid(what: string, error: z.ZodError): TypeError {
+  const detail = error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
+  return new TypeError(`invalid ${what}: ${detail}`);
+}
 
 /**
  * Define a task. Inside a flow each call becomes a task run (reported to the control plane under
@@ -55,130 +111,48 @@ export type Task<A extends unknown[], R> = ((...args: A) => Promise<R>) & {
  * The function reads its abort signal, task run id and attempt through `taskContext()`.
  * @example
  * const double = task({ name: 'double', retries: 2, retryDelaySeconds: 1 }, async (n: number) => n * 2);
+ * const slow = task({ name: 'features', cacheExpirationSeconds: 3600, cache: true }, async (day: string) => build(day));
  */
 export function task<A extends unknown[], R>(
-  options: TaskOptions | string,
+  options: TaskOptions<A> | string,
   fn: (...args: A) => R | Promise<R>,
 ): Task<A, Awaited<R>> {
   const parsed = TaskOptionsSchema.safeParse(typeof options === 'string' ? { name: options } : options);
-  if (!parsed.success) {
-    const detail = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
-    throw new TypeError(`invalid task options: ${detail}`);
-  }
-  const resolved = parsed.data;
-  const call = (...args: A) => runTask(resolved, fn, args) as Promise<Awaited<R>>;
-  return Object.assign(call, { taskName: resolved.name, description: resolved.description });
-}
-
-/** Call indexes for tasks run outside any flow, so their keys still differ within the process. */
-const looseCalls = new Map<string, number>();
-
-function nextCallIndex(run: RunScope | undefined, name: string): number {
-  const calls = run?.taskCalls ?? looseCalls;
-  const index = calls.get(name) ?? 0;
-  calls.set(name, index + 1);
-  return index;
-}
-
-async function runTask<A extends unknown[], R>(
-  options: ResolvedTaskOptions,
-  fn: (...args: A) => R,
-  args: A,
-): Promise<Awaited<R>> {
-  const { run } = currentScope();
-  const index = nextCallIndex(run, options.name);
-  const identity = {
-    taskRunId: randomUUID(),
-    taskName: options.name,
-    taskKey: `${options.name}-${index}`,
-    dynamicKey: String(index),
-  };
-  const record = new TaskRunRecord(run?.reporter ?? localReporter, identity.taskRunId);
-  const contextFor = (runCount: number, signal: AbortSignal): TaskContext => ({
-    ...identity,
-    runCount,
-    flowRunId: run?.run.id ?? null,
-    signal,
-  });
-
-  await record.create({ id: identity.taskRunId, name: options.name, taskKey: identity.taskKey, dynamicKey: identity.dynamicKey });
-  for (let runCount = 1; ; runCount++) {
-    await record.set(runCount, runCount === 1 ? { type: 'RUNNING' } : { type: 'RUNNING', name: 'Retrying' });
-    try {
-      const result = await attempt(options, fn, args, identity.taskKey, run?.signal, (signal) => contextFor(runCount, signal));
-      await record.set(runCount, { type: 'COMPLETED', data: null });
-      return result;
-    } catch (thrown) {
-      const error = toError(thrown);
-      const scoped = contextFor(runCount, run?.signal ?? new AbortController().signal);
-      const canRetry = runCount <= options.retries && !run?.signal.aborted && (options.retryOn?.(error) ?? true);
-      if (!canRetry) {
-        withTaskScope(scoped, () => log.error(`task failed after ${runCount} attempt(s): ${describeError(error)}`));
-        await record.set(runCount, { type: 'FAILED', message: describeError(error).slice(0, 4000) });
-        throw thrown;
-      }
-      const delayMs = retryDelayMs(runCount, options as RetryPolicy);
-      withTaskScope(scoped, () =>
-        log.warning(
-          `attempt ${runCount} of ${options.retries + 1} failed: ${describeError(error)}; retrying in ${delayMs / 1000}s`,
+  if (!parsed.success) throw invalid('task options', parsed.error);
+  const settings = parsed.data;
+  const caching = settings.cache ?? settings.cacheKey !== undefined;
+  const cache = caching
+    ? new TaskCache<A>(
+        {
+          name: settings.name,
+          cacheKey: settings.cacheKey as ((...args: A) => string) | undefined,
+          cacheExpirationSeconds: settings.cacheExpirationSeconds,
+          resultStorage: settings.resultStorage,
+        },
+        fn,
+      )
+    : null;
+  const call = (...args: A) => runTask(settings, fn, args, undefined, cache) as Promise<Awaited<R>>;
+  const map = async (items: Iterable<MapItem<A>>, mapOptions: MapOptions = {}): Promise<Awaited<R>[]> => {
+    const checked = MapOptionsSchema.safeParse(mapOptions);
+    if (!checked.success) throw invalid(`map options of task '${settings.name}'`, checked.error);
+    const list = Array.from(items);
+    const { run } = currentScope();
+    // One call index for the whole map, so keys stay stable across attempts whatever the concurrency.
+    const index = nextCallIndex(run, settings.name);
+    return mapWithConcurrency(
+      list,
+      checked.data.concurrency,
+      (item, i) =>
+        runTask(
+          settings,
+          fn,
+          [item] as unknown as A,
+          { taskKey: `${settings.name}-${index}[${i}]`, dynamicKey: String(i) },
+          cache,
         ),
-      );
-      try {
-        await sleep(delayMs, run?.signal);
-      } catch (aborted) {
-        await record.set(runCount, { type: 'FAILED', message: describeError(toError(aborted)).slice(0, 4000) });
-        throw aborted;
-      }
-    }
-  }
-}
-
-/** One attempt, raced against its own timeout and the flow's signal. */
-async function attempt<A extends unknown[], R>(
-  options: ResolvedTaskOptions,
-  fn: (...args: A) => R,
-  args: A,
-  taskKey: string,
-  flowSignal: AbortSignal | undefined,
-  contextFor: (signal: AbortSignal) => TaskContext,
-): Promise<Awaited<R>> {
-  const timeoutSeconds = options.timeoutSeconds;
-  const limit = deadline(timeoutSeconds, () => new TaskTimeoutError(taskKey, timeoutSeconds ?? 0));
-  const signal = flowSignal ? AbortSignal.any([flowSignal, limit.signal]) : limit.signal;
-  try {
-    return await withTaskScope(contextFor(signal), () => raceAbort((async () => await fn(...args))(), signal));
-  } finally {
-    limit.clear();
-  }
-}
-
-/**
- * The task run as the control plane sees it. Reporting is best effort: a task run the worker could
- * not record must not fail the customer's computation, so failures become one warning line.
- */
-class TaskRunRecord {
-  private disabled = false;
-
-  constructor(
-    private readonly reporter: Reporter,
-    private readonly taskRunId: string,
-  ) {}
-
-  async create(body: { id: string; name: string; taskKey: string; dynamicKey: string }): Promise<void> {
-    await this.report(() => this.reporter.createTaskRun({ ...body, state: { type: 'PENDING' } }));
-  }
-
-  async set(runCount: number, state: ProposedState): Promise<void> {
-    await this.report(() => this.reporter.setTaskRunState({ taskRunId: this.taskRunId, runCount, state }));
-  }
-
-  private async report(send: () => Promise<void>): Promise<void> {
-    if (this.disabled) return;
-    try {
-      await send();
-    } catch (error) {
-      this.disabled = true;
-      log.warning(`task run ${this.taskRunId} could not be recorded: ${describeError(toError(error))}`);
-    }
-  }
+      run?.signal,
+    ) as Promise<Awaited<R>[]>;
+  };
+  return Object.assign(call, { taskName: settings.name, description: settings.description, map });
 }

@@ -1,0 +1,160 @@
+import { randomUUID } from 'node:crypto';
+import type { ProposedState } from '../contracts/states.js';
+import { currentScope, type RunScope, type TaskContext, withTaskScope } from './context.js';
+import { describeError, TaskTimeoutError, toError } from './errors.js';
+import { log } from './logger.js';
+import type { Reporter } from './reporter.js';
+import { localReporter } from './reporter-local.js';
+import { type RetryPolicy, retryDelayMs } from './retry.js';
+import type { TaskCache } from './task-cache.js';
+import { deadline, raceAbort, sleep } from './timers.js';
+
+/** The settings one task run needs, resolved from `TaskOptions`. */
+export interface TaskRunSettings extends RetryPolicy {
+  name: string;
+  timeoutSeconds?: number | undefined;
+  retryOn?: ((error: Error) => boolean) | undefined;
+}
+
+/** Where a call sits in its flow run: `double-3` (the fourth call) or `double-0[3]` (item 3 of the first map). */
+export interface TaskSlot {
+  taskKey: string;
+  dynamicKey: string;
+}
+
+/** Call indexes for tasks run outside any flow, so their keys still differ within the process. */
+const looseCalls = new Map<string, number>();
+
+/** The next call index of `name` in the run (or outside any run). */
+export function nextCallIndex(run: RunScope | undefined, name: string): number {
+  const calls = run?.taskCalls ?? looseCalls;
+  const index = calls.get(name) ?? 0;
+  calls.set(name, index + 1);
+  return index;
+}
+
+export function callSlot(run: RunScope | undefined, name: string): TaskSlot {
+  const index = nextCallIndex(run, name);
+  return { taskKey: `${name}-${index}`, dynamicKey: String(index) };
+}
+
+const MAX_STATE_MESSAGE = 4000;
+
+/**
+ * One call of a task: a cache lookup when caching is on (a hit is recorded COMPLETED/Cached and the
+ * body never runs), then attempts with retries and timeouts, every state reported to the run.
+ */
+export async function runTask<A extends unknown[], R>(
+  settings: TaskRunSettings,
+  fn: (...args: A) => R,
+  args: A,
+  slot: TaskSlot | undefined,
+  cache: TaskCache<A> | null,
+): Promise<Awaited<R>> {
+  const { run } = currentScope();
+  const identity = { taskRunId: randomUUID(), taskName: settings.name, ...(slot ?? callSlot(run, settings.name)) };
+  const record = new TaskRunRecord(run?.reporter ?? localReporter, identity.taskRunId);
+  const contextFor = (runCount: number, signal: AbortSignal): TaskContext => ({
+    ...identity,
+    runCount,
+    flowRunId: run?.run.id ?? null,
+    signal,
+  });
+  const inScope = (fn: () => void) => withTaskScope(contextFor(1, run?.signal ?? new AbortController().signal), fn);
+  const created = { id: identity.taskRunId, name: settings.name, taskKey: identity.taskKey, dynamicKey: identity.dynamicKey };
+
+  const lookup = cache ? await cache.lookup(args, inScope) : null;
+  if (lookup?.hit) {
+    await record.create(
+      { ...created, cacheKey: lookup.key },
+      { type: 'COMPLETED', name: 'Cached', data: { cacheKey: lookup.key } },
+    );
+    return lookup.hit.value as Awaited<R>;
+  }
+  await record.create(lookup ? { ...created, cacheKey: lookup.key } : created, { type: 'PENDING' });
+  for (let runCount = 1; ; runCount++) {
+    await record.set(runCount, runCount === 1 ? { type: 'RUNNING' } : { type: 'RUNNING', name: 'Retrying' });
+    try {
+      const result = await attempt(settings, fn, args, identity.taskKey, run?.signal, (signal) => contextFor(runCount, signal));
+      const stored = lookup && cache ? await cache.store(lookup.key, result, inScope) : null;
+      await record.set(runCount, { type: 'COMPLETED', data: stored });
+      return result;
+    } catch (thrown) {
+      const error = toError(thrown);
+      const scoped = contextFor(runCount, run?.signal ?? new AbortController().signal);
+      const canRetry = runCount <= settings.retries && !run?.signal.aborted && (settings.retryOn?.(error) ?? true);
+      if (!canRetry) {
+        withTaskScope(scoped, () => log.error(`task failed after ${runCount} attempt(s): ${describeError(error)}`));
+        await record.set(runCount, { type: 'FAILED', message: describeError(error).slice(0, MAX_STATE_MESSAGE) });
+        throw thrown;
+      }
+      const delayMs = retryDelayMs(runCount, settings);
+      withTaskScope(scoped, () =>
+        log.warning(
+          `attempt ${runCount} of ${settings.retries + 1} failed: ${describeError(error)}; retrying in ${delayMs / 1000}s`,
+        ),
+      );
+      try {
+        await sleep(delayMs, run?.signal);
+      } catch (aborted) {
+        await record.set(runCount, { type: 'FAILED', message: describeError(toError(aborted)).slice(0, MAX_STATE_MESSAGE) });
+        throw aborted;
+      }
+    }
+  }
+}
+
+/** One attempt, raced against its own timeout and the flow's signal. */
+async function attempt<A extends unknown[], R>(
+  settings: TaskRunSettings,
+  fn: (...args: A) => R,
+  args: A,
+  taskKey: string,
+  flowSignal: AbortSignal | undefined,
+  contextFor: (signal: AbortSignal) => TaskContext,
+): Promise<Awaited<R>> {
+  const timeoutSeconds = settings.timeoutSeconds;
+  const limit = deadline(timeoutSeconds, () => new TaskTimeoutError(taskKey, timeoutSeconds ?? 0));
+  const signal = flowSignal ? AbortSignal.any([flowSignal, limit.signal]) : limit.signal;
+  try {
+    return await withTaskScope(contextFor(signal), () => raceAbort((async () => await fn(...args))(), signal));
+  } finally {
+    limit.clear();
+  }
+}
+
+/**
+ * The task run as the control plane sees it. Reporting is best effort: a task run the worker could
+ * not record must not fail the customer's computation, so failures become one warning line.
+ */
+export class TaskRunRecord {
+  private disabled = false;
+
+  constructor(
+    private readonly reporter: Reporter,
+    private readonly taskRunId: string,
+  ) {}
+
+  async create(body: { id: string; name: string; taskKey: string; dynamicKey: string; cacheKey?: string }, state: ProposedState) {
+    await this.report(() => this.reporter.createTaskRun({ ...body, state }));
+  }
+
+  async set(runCount: number, state: ProposedState): Promise<void> {
+    await this.report(() => this.reporter.setTaskRunState({ taskRunId: this.taskRunId, runCount, state }));
+  }
+
+  /** False once a report failed: later ones are skipped. */
+  get recorded(): boolean {
+    return !this.disabled;
+  }
+
+  private async report(send: () => Promise<void>): Promise<void> {
+    if (this.disabled) return;
+    try {
+      await send();
+    } catch (error) {
+      this.disabled = true;
+      log.warning(`task run ${this.taskRunId} could not be recorded: ${describeError(toError(error))}`);
+    }
+  }
+}
