@@ -1,5 +1,6 @@
+import { dashboardDir } from '@outpost/dashboard';
 import { Hono } from 'hono';
-import { authenticate } from './auth/principal.js';
+import { authenticateRequest } from './auth/principal.js';
 import type { AppDeps } from './context.js';
 import { migrationsApplied } from './db/migrate.js';
 import { ApiError } from './errors.js';
@@ -8,7 +9,11 @@ import { API_PREFIX, mountRoutes, routePatterns } from './http/mount-routes.js';
 import { openApiDocument } from './http/openapi.js';
 import { handleError, problemResponse } from './http/problems.js';
 import { requestContext } from './http/request-context.js';
+import { baseSecurityHeaders, isApiPath, serveDashboard } from './http/static.js';
+import { mountAuthRoutes } from './routes/auth.js';
+import { mountRunEvents } from './routes/events.js';
 import { handlers } from './routes/index.js';
+import { RunEventHub } from './runs/run-event-hub.js';
 
 /** Exact paths outside the route table; everything else is authenticated. */
 const EXTRA_ROUTES = [
@@ -23,6 +28,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   const known = [...routePatterns(), ...EXTRA_ROUTES];
 
   app.use('*', requestContext(deps.logger));
+  app.use('*', baseSecurityHeaders());
 
   // The process is up; says nothing about the database (that is /readyz).
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
@@ -41,14 +47,29 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   });
 
   app.get(`${API_PREFIX}/openapi.json`, async (c) => {
-    await authenticate(c.req.header('authorization'), deps.sql, deps.tokens);
+    await authenticateRequest(c.req, deps.sql, deps.tokens);
     return c.json(openApiDocument());
   });
 
+  // Before the table routes: the stream's path would otherwise reach `/flow-runs/:id`.
+  const runEvents = new RunEventHub(deps.sql, deps.notifier, deps.logger);
+  deps.shutdown.addEventListener('abort', () => runEvents.close(), { once: true });
+  mountAuthRoutes(app, deps);
+  mountRunEvents(app, deps, runEvents);
   mountRoutes(app, deps, handlers);
+  // Last of all GET routes: the dashboard answers every GET outside /api that nothing above answered.
+  app.get('*', serveDashboard(deps.dashboardDir === undefined ? dashboardDir : deps.dashboardDir));
 
-  app.notFound((c) => {
+  app.notFound(async (c) => {
     const path = c.req.path;
+    // Under /api nothing, not even whether a route exists, is told to a caller without a credential.
+    if (isApiPath(path)) {
+      try {
+        await authenticateRequest(c.req, deps.sql, deps.tokens);
+      } catch (error) {
+        return handleError(deps.logger)(error as Error, c);
+      }
+    }
     const allowed = [...new Set(known.filter((r) => r.pattern.test(path)).map((r) => r.method))];
     if (allowed.length === 0) return problemResponse(c, new ApiError('not_found', `no route ${c.req.method} ${path}`));
     if (allowed.includes('GET')) allowed.push('HEAD');

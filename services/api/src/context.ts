@@ -15,4 +15,6 @@ export interface AppDeps {
   validateResponses: boolean;
   /** Aborted when the server starts shutting down, so waiting claims answer at once. */
   shutdown: AbortSignal;
+  /** The built dashboard served at `/`: the @outpost/dashboard package's dist when undefined, none when null. */
+  dashboardDir?: string | null;
 }

@@ -37,6 +37,8 @@ export interface ServerOptions {
   validateResponses?: boolean;
   /** How long close() waits for in-flight requests before cutting connections. @default 10000 */
   drainMs?: number;
+  /** The built dashboard to serve at `/`; null serves none. @default the @outpost/dashboard package's dist */
+  dashboardDir?: string | null;
 }
 
 export interface RunningServer {
@@ -111,6 +113,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       leaseSeconds,
       validateResponses: options.validateResponses ?? process.env.NODE_ENV !== 'production',
       shutdown: shutdown.signal,
+      dashboardDir: options.dashboardDir,
     };
     const app = createApp(deps);
 

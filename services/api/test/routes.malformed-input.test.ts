@@ -15,6 +15,7 @@ const RUN_ID = randomUUID();
 /** A valid body for every route that takes one; each test breaks it in one way. */
 const VALID: Partial<Record<RouteName, Record<string, unknown>>> = {
   apiKeysCreate: { name: 'k', role: 'viewer' },
+  authSessionCreate: { token: 'x' },
   deploymentsUpsert: { flowName: 'f', name: 'd', source: SOURCE, entrypoint: 'e.js', workPool: 'default' },
   deploymentsCreateRun: { name: 'r' },
   poolsCreate: { name: 'p' },
@@ -141,7 +142,9 @@ describe.each(withBody)('%s body', (name, route) => {
     const required = Object.keys(shape).filter((key) => !shape[key]?.safeParse(undefined).success);
     const res = await call({ body: {} });
     if (required.length === 0) {
-      expect(res.status).not.toBe(400);
+      // Signing in takes exactly one of two optional fields: with neither, the body as a whole is named.
+      if (name === 'authSessionCreate') expect(paths(res)).toEqual(['body']);
+      else expect(res.status).not.toBe(400);
       return;
     }
     expectProblem(res, 400, 'validation_failed');

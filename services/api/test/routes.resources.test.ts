@@ -25,8 +25,9 @@ describe('health and discovery', () => {
     expect(anonymous.status).toBe(401);
     expect(anonymous.headers.get('content-type')).toContain('application/problem+json');
     expect(((await anonymous.json()) as { code: string }).code).toBe('unauthenticated');
-    // Exact paths only: a look-alike is not exempt.
-    expect((await server.app.request('/api/v1/healthz')).status).toBe(404);
+    // Exact paths only: a look-alike is not exempt, and without a credential no API path says whether it exists.
+    expect((await server.app.request('/api/v1/healthz')).status).toBe(401);
+    expect((await owner('GET', '/healthz')).status).toBe(404);
   });
 
   test('the OpenAPI document lists every route and needs a credential', async () => {

@@ -1,14 +1,16 @@
-import type { Role } from '@outpost/sdk/contracts';
+import { type Role, SESSION_COOKIE } from '@outpost/sdk/contracts';
 import { findApiKeyByHash, touchApiKey } from '../db/api-keys.js';
 import type { Sql } from '../db/client.js';
 import { ApiError } from '../errors.js';
 import { parseApiKey } from './api-key-format.js';
 import { looksLikeJwt } from './run-token.js';
 import type { RunTokens } from './run-tokens.js';
+import { authenticateSession, readCookie, type SessionPrincipal, type SessionRequest } from './sessions.js';
 
 export type Principal =
   | { kind: 'api_key'; workspaceId: string; keyId: string; role: Role; pools: string[] }
-  | { kind: 'run_token'; workspaceId: string; runId: string; attempt: number };
+  | { kind: 'run_token'; workspaceId: string; runId: string; attempt: number }
+  | SessionPrincipal;
 
 /** last_used_at is written at most this often per key. */
 const TOUCH_SECONDS = 60;
@@ -36,4 +38,27 @@ export async function authenticate(authorization: string | undefined, sql: Sql, 
   if (!key?.active) throw unauthenticated('the API key is unknown, revoked or expired');
   if (key.stale) await touchApiKey(sql, key.id, TOUCH_SECONDS);
   return { kind: 'api_key', workspaceId: key.workspaceId, keyId: key.id, role: key.role, pools: key.pools };
+}
+
+/**
+ * The request's principal: the bearer credential when there is an Authorization header, else the
+ * browser session named by the `outpost_session` cookie (with its CSRF and same-origin checks).
+ */
+export async function authenticateRequest(req: SessionRequest, sql: Sql, tokens: RunTokens): Promise<Principal> {
+  const authorization = req.header('authorization');
+  const session = authorization === undefined ? readCookie(req.header('cookie'), SESSION_COOKIE) : undefined;
+  if (session !== undefined) return authenticateSession(sql, req, session);
+  return authenticate(authorization, sql, tokens);
+}
+
+/** Log fields that say who made a request, never a secret. */
+export function principalLogFields(principal: Principal): Record<string, string> {
+  switch (principal.kind) {
+    case 'api_key':
+      return { apiKeyId: principal.keyId };
+    case 'run_token':
+      return { runId: principal.runId };
+    case 'session':
+      return { sessionId: principal.sessionId };
+  }
 }

@@ -2,7 +2,7 @@ import { type RouteDef, type RouteName, routes } from '@outpost/sdk/contracts';
 import type { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { checkRole, checkTarget } from '../auth/access.js';
-import { authenticate } from '../auth/principal.js';
+import { authenticateRequest, principalLogFields } from '../auth/principal.js';
 import type { AppDeps } from '../context.js';
 import { ApiError } from '../errors.js';
 import type { Handler, HandlerContext, Handlers } from '../routes/types.js';
@@ -30,14 +30,14 @@ const tooLarge = (): never => {
 export function mountRoutes(app: Hono<AppEnv>, deps: AppDeps, handlers: Handlers): void {
   for (const name of Object.keys(routes) as RouteName[]) {
     const route: RouteDef = routes[name];
-    const handler = handlers[name] as unknown as Handler<RouteName>;
+    // Signing in and out and event streams are mounted by their own modules (routes/auth.ts, routes/events.ts).
+    if (route.access.anonymous || route.stream) continue;
+    const handler = (handlers as Record<string, unknown>)[name] as Handler<RouteName>;
     const path = `${API_PREFIX}${route.path}`;
     app.on(route.method, path, bodyLimit({ maxSize: maxBodyBytes(name), onError: tooLarge }), async (c) => {
-      const principal = await authenticate(c.req.header('authorization'), deps.sql, deps.tokens);
+      const principal = await authenticateRequest(c.req, deps.sql, deps.tokens);
       c.set('principal', principal);
-      const logger = c
-        .get('logger')
-        .child(principal.kind === 'run_token' ? { runId: principal.runId } : { apiKeyId: principal.keyId });
+      const logger = c.get('logger').child(principalLogFields(principal));
       checkRole(route, principal);
       const params = parseParams(route, c.req.param() as Record<string, string>);
       const query = parseQuery(route, new URL(c.req.url));

@@ -4,7 +4,7 @@ import { ApiError, notFound } from '../errors.js';
 import type { Handlers } from './types.js';
 
 function callerRole(principal: { kind: string; role?: string }): string | null {
-  return principal.kind === 'api_key' ? (principal.role ?? null) : null;
+  return principal.kind === 'api_key' || principal.kind === 'session' ? (principal.role ?? null) : null;
 }
 
 export const apiKeyHandlers = {

@@ -3,6 +3,7 @@ import { deploymentHandlers } from './deployments.js';
 import { flowRunHandlers } from './flow-runs.js';
 import { flowHandlers } from './flows.js';
 import { logHandlers } from './logs.js';
+import { statsHandlers } from './stats.js';
 import { taskRunHandlers } from './task-runs.js';
 import type { Handlers } from './types.js';
 import { whoamiHandlers } from './whoami.js';
@@ -19,4 +20,5 @@ export const handlers: Handlers = {
   ...flowRunHandlers,
   ...taskRunHandlers,
   ...logHandlers,
+  ...statsHandlers,
 };

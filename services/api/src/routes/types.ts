@@ -28,5 +28,13 @@ export interface HandlerContext<N extends RouteName> {
 
 export type Handler<N extends RouteName> = (ctx: HandlerContext<N>) => Promise<ResponseOf<N>>;
 
-/** One handler per route of the table; the compiler checks none is missing. */
-export type Handlers = { [N in RouteName]: Handler<N> };
+/**
+ * Routes mounted by code of their own instead of mountRoutes: signing in and out (no credential,
+ * cookies) and event streams (a long-lived response, not one JSON body).
+ */
+export type CustomRouteName = {
+  [N in RouteName]: Routes[N] extends { access: { anonymous: true } } | { stream: string } ? N : never;
+}[RouteName];
+
+/** One handler per route of the table (but the custom ones); the compiler checks none is missing. */
+export type Handlers = { [N in Exclude<RouteName, CustomRouteName>]: Handler<N> };

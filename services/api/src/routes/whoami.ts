@@ -1,17 +1,28 @@
+import type { WhoAmIResponse } from '@outpost/sdk/contracts';
+import type { Principal } from '../auth/principal.js';
+import type { Db } from '../db/client.js';
 import { getWorkspace } from '../db/workspaces.js';
 import { ApiError } from '../errors.js';
 import type { Handlers } from './types.js';
 
+function describe(principal: Principal): WhoAmIResponse['principal'] {
+  switch (principal.kind) {
+    case 'api_key':
+      return { kind: 'api_key', id: principal.keyId, role: principal.role };
+    case 'run_token':
+      return { kind: 'run_token', id: principal.runId, role: null };
+    case 'session':
+      return { kind: 'session', id: principal.sessionId, role: principal.role };
+  }
+}
+
+/** The caller's workspace and principal: the whoami answer, also sent when a session opens. */
+export async function whoAmI(db: Db, principal: Principal): Promise<WhoAmIResponse> {
+  const workspace = await getWorkspace(db, principal.workspaceId);
+  if (!workspace) throw new ApiError('unauthenticated', 'the workspace of this credential no longer exists');
+  return { workspace, principal: describe(principal) };
+}
+
 export const whoamiHandlers = {
-  whoami: async ({ principal, deps }) => {
-    const workspace = await getWorkspace(deps.sql, principal.workspaceId);
-    if (!workspace) throw new ApiError('unauthenticated', 'the workspace of this credential no longer exists');
-    return {
-      workspace,
-      principal:
-        principal.kind === 'api_key'
-          ? { kind: 'api_key', id: principal.keyId, role: principal.role }
-          : { kind: 'run_token', id: principal.runId, role: null },
-    };
-  },
+  whoami: async ({ principal, deps }) => whoAmI(deps.sql, principal),
 } satisfies Pick<Handlers, 'whoami'>;

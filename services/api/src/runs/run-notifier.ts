@@ -1,6 +1,14 @@
 import postgres from 'postgres';
 import { RUNS_CHANNEL } from '../db/flow-runs.js';
+import { parseRunEventPayload, RUN_EVENTS_CHANNEL } from '../db/run-events.js';
 import type { Logger } from '../logger.js';
+
+/** Follows flow-run changes announced on the run-events channel (the live event streams). */
+export interface RunChangeListener {
+  changed(workspaceId: string, runId: string): void;
+  /** The connection was lost and is back: changes in between were missed. */
+  resync(): void;
+}
 
 const MIN_BACKOFF_MS = 250;
 const MAX_BACKOFF_MS = 30_000;
@@ -56,6 +64,7 @@ export class PoolSubscription {
  */
 export class RunNotifier {
   readonly #subs = new Map<string, Set<PoolSubscription>>();
+  readonly #runListeners = new Set<RunChangeListener>();
   #sql: postgres.Sql | null = null;
   #failures = 0;
   #timer: NodeJS.Timeout | null = null;
@@ -90,6 +99,12 @@ export class RunNotifier {
     return sub;
   }
 
+  /** One listener per API process serves every event stream; returns the function that removes it. */
+  onRunChange(listener: RunChangeListener): () => void {
+    this.#runListeners.add(listener);
+    return () => this.#runListeners.delete(listener);
+  }
+
   /** Stops listening and wakes every waiting claim so it can answer at once. */
   async close(): Promise<void> {
     this.#closed = true;
@@ -116,7 +131,12 @@ export class RunNotifier {
       max_lifetime: null,
       onnotice: () => {},
       connection: { application_name: 'outpost-api-listener' },
-      onnotify: (_channel: string, payload: string) => {
+      onnotify: (channel: string, payload: string) => {
+        if (channel === RUN_EVENTS_CHANNEL) {
+          const change = parseRunEventPayload(payload);
+          if (change) for (const listener of this.#runListeners) listener.changed(change.workspaceId, change.runId);
+          return;
+        }
         for (const sub of this.#subs.get(payload) ?? []) sub.nudge();
       },
       onclose: () => this.#lost(sql),
@@ -125,13 +145,17 @@ export class RunNotifier {
     this.#sql = sql;
     try {
       await sql`LISTEN ${sql(RUNS_CHANNEL)}`;
+      await sql`LISTEN ${sql(RUN_EVENTS_CHANNEL)}`;
     } catch (error) {
       this.logger.warn({ err: error }, 'run notifier cannot listen; waiting claims fall back to polling');
       this.#lost(sql);
       return;
     }
     if (this.#closed || this.#sql !== sql) return;
-    if (this.#failures > 0) this.logger.info('run notifier reconnected');
+    if (this.#failures > 0) {
+      this.logger.info('run notifier reconnected');
+      for (const listener of this.#runListeners) listener.resync();
+    }
     this.#failures = 0;
     this.#connected = true;
     this.#wakeAll();

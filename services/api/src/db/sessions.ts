@@ -1,0 +1,104 @@
+import type { Role } from '@outpost/sdk/contracts';
+import type { Db } from './client.js';
+
+export interface NewSession {
+  workspaceId: string;
+  tokenHash: string;
+  csrfHash: string;
+  role: Role;
+  label: string;
+  apiKeyId: string | null;
+  absoluteSeconds: number;
+}
+
+export async function insertSession(db: Db, session: NewSession): Promise<{ id: string }> {
+  const [row] = await db<{ id: string }[]>`
+    INSERT INTO sessions (workspace_id, token_hash, csrf_hash, role, label, api_key_id, expires_at)
+    VALUES (${session.workspaceId}, ${session.tokenHash}, ${session.csrfHash}, ${session.role}, ${session.label},
+            ${session.apiKeyId}, now() + make_interval(secs => ${session.absoluteSeconds}))
+    RETURNING id`;
+  if (!row) throw new Error('insert returned no row');
+  return row;
+}
+
+export interface SessionRow {
+  id: string;
+  workspaceId: string;
+  role: Role;
+  csrfHash: string;
+  apiKeyId: string | null;
+  /** last_seen_at is older than the touch interval. */
+  stale: boolean;
+}
+
+/**
+ * The usable session with this token hash: not revoked, within its absolute lifetime, seen within
+ * the idle limit, and (when an API key opened it) that key still active — so revoking or expiring
+ * the key ends its sessions without touching them. One indexed lookup per request.
+ */
+export async function findActiveSession(
+  db: Db,
+  tokenHash: string,
+  limits: { idleSeconds: number; touchSeconds: number },
+): Promise<SessionRow | null> {
+  const [row] = await db<
+    { id: string; workspace_id: string; role: Role; csrf_hash: string; api_key_id: string | null; stale: boolean }[]
+  >`
+    SELECT s.id, s.workspace_id, s.role, s.csrf_hash, s.api_key_id,
+           s.last_seen_at < now() - make_interval(secs => ${limits.touchSeconds}) AS stale
+    FROM sessions s
+    LEFT JOIN api_keys k ON k.id = s.api_key_id
+    WHERE s.token_hash = ${tokenHash}
+      AND s.revoked_at IS NULL
+      AND s.expires_at > now()
+      AND s.last_seen_at > now() - make_interval(secs => ${limits.idleSeconds})
+      AND (s.api_key_id IS NULL OR (k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > now())))`;
+  return row
+    ? {
+        id: row.id,
+        workspaceId: row.workspace_id,
+        role: row.role,
+        csrfHash: row.csrf_hash,
+        apiKeyId: row.api_key_id,
+        stale: row.stale,
+      }
+    : null;
+}
+
+/** Moves the idle deadline at most once per interval, so reads do not all become writes. */
+export async function touchSession(db: Db, id: string, touchSeconds: number): Promise<void> {
+  await db`
+    UPDATE sessions SET last_seen_at = now()
+    WHERE id = ${id} AND last_seen_at < now() - make_interval(secs => ${touchSeconds})`;
+}
+
+/** Revokes the session with this token hash; true when it was active until now. */
+export async function revokeSessionByHash(db: Db, tokenHash: string): Promise<boolean> {
+  const rows =
+    await db`UPDATE sessions SET revoked_at = now() WHERE token_hash = ${tokenHash} AND revoked_at IS NULL RETURNING id`;
+  return rows.length > 0;
+}
+
+export async function insertSignInToken(
+  db: Db,
+  token: { workspaceId: string; tokenHash: string; role: Role; ttlSeconds: number },
+): Promise<{ id: string; expiresAt: Date }> {
+  const [row] = await db<{ id: string; expires_at: Date }[]>`
+    INSERT INTO sign_in_tokens (workspace_id, token_hash, role, expires_at)
+    VALUES (${token.workspaceId}, ${token.tokenHash}, ${token.role}, now() + make_interval(secs => ${token.ttlSeconds}))
+    RETURNING id, expires_at`;
+  if (!row) throw new Error('insert returned no row');
+  return { id: row.id, expiresAt: row.expires_at };
+}
+
+/**
+ * Uses the sign-in token up: one UPDATE that only an unused, unexpired token matches, so two
+ * concurrent sign-ins with the same link cannot both succeed (the second finds used_at set).
+ */
+export async function consumeSignInToken(db: Db, tokenHash: string): Promise<{ workspaceId: string; role: Role } | null> {
+  const [row] = await db<{ workspace_id: string; role: Role }[]>`
+    UPDATE sign_in_tokens SET used_at = now()
+    WHERE token_hash = ${tokenHash} AND used_at IS NULL AND expires_at > now()
+    RETURNING workspace_id, role`;
+  return row ? { workspaceId: row.workspace_id, role: row.role } : null;
+}

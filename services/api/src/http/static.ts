@@ -1,0 +1,142 @@
+import { createHash } from 'node:crypto';
+import { readFileSync, statSync } from 'node:fs';
+import { extname, join, resolve, sep } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import type { Context, MiddlewareHandler } from 'hono';
+import type { AppEnv } from './env.js';
+
+/** The page may load only its own scripts, styles and images and talk only to its own origin. */
+export const DASHBOARD_CSP =
+  "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; " +
+  "frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
+
+const IMMUTABLE = 'public, max-age=31536000, immutable';
+const NOT_BUILT =
+  'The Outpost dashboard is not built, so there is nothing to show here yet.\n' +
+  'Build it with `npm run build -w @outpost/dashboard` (or `npm run build` for everything) and reload.\n' +
+  'The API itself is under /api/v1.\n';
+
+const TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.mjs': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.json': 'application/json',
+  '.map': 'application/json',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.ico': 'image/x-icon',
+  '.webp': 'image/webp',
+  '.woff2': 'font/woff2',
+  '.txt': 'text/plain; charset=utf-8',
+  '.webmanifest': 'application/manifest+json',
+};
+const COMPRESSIBLE = new Set(['.html', '.js', '.mjs', '.css', '.json', '.map', '.svg', '.txt', '.webmanifest']);
+
+/** Paths the API owns: never answered with the page, so an unknown API path stays a problem response. */
+export function isApiPath(path: string): boolean {
+  return path === '/api' || path.startsWith('/api/');
+}
+
+/** Headers on every response: no MIME sniffing, no Referer leaking run ids to other sites. */
+export function baseSecurityHeaders(): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    await next();
+    c.res.headers.set('x-content-type-options', 'nosniff');
+    c.res.headers.set('referrer-policy', 'no-referrer');
+  };
+}
+
+interface LoadedFile {
+  body: Uint8Array<ArrayBuffer>;
+  gzip: Uint8Array<ArrayBuffer> | null;
+  etag: string;
+  type: string;
+}
+
+/**
+ * Reads files on first use and keeps them while their size and mtime stay the same, so a rebuilt
+ * dashboard is picked up without a restart. Text files are gzipped once, not per request.
+ */
+class FileCache {
+  readonly #files = new Map<string, LoadedFile & { stamp: string }>();
+
+  load(path: string): LoadedFile | null {
+    let stat: ReturnType<typeof statSync>;
+    try {
+      stat = statSync(path);
+    } catch {
+      return null;
+    }
+    if (!stat.isFile()) return null;
+    const stamp = `${stat.size}-${stat.mtimeMs}`;
+    const cached = this.#files.get(path);
+    if (cached?.stamp === stamp) return cached;
+    // Copied into plain ArrayBuffers once, so responses can hand them over as they are.
+    const body = new Uint8Array(readFileSync(path));
+    const ext = extname(path).toLowerCase();
+    const file = {
+      stamp,
+      body,
+      gzip: COMPRESSIBLE.has(ext) && body.length > 512 ? new Uint8Array(gzipSync(body, { level: 9 })) : null,
+      etag: `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"`,
+      type: TYPES[ext] ?? 'application/octet-stream',
+    };
+    this.#files.set(path, file);
+    return file;
+  }
+}
+
+function send(c: Context<AppEnv>, file: LoadedFile, cacheControl: string): Response {
+  const headers: Record<string, string> = {
+    'content-type': file.type,
+    'cache-control': cacheControl,
+    etag: file.etag,
+    vary: 'accept-encoding',
+    'content-security-policy': DASHBOARD_CSP,
+  };
+  if (c.req.header('if-none-match') === file.etag) return c.body(null, 304, headers);
+  const gzip = file.gzip && /\bgzip\b/.test(c.req.header('accept-encoding') ?? '');
+  if (gzip) headers['content-encoding'] = 'gzip';
+  return c.body(gzip && file.gzip ? file.gzip : file.body, 200, headers);
+}
+
+/**
+ * Serves the built dashboard (`dir`: its dist folder, or null for none) for GET and HEAD outside
+ * /api: `/` and every other unknown path get index.html (routing lives in the URL hash), files
+ * under /assets/ are content-hashed and cached for a year, everything else is revalidated. The
+ * files hold no data, so they need no credential; the data comes from the API, which does.
+ */
+export function serveDashboard(dir: string | null): (c: Context<AppEnv>) => Promise<Response> {
+  const root = dir ? resolve(dir) : null;
+  const cache = new FileCache();
+  return async (c) => {
+    const path = c.req.path;
+    if (isApiPath(path)) return c.notFound();
+    const index = root ? cache.load(join(root, 'index.html')) : null;
+    if (!root || !index) {
+      return c.body(NOT_BUILT, 404, {
+        'content-type': 'text/plain; charset=utf-8',
+        'cache-control': 'no-cache',
+        'content-security-policy': DASHBOARD_CSP,
+      });
+    }
+    let decoded: string;
+    try {
+      decoded = decodeURIComponent(path);
+    } catch {
+      decoded = '\0';
+    }
+    const target = resolve(root, `.${decoded}`);
+    const inside = !decoded.includes('\0') && (target === root || target.startsWith(root + sep));
+    if (inside && path !== '/' && path !== '/index.html') {
+      const file = cache.load(target);
+      if (file) return send(c, file, path.startsWith('/assets/') ? IMMUTABLE : 'no-cache');
+    }
+    // A missing hashed asset is a stale page asking for an old build: the page itself would be the wrong answer.
+    if (path.startsWith('/assets/') || !inside) {
+      return c.body('Not found\n', 404, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-cache' });
+    }
+    return send(c, index, 'no-cache');
+  };
+}

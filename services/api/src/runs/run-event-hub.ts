@@ -1,0 +1,201 @@
+import type { FlowRun } from '@outpost/sdk/contracts';
+import type { Sql } from '../db/client.js';
+import { getFlowRunsByIds } from '../db/run-events.js';
+import type { Logger } from '../logger.js';
+import type { RunChangeListener, RunNotifier } from './run-notifier.js';
+
+export interface RunEventHubOptions {
+  /** A comment line this often keeps proxies from closing idle streams. @default 15000 */
+  pingMs?: number;
+  /** Changes arriving within this long are read together, one query per workspace. @default 25 */
+  flushMs?: number;
+  /** A client this many bytes behind is disconnected; it reconnects and re-reads. @default 1048576 */
+  maxBehindBytes?: number;
+}
+
+interface Subscriber {
+  workspaceId: string;
+  write(text: string): void;
+  end(): void;
+}
+
+const encoder = new TextEncoder();
+
+/**
+ * Fans flow-run changes out to the Server-Sent Event streams of this API process. The process's
+ * one LISTEN connection (RunNotifier) reports `(workspace, run)` pairs; changes for workspaces
+ * with open streams are batched for a moment, re-read scoped to their workspace, and written to
+ * that workspace's streams only. Events are hints: when the listener reconnects, every stream is
+ * ended so its client reconnects and re-reads what it shows.
+ */
+export class RunEventHub implements RunChangeListener {
+  readonly #streams = new Map<string, Set<Subscriber>>();
+  #pending = new Map<string, Set<string>>();
+  #flushTimer: NodeJS.Timeout | null = null;
+  #flushing: Promise<void> | null = null;
+  #pingTimer: NodeJS.Timeout | null = null;
+  #closed = false;
+  readonly #unlisten: () => void;
+  readonly #pingMs: number;
+  readonly #flushMs: number;
+  readonly #maxBehindBytes: number;
+
+  constructor(
+    private readonly sql: Sql,
+    notifier: RunNotifier,
+    private readonly logger: Logger,
+    options: RunEventHubOptions = {},
+  ) {
+    this.#pingMs = options.pingMs ?? 15_000;
+    this.#flushMs = options.flushMs ?? 25;
+    this.#maxBehindBytes = options.maxBehindBytes ?? 1024 * 1024;
+    this.#unlisten = notifier.onRunChange(this);
+  }
+
+  /** Open streams, for metrics and tests. */
+  get size(): number {
+    let n = 0;
+    for (const set of this.#streams.values()) n += set.size;
+    return n;
+  }
+
+  changed(workspaceId: string, runId: string): void {
+    if (this.#closed || !this.#streams.has(workspaceId)) return;
+    let ids = this.#pending.get(workspaceId);
+    if (!ids) {
+      ids = new Set();
+      this.#pending.set(workspaceId, ids);
+    }
+    ids.add(runId);
+    this.#scheduleFlush();
+  }
+
+  resync(): void {
+    for (const set of [...this.#streams.values()]) for (const sub of [...set]) sub.end();
+  }
+
+  /** The event stream of one workspace, ended when `signal` aborts (the client left) or the hub closes. */
+  open(workspaceId: string, signal: AbortSignal): Response {
+    let subscriber: Subscriber | null = null;
+    const stream = new ReadableStream<Uint8Array>(
+      {
+        start: (controller) => {
+          let ended = false;
+          const sub: Subscriber = {
+            workspaceId,
+            write: (text) => {
+              if (ended) return;
+              if ((controller.desiredSize ?? 0) < -this.#maxBehindBytes) {
+                this.logger.warn({ workspaceId }, 'an event stream client fell too far behind; closing its stream');
+                sub.end();
+                return;
+              }
+              controller.enqueue(encoder.encode(text));
+            },
+            end: () => {
+              if (ended) return;
+              ended = true;
+              this.#remove(sub);
+              try {
+                controller.close();
+              } catch {
+                // already closed or cancelled by the client
+              }
+            },
+          };
+          subscriber = sub;
+          if (this.#closed || signal.aborted) {
+            ended = true;
+            controller.close();
+            return;
+          }
+          this.#add(sub);
+          // `retry` sets the browser's reconnect delay; the comment gets bytes (and headers) through buffering proxies.
+          controller.enqueue(encoder.encode('retry: 2000\n: connected\n\n'));
+        },
+        cancel: () => subscriber?.end(),
+      },
+      new ByteLengthQueuingStrategy({ highWaterMark: 64 * 1024 }),
+    );
+    signal.addEventListener('abort', () => subscriber?.end(), { once: true });
+    return new Response(stream, {
+      status: 200,
+      headers: {
+        'content-type': 'text/event-stream; charset=utf-8',
+        'cache-control': 'no-store',
+        'x-accel-buffering': 'no',
+      },
+    });
+  }
+
+  /** Ends every stream and stops listening; the server calls it when shutting down. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#unlisten();
+    if (this.#flushTimer) clearTimeout(this.#flushTimer);
+    this.#flushTimer = null;
+    this.#pending.clear();
+    this.resync();
+    this.#stopPing();
+  }
+
+  #add(sub: Subscriber): void {
+    let set = this.#streams.get(sub.workspaceId);
+    if (!set) {
+      set = new Set();
+      this.#streams.set(sub.workspaceId, set);
+    }
+    set.add(sub);
+    this.#pingTimer ??= setInterval(() => this.#ping(), this.#pingMs);
+  }
+
+  #remove(sub: Subscriber): void {
+    const set = this.#streams.get(sub.workspaceId);
+    if (!set?.delete(sub)) return;
+    if (set.size === 0) {
+      this.#streams.delete(sub.workspaceId);
+      this.#pending.delete(sub.workspaceId);
+    }
+    if (this.#streams.size === 0) this.#stopPing();
+  }
+
+  #stopPing(): void {
+    if (this.#pingTimer) clearInterval(this.#pingTimer);
+    this.#pingTimer = null;
+  }
+
+  #ping(): void {
+    for (const set of [...this.#streams.values()]) for (const sub of [...set]) sub.write(': ping\n\n');
+  }
+
+  #scheduleFlush(): void {
+    if (this.#flushTimer || this.#flushing || this.#closed) return;
+    this.#flushTimer = setTimeout(() => {
+      this.#flushTimer = null;
+      this.#flushing = this.#flush().finally(() => {
+        this.#flushing = null;
+        if (this.#pending.size > 0) this.#scheduleFlush();
+      });
+    }, this.#flushMs);
+  }
+
+  async #flush(): Promise<void> {
+    const batch = this.#pending;
+    this.#pending = new Map();
+    for (const [workspaceId, ids] of batch) {
+      if (!this.#streams.has(workspaceId)) continue;
+      let runs: FlowRun[];
+      try {
+        runs = await getFlowRunsByIds(this.sql, workspaceId, [...ids]);
+      } catch (error) {
+        // The streams stay open; their clients re-read on their own schedule.
+        this.logger.warn({ err: error, workspaceId }, 'cannot read changed runs for the event streams');
+        continue;
+      }
+      if (runs.length === 0) continue;
+      const text = runs.map((run) => `data: ${JSON.stringify(run)}\n\n`).join('');
+      for (const sub of [...(this.#streams.get(workspaceId) ?? [])]) sub.write(text);
+    }
+  }
+}
