@@ -222,6 +222,10 @@ export const flowRuns = pgTable(
     // Deployment and tag limits count the active runs of a deployment, or of a workspace carrying a tag.
     index('flow_runs_active_deployment_idx').on(t.deploymentId).where(sql`state_type IN ('PENDING', 'RUNNING', 'CANCELLING')`),
     index('flow_runs_active_workspace_idx').on(t.workspaceId).where(sql`state_type IN ('PENDING', 'RUNNING', 'CANCELLING')`),
+    // A claim settles (cancels or renames) held-back runs of its pool that are not yet AwaitingConcurrencySlot.
+    index('flow_runs_unsettled_idx')
+      .on(t.workPoolId, t.expectedStartTime)
+      .where(sql`state_type = 'SCHEDULED' AND state_name <> 'AwaitingConcurrencySlot'`),
     // The late loop reads due runs waiting under their plain names, oldest first, across pools.
     index('flow_runs_late_idx')
       .on(t.expectedStartTime)
@@ -575,10 +579,7 @@ export const auditLog = pgTable(
     objectIds: text('object_ids').array().notNull().default(sql`'{}'::text[]`),
     summary: jsonb('summary').notNull().default({}),
   },
-  (t) => [
-    index('audit_log_workspace_idx').on(t.workspaceId, t.id),
-    index('audit_log_objects_idx').using('gin', t.objectIds),
-  ],
+  (t) => [index('audit_log_workspace_idx').on(t.workspaceId, t.id), index('audit_log_objects_idx').using('gin', t.objectIds)],
 );
 
 // ---- artifacts: reports, tables, links and progress a run publishes ----

@@ -1,0 +1,1 @@
+CREATE INDEX "flow_runs_unsettled_idx" ON "flow_runs" USING btree ("work_pool_id","expected_start_time") WHERE state_type = 'SCHEDULED' AND state_name <> 'AwaitingConcurrencySlot';
