@@ -1,0 +1,129 @@
+import { randomUUID } from 'node:crypto';
+import { OutpostClient, unwrap } from '@outpost/sdk/client';
+import postgres from 'postgres';
+import { startBenchApi } from './support/api.js';
+import { type Row, row } from './support/row.js';
+
+/**
+ * Log ingestion through `POST /flow-runs/:id/logs` in batches of 1,000 lines (the contract's
+ * maximum, what a busy worker sends), with the run token, by 1 and by 4 concurrent senders each on
+ * a run of its own. Baseline: the same rows as one multi-row INSERT per batch into the same
+ * `logs` table, straight from postgres.js.
+ */
+export const timeoutSeconds = 240;
+
+const BATCH = 1000;
+const BATCHES_PER_SENDER = 40;
+const SENDERS = [1, 4] as const;
+/** Per measurement: senders stop after this, and the rate counts what was stored. */
+const BUDGET_MS = 30_000;
+
+interface Line {
+  seq: number;
+  timestamp: string;
+  level: 'info' | 'warning';
+  message: string;
+}
+
+/** Lines shaped like a training job's output: ~110 characters, one in ten a warning. */
+function batch(firstSeq: number): Line[] {
+  const timestamp = new Date().toISOString();
+  return Array.from({ length: BATCH }, (_, i) => {
+    const seq = firstSeq + i;
+    return {
+      seq,
+      timestamp,
+      level: seq % 10 === 0 ? 'warning' : 'info',
+      message: `epoch ${Math.floor(seq / 100)} step ${seq}: loss=${(1 / (1 + seq / 1000)).toFixed(6)} lr=0.001 batch=${BATCH} elapsed=${seq * 3}ms shard=${seq % 8}`,
+    };
+  });
+}
+
+/** `senders` loops, each sending its own run's batches in order; lines stored per second. */
+async function drive(senders: number, send: (sender: number, lines: Line[]) => Promise<number>): Promise<number> {
+  let stored = 0;
+  const deadline = Date.now() + BUDGET_MS;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: senders }, async (_, sender) => {
+      for (let b = 0; b < BATCHES_PER_SENDER && Date.now() < deadline; b++) stored += await send(sender, batch(b * BATCH + 1));
+    }),
+  );
+  return stored / ((performance.now() - started) / 1000);
+}
+
+export async function run(): Promise<Row[]> {
+  const api = await startBenchApi();
+  const worker = new OutpostClient({ baseUrl: api.server.url, token: api.workerKey });
+  const sql = postgres(api.server.databaseUrl, { max: 20, onnotice: () => {} });
+  try {
+    /** A RUNNING run per sender and measurement, held by this worker, with its run token. */
+    const runningRuns = async (count: number) => {
+      for (let i = 0; i < count; i++) await api.createRun();
+      const workerId = randomUUID();
+      const { runs } = unwrap(
+        await worker.call('claim', { params: { pool: 'default' }, body: { workerId, limit: count, waitMs: 0 } }),
+      );
+      if (runs.length !== count) throw new Error(`claimed ${runs.length} runs, expected ${count}`);
+      return Promise.all(
+        runs.map(async (claimed) => {
+          const client = worker.withToken(claimed.token);
+          const { id, attempt } = claimed.flowRun;
+          unwrap(
+            await client.call('flowRunsSetState', {
+              params: { id },
+              body: { transitionId: randomUUID(), attempt, state: { type: 'RUNNING' } },
+            }),
+          );
+          return { id, attempt, client };
+        }),
+      );
+    };
+
+    const rows: Row[] = [];
+    for (const senders of SENDERS) {
+      const apiRuns = await runningRuns(senders);
+      const apiRate = await drive(senders, async (sender, lines) => {
+        const target = apiRuns[sender];
+        if (!target) throw new Error('no run for sender');
+        const { accepted } = unwrap(
+          await target.client.call('logsWrite', { params: { id: target.id }, body: { attempt: target.attempt, logs: lines } }),
+        );
+        if (accepted !== lines.length) throw new Error(`stored ${accepted} of ${lines.length} lines`);
+        return accepted;
+      });
+
+      const rawRuns = await runningRuns(senders);
+      const rawRate = await drive(senders, async (sender, lines) => {
+        const target = rawRuns[sender];
+        if (!target) throw new Error('no run for sender');
+        const values = lines.map((l) => ({
+          flow_run_id: target.id,
+          attempt: target.attempt,
+          seq: l.seq,
+          workspace_id: api.server.workspaceId,
+          timestamp: l.timestamp,
+          level: l.level,
+          message: l.message,
+          stream: 'flow',
+        }));
+        const result = await sql`INSERT INTO logs ${sql(values)}`;
+        return result.count;
+      });
+      rows.push(
+        row(
+          `log ingestion, ${BATCH}-line batches, ${senders} sender${senders === 1 ? '' : 's'}`,
+          apiRate,
+          'lines/s',
+          rawRate,
+          'the same rows as one multi-row INSERT per batch into the same logs table, from postgres.js',
+        ),
+      );
+    }
+    return rows;
+  } finally {
+    await sql.end({ timeout: 5 });
+    await worker.close();
+    await api.close();
+  }
+}
