@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { Id, JsonObject, Name, page, Tags, Timestamp } from './common.js';
+import { ScheduleInputs } from './schedules.js';
 
 export const Flow = z.strictObject({
   id: Id,
@@ -47,6 +48,11 @@ export const DeploymentUpsertRequest = z.strictObject({
   jobVariables: JsonObject.optional(),
   retries: z.number().int().min(0).max(100).optional(),
   retryDelaySeconds: z.number().int().min(0).max(86_400).optional(),
+  /**
+   * Replaces the deployment's schedules, matched by slug: existing slugs are updated in place, missing
+   * ones removed (with their runs not yet started), new ones added. Omitted: schedules stay as they are.
+   */
+  schedules: ScheduleInputs.optional(),
 });
 export type DeploymentUpsertRequest = z.infer<typeof DeploymentUpsertRequest>;
 

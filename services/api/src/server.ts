@@ -12,6 +12,7 @@ import { migrateDatabase } from './db/migrate.js';
 import type { AppEnv } from './http/env.js';
 import { createLogger, type Logger } from './logger.js';
 import { LeaseExpiryLoop, type LeaseExpiryOptions } from './loops/lease-expiry.js';
+import { SchedulerLoop, type SchedulerOptions } from './loops/scheduler.js';
 import { RunNotifier } from './runs/run-notifier.js';
 
 export interface ServerOptions {
@@ -31,6 +32,8 @@ export interface ServerOptions {
   loops?: boolean;
   /** Options of the lease-expiry loop (intervals, batch size). */
   leaseExpiry?: LeaseExpiryOptions;
+  /** Options of the scheduler loop (intervals, batch size, how far ahead). */
+  scheduler?: SchedulerOptions;
   /** Use this logger instead of creating one. */
   logger?: Logger;
   /** Check responses against their contracts. @default true unless NODE_ENV is 'production' */
@@ -121,6 +124,11 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     if (loop) {
       cleanups.push(() => loop.stop());
       loop.start();
+    }
+    const scheduler = options.loops === false ? null : new SchedulerLoop(sql, databaseUrl, logger, options.scheduler);
+    if (scheduler) {
+      cleanups.push(() => scheduler.stop());
+      scheduler.start();
     }
 
     // Plain HTTP/1.1 (no createServer option), so the adaptor returns an http.Server.

@@ -33,6 +33,8 @@ export interface RunRow {
   end_time: Date | null;
   created_at: Date;
   updated_at: Date;
+  /** Absent from queries that do not select it (the claim's). */
+  backfill_id?: string | null;
 }
 
 /** A run with the names of what it belongs to, in the shape every run-returning query selects. */
@@ -42,7 +44,8 @@ export function runSelect(db: Db): postgres.PendingQuery<postgres.Row[]> {
            r.work_pool_id, p.name AS pool_name, q.name AS queue_name, r.parameters, r.tags,
            r.state_type, r.state_name, r.state_message, r.state_timestamp, r.state_data,
            r.attempt, r.max_retries, r.idempotency_key, r.worker_id, r.lease_expires_at,
-           r.expected_start_time, r.start_time, r.end_time, r.created_at, r.updated_at
+           r.expected_start_time, r.start_time, r.end_time, r.created_at, r.updated_at,
+           r.backfill_id
     FROM flow_runs r
     JOIN flows f ON f.id = r.flow_id
     LEFT JOIN deployments d ON d.id = r.deployment_id
@@ -79,6 +82,7 @@ export function toFlowRun(row: RunRow): FlowRun {
     endTime: isoOrNull(row.end_time),
     createdAt: iso(row.created_at),
     updatedAt: iso(row.updated_at),
+    backfillId: row.backfill_id ?? null,
   };
 }
 

@@ -3,11 +3,13 @@ import { z } from 'zod';
 import { getDeployment, getDeploymentByName, listDeployments, upsertDeployment } from '../db/deployments.js';
 import { ensureFlow } from '../db/flows.js';
 import { getPoolByName, getQueue } from '../db/pools.js';
+import { applyDeploymentSchedules } from '../db/schedules.js';
 import { encodeCursor } from '../db/values.js';
 import { ApiError, notFound } from '../errors.js';
 import { createFlowRun } from '../runs/create-flow-run.js';
 import { assertParameterSchema } from '../runs/parameter-schema.js';
 import { decodeCursor } from './pagination.js';
+import { prepareSchedules } from './schedules.js';
 import type { Handlers } from './types.js';
 
 const DeploymentCursor = z.tuple([Name, Name]);
@@ -17,6 +19,7 @@ export const deploymentHandlers = {
   deploymentsUpsert: async ({ body, principal, deps }) => {
     const workspaceId = principal.workspaceId;
     if (body.parameterSchema) assertParameterSchema(body.parameterSchema, 'body.parameterSchema');
+    const schedules = prepareSchedules(body);
     const result = await deps.sql.begin(async (tx) => {
       const pool = await getPoolByName(tx, workspaceId, body.workPool);
       if (!pool) throw notFound(`work pool "${body.workPool}"`);
@@ -24,7 +27,7 @@ export const deploymentHandlers = {
       const queue = await getQueue(tx, workspaceId, pool.id, queueName);
       if (!queue) throw notFound(`work queue "${queueName}" in work pool "${body.workPool}"`);
       const flowId = await ensureFlow(tx, workspaceId, body.flowName);
-      return upsertDeployment(tx, {
+      const upserted = await upsertDeployment(tx, {
         workspaceId,
         flowId,
         name: body.name,
@@ -41,6 +44,8 @@ export const deploymentHandlers = {
         retries: body.retries ?? 0,
         retryDelaySeconds: body.retryDelaySeconds ?? 0,
       });
+      await applyDeploymentSchedules(tx, { workspaceId, deploymentId: upserted.id, schedules });
+      return upserted;
     });
     const record = await getDeployment(deps.sql, workspaceId, result.id);
     if (!record) throw new Error(`deployment ${result.id} vanished after the upsert`);

@@ -1,8 +1,10 @@
 import { apiKeyHandlers } from './api-keys.js';
+import { backfillHandlers } from './backfills.js';
 import { deploymentHandlers } from './deployments.js';
 import { flowRunHandlers } from './flow-runs.js';
 import { flowHandlers } from './flows.js';
 import { logHandlers } from './logs.js';
+import { scheduleHandlers } from './schedules.js';
 import { statsHandlers } from './stats.js';
 import { taskRunHandlers } from './task-runs.js';
 import type { Handlers } from './types.js';
@@ -20,5 +22,7 @@ export const handlers: Handlers = {
   ...flowRunHandlers,
   ...taskRunHandlers,
   ...logHandlers,
+  ...scheduleHandlers,
+  ...backfillHandlers,
   ...statsHandlers,
 };
