@@ -1,0 +1,163 @@
+import { randomUUID } from 'node:crypto';
+import type { FlowRun } from '@outpost/sdk/contracts';
+import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
+import { createSignInLink } from '../src/auth/sessions.js';
+import { createLogger } from '../src/logger.js';
+import { RunEventHub } from '../src/runs/run-event-hub.js';
+import { RunNotifier } from '../src/runs/run-notifier.js';
+import { startTestServer, type TestServer, type TestWorkspace } from '../src/testing.js';
+import { EventReader, openEvents } from './events.support.js';
+import { type Call, claim, client, createRun, deploy, eventually } from './helpers.js';
+import { openBrowserSession } from './sessions.support.js';
+
+let server: TestServer;
+let owner: Call;
+let other: TestWorkspace;
+let otherOwner: Call;
+const aborts: AbortController[] = [];
+
+function controller(): AbortController {
+  const c = new AbortController();
+  aborts.push(c);
+  return c;
+}
+
+async function stream(key: string): Promise<EventReader> {
+  const { response, reader } = await openEvents(server.url, { authorization: `Bearer ${key}` }, controller().signal);
+  expect(response.status).toBe(200);
+  expect(response.headers.get('content-type')).toBe('text/event-stream; charset=utf-8');
+  expect(response.headers.get('cache-control')).toBe('no-store');
+  if (!reader) throw new Error('no reader');
+  await reader.waitForComment('connected');
+  return reader;
+}
+
+beforeAll(async () => {
+  server = await startTestServer({ loops: false });
+  owner = client(server, server.ownerKey);
+  other = await server.createWorkspace();
+  otherOwner = client(server, other.ownerKey);
+});
+afterEach(() => {
+  for (const c of aborts.splice(0)) c.abort();
+});
+afterAll(async () => {
+  await server?.close();
+});
+
+const stateOf = (id: string, type: string) => (run: FlowRun) => run.id === id && run.state.type === type;
+
+describe('the flow-run event stream', () => {
+  test('delivers a run’s creation and each state change as the run’s full JSON', async () => {
+    const events = await stream(server.ownerKey);
+    const deployment = await deploy(owner, { flowName: 'live', name: 'd' });
+    const run = await createRun(owner, deployment.id);
+    const scheduled = await events.waitFor<FlowRun>(stateOf(run.id, 'SCHEDULED'));
+    expect(scheduled).toEqual((await owner('GET', `/flow-runs/${run.id}`)).body);
+
+    const [claimed] = await claim(owner, 'default', 1);
+    expect(claimed.flowRun.id).toBe(run.id);
+    await events.waitFor<FlowRun>(stateOf(run.id, 'PENDING'));
+    const asRun = client(server, claimed.token);
+    await asRun('POST', `/flow-runs/${run.id}/set-state`, { body: { transitionId: randomUUID(), state: { type: 'RUNNING' } } });
+    await events.waitFor<FlowRun>(stateOf(run.id, 'RUNNING'));
+    await asRun('POST', `/flow-runs/${run.id}/set-state`, {
+      body: { transitionId: randomUUID(), state: { type: 'COMPLETED' } },
+    });
+    const completed = await events.waitFor<FlowRun>(stateOf(run.id, 'COMPLETED'));
+    expect(completed.endTime).not.toBeNull();
+  });
+
+  test('never sends another workspace’s runs', async () => {
+    const theirs = await stream(other.ownerKey);
+    const ours = await deploy(owner, { flowName: 'private-flow', name: 'mine' });
+    const mine = await Promise.all([1, 2, 3].map(() => createRun(owner, ours.id)));
+    const theirDeployment = await deploy(otherOwner, { flowName: 'their-flow', name: 'theirs' });
+    const barrier = await createRun(otherOwner, theirDeployment.id);
+    // Their own run arrives; by then ours, created earlier, would have too.
+    await theirs.waitFor<FlowRun>((r) => r.id === barrier.id);
+    const seen = (theirs.events as FlowRun[]).map((r) => r.id);
+    for (const run of mine) expect(seen).not.toContain(run.id);
+    expect(JSON.stringify(theirs.events)).not.toContain('private-flow');
+  });
+
+  test('a browser session streams with its cookie; no credential, a run token or a worker key cannot', async () => {
+    const { token } = await createSignInLink(server.sql, { workspaceId: server.workspaceId, role: 'viewer' });
+    const { cookie } = await openBrowserSession(server, { token });
+    const viaCookie = await openEvents(server.url, { cookie, 'sec-fetch-site': 'same-origin' }, controller().signal);
+    expect(viaCookie.response.status).toBe(200);
+    await viaCookie.reader?.waitForComment('connected');
+    const deployment = await deploy(owner, { flowName: 'cookie-flow', name: 'd' });
+    const run = await createRun(owner, deployment.id);
+    await viaCookie.reader?.waitFor<FlowRun>((r) => r.id === run.id);
+
+    expect((await openEvents(server.url, {}, controller().signal)).response.status).toBe(401);
+    const workerKey = await server.createKey('worker');
+    expect((await openEvents(server.url, { authorization: `Bearer ${workerKey}` }, controller().signal)).response.status).toBe(
+      403,
+    );
+    const [claimed] = await claim(owner, 'default', 1);
+    const byToken = await openEvents(server.url, { authorization: `Bearer ${claimed.token}` }, controller().signal);
+    expect(byToken.response.status).toBe(403);
+    const query = await fetch(`${server.url}/api/v1/flow-runs/events?sneaky=1`, {
+      headers: { authorization: `Bearer ${server.ownerKey}` },
+    });
+    expect(query.status).toBe(400);
+  });
+});
+
+describe('the event hub', () => {
+  test('sends keep-alive comments, and forgets a stream when its client disconnects', async () => {
+    const notifier = new RunNotifier(server.databaseUrl, createLogger('silent'));
+    await notifier.start();
+    const hub = new RunEventHub(server.sql, notifier, createLogger('silent'), { pingMs: 50 });
+    try {
+      const leaving = new AbortController();
+      const reader = new EventReader(hub.open(server.workspaceId, leaving.signal));
+      await reader.waitForComment('ping');
+      expect(hub.size).toBe(1);
+      leaving.abort();
+      await reader.finished;
+      expect(hub.size).toBe(0);
+
+      const cancelled = hub.open(server.workspaceId, new AbortController().signal);
+      expect(hub.size).toBe(1);
+      await cancelled.body?.cancel();
+      expect(hub.size).toBe(0);
+    } finally {
+      hub.close();
+      await notifier.close();
+    }
+  });
+
+  test('after the listener reconnects every stream is ended, so clients re-read what they missed', async () => {
+    const notifier = new RunNotifier(server.databaseUrl, createLogger('silent'));
+    await notifier.start();
+    const hub = new RunEventHub(server.sql, notifier, createLogger('silent'));
+    try {
+      const reader = new EventReader(hub.open(server.workspaceId, new AbortController().signal));
+      await reader.waitForComment('connected');
+      await server.sql`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'outpost-api-listener' AND datname = current_database()`;
+      await reader.finished;
+      expect(hub.size).toBe(0);
+      await eventually(async () => (notifier.connected ? true : undefined));
+    } finally {
+      hub.close();
+      await notifier.close();
+    }
+  });
+});
+
+test('shutting the server down ends open streams at once instead of waiting for them', async () => {
+  const own = await startTestServer({ loops: false });
+  try {
+    const { reader } = await openEvents(own.url, { authorization: `Bearer ${own.ownerKey}` }, controller().signal);
+    await reader?.waitForComment('connected');
+    const started = performance.now();
+    await own.close();
+    await reader?.finished;
+    expect(performance.now() - started).toBeLessThan(5_000);
+  } finally {
+    await own.close();
+  }
+});

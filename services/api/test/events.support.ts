@@ -1,0 +1,104 @@
+/** Reads a Server-Sent Events response: data events as parsed JSON, comment lines kept apart. */
+export class EventReader {
+  readonly events: unknown[] = [];
+  readonly comments: string[] = [];
+  #buffer = '';
+  #done = false;
+  #waiters = new Set<() => void>();
+  readonly finished: Promise<void>;
+
+  constructor(readonly response: Response) {
+    const body = response.body;
+    if (!body) throw new Error('the response has no body');
+    const reader = body.pipeThrough(new TextDecoderStream()).getReader();
+    this.finished = (async () => {
+      try {
+        for (;;) {
+          const { value, done } = await reader.read();
+          if (done) break;
+          this.#take(value);
+        }
+      } catch {
+        // aborted by the test
+      } finally {
+        this.#done = true;
+        this.#wake();
+      }
+    })();
+  }
+
+  get done(): boolean {
+    return this.#done;
+  }
+
+  #take(text: string): void {
+    this.#buffer += text;
+    for (;;) {
+      const end = this.#buffer.indexOf('\n\n');
+      if (end < 0) break;
+      const block = this.#buffer.slice(0, end);
+      this.#buffer = this.#buffer.slice(end + 2);
+      const data: string[] = [];
+      for (const line of block.split('\n')) {
+        if (line.startsWith(':')) this.comments.push(line.slice(1).trim());
+        else if (line.startsWith('data:')) data.push(line.slice(5).trimStart());
+      }
+      if (data.length > 0) this.events.push(JSON.parse(data.join('\n')));
+    }
+    this.#wake();
+  }
+
+  #wake(): void {
+    for (const wake of this.#waiters) wake();
+  }
+
+  /** Resolves with the first event (from index `from`) matching `match`; fails after `timeoutMs` or when the stream ends. */
+  waitFor<T>(match: (event: T) => boolean, timeoutMs = 10_000, from = 0): Promise<T> {
+    return new Promise((resolve, reject) => {
+      const check = () => {
+        const found = (this.events.slice(from) as T[]).find(match);
+        if (found !== undefined) return finish(() => resolve(found));
+        if (this.#done) return finish(() => reject(new Error(`the stream ended first; events: ${JSON.stringify(this.events)}`)));
+      };
+      const timer = setTimeout(
+        () => finish(() => reject(new Error(`no matching event within ${timeoutMs} ms; events: ${JSON.stringify(this.events)}`))),
+        timeoutMs,
+      );
+      const finish = (settle: () => void) => {
+        clearTimeout(timer);
+        this.#waiters.delete(check);
+        settle();
+      };
+      this.#waiters.add(check);
+      check();
+    });
+  }
+
+  /** Resolves once a comment line equal to `text` arrived. */
+  waitForComment(text: string, timeoutMs = 10_000): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const check = () => {
+        if (this.comments.includes(text)) return finish(resolve);
+        if (this.#done) return finish(() => reject(new Error('the stream ended first')));
+      };
+      const timer = setTimeout(() => finish(() => reject(new Error(`no "${text}" within ${timeoutMs} ms`))), timeoutMs);
+      const finish = (settle: () => void) => {
+        clearTimeout(timer);
+        this.#waiters.delete(check);
+        settle();
+      };
+      this.#waiters.add(check);
+      check();
+    });
+  }
+}
+
+/** Opens the run event stream over real HTTP with the given headers. */
+export async function openEvents(
+  baseUrl: string,
+  headers: Record<string, string>,
+  signal: AbortSignal,
+): Promise<{ response: Response; reader: EventReader | null }> {
+  const response = await fetch(`${baseUrl}/api/v1/flow-runs/events`, { headers, signal });
+  return { response, reader: response.ok ? new EventReader(response) : null };
+}
