@@ -11,6 +11,7 @@ export {
   ArtifactType,
   checkArtifactData,
 } from './artifacts.js';
+export { AuditActorKind, AuditEntry, AuditExportQuery, AuditLogQuery, AuditLogResponse } from './audit.js';
 export { FlowRunChildCreateRequest, FlowRunChildListResponse } from './child-runs.js';
 export {
   ErrorCode,
@@ -119,6 +120,22 @@ export {
   TaskRunResponse,
   TaskRunSetStateRequest,
 } from './task-runs.js';
+export {
+  Member,
+  MemberAddRequest,
+  MemberAddResponse,
+  MemberListResponse,
+  MemberParams,
+  MemberRole,
+  MemberUpdateRequest,
+  OidcConfig,
+  OidcConfigRequest,
+  PasswordChangeRequest,
+  PasswordSetupRequest,
+  PasswordSignInRequest,
+  SetupTokenResponse,
+  SsoDefaultRole,
+} from './users.js';
 export {
   ApiKey,
   ApiKeyCreateRequest,
