@@ -194,7 +194,7 @@ export class RunExecution {
       const what =
         code === 'integrity' ? 'refused to run the flow bundle (integrity check failed)' : 'could not fetch the flow bundle';
       this.log.error({ err: error, code }, what);
-      return this.finish(null, { type: 'FAILED', message: `${what}: ${(error as Error).message}` });
+      return this.finish(null, { type: 'FAILED', message: `${what}: ${displaySource((error as Error).message)}` });
     }
     const bundle = fetched.value;
     if (this.stopReason) return this.finish(null);
@@ -351,7 +351,7 @@ export class RunExecution {
   }
 }
 
-/** A source as it may appear in logs: any user:password in a git URL is masked. */
+/** A source (or a message quoting one) as it may appear in logs and states: any `user[:password]@` in a URL is masked. */
 export function displaySource(source: string): string {
-  return source.replace(/\/\/[^/@\s]+@/, '//***@');
+  return source.replace(/\/\/[^/@\s"]+@/g, '//***@').replace(/[^\s"/@]+:[^\s"/@]+@/g, '***@');
 }

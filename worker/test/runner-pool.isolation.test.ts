@@ -1,0 +1,104 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RunOutcome } from '../src/executors/final-state.js';
+import { parseOptions } from '../src/options.js';
+import { startWorker, type WorkerHandle } from '../src/worker.js';
+import { buildDemoBundle } from './support/bundle.js';
+import { FakeApi } from './support/fake-api.js';
+import { expectNoLiveChildren } from './support/leaks.js';
+import { waitFor } from './support/wait.js';
+
+interface Seen {
+  pid: number;
+  cwd: string;
+  run: string;
+  jobOnly: string | null;
+  leftBehind: string | null;
+  results: string | null;
+  heapMb: number;
+}
+
+describe('pre-started flow processes', () => {
+  let scratch: string;
+  let bundle: { dir: string; source: string; entrypoint: string };
+  let api: FakeApi;
+  let worker: WorkerHandle;
+  const outcomes: RunOutcome[] = [];
+  const workerLog: Array<Record<string, unknown>> = [];
+
+  beforeAll(async () => {
+    scratch = mkdtempSync(join(tmpdir(), 'outpost-pool-'));
+    bundle = await buildDemoBundle();
+    api = new FakeApi();
+    await api.start();
+    const sink = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        for (const line of chunk.toString('utf8').split('\n'))
+          if (line) workerLog.push(JSON.parse(line) as Record<string, unknown>);
+        done();
+      },
+    });
+    worker = await startWorker(
+      parseOptions(
+        ['--pool', 'default', '--limit', '1', '--prestart', '1', '--heartbeat-interval', '300ms', '--poll-wait', '200ms'],
+        {
+          OUTPOST_API_URL: api.url,
+          OUTPOST_API_KEY: 'op_worker_key_for_tests',
+          OUTPOST_WORKER_CACHE_DIR: join(scratch, 'cache'),
+          OUTPOST_WORKER_SPOOL_DIR: join(scratch, 'spool'),
+          OUTPOST_WORKER_RESULT_STORAGE: `file://${join(scratch, 'results')}`,
+          OUTPOST_WORKER_LOG_BATCH_INTERVAL: '50ms',
+        },
+      ),
+      {
+        logger: pino({ level: 'info' }, sink),
+        env: { PATH: process.env.PATH ?? '', HOME: scratch },
+        onRunFinished: (o) => outcomes.push(o),
+      },
+    );
+  });
+
+  afterAll(async () => {
+    await worker?.stop({ graceMs: 0 });
+    await api?.close();
+    rmSync(bundle.dir, { recursive: true, force: true });
+    rmSync(scratch, { recursive: true, force: true });
+    await expectNoLiveChildren();
+  });
+
+  async function runIsolation(env?: Record<string, string>): Promise<Seen> {
+    const id = api.enqueue({ ...bundle, flowName: 'isolation', jobVariables: env ? { env } : {} });
+    const outcome = await waitFor(() => outcomes.find((o) => o.runId === id), 60_000, `run ${id}`);
+    expect(outcome).toMatchObject({ ending: 'reported', state: 'COMPLETED' });
+    const line = [...api.runs.get(id)!.logs.values()].find((l) => l.message.startsWith('{"pid"'));
+    return JSON.parse(line!.message) as Seen;
+  }
+
+  const started = (runId: string) => workerLog.find((l) => l.msg === 'flow process started' && l.runId === runId);
+
+  it('gives each run its own pre-started process with the run environment and bundle directory, and nothing of the run before', async () => {
+    const first = await runIsolation({ JOB_ONLY: 'first-run' });
+    expect(first.jobOnly).toBe('first-run');
+    expect(first.leftBehind).toBeNull();
+    expect(first.cwd).toBe(bundle.dir);
+    expect(first.results).toBe(`file://${join(scratch, 'results')}`);
+    expect(started(first.run)?.prestarted).toBe(true);
+    // The pool refills after each use; the next run gets a new process.
+    const second = await runIsolation();
+    expect(second.pid).not.toBe(first.pid);
+    expect(second.run).not.toBe(first.run);
+    expect(second.jobOnly).toBeNull();
+    expect(second.leftBehind).toBeNull();
+    expect(started(second.run)?.prestarted).toBe(true);
+  });
+
+  it('starts a fresh process for a run whose variables only work at process start', async () => {
+    const seen = await runIsolation({ NODE_OPTIONS: '--max-old-space-size=96' });
+    expect(seen.heapMb).toBeLessThan(200);
+    expect(started(seen.run)?.prestarted).toBe(false);
+  });
+});
