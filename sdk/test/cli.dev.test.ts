@@ -90,6 +90,17 @@ describe('outpost dev', () => {
     expect(out).toContain('stored in .outpost/credentials.json');
     expect(out).toMatch(/deployed:\s+hello\/default → oci-layout:\/\/\/.*\/\.outpost\/registry@sha256:[a-f0-9]{64}/);
     expect(out).toContain(`OUTPOST_API_URL=${url} OUTPOST_API_KEY=${key}`);
+    // The one-time dashboard link opens a session once.
+    const link = out.match(/dashboard:\s+(http:\/\/127\.0\.0\.1:\d+)\/#\/sign-in\?token=([A-Za-z0-9_-]+)/);
+    expect(link?.[1]).toBe(url);
+    const signIn = () =>
+      fetch(`${url}/api/v1/auth/session`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ token: link?.[2] }),
+      });
+    expect((await signIn()).status).toBe(200);
+    expect((await signIn()).status).toBe(401);
 
     const credentialsPath = join(cwd, '.outpost', 'credentials.json');
     expect((await stat(credentialsPath)).mode & 0o777).toBe(0o600);
@@ -111,6 +122,7 @@ describe('outpost dev', () => {
     running.push(second);
     await second.waitFor(/Ctrl-C stops everything/, 120_000);
     expect(second.output()).toContain(`owner key: ${key}`);
+    expect(second.output().match(/sign-in\?token=(\S+)/)?.[1]).not.toBe(link?.[2]);
     expect(second.output()).not.toContain('stored in .outpost/credentials.json');
     expect(second.output()).toMatch(/pushed (\d+) blobs \(\1 skipped\)/);
     const again = JSON.parse(await readFile(credentialsPath, 'utf8')) as { ownerKey: string; workerKey: string };

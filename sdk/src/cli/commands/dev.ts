@@ -33,6 +33,10 @@ interface ApiPackage {
     sql: unknown,
     options: { workspaceId: string; name: string; role: string; pools?: string[] },
   ): Promise<{ id: string; key: string }>;
+  createSignInLink(
+    sql: unknown,
+    options: { workspaceId: string; role: string; ttlSeconds?: number },
+  ): Promise<{ token: string; path: string; expiresAt: Date }>;
 }
 
 interface RunningWorker {
@@ -51,6 +55,9 @@ interface WorkerPackage {
   parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv): unknown;
   startWorker(options: unknown, hooks?: WorkerHooks): Promise<RunningWorker>;
 }
+
+/** How long the sign-in link printed at start stays usable. */
+const SIGN_IN_LINK_SECONDS = 15 * 60;
 
 const EXAMPLE_DIR = fileURLToPath(new URL('../../../examples/hello/', import.meta.url));
 
@@ -101,7 +108,13 @@ export const dev: Command = {
       } else ctx.err(`no outpost.config.ts in ${projectDir}; nothing deployed`);
 
       worker = await startLocalWorker(workerPkg, server.url, credentials.workerKey, home, ctx, stopping);
-      printBanner(ctx, server.url, credentials.ownerKey, firstStart, deployed);
+      // A fresh single-use link on every start: it opens a dashboard session as the owner, once.
+      const signIn = await api.createSignInLink(server.sql, {
+        workspaceId: credentials.workspaceId,
+        role: 'owner',
+        ttlSeconds: SIGN_IN_LINK_SECONDS,
+      });
+      printBanner(ctx, server.url, credentials.ownerKey, firstStart, deployed, `${server.url}${signIn.path}`);
 
       const outcome = await Promise.race([
         interrupted.then((signal) => ({ kind: 'signal' as const, signal })),
@@ -242,11 +255,14 @@ function printBanner(
   ownerKey: string,
   firstStart: boolean,
   deployed: DeployResult | null,
+  signInUrl: string,
 ): void {
   const first = deployed?.deployments[0];
   const lines = [
     '',
     'Outpost is running.',
+    `  dashboard: ${signInUrl}`,
+    `             (one-time sign-in link, valid ${SIGN_IN_LINK_SECONDS / 60} minutes; each start prints a new one)`,
     `  API:       ${url}`,
     `  owner key: ${ownerKey}${firstStart ? '  (stored in .outpost/credentials.json, mode 0600)' : ''}`,
     '  worker:    polling pool "default"',
