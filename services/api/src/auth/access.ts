@@ -1,4 +1,5 @@
 import type { RouteDef } from '@outpost/sdk/contracts';
+import { isSubflowOf } from '../db/child-runs.js';
 import type { Sql } from '../db/client.js';
 import { keyHoldsRun } from '../db/workers.js';
 import { ApiError, notFound } from '../errors.js';
@@ -23,9 +24,10 @@ export function checkRole(route: RouteDef, principal: Principal): void {
 }
 
 /**
- * Object-level checks once params and body are parsed. Another run than the token's, or a run the
- * worker key does not hold, is a 404 exactly like a missing run; a write carrying another attempt
- * than the token's is a 409 stale_attempt.
+ * Object-level checks once params and body are parsed. A run token acts on its own run and on the
+ * subflow runs started under it (they run in its process), nothing else. Another run than those,
+ * or a run the worker key does not hold, is a 404 exactly like a missing run; a write carrying
+ * another attempt than the token's is a 409 stale_attempt.
  */
 export async function checkTarget(
   route: RouteDef,
@@ -36,7 +38,10 @@ export async function checkTarget(
 ): Promise<void> {
   const runId = targetRun(route, params);
   if (principal.kind === 'run_token') {
-    if (runId === null || runId !== principal.runId) throw notFound('flow run');
+    if (runId === null) throw notFound('flow run');
+    if (runId !== principal.runId && !(await isSubflowOf(sql, principal.workspaceId, runId, principal.runId))) {
+      throw notFound('flow run');
+    }
     if (body && typeof body === 'object') {
       const { attempt, flowRunAttempt } = body as { attempt?: unknown; flowRunAttempt?: unknown };
       for (const value of [attempt, flowRunAttempt]) {

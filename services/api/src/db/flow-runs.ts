@@ -33,6 +33,9 @@ export interface RunRow {
   end_time: Date | null;
   created_at: Date;
   updated_at: Date;
+  /** Absent from queries that never return subflow runs (the claim's). */
+  parent_flow_run_id?: string | null;
+  parent_task_run_id?: string | null;
   /** Absent from queries that do not select it (the claim's). */
   backfill_id?: string | null;
 }
@@ -45,7 +48,7 @@ export function runSelect(db: Db): postgres.PendingQuery<postgres.Row[]> {
            r.state_type, r.state_name, r.state_message, r.state_timestamp, r.state_data,
            r.attempt, r.max_retries, r.idempotency_key, r.worker_id, r.lease_expires_at,
            r.expected_start_time, r.start_time, r.end_time, r.created_at, r.updated_at,
-           r.backfill_id
+           r.parent_flow_run_id, r.parent_task_run_id, r.backfill_id
     FROM flow_runs r
     JOIN flows f ON f.id = r.flow_id
     LEFT JOIN deployments d ON d.id = r.deployment_id
@@ -82,6 +85,8 @@ export function toFlowRun(row: RunRow): FlowRun {
     endTime: isoOrNull(row.end_time),
     createdAt: iso(row.created_at),
     updatedAt: iso(row.updated_at),
+    parentFlowRunId: row.parent_flow_run_id ?? null,
+    parentTaskRunId: row.parent_task_run_id ?? null,
     backfillId: row.backfill_id ?? null,
   };
 }

@@ -12,6 +12,7 @@ export interface RenewedLease {
  * Renews, in one statement, every lease the worker still holds: the run must name this worker and
  * the attempt the worker reports (the fencing token), and be PENDING, RUNNING or CANCELLING. Runs
  * that fail any of these are absent from the result, and the caller tells the worker it lost them.
+ * The active subflow runs of each renewed run get the same expiry; the worker never names them.
  * Hand-written because it runs for every worker every interval: one round trip whatever the
  * number of runs, and `unnest` keeps it a single parameterised statement.
  */
@@ -38,6 +39,12 @@ export async function renewLeases(
       WHERE r.id = held.id AND r.attempt = held.attempt AND r.workspace_id = ${input.workspaceId}
         AND r.worker_id = ${input.workerId} AND r.state_type IN ('PENDING', 'RUNNING', 'CANCELLING')
       RETURNING r.id, r.attempt, r.state_type, r.lease_expires_at
+    ), subflows AS (
+      -- Subflow runs execute in their root's process and hold no lease of their own: they live as long as the root does.
+      UPDATE flow_runs c SET lease_expires_at = renewed.lease_expires_at
+      FROM renewed
+      WHERE c.root_flow_run_id = renewed.id AND c.attempt = renewed.attempt AND c.workspace_id = ${input.workspaceId}
+        AND c.state_type IN ('PENDING', 'RUNNING', 'CANCELLING')
     )
     SELECT renewed.*, now()::timestamptz(3) AS server_time FROM (SELECT 1) one LEFT JOIN renewed ON true`;
   const serverTime = rows[0]?.server_time ?? new Date();

@@ -603,13 +603,18 @@ export const artifacts = pgTable(
     type: text('type').notNull(),
     description: text('description'),
     data: jsonb('data').notNull(),
+    /**
+     * Taken from a sequence on every insert and update: "latest" must not depend on two writes
+     * landing in different milliseconds.
+     */
+    version: bigserial('version', { mode: 'number' }).notNull(),
     createdAt: createdAt(),
     updatedAt: ts('updated_at').notNull().defaultNow(),
   },
   (t) => [
     index('artifacts_run_idx').on(t.flowRunId, t.createdAt),
     // Latest by key: walk one key's rows newest first.
-    index('artifacts_key_idx').on(t.workspaceId, t.key, t.updatedAt),
+    index('artifacts_key_version_idx').on(t.workspaceId, t.key, t.version),
     uniqueIndex('artifacts_progress_uq').on(t.flowRunId, t.key).where(sql`type = 'progress'`),
   ],
 );

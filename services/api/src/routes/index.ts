@@ -1,5 +1,7 @@
 import { apiKeyHandlers } from './api-keys.js';
+import { artifactHandlers } from './artifacts.js';
 import { backfillHandlers } from './backfills.js';
+import { childRunHandlers } from './child-runs.js';
 import { deploymentHandlers } from './deployments.js';
 import { flowRunHandlers } from './flow-runs.js';
 import { flowHandlers } from './flows.js';
@@ -25,4 +27,6 @@ export const handlers: Handlers = {
   ...scheduleHandlers,
   ...backfillHandlers,
   ...statsHandlers,
+  ...childRunHandlers,
+  ...artifactHandlers,
 };

@@ -54,7 +54,7 @@ const ANIMALS = [
   'wombat',
 ];
 
-function runName(): string {
+export function runName(): string {
   const [a = 0, b = 0] = randomBytes(2);
   return `${ADJECTIVES[a % ADJECTIVES.length]}-${ANIMALS[b % ANIMALS.length]}-${randomBytes(2).toString('hex')}`;
 }

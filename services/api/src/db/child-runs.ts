@@ -1,0 +1,99 @@
+import type { FlowRun, StateType } from '@outpost/sdk/contracts';
+import type { Db, TxSql } from './client.js';
+import { type RunRow, runSelect, toFlowRun } from './flow-runs.js';
+import { jsonb } from './values.js';
+
+/** The parent as a child-run create sees it, locked against state changes until the child exists. */
+export interface LockedParent {
+  id: string;
+  attempt: number;
+  stateType: StateType;
+  /** The claimed run at the top of the parent's tree (the parent itself when it was claimed). */
+  rootId: string;
+}
+
+export async function lockParentRun(tx: TxSql, workspaceId: string, id: string): Promise<LockedParent | null> {
+  const [row] = await tx<{ id: string; attempt: number; state_type: StateType; root_id: string }[]>`
+    SELECT id, attempt, state_type, coalesce(root_flow_run_id, id) AS root_id
+    FROM flow_runs WHERE id = ${id} AND workspace_id = ${workspaceId}
+    FOR SHARE`;
+  return row ? { id: row.id, attempt: row.attempt, stateType: row.state_type, rootId: row.root_id } : null;
+}
+
+/** Where an id already in use belongs, so a retried create can tell its own run from someone else's. */
+export async function findRunOwner(db: Db, id: string): Promise<{ workspaceId: string; parentFlowRunId: string | null } | null> {
+  const [row] = await db<{ workspace_id: string; parent_flow_run_id: string | null }[]>`
+    SELECT workspace_id, parent_flow_run_id FROM flow_runs WHERE id = ${id}`;
+  return row ? { workspaceId: row.workspace_id, parentFlowRunId: row.parent_flow_run_id } : null;
+}
+
+export async function taskRunBelongsTo(db: Db, workspaceId: string, flowRunId: string, taskRunId: string): Promise<boolean> {
+  const [row] = await db<{ found: boolean }[]>`
+    SELECT EXISTS (
+      SELECT 1 FROM task_runs WHERE id = ${taskRunId} AND flow_run_id = ${flowRunId} AND workspace_id = ${workspaceId}
+    ) AS found`;
+  return row?.found ?? false;
+}
+
+export interface NewChildRun {
+  id: string;
+  workspaceId: string;
+  parent: LockedParent;
+  flowId: string;
+  name: string;
+  parameters: Record<string, unknown>;
+  parentTaskRunId: string | null;
+}
+
+/**
+ * Inserts a subflow run already RUNNING, with its first history entry, in one statement. It takes
+ * the parent's attempt, worker and lease: it runs inside the parent's process and is never queued,
+ * so it has no pool, queue, deployment, tags or retries, and no claim will ever see it. Its lease
+ * is renewed with its root's (see renewLeases), so when the parent's worker dies the child is
+ * crashed by the lease loop like the parent. Returns null when the id is already taken.
+ */
+export async function insertChildRun(tx: TxSql, run: NewChildRun): Promise<string | null> {
+  const [row] = await tx<{ id: string }[]>`
+    WITH parent AS (
+      SELECT worker_id, lease_expires_at FROM flow_runs WHERE id = ${run.parent.id}
+    ), child AS (
+      INSERT INTO flow_runs (id, workspace_id, flow_id, name, parameters, tags, labels,
+                             state_type, state_name, state_timestamp, attempt, max_retries, retry_delay_seconds,
+                             expected_start_time, start_time, worker_id, lease_expires_at,
+                             parent_flow_run_id, parent_task_run_id, root_flow_run_id, created_at, updated_at)
+      SELECT ${run.id}, ${run.workspaceId}, ${run.flowId}, ${run.name}, ${jsonb(tx, run.parameters)}, '{}'::text[], '{}'::jsonb,
+             'RUNNING', 'Running', now(), ${run.parent.attempt}, 0, 0,
+             now(), now(), parent.worker_id, parent.lease_expires_at,
+             ${run.parent.id}, ${run.parentTaskRunId}, ${run.parent.rootId}, now(), now()
+      FROM parent
+      ON CONFLICT (id) DO NOTHING
+      RETURNING id, workspace_id, attempt, state_timestamp
+    ), history AS (
+      INSERT INTO flow_run_states (workspace_id, flow_run_id, attempt, type, name, timestamp)
+      SELECT workspace_id, id, attempt, 'RUNNING', 'Running', state_timestamp FROM child
+    )
+    SELECT id FROM child`;
+  return row?.id ?? null;
+}
+
+/** The run's direct subflow runs, oldest first. */
+export async function listChildRuns(db: Db, workspaceId: string, parentId: string, limit: number): Promise<FlowRun[]> {
+  const rows = await db<RunRow[]>`
+    ${runSelect(db)}
+    WHERE r.workspace_id = ${workspaceId} AND r.parent_flow_run_id = ${parentId}
+    ORDER BY r.created_at, r.id
+    LIMIT ${limit}`;
+  return rows.map(toFlowRun);
+}
+
+/**
+ * True when `runId` is a subflow run somewhere under the claimed run `rootId`: the runs a root's
+ * run token may act on besides the root itself.
+ */
+export async function isSubflowOf(db: Db, workspaceId: string, runId: string, rootId: string): Promise<boolean> {
+  const [row] = await db<{ found: boolean }[]>`
+    SELECT EXISTS (
+      SELECT 1 FROM flow_runs WHERE id = ${runId} AND workspace_id = ${workspaceId} AND root_flow_run_id = ${rootId}
+    ) AS found`;
+  return row?.found ?? false;
+}

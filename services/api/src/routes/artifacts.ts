@@ -1,0 +1,38 @@
+import { latestArtifacts, listRunArtifacts, upsertArtifact } from '../db/artifacts.js';
+import { getRunAttempt } from '../db/flow-runs.js';
+import { ApiError, notFound } from '../errors.js';
+import type { Handlers } from './types.js';
+
+export const artifactHandlers = {
+  artifactsCreate: async ({ params, body, principal, deps, status }) => {
+    // Written by the run's current attempt only, like task runs: the attempt is the run's fencing token.
+    const current = await getRunAttempt(deps.sql, principal.workspaceId, params.id);
+    if (current === null) throw notFound('flow run');
+    if (body.flowRunAttempt !== current) throw new ApiError('stale_attempt', `the flow run is at attempt ${current}`);
+    const result = await upsertArtifact(deps.sql, {
+      id: body.id,
+      workspaceId: principal.workspaceId,
+      flowRunId: params.id,
+      taskRunId: body.taskRunId ?? null,
+      key: body.key,
+      type: body.type,
+      description: body.description ?? null,
+      data: body.data,
+    });
+    // The same id under another run (or workspace) is refused alike, so it reveals nothing about the other.
+    if (!result || result.row.workspaceId !== principal.workspaceId || result.row.flowRunId !== params.id) {
+      throw new ApiError('conflict', 'this artifact id is already in use');
+    }
+    if (!result.created) status(200);
+    return { artifact: result.row.artifact };
+  },
+
+  artifactsList: async ({ params, principal, deps }) => {
+    if ((await getRunAttempt(deps.sql, principal.workspaceId, params.id)) === null) throw notFound('flow run');
+    return { items: await listRunArtifacts(deps.sql, principal.workspaceId, params.id) };
+  },
+
+  artifactsLatest: async ({ query, principal, deps }) => ({
+    items: await latestArtifacts(deps.sql, principal.workspaceId, query.key ?? null, query.limit),
+  }),
+} satisfies Pick<Handlers, 'artifactsCreate' | 'artifactsList' | 'artifactsLatest'>;

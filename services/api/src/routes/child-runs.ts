@@ -1,0 +1,21 @@
+import { listChildRuns } from '../db/child-runs.js';
+import { getRunAttempt } from '../db/flow-runs.js';
+import { notFound } from '../errors.js';
+import { createChildRun } from '../runs/create-child-run.js';
+import type { Handlers } from './types.js';
+
+/** A run with more subflows than this lists the oldest ones; a flow that fans out wider should map tasks instead. */
+const MAX_LISTED_CHILDREN = 1000;
+
+export const childRunHandlers = {
+  flowRunsCreateChild: async ({ params, body, principal, deps, status }) => {
+    const result = await createChildRun(deps.sql, { workspaceId: principal.workspaceId, parentId: params.id, request: body });
+    if (!result.created) status(200);
+    return result;
+  },
+
+  flowRunsChildren: async ({ params, principal, deps }) => {
+    if ((await getRunAttempt(deps.sql, principal.workspaceId, params.id)) === null) throw notFound('flow run');
+    return { items: await listChildRuns(deps.sql, principal.workspaceId, params.id, MAX_LISTED_CHILDREN) };
+  },
+} satisfies Pick<Handlers, 'flowRunsCreateChild' | 'flowRunsChildren'>;
