@@ -1,18 +1,24 @@
 import { dashboardDir } from '@outpost/dashboard';
 import { Hono } from 'hono';
+import { rateSubject, requestAddress } from './auth/permissions.js';
 import { authenticateRequest } from './auth/principal.js';
 import type { AppDeps } from './context.js';
 import { migrationsApplied } from './db/migrate.js';
 import { ApiError } from './errors.js';
+import { auditTrail } from './http/audit.js';
 import type { AppEnv } from './http/env.js';
 import { API_PREFIX, mountRoutes, routePatterns } from './http/mount-routes.js';
 import { openApiDocument } from './http/openapi.js';
 import { handleError, problemResponse } from './http/problems.js';
 import { requestContext } from './http/request-context.js';
 import { baseSecurityHeaders, isApiPath, serveDashboard } from './http/static.js';
+import { mountAuditExport } from './routes/audit.js';
 import { mountAuthRoutes } from './routes/auth.js';
 import { mountRunEvents } from './routes/events.js';
 import { handlers } from './routes/index.js';
+import { JWKS_PATH, mountJwks } from './routes/jwks.js';
+import { mountOidcBrowserRoutes } from './routes/sso.js';
+import { mountPasswordRoutes } from './routes/users.js';
 import { RunEventHub } from './runs/run-event-hub.js';
 
 /** Exact paths outside the route table; everything else is authenticated. */
@@ -20,6 +26,7 @@ const EXTRA_ROUTES = [
   { method: 'GET', pattern: /^\/healthz$/ },
   { method: 'GET', pattern: /^\/readyz$/ },
   { method: 'GET', pattern: new RegExp(`^${API_PREFIX}/openapi\\.json$`) },
+  { method: 'GET', pattern: new RegExp(`^${JWKS_PATH.replaceAll('.', '\\.')}$`) },
 ];
 
 /** The HTTP API as a hono app: served by startServer, or called in tests with `app.request()`. */
@@ -29,6 +36,10 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
 
   app.use('*', requestContext(deps.logger));
   app.use('*', baseSecurityHeaders());
+  app.use(
+    `${API_PREFIX}/*`,
+    auditTrail(deps, (c) => requestAddress(c, deps)),
+  );
 
   // The process is up; says nothing about the database (that is /readyz).
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
@@ -47,7 +58,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   });
 
   app.get(`${API_PREFIX}/openapi.json`, async (c) => {
-    await authenticateRequest(c.req, deps.sql, deps.tokens);
+    deps.rateLimiter.check(rateSubject(await authenticateRequest(c.req, deps.sql, deps.tokens)));
     return c.json(openApiDocument());
   });
 
@@ -55,6 +66,10 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   const runEvents = new RunEventHub(deps.sql, deps.notifier, deps.logger);
   deps.shutdown.addEventListener('abort', () => runEvents.close(), { once: true });
   mountAuthRoutes(app, deps);
+  mountPasswordRoutes(app, deps);
+  mountOidcBrowserRoutes(app, deps);
+  mountJwks(app, deps);
+  mountAuditExport(app, deps);
   mountRunEvents(app, deps, runEvents);
   mountRoutes(app, deps, handlers);
   // Last of all GET routes: the dashboard answers every GET outside /api that nothing above answered.

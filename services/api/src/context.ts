@@ -1,5 +1,9 @@
+import type { OidcRelyingParty } from './auth/oidc.js';
+import type { ScryptParams } from './auth/passwords.js';
 import type { RunTokens } from './auth/run-tokens.js';
+import type { SecretBox } from './auth/secret-box.js';
 import type { Sql } from './db/client.js';
+import type { RateLimiter } from './http/rate-limit.js';
 import type { Logger } from './logger.js';
 import type { RunNotifier } from './runs/run-notifier.js';
 
@@ -17,4 +21,16 @@ export interface AppDeps {
   shutdown: AbortSignal;
   /** The built dashboard served at `/`: the @outpost/dashboard package's dist when undefined, none when null. */
   dashboardDir?: string | null;
+  /** Request limits per credential, per workspace and per client address. */
+  rateLimiter: RateLimiter;
+  /** Reverse proxies in front of the API whose X-Forwarded-For entries are believed (0: none). */
+  trustedProxyHops: number;
+  /** The origin browsers reach the API at, without a trailing slash; single sign-on redirect URIs are made from it. */
+  publicUrl: string;
+  /** OpenID Connect relying party, with its discovery and JWKS caches. */
+  oidc: OidcRelyingParty;
+  /** Encrypts stored OIDC client secrets; null without OUTPOST_SECRET_KEY (public clients only). */
+  secretBox: SecretBox | null;
+  /** scrypt parameters of new password hashes. */
+  passwordParams: ScryptParams;
 }

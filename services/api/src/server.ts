@@ -3,13 +3,17 @@ import type { AddressInfo } from 'node:net';
 import { createAdaptorServer } from '@hono/node-server';
 import type { Hono } from 'hono';
 import { createApp } from './app.js';
+import { OidcRelyingParty } from './auth/oidc.js';
+import { DEFAULT_SCRYPT, type ScryptParams } from './auth/passwords.js';
 import { RunTokens } from './auth/run-tokens.js';
+import { SecretBox } from './auth/secret-box.js';
 import type { AppDeps } from './context.js';
 import { bootstrapDefaults } from './db/bootstrap.js';
 import { connectDatabase, type Sql } from './db/client.js';
 import { type EmbeddedPostgres, startEmbeddedPostgres } from './db/embedded.js';
 import { migrateDatabase } from './db/migrate.js';
 import type { AppEnv } from './http/env.js';
+import { RateLimiter, type RateLimitSettings } from './http/rate-limit.js';
 import { createLogger, type Logger } from './logger.js';
 import { LeaseExpiryLoop, type LeaseExpiryOptions } from './loops/lease-expiry.js';
 import { SchedulerLoop, type SchedulerOptions } from './loops/scheduler.js';
@@ -42,6 +46,18 @@ export interface ServerOptions {
   drainMs?: number;
   /** The built dashboard to serve at `/`; null serves none. @default the @outpost/dashboard package's dist */
   dashboardDir?: string | null;
+  /** Request limits per credential, workspace and client address (see http/rate-limit.ts for the defaults). */
+  rateLimits?: Partial<RateLimitSettings>;
+  /** Reverse proxies in front of the API whose X-Forwarded-For entries are believed. @default 0 */
+  trustedProxyHops?: number;
+  /** The origin browsers reach the API at; single sign-on redirect URIs are made from it. @default the server's own URL */
+  publicUrl?: string;
+  /** OUTPOST_SECRET_KEY: encrypts stored OIDC client secrets; without it only public OIDC clients can be configured. */
+  secretKey?: string;
+  /** Accept `http://` OIDC issuers on loopback addresses (development and tests only). @default false */
+  allowLoopbackOidc?: boolean;
+  /** scrypt parameters of new password hashes. @default N=2^15, r=8, p=3 */
+  passwordParams?: ScryptParams;
 }
 
 export interface RunningServer {
@@ -117,6 +133,13 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       validateResponses: options.validateResponses ?? process.env.NODE_ENV !== 'production',
       shutdown: shutdown.signal,
       dashboardDir: options.dashboardDir,
+      rateLimiter: new RateLimiter(options.rateLimits),
+      trustedProxyHops: options.trustedProxyHops ?? 0,
+      // Set to the listening address below unless configured.
+      publicUrl: options.publicUrl?.replace(/\/+$/, '') ?? '',
+      oidc: new OidcRelyingParty({ allowLoopbackHttp: options.allowLoopbackOidc ?? false }),
+      secretBox: options.secretKey ? new SecretBox(options.secretKey) : null,
+      passwordParams: options.passwordParams ?? DEFAULT_SCRYPT,
     };
     const app = createApp(deps);
 
@@ -157,6 +180,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     cleanups.push(async () => shutdown.abort());
 
     const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+    if (!deps.publicUrl) deps.publicUrl = url;
     logger.info({ url }, 'Outpost API listening');
 
     let closing: Promise<void> | null = null;

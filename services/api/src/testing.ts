@@ -172,6 +172,17 @@ export interface TestServer extends TestWorkspace {
 
 let keyCounter = 0;
 
+/** Limits far above what any suite sends; a test of rate limiting passes its own `rateLimits`. */
+export const TEST_RATE_LIMITS = {
+  keyPerMinute: 10_000_000,
+  workspacePerMinute: 10_000_000,
+  runtimeKeyPerMinute: 10_000_000,
+  runtimeWorkspacePerMinute: 10_000_000,
+  anonymousPerMinute: 10_000_000,
+  signInAttemptsPerAccount: 1_000_000,
+  signInAttemptsPerAddress: 1_000_000,
+};
+
 function keyMaker(sql: Sql, workspaceId: string): (role: Role, pools?: string[]) => Promise<string> {
   return async (role, pools) => {
     const { key } = await createApiKey(sql, { workspaceId, name: `test-${role}-${++keyCounter}`, role, pools });
@@ -191,6 +202,12 @@ export async function startTestServer(overrides: Partial<ServerOptions> = {}): P
       host: '127.0.0.1',
       port: 0,
       logLevel: process.env.OUTPOST_TEST_LOG_LEVEL ?? 'silent',
+      // Suites hammer the API from one key and one address; tests of the limits set their own.
+      rateLimits: TEST_RATE_LIMITS,
+      // Cheap hashes keep sign-in tests fast; the format and the checks are the production ones.
+      passwordParams: { N: 2 ** 12, r: 8, p: 1 },
+      // The single sign-on tests run their identity provider on 127.0.0.1 over plain HTTP.
+      allowLoopbackOidc: true,
       ...overrides,
       databaseUrl: db.url,
     });

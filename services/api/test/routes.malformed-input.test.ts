@@ -28,9 +28,23 @@ const VALID: Partial<Record<RouteName, Record<string, unknown>>> = {
   taskRunsCreate: { id: randomUUID(), flowRunAttempt: 1, name: 't', taskKey: 't', dynamicKey: '0', state: { type: 'RUNNING' } },
   taskRunsSetState: { flowRunAttempt: 1, state: { type: 'COMPLETED' } },
   logsWrite: { attempt: 1, logs: [{ seq: 1, timestamp: new Date().toISOString(), level: 'info', message: 'm' }] },
+  authPasswordSignIn: { email: 'ada@example.com', password: 'a long passphrase' },
+  authPasswordChange: { email: 'ada@example.com', currentPassword: 'a long passphrase', newPassword: 'another passphrase' },
+  authPasswordSetup: { token: 'x', password: 'a long passphrase' },
+  membersAdd: { email: 'ada@example.com', role: 'viewer' },
+  membersUpdate: { role: 'viewer' },
+  oidcConfigPut: { issuer: 'https://idp.example.com', clientId: 'outpost' },
 };
 
-const PARAMS: Record<string, string> = { id: RUN_ID, runId: RUN_ID, pool: 'default', queue: 'default', flow: 'f', name: 'd' };
+const PARAMS: Record<string, string> = {
+  id: RUN_ID,
+  runId: RUN_ID,
+  userId: RUN_ID,
+  pool: 'default',
+  queue: 'default',
+  flow: 'f',
+  name: 'd',
+};
 
 const entries = Object.entries(routes) as [RouteName, RouteDef][];
 const withBody = entries.filter(([, r]) => r.body);

@@ -27,6 +27,8 @@ export interface SigningKeyRecord {
   privateJwk: JsonWebKey;
   publicJwk: JsonWebKey;
   createdAt: Date;
+  /** When the key starts signing (it is published before); null or absent: at once. */
+  activatesAt?: Date | null;
   retiredAt: Date | null;
 }
 
@@ -95,34 +97,54 @@ function claimsFrom(payload: JWTPayload): RunTokenClaims {
   return claims;
 }
 
+/** Orders keys by when they start signing: a pending key outranks the current one once its time comes. */
+const startsAt = (key: SigningKeyRecord): number => (key.activatesAt ?? key.createdAt).getTime();
+
 export class RunTokenIssuer {
   readonly #keys = new Map<string, SigningKeyRecord>();
-  readonly #signingKey: SigningKeyRecord | null;
+  /** Unretired keys, the one that starts signing last first. */
+  readonly #candidates: SigningKeyRecord[];
   // Imports are cached as promises so concurrent first calls share one import.
   readonly #publicKeys = new Map<string, Promise<CryptoKey>>();
-  #privateKey: Promise<CryptoKey> | null = null;
+  readonly #privateKeys = new Map<string, Promise<CryptoKey>>();
   readonly #ttlSeconds: number;
   readonly #issuer: string;
+  readonly #now: () => number;
 
-  constructor(keys: SigningKeyRecord[], options: { ttlSeconds?: number; issuer?: string } = {}) {
+  constructor(keys: SigningKeyRecord[], options: { ttlSeconds?: number; issuer?: string; now?: () => number } = {}) {
     for (const key of keys) {
       if (this.#keys.has(key.kid)) throw new RunTokenError(`duplicate signing key id ${key.kid}`);
       okpJwk(key.publicJwk, false);
       this.#keys.set(key.kid, key);
     }
-    const active = keys.filter((key) => key.retiredAt === null).sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime());
-    this.#signingKey = active[0] ?? null;
+    this.#candidates = keys.filter((key) => key.retiredAt === null).sort((a, b) => startsAt(b) - startsAt(a));
+    this.#now = options.now ?? Date.now;
     this.#ttlSeconds = options.ttlSeconds ?? DEFAULT_TTL_SECONDS;
     if (!Number.isSafeInteger(this.#ttlSeconds) || this.#ttlSeconds < 1)
       throw new RunTokenError('ttlSeconds must be a positive integer');
     this.#issuer = options.issuer ?? DEFAULT_ISSUER;
   }
 
+  /**
+   * The key that signs now: the newest unretired one whose activation time has come. A key added
+   * by a rotation is published (in `jwks()`, and to every replica's next reload) for minutes before
+   * it signs, so no verifier ever meets a token from a key it has not heard of.
+   */
+  get signingKid(): string | null {
+    const now = this.#now();
+    return this.#candidates.find((key) => key.activatesAt == null || key.activatesAt.getTime() <= now)?.kid ?? null;
+  }
+
   async sign(claims: RunTokenClaims): Promise<string> {
     assertClaims(claims);
-    const key = this.#signingKey;
-    if (key === null) throw new RunTokenError('no unretired signing key');
-    this.#privateKey ??= importKey(okpJwk(key.privateJwk, true));
+    const kid = this.signingKid;
+    const key = kid === null ? undefined : this.#keys.get(kid);
+    if (key === undefined) throw new RunTokenError('no unretired, activated signing key');
+    let privateKey = this.#privateKeys.get(key.kid);
+    if (privateKey === undefined) {
+      privateKey = importKey(okpJwk(key.privateJwk, true));
+      this.#privateKeys.set(key.kid, privateKey);
+    }
     return new SignJWT({ att: claims.attempt, wsp: claims.workspaceId })
       .setProtectedHeader({ alg: ALG, typ: TYP, kid: key.kid })
       .setIssuer(this.#issuer)
@@ -131,7 +153,7 @@ export class RunTokenIssuer {
       .setIssuedAt()
       .setExpirationTime(`${this.#ttlSeconds}s`)
       .setJti(randomUUID())
-      .sign(await this.#privateKey);
+      .sign(await privateKey);
   }
 
   async verify(token: string): Promise<RunTokenClaims> {

@@ -1,9 +1,12 @@
+import type { JsonWebKey } from 'node:crypto';
 import type { Sql } from '../db/client.js';
 import { loadSigningKeys } from '../db/signing-keys.js';
 import { type RunTokenClaims, RunTokenError, RunTokenIssuer } from './run-token.js';
 
 /** How often a token that fails to verify may trigger a reload of the keys (another replica may have added one). */
 const RELOAD_INTERVAL_MS = 30_000;
+/** Keys are re-read at least this often, so a rotation reaches every replica well before the new key signs. */
+const REFRESH_INTERVAL_MS = 60_000;
 
 /** Signs and verifies run tokens with the keys stored in the database. */
 export class RunTokens {
@@ -22,8 +25,20 @@ export class RunTokens {
     return new RunTokens(sql, new RunTokenIssuer(await loadSigningKeys(sql)));
   }
 
-  sign(claims: RunTokenClaims): Promise<string> {
+  async sign(claims: RunTokenClaims): Promise<string> {
+    if (Date.now() - this.#loadedAt >= REFRESH_INTERVAL_MS) await this.#reload();
     return this.#issuer.sign(claims);
+  }
+
+  /** The public keys that verify run tokens (current, pending and recently retired), for the JWKS document. */
+  async jwks(): Promise<{ keys: JsonWebKey[] }> {
+    if (Date.now() - this.#loadedAt >= REFRESH_INTERVAL_MS) await this.#reload();
+    return this.#issuer.jwks();
+  }
+
+  /** Re-reads the keys now (after a rotation in this process). */
+  refresh(): Promise<void> {
+    return this.#reload();
   }
 
   /** Throws RunTokenError for anything but a valid, unexpired token signed by a known key. */

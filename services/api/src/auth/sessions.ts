@@ -35,6 +35,8 @@ export interface SessionPrincipal {
   role: Exclude<Role, 'worker'>;
   /** The API key that opened the session, if one did. */
   apiKeyId: string | null;
+  /** The person signed in (password or single sign-on), if it is a person's session. */
+  userId?: string | null;
 }
 
 const sha256 = (value: string) => createHash('sha256').update(value, 'utf8').digest('hex');
@@ -116,6 +118,40 @@ export async function openSession(sql: Sql, credential: { token?: string; apiKey
   };
 }
 
+/**
+ * A session for a person who proved who they are (password or single sign-on), in one workspace
+ * they are a member of. The role is the membership's, read again on every request.
+ */
+export async function openUserSession(
+  sql: Db,
+  input: { workspaceId: string; userId: string; role: Exclude<Role, 'worker'>; label: string },
+): Promise<OpenedSession> {
+  const token = secret();
+  const csrf = secret();
+  const { id } = await insertSession(sql, {
+    workspaceId: input.workspaceId,
+    tokenHash: sha256(token),
+    csrfHash: sha256(csrf),
+    role: input.role,
+    label: input.label,
+    apiKeyId: null,
+    userId: input.userId,
+    absoluteSeconds: SESSION_ABSOLUTE_SECONDS,
+  });
+  return {
+    token,
+    csrf,
+    principal: {
+      kind: 'session',
+      sessionId: id,
+      workspaceId: input.workspaceId,
+      role: input.role,
+      apiKeyId: null,
+      userId: input.userId,
+    },
+  };
+}
+
 /** Revokes the session the cookie names, if any; true when one was active. */
 export function revokeSession(sql: Sql, sessionToken: string): Promise<boolean> {
   return revokeSessionByHash(sql, sha256(sessionToken));
@@ -183,6 +219,7 @@ export async function authenticateSession(sql: Sql, req: SessionRequest, session
     sessionId: session.id,
     role: session.role,
     apiKeyId: session.apiKeyId,
+    userId: session.userId,
   };
 }
 

@@ -8,14 +8,16 @@ export interface NewSession {
   role: Role;
   label: string;
   apiKeyId: string | null;
+  /** A person's session (password or single sign-on); their role is then read from the membership. */
+  userId?: string | null;
   absoluteSeconds: number;
 }
 
 export async function insertSession(db: Db, session: NewSession): Promise<{ id: string }> {
   const [row] = await db<{ id: string }[]>`
-    INSERT INTO sessions (workspace_id, token_hash, csrf_hash, role, label, api_key_id, expires_at)
+    INSERT INTO sessions (workspace_id, token_hash, csrf_hash, role, label, api_key_id, user_id, expires_at)
     VALUES (${session.workspaceId}, ${session.tokenHash}, ${session.csrfHash}, ${session.role}, ${session.label},
-            ${session.apiKeyId}, now() + make_interval(secs => ${session.absoluteSeconds}))
+            ${session.apiKeyId}, ${session.userId ?? null}, now() + make_interval(secs => ${session.absoluteSeconds}))
     RETURNING id`;
   if (!row) throw new Error('insert returned no row');
   return row;
@@ -27,6 +29,7 @@ export interface SessionRow {
   role: Role;
   csrfHash: string;
   apiKeyId: string | null;
+  userId: string | null;
   /** last_seen_at is older than the touch interval. */
   stale: boolean;
 }
@@ -42,17 +45,28 @@ export async function findActiveSession(
   limits: { idleSeconds: number; touchSeconds: number },
 ): Promise<SessionRow | null> {
   const [row] = await db<
-    { id: string; workspace_id: string; role: Role; csrf_hash: string; api_key_id: string | null; stale: boolean }[]
+    {
+      id: string;
+      workspace_id: string;
+      role: Role;
+      csrf_hash: string;
+      api_key_id: string | null;
+      user_id: string | null;
+      stale: boolean;
+    }[]
   >`
-    SELECT s.id, s.workspace_id, s.role, s.csrf_hash, s.api_key_id,
+    SELECT s.id, s.workspace_id, coalesce(m.role, s.role) AS role, s.csrf_hash, s.api_key_id, s.user_id,
            s.last_seen_at < now() - make_interval(secs => ${limits.touchSeconds}) AS stale
     FROM sessions s
     LEFT JOIN api_keys k ON k.id = s.api_key_id
+    LEFT JOIN memberships m ON m.workspace_id = s.workspace_id AND m.user_id = s.user_id
     WHERE s.token_hash = ${tokenHash}
       AND s.revoked_at IS NULL
       AND s.expires_at > now()
       AND s.last_seen_at > now() - make_interval(secs => ${limits.idleSeconds})
-      AND (s.api_key_id IS NULL OR (k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > now())))`;
+      AND (s.api_key_id IS NULL OR (k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > now())))
+      -- A person's session acts with their membership's role as it is now, and ends with the membership.
+      AND (s.user_id IS NULL OR m.user_id IS NOT NULL)`;
   return row
     ? {
         id: row.id,
@@ -60,6 +74,7 @@ export async function findActiveSession(
         role: row.role,
         csrfHash: row.csrf_hash,
         apiKeyId: row.api_key_id,
+        userId: row.user_id,
         stale: row.stale,
       }
     : null;

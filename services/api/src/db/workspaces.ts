@@ -20,3 +20,9 @@ export async function ensureWorkspace(db: Db, slug: string, name: string): Promi
   if (!row) throw new Error(`workspace ${slug} vanished after it was created`);
   return toWorkspace(row);
 }
+
+export async function getWorkspaceBySlug(db: Db, slug: string): Promise<Workspace | null> {
+  const [row] = await db<{ id: string; slug: string; name: string; created_at: Date }[]>`
+    SELECT id, slug, name, created_at FROM workspaces WHERE slug = ${slug}`;
+  return row ? toWorkspace(row) : null;
+}

@@ -1,5 +1,6 @@
 import type { Principal } from '../auth/principal.js';
 import type { Logger } from '../logger.js';
+import type { AuditNote } from './audit.js';
 
 /** Hono context variables set by the request middleware. */
 export interface AppEnv {
@@ -7,5 +8,7 @@ export interface AppEnv {
     requestId: string;
     logger: Logger;
     principal: Principal;
+    /** Audit entries to write once the request is answered (see http/audit.ts). */
+    auditNotes: AuditNote[];
   };
 }

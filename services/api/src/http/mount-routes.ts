@@ -1,11 +1,13 @@
 import { type RouteDef, type RouteName, routes } from '@outpost/sdk/contracts';
 import type { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
-import { checkRole, checkTarget } from '../auth/access.js';
-import { authenticateRequest, principalLogFields } from '../auth/principal.js';
+import { checkTarget } from '../auth/access.js';
+import { authorize } from '../auth/permissions.js';
+import { principalLogFields } from '../auth/principal.js';
 import type { AppDeps } from '../context.js';
 import { ApiError } from '../errors.js';
 import type { Handler, HandlerContext, Handlers } from '../routes/types.js';
+import { type AuditNote, auditActor, collectIds, isAudited, noteAudit, paramIds, summarise } from './audit.js';
 import type { AppEnv } from './env.js';
 import { parseBody, parseParams, parseQuery } from './request-input.js';
 import { checkStorageLimits } from './storage-limits.js';
@@ -23,9 +25,10 @@ const tooLarge = (): never => {
 };
 
 /**
- * Mounts every route of the contract table the same way: authenticate, check the role, parse and
- * validate params, query and body strictly, check object-level access, call the handler, and (in
- * tests and development) check the response against its contract before sending it.
+ * Mounts every route of the contract table the same way: authenticate, count against the rate
+ * limits and check the role (`authorize`), parse and validate params, query and body strictly,
+ * check object-level access, call the handler, (in tests and development) check the response
+ * against its contract, and note mutations for the audit log — refused ones included.
  */
 export function mountRoutes(app: Hono<AppEnv>, deps: AppDeps, handlers: Handlers): void {
   for (const name of Object.keys(routes) as RouteName[]) {
@@ -35,13 +38,29 @@ export function mountRoutes(app: Hono<AppEnv>, deps: AppDeps, handlers: Handlers
     const handler = (handlers as Record<string, unknown>)[name] as Handler<RouteName>;
     const path = `${API_PREFIX}${route.path}`;
     app.on(route.method, path, bodyLimit({ maxSize: maxBodyBytes(name), onError: tooLarge }), async (c) => {
-      const principal = await authenticateRequest(c.req, deps.sql, deps.tokens);
-      c.set('principal', principal);
+      // Assigned in the callback; the cast keeps TypeScript from narrowing it to null for good.
+      let audit = null as AuditNote | null;
+      const principal = await authorize(c, deps, route, (caller) => {
+        if (!isAudited(name, route.method, caller)) return;
+        audit = {
+          workspaceId: caller.workspaceId,
+          ...auditActor(caller),
+          action: name,
+          targetIds: {},
+          resultIds: {},
+          summary: {},
+        };
+        noteAudit(c, audit);
+      });
       const logger = c.get('logger').child(principalLogFields(principal));
-      checkRole(route, principal);
       const params = parseParams(route, c.req.param() as Record<string, string>);
+      if (audit) audit.targetIds = paramIds(params);
       const query = parseQuery(route, new URL(c.req.url));
       const body = await parseBody(route, c.req);
+      if (audit) {
+        audit.targetIds = { ...collectIds(body), ...audit.targetIds };
+        audit.summary = summarise(body);
+      }
       checkStorageLimits(name, body);
       await checkTarget(route, principal, params, body, deps.sql);
 
@@ -67,6 +86,7 @@ export function mountRoutes(app: Hono<AppEnv>, deps: AppDeps, handlers: Handlers
           throw new Error(`response of ${name} does not match its contract`);
         }
       }
+      if (audit) audit.resultIds = collectIds(result);
       if (status === 204) return c.body(null, 204);
       return c.json(result as object, status as 200);
     });

@@ -1,5 +1,6 @@
 import { apiKeyHandlers } from './api-keys.js';
 import { artifactHandlers } from './artifacts.js';
+import { auditHandlers } from './audit.js';
 import { backfillHandlers } from './backfills.js';
 import { childRunHandlers } from './child-runs.js';
 import { deploymentHandlers } from './deployments.js';
@@ -7,9 +8,11 @@ import { flowRunHandlers } from './flow-runs.js';
 import { flowHandlers } from './flows.js';
 import { logHandlers } from './logs.js';
 import { scheduleHandlers } from './schedules.js';
+import { ssoHandlers } from './sso.js';
 import { statsHandlers } from './stats.js';
 import { taskRunHandlers } from './task-runs.js';
 import type { Handlers } from './types.js';
+import { memberHandlers } from './users.js';
 import { whoamiHandlers } from './whoami.js';
 import { workPoolHandlers } from './work-pools.js';
 import { workerHandlers } from './workers.js';
@@ -29,4 +32,7 @@ export const handlers: Handlers = {
   ...statsHandlers,
   ...childRunHandlers,
   ...artifactHandlers,
+  ...memberHandlers,
+  ...ssoHandlers,
+  ...auditHandlers,
 };

@@ -1,0 +1,180 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { MemberRole } from '@outpost/sdk/contracts';
+import type { AppDeps } from '../context.js';
+import { getMember, insertMembership, lockMemberships } from '../db/memberships.js';
+import { consumeOidcLogin, getOidcProvider, insertOidcLogin, type OidcProviderRecord } from '../db/oidc.js';
+import { ensureUser, findUserByEmail, findUserByIdentity, linkIdentity } from '../db/users.js';
+import { getWorkspaceBySlug } from '../db/workspaces.js';
+import { ApiError, notFound } from '../errors.js';
+import { API_PREFIX } from '../http/mount-routes.js';
+import { type IdentityClaims, OidcError, pkcePair, randomToken } from './oidc.js';
+import { type OpenedSession, openUserSession } from './sessions.js';
+
+/** The browser-bound half of the state: a sign-in must finish in the browser that started it (no login CSRF). */
+export const OIDC_STATE_COOKIE = 'outpost_oidc';
+export const OIDC_COOKIE_PATH = `${API_PREFIX}/auth/oidc`;
+export const OIDC_LOGIN_SECONDS = 600;
+export const OIDC_CALLBACK_PATH = `${API_PREFIX}/auth/oidc/callback`;
+
+const sha256 = (value: string) => createHash('sha256').update(value, 'utf8').digest('hex');
+/** Dashboard paths only: one leading slash, no scheme or host, so the landing page cannot be another site. */
+const RETURN_TO = /^\/(?!\/)[A-Za-z0-9/_.~=&?%-]{0,499}$/;
+
+export function safeReturnTo(value: string | undefined): string {
+  return value !== undefined && RETURN_TO.test(value) && !value.includes('\\') ? value : '/';
+}
+
+/** Why single sign-on did not finish, as the sign-in page is told (never details of the provider's answer). */
+export type SsoFailure = 'sso_state' | 'sso_unavailable' | 'sso_rejected' | 'sso_not_member';
+
+export class SsoError extends Error {
+  override readonly name = 'SsoError';
+  constructor(
+    readonly failure: SsoFailure,
+    message: string,
+    options: { cause?: unknown } = {},
+  ) {
+    super(message, options);
+  }
+}
+
+function providerFailure(error: unknown): SsoError {
+  if (error instanceof OidcError) {
+    const rejected = error.reason === 'id_token_invalid' || error.reason === 'nonce_mismatch';
+    return new SsoError(rejected ? 'sso_rejected' : 'sso_unavailable', error.message, { cause: error });
+  }
+  return new SsoError('sso_unavailable', 'the identity provider could not be used', { cause: error });
+}
+
+function clientSecret(deps: AppDeps, provider: OidcProviderRecord): string | null {
+  if (provider.clientSecretEncrypted === null) return null;
+  const secret = deps.secretBox?.open(provider.clientSecretEncrypted, provider.workspaceId) ?? null;
+  if (secret === null) {
+    throw new SsoError(
+      'sso_unavailable',
+      'the stored client secret cannot be decrypted (OUTPOST_SECRET_KEY is missing or changed)',
+    );
+  }
+  return secret;
+}
+
+/** Begins a sign-in: stores state, nonce and PKCE verifier, and returns where to send the browser. */
+export async function startOidcSignIn(
+  deps: AppDeps,
+  input: { workspaceSlug: string; returnTo: string },
+): Promise<{ location: string; state: string }> {
+  const workspace = await getWorkspaceBySlug(deps.sql, input.workspaceSlug);
+  const provider = workspace ? await getOidcProvider(deps.sql, workspace.id) : null;
+  if (!workspace || !provider) throw notFound('single sign-on for this workspace');
+  let meta: Awaited<ReturnType<AppDeps['oidc']['discover']>>;
+  try {
+    meta = await deps.oidc.discover(provider.issuer);
+  } catch (error) {
+    throw new ApiError('unavailable', 'the identity provider cannot be reached or is misconfigured', { cause: error });
+  }
+  const state = randomToken();
+  const nonce = randomToken();
+  const pkce = pkcePair();
+  await insertOidcLogin(deps.sql, {
+    stateHash: sha256(state),
+    workspaceId: workspace.id,
+    nonce,
+    codeVerifier: pkce.verifier,
+    returnTo: input.returnTo,
+    ttlSeconds: OIDC_LOGIN_SECONDS,
+  });
+  const location = deps.oidc.authorizationUrl(meta, {
+    clientId: provider.clientId,
+    redirectUri: `${deps.publicUrl}${OIDC_CALLBACK_PATH}`,
+    state,
+    nonce,
+    codeChallenge: pkce.challenge,
+  });
+  return { location, state };
+}
+
+function sameState(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+}
+
+function domainAllowed(email: string | null, domains: string[]): boolean {
+  const domain = email?.split('@').at(-1);
+  return domain !== undefined && domains.includes(domain);
+}
+
+/**
+ * The user an identity signs in as, and their role in the workspace. Known identities (issuer,
+ * subject) come first; otherwise a verified email finds an account. Someone who is not a member is
+ * admitted only with the provider's default role and a verified email of an allowed domain.
+ */
+async function resolveUser(
+  deps: AppDeps,
+  provider: OidcProviderRecord,
+  claims: IdentityClaims,
+): Promise<{ userId: string; email: string; role: MemberRole }> {
+  return deps.sql.begin(async (tx) => {
+    await lockMemberships(tx, provider.workspaceId);
+    let user = await findUserByIdentity(tx, claims.issuer, claims.subject);
+    if (!user && claims.emailVerified && claims.email) user = await findUserByEmail(tx, claims.email);
+    const member = user ? await getMember(tx, provider.workspaceId, user.id) : null;
+    let role = member?.role ?? null;
+    if (role === null) {
+      const admitted =
+        provider.defaultRole !== null && claims.emailVerified && domainAllowed(claims.email, provider.allowedDomains);
+      if (!admitted || !provider.defaultRole || !claims.email) {
+        throw new SsoError('sso_not_member', 'this identity is not a member of the workspace; ask an admin to add you');
+      }
+      user ??= (await ensureUser(tx, { email: claims.email, name: claims.name })).user;
+      await insertMembership(tx, { workspaceId: provider.workspaceId, userId: user.id, role: provider.defaultRole });
+      role = provider.defaultRole;
+    }
+    if (!user) throw new SsoError('sso_not_member', 'this identity is not a member of the workspace');
+    await linkIdentity(tx, { issuer: claims.issuer, subject: claims.subject, userId: user.id });
+    return { userId: user.id, email: user.email, role };
+  });
+}
+
+export interface OidcSignedIn {
+  opened: OpenedSession;
+  userId: string;
+  workspaceId: string;
+  returnTo: string;
+}
+
+/** Finishes a sign-in from the provider's redirect: state, code exchange, ID token, user, session. */
+export async function finishOidcSignIn(
+  deps: AppDeps,
+  input: { code: string; state: string; cookieState: string | undefined },
+): Promise<OidcSignedIn> {
+  if (!input.cookieState || !sameState(input.cookieState, input.state)) {
+    throw new SsoError('sso_state', 'this sign-in was not started in this browser, or its cookie is gone');
+  }
+  const login = await consumeOidcLogin(deps.sql, sha256(input.state));
+  if (!login) throw new SsoError('sso_state', 'this sign-in has expired or was already finished');
+  const provider = await getOidcProvider(deps.sql, login.workspaceId);
+  if (!provider) throw new SsoError('sso_unavailable', 'single sign-on was turned off for the workspace');
+  let claims: IdentityClaims;
+  try {
+    const meta = await deps.oidc.discover(provider.issuer);
+    const idToken = await deps.oidc.exchangeCode(meta, {
+      clientId: provider.clientId,
+      clientSecret: clientSecret(deps, provider),
+      code: input.code,
+      redirectUri: `${deps.publicUrl}${OIDC_CALLBACK_PATH}`,
+      codeVerifier: login.codeVerifier,
+    });
+    claims = await deps.oidc.verifyIdToken(meta, idToken, { clientId: provider.clientId, nonce: login.nonce });
+  } catch (error) {
+    throw error instanceof SsoError ? error : providerFailure(error);
+  }
+  const { userId, email, role } = await resolveUser(deps, provider, claims);
+  const opened = await openUserSession(deps.sql, {
+    workspaceId: provider.workspaceId,
+    userId,
+    role,
+    label: `single sign-on (${email})`,
+  });
+  return { opened, userId, workspaceId: provider.workspaceId, returnTo: login.returnTo };
+}

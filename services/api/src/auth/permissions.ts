@@ -1,0 +1,104 @@
+import type { RouteDef } from '@outpost/sdk/contracts';
+import type { Context } from 'hono';
+import type { AppDeps } from '../context.js';
+import { ApiError } from '../errors.js';
+import { clientAddress } from '../http/client-address.js';
+import type { AppEnv } from '../http/env.js';
+import type { RateSubject } from '../http/rate-limit.js';
+import { checkRole } from './access.js';
+import { authenticateRequest, type Principal } from './principal.js';
+
+/*
+ * Who may call what is decided in one place: the `access` of each route in the contract table
+ * (sdk/src/contracts/routes.ts) — roles, run tokens, or anonymous — checked by `authorize` below for
+ * every route, whether mountRoutes or a module of its own mounts it. The only paths outside that
+ * table are listed here, each matched exactly (no prefix, suffix or case folding: a path that merely
+ * ends in "healthz" is an ordinary, authenticated path).
+ */
+
+export interface PublicPath {
+  method: 'GET';
+  /** A full path, compared exactly; `:name` stands for one path segment. */
+  path: string;
+  why: string;
+}
+
+export const PUBLIC_PATHS: readonly PublicPath[] = [
+  { method: 'GET', path: '/healthz', why: 'liveness probe for load balancers; answers {"status":"ok"} and nothing else' },
+  { method: 'GET', path: '/readyz', why: 'readiness probe; says only whether the database is reachable and migrated' },
+  {
+    method: 'GET',
+    path: '/api/v1/.well-known/jwks.json',
+    why: 'the public keys run tokens are signed with; holds no secret, and verifiers fetch it before they hold any credential',
+  },
+  {
+    method: 'GET',
+    path: '/api/v1/auth/oidc/:workspace/start',
+    why: 'a browser starting single sign-on has no credential yet; it only redirects to the identity provider',
+  },
+  {
+    method: 'GET',
+    path: '/api/v1/auth/oidc/callback',
+    why: 'the identity provider sends the browser back here; the state cookie and the code are the credential',
+  },
+];
+
+function pattern(path: string): RegExp {
+  const escaped = path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/:[A-Za-z]+/g, '[^/]+');
+  return new RegExp(`^${escaped}$`);
+}
+
+const PUBLIC_PATTERNS = PUBLIC_PATHS.map((p) => ({ method: p.method, pattern: pattern(p.path) }));
+
+/** Whether this exact method and path is one of the public paths outside the route table. */
+export function isPublicPath(method: string, path: string): boolean {
+  const m = method === 'HEAD' ? 'GET' : method;
+  return PUBLIC_PATTERNS.some((p) => p.method === m && p.pattern.test(path));
+}
+
+/** The buckets a principal's requests are counted in: its credential and its workspace, by traffic class. */
+export function rateSubject(principal: Principal): RateSubject {
+  switch (principal.kind) {
+    case 'api_key':
+      return {
+        workspaceId: principal.workspaceId,
+        credential: principal.keyId,
+        traffic: principal.role === 'worker' ? 'runtime' : 'api',
+      };
+    case 'run_token':
+      return { workspaceId: principal.workspaceId, credential: principal.runId, traffic: 'runtime' };
+    case 'session':
+      return { workspaceId: principal.workspaceId, credential: principal.sessionId, traffic: 'api' };
+  }
+}
+
+export function requestAddress(c: Context<AppEnv>, deps: Pick<AppDeps, 'trustedProxyHops'>): string | null {
+  return clientAddress(c, deps.trustedProxyHops);
+}
+
+/**
+ * Authenticates the request (bearer credential or session cookie), counts it against the rate
+ * limits, and checks the route's access: the one gate of every authenticated route. Failed
+ * authentications are counted per client address, so guessing credentials is throttled too.
+ */
+export async function authorize(
+  c: Context<AppEnv>,
+  deps: AppDeps,
+  route: RouteDef,
+  /** Runs once the caller is known and within its rate, before the role check: what it notes covers a refusal too. */
+  onAuthenticated?: (principal: Principal) => void,
+): Promise<Principal> {
+  let principal: Principal;
+  try {
+    principal = await authenticateRequest(c.req, deps.sql, deps.tokens);
+  } catch (error) {
+    if (error instanceof ApiError && error.code === 'unauthenticated') deps.rateLimiter.checkAnonymous(requestAddress(c, deps));
+    throw error;
+  }
+  c.set('principal', principal);
+  // Counted before anything is noted: a flood that is refused must not turn into audit writes.
+  deps.rateLimiter.check(rateSubject(principal));
+  onAuthenticated?.(principal);
+  checkRole(route, principal);
+  return principal;
+}

@@ -1,0 +1,224 @@
+import { createHash, randomBytes } from 'node:crypto';
+import type { Member, MemberAddRequest, MemberAddResponse, MemberRole, Role } from '@outpost/sdk/contracts';
+import type { AppDeps } from '../context.js';
+import type { Db } from '../db/client.js';
+import {
+  deleteMembership,
+  getMember,
+  insertMembership,
+  lockMemberships,
+  membershipsOf,
+  remainingOwners,
+  updateMembershipRole,
+} from '../db/memberships.js';
+import {
+  consumeSetupToken,
+  ensureUser,
+  findUserByEmail,
+  getUser,
+  insertSetupToken,
+  revokeUserSessions,
+  setPasswordHash,
+  upgradePasswordHash,
+} from '../db/users.js';
+import { ApiError, notFound } from '../errors.js';
+import { hashPassword, passwordProblem, verifyPassword } from './passwords.js';
+import type { Principal } from './principal.js';
+import { type OpenedSession, openUserSession } from './sessions.js';
+
+/** A setup token (first password, or a reset an admin issued) works this long. */
+const SETUP_TOKEN_SECONDS = 7 * 24 * 3600;
+
+const sha256 = (value: string) => createHash('sha256').update(value, 'utf8').digest('hex');
+
+function callerRole(principal: Principal): Role | null {
+  return principal.kind === 'run_token' ? null : principal.role;
+}
+
+/** Only owners make, unmake or manage owners. */
+function assertMayManage(principal: Principal, ...roles: MemberRole[]): void {
+  if (roles.includes('owner') && callerRole(principal) !== 'owner') {
+    throw new ApiError('forbidden', 'only an owner can grant, change or take away the owner role');
+  }
+}
+
+async function newSetupToken(db: Db, userId: string, workspaceId: string): Promise<{ token: string; expiresAt: Date }> {
+  const token = randomBytes(32).toString('base64url');
+  const { expiresAt } = await insertSetupToken(db, {
+    tokenHash: sha256(token),
+    userId,
+    workspaceId,
+    ttlSeconds: SETUP_TOKEN_SECONDS,
+  });
+  return { token, expiresAt };
+}
+
+// ---- memberships -----------------------------------------------------------------------------------
+
+export async function addMember(deps: AppDeps, principal: Principal, input: MemberAddRequest): Promise<MemberAddResponse> {
+  assertMayManage(principal, input.role);
+  const workspaceId = principal.workspaceId;
+  return deps.sql.begin(async (tx) => {
+    await lockMemberships(tx, workspaceId);
+    const { user, created } = await ensureUser(tx, { email: input.email, name: input.name ?? null });
+    if (!(await insertMembership(tx, { workspaceId, userId: user.id, role: input.role }))) {
+      throw new ApiError('conflict', 'this person is already a member; change their role instead');
+    }
+    const member = await getMember(tx, workspaceId, user.id);
+    if (!member) throw new Error(`membership of ${user.id} vanished in its own transaction`);
+    // A new account gets a way to set its first password; an existing one already has its credentials.
+    const setup = created ? await newSetupToken(tx, user.id, workspaceId) : null;
+    return { member, setupToken: setup?.token ?? null, setupTokenExpiresAt: setup?.expiresAt.toISOString() ?? null };
+  });
+}
+
+export async function changeMemberRole(deps: AppDeps, principal: Principal, userId: string, role: MemberRole): Promise<Member> {
+  const workspaceId = principal.workspaceId;
+  return deps.sql.begin(async (tx) => {
+    await lockMemberships(tx, workspaceId);
+    const member = await getMember(tx, workspaceId, userId);
+    if (!member) throw notFound('member');
+    assertMayManage(principal, member.role, role);
+    if (member.role === 'owner' && role !== 'owner' && (await remainingOwners(tx, workspaceId, userId)) === 0) {
+      throw new ApiError('conflict', 'the workspace would have no owner left; make someone else owner first');
+    }
+    await updateMembershipRole(tx, workspaceId, userId, role);
+    // Sessions read the role from the membership on every request, so the change applies at once.
+    return { ...member, role };
+  });
+}
+
+export async function removeMember(deps: AppDeps, principal: Principal, userId: string): Promise<void> {
+  const workspaceId = principal.workspaceId;
+  await deps.sql.begin(async (tx) => {
+    await lockMemberships(tx, workspaceId);
+    const member = await getMember(tx, workspaceId, userId);
+    if (!member) throw notFound('member');
+    assertMayManage(principal, member.role);
+    if (member.role === 'owner' && (await remainingOwners(tx, workspaceId, userId)) === 0) {
+      throw new ApiError('conflict', 'the workspace would have no owner left; make someone else owner first');
+    }
+    await deleteMembership(tx, workspaceId, userId);
+    await revokeUserSessions(tx, userId, workspaceId);
+  });
+}
+
+/**
+ * A fresh setup token for a member — a password reset by an admin. Only for people whose every
+ * membership is in this workspace: whoever sets the password reaches all of the account's
+ * workspaces, and an admin here has no say over the others.
+ */
+export async function issueSetupToken(
+  deps: AppDeps,
+  principal: Principal,
+  userId: string,
+): Promise<{ setupToken: string; expiresAt: string }> {
+  const workspaceId = principal.workspaceId;
+  return deps.sql.begin(async (tx) => {
+    await lockMemberships(tx, workspaceId);
+    const member = await getMember(tx, workspaceId, userId);
+    if (!member) throw notFound('member');
+    assertMayManage(principal, member.role);
+    const elsewhere = (await membershipsOf(tx, userId)).some((m) => m.workspaceId !== workspaceId);
+    if (elsewhere) {
+      throw new ApiError('conflict', 'this person belongs to other workspaces too; they change their password themselves');
+    }
+    const { token, expiresAt } = await newSetupToken(tx, userId, workspaceId);
+    return { setupToken: token, expiresAt: expiresAt.toISOString() };
+  });
+}
+
+// ---- passwords -------------------------------------------------------------------------------------
+
+const wrongCredentials = () => new ApiError('unauthenticated', 'the email or password is wrong');
+
+/** Checks email and password (always at the cost of one scrypt, account or not); the user, or a 401. */
+async function checkPassword(deps: AppDeps, email: string, password: string) {
+  const user = await findUserByEmail(deps.sql, email);
+  const { ok, rehash } = await verifyPassword(password, user?.passwordHash ?? null, deps.passwordParams);
+  if (!user || !ok) throw wrongCredentials();
+  if (rehash && user.passwordHash) {
+    await upgradePasswordHash(deps.sql, user.id, user.passwordHash, await hashPassword(password, deps.passwordParams));
+  }
+  return user;
+}
+
+export interface SignedIn {
+  opened: OpenedSession;
+  userId: string;
+}
+
+/** Email and password to a session in one of the account's workspaces (named by slug when it has several). */
+export async function passwordSignIn(
+  deps: AppDeps,
+  input: { email: string; password: string; workspace?: string | undefined },
+  address: string | null,
+): Promise<SignedIn> {
+  deps.rateLimiter.checkSignIn(input.email, address);
+  const user = await checkPassword(deps, input.email, input.password);
+  const memberships = await membershipsOf(deps.sql, user.id);
+  const chosen =
+    input.workspace === undefined
+      ? memberships.length === 1
+        ? memberships[0]
+        : undefined
+      : memberships.find((m) => m.slug === input.workspace);
+  if (!chosen) {
+    if (input.workspace !== undefined || memberships.length === 0) {
+      throw new ApiError('forbidden', 'this account is not a member of that workspace');
+    }
+    throw new ApiError('validation_failed', 'this account belongs to several workspaces; name one', {
+      errors: [{ path: 'body.workspace', message: `one of: ${memberships.map((m) => m.slug).join(', ')}` }],
+    });
+  }
+  const opened = await openUserSession(deps.sql, {
+    workspaceId: chosen.workspaceId,
+    userId: user.id,
+    role: chosen.role,
+    label: `password sign-in (${user.email})`,
+  });
+  return { opened, userId: user.id };
+}
+
+function assertNewPassword(password: string, email: string, path: string): void {
+  const problem = passwordProblem(password, email);
+  if (problem)
+    throw new ApiError('validation_failed', 'the new password is not acceptable', { errors: [{ path, message: problem }] });
+}
+
+/** Changes the password and ends every session of the account (a stolen session must not survive a password change). */
+export async function changePassword(
+  deps: AppDeps,
+  input: { email: string; currentPassword: string; newPassword: string },
+  address: string | null,
+): Promise<{ userId: string }> {
+  deps.rateLimiter.checkSignIn(input.email, address);
+  const user = await checkPassword(deps, input.email, input.currentPassword);
+  assertNewPassword(input.newPassword, user.email, 'body.newPassword');
+  if (input.newPassword === input.currentPassword) {
+    throw new ApiError('validation_failed', 'the new password is not acceptable', {
+      errors: [{ path: 'body.newPassword', message: 'must differ from the current password' }],
+    });
+  }
+  const hash = await hashPassword(input.newPassword, deps.passwordParams);
+  await deps.sql.begin(async (tx) => {
+    await setPasswordHash(tx, user.id, hash);
+    await revokeUserSessions(tx, user.id);
+  });
+  return { userId: user.id };
+}
+
+/** Sets a password with a one-time setup token; ends every session of the account. */
+export async function setupPassword(deps: AppDeps, input: { token: string; password: string }): Promise<{ userId: string }> {
+  return deps.sql.begin(async (tx) => {
+    // The cheap check first: a made-up token costs one indexed UPDATE, never a scrypt.
+    const used = await consumeSetupToken(tx, sha256(input.token));
+    const user = used ? await getUser(tx, used.userId) : null;
+    if (!user) throw new ApiError('unauthenticated', 'this setup link has expired, was already used, or was replaced');
+    // Throwing from here on rolls the transaction back, and the link stays usable.
+    assertNewPassword(input.password, user.email, 'body.password');
+    await setPasswordHash(tx, user.id, await hashPassword(input.password, deps.passwordParams));
+    await revokeUserSessions(tx, user.id);
+    return { userId: user.id };
+  });
+}

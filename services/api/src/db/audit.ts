@@ -1,0 +1,129 @@
+import type { AuditActorKind, AuditEntry } from '@outpost/sdk/contracts';
+import type { Db } from './client.js';
+import { iso } from './values.js';
+
+// The audit log is append-only: this module only inserts and reads, and a trigger (migration
+// 0001) refuses UPDATE, DELETE and TRUNCATE on the table, whoever asks.
+
+export interface NewAuditEntry {
+  workspaceId: string;
+  actorKind: AuditActorKind;
+  actorId: string | null;
+  action: string;
+  method: string | null;
+  path: string | null;
+  status: number;
+  clientAddress: string | null;
+  userAgent: string | null;
+  requestId: string | null;
+  targetIds: Record<string, string>;
+  resultIds: Record<string, string>;
+  summary: Record<string, unknown>;
+}
+
+export interface AuditFilters {
+  actorId?: string | undefined;
+  action?: string | undefined;
+  objectId?: string | undefined;
+  outcome?: 'success' | 'failure' | undefined;
+  since?: Date | undefined;
+  until?: Date | undefined;
+}
+
+interface AuditRow {
+  id: string;
+  occurred_at: Date;
+  actor_kind: AuditActorKind;
+  actor_id: string | null;
+  actor_label: string | null;
+  action: string;
+  method: string | null;
+  path: string | null;
+  status: number;
+  client_address: string | null;
+  user_agent: string | null;
+  request_id: string | null;
+  target_ids: Record<string, string>;
+  result_ids: Record<string, string>;
+  summary: Record<string, unknown>;
+}
+
+function toEntry(row: AuditRow): AuditEntry {
+  return {
+    id: row.id,
+    occurredAt: iso(row.occurred_at),
+    actor: { kind: row.actor_kind, id: row.actor_id, label: row.actor_label },
+    action: row.action,
+    method: row.method,
+    path: row.path,
+    status: row.status,
+    clientAddress: row.client_address,
+    userAgent: row.user_agent,
+    requestId: row.request_id,
+    targetIds: row.target_ids,
+    resultIds: row.result_ids,
+    summary: row.summary as AuditEntry['summary'],
+  };
+}
+
+export async function appendAuditEntry(db: Db, e: NewAuditEntry): Promise<void> {
+  const objectIds = [...new Set([...Object.values(e.targetIds), ...Object.values(e.resultIds)])];
+  await db`
+    INSERT INTO audit_log (workspace_id, actor_kind, actor_id, action, method, path, status, client_address, user_agent,
+                           request_id, target_ids, result_ids, object_ids, summary)
+    VALUES (${e.workspaceId}, ${e.actorKind}, ${e.actorId}, ${e.action}, ${e.method}, ${e.path}, ${e.status}, ${e.clientAddress},
+            ${e.userAgent}, ${e.requestId}, ${db.json(e.targetIds)}, ${db.json(e.resultIds)}, ${db.array(objectIds)}::text[],
+            ${db.json(e.summary as never)})`;
+}
+
+function where(db: Db, workspaceId: string, f: AuditFilters) {
+  return db`
+    a.workspace_id = ${workspaceId}
+    ${f.actorId ? db`AND a.actor_id = ${f.actorId}` : db``}
+    ${f.action ? db`AND a.action = ${f.action}` : db``}
+    ${f.objectId ? db`AND ${f.objectId} = ANY(a.object_ids)` : db``}
+    ${f.outcome === 'success' ? db`AND a.status < 400` : f.outcome === 'failure' ? db`AND a.status >= 400` : db``}
+    ${f.since ? db`AND a.occurred_at >= ${f.since}` : db``}
+    ${f.until ? db`AND a.occurred_at < ${f.until}` : db``}`;
+}
+
+// The label is read at query time: who a key or user is now is what a reviewer looks up anyway,
+// and the write path stays one INSERT with no lookups.
+const SELECT = (db: Db) => db`
+  SELECT a.id::text AS id, a.occurred_at, a.actor_kind, a.actor_id, coalesce(u.email, k.name) AS actor_label, a.action,
+         a.method, a.path, a.status, a.client_address, a.user_agent, a.request_id, a.target_ids, a.result_ids, a.summary
+  FROM audit_log a
+  LEFT JOIN api_keys k ON a.actor_kind = 'api_key' AND k.id = a.actor_id
+  LEFT JOIN users u ON a.actor_kind = 'user' AND u.id = a.actor_id`;
+
+/** Newest first, entries older than `before` (an entry id) when given. */
+export async function listAuditEntries(
+  db: Db,
+  workspaceId: string,
+  filters: AuditFilters,
+  before: string | null,
+  limit: number,
+): Promise<AuditEntry[]> {
+  const rows = await db<AuditRow[]>`
+    ${SELECT(db)}
+    WHERE ${where(db, workspaceId, filters)} ${before ? db`AND a.id < ${before}::bigint` : db``}
+    ORDER BY a.id DESC
+    LIMIT ${limit}`;
+  return rows.map(toEntry);
+}
+
+/** Oldest first, entries newer than `after` (an entry id); the export reads the log in pages of these. */
+export async function readAuditEntriesAfter(
+  db: Db,
+  workspaceId: string,
+  filters: AuditFilters,
+  after: string | null,
+  limit: number,
+): Promise<AuditEntry[]> {
+  const rows = await db<AuditRow[]>`
+    ${SELECT(db)}
+    WHERE ${where(db, workspaceId, filters)} ${after ? db`AND a.id > ${after}::bigint` : db``}
+    ORDER BY a.id
+    LIMIT ${limit}`;
+  return rows.map(toEntry);
+}

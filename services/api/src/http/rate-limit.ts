@@ -1,0 +1,184 @@
+import { ApiError } from '../errors.js';
+
+/**
+ * Request rates, as token buckets held in the memory of each API process. With N replicas behind
+ * a load balancer a client spread over all of them gets up to N times these rates. That is the
+ * accepted trade: the limits exist to stop one tenant from starving the others and the database,
+ * not to meter billing; a process-local bucket costs no round trip on every request, and Postgres
+ * (the one shared store) is exactly what a rate limiter must not add load to. Operators who need
+ * cluster-wide figures divide the rates by the replica count (OUTPOST_RATE_LIMIT_* variables).
+ *
+ * Two classes of traffic have separate buckets, so neither can starve the other: `api` (people,
+ * the CLI, automation keys) and `runtime` (worker keys and run tokens: claims, heartbeats, state
+ * changes, log batches). Defaults follow Prefect Cloud's published limits (625–5,000 requests a
+ * minute a workspace); the runtime class is sized so a fleet of 20 workers with 10 busy runs each
+ * (heartbeat every 10 s, log batches every 0.5 s) stays below half of it.
+ */
+export interface RateLimitSettings {
+  /** Requests a minute one API key or session may make. @default 1250 */
+  keyPerMinute: number;
+  /** Requests a minute all API keys and sessions of one workspace may make together. @default 5000 */
+  workspacePerMinute: number;
+  /** Requests a minute one worker key, or one run (through its run tokens), may make. @default 3000 */
+  runtimeKeyPerMinute: number;
+  /** Requests a minute all workers and runs of one workspace may make together. @default 60000 */
+  runtimeWorkspacePerMinute: number;
+  /** Requests a minute from one client address to public routes, and failed authentications. @default 300 */
+  anonymousPerMinute: number;
+  /** Bucket depth in seconds of the rate: the burst absorbed before requests are refused. @default 15 */
+  burstSeconds: number;
+  /** Password attempts (sign-in, change) per account in 15 minutes: online guessing gets nowhere. @default 10 */
+  signInAttemptsPerAccount: number;
+  /** Password attempts per client address in 15 minutes, across accounts (password spraying). @default 50 */
+  signInAttemptsPerAddress: number;
+}
+
+export const DEFAULT_RATE_LIMITS: RateLimitSettings = {
+  keyPerMinute: 1250,
+  workspacePerMinute: 5000,
+  runtimeKeyPerMinute: 3000,
+  runtimeWorkspacePerMinute: 60_000,
+  anonymousPerMinute: 300,
+  burstSeconds: 15,
+  signInAttemptsPerAccount: 10,
+  signInAttemptsPerAddress: 50,
+};
+
+export interface BucketRequest {
+  key: string;
+  perMinute: number;
+  /** Most tokens the bucket holds; at least 1. */
+  capacity: number;
+}
+
+interface Bucket {
+  tokens: number;
+  at: number;
+  /** Tokens per millisecond. */
+  rate: number;
+  capacity: number;
+}
+
+/** Buckets idle long enough to be full again are forgotten once the map grows past this. */
+const SWEEP_THRESHOLD = 10_000;
+
+/** A set of token buckets, each refilled continuously at its own rate. */
+export class TokenBuckets {
+  readonly #buckets = new Map<string, Bucket>();
+  #sweepAt = SWEEP_THRESHOLD;
+  #sweptAt = Number.NEGATIVE_INFINITY;
+
+  constructor(private readonly now: () => number = () => performance.now()) {}
+
+  /**
+   * Takes one token from every named bucket, or from none when any is empty. Returns 0 when the
+   * request may proceed, else the whole seconds until all of them would allow it.
+   */
+  take(requests: readonly BucketRequest[]): number {
+    const now = this.now();
+    let waitSeconds = 0;
+    const current: [BucketRequest, Bucket][] = [];
+    for (const request of requests) {
+      const capacity = Math.max(1, request.capacity);
+      const rate = request.perMinute / 60_000;
+      const stored = this.#buckets.get(request.key);
+      const tokens = stored ? Math.min(capacity, stored.tokens + (now - stored.at) * rate) : capacity;
+      const bucket = { tokens, at: now, rate, capacity };
+      current.push([request, bucket]);
+      if (tokens < 1) waitSeconds = Math.max(waitSeconds, rate > 0 ? (1 - tokens) / rate / 1000 : 3600);
+    }
+    for (const [request, bucket] of current) {
+      if (waitSeconds === 0) bucket.tokens -= 1;
+      this.#buckets.set(request.key, bucket);
+    }
+    const size = this.#buckets.size;
+    if (size >= this.#sweepAt || (size >= SWEEP_THRESHOLD && now - this.#sweptAt > 60_000)) this.#sweep();
+    return waitSeconds === 0 ? 0 : Math.max(1, Math.ceil(waitSeconds));
+  }
+
+  /** Tokens left in a bucket now (for tests and diagnostics). */
+  peek(request: BucketRequest): number {
+    const stored = this.#buckets.get(request.key);
+    if (!stored) return request.capacity;
+    return Math.min(request.capacity, stored.tokens + (this.now() - stored.at) * (request.perMinute / 60_000));
+  }
+
+  get size(): number {
+    return this.#buckets.size;
+  }
+
+  /** Drops buckets that have refilled completely: they behave exactly like absent ones. */
+  #sweep(): void {
+    const now = this.now();
+    this.#sweptAt = now;
+    for (const [key, bucket] of this.#buckets) {
+      if (bucket.tokens + (now - bucket.at) * bucket.rate >= bucket.capacity) this.#buckets.delete(key);
+    }
+    this.#sweepAt = Math.max(SWEEP_THRESHOLD, this.#buckets.size * 2);
+  }
+}
+
+export type TrafficClass = 'api' | 'runtime';
+
+/** Who a rate is counted against: one credential within one workspace. */
+export interface RateSubject {
+  workspaceId: string;
+  /** Stable id of the credential: API key id, session id or run id. */
+  credential: string;
+  traffic: TrafficClass;
+}
+
+export function rateLimited(retryAfterSeconds: number, what: string): ApiError {
+  return new ApiError('rate_limited', `${what}; retry after ${retryAfterSeconds} s`, {
+    headers: { 'retry-after': String(retryAfterSeconds) },
+  });
+}
+
+/** The API's request limits: per credential and per workspace, and per address for anonymous traffic. */
+export class RateLimiter {
+  readonly settings: RateLimitSettings;
+  readonly #buckets: TokenBuckets;
+
+  constructor(settings: Partial<RateLimitSettings> = {}, now?: () => number) {
+    this.settings = { ...DEFAULT_RATE_LIMITS, ...settings };
+    for (const [name, value] of Object.entries(this.settings)) {
+      if (!Number.isFinite(value) || value <= 0) throw new Error(`rate limit ${name} must be a positive number`);
+    }
+    this.#buckets = new TokenBuckets(now);
+  }
+
+  #bucket(key: string, perMinute: number): BucketRequest {
+    return { key, perMinute, capacity: Math.ceil((perMinute / 60) * this.settings.burstSeconds) };
+  }
+
+  /** Throws a 429 problem with Retry-After when the credential or its workspace is over its rate. */
+  check(subject: RateSubject): void {
+    const s = this.settings;
+    const runtime = subject.traffic === 'runtime';
+    const wait = this.#buckets.take([
+      this.#bucket(`c:${subject.traffic}:${subject.credential}`, runtime ? s.runtimeKeyPerMinute : s.keyPerMinute),
+      this.#bucket(`w:${subject.traffic}:${subject.workspaceId}`, runtime ? s.runtimeWorkspacePerMinute : s.workspacePerMinute),
+    ]);
+    if (wait > 0) throw rateLimited(wait, 'too many requests for this credential or workspace');
+  }
+
+  /**
+   * Password attempts, counted before the password is checked (each costs a scrypt): per account,
+   * whatever the address, and per address, whatever the account. The whole allowance refills in 15 minutes.
+   */
+  checkSignIn(email: string, address: string | null): void {
+    const s = this.settings;
+    const account = email.trim().toLowerCase().slice(0, 320);
+    const wait = this.#buckets.take([
+      { key: `p:${account}`, perMinute: s.signInAttemptsPerAccount / 15, capacity: s.signInAttemptsPerAccount },
+      { key: `pa:${address ?? 'unknown'}`, perMinute: s.signInAttemptsPerAddress / 15, capacity: s.signInAttemptsPerAddress },
+    ]);
+    if (wait > 0) throw rateLimited(wait, 'too many password attempts for this account or from this address');
+  }
+
+  /** For requests without a credential (public routes, failed authentication), counted per client address. */
+  checkAnonymous(address: string | null): void {
+    const wait = this.#buckets.take([this.#bucket(`a:${address ?? 'unknown'}`, this.settings.anonymousPerMinute)]);
+    if (wait > 0) throw rateLimited(wait, 'too many requests from this address');
+  }
+}
