@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { z } from '@outpost/sdk';
 
 export const PLANS = ['basic', 'standard', 'premium'] as const;
 export const CONTRACTS = ['monthly', 'annual', 'two-year'] as const;

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { z } from '@outpost/sdk';
 import { CONTRACTS, type Customer, PLANS, REGIONS } from './customers.js';
 
 /** Numeric inputs, with the transform that tames their skew before standardising. */

@@ -28,8 +28,22 @@ export interface ModelCardInput {
 const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
 const num = (x: number) => x.toFixed(3);
 
+/** The model is not good enough to publish: the run fails, with the card saying why. */
+export class QualityGateError extends Error {
+  override readonly name = 'QualityGateError';
+}
+
+/** Each threshold the test metrics miss, in words; empty when the model passes. */
+export function gateFailures(test: Evaluation, gate: QualityGate): string[] {
+  const failures: string[] = [];
+  if (!(test.auc >= gate.minAuc)) failures.push(`test AUC ${num(test.auc)} is below ${num(gate.minAuc)}`);
+  if (!(test.accuracy >= gate.minAccuracy))
+    failures.push(`test accuracy ${pct(test.accuracy)} is below ${pct(gate.minAccuracy)}`);
+  return failures;
+}
+
 export function passesGate(test: Evaluation, gate: QualityGate): boolean {
-  return test.auc >= gate.minAuc && test.accuracy >= gate.minAccuracy;
+  return gateFailures(test, gate).length === 0;
 }
 
 /** Features by the size of their effect, with the odds ratio a person can reason about. */

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { z } from '@outpost/sdk';
 import { type FeatureSpec, FeatureSpecSchema } from './features.js';
 
 export interface TrainOptions {

@@ -2,7 +2,7 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { Model } from './model.js';
 
 /** Keys in sorted order at every level, so the same model always hashes the same. */
-function canonicalJson(value: unknown): string {
+export function canonicalJson(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
   if (value && typeof value === 'object') {
     const entries = Object.entries(value as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
@@ -12,8 +12,9 @@ function canonicalJson(value: unknown): string {
 }
 
 /**
- * HMAC-SHA256 of the model: whoever loads the model later (a scoring service, the next run) can
- * check it came from this pipeline unaltered, with the same key and without trusting the file store.
+ * HMAC-SHA256 of the model's canonical JSON (the bytes the pipeline stores): whoever loads the model
+ * later (a scoring service, the next run) can check it came from this pipeline unaltered, with the
+ * same key and without trusting the store in between.
  */
 export function signModel(model: Model, key: string): string {
   if (key.length < 16) throw new RangeError('the signing key must be at least 16 characters');
