@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { Id, JsonObject, Name, page, Tags, Timestamp } from './common.js';
+import { CollisionStrategy } from './concurrency.js';
 import { ScheduleInputs } from './schedules.js';
 
 export const Flow = z.strictObject({
@@ -48,6 +49,14 @@ export const DeploymentUpsertRequest = z.strictObject({
   jobVariables: JsonObject.optional(),
   retries: z.number().int().min(0).max(100).optional(),
   retryDelaySeconds: z.number().int().min(0).max(86_400).optional(),
+  /** Exponential backoff: retry n waits `retryDelaySeconds × retryBackoff^(n-1)` (capped at a day). @default 1 */
+  retryBackoff: z.number().min(1).max(10).optional(),
+  /** Each retry delay is scaled by a factor in [1 − jitter, 1 + jitter], fixed per run and attempt. @default 0 */
+  retryJitter: z.number().min(0).max(1).optional(),
+  /** At most this many runs of the deployment PENDING, RUNNING or CANCELLING at once; none when absent. */
+  concurrencyLimit: z.number().int().min(0).max(100_000).optional(),
+  /** At the limit, a due run waits (ENQUEUE, shown as AwaitingConcurrencySlot) or is cancelled (CANCEL_NEW). @default 'ENQUEUE' */
+  collisionStrategy: CollisionStrategy.optional(),
   /**
    * Replaces the deployment's schedules, matched by slug: existing slugs are updated in place, missing
    * ones removed (with their runs not yet started), new ones added. Omitted: schedules stay as they are.
@@ -73,6 +82,11 @@ export const Deployment = z.strictObject({
   jobVariables: JsonObject,
   retries: z.number().int(),
   retryDelaySeconds: z.number().int(),
+  /** Absent from servers that predate retry backoff and deployment concurrency limits. */
+  retryBackoff: z.number().optional(),
+  retryJitter: z.number().optional(),
+  concurrencyLimit: z.number().int().nullable().optional(),
+  collisionStrategy: CollisionStrategy.optional(),
   paused: z.boolean(),
   createdAt: Timestamp,
   updatedAt: Timestamp,

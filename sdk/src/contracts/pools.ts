@@ -7,6 +7,11 @@ export const WorkPool = z.strictObject({
   description: z.string().nullable(),
   paused: z.boolean(),
   concurrencyLimit: z.number().int().nullable(),
+  /**
+   * PAUSED when paused; READY when a worker of the pool sent a heartbeat or claim in the last 90 s;
+   * NOT_READY otherwise. Absent from servers that predate it.
+   */
+  status: z.enum(['READY', 'NOT_READY', 'PAUSED']).optional(),
   createdAt: Timestamp,
 });
 export type WorkPool = z.infer<typeof WorkPool>;

@@ -13,6 +13,8 @@ const Env = z.object({
   OUTPOST_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Seconds a claim or heartbeat extends a lease; workers heartbeat well within it. */
   OUTPOST_LEASE_SECONDS: z.coerce.number().int().min(5).max(3600).default(30),
+  /** Seconds past its scheduled time before an unclaimed run is marked Late. */
+  OUTPOST_LATE_AFTER_SECONDS: z.coerce.number().int().min(1).max(86_400).default(15),
 });
 
 const USAGE = `Usage: outpost-api server start [--host 127.0.0.1] [--port 4200] [--data-dir .outpost/pg]
@@ -21,6 +23,7 @@ Environment:
   DATABASE_URL            Postgres connection URL (default: embedded Postgres in --data-dir)
   OUTPOST_LOG_LEVEL       fatal|error|warn|info|debug|trace|silent (default: info)
   OUTPOST_LEASE_SECONDS   lease length in seconds (default: 30)
+  OUTPOST_LATE_AFTER_SECONDS  seconds before an unclaimed due run is Late (default: 15)
 `;
 
 const OPTIONS = {
@@ -65,6 +68,7 @@ export async function main(argv: string[]): Promise<number> {
     host: values.host,
     port,
     leaseSeconds: env.data.OUTPOST_LEASE_SECONDS,
+    lateRuns: { lateAfterSeconds: env.data.OUTPOST_LATE_AFTER_SECONDS },
     logLevel: env.data.OUTPOST_LOG_LEVEL,
   });
   const { ownerKey } = await server.bootstrap();

@@ -15,6 +15,7 @@ import { migrateDatabase } from './db/migrate.js';
 import type { AppEnv } from './http/env.js';
 import { RateLimiter, type RateLimitSettings } from './http/rate-limit.js';
 import { createLogger, type Logger } from './logger.js';
+import { LateRunsLoop, type LateRunsOptions } from './loops/late-runs.js';
 import { LeaseExpiryLoop, type LeaseExpiryOptions } from './loops/lease-expiry.js';
 import { SchedulerLoop, type SchedulerOptions } from './loops/scheduler.js';
 import { RunNotifier } from './runs/run-notifier.js';
@@ -32,12 +33,14 @@ export interface ServerOptions {
   leaseSeconds?: number;
   /** pino level. @default 'info' */
   logLevel?: string;
-  /** Run the background loops (lease expiry). @default true */
+  /** Run the background loops (lease expiry, late runs). @default true */
   loops?: boolean;
   /** Options of the lease-expiry loop (intervals, batch size). */
   leaseExpiry?: LeaseExpiryOptions;
   /** Options of the scheduler loop (intervals, batch size, how far ahead). */
   scheduler?: SchedulerOptions;
+  /** Options of the late-runs loop (how late is Late, intervals, batch size). */
+  lateRuns?: LateRunsOptions;
   /** Use this logger instead of creating one. */
   logger?: Logger;
   /** Check responses against their contracts. @default true unless NODE_ENV is 'production' */
@@ -152,6 +155,11 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     if (scheduler) {
       cleanups.push(() => scheduler.stop());
       scheduler.start();
+    }
+    const lateRuns = options.loops === false ? null : new LateRunsLoop(sql, databaseUrl, logger, options.lateRuns);
+    if (lateRuns) {
+      cleanups.push(() => lateRuns.stop());
+      lateRuns.start();
     }
 
     // Plain HTTP/1.1 (no createServer option), so the adaptor returns an http.Server.

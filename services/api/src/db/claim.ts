@@ -1,3 +1,5 @@
+import { lockDueBackfills } from './backfills.js';
+import { lockClaimLimits } from './claim-locks.js';
 import type { Db, Sql } from './client.js';
 import type { RunRow } from './flow-runs.js';
 import { textArray } from './values.js';
@@ -23,22 +25,40 @@ export interface ClaimedRow extends RunRow {
   job_variables: Record<string, unknown>;
 }
 
+/** The state name of a due run held back by a full deployment or tag limit (ENQUEUE). */
+export const AWAITING_CONCURRENCY_SLOT = 'AwaitingConcurrencySlot';
+
 /**
  * Claims up to `limit` due runs of a pool for one worker: one statement selects them in queue
  * priority then scheduled-time order with `FOR UPDATE SKIP LOCKED`, moves them to PENDING with the
- * worker and a lease, and appends the PENDING state to their history.
+ * worker and a lease, and appends the PENDING state to their history. The same statement settles
+ * the runs a full deployment or tag limit holds back: CANCELLED for a deployment whose collision
+ * strategy is CANCEL_NEW, renamed AwaitingConcurrencySlot otherwise, so users see why they wait.
  *
- * Why it is correct under concurrent claimers:
+ * Slots are never stored: every limit (pool, queue, deployment, tag) is counted from the runs that
+ * are PENDING, RUNNING or CANCELLING when the claim looks. Every way out of those states — a
+ * terminal state, a lease expiry, a cancel, a retry — frees the slot by construction, with no
+ * counter to decrement and so nothing to leak (Prefect's stored slots leaked when a run crashed
+ * or was cancelled without releasing them: #16186, #17415).
+ *
+ * Why concurrent claimers cannot exceed a limit:
  * - Without limits, SKIP LOCKED hands each claimer disjoint rows; a row another claimer committed
  *   meanwhile is re-checked against the WHERE clause when locked (READ COMMITTED re-evaluation) and
  *   is no longer SCHEDULED, so no run is claimed twice.
- * - Limits count PENDING + RUNNING + CANCELLING runs, and two claimers counting at once could both
- *   see the last free slot. When the pool or one of its queues has a limit, claimers of that pool
- *   take a transaction-scoped advisory lock first, so the statement's snapshot (taken after the
- *   lock) includes every earlier claim. Pools without limits never take it, so they scale with
- *   SKIP LOCKED alone. A limit set while a claim is under way applies from the next claim.
- * - Window functions cannot share a SELECT with FOR UPDATE, so the per-queue cut happens on the
- *   locked rows in a second CTE; rows it leaves out are only unlocked at commit, never changed.
+ * - Two claimers counting at once could both see the last free slot. So before counting, a claimer
+ *   takes a transaction-scoped advisory lock on every limited key it could fill, in one fixed order
+ *   (claim-locks.ts). Claimers that could fill the same limit run one after another, and the claim
+ *   statement's snapshot, taken after the locks were granted, includes every earlier holder's
+ *   committed claims. Runs only leave the counted states outside the lock, which can only make a
+ *   count too high, never too low.
+ * - A run is considered only when each of its limited keys is locked: one that became due, or got a
+ *   new limit, between the lock statement and this one waits for the next claim.
+ * - Window functions cannot share a SELECT with FOR UPDATE, so the per-queue, per-deployment and
+ *   per-tag cuts happen on the locked rows in later CTEs; rows they leave out are only unlocked at
+ *   commit, never changed. A run left out by one cut still takes its rank in the others, so a batch
+ *   may come out smaller than it could, never larger.
+ * - The history records a claim at `statement_timestamp()`, after the locks were granted, so a run
+ *   that ended to free a slot always ends before the claim that fills it, on one database clock.
  *
  * Measured by test/claim.race.test.ts on a 2-core machine with Postgres 15: 8 claimers on separate
  * connections drain 2,000 due runs 25 at a time (80 claims) in ~0.6 s, about 7 ms per claim with
@@ -46,17 +66,18 @@ export interface ClaimedRow extends RunRow {
  */
 export async function claimDueRuns(sql: Sql, input: ClaimInput): Promise<ClaimedRow[]> {
   return sql.begin(async (tx): Promise<ClaimedRow[]> => {
-    // Takes the pool's claim lock only when the pool or one of its queues has a limit (no row, no lock).
-    await tx`
-      SELECT pg_advisory_xact_lock(hashtextextended(${`outpost.claim.${input.poolId}`}, 0))
-      FROM work_pools p
-      WHERE p.id = ${input.poolId} AND p.workspace_id = ${input.workspaceId}
-        AND (p.concurrency_limit IS NOT NULL
-             OR EXISTS (SELECT 1 FROM work_queues q WHERE q.work_pool_id = p.id AND q.concurrency_limit IS NOT NULL))`;
+    const locks = await lockClaimLimits(tx, input);
+    // Backfills cap their own runs (max_concurrent); their locks come after the limits' (see backfills.ts).
+    const backfillIds = tx.array(await lockDueBackfills(tx, input));
+    const deploymentIds = tx.array(locks.deploymentIds);
+    const lockedTags = textArray(tx, locks.tags);
+    // With no limited deployment or tag in play, the statement has nothing to cancel or rename.
+    const settles = locks.deploymentIds.length > 0 || locks.tags.length > 0;
     return await tx<ClaimedRow[]>`
       WITH queue_room AS (
         SELECT q.id, q.priority,
                CASE WHEN q.concurrency_limit IS NULL THEN NULL
+                    WHEN NOT ${locks.pool}::boolean THEN 0
                     ELSE q.concurrency_limit - (
                       SELECT count(*) FROM flow_runs a
                       WHERE a.work_pool_id = q.work_pool_id AND a.work_queue_id = q.id
@@ -67,44 +88,88 @@ export async function claimDueRuns(sql: Sql, input: ClaimInput): Promise<Claimed
           ${input.queueNames ? tx`AND q.name = ANY(${textArray(tx, input.queueNames)}::text[])` : tx``}
       ), pool_room AS (
         SELECT greatest(0, CASE WHEN p.concurrency_limit IS NULL THEN ${input.limit}::int
+                                WHEN NOT ${locks.pool}::boolean THEN 0
                                 ELSE least(${input.limit}::int, p.concurrency_limit - (
                                   SELECT count(*) FROM flow_runs a
                                   WHERE a.work_pool_id = p.id AND a.state_type IN ('PENDING', 'RUNNING', 'CANCELLING'))::int)
                            END) AS room
         FROM work_pools p
         WHERE p.id = ${input.poolId} AND p.workspace_id = ${input.workspaceId} AND NOT p.paused
+      ), deployment_room AS (
+        SELECT d.id, d.collision_strategy, d.concurrency_limit AS "limit",
+               d.concurrency_limit - (
+                 SELECT count(*) FROM flow_runs a
+                 WHERE a.deployment_id = d.id AND a.state_type IN ('PENDING', 'RUNNING', 'CANCELLING'))::int AS room
+        FROM deployments d
+        WHERE d.id = ANY(${deploymentIds}::uuid[]) AND d.workspace_id = ${input.workspaceId} AND d.concurrency_limit IS NOT NULL
+      ), tag_room AS (
+        SELECT c.tag, c."limit",
+               c."limit" - (
+                 SELECT count(*) FROM flow_runs a
+                 WHERE a.workspace_id = c.workspace_id AND c.tag = ANY(a.tags)
+                   AND a.state_type IN ('PENDING', 'RUNNING', 'CANCELLING'))::int AS room
+        FROM concurrency_limits c
+        WHERE c.workspace_id = ${input.workspaceId} AND c.tag = ANY(${lockedTags}::text[])
+      ), backfill_room AS (
+        SELECT b.id, b.max_concurrent - (
+                 SELECT count(*) FROM flow_runs a
+                 WHERE a.backfill_id = b.id AND a.state_type IN ('PENDING', 'RUNNING', 'CANCELLING'))::int AS room
+        FROM backfills b
+        WHERE b.id = ANY(${backfillIds}::uuid[])
       ), due AS (
-        SELECT r.id, r.work_queue_id, qr.priority, r.expected_start_time
+        SELECT r.id, r.work_queue_id, r.deployment_id, r.tags, r.backfill_id, qr.priority, r.expected_start_time
         FROM flow_runs r
         JOIN queue_room qr ON qr.id = r.work_queue_id
         JOIN deployments d ON d.id = r.deployment_id
-        WHERE r.work_pool_id = ${input.poolId} AND r.workspace_id = ${input.workspaceId}
-          AND r.state_type = 'SCHEDULED' AND r.expected_start_time <= now()
+        WHERE ${eligible(tx, input)}
           AND (qr.room IS NULL OR qr.room > 0)
-          AND NOT d.paused
-          AND r.labels <@ ${tx.json(input.labels)}::jsonb
+          AND (d.concurrency_limit IS NULL OR d.id = ANY(ARRAY(SELECT id FROM deployment_room WHERE room > 0)))
+          -- A backfill's run only while the backfill is locked, not cancelled and below its max_concurrent.
+          AND (r.backfill_id IS NULL OR r.backfill_id = ANY(ARRAY(SELECT id FROM backfill_room WHERE room > 0)))
+          -- Limited tags that are full, or were not locked, hold their runs back.
+          AND NOT (r.tags && ARRAY(
+                SELECT c.tag FROM concurrency_limits c
+                WHERE c.workspace_id = ${input.workspaceId} AND NOT (c.tag = ANY(${lockedTags}::text[]))
+                UNION ALL
+                SELECT tag FROM tag_room WHERE room <= 0))
         ORDER BY qr.priority, r.expected_start_time, r.id
         LIMIT (SELECT coalesce(max(room), 0) FROM pool_room)
         FOR UPDATE OF r SKIP LOCKED
+      ), ranked AS (
+        SELECT due.*,
+               row_number() OVER (PARTITION BY due.work_queue_id ORDER BY due.priority, due.expected_start_time, due.id) AS queue_n,
+               row_number() OVER (PARTITION BY due.deployment_id ORDER BY due.priority, due.expected_start_time, due.id) AS deployment_n,
+               row_number() OVER (PARTITION BY due.backfill_id ORDER BY due.priority, due.expected_start_time, due.id) AS backfill_n
+        FROM due
+      ), over_tag_limit AS (
+        SELECT t.id FROM (
+          SELECT due.id, tr.room,
+                 row_number() OVER (PARTITION BY tr.tag ORDER BY due.priority, due.expected_start_time, due.id) AS n
+          FROM due JOIN tag_room tr ON tr.tag = ANY(due.tags)
+        ) t
+        WHERE t.n > t.room
       ), picked AS (
-        SELECT ranked.id
-        FROM (
-          SELECT due.id, due.work_queue_id,
-                 row_number() OVER (PARTITION BY due.work_queue_id ORDER BY due.priority, due.expected_start_time, due.id) AS n
-          FROM due
-        ) ranked
+        SELECT ranked.id, ranked.deployment_id, ranked.tags
+        FROM ranked
         JOIN queue_room qr ON qr.id = ranked.work_queue_id
-        WHERE qr.room IS NULL OR ranked.n <= qr.room
+        LEFT JOIN deployment_room dr ON dr.id = ranked.deployment_id
+        LEFT JOIN backfill_room br ON br.id = ranked.backfill_id
+        WHERE (qr.room IS NULL OR ranked.queue_n <= qr.room)
+          AND (dr.id IS NULL OR ranked.deployment_n <= dr.room)
+          AND (br.id IS NULL OR ranked.backfill_n <= br.room)
+          AND ranked.id NOT IN (SELECT id FROM over_tag_limit)
       ), claimed AS (
         UPDATE flow_runs r
-        SET state_type = 'PENDING', state_name = 'Pending', state_message = NULL, state_data = NULL, state_timestamp = now(),
-            worker_id = ${input.workerId}, lease_expires_at = now() + make_interval(secs => ${input.leaseSeconds}), updated_at = now()
+        SET state_type = 'PENDING', state_name = 'Pending', state_message = NULL, state_data = NULL,
+            state_timestamp = statement_timestamp(), worker_id = ${input.workerId},
+            lease_expires_at = statement_timestamp() + make_interval(secs => ${input.leaseSeconds}), updated_at = statement_timestamp()
         FROM picked
         WHERE r.id = picked.id AND r.state_type = 'SCHEDULED'
         RETURNING r.*
-      ), history AS (
-        INSERT INTO flow_run_states (workspace_id, flow_run_id, attempt, type, name, timestamp)
-        SELECT workspace_id, id, attempt, 'PENDING', 'Pending', state_timestamp FROM claimed
+      )${settles ? settleHeldBack(tx, input) : tx``}, history AS (
+        INSERT INTO flow_run_states (workspace_id, flow_run_id, attempt, type, name, message, timestamp)
+        SELECT workspace_id, id, attempt, 'PENDING', 'Pending', NULL, state_timestamp FROM claimed
+        ${settles ? tx`UNION ALL SELECT workspace_id, id, attempt, state_type, state_name, state_message, state_timestamp FROM settled` : tx``}
       )
       SELECT c.id, c.workspace_id, c.name, c.flow_id, f.name AS flow_name, c.deployment_id, d.name AS deployment_name,
              c.work_pool_id, p.name AS pool_name, q.name AS queue_name, c.parameters, c.tags,
@@ -119,6 +184,72 @@ export async function claimDueRuns(sql: Sql, input: ClaimInput): Promise<Claimed
       JOIN work_queues q ON q.id = c.work_queue_id
       ORDER BY q.priority, c.expected_start_time, c.id`;
   });
+}
+
+/**
+ * The WHERE conditions of a due run this worker could take were it not for concurrency limits, over
+ * `flow_runs r` joined to `deployments d` (queue pauses and the queue filter come from queue_room).
+ */
+function eligible(tx: Db, input: ClaimInput) {
+  return tx`r.work_pool_id = ${input.poolId} AND r.workspace_id = ${input.workspaceId}
+          AND r.state_type = 'SCHEDULED' AND r.expected_start_time <= now()
+          AND NOT d.paused
+          AND r.labels <@ ${tx.json(input.labels)}::jsonb`;
+}
+
+/** Runs settled per claim at most; the rest are settled by the next claims. */
+const SETTLE_BATCH = 100;
+
+/**
+ * CTEs (continuing the claim's WITH list) for the eligible runs a locked deployment or tag limit
+ * holds back once this claim's runs are counted. A run of a full CANCEL_NEW deployment is CANCELLED
+ * with the reason; any other held-back run is renamed AwaitingConcurrencySlot. A run already so
+ * named is left alone — it keeps waiting, even if a CANCEL_NEW deployment it waited behind a tag for
+ * fills up meanwhile — so in the steady state the scan reads only runs not yet settled, through the
+ * partial index flow_runs_unsettled_idx, not the whole backlog. Held-back runs are locked with SKIP LOCKED like claimed ones, so a run
+ * another transaction holds (a claim, a cancel, the late loop) is settled by a later claim instead.
+ * Only limited deployments and tags with due runs reach here, so unlimited pools never pay for it.
+ */
+function settleHeldBack(tx: Db, input: ClaimInput) {
+  return tx`, deployment_full AS MATERIALIZED (
+        SELECT d.id, d.collision_strategy, d."limit"
+        FROM deployment_room d
+        WHERE d.room - (SELECT count(*) FROM picked p WHERE p.deployment_id = d.id) <= 0
+      ), tag_full AS MATERIALIZED (
+        SELECT t.tag FROM tag_room t
+        WHERE t.room - (SELECT count(*) FROM picked p WHERE t.tag = ANY(p.tags)) <= 0
+      ), held_back AS (
+        SELECT r.id,
+               coalesce(df.collision_strategy = 'CANCEL_NEW', false) AS cancel,
+               concat_ws('; ',
+                 'deployment concurrency limit of ' || df."limit" || ' reached',
+                 (SELECT 'tag concurrency limit reached for ' || string_agg('"' || tf.tag || '"', ', ' ORDER BY tf.tag)
+                  FROM tag_full tf WHERE tf.tag = ANY(r.tags))) AS reason
+        FROM flow_runs r
+        JOIN queue_room qr ON qr.id = r.work_queue_id
+        JOIN deployments d ON d.id = r.deployment_id
+        LEFT JOIN deployment_full df ON df.id = r.deployment_id
+        WHERE ${eligible(tx, input)}
+          AND EXISTS (SELECT 1 FROM pool_room)
+          AND r.id NOT IN (SELECT id FROM picked)
+          AND (df.id IS NOT NULL OR r.tags && ARRAY(SELECT tag FROM tag_full))
+          -- A literal, so the planner can use the partial index flow_runs_unsettled_idx.
+          AND r.state_name <> 'AwaitingConcurrencySlot'
+        ORDER BY qr.priority, r.expected_start_time, r.id
+        LIMIT ${SETTLE_BATCH}
+        FOR UPDATE OF r SKIP LOCKED
+      ), settled AS (
+        UPDATE flow_runs r
+        SET state_type = CASE WHEN h.cancel THEN 'CANCELLED' ELSE 'SCHEDULED' END,
+            state_name = CASE WHEN h.cancel THEN 'Cancelled' ELSE ${AWAITING_CONCURRENCY_SLOT} END,
+            state_message = CASE WHEN h.cancel THEN h.reason || '; cancelled by the CANCEL_NEW collision strategy'
+                                 ELSE 'waiting: ' || h.reason END,
+            state_data = NULL, state_timestamp = statement_timestamp(), updated_at = statement_timestamp(),
+            end_time = CASE WHEN h.cancel THEN statement_timestamp() ELSE r.end_time END
+        FROM held_back h
+        WHERE r.id = h.id AND r.state_type = 'SCHEDULED'
+        RETURNING r.id, r.workspace_id, r.attempt, r.state_type, r.state_name, r.state_message, r.state_timestamp
+      )`;
 }
 
 /**

@@ -1,6 +1,7 @@
-import type { Deployment } from '@outpost/sdk/contracts';
+import type { CollisionStrategy, Deployment } from '@outpost/sdk/contracts';
 import type postgres from 'postgres';
 import type { Db } from './client.js';
+import { RUNS_CHANNEL } from './flow-runs.js';
 import { iso, jsonb, textArray } from './values.js';
 
 interface DeploymentRow {
@@ -22,6 +23,10 @@ interface DeploymentRow {
   job_variables: Record<string, unknown>;
   retries: number;
   retry_delay_seconds: number;
+  retry_backoff: number;
+  retry_jitter: number;
+  concurrency_limit: number | null;
+  collision_strategy: CollisionStrategy;
   paused: boolean;
   created_at: Date;
   updated_at: Date;
@@ -55,6 +60,10 @@ function toRecord(row: DeploymentRow): DeploymentRecord {
       jobVariables: row.job_variables as Deployment['jobVariables'],
       retries: row.retries,
       retryDelaySeconds: row.retry_delay_seconds,
+      retryBackoff: row.retry_backoff,
+      retryJitter: row.retry_jitter,
+      concurrencyLimit: row.concurrency_limit,
+      collisionStrategy: row.collision_strategy,
       paused: row.paused,
       createdAt: iso(row.created_at),
       updatedAt: iso(row.updated_at),
@@ -120,23 +129,33 @@ export interface DeploymentUpsert {
   jobVariables: Record<string, unknown>;
   retries: number;
   retryDelaySeconds: number;
+  retryBackoff: number;
+  retryJitter: number;
+  concurrencyLimit: number | null;
+  collisionStrategy: CollisionStrategy;
 }
 
 /** PUT semantics: every field is replaced (omitted ones take their defaults) except `paused`. */
 export async function upsertDeployment(db: Db, d: DeploymentUpsert): Promise<{ id: string; created: boolean }> {
   const [row] = await db<{ id: string; created: boolean }[]>`
     INSERT INTO deployments (workspace_id, flow_id, name, description, source, entrypoint, parameter_schema, parameters,
-                             work_pool_id, work_queue_id, tags, labels, job_variables, retries, retry_delay_seconds)
+                             work_pool_id, work_queue_id, tags, labels, job_variables, retries, retry_delay_seconds,
+                             retry_backoff, retry_jitter, concurrency_limit, collision_strategy)
     VALUES (${d.workspaceId}, ${d.flowId}, ${d.name}, ${d.description}, ${d.source}, ${d.entrypoint}, ${jsonb(db, d.parameterSchema)},
             ${db.json(d.parameters as postgres.JSONValue)}, ${d.workPoolId}, ${d.workQueueId}, ${textArray(db, d.tags)}::text[],
-            ${db.json(d.labels)}, ${db.json(d.jobVariables as postgres.JSONValue)}, ${d.retries}, ${d.retryDelaySeconds})
+            ${db.json(d.labels)}, ${db.json(d.jobVariables as postgres.JSONValue)}, ${d.retries}, ${d.retryDelaySeconds},
+            ${d.retryBackoff}, ${d.retryJitter}, ${d.concurrencyLimit}::int, ${d.collisionStrategy})
     ON CONFLICT (flow_id, name) DO UPDATE SET
       description = excluded.description, source = excluded.source, entrypoint = excluded.entrypoint,
       parameter_schema = excluded.parameter_schema, parameters = excluded.parameters,
       work_pool_id = excluded.work_pool_id, work_queue_id = excluded.work_queue_id, tags = excluded.tags,
       labels = excluded.labels, job_variables = excluded.job_variables, retries = excluded.retries,
-      retry_delay_seconds = excluded.retry_delay_seconds, updated_at = now()
+      retry_delay_seconds = excluded.retry_delay_seconds, retry_backoff = excluded.retry_backoff,
+      retry_jitter = excluded.retry_jitter, concurrency_limit = excluded.concurrency_limit,
+      collision_strategy = excluded.collision_strategy, updated_at = now()
     RETURNING id, (xmax = 0) AS created`;
   if (!row) throw new Error('upsert returned no row');
+  // A raised or removed concurrency limit may free waiting runs: waiting claims of the pool look again.
+  await db`SELECT pg_notify(${RUNS_CHANNEL}, ${d.workPoolId})`;
   return row;
 }

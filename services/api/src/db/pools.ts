@@ -1,6 +1,7 @@
 import type { WorkPool, WorkQueue } from '@outpost/sdk/contracts';
 import type { Db } from './client.js';
 import { RUNS_CHANNEL } from './flow-runs.js';
+import { poolStatusColumn } from './pool-status.js';
 import { iso } from './values.js';
 
 interface PoolRow {
@@ -9,6 +10,7 @@ interface PoolRow {
   description: string | null;
   paused: boolean;
   concurrency_limit: number | null;
+  status: 'READY' | 'NOT_READY' | 'PAUSED';
   created_at: Date;
 }
 
@@ -19,6 +21,7 @@ function toPool(row: PoolRow): WorkPool {
     description: row.description,
     paused: row.paused,
     concurrencyLimit: row.concurrency_limit,
+    status: row.status,
     createdAt: iso(row.created_at),
   };
 }
@@ -46,12 +49,16 @@ function toQueue(row: QueueRow): WorkQueue {
 }
 
 export async function getPoolByName(db: Db, workspaceId: string, name: string): Promise<WorkPool | null> {
-  const [row] = await db<PoolRow[]>`SELECT * FROM work_pools WHERE workspace_id = ${workspaceId} AND name = ${name}`;
+  const [row] = await db<
+    PoolRow[]
+  >`SELECT *, ${poolStatusColumn(db)} FROM work_pools WHERE workspace_id = ${workspaceId} AND name = ${name}`;
   return row ? toPool(row) : null;
 }
 
 export async function listPools(db: Db, workspaceId: string): Promise<WorkPool[]> {
-  const rows = await db<PoolRow[]>`SELECT * FROM work_pools WHERE workspace_id = ${workspaceId} ORDER BY name`;
+  const rows = await db<
+    PoolRow[]
+  >`SELECT *, ${poolStatusColumn(db)} FROM work_pools WHERE workspace_id = ${workspaceId} ORDER BY name`;
   return rows.map(toPool);
 }
 
@@ -64,7 +71,7 @@ export async function insertPool(
     INSERT INTO work_pools (workspace_id, name, description, concurrency_limit)
     VALUES (${pool.workspaceId}, ${pool.name}, ${pool.description}, ${pool.concurrencyLimit})
     ON CONFLICT (workspace_id, name) DO NOTHING
-    RETURNING *`;
+    RETURNING *, ${poolStatusColumn(db)}`;
   if (!row) return null;
   await db`INSERT INTO work_queues (workspace_id, work_pool_id, name, priority) VALUES (${pool.workspaceId}, ${row.id}, 'default', 1)`;
   return toPool(row);
@@ -84,7 +91,7 @@ export async function updatePool(db: Db, workspaceId: string, name: string, chan
       paused = ${changes.paused === undefined ? db`paused` : db`${changes.paused}`},
       concurrency_limit = ${changes.concurrencyLimit === undefined ? db`concurrency_limit` : db`${changes.concurrencyLimit}::int`}
     WHERE workspace_id = ${workspaceId} AND name = ${name}
-    RETURNING *`;
+    RETURNING *, ${poolStatusColumn(db)}`;
   if (!row) return null;
   await db`SELECT pg_notify(${RUNS_CHANNEL}, ${row.id})`;
   return toPool(row);

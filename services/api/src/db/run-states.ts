@@ -17,6 +17,8 @@ export interface LockedRun {
   attempt: number;
   maxRetries: number;
   retryDelaySeconds: number;
+  retryBackoff: number;
+  retryJitter: number;
   expectedStartTime: Date;
   workPoolId: string | null;
   leaseExpired: boolean;
@@ -38,6 +40,8 @@ export async function lockRun(tx: TxSql, workspaceId: string, id: string): Promi
       attempt: number;
       max_retries: number;
       retry_delay_seconds: number;
+      retry_backoff: number;
+      retry_jitter: number;
       expected_start_time: Date;
       work_pool_id: string | null;
       lease_expired: boolean;
@@ -45,7 +49,7 @@ export async function lockRun(tx: TxSql, workspaceId: string, id: string): Promi
     }[]
   >`
     SELECT id, workspace_id, state_type, state_name, state_message, state_timestamp, state_data, attempt, max_retries,
-           retry_delay_seconds, expected_start_time, work_pool_id,
+           retry_delay_seconds, retry_backoff, retry_jitter, expected_start_time, work_pool_id,
            coalesce(lease_expires_at < now(), true) AS lease_expired, now()::timestamptz(3) AS now
     FROM flow_runs WHERE id = ${id} AND workspace_id = ${workspaceId}
     FOR UPDATE`;
@@ -61,6 +65,8 @@ export async function lockRun(tx: TxSql, workspaceId: string, id: string): Promi
     attempt: row.attempt,
     maxRetries: row.max_retries,
     retryDelaySeconds: row.retry_delay_seconds,
+    retryBackoff: row.retry_backoff,
+    retryJitter: row.retry_jitter,
     expectedStartTime: row.expected_start_time,
     workPoolId: row.work_pool_id,
     leaseExpired: row.lease_expired,

@@ -11,6 +11,7 @@ import {
   reject,
   waitUntil,
 } from './decisions.js';
+import { retryDelaySeconds } from './retry-delay.js';
 import type { Decision, ProposalInput, RunSnapshot } from './types.js';
 
 // Rules for one proposed state type each. By the time they run, the guard rules have settled
@@ -65,7 +66,8 @@ export function completeOnlyFromRunning(run: RunSnapshot, proposal: ProposalInpu
  * FAILED or CRASHED (from the runtime, the worker, or the lease loop when a lease expired) ends the
  * attempt. With retries left the run goes straight back to SCHEDULED/AwaitingRetry on attempt + 1, in
  * the same decision, so no window exists in which a failed run with retries left looks finished.
- * Attempts count from 1, so `maxRetries` retries allow attempts 1 … maxRetries + 1.
+ * Attempts count from 1, so `maxRetries` retries allow attempts 1 … maxRetries + 1. The delay grows
+ * by the run's backoff and varies by its jitter (see retry-delay.ts).
  */
 export function applyRetryPolicy(run: RunSnapshot, proposal: ProposalInput): Decision | null {
   const type = proposal.state.type;
@@ -77,7 +79,11 @@ export function applyRetryPolicy(run: RunSnapshot, proposal: ProposalInput): Dec
   if (run.attempt > run.maxRetries) {
     return { status: 'ACCEPT', states: [ended], attempt: run.attempt, expectedStartTime: null, clearLease: true };
   }
-  const delaySeconds = Math.max(0, run.retryDelaySeconds);
+  const delaySeconds = retryDelaySeconds(
+    { delaySeconds: run.retryDelaySeconds, backoff: run.retryBackoff ?? 1, jitter: run.retryJitter ?? 0 },
+    run.id ?? '',
+    run.attempt,
+  );
   const attempt = run.attempt + 1;
   return {
     status: 'ACCEPT',

@@ -15,6 +15,12 @@ export interface RunSnapshot {
   maxRetries: number;
   retryDelaySeconds: number;
   expectedStartTime: Date;
+  /** The run's id: seeds the retry jitter, so the same failure always gets the same delay. */
+  id?: string;
+  /** Exponential factor between retry delays. @default 1 */
+  retryBackoff?: number;
+  /** Fraction 0–1 by which a retry delay may vary either way. @default 0 */
+  retryJitter?: number;
 }
 
 export interface ProposalInput {

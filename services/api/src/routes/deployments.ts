@@ -43,6 +43,10 @@ export const deploymentHandlers = {
         jobVariables: body.jobVariables ?? {},
         retries: body.retries ?? 0,
         retryDelaySeconds: body.retryDelaySeconds ?? 0,
+        retryBackoff: body.retryBackoff ?? 1,
+        retryJitter: body.retryJitter ?? 0,
+        concurrencyLimit: body.concurrencyLimit ?? null,
+        collisionStrategy: body.collisionStrategy ?? 'ENQUEUE',
       });
       await applyDeploymentSchedules(tx, { workspaceId, deploymentId: upserted.id, schedules });
       return upserted;

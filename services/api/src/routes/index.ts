@@ -3,7 +3,9 @@ import { artifactHandlers } from './artifacts.js';
 import { auditHandlers } from './audit.js';
 import { backfillHandlers } from './backfills.js';
 import { childRunHandlers } from './child-runs.js';
+import { concurrencyLimitHandlers } from './concurrency-limits.js';
 import { deploymentHandlers } from './deployments.js';
+import { flowRunActionHandlers } from './flow-run-actions.js';
 import { flowRunHandlers } from './flow-runs.js';
 import { flowHandlers } from './flows.js';
 import { logHandlers } from './logs.js';
@@ -25,6 +27,8 @@ export const handlers: Handlers = {
   ...workPoolHandlers,
   ...workerHandlers,
   ...flowRunHandlers,
+  ...flowRunActionHandlers,
+  ...concurrencyLimitHandlers,
   ...taskRunHandlers,
   ...logHandlers,
   ...scheduleHandlers,

@@ -40,11 +40,14 @@ export async function proposeState(sql: Sql, p: Proposal): Promise<StateProposal
     if (p.onlyIfLeaseExpired && (!run.leaseExpired || !['PENDING', 'RUNNING', 'CANCELLING'].includes(run.stateType))) return null;
     const decision = judge(
       {
+        id: run.id,
         stateType: run.stateType,
         stateName: run.stateName,
         attempt: run.attempt,
         maxRetries: run.maxRetries,
         retryDelaySeconds: run.retryDelaySeconds,
+        retryBackoff: run.retryBackoff,
+        retryJitter: run.retryJitter,
         expectedStartTime: run.expectedStartTime,
       },
       { state: p.state, attempt: p.attempt, actor: p.actor, now: run.now },

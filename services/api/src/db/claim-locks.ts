@@ -1,0 +1,61 @@
+import type { TxSql } from './client.js';
+
+/** The limits a claim serialises on: one transaction-scoped advisory lock per limited key it may fill. */
+export interface ClaimLocks {
+  /** The pool or one of its queues has a limit, and the pool's claim lock is held. */
+  pool: boolean;
+  /** Limited deployments with due runs in the pool, whose locks are held. */
+  deploymentIds: string[];
+  /** Limited tags carried by due runs of the pool, whose locks are held. */
+  tags: string[];
+}
+
+/**
+ * Takes, in one statement, the advisory locks for every concurrency limit a claim of this pool
+ * could fill: the pool's (when the pool or one of its queues is limited), each limited deployment
+ * with a due run in the pool, and each limited tag a due run of the pool carries. Runs no lock when
+ * nothing is limited, so unlimited pools pay one cheap probe and scale on SKIP LOCKED alone.
+ *
+ * Locks are taken in ascending order of their 64-bit key, the same total order in every claimer, so
+ * two claimers needing overlapping sets wait for each other instead of deadlocking. The ordered
+ * subquery is not flattened (it has an ORDER BY), so the outer select evaluates
+ * `pg_advisory_xact_lock` row by row in that order. They are transaction-scoped: released at
+ * commit or rollback, never leaked by a crashed connection.
+ *
+ * Deployments and tags are found from the due runs at this statement's snapshot; a run that
+ * becomes due or limited afterwards is not covered, so the claim statement only considers runs
+ * whose every limited key is in the returned set (see claim.ts).
+ */
+export async function lockClaimLimits(tx: TxSql, input: { workspaceId: string; poolId: string }): Promise<ClaimLocks> {
+  const rows = await tx<{ kind: 'pool' | 'deployment' | 'tag'; ref: string }[]>`
+    WITH keys AS (
+      SELECT 'pool' AS kind, p.id::text AS ref, ${'outpost.claim.'} || p.id::text AS key
+      FROM work_pools p
+      WHERE p.id = ${input.poolId} AND p.workspace_id = ${input.workspaceId}
+        AND (p.concurrency_limit IS NOT NULL
+             OR EXISTS (SELECT 1 FROM work_queues q WHERE q.work_pool_id = p.id AND q.concurrency_limit IS NOT NULL))
+      UNION ALL
+      SELECT 'deployment', d.id::text, ${'outpost.deployment.'} || d.id::text
+      FROM deployments d
+      WHERE d.workspace_id = ${input.workspaceId} AND d.concurrency_limit IS NOT NULL
+        AND EXISTS (SELECT 1 FROM flow_runs r
+                    WHERE r.work_pool_id = ${input.poolId} AND r.state_type = 'SCHEDULED' AND r.expected_start_time <= now()
+                      AND r.deployment_id = d.id)
+      UNION ALL
+      SELECT 'tag', c.tag, ${'outpost.tag.'} || c.workspace_id::text || '.' || c.tag
+      FROM concurrency_limits c
+      WHERE c.workspace_id = ${input.workspaceId}
+        AND EXISTS (SELECT 1 FROM flow_runs r
+                    WHERE r.work_pool_id = ${input.poolId} AND r.state_type = 'SCHEDULED' AND r.expected_start_time <= now()
+                      AND r.tags @> ARRAY[c.tag])
+    )
+    SELECT ordered.kind, ordered.ref, pg_advisory_xact_lock(ordered.h) IS NULL AS _
+    FROM (SELECT kind, ref, hashtextextended(key, 0) AS h FROM keys ORDER BY h, key) ordered`;
+  const locks: ClaimLocks = { pool: false, deploymentIds: [], tags: [] };
+  for (const row of rows) {
+    if (row.kind === 'pool') locks.pool = true;
+    else if (row.kind === 'deployment') locks.deploymentIds.push(row.ref);
+    else locks.tags.push(row.ref);
+  }
+  return locks;
+}

@@ -1,0 +1,69 @@
+import type { Logger } from '../logger.js';
+import { LeaderLock } from './leader-lock.js';
+
+export interface ElectedLoopOptions {
+  /** Names the loop's advisory lock and its logs; one runner per name across replicas. */
+  name: string;
+  /** One idempotent pass; returns how much work it found. */
+  tick: () => Promise<number>;
+  /** Delay after a tick that found work. */
+  busyMs: number;
+  /** Delay after an idle tick (or when another replica leads). */
+  idleMs: number;
+}
+
+/**
+ * Runs `tick` on one API replica at a time: each round first checks (or takes) the loop's
+ * advisory-lock leadership, then ticks. It reschedules itself with setTimeout after each round, so
+ * two rounds never overlap, sooner after a round that found work. A failing round is logged and
+ * retried at the idle interval; nothing it throws escapes.
+ */
+export class ElectedLoop {
+  readonly #leader: LeaderLock;
+  #timer: NodeJS.Timeout | null = null;
+  #running: Promise<void> | null = null;
+  #stopped = true;
+
+  constructor(
+    databaseUrl: string,
+    private readonly logger: Logger,
+    private readonly options: ElectedLoopOptions,
+  ) {
+    this.#leader = new LeaderLock(databaseUrl, options.name, logger);
+  }
+
+  start(): void {
+    if (!this.#stopped) return;
+    this.#stopped = false;
+    this.#schedule(0);
+  }
+
+  /** Waits for a round under way, then gives up leadership. */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = null;
+    await this.#running;
+    await this.#leader.release();
+  }
+
+  #schedule(ms: number): void {
+    if (this.#stopped) return;
+    this.#timer = setTimeout(() => {
+      this.#timer = null;
+      this.#running = this.#round().finally(() => {
+        this.#running = null;
+      });
+    }, ms);
+  }
+
+  async #round(): Promise<void> {
+    let found = 0;
+    try {
+      if (await this.#leader.acquire()) found = await this.options.tick();
+    } catch (error) {
+      this.logger.error({ err: error, loop: this.options.name }, 'loop tick failed');
+    }
+    this.#schedule(found > 0 ? this.options.busyMs : this.options.idleMs);
+  }
+}

@@ -1,0 +1,106 @@
+import { randomUUID } from 'node:crypto';
+import type { Sql } from '../db/client.js';
+import { ApiError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import { LATE } from '../orchestration/decisions.js';
+import { proposeState } from '../runs/propose-state.js';
+import { ElectedLoop } from './elected-loop.js';
+
+export interface LateRunsOptions {
+  /** A due run not claimed this many seconds after its scheduled time is Late. @default 15 */
+  lateAfterSeconds?: number;
+  /** Delay after a tick that found work. @default 200 */
+  busyMs?: number;
+  /** Delay after an idle tick. @default 2000 */
+  idleMs?: number;
+  /** Runs handled per tick. @default 100 */
+  batchSize?: number;
+}
+
+interface LateCandidate {
+  id: string;
+  workspace_id: string;
+  attempt: number;
+}
+
+/**
+ * Renames due runs that no worker claimed within `lateAfterSeconds` of their scheduled time to
+ * SCHEDULED/Late, so users see a pool with no capacity (or no worker) instead of a run that only
+ * looks scheduled. Only runs still named Scheduled or AwaitingRetry are marked: AwaitingConcurrencySlot
+ * already says why the run waits, and a Late run stays Late.
+ *
+ * Marking goes through the proposal path (actor `system`), so it is judged like any transition and
+ * cannot race a claim (Prefect #12116): the proposal locks the run row, which a claim holds until it
+ * commits, and the rule only renames a run that is still SCHEDULED once the lock is granted. The
+ * proposal names the attempt the scan saw, so a run that was claimed, failed and rescheduled in
+ * between (attempt + 1) is fenced out rather than marked late for a time it no longer has. A run
+ * already Late is accepted unchanged with no new history, so ticks are idempotent and two replicas
+ * running one at once still record one Late per run. Only the database clock decides lateness.
+ */
+export class LateRunsLoop {
+  readonly #loop: ElectedLoop;
+  readonly #lateAfterSeconds: number;
+  readonly #batchSize: number;
+
+  constructor(
+    private readonly sql: Sql,
+    databaseUrl: string,
+    private readonly logger: Logger,
+    options: LateRunsOptions = {},
+  ) {
+    this.#lateAfterSeconds = options.lateAfterSeconds ?? 15;
+    this.#batchSize = options.batchSize ?? 100;
+    this.#loop = new ElectedLoop(databaseUrl, logger, {
+      name: 'late-runs',
+      tick: () => this.tick(),
+      busyMs: options.busyMs ?? 200,
+      idleMs: options.idleMs ?? 2_000,
+    });
+  }
+
+  start(): void {
+    this.#loop.start();
+  }
+
+  stop(): Promise<void> {
+    return this.#loop.stop();
+  }
+
+  /** Marks one batch of late runs; returns how many it renamed. */
+  async tick(): Promise<number> {
+    // Reads the partial index flow_runs_late_idx, oldest first.
+    const candidates = await this.sql<LateCandidate[]>`
+      SELECT id, workspace_id, attempt FROM flow_runs
+      WHERE state_type = 'SCHEDULED' AND state_name IN ('Scheduled', 'AwaitingRetry')
+        AND expected_start_time < now() - make_interval(secs => ${this.#lateAfterSeconds})
+      ORDER BY expected_start_time
+      LIMIT ${this.#batchSize}`;
+    let marked = 0;
+    for (const run of candidates) {
+      const log = this.logger.child({ runId: run.id, workspaceId: run.workspace_id });
+      try {
+        const response = await proposeState(this.sql, {
+          workspaceId: run.workspace_id,
+          runId: run.id,
+          transitionId: randomUUID(),
+          state: {
+            type: 'SCHEDULED',
+            name: LATE,
+            message: `not claimed within ${this.#lateAfterSeconds} s of its scheduled time`,
+          },
+          attempt: run.attempt,
+          actor: 'system',
+        });
+        if (response?.status === 'ACCEPT' && response.state.name === LATE) {
+          marked++;
+          log.info('run is late');
+        }
+      } catch (error) {
+        // The run moved to another attempt between the scan and the lock: it is no longer this late run.
+        if (error instanceof ApiError && error.code === 'stale_attempt') continue;
+        log.error({ err: error }, 'late marking failed for a run');
+      }
+    }
+    return marked;
+  }
+}
