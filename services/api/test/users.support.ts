@@ -1,0 +1,82 @@
+import type { MemberRole } from '@outpost/sdk/contracts';
+import type { TestServer } from '../src/testing.js';
+import type { Call, Reply } from './helpers.js';
+import { browser, cookieValue } from './sessions.support.js';
+
+let counter = 0;
+
+/** A fresh email address per call, so tests never collide on an account. */
+export function newEmail(tag = 'person'): string {
+  return `${tag}-${Date.now().toString(36)}-${++counter}@example.com`;
+}
+
+export const PASSWORD = 'correct horse battery staple';
+
+async function reply(res: Response): Promise<Reply> {
+  const text = await res.text();
+  let body: unknown = null;
+  try {
+    body = text ? JSON.parse(text) : null;
+  } catch {
+    body = text;
+  }
+  return { status: res.status, body, headers: res.headers, text };
+}
+
+/** POST to one of the anonymous password routes, as the sign-in page or the CLI would. */
+export async function post(server: Pick<TestServer, 'app'>, path: string, body: unknown, headers: Record<string, string> = {}) {
+  return reply(
+    await server.app.request(`/api/v1${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...headers },
+      body: JSON.stringify(body),
+    }),
+  );
+}
+
+/** Adds a person with `role` through `admin` and sets their password with the setup token; returns their user id. */
+export async function addPerson(
+  server: Pick<TestServer, 'app'>,
+  admin: Call,
+  role: MemberRole,
+  email = newEmail(role),
+): Promise<{ userId: string; email: string }> {
+  const added = await admin('POST', '/members', { body: { email, role } });
+  if (added.status !== 201) throw new Error(`adding a member failed: ${added.status} ${added.text}`);
+  if (added.body.setupToken) {
+    const set = await post(server, '/auth/password/setup', { token: added.body.setupToken, password: PASSWORD });
+    if (set.status !== 204) throw new Error(`setting the password failed: ${set.status} ${set.text}`);
+  }
+  return { userId: added.body.member.userId, email };
+}
+
+export interface PersonSession {
+  call: ReturnType<typeof browser>;
+  /** Sends the CSRF header too, as the dashboard does on mutations. */
+  mutate: (method: string, path: string, body?: unknown) => Promise<Reply>;
+  cookie: string;
+  reply: Reply;
+}
+
+/** Signs in with email and password and returns a browser-like caller with the session cookies. */
+export async function signInPerson(
+  server: Pick<TestServer, 'app'>,
+  email: string,
+  password = PASSWORD,
+  workspace?: string,
+): Promise<PersonSession> {
+  const res = await post(server, '/auth/password', { email, password, ...(workspace ? { workspace } : {}) });
+  if (res.status !== 200) throw new Error(`sign-in failed: ${res.status} ${res.text}`);
+  const cookies = res.headers.getSetCookie();
+  const session = cookieValue(cookies, 'outpost_session');
+  const csrf = cookieValue(cookies, 'outpost_csrf');
+  if (!session || !csrf) throw new Error('sign-in set no cookies');
+  const cookie = `outpost_session=${session}; outpost_csrf=${csrf}`;
+  const call = browser(server, cookie);
+  return {
+    call,
+    cookie,
+    reply: res,
+    mutate: (method, path, body) => call(method, path, { body, headers: { 'x-outpost-csrf': csrf } }),
+  };
+}
