@@ -148,7 +148,7 @@ export async function startWorker(options: WorkerOptions, hooks: WorkerHooks = {
     client,
     options,
     logger,
-    active: () => new Set([...executions.values()].map((e) => `${e.runId}-${e.attempt}`)),
+    active: () => new Set([...executions.values()].flatMap((e) => e.spoolKeys())),
   });
   recovery.start();
 

@@ -14,6 +14,7 @@ import { type ExitInfo, FlowProcess, type FlowProcessHandlers } from './flow-pro
 import { ChildMessage, rpcIdOf } from './messages.js';
 import { RpcServer } from './rpc.js';
 import { RunApi } from './run-api.js';
+import { SubflowRuns } from './subflow-runs.js';
 
 export interface ExecutionDeps {
   client: OutpostClient;
@@ -45,6 +46,8 @@ export class RunExecution {
   readonly api: RunApi;
   private readonly log: Logger;
   private readonly shipper: LogShipper;
+  /** Subflow runs the flow process started, each with its own log shipper. */
+  private readonly subflows: SubflowRuns;
   private redactor = new Redactor([]);
   private readonly abort = new AbortController();
   private proc: FlowProcess | null = null;
@@ -79,6 +82,20 @@ export class RunExecution {
       redact: (text) => this.redactor.redact(text),
       send: (batch) => this.api.call('logsWrite', { params: { id: this.runId }, body: batch }, 0, { abortable: false }),
     });
+    this.subflows = new SubflowRuns(
+      this.attempt,
+      (runId) =>
+        new LogShipper({
+          runId,
+          attempt: this.attempt,
+          spoolDir: deps.options.spoolDir,
+          batchSize: deps.options.logBatchSize,
+          batchMs: deps.options.logBatchMs,
+          logger: this.log,
+          redact: (text) => this.redactor.redact(text),
+          send: (batch) => this.api.call('logsWrite', { params: { id: runId }, body: batch }, 0, { abortable: false }),
+        }),
+    );
     this.renewed(claimedAt);
     this.done = this.execute().finally(() => {
       if (this.leaseTimer) clearTimeout(this.leaseTimer);
@@ -87,6 +104,11 @@ export class RunExecution {
 
   setToken(token: string): void {
     this.api.setToken(token);
+  }
+
+  /** `<runId>-<attempt>` of every log spool this execution writes: its own and its subflow runs'. */
+  spoolKeys(): string[] {
+    return [`${this.runId}-${this.attempt}`, ...this.subflows.spoolKeys()];
   }
 
   /**
@@ -202,6 +224,7 @@ export class RunExecution {
     const rpc = new RpcServer({
       api: this.api,
       shipper: this.shipper,
+      subflows: this.subflows,
       redactor: () => this.redactor,
       logger: this.log,
       flushBeforeStateMs: FLUSH_BEFORE_STATE_MS,
@@ -223,13 +246,15 @@ export class RunExecution {
         const message = parsed.data;
         if (message.t === 'ready') ready();
         else if (message.t === 'log') {
-          this.shipper.push({
+          const line = {
             level: message.level,
             message: message.message,
             timestamp: message.timestamp,
             taskRunId: message.taskRunId,
             stream: 'flow',
-          });
+          } as const;
+          if (message.flowRunId === undefined || message.flowRunId === this.runId) this.shipper.push(line);
+          else if (!this.subflows.push(message.flowRunId, line)) this.log.warn('ignored a log line for an unknown subflow run');
         } else if (message.t === 'rpc')
           void rpc.serve(this.proc, message, this.stopReason === 'lost' || this.stopReason === 'lease-expired');
       },
@@ -320,7 +345,7 @@ export class RunExecution {
       if (ending !== 'reported') this.runLog(ending === 'crashed' ? 'error' : 'info', `flow process ${describeExit(exit)}`);
     } else if (startFailure) this.runLog('error', startFailure.message);
     const proposed = proposal ? await this.proposeFinal(proposal) : null;
-    await this.shipper.close(FINAL_FLUSH_MS);
+    await Promise.all([this.shipper.close(FINAL_FLUSH_MS), this.subflows.close(FINAL_FLUSH_MS)]);
     return { runId: this.runId, attempt: this.attempt, ending, proposed, state: this.lastState.type, exit };
   }
 

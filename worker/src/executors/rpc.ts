@@ -2,11 +2,12 @@ import type { CallResult } from '@outpost/sdk/client';
 import { describeFailure } from '@outpost/sdk/client';
 import type { ProposedState, StateProposalResponse } from '@outpost/sdk/contracts';
 import type { Logger } from 'pino';
-import type { Redactor } from '../redact.js';
+import { REDACTED, type Redactor } from '../redact.js';
 import type { LogShipper } from '../ship-logs.js';
 import type { FlowProcess } from './flow-process.js';
 import type { RpcErrorBody, RpcRequestMessage as RpcRequest } from './messages.js';
 import { isStaleAttempt, type RunApi } from './run-api.js';
+import type { SubflowRuns } from './subflow-runs.js';
 
 /** Worker-side retries of one rpc end well before the runtime gives up waiting for the reply (120 s). */
 const RPC_DEADLINE_MS = 60_000;
@@ -14,19 +15,25 @@ const RPC_DEADLINE_MS = 60_000;
 export interface RpcServerDeps {
   api: RunApi;
   shipper: LogShipper;
+  /** Subflow runs created for this run, with their own log shippers. */
+  subflows: SubflowRuns;
   redactor: () => Redactor;
   logger: Logger;
   flushBeforeStateMs: number;
-  /** Every answer to a flow-run state proposal, so the execution knows the run's state. */
+  /** Every answer to a state proposal of the run itself, so the execution knows the run's state. */
   onState: (response: StateProposalResponse) => void;
   /** A write was refused because this attempt is no longer current. */
   onStaleAttempt: () => void;
 }
 
+/** A request naming a run this worker did not create for the process. */
+const UNKNOWN_RUN: RpcErrorBody = { message: 'no such subflow run in this flow process', status: 404, code: 'not_found' };
+
 /**
  * Serves the runtime's rpcs: adds what only the worker may assert (the attempt), redacts free
  * text, forwards the call with the run token, and replies. Nothing the child sends reaches the
- * API unchecked: requests were parsed against the protocol schemas before they get here.
+ * API unchecked: requests were parsed against the protocol schemas before they get here, and a
+ * request about a subflow run must name one this worker created for the process.
  */
 export class RpcServer {
   private readonly inflight = new Set<Promise<void>>();
@@ -52,6 +59,12 @@ export class RpcServer {
     proc?.send({ t: 'reply', id, ok: false, error });
   }
 
+  /** The run a request is about: the worker's own, or one of its subflow runs; null for any other id. */
+  private target(flowRunId: string | undefined): string | null {
+    if (flowRunId === undefined || flowRunId === this.deps.api.runId) return this.deps.api.runId;
+    return this.deps.subflows.has(flowRunId) ? flowRunId : null;
+  }
+
   private async handle(proc: FlowProcess | null, request: RpcRequest, refuse: boolean): Promise<void> {
     const { api } = this.deps;
     if (refuse) {
@@ -62,27 +75,41 @@ export class RpcServer {
       });
       return;
     }
+    const runId = this.target(request.method === 'createChildRun' ? request.body.parentFlowRunId : request.body.flowRunId);
+    if (runId === null) {
+      this.replyError(proc, request.id, UNKNOWN_RUN);
+      return;
+    }
+    const own = runId === api.runId;
+    const redactor = this.deps.redactor();
     let result: CallResult<unknown>;
     switch (request.method) {
       case 'setState': {
         // Lines logged before a state change must be readable once the change is.
-        const flushed = await this.deps.shipper.flush(this.deps.flushBeforeStateMs);
-        if (!flushed) this.deps.logger.warn('proposing a state before every earlier log line was delivered');
-        const answer = await api.proposeState(this.redactState(request.body.state), RPC_DEADLINE_MS, request.body.transitionId);
-        if (answer.ok) this.deps.onState(answer.data);
+        const { flushBeforeStateMs } = this.deps;
+        const flushed = own
+          ? await this.deps.shipper.flush(flushBeforeStateMs)
+          : await this.deps.subflows.flush(runId, flushBeforeStateMs);
+        if (!flushed) this.deps.logger.warn({ runId }, 'proposing a state before every earlier log line was delivered');
+        const answer = await api.proposeState(
+          this.redactState(request.body.state),
+          RPC_DEADLINE_MS,
+          request.body.transitionId,
+          runId,
+        );
+        if (answer.ok && own) this.deps.onState(answer.data);
         result = answer;
         break;
       }
       case 'createTaskRun': {
         // Task names and keys can be built from parameters; they leave the network like any other text.
-        const redactor = this.deps.redactor();
-        const { name, taskKey, dynamicKey, state } = request.body;
+        const { name, taskKey, dynamicKey, state, flowRunId: _target, ...rest } = request.body;
         result = await api.call(
           'taskRunsCreate',
           {
-            params: { id: api.runId },
+            params: { id: runId },
             body: {
-              ...request.body,
+              ...rest,
               name: redactor.redact(name),
               taskKey: redactor.redact(taskKey),
               dynamicKey: redactor.redact(dynamicKey),
@@ -99,11 +126,51 @@ export class RpcServer {
         result = await api.call(
           'taskRunsSetState',
           {
-            params: { runId: api.runId, id: taskRunId },
+            params: { runId, id: taskRunId },
             body: {
               flowRunAttempt: api.attempt,
               ...(runCount === undefined ? {} : { runCount }),
               state: this.redactState(state),
+            },
+          },
+          RPC_DEADLINE_MS,
+        );
+        break;
+      }
+      case 'createChildRun': {
+        const { id, flowName, parameters, parentTaskRunId } = request.body;
+        const created = await api.call(
+          'flowRunsCreateChild',
+          {
+            params: { id: runId },
+            body: {
+              id,
+              attempt: api.attempt,
+              flowName,
+              // Subflow parameters are values from the flow's own memory: redacted like any text that leaves.
+              parameters: redactor.redactJson(parameters),
+              ...(parentTaskRunId ? { parentTaskRunId } : {}),
+            },
+          },
+          RPC_DEADLINE_MS,
+        );
+        if (created.ok) this.deps.subflows.add(created.data.flowRun.id);
+        result = created;
+        break;
+      }
+      case 'createArtifact': {
+        const { key, description, data, flowRunId: _target, ...rest } = request.body;
+        result = await api.call(
+          'artifactsCreate',
+          {
+            params: { id: runId },
+            body: {
+              ...rest,
+              flowRunAttempt: api.attempt,
+              // A key must stay a key: a masked secret in it becomes the word "redacted".
+              key: redactor.redact(key).replaceAll(REDACTED, 'redacted'),
+              ...(description === undefined ? {} : { description: redactor.redact(description) }),
+              data: redactor.redactJson(data),
             },
           },
           RPC_DEADLINE_MS,
@@ -115,7 +182,7 @@ export class RpcServer {
       proc?.send({ t: 'reply', id: request.id, ok: true, result: result.data });
       return;
     }
-    this.deps.logger.warn({ method: request.method, reason: describeFailure(result) }, 'rpc refused or failed');
+    this.deps.logger.warn({ method: request.method, runId, reason: describeFailure(result) }, 'rpc refused or failed');
     const error: RpcErrorBody = { message: describeFailure(result) };
     if (result.kind !== 'network_error') error.status = result.status;
     if (result.kind === 'http_error' && result.problem) error.code = result.problem.code;

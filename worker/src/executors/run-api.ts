@@ -53,14 +53,19 @@ export class RunApi {
     }
   }
 
+  /**
+   * Proposes a state of the run — or of one of its subflow runs (`runId`), which carry the run's
+   * attempt and are written with its token.
+   */
   proposeState(
     state: ProposedState,
     deadlineMs: number,
     transitionId: string = randomUUID(),
+    runId: string = this.runId,
   ): Promise<CallResult<StateProposalResponse>> {
     return this.call(
       'flowRunsSetState',
-      { params: { id: this.runId }, body: { transitionId, attempt: this.attempt, state } },
+      { params: { id: runId }, body: { transitionId, attempt: this.attempt, state } },
       deadlineMs,
     );
   }
