@@ -1,3 +1,5 @@
+import type { ScheduleInput } from './contracts/schedules.js';
+
 /** One deployment of a flow: where it runs, with which defaults. */
 export interface DeploymentConfig {
   /** The flow's name, as given to `flow({ name })`. */
@@ -26,6 +28,15 @@ export interface DeploymentConfig {
   retries?: number;
   /** Delay before a retry. @default 0 */
   retryDelaySeconds?: number;
+  /**
+   * When runs start by themselves: cron (`{ cron: '30 2 * * *', timezone: 'Europe/Berlin' }`, 5 or 6
+   * fields, DST-correct) or interval (`{ intervalSeconds: 3600, anchorDate: '2025-01-01T00:15:00Z' }`),
+   * each with optional `slug`, `active`, `parameters` (over the defaults above) and
+   * `catchup` (`all` | `latest` | `none`, what happens to times missed during an outage).
+   * Deploying replaces the deployment's schedules with these, matched by slug, so redeploying never
+   * duplicates a run. @default [] (no schedules; deploying removes any the deployment had)
+   */
+  schedules?: ScheduleInput[];
 }
 
 /** The shape of `outpost.config.ts`. */

@@ -239,6 +239,8 @@ function plan(
     ...(d.jobVariables ? { jobVariables: d.jobVariables as DeploymentUpsertRequest['jobVariables'] } : {}),
     ...(d.retries !== undefined ? { retries: d.retries } : {}),
     ...(d.retryDelaySeconds !== undefined ? { retryDelaySeconds: d.retryDelaySeconds } : {}),
+    // Always sent: the config is where schedules live, so one removed from it is removed on deploy.
+    schedules: d.schedules ?? [],
   };
   return { flow: d.flow, name: d.name, entrypoint: request.entrypoint, parameterSchema: flow.parameterSchema, request };
 }

@@ -7,6 +7,7 @@ import { build } from 'esbuild';
 import { z } from 'zod';
 import type { OutpostConfig } from '../config.js';
 import { Name } from '../contracts/common.js';
+import { ScheduleInputs } from '../contracts/schedules.js';
 import { UsageError } from './errors.js';
 
 export const CONFIG_FILE = 'outpost.config.ts';
@@ -24,6 +25,7 @@ const DeploymentSchema = z.object({
   jobVariables: z.record(z.string(), z.json()).optional(),
   retries: z.number().int().min(0).max(100).optional(),
   retryDelaySeconds: z.number().int().min(0).max(86_400).optional(),
+  schedules: ScheduleInputs.optional(),
 });
 
 const ConfigSchema = z

@@ -1,6 +1,7 @@
 import type { Command } from '../command.js';
 import { deploy } from './deploy.js';
 import { deploymentsLs } from './deployments.js';
+import { deploymentsPause, deploymentsResume, schedulesLs } from './deployments-schedules.js';
 import { dev } from './dev.js';
 import { keysCreate, keysLs, keysRevoke } from './keys.js';
 import { logs } from './logs.js';
@@ -22,6 +23,9 @@ export const COMMANDS: readonly Command[] = [
   runsGet,
   runsCancel,
   deploymentsLs,
+  deploymentsPause,
+  deploymentsResume,
+  schedulesLs,
   poolsLs,
   poolsCreate,
   workersLs,
