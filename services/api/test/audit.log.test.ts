@@ -1,0 +1,184 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { appendAuditEntry } from '../src/db/audit.js';
+import { startTestServer, type TestServer } from '../src/testing.js';
+import { type Call, client } from './helpers.js';
+import { addPerson, PASSWORD, post, signInPerson } from './users.support.js';
+
+let server: TestServer;
+let owner: Call;
+let ownerKeyId: string;
+
+beforeAll(async () => {
+  server = await startTestServer({ loops: false, secretKey: 'k'.repeat(40) });
+  owner = client(server, server.ownerKey);
+  ownerKeyId = (await owner('GET', '/whoami')).body.principal.id;
+});
+afterAll(async () => {
+  await server?.close();
+});
+
+async function entries(query = ''): Promise<Record<string, unknown>[]> {
+  const res = await owner('GET', `/audit-log?limit=500${query}`);
+  expect(res.status, res.text).toBe(200);
+  return res.body.items;
+}
+
+describe('audit log', () => {
+  test('a mutation is recorded with who, what, when, from where, and the ids it named and produced; a read is not', async () => {
+    const created = await owner('POST', '/work-pools', {
+      body: { name: 'audited', concurrencyLimit: 3 },
+      headers: { 'user-agent': 'audit-test/1.0' },
+    });
+    await owner('GET', '/work-pools/audited');
+    const [entry] = await entries(`&objectId=${created.body.id}`);
+    expect(entry).toMatchObject({
+      actor: { kind: 'api_key', id: ownerKeyId, label: 'owner' },
+      action: 'poolsCreate',
+      method: 'POST',
+      path: '/api/v1/work-pools',
+      status: 201,
+      userAgent: 'audit-test/1.0',
+      resultIds: { id: created.body.id },
+      summary: { fields: ['concurrencyLimit', 'name'], values: { name: 'audited', concurrencyLimit: 3 } },
+    });
+    expect(Date.now() - Date.parse(String(entry?.occurredAt))).toBeLessThan(60_000);
+    const patched = await owner('PATCH', '/work-pools/audited', { body: { paused: true } });
+    expect(patched.status).toBe(200);
+    const [update] = await entries('&action=poolsUpdate');
+    expect(update).toMatchObject({ targetIds: { pool: 'audited' }, resultIds: { id: created.body.id }, status: 200 });
+    expect((await entries()).some((e) => e.method === 'GET')).toBe(false);
+  });
+
+  test('refused mutations are recorded with their status', async () => {
+    const viewer = client(server, await server.createKey('viewer'));
+    expect((await viewer('POST', '/work-pools', { body: { name: 'denied' } })).status).toBe(403);
+    const [denied] = await entries('&outcome=failure&action=poolsCreate');
+    expect(denied).toMatchObject({ status: 403, actor: { kind: 'api_key' } });
+  });
+
+  test('no secret reaches the log: API keys, passwords, setup tokens and client secrets stay out', async () => {
+    const key = await owner('POST', '/api-keys', { body: { name: 'ci', role: 'developer' } });
+    const added = await owner('POST', '/members', { body: { email: 'secretive@example.com', role: 'viewer' } });
+    await post(server, '/auth/password/setup', { token: added.body.setupToken, password: PASSWORD });
+    await post(server, '/auth/password/change', {
+      email: 'secretive@example.com',
+      currentPassword: PASSWORD,
+      newPassword: 'the second secret passphrase',
+    });
+    await post(server, '/auth/password', { email: 'secretive@example.com', password: 'a wrong secret guess' });
+    await owner('PUT', '/sso/oidc', {
+      body: { issuer: 'https://idp.example.com', clientId: 'c', clientSecret: 'very-secret-client-value' },
+    });
+    const rows = await server.sql<{ row: string }[]>`SELECT row_to_json(a)::text AS row FROM audit_log a`;
+    const all = rows.map((r) => r.row).join('\n');
+    for (const secret of [
+      key.body.key,
+      added.body.setupToken,
+      PASSWORD,
+      'the second secret passphrase',
+      'a wrong secret guess',
+      'very-secret-client-value',
+    ]) {
+      expect(all).not.toContain(secret);
+    }
+    const [created] = await entries('&action=apiKeysCreate');
+    expect(created).toMatchObject({
+      resultIds: { apiKey: key.body.apiKey.id },
+      summary: { values: { name: 'ci', role: 'developer' } },
+    });
+  });
+
+  test("a person's calls, sign-ins and failed attempts are recorded under their account", async () => {
+    const { email, userId } = await addPerson(server, owner, 'developer');
+    await post(server, '/auth/password', { email, password: 'definitely not it' });
+    const person = await signInPerson(server, email);
+    await person.mutate('POST', '/work-pools', { name: 'by-a-person' });
+    const mine = await entries(`&objectId=${userId}`);
+    expect(mine.map((e) => [e.action, e.status, (e.actor as { kind: string }).kind])).toEqual(
+      expect.arrayContaining([
+        ['authPasswordSignIn', 200, 'user'],
+        ['authPasswordSignIn', 401, 'anonymous'],
+      ]),
+    );
+    const [pool] = await entries(`&actorId=${userId}&action=poolsCreate`);
+    expect(pool).toMatchObject({ actor: { kind: 'user', id: userId, label: email }, status: 201 });
+  });
+
+  test('the database refuses to change or remove entries, whoever asks', async () => {
+    await owner('POST', '/work-pools', { body: { name: 'immutable' } });
+    await expect(server.sql`UPDATE audit_log SET status = 200`).rejects.toThrow(/append-only/);
+    await expect(server.sql`DELETE FROM audit_log`).rejects.toThrow(/append-only/);
+    await expect(server.sql`TRUNCATE audit_log`).rejects.toThrow(/append-only/);
+    expect((await entries()).length).toBeGreaterThan(0);
+  });
+
+  test('only owners and admins read it, and another workspace never sees our entries', async () => {
+    for (const role of ['developer', 'runner', 'viewer', 'worker'] as const) {
+      const caller = client(server, await server.createKey(role));
+      expect((await caller('GET', '/audit-log')).status, role).toBe(403);
+      expect((await caller('GET', '/audit-log/export')).status, role).toBe(403);
+    }
+    expect((await client(server, await server.createKey('admin'))('GET', '/audit-log')).status).toBe(200);
+    const other = client(server, (await server.createWorkspace()).ownerKey);
+    expect((await other('GET', '/audit-log')).body.items).toEqual([]);
+  });
+
+  test('pages newest first with a cursor, and the export streams every matching entry oldest first as NDJSON', async () => {
+    const ws = await server.createWorkspace();
+    const rows = 1234;
+    const action = `bulk-${randomUUID()}`;
+    for (let i = 0; i < rows; i += 200) {
+      await Promise.all(
+        Array.from({ length: Math.min(200, rows - i) }, (_, j) =>
+          appendAuditEntry(server.sql, {
+            workspaceId: ws.workspaceId,
+            actorKind: 'api_key',
+            actorId: null,
+            action,
+            method: 'POST',
+            path: '/x',
+            status: 200,
+            clientAddress: null,
+            userAgent: null,
+            requestId: String(i + j),
+            targetIds: {},
+            resultIds: {},
+            summary: {},
+          }),
+        ),
+      );
+    }
+    const call = client(server, ws.ownerKey);
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const page = await call('GET', `/audit-log?limit=500&action=${action}${cursor ? `&cursor=${cursor}` : ''}`);
+      seen.push(...page.body.items.map((e: { id: string }) => e.id));
+      cursor = page.body.nextCursor;
+    } while (cursor);
+    expect(seen).toHaveLength(rows);
+    expect([...seen].sort((a, b) => Number(b) - Number(a))).toEqual(seen);
+
+    const res = await server.app.request(`/api/v1/audit-log/export?action=${action}`, {
+      headers: { authorization: `Bearer ${ws.ownerKey}` },
+    });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toContain('application/x-ndjson');
+    expect(res.headers.get('content-disposition')).toMatch(
+      /attachment; filename="audit-log-ws-[0-9a-f]+-\d{4}-\d{2}-\d{2}\.ndjson"/,
+    );
+    const lines = (await res.text()).trimEnd().split('\n');
+    expect(lines).toHaveLength(rows);
+    const ids = lines.map((line) => (JSON.parse(line) as { id: string; action: string }).id);
+    expect(ids).toEqual([...seen].reverse());
+  });
+
+  test('filters by time and refuses a forged cursor', async () => {
+    const future = new Date(Date.now() + 3600_000).toISOString();
+    expect(await entries(`&since=${encodeURIComponent(future)}`)).toEqual([]);
+    const forged = await owner('GET', `/audit-log?cursor=${Buffer.from('["0; DROP"]').toString('base64url')}`);
+    expect(forged.status).toBe(400);
+    expect(forged.body.errors).toEqual([{ path: 'query.cursor', message: 'invalid cursor' }]);
+  });
+});
