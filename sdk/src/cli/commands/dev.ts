@@ -59,15 +59,18 @@ interface WorkerPackage {
 /** How long the sign-in link printed at start stays usable. */
 const SIGN_IN_LINK_SECONDS = 15 * 60;
 
-const EXAMPLE_DIR = fileURLToPath(new URL('../../../examples/hello/', import.meta.url));
+/** What `npm start` deploys: the smallest project, and the ML pipeline that shows the rest. */
+const EXAMPLE_DIRS = ['hello', 'ml-pipeline'].map((name) =>
+  fileURLToPath(new URL(`../../../examples/${name}/`, import.meta.url)),
+);
 
 export const dev: Command = {
   name: 'dev',
-  summary: 'Run everything locally: API on embedded Postgres, a worker, and the example flow deployed',
+  summary: 'Run everything locally: API on embedded Postgres, a worker, and the example flows deployed',
   usesApi: false,
   options: {
     port: { type: 'string', placeholder: '<port>', description: 'API port (default 4200)' },
-    project: { type: 'string', placeholder: '<dir>', description: 'deploy this project instead of the hello example' },
+    project: { type: 'string', placeholder: '<dir>', description: 'deploy this project instead of the examples' },
     'database-url': { type: 'string', placeholder: '<url>', description: 'use this Postgres instead of the embedded one' },
   },
   notes: ['State lives in ./.outpost: Postgres data, the local registry, the bundle cache and credentials.json (mode 0600).'],
@@ -75,7 +78,7 @@ export const dev: Command = {
     const port = parsePort(stringOption(ctx.values, 'port'));
     const home = resolve(ctx.cwd, '.outpost');
     const project = stringOption(ctx.values, 'project');
-    const projectDir = project ? resolve(ctx.cwd, project) : EXAMPLE_DIR;
+    const projectDirs = project ? [resolve(ctx.cwd, project)] : EXAMPLE_DIRS;
     const interrupted = ctx.interrupts();
     const stopping = interruptSignal(ctx.interrupts);
     const api = await importOptional<ApiPackage>('@outpost/api', '`outpost dev`');
@@ -89,23 +92,29 @@ export const dev: Command = {
     let worker: RunningWorker | null = null;
     try {
       const { credentials, firstStart } = await ensureCredentials(api, server, join(home, 'credentials.json'));
-      let deployed: DeployResult | null = null;
-      if (existsSync(join(projectDir, 'outpost.config.ts'))) {
+      const deployed: DeployResult[] = [];
+      for (const projectDir of projectDirs) {
+        if (!existsSync(join(projectDir, 'outpost.config.ts'))) {
+          ctx.err(`no outpost.config.ts in ${projectDir}; nothing deployed`);
+          continue;
+        }
         const session = new Api({ apiUrl: server.url, apiKey: credentials.ownerKey });
         try {
-          deployed = await deployProject({
-            config: projectDir,
-            cwd: ctx.cwd,
-            env: ctx.env,
-            dryRun: false,
-            registry: `oci-layout://${join(home, 'registry')}`,
-            api: () => session,
-            progress: (line) => ctx.err(`  ${line}`),
-          });
+          deployed.push(
+            await deployProject({
+              config: projectDir,
+              cwd: ctx.cwd,
+              env: ctx.env,
+              dryRun: false,
+              registry: `oci-layout://${join(home, 'registry')}`,
+              api: () => session,
+              progress: (line) => ctx.err(`  ${line}`),
+            }),
+          );
         } finally {
           await session.close();
         }
-      } else ctx.err(`no outpost.config.ts in ${projectDir}; nothing deployed`);
+      }
 
       worker = await startLocalWorker(workerPkg, server.url, credentials.workerKey, home, ctx, stopping);
       // A fresh single-use link on every start: it opens a dashboard session as the owner, once.
@@ -219,6 +228,8 @@ async function startLocalWorker(
   // The example reads this secret; without one the worker would fail its runs. A random value
   // shows the redaction: the line that prints it reaches the API with the value masked.
   env.GREETING_SECRET ??= `local-${randomBytes(6).toString('hex')}`;
+  // The ML pipeline signs its model with this one; a random key per start is enough locally.
+  env.MODEL_SIGNING_KEY ??= randomBytes(24).toString('base64url');
   const argv = [
     '--pool',
     'default',
@@ -254,10 +265,11 @@ function printBanner(
   url: string,
   ownerKey: string,
   firstStart: boolean,
-  deployed: DeployResult | null,
+  deployed: readonly DeployResult[],
   signInUrl: string,
 ): void {
-  const first = deployed?.deployments[0];
+  const first = deployed[0]?.deployments[0];
+  const pipeline = deployed.flatMap((d) => d.deployments).find((d) => d.flow === 'churn-model');
   const lines = [
     '',
     'Outpost is running.',
@@ -266,11 +278,12 @@ function printBanner(
     `  API:       ${url}`,
     `  owner key: ${ownerKey}${firstStart ? '  (stored in .outpost/credentials.json, mode 0600)' : ''}`,
     '  worker:    polling pool "default"',
-    ...(deployed?.deployments.map((d) => `  deployed:  ${d.flow}/${d.name} → ${deployed.source}`) ?? []),
+    ...deployed.flatMap((project) => project.deployments.map((d) => `  deployed:  ${d.flow}/${d.name} → ${project.source}`)),
     '',
     'Try, in another terminal:',
     `  export OUTPOST_API_URL=${url} OUTPOST_API_KEY=${ownerKey}`,
     ...(first ? [`  npx outpost run ${first.flow}/${first.name} --param n=3 --watch`] : []),
+    ...(pipeline ? [`  npx outpost run ${pipeline.flow}/${pipeline.name} --watch    # train, gate, score, model card`] : []),
     '  npx outpost runs ls',
     '',
     'Ctrl-C stops everything.',
