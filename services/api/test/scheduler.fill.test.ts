@@ -222,6 +222,18 @@ describe('redeploys', () => {
   });
 });
 
+test('a manual run may not use an idempotency key of the scheduler or of a backfill', async () => {
+  const d = await deploy(owner, { flowName: unique('reserved'), schedules: [{ slug: 's', cron: '0 * * * *' }] });
+  for (const key of ['scheduled:s:2030-01-01T00:00:00.000Z', 'backfill:x']) {
+    const res = await owner('POST', `/deployments/${d.id}/runs`, { body: {}, headers: { 'idempotency-key': key } });
+    expect(res.status).toBe(400);
+    expect(res.body.errors[0].path).toBe('headers.idempotency-key');
+  }
+  expect((await owner('POST', `/deployments/${d.id}/runs`, { body: {}, headers: { 'idempotency-key': 'mine:1' } })).status).toBe(
+    201,
+  );
+});
+
 describe('concurrent passes', () => {
   test('four passes running at once create exactly one run per scheduled time', async () => {
     const ids: string[] = [];

@@ -14,6 +14,8 @@ import type { Handlers } from './types.js';
 
 const DeploymentCursor = z.tuple([Name, Name]);
 const IdempotencyKey = z.string().min(1).max(200);
+/** The scheduler's and backfills' keys: a manual run must not take (or, when its schedule goes, lose) one of their slots. */
+const RESERVED_KEY = /^(scheduled|backfill):/;
 
 export const deploymentHandlers = {
   deploymentsUpsert: async ({ body, principal, deps }) => {
@@ -84,6 +86,16 @@ export const deploymentHandlers = {
       if (!parsed.success) {
         throw new ApiError('validation_failed', 'the Idempotency-Key header is invalid', {
           errors: [{ path: 'headers.idempotency-key', message: 'must be 1 to 200 characters' }],
+        });
+      }
+      if (RESERVED_KEY.test(parsed.data)) {
+        throw new ApiError('validation_failed', 'the Idempotency-Key header is invalid', {
+          errors: [
+            {
+              path: 'headers.idempotency-key',
+              message: 'keys starting "scheduled:" or "backfill:" are reserved for runs of schedules and backfills',
+            },
+          ],
         });
       }
       idempotencyKey = parsed.data;
