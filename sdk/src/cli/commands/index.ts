@@ -3,6 +3,7 @@ import { deploy } from './deploy.js';
 import { deploymentsLs } from './deployments.js';
 import { deploymentsPause, deploymentsResume, schedulesLs } from './deployments-schedules.js';
 import { dev } from './dev.js';
+import { init } from './init.js';
 import { keysCreate, keysLs, keysRevoke } from './keys.js';
 import { logs } from './logs.js';
 import { poolsCreate, poolsLs } from './pools.js';
@@ -15,6 +16,7 @@ import { workersLs } from './workers.js';
 
 /** Every command, in the order `outpost --help` lists them. */
 export const COMMANDS: readonly Command[] = [
+  init,
   dev,
   deploy,
   run,
