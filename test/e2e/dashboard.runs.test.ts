@@ -1,0 +1,173 @@
+import { unwrap } from '@outpost/sdk/client';
+import type { FlowRun } from '@outpost/sdk/contracts';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type DashboardStack, launchChromium, screenshot, signedInPage, startDashboardStack } from '../support/dashboard.js';
+
+let stack: DashboardStack;
+let browser: Browser;
+let page: Page;
+/** Console messages about the content security policy: the page must cause none. */
+const policyViolations: string[] = [];
+
+async function createRun(flowName: string, parameters: Record<string, unknown> = {}): Promise<FlowRun> {
+  const id = stack.deployments.get(flowName);
+  if (!id) throw new Error(`no deployment for ${flowName}`);
+  return unwrap(await stack.owner.call('deploymentsCreateRun', { params: { id }, body: { parameters } })).flowRun;
+}
+
+async function apiRun(id: string): Promise<FlowRun> {
+  return unwrap(await stack.owner.call('flowRunsGet', { params: { id } }));
+}
+
+/** Marks the document; a reload would lose the mark. */
+async function markDocument(): Promise<void> {
+  await page.evaluate(() => {
+    (window as unknown as { __sameDocument: boolean }).__sameDocument = true;
+  });
+}
+
+async function sameDocument(): Promise<boolean> {
+  return page.evaluate(() => (window as unknown as { __sameDocument?: boolean }).__sameDocument === true);
+}
+
+const stateBadge = (state: string) => page.locator(`[data-testid="run-state"][data-state="${state}"]`);
+
+beforeAll(async () => {
+  stack = await startDashboardStack();
+  browser = await launchChromium();
+  ({ page } = await signedInPage(browser, stack));
+  page.on('console', (message) => {
+    if (/content security policy/i.test(message.text())) policyViolations.push(message.text());
+  });
+});
+afterAll(async () => {
+  await browser?.close();
+  await stack?.close();
+});
+
+describe('the dashboard against a real API and worker', () => {
+  it('signs in through the one-time link, which leaves the address bar and works only once', async () => {
+    expect(page.url()).not.toContain('token=');
+    await page.getByTestId('nav-overview').waitFor();
+    expect(await page.locator('.role').textContent()).toBe('owner');
+    await screenshot(page, 'overview');
+
+    const url = await stack.signInUrl();
+    const first = await browser.newContext();
+    const second = await browser.newContext();
+    try {
+      const a = await first.newPage();
+      await a.goto(url);
+      await a.getByTestId('workspace-name').getByText('Default').waitFor();
+      const b = await second.newPage();
+      await b.goto(url);
+      await b.getByTestId('sign-in-error').waitFor();
+      expect(await b.getByTestId('sign-in-error').textContent()).toContain('expired or was already used');
+      await screenshot(b, 'sign-in-used-link');
+    } finally {
+      await first.close();
+      await second.close();
+    }
+  });
+
+  it('starts a run with parameters from the deployment page and shows it reach COMPLETED without a reload', async () => {
+    await page.getByTestId('nav-deployments').click();
+    const row = page.locator('[data-testid="deployment-row"][data-deployment="greet/e2e"]');
+    await row.waitFor();
+    await screenshot(page, 'deployments');
+    await row.getByTestId('deployment-run').click();
+    await page.getByTestId('run-dialog').waitFor();
+    await page.getByTestId('param-name').fill('Ada');
+    await page.getByTestId('param-times').fill('3');
+    await screenshot(page, 'run-dialog');
+    await markDocument();
+    await page.getByTestId('run-submit').click();
+
+    await page.waitForURL(/#\/runs\/[0-9a-f-]{36}$/);
+    const id = page.url().split('/').at(-1) ?? '';
+    await page.getByTestId('run-detail').waitFor();
+    await stateBadge('COMPLETED').waitFor({ timeout: 60_000 });
+    expect(await sameDocument()).toBe(true);
+    expect(await page.getByTestId('run-parameters').textContent()).toContain('Ada');
+    const run = await apiRun(id);
+    expect(run.state.type).toBe('COMPLETED');
+    expect(run.parameters).toEqual({ name: 'Ada', times: 3 });
+
+    // Its logs: every line arrives, and the line full of markup is shown as the text it is.
+    await page.locator('[data-testid="log-line"]', { hasText: 'hello Ada #3' }).waitFor({ timeout: 30_000 });
+    const markup = page.locator('[data-testid="log-line"]', { hasText: 'markup stays text' });
+    await markup.waitFor({ timeout: 30_000 });
+    expect(await markup.locator('.log-message').textContent()).toBe(
+      '<script>window.__pwned = true</script><img src=x onerror="window.__pwned = true"> markup stays text',
+    );
+    expect(await page.locator('[data-testid="log-lines"] img').count()).toBe(0);
+    expect(await page.locator('[data-testid="log-lines"] script').count()).toBe(0);
+    expect(await page.evaluate(() => (window as unknown as { __pwned?: boolean }).__pwned)).toBeUndefined();
+    await screenshot(page, 'run-detail-completed');
+  });
+
+  it('follows new runs and their states on the runs page over the live event stream', async () => {
+    await page.getByTestId('nav-runs').click();
+    await page.locator('[data-testid="live-status"][data-status="live"]').waitFor({ timeout: 20_000 });
+    await markDocument();
+    const run = await createRun('greet', { name: 'Grace' });
+    const row = page.locator(`[data-testid="run-row"][data-run-id="${run.id}"]`);
+    await row.waitFor({ timeout: 20_000 });
+    await row.locator('[data-testid="state-badge"][data-state="COMPLETED"]').waitFor({ timeout: 60_000 });
+    expect(await sameDocument()).toBe(true);
+    expect(await page.getByTestId('live-status').getAttribute('data-status')).toBe('live');
+    await screenshot(page, 'runs');
+  });
+
+  it('cancels a long run from its page', async () => {
+    const run = await createRun('forever');
+    await page.goto(`${stack.server.url}/#/runs/${run.id}`);
+    await stateBadge('RUNNING').waitFor({ timeout: 60_000 });
+    await page.locator('[data-testid="log-line"]', { hasText: 'waiting to be cancelled' }).waitFor({ timeout: 30_000 });
+    await page.getByTestId('run-cancel').click();
+    await page.getByTestId('run-action-outcome').getByText('Cancellation requested.').waitFor();
+    await stateBadge('CANCELLED').waitFor({ timeout: 60_000 });
+    expect((await apiRun(run.id)).state.type).toBe('CANCELLED');
+    expect(await page.getByTestId('run-retry').isEnabled()).toBe(true);
+    await screenshot(page, 'run-detail-cancelled');
+  });
+
+  it('retries a failed run as a new attempt', async () => {
+    const run = await createRun('flaky');
+    await page.goto(`${stack.server.url}/#/runs/${run.id}`);
+    await stateBadge('FAILED').waitFor({ timeout: 60_000 });
+    expect(await page.getByTestId('run-attempt').textContent()).toContain('1');
+    await page.getByTestId('run-retry').click();
+    await page.getByTestId('run-action-outcome').getByText('Run scheduled again.').waitFor();
+    await page.getByTestId('run-attempt').getByText('2').waitFor({ timeout: 30_000 });
+    await stateBadge('FAILED').waitFor({ timeout: 60_000 });
+    const retried = await apiRun(run.id);
+    expect(retried.attempt).toBe(2);
+    expect(retried.state.type).toBe('FAILED');
+    await screenshot(page, 'run-detail-retried');
+  });
+
+  it('shows the other main pages, all within the content security policy', async () => {
+    for (const [nav, ready, name] of [
+      ['nav-overview', 'runs-chart', 'overview-after-runs'],
+      ['nav-work-pools', 'pool-card', 'work-pools'],
+      ['nav-settings', 'api-keys-table', 'settings'],
+    ] as const) {
+      await page.getByTestId(nav).click();
+      await page.getByTestId(ready).first().waitFor();
+      if (nav === 'nav-overview') expect(await page.getByTestId('kpi-runs').textContent()).toMatch(/[1-9]/);
+      await screenshot(page, name);
+    }
+    expect(policyViolations).toEqual([]);
+  });
+
+  it('signs out: the session ends and the pages ask to sign in again', async () => {
+    await page.getByTestId('sign-out').click();
+    await page.getByTestId('sign-in-form').waitFor();
+    await page.goto(`${stack.server.url}/#/runs`);
+    await page.getByTestId('sign-in-form').waitFor();
+    expect(page.url()).toContain('#/sign-in');
+    await screenshot(page, 'sign-in');
+  });
+});

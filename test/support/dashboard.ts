@@ -1,0 +1,162 @@
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createSignInLink } from '@outpost/api';
+import { startTestServer, type TestServer } from '@outpost/api/testing';
+import { OutpostClient, unwrap } from '@outpost/sdk/client';
+import { parseOptions, startWorker, type WorkerHandle } from '@outpost/worker';
+import { build, stop as stopEsbuild } from 'esbuild';
+import { pino } from 'pino';
+import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import { repoRoot } from './processes.js';
+
+export const CHROMIUM = '/usr/bin/chromium';
+export const SCREENSHOTS = join(repoRoot, 'test/artifacts/screenshots');
+const FLOWS = fileURLToPath(new URL('../e2e/fixtures/dashboard-flows.ts', import.meta.url));
+
+/** Headless Chromium from Debian, with nothing that phones home. */
+export function launchChromium(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+      '--disable-quic',
+    ],
+  });
+}
+
+/** Writes a full-page screenshot to test/artifacts/screenshots/<name>.png (git-ignored). */
+export async function screenshot(page: Page, name: string): Promise<string> {
+  await mkdir(SCREENSHOTS, { recursive: true });
+  const path = join(SCREENSHOTS, `${name}.png`);
+  await page.screenshot({ path, fullPage: true });
+  return path;
+}
+
+/** Bundles the test flows as `outpost deploy` lays a bundle out and returns its `dir://` source. */
+async function buildFlows(dir: string): Promise<{ source: string; entrypoint: string }> {
+  await build({
+    entryPoints: [FLOWS],
+    outfile: join(dir, 'flows', 'dashboard-flows.mjs'),
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    logLevel: 'silent',
+    banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
+  });
+  // esbuild keeps a service process between builds; it must not outlive the test.
+  await stopEsbuild();
+  return { source: `dir://${dir}`, entrypoint: 'flows/dashboard-flows.ts' };
+}
+
+/** JSON schema of greet's parameters, as `outpost deploy` derives it from the flow's zod schema. */
+const GREET_SCHEMA = {
+  type: 'object',
+  properties: {
+    name: { type: 'string', minLength: 1, description: 'Who to greet' },
+    times: { type: 'integer', minimum: 1, maximum: 10, default: 2 },
+  },
+  required: ['name'],
+  additionalProperties: false,
+};
+
+export interface DashboardStack {
+  server: TestServer;
+  owner: OutpostClient;
+  worker: WorkerHandle;
+  /** Deployment ids by flow name: greet, forever, flaky. */
+  deployments: Map<string, string>;
+  /** A fresh one-time sign-in URL for an owner session. */
+  signInUrl(): Promise<string>;
+  close(): Promise<void>;
+}
+
+/** The real API (serving the built dashboard), the test flows deployed, and a real worker polling the default pool. */
+export async function startDashboardStack(): Promise<DashboardStack> {
+  const scratch = await mkdtemp(join(tmpdir(), 'outpost-dashboard-e2e-'));
+  const server = await startTestServer();
+  const owner = new OutpostClient({ baseUrl: server.url, token: server.ownerKey });
+  let worker: WorkerHandle | null = null;
+  const close = async () => {
+    await worker?.stop({ graceMs: 0 });
+    await owner.close();
+    await server.close();
+    await rm(scratch, { recursive: true, force: true });
+  };
+  try {
+    const bundle = await buildFlows(join(scratch, 'bundle'));
+    const deployments = new Map<string, string>();
+    for (const flowName of ['greet', 'forever', 'flaky']) {
+      const { deployment } = unwrap(
+        await owner.call('deploymentsUpsert', {
+          body: {
+            flowName,
+            name: 'e2e',
+            source: bundle.source,
+            entrypoint: bundle.entrypoint,
+            workPool: 'default',
+            ...(flowName === 'greet' ? { parameterSchema: GREET_SCHEMA, parameters: { times: 2 } } : {}),
+          },
+        }),
+      );
+      deployments.set(flowName, deployment.id);
+    }
+    const workerKey = await server.createKey('worker', ['default']);
+    const options = parseOptions(
+      [
+        '--pool',
+        'default',
+        '--name',
+        'dashboard-e2e',
+        '--heartbeat-interval',
+        '300ms',
+        '--poll-wait',
+        '1s',
+        '--cancel-grace',
+        '1s',
+      ],
+      {
+        OUTPOST_API_URL: server.url,
+        OUTPOST_API_KEY: workerKey,
+        OUTPOST_WORKER_CACHE_DIR: join(scratch, 'cache'),
+        OUTPOST_WORKER_SPOOL_DIR: join(scratch, 'spool'),
+        OUTPOST_WORKER_LOG_BATCH_INTERVAL: '50ms',
+      },
+    );
+    worker = await startWorker(options, {
+      logger: pino({ level: process.env.OUTPOST_TEST_LOG_LEVEL ?? 'silent' }),
+      env: { PATH: process.env.PATH ?? '', HOME: scratch },
+    });
+    return {
+      server,
+      owner,
+      worker,
+      deployments,
+      signInUrl: async () => {
+        const link = await createSignInLink(server.sql, { workspaceId: server.workspaceId, role: 'owner' });
+        return `${server.url}${link.path}`;
+      },
+      close,
+    };
+  } catch (error) {
+    await close();
+    throw error;
+  }
+}
+
+/** A browser context signed in through a one-time link, on the page the link lands on. */
+export async function signedInPage(browser: Browser, stack: DashboardStack): Promise<{ context: BrowserContext; page: Page }> {
+  const context = await browser.newContext({ viewport: { width: 1360, height: 860 } });
+  const page = await context.newPage();
+  await page.goto(await stack.signInUrl());
+  await page.getByTestId('workspace-name').getByText('Default').waitFor();
+  return { context, page };
+}
