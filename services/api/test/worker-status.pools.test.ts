@@ -1,0 +1,86 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, expect, test } from 'vitest';
+import { startTestServer, type TestServer } from '../src/testing.js';
+import { type Call, client } from './helpers.js';
+
+let server: TestServer;
+let owner: Call;
+
+beforeAll(async () => {
+  server = await startTestServer({ loops: false });
+  owner = client(server, server.ownerKey);
+});
+afterAll(async () => {
+  await server?.close();
+});
+
+async function poolStatus(pool: string): Promise<string> {
+  const res = await owner('GET', `/work-pools/${pool}`);
+  expect(res.status).toBe(200);
+  return res.body.status;
+}
+
+async function workerStatus(pool: string, workerId: string): Promise<string> {
+  const res = await owner('GET', `/work-pools/${pool}/workers`);
+  return res.body.items.find((w: { id: string }) => w.id === workerId)?.status;
+}
+
+/** Moves the worker's last heartbeat back by `seconds` on the database clock. */
+async function lastSeen(workerId: string, seconds: number): Promise<void> {
+  await server.sql`UPDATE workers SET last_heartbeat_at = now() - make_interval(secs => ${seconds}) WHERE id = ${workerId}`;
+}
+
+test('a pool is NOT_READY without workers, READY while one heartbeats, and NOT_READY again 90 s after the last beat', async () => {
+  const pool = `status-${randomUUID().slice(0, 8)}`;
+  const created = await owner('POST', '/work-pools', { body: { name: pool } });
+  expect(created.body.status).toBe('NOT_READY');
+  expect(await poolStatus(pool)).toBe('NOT_READY');
+
+  const workerId = randomUUID();
+  const worker = client(server, await server.createKey('worker', [pool]));
+  const beat = await worker('POST', `/work-pools/${pool}/workers/heartbeat`, {
+    body: { workerId, name: 'w1', capacity: 2, runs: [] },
+  });
+  expect(beat.status).toBe(200);
+  expect(await poolStatus(pool)).toBe('READY');
+  expect(await workerStatus(pool, workerId)).toBe('ONLINE');
+  const listed = (await owner('GET', '/work-pools')).body.items.find((p: { name: string }) => p.name === pool);
+  expect(listed.status).toBe('READY');
+
+  // Two missed 30 s heartbeats: still online. Three: offline, and the pool has no online worker.
+  await lastSeen(workerId, 80);
+  expect(await workerStatus(pool, workerId)).toBe('ONLINE');
+  expect(await poolStatus(pool)).toBe('READY');
+  await lastSeen(workerId, 91);
+  expect(await workerStatus(pool, workerId)).toBe('OFFLINE');
+  expect(await poolStatus(pool)).toBe('NOT_READY');
+
+  // A claim counts as a sign of life too.
+  await worker('POST', `/work-pools/${pool}/claim`, { body: { workerId, limit: 1 } });
+  expect(await workerStatus(pool, workerId)).toBe('ONLINE');
+  expect(await poolStatus(pool)).toBe('READY');
+});
+
+test('a paused pool is PAUSED whatever its workers do, and READY again when resumed', async () => {
+  const pool = `paused-${randomUUID().slice(0, 8)}`;
+  await owner('POST', '/work-pools', { body: { name: pool } });
+  await owner('POST', `/work-pools/${pool}/workers/heartbeat`, {
+    body: { workerId: randomUUID(), name: 'w', capacity: 1, runs: [] },
+  });
+  const paused = await owner('PATCH', `/work-pools/${pool}`, { body: { paused: true } });
+  expect(paused.body).toMatchObject({ paused: true, status: 'PAUSED' });
+  expect(await poolStatus(pool)).toBe('PAUSED');
+  const resumed = await owner('PATCH', `/work-pools/${pool}`, { body: { paused: false } });
+  expect(resumed.body.status).toBe('READY');
+});
+
+test("one pool's workers do not make another pool ready", async () => {
+  const [a, b] = [`a-${randomUUID().slice(0, 8)}`, `b-${randomUUID().slice(0, 8)}`];
+  await owner('POST', '/work-pools', { body: { name: a } });
+  await owner('POST', '/work-pools', { body: { name: b } });
+  await owner('POST', `/work-pools/${a}/workers/heartbeat`, {
+    body: { workerId: randomUUID(), name: 'w', capacity: 1, runs: [] },
+  });
+  expect(await poolStatus(a)).toBe('READY');
+  expect(await poolStatus(b)).toBe('NOT_READY');
+});
