@@ -417,6 +417,8 @@ export const deploymentSchedules = pgTable(
       .notNull()
       .references(() => deployments.id),
     slug: text('slug').notNull(),
+    /** Where the deploy declared it: lists and backfills without a named schedule go by it. */
+    position: integer('position').notNull().default(0),
     /** Exactly one of cron (with timezone) or interval_seconds (with anchor_date) is set. */
     cron: text('cron'),
     timezone: text('timezone'),

@@ -1,0 +1,1 @@
+ALTER TABLE "deployment_schedules" ADD COLUMN "position" integer DEFAULT 0 NOT NULL;
