@@ -16,6 +16,9 @@ export default defineConfig({
       tags: ['ml', 'churn'],
       // Resolved by the worker from its own environment; the control plane only sees the name.
       jobVariables: { env: { MODEL_SIGNING_KEY: { $secret: 'MODEL_SIGNING_KEY' } } },
+      // Every night at 02:30 Berlin time, through daylight-saving changes; redeploying keeps the slug,
+      // so it never duplicates a run.
+      schedules: [{ slug: 'nightly', cron: '30 2 * * *', timezone: 'Europe/Berlin' }],
       // No run-level retries: training is deterministic, so a run that fails its quality gate would
       // fail again. Reads and uploads retry at the task level instead.
     },
