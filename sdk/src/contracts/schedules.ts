@@ -23,7 +23,12 @@ export const ScheduleInput = z
     /** Unique per deployment. @default derived from cron + timezone, or interval + anchor */
     slug: Name.optional(),
     /** 5 fields (minute precision) or 6 (seconds first), e.g. `30 2 * * *`. */
-    cron: z.string().trim().min(1).max(200).optional(),
+    cron: z
+      .string()
+      .trim()
+      .max(200)
+      .regex(/^\S+(\s+\S+){4,5}$/, 'a cron expression has 5 fields (minute hour day month weekday), or 6 with seconds first')
+      .optional(),
     /** IANA zone the cron fields are read in; DST-correct. Cron only. @default "UTC" */
     timezone: z.string().min(1).max(64).optional(),
     /** Seconds between runs (elapsed time, not wall-clock). */

@@ -54,7 +54,7 @@ export function definitionOf(row: {
 export async function listSchedules(db: Db, workspaceId: string, deploymentId: string): Promise<Schedule[]> {
   const rows = await db<ScheduleRow[]>`
     SELECT * FROM deployment_schedules WHERE workspace_id = ${workspaceId} AND deployment_id = ${deploymentId}
-    ORDER BY created_at, slug`;
+    ORDER BY position, slug`;
   return rows.map(toSchedule);
 }
 
@@ -141,7 +141,7 @@ export async function syncSchedules(
   const removed = existing.filter((row) => !wanted.has(row.slug)).map((row) => row.slug);
   const emptied: string[] = [...removed];
 
-  for (const s of input.schedules) {
+  for (const [position, s] of input.schedules.entries()) {
     const d = s.definition;
     const cron = d.kind === 'cron' ? d.cron : null;
     const timezone = d.kind === 'cron' ? d.timezone : null;
@@ -150,9 +150,9 @@ export async function syncSchedules(
     const row = bySlug.get(s.slug);
     if (!row) {
       await tx`
-        INSERT INTO deployment_schedules (workspace_id, deployment_id, slug, cron, timezone, interval_seconds, anchor_date,
-                                          active, parameters, catchup, filled_until, next_fill_at)
-        VALUES (${workspaceId}, ${deploymentId}, ${s.slug}, ${cron}, ${timezone}, ${intervalSeconds}, ${anchorDate},
+        INSERT INTO deployment_schedules (workspace_id, deployment_id, slug, position, cron, timezone, interval_seconds,
+                                          anchor_date, active, parameters, catchup, filled_until, next_fill_at)
+        VALUES (${workspaceId}, ${deploymentId}, ${s.slug}, ${position}, ${cron}, ${timezone}, ${intervalSeconds}, ${anchorDate},
                 ${s.active}, ${tx.json(s.parameters as postgres.JSONValue)}, ${s.catchup}, NULL, ${dueNow(tx, deploymentId)})`;
       continue;
     }
@@ -162,7 +162,7 @@ export async function syncSchedules(
     if (redefined || paused) emptied.push(s.slug);
     await tx`
       UPDATE deployment_schedules SET
-        cron = ${cron}, timezone = ${timezone}, interval_seconds = ${intervalSeconds}, anchor_date = ${anchorDate},
+        position = ${position}, cron = ${cron}, timezone = ${timezone}, interval_seconds = ${intervalSeconds}, anchor_date = ${anchorDate},
         active = ${s.active}, parameters = ${tx.json(s.parameters as postgres.JSONValue)}, catchup = ${s.catchup},
         filled_until = ${redefined || paused ? tx`NULL` : resumed ? tx`greatest(filled_until, now())` : tx`filled_until`},
         next_fill_at = ${dueNow(tx, deploymentId)}, updated_at = now()

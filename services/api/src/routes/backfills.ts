@@ -38,7 +38,7 @@ export const backfillHandlers = {
     >`
       SELECT slug, cron, timezone, interval_seconds, anchor_date, parameters FROM deployment_schedules
       WHERE deployment_id = ${deployment.id} ${body.schedule === undefined ? deps.sql`` : deps.sql`AND slug = ${body.schedule}`}
-      ORDER BY created_at, slug
+      ORDER BY position, slug
       LIMIT 1`;
     if (!schedule) {
       throw new ApiError('validation_failed', 'the deployment has no such schedule to backfill', {
