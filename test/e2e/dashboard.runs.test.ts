@@ -1,5 +1,5 @@
 import { unwrap } from '@outpost/sdk/client';
-import type { FlowRun } from '@outpost/sdk/contracts';
+import type { FlowRun, JsonObject } from '@outpost/sdk/contracts';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type DashboardStack, launchChromium, screenshot, signedInPage, startDashboardStack } from '../support/dashboard.js';
@@ -10,7 +10,7 @@ let page: Page;
 /** Console messages about the content security policy: the page must cause none. */
 const policyViolations: string[] = [];
 
-async function createRun(flowName: string, parameters: Record<string, unknown> = {}): Promise<FlowRun> {
+async function createRun(flowName: string, parameters: JsonObject = {}): Promise<FlowRun> {
   const id = stack.deployments.get(flowName);
   if (!id) throw new Error(`no deployment for ${flowName}`);
   return unwrap(await stack.owner.call('deploymentsCreateRun', { params: { id }, body: { parameters } })).flowRun;
@@ -23,12 +23,12 @@ async function apiRun(id: string): Promise<FlowRun> {
 /** Marks the document; a reload would lose the mark. */
 async function markDocument(): Promise<void> {
   await page.evaluate(() => {
-    (window as unknown as { __sameDocument: boolean }).__sameDocument = true;
+    (globalThis as unknown as { __sameDocument: boolean }).__sameDocument = true;
   });
 }
 
 async function sameDocument(): Promise<boolean> {
-  return page.evaluate(() => (window as unknown as { __sameDocument?: boolean }).__sameDocument === true);
+  return page.evaluate(() => (globalThis as unknown as { __sameDocument?: boolean }).__sameDocument === true);
 }
 
 const stateBadge = (state: string) => page.locator(`[data-testid="run-state"][data-state="${state}"]`);
@@ -103,7 +103,7 @@ describe('the dashboard against a real API and worker', () => {
     );
     expect(await page.locator('[data-testid="log-lines"] img').count()).toBe(0);
     expect(await page.locator('[data-testid="log-lines"] script').count()).toBe(0);
-    expect(await page.evaluate(() => (window as unknown as { __pwned?: boolean }).__pwned)).toBeUndefined();
+    expect(await page.evaluate(() => (globalThis as unknown as { __pwned?: boolean }).__pwned)).toBeUndefined();
     await screenshot(page, 'run-detail-completed');
   });
 

@@ -1,0 +1,212 @@
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { build, stop as stopEsbuild } from 'esbuild';
+import type { Browser } from 'playwright-core';
+import { launchChromium } from '../support/dashboard.js';
+import { repoRoot } from '../support/processes.js';
+import { startBenchApi } from './support/api.js';
+import { percentile, type Row, row } from './support/row.js';
+
+/**
+ * The dashboard as a person meets it: the first load of the runs page with 100,000 runs in the
+ * database, in a fresh Chromium context (empty cache, signed-in cookies), timed from navigation to
+ * the first row of the table on screen; and the size of its JavaScript, raw and gzipped as the API
+ * serves it. Baselines: a static page of the same byte size holding a 100-row table, served by a
+ * bare `node:http` server; the runs page's own API call (`GET /flow-runs?limit=100`) alone; and a
+ * bundle of React and ReactDOM alone, minified the same way.
+ */
+export const timeoutSeconds = 240;
+
+const RUNS = 100_000;
+const SAMPLES = 5;
+const DIST = join(repoRoot, 'services/dashboard/dist');
+const VIEWPORT = { width: 1360, height: 860 };
+
+async function distFiles(): Promise<{ path: string; bytes: number }[]> {
+  const files: { path: string; bytes: number }[] = [];
+  try {
+    for (const name of await readdir(join(DIST, 'assets'))) {
+      const path = join(DIST, 'assets', name);
+      files.push({ path, bytes: (await stat(path)).size });
+    }
+    files.push({ path: join(DIST, 'index.html'), bytes: (await stat(join(DIST, 'index.html'))).size });
+  } catch {
+    throw new Error('the dashboard is not built: run `npm run build -w @outpost/dashboard` first');
+  }
+  return files;
+}
+
+/** Minified JavaScript of React and ReactDOM rendering nothing: what any React page ships. */
+async function reactAlone(): Promise<Buffer> {
+  try {
+    const result = await build({
+      stdin: {
+        contents: "import { createRoot } from 'react-dom/client'; createRoot(document.body).render(null);",
+        resolveDir: join(repoRoot, 'services/dashboard'),
+        loader: 'js',
+      },
+      bundle: true,
+      minify: true,
+      format: 'esm',
+      target: 'es2022',
+      define: { 'process.env.NODE_ENV': '"production"' },
+      write: false,
+      logLevel: 'silent',
+    });
+    const [out] = result.outputFiles;
+    if (!out) throw new Error('esbuild produced no output');
+    return Buffer.from(out.contents);
+  } finally {
+    await stopEsbuild();
+  }
+}
+
+/** Runs spread over the last 7 days in every state, inserted in one statement. */
+async function seed(sql: import('postgres').Sql, workspaceId: string, deploymentId: string): Promise<void> {
+  await sql`
+    INSERT INTO flow_runs (workspace_id, flow_id, deployment_id, work_pool_id, work_queue_id, name, state_type, state_name,
+                           expected_start_time, start_time, end_time, created_at, updated_at)
+    SELECT ${workspaceId}, d.flow_id, d.id, d.work_pool_id, d.work_queue_id, 'bench-run-' || g,
+           (ARRAY['COMPLETED','COMPLETED','COMPLETED','FAILED','RUNNING','SCHEDULED','CRASHED','CANCELLED'])[1 + g % 8],
+           'Bench', t, t, t + interval '3 seconds', t, t
+    FROM generate_series(1, ${RUNS}) g
+    CROSS JOIN LATERAL (SELECT now() - make_interval(secs => (g * 6) % 604800) AS t) times
+    JOIN deployments d ON d.id = ${deploymentId}`;
+  await sql`VACUUM ANALYZE flow_runs`;
+}
+
+/** Cookies of a browser session opened with the owner key, as Playwright takes them. */
+async function sessionCookies(url: string, ownerKey: string): Promise<{ name: string; value: string; url: string }[]> {
+  const res = await fetch(`${url}/api/v1/auth/session`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ apiKey: ownerKey }),
+  });
+  if (res.status !== 200) throw new Error(`sign-in failed: ${res.status} ${await res.text()}`);
+  return res.headers.getSetCookie().map((line) => {
+    const [pair = ''] = line.split(';');
+    const eq = pair.indexOf('=');
+    return { name: pair.slice(0, eq), value: pair.slice(eq + 1), url };
+  });
+}
+
+/** Milliseconds from navigation to `selector` visible, in a fresh context (nothing cached). */
+async function firstLoad(
+  browser: Browser,
+  url: string,
+  selector: string,
+  cookies: { name: string; value: string; url: string }[] = [],
+): Promise<number> {
+  const context = await browser.newContext({ viewport: VIEWPORT });
+  try {
+    await context.addCookies(cookies);
+    const page = await context.newPage();
+    const started = performance.now();
+    await page.goto(url);
+    await page.locator(selector).first().waitFor({ timeout: 30_000 });
+    return performance.now() - started;
+  } finally {
+    await context.close();
+  }
+}
+
+/** A bare HTTP server answering one static page: a 100-row table padded to `bytes`. */
+async function staticPage(bytes: number): Promise<{ url: string; close(): Promise<void> }> {
+  const rows = Array.from(
+    { length: 100 },
+    (_, i) => `<tr class="row"><td>Completed</td><td>bench-run-${i}</td><td>bench-noop/default</td><td>3s</td></tr>`,
+  ).join('');
+  const head = `<!doctype html><html><head><meta charset="utf-8"><title>runs</title></head><body><table>${rows}</table>`;
+  const tail = '</body></html>';
+  const body = Buffer.from(`${head}<!--${'x'.repeat(Math.max(0, bytes - head.length - tail.length - 7))}-->${tail}`);
+  const server = createServer((_req, res) => {
+    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'content-length': body.length });
+    res.end(body);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}/`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+async function timeApiList(url: string, ownerKey: string): Promise<{ ms: number; bytes: number }> {
+  const started = performance.now();
+  const res = await fetch(`${url}/api/v1/flow-runs?limit=100`, { headers: { authorization: `Bearer ${ownerKey}` } });
+  const body = await res.arrayBuffer();
+  const ms = performance.now() - started;
+  if (res.status !== 200) throw new Error(`list failed: ${res.status}`);
+  return { ms, bytes: body.byteLength };
+}
+
+export async function run(): Promise<Row[]> {
+  const files = await distFiles();
+  const scripts = files.filter((f) => f.path.endsWith('.js'));
+  const scriptBytes = await Promise.all(scripts.map((f) => readFile(f.path)));
+  const jsRaw = scriptBytes.reduce((sum, b) => sum + b.length, 0);
+  const jsGzip = scriptBytes.reduce((sum, b) => sum + gzipSync(b, { level: 9 }).length, 0);
+  const react = await reactAlone();
+
+  const api = await startBenchApi();
+  let browser: Browser | null = null;
+  let page: { url: string; close(): Promise<void> } | null = null;
+  try {
+    await seed(api.server.sql, api.server.workspaceId, api.deploymentId);
+    const listed = await timeApiList(api.server.url, api.server.ownerKey);
+    const apiTimes: number[] = [];
+    for (let i = 0; i < SAMPLES; i++) apiTimes.push((await timeApiList(api.server.url, api.server.ownerKey)).ms);
+
+    browser = await launchChromium();
+    const cookies = await sessionCookies(api.server.url, api.server.ownerKey);
+    const runsPage = `${api.server.url}/#/runs`;
+    await firstLoad(browser, runsPage, '[data-testid="run-row"]', cookies);
+    const loads: number[] = [];
+    for (let i = 0; i < SAMPLES; i++) loads.push(await firstLoad(browser, runsPage, '[data-testid="run-row"]', cookies));
+
+    // The same bytes as the page's files and its list response, as one static document.
+    const pageBytes = files.reduce((sum, f) => sum + f.bytes, 0) + listed.bytes;
+    page = await staticPage(pageBytes);
+    const staticUrl = page.url;
+    await firstLoad(browser, staticUrl, 'tr.row');
+    const staticLoads: number[] = [];
+    for (let i = 0; i < SAMPLES; i++) staticLoads.push(await firstLoad(browser, staticUrl, 'tr.row'));
+
+    const load = percentile(loads, 50);
+    return [
+      row(
+        'runs page first load, 100,000 runs (p50)',
+        load,
+        'ms',
+        percentile(staticLoads, 50),
+        `a static ${Math.round(pageBytes / 1024)} KiB page (the dashboard's files plus its list response) with a 100-row table, from a bare node:http server, fresh context`,
+      ),
+      row(
+        'runs page first load vs. its list call alone (p50)',
+        load,
+        'ms',
+        percentile(apiTimes, 50),
+        '`GET /api/v1/flow-runs?limit=100` from Node over HTTP on 127.0.0.1, 100,000 runs in the database',
+      ),
+      row(
+        'dashboard JavaScript, gzip',
+        jsGzip,
+        'bytes',
+        gzipSync(react, { level: 9 }).length,
+        'React + ReactDOM alone, minified, gzip -9',
+      ),
+      row('dashboard JavaScript, raw', jsRaw, 'bytes', react.length, 'React + ReactDOM alone, minified'),
+    ];
+  } finally {
+    await browser?.close();
+    await page?.close();
+    await api.close();
+  }
+}
