@@ -105,6 +105,31 @@ describe('audit log', () => {
     expect(pool).toMatchObject({ actor: { kind: 'user', id: userId, label: email }, status: 201 });
   });
 
+  test('opening and closing a browser session with an API key is recorded as that key, without the key', async () => {
+    const key = await server.createKey('viewer');
+    const keyId = (await client(server, key)('GET', '/whoami')).body.principal.id;
+    const opened = await server.app.request('/api/v1/auth/session', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ apiKey: key }),
+    });
+    expect(opened.status).toBe(200);
+    const cookies = opened.headers.getSetCookie().map((c) => c.split(';')[0]);
+    const csrf = cookies.find((c) => c.startsWith('outpost_csrf='))?.split('=')[1] ?? '';
+    const closed = await server.app.request('/api/v1/auth/session', {
+      method: 'DELETE',
+      headers: { cookie: cookies.join('; '), 'x-outpost-csrf': csrf },
+    });
+    expect(closed.status).toBe(204);
+    const recorded = (await entries(`&actorId=${keyId}`)).map((e) => [e.action, e.status]);
+    expect(recorded).toEqual([
+      ['authSessionDelete', 204],
+      ['authSessionCreate', 200],
+    ]);
+    const rows = await server.sql<{ row: string }[]>`SELECT row_to_json(a)::text AS row FROM audit_log a`;
+    expect(rows.map((r) => r.row).join('\n')).not.toContain(key);
+  });
+
   test('the database refuses to change or remove entries, whoever asks', async () => {
     await owner('POST', '/work-pools', { body: { name: 'immutable' } });
     await expect(server.sql`UPDATE audit_log SET status = 200`).rejects.toThrow(/append-only/);

@@ -1,6 +1,7 @@
 import { routes, SESSION_COOKIE } from '@outpost/sdk/contracts';
 import type { Context, Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
+import { requestAddress } from '../auth/permissions.js';
 import {
   authenticateSession,
   checkSameOrigin,
@@ -13,6 +14,7 @@ import {
 } from '../auth/sessions.js';
 import type { AppDeps } from '../context.js';
 import { ApiError } from '../errors.js';
+import { auditActor, noteAudit, summarise } from '../http/audit.js';
 import type { AppEnv } from '../http/env.js';
 import { API_PREFIX } from '../http/mount-routes.js';
 import { parseBody, parseQuery } from '../http/request-input.js';
@@ -38,11 +40,20 @@ export function mountAuthRoutes(app: Hono<AppEnv>, deps: AppDeps): void {
   const path = `${API_PREFIX}${create.path}`;
 
   app.post(path, bodyLimit({ maxSize: 1024 * 1024, onError: tooLarge }), async (c) => {
+    deps.rateLimiter.checkAnonymous(requestAddress(c, deps));
     parseQuery(create, new URL(c.req.url));
     const body = (await parseBody(create, c.req)) as { token?: string; apiKey?: string };
     // A page on another site must not sign a browser in to an account of its choosing.
     checkSameOrigin(c.req);
     const opened = await openSession(deps.sql, body);
+    noteAudit(c, {
+      workspaceId: opened.principal.workspaceId,
+      ...auditActor(opened.principal),
+      action: 'authSessionCreate',
+      targetIds: {},
+      resultIds: { sessionId: opened.principal.sessionId },
+      summary: summarise(body),
+    });
     const answer = await whoAmI(deps.sql, opened.principal);
     if (deps.validateResponses) create.response.parse(answer);
     c.get('logger').info({ sessionId: opened.principal.sessionId, workspaceId: opened.principal.workspaceId }, 'session opened');
@@ -57,7 +68,15 @@ export function mountAuthRoutes(app: Hono<AppEnv>, deps: AppDeps): void {
       let active = true;
       try {
         // Checks CSRF and origin for a live session; an ended one has nothing left to protect.
-        await authenticateSession(deps.sql, c.req, token);
+        const principal = await authenticateSession(deps.sql, c.req, token);
+        noteAudit(c, {
+          workspaceId: principal.workspaceId,
+          ...auditActor(principal),
+          action: 'authSessionDelete',
+          targetIds: { sessionId: principal.sessionId },
+          resultIds: {},
+          summary: {},
+        });
       } catch (error) {
         if (!(error instanceof ApiError) || error.code !== 'unauthenticated') throw error;
         active = false;

@@ -1,0 +1,386 @@
+import { randomUUID } from 'node:crypto';
+import { type Role, type RouteDef, type RouteName, routes } from '@outpost/sdk/contracts';
+import type { TestServer, TestWorkspace } from '../src/testing.js';
+import { type Call, client, type Reply, SOURCE } from './helpers.js';
+import { PASSWORD } from './users.support.js';
+
+/*
+ * A valid request for every route of the contract table, built in a workspace ("scene") for a given
+ * caller. The security suites derive their cases from `routes`, so a route added to the table without
+ * a fixture here fails them: nobody can add a route without security coverage.
+ */
+
+export type Caller = { kind: 'key'; role: Role; key: string; keyId: string } | { kind: 'run_token' } | { kind: 'anonymous' };
+
+export interface Spec {
+  params?: Record<string, string>;
+  query?: Record<string, string>;
+  body?: unknown;
+  /** The credential to send instead of the caller's (a run token of the run the spec names). */
+  bearer?: string;
+}
+
+export type Fixture = (scene: Scene, caller: Caller) => Promise<Spec>;
+
+let unique = 0;
+export const uniqueName = (prefix: string) => `${prefix}-${Date.now().toString(36)}-${++unique}`;
+
+export interface HeldRun {
+  id: string;
+  token: string;
+  /** The worker API key whose worker claimed it. */
+  key: string;
+}
+
+/** One workspace with the objects routes refer to; names carry the scene's tag, so no two scenes share one. */
+export class Scene {
+  readonly owner: Call;
+  readonly pool: string;
+  readonly heldPool: string;
+  readonly idlePool: string;
+  readonly flowName: string;
+  readonly deploymentName: string;
+  #keys = new Map<string, string>();
+  #deployment: { id: string; flowId: string } | null = null;
+  #heldDeployment: string | null = null;
+  #oidc = false;
+
+  constructor(
+    readonly server: TestServer,
+    readonly ws: TestWorkspace,
+    readonly tag: string,
+  ) {
+    this.owner = client(server, ws.ownerKey);
+    this.pool = `${tag}-pool`;
+    this.heldPool = `${tag}-held`;
+    this.idlePool = `${tag}-idle`;
+    this.flowName = `${tag}-flow`;
+    this.deploymentName = `${tag}-dep`;
+  }
+
+  async #ok(method: string, path: string, body?: unknown): Promise<Reply['body']> {
+    const res = await this.owner(method, path, { body });
+    if (res.status >= 300) throw new Error(`scene setup ${method} ${path} failed: ${res.status} ${res.text}`);
+    return res.body;
+  }
+
+  async setUp(): Promise<this> {
+    for (const pool of [this.pool, this.heldPool, this.idlePool]) await this.#ok('POST', '/work-pools', { name: pool });
+    const deployed = await this.#ok('PUT', '/deployments', {
+      flowName: this.flowName,
+      name: this.deploymentName,
+      source: SOURCE,
+      entrypoint: 'flows/main.js',
+      workPool: this.pool,
+      schedules: [{ slug: 'hourly', intervalSeconds: 3600 }],
+    });
+    this.#deployment = { id: deployed.deployment.id, flowId: deployed.deployment.flowId };
+    const held = await this.#ok('PUT', '/deployments', {
+      flowName: this.flowName,
+      name: `${this.deploymentName}-held`,
+      source: SOURCE,
+      entrypoint: 'flows/main.js',
+      workPool: this.heldPool,
+    });
+    this.#heldDeployment = held.deployment.id;
+    return this;
+  }
+
+  get deployment(): { id: string; flowId: string } {
+    if (!this.#deployment) throw new Error('scene not set up');
+    return this.#deployment;
+  }
+
+  /** An API key of this role (one per role, made on first use). */
+  async key(role: Role): Promise<string> {
+    let key = this.#keys.get(role);
+    if (!key) {
+      key = await this.ws.createKey(role);
+      this.#keys.set(role, key);
+    }
+    return key;
+  }
+
+  async caller(role: Role): Promise<Caller & { kind: 'key' }> {
+    const key = await this.key(role);
+    const who = await client(this.server, key)('GET', '/whoami');
+    return { kind: 'key', role, key, keyId: who.body.principal.id };
+  }
+
+  /** A fresh SCHEDULED run of the scene's deployment. */
+  async run(): Promise<{ id: string }> {
+    return (await this.#ok('POST', `/deployments/${this.deployment.id}/runs`, {})).flowRun;
+  }
+
+  /** A fresh run claimed by a worker of `key` (the scene's worker key by default), RUNNING when asked. */
+  async held(key?: string, options: { running?: boolean } = {}): Promise<HeldRun> {
+    const workerKey = key ?? (await this.key('worker'));
+    await this.#ok('POST', `/deployments/${this.#heldDeployment}/runs`, {});
+    const res = await client(this.server, workerKey)('POST', `/work-pools/${this.heldPool}/claim`, {
+      body: { workerId: randomUUID(), limit: 1 },
+    });
+    const claimed = res.body?.runs?.[0];
+    if (!claimed) throw new Error(`claim returned no run: ${res.status} ${res.text}`);
+    const run: HeldRun = { id: claimed.flowRun.id, token: claimed.token, key: workerKey };
+    if (options.running) {
+      const started = await client(this.server, run.token)('POST', `/flow-runs/${run.id}/set-state`, {
+        body: { transitionId: randomUUID(), state: { type: 'RUNNING' } },
+      });
+      if (started.body?.status !== 'ACCEPT') throw new Error(`run did not start: ${started.text}`);
+    }
+    return run;
+  }
+
+  /**
+   * The run a run-scoped route acts on for this caller, and the credential to send: a run token is
+   * the token of that run; a worker key holds the run itself; anyone else reads a held run.
+   */
+  async runFor(caller: Caller, options: { running?: boolean } = {}): Promise<{ run: HeldRun; bearer?: string }> {
+    if (caller.kind === 'key' && caller.role === 'worker') return { run: await this.held(caller.key, options) };
+    const run = await this.held(undefined, options);
+    return caller.kind === 'run_token' ? { run, bearer: run.token } : { run };
+  }
+
+  async taskRun(run: HeldRun): Promise<string> {
+    const id = randomUUID();
+    await client(this.server, run.token)('POST', `/flow-runs/${run.id}/task-runs`, {
+      body: { id, flowRunAttempt: 1, name: 't', taskKey: 't', dynamicKey: '0', state: { type: 'RUNNING' } },
+    });
+    return id;
+  }
+
+  async member(role: 'viewer' | 'runner' = 'viewer'): Promise<{ userId: string; email: string; setupToken: string }> {
+    const email = `${uniqueName(this.tag)}@example.com`;
+    const added = await this.#ok('POST', '/members', { email, role });
+    return { userId: added.member.userId, email, setupToken: added.setupToken };
+  }
+
+  async person(): Promise<{ userId: string; email: string }> {
+    const member = await this.member();
+    const res = await this.server.app.request('/api/v1/auth/password/setup', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ token: member.setupToken, password: PASSWORD }),
+    });
+    if (res.status !== 204) throw new Error(`password setup failed: ${res.status}`);
+    return member;
+  }
+
+  async limitTag(): Promise<string> {
+    const tag = uniqueName(this.tag);
+    await this.#ok('POST', '/concurrency-limits', { tag, limit: 5 });
+    return tag;
+  }
+
+  async backfill(): Promise<string> {
+    const created = await this.#ok('POST', `/deployments/${this.deployment.id}/backfills`, {
+      schedule: 'hourly',
+      start: '2024-01-01T00:00:00.000Z',
+      end: '2024-01-01T02:00:00.000Z',
+    });
+    return created.id;
+  }
+
+  async oidc(): Promise<void> {
+    if (this.#oidc) return;
+    await this.#ok('PUT', '/sso/oidc', { issuer: 'https://idp.example.com', clientId: `${this.tag}-client` });
+    this.#oidc = true;
+  }
+
+  async apiKeyId(): Promise<string> {
+    return (await this.#ok('POST', '/api-keys', { name: uniqueName('revocable'), role: 'viewer' })).apiKey.id;
+  }
+}
+
+const run = (id: string) => ({ id });
+const state = (type: string) => ({ transitionId: randomUUID(), state: { type } });
+
+export const FIXTURES: Record<RouteName, Fixture> = {
+  whoami: async () => ({}),
+  apiKeysCreate: async () => ({ body: { name: uniqueName('key'), role: 'viewer' } }),
+  apiKeysList: async () => ({}),
+  apiKeysRevoke: async (s) => ({ params: { id: await s.apiKeyId() } }),
+  flowsList: async () => ({}),
+  flowsGet: async (s) => ({ params: { id: s.deployment.flowId } }),
+  deploymentsUpsert: async (s) => ({
+    body: { flowName: s.flowName, name: uniqueName(s.tag), source: SOURCE, entrypoint: 'e.js', workPool: s.pool },
+  }),
+  deploymentsList: async () => ({}),
+  deploymentsGet: async (s) => ({ params: { id: s.deployment.id } }),
+  deploymentsGetByName: async (s) => ({ params: { flow: s.flowName, name: s.deploymentName } }),
+  deploymentsCreateRun: async (s) => ({ params: { id: s.deployment.id }, body: {} }),
+  poolsCreate: async (s) => ({ body: { name: uniqueName(s.tag) } }),
+  poolsList: async () => ({}),
+  poolsGet: async (s) => ({ params: { pool: s.pool } }),
+  poolsUpdate: async (s) => ({ params: { pool: s.pool }, body: { description: 'updated' } }),
+  queuesCreate: async (s) => ({ params: { pool: s.pool }, body: { name: uniqueName('q') } }),
+  queuesList: async (s) => ({ params: { pool: s.pool } }),
+  queuesUpdate: async (s) => ({ params: { pool: s.pool, queue: 'default' }, body: { priority: 1 } }),
+  workersList: async (s) => ({ params: { pool: s.pool } }),
+  workersHeartbeat: async (s) => ({
+    params: { pool: s.idlePool },
+    body: { workerId: randomUUID(), name: 'w', capacity: 1, runs: [] },
+  }),
+  claim: async (s) => ({ params: { pool: s.idlePool }, body: { workerId: randomUUID(), limit: 1 } }),
+  flowRunsList: async () => ({}),
+  flowRunsGet: async (s, c) => {
+    const { run: r, bearer } = await s.runFor(c);
+    return { params: run(r.id), bearer };
+  },
+  flowRunsSetState: async (s, c) => {
+    const { run: r, bearer } = await s.runFor(c);
+    const machine = bearer !== undefined || (c.kind === 'key' && c.role === 'worker');
+    return { params: run(r.id), bearer, body: machine ? { ...state('RUNNING'), attempt: 1 } : state('CANCELLING') };
+  },
+  flowRunsStates: async (s, c) => {
+    const { run: r, bearer } = await s.runFor(c);
+    return { params: run(r.id), bearer };
+  },
+  taskRunsCreate: async (s, c) => {
+    const { run: r, bearer } = await s.runFor(c);
+    return {
+      params: run(r.id),
+      bearer,
+      body: { id: randomUUID(), flowRunAttempt: 1, name: 't', taskKey: 't', dynamicKey: '0', state: { type: 'RUNNING' } },
+    };
+  },
+  taskRunsList: async (s, c) => {
+    const { run: r, bearer } = await s.runFor(c);
+    return { params: run(r.id), bearer };
+  },
+  taskRunsSetState: async (s, c) => {
+    const { run: r, bearer } = await s.runFor(c);
+    return {
+      params: { runId: r.id, id: await s.taskRun(r) },
+      bearer,
+      body: { flowRunAttempt: 1, state: { type: 'COMPLETED' } },
+    };
+  },
+  logsWrite: async (s, c) => {
+    const { run: r, bearer } = await s.runFor(c);
+    return {
+      params: run(r.id),
+      bearer,
+      body: { attempt: 1, logs: [{ seq: 1, timestamp: new Date().toISOString(), level: 'info', message: 'hello' }] },
+    };
+  },
+  logsRead: async (s, c) => {
+    const { run: r, bearer } = await s.runFor(c);
+    return { params: run(r.id), bearer };
+  },
+  flowRunsCreateChild: async (s, c) => {
+    const { run: r, bearer } = await s.runFor(c, { running: true });
+    return { params: run(r.id), bearer, body: { id: randomUUID(), attempt: 1, flowName: `${s.tag}-child` } };
+  },
+  flowRunsChildren: async (s, c) => {
+    const { run: r, bearer } = await s.runFor(c);
+    return { params: run(r.id), bearer };
+  },
+  artifactsCreate: async (s, c) => {
+    const { run: r, bearer } = await s.runFor(c);
+    return {
+      params: run(r.id),
+      bearer,
+      body: { id: randomUUID(), flowRunAttempt: 1, key: 'report', type: 'markdown', data: { markdown: '# ok' } },
+    };
+  },
+  artifactsList: async (s, c) => {
+    const { run: r, bearer } = await s.runFor(c);
+    return { params: run(r.id), bearer };
+  },
+  artifactsLatest: async () => ({}),
+  authSessionCreate: async (s) => ({ body: { apiKey: s.ws.ownerKey } }),
+  authSessionDelete: async () => ({}),
+  flowRunsEvents: async () => ({}),
+  statsOverview: async () => ({}),
+  flowRunsCancel: async (s) => ({ params: run((await s.run()).id), body: {} }),
+  flowRunsRetry: async (s) => {
+    const r = await s.run();
+    await s.owner('POST', `/flow-runs/${r.id}/cancel`, { body: {} });
+    return { params: run(r.id), body: {} };
+  },
+  concurrencyLimitsCreate: async (s) => ({ body: { tag: uniqueName(s.tag), limit: 3 } }),
+  concurrencyLimitsList: async () => ({}),
+  concurrencyLimitsGet: async (s) => ({ params: { tag: await s.limitTag() } }),
+  concurrencyLimitsUpdate: async (s) => ({ params: { tag: await s.limitTag() }, body: { limit: 7 } }),
+  concurrencyLimitsDelete: async (s) => ({ params: { tag: await s.limitTag() } }),
+  schedulesList: async (s) => ({ params: { id: s.deployment.id } }),
+  schedulesUpdate: async (s) => ({ params: { id: s.deployment.id, slug: 'hourly' }, body: { active: true } }),
+  deploymentsPause: async (s) => ({ params: { id: s.deployment.id } }),
+  deploymentsResume: async (s) => ({ params: { id: s.deployment.id } }),
+  backfillsCreate: async (s) => ({
+    params: { id: s.deployment.id },
+    body: { schedule: 'hourly', start: '2024-02-01T00:00:00.000Z', end: '2024-02-01T01:00:00.000Z' },
+  }),
+  backfillsList: async (s) => ({ params: { id: s.deployment.id } }),
+  backfillsGet: async (s) => ({ params: { id: await s.backfill() } }),
+  backfillsCancel: async (s) => ({ params: { id: await s.backfill() } }),
+  authPasswordSignIn: async (s) => ({ body: { email: (await s.person()).email, password: PASSWORD } }),
+  authPasswordChange: async (s) => ({
+    body: { email: (await s.person()).email, currentPassword: PASSWORD, newPassword: 'a different passphrase' },
+  }),
+  authPasswordSetup: async (s) => ({ body: { token: (await s.member()).setupToken, password: PASSWORD } }),
+  membersList: async () => ({}),
+  membersAdd: async (s) => ({ body: { email: `${uniqueName(s.tag)}@example.com`, role: 'viewer' } }),
+  membersUpdate: async (s) => ({ params: { userId: (await s.member()).userId }, body: { role: 'runner' } }),
+  membersRemove: async (s) => ({ params: { userId: (await s.member()).userId } }),
+  membersSetupToken: async (s) => ({ params: { userId: (await s.member()).userId } }),
+  oidcConfigGet: async (s) => {
+    await s.oidc();
+    return {};
+  },
+  oidcConfigPut: async () => ({ body: { issuer: 'https://idp.example.com', clientId: 'outpost' } }),
+  oidcConfigDelete: async (s) => {
+    await s.oidc();
+    return {};
+  },
+  auditLogList: async () => ({}),
+  auditLogExport: async () => ({}),
+};
+
+/** Every route of the table that has no fixture (a new route someone must cover). */
+export function routesWithoutFixture(): string[] {
+  return Object.keys(routes).filter((name) => !(name in FIXTURES) || !FIXTURES[name as RouteName]);
+}
+
+export function pathOf(route: RouteDef, params: Record<string, string> = {}): string {
+  const path = route.path.replace(/:([A-Za-z]+)/g, (_, key: string) => {
+    const value = params[key];
+    if (value === undefined) throw new Error(`the fixture of ${route.path} gives no ${key}`);
+    return encodeURIComponent(value);
+  });
+  return `/api/v1${path}`;
+}
+
+/** Sends a spec to the app in-process; a streaming answer is read up to its status, then dropped. */
+export async function send(server: Pick<TestServer, 'app'>, route: RouteDef, spec: Spec, bearer: string | null): Promise<Reply> {
+  const headers: Record<string, string> = {};
+  const credential = spec.bearer ?? bearer;
+  if (credential) headers.authorization = `Bearer ${credential}`;
+  let body: string | undefined;
+  if (spec.body !== undefined) {
+    body = JSON.stringify(spec.body);
+    headers['content-type'] = 'application/json';
+  }
+  const query = spec.query ? `?${new URLSearchParams(spec.query)}` : '';
+  const abort = new AbortController();
+  const res = await server.app.request(`${pathOf(route, spec.params)}${query}`, {
+    method: route.method,
+    headers,
+    body,
+    signal: abort.signal,
+  });
+  if (route.stream === 'text/event-stream' && res.ok) {
+    abort.abort();
+    await res.body?.cancel().catch(() => {});
+    return { status: res.status, body: null, headers: res.headers, text: '' };
+  }
+  const text = await res.text();
+  let parsed: unknown = null;
+  try {
+    parsed = text ? JSON.parse(text) : null;
+  } catch {
+    parsed = text;
+  }
+  return { status: res.status, body: parsed, headers: res.headers, text };
+}
