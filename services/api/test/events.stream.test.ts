@@ -161,3 +161,13 @@ test('shutting the server down ends open streams at once instead of waiting for 
     await own.close();
   }
 });
+
+test('the OpenAPI document describes the stream as text/event-stream and signing in as needing no credential', async () => {
+  const doc = await owner('GET', '/openapi.json');
+  expect(doc.status).toBe(200);
+  const events = doc.body.paths['/api/v1/flow-runs/events'].get;
+  expect(Object.keys(events.responses['200'].content)).toEqual(['text/event-stream']);
+  expect(events.security).toBeUndefined();
+  expect(doc.body.paths['/api/v1/auth/session'].post.security).toEqual([]);
+  expect(doc.body.paths['/api/v1/auth/session'].delete.security).toEqual([]);
+});

@@ -38,13 +38,19 @@ function operation(name: string, route: RouteDef): JsonSchema {
       ...parameters(route.query, 'query'),
       ...(route.headers ?? []).map((header) => ({ name: header, in: 'header', required: false, schema: { type: 'string' } })),
     ],
+    ...(route.access.anonymous ? { security: [] } : {}),
     ...(route.body
       ? { requestBody: { required: true, content: { 'application/json': { schema: schemaOf(route.body, 'input') } } } }
       : {}),
     responses: {
       [status]: {
         description: route.summary,
-        ...(status === '204' ? {} : { content: { 'application/json': { schema: schemaOf(route.response, 'output') } } }),
+        ...(status === '204'
+          ? {}
+          : {
+              // A stream's schema is that of each event's data (each line, for NDJSON).
+              content: { [route.stream ?? 'application/json']: { schema: schemaOf(route.response, 'output') } },
+            }),
       },
       default: { description: 'An RFC 9457 problem', content: problemContent },
     },
@@ -66,9 +72,17 @@ export function openApiDocument(): JsonSchema {
     openapi: '3.1.0',
     jsonSchemaDialect: 'https://json-schema.org/draft/2020-12/schema',
     info: { title: 'Outpost control plane API', version: '1' },
-    security: [{ bearer: [] }],
+    security: [{ bearer: [] }, { session: [] }],
     components: {
-      securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'An API key (op_…) or a run token' } },
+      securitySchemes: {
+        bearer: { type: 'http', scheme: 'bearer', description: 'An API key (op_…) or a run token' },
+        session: {
+          type: 'apiKey',
+          in: 'cookie',
+          name: 'outpost_session',
+          description: 'A browser session from POST /api/v1/auth/session; mutations also send x-outpost-csrf',
+        },
+      },
       schemas: { Problem: schemaOf(Problem, 'output') },
     },
     paths,
