@@ -37,12 +37,12 @@ describe('worker: every code source', () => {
     registry = await startRegistry({ htpasswd: REGISTRY_USER });
     const built = await buildBundle({ projectDir: FIXTURE, entrypoints: ['flows/worker.ts'] });
     sources.registry = (await pushBundle(built, `oci://${registry.host}/acme/flows`, { credentials: REGISTRY_USER })).source;
-    // A second push whose flow module is then altered on the registry's disk, behind its back.
-    const variant = { ...built, files: [...built.files, { path: 'variant.txt', bytes: new TextEncoder().encode('tampered') }] };
+    // A second push with one file of its own, which is then altered on the registry's disk, behind its back.
+    const extra = new TextEncoder().encode('export const injected = false;\n');
+    const variant = { ...built, files: [...built.files, { path: 'flows/extra.mjs', bytes: extra }] };
     sources.tampered = (await pushBundle(variant, `oci://${registry.host}/acme/flows`, { credentials: REGISTRY_USER })).source;
-    const module = built.files.find((f) => f.path === 'flows/worker.mjs')!;
-    const blob = registry.blobDataPath(`sha256:${createHash('sha256').update(module.bytes).digest('hex')}`);
-    writeFileSync(blob, `${readFileSync(blob, 'utf8')}\nconsole.log('injected');\n`);
+    const blob = registry.blobDataPath(`sha256:${createHash('sha256').update(extra).digest('hex')}`);
+    writeFileSync(blob, `${readFileSync(blob, 'utf8').replace('false', 'true ')}`);
 
     // 2. A local directory, for development.
     const dir = join(scratch, 'dir-bundle');
@@ -95,6 +95,7 @@ describe('worker: every code source', () => {
   });
 
   afterAll(async () => {
+    if (process.env.OUTPOST_E2E_DEBUG) process.stderr.write(`${worker?.output().slice(-8000)}\n`);
     await worker?.stop();
     await gpuWorker?.stop();
     await owner?.close();
@@ -125,7 +126,7 @@ describe('worker: every code source', () => {
         const run = unwrap(await owner.call('flowRunsGet', { params: { id: runId } }));
         return TERMINAL.includes(run.state.type) ? run : null;
       },
-      150_000,
+      60_000,
       `run ${runId} to finish`,
     );
   }
@@ -193,7 +194,8 @@ describe('worker: every code source', () => {
     );
     const run = await settled(gpuRun);
     expect(run.state.type).toBe('COMPLETED');
-    const workers = unwrap(await owner.call('workersList', { params: { pool: 'default' } })).items;
-    expect(workers.find((w) => w.id === run.workerId)?.name).toBe('gpu-box');
+    // Each worker logs the runs it claims: only the labelled one ever had this run.
+    expect(gpuWorker.output()).toContain(gpuRun);
+    expect(worker.output()).not.toContain(gpuRun);
   });
 });

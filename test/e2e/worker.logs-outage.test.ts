@@ -1,0 +1,113 @@
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TcpProxy } from '../support/tcp-proxy.js';
+import { buildWorkerFlows, Plane } from '../support/worker-flows.js';
+import { startWorkerProcess, type WorkerProcess, waitFor } from '../support/worker-process.js';
+
+/** Flow lines `line N` in stored order; the other lines are the worker's own and the runtime's. */
+function flowLines(rows: Array<{ seq: number; message: string }>): number[] {
+  return rows.filter((r) => /^line \d+$/.test(r.message)).map((r) => Number(r.message.slice(5)));
+}
+
+function expectContiguous(rows: Array<{ seq: number }>): void {
+  expect(rows.map((r) => r.seq)).toEqual(rows.map((_, i) => i + 1));
+}
+
+describe('worker: no log line lost through faults', () => {
+  let scratch: string;
+  let source: string;
+
+  beforeAll(async () => {
+    scratch = mkdtempSync(join(tmpdir(), 'outpost-e2e-outage-'));
+    source = await buildWorkerFlows(join(scratch, 'bundle'));
+  });
+
+  afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+  function worker(plane: Plane, apiUrl: string, key: string, name: string): WorkerProcess {
+    return startWorkerProcess(['--pool', 'default', '--name', name, '--heartbeat-interval', '1s', '--poll-wait', '1s'], {
+      OUTPOST_API_URL: apiUrl,
+      OUTPOST_API_KEY: key,
+      HOME: scratch,
+      OUTPOST_WORKER_CACHE_DIR: join(scratch, `cache-${name}`),
+      OUTPOST_WORKER_SPOOL_DIR: join(scratch, `spool-${name}`),
+      OUTPOST_WORKER_LOG_BATCH_INTERVAL: '200ms',
+    });
+  }
+
+  it('keeps all 10,000 lines, in order and once each, while the API is unreachable for 30 s', async () => {
+    // A lease longer than the outage: the run itself must survive it.
+    const plane = await Plane.start({ leaseSeconds: 90 });
+    const proxy = new TcpProxy({ host: '127.0.0.1', port: Number(new URL(plane.server.url).port) });
+    await proxy.start();
+    const w = worker(plane, proxy.url, await plane.server.createKey('worker', ['default']), 'outage');
+    try {
+      const runId = await plane.run(await plane.deploy('chatty', source), { n: 10_000, perTick: 100, pauseMs: 80 });
+      await waitFor(async () => flowLines(await plane.lines(runId)).length >= 200, 60_000, 'the first lines');
+      await proxy.cut();
+      const cutAt = Date.now();
+      const spool = join(scratch, 'spool-outage');
+      await waitFor(
+        () => readdirSync(spool, { withFileTypes: true }).some((f) => f.name.endsWith('.ndjson')),
+        20_000,
+        'lines spooled to disk',
+      );
+      const duringOutage = flowLines(await plane.lines(runId)).length;
+      expect(duringOutage).toBeLessThan(10_000);
+      // The outage itself: 30 s in which the flow keeps logging (and finishes) with nobody to send to.
+      await sleep(Math.max(0, 30_000 - (Date.now() - cutAt)));
+      await proxy.restore();
+      const run = await plane.settled(runId, 120_000);
+      expect(run.state.type).toBe('COMPLETED');
+      const rows = await plane.lines(runId);
+      expectContiguous(rows);
+      const lines = flowLines(rows);
+      expect(lines).toHaveLength(10_000);
+      expect(lines).toEqual(Array.from({ length: 10_000 }, (_, i) => i + 1));
+      await waitFor(() => readdirSync(spool).length === 0, 30_000, 'the spool to empty');
+    } finally {
+      await w.stop();
+      await proxy.close();
+      await plane.close();
+    }
+  });
+
+  it('loses no acknowledged line or state when every API connection to Postgres is terminated mid-run', async () => {
+    const plane = await Plane.start();
+    const admin = plane.admin();
+    const w = worker(plane, plane.server.url, await plane.server.createKey('worker', ['default']), 'pg');
+    let terminated = 0;
+    try {
+      const runId = await plane.run(await plane.deploy('chatty', source), { n: 3_000, perTick: 50, pauseMs: 60 });
+      await waitFor(async () => flowLines(await plane.lines(runId)).length >= 50, 60_000, 'the first lines');
+      // Kill the API's database sessions again and again until the run is over: each one is a Postgres restart to the API.
+      for (;;) {
+        const killed = await admin<Array<{ ok: boolean }>>`
+          SELECT pg_terminate_backend(pid) AS ok FROM pg_stat_activity
+          WHERE datname = ${plane.databaseName} AND pid <> pg_backend_pid()`;
+        terminated += killed.filter((k) => k.ok).length;
+        const state = await plane.get(runId).catch(() => null);
+        if (state && ['COMPLETED', 'FAILED', 'CRASHED', 'CANCELLED'].includes(state.state.type)) break;
+        await sleep(400);
+      }
+      expect(terminated).toBeGreaterThan(0);
+      const run = await plane.settled(runId);
+      expect(run.state.type).toBe('COMPLETED');
+      const states = (await plane.owner.call('flowRunsStates', { params: { id: runId } })) as {
+        ok: true;
+        data: { items: Array<{ state: { type: string } }> };
+      };
+      expect(states.data.items.map((s) => s.state.type)).toEqual(expect.arrayContaining(['PENDING', 'RUNNING', 'COMPLETED']));
+      const rows = await plane.lines(runId);
+      expectContiguous(rows);
+      expect(flowLines(rows)).toEqual(Array.from({ length: 3_000 }, (_, i) => i + 1));
+    } finally {
+      await w.stop();
+      await admin.end({ timeout: 5 });
+      await plane.close();
+    }
+  });
+});
