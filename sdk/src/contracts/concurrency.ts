@@ -36,13 +36,11 @@ export type ConcurrencyLimitListResponse = z.infer<typeof ConcurrencyLimitListRe
 export const CollisionStrategy = z.enum(['ENQUEUE', 'CANCEL_NEW']);
 export type CollisionStrategy = z.infer<typeof CollisionStrategy>;
 
-/** Optional body of the cancel and retry convenience routes. */
-export const FlowRunActionRequest = z
-  .strictObject({
-    /** Client-generated; repeating it replays the first answer instead of acting twice. */
-    transitionId: Id.optional(),
-    /** Recorded on the resulting state, e.g. why the run was cancelled. */
-    message: z.string().max(4000).optional(),
-  })
-  .optional();
+/** Body of the cancel and retry convenience routes; `{}` is enough. */
+export const FlowRunActionRequest = z.strictObject({
+  /** Client-generated; repeating it replays the first answer instead of acting twice. */
+  transitionId: Id.optional(),
+  /** Recorded on the resulting state, e.g. why the run was cancelled. */
+  message: z.string().max(4000).optional(),
+});
 export type FlowRunActionRequest = z.infer<typeof FlowRunActionRequest>;

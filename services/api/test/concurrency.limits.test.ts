@@ -206,7 +206,7 @@ describe('limits at claim time', () => {
     await client(server, (second as Claimed).token)('POST', `/flow-runs/${second?.flowRun.id}/set-state`, {
       body: { transitionId: randomUUID(), state: { type: 'RUNNING' } },
     });
-    expect((await owner('POST', `/flow-runs/${second?.flowRun.id}/cancel`)).body.state.type).toBe('CANCELLING');
+    expect((await owner('POST', `/flow-runs/${second?.flowRun.id}/cancel`, { body: {} })).body.state.type).toBe('CANCELLING');
     expect(await claimAll(pool)).toEqual([]);
     await client(server, (second as Claimed).token)('POST', `/flow-runs/${second?.flowRun.id}/set-state`, {
       body: { transitionId: randomUUID(), state: { type: 'CANCELLED' } },

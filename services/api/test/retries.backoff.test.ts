@@ -153,7 +153,7 @@ describe('retries through the API', () => {
     const d = await deploy(owner, { flowName: pool, name: 'd', workPool: pool });
     const runId = (await owner('POST', `/deployments/${d.id}/runs`, { body: {} })).body.flowRun.id;
 
-    const early = await owner('POST', `/flow-runs/${runId}/retry`);
+    const early = await owner('POST', `/flow-runs/${runId}/retry`, { body: {} });
     expect(early.status).toBe(200);
     expect(early.body).toMatchObject({ status: 'REJECT', state: { type: 'SCHEDULED' }, attempt: 1 });
 
@@ -174,7 +174,7 @@ describe('retries through the API', () => {
 
     const runner = client(server, await server.createKey('runner'));
     const viewer = client(server, await server.createKey('viewer'));
-    expect((await viewer('POST', `/flow-runs/${runId}/retry`)).status).toBe(403);
-    expect((await runner('POST', `/flow-runs/${randomUUID()}/retry`)).status).toBe(404);
+    expect((await viewer('POST', `/flow-runs/${runId}/retry`, { body: {} })).status).toBe(403);
+    expect((await runner('POST', `/flow-runs/${randomUUID()}/retry`, { body: {} })).status).toBe(404);
   });
 });

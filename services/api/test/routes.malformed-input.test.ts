@@ -34,6 +34,10 @@ const VALID: Partial<Record<RouteName, Record<string, unknown>>> = {
   membersAdd: { email: 'ada@example.com', role: 'viewer' },
   membersUpdate: { role: 'viewer' },
   oidcConfigPut: { issuer: 'https://idp.example.com', clientId: 'outpost' },
+  flowRunsCancel: { message: 'm' },
+  flowRunsRetry: { message: 'm' },
+  concurrencyLimitsCreate: { tag: 't', limit: 1 },
+  concurrencyLimitsUpdate: { limit: 1 },
 };
 
 const PARAMS: Record<string, string> = {

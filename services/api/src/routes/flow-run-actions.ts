@@ -30,16 +30,16 @@ export const flowRunActionHandlers = {
     proposeForUser(deps, {
       workspaceId: principal.workspaceId,
       runId: params.id,
-      transitionId: body?.transitionId,
+      transitionId: body.transitionId,
       // A waiting run goes straight to CANCELLED; the rules decide which.
-      state: { type: 'CANCELLING', ...(body?.message ? { message: body.message } : {}) },
+      state: { type: 'CANCELLING', ...(body.message ? { message: body.message } : {}) },
     }),
 
   flowRunsRetry: ({ params, body, principal, deps }) =>
     proposeForUser(deps, {
       workspaceId: principal.workspaceId,
       runId: params.id,
-      transitionId: body?.transitionId,
-      state: { type: 'SCHEDULED', ...(body?.message ? { message: body.message } : {}) },
+      transitionId: body.transitionId,
+      state: { type: 'SCHEDULED', ...(body.message ? { message: body.message } : {}) },
     }),
 } satisfies Pick<Handlers, 'flowRunsCancel' | 'flowRunsRetry'>;
