@@ -18,7 +18,9 @@ export interface LogLineRow {
  * `jsonb_to_recordset`: a statement holds at most 65,535 parameters (a 1,000-line batch would need
  * 6,000 as VALUES), and JSON needs none of the quoting that text arrays get wrong for lines such as
  * `NULL` or `{…}`. `ON CONFLICT DO NOTHING` on (flow_run_id, attempt, seq) makes a redelivered batch
- * store nothing twice, and the row count tells accepted lines from duplicates.
+ * store nothing twice, and the row count tells accepted lines from duplicates. A line keeps its task
+ * run only if that is a task run of this flow run: an id of another run or workspace, or one never
+ * recorded, is dropped alike (the line itself is kept), so nothing is ever attached across tenants.
  */
 export async function insertLogs(
   db: Db,
@@ -26,9 +28,10 @@ export async function insertLogs(
 ): Promise<{ accepted: number }> {
   const result = await db`
     INSERT INTO logs (flow_run_id, attempt, seq, workspace_id, timestamp, level, message, task_run_id, stream)
-    SELECT ${input.runId}::uuid, ${input.attempt}::int, l.seq, ${input.workspaceId}::uuid, l.timestamp, l.level, l.message, l.task_run_id, l.stream
+    SELECT ${input.runId}::uuid, ${input.attempt}::int, l.seq, ${input.workspaceId}::uuid, l.timestamp, l.level, l.message, t.id, l.stream
     FROM jsonb_to_recordset(${db.json(input.lines.map((l) => ({ seq: l.seq, timestamp: l.timestamp, level: l.level, message: l.message, task_run_id: l.taskRunId, stream: l.stream })))}::jsonb)
       AS l(seq int, timestamp timestamptz, level text, message text, task_run_id uuid, stream text)
+    LEFT JOIN task_runs t ON t.id = l.task_run_id AND t.flow_run_id = ${input.runId}::uuid AND t.workspace_id = ${input.workspaceId}::uuid
     ON CONFLICT (flow_run_id, attempt, seq) DO NOTHING`;
   return { accepted: result.count };
 }

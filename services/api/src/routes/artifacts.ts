@@ -1,4 +1,5 @@
 import { latestArtifacts, listRunArtifacts, upsertArtifact } from '../db/artifacts.js';
+import { taskRunBelongsTo } from '../db/child-runs.js';
 import { getRunAttempt } from '../db/flow-runs.js';
 import { ApiError, notFound } from '../errors.js';
 import type { Handlers } from './types.js';
@@ -9,6 +10,12 @@ export const artifactHandlers = {
     const current = await getRunAttempt(deps.sql, principal.workspaceId, params.id);
     if (current === null) throw notFound('flow run');
     if (body.flowRunAttempt !== current) throw new ApiError('stale_attempt', `the flow run is at attempt ${current}`);
+    // A task run of another run, or of another workspace, is refused exactly like one that does not exist.
+    if (body.taskRunId && !(await taskRunBelongsTo(deps.sql, principal.workspaceId, params.id, body.taskRunId))) {
+      throw new ApiError('validation_failed', 'the task run is not a task run of this flow run', {
+        errors: [{ path: 'body.taskRunId', message: 'not a task run of this flow run' }],
+      });
+    }
     const result = await upsertArtifact(deps.sql, {
       id: body.id,
       workspaceId: principal.workspaceId,
