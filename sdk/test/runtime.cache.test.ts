@@ -163,7 +163,7 @@ describe('task caching', () => {
     expect(body).toHaveBeenCalledTimes(1);
     const creates = worker.rpcs('createTaskRun');
     expect(creates.map((c) => [c.taskKey, c.state.type, c.state.name ?? null])).toEqual([
-      ['cached-under-worker-0', 'PENDING', null],
+      ['cached-under-worker-0', 'RUNNING', null],
       ['cached-under-worker-1', 'COMPLETED', 'Cached'],
     ]);
     const key = creates[0]?.cacheKey;

@@ -75,7 +75,7 @@ afterEach(() => {
 });
 
 describe('RegisteredFlow.execute()', () => {
-  it('reports RUNNING, each task run, log lines with task ids, COMPLETED and done, in that order', async () => {
+  it('reports RUNNING, each task run (created RUNNING), log lines with task ids, COMPLETED and done, in that order', async () => {
     const square = task('square', async (n: number) => {
       console.log('squaring', n);
       return n * n;
@@ -101,11 +101,9 @@ describe('RegisteredFlow.execute()', () => {
       'log',
       'log',
       'createTaskRun',
-      'setTaskRunState',
       'log',
       'setTaskRunState',
       'createTaskRun',
-      'setTaskRunState',
       'log',
       'setTaskRunState',
       'setState',
@@ -114,14 +112,12 @@ describe('RegisteredFlow.execute()', () => {
     expect(worker.states()).toEqual(['RUNNING', 'COMPLETED']);
     const creates = worker.messages.flatMap((m) => (m.t === 'rpc' && m.method === 'createTaskRun' ? [m.body] : []));
     expect(creates.map((b) => [b.name, b.taskKey, b.dynamicKey, b.state.type])).toEqual([
-      ['square', 'square-0', '0', 'PENDING'],
-      ['square', 'square-1', '1', 'PENDING'],
+      ['square', 'square-0', '0', 'RUNNING'],
+      ['square', 'square-1', '1', 'RUNNING'],
     ]);
     const updates = worker.messages.flatMap((m) => (m.t === 'rpc' && m.method === 'setTaskRunState' ? [m.body] : []));
     expect(updates.map((b) => [b.taskRunId, b.runCount, b.state.type])).toEqual([
-      [creates[0]?.id, 1, 'RUNNING'],
       [creates[0]?.id, 1, 'COMPLETED'],
-      [creates[1]?.id, 1, 'RUNNING'],
       [creates[1]?.id, 1, 'COMPLETED'],
     ]);
     expect(worker.logs().map((l) => [l.level, l.message, l.taskRunId ?? null])).toEqual([
@@ -149,7 +145,6 @@ describe('RegisteredFlow.execute()', () => {
 
     const updates = worker.messages.flatMap((m) => (m.t === 'rpc' && m.method === 'setTaskRunState' ? [m.body] : []));
     expect(updates.map((b) => [b.runCount, b.state.type, b.state.name ?? null])).toEqual([
-      [1, 'RUNNING', null],
       [2, 'RUNNING', 'Retrying'],
       [3, 'RUNNING', 'Retrying'],
       [3, 'COMPLETED', null],

@@ -20,6 +20,7 @@ const CreatedChildRun = z.object({
  */
 export class IpcReporter implements Reporter {
   readonly capturesConsole = true;
+  readonly recordsRuns = true;
 
   constructor(
     private readonly channel: IpcChannel,

@@ -47,6 +47,7 @@ export function describeArtifact(type: ArtifactType, key: string, data: unknown)
  */
 export class LocalReporter implements Reporter {
   readonly capturesConsole = false;
+  readonly recordsRuns = false;
 
   log(record: LogRecord): void {
     const line = formatLocalLine(record);

@@ -30,6 +30,8 @@ export interface ProposalOutcome {
 export interface Reporter {
   /** True when `console.*` should be routed through `log` while a flow runs (the worker reads stdout otherwise). */
   readonly capturesConsole: boolean;
+  /** False when task runs, states and artifacts go nowhere (run locally): the engine can skip building them. */
+  readonly recordsRuns: boolean;
   log(record: LogRecord): void;
   proposeState(state: ProposedState): Promise<ProposalOutcome>;
   createTaskRun(body: CreateTaskRunBody): Promise<void>;

@@ -41,8 +41,16 @@ export function callSlot(run: RunScope | undefined, name: string): TaskSlot {
 const MAX_STATE_MESSAGE = 4000;
 
 /**
+ * The signal of a task outside any flow and without a timeout: nothing can abort it. Shared, since
+ * allocating an AbortController per call was most of a task call's cost (and of its garbage).
+ */
+const NEVER_ABORTED = new AbortController().signal;
+
+/**
  * One call of a task: a cache lookup when caching is on (a hit is recorded COMPLETED/Cached and the
- * body never runs), then attempts with retries and timeouts, every state reported to the run.
+ * body never runs), then attempts with retries and timeouts, every state reported to the run. The
+ * task run is created RUNNING, so an uncached call costs the reporter three messages (create,
+ * COMPLETED or FAILED, and nothing in between) — under the worker, each is a round trip.
  */
 export async function runTask<A extends unknown[], R>(
   settings: TaskRunSettings,
@@ -54,13 +62,17 @@ export async function runTask<A extends unknown[], R>(
   const { run } = currentScope();
   const identity = { taskRunId: randomUUID(), taskName: settings.name, ...(slot ?? callSlot(run, settings.name)) };
   const record = new TaskRunRecord(run?.reporter ?? localReporter, identity.taskRunId);
+  const flowRunId = run?.run.id ?? null;
   const contextFor = (runCount: number, signal: AbortSignal): TaskContext => ({
-    ...identity,
+    taskRunId: identity.taskRunId,
+    taskName: identity.taskName,
+    taskKey: identity.taskKey,
+    dynamicKey: identity.dynamicKey,
     runCount,
-    flowRunId: run?.run.id ?? null,
+    flowRunId,
     signal,
   });
-  const inScope = (fn: () => void) => withTaskScope(contextFor(1, run?.signal ?? new AbortController().signal), fn);
+  const inScope = (fn: () => void) => withTaskScope(contextFor(1, run?.signal ?? NEVER_ABORTED), fn);
   const created = { id: identity.taskRunId, name: settings.name, taskKey: identity.taskKey, dynamicKey: identity.dynamicKey };
 
   const lookup = cache ? await cache.lookup(args, inScope) : null;
@@ -71,9 +83,9 @@ export async function runTask<A extends unknown[], R>(
     );
     return lookup.hit.value as Awaited<R>;
   }
-  await record.create(lookup ? { ...created, cacheKey: lookup.key } : created, { type: 'PENDING' });
+  await record.create(lookup ? { ...created, cacheKey: lookup.key } : created, { type: 'RUNNING' });
   for (let runCount = 1; ; runCount++) {
-    await record.set(runCount, runCount === 1 ? { type: 'RUNNING' } : { type: 'RUNNING', name: 'Retrying' });
+    if (runCount > 1) await record.set(runCount, { type: 'RUNNING', name: 'Retrying' });
     try {
       const result = await attempt(settings, fn, args, identity.taskKey, run?.signal, (signal) => contextFor(runCount, signal));
       const stored = lookup && cache ? await cache.store(lookup.key, result, inScope) : null;
@@ -81,7 +93,7 @@ export async function runTask<A extends unknown[], R>(
       return result;
     } catch (thrown) {
       const error = toError(thrown);
-      const scoped = contextFor(runCount, run?.signal ?? new AbortController().signal);
+      const scoped = contextFor(runCount, run?.signal ?? NEVER_ABORTED);
       const canRetry = runCount <= settings.retries && !run?.signal.aborted && (settings.retryOn?.(error) ?? true);
       if (!canRetry) {
         withTaskScope(scoped, () => log.error(`task failed after ${runCount} attempt(s): ${describeError(error)}`));
@@ -114,7 +126,13 @@ async function attempt<A extends unknown[], R>(
   contextFor: (signal: AbortSignal) => TaskContext,
 ): Promise<Awaited<R>> {
   const timeoutSeconds = settings.timeoutSeconds;
-  const limit = deadline(timeoutSeconds, () => new TaskTimeoutError(taskKey, timeoutSeconds ?? 0));
+  if (timeoutSeconds === undefined) {
+    // No timeout: the flow's own signal (or none at all) is the attempt's, with nothing to combine or clear.
+    const signal = flowSignal ?? NEVER_ABORTED;
+    const body = withTaskScope(contextFor(signal), async () => await fn(...args));
+    return signal === NEVER_ABORTED ? await body : await raceAbort(body, signal);
+  }
+  const limit = deadline(timeoutSeconds, () => new TaskTimeoutError(taskKey, timeoutSeconds));
   const signal = flowSignal ? AbortSignal.any([flowSignal, limit.signal]) : limit.signal;
   try {
     return await withTaskScope(contextFor(signal), () => raceAbort((async () => await fn(...args))(), signal));
@@ -128,22 +146,26 @@ async function attempt<A extends unknown[], R>(
  * not record must not fail the customer's computation, so failures become one warning line.
  */
 export class TaskRunRecord {
-  private disabled = false;
+  private disabled: boolean;
 
   constructor(
     private readonly reporter: Reporter,
     private readonly taskRunId: string,
-  ) {}
+  ) {
+    this.disabled = !reporter.recordsRuns;
+  }
 
   async create(body: { id: string; name: string; taskKey: string; dynamicKey: string; cacheKey?: string }, state: ProposedState) {
+    if (this.disabled) return;
     await this.report(() => this.reporter.createTaskRun({ ...body, state }));
   }
 
   async set(runCount: number, state: ProposedState): Promise<void> {
+    if (this.disabled) return;
     await this.report(() => this.reporter.setTaskRunState({ taskRunId: this.taskRunId, runCount, state }));
   }
 
-  /** False once a report failed: later ones are skipped. */
+  /** False when the task run is not being recorded (run locally, or a report failed). */
   get recorded(): boolean {
     return !this.disabled;
   }
