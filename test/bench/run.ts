@@ -15,7 +15,7 @@ import type { Row } from './support/row.js';
  * embedded one). Prints one table and writes `bench/results/<YYYY-MM-DD>.md`.
  *
  *   npm run bench                        every module, results file written
- *   npm run bench -- dispatch idle       only these modules (no results file unless --save)
+ *   npm run bench -- dispatch idle       only these modules (no results file unless BENCH_SAVE=1)
  */
 const BENCH_DIR = dirname(fileURLToPath(import.meta.url));
 const CHILD = join(BENCH_DIR, 'support', 'run-module.ts');
@@ -186,7 +186,8 @@ async function main(): Promise<number> {
 
   process.stdout.write(`\n${formatTable(results.flatMap((r) => r.rows))}\n`);
   for (const failed of results.filter((r) => r.error)) process.stdout.write(`\n${failed.module} failed: ${failed.error}\n`);
-  const save = values.save || (positionals.length === 0 && !values['no-save']);
+  // An environment variable too: through `npm run bench` at the root, flags would reach npm, not us.
+  const save = values.save || process.env.BENCH_SAVE === '1' || (positionals.length === 0 && !values['no-save']);
   if (save) {
     const date = new Date().toISOString().slice(0, 10);
     const path = join(BENCH_DIR, 'results', `${date}.md`);
