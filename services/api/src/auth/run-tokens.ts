@@ -14,25 +14,30 @@ export class RunTokens {
   #loadedAt = Date.now();
   #reloading: Promise<void> | null = null;
 
+  readonly #refreshMs: number;
+
   private constructor(
     private readonly sql: Sql,
     issuer: RunTokenIssuer,
+    refreshMs: number,
   ) {
     this.#issuer = issuer;
+    this.#refreshMs = refreshMs;
   }
 
-  static async load(sql: Sql): Promise<RunTokens> {
-    return new RunTokens(sql, new RunTokenIssuer(await loadSigningKeys(sql)));
+  /** `refreshMs`: how often the keys are re-read (tests shorten it; it must stay well below a rotation's publish time). */
+  static async load(sql: Sql, options: { refreshMs?: number } = {}): Promise<RunTokens> {
+    return new RunTokens(sql, new RunTokenIssuer(await loadSigningKeys(sql)), options.refreshMs ?? REFRESH_INTERVAL_MS);
   }
 
   async sign(claims: RunTokenClaims): Promise<string> {
-    if (Date.now() - this.#loadedAt >= REFRESH_INTERVAL_MS) await this.#reload();
+    if (Date.now() - this.#loadedAt >= this.#refreshMs) await this.#reload();
     return this.#issuer.sign(claims);
   }
 
   /** The public keys that verify run tokens (current, pending and recently retired), for the JWKS document. */
   async jwks(): Promise<{ keys: JsonWebKey[] }> {
-    if (Date.now() - this.#loadedAt >= REFRESH_INTERVAL_MS) await this.#reload();
+    if (Date.now() - this.#loadedAt >= this.#refreshMs) await this.#reload();
     return this.#issuer.jwks();
   }
 
@@ -43,6 +48,9 @@ export class RunTokens {
 
   /** Throws RunTokenError for anything but a valid, unexpired token signed by a known key. */
   async verify(token: string): Promise<RunTokenClaims> {
+    // Best effort: with the database unreachable the keys at hand still verify, and a run token
+    // must not turn into a 401 because of an outage elsewhere.
+    if (Date.now() - this.#loadedAt >= this.#refreshMs) await this.#reload().catch(() => {});
     try {
       return await this.#issuer.verify(token);
     } catch (error) {
