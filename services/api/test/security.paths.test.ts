@@ -1,0 +1,139 @@
+import { request } from 'node:http';
+import { type RouteDef, routes } from '@outpost/sdk/contracts';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { isPublicPath, PUBLIC_PATHS } from '../src/auth/permissions.js';
+import { startTestServer, type TestServer } from '../src/testing.js';
+
+let server: TestServer;
+
+beforeAll(async () => {
+  server = await startTestServer({ loops: false, dashboardDir: null });
+});
+afterAll(async () => {
+  await server?.close();
+});
+
+interface Raw {
+  status: number;
+  type: string;
+  body: string;
+}
+
+/** Sends the request target exactly as written (no URL normalisation, unlike fetch), over real HTTP. */
+function raw(method: string, target: string, headers: Record<string, string> = {}): Promise<Raw> {
+  const { hostname, port } = new URL(server.url);
+  return new Promise((resolve, reject) => {
+    const req = request({ host: hostname, port, method, path: target, headers }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => {
+        body += chunk;
+      });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, type: String(res.headers['content-type'] ?? ''), body }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+const TRICKS = [
+  '/api/v1/whoami/',
+  '/api/v1//whoami',
+  '/api/v1/whoami/.',
+  '/api/v1/./whoami',
+  '/api/v1/flow-runs/../whoami',
+  '/api/v1/x/healthz',
+  '/api/v1/flow-runs/healthz',
+  '/api/v1/healthz',
+  '/api/v1/readyz',
+  '/api/v1/whoami/healthz',
+  '/api/v1/whoami;healthz',
+  '/api/v1/whoami%3Bhealthz',
+  '/api/v1/whoami?x=/healthz',
+  '/api/v1/whoami#healthz',
+  '/api/v1%2Fwhoami',
+  '/api/v1/work-pools%2Fdefault',
+  '/api/v1/work-pools/default%2Fclaim',
+  '/api/v1/work-pools/default%252Fclaim',
+  '/api/v1/%2e%2e/api/v1/whoami',
+  '/api/v1/WHOAMI',
+  '/API/V1/whoami',
+  '/Api/v1/flow-runs',
+  '/api/v1/openapi.json/',
+  '/api/v1/openapi.json/..',
+  '/api/v1/.well-known/jwks.json/../../whoami',
+  '/healthz/../api/v1/whoami',
+  '/healthz/%2e%2e/api/v1/whoami',
+  '/api/v1/flow-runs/00000000-0000-0000-0000-000000000000/logs/healthz',
+  '/api/v1/auth/session/../../whoami',
+  '/api/v1/audit-log/export/',
+  '/api/v1/members/',
+  '/api/v1/sso/oidc/..',
+];
+
+/** No request without a credential reads or changes anything: 401 under /api, never API data elsewhere. */
+function assertNothingServed(res: Raw, label: string): void {
+  expect(res.status, `${label}: ${res.body.slice(0, 200)}`).not.toBe(500);
+  if (res.status >= 200 && res.status < 300) {
+    throw new Error(`${label} answered ${res.status} without a credential: ${res.body.slice(0, 200)}`);
+  }
+  expect(res.body, label).not.toMatch(/"items"|"workspace"|"principal"/);
+}
+
+describe('path tricks never skip authentication', () => {
+  test.each(TRICKS)('%s without a credential', async (target) => {
+    for (const method of ['GET', 'HEAD', 'OPTIONS', 'POST', 'PUT', 'PATCH', 'DELETE']) {
+      const res = await raw(method, target);
+      assertNothingServed(res, `${method} ${target}`);
+      // Under /api nothing is told without a credential, not even whether a route exists. (`/API/…` is not the
+      // API: paths are case-sensitive, and it is an ordinary unknown path.)
+      if (target.startsWith('/api/')) expect(res.status, `${method} ${target}`).toBe(401);
+    }
+  });
+
+  test('every route of the table, with HEAD and OPTIONS too, is a 401 without a credential', async () => {
+    for (const route of Object.values(routes) as RouteDef[]) {
+      if (route.access.anonymous) continue;
+      const path = `/api/v1${route.path.replace(/:([A-Za-z]+)/g, (_, k: string) => (k === 'pool' ? 'default' : '00000000-0000-4000-8000-000000000000'))}`;
+      for (const method of [route.method, 'HEAD', 'OPTIONS']) {
+        const res = await raw(method, path);
+        expect(res.status, `${method} ${path}`).toBe(401);
+      }
+    }
+  });
+
+  test('with a credential, HEAD behaves as GET and OPTIONS is not a way around anything', async () => {
+    const auth = { authorization: `Bearer ${server.ownerKey}` };
+    expect((await raw('HEAD', '/api/v1/whoami', auth)).status).toBe(200);
+    const viewer = { authorization: `Bearer ${await server.createKey('worker')}` };
+    expect((await raw('HEAD', '/api/v1/api-keys', viewer)).status).toBe(403);
+    const options = await raw('OPTIONS', '/api/v1/whoami', auth);
+    expect(options.status).toBe(405);
+  });
+
+  test('the public paths are exactly the listed ones, compared exactly', async () => {
+    expect(PUBLIC_PATHS.map((p) => p.path)).toEqual([
+      '/healthz',
+      '/readyz',
+      '/api/v1/.well-known/jwks.json',
+      '/api/v1/auth/oidc/:workspace/start',
+      '/api/v1/auth/oidc/callback',
+    ]);
+    expect(isPublicPath('GET', '/healthz')).toBe(true);
+    expect(isPublicPath('HEAD', '/healthz')).toBe(true);
+    for (const path of [
+      '/healthz/',
+      '/api/v1/healthz',
+      '/HEALTHZ',
+      '/healthz.json',
+      '/x/healthz',
+      '/api/v1/auth/oidc/a/b/start',
+    ]) {
+      expect(isPublicPath('GET', path), path).toBe(false);
+    }
+    expect(isPublicPath('POST', '/healthz')).toBe(false);
+    expect((await raw('GET', '/healthz')).status).toBe(200);
+    expect((await raw('GET', '/readyz')).status).toBe(200);
+    expect((await raw('GET', '/api/v1/.well-known/jwks.json')).status).toBe(200);
+  });
+});
