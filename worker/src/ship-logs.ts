@@ -2,7 +2,7 @@ import type { CallFailure, CallResult } from '@outpost/sdk/client';
 import { describeFailure, isRetryable } from '@outpost/sdk/client';
 import type { LogLevel } from '@outpost/sdk/contracts';
 import type { Logger } from 'pino';
-import { type BackoffPolicy, DEFAULT_BACKOFF, retryDelay, sleep } from './backoff.js';
+import { type BackoffPolicy, retryDelay, sleep } from './backoff.js';
 import { LogSpool, type NumberedLine } from './spool.js';
 
 /** The API refuses longer messages; longer lines are split into parts of this size. */
@@ -11,6 +11,11 @@ const PART_CHARS = 32_000;
 /** A single runaway line (a 100 MB JSON dump) is cut after this many parts rather than flooding the API. */
 const MAX_PARTS = 32;
 export const CONTINUED_MARKER = ' [continued]';
+/**
+ * Log delivery backs off to at most 5 s between tries, not the 30 s of other calls: spooled lines
+ * should reach the API soon after it is back, and a state change waits for them.
+ */
+export const LOG_BACKOFF: BackoffPolicy = { baseMs: 250, maxMs: 5_000 };
 /** Keeps one request comfortably below the API's body limit even when every line is near the maximum. */
 const MAX_BATCH_CHARS = 1_000_000;
 
@@ -206,7 +211,7 @@ export class LogShipper {
         } else if (isRetryable(result) || this.options.keepOnRefusal?.(result)) {
           this.failures++;
           this.spoolLines(this.queue.map((p) => p.line).filter((l) => l.seq > this.spooledThrough));
-          const delay = retryDelay(result, this.failures, this.options.backoff ?? DEFAULT_BACKOFF);
+          const delay = retryDelay(result, this.failures, this.options.backoff ?? LOG_BACKOFF);
           this.log.warn(
             { failures: this.failures, retryInMs: delay, reason: describeFailure(result), spooled: this.queue.length },
             'log batch not delivered; retrying',

@@ -33,8 +33,11 @@ export interface ExecutionDeps {
   leaseMs: () => number;
 }
 
-/** How long a state proposal waits for earlier log lines, and how long worker-side writes retry. */
-const FLUSH_BEFORE_STATE_MS = 30_000;
+/**
+ * How long a state proposal waits for earlier log lines. As long as it can be: the runtime waits
+ * 120 s for its answer and the proposal itself may retry for 60 s, which leaves 50 s.
+ */
+const FLUSH_BEFORE_STATE_MS = 50_000;
 const FINAL_FLUSH_MS = 15_000;
 const READY_TIMEOUT_MS = 60_000;
 
