@@ -133,7 +133,7 @@ describe('with 100,000 runs', () => {
       const started = performance.now();
       const stats = await overview(window, call);
       const ms = performance.now() - started;
-      expect(stats.totals.runs).toBeGreaterThan(window === '7d' ? 95_000 : 14_000);
+      expect(stats.totals.runs).toBeGreaterThan(window === '7d' ? 95_000 : 13_000);
       expect(stats.busiestDeployments).toHaveLength(10);
       expect(ms, `${window} took ${ms.toFixed(0)} ms`).toBeLessThan(1_000);
     }
