@@ -1,9 +1,12 @@
 /**
- * Removes resolved secret values from text before it leaves the worker (log lines, state messages).
+ * Removes resolved secret values from text before it leaves the worker (log lines, state messages,
+ * task names, artifacts).
  *
  * Literal masking alone is defeated by a flow that prints a secret base64-encoded (the tj-actions
  * incident, 2025) or URL-encoded into a connection string, so every value is matched in each form
- * a flow is likely to print it in.
+ * a flow is likely to print it in: raw, JSON-escaped (JavaScript, Python, PHP styles), URL-encoded
+ * (component and whole-URL, either hex case, `+` for spaces), base64 (standard and URL-safe, padded
+ * or not, at any alignment inside a longer encoded text) and hex.
  */
 
 export const REDACTED = '***';
@@ -57,12 +60,22 @@ export function secretForms(value: string): string[] {
     // The floor applies to the value itself first: a short value's encodings are longer, not safer to match.
     if (v.length < MIN_REDACTED_LENGTH) continue;
     add(v);
-    add(JSON.stringify(v).slice(1, -1));
+    const json = JSON.stringify(v).slice(1, -1);
+    add(json);
+    // Python's json.dumps (ensure_ascii) and PHP's json_encode escape every non-ASCII character, and PHP also '/'.
+    const asciiJson = json.replace(/[\u0080-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+    add(asciiJson);
+    add(asciiJson.replace(/\//g, '\\/'));
     const url = encodeURIComponent(v);
     add(url);
     add(url.replace(/%[0-9A-F]{2}/g, (m) => m.toLowerCase()));
     add(url.replace(/%20/g, '+'));
+    // encodeURI leaves reserved characters (: / ? # @ & = + $ ,) as they are: a secret pasted into a whole URL.
+    add(encodeURI(v));
     const bytes = Buffer.from(v, 'utf8');
+    // Hex dumps (a digest-like print, `xxd -p`, Buffer#toString('hex')), both cases.
+    add(bytes.toString('hex'));
+    add(bytes.toString('hex').toUpperCase());
     const b64 = bytes.toString('base64');
     add(b64);
     add(b64.replace(/=+$/, ''));
