@@ -43,7 +43,8 @@ export const ArtifactFields = z.strictObject({
   description: z.string().max(2000).optional(),
   /** The task run that produced it, if any. */
   taskRunId: Id.optional(),
-  data: z.json(),
+  /** An object whose shape depends on `type` (see ArtifactDataByType). */
+  data: z.record(z.string(), z.json()),
 });
 
 /** `data` must match its `type` and stay within ARTIFACT_MAX_DATA_BYTES. */

@@ -28,6 +28,8 @@ const VALID: Partial<Record<RouteName, Record<string, unknown>>> = {
   taskRunsCreate: { id: randomUUID(), flowRunAttempt: 1, name: 't', taskKey: 't', dynamicKey: '0', state: { type: 'RUNNING' } },
   taskRunsSetState: { flowRunAttempt: 1, state: { type: 'COMPLETED' } },
   logsWrite: { attempt: 1, logs: [{ seq: 1, timestamp: new Date().toISOString(), level: 'info', message: 'm' }] },
+  flowRunsCreateChild: { id: randomUUID(), attempt: 1, flowName: 'sub' },
+  artifactsCreate: { id: randomUUID(), flowRunAttempt: 1, key: 'report', type: 'markdown', data: { markdown: 'm' } },
   authPasswordSignIn: { email: 'ada@example.com', password: 'a long passphrase' },
   authPasswordChange: { email: 'ada@example.com', currentPassword: 'a long passphrase', newPassword: 'another passphrase' },
   authPasswordSetup: { token: 'x', password: 'a long passphrase' },
