@@ -53,10 +53,11 @@ export const AWAITING_CONCURRENCY_SLOT = 'AwaitingConcurrencySlot';
  *   count too high, never too low.
  * - A run is considered only when each of its limited keys is locked: one that became due, or got a
  *   new limit, between the lock statement and this one waits for the next claim.
- * - Window functions cannot share a SELECT with FOR UPDATE, so the per-queue, per-deployment and
- *   per-tag cuts happen on the locked rows in later CTEs; rows they leave out are only unlocked at
- *   commit, never changed. A run left out by one cut still takes its rank in the others, so a batch
- *   may come out smaller than it could, never larger.
+ * - Each queue's earliest runs are locked in index order, at most the pool's room each; window
+ *   functions cannot share a SELECT with FOR UPDATE, so the cross-queue priority cut and the
+ *   per-queue, per-deployment, per-tag and per-backfill cuts happen on the locked rows in later CTEs.
+ *   Rows they leave out are only unlocked at commit, never changed. A run left out by one cut still
+ *   takes its rank in the others, so a batch may come out smaller than it could, never larger.
  * - The history records a claim at `statement_timestamp()`, after the locks were granted, so a run
  *   that ended to free a slot always ends before the claim that fills it, on one database clock.
  *
@@ -117,26 +118,31 @@ export async function claimDueRuns(sql: Sql, input: ClaimInput): Promise<Claimed
         FROM backfills b
         WHERE b.id = ANY(${backfillIds}::uuid[])
       ), due AS (
-        SELECT r.id, r.work_queue_id, r.deployment_id, r.tags, r.backfill_id, qr.priority, r.expected_start_time
-        FROM flow_runs r
-        JOIN queue_room qr ON qr.id = r.work_queue_id
-        JOIN deployments d ON d.id = r.deployment_id
-        WHERE ${eligible(tx, input)}
-          AND (qr.room IS NULL OR qr.room > 0)
-          AND (d.concurrency_limit IS NULL OR d.id = ANY(ARRAY(SELECT id FROM deployment_room WHERE room > 0)))
-          -- A backfill's run only while the backfill is locked, not cancelled and below its max_concurrent.
-          AND (r.backfill_id IS NULL OR r.backfill_id = ANY(ARRAY(SELECT id FROM backfill_room WHERE room > 0)))
-          -- Limited tags that are full, or were not locked, hold their runs back.
-          AND NOT (r.tags && ARRAY(
-                SELECT c.tag FROM concurrency_limits c
-                WHERE c.workspace_id = ${input.workspaceId} AND NOT (c.tag = ANY(${lockedTags}::text[]))
-                UNION ALL
-                SELECT tag FROM tag_room WHERE room <= 0))
-        ORDER BY qr.priority, r.expected_start_time, r.id
-        LIMIT (SELECT coalesce(max(room), 0) FROM pool_room)
-        FOR UPDATE OF r SKIP LOCKED
+        -- Per queue, the earliest claimable runs in index order (flow_runs_queue_due_idx), at most the
+        -- pool's and the queue's room: a claim reads a handful of rows however long the backlog.
+        SELECT c.* FROM queue_room qr
+        CROSS JOIN LATERAL (
+          SELECT r.id, r.work_queue_id, r.deployment_id, r.tags, r.backfill_id, qr.priority, r.expected_start_time
+          FROM flow_runs r
+          JOIN deployments d ON d.id = r.deployment_id
+          WHERE r.work_queue_id = qr.id AND ${eligible(tx, input)}
+            AND (d.concurrency_limit IS NULL OR d.id = ANY(ARRAY(SELECT id FROM deployment_room WHERE room > 0)))
+            -- A backfill's run only while the backfill is locked, not cancelled and below its max_concurrent.
+            AND (r.backfill_id IS NULL OR r.backfill_id = ANY(ARRAY(SELECT id FROM backfill_room WHERE room > 0)))
+            -- Limited tags that are full, or were not locked, hold their runs back.
+            AND NOT (r.tags && ARRAY(
+                  SELECT c.tag FROM concurrency_limits c
+                  WHERE c.workspace_id = ${input.workspaceId} AND NOT (c.tag = ANY(${lockedTags}::text[]))
+                  UNION ALL
+                  SELECT tag FROM tag_room WHERE room <= 0))
+          ORDER BY r.expected_start_time, r.id
+          LIMIT least((SELECT coalesce(max(room), 0) FROM pool_room), coalesce(qr.room, ${input.limit}::int))
+          FOR UPDATE OF r SKIP LOCKED
+        ) c
+        WHERE qr.room IS NULL OR qr.room > 0
       ), ranked AS (
         SELECT due.*,
+               row_number() OVER (ORDER BY due.priority, due.expected_start_time, due.id) AS pool_n,
                row_number() OVER (PARTITION BY due.work_queue_id ORDER BY due.priority, due.expected_start_time, due.id) AS queue_n,
                row_number() OVER (PARTITION BY due.deployment_id ORDER BY due.priority, due.expected_start_time, due.id) AS deployment_n,
                row_number() OVER (PARTITION BY due.backfill_id ORDER BY due.priority, due.expected_start_time, due.id) AS backfill_n
@@ -154,7 +160,8 @@ export async function claimDueRuns(sql: Sql, input: ClaimInput): Promise<Claimed
         JOIN queue_room qr ON qr.id = ranked.work_queue_id
         LEFT JOIN deployment_room dr ON dr.id = ranked.deployment_id
         LEFT JOIN backfill_room br ON br.id = ranked.backfill_id
-        WHERE (qr.room IS NULL OR ranked.queue_n <= qr.room)
+        WHERE ranked.pool_n <= (SELECT coalesce(max(room), 0) FROM pool_room)
+          AND (qr.room IS NULL OR ranked.queue_n <= qr.room)
           AND (dr.id IS NULL OR ranked.deployment_n <= dr.room)
           AND (br.id IS NULL OR ranked.backfill_n <= br.room)
           AND ranked.id NOT IN (SELECT id FROM over_tag_limit)

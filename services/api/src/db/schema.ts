@@ -222,6 +222,8 @@ export const flowRuns = pgTable(
     // Deployment and tag limits count the active runs of a deployment, or of a workspace carrying a tag.
     index('flow_runs_active_deployment_idx').on(t.deploymentId).where(sql`state_type IN ('PENDING', 'RUNNING', 'CANCELLING')`),
     index('flow_runs_active_workspace_idx').on(t.workspaceId).where(sql`state_type IN ('PENDING', 'RUNNING', 'CANCELLING')`),
+    // A claim reads each queue's earliest due runs in order and stops after the few it can take.
+    index('flow_runs_queue_due_idx').on(t.workQueueId, t.expectedStartTime, t.id).where(sql`state_type = 'SCHEDULED'`),
     // A claim settles (cancels or renames) held-back runs of its pool that are not yet AwaitingConcurrencySlot.
     index('flow_runs_unsettled_idx')
       .on(t.workPoolId, t.expectedStartTime)

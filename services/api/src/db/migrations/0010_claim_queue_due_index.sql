@@ -1,0 +1,1 @@
+CREATE INDEX "flow_runs_queue_due_idx" ON "flow_runs" USING btree ("work_queue_id","expected_start_time","id") WHERE state_type = 'SCHEDULED';
