@@ -40,6 +40,8 @@ const VALID: Partial<Record<RouteName, Record<string, unknown>>> = {
   flowRunsRetry: { message: 'm' },
   concurrencyLimitsCreate: { tag: 't', limit: 1 },
   concurrencyLimitsUpdate: { limit: 1 },
+  schedulesUpdate: { active: false },
+  backfillsCreate: { start: '2025-01-01T00:00:00Z', end: '2025-01-02T00:00:00Z' },
 };
 
 const PARAMS: Record<string, string> = {

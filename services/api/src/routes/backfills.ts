@@ -102,9 +102,9 @@ export const backfillHandlers = {
   },
 
   backfillsList: async ({ params, query, principal, deps }) => {
+    const cursor = decodeCursor(query.cursor, BackfillCursor);
     const record = await getDeployment(deps.sql, principal.workspaceId, params.id);
     if (!record) throw notFound('deployment');
-    const cursor = decodeCursor(query.cursor, BackfillCursor);
     const before = cursor ? { createdAt: new Date(cursor[0]), id: cursor[1] } : null;
     const rows = await listBackfills(deps.sql, principal.workspaceId, params.id, before, query.limit + 1);
     const items = rows.slice(0, query.limit);
