@@ -113,6 +113,8 @@ export async function insertBackfill(tx: TxSql, b: NewBackfill): Promise<void> {
       SELECT workspace_id, id, attempt, 'SCHEDULED', 'Scheduled', state_timestamp FROM run
     )
     SELECT count(pg_notify(${RUNS_CHANNEL}, p.work_pool_id::text)) FROM (SELECT DISTINCT work_pool_id FROM run) p`;
+  // A schedule removed by a redeploy meanwhile joins no row: count what was really created.
+  await tx`UPDATE backfills SET run_count = (SELECT count(*) FROM flow_runs WHERE backfill_id = ${b.id}) WHERE id = ${b.id}`;
 }
 
 /**
