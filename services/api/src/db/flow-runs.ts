@@ -87,7 +87,8 @@ export function toFlowRun(row: RunRow): FlowRun {
     updatedAt: iso(row.updated_at),
     parentFlowRunId: row.parent_flow_run_id ?? null,
     parentTaskRunId: row.parent_task_run_id ?? null,
-    backfillId: row.backfill_id ?? null,
+    // The claim selects no backfill column: say nothing rather than "none".
+    ...(row.backfill_id === undefined ? {} : { backfillId: row.backfill_id }),
   };
 }
 
