@@ -59,7 +59,33 @@ export async function parseBody(route: RouteDef, req: HonoRequest): Promise<unkn
       }
     }
   }
+  const tooDeep = deeperThan(value, MAX_DEPTH);
+  if (tooDeep !== null) {
+    throw new ApiError('validation_failed', `the body is nested more than ${MAX_DEPTH} levels deep`, {
+      errors: [{ path: tooDeep, message: `nested more than ${MAX_DEPTH} levels deep` }],
+    });
+  }
   const parsed = route.body.safeParse(value);
   if (!parsed.success) throw validationError('body', parsed.error);
   return parsed.data;
+}
+
+/**
+ * No contract nests anywhere near this deep; free-form JSON fields (parameters, state data,
+ * artifact data) could, and validating or storing them recursively would exhaust the stack.
+ */
+const MAX_DEPTH = 64;
+
+/** The field path where `value` first exceeds `limit` levels, found without recursion; null when it does not. */
+function deeperThan(value: unknown, limit: number): string | null {
+  const stack: { value: unknown; depth: number; path: string }[] = [{ value, depth: 0, path: 'body' }];
+  while (stack.length > 0) {
+    const { value: current, depth, path } = stack.pop() as { value: unknown; depth: number; path: string };
+    if (current === null || typeof current !== 'object') continue;
+    if (depth >= limit) return path;
+    for (const [key, inner] of Object.entries(current)) {
+      if (inner !== null && typeof inner === 'object') stack.push({ value: inner, depth: depth + 1, path: `${path}.${key}` });
+    }
+  }
+  return null;
 }

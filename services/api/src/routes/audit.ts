@@ -1,4 +1,4 @@
-import { type AuditExportQuery, routes } from '@outpost/sdk/contracts';
+import { type AuditEntry, type AuditExportQuery, routes } from '@outpost/sdk/contracts';
 import type { Hono } from 'hono';
 import { z } from 'zod';
 import { authorize } from '../auth/permissions.js';
@@ -51,11 +51,15 @@ export function mountAuditExport(app: Hono<AppEnv>, deps: AppDeps): void {
     const signal = c.req.raw.signal;
     const logger = c.get('logger');
     const encoder = new TextEncoder();
+    // The first page is read before the answer starts, so a filter the database refuses is a 4xx
+    // problem like anywhere else, not a stream cut off after a 200.
+    let first: AuditEntry[] | null = await readAuditEntriesAfter(deps.sql, principal.workspaceId, selected, null, EXPORT_PAGE);
     let after: string | null = null;
     const body = new ReadableStream<Uint8Array>({
       async pull(controller) {
         try {
-          const page = await readAuditEntriesAfter(deps.sql, principal.workspaceId, selected, after, EXPORT_PAGE);
+          const page = first ?? (await readAuditEntriesAfter(deps.sql, principal.workspaceId, selected, after, EXPORT_PAGE));
+          first = null;
           if (page.length === 0 || signal.aborted) {
             controller.close();
             return;
