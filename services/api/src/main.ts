@@ -3,7 +3,11 @@ import { realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
+import { connectDatabase } from './db/client.js';
+import { DEFAULT_PUBLISH_SECONDS, rotateSigningKey } from './db/signing-keys.js';
 import { startServer } from './server.js';
+
+const perMinute = z.coerce.number().int().min(1).max(10_000_000).optional();
 
 /** The environment, parsed once at boot. */
 const Env = z.object({
@@ -15,21 +19,44 @@ const Env = z.object({
   OUTPOST_LEASE_SECONDS: z.coerce.number().int().min(5).max(3600).default(30),
   /** Seconds past its scheduled time before an unclaimed run is marked Late. */
   OUTPOST_LATE_AFTER_SECONDS: z.coerce.number().int().min(1).max(86_400).default(15),
+  /** The origin browsers reach the API at (behind a proxy); single sign-on redirect URIs are made from it. */
+  OUTPOST_PUBLIC_URL: z.url({ protocol: /^https?$/ }).optional(),
+  /** Encrypts stored OIDC client secrets (at least 32 characters); without it only public OIDC clients work. */
+  OUTPOST_SECRET_KEY: z.string().min(32).optional(),
+  /** Reverse proxies in front of the API whose X-Forwarded-For entries are believed. */
+  OUTPOST_TRUSTED_PROXY_HOPS: z.coerce.number().int().min(0).max(10).default(0),
+  /** Requests a minute per API key or session, and per workspace (people and automation). */
+  OUTPOST_RATE_LIMIT_KEY_PER_MINUTE: perMinute,
+  OUTPOST_RATE_LIMIT_WORKSPACE_PER_MINUTE: perMinute,
+  /** Requests a minute per worker key or run, and per workspace (workers and runs). */
+  OUTPOST_RATE_LIMIT_RUNTIME_KEY_PER_MINUTE: perMinute,
+  OUTPOST_RATE_LIMIT_RUNTIME_WORKSPACE_PER_MINUTE: perMinute,
+  /** Requests a minute per client address without a credential (sign-in, single sign-on, JWKS). */
+  OUTPOST_RATE_LIMIT_ANONYMOUS_PER_MINUTE: perMinute,
 });
 
 const USAGE = `Usage: outpost-api server start [--host 127.0.0.1] [--port 4200] [--data-dir .outpost/pg]
+       outpost-api signing-keys rotate [--publish-seconds 900]   (needs DATABASE_URL)
 
 Environment:
   DATABASE_URL            Postgres connection URL (default: embedded Postgres in --data-dir)
   OUTPOST_LOG_LEVEL       fatal|error|warn|info|debug|trace|silent (default: info)
   OUTPOST_LEASE_SECONDS   lease length in seconds (default: 30)
   OUTPOST_LATE_AFTER_SECONDS  seconds before an unclaimed due run is Late (default: 15)
+  OUTPOST_PUBLIC_URL      origin browsers use, e.g. https://outpost.example.com (default: the listening address)
+  OUTPOST_SECRET_KEY      32+ characters; encrypts stored OIDC client secrets
+  OUTPOST_TRUSTED_PROXY_HOPS  reverse proxies whose X-Forwarded-For is believed (default: 0)
+  OUTPOST_RATE_LIMIT_KEY_PER_MINUTE / _WORKSPACE_PER_MINUTE                 (default: 1250 / 5000)
+  OUTPOST_RATE_LIMIT_RUNTIME_KEY_PER_MINUTE / _RUNTIME_WORKSPACE_PER_MINUTE (default: 3000 / 60000)
+  OUTPOST_RATE_LIMIT_ANONYMOUS_PER_MINUTE                                   (default: 300)
+    Limits are per API process: with N replicas a client may reach N times them.
 `;
 
 const OPTIONS = {
   host: { type: 'string' },
   port: { type: 'string' },
   'data-dir': { type: 'string' },
+  'publish-seconds': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -55,12 +82,14 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(USAGE);
     return 0;
   }
-  if (positionals.join(' ') !== 'server start') return fail(`unknown command: ${positionals.join(' ') || '(none)'}`);
-  const port = values.port === undefined ? 4200 : Number(values.port);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) return fail(`--port must be 0..65535, got ${values.port}`);
+  const command = positionals.join(' ');
   const env = Env.safeParse(process.env);
   if (!env.success)
     return fail(`invalid environment: ${env.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  if (command === 'signing-keys rotate') return rotate(env.data.DATABASE_URL, values['publish-seconds']);
+  if (command !== 'server start') return fail(`unknown command: ${command || '(none)'}`);
+  const port = values.port === undefined ? 4200 : Number(values.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) return fail(`--port must be 0..65535, got ${values.port}`);
 
   const server = await startServer({
     databaseUrl: env.data.DATABASE_URL,
@@ -70,6 +99,16 @@ export async function main(argv: string[]): Promise<number> {
     leaseSeconds: env.data.OUTPOST_LEASE_SECONDS,
     lateRuns: { lateAfterSeconds: env.data.OUTPOST_LATE_AFTER_SECONDS },
     logLevel: env.data.OUTPOST_LOG_LEVEL,
+    publicUrl: env.data.OUTPOST_PUBLIC_URL,
+    secretKey: env.data.OUTPOST_SECRET_KEY,
+    trustedProxyHops: env.data.OUTPOST_TRUSTED_PROXY_HOPS,
+    rateLimits: definedOnly({
+      keyPerMinute: env.data.OUTPOST_RATE_LIMIT_KEY_PER_MINUTE,
+      workspacePerMinute: env.data.OUTPOST_RATE_LIMIT_WORKSPACE_PER_MINUTE,
+      runtimeKeyPerMinute: env.data.OUTPOST_RATE_LIMIT_RUNTIME_KEY_PER_MINUTE,
+      runtimeWorkspacePerMinute: env.data.OUTPOST_RATE_LIMIT_RUNTIME_WORKSPACE_PER_MINUTE,
+      anonymousPerMinute: env.data.OUTPOST_RATE_LIMIT_ANONYMOUS_PER_MINUTE,
+    }),
   });
   const { ownerKey } = await server.bootstrap();
   process.stdout.write(`Outpost API: ${server.url}\n`);
@@ -87,6 +126,30 @@ export async function main(argv: string[]): Promise<number> {
   });
   await server.close();
   return 0;
+}
+
+function definedOnly<T extends Record<string, number | undefined>>(values: T): Partial<Record<keyof T, number>> {
+  return Object.fromEntries(Object.entries(values).filter(([, v]) => v !== undefined)) as Partial<Record<keyof T, number>>;
+}
+
+/**
+ * `outpost-api signing-keys rotate`: adds a run-token signing key that every replica publishes at
+ * once and signs with only after `--publish-seconds`; replicas pick it up without a restart.
+ */
+async function rotate(databaseUrl: string | undefined, publish: string | undefined): Promise<number> {
+  if (!databaseUrl) return fail('signing-keys rotate needs DATABASE_URL (the database the API servers use)');
+  const publishSeconds = publish === undefined ? DEFAULT_PUBLISH_SECONDS : Number(publish);
+  if (!Number.isInteger(publishSeconds) || publishSeconds < 0)
+    return fail(`--publish-seconds must be a whole number ≥ 0, got ${publish}`);
+  const sql = await connectDatabase(databaseUrl, { max: 1, applicationName: 'outpost-rotate' });
+  try {
+    const { kid, activatesAt, retired } = await rotateSigningKey(sql, { publishSeconds });
+    process.stdout.write(`New signing key ${kid}: published now, signs from ${activatesAt.toISOString()}\n`);
+    if (retired.length > 0) process.stdout.write(`Retired (verify one more day): ${retired.join(', ')}\n`);
+    return 0;
+  } finally {
+    await sql.end({ timeout: 5 });
+  }
 }
 
 function invokedDirectly(): boolean {

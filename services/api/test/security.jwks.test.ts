@@ -2,6 +2,7 @@ import { createLocalJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { RunTokens } from '../src/auth/run-tokens.js';
 import { rotateSigningKey } from '../src/db/signing-keys.js';
+import { main } from '../src/main.js';
 import { startTestServer, type TestServer } from '../src/testing.js';
 import { client } from './helpers.js';
 import { Scene } from './security.fixtures.js';
@@ -98,5 +99,22 @@ describe('signing key rotation', () => {
     expect((await client(server, before.token)('GET', `/flow-runs/${before.id}`)).status).toBe(200);
     const after = await scene.held();
     expect((await client(server, after.token)('GET', `/flow-runs/${after.id}`)).status).toBe(200);
+  });
+
+  test('`outpost-api signing-keys rotate` adds a key that signs only after the publish time', async () => {
+    const previous = process.env.DATABASE_URL;
+    process.env.DATABASE_URL = server.databaseUrl;
+    let code: number;
+    try {
+      code = await main(['signing-keys', 'rotate', '--publish-seconds', '600']);
+    } finally {
+      if (previous === undefined) delete process.env.DATABASE_URL;
+      else process.env.DATABASE_URL = previous;
+    }
+    expect(code).toBe(0);
+    const [pending] = await server.sql<{ wait: number }[]>`
+      SELECT extract(epoch FROM activates_at - now())::int AS wait FROM signing_keys ORDER BY created_at DESC LIMIT 1`;
+    expect(pending?.wait).toBeGreaterThan(590);
+    expect(await main(['signing-keys', 'rotate', '--publish-seconds', 'soon'])).toBe(2);
   });
 });
