@@ -2,6 +2,8 @@ export type { NewApiKey } from './auth/create-api-key.js';
 export { createApiKey } from './auth/create-api-key.js';
 export type { SignInLink } from './auth/sessions.js';
 export { createSignInLink } from './auth/sessions.js';
+export type { ClaimedRow, ClaimInput } from './db/claim.js';
+export { claimDueRuns } from './db/claim.js';
 export type { EmbeddedPostgres, EmbeddedPostgresOptions } from './db/embedded.js';
 export { startEmbeddedPostgres } from './db/embedded.js';
 export type { Logger } from './logger.js';
