@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -191,7 +191,8 @@ async function main(): Promise<number> {
   if (save) {
     const date = new Date().toISOString().slice(0, 10);
     const path = join(BENCH_DIR, 'results', `${date}.md`);
-    await writeFile(path, renderResults({ date, machine, results }));
+    const loadAverageAtEnd = Math.round((loadavg()[0] ?? 0) * 100) / 100;
+    await writeFile(path, renderResults({ date, machine, results, loadAverageAtEnd }));
     process.stdout.write(`\nwrote ${path}\n`);
   }
   return results.some((r) => r.error) ? 1 : 0;

@@ -59,10 +59,19 @@ function markdownTable(rows: readonly Row[]): string[] {
 }
 
 /** The results file: the machine, the table, what each baseline is, and any module that failed. */
-export function renderResults(input: { date: string; machine: Machine; results: readonly ReportedModule[] }): string {
+export function renderResults(input: {
+  date: string;
+  machine: Machine;
+  results: readonly ReportedModule[];
+  /** Other work on the machine while the suite ran skews the figures; the results say how much there was. */
+  loadAverageAtEnd: number;
+}): string {
   const { machine, results } = input;
   const rows = results.flatMap((r) => r.rows);
-  const notes = rows.filter((r) => r.note).map((r) => `- **${r.name}**: ${r.note}`);
+  // Rows that share a baseline (one note) are listed together under it.
+  const byNote = new Map<string, string[]>();
+  for (const r of rows) if (r.note) byNote.set(r.note, [...(byNote.get(r.note) ?? []), r.name]);
+  const notes = [...byNote].map(([note, names]) => `- ${names.map((n) => `**${n}**`).join(', ')}: ${note}`);
   const lines = [
     `# Benchmarks, ${input.date}`,
     '',
@@ -75,7 +84,7 @@ export function renderResults(input: { date: string; machine: Machine; results: 
     `- OS: ${machine.os}`,
     `- Node: ${machine.node}`,
     `- Postgres: ${machine.postgres}${machine.embeddedPostgres ? ' (embedded)' : ''}, on the same machine`,
-    `- Load average (1 min) when the suite started: ${machine.loadAverage}`,
+    `- Load average (1 min) when the suite started: ${machine.loadAverage}; when it ended: ${input.loadAverageAtEnd}`,
     '',
     '## Results',
     '',
