@@ -27,7 +27,7 @@ describe('worker: no log line lost through faults', () => {
 
   afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
-  function worker(plane: Plane, apiUrl: string, key: string, name: string): WorkerProcess {
+  function worker(apiUrl: string, key: string, name: string): WorkerProcess {
     return startWorkerProcess(['--pool', 'default', '--name', name, '--heartbeat-interval', '1s', '--poll-wait', '1s'], {
       OUTPOST_API_URL: apiUrl,
       OUTPOST_API_KEY: key,
@@ -43,7 +43,7 @@ describe('worker: no log line lost through faults', () => {
     const plane = await Plane.start({ leaseSeconds: 90 });
     const proxy = new TcpProxy({ host: '127.0.0.1', port: Number(new URL(plane.server.url).port) });
     await proxy.start();
-    const w = worker(plane, proxy.url, await plane.server.createKey('worker', ['default']), 'outage');
+    const w = worker(proxy.url, await plane.server.createKey('worker', ['default']), 'outage');
     try {
       const runId = await plane.run(await plane.deploy('chatty', source), { n: 10_000, perTick: 100, pauseMs: 80 });
       await waitFor(async () => flowLines(await plane.lines(runId)).length >= 200, 60_000, 'the first lines');
@@ -83,7 +83,7 @@ describe('worker: no log line lost through faults', () => {
   it('loses no acknowledged line or state when every API connection to Postgres is terminated mid-run', async () => {
     const plane = await Plane.start();
     const admin = plane.admin();
-    const w = worker(plane, plane.server.url, await plane.server.createKey('worker', ['default']), 'pg');
+    const w = worker(plane.server.url, await plane.server.createKey('worker', ['default']), 'pg');
     let terminated = 0;
     try {
       const runId = await plane.run(await plane.deploy('chatty', source), { n: 3_000, perTick: 50, pauseMs: 60 });

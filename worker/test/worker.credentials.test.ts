@@ -6,12 +6,12 @@ import { buildBundle, pushBundle } from '@outpost/sdk/bundle';
 import { stop as stopEsbuild } from 'esbuild';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startRegistry, type TestRegistry } from '../../sdk/test/support/registry.js';
 import type { RunOutcome } from '../src/executors/final-state.js';
 import { parseOptions } from '../src/options.js';
 import { startWorker, type WorkerHandle } from '../src/worker.js';
 import { FakeApi } from './support/fake-api.js';
 import { expectNoLiveChildren } from './support/leaks.js';
+import { startRegistry, type TestRegistry } from './support/registry.js';
 import { waitFor } from './support/wait.js';
 
 const FIXTURES = fileURLToPath(new URL('./fixtures', import.meta.url));
@@ -30,16 +30,13 @@ describe('registry credentials come only from the worker', () => {
 
   beforeAll(async () => {
     scratch = mkdtempSync(join(tmpdir(), 'outpost-creds-'));
-    registry = await startRegistry({ htpasswd: USER });
+    registry = await startRegistry(USER);
     const built = await buildBundle({ projectDir: FIXTURES, entrypoints: ['flows/demo.ts'] });
     await stopEsbuild();
     source = (await pushBundle(built, `oci://${registry.host}/acme/flows`, { credentials: USER })).source;
-    api = new FakeApi();
-    await api.start();
   });
 
   afterAll(async () => {
-    await api?.close();
     await registry?.stop();
     rmSync(scratch, { recursive: true, force: true });
     await expectNoLiveChildren();
@@ -51,6 +48,9 @@ describe('registry credentials come only from the worker', () => {
     fn: (outcomes: RunOutcome[]) => Promise<T>,
   ): Promise<T> {
     const outcomes: RunOutcome[] = [];
+    // A control plane per worker: a stopped worker's abandoned long-poll must not take the next test's run.
+    api = new FakeApi();
+    await api.start();
     const worker: WorkerHandle = await startWorker(
       parseOptions(['--pool', 'default', '--heartbeat-interval', '300ms', '--poll-wait', '200ms', '--prestart', '0'], {
         OUTPOST_API_URL: api.url,
@@ -60,7 +60,7 @@ describe('registry credentials come only from the worker', () => {
         OUTPOST_WORKER_LOG_BATCH_INTERVAL: '50ms',
       }),
       {
-        logger: pino({ level: 'silent' }),
+        logger: pino({ level: process.env.OUTPOST_TEST_LOG_LEVEL ?? 'silent' }),
         env: { PATH: process.env.PATH ?? '', HOME: join(scratch, `home-${name}`), ...env },
         onRunFinished: (o) => outcomes.push(o),
       },
@@ -69,6 +69,7 @@ describe('registry credentials come only from the worker', () => {
       return await fn(outcomes);
     } finally {
       await worker.stop({ graceMs: 0 });
+      await api.close();
     }
   }
 
