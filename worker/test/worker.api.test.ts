@@ -64,6 +64,9 @@ describe('worker against the real API', () => {
         '1s',
         '--cancel-grace',
         '1s',
+        // No flow processes waiting between runs, so each test can check that its run left none behind.
+        '--prestart',
+        '0',
       ],
       {
         OUTPOST_API_URL: server.url,
