@@ -57,7 +57,8 @@ export async function resolveGitRef(url: string, ref: string, options: ResolveGi
     await lsRemote(url, ['HEAD'], options);
     return ref.toLowerCase();
   }
-  const refs = await lsRemote(url, [ref], options);
+  // The peeled line of an annotated tag (`refs/tags/v1^{}`, the commit) matches only a pattern of its own.
+  const refs = await lsRemote(url, [ref, `${ref}^{}`], options);
   const candidates = [`refs/heads/${ref}`, `refs/tags/${ref}^{}`, `refs/tags/${ref}`, ref];
   for (const name of candidates) {
     const sha = refs.get(name);
