@@ -1,4 +1,5 @@
 import type { Command } from '../command.js';
+import { auditExport, auditLs } from './audit.js';
 import { deploy } from './deploy.js';
 import { deploymentsLs } from './deployments.js';
 import { deploymentsPause, deploymentsResume, schedulesLs } from './deployments-schedules.js';
@@ -10,6 +11,7 @@ import { poolsCreate, poolsLs } from './pools.js';
 import { run } from './run.js';
 import { runsCancel, runsGet, runsLs } from './runs.js';
 import { serverStart } from './server.js';
+import { usersAdd, usersLs, usersResetPassword, usersRm, usersSetRole } from './users.js';
 import { whoami } from './whoami.js';
 import { workerStart } from './worker.js';
 import { workersLs } from './workers.js';
@@ -34,6 +36,13 @@ export const COMMANDS: readonly Command[] = [
   keysCreate,
   keysLs,
   keysRevoke,
+  usersLs,
+  usersAdd,
+  usersSetRole,
+  usersRm,
+  usersResetPassword,
+  auditLs,
+  auditExport,
   whoami,
   serverStart,
   workerStart,
