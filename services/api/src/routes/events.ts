@@ -1,7 +1,6 @@
 import { routes } from '@outpost/sdk/contracts';
 import type { Hono } from 'hono';
-import { checkRole } from '../auth/access.js';
-import { authenticateRequest } from '../auth/principal.js';
+import { authorize } from '../auth/permissions.js';
 import type { AppDeps } from '../context.js';
 import { ApiError } from '../errors.js';
 import type { AppEnv } from '../http/env.js';
@@ -17,9 +16,7 @@ import type { RunEventHub } from '../runs/run-event-hub.js';
 export function mountRunEvents(app: Hono<AppEnv>, deps: AppDeps, hub: RunEventHub): void {
   const route = routes.flowRunsEvents;
   app.get(`${API_PREFIX}${route.path}`, async (c) => {
-    const principal = await authenticateRequest(c.req, deps.sql, deps.tokens);
-    c.set('principal', principal);
-    checkRole(route, principal);
+    const principal = await authorize(c, deps, route);
     parseQuery(route, new URL(c.req.url));
     if (deps.shutdown.aborted)
       throw new ApiError('unavailable', 'the server is shutting down', { headers: { 'retry-after': '5' } });
