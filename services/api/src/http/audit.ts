@@ -44,12 +44,10 @@ export function auditActor(principal: Principal): { actorKind: AuditActorKind; a
       return { actorKind: 'api_key', actorId: principal.keyId };
     case 'run_token':
       return { actorKind: 'run_token', actorId: principal.runId };
-    case 'session': {
-      const { userId } = principal as { userId?: string | null };
-      if (userId) return { actorKind: 'user', actorId: userId };
+    case 'session':
+      if (principal.userId) return { actorKind: 'user', actorId: principal.userId };
       if (principal.apiKeyId) return { actorKind: 'api_key', actorId: principal.apiKeyId };
       return { actorKind: 'session', actorId: principal.sessionId };
-    }
   }
 }
 
