@@ -28,6 +28,8 @@ export class RunnerPool {
   private stopped = false;
   private timer: NodeJS.Timeout | null = null;
   private readonly log: Logger;
+  /** Processes started so far, for diagnostics. */
+  readonly stats = { started: 0 };
 
   constructor(private readonly options: RunnerPoolOptions) {
     this.log = options.logger.child({ component: 'runner-pool' });
@@ -40,6 +42,11 @@ export class RunnerPool {
   /** Processes waiting (ready or still loading). */
   get size(): number {
     return this.idle.size;
+  }
+
+  /** Processes waiting that have said `ready`. */
+  get readyCount(): number {
+    return [...this.idle].filter((proc) => proc.isReady && !proc.hasExited).length;
   }
 
   /** A waiting process for one run — a ready one if there is one — or null when the pool is empty. */
@@ -55,6 +62,8 @@ export class RunnerPool {
       chosen ??= proc;
     }
     if (chosen) this.idle.delete(chosen);
+    // A process that got as far as `ready` proves the runner works: forget earlier failures.
+    if (chosen?.isReady) this.failures = 0;
     this.refill();
     return chosen;
   }
@@ -85,6 +94,7 @@ export class RunnerPool {
   }
 
   private async spawnOne(): Promise<void> {
+    this.stats.started++;
     let proc: FlowProcess;
     try {
       proc = await FlowProcess.start({
@@ -113,7 +123,6 @@ export class RunnerPool {
         new Error(`a waiting flow process exited (code ${exit.code}, signal ${exit.signal}) after ${Date.now() - bornAt} ms`),
       );
     });
-    this.failures = 0;
   }
 
   private failed(error: unknown): void {
