@@ -25,7 +25,7 @@ const CLAIMERS = [1, 4, 16] as const;
 /** Runs (and raw jobs) per measurement: enough for a steady rate, few enough for the time limit. */
 const RUNS = 1200;
 /** A measurement stops claiming after this and rates what it claimed. */
-const BUDGET_MS = 20_000;
+const BUDGET_MS = 10_000;
 
 interface Scenario {
   name: string;
