@@ -13,7 +13,8 @@ import { type Row, row } from './support/row.js';
  * - through the real claim function (`claimDueRuns`) on a pool without limits;
  * - the same with every kind of limit in play (pool, queue, deployment and tag, all generous so they
  *   never bind), which makes each claim take its ordered advisory locks and count slots: the price
- *   of exact limits;
+ *   of exact limits. Claimed runs stay PENDING here, so the slots counted grow to 1,200 by the end,
+ *   where real limits keep them at most the limit;
  * - through `POST /work-pools/:pool/claim` over HTTP on 127.0.0.1 (run tokens signed, contract checked).
  * Baseline, in the same database and the same run, right before each: a bare job table drained by
  * the same number of connections with `UPDATE … FROM (SELECT … ORDER BY … LIMIT 1 FOR UPDATE SKIP
