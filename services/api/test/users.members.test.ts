@@ -31,6 +31,8 @@ describe('people and passwords', () => {
 
     const person = await signInPerson(server, email);
     expect(person.reply.body.principal).toMatchObject({ kind: 'session', role: 'developer' });
+    expect(person.reply.body.user).toEqual({ id: added.body.member.userId, email, name: 'Dev' });
+    expect((await person.call('GET', '/whoami')).body.user.email).toBe(email);
     expect(person.reply.headers.getSetCookie().join(';')).toContain('HttpOnly');
     expect((await person.mutate('POST', '/work-pools', { name: 'dev-pool' })).status).toBe(201);
     expect((await person.mutate('POST', '/api-keys', { name: 'nope', role: 'viewer' })).status).toBe(403);

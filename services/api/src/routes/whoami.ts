@@ -1,6 +1,7 @@
 import type { WhoAmIResponse } from '@outpost/sdk/contracts';
 import type { Principal } from '../auth/principal.js';
 import type { Db } from '../db/client.js';
+import { getUser } from '../db/users.js';
 import { getWorkspace } from '../db/workspaces.js';
 import { ApiError } from '../errors.js';
 import type { Handlers } from './types.js';
@@ -20,7 +21,12 @@ function describe(principal: Principal): WhoAmIResponse['principal'] {
 export async function whoAmI(db: Db, principal: Principal): Promise<WhoAmIResponse> {
   const workspace = await getWorkspace(db, principal.workspaceId);
   if (!workspace) throw new ApiError('unauthenticated', 'the workspace of this credential no longer exists');
-  return { workspace, principal: describe(principal) };
+  const user = principal.kind === 'session' && principal.userId ? await getUser(db, principal.userId) : null;
+  return {
+    workspace,
+    principal: describe(principal),
+    ...(user ? { user: { id: user.id, email: user.email, name: user.name } } : {}),
+  };
 }
 
 export const whoamiHandlers = {
