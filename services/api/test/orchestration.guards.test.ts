@@ -95,6 +95,11 @@ describe('retryFinishedRunForUser', () => {
     }
   });
 
+  it('rejects a retry of a finished subflow run, which no worker could claim', () => {
+    const decision = retryFinishedRunForUser(run('FAILED', { claimable: false }), propose('SCHEDULED', 'user', null));
+    expect(decision).toEqual({ status: 'REJECT', reason: 'a subflow run runs inside its parent; retry the parent run' });
+  });
+
   it('leaves SCHEDULED proposals from loops to other rules', () => {
     expect(retryFinishedRunForUser(run('FAILED'), propose('SCHEDULED', 'system', null))).toBeNull();
   });

@@ -35,6 +35,7 @@ export function limitUserProposals(_run: RunSnapshot, proposal: ProposalInput): 
 export function retryFinishedRunForUser(run: RunSnapshot, proposal: ProposalInput): Decision | null {
   if (proposal.actor !== 'user' || proposal.state.type !== 'SCHEDULED') return null;
   if (!isTerminal(run.stateType)) return reject(`only a finished run can be retried; the run is ${run.stateType}`);
+  if (run.claimable === false) return reject('a subflow run runs inside its parent; retry the parent run');
   const attempt = run.attempt + 1;
   return {
     status: 'ACCEPT',

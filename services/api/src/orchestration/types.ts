@@ -21,6 +21,11 @@ export interface RunSnapshot {
   retryBackoff?: number;
   /** Fraction 0–1 by which a retry delay may vary either way. @default 0 */
   retryJitter?: number;
+  /**
+   * False for a run no worker can claim (a subflow run, which lives inside its parent's process and
+   * has no work pool): retrying it alone would leave an attempt nothing ever starts. @default true
+   */
+  claimable?: boolean;
 }
 
 export interface ProposalInput {

@@ -49,6 +49,7 @@ export async function proposeState(sql: Sql, p: Proposal): Promise<StateProposal
         retryBackoff: run.retryBackoff,
         retryJitter: run.retryJitter,
         expectedStartTime: run.expectedStartTime,
+        claimable: run.workPoolId !== null,
       },
       { state: p.state, attempt: p.attempt, actor: p.actor, now: run.now },
     );
