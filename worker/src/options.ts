@@ -74,6 +74,18 @@ const RawOptions = z.strictObject({
   resultStorage: z.string().regex(/^(file:\/\/\/|s3:\/\/)[^\s]+$/, 'use file:///abs/dir or s3://bucket/prefix?endpoint=…'),
   /** --prestart / OUTPOST_WORKER_PRESTART: flow processes kept started and waiting, to cut start latency. */
   prestart: z.coerce.number().int().min(0).max(32),
+  /**
+   * --allow-source (repeatable) / OUTPOST_WORKER_ALLOW_SOURCES (comma-separated): source prefixes this
+   * worker runs code from, e.g. `oci://registry.internal:5000/acme/`; any source when none is given.
+   */
+  allowSources: z.array(
+    z
+      .string()
+      .regex(
+        /^(oci|oci-layout|dir|git\+https|git\+ssh|git\+file):\/\/\S+$/,
+        'a source prefix such as oci://registry.internal/acme/',
+      ),
+  ),
 });
 
 export type SecretSourceKind = z.infer<typeof SecretSource>;
@@ -172,6 +184,7 @@ const SOURCES: Record<string, string> = {
   secretsTimeoutMs: 'OUTPOST_WORKER_SECRETS_TIMEOUT',
   resultStorage: '--result-storage',
   prestart: '--prestart',
+  allowSources: '--allow-source',
 };
 
 const FLAGS = {
@@ -193,6 +206,7 @@ const FLAGS = {
   'secrets-order': { type: 'string' },
   'result-storage': { type: 'string' },
   prestart: { type: 'string' },
+  'allow-source': { type: 'string', multiple: true },
 } as const;
 
 export const OPTIONS_HELP = `Usage: outpost-worker start --pool <name> [options]
@@ -216,6 +230,7 @@ export const OPTIONS_HELP = `Usage: outpost-worker start --pool <name> [options]
   --result-storage <url>      file:///dir or s3://bucket/prefix?endpoint=…&region=…
                               (default: file://~/.local/share/outpost/results)
   --prestart <n>              flow processes kept started, waiting for a run (default: 2)
+  --allow-source <prefix>     run code only from sources starting with this, repeatable (default: any)
 
 Environment: OUTPOST_API_URL, OUTPOST_API_KEY (required); OUTPOST_WORKER_* for the options above.`;
 
@@ -264,6 +279,7 @@ export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv = p
     secretsTimeoutMs: env.OUTPOST_WORKER_SECRETS_TIMEOUT ?? '10s',
     resultStorage: flag('result-storage') ?? env.OUTPOST_WORKER_RESULT_STORAGE ?? pathToFileURL(dirs.resultsDir).href,
     prestart: flag('prestart') ?? env.OUTPOST_WORKER_PRESTART ?? '2',
+    allowSources: list('allow-source').length > 0 ? list('allow-source') : envList('OUTPOST_WORKER_ALLOW_SOURCES'),
   };
   if (input.secretsDir) input.secretsDir = resolve(input.secretsDir);
   const order = flag('secrets-order') ?? env.OUTPOST_WORKER_SECRETS_ORDER;

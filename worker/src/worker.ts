@@ -175,6 +175,19 @@ export async function startWorker(options: WorkerOptions, hooks: WorkerHooks = {
     await sleep(result.kind === 'http_error' ? retryDelay(result, failures) : backoffDelay(failures), hooks.signal);
   }
   setState('running');
+  const storage = new URL(options.resultStorage);
+  logger.info(
+    {
+      limit: options.limit,
+      labels: options.labels,
+      queues: options.queues,
+      prestart: options.prestart,
+      resultStorage: `${storage.protocol}//${storage.host}${storage.pathname}`,
+      secretSources: options.secretsOrder,
+      allowSources: options.allowSources.length > 0 ? options.allowSources : 'any',
+    },
+    'worker settings',
+  );
   pool?.start();
   heartbeat.start();
   claims.start();

@@ -8,6 +8,7 @@ import { Redactor } from '../redact.js';
 import type { RunnerPool } from '../runner-pool.js';
 import { JobConfigError, resolveJobVariables, type SecretResolver } from '../secrets.js';
 import { type LogInput, LogShipper } from '../ship-logs.js';
+import { isSourceAllowed } from '../sources/allow.js';
 import { fetchBundle } from '../sources/pull.js';
 import { decideEnding, describeExit, type RunOutcome, STOP_STRENGTH, type StopReason } from './final-state.js';
 import { type ExitInfo, FlowProcess, type FlowProcessHandlers } from './flow-process.js';
@@ -195,6 +196,12 @@ export class RunExecution {
     } catch (error) {
       if (!(error instanceof JobConfigError)) throw error;
       return this.finish(null, { type: 'FAILED', message: `cannot start the run: ${error.message}` });
+    }
+    if (!isSourceAllowed(deployment.source, this.deps.options.allowSources)) {
+      return this.finish(null, {
+        type: 'FAILED',
+        message: `cannot start the run: this worker does not run code from ${displaySource(deployment.source)} (its --allow-source list does not include it)`,
+      });
     }
     this.runLog('info', `pulling bundle ${displaySource(deployment.source)}`);
     // A cancel or shutdown while a large bundle downloads must not wait for the download.
