@@ -115,6 +115,18 @@ describe('registry credentials come only from the worker', () => {
     });
   });
 
+  it('pulls with the credentials of its own Docker config', async () => {
+    const dockerDir = join(scratch, 'worker-docker');
+    mkdirSync(dockerDir, { recursive: true });
+    const auth = Buffer.from(`${USER.username}:${USER.password}`).toString('base64');
+    writeFileSync(join(dockerDir, 'config.json'), JSON.stringify({ auths: { [`https://${registry.host}/v1/`]: { auth } } }));
+    await withWorker({ DOCKER_CONFIG: dockerDir }, 'docker-config', async (outcomes) => {
+      const id = api.enqueue({ source, entrypoint: 'flows/demo.ts', flowName: 'hello' });
+      const outcome = await waitFor(() => outcomes.find((o) => o.runId === id), 60_000, `run ${id}`);
+      expect(outcome).toMatchObject({ ending: 'reported', state: 'COMPLETED' });
+    });
+  });
+
   it('pulls with the credentials of its own environment', async () => {
     await withWorker(
       { OUTPOST_REGISTRY_USERNAME: USER.username, OUTPOST_REGISTRY_PASSWORD: USER.password },
