@@ -1,12 +1,13 @@
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { BundleError, parseGitSource } from '@outpost/sdk/bundle';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunOutcome } from '../src/executors/final-state.js';
 import { parseOptions } from '../src/options.js';
 import { fetchGitBundle } from '../src/sources/git.js';
+import { pruneGitCache } from '../src/sources/git-cache-prune.js';
 import { startWorker } from '../src/worker.js';
 import { FakeApi } from './support/fake-api.js';
 import { commitFiles, git, makeFlowRepo, removeVendoredSdk } from './support/git-repo.js';
@@ -52,7 +53,9 @@ describe('git sources', () => {
     expect(statSync(join(fetched.dir, 'node_modules', '@outpost', 'sdk', 'index.js')).isFile()).toBe(true);
     // A second fetch is served from the cache: same tree, same compiled module.
     const again = await fetchGitBundle(`git+file://${repo}#${first}`, 'flows/hello.ts', { cacheDir: cacheDir(), env });
-    expect(again).toEqual(fetched);
+    expect({ ...again, release: null }).toEqual({ ...fetched, release: null });
+    fetched.release?.();
+    again.release?.();
   });
 
   it('gives a later commit with the same lockfile the cached node_modules as hard links, without npm', async () => {
@@ -67,6 +70,8 @@ describe('git sources', () => {
     const file = join('node_modules', '@outpost', 'sdk', 'index.js');
     expect(statSync(join(two.dir, file)).ino).toBe(statSync(join(one.dir, file)).ino);
     expect(statSync(join(two.dir, file)).nlink).toBeGreaterThanOrEqual(3);
+    one.release?.();
+    two.release?.();
   });
 
   it('fails with not_found for a commit the repository does not have', async () => {
@@ -89,6 +94,25 @@ describe('git sources', () => {
     expect((error as BundleError).code).toBe('integrity');
     expect((error as Error).message).toContain(`not the pinned commit ${first}`);
     await git(fetched.dir, 'checkout', '--quiet', '--detach', first);
+    fetched.release?.();
+  });
+
+  it('prunes the least recently used worktrees, never one a run is using, and fetches a pruned commit again', async () => {
+    const third = await commitFiles(repo, { 'flows/third.js': 'export const y = 2;\n' }, 'third');
+    const held = await fetchGitBundle(`git+file://${repo}#${first}`, 'flows/hello.ts', { cacheDir: cacheDir(), env });
+    const recent = await fetchGitBundle(`git+file://${repo}#${third}`, 'flows/third.js', { cacheDir: cacheDir(), env });
+    recent.release?.();
+    // Keep one tree: the most recent (third) stays, the held one (first) stays while in use, the rest go.
+    await pruneGitCache(join(cacheDir(), 'git'), { trees: 1, modules: 1 });
+    const trees = readdirSync(join(cacheDir(), 'git', 'trees')).filter((n) => n.endsWith('.ready'));
+    expect(trees.sort()).toEqual([`${basename(held.dir)}.ready`, `${basename(recent.dir)}.ready`].sort());
+    expect(statSync(held.entry).isFile()).toBe(true);
+    held.release?.();
+    await pruneGitCache(join(cacheDir(), 'git'), { trees: 1, modules: 1 });
+    expect(existsSync(held.dir)).toBe(false);
+    const again = await fetchGitBundle(`git+file://${repo}#${first}`, 'flows/hello.ts', { cacheDir: cacheDir(), env });
+    expect(await git(again.dir, 'rev-parse', 'HEAD')).toBe(first);
+    again.release?.();
   });
 
   it('accepts only pinned https, ssh and file URLs that carry no credential', () => {

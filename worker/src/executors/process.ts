@@ -65,6 +65,8 @@ export class RunExecution {
   /** The run is in a terminal state on the API: its lease is over and nothing may stop it any more. */
   private settled = false;
   private lastState: State;
+  /** Lets the source cache know this run is done with its directory. */
+  private releaseBundle: (() => void) | null = null;
 
   constructor(
     private readonly claimed: ClaimedRun,
@@ -103,6 +105,7 @@ export class RunExecution {
     this.renewed(claimedAt);
     this.done = this.execute().finally(() => {
       if (this.leaseTimer) clearTimeout(this.leaseTimer);
+      this.releaseBundle?.();
     });
   }
 
@@ -209,17 +212,19 @@ export class RunExecution {
       if (this.stopRequested.signal.aborted) resolve('stopped');
       this.stopRequested.signal.addEventListener('abort', () => resolve('stopped'), { once: true });
     });
-    const fetched = await Promise.race([
-      fetchBundle(deployment.source, deployment.entrypoint, {
-        cacheDir: this.deps.options.cacheDir,
-        env: this.deps.workerEnv,
-      }).then(
-        (value) => ({ ok: true as const, value }),
-        (error: unknown) => ({ ok: false as const, error }),
-      ),
-      stopped,
-    ]);
-    if (fetched === 'stopped') return this.finish(null);
+    const fetching = fetchBundle(deployment.source, deployment.entrypoint, {
+      cacheDir: this.deps.options.cacheDir,
+      env: this.deps.workerEnv,
+    }).then(
+      (value) => ({ ok: true as const, value }),
+      (error: unknown) => ({ ok: false as const, error }),
+    );
+    const fetched = await Promise.race([fetching, stopped]);
+    if (fetched === 'stopped') {
+      // The fetch finishes in the background; whatever it holds in the cache is let go at once.
+      void fetching.then((late) => (late.ok ? late.value.release?.() : undefined));
+      return this.finish(null);
+    }
     if (!fetched.ok) {
       const { error } = fetched;
       const code = (error as { code?: unknown }).code;
@@ -229,6 +234,7 @@ export class RunExecution {
       return this.finish(null, { type: 'FAILED', message: `${what}: ${displaySource((error as Error).message)}` });
     }
     const bundle = fetched.value;
+    this.releaseBundle = bundle.release ?? null;
     if (this.stopReason) return this.finish(null);
     const runEnv = runChildEnv({ jobEnv, run: { id: this.runId, attempt: this.attempt, flowName: deployment.flowName } });
     const rpc = new RpcServer({

@@ -3,6 +3,7 @@ import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { isAbsolute, join, normalize } from 'node:path';
 import { BundleError, displayGitUrl, parseGitSource } from '@outpost/sdk/bundle';
 import { buildEntry, isBuiltExtension } from './build-entry.js';
+import { holdTree, pruneGitCache, touch } from './git-cache-prune.js';
 import { installModules } from './node-modules.js';
 import type { FetchedBundle } from './pull.js';
 import { runTool, toolEnv } from './run-tool.js';
@@ -117,6 +118,9 @@ export async function fetchGitBundle(source: string, entrypoint: string, options
         });
       }
       await writeFile(ready, `${commit}\n`);
+      // A new tree: make room for it among the least recently used (worktrees left behind are pruned from the mirror).
+      await pruneGitCache(root);
+      await git(['-C', mirror, 'worktree', 'prune'], 'cannot prune stale worktrees');
     } else {
       // A cached tree is trusted no further than git's own word that it is at the pinned commit.
       await verifyHead(git, tree, commit);
@@ -127,7 +131,8 @@ export async function fetchGitBundle(source: string, entrypoint: string, options
       throw new BundleError('not_found', `entrypoint ${entry} is not in ${shown} at ${commit}`);
     }
     const module = isBuiltExtension(extension) ? await buildEntry(tree, entry) : join(tree, entry);
-    return { dir: tree, entry: module, digest: null, commit };
+    await touch(ready);
+    return { dir: tree, entry: module, digest: null, commit, release: holdTree(tree) };
   });
 }
 

@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { cp, mkdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { touch } from './git-cache-prune.js';
 import { runTool } from './run-tool.js';
 
 export interface InstallModulesOptions {
@@ -30,6 +31,7 @@ export async function installModules(tree: string, cacheRoot: string, options: I
   if (await stat(cached).catch(() => null)) {
     await rm(target, { recursive: true, force: true });
     await linkTree(cached, target);
+    await touch(join(cacheRoot, key));
     return;
   }
   await runTool('npm', ['ci', '--no-audit', '--no-fund', '--loglevel=error'], {

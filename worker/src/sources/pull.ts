@@ -10,6 +10,8 @@ export interface FetchedBundle {
   digest: string | null;
   /** The verified commit of a git source. */
   commit?: string;
+  /** Says the run is done with `dir` (the cache may then remove it). */
+  release?: () => void;
 }
 
 export interface FetchOptions {
