@@ -78,6 +78,8 @@ export async function fetchGitBundle(source: string, entrypoint: string, options
   const git = (args: string[], what: string, code: 'unreachable' | 'not_found' | 'invalid' = 'unreachable') =>
     runTool('git', args, { env, timeoutMs: gitTimeoutMs, what, mask: displayGitUrl, code });
 
+  // Held from the start, so pruning on behalf of another repository never removes a tree being prepared for a run.
+  const release = holdTree(tree);
   return withLock(repo, async () => {
     if (!(await exists(ready))) {
       if (!(await exists(join(mirror, 'HEAD')))) {
@@ -132,7 +134,10 @@ export async function fetchGitBundle(source: string, entrypoint: string, options
     }
     const module = isBuiltExtension(extension) ? await buildEntry(tree, entry) : join(tree, entry);
     await touch(ready);
-    return { dir: tree, entry: module, digest: null, commit, release: holdTree(tree) };
+    return { dir: tree, entry: module, digest: null, commit, release };
+  }).catch((error: unknown) => {
+    release();
+    throw error;
   });
 }
 
