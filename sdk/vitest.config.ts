@@ -2,7 +2,7 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
+    include: ['test/**/*.test.ts', 'examples/*/test/**/*.test.ts'],
     // Tests start real registries, token servers and child processes; a loaded 2-core CI machine needs the headroom.
     testTimeout: 60_000,
     hookTimeout: 60_000,
