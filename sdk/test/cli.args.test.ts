@@ -46,6 +46,7 @@ describe('outpost command line', () => {
       'logs <run-id>',
       'runs ls',
       'runs cancel',
+      'runs retry',
       'deployments ls',
       'pools create',
       'workers ls',

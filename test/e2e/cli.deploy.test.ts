@@ -190,6 +190,19 @@ describe('outpost CLI against a real API, registry layout and worker', () => {
     expect(['CANCELLING', 'CANCELLED']).toContain((JSON.parse(got.output) as { state: { type: string } }).state.type);
   });
 
+  it('retries a cancelled run as attempt 2, and refuses to retry a run that has not finished', async () => {
+    const created = await runCli(['run', 'boom/parked'], env);
+    const runId = created.output.match(/[0-9a-f]{8}-[0-9a-f-]{27}/)?.[0];
+    expect(runId).toBeDefined();
+    const early = await runCli(['runs', 'retry', runId!], env);
+    expect(early.output).toContain('only a finished run can be retried');
+    expect(early.code).toBe(1);
+    expect((await runCli(['runs', 'cancel', runId!], env)).code).toBe(0);
+    const retried = await runCli(['runs', 'retry', runId!], env);
+    expect(retried.output).toContain('SCHEDULED (AwaitingRetry), attempt 2');
+    expect(retried.code).toBe(0);
+  });
+
   describe('with a worker on pool default', () => {
     beforeAll(async () => {
       const workerKey = await server.createKey('worker', ['default']);

@@ -9,7 +9,7 @@ import { keysCreate, keysLs, keysRevoke } from './keys.js';
 import { logs } from './logs.js';
 import { poolsCreate, poolsLs } from './pools.js';
 import { run } from './run.js';
-import { runsCancel, runsGet, runsLs } from './runs.js';
+import { runsCancel, runsGet, runsLs, runsRetry } from './runs.js';
 import { serverStart } from './server.js';
 import { usersAdd, usersLs, usersResetPassword, usersRm, usersSetRole } from './users.js';
 import { whoami } from './whoami.js';
@@ -26,6 +26,7 @@ export const COMMANDS: readonly Command[] = [
   runsLs,
   runsGet,
   runsCancel,
+  runsRetry,
   deploymentsLs,
   deploymentsPause,
   deploymentsResume,

@@ -78,31 +78,36 @@ export const runsGet: Command = {
   },
 };
 
-export const runsCancel: Command = {
-  name: 'runs cancel',
-  args: '<run-id>',
-  summary: 'Cancel a flow run (its worker stops it and it becomes CANCELLED)',
-  positionals: { min: 1, max: 1 },
-  async run(ctx) {
-    const id = requireUuid(ctx.positionals[0]!, 'the run');
-    const answer = await ctx.api().call(
-      'flowRunsSetState',
-      {
-        params: { id },
-        body: { transitionId: randomUUID(), state: { type: 'CANCELLING', message: 'cancelled from the CLI' } },
-      },
-      `cannot cancel run ${id}`,
-    );
-    if (ctx.json) ctx.out(json(answer));
-    if (answer.status !== 'ACCEPT') {
-      throw new CliError(`run ${id} was not cancelled: ${answer.status}`, EXIT.failed, [
-        `its state is ${answer.state.type} (${answer.state.name})${answer.reason ? `: ${answer.reason}` : ''}`,
-      ]);
-    }
-    if (!ctx.json) ctx.out(`run ${id} is ${answer.state.type}`);
-    return EXIT.ok;
-  },
-};
+/** `runs cancel` and `runs retry`: one user action on a run, through its dedicated route. */
+function runAction(action: 'cancel' | 'retry', summary: string): Command {
+  return {
+    name: `runs ${action}`,
+    args: '<run-id>',
+    summary,
+    positionals: { min: 1, max: 1 },
+    async run(ctx) {
+      const id = requireUuid(ctx.positionals[0]!, 'the run');
+      const answer = await ctx
+        .api()
+        .call(
+          action === 'cancel' ? 'flowRunsCancel' : 'flowRunsRetry',
+          { params: { id }, body: { transitionId: randomUUID(), message: `${action} from the CLI` } },
+          `cannot ${action} run ${id}`,
+        );
+      if (ctx.json) ctx.out(json(answer));
+      if (answer.status !== 'ACCEPT') {
+        throw new CliError(`run ${id} was not ${action === 'cancel' ? 'cancelled' : 'retried'}: ${answer.status}`, EXIT.failed, [
+          `its state is ${answer.state.type} (${answer.state.name})${answer.reason ? `: ${answer.reason}` : ''}`,
+        ]);
+      }
+      if (!ctx.json) ctx.out(`run ${id} is ${answer.state.type} (${answer.state.name}), attempt ${answer.attempt}`);
+      return EXIT.ok;
+    },
+  };
+}
+
+export const runsCancel = runAction('cancel', 'Cancel a flow run (its worker stops it and it becomes CANCELLED)');
+export const runsRetry = runAction('retry', 'Retry a finished flow run as a new attempt, due now');
 
 function parseStates(raw: string[]): string[] {
   const states = raw
