@@ -11,6 +11,7 @@ import { RunExecution } from './executors/process.js';
 import { Heartbeat } from './lease.js';
 import { createLogger } from './logger.js';
 import type { WorkerOptions } from './options.js';
+import { parentWatchExecArgv } from './parent-watch-argv.js';
 import { ClaimLoop } from './poll.js';
 import { SpoolRecovery } from './recover-spools.js';
 import { resultStorageExecArgv } from './results/exec-argv.js';
@@ -65,7 +66,7 @@ export async function startWorker(options: WorkerOptions, hooks: WorkerHooks = {
   const executions = new Map<string, RunExecution>();
   const runner = defaultRunnerPath();
   const baseEnv = baseChildEnv({ workerEnv: env, passEnv: options.passEnv, resultStorage: options.resultStorage });
-  const execArgv = resultStorageExecArgv(options.resultStorage);
+  const execArgv = [...parentWatchExecArgv(), ...resultStorageExecArgv(options.resultStorage)];
   const secrets = new SecretResolver(
     {
       order: options.secretsOrder,
