@@ -6,6 +6,7 @@ import { DeploymentsPage } from './pages/deployments.js';
 import { OverviewPage } from './pages/overview.js';
 import { RunDetailPage } from './pages/run-detail.js';
 import { RunsPage } from './pages/runs.js';
+import { SetPasswordPage } from './pages/set-password.js';
 import { SettingsPage } from './pages/settings.js';
 import { SignInPage } from './pages/sign-in.js';
 import { WorkPoolsPage } from './pages/work-pools.js';
@@ -18,6 +19,7 @@ export function App() {
   const location = parseHash(hash);
   const route = matchRoute(location.path);
   if (route.name === 'sign-in') return <SignInPage search={location.search} />;
+  if (route.name === 'set-password') return <SetPasswordPage search={location.search} />;
   return <Shell route={route} search={location.search} />;
 }
 
@@ -95,6 +97,7 @@ function Page({ route, search, role }: { route: Route; search: URLSearchParams; 
     case 'settings':
       return <SettingsPage role={role} />;
     case 'sign-in':
+    case 'set-password':
     case 'not-found':
       return (
         <div className="page">

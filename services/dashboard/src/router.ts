@@ -13,6 +13,7 @@ export type Route =
   | { name: 'work-pools' }
   | { name: 'settings' }
   | { name: 'sign-in' }
+  | { name: 'set-password' }
   | { name: 'not-found' };
 
 /** `#/runs/abc?state=FAILED` → path `/runs/abc`, search `state=FAILED`. */
@@ -49,6 +50,8 @@ export function matchRoute(path: string): Route {
       return { name: 'settings' };
     case 'sign-in':
       return { name: 'sign-in' };
+    case 'set-password':
+      return { name: 'set-password' };
     default:
       return { name: 'not-found' };
   }

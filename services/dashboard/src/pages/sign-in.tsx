@@ -14,6 +14,8 @@ function nextPath(search: URLSearchParams): { path: string; search: URLSearchPar
 export function SignInPage({ search }: { search: URLSearchParams }) {
   const token = search.get('token');
   const [apiKey, setApiKey] = useState('');
+  const [email, setEmail] = useState('');
+  const [password, setPassword] = useState('');
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   const exchanged = useRef<string | null>(null);
@@ -23,17 +25,26 @@ export function SignInPage({ search }: { search: URLSearchParams }) {
     navigate(next.path, next.search, { replace: true });
   };
 
-  const signIn = async (body: { token: string } | { apiKey: string }) => {
+  const signIn = async (body: { token: string } | { apiKey: string } | { email: string; password: string }) => {
     setBusy(true);
     setError(null);
-    const result = await api.call('authSessionCreate', { body, allowUnauthenticated: true });
+    const result =
+      'email' in body
+        ? await api.call('authPasswordSignIn', { body, allowUnauthenticated: true })
+        : await api.call('authSessionCreate', { body, allowUnauthenticated: true });
     setBusy(false);
     if (result.ok) {
       finish();
       return;
     }
     if (result.kind === 'http_error' && result.status === 401) {
-      setError('token' in body ? 'This sign-in link has expired or was already used.' : 'This API key was not accepted.');
+      setError(
+        'token' in body
+          ? 'This sign-in link has expired or was already used.'
+          : 'email' in body
+            ? 'This email and password were not accepted.'
+            : 'This API key was not accepted.',
+      );
     } else {
       setError(describeFailure(result));
     }
@@ -60,6 +71,16 @@ export function SignInPage({ search }: { search: URLSearchParams }) {
     void signIn({ apiKey: key });
   };
 
+  const onPasswordSubmit = (e: FormEvent) => {
+    e.preventDefault();
+    const address = email.trim();
+    if (!address || !password) {
+      setError('Enter your email and password to sign in.');
+      return;
+    }
+    void signIn({ email: address, password });
+  };
+
   return (
     <div className="sign-in">
       <div className="sign-in-card">
@@ -73,8 +94,39 @@ export function SignInPage({ search }: { search: URLSearchParams }) {
             Signing you in…
           </p>
         ) : (
-          <p className="muted">Open the sign-in link printed by the server, or paste an API key.</p>
+          <p className="muted">
+            Sign in with your email and password, open the sign-in link printed by the server, or paste an API key.
+          </p>
         )}
+        <form onSubmit={onPasswordSubmit} data-testid="sign-in-password-form" className="form">
+          <label className="field">
+            <span className="field-label">Email</span>
+            <input
+              type="email"
+              autoComplete="username"
+              spellCheck={false}
+              value={email}
+              maxLength={320}
+              onChange={(e) => setEmail(e.target.value)}
+              data-testid="sign-in-email"
+            />
+          </label>
+          <label className="field">
+            <span className="field-label">Password</span>
+            <input
+              type="password"
+              autoComplete="current-password"
+              value={password}
+              maxLength={1024}
+              onChange={(e) => setPassword(e.target.value)}
+              data-testid="sign-in-password"
+            />
+          </label>
+          <button type="submit" className="button button-primary" disabled={busy} data-testid="sign-in-password-submit">
+            {busy ? 'Signing in…' : 'Sign in with password'}
+          </button>
+        </form>
+        <p className="muted small sign-in-or">or with an API key</p>
         <form onSubmit={onSubmit} data-testid="sign-in-form" className="form">
           <label className="field">
             <span className="field-label">API key</span>
@@ -94,7 +146,7 @@ export function SignInPage({ search }: { search: URLSearchParams }) {
             </div>
           )}
           <button type="submit" className="button button-primary" disabled={busy} data-testid="sign-in-submit">
-            {busy ? 'Signing in…' : 'Sign in'}
+            {busy ? 'Signing in…' : 'Sign in with API key'}
           </button>
         </form>
       </div>

@@ -1,0 +1,105 @@
+import { type FormEvent, useEffect, useRef, useState } from 'react';
+import { describeFailure } from '../api/client.js';
+import { api } from '../api/instance.js';
+import { href, navigate } from '../router.js';
+
+/** Sets a first password with the one-time setup token an admin handed over (`#/set-password?token=…`). */
+export function SetPasswordPage({ search }: { search: URLSearchParams }) {
+  const [token] = useState(() => search.get('token') ?? '');
+  const [password, setPassword] = useState('');
+  const [repeat, setRepeat] = useState('');
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  const [done, setDone] = useState(false);
+  const cleared = useRef(false);
+
+  // biome-ignore lint/correctness/useExhaustiveDependencies: the token leaves the address bar once, on arrival
+  useEffect(() => {
+    if (cleared.current || !search.get('token')) return;
+    cleared.current = true;
+    // kept in memory only, so it is neither in history nor on screen
+    navigate('/set-password', undefined, { replace: true });
+  }, []);
+
+  const onSubmit = async (e: FormEvent) => {
+    e.preventDefault();
+    if (password.length < 1) {
+      setError('Choose a password.');
+      return;
+    }
+    if (password !== repeat) {
+      setError('The two passwords differ.');
+      return;
+    }
+    setBusy(true);
+    setError(null);
+    const result = await api.call('authPasswordSetup', { body: { token, password }, allowUnauthenticated: true });
+    setBusy(false);
+    if (result.ok) {
+      setDone(true);
+      return;
+    }
+    if (result.kind === 'http_error' && (result.status === 401 || result.status === 404 || result.status === 410)) {
+      setError('This setup link has expired or was already used. Ask an admin of the workspace for a new one.');
+    } else {
+      setError(describeFailure(result));
+    }
+  };
+
+  return (
+    <div className="sign-in">
+      <div className="sign-in-card">
+        <div className="brand brand-large">
+          <span className="brand-mark" aria-hidden="true" />
+          Outpost
+        </div>
+        <h1>Set your password</h1>
+        {done ? (
+          <div className="form" data-testid="set-password-done">
+            <p>Your password is set.</p>
+            <a className="button button-primary" href={href('/sign-in')}>
+              Sign in
+            </a>
+          </div>
+        ) : !token ? (
+          <div className="notice notice-error" role="alert" data-testid="set-password-error">
+            This page needs the setup link an admin of the workspace gave you.
+          </div>
+        ) : (
+          <form className="form" onSubmit={(e) => void onSubmit(e)} data-testid="set-password">
+            <label className="field">
+              <span className="field-label">New password</span>
+              <input
+                type="password"
+                autoComplete="new-password"
+                value={password}
+                maxLength={256}
+                onChange={(e) => setPassword(e.target.value)}
+                data-testid="set-password-password"
+              />
+            </label>
+            <label className="field">
+              <span className="field-label">Repeat it</span>
+              <input
+                type="password"
+                autoComplete="new-password"
+                value={repeat}
+                maxLength={256}
+                onChange={(e) => setRepeat(e.target.value)}
+                data-testid="set-password-repeat"
+              />
+            </label>
+            {error && (
+              <div className="notice notice-error" role="alert" data-testid="set-password-error">
+                {error}
+              </div>
+            )}
+            <button type="submit" className="button button-primary" disabled={busy} data-testid="set-password-submit">
+              {busy ? 'Saving…' : 'Set password'}
+            </button>
+          </form>
+        )}
+      </div>
+    </div>
+  );
+}
