@@ -69,6 +69,11 @@ function Shell({ route, search }: { route: Route; search: URLSearchParams }) {
           <span className="muted">Workspace</span> <strong>{me ? me.workspace.name : '…'}</strong>
         </div>
         <div className="topbar-right">
+          {me?.user && (
+            <span className="muted" data-testid="user-email">
+              {me.user.email}
+            </span>
+          )}
           {role && <span className="role">{role}</span>}
           <button type="button" className="button button-quiet" onClick={() => void signOut()} data-testid="sign-out">
             Sign out
@@ -76,13 +81,23 @@ function Shell({ route, search }: { route: Route; search: URLSearchParams }) {
         </div>
       </header>
       <main className="content">
-        <Page route={route} search={search} role={role} />
+        <Page route={route} search={search} role={role} userId={me?.user?.id ?? null} />
       </main>
     </div>
   );
 }
 
-function Page({ route, search, role }: { route: Route; search: URLSearchParams; role: Role | null }) {
+function Page({
+  route,
+  search,
+  role,
+  userId,
+}: {
+  route: Route;
+  search: URLSearchParams;
+  role: Role | null;
+  userId: string | null;
+}) {
   switch (route.name) {
     case 'overview':
       return <OverviewPage />;
@@ -95,7 +110,7 @@ function Page({ route, search, role }: { route: Route; search: URLSearchParams; 
     case 'work-pools':
       return <WorkPoolsPage />;
     case 'settings':
-      return <SettingsPage role={role} />;
+      return <SettingsPage role={role} userId={userId} />;
     case 'sign-in':
     case 'set-password':
     case 'not-found':

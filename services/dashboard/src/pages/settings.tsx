@@ -6,15 +6,19 @@ import { Empty, Notice } from '../components/notice.js';
 import { useNow } from '../hooks/use-now.js';
 import { useResource } from '../hooks/use-resource.js';
 import { formatDateTime, formatRelative } from '../lib/format.js';
+import { AuditLogSection } from './audit-log.js';
 import { CreatedKey } from './created-key.js';
+import { MembersSection } from './members.js';
 
-export function SettingsPage({ role }: { role: Role | null }) {
+export function SettingsPage({ role, userId }: { role: Role | null; userId: string | null }) {
   const keys = useResource((signal) => api.call('apiKeysList', { signal }), []);
   const [created, setCreated] = useState<ApiKeyCreateResponse | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [confirming, setConfirming] = useState<string | null>(null);
   const now = useNow(30_000);
   const canManage = role === null || role === 'owner' || role === 'admin';
+  // people and the audit log appear once whoami has confirmed the role: the API refuses every other one
+  const canGovern = role === 'owner' || role === 'admin';
 
   const revoke = async (key: ApiKey) => {
     setConfirming(null);
@@ -115,6 +119,8 @@ export function SettingsPage({ role }: { role: Role | null }) {
           </table>
         )}
       </section>
+      {canGovern && <MembersSection currentUserId={userId} />}
+      {canGovern && <AuditLogSection />}
     </div>
   );
 }

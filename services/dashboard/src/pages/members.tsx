@@ -1,0 +1,200 @@
+import { type Member, type MemberAddResponse, MemberRole } from '@outpost/sdk/contracts';
+import { type FormEvent, useState } from 'react';
+import { describeFailure } from '../api/client.js';
+import { api } from '../api/instance.js';
+import { Empty, Notice } from '../components/notice.js';
+import { useResource } from '../hooks/use-resource.js';
+import { formatDateTime } from '../lib/format.js';
+import { SetupToken } from './setup-token.js';
+
+/** The workspace's people: add by email, change a role, remove. Owners and admins only. */
+export function MembersSection({ currentUserId }: { currentUserId: string | null }) {
+  const members = useResource((signal) => api.call('membersList', { signal }), []);
+  const [added, setAdded] = useState<MemberAddResponse | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [confirming, setConfirming] = useState<string | null>(null);
+  const [busy, setBusy] = useState<string | null>(null);
+
+  const changeRole = async (member: Member, role: MemberRole) => {
+    setBusy(member.userId);
+    const result = await api.call('membersUpdate', { params: { userId: member.userId }, body: { role } });
+    setBusy(null);
+    setError(result.ok ? null : describeFailure(result));
+    await members.reload();
+  };
+
+  const remove = async (member: Member) => {
+    setConfirming(null);
+    setBusy(member.userId);
+    const result = await api.call('membersRemove', { params: { userId: member.userId } });
+    setBusy(null);
+    setError(result.ok ? null : describeFailure(result));
+    await members.reload();
+  };
+
+  return (
+    <section className="panel" aria-label="Members">
+      <div className="panel-header">
+        <h2>Members</h2>
+      </div>
+      <AddMemberForm
+        onAdded={(response) => {
+          setAdded(response);
+          void members.reload();
+        }}
+      />
+      {added && <AddedMember added={added} onDone={() => setAdded(null)} />}
+      {(error ?? members.error) && <Notice>{error ?? members.error}</Notice>}
+      {members.data && members.data.items.length === 0 && <Empty>No members.</Empty>}
+      {members.data && members.data.items.length > 0 && (
+        <table className="grid-table" data-testid="members-table">
+          <thead>
+            <tr>
+              <th>Person</th>
+              <th>Role</th>
+              <th>Sign-in</th>
+              <th>Added</th>
+              <th aria-label="Actions" />
+            </tr>
+          </thead>
+          <tbody>
+            {members.data.items.map((member) => (
+              <tr key={member.userId} data-testid="member-row" data-email={member.email}>
+                <td>
+                  <div className="cell-main">
+                    <span className="strong">{member.email}</span>
+                    {member.name && <span className="muted small">{member.name}</span>}
+                  </div>
+                </td>
+                <td>
+                  <select
+                    value={member.role}
+                    disabled={busy === member.userId}
+                    onChange={(e) => void changeRole(member, e.target.value as MemberRole)}
+                    aria-label={`Role of ${member.email}`}
+                    data-testid="member-role"
+                  >
+                    {MemberRole.options.map((r) => (
+                      <option key={r} value={r}>
+                        {r}
+                      </option>
+                    ))}
+                  </select>
+                </td>
+                <td>{signInMethods(member)}</td>
+                <td>{formatDateTime(member.createdAt)}</td>
+                <td className="num">
+                  {member.userId === currentUserId ? (
+                    <span className="muted small">you</span>
+                  ) : confirming === member.userId ? (
+                    <span className="actions">
+                      <button type="button" className="button button-quiet" onClick={() => setConfirming(null)}>
+                        Keep
+                      </button>
+                      <button
+                        type="button"
+                        className="button button-danger-solid"
+                        onClick={() => void remove(member)}
+                        data-testid="member-remove-confirm"
+                      >
+                        Remove now
+                      </button>
+                    </span>
+                  ) : (
+                    <button
+                      type="button"
+                      className="button button-danger"
+                      disabled={busy === member.userId}
+                      onClick={() => setConfirming(member.userId)}
+                      data-testid="member-remove"
+                    >
+                      Remove
+                    </button>
+                  )}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </section>
+  );
+}
+
+function signInMethods(member: Member): string {
+  const methods = [member.hasPassword ? 'password' : null, member.sso ? 'single sign-on' : null].filter(Boolean);
+  return methods.length > 0 ? methods.join(', ') : 'not set up yet';
+}
+
+function AddedMember({ added, onDone }: { added: MemberAddResponse; onDone: () => void }) {
+  if (!added.setupToken) {
+    return (
+      <div className="created-key" role="status" data-testid="member-added">
+        <p>
+          <strong>{added.member.email}</strong> already had an account and joined as {added.member.role}.{' '}
+          <button type="button" className="button button-quiet" onClick={onDone}>
+            Done
+          </button>
+        </p>
+      </div>
+    );
+  }
+  return <SetupToken email={added.member.email} token={added.setupToken} expiresAt={added.setupTokenExpiresAt} onDone={onDone} />;
+}
+
+function AddMemberForm({ onAdded }: { onAdded: (added: MemberAddResponse) => void }) {
+  const [email, setEmail] = useState('');
+  const [role, setRole] = useState<MemberRole>('developer');
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+
+  const onSubmit = async (e: FormEvent) => {
+    e.preventDefault();
+    const address = email.trim();
+    if (!/^[^\s@]+@[^\s@]+$/.test(address)) {
+      setError('Email: enter an address such as ada@example.com.');
+      return;
+    }
+    setBusy(true);
+    const result = await api.call('membersAdd', { body: { email: address, role } });
+    setBusy(false);
+    if (!result.ok) {
+      setError(describeFailure(result));
+      return;
+    }
+    setError(null);
+    setEmail('');
+    onAdded(result.data);
+  };
+
+  return (
+    <form className="inline-form" onSubmit={(e) => void onSubmit(e)} data-testid="member-add-form">
+      <input
+        type="email"
+        placeholder="Email, e.g. ada@example.com"
+        className="wide-input"
+        value={email}
+        maxLength={320}
+        onChange={(e) => setEmail(e.target.value)}
+        aria-label="Email"
+        data-testid="member-add-email"
+      />
+      <select
+        value={role}
+        onChange={(e) => setRole(e.target.value as MemberRole)}
+        aria-label="Role"
+        data-testid="member-add-role"
+      >
+        {MemberRole.options.map((r) => (
+          <option key={r} value={r}>
+            {r}
+          </option>
+        ))}
+      </select>
+      <button type="submit" className="button button-primary" disabled={busy || !email} data-testid="member-add">
+        Add member
+      </button>
+      {error && <span className="field-error">{error}</span>}
+    </form>
+  );
+}

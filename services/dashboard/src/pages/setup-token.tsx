@@ -1,0 +1,61 @@
+import { useRef, useState } from 'react';
+import { formatDateTime } from '../lib/format.js';
+import { href } from '../router.js';
+
+/** A new person's one-time password setup token, shown this once, with the link that uses it. */
+export function SetupToken({
+  email,
+  token,
+  expiresAt,
+  onDone,
+}: {
+  email: string;
+  token: string;
+  expiresAt: string | null;
+  onDone: () => void;
+}) {
+  const [copied, setCopied] = useState<'yes' | 'failed' | null>(null);
+  const field = useRef<HTMLInputElement>(null);
+  const link = `${window.location.origin}${window.location.pathname}${href('/set-password', { token })}`;
+
+  const copy = async () => {
+    try {
+      await navigator.clipboard.writeText(link);
+      setCopied('yes');
+    } catch {
+      // clipboard access can be refused (no user activation, insecure context): select it for a manual copy
+      field.current?.select();
+      setCopied('failed');
+    }
+  };
+
+  return (
+    <div className="created-key" role="status" data-testid="member-added">
+      <p>
+        <strong>{email}</strong> was added. Send them this link to set their password
+        {expiresAt ? ` before ${formatDateTime(expiresAt)}` : ''}: it will not be shown again.
+      </p>
+      <div className="created-key-row">
+        <input
+          ref={field}
+          readOnly
+          value={link}
+          className="mono"
+          onFocus={(e) => e.target.select()}
+          aria-label="Password setup link"
+          data-testid="member-setup-link"
+        />
+        <button type="button" className="button" onClick={() => void copy()} data-testid="member-setup-copy">
+          {copied === 'yes' ? 'Copied' : 'Copy link'}
+        </button>
+        <button type="button" className="button button-quiet" onClick={onDone} data-testid="member-setup-done">
+          Done
+        </button>
+      </div>
+      <p className="muted small">
+        Setup token: <code data-testid="member-setup-token">{token}</code>
+      </p>
+      {copied === 'failed' && <span className="muted small">Copying was blocked; the link is selected, press Ctrl+C.</span>}
+    </div>
+  );
+}
