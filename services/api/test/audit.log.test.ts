@@ -114,7 +114,7 @@ describe('audit log', () => {
       body: JSON.stringify({ apiKey: key }),
     });
     expect(opened.status).toBe(200);
-    const cookies = opened.headers.getSetCookie().map((c) => c.split(';')[0]);
+    const cookies = opened.headers.getSetCookie().map((c) => c.split(';')[0] ?? '');
     const csrf = cookies.find((c) => c.startsWith('outpost_csrf='))?.split('=')[1] ?? '';
     const closed = await server.app.request('/api/v1/auth/session', {
       method: 'DELETE',

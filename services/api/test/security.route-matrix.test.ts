@@ -53,7 +53,7 @@ describe.each(ENTRIES)('%s', (name, route) => {
       if (
         caller.kind === 'key' &&
         !route.access.anonymous &&
-        isAudited(name, route.method, { kind: 'api_key', ...caller, workspaceId: '', pools: [] })
+        isAudited(name, route.method, { kind: 'api_key', role: caller.role, keyId: caller.keyId, workspaceId: '', pools: [] })
       ) {
         const [row] = await server.sql<{ n: number }[]>`
           SELECT count(*)::int AS n FROM audit_log WHERE action = ${name} AND actor_id = ${caller.keyId} AND status = ${res.status}`;
