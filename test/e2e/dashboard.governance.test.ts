@@ -1,0 +1,164 @@
+import { startTestServer, type TestServer } from '@outpost/api/testing';
+import { OutpostClient, unwrap } from '@outpost/sdk/client';
+import type { AuditEntry } from '@outpost/sdk/contracts';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchChromium, screenshot } from '../support/dashboard.js';
+
+const EMAIL = 'grace@example.com';
+const PASSWORD = 'correct horse battery staple';
+
+let server: TestServer;
+let owner: OutpostClient;
+let browser: Browser;
+let ownerContext: BrowserContext;
+let ownerPage: Page;
+let setupToken = '';
+/** Console messages about the content security policy: the pages must cause none. */
+const policyViolations: string[] = [];
+
+function watchPolicy(page: Page): void {
+  page.on('console', (message) => {
+    if (/content security policy/i.test(message.text())) policyViolations.push(message.text());
+  });
+}
+
+async function memberByEmail(email: string) {
+  return unwrap(await owner.call('membersList', {})).items.find((m) => m.email === email);
+}
+
+beforeAll(async () => {
+  server = await startTestServer();
+  owner = new OutpostClient({ baseUrl: server.url, token: server.ownerKey });
+  browser = await launchChromium();
+  ownerContext = await browser.newContext({ viewport: { width: 1360, height: 900 } });
+  ownerPage = await ownerContext.newPage();
+  watchPolicy(ownerPage);
+});
+afterAll(async () => {
+  await browser?.close();
+  await owner?.close();
+  await server?.close();
+});
+
+describe('people and the audit log in the dashboard', () => {
+  it('lets an owner who signed in with an API key add a member and shows the setup token once', async () => {
+    await ownerPage.goto(`${server.url}/#/sign-in`);
+    await ownerPage.getByTestId('sign-in-api-key').fill(server.ownerKey);
+    await ownerPage.getByTestId('sign-in-submit').click();
+    await ownerPage.getByTestId('workspace-name').getByText('Default').waitFor();
+    await ownerPage.getByTestId('nav-settings').click();
+    // a new workspace has an owner key but no people yet
+    await ownerPage.getByTestId('member-add-email').waitFor();
+
+    await ownerPage.getByTestId('member-add-email').fill(EMAIL);
+    await ownerPage.getByTestId('member-add-role').selectOption('developer');
+    await ownerPage.getByTestId('member-add').click();
+    const token = ownerPage.getByTestId('member-setup-token');
+    await token.waitFor();
+    setupToken = (await token.textContent()) ?? '';
+    expect(setupToken.length).toBeGreaterThan(20);
+    expect(await ownerPage.getByTestId('member-setup-link').inputValue()).toContain(`#/set-password?token=${setupToken}`);
+    await ownerPage.locator(`[data-testid="member-row"][data-email="${EMAIL}"]`).waitFor();
+    expect((await memberByEmail(EMAIL))?.role).toBe('developer');
+    await screenshot(ownerPage, 'settings-member-added');
+
+    await ownerPage.getByTestId('member-setup-done').click();
+    expect(await ownerPage.getByTestId('member-setup-token').count()).toBe(0);
+  });
+
+  it('lets the new member set a password through the setup link, sign in with it and see their role', async () => {
+    const context = await browser.newContext({ viewport: { width: 1360, height: 860 } });
+    try {
+      const page = await context.newPage();
+      watchPolicy(page);
+      await page.goto(`${server.url}/#/set-password?token=${encodeURIComponent(setupToken)}`);
+      await page.getByTestId('set-password').waitFor();
+      // the token leaves the address bar at once
+      await page.waitForURL((url) => !url.hash.includes('token='));
+      await page.getByTestId('set-password-password').fill(PASSWORD);
+      await page.getByTestId('set-password-repeat').fill(PASSWORD);
+      await screenshot(page, 'set-password');
+      await page.getByTestId('set-password-submit').click();
+      await page.getByTestId('set-password-done').waitFor();
+      expect((await memberByEmail(EMAIL))?.hasPassword).toBe(true);
+
+      await page.goto(`${server.url}/#/sign-in`);
+      await page.getByTestId('sign-in-email').fill(EMAIL);
+      await page.getByTestId('sign-in-password').fill('not the password');
+      await page.getByTestId('sign-in-password-submit').click();
+      await page.getByTestId('sign-in-error').waitFor();
+      expect(await page.getByTestId('sign-in-error').textContent()).toContain('not accepted');
+
+      await page.getByTestId('sign-in-password').fill(PASSWORD);
+      await page.getByTestId('sign-in-password-submit').click();
+      await page.getByTestId('workspace-name').getByText('Default').waitFor();
+      // a session of a person, not of an API key
+      const me = await page.evaluate(async () => (await fetch('/api/v1/whoami')).json());
+      expect(me.principal).toMatchObject({ kind: 'session', role: 'developer' });
+      expect(await page.locator('.role').textContent()).toBe('developer');
+
+      // a developer has no people or audit log to manage
+      await page.getByTestId('nav-settings').click();
+      await page.getByRole('heading', { name: 'API keys' }).waitFor();
+      expect(await page.getByTestId('member-add-email').count()).toBe(0);
+      expect(await page.getByTestId('audit-export').count()).toBe(0);
+      await screenshot(page, 'settings-developer');
+    } finally {
+      await context.close();
+    }
+  });
+
+  it("shows the owner the member's addition in the audit log, pages further back and exports NDJSON", async () => {
+    await ownerPage.reload();
+    const added = ownerPage.locator('[data-testid="audit-row"][data-action="membersAdd"]');
+    await added.first().waitFor();
+    expect(await added.first().getAttribute('data-outcome')).toBe('success');
+    const member = await memberByEmail(EMAIL);
+    expect(await added.first().textContent()).toContain(member?.userId ?? 'missing member');
+    await screenshot(ownerPage, 'settings-audit-log');
+
+    // Filtering by action keeps only those entries.
+    await ownerPage.getByTestId('audit-filter-action').fill('membersAdd');
+    await ownerPage.getByTestId('audit-filter-apply').click();
+    await ownerPage.waitForFunction(() =>
+      [...document.querySelectorAll('[data-testid="audit-row"]')].every(
+        (row) => row.getAttribute('data-action') === 'membersAdd',
+      ),
+    );
+
+    const href = await ownerPage.getByTestId('audit-export').getAttribute('href');
+    expect(href).toBe('/api/v1/audit-log/export?action=membersAdd');
+    const body = await ownerPage.evaluate(async (path) => {
+      const res = await fetch(path, { credentials: 'same-origin' });
+      return `${res.status}\n${await res.text()}`;
+    }, href ?? '');
+    const [status, ...lines] = body.split('\n').filter(Boolean);
+    expect(status).toBe('200');
+    const entries = lines.map((line) => JSON.parse(line) as AuditEntry);
+    expect(entries.length).toBeGreaterThan(0);
+    expect(entries.every((e) => e.action === 'membersAdd')).toBe(true);
+  });
+
+  it('loads older entries with the keyset cursor', async () => {
+    // enough audited changes for more than one page of 50
+    for (let i = 0; i < 55; i++) unwrap(await owner.call('apiKeysCreate', { body: { name: `audit-${i}`, role: 'viewer' } }));
+    await ownerPage.reload();
+    await ownerPage.waitForFunction(() => document.querySelectorAll('[data-testid="audit-row"]').length === 50);
+    await ownerPage.getByTestId('audit-more').click();
+    await ownerPage.waitForFunction(() => document.querySelectorAll('[data-testid="audit-row"]').length > 50);
+    const ids = await ownerPage.getByTestId('audit-row').evaluateAll((rows) => rows.map((r) => r.textContent));
+    expect(ids.length).toBeGreaterThan(50);
+  });
+
+  it("changes a member's role and removes them after a confirmation", async () => {
+    const row = ownerPage.locator(`[data-testid="member-row"][data-email="${EMAIL}"]`);
+    await row.getByTestId('member-role').selectOption('viewer');
+    await expect.poll(async () => (await memberByEmail(EMAIL))?.role, { timeout: 10_000 }).toBe('viewer');
+    await row.getByTestId('member-remove').click();
+    await row.getByTestId('member-remove-confirm').click();
+    await row.waitFor({ state: 'detached' });
+    expect(await memberByEmail(EMAIL)).toBeUndefined();
+    expect(policyViolations).toEqual([]);
+  });
+});
