@@ -1,6 +1,6 @@
 import { startTestServer, type TestServer } from '@outpost/api/testing';
 import { OutpostClient, unwrap } from '@outpost/sdk/client';
-import type { AuditEntry } from '@outpost/sdk/contracts';
+import type { AuditEntry, WhoAmIResponse } from '@outpost/sdk/contracts';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium, screenshot } from '../support/dashboard.js';
@@ -94,7 +94,7 @@ describe('people and the audit log in the dashboard', () => {
       await page.getByTestId('sign-in-password-submit').click();
       await page.getByTestId('workspace-name').getByText('Default').waitFor();
       // a session of a person, not of an API key
-      const me = await page.evaluate(async () => (await fetch('/api/v1/whoami')).json());
+      const me = JSON.parse(await page.evaluate(async () => (await fetch('/api/v1/whoami')).text())) as WhoAmIResponse;
       expect(me.principal).toMatchObject({ kind: 'session', role: 'developer' });
       expect(await page.locator('.role').textContent()).toBe('developer');
 
@@ -109,7 +109,7 @@ describe('people and the audit log in the dashboard', () => {
     }
   });
 
-  it("shows the owner the member's addition in the audit log, pages further back and exports NDJSON", async () => {
+  it("shows the owner the member's addition in the audit log, filters by action and exports NDJSON", async () => {
     await ownerPage.reload();
     const added = ownerPage.locator('[data-testid="audit-row"][data-action="membersAdd"]');
     await added.first().waitFor();
@@ -121,11 +121,9 @@ describe('people and the audit log in the dashboard', () => {
     // Filtering by action keeps only those entries.
     await ownerPage.getByTestId('audit-filter-action').fill('membersAdd');
     await ownerPage.getByTestId('audit-filter-apply').click();
-    await ownerPage.waitForFunction(() =>
-      [...document.querySelectorAll('[data-testid="audit-row"]')].every(
-        (row) => row.getAttribute('data-action') === 'membersAdd',
-      ),
-    );
+    await expect
+      .poll(() => ownerPage.locator('[data-testid="audit-row"]:not([data-action="membersAdd"])').count(), { timeout: 10_000 })
+      .toBe(0);
 
     const href = await ownerPage.getByTestId('audit-export').getAttribute('href');
     expect(href).toBe('/api/v1/audit-log/export?action=membersAdd');
@@ -144,11 +142,15 @@ describe('people and the audit log in the dashboard', () => {
     // enough audited changes for more than one page of 50
     for (let i = 0; i < 55; i++) unwrap(await owner.call('apiKeysCreate', { body: { name: `audit-${i}`, role: 'viewer' } }));
     await ownerPage.reload();
-    await ownerPage.waitForFunction(() => document.querySelectorAll('[data-testid="audit-row"]').length === 50);
+    await expect.poll(() => ownerPage.getByTestId('audit-row').count(), { timeout: 10_000 }).toBe(50);
     await ownerPage.getByTestId('audit-more').click();
-    await ownerPage.waitForFunction(() => document.querySelectorAll('[data-testid="audit-row"]').length > 50);
-    const ids = await ownerPage.getByTestId('audit-row').evaluateAll((rows) => rows.map((r) => r.textContent));
-    expect(ids.length).toBeGreaterThan(50);
+    await expect.poll(() => ownerPage.getByTestId('audit-row').count(), { timeout: 10_000 }).toBeGreaterThan(50);
+    const ids = await ownerPage.getByTestId('audit-row').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-entry-id')));
+    // every entry once, newest first across the page boundary, and no further page left
+    expect(new Set(ids).size).toBe(ids.length);
+    const numbers = ids.map((id) => BigInt(id ?? '0'));
+    expect(numbers.every((n, i) => i === 0 || n < (numbers[i - 1] ?? 0n))).toBe(true);
+    expect(await ownerPage.getByTestId('audit-more').count()).toBe(0);
   });
 
   it("changes a member's role and removes them after a confirmation", async () => {

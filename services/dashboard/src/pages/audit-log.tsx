@@ -148,7 +148,13 @@ export function AuditLogSection() {
             {listing.items.map((entry) => {
               const outcome = auditOutcome(entry);
               return (
-                <tr key={entry.id} data-testid="audit-row" data-action={entry.action} data-outcome={outcome}>
+                <tr
+                  key={entry.id}
+                  data-testid="audit-row"
+                  data-entry-id={entry.id}
+                  data-action={entry.action}
+                  data-outcome={outcome}
+                >
                   <td>{formatDateTime(entry.occurredAt)}</td>
                   <td>{auditActor(entry)}</td>
                   <td>
