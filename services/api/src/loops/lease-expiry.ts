@@ -4,7 +4,7 @@ import { findExpiredLeases } from '../db/leases.js';
 import { ApiError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { proposeState } from '../runs/propose-state.js';
-import { LeaderLock } from './leader-lock.js';
+import { ElectedLoop } from './elected-loop.js';
 
 export interface LeaseExpiryOptions {
   /** Delay after a tick that found work. @default 200 */
@@ -23,13 +23,8 @@ export interface LeaseExpiryOptions {
  * idempotent and safe to run concurrently, since each run is re-checked under its row lock.
  */
 export class LeaseExpiryLoop {
-  readonly #leader: LeaderLock;
-  readonly #busyMs: number;
-  readonly #idleMs: number;
+  readonly #loop: ElectedLoop;
   readonly #batchSize: number;
-  #timer: NodeJS.Timeout | null = null;
-  #running: Promise<void> | null = null;
-  #stopped = true;
 
   constructor(
     private readonly sql: Sql,
@@ -37,24 +32,21 @@ export class LeaseExpiryLoop {
     private readonly logger: Logger,
     options: LeaseExpiryOptions = {},
   ) {
-    this.#leader = new LeaderLock(databaseUrl, 'lease-expiry', logger);
-    this.#busyMs = options.busyMs ?? 200;
-    this.#idleMs = options.idleMs ?? 2_000;
     this.#batchSize = options.batchSize ?? 100;
+    this.#loop = new ElectedLoop(databaseUrl, logger, {
+      name: 'lease-expiry',
+      tick: () => this.tick(),
+      busyMs: options.busyMs ?? 200,
+      idleMs: options.idleMs ?? 2_000,
+    });
   }
 
   start(): void {
-    if (!this.#stopped) return;
-    this.#stopped = false;
-    this.#schedule(0);
+    this.#loop.start();
   }
 
-  async stop(): Promise<void> {
-    this.#stopped = true;
-    if (this.#timer) clearTimeout(this.#timer);
-    this.#timer = null;
-    await this.#running;
-    await this.#leader.release();
+  stop(): Promise<void> {
+    return this.#loop.stop();
   }
 
   /** Handles one batch of expired leases; returns how many runs it moved. */
@@ -89,25 +81,5 @@ export class LeaseExpiryLoop {
       }
     }
     return moved;
-  }
-
-  #schedule(ms: number): void {
-    if (this.#stopped) return;
-    this.#timer = setTimeout(() => {
-      this.#timer = null;
-      this.#running = this.#run().finally(() => {
-        this.#running = null;
-      });
-    }, ms);
-  }
-
-  async #run(): Promise<void> {
-    let found = 0;
-    try {
-      if (await this.#leader.acquire()) found = await this.tick();
-    } catch (error) {
-      this.logger.error({ err: error }, 'lease expiry tick failed');
-    }
-    this.#schedule(found > 0 ? this.#busyMs : this.#idleMs);
   }
 }

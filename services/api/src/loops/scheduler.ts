@@ -4,7 +4,7 @@ import { definitionOf } from '../db/schedules.js';
 import type { Logger } from '../logger.js';
 import { DEFAULT_FILL_BOUNDS, type FillBounds, planFill } from '../scheduling/fill-plan.js';
 import { TimelineCache } from '../scheduling/timeline.js';
-import { LeaderLock } from './leader-lock.js';
+import { ElectedLoop } from './elected-loop.js';
 
 export interface SchedulerOptions {
   /** Delay after a pass that created runs. @default 1000 */
@@ -38,14 +38,9 @@ function compactTime(at: Date): string {
  * runs the loop (advisory-lock leader), and tick() is still safe to run concurrently.
  */
 export class SchedulerLoop {
-  readonly #leader: LeaderLock;
-  readonly #busyMs: number;
-  readonly #idleMs: number;
+  readonly #loop: ElectedLoop;
   readonly #batchSize: number;
   readonly #bounds: FillBounds;
-  #timer: NodeJS.Timeout | null = null;
-  #running: Promise<void> | null = null;
-  #stopped = true;
 
   constructor(
     private readonly sql: Sql,
@@ -53,25 +48,26 @@ export class SchedulerLoop {
     private readonly logger: Logger,
     options: SchedulerOptions = {},
   ) {
-    this.#leader = new LeaderLock(databaseUrl, 'scheduler', logger);
-    this.#busyMs = options.busyMs ?? 1_000;
-    this.#idleMs = options.idleMs ?? 5_000;
     this.#batchSize = options.batchSize ?? 500;
     this.#bounds = { ...DEFAULT_FILL_BOUNDS, ...options.bounds };
+    this.#loop = new ElectedLoop(databaseUrl, logger, {
+      name: 'scheduler',
+      tick: async () => {
+        const pass = await this.tick();
+        if (pass.created > 0) this.logger.debug(pass, 'scheduler pass created runs');
+        return pass.created;
+      },
+      busyMs: options.busyMs ?? 1_000,
+      idleMs: options.idleMs ?? 5_000,
+    });
   }
 
   start(): void {
-    if (!this.#stopped) return;
-    this.#stopped = false;
-    this.#schedule(0);
+    this.#loop.start();
   }
 
-  async stop(): Promise<void> {
-    this.#stopped = true;
-    if (this.#timer) clearTimeout(this.#timer);
-    this.#timer = null;
-    await this.#running;
-    await this.#leader.release();
+  stop(): Promise<void> {
+    return this.#loop.stop();
   }
 
   /** One pass over every due schedule. */
@@ -121,29 +117,5 @@ export class SchedulerLoop {
       after = last.id;
     }
     return pass;
-  }
-
-  #schedule(ms: number): void {
-    if (this.#stopped) return;
-    this.#timer = setTimeout(() => {
-      this.#timer = null;
-      this.#running = this.#run().finally(() => {
-        this.#running = null;
-      });
-    }, ms);
-  }
-
-  async #run(): Promise<void> {
-    let created = 0;
-    try {
-      if (await this.#leader.acquire()) {
-        const pass = await this.tick();
-        created = pass.created;
-        if (pass.created > 0) this.logger.debug(pass, 'scheduler pass created runs');
-      }
-    } catch (error) {
-      this.logger.error({ err: error }, 'scheduler pass failed');
-    }
-    this.#schedule(created > 0 ? this.#busyMs : this.#idleMs);
   }
 }
