@@ -1,71 +1,15 @@
-import { execFile, spawn } from 'node:child_process';
 import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
-import { get } from 'node:http';
-import { createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { startTestServer, type TestServer } from '@outpost/api/testing';
 import { OutpostClient } from '@outpost/sdk/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startRegistry } from '../../sdk/test/support/registry.js';
 import { repoRoot, runCli, type Spawned, spawnCli } from '../support/processes.js';
 
 const HELLO = join(repoRoot, 'sdk/examples/hello');
 const SECRET = 'greeting-secret-9f3a71c2';
 const REGISTRY_USER = { username: 'deployer', password: 'registry-pw-51d0' };
-
-/** Debian's docker-registry with basic auth on a free loopback port: the customer's own registry. */
-async function startRegistry(dir: string): Promise<{ host: string; stop(): Promise<void> }> {
-  await mkdir(dir, { recursive: true });
-  const htpasswd = await new Promise<string>((resolve, reject) =>
-    execFile('htpasswd', ['-Bbn', REGISTRY_USER.username, REGISTRY_USER.password], (error, stdout) =>
-      error ? reject(error) : resolve(stdout),
-    ),
-  );
-  await writeFile(join(dir, 'htpasswd'), htpasswd);
-  const port = await freeLoopbackPort();
-  await writeFile(
-    join(dir, 'config.yml'),
-    [
-      'version: 0.1',
-      'log:\n  level: warn\n  accesslog:\n    disabled: true',
-      `storage:\n  filesystem:\n    rootdirectory: ${join(dir, 'storage')}`,
-      `http:\n  addr: 127.0.0.1:${port}\n  secret: outpost-e2e`,
-      `auth:\n  htpasswd:\n    realm: outpost-e2e\n    path: ${join(dir, 'htpasswd')}`,
-    ].join('\n'),
-  );
-  const child = spawn('/usr/bin/docker-registry', ['serve', join(dir, 'config.yml')], { stdio: 'ignore' });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const stop = async () => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-    await exited;
-  };
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    const status = await new Promise<number | null>((resolve) => {
-      const req = get(`http://127.0.0.1:${port}/v2/`, { agent: false, timeout: 1000 }, (res) => {
-        res.resume();
-        resolve(res.statusCode ?? null);
-      });
-      req.on('timeout', () => req.destroy());
-      req.on('error', () => resolve(null));
-    });
-    if (status === 401) return { host: `127.0.0.1:${port}`, stop };
-    if (child.exitCode !== null || Date.now() > deadline) {
-      await stop();
-      throw new Error('docker-registry did not start');
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
-
-async function freeLoopbackPort(): Promise<number> {
-  const server = createNetServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (!address || typeof address === 'string') throw new Error('no port');
-  return address.port;
-}
 
 /** A project outside the repository that resolves @outpost/sdk through the repository's node_modules. */
 async function makeProject(dir: string, files: Record<string, string>): Promise<string> {
@@ -277,7 +221,7 @@ describe('outpost CLI against a real API, registry layout and worker', () => {
     let project: string;
 
     beforeAll(async () => {
-      registry = await startRegistry(join(scratch, 'docker-registry'));
+      registry = await startRegistry({ htpasswd: REGISTRY_USER });
       project = join(scratch, 'registry-deploy');
       await mkdir(project, { recursive: true });
     });
