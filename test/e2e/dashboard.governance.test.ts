@@ -83,6 +83,14 @@ describe('people and the audit log in the dashboard', () => {
       await page.getByTestId('set-password-done').waitFor();
       expect((await memberByEmail(EMAIL))?.hasPassword).toBe(true);
 
+      // the setup link works once
+      await page.goto(`${server.url}/#/set-password?token=${encodeURIComponent(setupToken)}`);
+      await page.getByTestId('set-password-password').fill('another password');
+      await page.getByTestId('set-password-repeat').fill('another password');
+      await page.getByTestId('set-password-submit').click();
+      await page.getByTestId('set-password-error').waitFor();
+      expect(await page.getByTestId('set-password-error').textContent()).toContain('expired or was already used');
+
       await page.goto(`${server.url}/#/sign-in`);
       await page.getByTestId('sign-in-email').fill(EMAIL);
       await page.getByTestId('sign-in-password').fill('not the password');

@@ -1,25 +1,29 @@
-import { type FormEvent, useEffect, useRef, useState } from 'react';
+import { type FormEvent, useEffect, useState } from 'react';
 import { describeFailure } from '../api/client.js';
 import { api } from '../api/instance.js';
 import { href, navigate } from '../router.js';
 
 /** Sets a first password with the one-time setup token an admin handed over (`#/set-password?token=…`). */
 export function SetPasswordPage({ search }: { search: URLSearchParams }) {
-  const [token] = useState(() => search.get('token') ?? '');
+  const tokenInAddress = search.get('token');
+  const [token, setToken] = useState(() => tokenInAddress ?? '');
   const [password, setPassword] = useState('');
   const [repeat, setRepeat] = useState('');
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   const [done, setDone] = useState(false);
-  const cleared = useRef(false);
 
-  // biome-ignore lint/correctness/useExhaustiveDependencies: the token leaves the address bar once, on arrival
+  // Each link that arrives (also a second one in the same tab) starts afresh; the token then leaves
+  // the address bar and is kept in memory only, so it is neither in history nor on screen.
   useEffect(() => {
-    if (cleared.current || !search.get('token')) return;
-    cleared.current = true;
-    // kept in memory only, so it is neither in history nor on screen
+    if (!tokenInAddress) return;
+    setToken(tokenInAddress);
+    setPassword('');
+    setRepeat('');
+    setError(null);
+    setDone(false);
     navigate('/set-password', undefined, { replace: true });
-  }, []);
+  }, [tokenInAddress]);
 
   const onSubmit = async (e: FormEvent) => {
     e.preventDefault();
