@@ -32,7 +32,6 @@ describe('run lifecycle with real workers', () => {
   let n = 0;
 
   beforeAll(async () => {
-    process.env.TEST_DATABASE_URL ??= process.env.DATABASE_URL;
     scratch = mkdtempSync(join(tmpdir(), 'outpost-e2e-lifecycle-'));
     const built = await buildBundle({ projectDir: FLOWS, entrypoints: ['flows/lifecycle.ts'] });
     await stopEsbuild();

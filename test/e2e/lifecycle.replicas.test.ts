@@ -36,7 +36,6 @@ describe('two API replicas running their loops on one database', () => {
   }
 
   beforeAll(async () => {
-    process.env.TEST_DATABASE_URL ??= process.env.DATABASE_URL;
     db = await createTestDatabase();
     sql = postgres(db.url, { max: 2, onnotice: () => {} });
     const env = { OUTPOST_LEASE_SECONDS: String(LEASE_SECONDS) };

@@ -29,7 +29,6 @@ export class Plane {
   server!: TestServer;
 
   static async start(overrides: Parameters<typeof startTestServer>[0] = {}): Promise<Plane> {
-    process.env.TEST_DATABASE_URL ??= process.env.DATABASE_URL;
     const plane = new Plane();
     plane.server = await startTestServer(overrides);
     plane.owner = new OutpostClient({ baseUrl: plane.server.url, token: plane.server.ownerKey });

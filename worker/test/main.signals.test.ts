@@ -54,7 +54,6 @@ describe('outpost-worker', () => {
     let scratch: string;
 
     beforeAll(async () => {
-      process.env.TEST_DATABASE_URL ??= process.env.DATABASE_URL;
       server = await startTestServer();
       owner = new OutpostClient({ baseUrl: server.url, token: server.ownerKey });
       bundle = await buildDemoBundle();

@@ -31,7 +31,6 @@ describe('worker against the real API', () => {
   const deployments = new Map<string, string>();
 
   beforeAll(async () => {
-    process.env.TEST_DATABASE_URL ??= process.env.DATABASE_URL;
     server = await startTestServer();
     owner = new OutpostClient({ baseUrl: server.url, token: server.ownerKey });
     bundle = await buildDemoBundle();
