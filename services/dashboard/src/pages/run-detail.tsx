@@ -1,4 +1,4 @@
-import { type FlowRun, isTerminal, type StateHistoryResponse, type TaskRun } from '@outpost/sdk/contracts';
+import { type Artifact, type FlowRun, isTerminal, type StateHistoryResponse, type TaskRun } from '@outpost/sdk/contracts';
 import { type ReactNode, useCallback, useEffect, useRef, useState } from 'react';
 import { describeFailure } from '../api/client.js';
 import { RUN_EVENTS_PATH } from '../api/endpoints.js';
@@ -12,6 +12,8 @@ import { useNow } from '../hooks/use-now.js';
 import { formatDateTime, formatDuration, formatRelative, spanMs } from '../lib/format.js';
 import { href } from '../router.js';
 import { RunActions } from './run-actions.js';
+import { RunArtifacts } from './run-artifacts.js';
+import { RunChildren } from './run-children.js';
 import { RunGantt } from './run-gantt.js';
 import { RunLogs } from './run-logs.js';
 import { RunTimeline } from './run-timeline.js';
@@ -22,6 +24,8 @@ export function RunDetailPage({ id }: { id: string }) {
   const [run, setRun] = useState<FlowRun | null>(null);
   const [states, setStates] = useState<StateHistoryResponse['items']>([]);
   const [taskRuns, setTaskRuns] = useState<TaskRun[]>([]);
+  const [artifacts, setArtifacts] = useState<Artifact[]>([]);
+  const [children, setChildren] = useState<FlowRun[]>([]);
   const [error, setError] = useState<string | null>(null);
   const [missing, setMissing] = useState(false);
   const live = run ? !isTerminal(run.state.type) : true;
@@ -34,10 +38,12 @@ export function RunDetailPage({ id }: { id: string }) {
   }, []);
 
   const refresh = useCallback(async () => {
-    const [r, s, t] = await Promise.all([
+    const [r, s, t, a, c] = await Promise.all([
       api.call('flowRunsGet', { params: { id } }),
       api.call('flowRunsStates', { params: { id } }),
       api.call('taskRunsList', { params: { id } }),
+      api.call('artifactsList', { params: { id } }),
+      api.call('flowRunsChildren', { params: { id } }),
     ]);
     if (!r.ok) {
       if (r.kind === 'http_error' && r.status === 404) setMissing(true);
@@ -47,7 +53,9 @@ export function RunDetailPage({ id }: { id: string }) {
     acceptRun(r.data);
     if (s.ok) setStates(s.data.items);
     if (t.ok) setTaskRuns(t.data.items);
-    const failed = [s, t].find((x) => !x.ok);
+    if (a.ok) setArtifacts(a.data.items);
+    if (c.ok) setChildren(c.data.items);
+    const failed = [s, t, a, c].find((x) => !x.ok);
     setError(failed && !failed.ok ? describeFailure(failed) : null);
   }, [id, acceptRun]);
 
@@ -120,6 +128,13 @@ export function RunDetailPage({ id }: { id: string }) {
       {error && <Notice>{error}</Notice>}
       <dl className="facts">
         <Fact label="Flow">{run.flowName}</Fact>
+        {run.parentFlowRunId && (
+          <Fact label="Parent run">
+            <a href={href(`/runs/${run.parentFlowRunId}`)} data-testid="run-parent">
+              {run.parentFlowRunId.slice(0, 8)}
+            </a>
+          </Fact>
+        )}
         <Fact label="Deployment">
           {run.deploymentId ? (
             <a href={href('/runs', { deployment: run.deploymentId })}>{run.deploymentName}</a>
@@ -164,6 +179,14 @@ export function RunDetailPage({ id }: { id: string }) {
           <span className="muted small">{taskRuns.length}</span>
         </div>
         <RunGantt taskRuns={taskRuns} now={now} flowStart={run.startTime} />
+      </section>
+      <RunChildren runs={children} />
+      <section className="panel" aria-label="Artifacts">
+        <div className="panel-header">
+          <h2>Artifacts</h2>
+          <span className="muted small">{artifacts.length}</span>
+        </div>
+        <RunArtifacts artifacts={artifacts} />
       </section>
       <RunLogs runId={run.id} live={live} />
     </div>

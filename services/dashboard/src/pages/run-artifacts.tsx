@@ -1,0 +1,86 @@
+import type { Artifact } from '@outpost/sdk/contracts';
+import { cssVars } from '../components/css-vars.js';
+import { MarkdownText } from '../components/markdown-text.js';
+import { Empty } from '../components/notice.js';
+import { type ArtifactView, artifactView } from '../lib/artifacts.js';
+import { formatDateTime } from '../lib/format.js';
+
+/** A run's artifacts, each drawn by its type; every string from the run stays text. */
+export function RunArtifacts({ artifacts }: { artifacts: readonly Artifact[] }) {
+  if (artifacts.length === 0) return <Empty>No artifacts.</Empty>;
+  return (
+    <div className="artifacts">
+      {artifacts.map((artifact) => (
+        <article key={artifact.id} className="artifact" data-testid="artifact" data-type={artifact.type} data-key={artifact.key}>
+          <header className="artifact-header">
+            <span className="mono">{artifact.key}</span>
+            <span className="muted small">{artifact.type}</span>
+            <span className="muted small">{formatDateTime(artifact.updatedAt)}</span>
+          </header>
+          {artifact.description && <p className="muted artifact-description">{artifact.description}</p>}
+          <ArtifactBody view={artifactView(artifact)} />
+        </article>
+      ))}
+    </div>
+  );
+}
+
+export function ArtifactBody({ view }: { view: ArtifactView }) {
+  switch (view.kind) {
+    case 'markdown':
+      return <MarkdownText markdown={view.markdown} />;
+    case 'table':
+      return (
+        <div className="artifact-table-wrap">
+          <table className="table artifact-table">
+            <thead>
+              <tr>
+                {view.columns.map((column, i) => (
+                  // biome-ignore lint/suspicious/noArrayIndexKey: columns may repeat and never reorder
+                  <th key={i}>{column}</th>
+                ))}
+              </tr>
+            </thead>
+            <tbody>
+              {view.rows.map((row, r) => (
+                // biome-ignore lint/suspicious/noArrayIndexKey: rows have no identity of their own
+                <tr key={r}>
+                  {row.map((cell, c) => (
+                    // biome-ignore lint/suspicious/noArrayIndexKey: cells are positional
+                    <td key={c}>{cell}</td>
+                  ))}
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      );
+    case 'link':
+      return view.href ? (
+        <a href={view.href} rel="noopener noreferrer" target="_blank" className="artifact-link">
+          {view.text}
+        </a>
+      ) : (
+        <span className="mono">{view.text}</span>
+      );
+    case 'progress':
+      return (
+        <div className="artifact-progress-row">
+          <div
+            className="artifact-progress"
+            data-testid="artifact-progress"
+            data-percent={view.percent}
+            role="progressbar"
+            aria-valuemin={0}
+            aria-valuemax={100}
+            aria-valuenow={view.percent}
+          >
+            <span className="artifact-progress-fill" ref={cssVars({ '--progress': `${view.percent}%` })} />
+          </div>
+          <span className="mono small">{view.percent}%</span>
+        </div>
+      );
+    case 'invalid':
+      return <pre className="mono small">{view.json}</pre>;
+  }
+}
