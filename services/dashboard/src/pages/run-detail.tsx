@@ -84,8 +84,9 @@ export function RunDetailPage({ id }: { id: string }) {
       subscribeRunEvents({
         url: api.url(RUN_EVENTS_PATH),
         onRun: (changed) => {
-          if (changed.id !== id) return;
-          acceptRun(changed);
+          // A child's change re-reads the page too, so its badge in the child-run list follows it.
+          if (changed.id !== id && changed.parentFlowRunId !== id) return;
+          if (changed.id === id) acceptRun(changed);
           void refresh();
         },
         poll: refresh,
