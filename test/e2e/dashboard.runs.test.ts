@@ -104,6 +104,15 @@ describe('the dashboard against a real API and worker', () => {
     expect(await page.locator('[data-testid="log-lines"] img').count()).toBe(0);
     expect(await page.locator('[data-testid="log-lines"] script').count()).toBe(0);
     expect(await page.evaluate(() => (globalThis as unknown as { __pwned?: boolean }).__pwned)).toBeUndefined();
+
+    // Its artifacts (markdown with markup shown as text, a table, a progress bar) and its subflow run.
+    const summary = page.locator('[data-testid="artifact"][data-type="markdown"]');
+    await summary.waitFor({ timeout: 30_000 });
+    expect(await summary.textContent()).toContain('<img src=x onerror="window.__pwned = true"> stays text');
+    expect(await summary.locator('img').count()).toBe(0);
+    await page.locator('[data-testid="artifact"][data-type="table"]').waitFor();
+    expect(await page.getByTestId('artifact-progress').getAttribute('data-percent')).toBe('100');
+    await page.getByTestId('run-child').first().waitFor({ timeout: 30_000 });
     await screenshot(page, 'run-detail-completed');
   });
 
