@@ -1,4 +1,4 @@
-export { z } from 'zod';
+export * as z from 'zod';
 export type { DeploymentConfig, OutpostConfig } from './config.js';
 export { defineConfig } from './config.js';
 export type {

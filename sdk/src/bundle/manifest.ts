@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { DIGEST_PATTERN, sha256Digest } from './digest.js';
 import { BundleError } from './errors.js';
 import type { BuiltBundle } from './types.js';

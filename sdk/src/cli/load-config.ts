@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { OutpostConfig } from '../config.js';
 import { Name } from '../contracts/common.js';
 import { ScheduleInputs } from '../contracts/schedules.js';

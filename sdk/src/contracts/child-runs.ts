@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { Id, JsonObject, Name } from './common.js';
 import { FlowRun } from './runs.js';
 

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { Id, JsonObject, Name, page, Tags, Timestamp } from './common.js';
 import { CollisionStrategy } from './concurrency.js';
 import { ScheduleInputs } from './schedules.js';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { Id, JsonObject, Name, page, Timestamp } from './common.js';
 import { StateType } from './states.js';
 

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { JsonValue, Timestamp } from './common.js';
 
 export const StateType = z.enum([

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { Id, Name, Timestamp } from './common.js';
 
 export const Role = z.enum(['owner', 'admin', 'developer', 'runner', 'viewer', 'worker']);

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { FlowContext } from './context.js';
 import { activeRunScope, type FlowDefinition, runFlowRun } from './engine.js';
 import { executeRun } from './execute.js';

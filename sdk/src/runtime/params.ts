@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { type ParameterIssue, ParameterValidationError } from './errors.js';
 
 /** A zod schema for a flow's parameters: it must describe an object, since runs carry a JSON object. */

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { ArtifactFields, checkArtifactData } from '../contracts/artifacts.js';
 import { Id, JsonObject, Name } from '../contracts/common.js';
 import { LogLevel } from '../contracts/logs.js';

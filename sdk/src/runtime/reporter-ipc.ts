@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 import { Id } from '../contracts/common.js';
 import { StateProposalResponse } from '../contracts/runs.js';
 import type { ProposedState } from '../contracts/states.js';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { currentScope } from './context.js';
 import type { ResultStorage } from './result-storage.js';
 import { TaskCache } from './task-cache.js';
