@@ -98,14 +98,23 @@ async function unpack(store: BlobStore, manifest: BundleManifest, writer: CacheW
   }
   const groups = [...byDigest.values()];
   let next = 0;
+  // The first failure stops every lane from starting another file, and is thrown only once all lanes
+  // have stopped: a lane still writing when the caller removes the unfinished entry would recreate
+  // its directory and leave debris in the cache.
+  let failure: { error: unknown } | null = null;
   const lanes = Array.from({ length: Math.min(FETCH_CONCURRENCY, groups.length) }, async () => {
-    while (next < groups.length) {
-      const { descriptor, paths } = groups[next++]!;
-      const bytes = verified(await store.blob(descriptor), descriptor.digest, descriptor.size, `bundle file ${paths[0]}`);
-      for (const path of paths) await writer.writeFile(path, bytes);
+    try {
+      while (failure === null && next < groups.length) {
+        const { descriptor, paths } = groups[next++]!;
+        const bytes = verified(await store.blob(descriptor), descriptor.digest, descriptor.size, `bundle file ${paths[0]}`);
+        for (const path of paths) await writer.writeFile(path, bytes);
+      }
+    } catch (error) {
+      failure ??= { error };
     }
   });
   await Promise.all(lanes);
+  if (failure) throw (failure as { error: unknown }).error;
 }
 
 /**
