@@ -1,12 +1,25 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
-import { chmod, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { chmod, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CLI, outpost } from './cli.support.js';
 
 const SECRET = 'dev-greeting-7c1e0b55';
+
+interface KeyRow {
+  id: string;
+  role: string;
+  prefix: string;
+  pools: string[];
+  revokedAt: string | null;
+}
+
+/** The listed API key that `key` is, found by its prefix. */
+function keyRow(keys: KeyRow[], key: string): KeyRow | undefined {
+  return keys.find((k) => key.startsWith(k.prefix));
+}
 
 /** Processes whose command line mentions `text`: what `outpost dev` must not leave behind. */
 function processesMentioning(text: string): number[] {
@@ -75,7 +88,7 @@ describe('outpost dev', () => {
     if (cwd) await rm(cwd, { recursive: true, force: true });
   });
 
-  it('starts the API, a worker and the example; a run completes; Ctrl-C stops everything; a restart reuses the data', async () => {
+  it('starts the API, a worker on the pool local and the examples there; a run completes; Ctrl-C stops everything; a restart reuses the data', async () => {
     cwd = await mkdtemp(join(tmpdir(), 'outpost-cli-dev-'));
     // mkdtemp makes the directory private; run as root, embedded Postgres drops to its own user, which must reach it.
     await chmod(cwd, 0o755);
@@ -88,6 +101,9 @@ describe('outpost dev', () => {
     expect(url).toBeDefined();
     expect(key).toBeDefined();
     expect(out).toContain('stored in .outpost/credentials.json');
+    expect(out).toContain('created work pool local');
+    expect(out).toContain('worker:    polling pool "local"');
+    expect(out).toContain('npx outpost workers ls --pool local');
     expect(out).toMatch(/deployed:\s+hello\/default → oci-layout:\/\/\/.*\/\.outpost\/registry@sha256:[a-f0-9]{64}/);
     expect(out).toContain(`OUTPOST_API_URL=${url} OUTPOST_API_KEY=${key}`);
     // The one-time dashboard link opens a session once.
@@ -114,6 +130,23 @@ describe('outpost dev', () => {
     expect(run.stdout).not.toContain(SECRET);
     expect(run.code).toBe(0);
 
+    // Both examples name the pool `default` in their config; `outpost dev` registers them on `local`.
+    const deployments = await outpost(['deployments', 'ls', '--json'], { env });
+    expect(
+      (JSON.parse(deployments.stdout) as { flowName: string; name: string; workPool: string }[])
+        .map((d) => `${d.flowName}/${d.name} on ${d.workPool}`)
+        .sort(),
+    ).toEqual(['churn-model/daily on local', 'hello/default on local']);
+    // The worker that ran hello/default polls `local`, and nothing polls `default`.
+    const onLocal = await outpost(['workers', 'ls', '--pool', 'local', '--json'], { env });
+    expect((JSON.parse(onLocal.stdout) as { name: string; status: string }[]).map((w) => [w.name, w.status])).toEqual([
+      [`local-${hostname()}`, 'ONLINE'],
+    ]);
+    const onDefault = await outpost(['workers', 'ls', '--pool', 'default', '--json'], { env });
+    expect(JSON.parse(onDefault.stdout)).toEqual([]);
+    const keys = JSON.parse((await outpost(['keys', 'ls', '--json'], { env })).stdout) as KeyRow[];
+    expect(keyRow(keys, credentials.workerKey)).toMatchObject({ role: 'worker', pools: ['local'], revokedAt: null });
+
     expect(await stopDev(first)).toBe(0);
     expect(first.output()).toContain('stopped');
     expect(processesMentioning(join(cwd, '.outpost'))).toEqual([]);
@@ -124,15 +157,43 @@ describe('outpost dev', () => {
     expect(second.output()).toContain(`owner key: ${key}`);
     expect(second.output().match(/sign-in\?token=(\S+)/)?.[1]).not.toBe(link?.[2]);
     expect(second.output()).not.toContain('stored in .outpost/credentials.json');
+    expect(second.output()).not.toContain('created work pool');
+    expect(second.output()).toContain('worker:    polling pool "local"');
     expect(second.output()).toMatch(/pushed (\d+) blobs \(\1 skipped\)/);
     const again = JSON.parse(await readFile(credentialsPath, 'utf8')) as { ownerKey: string; workerKey: string };
     expect(again).toEqual(credentials);
     // The ML example's nightly schedule adds runs of its own; the data kept across restarts is hello's run.
-    const runs = await outpost(['runs', 'ls', '--deployment', 'hello/default', '--json'], {
-      env: { ...env, OUTPOST_API_URL: second.output().match(/API:\s+(\S+)/)![1]! },
-    });
+    const secondEnv = { ...env, OUTPOST_API_URL: second.output().match(/API:\s+(\S+)/)![1]! };
+    const runs = await outpost(['runs', 'ls', '--deployment', 'hello/default', '--json'], { env: secondEnv });
     expect((JSON.parse(runs.stdout) as { state: { type: string } }[]).map((r) => r.state.type)).toEqual(['COMPLETED']);
+    const pools = JSON.parse((await outpost(['pools', 'ls', '--json'], { env: secondEnv })).stdout) as { name: string }[];
+    expect(pools.map((p) => p.name).sort()).toEqual(['default', 'local']);
+
+    // A .outpost from before the pool `local` holds a worker key limited to `default`: it is revoked and replaced.
+    const oldKey = await outpost(['keys', 'create', 'old-local-worker', '--role', 'worker', '--pool', 'default', '--json'], {
+      env: secondEnv,
+    });
+    expect(oldKey.code).toBe(0);
+    const stale = (JSON.parse(oldKey.stdout) as { key: string }).key;
     expect(await stopDev(second)).toBe(0);
     expect(processesMentioning(join(cwd, '.outpost'))).toEqual([]);
-  }, 300_000);
+    await writeFile(credentialsPath, JSON.stringify({ ...credentials, workerKey: stale }), { mode: 0o600 });
+
+    const third = startDev(cwd);
+    running.push(third);
+    await third.waitFor(/Ctrl-C stops everything/, 120_000);
+    expect(third.output()).toContain(`owner key: ${key}`);
+    const upgraded = JSON.parse(await readFile(credentialsPath, 'utf8')) as { ownerKey: string; workerKey: string };
+    expect(upgraded.ownerKey).toBe(key);
+    expect(upgraded.workerKey).not.toBe(stale);
+    const thirdEnv = { ...env, OUTPOST_API_URL: third.output().match(/API:\s+(\S+)/)![1]! };
+    const keysNow = JSON.parse((await outpost(['keys', 'ls', '--json'], { env: thirdEnv })).stdout) as KeyRow[];
+    expect(keyRow(keysNow, stale)?.revokedAt).not.toBeNull();
+    expect(keyRow(keysNow, upgraded.workerKey)).toMatchObject({ role: 'worker', pools: ['local'], revokedAt: null });
+    const rerun = await outpost(['run', 'hello/default', '--param', 'n=2', '--watch'], { env: thirdEnv, timeoutMs: 90_000 });
+    expect(rerun.stdout).toContain('sum of squares 1..2 = 5');
+    expect(rerun.code).toBe(0);
+    expect(await stopDev(third)).toBe(0);
+    expect(processesMentioning(join(cwd, '.outpost'))).toEqual([]);
+  }, 420_000);
 });

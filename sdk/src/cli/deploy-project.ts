@@ -33,6 +33,8 @@ export interface DeployProjectOptions {
   only?: string | undefined;
   /** Push here instead of the config's `registry`. */
   registry?: string | undefined;
+  /** Register every deployment on this work pool instead of the one its config names. */
+  pool?: string | undefined;
   /** The API session; unused on a dry run. */
   api: (() => Api) | null;
   progress(line: string): void;
@@ -82,7 +84,7 @@ export async function deployProject(options: DeployProjectOptions): Promise<Depl
   const files = bundle.files.map((f) => ({ path: f.path, size: f.bytes.byteLength }));
   const flowsByEntry = await discoverAll(bundle, entrypoints, options.env);
 
-  const planned = selected.map((d) => plan(d, config.defaultPool, bundle.entrypoints, flowsByEntry));
+  const planned = selected.map((d) => plan(d, options.pool, config.defaultPool, bundle.entrypoints, flowsByEntry));
   if (options.dryRun) return { project: config.project, registry, files, source: null, deployments: planned };
 
   const api = options.api?.();
@@ -149,7 +151,7 @@ async function deployFromGit(
   const flowsByEntry = await discoverAll(bundle, entrypoints, options.env);
   // Workers compile the entrypoint from the repository themselves: register the source path, not the built module.
   const sources = Object.fromEntries(entrypoints.map((e) => [e, e.replace(/^\.\//, '')]));
-  const planned = selected.map((d) => plan(d, defaultPool, sources, flowsByEntry));
+  const planned = selected.map((d) => plan(d, options.pool, defaultPool, sources, flowsByEntry));
   const shown = `git+${git.url}`;
   if (options.dryRun) return { project, registry: `${shown}#${ref}`, files, source: null, deployments: planned };
   const api = options.api?.();
@@ -212,6 +214,7 @@ async function discoverAll(bundle: BuiltBundle, entrypoints: string[], env: Env)
 
 function plan(
   d: DeploymentConfig,
+  poolOverride: string | undefined,
   defaultPool: string | undefined,
   built: Record<string, string>,
   flowsByEntry: Map<string, DiscoveredFlow[]>,
@@ -229,7 +232,7 @@ function plan(
     flowName: d.flow,
     name: d.name,
     entrypoint: built[d.entrypoint]!,
-    workPool: d.pool ?? defaultPool ?? 'default',
+    workPool: poolOverride ?? d.pool ?? defaultPool ?? 'default',
     ...(d.description !== undefined ? { description: d.description } : {}),
     ...(flow.parameterSchema ? { parameterSchema: flow.parameterSchema as DeploymentUpsertRequest['parameterSchema'] } : {}),
     ...(d.parameters ? { parameters: d.parameters as DeploymentUpsertRequest['parameters'] } : {}),
@@ -246,14 +249,15 @@ function plan(
 }
 
 /** Creates the pool when it is missing and the key may; a deployment on a missing pool would never run. */
-async function ensurePool(api: Api, pool: string, progress: (line: string) => void): Promise<void> {
+export async function ensurePool(api: Api, pool: string, progress: (line: string) => void, description?: string): Promise<void> {
   const found = await api.attempt('poolsGet', { params: { pool } });
   if (found.ok) return;
   if (found.kind !== 'http_error' || found.status !== 404) {
     await api.call('poolsGet', { params: { pool } }, `cannot check work pool ${pool}`);
     return;
   }
-  const created = await api.attempt('poolsCreate', { body: { name: pool } });
+  const body = { name: pool, ...(description !== undefined ? { description } : {}) };
+  const created = await api.attempt('poolsCreate', { body });
   if (created.ok) {
     progress(`created work pool ${pool}`);
     return;
@@ -264,7 +268,7 @@ async function ensurePool(api: Api, pool: string, progress: (line: string) => vo
       `ask an admin to run: outpost pools create ${pool}`,
     ]);
   }
-  await api.call('poolsCreate', { body: { name: pool } }, `cannot create work pool ${pool}`);
+  await api.call('poolsCreate', { body }, `cannot create work pool ${pool}`);
 }
 
 async function bundleStep<T>(what: string, fn: () => Promise<T>): Promise<T> {

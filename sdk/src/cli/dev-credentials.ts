@@ -1,6 +1,6 @@
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** What `outpost dev` keeps between starts. The file is readable by its owner only. */
 export const DevCredentials = z.object({

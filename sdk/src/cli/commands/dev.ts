@@ -7,7 +7,7 @@ import { OutpostClient } from '../../client/index.js';
 import { Api } from '../api.js';
 import type { Command, CommandContext } from '../command.js';
 import { stringOption } from '../command.js';
-import { type DeployResult, deployProject } from '../deploy-project.js';
+import { type DeployResult, deployProject, ensurePool } from '../deploy-project.js';
 import { type DevCredentials, readDevCredentials, writeDevCredentials } from '../dev-credentials.js';
 import { CliError, EXIT, UsageError } from '../errors.js';
 import { interruptSignal } from '../follow.js';
@@ -59,6 +59,9 @@ interface WorkerPackage {
 /** How long the sign-in link printed at start stays usable. */
 const SIGN_IN_LINK_SECONDS = 15 * 60;
 
+/** The work pool the local worker polls; every deployment `outpost dev` registers goes there. */
+const LOCAL_POOL = 'local';
+
 /** What `npm start` deploys: the smallest project, and the ML pipeline that shows the rest. */
 const EXAMPLE_DIRS = ['hello', 'ml-pipeline'].map((name) =>
   fileURLToPath(new URL(`../../../examples/${name}/`, import.meta.url)),
@@ -70,10 +73,17 @@ export const dev: Command = {
   usesApi: false,
   options: {
     port: { type: 'string', placeholder: '<port>', description: 'API port (default 4200)' },
-    project: { type: 'string', placeholder: '<dir>', description: 'deploy this project instead of the examples' },
+    project: {
+      type: 'string',
+      placeholder: '<dir>',
+      description: `deploy this project instead of the examples (its deployments go to the pool "${LOCAL_POOL}")`,
+    },
     'database-url': { type: 'string', placeholder: '<url>', description: 'use this Postgres instead of the embedded one' },
   },
-  notes: ['State lives in ./.outpost: Postgres data, the local registry, the bundle cache and credentials.json (mode 0600).'],
+  notes: [
+    'State lives in ./.outpost: Postgres data, the local registry, the bundle cache and credentials.json (mode 0600).',
+    `The worker polls the work pool "${LOCAL_POOL}" (created if missing) with a key limited to it; every deployment is registered there, whatever pool its config names.`,
+  ],
   async run(ctx) {
     const port = parsePort(stringOption(ctx.values, 'port'));
     const home = resolve(ctx.cwd, '.outpost');
@@ -93,13 +103,15 @@ export const dev: Command = {
     try {
       const { credentials, firstStart } = await ensureCredentials(api, server, join(home, 'credentials.json'));
       const deployed: DeployResult[] = [];
-      for (const projectDir of projectDirs) {
-        if (!existsSync(join(projectDir, 'outpost.config.ts'))) {
-          ctx.err(`no outpost.config.ts in ${projectDir}; nothing deployed`);
-          continue;
-        }
-        const session = new Api({ apiUrl: server.url, apiKey: credentials.ownerKey });
-        try {
+      const session = new Api({ apiUrl: server.url, apiKey: credentials.ownerKey });
+      try {
+        // Before any deploy: the worker needs its pool even when no project is deployed.
+        await ensurePool(session, LOCAL_POOL, (line) => ctx.err(`  ${line}`), 'The worker that `npm start` runs on this machine');
+        for (const projectDir of projectDirs) {
+          if (!existsSync(join(projectDir, 'outpost.config.ts'))) {
+            ctx.err(`no outpost.config.ts in ${projectDir}; nothing deployed`);
+            continue;
+          }
           deployed.push(
             await deployProject({
               config: projectDir,
@@ -107,13 +119,15 @@ export const dev: Command = {
               env: ctx.env,
               dryRun: false,
               registry: `oci-layout://${join(home, 'registry')}`,
+              // The examples name the pool `default`, for a real deploy; here only the local worker runs them.
+              pool: LOCAL_POOL,
               api: () => session,
               progress: (line) => ctx.err(`  ${line}`),
             }),
           );
-        } finally {
-          await session.close();
         }
+      } finally {
+        await session.close();
       }
 
       worker = await startLocalWorker(workerPkg, server.url, credentials.workerKey, home, ctx, stopping);
@@ -193,9 +207,14 @@ async function ensureCredentials(
     firstStart = true;
   }
   let workerKey = stored?.workerKey;
-  if (!workerKey || !(await authenticates(server.url, workerKey, workspaceId))) {
+  if (!workerKey || !(await pollsOnlyLocalPool(server.url, ownerKey, workerKey, workspaceId))) {
     workerKey = (
-      await api.createApiKey(server.sql, { workspaceId, name: `local-worker-${stamp}`, role: 'worker', pools: ['default'] })
+      await api.createApiKey(server.sql, {
+        workspaceId,
+        name: `local-worker-${stamp}`,
+        role: 'worker',
+        pools: [LOCAL_POOL],
+      })
     ).key;
   }
   const credentials = { workspaceId, ownerKey, workerKey };
@@ -210,6 +229,29 @@ async function authenticates(url: string, key: string, workspaceId: string): Pro
     return me.ok && me.data.workspace.id === workspaceId;
   } finally {
     await client.close();
+  }
+}
+
+/**
+ * Whether the stored worker key still works here and may poll exactly the local pool. A key that
+ * works but is limited to other pools (an older `.outpost` made one for `default`) is revoked, so
+ * the caller's replacement is the only worker key left behind.
+ */
+async function pollsOnlyLocalPool(url: string, ownerKey: string, workerKey: string, workspaceId: string): Promise<boolean> {
+  const worker = new OutpostClient({ baseUrl: url, token: workerKey, timeoutMs: 10_000 });
+  const owner = new OutpostClient({ baseUrl: url, token: ownerKey, timeoutMs: 10_000 });
+  try {
+    const me = await worker.call('whoami', {});
+    if (!me.ok || me.data.workspace.id !== workspaceId || me.data.principal.kind !== 'api_key') return false;
+    const keys = await owner.call('apiKeysList', {});
+    if (!keys.ok) return false;
+    const key = keys.data.items.find((k) => k.id === me.data.principal.id);
+    if (key?.role !== 'worker') return false;
+    if (key.pools.length === 1 && key.pools[0] === LOCAL_POOL) return true;
+    await owner.call('apiKeysRevoke', { params: { id: key.id } });
+    return false;
+  } finally {
+    await Promise.all([worker.close(), owner.close()]);
   }
 }
 
@@ -232,7 +274,7 @@ async function startLocalWorker(
   env.MODEL_SIGNING_KEY ??= randomBytes(24).toString('base64url');
   const argv = [
     '--pool',
-    'default',
+    LOCAL_POOL,
     '--name',
     `local-${hostname()}`,
     '--cache-dir',
@@ -277,7 +319,7 @@ function printBanner(
     `             (one-time sign-in link, valid ${SIGN_IN_LINK_SECONDS / 60} minutes; each start prints a new one)`,
     `  API:       ${url}`,
     `  owner key: ${ownerKey}${firstStart ? '  (stored in .outpost/credentials.json, mode 0600)' : ''}`,
-    '  worker:    polling pool "default"',
+    `  worker:    polling pool "${LOCAL_POOL}"`,
     ...deployed.flatMap((project) => project.deployments.map((d) => `  deployed:  ${d.flow}/${d.name} → ${project.source}`)),
     '',
     'Try, in another terminal:',
@@ -285,6 +327,7 @@ function printBanner(
     ...(first ? [`  npx outpost run ${first.flow}/${first.name} --param n=3 --watch`] : []),
     ...(pipeline ? [`  npx outpost run ${pipeline.flow}/${pipeline.name} --watch    # train, gate, score, model card`] : []),
     '  npx outpost runs ls',
+    `  npx outpost workers ls --pool ${LOCAL_POOL}`,
     '',
     'Ctrl-C stops everything.',
   ];
