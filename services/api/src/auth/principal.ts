@@ -1,5 +1,12 @@
 import { type Role, SESSION_COOKIE } from '@outpost/sdk/contracts';
-import { findApiKeyByHash, touchApiKey } from '../db/api-keys.js';
+import {
+  apiKeyGeneration,
+  cachedApiKey,
+  findApiKeyByHash,
+  type KeyPrincipalRow,
+  rememberApiKey,
+  touchApiKey,
+} from '../db/api-keys.js';
 import type { Sql } from '../db/client.js';
 import { ApiError } from '../errors.js';
 import { parseApiKey } from './api-key-format.js';
@@ -19,6 +26,10 @@ function unauthenticated(detail: string): ApiError {
   return new ApiError('unauthenticated', detail, { headers: { 'www-authenticate': 'Bearer' } });
 }
 
+function keyPrincipal(key: KeyPrincipalRow): Principal {
+  return { kind: 'api_key', workspaceId: key.workspaceId, keyId: key.id, role: key.role, pools: [...key.pools] };
+}
+
 /** The bearer credential of a request: an `op_` API key or a run token. */
 export async function authenticate(authorization: string | undefined, sql: Sql, tokens: RunTokens): Promise<Principal> {
   const match = authorization === undefined ? null : /^Bearer +([^\s]+)$/i.exec(authorization);
@@ -34,10 +45,16 @@ export async function authenticate(authorization: string | undefined, sql: Sql, 
   }
   const parsed = parseApiKey(token);
   if (!parsed) throw unauthenticated('the API key is malformed');
+  // An active key verified moments ago on this pool is believed for a few seconds; revocation here
+  // forgets it at once (db/api-keys.ts says what the cache keeps and for how long).
+  const cached = cachedApiKey(sql, parsed.hash);
+  if (cached) return keyPrincipal(cached);
+  const generation = apiKeyGeneration();
   const key = await findApiKeyByHash(sql, parsed.hash, TOUCH_SECONDS);
   if (!key?.active) throw unauthenticated('the API key is unknown, revoked or expired');
   if (key.stale) await touchApiKey(sql, key.id, TOUCH_SECONDS);
-  return { kind: 'api_key', workspaceId: key.workspaceId, keyId: key.id, role: key.role, pools: key.pools };
+  rememberApiKey(sql, parsed.hash, key, generation);
+  return keyPrincipal(key);
 }
 
 /**

@@ -97,6 +97,9 @@ function claimsFrom(payload: JWTPayload): RunTokenClaims {
   return claims;
 }
 
+/** Tokens whose verification is remembered at most (expired ones are dropped first, then the oldest). */
+const VERIFIED_CACHE_MAX = 10_000;
+
 /** Orders keys by when they start signing: a pending key outranks the current one once its time comes. */
 const startsAt = (key: SigningKeyRecord): number => (key.activatesAt ?? key.createdAt).getTime();
 
@@ -107,6 +110,17 @@ export class RunTokenIssuer {
   // Imports are cached as promises so concurrent first calls share one import.
   readonly #publicKeys = new Map<string, Promise<CryptoKey>>();
   readonly #privateKeys = new Map<string, Promise<CryptoKey>>();
+  /**
+   * Tokens this issuer has verified, with the time (ms) until which they stay valid. A worker sends
+   * the same run token with every call of a run (state changes, logs, heartbeats, task runs), and an
+   * Ed25519 verification costs ~0.4 ms of CPU plus a hop through the libuv thread pool, three times
+   * per run in test/bench/lifecycle.ts. The key is the whole token, signature included, so only the
+   * exact bytes that verified hit; an entry ends at the token's own `exp` (and `iat` + TTL) with no
+   * clock tolerance, so a remembered token is never accepted later than verifying it again would
+   * accept it. Run tokens have no revocation list (an attempt ends by its state, checked per call),
+   * and the cache lives with the issuer, so reloading the keys starts it afresh.
+   */
+  readonly #verified = new Map<string, { claims: RunTokenClaims; until: number }>();
   readonly #ttlSeconds: number;
   readonly #issuer: string;
   readonly #now: () => number;
@@ -158,6 +172,12 @@ export class RunTokenIssuer {
 
   async verify(token: string): Promise<RunTokenClaims> {
     if (!looksLikeJwt(token)) throw new RunTokenError('not a run token');
+    const known = this.#verified.get(token);
+    if (known !== undefined) {
+      // Date.now, not #now: the clock jose judged `exp` by.
+      if (Date.now() < known.until) return { ...known.claims };
+      this.#verified.delete(token);
+    }
     let header: ReturnType<typeof decodeProtectedHeader>;
     try {
       header = decodeProtectedHeader(token);
@@ -182,7 +202,24 @@ export class RunTokenIssuer {
     } catch (cause) {
       throw new RunTokenError('run token is invalid or expired', { cause });
     }
-    return claimsFrom(payload);
+    const claims = claimsFrom(payload);
+    this.#remember(token, claims, payload);
+    return claims;
+  }
+
+  #remember(token: string, claims: RunTokenClaims, payload: JWTPayload): void {
+    if (typeof payload.exp !== 'number' || typeof payload.iat !== 'number') return;
+    const until = Math.min(payload.exp, payload.iat + this.#ttlSeconds) * 1000;
+    const now = Date.now();
+    if (until <= now) return;
+    if (this.#verified.size >= VERIFIED_CACHE_MAX) {
+      for (const [t, e] of this.#verified) if (e.until <= now) this.#verified.delete(t);
+      for (const t of this.#verified.keys()) {
+        if (this.#verified.size < VERIFIED_CACHE_MAX) break;
+        this.#verified.delete(t);
+      }
+    }
+    this.#verified.set(token, { claims: { ...claims }, until });
   }
 
   /** Public keys only, retired ones included, so tokens they signed keep verifying elsewhere. */

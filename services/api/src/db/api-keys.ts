@@ -50,18 +50,109 @@ export interface KeyPrincipalRow {
   active: boolean;
   /** Whether last_used_at is older than the touch interval (or never set). */
   stale: boolean;
+  /** Milliseconds until the key expires by the database clock; null when it never does. */
+  expiresInMs: number | null;
 }
 
-/** The key with this sha256, if any; one indexed lookup per request. */
+/** The key with this sha256, if any; one indexed lookup (see cachedApiKey for the cache in front of it). */
 export async function findApiKeyByHash(db: Db, hash: string, touchSeconds: number): Promise<KeyPrincipalRow | null> {
-  const [row] = await db<{ id: string; workspace_id: string; role: Role; pools: string[]; active: boolean; stale: boolean }[]>`
+  const [row] = await db<
+    {
+      id: string;
+      workspace_id: string;
+      role: Role;
+      pools: string[];
+      active: boolean;
+      stale: boolean;
+      expires_in_ms: number | null;
+    }[]
+  >`
     SELECT id, workspace_id, role, pools,
            revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now()) AS active,
-           last_used_at IS NULL OR last_used_at < now() - make_interval(secs => ${touchSeconds}) AS stale
+           last_used_at IS NULL OR last_used_at < now() - make_interval(secs => ${touchSeconds}) AS stale,
+           (extract(epoch FROM expires_at - now()) * 1000)::float8 AS expires_in_ms
     FROM api_keys WHERE key_hash = ${hash}`;
   return row
-    ? { id: row.id, workspaceId: row.workspace_id, role: row.role, pools: row.pools, active: row.active, stale: row.stale }
+    ? {
+        id: row.id,
+        workspaceId: row.workspace_id,
+        role: row.role,
+        pools: row.pools,
+        active: row.active,
+        stale: row.stale,
+        expiresInMs: row.expires_in_ms,
+      }
     : null;
+}
+
+// ---- verified keys, remembered for a few seconds ----------------------------------------------------
+//
+// Every request with an API key used to look the key up (one round trip before anything else; two
+// of a claim's eight statements were the key lookup and the pool lookup). Workers call with one key
+// several times a second, so an active key found by its hash is believed for API_KEY_CACHE_MS
+// without asking again. What a key grants never changes once it exists (role and pools are fixed
+// at creation); what can change is revocation and expiry:
+// - Revocation on this replica takes effect at once: revokeApiKey forgets the key after its UPDATE,
+//   and a lookup that was in flight meanwhile is not remembered (the generation check below).
+// - Revocation on another replica takes effect here within API_KEY_CACHE_MS.
+// - Expiry: an entry is never kept past the key's expiry (measured by the database clock at lookup).
+// Only active keys are remembered; an unknown, revoked or expired key goes to the database every
+// time. Measured with test/bench/lifecycle.ts (1 worker): one statement fewer per claim.
+
+/** How long an active key found by its hash is believed without the database, on one replica. */
+export const API_KEY_CACHE_MS = 5_000;
+/** Entries kept at most; expired ones are dropped first, then the oldest. */
+const API_KEY_CACHE_MAX = 10_000;
+
+interface CachedKey {
+  /** The pool it was read from: one process may serve several databases (tests). */
+  db: Db;
+  row: KeyPrincipalRow;
+  until: number;
+}
+
+const verifiedKeys = new Map<string, CachedKey>();
+/** Bumped by every revocation, so a lookup that started before one is not remembered after it. */
+let keyGeneration = 0;
+
+/** The generation to pass to rememberApiKey, read before the lookup. */
+export function apiKeyGeneration(): number {
+  return keyGeneration;
+}
+
+/** An active key with this hash, looked up on this pool less than API_KEY_CACHE_MS ago. */
+export function cachedApiKey(db: Db, hash: string): KeyPrincipalRow | null {
+  const entry = verifiedKeys.get(hash);
+  if (!entry) return null;
+  if (entry.db !== db || entry.until <= Date.now()) {
+    if (entry.until <= Date.now()) verifiedKeys.delete(hash);
+    return null;
+  }
+  return entry.row;
+}
+
+/** Remembers an active key just read from the database, unless a key was revoked since `generation`. */
+export function rememberApiKey(db: Db, hash: string, row: KeyPrincipalRow, generation: number): void {
+  if (!row.active || generation !== keyGeneration) return;
+  const now = Date.now();
+  const until = now + Math.min(API_KEY_CACHE_MS, row.expiresInMs ?? Number.POSITIVE_INFINITY);
+  if (until <= now) return;
+  if (verifiedKeys.size >= API_KEY_CACHE_MAX) {
+    for (const [h, e] of verifiedKeys) if (e.until <= now) verifiedKeys.delete(h);
+    // Still full: drop the oldest entries (a Map iterates in insertion order).
+    for (const h of verifiedKeys.keys()) {
+      if (verifiedKeys.size < API_KEY_CACHE_MAX) break;
+      verifiedKeys.delete(h);
+    }
+  }
+  // Last use was just recorded (or is recent): a hit needs no touch.
+  verifiedKeys.set(hash, { db, row: { ...row, stale: false }, until });
+}
+
+/** Forgets the key with this id, everywhere in this process. Call after the change is committed. */
+export function forgetApiKey(id: string): void {
+  keyGeneration++;
+  for (const [hash, entry] of verifiedKeys) if (entry.row.id === id) verifiedKeys.delete(hash);
 }
 
 /** Records use at most once per interval: a write per request would turn every read into a write. */
@@ -81,13 +172,22 @@ export async function getApiKey(db: Db, workspaceId: string, id: string): Promis
   return row ? toApiKey(row) : null;
 }
 
-/** Revokes the key (idempotent: an already revoked key keeps its first revocation time). */
+/**
+ * Revokes the key (idempotent: an already revoked key keeps its first revocation time), and makes
+ * this process forget it at once (see API_KEY_CACHE_MS). Called on the pool, so the change is
+ * committed when it returns; in a transaction, call forgetApiKey again once it has committed.
+ */
 export async function revokeApiKey(db: Db, workspaceId: string, id: string): Promise<ApiKey | null> {
-  const [row] = await db<ApiKeyRow[]>`
-    UPDATE api_keys SET revoked_at = coalesce(revoked_at, now())
-    WHERE workspace_id = ${workspaceId} AND id = ${id}
-    RETURNING *`;
-  return row ? toApiKey(row) : null;
+  forgetApiKey(id);
+  try {
+    const [row] = await db<ApiKeyRow[]>`
+      UPDATE api_keys SET revoked_at = coalesce(revoked_at, now())
+      WHERE workspace_id = ${workspaceId} AND id = ${id}
+      RETURNING *`;
+    return row ? toApiKey(row) : null;
+  } finally {
+    forgetApiKey(id);
+  }
 }
 
 export async function hasActiveOwnerKey(db: Db, workspaceId: string): Promise<boolean> {
