@@ -138,3 +138,38 @@ test('the listener reconnects after its connection is killed, and waiting claims
   expect(res.body.runs.map((r) => r.flowRun.id)).toEqual([run.body.flowRun.id]);
   expect((claim.settled() ?? Number.POSITIVE_INFINITY) - createdAt).toBeLessThan(3_000);
 });
+
+test('a worker whose last claim came back empty claims at once a run that is due when it polls again', async () => {
+  const { name, deploymentId } = await pool();
+  const worker = client(server, await server.createKey('worker'));
+  const workerId = randomUUID();
+  const poll = (waitMs: number) => worker('POST', `/work-pools/${name}/claim`, { body: { workerId, limit: 1, waitMs } });
+  expect((await poll(300)).body).toEqual({ runs: [] });
+  const run = await owner('POST', `/deployments/${deploymentId}/runs`, { body: {} });
+  const started = performance.now();
+  const res = await poll(20_000);
+  expect(res.body.runs.map((r: { flowRun: { id: string } }) => r.flowRun.id)).toEqual([run.body.flowRun.id]);
+  expect(performance.now() - started).toBeLessThan(3_000);
+});
+
+test('an idle worker polling again gets a run created while it polls, and its deadline look finds a silent one', async () => {
+  const { name, deploymentId } = await pool();
+  const worker = client(server, await server.createKey('worker'));
+  const workerId = randomUUID();
+  const poll = (waitMs: number) => worker('POST', `/work-pools/${name}/claim`, { body: { workerId, limit: 1, waitMs } });
+  expect((await poll(300)).body).toEqual({ runs: [] });
+  const waiting = poll(20_000);
+  const run = await owner('POST', `/deployments/${deploymentId}/runs`, { body: {} });
+  expect((await waiting).body.runs.map((r: { flowRun: { id: string } }) => r.flowRun.id)).toEqual([run.body.flowRun.id]);
+
+  // Idle again; a run inserted behind the API's back (no NOTIFY) is found by the look at the deadline.
+  expect((await poll(300)).body).toEqual({ runs: [] });
+  const silent = poll(1_500);
+  const [ids] = await server.sql<{ work_pool_id: string; work_queue_id: string; flow_id: string }[]>`
+    SELECT work_pool_id, work_queue_id, flow_id FROM deployments WHERE id = ${deploymentId}`;
+  const [row] = await server.sql<{ id: string }[]>`
+    INSERT INTO flow_runs (workspace_id, flow_id, deployment_id, work_pool_id, work_queue_id, name, state_type, state_name)
+    VALUES (${server.workspaceId}, ${ids?.flow_id ?? null}, ${deploymentId}, ${ids?.work_pool_id ?? null}, ${ids?.work_queue_id ?? null}, 'silent', 'SCHEDULED', 'Scheduled')
+    RETURNING id`;
+  expect((await silent).body.runs.map((r: { flowRun: { id: string } }) => r.flowRun.id)).toEqual([row?.id]);
+});

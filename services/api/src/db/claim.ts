@@ -1,5 +1,5 @@
 import { lockDueBackfills } from './backfills.js';
-import { lockClaimLimits } from './claim-locks.js';
+import { type ClaimLocks, lockClaimLimits } from './claim-locks.js';
 import type { Db, Sql } from './client.js';
 import type { RunRow } from './flow-runs.js';
 import { textArray } from './values.js';
@@ -71,15 +71,25 @@ export const AWAITING_CONCURRENCY_SLOT = 'AwaitingConcurrencySlot';
  * kinds of limit in ~30 s, and replaying the state history shows no limit exceeded at any instant.
  */
 export async function claimDueRuns(sql: Sql, input: ClaimInput): Promise<ClaimedRow[]> {
-  return sql.begin(async (tx): Promise<ClaimedRow[]> => {
-    const locks = await lockClaimLimits(tx, input);
-    // Backfills cap their own runs (max_concurrent); their locks come after the limits' (see backfills.ts).
-    const backfillIds = tx.array(await lockDueBackfills(tx, input));
-    const deploymentIds = tx.array(locks.deploymentIds);
-    const lockedTags = textArray(tx, locks.tags);
-    // With no limited deployment or tag in play, the statement has nothing to cancel or rename.
-    const settles = locks.deploymentIds.length > 0 || locks.tags.length > 0;
-    return await tx<ClaimedRow[]>`
+  // Both lock statements are sent together (each goes out, in call order, as soon as it is awaited),
+  // then the claim: BEGIN, locks, claim, COMMIT — four round trips instead of five. The server runs
+  // them in this order, so the locks are granted before the claim statement takes its snapshot and
+  // the backfill locks come after the limits' (see backfills.ts). BEGIN and COMMIT stay with
+  // postgres.js's sql.begin, which recovers a connection the server ended mid-transaction.
+  return sql.begin(async (tx) => {
+    const [locks, backfills] = await Promise.all([lockClaimLimits(tx, input), lockDueBackfills(tx, input)]);
+    return await claimStatement(tx, input, locks, backfills);
+  });
+}
+
+function claimStatement(tx: Db, input: ClaimInput, locks: ClaimLocks, backfills: string[]) {
+  // Backfills cap their own runs (max_concurrent); their locks come after the limits' (see backfills.ts).
+  const backfillIds = tx.array(backfills);
+  const deploymentIds = tx.array(locks.deploymentIds);
+  const lockedTags = textArray(tx, locks.tags);
+  // With no limited deployment or tag in play, the statement has nothing to cancel or rename.
+  const settles = locks.deploymentIds.length > 0 || locks.tags.length > 0;
+  return tx<ClaimedRow[]>`
       WITH queue_room AS (
         SELECT q.id, q.priority,
                CASE WHEN q.concurrency_limit IS NULL THEN NULL
@@ -195,7 +205,6 @@ export async function claimDueRuns(sql: Sql, input: ClaimInput): Promise<Claimed
       JOIN work_pools p ON p.id = c.work_pool_id
       JOIN work_queues q ON q.id = c.work_queue_id
       ORDER BY q.priority, c.expected_start_time, c.id`;
-  });
 }
 
 /**
@@ -265,14 +274,26 @@ function settleHeldBack(tx: Db, input: ClaimInput) {
 }
 
 /**
- * Milliseconds until the pool's next SCHEDULED run becomes due, or null when none is waiting for
- * its time. Runs already due but not claimable (limits, labels, pauses) do not count: a waiting
- * claim would otherwise spin on them.
+ * Whether the pool has a SCHEDULED run due now, and the milliseconds until its next one becomes due
+ * (null when none is waiting for its time): two probes of the partial index flow_runs_claim_idx, so
+ * an idle pool is looked at without the claim's locks and CTEs. Runs already due but not claimable
+ * (limits, labels, pauses) count as due now; they do not count for the next due time, since a
+ * waiting claim would otherwise spin on them.
  */
-export async function msUntilNextDue(db: Db, workspaceId: string, poolId: string): Promise<number | null> {
-  const [row] = await db<{ ms: number | null }[]>`
-    SELECT (extract(epoch FROM min(expected_start_time) - now()) * 1000)::float8 AS ms
-    FROM flow_runs
-    WHERE work_pool_id = ${poolId} AND workspace_id = ${workspaceId} AND state_type = 'SCHEDULED' AND expected_start_time > now()`;
-  return row?.ms ?? null;
+export async function poolDueState(
+  db: Db,
+  workspaceId: string,
+  poolId: string,
+): Promise<{ dueNow: boolean; msUntilNext: number | null }> {
+  const [row] = await db<{ due_now: boolean; ms: number | null }[]>`
+    SELECT EXISTS (
+             SELECT 1 FROM flow_runs
+             WHERE work_pool_id = ${poolId} AND workspace_id = ${workspaceId} AND state_type = 'SCHEDULED'
+               AND expected_start_time <= now()
+           ) AS due_now,
+           (SELECT (extract(epoch FROM min(expected_start_time) - now()) * 1000)::float8
+            FROM flow_runs
+            WHERE work_pool_id = ${poolId} AND workspace_id = ${workspaceId} AND state_type = 'SCHEDULED'
+              AND expected_start_time > now()) AS ms`;
+  return { dueNow: row?.due_now ?? false, msUntilNext: row?.ms ?? null };
 }
