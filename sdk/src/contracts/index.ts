@@ -14,10 +14,12 @@ export {
 export { AuditActorKind, AuditEntry, AuditExportQuery, AuditLogQuery, AuditLogResponse } from './audit.js';
 export { FlowRunChildCreateRequest, FlowRunChildListResponse } from './child-runs.js';
 export {
+  BatchItemError,
   ErrorCode,
   Id,
   JsonObject,
   JsonValue,
+  MAX_BATCH_RUNS,
   Name,
   PageQuery,
   Problem,
@@ -46,7 +48,18 @@ export {
   FlowListResponse,
   Source,
 } from './flows.js';
-export { LogBatchRequest, LogBatchResponse, LogLevel, LogLine, LogLineInput, LogReadQuery, LogReadResponse } from './logs.js';
+export {
+  LogBatchManyRequest,
+  LogBatchManyResponse,
+  LogBatchRequest,
+  LogBatchResponse,
+  LogLevel,
+  LogLine,
+  LogLineInput,
+  LogReadQuery,
+  LogReadResponse,
+  MAX_BATCH_LINES,
+} from './logs.js';
 export {
   ClaimRequest,
   HeldRun,
@@ -76,6 +89,8 @@ export {
   FlowRunListResponse,
   StateHistoryEntry,
   StateHistoryResponse,
+  StateProposalBatchRequest,
+  StateProposalBatchResponse,
   StateProposalRequest,
   StateProposalResponse,
 } from './runs.js';

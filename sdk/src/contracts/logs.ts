@@ -1,5 +1,5 @@
-import { z } from 'zod';
-import { Id, Timestamp } from './common.js';
+import * as z from 'zod';
+import { BatchItemError, Id, MAX_BATCH_RUNS, Timestamp } from './common.js';
 
 export const LogLevel = z.enum(['debug', 'info', 'warning', 'error', 'critical']);
 export type LogLevel = z.infer<typeof LogLevel>;
@@ -29,6 +29,51 @@ export const LogBatchResponse = z.strictObject({
   duplicates: z.number().int(),
 });
 export type LogBatchResponse = z.infer<typeof LogBatchResponse>;
+
+/** Lines one batch call may carry across all its runs: the single-run limit. */
+export const MAX_BATCH_LINES = 1000;
+
+/** Log batches of several runs the calling worker key holds, stored in one statement. */
+export const LogBatchManyRequest = z.strictObject({
+  items: z
+    .array(
+      z.strictObject({
+        flowRunId: Id,
+        attempt: z.number().int().min(1).max(2_147_483_647),
+        logs: z.array(LogLineInput).min(1).max(1000),
+      }),
+    )
+    .min(1)
+    .max(MAX_BATCH_RUNS)
+    .superRefine((items, ctx) => {
+      const lines = items.reduce((sum, item) => sum + item.logs.length, 0);
+      if (lines > MAX_BATCH_LINES) {
+        ctx.addIssue({ code: 'custom', path: [], message: `at most ${MAX_BATCH_LINES} lines in one batch call` });
+      }
+      const seen = new Set<string>();
+      for (const [i, item] of items.entries()) {
+        const key = `${item.flowRunId}/${item.attempt}`;
+        if (seen.has(key)) {
+          ctx.addIssue({ code: 'custom', path: [i, 'attempt'], message: 'each run attempt may appear once per batch' });
+        }
+        seen.add(key);
+      }
+    }),
+});
+export type LogBatchManyRequest = z.input<typeof LogBatchManyRequest>;
+
+export const LogBatchManyResponse = z.strictObject({
+  items: z.array(
+    z.strictObject({
+      flowRunId: Id,
+      attempt: z.number().int(),
+      accepted: z.number().int(),
+      duplicates: z.number().int(),
+      error: BatchItemError.nullable(),
+    }),
+  ),
+});
+export type LogBatchManyResponse = z.infer<typeof LogBatchManyResponse>;
 
 export const LogLine = z.strictObject({
   attempt: z.number().int(),

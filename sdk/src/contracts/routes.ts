@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { ArtifactCreateRequest, ArtifactLatestQuery, ArtifactListResponse, ArtifactResponse } from './artifacts.js';
 import { AuditEntry, AuditExportQuery, AuditLogQuery, AuditLogResponse } from './audit.js';
 import { FlowRunChildCreateRequest, FlowRunChildListResponse } from './child-runs.js';
@@ -20,7 +20,14 @@ import {
   Flow,
   FlowListResponse,
 } from './flows.js';
-import { LogBatchRequest, LogBatchResponse, LogReadQuery, LogReadResponse } from './logs.js';
+import {
+  LogBatchManyRequest,
+  LogBatchManyResponse,
+  LogBatchRequest,
+  LogBatchResponse,
+  LogReadQuery,
+  LogReadResponse,
+} from './logs.js';
 import {
   ClaimRequest,
   WorkerHeartbeatRequest,
@@ -43,6 +50,8 @@ import {
   FlowRunListQuery,
   FlowRunListResponse,
   StateHistoryResponse,
+  StateProposalBatchRequest,
+  StateProposalBatchResponse,
   StateProposalRequest,
   StateProposalResponse,
 } from './runs.js';
@@ -307,6 +316,24 @@ export const routes = {
     params: PoolParam,
     body: ClaimRequest,
     response: ClaimResponse,
+  }),
+  poolRunsSetStates: route({
+    method: 'POST',
+    path: '/work-pools/:pool/runs/set-states',
+    summary: 'Propose states for many runs this worker key holds; each item answered on its own',
+    access: { roles: WORKERS },
+    params: PoolParam,
+    body: StateProposalBatchRequest,
+    response: StateProposalBatchResponse,
+  }),
+  poolRunsLogsWrite: route({
+    method: 'POST',
+    path: '/work-pools/:pool/runs/logs',
+    summary: 'Append log batches of many runs this worker key holds; (run, attempt, seq) makes retries safe',
+    access: { roles: WORKERS },
+    params: PoolParam,
+    body: LogBatchManyRequest,
+    response: LogBatchManyResponse,
   }),
   flowRunsList: route({
     method: 'GET',

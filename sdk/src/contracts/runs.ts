@@ -1,5 +1,6 @@
-import { z } from 'zod';
-import { Id, JsonObject, Name, page, Tags, Timestamp } from './common.js';
+import * as z from 'zod';
+import { BatchItemError, Id, JsonObject, MAX_BATCH_RUNS, Name, page, Tags, Timestamp } from './common.js';
+import { LogLineInput } from './logs.js';
 import { ProposalStatus, ProposedState, State, StateType } from './states.js';
 
 export const FlowRun = z.strictObject({
@@ -79,6 +80,12 @@ export const StateProposalRequest = z.strictObject({
   /** The attempt the caller holds; a stale attempt is rejected with 409. Omitted by users acting on a run. */
   attempt: z.number().int().min(1).optional(),
   state: ProposedState,
+  /**
+   * Log lines of the caller's attempt to store first, in the same transaction: whatever was logged
+   * before a state change is readable once the change is, in one round trip instead of two.
+   * Numbered like `POST /flow-runs/:id/logs` lines, so a redelivery stores nothing twice.
+   */
+  logs: z.array(LogLineInput).min(1).max(1000).optional(),
 });
 export type StateProposalRequest = z.infer<typeof StateProposalRequest>;
 
@@ -92,6 +99,44 @@ export const StateProposalResponse = z.strictObject({
   waitSeconds: z.number().nullable(),
 });
 export type StateProposalResponse = z.infer<typeof StateProposalResponse>;
+
+export const StateProposalBatchItem = z.strictObject({
+  flowRunId: Id,
+  transitionId: Id,
+  /** The attempt the worker holds: the lease's fencing token. */
+  attempt: z.number().int().min(1).max(2_147_483_647),
+  state: ProposedState,
+});
+
+/** State proposals for runs the calling worker key holds, judged one by one and written together. */
+export const StateProposalBatchRequest = z.strictObject({
+  items: z
+    .array(StateProposalBatchItem)
+    .min(1)
+    .max(MAX_BATCH_RUNS)
+    .superRefine((items, ctx) => {
+      const seen = new Set<string>();
+      for (const [i, item] of items.entries()) {
+        if (seen.has(item.flowRunId)) {
+          ctx.addIssue({ code: 'custom', path: [i, 'flowRunId'], message: 'each run may appear once per batch' });
+        }
+        seen.add(item.flowRunId);
+      }
+    }),
+});
+export type StateProposalBatchRequest = z.infer<typeof StateProposalBatchRequest>;
+
+/** One answer per item, in the order of the request: the judgement, or the item's own error. */
+export const StateProposalBatchResponse = z.strictObject({
+  items: z.array(
+    z.strictObject({
+      flowRunId: Id,
+      answer: StateProposalResponse.nullable(),
+      error: BatchItemError.nullable(),
+    }),
+  ),
+});
+export type StateProposalBatchResponse = z.infer<typeof StateProposalBatchResponse>;
 
 export const StateHistoryEntry = z.strictObject({
   id: Id,

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { type RouteDef, type RouteName, routes } from '@outpost/sdk/contracts';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { z } from 'zod';
+import { maxBodyBytes } from '../src/http/mount-routes.js';
 import { startTestServer, type TestServer } from '../src/testing.js';
 import { type Call, client, type Reply, SOURCE } from './helpers.js';
 
@@ -28,6 +29,12 @@ const VALID: Partial<Record<RouteName, Record<string, unknown>>> = {
   taskRunsCreate: { id: randomUUID(), flowRunAttempt: 1, name: 't', taskKey: 't', dynamicKey: '0', state: { type: 'RUNNING' } },
   taskRunsSetState: { flowRunAttempt: 1, state: { type: 'COMPLETED' } },
   logsWrite: { attempt: 1, logs: [{ seq: 1, timestamp: new Date().toISOString(), level: 'info', message: 'm' }] },
+  poolRunsSetStates: { items: [{ flowRunId: RUN_ID, transitionId: randomUUID(), attempt: 1, state: { type: 'RUNNING' } }] },
+  poolRunsLogsWrite: {
+    items: [
+      { flowRunId: RUN_ID, attempt: 1, logs: [{ seq: 1, timestamp: new Date().toISOString(), level: 'info', message: 'm' }] },
+    ],
+  },
   flowRunsCreateChild: { id: randomUUID(), attempt: 1, flowName: 'sub' },
   artifactsCreate: { id: randomUUID(), flowRunAttempt: 1, key: 'report', type: 'markdown', data: { markdown: 'm' } },
   authPasswordSignIn: { email: 'ada@example.com', password: 'a long passphrase' },
@@ -184,7 +191,7 @@ describe.each(withBody)('%s body', (name, route) => {
   });
 
   test('a body beyond the size limit is a 413', async () => {
-    const size = name === 'logsWrite' ? 6 * 1024 * 1024 : 2 * 1024 * 1024;
+    const size = maxBodyBytes(name) + 1024 * 1024;
     expectProblem(
       await call({ raw: JSON.stringify({ pad: 'x'.repeat(size) }), headers: { 'content-type': 'application/json' } }),
       413,

@@ -222,6 +222,28 @@ export const FIXTURES: Record<RouteName, Fixture> = {
     body: { workerId: randomUUID(), name: 'w', capacity: 1, runs: [] },
   }),
   claim: async (s) => ({ params: { pool: s.idlePool }, body: { workerId: randomUUID(), limit: 1 } }),
+  poolRunsSetStates: async (s, c) => {
+    const { run: r } = await s.runFor(c);
+    return {
+      params: { pool: s.heldPool },
+      body: { items: [{ flowRunId: r.id, ...state('RUNNING'), attempt: 1 }] },
+    };
+  },
+  poolRunsLogsWrite: async (s, c) => {
+    const { run: r } = await s.runFor(c);
+    return {
+      params: { pool: s.heldPool },
+      body: {
+        items: [
+          {
+            flowRunId: r.id,
+            attempt: 1,
+            logs: [{ seq: 1, timestamp: new Date().toISOString(), level: 'info', message: 'hello' }],
+          },
+        ],
+      },
+    };
+  },
   flowRunsList: async () => ({}),
   flowRunsGet: async (s, c) => {
     const { run: r, bearer } = await s.runFor(c);

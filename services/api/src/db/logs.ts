@@ -26,14 +26,64 @@ export async function insertLogs(
   db: Db,
   input: { workspaceId: string; runId: string; attempt: number; lines: LogLineRow[] },
 ): Promise<{ accepted: number }> {
-  const result = await db`
-    INSERT INTO logs (flow_run_id, attempt, seq, workspace_id, timestamp, level, message, task_run_id, stream)
-    SELECT ${input.runId}::uuid, ${input.attempt}::int, l.seq, ${input.workspaceId}::uuid, l.timestamp, l.level, l.message, t.id, l.stream
-    FROM jsonb_to_recordset(${db.json(input.lines.map((l) => ({ seq: l.seq, timestamp: l.timestamp, level: l.level, message: l.message, task_run_id: l.taskRunId, stream: l.stream })))}::jsonb)
-      AS l(seq int, timestamp timestamptz, level text, message text, task_run_id uuid, stream text)
-    LEFT JOIN task_runs t ON t.id = l.task_run_id AND t.flow_run_id = ${input.runId}::uuid AND t.workspace_id = ${input.workspaceId}::uuid
-    ON CONFLICT (flow_run_id, attempt, seq) DO NOTHING`;
-  return { accepted: result.count };
+  const accepted = await insertRunLogs(db, input.workspaceId, [input]);
+  return { accepted: accepted.get(batchKey(input.runId, input.attempt)) ?? 0 };
+}
+
+/**
+ * Stores the batches of several runs of one workspace in one statement, as `insertLogs` does for one;
+ * returns how many lines each batch had stored, by `batchKey` (batches with only duplicates are
+ * absent). The caller has checked that each run may receive lines of its attempt. The statement is
+ * sent when this is called (`execute()`), so a statement sent after it in the transaction follows it.
+ */
+export async function insertRunLogs(
+  db: Db,
+  workspaceId: string,
+  batches: readonly { runId: string; attempt: number; lines: LogLineRow[] }[],
+): Promise<Map<string, number>> {
+  const rows = batches.flatMap((batch) =>
+    batch.lines.map((l) => ({
+      run_id: batch.runId,
+      attempt: batch.attempt,
+      seq: l.seq,
+      timestamp: l.timestamp,
+      level: l.level,
+      message: l.message,
+      task_run_id: l.taskRunId,
+      stream: l.stream,
+    })),
+  );
+  if (rows.length === 0) return new Map();
+  const counts = await db<{ flow_run_id: string; attempt: number; accepted: number }[]>`
+    WITH stored AS (
+      INSERT INTO logs (flow_run_id, attempt, seq, workspace_id, timestamp, level, message, task_run_id, stream)
+      SELECT l.run_id, l.attempt, l.seq, ${workspaceId}::uuid, l.timestamp, l.level, l.message, t.id, l.stream
+      FROM jsonb_to_recordset(${db.json(rows)}::jsonb)
+        AS l(run_id uuid, attempt int, seq int, timestamp timestamptz, level text, message text, task_run_id uuid, stream text)
+      LEFT JOIN task_runs t ON t.id = l.task_run_id AND t.flow_run_id = l.run_id AND t.workspace_id = ${workspaceId}::uuid
+      ON CONFLICT (flow_run_id, attempt, seq) DO NOTHING
+      RETURNING flow_run_id, attempt
+    )
+    SELECT flow_run_id, attempt, count(*)::int AS accepted FROM stored GROUP BY flow_run_id, attempt`.execute();
+  return new Map(counts.map((row) => [batchKey(row.flow_run_id, row.attempt), row.accepted]));
+}
+
+/** Identifies one run attempt's batch in `insertRunLogs`' answer. */
+export function batchKey(runId: string, attempt: number): string {
+  return `${runId}/${attempt}`;
+}
+
+/** The current attempt of each named run of a pool, with the API key of the worker holding it. */
+export async function poolRunHolders(
+  db: Db,
+  input: { workspaceId: string; poolId: string; runIds: readonly string[] },
+): Promise<Map<string, { attempt: number; holderKeyId: string | null }>> {
+  const rows = await db<{ id: string; attempt: number; holder_key_id: string | null }[]>`
+    SELECT r.id, r.attempt, w.api_key_id AS holder_key_id
+    FROM flow_runs r
+    LEFT JOIN workers w ON w.workspace_id = r.workspace_id AND w.id = r.worker_id
+    WHERE r.id = ANY(${db.array([...input.runIds])}::uuid[]) AND r.workspace_id = ${input.workspaceId} AND r.work_pool_id = ${input.poolId}`;
+  return new Map(rows.map((row) => [row.id, { attempt: row.attempt, holderKeyId: row.holder_key_id }]));
 }
 
 /** Lines after `after` in (attempt, seq) order: the primary key serves the read, however long the run's log is. */

@@ -2,7 +2,7 @@ import type { StateHistoryResponse, StateProposalResponse, StateType } from '@ou
 import { isTerminal } from '@outpost/sdk/contracts';
 import type { Db, TxSql } from './client.js';
 import { RUNS_CHANNEL } from './flow-runs.js';
-import { iso, jsonb } from './values.js';
+import { iso } from './values.js';
 
 const ACTIVE: ReadonlySet<StateType> = new Set(['PENDING', 'RUNNING', 'CANCELLING']);
 
@@ -22,39 +22,71 @@ export interface LockedRun {
   expectedStartTime: Date;
   workPoolId: string | null;
   leaseExpired: boolean;
+  /** With a pool scope: the API key of the worker holding the run, if any. */
+  holderKeyId?: string | null;
   /** The database clock (transaction start), at the stored precision. */
   now: Date;
 }
 
-/** Locks the run for the rest of the transaction: proposals on one run are judged one at a time. */
-export async function lockRun(tx: TxSql, workspaceId: string, id: string): Promise<LockedRun | null> {
-  const [row] = await tx<
-    {
-      id: string;
-      workspace_id: string;
-      state_type: StateType;
-      state_name: string;
-      state_message: string | null;
-      state_timestamp: Date;
-      state_data: unknown;
-      attempt: number;
-      max_retries: number;
-      retry_delay_seconds: number;
-      retry_backoff: number;
-      retry_jitter: number;
-      expected_start_time: Date;
-      work_pool_id: string | null;
-      lease_expired: boolean;
-      now: Date;
-    }[]
-  >`
-    SELECT id, workspace_id, state_type, state_name, state_message, state_timestamp, state_data, attempt, max_retries,
-           retry_delay_seconds, retry_backoff, retry_jitter, expected_start_time, work_pool_id,
-           coalesce(lease_expires_at < now(), true) AS lease_expired, now()::timestamptz(3) AS now
-    FROM flow_runs WHERE id = ${id} AND workspace_id = ${workspaceId}
-    FOR UPDATE`;
-  if (!row) return null;
-  return {
+interface LockedRow {
+  id: string;
+  workspace_id: string;
+  state_type: StateType;
+  state_name: string;
+  state_message: string | null;
+  state_timestamp: Date;
+  state_data: unknown;
+  attempt: number;
+  max_retries: number;
+  retry_delay_seconds: number;
+  retry_backoff: number;
+  retry_jitter: number;
+  expected_start_time: Date;
+  work_pool_id: string | null;
+  lease_expired: boolean;
+  holder_key_id: string | null;
+  replay: StateProposalResponse | null;
+  now: Date;
+}
+
+/** A locked run, with the first answer to the transition id it was locked for if that was already accepted. */
+export interface LockedProposalRun extends LockedRun {
+  replay: StateProposalResponse | null;
+}
+
+/**
+ * Locks runs of one workspace for the rest of the transaction, in id order, so two transactions
+ * locking overlapping sets never deadlock, and in the same statement looks up each run's
+ * transition id: a repeated proposal replays the first answer (`replay`). With `poolId`, only runs
+ * of that pool, each with the API key of the worker holding it (`holderKeyId`), so a batch can
+ * check who holds what. Missing runs are simply absent from the answer.
+ */
+export async function lockRuns(
+  tx: TxSql,
+  workspaceId: string,
+  proposals: readonly { runId: string; transitionId: string }[],
+  scope: { poolId: string } | null = null,
+): Promise<LockedProposalRun[]> {
+  const ids = tx.array(proposals.map((p) => p.runId));
+  const transitions = tx.array(proposals.map((p) => p.transitionId));
+  const rows = await tx<LockedRow[]>`
+    SELECT r.id, r.workspace_id, r.state_type, r.state_name, r.state_message, r.state_timestamp, r.state_data, r.attempt,
+           r.max_retries, r.retry_delay_seconds, r.retry_backoff, r.retry_jitter, r.expected_start_time, r.work_pool_id,
+           coalesce(r.lease_expires_at < now(), true) AS lease_expired, now()::timestamptz(3) AS now,
+           ${
+             scope
+               ? tx`(SELECT w.api_key_id FROM workers w WHERE w.workspace_id = r.workspace_id AND w.id = r.worker_id)`
+               : tx`NULL::uuid`
+           } AS holder_key_id,
+           (SELECT s.response FROM flow_run_states s
+            WHERE s.flow_run_id = r.id AND s.response IS NOT NULL
+              AND s.transition_id = (${transitions}::uuid[])[array_position(${ids}::uuid[], r.id)]) AS replay
+    FROM flow_runs r
+    WHERE r.id = ANY(${ids}::uuid[]) AND r.workspace_id = ${workspaceId}
+      ${scope ? tx`AND r.work_pool_id = ${scope.poolId}` : tx``}
+    ORDER BY r.id
+    FOR UPDATE OF r`.execute();
+  return rows.map((row) => ({
     id: row.id,
     workspaceId: row.workspace_id,
     stateType: row.state_type,
@@ -70,16 +102,10 @@ export async function lockRun(tx: TxSql, workspaceId: string, id: string): Promi
     expectedStartTime: row.expected_start_time,
     workPoolId: row.work_pool_id,
     leaseExpired: row.lease_expired,
+    holderKeyId: row.holder_key_id,
+    replay: row.replay,
     now: row.now,
-  };
-}
-
-/** The answer given the first time this transition id was accepted for the run, if it was. */
-export async function findTransition(db: Db, runId: string, transitionId: string): Promise<StateProposalResponse | null> {
-  const [row] = await db<{ response: StateProposalResponse }[]>`
-    SELECT response FROM flow_run_states
-    WHERE flow_run_id = ${runId} AND transition_id = ${transitionId} AND response IS NOT NULL`;
-  return row?.response ?? null;
+  }));
 }
 
 export interface AppendedState {
@@ -101,37 +127,85 @@ export interface RunStateChange {
 }
 
 /**
- * Appends the states to the history (the transition id and stored answer on the last one) and moves
- * the run to the last state. Runs inside the transaction that locked the run.
+ * Applies state changes of locked runs in one statement, however many runs: it appends every
+ * history row (ordered by their position `n`, so `seq` keeps each run's states in sequence, with
+ * the transition id and stored answer on each change's last one), moves every run to its last
+ * state, and notifies each pool that may have work now. The rows travel as one jsonb parameter each
+ * (see logs.ts for why not VALUES lists). Data-modifying CTEs run exactly once whether or not the
+ * final SELECT reads them. Runs inside the transaction that locked the runs; the statement is sent
+ * when this is called (`execute()`), so a COMMIT sent right after follows it on the wire.
  */
-export async function applyStateChange(tx: TxSql, change: RunStateChange): Promise<void> {
-  const { run, states } = change;
-  const last = states.at(-1);
-  if (!last) return;
-  for (const [i, state] of states.entries()) {
-    const final = i === states.length - 1;
-    await tx`
-      INSERT INTO flow_run_states (workspace_id, flow_run_id, attempt, type, name, message, data, timestamp, transition_id, response)
-      VALUES (${run.workspaceId}, ${run.id}, ${state.attempt}, ${state.type}, ${state.name}, ${state.message},
-              ${jsonb(tx, state.data)}, ${run.now}, ${final ? change.transitionId : null}, ${final ? jsonb(tx, change.response) : null})`;
+export async function applyStateChanges(tx: TxSql, changes: readonly RunStateChange[]): Promise<void> {
+  const moving = changes.filter((change) => change.states.length > 0);
+  if (moving.length === 0) return;
+  const history = moving
+    .flatMap((change) =>
+      change.states.map((state, i) => {
+        const final = i === change.states.length - 1;
+        return {
+          workspace_id: change.run.workspaceId,
+          flow_run_id: change.run.id,
+          attempt: state.attempt,
+          type: state.type,
+          name: state.name,
+          message: state.message,
+          data: state.data ?? null,
+          timestamp: change.run.now.toISOString(),
+          transition_id: final ? change.transitionId : null,
+          response: final ? change.response : null,
+        };
+      }),
+    )
+    .map((row, n) => ({ ...row, n }));
+  const runs = moving.map((change) => {
+    const last = change.states.at(-1) as AppendedState;
+    return {
+      id: change.run.id,
+      workspace_id: change.run.workspaceId,
+      type: last.type,
+      name: last.name,
+      message: last.message,
+      data: last.data ?? null,
+      attempt: change.attempt,
+      expected_start_time: change.expectedStartTime?.toISOString() ?? null,
+      enters_running: change.states.some((s) => s.type === 'RUNNING'),
+      terminal: isTerminal(last.type),
+      clear_lease: change.clearLease,
+      now: change.run.now.toISOString(),
+    };
+  });
+  // Waiting claims of a pool may have work now: a run is SCHEDULED again (a retry) or gave up a
+  // concurrency slot. NOTIFY is delivered at commit, so no claim wakes before the change is visible.
+  const pools = new Set<string>();
+  for (const change of moving) {
+    const last = change.states.at(-1) as AppendedState;
+    const freedSlot = ACTIVE.has(change.run.stateType) && !ACTIVE.has(last.type);
+    if (change.run.workPoolId && (last.type === 'SCHEDULED' || freedSlot)) pools.add(change.run.workPoolId);
   }
-  const entersRunning = states.some((s) => s.type === 'RUNNING');
   await tx`
-    UPDATE flow_runs SET
-      state_type = ${last.type}, state_name = ${last.name}, state_message = ${last.message},
-      state_data = ${jsonb(tx, last.data)}, state_timestamp = ${run.now},
-      attempt = ${change.attempt},
-      expected_start_time = coalesce(${change.expectedStartTime}::timestamptz, expected_start_time),
-      start_time = CASE WHEN ${entersRunning}::boolean THEN coalesce(start_time, ${run.now}) ELSE start_time END,
-      end_time = ${isTerminal(last.type) ? run.now : null}::timestamptz,
-      worker_id = CASE WHEN ${change.clearLease}::boolean THEN NULL ELSE worker_id END,
-      lease_expires_at = CASE WHEN ${change.clearLease}::boolean THEN NULL ELSE lease_expires_at END,
-      updated_at = ${run.now}
-    WHERE id = ${run.id} AND workspace_id = ${run.workspaceId}`;
-  // Waiting claims of the pool may have work now: the run is SCHEDULED again (a retry) or it gave up
-  // a concurrency slot. NOTIFY is delivered at commit, so no claim wakes before the change is visible.
-  const freedSlot = ACTIVE.has(run.stateType) && !ACTIVE.has(last.type);
-  if (run.workPoolId && (last.type === 'SCHEDULED' || freedSlot)) await tx`SELECT pg_notify(${RUNS_CHANNEL}, ${run.workPoolId})`;
+    WITH appended AS (
+      INSERT INTO flow_run_states (workspace_id, flow_run_id, attempt, type, name, message, data, timestamp, transition_id, response)
+      SELECT h.workspace_id, h.flow_run_id, h.attempt, h.type, h.name, h.message, h.data, h.timestamp, h.transition_id, h.response
+      FROM jsonb_to_recordset(${tx.json(history as never)}::jsonb)
+        AS h(workspace_id uuid, flow_run_id uuid, attempt int, type text, name text, message text, data jsonb,
+             timestamp timestamptz, transition_id uuid, response jsonb, n int)
+      ORDER BY h.n
+    ), moved AS (
+      UPDATE flow_runs r SET
+        state_type = c.type, state_name = c.name, state_message = c.message, state_data = c.data, state_timestamp = c.now,
+        attempt = c.attempt,
+        expected_start_time = coalesce(c.expected_start_time, r.expected_start_time),
+        start_time = CASE WHEN c.enters_running THEN coalesce(r.start_time, c.now) ELSE r.start_time END,
+        end_time = CASE WHEN c.terminal THEN c.now END,
+        worker_id = CASE WHEN c.clear_lease THEN NULL ELSE r.worker_id END,
+        lease_expires_at = CASE WHEN c.clear_lease THEN NULL ELSE r.lease_expires_at END,
+        updated_at = c.now
+      FROM jsonb_to_recordset(${tx.json(runs as never)}::jsonb)
+        AS c(id uuid, workspace_id uuid, type text, name text, message text, data jsonb, attempt int,
+             expected_start_time timestamptz, enters_running boolean, terminal boolean, clear_lease boolean, now timestamptz)
+      WHERE r.id = c.id AND r.workspace_id = c.workspace_id
+    )
+    SELECT pg_notify(${RUNS_CHANNEL}, pool) FROM unnest(${tx.array([...pools])}::text[]) AS pool`.execute();
 }
 
 export async function listRunStates(db: Db, workspaceId: string, runId: string): Promise<StateHistoryResponse['items']> {

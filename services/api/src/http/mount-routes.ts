@@ -15,9 +15,12 @@ import { checkStorageLimits } from './storage-limits.js';
 export const API_PREFIX = '/api/v1';
 const MiB = 1024 * 1024;
 
+/** Routes that carry log lines: up to 1,000 of 32 KiB a request. */
+const CARRIES_LOGS: ReadonlySet<RouteName> = new Set(['logsWrite', 'poolRunsLogsWrite', 'flowRunsSetState']);
+
 /** Log batches may carry up to 1,000 lines of 32 KiB; everything else stays small. */
-function maxBodyBytes(name: RouteName): number {
-  return name === 'logsWrite' ? 5 * MiB : MiB;
+export function maxBodyBytes(name: RouteName): number {
+  return CARRIES_LOGS.has(name) ? 5 * MiB : MiB;
 }
 
 const tooLarge = (): never => {

@@ -21,6 +21,13 @@ function each(list: unknown, path: string, field: string): FieldError[] {
  */
 const CHECKS: Partial<Record<RouteName, Check>> = {
   logsWrite: (body) => each((body as { logs?: unknown }).logs, 'body.logs', 'seq'),
+  flowRunsSetState: (body) => each((body as { logs?: unknown }).logs, 'body.logs', 'seq'),
+  poolRunsLogsWrite: (body) => {
+    const items = (body as { items?: unknown }).items;
+    return Array.isArray(items)
+      ? items.flatMap((item, i) => each((item as { logs?: unknown })?.logs, `body.items.${i}.logs`, 'seq'))
+      : [];
+  },
   workersHeartbeat: (body) => each((body as { runs?: unknown }).runs, 'body.runs', 'attempt'),
   taskRunsSetState: (body) => tooLarge((body as { runCount?: unknown }).runCount, 'body.runCount'),
 };

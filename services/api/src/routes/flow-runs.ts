@@ -2,9 +2,10 @@ import { z } from 'zod';
 import { getFlowRun, listFlowRuns } from '../db/flow-runs.js';
 import { listRunStates } from '../db/run-states.js';
 import { encodeCursor } from '../db/values.js';
-import { notFound } from '../errors.js';
+import { ApiError, notFound } from '../errors.js';
 import type { Actor } from '../orchestration/rules.js';
 import { proposeState } from '../runs/propose-state.js';
+import { toLogRows } from './logs.js';
 import { decodeCursor } from './pagination.js';
 import type { Handlers } from './types.js';
 
@@ -48,6 +49,11 @@ export const flowRunHandlers = {
     } else if (principal.role === 'worker') {
       actor = 'worker';
     }
+    if (body.logs && attempt === null) {
+      throw new ApiError('validation_failed', 'log lines belong to an attempt', {
+        errors: [{ path: 'body.attempt', message: 'required with logs' }],
+      });
+    }
     const response = await proposeState(deps.sql, {
       workspaceId: principal.workspaceId,
       runId: params.id,
@@ -55,6 +61,7 @@ export const flowRunHandlers = {
       state: body.state,
       attempt,
       actor,
+      ...(body.logs ? { logs: toLogRows(body.logs) } : {}),
     });
     if (!response) throw new Error('a proposal without a lease condition was skipped');
     return response;

@@ -9,6 +9,7 @@ import { flowRunActionHandlers } from './flow-run-actions.js';
 import { flowRunHandlers } from './flow-runs.js';
 import { flowHandlers } from './flows.js';
 import { logHandlers } from './logs.js';
+import { poolRunHandlers } from './pool-runs.js';
 import { scheduleHandlers } from './schedules.js';
 import { ssoHandlers } from './sso.js';
 import { statsHandlers } from './stats.js';
@@ -26,6 +27,7 @@ export const handlers: Handlers = {
   ...deploymentHandlers,
   ...workPoolHandlers,
   ...workerHandlers,
+  ...poolRunHandlers,
   ...flowRunHandlers,
   ...flowRunActionHandlers,
   ...concurrencyLimitHandlers,

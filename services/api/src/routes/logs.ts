@@ -1,6 +1,7 @@
+import type { LogLineInput } from '@outpost/sdk/contracts';
 import { z } from 'zod';
 import { getRunAttempt } from '../db/flow-runs.js';
-import { insertLogs, readLogs } from '../db/logs.js';
+import { insertLogs, type LogLineRow, readLogs } from '../db/logs.js';
 import { encodeCursor } from '../db/values.js';
 import { ApiError, notFound } from '../errors.js';
 import { decodeCursor } from './pagination.js';
@@ -13,20 +14,25 @@ function storable(message: string): string {
   return message.includes('\u0000') ? message.replaceAll('\u0000', '\uFFFD') : message;
 }
 
+/** Validated lines as rows to store: timestamps normalised, NUL replaced. */
+export function toLogRows(logs: readonly z.output<typeof LogLineInput>[]): LogLineRow[] {
+  return logs.map((line) => ({
+    seq: line.seq,
+    timestamp: new Date(line.timestamp).toISOString(),
+    level: line.level,
+    message: storable(line.message),
+    taskRunId: line.taskRunId ?? null,
+    stream: line.stream,
+  }));
+}
+
 export const logHandlers = {
   logsWrite: async ({ params, body, principal, deps }) => {
     const current = await getRunAttempt(deps.sql, principal.workspaceId, params.id);
     if (current === null) throw notFound('flow run');
     // Lines of earlier attempts may arrive late (spooled while the API was unreachable); later ones cannot exist yet.
     if (body.attempt > current) throw new ApiError('stale_attempt', `the flow run is at attempt ${current}`);
-    const lines = body.logs.map((line) => ({
-      seq: line.seq,
-      timestamp: new Date(line.timestamp).toISOString(),
-      level: line.level,
-      message: storable(line.message),
-      taskRunId: line.taskRunId ?? null,
-      stream: line.stream,
-    }));
+    const lines = toLogRows(body.logs);
     const { accepted } = await insertLogs(deps.sql, {
       workspaceId: principal.workspaceId,
       runId: params.id,

@@ -1,6 +1,7 @@
-import type { ProposedState, State, StateProposalResponse } from '@outpost/sdk/contracts';
+import type { BatchItemError, ProposedState, State, StateProposalResponse } from '@outpost/sdk/contracts';
 import type { Sql } from '../db/client.js';
-import { applyStateChange, findTransition, type LockedRun, lockRun } from '../db/run-states.js';
+import { insertRunLogs, type LogLineRow } from '../db/logs.js';
+import { applyStateChanges, type LockedRun, lockRuns, type RunStateChange } from '../db/run-states.js';
 import { ApiError, notFound } from '../errors.js';
 import { type Actor, judge } from '../orchestration/rules.js';
 
@@ -14,6 +15,8 @@ export interface Proposal {
   actor: Actor;
   /** For the lease loop: judge only if the lease is still expired once the run is locked. */
   onlyIfLeaseExpired?: boolean;
+  /** Lines of `attempt` logged before the proposal: stored first, in the same transaction. */
+  logs?: LogLineRow[];
 }
 
 function currentState(run: LockedRun): State {
@@ -26,66 +29,61 @@ function currentState(run: LockedRun): State {
   };
 }
 
-/**
- * Judges and applies one proposal in one transaction: lock the run, replay a repeated transition
- * id's first answer, otherwise judge it by the rules and apply the decision. Returns null only
- * when `onlyIfLeaseExpired` finds the lease renewed meanwhile.
- */
-export async function proposeState(sql: Sql, p: Proposal): Promise<StateProposalResponse | null> {
-  return sql.begin(async (tx) => {
-    const run = await lockRun(tx, p.workspaceId, p.runId);
-    if (!run) throw notFound('flow run');
-    const replay = await findTransition(tx, run.id, p.transitionId);
-    if (replay) return replay;
-    if (p.onlyIfLeaseExpired && (!run.leaseExpired || !['PENDING', 'RUNNING', 'CANCELLING'].includes(run.stateType))) return null;
-    const decision = judge(
-      {
-        id: run.id,
-        stateType: run.stateType,
-        stateName: run.stateName,
-        attempt: run.attempt,
-        maxRetries: run.maxRetries,
-        retryDelaySeconds: run.retryDelaySeconds,
-        retryBackoff: run.retryBackoff,
-        retryJitter: run.retryJitter,
-        expectedStartTime: run.expectedStartTime,
-        claimable: run.workPoolId !== null,
-      },
-      { state: p.state, attempt: p.attempt, actor: p.actor, now: run.now },
-    );
-    switch (decision.status) {
-      case 'STALE':
-        throw new ApiError('stale_attempt', decision.reason);
-      case 'REJECT':
-      case 'ABORT':
-        return {
+/** The answer to a proposal on a locked run, and the change to write when it is accepted; null for a stale attempt. */
+type Verdict =
+  | { kind: 'answer'; response: StateProposalResponse; change: RunStateChange | null }
+  | { kind: 'stale'; reason: string };
+
+/** Judges one proposal against its locked run by the rules: pure, so single and batch proposals decide alike. */
+function decide(run: LockedRun, p: Pick<Proposal, 'state' | 'attempt' | 'actor' | 'transitionId'>): Verdict {
+  const decision = judge(
+    {
+      id: run.id,
+      stateType: run.stateType,
+      stateName: run.stateName,
+      attempt: run.attempt,
+      maxRetries: run.maxRetries,
+      retryDelaySeconds: run.retryDelaySeconds,
+      retryBackoff: run.retryBackoff,
+      retryJitter: run.retryJitter,
+      expectedStartTime: run.expectedStartTime,
+      claimable: run.workPoolId !== null,
+    },
+    { state: p.state, attempt: p.attempt, actor: p.actor, now: run.now },
+  );
+  switch (decision.status) {
+    case 'STALE':
+      return { kind: 'stale', reason: decision.reason };
+    case 'REJECT':
+    case 'ABORT':
+    case 'WAIT':
+      return {
+        kind: 'answer',
+        change: null,
+        response: {
           status: decision.status,
           state: currentState(run),
           attempt: run.attempt,
           reason: decision.reason,
-          waitSeconds: null,
-        };
-      case 'WAIT':
-        return {
-          status: 'WAIT',
-          state: currentState(run),
-          attempt: run.attempt,
-          reason: decision.reason,
-          waitSeconds: decision.seconds,
-        };
-      case 'ACCEPT': {
-        const last = decision.states.at(-1);
-        const state: State = last
-          ? { type: last.type, name: last.name, message: last.message, timestamp: run.now.toISOString(), data: last.data ?? null }
-          : currentState(run);
-        const response: StateProposalResponse = {
-          status: 'ACCEPT',
-          state,
-          attempt: decision.attempt,
-          reason: null,
-          waitSeconds: null,
-        };
-        await applyStateChange(tx, {
+          waitSeconds: decision.status === 'WAIT' ? decision.seconds : null,
+        },
+      };
+    case 'ACCEPT': {
+      const last = decision.states.at(-1);
+      const state: State = last
+        ? { type: last.type, name: last.name, message: last.message, timestamp: run.now.toISOString(), data: last.data ?? null }
+        : currentState(run);
+      const response: StateProposalResponse = {
+        status: 'ACCEPT',
+        state,
+        attempt: decision.attempt,
+        reason: null,
+        waitSeconds: null,
+      };
+      return {
+        kind: 'answer',
+        response,
+        change: {
           run,
           states: decision.states,
           attempt: decision.attempt,
@@ -93,9 +91,96 @@ export async function proposeState(sql: Sql, p: Proposal): Promise<StateProposal
           clearLease: decision.clearLease,
           transitionId: p.transitionId,
           response,
-        });
-        return response;
-      }
+        },
+      };
     }
+  }
+}
+
+/**
+ * Judges and applies one proposal in one transaction: lock the run (and find a repeated transition
+ * id's first answer) in one statement, then store the lines it carries, replay that answer or judge
+ * it by the rules, and apply the decision in one more statement. Returns null only when
+ * `onlyIfLeaseExpired` finds the lease renewed meanwhile.
+ *
+ * Four round trips (BEGIN, lock, writes sent together, COMMIT) instead of the six a
+ * begin/lock/lookup/insert/update/commit sequence took. BEGIN and COMMIT stay with postgres.js's
+ * `sql.begin`, which recovers a connection the server ended mid-transaction; a hand-written
+ * BEGIN … COMMIT on a reserved connection left postgres.js writing to a closed socket.
+ */
+export async function proposeState(sql: Sql, p: Proposal): Promise<StateProposalResponse | null> {
+  return sql.begin(async (tx) => {
+    const [run] = await lockRuns(tx, p.workspaceId, [{ runId: p.runId, transitionId: p.transitionId }]);
+    if (!run) throw notFound('flow run');
+    // Judged before anything is written, so a refusal leaves no statement in flight behind it.
+    // Lines of an earlier attempt go through the logs route; here they would be judged stale anyway.
+    const carries = p.logs !== undefined && p.logs.length > 0;
+    if (carries && p.attempt !== run.attempt) throw new ApiError('stale_attempt', `the flow run is at attempt ${run.attempt}`);
+    let answer: StateProposalResponse | null;
+    let change: RunStateChange | null = null;
+    if (run.replay) answer = run.replay;
+    else if (p.onlyIfLeaseExpired && (!run.leaseExpired || !['PENDING', 'RUNNING', 'CANCELLING'].includes(run.stateType))) {
+      answer = null;
+    } else {
+      const verdict = decide(run, p);
+      if (verdict.kind === 'stale') throw new ApiError('stale_attempt', verdict.reason);
+      change = verdict.change;
+      answer = verdict.response;
+    }
+    const writes: Promise<unknown>[] = [];
+    if (carries) writes.push(insertRunLogs(tx, run.workspaceId, [{ runId: run.id, attempt: run.attempt, lines: p.logs ?? [] }]));
+    if (change) writes.push(applyStateChanges(tx, [change]));
+    // Each write was sent when it was called (execute()), in order; they are awaited together.
+    await Promise.all(writes);
+    return answer;
+  });
+}
+
+export interface BatchProposal {
+  workspaceId: string;
+  poolId: string;
+  /** The worker key calling: only runs claimed by a worker of this key are judged. */
+  apiKeyId: string | null;
+  items: readonly { flowRunId: string; transitionId: string; attempt: number; state: ProposedState }[];
+}
+
+export type BatchAnswer =
+  | { flowRunId: string; answer: StateProposalResponse; error: null }
+  | { flowRunId: string; answer: null; error: BatchItemError };
+
+const NOT_HELD: BatchItemError = { status: 404, code: 'not_found', detail: 'flow run not found' };
+
+/**
+ * Judges proposals for many runs a worker key holds, in one transaction with a fixed number of
+ * statements: lock the pool's named runs (id order), look up repeated transition ids, judge each
+ * run by the same rules as a single proposal (actor `worker`, fenced by the attempt), then write
+ * every accepted change together (applyStateChanges). A run of another pool, workspace or key is
+ * answered 404 like a missing one, a stale attempt 409, each on its own item; the rest still apply.
+ * A repeated transition id replays its first answer even after the run has left the worker.
+ */
+export async function proposeStates(sql: Sql, batch: BatchProposal): Promise<BatchAnswer[]> {
+  return sql.begin(async (tx) => {
+    const locked = await lockRuns(
+      tx,
+      batch.workspaceId,
+      batch.items.map((item) => ({ runId: item.flowRunId, transitionId: item.transitionId })),
+      { poolId: batch.poolId },
+    );
+    const runs = new Map(locked.map((run) => [run.id, run] as const));
+    const changes: RunStateChange[] = [];
+    const answers = batch.items.map((item): BatchAnswer => {
+      const { flowRunId } = item;
+      const run = runs.get(flowRunId);
+      if (!run) return { flowRunId, answer: null, error: NOT_HELD };
+      if (run.replay) return { flowRunId, answer: run.replay, error: null };
+      if (batch.apiKeyId === null || run.holderKeyId !== batch.apiKeyId) return { flowRunId, answer: null, error: NOT_HELD };
+      const verdict = decide(run, { ...item, actor: 'worker' });
+      if (verdict.kind === 'stale')
+        return { flowRunId, answer: null, error: { status: 409, code: 'stale_attempt', detail: verdict.reason } };
+      if (verdict.change) changes.push(verdict.change);
+      return { flowRunId, answer: verdict.response, error: null };
+    });
+    await applyStateChanges(tx, changes);
+    return answers;
   });
 }

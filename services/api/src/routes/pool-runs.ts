@@ -1,0 +1,69 @@
+import type { BatchItemError } from '@outpost/sdk/contracts';
+import { batchKey, insertRunLogs, poolRunHolders } from '../db/logs.js';
+import { proposeStates } from '../runs/propose-state.js';
+import { toLogRows } from './logs.js';
+import { apiKeyId, poolOrNotFound } from './scope.js';
+import type { Handlers } from './types.js';
+
+const NOT_HELD: BatchItemError = { status: 404, code: 'not_found', detail: 'flow run not found' };
+
+/**
+ * Batch calls of a worker key for the runs its workers hold in one pool: many state proposals, or
+ * many runs' log batches, in one request each. A worker that finishes runs in bursts pays one round
+ * trip and a fixed number of statements per burst instead of one of each per run (test/bench/lifecycle.ts).
+ * Each item is checked as its single-run route checks it — held by this key, fenced by the attempt —
+ * and fails on its own.
+ */
+export const poolRunHandlers = {
+  poolRunsSetStates: async ({ params, body, principal, deps }) => {
+    const pool = await poolOrNotFound(deps.sql, principal.workspaceId, params.pool);
+    const items = await proposeStates(deps.sql, {
+      workspaceId: principal.workspaceId,
+      poolId: pool.id,
+      apiKeyId: apiKeyId(principal),
+      items: body.items,
+    });
+    return { items };
+  },
+
+  poolRunsLogsWrite: async ({ params, body, principal, deps }) => {
+    const pool = await poolOrNotFound(deps.sql, principal.workspaceId, params.pool);
+    const keyId = apiKeyId(principal);
+    const holders = await poolRunHolders(deps.sql, {
+      workspaceId: principal.workspaceId,
+      poolId: pool.id,
+      runIds: [...new Set(body.items.map((item) => item.flowRunId))],
+    });
+    const refusal = (flowRunId: string, attempt: number): BatchItemError | null => {
+      const holder = holders.get(flowRunId);
+      if (!holder || keyId === null || holder.holderKeyId !== keyId) return NOT_HELD;
+      // Lines of earlier attempts may arrive late (spooled while the API was unreachable); later ones cannot exist yet.
+      if (attempt > holder.attempt) {
+        return { status: 409, code: 'stale_attempt', detail: `the flow run is at attempt ${holder.attempt}` };
+      }
+      return null;
+    };
+    const checked = body.items.map((item) => ({
+      item,
+      error: refusal(item.flowRunId, item.attempt),
+      lines: toLogRows(item.logs),
+    }));
+    const accepted = await insertRunLogs(
+      deps.sql,
+      principal.workspaceId,
+      checked.filter((c) => c.error === null).map((c) => ({ runId: c.item.flowRunId, attempt: c.item.attempt, lines: c.lines })),
+    );
+    return {
+      items: checked.map(({ item, error, lines }) => {
+        const stored = error ? 0 : (accepted.get(batchKey(item.flowRunId, item.attempt)) ?? 0);
+        return {
+          flowRunId: item.flowRunId,
+          attempt: item.attempt,
+          accepted: stored,
+          duplicates: error ? 0 : lines.length - stored,
+          error,
+        };
+      }),
+    };
+  },
+} satisfies Pick<Handlers, 'poolRunsSetStates' | 'poolRunsLogsWrite'>;

@@ -1,0 +1,81 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { startTestServer, type TestServer } from '../src/testing.js';
+import { type Call, claim, client, createRun, deploy } from './helpers.js';
+
+let server: TestServer;
+let owner: Call;
+let deploymentId: string;
+
+beforeAll(async () => {
+  server = await startTestServer({ loops: false });
+  owner = client(server, server.ownerKey);
+  deploymentId = (await deploy(owner, { flowName: 'carry', name: 'c' })).id;
+});
+afterAll(async () => {
+  await server?.close();
+});
+
+const line = (seq: number, message: string) => ({ seq, timestamp: new Date().toISOString(), level: 'info', message });
+
+/** A fresh run claimed by a worker, and a caller holding its run token. */
+async function heldRun(): Promise<{ id: string; asRun: Call }> {
+  await createRun(owner, deploymentId);
+  const [claimed] = await claim(owner);
+  return { id: claimed.flowRun.id, asRun: client(server, claimed.token) };
+}
+
+async function messages(id: string): Promise<string[]> {
+  return (await owner('GET', `/flow-runs/${id}/logs`)).body.items.map((l: { message: string }) => l.message);
+}
+
+describe('state proposals carrying log lines', () => {
+  test('stores the lines and the state together, and a redelivery stores neither twice', async () => {
+    const { id, asRun } = await heldRun();
+    const body = { transitionId: randomUUID(), state: { type: 'RUNNING' }, logs: [line(1, 'loading'), line(2, 'ready')] };
+    const first = await asRun('POST', `/flow-runs/${id}/set-state`, { body });
+    expect(first.body).toMatchObject({ status: 'ACCEPT', state: { type: 'RUNNING' } });
+    const again = await asRun('POST', `/flow-runs/${id}/set-state`, { body });
+    expect(again.body).toEqual(first.body);
+    expect(await messages(id)).toEqual(['loading', 'ready']);
+    const states = (await owner('GET', `/flow-runs/${id}/states`)).body.items.map(
+      (s: { state: { type: string } }) => s.state.type,
+    );
+    expect(states).toEqual(['SCHEDULED', 'PENDING', 'RUNNING']);
+  });
+
+  test('keeps the lines of a proposal the rules reject: they were logged all the same', async () => {
+    const { id, asRun } = await heldRun();
+    const res = await asRun('POST', `/flow-runs/${id}/set-state`, {
+      body: { transitionId: randomUUID(), state: { type: 'COMPLETED' }, logs: [line(1, 'done early')] },
+    });
+    expect(res.body).toMatchObject({ status: 'REJECT', state: { type: 'PENDING' } });
+    expect(await messages(id)).toEqual(['done early']);
+  });
+
+  test('stores nothing when the attempt is stale: the lines stay with the sender', async () => {
+    const { id } = await heldRun();
+    const res = await owner('POST', `/flow-runs/${id}/set-state`, {
+      body: { transitionId: randomUUID(), attempt: 2, state: { type: 'RUNNING' }, logs: [line(1, 'from attempt 2')] },
+    });
+    expect(res.status).toBe(409);
+    expect(res.body.code).toBe('stale_attempt');
+    expect(await messages(id)).toEqual([]);
+  });
+
+  test('refuses lines without an attempt, naming the field, and a sequence number past 32 bits', async () => {
+    const { id, asRun } = await heldRun();
+    const noAttempt = await owner('POST', `/flow-runs/${id}/set-state`, {
+      body: { transitionId: randomUUID(), state: { type: 'CANCELLING' }, logs: [line(1, 'x')] },
+    });
+    expect(noAttempt.status).toBe(400);
+    expect(noAttempt.body.errors).toEqual([{ path: 'body.attempt', message: 'required with logs' }]);
+    const overflow = await asRun('POST', `/flow-runs/${id}/set-state`, {
+      body: { transitionId: randomUUID(), state: { type: 'RUNNING' }, logs: [line(2 ** 31, 'x')] },
+    });
+    expect(overflow.status).toBe(400);
+    expect(overflow.body.errors).toContainEqual(expect.objectContaining({ path: 'body.logs.0.seq' }));
+    expect((await owner('GET', `/flow-runs/${id}`)).body.state.type).toBe('PENDING');
+    expect(await messages(id)).toEqual([]);
+  });
+});
