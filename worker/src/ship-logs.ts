@@ -147,6 +147,37 @@ export class LogShipper {
     });
   }
 
+  /**
+   * Hands every queued line to another request that delivers them (a state proposal carrying its
+   * run's lines), when that is all there is to send: nothing in flight, nothing spooled, one batch's
+   * worth at most. Until `done` is called nothing else is sent, so lines still arrive in order;
+   * `done(true)` acknowledges them, `done(false)` leaves them queued for the next batch. Null when
+   * the lines must go the usual way (then `flush` first).
+   */
+  takeForRequest(): { lines: NumberedLine[]; done: (delivered: boolean) => void } | null {
+    if (this.stopped || this.inFlight || this.spoolOpen || this.queue.length === 0) return null;
+    const lines = this.takeBatch();
+    if (lines.length !== this.queue.length) return null;
+    this.inFlight = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    const last = lines[lines.length - 1]!.seq;
+    let settled = false;
+    return {
+      lines,
+      done: (delivered) => {
+        if (settled) return;
+        settled = true;
+        this.inFlight = false;
+        if (delivered) {
+          this.stats.delivered += lines.length;
+          this.settle(last);
+        }
+        this.schedule();
+      },
+    };
+  }
+
   /** Flushes for at most `timeoutMs`, then stops; whatever is still unacknowledged stays spooled on disk. */
   async close(timeoutMs: number): Promise<boolean> {
     const delivered = await this.flush(timeoutMs);

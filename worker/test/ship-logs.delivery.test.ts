@@ -143,4 +143,45 @@ describe('LogShipper', () => {
     expect(await s.flush(5_000)).toBe(true);
     expect(server.stored.get('1/1')?.message).toBe('connecting with ***');
   });
+
+  it('hands its queued lines to a state proposal, and sends nothing until the proposal is answered', async () => {
+    const s = shipper(randomUUID(), { batchMs: 5 });
+    s.push({ level: 'info', message: 'one', stream: 'stdout' });
+    s.push({ level: 'info', message: 'two', stream: 'stdout' });
+    const carried = s.takeForRequest();
+    expect(carried?.lines.map((l) => [l.seq, l.message])).toEqual([
+      [1, 'one'],
+      [2, 'two'],
+    ]);
+    // A line pushed meanwhile waits: sent before the carried ones are settled, it could overtake them.
+    s.push({ level: 'info', message: 'three', stream: 'stdout' });
+    expect(s.takeForRequest()).toBeNull();
+    const flushed = s.flush(5_000);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(server.requests).toBe(0);
+    carried?.done(true);
+    expect(await flushed).toBe(true);
+    // Only the line the proposal did not carry went through the logs route.
+    expect(server.seqs()).toEqual([3]);
+  });
+
+  it('sends the lines itself, in order, when the proposal that carried them failed', async () => {
+    const s = shipper(randomUUID(), { batchMs: 5 });
+    for (const message of ['a', 'b']) s.push({ level: 'info', message, stream: 'stdout' });
+    const carried = s.takeForRequest();
+    s.push({ level: 'info', message: 'c', stream: 'stdout' });
+    carried?.done(false);
+    expect(await s.flush(5_000)).toBe(true);
+    expect(server.seqs()).toEqual([1, 2, 3]);
+    expect([...server.stored.values()].map((l) => l.message)).toEqual(['a', 'b', 'c']);
+  });
+
+  it('keeps its lines when a batch is in flight or more than one batch is queued', async () => {
+    server.plan(['fail-503']);
+    const s = shipper(randomUUID(), { batchSize: 2, batchMs: 5 });
+    for (const message of ['a', 'b', 'c']) s.push({ level: 'info', message, stream: 'stdout' });
+    expect(s.takeForRequest()).toBeNull();
+    expect(await s.flush(5_000)).toBe(true);
+    expect(server.seqs()).toEqual([1, 2, 3]);
+  });
 });

@@ -85,18 +85,25 @@ export class RpcServer {
     let result: CallResult<unknown>;
     switch (request.method) {
       case 'setState': {
-        // Lines logged before a state change must be readable once the change is.
-        const { flushBeforeStateMs } = this.deps;
-        const flushed = own
-          ? await this.deps.shipper.flush(flushBeforeStateMs)
-          : await this.deps.subflows.flush(runId, flushBeforeStateMs);
-        if (!flushed) this.deps.logger.warn({ runId }, 'proposing a state before every earlier log line was delivered');
+        // Lines logged before a state change must be readable once the change is: the run's own
+        // pending lines ride along with the proposal (stored first, in the same transaction), or,
+        // when they cannot (a batch in flight, lines spooled, more than a batch), are flushed first.
+        const carried = own ? this.deps.shipper.takeForRequest() : null;
+        if (!carried) {
+          const { flushBeforeStateMs } = this.deps;
+          const flushed = own
+            ? await this.deps.shipper.flush(flushBeforeStateMs)
+            : await this.deps.subflows.flush(runId, flushBeforeStateMs);
+          if (!flushed) this.deps.logger.warn({ runId }, 'proposing a state before every earlier log line was delivered');
+        }
         const answer = await api.proposeState(
           this.redactState(request.body.state),
           RPC_DEADLINE_MS,
           request.body.transitionId,
           runId,
+          carried?.lines,
         );
+        carried?.done(answer.ok);
         if (answer.ok && own) this.deps.onState(answer.data);
         result = answer;
         break;

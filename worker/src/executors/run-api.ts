@@ -4,6 +4,7 @@ import { describeFailure, isRetryable } from '@outpost/sdk/client';
 import type { ProposedState, RouteName, StateProposalResponse } from '@outpost/sdk/contracts';
 import type { Logger } from 'pino';
 import { retryDelay, sleep } from '../backoff.js';
+import type { NumberedLine } from '../spool.js';
 
 /**
  * The API as one run attempt sees it: every call carries the run's token (refreshed by each
@@ -57,15 +58,20 @@ export class RunApi {
    * Proposes a state of the run — or of one of its subflow runs (`runId`), which carry the run's
    * attempt and are written with its token.
    */
+  /** Proposes a state, storing `logs` (lines of this attempt not yet delivered) first in the same request. */
   proposeState(
     state: ProposedState,
     deadlineMs: number,
     transitionId: string = randomUUID(),
     runId: string = this.runId,
+    logs?: NumberedLine[],
   ): Promise<CallResult<StateProposalResponse>> {
     return this.call(
       'flowRunsSetState',
-      { params: { id: runId }, body: { transitionId, attempt: this.attempt, state } },
+      {
+        params: { id: runId },
+        body: { transitionId, attempt: this.attempt, state, ...(logs && logs.length > 0 ? { logs } : {}) },
+      },
       deadlineMs,
     );
   }

@@ -186,6 +186,10 @@ export class FakeApi {
       this.json(res, 409, { type: 'about:blank', title: 'Stale attempt', status: 409, code: 'stale_attempt' });
       return;
     }
+    // Lines carried by the proposal are stored first, as the real API does in the same transaction.
+    for (const line of (body.logs ?? []) as Array<{ seq: number; message: string; stream: string }>) {
+      run.logs.set(`${body.attempt}/${line.seq}`, line);
+    }
     const proposed = body.state as { type: StateType; message?: string };
     const terminal = ['COMPLETED', 'FAILED', 'CRASHED', 'CANCELLED'];
     let status = 'ACCEPT';
