@@ -41,18 +41,7 @@ export async function insertRawRuns(sql: postgres.Sql, count: number): Promise<v
 }
 
 export async function rawClaim(sql: postgres.Sql, workerId: string): Promise<{ id: string; attempt: number } | null> {
-  const [run] = await sql<{ id: string; attempt: number }[]>`
-    WITH picked AS (
-      SELECT id FROM bench_runs WHERE state = 'SCHEDULED' ORDER BY created_at, id LIMIT 1 FOR UPDATE SKIP LOCKED
-    ), claimed AS (
-      UPDATE bench_runs r SET state = 'PENDING', worker_id = ${workerId}, lease_expires_at = now() + interval '30 seconds',
-        updated_at = now()
-      FROM picked WHERE r.id = picked.id AND r.state = 'SCHEDULED'
-      RETURNING r.id, r.attempt
-    ), history AS (
-      INSERT INTO bench_run_states (run_id, attempt, type) SELECT id, attempt, 'PENDING' FROM claimed
-    )
-    SELECT id, attempt FROM claimed`;
+  const [run] = await rawClaimMany(sql, workerId, 1);
   return run ?? null;
 }
 
@@ -93,4 +82,52 @@ export async function rawInsertLogs(
 export function logBatch(lines: number): RawLogLine[] {
   const now = new Date().toISOString();
   return Array.from({ length: lines }, (_, i) => ({ seq: i + 1, timestamp: now, level: 'info', message: `no-op line ${i + 1}` }));
+}
+
+/** Claims up to `limit` runs in one statement, as the API's claim does with its limit (1 unbatched). */
+export async function rawClaimMany(
+  sql: postgres.Sql,
+  workerId: string,
+  limit: number,
+): Promise<{ id: string; attempt: number }[]> {
+  return sql<{ id: string; attempt: number }[]>`
+    WITH picked AS (
+      SELECT id FROM bench_runs WHERE state = 'SCHEDULED' ORDER BY created_at, id LIMIT ${limit} FOR UPDATE SKIP LOCKED
+    ), claimed AS (
+      UPDATE bench_runs r SET state = 'PENDING', worker_id = ${workerId}, lease_expires_at = now() + interval '30 seconds',
+        updated_at = now()
+      FROM picked WHERE r.id = picked.id AND r.state = 'SCHEDULED'
+      RETURNING r.id, r.attempt
+    ), history AS (
+      INSERT INTO bench_run_states (run_id, attempt, type) SELECT id, attempt, 'PENDING' FROM claimed
+    )
+    SELECT id, attempt FROM claimed`;
+}
+
+/** Moves every run this worker holds at the given attempt in one statement; returns how many moved. */
+export async function rawSetStates(
+  sql: postgres.Sql,
+  input: { runs: readonly { id: string; attempt: number }[]; workerId: string; state: 'RUNNING' | 'COMPLETED' },
+): Promise<number> {
+  const rows = await sql`
+    WITH moved AS (
+      UPDATE bench_runs r SET state = ${input.state}, updated_at = now()
+      FROM unnest(${sql.array(input.runs.map((run) => run.id))}::uuid[], ${sql.array(input.runs.map((run) => run.attempt))}::int[])
+        AS t(id, attempt)
+      WHERE r.id = t.id AND r.attempt = t.attempt AND r.worker_id = ${input.workerId}
+      RETURNING r.id, r.attempt
+    )
+    INSERT INTO bench_run_states (run_id, attempt, type) SELECT id, attempt, ${input.state} FROM moved RETURNING run_id`;
+  return rows.length;
+}
+
+/** Every run's lines in one multi-row INSERT. */
+export async function rawInsertManyLogs(
+  sql: postgres.Sql,
+  runs: readonly { id: string; attempt: number }[],
+  lines: readonly RawLogLine[],
+): Promise<number> {
+  const rows = runs.flatMap((run) => lines.map((l) => ({ run_id: run.id, attempt: run.attempt, ...l })));
+  const result = await sql`INSERT INTO bench_logs ${sql(rows)} ON CONFLICT DO NOTHING`;
+  return result.count;
 }

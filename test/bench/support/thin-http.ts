@@ -1,7 +1,15 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import postgres from 'postgres';
-import { type RawLogLine, rawClaim, rawInsertLogs, rawSetState } from './raw-lifecycle.js';
+import {
+  type RawLogLine,
+  rawClaim,
+  rawClaimMany,
+  rawInsertLogs,
+  rawInsertManyLogs,
+  rawSetState,
+  rawSetStates,
+} from './raw-lifecycle.js';
 
 /**
  * The thinnest HTTP server that can run the lifecycle: node:http, JSON bodies, postgres.js, the
@@ -47,6 +55,23 @@ export async function startThinServer(databaseUrl: string): Promise<ThinServer> 
         if (req.method === 'POST' && first === 'runs' && id && action === 'logs') {
           const accepted = await rawInsertLogs(sql, id, Number(body.attempt), body.logs as RawLogLine[]);
           return reply(res, 200, { accepted });
+        }
+        // The batched lifecycle: the same steps for many runs per call.
+        type Runs = { id: string; attempt: number }[];
+        if (req.method === 'POST' && first === 'claim-many') {
+          return reply(res, 200, { runs: await rawClaimMany(sql, String(body.workerId), Number(body.limit)) });
+        }
+        if (req.method === 'POST' && first === 'states') {
+          const runs = body.runs as Runs;
+          const moved = await rawSetStates(sql, {
+            runs,
+            workerId: String(body.workerId),
+            state: body.state === 'COMPLETED' ? 'COMPLETED' : 'RUNNING',
+          });
+          return reply(res, moved === runs.length ? 200 : 409, { moved });
+        }
+        if (req.method === 'POST' && first === 'logs-many') {
+          return reply(res, 200, { accepted: await rawInsertManyLogs(sql, body.runs as Runs, body.logs as RawLogLine[]) });
         }
         reply(res, 404, { error: 'not found' });
       } catch (error) {
