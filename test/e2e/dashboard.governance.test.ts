@@ -105,6 +105,7 @@ describe('people and the audit log in the dashboard', () => {
       const me = JSON.parse(await page.evaluate(async () => (await fetch('/api/v1/whoami')).text())) as WhoAmIResponse;
       expect(me.principal).toMatchObject({ kind: 'session', role: 'developer' });
       expect(await page.locator('.role').textContent()).toBe('developer');
+      expect(await page.getByTestId('user-email').textContent()).toBe(EMAIL);
 
       // a developer has no people or audit log to manage
       await page.getByTestId('nav-settings').click();

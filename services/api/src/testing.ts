@@ -15,6 +15,8 @@ import { ensureWorkspace } from './db/workspaces.js';
 import type { AppEnv } from './http/env.js';
 import { type ServerOptions, startServer } from './server.js';
 
+export { type ProviderPerson, TestOidcProvider, type TokenTwist } from './testing-oidc-provider.js';
+
 export interface TestDatabase {
   /** URL of a fresh, migrated database of its own. */
   url: string;

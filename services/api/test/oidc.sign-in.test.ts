@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
-import { startTestServer, type TestServer } from '../src/testing.js';
-import { TestOidcProvider } from './fixtures/oidc-provider.js';
+import { startTestServer, TestOidcProvider, type TestServer } from '../src/testing.js';
 import { type Call, client } from './helpers.js';
 import { browser, cookieValue } from './sessions.support.js';
 import { addPerson, newEmail } from './users.support.js';
@@ -201,5 +200,19 @@ describe('OpenID Connect single sign-on', () => {
       return rest;
     };
     expect(await strip(off)).toEqual(await strip(unknown));
+  });
+
+  test('a browser sent to the start of a workspace without single sign-on lands on the sign-in page with the reason', async () => {
+    expect((await owner('DELETE', '/sso/oidc')).status).toBe(204);
+    const page = { accept: 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8' };
+    const off = await server.app.request('/api/v1/auth/oidc/default/start?returnTo=%2Fruns', { headers: page });
+    const unknown = await server.app.request('/api/v1/auth/oidc/no-such-workspace/start?returnTo=%2Fruns', {
+      headers: page,
+    });
+    for (const res of [off, unknown]) {
+      expect(res.status).toBe(302);
+      expect(res.headers.get('location')).toBe('/#/sign-in?error=sso_off&next=%2Fruns');
+      expect(res.headers.getSetCookie()).toEqual([]);
+    }
   });
 });

@@ -81,7 +81,13 @@ function Shell({ route, search }: { route: Route; search: URLSearchParams }) {
         </div>
       </header>
       <main className="content">
-        <Page route={route} search={search} role={role} userId={me?.user?.id ?? null} />
+        <Page
+          route={route}
+          search={search}
+          role={role}
+          userId={me?.user?.id ?? null}
+          workspaceSlug={me?.workspace.slug ?? null}
+        />
       </main>
     </div>
   );
@@ -92,11 +98,13 @@ function Page({
   search,
   role,
   userId,
+  workspaceSlug,
 }: {
   route: Route;
   search: URLSearchParams;
   role: Role | null;
   userId: string | null;
+  workspaceSlug: string | null;
 }) {
   switch (route.name) {
     case 'overview':
@@ -110,7 +118,7 @@ function Page({
     case 'work-pools':
       return <WorkPoolsPage />;
     case 'settings':
-      return <SettingsPage role={role} userId={userId} />;
+      return <SettingsPage role={role} userId={userId} workspaceSlug={workspaceSlug} />;
     case 'sign-in':
     case 'set-password':
     case 'not-found':

@@ -25,7 +25,7 @@ export function safeReturnTo(value: string | undefined): string {
 }
 
 /** Why single sign-on did not finish, as the sign-in page is told (never details of the provider's answer). */
-export type SsoFailure = 'sso_state' | 'sso_unavailable' | 'sso_rejected' | 'sso_not_member';
+export type SsoFailure = 'sso_off' | 'sso_state' | 'sso_unavailable' | 'sso_rejected' | 'sso_not_member';
 
 export class SsoError extends Error {
   override readonly name = 'SsoError';

@@ -10,6 +10,7 @@ import {
   OIDC_STATE_COOKIE,
   type OidcSignedIn,
   SsoError,
+  type SsoFailure,
   safeReturnTo,
   startOidcSignIn,
 } from '../auth/oidc-sign-in.js';
@@ -102,6 +103,11 @@ function stateCookie(value: string, maxAge: number, secure: boolean): string {
   return `${OIDC_STATE_COOKIE}=${value}; Path=${OIDC_COOKIE_PATH}; HttpOnly; SameSite=Lax; Max-Age=${maxAge}${secure ? '; Secure' : ''}`;
 }
 
+/** A top-level navigation of a browser, rather than a call of an API client. */
+function acceptsHtml(c: Context<AppEnv>): boolean {
+  return /\btext\/html\b/.test(c.req.header('accept') ?? '');
+}
+
 function redirect(c: Context<AppEnv>, location: string, cookies: string[]): Response {
   for (const cookie of cookies) c.header('set-cookie', cookie, { append: true });
   c.header('cache-control', 'no-store');
@@ -117,13 +123,20 @@ function redirect(c: Context<AppEnv>, location: string, cookies: string[]): Resp
 export function mountOidcBrowserRoutes(app: Hono<AppEnv>, deps: AppDeps): void {
   app.get(`${API_PREFIX}/auth/oidc/:workspace/start`, async (c) => {
     deps.rateLimiter.checkAnonymous(requestAddress(c, deps));
-    const slug = Name.safeParse(c.req.param('workspace'));
-    if (!slug.success) throw notFound('single sign-on for this workspace');
-    const { location, state } = await startOidcSignIn(deps, {
-      workspaceSlug: slug.data,
-      returnTo: safeReturnTo(c.req.query('returnTo')),
-    });
-    return redirect(c, location, [stateCookie(state, OIDC_LOGIN_SECONDS, isHttps(c.req))]);
+    const returnTo = safeReturnTo(c.req.query('returnTo'));
+    try {
+      const slug = Name.safeParse(c.req.param('workspace'));
+      if (!slug.success) throw notFound('single sign-on for this workspace');
+      const { location, state } = await startOidcSignIn(deps, { workspaceSlug: slug.data, returnTo });
+      return redirect(c, location, [stateCookie(state, OIDC_LOGIN_SECONDS, isHttps(c.req))]);
+    } catch (error) {
+      // A browser that navigated here lands back on the sign-in page with the reason; API clients get
+      // the problem document. Either way a workspace without single sign-on looks like an unknown one.
+      if (!(error instanceof ApiError) || !acceptsHtml(c)) throw error;
+      const failure: SsoFailure = error.code === 'not_found' ? 'sso_off' : 'sso_unavailable';
+      const next = returnTo === '/' ? '' : `&next=${encodeURIComponent(returnTo)}`;
+      return redirect(c, `/#/sign-in?error=${failure}${next}`, []);
+    }
   });
 
   app.get(OIDC_CALLBACK_PATH, async (c) => {

@@ -9,8 +9,17 @@ import { formatDateTime, formatRelative } from '../lib/format.js';
 import { AuditLogSection } from './audit-log.js';
 import { CreatedKey } from './created-key.js';
 import { MembersSection } from './members.js';
+import { SingleSignOnSection } from './single-sign-on.js';
 
-export function SettingsPage({ role, userId }: { role: Role | null; userId: string | null }) {
+export function SettingsPage({
+  role,
+  userId,
+  workspaceSlug,
+}: {
+  role: Role | null;
+  userId: string | null;
+  workspaceSlug: string | null;
+}) {
   const keys = useResource((signal) => api.call('apiKeysList', { signal }), []);
   const [created, setCreated] = useState<ApiKeyCreateResponse | null>(null);
   const [error, setError] = useState<string | null>(null);
@@ -120,6 +129,7 @@ export function SettingsPage({ role, userId }: { role: Role | null; userId: stri
         )}
       </section>
       {canGovern && <MembersSection currentUserId={userId} />}
+      {canGovern && <SingleSignOnSection workspaceSlug={workspaceSlug} canChange={role === 'owner'} />}
       {canGovern && <AuditLogSection />}
     </div>
   );

@@ -1,3 +1,4 @@
+import { Name } from '@outpost/sdk/contracts';
 import { type FormEvent, useEffect, useRef, useState } from 'react';
 import { describeFailure } from '../api/client.js';
 import { api } from '../api/instance.js';
@@ -11,12 +12,36 @@ function nextPath(search: URLSearchParams): { path: string; search: URLSearchPar
   return { path: target.path, search: target.search };
 }
 
+/** What the server's single sign-on redirects mean, as `?error=` on this page. */
+const SSO_FAILURES: Record<string, string> = {
+  sso_off: 'No workspace by that name signs in with single sign-on.',
+  sso_state: 'This sign-in expired or was started in another browser. Please try again.',
+  sso_unavailable: 'The identity provider could not be reached or is misconfigured. Try again, or ask an admin.',
+  sso_rejected: 'The identity provider did not sign you in.',
+  sso_not_member: 'You are not a member of this workspace yet. Ask an admin to add you.',
+};
+
+/** The workspace last used for single sign-on in this browser: a name, never a credential. */
+const SSO_WORKSPACE_KEY = 'outpost.sso-workspace';
+
+function rememberedWorkspace(): string {
+  try {
+    return window.localStorage.getItem(SSO_WORKSPACE_KEY) ?? '';
+  } catch {
+    return '';
+  }
+}
+
 export function SignInPage({ search }: { search: URLSearchParams }) {
   const token = search.get('token');
   const [apiKey, setApiKey] = useState('');
   const [email, setEmail] = useState('');
   const [password, setPassword] = useState('');
-  const [error, setError] = useState<string | null>(null);
+  const [workspace, setWorkspace] = useState(() => search.get('workspace') ?? rememberedWorkspace());
+  const [error, setError] = useState<string | null>(() => {
+    const failure = search.get('error');
+    return failure === null ? null : (SSO_FAILURES[failure] ?? 'Single sign-on did not finish. Please try again.');
+  });
   const [busy, setBusy] = useState(false);
   const exchanged = useRef<string | null>(null);
 
@@ -61,6 +86,15 @@ export function SignInPage({ search }: { search: URLSearchParams }) {
     void signIn({ token });
   }, [token]);
 
+  // a failure reported by the server's redirect is shown once, not again on reload
+  // biome-ignore lint/correctness/useExhaustiveDependencies: read once, when the page opens
+  useEffect(() => {
+    if (!search.has('error')) return;
+    const rest = new URLSearchParams(search);
+    rest.delete('error');
+    navigate('/sign-in', rest, { replace: true });
+  }, []);
+
   const onSubmit = (e: FormEvent) => {
     e.preventDefault();
     const key = apiKey.trim();
@@ -81,6 +115,24 @@ export function SignInPage({ search }: { search: URLSearchParams }) {
     void signIn({ email: address, password });
   };
 
+  const onSsoSubmit = (e: FormEvent) => {
+    e.preventDefault();
+    const slug = workspace.trim();
+    if (!Name.safeParse(slug).success) {
+      setError('Enter the name of your workspace, e.g. acme-data.');
+      return;
+    }
+    try {
+      window.localStorage.setItem(SSO_WORKSPACE_KEY, slug);
+    } catch {
+      // storage may be off; the name is only a convenience
+    }
+    const next = nextPath(search);
+    const returnTo = `${next.path}${next.search.size > 0 ? `?${next.search}` : ''}`;
+    setBusy(true);
+    window.location.assign(`/api/v1/auth/oidc/${encodeURIComponent(slug)}/start?returnTo=${encodeURIComponent(returnTo)}`);
+  };
+
   return (
     <div className="sign-in">
       <div className="sign-in-card">
@@ -95,8 +147,14 @@ export function SignInPage({ search }: { search: URLSearchParams }) {
           </p>
         ) : (
           <p className="muted">
-            Sign in with your email and password, open the sign-in link printed by the server, or paste an API key.
+            Sign in with your email and password, through your workspace's single sign-on, with the sign-in link printed by the
+            server, or with an API key.
           </p>
+        )}
+        {error && (
+          <div className="notice notice-error" role="alert" data-testid="sign-in-error">
+            {error}
+          </div>
         )}
         <form onSubmit={onPasswordSubmit} data-testid="sign-in-password-form" className="form">
           <label className="field">
@@ -126,6 +184,25 @@ export function SignInPage({ search }: { search: URLSearchParams }) {
             {busy ? 'Signing in…' : 'Sign in with password'}
           </button>
         </form>
+        <p className="muted small sign-in-or">or with single sign-on</p>
+        <form onSubmit={onSsoSubmit} data-testid="sign-in-sso-form" className="form">
+          <label className="field">
+            <span className="field-label">Workspace</span>
+            <input
+              type="text"
+              autoComplete="organization"
+              spellCheck={false}
+              placeholder="acme-data"
+              value={workspace}
+              maxLength={100}
+              onChange={(e) => setWorkspace(e.target.value)}
+              data-testid="sign-in-sso-workspace"
+            />
+          </label>
+          <button type="submit" className="button" disabled={busy} data-testid="sign-in-sso-submit">
+            Continue with single sign-on
+          </button>
+        </form>
         <p className="muted small sign-in-or">or with an API key</p>
         <form onSubmit={onSubmit} data-testid="sign-in-form" className="form">
           <label className="field">
@@ -140,11 +217,6 @@ export function SignInPage({ search }: { search: URLSearchParams }) {
               data-testid="sign-in-api-key"
             />
           </label>
-          {error && (
-            <div className="notice notice-error" role="alert" data-testid="sign-in-error">
-              {error}
-            </div>
-          )}
           <button type="submit" className="button button-primary" disabled={busy} data-testid="sign-in-submit">
             {busy ? 'Signing in…' : 'Sign in with API key'}
           </button>

@@ -1,0 +1,160 @@
+import { startTestServer, TestOidcProvider, type TestServer } from '@outpost/api/testing';
+import { OutpostClient, unwrap } from '@outpost/sdk/client';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchChromium, screenshot } from '../support/dashboard.js';
+
+let server: TestServer;
+let owner: OutpostClient;
+let idp: TestOidcProvider;
+let browser: Browser;
+let ownerContext: BrowserContext;
+let ownerPage: Page;
+/** Console messages about the content security policy: the pages must cause none. */
+const policyViolations: string[] = [];
+
+function watchPolicy(page: Page): void {
+  page.on('console', (message) => {
+    if (/content security policy/i.test(message.text())) policyViolations.push(message.text());
+  });
+}
+
+/** A browser of its own (no cookies of anyone else), on the dashboard. */
+async function freshPage(): Promise<{ context: BrowserContext; page: Page }> {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
+  const page = await context.newPage();
+  watchPolicy(page);
+  return { context, page };
+}
+
+beforeAll(async () => {
+  idp = await new TestOidcProvider().start();
+  server = await startTestServer({ secretKey: 'a server key of at least thirty-two characters' });
+  owner = new OutpostClient({ baseUrl: server.url, token: server.ownerKey });
+  browser = await launchChromium();
+  ownerContext = await browser.newContext({ viewport: { width: 1360, height: 900 } });
+  ownerPage = await ownerContext.newPage();
+  watchPolicy(ownerPage);
+});
+afterAll(async () => {
+  await browser?.close();
+  await owner?.close();
+  await server?.close();
+  await idp?.close();
+});
+
+describe('single sign-on in the dashboard', () => {
+  it('lets an owner connect an OpenID Connect provider in settings and shows what to register and share', async () => {
+    await ownerPage.goto(`${server.url}/#/sign-in`);
+    await ownerPage.getByTestId('sign-in-api-key').fill(server.ownerKey);
+    await ownerPage.getByTestId('sign-in-submit').click();
+    await ownerPage.getByTestId('workspace-name').getByText('Default').waitFor();
+    await ownerPage.getByTestId('nav-settings').click();
+    await ownerPage.getByTestId('sso-set-up').click();
+
+    await ownerPage.getByTestId('sso-issuer').fill(idp.issuer);
+    await ownerPage.getByTestId('sso-client-id').fill(idp.clientId);
+    // A confidential client needs its secret: the form says so before calling the API.
+    await ownerPage.getByTestId('sso-save').click();
+    expect(await ownerPage.getByTestId('sso-error').textContent()).toContain('Client secret');
+    await ownerPage.getByTestId('sso-client-secret').fill(idp.clientSecret);
+    await ownerPage.getByTestId('sso-default-role').selectOption('viewer');
+    await ownerPage.getByTestId('sso-domains').fill('Example.com, @example.com');
+    await screenshot(ownerPage, 'settings-sso-form');
+    await ownerPage.getByTestId('sso-save').click();
+
+    await ownerPage.getByTestId('sso-summary').waitFor();
+    expect(await ownerPage.getByTestId('sso-issuer-value').textContent()).toBe(idp.issuer);
+    expect(await ownerPage.getByTestId('sso-redirect-uri').textContent()).toBe(`${server.url}/api/v1/auth/oidc/callback`);
+    expect(await ownerPage.getByTestId('sso-sign-in-link').textContent()).toBe(`${server.url}/#/sign-in?workspace=default`);
+    expect(await ownerPage.getByTestId('sso-new-people').textContent()).toBe(
+      'join as viewer when their verified email is at example.com',
+    );
+    await screenshot(ownerPage, 'settings-sso');
+
+    const stored = unwrap(await owner.call('oidcConfigGet', {}));
+    expect(stored).toMatchObject({
+      issuer: idp.issuer,
+      clientId: idp.clientId,
+      hasClientSecret: true,
+      defaultRole: 'viewer',
+      allowedDomains: ['example.com'],
+    });
+  });
+
+  it('signs a person in through the provider from the shared link and lands where they were going', async () => {
+    idp.person = { sub: 'sso-ada', email: 'ada@example.com', emailVerified: true, name: 'Ada' };
+    const { context, page } = await freshPage();
+    try {
+      // Signed out, the runs page sends the person to sign in and remembers where they were going.
+      await page.goto(`${server.url}/#/runs`);
+      await page.getByTestId('sign-in-sso-form').waitFor();
+      expect(new URL(page.url()).hash).toBe('#/sign-in?next=%2Fruns');
+      await page.getByTestId('sign-in-sso-workspace').fill('default');
+      await screenshot(page, 'sign-in-sso');
+      await page.getByTestId('sign-in-sso-submit').click();
+
+      await page.getByTestId('user-email').getByText('ada@example.com').waitFor();
+      expect(await page.locator('.role').textContent()).toBe('viewer');
+      expect(new URL(page.url()).hash).toBe('#/runs');
+      const members = unwrap(await owner.call('membersList', {})).items;
+      expect(members.find((m) => m.email === 'ada@example.com')).toMatchObject({ role: 'viewer', sso: true });
+
+      // The workspace is remembered in this browser for the next sign-in.
+      await page.getByTestId('sign-out').click();
+      await page.getByTestId('sign-in-sso-form').waitFor();
+      expect(await page.getByTestId('sign-in-sso-workspace').inputValue()).toBe('default');
+    } finally {
+      await context.close();
+    }
+  });
+
+  it('sends a person the provider vouches for but the workspace does not admit back to sign in, with the reason', async () => {
+    idp.person = { sub: 'sso-eve', email: 'eve@elsewhere.org', emailVerified: true };
+    const { context, page } = await freshPage();
+    try {
+      await page.goto(`${server.url}/#/sign-in?workspace=default`);
+      await page.getByTestId('sign-in-sso-submit').click();
+      await page.getByTestId('sign-in-error').waitFor();
+      expect(await page.getByTestId('sign-in-error').textContent()).toContain('not a member of this workspace');
+      // The reason leaves the address bar, so a reload does not show it again.
+      await page.waitForURL((url) => !url.hash.includes('error='));
+      expect(await context.cookies()).not.toContainEqual(expect.objectContaining({ name: 'outpost_session' }));
+      await screenshot(page, 'sign-in-sso-refused');
+    } finally {
+      await context.close();
+    }
+  });
+
+  it('tells a person who names a workspace without single sign-on so, on the sign-in page', async () => {
+    const { context, page } = await freshPage();
+    try {
+      await page.goto(`${server.url}/#/sign-in`);
+      await page.getByTestId('sign-in-sso-workspace').fill('no-such-workspace');
+      await page.getByTestId('sign-in-sso-submit').click();
+      await page.getByTestId('sign-in-error').waitFor();
+      expect(await page.getByTestId('sign-in-error').textContent()).toContain('No workspace by that name');
+    } finally {
+      await context.close();
+    }
+  });
+
+  it('lets the owner turn single sign-on off, after which the provider no longer signs anyone in', async () => {
+    await ownerPage.getByTestId('sso-turn-off').click();
+    await ownerPage.getByTestId('sso-turn-off-confirm').click();
+    await ownerPage.getByTestId('sso-off').waitFor();
+    expect(await owner.call('oidcConfigGet', {})).toMatchObject({ ok: false, status: 404 });
+
+    idp.person = { sub: 'sso-ada', email: 'ada@example.com', emailVerified: true };
+    const { context, page } = await freshPage();
+    try {
+      await page.goto(`${server.url}/#/sign-in?workspace=default`);
+      await page.getByTestId('sign-in-sso-submit').click();
+      await page.getByTestId('sign-in-error').waitFor();
+      expect(await page.getByTestId('sign-in-error').textContent()).toContain('No workspace by that name');
+    } finally {
+      await context.close();
+    }
+    expect(policyViolations).toEqual([]);
+  });
+});
