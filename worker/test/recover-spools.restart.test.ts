@@ -34,6 +34,9 @@ describe('spool recovery', () => {
   /** Leaves `count` unacknowledged lines in the spool, as a worker stopped during an outage would. */
   async function leaveSpool(runId: string, count: number): Promise<void> {
     server.plan([], 'fail-503');
+    // A connection pool of its own, closed below: a retry already on the wire when the shipper stops
+    // is answered (503) before the test changes the plan, instead of landing after it.
+    const own = new OutpostClient({ baseUrl: server.url, token: 'op_worker_key', timeoutMs: 2_000 });
     const shipper = new LogShipper({
       runId,
       attempt: 2,
@@ -42,12 +45,13 @@ describe('spool recovery', () => {
       batchMs: 0,
       logger,
       backoff: { baseMs: 5, maxMs: 20 },
-      send: (batch) => client.call('logsWrite', { params: { id: runId }, body: batch }),
+      send: (batch) => own.call('logsWrite', { params: { id: runId }, body: batch }),
     });
     for (let i = 1; i <= count; i++) shipper.push({ level: 'info', message: `spooled ${i}`, stream: 'stdout' });
     await waitFor(() => existsSync(join(spoolDir, `${runId}-2.ndjson`)), 5_000, 'the spool file');
     await waitFor(() => server.requests >= 2, 5_000, 'a retry');
     shipper.stop();
+    await own.close();
   }
 
   it('delivers what an earlier process left in the spool with the worker key, once, and removes the file', async () => {

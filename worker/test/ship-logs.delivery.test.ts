@@ -32,8 +32,13 @@ describe('LogShipper', () => {
     rmSync(spoolDir, { recursive: true, force: true });
   });
 
-  function shipper(runId: string, overrides: { batchSize?: number; batchMs?: number; url?: string } = {}): LogShipper {
-    const target = overrides.url ? new OutpostClient({ baseUrl: overrides.url, token: 'run-token', timeoutMs: 2_000 }) : client;
+  function shipper(
+    runId: string,
+    overrides: { batchSize?: number; batchMs?: number; url?: string; via?: OutpostClient } = {},
+  ): LogShipper {
+    const target =
+      overrides.via ??
+      (overrides.url ? new OutpostClient({ baseUrl: overrides.url, token: 'run-token', timeoutMs: 2_000 }) : client);
     const s = new LogShipper({
       runId,
       attempt: 1,
@@ -88,13 +93,17 @@ describe('LogShipper', () => {
 
   it('keeps lines that were acknowledged before the outage out of the re-sent spool', async () => {
     const runId = randomUUID();
-    const first = shipper(runId, { batchSize: 5, batchMs: 0 });
+    // A connection pool of its own, closed after the stop: a retry already on the wire is answered
+    // (503) before the plan changes, instead of being stored after it.
+    const own = new OutpostClient({ baseUrl: server.url, token: 'run-token', timeoutMs: 5_000 });
+    const first = shipper(runId, { batchSize: 5, batchMs: 0, via: own });
     for (let i = 1; i <= 5; i++) first.push({ level: 'info', message: `ok ${i}`, stream: 'stdout' });
     expect(await first.flush(5_000)).toBe(true);
     server.plan([], 'fail-503');
     for (let i = 6; i <= 8; i++) first.push({ level: 'info', message: `late ${i}`, stream: 'stdout' });
     await waitFor(() => existsSync(join(spoolDir, `${runId}-1.ndjson`)), 10_000);
     first.stop();
+    await own.close();
     server.plan([], 'ok');
     const before = server.deliveries.length;
     const second = shipper(runId, { batchSize: 5, batchMs: 0 });

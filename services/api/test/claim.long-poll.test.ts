@@ -60,7 +60,7 @@ test('a waiting claim returns a run created while it waits, well before waitMs',
 test('a waiting claim wakes when a scheduled run becomes due', async () => {
   const { name, deploymentId } = await pool();
   const run = await owner('POST', `/deployments/${deploymentId}/runs`, {
-    body: { scheduledTime: new Date(Date.now() + 1_500).toISOString() },
+    body: { scheduledTime: new Date(Date.now() + 3_000).toISOString() },
   });
   const started = performance.now();
   const res = await client(server, await server.createKey('worker'))('POST', `/work-pools/${name}/claim`, {

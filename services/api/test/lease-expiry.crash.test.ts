@@ -11,7 +11,7 @@ let loop: LeaseExpiryLoop;
 
 beforeAll(async () => {
   // One-second leases, and no background loop: the test drives tick() itself.
-  server = await startTestServer({ loops: false, leaseSeconds: 1 });
+  server = await startTestServer({ loops: false, leaseSeconds: 2 });
   owner = client(server, server.ownerKey);
   loop = new LeaseExpiryLoop(server.sql, server.databaseUrl, createLogger('silent'));
 });

@@ -380,7 +380,10 @@ describe('flow runs', () => {
     } while (cursor);
     expect(seen).toHaveLength(25);
     expect(new Set(seen)).toEqual(new Set(created));
-    expect(seen).toEqual([...created].reverse());
+    // Newest first by creation time; runs created within the same millisecond are ordered by id.
+    const ordered = await server.sql<{ id: string }[]>`
+      SELECT id FROM flow_runs WHERE id = ANY(${server.sql.array(created)}::uuid[]) ORDER BY created_at DESC, id DESC`;
+    expect(seen).toEqual(ordered.map((r) => r.id));
 
     const odd = await owner('GET', `/flow-runs?deploymentId=${deployment.id}&tag=odd&limit=200`);
     expect(odd.body.items).toHaveLength(12);

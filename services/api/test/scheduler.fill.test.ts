@@ -236,6 +236,7 @@ test('a manual run may not use an idempotency key of the scheduler or of a backf
 
 describe('concurrent passes', () => {
   test('four passes running at once create exactly one run per scheduled time', async () => {
+    const from = (await dbNow()).getTime();
     const ids: string[] = [];
     for (let i = 0; i < 20; i++) {
       const d = await deploy(owner, { flowName: unique('race'), schedules: [{ cron: '*/5 * * * *' }, { intervalSeconds: 600 }] });
@@ -247,6 +248,9 @@ describe('concurrent passes', () => {
     );
     await Promise.all(loops.map((l) => l.tick()));
     await Promise.all(loops.map((l) => l.tick()));
+    const to = (await dbNow()).getTime();
+    // A mark passing while the passes run lets a later pass add that schedule's next time: one run more.
+    const crossed = (step: number) => (Math.floor(to / step) > Math.floor(from / step) ? 1 : 0);
     for (const id of ids) {
       const runs = await runsOf(id);
       expect(new Set(runs.map((r) => r.idempotency_key)).size).toBe(runs.length);
@@ -257,7 +261,7 @@ describe('concurrent passes', () => {
       ] as const) {
         const times = runs.filter((r) => r.idempotency_key.includes(kind)).map((r) => r.expected_start_time.getTime());
         expect(times.length).toBeGreaterThanOrEqual(min);
-        expect(times.length).toBeLessThanOrEqual(min + 1);
+        expect(times.length).toBeLessThanOrEqual(min + 1 + crossed(step));
         for (let i = 1; i < times.length; i++) expect((times[i] ?? 0) - (times[i - 1] ?? 0)).toBe(step);
       }
     }

@@ -69,7 +69,7 @@ describe('signing key rotation', () => {
     const before = await first.sign(claims);
     const oldKid = decodeProtectedHeader(before).kid;
 
-    const rotated = await rotateSigningKey(server.sql, { publishSeconds: 2 });
+    const rotated = await rotateSigningKey(server.sql, { publishSeconds: 5 });
     expect(rotated.kid).not.toBe(oldKid);
     // Published at once (a replica refreshes within its interval), while the old key keeps signing.
     await second.refresh();
