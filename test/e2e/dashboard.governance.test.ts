@@ -3,7 +3,7 @@ import { OutpostClient, unwrap } from '@outpost/sdk/client';
 import type { AuditEntry, WhoAmIResponse } from '@outpost/sdk/contracts';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium, screenshot } from '../support/dashboard.js';
+import { launchChromium, PolicyWatch, screenshot, signInWithKey } from '../support/dashboard.js';
 
 const EMAIL = 'grace@example.com';
 const PASSWORD = 'correct horse battery staple';
@@ -14,14 +14,7 @@ let browser: Browser;
 let ownerContext: BrowserContext;
 let ownerPage: Page;
 let setupToken = '';
-/** Console messages about the content security policy: the pages must cause none. */
-const policyViolations: string[] = [];
-
-function watchPolicy(page: Page): void {
-  page.on('console', (message) => {
-    if (/content security policy/i.test(message.text())) policyViolations.push(message.text());
-  });
-}
+const policy = new PolicyWatch();
 
 async function memberByEmail(email: string) {
   return unwrap(await owner.call('membersList', {})).items.find((m) => m.email === email);
@@ -33,7 +26,7 @@ beforeAll(async () => {
   browser = await launchChromium();
   ownerContext = await browser.newContext({ viewport: { width: 1360, height: 900 } });
   ownerPage = await ownerContext.newPage();
-  watchPolicy(ownerPage);
+  policy.watch(ownerPage);
 });
 afterAll(async () => {
   await browser?.close();
@@ -43,10 +36,7 @@ afterAll(async () => {
 
 describe('people and the audit log in the dashboard', () => {
   it('lets an owner who signed in with an API key add a member and shows the setup token once', async () => {
-    await ownerPage.goto(`${server.url}/#/sign-in`);
-    await ownerPage.getByTestId('sign-in-api-key').fill(server.ownerKey);
-    await ownerPage.getByTestId('sign-in-submit').click();
-    await ownerPage.getByTestId('workspace-name').getByText('Default').waitFor();
+    await signInWithKey(ownerPage, server.url, server.ownerKey);
     await ownerPage.getByTestId('nav-settings').click();
     // a new workspace has an owner key but no people yet
     await ownerPage.getByTestId('member-add-email').waitFor();
@@ -71,7 +61,7 @@ describe('people and the audit log in the dashboard', () => {
     const context = await browser.newContext({ viewport: { width: 1360, height: 860 } });
     try {
       const page = await context.newPage();
-      watchPolicy(page);
+      policy.watch(page);
       await page.goto(`${server.url}/#/set-password?token=${encodeURIComponent(setupToken)}`);
       await page.getByTestId('set-password').waitFor();
       // the token leaves the address bar at once
@@ -170,6 +160,6 @@ describe('people and the audit log in the dashboard', () => {
     await row.getByTestId('member-remove-confirm').click();
     await row.waitFor({ state: 'detached' });
     expect(await memberByEmail(EMAIL)).toBeUndefined();
-    expect(policyViolations).toEqual([]);
+    expect(policy.violations).toEqual([]);
   });
 });

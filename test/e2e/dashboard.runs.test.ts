@@ -2,13 +2,19 @@ import { unwrap } from '@outpost/sdk/client';
 import type { FlowRun, JsonObject } from '@outpost/sdk/contracts';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type DashboardStack, launchChromium, screenshot, signedInPage, startDashboardStack } from '../support/dashboard.js';
+import {
+  type DashboardStack,
+  launchChromium,
+  PolicyWatch,
+  screenshot,
+  signedInPage,
+  startDashboardStack,
+} from '../support/dashboard.js';
 
 let stack: DashboardStack;
 let browser: Browser;
 let page: Page;
-/** Console messages about the content security policy: the page must cause none. */
-const policyViolations: string[] = [];
+const policy = new PolicyWatch();
 
 async function createRun(flowName: string, parameters: JsonObject = {}): Promise<FlowRun> {
   const id = stack.deployments.get(flowName);
@@ -37,9 +43,7 @@ beforeAll(async () => {
   stack = await startDashboardStack();
   browser = await launchChromium();
   ({ page } = await signedInPage(browser, stack));
-  page.on('console', (message) => {
-    if (/content security policy/i.test(message.text())) policyViolations.push(message.text());
-  });
+  policy.watch(page);
 });
 afterAll(async () => {
   await browser?.close();
@@ -168,7 +172,7 @@ describe('the dashboard against a real API and worker', () => {
       if (nav === 'nav-overview') expect(await page.getByTestId('kpi-runs').textContent()).toMatch(/[1-9]/);
       await screenshot(page, name);
     }
-    expect(policyViolations).toEqual([]);
+    expect(policy.violations).toEqual([]);
   });
 
   it('signs out: the session ends and the pages ask to sign in again', async () => {

@@ -1,8 +1,8 @@
 import { startTestServer, TestOidcProvider, type TestServer } from '@outpost/api/testing';
 import { OutpostClient, unwrap } from '@outpost/sdk/client';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium, screenshot } from '../support/dashboard.js';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { launchChromium, PolicyWatch, screenshot, signInWithKey } from '../support/dashboard.js';
 
 let server: TestServer;
 let owner: OutpostClient;
@@ -10,21 +10,12 @@ let idp: TestOidcProvider;
 let browser: Browser;
 let ownerContext: BrowserContext;
 let ownerPage: Page;
-/** Console messages about the content security policy: the pages must cause none. */
-const policyViolations: string[] = [];
-
-function watchPolicy(page: Page): void {
-  page.on('console', (message) => {
-    if (/content security policy/i.test(message.text())) policyViolations.push(message.text());
-  });
-}
+const policy = new PolicyWatch();
 
 /** A browser of its own (no cookies of anyone else), on the dashboard. */
 async function freshPage(): Promise<{ context: BrowserContext; page: Page }> {
   const context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
-  const page = await context.newPage();
-  watchPolicy(page);
-  return { context, page };
+  return { context, page: policy.watch(await context.newPage()) };
 }
 
 beforeAll(async () => {
@@ -33,8 +24,10 @@ beforeAll(async () => {
   owner = new OutpostClient({ baseUrl: server.url, token: server.ownerKey });
   browser = await launchChromium();
   ownerContext = await browser.newContext({ viewport: { width: 1360, height: 900 } });
-  ownerPage = await ownerContext.newPage();
-  watchPolicy(ownerPage);
+  ownerPage = policy.watch(await ownerContext.newPage());
+});
+afterEach(() => {
+  expect(policy.violations).toEqual([]);
 });
 afterAll(async () => {
   await browser?.close();
@@ -45,12 +38,11 @@ afterAll(async () => {
 
 describe('single sign-on in the dashboard', () => {
   it('lets an owner connect an OpenID Connect provider in settings and shows what to register and share', async () => {
-    await ownerPage.goto(`${server.url}/#/sign-in`);
-    await ownerPage.getByTestId('sign-in-api-key').fill(server.ownerKey);
-    await ownerPage.getByTestId('sign-in-submit').click();
-    await ownerPage.getByTestId('workspace-name').getByText('Default').waitFor();
+    await signInWithKey(ownerPage, server.url, server.ownerKey);
     await ownerPage.getByTestId('nav-settings').click();
     await ownerPage.getByTestId('sso-set-up').click();
+    // The redirect URI is shown before anything is saved: providers ask for it before they issue a client.
+    expect(await ownerPage.getByTestId('sso-form-redirect-uri').textContent()).toBe(`${server.url}/api/v1/auth/oidc/callback`);
 
     await ownerPage.getByTestId('sso-issuer').fill(idp.issuer);
     await ownerPage.getByTestId('sso-client-id').fill(idp.clientId);
@@ -80,6 +72,38 @@ describe('single sign-on in the dashboard', () => {
       defaultRole: 'viewer',
       allowedDomains: ['example.com'],
     });
+  });
+
+  it('shows an admin the settings without the means to change them', async () => {
+    const { context, page } = await freshPage();
+    try {
+      await signInWithKey(page, server.url, await server.createKey('admin'));
+      await page.getByTestId('nav-settings').click();
+      await page.getByTestId('sso-summary').waitFor();
+      expect(await page.getByTestId('sso-issuer-value').textContent()).toBe(idp.issuer);
+      expect(await page.getByText('Only owners change single sign-on.').count()).toBe(1);
+      expect(await page.getByTestId('sso-edit').count()).toBe(0);
+      expect(await page.getByTestId('sso-turn-off').count()).toBe(0);
+    } finally {
+      await context.close();
+    }
+  });
+
+  it('shows a reason it does not know as a general failure, even one named like a built-in property', async () => {
+    const { context } = await freshPage();
+    try {
+      for (const reason of ['__proto__', 'toString', 'sso_something_new']) {
+        // a fresh document each time, as the server's redirect makes one
+        const tab = policy.watch(await context.newPage());
+        await tab.goto(`${server.url}/#/sign-in?error=${reason}`);
+        await tab.getByTestId('sign-in-error').waitFor();
+        expect(await tab.getByTestId('sign-in-error').textContent()).toBe('Single sign-on did not finish. Please try again.');
+        expect(await tab.getByTestId('sign-in-sso-form').count()).toBe(1);
+        await tab.close();
+      }
+    } finally {
+      await context.close();
+    }
   });
 
   it('signs a person in through the provider from the shared link and lands where they were going', async () => {
@@ -155,6 +179,5 @@ describe('single sign-on in the dashboard', () => {
     } finally {
       await context.close();
     }
-    expect(policyViolations).toEqual([]);
   });
 });

@@ -32,6 +32,29 @@ export function launchChromium(): Promise<Browser> {
   });
 }
 
+/**
+ * Console messages about the content security policy from every page it watches: the dashboard
+ * must cause none, so a suite ends with `expect(policy.violations).toEqual([])`.
+ */
+export class PolicyWatch {
+  readonly violations: string[] = [];
+
+  watch(page: Page): Page {
+    page.on('console', (message) => {
+      if (/content security policy/i.test(message.text())) this.violations.push(message.text());
+    });
+    return page;
+  }
+}
+
+/** Signs `page` in on the sign-in page with an API key and waits for the workspace to show. */
+export async function signInWithKey(page: Page, baseUrl: string, key: string): Promise<void> {
+  await page.goto(`${baseUrl}/#/sign-in`);
+  await page.getByTestId('sign-in-api-key').fill(key);
+  await page.getByTestId('sign-in-submit').click();
+  await page.getByTestId('workspace-name').getByText('Default').waitFor();
+}
+
 /** Writes a full-page screenshot to test/artifacts/screenshots/<name>.png (git-ignored). */
 export async function screenshot(page: Page, name: string): Promise<string> {
   await mkdir(SCREENSHOTS, { recursive: true });

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
-import { startTestServer, TestOidcProvider, type TestServer } from '../src/testing.js';
+import { startTestServer, TEST_RATE_LIMITS, TestOidcProvider, type TestServer } from '../src/testing.js';
 import { type Call, client } from './helpers.js';
 import { browser, cookieValue } from './sessions.support.js';
 import { addPerson, newEmail } from './users.support.js';
@@ -205,14 +205,40 @@ describe('OpenID Connect single sign-on', () => {
   test('a browser sent to the start of a workspace without single sign-on lands on the sign-in page with the reason', async () => {
     expect((await owner('DELETE', '/sso/oidc')).status).toBe(204);
     const page = { accept: 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8' };
-    const off = await server.app.request('/api/v1/auth/oidc/default/start?returnTo=%2Fruns', { headers: page });
-    const unknown = await server.app.request('/api/v1/auth/oidc/no-such-workspace/start?returnTo=%2Fruns', {
-      headers: page,
-    });
-    for (const res of [off, unknown]) {
+    const returnTo = encodeURIComponent('/runs?tag=a+b');
+    const answers = [];
+    for (const workspace of ['default', 'no-such-workspace', 'Bad_Slug!']) {
+      answers.push(
+        await server.app.request(`/api/v1/auth/oidc/${encodeURIComponent(workspace)}/start?returnTo=${returnTo}`, {
+          headers: page,
+        }),
+      );
+    }
+    for (const res of answers) {
       expect(res.status).toBe(302);
-      expect(res.headers.get('location')).toBe('/#/sign-in?error=sso_off&next=%2Fruns');
+      expect(res.headers.get('location')).toBe(`/#/sign-in?error=sso_off&next=${returnTo}`);
       expect(res.headers.getSetCookie()).toEqual([]);
+    }
+  });
+
+  test('a browser whose address has used up its anonymous requests lands on the sign-in page told to wait', async () => {
+    const limited = await startTestServer({
+      loops: false,
+      secretKey: SECRET_KEY,
+      rateLimits: { ...TEST_RATE_LIMITS, anonymousPerMinute: 1 },
+    });
+    try {
+      const start = () => limited.app.request('/api/v1/auth/oidc/default/start', { headers: { accept: 'text/html' } });
+      expect((await start()).headers.get('location')).toBe('/#/sign-in?error=sso_off');
+      const refused = await start();
+      expect(refused.status).toBe(302);
+      expect(refused.headers.get('location')).toBe('/#/sign-in?error=sso_busy');
+      // An API client is told the same with the problem document and Retry-After.
+      const api = await limited.app.request('/api/v1/auth/oidc/default/start');
+      expect(api.status).toBe(429);
+      expect(api.headers.get('retry-after')).toMatch(/^\d+$/);
+    } finally {
+      await limited.close();
     }
   });
 });

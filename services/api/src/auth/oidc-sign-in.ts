@@ -18,14 +18,14 @@ export const OIDC_CALLBACK_PATH = `${API_PREFIX}/auth/oidc/callback`;
 
 const sha256 = (value: string) => createHash('sha256').update(value, 'utf8').digest('hex');
 /** Dashboard paths only: one leading slash, no scheme or host, so the landing page cannot be another site. */
-const RETURN_TO = /^\/(?!\/)[A-Za-z0-9/_.~=&?%-]{0,499}$/;
+const RETURN_TO = /^\/(?!\/)[A-Za-z0-9/_.~=&?%+-]{0,499}$/;
 
 export function safeReturnTo(value: string | undefined): string {
   return value !== undefined && RETURN_TO.test(value) && !value.includes('\\') ? value : '/';
 }
 
 /** Why single sign-on did not finish, as the sign-in page is told (never details of the provider's answer). */
-export type SsoFailure = 'sso_off' | 'sso_state' | 'sso_unavailable' | 'sso_rejected' | 'sso_not_member';
+export type SsoFailure = 'sso_off' | 'sso_busy' | 'sso_state' | 'sso_unavailable' | 'sso_rejected' | 'sso_not_member';
 
 export class SsoError extends Error {
   override readonly name = 'SsoError';

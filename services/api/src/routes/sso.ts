@@ -122,9 +122,9 @@ function redirect(c: Context<AppEnv>, location: string, cookies: string[]): Resp
  */
 export function mountOidcBrowserRoutes(app: Hono<AppEnv>, deps: AppDeps): void {
   app.get(`${API_PREFIX}/auth/oidc/:workspace/start`, async (c) => {
-    deps.rateLimiter.checkAnonymous(requestAddress(c, deps));
     const returnTo = safeReturnTo(c.req.query('returnTo'));
     try {
+      deps.rateLimiter.checkAnonymous(requestAddress(c, deps));
       const slug = Name.safeParse(c.req.param('workspace'));
       if (!slug.success) throw notFound('single sign-on for this workspace');
       const { location, state } = await startOidcSignIn(deps, { workspaceSlug: slug.data, returnTo });
@@ -133,7 +133,8 @@ export function mountOidcBrowserRoutes(app: Hono<AppEnv>, deps: AppDeps): void {
       // A browser that navigated here lands back on the sign-in page with the reason; API clients get
       // the problem document. Either way a workspace without single sign-on looks like an unknown one.
       if (!(error instanceof ApiError) || !acceptsHtml(c)) throw error;
-      const failure: SsoFailure = error.code === 'not_found' ? 'sso_off' : 'sso_unavailable';
+      const failure: SsoFailure =
+        error.code === 'not_found' ? 'sso_off' : error.code === 'rate_limited' ? 'sso_busy' : 'sso_unavailable';
       const next = returnTo === '/' ? '' : `&next=${encodeURIComponent(returnTo)}`;
       return redirect(c, `/#/sign-in?error=${failure}${next}`, []);
     }

@@ -19,6 +19,7 @@ const SSO_FAILURES: Record<string, string> = {
   sso_unavailable: 'The identity provider could not be reached or is misconfigured. Try again, or ask an admin.',
   sso_rejected: 'The identity provider did not sign you in.',
   sso_not_member: 'You are not a member of this workspace yet. Ask an admin to add you.',
+  sso_busy: 'Too many sign-in attempts from this address. Wait a minute and try again.',
 };
 
 /** The workspace last used for single sign-on in this browser: a name, never a credential. */
@@ -40,7 +41,11 @@ export function SignInPage({ search }: { search: URLSearchParams }) {
   const [workspace, setWorkspace] = useState(() => search.get('workspace') ?? rememberedWorkspace());
   const [error, setError] = useState<string | null>(() => {
     const failure = search.get('error');
-    return failure === null ? null : (SSO_FAILURES[failure] ?? 'Single sign-on did not finish. Please try again.');
+    if (failure === null) return null;
+    // own keys only: `__proto__` or `toString` in a crafted link must not reach the page as a value
+    return Object.hasOwn(SSO_FAILURES, failure)
+      ? (SSO_FAILURES[failure] as string)
+      : 'Single sign-on did not finish. Please try again.';
   });
   const [busy, setBusy] = useState(false);
   const exchanged = useRef<string | null>(null);
@@ -93,6 +98,15 @@ export function SignInPage({ search }: { search: URLSearchParams }) {
     const rest = new URLSearchParams(search);
     rest.delete('error');
     navigate('/sign-in', rest, { replace: true });
+  }, []);
+
+  // Back from the provider's page the browser may restore this page as it was left: busy.
+  useEffect(() => {
+    const restored = (e: PageTransitionEvent) => {
+      if (e.persisted) setBusy(false);
+    };
+    window.addEventListener('pageshow', restored);
+    return () => window.removeEventListener('pageshow', restored);
   }, []);
 
   const onSubmit = (e: FormEvent) => {

@@ -8,6 +8,9 @@ import { formatDateTime } from '../lib/format.js';
 
 type DefaultRole = NonNullable<OidcConfig['defaultRole']>;
 
+/** Where the provider sends people back; the server reports its own public address once configured. */
+const CALLBACK_PATH = '/api/v1/auth/oidc/callback';
+
 /** The workspace's settings, or null when single sign-on is off (the API's 404). */
 async function readConfig(signal: AbortSignal): Promise<ApiResult<OidcConfig | null>> {
   const result = await api.call('oidcConfigGet', { signal });
@@ -58,11 +61,11 @@ export function SingleSignOnSection({ workspaceSlug, canChange }: { workspaceSlu
       </div>
       {(error ?? config.error) && <Notice>{error ?? config.error}</Notice>}
       {!canChange && <Notice kind="info">Only owners change single sign-on.</Notice>}
-      {!config.loading && !current && !editing && (
+      {!config.loading && !config.error && !current && !editing && (
         <div className="sso-off" data-testid="sso-off">
           <p className="muted">
             People sign in with a password. Connect an OpenID Connect provider (Okta, Entra ID, Google Workspace, Keycloak…) to
-            let them sign in through it instead.
+            let them sign in through it as well.
           </p>
           {canChange && (
             <button type="button" className="button button-primary" onClick={() => setEditing(true)} data-testid="sso-set-up">
@@ -100,7 +103,7 @@ export function SingleSignOnSection({ workspaceSlug, canChange }: { workspaceSlu
               <>
                 <dt>Sign-in link</dt>
                 <dd>
-                  <code data-testid="sso-sign-in-link">{ssoSignInLink(window.location.origin, workspaceSlug)}</code>
+                  <code data-testid="sso-sign-in-link">{ssoSignInLink(new URL(current.redirectUri).origin, workspaceSlug)}</code>
                 </dd>
               </>
             )}
@@ -114,6 +117,9 @@ export function SingleSignOnSection({ workspaceSlug, canChange }: { workspaceSlu
               </button>
               {confirmingOff ? (
                 <>
+                  <span className="muted small">
+                    People who joined through single sign-on have no password until they set one.
+                  </span>
                   <button type="button" className="button button-quiet" onClick={() => setConfirmingOff(false)}>
                     Keep
                   </button>
@@ -188,7 +194,7 @@ function SsoForm({ current, onCancel, onSaved }: { current: OidcConfig | null; o
       issuer: issuer.trim(),
       clientId: clientId.trim(),
       defaultRole: defaultRole || null,
-      allowedDomains,
+      allowedDomains: defaultRole ? allowedDomains : [],
       // left empty on a change: the stored secret stays
       ...(publicClient ? { clientSecret: null } : secret ? { clientSecret: secret } : {}),
     };
@@ -205,6 +211,10 @@ function SsoForm({ current, onCancel, onSaved }: { current: OidcConfig | null; o
 
   return (
     <form className="form sso-form" onSubmit={(e) => void onSubmit(e)} data-testid="sso-form">
+      <p className="muted small">
+        Register this redirect URI at the provider first; it gives you the client ID and secret:{' '}
+        <code data-testid="sso-form-redirect-uri">{current?.redirectUri ?? `${window.location.origin}${CALLBACK_PATH}`}</code>
+      </p>
       <label className="field">
         <span className="field-label">Issuer</span>
         <input
