@@ -19,6 +19,8 @@ const Env = z.object({
   OUTPOST_LEASE_SECONDS: z.coerce.number().int().min(5).max(3600).default(30),
   /** Seconds past its scheduled time before an unclaimed run is marked Late. */
   OUTPOST_LATE_AFTER_SECONDS: z.coerce.number().int().min(1).max(86_400).default(15),
+  /** Days a run's log lines are kept, counted from the run's creation; unset keeps them forever. */
+  OUTPOST_LOG_RETENTION_DAYS: z.coerce.number().int().min(1).max(36_500).optional(),
   /** The origin browsers reach the API at (behind a proxy); single sign-on redirect URIs are made from it. */
   OUTPOST_PUBLIC_URL: z.url({ protocol: /^https?$/ }).optional(),
   /** Encrypts stored OIDC client secrets (at least 32 characters); without it only public OIDC clients work. */
@@ -43,6 +45,7 @@ Environment:
   OUTPOST_LOG_LEVEL       fatal|error|warn|info|debug|trace|silent (default: info)
   OUTPOST_LEASE_SECONDS   lease length in seconds (default: 30)
   OUTPOST_LATE_AFTER_SECONDS  seconds before an unclaimed due run is Late (default: 15)
+  OUTPOST_LOG_RETENTION_DAYS  days a run's log lines are kept from its creation (default: forever)
   OUTPOST_PUBLIC_URL      origin browsers use, e.g. https://outpost.example.com (default: the listening address)
   OUTPOST_SECRET_KEY      32+ characters; encrypts stored OIDC client secrets
   OUTPOST_TRUSTED_PROXY_HOPS  reverse proxies whose X-Forwarded-For is believed (default: 0)
@@ -98,6 +101,7 @@ export async function main(argv: string[]): Promise<number> {
     port,
     leaseSeconds: env.data.OUTPOST_LEASE_SECONDS,
     lateRuns: { lateAfterSeconds: env.data.OUTPOST_LATE_AFTER_SECONDS },
+    retention: { logRetentionDays: env.data.OUTPOST_LOG_RETENTION_DAYS ?? null },
     logLevel: env.data.OUTPOST_LOG_LEVEL,
     publicUrl: env.data.OUTPOST_PUBLIC_URL,
     secretKey: env.data.OUTPOST_SECRET_KEY,

@@ -17,6 +17,7 @@ import { RateLimiter, type RateLimitSettings } from './http/rate-limit.js';
 import { createLogger, type Logger } from './logger.js';
 import { LateRunsLoop, type LateRunsOptions } from './loops/late-runs.js';
 import { LeaseExpiryLoop, type LeaseExpiryOptions } from './loops/lease-expiry.js';
+import { RetentionLoop, type RetentionOptions } from './loops/retention.js';
 import { SchedulerLoop, type SchedulerOptions } from './loops/scheduler.js';
 import { RunNotifier } from './runs/run-notifier.js';
 
@@ -33,7 +34,7 @@ export interface ServerOptions {
   leaseSeconds?: number;
   /** pino level. @default 'info' */
   logLevel?: string;
-  /** Run the background loops (lease expiry, late runs). @default true */
+  /** Run the background loops (lease expiry, scheduler, late runs, retention). @default true */
   loops?: boolean;
   /** Options of the lease-expiry loop (intervals, batch size). */
   leaseExpiry?: LeaseExpiryOptions;
@@ -41,6 +42,8 @@ export interface ServerOptions {
   scheduler?: SchedulerOptions;
   /** Options of the late-runs loop (how late is Late, intervals, batch size). */
   lateRuns?: LateRunsOptions;
+  /** Options of the retention loop (log retention, how long sign-in artefacts outlive their end). */
+  retention?: RetentionOptions;
   /** Use this logger instead of creating one. */
   logger?: Logger;
   /** Check responses against their contracts. @default true unless NODE_ENV is 'production' */
@@ -160,6 +163,11 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     if (lateRuns) {
       cleanups.push(() => lateRuns.stop());
       lateRuns.start();
+    }
+    const retention = options.loops === false ? null : new RetentionLoop(sql, databaseUrl, logger, options.retention);
+    if (retention) {
+      cleanups.push(() => retention.stop());
+      retention.start();
     }
 
     // Plain HTTP/1.1 (no createServer option), so the adaptor returns an http.Server.

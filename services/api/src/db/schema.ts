@@ -622,3 +622,17 @@ export const artifacts = pgTable(
     uniqueIndex('artifacts_progress_uq').on(t.flowRunId, t.key).where(sql`type = 'progress'`),
   ],
 );
+
+/**
+ * How far the retention loop has pruned each workspace's run logs: every run created at or before
+ * (`logsThroughCreatedAt`, `logsThroughRunId`) has had its lines deleted. The mark only ever moves
+ * forward and never past the retention window, so each pass starts where the last one stopped.
+ */
+export const retentionMarks = pgTable('retention_marks', {
+  workspaceId: uuid('workspace_id')
+    .primaryKey()
+    .references(() => workspaces.id),
+  logsThroughCreatedAt: ts('logs_through_created_at').notNull(),
+  logsThroughRunId: uuid('logs_through_run_id').notNull(),
+  updatedAt: ts('updated_at').notNull().defaultNow(),
+});

@@ -1,0 +1,83 @@
+import type { Sql } from '../db/client.js';
+import { pruneLogBatch, pruneSignInArtefacts, workspaceIds } from '../db/retention.js';
+import type { Logger } from '../logger.js';
+import { ElectedLoop } from './elected-loop.js';
+
+export interface RetentionOptions {
+  /** Days a run's log lines are kept, counted from the run's creation; null keeps them forever. @default null */
+  logRetentionDays?: number | null;
+  /** Seconds sessions, sign-in links, setup tokens and single sign-on logins are kept past their end. @default 86400 */
+  signInGraceSeconds?: number;
+  /** Runs whose lines one statement deletes. @default 200 */
+  runsPerBatch?: number;
+  /** Statements per workspace in one pass, so one large workspace cannot hold up the others. @default 10 */
+  batchesPerWorkspace?: number;
+  /** Delay after a pass that deleted something. @default 1000 */
+  busyMs?: number;
+  /** Delay after a pass that found nothing to delete. @default 600000 */
+  idleMs?: number;
+}
+
+/**
+ * Keeps the control plane's tables from growing without end. Every pass deletes sign-in artefacts
+ * nobody can use any more and, when a log retention is set, the log lines of runs created before
+ * the window, workspace by workspace from where the last pass stopped (see `pruneLogBatch`). Runs,
+ * their states, task runs and artifacts stay: they are small, and history and audit read them.
+ * Deleting in bounded batches keeps each statement's locks and WAL short; a pass that deleted
+ * something is followed by another soon after, until there is nothing left.
+ */
+export class RetentionLoop {
+  readonly #loop: ElectedLoop;
+  readonly #days: number | null;
+  readonly #graceSeconds: number;
+  readonly #runsPerBatch: number;
+  readonly #batchesPerWorkspace: number;
+
+  constructor(
+    private readonly sql: Sql,
+    databaseUrl: string,
+    private readonly logger: Logger,
+    options: RetentionOptions = {},
+  ) {
+    this.#days = options.logRetentionDays ?? null;
+    this.#graceSeconds = options.signInGraceSeconds ?? 86_400;
+    this.#runsPerBatch = options.runsPerBatch ?? 200;
+    this.#batchesPerWorkspace = options.batchesPerWorkspace ?? 10;
+    this.#loop = new ElectedLoop(databaseUrl, logger, {
+      name: 'retention',
+      tick: () => this.tick(),
+      busyMs: options.busyMs ?? 1_000,
+      idleMs: options.idleMs ?? 600_000,
+    });
+  }
+
+  start(): void {
+    this.#loop.start();
+  }
+
+  stop(): Promise<void> {
+    return this.#loop.stop();
+  }
+
+  /** One pass; returns how many rows it deleted or runs it passed (0: nothing left to do for now). */
+  async tick(): Promise<number> {
+    const artefacts = await pruneSignInArtefacts(this.sql, { graceSeconds: this.#graceSeconds, limit: 1_000 });
+    const signIn = artefacts.sessions + artefacts.signInTokens + artefacts.passwordSetupTokens + artefacts.oidcLogins;
+    let runs = 0;
+    let lines = 0;
+    if (this.#days !== null) {
+      for (const workspaceId of await workspaceIds(this.sql)) {
+        for (let i = 0; i < this.#batchesPerWorkspace; i++) {
+          const batch = await pruneLogBatch(this.sql, { workspaceId, days: this.#days, runs: this.#runsPerBatch });
+          runs += batch.runs;
+          lines += batch.lines;
+          if (batch.runs < this.#runsPerBatch) break;
+        }
+      }
+    }
+    if (signIn > 0 || lines > 0) {
+      this.logger.info({ ...artefacts, logLines: lines, runsPruned: runs }, 'retention deleted expired data');
+    }
+    return signIn + runs;
+  }
+}
