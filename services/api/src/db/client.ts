@@ -28,5 +28,10 @@ export async function connectDatabase(url: string, options: ConnectOptions = {})
     await sql.end({ timeout: 0 });
     throw error;
   }
+  // The types are the pool's, shared by every connection it opens later. Fetching them again on
+  // each new connection would cost a round trip, and postgres.js 3.4 leaves a failure of that fetch
+  // (the connection dropped mid-handshake, as when Postgres restarts) as an unhandled rejection,
+  // which ends a Node process, while it reconnects in a tight loop.
+  sql.options.fetch_types = false;
   return sql;
 }

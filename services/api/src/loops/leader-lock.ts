@@ -25,6 +25,8 @@ export class LeaderLock {
           idle_timeout: 0,
           max_lifetime: null,
           onnotice: () => {},
+          // Advisory locks take no arrays; see connectDatabase for why a type fetch per connection is avoided.
+          fetch_types: false,
           connection: { application_name: `outpost-leader-${this.name}` },
           // A closed session has lost the lock, even if the next query reconnects transparently.
           onclose: () => {

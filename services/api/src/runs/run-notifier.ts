@@ -130,6 +130,8 @@ export class RunNotifier {
       idle_timeout: 0,
       max_lifetime: null,
       onnotice: () => {},
+      // LISTEN takes no arrays; see connectDatabase for why a type fetch per connection is avoided.
+      fetch_types: false,
       connection: { application_name: 'outpost-api-listener' },
       onnotify: (channel: string, payload: string) => {
         if (channel === RUN_EVENTS_CHANNEL) {
