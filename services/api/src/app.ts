@@ -11,12 +11,14 @@ import { API_PREFIX, mountRoutes, routePatterns } from './http/mount-routes.js';
 import { openApiDocument } from './http/openapi.js';
 import { handleError, problemResponse } from './http/problems.js';
 import { requestContext } from './http/request-context.js';
+import { requestMetrics } from './http/request-metrics.js';
 import { baseSecurityHeaders, isApiPath, serveDashboard } from './http/static.js';
 import { mountAuditExport } from './routes/audit.js';
 import { mountAuthRoutes } from './routes/auth.js';
 import { mountRunEvents } from './routes/events.js';
 import { handlers } from './routes/index.js';
 import { JWKS_PATH, mountJwks } from './routes/jwks.js';
+import { METRICS_PATH, mountMetrics } from './routes/metrics.js';
 import { mountOidcBrowserRoutes } from './routes/sso.js';
 import { mountPasswordRoutes } from './routes/users.js';
 import { RunEventHub } from './runs/run-event-hub.js';
@@ -33,8 +35,11 @@ const EXTRA_ROUTES = [
 export function createApp(deps: AppDeps): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   const known = [...routePatterns(), ...EXTRA_ROUTES];
+  // Only when served: otherwise /metrics answers exactly as an unknown path.
+  if (deps.metricsTokenDigest) known.push({ method: 'GET', pattern: new RegExp(`^${METRICS_PATH}$`) });
 
   app.use('*', requestContext(deps.logger));
+  app.use('*', requestMetrics(deps.metrics));
   app.use('*', baseSecurityHeaders());
   app.use(
     `${API_PREFIX}/*`,
@@ -69,6 +74,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   mountPasswordRoutes(app, deps);
   mountOidcBrowserRoutes(app, deps);
   mountJwks(app, deps);
+  mountMetrics(app, deps);
   mountAuditExport(app, deps);
   mountRunEvents(app, deps, runEvents);
   mountRoutes(app, deps, handlers);

@@ -5,6 +5,7 @@ import type { SecretBox } from './auth/secret-box.js';
 import type { Sql } from './db/client.js';
 import type { RateLimiter } from './http/rate-limit.js';
 import type { Logger } from './logger.js';
+import type { ApiMetrics } from './metrics/api-metrics.js';
 import type { RunNotifier } from './runs/run-notifier.js';
 
 /** What request handlers and loops share: compiled once at start, passed everywhere. */
@@ -33,4 +34,8 @@ export interface AppDeps {
   secretBox: SecretBox | null;
   /** scrypt parameters of new password hashes. */
   passwordParams: ScryptParams;
+  /** This server's Prometheus metrics. */
+  metrics: ApiMetrics;
+  /** sha256 of OUTPOST_METRICS_TOKEN, the one credential `/metrics` accepts; null leaves `/metrics` unmounted. */
+  metricsTokenDigest: Buffer | null;
 }

@@ -5,6 +5,7 @@ import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { connectDatabase } from './db/client.js';
 import { DEFAULT_PUBLISH_SECONDS, rotateSigningKey } from './db/signing-keys.js';
+import { METRICS_TOKEN_PATTERN } from './routes/metrics.js';
 import { startServer } from './server.js';
 
 const perMinute = z.coerce.number().int().min(1).max(10_000_000).optional();
@@ -25,6 +26,8 @@ const Env = z.object({
   OUTPOST_PUBLIC_URL: z.url({ protocol: /^https?$/ }).optional(),
   /** Encrypts stored OIDC client secrets (at least 32 characters); without it only public OIDC clients work. */
   OUTPOST_SECRET_KEY: z.string().min(32).optional(),
+  /** The bearer token Prometheus sends to scrape /metrics (32+ visible characters); unset, /metrics is not served. */
+  OUTPOST_METRICS_TOKEN: z.string().regex(METRICS_TOKEN_PATTERN, 'must be 32 or more visible ASCII characters').optional(),
   /** Reverse proxies in front of the API whose X-Forwarded-For entries are believed. */
   OUTPOST_TRUSTED_PROXY_HOPS: z.coerce.number().int().min(0).max(10).default(0),
   /** Requests a minute per API key or session, and per workspace (people and automation). */
@@ -48,6 +51,7 @@ Environment:
   OUTPOST_LOG_RETENTION_DAYS  days a run's log lines are kept from its creation (default: forever)
   OUTPOST_PUBLIC_URL      origin browsers use, e.g. https://outpost.example.com (default: the listening address)
   OUTPOST_SECRET_KEY      32+ characters; encrypts stored OIDC client secrets
+  OUTPOST_METRICS_TOKEN   32+ characters; bearer token that opens /metrics (default: /metrics not served)
   OUTPOST_TRUSTED_PROXY_HOPS  reverse proxies whose X-Forwarded-For is believed (default: 0)
   OUTPOST_RATE_LIMIT_KEY_PER_MINUTE / _WORKSPACE_PER_MINUTE                 (default: 1250 / 5000)
   OUTPOST_RATE_LIMIT_RUNTIME_KEY_PER_MINUTE / _RUNTIME_WORKSPACE_PER_MINUTE (default: 3000 / 60000)
@@ -105,6 +109,7 @@ export async function main(argv: string[]): Promise<number> {
     logLevel: env.data.OUTPOST_LOG_LEVEL,
     publicUrl: env.data.OUTPOST_PUBLIC_URL,
     secretKey: env.data.OUTPOST_SECRET_KEY,
+    metricsToken: env.data.OUTPOST_METRICS_TOKEN,
     trustedProxyHops: env.data.OUTPOST_TRUSTED_PROXY_HOPS,
     rateLimits: definedOnly({
       keyPerMinute: env.data.OUTPOST_RATE_LIMIT_KEY_PER_MINUTE,

@@ -19,6 +19,8 @@ import { LateRunsLoop, type LateRunsOptions } from './loops/late-runs.js';
 import { LeaseExpiryLoop, type LeaseExpiryOptions } from './loops/lease-expiry.js';
 import { RetentionLoop, type RetentionOptions } from './loops/retention.js';
 import { SchedulerLoop, type SchedulerOptions } from './loops/scheduler.js';
+import { ApiMetrics } from './metrics/api-metrics.js';
+import { metricsTokenDigest } from './routes/metrics.js';
 import { RunNotifier } from './runs/run-notifier.js';
 
 export interface ServerOptions {
@@ -64,6 +66,8 @@ export interface ServerOptions {
   allowLoopbackOidc?: boolean;
   /** scrypt parameters of new password hashes. @default N=2^15, r=8, p=3 */
   passwordParams?: ScryptParams;
+  /** OUTPOST_METRICS_TOKEN (32+ characters): the bearer token `/metrics` asks for; without it `/metrics` is not served. */
+  metricsToken?: string;
 }
 
 export interface RunningServer {
@@ -108,6 +112,8 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const host = options.host ?? '127.0.0.1';
   const leaseSeconds = options.leaseSeconds ?? 30;
   const cleanups: Cleanup[] = [];
+  // Checked before anything starts, so a bad token stops the server before Postgres does.
+  const metricsToken = options.metricsToken === undefined ? null : metricsTokenDigest(options.metricsToken);
   try {
     let databaseUrl = options.databaseUrl ?? process.env.DATABASE_URL;
     let embedded: EmbeddedPostgres | null = null;
@@ -146,6 +152,8 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       oidc: new OidcRelyingParty({ allowLoopbackHttp: options.allowLoopbackOidc ?? false }),
       secretBox: options.secretKey ? new SecretBox(options.secretKey) : null,
       passwordParams: options.passwordParams ?? DEFAULT_SCRYPT,
+      metrics: new ApiMetrics(sql, logger),
+      metricsTokenDigest: metricsToken,
     };
     const app = createApp(deps);
 

@@ -11,9 +11,11 @@ import { authenticateRequest, type Principal } from './principal.js';
 /*
  * Who may call what is decided in one place: the `access` of each route in the contract table
  * (sdk/src/contracts/routes.ts) — roles, run tokens, or anonymous — checked by `authorize` below for
- * every route, whether mountRoutes or a module of its own mounts it. The only paths outside that
- * table are listed here, each matched exactly (no prefix, suffix or case folding: a path that merely
- * ends in "healthz" is an ordinary, authenticated path).
+ * every route, whether mountRoutes or a module of its own mounts it. The only public paths outside
+ * that table are listed here, each matched exactly (no prefix, suffix or case folding: a path that
+ * merely ends in "healthz" is an ordinary, authenticated path). One more path is outside the table
+ * and not public: `GET /metrics`, which spans every workspace, so it refuses every workspace
+ * credential and takes the operator's OUTPOST_METRICS_TOKEN instead (routes/metrics.ts).
  */
 
 export interface PublicPath {

@@ -39,6 +39,7 @@ export const logHandlers = {
       attempt: body.attempt,
       lines,
     });
+    deps.metrics.logLinesIngested(accepted);
     return { accepted, duplicates: lines.length - accepted };
   },
 

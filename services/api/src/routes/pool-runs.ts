@@ -53,6 +53,7 @@ export const poolRunHandlers = {
       principal.workspaceId,
       checked.filter((c) => c.error === null).map((c) => ({ runId: c.item.flowRunId, attempt: c.item.attempt, lines: c.lines })),
     );
+    deps.metrics.logLinesIngested([...accepted.values()].reduce((sum, n) => sum + n, 0));
     return {
       items: checked.map(({ item, error, lines }) => {
         const stored = error ? 0 : (accepted.get(batchKey(item.flowRunId, item.attempt)) ?? 0);

@@ -58,8 +58,9 @@ export async function claimRuns(deps: AppDeps, input: ClaimRequestInput): Promis
     labels: input.labels,
     apiKeyId: input.apiKeyId,
   });
-  const claimOnce = () =>
-    claimDueRuns(deps.sql, {
+  const claimOnce = async () => {
+    const started = performance.now();
+    const rows = await claimDueRuns(deps.sql, {
       workspaceId: input.workspaceId,
       poolId: input.pool.id,
       workerId: input.workerId,
@@ -68,6 +69,11 @@ export async function claimRuns(deps: AppDeps, input: ClaimRequestInput): Promis
       labels: input.labels ?? worker.labels,
       leaseSeconds: deps.leaseSeconds,
     });
+    deps.metrics.claimTransaction((performance.now() - started) / 1000);
+    // The claim's state timestamp is the database's statement time, the clock expected start times are on.
+    deps.metrics.runsClaimed(rows.map((row) => ({ expectedStartTime: row.expected_start_time, claimedAt: row.state_timestamp })));
+    return rows;
+  };
   const dueState = () => poolDueState(deps.sql, input.workspaceId, input.pool.id);
   const key = `${input.workspaceId}/${input.workerId}`;
 

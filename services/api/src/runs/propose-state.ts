@@ -1,8 +1,9 @@
-import type { BatchItemError, ProposedState, State, StateProposalResponse } from '@outpost/sdk/contracts';
+import type { BatchItemError, ProposedState, State, StateProposalResponse, StateType } from '@outpost/sdk/contracts';
 import type { Sql } from '../db/client.js';
 import { insertRunLogs, type LogLineRow } from '../db/logs.js';
 import { applyStateChanges, type LockedRun, lockRuns, type RunStateChange } from '../db/run-states.js';
 import { ApiError, notFound } from '../errors.js';
+import { type JudgedStatus, metricsOf } from '../metrics/api-metrics.js';
 import { type Actor, judge } from '../orchestration/rules.js';
 
 export interface Proposal {
@@ -107,33 +108,63 @@ function decide(run: LockedRun, p: Pick<Proposal, 'state' | 'attempt' | 'actor' 
  * begin/lock/lookup/insert/update/commit sequence took. BEGIN and COMMIT stay with postgres.js's
  * `sql.begin`, which recovers a connection the server ended mid-transaction; a hand-written
  * BEGIN … COMMIT on a reserved connection left postgres.js writing to a closed socket.
+ *
+ * The server's metrics count the judgement (a replayed answer is not a new one) and the stored
+ * lines once the transaction has committed; a fenced attempt is counted as STALE.
  */
 export async function proposeState(sql: Sql, p: Proposal): Promise<StateProposalResponse | null> {
-  return sql.begin(async (tx) => {
-    const [run] = await lockRuns(tx, p.workspaceId, [{ runId: p.runId, transitionId: p.transitionId }]);
-    if (!run) throw notFound('flow run');
-    // Judged before anything is written, so a refusal leaves no statement in flight behind it.
-    // Lines of an earlier attempt go through the logs route; here they would be judged stale anyway.
-    const carries = p.logs !== undefined && p.logs.length > 0;
-    if (carries && p.attempt !== run.attempt) throw new ApiError('stale_attempt', `the flow run is at attempt ${run.attempt}`);
-    let answer: StateProposalResponse | null;
-    let change: RunStateChange | null = null;
-    if (run.replay) answer = run.replay;
-    else if (p.onlyIfLeaseExpired && (!run.leaseExpired || !['PENDING', 'RUNNING', 'CANCELLING'].includes(run.stateType))) {
-      answer = null;
-    } else {
-      const verdict = decide(run, p);
-      if (verdict.kind === 'stale') throw new ApiError('stale_attempt', verdict.reason);
-      change = verdict.change;
-      answer = verdict.response;
-    }
-    const writes: Promise<unknown>[] = [];
-    if (carries) writes.push(insertRunLogs(tx, run.workspaceId, [{ runId: run.id, attempt: run.attempt, lines: p.logs ?? [] }]));
-    if (change) writes.push(applyStateChanges(tx, [change]));
-    // Each write was sent when it was called (execute()), in order; they are awaited together.
-    await Promise.all(writes);
-    return answer;
-  });
+  // Assigned in the transaction; the cast keeps TypeScript from narrowing `judged` to null for good.
+  let judged = null as JudgedStatus | null;
+  let stored = 0;
+  const stale = (reason: string): never => {
+    judged = 'STALE';
+    throw new ApiError('stale_attempt', reason);
+  };
+  const metrics = metricsOf(sql);
+  let response: StateProposalResponse | null;
+  try {
+    response = await sql.begin(async (tx) => {
+      const [run] = await lockRuns(tx, p.workspaceId, [{ runId: p.runId, transitionId: p.transitionId }]);
+      if (!run) throw notFound('flow run');
+      // Judged before anything is written, so a refusal leaves no statement in flight behind it.
+      // Lines of an earlier attempt go through the logs route; here they would be judged stale anyway.
+      const carries = p.logs !== undefined && p.logs.length > 0;
+      if (carries && p.attempt !== run.attempt) stale(`the flow run is at attempt ${run.attempt}`);
+      let answer: StateProposalResponse | null;
+      let change: RunStateChange | null = null;
+      if (run.replay) answer = run.replay;
+      else if (p.onlyIfLeaseExpired && (!run.leaseExpired || !['PENDING', 'RUNNING', 'CANCELLING'].includes(run.stateType))) {
+        answer = null;
+      } else {
+        const verdict = decide(run, p);
+        if (verdict.kind === 'stale') return stale(verdict.reason);
+        change = verdict.change;
+        answer = verdict.response;
+        judged = answer.status;
+      }
+      const writes: Promise<unknown>[] = [];
+      if (carries) {
+        const batch = [{ runId: run.id, attempt: run.attempt, lines: p.logs ?? [] }];
+        writes.push(insertRunLogs(tx, run.workspaceId, batch).then((accepted) => (stored = sum(accepted))));
+      }
+      if (change) writes.push(applyStateChanges(tx, [change]));
+      // Each write was sent when it was called (execute()), in order; they are awaited together.
+      await Promise.all(writes);
+      return answer;
+    });
+  } catch (error) {
+    if (judged === 'STALE') metrics?.proposalJudged(p.state.type, 'STALE');
+    throw error;
+  }
+  if (judged) metrics?.proposalJudged(p.state.type, judged);
+  metrics?.logLinesIngested(stored);
+  return response;
+}
+
+function sum(counts: Map<string, number>): number {
+  let total = 0;
+  for (const n of counts.values()) total += n;
+  return total;
 }
 
 export interface BatchProposal {
@@ -159,7 +190,9 @@ const NOT_HELD: BatchItemError = { status: 404, code: 'not_found', detail: 'flow
  * A repeated transition id replays its first answer even after the run has left the worker.
  */
 export async function proposeStates(sql: Sql, batch: BatchProposal): Promise<BatchAnswer[]> {
-  return sql.begin(async (tx) => {
+  // Counted once the transaction has committed, as for a single proposal.
+  const judged: { to: StateType; status: JudgedStatus }[] = [];
+  const result = await sql.begin(async (tx) => {
     const locked = await lockRuns(
       tx,
       batch.workspaceId,
@@ -175,12 +208,18 @@ export async function proposeStates(sql: Sql, batch: BatchProposal): Promise<Bat
       if (run.replay) return { flowRunId, answer: run.replay, error: null };
       if (batch.apiKeyId === null || run.holderKeyId !== batch.apiKeyId) return { flowRunId, answer: null, error: NOT_HELD };
       const verdict = decide(run, { ...item, actor: 'worker' });
-      if (verdict.kind === 'stale')
+      if (verdict.kind === 'stale') {
+        judged.push({ to: item.state.type, status: 'STALE' });
         return { flowRunId, answer: null, error: { status: 409, code: 'stale_attempt', detail: verdict.reason } };
+      }
       if (verdict.change) changes.push(verdict.change);
+      judged.push({ to: item.state.type, status: verdict.response.status });
       return { flowRunId, answer: verdict.response, error: null };
     });
     await applyStateChanges(tx, changes);
     return answers;
   });
+  const metrics = metricsOf(sql);
+  for (const { to, status } of judged) metrics?.proposalJudged(to, status);
+  return result;
 }
