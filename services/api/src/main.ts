@@ -20,7 +20,7 @@ const Env = z.object({
   OUTPOST_LEASE_SECONDS: z.coerce.number().int().min(5).max(3600).default(30),
   /** Seconds past its scheduled time before an unclaimed run is marked Late. */
   OUTPOST_LATE_AFTER_SECONDS: z.coerce.number().int().min(1).max(86_400).default(15),
-  /** Days a run's log lines are kept, counted from the run's creation; unset keeps them forever. */
+  /** Days a run's log lines are kept after the run ended; unset keeps them forever. */
   OUTPOST_LOG_RETENTION_DAYS: z.coerce.number().int().min(1).max(36_500).optional(),
   /** The origin browsers reach the API at (behind a proxy); single sign-on redirect URIs are made from it. */
   OUTPOST_PUBLIC_URL: z.url({ protocol: /^https?$/ }).optional(),
@@ -48,7 +48,7 @@ Environment:
   OUTPOST_LOG_LEVEL       fatal|error|warn|info|debug|trace|silent (default: info)
   OUTPOST_LEASE_SECONDS   lease length in seconds (default: 30)
   OUTPOST_LATE_AFTER_SECONDS  seconds before an unclaimed due run is Late (default: 15)
-  OUTPOST_LOG_RETENTION_DAYS  days a run's log lines are kept from its creation (default: forever)
+  OUTPOST_LOG_RETENTION_DAYS  days a run's log lines are kept after it ended (default: forever)
   OUTPOST_PUBLIC_URL      origin browsers use, e.g. https://outpost.example.com (default: the listening address)
   OUTPOST_SECRET_KEY      32+ characters; encrypts stored OIDC client secrets
   OUTPOST_METRICS_TOKEN   32+ characters; bearer token that opens /metrics (default: /metrics not served)

@@ -1,5 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { pruneLogBatch } from '../src/db/retention.js';
 import { createLogger } from '../src/logger.js';
 import { RetentionLoop, type RetentionOptions } from '../src/loops/retention.js';
 import { startTestServer, type TestServer } from '../src/testing.js';
@@ -21,26 +22,37 @@ function retention(options: RetentionOptions): RetentionLoop {
   return new RetentionLoop(server.sql, server.databaseUrl, createLogger('silent'), options);
 }
 
-/** A run of `as`'s workspace, claimed, with `lines` log lines written through its run token. */
-async function runWithLogs(as: Call, deploymentId: string, pool: string, lines: number): Promise<string> {
-  await createRun(as, deploymentId);
-  const [claimed] = await claim(as, pool);
+const line = (seq: number, message: string) => ({ seq, timestamp: new Date().toISOString(), level: 'info', message });
+
+/** Claims the deployment's next run and writes `lines` lines with its run token; returns the run and its caller. */
+async function runningWithLogs(as: Call, deploymentId: string, lines: number, attempt = 1) {
+  if (attempt === 1) await createRun(as, deploymentId);
+  const [claimed] = await claim(as);
   const id: string = claimed.flowRun.id;
-  const logs = Array.from({ length: lines }, (_, i) => ({
-    seq: i + 1,
-    timestamp: new Date().toISOString(),
-    level: 'info',
-    message: `line ${i + 1}`,
-  }));
-  const res = await client(server, claimed.token)('POST', `/flow-runs/${id}/logs`, { body: { attempt: 1, logs } });
-  expect(res.status).toBe(200);
+  const asRun = client(server, claimed.token);
+  const logs = Array.from({ length: lines }, (_, i) => line(i + 1, `attempt ${attempt} line ${i + 1}`));
+  expect((await asRun('POST', `/flow-runs/${id}/logs`, { body: { attempt, logs } })).status).toBe(200);
+  for (const type of ['RUNNING'] as const) {
+    const res = await asRun('POST', `/flow-runs/${id}/set-state`, { body: { transitionId: randomUUID(), state: { type } } });
+    expect(res.body.status).toBe('ACCEPT');
+  }
+  return { id, asRun };
+}
+
+/** A run that wrote `lines` lines and COMPLETED. */
+async function finishedWithLogs(as: Call, deploymentId: string, lines: number): Promise<string> {
+  const { id, asRun } = await runningWithLogs(as, deploymentId, lines);
+  const res = await asRun('POST', `/flow-runs/${id}/set-state`, {
+    body: { transitionId: randomUUID(), state: { type: 'COMPLETED' } },
+  });
+  expect(res.body.status).toBe('ACCEPT');
   return id;
 }
 
-/** Moves a run's creation `days` into the past, as if it had been created then. */
-async function age(ids: string[], days: number): Promise<void> {
+/** Moves the runs' end `days` into the past, a second apart in the order given, as if they had ended then. */
+async function endedAgo(ids: string[], days: number): Promise<void> {
   await server.sql`
-    UPDATE flow_runs SET created_at = now() - make_interval(days => ${days}) - make_interval(secs => ${ids.length})
+    UPDATE flow_runs SET end_time = now() - make_interval(days => ${days}) - make_interval(secs => ${ids.length})
       + (array_position(${server.sql.array(ids)}::uuid[], id) * interval '1 second')
     WHERE id = ANY(${server.sql.array(ids)}::uuid[])`;
 }
@@ -53,47 +65,105 @@ async function lineCounts(ids: string[]): Promise<number[]> {
   return ids.map((id) => byId.get(id) ?? -1);
 }
 
+async function markOf(workspaceId: string): Promise<string | null> {
+  const [mark] = await server.sql<{ id: string }[]>`
+    SELECT logs_through_run_id AS id FROM retention_marks WHERE workspace_id = ${workspaceId}`;
+  return mark?.id ?? null;
+}
+
+/** A workspace of its own, so no other test's mark stands in front of its runs. */
+async function freshWorkspace(flowName: string) {
+  const ws = await server.createWorkspace();
+  const as = client(server, ws.ownerKey);
+  const deployment = await deploy(as, { flowName, name: 'd' });
+  return { workspaceId: ws.workspaceId, as, deploymentId: deployment.id as string };
+}
+
 describe('log retention', () => {
-  test("deletes the lines of runs created before the window, keeps newer runs' lines, and a second pass finds nothing", async () => {
-    const d = await deploy(owner, { flowName: 'kept-and-pruned', name: 'k' });
+  test("deletes the lines of runs that ended before the window and keeps the rest, a running run's included; a second pass finds nothing", async () => {
+    const { workspaceId, as, deploymentId } = await freshWorkspace('kept-and-pruned');
     const old = [];
-    for (let i = 0; i < 3; i++) old.push(await runWithLogs(owner, d.id, 'default', 5));
-    const recent = [];
-    for (let i = 0; i < 2; i++) recent.push(await runWithLogs(owner, d.id, 'default', 4));
-    await age(old, 40);
-    await age([recent[0] as string], 29);
+    for (let i = 0; i < 3; i++) old.push(await finishedWithLogs(as, deploymentId, 5));
+    const recent = await finishedWithLogs(as, deploymentId, 4);
+    const running = (await runningWithLogs(as, deploymentId, 6)).id;
+    await endedAgo(old, 40);
+    await endedAgo([recent], 29);
+    // Created long ago but still going: its lines stay, however old the run.
+    await server.sql`UPDATE flow_runs SET created_at = now() - interval '90 days' WHERE id = ${running}`;
 
     const loop = retention({ logRetentionDays: 30 });
-    expect(await loop.tick()).toBeGreaterThanOrEqual(3);
+    expect(await loop.tick()).toBeGreaterThanOrEqual(15);
     expect(await lineCounts(old)).toEqual([0, 0, 0]);
-    expect(await lineCounts(recent)).toEqual([4, 4]);
+    expect(await lineCounts([recent, running])).toEqual([4, 6]);
     // Readers see an empty log, not an error.
-    const read = await owner('GET', `/flow-runs/${old[0]}/logs`);
+    const read = await as('GET', `/flow-runs/${old[0]}/logs`);
     expect(read.status).toBe(200);
     expect(read.body.items).toEqual([]);
 
-    const [mark] = await server.sql<{ id: string }[]>`
-      SELECT logs_through_run_id AS id FROM retention_marks WHERE workspace_id = ${server.workspaceId}`;
-    expect(mark?.id).toBe(old[2]);
+    expect(await markOf(workspaceId)).toBe(old[2]);
     expect(await loop.tick()).toBe(0);
-    expect(await lineCounts(recent)).toEqual([4, 4]);
+    expect(await lineCounts([recent, running])).toEqual([4, 6]);
+  });
+
+  test('a run retried after its lines were pruned comes back ahead of the mark, and its new lines go when it has ended again', async () => {
+    const { workspaceId, as, deploymentId } = await freshWorkspace('retried');
+    const id = await finishedWithLogs(as, deploymentId, 3);
+    await endedAgo([id], 50);
+    const loop = retention({ logRetentionDays: 30 });
+    await loop.tick();
+    expect(await lineCounts([id])).toEqual([0]);
+    expect(await markOf(workspaceId)).toBe(id);
+
+    expect((await as('POST', `/flow-runs/${id}/retry`, { body: {} })).body.status).toBe('ACCEPT');
+    const again = await runningWithLogs(as, deploymentId, 2, 2);
+    expect(again.id).toBe(id);
+    // Still going: nothing of attempt 2 is touched.
+    await loop.tick();
+    expect(await lineCounts([id])).toEqual([2]);
+    const done = await again.asRun('POST', `/flow-runs/${id}/set-state`, {
+      body: { transitionId: randomUUID(), state: { type: 'COMPLETED' } },
+    });
+    expect(done.body.status).toBe('ACCEPT');
+    await endedAgo([id], 31);
+    await loop.tick();
+    expect(await lineCounts([id])).toEqual([0]);
   });
 
   test('keeps every line when no retention is set', async () => {
-    const d = await deploy(owner, { flowName: 'kept-forever', name: 'f' });
-    const id = await runWithLogs(owner, d.id, 'default', 3);
-    await age([id], 4000);
+    const { as, deploymentId } = await freshWorkspace('kept-forever');
+    const id = await finishedWithLogs(as, deploymentId, 3);
+    await endedAgo([id], 4000);
     expect(await retention({}).tick()).toBe(0);
     expect(await lineCounts([id])).toEqual([3]);
   });
 
+  test('deletes a bounded number of lines a statement, and moves the mark only past runs with none left', async () => {
+    const { workspaceId, as, deploymentId } = await freshWorkspace('verbose');
+    const runs = [await finishedWithLogs(as, deploymentId, 5), await finishedWithLogs(as, deploymentId, 5)];
+    await endedAgo(runs, 90);
+    const loop = retention({ logRetentionDays: 60, linesPerBatch: 4, batchesPerWorkspace: 1 });
+    const seen = [];
+    for (let pass = 0; pass < 4; pass++) {
+      await loop.tick();
+      const counts = await lineCounts(runs);
+      seen.push({ left: counts[0]! + counts[1]!, mark: await markOf(workspaceId) });
+    }
+    expect(seen).toEqual([
+      { left: 6, mark: null },
+      { left: 2, mark: null },
+      { left: 0, mark: runs[1] },
+      { left: 0, mark: runs[1] },
+    ]);
+  });
+
   test('prunes every workspace from its own mark, a bounded number of batches at a time', async () => {
-    const other = await server.createWorkspace();
-    const otherOwner = client(server, other.ownerKey);
-    const d = await deploy(otherOwner, { flowName: 'elsewhere', name: 'e' });
+    const a = await freshWorkspace('here');
+    const b = await freshWorkspace('elsewhere');
     const runs = [];
-    for (let i = 0; i < 5; i++) runs.push(await runWithLogs(otherOwner, d.id, 'default', 2));
-    await age(runs, 90);
+    for (let i = 0; i < 5; i++) runs.push(await finishedWithLogs(b.as, b.deploymentId, 2));
+    const mine = await finishedWithLogs(a.as, a.deploymentId, 2);
+    await endedAgo(runs, 90);
+    await endedAgo([mine], 90);
 
     // Two runs a statement, one statement per workspace a pass: three passes for five runs.
     const loop = retention({ logRetentionDays: 60, runsPerBatch: 2, batchesPerWorkspace: 1 });
@@ -103,34 +173,31 @@ describe('log retention', () => {
       remaining.push((await lineCounts(runs)).filter((n) => n > 0).length);
     }
     expect(remaining).toEqual([3, 1, 0]);
-    expect(await loop.tick()).toBe(0);
+    expect(await lineCounts([mine])).toEqual([0]);
+    expect(await markOf(a.workspaceId)).toBe(mine);
+    expect(await markOf(b.workspaceId)).toBe(runs[4]);
   });
 
-  test('two passes at once delete each line once and leave the mark at the newest pruned run', async () => {
-    // A workspace of its own: another test's mark must not stand behind these runs.
-    const ws = await server.createWorkspace();
-    const wsOwner = client(server, ws.ownerKey);
-    const d = await deploy(wsOwner, { flowName: 'raced', name: 'r' });
+  test('a batch started from a stale mark deletes nothing twice and never moves the mark back', async () => {
+    const { workspaceId, as, deploymentId } = await freshWorkspace('raced');
     const runs = [];
-    for (let i = 0; i < 6; i++) runs.push(await runWithLogs(wsOwner, d.id, 'default', 3));
-    await age(runs, 400);
-    const before = (await server.sql<{ n: number }[]>`SELECT count(*)::int AS n FROM logs`)[0]?.n ?? 0;
-    const deleted = (
-      await server.sql<{ n: number }[]>`
-      SELECT count(*)::int AS n FROM logs WHERE flow_run_id = ANY(${server.sql.array(runs)}::uuid[])`
-    )[0]?.n;
-    expect(deleted).toBe(18);
+    for (let i = 0; i < 6; i++) runs.push(await finishedWithLogs(as, deploymentId, 3));
+    await endedAgo(runs, 400);
+    const [second] = await server.sql<{ end_time: Date }[]>`SELECT end_time FROM flow_runs WHERE id = ${runs[1]!}`;
+    await retention({ logRetentionDays: 365 }).tick();
+    expect(await markOf(workspaceId)).toBe(runs[5]);
 
-    await Promise.all([
-      retention({ logRetentionDays: 365, runsPerBatch: 2 }).tick(),
-      retention({ logRetentionDays: 365, runsPerBatch: 3 }).tick(),
-    ]);
+    // As a second replica would, having read the mark before the first one moved it.
+    const stale = await pruneLogBatch(server.sql, {
+      workspaceId,
+      days: 365,
+      runs: 2,
+      maxLines: 100,
+      after: { endTime: second!.end_time, runId: runs[1]! },
+    });
+    expect(stale).toEqual({ runs: 2, lines: 0, full: false });
+    expect(await markOf(workspaceId)).toBe(runs[5]);
     expect(await lineCounts(runs)).toEqual([0, 0, 0, 0, 0, 0]);
-    const after = (await server.sql<{ n: number }[]>`SELECT count(*)::int AS n FROM logs`)[0]?.n ?? 0;
-    expect(before - after).toBe(18);
-    const [mark] = await server.sql<{ id: string }[]>`
-      SELECT logs_through_run_id AS id FROM retention_marks WHERE workspace_id = ${ws.workspaceId}`;
-    expect(mark?.id).toBe(runs[5]);
   });
 });
 

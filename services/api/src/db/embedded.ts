@@ -182,7 +182,7 @@ async function stopChild(pg: Instance): Promise<void> {
 }
 
 async function ensureDatabase(adminUrl: string, database: string): Promise<void> {
-  const sql = postgres(adminUrl, { max: 1, onnotice: () => {} });
+  const sql = postgres(adminUrl, { max: 1, onnotice: () => {}, fetch_types: false });
   try {
     const [row] = await sql<
       { exists: boolean }[]

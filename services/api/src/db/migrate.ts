@@ -14,7 +14,13 @@ export const MIGRATIONS_DIR = fileURLToPath(new URL('./migrations', import.meta.
  * releases the lock even when a migration fails.
  */
 export async function migrateDatabase(url: string): Promise<void> {
-  const sql = postgres(url, { max: 1, onnotice: () => {}, connection: { application_name: 'outpost-migrate' } });
+  // No array parameters here, so no type fetch: see connectDatabase for why one per connection is avoided.
+  const sql = postgres(url, {
+    max: 1,
+    onnotice: () => {},
+    fetch_types: false,
+    connection: { application_name: 'outpost-migrate' },
+  });
   try {
     await sql`SELECT pg_advisory_lock(hashtext('outpost.migrate'))`;
     await migrate(drizzle({ client: sql }), { migrationsFolder: MIGRATIONS_DIR });

@@ -47,57 +47,83 @@ export async function pruneSignInArtefacts(db: Db, options: { graceSeconds: numb
   };
 }
 
+/** How far a workspace's log pruning has come: every run that ended at or before it is done. */
+export interface LogMark {
+  endTime: Date;
+  runId: string;
+}
+
 /** One batch of a workspace's log pruning. */
 export interface LogBatch {
-  /** Runs whose lines the batch deleted (runs without lines count too: they were passed). */
+  /** Finished runs the batch looked at (runs without lines count too). */
   runs: number;
   lines: number;
+  /** True when the batch stopped at its line limit: those runs have more lines, and the mark stayed. */
+  full: boolean;
+}
+
+export async function readLogMark(db: Db, workspaceId: string): Promise<LogMark | null> {
+  const [row] = await db<{ end_time: Date; run_id: string }[]>`
+    SELECT logs_through_end_time AS end_time, logs_through_run_id AS run_id
+    FROM retention_marks WHERE workspace_id = ${workspaceId}`;
+  return row ? { endTime: row.end_time, runId: row.run_id } : null;
 }
 
 /**
- * Deletes the log lines of the next `runs` runs of one workspace created before the retention
- * window (`days`), oldest first, and moves the workspace's mark past them in the same statement.
+ * Deletes up to `maxLines` log lines of the next `runs` runs of one workspace that ended before the
+ * retention window (`days`), in the order they ended, and moves the workspace's mark past those
+ * runs once none of their lines is left — all in one statement.
  *
- * The runs are walked on flow_runs_list_idx (workspace, created_at, id) from the mark, so a pass
- * costs the runs it prunes, not the table. Lines go by their primary key's run prefix. The mark
- * never passes `now() - days`: a run created before it committed long ago, so no run can appear
- * behind the mark later. Two replicas running a batch at once delete each line once; the mark
- * takes the greater of their positions.
+ * Only finished runs are touched: a run still going keeps every line. The runs are walked on
+ * flow_runs_ended_idx from the mark (`after`, read by the caller), so a pass costs what it
+ * deletes, not the table; the lines go by their primary key's run prefix. The mark never passes
+ * `now() - days`: a run that ended before that committed long ago, so none can appear behind it
+ * later — and a run that is retried clears its end time, so it comes back ahead of the mark when
+ * it ends again. Two replicas running a batch at once delete each line once, and the mark only
+ * moves forward.
  */
-export async function pruneLogBatch(db: Db, input: { workspaceId: string; days: number; runs: number }): Promise<LogBatch> {
-  const [mark] = await db<{ at: Date; id: string }[]>`
-    SELECT logs_through_created_at AS at, logs_through_run_id AS id
-    FROM retention_marks WHERE workspace_id = ${input.workspaceId}`;
+export async function pruneLogBatch(
+  db: Db,
+  input: { workspaceId: string; days: number; runs: number; maxLines: number; after: LogMark | null },
+): Promise<LogBatch> {
+  const { after } = input;
   // A row comparison on the index's trailing columns is an index range, not a filter.
-  const after = mark ? db`AND (r.created_at, r.id) > (${mark.at}, ${mark.id}::uuid)` : db``;
-  const [row] = await db<{ runs: number; lines: number }[]>`
+  const past = after ? db`AND (r.end_time, r.id) > (${after.endTime}, ${after.runId}::uuid)` : db``;
+  const [row] = await db<{ runs: number; lines: number; doomed: number }[]>`
     WITH
       batch AS (
-        SELECT r.id, r.created_at FROM flow_runs r
-        WHERE r.workspace_id = ${input.workspaceId}
-          AND r.created_at < now() - make_interval(days => ${input.days})
-          ${after}
-        ORDER BY r.created_at, r.id
+        SELECT r.id, r.end_time FROM flow_runs r
+        WHERE r.workspace_id = ${input.workspaceId} AND r.end_time IS NOT NULL
+          AND r.end_time < now() - make_interval(days => ${input.days})
+          ${past}
+        ORDER BY r.end_time, r.id
         LIMIT ${input.runs}),
-      last AS (SELECT created_at, id FROM batch ORDER BY created_at DESC, id DESC LIMIT 1),
+      doomed AS (
+        SELECT l.flow_run_id, l.attempt, l.seq FROM logs l
+        WHERE l.flow_run_id IN (SELECT id FROM batch) AND l.workspace_id = ${input.workspaceId}
+        LIMIT ${input.maxLines}),
       gone AS (
-        DELETE FROM logs
-        WHERE workspace_id = ${input.workspaceId} AND flow_run_id IN (SELECT id FROM batch)
+        DELETE FROM logs l USING doomed d
+        WHERE l.flow_run_id = d.flow_run_id AND l.attempt = d.attempt AND l.seq = d.seq
         RETURNING 1),
+      last AS (SELECT end_time, id FROM batch ORDER BY end_time DESC, id DESC LIMIT 1),
       moved AS (
-        INSERT INTO retention_marks (workspace_id, logs_through_created_at, logs_through_run_id)
-        SELECT ${input.workspaceId}, created_at, id FROM last
+        INSERT INTO retention_marks (workspace_id, logs_through_end_time, logs_through_run_id)
+        SELECT ${input.workspaceId}, end_time, id FROM last
+        WHERE (SELECT count(*) FROM doomed) < ${input.maxLines}
         ON CONFLICT (workspace_id) DO UPDATE
-          SET logs_through_created_at = EXCLUDED.logs_through_created_at,
+          SET logs_through_end_time = EXCLUDED.logs_through_end_time,
               logs_through_run_id = EXCLUDED.logs_through_run_id,
               updated_at = now()
-          WHERE (retention_marks.logs_through_created_at, retention_marks.logs_through_run_id)
-              < (EXCLUDED.logs_through_created_at, EXCLUDED.logs_through_run_id)
+          WHERE (retention_marks.logs_through_end_time, retention_marks.logs_through_run_id)
+              < (EXCLUDED.logs_through_end_time, EXCLUDED.logs_through_run_id)
         RETURNING 1)
     SELECT (SELECT count(*) FROM batch)::int AS runs,
            (SELECT count(*) FROM gone)::int AS lines,
+           (SELECT count(*) FROM doomed)::int AS doomed,
            (SELECT count(*) FROM moved)::int AS moved`;
-  return { runs: row?.runs ?? 0, lines: row?.lines ?? 0 };
+  const doomed = row?.doomed ?? 0;
+  return { runs: row?.runs ?? 0, lines: row?.lines ?? 0, full: doomed >= input.maxLines };
 }
 
 /** Every workspace's id, for a pass over all of them. */

@@ -236,6 +236,8 @@ export const flowRuns = pgTable(
     index('flow_runs_lease_idx').on(t.leaseExpiresAt).where(sql`state_type IN ('PENDING', 'RUNNING', 'CANCELLING')`),
     // Read backwards for the newest-first keyset listing.
     index('flow_runs_list_idx').on(t.workspaceId, t.createdAt, t.id),
+    // Log retention walks each workspace's finished runs in the order they ended.
+    index('flow_runs_ended_idx').on(t.workspaceId, t.endTime, t.id).where(sql`end_time IS NOT NULL`),
     index('flow_runs_deployment_idx').on(t.deploymentId, t.createdAt),
     // Dashboard statistics: a window of expected start times, counted by state and deployment from the index alone.
     index('flow_runs_stats_idx').on(t.workspaceId, t.expectedStartTime, t.stateType, t.deploymentId),
@@ -624,15 +626,16 @@ export const artifacts = pgTable(
 );
 
 /**
- * How far the retention loop has pruned each workspace's run logs: every run created at or before
- * (`logsThroughCreatedAt`, `logsThroughRunId`) has had its lines deleted. The mark only ever moves
- * forward and never past the retention window, so each pass starts where the last one stopped.
+ * How far the retention loop has pruned each workspace's run logs: every run that ended at or
+ * before (`logsThroughEndTime`, `logsThroughRunId`) has had its lines deleted. The mark only ever
+ * moves forward and never past the retention window, so each pass starts where the last one
+ * stopped; a run that is retried leaves it (its end time is cleared) and comes back ahead of it.
  */
 export const retentionMarks = pgTable('retention_marks', {
   workspaceId: uuid('workspace_id')
     .primaryKey()
     .references(() => workspaces.id),
-  logsThroughCreatedAt: ts('logs_through_created_at').notNull(),
+  logsThroughEndTime: ts('logs_through_end_time').notNull(),
   logsThroughRunId: uuid('logs_through_run_id').notNull(),
   updatedAt: ts('updated_at').notNull().defaultNow(),
 });

@@ -1,15 +1,19 @@
 import type { Sql } from '../db/client.js';
-import { pruneLogBatch, pruneSignInArtefacts, workspaceIds } from '../db/retention.js';
+import { pruneLogBatch, pruneSignInArtefacts, readLogMark, workspaceIds } from '../db/retention.js';
 import type { Logger } from '../logger.js';
 import { ElectedLoop } from './elected-loop.js';
 
 export interface RetentionOptions {
-  /** Days a run's log lines are kept, counted from the run's creation; null keeps them forever. @default null */
+  /** Days a run's log lines are kept after the run ended; null keeps them forever. @default null */
   logRetentionDays?: number | null;
   /** Seconds sessions, sign-in links, setup tokens and single sign-on logins are kept past their end. @default 86400 */
   signInGraceSeconds?: number;
   /** Runs whose lines one statement deletes. @default 200 */
   runsPerBatch?: number;
+  /** Most lines one statement deletes, so verbose runs cannot make one delete long. @default 20000 */
+  linesPerBatch?: number;
+  /** Least time between two prunings of sign-in artefacts (their tables have no expiry index). @default 60000 */
+  signInEveryMs?: number;
   /** Statements per workspace in one pass, so one large workspace cannot hold up the others. @default 10 */
   batchesPerWorkspace?: number;
   /** Delay after a pass that deleted something. @default 1000 */
@@ -19,19 +23,24 @@ export interface RetentionOptions {
 }
 
 /**
- * Keeps the control plane's tables from growing without end. Every pass deletes sign-in artefacts
- * nobody can use any more and, when a log retention is set, the log lines of runs created before
- * the window, workspace by workspace from where the last pass stopped (see `pruneLogBatch`). Runs,
- * their states, task runs and artifacts stay: they are small, and history and audit read them.
- * Deleting in bounded batches keeps each statement's locks and WAL short; a pass that deleted
- * something is followed by another soon after, until there is nothing left.
+ * Keeps the control plane's tables from growing without end. A pass deletes sign-in artefacts
+ * nobody can use any more (at most once a minute) and, when a log retention is set, the log lines
+ * of runs that ended before the window, workspace by workspace from where the last pass stopped
+ * (see `pruneLogBatch`). Runs, their states, task runs and artifacts stay: they are small, and
+ * history and audit read them. Each statement deletes a bounded number of lines, so its locks and
+ * WAL stay short; a pass that deleted something is followed by another soon after, until there is
+ * nothing left, and a stop is honoured between statements.
  */
 export class RetentionLoop {
   readonly #loop: ElectedLoop;
   readonly #days: number | null;
   readonly #graceSeconds: number;
   readonly #runsPerBatch: number;
+  readonly #linesPerBatch: number;
   readonly #batchesPerWorkspace: number;
+  readonly #signInEveryMs: number;
+  #signInPrunedAt = Number.NEGATIVE_INFINITY;
+  #stopping = false;
 
   constructor(
     private readonly sql: Sql,
@@ -42,6 +51,8 @@ export class RetentionLoop {
     this.#days = options.logRetentionDays ?? null;
     this.#graceSeconds = options.signInGraceSeconds ?? 86_400;
     this.#runsPerBatch = options.runsPerBatch ?? 200;
+    this.#linesPerBatch = options.linesPerBatch ?? 20_000;
+    this.#signInEveryMs = options.signInEveryMs ?? 60_000;
     this.#batchesPerWorkspace = options.batchesPerWorkspace ?? 10;
     this.#loop = new ElectedLoop(databaseUrl, logger, {
       name: 'retention',
@@ -52,32 +63,47 @@ export class RetentionLoop {
   }
 
   start(): void {
+    this.#stopping = false;
     this.#loop.start();
   }
 
+  /** Ends the pass under way after its current statement, then gives up leadership. */
   stop(): Promise<void> {
+    this.#stopping = true;
     return this.#loop.stop();
   }
 
   /** One pass; returns how many rows it deleted or runs it passed (0: nothing left to do for now). */
   async tick(): Promise<number> {
-    const artefacts = await pruneSignInArtefacts(this.sql, { graceSeconds: this.#graceSeconds, limit: 1_000 });
-    const signIn = artefacts.sessions + artefacts.signInTokens + artefacts.passwordSetupTokens + artefacts.oidcLogins;
+    let signIn = 0;
+    let artefacts = {};
+    if (performance.now() - this.#signInPrunedAt >= this.#signInEveryMs) {
+      const pruned = await pruneSignInArtefacts(this.sql, { graceSeconds: this.#graceSeconds, limit: 1_000 });
+      this.#signInPrunedAt = performance.now();
+      artefacts = pruned;
+      signIn = pruned.sessions + pruned.signInTokens + pruned.passwordSetupTokens + pruned.oidcLogins;
+    }
     let runs = 0;
     let lines = 0;
     if (this.#days !== null) {
       for (const workspaceId of await workspaceIds(this.sql)) {
-        for (let i = 0; i < this.#batchesPerWorkspace; i++) {
-          const batch = await pruneLogBatch(this.sql, { workspaceId, days: this.#days, runs: this.#runsPerBatch });
+        for (let i = 0; i < this.#batchesPerWorkspace && !this.#stopping; i++) {
+          const batch = await pruneLogBatch(this.sql, {
+            workspaceId,
+            days: this.#days,
+            runs: this.#runsPerBatch,
+            maxLines: this.#linesPerBatch,
+            after: await readLogMark(this.sql, workspaceId),
+          });
           runs += batch.runs;
           lines += batch.lines;
-          if (batch.runs < this.#runsPerBatch) break;
+          if (batch.runs < this.#runsPerBatch && !batch.full) break;
         }
       }
     }
     if (signIn > 0 || lines > 0) {
       this.logger.info({ ...artefacts, logLines: lines, runsPruned: runs }, 'retention deleted expired data');
     }
-    return signIn + runs;
+    return signIn + lines + runs;
   }
 }
