@@ -16,9 +16,15 @@ export const LogLineInput = z.strictObject({
 });
 export type LogLineInput = z.input<typeof LogLineInput>;
 
+/** Lines one call may carry: for one run, and across all runs of a batch call. */
+export const MAX_BATCH_LINES = 1000;
+
+/** One run attempt's lines in one call. */
+export const LogLines = z.array(LogLineInput).min(1).max(MAX_BATCH_LINES);
+
 export const LogBatchRequest = z.strictObject({
   attempt: z.number().int().min(1),
-  logs: z.array(LogLineInput).min(1).max(1000),
+  logs: LogLines,
 });
 export type LogBatchRequest = z.input<typeof LogBatchRequest>;
 
@@ -30,9 +36,6 @@ export const LogBatchResponse = z.strictObject({
 });
 export type LogBatchResponse = z.infer<typeof LogBatchResponse>;
 
-/** Lines one batch call may carry across all its runs: the single-run limit. */
-export const MAX_BATCH_LINES = 1000;
-
 /** Log batches of several runs the calling worker key holds, stored in one statement. */
 export const LogBatchManyRequest = z.strictObject({
   items: z
@@ -40,7 +43,7 @@ export const LogBatchManyRequest = z.strictObject({
       z.strictObject({
         flowRunId: Id,
         attempt: z.number().int().min(1).max(2_147_483_647),
-        logs: z.array(LogLineInput).min(1).max(1000),
+        logs: LogLines,
       }),
     )
     .min(1)

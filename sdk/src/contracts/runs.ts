@@ -1,6 +1,6 @@
 import * as z from 'zod';
 import { BatchItemError, Id, JsonObject, MAX_BATCH_RUNS, Name, page, Tags, Timestamp } from './common.js';
-import { LogLineInput } from './logs.js';
+import { LogLines } from './logs.js';
 import { ProposalStatus, ProposedState, State, StateType } from './states.js';
 
 export const FlowRun = z.strictObject({
@@ -85,7 +85,7 @@ export const StateProposalRequest = z.strictObject({
    * before a state change is readable once the change is, in one round trip instead of two.
    * Numbered like `POST /flow-runs/:id/logs` lines, so a redelivery stores nothing twice.
    */
-  logs: z.array(LogLineInput).min(1).max(1000).optional(),
+  logs: LogLines.optional(),
 });
 export type StateProposalRequest = z.infer<typeof StateProposalRequest>;
 

@@ -56,9 +56,9 @@ export class RunApi {
 
   /**
    * Proposes a state of the run — or of one of its subflow runs (`runId`), which carry the run's
-   * attempt and are written with its token.
+   * attempt and are written with its token — storing `logs` (lines of this attempt not yet
+   * delivered) first, in the same request.
    */
-  /** Proposes a state, storing `logs` (lines of this attempt not yet delivered) first in the same request. */
   proposeState(
     state: ProposedState,
     deadlineMs: number,

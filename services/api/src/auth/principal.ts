@@ -30,10 +30,14 @@ function keyPrincipal(key: KeyPrincipalRow): Principal {
   return { kind: 'api_key', workspaceId: key.workspaceId, keyId: key.id, role: key.role, pools: [...key.pools] };
 }
 
+/** The token of an `Authorization: Bearer <token>` header, if it has one. */
+export function bearerToken(authorization: string | undefined): string | undefined {
+  return authorization === undefined ? undefined : /^Bearer +([^\s]+)$/i.exec(authorization)?.[1];
+}
+
 /** The bearer credential of a request: an `op_` API key or a run token. */
 export async function authenticate(authorization: string | undefined, sql: Sql, tokens: RunTokens): Promise<Principal> {
-  const match = authorization === undefined ? null : /^Bearer +([^\s]+)$/i.exec(authorization);
-  const token = match?.[1];
+  const token = bearerToken(authorization);
   if (!token) throw unauthenticated('send an API key or run token as "Authorization: Bearer <token>"');
   if (looksLikeJwt(token)) {
     try {

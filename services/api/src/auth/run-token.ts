@@ -12,6 +12,7 @@ import {
   jwtVerify,
   SignJWT,
 } from 'jose';
+import { makeRoom } from '../bounded-map.js';
 
 // Run tokens let one run's attempt act on that run only (DESIGN §3, §6). They are EdDSA JWTs: the
 // private key never leaves the control plane, and a public JWKS lets any replica verify them.
@@ -212,13 +213,7 @@ export class RunTokenIssuer {
     const until = Math.min(payload.exp, payload.iat + this.#ttlSeconds) * 1000;
     const now = Date.now();
     if (until <= now) return;
-    if (this.#verified.size >= VERIFIED_CACHE_MAX) {
-      for (const [t, e] of this.#verified) if (e.until <= now) this.#verified.delete(t);
-      for (const t of this.#verified.keys()) {
-        if (this.#verified.size < VERIFIED_CACHE_MAX) break;
-        this.#verified.delete(t);
-      }
-    }
+    makeRoom(this.#verified, VERIFIED_CACHE_MAX, (e) => e.until <= now);
     this.#verified.set(token, { claims: { ...claims }, until });
   }
 

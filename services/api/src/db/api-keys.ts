@@ -1,4 +1,5 @@
 import type { ApiKey, Role } from '@outpost/sdk/contracts';
+import { makeRoom } from '../bounded-map.js';
 import type { Db } from './client.js';
 import { iso, isoOrNull, textArray } from './values.js';
 
@@ -124,11 +125,11 @@ export function apiKeyGeneration(): number {
 export function cachedApiKey(db: Db, hash: string): KeyPrincipalRow | null {
   const entry = verifiedKeys.get(hash);
   if (!entry) return null;
-  if (entry.db !== db || entry.until <= Date.now()) {
-    if (entry.until <= Date.now()) verifiedKeys.delete(hash);
+  if (entry.until <= Date.now()) {
+    verifiedKeys.delete(hash);
     return null;
   }
-  return entry.row;
+  return entry.db === db ? entry.row : null;
 }
 
 /** Remembers an active key just read from the database, unless a key was revoked since `generation`. */
@@ -137,14 +138,7 @@ export function rememberApiKey(db: Db, hash: string, row: KeyPrincipalRow, gener
   const now = Date.now();
   const until = now + Math.min(API_KEY_CACHE_MS, row.expiresInMs ?? Number.POSITIVE_INFINITY);
   if (until <= now) return;
-  if (verifiedKeys.size >= API_KEY_CACHE_MAX) {
-    for (const [h, e] of verifiedKeys) if (e.until <= now) verifiedKeys.delete(h);
-    // Still full: drop the oldest entries (a Map iterates in insertion order).
-    for (const h of verifiedKeys.keys()) {
-      if (verifiedKeys.size < API_KEY_CACHE_MAX) break;
-      verifiedKeys.delete(h);
-    }
-  }
+  makeRoom(verifiedKeys, API_KEY_CACHE_MAX, (e) => e.until <= now);
   // Last use was just recorded (or is recent): a hit needs no touch.
   verifiedKeys.set(hash, { db, row: { ...row, stale: false }, until });
 }

@@ -64,9 +64,8 @@ export interface OidcLogin {
   returnTo: string;
 }
 
-/** Records a sign-in under way (and forgets expired ones, so the table stays small without a loop). */
+/** Records a sign-in under way; the retention loop deletes the ones never finished (db/retention.ts). */
 export async function insertOidcLogin(db: Db, input: OidcLogin & { stateHash: string; ttlSeconds: number }): Promise<void> {
-  await db`DELETE FROM oidc_logins WHERE expires_at < now()`;
   await db`
     INSERT INTO oidc_logins (state_hash, workspace_id, nonce, code_verifier, return_to, expires_at)
     VALUES (${input.stateHash}, ${input.workspaceId}, ${input.nonce}, ${input.codeVerifier}, ${input.returnTo},

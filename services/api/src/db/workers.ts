@@ -1,4 +1,5 @@
 import type { Worker } from '@outpost/sdk/contracts';
+import { makeRoom } from '../bounded-map.js';
 import type { Db } from './client.js';
 import { iso } from './values.js';
 
@@ -94,13 +95,7 @@ export async function refreshClaimingWorker(db: Db, w: ClaimingWorker): Promise<
   const { labels } = await upsertWorker(db, { ...w, name: null, capacity: null });
   // Another write (a heartbeat, say) ran meanwhile: what this one returned may already be old.
   if (workerWrites !== before + 1) return { labels };
-  if (claimedRecently.size >= CLAIMED_RECENTLY_MAX) {
-    for (const [k, e] of claimedRecently) if (now - e.at >= WORKER_REFRESH_MS) claimedRecently.delete(k);
-    for (const k of claimedRecently.keys()) {
-      if (claimedRecently.size < CLAIMED_RECENTLY_MAX) break;
-      claimedRecently.delete(k);
-    }
-  }
+  makeRoom(claimedRecently, CLAIMED_RECENTLY_MAX, (e) => now - e.at >= WORKER_REFRESH_MS);
   claimedRecently.set(key, { db, poolId: w.poolId, apiKeyId: w.apiKeyId, labels, labelsJson: JSON.stringify(labels), at: now });
   return { labels };
 }

@@ -1,6 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Hono } from 'hono';
 import { requestAddress } from '../auth/permissions.js';
+import { bearerToken } from '../auth/principal.js';
 import type { AppDeps } from '../context.js';
 import { ApiError } from '../errors.js';
 import type { AppEnv } from '../http/env.js';
@@ -23,7 +24,7 @@ export function metricsTokenDigest(token: string): Buffer {
 
 /** Whether the request carries the metrics token, compared in constant time (digests of equal length). */
 function carriesToken(authorization: string | undefined, digest: Buffer): boolean {
-  const offered = authorization === undefined ? null : /^Bearer +([^\s]+)$/i.exec(authorization)?.[1];
+  const offered = bearerToken(authorization);
   if (!offered) return false;
   return timingSafeEqual(createHash('sha256').update(offered).digest(), digest);
 }

@@ -1,11 +1,9 @@
 import type { BatchItemError } from '@outpost/sdk/contracts';
 import { batchKey, insertRunLogs, poolRunHolders } from '../db/logs.js';
-import { proposeStates } from '../runs/propose-state.js';
+import { NOT_HELD, proposeStates, sum } from '../runs/propose-state.js';
 import { toLogRows } from './logs.js';
 import { apiKeyId, poolOrNotFound } from './scope.js';
 import type { Handlers } from './types.js';
-
-const NOT_HELD: BatchItemError = { status: 404, code: 'not_found', detail: 'flow run not found' };
 
 /**
  * Batch calls of a worker key for the runs its workers hold in one pool: many state proposals, or
@@ -53,7 +51,7 @@ export const poolRunHandlers = {
       principal.workspaceId,
       checked.filter((c) => c.error === null).map((c) => ({ runId: c.item.flowRunId, attempt: c.item.attempt, lines: c.lines })),
     );
-    deps.metrics.logLinesIngested([...accepted.values()].reduce((sum, n) => sum + n, 0));
+    deps.metrics.logLinesIngested(sum(accepted));
     return {
       items: checked.map(({ item, error, lines }) => {
         const stored = error ? 0 : (accepted.get(batchKey(item.flowRunId, item.attempt)) ?? 0);

@@ -161,7 +161,8 @@ export async function proposeState(sql: Sql, p: Proposal): Promise<StateProposal
   return response;
 }
 
-function sum(counts: Map<string, number>): number {
+/** The lines stored, over all runs of an insert. */
+export function sum(counts: Map<string, number>): number {
   let total = 0;
   for (const n of counts.values()) total += n;
   return total;
@@ -179,7 +180,8 @@ export type BatchAnswer =
   | { flowRunId: string; answer: StateProposalResponse; error: null }
   | { flowRunId: string; answer: null; error: BatchItemError };
 
-const NOT_HELD: BatchItemError = { status: 404, code: 'not_found', detail: 'flow run not found' };
+/** A run the calling key's workers do not hold: the same answer as a run that does not exist. */
+export const NOT_HELD: BatchItemError = { status: 404, code: 'not_found', detail: 'flow run not found' };
 
 /**
  * Judges proposals for many runs a worker key holds, in one transaction with a fixed number of
