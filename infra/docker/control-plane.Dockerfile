@@ -4,13 +4,14 @@ FROM node:20-bookworm-slim AS build
 WORKDIR /src
 COPY package.json package-lock.json turbo.json tsconfig.base.json ./
 COPY sdk/package.json sdk/
+COPY cli/package.json cli/
 COPY services/api/package.json services/api/
 COPY services/dashboard/package.json services/dashboard/
 COPY worker/package.json worker/
 COPY test/package.json test/
 RUN npm ci --no-audit --no-fund
 COPY . .
-RUN npx turbo run build --filter=@outpost/api... --filter=@outpost/dashboard \
+RUN npx turbo run build --filter=@outpost/api... --filter=@outpost/dashboard --filter=@outpost/cli \
  && npm prune --omit=dev --no-audit --no-fund
 
 FROM node:20-bookworm-slim
@@ -20,6 +21,9 @@ COPY --from=build /src/package.json ./
 COPY --from=build /src/node_modules node_modules
 COPY --from=build /src/sdk/package.json sdk/
 COPY --from=build /src/sdk/dist sdk/dist
+COPY --from=build /src/cli/package.json cli/
+COPY --from=build /src/cli/bin cli/bin
+COPY --from=build /src/cli/dist cli/dist
 COPY --from=build /src/services/api/package.json services/api/
 COPY --from=build /src/services/api/dist services/api/dist
 COPY --from=build /src/services/dashboard/package.json /src/services/dashboard/index.js services/dashboard/

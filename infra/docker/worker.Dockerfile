@@ -4,6 +4,7 @@ FROM node:20-bookworm-slim AS build
 WORKDIR /src
 COPY package.json package-lock.json turbo.json tsconfig.base.json ./
 COPY sdk/package.json sdk/
+COPY cli/package.json cli/
 COPY services/api/package.json services/api/
 COPY services/dashboard/package.json services/dashboard/
 COPY worker/package.json worker/

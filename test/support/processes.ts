@@ -4,7 +4,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-export const cliPath = path.join(repoRoot, 'sdk/dist/cli/main.js');
+export const cliPath = path.join(repoRoot, 'cli/bin/outpost.js');
 
 export interface Spawned {
   child: ChildProcess;

@@ -3,10 +3,10 @@ import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { createLogger } from './logger.js';
 import { OPTIONS_HELP, OptionsError, parseOptions } from './options.js';
-import { startWorker, type WorkerHandle } from './worker.js';
+import { startWorker, type WorkerHandle, WorkerStartError } from './worker.js';
 
 /**
- * `outpost-worker start --pool <name> [options]` (also reached as `outpost worker start`).
+ * `outpost worker start --pool <name> [options]`.
  * SIGINT/SIGTERM drain the worker; a second signal stops the remaining runs at once.
  * Resolves to the process exit code.
  */
@@ -25,7 +25,7 @@ export async function main(argv: string[]): Promise<number> {
     options = parseOptions(rest, process.env);
   } catch (error) {
     if (!(error instanceof OptionsError)) throw error;
-    process.stderr.write(`${error.message}\n`);
+    process.stderr.write(`error: ${error.message}\n`);
     return 2;
   }
   const logger = createLogger(options.logLevel);
@@ -45,6 +45,10 @@ export async function main(argv: string[]): Promise<number> {
       handle = await startWorker(options, { logger, signal: aborted.signal });
     } catch (error) {
       if (aborted.signal.aborted) return 0;
+      if (error instanceof WorkerStartError) {
+        process.stderr.write(`error: ${error.message}${error.hint ? ` — ${error.hint}` : ''}\n`);
+        return 1;
+      }
       logger.fatal({ err: error }, 'worker could not start');
       return 1;
     }

@@ -209,7 +209,7 @@ const FLAGS = {
   'allow-source': { type: 'string', multiple: true },
 } as const;
 
-export const OPTIONS_HELP = `Usage: outpost-worker start --pool <name> [options]
+export const OPTIONS_HELP = `Usage: outpost worker start --pool <name> [options]
 
   --pool <name>               work pool to claim runs from (required)
   --name <name>               worker name (default: hostname-pid)

@@ -51,6 +51,20 @@ export interface WorkerHandle {
 /** The API refused the worker outright (bad key, key not allowed on the pool). */
 export class WorkerStartError extends Error {
   override readonly name = 'WorkerStartError';
+
+  constructor(
+    message: string,
+    /** What to do about it, in the imperative. */
+    readonly hint = '',
+  ) {
+    super(message);
+  }
+}
+
+function refusalHint(status: number, pool: string): string {
+  return status === 401
+    ? `check OUTPOST_API_KEY; an owner or admin makes a worker key with: outpost keys create <name> --role worker --pool ${pool}`
+    : `use a worker key allowed on pool "${pool}": outpost keys create <name> --role worker --pool ${pool}`;
 }
 
 /**
@@ -155,6 +169,7 @@ export async function startWorker(options: WorkerOptions, hooks: WorkerHooks = {
 
   // Start: the first heartbeat registers the worker and tells it the lease length.
   let failures = 0;
+  let lastWaitLog = 0;
   for (;;) {
     if (hooks.signal?.aborted) {
       await recovery.stop();
@@ -170,9 +185,20 @@ export async function startWorker(options: WorkerOptions, hooks: WorkerHooks = {
       await client.close();
       setState('failed');
       resolveDone();
-      throw new WorkerStartError(`the API refused the worker: ${describeFailure(result)}`);
+      throw new WorkerStartError(
+        `the API refused the worker: ${describeFailure(result)}`,
+        refusalHint(result.status, options.pool),
+      );
     }
     failures++;
+    // Never a silent wait: say at once, then every half minute, what the worker is waiting for.
+    if (failures === 1 || Date.now() - lastWaitLog >= 30_000) {
+      lastWaitLog = Date.now();
+      logger.warn(
+        { apiUrl: options.apiUrl, attempts: failures },
+        `waiting for the API at ${options.apiUrl}: ${describeFailure(result)}; retrying (check OUTPOST_API_URL and that the server runs)`,
+      );
+    }
     await sleep(result.kind === 'http_error' ? retryDelay(result, failures) : backoffDelay(failures), hooks.signal);
   }
   setState('running');

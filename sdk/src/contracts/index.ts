@@ -87,6 +87,7 @@ export {
   FlowRunCreateResponse,
   FlowRunListQuery,
   FlowRunListResponse,
+  RunWaitingFor,
   StateHistoryEntry,
   StateHistoryResponse,
   StateProposalBatchRequest,

@@ -3,6 +3,9 @@ import { BatchItemError, Id, JsonObject, MAX_BATCH_RUNS, Name, page, Tags, Times
 import { LogLines } from './logs.js';
 import { ProposalStatus, ProposedState, State, StateType } from './states.js';
 
+export const RunWaitingFor = z.enum(['no_worker', 'pool_paused']);
+export type RunWaitingFor = z.infer<typeof RunWaitingFor>;
+
 export const FlowRun = z.strictObject({
   id: Id,
   name: z.string(),
@@ -32,6 +35,11 @@ export const FlowRun = z.strictObject({
   parentTaskRunId: Id.nullable().optional(),
   /** The backfill that created the run, if one did (absent from servers that predate backfills). */
   backfillId: Id.nullable().optional(),
+  /**
+   * Why a run waiting to be claimed cannot be, right now: `no_worker` when no worker of its pool is
+   * online, `pool_paused` when its pool is paused; null otherwise (absent from older servers).
+   */
+  waitingFor: RunWaitingFor.nullable().optional(),
 });
 export type FlowRun = z.infer<typeof FlowRun>;
 

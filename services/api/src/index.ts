@@ -13,3 +13,4 @@ export { SchedulerLoop } from './loops/scheduler.js';
 export { main } from './main.js';
 export type { RunningServer, ServerOptions } from './server.js';
 export { startServer } from './server.js';
+export { isStartupError, StartupError } from './startup-error.js';

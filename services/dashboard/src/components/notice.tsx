@@ -5,7 +5,7 @@ export function Notice({
   children,
   testId,
 }: {
-  kind?: 'error' | 'info' | 'success';
+  kind?: 'error' | 'info' | 'success' | 'warning';
   children: ReactNode;
   testId?: string;
 }) {

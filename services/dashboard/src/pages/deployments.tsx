@@ -1,8 +1,9 @@
-import type { Deployment, DeploymentListResponse } from '@outpost/sdk/contracts';
+import type { Deployment, DeploymentListResponse, RunWaitingFor, WorkPool } from '@outpost/sdk/contracts';
 import { useCallback, useEffect, useState } from 'react';
 import { describeFailure } from '../api/client.js';
 import { api } from '../api/instance.js';
 import { Empty, Notice } from '../components/notice.js';
+import { PoolWaitingBanner } from '../components/pool-waiting-banner.js';
 import { TagList } from '../components/tag-list.js';
 import { shortSource } from '../lib/format.js';
 import { href } from '../router.js';
@@ -15,10 +16,16 @@ export function DeploymentsPage() {
   const [error, setError] = useState<string | null>(null);
   const [running, setRunning] = useState<Deployment | null>(null);
 
+  const [pools, setPools] = useState<WorkPool[]>([]);
+
   const load = useCallback(async (cursor: string | null) => {
     setLoading(true);
-    const result = await api.call('deploymentsList', { query: { limit: 100, cursor: cursor ?? undefined } });
+    const [result, poolList] = await Promise.all([
+      api.call('deploymentsList', { query: { limit: 100, cursor: cursor ?? undefined } }),
+      api.call('poolsList', {}),
+    ]);
     setLoading(false);
+    if (poolList.ok) setPools(poolList.data.items);
     if (!result.ok) {
       setError(describeFailure(result));
       return;
@@ -39,6 +46,9 @@ export function DeploymentsPage() {
         <h1>Deployments</h1>
       </div>
       {error && <Notice>{error}</Notice>}
+      {stalledPools(items, pools).map((p) => (
+        <PoolWaitingBanner key={p.name} pool={p.name} reason={p.reason} />
+      ))}
       {items.length === 0 && !loading ? (
         <Empty>No deployments yet. Run `outpost deploy` in a flow project to register one.</Empty>
       ) : (
@@ -110,4 +120,12 @@ export function DeploymentsPage() {
       {running && <RunDialog deployment={running} onClose={() => setRunning(null)} />}
     </div>
   );
+}
+
+/** The pools of the listed deployments whose runs cannot start now, and why. */
+function stalledPools(deployments: Deployment[], pools: WorkPool[]): { name: string; reason: RunWaitingFor }[] {
+  const used = new Set(deployments.map((d) => d.workPool));
+  return pools
+    .filter((p) => used.has(p.name) && (p.status === 'NOT_READY' || p.status === 'PAUSED'))
+    .map((p) => ({ name: p.name, reason: p.status === 'PAUSED' ? ('pool_paused' as const) : ('no_worker' as const) }));
 }

@@ -6,6 +6,7 @@ import { api } from '../api/instance.js';
 import { subscribeRunEvents } from '../api/run-events.js';
 import { JsonView } from '../components/json-view.js';
 import { Notice } from '../components/notice.js';
+import { PoolWaitingBanner } from '../components/pool-waiting-banner.js';
 import { StateBadge } from '../components/state-badge.js';
 import { TagList } from '../components/tag-list.js';
 import { useNow } from '../hooks/use-now.js';
@@ -127,6 +128,7 @@ export function RunDetailPage({ id }: { id: string }) {
         <RunActions run={run} onChanged={refresh} />
       </div>
       {error && <Notice>{error}</Notice>}
+      {run.waitingFor && run.workPool && <PoolWaitingBanner pool={run.workPool} reason={run.waitingFor} />}
       <dl className="facts">
         <Fact label="Flow">{run.flowName}</Fact>
         {run.parentFlowRunId && (

@@ -1,0 +1,176 @@
+import { type ParseArgsConfig, parseArgs } from 'node:util';
+import { Api } from './api.js';
+import type { Command, CommandContext, OptionSpecs, OptionValues, Output } from './command.js';
+import { GLOBAL_OPTIONS, stringOption } from './command.js';
+import { COMMANDS } from './commands/index.js';
+import { CliError, EXIT, UsageError } from './errors.js';
+import { commandHelp, groupHelp, rootHelp } from './help.js';
+import { cliVersion } from './packages.js';
+import { type Env, loadEnv, resolveApiSettings } from './settings.js';
+
+export interface AppOptions extends Output {
+  cwd: string;
+  env: Env;
+  interrupts(): Promise<string>;
+}
+
+/** Runs one CLI invocation and returns its exit code. Never throws. */
+export async function runCli(argv: readonly string[], options: AppOptions): Promise<number> {
+  let api: Api | null = null;
+  try {
+    const { leading, rest } = splitLeadingGlobals(argv);
+    const match = findCommand(rest);
+    if (!match) return reportUnknown(rest, options);
+    const { command, args } = match;
+    const { env } = loadEnv(options.cwd, options.env);
+    // Handed-over commands parse their own options (and answer their own --help).
+    if (command.passthrough) return await command.run(makeContext({}, [], [...leading, ...args], options, env, notApi));
+    const specs: OptionSpecs = {
+      ...(command.usesApi === false ? { help: GLOBAL_OPTIONS.help!, json: GLOBAL_OPTIONS.json! } : GLOBAL_OPTIONS),
+      ...command.options,
+    };
+    const { values, positionals } = parse(specs, [...leading, ...args]);
+    if (values.help === true) {
+      for (const line of commandHelp(command)) options.out(line);
+      return EXIT.ok;
+    }
+    const range = command.positionals ?? { min: 0, max: 0 };
+    if (positionals.length < range.min)
+      throw new UsageError(`missing argument: outpost ${command.name} ${command.args ?? ''}`.trim(), ['see --help']);
+    if (positionals.length > range.max) throw new UsageError(`unexpected argument "${positionals[range.max]}"`, ['see --help']);
+    const ctx = makeContext(values, positionals, args, options, env, () => {
+      api ??= new Api(
+        resolveApiSettings({ apiUrl: stringOption(values, 'api-url'), apiKey: stringOption(values, 'api-key') }, env),
+      );
+      return api;
+    });
+    return await command.run(ctx);
+  } catch (error) {
+    return report(error, options);
+  } finally {
+    if (api) await (api as Api).close().catch(() => undefined);
+  }
+}
+
+function notApi(): never {
+  throw new CliError('this command does not call the API', EXIT.failed);
+}
+
+function makeContext(
+  values: OptionValues,
+  positionals: string[],
+  rawArgs: string[],
+  options: AppOptions,
+  env: Env,
+  api: () => Api,
+): CommandContext {
+  return {
+    values,
+    positionals,
+    rawArgs,
+    json: values.json === true,
+    cwd: options.cwd,
+    env,
+    api,
+    interrupts: options.interrupts,
+    out: options.out,
+    err: options.err,
+  };
+}
+
+function isHelp(arg: string): boolean {
+  return arg === '--help' || arg === '-h';
+}
+
+/** Lets `outpost --api-url X runs ls` work: global options may come before the command words. */
+function splitLeadingGlobals(argv: readonly string[]): { leading: string[]; rest: string[] } {
+  const leading: string[] = [];
+  let i = 0;
+  while (i < argv.length) {
+    const arg = argv[i]!;
+    const name = arg.startsWith('--') ? arg.slice(2).split('=')[0]! : null;
+    const spec = name ? GLOBAL_OPTIONS[name] : undefined;
+    if (!spec || name === 'help') break;
+    leading.push(arg);
+    if (spec.type === 'string' && !arg.includes('=')) {
+      if (i + 1 < argv.length) leading.push(argv[i + 1]!);
+      i += 2;
+    } else i += 1;
+  }
+  return { leading, rest: argv.slice(i) };
+}
+
+function findCommand(argv: readonly string[]): { command: Command; args: string[] } | null {
+  let best: { command: Command; words: number } | null = null;
+  for (const command of COMMANDS) {
+    const words = command.name.split(' ');
+    if (words.every((w, i) => argv[i] === w) && (!best || words.length > best.words)) best = { command, words: words.length };
+  }
+  return best ? { command: best.command, args: argv.slice(best.words) } : null;
+}
+
+function reportUnknown(argv: readonly string[], options: AppOptions): number {
+  const first = argv[0];
+  if (first === undefined) {
+    for (const line of rootHelp(COMMANDS)) options.err(line);
+    return EXIT.usage;
+  }
+  if (isHelp(first) || first === 'help') {
+    for (const line of rootHelp(COMMANDS)) options.out(line);
+    return EXIT.ok;
+  }
+  if (first === '--version' || first === '-v') {
+    options.out(cliVersion());
+    return EXIT.ok;
+  }
+  const group = COMMANDS.filter((c) => c.name.split(' ')[0] === first);
+  if (group.length === 0) {
+    options.err(`unknown command: ${first}`);
+    options.err('run `outpost --help` for the list of commands');
+    return EXIT.usage;
+  }
+  if (argv.slice(1).some(isHelp)) {
+    for (const line of groupHelp(first, group)) options.out(line);
+    return EXIT.ok;
+  }
+  if (argv[1] !== undefined) options.err(`unknown command: outpost ${first} ${argv[1]}\n`);
+  for (const line of groupHelp(first, group)) options.err(line);
+  return EXIT.usage;
+}
+
+function parse(specs: OptionSpecs, args: string[]): { values: OptionValues; positionals: string[] } {
+  const config: ParseArgsConfig['options'] = {};
+  for (const [name, spec] of Object.entries(specs)) {
+    config[name] = {
+      type: spec.type,
+      ...(spec.multiple ? { multiple: true } : {}),
+      ...(spec.short ? { short: spec.short } : {}),
+    };
+  }
+  try {
+    const parsed = parseArgs({ args, options: config, allowPositionals: true, strict: true });
+    return { values: parsed.values as OptionValues, positionals: parsed.positionals };
+  } catch (error) {
+    throw new UsageError(cleanParseError((error as Error).message), ['see --help']);
+  }
+}
+
+/** parseArgs messages carry advice for the programmer ("To specify a positional argument…"); keep the first sentence. */
+function cleanParseError(message: string): string {
+  return message.split('. ')[0]!.replace(/\.$/, '');
+}
+
+function report(error: unknown, options: AppOptions): number {
+  const debug = options.env.OUTPOST_DEBUG === '1';
+  if (error instanceof CliError) {
+    options.err(`error: ${error.message}`);
+    for (const line of error.details) options.err(`  ${line}`);
+    if (debug && error.stack) options.err(error.stack);
+    return error.exitCode;
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  options.err(`error: ${message}`);
+  if (debug && error instanceof Error && error.stack) options.err(error.stack);
+  else options.err('  (set OUTPOST_DEBUG=1 for a stack trace)');
+  return EXIT.failed;
+}

@@ -1,0 +1,331 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { join, resolve } from 'node:path';
+import { OutpostClient } from '@outpost/sdk/client';
+import { Api } from '../api.js';
+import type { Command, CommandContext } from '../command.js';
+import { stringOption } from '../command.js';
+import { type DeployResult, deployProject, ensurePool } from '../deploy-project.js';
+import { type DevCredentials, readDevCredentials, writeDevCredentials } from '../dev-credentials.js';
+import { CliError, EXIT, UsageError } from '../errors.js';
+import { interruptSignal } from '../follow.js';
+import { importOptional } from '../handover.js';
+import { exampleDir } from '../packages.js';
+
+interface RunningServer {
+  url: string;
+  port: number;
+  sql: unknown;
+  close(): Promise<void>;
+  bootstrap(): Promise<{ workspaceId: string; ownerKey: string | null }>;
+}
+
+interface ApiPackage {
+  startServer(options: {
+    databaseUrl?: string;
+    dataDir?: string;
+    host?: string;
+    port?: number;
+    logLevel?: string;
+  }): Promise<RunningServer>;
+  createApiKey(
+    sql: unknown,
+    options: { workspaceId: string; name: string; role: string; pools?: string[] },
+  ): Promise<{ id: string; key: string }>;
+  createSignInLink(
+    sql: unknown,
+    options: { workspaceId: string; role: string; ttlSeconds?: number },
+  ): Promise<{ token: string; path: string; expiresAt: Date }>;
+  isStartupError(error: unknown): error is Error & { line(): string };
+}
+
+interface RunningWorker {
+  stop(): Promise<unknown>;
+  done: Promise<unknown>;
+}
+
+interface WorkerHooks {
+  env?: NodeJS.ProcessEnv;
+  signal?: AbortSignal;
+  onRunStarted?: (run: { runId: string; attempt: number }) => void;
+  onRunFinished?: (outcome: { runId: string; attempt: number; ending: string; state: string | null }) => void;
+}
+
+interface WorkerPackage {
+  parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv): unknown;
+  startWorker(options: unknown, hooks?: WorkerHooks): Promise<RunningWorker>;
+}
+
+/** How long the sign-in link printed at start stays usable. */
+const SIGN_IN_LINK_SECONDS = 15 * 60;
+
+/** The work pool the local worker polls; every deployment `outpost dev` registers goes there. */
+const LOCAL_POOL = 'local';
+
+/** What `npm start` deploys: the smallest project, and the ML pipeline that shows the rest. */
+const EXAMPLES = ['hello', 'ml-pipeline'];
+
+export const dev: Command = {
+  name: 'dev',
+  summary: 'Run everything locally: API on embedded Postgres, a worker, and the example flows deployed',
+  usesApi: false,
+  options: {
+    port: { type: 'string', placeholder: '<port>', description: 'API port (default 4200)' },
+    project: {
+      type: 'string',
+      placeholder: '<dir>',
+      description: `deploy this project instead of the examples (its deployments go to the pool "${LOCAL_POOL}")`,
+    },
+    'database-url': { type: 'string', placeholder: '<url>', description: 'use this Postgres instead of the embedded one' },
+  },
+  notes: [
+    'State lives in ./.outpost: Postgres data, the local registry, the bundle cache and credentials.json (mode 0600).',
+    `The worker polls the work pool "${LOCAL_POOL}" (created if missing) with a key limited to it; every deployment is registered there, whatever pool its config names.`,
+  ],
+  async run(ctx) {
+    const port = parsePort(stringOption(ctx.values, 'port'));
+    const home = resolve(ctx.cwd, '.outpost');
+    const project = stringOption(ctx.values, 'project');
+    const projectDirs = project ? [resolve(ctx.cwd, project)] : EXAMPLES.map(exampleDir);
+    const interrupted = ctx.interrupts();
+    const stopping = interruptSignal(ctx.interrupts);
+    const api = await importOptional<ApiPackage>('@outpost/api', '`outpost dev`');
+    const workerPkg = await importOptional<WorkerPackage>('@outpost/worker', '`outpost dev`');
+
+    const databaseUrl = stringOption(ctx.values, 'database-url') ?? ctx.env.DATABASE_URL;
+    ctx.err(databaseUrl ? 'starting the API on DATABASE_URL…' : 'starting the API (embedded Postgres under .outpost/pg)…');
+    // Request logs would drown the banner; OUTPOST_LOG_LEVEL=info brings them back.
+    const logLevel = ctx.env.OUTPOST_LOG_LEVEL ?? 'warn';
+    const server = await startServer(api, { port, dataDir: join(home, 'pg'), databaseUrl, logLevel });
+    let worker: RunningWorker | null = null;
+    try {
+      const { credentials, firstStart } = await ensureCredentials(api, server, join(home, 'credentials.json'));
+      const deployed: DeployResult[] = [];
+      const session = new Api({ apiUrl: server.url, apiKey: credentials.ownerKey });
+      try {
+        // Before any deploy: the worker needs its pool even when no project is deployed.
+        await ensurePool(session, LOCAL_POOL, (line) => ctx.err(`  ${line}`), 'The worker that `npm start` runs on this machine');
+        for (const projectDir of projectDirs) {
+          if (!existsSync(join(projectDir, 'outpost.config.ts'))) {
+            ctx.err(`no outpost.config.ts in ${projectDir}; nothing deployed`);
+            continue;
+          }
+          deployed.push(
+            await deployProject({
+              config: projectDir,
+              cwd: ctx.cwd,
+              env: ctx.env,
+              dryRun: false,
+              registry: `oci-layout://${join(home, 'registry')}`,
+              // The examples name the pool `default`, for a real deploy; here only the local worker runs them.
+              pool: LOCAL_POOL,
+              api: () => session,
+              progress: (line) => ctx.err(`  ${line}`),
+            }),
+          );
+        }
+      } finally {
+        await session.close();
+      }
+
+      worker = await startLocalWorker(workerPkg, server.url, credentials.workerKey, home, ctx, stopping);
+      // A fresh single-use link on every start: it opens a dashboard session as the owner, once.
+      const signIn = await api.createSignInLink(server.sql, {
+        workspaceId: credentials.workspaceId,
+        role: 'owner',
+        ttlSeconds: SIGN_IN_LINK_SECONDS,
+      });
+      printBanner(ctx, server.url, credentials.ownerKey, firstStart, deployed, `${server.url}${signIn.path}`);
+
+      const outcome = await Promise.race([
+        interrupted.then((signal) => ({ kind: 'signal' as const, signal })),
+        worker.done.then(
+          () => ({ kind: 'worker-stopped' as const }),
+          (error: unknown) => ({ kind: 'worker-failed' as const, error }),
+        ),
+      ]);
+      if (outcome.kind === 'signal') ctx.err(`\n${outcome.signal}: stopping (the worker drains its runs first)…`);
+      else if (outcome.kind === 'worker-failed')
+        ctx.err(`the worker failed: ${(outcome.error as Error).message ?? outcome.error}`);
+      else ctx.err('the worker stopped; shutting down…');
+      return outcome.kind === 'signal' ? EXIT.ok : EXIT.failed;
+    } finally {
+      if (worker) await worker.stop().catch((error: unknown) => ctx.err(`worker: ${(error as Error).message}`));
+      await server.close().catch((error: unknown) => ctx.err(`server: ${(error as Error).message}`));
+      ctx.err('stopped');
+    }
+  },
+};
+
+function parsePort(raw: string | undefined): number {
+  if (raw === undefined) return 4200;
+  const port = Number(raw);
+  if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new UsageError(`--port must be a port number, got "${raw}"`);
+  return port;
+}
+
+async function startServer(
+  api: ApiPackage,
+  options: { port: number; dataDir: string; databaseUrl: string | undefined; logLevel: string },
+): Promise<RunningServer> {
+  try {
+    return await api.startServer({
+      host: '127.0.0.1',
+      port: options.port,
+      logLevel: options.logLevel,
+      ...(options.databaseUrl ? { databaseUrl: options.databaseUrl } : { dataDir: options.dataDir }),
+    });
+  } catch (error) {
+    // A port in use, an unreachable database, a directory it cannot write: one line that says what to do.
+    if (api.isStartupError(error)) throw new CliError(error.line(), EXIT.failed, [], { cause: error });
+    throw new CliError('the API did not start', EXIT.failed, [(error as Error).message], { cause: error });
+  }
+}
+
+/**
+ * Keys survive restarts in credentials.json; a stored key is reused only while the API still
+ * accepts it for this workspace (a wiped database invalidates it, and new keys are made).
+ */
+async function ensureCredentials(
+  api: ApiPackage,
+  server: RunningServer,
+  path: string,
+): Promise<{ credentials: DevCredentials; firstStart: boolean }> {
+  const { workspaceId, ownerKey: bootstrapped } = await server.bootstrap();
+  const stored = await readDevCredentials(path);
+  const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*$/, '').replace('T', '-');
+  let ownerKey = bootstrapped;
+  let firstStart = bootstrapped !== null;
+  if (!ownerKey && stored && (await authenticates(server.url, stored.ownerKey, workspaceId))) ownerKey = stored.ownerKey;
+  if (!ownerKey) {
+    ownerKey = (await api.createApiKey(server.sql, { workspaceId, name: `local-owner-${stamp}`, role: 'owner' })).key;
+    firstStart = true;
+  }
+  let workerKey = stored?.workerKey;
+  if (!workerKey || !(await pollsOnlyLocalPool(server.url, ownerKey, workerKey, workspaceId))) {
+    workerKey = (
+      await api.createApiKey(server.sql, {
+        workspaceId,
+        name: `local-worker-${stamp}`,
+        role: 'worker',
+        pools: [LOCAL_POOL],
+      })
+    ).key;
+  }
+  const credentials = { workspaceId, ownerKey, workerKey };
+  await writeDevCredentials(path, credentials);
+  return { credentials, firstStart };
+}
+
+async function authenticates(url: string, key: string, workspaceId: string): Promise<boolean> {
+  const client = new OutpostClient({ baseUrl: url, token: key, timeoutMs: 10_000 });
+  try {
+    const me = await client.call('whoami', {});
+    return me.ok && me.data.workspace.id === workspaceId;
+  } finally {
+    await client.close();
+  }
+}
+
+/**
+ * Whether the stored worker key still works here and may poll exactly the local pool. A key that
+ * works but is limited to other pools (an older `.outpost` made one for `default`) is revoked, so
+ * the caller's replacement is the only worker key left behind.
+ */
+async function pollsOnlyLocalPool(url: string, ownerKey: string, workerKey: string, workspaceId: string): Promise<boolean> {
+  const worker = new OutpostClient({ baseUrl: url, token: workerKey, timeoutMs: 10_000 });
+  const owner = new OutpostClient({ baseUrl: url, token: ownerKey, timeoutMs: 10_000 });
+  try {
+    const me = await worker.call('whoami', {});
+    if (!me.ok || me.data.workspace.id !== workspaceId || me.data.principal.kind !== 'api_key') return false;
+    const keys = await owner.call('apiKeysList', {});
+    if (!keys.ok) return false;
+    const key = keys.data.items.find((k) => k.id === me.data.principal.id);
+    if (key?.role !== 'worker') return false;
+    if (key.pools.length === 1 && key.pools[0] === LOCAL_POOL) return true;
+    await owner.call('apiKeysRevoke', { params: { id: key.id } });
+    return false;
+  } finally {
+    await Promise.all([worker.close(), owner.close()]);
+  }
+}
+
+async function startLocalWorker(
+  pkg: WorkerPackage,
+  apiUrl: string,
+  apiKey: string,
+  home: string,
+  ctx: CommandContext,
+  signal: AbortSignal,
+) {
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  for (const [k, v] of Object.entries(ctx.env)) if (v !== undefined && env[k] === undefined) env[k] = v;
+  env.OUTPOST_API_URL = apiUrl;
+  env.OUTPOST_API_KEY = apiKey;
+  // The example reads this secret; without one the worker would fail its runs. A random value
+  // shows the redaction: the line that prints it reaches the API with the value masked.
+  env.GREETING_SECRET ??= `local-${randomBytes(6).toString('hex')}`;
+  // The ML pipeline signs its model with this one; a random key per start is enough locally.
+  env.MODEL_SIGNING_KEY ??= randomBytes(24).toString('base64url');
+  const argv = [
+    '--pool',
+    LOCAL_POOL,
+    '--name',
+    `local-${hostname()}`,
+    '--cache-dir',
+    join(home, 'cache'),
+    '--spool-dir',
+    join(home, 'spool'),
+  ];
+  // The worker's own logs would drown the banner too; one line per run says what it does instead.
+  if (!env.OUTPOST_LOG_LEVEL) argv.push('--log-level', 'warn');
+  let options: unknown;
+  try {
+    options = pkg.parseOptions(argv, env);
+  } catch (error) {
+    throw new CliError('the local worker is misconfigured', EXIT.usage, [(error as Error).message]);
+  }
+  return pkg.startWorker(options, {
+    env,
+    // Ctrl-C while the worker still waits for the API must not hang the shutdown.
+    signal,
+    onRunStarted: (run) => ctx.err(`worker: started run ${run.runId} (attempt ${run.attempt})`),
+    onRunFinished: (outcome) =>
+      ctx.err(
+        `worker: run ${outcome.runId} finished ${outcome.state ?? 'in an unknown state'}${outcome.ending === 'reported' ? '' : ` (${outcome.ending})`}`,
+      ),
+  });
+}
+
+function printBanner(
+  ctx: CommandContext,
+  url: string,
+  ownerKey: string,
+  firstStart: boolean,
+  deployed: readonly DeployResult[],
+  signInUrl: string,
+): void {
+  const first = deployed[0]?.deployments[0];
+  const pipeline = deployed.flatMap((d) => d.deployments).find((d) => d.flow === 'churn-model');
+  const lines = [
+    '',
+    'Outpost is running.',
+    `  dashboard: ${signInUrl}`,
+    `             (one-time sign-in link, valid ${SIGN_IN_LINK_SECONDS / 60} minutes; each start prints a new one)`,
+    `  API:       ${url}`,
+    `  owner key: ${ownerKey}${firstStart ? '  (stored in .outpost/credentials.json, mode 0600)' : ''}`,
+    `  worker:    polling pool "${LOCAL_POOL}"`,
+    ...deployed.flatMap((project) => project.deployments.map((d) => `  deployed:  ${d.flow}/${d.name} → ${project.source}`)),
+    '',
+    'Try, in another terminal:',
+    `  export OUTPOST_API_URL=${url} OUTPOST_API_KEY=${ownerKey}`,
+    ...(first ? [`  npx outpost run ${first.flow}/${first.name} --param n=3 --watch`] : []),
+    ...(pipeline ? [`  npx outpost run ${pipeline.flow}/${pipeline.name} --watch    # train, gate, score, model card`] : []),
+    '  npx outpost runs ls',
+    `  npx outpost workers ls --pool ${LOCAL_POOL}`,
+    '',
+    'Ctrl-C stops everything.',
+  ];
+  for (const line of lines) ctx.out(line);
+}

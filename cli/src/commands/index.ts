@@ -1,0 +1,53 @@
+import type { Command } from '../command.js';
+import { auditExport, auditLs } from './audit.js';
+import { deploy } from './deploy.js';
+import { deploymentsLs } from './deployments.js';
+import { deploymentsPause, deploymentsResume, schedulesLs } from './deployments-schedules.js';
+import { dev } from './dev.js';
+import { init } from './init.js';
+import { keysCreate, keysLs, keysRevoke } from './keys.js';
+import { logs } from './logs.js';
+import { poolsCreate, poolsLs, poolsPause, poolsResume } from './pools.js';
+import { run } from './run.js';
+import { runsCancel, runsGet, runsLs, runsRetry } from './runs.js';
+import { serverRotateKey, serverStart } from './server.js';
+import { usersAdd, usersLs, usersResetPassword, usersRm, usersSetRole } from './users.js';
+import { whoami } from './whoami.js';
+import { workerStart } from './worker.js';
+import { workersLs } from './workers.js';
+
+/** Every command, in the order `outpost --help` lists them. */
+export const COMMANDS: readonly Command[] = [
+  init,
+  dev,
+  deploy,
+  run,
+  logs,
+  runsLs,
+  runsGet,
+  runsCancel,
+  runsRetry,
+  deploymentsLs,
+  deploymentsPause,
+  deploymentsResume,
+  schedulesLs,
+  poolsLs,
+  poolsCreate,
+  poolsPause,
+  poolsResume,
+  workersLs,
+  keysCreate,
+  keysLs,
+  keysRevoke,
+  usersLs,
+  usersAdd,
+  usersSetRole,
+  usersRm,
+  usersResetPassword,
+  auditLs,
+  auditExport,
+  whoami,
+  serverStart,
+  serverRotateKey,
+  workerStart,
+];

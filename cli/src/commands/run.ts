@@ -1,0 +1,110 @@
+import type { FlowRun, JsonObject, LogLine } from '@outpost/sdk/contracts';
+import { isTerminal } from '@outpost/sdk/contracts';
+import type { Command, CommandContext } from '../command.js';
+import { booleanOption, stringList, stringOption } from '../command.js';
+import { EXIT } from '../errors.js';
+import { followLogs, formatLogLine, interruptSignal } from '../follow.js';
+import { json } from '../output.js';
+import { buildParameters } from '../params.js';
+import { findDeployment } from '../resolve.js';
+import { deploymentLabel, stateLabel } from './runs.js';
+
+export const run: Command = {
+  name: 'run',
+  args: '<flow>/<deployment>',
+  summary: 'Start a run of a deployment; with --watch, follow it to the end',
+  positionals: { min: 1, max: 1 },
+  options: {
+    param: {
+      type: 'string',
+      multiple: true,
+      short: 'p',
+      placeholder: '<key=value>',
+      description: 'a parameter; the value is read as JSON when it is valid JSON (n=3 is a number), else as a string',
+    },
+    'params-json': { type: 'string', placeholder: '<json>', description: 'all parameters as one JSON object (--param wins)' },
+    tag: { type: 'string', multiple: true, placeholder: '<tag>', description: 'a tag for the run' },
+    name: { type: 'string', placeholder: '<name>', description: "the run's name (generated when absent)" },
+    queue: { type: 'string', placeholder: '<queue>', description: "a work queue of the deployment's pool" },
+    'idempotency-key': {
+      type: 'string',
+      placeholder: '<key>',
+      description: 'a repeated request with the same key returns the first run',
+    },
+    watch: { type: 'boolean', short: 'w', description: 'print the logs until the run ends; exit 0 only if it COMPLETED' },
+  },
+  notes: ['Example: outpost run hello/default --param n=5 --watch'],
+  async run(ctx) {
+    // Values come from JSON.parse or are strings, so the object is JSON.
+    const parameters = buildParameters(stringOption(ctx.values, 'params-json'), stringList(ctx.values, 'param')) as JsonObject;
+    const tags = stringList(ctx.values, 'tag');
+    const name = stringOption(ctx.values, 'name');
+    const queue = stringOption(ctx.values, 'queue');
+    const idempotencyKey = stringOption(ctx.values, 'idempotency-key');
+    const ref = ctx.positionals[0]!;
+    const api = ctx.api();
+    const deployment = await findDeployment(api, ref);
+    const { flowRun, created } = await api.call(
+      'deploymentsCreateRun',
+      {
+        params: { id: deployment.id },
+        body: { parameters, ...(tags.length ? { tags } : {}), ...(name ? { name } : {}), ...(queue ? { workQueue: queue } : {}) },
+        ...(idempotencyKey ? { headers: { 'idempotency-key': idempotencyKey } } : {}),
+      },
+      `cannot start a run of ${ref}`,
+    );
+    const verb = created ? 'created' : 'found existing';
+    if (!booleanOption(ctx.values, 'watch')) {
+      if (ctx.json) ctx.out(json(flowRun));
+      else {
+        ctx.err(`${verb} run ${flowRun.name} of ${deploymentLabel(flowRun)} (${stateLabel(flowRun)})`);
+        const notice = waitingNotice(flowRun);
+        if (notice) ctx.err(notice);
+        ctx.out(flowRun.id);
+      }
+      return EXIT.ok;
+    }
+    ctx.err(
+      `${verb} run ${flowRun.name} (${flowRun.id}) of ${deploymentLabel(flowRun)}; following it (Ctrl-C stops following, not the run)`,
+    );
+    return watch(ctx, flowRun.id);
+  },
+};
+
+/** Follows a run to its end, printing logs; the exit code says whether it COMPLETED. */
+export async function watch(ctx: CommandContext, runId: string): Promise<number> {
+  const print = (line: LogLine) => (ctx.json ? ctx.err : ctx.out)(formatLogLine(line));
+  let lastState = '';
+  let lastNotice: string | null = null;
+  const onRun = (run: FlowRun) => {
+    const state = stateLabel(run);
+    if (state !== lastState && !isTerminal(run.state.type)) ctx.err(`state: ${state}`);
+    lastState = state;
+    const notice = waitingNotice(run);
+    if (notice && notice !== lastNotice) ctx.err(notice);
+    lastNotice = notice;
+  };
+  const result = await followLogs(ctx.api(), runId, { follow: true, print, onRun, signal: interruptSignal(ctx.interrupts) });
+  if (result.kind === 'interrupted' || !result.run) {
+    ctx.err(`stopped following; the run goes on: outpost logs ${runId} --follow`);
+    return 130;
+  }
+  const final = result.run;
+  if (ctx.json) ctx.out(json(final));
+  else ctx.err(`run ${final.name} ended ${stateLabel(final)}${final.state.message ? `: ${final.state.message}` : ''}`);
+  return final.state.type === 'COMPLETED' ? EXIT.ok : EXIT.failed;
+}
+
+/** Why a run cannot start yet and what to do about it, or null when nothing stands in its way. */
+export function waitingNotice(run: FlowRun): string | null {
+  const pool = run.workPool;
+  if (!pool) return null;
+  switch (run.waitingFor) {
+    case 'no_worker':
+      return `no worker is polling pool "${pool}" — start one with: outpost worker start --pool ${pool}  (OUTPOST_API_URL and a worker key in OUTPOST_API_KEY)`;
+    case 'pool_paused':
+      return `pool "${pool}" is paused — resume it with: outpost pools resume ${pool}`;
+    default:
+      return null;
+  }
+}

@@ -1,0 +1,152 @@
+import { randomUUID } from 'node:crypto';
+import type { FlowRun } from '@outpost/sdk/contracts';
+import { StateType } from '@outpost/sdk/contracts';
+import type { Command } from '../command.js';
+import { stringList, stringOption } from '../command.js';
+import { CliError, EXIT, UsageError } from '../errors.js';
+import { json, shortTime, table } from '../output.js';
+import { findDeployment, parseLimit, requireUuid } from '../resolve.js';
+
+export const runsLs: Command = {
+  name: 'runs ls',
+  summary: 'List flow runs, newest first',
+  options: {
+    state: {
+      type: 'string',
+      multiple: true,
+      placeholder: '<STATE[,STATE]>',
+      description: 'only runs in these states, e.g. RUNNING,FAILED',
+    },
+    deployment: { type: 'string', placeholder: '<flow/name|id>', description: 'only runs of this deployment' },
+    flow: { type: 'string', placeholder: '<name>', description: 'only runs of this flow' },
+    tag: { type: 'string', placeholder: '<tag>', description: 'only runs with this tag' },
+    limit: { type: 'string', placeholder: '<n>', description: 'at most n runs (1–200, default 20)' },
+  },
+  async run(ctx) {
+    const states = parseStates(stringList(ctx.values, 'state'));
+    const limit = parseLimit(stringOption(ctx.values, 'limit'), 20);
+    const api = ctx.api();
+    const deploymentRef = stringOption(ctx.values, 'deployment');
+    const deploymentId = deploymentRef ? (await findDeployment(api, deploymentRef)).id : undefined;
+    const flow = stringOption(ctx.values, 'flow');
+    const tag = stringOption(ctx.values, 'tag');
+    const page = await api.call(
+      'flowRunsList',
+      {
+        query: {
+          limit,
+          ...(states.length ? { state: states.join(',') } : {}),
+          ...(deploymentId ? { deploymentId } : {}),
+          ...(flow ? { flow } : {}),
+          ...(tag ? { tag } : {}),
+        },
+      },
+      'cannot list runs',
+    );
+    if (ctx.json) {
+      ctx.out(json(page.items));
+      return EXIT.ok;
+    }
+    if (page.items.length === 0) {
+      ctx.err('no runs');
+      return EXIT.ok;
+    }
+    const rows = page.items.map((r) => [
+      r.id,
+      r.name,
+      deploymentLabel(r),
+      stateLabel(r),
+      String(r.attempt),
+      shortTime(r.createdAt),
+    ]);
+    for (const line of table(['ID', 'NAME', 'DEPLOYMENT', 'STATE', 'ATTEMPT', 'CREATED (UTC)'], rows)) ctx.out(line);
+    return EXIT.ok;
+  },
+};
+
+export const runsGet: Command = {
+  name: 'runs get',
+  args: '<run-id>',
+  summary: 'Show one flow run',
+  positionals: { min: 1, max: 1 },
+  async run(ctx) {
+    const id = requireUuid(ctx.positionals[0]!, 'the run');
+    const run = await ctx.api().call('flowRunsGet', { params: { id } }, `cannot get run ${id}`);
+    if (ctx.json) ctx.out(json(run));
+    else for (const line of describeRun(run)) ctx.out(line);
+    return EXIT.ok;
+  },
+};
+
+/** `runs cancel` and `runs retry`: one user action on a run, through its dedicated route. */
+function runAction(action: 'cancel' | 'retry', summary: string): Command {
+  return {
+    name: `runs ${action}`,
+    args: '<run-id>',
+    summary,
+    positionals: { min: 1, max: 1 },
+    async run(ctx) {
+      const id = requireUuid(ctx.positionals[0]!, 'the run');
+      const answer = await ctx
+        .api()
+        .call(
+          action === 'cancel' ? 'flowRunsCancel' : 'flowRunsRetry',
+          { params: { id }, body: { transitionId: randomUUID(), message: `${action} from the CLI` } },
+          `cannot ${action} run ${id}`,
+        );
+      if (ctx.json) ctx.out(json(answer));
+      if (answer.status !== 'ACCEPT') {
+        throw new CliError(`run ${id} was not ${action === 'cancel' ? 'cancelled' : 'retried'}: ${answer.status}`, EXIT.failed, [
+          `its state is ${answer.state.type} (${answer.state.name})${answer.reason ? `: ${answer.reason}` : ''}`,
+        ]);
+      }
+      if (!ctx.json) ctx.out(`run ${id} is ${answer.state.type} (${answer.state.name}), attempt ${answer.attempt}`);
+      return EXIT.ok;
+    },
+  };
+}
+
+export const runsCancel = runAction('cancel', 'Cancel a flow run (its worker stops it and it becomes CANCELLED)');
+export const runsRetry = runAction('retry', 'Retry a finished flow run as a new attempt, due now');
+
+function parseStates(raw: string[]): string[] {
+  const states = raw
+    .flatMap((s) => s.split(','))
+    .map((s) => s.trim().toUpperCase())
+    .filter(Boolean);
+  for (const s of states) {
+    if (!StateType.safeParse(s).success)
+      throw new UsageError(`unknown state "${s}"`, [`states: ${StateType.options.join(', ')}`]);
+  }
+  return states;
+}
+
+export function deploymentLabel(run: FlowRun): string {
+  return run.deploymentName ? `${run.flowName}/${run.deploymentName}` : run.flowName;
+}
+
+export function stateLabel(run: FlowRun): string {
+  return run.state.name.toUpperCase() === run.state.type ? run.state.type : `${run.state.type} (${run.state.name})`;
+}
+
+export function describeRun(run: FlowRun): string[] {
+  const rows: [string, string][] = [
+    ['id', run.id],
+    ['name', run.name],
+    ['deployment', deploymentLabel(run)],
+    ['state', stateLabel(run)],
+    ['message', run.state.message ?? '-'],
+    ['attempt', `${run.attempt} of ${run.maxRetries + 1}`],
+    ['parameters', JSON.stringify(run.parameters)],
+    ['tags', run.tags.join(', ') || '-'],
+    ['pool', run.workPool ? `${run.workPool}/${run.workQueue ?? 'default'}` : '-'],
+    ['worker', run.workerId ?? '-'],
+    ['created', shortTime(run.createdAt)],
+    ['expected start', shortTime(run.expectedStartTime)],
+    ['started', shortTime(run.startTime)],
+    ['ended', shortTime(run.endTime)],
+  ];
+  if (run.idempotencyKey) rows.push(['idempotency key', run.idempotencyKey]);
+  const width = Math.max(...rows.map(([k]) => k.length));
+  return rows.map(([k, v]) => `${`${k}:`.padEnd(width + 1)}  ${v}`);
+}

@@ -1,0 +1,26 @@
+import type { Command } from '../command.js';
+import { exitCodeOf, exportSettings, importOptional, type PackageMain } from '../handover.js';
+
+export const serverStart: Command = {
+  name: 'server start',
+  summary: 'Run the control plane: API, background loops and dashboard (--help lists its options)',
+  usesApi: false,
+  passthrough: true,
+  async run(ctx) {
+    const api = await importOptional<{ main: PackageMain }>('@outpost/api', '`outpost server start`');
+    const args = exportSettings(ctx.rawArgs, ctx.env, process.env);
+    return exitCodeOf(await api.main(['server', 'start', ...args]));
+  },
+};
+
+export const serverRotateKey: Command = {
+  name: 'server signing-keys rotate',
+  summary: 'Add a run-token signing key that every API replica publishes now and signs with later',
+  usesApi: false,
+  passthrough: true,
+  async run(ctx) {
+    const api = await importOptional<{ main: PackageMain }>('@outpost/api', '`outpost server signing-keys rotate`');
+    const args = exportSettings(ctx.rawArgs, ctx.env, process.env);
+    return exitCodeOf(await api.main(['signing-keys', 'rotate', ...args]));
+  },
+};

@@ -1,0 +1,113 @@
+import { MemberRole } from '@outpost/sdk/contracts';
+import type { Command } from '../command.js';
+import { stringOption } from '../command.js';
+import { EXIT, UsageError } from '../errors.js';
+import { json, shortTime, table } from '../output.js';
+import { requireUuid } from '../resolve.js';
+
+function roleOption(raw: string | undefined): MemberRole {
+  const role = MemberRole.safeParse(raw);
+  if (!role.success) throw new UsageError(`--role must be one of ${MemberRole.options.join(', ')}${raw ? `, got "${raw}"` : ''}`);
+  return role.data;
+}
+
+export const usersLs: Command = {
+  name: 'users ls',
+  summary: "List the workspace's people and their roles",
+  async run(ctx) {
+    const { items } = await ctx.api().call('membersList', {}, 'cannot list people');
+    if (ctx.json) {
+      ctx.out(json(items));
+      return EXIT.ok;
+    }
+    const rows = items.map((m) => [
+      m.userId,
+      m.email,
+      m.name ?? '-',
+      m.role,
+      [m.hasPassword ? 'password' : null, m.sso ? 'sso' : null].filter(Boolean).join('+') || 'not set up',
+      shortTime(m.createdAt),
+    ]);
+    for (const line of table(['USER ID', 'EMAIL', 'NAME', 'ROLE', 'SIGN-IN', 'ADDED (UTC)'], rows)) ctx.out(line);
+    return EXIT.ok;
+  },
+};
+
+export const usersAdd: Command = {
+  name: 'users add',
+  args: '<email>',
+  summary: 'Add a person; a new account gets a one-time password setup token, printed once',
+  positionals: { min: 1, max: 1 },
+  options: {
+    role: { type: 'string', placeholder: '<role>', description: `one of ${MemberRole.options.join(', ')} (required)` },
+    name: { type: 'string', placeholder: '<name>', description: 'their name, for lists' },
+  },
+  notes: ['The person sets a password with POST /api/v1/auth/password/setup {token, password}, or signs in with single sign-on.'],
+  async run(ctx) {
+    const email = ctx.positionals[0]!;
+    const role = roleOption(stringOption(ctx.values, 'role'));
+    const name = stringOption(ctx.values, 'name');
+    const added = await ctx.api().call('membersAdd', { body: { email, role, ...(name ? { name } : {}) } }, `cannot add ${email}`);
+    if (ctx.json) {
+      ctx.out(json(added));
+      return EXIT.ok;
+    }
+    ctx.err(`added ${added.member.email} as ${added.member.role} (user ${added.member.userId})`);
+    if (added.setupToken) {
+      ctx.err(
+        `a new account: this one-time setup token works until ${shortTime(added.setupTokenExpiresAt)} UTC and is shown only now:`,
+      );
+      ctx.out(added.setupToken);
+    }
+    return EXIT.ok;
+  },
+};
+
+export const usersSetRole: Command = {
+  name: 'users set-role',
+  args: '<user-id>',
+  summary: "Change a person's role (owners alone grant or take away owner)",
+  positionals: { min: 1, max: 1 },
+  options: { role: { type: 'string', placeholder: '<role>', description: 'the new role (required)' } },
+  async run(ctx) {
+    const userId = requireUuid(ctx.positionals[0]!, 'the user');
+    const role = roleOption(stringOption(ctx.values, 'role'));
+    const member = await ctx
+      .api()
+      .call('membersUpdate', { params: { userId }, body: { role } }, `cannot change the role of ${userId}`);
+    if (ctx.json) ctx.out(json(member));
+    else ctx.err(`${member.email} is now ${member.role}`);
+    return EXIT.ok;
+  },
+};
+
+export const usersRm: Command = {
+  name: 'users rm',
+  args: '<user-id>',
+  summary: 'Remove a person from the workspace; their sessions in it end',
+  positionals: { min: 1, max: 1 },
+  async run(ctx) {
+    const userId = requireUuid(ctx.positionals[0]!, 'the user');
+    await ctx.api().call('membersRemove', { params: { userId } }, `cannot remove ${userId}`);
+    ctx.err(`removed ${userId}`);
+    return EXIT.ok;
+  },
+};
+
+export const usersResetPassword: Command = {
+  name: 'users reset-password',
+  args: '<user-id>',
+  summary: 'A new one-time password setup token, for someone who belongs to this workspace only',
+  positionals: { min: 1, max: 1 },
+  async run(ctx) {
+    const userId = requireUuid(ctx.positionals[0]!, 'the user');
+    const reset = await ctx.api().call('membersSetupToken', { params: { userId } }, `cannot reset the password of ${userId}`);
+    if (ctx.json) {
+      ctx.out(json(reset));
+      return EXIT.ok;
+    }
+    ctx.err(`setup token (works until ${shortTime(reset.expiresAt)} UTC; their sessions end once it is used), shown only now:`);
+    ctx.out(reset.setupToken);
+    return EXIT.ok;
+  },
+};

@@ -1,0 +1,294 @@
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import {
+  type BuiltBundle,
+  BundleError,
+  buildBundle,
+  type PushProgress,
+  parseGitSource,
+  parseSource,
+  pushBundle,
+  resolveGitRef,
+  resolveRegistryCredentials,
+  verifySource,
+} from '@outpost/sdk/bundle';
+import type { DeploymentConfig } from '@outpost/sdk/config';
+import type { DeploymentUpsertRequest } from '@outpost/sdk/contracts';
+import type { Api } from './api.js';
+import { type DiscoveredFlow, discoverFlows } from './discover.js';
+import { CliError, EXIT, UsageError } from './errors.js';
+import { loadConfig } from './load-config.js';
+import { parseDeploymentRef } from './resolve.js';
+import type { Env } from './settings.js';
+
+export interface DeployProjectOptions {
+  /** `outpost.config.ts` or the directory holding it, relative to `cwd`. */
+  config: string;
+  cwd: string;
+  env: Env;
+  /** Build and describe, but push nothing and call no API. */
+  dryRun: boolean;
+  /** Only this deployment (`flow/name`). */
+  only?: string | undefined;
+  /** Push here instead of the config's `registry`. */
+  registry?: string | undefined;
+  /** Register every deployment on this work pool instead of the one its config names. */
+  pool?: string | undefined;
+  /** The API session; unused on a dry run. */
+  api: (() => Api) | null;
+  progress(line: string): void;
+}
+
+export interface PlannedDeployment {
+  flow: string;
+  name: string;
+  /** The module in the bundle that defines the flow. */
+  entrypoint: string;
+  parameterSchema: Record<string, unknown> | null;
+  request: Omit<DeploymentUpsertRequest, 'source'>;
+  /** Set once registered. */
+  id?: string;
+  created?: boolean;
+}
+
+export interface DeployResult {
+  project: string;
+  registry: string;
+  files: { path: string; size: number }[];
+  /** Set unless it was a dry run. */
+  source: string | null;
+  deployments: PlannedDeployment[];
+}
+
+/**
+ * `outpost deploy`: build the project's bundle, read each flow's parameter schema, push the bundle
+ * to the user's registry, check that the pinned reference is really there, and register every
+ * deployment with that reference only.
+ */
+export async function deployProject(options: DeployProjectOptions): Promise<DeployResult> {
+  const { config, projectDir, warnings } = await loadConfig(options.config, options.cwd);
+  for (const w of warnings) options.progress(`warning: ${w}`);
+  const selected = select(config.deployments, options.only);
+  const entrypoints = [...new Set(selected.map((d) => d.entrypoint))];
+  if (config.source?.git && options.registry === undefined) {
+    return deployFromGit(options, config.project, config.source.git, selected, config.defaultPool, projectDir, entrypoints);
+  }
+  const registry = options.registry ?? config.registry;
+  if (registry === undefined) throw new UsageError('the config sets no registry to push the bundle to');
+  const target = await bundleStep('use the registry', async () => parseSource(registry));
+  if (target.kind === 'dir') throw new UsageError(`the registry must be oci://… or oci-layout:…, got "${registry}"`);
+
+  options.progress(`building ${config.project} (${entrypoints.length} entrypoint${entrypoints.length === 1 ? '' : 's'})…`);
+  const bundle = await bundleStep('build the bundle', () => buildBundle({ projectDir, entrypoints }));
+  const files = bundle.files.map((f) => ({ path: f.path, size: f.bytes.byteLength }));
+  const flowsByEntry = await discoverAll(bundle, entrypoints, options.env);
+
+  const planned = selected.map((d) => plan(d, options.pool, config.defaultPool, bundle.entrypoints, flowsByEntry));
+  if (options.dryRun) return { project: config.project, registry, files, source: null, deployments: planned };
+
+  const api = options.api?.();
+  if (!api) throw new CliError('deploying needs the API', EXIT.usage);
+  // Checking the key first keeps a wrong key from costing a push.
+  await api.call('whoami', {}, 'cannot deploy');
+
+  const credentials =
+    target.kind === 'oci'
+      ? await bundleStep('read the registry credentials', () => resolveRegistryCredentials(target.host, { ...options.env }))
+      : null;
+  options.progress(`pushing to ${registry}…`);
+  let blobs = 0;
+  let skipped = 0;
+  const pushed = await bundleStep(`push the bundle to ${registry}`, () =>
+    pushBundle(bundle, registry, {
+      credentials,
+      baseDir: projectDir,
+      onProgress: (event: PushProgress) => {
+        if (event.phase !== 'blob') return;
+        blobs++;
+        if (event.skipped) skipped++;
+      },
+    }),
+  );
+  options.progress(`pushed ${blobs} blob${blobs === 1 ? '' : 's'} (${skipped} skipped) and the manifest ${pushed.digest}`);
+  // A deploy must never register a reference that a worker cannot pull: read it back first.
+  await bundleStep(`verify ${pushed.source}`, () => verifySource(pushed.source, { credentials }));
+
+  for (const pool of new Set(planned.map((p) => p.request.workPool))) await ensurePool(api, pool, options.progress);
+  for (const p of planned) {
+    const { deployment, created } = await api.call(
+      'deploymentsUpsert',
+      { body: { ...p.request, source: pushed.source } },
+      `cannot register deployment ${p.flow}/${p.name}`,
+    );
+    p.id = deployment.id;
+    p.created = created;
+    options.progress(`registered ${p.flow}/${p.name} → ${deployment.source}`);
+  }
+  return { project: config.project, registry, files, source: pushed.source, deployments: planned };
+}
+
+/**
+ * A deployment from a git repository: the ref is resolved to a full commit sha now (a ref that moves
+ * later does not change what runs), nothing is pushed, and `git+<url>#<sha>` is registered. Flows'
+ * parameter schemas are read from the project as it is on disk, which should be a checkout of the
+ * same commit. The repository must be reachable from here, or the deploy fails with exit code 3.
+ */
+async function deployFromGit(
+  options: DeployProjectOptions,
+  project: string,
+  git: { url: string; ref?: string },
+  selected: DeploymentConfig[],
+  defaultPool: string | undefined,
+  projectDir: string,
+  entrypoints: string[],
+): Promise<DeployResult> {
+  const ref = git.ref ?? 'HEAD';
+  await bundleStep('use the git source', async () => parseGitSource(`git+${git.url}#${'0'.repeat(40)}`));
+  options.progress(`building ${project} to read its flows…`);
+  const bundle = await bundleStep('build the bundle', () => buildBundle({ projectDir, entrypoints }));
+  const files = bundle.files.map((f) => ({ path: f.path, size: f.bytes.byteLength }));
+  const flowsByEntry = await discoverAll(bundle, entrypoints, options.env);
+  // Workers compile the entrypoint from the repository themselves: register the source path, not the built module.
+  const sources = Object.fromEntries(entrypoints.map((e) => [e, e.replace(/^\.\//, '')]));
+  const planned = selected.map((d) => plan(d, options.pool, defaultPool, sources, flowsByEntry));
+  const shown = `git+${git.url}`;
+  if (options.dryRun) return { project, registry: `${shown}#${ref}`, files, source: null, deployments: planned };
+  const api = options.api?.();
+  if (!api) throw new CliError('deploying needs the API', EXIT.usage);
+  await api.call('whoami', {}, 'cannot deploy');
+  options.progress(`resolving ${ref} in ${git.url}…`);
+  // A commit nobody can fetch would never run: a missing ref fails like an unreachable repository (exit 3).
+  const commit = await resolveGitRef(git.url, ref, { env: { ...process.env, ...options.env } }).catch((error: unknown) => {
+    if (!(error instanceof BundleError)) throw error;
+    const exit = error.code === 'invalid' ? EXIT.usage : EXIT.unreachable;
+    throw new CliError(`cannot resolve ${ref} in ${git.url}`, exit, [error.message]);
+  });
+  const source = `${shown}#${commit}`;
+  options.progress(`${ref} is ${commit}`);
+  for (const pool of new Set(planned.map((p) => p.request.workPool))) await ensurePool(api, pool, options.progress);
+  for (const p of planned) {
+    const { deployment, created } = await api.call(
+      'deploymentsUpsert',
+      { body: { ...p.request, source } },
+      `cannot register deployment ${p.flow}/${p.name}`,
+    );
+    p.id = deployment.id;
+    p.created = created;
+    options.progress(`registered ${p.flow}/${p.name} → ${deployment.source}`);
+  }
+  return { project, registry: shown, files, source, deployments: planned };
+}
+
+function select(deployments: DeploymentConfig[], only: string | undefined): DeploymentConfig[] {
+  if (!only) return deployments;
+  const { flow, name } = parseDeploymentRef(only);
+  const match = deployments.filter((d) => d.flow === flow && d.name === name);
+  if (match.length === 0) {
+    throw new UsageError(`the config declares no deployment ${only}`, [
+      `declared: ${deployments.map((d) => `${d.flow}/${d.name}`).join(', ')}`,
+    ]);
+  }
+  return match;
+}
+
+async function discoverAll(bundle: BuiltBundle, entrypoints: string[], env: Env): Promise<Map<string, DiscoveredFlow[]>> {
+  const dir = await mkdtemp(join(tmpdir(), 'outpost-deploy-'));
+  try {
+    for (const file of bundle.files) {
+      const target = resolve(dir, file.path);
+      await mkdir(dirname(target), { recursive: true });
+      await writeFile(target, file.bytes);
+    }
+    const result = new Map<string, DiscoveredFlow[]>();
+    for (const entry of entrypoints) {
+      const built = bundle.entrypoints[entry];
+      if (!built) throw new CliError(`the bundle has no module for ${entry}`, EXIT.failed);
+      result.set(entry, await discoverFlows(join(dir, built), entry, env));
+    }
+    return result;
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+function plan(
+  d: DeploymentConfig,
+  poolOverride: string | undefined,
+  defaultPool: string | undefined,
+  built: Record<string, string>,
+  flowsByEntry: Map<string, DiscoveredFlow[]>,
+): PlannedDeployment {
+  const flows = flowsByEntry.get(d.entrypoint) ?? [];
+  const flow = flows.find((f) => f.name === d.flow);
+  if (!flow) {
+    throw new UsageError(`deployment ${d.flow}/${d.name}: ${d.entrypoint} defines no flow named "${d.flow}"`, [
+      flows.length
+        ? `flows defined there: ${flows.map((f) => f.name).join(', ')}`
+        : 'no flow is defined there (flow({ name }, fn) registers one)',
+    ]);
+  }
+  const request: Omit<DeploymentUpsertRequest, 'source'> = {
+    flowName: d.flow,
+    name: d.name,
+    entrypoint: built[d.entrypoint]!,
+    workPool: poolOverride ?? d.pool ?? defaultPool ?? 'default',
+    ...(d.description !== undefined ? { description: d.description } : {}),
+    ...(flow.parameterSchema ? { parameterSchema: flow.parameterSchema as DeploymentUpsertRequest['parameterSchema'] } : {}),
+    ...(d.parameters ? { parameters: d.parameters as DeploymentUpsertRequest['parameters'] } : {}),
+    ...(d.queue ? { workQueue: d.queue } : {}),
+    ...(d.tags ? { tags: d.tags } : {}),
+    ...(d.labels ? { labels: d.labels } : {}),
+    ...(d.jobVariables ? { jobVariables: d.jobVariables as DeploymentUpsertRequest['jobVariables'] } : {}),
+    ...(d.retries !== undefined ? { retries: d.retries } : {}),
+    ...(d.retryDelaySeconds !== undefined ? { retryDelaySeconds: d.retryDelaySeconds } : {}),
+    // Always sent: the config is where schedules live, so one removed from it is removed on deploy.
+    schedules: d.schedules ?? [],
+  };
+  return { flow: d.flow, name: d.name, entrypoint: request.entrypoint, parameterSchema: flow.parameterSchema, request };
+}
+
+/** Creates the pool when it is missing and the key may; a deployment on a missing pool would never run. */
+export async function ensurePool(api: Api, pool: string, progress: (line: string) => void, description?: string): Promise<void> {
+  const found = await api.attempt('poolsGet', { params: { pool } });
+  if (found.ok) return;
+  if (found.kind !== 'http_error' || found.status !== 404) {
+    await api.call('poolsGet', { params: { pool } }, `cannot check work pool ${pool}`);
+    return;
+  }
+  const body = { name: pool, ...(description !== undefined ? { description } : {}) };
+  const created = await api.attempt('poolsCreate', { body });
+  if (created.ok) {
+    progress(`created work pool ${pool}`);
+    return;
+  }
+  if (created.kind === 'http_error' && created.status === 409) return;
+  if (created.kind === 'http_error' && created.status === 403) {
+    throw new CliError(`work pool ${pool} does not exist, and this API key may not create it`, EXIT.unreachable, [
+      `ask an admin to run: outpost pools create ${pool}`,
+    ]);
+  }
+  await api.call('poolsCreate', { body }, `cannot create work pool ${pool}`);
+}
+
+async function bundleStep<T>(what: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (error) {
+    if (!(error instanceof BundleError)) throw error;
+    switch (error.code) {
+      case 'unreachable':
+        throw new CliError(`cannot ${what}: the registry is unreachable`, EXIT.unreachable, [error.message]);
+      case 'unauthorized':
+        throw new CliError(`cannot ${what}: the registry refused the credentials`, EXIT.unreachable, [
+          error.message,
+          'set OUTPOST_REGISTRY_USERNAME and OUTPOST_REGISTRY_PASSWORD, or log in with `docker login`',
+        ]);
+      case 'invalid':
+        throw new CliError(`cannot ${what}`, EXIT.usage, [error.message]);
+      case 'integrity':
+      case 'not_found':
+        throw new CliError(`cannot ${what}`, EXIT.failed, [error.message]);
+    }
+  }
+}

@@ -1,0 +1,99 @@
+import { spawn } from 'node:child_process';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { fileURLToPath } from 'node:url';
+
+/** The `outpost` command, run as users run it (the launcher npm links). */
+export const CLI = fileURLToPath(new URL('../bin/outpost.js', import.meta.url));
+export const HELLO_EXAMPLE = fileURLToPath(new URL('../../sdk/examples/hello/', import.meta.url));
+
+export interface CliResult {
+  code: number | null;
+  pid: number | undefined;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Runs `outpost <args>` in a child process with a clean environment (PATH and HOME only, plus
+ * `env`), so a developer's own OUTPOST_* variables never leak into a test.
+ */
+export function outpost(
+  args: string[],
+  options: { cwd?: string; env?: Record<string, string>; timeoutMs?: number } = {},
+): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], {
+      cwd: options.cwd ?? process.cwd(),
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...options.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      timeout: options.timeoutMs ?? 60_000,
+      killSignal: 'SIGKILL',
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => {
+      stdout += c.toString('utf8');
+    });
+    child.stderr.on('data', (c: Buffer) => {
+      stderr += c.toString('utf8');
+    });
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, pid: child.pid, stdout, stderr }));
+  });
+}
+
+export interface RecordedRequest {
+  method: string;
+  url: string;
+  authorization: string | undefined;
+}
+
+/**
+ * A small HTTP server standing in for the API at the process seam: it answers `whoami` and records
+ * what the CLI sent, which is what configuration tests need to observe.
+ */
+export async function startWhoamiServer(): Promise<{ url: string; requests: RecordedRequest[]; close(): Promise<void> }> {
+  const requests: RecordedRequest[] = [];
+  const server: Server = createServer((req: IncomingMessage, res) => {
+    requests.push({ method: req.method ?? '', url: req.url ?? '', authorization: req.headers.authorization });
+    req.resume();
+    if (req.method === 'GET' && req.url === '/api/v1/whoami') {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(
+        JSON.stringify({
+          workspace: {
+            id: '00000000-0000-4000-8000-000000000001',
+            slug: 'acme',
+            name: 'Acme',
+            createdAt: '2026-01-01T00:00:00.000Z',
+          },
+          principal: { kind: 'api_key', id: '00000000-0000-4000-8000-000000000002', role: 'owner' },
+        }),
+      );
+      return;
+    }
+    res.writeHead(404, { 'content-type': 'application/problem+json' });
+    res.end(JSON.stringify({ type: 'about:blank', title: 'Not found', status: 404, code: 'not_found' }));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    requests,
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        server.closeAllConnections();
+        server.close((error) => (error ? reject(error) : resolve()));
+      }),
+  };
+}
+
+/** A loopback port nothing listens on: bound, then released. */
+export async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}

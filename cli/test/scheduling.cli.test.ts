@@ -1,0 +1,115 @@
+import { spawn } from 'node:child_process';
+import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startTestServer, type TestServer } from '@outpost/api/testing';
+import { afterAll, beforeAll, expect, test } from 'vitest';
+import { CLI } from './cli.support.js';
+
+const ROOT_NODE_MODULES = fileURLToPath(new URL('../../node_modules', import.meta.url));
+
+let server: TestServer;
+let project: string;
+
+function outpost(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], {
+      cwd: project,
+      env: {
+        PATH: process.env.PATH ?? '',
+        HOME: process.env.HOME ?? '/tmp',
+        OUTPOST_API_URL: server.url,
+        OUTPOST_API_KEY: server.ownerKey,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      timeout: 60_000,
+      killSignal: 'SIGKILL',
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => {
+      stdout += c.toString('utf8');
+    });
+    child.stderr.on('data', (c: Buffer) => {
+      stderr += c.toString('utf8');
+    });
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+function config(schedules: string): string {
+  return `import { defineConfig } from '@outpost/sdk';
+export default defineConfig({
+  project: 'greet',
+  registry: 'oci-layout:./registry',
+  deployments: [{ flow: 'greet', name: 'default', entrypoint: 'flows/greet.ts', schedules: ${schedules} }],
+});
+`;
+}
+
+beforeAll(async () => {
+  server = await startTestServer({ loops: false });
+  project = await mkdtemp(join(tmpdir(), 'outpost-schedules-cli-'));
+  await symlink(ROOT_NODE_MODULES, join(project, 'node_modules'), 'dir');
+  await writeFile(join(project, 'package.json'), '{ "type": "module" }\n');
+  await mkdir(join(project, 'flows'));
+  await writeFile(
+    join(project, 'flows/greet.ts'),
+    `import { flow, z } from '@outpost/sdk';
+export const f = flow({ name: 'greet', params: z.object({ who: z.string().default('world') }) }, async ({ who }) => \`hi \${who}\`);
+`,
+  );
+});
+afterAll(async () => {
+  await server?.close();
+  if (project) await rm(project, { recursive: true, force: true });
+});
+
+test('schedules declared in outpost.config.ts are deployed, listed, replaced on redeploy, and the deployment pauses and resumes', async () => {
+  await writeFile(
+    join(project, 'outpost.config.ts'),
+    config(`[
+      { slug: 'nightly', cron: '30 2 * * *', timezone: 'America/New_York', parameters: { who: 'night' } },
+      { intervalSeconds: 900, catchup: 'none' },
+    ]`),
+  );
+  const deployed = await outpost(['deploy']);
+  expect(deployed.stderr).not.toMatch(/error/i);
+  expect(deployed.code).toBe(0);
+
+  const listed = await outpost(['schedules', 'ls', 'greet/default', '--json']);
+  expect(listed.code).toBe(0);
+  const schedules = JSON.parse(listed.stdout) as {
+    slug: string;
+    cron: string | null;
+    timezone: string | null;
+    catchup: string;
+  }[];
+  expect(schedules.map((s) => [s.slug.replace(/-[0-9a-f]{12}$/, '-…'), s.cron, s.timezone, s.catchup])).toEqual([
+    ['nightly', '30 2 * * *', 'America/New_York', 'latest'],
+    ['interval-…', null, null, 'none'],
+  ]);
+  const table = await outpost(['schedules', 'ls', 'greet/default']);
+  expect(table.stdout).toContain('cron 30 2 * * * (America/New_York)');
+
+  await writeFile(
+    join(project, 'outpost.config.ts'),
+    config(`[{ slug: 'nightly', cron: '30 2 * * *', timezone: 'America/New_York' }]`),
+  );
+  expect((await outpost(['deploy'])).code).toBe(0);
+  const after = JSON.parse((await outpost(['schedules', 'ls', 'greet/default', '--json'])).stdout) as { slug: string }[];
+  expect(after.map((s) => s.slug)).toEqual(['nightly']);
+
+  const paused = await outpost(['deployments', 'pause', 'greet/default']);
+  expect(paused.stdout.trim()).toBe('deployment greet/default is paused');
+  expect((await outpost(['schedules', 'ls', 'greet/default'])).stdout).toMatch(/nightly\s+paused/);
+  const resumed = await outpost(['deployments', 'resume', 'greet/default']);
+  expect(resumed.stdout.trim()).toBe('deployment greet/default is active');
+
+  await writeFile(join(project, 'outpost.config.ts'), config(`[{ cron: 'every day' }]`));
+  const invalid = await outpost(['deploy', '--dry-run']);
+  expect(invalid.code).not.toBe(0);
+  expect(invalid.stderr).toContain('deployments.0.schedules.0');
+});
