@@ -1,4 +1,5 @@
-import { unwrap } from '@outpost/sdk/client';
+import { randomUUID } from 'node:crypto';
+import { OutpostClient, unwrap } from '@outpost/sdk/client';
 import type { FlowRun, JsonObject } from '@outpost/sdk/contracts';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -172,6 +173,58 @@ describe('the dashboard against a real API and worker', () => {
       if (nav === 'nav-overview') expect(await page.getByTestId('kpi-runs').textContent()).toMatch(/[1-9]/);
       await screenshot(page, name);
     }
+    expect(policy.violations).toEqual([]);
+  });
+
+  it('says on the run page and the deployments page that no worker polls a pool, and drops it once one does', async () => {
+    unwrap(await stack.owner.call('poolsCreate', { body: { name: 'unpolled' } }));
+    const { deployment } = unwrap(
+      await stack.owner.call('deploymentsUpsert', {
+        body: {
+          flowName: 'greet',
+          name: 'unpolled',
+          source: 'oci-layout:///nowhere@sha256:' + 'b'.repeat(64),
+          entrypoint: 'x.js',
+          workPool: 'unpolled',
+        },
+      }),
+    );
+    const run = unwrap(await stack.owner.call('deploymentsCreateRun', { params: { id: deployment.id }, body: {} })).flowRun;
+    expect(run.waitingFor).toBe('no_worker');
+
+    await page.goto(`${stack.server.url}/#/runs/${run.id}`);
+    const banner = page.getByTestId('pool-waiting-banner');
+    await banner.waitFor();
+    expect(await banner.textContent()).toContain('No worker is polling work pool unpolled');
+    expect(await banner.textContent()).toContain('outpost worker start --pool unpolled');
+    await screenshot(page, 'run-detail-no-worker');
+
+    await page.getByTestId('nav-deployments').click();
+    await page.getByTestId('deployments-table').waitFor();
+    const banners = page.getByTestId('pool-waiting-banner');
+    await banners.first().waitFor();
+    // Only the pool nobody polls: `default` has the stack's worker.
+    expect(await banners.allTextContents()).toEqual([expect.stringContaining('work pool unpolled')]);
+    await screenshot(page, 'deployments-no-worker');
+
+    // A worker heartbeats on the pool: the run page's next read drops the banner.
+    const key = await stack.server.createKey('worker', ['unpolled']);
+    const worker = new OutpostClient({ baseUrl: stack.server.url, token: key });
+    try {
+      unwrap(
+        await worker.call('workersHeartbeat', {
+          params: { pool: 'unpolled' },
+          body: { workerId: randomUUID(), name: 'late-worker', capacity: 1, runs: [] },
+        }),
+      );
+    } finally {
+      await worker.close();
+    }
+    await page.goto(`${stack.server.url}/#/runs/${run.id}`);
+    await page.getByTestId('run-detail').waitFor();
+    await page.getByTestId('run-state').waitFor();
+    expect(await page.getByTestId('pool-waiting-banner').count()).toBe(0);
+    unwrap(await stack.owner.call('flowRunsCancel', { params: { id: run.id }, body: {} }));
     expect(policy.violations).toEqual([]);
   });
 

@@ -123,7 +123,7 @@ describe('the developer loop: outpost init, vitest, deploy, a worker, logs, and 
     }
     const pkg = JSON.parse(await readFile(path.join(project, 'package.json'), 'utf8'));
     expect(pkg).toMatchObject({ name: 'churn-model', type: 'module', dependencies: { '@outpost/sdk': expect.any(String) } });
-    expect(Object.keys(pkg.devDependencies).sort()).toEqual(['tsx', 'vitest']);
+    expect(Object.keys(pkg.devDependencies).sort()).toEqual(['@outpost/cli', '@types/node', 'tsx', 'typescript', 'vitest']);
 
     const again = await runCli(['init', project], {}, scratch);
     expect(again.code).toBe(2);

@@ -71,7 +71,7 @@ export const dev: Command = {
   summary: 'Run everything locally: API on embedded Postgres, a worker, and the example flows deployed',
   usesApi: false,
   options: {
-    port: { type: 'string', placeholder: '<port>', description: 'API port (default 4200)' },
+    port: { type: 'string', placeholder: '<port>', description: 'API port (env OUTPOST_PORT; default 4200)' },
     project: {
       type: 'string',
       placeholder: '<dir>',
@@ -84,7 +84,7 @@ export const dev: Command = {
     `The worker polls the work pool "${LOCAL_POOL}" (created if missing) with a key limited to it; every deployment is registered there, whatever pool its config names.`,
   ],
   async run(ctx) {
-    const port = parsePort(stringOption(ctx.values, 'port'));
+    const port = parsePort(stringOption(ctx.values, 'port') ?? ctx.env.OUTPOST_PORT);
     const home = resolve(ctx.cwd, '.outpost');
     const project = stringOption(ctx.values, 'project');
     const projectDirs = project ? [resolve(ctx.cwd, project)] : EXAMPLES.map(exampleDir);
@@ -161,7 +161,8 @@ export const dev: Command = {
 function parsePort(raw: string | undefined): number {
   if (raw === undefined) return 4200;
   const port = Number(raw);
-  if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new UsageError(`--port must be a port number, got "${raw}"`);
+  if (!Number.isInteger(port) || port < 0 || port > 65_535)
+    throw new UsageError(`--port (or OUTPOST_PORT) must be a port number, got "${raw}"`);
   return port;
 }
 
@@ -324,6 +325,7 @@ function printBanner(
     ...(pipeline ? [`  npx outpost run ${pipeline.flow}/${pipeline.name} --watch    # train, gate, score, model card`] : []),
     '  npx outpost runs ls',
     `  npx outpost workers ls --pool ${LOCAL_POOL}`,
+    '  npx outpost init ../my-pipeline    # a project of your own, next to this one',
     '',
     'Ctrl-C stops everything.',
   ];

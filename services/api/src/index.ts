@@ -5,7 +5,7 @@ export { createSignInLink } from './auth/sessions.js';
 export type { ClaimedRow, ClaimInput } from './db/claim.js';
 export { claimDueRuns } from './db/claim.js';
 export type { EmbeddedPostgres, EmbeddedPostgresOptions } from './db/embedded.js';
-export { startEmbeddedPostgres } from './db/embedded.js';
+export { freePort, startEmbeddedPostgres } from './db/embedded.js';
 export type { Logger } from './logger.js';
 export { createLogger } from './logger.js';
 export type { SchedulerOptions, SchedulerPass } from './loops/scheduler.js';

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { startTestServer, type TestServer } from '../src/testing.js';
-import { type Call, client } from './helpers.js';
+import { type Call, claim, client, createRun, deploy } from './helpers.js';
 
 let server: TestServer;
 let owner: Call;
@@ -83,4 +83,33 @@ test("one pool's workers do not make another pool ready", async () => {
   });
   expect(await poolStatus(a)).toBe('READY');
   expect(await poolStatus(b)).toBe('NOT_READY');
+});
+
+test('a run waiting on a pool says no worker polls it, until one does; a paused pool says so; a claimed run says nothing', async () => {
+  const pool = `waiting-${randomUUID().slice(0, 8)}`;
+  await owner('POST', '/work-pools', { body: { name: pool } });
+  const deployment = await deploy(owner, { name: `d-${pool}`, workPool: pool });
+  const run = await createRun(owner, deployment.id);
+  expect(run.waitingFor).toBe('no_worker');
+  const read = async () => (await owner('GET', `/flow-runs/${run.id}`)).body;
+  expect((await read()).waitingFor).toBe('no_worker');
+  const listed = (await owner('GET', `/flow-runs?deploymentId=${deployment.id}`)).body.items[0];
+  expect(listed.waitingFor).toBe('no_worker');
+
+  const workerId = randomUUID();
+  const worker = client(server, await server.createKey('worker', [pool]));
+  await worker('POST', `/work-pools/${pool}/workers/heartbeat`, { body: { workerId, name: 'w', capacity: 1, runs: [] } });
+  expect((await read()).waitingFor).toBeNull();
+
+  await owner('PATCH', `/work-pools/${pool}`, { body: { paused: true } });
+  expect((await read()).waitingFor).toBe('pool_paused');
+  await owner('PATCH', `/work-pools/${pool}`, { body: { paused: false } });
+
+  // The worker falls silent: three missed heartbeats later, nobody polls the pool again.
+  await lastSeen(workerId, 91);
+  expect((await read()).waitingFor).toBe('no_worker');
+
+  const [claimed] = await claim(worker, pool, 1, workerId);
+  expect(claimed.flowRun.id).toBe(run.id);
+  expect((await read()).waitingFor).toBeNull();
 });

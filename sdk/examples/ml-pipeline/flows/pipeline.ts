@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { mkdtemp } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { artifact, flow, isMainModule, log, z } from '@outpost/sdk';
 import { rocCurveSvg, svgDataUrl } from '../src/charts.js';
@@ -53,7 +53,7 @@ export const PipelineParams = z.object({
     .min(1)
     .optional()
     .describe(
-      'Directory on the worker for the files when there is no model store (default: <tmpdir>/outpost-ml-pipeline/<run id>)',
+      'Directory on the worker for the files when there is no model store (default: <tmpdir>/outpost-ml-pipeline-<uid>/<run id>)',
     ),
 });
 
@@ -137,7 +137,8 @@ export const churnPipeline = flow(
       modelCard,
       signingKey,
       modelStoreUrl: p.modelStoreUrl,
-      outputDir: p.outputDir ?? join(tmpdir(), 'outpost-ml-pipeline', ctx.runId),
+      // One directory per user: workers of several users on one machine must not share it.
+      outputDir: p.outputDir ?? join(tmpdir(), `outpost-ml-pipeline-${userInfo().uid}`, ctx.runId),
     });
     if (p.modelStoreUrl) await artifact.link('model', published.modelLocation, `churn model of run ${ctx.runName}`);
     return {

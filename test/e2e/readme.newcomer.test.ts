@@ -1,0 +1,193 @@
+import { execFileSync } from 'node:child_process';
+import { chownSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir, userInfo } from 'node:os';
+import path from 'node:path';
+import { freePort } from '@outpost/api';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cloneAt, type Job, processesUnder, sh, snapshotCommit, startJob, type User } from '../support/newcomer.js';
+import { repoRoot } from '../support/processes.js';
+
+const README = readFileSync(path.join(repoRoot, 'README.md'), 'utf8');
+
+/** Every command this suite types is one the README shows, word for word. */
+function fromReadme(line: string): string {
+  expect(README, `README.md should show \`${line}\``).toContain(line);
+  return line;
+}
+
+/**
+ * Who walks the tour. Run as root, the suite walks it twice: as root in a private directory (where
+ * Postgres runs in a user namespace), and as an ordinary user (`nobody`, with a home of its own),
+ * where it runs as that user.
+ */
+interface Walker {
+  label: string;
+  user: User;
+  /** The home directory of the terminal, for npm's cache. */
+  home(root: string): string;
+}
+
+const ROOT_IS_RUNNING = userInfo().uid === 0;
+const NOBODY = 65534;
+
+const WALKERS: Walker[] = ROOT_IS_RUNNING
+  ? [
+      { label: 'as root in a private directory', user: {}, home: () => process.env.HOME ?? userInfo().homedir },
+      { label: 'as an ordinary user', user: { uid: NOBODY, gid: NOBODY }, home: (root) => path.join(root, 'home') },
+    ]
+  : [{ label: `as ${userInfo().username}`, user: {}, home: () => process.env.HOME ?? userInfo().homedir }];
+
+/**
+ * A new user's terminal: no OUTPOST_* or DATABASE_URL of the developer's, npm reading from its
+ * cache first (the test talks to no registry it need not), no telemetry from turbo.
+ */
+function terminal(home: string, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  return {
+    PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin',
+    HOME: home,
+    LANG: 'C.UTF-8',
+    npm_config_prefer_offline: 'true',
+    npm_config_audit: 'false',
+    npm_config_fund: 'false',
+    npm_config_update_notifier: 'false',
+    TURBO_TELEMETRY_DISABLED: '1',
+    DO_NOT_TRACK: '1',
+    ...extra,
+  };
+}
+
+/** Hands `dir` and everything in it to `user` (when the suite runs as root for another user). */
+function giveTo(dir: string, user: User): void {
+  if (user.uid === undefined) return;
+  execFileSync('chown', ['-R', `${user.uid}:${user.gid}`, dir]);
+}
+
+const commit = snapshotCommit();
+
+describe.each(WALKERS)('the README tour, on a fresh clone, $label', (walker) => {
+  let root: string;
+  let clone: string;
+  let home: string;
+  let platform: Job | null = null;
+  let port: number;
+  const { user } = walker;
+  const term = (extra: Record<string, string> = {}) => terminal(home, extra);
+
+  beforeAll(async () => {
+    // mkdtemp makes a private (0700) directory: as root, the case that once failed.
+    root = mkdtempSync(path.join(tmpdir(), 'outpost-newcomer-'));
+    clone = path.join(root, 'outpost');
+    cloneAt(commit, clone);
+    home = walker.home(root);
+    if (user.uid !== undefined) {
+      // An ordinary user with a home of its own, and npm's cache copied there so nothing is downloaded again.
+      mkdirSync(home, { recursive: true });
+      const cache = path.join(process.env.HOME ?? userInfo().homedir, '.npm', '_cacache');
+      if (existsSync(cache)) cpSync(cache, path.join(home, '.npm', '_cacache'), { recursive: true });
+      giveTo(root, user);
+    }
+    port = await freePort();
+  });
+  afterAll(async () => {
+    await platform?.interrupt();
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  it('runs in a private directory of its own', () => {
+    expect(statSync(root).mode & 0o777).toBe(0o700);
+    expect(statSync(clone).uid).toBe(user.uid ?? userInfo().uid);
+  });
+
+  it('installs with npm ci, and `npx outpost --help` works before anything is built', async () => {
+    expect(fromReadme('npm ci && npm start')).toBeTruthy();
+    const install = await sh('npm ci', clone, term(), user);
+    expect(install.code, install.output).toBe(0);
+    const help = await sh('npx outpost --help', clone, term(), user);
+    expect(help.code, help.output).toBe(0);
+    expect(help.output).toMatch(/init \[dir\]/);
+    expect(help.output).toContain('building the workspace first');
+  });
+
+  it('starts the platform with npm start and prints the sign-in link, API URL and key', async () => {
+    platform = startJob('npm start', clone, term({ OUTPOST_PORT: String(port) }), user);
+    await platform.waitFor(/Ctrl-C stops everything\./, 300_000);
+    const out = platform.output();
+    expect(out).toMatch(new RegExp(`dashboard: http://127\\.0\\.0\\.1:${port}/\\S*sign-in\\S*`));
+    expect(out).toContain(`API:       http://127.0.0.1:${port}`);
+    expect(out).toMatch(/owner key: op_[0-9A-Za-z]+/);
+    expect(out).toContain('deployed:  hello/default');
+  });
+
+  describe('in a second terminal', () => {
+    let env: NodeJS.ProcessEnv;
+    let project: string;
+
+    beforeAll(() => {
+      const exported = platform?.output().match(/export OUTPOST_API_URL=(\S+) OUTPOST_API_KEY=(\S+)/);
+      expect(exported).toBeTruthy();
+      // The banner's line is the README's, with this start's values.
+      expect(README).toContain('export OUTPOST_API_URL=http://127.0.0.1:4200 OUTPOST_API_KEY=op_…');
+      env = term({ OUTPOST_API_URL: exported![1]!, OUTPOST_API_KEY: exported![2]! });
+      project = path.join(root, 'my-pipeline');
+    });
+
+    it('runs the hello example to COMPLETED, its secret redacted', async () => {
+      const run = await sh(fromReadme('npx outpost run hello/default --param n=5 --watch'), clone, env, user);
+      expect(run.code, run.output).toBe(0);
+      expect(run.output).toMatch(/ended COMPLETED/);
+      expect(run.output).toContain('greeting secret: ***');
+    });
+
+    it('runs the ML pipeline example to COMPLETED', async () => {
+      const run = await sh(fromReadme('npx outpost run churn-model/daily --watch'), clone, env, user);
+      expect(run.code, run.output).toBe(0);
+      expect(run.output).toMatch(/ended COMPLETED/);
+    });
+
+    it('creates a project next to the clone that targets the pool the local worker polls', async () => {
+      const init = await sh(fromReadme('npx outpost init ../my-pipeline'), clone, env, user);
+      expect(init.code, init.output).toBe(0);
+      expect(init.output).toContain('on pool "local"');
+      expect(readFileSync(path.join(project, 'outpost.config.ts'), 'utf8')).toContain("pool: 'local'");
+      const pkg = JSON.parse(readFileSync(path.join(project, 'package.json'), 'utf8')) as {
+        dependencies: Record<string, string>;
+        devDependencies: Record<string, string>;
+      };
+      expect(pkg.dependencies['@outpost/sdk']).toBe('file:../outpost/sdk');
+      expect(pkg.devDependencies['@outpost/cli']).toBe('file:../outpost/cli');
+      expect(pkg.devDependencies.typescript).toBeTruthy();
+      expect(pkg.devDependencies.vitest).toBeTruthy();
+      expect(readFileSync(path.join(project, 'tsconfig.json'), 'utf8')).toContain('"strict": true');
+    });
+
+    it('installs the project, tests its flow with no server, and type-checks it', async () => {
+      expect(fromReadme('cd ../my-pipeline')).toBeTruthy();
+      const install = await sh(fromReadme('npm install'), project, env, user);
+      expect(install.code, install.output).toBe(0);
+      const test = await sh(fromReadme('npm test'), project, term(), user);
+      expect(test.code, test.output).toBe(0);
+      expect(test.output).toMatch(/3 passed/);
+      const types = await sh('npm run typecheck', project, env, user);
+      expect(types.code, types.output).toBe(0);
+    });
+
+    it('deploys the project and runs it to COMPLETED on the local worker', async () => {
+      const deploy = await sh(fromReadme('npm run deploy'), project, env, user);
+      expect(deploy.code, deploy.output).toBe(0);
+      expect(deploy.output).toContain('example/default');
+      const run = await sh(fromReadme('npx outpost run example/default --watch'), project, env, user);
+      expect(run.code, run.output).toBe(0);
+      expect(run.output).toMatch(/ended COMPLETED/);
+      expect(run.output).toContain('scored 5 rows');
+    });
+  });
+
+  it('stops everything on Ctrl-C, leaving no process behind', async () => {
+    const job = platform!;
+    platform = null;
+    const exit = await job.interrupt();
+    expect(job.output()).toContain('stopped');
+    expect(exit.code === 0 || exit.signal === 'SIGINT', JSON.stringify(exit)).toBe(true);
+    expect(processesUnder(root)).toEqual([]);
+  });
+});

@@ -1,0 +1,48 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir, userInfo } from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { repoRoot } from '../support/processes.js';
+
+const SCRIPT = path.join(repoRoot, 'test/support/system-packages.mjs');
+const NOBODY = 65534;
+/** As root, the check runs as an ordinary user, the one it can only advise. */
+const asOrdinaryUser = userInfo().uid === 0 ? { uid: NOBODY, gid: NOBODY } : {};
+
+function check(env: NodeJS.ProcessEnv, user: { uid?: number; gid?: number } = {}) {
+  return spawnSync(process.execPath, [SCRIPT], { env, ...user, encoding: 'utf8', cwd: '/' });
+}
+
+describe('the system-package check that npm test runs first', () => {
+  const scratch = mkdtempSync(path.join(tmpdir(), 'outpost-syspkg-'));
+  afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+  it('passes silently when every package is installed', () => {
+    const result = check({ PATH: process.env.PATH ?? '' });
+    expect(result.status, result.stderr).toBe(0);
+    expect(result.stderr).toBe('');
+  });
+
+  it('stops at once with one line naming the missing packages and the command that installs them', () => {
+    // A PATH with apt-get and nothing else the suites need.
+    const bin = path.join(scratch, 'bin');
+    spawnSync('mkdir', ['-m', '755', bin]);
+    symlinkSync('/usr/bin/apt-get', path.join(bin, 'apt-get'));
+    spawnSync('chmod', ['755', scratch]);
+    const result = check({ PATH: bin }, asOrdinaryUser);
+    expect(result.status).toBe(1);
+    const lines = result.stderr.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toContain('docker-registry apache2-utils git openssl');
+    expect(lines[0]).toContain('run `sudo apt-get install -y --no-install-recommends docker-registry apache2-utils git openssl`');
+  });
+
+  it('names the packages when the system has no apt-get', () => {
+    const result = check({ PATH: path.join(scratch, 'nothing-here') }, asOrdinaryUser);
+    expect(result.status).toBe(1);
+    expect(result.stderr.trim().split('\n')).toEqual([
+      "npm test needs these Debian packages (or your system's equivalents): docker-registry apache2-utils git openssl — install them, then run npm test again",
+    ]);
+  });
+});

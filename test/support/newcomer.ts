@@ -1,0 +1,151 @@
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { repoRoot } from './processes.js';
+
+/**
+ * A commit holding the working tree as it is (tracked and untracked files, minus what .gitignore
+ * leaves out), made with a scratch index so the repository's own index and branches are not
+ * touched. Cloning it is a fresh clone of exactly what is being tested.
+ */
+export function snapshotCommit(): string {
+  const scratch = mkdtempSync(path.join(tmpdir(), 'outpost-index-'));
+  const env = { ...process.env, GIT_INDEX_FILE: path.join(scratch, 'index') };
+  const git = (args: string[]) => execFileSync('git', args, { cwd: repoRoot, env, encoding: 'utf8' }).trim();
+  try {
+    git(['add', '--all']);
+    const tree = git(['write-tree']);
+    return git(['-c', 'user.name=outpost-test', '-c', 'user.email=test@outpost.invalid', 'commit-tree', tree, '-m', 'snapshot']);
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
+}
+
+/** `git clone` of the repository into `dir`, checked out at `commit`. */
+export function cloneAt(commit: string, dir: string): void {
+  execFileSync('git', ['clone', '--quiet', '--no-checkout', repoRoot, dir], { stdio: 'ignore' });
+  execFileSync('git', ['-c', 'advice.detachedHead=false', 'checkout', '--quiet', commit], { cwd: dir, stdio: 'ignore' });
+}
+
+/** Who types the commands: the test's own user when empty, else this uid and gid (the test runs as root). */
+export interface User {
+  uid?: number;
+  gid?: number;
+}
+
+export interface ShellResult {
+  code: number | null;
+  output: string;
+}
+
+/**
+ * Runs one command line the way a person types it into bash, in `cwd`, and collects its output.
+ * `env` is the terminal's environment.
+ */
+export function sh(
+  line: string,
+  cwd: string,
+  env: NodeJS.ProcessEnv,
+  user: User = {},
+  timeoutMs = 600_000,
+): Promise<ShellResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('bash', ['-c', line], { cwd, env, ...user, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    let output = '';
+    child.stdout.on('data', (c: Buffer) => {
+      output += c.toString('utf8');
+    });
+    child.stderr.on('data', (c: Buffer) => {
+      output += c.toString('utf8');
+    });
+    const timer = setTimeout(() => {
+      if (child.pid) process.kill(-child.pid, 'SIGKILL');
+    }, timeoutMs);
+    child.once('error', reject);
+    child.once('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, output });
+    });
+  });
+}
+
+/** A long-running command line started in its own process group, as a terminal's foreground job. */
+export interface Job {
+  child: ChildProcess;
+  output(): string;
+  waitFor(pattern: RegExp, timeoutMs: number): Promise<RegExpMatchArray>;
+  /** Ctrl-C: SIGINT to the whole process group, then the exit. */
+  interrupt(): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+export function startJob(line: string, cwd: string, env: NodeJS.ProcessEnv, user: User = {}): Job {
+  const child = spawn('bash', ['-c', line], { cwd, env, ...user, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  let text = '';
+  const listeners = new Set<() => void>();
+  const onData = (chunk: Buffer) => {
+    text += chunk.toString('utf8');
+    for (const l of listeners) l();
+  };
+  child.stdout?.on('data', onData);
+  child.stderr?.on('data', onData);
+  const exited = once(child, 'exit').then(([code, signal]) => ({
+    code: code as number | null,
+    signal: signal as NodeJS.Signals | null,
+  }));
+  return {
+    child,
+    output: () => text,
+    waitFor(pattern, timeoutMs) {
+      return new Promise((resolve, reject) => {
+        const check = () => {
+          const m = text.match(pattern);
+          if (m) {
+            done();
+            resolve(m);
+          }
+        };
+        const timer = setTimeout(() => {
+          done();
+          reject(new Error(`timed out waiting for ${pattern}; output so far:\n${text}`));
+        }, timeoutMs);
+        const onExit = () => {
+          done();
+          reject(new Error(`exited before ${pattern}; output:\n${text}`));
+        };
+        const done = () => {
+          clearTimeout(timer);
+          listeners.delete(check);
+          child.off('exit', onExit);
+        };
+        listeners.add(check);
+        child.once('exit', onExit);
+        check();
+      });
+    },
+    async interrupt() {
+      if (child.exitCode === null && child.signalCode === null && child.pid) process.kill(-child.pid, 'SIGINT');
+      return exited;
+    },
+  };
+}
+
+/**
+ * Processes whose working directory or command line lies under `dir` (the clone, the project):
+ * after Ctrl-C none may be left, Postgres and flow processes included.
+ */
+export function processesUnder(dir: string): string[] {
+  const found: string[] = [];
+  for (const pid of readdirSync('/proc').filter((name) => /^\d+$/.test(name))) {
+    if (Number(pid) === process.pid) continue;
+    try {
+      const cwd = readlinkSync(`/proc/${pid}/cwd`);
+      const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ').trim();
+      if (cwd.startsWith(dir) || cmdline.includes(dir)) found.push(`${pid}: ${cmdline}`);
+    } catch {
+      // gone meanwhile, or not ours to read
+    }
+  }
+  return found;
+}
