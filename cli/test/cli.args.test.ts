@@ -130,6 +130,6 @@ describe('handing over to an optional package', () => {
     expect(error).toBeInstanceOf(CliError);
     expect((error as CliError).exitCode).toBe(2);
     expect((error as CliError).message).toContain('needs the @outpost/not-a-package package, which is not installed');
-    expect((error as CliError).details).toContain('install it next to @outpost/sdk: npm install @outpost/not-a-package');
+    expect((error as CliError).details).toContain('install it next to @outpost/cli: npm install @outpost/not-a-package');
   });
 });

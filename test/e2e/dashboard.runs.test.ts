@@ -183,7 +183,7 @@ describe('the dashboard against a real API and worker', () => {
         body: {
           flowName: 'greet',
           name: 'unpolled',
-          source: 'oci-layout:///nowhere@sha256:' + 'b'.repeat(64),
+          source: `oci-layout:///nowhere@sha256:${'b'.repeat(64)}`,
           entrypoint: 'x.js',
           workPool: 'unpolled',
         },

@@ -101,7 +101,7 @@ describe('signing key rotation', () => {
     expect((await client(server, after.token)('GET', `/flow-runs/${after.id}`)).status).toBe(200);
   });
 
-  test('`outpost-api signing-keys rotate` adds a key that signs only after the publish time', async () => {
+  test('`outpost server signing-keys rotate` adds a key that signs only after the publish time', async () => {
     const previous = process.env.DATABASE_URL;
     process.env.DATABASE_URL = server.databaseUrl;
     let code: number;
