@@ -53,6 +53,27 @@ describe('state proposals carrying log lines', () => {
     expect(await messages(id)).toEqual(['done early']);
   });
 
+  test('answers a retried FAILED proposal that carried lines with its stored answer, though the run moved to its next attempt', async () => {
+    await owner('POST', '/work-pools', { body: { name: 'retrying' } });
+    const retrying = (
+      await deploy(owner, { flowName: 'carry', name: 'retrying', workPool: 'retrying', retries: 1, retryDelaySeconds: 0 })
+    ).id;
+    await createRun(owner, retrying);
+    const [claimed] = await claim(owner, 'retrying');
+    const asRun = client(server, claimed.token);
+    const id = claimed.flowRun.id;
+    await asRun('POST', `/flow-runs/${id}/set-state`, { body: { transitionId: randomUUID(), state: { type: 'RUNNING' } } });
+    const body = { transitionId: randomUUID(), state: { type: 'FAILED', message: 'boom' }, logs: [line(1, 'about to fail')] };
+    const first = await asRun('POST', `/flow-runs/${id}/set-state`, { body });
+    expect(first.status).toBe(200);
+    expect(first.body).toMatchObject({ status: 'ACCEPT', attempt: 2, state: { type: 'SCHEDULED', name: 'AwaitingRetry' } });
+    // The answer was lost on the way back; the worker sends the same proposal again.
+    const again = await asRun('POST', `/flow-runs/${id}/set-state`, { body });
+    expect(again.status).toBe(200);
+    expect(again.body).toEqual(first.body);
+    expect(await messages(id)).toEqual(['about to fail']);
+  });
+
   test('stores nothing when the attempt is stale: the lines stay with the sender', async () => {
     const { id } = await heldRun();
     const res = await owner('POST', `/flow-runs/${id}/set-state`, {

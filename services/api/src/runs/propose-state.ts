@@ -126,14 +126,17 @@ export async function proposeState(sql: Sql, p: Proposal): Promise<StateProposal
     response = await sql.begin(async (tx) => {
       const [run] = await lockRuns(tx, p.workspaceId, [{ runId: p.runId, transitionId: p.transitionId }]);
       if (!run) throw notFound('flow run');
+      // A repeated transition gets its first answer, whatever happened to the run since: its lines
+      // were stored with that answer, and a retry after a lost response must not look refused
+      // (an accepted FAILED moves the run to its next attempt, which would make this one stale).
+      if (run.replay) return run.replay;
       // Judged before anything is written, so a refusal leaves no statement in flight behind it.
       // Lines of an earlier attempt go through the logs route; here they would be judged stale anyway.
       const carries = p.logs !== undefined && p.logs.length > 0;
       if (carries && p.attempt !== run.attempt) stale(`the flow run is at attempt ${run.attempt}`);
       let answer: StateProposalResponse | null;
       let change: RunStateChange | null = null;
-      if (run.replay) answer = run.replay;
-      else if (p.onlyIfLeaseExpired && (!run.leaseExpired || !['PENDING', 'RUNNING', 'CANCELLING'].includes(run.stateType))) {
+      if (p.onlyIfLeaseExpired && (!run.leaseExpired || !['PENDING', 'RUNNING', 'CANCELLING'].includes(run.stateType))) {
         answer = null;
       } else {
         const verdict = decide(run, p);
