@@ -148,12 +148,9 @@ export class OutpostClient {
       body?: unknown;
       headers?: Record<string, string>;
     };
-    let url: string;
-    try {
-      url = `${this.baseUrl}/api/v1${buildPath(def, raw.params)}${buildQuery(raw.query)}`;
-    } catch (error) {
-      return { ok: false, kind: 'network_error', message: (error as Error).message, cause: error };
-    }
+    // A missing path parameter is the caller's bug, not a failure a retry could fix: it throws
+    // (a TypeError) instead of coming back as a retryable network error.
+    const url = `${this.baseUrl}/api/v1${buildPath(def, raw.params)}${buildQuery(raw.query)}`;
     const headers: Record<string, string> = {
       authorization: `Bearer ${this.token}`,
       accept: 'application/json',
