@@ -153,6 +153,8 @@ describe('worker lifecycle against a scripted control plane', () => {
     const outcome = await outcomeOf(id);
     expect(outcome).toMatchObject({ ending: 'failed-to-start', proposed: 'FAILED', exit: null });
     expect(api.runs.get(id)!.states.at(-1)!.message).toContain('secret "HF_TOKEN" was not found on the worker');
+    // No retry can fix a missing secret: the proposal says so, and the API ends the run on this attempt.
+    expect(api.runs.get(id)!.states.at(-1)!.name).toBe('ConfigurationError');
   });
 
   it('kills the process group itself when it cannot renew the lease, and proposes nothing', async () => {

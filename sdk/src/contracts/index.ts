@@ -119,6 +119,7 @@ export {
   SESSION_COOKIE,
 } from './sessions.js';
 export {
+  CONFIGURATION_ERROR,
   DEFAULT_STATE_NAME,
   isTerminal,
   ProposalStatus,

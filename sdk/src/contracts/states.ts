@@ -34,6 +34,12 @@ export const DEFAULT_STATE_NAME: Record<StateType, string> = {
 
 export const StateName = z.string().min(1).max(50);
 
+/**
+ * The name of a FAILED state that no retry can fix — a missing secret, a source the worker may not
+ * run, a bundle that fails its integrity check: the run ends on this attempt whatever retries it has.
+ */
+export const CONFIGURATION_ERROR = 'ConfigurationError';
+
 /** A state as stored and returned. `data` holds a result *reference*, never a result. */
 export const State = z.strictObject({
   type: StateType,

@@ -1,4 +1,4 @@
-import { isTerminal, type ProposedState, StateType } from '@outpost/sdk/contracts';
+import { CONFIGURATION_ERROR, isTerminal, type ProposedState, StateType } from '@outpost/sdk/contracts';
 import { describe, expect, it } from 'vitest';
 import {
   type Actor,
@@ -42,6 +42,27 @@ function at(seconds: number, state: ProposedState, actor: Actor, attempt: number
 }
 
 describe('judge', () => {
+  it('ends a run on a configuration error whatever retries it has left, and retries a plain failure', () => {
+    let run = snapshot('SCHEDULED', { maxRetries: 3 });
+    run = apply(run, judge(run, at(1, { type: 'PENDING' }, 'worker', null)));
+    const misconfigured = judge(
+      run,
+      at(2, { type: 'FAILED', name: CONFIGURATION_ERROR, message: 'secret "DB_PASSWORD" is not set' }, 'worker', 1),
+    );
+    expect(misconfigured).toMatchObject({
+      status: 'ACCEPT',
+      attempt: 1,
+      states: [{ type: 'FAILED', name: CONFIGURATION_ERROR }],
+    });
+    expect(misconfigured.status === 'ACCEPT' && misconfigured.states).toHaveLength(1);
+    const plain = judge(run, at(2, { type: 'FAILED', message: 'bundle download failed' }, 'worker', 1));
+    expect(plain).toMatchObject({
+      status: 'ACCEPT',
+      attempt: 2,
+      states: [{ type: 'FAILED' }, { type: 'SCHEDULED', name: 'AwaitingRetry' }],
+    });
+  });
+
   it('plays a run through a failure, an automatic retry and a completion', () => {
     let run = snapshot('SCHEDULED');
     run = apply(run, judge(run, at(1, { type: 'PENDING' }, 'worker', null)));

@@ -28,7 +28,7 @@ export interface EndingInput {
   /** How the flow process ended; null when none was started. */
   exit: ExitInfo | null;
   /** Why no process was started (bad job config, bundle refused), if that is what happened. */
-  startFailure: { type: 'FAILED' | 'CRASHED'; message: string } | null;
+  startFailure: { type: 'FAILED' | 'CRASHED'; name?: string; message: string } | null;
 }
 
 /**

@@ -1,6 +1,13 @@
 import type { OutpostClient } from '@outpost/sdk/client';
 import { describeFailure } from '@outpost/sdk/client';
-import { type ClaimedRun, isTerminal, type ProposedState, type State, type StateType } from '@outpost/sdk/contracts';
+import {
+  type ClaimedRun,
+  CONFIGURATION_ERROR,
+  isTerminal,
+  type ProposedState,
+  type State,
+  type StateType,
+} from '@outpost/sdk/contracts';
 import type { Logger } from 'pino';
 import { canApplyAtStart, credentialValues, runChildEnv } from '../child-env.js';
 import type { WorkerOptions } from '../options.js';
@@ -198,11 +205,16 @@ export class RunExecution {
       jobEnv = resolved.env;
     } catch (error) {
       if (!(error instanceof JobConfigError)) throw error;
-      return this.finish(null, { type: 'FAILED', message: `cannot start the run: ${error.message}` });
+      return this.finish(null, {
+        type: 'FAILED',
+        name: CONFIGURATION_ERROR,
+        message: `cannot start the run: ${error.message}`,
+      });
     }
     if (!isSourceAllowed(deployment.source, this.deps.options.allowSources)) {
       return this.finish(null, {
         type: 'FAILED',
+        name: CONFIGURATION_ERROR,
         message: `cannot start the run: this worker does not run code from ${displaySource(deployment.source)} (its --allow-source list does not include it)`,
       });
     }
@@ -231,7 +243,12 @@ export class RunExecution {
       const what =
         code === 'integrity' ? 'refused to run the flow bundle (integrity check failed)' : 'could not fetch the flow bundle';
       this.log.error({ err: error, code }, what);
-      return this.finish(null, { type: 'FAILED', message: `${what}: ${displaySource((error as Error).message)}` });
+      // A bundle that fails its digest will fail it on every attempt; a download that failed may not.
+      return this.finish(null, {
+        type: 'FAILED',
+        ...(code === 'integrity' ? { name: CONFIGURATION_ERROR } : {}),
+        message: `${what}: ${displaySource((error as Error).message)}`,
+      });
     }
     const bundle = fetched.value;
     this.releaseBundle = bundle.release ?? null;
@@ -346,7 +363,7 @@ export class RunExecution {
   /** After the process is gone (or was never started): propose the state nobody else will, flush logs, report. */
   private async finish(
     exit: ExitInfo | null,
-    startFailure: { type: 'FAILED' | 'CRASHED'; message: string } | null = null,
+    startFailure: { type: 'FAILED' | 'CRASHED'; name?: string; message: string } | null = null,
   ): Promise<RunOutcome> {
     const { ending, proposal } = decideEnding({
       stopReason: this.stopReason,

@@ -13,7 +13,7 @@ import type { ClaimedRun, StateType } from '@outpost/sdk/contracts';
 interface FakeRun {
   claimed: ClaimedRun;
   state: StateType;
-  states: Array<{ type: StateType; message: string | null }>;
+  states: Array<{ type: StateType; name: string | null; message: string | null }>;
   taskRuns: Map<string, { name: string; state: StateType }>;
   logs: Map<string, { seq: number; message: string; stream: string }>;
 }
@@ -190,14 +190,14 @@ export class FakeApi {
     for (const line of (body.logs ?? []) as Array<{ seq: number; message: string; stream: string }>) {
       run.logs.set(`${body.attempt}/${line.seq}`, line);
     }
-    const proposed = body.state as { type: StateType; message?: string };
+    const proposed = body.state as { type: StateType; name?: string; message?: string };
     const terminal = ['COMPLETED', 'FAILED', 'CRASHED', 'CANCELLED'];
     let status = 'ACCEPT';
     if (terminal.includes(run.state)) status = 'REJECT';
     else if (run.state === 'CANCELLING' && proposed.type !== 'CANCELLED') status = 'REJECT';
     if (status === 'ACCEPT') {
       run.state = proposed.type;
-      run.states.push({ type: proposed.type, message: proposed.message ?? null });
+      run.states.push({ type: proposed.type, name: proposed.name ?? null, message: proposed.message ?? null });
     }
     this.json(res, 200, {
       status,

@@ -1,4 +1,4 @@
-import { DEFAULT_STATE_NAME } from '@outpost/sdk/contracts';
+import { CONFIGURATION_ERROR, DEFAULT_STATE_NAME } from '@outpost/sdk/contracts';
 import {
   AWAITING_RETRY,
   abort,
@@ -76,7 +76,9 @@ export function applyRetryPolicy(run: RunSnapshot, proposal: ProposalInput): Dec
     return reject(`a run that never started cannot become ${type}; the run is ${run.stateType}`);
   }
   const ended = recordFor(proposal, type, run.attempt);
-  if (run.attempt > run.maxRetries) {
+  // A configuration error fails every attempt alike: retrying would only spend the retries.
+  const hopeless = type === 'FAILED' && proposal.state.name === CONFIGURATION_ERROR;
+  if (run.attempt > run.maxRetries || hopeless) {
     return { status: 'ACCEPT', states: [ended], attempt: run.attempt, expectedStartTime: null, clearLease: true };
   }
   const delaySeconds = retryDelaySeconds(
