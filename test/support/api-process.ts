@@ -17,16 +17,17 @@ export interface ApiProcess {
 }
 
 /**
- * `outpost-api server start` as a real process on 127.0.0.1 and a free port, against `databaseUrl`,
+ * `outpost server start` as a real process on 127.0.0.1 and a free port (or `port`), against `databaseUrl`,
  * with exactly the environment given (plus PATH). Resolves once it prints its URL (and, with
  * `expectOwnerKey`, the owner key a fresh database gets).
  */
 export async function startApiProcess(
   databaseUrl: string,
   env: Record<string, string> = {},
-  options: { expectOwnerKey?: boolean; timeoutMs?: number } = {},
+  options: { expectOwnerKey?: boolean; timeoutMs?: number; port?: number } = {},
 ): Promise<ApiProcess> {
-  const child = spawn(process.execPath, [apiMain, 'server', 'start', '--host', '127.0.0.1', '--port', '0'], {
+  const port = String(options.port ?? 0);
+  const child = spawn(process.execPath, [apiMain, 'server', 'start', '--host', '127.0.0.1', '--port', port], {
     env: { PATH: process.env.PATH ?? '', DATABASE_URL: databaseUrl, OUTPOST_LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -30,6 +30,8 @@ export class Heartbeat {
   private running: Promise<void> | null = null;
   private stopped = false;
   private failures = 0;
+  /** Since when every heartbeat has been answered "the control plane is down"; null otherwise. */
+  private downSince: number | null = null;
   private warnedInterval = false;
   private readonly log: Logger;
 
@@ -40,6 +42,17 @@ export class Heartbeat {
   /** The lease length the API last reported. */
   get leaseMs(): number {
     return this.lease;
+  }
+
+  /**
+   * Whether the last heartbeats were answered that the control plane itself is down. Then no lease
+   * can be expiring — the lease loop runs in the control plane, against its database — and the API
+   * gives leases a grace period when it returns, so runs may go on past their lease (see
+   * RunExecution.renewed). Any other failure (a timeout, a reset) could be this worker cut off from
+   * a control plane that is up and about to retry the run elsewhere: runs stop at lease end.
+   */
+  get controlPlaneDown(): boolean {
+    return this.downSince !== null;
   }
 
   /**
@@ -85,11 +98,17 @@ export class Heartbeat {
     }
     if (!result.ok) {
       this.failures++;
-      this.log.warn({ failures: this.failures, runs: held.length, reason: describeFailure(result) }, 'heartbeat failed');
+      const down = controlPlaneDown(result);
+      this.downSince = down ? (this.downSince ?? Date.now()) : null;
+      this.log.warn(
+        { failures: this.failures, runs: held.length, reason: describeFailure(result), controlPlaneDown: down },
+        'heartbeat failed',
+      );
       return result;
     }
-    if (this.failures > 0) this.log.info({ failures: this.failures }, 'heartbeat recovered');
+    if (this.failures > 0) this.log.info({ failures: this.failures }, 'heartbeat recovered; leases renewed');
     this.failures = 0;
+    this.downSince = null;
     this.lease = Math.max(1_000, result.data.leaseSeconds * 1000);
     const byKey = new Map(held.map((r) => [`${r.runId}/${r.attempt}`, r]));
     for (const renewed of result.data.renewed) {
@@ -106,6 +125,25 @@ export class Heartbeat {
       run.lose();
     }
     return result;
+  }
+
+  /**
+   * The last heartbeat of a graceful stop, once every run is handed back: the API shows the worker
+   * OFFLINE at once instead of after three missed heartbeats. Best effort, never throws.
+   */
+  async farewell(): Promise<void> {
+    const { options, workerId } = this.deps;
+    const result = await this.deps.client
+      .call(
+        'workersHeartbeat',
+        {
+          params: { pool: options.pool },
+          body: { workerId, name: options.name, labels: options.labels, capacity: options.limit, runs: [], stopping: true },
+        },
+        { timeoutMs: 5_000 },
+      )
+      .catch((error: unknown) => ({ ok: false as const, kind: 'network_error' as const, message: String(error), cause: error }));
+    if (!result.ok) this.log.warn({ reason: describeFailure(result) }, 'could not tell the API the worker stopped');
   }
 
   start(): void {
@@ -141,4 +179,18 @@ export class Heartbeat {
     this.running = null;
     this.schedule(next);
   }
+}
+
+/**
+ * A failure that says the control plane is not running, as opposed to not reachable from here: the
+ * API's host refused the connection (no process listening), a proxy in front of it found no backend
+ * (502, 504), or the API answered that its database is unavailable (503).
+ */
+export function controlPlaneDown(failure: Exclude<CallResult<unknown>, { ok: true }>): boolean {
+  if (failure.kind === 'http_error') return failure.status === 502 || failure.status === 503 || failure.status === 504;
+  if (failure.kind !== 'network_error') return false;
+  for (let cause: unknown = failure.cause; cause; cause = (cause as { cause?: unknown }).cause) {
+    if ((cause as { code?: unknown }).code === 'ECONNREFUSED') return true;
+  }
+  return false;
 }

@@ -64,6 +64,8 @@ export class LogShipper {
   private nextSeq = 1;
   private ackedThrough = 0;
   private spooledThrough = 0;
+  /** Lines refused by the API since the spool was last empty: the spool's lines were not all delivered. */
+  private refusedFromSpool = 0;
   private spoolOpen = false;
   private inFlight = false;
   private timer: NodeJS.Timeout | null = null;
@@ -252,9 +254,10 @@ export class LogShipper {
           // A refusal (stale attempt, validation) will not change on retry; keep the rest flowing.
           this.failures = 0;
           this.stats.dropped += batch.length;
+          if (this.spoolOpen) this.refusedFromSpool += batch.filter((line) => line.seq <= this.spooledThrough).length;
           this.log.error(
             { lines: batch.length, firstSeq: batch[0]!.seq, reason: describeFailure(result) },
-            'log batch refused by the API',
+            'log batch refused by the API; its lines are dropped',
           );
           this.settle(last);
         }
@@ -286,7 +289,11 @@ export class LogShipper {
         if (seq >= this.spooledThrough) {
           this.spool.remove();
           this.spoolOpen = false;
-          this.log.info('spooled log lines delivered');
+          // Only lines the API stored are reported delivered; a refusal is never called delivery.
+          if (this.refusedFromSpool > 0) {
+            this.log.error({ refused: this.refusedFromSpool }, 'spooled log lines were refused by the API and dropped');
+          } else this.log.info('spooled log lines delivered');
+          this.refusedFromSpool = 0;
         } else this.spool.appendAck(seq);
       } catch (error) {
         this.log.error({ err: error, spool: this.spool.path }, 'cannot update the log spool');

@@ -141,11 +141,14 @@ export async function startWorker(options: WorkerOptions, hooks: WorkerHooks = {
         secrets,
         pool,
         leaseMs: () => heartbeat.leaseMs,
+        controlPlaneDown: () => heartbeat.controlPlaneDown,
       },
       sentAt,
     );
     executions.set(id, execution);
     hooks.onRunStarted?.({ runId: id, attempt: execution.attempt });
+    // A claim answered after the drain began: the run goes back to the queue before it starts.
+    if (state !== 'running') execution.shutdown();
     execution.done
       .then((outcome) => {
         logger.info({ runId: id, attempt: outcome.attempt, ending: outcome.ending, state: outcome.state }, 'run finished');
@@ -240,6 +243,7 @@ export async function startWorker(options: WorkerOptions, hooks: WorkerHooks = {
       await Promise.allSettled([...executions.values()].map((e) => e.done));
     }
     await heartbeat.stop();
+    await heartbeat.farewell();
     await recovery.stop();
     await client.close();
     setState('stopped');

@@ -46,13 +46,14 @@ describe('the final state the worker proposes', () => {
     expect(decideEnding({ ...base, stopReason: 'cancel', exit: null }).proposal?.type).toBe('CANCELLED');
   });
 
-  it('hands a run back as CRASHED on shutdown, before or after its process started', () => {
+  it('hands a started run back as CRASHED on shutdown, and one that never started back to the queue', () => {
     expect(decideEnding({ ...base, stopReason: 'drain', exit: { code: null, signal: 'SIGTERM' } }).proposal?.type).toBe(
       'CRASHED',
     );
-    expect(decideEnding({ ...base, stopReason: 'drain', exit: null }).proposal?.message).toBe(
-      'worker shut down before the run started',
-    );
+    expect(decideEnding({ ...base, stopReason: 'drain', exit: null }).proposal).toEqual({
+      type: 'SCHEDULED',
+      message: 'worker shut down before the run started; back in the queue',
+    });
   });
 
   it('reports why a run could not start', () => {

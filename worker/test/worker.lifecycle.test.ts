@@ -111,6 +111,8 @@ describe('worker lifecycle against a scripted control plane', () => {
     await waitFor(() => api.heartbeats.length >= 3, 5_000, 'heartbeats on the interval');
     await w.stop();
     expect(w.state).toBe('stopped');
+    // Its last heartbeat says it stopped, so the API shows it offline at once.
+    expect(api.heartbeats.at(-1)).toMatchObject({ workerId: w.workerId, runs: [], stopping: true });
     await w.done;
     expect(states).toEqual(['running', 'draining', 'stopped']);
     const beats = api.heartbeats.length;
@@ -162,12 +164,40 @@ describe('worker lifecycle against a scripted control plane', () => {
     await start();
     const id = api.enqueue({ ...bundle, flowName: 'sleepy' });
     const grandchild = await grandchildOf(api, id);
-    api.heartbeatDown = true;
+    // Connections dropped unanswered: this worker may be the one cut off while the API retries the run elsewhere.
+    api.heartbeatDown = 'reset';
     const outcome = await outcomeOf(id);
     expect(outcome.ending).toBe('lease-expired');
     expect(outcome.proposed).toBeNull();
     expect(isProcessRunning(grandchild)).toBe(false);
     expect(api.runs.get(id)!.state).toBe('RUNNING');
+  });
+
+  it('keeps a run going past its lease while the API answers that it is down, until a heartbeat renews it', async () => {
+    api.leaseSeconds = 2;
+    await start(['--heartbeat-interval', '300ms']);
+    const id = api.enqueue({ ...bundle, flowName: 'sleepy' });
+    const grandchild = await grandchildOf(api, id);
+    api.heartbeatDown = 'unavailable';
+    // Well past the 2 s lease: every heartbeat in 3 s was refused, and the run still goes on.
+    const downAt = Date.now();
+    const beatsBefore = api.heartbeats.length;
+    await waitFor(
+      () => (Date.now() - downAt > 3_000 && api.heartbeats.length >= beatsBefore + 5 ? true : undefined),
+      30_000,
+      'heartbeats refused for longer than the lease',
+    );
+    expect(outcomes.find((o) => o.runId === id)).toBeUndefined();
+    expect(isProcessRunning(grandchild)).toBe(true);
+    // The API is back: the next heartbeat renews the lease, and the run is still held.
+    api.heartbeatDown = false;
+    const renewedFrom = api.heartbeats.length;
+    await waitFor(() => (api.heartbeats.length > renewedFrom + 1 ? true : undefined), 10_000, 'heartbeats after the return');
+    expect(api.heartbeats.at(-1)!.runs).toEqual([{ id, attempt: 1 }]);
+    expect(isProcessRunning(grandchild)).toBe(true);
+    api.runs.get(id)!.state = 'CANCELLING';
+    api.cancel.add(id);
+    expect((await outcomeOf(id)).ending).toBe('cancel');
   });
 
   it('stops a run the API reports lost at once, proposing nothing', async () => {

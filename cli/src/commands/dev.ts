@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { OutpostClient } from '@outpost/sdk/client';
 import { Api } from '../api.js';
 import type { Command, CommandContext } from '../command.js';
@@ -28,6 +29,7 @@ interface ApiPackage {
     host?: string;
     port?: number;
     logLevel?: string;
+    secretKey?: string;
   }): Promise<RunningServer>;
   createApiKey(
     sql: unknown,
@@ -80,7 +82,7 @@ export const dev: Command = {
     'database-url': { type: 'string', placeholder: '<url>', description: 'use this Postgres instead of the embedded one' },
   },
   notes: [
-    'State lives in ./.outpost: Postgres data, the local registry, the bundle cache and credentials.json (mode 0600).',
+    'State lives in ./.outpost: Postgres data, the local registry, the bundle cache, credentials.json and secret-key (mode 0600; it seals the signing keys in the database).',
     `The worker polls the work pool "${LOCAL_POOL}" (created if missing) with a key limited to it; every deployment is registered there, whatever pool its config names.`,
   ],
   async run(ctx) {
@@ -97,7 +99,9 @@ export const dev: Command = {
     ctx.err(databaseUrl ? 'starting the API on DATABASE_URL…' : 'starting the API (embedded Postgres under .outpost/pg)…');
     // Request logs would drown the banner; OUTPOST_LOG_LEVEL=info brings them back.
     const logLevel = ctx.env.OUTPOST_LOG_LEVEL ?? 'warn';
-    const server = await startServer(api, { port, dataDir: join(home, 'pg'), databaseUrl, logLevel });
+    // Seals the run-token signing keys (and OIDC client secrets) in the database: made once, kept beside it.
+    const secretKey = ctx.env.OUTPOST_SECRET_KEY ?? (await localSecretKey(join(home, 'secret-key')));
+    const server = await startServer(api, { port, dataDir: join(home, 'pg'), databaseUrl, logLevel, secretKey });
     let worker: RunningWorker | null = null;
     try {
       const { credentials, firstStart } = await ensureCredentials(api, server, join(home, 'credentials.json'));
@@ -158,6 +162,20 @@ export const dev: Command = {
   },
 };
 
+/** The local platform's OUTPOST_SECRET_KEY: read from `path`, or made there (mode 0600) on the first start. */
+async function localSecretKey(path: string): Promise<string> {
+  try {
+    const stored = (await readFile(path, 'utf8')).trim();
+    if (stored.length >= 32) return stored;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+  }
+  const key = randomBytes(32).toString('base64url');
+  await mkdir(dirname(path), { recursive: true, mode: 0o700 });
+  await writeFile(path, `${key}\n`, { mode: 0o600 });
+  return key;
+}
+
 function parsePort(raw: string | undefined): number {
   if (raw === undefined) return 4200;
   const port = Number(raw);
@@ -168,13 +186,14 @@ function parsePort(raw: string | undefined): number {
 
 async function startServer(
   api: ApiPackage,
-  options: { port: number; dataDir: string; databaseUrl: string | undefined; logLevel: string },
+  options: { port: number; dataDir: string; databaseUrl: string | undefined; logLevel: string; secretKey: string },
 ): Promise<RunningServer> {
   try {
     return await api.startServer({
       host: '127.0.0.1',
       port: options.port,
       logLevel: options.logLevel,
+      secretKey: options.secretKey,
       ...(options.databaseUrl ? { databaseUrl: options.databaseUrl } : { dataDir: options.dataDir }),
     });
   } catch (error) {

@@ -89,6 +89,8 @@ export const WorkerHeartbeatRequest = z.strictObject({
   labels: Labels.optional(),
   capacity: z.number().int().min(1).max(1000),
   runs: z.array(HeldRun).max(1000),
+  /** The worker's last heartbeat as it stops gracefully: it is shown OFFLINE at once, not 90 s later. */
+  stopping: z.boolean().optional(),
 });
 export type WorkerHeartbeatRequest = z.infer<typeof WorkerHeartbeatRequest>;
 

@@ -97,6 +97,11 @@ import {
 export interface RouteAccess {
   roles: readonly Role[];
   runToken?: boolean;
+  /**
+   * A worker key may call it for any run one of its workers ran, not only those they hold now:
+   * late log lines (spooled while the API was away) are history and belong to their attempt.
+   */
+  workerHistory?: boolean;
   /** Reachable without any credential (signing in and out); `roles` is then empty. */
   anonymous?: boolean;
 }
@@ -399,7 +404,7 @@ export const routes = {
     method: 'POST',
     path: '/flow-runs/:id/logs',
     summary: 'Append a batch of log lines; (attempt, seq) makes retries safe',
-    access: { roles: ['worker'], runToken: true },
+    access: { roles: ['worker'], runToken: true, workerHistory: true },
     params: IdParam,
     body: LogBatchRequest,
     response: LogBatchResponse,

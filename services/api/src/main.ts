@@ -3,6 +3,7 @@ import { realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
+import { SecretBox } from './auth/secret-box.js';
 import { connectDatabase } from './db/client.js';
 import { DEFAULT_PUBLISH_SECONDS, rotateSigningKey } from './db/signing-keys.js';
 import { METRICS_TOKEN_PATTERN } from './routes/metrics.js';
@@ -19,13 +20,18 @@ const Env = z.object({
   OUTPOST_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Seconds a claim or heartbeat extends a lease; workers heartbeat well within it. */
   OUTPOST_LEASE_SECONDS: z.coerce.number().int().min(5).max(3600).default(30),
+  /** Seconds held leases get to be renewed after the control plane was away, before any expires; default the lease length. */
+  OUTPOST_LEASE_GRACE_SECONDS: z.coerce.number().int().min(0).max(86_400).optional(),
   /** Seconds past its scheduled time before an unclaimed run is marked Late. */
   OUTPOST_LATE_AFTER_SECONDS: z.coerce.number().int().min(1).max(86_400).default(15),
   /** Days a run's log lines are kept after the run ended; unset keeps them forever. */
   OUTPOST_LOG_RETENTION_DAYS: z.coerce.number().int().min(1).max(36_500).optional(),
   /** The origin browsers reach the API at (behind a proxy); single sign-on redirect URIs are made from it. */
   OUTPOST_PUBLIC_URL: z.url({ protocol: /^https?$/ }).optional(),
-  /** Encrypts stored OIDC client secrets (at least 32 characters); without it only public OIDC clients work. */
+  /**
+   * Seals the run-token signing keys and OIDC client secrets stored in the database (at least 32
+   * characters); without it the signing keys are stored unsealed and only public OIDC clients work.
+   */
   OUTPOST_SECRET_KEY: z.string().min(32).optional(),
   /** The bearer token Prometheus sends to scrape /metrics (32+ visible characters); unset, /metrics is not served. */
   OUTPOST_METRICS_TOKEN: z.string().regex(METRICS_TOKEN_PATTERN, 'must be 32 or more visible ASCII characters').optional(),
@@ -48,10 +54,12 @@ Environment:
   DATABASE_URL            Postgres connection URL (default: embedded Postgres in --data-dir)
   OUTPOST_LOG_LEVEL       fatal|error|warn|info|debug|trace|silent (default: info)
   OUTPOST_LEASE_SECONDS   lease length in seconds (default: 30)
+  OUTPOST_LEASE_GRACE_SECONDS  after an outage of the API or its database, seconds workers get to renew
+                          their leases before any expires (default: the lease length; 0: none)
   OUTPOST_LATE_AFTER_SECONDS  seconds before an unclaimed due run is Late (default: 15)
   OUTPOST_LOG_RETENTION_DAYS  days a run's log lines are kept after it ended (default: forever)
   OUTPOST_PUBLIC_URL      origin browsers use, e.g. https://outpost.example.com (default: the listening address)
-  OUTPOST_SECRET_KEY      32+ characters; encrypts stored OIDC client secrets
+  OUTPOST_SECRET_KEY      32+ characters; seals run-token signing keys and OIDC client secrets in the database
   OUTPOST_METRICS_TOKEN   32+ characters; bearer token that opens /metrics (default: /metrics not served)
   OUTPOST_TRUSTED_PROXY_HOPS  reverse proxies whose X-Forwarded-For is believed (default: 0)
   OUTPOST_RATE_LIMIT_KEY_PER_MINUTE / _WORKSPACE_PER_MINUTE                 (default: 1250 / 5000)
@@ -100,7 +108,7 @@ export async function main(argv: string[]): Promise<number> {
     return 2;
   }
   if (command === 'signing-keys rotate' || command === 'server signing-keys rotate')
-    return rotate(env.data.DATABASE_URL, values['publish-seconds']);
+    return rotate(env.data.DATABASE_URL, values['publish-seconds'], env.data.OUTPOST_SECRET_KEY);
   if (command !== 'server start') return fail(`unknown command: ${command || '(none)'}`);
   const port = values.port === undefined ? 4200 : Number(values.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) return fail(`--port must be 0..65535, got ${values.port}`);
@@ -113,6 +121,9 @@ export async function main(argv: string[]): Promise<number> {
       host: values.host,
       port,
       leaseSeconds: env.data.OUTPOST_LEASE_SECONDS,
+      ...(env.data.OUTPOST_LEASE_GRACE_SECONDS === undefined
+        ? {}
+        : { leaseExpiry: { graceSeconds: env.data.OUTPOST_LEASE_GRACE_SECONDS } }),
       lateRuns: { lateAfterSeconds: env.data.OUTPOST_LATE_AFTER_SECONDS },
       retention: { logRetentionDays: env.data.OUTPOST_LOG_RETENTION_DAYS ?? null },
       logLevel: env.data.OUTPOST_LOG_LEVEL,
@@ -159,14 +170,26 @@ function definedOnly<T extends Record<string, number | undefined>>(values: T): P
  * `outpost server signing-keys rotate`: adds a run-token signing key that every replica publishes at
  * once and signs with only after `--publish-seconds`; replicas pick it up without a restart.
  */
-async function rotate(databaseUrl: string | undefined, publish: string | undefined): Promise<number> {
+async function rotate(
+  databaseUrl: string | undefined,
+  publish: string | undefined,
+  secretKey: string | undefined,
+): Promise<number> {
   if (!databaseUrl) return fail('signing-keys rotate needs DATABASE_URL (the database the API servers use)');
   const publishSeconds = publish === undefined ? DEFAULT_PUBLISH_SECONDS : Number(publish);
   if (!Number.isInteger(publishSeconds) || publishSeconds < 0)
     return fail(`--publish-seconds must be a whole number ≥ 0, got ${publish}`);
   const sql = await connectDatabase(databaseUrl, { max: 1, applicationName: 'outpost-rotate' });
   try {
-    const { kid, activatesAt, retired } = await rotateSigningKey(sql, { publishSeconds });
+    let rotated: Awaited<ReturnType<typeof rotateSigningKey>>;
+    try {
+      rotated = await rotateSigningKey(sql, { publishSeconds, secretBox: secretKey ? new SecretBox(secretKey) : null });
+    } catch (error) {
+      if (!isStartupError(error)) throw error;
+      process.stderr.write(`error: ${error.line()}\n`);
+      return 1;
+    }
+    const { kid, activatesAt, retired } = rotated;
     process.stdout.write(`New signing key ${kid}: published now, signs from ${activatesAt.toISOString()}\n`);
     if (retired.length > 0) process.stdout.write(`Retired (verify one more day): ${retired.join(', ')}\n`);
     return 0;

@@ -157,7 +157,13 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     });
     const sql = await connectDatabase(databaseUrl);
     cleanups.push(() => sql.end({ timeout: 5 }));
-    const tokens = await RunTokens.load(sql);
+    const secretBox = options.secretKey ? new SecretBox(options.secretKey) : null;
+    if (!secretBox) {
+      logger.warn(
+        'OUTPOST_SECRET_KEY is not set: run-token signing keys are stored unsealed in the database; set it (32+ characters)',
+      );
+    }
+    const tokens = await RunTokens.load(sql, { secretBox });
     const notifier = new RunNotifier(databaseUrl, logger);
     cleanups.push(() => notifier.close());
     await notifier.start();
@@ -177,14 +183,15 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       // Set to the listening address below unless configured.
       publicUrl: options.publicUrl?.replace(/\/+$/, '') ?? '',
       oidc: new OidcRelyingParty({ allowLoopbackHttp: options.allowLoopbackOidc ?? false }),
-      secretBox: options.secretKey ? new SecretBox(options.secretKey) : null,
+      secretBox,
       passwordParams: options.passwordParams ?? DEFAULT_SCRYPT,
       metrics: new ApiMetrics(sql, logger),
       metricsTokenDigest: metricsToken,
     };
     const app = createApp(deps);
 
-    const loop = options.loops === false ? null : new LeaseExpiryLoop(sql, databaseUrl, logger, options.leaseExpiry);
+    const loop =
+      options.loops === false ? null : new LeaseExpiryLoop(sql, databaseUrl, logger, { leaseSeconds, ...options.leaseExpiry });
     if (loop) {
       cleanups.push(() => loop.stop());
       loop.start();

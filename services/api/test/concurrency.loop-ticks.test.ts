@@ -26,6 +26,12 @@ test('lease-expiry ticks racing each other (as on two replicas without leadershi
   const claimed = await claim(owner, pool, 40);
   expect(claimed).toHaveLength(40);
   const ids = claimed.map((c: { flowRun: { id: string } }) => c.flowRun.id);
+  // Started runs: a claimed run that never started would go back to the queue instead.
+  for (const c of claimed as { flowRun: { id: string }; token: string }[]) {
+    await client(server, c.token)('POST', `/flow-runs/${c.flowRun.id}/set-state`, {
+      body: { transitionId: randomUUID(), state: { type: 'RUNNING' } },
+    });
+  }
   await eventually(
     async () => {
       const [row] = await server.sql<{ live: number }[]>`

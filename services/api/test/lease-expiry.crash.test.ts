@@ -10,10 +10,11 @@ let owner: Call;
 let loop: LeaseExpiryLoop;
 
 beforeAll(async () => {
-  // One-second leases, and no background loop: the test drives tick() itself.
+  // Two-second leases, and no background loop: the test drives tick() itself, with no grace period
+  // (its ticks are seconds apart, which the grace test below makes look like an outage on purpose).
   server = await startTestServer({ loops: false, leaseSeconds: 2 });
   owner = client(server, server.ownerKey);
-  loop = new LeaseExpiryLoop(server.sql, server.databaseUrl, createLogger('silent'));
+  loop = new LeaseExpiryLoop(server.sql, server.databaseUrl, createLogger('silent'), { graceSeconds: 0 });
 });
 afterAll(async () => {
   await loop?.stop();
@@ -28,6 +29,14 @@ async function claimedRun(retries: number) {
   const [claimed] = await claim(owner, pool);
   expect(claimed.flowRun.id).toBe(run.id);
   return { runId: run.id as string, pool, token: claimed.token as string, workerId: claimed.flowRun.workerId as string };
+}
+
+/** The run's process started: its runtime reported RUNNING with the run token. */
+async function started(runId: string, token: string): Promise<void> {
+  const res = await client(server, token)('POST', `/flow-runs/${runId}/set-state`, {
+    body: { transitionId: randomUUID(), state: { type: 'RUNNING' } },
+  });
+  expect(res.body.status).toBe('ACCEPT');
 }
 
 /** Waits until the database clock has passed the run's lease. */
@@ -52,8 +61,9 @@ async function history(runId: string): Promise<string[]> {
 }
 
 describe('lease expiry', () => {
-  test('a claimed run whose lease expires becomes CRASHED, then AwaitingRetry while retries remain', async () => {
-    const { runId, pool } = await claimedRun(1);
+  test('a started run whose lease expires becomes CRASHED, then AwaitingRetry while retries remain', async () => {
+    const { runId, pool, token } = await claimedRun(1);
+    await started(runId, token);
     await leaseExpired(runId);
     expect(await loop.tick()).toBeGreaterThanOrEqual(1);
     const retried = (await owner('GET', `/flow-runs/${runId}`)).body;
@@ -66,12 +76,14 @@ describe('lease expiry', () => {
     expect(await history(runId)).toEqual([
       '1:SCHEDULED/Scheduled',
       '1:PENDING/Pending',
+      '1:RUNNING/Running',
       '1:CRASHED/Crashed',
       '2:SCHEDULED/AwaitingRetry',
     ]);
 
     const [second] = await claim(owner, pool);
     expect(second.flowRun).toMatchObject({ id: runId, attempt: 2 });
+    await started(runId, second.token);
     await leaseExpired(runId);
     await loop.tick();
     const final = (await owner('GET', `/flow-runs/${runId}`)).body;
@@ -79,8 +91,27 @@ describe('lease expiry', () => {
     expect(final.endTime).not.toBeNull();
   });
 
+  test('a claimed run that never started goes back to the queue on the same attempt, spending no retry', async () => {
+    const { runId, pool } = await claimedRun(1);
+    await leaseExpired(runId);
+    expect(await loop.tick()).toBeGreaterThanOrEqual(1);
+    const back = (await owner('GET', `/flow-runs/${runId}`)).body;
+    expect(back).toMatchObject({
+      state: { type: 'SCHEDULED', name: 'Scheduled' },
+      attempt: 1,
+      workerId: null,
+      leaseExpiresAt: null,
+    });
+    expect(back.state.message).toContain('never started it');
+    expect(await history(runId)).toEqual(['1:SCHEDULED/Scheduled', '1:PENDING/Pending', '1:SCHEDULED/Scheduled']);
+    // Claimed again, on the same attempt: the retry it has is still there.
+    const [again] = await claim(owner, pool);
+    expect(again.flowRun).toMatchObject({ id: runId, attempt: 1, maxRetries: 1 });
+  });
+
   test('a renewed lease does not expire, and a run lost to expiry is reported lost to its worker', async () => {
-    const { runId, workerId } = await claimedRun(0);
+    const { runId, workerId, token } = await claimedRun(0);
+    await started(runId, token);
     const worker = client(server, server.ownerKey);
     const beat = () =>
       worker('POST', '/work-pools/default/workers/heartbeat', {
@@ -91,7 +122,7 @@ describe('lease expiry', () => {
     expect(renewed.body.renewed[0].token).toMatch(/^eyJ/);
     expect(renewed.body.lost).toEqual([]);
     await loop.tick();
-    expect((await owner('GET', `/flow-runs/${runId}`)).body.state.type).toBe('PENDING');
+    expect((await owner('GET', `/flow-runs/${runId}`)).body.state.type).toBe('RUNNING');
 
     await leaseExpired(runId);
     await loop.tick();
@@ -134,7 +165,10 @@ test('the server’s own loop recovers expired leases without help', async () =>
     const ownOwner = client(own, own.ownerKey);
     const deployment = await deploy(ownOwner, { flowName: 'auto', name: 'a' });
     const run = (await ownOwner('POST', `/deployments/${deployment.id}/runs`, { body: {} })).body.flowRun;
-    await claim(ownOwner);
+    const [claimed] = await claim(ownOwner);
+    await client(own, claimed.token)('POST', `/flow-runs/${run.id}/set-state`, {
+      body: { transitionId: randomUUID(), state: { type: 'RUNNING' } },
+    });
     const crashed = await eventually(
       async () => {
         const res = await ownOwner('GET', `/flow-runs/${run.id}`);
@@ -147,6 +181,55 @@ test('the server’s own loop recovers expired leases without help', async () =>
   } finally {
     await own.close();
   }
+});
+
+describe('after the control plane was away', () => {
+  test('held leases get a grace period before any expires, and a worker that comes back renews its run', async () => {
+    const graced = new LeaseExpiryLoop(server.sql, server.databaseUrl, createLogger('silent'), {
+      graceSeconds: 30,
+      awayAfterSeconds: 10,
+    });
+    await graced.tick();
+    const back = await claimedRun(0);
+    const gone = await claimedRun(1);
+    await started(back.runId, back.token);
+    await started(gone.runId, gone.token);
+    await leaseExpired(back.runId);
+    await leaseExpired(gone.runId);
+    // Nobody ticked for a minute: every replica was down, or the database.
+    await server.sql`UPDATE loop_marks SET ticked_at = now() - interval '60 seconds' WHERE name = 'lease-expiry'`;
+    await graced.tick();
+    for (const { runId } of [back, gone]) {
+      const [row] = await server.sql<{ state_type: string; left: number }[]>`
+        SELECT state_type, extract(epoch FROM lease_expires_at - now())::float8 AS left FROM flow_runs WHERE id = ${runId}`;
+      expect(row?.state_type).toBe('RUNNING');
+      expect(row?.left).toBeGreaterThan(25);
+    }
+    // One worker reconnects and renews, fenced by its attempt; the other never comes back.
+    const beat = await owner('POST', `/work-pools/${back.pool}/workers/heartbeat`, {
+      body: { workerId: back.workerId, name: 'w-back', capacity: 1, runs: [{ id: back.runId, attempt: 1 }] },
+    });
+    expect(beat.body.renewed.map((r: { id: string }) => r.id)).toEqual([back.runId]);
+    // The grace runs out for the one that stayed away (moved forward here rather than waited for).
+    await server.sql`UPDATE flow_runs SET lease_expires_at = now() - interval '1 second' WHERE id = ${gone.runId}`;
+    await graced.tick();
+    expect((await owner('GET', `/flow-runs/${gone.runId}`)).body).toMatchObject({
+      state: { type: 'SCHEDULED', name: 'AwaitingRetry' },
+      attempt: 2,
+    });
+    expect((await history(gone.runId)).filter((h) => h.includes('CRASHED'))).toEqual(['1:CRASHED/Crashed']);
+    expect((await owner('GET', `/flow-runs/${back.runId}`)).body.state.type).toBe('RUNNING');
+  });
+
+  test('ticks close together grant no grace: an expired lease expires', async () => {
+    const graced = new LeaseExpiryLoop(server.sql, server.databaseUrl, createLogger('silent'), { graceSeconds: 30 });
+    await graced.tick();
+    const { runId, token } = await claimedRun(0);
+    await started(runId, token);
+    await leaseExpired(runId);
+    await graced.tick();
+    expect((await owner('GET', `/flow-runs/${runId}`)).body.state.type).toBe('CRASHED');
+  });
 });
 
 test('only one replica at a time holds a loop’s leadership', async () => {

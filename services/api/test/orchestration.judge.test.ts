@@ -42,6 +42,25 @@ function at(seconds: number, state: ProposedState, actor: Actor, attempt: number
 }
 
 describe('judge', () => {
+  it('hands a claimed run that never started back to the queue on the same attempt, and nothing else', () => {
+    const claimed = apply(snapshot('SCHEDULED'), judge(snapshot('SCHEDULED'), at(1, { type: 'PENDING' }, 'worker', null)));
+    for (const actor of ['worker', 'run', 'system'] as const) {
+      const back = judge(claimed, at(2, { type: 'SCHEDULED', message: 'stopping' }, actor, actor === 'system' ? null : 1));
+      expect(back).toMatchObject({
+        status: 'ACCEPT',
+        attempt: 1,
+        clearLease: true,
+        states: [{ type: 'SCHEDULED', name: 'Scheduled' }],
+      });
+    }
+    // A loop renaming waiting runs never pulls back a claimed one; people cancel, they do not un-claim.
+    expect(judge(claimed, at(2, { type: 'SCHEDULED', name: 'Late' }, 'system', null)).status).toBe('REJECT');
+    expect(judge(claimed, at(2, { type: 'SCHEDULED' }, 'user', null)).status).toBe('REJECT');
+    // Once the run started, only FAILED or CRASHED end the attempt.
+    const running = apply(claimed, judge(claimed, at(2, { type: 'RUNNING' }, 'run', 1)));
+    expect(judge(running, at(3, { type: 'SCHEDULED' }, 'worker', 1)).status).toBe('REJECT');
+  });
+
   it('ends a run on a configuration error whatever retries it has left, and retries a plain failure', () => {
     let run = snapshot('SCHEDULED', { maxRetries: 3 });
     run = apply(run, judge(run, at(1, { type: 'PENDING' }, 'worker', null)));

@@ -113,3 +113,30 @@ test('a run waiting on a pool says no worker polls it, until one does; a paused 
   expect(claimed.flowRun.id).toBe(run.id);
   expect((await read()).waitingFor).toBeNull();
 });
+
+test('a worker that says it is stopping is OFFLINE at once, and a new process of the same name keeps one row', async () => {
+  const pool = `stop-${randomUUID().slice(0, 8)}`;
+  await owner('POST', '/work-pools', { body: { name: pool } });
+  const worker = client(server, await server.createKey('worker', [pool]));
+  const first = randomUUID();
+  await worker('POST', `/work-pools/${pool}/workers/heartbeat`, {
+    body: { workerId: first, name: 'gpu-box', capacity: 1, runs: [] },
+  });
+  expect(await workerStatus(pool, first)).toBe('ONLINE');
+  await worker('POST', `/work-pools/${pool}/workers/heartbeat`, {
+    body: { workerId: first, name: 'gpu-box', capacity: 1, runs: [], stopping: true },
+  });
+  expect(await workerStatus(pool, first)).toBe('OFFLINE');
+  expect(await poolStatus(pool)).toBe('NOT_READY');
+
+  // The same machine starts its worker again: a new process id, the same name, one row.
+  const second = randomUUID();
+  await worker('POST', `/work-pools/${pool}/workers/heartbeat`, {
+    body: { workerId: second, name: 'gpu-box', capacity: 1, runs: [] },
+  });
+  const rows = (await owner('GET', `/work-pools/${pool}/workers`)).body.items;
+  expect(rows.map((w: { id: string; name: string; status: string }) => [w.id, w.name, w.status])).toEqual([
+    [second, 'gpu-box', 'ONLINE'],
+  ]);
+  expect(await poolStatus(pool)).toBe('READY');
+});

@@ -45,7 +45,11 @@ export function decideEnding(input: EndingInput): { ending: RunOutcome['ending']
   if (input.terminalAccepted) return { ending: 'reported', proposal: null };
   if (!exit) {
     if (reason === 'drain')
-      return { ending: 'drain', proposal: { type: 'CRASHED', message: 'worker shut down before the run started' } };
+      // Nothing ran: back to the queue on the same attempt, spending no retry.
+      return {
+        ending: 'drain',
+        proposal: { type: 'SCHEDULED', message: 'worker shut down before the run started; back in the queue' },
+      };
     if (input.startFailure) return { ending: 'failed-to-start', proposal: { ...input.startFailure } };
     return { ending: 'failed-to-start', proposal: null };
   }

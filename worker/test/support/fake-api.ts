@@ -31,11 +31,15 @@ export class FakeApi {
     capacity: number;
     labels?: Record<string, string>;
     runs: Array<{ id: string }>;
+    stopping?: boolean;
   }> = [];
   claims = 0;
   leaseSeconds = 30;
-  /** When true, heartbeats answer 503. */
-  heartbeatDown = false;
+  /**
+   * How heartbeats fail, when they do: `unavailable` answers 503 (the API up, its database down),
+   * `reset` drops the connection unanswered (this worker cut off, for all it can tell).
+   */
+  heartbeatDown: false | 'unavailable' | 'reset' = false;
   /** 'ok', or a status to answer the next claims with. */
   claimScript: number[] = [];
   readonly cancel = new Set<string>();
@@ -144,8 +148,12 @@ export class FakeApi {
 
   private heartbeat(body: Record<string, unknown>, res: ServerResponse): void {
     this.heartbeats.push(body as never);
-    if (this.heartbeatDown) {
+    if (this.heartbeatDown === 'unavailable') {
       this.json(res, 503, { type: 'about:blank', title: 'Unavailable', status: 503, code: 'unavailable' });
+      return;
+    }
+    if (this.heartbeatDown === 'reset') {
+      res.socket?.destroy();
       return;
     }
     const held = body.runs as Array<{ id: string; attempt: number }>;

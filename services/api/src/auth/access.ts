@@ -1,7 +1,7 @@
 import type { RouteDef } from '@outpost/sdk/contracts';
 import { isSubflowOf } from '../db/child-runs.js';
 import type { Sql } from '../db/client.js';
-import { keyHoldsRun } from '../db/workers.js';
+import { keyHoldsRun, keyRanRun } from '../db/workers.js';
 import { ApiError, notFound } from '../errors.js';
 import type { Principal } from './principal.js';
 
@@ -57,5 +57,9 @@ export async function checkTarget(
   if (typeof pool === 'string' && principal.pools.length > 0 && !principal.pools.includes(pool)) {
     throw new ApiError('forbidden', `this worker key may not use the work pool "${pool}"`);
   }
-  if (runId !== null && !(await keyHoldsRun(sql, principal.workspaceId, principal.keyId, runId))) throw notFound('flow run');
+  if (runId === null) return;
+  const allowed = route.access.workerHistory
+    ? await keyRanRun(sql, principal.workspaceId, principal.keyId, runId)
+    : await keyHoldsRun(sql, principal.workspaceId, principal.keyId, runId);
+  if (!allowed) throw notFound('flow run');
 }

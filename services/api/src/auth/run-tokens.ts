@@ -2,6 +2,7 @@ import type { JsonWebKey } from 'node:crypto';
 import type { Sql } from '../db/client.js';
 import { loadSigningKeys } from '../db/signing-keys.js';
 import { type RunTokenClaims, RunTokenError, RunTokenIssuer } from './run-token.js';
+import type { SecretBox } from './secret-box.js';
 
 /** How often a token that fails to verify may trigger a reload of the keys (another replica may have added one). */
 const RELOAD_INTERVAL_MS = 30_000;
@@ -20,14 +21,19 @@ export class RunTokens {
     private readonly sql: Sql,
     issuer: RunTokenIssuer,
     refreshMs: number,
+    private readonly box: SecretBox | null,
   ) {
     this.#issuer = issuer;
     this.#refreshMs = refreshMs;
   }
 
-  /** `refreshMs`: how often the keys are re-read (tests shorten it; it must stay well below a rotation's publish time). */
-  static async load(sql: Sql, options: { refreshMs?: number } = {}): Promise<RunTokens> {
-    return new RunTokens(sql, new RunTokenIssuer(await loadSigningKeys(sql)), options.refreshMs ?? REFRESH_INTERVAL_MS);
+  /**
+   * `refreshMs`: how often the keys are re-read (tests shorten it; it must stay well below a rotation's
+   * publish time). `secretBox`: seals the private keys in the database (OUTPOST_SECRET_KEY).
+   */
+  static async load(sql: Sql, options: { refreshMs?: number; secretBox?: SecretBox | null } = {}): Promise<RunTokens> {
+    const box = options.secretBox ?? null;
+    return new RunTokens(sql, new RunTokenIssuer(await loadSigningKeys(sql, box)), options.refreshMs ?? REFRESH_INTERVAL_MS, box);
   }
 
   async sign(claims: RunTokenClaims): Promise<string> {
@@ -63,7 +69,7 @@ export class RunTokens {
   #reload(): Promise<void> {
     this.#reloading ??= (async () => {
       try {
-        this.#issuer = new RunTokenIssuer(await loadSigningKeys(this.sql));
+        this.#issuer = new RunTokenIssuer(await loadSigningKeys(this.sql, this.box));
       } finally {
         this.#loadedAt = Date.now();
         this.#reloading = null;

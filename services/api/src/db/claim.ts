@@ -14,6 +14,8 @@ export interface ClaimInput {
   /** The worker's labels: a run is claimable only when its required labels are a subset. */
   labels: Record<string, string>;
   leaseSeconds: number;
+  /** The key the worker claims with, recorded on each attempt it takes. */
+  apiKeyId?: string | null;
 }
 
 export interface ClaimedRow extends RunRow {
@@ -188,7 +190,16 @@ function claimStatement(tx: Db, input: ClaimInput, locks: ClaimLocks, backfills:
         FROM picked
         WHERE r.id = picked.id AND r.state_type = 'SCHEDULED'
         RETURNING r.*
-      )${settles ? settleHeldBack(tx, input) : tx``}, history AS (
+      )${settles ? settleHeldBack(tx, input) : tx``}, attempts AS (
+        -- The attempt's own record; a run handed back unstarted and claimed again keeps one row, the last claimer's.
+        INSERT INTO flow_run_attempts (workspace_id, flow_run_id, attempt, worker_id, worker_name, api_key_id, claimed_at)
+        SELECT c.workspace_id, c.id, c.attempt, c.worker_id, w.name, ${input.apiKeyId ?? null}::uuid, c.state_timestamp
+        FROM claimed c
+        LEFT JOIN workers w ON w.workspace_id = c.workspace_id AND w.id = c.worker_id
+        ON CONFLICT (workspace_id, flow_run_id, attempt) DO UPDATE
+          SET worker_id = excluded.worker_id, worker_name = excluded.worker_name,
+              api_key_id = excluded.api_key_id, claimed_at = excluded.claimed_at
+      ), history AS (
         INSERT INTO flow_run_states (workspace_id, flow_run_id, attempt, type, name, message, timestamp)
         SELECT workspace_id, id, attempt, 'PENDING', 'Pending', NULL, state_timestamp FROM claimed
         ${settles ? tx`UNION ALL SELECT workspace_id, id, attempt, state_type, state_name, state_message, state_timestamp FROM settled` : tx``}

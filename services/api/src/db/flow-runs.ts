@@ -2,7 +2,7 @@ import type { FlowRun, RunWaitingFor, StateType } from '@outpost/sdk/contracts';
 import type postgres from 'postgres';
 import type { Db } from './client.js';
 import { iso, isoOrNull, jsonb, textArray } from './values.js';
-import { ONLINE_WINDOW_SECONDS } from './workers.js';
+import { workerOnline } from './workers.js';
 
 export const RUNS_CHANNEL = 'outpost_runs';
 
@@ -53,9 +53,7 @@ function waitingForColumn(db: Db): postgres.PendingQuery<postgres.Row[]> {
   return db`
     CASE WHEN r.state_type = 'SCHEDULED' AND r.work_pool_id IS NOT NULL THEN
       CASE WHEN p.paused THEN 'pool_paused'
-           WHEN NOT EXISTS (SELECT 1 FROM workers w
-                            WHERE w.work_pool_id = r.work_pool_id
-                              AND w.last_heartbeat_at > now() - make_interval(secs => ${ONLINE_WINDOW_SECONDS})) THEN 'no_worker'
+           WHEN NOT EXISTS (SELECT 1 FROM workers w WHERE w.work_pool_id = r.work_pool_id AND ${workerOnline(db)}) THEN 'no_worker'
       END
     END AS waiting_for`;
 }

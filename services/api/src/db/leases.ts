@@ -76,3 +76,31 @@ export interface ExpiredLease {
   stateType: StateType;
   attempt: number;
 }
+
+/**
+ * Records a tick of loop `name` and returns how many seconds passed since its previous one, by the
+ * database clock (null on its first tick ever). One statement: the previous mark is read in the
+ * same snapshot the upsert replaces it from.
+ */
+export async function markLoopTick(db: Db, name: string): Promise<number | null> {
+  const [row] = await db<{ gap: number | null }[]>`
+    WITH previous AS (SELECT ticked_at FROM loop_marks WHERE name = ${name})
+    INSERT INTO loop_marks (name, ticked_at) VALUES (${name}, now())
+    ON CONFLICT (name) DO UPDATE SET ticked_at = excluded.ticked_at
+    RETURNING extract(epoch FROM now() - (SELECT ticked_at FROM previous))::float8 AS gap`;
+  return row?.gap ?? null;
+}
+
+/**
+ * After the control plane was away, no held lease expires sooner than `graceSeconds` from now:
+ * workers could not renew while it was gone, and get that long to reconnect and renew (fenced by
+ * attempt) before the lease loop judges them dead. Returns how many leases were extended.
+ */
+export async function graceHeldLeases(db: Db, graceSeconds: number): Promise<number> {
+  const rows = await db`
+    UPDATE flow_runs SET lease_expires_at = now() + make_interval(secs => ${graceSeconds})
+    WHERE state_type IN ('PENDING', 'RUNNING', 'CANCELLING')
+      AND (lease_expires_at IS NULL OR lease_expires_at < now() + make_interval(secs => ${graceSeconds}))
+    RETURNING id`;
+  return rows.length;
+}

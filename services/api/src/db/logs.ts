@@ -73,17 +73,23 @@ export function batchKey(runId: string, attempt: number): string {
   return `${runId}/${attempt}`;
 }
 
-/** The current attempt of each named run of a pool, with the API key of the worker holding it. */
+/**
+ * The current attempt of each named run of a pool, the API key of the worker holding it, and
+ * whether a worker of `apiKeyId` ran any attempt of it (late lines of an earlier attempt are history).
+ */
 export async function poolRunHolders(
   db: Db,
-  input: { workspaceId: string; poolId: string; runIds: readonly string[] },
-): Promise<Map<string, { attempt: number; holderKeyId: string | null }>> {
-  const rows = await db<{ id: string; attempt: number; holder_key_id: string | null }[]>`
-    SELECT r.id, r.attempt, w.api_key_id AS holder_key_id
+  input: { workspaceId: string; poolId: string; runIds: readonly string[]; apiKeyId: string | null },
+): Promise<Map<string, { attempt: number; holderKeyId: string | null; ranByKey: boolean }>> {
+  const rows = await db<{ id: string; attempt: number; holder_key_id: string | null; ran_by_key: boolean }[]>`
+    SELECT r.id, r.attempt, w.api_key_id AS holder_key_id,
+           EXISTS (SELECT 1 FROM flow_run_attempts a
+                   WHERE a.workspace_id = r.workspace_id AND a.flow_run_id = coalesce(r.root_flow_run_id, r.id)
+                     AND a.api_key_id = ${input.apiKeyId}::uuid) AS ran_by_key
     FROM flow_runs r
     LEFT JOIN workers w ON w.workspace_id = r.workspace_id AND w.id = r.worker_id
     WHERE r.id = ANY(${db.array([...input.runIds])}::uuid[]) AND r.workspace_id = ${input.workspaceId} AND r.work_pool_id = ${input.poolId}`;
-  return new Map(rows.map((row) => [row.id, { attempt: row.attempt, holderKeyId: row.holder_key_id }]));
+  return new Map(rows.map((row) => [row.id, { attempt: row.attempt, holderKeyId: row.holder_key_id, ranByKey: row.ran_by_key }]));
 }
 
 /** Lines after `after` in (attempt, seq) order: the primary key serves the read, however long the run's log is. */

@@ -1,6 +1,6 @@
 import type postgres from 'postgres';
 import type { Db } from './client.js';
-import { ONLINE_WINDOW_SECONDS } from './workers.js';
+import { workerOnline } from './workers.js';
 
 /**
  * A pool's status, computed when it is read rather than kept by a loop: it derives from two facts
@@ -13,9 +13,7 @@ import { ONLINE_WINDOW_SECONDS } from './workers.js';
 export function poolStatusColumn(db: Db): postgres.PendingQuery<postgres.Row[]> {
   return db`
     CASE WHEN work_pools.paused THEN 'PAUSED'
-         WHEN EXISTS (SELECT 1 FROM workers w
-                      WHERE w.work_pool_id = work_pools.id
-                        AND w.last_heartbeat_at > now() - make_interval(secs => ${ONLINE_WINDOW_SECONDS})) THEN 'READY'
+         WHEN EXISTS (SELECT 1 FROM workers w WHERE w.work_pool_id = work_pools.id AND ${workerOnline(db)}) THEN 'READY'
          ELSE 'NOT_READY'
     END AS status`;
 }

@@ -156,9 +156,15 @@ export const workers = pgTable(
     /** The API key the worker last called with; a worker key may act only on runs its workers hold. */
     apiKeyId: uuid('api_key_id').references(() => apiKeys.id),
     lastHeartbeatAt: ts('last_heartbeat_at').notNull().defaultNow(),
+    /** Set by the worker's last heartbeat when it stopped gracefully: OFFLINE at once; any later sign of life clears it. */
+    stoppedAt: ts('stopped_at'),
     createdAt: createdAt(),
   },
-  (t) => [primaryKey({ columns: [t.workspaceId, t.id] }), index('workers_pool_idx').on(t.workPoolId, t.lastHeartbeatAt)],
+  (t) => [
+    primaryKey({ columns: [t.workspaceId, t.id] }),
+    index('workers_pool_idx').on(t.workPoolId, t.lastHeartbeatAt),
+    index('workers_pool_name_idx').on(t.workPoolId, t.name),
+  ],
 );
 
 export const flowRuns = pgTable(
@@ -638,4 +644,33 @@ export const retentionMarks = pgTable('retention_marks', {
   logsThroughEndTime: ts('logs_through_end_time').notNull(),
   logsThroughRunId: uuid('logs_through_run_id').notNull(),
   updatedAt: ts('updated_at').notNull().defaultNow(),
+});
+
+/**
+ * One row per attempt a worker claimed: who ran it (worker, name, the API key it claimed with) and
+ * when. The run row holds only its current attempt; this is the history, and what lets a worker key
+ * deliver a run's late log lines after the run has moved on (they are history too).
+ */
+export const flowRunAttempts = pgTable(
+  'flow_run_attempts',
+  {
+    workspaceId: workspaceId(),
+    flowRunId: uuid('flow_run_id').notNull(),
+    attempt: integer('attempt').notNull(),
+    workerId: uuid('worker_id').notNull(),
+    workerName: text('worker_name'),
+    apiKeyId: uuid('api_key_id').references(() => apiKeys.id),
+    claimedAt: ts('claimed_at').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.workspaceId, t.flowRunId, t.attempt] })],
+);
+
+/**
+ * When each background loop last ran, by the database clock. A gap longer than a loop's interval
+ * means the control plane (or its database) was away: the lease loop then gives held leases a grace
+ * period before expiring any, since workers could not renew them while it was gone.
+ */
+export const loopMarks = pgTable('loop_marks', {
+  name: text('name').primaryKey(),
+  tickedAt: ts('ticked_at').notNull(),
 });

@@ -1,10 +1,19 @@
 import type { Worker } from '@outpost/sdk/contracts';
+import type postgres from 'postgres';
 import { makeRoom } from '../bounded-map.js';
 import type { Db } from './client.js';
 import { iso } from './values.js';
 
 /** Three missed 30-second heartbeats and a worker is OFFLINE. */
 export const ONLINE_WINDOW_SECONDS = 90;
+
+/**
+ * Whether the worker row `w` is ONLINE: a sign of life within the window, and no graceful stop
+ * since. Used in the select list or WHERE clause of statements over `workers w`.
+ */
+export function workerOnline(db: Db): postgres.PendingQuery<postgres.Row[]> {
+  return db`(w.last_heartbeat_at > now() - make_interval(secs => ${ONLINE_WINDOW_SECONDS}) AND w.stopped_at IS NULL)`;
+}
 
 export interface WorkerUpsert {
   workspaceId: string;
@@ -14,26 +23,29 @@ export interface WorkerUpsert {
   labels: Record<string, string> | null;
   capacity: number | null;
   apiKeyId: string | null;
+  /** The worker's last heartbeat before a graceful stop. */
+  stopping?: boolean;
 }
 
 /** Registers or refreshes a worker; fields left null keep their stored value (a claim knows less than a heartbeat). */
-export async function upsertWorker(db: Db, w: WorkerUpsert): Promise<{ labels: Record<string, string> }> {
+export async function upsertWorker(db: Db, w: WorkerUpsert): Promise<{ labels: Record<string, string>; inserted: boolean }> {
   // Whatever this write changes (a heartbeat's labels, say), the next claim writes again.
   claimedRecently.delete(workerKey(w.workspaceId, w.workerId));
   workerWrites++;
-  const [row] = await db<{ labels: Record<string, string> }[]>`
-    INSERT INTO workers (workspace_id, id, work_pool_id, name, labels, capacity, api_key_id, last_heartbeat_at)
+  const [row] = await db<{ labels: Record<string, string>; inserted: boolean }[]>`
+    INSERT INTO workers (workspace_id, id, work_pool_id, name, labels, capacity, api_key_id, last_heartbeat_at, stopped_at)
     VALUES (${w.workspaceId}, ${w.workerId}, ${w.poolId}, ${w.name ?? `worker-${w.workerId.slice(0, 8)}`},
-            ${db.json(w.labels ?? {})}, ${w.capacity ?? 1}, ${w.apiKeyId}, now())
+            ${db.json(w.labels ?? {})}, ${w.capacity ?? 1}, ${w.apiKeyId}, now(), ${w.stopping ? db`now()` : null})
     ON CONFLICT (workspace_id, id) DO UPDATE SET
       work_pool_id = excluded.work_pool_id,
       name = ${w.name === null ? db`workers.name` : db`excluded.name`},
       labels = ${w.labels === null ? db`workers.labels` : db`excluded.labels`},
       capacity = ${w.capacity === null ? db`workers.capacity` : db`excluded.capacity`},
       api_key_id = excluded.api_key_id,
-      last_heartbeat_at = now()
-    RETURNING labels`;
-  return { labels: row?.labels ?? {} };
+      last_heartbeat_at = now(),
+      stopped_at = ${w.stopping ? db`now()` : null}
+    RETURNING labels, (xmax = 0) AS inserted`;
+  return { labels: row?.labels ?? {}, inserted: row?.inserted ?? false };
 }
 
 // ---- claims refresh their worker at most every few seconds ----------------------------------------
@@ -112,10 +124,9 @@ export async function listWorkers(db: Db, workspaceId: string, poolId: string, p
       created_at: Date;
     }[]
   >`
-    SELECT id, name, labels, capacity, last_heartbeat_at, created_at,
-           last_heartbeat_at > now() - make_interval(secs => ${ONLINE_WINDOW_SECONDS}) AS online
-    FROM workers WHERE workspace_id = ${workspaceId} AND work_pool_id = ${poolId}
-    ORDER BY name, id`;
+    SELECT w.id, w.name, w.labels, w.capacity, w.last_heartbeat_at, w.created_at, ${workerOnline(db)} AS online
+    FROM workers w WHERE w.workspace_id = ${workspaceId} AND w.work_pool_id = ${poolId}
+    ORDER BY w.name, w.id`;
   return rows.map((r) => ({
     id: r.id,
     workPool: poolName,
@@ -137,4 +148,35 @@ export async function keyHoldsRun(db: Db, workspaceId: string, apiKeyId: string,
       WHERE r.id = ${runId} AND r.workspace_id = ${workspaceId} AND w.api_key_id = ${apiKeyId}
     ) AS held`;
   return row?.held ?? false;
+}
+
+/**
+ * Whether a worker of this key holds the run now or ran any attempt of it (or of the run it is a
+ * subflow of): log lines spooled while the API was away arrive after the run moved on, and a
+ * restarted worker delivers the spools of the process it replaced.
+ */
+export async function keyRanRun(db: Db, workspaceId: string, apiKeyId: string, runId: string): Promise<boolean> {
+  if (await keyHoldsRun(db, workspaceId, apiKeyId, runId)) return true;
+  const [row] = await db<{ ran: boolean }[]>`
+    SELECT EXISTS (
+      SELECT 1 FROM flow_runs r
+      JOIN flow_run_attempts a ON a.workspace_id = r.workspace_id AND a.flow_run_id = coalesce(r.root_flow_run_id, r.id)
+      WHERE r.id = ${runId} AND r.workspace_id = ${workspaceId} AND a.api_key_id = ${apiKeyId}
+    ) AS ran`;
+  return row?.ran ?? false;
+}
+
+/**
+ * A worker process that took over a name keeps the one row: rows of the same name in the pool left
+ * by earlier processes (a restart, an upgrade) go. Names are unique per pool (the default is
+ * hostname-pid); the runs an earlier process still held keep their leases, which expire or are
+ * renewed by run id and attempt, never through this row.
+ */
+export async function dropEarlierWorkersOfName(
+  db: Db,
+  w: { workspaceId: string; poolId: string; workerId: string; name: string },
+) {
+  await db`
+    DELETE FROM workers
+    WHERE workspace_id = ${w.workspaceId} AND work_pool_id = ${w.poolId} AND name = ${w.name} AND id <> ${w.workerId}`;
 }

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
+import type { ProposedState, StateType } from '@outpost/sdk/contracts';
 import type { Sql } from '../db/client.js';
-import { findExpiredLeases } from '../db/leases.js';
+import { findExpiredLeases, graceHeldLeases, markLoopTick } from '../db/leases.js';
 import { ApiError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { proposeState } from '../runs/propose-state.js';
@@ -13,6 +14,33 @@ export interface LeaseExpiryOptions {
   idleMs?: number;
   /** Runs handled per tick. @default 100 */
   batchSize?: number;
+  /**
+   * Seconds held leases get after the control plane was away (longer than `awayAfterSeconds`
+   * without a tick of this loop), before any expires; 0 gives none. @default the lease length
+   */
+  graceSeconds?: number;
+  /**
+   * A gap between two ticks longer than this means the control plane (or its database) was away.
+   * @default half the lease: workers renew at least every third of a lease, so a shorter silence
+   * cannot have let a live worker's lease run out.
+   */
+  awayAfterSeconds?: number;
+}
+
+/**
+ * What a run whose lease ran out becomes: a CANCELLING run is CANCELLED (its worker is gone); a run
+ * its worker claimed but never started goes back to the queue on the same attempt (nothing ran, so
+ * no retry is spent); a started one CRASHED, and the retry policy applies.
+ */
+function expiryState(stateType: StateType): ProposedState {
+  switch (stateType) {
+    case 'CANCELLING':
+      return { type: 'CANCELLED', message: 'lease expired while cancelling; the worker is gone' };
+    case 'PENDING':
+      return { type: 'SCHEDULED', message: 'the worker claimed the run but never started it; back in the queue' };
+    default:
+      return { type: 'CRASHED', message: 'lease expired' };
+  }
 }
 
 /**
@@ -26,13 +54,18 @@ export class LeaseExpiryLoop {
   readonly #loop: ElectedLoop;
   readonly #batchSize: number;
 
+  readonly #graceSeconds: number;
+  readonly #awayAfterSeconds: number;
+
   constructor(
     private readonly sql: Sql,
     databaseUrl: string,
     private readonly logger: Logger,
-    options: LeaseExpiryOptions = {},
+    options: LeaseExpiryOptions & { leaseSeconds?: number } = {},
   ) {
     this.#batchSize = options.batchSize ?? 100;
+    this.#graceSeconds = options.graceSeconds ?? options.leaseSeconds ?? 30;
+    this.#awayAfterSeconds = options.awayAfterSeconds ?? (options.leaseSeconds ?? 30) / 2;
     this.#loop = new ElectedLoop(databaseUrl, logger, {
       name: 'lease-expiry',
       tick: () => this.tick(),
@@ -49,21 +82,31 @@ export class LeaseExpiryLoop {
     return this.#loop.stop();
   }
 
-  /** Handles one batch of expired leases; returns how many runs it moved. */
+  /**
+   * Handles one batch of expired leases; returns how many runs it moved. First, when the previous
+   * tick was long ago — every replica down, or the database unreachable — held leases get the grace
+   * period: the silence was the control plane's, not the workers'. A worker that really died is then
+   * found `graceSeconds` after the control plane's return (within lease + grace of it).
+   */
   async tick(): Promise<number> {
+    const gap = await markLoopTick(this.sql, 'lease-expiry');
+    if (gap !== null && gap > this.#awayAfterSeconds && this.#graceSeconds > 0) {
+      const extended = await graceHeldLeases(this.sql, this.#graceSeconds);
+      this.logger.warn(
+        { awaySeconds: Math.round(gap), extended, graceSeconds: this.#graceSeconds },
+        'the control plane was away; held leases get a grace period before any expires',
+      );
+    }
     const expired = await findExpiredLeases(this.sql, this.#batchSize);
     let moved = 0;
     for (const lease of expired) {
       const log = this.logger.child({ runId: lease.id, workspaceId: lease.workspaceId });
       try {
-        const cancelling = lease.stateType === 'CANCELLING';
         const response = await proposeState(this.sql, {
           workspaceId: lease.workspaceId,
           runId: lease.id,
           transitionId: randomUUID(),
-          state: cancelling
-            ? { type: 'CANCELLED', message: 'lease expired while cancelling; the worker is gone' }
-            : { type: 'CRASHED', message: 'lease expired' },
+          state: expiryState(lease.stateType),
           attempt: lease.attempt,
           actor: 'system',
           onlyIfLeaseExpired: true,

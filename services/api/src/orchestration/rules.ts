@@ -12,6 +12,7 @@ import {
   applyRetryPolicy,
   claimOnlyFromScheduled,
   completeOnlyFromRunning,
+  handBackUnstarted,
   pauseOnlyFromRunning,
   rejectUnlisted,
   renameScheduledBySystem,
@@ -41,6 +42,7 @@ export const RULES: readonly Rule[] = [
   pauseOnlyFromRunning,
   completeOnlyFromRunning,
   applyRetryPolicy,
+  handBackUnstarted,
   renameScheduledBySystem,
 ];
 

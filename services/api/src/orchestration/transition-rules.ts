@@ -106,6 +106,28 @@ export function applyRetryPolicy(run: RunSnapshot, proposal: ProposalInput): Dec
 }
 
 /**
+ * A claimed run that never started goes back to the queue on the same attempt: its worker stopped
+ * between the claim and the start (a drain, or a claim answer lost on the way), and nothing ran, so
+ * the run owes no retry. The holder says so itself (worker or run token, fenced by the attempt); the
+ * lease loop says so for a holder that vanished. From RUNNING on, only FAILED or CRASHED end an attempt.
+ */
+export function handBackUnstarted(run: RunSnapshot, proposal: ProposalInput): Decision | null {
+  if (proposal.state.type !== 'SCHEDULED' || run.stateType !== 'PENDING') return null;
+  if (proposal.actor === 'user') return null;
+  // A hand-back is a plain SCHEDULED: a loop renaming a waiting run (Late) must never pull back a
+  // run that was claimed while it looked.
+  const name = proposal.state.name ?? DEFAULT_STATE_NAME.SCHEDULED;
+  if (name !== DEFAULT_STATE_NAME.SCHEDULED) return null;
+  return {
+    status: 'ACCEPT',
+    states: [recordFor(proposal, 'SCHEDULED', run.attempt, DEFAULT_STATE_NAME.SCHEDULED)],
+    attempt: run.attempt,
+    expectedStartTime: null,
+    clearLease: true,
+  };
+}
+
+/**
  * Only background loops rename a SCHEDULED run (Late, AwaitingConcurrencySlot). Late is decided by
  * the database clock, and a run claimed in the meantime is no longer SCHEDULED, so marking cannot
  * overwrite a claim (Prefect #12116).

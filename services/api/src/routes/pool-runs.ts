@@ -31,10 +31,12 @@ export const poolRunHandlers = {
       workspaceId: principal.workspaceId,
       poolId: pool.id,
       runIds: [...new Set(body.items.map((item) => item.flowRunId))],
+      apiKeyId: keyId,
     });
     const refusal = (flowRunId: string, attempt: number): BatchItemError | null => {
       const holder = holders.get(flowRunId);
-      if (!holder || keyId === null || holder.holderKeyId !== keyId) return NOT_HELD;
+      // Held now, or run before by a worker of this key: late lines of an ended attempt are history.
+      if (!holder || keyId === null || (holder.holderKeyId !== keyId && !holder.ranByKey)) return NOT_HELD;
       // Lines of earlier attempts may arrive late (spooled while the API was unreachable); later ones cannot exist yet.
       if (attempt > holder.attempt) {
         return { status: 409, code: 'stale_attempt', detail: `the flow run is at attempt ${holder.attempt}` };

@@ -68,6 +68,7 @@ export async function claimRuns(deps: AppDeps, input: ClaimRequestInput): Promis
       queueNames: input.queues,
       labels: input.labels ?? worker.labels,
       leaseSeconds: deps.leaseSeconds,
+      apiKeyId: input.apiKeyId,
     });
     deps.metrics.claimTransaction((performance.now() - started) / 1000);
     // The claim's state timestamp is the database's statement time, the clock expected start times are on.

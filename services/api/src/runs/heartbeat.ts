@@ -2,7 +2,7 @@ import type { HeldRun, WorkerHeartbeatRequest, WorkerHeartbeatResponse, WorkPool
 import type { AppDeps } from '../context.js';
 import { renewLeases } from '../db/leases.js';
 import { iso } from '../db/values.js';
-import { upsertWorker } from '../db/workers.js';
+import { dropEarlierWorkersOfName, upsertWorker } from '../db/workers.js';
 
 /**
  * One call per interval: refresh the worker, renew every lease it still holds, hand out fresh run
@@ -13,7 +13,7 @@ export async function heartbeat(
   input: { workspaceId: string; pool: WorkPool; apiKeyId: string | null; request: WorkerHeartbeatRequest },
 ): Promise<WorkerHeartbeatResponse> {
   const { request } = input;
-  await upsertWorker(deps.sql, {
+  const { inserted } = await upsertWorker(deps.sql, {
     workspaceId: input.workspaceId,
     workerId: request.workerId,
     poolId: input.pool.id,
@@ -21,7 +21,16 @@ export async function heartbeat(
     labels: request.labels ?? {},
     capacity: request.capacity,
     apiKeyId: input.apiKeyId,
+    stopping: request.stopping === true,
   });
+  // A new process: rows an earlier process of the same name left behind go (one row per name).
+  if (inserted)
+    await dropEarlierWorkersOfName(deps.sql, {
+      workspaceId: input.workspaceId,
+      poolId: input.pool.id,
+      workerId: request.workerId,
+      name: request.name,
+    });
   const { renewed, serverTime } = await renewLeases(deps.sql, {
     workspaceId: input.workspaceId,
     workerId: request.workerId,
