@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { isAudited } from '../src/http/audit.js';
 import { startTestServer, type TestServer } from '../src/testing.js';
 import { type Caller, FIXTURES, routesWithoutFixture, Scene, send } from './security.fixtures.js';
+import { tally } from './security.tally.js';
 
 /*
  * Generated from the route table: for every route and every role (API keys of each role, and a run
@@ -37,6 +38,8 @@ test('every route of the table has a request fixture, so none escapes these chec
   expect(routesWithoutFixture()).toEqual([]);
 });
 
+const roleCases = tally('role cases (route × role, and without a credential)');
+
 describe.each(ENTRIES)('%s', (name, route) => {
   test.each([...ROLES, 'run_token'])(`${route.method} ${route.path} as %s`, async (column) => {
     const caller = callers.get(column) as Caller;
@@ -46,6 +49,7 @@ describe.each(ENTRIES)('%s', (name, route) => {
     // A run token for routes it may not call: the token of some held run.
     const bearer = caller.kind === 'key' ? caller.key : (spec.bearer ?? (await scene.held()).token);
     const res = await send(server, route, { ...spec, bearer }, null);
+    roleCases.add();
     if (allowed(route, column)) {
       expect(res.status, `${name} as ${column}: ${res.text}`).toBeGreaterThanOrEqual(200);
       expect(res.status, `${name} as ${column}: ${res.text}`).toBeLessThan(300);
@@ -70,6 +74,7 @@ test('anonymous routes work without any credential, and every other route is a 4
   for (const [name, route] of ENTRIES) {
     const spec = await FIXTURES[name](scene, { kind: 'anonymous' });
     const res = await send(server, route, { ...spec, bearer: undefined }, null);
+    roleCases.add();
     if (route.access.anonymous) expect(res.status, `${name}: ${res.text}`).toBeLessThan(300);
     else {
       expect(res.status, name).toBe(401);

@@ -5,6 +5,7 @@ import type { Sql } from '../src/db/client.js';
 import { startTestServer, type TestServer } from '../src/testing.js';
 import { type Call, client, type Reply } from './helpers.js';
 import { type Caller, FIXTURES, type HeldRun, Scene, send } from './security.fixtures.js';
+import { tally } from './security.tally.js';
 
 /*
  * Workspace A asks for workspace B's objects. Generated from the route table: every route whose path
@@ -70,6 +71,8 @@ async function callersOfA(route: RouteDef): Promise<{ label: string; bearer: str
   return found;
 }
 
+const comparisons = tally("cross-workspace comparisons (B's object vs a missing one)");
+
 describe('objects named in the path', () => {
   test.each(withObjectPaths)("%s: B's object is a 404 identical to a missing one, for every caller of A", async (name, route) => {
     // B's objects, made as B's owner (or B's worker, for worker-only routes) would make them.
@@ -82,6 +85,7 @@ describe('objects named in the path', () => {
       expect(foreign.status, `${name} as A's ${label}: ${foreign.text}`).toBe(404);
       expect(absent.status, `${name} (missing) as A's ${label}: ${absent.text}`).toBe(404);
       expect(comparable(foreign), `${name} as A's ${label}`).toEqual(comparable(absent));
+      comparisons.add();
     }
     expect(await snapshot(server.sql, b.ws.workspaceId)).toEqual(before);
   });
@@ -103,6 +107,7 @@ describe('ids inside bodies and queries', () => {
     const foreign = await call(foreignId);
     const absent = await call(randomUUID());
     expect(await snapshot(server.sql, b.ws.workspaceId)).toEqual(before);
+    comparisons.add();
     return { foreign, absent };
   }
 

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { startTestServer, type TestServer } from '../src/testing.js';
 import { type Call, client, comparable } from './helpers.js';
 import { type HeldRun, Scene } from './security.fixtures.js';
+import { tally } from './security.tally.js';
 
 let server: TestServer;
 let scene: Scene;
@@ -52,8 +53,11 @@ async function forge(options: Forge = {}): Promise<string> {
     .sign(key);
 }
 
+const attacks = tally('token and key attacks refused');
+
 async function expect401(token: string, path = `/flow-runs/${run.id}`): Promise<void> {
   const res = await client(server, token)('GET', path);
+  attacks.add();
   expect(res.status, res.text).toBe(401);
   expect(res.body.code).toBe('unauthenticated');
   expect(res.headers.get('www-authenticate')).toBe('Bearer');
@@ -167,6 +171,7 @@ describe('run token attacks', () => {
     const nobody = await asOther('GET', `/flow-runs/${randomUUID()}`);
     expect(mine.status).toBe(404);
     expect(comparable(mine.body)).toEqual(comparable(nobody.body));
+    attacks.add();
     // Claims naming another workspace or attempt, signed with the real key, gain nothing either.
     const foreign = await server.createWorkspace();
     expect(
@@ -176,6 +181,7 @@ describe('run token attacks', () => {
       body: { transitionId: randomUUID(), state: { type: 'RUNNING' } },
     });
     expect(stale.status).toBe(409);
+    attacks.add(2);
   });
 });
 
@@ -188,6 +194,7 @@ describe('API key misuse', () => {
     for (const bad of [flipped, `${key}x`, key.toLowerCase(), `op_${'0'.repeat(38)}`, 'op_', key.slice(3)]) {
       const res = await client(server, bad)('GET', '/whoami');
       expect(res.status, bad).toBe(401);
+      attacks.add();
     }
     await owner('DELETE', `/api-keys/${created.body.apiKey.id}`);
     expect((await client(server, key)('GET', '/whoami')).status).toBe(401);
@@ -203,6 +210,7 @@ describe('API key misuse', () => {
       if (status === 200) await new Promise((r) => setTimeout(r, 100));
     }
     expect(status).toBe(401);
+    attacks.add(2);
   });
 
   test('a worker key on admin routes and a viewer minting keys are 403s, and nothing is created', async () => {
@@ -223,6 +231,7 @@ describe('API key misuse', () => {
     ] as const) {
       const res = await caller(method, path, { body });
       expect(res.status, `${method} ${path}`).toBe(403);
+      attacks.add();
     }
     const after = await client(server, scene.ws.ownerKey)('GET', '/api-keys');
     expect(after.body.items.length).toBe(before.body.items.length);
@@ -241,5 +250,6 @@ describe('API key misuse', () => {
         })
       ).status,
     ).toBe(404);
+    attacks.add(3);
   });
 });
