@@ -85,15 +85,27 @@ describe('two API replicas running their loops on one database', () => {
     return ids;
   }
 
-  /** Claims every due run of the pool through the given replicas, as workers that then vanish. */
+  /**
+   * Claims every due run of the pool through the given replicas and starts each (RUNNING, with its run
+   * token), as workers that then vanish. A claim long-polls: retries wait out their lease grace first.
+   */
   async function claimAndVanish(workers: OutpostClient[], expected: number): Promise<void> {
     let claimed = 0;
     for (let i = 0; claimed < expected; i++) {
       if (i > 50) throw new Error(`claimed only ${claimed} of ${expected}`);
       const worker = workers[i % workers.length] as OutpostClient;
       const res = unwrap(
-        await worker.call('claim', { params: { pool: 'default' }, body: { workerId: randomUUID(), limit: 10 } }),
+        await worker.call('claim', { params: { pool: 'default' }, body: { workerId: randomUUID(), limit: 10, waitMs: 2_000 } }),
       );
+      for (const run of res.runs) {
+        const asRun = worker.withToken(run.token);
+        unwrap(
+          await asRun.call('flowRunsSetState', {
+            params: { id: run.flowRun.id },
+            body: { transitionId: randomUUID(), state: { type: 'RUNNING' } },
+          }),
+        );
+      }
       claimed += res.runs.length;
     }
     expect(claimed).toBe(expected);
@@ -132,9 +144,11 @@ describe('two API replicas running their loops on one database', () => {
       expect(mine.map((h) => `${h.attempt}:${h.type}/${h.name}`)).toEqual([
         '1:SCHEDULED/Scheduled',
         '1:PENDING/Pending',
+        '1:RUNNING/Running',
         '1:CRASHED/Crashed',
         '2:SCHEDULED/AwaitingRetry',
         '2:PENDING/Pending',
+        '2:RUNNING/Running',
         '2:CRASHED/Crashed',
       ]);
       for (const attempt of [1, 2]) {

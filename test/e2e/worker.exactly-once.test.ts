@@ -24,8 +24,9 @@ describe('worker: exactly one attempt completes', () => {
   beforeAll(async () => {
     scratch = mkdtempSync(join(tmpdir(), 'outpost-e2e-once-'));
     source = await buildWorkerFlows(join(scratch, 'bundle'));
-    // A short lease and a lease-expiry loop that looks often, so an abandoned attempt is noticed in seconds.
-    plane = await Plane.start({ leaseSeconds: 4, leaseExpiry: { idleMs: 250, busyMs: 100 } });
+    // A short lease and grace, and a lease-expiry loop that looks often, so an abandoned attempt is
+    // noticed in seconds: a worker cut off stops its run 5 s after its last renewal, before the 6 s of work end.
+    plane = await Plane.start({ leaseSeconds: 4, leaseExpiry: { idleMs: 250, busyMs: 100, graceSeconds: 1 } });
     deploymentId = await plane.deploy('once', source, { retries: 2, retryDelaySeconds: 0 });
     key = await plane.server.createKey('worker', ['default']);
   });
@@ -106,14 +107,14 @@ describe('worker: exactly one attempt completes', () => {
     await expectExactlyOnce(runId, counter, pid);
   });
 
-  it('completes exactly one attempt when the worker is cut off for longer than the lease', async () => {
+  it('completes exactly one attempt when the worker is cut off for longer than the lease and its grace', async () => {
     const proxy = new TcpProxy({ host: '127.0.0.1', port: Number(new URL(plane.server.url).port) });
     await proxy.start();
     proxies.push(proxy);
     const w = worker(proxy.url);
     const { runId, counter, pid } = await startRun();
     await proxy.cut();
-    // Cut off, the worker stops the run itself once its lease cannot have been renewed...
+    // Cut off, the worker stops the run itself once its lease and grace have run out unrenewed...
     await waitFor(() => !isAlive(pid), 15_000, 'the worker to stop the run it can no longer renew');
     // The worker logs why before it stops the run, but the line may still be in the pipe from it.
     await waitFor(() => w.output().includes('lease not renewed in time'), 5_000, 'the worker to say why it stopped the run');

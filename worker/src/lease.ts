@@ -30,8 +30,8 @@ export class Heartbeat {
   private running: Promise<void> | null = null;
   private stopped = false;
   private failures = 0;
-  /** Since when every heartbeat has been answered "the control plane is down"; null otherwise. */
-  private downSince: number | null = null;
+  /** The grace the API gives a lease past its expiry before retrying the run elsewhere; 0 until it says. */
+  private grace = 0;
   private warnedInterval = false;
   private readonly log: Logger;
 
@@ -45,14 +45,12 @@ export class Heartbeat {
   }
 
   /**
-   * Whether the last heartbeats were answered that the control plane itself is down. Then no lease
-   * can be expiring — the lease loop runs in the control plane, against its database — and the API
-   * gives leases a grace period when it returns, so runs may go on past their lease (see
-   * RunExecution.renewed). Any other failure (a timeout, a reset) could be this worker cut off from
-   * a control plane that is up and about to retry the run elsewhere: runs stop at lease end.
+   * How long past an unrenewed lease the API waits before a retry of the run can start elsewhere
+   * (it announces it with every heartbeat). A run goes on that long through a heartbeat outage —
+   * an API restart, a database failover — and stops before anyone else can start it.
    */
-  get controlPlaneDown(): boolean {
-    return this.downSince !== null;
+  get graceMs(): number {
+    return this.grace;
   }
 
   /**
@@ -98,18 +96,13 @@ export class Heartbeat {
     }
     if (!result.ok) {
       this.failures++;
-      const down = controlPlaneDown(result);
-      this.downSince = down ? (this.downSince ?? Date.now()) : null;
-      this.log.warn(
-        { failures: this.failures, runs: held.length, reason: describeFailure(result), controlPlaneDown: down },
-        'heartbeat failed',
-      );
+      this.log.warn({ failures: this.failures, runs: held.length, reason: describeFailure(result) }, 'heartbeat failed');
       return result;
     }
     if (this.failures > 0) this.log.info({ failures: this.failures }, 'heartbeat recovered; leases renewed');
     this.failures = 0;
-    this.downSince = null;
     this.lease = Math.max(1_000, result.data.leaseSeconds * 1000);
+    this.grace = Math.max(0, (result.data.leaseGraceSeconds ?? 0) * 1000);
     const byKey = new Map(held.map((r) => [`${r.runId}/${r.attempt}`, r]));
     for (const renewed of result.data.renewed) {
       const run = byKey.get(`${renewed.id}/${renewed.attempt}`);
@@ -181,16 +174,3 @@ export class Heartbeat {
   }
 }
 
-/**
- * A failure that says the control plane is not running, as opposed to not reachable from here: the
- * API's host refused the connection (no process listening), a proxy in front of it found no backend
- * (502, 504), or the API answered that its database is unavailable (503).
- */
-export function controlPlaneDown(failure: Exclude<CallResult<unknown>, { ok: true }>): boolean {
-  if (failure.kind === 'http_error') return failure.status === 502 || failure.status === 503 || failure.status === 504;
-  if (failure.kind !== 'network_error') return false;
-  for (let cause: unknown = failure.cause; cause; cause = (cause as { cause?: unknown }).cause) {
-    if ((cause as { code?: unknown }).code === 'ECONNREFUSED') return true;
-  }
-  return false;
-}

@@ -50,11 +50,6 @@ const RawOptions = z.strictObject({
   pollWaitMs: duration('poll wait').pipe(z.number().min(0).max(30_000)),
   /** --drain-grace / OUTPOST_WORKER_DRAIN_GRACE: on SIGTERM, how long running flows may finish. */
   drainGraceMs: duration('drain grace').pipe(z.number().min(0).max(86_400_000)),
-  /**
-   * --outage-hold / OUTPOST_WORKER_OUTAGE_HOLD: how long past its lease a run goes on while the
-   * control plane answers that it is down (connection refused, 502/503/504); 0 stops runs at lease end.
-   */
-  outageHoldMs: duration('outage hold').pipe(z.number().min(0).max(86_400_000)),
   /** --cancel-grace / OUTPOST_WORKER_CANCEL_GRACE: between SIGTERM and SIGKILL of a run's process group. */
   cancelGraceMs: duration('cancel grace').pipe(z.number().min(0).max(3_600_000)),
   /** OUTPOST_WORKER_CANCEL_NOTICE: between the cooperative cancel message and SIGTERM. */
@@ -178,7 +173,6 @@ const SOURCES: Record<string, string> = {
   pollWaitMs: '--poll-wait',
   drainGraceMs: '--drain-grace',
   cancelGraceMs: '--cancel-grace',
-  outageHoldMs: '--outage-hold',
   cancelNoticeMs: 'OUTPOST_WORKER_CANCEL_NOTICE',
   logBatchSize: 'OUTPOST_WORKER_LOG_BATCH_SIZE',
   logBatchMs: 'OUTPOST_WORKER_LOG_BATCH_INTERVAL',
@@ -203,7 +197,6 @@ const FLAGS = {
   'poll-wait': { type: 'string' },
   'drain-grace': { type: 'string' },
   'cancel-grace': { type: 'string' },
-  'outage-hold': { type: 'string' },
   'pass-env': { type: 'string', multiple: true },
   'cache-dir': { type: 'string' },
   'spool-dir': { type: 'string' },
@@ -227,7 +220,6 @@ export const OPTIONS_HELP = `Usage: outpost worker start --pool <name> [options]
   --poll-wait <d>             long-poll wait of a claim (default: 25s)
   --drain-grace <d>           on SIGTERM, time runs get to finish (default: 30s)
   --cancel-grace <d>          SIGTERM to SIGKILL of a cancelled run (default: 10s)
-  --outage-hold <d>           while the API is down, how long past their lease runs go on (default: 15m)
   --pass-env <NAME>           pass this worker variable to flows, repeatable
   --cache-dir <path>          bundle cache (default: ~/.cache/outpost)
   --spool-dir <path>          log spool (default: ~/.local/state/outpost/spool)
@@ -276,7 +268,6 @@ export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv = p
     pollWaitMs: flag('poll-wait') ?? env.OUTPOST_WORKER_POLL_WAIT ?? '25s',
     drainGraceMs: flag('drain-grace') ?? env.OUTPOST_WORKER_DRAIN_GRACE ?? '30s',
     cancelGraceMs: flag('cancel-grace') ?? env.OUTPOST_WORKER_CANCEL_GRACE ?? '10s',
-    outageHoldMs: flag('outage-hold') ?? env.OUTPOST_WORKER_OUTAGE_HOLD ?? '15m',
     cancelNoticeMs: env.OUTPOST_WORKER_CANCEL_NOTICE ?? '2s',
     logBatchSize: env.OUTPOST_WORKER_LOG_BATCH_SIZE ?? '500',
     logBatchMs: env.OUTPOST_WORKER_LOG_BATCH_INTERVAL ?? '500ms',

@@ -141,7 +141,7 @@ export async function startWorker(options: WorkerOptions, hooks: WorkerHooks = {
         secrets,
         pool,
         leaseMs: () => heartbeat.leaseMs,
-        controlPlaneDown: () => heartbeat.controlPlaneDown,
+        leaseGraceMs: () => heartbeat.graceMs,
       },
       sentAt,
     );

@@ -173,8 +173,9 @@ describe('worker lifecycle against a scripted control plane', () => {
     expect(api.runs.get(id)!.state).toBe('RUNNING');
   });
 
-  it('keeps a run going past its lease while the API answers that it is down, until a heartbeat renews it', async () => {
+  it('keeps a run going through a heartbeat outage longer than the lease but within its grace, until a heartbeat renews it', async () => {
     api.leaseSeconds = 2;
+    api.leaseGraceSeconds = 30;
     await start(['--heartbeat-interval', '300ms']);
     const id = api.enqueue({ ...bundle, flowName: 'sleepy' });
     const grandchild = await grandchildOf(api, id);
@@ -198,6 +199,21 @@ describe('worker lifecycle against a scripted control plane', () => {
     api.runs.get(id)!.state = 'CANCELLING';
     api.cancel.add(id);
     expect((await outcomeOf(id)).ending).toBe('cancel');
+  });
+
+  it('stops a run at lease + grace when heartbeats keep failing, before a retry can start elsewhere', async () => {
+    api.leaseSeconds = 2;
+    api.leaseGraceSeconds = 1;
+    await start(['--heartbeat-interval', '300ms']);
+    const id = api.enqueue({ ...bundle, flowName: 'sleepy' });
+    const grandchild = await grandchildOf(api, id);
+    api.heartbeatDown = 'reset';
+    const downAt = Date.now();
+    const outcome = await outcomeOf(id);
+    expect(outcome).toMatchObject({ ending: 'lease-expired', proposed: null });
+    // Not before the lease plus the grace since the last renewal (which came at most one interval before the outage).
+    expect(Date.now() - downAt).toBeGreaterThanOrEqual(3_000 - 300);
+    expect(isProcessRunning(grandchild)).toBe(false);
   });
 
   it('stops a run the API reports lost at once, proposing nothing', async () => {

@@ -111,6 +111,11 @@ export const WorkerHeartbeatResponse = z.strictObject({
   lost: z.array(HeldRun),
   /** Seconds the lease lasts from now; the worker heartbeats well within it. */
   leaseSeconds: z.number().int(),
+  /**
+   * How long past an unrenewed lease the API waits before a retry of the run can start elsewhere:
+   * the worker keeps the run going that long through an outage, then stops it. Absent from older servers.
+   */
+  leaseGraceSeconds: z.number().int().min(0).optional(),
   serverTime: Timestamp,
 });
 export type WorkerHeartbeatResponse = z.infer<typeof WorkerHeartbeatResponse>;

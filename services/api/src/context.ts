@@ -16,6 +16,8 @@ export interface AppDeps {
   notifier: RunNotifier;
   /** Seconds a claim or heartbeat extends a lease by. */
   leaseSeconds: number;
+  /** The lease grace (LeaseExpiryOptions.graceSeconds), announced to workers with every heartbeat. */
+  leaseGraceSeconds: number;
   /** Check every response against its contract (tests and development). */
   validateResponses: boolean;
   /** Aborted when the server starts shutting down, so waiting claims answer at once. */

@@ -135,6 +135,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const logger = options.logger ?? createLogger(options.logLevel ?? 'info');
   const host = options.host ?? '127.0.0.1';
   const leaseSeconds = options.leaseSeconds ?? 30;
+  const leaseGraceSeconds = options.leaseExpiry?.graceSeconds ?? leaseSeconds;
   const cleanups: Cleanup[] = [];
   // Checked before anything starts, so a bad token stops the server before Postgres does.
   const metricsToken = options.metricsToken === undefined ? null : metricsTokenDigest(options.metricsToken);
@@ -175,6 +176,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       tokens,
       notifier,
       leaseSeconds,
+      leaseGraceSeconds,
       validateResponses: options.validateResponses ?? process.env.NODE_ENV !== 'production',
       shutdown: shutdown.signal,
       dashboardDir: options.dashboardDir,
@@ -191,7 +193,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     const app = createApp(deps);
 
     const loop =
-      options.loops === false ? null : new LeaseExpiryLoop(sql, databaseUrl, logger, { leaseSeconds, ...options.leaseExpiry });
+      options.loops === false ? null : new LeaseExpiryLoop(sql, databaseUrl, logger, { leaseSeconds, ...options.leaseExpiry, graceSeconds: leaseGraceSeconds });
     if (loop) {
       cleanups.push(() => loop.stop());
       loop.start();

@@ -39,8 +39,8 @@ export interface ExecutionDeps {
   pool: RunnerPool | null;
   /** The lease length the API last reported. */
   leaseMs: () => number;
-  /** Whether the last heartbeats were answered that the control plane itself is down. */
-  controlPlaneDown?: () => boolean;
+  /** How long past an unrenewed lease the API waits before a retry of the run can start elsewhere. */
+  leaseGraceMs?: () => number;
 }
 
 /**
@@ -59,8 +59,6 @@ export class RunExecution {
   readonly api: RunApi;
   private readonly log: Logger;
   private readonly shipper: LogShipper;
-  /** Since when the run has gone on past its lease because the control plane is down; null otherwise. */
-  private holdingSince: number | null = null;
   /** Subflow runs the flow process started, each with its own log shipper. */
   private readonly subflows: SubflowRuns;
   private redactor = new Redactor([]);
@@ -131,41 +129,22 @@ export class RunExecution {
 
   /**
    * The lease was renewed by a heartbeat sent at `sentAt`. The API's expiry is at least
-   * `sentAt + lease`, so the run is killed at that point if no later renewal arrives: a worker cut
-   * off from the API never runs alongside the retry the API will start.
+   * `sentAt + lease`, and it lets no retry of the run start before its lease grace has passed too.
+   * Until then the run goes on, so an outage of the API or its database shorter than lease + grace
+   * costs nothing; at that point it is killed if no later renewal arrived, so a worker cut off from
+   * the API never runs alongside the retry the API starts.
    */
   renewed(sentAt: number): void {
     if (this.leaseTimer) clearTimeout(this.leaseTimer);
-    const deadline = sentAt + this.deps.leaseMs();
-    if (this.holdingSince !== null) {
-      this.log.info({ heldMs: Date.now() - this.holdingSince }, 'lease renewed after the control plane came back');
-      this.holdingSince = null;
-    }
-    this.leaseTimer = setTimeout(() => this.leaseRanOut(deadline), Math.max(0, deadline - Date.now()));
-  }
-
-  /**
-   * The lease ran out unrenewed. When the control plane said it is down, no one can be retrying the
-   * run meanwhile, and it grants a grace period on its return: the run goes on, for at most
-   * `--outage-hold` past its lease, until a heartbeat renews it or reports it lost. Otherwise this
-   * worker may be the one cut off, and the run stops before the API starts it elsewhere.
-   */
-  private leaseRanOut(deadline: number): void {
-    if (this.settled) return;
-    const hold = this.deps.options.outageHoldMs;
-    if (this.deps.controlPlaneDown?.() && Date.now() - deadline < hold) {
-      if (this.holdingSince === null) {
-        this.holdingSince = Date.now();
-        this.log.warn(
-          { holdMs: hold },
-          'lease not renewed: the control plane is down; the run goes on until it returns (its lease is then renewed)',
-        );
-      }
-      this.leaseTimer = setTimeout(() => this.leaseRanOut(deadline), Math.min(1_000, hold));
-      return;
-    }
-    this.log.error({ leaseMs: this.deps.leaseMs() }, 'lease not renewed in time; stopping the run');
-    this.requestStop('lease-expired', 'the worker could not renew the lease');
+    const deadline = sentAt + this.deps.leaseMs() + (this.deps.leaseGraceMs?.() ?? 0);
+    this.leaseTimer = setTimeout(
+      () => {
+        if (this.settled) return;
+        this.log.error({ leaseMs: this.deps.leaseMs() }, 'lease not renewed in time; stopping the run');
+        this.requestStop('lease-expired', 'the worker could not renew the lease');
+      },
+      Math.max(0, deadline - Date.now()),
+    );
   }
 
   /** The API moved the run to CANCELLING. */

@@ -35,6 +35,8 @@ export class FakeApi {
   }> = [];
   claims = 0;
   leaseSeconds = 30;
+  /** The lease grace announced with each heartbeat. */
+  leaseGraceSeconds = 0;
   /**
    * How heartbeats fail, when they do: `unavailable` answers 503 (the API up, its database down),
    * `reset` drops the connection unanswered (this worker cut off, for all it can tell).
@@ -165,6 +167,7 @@ export class FakeApi {
       cancel: held.filter((r) => this.cancel.has(r.id)),
       lost: held.filter((r) => this.lost.has(r.id)),
       leaseSeconds: this.leaseSeconds,
+      leaseGraceSeconds: this.leaseGraceSeconds,
       serverTime: new Date().toISOString(),
     });
   }

@@ -15,8 +15,10 @@ export interface LeaseExpiryOptions {
   /** Runs handled per tick. @default 100 */
   batchSize?: number;
   /**
-   * Seconds held leases get after the control plane was away (longer than `awayAfterSeconds`
-   * without a tick of this loop), before any expires; 0 gives none. @default the lease length
+   * The lease grace, in seconds: a retry of a run whose lease ran out starts no sooner (its worker
+   * goes on that long past the lease, then stops it), and after the control plane was away (longer
+   * than `awayAfterSeconds` without a tick of this loop) held leases get this long to be renewed
+   * before any expires. 0 gives none. @default the lease length
    */
   graceSeconds?: number;
   /**
@@ -107,6 +109,8 @@ export class LeaseExpiryLoop {
           runId: lease.id,
           transitionId: randomUUID(),
           state: expiryState(lease.stateType),
+          // The silent worker may go on for the grace (it stops itself at lease + grace): no retry before then.
+          minRetryDelaySeconds: this.#graceSeconds,
           attempt: lease.attempt,
           actor: 'system',
           onlyIfLeaseExpired: true,

@@ -87,6 +87,7 @@ export function applyRetryPolicy(run: RunSnapshot, proposal: ProposalInput): Dec
     run.attempt,
   );
   const attempt = run.attempt + 1;
+  const waitSeconds = Math.max(delaySeconds, proposal.minRetryDelaySeconds ?? 0);
   return {
     status: 'ACCEPT',
     states: [
@@ -94,13 +95,13 @@ export function applyRetryPolicy(run: RunSnapshot, proposal: ProposalInput): Dec
       {
         type: 'SCHEDULED',
         name: AWAITING_RETRY,
-        message: `Retry ${run.attempt} of ${run.maxRetries} after ${delaySeconds} s`,
+        message: `Retry ${run.attempt} of ${run.maxRetries} after ${waitSeconds} s`,
         data: null,
         attempt,
       },
     ],
     attempt,
-    expectedStartTime: new Date(proposal.now.getTime() + delaySeconds * 1000),
+    expectedStartTime: new Date(proposal.now.getTime() + waitSeconds * 1000),
     clearLease: true,
   };
 }

@@ -34,6 +34,11 @@ export interface ProposalInput {
   attempt: number | null;
   actor: Actor;
   now: Date;
+  /**
+   * A retry this decision schedules starts no sooner than this: the lease loop crashing a run whose
+   * worker went silent waits the lease grace, during which that worker may still be running it.
+   */
+  minRetryDelaySeconds?: number;
 }
 
 /** One entry to append to the run's state history. */

@@ -52,6 +52,7 @@ export async function heartbeat(
     cancel,
     lost,
     leaseSeconds: deps.leaseSeconds,
+    leaseGraceSeconds: deps.leaseGraceSeconds,
     serverTime: iso(serverTime),
   };
 }

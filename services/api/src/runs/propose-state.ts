@@ -18,6 +18,8 @@ export interface Proposal {
   onlyIfLeaseExpired?: boolean;
   /** Lines of `attempt` logged before the proposal: stored first, in the same transaction. */
   logs?: LogLineRow[];
+  /** A retry this proposal causes starts no sooner than this many seconds from now. */
+  minRetryDelaySeconds?: number;
 }
 
 function currentState(run: LockedRun): State {
@@ -36,7 +38,10 @@ type Verdict =
   | { kind: 'stale'; reason: string };
 
 /** Judges one proposal against its locked run by the rules: pure, so single and batch proposals decide alike. */
-function decide(run: LockedRun, p: Pick<Proposal, 'state' | 'attempt' | 'actor' | 'transitionId'>): Verdict {
+function decide(
+  run: LockedRun,
+  p: Pick<Proposal, 'state' | 'attempt' | 'actor' | 'transitionId' | 'minRetryDelaySeconds'>,
+): Verdict {
   const decision = judge(
     {
       id: run.id,
@@ -50,7 +55,7 @@ function decide(run: LockedRun, p: Pick<Proposal, 'state' | 'attempt' | 'actor' 
       expectedStartTime: run.expectedStartTime,
       claimable: run.workPoolId !== null,
     },
-    { state: p.state, attempt: p.attempt, actor: p.actor, now: run.now },
+    { state: p.state, attempt: p.attempt, actor: p.actor, now: run.now, minRetryDelaySeconds: p.minRetryDelaySeconds },
   );
   switch (decision.status) {
     case 'STALE':
