@@ -1,3 +1,4 @@
+import { getEventListeners } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -36,5 +37,36 @@ describe('OutpostClient.call', () => {
     if (result.ok) return;
     expect(result).toMatchObject({ kind: 'http_error', status: 503, retryAfterMs: 1000 });
     expect(isRetryable(result)).toBe(true);
+  });
+});
+
+describe('OutpostClient.call with a shared signal', () => {
+  it('adds one listener to the caller’s signal however many calls share it, and still aborts them all', async () => {
+    const server = createServer((req, res) => {
+      req.resume();
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(
+        '{"workspace":{"id":"00000000-0000-4000-8000-000000000001","slug":"a","name":"A","createdAt":"2026-01-01T00:00:00.000Z"},"principal":{"kind":"api_key","id":"00000000-0000-4000-8000-000000000002","role":"owner"}}',
+      );
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const client = new OutpostClient({ baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, token: 'op_x' });
+    const shared = new AbortController();
+    const warnings: string[] = [];
+    const onWarning = (w: Error) => warnings.push(w.name);
+    process.on('warning', onWarning);
+    try {
+      const results = await Promise.all(Array.from({ length: 50 }, () => client.call('whoami', {}, { signal: shared.signal })));
+      expect(results.every((r) => r.ok)).toBe(true);
+      expect(getEventListeners(shared.signal, 'abort').length).toBeLessThanOrEqual(1);
+      expect(warnings).not.toContain('MaxListenersExceededWarning');
+      const pending = client.call('whoami', {}, { signal: shared.signal, timeoutMs: 60_000 });
+      shared.abort(new Error('stop'));
+      expect(await pending).toMatchObject({ ok: false, kind: 'network_error' });
+    } finally {
+      process.off('warning', onWarning);
+      await client.close();
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 });

@@ -53,7 +53,7 @@ describe('artifacts', () => {
       description: 'the summary',
     });
     expect(summary?.taskRunId).toBeUndefined();
-    const trainRun = worker.rpcs('createTaskRun').find((c) => c.name === 'art-train');
+    const trainRun = worker.creates().find((c) => c.name === 'art-train');
     expect(metrics).toMatchObject({
       key: 'metrics',
       type: 'table',

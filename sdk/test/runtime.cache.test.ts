@@ -161,7 +161,7 @@ describe('task caching', () => {
     await executeUnderWorker('cache-flow', worker);
 
     expect(body).toHaveBeenCalledTimes(1);
-    const creates = worker.rpcs('createTaskRun');
+    const creates = worker.creates();
     expect(creates.map((c) => [c.taskKey, c.state.type, c.state.name ?? null])).toEqual([
       ['cached-under-worker-0', 'RUNNING', null],
       ['cached-under-worker-1', 'COMPLETED', 'Cached'],
@@ -170,7 +170,7 @@ describe('task caching', () => {
     expect(key).toMatch(/^[0-9a-f]{64}$/);
     expect(creates[1]?.cacheKey).toBe(key);
     expect(creates[1]?.state.data).toEqual({ cacheKey: key });
-    const completed = worker.rpcs('setTaskRunState').find((s) => s.state.type === 'COMPLETED');
+    const completed = worker.taskStates().find((s) => s.state.type === 'COMPLETED');
     expect(completed?.state.data).toMatchObject({ cacheKey: key, ref: expect.stringMatching(/^file:\/\//) });
     expect(JSON.stringify(worker.messages)).not.toContain(marker);
   });

@@ -14,7 +14,6 @@ type Answer = Pick<StateProposalResponse, 'status' | 'reason' | 'waitSeconds'> &
 class MemoryWorker extends EventEmitter {
   readonly messages: RunnerToWorkerMessage[] = [];
   answer: (state: ProposedState) => Answer = () => ({ status: 'ACCEPT', reason: null, waitSeconds: null });
-  failTaskRpcs = false;
 
   send = (message: unknown, callback: (error: Error | null) => void): boolean => {
     const msg = message as RunnerToWorkerMessage;
@@ -25,11 +24,7 @@ class MemoryWorker extends EventEmitter {
   };
 
   private reply(msg: Extract<RunnerToWorkerMessage, { t: 'rpc' }>): unknown {
-    if (msg.method !== 'setState') {
-      return this.failTaskRpcs
-        ? { t: 'reply', id: msg.id, ok: false, error: { message: 'API unavailable', status: 503, code: 'unavailable' } }
-        : { t: 'reply', id: msg.id, ok: true, result: {} };
-    }
+    if (msg.method !== 'setState') return { t: 'reply', id: msg.id, ok: true, result: {} };
     const { status, reason, waitSeconds, stateType } = this.answer(msg.body.state);
     const result: StateProposalResponse = {
       status,
@@ -95,30 +90,18 @@ describe('RegisteredFlow.execute()', () => {
 
     expect(console.log).toBe(originalLog);
     expect(console.warn).toBe(originalWarn);
-    const sequence = worker.messages.map((m) => (m.t === 'rpc' ? `${m.method}` : m.t));
-    expect(sequence).toEqual([
-      'setState',
-      'log',
-      'log',
-      'createTaskRun',
-      'log',
-      'setTaskRunState',
-      'createTaskRun',
-      'log',
-      'setTaskRunState',
-      'setState',
-      'done',
-    ]);
+    const sequence = worker.messages.map((m) => (m.t === 'rpc' ? `${m.method}` : m.t === 'task' ? m.event.kind : m.t));
+    expect(sequence).toEqual(['setState', 'log', 'log', 'create', 'log', 'state', 'create', 'log', 'state', 'setState', 'done']);
     expect(worker.states()).toEqual(['RUNNING', 'COMPLETED']);
-    const creates = worker.messages.flatMap((m) => (m.t === 'rpc' && m.method === 'createTaskRun' ? [m.body] : []));
+    const creates = worker.messages.flatMap((m) => (m.t === 'task' && m.event.kind === 'create' ? [m.event] : []));
     expect(creates.map((b) => [b.name, b.taskKey, b.dynamicKey, b.state.type])).toEqual([
       ['square', 'square-0', '0', 'RUNNING'],
       ['square', 'square-1', '1', 'RUNNING'],
     ]);
-    const updates = worker.messages.flatMap((m) => (m.t === 'rpc' && m.method === 'setTaskRunState' ? [m.body] : []));
-    expect(updates.map((b) => [b.taskRunId, b.runCount, b.state.type])).toEqual([
-      [creates[0]?.id, 1, 'COMPLETED'],
-      [creates[1]?.id, 1, 'COMPLETED'],
+    const updates = worker.messages.flatMap((m) => (m.t === 'task' && m.event.kind === 'state' ? [m.event] : []));
+    expect(updates.map((b) => [b.id, b.seq, b.runCount, b.state.type])).toEqual([
+      [creates[0]?.id, 1, 1, 'COMPLETED'],
+      [creates[1]?.id, 1, 1, 'COMPLETED'],
     ]);
     expect(worker.logs().map((l) => [l.level, l.message, l.taskRunId ?? null])).toEqual([
       ['info', 'starting with 2', null],
@@ -143,7 +126,9 @@ describe('RegisteredFlow.execute()', () => {
 
     await registered('exec-retry').execute(startFor('exec-retry'), worker);
 
-    const updates = worker.messages.flatMap((m) => (m.t === 'rpc' && m.method === 'setTaskRunState' ? [m.body] : []));
+    const updates = worker.messages.flatMap((m) => (m.t === 'task' && m.event.kind === 'state' ? [m.event] : []));
+    // Numbered in order, so the server applies each once and never moves the task run back.
+    expect(updates.map((b) => b.seq)).toEqual([1, 2, 3]);
     expect(updates.map((b) => [b.runCount, b.state.type, b.state.name ?? null])).toEqual([
       [2, 'RUNNING', 'Retrying'],
       [3, 'RUNNING', 'Retrying'],
@@ -236,20 +221,22 @@ describe('RegisteredFlow.execute()', () => {
     expect(worker.messages.at(-1)).toEqual({ t: 'done', stateType: 'CANCELLED' });
   });
 
-  it('keeps running the flow when the worker cannot record task runs, and says so once', async () => {
-    const one = task('one', async () => 1);
-    flow({ name: 'exec-unrecorded' }, async () => (await one()) + (await one()));
+  it('never waits on the worker for a task: a flow of 50 tasks sends two rpcs in all and 100 task events', async () => {
+    const one = task('one-of-fifty', async (i: number) => i);
+    flow({ name: 'exec-fire-and-forget' }, async () => (await one.map(Array.from({ length: 50 }, (_, i) => i))).length);
     const worker = new MemoryWorker();
-    worker.failTaskRpcs = true;
 
-    await registered('exec-unrecorded').execute(startFor('exec-unrecorded'), worker);
+    await registered('exec-fire-and-forget').execute(startFor('exec-fire-and-forget'), worker);
 
     expect(worker.states()).toEqual(['RUNNING', 'COMPLETED']);
-    const creates = worker.messages.filter((m) => m.t === 'rpc' && m.method === 'createTaskRun');
-    expect(creates).toHaveLength(2);
-    expect(worker.messages.filter((m) => m.t === 'rpc' && m.method === 'setTaskRunState')).toHaveLength(0);
-    const warnings = worker.logs().filter((l) => l.level === 'warning');
-    expect(warnings).toHaveLength(2);
-    expect(warnings[0]?.message).toContain('could not be recorded: RpcFailedError: createTaskRun failed: API unavailable');
+    expect(worker.messages.filter((m) => m.t === 'rpc')).toHaveLength(2);
+    const events = worker.messages.flatMap((m) => (m.t === 'task' ? [m.event] : []));
+    expect(events.filter((e) => e.kind === 'create')).toHaveLength(50);
+    expect(events.filter((e) => e.kind === 'state' && e.state.type === 'COMPLETED')).toHaveLength(50);
+    // Every event was sent before the run's final state was proposed.
+    const finalIndex = worker.messages.findIndex(
+      (m) => m.t === 'rpc' && m.method === 'setState' && m.body.state.type === 'COMPLETED',
+    );
+    expect(worker.messages.slice(finalIndex).some((m) => m.t === 'task')).toBe(false);
   });
 });

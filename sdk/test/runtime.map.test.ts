@@ -76,14 +76,14 @@ describe('task.map()', () => {
     await executeUnderWorker('map-flow', worker);
 
     expect(result).toEqual([1, 4, 9]);
-    const creates = worker.rpcs('createTaskRun').map((b) => [b.name, b.taskKey, b.dynamicKey]);
+    const creates = worker.creates().map((b) => [b.name, b.taskKey, b.dynamicKey]);
     expect(creates).toEqual([
       ['map-square', 'map-square-0', '0'],
       ['map-square', 'map-square-1[0]', '0'],
       ['map-square', 'map-square-1[1]', '1'],
       ['map-square', 'map-square-1[2]', '2'],
     ]);
-    const completed = worker.rpcs('setTaskRunState').filter((b) => b.state.type === 'COMPLETED');
+    const completed = worker.taskStates().filter((b) => b.state.type === 'COMPLETED');
     expect(completed).toHaveLength(4);
   });
 

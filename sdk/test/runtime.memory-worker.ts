@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import type { JsonObject, StateProposalResponse } from '../src/contracts/index.js';
+import type { JsonObject, StateProposalResponse, TaskRunEvent } from '../src/contracts/index.js';
 import { flowRegistry, type RunnerToWorkerMessage, type StartMessage } from '../src/runtime/index.js';
 
 export type Rpc = Extract<RunnerToWorkerMessage, { t: 'rpc' }>;
@@ -50,6 +50,20 @@ export class MemoryWorker extends EventEmitter {
   rpcs<M extends Rpc['method']>(method: M): RpcOf<M>['body'][] {
     const matching = this.messages.filter((m): m is RpcOf<M> => m.t === 'rpc' && m.method === method);
     return matching.map((m) => m.body as RpcOf<M>['body']);
+  }
+
+  /** Task-run creations sent, in order, each with the subflow run it names (if any). */
+  creates(): (Extract<TaskRunEvent, { kind: 'create' }> & { flowRunId?: string | undefined })[] {
+    return this.messages.flatMap((m) =>
+      m.t === 'task' && m.event.kind === 'create' ? [{ ...m.event, flowRunId: m.flowRunId }] : [],
+    );
+  }
+
+  /** Task-run state changes sent, in order. */
+  taskStates(): (Extract<TaskRunEvent, { kind: 'state' }> & { flowRunId?: string | undefined })[] {
+    return this.messages.flatMap((m) =>
+      m.t === 'task' && m.event.kind === 'state' ? [{ ...m.event, flowRunId: m.flowRunId }] : [],
+    );
   }
 
   logs(): Extract<RunnerToWorkerMessage, { t: 'log' }>[] {

@@ -127,8 +127,9 @@ function startRun(
 
 function describeMessage(m: RunnerToWorkerMessage): string {
   switch (m.t) {
+    case 'task':
+      return m.event.kind === 'create' ? `createTaskRun ${m.event.taskKey}` : `setTaskRunState ${m.event.state.type}`;
     case 'rpc':
-      if (m.method === 'createTaskRun') return `createTaskRun ${m.body.taskKey}`;
       if (m.method === 'createChildRun') return `createChildRun ${m.body.flowName}`;
       if (m.method === 'createArtifact') return `createArtifact ${m.body.key}`;
       return `${m.method} ${m.body.state.type}`;
@@ -161,11 +162,9 @@ describe('runner', () => {
       'setState COMPLETED',
       'done COMPLETED',
     ]);
-    const created = run.messages.filter((m) => m.t === 'rpc' && m.method === 'createTaskRun');
+    const created = run.messages.flatMap((m) => (m.t === 'task' && m.event.kind === 'create' ? [m.event.id] : []));
     const taskLogs = run.messages.filter((m) => m.t === 'log' && m.taskRunId);
-    expect(taskLogs.map((m) => m.t === 'log' && m.taskRunId)).toEqual(
-      created.flatMap((m) => (m.t === 'rpc' && m.method === 'createTaskRun' ? [m.body.id, m.body.id] : [])),
-    );
+    expect(taskLogs.map((m) => m.t === 'log' && m.taskRunId)).toEqual(created.flatMap((id) => [id, id]));
     // console.log inside the flow became log messages, not stdout lines.
     expect(run.stdout()).not.toContain('printed');
   });

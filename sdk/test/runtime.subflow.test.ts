@@ -38,7 +38,7 @@ describe('subflows', () => {
 
     expect(result).toBe(12);
     const [childRun] = worker.rpcs('createChildRun');
-    const creates = worker.rpcs('createTaskRun');
+    const creates = worker.creates();
     const call = creates.find((c) => c.name === 'sub-child');
     expect(call).toMatchObject({ taskKey: 'sub-child-0', dynamicKey: '0', state: { type: 'RUNNING' } });
     expect(call?.flowRunId).toBeUndefined();
@@ -58,7 +58,7 @@ describe('subflows', () => {
     expect(parentTask?.taskKey).toBe('sub-double-0');
     expect(worker.logs().find((l) => l.message === 'inside the child')?.flowRunId).toBe(childId);
     expect(worker.logs().find((l) => l.message === 'inside the parent')?.flowRunId).toBeUndefined();
-    const callDone = worker.rpcs('setTaskRunState').find((s) => s.taskRunId === call?.id);
+    const callDone = worker.taskStates().find((s) => s.id === call?.id);
     expect(callDone).toMatchObject({ state: { type: 'COMPLETED', data: { flowRunId: childId } } });
     expect(start.run.flowName).toBe('sub-parent');
   });
@@ -77,7 +77,7 @@ describe('subflows', () => {
     expect(middleRun?.parentFlowRunId).toBeUndefined();
     expect(leafRun).toMatchObject({ flowName: 'sub-leaf', parentFlowRunId: middleId });
     // The leaf's call is a task run of the middle run.
-    expect(worker.rpcs('createTaskRun').find((c) => c.name === 'sub-leaf')?.flowRunId).toBe(middleId);
+    expect(worker.creates().find((c) => c.name === 'sub-leaf')?.flowRunId).toBe(middleId);
     expect(worker.rpcs('setState').map((s) => [s.flowRunId ?? 'root', s.state.type])).toEqual([
       ['root', 'RUNNING'],
       [leafId, 'COMPLETED'],
@@ -102,7 +102,7 @@ describe('subflows', () => {
         ['parent', 'FAILED', 'Error: child broke'],
       ],
     );
-    const call = worker.rpcs('setTaskRunState').find((s) => s.state.type === 'FAILED');
+    const call = worker.taskStates().find((s) => s.state.type === 'FAILED');
     expect(call?.state.message).toBe('Error: child broke');
   });
 

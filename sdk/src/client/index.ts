@@ -111,6 +111,38 @@ function parseRetryAfter(value: string | string[] | undefined): number | null {
   return Number.isNaN(date) ? null : Math.max(0, date - Date.now());
 }
 
+/** The calls in flight under each caller's signal, aborted together by one listener on it. */
+const linked = new WeakMap<AbortSignal, Set<AbortController>>();
+
+/**
+ * Aborts `controller` when `outer` aborts, with one listener per outer signal however many calls
+ * share it: a listener per call (AbortSignal.any) piled up on a run's signal with hundreds of calls
+ * in flight and tripped MaxListenersExceededWarning. Returns the unlink for when the call ends.
+ */
+function linkAbort(outer: AbortSignal, controller: AbortController): () => void {
+  if (outer.aborted) {
+    controller.abort(outer.reason);
+    return () => {};
+  }
+  let calls = linked.get(outer);
+  if (!calls) {
+    const set = new Set<AbortController>();
+    calls = set;
+    linked.set(outer, set);
+    outer.addEventListener(
+      'abort',
+      () => {
+        for (const call of set) call.abort(outer.reason);
+        set.clear();
+      },
+      { once: true },
+    );
+  }
+  calls.add(controller);
+  const set = calls;
+  return () => set.delete(controller);
+}
+
 /** Typed HTTP client for the Outpost API, shared by the SDK, CLI, worker and tests. */
 export class OutpostClient {
   readonly baseUrl: string;
@@ -165,19 +197,28 @@ export class OutpostClient {
     const waitMs = (raw.body as { waitMs?: unknown } | undefined)?.waitMs;
     const wait = typeof waitMs === 'number' ? waitMs : 0;
     const timeout = (options.timeoutMs ?? this.timeoutMs) + wait;
-    const signal = options.signal
-      ? AbortSignal.any([options.signal, AbortSignal.timeout(timeout)])
-      : AbortSignal.timeout(timeout);
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(new DOMException('the request timed out', 'TimeoutError')), timeout);
+    const unlink = options.signal ? linkAbort(options.signal, controller) : null;
     let status: number;
     let text: string;
     let retryAfter: string | string[] | undefined;
     try {
-      const res = await request(url, { method: def.method, headers, body, signal, dispatcher: this.dispatcher });
+      const res = await request(url, {
+        method: def.method,
+        headers,
+        body,
+        signal: controller.signal,
+        dispatcher: this.dispatcher,
+      });
       status = res.statusCode;
       retryAfter = res.headers['retry-after'];
       text = await res.body.text();
     } catch (error) {
       return { ok: false, kind: 'network_error', message: (error as Error).message, cause: error };
+    } finally {
+      clearTimeout(timer);
+      unlink?.();
     }
     if (status >= 400) {
       let problem: Problem | null = null;

@@ -131,11 +131,17 @@ export {
 } from './states.js';
 export { StateCounts, StatsOverviewQuery, StatsOverviewResponse, StatsWindow } from './stats.js';
 export {
+  MAX_TASK_RUN_EVENTS,
   TaskRun,
+  TaskRunBatchRequest,
+  TaskRunBatchResponse,
   TaskRunCreateRequest,
-  TaskRunListResponse,
+  TaskRunEvent,
+  TaskRunListQuery,
+  TaskRunPageResponse,
   TaskRunResponse,
   TaskRunSetStateRequest,
+  TaskRunSummaryResponse,
 } from './task-runs.js';
 export {
   Member,

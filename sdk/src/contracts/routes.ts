@@ -66,7 +66,16 @@ import {
 } from './schedules.js';
 import { AuthSessionCreateRequest, AuthSessionCreateResponse, AuthSessionDeleteResponse } from './sessions.js';
 import { StatsOverviewQuery, StatsOverviewResponse } from './stats.js';
-import { TaskRunCreateRequest, TaskRunListResponse, TaskRunResponse, TaskRunSetStateRequest } from './task-runs.js';
+import {
+  TaskRunBatchRequest,
+  TaskRunBatchResponse,
+  TaskRunCreateRequest,
+  TaskRunListQuery,
+  TaskRunPageResponse,
+  TaskRunResponse,
+  TaskRunSetStateRequest,
+  TaskRunSummaryResponse,
+} from './task-runs.js';
 import {
   Member,
   MemberAddRequest,
@@ -386,10 +395,28 @@ export const routes = {
   taskRunsList: route({
     method: 'GET',
     path: '/flow-runs/:id/task-runs',
-    summary: "A run's task runs",
+    summary: "A page of a run's task runs, oldest first, by state or task name",
     access: { roles: READERS, runToken: true },
     params: IdParam,
-    response: TaskRunListResponse,
+    query: TaskRunListQuery,
+    response: TaskRunPageResponse,
+  }),
+  taskRunsSummary: route({
+    method: 'GET',
+    path: '/flow-runs/:id/task-runs/summary',
+    summary: "A run's task runs counted by state and by task name, and their activity over time",
+    access: { roles: READERS },
+    params: IdParam,
+    response: TaskRunSummaryResponse,
+  }),
+  taskRunsBatch: route({
+    method: 'POST',
+    path: '/flow-runs/:id/task-runs/batch',
+    summary: 'Record many task-run creations and state changes in order (idempotent by task-run id and sequence)',
+    access: { roles: ['worker'], runToken: true },
+    params: IdParam,
+    body: TaskRunBatchRequest,
+    response: TaskRunBatchResponse,
   }),
   taskRunsSetState: route({
     method: 'POST',

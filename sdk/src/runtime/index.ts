@@ -18,7 +18,6 @@ export {
   CancelMessage,
   CreateArtifactBody,
   CreateChildRunBody,
-  CreateTaskRunBody,
   DoneMessage,
   LogMessage,
   ReadyMessage,
@@ -28,8 +27,8 @@ export {
   RunDescriptor,
   RunnerToWorkerMessage,
   SetStateBody,
-  SetTaskRunStateBody,
   StartMessage,
+  TaskEventMessage,
   WorkerToRunnerMessage,
 } from './protocol.js';
 export type { RegisteredFlow } from './registry.js';

@@ -3,7 +3,7 @@ import { ArtifactFields, checkArtifactData } from '../contracts/artifacts.js';
 import { Id, JsonObject, Name } from '../contracts/common.js';
 import { LogLevel } from '../contracts/logs.js';
 import { ProposedState } from '../contracts/states.js';
-import { TaskRunCreateRequest } from '../contracts/task-runs.js';
+import { TaskRunEvent } from '../contracts/task-runs.js';
 
 /*
  * The messages exchanged over Node's IPC channel between the worker and the flow process
@@ -67,17 +67,14 @@ const ChildRunId = Id.optional();
 export const SetStateBody = z.strictObject({ transitionId: Id, state: ProposedState, flowRunId: ChildRunId });
 export type SetStateBody = z.infer<typeof SetStateBody>;
 
-/** The worker adds `flowRunAttempt`: the attempt is the worker's to assert, not the child's. */
-export const CreateTaskRunBody = TaskRunCreateRequest.omit({ flowRunAttempt: true }).extend({ flowRunId: ChildRunId });
-export type CreateTaskRunBody = z.infer<typeof CreateTaskRunBody>;
-
-export const SetTaskRunStateBody = z.strictObject({
-  taskRunId: Id,
-  runCount: z.number().int().min(1).optional(),
-  state: ProposedState,
-  flowRunId: ChildRunId,
-});
-export type SetTaskRunStateBody = z.infer<typeof SetTaskRunStateBody>;
+/**
+ * A task run's creation or state change, sent without waiting for an answer: the worker batches
+ * these (with the run's attempt and token) into `POST /flow-runs/:id/task-runs/batch`, so a task
+ * never waits on the network to start. The IPC channel keeps them in order; the event's `seq` keeps
+ * the server in order whatever happens to the batches.
+ */
+export const TaskEventMessage = z.strictObject({ t: z.literal('task'), event: TaskRunEvent, flowRunId: ChildRunId });
+export type TaskEventMessage = z.infer<typeof TaskEventMessage>;
 
 /**
  * Start a subflow run: the worker creates it (RUNNING, linked to its parent) with the run token and
@@ -101,8 +98,6 @@ export type CreateArtifactBody = z.infer<typeof CreateArtifactBody>;
 
 export const RpcRequest = z.discriminatedUnion('method', [
   z.strictObject({ t: z.literal('rpc'), id: z.number().int(), method: z.literal('setState'), body: SetStateBody }),
-  z.strictObject({ t: z.literal('rpc'), id: z.number().int(), method: z.literal('createTaskRun'), body: CreateTaskRunBody }),
-  z.strictObject({ t: z.literal('rpc'), id: z.number().int(), method: z.literal('setTaskRunState'), body: SetTaskRunStateBody }),
   z.strictObject({ t: z.literal('rpc'), id: z.number().int(), method: z.literal('createChildRun'), body: CreateChildRunBody }),
   z.strictObject({ t: z.literal('rpc'), id: z.number().int(), method: z.literal('createArtifact'), body: CreateArtifactBody }),
 ]);
@@ -126,5 +121,5 @@ export const DoneMessage = z.strictObject({ t: z.literal('done'), stateType: Pro
 export type DoneMessage = z.infer<typeof DoneMessage>;
 
 /** Flow process → worker. */
-export const RunnerToWorkerMessage = z.union([ReadyMessage, LogMessage, RpcRequest, DoneMessage]);
+export const RunnerToWorkerMessage = z.union([ReadyMessage, LogMessage, TaskEventMessage, RpcRequest, DoneMessage]);
 export type RunnerToWorkerMessage = z.infer<typeof RunnerToWorkerMessage>;

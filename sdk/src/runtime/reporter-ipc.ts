@@ -3,9 +3,10 @@ import * as z from 'zod';
 import { Id } from '../contracts/common.js';
 import { StateProposalResponse } from '../contracts/runs.js';
 import type { ProposedState } from '../contracts/states.js';
+import type { TaskRunEvent } from '../contracts/task-runs.js';
 import type { RunInfo } from './context.js';
 import type { IpcChannel } from './ipc-channel.js';
-import type { CreateArtifactBody, CreateChildRunBody, CreateTaskRunBody, SetTaskRunStateBody } from './protocol.js';
+import type { CreateArtifactBody, CreateChildRunBody } from './protocol.js';
 import type { LogRecord, ProposalOutcome, Reporter } from './reporter.js';
 
 /** The parts of the created `FlowRun` the runtime needs. */
@@ -51,12 +52,8 @@ export class IpcReporter implements Reporter {
     return { status, stateType: judged.type, reason, waitSeconds };
   }
 
-  async createTaskRun(body: CreateTaskRunBody): Promise<void> {
-    await this.channel.rpc('createTaskRun', { ...body, ...this.target });
-  }
-
-  async setTaskRunState(body: SetTaskRunStateBody): Promise<void> {
-    await this.channel.rpc('setTaskRunState', { ...body, ...this.target });
+  taskRunEvent(event: TaskRunEvent): void {
+    this.channel.send({ t: 'task', event, ...this.target });
   }
 
   async createChildRun(body: Omit<CreateChildRunBody, 'parentFlowRunId'>): Promise<RunInfo> {

@@ -59,9 +59,7 @@ export class LocalReporter implements Reporter {
     return { status: 'ACCEPT', stateType: state.type, reason: null, waitSeconds: null };
   }
 
-  async createTaskRun(): Promise<void> {}
-
-  async setTaskRunState(): Promise<void> {}
+  taskRunEvent(): void {}
 
   async createChildRun(): Promise<null> {
     return null;

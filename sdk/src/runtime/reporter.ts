@@ -1,7 +1,8 @@
 import type { LogLevel } from '../contracts/logs.js';
 import type { ProposalStatus, ProposedState, StateType } from '../contracts/states.js';
+import type { TaskRunEvent } from '../contracts/task-runs.js';
 import type { RunInfo } from './context.js';
-import type { CreateArtifactBody, CreateChildRunBody, CreateTaskRunBody, SetTaskRunStateBody } from './protocol.js';
+import type { CreateArtifactBody, CreateChildRunBody } from './protocol.js';
 
 /** One line from `log.*` or a captured `console.*` call, with the run and task it belongs to. */
 export interface LogRecord {
@@ -34,8 +35,8 @@ export interface Reporter {
   readonly recordsRuns: boolean;
   log(record: LogRecord): void;
   proposeState(state: ProposedState): Promise<ProposalOutcome>;
-  createTaskRun(body: CreateTaskRunBody): Promise<void>;
-  setTaskRunState(body: SetTaskRunStateBody): Promise<void>;
+  /** A task run's creation or state change; sent on, never waited for (see TaskEventMessage). */
+  taskRunEvent(event: TaskRunEvent): void;
   /**
    * Record a subflow run of the run this reporter speaks for, and return it; null when this
    * reporter records no runs (run locally), in which case the subflow simply runs inline.

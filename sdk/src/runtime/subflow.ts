@@ -36,7 +36,7 @@ export async function runSubflow(def: FlowDefinition, rawParams: unknown, parent
   const slot = callSlot(parent, def.name);
   const callId = randomUUID();
   const call = new TaskRunRecord(parent.reporter, callId);
-  await call.create({ id: callId, name: def.name, ...slot }, { type: 'RUNNING' });
+  call.create({ id: callId, name: def.name, ...slot }, { type: 'RUNNING' });
   const child = await createChild(def.name, rawParams, parent.reporter, call.recorded ? callId : undefined);
 
   let settled: Settled;
@@ -56,10 +56,7 @@ export async function runSubflow(def: FlowDefinition, rawParams: unknown, parent
     terminal = terminalState(settled, parent.signal);
     await finishChild(reporter, terminal, def.name);
   }
-  await call.set(
-    1,
-    terminal.type === 'COMPLETED' ? { type: 'COMPLETED', data: child ? { flowRunId: child.id } : null } : terminal,
-  );
+  call.set(1, terminal.type === 'COMPLETED' ? { type: 'COMPLETED', data: child ? { flowRunId: child.id } : null } : terminal);
   if (!settled.ok) throw settled.thrown;
   return settled.result;
 }

@@ -49,8 +49,8 @@ const NEVER_ABORTED = new AbortController().signal;
 /**
  * One call of a task: a cache lookup when caching is on (a hit is recorded COMPLETED/Cached and the
  * body never runs), then attempts with retries and timeouts, every state reported to the run. The
- * task run is created RUNNING, so an uncached call costs the reporter three messages (create,
- * COMPLETED or FAILED, and nothing in between) — under the worker, each is a round trip.
+ * task run is created RUNNING, so an uncached call sends two events (create, then COMPLETED or
+ * FAILED), neither waited for: the worker ships them in batches.
  */
 export async function runTask<A extends unknown[], R>(
   settings: TaskRunSettings,
@@ -77,19 +77,16 @@ export async function runTask<A extends unknown[], R>(
 
   const lookup = cache ? await cache.lookup(args, inScope) : null;
   if (lookup?.hit) {
-    await record.create(
-      { ...created, cacheKey: lookup.key },
-      { type: 'COMPLETED', name: 'Cached', data: { cacheKey: lookup.key } },
-    );
+    record.create({ ...created, cacheKey: lookup.key }, { type: 'COMPLETED', name: 'Cached', data: { cacheKey: lookup.key } });
     return lookup.hit.value as Awaited<R>;
   }
-  await record.create(lookup ? { ...created, cacheKey: lookup.key } : created, { type: 'RUNNING' });
+  record.create(lookup ? { ...created, cacheKey: lookup.key } : created, { type: 'RUNNING' });
   for (let runCount = 1; ; runCount++) {
-    if (runCount > 1) await record.set(runCount, { type: 'RUNNING', name: 'Retrying' });
+    if (runCount > 1) record.set(runCount, { type: 'RUNNING', name: 'Retrying' });
     try {
       const result = await attempt(settings, fn, args, identity.taskKey, run?.signal, (signal) => contextFor(runCount, signal));
       const stored = lookup && cache ? await cache.store(lookup.key, result, inScope) : null;
-      await record.set(runCount, { type: 'COMPLETED', data: stored });
+      record.set(runCount, { type: 'COMPLETED', data: stored });
       return result;
     } catch (thrown) {
       const error = toError(thrown);
@@ -97,7 +94,7 @@ export async function runTask<A extends unknown[], R>(
       const canRetry = runCount <= settings.retries && !run?.signal.aborted && (settings.retryOn?.(error) ?? true);
       if (!canRetry) {
         withTaskScope(scoped, () => log.error(`task failed after ${runCount} attempt(s): ${describeError(error)}`));
-        await record.set(runCount, { type: 'FAILED', message: describeError(error).slice(0, MAX_STATE_MESSAGE) });
+        record.set(runCount, { type: 'FAILED', message: describeError(error).slice(0, MAX_STATE_MESSAGE) });
         throw thrown;
       }
       const delayMs = retryDelayMs(runCount, settings);
@@ -109,7 +106,7 @@ export async function runTask<A extends unknown[], R>(
       try {
         await sleep(delayMs, run?.signal);
       } catch (aborted) {
-        await record.set(runCount, { type: 'FAILED', message: describeError(toError(aborted)).slice(0, MAX_STATE_MESSAGE) });
+        record.set(runCount, { type: 'FAILED', message: describeError(toError(aborted)).slice(0, MAX_STATE_MESSAGE) });
         throw aborted;
       }
     }
@@ -142,41 +139,42 @@ async function attempt<A extends unknown[], R>(
 }
 
 /**
- * The task run as the control plane sees it. Reporting is best effort: a task run the worker could
- * not record must not fail the customer's computation, so failures become one warning line.
+ * The task run as the control plane sees it. Its creation and state changes are events the reporter
+ * sends on without waiting (the worker batches them), each numbered so the server applies them once
+ * and in order. Run locally, nothing is sent.
  */
 export class TaskRunRecord {
-  private disabled: boolean;
+  private readonly records: boolean;
+  /** The sequence number of the last event sent: 0 is the creation. */
+  private seq = 0;
 
   constructor(
     private readonly reporter: Reporter,
     private readonly taskRunId: string,
   ) {
-    this.disabled = !reporter.recordsRuns;
+    this.records = reporter.recordsRuns;
   }
 
-  async create(body: { id: string; name: string; taskKey: string; dynamicKey: string; cacheKey?: string }, state: ProposedState) {
-    if (this.disabled) return;
-    await this.report(() => this.reporter.createTaskRun({ ...body, state }));
+  create(body: { id: string; name: string; taskKey: string; dynamicKey: string; cacheKey?: string }, state: ProposedState): void {
+    if (!this.records) return;
+    this.reporter.taskRunEvent({ kind: 'create', ...body, state, at: new Date().toISOString() });
   }
 
-  async set(runCount: number, state: ProposedState): Promise<void> {
-    if (this.disabled) return;
-    await this.report(() => this.reporter.setTaskRunState({ taskRunId: this.taskRunId, runCount, state }));
+  set(runCount: number, state: ProposedState): void {
+    if (!this.records) return;
+    this.seq += 1;
+    this.reporter.taskRunEvent({
+      kind: 'state',
+      id: this.taskRunId,
+      seq: this.seq,
+      runCount,
+      state,
+      at: new Date().toISOString(),
+    });
   }
 
-  /** False when the task run is not being recorded (run locally, or a report failed). */
+  /** False when the task run is not being recorded (run locally). */
   get recorded(): boolean {
-    return !this.disabled;
-  }
-
-  private async report(send: () => Promise<void>): Promise<void> {
-    if (this.disabled) return;
-    try {
-      await send();
-    } catch (error) {
-      this.disabled = true;
-      log.warning(`task run ${this.taskRunId} could not be recorded: ${describeError(toError(error))}`);
-    }
+    return this.records;
   }
 }

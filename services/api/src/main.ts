@@ -43,6 +43,9 @@ const Env = z.object({
   /** Requests a minute per worker key or run, and per workspace (workers and runs). */
   OUTPOST_RATE_LIMIT_RUNTIME_KEY_PER_MINUTE: perMinute,
   OUTPOST_RATE_LIMIT_RUNTIME_WORKSPACE_PER_MINUTE: perMinute,
+  /** Batched items (task-run events, log lines, state proposals) a minute per worker key or run, and per workspace. */
+  OUTPOST_RATE_LIMIT_RUNTIME_ITEMS_PER_MINUTE: perMinute,
+  OUTPOST_RATE_LIMIT_RUNTIME_WORKSPACE_ITEMS_PER_MINUTE: perMinute,
   /** Requests a minute per client address without a credential (sign-in, single sign-on, JWKS). */
   OUTPOST_RATE_LIMIT_ANONYMOUS_PER_MINUTE: perMinute,
 });
@@ -64,6 +67,8 @@ Environment:
   OUTPOST_TRUSTED_PROXY_HOPS  reverse proxies whose X-Forwarded-For is believed (default: 0)
   OUTPOST_RATE_LIMIT_KEY_PER_MINUTE / _WORKSPACE_PER_MINUTE                 (default: 1250 / 5000)
   OUTPOST_RATE_LIMIT_RUNTIME_KEY_PER_MINUTE / _RUNTIME_WORKSPACE_PER_MINUTE (default: 3000 / 60000)
+  OUTPOST_RATE_LIMIT_RUNTIME_ITEMS_PER_MINUTE / _RUNTIME_WORKSPACE_ITEMS_PER_MINUTE
+                          items of batches (task-run events, log lines)    (default: 1200000 / 12000000)
   OUTPOST_RATE_LIMIT_ANONYMOUS_PER_MINUTE                                   (default: 300)
     Limits are per API process: with N replicas a client may reach N times them.
 `;
@@ -136,6 +141,8 @@ export async function main(argv: string[]): Promise<number> {
         workspacePerMinute: env.data.OUTPOST_RATE_LIMIT_WORKSPACE_PER_MINUTE,
         runtimeKeyPerMinute: env.data.OUTPOST_RATE_LIMIT_RUNTIME_KEY_PER_MINUTE,
         runtimeWorkspacePerMinute: env.data.OUTPOST_RATE_LIMIT_RUNTIME_WORKSPACE_PER_MINUTE,
+        runtimeItemsPerMinute: env.data.OUTPOST_RATE_LIMIT_RUNTIME_ITEMS_PER_MINUTE,
+        runtimeWorkspaceItemsPerMinute: env.data.OUTPOST_RATE_LIMIT_RUNTIME_WORKSPACE_ITEMS_PER_MINUTE,
         anonymousPerMinute: env.data.OUTPOST_RATE_LIMIT_ANONYMOUS_PER_MINUTE,
       }),
     });

@@ -193,7 +193,13 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     const app = createApp(deps);
 
     const loop =
-      options.loops === false ? null : new LeaseExpiryLoop(sql, databaseUrl, logger, { leaseSeconds, ...options.leaseExpiry, graceSeconds: leaseGraceSeconds });
+      options.loops === false
+        ? null
+        : new LeaseExpiryLoop(sql, databaseUrl, logger, {
+            leaseSeconds,
+            ...options.leaseExpiry,
+            graceSeconds: leaseGraceSeconds,
+          });
     if (loop) {
       cleanups.push(() => loop.stop());
       loop.start();

@@ -180,6 +180,8 @@ export const TEST_RATE_LIMITS = {
   workspacePerMinute: 10_000_000,
   runtimeKeyPerMinute: 10_000_000,
   runtimeWorkspacePerMinute: 10_000_000,
+  runtimeItemsPerMinute: 1_000_000_000,
+  runtimeWorkspaceItemsPerMinute: 1_000_000_000,
   anonymousPerMinute: 10_000_000,
   signInAttemptsPerAccount: 1_000_000,
   signInAttemptsPerAddress: 1_000_000,

@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { ApiError } from '../src/errors.js';
-import { RateLimiter, TokenBuckets } from '../src/http/rate-limit.js';
+import { batchItems, RateLimiter, TokenBuckets } from '../src/http/rate-limit.js';
 
 function clock(start = 0) {
   let now = start;
@@ -87,5 +87,50 @@ describe('rate limiter', () => {
   test('refuses settings that are not positive numbers', () => {
     expect(() => new RateLimiter({ keyPerMinute: 0 })).toThrow(/keyPerMinute/);
     expect(() => new RateLimiter({ burstSeconds: Number.NaN })).toThrow(/burstSeconds/);
+  });
+});
+
+describe('batched work', () => {
+  const run = { workspaceId: 'w1', credential: 'run-1', traffic: 'runtime' as const };
+
+  test('a 10,000-item map reported in batches is never refused at the default rates', () => {
+    const time = clock();
+    const limiter = new RateLimiter({}, time.now);
+    // 20,000 task-run events and 20,000 log lines in 80 requests over five seconds, as the worker sends them.
+    for (let i = 0; i < 80; i++) {
+      limiter.check(run);
+      limiter.chargeItems(run, batchItems({ events: new Array(500).fill({}) }));
+      time.advance(62);
+    }
+  });
+
+  test('a batch costs what it carries: a flood of items is refused with Retry-After, while requests alone still pass', () => {
+    const time = clock();
+    const limiter = new RateLimiter({ runtimeItemsPerMinute: 60_000, burstSeconds: 15 }, time.now);
+    // A burst of 15 s at 1,000 items a second: fifteen batches of 1,000, then no more.
+    for (let i = 0; i < 15; i++) limiter.chargeItems(run, 1000);
+    const refused = (() => {
+      try {
+        limiter.chargeItems(run, 1000);
+        return null;
+      } catch (error) {
+        return error as ApiError;
+      }
+    })();
+    expect(refused?.status).toBe(429);
+    expect(refused?.headers?.['retry-after']).toBe('1');
+    // Another run of the workspace has its own allowance; people's traffic is not metered by items.
+    limiter.chargeItems({ ...run, credential: 'run-2' }, 1000);
+    limiter.chargeItems({ workspaceId: 'w1', credential: 'key-1', traffic: 'api' }, 1_000_000);
+    time.advance(1000);
+    limiter.chargeItems(run, 1000);
+  });
+
+  test('counts the items of every batch field, and each run’s lines in a batch of runs', () => {
+    expect(batchItems({ events: [1, 2, 3] })).toBe(3);
+    expect(batchItems({ attempt: 1, logs: [1, 2] })).toBe(2);
+    expect(batchItems({ items: [{ logs: [1, 2, 3] }, { logs: [4] }] })).toBe(6);
+    expect(batchItems({ name: 'x' })).toBe(0);
+    expect(batchItems(undefined)).toBe(0);
   });
 });

@@ -28,6 +28,20 @@ const VALID: Partial<Record<RouteName, Record<string, unknown>>> = {
   flowRunsSetState: { transitionId: randomUUID(), state: { type: 'CANCELLING' } },
   taskRunsCreate: { id: randomUUID(), flowRunAttempt: 1, name: 't', taskKey: 't', dynamicKey: '0', state: { type: 'RUNNING' } },
   taskRunsSetState: { flowRunAttempt: 1, state: { type: 'COMPLETED' } },
+  taskRunsBatch: {
+    flowRunAttempt: 1,
+    events: [
+      {
+        kind: 'create',
+        id: randomUUID(),
+        name: 't',
+        taskKey: 't',
+        dynamicKey: '0',
+        state: { type: 'RUNNING' },
+        at: new Date().toISOString(),
+      },
+    ],
+  },
   logsWrite: { attempt: 1, logs: [{ seq: 1, timestamp: new Date().toISOString(), level: 'info', message: 'm' }] },
   poolRunsSetStates: { items: [{ flowRunId: RUN_ID, transitionId: randomUUID(), attempt: 1, state: { type: 'RUNNING' } }] },
   poolRunsLogsWrite: {

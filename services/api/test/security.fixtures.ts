@@ -270,6 +270,26 @@ export const FIXTURES: Record<RouteName, Fixture> = {
     const { run: r, bearer } = await s.runFor(c);
     return { params: run(r.id), bearer };
   },
+  taskRunsSummary: async (s, c) => {
+    const { run: r, bearer } = await s.runFor(c);
+    return { params: run(r.id), bearer };
+  },
+  taskRunsBatch: async (s, c) => {
+    const { run: r, bearer } = await s.runFor(c);
+    const id = randomUUID();
+    const at = new Date().toISOString();
+    return {
+      params: run(r.id),
+      bearer,
+      body: {
+        flowRunAttempt: 1,
+        events: [
+          { kind: 'create', id, name: 't', taskKey: 't', dynamicKey: '0', state: { type: 'RUNNING' }, at },
+          { kind: 'state', id, seq: 1, state: { type: 'COMPLETED' }, at },
+        ],
+      },
+    };
+  },
   taskRunsSetState: async (s, c) => {
     const { run: r, bearer } = await s.runFor(c);
     return {

@@ -15,6 +15,7 @@ import { Redactor } from '../redact.js';
 import type { RunnerPool } from '../runner-pool.js';
 import { JobConfigError, resolveJobVariables, type SecretResolver } from '../secrets.js';
 import { type LogInput, LogShipper } from '../ship-logs.js';
+import { TaskRunShipper } from '../ship-task-runs.js';
 import { isSourceAllowed } from '../sources/allow.js';
 import { fetchBundle } from '../sources/pull.js';
 import { decideEnding, describeExit, type RunOutcome, STOP_STRENGTH, type StopReason } from './final-state.js';
@@ -59,6 +60,8 @@ export class RunExecution {
   readonly api: RunApi;
   private readonly log: Logger;
   private readonly shipper: LogShipper;
+  /** Task-run events of the run and its subflow runs, in batches. */
+  private readonly taskRuns: TaskRunShipper;
   /** Subflow runs the flow process started, each with its own log shipper. */
   private readonly subflows: SubflowRuns;
   private redactor = new Redactor([]);
@@ -87,6 +90,18 @@ export class RunExecution {
     this.lastState = claimed.flowRun.state;
     this.log = deps.logger.child({ runId: this.runId, attempt: this.attempt });
     this.api = new RunApi(deps.client, this.runId, this.attempt, claimed.token, this.log, this.abort.signal);
+    this.taskRuns = new TaskRunShipper({
+      api: this.api,
+      redactor: () => this.redactor,
+      logger: this.log,
+      onStaleAttempt: () => this.lose(),
+      runLog: (level, message) => this.runLog(level, message),
+    });
+    // A log line may name a task run: the task runs created before it are stored first, so the link holds.
+    const sendLogs = (runId: string) => async (batch: Parameters<typeof this.api.call<'logsWrite'>>[1]['body']) => {
+      await this.taskRuns.flush();
+      return this.api.call('logsWrite', { params: { id: runId }, body: batch }, 0, { abortable: false });
+    };
     this.shipper = new LogShipper({
       runId: this.runId,
       attempt: this.attempt,
@@ -95,7 +110,7 @@ export class RunExecution {
       batchMs: deps.options.logBatchMs,
       logger: this.log,
       redact: (text) => this.redactor.redact(text),
-      send: (batch) => this.api.call('logsWrite', { params: { id: this.runId }, body: batch }, 0, { abortable: false }),
+      send: sendLogs(this.runId),
     });
     this.subflows = new SubflowRuns(
       this.attempt,
@@ -108,7 +123,7 @@ export class RunExecution {
           batchMs: deps.options.logBatchMs,
           logger: this.log,
           redact: (text) => this.redactor.redact(text),
-          send: (batch) => this.api.call('logsWrite', { params: { id: runId }, body: batch }, 0, { abortable: false }),
+          send: sendLogs(runId),
         }),
     );
     this.renewed(claimedAt);
@@ -261,6 +276,7 @@ export class RunExecution {
     const rpc = new RpcServer({
       api: this.api,
       shipper: this.shipper,
+      taskRuns: this.taskRuns,
       subflows: this.subflows,
       redactor: () => this.redactor,
       logger: this.log,
@@ -292,6 +308,10 @@ export class RunExecution {
           } as const;
           if (message.flowRunId === undefined || message.flowRunId === this.runId) this.shipper.push(line);
           else if (!this.subflows.push(message.flowRunId, line)) this.log.warn('ignored a log line for an unknown subflow run');
+        } else if (message.t === 'task') {
+          const target = message.flowRunId ?? this.runId;
+          if (target === this.runId || this.subflows.has(target)) this.taskRuns.push(target, message.event);
+          else this.log.warn('ignored a task-run event for an unknown subflow run');
         } else if (message.t === 'rpc')
           void rpc.serve(this.proc, message, this.stopReason === 'lost' || this.stopReason === 'lease-expired');
       },
@@ -381,6 +401,8 @@ export class RunExecution {
       this.log.info({ code: exit.code, signal: exit.signal, ending }, 'flow process ended');
       if (ending !== 'reported') this.runLog(ending === 'crashed' ? 'error' : 'info', `flow process ${describeExit(exit)}`);
     } else if (startFailure) this.runLog('error', startFailure.message);
+    // Task runs the process reported are recorded before the run's final state, and before the lines that name them.
+    if (this.taskRuns.pending > 0 && !(await this.taskRuns.flush())) this.log.warn('some task-run events were not delivered');
     const proposed = proposal ? await this.proposeFinal(proposal) : null;
     await Promise.all([this.shipper.close(FINAL_FLUSH_MS), this.subflows.close(FINAL_FLUSH_MS)]);
     return { runId: this.runId, attempt: this.attempt, ending, proposed, state: this.lastState.type, exit };

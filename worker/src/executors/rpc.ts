@@ -4,6 +4,7 @@ import type { ProposedState, StateProposalResponse } from '@outpost/sdk/contract
 import type { Logger } from 'pino';
 import { REDACTED, type Redactor } from '../redact.js';
 import type { LogShipper } from '../ship-logs.js';
+import { redactState, type TaskRunShipper } from '../ship-task-runs.js';
 import type { FlowProcess } from './flow-process.js';
 import type { RpcErrorBody, RpcRequestMessage as RpcRequest } from './messages.js';
 import { isStaleAttempt, type RunApi } from './run-api.js';
@@ -15,6 +16,8 @@ const RPC_DEADLINE_MS = 60_000;
 export interface RpcServerDeps {
   api: RunApi;
   shipper: LogShipper;
+  /** Task-run events not yet delivered: flushed before anything that may name a task run or end the run. */
+  taskRuns: TaskRunShipper;
   /** Subflow runs created for this run, with their own log shippers. */
   subflows: SubflowRuns;
   redactor: () => Redactor;
@@ -82,6 +85,10 @@ export class RpcServer {
     }
     const own = runId === api.runId;
     const redactor = this.deps.redactor();
+    // A state change, a subflow run or an artifact may name (or end) task runs: those come first.
+    if (!(await this.deps.taskRuns.flush())) {
+      this.deps.logger.warn({ runId, method: request.method }, 'going on before every task-run event was delivered');
+    }
     let result: CallResult<unknown>;
     switch (request.method) {
       case 'setState': {
@@ -106,42 +113,6 @@ export class RpcServer {
         carried?.done(answer.ok);
         if (answer.ok && own) this.deps.onState(answer.data);
         result = answer;
-        break;
-      }
-      case 'createTaskRun': {
-        // Task names and keys can be built from parameters; they leave the network like any other text.
-        const { name, taskKey, dynamicKey, state, flowRunId: _target, ...rest } = request.body;
-        result = await api.call(
-          'taskRunsCreate',
-          {
-            params: { id: runId },
-            body: {
-              ...rest,
-              name: redactor.redact(name),
-              taskKey: redactor.redact(taskKey),
-              dynamicKey: redactor.redact(dynamicKey),
-              flowRunAttempt: api.attempt,
-              state: this.redactState(state),
-            },
-          },
-          RPC_DEADLINE_MS,
-        );
-        break;
-      }
-      case 'setTaskRunState': {
-        const { taskRunId, runCount, state } = request.body;
-        result = await api.call(
-          'taskRunsSetState',
-          {
-            params: { runId, id: taskRunId },
-            body: {
-              flowRunAttempt: api.attempt,
-              ...(runCount === undefined ? {} : { runCount }),
-              state: this.redactState(state),
-            },
-          },
-          RPC_DEADLINE_MS,
-        );
         break;
       }
       case 'createChildRun': {
@@ -197,12 +168,7 @@ export class RpcServer {
     if (isStaleAttempt(result)) this.deps.onStaleAttempt();
   }
 
-  /** State messages and result references are free text written by flow code: redact them like logs. */
   private redactState(state: ProposedState): ProposedState {
-    const redactor = this.deps.redactor();
-    const out: ProposedState = { ...state };
-    if (state.message !== undefined) out.message = redactor.redact(state.message).slice(0, 4000);
-    if (state.data !== undefined) out.data = redactor.redactJson(state.data);
-    return out;
+    return redactState(this.deps.redactor(), state);
   }
 }

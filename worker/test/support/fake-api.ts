@@ -14,7 +14,7 @@ interface FakeRun {
   claimed: ClaimedRun;
   state: StateType;
   states: Array<{ type: StateType; name: string | null; message: string | null }>;
-  taskRuns: Map<string, { name: string; state: StateType }>;
+  taskRuns: Map<string, { name: string; state: StateType; seq: number }>;
   logs: Map<string, { seq: number; message: string; stream: string }>;
 }
 
@@ -34,6 +34,8 @@ export class FakeApi {
     stopping?: boolean;
   }> = [];
   claims = 0;
+  /** Task-run batches received. */
+  taskBatches = 0;
   leaseSeconds = 30;
   /** The lease grace announced with each heartbeat. */
   leaseGraceSeconds = 0;
@@ -120,20 +122,28 @@ export class FakeApi {
     if (/^\/work-pools\/[^/]+\/claim$/.test(path)) return this.claim(body, res);
     const setState = /^\/flow-runs\/([^/]+)\/set-state$/.exec(path);
     if (setState) return this.setState(setState[1]!, body, res);
-    const createTask = /^\/flow-runs\/([^/]+)\/task-runs$/.exec(path);
-    if (createTask) {
-      const run = this.runs.get(createTask[1]!)!;
-      const proposed = body.state as { type: StateType };
-      run.taskRuns.set(body.id as string, { name: body.name as string, state: proposed.type });
-      return this.json(res, 201, {
-        taskRun: this.taskRun(createTask[1]!, body.id as string, body.name as string, proposed.type),
-      });
-    }
-    const taskState = /^\/flow-runs\/([^/]+)\/task-runs\/([^/]+)\/set-state$/.exec(path);
-    if (taskState) {
-      const task = this.runs.get(taskState[1]!)!.taskRuns.get(taskState[2]!)!;
-      task.state = (body.state as { type: StateType }).type;
-      return this.json(res, 200, { taskRun: this.taskRun(taskState[1]!, taskState[2]!, task.name, task.state) });
+    const taskBatch = /^\/flow-runs\/([^/]+)\/task-runs\/batch$/.exec(path);
+    if (taskBatch) {
+      const run = this.runs.get(taskBatch[1]!)!;
+      this.taskBatches++;
+      let applied = 0;
+      for (const event of body.events as Array<{
+        kind: string;
+        id: string;
+        name?: string;
+        seq?: number;
+        state: { type: StateType };
+      }>) {
+        const known = run.taskRuns.get(event.id);
+        if (event.kind === 'create' && !known)
+          run.taskRuns.set(event.id, { name: event.name ?? '', state: event.state.type, seq: 0 });
+        else if (event.kind === 'state' && known && (event.seq ?? 0) > known.seq) {
+          known.state = event.state.type;
+          known.seq = event.seq ?? 0;
+        } else continue;
+        applied++;
+      }
+      return this.json(res, 200, { applied, duplicates: (body.events as unknown[]).length - applied, refused: [] });
     }
     const logs = /^\/flow-runs\/([^/]+)\/logs$/.exec(path);
     if (logs) {
@@ -217,24 +227,6 @@ export class FakeApi {
       reason: status === 'ACCEPT' ? null : 'not allowed',
       waitSeconds: null,
     });
-  }
-
-  private taskRun(flowRunId: string, id: string, name: string, type: StateType) {
-    const now = new Date().toISOString();
-    return {
-      id,
-      flowRunId,
-      flowRunAttempt: 1,
-      name,
-      taskKey: name,
-      dynamicKey: '0',
-      runCount: 1,
-      cacheKey: null,
-      state: state(type),
-      startTime: null,
-      endTime: null,
-      createdAt: now,
-    };
   }
 
   private json(res: ServerResponse, status: number, body: unknown): void {

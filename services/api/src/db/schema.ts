@@ -305,12 +305,14 @@ export const taskRuns = pgTable(
     stateMessage: text('state_message'),
     stateTimestamp: ts('state_timestamp').notNull().defaultNow(),
     stateData: jsonb('state_data'),
+    /** The sequence number of the last event applied (0: the creation); older or repeated ones change nothing. */
+    stateSeq: integer('state_seq').notNull().default(0),
     startTime: ts('start_time'),
     endTime: ts('end_time'),
     createdAt: createdAt(),
     updatedAt: ts('updated_at').notNull().defaultNow(),
   },
-  (t) => [index('task_runs_flow_run_idx').on(t.flowRunId, t.createdAt)],
+  (t) => [index('task_runs_flow_run_idx').on(t.flowRunId, t.createdAt, t.id)],
 );
 
 /** Append-only; `(flow_run_id, attempt, seq)` is the idempotency key of a line, so a retried batch stores nothing twice. */

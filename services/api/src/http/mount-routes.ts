@@ -2,13 +2,14 @@ import { type RouteDef, type RouteName, routes } from '@outpost/sdk/contracts';
 import type { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { checkTarget } from '../auth/access.js';
-import { authorize } from '../auth/permissions.js';
+import { authorize, rateSubject } from '../auth/permissions.js';
 import { principalLogFields } from '../auth/principal.js';
 import type { AppDeps } from '../context.js';
 import { ApiError } from '../errors.js';
 import type { Handler, HandlerContext, Handlers } from '../routes/types.js';
 import { type AuditNote, auditActor, collectIds, isAudited, noteAudit, paramIds, summarise } from './audit.js';
 import type { AppEnv } from './env.js';
+import { batchItems } from './rate-limit.js';
 import { parseBody, parseParams, parseQuery } from './request-input.js';
 import { checkStorageLimits } from './storage-limits.js';
 
@@ -60,6 +61,8 @@ export function mountRoutes(app: Hono<AppEnv>, deps: AppDeps, handlers: Handlers
       if (audit) audit.targetIds = paramIds(params);
       const query = parseQuery(route, new URL(c.req.url));
       const body = await parseBody(route, c.req);
+      // Work, not round trips: a batch is charged for what it carries.
+      deps.rateLimiter.chargeItems(rateSubject(principal), batchItems(body));
       if (audit) {
         audit.targetIds = { ...collectIds(body), ...audit.targetIds };
         audit.summary = summarise(body);

@@ -23,6 +23,15 @@ export interface RateLimitSettings {
   runtimeKeyPerMinute: number;
   /** Requests a minute all workers and runs of one workspace may make together. @default 60000 */
   runtimeWorkspacePerMinute: number;
+  /**
+   * Items of batches a minute one worker key or run may send: task-run events, log lines, state
+   * proposals. A batch costs one request and as many items as it carries, so work is metered, not
+   * round trips. @default 1200000 (20,000 a second: a 10,000-item map at 4,000 task runs a second
+   * reports 8,000 events a second, plus its lines)
+   */
+  runtimeItemsPerMinute: number;
+  /** Items of batches a minute all workers and runs of one workspace may send together. @default 12000000 */
+  runtimeWorkspaceItemsPerMinute: number;
   /** Requests a minute from one client address to public routes, and failed authentications. @default 300 */
   anonymousPerMinute: number;
   /** Bucket depth in seconds of the rate: the burst absorbed before requests are refused. @default 15 */
@@ -38,6 +47,8 @@ export const DEFAULT_RATE_LIMITS: RateLimitSettings = {
   workspacePerMinute: 5000,
   runtimeKeyPerMinute: 3000,
   runtimeWorkspacePerMinute: 60_000,
+  runtimeItemsPerMinute: 1_200_000,
+  runtimeWorkspaceItemsPerMinute: 12_000_000,
   anonymousPerMinute: 300,
   burstSeconds: 15,
   signInAttemptsPerAccount: 10,
@@ -71,10 +82,11 @@ export class TokenBuckets {
   constructor(private readonly now: () => number = () => performance.now()) {}
 
   /**
-   * Takes one token from every named bucket, or from none when any is empty. Returns 0 when the
-   * request may proceed, else the whole seconds until all of them would allow it.
+   * Takes `cost` tokens from every named bucket, or from none when any has too few. Returns 0 when
+   * the request may proceed, else the whole seconds until all of them would allow it. A cost above a
+   * bucket's capacity is charged as its capacity (a whole burst), so one large batch is never refused forever.
    */
-  take(requests: readonly BucketRequest[]): number {
+  take(requests: readonly BucketRequest[], cost = 1): number {
     const now = this.now();
     let waitSeconds = 0;
     const current: [BucketRequest, Bucket][] = [];
@@ -85,10 +97,11 @@ export class TokenBuckets {
       const tokens = stored ? Math.min(capacity, stored.tokens + (now - stored.at) * rate) : capacity;
       const bucket = { tokens, at: now, rate, capacity };
       current.push([request, bucket]);
-      if (tokens < 1) waitSeconds = Math.max(waitSeconds, rate > 0 ? (1 - tokens) / rate / 1000 : 3600);
+      const needed = Math.min(cost, capacity);
+      if (tokens < needed) waitSeconds = Math.max(waitSeconds, rate > 0 ? (needed - tokens) / rate / 1000 : 3600);
     }
     for (const [request, bucket] of current) {
-      if (waitSeconds === 0) bucket.tokens -= 1;
+      if (waitSeconds === 0) bucket.tokens -= Math.min(cost, bucket.capacity);
       this.#buckets.set(request.key, bucket);
     }
     const size = this.#buckets.size;
@@ -163,6 +176,23 @@ export class RateLimiter {
   }
 
   /**
+   * The items a runtime batch carries (task-run events, log lines, state proposals), counted once
+   * the body is parsed, on top of the request itself. People's traffic has no batches to meter.
+   */
+  chargeItems(subject: RateSubject, items: number): void {
+    if (subject.traffic !== 'runtime' || items <= 0) return;
+    const s = this.settings;
+    const wait = this.#buckets.take(
+      [
+        this.#bucket(`ci:${subject.credential}`, s.runtimeItemsPerMinute),
+        this.#bucket(`wi:${subject.workspaceId}`, s.runtimeWorkspaceItemsPerMinute),
+      ],
+      items,
+    );
+    if (wait > 0) throw rateLimited(wait, 'too many batched items for this credential or workspace');
+  }
+
+  /**
    * Password attempts, counted before the password is checked (each costs a scrypt): per account,
    * whatever the address, and per address, whatever the account. The whole allowance refills in 15 minutes.
    */
@@ -181,4 +211,24 @@ export class RateLimiter {
     const wait = this.#buckets.take([this.#bucket(`a:${address ?? 'unknown'}`, this.settings.anonymousPerMinute)]);
     if (wait > 0) throw rateLimited(wait, 'too many requests from this address');
   }
+}
+
+/** Fields of a request body that hold a batch: each element is one item of work. */
+const BATCH_FIELDS = ['events', 'logs', 'items'] as const;
+
+/** The items a request body carries in its batch field (a log batch, task-run events, state proposals); 0 for none. */
+export function batchItems(body: unknown): number {
+  if (!body || typeof body !== 'object') return 0;
+  let items = 0;
+  for (const field of BATCH_FIELDS) {
+    const value = (body as Record<string, unknown>)[field];
+    if (!Array.isArray(value)) continue;
+    items += value.length;
+    // A batch of many runs' logs: each run's lines count too.
+    for (const element of value) {
+      const lines = (element as { logs?: unknown } | null)?.logs;
+      if (Array.isArray(lines)) items += lines.length;
+    }
+  }
+  return items;
 }

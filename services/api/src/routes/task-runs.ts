@@ -1,7 +1,13 @@
+import { z } from 'zod';
 import { getRunAttempt } from '../db/flow-runs.js';
-import { insertTaskRun, listTaskRuns, setTaskRunState } from '../db/task-runs.js';
+import { applyTaskRunEvents } from '../db/task-run-batches.js';
+import { insertTaskRun, listTaskRuns, setTaskRunState, summarizeTaskRuns } from '../db/task-runs.js';
+import { encodeCursor } from '../db/values.js';
 import { ApiError, notFound } from '../errors.js';
+import { decodeCursor } from './pagination.js';
 import type { Handlers } from './types.js';
+
+const TaskRunCursor = z.tuple([z.iso.datetime({ offset: true }), z.uuid()]);
 
 /** Task runs are written by the run's current attempt only: the attempt is the run's fencing token. */
 async function assertCurrentAttempt(
@@ -37,9 +43,32 @@ export const taskRunHandlers = {
     return { taskRun: result.row.taskRun };
   },
 
-  taskRunsList: async ({ params, principal, deps }) => {
+  taskRunsList: async ({ params, query, principal, deps }) => {
+    const after = decodeCursor(query.cursor, TaskRunCursor);
     if ((await getRunAttempt(deps.sql, principal.workspaceId, params.id)) === null) throw notFound('flow run');
-    return { items: await listTaskRuns(deps.sql, principal.workspaceId, params.id) };
+    const items = await listTaskRuns(deps.sql, principal.workspaceId, params.id, {
+      limit: query.limit,
+      ...(after ? { after: { createdAt: new Date(after[0]), id: after[1] } } : {}),
+      ...(query.state ? { states: query.state } : {}),
+      ...(query.name ? { name: query.name } : {}),
+    });
+    const last = items.at(-1);
+    return { items, nextCursor: last && items.length === query.limit ? encodeCursor([last.createdAt, last.id]) : null };
+  },
+
+  taskRunsSummary: async ({ params, principal, deps }) => {
+    if ((await getRunAttempt(deps.sql, principal.workspaceId, params.id)) === null) throw notFound('flow run');
+    return summarizeTaskRuns(deps.sql, principal.workspaceId, params.id);
+  },
+
+  taskRunsBatch: async ({ params, body, principal, deps }) => {
+    await assertCurrentAttempt(deps.sql, principal.workspaceId, params.id, body.flowRunAttempt);
+    return applyTaskRunEvents(deps.sql, {
+      workspaceId: principal.workspaceId,
+      flowRunId: params.id,
+      attempt: body.flowRunAttempt,
+      events: body.events,
+    });
   },
 
   taskRunsSetState: async ({ params, body, principal, deps }) => {
@@ -54,4 +83,4 @@ export const taskRunHandlers = {
     if (!taskRun) throw notFound('task run');
     return { taskRun };
   },
-} satisfies Pick<Handlers, 'taskRunsCreate' | 'taskRunsList' | 'taskRunsSetState'>;
+} satisfies Pick<Handlers, 'taskRunsCreate' | 'taskRunsList' | 'taskRunsSetState' | 'taskRunsSummary' | 'taskRunsBatch'>;

@@ -1,0 +1,158 @@
+import type { TaskRunBatchResponse, TaskRunEvent } from '@outpost/sdk/contracts';
+import { DEFAULT_STATE_NAME, TERMINAL_STATES } from '@outpost/sdk/contracts';
+import type { Db, Sql } from './client.js';
+
+type CreateEvent = Extract<TaskRunEvent, { kind: 'create' }>;
+type StateEvent = Extract<TaskRunEvent, { kind: 'state' }>;
+
+/**
+ * Applies a batch of task-run events of one flow run attempt in one transaction and two statements,
+ * whatever its size: every creation in one INSERT … SELECT FROM jsonb_to_recordset, every state
+ * change in one UPDATE … FROM. A 10,000-item map reports 20,000 events; sent 500 at a time they cost
+ * 40 requests and 80 statements instead of 20,000 requests (test/bench/fan-out.ts measures both).
+ *
+ * Idempotent and order-proof: a creation is keyed by the task run's id (ON CONFLICT DO NOTHING), and
+ * a state change applies only when its `seq` is past the task run's `state_seq`, so a retried batch
+ * changes nothing twice and a batch delivered after a later one cannot move a task run back. Of the
+ * changes to one task run in a batch, the last (highest seq) becomes its state; its start time is
+ * its first RUNNING, its end time the terminal state's. Times come from the events (the worker's
+ * clock: observations for the run page), never later than the database's now.
+ *
+ * The caller checks the attempt first; the run's row is not locked, since task runs of a run are
+ * only written by the process that holds its current attempt.
+ */
+export async function applyTaskRunEvents(
+  sql: Sql,
+  input: { workspaceId: string; flowRunId: string; attempt: number; events: readonly TaskRunEvent[] },
+): Promise<TaskRunBatchResponse> {
+  const creates = new Map<string, { event: CreateEvent; index: number }>();
+  const states: { event: StateEvent; index: number }[] = [];
+  input.events.forEach((event, index) => {
+    if (event.kind === 'create') {
+      if (!creates.has(event.id)) creates.set(event.id, { event, index });
+    } else states.push({ event, index });
+  });
+  return sql.begin(async (tx) => {
+    const created =
+      creates.size > 0
+        ? await insertCreated(
+            tx,
+            input,
+            [...creates.values()].map((c) => c.event),
+          )
+        : new Set<string>();
+    const notCreated = [...creates.keys()].filter((id) => !created.has(id));
+    const foreign = notCreated.length > 0 ? await foreignIds(tx, input, notCreated) : new Set<string>();
+    const refused: TaskRunBatchResponse['refused'] = [];
+    for (const [id, { index }] of creates) {
+      if (foreign.has(id)) refused.push({ index, id, detail: 'this task run id is already in use' });
+    }
+    let applied = created.size;
+    let duplicates = creates.size - created.size - foreign.size;
+    if (states.length > 0) {
+      const previous = await updateStates(
+        tx,
+        input,
+        states.map((s) => s.event).filter((e) => !foreign.has(e.id)),
+      );
+      for (const { event, index } of states) {
+        if (foreign.has(event.id)) refused.push({ index, id: event.id, detail: 'this task run id is already in use' });
+        else if (!previous.has(event.id)) refused.push({ index, id: event.id, detail: 'no such task run in this flow run' });
+        else if (event.seq > (previous.get(event.id) ?? 0)) applied++;
+        else duplicates++;
+      }
+    }
+    refused.sort((a, b) => a.index - b.index);
+    return { applied, duplicates, refused };
+  });
+}
+
+async function insertCreated(
+  tx: Db,
+  input: { workspaceId: string; flowRunId: string; attempt: number },
+  events: readonly CreateEvent[],
+): Promise<Set<string>> {
+  const rows = events.map((e) => ({
+    id: e.id,
+    name: e.name,
+    task_key: e.taskKey,
+    dynamic_key: e.dynamicKey,
+    cache_key: e.cacheKey ?? null,
+    type: e.state.type,
+    state_name: e.state.name ?? DEFAULT_STATE_NAME[e.state.type],
+    message: e.state.message ?? null,
+    data: e.state.data ?? null,
+    at: e.at,
+  }));
+  const inserted = await tx<{ id: string }[]>`
+    INSERT INTO task_runs (id, workspace_id, flow_run_id, flow_run_attempt, name, task_key, dynamic_key, cache_key,
+                           state_type, state_name, state_message, state_data, state_timestamp, state_seq,
+                           start_time, end_time, created_at, updated_at)
+    SELECT e.id, ${input.workspaceId}::uuid, ${input.flowRunId}::uuid, ${input.attempt}::int, e.name, e.task_key, e.dynamic_key,
+           e.cache_key, e.type, e.state_name, e.message, e.data, least(e.at, now()), 0,
+           CASE WHEN e.type = 'RUNNING' THEN least(e.at, now()) END,
+           CASE WHEN e.type = ANY(${tx.array([...TERMINAL_STATES])}::text[]) THEN least(e.at, now()) END,
+           least(e.at, now()), now()
+    FROM jsonb_to_recordset(${tx.json(rows as never)}::jsonb)
+      AS e(id uuid, name text, task_key text, dynamic_key text, cache_key text, type text, state_name text,
+           message text, data jsonb, at timestamptz)
+    ON CONFLICT (id) DO NOTHING
+    RETURNING id`;
+  return new Set(inserted.map((r) => r.id));
+}
+
+/** Of ids that were not inserted, those that belong to another flow run or workspace. */
+async function foreignIds(tx: Db, input: { workspaceId: string; flowRunId: string }, ids: string[]): Promise<Set<string>> {
+  const rows = await tx<{ id: string }[]>`
+    SELECT id FROM task_runs
+    WHERE id = ANY(${tx.array(ids)}::uuid[]) AND (flow_run_id <> ${input.flowRunId} OR workspace_id <> ${input.workspaceId})`;
+  return new Set(rows.map((r) => r.id));
+}
+
+/**
+ * Moves each named task run of this flow run to its latest event, when that is past its `state_seq`.
+ * Returns the `state_seq` each had before (absent: no such task run in this flow run).
+ */
+async function updateStates(
+  tx: Db,
+  input: { workspaceId: string; flowRunId: string },
+  events: readonly StateEvent[],
+): Promise<Map<string, number>> {
+  if (events.length === 0) return new Map();
+  const rows = events.map((e) => ({
+    id: e.id,
+    seq: e.seq,
+    run_count: e.runCount ?? null,
+    type: e.state.type,
+    state_name: e.state.name ?? DEFAULT_STATE_NAME[e.state.type],
+    message: e.state.message ?? null,
+    data: e.state.data ?? null,
+    at: e.at,
+  }));
+  const before = await tx<{ id: string; state_seq: number }[]>`
+    WITH e AS (
+      SELECT * FROM jsonb_to_recordset(${tx.json(rows as never)}::jsonb)
+        AS e(id uuid, seq int, run_count int, type text, state_name text, message text, data jsonb, at timestamptz)
+    ), latest AS (
+      SELECT DISTINCT ON (id) * FROM e ORDER BY id, seq DESC
+    ), first_running AS (
+      SELECT id, min(at) AS at FROM e WHERE type = 'RUNNING' GROUP BY id
+    ), old AS (
+      SELECT t.id, t.state_seq FROM task_runs t
+      WHERE t.id IN (SELECT id FROM latest) AND t.flow_run_id = ${input.flowRunId} AND t.workspace_id = ${input.workspaceId}
+      FOR UPDATE
+    ), moved AS (
+      UPDATE task_runs t SET
+        state_type = l.type, state_name = l.state_name, state_message = l.message, state_data = l.data,
+        state_timestamp = least(l.at, now()), state_seq = l.seq,
+        run_count = coalesce(l.run_count, t.run_count),
+        start_time = coalesce(t.start_time, least(f.at, now())),
+        end_time = CASE WHEN l.type = ANY(${tx.array([...TERMINAL_STATES])}::text[]) THEN least(l.at, now()) END,
+        updated_at = now()
+      FROM latest l LEFT JOIN first_running f ON f.id = l.id
+      WHERE t.id = l.id AND t.id IN (SELECT id FROM old) AND l.seq > t.state_seq
+      RETURNING t.id
+    )
+    SELECT id, state_seq FROM old`;
+  return new Map(before.map((r) => [r.id, r.state_seq]));
+}

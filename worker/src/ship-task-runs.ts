@@ -1,0 +1,173 @@
+import { describeFailure } from '@outpost/sdk/client';
+import type { ProposedState, TaskRunEvent } from '@outpost/sdk/contracts';
+import { MAX_TASK_RUN_EVENTS } from '@outpost/sdk/contracts';
+import type { Logger } from 'pino';
+import type { RunApi } from './executors/run-api.js';
+import { isStaleAttempt } from './executors/run-api.js';
+import type { Redactor } from './redact.js';
+
+/** How long an event may wait for its batch to fill; short, since a run page shows task runs live. */
+const BATCH_MS = 50;
+/** Worker-side retries of one batch, before the events are kept for the next flush instead. */
+const BATCH_DEADLINE_MS = 60_000;
+
+export interface TaskRunShipperOptions {
+  api: RunApi;
+  redactor: () => Redactor;
+  logger: Logger;
+  /** A batch was refused because this attempt is no longer current. */
+  onStaleAttempt: () => void;
+  /** A line for the run's own logs (a batch the API refused, so nobody wonders where task runs went). */
+  runLog: (level: 'warning', message: string) => void;
+  /** @default 50 */
+  batchMs?: number;
+  /** @default 500 (at most MAX_TASK_RUN_EVENTS) */
+  batchSize?: number;
+}
+
+/**
+ * Ships the task-run events of one run attempt (and its subflow runs) in batches: the flow process
+ * sends each event without waiting, and a 10,000-item map becomes 40 requests instead of 20,000.
+ * Events go out in the order they came, one batch in flight at a time, each batch holding one flow
+ * run's events; a batch is sent when it is full or 50 ms after its first event, and at once when
+ * something must not overtake the events (a log line, a state change, a subflow or an artifact
+ * naming a task run: `flush()`). A failed batch is retried with backoff and its events are kept
+ * until the API acknowledges them; the server applies each event once (task-run id and `seq`).
+ */
+export class TaskRunShipper {
+  private readonly queue: { flowRunId: string; event: TaskRunEvent }[] = [];
+  private timer: NodeJS.Timeout | null = null;
+  private sending: Promise<void> | null = null;
+  private readonly batchMs: number;
+  private readonly batchSize: number;
+  /** Events taken off the queue for good: acknowledged, or refused by the API. */
+  private settledCount = 0;
+  /** The last send gave up on a batch (out of retries); its events are still queued. */
+  private stalled = false;
+  readonly stats = { pushed: 0, applied: 0, refused: 0 };
+
+  constructor(private readonly options: TaskRunShipperOptions) {
+    this.batchMs = options.batchMs ?? BATCH_MS;
+    this.batchSize = Math.min(options.batchSize ?? 500, MAX_TASK_RUN_EVENTS);
+  }
+
+  push(flowRunId: string, event: TaskRunEvent): void {
+    this.queue.push({ flowRunId, event: this.redact(event) });
+    this.stats.pushed++;
+    if (this.queue.length >= this.batchSize) this.kick(0);
+    else if (!this.timer) this.kick(this.batchMs);
+  }
+
+  /** Resolves true once every event pushed so far is settled (applied, or refused for good), false if some could not be sent. */
+  async flush(): Promise<boolean> {
+    const target = this.stats.pushed;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    for (;;) {
+      while (this.sending) await this.sending;
+      if (this.settledCount >= target) return true;
+      if (this.stalled) {
+        // The last send gave up on a batch: one more try now, then report.
+        this.stalled = false;
+        this.sending = this.send();
+        await this.sending;
+        return this.settledCount >= target;
+      }
+      this.sending = this.send();
+    }
+  }
+
+  get pending(): number {
+    return this.queue.length;
+  }
+
+  private kick(delayMs: number): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      if (!this.sending) this.sending = this.send();
+    }, delayMs);
+  }
+
+  /** Sends batches until the queue is empty or one cannot be delivered. Never throws. */
+  private async send(): Promise<void> {
+    try {
+      while (this.queue.length > 0) {
+        const first = this.queue[0]!;
+        let n = 0;
+        while (n < this.queue.length && n < this.batchSize && this.queue[n]!.flowRunId === first.flowRunId) n++;
+        const batch = this.queue.slice(0, n);
+        const result = await this.options.api.call(
+          'taskRunsBatch',
+          {
+            params: { id: first.flowRunId },
+            body: { flowRunAttempt: this.options.api.attempt, events: batch.map((b) => b.event) },
+          },
+          BATCH_DEADLINE_MS,
+          { abortable: false },
+        );
+        if (result.ok) {
+          this.queue.splice(0, n);
+          this.settledCount += n;
+          this.stats.applied += result.data.applied;
+          this.stats.refused += result.data.refused.length;
+          if (result.data.refused.length > 0) {
+            const first = result.data.refused[0]!;
+            this.options.logger.warn({ refused: result.data.refused.length, first }, 'task-run events refused by the API');
+            this.options.runLog('warning', `${result.data.refused.length} task-run updates were refused: ${first.detail}`);
+          }
+          continue;
+        }
+        if (isStaleAttempt(result)) {
+          // This attempt is over: its task runs belong to history now, and the worker stops the run.
+          this.settledCount += this.queue.length;
+          this.queue.splice(0, this.queue.length);
+          this.options.onStaleAttempt();
+          return;
+        }
+        if (
+          result.kind === 'http_error' &&
+          result.status >= 400 &&
+          result.status < 500 &&
+          result.status !== 408 &&
+          result.status !== 429
+        ) {
+          this.queue.splice(0, n);
+          this.settledCount += n;
+          this.stats.refused += n;
+          this.options.logger.error({ events: n, reason: describeFailure(result) }, 'task-run batch refused by the API');
+          this.options.runLog('warning', `${n} task-run updates were refused: ${describeFailure(result)}`);
+          continue;
+        }
+        // Out of retries for now: keep the events, try again on the next push or flush.
+        this.stalled = true;
+        this.options.logger.warn({ events: this.queue.length, reason: describeFailure(result) }, 'task-run batch not delivered');
+        return;
+      }
+    } finally {
+      this.sending = null;
+    }
+  }
+
+  private redact(event: TaskRunEvent): TaskRunEvent {
+    const redactor = this.options.redactor();
+    const state = redactState(redactor, event.state);
+    if (event.kind === 'state') return { ...event, state };
+    // Task names and keys can be built from parameters; they leave the network like any other text.
+    return {
+      ...event,
+      name: redactor.redact(event.name),
+      taskKey: redactor.redact(event.taskKey),
+      dynamicKey: redactor.redact(event.dynamicKey),
+      state,
+    };
+  }
+}
+
+/** State messages and result references are free text written by flow code: redacted like logs. */
+export function redactState(redactor: Redactor, state: ProposedState): ProposedState {
+  const out: ProposedState = { ...state };
+  if (state.message !== undefined) out.message = redactor.redact(state.message).slice(0, 4000);
+  if (state.data !== undefined) out.data = redactor.redactJson(state.data);
+  return out;
+}
