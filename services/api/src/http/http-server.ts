@@ -3,8 +3,10 @@ import { getRequestListener } from '@hono/node-server';
 import type { Logger } from '../logger.js';
 import { answerClientErrors, refuseExpectation } from './client-errors.js';
 import { ConnectionTracker } from './connection-tracker.js';
+import { lingerOnDestroySoon } from './lingering-close.js';
 import { type RawProblem, rawProblem, sendRawProblem } from './raw-problems.js';
 import { type HttpLimits, PROBE_HEADROOM, TIMEOUT_CHECK_INTERVAL_MS } from './server-limits.js';
+import { bodyStillArriving, closeIfAnsweredEarly, discardBody } from './unread-body.js';
 
 type Fetch = Parameters<typeof getRequestListener>[0];
 
@@ -15,7 +17,8 @@ function isProbe(req: IncomingMessage): boolean {
 
 /**
  * The API's HTTP/1.1 server: the app behind timeouts for slow clients, a cap on connections that
- * makes room by closing idle ones, and problem+json answers from the parser.
+ * makes room by closing idle ones, problem+json answers from the parser, and connections that end
+ * cleanly when the app answers before reading a body.
  */
 export function createHttpServer(fetch: Fetch, limits: HttpLimits, logger: Logger): Server {
   const handle = getRequestListener(fetch);
@@ -26,11 +29,15 @@ export function createHttpServer(fetch: Fetch, limits: HttpLimits, logger: Logge
     const connection = tracker.get(socket);
     // RFC 9112 §9.6: after answering `Connection: close`, later requests on the connection are not processed.
     if (connection?.closing) {
-      req.resume();
+      discardBody(req);
       return;
     }
     const full = tracker.served >= limits.maxConnections;
     tracker.begin(socket, req, res);
+    closeIfAnsweredEarly(req, res, () => {
+      if (connection) connection.closing = true;
+      lingerOnDestroySoon(socket, req);
+    });
     const refuse = (problem: RawProblem) => {
       if (connection) connection.closing = true;
       sendRawProblem(res, problem);
@@ -44,7 +51,13 @@ export function createHttpServer(fetch: Fetch, limits: HttpLimits, logger: Logge
       refuse(rawProblem('unavailable', 'the server is serving as many requests as it can; retry', { 'retry-after': '1' }));
       return;
     }
-    void handle(req, res);
+    // Whatever of the body the app leaves unread is read and dropped once the response is out.
+    res.once('finish', () => discardBody(req));
+    // Let the parser finish the packet in hand first: the app can answer within microtasks (a 401
+    // for a malformed key), before the parser has taken the rest of a body that already arrived,
+    // and that answer would close a connection it need not.
+    if (bodyStillArriving(req)) setImmediate(() => void handle(req, res));
+    else void handle(req, res);
   };
 
   const server = createServer(
