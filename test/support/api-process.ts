@@ -4,6 +4,8 @@ import path from 'node:path';
 import { repoRoot } from './processes.js';
 
 export const apiMain = path.join(repoRoot, 'services/api/dist/main.js');
+/** util-linux prlimit: runs a command with other resource limits (it execs, so the pid is the command's). */
+const PRLIMIT = '/usr/bin/prlimit';
 
 export interface ApiProcess {
   child: ChildProcess;
@@ -19,15 +21,19 @@ export interface ApiProcess {
 /**
  * `outpost server start` as a real process on 127.0.0.1 and a free port (or `port`), against `databaseUrl`,
  * with exactly the environment given (plus PATH). Resolves once it prints its URL (and, with
- * `expectOwnerKey`, the owner key a fresh database gets).
+ * `expectOwnerKey`, the owner key a fresh database gets). With `openFilesLimit`, the process runs
+ * under that limit of open files (soft and hard), through prlimit.
  */
 export async function startApiProcess(
   databaseUrl: string,
   env: Record<string, string> = {},
-  options: { expectOwnerKey?: boolean; timeoutMs?: number; port?: number } = {},
+  options: { expectOwnerKey?: boolean; timeoutMs?: number; port?: number; openFilesLimit?: number } = {},
 ): Promise<ApiProcess> {
   const port = String(options.port ?? 0);
-  const child = spawn(process.execPath, [apiMain, 'server', 'start', '--host', '127.0.0.1', '--port', port], {
+  const command = [process.execPath, apiMain, 'server', 'start', '--host', '127.0.0.1', '--port', port];
+  const limit = options.openFilesLimit;
+  const argv = limit === undefined ? command : [PRLIMIT, `--nofile=${limit}:${limit}`, ...command];
+  const child = spawn(argv[0] as string, argv.slice(1), {
     env: { PATH: process.env.PATH ?? '', DATABASE_URL: databaseUrl, OUTPOST_LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

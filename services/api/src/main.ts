@@ -6,14 +6,16 @@ import { z } from 'zod';
 import { SecretBox } from './auth/secret-box.js';
 import { connectDatabase } from './db/client.js';
 import { DEFAULT_PUBLISH_SECONDS, rotateSigningKey } from './db/signing-keys.js';
+import { DEFAULT_HTTP_LIMITS } from './http/server-limits.js';
 import { METRICS_TOKEN_PATTERN } from './routes/metrics.js';
 import { startServer } from './server.js';
 import { isStartupError } from './startup-error.js';
 
 const perMinute = z.coerce.number().int().min(1).max(10_000_000).optional();
+const seconds = (max: number) => z.coerce.number().int().min(1).max(max).optional();
 
 /** The environment, parsed once at boot. */
-const Env = z.object({
+const EnvFields = z.object({
   /** Postgres to use; an embedded Postgres under --data-dir when unset. */
   DATABASE_URL: z.string().min(1).optional(),
   /** pino level for the JSON logs on stdout. */
@@ -48,7 +50,26 @@ const Env = z.object({
   OUTPOST_RATE_LIMIT_RUNTIME_WORKSPACE_ITEMS_PER_MINUTE: perMinute,
   /** Requests a minute per client address without a credential (sign-in, single sign-on, JWKS). */
   OUTPOST_RATE_LIMIT_ANONYMOUS_PER_MINUTE: perMinute,
+  /** Seconds a client has to send a request's headers; slowloris connections are cut here (default 20). */
+  OUTPOST_HTTP_HEADERS_TIMEOUT_SECONDS: seconds(3600),
+  /** Seconds a client has to send a whole request, body included; answering may take longer (default 120). */
+  OUTPOST_HTTP_REQUEST_TIMEOUT_SECONDS: seconds(86_400),
+  /** Seconds an idle kept-alive connection stays open; keep it above the load balancer's idle timeout (default 65). */
+  OUTPOST_HTTP_KEEP_ALIVE_TIMEOUT_SECONDS: seconds(3600),
+  /** Requests served at once per process; idle connections beyond it are closed; lowered to fit `ulimit -n` (default 10000). */
+  OUTPOST_HTTP_MAX_CONNECTIONS: z.coerce.number().int().min(1).max(1_000_000).optional(),
 });
+
+// Node refuses a headers timeout longer than the request timeout; say so in the variables' terms.
+const Env = EnvFields.refine(
+  (env) =>
+    (env.OUTPOST_HTTP_HEADERS_TIMEOUT_SECONDS ?? DEFAULT_HTTP_LIMITS.headersTimeoutMs / 1000) <=
+    (env.OUTPOST_HTTP_REQUEST_TIMEOUT_SECONDS ?? DEFAULT_HTTP_LIMITS.requestTimeoutMs / 1000),
+  {
+    path: ['OUTPOST_HTTP_HEADERS_TIMEOUT_SECONDS'],
+    message: 'must not exceed OUTPOST_HTTP_REQUEST_TIMEOUT_SECONDS (the headers are part of the request)',
+  },
+);
 
 const USAGE = `Usage: outpost server start [--host 127.0.0.1] [--port 4200] [--data-dir .outpost/pg]
        outpost server signing-keys rotate [--publish-seconds 900]   (needs DATABASE_URL)
@@ -71,6 +92,11 @@ Environment:
                           items of batches (task-run events, log lines)    (default: 1200000 / 12000000)
   OUTPOST_RATE_LIMIT_ANONYMOUS_PER_MINUTE                                   (default: 300)
     Limits are per API process: with N replicas a client may reach N times them.
+  OUTPOST_HTTP_HEADERS_TIMEOUT_SECONDS     time a client has to send its headers (default: 20)
+  OUTPOST_HTTP_REQUEST_TIMEOUT_SECONDS     time a client has to send a whole request (default: 120)
+  OUTPOST_HTTP_KEEP_ALIVE_TIMEOUT_SECONDS  idle time before a kept-alive connection closes (default: 65)
+  OUTPOST_HTTP_MAX_CONNECTIONS             requests served at once per process; idle connections
+                                           beyond it are closed (default: 10000, lowered to fit ulimit -n)
 `;
 
 const OPTIONS = {
@@ -136,6 +162,12 @@ export async function main(argv: string[]): Promise<number> {
       secretKey: env.data.OUTPOST_SECRET_KEY,
       metricsToken: env.data.OUTPOST_METRICS_TOKEN,
       trustedProxyHops: env.data.OUTPOST_TRUSTED_PROXY_HOPS,
+      http: definedOnly({
+        headersTimeoutMs: milliseconds(env.data.OUTPOST_HTTP_HEADERS_TIMEOUT_SECONDS),
+        requestTimeoutMs: milliseconds(env.data.OUTPOST_HTTP_REQUEST_TIMEOUT_SECONDS),
+        keepAliveTimeoutMs: milliseconds(env.data.OUTPOST_HTTP_KEEP_ALIVE_TIMEOUT_SECONDS),
+        maxConnections: env.data.OUTPOST_HTTP_MAX_CONNECTIONS,
+      }),
       rateLimits: definedOnly({
         keyPerMinute: env.data.OUTPOST_RATE_LIMIT_KEY_PER_MINUTE,
         workspacePerMinute: env.data.OUTPOST_RATE_LIMIT_WORKSPACE_PER_MINUTE,
@@ -167,6 +199,10 @@ export async function main(argv: string[]): Promise<number> {
   });
   await server.close();
   return 0;
+}
+
+function milliseconds(seconds: number | undefined): number | undefined {
+  return seconds === undefined ? undefined : seconds * 1000;
 }
 
 function definedOnly<T extends Record<string, number | undefined>>(values: T): Partial<Record<keyof T, number>> {

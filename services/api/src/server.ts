@@ -1,6 +1,5 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createAdaptorServer } from '@hono/node-server';
 import type { Hono } from 'hono';
 import { createApp } from './app.js';
 import { OidcRelyingParty } from './auth/oidc.js';
@@ -14,7 +13,9 @@ import { assertDatabaseUrl, connectFailure } from './db/connect-errors.js';
 import { type EmbeddedPostgres, startEmbeddedPostgres } from './db/embedded.js';
 import { migrateDatabase } from './db/migrate.js';
 import type { AppEnv } from './http/env.js';
+import { createHttpServer } from './http/http-server.js';
 import { RateLimiter, type RateLimitSettings } from './http/rate-limit.js';
+import { type HttpLimits, resolveHttpLimits } from './http/server-limits.js';
 import { createLogger, type Logger } from './logger.js';
 import { LateRunsLoop, type LateRunsOptions } from './loops/late-runs.js';
 import { LeaseExpiryLoop, type LeaseExpiryOptions } from './loops/lease-expiry.js';
@@ -54,6 +55,8 @@ export interface ServerOptions {
   validateResponses?: boolean;
   /** How long close() waits for in-flight requests before cutting connections. @default 10000 */
   drainMs?: number;
+  /** Timeouts for slow clients and the cap on connections (see http/server-limits.ts for the defaults). */
+  http?: Partial<HttpLimits>;
   /** The built dashboard to serve at `/`; null serves none. @default the @outpost/dashboard package's dist */
   dashboardDir?: string | null;
   /** Request limits per credential, workspace and client address (see http/rate-limit.ts for the defaults). */
@@ -139,6 +142,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const cleanups: Cleanup[] = [];
   // Checked before anything starts, so a bad token stops the server before Postgres does.
   const metricsToken = options.metricsToken === undefined ? null : metricsTokenDigest(options.metricsToken);
+  const httpLimits = resolveHttpLimits(options.http);
   try {
     let databaseUrl = options.databaseUrl ?? process.env.DATABASE_URL;
     if (databaseUrl) assertDatabaseUrl(databaseUrl);
@@ -220,8 +224,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       retention.start();
     }
 
-    // Plain HTTP/1.1 (no createServer option), so the adaptor returns an http.Server.
-    const server = createAdaptorServer({ fetch: app.fetch }) as Server;
+    const server = createHttpServer(app.fetch, httpLimits, logger);
     const port = await listen(server, options.port ?? 4200, host).catch((error: unknown) => {
       throw listenFailure(error, host, options.port ?? 4200);
     });
@@ -250,6 +253,16 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
     if (!deps.publicUrl) deps.publicUrl = url;
     logger.info({ url }, 'Outpost API listening');
+    if (httpLimits.maxConnections < httpLimits.requestedMaxConnections) {
+      logger.warn(
+        {
+          maxConnections: httpLimits.maxConnections,
+          requested: httpLimits.requestedMaxConnections,
+          openFiles: httpLimits.openFiles,
+        },
+        'serving fewer connections than configured: the open-files limit (ulimit -Hn) allows no more',
+      );
+    }
 
     let closing: Promise<void> | null = null;
     return {
