@@ -1,7 +1,6 @@
 import { dashboardDir } from '@outpost/dashboard';
 import { Hono } from 'hono';
-import { rateSubject, requestAddress } from './auth/permissions.js';
-import { authenticateRequest } from './auth/principal.js';
+import { authenticateCounted, requestAddress } from './auth/permissions.js';
 import type { AppDeps } from './context.js';
 import { migrationsApplied } from './db/migrate.js';
 import { ApiError } from './errors.js';
@@ -63,7 +62,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   });
 
   app.get(`${API_PREFIX}/openapi.json`, async (c) => {
-    deps.rateLimiter.check(rateSubject(await authenticateRequest(c.req, deps.sql, deps.tokens)));
+    await authenticateCounted(c, deps);
     return c.json(openApiDocument());
   });
 
@@ -83,10 +82,11 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
 
   app.notFound(async (c) => {
     const path = c.req.path;
-    // Under /api nothing, not even whether a route exists, is told to a caller without a credential.
+    // Under /api nothing, not even whether a route exists, is told to a caller without a credential;
+    // probing credentials here is throttled like anywhere else, and a caller's 404s count against it.
     if (isApiPath(path)) {
       try {
-        await authenticateRequest(c.req, deps.sql, deps.tokens);
+        await authenticateCounted(c, deps);
       } catch (error) {
         return handleError(deps.logger)(error as Error, c);
       }

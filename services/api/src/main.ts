@@ -37,8 +37,10 @@ const Env = z.object({
   /** Requests a minute per worker key or run, and per workspace (workers and runs). */
   OUTPOST_RATE_LIMIT_RUNTIME_KEY_PER_MINUTE: perMinute,
   OUTPOST_RATE_LIMIT_RUNTIME_WORKSPACE_PER_MINUTE: perMinute,
-  /** Requests a minute per client address without a credential (sign-in, single sign-on, JWKS). */
+  /** Requests a minute per client address without a credential (sign-in, single sign-on, failed authentications). */
   OUTPOST_RATE_LIMIT_ANONYMOUS_PER_MINUTE: perMinute,
+  /** JWKS fetches a minute per client address, in a bucket of their own so they and sign-in cannot starve each other. */
+  OUTPOST_RATE_LIMIT_JWKS_PER_MINUTE: perMinute,
 });
 
 const USAGE = `Usage: outpost server start [--host 127.0.0.1] [--port 4200] [--data-dir .outpost/pg]
@@ -56,7 +58,7 @@ Environment:
   OUTPOST_TRUSTED_PROXY_HOPS  reverse proxies whose X-Forwarded-For is believed (default: 0)
   OUTPOST_RATE_LIMIT_KEY_PER_MINUTE / _WORKSPACE_PER_MINUTE                 (default: 1250 / 5000)
   OUTPOST_RATE_LIMIT_RUNTIME_KEY_PER_MINUTE / _RUNTIME_WORKSPACE_PER_MINUTE (default: 3000 / 60000)
-  OUTPOST_RATE_LIMIT_ANONYMOUS_PER_MINUTE                                   (default: 300)
+  OUTPOST_RATE_LIMIT_ANONYMOUS_PER_MINUTE / _JWKS_PER_MINUTE                (default: 300 / 300)
     Limits are per API process: with N replicas a client may reach N times them.
 `;
 
@@ -126,6 +128,7 @@ export async function main(argv: string[]): Promise<number> {
         runtimeKeyPerMinute: env.data.OUTPOST_RATE_LIMIT_RUNTIME_KEY_PER_MINUTE,
         runtimeWorkspacePerMinute: env.data.OUTPOST_RATE_LIMIT_RUNTIME_WORKSPACE_PER_MINUTE,
         anonymousPerMinute: env.data.OUTPOST_RATE_LIMIT_ANONYMOUS_PER_MINUTE,
+        jwksPerMinute: env.data.OUTPOST_RATE_LIMIT_JWKS_PER_MINUTE,
       }),
     });
   } catch (error) {

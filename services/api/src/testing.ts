@@ -181,6 +181,8 @@ export const TEST_RATE_LIMITS = {
   runtimeKeyPerMinute: 10_000_000,
   runtimeWorkspacePerMinute: 10_000_000,
   anonymousPerMinute: 10_000_000,
+  jwksPerMinute: 10_000_000,
+  signInAttemptsPerAccountAddress: 1_000_000,
   signInAttemptsPerAccount: 1_000_000,
   signInAttemptsPerAddress: 1_000_000,
 };
