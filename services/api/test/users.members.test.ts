@@ -82,6 +82,28 @@ describe('people and passwords', () => {
     expect((await signInPerson(server, email, 'a brand new passphrase', 'default')).reply.status).toBe(200);
   });
 
+  test('a sign-in that names no workspace asks for one without telling which workspaces the account belongs to', async () => {
+    const other = await server.createWorkspace();
+    const otherOwner = client(server, other.ownerKey);
+    const otherSlug = (await otherOwner('GET', '/whoami')).body.workspace.slug;
+    const { email } = await addPerson(server, owner, 'viewer');
+    // With one workspace, naming it is not needed.
+    expect((await post(server, '/auth/password', { email, password: PASSWORD })).status).toBe(200);
+
+    await server.sql`
+      INSERT INTO memberships (workspace_id, user_id, role)
+      SELECT ${other.workspaceId}, id, 'runner' FROM users WHERE email = ${email}`;
+    const ambiguous = await post(server, '/auth/password', { email, password: PASSWORD });
+    expect(ambiguous.status).toBe(400);
+    expect(ambiguous.body.errors).toEqual([{ path: 'body.workspace', message: expect.stringMatching(/name the workspace/) }]);
+    expect(ambiguous.text).not.toContain(otherSlug);
+    expect(ambiguous.text).not.toMatch(/\bdefault\b/);
+    expect(ambiguous.headers.getSetCookie()).toEqual([]);
+    // Without the password, nothing at all: the same 401 as for a missing account.
+    expect((await post(server, '/auth/password', { email, password: 'not the password at all' })).status).toBe(401);
+    expect((await signInPerson(server, email, PASSWORD, otherSlug)).reply.body.principal.role).toBe('runner');
+  });
+
   test('a password change needs the current password and refuses a weak or unchanged new one', async () => {
     const { email } = await addPerson(server, owner, 'viewer');
     const session = await signInPerson(server, email);

@@ -167,8 +167,11 @@ export async function passwordSignIn(
     if (input.workspace !== undefined || memberships.length === 0) {
       throw new ApiError('forbidden', 'this account is not a member of that workspace');
     }
-    throw new ApiError('validation_failed', 'this account belongs to several workspaces; name one', {
-      errors: [{ path: 'body.workspace', message: `one of: ${memberships.map((m) => m.slug).join(', ')}` }],
+    // Asked for without a list: whoever holds the password learns only that there is more than one.
+    // The slugs would tell them which tenants the account reaches (to an admin who set the password of
+    // an account they manage, or to someone reading over a shoulder), and the person knows them anyway.
+    throw new ApiError('validation_failed', 'name the workspace to sign in to', {
+      errors: [{ path: 'body.workspace', message: 'name the workspace to sign in to (its short name, as in its address)' }],
     });
   }
   const opened = await openUserSession(deps.sql, {
