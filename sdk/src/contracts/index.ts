@@ -137,12 +137,22 @@ export {
   TaskRunSetStateRequest,
 } from './task-runs.js';
 export {
+  AccountState,
+  EmailConfirmRequest,
+  EmailConfirmResponse,
+  EmailDelivery,
+  Invitation,
+  InvitationAcceptResponse,
+  InvitationListResponse,
+  InvitationParams,
   Member,
+  MemberAddOutcome,
   MemberAddRequest,
   MemberAddResponse,
   MemberListResponse,
   MemberParams,
   MemberRole,
+  MembershipState,
   MemberUpdateRequest,
   OidcConfig,
   OidcConfigRequest,
@@ -151,6 +161,7 @@ export {
   PasswordSignInRequest,
   SetupTokenResponse,
   SsoDefaultRole,
+  VerificationSendResponse,
 } from './users.js';
 export {
   ApiKey,

@@ -12,6 +12,7 @@ import { handleError, problemResponse } from './http/problems.js';
 import { requestContext } from './http/request-context.js';
 import { requestMetrics } from './http/request-metrics.js';
 import { baseSecurityHeaders, isApiPath, serveDashboard } from './http/static.js';
+import { mountAccountRoutes } from './routes/account.js';
 import { mountAuditExport } from './routes/audit.js';
 import { mountAuthRoutes } from './routes/auth.js';
 import { mountRunEvents } from './routes/events.js';
@@ -71,6 +72,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   deps.shutdown.addEventListener('abort', () => runEvents.close(), { once: true });
   mountAuthRoutes(app, deps);
   mountPasswordRoutes(app, deps);
+  mountAccountRoutes(app, deps);
   mountOidcBrowserRoutes(app, deps);
   mountJwks(app, deps);
   mountMetrics(app, deps);

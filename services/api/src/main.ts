@@ -12,36 +12,50 @@ import { isStartupError } from './startup-error.js';
 const perMinute = z.coerce.number().int().min(1).max(10_000_000).optional();
 
 /** The environment, parsed once at boot. */
-const Env = z.object({
-  /** Postgres to use; an embedded Postgres under --data-dir when unset. */
-  DATABASE_URL: z.string().min(1).optional(),
-  /** pino level for the JSON logs on stdout. */
-  OUTPOST_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  /** Seconds a claim or heartbeat extends a lease; workers heartbeat well within it. */
-  OUTPOST_LEASE_SECONDS: z.coerce.number().int().min(5).max(3600).default(30),
-  /** Seconds past its scheduled time before an unclaimed run is marked Late. */
-  OUTPOST_LATE_AFTER_SECONDS: z.coerce.number().int().min(1).max(86_400).default(15),
-  /** Days a run's log lines are kept after the run ended; unset keeps them forever. */
-  OUTPOST_LOG_RETENTION_DAYS: z.coerce.number().int().min(1).max(36_500).optional(),
-  /** The origin browsers reach the API at (behind a proxy); single sign-on redirect URIs are made from it. */
-  OUTPOST_PUBLIC_URL: z.url({ protocol: /^https?$/ }).optional(),
-  /** Encrypts stored OIDC client secrets (at least 32 characters); without it only public OIDC clients work. */
-  OUTPOST_SECRET_KEY: z.string().min(32).optional(),
-  /** The bearer token Prometheus sends to scrape /metrics (32+ visible characters); unset, /metrics is not served. */
-  OUTPOST_METRICS_TOKEN: z.string().regex(METRICS_TOKEN_PATTERN, 'must be 32 or more visible ASCII characters').optional(),
-  /** Reverse proxies in front of the API whose X-Forwarded-For entries are believed. */
-  OUTPOST_TRUSTED_PROXY_HOPS: z.coerce.number().int().min(0).max(10).default(0),
-  /** Requests a minute per API key or session, and per workspace (people and automation). */
-  OUTPOST_RATE_LIMIT_KEY_PER_MINUTE: perMinute,
-  OUTPOST_RATE_LIMIT_WORKSPACE_PER_MINUTE: perMinute,
-  /** Requests a minute per worker key or run, and per workspace (workers and runs). */
-  OUTPOST_RATE_LIMIT_RUNTIME_KEY_PER_MINUTE: perMinute,
-  OUTPOST_RATE_LIMIT_RUNTIME_WORKSPACE_PER_MINUTE: perMinute,
-  /** Requests a minute per client address without a credential (sign-in, single sign-on, failed authentications). */
-  OUTPOST_RATE_LIMIT_ANONYMOUS_PER_MINUTE: perMinute,
-  /** JWKS fetches a minute per client address, in a bucket of their own so they and sign-in cannot starve each other. */
-  OUTPOST_RATE_LIMIT_JWKS_PER_MINUTE: perMinute,
-});
+const Env = z
+  .object({
+    /** Postgres to use; an embedded Postgres under --data-dir when unset. */
+    DATABASE_URL: z.string().min(1).optional(),
+    /** pino level for the JSON logs on stdout. */
+    OUTPOST_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    /** Seconds a claim or heartbeat extends a lease; workers heartbeat well within it. */
+    OUTPOST_LEASE_SECONDS: z.coerce.number().int().min(5).max(3600).default(30),
+    /** Seconds past its scheduled time before an unclaimed run is marked Late. */
+    OUTPOST_LATE_AFTER_SECONDS: z.coerce.number().int().min(1).max(86_400).default(15),
+    /** Days a run's log lines are kept after the run ended; unset keeps them forever. */
+    OUTPOST_LOG_RETENTION_DAYS: z.coerce.number().int().min(1).max(36_500).optional(),
+    /** The origin browsers reach the API at (behind a proxy); single sign-on redirect URIs are made from it. */
+    OUTPOST_PUBLIC_URL: z.url({ protocol: /^https?$/ }).optional(),
+    /** Encrypts stored OIDC client secrets (at least 32 characters); without it only public OIDC clients work. */
+    OUTPOST_SECRET_KEY: z.string().min(32).optional(),
+    /** The bearer token Prometheus sends to scrape /metrics (32+ visible characters); unset, /metrics is not served. */
+    OUTPOST_METRICS_TOKEN: z.string().regex(METRICS_TOKEN_PATTERN, 'must be 32 or more visible ASCII characters').optional(),
+    /** Reverse proxies in front of the API whose X-Forwarded-For entries are believed. */
+    OUTPOST_TRUSTED_PROXY_HOPS: z.coerce.number().int().min(0).max(10).default(0),
+    /** Requests a minute per API key or session, and per workspace (people and automation). */
+    OUTPOST_RATE_LIMIT_KEY_PER_MINUTE: perMinute,
+    OUTPOST_RATE_LIMIT_WORKSPACE_PER_MINUTE: perMinute,
+    /** Requests a minute per worker key or run, and per workspace (workers and runs). */
+    OUTPOST_RATE_LIMIT_RUNTIME_KEY_PER_MINUTE: perMinute,
+    OUTPOST_RATE_LIMIT_RUNTIME_WORKSPACE_PER_MINUTE: perMinute,
+    /** Requests a minute per client address without a credential (sign-in, single sign-on, failed authentications). */
+    OUTPOST_RATE_LIMIT_ANONYMOUS_PER_MINUTE: perMinute,
+    /** JWKS fetches a minute per client address, in a bucket of their own so they and sign-in cannot starve each other. */
+    OUTPOST_RATE_LIMIT_JWKS_PER_MINUTE: perMinute,
+    /**
+     * The mail server invitation and address-confirmation links go out through:
+     * `smtp://user:pass@host:587` (STARTTLS when the server offers it) or `smtps://user:pass@host:465`.
+     * Unset, no mail is sent: an admin adding a new person hands over the setup link, and an invited
+     * person who has not confirmed their address can do so only by single sign-on.
+     */
+    OUTPOST_SMTP_URL: z.url({ protocol: /^smtps?$/ }).optional(),
+    /** The sender of that mail, e.g. `Outpost <outpost@example.com>`; required with OUTPOST_SMTP_URL. */
+    OUTPOST_MAIL_FROM: z.string().min(3).max(320).optional(),
+  })
+  .refine((env) => (env.OUTPOST_SMTP_URL === undefined) === (env.OUTPOST_MAIL_FROM === undefined), {
+    message: 'set OUTPOST_SMTP_URL and OUTPOST_MAIL_FROM together, or neither',
+    path: ['OUTPOST_MAIL_FROM'],
+  });
 
 const USAGE = `Usage: outpost server start [--host 127.0.0.1] [--port 4200] [--data-dir .outpost/pg]
        outpost server signing-keys rotate [--publish-seconds 900]   (needs DATABASE_URL)
@@ -56,6 +70,8 @@ Environment:
   OUTPOST_SECRET_KEY      32+ characters; encrypts stored OIDC client secrets
   OUTPOST_METRICS_TOKEN   32+ characters; bearer token that opens /metrics (default: /metrics not served)
   OUTPOST_TRUSTED_PROXY_HOPS  reverse proxies whose X-Forwarded-For is believed (default: 0)
+  OUTPOST_SMTP_URL        smtp://user:pass@host:587 or smtps://…:465; sends invitation and confirmation links
+  OUTPOST_MAIL_FROM       sender of that mail, e.g. "Outpost <outpost@example.com>" (with OUTPOST_SMTP_URL)
   OUTPOST_RATE_LIMIT_KEY_PER_MINUTE / _WORKSPACE_PER_MINUTE                 (default: 1250 / 5000)
   OUTPOST_RATE_LIMIT_RUNTIME_KEY_PER_MINUTE / _RUNTIME_WORKSPACE_PER_MINUTE (default: 3000 / 60000)
   OUTPOST_RATE_LIMIT_ANONYMOUS_PER_MINUTE / _JWKS_PER_MINUTE                (default: 300 / 300)
@@ -122,6 +138,10 @@ export async function main(argv: string[]): Promise<number> {
       secretKey: env.data.OUTPOST_SECRET_KEY,
       metricsToken: env.data.OUTPOST_METRICS_TOKEN,
       trustedProxyHops: env.data.OUTPOST_TRUSTED_PROXY_HOPS,
+      mail:
+        env.data.OUTPOST_SMTP_URL && env.data.OUTPOST_MAIL_FROM
+          ? { smtpUrl: env.data.OUTPOST_SMTP_URL, from: env.data.OUTPOST_MAIL_FROM }
+          : undefined,
       rateLimits: definedOnly({
         keyPerMinute: env.data.OUTPOST_RATE_LIMIT_KEY_PER_MINUTE,
         workspacePerMinute: env.data.OUTPOST_RATE_LIMIT_WORKSPACE_PER_MINUTE,

@@ -185,6 +185,7 @@ export const TEST_RATE_LIMITS = {
   signInAttemptsPerAccountAddress: 1_000_000,
   signInAttemptsPerAccount: 1_000_000,
   signInAttemptsPerAddress: 1_000_000,
+  emailsPerAccountPerHour: 1_000_000,
 };
 
 function keyMaker(sql: Sql, workspaceId: string): (role: Role, pools?: string[]) => Promise<string> {

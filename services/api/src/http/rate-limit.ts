@@ -47,6 +47,8 @@ export interface RateLimitSettings {
   signInAttemptsPerAccount: number;
   /** Password attempts per client address in 15 minutes, across accounts (password spraying). @default 50 */
   signInAttemptsPerAddress: number;
+  /** Emails a person may have sent to their own address in an hour (verification links). @default 5 */
+  emailsPerAccountPerHour: number;
 }
 
 export const DEFAULT_RATE_LIMITS: RateLimitSettings = {
@@ -60,6 +62,7 @@ export const DEFAULT_RATE_LIMITS: RateLimitSettings = {
   signInAttemptsPerAccountAddress: 10,
   signInAttemptsPerAccount: 100,
   signInAttemptsPerAddress: 50,
+  emailsPerAccountPerHour: 5,
 };
 
 export interface BucketRequest {
@@ -205,6 +208,13 @@ export class RateLimiter {
   checkAnonymous(address: string | null): void {
     const wait = this.#buckets.take([this.#bucket(`a:${address ?? 'unknown'}`, this.settings.anonymousPerMinute)]);
     if (wait > 0) throw rateLimited(wait, 'too many requests from this address');
+  }
+
+  /** Emails a person has sent to their own address: a mailbox is not to be flooded from a session. */
+  checkEmail(userId: string): void {
+    const n = this.settings.emailsPerAccountPerHour;
+    const wait = this.#buckets.take([{ key: `e:${userId}`, perMinute: n / 60, capacity: n }]);
+    if (wait > 0) throw rateLimited(wait, 'too many emails to this address');
   }
 
   /** For the public JWKS document, counted per client address in a bucket of its own. */
