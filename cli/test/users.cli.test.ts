@@ -28,6 +28,8 @@ describe('outpost users and audit', () => {
     const added = await outpost('users', 'add', 'cli-person@example.com', '--role', 'viewer', '--name', 'Cli Person');
     expect(added.stdout.trim()).toMatch(/^[A-Za-z0-9_-]{43}$/);
     expect(added.stderr).toContain('added cli-person@example.com as viewer');
+    expect(added.stderr).toContain('a new account, managed by this workspace');
+    expect(added.stderr).toContain('No email server is configured');
     const listed = JSON.parse((await outpost('users', 'ls', '--json')).stdout) as {
       userId: string;
       email: string;
@@ -52,6 +54,22 @@ describe('outpost users and audit', () => {
     expect(table).toMatch(/api_key:owner\s+membersAdd\s+201/);
     // The setup tokens the CLI printed never reached the log.
     expect(lines.join('\n')).not.toContain(added.stdout.trim());
+  });
+
+  test('adding an address that already has an account invites it and prints no token', async () => {
+    const other = await server.createWorkspace();
+    const res = await fetch(`${server.url}/api/v1/members`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${other.ownerKey}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ email: 'shared-person@example.com', role: 'viewer' }),
+    });
+    expect(res.status).toBe(201);
+    const invited = await outpost('users', 'add', 'shared-person@example.com', '--role', 'runner');
+    expect(invited.stdout).toBe('');
+    expect(invited.stderr).toContain('invited shared-person@example.com as runner');
+    expect(invited.stderr).toContain('grants nothing until the person accepts');
+    expect(invited.stderr).toContain('some other way');
+    expect((await outpost('users', 'ls')).stdout).toMatch(/shared-person@example\.com\s+-\s+runner\s+invited\s+unverified\s+-/);
   });
 
   test('refuses a role that does not exist before calling the API', async () => {

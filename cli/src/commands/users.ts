@@ -25,10 +25,16 @@ export const usersLs: Command = {
       m.email,
       m.name ?? '-',
       m.role,
-      [m.hasPassword ? 'password' : null, m.sso ? 'sso' : null].filter(Boolean).join('+') || 'not set up',
+      m.state,
+      m.account,
+      m.state === 'invited'
+        ? '-'
+        : [m.hasPassword ? 'password' : null, m.sso ? 'sso' : null].filter(Boolean).join('+') || 'not set up',
       shortTime(m.createdAt),
     ]);
-    for (const line of table(['USER ID', 'EMAIL', 'NAME', 'ROLE', 'SIGN-IN', 'ADDED (UTC)'], rows)) ctx.out(line);
+    for (const line of table(['USER ID', 'EMAIL', 'NAME', 'ROLE', 'STATE', 'ACCOUNT', 'SIGN-IN', 'ADDED (UTC)'], rows)) {
+      ctx.out(line);
+    }
     return EXIT.ok;
   },
 };
@@ -36,13 +42,18 @@ export const usersLs: Command = {
 export const usersAdd: Command = {
   name: 'users add',
   args: '<email>',
-  summary: 'Add a person; a new account gets a one-time password setup token, printed once',
+  summary: 'Add a person: a new address gets an account managed here (setup token printed once); an existing one is invited',
   positionals: { min: 1, max: 1 },
   options: {
     role: { type: 'string', placeholder: '<role>', description: `one of ${MemberRole.options.join(', ')} (required)` },
     name: { type: 'string', placeholder: '<name>', description: 'their name, for lists' },
   },
-  notes: ['The person sets a password with POST /api/v1/auth/password/setup {token, password}, or signs in with single sign-on.'],
+  notes: [
+    'A new account is managed by this workspace and signs in here only: the person sets a password with the setup',
+    'token (dashboard: #/set-password?token=…), or confirms their address through the emailed link.',
+    'An address that already has an account is invited instead: no token is printed, the membership grants nothing',
+    'until the person accepts (through the emailed link, or signed in under Settings), and STATE shows "invited".',
+  ],
   async run(ctx) {
     const email = ctx.positionals[0]!;
     const role = roleOption(stringOption(ctx.values, 'role'));
@@ -52,11 +63,15 @@ export const usersAdd: Command = {
       ctx.out(json(added));
       return EXIT.ok;
     }
-    ctx.err(`added ${added.member.email} as ${added.member.role} (user ${added.member.userId})`);
+    const { member } = added;
+    if (added.outcome === 'created') {
+      ctx.err(`added ${member.email} as ${member.role} (user ${member.userId}): a new account, managed by this workspace`);
+    } else {
+      ctx.err(`invited ${member.email} as ${member.role} (user ${member.userId}): the address already has an account`);
+    }
+    ctx.err(added.message);
     if (added.setupToken) {
-      ctx.err(
-        `a new account: this one-time setup token works until ${shortTime(added.setupTokenExpiresAt)} UTC and is shown only now:`,
-      );
+      ctx.err(`this one-time setup token works until ${shortTime(added.setupTokenExpiresAt)} UTC and is shown only now:`);
       ctx.out(added.setupToken);
     }
     return EXIT.ok;
@@ -97,7 +112,7 @@ export const usersRm: Command = {
 export const usersResetPassword: Command = {
   name: 'users reset-password',
   args: '<user-id>',
-  summary: 'A new one-time password setup token, for someone who belongs to this workspace only',
+  summary: 'A new one-time password setup token, for someone whose account this workspace manages',
   positionals: { min: 1, max: 1 },
   async run(ctx) {
     const userId = requireUuid(ctx.positionals[0]!, 'the user');

@@ -144,12 +144,22 @@ export {
   TaskRunSummaryResponse,
 } from './task-runs.js';
 export {
+  AccountState,
+  EmailConfirmRequest,
+  EmailConfirmResponse,
+  EmailDelivery,
+  Invitation,
+  InvitationAcceptResponse,
+  InvitationListResponse,
+  InvitationParams,
   Member,
+  MemberAddOutcome,
   MemberAddRequest,
   MemberAddResponse,
   MemberListResponse,
   MemberParams,
   MemberRole,
+  MembershipState,
   MemberUpdateRequest,
   OidcConfig,
   OidcConfigRequest,
@@ -158,6 +168,7 @@ export {
   PasswordSignInRequest,
   SetupTokenResponse,
   SsoDefaultRole,
+  VerificationSendResponse,
 } from './users.js';
 export {
   ApiKey,

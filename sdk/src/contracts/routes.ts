@@ -77,6 +77,11 @@ import {
   TaskRunSummaryResponse,
 } from './task-runs.js';
 import {
+  EmailConfirmRequest,
+  EmailConfirmResponse,
+  InvitationAcceptResponse,
+  InvitationListResponse,
+  InvitationParams,
   Member,
   MemberAddRequest,
   MemberAddResponse,
@@ -89,6 +94,7 @@ import {
   PasswordSetupRequest,
   PasswordSignInRequest,
   SetupTokenResponse,
+  VerificationSendResponse,
 } from './users.js';
 import {
   ApiKey,
@@ -113,6 +119,11 @@ export interface RouteAccess {
   workerHistory?: boolean;
   /** Reachable without any credential (signing in and out); `roles` is then empty. */
   anonymous?: boolean;
+  /**
+   * Only for a person's own session (password or single sign-on), whatever their role: the route
+   * acts on the signed-in account itself, so API keys and run tokens, which have none, are refused.
+   */
+  person?: boolean;
 }
 
 export interface RouteDef {
@@ -690,7 +701,8 @@ export const routes = {
   membersAdd: route({
     method: 'POST',
     path: '/members',
-    summary: 'Add a person by email; a new account gets a one-time password setup token, shown once',
+    summary:
+      'Add a person by email: a new address gets an account this workspace manages (with a setup token, shown once); an existing account is invited',
     access: { roles: ADMINS },
     body: MemberAddRequest,
     response: MemberAddResponse,
@@ -717,11 +729,42 @@ export const routes = {
   membersSetupToken: route({
     method: 'POST',
     path: '/members/:userId/setup-token',
-    summary: 'A new one-time password setup token, for a person who belongs to this workspace only',
+    summary: 'A new one-time password setup token, for a person whose account this workspace manages',
     access: { roles: ADMINS },
     params: MemberParams,
     response: SetupTokenResponse,
     status: 201,
+  }),
+  authEmailConfirm: route({
+    method: 'POST',
+    path: '/auth/email/confirm',
+    summary: 'Use an emailed link: verify the address (choosing a password if needed) and accept the invitation it came with',
+    access: { roles: [], anonymous: true },
+    body: EmailConfirmRequest,
+    response: EmailConfirmResponse,
+  }),
+  accountInvitationsList: route({
+    method: 'GET',
+    path: '/account/invitations',
+    summary: "The signed-in person's open invitations to other workspaces (once their address is verified)",
+    access: { roles: READERS, person: true },
+    response: InvitationListResponse,
+  }),
+  accountInvitationsAccept: route({
+    method: 'POST',
+    path: '/account/invitations/:workspaceId/accept',
+    summary: 'Accept an invitation, as a person signed in with a verified address; the membership becomes active',
+    access: { roles: READERS, person: true },
+    params: InvitationParams,
+    response: InvitationAcceptResponse,
+  }),
+  accountVerificationSend: route({
+    method: 'POST',
+    path: '/account/verification',
+    summary: 'Email the signed-in person a link that verifies their address (the link goes to the address only)',
+    access: { roles: READERS, person: true },
+    response: VerificationSendResponse,
+    status: 202,
   }),
   oidcConfigGet: route({
     method: 'GET',

@@ -1,6 +1,6 @@
 import * as z from 'zod';
 import { Id, Name, Timestamp } from './common.js';
-import { Role } from './workspaces.js';
+import { Role, Workspace } from './workspaces.js';
 
 /** People hold every role but `worker`, which belongs to worker API keys. */
 export const MemberRole = Role.exclude(['worker']);
@@ -10,12 +10,34 @@ const Email = z.email().max(320);
 /** Long enough for any passphrase; the server refuses new passwords over 256 bytes. */
 const Password = z.string().min(1).max(1024);
 
+/**
+ * A membership grants its role only once `active`. Adding an address that already has an account
+ * makes an `invited` membership, which grants nothing — no session, no access — until the person
+ * accepts it, signed in with an account whose address they proved.
+ */
+export const MembershipState = z.enum(['active', 'invited']);
+export type MembershipState = z.infer<typeof MembershipState>;
+
+/**
+ * The account behind a membership, as this workspace sees it. `managed`: created by this
+ * workspace's owners or admins, who may set its password; it signs in to this workspace only. `verified`:
+ * the person proved control of the address (an emailed link, or single sign-on with a verified
+ * email); nobody else can set its password, and it may join other workspaces. `unverified`: an
+ * account this workspace does not manage whose address is not proven yet; it must be, before the
+ * person can accept.
+ */
+export const AccountState = z.enum(['managed', 'verified', 'unverified']);
+export type AccountState = z.infer<typeof AccountState>;
+
 /** A person's membership of the workspace. */
 export const Member = z.strictObject({
   userId: Id,
   email: z.string(),
+  /** The account's name; null for an invitation not yet accepted (nothing of the account is told before). */
   name: z.string().nullable(),
   role: MemberRole,
+  state: MembershipState,
+  account: AccountState,
   /** Whether the person has set a password (else they sign in with single sign-on, or have not set one yet). */
   hasPassword: z.boolean(),
   /** Whether the person has signed in with single sign-on before. */
@@ -27,7 +49,7 @@ export type Member = z.infer<typeof Member>;
 export const MemberListResponse = z.strictObject({ items: z.array(Member) });
 export type MemberListResponse = z.infer<typeof MemberListResponse>;
 
-/** Adds a person by email: an existing account joins; a new one is created without a password. */
+/** Adds a person by email: a new address gets an account this workspace manages; an existing account is invited. */
 export const MemberAddRequest = z.strictObject({
   email: Email,
   role: MemberRole,
@@ -35,14 +57,27 @@ export const MemberAddRequest = z.strictObject({
 });
 export type MemberAddRequest = z.infer<typeof MemberAddRequest>;
 
+/** What adding did: a new account (managed by this workspace, active at once) or an invitation to an existing one. */
+export const MemberAddOutcome = z.enum(['created', 'invited']);
+export type MemberAddOutcome = z.infer<typeof MemberAddOutcome>;
+
+/** Whether the person was emailed: `not_configured` when the server has no mail server (OUTPOST_SMTP_URL). */
+export const EmailDelivery = z.enum(['sent', 'failed', 'not_configured']);
+export type EmailDelivery = z.infer<typeof EmailDelivery>;
+
 /**
- * For a new account, a one-time token with which the person sets their password
- * (`POST /auth/password/setup`); shown once. Null when the account existed.
+ * For a `created` account, a one-time token with which the person sets their password
+ * (`POST /auth/password/setup`), shown once; it works for this workspace only. Null when invited:
+ * the invitation's link proves control of the address, so it goes to the address alone.
  */
 export const MemberAddResponse = z.strictObject({
   member: Member,
+  outcome: MemberAddOutcome,
   setupToken: z.string().nullable(),
   setupTokenExpiresAt: Timestamp.nullable(),
+  email: EmailDelivery,
+  /** What happened and what happens next, in a sentence or three, for the admin to read. */
+  message: z.string(),
 });
 export type MemberAddResponse = z.infer<typeof MemberAddResponse>;
 
@@ -51,11 +86,11 @@ export type MemberUpdateRequest = z.infer<typeof MemberUpdateRequest>;
 
 export const MemberParams = z.strictObject({ userId: Id });
 
-/** A new one-time password setup token for a member whose every membership is in this workspace. */
+/** A new one-time password setup token for a member whose account this workspace manages. */
 export const SetupTokenResponse = z.strictObject({ setupToken: z.string(), expiresAt: Timestamp });
 export type SetupTokenResponse = z.infer<typeof SetupTokenResponse>;
 
-/** Password sign-in; `workspace` (its slug) is needed when the account belongs to several. */
+/** Password sign-in; `workspace` (its slug) is needed when the account can sign in to more than one. */
 export const PasswordSignInRequest = z.strictObject({
   email: z.string().min(1).max(320),
   password: Password,
@@ -77,6 +112,57 @@ export const PasswordSetupRequest = z.strictObject({
   password: Password,
 });
 export type PasswordSetupRequest = z.infer<typeof PasswordSetupRequest>;
+
+// ---- the signed-in person's own account --------------------------------------------------------
+
+/** A workspace that invited the signed-in person, and the role it offers. */
+export const Invitation = z.strictObject({
+  workspace: Workspace,
+  role: MemberRole,
+  invitedAt: Timestamp,
+});
+export type Invitation = z.infer<typeof Invitation>;
+
+/**
+ * The signed-in person's open invitations. Listed only once the account's address is verified
+ * (`emailVerified`): before, whoever set the account's password might not be its person.
+ */
+export const InvitationListResponse = z.strictObject({
+  emailVerified: z.boolean(),
+  items: z.array(Invitation),
+});
+export type InvitationListResponse = z.infer<typeof InvitationListResponse>;
+
+export const InvitationParams = z.strictObject({ workspaceId: Id });
+
+/** The membership the person accepted: from now on they sign in to that workspace with its role. */
+export const InvitationAcceptResponse = z.strictObject({ workspace: Workspace, role: MemberRole });
+export type InvitationAcceptResponse = z.infer<typeof InvitationAcceptResponse>;
+
+/** Whether a link to verify the address was emailed to the signed-in person, and what to do next. */
+export const VerificationSendResponse = z.strictObject({ email: EmailDelivery, message: z.string() });
+export type VerificationSendResponse = z.infer<typeof VerificationSendResponse>;
+
+/**
+ * Uses an emailed link: proves control of the address (the account becomes verified) and accepts
+ * the invitation the link came with. An account whose address was not verified yet must choose a
+ * `password`: one that a workspace's admin set may be known to them, so it is replaced, and every
+ * session of the account ends. A verified account may leave it out.
+ */
+export const EmailConfirmRequest = z.strictObject({
+  token: z.string().min(1).max(200),
+  password: Password.optional(),
+});
+export type EmailConfirmRequest = z.infer<typeof EmailConfirmRequest>;
+
+export const EmailConfirmResponse = z.strictObject({
+  email: z.string(),
+  /** Whether a new password was set (and every session of the account ended). */
+  passwordSet: z.boolean(),
+  /** The workspace whose invitation was accepted with this link; null when there was none (any more). */
+  joined: Workspace.nullable(),
+});
+export type EmailConfirmResponse = z.infer<typeof EmailConfirmResponse>;
 
 /** Roles single sign-on may give someone on their first sign-in: never owner, admin or worker. */
 export const SsoDefaultRole = z.enum(['developer', 'runner', 'viewer']);

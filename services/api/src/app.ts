@@ -1,7 +1,6 @@
 import { dashboardDir } from '@outpost/dashboard';
 import { Hono } from 'hono';
-import { rateSubject, requestAddress } from './auth/permissions.js';
-import { authenticateRequest } from './auth/principal.js';
+import { authenticateCounted, requestAddress } from './auth/permissions.js';
 import type { AppDeps } from './context.js';
 import { migrationsApplied } from './db/migrate.js';
 import { ApiError } from './errors.js';
@@ -13,6 +12,7 @@ import { handleError, problemResponse } from './http/problems.js';
 import { requestContext } from './http/request-context.js';
 import { requestMetrics } from './http/request-metrics.js';
 import { baseSecurityHeaders, isApiPath, serveDashboard } from './http/static.js';
+import { mountAccountRoutes } from './routes/account.js';
 import { mountAuditExport } from './routes/audit.js';
 import { mountAuthRoutes } from './routes/auth.js';
 import { mountRunEvents } from './routes/events.js';
@@ -63,7 +63,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   });
 
   app.get(`${API_PREFIX}/openapi.json`, async (c) => {
-    deps.rateLimiter.check(rateSubject(await authenticateRequest(c.req, deps.sql, deps.tokens)));
+    await authenticateCounted(c, deps);
     return c.json(openApiDocument());
   });
 
@@ -72,6 +72,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   deps.shutdown.addEventListener('abort', () => runEvents.close(), { once: true });
   mountAuthRoutes(app, deps);
   mountPasswordRoutes(app, deps);
+  mountAccountRoutes(app, deps);
   mountOidcBrowserRoutes(app, deps);
   mountJwks(app, deps);
   mountMetrics(app, deps);
@@ -83,10 +84,11 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
 
   app.notFound(async (c) => {
     const path = c.req.path;
-    // Under /api nothing, not even whether a route exists, is told to a caller without a credential.
+    // Under /api nothing, not even whether a route exists, is told to a caller without a credential;
+    // probing credentials here is throttled like anywhere else, and a caller's 404s count against it.
     if (isApiPath(path)) {
       try {
-        await authenticateRequest(c.req, deps.sql, deps.tokens);
+        await authenticateCounted(c, deps);
       } catch (error) {
         return handleError(deps.logger)(error as Error, c);
       }

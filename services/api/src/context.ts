@@ -5,6 +5,7 @@ import type { SecretBox } from './auth/secret-box.js';
 import type { Sql } from './db/client.js';
 import type { RateLimiter } from './http/rate-limit.js';
 import type { Logger } from './logger.js';
+import type { Mailer } from './mail/mailer.js';
 import type { ApiMetrics } from './metrics/api-metrics.js';
 import type { RunNotifier } from './runs/run-notifier.js';
 
@@ -40,4 +41,6 @@ export interface AppDeps {
   metrics: ApiMetrics;
   /** sha256 of OUTPOST_METRICS_TOKEN, the one credential `/metrics` accepts; null leaves `/metrics` unmounted. */
   metricsTokenDigest: Buffer | null;
+  /** Sends invitation and verification links; null without OUTPOST_SMTP_URL (then no link is sent, and admins are told). */
+  mailer: Mailer | null;
 }

@@ -48,8 +48,19 @@ const EnvFields = z.object({
   /** Batched items (task-run events, log lines, state proposals) a minute per worker key or run, and per workspace. */
   OUTPOST_RATE_LIMIT_RUNTIME_ITEMS_PER_MINUTE: perMinute,
   OUTPOST_RATE_LIMIT_RUNTIME_WORKSPACE_ITEMS_PER_MINUTE: perMinute,
-  /** Requests a minute per client address without a credential (sign-in, single sign-on, JWKS). */
+  /** Requests a minute per client address without a credential (sign-in, single sign-on, failed authentications). */
   OUTPOST_RATE_LIMIT_ANONYMOUS_PER_MINUTE: perMinute,
+  /** JWKS fetches a minute per client address, in a bucket of their own so they and sign-in cannot starve each other. */
+  OUTPOST_RATE_LIMIT_JWKS_PER_MINUTE: perMinute,
+  /**
+   * The mail server invitation and address-confirmation links go out through:
+   * `smtp://user:pass@host:587` (STARTTLS when the server offers it) or `smtps://user:pass@host:465`.
+   * Unset, no mail is sent: an admin adding a new person hands over the setup link, and an invited
+   * person who has not confirmed their address can do so only by single sign-on.
+   */
+  OUTPOST_SMTP_URL: z.url({ protocol: /^smtps?$/ }).optional(),
+  /** The sender of that mail, e.g. `Outpost <outpost@example.com>`; required with OUTPOST_SMTP_URL. */
+  OUTPOST_MAIL_FROM: z.string().min(3).max(320).optional(),
   /** Seconds a client has to send a request's headers; slowloris connections are cut here (default 20). */
   OUTPOST_HTTP_HEADERS_TIMEOUT_SECONDS: seconds(3600),
   /** Seconds a client has to send a whole request, body included; answering may take longer (default 120). */
@@ -69,7 +80,10 @@ const Env = EnvFields.refine(
     path: ['OUTPOST_HTTP_HEADERS_TIMEOUT_SECONDS'],
     message: 'must not exceed OUTPOST_HTTP_REQUEST_TIMEOUT_SECONDS (the headers are part of the request)',
   },
-);
+).refine((env) => (env.OUTPOST_SMTP_URL === undefined) === (env.OUTPOST_MAIL_FROM === undefined), {
+  message: 'set OUTPOST_SMTP_URL and OUTPOST_MAIL_FROM together, or neither',
+  path: ['OUTPOST_MAIL_FROM'],
+});
 
 const USAGE = `Usage: outpost server start [--host 127.0.0.1] [--port 4200] [--data-dir .outpost/pg]
        outpost server signing-keys rotate [--publish-seconds 900]   (needs DATABASE_URL)
@@ -86,11 +100,13 @@ Environment:
   OUTPOST_SECRET_KEY      32+ characters; seals run-token signing keys and OIDC client secrets in the database
   OUTPOST_METRICS_TOKEN   32+ characters; bearer token that opens /metrics (default: /metrics not served)
   OUTPOST_TRUSTED_PROXY_HOPS  reverse proxies whose X-Forwarded-For is believed (default: 0)
+  OUTPOST_SMTP_URL        smtp://user:pass@host:587 or smtps://…:465; sends invitation and confirmation links
+  OUTPOST_MAIL_FROM       sender of that mail, e.g. "Outpost <outpost@example.com>" (with OUTPOST_SMTP_URL)
   OUTPOST_RATE_LIMIT_KEY_PER_MINUTE / _WORKSPACE_PER_MINUTE                 (default: 1250 / 5000)
   OUTPOST_RATE_LIMIT_RUNTIME_KEY_PER_MINUTE / _RUNTIME_WORKSPACE_PER_MINUTE (default: 3000 / 60000)
   OUTPOST_RATE_LIMIT_RUNTIME_ITEMS_PER_MINUTE / _RUNTIME_WORKSPACE_ITEMS_PER_MINUTE
                           items of batches (task-run events, log lines)    (default: 1200000 / 12000000)
-  OUTPOST_RATE_LIMIT_ANONYMOUS_PER_MINUTE                                   (default: 300)
+  OUTPOST_RATE_LIMIT_ANONYMOUS_PER_MINUTE / _JWKS_PER_MINUTE                (default: 300 / 300)
     Limits are per API process: with N replicas a client may reach N times them.
   OUTPOST_HTTP_HEADERS_TIMEOUT_SECONDS     time a client has to send its headers (default: 20)
   OUTPOST_HTTP_REQUEST_TIMEOUT_SECONDS     time a client has to send a whole request (default: 120)
@@ -168,6 +184,10 @@ export async function main(argv: string[]): Promise<number> {
         keepAliveTimeoutMs: milliseconds(env.data.OUTPOST_HTTP_KEEP_ALIVE_TIMEOUT_SECONDS),
         maxConnections: env.data.OUTPOST_HTTP_MAX_CONNECTIONS,
       }),
+      mail:
+        env.data.OUTPOST_SMTP_URL && env.data.OUTPOST_MAIL_FROM
+          ? { smtpUrl: env.data.OUTPOST_SMTP_URL, from: env.data.OUTPOST_MAIL_FROM }
+          : undefined,
       rateLimits: definedOnly({
         keyPerMinute: env.data.OUTPOST_RATE_LIMIT_KEY_PER_MINUTE,
         workspacePerMinute: env.data.OUTPOST_RATE_LIMIT_WORKSPACE_PER_MINUTE,
@@ -176,6 +196,7 @@ export async function main(argv: string[]): Promise<number> {
         runtimeItemsPerMinute: env.data.OUTPOST_RATE_LIMIT_RUNTIME_ITEMS_PER_MINUTE,
         runtimeWorkspaceItemsPerMinute: env.data.OUTPOST_RATE_LIMIT_RUNTIME_WORKSPACE_ITEMS_PER_MINUTE,
         anonymousPerMinute: env.data.OUTPOST_RATE_LIMIT_ANONYMOUS_PER_MINUTE,
+        jwksPerMinute: env.data.OUTPOST_RATE_LIMIT_JWKS_PER_MINUTE,
       }),
     });
   } catch (error) {

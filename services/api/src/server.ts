@@ -21,6 +21,7 @@ import { LateRunsLoop, type LateRunsOptions } from './loops/late-runs.js';
 import { LeaseExpiryLoop, type LeaseExpiryOptions } from './loops/lease-expiry.js';
 import { RetentionLoop, type RetentionOptions } from './loops/retention.js';
 import { SchedulerLoop, type SchedulerOptions } from './loops/scheduler.js';
+import { Mailer, type MailSettings } from './mail/mailer.js';
 import { ApiMetrics } from './metrics/api-metrics.js';
 import { metricsTokenDigest } from './routes/metrics.js';
 import { RunNotifier } from './runs/run-notifier.js';
@@ -73,6 +74,8 @@ export interface ServerOptions {
   passwordParams?: ScryptParams;
   /** OUTPOST_METRICS_TOKEN (32+ characters): the bearer token `/metrics` asks for; without it `/metrics` is not served. */
   metricsToken?: string;
+  /** The mail server invitation and verification links go out through; without it none is sent. */
+  mail?: MailSettings;
 }
 
 export interface RunningServer {
@@ -173,6 +176,9 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     cleanups.push(() => notifier.close());
     await notifier.start();
 
+    const mailer = options.mail ? new Mailer(options.mail, logger) : null;
+    if (mailer) cleanups.push(async () => mailer.close());
+
     const shutdown = new AbortController();
     const deps: AppDeps = {
       sql,
@@ -193,6 +199,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       passwordParams: options.passwordParams ?? DEFAULT_SCRYPT,
       metrics: new ApiMetrics(sql, logger),
       metricsTokenDigest: metricsToken,
+      mailer,
     };
     const app = createApp(deps);
 

@@ -183,8 +183,11 @@ export const TEST_RATE_LIMITS = {
   runtimeItemsPerMinute: 1_000_000_000,
   runtimeWorkspaceItemsPerMinute: 1_000_000_000,
   anonymousPerMinute: 10_000_000,
+  jwksPerMinute: 10_000_000,
+  signInAttemptsPerAccountAddress: 1_000_000,
   signInAttemptsPerAccount: 1_000_000,
   signInAttemptsPerAddress: 1_000_000,
+  emailsPerAccountPerHour: 1_000_000,
 };
 
 function keyMaker(sql: Sql, workspaceId: string): (role: Role, pools?: string[]) => Promise<string> {

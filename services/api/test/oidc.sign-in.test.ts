@@ -2,7 +2,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest'
 import { startTestServer, TEST_RATE_LIMITS, TestOidcProvider, type TestServer } from '../src/testing.js';
 import { type Call, client } from './helpers.js';
 import { browser, cookieValue } from './sessions.support.js';
-import { addPerson, newEmail } from './users.support.js';
+import { addPerson, newEmail, post, signInPerson } from './users.support.js';
 
 let server: TestServer;
 let owner: Call;
@@ -105,6 +105,39 @@ describe('OpenID Connect single sign-on', () => {
     const outcome = await signInThroughProvider();
     expect(outcome.location).toBe('/#/sign-in?error=sso_not_member');
     expect(outcome.session).toBeUndefined();
+  });
+
+  test("an ID token with email_verified proves the address: an invitation is accepted, and what another workspace's admin knew stops working", async () => {
+    await configure({ defaultRole: null, allowedDomains: [] });
+    // Another workspace created the account and its admin set the password; this workspace invited it.
+    const elsewhere = await server.createWorkspace();
+    const adminElsewhere = client(server, elsewhere.ownerKey);
+    const { email, userId } = await addPerson(server, adminElsewhere, 'developer');
+    const theirSession = await signInPerson(server, email);
+    const invited = await owner('POST', '/members', { body: { email, role: 'runner' } });
+    expect(invited.body).toMatchObject({ outcome: 'invited', member: { state: 'invited', account: 'unverified' } });
+
+    // An unverified email proves nothing: the invitation is not accepted, and no session opens.
+    idp.person = { sub: `invited-${userId}`, email, emailVerified: false };
+    expect((await signInThroughProvider()).location).toBe('/#/sign-in?error=sso_not_member');
+    expect((await theirSession.call('GET', '/whoami')).status).toBe(200);
+
+    idp.person = { sub: `invited-${userId}`, email, emailVerified: true };
+    const outcome = await signInThroughProvider();
+    expect(outcome.session).toBeDefined();
+    const csrf = cookieValue(outcome.cookies, 'outpost_csrf');
+    const who = await browser(server, `outpost_session=${outcome.session}; outpost_csrf=${csrf}`)('GET', '/whoami');
+    expect(who.body.principal).toMatchObject({ kind: 'session', role: 'runner' });
+    const member = (await owner('GET', '/members')).body.items.find((m: { userId: string }) => m.userId === userId);
+    expect(member).toMatchObject({ state: 'active', account: 'verified', sso: true });
+    // The other workspace's admin: their session ended, the password they set is gone, and they cannot set another.
+    expect((await theirSession.call('GET', '/whoami')).status).toBe(401);
+    expect((await post(server, '/auth/password', { email, password: 'correct horse battery staple' })).status).toBe(401);
+    expect((await adminElsewhere('POST', `/members/${userId}/setup-token`)).status).toBe(409);
+    const audit = await owner('GET', `/audit-log?objectId=${userId}`);
+    expect(audit.body.items.map((e: { action: string }) => e.action)).toEqual(
+      expect.arrayContaining(['accountInvitationsAccept', 'authOidcSignIn']),
+    );
   });
 
   test('without a default role only members get in', async () => {

@@ -5,10 +5,12 @@ import type { z } from 'zod';
 import { maxBodyBytes } from '../src/http/mount-routes.js';
 import { startTestServer, type TestServer } from '../src/testing.js';
 import { type Call, client, type Reply, SOURCE } from './helpers.js';
+import { addPerson, signInPerson } from './users.support.js';
 
 let server: TestServer;
 let owner: Call;
 let worker: Call;
+let person: Call;
 let before: Record<string, number>;
 
 const RUN_ID = randomUUID();
@@ -54,6 +56,7 @@ const VALID: Partial<Record<RouteName, Record<string, unknown>>> = {
   authPasswordSignIn: { email: 'ada@example.com', password: 'a long passphrase' },
   authPasswordChange: { email: 'ada@example.com', currentPassword: 'a long passphrase', newPassword: 'another passphrase' },
   authPasswordSetup: { token: 'x', password: 'a long passphrase' },
+  authEmailConfirm: { token: 'x', password: 'a long passphrase' },
   membersAdd: { email: 'ada@example.com', role: 'viewer' },
   membersUpdate: { role: 'viewer' },
   oidcConfigPut: { issuer: 'https://idp.example.com', clientId: 'outpost' },
@@ -69,6 +72,7 @@ const PARAMS: Record<string, string> = {
   id: RUN_ID,
   runId: RUN_ID,
   userId: RUN_ID,
+  workspaceId: RUN_ID,
   pool: 'default',
   queue: 'default',
   flow: 'f',
@@ -84,8 +88,9 @@ function pathOf(route: RouteDef): string {
   return route.path.replace(/:([A-Za-z]+)/g, (_, k: string) => PARAMS[k] ?? 'x');
 }
 
-/** Routes only workers may call are exercised with a worker key; everything else with the owner's. */
+/** Routes only workers may call are exercised with a worker key, a person's own with their session; everything else with the owner's. */
 function callerFor(route: RouteDef): Call {
+  if (route.access.person) return person;
   return route.access.roles.includes('owner') ? owner : worker;
 }
 
@@ -130,6 +135,8 @@ beforeAll(async () => {
   server = await startTestServer({ loops: false });
   owner = client(server, server.ownerKey);
   worker = client(server, await server.createKey('worker'));
+  const signedIn = await signInPerson(server, (await addPerson(server, owner, 'viewer')).email);
+  person = (method, path, options = {}) => signedIn.mutate(method, path, options.body);
   for (const [name] of withBody) if (!VALID[name]) throw new Error(`no valid body for ${name}`);
   before = await tableCounts();
 });

@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { type Role, type RouteDef, type RouteName, routes } from '@outpost/sdk/contracts';
+import { newEmailLink } from '../src/auth/email-links.js';
 import type { TestServer, TestWorkspace } from '../src/testing.js';
 import { type Call, client, type Reply, SOURCE } from './helpers.js';
+import { cookieValue } from './sessions.support.js';
 import { PASSWORD } from './users.support.js';
 
 /*
@@ -18,6 +20,16 @@ export interface Spec {
   body?: unknown;
   /** The credential to send instead of the caller's (a run token of the run the spec names). */
   bearer?: string;
+  /** A person's browser session to send (routes of a person's own account), instead of any bearer. */
+  session?: PersonCookies;
+}
+
+/** The cookies of a person's browser session. */
+export interface PersonCookies {
+  cookie: string;
+  csrf: string;
+  userId: string;
+  email: string;
 }
 
 export type Fixture = (scene: Scene, caller: Caller) => Promise<Spec>;
@@ -164,6 +176,57 @@ export class Scene {
     });
     if (res.status !== 204) throw new Error(`password setup failed: ${res.status}`);
     return member;
+  }
+
+  /** An emailed link's token for a member of the scene (as the mail would carry it), and the member. */
+  async emailLink(): Promise<{ token: string; userId: string; email: string }> {
+    const member = await this.member();
+    const { link } = await newEmailLink(this.server.sql, this.server.url, {
+      userId: member.userId,
+      email: member.email,
+      workspaceId: null,
+    });
+    const token = new URL(link.replace('/#/', '/')).searchParams.get('token') ?? '';
+    return { token, userId: member.userId, email: member.email };
+  }
+
+  /** A member whose address is verified (through an emailed link), signed in with a browser session. */
+  async verifiedPerson(): Promise<PersonCookies> {
+    const { token, userId, email } = await this.emailLink();
+    const confirmed = await this.server.app.request('/api/v1/auth/email/confirm', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ token, password: PASSWORD }),
+    });
+    if (confirmed.status !== 200) throw new Error(`confirming the address failed: ${confirmed.status}`);
+    return { ...(await this.signIn(email)), userId, email };
+  }
+
+  /** A member of the scene whose address is not verified (the workspace manages the account), signed in. */
+  async managedPerson(): Promise<PersonCookies> {
+    const person = await this.person();
+    return { ...(await this.signIn(person.email)), ...person };
+  }
+
+  async signIn(email: string): Promise<{ cookie: string; csrf: string }> {
+    const res = await this.server.app.request('/api/v1/auth/password', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email, password: PASSWORD }),
+    });
+    if (res.status !== 200) throw new Error(`sign-in failed: ${res.status} ${await res.text()}`);
+    const cookies = res.headers.getSetCookie();
+    const session = cookieValue(cookies, 'outpost_session');
+    const csrf = cookieValue(cookies, 'outpost_csrf') ?? '';
+    return { cookie: `outpost_session=${session}; outpost_csrf=${csrf}`, csrf };
+  }
+
+  /** A workspace of its own that invites the person; its id. */
+  async inviteElsewhere(person: { email: string }): Promise<string> {
+    const other = await this.server.createWorkspace();
+    const res = await client(this.server, other.ownerKey)('POST', '/members', { body: { email: person.email, role: 'viewer' } });
+    if (res.body?.outcome !== 'invited') throw new Error(`the invitation failed: ${res.status} ${res.text}`);
+    return other.workspaceId;
   }
 
   async limitTag(): Promise<string> {
@@ -367,6 +430,13 @@ export const FIXTURES: Record<RouteName, Fixture> = {
   membersUpdate: async (s) => ({ params: { userId: (await s.member()).userId }, body: { role: 'runner' } }),
   membersRemove: async (s) => ({ params: { userId: (await s.member()).userId } }),
   membersSetupToken: async (s) => ({ params: { userId: (await s.member()).userId } }),
+  authEmailConfirm: async (s) => ({ body: { token: (await s.emailLink()).token, password: PASSWORD } }),
+  accountInvitationsList: async (s) => ({ session: await s.verifiedPerson() }),
+  accountInvitationsAccept: async (s) => {
+    const person = await s.verifiedPerson();
+    return { params: { workspaceId: await s.inviteElsewhere(person) }, session: person };
+  },
+  accountVerificationSend: async (s) => ({ session: await s.managedPerson() }),
   oidcConfigGet: async (s) => {
     await s.oidc();
     return {};
@@ -398,7 +468,10 @@ export function pathOf(route: RouteDef, params: Record<string, string> = {}): st
 export async function send(server: Pick<TestServer, 'app'>, route: RouteDef, spec: Spec, bearer: string | null): Promise<Reply> {
   const headers: Record<string, string> = {};
   const credential = spec.bearer ?? bearer;
-  if (credential) headers.authorization = `Bearer ${credential}`;
+  if (spec.session) {
+    headers.cookie = spec.session.cookie;
+    headers['x-outpost-csrf'] = spec.session.csrf;
+  } else if (credential) headers.authorization = `Bearer ${credential}`;
   let body: string | undefined;
   if (spec.body !== undefined) {
     body = JSON.stringify(spec.body);

@@ -30,6 +30,8 @@ afterAll(async () => {
 
 function allowed(route: RouteDef, column: string): boolean {
   if (route.access.anonymous) return true;
+  // A person's own routes act on the signed-in account: keys and run tokens have none.
+  if (route.access.person) return false;
   if (column === 'run_token') return route.access.runToken === true;
   return route.access.roles.includes(column as Role);
 }
@@ -48,7 +50,7 @@ describe.each(ENTRIES)('%s', (name, route) => {
     const spec = await fixture(scene, caller);
     // A run token for routes it may not call: the token of some held run.
     const bearer = caller.kind === 'key' ? caller.key : (spec.bearer ?? (await scene.held()).token);
-    const res = await send(server, route, { ...spec, bearer }, null);
+    const res = await send(server, route, { ...spec, bearer, session: undefined }, null);
     roleCases.add();
     if (allowed(route, column)) {
       expect(res.status, `${name} as ${column}: ${res.text}`).toBeGreaterThanOrEqual(200);
@@ -70,10 +72,22 @@ describe.each(ENTRIES)('%s', (name, route) => {
   });
 });
 
+test("a person's own routes succeed for a person signed in with a password, whatever their role", async () => {
+  const personal = ENTRIES.filter(([, route]) => route.access.person);
+  expect(personal.length).toBeGreaterThan(0);
+  for (const [name, route] of personal) {
+    const spec = await FIXTURES[name](scene, { kind: 'anonymous' });
+    expect(spec.session, `${name}: its fixture gives no person`).toBeDefined();
+    const res = await send(server, route, spec, null);
+    expect(res.status, `${name}: ${res.text}`).toBeGreaterThanOrEqual(200);
+    expect(res.status, `${name}: ${res.text}`).toBeLessThan(300);
+  }
+});
+
 test('anonymous routes work without any credential, and every other route is a 401 without one', async () => {
   for (const [name, route] of ENTRIES) {
     const spec = await FIXTURES[name](scene, { kind: 'anonymous' });
-    const res = await send(server, route, { ...spec, bearer: undefined }, null);
+    const res = await send(server, route, { ...spec, bearer: undefined, session: undefined }, null);
     roleCases.add();
     if (route.access.anonymous) expect(res.status, `${name}: ${res.text}`).toBeLessThan(300);
     else {

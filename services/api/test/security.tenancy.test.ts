@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { Sql } from '../src/db/client.js';
 import { startTestServer, type TestServer } from '../src/testing.js';
 import { type Call, client, type Reply } from './helpers.js';
-import { type Caller, FIXTURES, type HeldRun, Scene, send } from './security.fixtures.js';
+import { type Caller, FIXTURES, type HeldRun, type PersonCookies, Scene, send } from './security.fixtures.js';
 import { tally } from './security.tally.js';
 
 /*
@@ -62,9 +62,13 @@ const withObjectPaths = (Object.entries(routes) as [RouteName, RouteDef][]).filt
   ([, route]) => route.params !== undefined && !route.access.anonymous,
 );
 
-/** The callers of A that may call the route: its owner key, its worker key, and a run token of one of its runs. */
-async function callersOfA(route: RouteDef): Promise<{ label: string; bearer: string }[]> {
-  const found: { label: string; bearer: string }[] = [];
+/**
+ * The callers of A that may call the route: its owner key, its worker key, and a run token of one
+ * of its runs — or, for a person's own routes, a person of A signed in.
+ */
+async function callersOfA(route: RouteDef): Promise<{ label: string; bearer?: string; session?: PersonCookies }[]> {
+  if (route.access.person) return [{ label: 'person', session: await a.verifiedPerson() }];
+  const found: { label: string; bearer?: string; session?: PersonCookies }[] = [];
   if (route.access.roles.includes('owner')) found.push({ label: 'owner', bearer: a.ws.ownerKey });
   if (route.access.roles.includes('worker')) found.push({ label: 'worker', bearer: await a.key('worker') });
   if (route.access.runToken) found.push({ label: 'run token', bearer: (await a.held(undefined, { running: true })).token });
@@ -79,9 +83,14 @@ describe('objects named in the path', () => {
     const bCaller: Caller = route.access.roles.includes('owner') ? await b.caller('owner') : await b.caller('worker');
     const spec = await FIXTURES[name](b, bCaller);
     const before = await snapshot(server.sql, b.ws.workspaceId);
-    for (const { label, bearer } of await callersOfA(route)) {
-      const foreign = await send(server, route, { ...spec, bearer: undefined }, bearer);
-      const absent = await send(server, route, { ...spec, bearer: undefined, params: missing(spec.params ?? {}) }, bearer);
+    for (const { label, bearer, session } of await callersOfA(route)) {
+      const foreign = await send(server, route, { ...spec, bearer: undefined, session }, bearer ?? null);
+      const absent = await send(
+        server,
+        route,
+        { ...spec, bearer: undefined, session, params: missing(spec.params ?? {}) },
+        bearer ?? null,
+      );
       expect(foreign.status, `${name} as A's ${label}: ${foreign.text}`).toBe(404);
       expect(absent.status, `${name} (missing) as A's ${label}: ${absent.text}`).toBe(404);
       expect(comparable(foreign), `${name} as A's ${label}`).toEqual(comparable(absent));

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { startTestServer, TEST_RATE_LIMITS, type TestServer } from '../src/testing.js';
 import { type Call, client } from './helpers.js';
-import { addPerson, newEmail, PASSWORD, post, signInPerson } from './users.support.js';
+import { addPerson, confirmAddress, newEmail, PASSWORD, post, signInPerson } from './users.support.js';
 
 let server: TestServer;
 let owner: Call;
@@ -56,10 +56,12 @@ describe('people and passwords', () => {
   test('changing a password ends every session of the account in every workspace, and the old password stops working', async () => {
     const other = await server.createWorkspace();
     const otherOwner = client(server, other.ownerKey);
-    const { email } = await addPerson(server, owner, 'viewer');
+    const person = await addPerson(server, owner, 'viewer');
+    const { email } = person;
     const joined = await otherOwner('POST', '/members', { body: { email, role: 'runner' } });
     expect(joined.body.setupToken).toBeNull();
     const slug = (await otherOwner('GET', '/whoami')).body.workspace.slug;
+    await confirmAddress(server, person, { workspaceId: other.workspaceId });
 
     // An account in two workspaces must name one.
     const ambiguous = await post(server, '/auth/password', { email, password: PASSWORD });
@@ -80,6 +82,28 @@ describe('people and passwords', () => {
     expect((await there.call('GET', '/flow-runs')).status).toBe(401);
     expect((await post(server, '/auth/password', { email, password: PASSWORD, workspace: 'default' })).status).toBe(401);
     expect((await signInPerson(server, email, 'a brand new passphrase', 'default')).reply.status).toBe(200);
+  });
+
+  test('a sign-in that names no workspace asks for one without telling which workspaces the account belongs to', async () => {
+    const other = await server.createWorkspace();
+    const otherOwner = client(server, other.ownerKey);
+    const otherSlug = (await otherOwner('GET', '/whoami')).body.workspace.slug;
+    const person = await addPerson(server, owner, 'viewer');
+    const { email } = person;
+    // With one workspace, naming it is not needed.
+    expect((await post(server, '/auth/password', { email, password: PASSWORD })).status).toBe(200);
+
+    await otherOwner('POST', '/members', { body: { email, role: 'runner' } });
+    await confirmAddress(server, person, { workspaceId: other.workspaceId });
+    const ambiguous = await post(server, '/auth/password', { email, password: PASSWORD });
+    expect(ambiguous.status).toBe(400);
+    expect(ambiguous.body.errors).toEqual([{ path: 'body.workspace', message: expect.stringMatching(/name the workspace/) }]);
+    expect(ambiguous.text).not.toContain(otherSlug);
+    expect(ambiguous.text).not.toMatch(/\bdefault\b/);
+    expect(ambiguous.headers.getSetCookie()).toEqual([]);
+    // Without the password, nothing at all: the same 401 as for a missing account.
+    expect((await post(server, '/auth/password', { email, password: 'not the password at all' })).status).toBe(401);
+    expect((await signInPerson(server, email, PASSWORD, otherSlug)).reply.body.principal.role).toBe('runner');
   });
 
   test('a password change needs the current password and refuses a weak or unchanged new one', async () => {
@@ -108,21 +132,29 @@ describe('people and passwords', () => {
     expect((await session.call('GET', '/flow-runs')).status).toBe(401);
   });
 
-  test('no admin can reset the password of someone who also belongs to another workspace', async () => {
+  test('only the workspace that manages an account resets its password, and none once the person confirmed the address', async () => {
     const other = await server.createWorkspace();
-    const { email, userId } = await addPerson(server, owner, 'viewer');
-    await client(server, other.ownerKey)('POST', '/members', { body: { email, role: 'owner' } });
-    const reset = await owner('POST', `/members/${userId}/setup-token`);
-    expect(reset.status).toBe(409);
-    expect(reset.body.code).toBe('conflict');
+    const person = await addPerson(server, owner, 'viewer');
+    const otherOwner = client(server, other.ownerKey);
+    await otherOwner('POST', '/members', { body: { email: person.email, role: 'owner' } });
+    const elsewhere = await otherOwner('POST', `/members/${person.userId}/setup-token`);
+    expect(elsewhere.status).toBe(409);
+    expect(elsewhere.body.code).toBe('conflict');
+    // Being invited elsewhere changes nothing for the managing workspace: the account still reaches only it.
+    expect((await owner('POST', `/members/${person.userId}/setup-token`)).status).toBe(201);
+    await confirmAddress(server, person);
+    expect((await owner('POST', `/members/${person.userId}/setup-token`)).status).toBe(409);
   });
 
-  test('a setup token stops working once its account joins another workspace', async () => {
+  test('a setup token stops working once the person confirmed their address, but not because another workspace invited them', async () => {
     const email = newEmail('pending');
     const added = await owner('POST', '/members', { body: { email, role: 'viewer' } });
     const other = await server.createWorkspace();
     await client(server, other.ownerKey)('POST', '/members', { body: { email, role: 'admin' } });
-    expect((await post(server, '/auth/password/setup', { token: added.body.setupToken, password: PASSWORD })).status).toBe(401);
+    expect((await post(server, '/auth/password/setup', { token: added.body.setupToken, password: PASSWORD })).status).toBe(204);
+    const again = await owner('POST', `/members/${added.body.member.userId}/setup-token`);
+    await confirmAddress(server, { userId: added.body.member.userId, email }, { password: 'the person chose this one' });
+    expect((await post(server, '/auth/password/setup', { token: again.body.setupToken, password: PASSWORD })).status).toBe(401);
   });
 
   test('a role change applies to live sessions at once, and removal ends them', async () => {

@@ -1,4 +1,5 @@
 import type { MemberRole } from '@outpost/sdk/contracts';
+import { newEmailLink } from '../src/auth/email-links.js';
 import type { TestServer } from '../src/testing.js';
 import type { Call, Reply } from './helpers.js';
 import { browser, cookieValue } from './sessions.support.js';
@@ -79,4 +80,24 @@ export async function signInPerson(
     reply: res,
     mutate: (method, path, body) => call(method, path, { body, headers: { 'x-outpost-csrf': csrf } }),
   };
+}
+
+/**
+ * What the person behind an address does with an emailed link (made here as the mail would carry
+ * it): confirms the address, setting `password`, and accepts the invitation of `workspaceId` if given.
+ */
+export async function confirmAddress(
+  server: Pick<TestServer, 'app' | 'sql' | 'url'>,
+  person: { userId: string; email: string },
+  options: { workspaceId?: string; password?: string } = {},
+): Promise<Reply> {
+  const { link } = await newEmailLink(server.sql, server.url, {
+    userId: person.userId,
+    email: person.email,
+    workspaceId: options.workspaceId ?? null,
+  });
+  const token = link.slice(link.indexOf('token=') + 'token='.length);
+  const res = await post(server, '/auth/email/confirm', { token, password: options.password ?? PASSWORD });
+  if (res.status !== 200) throw new Error(`confirming the address failed: ${res.status} ${res.text}`);
+  return res;
 }

@@ -2,6 +2,7 @@ import type { Role, WhoAmIResponse } from '@outpost/sdk/contracts';
 import { useEffect, useState } from 'react';
 import { api } from './api/instance.js';
 import { NavLink } from './components/nav-link.js';
+import { ConfirmEmailPage } from './pages/confirm-email.js';
 import { DeploymentsPage } from './pages/deployments.js';
 import { OverviewPage } from './pages/overview.js';
 import { RunDetailPage } from './pages/run-detail.js';
@@ -20,6 +21,7 @@ export function App() {
   const route = matchRoute(location.path);
   if (route.name === 'sign-in') return <SignInPage search={location.search} />;
   if (route.name === 'set-password') return <SetPasswordPage search={location.search} />;
+  if (route.name === 'confirm-email') return <ConfirmEmailPage search={location.search} />;
   return <Shell route={route} search={location.search} />;
 }
 
@@ -121,6 +123,7 @@ function Page({
       return <SettingsPage role={role} userId={userId} workspaceSlug={workspaceSlug} />;
     case 'sign-in':
     case 'set-password':
+    case 'confirm-email':
     case 'not-found':
       return (
         <div className="page">

@@ -14,6 +14,7 @@ export type Route =
   | { name: 'settings' }
   | { name: 'sign-in' }
   | { name: 'set-password' }
+  | { name: 'confirm-email' }
   | { name: 'not-found' };
 
 /** `#/runs/abc?state=FAILED` → path `/runs/abc`, search `state=FAILED`. */
@@ -52,6 +53,8 @@ export function matchRoute(path: string): Route {
       return { name: 'sign-in' };
     case 'set-password':
       return { name: 'set-password' };
+    case 'confirm-email':
+      return { name: 'confirm-email' };
     default:
       return { name: 'not-found' };
   }

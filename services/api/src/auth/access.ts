@@ -21,6 +21,9 @@ export function checkRole(route: RouteDef, principal: Principal): void {
   if (!route.access.roles.includes(principal.role)) {
     throw new ApiError('forbidden', `the role "${principal.role}" cannot call this route`);
   }
+  if (route.access.person && !(principal.kind === 'session' && principal.userId)) {
+    throw new ApiError('forbidden', 'only a person signed in with a password or single sign-on can call this route');
+  }
 }
 
 /**

@@ -1,9 +1,10 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { MemberRole } from '@outpost/sdk/contracts';
 import type { AppDeps } from '../context.js';
-import { getMember, insertMembership, lockMemberships } from '../db/memberships.js';
+import { voidInvitationTokens } from '../db/email-tokens.js';
+import { activateMembership, getMember, insertMembership, lockMemberships } from '../db/memberships.js';
 import { consumeOidcLogin, getOidcProvider, insertOidcLogin, type OidcProviderRecord } from '../db/oidc.js';
-import { ensureUser, findUserByEmail, findUserByIdentity, linkIdentity } from '../db/users.js';
+import { ensureUser, findUserByIdentity, linkIdentity, lockUserByEmail, normaliseEmail, verifyAccount } from '../db/users.js';
 import { getWorkspaceBySlug } from '../db/workspaces.js';
 import { ApiError, notFound } from '../errors.js';
 import { API_PREFIX } from '../http/mount-routes.js';
@@ -104,21 +105,43 @@ function domainAllowed(email: string | null, domains: string[]): boolean {
   return domain !== undefined && domains.includes(domain);
 }
 
+/** Who a single sign-on signs in as, and what it changed on the way. */
+interface ResolvedUser {
+  userId: string;
+  email: string;
+  role: MemberRole;
+  /** The ID token proved the account's address for the first time. */
+  verifiedNow: boolean;
+  /** The account's invitation to the workspace was accepted by this sign-in. */
+  accepted: boolean;
+}
+
 /**
  * The user an identity signs in as, and their role in the workspace. Known identities (issuer,
- * subject) come first; otherwise a verified email finds an account. Someone who is not a member is
- * admitted only with the provider's default role and a verified email of an allowed domain.
+ * subject) come first; otherwise a verified email finds an account. An ID token with
+ * `email_verified` for the account's own address proves control of it: an account not verified
+ * until now becomes the person's (its password, which a managing workspace's admin may know, is
+ * cleared and its sessions end) and an invitation of this workspace is accepted by signing in to
+ * it. Someone who is not a member is admitted only with the provider's default role and a verified
+ * email of an allowed domain.
  */
-async function resolveUser(
-  deps: AppDeps,
-  provider: OidcProviderRecord,
-  claims: IdentityClaims,
-): Promise<{ userId: string; email: string; role: MemberRole }> {
+async function resolveUser(deps: AppDeps, provider: OidcProviderRecord, claims: IdentityClaims): Promise<ResolvedUser> {
   return deps.sql.begin(async (tx) => {
     await lockMemberships(tx, provider.workspaceId);
+    const proven = claims.emailVerified && claims.email ? normaliseEmail(claims.email) : null;
     let user = await findUserByIdentity(tx, claims.issuer, claims.subject);
-    if (!user && claims.emailVerified && claims.email) user = await findUserByEmail(tx, claims.email);
-    const member = user ? await getMember(tx, provider.workspaceId, user.id) : null;
+    if (!user && proven) user = await lockUserByEmail(tx, proven);
+    const verifiedNow = user !== null && proven === user.email && (await verifyAccount(tx, user.id, null));
+    const verified = user !== null && (verifiedNow || user.emailVerifiedAt !== null);
+    let member = user ? await getMember(tx, provider.workspaceId, user.id) : null;
+    // An account whose address is not proven counts only in the workspace that manages it.
+    if (member && !verified && user?.managedBy !== provider.workspaceId) member = null;
+    let accepted = false;
+    if (user && member?.state === 'invited') {
+      if (!verified) throw new SsoError('sso_not_member', 'this account is only invited, and its address is not proven');
+      accepted = (await activateMembership(tx, provider.workspaceId, user.id)) !== null;
+      await voidInvitationTokens(tx, user.id, provider.workspaceId);
+    }
     let role = member?.role ?? null;
     if (role === null) {
       const admitted =
@@ -126,13 +149,22 @@ async function resolveUser(
       if (!admitted || !provider.defaultRole || !claims.email) {
         throw new SsoError('sso_not_member', 'this identity is not a member of the workspace; ask an admin to add you');
       }
-      user ??= (await ensureUser(tx, { email: claims.email, name: claims.name })).user;
-      await insertMembership(tx, { workspaceId: provider.workspaceId, userId: user.id, role: provider.defaultRole });
+      // A new account made from a verified email is verified; an existing one was proven above.
+      user ??= (await ensureUser(tx, { email: claims.email, name: claims.name, managedBy: null })).user;
+      if (!verified && user.emailVerifiedAt === null) {
+        throw new SsoError('sso_not_member', 'this identity is not a member of the workspace; ask an admin to add you');
+      }
+      await insertMembership(tx, {
+        workspaceId: provider.workspaceId,
+        userId: user.id,
+        role: provider.defaultRole,
+        state: 'active',
+      });
       role = provider.defaultRole;
     }
     if (!user) throw new SsoError('sso_not_member', 'this identity is not a member of the workspace');
     await linkIdentity(tx, { issuer: claims.issuer, subject: claims.subject, userId: user.id });
-    return { userId: user.id, email: user.email, role };
+    return { userId: user.id, email: user.email, role, verifiedNow, accepted };
   });
 }
 
@@ -141,6 +173,10 @@ export interface OidcSignedIn {
   userId: string;
   workspaceId: string;
   returnTo: string;
+  /** The ID token proved the account's address for the first time. */
+  verifiedNow: boolean;
+  /** The account's invitation to the workspace was accepted by this sign-in. */
+  accepted: boolean;
 }
 
 /** Finishes a sign-in from the provider's redirect: state, code exchange, ID token, user, session. */
@@ -169,12 +205,12 @@ export async function finishOidcSignIn(
   } catch (error) {
     throw error instanceof SsoError ? error : providerFailure(error);
   }
-  const { userId, email, role } = await resolveUser(deps, provider, claims);
+  const { userId, email, role, verifiedNow, accepted } = await resolveUser(deps, provider, claims);
   const opened = await openUserSession(deps.sql, {
     workspaceId: provider.workspaceId,
     userId,
     role,
     label: `single sign-on (${email})`,
   });
-  return { opened, userId, workspaceId: provider.workspaceId, returnTo: login.returnTo };
+  return { opened, userId, workspaceId: provider.workspaceId, returnTo: login.returnTo, verifiedNow, accepted };
 }

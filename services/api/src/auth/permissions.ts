@@ -79,17 +79,13 @@ export function requestAddress(c: Context<AppEnv>, deps: Pick<AppDeps, 'trustedP
 }
 
 /**
- * Authenticates the request (bearer credential or session cookie), counts it against the rate
- * limits, and checks the route's access: the one gate of every authenticated route. Failed
- * authentications are counted per client address, so guessing credentials is throttled too.
+ * The request's principal (bearer credential or session cookie), counted against the rate limits:
+ * a failed authentication against the client address's anonymous allowance, so guessing
+ * credentials is throttled on every path that takes one (the route table, the OpenAPI document,
+ * unknown paths under /api, the audit export, the event stream), and a credential against its own
+ * and its workspace's allowance.
  */
-export async function authorize(
-  c: Context<AppEnv>,
-  deps: AppDeps,
-  route: RouteDef,
-  /** Runs once the caller is known and within its rate, before the role check: what it notes covers a refusal too. */
-  onAuthenticated?: (principal: Principal) => void,
-): Promise<Principal> {
+export async function authenticateCounted(c: Context<AppEnv>, deps: AppDeps): Promise<Principal> {
   let principal: Principal;
   try {
     principal = await authenticateRequest(c.req, deps.sql, deps.tokens);
@@ -98,8 +94,23 @@ export async function authorize(
     throw error;
   }
   c.set('principal', principal);
-  // Counted before anything is noted: a flood that is refused must not turn into audit writes.
   deps.rateLimiter.check(rateSubject(principal));
+  return principal;
+}
+
+/**
+ * Authenticates the request, counts it against the rate limits (`authenticateCounted`), and checks
+ * the route's access: the one gate of every authenticated route.
+ */
+export async function authorize(
+  c: Context<AppEnv>,
+  deps: AppDeps,
+  route: RouteDef,
+  /** Runs once the caller is known and within its rate, before the role check: what it notes covers a refusal too. */
+  onAuthenticated?: (principal: Principal) => void,
+): Promise<Principal> {
+  // Counted before anything is noted: a flood that is refused must not turn into audit writes.
+  const principal = await authenticateCounted(c, deps);
   onAuthenticated?.(principal);
   checkRole(route, principal);
   return principal;

@@ -1,27 +1,41 @@
 import { createHash, randomBytes } from 'node:crypto';
-import type { Member, MemberAddRequest, MemberAddResponse, MemberRole, Role } from '@outpost/sdk/contracts';
+import type {
+  EmailDelivery,
+  Member,
+  MemberAddOutcome,
+  MemberAddRequest,
+  MemberAddResponse,
+  MemberRole,
+  Role,
+} from '@outpost/sdk/contracts';
 import type { AppDeps } from '../context.js';
 import type { Db } from '../db/client.js';
+import { voidInvitationTokens } from '../db/email-tokens.js';
 import {
   deleteMembership,
   getMember,
   insertMembership,
   lockMemberships,
-  membershipsOf,
   remainingOwners,
   updateMembershipRole,
+  usableMemberships,
 } from '../db/memberships.js';
 import {
+  claimUnheldAccount,
   consumeSetupToken,
   ensureUser,
   findUserByEmail,
   getUser,
   insertSetupToken,
+  releaseManagedAccount,
   revokeUserSessions,
   setPasswordHash,
   upgradePasswordHash,
 } from '../db/users.js';
+import { getWorkspace } from '../db/workspaces.js';
 import { ApiError, notFound } from '../errors.js';
+import { invitationMail, newAccountMail } from '../mail/messages.js';
+import { type EmailLink, newEmailLink } from './email-links.js';
 import { hashPassword, passwordProblem, verifyPassword } from './passwords.js';
 import type { Principal } from './principal.js';
 import { type OpenedSession, openUserSession } from './sessions.js';
@@ -55,21 +69,80 @@ async function newSetupToken(db: Db, userId: string, workspaceId: string): Promi
 
 // ---- memberships -----------------------------------------------------------------------------------
 
+/** What the admin who added someone is told: what happened, and how the person gets in. */
+function addedMessage(outcome: MemberAddOutcome, email: EmailDelivery): string {
+  const created = 'A new account, managed by this workspace: it signs in here only until the person confirms their address.';
+  const invited =
+    'This address already has an account, so it was invited: the membership grants nothing until the person accepts.';
+  switch (`${outcome}:${email}` as const) {
+    case 'created:sent':
+      return `${created} They were emailed a link to confirm it and choose a password; the setup token works too (for this workspace only).`;
+    case 'created:failed':
+      return `${created} The email to them could not be sent; hand them the setup link yourself.`;
+    case 'created:not_configured':
+      return `${created} No email server is configured (OUTPOST_SMTP_URL), so nothing was sent: hand them the setup link yourself.`;
+    case 'invited:sent':
+      return `${invited} They were emailed a link to accept (confirming their address on the way).`;
+    case 'invited:failed':
+      return `${invited} The email to them could not be sent; remove the invitation and add them again to retry, or ask them to accept in the dashboard.`;
+    case 'invited:not_configured':
+      // No link is shown: it proves control of the address, and this workspace does not manage the
+      // account — in its admin's hands the link would let them take an account that is not theirs.
+      return `${invited} No email server is configured (OUTPOST_SMTP_URL), so no invitation was sent, and this answer cannot carry its link: the link proves control of the address, and this workspace does not manage the account. Hand the invitation over some other way: ask them to sign in with a confirmed address and accept it under Settings, or to sign in here with single sign-on.`;
+  }
+}
+
+/**
+ * Adds a person by email. An address without an account gets one, managed by this workspace: its
+ * admins hand over the setup token, and it signs in here only. An address with an account — the
+ * person's own, or one another workspace manages — is invited instead, with no token: the
+ * membership grants nothing until the person, with a proven address, accepts. (An account that no
+ * workspace manages any more and nobody verified is taken over as new, its credentials cleared.)
+ */
 export async function addMember(deps: AppDeps, principal: Principal, input: MemberAddRequest): Promise<MemberAddResponse> {
   assertMayManage(principal, input.role);
   const workspaceId = principal.workspaceId;
-  return deps.sql.begin(async (tx) => {
+  const added = await deps.sql.begin(async (tx) => {
     await lockMemberships(tx, workspaceId);
-    const { user, created } = await ensureUser(tx, { email: input.email, name: input.name ?? null });
-    if (!(await insertMembership(tx, { workspaceId, userId: user.id, role: input.role }))) {
-      throw new ApiError('conflict', 'this person is already a member; change their role instead');
+    const name = input.name ?? null;
+    const { user, created } = await ensureUser(tx, { email: input.email, name, managedBy: workspaceId });
+    const outcome: MemberAddOutcome =
+      created || (await claimUnheldAccount(tx, user.id, workspaceId, name)) ? 'created' : 'invited';
+    const state = outcome === 'created' ? 'active' : 'invited';
+    if (!(await insertMembership(tx, { workspaceId, userId: user.id, role: input.role, state }))) {
+      throw new ApiError('conflict', 'this person is already a member or invited; change their role instead');
     }
     const member = await getMember(tx, workspaceId, user.id);
-    if (!member) throw new Error(`membership of ${user.id} vanished in its own transaction`);
-    // A new account gets a way to set its first password; an existing one already has its credentials.
-    const setup = created ? await newSetupToken(tx, user.id, workspaceId) : null;
-    return { member, setupToken: setup?.token ?? null, setupTokenExpiresAt: setup?.expiresAt.toISOString() ?? null };
+    const workspace = await getWorkspace(tx, workspaceId);
+    if (!member || !workspace) throw new Error(`membership of ${user.id} vanished in its own transaction`);
+    const setup = outcome === 'created' ? await newSetupToken(tx, user.id, workspaceId) : null;
+    // A link for the address alone: to confirm it (a new account) or to accept (an invitation).
+    const link: EmailLink | null = deps.mailer
+      ? await newEmailLink(tx, deps.publicUrl, {
+          userId: user.id,
+          email: user.email,
+          workspaceId: outcome === 'invited' ? workspaceId : null,
+        })
+      : null;
+    return { member, workspace, outcome, setup, link, email: user.email };
   });
+  let email: EmailDelivery = 'not_configured';
+  if (deps.mailer && added.link) {
+    const content = { to: added.email, workspace: added.workspace, role: input.role, ...added.link };
+    email = await deps.mailer.send(added.outcome === 'created' ? newAccountMail(content) : invitationMail(content), {
+      workspaceId,
+      userId: added.member.userId,
+      purpose: added.outcome === 'created' ? 'new account' : 'invitation',
+    });
+  }
+  return {
+    member: added.member,
+    outcome: added.outcome,
+    setupToken: added.setup?.token ?? null,
+    setupTokenExpiresAt: added.setup?.expiresAt.toISOString() ?? null,
+    email,
+    message: addedMessage(added.outcome, email),
+  };
 }
 
 export async function changeMemberRole(deps: AppDeps, principal: Principal, userId: string, role: MemberRole): Promise<Member> {
@@ -79,7 +152,9 @@ export async function changeMemberRole(deps: AppDeps, principal: Principal, user
     const member = await getMember(tx, workspaceId, userId);
     if (!member) throw notFound('member');
     assertMayManage(principal, member.role, role);
-    if (member.role === 'owner' && role !== 'owner' && (await remainingOwners(tx, workspaceId, userId)) === 0) {
+    // An invitation administers nothing, so changing or removing one never leaves the workspace without an owner.
+    const activeOwner = member.role === 'owner' && member.state === 'active';
+    if (activeOwner && role !== 'owner' && (await remainingOwners(tx, workspaceId, userId)) === 0) {
       throw new ApiError('conflict', 'the workspace would have no owner left; make someone else owner first');
     }
     await updateMembershipRole(tx, workspaceId, userId, role);
@@ -95,18 +170,21 @@ export async function removeMember(deps: AppDeps, principal: Principal, userId: 
     const member = await getMember(tx, workspaceId, userId);
     if (!member) throw notFound('member');
     assertMayManage(principal, member.role);
-    if (member.role === 'owner' && (await remainingOwners(tx, workspaceId, userId)) === 0) {
+    if (member.role === 'owner' && member.state === 'active' && (await remainingOwners(tx, workspaceId, userId)) === 0) {
       throw new ApiError('conflict', 'the workspace would have no owner left; make someone else owner first');
     }
     await deleteMembership(tx, workspaceId, userId);
-    await revokeUserSessions(tx, userId, workspaceId);
+    await voidInvitationTokens(tx, userId, workspaceId);
+    // An account this workspace manages is let go, its password (which admins here may know) cleared.
+    const released = await releaseManagedAccount(tx, userId, workspaceId);
+    await revokeUserSessions(tx, userId, released ? null : workspaceId);
   });
 }
 
 /**
- * A fresh setup token for a member — a password reset by an admin. Only for people whose every
- * membership is in this workspace: whoever sets the password reaches all of the account's
- * workspaces, and an admin here has no say over the others.
+ * A fresh setup token for a member — a password reset by an admin. Only for accounts this
+ * workspace manages: such an account signs in here alone, while a verified one is the person's,
+ * and whoever sets its password would reach every workspace it belongs to.
  */
 export async function issueSetupToken(
   deps: AppDeps,
@@ -119,9 +197,12 @@ export async function issueSetupToken(
     const member = await getMember(tx, workspaceId, userId);
     if (!member) throw notFound('member');
     assertMayManage(principal, member.role);
-    const elsewhere = (await membershipsOf(tx, userId)).some((m) => m.workspaceId !== workspaceId);
-    if (elsewhere) {
-      throw new ApiError('conflict', 'this person belongs to other workspaces too; they change their password themselves');
+    const user = await getUser(tx, userId);
+    if (!user || user.managedBy !== workspaceId || user.emailVerifiedAt !== null) {
+      throw new ApiError(
+        'conflict',
+        'this workspace does not manage this account (its address is confirmed, or it is invited); the person sets their password themselves',
+      );
     }
     const { token, expiresAt } = await newSetupToken(tx, userId, workspaceId);
     return { setupToken: token, expiresAt: expiresAt.toISOString() };
@@ -156,7 +237,7 @@ export async function passwordSignIn(
 ): Promise<SignedIn> {
   deps.rateLimiter.checkSignIn(input.email, address);
   const user = await checkPassword(deps, input.email, input.password);
-  const memberships = await membershipsOf(deps.sql, user.id);
+  const memberships = await usableMemberships(deps.sql, user.id);
   const chosen =
     input.workspace === undefined
       ? memberships.length === 1
@@ -167,8 +248,11 @@ export async function passwordSignIn(
     if (input.workspace !== undefined || memberships.length === 0) {
       throw new ApiError('forbidden', 'this account is not a member of that workspace');
     }
-    throw new ApiError('validation_failed', 'this account belongs to several workspaces; name one', {
-      errors: [{ path: 'body.workspace', message: `one of: ${memberships.map((m) => m.slug).join(', ')}` }],
+    // Asked for without a list: whoever holds the password learns only that there is more than one.
+    // The slugs would tell them which tenants the account reaches (to an admin who set the password of
+    // an account they manage, or to someone reading over a shoulder), and the person knows them anyway.
+    throw new ApiError('validation_failed', 'name the workspace to sign in to', {
+      errors: [{ path: 'body.workspace', message: 'name the workspace to sign in to (its short name, as in its address)' }],
     });
   }
   const opened = await openUserSession(deps.sql, {

@@ -477,7 +477,12 @@ export const backfills = pgTable(
 
 // ---- governance: users, memberships, single sign-on, audit log ----
 
-/** A person. Accounts are global; what they may do is decided per workspace by their membership. */
+/**
+ * A person. Accounts are global; what they may do is decided per workspace by their membership.
+ * An account a workspace's admin created is managed by that workspace (`managed_by`): its admins
+ * may set its password, so it signs in there only, until the person proves control of the address
+ * (`email_verified_at`; then `managed_by` is null, and nobody but the person sets its password).
+ */
 export const users = pgTable(
   'users',
   {
@@ -488,6 +493,10 @@ export const users = pgTable(
     /** `scrypt$N$r$p$salt$hash`; null until a password is set (or for single sign-on only). */
     passwordHash: text('password_hash'),
     passwordChangedAt: ts('password_changed_at'),
+    /** When the person proved control of the address (an emailed link, or single sign-on with a verified email). */
+    emailVerifiedAt: ts('email_verified_at'),
+    /** The workspace whose admins created the account and may set its password; null once verified or released. */
+    managedBy: uuid('managed_by').references(() => workspaces.id),
     createdAt: createdAt(),
   },
   (t) => [uniqueIndex('users_email_uq').on(t.email)],
@@ -501,6 +510,8 @@ export const memberships = pgTable(
       .notNull()
       .references(() => users.id),
     role: text('role').notNull(),
+    /** `active`, or `invited`: an invitation the account has not accepted, which grants nothing. */
+    state: text('state').notNull().default('active'),
     createdAt: createdAt(),
     updatedAt: ts('updated_at').notNull().defaultNow(),
   },
@@ -522,6 +533,28 @@ export const passwordSetupTokens = pgTable(
     usedAt: ts('used_at'),
   },
   (t) => [index('password_setup_tokens_user_idx').on(t.userId)],
+);
+
+/**
+ * Links emailed to an account's address (sha256 only): using one proves control of the address and
+ * accepts the invitation of `workspace_id`, if any. Never shown to anyone but the address.
+ */
+export const emailTokens = pgTable(
+  'email_tokens',
+  {
+    tokenHash: text('token_hash').primaryKey(),
+    userId: uuid('user_id')
+      .notNull()
+      .references(() => users.id),
+    /** The address the link was sent to: it proves nothing about another one. */
+    email: text('email').notNull(),
+    /** The workspace whose invitation the link accepts; null for a plain verification. */
+    workspaceId: uuid('workspace_id').references(() => workspaces.id),
+    createdAt: createdAt(),
+    expiresAt: ts('expires_at').notNull(),
+    usedAt: ts('used_at'),
+  },
+  (t) => [index('email_tokens_user_idx').on(t.userId), index('email_tokens_expiry_idx').on(t.expiresAt)],
 );
 
 /** A workspace's OpenID Connect provider for single sign-on. */

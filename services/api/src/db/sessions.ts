@@ -59,14 +59,17 @@ export async function findActiveSession(
            s.last_seen_at < now() - make_interval(secs => ${limits.touchSeconds}) AS stale
     FROM sessions s
     LEFT JOIN api_keys k ON k.id = s.api_key_id
-    LEFT JOIN memberships m ON m.workspace_id = s.workspace_id AND m.user_id = s.user_id
+    LEFT JOIN memberships m ON m.workspace_id = s.workspace_id AND m.user_id = s.user_id AND m.state = 'active'
+    LEFT JOIN users u ON u.id = s.user_id
     WHERE s.token_hash = ${tokenHash}
       AND s.revoked_at IS NULL
       AND s.expires_at > now()
       AND s.last_seen_at > now() - make_interval(secs => ${limits.idleSeconds})
       AND (s.api_key_id IS NULL OR (k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > now())))
-      -- A person's session acts with their membership's role as it is now, and ends with the membership.
-      AND (s.user_id IS NULL OR m.user_id IS NOT NULL)`;
+      -- A person's session acts with their membership's role as it is now, and ends with the
+      -- membership; an invitation is no membership, and an account whose address is not verified
+      -- acts only in the workspace that manages it.
+      AND (s.user_id IS NULL OR (m.user_id IS NOT NULL AND (u.email_verified_at IS NOT NULL OR u.managed_by = s.workspace_id)))`;
   return row
     ? {
         id: row.id,

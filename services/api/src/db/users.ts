@@ -6,6 +6,10 @@ export interface UserRecord {
   name: string | null;
   passwordHash: string | null;
   passwordChangedAt: Date | null;
+  /** When the person proved control of the address; null until then. */
+  emailVerifiedAt: Date | null;
+  /** The workspace whose admins created the account and may set its password; null once verified or released. */
+  managedBy: string | null;
   createdAt: Date;
 }
 
@@ -15,6 +19,8 @@ interface UserRow {
   name: string | null;
   password_hash: string | null;
   password_changed_at: Date | null;
+  email_verified_at: Date | null;
+  managed_by: string | null;
   created_at: Date;
 }
 
@@ -25,6 +31,8 @@ function toUser(row: UserRow): UserRecord {
     name: row.name,
     passwordHash: row.password_hash,
     passwordChangedAt: row.password_changed_at,
+    emailVerifiedAt: row.email_verified_at,
+    managedBy: row.managed_by,
     createdAt: row.created_at,
   };
 }
@@ -44,20 +52,81 @@ export async function getUser(db: Db, id: string): Promise<UserRecord | null> {
   return row ? toUser(row) : null;
 }
 
-/** The account with this email, created (without a password) when missing; `created` says which. */
+/** The account with this email, locked until the transaction ends; null when there is none. */
+export async function lockUserByEmail(db: Db, email: string): Promise<UserRecord | null> {
+  const [row] = await db<UserRow[]>`SELECT * FROM users WHERE email = ${normaliseEmail(email)} FOR UPDATE`;
+  return row ? toUser(row) : null;
+}
+
+/**
+ * The account with this email, created (without a password) when missing; `created` says which.
+ * A new account is managed by `managedBy` when given (a workspace's admin created it), else it is
+ * created verified (single sign-on with a verified email created it).
+ */
 export async function ensureUser(
   db: Db,
-  input: { email: string; name: string | null },
+  input: { email: string; name: string | null; managedBy: string | null },
 ): Promise<{ user: UserRecord; created: boolean }> {
   const email = normaliseEmail(input.email);
   const [inserted] = await db<UserRow[]>`
-    INSERT INTO users (email, name) VALUES (${email}, ${input.name})
+    INSERT INTO users (email, name, managed_by, email_verified_at)
+    VALUES (${email}, ${input.name}, ${input.managedBy}, ${input.managedBy === null ? db`now()` : null})
     ON CONFLICT (email) DO NOTHING
     RETURNING *`;
   if (inserted) return { user: toUser(inserted), created: true };
-  const existing = await findUserByEmail(db, email);
+  const existing = await lockUserByEmail(db, email);
   if (!existing) throw new Error(`user ${email} vanished after a conflicting insert`);
   return { user: existing, created: false };
+}
+
+/**
+ * Makes a workspace the manager of an account nobody manages or verified (its managing workspace
+ * removed it). Whatever credentials it had are gone — a password someone else's admin may know,
+ * sessions, setup tokens — so it is, for the new manager, a new account. False when it is not such
+ * an account (any more).
+ */
+export async function claimUnheldAccount(db: Db, userId: string, workspaceId: string, name: string | null): Promise<boolean> {
+  const rows = await db`
+    UPDATE users SET managed_by = ${workspaceId}, name = ${name}, password_hash = NULL, password_changed_at = now()
+    WHERE id = ${userId} AND managed_by IS NULL AND email_verified_at IS NULL
+      AND NOT EXISTS (SELECT 1 FROM memberships m WHERE m.user_id = users.id AND m.state = 'active')
+    RETURNING id`;
+  if (rows.length === 0) return false;
+  await voidSetupTokens(db, userId);
+  await revokeUserSessions(db, userId);
+  return true;
+}
+
+/**
+ * Lets go of an account the workspace manages, when its membership there ends: its password (which
+ * the workspace's admins may know) is cleared and its setup tokens stop working, so whichever
+ * workspace adds the address next starts from nothing. True when the account was managed by it.
+ */
+export async function releaseManagedAccount(db: Db, userId: string, workspaceId: string): Promise<boolean> {
+  const rows = await db`
+    UPDATE users SET managed_by = NULL, password_hash = NULL, password_changed_at = now()
+    WHERE id = ${userId} AND managed_by = ${workspaceId} AND email_verified_at IS NULL
+    RETURNING id`;
+  if (rows.length === 0) return false;
+  await voidSetupTokens(db, userId);
+  return true;
+}
+
+/**
+ * Marks the address proven: the account is the person's from now on, managed by no workspace.
+ * When it was not verified before, whatever credentials an admin could have known end with it: the
+ * password is replaced by `passwordHash` (cleared when null), every session ends, and no setup
+ * token works any more. Returns whether the account was unverified until now.
+ */
+export async function verifyAccount(db: Db, userId: string, passwordHash: string | null): Promise<boolean> {
+  const rows = await db`
+    UPDATE users SET email_verified_at = now(), managed_by = NULL, password_hash = ${passwordHash}, password_changed_at = now()
+    WHERE id = ${userId} AND email_verified_at IS NULL
+    RETURNING id`;
+  if (rows.length === 0) return false;
+  await voidSetupTokens(db, userId);
+  await revokeUserSessions(db, userId);
+  return true;
 }
 
 /** Stores a new password hash and the time it changed (sessions opened before it are ended by the caller). */
@@ -97,16 +166,23 @@ export async function insertSetupToken(
 
 /**
  * Uses a setup token up, in one UPDATE only an unused, unexpired token matches. The token is also
- * refused when its user has meanwhile joined a workspace other than the issuing one: from then on,
- * whoever controls the account reaches that workspace too, which the issuer has no say over.
+ * refused once the issuing workspace no longer manages the account (the person verified the
+ * address, or the workspace let the account go): from then on the account may reach other
+ * workspaces, and the issuer has no say over those.
  */
 export async function consumeSetupToken(db: Db, tokenHash: string): Promise<{ userId: string; workspaceId: string } | null> {
   const [row] = await db<{ user_id: string; workspace_id: string }[]>`
     UPDATE password_setup_tokens t SET used_at = now()
+    FROM users u
     WHERE t.token_hash = ${tokenHash} AND t.used_at IS NULL AND t.expires_at > now()
-      AND NOT EXISTS (SELECT 1 FROM memberships m WHERE m.user_id = t.user_id AND m.workspace_id <> t.workspace_id)
+      AND u.id = t.user_id AND u.managed_by = t.workspace_id AND u.email_verified_at IS NULL
     RETURNING t.user_id, t.workspace_id`;
   return row ? { userId: row.user_id, workspaceId: row.workspace_id } : null;
+}
+
+/** No setup token of the account works any more. */
+export async function voidSetupTokens(db: Db, userId: string): Promise<void> {
+  await db`UPDATE password_setup_tokens SET used_at = now() WHERE user_id = ${userId} AND used_at IS NULL`;
 }
 
 // ---- single sign-on identities ---------------------------------------------------------------------

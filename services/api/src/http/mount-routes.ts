@@ -37,8 +37,9 @@ const tooLarge = (): never => {
 export function mountRoutes(app: Hono<AppEnv>, deps: AppDeps, handlers: Handlers): void {
   for (const name of Object.keys(routes) as RouteName[]) {
     const route: RouteDef = routes[name];
-    // Signing in and out and event streams are mounted by their own modules (routes/auth.ts, routes/events.ts).
-    if (route.access.anonymous || route.stream) continue;
+    // Signing in and out, a person's own account and event streams are mounted by their own modules
+    // (routes/auth.ts, routes/users.ts, routes/account.ts, routes/events.ts).
+    if (route.access.anonymous || route.access.person || route.stream) continue;
     const handler = (handlers as Record<string, unknown>)[name] as Handler<RouteName>;
     const path = `${API_PREFIX}${route.path}`;
     app.on(route.method, path, bodyLimit({ maxSize: maxBodyBytes(name), onError: tooLarge }), async (c) => {

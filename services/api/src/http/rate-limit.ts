@@ -34,12 +34,30 @@ export interface RateLimitSettings {
   runtimeWorkspaceItemsPerMinute: number;
   /** Requests a minute from one client address to public routes, and failed authentications. @default 300 */
   anonymousPerMinute: number;
+  /**
+   * JWKS fetches a minute from one client address. A bucket of its own: verifiers fetching keys
+   * must not use up the sign-in allowance of the address they share, nor sign-in attempts block
+   * them. The document is cached for 5 minutes, so real verifiers need a handful an hour. @default 300
+   */
+  jwksPerMinute: number;
   /** Bucket depth in seconds of the rate: the burst absorbed before requests are refused. @default 15 */
   burstSeconds: number;
-  /** Password attempts (sign-in, change) per account in 15 minutes: online guessing gets nowhere. @default 10 */
+  /**
+   * Password attempts (sign-in, change) on one account from one client address in 15 minutes:
+   * online guessing gets nowhere, and someone guessing from their address does not lock the
+   * owner, at theirs, out. @default 10
+   */
+  signInAttemptsPerAccountAddress: number;
+  /**
+   * Password attempts on one account from all addresses together in 15 minutes: the backstop that
+   * bounds a guessing attack spread over many addresses. Far above one address's allowance, so
+   * reaching it takes a distributed attack, not a forgetful owner. @default 100
+   */
   signInAttemptsPerAccount: number;
   /** Password attempts per client address in 15 minutes, across accounts (password spraying). @default 50 */
   signInAttemptsPerAddress: number;
+  /** Emails a person may have sent to their own address in an hour (verification links). @default 5 */
+  emailsPerAccountPerHour: number;
 }
 
 export const DEFAULT_RATE_LIMITS: RateLimitSettings = {
@@ -50,9 +68,12 @@ export const DEFAULT_RATE_LIMITS: RateLimitSettings = {
   runtimeItemsPerMinute: 1_200_000,
   runtimeWorkspaceItemsPerMinute: 12_000_000,
   anonymousPerMinute: 300,
+  jwksPerMinute: 300,
   burstSeconds: 15,
-  signInAttemptsPerAccount: 10,
+  signInAttemptsPerAccountAddress: 10,
+  signInAttemptsPerAccount: 100,
   signInAttemptsPerAddress: 50,
+  emailsPerAccountPerHour: 5,
 };
 
 export interface BucketRequest {
@@ -193,15 +214,22 @@ export class RateLimiter {
   }
 
   /**
-   * Password attempts, counted before the password is checked (each costs a scrypt): per account,
-   * whatever the address, and per address, whatever the account. The whole allowance refills in 15 minutes.
+   * Password attempts, counted before the password is checked (each costs a scrypt): per account
+   * and address, per account whatever the address (a much higher backstop), and per address
+   * whatever the account (password spraying). Each allowance refills completely in 15 minutes.
    */
   checkSignIn(email: string, address: string | null): void {
     const s = this.settings;
     const account = email.trim().toLowerCase().slice(0, 320);
+    const from = address ?? 'unknown';
     const wait = this.#buckets.take([
+      {
+        key: `pk:${from}\n${account}`,
+        perMinute: s.signInAttemptsPerAccountAddress / 15,
+        capacity: s.signInAttemptsPerAccountAddress,
+      },
       { key: `p:${account}`, perMinute: s.signInAttemptsPerAccount / 15, capacity: s.signInAttemptsPerAccount },
-      { key: `pa:${address ?? 'unknown'}`, perMinute: s.signInAttemptsPerAddress / 15, capacity: s.signInAttemptsPerAddress },
+      { key: `pa:${from}`, perMinute: s.signInAttemptsPerAddress / 15, capacity: s.signInAttemptsPerAddress },
     ]);
     if (wait > 0) throw rateLimited(wait, 'too many password attempts for this account or from this address');
   }
@@ -210,6 +238,19 @@ export class RateLimiter {
   checkAnonymous(address: string | null): void {
     const wait = this.#buckets.take([this.#bucket(`a:${address ?? 'unknown'}`, this.settings.anonymousPerMinute)]);
     if (wait > 0) throw rateLimited(wait, 'too many requests from this address');
+  }
+
+  /** Emails a person has sent to their own address: a mailbox is not to be flooded from a session. */
+  checkEmail(userId: string): void {
+    const n = this.settings.emailsPerAccountPerHour;
+    const wait = this.#buckets.take([{ key: `e:${userId}`, perMinute: n / 60, capacity: n }]);
+    if (wait > 0) throw rateLimited(wait, 'too many emails to this address');
+  }
+
+  /** For the public JWKS document, counted per client address in a bucket of its own. */
+  checkJwks(address: string | null): void {
+    const wait = this.#buckets.take([this.#bucket(`j:${address ?? 'unknown'}`, this.settings.jwksPerMinute)]);
+    if (wait > 0) throw rateLimited(wait, 'too many key-set requests from this address');
   }
 }
 

@@ -81,7 +81,7 @@ export class RetentionLoop {
       const pruned = await pruneSignInArtefacts(this.sql, { graceSeconds: this.#graceSeconds, limit: 1_000 });
       this.#signInPrunedAt = performance.now();
       artefacts = pruned;
-      signIn = pruned.sessions + pruned.signInTokens + pruned.passwordSetupTokens + pruned.oidcLogins;
+      signIn = pruned.sessions + pruned.signInTokens + pruned.passwordSetupTokens + pruned.emailTokens + pruned.oidcLogins;
     }
     let runs = 0;
     let lines = 0;

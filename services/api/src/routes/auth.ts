@@ -1,7 +1,7 @@
 import { routes, SESSION_COOKIE } from '@outpost/sdk/contracts';
 import type { Context, Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
-import { requestAddress } from '../auth/permissions.js';
+import { rateSubject, requestAddress } from '../auth/permissions.js';
 import {
   authenticateSession,
   checkSameOrigin,
@@ -62,6 +62,7 @@ export function mountAuthRoutes(app: Hono<AppEnv>, deps: AppDeps): void {
   });
 
   app.delete(path, async (c) => {
+    const address = requestAddress(c, deps);
     parseQuery(remove, new URL(c.req.url));
     const token = readCookie(c.req.header('cookie'), SESSION_COOKIE);
     if (token !== undefined) {
@@ -69,6 +70,7 @@ export function mountAuthRoutes(app: Hono<AppEnv>, deps: AppDeps): void {
       try {
         // Checks CSRF and origin for a live session; an ended one has nothing left to protect.
         const principal = await authenticateSession(deps.sql, c.req, token);
+        deps.rateLimiter.check(rateSubject(principal));
         noteAudit(c, {
           workspaceId: principal.workspaceId,
           ...auditActor(principal),
@@ -79,6 +81,9 @@ export function mountAuthRoutes(app: Hono<AppEnv>, deps: AppDeps): void {
         });
       } catch (error) {
         if (!(error instanceof ApiError) || error.code !== 'unauthenticated') throw error;
+        // A cookie that names no live session is a failed authentication: guessing session tokens
+        // here is throttled like anywhere else.
+        deps.rateLimiter.checkAnonymous(address);
         active = false;
       }
       if (active && (await revokeSession(deps.sql, token))) c.get('logger').info('session closed');

@@ -15,7 +15,7 @@ export const JWKS_PATH = `${API_PREFIX}/.well-known/jwks.json`;
  */
 export function mountJwks(app: Hono<AppEnv>, deps: AppDeps): void {
   app.get(JWKS_PATH, async (c) => {
-    deps.rateLimiter.checkAnonymous(requestAddress(c, deps));
+    deps.rateLimiter.checkJwks(requestAddress(c, deps));
     const jwks = await deps.tokens.jwks();
     c.header('cache-control', 'public, max-age=300');
     return c.body(JSON.stringify(jwks), 200, { 'content-type': 'application/jwk-set+json' });

@@ -161,7 +161,18 @@ export function mountOidcBrowserRoutes(app: Hono<AppEnv>, deps: AppDeps): void {
       c.get('logger').warn({ err: error, failure: error.failure }, 'single sign-on failed');
       return redirect(c, `/#/sign-in?error=${error.failure}`, [cleared]);
     }
-    const { opened, userId, workspaceId, returnTo } = signedIn;
+    const { opened, userId, workspaceId, returnTo, verifiedNow, accepted } = signedIn;
+    if (accepted) {
+      noteAudit(c, {
+        workspaceId,
+        actorKind: 'user',
+        actorId: userId,
+        action: 'accountInvitationsAccept',
+        targetIds: { userId },
+        resultIds: {},
+        summary: { through: 'single sign-on' },
+      });
+    }
     noteAudit(c, {
       workspaceId,
       actorKind: 'user',
@@ -169,7 +180,7 @@ export function mountOidcBrowserRoutes(app: Hono<AppEnv>, deps: AppDeps): void {
       action: 'authOidcSignIn',
       targetIds: { userId },
       resultIds: { sessionId: opened.principal.sessionId },
-      summary: {},
+      summary: verifiedNow ? { emailVerified: true } : {},
     });
     c.get('logger').info({ sessionId: opened.principal.sessionId, userId }, 'single sign-on');
     return redirect(c, `/#${returnTo}`, [cleared, ...sessionCookies(opened, secure)]);

@@ -30,10 +30,13 @@ export type Handler<N extends RouteName> = (ctx: HandlerContext<N>) => Promise<R
 
 /**
  * Routes mounted by code of their own instead of mountRoutes: signing in and out (no credential,
- * cookies) and event streams (a long-lived response, not one JSON body).
+ * cookies), a person's own account (audited in the workspaces it concerns) and event streams (a
+ * long-lived response, not one JSON body).
  */
 export type CustomRouteName = {
-  [N in RouteName]: Routes[N] extends { access: { anonymous: true } } | { stream: string } ? N : never;
+  [N in RouteName]: Routes[N] extends { access: { anonymous: true } } | { access: { person: true } } | { stream: string }
+    ? N
+    : never;
 }[RouteName];
 
 /** One handler per route of the table (but the custom ones); the compiler checks none is missing. */

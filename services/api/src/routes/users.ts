@@ -1,6 +1,7 @@
 import { type RouteDef, routes } from '@outpost/sdk/contracts';
 import type { Context, Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
+import { confirmEmail } from '../auth/account.js';
 import { requestAddress } from '../auth/permissions.js';
 import { checkSameOrigin, isHttps, sessionCookies } from '../auth/sessions.js';
 import {
@@ -13,7 +14,7 @@ import {
   setupPassword,
 } from '../auth/users.js';
 import type { AppDeps } from '../context.js';
-import { listMembers, membershipsOf } from '../db/memberships.js';
+import { listMembers, usableMemberships } from '../db/memberships.js';
 import { findUserByEmail } from '../db/users.js';
 import { ApiError } from '../errors.js';
 import { noteAudit, summarise } from '../http/audit.js';
@@ -45,8 +46,9 @@ const tooLarge = (): never => {
 };
 
 /**
- * Records an event of an account in every workspace it belongs to: the admins of each can see
- * sign-ins, failed attempts and password changes of their people.
+ * Records an event of an account in every workspace it can sign in to: the admins of each can see
+ * sign-ins, failed attempts and password changes of their people. A workspace that only invited
+ * the account sees none of it: it is no concern of theirs until the person accepts.
  */
 async function noteAccountEvent(
   c: Context<AppEnv>,
@@ -54,9 +56,10 @@ async function noteAccountEvent(
   input: { userId: string; action: string; actor: 'user' | 'anonymous'; body: unknown; workspaceId?: string; sessionId?: string },
 ): Promise<void> {
   const workspaces = input.workspaceId
-    ? [input.workspaceId]
-    : (await membershipsOf(deps.sql, input.userId)).map((m) => m.workspaceId);
-  for (const workspaceId of workspaces) {
+    ? [{ workspaceId: input.workspaceId, slug: null }]
+    : await usableMemberships(deps.sql, input.userId);
+  const { workspace: named, ...rest } = (input.body ?? {}) as { workspace?: unknown };
+  for (const { workspaceId, slug } of workspaces) {
     noteAudit(c, {
       workspaceId,
       actorKind: input.actor,
@@ -64,7 +67,9 @@ async function noteAccountEvent(
       action: input.action,
       targetIds: { userId: input.userId },
       resultIds: input.sessionId ? { sessionId: input.sessionId } : {},
-      summary: summarise(input.body),
+      // The workspace a sign-in named is told to that workspace alone: the others' admins have no
+      // business knowing which other tenants their person signs in to.
+      summary: summarise(slug === null || named === slug ? input.body : rest),
     });
   }
 }
@@ -141,6 +146,29 @@ export function mountPasswordRoutes(app: Hono<AppEnv>, deps: AppDeps): void {
       return c.body(null, 204);
     },
   );
+
+  mountAnonymous<{ token: string; password?: string }>(app, deps, routes.authEmailConfirm, async (c, body) => {
+    const { userId, verifiedNow, answer } = await confirmEmail(deps, body);
+    if (deps.validateResponses) routes.authEmailConfirm.response.parse(answer);
+    await noteAccountEvent(c, deps, { userId, action: 'authEmailConfirm', actor: 'user', body });
+    if (answer.joined) {
+      noteAudit(c, {
+        workspaceId: answer.joined.id,
+        actorKind: 'user',
+        actorId: userId,
+        action: 'accountInvitationsAccept',
+        targetIds: { userId },
+        resultIds: {},
+        summary: { through: 'emailed link' },
+      });
+    }
+    c.get('logger').info(
+      { userId, verifiedNow, passwordSet: answer.passwordSet, joined: answer.joined?.id ?? null },
+      'emailed link used',
+    );
+    c.header('cache-control', 'no-store');
+    return c.json(answer, 200);
+  });
 
   mountAnonymous<{ token: string; password: string }>(app, deps, routes.authPasswordSetup, async (c, body) => {
     const { userId } = await setupPassword(deps, body);

@@ -52,6 +52,7 @@ export function MembersSection({ currentUserId }: { currentUserId: string | null
             <tr>
               <th>Person</th>
               <th>Role</th>
+              <th>Status</th>
               <th>Sign-in</th>
               <th>Added</th>
               <th aria-label="Actions" />
@@ -81,7 +82,23 @@ export function MembersSection({ currentUserId }: { currentUserId: string | null
                     ))}
                   </select>
                 </td>
-                <td>{signInMethods(member)}</td>
+                <td>
+                  <span className="status-cell">
+                    {member.state === 'invited' && (
+                      <span className="pill pill-paused" data-testid="member-state" title="Grants nothing until they accept">
+                        invited
+                      </span>
+                    )}
+                    <span
+                      className={`pill ${member.account === 'verified' ? 'pill-active' : 'pill-offline'}`}
+                      data-testid="member-account"
+                      title={ACCOUNT_HINTS[member.account]}
+                    >
+                      {member.account}
+                    </span>
+                  </span>
+                </td>
+                <td>{member.state === 'invited' ? <span className="muted">—</span> : signInMethods(member)}</td>
                 <td>{formatDateTime(member.createdAt)}</td>
                 <td className="num">
                   {member.userId === currentUserId ? (
@@ -121,6 +138,13 @@ export function MembersSection({ currentUserId }: { currentUserId: string | null
   );
 }
 
+/** What each account state means, for the pill's tooltip. */
+const ACCOUNT_HINTS: Record<Member['account'], string> = {
+  managed: 'Set up by this workspace: signs in here only until they confirm their address',
+  verified: 'They confirmed their address: only they set their password',
+  unverified: 'An account this workspace does not manage, its address not confirmed yet',
+};
+
 function signInMethods(member: Member): string {
   const methods = [member.hasPassword ? 'password' : null, member.sso ? 'single sign-on' : null].filter(Boolean);
   return methods.length > 0 ? methods.join(', ') : 'not set up yet';
@@ -129,17 +153,28 @@ function signInMethods(member: Member): string {
 function AddedMember({ added, onDone }: { added: MemberAddResponse; onDone: () => void }) {
   if (!added.setupToken) {
     return (
-      <div className="created-key" role="status" data-testid="member-added">
+      <div className="created-key" role="status" data-testid="member-added" data-outcome={added.outcome}>
         <p>
-          <strong>{added.member.email}</strong> already had an account and joined as {added.member.role}.{' '}
-          <button type="button" className="button button-quiet" onClick={onDone}>
+          <strong>{added.member.email}</strong> was invited as {added.member.role}.{' '}
+          <button type="button" className="button button-quiet" onClick={onDone} data-testid="member-added-done">
             Done
           </button>
+        </p>
+        <p className="muted small" data-testid="member-added-message">
+          {added.message}
         </p>
       </div>
     );
   }
-  return <SetupToken email={added.member.email} token={added.setupToken} expiresAt={added.setupTokenExpiresAt} onDone={onDone} />;
+  return (
+    <SetupToken
+      email={added.member.email}
+      token={added.setupToken}
+      expiresAt={added.setupTokenExpiresAt}
+      message={added.message}
+      onDone={onDone}
+    />
+  );
 }
 
 function AddMemberForm({ onAdded }: { onAdded: (added: MemberAddResponse) => void }) {

@@ -8,6 +8,7 @@ import { useResource } from '../hooks/use-resource.js';
 import { formatDateTime, formatRelative } from '../lib/format.js';
 import { AuditLogSection } from './audit-log.js';
 import { CreatedKey } from './created-key.js';
+import { InvitationsSection } from './invitations.js';
 import { MembersSection } from './members.js';
 import { SingleSignOnSection } from './single-sign-on.js';
 
@@ -128,6 +129,7 @@ export function SettingsPage({
           </table>
         )}
       </section>
+      {userId !== null && <InvitationsSection />}
       {canGovern && <MembersSection currentUserId={userId} />}
       {canGovern && <SingleSignOnSection workspaceSlug={workspaceSlug} canChange={role === 'owner'} />}
       {canGovern && <AuditLogSection />}

@@ -7,11 +7,14 @@ export function SetupToken({
   email,
   token,
   expiresAt,
+  message,
   onDone,
 }: {
   email: string;
   token: string;
   expiresAt: string | null;
+  /** What the server said happened (whether the person was emailed too). */
+  message?: string;
   onDone: () => void;
 }) {
   const [copied, setCopied] = useState<'yes' | 'failed' | null>(null);
@@ -55,6 +58,11 @@ export function SetupToken({
       <p className="muted small">
         Setup token: <code data-testid="member-setup-token">{token}</code>
       </p>
+      {message && (
+        <p className="muted small" data-testid="member-added-message">
+          {message}
+        </p>
+      )}
       {copied === 'failed' && <span className="muted small">Copying was blocked; the link is selected, press Ctrl+C.</span>}
     </div>
   );

@@ -48,6 +48,9 @@ export function SignInPage({ search }: { search: URLSearchParams }) {
       : 'Single sign-on did not finish. Please try again.';
   });
   const [busy, setBusy] = useState(false);
+  // Shown once the server asks for it (an account that can sign in to several workspaces names one),
+  // or when a link names the workspace, e.g. after accepting an invitation.
+  const [askWorkspace, setAskWorkspace] = useState(() => search.has('workspace'));
   const exchanged = useRef<string | null>(null);
 
   const finish = () => {
@@ -55,7 +58,9 @@ export function SignInPage({ search }: { search: URLSearchParams }) {
     navigate(next.path, next.search, { replace: true });
   };
 
-  const signIn = async (body: { token: string } | { apiKey: string } | { email: string; password: string }) => {
+  const signIn = async (
+    body: { token: string } | { apiKey: string } | { email: string; password: string; workspace?: string },
+  ) => {
     setBusy(true);
     setError(null);
     const result =
@@ -67,7 +72,21 @@ export function SignInPage({ search }: { search: URLSearchParams }) {
       finish();
       return;
     }
-    if (result.kind === 'http_error' && result.status === 401) {
+    if (
+      'email' in body &&
+      result.kind === 'http_error' &&
+      result.status === 400 &&
+      result.problem?.errors?.some((e) => e.path === 'body.workspace')
+    ) {
+      setAskWorkspace(true);
+      setError(
+        body.workspace === undefined
+          ? 'Your account can sign in to more than one workspace. Name the one to sign in to.'
+          : 'Enter the short name of the workspace, e.g. acme-data.',
+      );
+    } else if ('email' in body && result.kind === 'http_error' && result.status === 403) {
+      setError('This account cannot sign in to that workspace.');
+    } else if (result.kind === 'http_error' && result.status === 401) {
       setError(
         'token' in body
           ? 'This sign-in link has expired or was already used.'
@@ -126,7 +145,12 @@ export function SignInPage({ search }: { search: URLSearchParams }) {
       setError('Enter your email and password to sign in.');
       return;
     }
-    void signIn({ email: address, password });
+    const slug = workspace.trim();
+    if (askWorkspace && !Name.safeParse(slug).success) {
+      setError('Enter the short name of the workspace, e.g. acme-data.');
+      return;
+    }
+    void signIn(askWorkspace ? { email: address, password, workspace: slug } : { email: address, password });
   };
 
   const onSsoSubmit = (e: FormEvent) => {
@@ -194,6 +218,21 @@ export function SignInPage({ search }: { search: URLSearchParams }) {
               data-testid="sign-in-password"
             />
           </label>
+          {askWorkspace && (
+            <label className="field">
+              <span className="field-label">Workspace</span>
+              <input
+                type="text"
+                autoComplete="organization"
+                spellCheck={false}
+                placeholder="acme-data"
+                value={workspace}
+                maxLength={100}
+                onChange={(e) => setWorkspace(e.target.value)}
+                data-testid="sign-in-password-workspace"
+              />
+            </label>
+          )}
           <button type="submit" className="button button-primary" disabled={busy} data-testid="sign-in-password-submit">
             {busy ? 'Signing in…' : 'Sign in with password'}
           </button>

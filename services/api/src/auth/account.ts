@@ -1,0 +1,132 @@
+import type {
+  EmailConfirmResponse,
+  InvitationAcceptResponse,
+  InvitationListResponse,
+  VerificationSendResponse,
+} from '@outpost/sdk/contracts';
+import type { AppDeps } from '../context.js';
+import { consumeEmailToken, voidInvitationTokens } from '../db/email-tokens.js';
+import { activateMembership, invitationsOf, lockMemberships } from '../db/memberships.js';
+import { getUser, revokeUserSessions, setPasswordHash, verifyAccount } from '../db/users.js';
+import { getWorkspace } from '../db/workspaces.js';
+import { ApiError, notFound } from '../errors.js';
+import { verificationMail } from '../mail/messages.js';
+import { emailTokenHash, newEmailLink } from './email-links.js';
+import { hashPassword, passwordProblem } from './passwords.js';
+
+/*
+ * What a person does with their own account: see and accept invitations, and prove their address.
+ * These act on the signed-in account, across workspaces, so they are not scoped to the session's
+ * workspace — but only ever to the account itself: an invitation is found by (this account, the
+ * inviting workspace), and another account's is a 404 like a missing one.
+ */
+
+const unverified = () =>
+  new ApiError(
+    'forbidden',
+    'confirm your email address first (Settings → Confirm address): whoever set this account up may not be you',
+  );
+
+/** The account's open invitations, once its address is verified; before, none is shown. */
+export async function listInvitations(deps: AppDeps, userId: string): Promise<InvitationListResponse> {
+  const user = await getUser(deps.sql, userId);
+  // A workspace's admin may hold an account they manage: the workspaces inviting its address are not theirs to see.
+  if (!user?.emailVerifiedAt) return { emailVerified: false, items: [] };
+  return { emailVerified: true, items: await invitationsOf(deps.sql, userId) };
+}
+
+/** Accepts the account's invitation to a workspace: the membership becomes active. Needs a verified address. */
+export async function acceptInvitation(deps: AppDeps, userId: string, workspaceId: string): Promise<InvitationAcceptResponse> {
+  return deps.sql.begin(async (tx) => {
+    await lockMemberships(tx, workspaceId);
+    const user = await getUser(tx, userId);
+    // Refused before anything is looked up, so an account that is not verified learns nothing of invitations.
+    if (!user?.emailVerifiedAt) throw unverified();
+    const role = await activateMembership(tx, workspaceId, userId);
+    const workspace = role ? await getWorkspace(tx, workspaceId) : null;
+    if (!role || !workspace) throw notFound('invitation');
+    await voidInvitationTokens(tx, userId, workspaceId);
+    return { workspace, role };
+  });
+}
+
+/** Emails the signed-in person a link that verifies their address; the link goes to the address only. */
+export async function sendVerification(deps: AppDeps, userId: string): Promise<VerificationSendResponse> {
+  deps.rateLimiter.checkEmail(userId);
+  const user = await getUser(deps.sql, userId);
+  if (!user) throw new ApiError('unauthenticated', 'the account of this session no longer exists');
+  if (user.emailVerifiedAt) throw new ApiError('conflict', 'this address is already confirmed');
+  if (!deps.mailer) {
+    return {
+      email: 'not_configured',
+      message:
+        'No email server is configured on this Outpost server (OUTPOST_SMTP_URL), so no link can be sent. Ask its operator to configure one, or sign in with single sign-on.',
+    };
+  }
+  const link = await newEmailLink(deps.sql, deps.publicUrl, { userId, email: user.email, workspaceId: null });
+  const email = await deps.mailer.send(verificationMail({ to: user.email, ...link }), { userId, purpose: 'verification' });
+  return {
+    email,
+    message:
+      email === 'sent'
+        ? `A link to confirm ${user.email} was sent there.`
+        : 'The email could not be sent; try again later, or ask the operator of this server.',
+  };
+}
+
+export interface EmailConfirmed {
+  userId: string;
+  /** The account's address was proven just now (it was not before). */
+  verifiedNow: boolean;
+  answer: EmailConfirmResponse;
+}
+
+/**
+ * Uses an emailed link: the account's address is proven, and the invitation the link came with is
+ * accepted. An account that was not verified must choose a new password — one an admin set may be
+ * known to them — and every session of it ends; a verified account may set one (a reset through
+ * the mailbox) or not. A refused password rolls everything back, and the link stays usable.
+ */
+export async function confirmEmail(
+  deps: AppDeps,
+  input: { token: string; password?: string | undefined },
+): Promise<EmailConfirmed> {
+  return deps.sql.begin(async (tx) => {
+    const used = await consumeEmailToken(tx, emailTokenHash(input.token));
+    const user = used ? await getUser(tx, used.userId) : null;
+    if (!used || !user) throw new ApiError('unauthenticated', 'this link has expired, was already used, or was replaced');
+    const verifiedBefore = user.emailVerifiedAt !== null;
+    if (input.password === undefined && !verifiedBefore) {
+      throw new ApiError('validation_failed', 'choose a password', {
+        errors: [{ path: 'body.password', message: 'choose a password: one set up for you by an admin is replaced' }],
+      });
+    }
+    if (input.password !== undefined) {
+      const problem = passwordProblem(input.password, user.email);
+      if (problem) {
+        throw new ApiError('validation_failed', 'the new password is not acceptable', {
+          errors: [{ path: 'body.password', message: problem }],
+        });
+      }
+    }
+    const hash = input.password === undefined ? null : await hashPassword(input.password, deps.passwordParams);
+    if (!verifiedBefore) await verifyAccount(tx, user.id, hash);
+    else if (hash) {
+      await setPasswordHash(tx, user.id, hash);
+      await revokeUserSessions(tx, user.id);
+    }
+    let joined: EmailConfirmResponse['joined'] = null;
+    if (used.workspaceId) {
+      await lockMemberships(tx, used.workspaceId);
+      if (await activateMembership(tx, used.workspaceId, user.id)) {
+        joined = await getWorkspace(tx, used.workspaceId);
+        await voidInvitationTokens(tx, user.id, used.workspaceId);
+      }
+    }
+    return {
+      userId: user.id,
+      verifiedNow: !verifiedBefore,
+      answer: { email: user.email, passwordSet: hash !== null, joined },
+    };
+  });
+}

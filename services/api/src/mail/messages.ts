@@ -1,0 +1,65 @@
+import type { MemberRole, Workspace } from '@outpost/sdk/contracts';
+import type { OutgoingMail } from './mailer.js';
+
+/*
+ * The mail the control plane sends. Plain text, short, and each with one link that only the
+ * address's owner receives. Names of workspaces are shown as their admins set them.
+ */
+
+const until = (expiresAt: Date) => `${expiresAt.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
+
+const IGNORE = 'If you did not expect this message, ignore it: nothing happens unless the link is used.';
+
+/** To a new account a workspace's admin created: verify the address and choose a password. */
+export function newAccountMail(input: { to: string; workspace: Workspace; role: MemberRole; link: string; expiresAt: Date }) {
+  return {
+    to: input.to,
+    subject: `You were added to ${input.workspace.name} on Outpost`,
+    text: [
+      `An admin of the Outpost workspace "${input.workspace.name}" (${input.workspace.slug}) added you as ${input.role}.`,
+      '',
+      `To confirm this address and choose your password, open this link before ${until(input.expiresAt)}:`,
+      '',
+      input.link,
+      '',
+      IGNORE,
+      '',
+    ].join('\n'),
+  } satisfies OutgoingMail;
+}
+
+/** To an existing account another workspace invited: accepting it needs this address proven. */
+export function invitationMail(input: { to: string; workspace: Workspace; role: MemberRole; link: string; expiresAt: Date }) {
+  return {
+    to: input.to,
+    subject: `You are invited to ${input.workspace.name} on Outpost`,
+    text: [
+      `You are invited to join the Outpost workspace "${input.workspace.name}" (${input.workspace.slug}) as ${input.role}.`,
+      '',
+      `To accept, open this link before ${until(input.expiresAt)}. If your account's address was not`,
+      'confirmed before, you will choose a new password there.',
+      '',
+      input.link,
+      '',
+      IGNORE,
+      '',
+    ].join('\n'),
+  } satisfies OutgoingMail;
+}
+
+/** To a signed-in person who asked to verify their address. */
+export function verificationMail(input: { to: string; link: string; expiresAt: Date }) {
+  return {
+    to: input.to,
+    subject: 'Confirm your address for Outpost',
+    text: [
+      `To confirm this address for your Outpost account, open this link before ${until(input.expiresAt)}.`,
+      'If it was not confirmed before, you will choose a new password there.',
+      '',
+      input.link,
+      '',
+      IGNORE,
+      '',
+    ].join('\n'),
+  } satisfies OutgoingMail;
+}
