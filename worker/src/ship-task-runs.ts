@@ -8,6 +8,8 @@ import type { Redactor } from './redact.js';
 
 /** How long an event may wait for its batch to fill; short, since a run page shows task runs live. */
 const BATCH_MS = 50;
+/** How soon a stalled shipper (a batch out of retries) tries again on its own. */
+const RETRY_STALLED_MS = 5_000;
 /** Worker-side retries of one batch, before the events are kept for the next flush instead. */
 const BATCH_DEADLINE_MS = 60_000;
 
@@ -54,7 +56,10 @@ export class TaskRunShipper {
   push(flowRunId: string, event: TaskRunEvent): void {
     this.queue.push({ flowRunId, event: this.redact(event) });
     this.stats.pushed++;
-    if (this.queue.length >= this.batchSize) this.kick(0);
+    // A full batch goes at once; otherwise the first event of a batch starts its clock. While a send
+    // runs it takes whatever has queued when it gets there, so nothing needs scheduling.
+    if (this.sending) return;
+    if (this.queue.length >= this.batchSize) void this.startSending();
     else if (!this.timer) this.kick(this.batchMs);
   }
 
@@ -69,12 +74,26 @@ export class TaskRunShipper {
       if (this.stalled) {
         // The last send gave up on a batch: one more try now, then report.
         this.stalled = false;
-        this.sending = this.send();
-        await this.sending;
+        await this.startSending();
         return this.settledCount >= target;
       }
-      this.sending = this.send();
+      await this.startSending();
     }
+  }
+
+  /**
+   * The one sending loop, started unless it runs. `sending` is cleared in a `finally` chained on
+   * the loop's promise, never inside the loop: a loop that finds nothing to send returns
+   * synchronously, and clearing the field from inside it would run before the assignment that
+   * stores its (already settled) promise, leaving a loop that looks busy forever.
+   */
+  private startSending(): Promise<void> {
+    this.sending ??= this.send().finally(() => {
+      this.sending = null;
+      // Gave up for now with events left: try again in a while even if nothing new is pushed.
+      if (this.stalled && this.queue.length > 0 && !this.timer) this.kick(RETRY_STALLED_MS);
+    });
+    return this.sending;
   }
 
   get pending(): number {
@@ -85,7 +104,7 @@ export class TaskRunShipper {
     if (this.timer) clearTimeout(this.timer);
     this.timer = setTimeout(() => {
       this.timer = null;
-      if (!this.sending) this.sending = this.send();
+      void this.startSending();
     }, delayMs);
   }
 
@@ -107,6 +126,7 @@ export class TaskRunShipper {
           { abortable: false },
         );
         if (result.ok) {
+          this.stalled = false;
           this.queue.splice(0, n);
           this.settledCount += n;
           this.stats.applied += result.data.applied;
@@ -144,8 +164,9 @@ export class TaskRunShipper {
         this.options.logger.warn({ events: this.queue.length, reason: describeFailure(result) }, 'task-run batch not delivered');
         return;
       }
-    } finally {
-      this.sending = null;
+    } catch (error) {
+      this.stalled = true;
+      this.options.logger.error({ err: error }, 'task-run batch failed unexpectedly');
     }
   }
 
