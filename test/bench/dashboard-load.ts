@@ -13,14 +13,18 @@ import { percentile, type Row, row } from './support/row.js';
 /**
  * The dashboard as a person meets it: the first load of the runs page with 100,000 runs in the
  * database, in a fresh Chromium context (empty cache, signed-in cookies), timed from navigation to
- * the first row of the table on screen; and the size of its JavaScript, raw and gzipped as the API
- * serves it. Baselines: a static page of the same byte size holding a 100-row table, served by a
- * bare `node:http` server; the runs page's own API call (`GET /flow-runs?limit=100`) alone; and a
- * bundle of React and ReactDOM alone, minified the same way.
+ * the first row of the table on screen; the first load of one run's page with 100,000 task runs,
+ * timed from navigation to its task-run panel drawn from the summary; and the size of its
+ * JavaScript, raw and gzipped as the API serves it. Baselines: a static page of the same byte size
+ * holding a 100-row table, served by a bare `node:http` server; the runs page's own API call
+ * (`GET /flow-runs?limit=100`) alone; the same run page for a run of 10 task runs, and the summary
+ * call (`GET /flow-runs/:id/task-runs/summary`) alone; and a bundle of React and ReactDOM alone,
+ * minified the same way.
  */
 export const timeoutSeconds = 240;
 
 const RUNS = 100_000;
+const TASK_RUNS = 100_000;
 const SAMPLES = 5;
 const DIST = join(repoRoot, 'services/dashboard/dist');
 const VIEWPORT = { width: 1360, height: 860 };
@@ -76,6 +80,23 @@ async function seed(sql: import('postgres').Sql, workspaceId: string, deployment
     CROSS JOIN LATERAL (SELECT now() - make_interval(secs => (g * 6) % 604800) AS t) times
     JOIN deployments d ON d.id = ${deploymentId}`;
   await sql`VACUUM ANALYZE flow_runs`;
+}
+
+/**
+ * `count` task runs of one flow run in one statement: four task names in equal stages, created 5 ms
+ * apart, each ran 0.2 to 3.2 s; every 97th FAILED, every 1000th CRASHED, the rest COMPLETED.
+ */
+async function seedTaskRuns(sql: import('postgres').Sql, workspaceId: string, runId: string, count: number): Promise<void> {
+  const stage = Math.ceil(count / 4);
+  await sql`
+    INSERT INTO task_runs (id, workspace_id, flow_run_id, flow_run_attempt, name, task_key, dynamic_key, run_count,
+                           state_type, state_name, state_timestamp, start_time, end_time, created_at, updated_at)
+    SELECT gen_random_uuid(), ${workspaceId}, ${runId}, 1, n.name, n.name || '-' || g, g::text, 1, s.type, initcap(s.type),
+           c, c + interval '20 milliseconds', c + interval '20 milliseconds' + (200 + (g * 37) % 3000) * interval '1 millisecond', c, c
+    FROM generate_series(1, ${count}) g
+    CROSS JOIN LATERAL (SELECT (ARRAY['load','transform','score','upload'])[1 + (g - 1) / ${stage}] AS name) n
+    CROSS JOIN LATERAL (SELECT CASE WHEN g % 97 = 0 THEN 'FAILED' WHEN g % 1000 = 1 THEN 'CRASHED' ELSE 'COMPLETED' END AS type) s
+    CROSS JOIN LATERAL (SELECT now() - interval '10 minutes' + g * interval '5 milliseconds' AS c) t`;
 }
 
 /** Cookies of a browser session opened with the owner key, as Playwright takes them. */
@@ -138,13 +159,26 @@ async function staticPage(bytes: number): Promise<{ url: string; close(): Promis
   };
 }
 
-async function timeApiList(url: string, ownerKey: string): Promise<{ ms: number; bytes: number }> {
+async function timeApiList(url: string, ownerKey: string, path = '/flow-runs?limit=100'): Promise<{ ms: number; bytes: number }> {
   const started = performance.now();
-  const res = await fetch(`${url}/api/v1/flow-runs?limit=100`, { headers: { authorization: `Bearer ${ownerKey}` } });
+  const res = await fetch(`${url}/api/v1${path}`, { headers: { authorization: `Bearer ${ownerKey}` } });
   const body = await res.arrayBuffer();
   const ms = performance.now() - started;
-  if (res.status !== 200) throw new Error(`list failed: ${res.status}`);
+  if (res.status !== 200) throw new Error(`${path} failed: ${res.status}`);
   return { ms, bytes: body.byteLength };
+}
+
+/** p50 of SAMPLES first loads of `url` to `selector`, after one unmeasured load. */
+async function medianLoad(
+  browser: Browser,
+  url: string,
+  selector: string,
+  cookies: { name: string; value: string; url: string }[] = [],
+): Promise<number> {
+  await firstLoad(browser, url, selector, cookies);
+  const loads: number[] = [];
+  for (let i = 0; i < SAMPLES; i++) loads.push(await firstLoad(browser, url, selector, cookies));
+  return percentile(loads, 50);
 }
 
 export async function run(): Promise<Row[]> {
@@ -166,26 +200,38 @@ export async function run(): Promise<Row[]> {
 
     browser = await launchChromium();
     const cookies = await sessionCookies(api.server.url, api.server.ownerKey);
-    const runsPage = `${api.server.url}/#/runs`;
-    await firstLoad(browser, runsPage, '[data-testid="run-row"]', cookies);
-    const loads: number[] = [];
-    for (let i = 0; i < SAMPLES; i++) loads.push(await firstLoad(browser, runsPage, '[data-testid="run-row"]', cookies));
+    const load = await medianLoad(browser, `${api.server.url}/#/runs`, '[data-testid="run-row"]', cookies);
 
     // The same bytes as the page's files and its list response, as one static document.
     const pageBytes = files.reduce((sum, f) => sum + f.bytes, 0) + listed.bytes;
     page = await staticPage(pageBytes);
-    const staticUrl = page.url;
-    await firstLoad(browser, staticUrl, 'tr.row');
-    const staticLoads: number[] = [];
-    for (let i = 0; i < SAMPLES; i++) staticLoads.push(await firstLoad(browser, staticUrl, 'tr.row'));
+    const staticLoad = await medianLoad(browser, page.url, 'tr.row');
 
-    const load = percentile(loads, 50);
+    // One run's page with 100,000 task runs, against the same page for a run of 10 task runs.
+    const { sql, workspaceId } = api.server;
+    const bigRun = await api.createRun();
+    const smallRun = await api.createRun();
+    await seedTaskRuns(sql, workspaceId, bigRun, TASK_RUNS);
+    await seedTaskRuns(sql, workspaceId, smallRun, 10);
+    await sql`
+      UPDATE flow_runs SET state_type = 'COMPLETED', state_name = 'Completed', start_time = now() - interval '10 minutes',
+             end_time = now(), updated_at = now()
+      WHERE id IN (${bigRun}, ${smallRun})`;
+    await sql`VACUUM ANALYZE task_runs`;
+    const panel = '[data-testid="task-summary"]';
+    const taskLoad = await medianLoad(browser, `${api.server.url}/#/runs/${bigRun}`, panel, cookies);
+    const smallTaskLoad = await medianLoad(browser, `${api.server.url}/#/runs/${smallRun}`, panel, cookies);
+    const summaryPath = `/flow-runs/${bigRun}/task-runs/summary`;
+    await timeApiList(api.server.url, api.server.ownerKey, summaryPath);
+    const summaryTimes: number[] = [];
+    for (let i = 0; i < SAMPLES; i++) summaryTimes.push((await timeApiList(api.server.url, api.server.ownerKey, summaryPath)).ms);
+
     return [
       row(
         'runs page first load, 100,000 runs (p50)',
         load,
         'ms',
-        percentile(staticLoads, 50),
+        staticLoad,
         `a static ${Math.round(pageBytes / 1024)} KiB page (the dashboard's files plus its list response) with a 100-row table, from a bare node:http server, fresh context`,
       ),
       row(
@@ -194,6 +240,20 @@ export async function run(): Promise<Row[]> {
         'ms',
         percentile(apiTimes, 50),
         '`GET /api/v1/flow-runs?limit=100` from Node over HTTP on 127.0.0.1, 100,000 runs in the database',
+      ),
+      row(
+        'run page, task-run panel drawn, 100,000 task runs (p50)',
+        taskLoad,
+        'ms',
+        smallTaskLoad,
+        'the same page for a run of 10 task runs (one Gantt bar each), fresh context, navigation to the panel drawn from its summary',
+      ),
+      row(
+        'run page, task-run panel drawn vs. its summary call alone (p50)',
+        taskLoad,
+        'ms',
+        percentile(summaryTimes, 50),
+        '`GET /api/v1/flow-runs/:id/task-runs/summary` from Node over HTTP on 127.0.0.1, 100,000 task runs in the run',
       ),
       row(
         'dashboard JavaScript, gzip',

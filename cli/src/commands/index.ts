@@ -10,6 +10,7 @@ import { logs } from './logs.js';
 import { poolsCreate, poolsLs, poolsPause, poolsResume } from './pools.js';
 import { run } from './run.js';
 import { runsCancel, runsGet, runsLs, runsRetry } from './runs.js';
+import { runsTasks } from './runs-tasks.js';
 import { serverRotateKey, serverStart } from './server.js';
 import { usersAdd, usersLs, usersResetPassword, usersRm, usersSetRole } from './users.js';
 import { whoami } from './whoami.js';
@@ -25,6 +26,7 @@ export const COMMANDS: readonly Command[] = [
   logs,
   runsLs,
   runsGet,
+  runsTasks,
   runsCancel,
   runsRetry,
   deploymentsLs,

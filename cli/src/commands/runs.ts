@@ -109,7 +109,7 @@ function runAction(action: 'cancel' | 'retry', summary: string): Command {
 export const runsCancel = runAction('cancel', 'Cancel a flow run (its worker stops it and it becomes CANCELLED)');
 export const runsRetry = runAction('retry', 'Retry a finished flow run as a new attempt, due now');
 
-function parseStates(raw: string[]): string[] {
+export function parseStates(raw: string[]): string[] {
   const states = raw
     .flatMap((s) => s.split(','))
     .map((s) => s.trim().toUpperCase())

@@ -6,6 +6,7 @@ import './styles/base.css';
 import './styles/layout.css';
 import './styles/components.css';
 import './styles/pages.css';
+import './styles/task-runs.css';
 
 const root = document.getElementById('root');
 if (root) {

@@ -14,6 +14,8 @@ export interface VirtualListProps {
   followTail?: boolean;
   /** A changing value that forces a scroll back to the top (a new filter). */
   resetKey?: string;
+  /** Told the rows rendered, `first` inclusive to `last` exclusive, whenever they change (to load more near the end). */
+  onRangeChange?: (first: number, last: number) => void;
 }
 
 /**
@@ -29,6 +31,7 @@ export function VirtualList({
   overscan = 10,
   followTail = false,
   resetKey,
+  onRangeChange,
 }: VirtualListProps) {
   const scroller = useRef<HTMLDivElement>(null);
   const [scrollTop, setScrollTop] = useState(0);
@@ -71,6 +74,7 @@ export function VirtualList({
 
   const first = Math.max(0, Math.floor(scrollTop / rowHeight) - overscan);
   const last = Math.min(count, Math.ceil((scrollTop + viewport) / rowHeight) + overscan);
+  useEffect(() => onRangeChange?.(first, last), [first, last, onRangeChange]);
   const rows: ReactNode[] = [];
   for (let i = first; i < last; i++) rows.push(renderRow(i));
 

@@ -1,4 +1,4 @@
-import { type Artifact, type FlowRun, isTerminal, type StateHistoryResponse, type TaskRun } from '@outpost/sdk/contracts';
+import { type Artifact, type FlowRun, isTerminal, type StateHistoryResponse } from '@outpost/sdk/contracts';
 import { type ReactNode, useCallback, useEffect, useRef, useState } from 'react';
 import { describeFailure } from '../api/client.js';
 import { RUN_EVENTS_PATH } from '../api/endpoints.js';
@@ -10,13 +10,14 @@ import { PoolWaitingBanner } from '../components/pool-waiting-banner.js';
 import { StateBadge } from '../components/state-badge.js';
 import { TagList } from '../components/tag-list.js';
 import { useNow } from '../hooks/use-now.js';
+import { useTaskRuns } from '../hooks/use-task-runs.js';
 import { formatDateTime, formatDuration, formatRelative, spanMs } from '../lib/format.js';
 import { href } from '../router.js';
 import { RunActions } from './run-actions.js';
 import { RunArtifacts } from './run-artifacts.js';
 import { RunChildren } from './run-children.js';
-import { RunGantt } from './run-gantt.js';
 import { RunLogs } from './run-logs.js';
+import { RunTaskRuns } from './run-task-runs.js';
 import { RunTimeline } from './run-timeline.js';
 
 const DETAIL_POLL_MS = 3000;
@@ -24,7 +25,6 @@ const DETAIL_POLL_MS = 3000;
 export function RunDetailPage({ id }: { id: string }) {
   const [run, setRun] = useState<FlowRun | null>(null);
   const [states, setStates] = useState<StateHistoryResponse['items']>([]);
-  const [taskRuns, setTaskRuns] = useState<TaskRun[]>([]);
   const [artifacts, setArtifacts] = useState<Artifact[]>([]);
   const [children, setChildren] = useState<FlowRun[]>([]);
   const [error, setError] = useState<string | null>(null);
@@ -33,16 +33,16 @@ export function RunDetailPage({ id }: { id: string }) {
   const now = useNow(1000, live);
   const liveRef = useRef(live);
   liveRef.current = live;
+  const taskRuns = useTaskRuns(id, run ? live : null, run?.updatedAt ?? null);
 
   const acceptRun = useCallback((next: FlowRun) => {
     setRun((current) => (current && Date.parse(current.updatedAt) > Date.parse(next.updatedAt) ? current : next));
   }, []);
 
   const refresh = useCallback(async () => {
-    const [r, s, t, a, c] = await Promise.all([
+    const [r, s, a, c] = await Promise.all([
       api.call('flowRunsGet', { params: { id } }),
       api.call('flowRunsStates', { params: { id } }),
-      api.call('taskRunsList', { params: { id } }),
       api.call('artifactsList', { params: { id } }),
       api.call('flowRunsChildren', { params: { id } }),
     ]);
@@ -53,10 +53,9 @@ export function RunDetailPage({ id }: { id: string }) {
     }
     acceptRun(r.data);
     if (s.ok) setStates(s.data.items);
-    if (t.ok) setTaskRuns(t.data.items);
     if (a.ok) setArtifacts(a.data.items);
     if (c.ok) setChildren(c.data.items);
-    const failed = [s, t, a, c].find((x) => !x.ok);
+    const failed = [s, a, c].find((x) => !x.ok);
     setError(failed && !failed.ok ? describeFailure(failed) : null);
   }, [id, acceptRun]);
 
@@ -64,7 +63,7 @@ export function RunDetailPage({ id }: { id: string }) {
     void refresh();
   }, [refresh]);
 
-  // Task runs and states change without a flow-run event, so a live run is also re-read on a short interval.
+  // States change without a flow-run event, so a live run is also re-read on a short interval (task runs poll on their own).
   useEffect(() => {
     if (!live) return;
     let timer: ReturnType<typeof setTimeout>;
@@ -176,13 +175,7 @@ export function RunDetailPage({ id }: { id: string }) {
           <RunTimeline entries={states} now={now} live={live} />
         </section>
       </div>
-      <section className="panel" aria-label="Task runs">
-        <div className="panel-header">
-          <h2>Task runs</h2>
-          <span className="muted small">{taskRuns.length}</span>
-        </div>
-        <RunGantt taskRuns={taskRuns} now={now} flowStart={run.startTime} />
-      </section>
+      <RunTaskRuns view={taskRuns} now={now} flowStart={run.startTime} />
       <RunChildren runs={children} />
       <section className="panel" aria-label="Artifacts">
         <div className="panel-header">
