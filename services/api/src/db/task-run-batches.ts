@@ -138,9 +138,15 @@ async function updateStates(
     ), first_running AS (
       SELECT id, min(at) AS at FROM e WHERE type = 'RUNNING' GROUP BY id
     ), old AS (
-      SELECT t.id, t.state_seq FROM task_runs t
-      WHERE t.id IN (SELECT id FROM latest) AND t.flow_run_id = ${input.flowRunId} AND t.workspace_id = ${input.workspaceId}
-      FOR UPDATE
+      -- Each task run by its primary key, one lookup per event. Written as \`t.id IN (…) AND
+      -- t.flow_run_id = …\`, the planner, with statistics that lag a table growing by thousands of
+      -- rows a second, read every task run of the flow run through its index for each batch: 2.8 s
+      -- a batch at 30,000 task runs, against 28 ms this way (EXPLAIN ANALYZE, 500 events).
+      SELECT t.id, t.state_seq FROM latest l
+      CROSS JOIN LATERAL (
+        SELECT t.id, t.state_seq, t.flow_run_id, t.workspace_id FROM task_runs t WHERE t.id = l.id LIMIT 1 FOR UPDATE
+      ) t
+      WHERE t.flow_run_id = ${input.flowRunId} AND t.workspace_id = ${input.workspaceId}
     ), moved AS (
       UPDATE task_runs t SET
         state_type = l.type, state_name = l.state_name, state_message = l.message, state_data = l.data,
