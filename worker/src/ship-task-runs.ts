@@ -8,6 +8,13 @@ import type { Redactor } from './redact.js';
 
 /** How long an event may wait for its batch to fill; short, since a run page shows task runs live. */
 const BATCH_MS = 50;
+/** A queued event and how many pushed events it stands for (a creation with later changes merged in). */
+interface Pending {
+  flowRunId: string;
+  event: TaskRunEvent;
+  weight: number;
+}
+
 /** How soon a stalled shipper (a batch out of retries) tries again on its own. */
 const RETRY_STALLED_MS = 5_000;
 /** Worker-side retries of one batch, before the events are kept for the next flush instead. */
@@ -25,6 +32,8 @@ export interface TaskRunShipperOptions {
   batchMs?: number;
   /** @default 500 (at most MAX_TASK_RUN_EVENTS) */
   batchSize?: number;
+  /** How many events have been settled so far (the flow process's window moves on). */
+  onSettled?: (settled: number) => void;
 }
 
 /**
@@ -37,7 +46,9 @@ export interface TaskRunShipperOptions {
  * until the API acknowledges them; the server applies each event once (task-run id and `seq`).
  */
 export class TaskRunShipper {
-  private readonly queue: { flowRunId: string; event: TaskRunEvent }[] = [];
+  private readonly queue: Pending[] = [];
+  /** Creations still waiting in the queue (not in flight), by task-run id: later changes merge into them. */
+  private readonly unsent = new Map<string, Pending>();
   private timer: NodeJS.Timeout | null = null;
   private sending: Promise<void> | null = null;
   private readonly batchMs: number;
@@ -54,8 +65,27 @@ export class TaskRunShipper {
   }
 
   push(flowRunId: string, event: TaskRunEvent): void {
-    this.queue.push({ flowRunId, event: this.redact(event) });
     this.stats.pushed++;
+    const redacted = this.redact(event);
+    // A task that changes again before its creation left (most tasks of a map finish within one
+    // batch interval) travels as one creation carrying its latest state: half the events, and an
+    // INSERT without an UPDATE on the server.
+    const host = redacted.kind === 'state' ? this.unsent.get(redacted.id) : undefined;
+    if (host && host.event.kind === 'create' && redacted.kind === 'state') {
+      host.event = {
+        ...host.event,
+        state: redacted.state,
+        at: redacted.at,
+        seq: redacted.seq,
+        ...(redacted.runCount === undefined ? {} : { runCount: redacted.runCount }),
+        startedAt: host.event.startedAt ?? (host.event.state.type === 'RUNNING' ? host.event.at : redacted.at),
+      };
+      host.weight++;
+      return;
+    }
+    const pending: Pending = { flowRunId, event: redacted, weight: 1 };
+    this.queue.push(pending);
+    if (redacted.kind === 'create') this.unsent.set(redacted.id, pending);
     // A full batch goes at once; otherwise the first event of a batch starts its clock. While a send
     // runs it takes whatever has queued when it gets there, so nothing needs scheduling.
     if (this.sending) return;
@@ -96,8 +126,9 @@ export class TaskRunShipper {
     return this.sending;
   }
 
+  /** Events pushed and not yet settled (merged ones count each). */
   get pending(): number {
-    return this.queue.length;
+    return this.stats.pushed - this.settledCount;
   }
 
   private kick(delayMs: number): void {
@@ -116,6 +147,8 @@ export class TaskRunShipper {
         let n = 0;
         while (n < this.queue.length && n < this.batchSize && this.queue[n]!.flowRunId === first.flowRunId) n++;
         const batch = this.queue.slice(0, n);
+        // In flight now: nothing more merges into these.
+        for (const b of batch) if (b.event.kind === 'create' && this.unsent.get(b.event.id) === b) this.unsent.delete(b.event.id);
         const result = await this.options.api.call(
           'taskRunsBatch',
           {
@@ -127,8 +160,7 @@ export class TaskRunShipper {
         );
         if (result.ok) {
           this.stalled = false;
-          this.queue.splice(0, n);
-          this.settledCount += n;
+          this.settle(n);
           this.stats.applied += result.data.applied;
           this.stats.refused += result.data.refused.length;
           if (result.data.refused.length > 0) {
@@ -140,8 +172,8 @@ export class TaskRunShipper {
         }
         if (isStaleAttempt(result)) {
           // This attempt is over: its task runs belong to history now, and the worker stops the run.
-          this.settledCount += this.queue.length;
-          this.queue.splice(0, this.queue.length);
+          this.settle(this.queue.length);
+          this.unsent.clear();
           this.options.onStaleAttempt();
           return;
         }
@@ -152,8 +184,7 @@ export class TaskRunShipper {
           result.status !== 408 &&
           result.status !== 429
         ) {
-          this.queue.splice(0, n);
-          this.settledCount += n;
+          this.settle(n);
           this.stats.refused += n;
           this.options.logger.error({ events: n, reason: describeFailure(result) }, 'task-run batch refused by the API');
           this.options.runLog('warning', `${n} task-run updates were refused: ${describeFailure(result)}`);
@@ -168,6 +199,12 @@ export class TaskRunShipper {
       this.stalled = true;
       this.options.logger.error({ err: error }, 'task-run batch failed unexpectedly');
     }
+  }
+
+  /** Takes the first `n` entries off the queue for good, counting every event they carry. */
+  private settle(n: number): void {
+    for (const entry of this.queue.splice(0, n)) this.settledCount += entry.weight;
+    this.options.onSettled?.(this.settledCount);
   }
 
   private redact(event: TaskRunEvent): TaskRunEvent {

@@ -38,8 +38,9 @@ function ok(applied: number): CallResult<unknown> {
   return { ok: true, status: 200, data: { applied, duplicates: 0, refused: [] } };
 }
 
-function shipper(api: RunApi, batchSize = 500) {
+function shipper(api: RunApi, batchSize = 500, onSettled?: (settled: number) => void) {
   return new TaskRunShipper({
+    ...(onSettled ? { onSettled } : {}),
     api,
     redactor: () => new Redactor(['hunter2']),
     logger: pino({ level: 'silent' }),
@@ -88,6 +89,53 @@ describe('task-run shipper', () => {
     expect(await s.flush()).toBe(true);
     expect(s.pending).toBe(0);
     expect(batches.at(-1)).toHaveLength(1);
+  });
+
+  it('sends a task that finished before its creation left as one creation carrying the final state', async () => {
+    const { api, batches } = fakeApi();
+    const settled: number[] = [];
+    const s = shipper(api, 500, (n) => settled.push(n));
+    const created = event(7) as Extract<TaskRunEvent, { kind: 'create' }>;
+    s.push(RUN, created);
+    s.push(RUN, {
+      kind: 'state',
+      id: created.id,
+      seq: 1,
+      state: { type: 'COMPLETED', data: 49 },
+      at: new Date(Date.parse(created.at) + 5).toISOString(),
+    });
+    expect(s.pending).toBe(2);
+    expect(await s.flush()).toBe(true);
+    expect(s.pending).toBe(0);
+    expect(batches).toHaveLength(1);
+    expect(batches[0]).toEqual([
+      expect.objectContaining({
+        kind: 'create',
+        id: created.id,
+        seq: 1,
+        state: { type: 'COMPLETED', data: 49 },
+        startedAt: created.at,
+      }),
+    ]);
+    // The flow process hears that both of its events are settled, so its window moves by two.
+    expect(settled).toEqual([2]);
+  });
+
+  it('sends a change that happens while its creation is in flight as a separate event after it', async () => {
+    const created = event(8) as Extract<TaskRunEvent, { kind: 'create' }>;
+    let s: TaskRunShipper | null = null;
+    const { api, batches } = fakeApi((events) => {
+      // The creation is on the wire: this change must not be folded into it.
+      if (batches.length === 1)
+        s!.push(RUN, { kind: 'state', id: created.id, seq: 1, state: { type: 'COMPLETED' }, at: new Date().toISOString() });
+      return ok(events.length);
+    });
+    s = shipper(api);
+    s.push(RUN, created);
+    expect(await s.flush()).toBe(true);
+    expect(batches.map((b) => b.map((e) => e.kind))).toEqual([['create'], ['state']]);
+    expect(batches[0]![0]).not.toHaveProperty('seq');
+    expect(s.pending).toBe(0);
   });
 
   it('redacts task names and keys before they leave', async () => {

@@ -63,6 +63,14 @@ export const TaskRunEvent = z.discriminatedUnion('kind', [
     cacheKey: z.string().max(500).optional(),
     state: ProposedState,
     at: Timestamp,
+    /**
+     * A creation the worker merged with the task run's later changes before sending (a task that
+     * finished within one batch interval arrives as one event): the sequence number and run count
+     * of the last change merged, and when its first attempt started. Absent: a plain creation (seq 0).
+     */
+    seq: z.number().int().min(0).max(1_000_000).optional(),
+    runCount: z.number().int().min(1).optional(),
+    startedAt: Timestamp.optional(),
   }),
   z.strictObject({
     kind: z.literal('state'),

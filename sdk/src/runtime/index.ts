@@ -28,6 +28,8 @@ export {
   RunnerToWorkerMessage,
   SetStateBody,
   StartMessage,
+  TASK_EVENT_WINDOW,
+  TaskAckMessage,
   TaskEventMessage,
   WorkerToRunnerMessage,
 } from './protocol.js';

@@ -4,6 +4,7 @@ import {
   type RpcError as RpcErrorBody,
   type RpcMethod,
   type RunnerToWorkerMessage,
+  TASK_EVENT_WINDOW,
 } from './protocol.js';
 
 /** The part of Node's `process` (as an IPC child) the channel uses; tests pass an in-memory stand-in. */
@@ -50,6 +51,28 @@ function nextRpcId(): number {
   return id;
 }
 
+/**
+ * Task-run events sent over a port, and how many the worker last said it settled (null: it never
+ * said, so no window). Kept per port for the whole process, like the rpc ids: the runner's channel
+ * hears the worker's first word before the bundle's channel exists, and either may send.
+ */
+interface TaskWindow {
+  sent: number;
+  settled: number | null;
+  waiters: (() => void)[];
+}
+const TASK_WINDOWS_KEY = Symbol.for('outpost.ipc.taskWindows');
+function taskWindow(port: IpcPort): TaskWindow {
+  const holder = globalThis as { [TASK_WINDOWS_KEY]?: WeakMap<IpcPort, TaskWindow> };
+  holder[TASK_WINDOWS_KEY] ??= new WeakMap();
+  let window = holder[TASK_WINDOWS_KEY].get(port);
+  if (!window) {
+    window = { sent: 0, settled: null, waiters: [] };
+    holder[TASK_WINDOWS_KEY].set(port, window);
+  }
+  return window;
+}
+
 /** Request/response and fire-and-forget messages over the IPC channel to the worker. */
 export class IpcChannel {
   private readonly pending = new Map<number, Pending>();
@@ -80,6 +103,30 @@ export class IpcChannel {
     });
   }
 
+  /** Sends a task-run event; counted against the window. */
+  sendTaskEvent(message: RunnerToWorkerMessage): void {
+    taskWindow(this.port).sent += 1;
+    this.send(message);
+  }
+
+  /**
+   * Null when another task-run event may go now; otherwise a promise that resolves once the worker
+   * has settled enough of the earlier ones (or the channel is gone, when waiting would help nothing).
+   */
+  taskRoom(): Promise<void> | null {
+    const window = taskWindow(this.port);
+    if (this.closed || window.settled === null || window.sent - window.settled < TASK_EVENT_WINDOW) return null;
+    return new Promise((resolve) => window.waiters.push(resolve));
+  }
+
+  /** Lets as many waiting tasks go as the window has room for (each sends at least its creation), or all of them. */
+  private releaseTaskRoom(all: boolean): void {
+    const window = taskWindow(this.port);
+    const room = all || window.settled === null ? Infinity : TASK_EVENT_WINDOW - (window.sent - window.settled);
+    if (room <= 0 || window.waiters.length === 0) return;
+    for (const resolve of window.waiters.splice(0, room)) resolve();
+  }
+
   rpc<M extends RpcMethod>(method: M, body: RpcBody<M>): Promise<unknown> {
     if (this.closed) return Promise.reject(new RpcFailedError(method, { message: 'IPC channel closed' }));
     const id = nextRpcId();
@@ -105,6 +152,7 @@ export class IpcChannel {
     this.port.off('message', this.onMessage);
     this.port.off('disconnect', this.onDisconnect);
     this.cancelListeners.clear();
+    this.releaseTaskRoom(true);
     this.failPending('IPC channel closed');
   }
 
@@ -113,6 +161,15 @@ export class IpcChannel {
     if (t === 'cancel') {
       const reason = (raw as { reason?: unknown }).reason;
       for (const listener of this.cancelListeners) listener(typeof reason === 'string' ? reason : 'cancelled');
+      return;
+    }
+    if (t === 'taskAck') {
+      const settled = (raw as { settled?: unknown }).settled;
+      if (typeof settled === 'number' && Number.isFinite(settled)) {
+        const window = taskWindow(this.port);
+        window.settled = Math.max(window.settled ?? 0, settled);
+        this.releaseTaskRoom(false);
+      }
       return;
     }
     if (t !== 'reply') return;
@@ -128,6 +185,7 @@ export class IpcChannel {
   };
 
   private readonly onDisconnect = (): void => {
+    this.releaseTaskRoom(true);
     this.failPending('IPC channel disconnected');
   };
 

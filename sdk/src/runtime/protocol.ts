@@ -54,8 +54,23 @@ export type ReplyMessage = z.infer<typeof ReplyMessage>;
 export const CancelMessage = z.strictObject({ t: z.literal('cancel'), reason: z.string() });
 export type CancelMessage = z.infer<typeof CancelMessage>;
 
+/**
+ * How many of the process's task-run events the worker has settled (delivered or given up on). A
+ * runtime that has heard one keeps at most `TASK_EVENT_WINDOW` events unsettled; one that never
+ * hears one (an older worker) sends without a window.
+ */
+export const TaskAckMessage = z.strictObject({ t: z.literal('taskAck'), settled: z.number().int().min(0) });
+export type TaskAckMessage = z.infer<typeof TaskAckMessage>;
+
+/**
+ * Task-run events a flow process may have sent and the worker not yet settled. Past it the next task
+ * waits to start until the worker catches up, so a map far faster than the API holds a bounded
+ * backlog (about 1 KB an event in the worker) instead of the whole map.
+ */
+export const TASK_EVENT_WINDOW = 10_000;
+
 /** Worker → flow process. */
-export const WorkerToRunnerMessage = z.union([StartMessage, ReplyMessage, CancelMessage]);
+export const WorkerToRunnerMessage = z.union([StartMessage, ReplyMessage, CancelMessage, TaskAckMessage]);
 export type WorkerToRunnerMessage = z.infer<typeof WorkerToRunnerMessage>;
 
 /**

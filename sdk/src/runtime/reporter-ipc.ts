@@ -53,7 +53,11 @@ export class IpcReporter implements Reporter {
   }
 
   taskRunEvent(event: TaskRunEvent): void {
-    this.channel.send({ t: 'task', event, ...this.target });
+    this.channel.sendTaskEvent({ t: 'task', event, ...this.target });
+  }
+
+  taskRoom(): Promise<void> | null {
+    return this.channel.taskRoom();
   }
 
   async createChildRun(body: Omit<CreateChildRunBody, 'parentFlowRunId'>): Promise<RunInfo> {

@@ -61,6 +61,10 @@ export class LocalReporter implements Reporter {
 
   taskRunEvent(): void {}
 
+  taskRoom(): null {
+    return null;
+  }
+
   async createChildRun(): Promise<null> {
     return null;
   }

@@ -38,6 +38,11 @@ export interface Reporter {
   /** A task run's creation or state change; sent on, never waited for (see TaskEventMessage). */
   taskRunEvent(event: TaskRunEvent): void;
   /**
+   * Null when a new task run may start reporting now; otherwise a promise to await first (the worker
+   * is behind by a full window of task-run events). Reporters without a window return null.
+   */
+  taskRoom(): Promise<void> | null;
+  /**
    * Record a subflow run of the run this reporter speaks for, and return it; null when this
    * reporter records no runs (run locally), in which case the subflow simply runs inline.
    */

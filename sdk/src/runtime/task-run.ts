@@ -75,6 +75,8 @@ export async function runTask<A extends unknown[], R>(
   const inScope = (fn: () => void) => withTaskScope(contextFor(1, run?.signal ?? NEVER_ABORTED), fn);
   const created = { id: identity.taskRunId, name: settings.name, taskKey: identity.taskKey, dynamicKey: identity.dynamicKey };
 
+  const room = record.recorded ? (run?.reporter ?? localReporter).taskRoom() : null;
+  if (room) await room;
   const lookup = cache ? await cache.lookup(args, inScope) : null;
   if (lookup?.hit) {
     record.create({ ...created, cacheKey: lookup.key }, { type: 'COMPLETED', name: 'Cached', data: { cacheKey: lookup.key } });

@@ -92,6 +92,22 @@ describe('task-run batches', () => {
     expect((await taskRuns(id)).find((r) => r.id === u)).toMatchObject({ state: { type: 'FAILED' }, runCount: 2 });
   });
 
+  test('a creation carrying merged later changes stores the final state, its start time and run count, and older changes cannot undo it', async () => {
+    const { id, asRun } = await startedRun();
+    const t = randomUUID();
+    const send = (events: unknown[]) =>
+      asRun('POST', `/flow-runs/${id}/task-runs/batch`, { body: { flowRunAttempt: 1, events } });
+    const started = at(0);
+    const ended = at(2000);
+    const merged = { ...create(t, 0), state: { type: 'COMPLETED' }, at: ended, seq: 2, runCount: 2, startedAt: started };
+    expect((await send([merged])).body).toEqual({ applied: 1, duplicates: 0, refused: [] });
+    const [stored] = await taskRuns(id);
+    expect(stored).toMatchObject({ state: { type: 'COMPLETED' }, runCount: 2, startTime: started, endTime: ended });
+    // The changes it stands for, delivered again on their own, are duplicates.
+    expect((await send([state(t, 1, 'FAILED'), state(t, 2, 'COMPLETED')])).body).toMatchObject({ applied: 0, duplicates: 2 });
+    expect((await taskRuns(id))[0]).toMatchObject({ state: { type: 'COMPLETED' }, runCount: 2 });
+  });
+
   test("refuses, item by item, another run's task-run id and a state for a task run that does not exist", async () => {
     const a = await startedRun();
     const b = await startedRun();

@@ -96,6 +96,7 @@ export class RunExecution {
       logger: this.log,
       onStaleAttempt: () => this.lose(),
       runLog: (level, message) => this.runLog(level, message),
+      onSettled: (settled) => this.proc?.send({ t: 'taskAck', settled }),
     });
     // A log line may name a task run: the task runs created before it are stored first, so the link holds.
     const sendLogs = (runId: string) => async (batch: Parameters<typeof this.api.call<'logsWrite'>>[1]['body']) => {
@@ -353,6 +354,8 @@ export class RunExecution {
     await Promise.race([readyPromise, proc.exited]);
     clearTimeout(readyTimer);
     if (!proc.hasExited && !this.stopReason) {
+      // Before `start`: the runtime keeps its task-run events within a window from the first task on.
+      proc.send({ t: 'taskAck', settled: 0 });
       proc.send({
         t: 'start',
         run: {

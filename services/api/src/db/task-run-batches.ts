@@ -83,19 +83,22 @@ async function insertCreated(
     message: e.state.message ?? null,
     data: e.state.data ?? null,
     at: e.at,
+    seq: e.seq ?? 0,
+    run_count: e.runCount ?? 1,
+    started_at: e.startedAt ?? (e.state.type === 'RUNNING' ? e.at : null),
   }));
   const inserted = await tx<{ id: string }[]>`
     INSERT INTO task_runs (id, workspace_id, flow_run_id, flow_run_attempt, name, task_key, dynamic_key, cache_key,
                            state_type, state_name, state_message, state_data, state_timestamp, state_seq,
-                           start_time, end_time, created_at, updated_at)
+                           start_time, end_time, created_at, updated_at, run_count)
     SELECT e.id, ${input.workspaceId}::uuid, ${input.flowRunId}::uuid, ${input.attempt}::int, e.name, e.task_key, e.dynamic_key,
-           e.cache_key, e.type, e.state_name, e.message, e.data, least(e.at, now()), 0,
-           CASE WHEN e.type = 'RUNNING' THEN least(e.at, now()) END,
+           e.cache_key, e.type, e.state_name, e.message, e.data, least(e.at, now()), e.seq,
+           least(e.started_at, now()),
            CASE WHEN e.type = ANY(${tx.array([...TERMINAL_STATES])}::text[]) THEN least(e.at, now()) END,
-           least(e.at, now()), now()
+           least(coalesce(e.started_at, e.at), now()), now(), e.run_count
     FROM jsonb_to_recordset(${tx.json(rows as never)}::jsonb)
       AS e(id uuid, name text, task_key text, dynamic_key text, cache_key text, type text, state_name text,
-           message text, data jsonb, at timestamptz)
+           message text, data jsonb, at timestamptz, seq int, run_count int, started_at timestamptz)
     ON CONFLICT (id) DO NOTHING
     RETURNING id`;
   return new Set(inserted.map((r) => r.id));
