@@ -1,9 +1,8 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { repoRoot } from './processes.js';
+import { repoRoot, watchOutput } from './processes.js';
 
 /**
  * A commit holding the working tree as it is (tracked and untracked files, minus what .gitignore
@@ -82,48 +81,11 @@ export interface Job {
 
 export function startJob(line: string, cwd: string, env: NodeJS.ProcessEnv, user: User = {}): Job {
   const child = spawn('bash', ['-c', line], { cwd, env, ...user, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-  let text = '';
-  const listeners = new Set<() => void>();
-  const onData = (chunk: Buffer) => {
-    text += chunk.toString('utf8');
-    for (const l of listeners) l();
-  };
-  child.stdout?.on('data', onData);
-  child.stderr?.on('data', onData);
-  const exited = once(child, 'exit').then(([code, signal]) => ({
-    code: code as number | null,
-    signal: signal as NodeJS.Signals | null,
-  }));
+  const { exited, output, waitFor } = watchOutput(child);
   return {
     child,
-    output: () => text,
-    waitFor(pattern, timeoutMs) {
-      return new Promise((resolve, reject) => {
-        const check = () => {
-          const m = text.match(pattern);
-          if (m) {
-            done();
-            resolve(m);
-          }
-        };
-        const timer = setTimeout(() => {
-          done();
-          reject(new Error(`timed out waiting for ${pattern}; output so far:\n${text}`));
-        }, timeoutMs);
-        const onExit = () => {
-          done();
-          reject(new Error(`exited before ${pattern}; output:\n${text}`));
-        };
-        const done = () => {
-          clearTimeout(timer);
-          listeners.delete(check);
-          child.off('exit', onExit);
-        };
-        listeners.add(check);
-        child.once('exit', onExit);
-        check();
-      });
-    },
+    output,
+    waitFor,
     async interrupt() {
       if (child.exitCode === null && child.signalCode === null && child.pid) process.kill(-child.pid, 'SIGINT');
       return exited;

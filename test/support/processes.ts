@@ -15,13 +15,8 @@ export interface Spawned {
   stop(signal?: NodeJS.Signals): Promise<void>;
 }
 
-/** Starts the `outpost` CLI as a real child process with the given environment. */
-export function spawnCli(args: string[], env: Record<string, string>, cwd = repoRoot): Spawned {
-  const child = spawn(process.execPath, [cliPath, ...args], {
-    cwd,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+/** A child's stdout+stderr as one text, its exit, and a wait for a pattern in that text. */
+export function watchOutput(child: ChildProcess): Omit<Spawned, 'stop'> {
   let text = '';
   const listeners = new Set<() => void>();
   const onData = (chunk: Buffer) => {
@@ -65,10 +60,23 @@ export function spawnCli(args: string[], env: Record<string, string>, cwd = repo
         check();
       });
     },
+  };
+}
+
+/** Starts the `outpost` CLI as a real child process with the given environment. */
+export function spawnCli(args: string[], env: Record<string, string>, cwd = repoRoot): Spawned {
+  const child = spawn(process.execPath, [cliPath, ...args], {
+    cwd,
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const watched = watchOutput(child);
+  return {
+    ...watched,
     async stop(signal = 'SIGTERM') {
       if (child.exitCode !== null || child.signalCode !== null) return;
       child.kill(signal);
-      await exited;
+      await watched.exited;
     },
   };
 }

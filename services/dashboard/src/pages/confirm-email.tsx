@@ -2,6 +2,7 @@ import type { EmailConfirmResponse } from '@outpost/sdk/contracts';
 import { type FormEvent, useEffect, useState } from 'react';
 import { describeFailure } from '../api/client.js';
 import { api } from '../api/instance.js';
+import { NewPasswordFields } from '../components/new-password-fields.js';
 import { href, navigate } from '../router.js';
 
 /**
@@ -104,28 +105,13 @@ export function ConfirmEmailPage({ search }: { search: URLSearchParams }) {
                 ? 'Choose the password you will sign in with.'
                 : 'Choose a new password, or leave both fields empty to keep the one you have.'}
             </p>
-            <label className="field">
-              <span className="field-label">New password</span>
-              <input
-                type="password"
-                autoComplete="new-password"
-                value={password}
-                maxLength={256}
-                onChange={(e) => setPassword(e.target.value)}
-                data-testid="confirm-email-password"
-              />
-            </label>
-            <label className="field">
-              <span className="field-label">Repeat it</span>
-              <input
-                type="password"
-                autoComplete="new-password"
-                value={repeat}
-                maxLength={256}
-                onChange={(e) => setRepeat(e.target.value)}
-                data-testid="confirm-email-repeat"
-              />
-            </label>
+            <NewPasswordFields
+              password={password}
+              repeat={repeat}
+              onPassword={setPassword}
+              onRepeat={setRepeat}
+              testId="confirm-email"
+            />
             {error && (
               <div className="notice notice-error" role="alert" data-testid="confirm-email-error">
                 {error}

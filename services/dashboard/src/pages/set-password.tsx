@@ -1,6 +1,7 @@
 import { type FormEvent, useEffect, useState } from 'react';
 import { describeFailure } from '../api/client.js';
 import { api } from '../api/instance.js';
+import { NewPasswordFields } from '../components/new-password-fields.js';
 import { href, navigate } from '../router.js';
 
 /** Sets a first password with the one-time setup token an admin handed over (`#/set-password?token=…`). */
@@ -71,28 +72,13 @@ export function SetPasswordPage({ search }: { search: URLSearchParams }) {
           </div>
         ) : (
           <form className="form" onSubmit={(e) => void onSubmit(e)} data-testid="set-password">
-            <label className="field">
-              <span className="field-label">New password</span>
-              <input
-                type="password"
-                autoComplete="new-password"
-                value={password}
-                maxLength={256}
-                onChange={(e) => setPassword(e.target.value)}
-                data-testid="set-password-password"
-              />
-            </label>
-            <label className="field">
-              <span className="field-label">Repeat it</span>
-              <input
-                type="password"
-                autoComplete="new-password"
-                value={repeat}
-                maxLength={256}
-                onChange={(e) => setRepeat(e.target.value)}
-                data-testid="set-password-repeat"
-              />
-            </label>
+            <NewPasswordFields
+              password={password}
+              repeat={repeat}
+              onPassword={setPassword}
+              onRepeat={setRepeat}
+              testId="set-password"
+            />
             {error && (
               <div className="notice notice-error" role="alert" data-testid="set-password-error">
                 {error}
