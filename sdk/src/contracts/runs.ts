@@ -1,7 +1,7 @@
 import * as z from 'zod';
 import { BatchItemError, Id, JsonObject, MAX_BATCH_RUNS, Name, page, Tags, Timestamp } from './common.js';
 import { LogLines } from './logs.js';
-import { ProposalStatus, ProposedState, State, StateType } from './states.js';
+import { ProposalStatus, ProposedState, State, StateTypeList } from './states.js';
 
 export const RunWaitingFor = z.enum(['no_worker', 'pool_paused']);
 export type RunWaitingFor = z.infer<typeof RunWaitingFor>;
@@ -64,12 +64,7 @@ export const FlowRunListQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(200).default(50),
   cursor: z.string().max(500).optional(),
   /** Comma-separated state types. */
-  state: z
-    .string()
-    .max(200)
-    .transform((s) => s.split(',').filter(Boolean))
-    .pipe(z.array(StateType))
-    .optional(),
+  state: StateTypeList.optional(),
   deploymentId: Id.optional(),
   flow: Name.optional(),
   tag: z.string().max(100).optional(),

@@ -14,6 +14,13 @@ export const StateType = z.enum([
 ]);
 export type StateType = z.infer<typeof StateType>;
 
+/** A query parameter of comma-separated state types (`?state=RUNNING,FAILED`). */
+export const StateTypeList = z
+  .string()
+  .max(200)
+  .transform((s) => s.split(',').filter(Boolean))
+  .pipe(z.array(StateType));
+
 export const TERMINAL_STATES: readonly StateType[] = ['COMPLETED', 'FAILED', 'CRASHED', 'CANCELLED'];
 export function isTerminal(type: StateType): boolean {
   return TERMINAL_STATES.includes(type);

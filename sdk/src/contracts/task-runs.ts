@@ -1,6 +1,6 @@
 import * as z from 'zod';
 import { Id, Timestamp } from './common.js';
-import { ProposedState, State, StateType } from './states.js';
+import { ProposedState, State, StateType, StateTypeList } from './states.js';
 
 export const TaskRun = z.strictObject({
   id: Id,
@@ -105,12 +105,7 @@ export const TaskRunListQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(1000).default(500),
   cursor: z.string().max(500).optional(),
   /** Comma-separated state types. */
-  state: z
-    .string()
-    .max(200)
-    .transform((s) => s.split(',').filter(Boolean))
-    .pipe(z.array(StateType))
-    .optional(),
+  state: StateTypeList.optional(),
   name: z.string().min(1).max(200).optional(),
 });
 export type TaskRunListQuery = z.infer<typeof TaskRunListQuery>;
