@@ -67,6 +67,17 @@ export async function applyTaskRunEvents(
   });
 }
 
+/** An event's state as the columns of the JSON rows the statements below read. */
+function stateColumns(e: CreateEvent | StateEvent) {
+  return {
+    type: e.state.type,
+    state_name: e.state.name ?? DEFAULT_STATE_NAME[e.state.type],
+    message: e.state.message ?? null,
+    data: e.state.data ?? null,
+    at: e.at,
+  };
+}
+
 async function insertCreated(
   tx: Db,
   input: { workspaceId: string; flowRunId: string; attempt: number },
@@ -78,11 +89,7 @@ async function insertCreated(
     task_key: e.taskKey,
     dynamic_key: e.dynamicKey,
     cache_key: e.cacheKey ?? null,
-    type: e.state.type,
-    state_name: e.state.name ?? DEFAULT_STATE_NAME[e.state.type],
-    message: e.state.message ?? null,
-    data: e.state.data ?? null,
-    at: e.at,
+    ...stateColumns(e),
     seq: e.seq ?? 0,
     run_count: e.runCount ?? 1,
     started_at: e.startedAt ?? (e.state.type === 'RUNNING' ? e.at : null),
@@ -126,11 +133,7 @@ async function updateStates(
     id: e.id,
     seq: e.seq,
     run_count: e.runCount ?? null,
-    type: e.state.type,
-    state_name: e.state.name ?? DEFAULT_STATE_NAME[e.state.type],
-    message: e.state.message ?? null,
-    data: e.state.data ?? null,
-    at: e.at,
+    ...stateColumns(e),
   }));
   const before = await tx<{ id: string; state_seq: number }[]>`
     WITH e AS (
