@@ -68,6 +68,8 @@ export const FlowRunListQuery = z.strictObject({
   deploymentId: Id.optional(),
   flow: Name.optional(),
   tag: z.string().max(100).optional(),
+  /** Runs with exactly this name (names are friendly, not unique: `calm-otter` may name several). */
+  name: z.string().min(1).max(200).optional(),
   workPool: Name.optional(),
   createdAfter: z.iso.datetime({ offset: true }).optional(),
   createdBefore: z.iso.datetime({ offset: true }).optional(),

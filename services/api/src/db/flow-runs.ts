@@ -121,6 +121,7 @@ export interface RunListFilter {
   deploymentId?: string;
   flow?: string;
   tag?: string;
+  name?: string;
   workPool?: string;
   createdAfter?: Date;
   createdBefore?: Date;
@@ -141,6 +142,7 @@ export async function listFlowRuns(db: Db, workspaceId: string, filter: RunListF
       ${filter.deploymentId ? db`AND r.deployment_id = ${filter.deploymentId}` : db``}
       ${filter.flow ? db`AND f.name = ${filter.flow}` : db``}
       ${filter.tag ? db`AND ${filter.tag} = ANY(r.tags)` : db``}
+      ${filter.name ? db`AND r.name = ${filter.name}` : db``}
       ${filter.workPool ? db`AND p.name = ${filter.workPool}` : db``}
       ${filter.createdAfter ? db`AND r.created_at > ${filter.createdAfter}` : db``}
       ${filter.createdBefore ? db`AND r.created_at < ${filter.createdBefore}` : db``}

@@ -22,6 +22,7 @@ export const flowRunHandlers = {
         deploymentId: query.deploymentId,
         flow: query.flow,
         tag: query.tag,
+        name: query.name,
         workPool: query.workPool,
         createdAfter: query.createdAfter ? new Date(query.createdAfter) : undefined,
         createdBefore: query.createdBefore ? new Date(query.createdBefore) : undefined,
