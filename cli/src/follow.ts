@@ -10,6 +10,8 @@ export interface FollowOptions {
   /** Keep reading until the run is terminal and every log line is read. */
   follow: boolean;
   print(line: LogLine): void;
+  /** Picks the lines to print from each page read (all of them when absent). */
+  select?(lines: LogLine[]): Promise<LogLine[]> | LogLine[];
   /** Called with the run each time its state is read. */
   onRun?(run: FlowRun): void;
   /** Aborting stops following at the next poll. */
@@ -36,7 +38,7 @@ export async function followLogs(api: Api, runId: string, options: FollowOptions
       { params: { id: runId }, query: { limit: PAGE, ...(cursor ? { cursor } : {}) } },
       `cannot read the logs of run ${runId}`,
     );
-    for (const line of page.items) options.print(line);
+    for (const line of options.select ? await options.select(page.items) : page.items) options.print(line);
     cursor = page.nextCursor;
     if (page.items.length >= PAGE) continue;
     if (!options.follow || terminal) return { kind: 'done', run: terminal };

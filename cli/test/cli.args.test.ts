@@ -43,7 +43,7 @@ describe('outpost command line', () => {
     for (const c of [
       'deploy',
       'run <flow>/<deployment>',
-      'logs <run-id>',
+      'logs <run>',
       'runs ls',
       'runs cancel',
       'runs retry',
@@ -87,7 +87,7 @@ describe('outpost command line', () => {
     const r = await outpost(['runs']);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('runs ls');
-    expect(r.stderr).toContain('runs cancel <run-id>');
+    expect(r.stderr).toContain('runs cancel <run>');
   });
 
   it('exits 2 with advice when no API key is configured', async () => {

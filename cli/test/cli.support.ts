@@ -98,3 +98,61 @@ export async function closedPort(): Promise<number> {
   await new Promise<void>((resolve) => server.close(() => resolve()));
   return port;
 }
+
+export interface RunningCli {
+  /** stdout and stderr so far. */
+  stdout(): string;
+  stderr(): string;
+  /** Resolves when `pattern` appears on stdout; rejects if the process exits first. */
+  waitForStdout(pattern: RegExp): Promise<void>;
+  exited: Promise<CliResult>;
+  kill(): void;
+}
+
+/** `outpost <args>` as a child process still running, for commands that stream (`--follow`). */
+export function startOutpost(args: string[], options: { env?: Record<string, string>; timeoutMs?: number } = {}): RunningCli {
+  const child = spawn(process.execPath, [CLI, ...args], {
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...options.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    timeout: options.timeoutMs ?? 60_000,
+    killSignal: 'SIGKILL',
+  });
+  let stdout = '';
+  let stderr = '';
+  const waiters = new Set<() => void>();
+  child.stdout.on('data', (c: Buffer) => {
+    stdout += c.toString('utf8');
+    for (const w of waiters) w();
+  });
+  child.stderr.on('data', (c: Buffer) => {
+    stderr += c.toString('utf8');
+  });
+  const exited = new Promise<CliResult>((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code) => {
+      for (const w of waiters) w();
+      resolve({ code, pid: child.pid, stdout, stderr });
+    });
+  });
+  return {
+    stdout: () => stdout,
+    stderr: () => stderr,
+    exited,
+    kill: () => child.kill('SIGKILL'),
+    waitForStdout(pattern) {
+      return new Promise((resolve, reject) => {
+        const check = () => {
+          if (pattern.test(stdout)) {
+            waiters.delete(check);
+            resolve();
+          } else if (child.exitCode !== null || child.signalCode !== null) {
+            waiters.delete(check);
+            reject(new Error(`outpost exited before ${pattern}; stdout:\n${stdout}\nstderr:\n${stderr}`));
+          }
+        };
+        waiters.add(check);
+        check();
+      });
+    },
+  };
+}

@@ -6,10 +6,11 @@ import { deploymentsPause, deploymentsResume, schedulesLs } from './deployments-
 import { dev } from './dev.js';
 import { init } from './init.js';
 import { keysCreate, keysLs, keysRevoke } from './keys.js';
-import { logs } from './logs.js';
+import { logs, runsLogs } from './logs.js';
 import { poolsCreate, poolsLs, poolsPause, poolsResume } from './pools.js';
 import { run } from './run.js';
 import { runsCancel, runsGet, runsLs, runsRetry } from './runs.js';
+import { runsArtifacts, runsStates } from './runs-history.js';
 import { runsTasks } from './runs-tasks.js';
 import { serverRotateKey, serverStart } from './server.js';
 import { usersAdd, usersLs, usersResetPassword, usersRm, usersSetRole } from './users.js';
@@ -26,7 +27,10 @@ export const COMMANDS: readonly Command[] = [
   logs,
   runsLs,
   runsGet,
+  runsLogs,
+  runsStates,
   runsTasks,
+  runsArtifacts,
   runsCancel,
   runsRetry,
   deploymentsLs,

@@ -4,7 +4,7 @@ import type { Command, CommandContext } from '../command.js';
 import { booleanOption, stringList, stringOption } from '../command.js';
 import { EXIT, UsageError } from '../errors.js';
 import { json, shortTime, table } from '../output.js';
-import { parseLimit, requireUuid } from '../resolve.js';
+import { findRun, parseLimit } from '../resolve.js';
 import { parseStates } from './runs.js';
 
 /** The most the list route returns at once. */
@@ -13,7 +13,7 @@ const MAX_LIMIT = 10_000_000;
 
 export const runsTasks: Command = {
   name: 'runs tasks',
-  args: '<run-id>',
+  args: '<run>',
   summary: "List a run's task runs, oldest first, or count them by state and task name",
   positionals: { min: 1, max: 1 },
   options: {
@@ -32,17 +32,17 @@ export const runsTasks: Command = {
     'With --summary --json, the summary as one JSON object.',
   ],
   async run(ctx) {
-    const id = requireUuid(ctx.positionals[0]!, 'the run');
     const states = parseStates(stringList(ctx.values, 'state'));
     const name = stringOption(ctx.values, 'name');
     const rawLimit = stringOption(ctx.values, 'limit');
     if (booleanOption(ctx.values, 'summary')) {
       if (states.length > 0 || name !== undefined || rawLimit !== undefined)
         throw new UsageError('--summary counts every task run of the run: it takes no --state, --name or --limit');
-      return printSummary(ctx, id);
+      return printSummary(ctx, (await findRun(ctx.api(), ctx.positionals[0]!)).id);
     }
     const limit = parseLimit(rawLimit, MAX_LIMIT, MAX_LIMIT);
     const api = ctx.api();
+    const { id } = await findRun(api, ctx.positionals[0]!);
     const write: (items: TaskRun[], now: number) => void = ctx.json
       ? (items) => {
           for (const t of items) ctx.out(JSON.stringify(t));

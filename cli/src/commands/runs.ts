@@ -5,7 +5,7 @@ import type { Command } from '../command.js';
 import { stringList, stringOption } from '../command.js';
 import { CliError, EXIT, UsageError } from '../errors.js';
 import { json, shortTime, table } from '../output.js';
-import { findDeployment, parseLimit, requireUuid } from '../resolve.js';
+import { findDeployment, findRun, parseLimit } from '../resolve.js';
 
 export const runsLs: Command = {
   name: 'runs ls',
@@ -66,12 +66,11 @@ export const runsLs: Command = {
 
 export const runsGet: Command = {
   name: 'runs get',
-  args: '<run-id>',
-  summary: 'Show one flow run',
+  args: '<run>',
+  summary: 'Show one flow run, by name or id',
   positionals: { min: 1, max: 1 },
   async run(ctx) {
-    const id = requireUuid(ctx.positionals[0]!, 'the run');
-    const run = await ctx.api().call('flowRunsGet', { params: { id } }, `cannot get run ${id}`);
+    const run = await findRun(ctx.api(), ctx.positionals[0]!);
     if (ctx.json) ctx.out(json(run));
     else for (const line of describeRun(run)) ctx.out(line);
     return EXIT.ok;
@@ -82,18 +81,17 @@ export const runsGet: Command = {
 function runAction(action: 'cancel' | 'retry', summary: string): Command {
   return {
     name: `runs ${action}`,
-    args: '<run-id>',
+    args: '<run>',
     summary,
     positionals: { min: 1, max: 1 },
     async run(ctx) {
-      const id = requireUuid(ctx.positionals[0]!, 'the run');
-      const answer = await ctx
-        .api()
-        .call(
-          action === 'cancel' ? 'flowRunsCancel' : 'flowRunsRetry',
-          { params: { id }, body: { transitionId: randomUUID(), message: `${action} from the CLI` } },
-          `cannot ${action} run ${id}`,
-        );
+      const api = ctx.api();
+      const { id } = await findRun(api, ctx.positionals[0]!);
+      const answer = await api.call(
+        action === 'cancel' ? 'flowRunsCancel' : 'flowRunsRetry',
+        { params: { id }, body: { transitionId: randomUUID(), message: `${action} from the CLI` } },
+        `cannot ${action} run ${id}`,
+      );
       if (ctx.json) ctx.out(json(answer));
       if (answer.status !== 'ACCEPT') {
         throw new CliError(`run ${id} was not ${action === 'cancel' ? 'cancelled' : 'retried'}: ${answer.status}`, EXIT.failed, [
