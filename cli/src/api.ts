@@ -25,6 +25,11 @@ export class Api {
     return this.client.call(name, input);
   }
 
+  /** Where the dashboard shows a run: its hash route under the API's origin, which serves the dashboard. */
+  runUrl(runId: string): string {
+    return `${new URL(this.url).origin}/#/runs/${runId}`;
+  }
+
   close(): Promise<void> {
     return this.client.close();
   }

@@ -4,9 +4,10 @@ import type { Command, CommandContext } from '../command.js';
 import { booleanOption, stringList, stringOption } from '../command.js';
 import { EXIT } from '../errors.js';
 import { followLogs, formatLogLine, interruptSignal } from '../follow.js';
-import { json } from '../output.js';
+import { json, shortTime } from '../output.js';
 import { buildParameters } from '../params.js';
 import { findDeployment } from '../resolve.js';
+import { parseStartAt } from '../start-at.js';
 import { deploymentLabel, stateLabel } from './runs.js';
 
 export const run: Command = {
@@ -26,6 +27,11 @@ export const run: Command = {
     tag: { type: 'string', multiple: true, placeholder: '<tag>', description: 'a tag for the run' },
     name: { type: 'string', placeholder: '<name>', description: "the run's name (generated when absent)" },
     queue: { type: 'string', placeholder: '<queue>', description: "a work queue of the deployment's pool" },
+    'start-at': {
+      type: 'string',
+      placeholder: '<when>',
+      description: 'start no earlier than this: an ISO timestamp, or words like "tomorrow 06:00" (TZ applies)',
+    },
     'idempotency-key': {
       type: 'string',
       placeholder: '<key>',
@@ -41,6 +47,8 @@ export const run: Command = {
     const name = stringOption(ctx.values, 'name');
     const queue = stringOption(ctx.values, 'queue');
     const idempotencyKey = stringOption(ctx.values, 'idempotency-key');
+    const rawStartAt = stringOption(ctx.values, 'start-at');
+    const startAt = rawStartAt === undefined ? undefined : parseStartAt(rawStartAt);
     const ref = ctx.positionals[0]!;
     const api = ctx.api();
     const deployment = await findDeployment(api, ref);
@@ -48,16 +56,24 @@ export const run: Command = {
       'deploymentsCreateRun',
       {
         params: { id: deployment.id },
-        body: { parameters, ...(tags.length ? { tags } : {}), ...(name ? { name } : {}), ...(queue ? { workQueue: queue } : {}) },
+        body: {
+          parameters,
+          ...(tags.length ? { tags } : {}),
+          ...(name ? { name } : {}),
+          ...(queue ? { workQueue: queue } : {}),
+          ...(startAt ? { scheduledTime: startAt.toISOString() } : {}),
+        },
         ...(idempotencyKey ? { headers: { 'idempotency-key': idempotencyKey } } : {}),
       },
       `cannot start a run of ${ref}`,
     );
     const verb = created ? 'created' : 'found existing';
+    const starts = startAt ? `, starts ${shortTime(flowRun.expectedStartTime)} UTC` : '';
     if (!booleanOption(ctx.values, 'watch')) {
       if (ctx.json) ctx.out(json(flowRun));
       else {
-        ctx.err(`${verb} run ${flowRun.name} of ${deploymentLabel(flowRun)} (${stateLabel(flowRun)})`);
+        ctx.err(`${verb} run ${flowRun.name} of ${deploymentLabel(flowRun)} (${stateLabel(flowRun)}${starts})`);
+        ctx.err(`dashboard: ${api.runUrl(flowRun.id)}`);
         const notice = waitingNotice(flowRun);
         if (notice) ctx.err(notice);
         ctx.out(flowRun.id);
@@ -65,8 +81,9 @@ export const run: Command = {
       return EXIT.ok;
     }
     ctx.err(
-      `${verb} run ${flowRun.name} (${flowRun.id}) of ${deploymentLabel(flowRun)}; following it (Ctrl-C stops following, not the run)`,
+      `${verb} run ${flowRun.name} (${flowRun.id}) of ${deploymentLabel(flowRun)}${starts}; following it (Ctrl-C stops following, not the run)`,
     );
+    ctx.err(`dashboard: ${api.runUrl(flowRun.id)}`);
     return watch(ctx, flowRun.id);
   },
 };

@@ -1,0 +1,33 @@
+import * as chrono from 'chrono-node';
+import { UsageError } from './errors.js';
+
+/** An ISO 8601 timestamp with a date and a time; its zone is the machine's when it names none. */
+const ISO = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$/i;
+
+/** How far in the past a start time may be before it is a mistake rather than "now". */
+const PAST_SLACK_MS = 60_000;
+
+/**
+ * Reads `--start-at`: an ISO timestamp (`2026-12-01T06:00:00Z`) or words chrono-node understands
+ * (`tomorrow 06:00`, `in 2 hours`, `next monday 9am`), in the machine's time zone (TZ), a bare
+ * time meaning its next occurrence. The whole text must be understood: `tomorrow at 6 maybe` is
+ * refused rather than read as `tomorrow at 6`.
+ */
+export function parseStartAt(raw: string, now: Date = new Date()): Date {
+  const text = raw.trim();
+  let date: Date | null = null;
+  if (ISO.test(text)) {
+    const ms = Date.parse(text.replace(' ', 'T'));
+    date = Number.isNaN(ms) ? null : new Date(ms);
+  } else {
+    const [first, ...more] = chrono.parse(text, now, { forwardDate: true });
+    if (first && more.length === 0 && first.index === 0 && first.text.length === text.length) date = first.date();
+  }
+  if (!date)
+    throw new UsageError(`--start-at cannot read "${raw}"`, [
+      'give an ISO timestamp (2026-12-01T06:00:00Z) or words such as "tomorrow 06:00" or "in 2 hours"',
+    ]);
+  if (date.getTime() < now.getTime() - PAST_SLACK_MS)
+    throw new UsageError(`--start-at "${raw}" is in the past (${date.toISOString()}); leave it out to start now`);
+  return date;
+}

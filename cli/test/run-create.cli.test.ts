@@ -1,0 +1,77 @@
+import { randomUUID } from 'node:crypto';
+import { startTestServer, type TestServer } from '@outpost/api/testing';
+import { OutpostClient, unwrap } from '@outpost/sdk/client';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { outpost as run } from './cli.support.js';
+
+let server: TestServer;
+let owner: OutpostClient;
+
+function outpost(...args: string[]) {
+  // TZ pins the zone "tomorrow 06:00" is read in.
+  return run(args, { env: { OUTPOST_API_URL: server.url, OUTPOST_API_KEY: server.ownerKey, TZ: 'UTC' } });
+}
+
+beforeAll(async () => {
+  server = await startTestServer({ loops: false });
+  owner = new OutpostClient({ baseUrl: server.url, token: server.ownerKey });
+  unwrap(
+    await owner.call('deploymentsUpsert', {
+      body: { flowName: 'later', name: 'cli', source: `dir:///${randomUUID()}`, entrypoint: 'flow.mjs', workPool: 'default' },
+    }),
+  );
+}, 120_000);
+afterAll(async () => {
+  await owner?.close();
+  await server?.close();
+});
+
+/** 06:00 UTC on the day after `at`. */
+function tomorrowSix(at: Date): string {
+  const d = new Date(Date.UTC(at.getUTCFullYear(), at.getUTCMonth(), at.getUTCDate() + 1, 6));
+  return d.toISOString();
+}
+
+describe('outpost run', () => {
+  test('--start-at "tomorrow 06:00" schedules the run for then and prints where the dashboard shows it', async () => {
+    const before = new Date();
+    const result = await outpost('run', 'later/cli', '--start-at', 'tomorrow 06:00');
+    const after = new Date();
+    expect(result.code).toBe(0);
+    const id = result.stdout.trim();
+    const created = unwrap(await owner.call('flowRunsGet', { params: { id } }));
+    expect([tomorrowSix(before), tomorrowSix(after)]).toContain(created.expectedStartTime);
+    expect(created.state.type).toBe('SCHEDULED');
+    const stderr = result.stderr.split('\n');
+    expect(stderr[0]).toBe(
+      `created run ${created.name} of later/cli (SCHEDULED, starts ${created.expectedStartTime.replace('T', ' ').slice(0, 19)} UTC)`,
+    );
+    expect(stderr[1]).toBe(`dashboard: ${new URL(server.url).origin}/#/runs/${id}`);
+  });
+
+  test('--start-at takes an ISO timestamp, and words it cannot read are a usage error before any run exists', async () => {
+    const at = new Date(Date.now() + 3 * 86_400_000);
+    at.setUTCMilliseconds(0);
+    const iso = await outpost('run', 'later/cli', '--start-at', at.toISOString(), '--json');
+    expect(iso.code).toBe(0);
+    expect(JSON.parse(iso.stdout).expectedStartTime).toBe(at.toISOString());
+
+    const runsBefore = unwrap(await owner.call('flowRunsList', { query: { flow: 'later' } })).items.length;
+    const bad = await outpost('run', 'later/cli', '--start-at', 'after lunch-ish');
+    expect(bad.code).toBe(2);
+    expect(bad.stderr.split('\n')[0]).toBe('error: --start-at cannot read "after lunch-ish"');
+    expect(unwrap(await owner.call('flowRunsList', { query: { flow: 'later' } })).items).toHaveLength(runsBefore);
+  });
+
+  test('--idempotency-key: a repeated request finds the first run instead of creating another', async () => {
+    const key = `nightly-${randomUUID()}`;
+    const first = await outpost('run', 'later/cli', '--idempotency-key', key);
+    const again = await outpost('run', 'later/cli', '--idempotency-key', key);
+    expect(first.code).toBe(0);
+    expect(again.code).toBe(0);
+    expect(again.stdout).toBe(first.stdout);
+    expect(first.stderr).toMatch(/^created run /);
+    expect(again.stderr).toMatch(/^found existing run /);
+    expect(again.stderr).toContain(`dashboard: ${new URL(server.url).origin}/#/runs/${first.stdout.trim()}`);
+  });
+});
