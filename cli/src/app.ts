@@ -3,10 +3,12 @@ import { Api } from './api.js';
 import type { Command, CommandContext, OptionSpecs, OptionValues, Output } from './command.js';
 import { GLOBAL_OPTIONS, stringOption } from './command.js';
 import { COMMANDS } from './commands/index.js';
+import { completions } from './completion.js';
 import { CliError, EXIT, UsageError } from './errors.js';
 import { commandHelp, groupHelp, rootHelp } from './help.js';
 import { cliVersion } from './packages.js';
 import { type Env, loadEnv, resolveApiSettings } from './settings.js';
+import { closest } from './suggest.js';
 
 export interface AppOptions extends Output {
   cwd: string;
@@ -19,6 +21,11 @@ export async function runCli(argv: readonly string[], options: AppOptions): Prom
   let api: Api | null = null;
   try {
     const { leading, rest } = splitLeadingGlobals(argv);
+    // What the shell completion scripts call on each Tab: `__complete <words before> <current>`.
+    if (rest[0] === '__complete') {
+      for (const word of completions(COMMANDS, rest.slice(1))) options.out(word);
+      return EXIT.ok;
+    }
     const match = findCommand(rest);
     if (!match) return reportUnknown(rest, options);
     const { command, args } = match;
@@ -125,7 +132,8 @@ function reportUnknown(argv: readonly string[], options: AppOptions): number {
   }
   const group = COMMANDS.filter((c) => c.name.split(' ')[0] === first);
   if (group.length === 0) {
-    options.err(`unknown command: ${first}`);
+    const guess = closest(first, new Set(COMMANDS.map((c) => c.name.split(' ')[0]!)));
+    options.err(`unknown command: ${first}${guess ? ` (did you mean \`outpost ${guess}\`?)` : ''}`);
     options.err('run `outpost --help` for the list of commands');
     return EXIT.usage;
   }
@@ -133,7 +141,13 @@ function reportUnknown(argv: readonly string[], options: AppOptions): number {
     for (const line of groupHelp(first, group)) options.out(line);
     return EXIT.ok;
   }
-  if (argv[1] !== undefined) options.err(`unknown command: outpost ${first} ${argv[1]}\n`);
+  if (argv[1] !== undefined) {
+    const guess = closest(
+      argv[1],
+      group.map((c) => c.name.split(' ')[1] ?? ''),
+    );
+    options.err(`unknown command: outpost ${first} ${argv[1]}${guess ? ` (did you mean \`outpost ${first} ${guess}\`?)` : ''}\n`);
+  }
   for (const line of groupHelp(first, group)) options.err(line);
   return EXIT.usage;
 }
@@ -151,7 +165,10 @@ function parse(specs: OptionSpecs, args: string[]): { values: OptionValues; posi
     const parsed = parseArgs({ args, options: config, allowPositionals: true, strict: true });
     return { values: parsed.values as OptionValues, positionals: parsed.positionals };
   } catch (error) {
-    throw new UsageError(cleanParseError((error as Error).message), ['see --help']);
+    const message = cleanParseError((error as Error).message);
+    const unknown = /^Unknown option '--([^']+)'/.exec(message)?.[1];
+    const guess = unknown === undefined ? null : closest(unknown, Object.keys(specs));
+    throw new UsageError(guess ? `${message} (did you mean --${guess}?)` : message, ['see --help']);
   }
 }
 

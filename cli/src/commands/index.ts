@@ -1,5 +1,6 @@
 import type { Command } from '../command.js';
 import { auditExport, auditLs } from './audit.js';
+import { completion } from './completion.js';
 import { deploy } from './deploy.js';
 import { deploymentsLs } from './deployments.js';
 import { deploymentsPause, deploymentsResume, schedulesLs } from './deployments-schedules.js';
@@ -53,6 +54,7 @@ export const COMMANDS: readonly Command[] = [
   auditLs,
   auditExport,
   whoami,
+  completion,
   serverStart,
   serverRotateKey,
   workerStart,
