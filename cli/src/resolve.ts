@@ -57,10 +57,10 @@ export function requireUuid(value: string, what: string): string {
   return value;
 }
 
-export function parseLimit(raw: string | undefined, fallback: number, max = 200): number {
+export function parseLimit(raw: string | undefined, fallback: number, max = 200, flag = '--limit'): number {
   if (raw === undefined) return fallback;
   const n = Number(raw);
   if (!Number.isInteger(n) || n < 1 || n > max)
-    throw new UsageError(`--limit must be a whole number from 1 to ${max}, got "${raw}"`);
+    throw new UsageError(`${flag} must be a whole number from 1 to ${max}, got "${raw}"`);
   return n;
 }

@@ -70,3 +70,38 @@ export const schedulesLs: Command = {
     return EXIT.ok;
   },
 };
+
+async function setScheduleActive(ctx: CommandContext, active: boolean): Promise<number> {
+  const [ref, slug] = ctx.positionals as [string, string];
+  const api = ctx.api();
+  const deployment = await findDeployment(api, ref);
+  const verb = active ? 'resume' : 'pause';
+  const updated = await api.call(
+    'schedulesUpdate',
+    { params: { id: deployment.id, slug }, body: { active } },
+    `cannot ${verb} schedule ${slug} of ${ref}`,
+  );
+  if (ctx.json) ctx.out(json(updated));
+  else {
+    ctx.out(`schedule ${updated.slug} of ${ref} is ${updated.active ? 'active' : 'paused'}`);
+    if (updated.active && deployment.paused) ctx.err(`deployment ${ref} itself is paused: outpost deployments resume ${ref}`);
+  }
+  return EXIT.ok;
+}
+
+export const schedulesPause: Command = {
+  name: 'schedules pause',
+  args: '<flow/deployment> <slug>',
+  summary: 'Pause one schedule of a deployment: it creates no runs until resumed',
+  positionals: { min: 2, max: 2 },
+  notes: ['The slugs are in `outpost schedules ls <flow/deployment>`. A redeploy keeps what you set here.'],
+  run: (ctx) => setScheduleActive(ctx, false),
+};
+
+export const schedulesResume: Command = {
+  name: 'schedules resume',
+  args: '<flow/deployment> <slug>',
+  summary: 'Resume a paused schedule of a deployment',
+  positionals: { min: 2, max: 2 },
+  run: (ctx) => setScheduleActive(ctx, true),
+};

@@ -1,9 +1,11 @@
 import type { Command } from '../command.js';
 import { auditExport, auditLs } from './audit.js';
+import { backfillsCancel, backfillsCreate, backfillsGet, backfillsLs } from './backfills.js';
 import { completion } from './completion.js';
+import { concurrencyLimitsLs, concurrencyLimitsRm, concurrencyLimitsSet } from './concurrency-limits.js';
 import { deploy } from './deploy.js';
 import { deploymentsLs } from './deployments.js';
-import { deploymentsPause, deploymentsResume, schedulesLs } from './deployments-schedules.js';
+import { deploymentsPause, deploymentsResume, schedulesLs, schedulesPause, schedulesResume } from './deployments-schedules.js';
 import { dev } from './dev.js';
 import { init } from './init.js';
 import { keysCreate, keysLs, keysRevoke } from './keys.js';
@@ -38,6 +40,15 @@ export const COMMANDS: readonly Command[] = [
   deploymentsPause,
   deploymentsResume,
   schedulesLs,
+  schedulesPause,
+  schedulesResume,
+  backfillsCreate,
+  backfillsLs,
+  backfillsGet,
+  backfillsCancel,
+  concurrencyLimitsLs,
+  concurrencyLimitsSet,
+  concurrencyLimitsRm,
   poolsLs,
   poolsCreate,
   poolsPause,

@@ -7,7 +7,7 @@ import { followLogs, formatLogLine, interruptSignal } from '../follow.js';
 import { json, shortTime } from '../output.js';
 import { buildParameters } from '../params.js';
 import { findDeployment } from '../resolve.js';
-import { parseStartAt } from '../start-at.js';
+import { parseStartAt } from '../times.js';
 import { deploymentLabel, stateLabel } from './runs.js';
 
 export const run: Command = {

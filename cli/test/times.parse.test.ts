@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseStartAt } from '../src/start-at.js';
+import { parseStartAt } from '../src/times.js';
 
 // Monday 23 November 2026, 09:00 in the machine's zone.
 const NOW = new Date(2026, 10, 23, 9, 0, 0);

@@ -1,0 +1,64 @@
+import type { ConcurrencyLimit } from '@outpost/sdk/contracts';
+import type { Command } from '../command.js';
+import { EXIT, UsageError } from '../errors.js';
+import { json, table } from '../output.js';
+
+export const concurrencyLimitsLs: Command = {
+  name: 'concurrency-limits ls',
+  summary: 'List tag concurrency limits with the slots in use',
+  async run(ctx) {
+    const { items } = await ctx.api().call('concurrencyLimitsList', {}, 'cannot list concurrency limits');
+    if (ctx.json) {
+      ctx.out(json(items));
+      return EXIT.ok;
+    }
+    if (items.length === 0) {
+      ctx.err('no concurrency limits (set one with `outpost concurrency-limits set <tag> <limit>`)');
+      return EXIT.ok;
+    }
+    for (const line of table(
+      ['TAG', 'LIMIT', 'ACTIVE'],
+      items.map((l) => [l.tag, String(l.limit), String(l.active)]),
+    ))
+      ctx.out(line);
+    return EXIT.ok;
+  },
+};
+
+export const concurrencyLimitsSet: Command = {
+  name: 'concurrency-limits set',
+  args: '<tag> <limit>',
+  summary: 'At most <limit> runs carrying <tag> active at once, across pools (creates or changes the limit)',
+  positionals: { min: 2, max: 2 },
+  notes: ['A limit of 0 holds every run with the tag back until it is raised or removed.'],
+  async run(ctx) {
+    const [tag, raw] = ctx.positionals as [string, string];
+    const limit = Number(raw);
+    if (!Number.isInteger(limit) || limit < 0 || limit > 100_000)
+      throw new UsageError(`the limit must be a whole number from 0 to 100000, got "${raw}"`);
+    const api = ctx.api();
+    // Change it where it exists; create it where it does not.
+    const existing = await api.attempt('concurrencyLimitsGet', { params: { tag } });
+    const saved: ConcurrencyLimit =
+      !existing.ok && existing.kind === 'http_error' && existing.status === 404
+        ? await api.call('concurrencyLimitsCreate', { body: { tag, limit } }, `cannot limit tag ${tag}`)
+        : await api.call('concurrencyLimitsUpdate', { params: { tag }, body: { limit } }, `cannot limit tag ${tag}`);
+    if (ctx.json) ctx.out(json(saved));
+    else ctx.out(`tag ${saved.tag}: at most ${saved.limit} active run${saved.limit === 1 ? '' : 's'} (${saved.active} now)`);
+    return EXIT.ok;
+  },
+};
+
+export const concurrencyLimitsRm: Command = {
+  name: 'concurrency-limits rm',
+  args: '<tag>',
+  summary: "Remove a tag's concurrency limit; runs waiting on it become claimable",
+  positionals: { min: 1, max: 1 },
+  async run(ctx) {
+    const tag = ctx.positionals[0]!;
+    const removed = await ctx.api().call('concurrencyLimitsDelete', { params: { tag } }, `cannot remove the limit of tag ${tag}`);
+    if (ctx.json) ctx.out(json(removed));
+    else ctx.out(`tag ${removed.tag} is no longer limited`);
+    return EXIT.ok;
+  },
+};
