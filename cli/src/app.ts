@@ -8,9 +8,12 @@ import { CliError, EXIT, UsageError } from './errors.js';
 import { commandHelp, groupHelp, rootHelp } from './help.js';
 import { cliVersion } from './packages.js';
 import { type Env, loadEnv, resolveApiSettings } from './settings.js';
+import { colorsFor } from './style.js';
 import { closest } from './suggest.js';
 
 export interface AppOptions extends Output {
+  /** Whether stdout and stderr are terminals (colours). */
+  tty?: { out: boolean; err: boolean };
   cwd: string;
   env: Env;
   interrupts(): Promise<string>;
@@ -71,11 +74,13 @@ function makeContext(
   env: Env,
   api: () => Api,
 ): CommandContext {
+  const json = values.json === true;
   return {
     values,
     positionals,
     rawArgs,
-    json: values.json === true,
+    color: { out: colorsFor(options.tty?.out ?? false, env, json), err: colorsFor(options.tty?.err ?? false, env, json) },
+    json,
     cwd: options.cwd,
     env,
     api,
@@ -179,14 +184,15 @@ function cleanParseError(message: string): string {
 
 function report(error: unknown, options: AppOptions): number {
   const debug = options.env.OUTPOST_DEBUG === '1';
+  const c = colorsFor(options.tty?.err ?? false, options.env, false);
   if (error instanceof CliError) {
-    options.err(`error: ${error.message}`);
+    options.err(`${c.red('error:')} ${error.message}`);
     for (const line of error.details) options.err(`  ${line}`);
     if (debug && error.stack) options.err(error.stack);
     return error.exitCode;
   }
   const message = error instanceof Error ? error.message : String(error);
-  options.err(`error: ${message}`);
+  options.err(`${c.red('error:')} ${message}`);
   if (debug && error instanceof Error && error.stack) options.err(error.stack);
   else options.err('  (set OUTPOST_DEBUG=1 for a stack trace)');
   return EXIT.failed;

@@ -1,5 +1,6 @@
 import type { Api } from './api.js';
 import type { Env } from './settings.js';
+import type { Colors } from './style.js';
 
 export interface OptionSpec {
   type: 'string' | 'boolean';
@@ -23,6 +24,8 @@ export interface Output {
 
 export interface CommandContext extends Output {
   values: OptionValues;
+  /** Colours for what goes to stdout (`out`) and stderr (`err`): plain unless that stream is a terminal, never with --json or NO_COLOR. */
+  color: { out: Colors; err: Colors };
   positionals: string[];
   /** Arguments after the command words, untouched (for commands that hand over to another package). */
   rawArgs: string[];

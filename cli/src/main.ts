@@ -31,6 +31,7 @@ for (const stream of [process.stdout, process.stderr]) {
 process.exitCode = await runCli(process.argv.slice(2), {
   cwd: process.cwd(),
   env: process.env,
+  tty: { out: process.stdout.isTTY === true, err: process.stderr.isTTY === true },
   interrupts,
   out: (line) => process.stdout.write(`${line}\n`),
   err: (line) => process.stderr.write(`${line}\n`),

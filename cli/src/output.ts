@@ -1,9 +1,11 @@
-/** Formats rows as aligned columns; the last column is never padded. */
+import { visibleLength } from './style.js';
+
+/** Formats rows as aligned columns; the last column is never padded. Cells may be coloured. */
 export function table(header: readonly string[], rows: readonly (readonly string[])[]): string[] {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => visibleLength(r[i] ?? ''))));
   const line = (cells: readonly string[]) =>
     cells
-      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] ?? 0)))
+      .map((c, i) => (i === cells.length - 1 ? c : c + ' '.repeat(Math.max(0, (widths[i] ?? 0) - visibleLength(c)))))
       .join('  ')
       .trimEnd();
   return [line(header), ...rows.map(line)];

@@ -246,3 +246,34 @@ describe('runs logs', () => {
     }
   });
 });
+
+describe('colours', () => {
+  const ESC = String.fromCharCode(27);
+  const plain = (text: string) => text.replaceAll(new RegExp(`${ESC}\\[[0-9;]*m`, 'g'), '');
+  const coloured = (args: string[], extra: Record<string, string>) => run(args, { env: { ...env(), ...extra } });
+
+  test('states and errors are coloured for a terminal, columns stay aligned, and pipes get plain text', async () => {
+    const forced = await coloured(['runs', 'ls'], { FORCE_COLOR: '1' });
+    expect(forced.code).toBe(0);
+    expect(forced.stdout).toContain(`${ESC}[2mSCHEDULED${ESC}[22m`);
+    const lines = plain(forced.stdout).trimEnd().split('\n');
+    const column = lines[0]!.indexOf('ATTEMPT');
+    for (const line of lines.slice(1)) expect(line.slice(column - 2, column)).toBe('  ');
+    expect(plain(forced.stdout)).toBe((await outpost('runs', 'ls')).stdout);
+
+    const error = await coloured(['runs', 'get', 'no-such-run'], { FORCE_COLOR: '1' });
+    expect(error.stderr.startsWith(`${ESC}[31merror:${ESC}[39m no run is named`)).toBe(true);
+
+    const piped = await outpost('runs', 'ls');
+    expect(piped.stdout).not.toContain(ESC);
+  });
+
+  test('NO_COLOR and --json turn colours off even where they are forced', async () => {
+    const noColor = await coloured(['runs', 'ls'], { FORCE_COLOR: '1', NO_COLOR: '1' });
+    expect(noColor.stdout).toMatch(/SCHEDULED/);
+    expect(noColor.stdout).not.toContain(ESC);
+    const json = await coloured(['runs', 'states', 'lone-heron', '--json'], { FORCE_COLOR: '1' });
+    expect(json.stdout).not.toContain(ESC);
+    expect(JSON.parse(json.stdout).length).toBeGreaterThan(0);
+  });
+});

@@ -5,6 +5,7 @@ import { booleanOption, stringOption } from '../command.js';
 import { CliError, EXIT, UsageError } from '../errors.js';
 import { followLogs, formatLogLine, interruptSignal } from '../follow.js';
 import { findRun } from '../resolve.js';
+import { stateColor } from '../style.js';
 
 const TASK_PAGE = 1000;
 
@@ -47,7 +48,7 @@ function logsCommand(name: string): Command {
         ...(follow ? { signal: interruptSignal(ctx.interrupts) } : {}),
       });
       if (result.kind === 'interrupted') return 130;
-      if (follow && result.run) ctx.err(`run ${result.run.name} ended ${result.run.state.type}`);
+      if (follow && result.run) ctx.err(`run ${result.run.name} ended ${stateColor(ctx.color.err, result.run.state.type)}`);
       return EXIT.ok;
     },
   };

@@ -7,6 +7,7 @@ import { followLogs, formatLogLine, interruptSignal } from '../follow.js';
 import { json, shortTime } from '../output.js';
 import { buildParameters } from '../params.js';
 import { findDeployment } from '../resolve.js';
+import { stateColor } from '../style.js';
 import { parseStartAt } from '../times.js';
 import { deploymentLabel, stateLabel } from './runs.js';
 
@@ -73,7 +74,7 @@ export const run: Command = {
       if (ctx.json) ctx.out(json(flowRun));
       else {
         ctx.err(`${verb} run ${flowRun.name} of ${deploymentLabel(flowRun)} (${stateLabel(flowRun)}${starts})`);
-        ctx.err(`dashboard: ${api.runUrl(flowRun.id)}`);
+        ctx.err(`dashboard: ${ctx.color.err.cyan(api.runUrl(flowRun.id))}`);
         const notice = waitingNotice(flowRun);
         if (notice) ctx.err(notice);
         ctx.out(flowRun.id);
@@ -83,7 +84,7 @@ export const run: Command = {
     ctx.err(
       `${verb} run ${flowRun.name} (${flowRun.id}) of ${deploymentLabel(flowRun)}${starts}; following it (Ctrl-C stops following, not the run)`,
     );
-    ctx.err(`dashboard: ${api.runUrl(flowRun.id)}`);
+    ctx.err(`dashboard: ${ctx.color.err.cyan(api.runUrl(flowRun.id))}`);
     return watch(ctx, flowRun.id);
   },
 };
@@ -95,7 +96,7 @@ export async function watch(ctx: CommandContext, runId: string): Promise<number>
   let lastNotice: string | null = null;
   const onRun = (run: FlowRun) => {
     const state = stateLabel(run);
-    if (state !== lastState && !isTerminal(run.state.type)) ctx.err(`state: ${state}`);
+    if (state !== lastState && !isTerminal(run.state.type)) ctx.err(`state: ${stateColor(ctx.color.err, run.state.type, state)}`);
     lastState = state;
     const notice = waitingNotice(run);
     if (notice && notice !== lastNotice) ctx.err(notice);
@@ -108,7 +109,10 @@ export async function watch(ctx: CommandContext, runId: string): Promise<number>
   }
   const final = result.run;
   if (ctx.json) ctx.out(json(final));
-  else ctx.err(`run ${final.name} ended ${stateLabel(final)}${final.state.message ? `: ${final.state.message}` : ''}`);
+  else
+    ctx.err(
+      `run ${final.name} ended ${stateColor(ctx.color.err, final.state.type, stateLabel(final))}${final.state.message ? `: ${final.state.message}` : ''}`,
+    );
   return final.state.type === 'COMPLETED' ? EXIT.ok : EXIT.failed;
 }
 

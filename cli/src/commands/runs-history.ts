@@ -4,6 +4,7 @@ import { stringOption } from '../command.js';
 import { CliError, EXIT } from '../errors.js';
 import { json, shortTime, table } from '../output.js';
 import { findRun } from '../resolve.js';
+import { stateColor } from '../style.js';
 
 export const runsStates: Command = {
   name: 'runs states',
@@ -21,7 +22,11 @@ export const runsStates: Command = {
     const rows = items.map((e) => [
       shortTime(e.state.timestamp),
       String(e.attempt),
-      e.state.name.toUpperCase() === e.state.type ? e.state.type : `${e.state.type} (${e.state.name})`,
+      stateColor(
+        ctx.color.out,
+        e.state.type,
+        e.state.name.toUpperCase() === e.state.type ? e.state.type : `${e.state.type} (${e.state.name})`,
+      ),
       oneLine(e.state.message ?? '-'),
     ]);
     for (const line of table(['TIME (UTC)', 'ATTEMPT', 'STATE', 'MESSAGE'], rows)) ctx.out(line);

@@ -6,6 +6,7 @@ import { stringList, stringOption } from '../command.js';
 import { CliError, EXIT, UsageError } from '../errors.js';
 import { json, shortTime, table } from '../output.js';
 import { findDeployment, findRun, parseLimit } from '../resolve.js';
+import { stateColor } from '../style.js';
 
 export const runsLs: Command = {
   name: 'runs ls',
@@ -55,7 +56,7 @@ export const runsLs: Command = {
       r.id,
       r.name,
       deploymentLabel(r),
-      stateLabel(r),
+      stateColor(ctx.color.out, r.state.type, stateLabel(r)),
       String(r.attempt),
       shortTime(r.createdAt),
     ]);
