@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { startTestServer, type TestServer } from '@outpost/api/testing';
 import { OutpostClient, unwrap } from '@outpost/sdk/client';
-import type { LogLineInput } from '@outpost/sdk/contracts';
+import type { JsonObject, LogLineInput } from '@outpost/sdk/contracts';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { outpost as run, startOutpost } from './cli.support.js';
 
@@ -77,7 +77,7 @@ beforeAll(async () => {
     }),
   );
   await log(line('flow begins'), line('training epoch 1', trainTask), line('evaluating', evaluateTask));
-  const artifact = (key: string, type: 'markdown' | 'table' | 'link' | 'progress', data: Record<string, unknown>) =>
+  const artifact = (key: string, type: 'markdown' | 'table' | 'link' | 'progress', data: JsonObject) =>
     asRun.call('artifactsCreate', { params: { id: heronId }, body: { id: randomUUID(), flowRunAttempt: 1, key, type, data } });
   unwrap(await artifact('report', 'markdown', { markdown: '# Accuracy\n\n0.93 on the holdout set' }));
   unwrap(
