@@ -166,6 +166,6 @@ describe('outpost runs tasks', () => {
     const missing = randomUUID();
     const absent = await outpost('runs', 'tasks', missing);
     expect(absent.code).toBe(1);
-    expect(absent.stderr).toContain(`cannot list the task runs of run ${missing}`);
+    expect(absent.stderr).toContain(`cannot find run ${missing}: Not found`);
   });
 });
