@@ -4,7 +4,7 @@ import { proposeUntilDecided } from './engine.js';
 import { describeError, toError } from './errors.js';
 import { IpcChannel } from './ipc-channel.js';
 import { isMainModule } from './main-module.js';
-import { StartMessage } from './protocol.js';
+import { RUN_DESCRIPTOR_BASE_FIELDS, StartMessage } from './protocol.js';
 import { flowRegistry } from './registry.js';
 import { IpcReporter } from './reporter-ipc.js';
 
@@ -33,6 +33,14 @@ async function finishWithoutFlow(channel: IpcChannel, type: StateType, message: 
   reporter.log({ level: type === 'FAILED' ? 'error' : 'info', message: detail ?? message, timestamp: new Date() });
   const judged = await proposeUntilDecided(reporter, { type, message: message.slice(0, 4000) });
   await channel.flush({ t: 'done', stateType: judged.stateType });
+}
+
+/** The start message as a bundle built before run contexts checks it: only the fields it knows. */
+function withBaseRunFields(start: StartMessage): StartMessage {
+  const run = Object.fromEntries(
+    RUN_DESCRIPTOR_BASE_FIELDS.map((key) => [key, start.run[key]]),
+  ) as unknown as StartMessage['run'];
+  return { ...start, run };
 }
 
 async function main(): Promise<number> {
@@ -83,7 +91,7 @@ async function main(): Promise<number> {
   }
   // From here the bundle's runtime owns the channel: it answers cancels and matches its own replies.
   channel.close();
-  await registered.execute(start);
+  await registered.execute(registered.acceptsRunContext ? start : withBaseRunFields(start));
   return 0;
 }
 
