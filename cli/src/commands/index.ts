@@ -10,6 +10,7 @@ import { logs } from './logs.js';
 import { poolsCreate, poolsLs, poolsPause, poolsResume } from './pools.js';
 import { run } from './run.js';
 import { runsCancel, runsGet, runsLs, runsRetry } from './runs.js';
+import { runsAttempts } from './runs-attempts.js';
 import { runsTasks } from './runs-tasks.js';
 import { serverRotateKey, serverStart } from './server.js';
 import { usersAdd, usersLs, usersResetPassword, usersRm, usersSetRole } from './users.js';
@@ -26,6 +27,7 @@ export const COMMANDS: readonly Command[] = [
   logs,
   runsLs,
   runsGet,
+  runsAttempts,
   runsTasks,
   runsCancel,
   runsRetry,

@@ -6,6 +6,7 @@ import { stringList, stringOption } from '../command.js';
 import { CliError, EXIT, UsageError } from '../errors.js';
 import { json, shortTime, table } from '../output.js';
 import { findDeployment, parseLimit, requireUuid } from '../resolve.js';
+import { attemptLabel, attemptsTable, shortDigest } from './runs-attempts.js';
 
 export const runsLs: Command = {
   name: 'runs ls',
@@ -71,9 +72,19 @@ export const runsGet: Command = {
   positionals: { min: 1, max: 1 },
   async run(ctx) {
     const id = requireUuid(ctx.positionals[0]!, 'the run');
-    const run = await ctx.api().call('flowRunsGet', { params: { id } }, `cannot get run ${id}`);
-    if (ctx.json) ctx.out(json(run));
-    else for (const line of describeRun(run)) ctx.out(line);
+    const api = ctx.api();
+    const [run, { items: attempts }] = await Promise.all([
+      api.call('flowRunsGet', { params: { id } }, `cannot get run ${id}`),
+      api.call('flowRunsAttempts', { params: { id } }, `cannot list the attempts of run ${id}`),
+    ]);
+    if (ctx.json) ctx.out(json({ ...run, attempts }));
+    else {
+      for (const line of describeRun(run)) ctx.out(line);
+      if (attempts.length > 0) {
+        ctx.out('');
+        for (const line of attemptsTable(attempts)) ctx.out(line);
+      }
+    }
     return EXIT.ok;
   },
 };
@@ -136,15 +147,17 @@ export function describeRun(run: FlowRun): string[] {
     ['deployment', deploymentLabel(run)],
     ['state', stateLabel(run)],
     ['message', run.state.message ?? '-'],
-    ['attempt', `${run.attempt} of ${run.maxRetries + 1}`],
+    ['attempt', attemptLabel(run)],
     ['parameters', JSON.stringify(run.parameters)],
     ['tags', run.tags.join(', ') || '-'],
     ['pool', run.workPool ? `${run.workPool}/${run.workQueue ?? 'default'}` : '-'],
     ['worker', run.workerId ?? '-'],
     ['created', shortTime(run.createdAt)],
+    ['scheduled', shortTime(run.scheduledTime ?? run.expectedStartTime)],
     ['expected start', shortTime(run.expectedStartTime)],
     ['started', shortTime(run.startTime)],
     ['ended', shortTime(run.endTime)],
+    ['code', shortDigest(run.sourceDigest)],
   ];
   if (run.idempotencyKey) rows.push(['idempotency key', run.idempotencyKey]);
   const width = Math.max(...rows.map(([k]) => k.length));

@@ -5,7 +5,7 @@ import { describeError, toError } from './errors.js';
 import { IpcChannel } from './ipc-channel.js';
 import { isMainModule } from './main-module.js';
 import { RUN_DESCRIPTOR_BASE_FIELDS, StartMessage } from './protocol.js';
-import { flowRegistry } from './registry.js';
+import { flowRegistry, type RegisteredFlow } from './registry.js';
 import { IpcReporter } from './reporter-ipc.js';
 
 /*
@@ -35,8 +35,12 @@ async function finishWithoutFlow(channel: IpcChannel, type: StateType, message: 
   await channel.flush({ t: 'done', stateType: judged.stateType });
 }
 
-/** The start message as a bundle built before run contexts checks it: only the fields it knows. */
-function withBaseRunFields(start: StartMessage): StartMessage {
+/**
+ * The start message as the flow's own copy of the SDK checks it: all of it for a bundle that reads
+ * run contexts, only the fields it knows for one built before them (its strict schema would refuse the rest).
+ */
+export function startMessageFor(registered: Pick<RegisteredFlow, 'acceptsRunContext'>, start: StartMessage): StartMessage {
+  if (registered.acceptsRunContext) return start;
   const run = Object.fromEntries(
     RUN_DESCRIPTOR_BASE_FIELDS.map((key) => [key, start.run[key]]),
   ) as unknown as StartMessage['run'];
@@ -91,7 +95,7 @@ async function main(): Promise<number> {
   }
   // From here the bundle's runtime owns the channel: it answers cancels and matches its own replies.
   channel.close();
-  await registered.execute(registered.acceptsRunContext ? start : withBaseRunFields(start));
+  await registered.execute(startMessageFor(registered, start));
   return 0;
 }
 

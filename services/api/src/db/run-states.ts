@@ -130,15 +130,16 @@ export interface RunStateChange {
 
 /**
  * What a change means for its run's attempt record: it started (went RUNNING), ended (the run left
- * the attempt: a terminal state, or a retry on the next attempt), and with which state. A hand-back
- * to the queue on the same attempt (never started) ends nothing: the next claim reuses the row.
+ * the attempt: a terminal state, or a retry on the next attempt), and with which state of its own. A
+ * hand-back to the queue on the same attempt (never started) ends nothing: the next claim reuses the row.
  */
 function attemptMark(change: RunStateChange) {
   const attempt = change.run.attempt;
   const own = change.states.filter((s) => s.attempt === attempt);
   const last = change.states.at(-1) as AppendedState;
   const leaves = change.attempt !== attempt || isTerminal(last.type);
-  const ending = leaves ? ([...own].reverse().find((s) => s.type !== 'SCHEDULED' && s.type !== 'PENDING') ?? last) : null;
+  // A hand retry of a finished run starts the next attempt: the one that ended keeps how it ended.
+  const ending = leaves ? ([...own].reverse().find((s) => s.type !== 'SCHEDULED' && s.type !== 'PENDING') ?? null) : null;
   const started = own.some((s) => s.type === 'RUNNING');
   const exitCode = change.exitCode ?? null;
   if (!started && !ending && exitCode === null) return null;
