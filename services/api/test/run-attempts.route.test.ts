@@ -1,18 +1,24 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { createLogger } from '../src/logger.js';
+import { LeaseExpiryLoop } from '../src/loops/lease-expiry.js';
 import { startTestServer, type TestServer } from '../src/testing.js';
-import { type Call, claim, client, createRun, deploy, SOURCE } from './helpers.js';
+import { type Call, claim, client, createRun, deploy, eventually, SOURCE } from './helpers.js';
 
 let server: TestServer;
 let owner: Call;
 let worker: Call;
+let leases: LeaseExpiryLoop;
 
 beforeAll(async () => {
-  server = await startTestServer({ loops: false });
+  // Two-second leases and no background loops: the lease test drives the loop itself.
+  server = await startTestServer({ loops: false, leaseSeconds: 2 });
   owner = client(server, server.ownerKey);
   worker = client(server, await server.createKey('worker'));
+  leases = new LeaseExpiryLoop(server.sql, server.databaseUrl, createLogger('silent'), { graceSeconds: 0 });
 });
 afterAll(async () => {
+  await leases?.stop();
   await server?.close();
 });
 
@@ -100,6 +106,38 @@ describe('attempt records', () => {
     const crashed = await propose(runId, 1, 'CRASHED', { exitCode: 3 });
     expect(crashed.status).toBe(200);
     expect((await attempts(runId))[0]).toMatchObject({ exitCode: 3, state: { type: 'CRASHED' } });
+  });
+
+  test('records an exit code sent with a batch of proposals by the worker key holding the run', async () => {
+    const { pool, runId } = await runInPool();
+    await claim(worker, pool);
+    await propose(runId, 1, 'RUNNING');
+    const res = await worker('POST', `/work-pools/${pool}/runs/set-states`, {
+      body: { items: [{ flowRunId: runId, transitionId: randomUUID(), attempt: 1, state: { type: 'CRASHED' }, exitCode: 137 }] },
+    });
+    expect(res.status).toBe(200);
+    expect(res.body.items[0].answer.status).toBe('ACCEPT');
+    expect((await attempts(runId))[0]).toMatchObject({ exitCode: 137, state: { type: 'CRASHED' } });
+  });
+
+  test('the lease loop ends the attempt of a worker that fell silent, with no exit code', async () => {
+    const { pool, runId } = await runInPool();
+    await claim(worker, pool);
+    await propose(runId, 1, 'RUNNING');
+    await eventually(
+      async () => {
+        const [row] = await server.sql<
+          { expired: boolean }[]
+        >`SELECT lease_expires_at < now() AS expired FROM flow_runs WHERE id = ${runId}`;
+        return row?.expired ? true : undefined;
+      },
+      10_000,
+      'the lease to expire',
+    );
+    expect(await leases.tick()).toBeGreaterThanOrEqual(1);
+    const [row] = await attempts(runId);
+    expect(row).toMatchObject({ attempt: 1, state: { type: 'CRASHED' }, exitCode: null });
+    expect(row?.endedAt).not.toBeNull();
   });
 
   test('a run handed back unstarted and claimed again keeps one attempt row, the second claimer’s, still open', async () => {

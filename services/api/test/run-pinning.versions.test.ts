@@ -88,11 +88,14 @@ describe('deployment versions', () => {
     expect((await deploy(owner, { ...base, jobVariables: { env: { A: '1', B: '2' } } })).versionId).toBe(deployment.versionId);
   });
 
-  test('a run carries the digest its source is pinned to, and none for a dir source', async () => {
+  test('a run carries what its source is pinned to: the digest of an OCI source, the commit of a git source, none for a dir source', async () => {
     const { base, deployment } = await pinned();
     expect((await getRun((await createRun(owner, deployment.id)).id)).sourceDigest).toBe(digest('a'));
     await deploy(owner, { ...base, source: `oci-layout:///srv/flows@${digest('c')}` });
     expect((await getRun((await createRun(owner, deployment.id)).id)).sourceDigest).toBe(digest('c'));
+    const commit = 'f'.repeat(40);
+    await deploy(owner, { ...base, source: `git+https://127.0.0.1/acme/flows.git#${commit}` });
+    expect((await getRun((await createRun(owner, deployment.id)).id)).sourceDigest).toBe(commit);
     await deploy(owner, { ...base, source: 'dir:///srv/flows' });
     const dirRun = await getRun((await createRun(owner, deployment.id)).id);
     expect(dirRun.sourceDigest).toBeNull();
@@ -185,6 +188,25 @@ describe('runs pinned to their version', () => {
     expect((await getRun(planned[1]?.id as string)).deploymentVersionId).toBe(c.versionId);
     const [retry] = await claim(worker, pool);
     expect(retry.deployment.source).toBe(oci('b'));
+  });
+
+  test('a subflow run carries its parent’s version, first due time and schedule', async () => {
+    const { pool, deployment } = await pinned();
+    const parent = await createRun(owner, deployment.id);
+    const [claimed] = await claim(worker, pool);
+    const asRun = client(server, claimed.token);
+    await asRun('POST', `/flow-runs/${parent.id}/set-state`, { body: { transitionId: randomUUID(), state: { type: 'RUNNING' } } });
+    const res = await asRun('POST', `/flow-runs/${parent.id}/child-runs`, {
+      body: { id: randomUUID(), flowName: unique('child'), parameters: {}, attempt: 1 },
+    });
+    expect(res.status).toBe(201);
+    const [child, parentRun] = [await getRun(res.body.flowRun.id), await getRun(parent.id)];
+    expect(child).toMatchObject({
+      deploymentVersionId: deployment.versionId,
+      sourceDigest: digest('a'),
+      scheduledTime: parentRun.scheduledTime,
+      scheduleId: null,
+    });
   });
 
   test('backfill runs are pinned to the version of their creation and carry the schedule they fill', async () => {

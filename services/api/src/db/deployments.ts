@@ -143,7 +143,7 @@ export async function upsertDeployment(db: Db, d: DeploymentUpsert): Promise<{ i
   const [version] = await db<{ id: string }[]>`
     INSERT INTO deployment_versions (workspace_id, content_hash, source, entrypoint, parameter_schema, job_variables, source_digest)
     SELECT ${d.workspaceId}, deployment_content_hash(v.source, v.entrypoint, v.parameter_schema, v.job_variables),
-           v.source, v.entrypoint, v.parameter_schema, v.job_variables, substring(v.source from '@(sha256:[a-f0-9]{64})$')
+           v.source, v.entrypoint, v.parameter_schema, v.job_variables, deployment_source_digest(v.source)
     FROM (SELECT ${d.source}::text AS source, ${d.entrypoint}::text AS entrypoint,
                  ${jsonb(db, d.parameterSchema)}::jsonb AS parameter_schema,
                  ${db.json(d.jobVariables as postgres.JSONValue)}::jsonb AS job_variables) v

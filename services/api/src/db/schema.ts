@@ -115,7 +115,7 @@ export const deploymentVersions = pgTable(
     entrypoint: text('entrypoint').notNull(),
     parameterSchema: jsonb('parameter_schema'),
     jobVariables: jsonb('job_variables').notNull().default({}),
-    /** The `sha256:…` the source is pinned to (null for a `dir:` source, which has none). */
+    /** What the source is pinned to: `sha256:…` for OCI, the commit for git, null for a `dir:` source. */
     sourceDigest: text('source_digest'),
     createdAt: createdAt(),
   },

@@ -33,10 +33,17 @@ RETURNS text LANGUAGE sql IMMUTABLE AS $$
   SELECT encode(sha256(convert_to(jsonb_build_object(
     'source', source, 'entrypoint', entrypoint, 'parameterSchema', parameter_schema, 'jobVariables', job_variables)::text, 'UTF8')), 'hex')
 $$;--> statement-breakpoint
+-- What a source is pinned to: the manifest digest of an OCI source (registry or layout), the commit of a
+-- git source; null for a directory, which is read as it is.
+CREATE FUNCTION "deployment_source_digest"(source text)
+RETURNS text LANGUAGE sql IMMUTABLE AS $$
+  SELECT CASE WHEN source LIKE 'git+%' THEN substring(source from '#([0-9a-f]{40})$')
+              ELSE substring(source from '@(sha256:[a-f0-9]{64})$') END
+$$;--> statement-breakpoint
 -- Existing deployments: each gets the version of its current content…
 INSERT INTO "deployment_versions" ("workspace_id", "content_hash", "source", "entrypoint", "parameter_schema", "job_variables", "source_digest")
 SELECT DISTINCT ON (d."workspace_id", h.hash) d."workspace_id", h.hash, d."source", d."entrypoint", d."parameter_schema",
-       d."job_variables", substring(d."source" from '@(sha256:[a-f0-9]{64})$')
+       d."job_variables", deployment_source_digest(d."source")
 FROM "deployments" d
 CROSS JOIN LATERAL (SELECT deployment_content_hash(d."source", d."entrypoint", d."parameter_schema", d."job_variables") AS hash) h
 ON CONFLICT DO NOTHING;--> statement-breakpoint
