@@ -2,11 +2,11 @@ import { readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { startTestServer, type TestServer } from '@outpost/api/testing';
 import { OutpostClient, unwrap } from '@outpost/sdk/client';
 import postgres from 'postgres';
-import { repoRoot, runCli, type Spawned, spawnCli } from '../support/processes.js';
+import { repoRoot, runCli, type Spawned } from '../support/processes.js';
+import { startBenchWorker } from './support/bench-worker.js';
 import { pause, type Row, row, waitFor } from './support/row.js';
 
 /**
@@ -90,28 +90,6 @@ async function childOf(pid: number): Promise<number | null> {
     }
   }
   return null;
-}
-
-function startWorker(server: TestServer, key: string, scratch: string): Spawned {
-  return spawnCli(
-    [
-      'worker',
-      'start',
-      '--pool',
-      'default',
-      '--cache-dir',
-      join(scratch, 'cache'),
-      '--spool-dir',
-      join(scratch, 'spool'),
-      '--result-storage',
-      pathToFileURL(join(scratch, 'results')).href,
-      '--prestart',
-      '0',
-      '--log-level',
-      'warn',
-    ],
-    { OUTPOST_API_URL: server.url, OUTPOST_API_KEY: key },
-  );
 }
 
 interface Outpost {
@@ -295,7 +273,7 @@ export async function run(): Promise<Row[]> {
       project,
     );
     if (deployed.code !== 0) throw new Error(`deploy failed:\n${deployed.output}`);
-    worker = startWorker(server, await server.createKey('worker', ['default']), scratch);
+    worker = startBenchWorker(server, await server.createKey('worker', ['default']), scratch);
     await waitFor('the worker to come online', async () => {
       const { items } = unwrap(await client.call('workersList', { params: { pool: 'default' } }));
       return items.some((w) => w.status === 'ONLINE') ? true : undefined;

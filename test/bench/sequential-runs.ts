@@ -3,10 +3,10 @@ import { once } from 'node:events';
 import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { startTestServer, type TestServer } from '@outpost/api/testing';
 import { OutpostClient, unwrap } from '@outpost/sdk/client';
-import { repoRoot, runCli, type Spawned, spawnCli } from '../support/processes.js';
+import { repoRoot, runCli } from '../support/processes.js';
+import { startBenchWorker } from './support/bench-worker.js';
 import { pause, type Row, row, waitFor } from './support/row.js';
 
 /**
@@ -51,28 +51,6 @@ async function makeProject(dir: string): Promise<void> {
   await writeFile(join(dir, 'flows', 'light.ts'), FLOW);
 }
 
-function startWorker(server: TestServer, key: string, scratch: string, prestart: number): Spawned {
-  return spawnCli(
-    [
-      'worker',
-      'start',
-      '--pool',
-      'default',
-      '--cache-dir',
-      join(scratch, 'cache'),
-      '--spool-dir',
-      join(scratch, 'spool'),
-      '--result-storage',
-      pathToFileURL(join(scratch, 'results')).href,
-      '--prestart',
-      String(prestart),
-      '--log-level',
-      'warn',
-    ],
-    { OUTPOST_API_URL: server.url, OUTPOST_API_KEY: key },
-  );
-}
-
 /** Creates a run, waits for it to finish and throws unless it COMPLETED; returns its id. */
 async function runOnce(client: OutpostClient, deploymentId: string): Promise<void> {
   const { flowRun } = unwrap(await client.call('deploymentsCreateRun', { params: { id: deploymentId }, body: {} }));
@@ -90,7 +68,7 @@ async function runOnce(client: OutpostClient, deploymentId: string): Promise<voi
 
 async function sequentialRuns(server: TestServer, scratch: string, deploymentId: string, prestart: number): Promise<number> {
   const client = new OutpostClient({ baseUrl: server.url, token: server.ownerKey });
-  const worker = startWorker(
+  const worker = startBenchWorker(
     server,
     await server.createKey('worker', ['default']),
     join(scratch, `worker-${prestart}`),

@@ -159,6 +159,15 @@ describe('the dashboard against a real API and worker', () => {
     const retried = await apiRun(run.id);
     expect(retried.attempt).toBe(2);
     expect(retried.state.type).toBe('FAILED');
+    // A retry past the run's retry limit says so, and each attempt keeps its worker after the run ended.
+    expect(await page.getByTestId('run-attempt').textContent()).toBe('2 (retried by hand after 1)');
+    const rows = page.getByTestId('run-attempt-row');
+    await rows.nth(1).locator('[data-testid="run-attempt-badge"][data-state="FAILED"]').waitFor({ timeout: 30_000 });
+    expect(await rows.count()).toBe(2);
+    for (const i of [0, 1]) {
+      expect((await rows.nth(i).getByTestId('run-attempt-worker').textContent())?.trim()).not.toBe('');
+      expect(await rows.nth(i).getByTestId('run-attempt-badge').getAttribute('data-state')).toBe('FAILED');
+    }
     await screenshot(page, 'run-detail-retried');
   });
 

@@ -124,7 +124,10 @@ export async function startWorker(options: WorkerOptions, hooks: WorkerHooks = {
 
   function launch(claimed: ClaimedRun, sentAt: number): void {
     const id = claimed.flowRun.id;
-    if (executions.has(id)) {
+    // By run and attempt: a retry due at once may be claimed here while its failed attempt's process
+    // is still exiting; that is a new attempt, not a duplicate.
+    const key = `${id}#${claimed.flowRun.attempt}`;
+    if (executions.has(key)) {
       logger.error({ runId: id }, 'claimed a run this worker already holds; ignoring the duplicate');
       return;
     }
@@ -145,7 +148,7 @@ export async function startWorker(options: WorkerOptions, hooks: WorkerHooks = {
       },
       sentAt,
     );
-    executions.set(id, execution);
+    executions.set(key, execution);
     hooks.onRunStarted?.({ runId: id, attempt: execution.attempt });
     // A claim answered after the drain began: the run goes back to the queue before it starts.
     if (state !== 'running') execution.shutdown();
@@ -156,7 +159,7 @@ export async function startWorker(options: WorkerOptions, hooks: WorkerHooks = {
       })
       .catch((error: unknown) => logger.error({ err: error, runId: id }, 'run execution failed unexpectedly'))
       .finally(() => {
-        executions.delete(id);
+        executions.delete(key);
         claims.wake();
         slotFreed?.();
       });

@@ -145,6 +145,23 @@ describe('worker against the real API', () => {
     expect(text).toContain('about to exit without a final state');
   });
 
+  it("records a crash's exit code and the worker's name on the attempt", async () => {
+    const runId = await createRun('crash');
+    const run = await finished(runId);
+    expect(run.state.type).toBe('CRASHED');
+    const { items } = unwrap(await owner.call('flowRunsAttempts', { params: { id: runId } }));
+    expect(items).toEqual([
+      expect.objectContaining({
+        attempt: 1,
+        workerName: 'api-test-worker',
+        exitCode: 3,
+        state: expect.objectContaining({ type: 'CRASHED' }),
+        startedAt: expect.any(String),
+        endedAt: run.endTime,
+      }),
+    ]);
+  });
+
   it('kills the process group of a run the user cancels and records CANCELLED', async () => {
     const runId = await createRun('sleepy');
     const line = await waitFor(

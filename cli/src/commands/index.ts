@@ -13,6 +13,7 @@ import { logs, runsLogs } from './logs.js';
 import { poolsCreate, poolsLs, poolsPause, poolsResume } from './pools.js';
 import { run } from './run.js';
 import { runsCancel, runsGet, runsLs, runsRetry } from './runs.js';
+import { runsAttempts } from './runs-attempts.js';
 import { runsArtifacts, runsStates } from './runs-history.js';
 import { runsTasks } from './runs-tasks.js';
 import { serverRotateKey, serverStart } from './server.js';
@@ -32,6 +33,7 @@ export const COMMANDS: readonly Command[] = [
   runsGet,
   runsLogs,
   runsStates,
+  runsAttempts,
   runsTasks,
   runsArtifacts,
   runsCancel,

@@ -7,6 +7,7 @@ import { CliError, EXIT, UsageError } from '../errors.js';
 import { json, shortTime, table } from '../output.js';
 import { findDeployment, findRun, parseLimit } from '../resolve.js';
 import { stateColor } from '../style.js';
+import { attemptLabel, attemptsTable, shortDigest } from './runs-attempts.js';
 
 export const runsLs: Command = {
   name: 'runs ls',
@@ -71,9 +72,21 @@ export const runsGet: Command = {
   summary: 'Show one flow run, by name or id',
   positionals: { min: 1, max: 1 },
   async run(ctx) {
-    const run = await findRun(ctx.api(), ctx.positionals[0]!);
-    if (ctx.json) ctx.out(json(run));
-    else for (const line of describeRun(run)) ctx.out(line);
+    const api = ctx.api();
+    const run = await findRun(api, ctx.positionals[0]!);
+    const { items: attempts } = await api.call(
+      'flowRunsAttempts',
+      { params: { id: run.id } },
+      `cannot list the attempts of run ${run.id}`,
+    );
+    if (ctx.json) ctx.out(json({ ...run, attempts }));
+    else {
+      for (const line of describeRun(run)) ctx.out(line);
+      if (attempts.length > 0) {
+        ctx.out('');
+        for (const line of attemptsTable(attempts)) ctx.out(line);
+      }
+    }
     return EXIT.ok;
   },
 };
@@ -135,15 +148,17 @@ export function describeRun(run: FlowRun): string[] {
     ['deployment', deploymentLabel(run)],
     ['state', stateLabel(run)],
     ['message', run.state.message ?? '-'],
-    ['attempt', `${run.attempt} of ${run.maxRetries + 1}`],
+    ['attempt', attemptLabel(run)],
     ['parameters', JSON.stringify(run.parameters)],
     ['tags', run.tags.join(', ') || '-'],
     ['pool', run.workPool ? `${run.workPool}/${run.workQueue ?? 'default'}` : '-'],
     ['worker', run.workerId ?? '-'],
     ['created', shortTime(run.createdAt)],
+    ['scheduled', shortTime(run.scheduledTime ?? run.expectedStartTime)],
     ['expected start', shortTime(run.expectedStartTime)],
     ['started', shortTime(run.startTime)],
     ['ended', shortTime(run.endTime)],
+    ['code', shortDigest(run.sourceDigest)],
   ];
   if (run.idempotencyKey) rows.push(['idempotency key', run.idempotencyKey]);
   const width = Math.max(...rows.map(([k]) => k.length));

@@ -88,6 +88,8 @@ export const Deployment = z.strictObject({
   concurrencyLimit: z.number().int().nullable().optional(),
   collisionStrategy: CollisionStrategy.optional(),
   paused: z.boolean(),
+  /** The version new runs get (absent from older servers). */
+  versionId: Id.optional(),
   createdAt: Timestamp,
   updatedAt: Timestamp,
 });

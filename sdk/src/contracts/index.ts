@@ -83,6 +83,8 @@ export {
   ClaimedRun,
   ClaimResponse,
   FlowRun,
+  FlowRunAttempt,
+  FlowRunAttemptsResponse,
   FlowRunCreateRequest,
   FlowRunCreateResponse,
   FlowRunListQuery,

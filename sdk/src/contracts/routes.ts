@@ -45,6 +45,7 @@ import {
 import {
   ClaimResponse,
   FlowRun,
+  FlowRunAttemptsResponse,
   FlowRunCreateRequest,
   FlowRunCreateResponse,
   FlowRunListQuery,
@@ -392,6 +393,14 @@ export const routes = {
     access: { roles: READERS, runToken: true },
     params: IdParam,
     response: StateHistoryResponse,
+  }),
+  flowRunsAttempts: route({
+    method: 'GET',
+    path: '/flow-runs/:id/attempts',
+    summary: "A run's attempts, first first: worker, times, code digest, final state and exit code",
+    access: { roles: READERS, runToken: true },
+    params: IdParam,
+    response: FlowRunAttemptsResponse,
   }),
   taskRunsCreate: route({
     method: 'POST',

@@ -1,7 +1,7 @@
 import * as z from 'zod';
 import { BatchItemError, Id, JsonObject, MAX_BATCH_RUNS, Name, page, Tags, Timestamp } from './common.js';
 import { LogLines } from './logs.js';
-import { ProposalStatus, ProposedState, State, StateTypeList } from './states.js';
+import { ProposalStatus, ProposedState, State, StateType, StateTypeList } from './states.js';
 
 export const RunWaitingFor = z.enum(['no_worker', 'pool_paused']);
 export type RunWaitingFor = z.infer<typeof RunWaitingFor>;
@@ -40,6 +40,14 @@ export const FlowRun = z.strictObject({
    * online, `pool_paused` when its pool is paused; null otherwise (absent from older servers).
    */
   waitingFor: RunWaitingFor.nullable().optional(),
+  /** When the run was first due; retries do not move it (absent from older servers). */
+  scheduledTime: Timestamp.nullable().optional(),
+  /** The schedule that created the run (a schedule fill or a backfill of it). */
+  scheduleId: Id.nullable().optional(),
+  /** The deployment version (code, entrypoint, parameter schema, job variables) every attempt runs. */
+  deploymentVersionId: Id.nullable().optional(),
+  /** The `sha256:…` that version's source is pinned to (null for a `dir:` source). */
+  sourceDigest: z.string().nullable().optional(),
 });
 export type FlowRun = z.infer<typeof FlowRun>;
 
@@ -91,6 +99,11 @@ export const StateProposalRequest = z.strictObject({
    * Numbered like `POST /flow-runs/:id/logs` lines, so a redelivery stores nothing twice.
    */
   logs: LogLines.optional(),
+  /**
+   * The flow process's exit code, when the worker saw it exit before proposing: recorded on the
+   * attempt this proposal ends. Only the holder of the attempt (its worker or run token) may send it.
+   */
+  exitCode: z.number().int().min(-2_147_483_648).max(2_147_483_647).optional(),
 });
 export type StateProposalRequest = z.infer<typeof StateProposalRequest>;
 
@@ -111,6 +124,8 @@ export const StateProposalBatchItem = z.strictObject({
   /** The attempt the worker holds: the lease's fencing token. */
   attempt: z.number().int().min(1).max(2_147_483_647),
   state: ProposedState,
+  /** The flow process's exit code, recorded on the attempt this proposal ends. */
+  exitCode: z.number().int().min(-2_147_483_648).max(2_147_483_647).optional(),
 });
 
 /** State proposals for runs the calling worker key holds, judged one by one and written together. */
@@ -150,6 +165,25 @@ export const StateHistoryEntry = z.strictObject({
 });
 export const StateHistoryResponse = z.strictObject({ items: z.array(StateHistoryEntry) });
 export type StateHistoryResponse = z.infer<typeof StateHistoryResponse>;
+
+/** One attempt a worker claimed: who ran it, when, the code it was handed and how it ended. */
+export const FlowRunAttempt = z.strictObject({
+  attempt: z.number().int(),
+  workerId: Id,
+  /** The worker's name when it claimed (kept after the worker is gone). */
+  workerName: z.string().nullable(),
+  claimedAt: Timestamp,
+  startedAt: Timestamp.nullable(),
+  endedAt: Timestamp.nullable(),
+  /** The state the attempt ended in; null while it runs. */
+  state: z.strictObject({ type: StateType, name: z.string(), message: z.string().nullable() }).nullable(),
+  exitCode: z.number().int().nullable(),
+  /** The `sha256:…` of the code the attempt was handed (null for a `dir:` source). */
+  sourceDigest: z.string().nullable(),
+});
+export type FlowRunAttempt = z.infer<typeof FlowRunAttempt>;
+export const FlowRunAttemptsResponse = z.strictObject({ items: z.array(FlowRunAttempt) });
+export type FlowRunAttemptsResponse = z.infer<typeof FlowRunAttemptsResponse>;
 
 /** What the worker needs to run a claimed run. Source is a pinned reference, never code. */
 export const ClaimedRun = z.strictObject({

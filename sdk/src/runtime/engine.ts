@@ -1,5 +1,5 @@
 import type { ProposedState, StateType } from '../contracts/states.js';
-import { currentScope, type FlowContext, type RunInfo, type RunScope, withRunScope } from './context.js';
+import { currentScope, type FlowContext, type RunInfo, type RunScope, toRunContext, withRunScope } from './context.js';
 import { describeError, FlowCancelledError, FlowTimeoutError, ParameterValidationError, toError } from './errors.js';
 import { captureConsole, log } from './logger.js';
 import { type ParamsSchema, validateParameters } from './params.js';
@@ -90,18 +90,12 @@ export function activeRunScope(): RunScope | undefined {
 }
 
 /** Parameters, body and hooks inside the run's scope; never throws. */
-export async function runBody(def: FlowDefinition, rawParams: unknown, outer: RunScope): Promise<Settled> {
+export async function runBody(def: FlowDefinition, rawParams: unknown, outer: Omit<RunScope, 'context'>): Promise<Settled> {
   const limit = deadline(def.timeoutSeconds, () => new FlowTimeoutError(def.name, def.timeoutSeconds ?? 0));
   const signal = AbortSignal.any([outer.signal, limit.signal]);
-  const scope: RunScope = { ...outer, signal };
-  const ctx: FlowContext = {
-    runId: scope.run.id,
-    runName: scope.run.name,
-    flowName: def.name,
-    attempt: scope.run.attempt,
-    deploymentId: scope.run.deploymentId,
-    signal,
-  };
+  const context = toRunContext(outer.run, def.name);
+  const scope: RunScope = { ...outer, signal, context };
+  const ctx: FlowContext = Object.freeze({ ...context, signal });
   return withRunScope(scope, async (): Promise<Settled> => {
     try {
       const params = await validateParameters(def.name, def.params, rawParams);

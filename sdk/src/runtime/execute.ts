@@ -20,7 +20,18 @@ export async function executeRun(def: FlowDefinition, start: StartMessage, port:
   try {
     const outcome = await runFlowRun(def, run.parameters, {
       reporter: new IpcReporter(channel),
-      run: { id: run.id, attempt: run.attempt, name: run.name, flowName: run.flowName, deploymentId: run.deploymentId },
+      run: {
+        id: run.id,
+        attempt: run.attempt,
+        name: run.name,
+        flowName: run.flowName,
+        deploymentId: run.deploymentId,
+        deploymentName: run.deploymentName ?? null,
+        ...(run.scheduledTime ? { scheduledTime: new Date(run.scheduledTime) } : {}),
+        scheduleId: run.scheduleId ?? null,
+        tags: run.tags ?? [],
+        partitionKey: run.partitionKey ?? null,
+      },
       cancel: cancel.signal,
     });
     await channel.flush({ t: 'done', stateType: outcome.stateType });

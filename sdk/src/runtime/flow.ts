@@ -103,13 +103,25 @@ export function flow<P extends ParamsSchema | undefined, R>(
   };
   const jsonSchema = () => parameterJsonSchema(def.name, options.params);
 
-  registerFlow({ name: def.name, parameterSchema: jsonSchema, execute: (start, port) => executeRun(def, start, port) });
+  registerFlow({
+    name: def.name,
+    parameterSchema: jsonSchema,
+    execute: (start, port) => executeRun(def, start, port),
+    acceptsRunContext: true,
+  });
 
   const call = async (...args: unknown[]): Promise<Awaited<R>> => {
     const parent = activeRunScope();
     if (parent) return (await runSubflow(def, args[0], parent)) as Awaited<R>;
     const id = randomUUID();
-    const run = { id, attempt: 1, name: `${def.name}-${id.slice(0, 8)}`, flowName: def.name, deploymentId: null };
+    const run = {
+      id,
+      attempt: 1,
+      name: `${def.name}-${id.slice(0, 8)}`,
+      flowName: def.name,
+      deploymentId: null,
+      scheduledTime: new Date(),
+    };
     const outcome = await runFlowRun(def, args[0], { reporter: localReporter, run });
     if (outcome.kind === 'completed') return outcome.result as Awaited<R>;
     if (outcome.kind === 'failed') throw outcome.thrown;

@@ -1,8 +1,8 @@
 export type { ArtifactOptions, TableCell } from './artifacts.js';
 export { artifact } from './artifacts.js';
 export { canonicalJson, NotCacheableError } from './cache.js';
-export type { FlowContext, RunInfo, TaskContext } from './context.js';
-export { taskContext } from './context.js';
+export type { FlowContext, RunContext, RunInfo, TaskContext } from './context.js';
+export { runContext, taskContext } from './context.js';
 export type { FlowOutcome } from './engine.js';
 export type { ParameterIssue } from './errors.js';
 export { FlowCancelledError, FlowTimeoutError, ParameterValidationError, TaskTimeoutError } from './errors.js';

@@ -20,8 +20,17 @@ export const RunDescriptor = z.strictObject({
   flowName: z.string().min(1),
   deploymentId: Id.nullable(),
   parameters: JsonObject,
+  /** The run's context (see `RunContext`); absent from older workers, when the local defaults apply. */
+  deploymentName: z.string().nullable().optional(),
+  scheduledTime: z.iso.datetime({ offset: true }).nullable().optional(),
+  scheduleId: Id.nullable().optional(),
+  tags: z.array(z.string()).optional(),
+  partitionKey: z.string().nullable().optional(),
 });
 export type RunDescriptor = z.infer<typeof RunDescriptor>;
+
+/** The fields of `RunDescriptor` a bundle built before run contexts accepts. */
+export const RUN_DESCRIPTOR_BASE_FIELDS = ['id', 'attempt', 'name', 'flowName', 'deploymentId', 'parameters'] as const;
 
 export const StartMessage = z.strictObject({
   t: z.literal('start'),

@@ -14,6 +14,12 @@ export interface RegisteredFlow {
    * `port`, an in-memory stand-in for it). Resolves after `done` is written.
    */
   execute(start: StartMessage, port?: IpcPort): Promise<void>;
+  /**
+   * True when this copy of the SDK reads the run's context fields in `start.run` (deployment name,
+   * scheduled time, schedule, tags, partition key). A bundle built with an older SDK checks the
+   * start message strictly and would refuse them, so the runner sends it the older fields only.
+   */
+  readonly acceptsRunContext?: boolean;
 }
 
 /** The registry, created on first use. */

@@ -4,8 +4,8 @@ import { proposeUntilDecided } from './engine.js';
 import { describeError, toError } from './errors.js';
 import { IpcChannel } from './ipc-channel.js';
 import { isMainModule } from './main-module.js';
-import { StartMessage } from './protocol.js';
-import { flowRegistry } from './registry.js';
+import { RUN_DESCRIPTOR_BASE_FIELDS, StartMessage } from './protocol.js';
+import { flowRegistry, type RegisteredFlow } from './registry.js';
 import { IpcReporter } from './reporter-ipc.js';
 
 /*
@@ -33,6 +33,18 @@ async function finishWithoutFlow(channel: IpcChannel, type: StateType, message: 
   reporter.log({ level: type === 'FAILED' ? 'error' : 'info', message: detail ?? message, timestamp: new Date() });
   const judged = await proposeUntilDecided(reporter, { type, message: message.slice(0, 4000) });
   await channel.flush({ t: 'done', stateType: judged.stateType });
+}
+
+/**
+ * The start message as the flow's own copy of the SDK checks it: all of it for a bundle that reads
+ * run contexts, only the fields it knows for one built before them (its strict schema would refuse the rest).
+ */
+export function startMessageFor(registered: Pick<RegisteredFlow, 'acceptsRunContext'>, start: StartMessage): StartMessage {
+  if (registered.acceptsRunContext) return start;
+  const run = Object.fromEntries(
+    RUN_DESCRIPTOR_BASE_FIELDS.map((key) => [key, start.run[key]]),
+  ) as unknown as StartMessage['run'];
+  return { ...start, run };
 }
 
 async function main(): Promise<number> {
@@ -83,7 +95,7 @@ async function main(): Promise<number> {
   }
   // From here the bundle's runtime owns the channel: it answers cancels and matches its own replies.
   channel.close();
-  await registered.execute(start);
+  await registered.execute(startMessageFor(registered, start));
   return 0;
 }
 

@@ -46,9 +46,11 @@ export async function runSubflow(def: FlowDefinition, rawParams: unknown, parent
     terminal = terminalState(settled, parent.signal);
   } else {
     const reporter = parent.reporter.forChildRun(child.id);
+    // Its own id and name, no deployment; the parent's attempt, due time, schedule, tags and partition.
+    const { attempt, scheduledTime, scheduleId, tags, partitionKey } = parent.run;
     settled = await runBody(def, rawParams, {
       reporter,
-      run: child,
+      run: { ...child, attempt, deploymentId: null, deploymentName: null, scheduledTime, scheduleId, tags, partitionKey },
       flowName: def.name,
       signal: parent.signal,
       taskCalls: new Map(),

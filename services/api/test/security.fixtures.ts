@@ -321,6 +321,10 @@ export const FIXTURES: Record<RouteName, Fixture> = {
     const { run: r, bearer } = await s.runFor(c);
     return { params: run(r.id), bearer };
   },
+  flowRunsAttempts: async (s, c) => {
+    const { run: r, bearer } = await s.runFor(c);
+    return { params: run(r.id), bearer };
+  },
   taskRunsCreate: async (s, c) => {
     const { run: r, bearer } = await s.runFor(c);
     return {

@@ -365,6 +365,11 @@ export class RunExecution {
           flowName: deployment.flowName,
           deploymentId: flowRun.deploymentId ?? deployment.id,
           parameters: flowRun.parameters,
+          deploymentName: deployment.name,
+          scheduledTime: flowRun.scheduledTime ?? null,
+          scheduleId: flowRun.scheduleId ?? null,
+          tags: flowRun.tags,
+          partitionKey: null,
         },
         entry: bundle.entry,
         ...(pooled ? { env: runEnv, cwd: bundle.dir } : {}),
@@ -406,22 +411,32 @@ export class RunExecution {
     } else if (startFailure) this.runLog('error', startFailure.message);
     // Task runs the process reported are recorded before the run's final state, and before the lines that name them.
     if (this.taskRuns.pending > 0 && !(await this.taskRuns.flush())) this.log.warn('some task-run events were not delivered');
-    const proposed = proposal ? await this.proposeFinal(proposal) : null;
+    const proposed = proposal ? await this.proposeFinal(proposal, exit?.code ?? null) : null;
     await Promise.all([this.shipper.close(FINAL_FLUSH_MS), this.subflows.close(FINAL_FLUSH_MS)]);
     return { runId: this.runId, attempt: this.attempt, ending, proposed, state: this.lastState.type, exit };
   }
 
-  /** Proposes a terminal state after flushing the run's logs; a CANCELLING run can only become CANCELLED. */
-  private async proposeFinal(state: ProposedState): Promise<StateType | null> {
+  /**
+   * Proposes a terminal state after flushing the run's logs; a CANCELLING run can only become
+   * CANCELLED. The flow process's exit code, if it exited with one, goes on the attempt's record.
+   */
+  private async proposeFinal(state: ProposedState, exitCode: number | null): Promise<StateType | null> {
     await this.shipper.flush(FINAL_FLUSH_MS);
     const deadline = Math.max(this.deps.leaseMs(), 30_000);
     const redacted: ProposedState = {
       ...state,
       message: state.message ? this.redactor.redact(state.message).slice(0, 4000) : undefined,
     };
-    let result = await this.api.proposeState(redacted, deadline);
+    let result = await this.api.proposeState(redacted, deadline, undefined, undefined, undefined, exitCode);
     if (result.ok && result.data.status === 'REJECT' && result.data.state.type === 'CANCELLING' && state.type !== 'CANCELLED') {
-      result = await this.api.proposeState({ type: 'CANCELLED', message: 'cancelled' }, deadline);
+      result = await this.api.proposeState(
+        { type: 'CANCELLED', message: 'cancelled' },
+        deadline,
+        undefined,
+        undefined,
+        undefined,
+        exitCode,
+      );
       state = { type: 'CANCELLED' };
     }
     if (!result.ok) {

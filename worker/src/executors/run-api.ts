@@ -65,12 +65,19 @@ export class RunApi {
     transitionId: string = randomUUID(),
     runId: string = this.runId,
     logs?: NumberedLine[],
+    exitCode?: number | null,
   ): Promise<CallResult<StateProposalResponse>> {
     return this.call(
       'flowRunsSetState',
       {
         params: { id: runId },
-        body: { transitionId, attempt: this.attempt, state, ...(logs && logs.length > 0 ? { logs } : {}) },
+        body: {
+          transitionId,
+          attempt: this.attempt,
+          state,
+          ...(logs && logs.length > 0 ? { logs } : {}),
+          ...(exitCode === undefined || exitCode === null ? {} : { exitCode }),
+        },
       },
       deadlineMs,
     );

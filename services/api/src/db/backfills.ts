@@ -98,10 +98,11 @@ export async function insertBackfill(tx: TxSql, b: NewBackfill): Promise<void> {
     ), run AS (
       INSERT INTO flow_runs (workspace_id, flow_id, deployment_id, work_pool_id, work_queue_id, name, parameters, tags, labels,
                              state_type, state_name, state_timestamp, attempt, max_retries, retry_delay_seconds,
-                             retry_backoff, retry_jitter, expected_start_time, idempotency_key, backfill_id, created_at, updated_at)
+                             retry_backoff, retry_jitter, expected_start_time, idempotency_key, backfill_id, schedule_id,
+                             created_at, updated_at)
       SELECT b.workspace_id, d.flow_id, d.id, d.work_pool_id, d.work_queue_id, t.name, d.parameters || s.parameters || b.parameters,
              d.tags, d.labels, 'SCHEDULED', 'Scheduled', now(), 1, d.retries, d.retry_delay_seconds, d.retry_backoff,
-             d.retry_jitter, t.at, t.key, b.id, now(), now()
+             d.retry_jitter, t.at, t.key, b.id, s.id, now(), now()
       FROM slots t
       CROSS JOIN backfill b
       JOIN deployments d ON d.id = b.deployment_id

@@ -192,13 +192,16 @@ function claimStatement(tx: Db, input: ClaimInput, locks: ClaimLocks, backfills:
         RETURNING r.*
       )${settles ? settleHeldBack(tx, input) : tx``}, attempts AS (
         -- The attempt's own record; a run handed back unstarted and claimed again keeps one row, the last claimer's.
-        INSERT INTO flow_run_attempts (workspace_id, flow_run_id, attempt, worker_id, worker_name, api_key_id, claimed_at)
-        SELECT c.workspace_id, c.id, c.attempt, c.worker_id, w.name, ${input.apiKeyId ?? null}::uuid, c.state_timestamp
+        INSERT INTO flow_run_attempts (workspace_id, flow_run_id, attempt, worker_id, worker_name, api_key_id, claimed_at,
+                                       source_digest)
+        SELECT c.workspace_id, c.id, c.attempt, c.worker_id, w.name, ${input.apiKeyId ?? null}::uuid, c.state_timestamp,
+               v.source_digest
         FROM claimed c
         LEFT JOIN workers w ON w.workspace_id = c.workspace_id AND w.id = c.worker_id
+        LEFT JOIN deployment_versions v ON v.id = c.deployment_version_id
         ON CONFLICT (workspace_id, flow_run_id, attempt) DO UPDATE
           SET worker_id = excluded.worker_id, worker_name = excluded.worker_name,
-              api_key_id = excluded.api_key_id, claimed_at = excluded.claimed_at
+              api_key_id = excluded.api_key_id, claimed_at = excluded.claimed_at, source_digest = excluded.source_digest
       ), history AS (
         INSERT INTO flow_run_states (workspace_id, flow_run_id, attempt, type, name, message, timestamp)
         SELECT workspace_id, id, attempt, 'PENDING', 'Pending', NULL, state_timestamp FROM claimed
@@ -209,10 +212,13 @@ function claimStatement(tx: Db, input: ClaimInput, locks: ClaimLocks, backfills:
              c.state_type, c.state_name, c.state_message, c.state_timestamp, c.state_data,
              c.attempt, c.max_retries, c.idempotency_key, c.worker_id, c.lease_expires_at,
              c.expected_start_time, c.start_time, c.end_time, c.created_at, c.updated_at,
-             d.source, d.entrypoint, d.job_variables
+             v.source, v.entrypoint, v.job_variables, c.deployment_version_id, v.source_digest,
+             c.scheduled_time, c.schedule_id
       FROM claimed c
       JOIN flows f ON f.id = c.flow_id
       JOIN deployments d ON d.id = c.deployment_id
+      -- The run's own version, not the deployment's current one: a retry runs the code of its first attempt.
+      JOIN deployment_versions v ON v.id = c.deployment_version_id
       JOIN work_pools p ON p.id = c.work_pool_id
       JOIN work_queues q ON q.id = c.work_queue_id
       ORDER BY q.priority, c.expected_start_time, c.id`;

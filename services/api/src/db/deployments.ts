@@ -28,6 +28,7 @@ interface DeploymentRow {
   concurrency_limit: number | null;
   collision_strategy: CollisionStrategy;
   paused: boolean;
+  version_id: string;
   created_at: Date;
   updated_at: Date;
 }
@@ -65,6 +66,7 @@ function toRecord(row: DeploymentRow): DeploymentRecord {
       concurrencyLimit: row.concurrency_limit,
       collisionStrategy: row.collision_strategy,
       paused: row.paused,
+      versionId: row.version_id,
       createdAt: iso(row.created_at),
       updatedAt: iso(row.updated_at),
     },
@@ -137,14 +139,25 @@ export interface DeploymentUpsert {
 
 /** PUT semantics: every field is replaced (omitted ones take their defaults) except `paused`. */
 export async function upsertDeployment(db: Db, d: DeploymentUpsert): Promise<{ id: string; created: boolean }> {
+  // The version first (found or added): the deployment then points at it in the same upsert.
+  const [version] = await db<{ id: string }[]>`
+    INSERT INTO deployment_versions (workspace_id, content_hash, source, entrypoint, parameter_schema, job_variables, source_digest)
+    SELECT ${d.workspaceId}, deployment_content_hash(v.source, v.entrypoint, v.parameter_schema, v.job_variables),
+           v.source, v.entrypoint, v.parameter_schema, v.job_variables, deployment_source_digest(v.source)
+    FROM (SELECT ${d.source}::text AS source, ${d.entrypoint}::text AS entrypoint,
+                 ${jsonb(db, d.parameterSchema)}::jsonb AS parameter_schema,
+                 ${db.json(d.jobVariables as postgres.JSONValue)}::jsonb AS job_variables) v
+    ON CONFLICT (workspace_id, content_hash) DO UPDATE SET content_hash = excluded.content_hash
+    RETURNING id`;
+  if (!version) throw new Error('version upsert returned no row');
   const [row] = await db<{ id: string; created: boolean }[]>`
     INSERT INTO deployments (workspace_id, flow_id, name, description, source, entrypoint, parameter_schema, parameters,
                              work_pool_id, work_queue_id, tags, labels, job_variables, retries, retry_delay_seconds,
-                             retry_backoff, retry_jitter, concurrency_limit, collision_strategy)
+                             retry_backoff, retry_jitter, concurrency_limit, collision_strategy, version_id)
     VALUES (${d.workspaceId}, ${d.flowId}, ${d.name}, ${d.description}, ${d.source}, ${d.entrypoint}, ${jsonb(db, d.parameterSchema)},
             ${db.json(d.parameters as postgres.JSONValue)}, ${d.workPoolId}, ${d.workQueueId}, ${textArray(db, d.tags)}::text[],
             ${db.json(d.labels)}, ${db.json(d.jobVariables as postgres.JSONValue)}, ${d.retries}, ${d.retryDelaySeconds},
-            ${d.retryBackoff}, ${d.retryJitter}, ${d.concurrencyLimit}::int, ${d.collisionStrategy})
+            ${d.retryBackoff}, ${d.retryJitter}, ${d.concurrencyLimit}::int, ${d.collisionStrategy}, ${version.id})
     ON CONFLICT (flow_id, name) DO UPDATE SET
       description = excluded.description, source = excluded.source, entrypoint = excluded.entrypoint,
       parameter_schema = excluded.parameter_schema, parameters = excluded.parameters,
@@ -152,7 +165,7 @@ export async function upsertDeployment(db: Db, d: DeploymentUpsert): Promise<{ i
       labels = excluded.labels, job_variables = excluded.job_variables, retries = excluded.retries,
       retry_delay_seconds = excluded.retry_delay_seconds, retry_backoff = excluded.retry_backoff,
       retry_jitter = excluded.retry_jitter, concurrency_limit = excluded.concurrency_limit,
-      collision_strategy = excluded.collision_strategy, updated_at = now()
+      collision_strategy = excluded.collision_strategy, version_id = excluded.version_id, updated_at = now()
     RETURNING id, (xmax = 0) AS created`;
   if (!row) throw new Error('upsert returned no row');
   // A raised or removed concurrency limit may free waiting runs: waiting claims of the pool look again.

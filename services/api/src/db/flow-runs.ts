@@ -41,6 +41,10 @@ export interface RunRow {
   backfill_id?: string | null;
   /** Absent from queries that do not select it (the claim's). */
   waiting_for?: RunWaitingFor | null;
+  scheduled_time: Date | null;
+  schedule_id: string | null;
+  deployment_version_id: string | null;
+  source_digest: string | null;
 }
 
 /**
@@ -66,10 +70,12 @@ export function runSelect(db: Db): postgres.PendingQuery<postgres.Row[]> {
            r.state_type, r.state_name, r.state_message, r.state_timestamp, r.state_data,
            r.attempt, r.max_retries, r.idempotency_key, r.worker_id, r.lease_expires_at,
            r.expected_start_time, r.start_time, r.end_time, r.created_at, r.updated_at,
-           r.parent_flow_run_id, r.parent_task_run_id, r.backfill_id, ${waitingForColumn(db)}
+           r.parent_flow_run_id, r.parent_task_run_id, r.backfill_id, ${waitingForColumn(db)},
+           r.scheduled_time, r.schedule_id, r.deployment_version_id, v.source_digest
     FROM flow_runs r
     JOIN flows f ON f.id = r.flow_id
     LEFT JOIN deployments d ON d.id = r.deployment_id
+    LEFT JOIN deployment_versions v ON v.id = r.deployment_version_id
     LEFT JOIN work_pools p ON p.id = r.work_pool_id
     LEFT JOIN work_queues q ON q.id = r.work_queue_id`;
 }
@@ -108,6 +114,10 @@ export function toFlowRun(row: RunRow): FlowRun {
     // The claim selects no backfill column: say nothing rather than "none".
     ...(row.backfill_id === undefined ? {} : { backfillId: row.backfill_id }),
     ...(row.waiting_for === undefined ? {} : { waitingFor: row.waiting_for }),
+    scheduledTime: isoOrNull(row.scheduled_time),
+    scheduleId: row.schedule_id,
+    deploymentVersionId: row.deployment_version_id,
+    sourceDigest: row.source_digest,
   };
 }
 

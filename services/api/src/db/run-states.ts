@@ -124,6 +124,37 @@ export interface RunStateChange {
   clearLease: boolean;
   transitionId: string | null;
   response: StateProposalResponse | null;
+  /** The flow process's exit code, as its worker saw it, recorded on the attempt this change ends. */
+  exitCode?: number | null;
+}
+
+/**
+ * What a change means for its run's attempt record: it started (went RUNNING), ended (the run left
+ * the attempt: a terminal state, or a retry on the next attempt), and with which state of its own. A
+ * hand-back to the queue on the same attempt (never started) ends nothing: the next claim reuses the row.
+ */
+function attemptMark(change: RunStateChange) {
+  const attempt = change.run.attempt;
+  const own = change.states.filter((s) => s.attempt === attempt);
+  const last = change.states.at(-1) as AppendedState;
+  const leaves = change.attempt !== attempt || isTerminal(last.type);
+  // A hand retry of a finished run starts the next attempt: the one that ended keeps how it ended.
+  const ending = leaves ? ([...own].reverse().find((s) => s.type !== 'SCHEDULED' && s.type !== 'PENDING') ?? null) : null;
+  const started = own.some((s) => s.type === 'RUNNING');
+  const exitCode = change.exitCode ?? null;
+  if (!started && !ending && exitCode === null) return null;
+  return {
+    workspace_id: change.run.workspaceId,
+    flow_run_id: change.run.id,
+    attempt,
+    started,
+    ended: ending !== null,
+    type: ending?.type ?? null,
+    name: ending?.name ?? null,
+    message: ending?.message ?? null,
+    exit_code: exitCode,
+    now: change.run.now.toISOString(),
+  };
 }
 
 /**
@@ -174,6 +205,7 @@ export async function applyStateChanges(tx: TxSql, changes: readonly RunStateCha
       now: change.run.now.toISOString(),
     };
   });
+  const marks = moving.flatMap((change) => attemptMark(change) ?? []);
   // Waiting claims of a pool may have work now: a run is SCHEDULED again (a retry) or gave up a
   // concurrency slot. NOTIFY is delivered at commit, so no claim wakes before the change is visible.
   const pools = new Set<string>();
@@ -204,7 +236,23 @@ export async function applyStateChanges(tx: TxSql, changes: readonly RunStateCha
         AS c(id uuid, workspace_id uuid, type text, name text, message text, data jsonb, attempt int,
              expected_start_time timestamptz, enters_running boolean, terminal boolean, clear_lease boolean, now timestamptz)
       WHERE r.id = c.id AND r.workspace_id = c.workspace_id
-    )
+    )${
+      marks.length === 0
+        ? tx``
+        : tx`, attempt_marks AS (
+      UPDATE flow_run_attempts a SET
+        started_at = CASE WHEN m.started THEN coalesce(a.started_at, m.now) ELSE a.started_at END,
+        ended_at = CASE WHEN m.ended THEN m.now ELSE a.ended_at END,
+        state_type = CASE WHEN m.ended THEN m.type ELSE a.state_type END,
+        state_name = CASE WHEN m.ended THEN m.name ELSE a.state_name END,
+        state_message = CASE WHEN m.ended THEN m.message ELSE a.state_message END,
+        exit_code = coalesce(m.exit_code, a.exit_code)
+      FROM jsonb_to_recordset(${tx.json(marks as never)}::jsonb)
+        AS m(workspace_id uuid, flow_run_id uuid, attempt int, started boolean, ended boolean, type text, name text,
+             message text, exit_code int, now timestamptz)
+      WHERE a.workspace_id = m.workspace_id AND a.flow_run_id = m.flow_run_id AND a.attempt = m.attempt
+    )`
+    }
     SELECT pg_notify(${RUNS_CHANNEL}, pool) FROM unnest(${tx.array([...pools])}::text[]) AS pool`.execute();
 }
 

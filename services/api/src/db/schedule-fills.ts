@@ -108,10 +108,10 @@ export async function applyFills(db: Db, fills: ScheduleFill[]): Promise<FillRes
     ), run AS (
       INSERT INTO flow_runs (workspace_id, flow_id, deployment_id, work_pool_id, work_queue_id, name, parameters, tags, labels,
                              state_type, state_name, state_timestamp, attempt, max_retries, retry_delay_seconds,
-                             retry_backoff, retry_jitter, expected_start_time, idempotency_key, created_at, updated_at)
+                             retry_backoff, retry_jitter, expected_start_time, idempotency_key, schedule_id, created_at, updated_at)
       SELECT f.workspace_id, d.flow_id, d.id, d.work_pool_id, d.work_queue_id, t.name, d.parameters || f.parameters, d.tags,
              d.labels, 'SCHEDULED', 'Scheduled', now(), 1, d.retries, d.retry_delay_seconds, d.retry_backoff, d.retry_jitter,
-             t.at, t.key, now(), now()
+             t.at, t.key, t.schedule_id, now(), now()
       FROM slots t
       JOIN filled f ON f.id = t.schedule_id
       JOIN deployments d ON d.id = f.deployment_id

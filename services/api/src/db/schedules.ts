@@ -89,7 +89,7 @@ export async function deleteUnstartedScheduledRuns(tx: TxSql, deploymentId: stri
 
 /**
  * Brings the runs schedules created but nobody claimed yet in line with the deployment as it is now
- * (parameters merged with the schedule's, tags, labels, pool, queue, retry policy), in place, so a
+ * (parameters merged with the schedule's, tags, labels, pool, queue, retry policy, code version), in place, so a
  * redeploy neither loses nor duplicates them. Runs already equal are not touched.
  */
 export async function refreshUnstartedScheduledRuns(tx: TxSql, deploymentId: string): Promise<void> {
@@ -99,16 +99,16 @@ export async function refreshUnstartedScheduledRuns(tx: TxSql, deploymentId: str
       SET parameters = d.parameters || s.parameters, tags = d.tags, labels = d.labels,
           work_pool_id = d.work_pool_id, work_queue_id = d.work_queue_id, max_retries = d.retries,
           retry_delay_seconds = d.retry_delay_seconds, retry_backoff = d.retry_backoff, retry_jitter = d.retry_jitter,
-          updated_at = now()
+          deployment_version_id = d.version_id, updated_at = now()
       FROM deployments d
       JOIN deployment_schedules s ON s.deployment_id = d.id
       WHERE d.id = ${deploymentId} AND r.deployment_id = d.id
         AND r.state_type = 'SCHEDULED' AND r.attempt = 1 AND r.start_time IS NULL
         AND split_part(r.idempotency_key, ':', 1) = 'scheduled' AND split_part(r.idempotency_key, ':', 2) = s.slug
         AND (r.parameters, r.tags, r.labels, r.work_pool_id, r.work_queue_id, r.max_retries, r.retry_delay_seconds,
-             r.retry_backoff, r.retry_jitter)
+             r.retry_backoff, r.retry_jitter, r.deployment_version_id)
             IS DISTINCT FROM (d.parameters || s.parameters, d.tags, d.labels, d.work_pool_id, d.work_queue_id, d.retries,
-                              d.retry_delay_seconds, d.retry_backoff, d.retry_jitter)
+                              d.retry_delay_seconds, d.retry_backoff, d.retry_jitter, d.version_id)
       RETURNING r.work_pool_id
     )
     SELECT pg_notify(${RUNS_CHANNEL}, p.work_pool_id::text) FROM (SELECT DISTINCT work_pool_id FROM changed) p`;

@@ -2,6 +2,7 @@ import { sql } from 'drizzle-orm';
 import {
   bigserial,
   boolean,
+  check,
   doublePrecision,
   index,
   integer,
@@ -96,6 +97,31 @@ export const workQueues = pgTable(
   (t) => [uniqueIndex('work_queues_pool_name_uq').on(t.workPoolId, t.name)],
 );
 
+/**
+ * What a run executes: a deployment's code (digest-pinned source, entrypoint), parameter schema and
+ * job variables, one row per distinct content in a workspace (keyed by a sha256 of the four, key
+ * order aside). A run points at the version it was created with, so a retry after a redeploy runs
+ * the code of its first attempt. A reference rather than a copy on every run: with a 6 KB parameter
+ * schema a copy per run costs 6 KB a run, the reference 16 bytes, and a redeploy that changes
+ * nothing adds no row.
+ */
+export const deploymentVersions = pgTable(
+  'deployment_versions',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    workspaceId: workspaceId(),
+    contentHash: text('content_hash').notNull(),
+    source: text('source').notNull(),
+    entrypoint: text('entrypoint').notNull(),
+    parameterSchema: jsonb('parameter_schema'),
+    jobVariables: jsonb('job_variables').notNull().default({}),
+    /** What the source is pinned to: `sha256:…` for OCI, the commit for git, null for a `dir:` source. */
+    sourceDigest: text('source_digest'),
+    createdAt: createdAt(),
+  },
+  (t) => [uniqueIndex('deployment_versions_content_uq').on(t.workspaceId, t.contentHash)],
+);
+
 export const deployments = pgTable(
   'deployments',
   {
@@ -130,6 +156,10 @@ export const deployments = pgTable(
     /** ENQUEUE (a due run waits for a slot) or CANCEL_NEW (a due run at the limit is cancelled). */
     collisionStrategy: text('collision_strategy').notNull().default('ENQUEUE'),
     paused: boolean('paused').notNull().default(false),
+    /** The version new runs get: the content of the last deploy. */
+    versionId: uuid('version_id')
+      .notNull()
+      .references(() => deploymentVersions.id),
     createdAt: createdAt(),
     updatedAt: ts('updated_at').notNull().defaultNow(),
   },
@@ -176,6 +206,15 @@ export const flowRuns = pgTable(
       .notNull()
       .references(() => flows.id),
     deploymentId: uuid('deployment_id').references(() => deployments.id),
+    /**
+     * The code the run executes, every attempt: set from the deployment when the run is created (a
+     * trigger, so no path can forget it). Runs not yet claimed follow a redeploy; a claimed run never moves.
+     */
+    deploymentVersionId: uuid('deployment_version_id').references(() => deploymentVersions.id),
+    /** When the run was first due: its expected start at creation, which retries do not move. */
+    scheduledTime: ts('scheduled_time'),
+    /** The schedule that created the run (a schedule fill or a backfill of it). */
+    scheduleId: uuid('schedule_id'),
     workPoolId: uuid('work_pool_id').references(() => workPools.id),
     workQueueId: uuid('work_queue_id').references(() => workQueues.id),
     name: text('name').notNull(),
@@ -255,6 +294,7 @@ export const flowRuns = pgTable(
     // A run's subflow runs, and the active subflow runs a lease renewal carries along.
     index('flow_runs_parent_idx').on(t.parentFlowRunId, t.createdAt).where(sql`parent_flow_run_id IS NOT NULL`),
     index('flow_runs_root_idx').on(t.rootFlowRunId).where(sql`root_flow_run_id IS NOT NULL`),
+    check('flow_runs_deployment_version_ck', sql`deployment_id IS NULL OR deployment_version_id IS NOT NULL`),
   ],
 );
 
@@ -696,6 +736,16 @@ export const flowRunAttempts = pgTable(
     workerName: text('worker_name'),
     apiKeyId: uuid('api_key_id').references(() => apiKeys.id),
     claimedAt: ts('claimed_at').notNull(),
+    /** The `sha256:…` of the code this attempt was handed (its run's version). */
+    sourceDigest: text('source_digest'),
+    /** When the attempt went RUNNING, and when it ended (a terminal state, or handed back for a retry). */
+    startedAt: ts('started_at'),
+    endedAt: ts('ended_at'),
+    stateType: text('state_type'),
+    stateName: text('state_name'),
+    stateMessage: text('state_message'),
+    /** The flow process's exit code, when the worker saw it exit before the attempt ended. */
+    exitCode: integer('exit_code'),
   },
   (t) => [primaryKey({ columns: [t.workspaceId, t.flowRunId, t.attempt] })],
 );

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { getFlowRun, listFlowRuns } from '../db/flow-runs.js';
+import { listRunAttempts } from '../db/run-attempts.js';
 import { listRunStates } from '../db/run-states.js';
 import { encodeCursor } from '../db/values.js';
 import { ApiError, notFound } from '../errors.js';
@@ -50,6 +51,13 @@ export const flowRunHandlers = {
     } else if (principal.role === 'worker') {
       actor = 'worker';
     }
+    if (body.exitCode !== undefined && (actor === 'user' || attempt === null)) {
+      throw new ApiError('validation_failed', 'only the worker holding the attempt reports its exit code', {
+        errors: [
+          { path: 'body.exitCode', message: 'allowed only for the holder of the attempt (a worker naming it, or its run token)' },
+        ],
+      });
+    }
     if (body.logs && attempt === null) {
       throw new ApiError('validation_failed', 'log lines belong to an attempt', {
         errors: [{ path: 'body.attempt', message: 'required with logs' }],
@@ -63,6 +71,7 @@ export const flowRunHandlers = {
       attempt,
       actor,
       ...(body.logs ? { logs: toLogRows(body.logs) } : {}),
+      ...(body.exitCode === undefined ? {} : { exitCode: body.exitCode }),
     });
     if (!response) throw new Error('a proposal without a lease condition was skipped');
     return response;
@@ -73,4 +82,10 @@ export const flowRunHandlers = {
     if (!run) throw notFound('flow run');
     return { items: await listRunStates(deps.sql, principal.workspaceId, params.id) };
   },
-} satisfies Pick<Handlers, 'flowRunsList' | 'flowRunsGet' | 'flowRunsSetState' | 'flowRunsStates'>;
+
+  flowRunsAttempts: async ({ params, principal, deps }) => {
+    const run = await getFlowRun(deps.sql, principal.workspaceId, params.id);
+    if (!run) throw notFound('flow run');
+    return { items: await listRunAttempts(deps.sql, principal.workspaceId, params.id) };
+  },
+} satisfies Pick<Handlers, 'flowRunsList' | 'flowRunsGet' | 'flowRunsSetState' | 'flowRunsStates' | 'flowRunsAttempts'>;

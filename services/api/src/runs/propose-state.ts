@@ -20,6 +20,8 @@ export interface Proposal {
   logs?: LogLineRow[];
   /** A retry this proposal causes starts no sooner than this many seconds from now. */
   minRetryDelaySeconds?: number;
+  /** The flow process's exit code, recorded on the attempt the proposal ends (holders of the attempt only). */
+  exitCode?: number;
 }
 
 function currentState(run: LockedRun): State {
@@ -40,7 +42,7 @@ type Verdict =
 /** Judges one proposal against its locked run by the rules: pure, so single and batch proposals decide alike. */
 function decide(
   run: LockedRun,
-  p: Pick<Proposal, 'state' | 'attempt' | 'actor' | 'transitionId' | 'minRetryDelaySeconds'>,
+  p: Pick<Proposal, 'state' | 'attempt' | 'actor' | 'transitionId' | 'minRetryDelaySeconds' | 'exitCode'>,
 ): Verdict {
   const decision = judge(
     {
@@ -97,6 +99,7 @@ function decide(
           clearLease: decision.clearLease,
           transitionId: p.transitionId,
           response,
+          exitCode: p.exitCode ?? null,
         },
       };
     }
@@ -181,7 +184,7 @@ export interface BatchProposal {
   poolId: string;
   /** The worker key calling: only runs claimed by a worker of this key are judged. */
   apiKeyId: string | null;
-  items: readonly { flowRunId: string; transitionId: string; attempt: number; state: ProposedState }[];
+  items: readonly { flowRunId: string; transitionId: string; attempt: number; state: ProposedState; exitCode?: number }[];
 }
 
 export type BatchAnswer =

@@ -15,6 +15,7 @@ import { formatDateTime, formatDuration, formatRelative, spanMs } from '../lib/f
 import { href } from '../router.js';
 import { RunActions } from './run-actions.js';
 import { RunArtifacts } from './run-artifacts.js';
+import { attemptLabel, RunAttempts } from './run-attempts.js';
 import { RunChildren } from './run-children.js';
 import { RunLogs } from './run-logs.js';
 import { RunTaskRuns } from './run-task-runs.js';
@@ -145,22 +146,20 @@ export function RunDetailPage({ id }: { id: string }) {
           )}
         </Fact>
         <Fact label="Attempt" testId="run-attempt">
-          {run.attempt} of {run.maxRetries + 1}
+          {attemptLabel(run)}
         </Fact>
-        <Fact label="Scheduled">{formatDateTime(run.expectedStartTime)}</Fact>
+        <Fact label="Scheduled">{formatDateTime(run.scheduledTime ?? run.expectedStartTime)}</Fact>
         <Fact label="Started">{run.startTime ? formatDateTime(run.startTime) : formatRelative(run.expectedStartTime, now)}</Fact>
         <Fact label="Ended">{formatDateTime(run.endTime)}</Fact>
         <Fact label="Duration" testId="run-duration">
           {duration === null ? '—' : formatDuration(duration)}
         </Fact>
         <Fact label="Pool / queue">{run.workPool ? `${run.workPool} / ${run.workQueue ?? 'default'}` : '—'}</Fact>
-        <Fact label="Worker">
-          <span className="mono small">{run.workerId ? run.workerId.slice(0, 8) : '—'}</span>
-        </Fact>
         <Fact label="Tags">
           <TagList tags={run.tags} />
         </Fact>
       </dl>
+      <RunAttempts run={run} now={now} />
       <div className="two-columns">
         <section className="panel" aria-label="Parameters">
           <div className="panel-header">

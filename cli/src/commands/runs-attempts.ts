@@ -1,0 +1,57 @@
+import type { FlowRun, FlowRunAttempt } from '@outpost/sdk/contracts';
+import type { Command } from '../command.js';
+import { EXIT } from '../errors.js';
+import { json, shortTime, table } from '../output.js';
+import { findRun } from '../resolve.js';
+
+export const runsAttempts: Command = {
+  name: 'runs attempts',
+  args: '<run>',
+  summary: "List a run's attempts (by name or id): the worker that ran each, when, how it ended and the code it ran",
+  positionals: { min: 1, max: 1 },
+  notes: ['With --json, the attempts as one JSON array.'],
+  async run(ctx) {
+    const api = ctx.api();
+    const { id } = await findRun(api, ctx.positionals[0]!);
+    const { items } = await api.call('flowRunsAttempts', { params: { id } }, `cannot list the attempts of run ${id}`);
+    if (ctx.json) ctx.out(json(items));
+    else for (const line of attemptsTable(items)) ctx.out(line);
+    return EXIT.ok;
+  },
+};
+
+/** One row per attempt; `-` where it has not happened (yet). */
+export function attemptsTable(items: readonly FlowRunAttempt[]): string[] {
+  if (items.length === 0) return ['no attempt yet: no worker has claimed this run'];
+  const rows = items.map((a) => [
+    String(a.attempt),
+    a.workerName ?? a.workerId,
+    shortTime(a.claimedAt),
+    shortTime(a.startedAt),
+    duration(a),
+    a.state ? `${a.state.type}${a.state.name.toUpperCase() === a.state.type ? '' : ` (${a.state.name})`}` : 'running',
+    a.exitCode === null ? '-' : String(a.exitCode),
+    shortDigest(a.sourceDigest),
+  ]);
+  return table(['ATTEMPT', 'WORKER', 'CLAIMED (UTC)', 'STARTED', 'DURATION', 'ENDED AS', 'EXIT', 'CODE'], rows);
+}
+
+function duration(a: FlowRunAttempt): string {
+  if (!a.startedAt || !a.endedAt) return '-';
+  const ms = Date.parse(a.endedAt) - Date.parse(a.startedAt);
+  return ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(1)} s`;
+}
+
+/** `sha256:` and the first 12 hex digits, as registries show digests; `-` for a source without one. */
+export function shortDigest(digest: string | null | undefined): string {
+  return digest ? digest.slice(0, 'sha256:'.length + 12) : '-';
+}
+
+/**
+ * "2 of 3" while the run is within its retries; a run retried by hand past them reads
+ * "3 (retried by hand after 2)" rather than an impossible "3 of 2".
+ */
+export function attemptLabel(run: Pick<FlowRun, 'attempt' | 'maxRetries'>): string {
+  const allowed = run.maxRetries + 1;
+  return run.attempt <= allowed ? `${run.attempt} of ${allowed}` : `${run.attempt} (retried by hand after ${allowed})`;
+}

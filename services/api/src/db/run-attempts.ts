@@ -1,0 +1,38 @@
+import type { FlowRunAttempt, StateType } from '@outpost/sdk/contracts';
+import type { Db } from './client.js';
+import { iso, isoOrNull } from './values.js';
+
+interface AttemptRow {
+  attempt: number;
+  worker_id: string;
+  worker_name: string | null;
+  claimed_at: Date;
+  started_at: Date | null;
+  ended_at: Date | null;
+  state_type: StateType | null;
+  state_name: string | null;
+  state_message: string | null;
+  exit_code: number | null;
+  source_digest: string | null;
+}
+
+/** A run's attempts as claimed, first first. A run no worker ever claimed has none. */
+export async function listRunAttempts(db: Db, workspaceId: string, runId: string): Promise<FlowRunAttempt[]> {
+  const rows = await db<AttemptRow[]>`
+    SELECT attempt, worker_id, worker_name, claimed_at, started_at, ended_at, state_type, state_name, state_message,
+           exit_code, source_digest
+    FROM flow_run_attempts
+    WHERE workspace_id = ${workspaceId} AND flow_run_id = ${runId}
+    ORDER BY attempt`;
+  return rows.map((r) => ({
+    attempt: r.attempt,
+    workerId: r.worker_id,
+    workerName: r.worker_name,
+    claimedAt: iso(r.claimed_at),
+    startedAt: isoOrNull(r.started_at),
+    endedAt: isoOrNull(r.ended_at),
+    state: r.state_type && r.state_name ? { type: r.state_type, name: r.state_name, message: r.state_message } : null,
+    exitCode: r.exit_code,
+    sourceDigest: r.source_digest,
+  }));
+}
