@@ -121,6 +121,6 @@ describe('outpost runs attempts', () => {
     const missing = randomUUID();
     const unknown = await outpost('runs', 'attempts', missing);
     expect(unknown.code).not.toBe(0);
-    expect(unknown.stderr).toContain(`cannot list the attempts of run ${missing}`);
+    expect(unknown.stderr).toContain(`cannot find run ${missing}`);
   });
 });
