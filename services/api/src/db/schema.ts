@@ -294,6 +294,8 @@ export const flowRuns = pgTable(
     // A run's subflow runs, and the active subflow runs a lease renewal carries along.
     index('flow_runs_parent_idx').on(t.parentFlowRunId, t.createdAt).where(sql`parent_flow_run_id IS NOT NULL`),
     index('flow_runs_root_idx').on(t.rootFlowRunId).where(sql`root_flow_run_id IS NOT NULL`),
+    // A run named on the command line (`outpost runs get calm-otter`): its workspace's runs of that name, newest first.
+    index('flow_runs_name_idx').on(t.workspaceId, t.name, t.createdAt),
     check('flow_runs_deployment_version_ck', sql`deployment_id IS NULL OR deployment_version_id IS NOT NULL`),
   ],
 );

@@ -1,0 +1,1 @@
+CREATE INDEX "flow_runs_name_idx" ON "flow_runs" USING btree ("workspace_id","name","created_at");
