@@ -14,34 +14,14 @@ export interface CliResult {
   stderr: string;
 }
 
+type CliOptions = { cwd?: string; env?: Record<string, string>; timeoutMs?: number; uid?: number; gid?: number };
+
 /**
  * Runs `outpost <args>` in a child process with a clean environment (PATH and HOME only, plus
  * `env`), so a developer's own OUTPOST_* variables never leak into a test.
  */
-export function outpost(
-  args: string[],
-  options: { cwd?: string; env?: Record<string, string>; timeoutMs?: number; uid?: number; gid?: number } = {},
-): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], {
-      cwd: options.cwd ?? process.cwd(),
-      ...(options.uid === undefined ? {} : { uid: options.uid, gid: options.gid ?? options.uid }),
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...options.env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-      timeout: options.timeoutMs ?? 60_000,
-      killSignal: 'SIGKILL',
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => {
-      stdout += c.toString('utf8');
-    });
-    child.stderr.on('data', (c: Buffer) => {
-      stderr += c.toString('utf8');
-    });
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, pid: child.pid, stdout, stderr }));
-  });
+export function outpost(args: string[], options: CliOptions = {}): Promise<CliResult> {
+  return startOutpost(args, options).exited;
 }
 
 export interface RecordedRequest {
@@ -110,8 +90,10 @@ export interface RunningCli {
 }
 
 /** `outpost <args>` as a child process still running, for commands that stream (`--follow`). */
-export function startOutpost(args: string[], options: { env?: Record<string, string>; timeoutMs?: number } = {}): RunningCli {
+export function startOutpost(args: string[], options: CliOptions = {}): RunningCli {
   const child = spawn(process.execPath, [CLI, ...args], {
+    cwd: options.cwd ?? process.cwd(),
+    ...(options.uid === undefined ? {} : { uid: options.uid, gid: options.gid ?? options.uid }),
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
     timeout: options.timeoutMs ?? 60_000,
