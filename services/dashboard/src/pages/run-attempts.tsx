@@ -29,6 +29,7 @@ export function attemptLabel(run: Pick<FlowRun, 'attempt' | 'maxRetries'>): stri
 export function RunAttempts({ run, now }: { run: FlowRun; now: number }) {
   const [attempts, setAttempts] = useState<FlowRunAttempt[] | null>(null);
   const [error, setError] = useState<string | null>(null);
+  // biome-ignore lint/correctness/useExhaustiveDependencies: every change of the run (its updatedAt) re-reads its attempts
   useEffect(() => {
     let current = true;
     void api.call('flowRunsAttempts', { params: { id: run.id } }).then((result) => {
