@@ -195,7 +195,9 @@ describe('runs pinned to their version', () => {
     const parent = await createRun(owner, deployment.id);
     const [claimed] = await claim(worker, pool);
     const asRun = client(server, claimed.token);
-    await asRun('POST', `/flow-runs/${parent.id}/set-state`, { body: { transitionId: randomUUID(), state: { type: 'RUNNING' } } });
+    await asRun('POST', `/flow-runs/${parent.id}/set-state`, {
+      body: { transitionId: randomUUID(), state: { type: 'RUNNING' } },
+    });
     const res = await asRun('POST', `/flow-runs/${parent.id}/child-runs`, {
       body: { id: randomUUID(), flowName: unique('child'), parameters: {}, attempt: 1 },
     });
