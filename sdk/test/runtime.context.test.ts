@@ -10,7 +10,7 @@ import { MemoryWorker, startFor } from './runtime.memory-worker.js';
 function recordingFlow(name: string) {
   const seen: { ctx?: RunContext; fromFlow?: RunContext; fromTask?: RunContext } = {};
   const peek = task(`${name}-peek`, async () => runContext());
-  const def = flow({ name }, async (_params: Record<string, never>, ctx) => {
+  const def = flow({ name }, async (_params, ctx) => {
     seen.ctx = ctx;
     seen.fromFlow = runContext();
     seen.fromTask = await peek();
@@ -37,7 +37,7 @@ describe('run context', () => {
   it('has documented defaults when a flow is called locally, the same in ctx, runContext() and a task', async () => {
     const { def, seen } = recordingFlow('ctx-local');
     const before = Date.now();
-    await def({});
+    await def();
     const after = Date.now();
     const ctx = fields(seen.ctx);
     expect(ctx).toMatchObject({
@@ -58,7 +58,7 @@ describe('run context', () => {
 
   it('cannot be changed, and cannot be read outside a flow', async () => {
     const { def, seen } = recordingFlow('ctx-frozen');
-    await def({});
+    await def();
     const ctx = seen.fromTask as RunContext;
     expect(Object.isFrozen(ctx)).toBe(true);
     expect(() => {
@@ -101,7 +101,7 @@ describe('run context', () => {
     });
     flow({ name: 'ctx-parent' }, async () => {
       parent = runContext();
-      await inner({});
+      await inner();
     });
     const scheduleId = randomUUID();
     const worker = await runUnderWorker('ctx-parent', {
