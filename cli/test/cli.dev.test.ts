@@ -1,8 +1,9 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
-import { chmod, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CLI, outpost } from './cli.support.js';
 
@@ -42,8 +43,8 @@ interface DevProcess {
   exited: Promise<number | null>;
 }
 
-function startDev(cwd: string): DevProcess {
-  const child = spawn(process.execPath, [CLI, 'dev', '--port', '0'], {
+function startDev(cwd: string, extra: string[] = []): DevProcess {
+  const child = spawn(process.execPath, [CLI, 'dev', '--port', '0', ...extra], {
     cwd,
     // No DATABASE_URL: `outpost dev` runs its own embedded Postgres under .outpost/pg, as `npm start` does.
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', GREETING_SECRET: SECRET },
@@ -196,4 +197,56 @@ describe('outpost dev', () => {
     expect(await stopDev(third)).toBe(0);
     expect(processesMentioning(join(cwd, '.outpost'))).toEqual([]);
   }, 420_000);
+
+  it('redeploys a project when one of its files is saved, and says in one line when a change does not build', async () => {
+    const home = await mkdtemp(join(tmpdir(), 'outpost-cli-watch-'));
+    await chmod(home, 0o755);
+    // Inside the checkout, so the project's `@outpost/sdk` import resolves to the workspace's SDK.
+    const project = await mkdtemp(join(fileURLToPath(new URL('.', import.meta.url)), '.watch-'));
+    const flowFile = join(project, 'flows', 'watched.ts');
+    const flowSource = (answer: string) =>
+      `import { flow } from '@outpost/sdk';\nexport const watched = flow({ name: 'watched' }, async () => '${answer}');\n`;
+    try {
+      await mkdir(join(project, 'flows'));
+      await writeFile(join(project, 'package.json'), JSON.stringify({ name: 'watch-demo', private: true, type: 'module' }));
+      await writeFile(
+        join(project, 'outpost.config.ts'),
+        `import { defineConfig } from '@outpost/sdk';\nexport default defineConfig({ project: 'watch-demo', registry: 'oci-layout:./.outpost/registry', deployments: [{ flow: 'watched', name: 'default', entrypoint: 'flows/watched.ts', pool: 'default' }] });\n`,
+      );
+      await writeFile(flowFile, flowSource('first'));
+      const dev = startDev(home, ['--project', project, '--watch']);
+      running.push(dev);
+      await dev.waitFor(/watching 1 project: a saved change redeploys it/, 120_000);
+      const out = dev.output();
+      const env = {
+        OUTPOST_API_URL: out.match(/API:\s+(http:\/\/127\.0\.0\.1:\d+)/)?.[1] ?? '',
+        OUTPOST_API_KEY: out.match(/owner key:\s+(op_\w+)/)?.[1] ?? '',
+      };
+      const source = async () => {
+        const listed = JSON.parse((await outpost(['deployments', 'ls', '--json'], { env })).stdout) as {
+          flowName: string;
+          source: string;
+        }[];
+        return listed.find((d) => d.flowName === 'watched')?.source;
+      };
+      const first = await source();
+      expect(first).toMatch(/@sha256:[a-f0-9]{64}$/);
+
+      await writeFile(flowFile, flowSource('second'));
+      const redeployed = await dev.waitFor(/redeployed watch-demo: watched\/default \((\S+@sha256:[a-f0-9]{64})\)/, 60_000);
+      expect(redeployed[1]).not.toBe(first);
+      expect(await source()).toBe(redeployed[1]);
+
+      // A save that does not build is one line, and the watch goes on.
+      await writeFile(flowFile, 'export const = ;\n');
+      const failed = await dev.waitFor(/redeploy of .*\.watch-\w+ failed: (.+)/, 60_000);
+      expect(failed[1]).not.toContain('\n');
+      expect(dev.child.exitCode).toBeNull();
+      expect(await source()).toBe(redeployed[1]);
+      expect(await stopDev(dev)).toBe(0);
+    } finally {
+      await rm(project, { recursive: true, force: true });
+      await rm(home, { recursive: true, force: true });
+    }
+  }, 240_000);
 });

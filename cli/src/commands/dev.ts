@@ -6,13 +6,14 @@ import { dirname, join, resolve } from 'node:path';
 import { OutpostClient } from '@outpost/sdk/client';
 import { Api } from '../api.js';
 import type { Command, CommandContext } from '../command.js';
-import { stringOption } from '../command.js';
+import { booleanOption, stringOption } from '../command.js';
 import { type DeployResult, deployProject, ensurePool } from '../deploy-project.js';
 import { type DevCredentials, readDevCredentials, writeDevCredentials } from '../dev-credentials.js';
 import { CliError, EXIT, UsageError } from '../errors.js';
 import { interruptSignal } from '../follow.js';
 import { importOptional } from '../handover.js';
 import { exampleDir } from '../packages.js';
+import { type ProjectWatch, watchProjects } from '../watch-projects.js';
 
 interface RunningServer {
   url: string;
@@ -80,6 +81,7 @@ export const dev: Command = {
       description: `deploy this project instead of the examples (its deployments go to the pool "${LOCAL_POOL}")`,
     },
     'database-url': { type: 'string', placeholder: '<url>', description: 'use this Postgres instead of the embedded one' },
+    watch: { type: 'boolean', description: 'redeploy a project to the local platform whenever one of its files changes' },
   },
   notes: [
     'State lives in ./.outpost: Postgres data, the local registry, the bundle cache, credentials.json and secret-key (mode 0600; it seals the signing keys in the database).',
@@ -103,34 +105,41 @@ export const dev: Command = {
     const secretKey = ctx.env.OUTPOST_SECRET_KEY ?? (await localSecretKey(join(home, 'secret-key')));
     const server = await startServer(api, { port, dataDir: join(home, 'pg'), databaseUrl, logLevel, secretKey });
     let worker: RunningWorker | null = null;
+    let watching: ProjectWatch | null = null;
     try {
       const { credentials, firstStart } = await ensureCredentials(api, server, join(home, 'credentials.json'));
       const deployed: DeployResult[] = [];
+      const deploy = async (projectDir: string, progress: (line: string) => void) => {
+        const session = new Api({ apiUrl: server.url, apiKey: credentials.ownerKey });
+        try {
+          return await deployProject({
+            config: projectDir,
+            cwd: ctx.cwd,
+            env: ctx.env,
+            dryRun: false,
+            registry: `oci-layout://${join(home, 'registry')}`,
+            // The examples name the pool `default`, for a real deploy; here only the local worker runs them.
+            pool: LOCAL_POOL,
+            api: () => session,
+            progress,
+          });
+        } finally {
+          await session.close();
+        }
+      };
       const session = new Api({ apiUrl: server.url, apiKey: credentials.ownerKey });
       try {
         // Before any deploy: the worker needs its pool even when no project is deployed.
         await ensurePool(session, LOCAL_POOL, (line) => ctx.err(`  ${line}`), 'The worker that `npm start` runs on this machine');
-        for (const projectDir of projectDirs) {
-          if (!existsSync(join(projectDir, 'outpost.config.ts'))) {
-            ctx.err(`no outpost.config.ts in ${projectDir}; nothing deployed`);
-            continue;
-          }
-          deployed.push(
-            await deployProject({
-              config: projectDir,
-              cwd: ctx.cwd,
-              env: ctx.env,
-              dryRun: false,
-              registry: `oci-layout://${join(home, 'registry')}`,
-              // The examples name the pool `default`, for a real deploy; here only the local worker runs them.
-              pool: LOCAL_POOL,
-              api: () => session,
-              progress: (line) => ctx.err(`  ${line}`),
-            }),
-          );
-        }
       } finally {
         await session.close();
+      }
+      for (const projectDir of projectDirs) {
+        if (!existsSync(join(projectDir, 'outpost.config.ts'))) {
+          ctx.err(`no outpost.config.ts in ${projectDir}; nothing deployed`);
+          continue;
+        }
+        deployed.push(await deploy(projectDir, (line) => ctx.err(`  ${line}`)));
       }
 
       worker = await startLocalWorker(workerPkg, server.url, credentials.workerKey, home, ctx, stopping);
@@ -141,6 +150,20 @@ export const dev: Command = {
         ttlSeconds: SIGN_IN_LINK_SECONDS,
       });
       printBanner(ctx, server.url, credentials.ownerKey, firstStart, deployed, `${server.url}${signIn.path}`);
+      if (booleanOption(ctx.values, 'watch')) {
+        const watched = projectDirs.filter((dir) => existsSync(join(dir, 'outpost.config.ts')));
+        watching = watchProjects(watched, async (projectDir) => {
+          try {
+            const result = await deploy(projectDir, () => {});
+            const names = result.deployments.map((d) => `${d.flow}/${d.name}`).join(', ');
+            ctx.err(`redeployed ${result.project}: ${names} (${result.source ?? 'no source'})`);
+          } catch (error) {
+            // A half-saved file or a type error: say it in one line and keep watching.
+            ctx.err(`redeploy of ${projectDir} failed: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`);
+          }
+        });
+        ctx.err(`watching ${watched.length} project${watched.length === 1 ? '' : 's'}: a saved change redeploys it`);
+      }
 
       const outcome = await Promise.race([
         interrupted.then((signal) => ({ kind: 'signal' as const, signal })),
@@ -155,6 +178,7 @@ export const dev: Command = {
       else ctx.err('the worker stopped; shutting down…');
       return outcome.kind === 'signal' ? EXIT.ok : EXIT.failed;
     } finally {
+      watching?.close();
       if (worker) await worker.stop().catch((error: unknown) => ctx.err(`worker: ${(error as Error).message}`));
       await server.close().catch((error: unknown) => ctx.err(`server: ${(error as Error).message}`));
       ctx.err('stopped');
