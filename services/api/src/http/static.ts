@@ -38,6 +38,12 @@ export function isApiPath(path: string): boolean {
   return path === '/api' || path.startsWith('/api/');
 }
 
+/**
+ * Paths a machine asks for (a Prometheus scrape of a server without a metrics token): a 404, never
+ * the dashboard's page with a 200 that a scraper would take for an answer.
+ */
+const MACHINE_PATHS: ReadonlySet<string> = new Set(['/metrics']);
+
 /** Headers on every response: no MIME sniffing, no Referer leaking run ids to other sites. */
 export function baseSecurityHeaders(): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
@@ -112,7 +118,7 @@ export function serveDashboard(dir: string | null): (c: Context<AppEnv>) => Prom
   const cache = new FileCache();
   return async (c) => {
     const path = c.req.path;
-    if (isApiPath(path)) return c.notFound();
+    if (isApiPath(path) || MACHINE_PATHS.has(path)) return c.notFound();
     const index = root ? cache.load(join(root, 'index.html')) : null;
     if (!root || !index) {
       return c.body(NOT_BUILT, 404, {
