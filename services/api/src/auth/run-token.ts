@@ -14,7 +14,9 @@ import {
 } from 'jose';
 import { makeRoom } from '../bounded-map.js';
 
-// Run tokens let one run's attempt act on that run only (DESIGN §3, §6). They are EdDSA JWTs: the
+// Run tokens let one run's attempt act on that run only: the flow process holds a credential that
+// can report its own states, logs and results but cannot touch another run, read secrets or deploy,
+// so code running in the customer's network never carries a workspace key. They are EdDSA JWTs: the
 // private key never leaves the control plane, and a public JWKS lets any replica verify them.
 
 export interface RunTokenClaims {

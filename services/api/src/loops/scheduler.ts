@@ -30,8 +30,9 @@ function compactTime(at: Date): string {
 }
 
 /**
- * Materialises the runs of every active schedule of an unpaused deployment ahead of time (DESIGN §3.2),
- * each with the idempotency key `scheduled:<slug>:<time>`, so redeploys, edits and concurrent passes
+ * Materialises the runs of every active schedule of an unpaused deployment ahead of time, so a
+ * worker polling the pool finds a due run without the control plane racing the clock. Each run
+ * has the idempotency key `scheduled:<slug>:<time>`, so redeploys, edits and concurrent passes
  * never duplicate or lose a run (Prefect #17703, #18894). Only the database clock decides what is
  * due and missed. A pass reads due schedules in batches and writes each batch with one statement;
  * the per-pass timeline cache walks a cron shared by many schedules once. One replica at a time
