@@ -271,13 +271,12 @@ export async function startWorker(options: WorkerOptions, hooks: WorkerHooks = {
   };
 }
 
-/** Output of an adopted attempt: no run token to report it with, so it goes to the worker's own log. */
+/**
+ * Where an adopted attempt's output goes while it is stopped: nowhere. There is no run token to
+ * deliver it with, and flow output must not reach the worker's own log unredacted.
+ */
 function adoptedSink(log: Logger): AttemptSink {
-  return {
-    line: (stream, text) => log.info({ stream }, text),
-    message: () => {},
-    note: (level, text) => log.info({ level }, text),
-  };
+  return { line: () => {}, message: () => {}, note: (level, text) => log.info({ level }, text) };
 }
 
 /**

@@ -22,11 +22,6 @@ import { isReadyMessage, type ParentMessage, startMessageOf } from './messages.j
 
 const READY_TIMEOUT_MS = 60_000;
 
-export interface ProcessExecutorSettings extends ExecutorContext {
-  /** The program every flow process runs. @default the SDK's runner */
-  runnerPath?: string;
-}
-
 /**
  * Runs each attempt as a Node process on this machine, the leader of a process group of its own,
  * talking the runtime protocol over its IPC channel. Processes can be started ahead of need
@@ -46,11 +41,11 @@ export class ProcessExecutor implements Executor {
   private readonly pool: RunnerPool | null;
   private readonly live = new Set<string>();
 
-  constructor(settings: ProcessExecutorSettings) {
+  constructor(settings: ExecutorContext) {
     this.options = settings.options;
     this.logger = settings.logger;
     this.baseEnv = settings.baseEnv;
-    this.runner = settings.runnerPath ?? runnerPath();
+    this.runner = runnerPath();
     this.execArgv = [...parentWatchExecArgv(), ...resultStorageExecArgv(settings.options.resultStorage)];
     this.pool =
       settings.options.prestart > 0
