@@ -3,7 +3,7 @@ import { describeFailure } from '@outpost/sdk/client';
 import type { WorkerHeartbeatResponse } from '@outpost/sdk/contracts';
 import type { Logger } from 'pino';
 import { retryDelay } from './backoff.js';
-import type { RunExecution } from './executors/process.js';
+import type { RunExecution } from './executors/run.js';
 import type { WorkerOptions } from './options.js';
 
 /** Until the API has told us its lease length, assume a short one so the watchdog errs on the safe side. */

@@ -1,21 +1,18 @@
 import { randomUUID } from 'node:crypto';
-import { tmpdir } from 'node:os';
 import { describeFailure, OutpostClient } from '@outpost/sdk/client';
 import type { ClaimedRun } from '@outpost/sdk/contracts';
 import type { Logger } from 'pino';
 import { backoffDelay, retryDelay, sleep } from './backoff.js';
 import { baseChildEnv } from './child-env.js';
+import type { AdoptedAttempt, AttemptSink, MakeExecutor } from './executors/executor.js';
 import type { RunOutcome } from './executors/final-state.js';
-import { runnerPath as defaultRunnerPath } from './executors/flow-process.js';
-import { RunExecution } from './executors/process.js';
+import { createProcessExecutor } from './executors/process.js';
+import { RunExecution } from './executors/run.js';
 import { Heartbeat } from './lease.js';
 import { createLogger } from './logger.js';
 import type { WorkerOptions } from './options.js';
-import { parentWatchExecArgv } from './parent-watch-argv.js';
 import { ClaimLoop } from './poll.js';
 import { SpoolRecovery } from './recover-spools.js';
-import { resultStorageExecArgv } from './results/exec-argv.js';
-import { RunnerPool } from './runner-pool.js';
 import { SecretResolver } from './secrets.js';
 
 export type WorkerState = 'starting' | 'running' | 'draining' | 'stopped' | 'failed';
@@ -30,6 +27,8 @@ export interface WorkerHooks {
   onStateChange?: (state: WorkerState) => void;
   onRunStarted?: (run: { runId: string; attempt: number }) => void;
   onRunFinished?: (outcome: RunOutcome) => void;
+  /** Where runs execute. @default a process group per run on this machine (`createProcessExecutor`) */
+  executor?: MakeExecutor;
 }
 
 export interface StopOptions {
@@ -78,9 +77,7 @@ export async function startWorker(options: WorkerOptions, hooks: WorkerHooks = {
   const env = hooks.env ?? process.env;
   const client = new OutpostClient({ baseUrl: options.apiUrl, token: options.apiKey, userAgent: 'outpost-worker/0.1.0' });
   const executions = new Map<string, RunExecution>();
-  const runner = defaultRunnerPath();
   const baseEnv = baseChildEnv({ workerEnv: env, passEnv: options.passEnv, resultStorage: options.resultStorage });
-  const execArgv = [...parentWatchExecArgv(), ...resultStorageExecArgv(options.resultStorage)];
   const secrets = new SecretResolver(
     {
       order: options.secretsOrder,
@@ -90,10 +87,7 @@ export async function startWorker(options: WorkerOptions, hooks: WorkerHooks = {
     },
     env,
   );
-  const pool =
-    options.prestart > 0
-      ? new RunnerPool({ size: options.prestart, script: runner, execArgv, env: baseEnv, cwd: tmpdir(), logger })
-      : null;
+  const executor = (hooks.executor ?? createProcessExecutor)({ options, logger, baseEnv });
   let state: WorkerState = 'starting';
   let resolveDone!: () => void;
   const done = new Promise<void>((resolve) => (resolveDone = resolve));
@@ -138,11 +132,9 @@ export async function startWorker(options: WorkerOptions, hooks: WorkerHooks = {
         options,
         logger,
         workerEnv: env,
-        runnerPath: runner,
-        execArgv,
         baseEnv,
         secrets,
-        pool,
+        executor,
         leaseMs: () => heartbeat.leaseMs,
         leaseGraceMs: () => heartbeat.graceMs,
       },
@@ -221,7 +213,8 @@ export async function startWorker(options: WorkerOptions, hooks: WorkerHooks = {
     },
     'worker settings',
   );
-  pool?.start();
+  await stopAdopted(await executor.adopt(({ runId, attempt }) => adoptedSink(logger.child({ runId, attempt }))), logger);
+  executor.open();
   heartbeat.start();
   claims.start();
 
@@ -233,7 +226,7 @@ export async function startWorker(options: WorkerOptions, hooks: WorkerHooks = {
   async function drain(graceMs: number): Promise<void> {
     setState('draining');
     await claims.stop();
-    await pool?.stop();
+    await executor.close();
     const timer = setTimeout(() => graceOver.abort(), graceMs);
     while (executions.size > 0 && !graceOver.signal.aborted) {
       await Promise.race([new Promise<void>((resolve) => (slotFreed = resolve)), graceOverPromise]);
@@ -276,4 +269,28 @@ export async function startWorker(options: WorkerOptions, hooks: WorkerHooks = {
     },
     done,
   };
+}
+
+/**
+ * Where an adopted attempt's output goes while it is stopped: nowhere. There is no run token to
+ * deliver it with, and flow output must not reach the worker's own log unredacted.
+ */
+function adoptedSink(log: Logger): AttemptSink {
+  return { line: () => {}, message: () => {}, note: (level, text) => log.info({ level }, text) };
+}
+
+/**
+ * Attempts an earlier process of this worker left running. The API ties a lease to the worker
+ * that claimed it, so this process cannot renew theirs: the API retries each run once its lease
+ * has expired, and the attempt is stopped so it never runs alongside that retry.
+ */
+async function stopAdopted(adopted: AdoptedAttempt[], logger: Logger): Promise<void> {
+  await Promise.all(
+    adopted.map(async ({ runId, attempt, handle }) => {
+      logger.warn({ runId, attempt }, 'stopping an attempt an earlier worker process left running; the API retries its run');
+      await handle.stop({ mode: 'kill' });
+      await handle.exited;
+      await handle.cleanUp();
+    }),
+  );
 }

@@ -1,5 +1,5 @@
 import type { ProposedState, StateType } from '@outpost/sdk/contracts';
-import type { ExitInfo } from './flow-process.js';
+import type { AttemptExit } from './executor.js';
 
 /** Why the worker stopped a flow process, weakest first: a stronger reason overrides a weaker one. */
 export type StopReason = 'rejected' | 'drain' | 'cancel' | 'lease-expired' | 'lost';
@@ -16,7 +16,7 @@ export interface RunOutcome {
   /** The run's state as the API last reported it to this worker. */
   state: StateType | null;
   /** Null when no flow process was started. */
-  exit: ExitInfo | null;
+  exit: AttemptExit | null;
 }
 
 export interface EndingInput {
@@ -26,9 +26,16 @@ export interface EndingInput {
   terminalAccepted: boolean;
   lastStateType: StateType;
   /** How the flow process ended; null when none was started. */
-  exit: ExitInfo | null;
+  exit: AttemptExit | null;
   /** Why no process was started (bad job config, bundle refused), if that is what happened. */
-  startFailure: { type: 'FAILED' | 'CRASHED'; name?: string; message: string } | null;
+  startFailure: StartFailure | null;
+}
+
+/** The state a run gets when its flow never started: a configuration the worker refuses, a bundle it cannot fetch. */
+export interface StartFailure {
+  type: 'FAILED' | 'CRASHED';
+  name?: string;
+  message: string;
 }
 
 /**
@@ -70,6 +77,7 @@ export function decideEnding(input: EndingInput): { ending: RunOutcome['ending']
   return { ending: 'crashed', proposal: { type: 'CRASHED', message: `the flow process ${how} before reporting a final state` } };
 }
 
-export function describeExit(exit: ExitInfo): string {
-  return exit.signal ? `was killed by signal ${exit.signal}` : `exited with code ${exit.code}`;
+export function describeExit(exit: AttemptExit): string {
+  const how = exit.signal ? `was killed by signal ${exit.signal}` : `exited with code ${exit.code}`;
+  return exit.reason ? `${how} (${exit.reason})` : how;
 }

@@ -1,4 +1,5 @@
-import type { RpcError, WorkerToRunnerMessage } from '@outpost/sdk/runtime';
+import type { ClaimedRun } from '@outpost/sdk/contracts';
+import type { RpcError, StartMessage, WorkerToRunnerMessage } from '@outpost/sdk/runtime';
 import { RpcRequest, RunnerToWorkerMessage } from '@outpost/sdk/runtime';
 
 /*
@@ -20,4 +21,33 @@ export function rpcIdOf(message: unknown): number | null {
     if (typeof id === 'number' && Number.isInteger(id)) return id;
   }
   return null;
+}
+
+/** The runner's `ready`: it has loaded the runtime and waits for `start`. */
+export function isReadyMessage(message: unknown): boolean {
+  if ((message as { t?: unknown } | null)?.t !== 'ready') return false;
+  const parsed = RunnerToWorkerMessage.safeParse(message);
+  return parsed.success && parsed.data.t === 'ready';
+}
+
+/** The `start` message of a claimed run, without the variables and directory only a pre-started process needs. */
+export function startMessageOf(claimed: ClaimedRun, entry: string): StartMessage {
+  const { deployment, flowRun } = claimed;
+  return {
+    t: 'start',
+    run: {
+      id: flowRun.id,
+      attempt: flowRun.attempt,
+      name: flowRun.name,
+      flowName: deployment.flowName,
+      deploymentId: flowRun.deploymentId ?? deployment.id,
+      parameters: flowRun.parameters,
+      deploymentName: deployment.name,
+      scheduledTime: flowRun.scheduledTime ?? null,
+      scheduleId: flowRun.scheduleId ?? null,
+      tags: flowRun.tags,
+      partitionKey: null,
+    },
+    entry,
+  };
 }

@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import { REDACTED, type Redactor } from '../redact.js';
 import type { LogShipper } from '../ship-logs.js';
 import { redactState, type TaskRunShipper } from '../ship-task-runs.js';
-import type { FlowProcess } from './flow-process.js';
+import type { Attempt } from './executor.js';
 import type { RpcErrorBody, RpcRequestMessage as RpcRequest } from './messages.js';
 import { isStaleAttempt, type RunApi } from './run-api.js';
 import type { SubflowRuns } from './subflow-runs.js';
@@ -29,6 +29,9 @@ export interface RpcServerDeps {
   onStaleAttempt: () => void;
 }
 
+/** Where replies go: the attempt that sent the request. */
+type Peer = Pick<Attempt, 'send'>;
+
 /** A request naming a run this worker did not create for the process. */
 const UNKNOWN_RUN: RpcErrorBody = { message: 'no such subflow run in this flow process', status: 404, code: 'not_found' };
 
@@ -43,7 +46,7 @@ export class RpcServer {
 
   constructor(private readonly deps: RpcServerDeps) {}
 
-  serve(proc: FlowProcess | null, request: RpcRequest, refuse: boolean): Promise<void> {
+  serve(proc: Peer | null, request: RpcRequest, refuse: boolean): Promise<void> {
     const task = this.handle(proc, request, refuse).catch((error: unknown) => {
       this.deps.logger.error({ err: error, method: request.method }, 'rpc failed');
       this.replyError(proc, request.id, { message: 'the worker could not serve this request' });
@@ -58,7 +61,7 @@ export class RpcServer {
     while (this.inflight.size > 0) await Promise.all([...this.inflight]);
   }
 
-  replyError(proc: FlowProcess | null, id: number, error: RpcErrorBody): void {
+  replyError(proc: Peer | null, id: number, error: RpcErrorBody): void {
     proc?.send({ t: 'reply', id, ok: false, error });
   }
 
@@ -68,7 +71,7 @@ export class RpcServer {
     return this.deps.subflows.has(flowRunId) ? flowRunId : null;
   }
 
-  private async handle(proc: FlowProcess | null, request: RpcRequest, refuse: boolean): Promise<void> {
+  private async handle(proc: Peer | null, request: RpcRequest, refuse: boolean): Promise<void> {
     const { api } = this.deps;
     if (refuse) {
       this.replyError(proc, request.id, {

@@ -1,0 +1,200 @@
+import type { OutpostClient } from '@outpost/sdk/client';
+import type { ClaimedRun } from '@outpost/sdk/contracts';
+import type { Logger } from 'pino';
+import type { WorkerOptions } from '../options.js';
+import type { SecretResolver } from '../secrets.js';
+import type { Attempt, AttemptExit, Executor, StopRequest } from './executor.js';
+import { type RunOutcome, STOP_STRENGTH, type StartFailure, type StopReason } from './final-state.js';
+import { prepareRun } from './prepare.js';
+import { RunReport } from './report.js';
+
+export interface ExecutionDeps {
+  client: OutpostClient;
+  options: WorkerOptions;
+  logger: Logger;
+  workerEnv: NodeJS.ProcessEnv;
+  /** The environment every flow of this worker shares (`baseChildEnv`). */
+  baseEnv: Record<string, string>;
+  secrets: SecretResolver;
+  /** Where the attempt runs. */
+  executor: Executor;
+  /** The lease length the API last reported. */
+  leaseMs: () => number;
+  /** How long past an unrenewed lease the API waits before a retry of the run can start elsewhere. */
+  leaseGraceMs?: () => number;
+}
+
+/** How the executor is asked to stop an attempt, for each reason the worker has to stop it. */
+function stopRequestFor(reason: StopReason, message: string): StopRequest {
+  switch (reason) {
+    case 'lost':
+    case 'lease-expired':
+      return { mode: 'kill' };
+    case 'cancel':
+      return { mode: 'cancel', reason: message };
+    // The runtime was already told (its proposal was answered) and exits by itself; give it the notice period.
+    case 'rejected':
+      return { mode: 'await-exit' };
+    // No cooperative `cancel` on shutdown: the runtime would record the run CANCELLED, and a run the
+    // worker abandons must end CRASHED so the retry policy applies. SIGTERM lets the flow clean up.
+    case 'drain':
+      return { mode: 'terminate' };
+  }
+}
+
+/**
+ * One claimed run attempt, from claim to final state: prepare its source, start it on the executor,
+ * wait for it to end, report. It holds the run's lease watchdog and decides why and how the attempt
+ * is stopped; the executor decides nothing about the run.
+ */
+export class RunExecution {
+  readonly runId: string;
+  readonly attempt: number;
+  readonly done: Promise<RunOutcome>;
+  private readonly log: Logger;
+  private readonly report: RunReport;
+  private readonly abort = new AbortController();
+  private handle: Attempt | null = null;
+  private stopReason: StopReason | null = null;
+  private readonly stopRequested = new AbortController();
+  private stopMessage = '';
+  private stopping: Promise<void> = Promise.resolve();
+  private leaseTimer: NodeJS.Timeout | null = null;
+  /** Lets the source cache know this run is done with its directory. */
+  private releaseBundle: (() => void) | null = null;
+
+  constructor(
+    private readonly claimed: ClaimedRun,
+    private readonly deps: ExecutionDeps,
+    claimedAt: number,
+  ) {
+    this.runId = claimed.flowRun.id;
+    this.attempt = claimed.flowRun.attempt;
+    this.log = deps.logger.child({ runId: this.runId, attempt: this.attempt });
+    this.report = new RunReport(claimed, {
+      client: deps.client,
+      options: deps.options,
+      logger: this.log,
+      baseEnv: deps.baseEnv,
+      leaseMs: deps.leaseMs,
+      signal: this.abort.signal,
+      stopReason: () => this.stopReason,
+      requestStop: (reason, message) => this.requestStop(reason, message),
+      lose: () => this.lose(),
+      attempt: () => this.handle,
+    });
+    this.renewed(claimedAt);
+    this.done = this.execute().finally(() => {
+      if (this.leaseTimer) clearTimeout(this.leaseTimer);
+      this.releaseBundle?.();
+    });
+  }
+
+  setToken(token: string): void {
+    this.report.api.setToken(token);
+  }
+
+  /** `<runId>-<attempt>` of every log spool this execution writes: its own and its subflow runs'. */
+  spoolKeys(): string[] {
+    return this.report.spoolKeys();
+  }
+
+  /**
+   * The lease was renewed by a heartbeat sent at `sentAt`. The API's expiry is at least
+   * `sentAt + lease`, and it lets no retry of the run start before its lease grace has passed too.
+   * Until then the run goes on, so an outage of the API or its database shorter than lease + grace
+   * costs nothing; at that point it is killed if no later renewal arrived, so a worker cut off from
+   * the API never runs alongside the retry the API starts.
+   */
+  renewed(sentAt: number): void {
+    if (this.leaseTimer) clearTimeout(this.leaseTimer);
+    const deadline = sentAt + this.deps.leaseMs() + (this.deps.leaseGraceMs?.() ?? 0);
+    this.leaseTimer = setTimeout(
+      () => {
+        if (this.report.settled) return;
+        this.log.error({ leaseMs: this.deps.leaseMs() }, 'lease not renewed in time; stopping the run');
+        this.requestStop('lease-expired', 'the worker could not renew the lease');
+      },
+      Math.max(0, deadline - Date.now()),
+    );
+  }
+
+  /** The API moved the run to CANCELLING. */
+  cancel(reason = 'cancelled'): void {
+    this.requestStop('cancel', reason);
+  }
+
+  /** The API says this worker no longer holds the run. */
+  lose(): void {
+    // A run that reached a terminal state is no longer leased; the API reports it "lost" until it leaves our held set.
+    if (this.report.settled) return;
+    this.requestStop('lost', 'the worker no longer holds this run');
+  }
+
+  /** Whether heartbeats should renew this run's lease: until its terminal state is recorded. */
+  get holdsLease(): boolean {
+    return !this.report.settled;
+  }
+
+  /** The worker is shutting down and the drain grace is over. */
+  shutdown(): void {
+    this.requestStop('drain', 'worker shut down');
+  }
+
+  private requestStop(reason: StopReason, message: string): void {
+    if (this.stopReason && STOP_STRENGTH[this.stopReason] >= STOP_STRENGTH[reason]) return;
+    this.stopReason = reason;
+    this.stopMessage = message;
+    this.stopRequested.abort();
+    if (reason === 'lost' || reason === 'lease-expired') this.abort.abort();
+    const handle = this.handle;
+    if (!handle || handle.hasExited) return;
+    this.log.info({ reason }, 'stopping the flow process');
+    const previous = this.stopping;
+    this.stopping = (async () => {
+      await handle.stop(stopRequestFor(reason, message));
+      await previous;
+    })().catch((error: unknown) => this.log.error({ err: error }, 'stopping the flow process failed'));
+  }
+
+  private finish(exit: AttemptExit | null, startFailure: StartFailure | null = null): Promise<RunOutcome> {
+    return this.report.finish({ reason: this.stopReason, message: this.stopMessage }, exit, startFailure);
+  }
+
+  private async execute(): Promise<RunOutcome> {
+    // Prepare: secrets, allowed source, the flow's code.
+    const preparation = await prepareRun(this.claimed, {
+      options: this.deps.options,
+      workerEnv: this.deps.workerEnv,
+      secrets: this.deps.secrets,
+      logger: this.log,
+      stopped: this.stopRequested.signal,
+      onSecrets: (values) => this.report.maskSecrets(values),
+      note: (level, text) => this.report.note(level, text),
+    });
+    if (preparation.kind === 'refused') return this.finish(null, preparation.failure);
+    if (preparation.kind === 'stopped') return this.finish(null);
+    const { run } = preparation;
+    this.releaseBundle = run.bundle.release ?? null;
+    if (this.stopReason) return this.finish(null);
+    // Execute: the executor starts the attempt and carries the runtime protocol to the report stage.
+    try {
+      this.handle = await this.deps.executor.start(run, this.report.sink, this.stopRequested.signal);
+    } catch (error) {
+      return this.finish(null, { type: 'CRASHED', message: `could not start the flow process: ${(error as Error).message}` });
+    }
+    const handle = this.handle;
+    // A stop asked for while the attempt was starting applies now.
+    if (this.stopReason) {
+      const reason = this.stopReason;
+      this.stopReason = null;
+      this.requestStop(reason, this.stopMessage);
+    }
+    const exit = await handle.exited;
+    await this.stopping;
+    await handle.cleanUp();
+    await this.report.rpcsSettled();
+    // Report: the state nobody else will propose, and the last log lines.
+    return this.finish(exit);
+  }
+}
