@@ -20,6 +20,7 @@ import type { RunNotifier } from './runs/run-notifier.js';
 export interface AppDeps {
   sql: Sql;
   logger: Logger;
+  /** Signs and verifies run tokens: this app's signing keys, and the tokens it verified lately (auth/run-token.ts). */
   tokens: RunTokens;
   notifier: RunNotifier;
   /** Seconds a claim or heartbeat extends a lease by. */
