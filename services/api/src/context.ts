@@ -2,17 +2,25 @@ import type { OidcRelyingParty } from './auth/oidc.js';
 import type { ScryptParams } from './auth/passwords.js';
 import type { RunTokens } from './auth/run-tokens.js';
 import type { SecretBox } from './auth/secret-box.js';
+import type { ApiKeyCache } from './db/api-keys.js';
 import type { Sql } from './db/client.js';
+import type { WorkerRows } from './db/workers.js';
 import type { RateLimiter } from './http/rate-limit.js';
 import type { Logger } from './logger.js';
 import type { Mailer } from './mail/mailer.js';
 import type { ApiMetrics } from './metrics/api-metrics.js';
+import type { IdleWorkers } from './runs/claim-runs.js';
 import type { RunNotifier } from './runs/run-notifier.js';
 
-/** What request handlers and loops share: compiled once at start, passed everywhere. */
+/**
+ * What request handlers and loops share: built once per app (startServer), passed everywhere. Every
+ * cache, registry and counter an app keeps lives here, never in a module, so two apps in one
+ * process (replicas in a test) keep apart what two replicas on two machines would.
+ */
 export interface AppDeps {
   sql: Sql;
   logger: Logger;
+  /** Signs and verifies run tokens: this app's signing keys, and the tokens it verified lately (auth/run-token.ts). */
   tokens: RunTokens;
   notifier: RunNotifier;
   /** Seconds a claim or heartbeat extends a lease by. */
@@ -37,6 +45,12 @@ export interface AppDeps {
   secretBox: SecretBox | null;
   /** scrypt parameters of new password hashes. */
   passwordParams: ScryptParams;
+  /** Active API keys this app verified in the last seconds (db/api-keys.ts). */
+  apiKeys: ApiKeyCache;
+  /** Worker rows this app's claims wrote in the last seconds (db/workers.ts). */
+  workerRows: WorkerRows;
+  /** Workers whose last claim on this app came back empty (runs/claim-runs.ts). */
+  idleWorkers: IdleWorkers;
   /** This server's Prometheus metrics. */
   metrics: ApiMetrics;
   /** sha256 of OUTPOST_METRICS_TOKEN, the one credential `/metrics` accepts; null leaves `/metrics` unmounted. */

@@ -7,11 +7,13 @@ import { DEFAULT_SCRYPT, type ScryptParams } from './auth/passwords.js';
 import { RunTokens } from './auth/run-tokens.js';
 import { SecretBox } from './auth/secret-box.js';
 import type { AppDeps } from './context.js';
+import { ApiKeyCache } from './db/api-keys.js';
 import { bootstrapDefaults } from './db/bootstrap.js';
 import { connectDatabase, type Sql } from './db/client.js';
 import { assertDatabaseUrl, connectFailure } from './db/connect-errors.js';
 import { type EmbeddedPostgres, startEmbeddedPostgres } from './db/embedded.js';
 import { migrateDatabase } from './db/migrate.js';
+import { WorkerRows } from './db/workers.js';
 import type { AppEnv } from './http/env.js';
 import { createHttpServer } from './http/http-server.js';
 import { RateLimiter, type RateLimitSettings } from './http/rate-limit.js';
@@ -24,12 +26,18 @@ import { SchedulerLoop, type SchedulerOptions } from './loops/scheduler.js';
 import { Mailer, type MailSettings } from './mail/mailer.js';
 import { ApiMetrics } from './metrics/api-metrics.js';
 import { metricsTokenDigest } from './routes/metrics.js';
+import { IdleWorkers } from './runs/claim-runs.js';
 import { RunNotifier } from './runs/run-notifier.js';
 import { StartupError } from './startup-error.js';
 
 export interface ServerOptions {
   /** Postgres to use; `DATABASE_URL` when absent, and an embedded Postgres when neither is set. */
   databaseUrl?: string;
+  /**
+   * An open connection pool to `databaseUrl`, used instead of opening one and left open on close:
+   * two servers in one process (replicas in a test) may share one. Needs `databaseUrl`.
+   */
+  sql?: Sql;
   /** Data directory of the embedded Postgres. @default '.outpost/pg' */
   dataDir?: string;
   /** @default '127.0.0.1' */
@@ -147,6 +155,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const metricsToken = options.metricsToken === undefined ? null : metricsTokenDigest(options.metricsToken);
   const httpLimits = resolveHttpLimits(options.http);
   try {
+    if (options.sql && !options.databaseUrl) throw new Error('a shared connection pool needs the databaseUrl it connects to');
     let databaseUrl = options.databaseUrl ?? process.env.DATABASE_URL;
     if (databaseUrl) assertDatabaseUrl(databaseUrl);
     let embedded: EmbeddedPostgres | null = null;
@@ -163,8 +172,8 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     await migrateDatabase(databaseUrl).catch((error: unknown) => {
       throw connectFailure(error, databaseUrl as string);
     });
-    const sql = await connectDatabase(databaseUrl);
-    cleanups.push(() => sql.end({ timeout: 5 }));
+    const sql = options.sql ?? (await connectDatabase(databaseUrl));
+    if (!options.sql) cleanups.push(() => sql.end({ timeout: 5 }));
     const secretBox = options.secretKey ? new SecretBox(options.secretKey) : null;
     if (!secretBox) {
       logger.warn(
@@ -180,6 +189,8 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     if (mailer) cleanups.push(async () => mailer.close());
 
     const shutdown = new AbortController();
+    const metrics = new ApiMetrics(sql, logger);
+    // Everything this app caches or counts is made here, for it alone (see AppDeps).
     const deps: AppDeps = {
       sql,
       logger,
@@ -197,7 +208,10 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       oidc: new OidcRelyingParty({ allowLoopbackHttp: options.allowLoopbackOidc ?? false }),
       secretBox,
       passwordParams: options.passwordParams ?? DEFAULT_SCRYPT,
-      metrics: new ApiMetrics(sql, logger),
+      apiKeys: new ApiKeyCache(),
+      workerRows: new WorkerRows(),
+      idleWorkers: new IdleWorkers(),
+      metrics,
       metricsTokenDigest: metricsToken,
       mailer,
     };
@@ -210,6 +224,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
             leaseSeconds,
             ...options.leaseExpiry,
             graceSeconds: leaseGraceSeconds,
+            metrics,
           });
     if (loop) {
       cleanups.push(() => loop.stop());
@@ -220,7 +235,8 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       cleanups.push(() => scheduler.stop());
       scheduler.start();
     }
-    const lateRuns = options.loops === false ? null : new LateRunsLoop(sql, databaseUrl, logger, options.lateRuns);
+    const lateRuns =
+      options.loops === false ? null : new LateRunsLoop(sql, databaseUrl, logger, { ...options.lateRuns, metrics });
     if (lateRuns) {
       cleanups.push(() => lateRuns.stop());
       lateRuns.start();

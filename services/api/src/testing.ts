@@ -13,7 +13,7 @@ import { MIGRATIONS_DIR, migrateDatabase } from './db/migrate.js';
 import { getPoolByName, insertPool } from './db/pools.js';
 import { ensureWorkspace } from './db/workspaces.js';
 import type { AppEnv } from './http/env.js';
-import { type ServerOptions, startServer } from './server.js';
+import { type RunningServer, type ServerOptions, startServer } from './server.js';
 
 export { type ProviderPerson, TestOidcProvider, type TokenTwist } from './testing-oidc-provider.js';
 
@@ -162,6 +162,13 @@ export interface TestWorkspace {
   createKey(role: Role, pools?: string[]): Promise<string>;
 }
 
+/** Another API server of the same database, as a replica would be. */
+export interface TestReplica {
+  url: string;
+  app: Hono<AppEnv>;
+  close(): Promise<void>;
+}
+
 export interface TestServer extends TestWorkspace {
   url: string;
   app: Hono<AppEnv>;
@@ -169,6 +176,12 @@ export interface TestServer extends TestWorkspace {
   databaseUrl: string;
   /** Another workspace (with its own `default` pool), for tenancy tests. */
   createWorkspace(): Promise<TestWorkspace>;
+  /**
+   * Another server (another app, with AppDeps of its own) on this one's database and connection
+   * pool, in this process; closed before this one is. Sharing the pool leaves nothing but AppDeps
+   * to keep the two apart.
+   */
+  startReplica(overrides?: Partial<ServerOptions>): Promise<TestReplica>;
   close(): Promise<void>;
 }
 
@@ -197,6 +210,22 @@ function keyMaker(sql: Sql, workspaceId: string): (role: Role, pools?: string[])
   };
 }
 
+/** A test server's options: `overrides` over the defaults every test server starts with. */
+function testServerOptions(overrides: Partial<ServerOptions>): ServerOptions {
+  return {
+    host: '127.0.0.1',
+    port: 0,
+    logLevel: process.env.OUTPOST_TEST_LOG_LEVEL ?? 'silent',
+    // Suites hammer the API from one key and one address; tests of the limits set their own.
+    rateLimits: TEST_RATE_LIMITS,
+    // Cheap hashes keep sign-in tests fast; the format and the checks are the production ones.
+    passwordParams: { N: 2 ** 12, r: 8, p: 1 },
+    // The single sign-on tests run their identity provider on 127.0.0.1 over plain HTTP.
+    allowLoopbackOidc: true,
+    ...overrides,
+  };
+}
+
 /**
  * The API on 127.0.0.1, a free port and a database of its own, bootstrapped (workspace and pool
  * `default`, an owner key). Logs are silent unless OUTPOST_TEST_LOG_LEVEL is set.
@@ -205,24 +234,13 @@ export async function startTestServer(overrides: Partial<ServerOptions> = {}): P
   const db = await createTestDatabase();
   let server: Awaited<ReturnType<typeof startServer>>;
   try {
-    server = await startServer({
-      host: '127.0.0.1',
-      port: 0,
-      logLevel: process.env.OUTPOST_TEST_LOG_LEVEL ?? 'silent',
-      // Suites hammer the API from one key and one address; tests of the limits set their own.
-      rateLimits: TEST_RATE_LIMITS,
-      // Cheap hashes keep sign-in tests fast; the format and the checks are the production ones.
-      passwordParams: { N: 2 ** 12, r: 8, p: 1 },
-      // The single sign-on tests run their identity provider on 127.0.0.1 over plain HTTP.
-      allowLoopbackOidc: true,
-      ...overrides,
-      databaseUrl: db.url,
-    });
+    server = await startServer(testServerOptions({ ...overrides, databaseUrl: db.url }));
   } catch (error) {
     await db.drop();
     throw error;
   }
   const { sql } = server;
+  const replicas: RunningServer[] = [];
   const boot = await server.bootstrap();
   if (!boot.ownerKey) throw new Error('a fresh test database already had an owner key');
   return {
@@ -244,8 +262,14 @@ export async function startTestServer(overrides: Partial<ServerOptions> = {}): P
       const { key } = await createApiKey(sql, { workspaceId: workspace.id, name: 'owner', role: 'owner' });
       return { workspaceId: workspace.id, ownerKey: key, createKey: keyMaker(sql, workspace.id) };
     },
+    startReplica: async (replicaOverrides = {}) => {
+      const replica = await startServer(testServerOptions({ ...replicaOverrides, databaseUrl: db.url, sql }));
+      replicas.push(replica);
+      return { url: replica.url, app: replica.app, close: () => replica.close() };
+    },
     close: async () => {
       try {
+        for (const replica of replicas) await replica.close();
         await server.close();
       } finally {
         await db.drop();

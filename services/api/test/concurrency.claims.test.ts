@@ -137,7 +137,7 @@ test('20 concurrent claimers over 5,000 due runs claim each once and never excee
           for (const row of rows) {
             got.push(row.id);
             for (const type of ['RUNNING', 'COMPLETED'] as const) {
-              const answer = await proposeState(sql, {
+              const answer = await proposeState(sql, null, {
                 workspaceId: server.workspaceId,
                 runId: row.id,
                 transitionId: randomUUID(),

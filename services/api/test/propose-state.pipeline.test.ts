@@ -42,7 +42,7 @@ async function recorded(): Promise<{ runId: string; sql: postgres.Sql; sent: str
 test('a proposal sends BEGIN, the lock, the carried lines, the state change and COMMIT, in that order, on one connection', async () => {
   const { runId, sql, sent } = await recorded();
   try {
-    const answer = await proposeState(sql, {
+    const answer = await proposeState(sql, null, {
       workspaceId: server.workspaceId,
       runId,
       transitionId: randomUUID(),
@@ -70,7 +70,7 @@ test('proposals racing on one run are judged one after another: one crash, the o
   const { runId, sql } = await recorded();
   try {
     const propose = () =>
-      proposeState(sql, {
+      proposeState(sql, null, {
         workspaceId: server.workspaceId,
         runId,
         transitionId: randomUUID(),

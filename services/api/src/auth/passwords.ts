@@ -46,8 +46,10 @@ function parse(stored: string): { params: ScryptParams; salt: Buffer; key: Buffe
 }
 
 // A fixed hash to verify against when the account does not exist, so a missing account costs the
-// same time as a wrong password and sign-in does not reveal which emails have accounts.
-let decoy: Promise<string> | null = null;
+// same time as a wrong password and sign-in does not reveal which emails have accounts. One per set
+// of parameters: it must cost what the server's own hashes cost, and servers in one process (tests)
+// may use different parameters.
+const decoys = new Map<string, Promise<string>>();
 
 /**
  * Whether `password` matches `stored`; with `stored` null (no such account, or no password set),
@@ -61,7 +63,12 @@ export async function verifyPassword(
 ): Promise<{ ok: boolean; rehash: boolean }> {
   const parsed = stored === null ? null : parse(stored);
   if (parsed === null) {
-    decoy ??= hashPassword('decoy password that matches nothing', params);
+    const name = `${params.N}:${params.r}:${params.p}`;
+    let decoy = decoys.get(name);
+    if (!decoy) {
+      decoy = hashPassword('decoy password that matches nothing', params);
+      decoys.set(name, decoy);
+    }
     const fallback = parse(await decoy);
     if (fallback) await derive(password, fallback.salt, fallback.params);
     return { ok: false, rehash: false };

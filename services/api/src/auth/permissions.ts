@@ -88,7 +88,7 @@ export function requestAddress(c: Context<AppEnv>, deps: Pick<AppDeps, 'trustedP
 export async function authenticateCounted(c: Context<AppEnv>, deps: AppDeps): Promise<Principal> {
   let principal: Principal;
   try {
-    principal = await authenticateRequest(c.req, deps.sql, deps.tokens);
+    principal = await authenticateRequest(c.req, deps);
   } catch (error) {
     if (error instanceof ApiError && error.code === 'unauthenticated') deps.rateLimiter.checkAnonymous(requestAddress(c, deps));
     throw error;

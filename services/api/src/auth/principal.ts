@@ -1,17 +1,9 @@
 import { type Role, SESSION_COOKIE } from '@outpost/sdk/contracts';
-import {
-  apiKeyGeneration,
-  cachedApiKey,
-  findApiKeyByHash,
-  type KeyPrincipalRow,
-  rememberApiKey,
-  touchApiKey,
-} from '../db/api-keys.js';
-import type { Sql } from '../db/client.js';
+import type { AppDeps } from '../context.js';
+import { findApiKeyByHash, type KeyPrincipalRow, touchApiKey } from '../db/api-keys.js';
 import { ApiError } from '../errors.js';
 import { parseApiKey } from './api-key-format.js';
 import { looksLikeJwt } from './run-token.js';
-import type { RunTokens } from './run-tokens.js';
 import { authenticateSession, readCookie, type SessionPrincipal, type SessionRequest } from './sessions.js';
 
 export type Principal =
@@ -35,8 +27,11 @@ export function bearerToken(authorization: string | undefined): string | undefin
   return authorization === undefined ? undefined : /^Bearer +([^\s]+)$/i.exec(authorization)?.[1];
 }
 
+/** What authentication reads: the database, the run-token keys and the app's cache of verified API keys. */
+export type AuthDeps = Pick<AppDeps, 'sql' | 'tokens' | 'apiKeys'>;
+
 /** The bearer credential of a request: an `op_` API key or a run token. */
-export async function authenticate(authorization: string | undefined, sql: Sql, tokens: RunTokens): Promise<Principal> {
+export async function authenticate(authorization: string | undefined, { sql, tokens, apiKeys }: AuthDeps): Promise<Principal> {
   const token = bearerToken(authorization);
   if (!token) throw unauthenticated('send an API key or run token as "Authorization: Bearer <token>"');
   if (looksLikeJwt(token)) {
@@ -49,15 +44,15 @@ export async function authenticate(authorization: string | undefined, sql: Sql, 
   }
   const parsed = parseApiKey(token);
   if (!parsed) throw unauthenticated('the API key is malformed');
-  // An active key verified moments ago on this pool is believed for a few seconds; revocation here
-  // forgets it at once (db/api-keys.ts says what the cache keeps and for how long).
-  const cached = cachedApiKey(sql, parsed.hash);
+  // An active key this app verified moments ago is believed for a few seconds; revocation through
+  // this app forgets it at once (db/api-keys.ts says what the cache keeps and for how long).
+  const cached = apiKeys.get(parsed.hash);
   if (cached) return keyPrincipal(cached);
-  const generation = apiKeyGeneration();
+  const generation = apiKeys.generation;
   const key = await findApiKeyByHash(sql, parsed.hash, TOUCH_SECONDS);
   if (!key?.active) throw unauthenticated('the API key is unknown, revoked or expired');
   if (key.stale) await touchApiKey(sql, key.id, TOUCH_SECONDS);
-  rememberApiKey(sql, parsed.hash, key, generation);
+  apiKeys.remember(parsed.hash, key, generation);
   return keyPrincipal(key);
 }
 
@@ -65,11 +60,11 @@ export async function authenticate(authorization: string | undefined, sql: Sql, 
  * The request's principal: the bearer credential when there is an Authorization header, else the
  * browser session named by the `outpost_session` cookie (with its CSRF and same-origin checks).
  */
-export async function authenticateRequest(req: SessionRequest, sql: Sql, tokens: RunTokens): Promise<Principal> {
+export async function authenticateRequest(req: SessionRequest, deps: AuthDeps): Promise<Principal> {
   const authorization = req.header('authorization');
   const session = authorization === undefined ? readCookie(req.header('cookie'), SESSION_COOKIE) : undefined;
-  if (session !== undefined) return authenticateSession(sql, req, session);
-  return authenticate(authorization, sql, tokens);
+  if (session !== undefined) return authenticateSession(deps.sql, req, session);
+  return authenticate(authorization, deps);
 }
 
 /** Log fields that say who made a request, never a secret. */

@@ -55,7 +55,7 @@ export interface KeyPrincipalRow {
   expiresInMs: number | null;
 }
 
-/** The key with this sha256, if any; one indexed lookup (see cachedApiKey for the cache in front of it). */
+/** The key with this sha256, if any; one indexed lookup (see ApiKeyCache for the cache in front of it). */
 export async function findApiKeyByHash(db: Db, hash: string, touchSeconds: number): Promise<KeyPrincipalRow | null> {
   const [row] = await db<
     {
@@ -93,60 +93,65 @@ export async function findApiKeyByHash(db: Db, hash: string, touchSeconds: numbe
 // several times a second, so an active key found by its hash is believed for API_KEY_CACHE_MS
 // without asking again. What a key grants never changes once it exists (role and pools are fixed
 // at creation); what can change is revocation and expiry:
-// - Revocation on this replica takes effect at once: revokeApiKey forgets the key after its UPDATE,
-//   and a lookup that was in flight meanwhile is not remembered (the generation check below).
-// - Revocation on another replica takes effect here within API_KEY_CACHE_MS.
+// - Revocation through this app takes effect at once: revokeApiKey forgets the key after its
+//   UPDATE, and a lookup that was in flight meanwhile is not remembered (the generation check below).
+// - Revocation through another app (another replica, or another app in the same process) takes
+//   effect here within API_KEY_CACHE_MS.
 // - Expiry: an entry is never kept past the key's expiry (measured by the database clock at lookup).
 // Only active keys are remembered; an unknown, revoked or expired key goes to the database every
 // time. Measured with test/bench/lifecycle.ts (1 worker): one statement fewer per claim.
 
-/** How long an active key found by its hash is believed without the database, on one replica. */
+/** How long an active key found by its hash is believed without the database, by one app. */
 export const API_KEY_CACHE_MS = 5_000;
 /** Entries kept at most; expired ones are dropped first, then the oldest. */
 const API_KEY_CACHE_MAX = 10_000;
 
 interface CachedKey {
-  /** The pool it was read from: one process may serve several databases (tests). */
-  db: Db;
   row: KeyPrincipalRow;
   until: number;
 }
 
-const verifiedKeys = new Map<string, CachedKey>();
-/** Bumped by every revocation, so a lookup that started before one is not remembered after it. */
-let keyGeneration = 0;
+/**
+ * The active keys one app has verified in the last API_KEY_CACHE_MS, by hash. Each app has its own
+ * (AppDeps.apiKeys), holding keys of the one database it serves.
+ */
+export class ApiKeyCache {
+  readonly #entries = new Map<string, CachedKey>();
+  /** Bumped by every revocation, so a lookup that started before one is not remembered after it. */
+  #generation = 0;
 
-/** The generation to pass to rememberApiKey, read before the lookup. */
-export function apiKeyGeneration(): number {
-  return keyGeneration;
-}
-
-/** An active key with this hash, looked up on this pool less than API_KEY_CACHE_MS ago. */
-export function cachedApiKey(db: Db, hash: string): KeyPrincipalRow | null {
-  const entry = verifiedKeys.get(hash);
-  if (!entry) return null;
-  if (entry.until <= Date.now()) {
-    verifiedKeys.delete(hash);
-    return null;
+  /** The generation to pass to `remember`, read before the lookup. */
+  get generation(): number {
+    return this.#generation;
   }
-  return entry.db === db ? entry.row : null;
-}
 
-/** Remembers an active key just read from the database, unless a key was revoked since `generation`. */
-export function rememberApiKey(db: Db, hash: string, row: KeyPrincipalRow, generation: number): void {
-  if (!row.active || generation !== keyGeneration) return;
-  const now = Date.now();
-  const until = now + Math.min(API_KEY_CACHE_MS, row.expiresInMs ?? Number.POSITIVE_INFINITY);
-  if (until <= now) return;
-  makeRoom(verifiedKeys, API_KEY_CACHE_MAX, (e) => e.until <= now);
-  // Last use was just recorded (or is recent): a hit needs no touch.
-  verifiedKeys.set(hash, { db, row: { ...row, stale: false }, until });
-}
+  /** An active key with this hash, looked up less than API_KEY_CACHE_MS ago. */
+  get(hash: string): KeyPrincipalRow | null {
+    const entry = this.#entries.get(hash);
+    if (!entry) return null;
+    if (entry.until <= Date.now()) {
+      this.#entries.delete(hash);
+      return null;
+    }
+    return entry.row;
+  }
 
-/** Forgets the key with this id, everywhere in this process. Call after the change is committed. */
-export function forgetApiKey(id: string): void {
-  keyGeneration++;
-  for (const [hash, entry] of verifiedKeys) if (entry.row.id === id) verifiedKeys.delete(hash);
+  /** Remembers an active key just read from the database, unless a key was revoked since `generation`. */
+  remember(hash: string, row: KeyPrincipalRow, generation: number): void {
+    if (!row.active || generation !== this.#generation) return;
+    const now = Date.now();
+    const until = now + Math.min(API_KEY_CACHE_MS, row.expiresInMs ?? Number.POSITIVE_INFINITY);
+    if (until <= now) return;
+    makeRoom(this.#entries, API_KEY_CACHE_MAX, (e) => e.until <= now);
+    // Last use was just recorded (or is recent): a hit needs no touch.
+    this.#entries.set(hash, { row: { ...row, stale: false }, until });
+  }
+
+  /** Forgets the key with this id. Call after the change is committed. */
+  forget(id: string): void {
+    this.#generation++;
+    for (const [hash, entry] of this.#entries) if (entry.row.id === id) this.#entries.delete(hash);
+  }
 }
 
 /** Records use at most once per interval: a write per request would turn every read into a write. */
@@ -168,11 +173,11 @@ export async function getApiKey(db: Db, workspaceId: string, id: string): Promis
 
 /**
  * Revokes the key (idempotent: an already revoked key keeps its first revocation time), and makes
- * this process forget it at once (see API_KEY_CACHE_MS). Called on the pool, so the change is
- * committed when it returns; in a transaction, call forgetApiKey again once it has committed.
+ * `cache` forget it at once (see API_KEY_CACHE_MS). Called on the pool, so the change is committed
+ * when it returns; in a transaction, call `cache.forget` again once it has committed.
  */
-export async function revokeApiKey(db: Db, workspaceId: string, id: string): Promise<ApiKey | null> {
-  forgetApiKey(id);
+export async function revokeApiKey(db: Db, cache: ApiKeyCache, workspaceId: string, id: string): Promise<ApiKey | null> {
+  cache.forget(id);
   try {
     const [row] = await db<ApiKeyRow[]>`
       UPDATE api_keys SET revoked_at = coalesce(revoked_at, now())
@@ -180,7 +185,7 @@ export async function revokeApiKey(db: Db, workspaceId: string, id: string): Pro
       RETURNING *`;
     return row ? toApiKey(row) : null;
   } finally {
-    forgetApiKey(id);
+    cache.forget(id);
   }
 }
 

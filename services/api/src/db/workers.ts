@@ -28,10 +28,7 @@ export interface WorkerUpsert {
 }
 
 /** Registers or refreshes a worker; fields left null keep their stored value (a claim knows less than a heartbeat). */
-export async function upsertWorker(db: Db, w: WorkerUpsert): Promise<{ labels: Record<string, string>; inserted: boolean }> {
-  // Whatever this write changes (a heartbeat's labels, say), the next claim writes again.
-  claimedRecently.delete(workerKey(w.workspaceId, w.workerId));
-  workerWrites++;
+async function writeWorker(db: Db, w: WorkerUpsert): Promise<{ labels: Record<string, string>; inserted: boolean }> {
   const [row] = await db<{ labels: Record<string, string>; inserted: boolean }[]>`
     INSERT INTO workers (workspace_id, id, work_pool_id, name, labels, capacity, api_key_id, last_heartbeat_at, stopped_at)
     VALUES (${w.workspaceId}, ${w.workerId}, ${w.poolId}, ${w.name ?? `worker-${w.workerId.slice(0, 8)}`},
@@ -52,27 +49,25 @@ export async function upsertWorker(db: Db, w: WorkerUpsert): Promise<{ labels: R
 //
 // Every claim used to upsert its worker row first: a statement and a commit (a WAL flush) before the
 // claim itself, although a busy worker claims many times a second and the row said the same thing
-// each time but for last_heartbeat_at. A claim now writes the row only when this process has not
+// each time but for last_heartbeat_at. A claim now writes the row only when this app has not
 // written the same row (same pool, API key and labels) from a claim in the last
 // WORKER_REFRESH_MS; in between it uses the labels it wrote. What that costs:
 // - last_heartbeat_at trails the worker's latest claim by at most WORKER_REFRESH_MS; ONLINE means a
 //   sign of life within ONLINE_WINDOW_SECONDS (90 s), so no status changes because of it.
-// - A heartbeat (any upsertWorker) forgets the entry, so the next claim here writes again. A heartbeat
-//   that changed the worker's labels on another replica reaches claims on this one that send no
-//   labels of their own within WORKER_REFRESH_MS (the worker agent sends its labels with every claim
-//   when it has any).
+// - A heartbeat through this app forgets the entry, so the next claim here writes again. A heartbeat
+//   that changed the worker's labels through another app (another replica) reaches claims on this
+//   one that send no labels of their own within WORKER_REFRESH_MS (the worker agent sends its labels
+//   with every claim when it has any).
 // - The row's api_key_id (what keyHoldsRun checks) is the claiming key whenever the entry is used:
 //   a different key, pool or labels always writes.
 // Measured with test/bench/lifecycle.ts (1 worker): one statement and one commit fewer per claim.
 
-/** A claim skips its worker upsert when this process wrote the same row from a claim less than this ago. */
+/** A claim skips its worker upsert when this app wrote the same row from a claim less than this ago. */
 export const WORKER_REFRESH_MS = 10_000;
 /** Entries kept at most; expired ones are dropped first, then the oldest. */
 const CLAIMED_RECENTLY_MAX = 10_000;
 
 interface RecentClaim {
-  /** The pool the row was written through: one process may serve several databases (tests). */
-  db: Db;
   poolId: string;
   apiKeyId: string | null;
   labels: Record<string, string>;
@@ -80,36 +75,56 @@ interface RecentClaim {
   at: number;
 }
 
-const claimedRecently = new Map<string, RecentClaim>();
-/** Counts upsertWorker calls: a claim remembers its write only when no other write ran meanwhile. */
-let workerWrites = 0;
 const workerKey = (workspaceId: string, workerId: string) => `${workspaceId}/${workerId}`;
 
 export type ClaimingWorker = Omit<WorkerUpsert, 'name' | 'capacity'>;
 
-/** A claim's sign of life: upsertWorker with what a claim knows, unless it was written moments ago (see above). */
-export async function refreshClaimingWorker(db: Db, w: ClaimingWorker): Promise<{ labels: Record<string, string> }> {
-  const key = workerKey(w.workspaceId, w.workerId);
-  const labelsJson = w.labels === null ? null : JSON.stringify(w.labels);
-  const now = Date.now();
-  const recent = claimedRecently.get(key);
-  if (
-    recent &&
-    recent.db === db &&
-    now - recent.at < WORKER_REFRESH_MS &&
-    recent.poolId === w.poolId &&
-    recent.apiKeyId === w.apiKeyId &&
-    (labelsJson === null || labelsJson === recent.labelsJson)
-  ) {
-    return { labels: recent.labels };
+/**
+ * Writes worker rows for one app, remembering which rows its claims wrote moments ago (see above).
+ * Each app has its own (AppDeps.workerRows), writing to the one database it serves.
+ */
+export class WorkerRows {
+  readonly #claimedRecently = new Map<string, RecentClaim>();
+  /** Counts writes: a claim remembers its write only when no other write ran meanwhile. */
+  #writes = 0;
+
+  /** Registers or refreshes a worker; fields left null keep their stored value (a claim knows less than a heartbeat). */
+  upsert(db: Db, w: WorkerUpsert): Promise<{ labels: Record<string, string>; inserted: boolean }> {
+    // Whatever this write changes (a heartbeat's labels, say), the next claim writes again.
+    this.#claimedRecently.delete(workerKey(w.workspaceId, w.workerId));
+    this.#writes++;
+    return writeWorker(db, w);
   }
-  const before = workerWrites;
-  const { labels } = await upsertWorker(db, { ...w, name: null, capacity: null });
-  // Another write (a heartbeat, say) ran meanwhile: what this one returned may already be old.
-  if (workerWrites !== before + 1) return { labels };
-  makeRoom(claimedRecently, CLAIMED_RECENTLY_MAX, (e) => now - e.at >= WORKER_REFRESH_MS);
-  claimedRecently.set(key, { db, poolId: w.poolId, apiKeyId: w.apiKeyId, labels, labelsJson: JSON.stringify(labels), at: now });
-  return { labels };
+
+  /** A claim's sign of life: `upsert` with what a claim knows, unless it was written moments ago (see above). */
+  async refreshClaiming(db: Db, w: ClaimingWorker): Promise<{ labels: Record<string, string> }> {
+    const key = workerKey(w.workspaceId, w.workerId);
+    const labelsJson = w.labels === null ? null : JSON.stringify(w.labels);
+    const now = Date.now();
+    const recent = this.#claimedRecently.get(key);
+    if (
+      recent &&
+      now - recent.at < WORKER_REFRESH_MS &&
+      recent.poolId === w.poolId &&
+      recent.apiKeyId === w.apiKeyId &&
+      (labelsJson === null || labelsJson === recent.labelsJson)
+    ) {
+      return { labels: recent.labels };
+    }
+    const before = this.#writes;
+    const { labels } = await this.upsert(db, { ...w, name: null, capacity: null });
+    // Another write (a heartbeat, say) ran meanwhile: what this one returned may already be old.
+    if (this.#writes !== before + 1) return { labels };
+    makeRoom(this.#claimedRecently, CLAIMED_RECENTLY_MAX, (e) => now - e.at >= WORKER_REFRESH_MS);
+    this.#claimedRecently.set(key, {
+      poolId: w.poolId,
+      apiKeyId: w.apiKeyId,
+      labels,
+      labelsJson: JSON.stringify(labels),
+      at: now,
+    });
+    return { labels };
+  }
 }
 
 export async function listWorkers(db: Db, workspaceId: string, poolId: string, poolName: string): Promise<Worker[]> {

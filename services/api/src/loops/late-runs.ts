@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Sql } from '../db/client.js';
 import { ApiError } from '../errors.js';
 import type { Logger } from '../logger.js';
+import type { ApiMetrics } from '../metrics/api-metrics.js';
 import { LATE } from '../orchestration/decisions.js';
 import { proposeState } from '../runs/propose-state.js';
 import { ElectedLoop } from './elected-loop.js';
@@ -41,13 +42,16 @@ export class LateRunsLoop {
   readonly #loop: ElectedLoop;
   readonly #lateAfterSeconds: number;
   readonly #batchSize: number;
+  readonly #metrics: ApiMetrics | null;
 
   constructor(
     private readonly sql: Sql,
     databaseUrl: string,
     private readonly logger: Logger,
-    options: LateRunsOptions = {},
+    /** `metrics`: the server's, which count the transitions the loop proposes. */
+    options: LateRunsOptions & { metrics?: ApiMetrics | null } = {},
   ) {
+    this.#metrics = options.metrics ?? null;
     this.#lateAfterSeconds = options.lateAfterSeconds ?? 15;
     this.#batchSize = options.batchSize ?? 100;
     this.#loop = new ElectedLoop(databaseUrl, logger, {
@@ -79,7 +83,7 @@ export class LateRunsLoop {
     for (const run of candidates) {
       const log = this.logger.child({ runId: run.id, workspaceId: run.workspace_id });
       try {
-        const response = await proposeState(this.sql, {
+        const response = await proposeState(this.sql, this.#metrics, {
           workspaceId: run.workspace_id,
           runId: run.id,
           transitionId: randomUUID(),

@@ -4,6 +4,7 @@ import type { Sql } from '../db/client.js';
 import { findExpiredLeases, graceHeldLeases, markLoopTick } from '../db/leases.js';
 import { ApiError } from '../errors.js';
 import type { Logger } from '../logger.js';
+import type { ApiMetrics } from '../metrics/api-metrics.js';
 import { proposeState } from '../runs/propose-state.js';
 import { ElectedLoop } from './elected-loop.js';
 
@@ -58,13 +59,16 @@ export class LeaseExpiryLoop {
 
   readonly #graceSeconds: number;
   readonly #awayAfterSeconds: number;
+  readonly #metrics: ApiMetrics | null;
 
   constructor(
     private readonly sql: Sql,
     databaseUrl: string,
     private readonly logger: Logger,
-    options: LeaseExpiryOptions & { leaseSeconds?: number } = {},
+    /** `metrics`: the server's, which count the transitions the loop proposes. */
+    options: LeaseExpiryOptions & { leaseSeconds?: number; metrics?: ApiMetrics | null } = {},
   ) {
+    this.#metrics = options.metrics ?? null;
     this.#batchSize = options.batchSize ?? 100;
     this.#graceSeconds = options.graceSeconds ?? options.leaseSeconds ?? 30;
     this.#awayAfterSeconds = options.awayAfterSeconds ?? (options.leaseSeconds ?? 30) / 2;
@@ -104,7 +108,7 @@ export class LeaseExpiryLoop {
     for (const lease of expired) {
       const log = this.logger.child({ runId: lease.id, workspaceId: lease.workspaceId });
       try {
-        const response = await proposeState(this.sql, {
+        const response = await proposeState(this.sql, this.#metrics, {
           workspaceId: lease.workspaceId,
           runId: lease.id,
           transitionId: randomUUID(),

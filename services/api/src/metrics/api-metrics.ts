@@ -34,9 +34,6 @@ const SECONDS_REQUEST = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10
 /** From a run's expected start to its claim: sub-second with idle workers, minutes with a backlog. */
 const SECONDS_DISPATCH = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600];
 
-/** Metrics of each connection pool's server, for the run operations that are handed only the pool (see `metricsOf`). */
-const byPool = new WeakMap<Sql, ApiMetrics>();
-
 /**
  * The Prometheus metrics of one API server: a registry of its own (never prom-client's global
  * one), so servers started side by side in one process count separately. Counters and
@@ -111,7 +108,6 @@ export class ApiMetrics {
     this.#sql = sql;
     this.#logger = logger;
     this.#exposed = Registry.merge([processMetrics(), this.registry]);
-    byPool.set(sql, this);
   }
 
   requestAnswered(method: string, route: string, status: number, seconds: number): void {
@@ -171,14 +167,4 @@ export class ApiMetrics {
     }
     return this.#exposed.metrics();
   }
-}
-
-/**
- * The metrics of the server using this connection pool, or null outside a server (tests of query
- * modules, tools). State proposals are judged for request handlers and for the background loops
- * (late runs, lease expiry) alike, and the loops are handed only the pool, so the proposal code
- * finds the metrics through it.
- */
-export function metricsOf(sql: Sql): ApiMetrics | null {
-  return byPool.get(sql) ?? null;
 }

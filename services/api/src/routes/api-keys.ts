@@ -41,7 +41,7 @@ export const apiKeyHandlers = {
     if (existing.role === 'owner' && callerRole(principal) !== 'owner') {
       throw new ApiError('forbidden', 'only an owner can revoke an owner key');
     }
-    const revoked = await revokeApiKey(deps.sql, principal.workspaceId, params.id);
+    const revoked = await revokeApiKey(deps.sql, deps.apiKeys, principal.workspaceId, params.id);
     if (!revoked) throw notFound('API key');
     return revoked;
   },

@@ -125,7 +125,7 @@ export const backfillHandlers = {
     // Each run goes through the state rules like a user's cancel; the claim already skips them all.
     for (const runId of waiting) {
       try {
-        await proposeState(deps.sql, {
+        await proposeState(deps.sql, deps.metrics, {
           workspaceId,
           runId,
           transitionId: randomUUID(),

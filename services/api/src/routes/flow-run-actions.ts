@@ -13,7 +13,7 @@ async function proposeForUser(
   deps: AppDeps,
   input: { workspaceId: string; runId: string; transitionId: string | undefined; state: ProposedState },
 ): Promise<StateProposalResponse> {
-  const response = await proposeState(deps.sql, {
+  const response = await proposeState(deps.sql, deps.metrics, {
     workspaceId: input.workspaceId,
     runId: input.runId,
     transitionId: input.transitionId ?? randomUUID(),

@@ -63,7 +63,7 @@ export const flowRunHandlers = {
         errors: [{ path: 'body.attempt', message: 'required with logs' }],
       });
     }
-    const response = await proposeState(deps.sql, {
+    const response = await proposeState(deps.sql, deps.metrics, {
       workspaceId: principal.workspaceId,
       runId: params.id,
       transitionId: body.transitionId,

@@ -15,7 +15,7 @@ import type { Handlers } from './types.js';
 export const poolRunHandlers = {
   poolRunsSetStates: async ({ params, body, principal, deps }) => {
     const pool = await poolOrNotFound(deps.sql, principal.workspaceId, params.pool);
-    const items = await proposeStates(deps.sql, {
+    const items = await proposeStates(deps.sql, deps.metrics, {
       workspaceId: principal.workspaceId,
       poolId: pool.id,
       apiKeyId: apiKeyId(principal),

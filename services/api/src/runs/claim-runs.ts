@@ -3,7 +3,6 @@ import type { AppDeps } from '../context.js';
 import { type ClaimedRow, claimDueRuns, poolDueState } from '../db/claim.js';
 import { toFlowRun } from '../db/flow-runs.js';
 import { iso } from '../db/values.js';
-import { refreshClaimingWorker } from '../db/workers.js';
 
 export interface ClaimRequestInput {
   workspaceId: string;
@@ -21,22 +20,30 @@ export interface ClaimRequestInput {
 /** Past the due time by the database clock before claiming again, so the run is due when we look. */
 const DUE_SLACK_MS = 5;
 
-/** Entries kept at most in `cameBackEmpty`; the oldest go first. */
+/** Workers remembered at most by IdleWorkers; the oldest go first. */
 const IDLE_WORKERS_MAX = 10_000;
 
 /**
- * Workers (`<workspace>/<worker>`) whose last claim on this process came back empty. Their next
+ * Workers (`<workspace>/<worker>`) whose last claim on this app came back empty. Their next
  * long-poll looks at the pool's due runs (poolDueState) before it claims, so an idle worker's poll
  * costs one index probe instead of the claim transaction; a busy worker claims at once. Another
- * replica without the entry just claims at once, as before.
+ * app (another replica) without the entry just claims at once, as before. Each app has its own
+ * (AppDeps.idleWorkers).
  */
-const cameBackEmpty = new Set<string>();
+export class IdleWorkers {
+  readonly #cameBackEmpty = new Set<string>();
 
-function noteOutcome(key: string, empty: boolean): void {
-  cameBackEmpty.delete(key);
-  if (!empty) return;
-  cameBackEmpty.add(key);
-  if (cameBackEmpty.size > IDLE_WORKERS_MAX) cameBackEmpty.delete(cameBackEmpty.values().next().value as string);
+  has(key: string): boolean {
+    return this.#cameBackEmpty.has(key);
+  }
+
+  noteOutcome(key: string, empty: boolean): void {
+    this.#cameBackEmpty.delete(key);
+    if (!empty) return;
+    this.#cameBackEmpty.add(key);
+    if (this.#cameBackEmpty.size > IDLE_WORKERS_MAX)
+      this.#cameBackEmpty.delete(this.#cameBackEmpty.values().next().value as string);
+  }
 }
 
 /**
@@ -50,8 +57,8 @@ function noteOutcome(key: string, empty: boolean): void {
  * ~6 ms of API CPU each; an idle worker's poll now runs two due-state queries and no claim.
  */
 export async function claimRuns(deps: AppDeps, input: ClaimRequestInput): Promise<ClaimedRun[]> {
-  // Skipped when this process wrote the same worker row from a claim seconds ago (db/workers.ts).
-  const worker = await refreshClaimingWorker(deps.sql, {
+  // Skipped when this app wrote the same worker row from a claim seconds ago (db/workers.ts).
+  const worker = await deps.workerRows.refreshClaiming(deps.sql, {
     workspaceId: input.workspaceId,
     workerId: input.workerId,
     poolId: input.pool.id,
@@ -82,7 +89,7 @@ export async function claimRuns(deps: AppDeps, input: ClaimRequestInput): Promis
   // Subscribe before the first look, so a run created between the look and the wait still wakes us.
   const sub = input.waitMs > 0 ? deps.notifier.subscribe(input.pool.id) : null;
   const deadline = Date.now() + input.waitMs;
-  let lookFirst = sub !== null && cameBackEmpty.has(key);
+  let lookFirst = sub !== null && deps.idleWorkers.has(key);
   let final = false;
   try {
     for (;;) {
@@ -98,7 +105,7 @@ export async function claimRuns(deps: AppDeps, input: ClaimRequestInput): Promis
         nextDue = rows.length === 0 && sub && !signal.aborted ? (await dueState()).msUntilNext : null;
       }
       if (rows.length > 0 || !sub || signal.aborted || final) {
-        noteOutcome(key, rows.length === 0);
+        deps.idleWorkers.noteOutcome(key, rows.length === 0);
         return Promise.all(rows.map((row) => toClaimedRun(deps, row)));
       }
       const remaining = deadline - Date.now();

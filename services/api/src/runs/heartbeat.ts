@@ -2,7 +2,7 @@ import type { HeldRun, WorkerHeartbeatRequest, WorkerHeartbeatResponse, WorkPool
 import type { AppDeps } from '../context.js';
 import { renewLeases } from '../db/leases.js';
 import { iso } from '../db/values.js';
-import { dropEarlierWorkersOfName, upsertWorker } from '../db/workers.js';
+import { dropEarlierWorkersOfName } from '../db/workers.js';
 
 /**
  * One call per interval: refresh the worker, renew every lease it still holds, hand out fresh run
@@ -13,7 +13,7 @@ export async function heartbeat(
   input: { workspaceId: string; pool: WorkPool; apiKeyId: string | null; request: WorkerHeartbeatRequest },
 ): Promise<WorkerHeartbeatResponse> {
   const { request } = input;
-  const { inserted } = await upsertWorker(deps.sql, {
+  const { inserted } = await deps.workerRows.upsert(deps.sql, {
     workspaceId: input.workspaceId,
     workerId: request.workerId,
     poolId: input.pool.id,

@@ -3,7 +3,7 @@ import type { Sql } from '../db/client.js';
 import { insertRunLogs, type LogLineRow } from '../db/logs.js';
 import { applyStateChanges, type LockedRun, lockRuns, type RunStateChange } from '../db/run-states.js';
 import { ApiError, notFound } from '../errors.js';
-import { type JudgedStatus, metricsOf } from '../metrics/api-metrics.js';
+import type { ApiMetrics, JudgedStatus } from '../metrics/api-metrics.js';
 import { type Actor, judge } from '../orchestration/rules.js';
 
 export interface Proposal {
@@ -117,10 +117,10 @@ function decide(
  * `sql.begin`, which recovers a connection the server ended mid-transaction; a hand-written
  * BEGIN … COMMIT on a reserved connection left postgres.js writing to a closed socket.
  *
- * The server's metrics count the judgement (a replayed answer is not a new one) and the stored
- * lines once the transaction has committed; a fenced attempt is counted as STALE.
+ * `metrics` (the server's; null outside a server) count the judgement (a replayed answer is not a
+ * new one) and the stored lines once the transaction has committed; a fenced attempt is counted as STALE.
  */
-export async function proposeState(sql: Sql, p: Proposal): Promise<StateProposalResponse | null> {
+export async function proposeState(sql: Sql, metrics: ApiMetrics | null, p: Proposal): Promise<StateProposalResponse | null> {
   // Assigned in the transaction; the cast keeps TypeScript from narrowing `judged` to null for good.
   let judged = null as JudgedStatus | null;
   let stored = 0;
@@ -128,7 +128,6 @@ export async function proposeState(sql: Sql, p: Proposal): Promise<StateProposal
     judged = 'STALE';
     throw new ApiError('stale_attempt', reason);
   };
-  const metrics = metricsOf(sql);
   let response: StateProposalResponse | null;
   try {
     response = await sql.begin(async (tx) => {
@@ -202,7 +201,7 @@ export const NOT_HELD: BatchItemError = { status: 404, code: 'not_found', detail
  * answered 404 like a missing one, a stale attempt 409, each on its own item; the rest still apply.
  * A repeated transition id replays its first answer even after the run has left the worker.
  */
-export async function proposeStates(sql: Sql, batch: BatchProposal): Promise<BatchAnswer[]> {
+export async function proposeStates(sql: Sql, metrics: ApiMetrics | null, batch: BatchProposal): Promise<BatchAnswer[]> {
   // Counted once the transaction has committed, as for a single proposal.
   const judged: { to: StateType; status: JudgedStatus }[] = [];
   const result = await sql.begin(async (tx) => {
@@ -232,7 +231,6 @@ export async function proposeStates(sql: Sql, batch: BatchProposal): Promise<Bat
     await applyStateChanges(tx, changes);
     return answers;
   });
-  const metrics = metricsOf(sql);
   for (const { to, status } of judged) metrics?.proposalJudged(to, status);
   return result;
 }
