@@ -31,6 +31,9 @@ export type CallInput<N extends RouteName> = (Routes[N] extends { params: infer 
 
 export type CallOutput<N extends RouteName> = Infer<Routes[N]['response']>;
 
+/** What locates a route without calling it: its path parameters and query. */
+export type RouteUrlInput<N extends RouteName> = Pick<CallInput<N>, 'params' | 'query'>;
+
 export interface CallOptions {
   signal?: AbortSignal;
   /** Overrides the client's timeout for this call (long-polls add their wait). */
@@ -212,7 +215,7 @@ export class ClientCore {
    * The absolute URL of a route with its parameters and query: for what is not one JSON call, such
    * as an event stream or a download link. A missing path parameter throws a TypeError.
    */
-  url<N extends RouteName>(name: N, input: Omit<CallInput<N>, 'body' | 'headers'>): string {
+  url<N extends RouteName>(name: N, input: RouteUrlInput<N>): string {
     const raw = input as RawInput;
     return `${this.baseUrl}/api/v1${buildPath(routes[name].path, raw.params)}${buildQuery(raw.query)}`;
   }
