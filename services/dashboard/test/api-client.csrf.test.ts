@@ -1,7 +1,8 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { CSRF_HEADER } from '@outpost/sdk/contracts';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { ApiClient, CSRF_HEADER } from '../src/api/client.js';
+import { ApiClient } from '../src/api/client.js';
 
 const CSRF = 'csrf-token-1234';
 const POOL = {
@@ -148,9 +149,28 @@ describe('dashboard API client', () => {
   });
 
   it('encodes path parameters and skips empty query values', async () => {
-    await client().call('flowRunsList', { query: { limit: 10, state: 'FAILED,CRASHED', tag: undefined, cursor: 'a b/c' } });
+    await client().call('flowRunsList', {
+      query: { limit: 10, state: 'FAILED,CRASHED', tag: undefined, flow: '', cursor: 'a b/c' },
+    });
     expect(seen[0]?.url).toBe('/api/v1/flow-runs?limit=10&state=FAILED%2CCRASHED&cursor=a+b%2Fc');
     await client().call('flowRunsGet', { params: { id: '../../x' } });
     expect(seen[1]?.url).toBe('/api/v1/flow-runs/..%2F..%2Fx');
+  });
+
+  it('ends a call whose page was left as a network error, sending nothing and no one to sign in', async () => {
+    let redirects = 0;
+    const left = new AbortController();
+    left.abort();
+    const result = await client({ onUnauthenticated: () => redirects++ }).call('poolsList', { signal: left.signal });
+    expect(result).toMatchObject({ ok: false, kind: 'network_error' });
+    expect(seen).toEqual([]);
+    expect(redirects).toBe(0);
+  });
+
+  it('builds the URLs of routes that are not one JSON call from the route table', () => {
+    expect(client().url('flowRunsEvents', {})).toBe(`${baseUrl}/api/v1/flow-runs/events`);
+    expect(client().url('auditLogExport', { query: { action: 'membersAdd', objectId: '' } })).toBe(
+      `${baseUrl}/api/v1/audit-log/export?action=membersAdd`,
+    );
   });
 });

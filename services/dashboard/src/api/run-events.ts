@@ -1,5 +1,4 @@
-import type { FlowRun } from '@outpost/sdk/contracts';
-import { FlowRunEvent } from './extra-contracts.js';
+import { type FlowRun, FlowRunEvent } from '@outpost/sdk/contracts';
 
 export type LiveStatus = 'connecting' | 'live' | 'polling' | 'stopped';
 

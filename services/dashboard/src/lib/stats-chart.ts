@@ -1,5 +1,4 @@
-import type { StateType } from '@outpost/sdk/contracts';
-import type { StateCounts } from '../api/extra-contracts.js';
+import type { StateCounts, StateType } from '@outpost/sdk/contracts';
 
 /** Stack order, bottom to top: outcomes first, then what is still in flight. */
 export const STACK_ORDER: readonly StateType[] = [

@@ -1,6 +1,6 @@
 import type { AuditEntry } from '@outpost/sdk/contracts';
 import { type FormEvent, useCallback, useEffect, useRef, useState } from 'react';
-import { buildQuery, describeFailure } from '../api/client.js';
+import { describeFailure } from '../api/client.js';
 import { api } from '../api/instance.js';
 import { Empty, Notice } from '../components/notice.js';
 import {
@@ -62,7 +62,7 @@ export function AuditLogSection() {
     setApplied(form);
   };
   const set = <K extends keyof AuditFilterForm>(key: K, value: AuditFilterForm[K]) => setForm((f) => ({ ...f, [key]: value }));
-  const exportHref = api.url(`/audit-log/export${buildQuery(auditQuery(applied) as Record<string, unknown>)}`);
+  const exportHref = api.url('auditLogExport', { query: auditQuery(applied) });
 
   return (
     <section className="panel" aria-label="Audit log">

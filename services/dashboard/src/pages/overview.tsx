@@ -1,5 +1,5 @@
+import type { StatsOverviewResponse, StatsWindow } from '@outpost/sdk/contracts';
 import { useState } from 'react';
-import type { StatsOverviewResponse, StatsWindow } from '../api/extra-contracts.js';
 import { api } from '../api/instance.js';
 import { Empty, Notice } from '../components/notice.js';
 import { useNow } from '../hooks/use-now.js';

@@ -1,7 +1,6 @@
 import { type Artifact, type FlowRun, isTerminal, type StateHistoryResponse } from '@outpost/sdk/contracts';
 import { type ReactNode, useCallback, useEffect, useRef, useState } from 'react';
 import { describeFailure } from '../api/client.js';
-import { RUN_EVENTS_PATH } from '../api/endpoints.js';
 import { api } from '../api/instance.js';
 import { subscribeRunEvents } from '../api/run-events.js';
 import { JsonView } from '../components/json-view.js';
@@ -83,7 +82,7 @@ export function RunDetailPage({ id }: { id: string }) {
   useEffect(
     () =>
       subscribeRunEvents({
-        url: api.url(RUN_EVENTS_PATH),
+        url: api.url('flowRunsEvents', {}),
         onRun: (changed) => {
           // A child's change re-reads the page too, so its badge in the child-run list follows it.
           if (changed.id !== id && changed.parentFlowRunId !== id) return;

@@ -1,5 +1,4 @@
-import { DEFAULT_STATE_NAME } from '@outpost/sdk/contracts';
-import type { StatsOverviewResponse } from '../api/extra-contracts.js';
+import { DEFAULT_STATE_NAME, type StatsOverviewResponse } from '@outpost/sdk/contracts';
 import { STACK_ORDER, stackedBars } from '../lib/stats-chart.js';
 
 const WIDTH = 960;

@@ -1,7 +1,6 @@
 import type { FlowRun } from '@outpost/sdk/contracts';
 import { useCallback, useEffect, useMemo, useReducer, useRef, useState } from 'react';
 import { describeFailure } from '../api/client.js';
-import { RUN_EVENTS_PATH } from '../api/endpoints.js';
 import { api } from '../api/instance.js';
 import { type LiveStatus, subscribeRunEvents } from '../api/run-events.js';
 import { LiveIndicator } from '../components/live-indicator.js';
@@ -53,7 +52,7 @@ export function RunsPage({ search }: { search: URLSearchParams }) {
   useEffect(
     () =>
       subscribeRunEvents({
-        url: api.url(RUN_EVENTS_PATH),
+        url: api.url('flowRunsEvents', {}),
         onStatus: setLive,
         onRun: (run: FlowRun) => {
           dispatch({ type: 'upsert', run, matches: runMatches(run, filtersRef.current, Date.now()) });
