@@ -19,6 +19,7 @@ import { createHttpServer } from './http/http-server.js';
 import { RateLimiter, type RateLimitSettings } from './http/rate-limit.js';
 import { type HttpLimits, resolveHttpLimits } from './http/server-limits.js';
 import { createLogger, type Logger } from './logger.js';
+import type { BackgroundLoop } from './loops/elected-loop.js';
 import { LateRunsLoop, type LateRunsOptions } from './loops/late-runs.js';
 import { LeaseExpiryLoop, type LeaseExpiryOptions } from './loops/lease-expiry.js';
 import { RetentionLoop, type RetentionOptions } from './loops/retention.js';
@@ -217,34 +218,24 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     };
     const app = createApp(deps);
 
-    const loop =
+    // The background loops: each elects one leader across replicas, so every replica starts them all.
+    const loops: BackgroundLoop[] =
       options.loops === false
-        ? null
-        : new LeaseExpiryLoop(sql, databaseUrl, logger, {
-            leaseSeconds,
-            ...options.leaseExpiry,
-            graceSeconds: leaseGraceSeconds,
-            metrics,
-          });
-    if (loop) {
+        ? []
+        : [
+            new LeaseExpiryLoop(sql, databaseUrl, logger, {
+              leaseSeconds,
+              ...options.leaseExpiry,
+              graceSeconds: leaseGraceSeconds,
+              metrics,
+            }),
+            new SchedulerLoop(sql, databaseUrl, logger, options.scheduler),
+            new LateRunsLoop(sql, databaseUrl, logger, { ...options.lateRuns, metrics }),
+            new RetentionLoop(sql, databaseUrl, logger, options.retention),
+          ];
+    for (const loop of loops) {
       cleanups.push(() => loop.stop());
       loop.start();
-    }
-    const scheduler = options.loops === false ? null : new SchedulerLoop(sql, databaseUrl, logger, options.scheduler);
-    if (scheduler) {
-      cleanups.push(() => scheduler.stop());
-      scheduler.start();
-    }
-    const lateRuns =
-      options.loops === false ? null : new LateRunsLoop(sql, databaseUrl, logger, { ...options.lateRuns, metrics });
-    if (lateRuns) {
-      cleanups.push(() => lateRuns.stop());
-      lateRuns.start();
-    }
-    const retention = options.loops === false ? null : new RetentionLoop(sql, databaseUrl, logger, options.retention);
-    if (retention) {
-      cleanups.push(() => retention.stop());
-      retention.start();
     }
 
     const server = createHttpServer(app.fetch, httpLimits, logger);

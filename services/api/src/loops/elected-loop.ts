@@ -1,6 +1,13 @@
 import type { Logger } from '../logger.js';
 import { LeaderLock } from './leader-lock.js';
 
+/** What the server starts and stops: every loop under `loops/`, listed once in `startServer`. */
+export interface BackgroundLoop {
+  start(): void;
+  /** Waits for a pass under way, then lets another replica lead. */
+  stop(): Promise<void>;
+}
+
 export interface ElectedLoopOptions {
   /** Names the loop's advisory lock and its logs; one runner per name across replicas. */
   name: string;
@@ -18,7 +25,7 @@ export interface ElectedLoopOptions {
  * two rounds never overlap, sooner after a round that found work. A failing round is logged and
  * retried at the idle interval; nothing it throws escapes.
  */
-export class ElectedLoop {
+export class ElectedLoop implements BackgroundLoop {
   readonly #leader: LeaderLock;
   #timer: NodeJS.Timeout | null = null;
   #running: Promise<void> | null = null;

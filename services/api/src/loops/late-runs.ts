@@ -5,7 +5,7 @@ import type { Logger } from '../logger.js';
 import type { ApiMetrics } from '../metrics/api-metrics.js';
 import { LATE } from '../orchestration/decisions.js';
 import { proposeState } from '../runs/propose-state.js';
-import { ElectedLoop } from './elected-loop.js';
+import { type BackgroundLoop, ElectedLoop } from './elected-loop.js';
 
 export interface LateRunsOptions {
   /** A due run not claimed this many seconds after its scheduled time is Late. @default 15 */
@@ -38,7 +38,7 @@ interface LateCandidate {
  * already Late is accepted unchanged with no new history, so ticks are idempotent and two replicas
  * running one at once still record one Late per run. Only the database clock decides lateness.
  */
-export class LateRunsLoop {
+export class LateRunsLoop implements BackgroundLoop {
   readonly #loop: ElectedLoop;
   readonly #lateAfterSeconds: number;
   readonly #batchSize: number;

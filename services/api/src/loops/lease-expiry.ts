@@ -6,7 +6,7 @@ import { ApiError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { ApiMetrics } from '../metrics/api-metrics.js';
 import { proposeState } from '../runs/propose-state.js';
-import { ElectedLoop } from './elected-loop.js';
+import { type BackgroundLoop, ElectedLoop } from './elected-loop.js';
 
 export interface LeaseExpiryOptions {
   /** Delay after a tick that found work. @default 200 */
@@ -53,7 +53,7 @@ function expiryState(stateType: StateType): ProposedState {
  * clock decides expiry. One replica at a time runs it (advisory-lock leader); tick() itself is
  * idempotent and safe to run concurrently, since each run is re-checked under its row lock.
  */
-export class LeaseExpiryLoop {
+export class LeaseExpiryLoop implements BackgroundLoop {
   readonly #loop: ElectedLoop;
   readonly #batchSize: number;
 

@@ -1,7 +1,7 @@
 import type { Sql } from '../db/client.js';
 import { pruneLogBatch, pruneSignInArtefacts, readLogMark, workspaceIds } from '../db/retention.js';
 import type { Logger } from '../logger.js';
-import { ElectedLoop } from './elected-loop.js';
+import { type BackgroundLoop, ElectedLoop } from './elected-loop.js';
 
 export interface RetentionOptions {
   /** Days a run's log lines are kept after the run ended; null keeps them forever. @default null */
@@ -31,7 +31,7 @@ export interface RetentionOptions {
  * WAL stay short; a pass that deleted something is followed by another soon after, until there is
  * nothing left, and a stop is honoured between statements.
  */
-export class RetentionLoop {
+export class RetentionLoop implements BackgroundLoop {
   readonly #loop: ElectedLoop;
   readonly #days: number | null;
   readonly #graceSeconds: number;

@@ -4,7 +4,7 @@ import { definitionOf } from '../db/schedules.js';
 import type { Logger } from '../logger.js';
 import { DEFAULT_FILL_BOUNDS, type FillBounds, planFill } from '../scheduling/fill-plan.js';
 import { TimelineCache } from '../scheduling/timeline.js';
-import { ElectedLoop } from './elected-loop.js';
+import { type BackgroundLoop, ElectedLoop } from './elected-loop.js';
 
 export interface SchedulerOptions {
   /** Delay after a pass that created runs. @default 1000 */
@@ -38,7 +38,7 @@ function compactTime(at: Date): string {
  * the per-pass timeline cache walks a cron shared by many schedules once. One replica at a time
  * runs the loop (advisory-lock leader), and tick() is still safe to run concurrently.
  */
-export class SchedulerLoop {
+export class SchedulerLoop implements BackgroundLoop {
   readonly #loop: ElectedLoop;
   readonly #batchSize: number;
   readonly #bounds: FillBounds;
