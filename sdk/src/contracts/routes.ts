@@ -222,7 +222,7 @@ export const routes = {
     method: 'GET',
     path: '/whoami',
     summary: 'The caller and its workspace',
-    access: { roles: ['owner', 'admin', 'developer', 'runner', 'viewer', 'worker'], runToken: false },
+    access: { roles: EVERYONE, runToken: false },
     response: WhoAmIResponse,
   }),
   apiKeysCreate: route({
