@@ -108,7 +108,8 @@ import {
 
 /**
  * Who may call a route: API keys with one of `roles`, and — where `runToken` is set — a run token,
- * which may only act on the run named by the path's `id` (or `runId`).
+ * which may only act on the run named by the path's `id` (or `runId`). The other flags each name
+ * another kind of caller; a route sets at most one of `anonymous`, `person`, `anyCredential` and `operator`.
  */
 export interface RouteAccess {
   roles: readonly Role[];
@@ -118,38 +119,85 @@ export interface RouteAccess {
    * late log lines (spooled while the API was away) are history and belong to their attempt.
    */
   workerHistory?: boolean;
-  /** Reachable without any credential (signing in and out); `roles` is then empty. */
+  /** Reachable without any credential (signing in and out, public documents); `roles` is then empty. */
   anonymous?: boolean;
   /**
    * Only for a person's own session (password or single sign-on), whatever their role: the route
    * acts on the signed-in account itself, so API keys and run tokens, which have none, are refused.
    */
   person?: boolean;
+  /**
+   * Any valid credential of any role, run tokens included: the route tells nothing of a workspace
+   * (the API's own description), so there is no role to check and no object to scope.
+   */
+  anyCredential?: boolean;
+  /**
+   * Only the operator's OUTPOST_METRICS_TOKEN, as a bearer token: the route spans every workspace,
+   * so every workspace credential is refused. Without a configured token the route does not exist.
+   */
+  operator?: boolean;
+  /**
+   * An anonymous route that still reads the session cookie it is sent: a live session is checked
+   * (origin and CSRF) and counted as its caller; one that has ended counts as a failed authentication.
+   */
+  optionalSession?: boolean;
+  /** An anonymous route a page on another site must not call on a browser's behalf (its origin is checked). */
+  sameOrigin?: boolean;
 }
+
+/**
+ * What a request without a credential is counted against before anything else: the client
+ * address's anonymous allowance, or its allowance for the public key set. Routes that take a
+ * credential are counted against the credential's own (and its workspace's) allowance instead.
+ */
+export type RateClass = 'address' | 'key-set';
 
 export interface RouteDef {
   method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
-  /** Hono-style path under /api/v1, e.g. `/flow-runs/:id`. */
+  /** Hono-style path under /api/v1 (or under the server's root, with `root`), e.g. `/flow-runs/:id`. */
   path: string;
+  /** The path is from the server's root rather than under /api/v1: where a scraper looks for it. */
+  root?: boolean;
   summary: string;
   access: RouteAccess;
+  /** Counted per client address before anything else; see RateClass. */
+  rate?: RateClass;
   params?: z.ZodObject;
   query?: z.ZodType;
   body?: z.ZodType;
+  /** The largest request body taken, in bytes; 1 MiB unless set. */
+  maxBodyBytes?: number;
   response: z.ZodType;
   /** HTTP status of a success; 200 unless set. */
-  status?: 200 | 201 | 202 | 204;
+  status?: 200 | 201 | 202 | 204 | 302;
   /** Request headers the route reads (documented in OpenAPI). */
   headers?: readonly string[];
   /** The response is this stream of events, each one's data matching `response`, instead of one JSON body. */
   stream?: 'text/event-stream' | 'application/x-ndjson';
+  /**
+   * A success that is not one `application/json` body: a JSON document of another media type, a
+   * text document (`response` is then a string), or a redirect (to its Location, without a body).
+   */
+  produces?: 'application/jwk-set+json' | 'text/plain' | 'redirect';
+  /** The Cache-Control of a success (a sign-in's cookies, a public document's lifetime). */
+  cacheControl?: 'no-store' | 'public, max-age=300';
+  /**
+   * The handler notes the route's audit entries itself instead of the caller being noted for every
+   * mutation: who acts is known only once it ran (signing in), or what changes belongs to another
+   * workspace than the caller's (accepting an invitation).
+   */
+  audit?: 'handler';
 }
-
 const READERS = ['owner', 'admin', 'developer', 'runner', 'viewer'] as const;
 const RUNNERS = ['owner', 'admin', 'developer', 'runner'] as const;
 const DEVELOPERS = ['owner', 'admin', 'developer'] as const;
 const ADMINS = ['owner', 'admin'] as const;
 const WORKERS = ['owner', 'admin', 'worker'] as const;
+
+const EVERYONE = [...READERS, 'worker'] as const;
+const MiB = 1024 * 1024;
+/** Log batches carry up to 1,000 lines of 32 KiB. */
+const LOG_BATCH_BYTES = 5 * MiB;
 
 const IdParam = z.strictObject({ id: Id });
 const PoolParam = z.strictObject({ pool: Name });
@@ -157,6 +205,12 @@ const PoolQueueParam = z.strictObject({ pool: Name, queue: Name });
 const DeploymentNameParam = z.strictObject({ flow: Name, name: Name });
 const TagParam = z.strictObject({ tag: Tag });
 export const NoContent = z.null();
+/** A query string a route does not read: taken as it comes, as a browser or scraper may add to it. */
+const AnyQuery = z.looseObject({});
+/** One query value as a browser sends it; a repeated key is taken at its first value. */
+const QueryText = z.union([z.string(), z.array(z.string())]).optional();
+const OpenApiDocument = z.looseObject({ openapi: z.string(), paths: z.record(z.string(), z.unknown()) });
+const JsonWebKeySet = z.object({ keys: z.array(z.looseObject({ kty: z.string(), kid: z.string() })) });
 
 function route<const T extends RouteDef>(def: T): T {
   return def;
@@ -168,7 +222,7 @@ export const routes = {
     method: 'GET',
     path: '/whoami',
     summary: 'The caller and its workspace',
-    access: { roles: ['owner', 'admin', 'developer', 'runner', 'viewer', 'worker'], runToken: false },
+    access: { roles: EVERYONE, runToken: false },
     response: WhoAmIResponse,
   }),
   apiKeysCreate: route({
@@ -360,6 +414,7 @@ export const routes = {
     params: PoolParam,
     body: LogBatchManyRequest,
     response: LogBatchManyResponse,
+    maxBodyBytes: LOG_BATCH_BYTES,
   }),
   flowRunsList: route({
     method: 'GET',
@@ -385,6 +440,7 @@ export const routes = {
     params: IdParam,
     body: StateProposalRequest,
     response: StateProposalResponse,
+    maxBodyBytes: LOG_BATCH_BYTES,
   }),
   flowRunsStates: route({
     method: 'GET',
@@ -455,6 +511,7 @@ export const routes = {
     params: IdParam,
     body: LogBatchRequest,
     response: LogBatchResponse,
+    maxBodyBytes: LOG_BATCH_BYTES,
   }),
   logsRead: route({
     method: 'GET',
@@ -515,18 +572,23 @@ export const routes = {
     method: 'POST',
     path: '/auth/session',
     summary: 'Sign in with a one-time sign-in token or an API key; sets the session and CSRF cookies',
-    access: { roles: [], anonymous: true },
+    access: { roles: [], anonymous: true, sameOrigin: true },
     body: AuthSessionCreateRequest,
     response: AuthSessionCreateResponse,
+    rate: 'address',
+    cacheControl: 'no-store',
+    audit: 'handler',
   }),
   authSessionDelete: route({
     method: 'DELETE',
     path: '/auth/session',
     summary: 'Sign out: revoke the session and clear its cookies',
-    access: { roles: [], anonymous: true },
+    access: { roles: [], anonymous: true, optionalSession: true },
     response: AuthSessionDeleteResponse,
     status: 204,
     headers: ['x-outpost-csrf'],
+    cacheControl: 'no-store',
+    audit: 'handler',
   }),
   flowRunsEvents: route({
     method: 'GET',
@@ -678,27 +740,34 @@ export const routes = {
     method: 'POST',
     path: '/auth/password',
     summary: 'Sign in with email and password; sets the session and CSRF cookies (rate-limited per account and address)',
-    access: { roles: [], anonymous: true },
+    access: { roles: [], anonymous: true, sameOrigin: true },
     body: PasswordSignInRequest,
     response: AuthSessionCreateResponse,
+    rate: 'address',
+    cacheControl: 'no-store',
+    audit: 'handler',
   }),
   authPasswordChange: route({
     method: 'POST',
     path: '/auth/password/change',
     summary: 'Change a password with the current one; ends every session of the account',
-    access: { roles: [], anonymous: true },
+    access: { roles: [], anonymous: true, sameOrigin: true },
     body: PasswordChangeRequest,
     response: NoContent,
     status: 204,
+    rate: 'address',
+    audit: 'handler',
   }),
   authPasswordSetup: route({
     method: 'POST',
     path: '/auth/password/setup',
     summary: 'Set a password with a one-time setup token; ends every session of the account',
-    access: { roles: [], anonymous: true },
+    access: { roles: [], anonymous: true, sameOrigin: true },
     body: PasswordSetupRequest,
     response: NoContent,
     status: 204,
+    rate: 'address',
+    audit: 'handler',
   }),
   membersList: route({
     method: 'GET',
@@ -748,9 +817,12 @@ export const routes = {
     method: 'POST',
     path: '/auth/email/confirm',
     summary: 'Use an emailed link: verify the address (choosing a password if needed) and accept the invitation it came with',
-    access: { roles: [], anonymous: true },
+    access: { roles: [], anonymous: true, sameOrigin: true },
     body: EmailConfirmRequest,
     response: EmailConfirmResponse,
+    rate: 'address',
+    cacheControl: 'no-store',
+    audit: 'handler',
   }),
   accountInvitationsList: route({
     method: 'GET',
@@ -758,6 +830,8 @@ export const routes = {
     summary: "The signed-in person's open invitations to other workspaces (once their address is verified)",
     access: { roles: READERS, person: true },
     response: InvitationListResponse,
+    cacheControl: 'no-store',
+    audit: 'handler',
   }),
   accountInvitationsAccept: route({
     method: 'POST',
@@ -766,6 +840,8 @@ export const routes = {
     access: { roles: READERS, person: true },
     params: InvitationParams,
     response: InvitationAcceptResponse,
+    cacheControl: 'no-store',
+    audit: 'handler',
   }),
   accountVerificationSend: route({
     method: 'POST',
@@ -774,6 +850,8 @@ export const routes = {
     access: { roles: READERS, person: true },
     response: VerificationSendResponse,
     status: 202,
+    cacheControl: 'no-store',
+    audit: 'handler',
   }),
   oidcConfigGet: route({
     method: 'GET',
@@ -814,6 +892,67 @@ export const routes = {
     query: AuditExportQuery,
     response: AuditEntry,
     stream: 'application/x-ndjson',
+    cacheControl: 'no-store',
+  }),
+  // ---- documents and browser redirects: the API's description, public keys, metrics, single sign-on ----
+  openApiDocument: route({
+    method: 'GET',
+    path: '/openapi.json',
+    summary: 'This OpenAPI document',
+    access: { roles: EVERYONE, runToken: true, anyCredential: true },
+    query: AnyQuery,
+    response: OpenApiDocument,
+  }),
+  jwks: route({
+    method: 'GET',
+    path: '/.well-known/jwks.json',
+    summary: 'The public keys run tokens are signed with: current, published ahead of signing, and recently retired',
+    access: { roles: [], anonymous: true },
+    rate: 'key-set',
+    query: AnyQuery,
+    response: JsonWebKeySet,
+    produces: 'application/jwk-set+json',
+    cacheControl: 'public, max-age=300',
+  }),
+  metrics: route({
+    method: 'GET',
+    path: '/metrics',
+    root: true,
+    summary: 'Prometheus metrics of the whole server; only with OUTPOST_METRICS_TOKEN, and only when one is configured',
+    access: { roles: [], operator: true },
+    query: AnyQuery,
+    response: z.string(),
+    produces: 'text/plain',
+    cacheControl: 'no-store',
+  }),
+  oidcSignInStart: route({
+    method: 'GET',
+    path: '/auth/oidc/:workspace/start',
+    summary:
+      "A browser's start of single sign-on: a redirect to the workspace's identity provider (a browser that cannot start lands on the sign-in page with the reason)",
+    access: { roles: [], anonymous: true },
+    rate: 'address',
+    params: z.strictObject({ workspace: z.string() }),
+    query: z.looseObject({ returnTo: QueryText.describe('Where in the dashboard to land once signed in') }),
+    response: NoContent,
+    status: 302,
+    produces: 'redirect',
+    cacheControl: 'no-store',
+    audit: 'handler',
+  }),
+  oidcSignInCallback: route({
+    method: 'GET',
+    path: '/auth/oidc/callback',
+    summary:
+      "The identity provider's redirect back: opens a session (setting its cookies) and lands on the dashboard, or on the sign-in page with the reason",
+    access: { roles: [], anonymous: true },
+    rate: 'address',
+    query: z.looseObject({ code: QueryText, state: QueryText, error: QueryText }),
+    response: NoContent,
+    status: 302,
+    produces: 'redirect',
+    cacheControl: 'no-store',
+    audit: 'handler',
   }),
 } as const satisfies Record<string, RouteDef>;
 

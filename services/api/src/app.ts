@@ -6,37 +6,23 @@ import { migrationsApplied } from './db/migrate.js';
 import { ApiError } from './errors.js';
 import { auditTrail } from './http/audit.js';
 import type { AppEnv } from './http/env.js';
-import { API_PREFIX, mountRoutes, routePatterns } from './http/mount-routes.js';
-import { openApiDocument } from './http/openapi.js';
+import { API_PREFIX, mountRoutes } from './http/mount-routes.js';
 import { handleError, problemResponse } from './http/problems.js';
 import { requestContext } from './http/request-context.js';
 import { requestMetrics } from './http/request-metrics.js';
 import { baseSecurityHeaders, isApiPath, serveDashboard } from './http/static.js';
-import { mountAccountRoutes } from './routes/account.js';
-import { mountAuditExport } from './routes/audit.js';
-import { mountAuthRoutes } from './routes/auth.js';
-import { mountRunEvents } from './routes/events.js';
-import { handlers } from './routes/index.js';
-import { JWKS_PATH, mountJwks } from './routes/jwks.js';
-import { METRICS_PATH, mountMetrics } from './routes/metrics.js';
-import { mountOidcBrowserRoutes } from './routes/sso.js';
-import { mountPasswordRoutes } from './routes/users.js';
+import { routeHandlers } from './routes/index.js';
 import { RunEventHub } from './runs/run-event-hub.js';
 
-/** Exact paths outside the route table; everything else is authenticated. */
-const EXTRA_ROUTES = [
+/** The only paths outside the route table: the probes, each matched exactly. */
+const PROBES = [
   { method: 'GET', pattern: /^\/healthz$/ },
   { method: 'GET', pattern: /^\/readyz$/ },
-  { method: 'GET', pattern: new RegExp(`^${API_PREFIX}/openapi\\.json$`) },
-  { method: 'GET', pattern: new RegExp(`^${JWKS_PATH.replaceAll('.', '\\.')}$`) },
 ];
 
 /** The HTTP API as a hono app: served by startServer, or called in tests with `app.request()`. */
 export function createApp(deps: AppDeps): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
-  const known = [...routePatterns(), ...EXTRA_ROUTES];
-  // Only when served: otherwise /metrics answers exactly as an unknown path.
-  if (deps.metricsTokenDigest) known.push({ method: 'GET', pattern: new RegExp(`^${METRICS_PATH}$`) });
 
   app.use('*', requestContext(deps.logger));
   app.use('*', requestMetrics(deps.metrics));
@@ -62,23 +48,9 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     return c.json({ status: 'ready' });
   });
 
-  app.get(`${API_PREFIX}/openapi.json`, async (c) => {
-    await authenticateCounted(c, deps);
-    return c.json(openApiDocument());
-  });
-
-  // Before the table routes: the stream's path would otherwise reach `/flow-runs/:id`.
   const runEvents = new RunEventHub(deps.sql, deps.notifier, deps.logger);
   deps.shutdown.addEventListener('abort', () => runEvents.close(), { once: true });
-  mountAuthRoutes(app, deps);
-  mountPasswordRoutes(app, deps);
-  mountAccountRoutes(app, deps);
-  mountOidcBrowserRoutes(app, deps);
-  mountJwks(app, deps);
-  mountMetrics(app, deps);
-  mountAuditExport(app, deps);
-  mountRunEvents(app, deps, runEvents);
-  mountRoutes(app, deps, handlers);
+  const known = [...mountRoutes(app, deps, routeHandlers({ runEvents })), ...PROBES];
   // Last of all GET routes: the dashboard answers every GET outside /api that nothing above answered.
   app.get('*', serveDashboard(deps.dashboardDir === undefined ? dashboardDir : deps.dashboardDir));
 

@@ -81,7 +81,14 @@ const PARAMS: Record<string, string> = {
 
 const entries = Object.entries(routes) as [RouteName, RouteDef][];
 const withBody = entries.filter(([, r]) => r.body);
-const withQuery = entries.filter(([, r]) => r.query);
+/** A query schema that keeps keys it does not name: the route reads no query of its own, or takes a browser's as it comes. */
+function takesAnyQuery(route: RouteDef): boolean {
+  const def = (route.query as unknown as { _zod?: { def?: { catchall?: { _zod: { def: { type: string } } } } } } | undefined)
+    ?._zod?.def;
+  return def?.catchall?._zod.def.type === 'unknown';
+}
+const withAnyQuery = entries.filter(([, r]) => takesAnyQuery(r));
+const withQuery = entries.filter(([, r]) => r.query && !takesAnyQuery(r));
 const withoutQuery = entries.filter(([, r]) => !r.query);
 
 function pathOf(route: RouteDef): string {
@@ -284,6 +291,12 @@ describe.each(withQuery)('%s query', (_name, route) => {
     expect(paths(await call(`cursor=${'x'.repeat(600)}`))).toEqual(['query.cursor']);
     expect(paths(await call('cursor=%E2%9C%93not-ours'))).toEqual(['query.cursor']);
   });
+});
+
+test('only documents and browser redirects take any query: every other route is strict about its own', () => {
+  expect(withAnyQuery.map(([name]) => name).sort()).toEqual(
+    ['jwks', 'metrics', 'oidcSignInCallback', 'oidcSignInStart', 'openApiDocument'].sort(),
+  );
 });
 
 test('routes without a query accept no query parameters', async () => {

@@ -2,12 +2,15 @@ import { request } from 'node:http';
 import { type RouteDef, routes } from '@outpost/sdk/contracts';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { isPublicPath, PUBLIC_PATHS } from '../src/auth/permissions.js';
+import { servedPath } from '../src/http/mount-routes.js';
 import { startTestServer, type TestServer } from '../src/testing.js';
+import { METRICS_TOKEN } from './metrics.support.js';
 
 let server: TestServer;
 
 beforeAll(async () => {
-  server = await startTestServer({ loops: false, dashboardDir: null });
+  // With a metrics token, so the operator's route is mounted and checked with the rest.
+  server = await startTestServer({ loops: false, dashboardDir: null, metricsToken: METRICS_TOKEN });
 });
 afterAll(async () => {
   await server?.close();
@@ -94,8 +97,15 @@ describe('path tricks never skip authentication', () => {
   test('every route of the table, with HEAD and OPTIONS too, is a 401 without a credential', async () => {
     for (const route of Object.values(routes) as RouteDef[]) {
       if (route.access.anonymous) continue;
-      const path = `/api/v1${route.path.replace(/:([A-Za-z]+)/g, (_, k: string) => (k === 'pool' ? 'default' : '00000000-0000-4000-8000-000000000000'))}`;
-      for (const method of [route.method, 'HEAD', 'OPTIONS']) {
+      const path = servedPath({
+        ...route,
+        path: route.path.replace(/:([A-Za-z]+)/g, (_, k: string) =>
+          k === 'pool' ? 'default' : '00000000-0000-4000-8000-000000000000',
+        ),
+      });
+      // Outside /api an unknown method is told apart (a 405 naming GET), as for any path there.
+      const methods = route.root ? [route.method, 'HEAD'] : [route.method, 'HEAD', 'OPTIONS'];
+      for (const method of methods) {
         const res = await raw(method, path);
         expect(res.status, `${method} ${path}`).toBe(401);
       }

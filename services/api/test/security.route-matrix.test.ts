@@ -1,7 +1,9 @@
 import { type Role, type RouteDef, type RouteName, routes } from '@outpost/sdk/contracts';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { isAudited } from '../src/http/audit.js';
-import { startTestServer, type TestServer } from '../src/testing.js';
+import { startTestServer, TestOidcProvider, type TestServer } from '../src/testing.js';
+import type { Reply } from './helpers.js';
+import { METRICS_TOKEN } from './metrics.support.js';
 import { type Caller, FIXTURES, routesWithoutFixture, Scene, send } from './security.fixtures.js';
 import { tally } from './security.tally.js';
 
@@ -15,25 +17,51 @@ const ROLES: Role[] = ['owner', 'admin', 'developer', 'runner', 'viewer', 'worke
 const ENTRIES = Object.entries(routes) as [RouteName, RouteDef][];
 
 let server: TestServer;
+let idp: TestOidcProvider;
 let scene: Scene;
 const callers = new Map<string, Caller>();
 
 beforeAll(async () => {
-  server = await startTestServer({ loops: false });
+  // The operator's route exists only with a metrics token; single sign-on goes to a provider of the suite's own.
+  server = await startTestServer({ loops: false, metricsToken: METRICS_TOKEN });
+  idp = await new TestOidcProvider().start();
+  idp.confidential = false;
   scene = await new Scene(server, await server.createWorkspace(), 'matrix').setUp();
+  scene.provider = idp;
   for (const role of ROLES) callers.set(role, await scene.caller(role));
   callers.set('run_token', { kind: 'run_token' });
 });
 afterAll(async () => {
   await server?.close();
+  await idp?.close();
 });
 
 function allowed(route: RouteDef, column: string): boolean {
   if (route.access.anonymous) return true;
   // A person's own routes act on the signed-in account: keys and run tokens have none.
   if (route.access.person) return false;
+  // The operator's route takes the metrics token alone.
+  if (route.access.operator) return false;
   if (column === 'run_token') return route.access.runToken === true;
   return route.access.roles.includes(column as Role);
+}
+
+/** A success of the route: its redirect, to anywhere but a page telling of a failure, or a 2xx. */
+function expectSuccess(route: RouteDef, res: Reply, label: string): void {
+  if (route.produces === 'redirect') {
+    expect(res.status, `${label}: ${res.text}`).toBe(302);
+    expect(res.headers.get('location'), label).not.toMatch(/[?&]error=/);
+    return;
+  }
+  expect(res.status, `${label}: ${res.text}`).toBeGreaterThanOrEqual(200);
+  expect(res.status, `${label}: ${res.text}`).toBeLessThan(300);
+}
+
+/** A refusal: a 403 for a credential of the wrong role or kind; the operator's route takes no workspace credential at all (401). */
+function expectRefusal(route: RouteDef, res: Reply, label: string): void {
+  const [status, code] = route.access.operator ? [401, 'unauthenticated'] : [403, 'forbidden'];
+  expect(res.status, `${label}: ${res.text}`).toBe(status);
+  expect(res.body.code).toBe(code);
 }
 
 test('every route of the table has a request fixture, so none escapes these checks', () => {
@@ -53,8 +81,7 @@ describe.each(ENTRIES)('%s', (name, route) => {
     const res = await send(server, route, { ...spec, bearer, session: undefined }, null);
     roleCases.add();
     if (allowed(route, column)) {
-      expect(res.status, `${name} as ${column}: ${res.text}`).toBeGreaterThanOrEqual(200);
-      expect(res.status, `${name} as ${column}: ${res.text}`).toBeLessThan(300);
+      expectSuccess(route, res, `${name} as ${column}`);
       // Anonymous routes are recorded under the account or session they act on (audit.log.test.ts).
       if (
         caller.kind === 'key' &&
@@ -66,8 +93,7 @@ describe.each(ENTRIES)('%s', (name, route) => {
         expect(row?.n, `${name} by ${column} is not in the audit log`).toBeGreaterThan(0);
       }
     } else {
-      expect(res.status, `${name} as ${column}: ${res.text}`).toBe(403);
-      expect(res.body.code).toBe('forbidden');
+      expectRefusal(route, res, `${name} as ${column}`);
     }
   });
 });
@@ -89,10 +115,21 @@ test('anonymous routes work without any credential, and every other route is a 4
     const spec = await FIXTURES[name](scene, { kind: 'anonymous' });
     const res = await send(server, route, { ...spec, bearer: undefined, session: undefined }, null);
     roleCases.add();
-    if (route.access.anonymous) expect(res.status, `${name}: ${res.text}`).toBeLessThan(300);
+    if (route.access.anonymous) expectSuccess(route, res, name);
     else {
       expect(res.status, name).toBe(401);
       expect(res.headers.get('www-authenticate')).toBe('Bearer');
     }
   }
+});
+
+test("the operator's routes answer the metrics token, which opens nothing else", async () => {
+  const operated = ENTRIES.filter(([, route]) => route.access.operator);
+  expect(operated.length).toBeGreaterThan(0);
+  for (const [name, route] of operated) {
+    const res = await send(server, route, await FIXTURES[name](scene, { kind: 'anonymous' }), METRICS_TOKEN);
+    expectSuccess(route, res, name);
+  }
+  const whoami = await send(server, routes.whoami, {}, METRICS_TOKEN);
+  expect(whoami.status).toBe(401);
 });

@@ -1,12 +1,14 @@
-import { type RouteDef, type RouteName, routes } from '@outpost/sdk/contracts';
-import type { Hono } from 'hono';
+import { type RouteDef, type RouteName, routes, SESSION_COOKIE } from '@outpost/sdk/contracts';
+import type { Context, Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { checkTarget } from '../auth/access.js';
-import { authorize, rateSubject } from '../auth/permissions.js';
-import { principalLogFields } from '../auth/principal.js';
+import { authenticateCounted, authorize, rateSubject, requestAddress } from '../auth/permissions.js';
+import { bearerToken, type Principal, principalLogFields } from '../auth/principal.js';
+import { authenticateSession, checkSameOrigin, isHttps, readCookie } from '../auth/sessions.js';
 import type { AppDeps } from '../context.js';
 import { ApiError } from '../errors.js';
-import type { Handler, HandlerContext, Handlers } from '../routes/types.js';
+import { carriesMetricsToken } from '../routes/metrics.js';
+import type { Handler, HandlerContext, Handlers, Recover, RouteHandler } from '../routes/types.js';
 import { type AuditNote, auditActor, collectIds, isAudited, noteAudit, paramIds, summarise } from './audit.js';
 import type { AppEnv } from './env.js';
 import { batchItems } from './rate-limit.js';
@@ -14,14 +16,28 @@ import { parseBody, parseParams, parseQuery } from './request-input.js';
 import { checkStorageLimits } from './storage-limits.js';
 
 export const API_PREFIX = '/api/v1';
-const MiB = 1024 * 1024;
+const DEFAULT_BODY_BYTES = 1024 * 1024;
 
-/** Routes that carry log lines: up to 1,000 of 32 KiB a request. */
-const CARRIES_LOGS: ReadonlySet<RouteName> = new Set(['logsWrite', 'poolRunsLogsWrite', 'flowRunsSetState']);
-
-/** Log batches may carry up to 1,000 lines of 32 KiB; everything else stays small. */
+/** The largest request body a route takes: what its entry says, 1 MiB otherwise. */
 export function maxBodyBytes(name: RouteName): number {
-  return CARRIES_LOGS.has(name) ? 5 * MiB : MiB;
+  const route: RouteDef = routes[name];
+  return route.maxBodyBytes ?? DEFAULT_BODY_BYTES;
+}
+
+/** The path a route is served at: under /api/v1, or from the root for a `root` route. */
+export function servedPath(route: RouteDef): string {
+  return route.root ? route.path : `${API_PREFIX}${route.path}`;
+}
+
+/** `/flow-runs/:id` → a regex over the full path, for telling 405 from 404. */
+export function pathPattern(path: string): RegExp {
+  const escaped = path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/:[A-Za-z]+/g, '[^/]+');
+  return new RegExp(`^${escaped}$`);
+}
+
+export interface MountedRoute {
+  method: string;
+  pattern: RegExp;
 }
 
 const tooLarge = (): never => {
@@ -29,81 +45,181 @@ const tooLarge = (): never => {
 };
 
 /**
- * Mounts every route of the contract table the same way: authenticate, count against the rate
- * limits and check the role (`authorize`), parse and validate params, query and body strictly,
- * check object-level access, call the handler, (in tests and development) check the response
- * against its contract, and note mutations for the audit log — refused ones included.
+ * Routes with fewer path parameters first: a literal segment outranks a parameter, so
+ * `/flow-runs/events` answers before `/flow-runs/:id` could take it for an id.
  */
-export function mountRoutes(app: Hono<AppEnv>, deps: AppDeps, handlers: Handlers): void {
-  for (const name of Object.keys(routes) as RouteName[]) {
-    const route: RouteDef = routes[name];
-    // Signing in and out, a person's own account and event streams are mounted by their own modules
-    // (routes/auth.ts, routes/users.ts, routes/account.ts, routes/events.ts).
-    if (route.access.anonymous || route.access.person || route.stream) continue;
-    const handler = (handlers as Record<string, unknown>)[name] as Handler<RouteName>;
-    const path = `${API_PREFIX}${route.path}`;
-    app.on(route.method, path, bodyLimit({ maxSize: maxBodyBytes(name), onError: tooLarge }), async (c) => {
-      // Assigned in the callback; the cast keeps TypeScript from narrowing it to null for good.
-      let audit = null as AuditNote | null;
-      const principal = await authorize(c, deps, route, (caller) => {
-        if (!isAudited(name, route.method, caller)) return;
-        audit = {
-          workspaceId: caller.workspaceId,
-          ...auditActor(caller),
-          action: name,
-          targetIds: {},
-          resultIds: {},
-          summary: {},
-        };
-        noteAudit(c, audit);
-      });
-      const logger = c.get('logger').child(principalLogFields(principal));
-      const params = parseParams(route, c.req.param() as Record<string, string>);
-      if (audit) audit.targetIds = paramIds(params);
-      const query = parseQuery(route, new URL(c.req.url));
-      const body = await parseBody(route, c.req);
-      // Work, not round trips: a batch is charged for what it carries.
-      deps.rateLimiter.chargeItems(rateSubject(principal), batchItems(body));
-      if (audit) {
-        audit.targetIds = { ...collectIds(body), ...audit.targetIds };
-        audit.summary = summarise(body);
-      }
-      checkStorageLimits(name, body);
-      await checkTarget(route, principal, params, body, deps.sql);
+function mountOrder(): RouteName[] {
+  const parameters = (name: RouteName) => (routes[name].path.match(/:/g) ?? []).length;
+  return (Object.keys(routes) as RouteName[]).sort((a, b) => parameters(a) - parameters(b));
+}
 
-      let status: number = route.status ?? 200;
-      const ctx: HandlerContext<RouteName> = {
-        params: params as never,
-        query: query as never,
-        body: body as never,
-        principal,
-        deps,
-        logger,
-        header: (h) => c.req.header(h),
-        signal: c.req.raw.signal,
-        status: (code) => {
-          status = code;
-        },
-      };
-      const result = await handler(ctx);
-      if (deps.validateResponses) {
-        const checked = route.response.safeParse(result);
-        if (!checked.success) {
-          logger.error({ route: name, issues: checked.error.issues }, 'response does not match its contract');
-          throw new Error(`response of ${name} does not match its contract`);
-        }
+/**
+ * Mounts every route of the contract table through one pipeline (`serve`), and returns what it
+ * mounted. The operator's route exists only on a server with a metrics token: without one its
+ * path answers as any unknown path does.
+ */
+export function mountRoutes(app: Hono<AppEnv>, deps: AppDeps, handlers: Handlers): MountedRoute[] {
+  const mounted: MountedRoute[] = [];
+  for (const name of mountOrder()) {
+    const route: RouteDef = routes[name];
+    if (route.access.operator && !deps.metricsTokenDigest) continue;
+    const handler = handlers[name] as RouteHandler<RouteName>;
+    const handle = typeof handler === 'function' ? handler : handler.handle;
+    const recover: Recover | null = typeof handler === 'function' ? null : handler.recover;
+    const path = servedPath(route);
+    app.on(route.method, path, bodyLimit({ maxSize: maxBodyBytes(name), onError: tooLarge }), async (c) => {
+      const cookies: string[] = [];
+      try {
+        return finish(route, await serve(c, deps, name, route, handle, cookies), cookies);
+      } catch (error) {
+        const recovered = recover?.(error, { url: new URL(c.req.url), header: (h) => c.req.header(h) });
+        if (!recovered) throw error;
+        return finish(route, recovered, []);
       }
-      if (audit) audit.resultIds = collectIds(result);
-      if (status === 204) return c.body(null, 204);
-      return c.json(result as object, status as 200);
     });
+    mounted.push({ method: route.method, pattern: pathPattern(path) });
+  }
+  return mounted;
+}
+
+/**
+ * One request of one route, every step taken from the route's entry: count it (`rate`), find the
+ * caller (`access`) and note it for the audit log, parse and validate params, query and body
+ * strictly, check the origin (`access.sameOrigin`), meter batches, scope objects to the caller,
+ * call the handler, check its answer against the contract (in tests and development) and send it.
+ */
+async function serve(
+  c: Context<AppEnv>,
+  deps: AppDeps,
+  name: RouteName,
+  route: RouteDef,
+  handle: Handler<RouteName>,
+  cookies: string[],
+): Promise<Response> {
+  const address = requestAddress(c, deps);
+  if (route.rate === 'address') deps.rateLimiter.checkAnonymous(address);
+  else if (route.rate === 'key-set') deps.rateLimiter.checkJwks(address);
+
+  // Assigned in the callback; the cast keeps TypeScript from narrowing it to null for good.
+  let audit = null as AuditNote | null;
+  const principal = await callerOf(c, deps, route, (caller) => {
+    if (route.audit === 'handler' || !isAudited(name, route.method, caller)) return;
+    audit = { workspaceId: caller.workspaceId, ...auditActor(caller), action: name, targetIds: {}, resultIds: {}, summary: {} };
+    noteAudit(c, audit);
+  });
+  const logger = principal ? c.get('logger').child(principalLogFields(principal)) : c.get('logger');
+  const params = parseParams(route, c.req.param() as Record<string, string>);
+  if (audit) audit.targetIds = paramIds(params);
+  const url = new URL(c.req.url);
+  const query = parseQuery(route, url);
+  const body = await parseBody(route, c.req);
+  // Checked once the input is known to be well-formed, so a malformed request is a 400 wherever it comes from.
+  if (route.access.sameOrigin) checkSameOrigin(c.req);
+  if (principal) {
+    // Work, not round trips: a batch is charged for what it carries.
+    deps.rateLimiter.chargeItems(rateSubject(principal), batchItems(body));
+  }
+  if (audit) {
+    audit.targetIds = { ...collectIds(body), ...audit.targetIds };
+    audit.summary = summarise(body);
+  }
+  checkStorageLimits(name, body);
+  if (principal && !route.access.anyCredential) await checkTarget(route, principal, params, body, deps.sql);
+
+  let status: number = route.status ?? 200;
+  const ctx: HandlerContext<RouteName> = {
+    params: params as never,
+    query: query as never,
+    body: body as never,
+    principal: principal as never,
+    deps,
+    logger,
+    url,
+    header: (h) => c.req.header(h),
+    address,
+    secure: isHttps(c.req),
+    signal: c.req.raw.signal,
+    status: (code) => {
+      status = code;
+    },
+    setCookies: (values) => {
+      cookies.push(...values);
+    },
+    audit: (note) => noteAudit(c, { action: name, ...note }),
+  };
+  const result = await handle(ctx);
+  if (result instanceof Response) return result;
+  if (deps.validateResponses) {
+    const checked = route.response.safeParse(result);
+    if (!checked.success) {
+      logger.error({ route: name, issues: checked.error.issues }, 'response does not match its contract');
+      throw new Error(`response of ${name} does not match its contract`);
+    }
+  }
+  if (audit) audit.resultIds = collectIds(result);
+  if (status === 204) return c.body(null, 204);
+  if (route.produces === 'application/jwk-set+json') {
+    return c.body(JSON.stringify(result), status as 200, { 'content-type': route.produces });
+  }
+  return c.json(result as object, status as 200);
+}
+
+/**
+ * The caller, by the route's access: none for an anonymous route (but the live session of one that
+ * reads it) or the operator's, the principal of any valid credential where any will do, and
+ * otherwise the principal `authorize` admits — counted against the rate limits in every case, and
+ * a failed authentication against the client address.
+ */
+async function callerOf(
+  c: Context<AppEnv>,
+  deps: AppDeps,
+  route: RouteDef,
+  onAuthenticated: (principal: Principal) => void,
+): Promise<Principal | null> {
+  const { access } = route;
+  if (access.operator) {
+    authenticateOperator(c, deps);
+    return null;
+  }
+  if (access.anonymous) return access.optionalSession ? liveSession(c, deps) : null;
+  if (access.anyCredential) return authenticateCounted(c, deps);
+  return authorize(c, deps, route, onAuthenticated);
+}
+
+/** The operator's metrics token, compared in constant time; anything else is a failed authentication. */
+function authenticateOperator(c: Context<AppEnv>, deps: AppDeps): void {
+  const offered = bearerToken(c.req.header('authorization'));
+  if (deps.metricsTokenDigest && offered !== undefined && carriesMetricsToken(offered, deps.metricsTokenDigest)) return;
+  deps.rateLimiter.checkAnonymous(requestAddress(c, deps));
+  throw new ApiError('unauthenticated', 'send the metrics token as "Authorization: Bearer <token>"', {
+    headers: { 'www-authenticate': 'Bearer' },
+  });
+}
+
+/**
+ * The session the cookie names, if it is live (origin and CSRF checked, as for any mutation) and
+ * counted against its allowance. A cookie that names no live session is a failed authentication:
+ * guessing session tokens here is throttled like anywhere else.
+ */
+async function liveSession(c: Context<AppEnv>, deps: AppDeps): Promise<Principal | null> {
+  const token = readCookie(c.req.header('cookie'), SESSION_COOKIE);
+  if (token === undefined) return null;
+  try {
+    const principal = await authenticateSession(deps.sql, c.req, token);
+    deps.rateLimiter.check(rateSubject(principal));
+    return principal;
+  } catch (error) {
+    if (!(error instanceof ApiError) || error.code !== 'unauthenticated') throw error;
+    deps.rateLimiter.checkAnonymous(requestAddress(c, deps));
+    return null;
   }
 }
 
-/** `/flow-runs/:id` → a regex over the full path, for telling 405 from 404. */
-export function routePatterns(): { pattern: RegExp; method: string }[] {
-  return Object.values(routes).map((route: RouteDef) => ({
-    method: route.method,
-    pattern: new RegExp(`^${API_PREFIX}${route.path.replace(/:[A-Za-z]+/g, '[^/]+')}$`),
-  }));
+/** The route's cookies and Cache-Control, on whatever the handler answered. */
+function finish(route: RouteDef, res: Response, cookies: readonly string[]): Response {
+  if (cookies.length === 0 && route.cacheControl === undefined) return res;
+  const answer = new Response(res.body, res);
+  for (const cookie of cookies) answer.headers.append('set-cookie', cookie);
+  if (route.cacheControl !== undefined) answer.headers.set('cache-control', route.cacheControl);
+  return answer;
 }

@@ -1,6 +1,6 @@
 import { Problem, type RouteDef, routes } from '@outpost/sdk/contracts';
 import { z } from 'zod';
-import { API_PREFIX } from './mount-routes.js';
+import { servedPath } from './mount-routes.js';
 
 type JsonSchema = Record<string, unknown>;
 
@@ -27,8 +27,24 @@ function parameters(schema: z.ZodType | undefined, location: 'path' | 'query'): 
 
 const problemContent = { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } };
 
+/** Who may call it, as OpenAPI says it: nobody in particular, the operator's token, or the API's credentials. */
+function security(route: RouteDef): JsonSchema {
+  if (route.access.anonymous) return { security: [] };
+  if (route.access.operator) return { security: [{ metrics: [] }] };
+  return {};
+}
+
+/** A success as OpenAPI says it: no body (204), a redirect, a stream (the schema of each event's data, each NDJSON line), or one document. */
+function success(route: RouteDef): JsonSchema {
+  if (route.produces === 'redirect') {
+    return { description: route.summary, headers: { location: { required: true, schema: { type: 'string' } } } };
+  }
+  if (route.status === 204) return { description: route.summary };
+  const type = route.stream ?? route.produces ?? 'application/json';
+  return { description: route.summary, content: { [type]: { schema: schemaOf(route.response, 'output') } } };
+}
+
 function operation(name: string, route: RouteDef): JsonSchema {
-  const status = String(route.status ?? 200);
   return {
     operationId: name,
     summary: route.summary,
@@ -38,20 +54,12 @@ function operation(name: string, route: RouteDef): JsonSchema {
       ...parameters(route.query, 'query'),
       ...(route.headers ?? []).map((header) => ({ name: header, in: 'header', required: false, schema: { type: 'string' } })),
     ],
-    ...(route.access.anonymous ? { security: [] } : {}),
+    ...security(route),
     ...(route.body
       ? { requestBody: { required: true, content: { 'application/json': { schema: schemaOf(route.body, 'input') } } } }
       : {}),
     responses: {
-      [status]: {
-        description: route.summary,
-        ...(status === '204'
-          ? {}
-          : {
-              // A stream's schema is that of each event's data (each line, for NDJSON).
-              content: { [route.stream ?? 'application/json']: { schema: schemaOf(route.response, 'output') } },
-            }),
-      },
+      [String(route.status ?? 200)]: success(route),
       default: { description: 'An RFC 9457 problem', content: problemContent },
     },
   };
@@ -64,7 +72,7 @@ export function openApiDocument(): JsonSchema {
   if (cached) return cached;
   const paths: Record<string, Record<string, JsonSchema>> = {};
   for (const [name, route] of Object.entries(routes) as [string, RouteDef][]) {
-    const path = `${API_PREFIX}${route.path.replace(/:([A-Za-z]+)/g, '{$1}')}`;
+    const path = servedPath(route).replace(/:([A-Za-z]+)/g, '{$1}');
     paths[path] ??= {};
     paths[path][route.method.toLowerCase()] = operation(name, route);
   }
@@ -81,6 +89,11 @@ export function openApiDocument(): JsonSchema {
           in: 'cookie',
           name: 'outpost_session',
           description: 'A browser session from POST /api/v1/auth/session; mutations also send x-outpost-csrf',
+        },
+        metrics: {
+          type: 'http',
+          scheme: 'bearer',
+          description: "The operator's OUTPOST_METRICS_TOKEN; without one configured the route does not exist",
         },
       },
       schemas: { Problem: schemaOf(Problem, 'output') },

@@ -1,79 +1,49 @@
-import { type RouteDef, routes } from '@outpost/sdk/contracts';
-import type { Context, Hono } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
 import { acceptInvitation, listInvitations, sendVerification } from '../auth/account.js';
-import { authorize } from '../auth/permissions.js';
 import type { Principal } from '../auth/principal.js';
-import type { AppDeps } from '../context.js';
-import { ApiError } from '../errors.js';
-import { noteAudit } from '../http/audit.js';
-import type { AppEnv } from '../http/env.js';
-import { API_PREFIX } from '../http/mount-routes.js';
-import { parseBody, parseParams, parseQuery } from '../http/request-input.js';
+import type { Handlers } from './types.js';
 
-const tooLarge = (): never => {
-  throw new ApiError('payload_too_large', 'the request body is too large');
-};
-
-type Person = { userId: string; principal: Principal };
-
-/**
- * Mounts one of the person's own routes: the same gate as every route (`authorize`, which admits a
- * person's session only), strict input, and the answer checked against its contract in tests.
- * They are audited here rather than by mountRoutes, because what they change belongs to another
- * workspace than the session's: accepting an invitation is recorded in the workspace that invited,
- * and nothing of it in the session's (whose admins have no business knowing who else invited the person).
- */
-function mountPersonRoute(
-  app: Hono<AppEnv>,
-  deps: AppDeps,
-  route: RouteDef,
-  handle: (c: Context<AppEnv>, person: Person, params: Record<string, unknown>) => Promise<unknown>,
-): void {
-  app.on(route.method, `${API_PREFIX}${route.path}`, bodyLimit({ maxSize: 1024 * 1024, onError: tooLarge }), async (c) => {
-    const principal = await authorize(c, deps, route);
-    const userId = principal.kind === 'session' ? principal.userId : null;
-    if (!userId) throw new Error('authorize admitted a caller without an account to a person route');
-    const params = parseParams(route, c.req.param() as Record<string, string>);
-    parseQuery(route, new URL(c.req.url));
-    await parseBody(route, c.req);
-    const result = await handle(c, { userId, principal }, params);
-    if (deps.validateResponses) route.response.parse(result);
-    c.header('cache-control', 'no-store');
-    return c.json(result as object, (route.status ?? 200) as 200);
-  });
+/** The account of a person's session; the route's access (`person`) admits no other caller. */
+function personOf(principal: Principal): string {
+  if (principal.kind === 'session' && principal.userId) return principal.userId;
+  throw new Error('a caller without an account reached a person route');
 }
 
-export function mountAccountRoutes(app: Hono<AppEnv>, deps: AppDeps): void {
-  mountPersonRoute(app, deps, routes.accountInvitationsList, async (_c, { userId }) => listInvitations(deps, userId));
+/**
+ * A person's own account. Their entries say `audit: 'handler'`, because what they change belongs
+ * to another workspace than the session's: accepting an invitation is recorded in the workspace
+ * that invited, and nothing of it in the session's (whose admins have no business knowing who else
+ * invited the person).
+ */
+export const accountHandlers = {
+  accountInvitationsList: async ({ principal, deps }) => listInvitations(deps, personOf(principal)),
 
-  mountPersonRoute(app, deps, routes.accountInvitationsAccept, async (c, { userId }, params) => {
-    const workspaceId = params.workspaceId as string;
+  accountInvitationsAccept: async ({ params, principal, deps, logger, audit }) => {
+    const userId = personOf(principal);
+    const { workspaceId } = params;
     const accepted = await acceptInvitation(deps, userId, workspaceId);
-    noteAudit(c, {
+    audit({
       workspaceId,
       actorKind: 'user',
       actorId: userId,
-      action: 'accountInvitationsAccept',
       targetIds: { userId },
       resultIds: {},
       summary: { role: accepted.role },
     });
-    c.get('logger').info({ userId, workspaceId }, 'invitation accepted');
+    logger.info({ userId, workspaceId }, 'invitation accepted');
     return accepted;
-  });
+  },
 
-  mountPersonRoute(app, deps, routes.accountVerificationSend, async (c, { userId, principal }) => {
+  accountVerificationSend: async ({ principal, deps, audit }) => {
+    const userId = personOf(principal);
     const sent = await sendVerification(deps, userId);
-    noteAudit(c, {
+    audit({
       workspaceId: principal.workspaceId,
       actorKind: 'user',
       actorId: userId,
-      action: 'accountVerificationSend',
       targetIds: { userId },
       resultIds: {},
       summary: { email: sent.email },
     });
     return sent;
-  });
-}
+  },
+} satisfies Pick<Handlers, 'accountInvitationsList' | 'accountInvitationsAccept' | 'accountVerificationSend'>;

@@ -1,14 +1,8 @@
 import { type AuditEntry, type AuditExportQuery, routes } from '@outpost/sdk/contracts';
-import type { Hono } from 'hono';
 import { z } from 'zod';
-import { authorize } from '../auth/permissions.js';
-import type { AppDeps } from '../context.js';
 import { type AuditFilters, listAuditEntries, readAuditEntriesAfter } from '../db/audit.js';
 import { encodeCursor } from '../db/values.js';
 import { getWorkspace } from '../db/workspaces.js';
-import type { AppEnv } from '../http/env.js';
-import { API_PREFIX } from '../http/mount-routes.js';
-import { parseQuery } from '../http/request-input.js';
 import { decodeCursor } from './pagination.js';
 import type { Handlers } from './types.js';
 
@@ -41,15 +35,10 @@ export const auditHandlers = {
  * object a line, read in keyset pages so memory stays flat however long the log is. A failure
  * part-way aborts the response rather than ending it cleanly, so a cut-off export never passes for a whole one.
  */
-export function mountAuditExport(app: Hono<AppEnv>, deps: AppDeps): void {
-  const route = routes.auditLogExport;
-  app.get(`${API_PREFIX}${route.path}`, async (c) => {
-    const principal = await authorize(c, deps, route);
-    const query = parseQuery(route, new URL(c.req.url)) as z.output<typeof AuditExportQuery>;
+export const auditExportHandlers = {
+  auditLogExport: async ({ query, principal, deps, logger, signal }) => {
     const workspace = await getWorkspace(deps.sql, principal.workspaceId);
     const selected = filters(query);
-    const signal = c.req.raw.signal;
-    const logger = c.get('logger');
     const encoder = new TextEncoder();
     // The first page is read before the answer starts, so a filter the database refuses is a 4xx
     // problem like anywhere else, not a stream cut off after a 200.
@@ -65,7 +54,7 @@ export function mountAuditExport(app: Hono<AppEnv>, deps: AppDeps): void {
             return;
           }
           after = page.at(-1)?.id ?? after;
-          if (deps.validateResponses) for (const entry of page) route.response.parse(entry);
+          if (deps.validateResponses) for (const entry of page) routes.auditLogExport.response.parse(entry);
           controller.enqueue(encoder.encode(page.map((entry) => `${JSON.stringify(entry)}\n`).join('')));
         } catch (error) {
           logger.error({ err: error }, 'audit export failed part-way');
@@ -74,10 +63,12 @@ export function mountAuditExport(app: Hono<AppEnv>, deps: AppDeps): void {
       },
     });
     const day = new Date().toISOString().slice(0, 10);
-    return c.body(body, 200, {
-      'content-type': 'application/x-ndjson; charset=utf-8',
-      'content-disposition': `attachment; filename="audit-log-${workspace?.slug ?? 'workspace'}-${day}.ndjson"`,
-      'cache-control': 'no-store',
+    return new Response(body, {
+      status: 200,
+      headers: {
+        'content-type': 'application/x-ndjson; charset=utf-8',
+        'content-disposition': `attachment; filename="audit-log-${workspace?.slug ?? 'workspace'}-${day}.ndjson"`,
+      },
     });
-  });
-}
+  },
+} satisfies Pick<Handlers, 'auditLogExport'>;

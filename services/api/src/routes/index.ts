@@ -1,44 +1,69 @@
+import { openApiDocument } from '../http/openapi.js';
+import type { RunEventHub } from '../runs/run-event-hub.js';
+import { accountHandlers } from './account.js';
 import { apiKeyHandlers } from './api-keys.js';
 import { artifactHandlers } from './artifacts.js';
-import { auditHandlers } from './audit.js';
+import { auditExportHandlers, auditHandlers } from './audit.js';
+import { authHandlers } from './auth.js';
 import { backfillHandlers } from './backfills.js';
 import { childRunHandlers } from './child-runs.js';
 import { concurrencyLimitHandlers } from './concurrency-limits.js';
 import { deploymentHandlers } from './deployments.js';
+import { runEventHandlers } from './events.js';
 import { flowRunActionHandlers } from './flow-run-actions.js';
 import { flowRunHandlers } from './flow-runs.js';
 import { flowHandlers } from './flows.js';
+import { jwksHandlers } from './jwks.js';
 import { logHandlers } from './logs.js';
+import { metricsHandlers } from './metrics.js';
 import { poolRunHandlers } from './pool-runs.js';
 import { scheduleHandlers } from './schedules.js';
-import { ssoHandlers } from './sso.js';
+import { oidcBrowserHandlers, ssoHandlers } from './sso.js';
 import { statsHandlers } from './stats.js';
 import { taskRunHandlers } from './task-runs.js';
-import type { Handlers } from './types.js';
-import { memberHandlers } from './users.js';
+import type { Handlers, ResponseOf } from './types.js';
+import { memberHandlers, passwordHandlers } from './users.js';
 import { whoamiHandlers } from './whoami.js';
 import { workPoolHandlers } from './work-pools.js';
 import { workerHandlers } from './workers.js';
 
-export const handlers: Handlers = {
-  ...whoamiHandlers,
-  ...apiKeyHandlers,
-  ...flowHandlers,
-  ...deploymentHandlers,
-  ...workPoolHandlers,
-  ...workerHandlers,
-  ...poolRunHandlers,
-  ...flowRunHandlers,
-  ...flowRunActionHandlers,
-  ...concurrencyLimitHandlers,
-  ...taskRunHandlers,
-  ...logHandlers,
-  ...scheduleHandlers,
-  ...backfillHandlers,
-  ...statsHandlers,
-  ...childRunHandlers,
-  ...artifactHandlers,
-  ...memberHandlers,
-  ...ssoHandlers,
-  ...auditHandlers,
-};
+/** What the handlers share with the rest of one app: the hub its event streams hang on. */
+export interface HandlerScope {
+  runEvents: RunEventHub;
+}
+
+/** The handler of every route of the table, for one app. */
+export function routeHandlers(scope: HandlerScope): Handlers {
+  return {
+    ...whoamiHandlers,
+    ...apiKeyHandlers,
+    ...flowHandlers,
+    ...deploymentHandlers,
+    ...workPoolHandlers,
+    ...workerHandlers,
+    ...poolRunHandlers,
+    ...flowRunHandlers,
+    ...flowRunActionHandlers,
+    ...concurrencyLimitHandlers,
+    ...taskRunHandlers,
+    ...logHandlers,
+    ...scheduleHandlers,
+    ...backfillHandlers,
+    ...statsHandlers,
+    ...childRunHandlers,
+    ...artifactHandlers,
+    ...memberHandlers,
+    ...ssoHandlers,
+    ...auditHandlers,
+    ...auditExportHandlers,
+    ...authHandlers,
+    ...passwordHandlers,
+    ...accountHandlers,
+    ...oidcBrowserHandlers,
+    ...jwksHandlers,
+    ...metricsHandlers,
+    ...runEventHandlers(scope.runEvents),
+    // The document is built from the table; its contract checks only its outline.
+    openApiDocument: async () => openApiDocument() as ResponseOf<'openApiDocument'>,
+  };
+}

@@ -1,6 +1,5 @@
 import type { OidcConfig, Workspace } from '@outpost/sdk/contracts';
 import { Name } from '@outpost/sdk/contracts';
-import type { Context, Hono } from 'hono';
 import { OidcError } from '../auth/oidc.js';
 import {
   finishOidcSignIn,
@@ -14,16 +13,13 @@ import {
   safeReturnTo,
   startOidcSignIn,
 } from '../auth/oidc-sign-in.js';
-import { requestAddress } from '../auth/permissions.js';
-import { isHttps, readCookie, sessionCookies } from '../auth/sessions.js';
+import { readCookie, sessionCookies } from '../auth/sessions.js';
 import type { AppDeps } from '../context.js';
 import { deleteOidcProvider, getOidcProvider, type OidcProviderRecord, upsertOidcProvider } from '../db/oidc.js';
 import { getWorkspace } from '../db/workspaces.js';
 import { ApiError, notFound } from '../errors.js';
-import { noteAudit } from '../http/audit.js';
-import type { AppEnv } from '../http/env.js';
 import { API_PREFIX } from '../http/mount-routes.js';
-import type { Handlers } from './types.js';
+import { type Handlers, redirectTo } from './types.js';
 
 function toConfig(deps: AppDeps, provider: OidcProviderRecord, workspace: Workspace): OidcConfig {
   return {
@@ -103,16 +99,11 @@ function stateCookie(value: string, maxAge: number, secure: boolean): string {
   return `${OIDC_STATE_COOKIE}=${value}; Path=${OIDC_COOKIE_PATH}; HttpOnly; SameSite=Lax; Max-Age=${maxAge}${secure ? '; Secure' : ''}`;
 }
 
-/** A top-level navigation of a browser, rather than a call of an API client. */
-function acceptsHtml(c: Context<AppEnv>): boolean {
-  return /\btext\/html\b/.test(c.req.header('accept') ?? '');
-}
+/** A query value as the handler reads it: the first, when a key is repeated. */
+const first = (value: string | string[] | undefined): string | undefined => (Array.isArray(value) ? value[0] : value);
 
-function redirect(c: Context<AppEnv>, location: string, cookies: string[]): Response {
-  for (const cookie of cookies) c.header('set-cookie', cookie, { append: true });
-  c.header('cache-control', 'no-store');
-  return c.redirect(location, 302);
-}
+/** Where to land once signed in, from the start's query; anything but a dashboard path lands on `/`. */
+const returnToOf = (url: URL): string => safeReturnTo(url.searchParams.get('returnTo') ?? undefined);
 
 /**
  * `GET /auth/oidc/:workspace/start?returnTo=/runs` sends the browser to the identity provider with
@@ -120,50 +111,51 @@ function redirect(c: Context<AppEnv>, location: string, cookies: string[]): Resp
  * session and lands on the dashboard. The state cookie is SameSite=Lax: the callback is a top-level
  * navigation from the provider's site, which a Strict cookie would not accompany.
  */
-export function mountOidcBrowserRoutes(app: Hono<AppEnv>, deps: AppDeps): void {
-  app.get(`${API_PREFIX}/auth/oidc/:workspace/start`, async (c) => {
-    const returnTo = safeReturnTo(c.req.query('returnTo'));
-    try {
-      deps.rateLimiter.checkAnonymous(requestAddress(c, deps));
-      const slug = Name.safeParse(c.req.param('workspace'));
+export const oidcBrowserHandlers = {
+  oidcSignInStart: {
+    handle: async ({ params, url, deps, secure, setCookies }) => {
+      // A workspace name that cannot exist is an unknown workspace, not a malformed request.
+      const slug = Name.safeParse(params.workspace);
       if (!slug.success) throw notFound('single sign-on for this workspace');
-      const { location, state } = await startOidcSignIn(deps, { workspaceSlug: slug.data, returnTo });
-      return redirect(c, location, [stateCookie(state, OIDC_LOGIN_SECONDS, isHttps(c.req))]);
-    } catch (error) {
-      // A browser that navigated here lands back on the sign-in page with the reason; API clients get
-      // the problem document. Either way a workspace without single sign-on looks like an unknown one.
-      if (!(error instanceof ApiError) || !acceptsHtml(c)) throw error;
+      const { location, state } = await startOidcSignIn(deps, { workspaceSlug: slug.data, returnTo: returnToOf(url) });
+      setCookies([stateCookie(state, OIDC_LOGIN_SECONDS, secure)]);
+      return redirectTo(location);
+    },
+    // A browser that navigated here lands back on the sign-in page with the reason; API clients get
+    // the problem document. Either way a workspace without single sign-on looks like an unknown one.
+    recover: (error, { url, header }) => {
+      if (!(error instanceof ApiError) || !/\btext\/html\b/.test(header('accept') ?? '')) return null;
       const failure: SsoFailure =
         error.code === 'not_found' ? 'sso_off' : error.code === 'rate_limited' ? 'sso_busy' : 'sso_unavailable';
+      const returnTo = returnToOf(url);
       const next = returnTo === '/' ? '' : `&next=${encodeURIComponent(returnTo)}`;
-      return redirect(c, `/#/sign-in?error=${failure}${next}`, []);
-    }
-  });
+      return redirectTo(`/#/sign-in?error=${failure}${next}`);
+    },
+  },
 
-  app.get(OIDC_CALLBACK_PATH, async (c) => {
-    deps.rateLimiter.checkAnonymous(requestAddress(c, deps));
-    const secure = isHttps(c.req);
+  oidcSignInCallback: async ({ query, header, deps, secure, logger, setCookies, audit }) => {
     const cleared = stateCookie('', 0, secure);
-    const code = c.req.query('code');
-    const state = c.req.query('state');
+    const code = first(query.code);
+    const state = first(query.state);
     let signedIn: OidcSignedIn;
     try {
-      if (c.req.query('error') !== undefined || !code || !state || code.length > 4096 || state.length > 200) {
+      if (query.error !== undefined || !code || !state || code.length > 4096 || state.length > 200) {
         throw new SsoError('sso_rejected', 'the identity provider did not sign the person in');
       }
       signedIn = await finishOidcSignIn(deps, {
         code,
         state,
-        cookieState: readCookie(c.req.header('cookie'), OIDC_STATE_COOKIE),
+        cookieState: readCookie(header('cookie'), OIDC_STATE_COOKIE),
       });
     } catch (error) {
       if (!(error instanceof SsoError)) throw error;
-      c.get('logger').warn({ err: error, failure: error.failure }, 'single sign-on failed');
-      return redirect(c, `/#/sign-in?error=${error.failure}`, [cleared]);
+      logger.warn({ err: error, failure: error.failure }, 'single sign-on failed');
+      setCookies([cleared]);
+      return redirectTo(`/#/sign-in?error=${error.failure}`);
     }
     const { opened, userId, workspaceId, returnTo, verifiedNow, accepted } = signedIn;
     if (accepted) {
-      noteAudit(c, {
+      audit({
         workspaceId,
         actorKind: 'user',
         actorId: userId,
@@ -173,7 +165,7 @@ export function mountOidcBrowserRoutes(app: Hono<AppEnv>, deps: AppDeps): void {
         summary: { through: 'single sign-on' },
       });
     }
-    noteAudit(c, {
+    audit({
       workspaceId,
       actorKind: 'user',
       actorId: userId,
@@ -182,7 +174,8 @@ export function mountOidcBrowserRoutes(app: Hono<AppEnv>, deps: AppDeps): void {
       resultIds: { sessionId: opened.principal.sessionId },
       summary: verifiedNow ? { emailVerified: true } : {},
     });
-    c.get('logger').info({ sessionId: opened.principal.sessionId, userId }, 'single sign-on');
-    return redirect(c, `/#${returnTo}`, [cleared, ...sessionCookies(opened, secure)]);
-  });
-}
+    logger.info({ sessionId: opened.principal.sessionId, userId }, 'single sign-on');
+    setCookies([cleared, ...sessionCookies(opened, secure)]);
+    return redirectTo(`/#${returnTo}`);
+  },
+} satisfies Pick<Handlers, 'oidcSignInStart' | 'oidcSignInCallback'>;

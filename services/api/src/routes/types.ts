@@ -2,6 +2,7 @@ import type { RouteName, Routes } from '@outpost/sdk/contracts';
 import type { z } from 'zod';
 import type { Principal } from '../auth/principal.js';
 import type { AppDeps } from '../context.js';
+import type { AuditNote } from '../http/audit.js';
 import type { Logger } from '../logger.js';
 
 type Out<T> = T extends z.ZodType ? z.output<T> : undefined;
@@ -9,35 +10,59 @@ type Out<T> = T extends z.ZodType ? z.output<T> : undefined;
 export type ParamsOf<N extends RouteName> = Routes[N] extends { params: infer P } ? Out<P> : Record<string, never>;
 export type QueryOf<N extends RouteName> = Routes[N] extends { query: infer Q } ? Out<Q> : undefined;
 export type BodyOf<N extends RouteName> = Routes[N] extends { body: infer B } ? Out<B> : undefined;
-export type ResponseOf<N extends RouteName> = z.input<Routes[N]['response']>;
+
+/**
+ * What a handler answers with: the route's typed result, which the pipeline checks and sends as
+ * JSON (or the JSON media type the route names) — or, for a stream, a text document or a redirect,
+ * the `Response` itself.
+ */
+export type ResponseOf<N extends RouteName> = Routes[N] extends
+  | { stream: string }
+  | { produces: 'text/plain' }
+  | { produces: 'redirect' }
+  ? Response
+  : z.input<Routes[N]['response']>;
+
+/** The caller: none on an anonymous route (but the live session of one that reads it), the principal everywhere else. */
+export type CallerOf<N extends RouteName> = Routes[N] extends { access: { anonymous: true } } ? Principal | null : Principal;
 
 export interface HandlerContext<N extends RouteName> {
   params: ParamsOf<N>;
   query: QueryOf<N>;
   body: BodyOf<N>;
-  principal: Principal;
+  principal: CallerOf<N>;
   deps: AppDeps;
   logger: Logger;
+  /** The request's URL as received. */
+  url: URL;
   /** A request header, lower-case name. */
   header(name: string): string | undefined;
+  /** The client's address, as the trusted proxies tell it. */
+  address: string | null;
+  /** Whether the browser talks HTTPS (to us or to the proxy in front): cookies are then Secure. */
+  secure: boolean;
   /** Aborted when the client goes away. */
   signal: AbortSignal;
   /** Overrides the route's success status (e.g. 200 for a replayed create). */
   status(code: 200 | 201 | 202 | 204): void;
+  /** Set-Cookie values sent with the answer, whatever it is. */
+  setCookies(cookies: readonly string[]): void;
+  /** An audit entry, written with the answer's status (routes whose entry says `audit: 'handler'`); the action is the route's unless given. */
+  audit(note: Omit<AuditNote, 'action'> & { action?: string }): void;
 }
 
 export type Handler<N extends RouteName> = (ctx: HandlerContext<N>) => Promise<ResponseOf<N>>;
 
-/**
- * Routes mounted by code of their own instead of mountRoutes: signing in and out (no credential,
- * cookies), a person's own account (audited in the workspaces it concerns) and event streams (a
- * long-lived response, not one JSON body).
- */
-export type CustomRouteName = {
-  [N in RouteName]: Routes[N] extends { access: { anonymous: true } } | { access: { person: true } } | { stream: string }
-    ? N
-    : never;
-}[RouteName];
+/** What a route's failure may become instead of a problem document (a browser sent back to a page); null keeps the problem. */
+export type Recover = (error: unknown, request: { url: URL; header(name: string): string | undefined }) => Response | null;
 
-/** One handler per route of the table (but the custom ones); the compiler checks none is missing. */
-export type Handlers = { [N in Exclude<RouteName, CustomRouteName>]: Handler<N> };
+/** A handler, or a handler with what its failures become. */
+export type RouteHandler<N extends RouteName> = Handler<N> | { handle: Handler<N>; recover: Recover };
+
+/** One handler per route of the table; the compiler checks none is missing. */
+export type Handlers = { [N in RouteName]: RouteHandler<N> };
+
+/** A 302 to `location`; the pipeline adds the route's cookies and Cache-Control. */
+export function redirectTo(location: string): Response {
+  return new Response(null, { status: 302, headers: { location } });
+}
