@@ -8,7 +8,7 @@ import {
   touchApiKey,
 } from '../db/api-keys.js';
 import type { Sql } from '../db/client.js';
-import { ApiError } from '../errors.js';
+import { credentialRefused } from '../domain-error.js';
 import { parseApiKey } from './api-key-format.js';
 import { looksLikeJwt } from './run-token.js';
 import type { RunTokens } from './run-tokens.js';
@@ -22,10 +22,6 @@ export type Principal =
 /** last_used_at is written at most this often per key. */
 const TOUCH_SECONDS = 60;
 
-function unauthenticated(detail: string): ApiError {
-  return new ApiError('unauthenticated', detail, { headers: { 'www-authenticate': 'Bearer' } });
-}
-
 function keyPrincipal(key: KeyPrincipalRow): Principal {
   return { kind: 'api_key', workspaceId: key.workspaceId, keyId: key.id, role: key.role, pools: [...key.pools] };
 }
@@ -38,24 +34,24 @@ export function bearerToken(authorization: string | undefined): string | undefin
 /** The bearer credential of a request: an `op_` API key or a run token. */
 export async function authenticate(authorization: string | undefined, sql: Sql, tokens: RunTokens): Promise<Principal> {
   const token = bearerToken(authorization);
-  if (!token) throw unauthenticated('send an API key or run token as "Authorization: Bearer <token>"');
+  if (!token) throw credentialRefused('send an API key or run token as "Authorization: Bearer <token>"');
   if (looksLikeJwt(token)) {
     try {
       const claims = await tokens.verify(token);
       return { kind: 'run_token', workspaceId: claims.workspaceId, runId: claims.runId, attempt: claims.attempt };
     } catch {
-      throw unauthenticated('the run token is invalid or expired');
+      throw credentialRefused('the run token is invalid or expired');
     }
   }
   const parsed = parseApiKey(token);
-  if (!parsed) throw unauthenticated('the API key is malformed');
+  if (!parsed) throw credentialRefused('the API key is malformed');
   // An active key verified moments ago on this pool is believed for a few seconds; revocation here
   // forgets it at once (db/api-keys.ts says what the cache keeps and for how long).
   const cached = cachedApiKey(sql, parsed.hash);
   if (cached) return keyPrincipal(cached);
   const generation = apiKeyGeneration();
   const key = await findApiKeyByHash(sql, parsed.hash, TOUCH_SECONDS);
-  if (!key?.active) throw unauthenticated('the API key is unknown, revoked or expired');
+  if (!key?.active) throw credentialRefused('the API key is unknown, revoked or expired');
   if (key.stale) await touchApiKey(sql, key.id, TOUCH_SECONDS);
   rememberApiKey(sql, parsed.hash, key, generation);
   return keyPrincipal(key);

@@ -13,7 +13,7 @@ import {
   sessionCookies,
 } from '../auth/sessions.js';
 import type { AppDeps } from '../context.js';
-import { ApiError } from '../errors.js';
+import { ApiError, errorCode } from '../errors.js';
 import { auditActor, noteAudit, summarise } from '../http/audit.js';
 import type { AppEnv } from '../http/env.js';
 import { API_PREFIX } from '../http/mount-routes.js';
@@ -80,7 +80,7 @@ export function mountAuthRoutes(app: Hono<AppEnv>, deps: AppDeps): void {
           summary: {},
         });
       } catch (error) {
-        if (!(error instanceof ApiError) || error.code !== 'unauthenticated') throw error;
+        if (errorCode(error) !== 'unauthenticated') throw error;
         // A cookie that names no live session is a failed authentication: guessing session tokens
         // here is throttled like anywhere else.
         deps.rateLimiter.checkAnonymous(address);

@@ -19,7 +19,7 @@ import { isHttps, readCookie, sessionCookies } from '../auth/sessions.js';
 import type { AppDeps } from '../context.js';
 import { deleteOidcProvider, getOidcProvider, type OidcProviderRecord, upsertOidcProvider } from '../db/oidc.js';
 import { getWorkspace } from '../db/workspaces.js';
-import { ApiError, notFound } from '../errors.js';
+import { ApiError, errorCode, notFound } from '../errors.js';
 import { noteAudit } from '../http/audit.js';
 import type { AppEnv } from '../http/env.js';
 import { API_PREFIX } from '../http/mount-routes.js';
@@ -132,9 +132,9 @@ export function mountOidcBrowserRoutes(app: Hono<AppEnv>, deps: AppDeps): void {
     } catch (error) {
       // A browser that navigated here lands back on the sign-in page with the reason; API clients get
       // the problem document. Either way a workspace without single sign-on looks like an unknown one.
-      if (!(error instanceof ApiError) || !acceptsHtml(c)) throw error;
-      const failure: SsoFailure =
-        error.code === 'not_found' ? 'sso_off' : error.code === 'rate_limited' ? 'sso_busy' : 'sso_unavailable';
+      const code = errorCode(error);
+      if (code === null || !acceptsHtml(c)) throw error;
+      const failure: SsoFailure = code === 'not_found' ? 'sso_off' : code === 'rate_limited' ? 'sso_busy' : 'sso_unavailable';
       const next = returnTo === '/' ? '' : `&next=${encodeURIComponent(returnTo)}`;
       return redirect(c, `/#/sign-in?error=${failure}${next}`, []);
     }

@@ -16,7 +16,7 @@ import {
 import type { AppDeps } from '../context.js';
 import { listMembers, usableMemberships } from '../db/memberships.js';
 import { findUserByEmail } from '../db/users.js';
-import { ApiError } from '../errors.js';
+import { ApiError, errorCode } from '../errors.js';
 import { noteAudit, summarise } from '../http/audit.js';
 import type { AppEnv } from '../http/env.js';
 import { API_PREFIX } from '../http/mount-routes.js';
@@ -76,7 +76,7 @@ async function noteAccountEvent(
 
 /** A refused attempt on an existing account is recorded too (status 401 or 429): that is what a reviewer looks for. */
 async function noteFailure(c: Context<AppEnv>, deps: AppDeps, action: string, body: { email?: string }, error: unknown) {
-  if (!(error instanceof ApiError) || !['unauthenticated', 'rate_limited', 'forbidden'].includes(error.code)) return;
+  if (!['unauthenticated', 'rate_limited', 'forbidden'].includes(errorCode(error) ?? '')) return;
   const user = body.email ? await findUserByEmail(deps.sql, body.email) : null;
   if (user) await noteAccountEvent(c, deps, { userId: user.id, action, actor: 'anonymous', body });
 }
