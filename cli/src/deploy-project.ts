@@ -13,6 +13,7 @@ import {
   resolveRegistryCredentials,
   verifySource,
 } from '@outpost/sdk/bundle';
+import { failureCode } from '@outpost/sdk/client';
 import type { DeploymentConfig } from '@outpost/sdk/config';
 import type { DeploymentUpsertRequest } from '@outpost/sdk/contracts';
 import type { Api } from './api.js';
@@ -252,7 +253,7 @@ function plan(
 export async function ensurePool(api: Api, pool: string, progress: (line: string) => void, description?: string): Promise<void> {
   const found = await api.attempt('poolsGet', { params: { pool } });
   if (found.ok) return;
-  if (found.kind !== 'http_error' || found.status !== 404) {
+  if (failureCode(found) !== 'not_found') {
     await api.call('poolsGet', { params: { pool } }, `cannot check work pool ${pool}`);
     return;
   }
@@ -262,8 +263,9 @@ export async function ensurePool(api: Api, pool: string, progress: (line: string
     progress(`created work pool ${pool}`);
     return;
   }
-  if (created.kind === 'http_error' && created.status === 409) return;
-  if (created.kind === 'http_error' && created.status === 403) {
+  // Created meanwhile by someone else: what this step wanted.
+  if (failureCode(created) === 'conflict') return;
+  if (failureCode(created) === 'forbidden') {
     throw new CliError(`work pool ${pool} does not exist, and this API key may not create it`, EXIT.unreachable, [
       `ask an admin to run: outpost pools create ${pool}`,
     ]);

@@ -1,4 +1,4 @@
-import type { CallFailure } from '@outpost/sdk/client';
+import { type CallFailure, failureCode, isAccessRefused } from '@outpost/sdk/client';
 
 /** Exit codes scripts can rely on. */
 export const EXIT = {
@@ -50,9 +50,9 @@ export function apiFailure(failure: CallFailure, what: string, apiUrl: string): 
       if (problem?.detail) details.push(problem.detail);
       for (const e of problem?.errors ?? []) details.push(`${e.path || '(body)'}: ${e.message}`);
       if (problem?.requestId) details.push(`request id: ${problem.requestId}`);
-      const auth = failure.status === 401 || failure.status === 403;
-      if (failure.status === 401) details.push('check OUTPOST_API_KEY (or --api-key): the API did not accept it');
-      return new CliError(`${what}: ${title}`, auth ? EXIT.unreachable : EXIT.failed, details);
+      if (failureCode(failure) === 'unauthenticated')
+        details.push('check OUTPOST_API_KEY (or --api-key): the API did not accept it');
+      return new CliError(`${what}: ${title}`, isAccessRefused(failure) ? EXIT.unreachable : EXIT.failed, details);
     }
   }
 }

@@ -1,5 +1,5 @@
 import type { CallResult, OutpostClient } from '@outpost/sdk/client';
-import { describeFailure } from '@outpost/sdk/client';
+import { describeFailure, isAccessRefused } from '@outpost/sdk/client';
 import type { ClaimedRun, ClaimResponse } from '@outpost/sdk/contracts';
 import type { Logger } from 'pino';
 import { retryDelay } from './backoff.js';
@@ -111,7 +111,7 @@ export class ClaimLoop {
     if (!result.ok) {
       this.failures++;
       const delay = retryDelay(result, this.failures);
-      const fatal = result.kind === 'http_error' && (result.status === 401 || result.status === 403);
+      const fatal = isAccessRefused(result);
       this.log[fatal ? 'error' : 'warn'](
         {
           failures: this.failures,

@@ -1,4 +1,4 @@
-import type { OutpostClient } from '@outpost/sdk/client';
+import { isAccessRefused, type OutpostClient } from '@outpost/sdk/client';
 import type { Logger } from 'pino';
 import type { WorkerOptions } from './options.js';
 import { LogShipper } from './ship-logs.js';
@@ -65,7 +65,7 @@ export class SpoolRecovery {
         logger: this.log,
         // A key that may not write logs (an admin key used as a worker key) is a configuration error to
         // fix, not a reason to throw the lines away: keep them on disk.
-        keepOnRefusal: (failure) => failure.kind === 'http_error' && (failure.status === 401 || failure.status === 403),
+        keepOnRefusal: isAccessRefused,
         send: (batch) => client.call('logsWrite', { params: { id: runId }, body: batch }),
       });
       this.shippers.set(key, shipper);

@@ -1,4 +1,4 @@
-import { describeFailure } from '@outpost/sdk/client';
+import { describeFailure, isRefusal } from '@outpost/sdk/client';
 import type { ProposedState, TaskRunEvent } from '@outpost/sdk/contracts';
 import { MAX_TASK_RUN_EVENTS } from '@outpost/sdk/contracts';
 import type { Logger } from 'pino';
@@ -177,13 +177,7 @@ export class TaskRunShipper {
           this.options.onStaleAttempt();
           return;
         }
-        if (
-          result.kind === 'http_error' &&
-          result.status >= 400 &&
-          result.status < 500 &&
-          result.status !== 408 &&
-          result.status !== 429
-        ) {
+        if (isRefusal(result)) {
           this.settle(n);
           this.stats.refused += n;
           this.options.logger.error({ events: n, reason: describeFailure(result) }, 'task-run batch refused by the API');

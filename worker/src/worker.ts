@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { describeFailure, OutpostClient } from '@outpost/sdk/client';
+import { describeFailure, failureCode, isAccessRefused, OutpostClient } from '@outpost/sdk/client';
 import type { ClaimedRun } from '@outpost/sdk/contracts';
 import type { Logger } from 'pino';
 import { backoffDelay, retryDelay, sleep } from './backoff.js';
@@ -60,8 +60,8 @@ export class WorkerStartError extends Error {
   }
 }
 
-function refusalHint(status: number, pool: string): string {
-  return status === 401
+function refusalHint(unknownKey: boolean, pool: string): string {
+  return unknownKey
     ? `check OUTPOST_API_KEY; an owner or admin makes a worker key with: outpost keys create <name> --role worker --pool ${pool}`
     : `use a worker key allowed on pool "${pool}": outpost keys create <name> --role worker --pool ${pool}`;
 }
@@ -178,14 +178,14 @@ export async function startWorker(options: WorkerOptions, hooks: WorkerHooks = {
     }
     const result = await heartbeat.beat();
     if (result.ok) break;
-    if (result.kind === 'http_error' && (result.status === 401 || result.status === 403)) {
+    if (isAccessRefused(result)) {
       await recovery.stop();
       await client.close();
       setState('failed');
       resolveDone();
       throw new WorkerStartError(
         `the API refused the worker: ${describeFailure(result)}`,
-        refusalHint(result.status, options.pool),
+        refusalHint(failureCode(result) === 'unauthenticated', options.pool),
       );
     }
     failures++;

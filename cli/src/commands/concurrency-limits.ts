@@ -1,3 +1,4 @@
+import { failureCode } from '@outpost/sdk/client';
 import type { ConcurrencyLimit } from '@outpost/sdk/contracts';
 import type { Command } from '../command.js';
 import { EXIT, UsageError } from '../errors.js';
@@ -40,7 +41,7 @@ export const concurrencyLimitsSet: Command = {
     // Change it where it exists; create it where it does not.
     const existing = await api.attempt('concurrencyLimitsGet', { params: { tag } });
     const saved: ConcurrencyLimit =
-      !existing.ok && existing.kind === 'http_error' && existing.status === 404
+      !existing.ok && failureCode(existing) === 'not_found'
         ? await api.call('concurrencyLimitsCreate', { body: { tag, limit } }, `cannot limit tag ${tag}`)
         : await api.call('concurrencyLimitsUpdate', { params: { tag }, body: { limit } }, `cannot limit tag ${tag}`);
     if (ctx.json) ctx.out(json(saved));

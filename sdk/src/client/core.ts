@@ -6,7 +6,7 @@
  * a Node built-in or a Node-only package; a test bundles this module for the browser to keep it so.
  */
 import type { z } from 'zod';
-import { Problem } from '../contracts/common.js';
+import { codeForStatus, ErrorCode, Problem } from '../contracts/common.js';
 import { type RouteDef, type RouteName, type Routes, routes } from '../contracts/routes.js';
 
 type Infer<T> = T extends z.ZodType ? z.output<T> : never;
@@ -127,6 +127,28 @@ export function isRetryable(f: CallFailure): boolean {
   if (f.kind === 'network_error') return true;
   if (f.kind === 'invalid_response') return false;
   return f.status === 408 || f.status === 429 || f.status >= 500;
+}
+
+/** True for an answer a retry will not change: the API refused the request itself (a 4xx other than 408 and 429). */
+export function isRefusal(f: CallFailure): boolean {
+  return f.kind === 'http_error' && f.status >= 400 && !isRetryable(f);
+}
+
+/**
+ * The contract's code of a failed call, how callers tell one refusal from another: the problem's
+ * code, or for an answer without a known one (a proxy's page) the one code its status stands for.
+ * Null for network failures, invalid responses and statuses that stand for several codes.
+ */
+export function failureCode(f: CallFailure): ErrorCode | null {
+  if (f.kind !== 'http_error') return null;
+  const known = ErrorCode.safeParse(f.problem?.code);
+  return known.success ? known.data : codeForStatus(f.status);
+}
+
+/** True when the API refused the credential: unknown or expired (`unauthenticated`), or not allowed (`forbidden`). The same key will be refused again. */
+export function isAccessRefused(f: CallFailure): boolean {
+  const code = failureCode(f);
+  return code === 'unauthenticated' || code === 'forbidden';
 }
 
 /** A route path with its `:name` parameters filled in and encoded; a missing one throws a TypeError. */

@@ -1,4 +1,5 @@
 import { Agent, type Dispatcher, request } from 'undici';
+import type { ErrorCode } from '../contracts/common.js';
 import type { RouteName } from '../contracts/routes.js';
 import {
   type CallFailure,
@@ -8,6 +9,7 @@ import {
   type CallResult,
   ClientCore,
   describeFailure,
+  failureCode,
   type Transport,
 } from './core.js';
 
@@ -34,8 +36,9 @@ export class OutpostApiError extends Error {
   get status(): number | null {
     return this.failure.kind === 'network_error' ? null : this.failure.status;
   }
-  get code(): string | null {
-    return this.failure.kind === 'http_error' ? (this.failure.problem?.code ?? null) : null;
+  /** The contract's code of the failure (see failureCode). */
+  get code(): ErrorCode | null {
+    return failureCode(this.failure);
   }
 }
 

@@ -32,6 +32,10 @@ export function page<T extends z.ZodType>(item: T) {
   return z.strictObject({ items: z.array(item), nextCursor: z.string().nullable() });
 }
 
+/** One invalid field of a request: its dotted path (`body.logs.3.seq`) and what is wrong with it. */
+export const FieldError = z.object({ path: z.string(), message: z.string() });
+export type FieldError = z.infer<typeof FieldError>;
+
 /** RFC 9457 problem details; `errors` carries field paths for validation failures. */
 export const Problem = z.object({
   type: z.string(),
@@ -41,11 +45,26 @@ export const Problem = z.object({
   code: z.string(),
   instance: z.string().optional(),
   requestId: z.string().optional(),
-  errors: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
+  errors: z.array(FieldError).optional(),
 });
 export type Problem = z.infer<typeof Problem>;
 
-/** Stable error codes; each maps to exactly one HTTP status. */
+/**
+ * Stable error codes; each maps to exactly one HTTP status. What each means to a caller:
+ * - `validation_failed`: the input breaks a rule; `errors` names the fields. Fix the input.
+ * - `malformed_json`: the body is not JSON.
+ * - `unauthenticated`: no credential, an unknown or expired one, or a failed sign-in.
+ * - `forbidden`: the credential is known but may not do this.
+ * - `not_found`: the object does not exist, or this caller may not see it (the same answer).
+ * - `conflict`: the object's current state rules the request out (already exists, in use, wrong
+ *   state, being created); some say "retry" in their detail.
+ * - `stale_attempt`: the call carries a run attempt that is no longer the run's current one; the
+ *   caller no longer owns that attempt and should stop working on it.
+ * - `payload_too_large`, `unsupported_media_type`, `method_not_allowed`: the HTTP request itself.
+ * - `rate_limited`: too many calls; Retry-After says when to try again.
+ * - `unavailable`: the server or a service it needs cannot answer now; retry (Retry-After if sent).
+ * - `internal`: a bug; the request id finds it in the server logs.
+ */
 export const ErrorCode = z.enum([
   'validation_failed',
   'malformed_json',
@@ -62,6 +81,22 @@ export const ErrorCode = z.enum([
   'internal',
 ]);
 export type ErrorCode = z.infer<typeof ErrorCode>;
+
+/**
+ * The codes that say what went wrong in the domain, whatever the transport: the API's services
+ * raise these, and only the HTTP edge adds the codes about the request itself (body, media type,
+ * method, rate limits) and `internal`.
+ */
+export const DomainErrorCode = ErrorCode.extract([
+  'validation_failed',
+  'unauthenticated',
+  'forbidden',
+  'not_found',
+  'conflict',
+  'stale_attempt',
+  'unavailable',
+]);
+export type DomainErrorCode = z.infer<typeof DomainErrorCode>;
 
 export function statusForCode(code: ErrorCode): number {
   switch (code) {
@@ -90,6 +125,15 @@ export function statusForCode(code: ErrorCode): number {
     case 'internal':
       return 500;
   }
+}
+
+/**
+ * The one code a status stands for, to read an error answer that carried no problem (a proxy's
+ * page); null for a status that stands for several codes (400, 409) or for none.
+ */
+export function codeForStatus(status: number): ErrorCode | null {
+  const codes = ErrorCode.options.filter((code) => statusForCode(code) === status);
+  return codes.length === 1 ? (codes[0] ?? null) : null;
 }
 
 /** Most runs one batch call may name: large enough to amortise a round trip, small enough to hold the locks briefly. */

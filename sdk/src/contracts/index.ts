@@ -15,7 +15,10 @@ export { AuditActorKind, AuditEntry, AuditExportQuery, AuditLogQuery, AuditLogRe
 export { FlowRunChildCreateRequest, FlowRunChildListResponse } from './child-runs.js';
 export {
   BatchItemError,
+  codeForStatus,
+  DomainErrorCode,
   ErrorCode,
+  FieldError,
   Id,
   JsonObject,
   JsonValue,

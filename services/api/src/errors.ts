@@ -1,10 +1,6 @@
-import { type ErrorCode, type Problem, statusForCode } from '@outpost/sdk/contracts';
+import { type BatchItemError, type ErrorCode, type FieldError, type Problem, statusForCode } from '@outpost/sdk/contracts';
 import type { z } from 'zod';
-
-export interface FieldError {
-  path: string;
-  message: string;
-}
+import { DomainError, notFound as missing } from './domain-error.js';
 
 const TITLES: Record<ErrorCode, string> = {
   validation_failed: 'Validation failed',
@@ -22,7 +18,11 @@ const TITLES: Record<ErrorCode, string> = {
   internal: 'Internal error',
 };
 
-/** The one error the HTTP boundary turns into a problem response; anything else is a 500. */
+/**
+ * The error the HTTP boundary turns into a problem response; a DomainError is mapped to one
+ * (fromDomainError), anything else is a 500. Code under routes/ and http/ throws it for what it
+ * decides about the request; code below them throws DomainError.
+ */
 export class ApiError extends Error {
   override readonly name = 'ApiError';
   readonly status: number;
@@ -41,8 +41,34 @@ export class ApiError extends Error {
   }
 }
 
+/**
+ * A domain error as the HTTP edge answers it: its code is the contract's (and so is the status),
+ * its detail and field errors pass through unchanged, and an unauthenticated one that asks for a
+ * credential names the scheme in WWW-Authenticate.
+ */
+export function fromDomainError(error: DomainError): ApiError {
+  return new ApiError(error.code, error.detail, {
+    ...(error.errors ? { errors: error.errors } : {}),
+    ...(error.challenge ? { headers: { 'www-authenticate': error.challenge } } : {}),
+    cause: error,
+  });
+}
+
+/** One failed item of a batch answer, for a domain error raised about that item alone. */
+export function batchItemError(error: DomainError): BatchItemError {
+  return { status: statusForCode(error.code), code: error.code, detail: error.detail };
+}
+
+/** The contract's code of an error on its way to the edge, or null for one the edge would answer with a 500. */
+export function errorCode(error: unknown): ErrorCode | null {
+  if (error instanceof ApiError) return error.code;
+  if (error instanceof DomainError) return error.code;
+  return null;
+}
+
+/** A route's own 404, worded as the services word theirs. */
 export function notFound(what: string): ApiError {
-  return new ApiError('not_found', `${what} not found`);
+  return fromDomainError(missing(what));
 }
 
 /** `body.logs.3.seq` from a zod issue path under `prefix`. */

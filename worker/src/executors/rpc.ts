@@ -1,6 +1,6 @@
 import type { CallResult } from '@outpost/sdk/client';
 import { describeFailure } from '@outpost/sdk/client';
-import type { ProposedState, StateProposalResponse } from '@outpost/sdk/contracts';
+import { type ProposedState, type StateProposalResponse, statusForCode } from '@outpost/sdk/contracts';
 import type { Logger } from 'pino';
 import { REDACTED, type Redactor } from '../redact.js';
 import type { LogShipper } from '../ship-logs.js';
@@ -33,7 +33,11 @@ export interface RpcServerDeps {
 type Peer = Pick<Attempt, 'send'>;
 
 /** A request naming a run this worker did not create for the process. */
-const UNKNOWN_RUN: RpcErrorBody = { message: 'no such subflow run in this flow process', status: 404, code: 'not_found' };
+const UNKNOWN_RUN: RpcErrorBody = {
+  message: 'no such subflow run in this flow process',
+  status: statusForCode('not_found'),
+  code: 'not_found',
+};
 
 /**
  * Serves the runtime's rpcs: adds what only the worker may assert (the attempt), redacts free
@@ -76,7 +80,7 @@ export class RpcServer {
     if (refuse) {
       this.replyError(proc, request.id, {
         message: 'this run attempt is no longer held by the worker',
-        status: 409,
+        status: statusForCode('stale_attempt'),
         code: 'stale_attempt',
       });
       return;

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { CallInput, CallOutput, CallResult, OutpostClient } from '@outpost/sdk/client';
-import { describeFailure, isRetryable } from '@outpost/sdk/client';
-import type { ProposedState, RouteName, StateProposalResponse } from '@outpost/sdk/contracts';
+import { describeFailure, failureCode, isRetryable } from '@outpost/sdk/client';
+import { type ProposedState, type RouteName, type StateProposalResponse, statusForCode } from '@outpost/sdk/contracts';
 import type { Logger } from 'pino';
 import { retryDelay, sleep } from '../backoff.js';
 import type { NumberedLine } from '../spool.js';
@@ -86,10 +86,9 @@ export class RunApi {
 
 /** True for the API's answer to a write that carries a superseded attempt: this worker no longer owns the run. */
 export function isStaleAttempt(result: CallResult<unknown>): boolean {
-  return (
-    !result.ok &&
-    result.kind === 'http_error' &&
-    result.status === 409 &&
-    (result.problem === null || result.problem.code === 'stale_attempt')
-  );
+  if (result.ok) return false;
+  if (failureCode(result) === 'stale_attempt') return true;
+  // A 409 that carries no problem (a proxy's page) names no code; reading it as stale stops the run
+  // rather than retrying a write the API refused.
+  return result.kind === 'http_error' && result.problem === null && result.status === statusForCode('stale_attempt');
 }

@@ -2,7 +2,7 @@ import type { RouteDef } from '@outpost/sdk/contracts';
 import { isSubflowOf } from '../db/child-runs.js';
 import type { Sql } from '../db/client.js';
 import { keyHoldsRun, keyRanRun } from '../db/workers.js';
-import { ApiError, notFound } from '../errors.js';
+import { DomainError, notFound } from '../domain-error.js';
 import type { Principal } from './principal.js';
 
 /** Routes under /flow-runs/:id name one run; run tokens and worker keys may act only on their own. */
@@ -15,14 +15,14 @@ function targetRun(route: RouteDef, params: Record<string, unknown>): string | n
 /** May this principal call the route at all? Checked before the request is parsed. */
 export function checkRole(route: RouteDef, principal: Principal): void {
   if (principal.kind === 'run_token') {
-    if (!route.access.runToken) throw new ApiError('forbidden', 'a run token cannot call this route');
+    if (!route.access.runToken) throw new DomainError('forbidden', 'a run token cannot call this route');
     return;
   }
   if (!route.access.roles.includes(principal.role)) {
-    throw new ApiError('forbidden', `the role "${principal.role}" cannot call this route`);
+    throw new DomainError('forbidden', `the role "${principal.role}" cannot call this route`);
   }
   if (route.access.person && !(principal.kind === 'session' && principal.userId)) {
-    throw new ApiError('forbidden', 'only a person signed in with a password or single sign-on can call this route');
+    throw new DomainError('forbidden', 'only a person signed in with a password or single sign-on can call this route');
   }
 }
 
@@ -49,7 +49,7 @@ export async function checkTarget(
       const { attempt, flowRunAttempt } = body as { attempt?: unknown; flowRunAttempt?: unknown };
       for (const value of [attempt, flowRunAttempt]) {
         if (typeof value === 'number' && value !== principal.attempt) {
-          throw new ApiError('stale_attempt', `this run token is for attempt ${principal.attempt}`);
+          throw new DomainError('stale_attempt', `this run token is for attempt ${principal.attempt}`);
         }
       }
     }
@@ -58,7 +58,7 @@ export async function checkTarget(
   if (principal.role !== 'worker') return;
   const pool = params.pool;
   if (typeof pool === 'string' && principal.pools.length > 0 && !principal.pools.includes(pool)) {
-    throw new ApiError('forbidden', `this worker key may not use the work pool "${pool}"`);
+    throw new DomainError('forbidden', `this worker key may not use the work pool "${pool}"`);
   }
   if (runId === null) return;
   const allowed = route.access.workerHistory

@@ -9,7 +9,7 @@ import { consumeEmailToken, voidInvitationTokens } from '../db/email-tokens.js';
 import { activateMembership, invitationsOf, lockMemberships } from '../db/memberships.js';
 import { getUser, revokeUserSessions, setPasswordHash, verifyAccount } from '../db/users.js';
 import { getWorkspace } from '../db/workspaces.js';
-import { ApiError, notFound } from '../errors.js';
+import { DomainError, notFound } from '../domain-error.js';
 import { verificationMail } from '../mail/messages.js';
 import { emailTokenHash, newEmailLink } from './email-links.js';
 import { hashPassword, passwordProblem } from './passwords.js';
@@ -22,7 +22,7 @@ import { hashPassword, passwordProblem } from './passwords.js';
  */
 
 const unverified = () =>
-  new ApiError(
+  new DomainError(
     'forbidden',
     'confirm your email address first (Settings → Confirm address): whoever set this account up may not be you',
   );
@@ -54,8 +54,8 @@ export async function acceptInvitation(deps: AppDeps, userId: string, workspaceI
 export async function sendVerification(deps: AppDeps, userId: string): Promise<VerificationSendResponse> {
   deps.rateLimiter.checkEmail(userId);
   const user = await getUser(deps.sql, userId);
-  if (!user) throw new ApiError('unauthenticated', 'the account of this session no longer exists');
-  if (user.emailVerifiedAt) throw new ApiError('conflict', 'this address is already confirmed');
+  if (!user) throw new DomainError('unauthenticated', 'the account of this session no longer exists');
+  if (user.emailVerifiedAt) throw new DomainError('conflict', 'this address is already confirmed');
   if (!deps.mailer) {
     return {
       email: 'not_configured',
@@ -94,17 +94,17 @@ export async function confirmEmail(
   return deps.sql.begin(async (tx) => {
     const used = await consumeEmailToken(tx, emailTokenHash(input.token));
     const user = used ? await getUser(tx, used.userId) : null;
-    if (!used || !user) throw new ApiError('unauthenticated', 'this link has expired, was already used, or was replaced');
+    if (!used || !user) throw new DomainError('unauthenticated', 'this link has expired, was already used, or was replaced');
     const verifiedBefore = user.emailVerifiedAt !== null;
     if (input.password === undefined && !verifiedBefore) {
-      throw new ApiError('validation_failed', 'choose a password', {
+      throw new DomainError('validation_failed', 'choose a password', {
         errors: [{ path: 'body.password', message: 'choose a password: one set up for you by an admin is replaced' }],
       });
     }
     if (input.password !== undefined) {
       const problem = passwordProblem(input.password, user.email);
       if (problem) {
-        throw new ApiError('validation_failed', 'the new password is not acceptable', {
+        throw new DomainError('validation_failed', 'the new password is not acceptable', {
           errors: [{ path: 'body.password', message: problem }],
         });
       }

@@ -6,7 +6,7 @@ import { activateMembership, getMember, insertMembership, lockMemberships } from
 import { consumeOidcLogin, getOidcProvider, insertOidcLogin, type OidcProviderRecord } from '../db/oidc.js';
 import { ensureUser, findUserByIdentity, linkIdentity, lockUserByEmail, normaliseEmail, verifyAccount } from '../db/users.js';
 import { getWorkspaceBySlug } from '../db/workspaces.js';
-import { ApiError, notFound } from '../errors.js';
+import { DomainError, notFound } from '../domain-error.js';
 import { API_PREFIX } from '../http/mount-routes.js';
 import { type IdentityClaims, OidcError, pkcePair, randomToken } from './oidc.js';
 import { type OpenedSession, openUserSession } from './sessions.js';
@@ -71,7 +71,7 @@ export async function startOidcSignIn(
   try {
     meta = await deps.oidc.discover(provider.issuer);
   } catch (error) {
-    throw new ApiError('unavailable', 'the identity provider cannot be reached or is misconfigured', { cause: error });
+    throw new DomainError('unavailable', 'the identity provider cannot be reached or is misconfigured', { cause: error });
   }
   const state = randomToken();
   const nonce = randomToken();

@@ -1,7 +1,7 @@
 import type { RouteDef } from '@outpost/sdk/contracts';
 import type { Context } from 'hono';
 import type { AppDeps } from '../context.js';
-import { ApiError } from '../errors.js';
+import { isDomainError } from '../domain-error.js';
 import { clientAddress } from '../http/client-address.js';
 import type { AppEnv } from '../http/env.js';
 import type { RateSubject } from '../http/rate-limit.js';
@@ -90,7 +90,7 @@ export async function authenticateCounted(c: Context<AppEnv>, deps: AppDeps): Pr
   try {
     principal = await authenticateRequest(c.req, deps);
   } catch (error) {
-    if (error instanceof ApiError && error.code === 'unauthenticated') deps.rateLimiter.checkAnonymous(requestAddress(c, deps));
+    if (isDomainError(error, 'unauthenticated')) deps.rateLimiter.checkAnonymous(requestAddress(c, deps));
     throw error;
   }
   c.set('principal', principal);

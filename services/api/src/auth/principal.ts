@@ -1,7 +1,7 @@
 import { type Role, SESSION_COOKIE } from '@outpost/sdk/contracts';
 import type { AppDeps } from '../context.js';
 import { findApiKeyByHash, type KeyPrincipalRow, touchApiKey } from '../db/api-keys.js';
-import { ApiError } from '../errors.js';
+import { credentialRefused } from '../domain-error.js';
 import { parseApiKey } from './api-key-format.js';
 import { looksLikeJwt } from './run-token.js';
 import { authenticateSession, readCookie, type SessionPrincipal, type SessionRequest } from './sessions.js';
@@ -13,10 +13,6 @@ export type Principal =
 
 /** last_used_at is written at most this often per key. */
 const TOUCH_SECONDS = 60;
-
-function unauthenticated(detail: string): ApiError {
-  return new ApiError('unauthenticated', detail, { headers: { 'www-authenticate': 'Bearer' } });
-}
 
 function keyPrincipal(key: KeyPrincipalRow): Principal {
   return { kind: 'api_key', workspaceId: key.workspaceId, keyId: key.id, role: key.role, pools: [...key.pools] };
@@ -33,24 +29,24 @@ export type AuthDeps = Pick<AppDeps, 'sql' | 'tokens' | 'apiKeys'>;
 /** The bearer credential of a request: an `op_` API key or a run token. */
 export async function authenticate(authorization: string | undefined, { sql, tokens, apiKeys }: AuthDeps): Promise<Principal> {
   const token = bearerToken(authorization);
-  if (!token) throw unauthenticated('send an API key or run token as "Authorization: Bearer <token>"');
+  if (!token) throw credentialRefused('send an API key or run token as "Authorization: Bearer <token>"');
   if (looksLikeJwt(token)) {
     try {
       const claims = await tokens.verify(token);
       return { kind: 'run_token', workspaceId: claims.workspaceId, runId: claims.runId, attempt: claims.attempt };
     } catch {
-      throw unauthenticated('the run token is invalid or expired');
+      throw credentialRefused('the run token is invalid or expired');
     }
   }
   const parsed = parseApiKey(token);
-  if (!parsed) throw unauthenticated('the API key is malformed');
+  if (!parsed) throw credentialRefused('the API key is malformed');
   // An active key this app verified moments ago is believed for a few seconds; revocation through
   // this app forgets it at once (db/api-keys.ts says what the cache keeps and for how long).
   const cached = apiKeys.get(parsed.hash);
   if (cached) return keyPrincipal(cached);
   const generation = apiKeys.generation;
   const key = await findApiKeyByHash(sql, parsed.hash, TOUCH_SECONDS);
-  if (!key?.active) throw unauthenticated('the API key is unknown, revoked or expired');
+  if (!key?.active) throw credentialRefused('the API key is unknown, revoked or expired');
   if (key.stale) await touchApiKey(sql, key.id, TOUCH_SECONDS);
   apiKeys.remember(parsed.hash, key, generation);
   return keyPrincipal(key);

@@ -10,7 +10,7 @@ import {
   revokeSessionByHash,
   touchSession,
 } from '../db/sessions.js';
-import { ApiError } from '../errors.js';
+import { credentialRefused, DomainError } from '../domain-error.js';
 import { parseApiKey } from './api-key-format.js';
 
 /** A session ends after this long without a request… */
@@ -41,10 +41,6 @@ export interface SessionPrincipal {
 
 const sha256 = (value: string) => createHash('sha256').update(value, 'utf8').digest('hex');
 const secret = () => randomBytes(32).toString('base64url');
-
-function unauthenticated(detail: string): ApiError {
-  return new ApiError('unauthenticated', detail, { headers: { 'www-authenticate': 'Bearer' } });
-}
 
 // ---- one-time sign-in links ------------------------------------------------------------------------
 
@@ -94,15 +90,15 @@ export async function openSession(sql: Sql, credential: { token?: string; apiKey
     const presented = credential.token;
     return sql.begin(async (tx) => {
       const link = await consumeSignInToken(tx, sha256(presented));
-      if (!link || link.role === 'worker') throw unauthenticated('this sign-in link has expired or was already used');
+      if (!link || link.role === 'worker') throw credentialRefused('this sign-in link has expired or was already used');
       const { id } = await insertSession(tx, { ...session, ...link, label: 'sign-in link', apiKeyId: null });
       return { token, csrf, principal: { kind: 'session', sessionId: id, ...link, role: link.role, apiKeyId: null } };
     });
   }
   const parsed = parseApiKey(credential.apiKey ?? '');
   const key = parsed ? await findApiKeyByHash(sql, parsed.hash, TOUCH_SECONDS) : null;
-  if (!key?.active) throw unauthenticated('the API key is unknown, revoked or expired');
-  if (key.role === 'worker') throw new ApiError('forbidden', 'a worker key cannot open a browser session');
+  if (!key?.active) throw credentialRefused('the API key is unknown, revoked or expired');
+  if (key.role === 'worker') throw new DomainError('forbidden', 'a worker key cannot open a browser session');
   const named = await getApiKey(sql, key.workspaceId, key.id);
   const { id } = await insertSession(sql, {
     ...session,
@@ -176,7 +172,7 @@ export function readCookie(header: string | undefined, name: string): string | u
 export function checkSameOrigin(req: SessionRequest): void {
   const site = req.header('sec-fetch-site');
   if (site !== undefined && site !== 'same-origin' && site !== 'none') {
-    throw new ApiError('forbidden', 'cross-site requests are not accepted');
+    throw new DomainError('forbidden', 'cross-site requests are not accepted');
   }
   const origin = req.header('origin');
   if (origin === undefined) return;
@@ -187,7 +183,7 @@ export function checkSameOrigin(req: SessionRequest): void {
   } catch {
     originHost = null;
   }
-  if (originHost !== host) throw new ApiError('forbidden', 'cross-origin requests are not accepted');
+  if (originHost !== host) throw new DomainError('forbidden', 'cross-origin requests are not accepted');
 }
 
 function csrfMatches(presented: string | undefined, storedHash: string): boolean {
@@ -207,10 +203,10 @@ export async function authenticateSession(sql: Sql, req: SessionRequest, session
     idleSeconds: SESSION_IDLE_SECONDS,
     touchSeconds: TOUCH_SECONDS,
   });
-  if (!session || session.role === 'worker') throw unauthenticated('the session has ended; sign in again');
+  if (!session || session.role === 'worker') throw credentialRefused('the session has ended; sign in again');
   checkSameOrigin(req);
   if (MUTATING.has(req.method.toUpperCase()) && !csrfMatches(req.header(CSRF_HEADER), session.csrfHash)) {
-    throw new ApiError('forbidden', `send the ${CSRF_COOKIE} cookie's value in the ${CSRF_HEADER} header`);
+    throw new DomainError('forbidden', `send the ${CSRF_COOKIE} cookie's value in the ${CSRF_HEADER} header`);
   }
   if (session.stale) await touchSession(sql, session.id, TOUCH_SECONDS);
   return {

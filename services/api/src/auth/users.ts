@@ -33,7 +33,7 @@ import {
   upgradePasswordHash,
 } from '../db/users.js';
 import { getWorkspace } from '../db/workspaces.js';
-import { ApiError, notFound } from '../errors.js';
+import { DomainError, notFound } from '../domain-error.js';
 import { invitationMail, newAccountMail } from '../mail/messages.js';
 import { type EmailLink, newEmailLink } from './email-links.js';
 import { hashPassword, passwordProblem, verifyPassword } from './passwords.js';
@@ -52,7 +52,7 @@ function callerRole(principal: Principal): Role | null {
 /** Only owners make, unmake or manage owners. */
 function assertMayManage(principal: Principal, ...roles: MemberRole[]): void {
   if (roles.includes('owner') && callerRole(principal) !== 'owner') {
-    throw new ApiError('forbidden', 'only an owner can grant, change or take away the owner role');
+    throw new DomainError('forbidden', 'only an owner can grant, change or take away the owner role');
   }
 }
 
@@ -110,7 +110,7 @@ export async function addMember(deps: AppDeps, principal: Principal, input: Memb
       created || (await claimUnheldAccount(tx, user.id, workspaceId, name)) ? 'created' : 'invited';
     const state = outcome === 'created' ? 'active' : 'invited';
     if (!(await insertMembership(tx, { workspaceId, userId: user.id, role: input.role, state }))) {
-      throw new ApiError('conflict', 'this person is already a member or invited; change their role instead');
+      throw new DomainError('conflict', 'this person is already a member or invited; change their role instead');
     }
     const member = await getMember(tx, workspaceId, user.id);
     const workspace = await getWorkspace(tx, workspaceId);
@@ -155,7 +155,7 @@ export async function changeMemberRole(deps: AppDeps, principal: Principal, user
     // An invitation administers nothing, so changing or removing one never leaves the workspace without an owner.
     const activeOwner = member.role === 'owner' && member.state === 'active';
     if (activeOwner && role !== 'owner' && (await remainingOwners(tx, workspaceId, userId)) === 0) {
-      throw new ApiError('conflict', 'the workspace would have no owner left; make someone else owner first');
+      throw new DomainError('conflict', 'the workspace would have no owner left; make someone else owner first');
     }
     await updateMembershipRole(tx, workspaceId, userId, role);
     // Sessions read the role from the membership on every request, so the change applies at once.
@@ -171,7 +171,7 @@ export async function removeMember(deps: AppDeps, principal: Principal, userId: 
     if (!member) throw notFound('member');
     assertMayManage(principal, member.role);
     if (member.role === 'owner' && member.state === 'active' && (await remainingOwners(tx, workspaceId, userId)) === 0) {
-      throw new ApiError('conflict', 'the workspace would have no owner left; make someone else owner first');
+      throw new DomainError('conflict', 'the workspace would have no owner left; make someone else owner first');
     }
     await deleteMembership(tx, workspaceId, userId);
     await voidInvitationTokens(tx, userId, workspaceId);
@@ -199,7 +199,7 @@ export async function issueSetupToken(
     assertMayManage(principal, member.role);
     const user = await getUser(tx, userId);
     if (!user || user.managedBy !== workspaceId || user.emailVerifiedAt !== null) {
-      throw new ApiError(
+      throw new DomainError(
         'conflict',
         'this workspace does not manage this account (its address is confirmed, or it is invited); the person sets their password themselves',
       );
@@ -211,7 +211,7 @@ export async function issueSetupToken(
 
 // ---- passwords -------------------------------------------------------------------------------------
 
-const wrongCredentials = () => new ApiError('unauthenticated', 'the email or password is wrong');
+const wrongCredentials = () => new DomainError('unauthenticated', 'the email or password is wrong');
 
 /** Checks email and password (always at the cost of one scrypt, account or not); the user, or a 401. */
 async function checkPassword(deps: AppDeps, email: string, password: string) {
@@ -246,12 +246,12 @@ export async function passwordSignIn(
       : memberships.find((m) => m.slug === input.workspace);
   if (!chosen) {
     if (input.workspace !== undefined || memberships.length === 0) {
-      throw new ApiError('forbidden', 'this account is not a member of that workspace');
+      throw new DomainError('forbidden', 'this account is not a member of that workspace');
     }
     // Asked for without a list: whoever holds the password learns only that there is more than one.
     // The slugs would tell them which tenants the account reaches (to an admin who set the password of
     // an account they manage, or to someone reading over a shoulder), and the person knows them anyway.
-    throw new ApiError('validation_failed', 'name the workspace to sign in to', {
+    throw new DomainError('validation_failed', 'name the workspace to sign in to', {
       errors: [{ path: 'body.workspace', message: 'name the workspace to sign in to (its short name, as in its address)' }],
     });
   }
@@ -267,7 +267,7 @@ export async function passwordSignIn(
 function assertNewPassword(password: string, email: string, path: string): void {
   const problem = passwordProblem(password, email);
   if (problem)
-    throw new ApiError('validation_failed', 'the new password is not acceptable', { errors: [{ path, message: problem }] });
+    throw new DomainError('validation_failed', 'the new password is not acceptable', { errors: [{ path, message: problem }] });
 }
 
 /** Changes the password and ends every session of the account (a stolen session must not survive a password change). */
@@ -280,7 +280,7 @@ export async function changePassword(
   const user = await checkPassword(deps, input.email, input.currentPassword);
   assertNewPassword(input.newPassword, user.email, 'body.newPassword');
   if (input.newPassword === input.currentPassword) {
-    throw new ApiError('validation_failed', 'the new password is not acceptable', {
+    throw new DomainError('validation_failed', 'the new password is not acceptable', {
       errors: [{ path: 'body.newPassword', message: 'must differ from the current password' }],
     });
   }
@@ -298,7 +298,7 @@ export async function setupPassword(deps: AppDeps, input: { token: string; passw
     // The cheap check first: a made-up token costs one indexed UPDATE, never a scrypt.
     const used = await consumeSetupToken(tx, sha256(input.token));
     const user = used ? await getUser(tx, used.userId) : null;
-    if (!user) throw new ApiError('unauthenticated', 'this setup link has expired, was already used, or was replaced');
+    if (!user) throw new DomainError('unauthenticated', 'this setup link has expired, was already used, or was replaced');
     // Throwing from here on rolls the transaction back, and the link stays usable.
     assertNewPassword(input.password, user.email, 'body.password');
     await setPasswordHash(tx, user.id, await hashPassword(input.password, deps.passwordParams));

@@ -6,7 +6,7 @@ import { authenticateCounted, authorize, rateSubject, requestAddress } from '../
 import { bearerToken, type Principal, principalLogFields } from '../auth/principal.js';
 import { authenticateSession, checkSameOrigin, isHttps, readCookie } from '../auth/sessions.js';
 import type { AppDeps } from '../context.js';
-import { ApiError } from '../errors.js';
+import { ApiError, errorCode } from '../errors.js';
 import { carriesMetricsToken } from '../routes/metrics.js';
 import type { Handler, HandlerContext, Handlers, Recover, RouteHandler } from '../routes/types.js';
 import { type AuditNote, auditActor, collectIds, isAudited, noteAudit, paramIds, summarise } from './audit.js';
@@ -209,7 +209,7 @@ async function liveSession(c: Context<AppEnv>, deps: AppDeps): Promise<Principal
     deps.rateLimiter.check(rateSubject(principal));
     return principal;
   } catch (error) {
-    if (!(error instanceof ApiError) || error.code !== 'unauthenticated') throw error;
+    if (errorCode(error) !== 'unauthenticated') throw error;
     deps.rateLimiter.checkAnonymous(requestAddress(c, deps));
     return null;
   }

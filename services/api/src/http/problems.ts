@@ -1,7 +1,8 @@
 import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import postgres from 'postgres';
-import { ApiError, problemBody } from '../errors.js';
+import { DomainError } from '../domain-error.js';
+import { ApiError, fromDomainError, problemBody } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { AppEnv } from './env.js';
 
@@ -56,6 +57,7 @@ const CONNECTION_ERRORS = new Set([
 
 export function toApiError(error: unknown): ApiError | null {
   if (error instanceof ApiError) return error;
+  if (error instanceof DomainError) return fromDomainError(error);
   if (error instanceof postgres.PostgresError) return fromPostgres(error);
   if (error instanceof HTTPException) {
     if (error.status === 413) return new ApiError('payload_too_large', 'the request body is too large');

@@ -1,5 +1,5 @@
-import type { RouteName } from '@outpost/sdk/contracts';
-import { ApiError, type FieldError } from '../errors.js';
+import type { FieldError, RouteName } from '@outpost/sdk/contracts';
+import { ApiError } from '../errors.js';
 
 const INT32_MAX = 2_147_483_647;
 

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Sql } from '../db/client.js';
-import { ApiError } from '../errors.js';
+import { isDomainError } from '../domain-error.js';
 import type { Logger } from '../logger.js';
 import type { ApiMetrics } from '../metrics/api-metrics.js';
 import { LATE } from '../orchestration/decisions.js';
@@ -101,7 +101,7 @@ export class LateRunsLoop implements BackgroundLoop {
         }
       } catch (error) {
         // The run moved to another attempt between the scan and the lock: it is no longer this late run.
-        if (error instanceof ApiError && error.code === 'stale_attempt') continue;
+        if (isDomainError(error, 'stale_attempt')) continue;
         log.error({ err: error }, 'late marking failed for a run');
       }
     }

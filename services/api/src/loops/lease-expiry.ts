@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { ProposedState, StateType } from '@outpost/sdk/contracts';
 import type { Sql } from '../db/client.js';
 import { findExpiredLeases, graceHeldLeases, markLoopTick } from '../db/leases.js';
-import { ApiError } from '../errors.js';
+import { isDomainError } from '../domain-error.js';
 import type { Logger } from '../logger.js';
 import type { ApiMetrics } from '../metrics/api-metrics.js';
 import { proposeState } from '../runs/propose-state.js';
@@ -127,7 +127,7 @@ export class LeaseExpiryLoop implements BackgroundLoop {
         }
       } catch (error) {
         // A stale attempt means the run moved on between the scan and the lock: nothing to do.
-        if (error instanceof ApiError && error.code === 'stale_attempt') continue;
+        if (isDomainError(error, 'stale_attempt')) continue;
         log.error({ err: error }, 'lease expiry failed for a run');
       }
     }

@@ -1,6 +1,7 @@
-import type { BatchItemError } from '@outpost/sdk/contracts';
 import { batchKey, insertRunLogs, poolRunHolders } from '../db/logs.js';
-import { NOT_HELD, proposeStates, sum } from '../runs/propose-state.js';
+import { DomainError } from '../domain-error.js';
+import { batchItemError } from '../errors.js';
+import { notHeld, proposeStates, sum } from '../runs/propose-state.js';
 import { toLogRows } from './logs.js';
 import { apiKeyId, poolOrNotFound } from './scope.js';
 import type { Handlers } from './types.js';
@@ -21,7 +22,7 @@ export const poolRunHandlers = {
       apiKeyId: apiKeyId(principal),
       items: body.items,
     });
-    return { items };
+    return { items: items.map((item) => ({ ...item, error: item.error && batchItemError(item.error) })) };
   },
 
   poolRunsLogsWrite: async ({ params, body, principal, deps }) => {
@@ -33,13 +34,13 @@ export const poolRunHandlers = {
       runIds: [...new Set(body.items.map((item) => item.flowRunId))],
       apiKeyId: keyId,
     });
-    const refusal = (flowRunId: string, attempt: number): BatchItemError | null => {
+    const refusal = (flowRunId: string, attempt: number): DomainError | null => {
       const holder = holders.get(flowRunId);
       // Held now, or run before by a worker of this key: late lines of an ended attempt are history.
-      if (!holder || keyId === null || (holder.holderKeyId !== keyId && !holder.ranByKey)) return NOT_HELD;
+      if (!holder || keyId === null || (holder.holderKeyId !== keyId && !holder.ranByKey)) return notHeld();
       // Lines of earlier attempts may arrive late (spooled while the API was unreachable); later ones cannot exist yet.
       if (attempt > holder.attempt) {
-        return { status: 409, code: 'stale_attempt', detail: `the flow run is at attempt ${holder.attempt}` };
+        return new DomainError('stale_attempt', `the flow run is at attempt ${holder.attempt}`);
       }
       return null;
     };
@@ -62,7 +63,7 @@ export const poolRunHandlers = {
           attempt: item.attempt,
           accepted: stored,
           duplicates: error ? 0 : lines.length - stored,
-          error,
+          error: error && batchItemError(error),
         };
       }),
     };

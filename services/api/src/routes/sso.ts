@@ -17,7 +17,7 @@ import { readCookie, sessionCookies } from '../auth/sessions.js';
 import type { AppDeps } from '../context.js';
 import { deleteOidcProvider, getOidcProvider, type OidcProviderRecord, upsertOidcProvider } from '../db/oidc.js';
 import { getWorkspace } from '../db/workspaces.js';
-import { ApiError, notFound } from '../errors.js';
+import { ApiError, errorCode, notFound } from '../errors.js';
 import { API_PREFIX } from '../http/mount-routes.js';
 import { type Handlers, redirectTo } from './types.js';
 
@@ -124,9 +124,9 @@ export const oidcBrowserHandlers = {
     // A browser that navigated here lands back on the sign-in page with the reason; API clients get
     // the problem document. Either way a workspace without single sign-on looks like an unknown one.
     recover: (error, { url, header }) => {
-      if (!(error instanceof ApiError) || !/\btext\/html\b/.test(header('accept') ?? '')) return null;
-      const failure: SsoFailure =
-        error.code === 'not_found' ? 'sso_off' : error.code === 'rate_limited' ? 'sso_busy' : 'sso_unavailable';
+      const code = errorCode(error);
+      if (code === null || !/\btext\/html\b/.test(header('accept') ?? '')) return null;
+      const failure: SsoFailure = code === 'not_found' ? 'sso_off' : code === 'rate_limited' ? 'sso_busy' : 'sso_unavailable';
       const returnTo = returnToOf(url);
       const next = returnTo === '/' ? '' : `&next=${encodeURIComponent(returnTo)}`;
       return redirectTo(`/#/sign-in?error=${failure}${next}`);

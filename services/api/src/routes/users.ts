@@ -12,7 +12,7 @@ import {
 import type { AppDeps } from '../context.js';
 import { listMembers, usableMemberships } from '../db/memberships.js';
 import { findUserByEmail } from '../db/users.js';
-import { ApiError } from '../errors.js';
+import { errorCode } from '../errors.js';
 import { summarise } from '../http/audit.js';
 import type { HandlerContext, Handlers } from './types.js';
 import { whoAmI } from './whoami.js';
@@ -66,7 +66,7 @@ async function noteAccountEvent(
 
 /** A refused attempt on an existing account is recorded too (status 401 or 429): that is what a reviewer looks for. */
 async function noteFailure(audit: Audit, deps: AppDeps, body: { email?: string }, error: unknown): Promise<void> {
-  if (!(error instanceof ApiError) || !['unauthenticated', 'rate_limited', 'forbidden'].includes(error.code)) return;
+  if (!['unauthenticated', 'rate_limited', 'forbidden'].includes(errorCode(error) ?? '')) return;
   const user = body.email ? await findUserByEmail(deps.sql, body.email) : null;
   if (user) await noteAccountEvent(audit, deps, { userId: user.id, actor: 'anonymous', body });
 }

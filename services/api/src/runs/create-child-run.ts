@@ -3,7 +3,7 @@ import { findRunOwner, insertChildRun, lockParentRun, taskRunBelongsTo } from '.
 import type { Sql } from '../db/client.js';
 import { getFlowRun } from '../db/flow-runs.js';
 import { ensureFlow } from '../db/flows.js';
-import { ApiError, notFound } from '../errors.js';
+import { DomainError, notFound } from '../domain-error.js';
 import { runName } from './create-flow-run.js';
 
 /**
@@ -22,7 +22,7 @@ export async function createChildRun(
     if (!owner) return null;
     // Someone else's id is refused alike whoever owns it, so the answer reveals nothing about the owner.
     if (owner.workspaceId !== workspaceId || owner.parentFlowRunId !== parentId) {
-      throw new ApiError('conflict', 'this flow run id is already in use');
+      throw new DomainError('conflict', 'this flow run id is already in use');
     }
     const flowRun = await getFlowRun(sql, workspaceId, request.id);
     return flowRun ? { flowRun, created: false } : null;
@@ -33,12 +33,13 @@ export async function createChildRun(
   const created = await sql.begin(async (tx) => {
     const parent = await lockParentRun(tx, workspaceId, parentId);
     if (!parent) throw notFound('flow run');
-    if (request.attempt !== parent.attempt) throw new ApiError('stale_attempt', `the flow run is at attempt ${parent.attempt}`);
+    if (request.attempt !== parent.attempt)
+      throw new DomainError('stale_attempt', `the flow run is at attempt ${parent.attempt}`);
     if (parent.stateType !== 'RUNNING') {
-      throw new ApiError('conflict', `the flow run is ${parent.stateType}; only a RUNNING run can start subflows`);
+      throw new DomainError('conflict', `the flow run is ${parent.stateType}; only a RUNNING run can start subflows`);
     }
     if (request.parentTaskRunId && !(await taskRunBelongsTo(tx, workspaceId, parentId, request.parentTaskRunId))) {
-      throw new ApiError('validation_failed', 'the parent task run is not a task run of this flow run', {
+      throw new DomainError('validation_failed', 'the parent task run is not a task run of this flow run', {
         errors: [{ path: 'body.parentTaskRunId', message: 'not a task run of this flow run' }],
       });
     }
@@ -57,7 +58,7 @@ export async function createChildRun(
     // A concurrent request with the same id won the insert.
     const raced = await earlier();
     if (raced) return raced;
-    throw new ApiError('conflict', 'this flow run is being created; retry');
+    throw new DomainError('conflict', 'this flow run is being created; retry');
   }
   const flowRun = await getFlowRun(sql, workspaceId, created);
   if (!flowRun) throw new Error(`flow run ${created} vanished after it was created`);

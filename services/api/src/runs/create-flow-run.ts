@@ -4,7 +4,7 @@ import type { Sql } from '../db/client.js';
 import { getDeployment } from '../db/deployments.js';
 import { findRunByIdempotencyKey, getFlowRun, insertFlowRun } from '../db/flow-runs.js';
 import { getQueue } from '../db/pools.js';
-import { ApiError, notFound } from '../errors.js';
+import { DomainError, notFound } from '../domain-error.js';
 import { assertParameters } from './parameter-schema.js';
 
 const MAX_TAGS = 50;
@@ -92,7 +92,7 @@ export async function createFlowRun(
   if (deployment.parameterSchema) assertParameters(deployment.parameterSchema, parameters, 'body.parameters');
   const tags = [...new Set([...deployment.tags, ...(request.tags ?? [])])];
   if (tags.length > MAX_TAGS) {
-    throw new ApiError('validation_failed', 'too many tags', {
+    throw new DomainError('validation_failed', 'too many tags', {
       errors: [{ path: 'body.tags', message: `a run has at most ${MAX_TAGS} tags, its deployment's included` }],
     });
   }
@@ -116,7 +116,7 @@ export async function createFlowRun(
     // A concurrent request with the same key won the insert.
     const raced = await existing();
     if (raced) return raced;
-    throw new ApiError('conflict', 'a run with this Idempotency-Key is being created; retry');
+    throw new DomainError('conflict', 'a run with this Idempotency-Key is being created; retry');
   }
   const flowRun = await getFlowRun(sql, workspaceId, id);
   if (!flowRun) throw new Error(`flow run ${id} vanished after it was created`);

@@ -1,5 +1,6 @@
+import type { FieldError } from '@outpost/sdk/contracts';
 import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
-import { ApiError, type FieldError } from '../errors.js';
+import { DomainError } from '../domain-error.js';
 
 const CACHE_SIZE = 200;
 const cache = new Map<string, ValidateFunction>();
@@ -28,7 +29,7 @@ export function assertParameterSchema(schema: Record<string, unknown>, field: st
   try {
     compile(schema);
   } catch (error) {
-    throw new ApiError('validation_failed', 'the parameter schema is not a valid JSON Schema (draft 2020-12)', {
+    throw new DomainError('validation_failed', 'the parameter schema is not a valid JSON Schema (draft 2020-12)', {
       errors: [{ path: field, message: (error as Error).message.slice(0, 500) }],
     });
   }
@@ -53,5 +54,5 @@ export function assertParameters(schema: Record<string, unknown>, parameters: un
     path: errorPath(prefix, e),
     message: e.message ?? 'invalid',
   }));
-  throw new ApiError('validation_failed', 'the parameters do not match the deployment’s parameter schema', { errors });
+  throw new DomainError('validation_failed', 'the parameters do not match the deployment’s parameter schema', { errors });
 }

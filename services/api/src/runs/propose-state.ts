@@ -1,8 +1,8 @@
-import type { BatchItemError, ProposedState, State, StateProposalResponse, StateType } from '@outpost/sdk/contracts';
+import type { ProposedState, State, StateProposalResponse, StateType } from '@outpost/sdk/contracts';
 import type { Sql } from '../db/client.js';
 import { insertRunLogs, type LogLineRow } from '../db/logs.js';
 import { applyStateChanges, type LockedRun, lockRuns, type RunStateChange } from '../db/run-states.js';
-import { ApiError, notFound } from '../errors.js';
+import { DomainError, notFound } from '../domain-error.js';
 import type { ApiMetrics, JudgedStatus } from '../metrics/api-metrics.js';
 import { type Actor, judge } from '../orchestration/rules.js';
 
@@ -126,7 +126,7 @@ export async function proposeState(sql: Sql, metrics: ApiMetrics | null, p: Prop
   let stored = 0;
   const stale = (reason: string): never => {
     judged = 'STALE';
-    throw new ApiError('stale_attempt', reason);
+    throw new DomainError('stale_attempt', reason);
   };
   let response: StateProposalResponse | null;
   try {
@@ -188,10 +188,12 @@ export interface BatchProposal {
 
 export type BatchAnswer =
   | { flowRunId: string; answer: StateProposalResponse; error: null }
-  | { flowRunId: string; answer: null; error: BatchItemError };
+  | { flowRunId: string; answer: null; error: DomainError };
 
 /** A run the calling key's workers do not hold: the same answer as a run that does not exist. */
-export const NOT_HELD: BatchItemError = { status: 404, code: 'not_found', detail: 'flow run not found' };
+export function notHeld(): DomainError {
+  return notFound('flow run');
+}
 
 /**
  * Judges proposals for many runs a worker key holds, in one transaction with a fixed number of
@@ -216,13 +218,13 @@ export async function proposeStates(sql: Sql, metrics: ApiMetrics | null, batch:
     const answers = batch.items.map((item): BatchAnswer => {
       const { flowRunId } = item;
       const run = runs.get(flowRunId);
-      if (!run) return { flowRunId, answer: null, error: NOT_HELD };
+      if (!run) return { flowRunId, answer: null, error: notHeld() };
       if (run.replay) return { flowRunId, answer: run.replay, error: null };
-      if (batch.apiKeyId === null || run.holderKeyId !== batch.apiKeyId) return { flowRunId, answer: null, error: NOT_HELD };
+      if (batch.apiKeyId === null || run.holderKeyId !== batch.apiKeyId) return { flowRunId, answer: null, error: notHeld() };
       const verdict = decide(run, { ...item, actor: 'worker' });
       if (verdict.kind === 'stale') {
         judged.push({ to: item.state.type, status: 'STALE' });
-        return { flowRunId, answer: null, error: { status: 409, code: 'stale_attempt', detail: verdict.reason } };
+        return { flowRunId, answer: null, error: new DomainError('stale_attempt', verdict.reason) };
       }
       if (verdict.change) changes.push(verdict.change);
       judged.push({ to: item.state.type, status: verdict.response.status });
