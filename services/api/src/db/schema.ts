@@ -16,6 +16,11 @@ import {
 } from 'drizzle-orm/pg-core';
 
 /*
+ * The tables as the SQL migrations in ./migrations build them, in TypeScript: the query modules take
+ * their row types from here. The migrations are the schema (they also hold what this cannot say:
+ * functions, triggers, data backfills); `npm run db:check` fails when the two disagree on a table,
+ * column, default, index or constraint.
+ *
  * Every timestamp keeps millisecond precision: JavaScript dates carry milliseconds, so a value read
  * back and sent in a keyset cursor compares equal to the stored one (microseconds would not).
  */
