@@ -1,20 +1,13 @@
 import type { ApiKey, Role } from '@outpost/sdk/contracts';
 import { makeRoom } from '../bounded-map.js';
 import type { Db } from './client.js';
+import type { apiKeys, Row } from './schema.js';
 import { iso, isoOrNull, textArray } from './values.js';
 
-interface ApiKeyRow {
-  id: string;
-  workspace_id: string;
-  name: string;
-  role: Role;
-  prefix: string;
-  pools: string[];
-  created_at: Date;
-  last_used_at: Date | null;
-  expires_at: Date | null;
-  revoked_at: Date | null;
-}
+type ApiKeyRow = Pick<
+  Row<typeof apiKeys>,
+  'id' | 'workspace_id' | 'name' | 'role' | 'prefix' | 'pools' | 'created_at' | 'last_used_at' | 'expires_at' | 'revoked_at'
+>;
 
 function toApiKey(row: ApiKeyRow): ApiKey {
   return {

@@ -1,19 +1,12 @@
 import type { Artifact, ArtifactType } from '@outpost/sdk/contracts';
 import type { Db } from './client.js';
+import type { artifacts, Row } from './schema.js';
 import { iso, jsonb } from './values.js';
 
-interface ArtifactRow {
-  id: string;
-  workspace_id: string;
-  flow_run_id: string;
-  task_run_id: string | null;
-  key: string;
-  type: ArtifactType;
-  description: string | null;
-  data: unknown;
-  created_at: Date;
-  updated_at: Date;
-}
+type ArtifactRow = Pick<
+  Row<typeof artifacts>,
+  'id' | 'workspace_id' | 'flow_run_id' | 'task_run_id' | 'key' | 'type' | 'description' | 'data' | 'created_at' | 'updated_at'
+>;
 
 function toArtifact(row: ArtifactRow): Artifact {
   return {

@@ -1,5 +1,6 @@
 import type { AuditActorKind, AuditEntry } from '@outpost/sdk/contracts';
 import type { Db } from './client.js';
+import type { auditLog, Row } from './schema.js';
 import { iso } from './values.js';
 
 // The audit log is append-only: this module only inserts and reads, and a trigger (migration
@@ -30,22 +31,25 @@ export interface AuditFilters {
   until?: Date | undefined;
 }
 
-interface AuditRow {
-  id: string;
-  occurred_at: Date;
-  actor_kind: AuditActorKind;
-  actor_id: string | null;
+interface AuditRow
+  extends Pick<
+    Row<typeof auditLog>,
+    | 'id'
+    | 'occurred_at'
+    | 'actor_kind'
+    | 'actor_id'
+    | 'action'
+    | 'method'
+    | 'path'
+    | 'status'
+    | 'client_address'
+    | 'user_agent'
+    | 'request_id'
+    | 'target_ids'
+    | 'result_ids'
+    | 'summary'
+  > {
   actor_label: string | null;
-  action: string;
-  method: string | null;
-  path: string | null;
-  status: number;
-  client_address: string | null;
-  user_agent: string | null;
-  request_id: string | null;
-  target_ids: Record<string, string>;
-  result_ids: Record<string, string>;
-  summary: Record<string, unknown>;
 }
 
 function toEntry(row: AuditRow): AuditEntry {

@@ -2,19 +2,23 @@ import { type Backfill, isTerminal, StateType } from '@outpost/sdk/contracts';
 import type postgres from 'postgres';
 import type { Db, TxSql } from './client.js';
 import { RUNS_CHANNEL } from './flow-runs.js';
+import type { backfills, Row } from './schema.js';
 import { iso, isoOrNull } from './values.js';
 
-interface BackfillRow {
-  id: string;
-  deployment_id: string;
-  schedule_slug: string;
-  range_start: Date;
-  range_end: Date;
-  max_concurrent: number;
-  parameters: Record<string, unknown>;
-  run_count: number;
-  created_at: Date;
-  cancelled_at: Date | null;
+interface BackfillRow
+  extends Pick<
+    Row<typeof backfills>,
+    | 'id'
+    | 'deployment_id'
+    | 'schedule_slug'
+    | 'range_start'
+    | 'range_end'
+    | 'max_concurrent'
+    | 'parameters'
+    | 'run_count'
+    | 'created_at'
+    | 'cancelled_at'
+  > {
   counts: Record<string, number> | null;
 }
 

@@ -2,15 +2,11 @@ import type { ConcurrencyLimit } from '@outpost/sdk/contracts';
 import type postgres from 'postgres';
 import type { Db } from './client.js';
 import { RUNS_CHANNEL } from './flow-runs.js';
+import type { concurrencyLimits, Row } from './schema.js';
 import { iso } from './values.js';
 
-interface LimitRow {
-  id: string;
-  tag: string;
-  limit: number;
+interface LimitRow extends Pick<Row<typeof concurrencyLimits>, 'id' | 'tag' | 'limit' | 'created_at' | 'updated_at'> {
   active: number;
-  created_at: Date;
-  updated_at: Date;
 }
 
 function toLimit(row: LimitRow): ConcurrencyLimit {

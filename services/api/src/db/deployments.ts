@@ -2,35 +2,39 @@ import type { CollisionStrategy, Deployment } from '@outpost/sdk/contracts';
 import type postgres from 'postgres';
 import type { Db } from './client.js';
 import { RUNS_CHANNEL } from './flow-runs.js';
+import type { deployments, Row } from './schema.js';
 import { iso, jsonb, textArray } from './values.js';
 
-interface DeploymentRow {
-  id: string;
-  flow_id: string;
+interface DeploymentRow
+  extends Pick<
+    Row<typeof deployments>,
+    | 'id'
+    | 'flow_id'
+    | 'name'
+    | 'description'
+    | 'source'
+    | 'entrypoint'
+    | 'parameter_schema'
+    | 'parameters'
+    | 'work_pool_id'
+    | 'work_queue_id'
+    | 'tags'
+    | 'labels'
+    | 'job_variables'
+    | 'retries'
+    | 'retry_delay_seconds'
+    | 'retry_backoff'
+    | 'retry_jitter'
+    | 'concurrency_limit'
+    | 'collision_strategy'
+    | 'paused'
+    | 'version_id'
+    | 'created_at'
+    | 'updated_at'
+  > {
   flow_name: string;
-  name: string;
-  description: string | null;
-  source: string;
-  entrypoint: string;
-  parameter_schema: Record<string, unknown> | null;
-  parameters: Record<string, unknown>;
-  work_pool_id: string;
   pool_name: string;
-  work_queue_id: string;
   queue_name: string;
-  tags: string[];
-  labels: Record<string, string>;
-  job_variables: Record<string, unknown>;
-  retries: number;
-  retry_delay_seconds: number;
-  retry_backoff: number;
-  retry_jitter: number;
-  concurrency_limit: number | null;
-  collision_strategy: CollisionStrategy;
-  paused: boolean;
-  version_id: string;
-  created_at: Date;
-  updated_at: Date;
 }
 
 /** A deployment plus the ids a run of it needs. */

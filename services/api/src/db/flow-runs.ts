@@ -1,39 +1,46 @@
 import type { FlowRun, RunWaitingFor, StateType } from '@outpost/sdk/contracts';
 import type postgres from 'postgres';
 import type { Db } from './client.js';
+import type { flowRuns, Row } from './schema.js';
 import { iso, isoOrNull, jsonb, textArray } from './values.js';
 import { workerOnline } from './workers.js';
 
 export const RUNS_CHANNEL = 'outpost_runs';
 
-export interface RunRow {
-  id: string;
-  workspace_id: string;
-  name: string;
-  flow_id: string;
+export interface RunRow
+  extends Pick<
+    Row<typeof flowRuns>,
+    | 'id'
+    | 'workspace_id'
+    | 'name'
+    | 'flow_id'
+    | 'deployment_id'
+    | 'work_pool_id'
+    | 'parameters'
+    | 'tags'
+    | 'state_type'
+    | 'state_name'
+    | 'state_message'
+    | 'state_timestamp'
+    | 'state_data'
+    | 'attempt'
+    | 'max_retries'
+    | 'idempotency_key'
+    | 'worker_id'
+    | 'lease_expires_at'
+    | 'expected_start_time'
+    | 'start_time'
+    | 'end_time'
+    | 'created_at'
+    | 'updated_at'
+    | 'scheduled_time'
+    | 'schedule_id'
+    | 'deployment_version_id'
+  > {
   flow_name: string;
-  deployment_id: string | null;
   deployment_name: string | null;
-  work_pool_id: string | null;
   pool_name: string | null;
   queue_name: string | null;
-  parameters: Record<string, unknown>;
-  tags: string[];
-  state_type: StateType;
-  state_name: string;
-  state_message: string | null;
-  state_timestamp: Date;
-  state_data: unknown;
-  attempt: number;
-  max_retries: number;
-  idempotency_key: string | null;
-  worker_id: string | null;
-  lease_expires_at: Date | null;
-  expected_start_time: Date;
-  start_time: Date | null;
-  end_time: Date | null;
-  created_at: Date;
-  updated_at: Date;
   /** Absent from queries that never return subflow runs (the claim's). */
   parent_flow_run_id?: string | null;
   parent_task_run_id?: string | null;
@@ -41,9 +48,6 @@ export interface RunRow {
   backfill_id?: string | null;
   /** Absent from queries that do not select it (the claim's). */
   waiting_for?: RunWaitingFor | null;
-  scheduled_time: Date | null;
-  schedule_id: string | null;
-  deployment_version_id: string | null;
   source_digest: string | null;
 }
 

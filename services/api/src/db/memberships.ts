@@ -1,17 +1,14 @@
 import type { AccountState, Invitation, Member, MemberRole, MembershipState } from '@outpost/sdk/contracts';
 import type { Db } from './client.js';
+import type { memberships, Row, users } from './schema.js';
 import { iso } from './values.js';
 
-interface MemberRow {
-  user_id: string;
-  email: string;
-  name: string | null;
-  role: MemberRole;
-  state: MembershipState;
+interface MemberRow
+  extends Pick<Row<typeof memberships>, 'user_id' | 'role' | 'state' | 'created_at'>,
+    Pick<Row<typeof users>, 'email' | 'name'> {
   account: AccountState;
   has_password: boolean;
   sso: boolean;
-  created_at: Date;
 }
 
 function toMember(row: MemberRow): Member {

@@ -13,7 +13,7 @@ export const MIGRATIONS_DIR = fileURLToPath(new URL('./migrations', import.meta.
  * by a one-connection pool of its own, so only one of them runs each migration; ending the pool
  * releases the lock even when a migration fails.
  */
-export async function migrateDatabase(url: string): Promise<void> {
+export async function migrateDatabase(url: string, migrationsFolder: string = MIGRATIONS_DIR): Promise<void> {
   // No array parameters here, so no type fetch: see connectDatabase for why one per connection is avoided.
   const sql = postgres(url, {
     max: 1,
@@ -23,7 +23,7 @@ export async function migrateDatabase(url: string): Promise<void> {
   });
   try {
     await sql`SELECT pg_advisory_lock(hashtext('outpost.migrate'))`;
-    await migrate(drizzle({ client: sql }), { migrationsFolder: MIGRATIONS_DIR });
+    await migrate(drizzle({ client: sql }), { migrationsFolder });
   } finally {
     await sql.end({ timeout: 5 });
   }

@@ -1,24 +1,15 @@
 import type { Db } from './client.js';
+import type { oidcProviders, Row } from './schema.js';
 
-export interface OidcProviderRecord {
-  workspaceId: string;
-  issuer: string;
-  clientId: string;
-  clientSecretEncrypted: string | null;
-  defaultRole: 'developer' | 'runner' | 'viewer' | null;
-  allowedDomains: string[];
-  updatedAt: Date;
-}
+export type OidcProviderRecord = Pick<
+  typeof oidcProviders.$inferSelect,
+  'workspaceId' | 'issuer' | 'clientId' | 'clientSecretEncrypted' | 'defaultRole' | 'allowedDomains' | 'updatedAt'
+>;
 
-interface ProviderRow {
-  workspace_id: string;
-  issuer: string;
-  client_id: string;
-  client_secret_encrypted: string | null;
-  default_role: OidcProviderRecord['defaultRole'];
-  allowed_domains: string[];
-  updated_at: Date;
-}
+type ProviderRow = Pick<
+  Row<typeof oidcProviders>,
+  'workspace_id' | 'issuer' | 'client_id' | 'client_secret_encrypted' | 'default_role' | 'allowed_domains' | 'updated_at'
+>;
 
 function toProvider(row: ProviderRow): OidcProviderRecord {
   return {

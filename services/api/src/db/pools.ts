@@ -2,16 +2,12 @@ import type { WorkPool, WorkQueue } from '@outpost/sdk/contracts';
 import type { Db } from './client.js';
 import { RUNS_CHANNEL } from './flow-runs.js';
 import { poolStatusColumn } from './pool-status.js';
+import type { Row, workPools, workQueues } from './schema.js';
 import { iso } from './values.js';
 
-interface PoolRow {
-  id: string;
-  name: string;
-  description: string | null;
-  paused: boolean;
-  concurrency_limit: number | null;
+interface PoolRow
+  extends Pick<Row<typeof workPools>, 'id' | 'name' | 'description' | 'paused' | 'concurrency_limit' | 'created_at'> {
   status: 'READY' | 'NOT_READY' | 'PAUSED';
-  created_at: Date;
 }
 
 function toPool(row: PoolRow): WorkPool {
@@ -26,14 +22,9 @@ function toPool(row: PoolRow): WorkPool {
   };
 }
 
-interface QueueRow {
-  id: string;
+interface QueueRow
+  extends Pick<Row<typeof workQueues>, 'id' | 'name' | 'priority' | 'paused' | 'concurrency_limit' | 'created_at'> {
   pool_name: string;
-  name: string;
-  priority: number;
-  paused: boolean;
-  concurrency_limit: number | null;
-  created_at: Date;
 }
 
 function toQueue(row: QueueRow): WorkQueue {

@@ -1,20 +1,22 @@
-import type { FlowRunAttempt, StateType } from '@outpost/sdk/contracts';
+import type { FlowRunAttempt } from '@outpost/sdk/contracts';
 import type { Db } from './client.js';
+import type { flowRunAttempts, Row } from './schema.js';
 import { iso, isoOrNull } from './values.js';
 
-interface AttemptRow {
-  attempt: number;
-  worker_id: string;
-  worker_name: string | null;
-  claimed_at: Date;
-  started_at: Date | null;
-  ended_at: Date | null;
-  state_type: StateType | null;
-  state_name: string | null;
-  state_message: string | null;
-  exit_code: number | null;
-  source_digest: string | null;
-}
+type AttemptRow = Pick<
+  Row<typeof flowRunAttempts>,
+  | 'attempt'
+  | 'worker_id'
+  | 'worker_name'
+  | 'claimed_at'
+  | 'started_at'
+  | 'ended_at'
+  | 'state_type'
+  | 'state_name'
+  | 'state_message'
+  | 'exit_code'
+  | 'source_digest'
+>;
 
 /** A run's attempts as claimed, first first. A run no worker ever claimed has none. */
 export async function listRunAttempts(db: Db, workspaceId: string, runId: string): Promise<FlowRunAttempt[]> {

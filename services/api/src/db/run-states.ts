@@ -2,6 +2,7 @@ import type { StateHistoryResponse, StateProposalResponse, StateType } from '@ou
 import { isTerminal } from '@outpost/sdk/contracts';
 import type { Db, TxSql } from './client.js';
 import { RUNS_CHANNEL } from './flow-runs.js';
+import type { flowRuns, Row } from './schema.js';
 import { iso } from './values.js';
 
 const ACTIVE: ReadonlySet<StateType> = new Set(['PENDING', 'RUNNING', 'CANCELLING']);
@@ -28,21 +29,24 @@ export interface LockedRun {
   now: Date;
 }
 
-interface LockedRow {
-  id: string;
-  workspace_id: string;
-  state_type: StateType;
-  state_name: string;
-  state_message: string | null;
-  state_timestamp: Date;
-  state_data: unknown;
-  attempt: number;
-  max_retries: number;
-  retry_delay_seconds: number;
-  retry_backoff: number;
-  retry_jitter: number;
-  expected_start_time: Date;
-  work_pool_id: string | null;
+interface LockedRow
+  extends Pick<
+    Row<typeof flowRuns>,
+    | 'id'
+    | 'workspace_id'
+    | 'state_type'
+    | 'state_name'
+    | 'state_message'
+    | 'state_timestamp'
+    | 'state_data'
+    | 'attempt'
+    | 'max_retries'
+    | 'retry_delay_seconds'
+    | 'retry_backoff'
+    | 'retry_jitter'
+    | 'expected_start_time'
+    | 'work_pool_id'
+  > {
   lease_expired: boolean;
   holder_key_id: string | null;
   replay: StateProposalResponse | null;

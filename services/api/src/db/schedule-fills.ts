@@ -1,20 +1,16 @@
-import type { CatchupPolicy } from '@outpost/sdk/contracts';
 import type { Db } from './client.js';
 import { RUNS_CHANNEL } from './flow-runs.js';
+import type { deploymentSchedules, Row } from './schema.js';
 
 /** An active schedule of an unpaused deployment that is due for a fill, as the scheduler reads it. */
-export interface DueSchedule {
-  id: string;
+export interface DueSchedule
+  extends Pick<
+    Row<typeof deploymentSchedules>,
+    'id' | 'slug' | 'cron' | 'timezone' | 'interval_seconds' | 'anchor_date' | 'catchup' | 'filled_until'
+  > {
   /** The row's xmin: the fill is written only if the row has not changed since it was read. */
   version: string;
-  slug: string;
   deployment_name: string;
-  cron: string | null;
-  timezone: string | null;
-  interval_seconds: number | null;
-  anchor_date: Date | null;
-  catchup: CatchupPolicy;
-  filled_until: Date | null;
 }
 
 /** The database clock, which alone decides what is due (a replica's clock may be wrong). */

@@ -1,26 +1,28 @@
-import type { CatchupPolicy, Schedule } from '@outpost/sdk/contracts';
+import type { Schedule } from '@outpost/sdk/contracts';
 import type postgres from 'postgres';
 import { definitionKey, type NormalizedSchedule } from '../scheduling/schedule-input.js';
 import type { ScheduleDefinition } from '../scheduling/timeline.js';
 import type { Db, TxSql } from './client.js';
 import { RUNS_CHANNEL } from './flow-runs.js';
+import type { deploymentSchedules, Row } from './schema.js';
 import { iso, isoOrNull } from './values.js';
 
-interface ScheduleRow {
-  id: string;
-  deployment_id: string;
-  slug: string;
-  cron: string | null;
-  timezone: string | null;
-  interval_seconds: number | null;
-  anchor_date: Date | null;
-  active: boolean;
-  parameters: Record<string, unknown>;
-  catchup: CatchupPolicy;
-  filled_until: Date | null;
-  created_at: Date;
-  updated_at: Date;
-}
+type ScheduleRow = Pick<
+  Row<typeof deploymentSchedules>,
+  | 'id'
+  | 'deployment_id'
+  | 'slug'
+  | 'cron'
+  | 'timezone'
+  | 'interval_seconds'
+  | 'anchor_date'
+  | 'active'
+  | 'parameters'
+  | 'catchup'
+  | 'filled_until'
+  | 'created_at'
+  | 'updated_at'
+>;
 
 function toSchedule(row: ScheduleRow): Schedule {
   return {

@@ -1,4 +1,15 @@
-import { sql } from 'drizzle-orm';
+import type {
+  ArtifactType,
+  AuditActorKind,
+  CatchupPolicy,
+  CollisionStrategy,
+  MemberRole,
+  MembershipState,
+  OidcConfig,
+  Role,
+  StateType,
+} from '@outpost/sdk/contracts';
+import { type InferSelectModel, sql, type Table } from 'drizzle-orm';
 import {
   bigserial,
   boolean,
@@ -16,10 +27,30 @@ import {
 } from 'drizzle-orm/pg-core';
 
 /*
+ * The tables as the SQL migrations in ./migrations build them, in TypeScript: the query modules take
+ * their row types from here. The migrations are the schema (they also hold what this cannot say:
+ * functions, triggers, data backfills); `npm run db:check` fails when the two disagree on a table,
+ * column, default, index or constraint.
+ */
+
+/**
+ * A row of `table` as a raw query (postgres.js) returns it: keyed by the database's column names.
+ * The query modules pick the columns they select from it.
+ */
+export type Row<T extends Table> = InferSelectModel<T, { dbColumnNames: true }>;
+
+/** JSON objects the API writes and reads back whole. */
+type JsonObject = Record<string, unknown>;
+/** Worker labels: names to values. */
+type Labels = Record<string, string>;
+
+/*
  * Every timestamp keeps millisecond precision: JavaScript dates carry milliseconds, so a value read
  * back and sent in a keyset cursor compares equal to the stored one (microseconds would not).
  */
-const ts = (name: string) => timestamp(name, { withTimezone: true, precision: 3 });
+const ts = <TName extends string>(name: TName) => timestamp(name, { withTimezone: true, precision: 3 });
+/** bigserial: postgres.js reads int8 as a string, which stays exact beyond 2^53. */
+const serial8 = <TName extends string>(name: TName) => bigserial(name, { mode: 'number' }).$type<string>();
 const createdAt = () => ts('created_at').notNull().defaultNow();
 const workspaceId = () =>
   uuid('workspace_id')
@@ -40,7 +71,7 @@ export const apiKeys = pgTable(
     id: uuid('id').primaryKey().defaultRandom(),
     workspaceId: workspaceId(),
     name: text('name').notNull(),
-    role: text('role').notNull(),
+    role: text('role').$type<Role>().notNull(),
     prefix: text('prefix').notNull(),
     /** sha256 of the key; the key itself is never stored. */
     keyHash: text('key_hash').notNull(),
@@ -113,8 +144,8 @@ export const deploymentVersions = pgTable(
     contentHash: text('content_hash').notNull(),
     source: text('source').notNull(),
     entrypoint: text('entrypoint').notNull(),
-    parameterSchema: jsonb('parameter_schema'),
-    jobVariables: jsonb('job_variables').notNull().default({}),
+    parameterSchema: jsonb('parameter_schema').$type<JsonObject>(),
+    jobVariables: jsonb('job_variables').$type<JsonObject>().notNull().default({}),
     /** What the source is pinned to: `sha256:…` for OCI, the commit for git, null for a `dir:` source. */
     sourceDigest: text('source_digest'),
     createdAt: createdAt(),
@@ -134,8 +165,8 @@ export const deployments = pgTable(
     description: text('description'),
     source: text('source').notNull(),
     entrypoint: text('entrypoint').notNull(),
-    parameterSchema: jsonb('parameter_schema'),
-    parameters: jsonb('parameters').notNull().default({}),
+    parameterSchema: jsonb('parameter_schema').$type<JsonObject>(),
+    parameters: jsonb('parameters').$type<JsonObject>().notNull().default({}),
     workPoolId: uuid('work_pool_id')
       .notNull()
       .references(() => workPools.id),
@@ -144,8 +175,8 @@ export const deployments = pgTable(
       .references(() => workQueues.id),
     tags: text('tags').array().notNull().default(sql`'{}'::text[]`),
     /** Worker labels every run of this deployment requires. */
-    labels: jsonb('labels').notNull().default({}),
-    jobVariables: jsonb('job_variables').notNull().default({}),
+    labels: jsonb('labels').$type<Labels>().notNull().default({}),
+    jobVariables: jsonb('job_variables').$type<JsonObject>().notNull().default({}),
     retries: integer('retries').notNull().default(0),
     retryDelaySeconds: integer('retry_delay_seconds').notNull().default(0),
     /** Retry n waits retry_delay_seconds × retry_backoff^(n-1), scaled by a factor in [1 − jitter, 1 + jitter]. */
@@ -154,7 +185,7 @@ export const deployments = pgTable(
     /** Most runs of the deployment PENDING, RUNNING or CANCELLING at once; null means no limit. */
     concurrencyLimit: integer('concurrency_limit'),
     /** ENQUEUE (a due run waits for a slot) or CANCEL_NEW (a due run at the limit is cancelled). */
-    collisionStrategy: text('collision_strategy').notNull().default('ENQUEUE'),
+    collisionStrategy: text('collision_strategy').$type<CollisionStrategy>().notNull().default('ENQUEUE'),
     paused: boolean('paused').notNull().default(false),
     /** The version new runs get: the content of the last deploy. */
     versionId: uuid('version_id')
@@ -181,7 +212,7 @@ export const workers = pgTable(
       .notNull()
       .references(() => workPools.id),
     name: text('name').notNull(),
-    labels: jsonb('labels').notNull().default({}),
+    labels: jsonb('labels').$type<Labels>().notNull().default({}),
     capacity: integer('capacity').notNull(),
     /** The API key the worker last called with; a worker key may act only on runs its workers hold. */
     apiKeyId: uuid('api_key_id').references(() => apiKeys.id),
@@ -218,11 +249,11 @@ export const flowRuns = pgTable(
     workPoolId: uuid('work_pool_id').references(() => workPools.id),
     workQueueId: uuid('work_queue_id').references(() => workQueues.id),
     name: text('name').notNull(),
-    parameters: jsonb('parameters').notNull().default({}),
+    parameters: jsonb('parameters').$type<JsonObject>().notNull().default({}),
     tags: text('tags').array().notNull().default(sql`'{}'::text[]`),
     /** Worker labels the run requires (copied from the deployment): claimable only when ⊆ the worker's. */
-    labels: jsonb('labels').notNull().default({}),
-    stateType: text('state_type').notNull(),
+    labels: jsonb('labels').$type<Labels>().notNull().default({}),
+    stateType: text('state_type').$type<StateType>().notNull(),
     stateName: text('state_name').notNull(),
     stateMessage: text('state_message'),
     stateTimestamp: ts('state_timestamp').notNull().defaultNow(),
@@ -304,14 +335,14 @@ export const flowRunStates = pgTable(
   'flow_run_states',
   {
     /** Orders the history: states appended in one transaction share a timestamp. */
-    seq: bigserial('seq', { mode: 'number' }).primaryKey(),
+    seq: serial8('seq').primaryKey(),
     id: uuid('id').notNull().defaultRandom(),
     workspaceId: workspaceId(),
     flowRunId: uuid('flow_run_id')
       .notNull()
       .references(() => flowRuns.id),
     attempt: integer('attempt').notNull(),
-    type: text('type').notNull(),
+    type: text('type').$type<StateType>().notNull(),
     name: text('name').notNull(),
     message: text('message'),
     data: jsonb('data'),
@@ -342,7 +373,7 @@ export const taskRuns = pgTable(
     dynamicKey: text('dynamic_key').notNull(),
     runCount: integer('run_count').notNull().default(1),
     cacheKey: text('cache_key'),
-    stateType: text('state_type').notNull(),
+    stateType: text('state_type').$type<StateType>().notNull(),
     stateName: text('state_name').notNull(),
     stateMessage: text('state_message'),
     stateTimestamp: ts('state_timestamp').notNull().defaultNow(),
@@ -423,7 +454,7 @@ export const sessions = pgTable(
     workspaceId: workspaceId(),
     tokenHash: text('token_hash').notNull(),
     csrfHash: text('csrf_hash').notNull(),
-    role: text('role').notNull(),
+    role: text('role').$type<Role>().notNull(),
     /** How the session was opened, for people reading a list: `API key "ci"`, `sign-in link`. */
     label: text('label').notNull(),
     apiKeyId: uuid('api_key_id').references(() => apiKeys.id),
@@ -448,7 +479,7 @@ export const signInTokens = pgTable(
     id: uuid('id').primaryKey().defaultRandom(),
     workspaceId: workspaceId(),
     tokenHash: text('token_hash').notNull(),
-    role: text('role').notNull(),
+    role: text('role').$type<Role>().notNull(),
     createdAt: createdAt(),
     expiresAt: ts('expires_at').notNull(),
     usedAt: ts('used_at'),
@@ -479,9 +510,9 @@ export const deploymentSchedules = pgTable(
     intervalSeconds: integer('interval_seconds'),
     anchorDate: ts('anchor_date'),
     active: boolean('active').notNull().default(true),
-    parameters: jsonb('parameters').notNull().default({}),
+    parameters: jsonb('parameters').$type<JsonObject>().notNull().default({}),
     /** all | latest | none: what happens to times missed while no scheduler ran. */
-    catchup: text('catchup').notNull().default('latest'),
+    catchup: text('catchup').$type<CatchupPolicy>().notNull().default('latest'),
     /** Every scheduled time up to here has its run or was skipped; null until the first fill. */
     filledUntil: ts('filled_until'),
     /** When the scheduler next has work for this schedule; 'infinity' while it or its deployment is paused. */
@@ -509,7 +540,7 @@ export const backfills = pgTable(
     rangeStart: ts('range_start').notNull(),
     rangeEnd: ts('range_end').notNull(),
     maxConcurrent: integer('max_concurrent').notNull(),
-    parameters: jsonb('parameters').notNull().default({}),
+    parameters: jsonb('parameters').$type<JsonObject>().notNull().default({}),
     runCount: integer('run_count').notNull(),
     createdAt: createdAt(),
     cancelledAt: ts('cancelled_at'),
@@ -551,9 +582,9 @@ export const memberships = pgTable(
     userId: uuid('user_id')
       .notNull()
       .references(() => users.id),
-    role: text('role').notNull(),
+    role: text('role').$type<MemberRole>().notNull(),
     /** `active`, or `invited`: an invitation the account has not accepted, which grants nothing. */
-    state: text('state').notNull().default('active'),
+    state: text('state').$type<MembershipState>().notNull().default('active'),
     createdAt: createdAt(),
     updatedAt: ts('updated_at').notNull().defaultNow(),
   },
@@ -609,7 +640,7 @@ export const oidcProviders = pgTable('oidc_providers', {
   /** AES-256-GCM under OUTPOST_SECRET_KEY; null for a public client (PKCE alone). */
   clientSecretEncrypted: text('client_secret_encrypted'),
   /** Role for a first sign-in of someone who is not a member yet; null admits members only. */
-  defaultRole: text('default_role'),
+  defaultRole: text('default_role').$type<NonNullable<OidcConfig['defaultRole']>>(),
   /** Email domains a first sign-in must come from to be admitted with `default_role`. */
   allowedDomains: text('allowed_domains').array().notNull().default(sql`'{}'::text[]`),
   createdAt: createdAt(),
@@ -650,10 +681,10 @@ export const oidcLogins = pgTable(
 export const auditLog = pgTable(
   'audit_log',
   {
-    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    id: serial8('id').primaryKey(),
     workspaceId: workspaceId(),
     occurredAt: ts('occurred_at').notNull().defaultNow(),
-    actorKind: text('actor_kind').notNull(),
+    actorKind: text('actor_kind').$type<AuditActorKind>().notNull(),
     actorId: uuid('actor_id'),
     action: text('action').notNull(),
     method: text('method'),
@@ -662,11 +693,11 @@ export const auditLog = pgTable(
     clientAddress: text('client_address'),
     userAgent: text('user_agent'),
     requestId: text('request_id'),
-    targetIds: jsonb('target_ids').notNull().default({}),
-    resultIds: jsonb('result_ids').notNull().default({}),
+    targetIds: jsonb('target_ids').$type<Record<string, string>>().notNull().default({}),
+    resultIds: jsonb('result_ids').$type<Record<string, string>>().notNull().default({}),
     /** Every id of target_ids and result_ids, for the `objectId` filter. */
     objectIds: text('object_ids').array().notNull().default(sql`'{}'::text[]`),
-    summary: jsonb('summary').notNull().default({}),
+    summary: jsonb('summary').$type<JsonObject>().notNull().default({}),
   },
   (t) => [index('audit_log_workspace_idx').on(t.workspaceId, t.id), index('audit_log_objects_idx').using('gin', t.objectIds)],
 );
@@ -689,14 +720,14 @@ export const artifacts = pgTable(
       .references(() => flowRuns.id),
     taskRunId: uuid('task_run_id'),
     key: text('key').notNull(),
-    type: text('type').notNull(),
+    type: text('type').$type<ArtifactType>().notNull(),
     description: text('description'),
     data: jsonb('data').notNull(),
     /**
      * Taken from a sequence on every insert and update: "latest" must not depend on two writes
      * landing in different milliseconds.
      */
-    version: bigserial('version', { mode: 'number' }).notNull(),
+    version: serial8('version').notNull(),
     createdAt: createdAt(),
     updatedAt: ts('updated_at').notNull().defaultNow(),
   },
@@ -743,7 +774,7 @@ export const flowRunAttempts = pgTable(
     /** When the attempt went RUNNING, and when it ended (a terminal state, or handed back for a retry). */
     startedAt: ts('started_at'),
     endedAt: ts('ended_at'),
-    stateType: text('state_type'),
+    stateType: text('state_type').$type<StateType>(),
     stateName: text('state_name'),
     stateMessage: text('state_message'),
     /** The flow process's exit code, when the worker saw it exit before the attempt ended. */

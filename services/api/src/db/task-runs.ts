@@ -1,27 +1,29 @@
 import type { ProposedState, StateType, TaskRun, TaskRunSummaryResponse } from '@outpost/sdk/contracts';
 import { DEFAULT_STATE_NAME, isTerminal } from '@outpost/sdk/contracts';
 import type { Db } from './client.js';
+import type { Row, taskRuns } from './schema.js';
 import { iso, isoOrNull, jsonb, textArray } from './values.js';
 
-interface TaskRunRow {
-  id: string;
-  workspace_id: string;
-  flow_run_id: string;
-  flow_run_attempt: number;
-  name: string;
-  task_key: string;
-  dynamic_key: string;
-  run_count: number;
-  cache_key: string | null;
-  state_type: StateType;
-  state_name: string;
-  state_message: string | null;
-  state_timestamp: Date;
-  state_data: unknown;
-  start_time: Date | null;
-  end_time: Date | null;
-  created_at: Date;
-}
+type TaskRunRow = Pick<
+  Row<typeof taskRuns>,
+  | 'id'
+  | 'workspace_id'
+  | 'flow_run_id'
+  | 'flow_run_attempt'
+  | 'name'
+  | 'task_key'
+  | 'dynamic_key'
+  | 'run_count'
+  | 'cache_key'
+  | 'state_type'
+  | 'state_name'
+  | 'state_message'
+  | 'state_timestamp'
+  | 'state_data'
+  | 'start_time'
+  | 'end_time'
+  | 'created_at'
+>;
 
 function toTaskRun(row: TaskRunRow): TaskRun {
   return {

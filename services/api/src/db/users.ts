@@ -1,28 +1,10 @@
 import type { Db } from './client.js';
+import type { Row, users } from './schema.js';
 
-export interface UserRecord {
-  id: string;
-  email: string;
-  name: string | null;
-  passwordHash: string | null;
-  passwordChangedAt: Date | null;
-  /** When the person proved control of the address; null until then. */
-  emailVerifiedAt: Date | null;
-  /** The workspace whose admins created the account and may set its password; null once verified or released. */
-  managedBy: string | null;
-  createdAt: Date;
-}
+/** An account as stored (see `users` in schema.ts). */
+export type UserRecord = typeof users.$inferSelect;
 
-interface UserRow {
-  id: string;
-  email: string;
-  name: string | null;
-  password_hash: string | null;
-  password_changed_at: Date | null;
-  email_verified_at: Date | null;
-  managed_by: string | null;
-  created_at: Date;
-}
+type UserRow = Row<typeof users>;
 
 function toUser(row: UserRow): UserRecord {
   return {
