@@ -10,17 +10,16 @@ import { authenticateRequest, type Principal } from './principal.js';
 
 /*
  * Who may call what is decided in one place: the `access` of each route in the contract table
- * (sdk/src/contracts/routes.ts) — roles, run tokens, or anonymous — checked by `authorize` below for
- * every route, whether mountRoutes or a module of its own mounts it. The only public paths outside
- * that table are listed here, each matched exactly (no prefix, suffix or case folding: a path that
- * merely ends in "healthz" is an ordinary, authenticated path). One more path is outside the table
- * and not public: `GET /metrics`, which spans every workspace, so it refuses every workspace
- * credential and takes the operator's OUTPOST_METRICS_TOKEN instead (routes/metrics.ts).
+ * (sdk/src/contracts/routes.ts) — roles, run tokens, a session, the metrics token, or anonymous —
+ * checked by the one pipeline (http/mount-routes.ts) for every route. The anonymous entries of the
+ * table are the routes reachable without a credential; the only paths outside the table at all are
+ * the two health probes listed here, each matched exactly (no prefix, suffix or case folding: a path
+ * that merely ends in "healthz" is an ordinary, authenticated path).
  */
 
 export interface PublicPath {
   method: 'GET';
-  /** A full path, compared exactly; `:name` stands for one path segment. */
+  /** A full path, compared exactly. */
   path: string;
   why: string;
 }
@@ -28,21 +27,6 @@ export interface PublicPath {
 export const PUBLIC_PATHS: readonly PublicPath[] = [
   { method: 'GET', path: '/healthz', why: 'liveness probe for load balancers; answers {"status":"ok"} and nothing else' },
   { method: 'GET', path: '/readyz', why: 'readiness probe; says only whether the database is reachable and migrated' },
-  {
-    method: 'GET',
-    path: '/api/v1/.well-known/jwks.json',
-    why: 'the public keys run tokens are signed with; holds no secret, and verifiers fetch it before they hold any credential',
-  },
-  {
-    method: 'GET',
-    path: '/api/v1/auth/oidc/:workspace/start',
-    why: 'a browser starting single sign-on has no credential yet; it only redirects to the identity provider',
-  },
-  {
-    method: 'GET',
-    path: '/api/v1/auth/oidc/callback',
-    why: 'the identity provider sends the browser back here; the state cookie and the code are the credential',
-  },
 ];
 
 function pattern(path: string): RegExp {
@@ -52,7 +36,7 @@ function pattern(path: string): RegExp {
 
 const PUBLIC_PATTERNS = PUBLIC_PATHS.map((p) => ({ method: p.method, pattern: pattern(p.path) }));
 
-/** Whether this exact method and path is one of the public paths outside the route table. */
+/** Whether this exact method and path is one of the health probes, the only paths outside the route table. */
 export function isPublicPath(method: string, path: string): boolean {
   const m = method === 'HEAD' ? 'GET' : method;
   return PUBLIC_PATTERNS.some((p) => p.method === m && p.pattern.test(path));
