@@ -4,7 +4,7 @@ import type { auditLog, Row } from './schema.js';
 import { iso } from './values.js';
 
 // The audit log is append-only: this module only inserts and reads, and a trigger (migration
-// 0001) refuses UPDATE, DELETE and TRUNCATE on the table, whoever asks.
+// 0004_governance) refuses UPDATE, DELETE and TRUNCATE on the table, whoever asks.
 
 export interface NewAuditEntry {
   workspaceId: string;
