@@ -123,7 +123,11 @@ export {
 export {
   CONFIGURATION_ERROR,
   DEFAULT_STATE_NAME,
+  FAILED_STATES,
+  HELD_STATES,
+  isHeld,
   isTerminal,
+  MAX_STATE_MESSAGE_LENGTH,
   ProposalStatus,
   ProposedState,
   State,

@@ -1,8 +1,8 @@
-import type { ConcurrencyLimit } from '@outpost/sdk/contracts';
+import { type ConcurrencyLimit, HELD_STATES } from '@outpost/sdk/contracts';
 import type postgres from 'postgres';
 import type { Db } from './client.js';
 import { RUNS_CHANNEL } from './flow-runs.js';
-import { iso } from './values.js';
+import { iso, stateList } from './values.js';
 
 interface LimitRow {
   id: string;
@@ -28,7 +28,7 @@ function toLimit(row: LimitRow): ConcurrencyLimit {
 function activeCount(db: Db): postgres.PendingQuery<postgres.Row[]> {
   return db`(
     SELECT count(*)::int FROM flow_runs r
-    WHERE r.workspace_id = c.workspace_id AND c.tag = ANY(r.tags) AND r.state_type IN ('PENDING', 'RUNNING', 'CANCELLING')
+    WHERE r.workspace_id = c.workspace_id AND c.tag = ANY(r.tags) AND r.state_type IN ${stateList(db, HELD_STATES)}
   )`;
 }
 

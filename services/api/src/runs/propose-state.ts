@@ -1,4 +1,11 @@
-import type { BatchItemError, ProposedState, State, StateProposalResponse, StateType } from '@outpost/sdk/contracts';
+import {
+  type BatchItemError,
+  isHeld,
+  type ProposedState,
+  type State,
+  type StateProposalResponse,
+  type StateType,
+} from '@outpost/sdk/contracts';
 import type { Sql } from '../db/client.js';
 import { insertRunLogs, type LogLineRow } from '../db/logs.js';
 import { applyStateChanges, type LockedRun, lockRuns, type RunStateChange } from '../db/run-states.js';
@@ -144,7 +151,7 @@ export async function proposeState(sql: Sql, p: Proposal): Promise<StateProposal
       if (carries && p.attempt !== run.attempt) stale(`the flow run is at attempt ${run.attempt}`);
       let answer: StateProposalResponse | null;
       let change: RunStateChange | null = null;
-      if (p.onlyIfLeaseExpired && (!run.leaseExpired || !['PENDING', 'RUNNING', 'CANCELLING'].includes(run.stateType))) {
+      if (p.onlyIfLeaseExpired && (!run.leaseExpired || !isHeld(run.stateType))) {
         answer = null;
       } else {
         const verdict = decide(run, p);
