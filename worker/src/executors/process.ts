@@ -4,6 +4,7 @@ import {
   type ClaimedRun,
   CONFIGURATION_ERROR,
   isTerminal,
+  MAX_STATE_MESSAGE_LENGTH,
   type ProposedState,
   type State,
   type StateType,
@@ -425,7 +426,7 @@ export class RunExecution {
     const deadline = Math.max(this.deps.leaseMs(), 30_000);
     const redacted: ProposedState = {
       ...state,
-      message: state.message ? this.redactor.redact(state.message).slice(0, 4000) : undefined,
+      message: state.message ? this.redactor.redact(state.message).slice(0, MAX_STATE_MESSAGE_LENGTH) : undefined,
     };
     let result = await this.api.proposeState(redacted, deadline, undefined, undefined, undefined, exitCode);
     if (result.ok && result.data.status === 'REJECT' && result.data.state.type === 'CANCELLING' && state.type !== 'CANCELLED') {
