@@ -11,16 +11,26 @@ export {
   ArtifactType,
   checkArtifactData,
 } from './artifacts.js';
-export { AuditActorKind, AuditEntry, AuditExportQuery, AuditLogQuery, AuditLogResponse } from './audit.js';
+export {
+  AuditActorKind,
+  AuditEntry,
+  AuditExportQuery,
+  AuditLogQuery,
+  AuditLogResponse,
+  MAX_AUDIT_PAGE_SIZE,
+} from './audit.js';
 export { FlowRunChildCreateRequest, FlowRunChildListResponse } from './child-runs.js';
 export {
   BatchItemError,
+  DEFAULT_PAGE_SIZE,
   ErrorCode,
   Id,
   JsonObject,
   JsonValue,
   MAX_BATCH_RUNS,
+  MAX_PAGE_SIZE,
   Name,
+  PageLimit,
   PageQuery,
   Problem,
   page,
@@ -62,6 +72,7 @@ export {
 } from './logs.js';
 export {
   ClaimRequest,
+  DEFAULT_LEASE_SECONDS,
   HeldRun,
   Labels,
   Worker,
@@ -78,7 +89,7 @@ export {
   WorkQueueUpdateRequest,
 } from './pools.js';
 export type { RouteAccess, RouteDef, RouteName, Routes } from './routes.js';
-export { NoContent, routes } from './routes.js';
+export { DEFAULT_PORT, NoContent, routes } from './routes.js';
 export {
   ClaimedRun,
   ClaimResponse,

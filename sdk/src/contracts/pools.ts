@@ -94,6 +94,9 @@ export const WorkerHeartbeatRequest = z.strictObject({
 });
 export type WorkerHeartbeatRequest = z.infer<typeof WorkerHeartbeatRequest>;
 
+/** How long a claim or heartbeat extends a lease when the server is not told otherwise. */
+export const DEFAULT_LEASE_SECONDS = 30;
+
 export const WorkerHeartbeatResponse = z.strictObject({
   /** Leases renewed, with their new expiry (database clock). */
   renewed: z.array(
