@@ -132,6 +132,15 @@ export {
   SESSION_COOKIE,
 } from './sessions.js';
 export {
+  isAllowedTransition,
+  proposableBy,
+  STATE_MEANING,
+  STATE_TRANSITIONS,
+  type StateTransition,
+  TRANSITION_ACTORS,
+  type TransitionActor,
+} from './state-transitions.js';
+export {
   CONFIGURATION_ERROR,
   DEFAULT_STATE_NAME,
   FAILED_STATES,
