@@ -90,13 +90,13 @@ export const STATE_TRANSITIONS: readonly StateTransition[] = [
     from: 'FAILED',
     to: 'SCHEDULED',
     by: [...EXECUTION, 'user'],
-    when: 'retried on the next attempt: at once after the failure while retries are left, or by a user later',
+    when: 'the next attempt is scheduled in the same decision as the failure while retries are left, or a user retries it later',
   },
   {
     from: 'CRASHED',
     to: 'SCHEDULED',
     by: [...EXECUTION, 'user'],
-    when: 'retried on the next attempt: at once after the crash while retries are left, or by a user later',
+    when: 'the next attempt is scheduled in the same decision as the crash while retries are left, or a user retries it later',
   },
   { from: 'CANCELLED', to: 'SCHEDULED', by: USER, when: 'retried by a user: a new attempt, due now' },
 ];
