@@ -1,5 +1,6 @@
 import { DEFAULT_STATE_NAME } from '@outpost/sdk/contracts';
 import type { StatsOverviewResponse } from '../api/extra-contracts.js';
+import { StateSwatch, stateLegendTitle } from '../components/state-swatch.js';
 import { STACK_ORDER, stackedBars } from '../lib/stats-chart.js';
 
 const WIDTH = 960;
@@ -58,8 +59,8 @@ export function RunsChart({ stats }: { stats: StatsOverviewResponse }) {
           <span className="muted">No runs in this window.</span>
         ) : (
           present.map((s) => (
-            <span key={s} className="legend-item">
-              <span className={`legend-swatch state-bg-${s.toLowerCase()}`} aria-hidden="true" />
+            <span key={s} className="legend-item" title={stateLegendTitle(s)}>
+              <StateSwatch state={s} />
               {DEFAULT_STATE_NAME[s]} {(stats.totals.counts[s] ?? 0).toLocaleString()}
             </span>
           ))
