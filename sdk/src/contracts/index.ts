@@ -75,6 +75,7 @@ export {
   DEFAULT_LEASE_SECONDS,
   HeldRun,
   Labels,
+  MAX_CLAIM_WAIT_MS,
   Worker,
   WorkerHeartbeatRequest,
   WorkerHeartbeatResponse,
