@@ -1,4 +1,4 @@
-import type { Deployment, FlowRun } from '@outpost/sdk/contracts';
+import { type Deployment, type FlowRun, MAX_PAGE_SIZE } from '@outpost/sdk/contracts';
 import type { Api } from './api.js';
 import { CliError, EXIT, UsageError } from './errors.js';
 import { shortTime } from './output.js';
@@ -57,7 +57,7 @@ export function requireUuid(value: string, what: string): string {
   return value;
 }
 
-export function parseLimit(raw: string | undefined, fallback: number, max = 200, flag = '--limit'): number {
+export function parseLimit(raw: string | undefined, fallback: number, max = MAX_PAGE_SIZE, flag = '--limit'): number {
   if (raw === undefined) return fallback;
   const n = Number(raw);
   if (!Number.isInteger(n) || n < 1 || n > max)

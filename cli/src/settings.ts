@@ -1,12 +1,13 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseEnv } from 'node:util';
+import { DEFAULT_PORT } from '@outpost/sdk/contracts';
 import { UsageError } from './errors.js';
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
 /** Where `outpost dev` serves the API; also the URL used when none is configured. */
-export const DEFAULT_API_URL = 'http://127.0.0.1:4200';
+export const DEFAULT_API_URL = `http://127.0.0.1:${DEFAULT_PORT}`;
 
 /**
  * The environment the CLI reads: the process environment over the variables of a `.env` file in

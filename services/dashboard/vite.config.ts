@@ -1,3 +1,4 @@
+import { DEFAULT_PORT } from '@outpost/sdk/contracts';
 import { defineConfig } from 'vite';
 
 // JSX is compiled by Vite's own transformer with the automatic runtime; no plugin is needed.
@@ -6,7 +7,7 @@ export default defineConfig({
   oxc: { jsx: { runtime: 'automatic', importSource: 'react' } },
   server: {
     // `npm run dev` serves the page from Vite and forwards the API, so cookies stay same-origin
-    proxy: { '/api': { target: process.env.OUTPOST_API_URL ?? 'http://127.0.0.1:4200', changeOrigin: false } },
+    proxy: { '/api': { target: process.env.OUTPOST_API_URL ?? `http://127.0.0.1:${DEFAULT_PORT}`, changeOrigin: false } },
   },
   build: {
     outDir: 'dist',

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startTestServer, type TestServer } from '@outpost/api/testing';
 import { OutpostClient, unwrap } from '@outpost/sdk/client';
+import { isTerminal } from '@outpost/sdk/contracts';
 import postgres from 'postgres';
 import { repoRoot, runCli, type Spawned } from '../support/processes.js';
 import { startBenchWorker } from './support/bench-worker.js';
@@ -131,7 +132,7 @@ async function timedRun(o: Outpost, flow: string, parameters: Record<string, num
         }
       }
       const run = unwrap(await o.client.call('flowRunsGet', { params: { id: flowRun.id } }));
-      return ['COMPLETED', 'FAILED', 'CRASHED', 'CANCELLED'].includes(run.state.type) ? run : undefined;
+      return isTerminal(run.state.type) ? run : undefined;
     },
     600_000,
     200,

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { startTestServer, type TestServer } from '@outpost/api/testing';
 import { OutpostClient, unwrap } from '@outpost/sdk/client';
+import { isTerminal } from '@outpost/sdk/contracts';
 import { repoRoot, runCli } from '../support/processes.js';
 import { startBenchWorker } from './support/bench-worker.js';
 import { pause, type Row, row, waitFor } from './support/row.js';
@@ -58,7 +59,7 @@ async function runOnce(client: OutpostClient, deploymentId: string): Promise<voi
     `run ${flowRun.id} to finish`,
     async () => {
       const run = unwrap(await client.call('flowRunsGet', { params: { id: flowRun.id } }));
-      return ['COMPLETED', 'FAILED', 'CRASHED', 'CANCELLED'].includes(run.state.type) ? run.state : undefined;
+      return isTerminal(run.state.type) ? run.state : undefined;
     },
     30_000,
     POLL_MS,

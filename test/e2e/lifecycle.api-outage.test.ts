@@ -5,7 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { freePort } from '@outpost/api';
 import { createTestDatabase, type TestDatabase } from '@outpost/api/testing';
 import { OutpostClient, unwrap } from '@outpost/sdk/client';
-import type { FlowRun } from '@outpost/sdk/contracts';
+import { type FlowRun, isTerminal } from '@outpost/sdk/contracts';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ApiProcess, startApiProcess } from '../support/api-process.js';
@@ -14,7 +14,6 @@ import { startWorkerProcess, type WorkerProcess, waitFor } from '../support/work
 
 /** Short leases so an outage of one and a half leases takes seconds; the grace is the lease (the default). */
 const LEASE_SECONDS = 6;
-const TERMINAL = ['COMPLETED', 'FAILED', 'CRASHED', 'CANCELLED'];
 
 /** Flow lines `line N` in stored order. */
 function flowLines(rows: Array<{ message: string }>): number[] {
@@ -145,7 +144,7 @@ describe('an API outage longer than the lease', () => {
       const run = await waitFor(
         async () => {
           const r = await get(runId);
-          return TERMINAL.includes(r.state.type) ? r : null;
+          return isTerminal(r.state.type) ? r : null;
         },
         120_000,
         'the run to finish',

@@ -4,7 +4,7 @@ import { dirname, join } from 'node:path';
 import { startTestServer, type TestServer } from '@outpost/api/testing';
 import { buildBundle } from '@outpost/sdk/bundle';
 import { OutpostClient, unwrap } from '@outpost/sdk/client';
-import type { FlowRun } from '@outpost/sdk/contracts';
+import { type FlowRun, isTerminal } from '@outpost/sdk/contracts';
 import { stop as stopEsbuild } from 'esbuild';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { repoRoot } from '../support/processes.js';
@@ -19,7 +19,6 @@ import { isAlive, startWorkerProcess, type WorkerProcess, waitFor } from '../sup
 const FLOWS = join(repoRoot, 'test/e2e/fixtures/lifecycle-flows');
 const LEASE_SECONDS = 5;
 const LEASE_LOOP_IDLE_MS = 250;
-const TERMINAL = ['COMPLETED', 'FAILED', 'CRASHED', 'CANCELLED'];
 
 describe('run lifecycle with real workers', () => {
   let scratch: string;
@@ -114,7 +113,7 @@ describe('run lifecycle with real workers', () => {
     return waitFor(
       async () => {
         const run = await get(runId);
-        return TERMINAL.includes(run.state.type) ? run : null;
+        return isTerminal(run.state.type) ? run : null;
       },
       timeoutMs,
       `run ${runId} to finish`,

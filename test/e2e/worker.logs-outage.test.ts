@@ -2,6 +2,7 @@ import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { isTerminal } from '@outpost/sdk/contracts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TcpProxy } from '../support/tcp-proxy.js';
 import { buildWorkerFlows, Plane } from '../support/worker-flows.js';
@@ -98,7 +99,7 @@ describe('worker: no log line lost through faults', () => {
             AND backend_start < now() - interval '1 second'`;
         terminated += killed.filter((k) => k.ok).length;
         const state = await plane.get(runId).catch(() => null);
-        if (state && ['COMPLETED', 'FAILED', 'CRASHED', 'CANCELLED'].includes(state.state.type)) break;
+        if (state && isTerminal(state.state.type)) break;
         await sleep(400);
       }
       expect(terminated).toBeGreaterThan(0);

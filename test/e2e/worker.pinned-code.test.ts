@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { startTestServer, type TestServer } from '@outpost/api/testing';
 import { type BuiltBundle, buildBundle, pushBundle } from '@outpost/sdk/bundle';
 import { OutpostClient, unwrap } from '@outpost/sdk/client';
-import type { FlowRun } from '@outpost/sdk/contracts';
+import { type FlowRun, isTerminal } from '@outpost/sdk/contracts';
 import { stop as stopEsbuild } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { repoRoot } from '../support/processes.js';
@@ -17,7 +17,6 @@ import { startWorkerProcess, type WorkerProcess, waitFor } from '../support/work
  */
 const FIXTURE = join(repoRoot, 'test/e2e/fixtures/pinned-flows');
 const ENTRYPOINT = 'flows/pinned.ts';
-const TERMINAL = ['COMPLETED', 'FAILED', 'CRASHED', 'CANCELLED'];
 
 /** The same bundle with its code-version marker rewritten: other code, so another digest. */
 function asVersionB(built: BuiltBundle): BuiltBundle {
@@ -78,7 +77,7 @@ describe('worker: runs pinned to their code', () => {
     return waitFor(
       async () => {
         const run = unwrap(await owner.call('flowRunsGet', { params: { id: runId } }));
-        return TERMINAL.includes(run.state.type) ? run : null;
+        return isTerminal(run.state.type) ? run : null;
       },
       90_000,
       `run ${runId} to finish\n${worker.output()}`,

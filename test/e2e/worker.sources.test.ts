@@ -5,7 +5,7 @@ import { dirname, join } from 'node:path';
 import { startTestServer, type TestServer } from '@outpost/api/testing';
 import { buildBundle, pushBundle } from '@outpost/sdk/bundle';
 import { OutpostClient, unwrap } from '@outpost/sdk/client';
-import type { FlowRun } from '@outpost/sdk/contracts';
+import { type FlowRun, isTerminal } from '@outpost/sdk/contracts';
 import { stop as stopEsbuild } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRegistry, type TestRegistry } from '../../sdk/test/support/registry.js';
@@ -16,7 +16,6 @@ import { startWorkerProcess, type WorkerProcess, waitFor } from '../support/work
 
 const FIXTURE = join(repoRoot, 'test/e2e/fixtures/worker-flows');
 const REGISTRY_USER = { username: 'puller', password: 'pull-pw-7c1e' };
-const TERMINAL = ['COMPLETED', 'FAILED', 'CRASHED', 'CANCELLED'];
 
 describe('worker: every code source', () => {
   let scratch: string;
@@ -124,7 +123,7 @@ describe('worker: every code source', () => {
     return waitFor(
       async () => {
         const run = unwrap(await owner.call('flowRunsGet', { params: { id: runId } }));
-        return TERMINAL.includes(run.state.type) ? run : null;
+        return isTerminal(run.state.type) ? run : null;
       },
       60_000,
       `run ${runId} to finish`,

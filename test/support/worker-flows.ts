@@ -3,14 +3,13 @@ import { dirname, join } from 'node:path';
 import { startTestServer, type TestServer } from '@outpost/api/testing';
 import { buildBundle } from '@outpost/sdk/bundle';
 import { OutpostClient, unwrap } from '@outpost/sdk/client';
-import type { FlowRun } from '@outpost/sdk/contracts';
+import { type FlowRun, isTerminal } from '@outpost/sdk/contracts';
 import { stop as stopEsbuild } from 'esbuild';
 import postgres from 'postgres';
 import { repoRoot } from './processes.js';
 import { waitFor } from './worker-process.js';
 
 export const WORKER_FLOWS = join(repoRoot, 'test/e2e/fixtures/worker-flows');
-const TERMINAL = ['COMPLETED', 'FAILED', 'CRASHED', 'CANCELLED'];
 
 /** Builds the worker suites' flows into `dir` the way `outpost deploy` lays a bundle out; returns the `dir://` source. */
 export async function buildWorkerFlows(dir: string): Promise<string> {
@@ -64,7 +63,7 @@ export class Plane {
     return waitFor(
       async () => {
         const run = await this.get(runId);
-        return TERMINAL.includes(run.state.type) ? run : null;
+        return isTerminal(run.state.type) ? run : null;
       },
       timeoutMs,
       `run ${runId} to finish`,

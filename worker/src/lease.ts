@@ -1,13 +1,13 @@
 import type { CallResult, OutpostClient } from '@outpost/sdk/client';
 import { describeFailure } from '@outpost/sdk/client';
-import type { WorkerHeartbeatResponse } from '@outpost/sdk/contracts';
+import { DEFAULT_LEASE_SECONDS, type WorkerHeartbeatResponse } from '@outpost/sdk/contracts';
 import type { Logger } from 'pino';
 import { retryDelay } from './backoff.js';
 import type { RunExecution } from './executors/run.js';
 import type { WorkerOptions } from './options.js';
 
-/** Until the API has told us its lease length, assume a short one so the watchdog errs on the safe side. */
-const ASSUMED_LEASE_MS = 30_000;
+/** Until the API has told us its lease length, assume its default, short enough that the watchdog errs on the safe side. */
+const ASSUMED_LEASE_MS = DEFAULT_LEASE_SECONDS * 1000;
 
 export interface HeartbeatDeps {
   client: OutpostClient;

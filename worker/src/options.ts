@@ -2,6 +2,7 @@ import { homedir, hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
+import { MAX_BATCH_LINES, MAX_CLAIM_WAIT_MS } from '@outpost/sdk/contracts';
 import { z } from 'zod';
 
 /** Durations are written `500ms`, `10s`, `2m` or a bare number of seconds (`0.5`). */
@@ -47,15 +48,15 @@ const RawOptions = z.strictObject({
   /** --heartbeat-interval / OUTPOST_WORKER_HEARTBEAT_INTERVAL: one lease renewal for all held runs. */
   heartbeatIntervalMs: duration('heartbeat interval').pipe(z.number().min(100).max(300_000)),
   /** --poll-wait / OUTPOST_WORKER_POLL_WAIT: how long a claim long-polls when nothing is due. */
-  pollWaitMs: duration('poll wait').pipe(z.number().min(0).max(30_000)),
+  pollWaitMs: duration('poll wait').pipe(z.number().min(0).max(MAX_CLAIM_WAIT_MS)),
   /** --drain-grace / OUTPOST_WORKER_DRAIN_GRACE: on SIGTERM, how long running flows may finish. */
   drainGraceMs: duration('drain grace').pipe(z.number().min(0).max(86_400_000)),
   /** --cancel-grace / OUTPOST_WORKER_CANCEL_GRACE: between SIGTERM and SIGKILL of a run's process group. */
   cancelGraceMs: duration('cancel grace').pipe(z.number().min(0).max(3_600_000)),
   /** OUTPOST_WORKER_CANCEL_NOTICE: between the cooperative cancel message and SIGTERM. */
   cancelNoticeMs: duration('cancel notice').pipe(z.number().min(0).max(600_000)),
-  /** OUTPOST_WORKER_LOG_BATCH_SIZE: lines per log request at most (the API takes up to 1000). */
-  logBatchSize: z.coerce.number().int().min(1).max(1000),
+  /** OUTPOST_WORKER_LOG_BATCH_SIZE: lines per log request at most (the API takes up to MAX_BATCH_LINES). */
+  logBatchSize: z.coerce.number().int().min(1).max(MAX_BATCH_LINES),
   /** OUTPOST_WORKER_LOG_BATCH_INTERVAL: how long a line may wait for its batch to fill. */
   logBatchMs: duration('log batch interval').pipe(z.number().min(0).max(60_000)),
   /** --pass-env NAME (repeatable) / OUTPOST_WORKER_PASS_ENV (comma-separated): extra worker variables flows see. */
@@ -209,17 +210,27 @@ const FLAGS = {
   'allow-source': { type: 'string', multiple: true },
 } as const;
 
+/** The defaults of the flags that have one, as the help states them and the parser applies them. */
+const DEFAULTS = {
+  limit: '4',
+  heartbeatInterval: '10s',
+  pollWait: '25s',
+  drainGrace: '30s',
+  cancelGrace: '10s',
+  prestart: '2',
+} as const;
+
 export const OPTIONS_HELP = `Usage: outpost worker start --pool <name> [options]
 
   --pool <name>               work pool to claim runs from (required)
   --name <name>               worker name (default: hostname-pid)
-  --limit <n>                 runs at once (default: 4)
+  --limit <n>                 runs at once (default: ${DEFAULTS.limit})
   --label <key=value>         routing label, repeatable
   --queue <name>              claim only from this queue, repeatable
-  --heartbeat-interval <d>    lease renewal interval (default: 10s)
-  --poll-wait <d>             long-poll wait of a claim (default: 25s)
-  --drain-grace <d>           on SIGTERM, time runs get to finish (default: 30s)
-  --cancel-grace <d>          SIGTERM to SIGKILL of a cancelled run (default: 10s)
+  --heartbeat-interval <d>    lease renewal interval (default: ${DEFAULTS.heartbeatInterval})
+  --poll-wait <d>             long-poll wait of a claim (default: ${DEFAULTS.pollWait})
+  --drain-grace <d>           on SIGTERM, time runs get to finish (default: ${DEFAULTS.drainGrace})
+  --cancel-grace <d>          SIGTERM to SIGKILL of a cancelled run (default: ${DEFAULTS.cancelGrace})
   --pass-env <NAME>           pass this worker variable to flows, repeatable
   --cache-dir <path>          bundle cache (default: ~/.cache/outpost)
   --spool-dir <path>          log spool (default: ~/.local/state/outpost/spool)
@@ -229,7 +240,7 @@ export const OPTIONS_HELP = `Usage: outpost worker start --pool <name> [options]
   --secrets-order <list>      where to look, first hit wins (default: env,dir,command — those set up)
   --result-storage <url>      file:///dir or s3://bucket/prefix?endpoint=…&region=…
                               (default: file://~/.local/share/outpost/results)
-  --prestart <n>              flow processes kept started, waiting for a run (default: 2)
+  --prestart <n>              flow processes kept started, waiting for a run (default: ${DEFAULTS.prestart})
   --allow-source <prefix>     run code only from sources starting with this, repeatable (default: any)
 
 Environment: OUTPOST_API_URL, OUTPOST_API_KEY (required); OUTPOST_WORKER_* for the options above.`;
@@ -259,15 +270,15 @@ export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv = p
     apiKey: env.OUTPOST_API_KEY ?? '',
     pool: flag('pool') ?? env.OUTPOST_WORKER_POOL ?? '',
     name: flag('name') ?? env.OUTPOST_WORKER_NAME ?? `${hostname()}-${process.pid}`,
-    limit: flag('limit') ?? env.OUTPOST_WORKER_LIMIT ?? '4',
+    limit: flag('limit') ?? env.OUTPOST_WORKER_LIMIT ?? DEFAULTS.limit,
     labels: list('label').length > 0 ? list('label') : envList('OUTPOST_WORKER_LABELS'),
     queues: list('queue').length > 0 ? list('queue') : envList('OUTPOST_WORKER_QUEUES'),
     cacheDir: resolve(flag('cache-dir') ?? env.OUTPOST_WORKER_CACHE_DIR ?? dirs.cacheDir),
     spoolDir: resolve(flag('spool-dir') ?? env.OUTPOST_WORKER_SPOOL_DIR ?? dirs.spoolDir),
-    heartbeatIntervalMs: flag('heartbeat-interval') ?? env.OUTPOST_WORKER_HEARTBEAT_INTERVAL ?? '10s',
-    pollWaitMs: flag('poll-wait') ?? env.OUTPOST_WORKER_POLL_WAIT ?? '25s',
-    drainGraceMs: flag('drain-grace') ?? env.OUTPOST_WORKER_DRAIN_GRACE ?? '30s',
-    cancelGraceMs: flag('cancel-grace') ?? env.OUTPOST_WORKER_CANCEL_GRACE ?? '10s',
+    heartbeatIntervalMs: flag('heartbeat-interval') ?? env.OUTPOST_WORKER_HEARTBEAT_INTERVAL ?? DEFAULTS.heartbeatInterval,
+    pollWaitMs: flag('poll-wait') ?? env.OUTPOST_WORKER_POLL_WAIT ?? DEFAULTS.pollWait,
+    drainGraceMs: flag('drain-grace') ?? env.OUTPOST_WORKER_DRAIN_GRACE ?? DEFAULTS.drainGrace,
+    cancelGraceMs: flag('cancel-grace') ?? env.OUTPOST_WORKER_CANCEL_GRACE ?? DEFAULTS.cancelGrace,
     cancelNoticeMs: env.OUTPOST_WORKER_CANCEL_NOTICE ?? '2s',
     logBatchSize: env.OUTPOST_WORKER_LOG_BATCH_SIZE ?? '500',
     logBatchMs: env.OUTPOST_WORKER_LOG_BATCH_INTERVAL ?? '500ms',
@@ -278,7 +289,7 @@ export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv = p
     secretsOrder: [] as string[],
     secretsTimeoutMs: env.OUTPOST_WORKER_SECRETS_TIMEOUT ?? '10s',
     resultStorage: flag('result-storage') ?? env.OUTPOST_WORKER_RESULT_STORAGE ?? pathToFileURL(dirs.resultsDir).href,
-    prestart: flag('prestart') ?? env.OUTPOST_WORKER_PRESTART ?? '2',
+    prestart: flag('prestart') ?? env.OUTPOST_WORKER_PRESTART ?? DEFAULTS.prestart,
     allowSources: list('allow-source').length > 0 ? list('allow-source') : envList('OUTPOST_WORKER_ALLOW_SOURCES'),
   };
   if (input.secretsDir) input.secretsDir = resolve(input.secretsDir);

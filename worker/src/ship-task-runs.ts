@@ -1,6 +1,6 @@
 import { describeFailure, isRefusal } from '@outpost/sdk/client';
 import type { ProposedState, TaskRunEvent } from '@outpost/sdk/contracts';
-import { MAX_TASK_RUN_EVENTS } from '@outpost/sdk/contracts';
+import { MAX_STATE_MESSAGE_LENGTH, MAX_TASK_RUN_EVENTS } from '@outpost/sdk/contracts';
 import type { Logger } from 'pino';
 import type { RunApi } from './executors/run-api.js';
 import { isStaleAttempt } from './executors/run-api.js';
@@ -219,7 +219,7 @@ export class TaskRunShipper {
 /** State messages and result references are free text written by flow code: redacted like logs. */
 export function redactState(redactor: Redactor, state: ProposedState): ProposedState {
   const out: ProposedState = { ...state };
-  if (state.message !== undefined) out.message = redactor.redact(state.message).slice(0, 4000);
+  if (state.message !== undefined) out.message = redactor.redact(state.message).slice(0, MAX_STATE_MESSAGE_LENGTH);
   if (state.data !== undefined) out.data = redactor.redactJson(state.data);
   return out;
 }

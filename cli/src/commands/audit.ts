@@ -1,4 +1,4 @@
-import type { AuditLogQuery, AuditLogResponse } from '@outpost/sdk/contracts';
+import { type AuditLogQuery, type AuditLogResponse, MAX_AUDIT_PAGE_SIZE } from '@outpost/sdk/contracts';
 import type { Command, CommandContext } from '../command.js';
 import { booleanOption, stringOption } from '../command.js';
 import { EXIT } from '../errors.js';
@@ -34,9 +34,12 @@ function filters(ctx: CommandContext): Omit<AuditLogQuery, 'limit' | 'cursor'> {
 export const auditLs: Command = {
   name: 'audit ls',
   summary: 'Show audited calls, newest first (owners and admins)',
-  options: { ...FILTERS, limit: { type: 'string', placeholder: '<n>', description: 'at most n entries (1–500, default 50)' } },
+  options: {
+    ...FILTERS,
+    limit: { type: 'string', placeholder: '<n>', description: `at most n entries (1–${MAX_AUDIT_PAGE_SIZE}, default 50)` },
+  },
   async run(ctx) {
-    const limit = parseLimit(stringOption(ctx.values, 'limit'), 50, 500);
+    const limit = parseLimit(stringOption(ctx.values, 'limit'), 50, MAX_AUDIT_PAGE_SIZE);
     const page = await ctx.api().call('auditLogList', { query: { limit, ...filters(ctx) } }, 'cannot read the audit log');
     if (ctx.json) {
       ctx.out(json(page.items));
@@ -67,7 +70,7 @@ export const auditExport: Command = {
     do {
       const page: AuditLogResponse = await api.call(
         'auditLogList',
-        { query: { limit: 500, ...selected, ...(cursor ? { cursor } : {}) } },
+        { query: { limit: MAX_AUDIT_PAGE_SIZE, ...selected, ...(cursor ? { cursor } : {}) } },
         'cannot read the audit log',
       );
       for (const entry of page.items) ctx.out(JSON.stringify(entry));

@@ -1,5 +1,5 @@
 import type { Backfill, JsonObject } from '@outpost/sdk/contracts';
-import { StateType } from '@outpost/sdk/contracts';
+import { MAX_PAGE_SIZE, StateType } from '@outpost/sdk/contracts';
 import type { Command } from '../command.js';
 import { stringList, stringOption } from '../command.js';
 import { EXIT, UsageError } from '../errors.js';
@@ -73,7 +73,7 @@ export const backfillsLs: Command = {
   args: '<flow/deployment>',
   summary: "A deployment's backfills, newest first, with their runs by state",
   positionals: { min: 1, max: 1 },
-  options: { limit: { type: 'string', placeholder: '<n>', description: 'at most n backfills (1–200, default 20)' } },
+  options: { limit: { type: 'string', placeholder: '<n>', description: `at most n backfills (1–${MAX_PAGE_SIZE}, default 20)` } },
   async run(ctx) {
     const limit = parseLimit(stringOption(ctx.values, 'limit'), 20);
     const ref = ctx.positionals[0]!;

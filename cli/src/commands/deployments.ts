@@ -1,3 +1,4 @@
+import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from '@outpost/sdk/contracts';
 import type { Command } from '../command.js';
 import { stringOption } from '../command.js';
 import { EXIT } from '../errors.js';
@@ -9,10 +10,14 @@ export const deploymentsLs: Command = {
   summary: 'List deployments',
   options: {
     flow: { type: 'string', placeholder: '<name>', description: 'only deployments of this flow' },
-    limit: { type: 'string', placeholder: '<n>', description: 'at most n deployments (1–200, default 50)' },
+    limit: {
+      type: 'string',
+      placeholder: '<n>',
+      description: `at most n deployments (1–${MAX_PAGE_SIZE}, default ${DEFAULT_PAGE_SIZE})`,
+    },
   },
   async run(ctx) {
-    const limit = parseLimit(stringOption(ctx.values, 'limit'), 50);
+    const limit = parseLimit(stringOption(ctx.values, 'limit'), DEFAULT_PAGE_SIZE);
     const flow = stringOption(ctx.values, 'flow');
     const page = await ctx
       .api()

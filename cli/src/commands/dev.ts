@@ -4,6 +4,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { OutpostClient } from '@outpost/sdk/client';
+import { DEFAULT_PORT } from '@outpost/sdk/contracts';
 import { Api } from '../api.js';
 import type { Command, CommandContext } from '../command.js';
 import { booleanOption, stringOption } from '../command.js';
@@ -74,7 +75,7 @@ export const dev: Command = {
   summary: 'Run everything locally: API on embedded Postgres, a worker, and the example flows deployed',
   usesApi: false,
   options: {
-    port: { type: 'string', placeholder: '<port>', description: 'API port (env OUTPOST_PORT; default 4200)' },
+    port: { type: 'string', placeholder: '<port>', description: `API port (env OUTPOST_PORT; default ${DEFAULT_PORT})` },
     project: {
       type: 'string',
       placeholder: '<dir>',
@@ -201,7 +202,7 @@ async function localSecretKey(path: string): Promise<string> {
 }
 
 function parsePort(raw: string | undefined): number {
-  if (raw === undefined) return 4200;
+  if (raw === undefined) return DEFAULT_PORT;
   const port = Number(raw);
   if (!Number.isInteger(port) || port < 0 || port > 65_535)
     throw new UsageError(`--port (or OUTPOST_PORT) must be a port number, got "${raw}"`);

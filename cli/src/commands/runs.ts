@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { FlowRun } from '@outpost/sdk/contracts';
-import { StateType } from '@outpost/sdk/contracts';
+import { MAX_PAGE_SIZE, StateType } from '@outpost/sdk/contracts';
 import type { Command } from '../command.js';
 import { stringList, stringOption } from '../command.js';
 import { CliError, EXIT, UsageError } from '../errors.js';
@@ -22,7 +22,7 @@ export const runsLs: Command = {
     deployment: { type: 'string', placeholder: '<flow/name|id>', description: 'only runs of this deployment' },
     flow: { type: 'string', placeholder: '<name>', description: 'only runs of this flow' },
     tag: { type: 'string', placeholder: '<tag>', description: 'only runs with this tag' },
-    limit: { type: 'string', placeholder: '<n>', description: 'at most n runs (1–200, default 20)' },
+    limit: { type: 'string', placeholder: '<n>', description: `at most n runs (1–${MAX_PAGE_SIZE}, default 20)` },
   },
   async run(ctx) {
     const states = parseStates(stringList(ctx.values, 'state'));

@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { Id, Timestamp } from './common.js';
+import { Id, PageLimit, Timestamp } from './common.js';
 
 /**
  * Artifacts are small, human-facing outputs of a run (a report, a metrics table, a link to a model,
@@ -93,6 +93,6 @@ export type ArtifactListResponse = z.infer<typeof ArtifactListResponse>;
 export const ArtifactLatestQuery = z.strictObject({
   /** Only this key; without it, the latest artifact of every key, most recently updated first. */
   key: ArtifactKey.optional(),
-  limit: z.coerce.number().int().min(1).max(200).default(50),
+  limit: PageLimit,
 });
 export type ArtifactLatestQuery = z.input<typeof ArtifactLatestQuery>;

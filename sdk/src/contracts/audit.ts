@@ -53,8 +53,11 @@ const AuditFilters = {
   until: z.iso.datetime({ offset: true }).optional(),
 };
 
+/** The most entries one page of the audit log holds: larger than other lists, since exports walk it whole. */
+export const MAX_AUDIT_PAGE_SIZE = 500;
+
 export const AuditLogQuery = z.strictObject({
-  limit: z.coerce.number().int().min(1).max(500).default(100),
+  limit: z.coerce.number().int().min(1).max(MAX_AUDIT_PAGE_SIZE).default(100),
   cursor: z.string().max(200).optional(),
   ...AuditFilters,
 });

@@ -22,9 +22,19 @@ export const JsonValue: z.ZodType<unknown> = z.json();
 export const JsonObject = z.record(z.string().max(200), z.json());
 export type JsonObject = z.infer<typeof JsonObject>;
 
+/**
+ * The most items one page of a list holds: every row costs a read and a serialisation, so a page
+ * stays a bounded piece of work however large the workspace, and a client walks on by `cursor`.
+ */
+export const MAX_PAGE_SIZE = 200;
+/** Items a page holds when the request names no `limit`. */
+export const DEFAULT_PAGE_SIZE = 50;
+/** The `limit` query parameter of a list. */
+export const PageLimit = z.coerce.number().int().min(1).max(MAX_PAGE_SIZE).default(DEFAULT_PAGE_SIZE);
+
 /** Keyset pagination: `cursor` is opaque to clients. */
 export const PageQuery = z.strictObject({
-  limit: z.coerce.number().int().min(1).max(200).default(50),
+  limit: PageLimit,
   cursor: z.string().max(500).optional(),
 });
 

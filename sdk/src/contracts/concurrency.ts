@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import { Id, Tag, Timestamp } from './common.js';
+import { MAX_STATE_MESSAGE_LENGTH } from './states.js';
 
 /**
  * A global concurrency limit by tag: at most `limit` runs carrying `tag` are PENDING, RUNNING or
@@ -41,6 +42,6 @@ export const FlowRunActionRequest = z.strictObject({
   /** Client-generated; repeating it replays the first answer instead of acting twice. */
   transitionId: Id.optional(),
   /** Recorded on the resulting state, e.g. why the run was cancelled. */
-  message: z.string().max(4000).optional(),
+  message: z.string().max(MAX_STATE_MESSAGE_LENGTH).optional(),
 });
 export type FlowRunActionRequest = z.infer<typeof FlowRunActionRequest>;

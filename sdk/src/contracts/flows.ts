@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { Id, JsonObject, Name, page, Tags, Timestamp } from './common.js';
+import { Id, JsonObject, Name, PageLimit, page, Tags, Timestamp } from './common.js';
 import { CollisionStrategy } from './concurrency.js';
 import { ScheduleInputs } from './schedules.js';
 
@@ -99,7 +99,7 @@ export const DeploymentUpsertResponse = z.strictObject({ deployment: Deployment,
 export type DeploymentUpsertResponse = z.infer<typeof DeploymentUpsertResponse>;
 
 export const DeploymentListQuery = z.strictObject({
-  limit: z.coerce.number().int().min(1).max(200).default(50),
+  limit: PageLimit,
   cursor: z.string().max(500).optional(),
   flow: Name.optional(),
 });

@@ -11,11 +11,19 @@ export {
   ArtifactType,
   checkArtifactData,
 } from './artifacts.js';
-export { AuditActorKind, AuditEntry, AuditExportQuery, AuditLogQuery, AuditLogResponse } from './audit.js';
+export {
+  AuditActorKind,
+  AuditEntry,
+  AuditExportQuery,
+  AuditLogQuery,
+  AuditLogResponse,
+  MAX_AUDIT_PAGE_SIZE,
+} from './audit.js';
 export { FlowRunChildCreateRequest, FlowRunChildListResponse } from './child-runs.js';
 export {
   BatchItemError,
   codeForStatus,
+  DEFAULT_PAGE_SIZE,
   DomainErrorCode,
   ErrorCode,
   FieldError,
@@ -23,7 +31,9 @@ export {
   JsonObject,
   JsonValue,
   MAX_BATCH_RUNS,
+  MAX_PAGE_SIZE,
   Name,
+  PageLimit,
   PageQuery,
   Problem,
   page,
@@ -65,8 +75,10 @@ export {
 } from './logs.js';
 export {
   ClaimRequest,
+  DEFAULT_LEASE_SECONDS,
   HeldRun,
   Labels,
+  MAX_CLAIM_WAIT_MS,
   Worker,
   WorkerHeartbeatRequest,
   WorkerHeartbeatResponse,
@@ -81,7 +93,7 @@ export {
   WorkQueueUpdateRequest,
 } from './pools.js';
 export type { RouteAccess, RouteDef, RouteName, Routes } from './routes.js';
-export { NoContent, routes } from './routes.js';
+export { DEFAULT_PORT, NoContent, routes } from './routes.js';
 export {
   ClaimedRun,
   ClaimResponse,
@@ -124,9 +136,22 @@ export {
   SESSION_COOKIE,
 } from './sessions.js';
 export {
+  isAllowedTransition,
+  proposableBy,
+  STATE_MEANING,
+  STATE_TRANSITIONS,
+  type StateTransition,
+  TRANSITION_ACTORS,
+  type TransitionActor,
+} from './state-transitions.js';
+export {
   CONFIGURATION_ERROR,
   DEFAULT_STATE_NAME,
+  FAILED_STATES,
+  HELD_STATES,
+  isHeld,
   isTerminal,
+  MAX_STATE_MESSAGE_LENGTH,
   ProposalStatus,
   ProposedState,
   State,

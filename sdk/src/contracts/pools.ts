@@ -94,6 +94,9 @@ export const WorkerHeartbeatRequest = z.strictObject({
 });
 export type WorkerHeartbeatRequest = z.infer<typeof WorkerHeartbeatRequest>;
 
+/** How long a claim or heartbeat extends a lease when the server is not told otherwise. */
+export const DEFAULT_LEASE_SECONDS = 30;
+
 export const WorkerHeartbeatResponse = z.strictObject({
   /** Leases renewed, with their new expiry (database clock). */
   renewed: z.array(
@@ -120,6 +123,9 @@ export const WorkerHeartbeatResponse = z.strictObject({
 });
 export type WorkerHeartbeatResponse = z.infer<typeof WorkerHeartbeatResponse>;
 
+/** The longest a claim may long-poll before it answers with no runs; a worker's poll wait is bounded by it. */
+export const MAX_CLAIM_WAIT_MS = 30_000;
+
 export const ClaimRequest = z.strictObject({
   workerId: Id,
   /** How many runs the worker can take now. */
@@ -128,6 +134,6 @@ export const ClaimRequest = z.strictObject({
   queues: z.array(Name).max(100).optional(),
   labels: Labels.optional(),
   /** Long-poll: wait up to this long for a run when none is due. */
-  waitMs: z.number().int().min(0).max(30_000).default(0),
+  waitMs: z.number().int().min(0).max(MAX_CLAIM_WAIT_MS).default(0),
 });
 export type ClaimRequest = z.input<typeof ClaimRequest>;

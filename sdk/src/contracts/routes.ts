@@ -2,7 +2,7 @@ import * as z from 'zod';
 import { ArtifactCreateRequest, ArtifactLatestQuery, ArtifactListResponse, ArtifactResponse } from './artifacts.js';
 import { AuditEntry, AuditExportQuery, AuditLogQuery, AuditLogResponse } from './audit.js';
 import { FlowRunChildCreateRequest, FlowRunChildListResponse } from './child-runs.js';
-import { Id, Name, Tag } from './common.js';
+import { Id, Name, PageLimit, Tag } from './common.js';
 import {
   ConcurrencyLimit,
   ConcurrencyLimitCreateRequest,
@@ -152,6 +152,9 @@ export interface RouteAccess {
  */
 export type RateClass = 'address' | 'key-set';
 
+/** The port the control plane listens on when none is given, and where clients look for it by default. */
+export const DEFAULT_PORT = 4200;
+
 export interface RouteDef {
   method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
   /** Hono-style path under /api/v1 (or under the server's root, with `root`), e.g. `/flow-runs/:id`. */
@@ -255,7 +258,7 @@ export const routes = {
     summary: 'List flows',
     access: { roles: READERS },
     query: z.strictObject({
-      limit: z.coerce.number().int().min(1).max(200).default(50),
+      limit: PageLimit,
       cursor: z.string().max(500).optional(),
     }),
     response: FlowListResponse,

@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { BatchItemError, Id, JsonObject, MAX_BATCH_RUNS, Name, page, Tags, Timestamp } from './common.js';
+import { BatchItemError, Id, JsonObject, MAX_BATCH_RUNS, Name, PageLimit, page, Tags, Timestamp } from './common.js';
 import { LogLines } from './logs.js';
 import { ProposalStatus, ProposedState, State, StateType, StateTypeList } from './states.js';
 
@@ -69,7 +69,7 @@ export const FlowRunCreateResponse = z.strictObject({
 export type FlowRunCreateResponse = z.infer<typeof FlowRunCreateResponse>;
 
 export const FlowRunListQuery = z.strictObject({
-  limit: z.coerce.number().int().min(1).max(200).default(50),
+  limit: PageLimit,
   cursor: z.string().max(500).optional(),
   /** Comma-separated state types. */
   state: StateTypeList.optional(),

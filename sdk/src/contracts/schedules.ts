@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { Id, JsonObject, Name, page, Timestamp } from './common.js';
+import { Id, JsonObject, Name, PageLimit, page, Timestamp } from './common.js';
 import { StateType } from './states.js';
 
 /**
@@ -126,7 +126,7 @@ export const Backfill = z.strictObject({
 export type Backfill = z.infer<typeof Backfill>;
 
 export const BackfillListQuery = z.strictObject({
-  limit: z.coerce.number().int().min(1).max(200).default(50),
+  limit: PageLimit,
   cursor: z.string().max(500).optional(),
 });
 export const BackfillListResponse = page(Backfill);

@@ -21,10 +21,24 @@ export const StateTypeList = z
   .transform((s) => s.split(',').filter(Boolean))
   .pipe(z.array(StateType));
 
+/** The states a run ends in: none is left except by a user's retry, which starts a new attempt. */
 export const TERMINAL_STATES: readonly StateType[] = ['COMPLETED', 'FAILED', 'CRASHED', 'CANCELLED'];
 export function isTerminal(type: StateType): boolean {
   return TERMINAL_STATES.includes(type);
 }
+
+/**
+ * The states in which a worker holds the run: claimed and not yet let go. A held run fills a slot
+ * of every concurrency limit it falls under (queue, pool, deployment, tag, backfill), and only a
+ * held run has a lease to renew or to expire. The partial indexes on `flow_runs` name this list too.
+ */
+export const HELD_STATES: readonly StateType[] = ['PENDING', 'RUNNING', 'CANCELLING'];
+export function isHeld(type: StateType): boolean {
+  return HELD_STATES.includes(type);
+}
+
+/** The states a run ends an attempt in by failing; each spends one of the run's retries. */
+export const FAILED_STATES: readonly StateType[] = ['FAILED', 'CRASHED'];
 
 /** The default display name for each state type; some types have other names (Late, AwaitingRetry, Cached…). */
 export const DEFAULT_STATE_NAME: Record<StateType, string> = {
@@ -42,6 +56,13 @@ export const DEFAULT_STATE_NAME: Record<StateType, string> = {
 export const StateName = z.string().min(1).max(50);
 
 /**
+ * The longest message a state carries, in UTF-16 code units. A message is a one-line reason (an
+ * error's text, why a run was cancelled), stored on every state row and shown in lists; whoever
+ * writes one (runtime, worker) cuts it to this length rather than have the proposal refused.
+ */
+export const MAX_STATE_MESSAGE_LENGTH = 4000;
+
+/**
  * The name of a FAILED state that no retry can fix — a missing secret, a source the worker may not
  * run, a bundle that fails its integrity check: the run ends on this attempt whatever retries it has.
  */
@@ -51,7 +72,7 @@ export const CONFIGURATION_ERROR = 'ConfigurationError';
 export const State = z.strictObject({
   type: StateType,
   name: StateName,
-  message: z.string().max(4000).nullable(),
+  message: z.string().max(MAX_STATE_MESSAGE_LENGTH).nullable(),
   timestamp: Timestamp,
   data: JsonValue.nullable(),
 });
@@ -61,7 +82,7 @@ export type State = z.infer<typeof State>;
 export const ProposedState = z.strictObject({
   type: StateType,
   name: StateName.optional(),
-  message: z.string().max(4000).optional(),
+  message: z.string().max(MAX_STATE_MESSAGE_LENGTH).optional(),
   data: JsonValue.optional(),
 });
 export type ProposedState = z.infer<typeof ProposedState>;

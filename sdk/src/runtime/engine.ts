@@ -1,4 +1,4 @@
-import type { ProposedState, StateType } from '../contracts/states.js';
+import { MAX_STATE_MESSAGE_LENGTH, type ProposedState, type StateType } from '../contracts/states.js';
 import { currentScope, type FlowContext, type RunInfo, type RunScope, toRunContext, withRunScope } from './context.js';
 import { describeError, FlowCancelledError, FlowTimeoutError, ParameterValidationError, toError } from './errors.js';
 import { captureConsole, log } from './logger.js';
@@ -23,9 +23,6 @@ export type FlowOutcome =
   | { kind: 'not-run'; reason: string | null; stateType: StateType };
 
 export type Settled = { ok: true; result: unknown } | { ok: false; error: Error; thrown: unknown };
-
-/** The proposed state's message is bounded by the API contract. */
-const MAX_STATE_MESSAGE = 4000;
 
 /** Propose until the answer is not WAIT, waiting as told between proposals (abortable by `signal`). */
 export async function proposeUntilDecided(
@@ -82,7 +79,7 @@ export function terminalState(settled: Settled, cancelled: AbortSignal): Propose
   if (settled.ok) return { type: 'COMPLETED', data: null };
   const reason: unknown = cancelled.reason;
   const message = cancelled.aborted && reason instanceof FlowCancelledError ? reason.reason : describeError(settled.error);
-  return { type: cancelled.aborted ? 'CANCELLED' : 'FAILED', message: message.slice(0, MAX_STATE_MESSAGE) };
+  return { type: cancelled.aborted ? 'CANCELLED' : 'FAILED', message: message.slice(0, MAX_STATE_MESSAGE_LENGTH) };
 }
 
 export function activeRunScope(): RunScope | undefined {

@@ -1,5 +1,5 @@
 import { pathToFileURL } from 'node:url';
-import type { StateType } from '../contracts/states.js';
+import { MAX_STATE_MESSAGE_LENGTH, type StateType } from '../contracts/states.js';
 import { proposeUntilDecided } from './engine.js';
 import { describeError, toError } from './errors.js';
 import { IpcChannel } from './ipc-channel.js';
@@ -31,7 +31,7 @@ function waitForStart(): Promise<StartMessage> {
 async function finishWithoutFlow(channel: IpcChannel, type: StateType, message: string, detail?: string): Promise<void> {
   const reporter = new IpcReporter(channel);
   reporter.log({ level: type === 'FAILED' ? 'error' : 'info', message: detail ?? message, timestamp: new Date() });
-  const judged = await proposeUntilDecided(reporter, { type, message: message.slice(0, 4000) });
+  const judged = await proposeUntilDecided(reporter, { type, message: message.slice(0, MAX_STATE_MESSAGE_LENGTH) });
   await channel.flush({ t: 'done', stateType: judged.stateType });
 }
 

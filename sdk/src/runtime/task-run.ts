@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { ProposedState } from '../contracts/states.js';
+import { MAX_STATE_MESSAGE_LENGTH, type ProposedState } from '../contracts/states.js';
 import { currentScope, type RunScope, type TaskContext, withTaskScope } from './context.js';
 import { describeError, TaskTimeoutError, toError } from './errors.js';
 import { log } from './logger.js';
@@ -37,8 +37,6 @@ export function callSlot(run: RunScope | undefined, name: string): TaskSlot {
   const index = nextCallIndex(run, name);
   return { taskKey: `${name}-${index}`, dynamicKey: String(index) };
 }
-
-const MAX_STATE_MESSAGE = 4000;
 
 /**
  * The signal of a task outside any flow and without a timeout: nothing can abort it. Shared, since
@@ -96,7 +94,7 @@ export async function runTask<A extends unknown[], R>(
       const canRetry = runCount <= settings.retries && !run?.signal.aborted && (settings.retryOn?.(error) ?? true);
       if (!canRetry) {
         withTaskScope(scoped, () => log.error(`task failed after ${runCount} attempt(s): ${describeError(error)}`));
-        record.set(runCount, { type: 'FAILED', message: describeError(error).slice(0, MAX_STATE_MESSAGE) });
+        record.set(runCount, { type: 'FAILED', message: describeError(error).slice(0, MAX_STATE_MESSAGE_LENGTH) });
         throw thrown;
       }
       const delayMs = retryDelayMs(runCount, settings);
@@ -108,7 +106,7 @@ export async function runTask<A extends unknown[], R>(
       try {
         await sleep(delayMs, run?.signal);
       } catch (aborted) {
-        record.set(runCount, { type: 'FAILED', message: describeError(toError(aborted)).slice(0, MAX_STATE_MESSAGE) });
+        record.set(runCount, { type: 'FAILED', message: describeError(toError(aborted)).slice(0, MAX_STATE_MESSAGE_LENGTH) });
         throw aborted;
       }
     }

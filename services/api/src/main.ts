@@ -2,11 +2,13 @@
 import { realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
+import { DEFAULT_LEASE_SECONDS, DEFAULT_PORT } from '@outpost/sdk/contracts';
 import { z } from 'zod';
 import { SecretBox } from './auth/secret-box.js';
 import { connectDatabase } from './db/client.js';
 import { DEFAULT_PUBLISH_SECONDS, rotateSigningKey } from './db/signing-keys.js';
 import { DEFAULT_HTTP_LIMITS } from './http/server-limits.js';
+import { DEFAULT_LATE_AFTER_SECONDS } from './loops/late-runs.js';
 import { METRICS_TOKEN_PATTERN } from './routes/metrics.js';
 import { startServer } from './server.js';
 import { isStartupError } from './startup-error.js';
@@ -21,11 +23,11 @@ const EnvFields = z.object({
   /** pino level for the JSON logs on stdout. */
   OUTPOST_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Seconds a claim or heartbeat extends a lease; workers heartbeat well within it. */
-  OUTPOST_LEASE_SECONDS: z.coerce.number().int().min(5).max(3600).default(30),
+  OUTPOST_LEASE_SECONDS: z.coerce.number().int().min(5).max(3600).default(DEFAULT_LEASE_SECONDS),
   /** Seconds held leases get to be renewed after the control plane was away, before any expires; default the lease length. */
   OUTPOST_LEASE_GRACE_SECONDS: z.coerce.number().int().min(0).max(86_400).optional(),
   /** Seconds past its scheduled time before an unclaimed run is marked Late. */
-  OUTPOST_LATE_AFTER_SECONDS: z.coerce.number().int().min(1).max(86_400).default(15),
+  OUTPOST_LATE_AFTER_SECONDS: z.coerce.number().int().min(1).max(86_400).default(DEFAULT_LATE_AFTER_SECONDS),
   /** Days a run's log lines are kept after the run ended; unset keeps them forever. */
   OUTPOST_LOG_RETENTION_DAYS: z.coerce.number().int().min(1).max(36_500).optional(),
   /** The origin browsers reach the API at (behind a proxy); single sign-on redirect URIs are made from it. */
@@ -85,16 +87,16 @@ const Env = EnvFields.refine(
   path: ['OUTPOST_MAIL_FROM'],
 });
 
-const USAGE = `Usage: outpost server start [--host 127.0.0.1] [--port 4200] [--data-dir .outpost/pg]
+const USAGE = `Usage: outpost server start [--host 127.0.0.1] [--port ${DEFAULT_PORT}] [--data-dir .outpost/pg]
        outpost server signing-keys rotate [--publish-seconds 900]   (needs DATABASE_URL)
 
 Environment:
   DATABASE_URL            Postgres connection URL (default: embedded Postgres in --data-dir)
   OUTPOST_LOG_LEVEL       fatal|error|warn|info|debug|trace|silent (default: info)
-  OUTPOST_LEASE_SECONDS   lease length in seconds (default: 30)
+  OUTPOST_LEASE_SECONDS   lease length in seconds (default: ${DEFAULT_LEASE_SECONDS})
   OUTPOST_LEASE_GRACE_SECONDS  after an outage of the API or its database, seconds workers get to renew
                           their leases before any expires (default: the lease length; 0: none)
-  OUTPOST_LATE_AFTER_SECONDS  seconds before an unclaimed due run is Late (default: 15)
+  OUTPOST_LATE_AFTER_SECONDS  seconds before an unclaimed due run is Late (default: ${DEFAULT_LATE_AFTER_SECONDS})
   OUTPOST_LOG_RETENTION_DAYS  days a run's log lines are kept after it ended (default: forever)
   OUTPOST_PUBLIC_URL      origin browsers use, e.g. https://outpost.example.com (default: the listening address)
   OUTPOST_SECRET_KEY      32+ characters; seals run-token signing keys and OIDC client secrets in the database
@@ -157,7 +159,7 @@ export async function main(argv: string[]): Promise<number> {
   if (command === 'signing-keys rotate' || command === 'server signing-keys rotate')
     return rotate(env.data.DATABASE_URL, values['publish-seconds'], env.data.OUTPOST_SECRET_KEY);
   if (command !== 'server start') return fail(`unknown command: ${command || '(none)'}`);
-  const port = values.port === undefined ? 4200 : Number(values.port);
+  const port = values.port === undefined ? DEFAULT_PORT : Number(values.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) return fail(`--port must be 0..65535, got ${values.port}`);
 
   let server: Awaited<ReturnType<typeof startServer>>;

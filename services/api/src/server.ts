@@ -1,5 +1,6 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { DEFAULT_LEASE_SECONDS, DEFAULT_PORT } from '@outpost/sdk/contracts';
 import type { Hono } from 'hono';
 import { createApp } from './app.js';
 import { OidcRelyingParty } from './auth/oidc.js';
@@ -43,9 +44,9 @@ export interface ServerOptions {
   dataDir?: string;
   /** @default '127.0.0.1' */
   host?: string;
-  /** 0 picks a free port. @default 4200 */
+  /** 0 picks a free port. @default DEFAULT_PORT */
   port?: number;
-  /** How long a claim or heartbeat extends a lease. @default 30 */
+  /** How long a claim or heartbeat extends a lease. @default DEFAULT_LEASE_SECONDS */
   leaseSeconds?: number;
   /** pino level. @default 'info' */
   logLevel?: string;
@@ -149,7 +150,7 @@ function listenFailure(error: unknown, host: string, port: number): unknown {
 export async function startServer(options: ServerOptions = {}): Promise<RunningServer> {
   const logger = options.logger ?? createLogger(options.logLevel ?? 'info');
   const host = options.host ?? '127.0.0.1';
-  const leaseSeconds = options.leaseSeconds ?? 30;
+  const leaseSeconds = options.leaseSeconds ?? DEFAULT_LEASE_SECONDS;
   const leaseGraceSeconds = options.leaseExpiry?.graceSeconds ?? leaseSeconds;
   const cleanups: Cleanup[] = [];
   // Checked before anything starts, so a bad token stops the server before Postgres does.
@@ -239,8 +240,8 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     }
 
     const server = createHttpServer(app.fetch, httpLimits, logger);
-    const port = await listen(server, options.port ?? 4200, host).catch((error: unknown) => {
-      throw listenFailure(error, host, options.port ?? 4200);
+    const port = await listen(server, options.port ?? DEFAULT_PORT, host).catch((error: unknown) => {
+      throw listenFailure(error, host, options.port ?? DEFAULT_PORT);
     });
     const drainMs = options.drainMs ?? 10_000;
     cleanups.push(async () => {

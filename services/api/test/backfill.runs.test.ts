@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
+import { HELD_STATES } from '@outpost/sdk/contracts';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { stateList } from '../src/db/values.js';
 import { startTestServer, type TestServer } from '../src/testing.js';
 import { type Call, client, deploy } from './helpers.js';
 
@@ -39,7 +41,7 @@ async function scheduled(extra: Record<string, unknown> = {}) {
 
 async function activeCount(backfillId: string): Promise<number> {
   const [row] = await server.sql<{ n: number }[]>`
-    SELECT count(*)::int AS n FROM flow_runs WHERE backfill_id = ${backfillId} AND state_type IN ('PENDING', 'RUNNING', 'CANCELLING')`;
+    SELECT count(*)::int AS n FROM flow_runs WHERE backfill_id = ${backfillId} AND state_type IN ${stateList(server.sql, HELD_STATES)}`;
   return row?.n ?? 0;
 }
 

@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
+import { HELD_STATES } from '@outpost/sdk/contracts';
 import postgres from 'postgres';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { claimDueRuns } from '../src/db/claim.js';
+import { stateList } from '../src/db/values.js';
 import { startTestServer, type TestServer } from '../src/testing.js';
 import { type Call, client, deploy } from './helpers.js';
 
@@ -135,7 +137,7 @@ test('a pool limit of N is never exceeded by concurrent claimers', async () => {
   expect(await round()).toHaveLength(3);
   const [active] = await server.sql<{ n: number }[]>`
     SELECT count(*)::int AS n FROM flow_runs r JOIN work_pools p ON p.id = r.work_pool_id
-    WHERE p.name = ${name} AND r.state_type IN ('PENDING', 'RUNNING', 'CANCELLING')`;
+    WHERE p.name = ${name} AND r.state_type IN ${stateList(server.sql, HELD_STATES)}`;
   expect(active?.n).toBe(7);
 });
 

@@ -1,6 +1,13 @@
 import type { OutpostClient } from '@outpost/sdk/client';
 import { describeFailure } from '@outpost/sdk/client';
-import { type ClaimedRun, isTerminal, type ProposedState, type State, type StateType } from '@outpost/sdk/contracts';
+import {
+  type ClaimedRun,
+  isTerminal,
+  MAX_STATE_MESSAGE_LENGTH,
+  type ProposedState,
+  type State,
+  type StateType,
+} from '@outpost/sdk/contracts';
 import type { Logger } from 'pino';
 import { credentialValues } from '../child-env.js';
 import type { WorkerOptions } from '../options.js';
@@ -221,7 +228,7 @@ export class RunReport {
     const deadline = Math.max(this.deps.leaseMs(), 30_000);
     const redacted: ProposedState = {
       ...state,
-      message: state.message ? this.redactor.redact(state.message).slice(0, 4000) : undefined,
+      message: state.message ? this.redactor.redact(state.message).slice(0, MAX_STATE_MESSAGE_LENGTH) : undefined,
     };
     let result = await this.api.proposeState(redacted, deadline, undefined, undefined, undefined, exitCode);
     if (result.ok && result.data.status === 'REJECT' && result.data.state.type === 'CANCELLING' && state.type !== 'CANCELLED') {

@@ -1,8 +1,9 @@
+import { HELD_STATES } from '@outpost/sdk/contracts';
 import { lockDueBackfills } from './backfills.js';
 import { type ClaimLocks, lockClaimLimits } from './claim-locks.js';
 import type { Db, Sql } from './client.js';
 import type { RunRow } from './flow-runs.js';
-import { textArray } from './values.js';
+import { stateList, textArray } from './values.js';
 
 export interface ClaimInput {
   workspaceId: string;
@@ -99,7 +100,7 @@ function claimStatement(tx: Db, input: ClaimInput, locks: ClaimLocks, backfills:
                     ELSE q.concurrency_limit - (
                       SELECT count(*) FROM flow_runs a
                       WHERE a.work_pool_id = q.work_pool_id AND a.work_queue_id = q.id
-                        AND a.state_type IN ('PENDING', 'RUNNING', 'CANCELLING'))
+                        AND a.state_type IN ${stateList(tx, HELD_STATES)})
                END AS room
         FROM work_queues q
         WHERE q.work_pool_id = ${input.poolId} AND q.workspace_id = ${input.workspaceId} AND NOT q.paused
@@ -109,7 +110,7 @@ function claimStatement(tx: Db, input: ClaimInput, locks: ClaimLocks, backfills:
                                 WHEN NOT ${locks.pool}::boolean THEN 0
                                 ELSE least(${input.limit}::int, p.concurrency_limit - (
                                   SELECT count(*) FROM flow_runs a
-                                  WHERE a.work_pool_id = p.id AND a.state_type IN ('PENDING', 'RUNNING', 'CANCELLING'))::int)
+                                  WHERE a.work_pool_id = p.id AND a.state_type IN ${stateList(tx, HELD_STATES)})::int)
                            END) AS room
         FROM work_pools p
         WHERE p.id = ${input.poolId} AND p.workspace_id = ${input.workspaceId} AND NOT p.paused
@@ -117,7 +118,7 @@ function claimStatement(tx: Db, input: ClaimInput, locks: ClaimLocks, backfills:
         SELECT d.id, d.collision_strategy, d.concurrency_limit AS "limit",
                d.concurrency_limit - (
                  SELECT count(*) FROM flow_runs a
-                 WHERE a.deployment_id = d.id AND a.state_type IN ('PENDING', 'RUNNING', 'CANCELLING'))::int AS room
+                 WHERE a.deployment_id = d.id AND a.state_type IN ${stateList(tx, HELD_STATES)})::int AS room
         FROM deployments d
         WHERE d.id = ANY(${deploymentIds}::uuid[]) AND d.workspace_id = ${input.workspaceId} AND d.concurrency_limit IS NOT NULL
       ), tag_room AS (
@@ -125,13 +126,13 @@ function claimStatement(tx: Db, input: ClaimInput, locks: ClaimLocks, backfills:
                c."limit" - (
                  SELECT count(*) FROM flow_runs a
                  WHERE a.workspace_id = c.workspace_id AND c.tag = ANY(a.tags)
-                   AND a.state_type IN ('PENDING', 'RUNNING', 'CANCELLING'))::int AS room
+                   AND a.state_type IN ${stateList(tx, HELD_STATES)})::int AS room
         FROM concurrency_limits c
         WHERE c.workspace_id = ${input.workspaceId} AND c.tag = ANY(${lockedTags}::text[])
       ), backfill_room AS (
         SELECT b.id, b.max_concurrent - (
                  SELECT count(*) FROM flow_runs a
-                 WHERE a.backfill_id = b.id AND a.state_type IN ('PENDING', 'RUNNING', 'CANCELLING'))::int AS room
+                 WHERE a.backfill_id = b.id AND a.state_type IN ${stateList(tx, HELD_STATES)})::int AS room
         FROM backfills b
         WHERE b.id = ANY(${backfillIds}::uuid[])
       ), due AS (

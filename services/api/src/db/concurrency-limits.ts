@@ -1,9 +1,9 @@
-import type { ConcurrencyLimit } from '@outpost/sdk/contracts';
+import { type ConcurrencyLimit, HELD_STATES } from '@outpost/sdk/contracts';
 import type postgres from 'postgres';
 import type { Db } from './client.js';
 import { RUNS_CHANNEL } from './flow-runs.js';
 import type { concurrencyLimits, Row } from './schema.js';
-import { iso } from './values.js';
+import { iso, stateList } from './values.js';
 
 interface LimitRow extends Pick<Row<typeof concurrencyLimits>, 'id' | 'tag' | 'limit' | 'created_at' | 'updated_at'> {
   active: number;
@@ -24,7 +24,7 @@ function toLimit(row: LimitRow): ConcurrencyLimit {
 function activeCount(db: Db): postgres.PendingQuery<postgres.Row[]> {
   return db`(
     SELECT count(*)::int FROM flow_runs r
-    WHERE r.workspace_id = c.workspace_id AND c.tag = ANY(r.tags) AND r.state_type IN ('PENDING', 'RUNNING', 'CANCELLING')
+    WHERE r.workspace_id = c.workspace_id AND c.tag = ANY(r.tags) AND r.state_type IN ${stateList(db, HELD_STATES)}
   )`;
 }
 

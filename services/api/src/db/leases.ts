@@ -1,5 +1,6 @@
-import type { StateType } from '@outpost/sdk/contracts';
+import { HELD_STATES, type StateType } from '@outpost/sdk/contracts';
 import type { Db } from './client.js';
+import { stateList } from './values.js';
 
 export interface RenewedLease {
   id: string;
@@ -37,14 +38,14 @@ export async function renewLeases(
       SET lease_expires_at = now() + make_interval(secs => ${input.leaseSeconds})
       FROM held
       WHERE r.id = held.id AND r.attempt = held.attempt AND r.workspace_id = ${input.workspaceId}
-        AND r.worker_id = ${input.workerId} AND r.state_type IN ('PENDING', 'RUNNING', 'CANCELLING')
+        AND r.worker_id = ${input.workerId} AND r.state_type IN ${stateList(db, HELD_STATES)}
       RETURNING r.id, r.attempt, r.state_type, r.lease_expires_at
     ), subflows AS (
       -- Subflow runs execute in their root's process and hold no lease of their own: they live as long as the root does.
       UPDATE flow_runs c SET lease_expires_at = renewed.lease_expires_at
       FROM renewed
       WHERE c.root_flow_run_id = renewed.id AND c.attempt = renewed.attempt AND c.workspace_id = ${input.workspaceId}
-        AND c.state_type IN ('PENDING', 'RUNNING', 'CANCELLING')
+        AND c.state_type IN ${stateList(db, HELD_STATES)}
     )
     SELECT renewed.*, now()::timestamptz(3) AS server_time FROM (SELECT 1) one LEFT JOIN renewed ON true`;
   const serverTime = rows[0]?.server_time ?? new Date();
@@ -64,7 +65,7 @@ export async function renewLeases(
 export async function findExpiredLeases(db: Db, limit: number): Promise<ExpiredLease[]> {
   const rows = await db<{ id: string; workspace_id: string; state_type: StateType; attempt: number }[]>`
     SELECT id, workspace_id, state_type, attempt FROM flow_runs
-    WHERE state_type IN ('PENDING', 'RUNNING', 'CANCELLING') AND (lease_expires_at IS NULL OR lease_expires_at < now())
+    WHERE state_type IN ${stateList(db, HELD_STATES)} AND (lease_expires_at IS NULL OR lease_expires_at < now())
     ORDER BY lease_expires_at NULLS FIRST
     LIMIT ${limit}`;
   return rows.map((r) => ({ id: r.id, workspaceId: r.workspace_id, stateType: r.state_type, attempt: r.attempt }));
@@ -99,7 +100,7 @@ export async function markLoopTick(db: Db, name: string): Promise<number | null>
 export async function graceHeldLeases(db: Db, graceSeconds: number): Promise<number> {
   const rows = await db`
     UPDATE flow_runs SET lease_expires_at = now() + make_interval(secs => ${graceSeconds})
-    WHERE state_type IN ('PENDING', 'RUNNING', 'CANCELLING')
+    WHERE state_type IN ${stateList(db, HELD_STATES)}
       AND (lease_expires_at IS NULL OR lease_expires_at < now() + make_interval(secs => ${graceSeconds}))
     RETURNING id`;
   return rows.length;

@@ -1,4 +1,6 @@
+import { HELD_STATES } from '@outpost/sdk/contracts';
 import type { Db } from './client.js';
+import { stateList } from './values.js';
 
 /** How many runs of one pool wait or are held, for the queue-depth gauges of `/metrics`. */
 export interface PoolRunCounts {
@@ -39,7 +41,7 @@ export async function poolRunCounts(db: Db): Promise<PoolRunCounts[]> {
              count(*) FILTER (WHERE r.state_type = 'RUNNING')::int AS running,
              count(*) FILTER (WHERE r.state_type = 'CANCELLING')::int AS cancelling
       FROM flow_runs r
-      WHERE r.work_pool_id = p.id AND r.state_type IN ('PENDING', 'RUNNING', 'CANCELLING')
+      WHERE r.work_pool_id = p.id AND r.state_type IN ${stateList(db, HELD_STATES)}
     ) held
     ORDER BY w.slug, p.name`;
 }

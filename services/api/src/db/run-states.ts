@@ -1,11 +1,9 @@
 import type { StateHistoryResponse, StateProposalResponse, StateType } from '@outpost/sdk/contracts';
-import { isTerminal } from '@outpost/sdk/contracts';
+import { isHeld, isTerminal } from '@outpost/sdk/contracts';
 import type { Db, TxSql } from './client.js';
 import { RUNS_CHANNEL } from './flow-runs.js';
 import type { flowRuns, Row } from './schema.js';
 import { iso } from './values.js';
-
-const ACTIVE: ReadonlySet<StateType> = new Set(['PENDING', 'RUNNING', 'CANCELLING']);
 
 export interface LockedRun {
   id: string;
@@ -215,7 +213,7 @@ export async function applyStateChanges(tx: TxSql, changes: readonly RunStateCha
   const pools = new Set<string>();
   for (const change of moving) {
     const last = change.states.at(-1) as AppendedState;
-    const freedSlot = ACTIVE.has(change.run.stateType) && !ACTIVE.has(last.type);
+    const freedSlot = isHeld(change.run.stateType) && !isHeld(last.type);
     if (change.run.workPoolId && (last.type === 'SCHEDULED' || freedSlot)) pools.add(change.run.workPoolId);
   }
   await tx`

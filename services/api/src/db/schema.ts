@@ -1,13 +1,14 @@
-import type {
-  ArtifactType,
-  AuditActorKind,
-  CatchupPolicy,
-  CollisionStrategy,
-  MemberRole,
-  MembershipState,
-  OidcConfig,
-  Role,
-  StateType,
+import {
+  type ArtifactType,
+  type AuditActorKind,
+  type CatchupPolicy,
+  type CollisionStrategy,
+  HELD_STATES,
+  type MemberRole,
+  type MembershipState,
+  type OidcConfig,
+  type Role,
+  type StateType,
 } from '@outpost/sdk/contracts';
 import { type InferSelectModel, sql, type Table } from 'drizzle-orm';
 import {
@@ -25,6 +26,7 @@ import {
   uniqueIndex,
   uuid,
 } from 'drizzle-orm/pg-core';
+import { stateListSql } from './values.js';
 
 /*
  * The tables as the SQL migrations in ./migrations build them, in TypeScript: the query modules take
@@ -294,10 +296,16 @@ export const flowRuns = pgTable(
     // The claim reads only due SCHEDULED runs of one pool; a partial index keeps it small however many runs finished.
     index('flow_runs_claim_idx').on(t.workPoolId, t.expectedStartTime).where(sql`state_type = 'SCHEDULED'`),
     // Concurrency limits count the active runs of a pool or queue.
-    index('flow_runs_active_idx').on(t.workPoolId, t.workQueueId).where(sql`state_type IN ('PENDING', 'RUNNING', 'CANCELLING')`),
+    index('flow_runs_active_idx')
+      .on(t.workPoolId, t.workQueueId)
+      .where(sql.raw(`state_type IN ${stateListSql(HELD_STATES)}`)),
     // Deployment and tag limits count the active runs of a deployment, or of a workspace carrying a tag.
-    index('flow_runs_active_deployment_idx').on(t.deploymentId).where(sql`state_type IN ('PENDING', 'RUNNING', 'CANCELLING')`),
-    index('flow_runs_active_workspace_idx').on(t.workspaceId).where(sql`state_type IN ('PENDING', 'RUNNING', 'CANCELLING')`),
+    index('flow_runs_active_deployment_idx')
+      .on(t.deploymentId)
+      .where(sql.raw(`state_type IN ${stateListSql(HELD_STATES)}`)),
+    index('flow_runs_active_workspace_idx')
+      .on(t.workspaceId)
+      .where(sql.raw(`state_type IN ${stateListSql(HELD_STATES)}`)),
     // A claim reads each queue's earliest due runs in order and stops after the few it can take.
     index('flow_runs_queue_due_idx').on(t.workQueueId, t.expectedStartTime, t.id).where(sql`state_type = 'SCHEDULED'`),
     // A claim settles (cancels or renames) held-back runs of its pool that are not yet AwaitingConcurrencySlot.
@@ -309,7 +317,9 @@ export const flowRuns = pgTable(
       .on(t.expectedStartTime)
       .where(sql`state_type = 'SCHEDULED' AND state_name IN ('Scheduled', 'AwaitingRetry')`),
     // The lease loop scans only held runs.
-    index('flow_runs_lease_idx').on(t.leaseExpiresAt).where(sql`state_type IN ('PENDING', 'RUNNING', 'CANCELLING')`),
+    index('flow_runs_lease_idx')
+      .on(t.leaseExpiresAt)
+      .where(sql.raw(`state_type IN ${stateListSql(HELD_STATES)}`)),
     // Read backwards for the newest-first keyset listing.
     index('flow_runs_list_idx').on(t.workspaceId, t.createdAt, t.id),
     // Log retention walks each workspace's finished runs in the order they ended.

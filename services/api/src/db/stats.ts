@@ -1,5 +1,6 @@
-import type { StateType } from '@outpost/sdk/contracts';
+import { FAILED_STATES, type StateType } from '@outpost/sdk/contracts';
 import type { Db } from './client.js';
+import { stateList } from './values.js';
 
 export interface StatsWindowBounds {
   from: Date;
@@ -51,7 +52,7 @@ export async function busiestDeployments(
   const rows = await db<{ deployment_id: string; flow_name: string; deployment_name: string; runs: number; failed: number }[]>`
     WITH top AS (
       SELECT deployment_id, count(*)::int AS runs,
-             count(*) FILTER (WHERE state_type IN ('FAILED', 'CRASHED'))::int AS failed
+             count(*) FILTER (WHERE state_type IN ${stateList(db, FAILED_STATES)})::int AS failed
       FROM flow_runs
       WHERE workspace_id = ${workspaceId} AND expected_start_time >= ${bounds.from} AND expected_start_time < ${bounds.to}
         AND deployment_id IS NOT NULL

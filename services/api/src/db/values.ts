@@ -1,3 +1,4 @@
+import { StateType } from '@outpost/sdk/contracts';
 import type postgres from 'postgres';
 import type { Db } from './client.js';
 
@@ -18,6 +19,21 @@ export function jsonb(db: Db, value: unknown): postgres.Parameter | null {
 /** A text[] parameter (never containing NULL, which postgres.js would send as the string "NULL"). */
 export function textArray(db: Db, values: readonly string[]): postgres.ArrayParameter<string[]> {
   return db.array([...values]);
+}
+
+/**
+ * A list of state types as SQL literals in parentheses, `('PENDING', 'RUNNING')`, for `IN`: written
+ * out rather than sent as a parameter so the planner can match the partial indexes whose predicates
+ * name the same list, which it cannot prove of a parameter in a generic plan. Each entry is checked
+ * against the state enum, so nothing but a known state type reaches the SQL text.
+ */
+export function stateList(db: Db, states: readonly StateType[]): postgres.PendingQuery<postgres.Row[]> {
+  return db.unsafe(stateListSql(states));
+}
+
+/** The text of {@link stateList}, for SQL that is not built with postgres.js (index predicates). */
+export function stateListSql(states: readonly StateType[]): string {
+  return `(${states.map((s) => `'${StateType.parse(s)}'`).join(', ')})`;
 }
 
 /** Keyset cursors are opaque to clients: base64url of a JSON array of the last row's sort key. */

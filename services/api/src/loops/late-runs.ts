@@ -7,8 +7,11 @@ import { LATE } from '../orchestration/decisions.js';
 import { proposeState } from '../runs/propose-state.js';
 import { type BackgroundLoop, ElectedLoop } from './elected-loop.js';
 
+/** A due run not claimed this many seconds after its scheduled time is Late, unless configured otherwise. */
+export const DEFAULT_LATE_AFTER_SECONDS = 15;
+
 export interface LateRunsOptions {
-  /** A due run not claimed this many seconds after its scheduled time is Late. @default 15 */
+  /** A due run not claimed this many seconds after its scheduled time is Late. @default DEFAULT_LATE_AFTER_SECONDS */
   lateAfterSeconds?: number;
   /** Delay after a tick that found work. @default 200 */
   busyMs?: number;
@@ -52,7 +55,7 @@ export class LateRunsLoop implements BackgroundLoop {
     options: LateRunsOptions & { metrics?: ApiMetrics | null } = {},
   ) {
     this.#metrics = options.metrics ?? null;
-    this.#lateAfterSeconds = options.lateAfterSeconds ?? 15;
+    this.#lateAfterSeconds = options.lateAfterSeconds ?? DEFAULT_LATE_AFTER_SECONDS;
     this.#batchSize = options.batchSize ?? 100;
     this.#loop = new ElectedLoop(databaseUrl, logger, {
       name: 'late-runs',

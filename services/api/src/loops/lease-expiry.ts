@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { ProposedState, StateType } from '@outpost/sdk/contracts';
+import { DEFAULT_LEASE_SECONDS, type ProposedState, type StateType } from '@outpost/sdk/contracts';
 import type { Sql } from '../db/client.js';
 import { findExpiredLeases, graceHeldLeases, markLoopTick } from '../db/leases.js';
 import { isDomainError } from '../domain-error.js';
@@ -70,8 +70,8 @@ export class LeaseExpiryLoop implements BackgroundLoop {
   ) {
     this.#metrics = options.metrics ?? null;
     this.#batchSize = options.batchSize ?? 100;
-    this.#graceSeconds = options.graceSeconds ?? options.leaseSeconds ?? 30;
-    this.#awayAfterSeconds = options.awayAfterSeconds ?? (options.leaseSeconds ?? 30) / 2;
+    this.#graceSeconds = options.graceSeconds ?? options.leaseSeconds ?? DEFAULT_LEASE_SECONDS;
+    this.#awayAfterSeconds = options.awayAfterSeconds ?? (options.leaseSeconds ?? DEFAULT_LEASE_SECONDS) / 2;
     this.#loop = new ElectedLoop(databaseUrl, logger, {
       name: 'lease-expiry',
       tick: () => this.tick(),

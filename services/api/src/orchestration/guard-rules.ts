@@ -1,8 +1,12 @@
-import { isTerminal } from '@outpost/sdk/contracts';
+import { isAllowedTransition, isTerminal, proposableBy } from '@outpost/sdk/contracts';
 import { AWAITING_RETRY, acceptAsProposed, describeTransition, recordFor, reject, stale } from './decisions.js';
 import type { Decision, ProposalInput, RunSnapshot } from './types.js';
 
 // Rules that hold for every proposal, whatever state it asks for. They run before the per-state rules.
+// Which moves exist, and for whom, is STATE_TRANSITIONS in the contracts; the rules apply it.
+
+/** What a user may ask for: the targets of the user's transitions. */
+const USER_PROPOSALS = proposableBy('user');
 
 /**
  * The attempt is the lease's fencing token: a process still holding attempt N after the run moved to
@@ -27,14 +31,16 @@ export function requireHolderAttempt(_run: RunSnapshot, proposal: ProposalInput)
 export function limitUserProposals(_run: RunSnapshot, proposal: ProposalInput): Decision | null {
   if (proposal.actor !== 'user') return null;
   const type = proposal.state.type;
-  if (type === 'CANCELLING' || type === 'CANCELLED' || type === 'SCHEDULED') return null;
+  if (USER_PROPOSALS.has(type)) return null;
   return reject(`a user may cancel a run (CANCELLING, CANCELLED) or retry it (SCHEDULED), not propose ${type}`);
 }
 
 /** A user retry of a finished run starts a fresh attempt now, so a worker holding the old one is fenced out. */
 export function retryFinishedRunForUser(run: RunSnapshot, proposal: ProposalInput): Decision | null {
   if (proposal.actor !== 'user' || proposal.state.type !== 'SCHEDULED') return null;
-  if (!isTerminal(run.stateType)) return reject(`only a finished run can be retried; the run is ${run.stateType}`);
+  if (!isAllowedTransition(run.stateType, 'SCHEDULED', 'user')) {
+    return reject(`only a finished run can be retried; the run is ${run.stateType}`);
+  }
   if (run.claimable === false) return reject('a subflow run runs inside its parent; retry the parent run');
   const attempt = run.attempt + 1;
   return {
@@ -53,30 +59,19 @@ export function retryFinishedRunForUser(run: RunSnapshot, proposal: ProposalInpu
 export function cancelForUser(run: RunSnapshot, proposal: ProposalInput): Decision | null {
   const type = proposal.state.type;
   if (proposal.actor !== 'user' || (type !== 'CANCELLING' && type !== 'CANCELLED')) return null;
-  switch (run.stateType) {
-    case 'SCHEDULED':
-    case 'PAUSED':
-      return {
-        status: 'ACCEPT',
-        states: [recordFor(proposal, 'CANCELLED', run.attempt)],
-        attempt: run.attempt,
-        expectedStartTime: null,
-        clearLease: true,
-      };
-    case 'PENDING':
-    case 'RUNNING':
-      return {
-        status: 'ACCEPT',
-        states: [recordFor(proposal, 'CANCELLING', run.attempt)],
-        attempt: run.attempt,
-        expectedStartTime: null,
-        clearLease: false,
-      };
-    case 'CANCELLING':
-      return reject('the run is already cancelling');
-    default:
-      return reject(`the run already finished as ${run.stateType}`);
+  // Whether the run stops at once or through its worker is which of the two moves the matrix allows.
+  for (const to of ['CANCELLED', 'CANCELLING'] as const) {
+    if (!isAllowedTransition(run.stateType, to, 'user')) continue;
+    return {
+      status: 'ACCEPT',
+      states: [recordFor(proposal, to, run.attempt)],
+      attempt: run.attempt,
+      expectedStartTime: null,
+      clearLease: to === 'CANCELLED',
+    };
   }
+  if (run.stateType === 'CANCELLING') return reject('the run is already cancelling');
+  return reject(`the run already finished as ${run.stateType}`);
 }
 
 /** Terminal states are final (Prefect #16429): only a user retry, judged above, leaves them. */
@@ -91,6 +86,6 @@ export function keepTerminalFinal(run: RunSnapshot, proposal: ProposalInput): De
  */
 export function cancellingExitsOnlyToCancelled(run: RunSnapshot, proposal: ProposalInput): Decision | null {
   if (run.stateType !== 'CANCELLING') return null;
-  if (proposal.state.type === 'CANCELLED') return acceptAsProposed(run, proposal, true);
+  if (isAllowedTransition(run.stateType, proposal.state.type, proposal.actor)) return acceptAsProposed(run, proposal, true);
   return reject(`the run is cancelling; it may only become CANCELLED, not ${proposal.state.type}`);
 }

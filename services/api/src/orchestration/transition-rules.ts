@@ -1,4 +1,4 @@
-import { CONFIGURATION_ERROR, DEFAULT_STATE_NAME } from '@outpost/sdk/contracts';
+import { CONFIGURATION_ERROR, DEFAULT_STATE_NAME, FAILED_STATES, isAllowedTransition } from '@outpost/sdk/contracts';
 import {
   AWAITING_RETRY,
   abort,
@@ -15,7 +15,8 @@ import { retryDelaySeconds } from './retry-delay.js';
 import type { Decision, ProposalInput, RunSnapshot } from './types.js';
 
 // Rules for one proposed state type each. By the time they run, the guard rules have settled
-// fencing, user proposals, terminal runs and cancelling runs.
+// fencing, user proposals, terminal runs and cancelling runs. Whether a move exists at all is
+// STATE_TRANSITIONS' to say; these rules add what the matrix cannot: due times, attempts, names.
 
 /** PENDING is a claim: a second claim of a held run means two workers think they own it (Prefect #12509). */
 export function claimOnlyFromScheduled(run: RunSnapshot, proposal: ProposalInput): Decision | null {
@@ -23,7 +24,9 @@ export function claimOnlyFromScheduled(run: RunSnapshot, proposal: ProposalInput
   if (run.stateType === 'PENDING' || run.stateType === 'RUNNING') {
     return abort(`the run is already claimed (${run.stateType}); a second claim is refused`);
   }
-  if (run.stateType !== 'SCHEDULED') return reject(`a run can be claimed only from SCHEDULED, not ${run.stateType}`);
+  if (!isAllowedTransition(run.stateType, 'PENDING', proposal.actor)) {
+    return reject(`a run can be claimed only from SCHEDULED, not ${run.stateType}`);
+  }
   if (!isDue(run, proposal.now)) return waitUntil(run.expectedStartTime, proposal.now, 'the run is not due yet');
   return acceptAsProposed(run, proposal);
 }
@@ -34,31 +37,28 @@ export function claimOnlyFromScheduled(run: RunSnapshot, proposal: ProposalInput
  */
 export function startRunning(run: RunSnapshot, proposal: ProposalInput): Decision | null {
   if (proposal.state.type !== 'RUNNING') return null;
-  switch (run.stateType) {
-    case 'PENDING':
-    case 'PAUSED':
-      return acceptAsProposed(run, proposal);
-    case 'RUNNING':
-      if (proposal.state.name === undefined || proposal.state.name === run.stateName) return acceptUnchanged(run);
-      return acceptAsProposed(run, proposal);
-    case 'SCHEDULED':
-      // The database clock decides when a run is due, never the proposer's.
-      if (!isDue(run, proposal.now)) return waitUntil(run.expectedStartTime, proposal.now, 'the run is not due yet');
-      return reject('the run must be claimed (PENDING) before it can run');
-    default:
-      return reject(`cannot start a run that is ${run.stateType}`);
+  if (isAllowedTransition(run.stateType, 'RUNNING', proposal.actor)) {
+    const sameName = proposal.state.name === undefined || proposal.state.name === run.stateName;
+    if (run.stateType === 'RUNNING' && sameName) return acceptUnchanged(run);
+    return acceptAsProposed(run, proposal);
   }
+  if (run.stateType === 'SCHEDULED') {
+    // The database clock decides when a run is due, never the proposer's.
+    if (!isDue(run, proposal.now)) return waitUntil(run.expectedStartTime, proposal.now, 'the run is not due yet');
+    return reject('the run must be claimed (PENDING) before it can run');
+  }
+  return reject(`cannot start a run that is ${run.stateType}`);
 }
 
 export function pauseOnlyFromRunning(run: RunSnapshot, proposal: ProposalInput): Decision | null {
   if (proposal.state.type !== 'PAUSED') return null;
-  if (run.stateType === 'RUNNING') return acceptAsProposed(run, proposal);
+  if (isAllowedTransition(run.stateType, 'PAUSED', proposal.actor)) return acceptAsProposed(run, proposal);
   return reject(`only a running run can pause, and the run is ${run.stateType}`);
 }
 
 export function completeOnlyFromRunning(run: RunSnapshot, proposal: ProposalInput): Decision | null {
   if (proposal.state.type !== 'COMPLETED') return null;
-  if (run.stateType === 'RUNNING') return acceptAsProposed(run, proposal, true);
+  if (isAllowedTransition(run.stateType, 'COMPLETED', proposal.actor)) return acceptAsProposed(run, proposal, true);
   return reject(`a run must be RUNNING to complete, and the run is ${run.stateType}`);
 }
 
@@ -71,8 +71,8 @@ export function completeOnlyFromRunning(run: RunSnapshot, proposal: ProposalInpu
  */
 export function applyRetryPolicy(run: RunSnapshot, proposal: ProposalInput): Decision | null {
   const type = proposal.state.type;
-  if (type !== 'FAILED' && type !== 'CRASHED') return null;
-  if (run.stateType !== 'PENDING' && run.stateType !== 'RUNNING' && run.stateType !== 'PAUSED') {
+  if (!FAILED_STATES.includes(type)) return null;
+  if (!isAllowedTransition(run.stateType, type, proposal.actor)) {
     return reject(`a run that never started cannot become ${type}; the run is ${run.stateType}`);
   }
   const ended = recordFor(proposal, type, run.attempt);

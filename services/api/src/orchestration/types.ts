@@ -1,11 +1,7 @@
-import type { ProposedState, StateType } from '@outpost/sdk/contracts';
+import type { ProposedState, StateType, TransitionActor } from '@outpost/sdk/contracts';
 
-/**
- * Who proposes a transition. `worker`: a worker key acting on a run it holds. `run`: the run's own
- * token (the SDK runtime, relayed by the worker). `user`: a person or API key (cancel, retry).
- * `system`: a background loop (lease expiry, late marking).
- */
-export type Actor = 'worker' | 'run' | 'user' | 'system';
+/** Who proposes a transition (see TransitionActor). */
+export type Actor = TransitionActor;
 
 /** The parts of a run the rules need; `expectedStartTime` and `now` both come from the database clock. */
 export interface RunSnapshot {

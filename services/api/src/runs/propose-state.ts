@@ -1,4 +1,4 @@
-import type { ProposedState, State, StateProposalResponse, StateType } from '@outpost/sdk/contracts';
+import { isHeld, type ProposedState, type State, type StateProposalResponse, type StateType } from '@outpost/sdk/contracts';
 import type { Sql } from '../db/client.js';
 import { insertRunLogs, type LogLineRow } from '../db/logs.js';
 import { applyStateChanges, type LockedRun, lockRuns, type RunStateChange } from '../db/run-states.js';
@@ -143,7 +143,7 @@ export async function proposeState(sql: Sql, metrics: ApiMetrics | null, p: Prop
       if (carries && p.attempt !== run.attempt) stale(`the flow run is at attempt ${run.attempt}`);
       let answer: StateProposalResponse | null;
       let change: RunStateChange | null = null;
-      if (p.onlyIfLeaseExpired && (!run.leaseExpired || !['PENDING', 'RUNNING', 'CANCELLING'].includes(run.stateType))) {
+      if (p.onlyIfLeaseExpired && (!run.leaseExpired || !isHeld(run.stateType))) {
         answer = null;
       } else {
         const verdict = decide(run, p);

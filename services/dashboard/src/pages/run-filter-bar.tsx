@@ -1,4 +1,4 @@
-import { StateType } from '@outpost/sdk/contracts';
+import { MAX_PAGE_SIZE, StateType } from '@outpost/sdk/contracts';
 import { useEffect, useState } from 'react';
 import { api } from '../api/instance.js';
 import { useResource } from '../hooks/use-resource.js';
@@ -13,7 +13,7 @@ const WINDOW_LABEL: Record<TimeWindow, string> = {
 };
 
 export function RunFilterBar({ filters, onChange }: { filters: RunFilters; onChange: (next: RunFilters) => void }) {
-  const deployments = useResource((signal) => api.call('deploymentsList', { query: { limit: 200 }, signal }), []);
+  const deployments = useResource((signal) => api.call('deploymentsList', { query: { limit: MAX_PAGE_SIZE }, signal }), []);
   const [tag, setTag] = useState(filters.tag ?? '');
   useEffect(() => setTag(filters.tag ?? ''), [filters.tag]);
 

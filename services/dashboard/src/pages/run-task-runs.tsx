@@ -1,6 +1,7 @@
 import { DEFAULT_STATE_NAME, StateType, type TaskRunSummaryResponse } from '@outpost/sdk/contracts';
 import { type ReactNode, useCallback } from 'react';
 import { Empty, Notice } from '../components/notice.js';
+import { StateSwatch } from '../components/state-swatch.js';
 import type { TaskRunsView } from '../hooks/use-task-runs.js';
 import { matchingCount, NO_TASK_FILTER, TASK_PAGE_SIZE, type TaskRunFilter, taskFilterKey } from '../lib/task-run-pages.js';
 import { RunGantt } from './run-gantt.js';
@@ -95,7 +96,7 @@ function TaskFilters({
               data-state={s}
               data-count={n}
             >
-              <span className={`legend-swatch state-bg-${s.toLowerCase()}`} aria-hidden="true" />
+              <StateSwatch state={s} />
               {DEFAULT_STATE_NAME[s]}
               <span className="task-chip-count">{n.toLocaleString()}</span>
             </button>

@@ -1,4 +1,5 @@
 import { DEFAULT_STATE_NAME, type StatsOverviewResponse } from '@outpost/sdk/contracts';
+import { StateSwatch, stateLegendTitle } from '../components/state-swatch.js';
 import { STACK_ORDER, stackedBars } from '../lib/stats-chart.js';
 
 const WIDTH = 960;
@@ -57,8 +58,8 @@ export function RunsChart({ stats }: { stats: StatsOverviewResponse }) {
           <span className="muted">No runs in this window.</span>
         ) : (
           present.map((s) => (
-            <span key={s} className="legend-item">
-              <span className={`legend-swatch state-bg-${s.toLowerCase()}`} aria-hidden="true" />
+            <span key={s} className="legend-item" title={stateLegendTitle(s)}>
+              <StateSwatch state={s} />
               {DEFAULT_STATE_NAME[s]} {(stats.totals.counts[s] ?? 0).toLocaleString()}
             </span>
           ))

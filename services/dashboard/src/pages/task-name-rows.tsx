@@ -1,6 +1,7 @@
 import { DEFAULT_STATE_NAME, type TaskRunSummaryResponse } from '@outpost/sdk/contracts';
 import { memo } from 'react';
 import { cssVars } from '../components/css-vars.js';
+import { StateSwatch } from '../components/state-swatch.js';
 import { formatDateTime, formatDuration } from '../lib/format.js';
 import { nameSpans } from '../lib/task-summary.js';
 
@@ -77,7 +78,7 @@ export const TaskNameRows = memo(function TaskNameRows({
                 <span className="task-name-states small">
                   {segments.map((s) => (
                     <span key={s.state} className="legend-item" title={DEFAULT_STATE_NAME[s.state]}>
-                      <span className={`legend-swatch state-bg-${s.state.toLowerCase()}`} aria-hidden="true" />
+                      <StateSwatch state={s.state} />
                       <span className="visually-hidden">{DEFAULT_STATE_NAME[s.state]}</span>
                       {s.count.toLocaleString()}
                     </span>

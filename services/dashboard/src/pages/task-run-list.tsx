@@ -1,4 +1,5 @@
 import type { TaskRun } from '@outpost/sdk/contracts';
+import { StateSwatch } from '../components/state-swatch.js';
 import { VirtualList } from '../components/virtual-list.js';
 import type { TaskRunsView } from '../hooks/use-task-runs.js';
 import { formatDuration, spanMs } from '../lib/format.js';
@@ -88,7 +89,7 @@ function TaskRunRow({ run, now }: { run: TaskRun; now: number }) {
         {run.taskKey}
       </span>
       <span className="task-state truncate" data-testid="task-list-state" data-state={run.state.type} title={run.state.type}>
-        <span className={`legend-swatch state-bg-${run.state.type.toLowerCase()}`} aria-hidden="true" />
+        <StateSwatch state={run.state.type} />
         {run.state.name}
       </span>
       <span className="num mono">{duration === null ? '—' : formatDuration(duration)}</span>
