@@ -23,7 +23,7 @@ import { parseOptions, type WorkerOptions } from '../src/options.js';
 import { isProcessRunning } from '../src/process-group.js';
 import { SecretResolver } from '../src/secrets.js';
 import { startWorker, type WorkerHandle } from '../src/worker.js';
-import { buildDemoBundle } from './support/bundle.js';
+import { buildDemoBundle, deployDemoFlows } from './support/bundle.js';
 import { expectNoLiveChildren } from './support/leaks.js';
 import { waitFor } from './support/wait.js';
 
@@ -48,7 +48,7 @@ export function describeExecutor(name: string, makeExecutor: MakeExecutor): void
     let bundle: { dir: string; source: string; entrypoint: string };
     let scratch: string;
     let options: WorkerOptions;
-    const deployments = new Map<FlowName, string>();
+    let deployments = new Map<FlowName, string>();
     const workerEnv = () => ({ PATH: process.env.PATH ?? '', HOME: scratch, DB_PASSWORD: SECRET, OUTPOST_API_KEY: workerKey });
 
     beforeAll(async () => {
@@ -56,21 +56,7 @@ export function describeExecutor(name: string, makeExecutor: MakeExecutor): void
       owner = new OutpostClient({ baseUrl: server.url, token: server.ownerKey });
       bundle = await buildDemoBundle();
       scratch = mkdtempSync(join(tmpdir(), 'outpost-executor-'));
-      for (const flowName of FLOWS) {
-        const { deployment } = unwrap(
-          await owner.call('deploymentsUpsert', {
-            body: {
-              flowName,
-              name: 'contract',
-              source: bundle.source,
-              entrypoint: bundle.entrypoint,
-              workPool: 'default',
-              jobVariables: { env: { DB_PASSWORD: { $secret: 'DB_PASSWORD' } } },
-            },
-          }),
-        );
-        deployments.set(flowName, deployment.id);
-      }
+      deployments = await deployDemoFlows(owner, bundle, FLOWS, 'contract');
       workerKey = await server.createKey('worker', ['default']);
       options = parseOptions(
         ['--pool', 'default', '--name', `${name}-contract`, '--heartbeat-interval', '300ms', '--poll-wait', '1s'],

@@ -11,7 +11,7 @@ import type { RunOutcome } from '../src/executors/final-state.js';
 import { parseOptions } from '../src/options.js';
 import { isProcessRunning } from '../src/process-group.js';
 import { startWorker, type WorkerHandle } from '../src/worker.js';
-import { buildDemoBundle } from './support/bundle.js';
+import { buildDemoBundle, deployDemoFlows } from './support/bundle.js';
 import { expectNoLiveChildren } from './support/leaks.js';
 import { waitFor } from './support/wait.js';
 
@@ -28,28 +28,14 @@ describe('worker against the real API', () => {
   let bundle: { dir: string; source: string; entrypoint: string };
   let scratch: string;
   const outcomes: RunOutcome[] = [];
-  const deployments = new Map<string, string>();
+  let deployments = new Map<string, string>();
 
   beforeAll(async () => {
     server = await startTestServer();
     owner = new OutpostClient({ baseUrl: server.url, token: server.ownerKey });
     bundle = await buildDemoBundle();
     scratch = mkdtempSync(join(tmpdir(), 'outpost-worker-'));
-    for (const flowName of ['hello', 'crash', 'sleepy']) {
-      const { deployment } = unwrap(
-        await owner.call('deploymentsUpsert', {
-          body: {
-            flowName,
-            name: 'test',
-            source: bundle.source,
-            entrypoint: bundle.entrypoint,
-            workPool: 'default',
-            jobVariables: { env: { DB_PASSWORD: { $secret: 'DB_PASSWORD' } } },
-          },
-        }),
-      );
-      deployments.set(flowName, deployment.id);
-    }
+    deployments = await deployDemoFlows(owner, bundle, ['hello', 'crash', 'sleepy'], 'test');
     const workerKey = await server.createKey('worker', ['default']);
     const options = parseOptions(
       [

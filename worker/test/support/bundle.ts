@@ -2,6 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { type OutpostClient, unwrap } from '@outpost/sdk/client';
 import { build, stop } from 'esbuild';
 
 const FIXTURE = fileURLToPath(new URL('../fixtures/flows/demo.ts', import.meta.url));
@@ -26,4 +27,33 @@ export async function buildDemoBundle(): Promise<{ dir: string; source: string; 
   // esbuild keeps a service process running between builds; it must not outlive the test.
   await stop();
   return { dir, source: `dir://${dir}`, entrypoint: 'flows/demo.ts' };
+}
+
+/**
+ * Deploys each of `flowNames` from the demo bundle to the `default` pool as deployment `name`, with
+ * the `DB_PASSWORD` secret reference the demo flows read, and returns each flow's deployment id.
+ */
+export async function deployDemoFlows<N extends string>(
+  owner: OutpostClient,
+  bundle: { source: string; entrypoint: string },
+  flowNames: readonly N[],
+  name: string,
+): Promise<Map<N, string>> {
+  const deployments = new Map<N, string>();
+  for (const flowName of flowNames) {
+    const { deployment } = unwrap(
+      await owner.call('deploymentsUpsert', {
+        body: {
+          flowName,
+          name,
+          source: bundle.source,
+          entrypoint: bundle.entrypoint,
+          workPool: 'default',
+          jobVariables: { env: { DB_PASSWORD: { $secret: 'DB_PASSWORD' } } },
+        },
+      }),
+    );
+    deployments.set(flowName, deployment.id);
+  }
+  return deployments;
 }
