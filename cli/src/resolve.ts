@@ -57,6 +57,9 @@ export function requireUuid(value: string, what: string): string {
   return value;
 }
 
+/** How many rows a list command shows when not told: a screenful. */
+export const DEFAULT_LIST_LIMIT = 20;
+
 export function parseLimit(raw: string | undefined, fallback: number, max = MAX_PAGE_SIZE, flag = '--limit'): number {
   if (raw === undefined) return fallback;
   const n = Number(raw);

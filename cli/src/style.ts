@@ -1,3 +1,4 @@
+import { FAILED_STATES, isHeld, StateType } from '@outpost/sdk/contracts';
 import pc from 'picocolors';
 import type { Env } from './settings.js';
 
@@ -13,25 +14,14 @@ export function colorsFor(isTTY: boolean, env: Env, json: boolean): Colors {
   return pc.createColors(!off && (isTTY || force));
 }
 
-/** A state type in the colour people expect: green done, red failed, yellow on its way, grey waiting. */
+/** A state type in the colour people expect: green done, red failed, yellow held by a worker, grey waiting or cancelled. */
 export function stateColor(c: Colors, type: string, text: string = type): string {
-  switch (type) {
-    case 'COMPLETED':
-      return c.green(text);
-    case 'FAILED':
-    case 'CRASHED':
-      return c.red(text);
-    case 'RUNNING':
-    case 'PENDING':
-    case 'CANCELLING':
-      return c.yellow(text);
-    case 'CANCELLED':
-    case 'PAUSED':
-    case 'SCHEDULED':
-      return c.dim(text);
-    default:
-      return text;
-  }
+  const known = StateType.safeParse(type);
+  if (!known.success) return text;
+  if (known.data === 'COMPLETED') return c.green(text);
+  if (FAILED_STATES.includes(known.data)) return c.red(text);
+  if (isHeld(known.data)) return c.yellow(text);
+  return c.dim(text);
 }
 
 // Built from a string: a control character in a regex literal reads as a mistake.

@@ -5,7 +5,7 @@ import { stringList, stringOption } from '../command.js';
 import { EXIT, UsageError } from '../errors.js';
 import { json, shortTime, table } from '../output.js';
 import { buildParameters } from '../params.js';
-import { findDeployment, parseLimit, requireUuid } from '../resolve.js';
+import { DEFAULT_LIST_LIMIT, findDeployment, parseLimit, requireUuid } from '../resolve.js';
 import { parseTime } from '../times.js';
 
 export const backfillsCreate: Command = {
@@ -73,9 +73,15 @@ export const backfillsLs: Command = {
   args: '<flow/deployment>',
   summary: "A deployment's backfills, newest first, with their runs by state",
   positionals: { min: 1, max: 1 },
-  options: { limit: { type: 'string', placeholder: '<n>', description: `at most n backfills (1–${MAX_PAGE_SIZE}, default 20)` } },
+  options: {
+    limit: {
+      type: 'string',
+      placeholder: '<n>',
+      description: `at most n backfills (1–${MAX_PAGE_SIZE}, default ${DEFAULT_LIST_LIMIT})`,
+    },
+  },
   async run(ctx) {
-    const limit = parseLimit(stringOption(ctx.values, 'limit'), 20);
+    const limit = parseLimit(stringOption(ctx.values, 'limit'), DEFAULT_LIST_LIMIT);
     const ref = ctx.positionals[0]!;
     const api = ctx.api();
     const deployment = await findDeployment(api, ref);

@@ -5,7 +5,7 @@ import type { Command } from '../command.js';
 import { stringList, stringOption } from '../command.js';
 import { CliError, EXIT, UsageError } from '../errors.js';
 import { json, shortTime, table } from '../output.js';
-import { findDeployment, findRun, parseLimit } from '../resolve.js';
+import { DEFAULT_LIST_LIMIT, findDeployment, findRun, parseLimit } from '../resolve.js';
 import { stateColor } from '../style.js';
 import { attemptLabel, attemptsTable, shortDigest } from './runs-attempts.js';
 
@@ -22,11 +22,15 @@ export const runsLs: Command = {
     deployment: { type: 'string', placeholder: '<flow/name|id>', description: 'only runs of this deployment' },
     flow: { type: 'string', placeholder: '<name>', description: 'only runs of this flow' },
     tag: { type: 'string', placeholder: '<tag>', description: 'only runs with this tag' },
-    limit: { type: 'string', placeholder: '<n>', description: `at most n runs (1–${MAX_PAGE_SIZE}, default 20)` },
+    limit: {
+      type: 'string',
+      placeholder: '<n>',
+      description: `at most n runs (1–${MAX_PAGE_SIZE}, default ${DEFAULT_LIST_LIMIT})`,
+    },
   },
   async run(ctx) {
     const states = parseStates(stringList(ctx.values, 'state'));
-    const limit = parseLimit(stringOption(ctx.values, 'limit'), 20);
+    const limit = parseLimit(stringOption(ctx.values, 'limit'), DEFAULT_LIST_LIMIT);
     const api = ctx.api();
     const deploymentRef = stringOption(ctx.values, 'deployment');
     const deploymentId = deploymentRef ? (await findDeployment(api, deploymentRef)).id : undefined;
