@@ -71,4 +71,10 @@ describe('the client core over fetch', () => {
       `${baseUrl}api/v1/flow-runs/a%2Fb/task-runs?state=FAILED%2CCRASHED`,
     );
   });
+
+  it('builds the address of a route served from the root, as the server mounts it, outside /api/v1', () => {
+    const core = new ClientCore({ baseUrl, transport: fetchTransport() });
+    expect(core.url('metrics', {})).toBe(`${baseUrl}metrics`);
+    expect(core.url('jwks', {})).toBe(`${baseUrl}api/v1/.well-known/jwks.json`);
+  });
 });

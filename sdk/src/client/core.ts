@@ -7,7 +7,7 @@
  */
 import type { z } from 'zod';
 import { codeForStatus, ErrorCode, Problem } from '../contracts/common.js';
-import { type RouteDef, type RouteName, type Routes, routes } from '../contracts/routes.js';
+import { type RouteDef, type RouteName, type Routes, routes, servedPath } from '../contracts/routes.js';
 
 type Infer<T> = T extends z.ZodType ? z.output<T> : never;
 type InputOf<T> = T extends z.ZodType ? z.input<T> : never;
@@ -239,7 +239,7 @@ export class ClientCore {
    */
   url<N extends RouteName>(name: N, input: RouteUrlInput<N>): string {
     const raw = input as RawInput;
-    return `${this.baseUrl}/api/v1${buildPath(routes[name].path, raw.params)}${buildQuery(raw.query)}`;
+    return `${this.baseUrl}${buildPath(servedPath(routes[name]), raw.params)}${buildQuery(raw.query)}`;
   }
 
   async call<N extends RouteName>(name: N, input: CallInput<N>, options: CallOptions = {}): Promise<CallResult<CallOutput<N>>> {

@@ -93,7 +93,7 @@ export {
   WorkQueueUpdateRequest,
 } from './pools.js';
 export type { RouteAccess, RouteDef, RouteName, Routes } from './routes.js';
-export { DEFAULT_PORT, NoContent, routes } from './routes.js';
+export { API_PREFIX, DEFAULT_PORT, NoContent, routes, servedPath } from './routes.js';
 export {
   ClaimedRun,
   ClaimResponse,

@@ -961,3 +961,11 @@ export const routes = {
 
 export type Routes = typeof routes;
 export type RouteName = keyof Routes;
+
+/** Where the API's routes live on the server; a `root` route (the metrics scrape) is outside it. */
+export const API_PREFIX = '/api/v1';
+
+/** The path a route is served at, with its `:name` parameters still in it: what the server mounts and clients call. */
+export function servedPath(route: Pick<RouteDef, 'path' | 'root'>): string {
+  return route.root ? route.path : `${API_PREFIX}${route.path}`;
+}

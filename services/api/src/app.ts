@@ -1,4 +1,5 @@
 import { dashboardDir } from '@outpost/dashboard';
+import { API_PREFIX } from '@outpost/sdk/contracts';
 import { Hono } from 'hono';
 import { authenticateCounted, requestAddress } from './auth/permissions.js';
 import type { AppDeps } from './context.js';
@@ -6,7 +7,7 @@ import { migrationsApplied } from './db/migrate.js';
 import { ApiError } from './errors.js';
 import { auditTrail } from './http/audit.js';
 import type { AppEnv } from './http/env.js';
-import { API_PREFIX, mountRoutes } from './http/mount-routes.js';
+import { mountRoutes } from './http/mount-routes.js';
 import { handleError, problemResponse } from './http/problems.js';
 import { requestContext } from './http/request-context.js';
 import { requestMetrics } from './http/request-metrics.js';

@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { type Role, type RouteDef, type RouteName, routes } from '@outpost/sdk/contracts';
+import { type Role, type RouteDef, type RouteName, routes, servedPath } from '@outpost/sdk/contracts';
 import { newEmailLink } from '../src/auth/email-links.js';
-import { servedPath } from '../src/http/mount-routes.js';
 import type { TestOidcProvider, TestServer, TestWorkspace } from '../src/testing.js';
 import { type Call, client, type Reply, SOURCE } from './helpers.js';
 import { cookieValue } from './sessions.support.js';

@@ -1,8 +1,7 @@
 import { request } from 'node:http';
-import { type RouteDef, routes } from '@outpost/sdk/contracts';
+import { type RouteDef, routes, servedPath } from '@outpost/sdk/contracts';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { isPublicPath, PUBLIC_PATHS } from '../src/auth/permissions.js';
-import { servedPath } from '../src/http/mount-routes.js';
 import { startTestServer, type TestServer } from '../src/testing.js';
 import { METRICS_TOKEN } from './metrics.support.js';
 

@@ -1,5 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { MemberRole } from '@outpost/sdk/contracts';
+import { API_PREFIX } from '@outpost/sdk/contracts';
 import type { AppDeps } from '../context.js';
 import { voidInvitationTokens } from '../db/email-tokens.js';
 import { activateMembership, getMember, insertMembership, lockMemberships } from '../db/memberships.js';
@@ -7,7 +8,6 @@ import { consumeOidcLogin, getOidcProvider, insertOidcLogin, type OidcProviderRe
 import { ensureUser, findUserByIdentity, linkIdentity, lockUserByEmail, normaliseEmail, verifyAccount } from '../db/users.js';
 import { getWorkspaceBySlug } from '../db/workspaces.js';
 import { DomainError, notFound } from '../domain-error.js';
-import { API_PREFIX } from '../http/mount-routes.js';
 import { type IdentityClaims, OidcError, pkcePair, randomToken } from './oidc.js';
 import { type OpenedSession, openUserSession } from './sessions.js';
 

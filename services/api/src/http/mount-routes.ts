@@ -1,4 +1,4 @@
-import { type RouteDef, type RouteName, routes, SESSION_COOKIE } from '@outpost/sdk/contracts';
+import { type RouteDef, type RouteName, routes, SESSION_COOKIE, servedPath } from '@outpost/sdk/contracts';
 import type { Context, Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { checkTarget } from '../auth/access.js';
@@ -15,18 +15,12 @@ import { batchItems } from './rate-limit.js';
 import { parseBody, parseParams, parseQuery } from './request-input.js';
 import { checkStorageLimits } from './storage-limits.js';
 
-export const API_PREFIX = '/api/v1';
 const DEFAULT_BODY_BYTES = 1024 * 1024;
 
 /** The largest request body a route takes: what its entry says, 1 MiB otherwise. */
 export function maxBodyBytes(name: RouteName): number {
   const route: RouteDef = routes[name];
   return route.maxBodyBytes ?? DEFAULT_BODY_BYTES;
-}
-
-/** The path a route is served at: under /api/v1, or from the root for a `root` route. */
-export function servedPath(route: RouteDef): string {
-  return route.root ? route.path : `${API_PREFIX}${route.path}`;
 }
 
 /** `/flow-runs/:id` → a regex over the full path, for telling 405 from 404. */

@@ -1,6 +1,5 @@
-import { Problem, type RouteDef, routes } from '@outpost/sdk/contracts';
+import { Problem, type RouteDef, routes, servedPath } from '@outpost/sdk/contracts';
 import { z } from 'zod';
-import { servedPath } from './mount-routes.js';
 
 type JsonSchema = Record<string, unknown>;
 

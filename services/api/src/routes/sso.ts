@@ -1,5 +1,5 @@
 import type { OidcConfig, Workspace } from '@outpost/sdk/contracts';
-import { Name } from '@outpost/sdk/contracts';
+import { API_PREFIX, Name } from '@outpost/sdk/contracts';
 import { OidcError } from '../auth/oidc.js';
 import {
   finishOidcSignIn,
@@ -18,7 +18,6 @@ import type { AppDeps } from '../context.js';
 import { deleteOidcProvider, getOidcProvider, type OidcProviderRecord, upsertOidcProvider } from '../db/oidc.js';
 import { getWorkspace } from '../db/workspaces.js';
 import { ApiError, errorCode, notFound } from '../errors.js';
-import { API_PREFIX } from '../http/mount-routes.js';
 import { type Handlers, redirectTo } from './types.js';
 
 function toConfig(deps: AppDeps, provider: OidcProviderRecord, workspace: Workspace): OidcConfig {
