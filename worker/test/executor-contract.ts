@@ -23,7 +23,7 @@ import { parseOptions, type WorkerOptions } from '../src/options.js';
 import { isProcessRunning } from '../src/process-group.js';
 import { SecretResolver } from '../src/secrets.js';
 import { startWorker, type WorkerHandle } from '../src/worker.js';
-import { buildDemoBundle, deployDemoFlows } from './support/bundle.js';
+import { buildDemoBundle, deployDemoFlows, reportedGrandchild } from './support/bundle.js';
 import { expectNoLiveChildren } from './support/leaks.js';
 import { waitFor } from './support/wait.js';
 
@@ -146,12 +146,7 @@ export function describeExecutor(name: string, makeExecutor: MakeExecutor): void
 
       it('stops a cancelled flow, whatever it started, and reports CANCELLED', async () => {
         const runId = await createRun('sleepy');
-        const line = await waitFor(
-          async () => (await logsOf(runId)).find((l) => l.message.startsWith('grandchild ')),
-          60_000,
-          'the flow to report its grandchild',
-        );
-        const grandchild = Number(line.message.split(' ')[1]);
+        const grandchild = await reportedGrandchild(owner, runId);
         expect(isProcessRunning(grandchild)).toBe(true);
         unwrap(
           await owner.call('flowRunsSetState', {

@@ -7,7 +7,7 @@ import type { TestServer } from '@outpost/api/testing';
 import { OutpostClient, unwrap } from '@outpost/sdk/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isProcessRunning } from '../src/process-group.js';
-import { buildDemoBundle } from './support/bundle.js';
+import { buildDemoBundle, reportedGrandchild } from './support/bundle.js';
 import { expectNoLiveChildren } from './support/leaks.js';
 import { waitFor } from './support/wait.js';
 
@@ -109,15 +109,7 @@ describe('outpost-worker', () => {
         );
         expect(workers.status).toBe('ONLINE');
         const { flowRun } = unwrap(await owner.call('deploymentsCreateRun', { params: { id: deployment.id }, body: {} }));
-        const line = await waitFor(
-          async () =>
-            unwrap(await owner.call('logsRead', { params: { id: flowRun.id } })).items.find((l) =>
-              l.message.startsWith('grandchild '),
-            ),
-          60_000,
-          'the flow to start',
-        );
-        const grandchild = Number(line.message.split(' ')[1]);
+        const grandchild = await reportedGrandchild(owner, flowRun.id);
         worker.child.kill('SIGTERM');
         expect(await worker.exited).toBe(0);
         expect(isProcessRunning(grandchild)).toBe(false);

@@ -11,7 +11,7 @@ import type { RunOutcome } from '../src/executors/final-state.js';
 import { parseOptions } from '../src/options.js';
 import { isProcessRunning } from '../src/process-group.js';
 import { startWorker, type WorkerHandle } from '../src/worker.js';
-import { buildDemoBundle, deployDemoFlows } from './support/bundle.js';
+import { buildDemoBundle, deployDemoFlows, reportedGrandchild } from './support/bundle.js';
 import { expectNoLiveChildren } from './support/leaks.js';
 import { waitFor } from './support/wait.js';
 
@@ -150,12 +150,7 @@ describe('worker against the real API', () => {
 
   it('kills the process group of a run the user cancels and records CANCELLED', async () => {
     const runId = await createRun('sleepy');
-    const line = await waitFor(
-      async () => (await logsOf(runId)).find((l) => l.message.startsWith('grandchild ')),
-      60_000,
-      'the flow to report its grandchild',
-    );
-    const grandchild = Number(line.message.split(' ')[1]);
+    const grandchild = await reportedGrandchild(owner, runId);
     expect(isProcessRunning(grandchild)).toBe(true);
     const answer = unwrap(
       await owner.call('flowRunsSetState', {

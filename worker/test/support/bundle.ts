@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type OutpostClient, unwrap } from '@outpost/sdk/client';
 import { build, stop } from 'esbuild';
+import { waitFor } from './wait.js';
 
 const FIXTURE = fileURLToPath(new URL('../fixtures/flows/demo.ts', import.meta.url));
 
@@ -56,4 +57,20 @@ export async function deployDemoFlows<N extends string>(
     deployments.set(flowName, deployment.id);
   }
   return deployments;
+}
+
+/**
+ * The pid of the process the demo `sleepy` flow starts and logs as `grandchild <pid>`, once that
+ * line has reached the API: what a test checks is gone after the run is stopped.
+ */
+export async function reportedGrandchild(owner: OutpostClient, runId: string): Promise<number> {
+  const line = await waitFor(
+    async () =>
+      unwrap(await owner.call('logsRead', { params: { id: runId }, query: { limit: 5000 } })).items.find((l) =>
+        l.message.startsWith('grandchild '),
+      ),
+    60_000,
+    'the flow to report its grandchild',
+  );
+  return Number(line.message.split(' ')[1]);
 }
