@@ -6,6 +6,7 @@ import { authenticateCounted, authorize, rateSubject, requestAddress } from '../
 import { bearerToken, type Principal, principalLogFields } from '../auth/principal.js';
 import { authenticateSession, checkSameOrigin, isHttps, readCookie } from '../auth/sessions.js';
 import type { AppDeps } from '../context.js';
+import { credentialRefused } from '../domain-error.js';
 import { ApiError, errorCode } from '../errors.js';
 import { carriesMetricsToken } from '../routes/metrics.js';
 import type { Handler, HandlerContext, Handlers, Recover, RouteHandler } from '../routes/types.js';
@@ -96,7 +97,7 @@ async function serve(
 
   // Assigned in the callback; the cast keeps TypeScript from narrowing it to null for good.
   let audit = null as AuditNote | null;
-  const principal = await callerOf(c, deps, route, (caller) => {
+  const principal = await callerOf(c, deps, route, address, (caller) => {
     if (route.audit === 'handler' || !isAudited(name, route.method, caller)) return;
     audit = { workspaceId: caller.workspaceId, ...auditActor(caller), action: name, targetIds: {}, resultIds: {}, summary: {} };
     noteAudit(c, audit);
@@ -168,26 +169,25 @@ async function callerOf(
   c: Context<AppEnv>,
   deps: AppDeps,
   route: RouteDef,
+  address: string | null,
   onAuthenticated: (principal: Principal) => void,
 ): Promise<Principal | null> {
   const { access } = route;
   if (access.operator) {
-    authenticateOperator(c, deps);
+    authenticateOperator(c, deps, address);
     return null;
   }
-  if (access.anonymous) return access.optionalSession ? liveSession(c, deps) : null;
+  if (access.anonymous) return access.optionalSession ? liveSession(c, deps, address) : null;
   if (access.anyCredential) return authenticateCounted(c, deps);
   return authorize(c, deps, route, onAuthenticated);
 }
 
 /** The operator's metrics token, compared in constant time; anything else is a failed authentication. */
-function authenticateOperator(c: Context<AppEnv>, deps: AppDeps): void {
+function authenticateOperator(c: Context<AppEnv>, deps: AppDeps, address: string | null): void {
   const offered = bearerToken(c.req.header('authorization'));
   if (deps.metricsTokenDigest && offered !== undefined && carriesMetricsToken(offered, deps.metricsTokenDigest)) return;
-  deps.rateLimiter.checkAnonymous(requestAddress(c, deps));
-  throw new ApiError('unauthenticated', 'send the metrics token as "Authorization: Bearer <token>"', {
-    headers: { 'www-authenticate': 'Bearer' },
-  });
+  deps.rateLimiter.checkAnonymous(address);
+  throw credentialRefused('send the metrics token as "Authorization: Bearer <token>"');
 }
 
 /**
@@ -195,7 +195,7 @@ function authenticateOperator(c: Context<AppEnv>, deps: AppDeps): void {
  * counted against its allowance. A cookie that names no live session is a failed authentication:
  * guessing session tokens here is throttled like anywhere else.
  */
-async function liveSession(c: Context<AppEnv>, deps: AppDeps): Promise<Principal | null> {
+async function liveSession(c: Context<AppEnv>, deps: AppDeps, address: string | null): Promise<Principal | null> {
   const token = readCookie(c.req.header('cookie'), SESSION_COOKIE);
   if (token === undefined) return null;
   try {
@@ -204,7 +204,7 @@ async function liveSession(c: Context<AppEnv>, deps: AppDeps): Promise<Principal
     return principal;
   } catch (error) {
     if (errorCode(error) !== 'unauthenticated') throw error;
-    deps.rateLimiter.checkAnonymous(requestAddress(c, deps));
+    deps.rateLimiter.checkAnonymous(address);
     return null;
   }
 }
