@@ -109,10 +109,12 @@ export async function claimRuns(deps: AppDeps, input: ClaimRequestInput): Promis
         return Promise.all(rows.map((row) => toClaimedRun(deps, row)));
       }
       const remaining = deadline - Date.now();
-      if (remaining > 0) await sub.wait(nextDue === null ? remaining : Math.min(remaining, nextDue + DUE_SLACK_MS), signal);
+      const waitMs = nextDue === null ? remaining : Math.min(remaining, nextDue + DUE_SLACK_MS);
+      const nudged = remaining > 0 ? await sub.wait(waitMs, signal) : false;
       // Woken by a nudge or a due time: claim at once. At the deadline: one last look, so polling stays
-      // correct without any NOTIFY, but a cheap one — the claim runs only if something is due.
-      final = Date.now() >= deadline;
+      // correct without any NOTIFY, but a cheap one — the claim runs only if something is due. A wait
+      // that ran out at the deadline is the deadline even when its timer fired a millisecond early.
+      final = Date.now() >= deadline || (!nudged && waitMs === remaining);
       lookFirst = final;
     }
   } finally {

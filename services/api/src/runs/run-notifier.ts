@@ -29,23 +29,28 @@ export class PoolSubscription {
     this.#wake?.();
   }
 
-  /** Resolves on the next nudge (at once if one came since the last wait), after `ms`, or when `signal` aborts. */
-  wait(ms: number, signal: AbortSignal): Promise<void> {
-    if (this.#pending || signal.aborted || ms <= 0) {
+  /**
+   * Resolves on the next nudge (at once if one came since the last wait), after `ms`, or when
+   * `signal` aborts: true when a nudge ended it, false when time ran out or the signal aborted.
+   */
+  wait(ms: number, signal: AbortSignal): Promise<boolean> {
+    if (this.#pending) {
       this.#pending = false;
-      return Promise.resolve();
+      return Promise.resolve(true);
     }
+    if (signal.aborted || ms <= 0) return Promise.resolve(false);
     return new Promise((resolve) => {
-      const done = () => {
+      const end = (nudged: boolean) => {
         clearTimeout(timer);
-        signal.removeEventListener('abort', done);
+        signal.removeEventListener('abort', ended);
         this.#wake = null;
         this.#pending = false;
-        resolve();
+        resolve(nudged);
       };
-      const timer = setTimeout(done, ms);
-      signal.addEventListener('abort', done, { once: true });
-      this.#wake = done;
+      const ended = () => end(false);
+      const timer = setTimeout(ended, ms);
+      signal.addEventListener('abort', ended, { once: true });
+      this.#wake = () => end(true);
     });
   }
 
