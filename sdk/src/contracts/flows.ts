@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { AssetDefinitionInput } from './assets.js';
 import { Id, JsonObject, Name, PageLimit, page, Tags, Timestamp } from './common.js';
 import { CollisionStrategy } from './concurrency.js';
 import { ScheduleInputs } from './schedules.js';
@@ -62,6 +63,12 @@ export const DeploymentUpsertRequest = z.strictObject({
    * ones removed (with their runs not yet started), new ones added. Omitted: schedules stay as they are.
    */
   schedules: ScheduleInputs.optional(),
+  /**
+   * The asset graph the deployment's code defines (a deployment of the `assets` flow). Replaces the
+   * deployment's assets: keys no longer sent stop being defined (their history stays). A key another
+   * deployment defines is refused, naming it. Omitted: the deployment's assets stay as they are.
+   */
+  assets: z.array(AssetDefinitionInput).max(5_000).optional(),
 });
 export type DeploymentUpsertRequest = z.infer<typeof DeploymentUpsertRequest>;
 

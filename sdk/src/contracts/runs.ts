@@ -48,6 +48,8 @@ export const FlowRun = z.strictObject({
   deploymentVersionId: Id.nullable().optional(),
   /** The `sha256:…` that version's source is pinned to (null for a `dir:` source). */
   sourceDigest: z.string().nullable().optional(),
+  /** The partition the run works on (`runContext().partitionKey`); null for an unpartitioned run. */
+  partitionKey: z.string().nullable().optional(),
 });
 export type FlowRun = z.infer<typeof FlowRun>;
 
@@ -58,6 +60,8 @@ export const FlowRunCreateRequest = z.strictObject({
   /** Run no earlier than this; now when absent. */
   scheduledTime: z.iso.datetime({ offset: true }).optional(),
   workQueue: Name.optional(),
+  /** The partition the run works on; checked against the deployment's partitions when it has any. */
+  partitionKey: z.string().min(1).max(400).optional(),
 });
 export type FlowRunCreateRequest = z.infer<typeof FlowRunCreateRequest>;
 

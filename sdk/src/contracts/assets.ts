@@ -1,0 +1,394 @@
+import * as z from 'zod';
+import { Id, JsonObject, Name, page, Tags, Timestamp } from './common.js';
+import { AnyPartitionKey, PartitionKey, PartitionsDefinition } from './partitions.js';
+
+/*
+ * Assets are the data a deployment's code produces, named by keys. The control plane keeps
+ * metadata about them (definitions, materialisation events, check results, partition status,
+ * waivers), never the data: reading and writing data is the worker's I/O managers' job.
+ */
+
+/** `features`, `raw/events`, `model/churn`: path segments of letters, digits, `_`, `.` and `-`. */
+export const AssetKey = z
+  .string()
+  .min(1)
+  .max(200)
+  .regex(
+    /^[A-Za-z0-9_][A-Za-z0-9_.-]*(\/[A-Za-z0-9_][A-Za-z0-9_.-]*)*$/,
+    'use "/"-separated segments of letters, digits, "_", "." or "-"',
+  );
+export type AssetKey = z.infer<typeof AssetKey>;
+
+export const CheckName = z
+  .string()
+  .min(1)
+  .max(100)
+  .regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]*$/, 'use letters, digits, "_", "." or "-"');
+
+/** The flow every asset deployment runs: it materialises the assets its parameters select. */
+export const ASSET_FLOW_NAME = 'assets';
+
+/** Largest materialisation or check metadata, as UTF-8 JSON. */
+export const ASSET_METADATA_MAX_BYTES = 16 * 1024;
+
+export const CheckSeverity = z.enum(['ERROR', 'WARN']);
+export type CheckSeverity = z.infer<typeof CheckSeverity>;
+
+export const AssetCheckDefinition = z.strictObject({
+  name: CheckName,
+  description: z.string().max(2000).optional(),
+  /** A failed blocking check stops downstream materialisation until fixed or waived. @default false */
+  blocking: z.boolean().default(false),
+  /** @default 'ERROR' */
+  severity: CheckSeverity.default('ERROR'),
+});
+export type AssetCheckDefinition = z.infer<typeof AssetCheckDefinition>;
+
+/** What `outpost deploy` registers for one asset. */
+export const AssetDefinitionInput = z.strictObject({
+  key: AssetKey,
+  /** Upstream asset keys; each must be defined by this deployment or already registered. */
+  deps: z.array(AssetKey).max(500).default([]),
+  partitions: PartitionsDefinition.optional(),
+  /** Changes whenever the asset's code changes (a hash of its function by default). */
+  codeVersion: z.string().min(1).max(200),
+  description: z.string().max(4000).optional(),
+  owners: z.array(z.string().min(1).max(200)).max(50).default([]),
+  tags: Tags.default([]),
+  group: Name.optional(),
+  checks: z.array(AssetCheckDefinition).max(100).default([]),
+  /** The I/O manager's kind, for display (`fs`, `s3`, or a custom name). */
+  io: z.string().max(100).optional(),
+  /** The asset's function can materialise a range of partitions in one run. @default false */
+  acceptsRange: z.boolean().default(false),
+  /** Where it is defined (`assets.ts:12`), for error messages. */
+  definedAt: z.string().max(500).optional(),
+});
+export type AssetDefinitionInput = z.input<typeof AssetDefinitionInput>;
+
+/** Why an asset (or one partition of it) is stale. */
+export const StaleReason = z.strictObject({
+  kind: z.enum(['code_version', 'upstream_newer', 'upstream_stale']),
+  /** The upstream asset concerned (for `upstream_*`). */
+  upstream: AssetKey.optional(),
+  message: z.string(),
+});
+export type StaleReason = z.infer<typeof StaleReason>;
+
+/**
+ * - MISSING: never materialised (for a partitioned asset: no partition is);
+ * - FRESH: materialised and up to date;
+ * - STALE: materialised but `stale` says why it is out of date;
+ * - FAILED: the latest attempt to materialise it failed;
+ * - BLOCKED: a blocking check of it (or upstream of it) failed and is not waived.
+ */
+export const AssetHealth = z.enum(['MISSING', 'FRESH', 'STALE', 'FAILED', 'BLOCKED']);
+export type AssetHealth = z.infer<typeof AssetHealth>;
+
+export const AssetMaterialization = z.strictObject({
+  id: Id,
+  assetKey: AssetKey,
+  partitionKey: AnyPartitionKey.nullable(),
+  flowRunId: Id,
+  attempt: z.number().int(),
+  codeVersion: z.string(),
+  /** The I/O manager's hash of the data written. */
+  dataVersion: z.string().nullable(),
+  /** Declared metadata only: rows, bytes, schema, custom values. */
+  metadata: JsonObject,
+  durationMs: z.number().int().nullable(),
+  createdAt: Timestamp,
+});
+export type AssetMaterialization = z.infer<typeof AssetMaterialization>;
+
+export const AssetCheckResult = z.strictObject({
+  id: Id,
+  assetKey: AssetKey,
+  checkName: CheckName,
+  partitionKey: AnyPartitionKey.nullable(),
+  flowRunId: Id,
+  materializationId: Id.nullable(),
+  passed: z.boolean(),
+  severity: CheckSeverity,
+  blocking: z.boolean(),
+  metadata: JsonObject,
+  createdAt: Timestamp,
+});
+export type AssetCheckResult = z.infer<typeof AssetCheckResult>;
+
+export const AssetCheckWaiver = z.strictObject({
+  id: Id,
+  assetKey: AssetKey,
+  checkName: CheckName,
+  /** The partition waived; null waives the check's failure for every partition. */
+  partitionKey: AnyPartitionKey.nullable(),
+  /** The failed result this waiver lifts. */
+  checkResultId: Id,
+  reason: z.string(),
+  waivedBy: z.string(),
+  createdAt: Timestamp,
+});
+export type AssetCheckWaiver = z.infer<typeof AssetCheckWaiver>;
+
+/** The latest result of one declared check, and whether it blocks now. */
+export const AssetCheckStatus = AssetCheckDefinition.extend({
+  latest: AssetCheckResult.nullable(),
+  waiver: AssetCheckWaiver.nullable(),
+  /** Failed, blocking and not waived. */
+  blocksDownstream: z.boolean(),
+});
+export type AssetCheckStatus = z.infer<typeof AssetCheckStatus>;
+
+export const PartitionStatus = z.enum(['MISSING', 'MATERIALIZED', 'FAILED', 'STALE', 'MATERIALIZING']);
+export type PartitionStatus = z.infer<typeof PartitionStatus>;
+
+export const PartitionCounts = z.strictObject({
+  total: z.number().int(),
+  MISSING: z.number().int(),
+  MATERIALIZED: z.number().int(),
+  FAILED: z.number().int(),
+  STALE: z.number().int(),
+  MATERIALIZING: z.number().int(),
+});
+export type PartitionCounts = z.infer<typeof PartitionCounts>;
+
+export const Asset = z.strictObject({
+  key: AssetKey,
+  deploymentId: Id,
+  /** `flow/name` of the deployment that defines it. */
+  deploymentName: z.string(),
+  deps: z.array(AssetKey),
+  /** Assets that list this one in their deps. */
+  dependents: z.array(AssetKey),
+  partitions: PartitionsDefinition.nullable(),
+  codeVersion: z.string(),
+  description: z.string().nullable(),
+  owners: z.array(z.string()),
+  tags: Tags,
+  group: z.string().nullable(),
+  io: z.string().nullable(),
+  acceptsRange: z.boolean(),
+  checks: z.array(AssetCheckStatus),
+  /** The latest materialisation of any partition. */
+  latest: AssetMaterialization.nullable(),
+  health: AssetHealth,
+  /** Empty unless STALE (for a partitioned asset: the reasons of its stale partitions, deduplicated). */
+  stale: z.array(StaleReason),
+  /** For a partitioned asset. */
+  partitionCounts: PartitionCounts.nullable(),
+  updatedAt: Timestamp,
+});
+export type Asset = z.infer<typeof Asset>;
+
+export const AssetListQuery = z.strictObject({
+  /** Matches keys, descriptions, owners and tags (case-insensitive substring). */
+  q: z.string().max(200).optional(),
+  owner: z.string().max(200).optional(),
+  group: Name.optional(),
+  health: AssetHealth.optional(),
+  limit: z.coerce.number().int().min(1).max(2_000).default(200),
+  cursor: z.string().max(500).optional(),
+});
+export const AssetListResponse = page(Asset);
+export type AssetListResponse = z.infer<typeof AssetListResponse>;
+
+export const AssetKeyQuery = z.strictObject({ key: AssetKey });
+
+/** The whole graph of the workspace's assets, small enough per node for 1,000s of nodes. */
+export const AssetLineageResponse = z.strictObject({
+  nodes: z.array(
+    z.strictObject({
+      key: AssetKey,
+      group: z.string().nullable(),
+      deploymentName: z.string(),
+      partitioned: z.boolean(),
+      health: AssetHealth,
+      /** The first stale reason, for the node's tooltip. */
+      staleReason: z.string().nullable(),
+      lastMaterializedAt: Timestamp.nullable(),
+      checks: z.strictObject({ passed: z.number().int(), failed: z.number().int(), blocking: z.boolean() }),
+    }),
+  ),
+  /** Upstream → downstream. */
+  edges: z.array(z.strictObject({ from: AssetKey, to: AssetKey })),
+});
+export type AssetLineageResponse = z.infer<typeof AssetLineageResponse>;
+
+export const AssetMaterializationListQuery = z.strictObject({
+  key: AssetKey,
+  partition: AnyPartitionKey.optional(),
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+  cursor: z.string().max(500).optional(),
+});
+export const AssetMaterializationListResponse = page(AssetMaterialization);
+export type AssetMaterializationListResponse = z.infer<typeof AssetMaterializationListResponse>;
+
+export const AssetPartitionsQuery = z.strictObject({
+  key: AssetKey,
+  status: PartitionStatus.optional(),
+  /** Pages of up to 10,000 keys: a grid asks for the whole range it shows in one or two calls. */
+  limit: z.coerce.number().int().min(1).max(10_000).default(10_000),
+  /** Partitions after this key, in definition order. */
+  cursor: z.string().max(500).optional(),
+});
+
+export const AssetPartition = z.strictObject({
+  key: AnyPartitionKey,
+  status: PartitionStatus,
+  materializedAt: Timestamp.nullable(),
+  flowRunId: Id.nullable(),
+  dataVersion: z.string().nullable(),
+  /** Set when STALE. */
+  staleReason: z.string().nullable(),
+  /** A failed blocking check not waived on this partition. */
+  blocked: z.boolean(),
+});
+export type AssetPartition = z.infer<typeof AssetPartition>;
+
+export const AssetPartitionsResponse = z.strictObject({
+  partitions: z.array(AssetPartition),
+  nextCursor: z.string().nullable(),
+  counts: PartitionCounts,
+  /** For a two-dimensional definition: the dimensions' names and keys, to lay out a grid. */
+  dimensions: z.array(z.strictObject({ name: z.string(), keys: z.array(z.string()) })).nullable(),
+});
+export type AssetPartitionsResponse = z.infer<typeof AssetPartitionsResponse>;
+
+export const AssetCheckResultListQuery = z.strictObject({
+  key: AssetKey,
+  check: CheckName.optional(),
+  partition: AnyPartitionKey.optional(),
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+  cursor: z.string().max(500).optional(),
+});
+export const AssetCheckResultListResponse = page(AssetCheckResult);
+export type AssetCheckResultListResponse = z.infer<typeof AssetCheckResultListResponse>;
+
+/** A partition selection: explicit keys, an inclusive range in definition order, or all of them. */
+export const PartitionSelection = z.union([
+  z.strictObject({ keys: z.array(AnyPartitionKey).min(1).max(100_000) }),
+  z.strictObject({ range: z.strictObject({ start: AnyPartitionKey, end: AnyPartitionKey }) }),
+  z.strictObject({ all: z.literal(true) }),
+]);
+export type PartitionSelection = z.infer<typeof PartitionSelection>;
+
+export const AssetMaterializeRequest = z.strictObject({
+  assets: z.array(AssetKey).min(1).max(2_000),
+  /** Also materialise every upstream asset of the selection (in dependency order). @default false */
+  upstream: z.boolean().default(false),
+  /** Also materialise every downstream asset of the selection. @default false */
+  downstream: z.boolean().default(false),
+  /** Run only the selection's checks, against the data as it is. @default false */
+  checksOnly: z.boolean().default(false),
+  /** Required for partitioned assets: one key makes one run; more make a backfill. */
+  partitions: PartitionSelection.optional(),
+  /** For a backfill: at most this many runs in flight. @default 1 */
+  maxConcurrent: z.number().int().min(1).max(1_000).optional(),
+  /** For a backfill of assets that accept ranges: one run over the whole range. @default false */
+  singleRun: z.boolean().optional(),
+});
+export type AssetMaterializeRequest = z.input<typeof AssetMaterializeRequest>;
+
+export const AssetMaterializeResponse = z.strictObject({
+  /** The assets the run(s) will materialise, in dependency order. */
+  assets: z.array(AssetKey),
+  /** Set when one run was created. */
+  flowRunId: Id.nullable(),
+  /** Set when a partition selection made a backfill. */
+  backfillId: Id.nullable(),
+});
+export type AssetMaterializeResponse = z.infer<typeof AssetMaterializeResponse>;
+
+/**
+ * The parameters of a run of the `assets` flow. The control plane writes them (materialise,
+ * backfills, schedules); the SDK's asset flow reads them.
+ */
+export const AssetRunParameters = z.strictObject({
+  /** The assets to materialise, in dependency order. */
+  assets: z.array(AssetKey).min(1),
+  checksOnly: z.boolean().default(false),
+  /** One partition; the run's partition key says the same. */
+  partition: AnyPartitionKey.nullable().default(null),
+  /** An inclusive range, for a single run over many partitions (assets that accept ranges). */
+  partitionRange: z.strictObject({ start: AnyPartitionKey, end: AnyPartitionKey }).nullable().default(null),
+});
+export type AssetRunParameters = z.infer<typeof AssetRunParameters>;
+
+export const AssetWaiveRequest = z.strictObject({
+  assetKey: AssetKey,
+  checkName: CheckName,
+  /** Waive one partition's failure; absent waives the check's latest failure for every partition. */
+  partitionKey: AnyPartitionKey.optional(),
+  reason: z.string().trim().min(3).max(2000),
+});
+export type AssetWaiveRequest = z.infer<typeof AssetWaiveRequest>;
+
+/** What a run reports about the assets it materialises (through its worker, with the run token). */
+export const AssetEvent = z.discriminatedUnion('kind', [
+  z.strictObject({
+    kind: z.literal('materialization'),
+    /** Client-generated: a retried report records nothing twice. */
+    id: Id,
+    assetKey: AssetKey,
+    partitionKey: AnyPartitionKey.nullable(),
+    codeVersion: z.string().min(1).max(200),
+    dataVersion: z.string().max(200).nullable(),
+    metadata: JsonObject.default({}),
+    durationMs: z.number().int().min(0).nullable(),
+  }),
+  z.strictObject({
+    kind: z.literal('failure'),
+    id: Id,
+    assetKey: AssetKey,
+    partitionKey: AnyPartitionKey.nullable(),
+    message: z.string().max(4000),
+  }),
+  z.strictObject({
+    kind: z.literal('check'),
+    id: Id,
+    assetKey: AssetKey,
+    checkName: CheckName,
+    partitionKey: AnyPartitionKey.nullable(),
+    materializationId: Id.nullable(),
+    passed: z.boolean(),
+    severity: CheckSeverity,
+    blocking: z.boolean(),
+    metadata: JsonObject.default({}),
+  }),
+]);
+export type AssetEvent = z.input<typeof AssetEvent>;
+
+export const AssetEventBatchRequest = z.strictObject({
+  attempt: z.number().int().min(1),
+  events: z.array(AssetEvent).min(1).max(1_000),
+});
+export type AssetEventBatchRequest = z.input<typeof AssetEventBatchRequest>;
+export const AssetEventBatchResponse = z.strictObject({ recorded: z.number().int() });
+
+/**
+ * What a run must not materialise: assets of its selection with a failed, unwaived blocking check
+ * upstream (outside the selection, or in it but not being re-materialised first).
+ */
+export const AssetGateResponse = z.strictObject({
+  blocked: z.array(
+    z.strictObject({
+      assetKey: AssetKey,
+      /** The upstream asset and check that block it. */
+      by: z.strictObject({ assetKey: AssetKey, checkName: CheckName, partitionKey: AnyPartitionKey.nullable() }),
+    }),
+  ),
+  /** Assets of the selection an earlier attempt of this run already materialised (a retry skips them). */
+  materialized: z.array(z.strictObject({ assetKey: AssetKey, partitionKey: AnyPartitionKey.nullable(), id: Id })),
+});
+export type AssetGateResponse = z.infer<typeof AssetGateResponse>;
+
+export const DynamicPartitionKeysRequest = z.strictObject({ keys: z.array(PartitionKey).min(1).max(10_000) });
+export const DynamicPartitionsParams = z.strictObject({ name: z.string().min(1).max(100) });
+export const DynamicPartitionKeyParams = z.strictObject({ name: z.string().min(1).max(100), key: PartitionKey });
+export const DynamicPartitionKeysResponse = z.strictObject({
+  name: z.string(),
+  keys: z.array(PartitionKey),
+  /** How many keys the request added (ones already present are not counted). */
+  added: z.number().int().optional(),
+});
+export type DynamicPartitionKeysResponse = z.infer<typeof DynamicPartitionKeysResponse>;
