@@ -132,6 +132,10 @@ function describeMessage(m: RunnerToWorkerMessage): string {
     case 'rpc':
       if (m.method === 'createChildRun') return `createChildRun ${m.body.flowName}`;
       if (m.method === 'createArtifact') return `createArtifact ${m.body.key}`;
+      if (m.method === 'assetGate') return 'assetGate';
+      if (m.method === 'reportAssetEvents') {
+        return `reportAssetEvents ${m.body.events.map((e) => `${e.kind} ${e.assetKey}${e.kind === 'check' ? `:${e.checkName}` : ''}`).join(', ')}`;
+      }
       return `${m.method} ${m.body.state.type}`;
     case 'log':
       return `log ${m.level} ${m.message.split('\n')[0]}${m.taskRunId ? ' (task)' : ''}`;
