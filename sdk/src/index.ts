@@ -28,6 +28,7 @@ export {
   asset,
   check,
   DuplicateAssetKeyError,
+  findCycle,
   fsIO,
   jsonFormat,
   materialize,
