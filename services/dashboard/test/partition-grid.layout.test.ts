@@ -9,9 +9,9 @@ import {
   linearLayout,
   matrixLayout,
   partitionCells,
+  STATUS_BY_CODE,
   selectedIndices,
   selectionToPartitions,
-  STATUS_BY_CODE,
   visibleRange,
 } from '../src/lib/partition-grid.js';
 
@@ -102,7 +102,13 @@ describe('the partition grid of one dimension', () => {
     );
     const cells = partitionCells(partitions);
     expect(cells.keys).toEqual(['k0', 'k1', 'k2', 'k3', 'k4']);
-    expect([...cells.status].map((c) => STATUS_BY_CODE[c])).toEqual(['MATERIALIZED', 'FAILED', 'MISSING', 'STALE', 'MATERIALIZING']);
+    expect([...cells.status].map((c) => STATUS_BY_CODE[c])).toEqual([
+      'MATERIALIZED',
+      'FAILED',
+      'MISSING',
+      'STALE',
+      'MATERIALIZING',
+    ]);
     expect([...cells.blocked]).toEqual([0, 0, 1, 0, 0]);
   });
 });

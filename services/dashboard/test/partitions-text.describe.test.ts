@@ -17,7 +17,14 @@ describe('a partitions definition in words', () => {
       }),
     ).toBe('Hourly from 2026-03-01 00:00 to 2026-04-01 (UTC), each 90 minutes after its window closes');
     expect(
-      describePartitions({ kind: 'time', cadence: 'weekly', start: '2026-01-04', timezone: 'UTC', weekStartsOn: 7, endOffsetMinutes: 1440 }),
+      describePartitions({
+        kind: 'time',
+        cadence: 'weekly',
+        start: '2026-01-04',
+        timezone: 'UTC',
+        weekStartsOn: 7,
+        endOffsetMinutes: 1440,
+      }),
     ).toBe('Weekly from 2026-01-04 onwards (UTC), weeks start on Sunday, each 1 day after its window closes');
   });
 

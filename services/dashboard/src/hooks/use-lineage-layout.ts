@@ -33,7 +33,9 @@ export function useLineageLayout(request: LayoutRequest | null, key: string): Li
     worker.onmessage = (event: MessageEvent<LayoutAnswer>) => {
       const answer = event.data;
       if (answer.id !== id) return;
-      setState(answer.ok ? { status: 'done', result: answer.result, ms: answer.ms } : { status: 'failed', message: answer.message });
+      setState(
+        answer.ok ? { status: 'done', result: answer.result, ms: answer.ms } : { status: 'failed', message: answer.message },
+      );
       worker.terminate();
     };
     worker.onerror = (event) => {

@@ -31,6 +31,25 @@ export function layoutRequest(lineage: Pick<AssetLineageResponse, 'nodes' | 'edg
 }
 
 /**
+ * A short name for a graph's shape (its keys and edges, not their health): the layout is redone
+ * only when it changes. FNV-1a over the keys and edges, as 8 hex digits, plus the counts.
+ */
+export function graphIdentity(request: LayoutRequest): string {
+  let h = 0x811c9dc5;
+  const add = (s: string) => {
+    for (let i = 0; i < s.length; i++) {
+      h ^= s.charCodeAt(i);
+      h = Math.imul(h, 0x01000193);
+    }
+    h ^= 0x0a;
+    h = Math.imul(h, 0x01000193);
+  };
+  for (const k of request.keys) add(k);
+  for (const [from, to] of request.edges) add(`${from}\u0000${to}`);
+  return `${request.keys.length}-${request.edges.length}-${(h >>> 0).toString(16).padStart(8, '0')}`;
+}
+
+/**
  * Layered left-to-right with Brandes–Köpf node placement: measured on a 1,000-node graph of eight
  * layers, it placed nodes in about a third of the time of ELK's defaults (network-simplex placement,
  * orthogonal routing) with a picture as readable. Edges are drawn by the renderer, so ELK routes

@@ -42,7 +42,6 @@ function describeSingle(d: SinglePartitions): string {
 export function describePartitions(d: PartitionsDefinition | null): string {
   if (!d) return 'Not partitioned';
   if (d.kind !== 'multi') return describeSingle(d);
-  const [a, b] = d.dimensions;
   const lower = (s: string) => s.charAt(0).toLowerCase() + s.slice(1);
-  return `Two dimensions: ${a.name} — ${lower(describeSingle(a.partitions))}; ${b.name} — ${lower(describeSingle(b.partitions))}`;
+  return `Two dimensions: ${d.dimensions.map((dim) => `${dim.name} — ${lower(describeSingle(dim.partitions))}`).join('; ')}`;
 }
