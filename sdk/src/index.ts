@@ -1,6 +1,8 @@
 export * as z from 'zod';
 export type { DeploymentConfig, OutpostConfig } from './config.js';
 export { defineConfig } from './config.js';
+export type { KeyOptions, PartitionInfo, PartitionsDefinition } from './partitions/index.js';
+export { partitions } from './partitions/index.js';
 export type {
   ArtifactOptions,
   Flow,
