@@ -31,6 +31,19 @@ describe('the partition grid of one dimension', () => {
     expect(cellRect(layout, 9_999)).toEqual({ x: (9_999 % 71) * 14, y: Math.floor(9_999 / 71) * 14, width: 12, height: 12 });
   });
 
+  it('draws a few partitions as large cells and many as small ones', () => {
+    expect(gridLayout(days(59), null, 1000).cell).toBe(18);
+    expect(gridLayout(days(1500), null, 1000).cell).toBe(14);
+    expect(gridLayout(days(10_000), null, 1000).cell).toBe(12);
+    const dims = [
+      { name: 'date', keys: days(31) },
+      { name: 'region', keys: ['eu', 'us'] },
+    ];
+    // 31 columns in ~1000 px fit at the largest size; 365 would not fit, so they get the smallest and scroll
+    expect(gridLayout([], dims, 1000).cell).toBe(18);
+    expect(gridLayout([], [{ name: 'date', keys: days(365) }, dims[1] as (typeof dims)[number]], 1000).cell).toBe(8);
+  });
+
   it('keeps at least one cell per row however narrow it is', () => {
     const layout = linearLayout(3, 0);
     expect(layout.columns).toBe(1);
@@ -135,7 +148,8 @@ describe('the partition grid of two dimensions', () => {
     expect(layout.columnOf[i]).toBe(31);
     const r = cellRect(layout, i);
     expect(r).toEqual({ x: layout.originX + 31 * 12, y: layout.originY + 12, width: 10, height: 10 });
-    expect(layout.width).toBe(layout.originX + 365 * 12 - 2);
+    // the last column's date label (10 characters) fits after it
+    expect(layout.width).toBe(layout.originX + 365 * 12 - 2 + (10 * 7 - 12));
     expect(layout.height).toBe(layout.originY + 3 * 12 - 2);
     expect(layout.originX).toBeGreaterThan(0);
     expect(layout.originY).toBeGreaterThan(0);

@@ -159,7 +159,8 @@ export function matrixLayout(
     rows,
     originX: rowLabelWidth,
     originY: columnLabelHeight,
-    width: rowLabelWidth + (columns * pitch - gap),
+    // room after the last column for a column label that starts there
+    width: rowLabelWidth + columns * pitch - gap + Math.max(0, columnLabelChars(columnDim.keys) * LABEL_CHAR_WIDTH - pitch),
     height: columnLabelHeight + (rows === 0 ? 0 : rows * pitch - gap),
     cellIndex,
     rowOf,
@@ -172,6 +173,31 @@ export function matrixLayout(
   };
 }
 
+const MIN_CELL = 8;
+const MAX_CELL = 18;
+
+/**
+ * A cell size for the grid when none is given: large cells for a few dozen partitions, smaller
+ * ones as they grow (10,000 daily partitions stay a few screens of scrolling); a matrix takes the
+ * size at which its columns fit the width, within bounds.
+ */
+export function cellSizeFor(
+  keys: number,
+  dimensions: readonly Dimension[] | null,
+  width: number,
+  gap = DEFAULT_METRICS.gap,
+): number {
+  if (dimensions && dimensions.length === 2) {
+    const [a, b] = dimensions;
+    const columns = Math.max(a?.keys.length ?? 1, b?.keys.length ?? 1, 1);
+    const labels = Math.min(MAX_ROW_LABEL_WIDTH, 8 * LABEL_CHAR_WIDTH + LABEL_PADDING);
+    return Math.max(MIN_CELL, Math.min(MAX_CELL, Math.floor((width - labels + gap) / columns) - gap));
+  }
+  if (keys <= 400) return MAX_CELL;
+  if (keys <= 2_000) return 14;
+  return DEFAULT_METRICS.cell;
+}
+
 /** The layout for a partitions response: a matrix when it lists two dimensions, else linear. */
 export function gridLayout(
   keys: readonly string[],
@@ -179,10 +205,11 @@ export function gridLayout(
   width: number,
   metrics: Partial<GridMetrics> = {},
 ): GridLayout {
+  const sized = { ...metrics, cell: metrics.cell ?? cellSizeFor(keys.length, dimensions, width, metrics.gap) };
   if (dimensions && dimensions.length === 2) {
-    return matrixLayout(keys, dimensions as readonly [Dimension, Dimension], metrics);
+    return matrixLayout(keys, dimensions as readonly [Dimension, Dimension], sized);
   }
-  return linearLayout(keys.length, width, metrics);
+  return linearLayout(keys.length, width, sized);
 }
 
 /** The partition index at row/column, or -1. */
@@ -337,12 +364,15 @@ export function partitionCells(partitions: readonly AssetPartition[]): Partition
   return { keys, status, blocked };
 }
 
+function columnLabelChars(keys: readonly string[]): number {
+  return keys.reduce((n, k) => Math.max(n, k.length), 0);
+}
+
 /**
  * Column labels of a matrix that fit without overlapping: every `step`-th column, where one label
  * of `longest` characters fits in `step` columns.
  */
 export function columnLabelStep(layout: GridLayout): number {
-  const longest = layout.columnLabels.reduce((n, k) => Math.max(n, k.length), 0);
-  const needed = longest * LABEL_CHAR_WIDTH + LABEL_PADDING;
+  const needed = columnLabelChars(layout.columnLabels) * LABEL_CHAR_WIDTH + LABEL_PADDING;
   return Math.max(1, Math.ceil(needed / layout.pitch));
 }
