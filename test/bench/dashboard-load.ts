@@ -4,10 +4,10 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { build, stop as stopEsbuild } from 'esbuild';
-import type { Browser } from 'playwright-core';
 import { launchChromium } from '../support/dashboard.js';
 import { repoRoot } from '../support/processes.js';
 import { startBenchApi } from './support/api.js';
+import { medianLoad, sessionCookies } from './support/browser.js';
 import { percentile, type Row, row } from './support/row.js';
 
 /**
@@ -27,7 +27,6 @@ const RUNS = 100_000;
 const TASK_RUNS = 100_000;
 const SAMPLES = 5;
 const DIST = join(repoRoot, 'services/dashboard/dist');
-const VIEWPORT = { width: 1360, height: 860 };
 
 async function distFiles(): Promise<{ path: string; bytes: number }[]> {
   const files: { path: string; bytes: number }[] = [];
@@ -99,41 +98,6 @@ async function seedTaskRuns(sql: import('postgres').Sql, workspaceId: string, ru
     CROSS JOIN LATERAL (SELECT now() - interval '10 minutes' + g * interval '5 milliseconds' AS c) t`;
 }
 
-/** Cookies of a browser session opened with the owner key, as Playwright takes them. */
-async function sessionCookies(url: string, ownerKey: string): Promise<{ name: string; value: string; url: string }[]> {
-  const res = await fetch(`${url}/api/v1/auth/session`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ apiKey: ownerKey }),
-  });
-  if (res.status !== 200) throw new Error(`sign-in failed: ${res.status} ${await res.text()}`);
-  return res.headers.getSetCookie().map((line) => {
-    const [pair = ''] = line.split(';');
-    const eq = pair.indexOf('=');
-    return { name: pair.slice(0, eq), value: pair.slice(eq + 1), url };
-  });
-}
-
-/** Milliseconds from navigation to `selector` visible, in a fresh context (nothing cached). */
-async function firstLoad(
-  browser: Browser,
-  url: string,
-  selector: string,
-  cookies: { name: string; value: string; url: string }[] = [],
-): Promise<number> {
-  const context = await browser.newContext({ viewport: VIEWPORT });
-  try {
-    await context.addCookies(cookies);
-    const page = await context.newPage();
-    const started = performance.now();
-    await page.goto(url);
-    await page.locator(selector).first().waitFor({ timeout: 30_000 });
-    return performance.now() - started;
-  } finally {
-    await context.close();
-  }
-}
-
 /** A bare HTTP server answering one static page: a 100-row table padded to `bytes`. */
 async function staticPage(bytes: number): Promise<{ url: string; close(): Promise<void> }> {
   const rows = Array.from(
@@ -168,19 +132,6 @@ async function timeApiList(url: string, ownerKey: string, path = '/flow-runs?lim
   return { ms, bytes: body.byteLength };
 }
 
-/** p50 of SAMPLES first loads of `url` to `selector`, after one unmeasured load. */
-async function medianLoad(
-  browser: Browser,
-  url: string,
-  selector: string,
-  cookies: { name: string; value: string; url: string }[] = [],
-): Promise<number> {
-  await firstLoad(browser, url, selector, cookies);
-  const loads: number[] = [];
-  for (let i = 0; i < SAMPLES; i++) loads.push(await firstLoad(browser, url, selector, cookies));
-  return percentile(loads, 50);
-}
-
 export async function run(): Promise<Row[]> {
   const files = await distFiles();
   const scripts = files.filter((f) => f.path.endsWith('.js'));
@@ -190,7 +141,7 @@ export async function run(): Promise<Row[]> {
   const react = await reactAlone();
 
   const api = await startBenchApi();
-  let browser: Browser | null = null;
+  let browser: Awaited<ReturnType<typeof launchChromium>> | null = null;
   let page: { url: string; close(): Promise<void> } | null = null;
   try {
     await seed(api.server.sql, api.server.workspaceId, api.deploymentId);

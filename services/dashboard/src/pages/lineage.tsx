@@ -1,9 +1,9 @@
 import { ReactFlowProvider } from '@xyflow/react';
-import { useMemo } from 'react';
+import { useEffect, useMemo } from 'react';
 import { api } from '../api/instance.js';
 import { LineageGraph } from '../components/lineage-graph.js';
 import { Empty, Notice } from '../components/notice.js';
-import { useLineageLayout } from '../hooks/use-lineage-layout.js';
+import { useLineageLayout, warmLineageLayout } from '../hooks/use-lineage-layout.js';
 import { useResource } from '../hooks/use-resource.js';
 import { graphIdentity, layoutRequest } from '../lib/lineage-layout.js';
 import { AssetViews } from './assets.js';
@@ -17,6 +17,7 @@ const POLL_MS = 15_000;
  * centred on one asset, selected.
  */
 export function LineagePage({ search }: { search: URLSearchParams }) {
+  useEffect(warmLineageLayout, []);
   const lineage = useResource((signal) => api.call('assetsLineage', { signal }), [], { pollMs: POLL_MS });
   const request = useMemo(() => (lineage.data ? layoutRequest(lineage.data) : null), [lineage.data]);
   const identity = useMemo(() => (request ? graphIdentity(request) : ''), [request]);
