@@ -92,7 +92,12 @@ export async function createFlowRun(
   const parameters = { ...deployment.parameters, ...(request.parameters ?? {}) };
   if (deployment.parameterSchema) assertParameters(deployment.parameterSchema, parameters, 'body.parameters');
   if (request.partitionKey !== undefined && deployment.flowName === ASSET_FLOW_NAME) {
-    await assertAssetRunPartition(sql, { workspaceId, parameters, partitionKey: request.partitionKey, path: 'body.partitionKey' });
+    await assertAssetRunPartition(sql, {
+      workspaceId,
+      parameters,
+      partitionKey: request.partitionKey,
+      path: 'body.partitionKey',
+    });
   }
   const tags = [...new Set([...deployment.tags, ...(request.tags ?? [])])];
   if (tags.length > MAX_TAGS) {
