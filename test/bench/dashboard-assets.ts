@@ -1,3 +1,5 @@
+import { readFile } from 'node:fs/promises';
+import { gzipSync } from 'node:zlib';
 import { type OutpostClient as Client, OutpostClient, unwrap } from '@outpost/sdk/client';
 import type { AssetDefinitionInput } from '@outpost/sdk/contracts';
 import type { Browser } from 'playwright-core';
@@ -5,6 +7,7 @@ import type { Sql } from 'postgres';
 import { launchChromium } from '../support/dashboard.js';
 import { startBenchApi } from './support/api.js';
 import { type Cookie, firstLoad, frameIntervals, medianLoad, sessionCookies } from './support/browser.js';
+import { dashboardFiles } from './support/dist.js';
 import { percentile, type Row, row } from './support/row.js';
 
 /**
@@ -115,7 +118,17 @@ async function lineageSample(browser: Browser, url: string, cookies: Cookie[]): 
   return { paint: ms, ...extra };
 }
 
+/** Gzipped bytes of the JavaScript among `files`, as the API serves it. */
+async function gzippedScripts(files: { path: string }[]): Promise<number> {
+  let total = 0;
+  for (const f of files.filter((x) => x.path.endsWith('.js'))) total += gzipSync(await readFile(f.path), { level: 9 }).length;
+  return total;
+}
+
 export async function run(): Promise<Row[]> {
+  const dist = await dashboardFiles();
+  const firstLoadJs = await gzippedScripts(dist.firstLoad);
+  const lineageJs = await gzippedScripts(dist.onDemand);
   const api = await startBenchApi();
   let browser: Browser | null = null;
   try {
@@ -219,6 +232,13 @@ export async function run(): Promise<Row[]> {
         'ms',
         percentile(partitionsCall.slice(1), 50),
         '`GET /api/v1/assets/partitions?key=…` (all 10,000 in one page) from Node over HTTP on 127.0.0.1',
+      ),
+      row(
+        'lineage page JavaScript loaded on demand (React Flow, ELK worker), gzip',
+        lineageJs,
+        'bytes',
+        firstLoadJs,
+        'the JavaScript every first load of the dashboard fetches, gzip -9',
       ),
     ];
   } finally {

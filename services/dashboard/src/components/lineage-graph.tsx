@@ -25,7 +25,7 @@ import {
   reachable,
 } from '../lib/lineage-layout.js';
 import { assetPath, href, navigate } from '../router.js';
-import { type AssetFlowNode, AssetNode } from './asset-node.js';
+import { type AssetFlowNode, AssetNode, type LineageNode } from './asset-node.js';
 import { HealthBadge } from './health-badge.js';
 
 const nodeTypes = { asset: AssetNode };
@@ -46,6 +46,23 @@ const MINIMAP_FILL: Record<AssetHealth, string> = {
   FAILED: 'var(--health-failed)',
   BLOCKED: 'var(--health-blocked)',
 };
+
+/** What a node shows; a re-read lineage (every 15 s) re-renders only the nodes whose asset changed. */
+function sameAsset(a: LineageNode, b: LineageNode): boolean {
+  return (
+    a === b ||
+    (a.key === b.key &&
+      a.health === b.health &&
+      a.staleReason === b.staleReason &&
+      a.partitioned === b.partitioned &&
+      a.lastMaterializedAt === b.lastMaterializedAt &&
+      a.group === b.group &&
+      a.deploymentName === b.deploymentName &&
+      a.checks.passed === b.checks.passed &&
+      a.checks.failed === b.checks.failed &&
+      a.checks.blocking === b.checks.blocking)
+  );
+}
 
 function roleClass(role: LineageRole): string {
   return role === 'none' ? '' : `lineage-${role}`;
@@ -89,7 +106,7 @@ export function LineageGraph({
       const old = cache.current.get(asset.key);
       const node: AssetFlowNode =
         old &&
-        old.data.asset === asset &&
+        sameAsset(old.data.asset, asset) &&
         old.className === className &&
         old.position.x === position.x &&
         old.position.y === position.y
