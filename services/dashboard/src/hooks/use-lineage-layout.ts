@@ -100,7 +100,9 @@ export function useLineageLayout(request: LayoutRequest | null, key: string): Li
     pending.set(id, (answer) => {
       if (answer.ok) remember(key, { result: answer.result, ms: answer.ms });
       if (!active) return;
-      setState(answer.ok ? { status: 'done', result: answer.result, ms: answer.ms } : { status: 'failed', message: answer.message });
+      setState(
+        answer.ok ? { status: 'done', result: answer.result, ms: answer.ms } : { status: 'failed', message: answer.message },
+      );
     });
     const message: LayoutMessage = { id, request };
     layoutWorker().postMessage(message);
