@@ -1,4 +1,16 @@
 import type { Command } from '../command.js';
+import {
+  assetsCheck,
+  assetsGet,
+  assetsLs,
+  assetsMaterializations,
+  assetsMaterialize,
+  assetsPartitions,
+  assetsWaive,
+  partitionsAdd,
+  partitionsLs,
+  partitionsRm,
+} from './assets.js';
 import { auditExport, auditLs } from './audit.js';
 import { backfillsCancel, backfillsCreate, backfillsGet, backfillsLs } from './backfills.js';
 import { completion } from './completion.js';
@@ -44,6 +56,16 @@ export const COMMANDS: readonly Command[] = [
   schedulesLs,
   schedulesPause,
   schedulesResume,
+  assetsLs,
+  assetsGet,
+  assetsMaterialize,
+  assetsCheck,
+  assetsPartitions,
+  assetsMaterializations,
+  assetsWaive,
+  partitionsLs,
+  partitionsAdd,
+  partitionsRm,
   backfillsCreate,
   backfillsLs,
   backfillsGet,

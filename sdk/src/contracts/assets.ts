@@ -228,7 +228,7 @@ export const AssetPartitionsQuery = z.strictObject({
   status: PartitionStatus.optional(),
   /** Pages of up to 10,000 keys: a grid asks for the whole range it shows in one or two calls. */
   limit: z.coerce.number().int().min(1).max(10_000).default(10_000),
-  /** Partitions after this key, in definition order. */
+  /** The previous page's `nextCursor` (opaque, like every cursor): the partitions after its last key, in definition order. */
   cursor: z.string().max(500).optional(),
 });
 
@@ -304,8 +304,11 @@ export type AssetMaterializeResponse = z.infer<typeof AssetMaterializeResponse>;
  * backfills, schedules); the SDK's asset flow reads them.
  */
 export const AssetRunParameters = z.strictObject({
-  /** The assets to materialise, in dependency order. */
-  assets: z.array(AssetKey).min(1),
+  /**
+   * The assets to materialise, in dependency order. Empty (a scheduled run of an asset deployment,
+   * say) means every asset the deployment defines. @default []
+   */
+  assets: z.array(AssetKey).default([]),
   checksOnly: z.boolean().default(false),
   /** One partition; the run's partition key says the same. */
   partition: AnyPartitionKey.nullable().default(null),
