@@ -201,6 +201,36 @@ describe('asset events', () => {
   });
 });
 
+describe('a run that lists no assets', () => {
+  test('works on every asset of its deployment, in dependency order: it reports on them and the gate covers them', async () => {
+    const world = await assetWorld(server);
+    await deployed(world, [asset('elsewhere')], { name: 'other' });
+    const deployment = await deployed(world, [
+      asset('raw', { checks: [{ name: 'complete', blocking: true }] }),
+      asset('clean', { deps: ['raw', 'elsewhere'] }),
+    ]);
+    // What a schedule makes: a run of the deployment with no selection.
+    const made = await world.owner('POST', `/deployments/${deployment.id}/runs`, { body: {} });
+    const run = await start(server, world, made.body.flowRun.id);
+    const refused = await report(run, [materialization('elsewhere')]);
+    expect(paths(refused)).toEqual(['body.events.0.assetKey']);
+    const events = [materialization('raw'), checkResult('raw', 'complete', false)];
+    expect((await report(run, events)).body).toEqual({ recorded: 2 });
+    const gate = await run.as('GET', `/flow-runs/${run.id}/asset-gate`);
+    expect(gate.body).toEqual({ blocked: [], materialized: [] });
+
+    const next = await world.owner('POST', `/deployments/${deployment.id}/runs`, { body: {} });
+    const second = await start(server, world, next.body.flowRun.id);
+    // raw comes first in the run and is materialised again, so its failed check does not block clean.
+    expect((await second.as('GET', `/flow-runs/${second.id}/asset-gate`)).body.blocked).toEqual([]);
+    const partial = await world.owner('POST', `/deployments/${deployment.id}/runs`, { body: { parameters: { assets: ['clean'] } } });
+    const third = await start(server, world, partial.body.flowRun.id);
+    expect((await third.as('GET', `/flow-runs/${third.id}/asset-gate`)).body.blocked).toEqual([
+      { assetKey: 'clean', by: { assetKey: 'raw', checkName: 'complete', partitionKey: null } },
+    ]);
+  });
+});
+
 describe('the partition a run works on', () => {
   test('a run made by hand keeps its partition key, checked against the assets it selects; its subflow runs take it', async () => {
     const world = await assetWorld(server);

@@ -7,7 +7,7 @@ import { loadDynamicKeys } from '../db/dynamic-partitions.js';
 import { notFound } from '../domain-error.js';
 import { buildGraph } from './graph.js';
 import { blockedAssets, loadBlockingBook } from './materialize.js';
-import { runSelection } from './record-events.js';
+import { runSelection, selectedAssets } from './record-events.js';
 
 /*
  * The gate a run of the assets flow asks before it materialises anything: so a run however it was
@@ -24,14 +24,14 @@ export async function assetGate(db: Db, input: { workspaceId: string; flowRunId:
   if (!run) throw notFound('flow run');
   const selection = runSelection(run);
   if (!selection) return { blocked: [], materialized: [] };
-  const selected = new Set(selection.assets);
+  const graph = buildGraph(await loadAssetNodes(db, workspaceId));
+  const assets = selectedAssets(run, selection, graph).filter((key) => graph.nodes.has(key));
+  const selected = new Set(assets);
   const materialized = (await runMaterializations(db, workspaceId, flowRunId, { beforeAttempt: run.attempt })).filter((m) =>
     selected.has(m.assetKey),
   );
   if (selection.checksOnly) return { blocked: [], materialized };
 
-  const graph = buildGraph(await loadAssetNodes(db, workspaceId));
-  const assets = selection.assets.filter((key) => graph.nodes.has(key));
   let partitions: (string | null)[] = [run.partitionKey ?? selection.partition];
   const range = selection.partitionRange;
   if (run.partitionKey === null && range) {

@@ -1,30 +1,12 @@
-import type { AssetCheckDefinition, PartitionsDefinition } from '@outpost/sdk/contracts';
+import type { AssetNode } from '../db/asset-definitions.js';
+
+export type { AssetNode } from '../db/asset-definitions.js';
 
 /*
  * The asset graph of a workspace as pure data: nodes with their deps, the order that puts every
  * asset after its upstream, cycles, and the assets upstream or downstream of a selection. Nothing
  * here reads the database.
  */
-
-/** One asset as its deployment registered it. */
-export interface AssetNode {
-  key: string;
-  deploymentId: string;
-  /** `flow/name` of the deployment that defines it. */
-  deploymentName: string;
-  deps: string[];
-  partitions: PartitionsDefinition | null;
-  codeVersion: string;
-  checks: AssetCheckDefinition[];
-  description: string | null;
-  owners: string[];
-  tags: string[];
-  group: string | null;
-  io: string | null;
-  acceptsRange: boolean;
-  definedAt: string | null;
-  updatedAt: Date;
-}
 
 export interface AssetGraph {
   nodes: ReadonlyMap<string, AssetNode>;

@@ -200,34 +200,44 @@ export async function selectedPartitionKeys(
 }
 
 /**
- * Creates the run of the owning deployment's `assets` flow that materialises `assets` (in that
- * order) for one partition or none, and marks them MATERIALIZING for it.
+ * Creates the run of the owning deployment's `assets` flow that materialises the plan's assets (in
+ * that order) for one partition, for none, or — for assets that accept ranges — for an inclusive
+ * range of partitions (`keys`: every key of it), and marks them MATERIALIZING. An idempotency key
+ * (a backfill's `backfill:<id>:<partition>`) makes a repeated create return the first run.
  */
 export async function createAssetRun(
   sql: Sql,
-  input: { workspaceId: string; plan: AssetSelectionPlan; partitionKey: string | null; checksOnly: boolean },
-): Promise<string> {
+  input: {
+    workspaceId: string;
+    plan: AssetSelectionPlan;
+    checksOnly: boolean;
+    partitionKey: string | null;
+    partitionRange?: { start: string; end: string; keys: readonly string[] };
+    idempotencyKey?: string | null;
+  },
+): Promise<{ flowRunId: string; created: boolean }> {
+  const range = input.partitionRange ?? null;
   const parameters: AssetRunParameters = {
     assets: input.plan.assets,
     checksOnly: input.checksOnly,
     partition: input.partitionKey,
-    partitionRange: null,
+    partitionRange: range ? { start: range.start, end: range.end } : null,
   };
-  const { flowRun } = await createFlowRun(sql, {
+  const { flowRun, created } = await createFlowRun(sql, {
     workspaceId: input.workspaceId,
     deploymentId: input.plan.deploymentId,
     request: { parameters, ...(input.partitionKey !== null ? { partitionKey: input.partitionKey } : {}) },
-    idempotencyKey: null,
+    idempotencyKey: input.idempotencyKey ?? null,
   });
-  if (!input.checksOnly) {
+  if (created && !input.checksOnly) {
     await markMaterializing(sql, {
       workspaceId: input.workspaceId,
       flowRunId: flowRun.id,
       assets: input.plan.assets,
-      partitionKeys: [input.partitionKey],
+      partitionKeys: range ? range.keys : [input.partitionKey],
     });
   }
-  return flowRun.id;
+  return { flowRunId: flowRun.id, created };
 }
 
 /**
@@ -252,6 +262,6 @@ export async function materializeSelection(
     const blocked = findBlockedAsset(await loadBlockingBook(sql, workspaceId, graph, plan.assets), plan.assets, partitionKey);
     if (blocked) throw new DomainError('conflict', blockedMessage(blocked));
   }
-  const flowRunId = await createAssetRun(sql, { workspaceId, plan, partitionKey, checksOnly: request.checksOnly });
+  const { flowRunId } = await createAssetRun(sql, { workspaceId, plan, partitionKey, checksOnly: request.checksOnly });
   return { assets: plan.assets, flowRunId, backfillId: null };
 }

@@ -24,7 +24,7 @@ import {
 import type { Sql } from '../db/client.js';
 import { loadDynamicKeys } from '../db/dynamic-partitions.js';
 import { DomainError, notFound } from '../domain-error.js';
-import type { AssetNode } from './graph.js';
+import { type AssetGraph, type AssetNode, buildGraph, topologicalOrder } from './graph.js';
 import { type DynamicKeys, isPartitionKey } from './partition-keys.js';
 
 type Batch = z.output<typeof AssetEventBatchRequest>;
@@ -32,10 +32,20 @@ type Event = Batch['events'][number];
 
 const MAX_ERRORS = 50;
 
-/** The assets a run's parameters select, with its partition window; an unparseable run selects nothing. */
+/** A run's parameters as the assets flow reads them; null for a run whose parameters are not an asset selection. */
 export function runSelection(run: AssetRun): z.output<typeof AssetRunParameters> | null {
   const parsed = AssetRunParameters.safeParse(run.parameters);
   return parsed.success ? parsed.data : null;
+}
+
+/**
+ * The assets a run works on: the ones its parameters list, or — none listed (a scheduled run, say) —
+ * every asset its deployment defines, in dependency order.
+ */
+export function selectedAssets(run: AssetRun, selection: z.output<typeof AssetRunParameters>, graph: AssetGraph): string[] {
+  if (selection.assets.length > 0) return selection.assets;
+  const own = [...graph.nodes.values()].filter((n) => n.deploymentId === run.deploymentId).map((n) => n.key);
+  return topologicalOrder(graph, own);
 }
 
 /** Which partition keys of `def` the run may report on: its own, its range's, or (a run without either) any key. */
@@ -72,15 +82,11 @@ function byteLength(value: unknown): number {
  * Checks every event of a batch against the run and the asset definitions; all problems at once,
  * each naming its field (`body.events.3.partitionKey`).
  */
-function validate(
-  run: AssetRun,
-  events: readonly Event[],
-  nodes: ReadonlyMap<string, AssetNode>,
-  dynamic: DynamicKeys,
-): FieldError[] {
+function validate(run: AssetRun, events: readonly Event[], graph: AssetGraph, dynamic: DynamicKeys): FieldError[] {
   const errors: FieldError[] = [];
+  const nodes: ReadonlyMap<string, AssetNode> = graph.nodes;
   const selection = runSelection(run);
-  const selected = new Set(selection?.assets ?? []);
+  const selected = new Set(selection ? selectedAssets(run, selection, graph) : []);
   const rangeKeys = new Map<PartitionsDefinition, Set<string> | null>();
   const ids = new Set<string>();
   const targets = new Set<string>();
@@ -139,14 +145,14 @@ export async function recordAssetEvents(
   const run = await getAssetRun(sql, workspaceId, flowRunId);
   if (!run) throw notFound('flow run');
   if (batch.attempt !== run.attempt) throw new DomainError('stale_attempt', `the flow run is at attempt ${run.attempt}`);
-  const nodes = new Map((await loadAssetNodes(sql, workspaceId)).map((n) => [n.key, n]));
+  const graph = buildGraph(await loadAssetNodes(sql, workspaceId));
   const names = new Set<string>();
   for (const event of batch.events) {
-    const def = nodes.get(event.assetKey)?.partitions;
+    const def = graph.nodes.get(event.assetKey)?.partitions;
     if (def) for (const name of dynamicPartitionNames(def)) names.add(name);
   }
   const dynamic = await loadDynamicKeys(sql, workspaceId, [...names]);
-  const errors = validate(run, batch.events, nodes, dynamic);
+  const errors = validate(run, batch.events, graph, dynamic);
   if (errors.length > 0) throw new DomainError('validation_failed', 'the asset events are invalid', { errors });
 
   return sql.begin(async (tx) => {

@@ -8,16 +8,19 @@ import { isPartitionKey } from './partition-keys.js';
 
 /**
  * A run of an asset deployment created with a partition key: every asset its parameters select
- * must have that partition (parameters that select no assets are the run's own business).
+ * (none listed: every asset of the deployment) must have that partition. Parameters that are no
+ * asset selection at all are the run's own business.
  */
 export async function assertAssetRunPartition(
   db: Db,
-  input: { workspaceId: string; parameters: Record<string, unknown>; partitionKey: string; path: string },
+  input: { workspaceId: string; deploymentId: string; parameters: Record<string, unknown>; partitionKey: string; path: string },
 ): Promise<void> {
   const selection = AssetRunParameters.safeParse(input.parameters);
   if (!selection.success) return;
   const selected = new Set(selection.data.assets);
-  const nodes = (await loadAssetNodes(db, input.workspaceId)).filter((n) => selected.has(n.key));
+  const nodes = (await loadAssetNodes(db, input.workspaceId)).filter((n) =>
+    selected.size > 0 ? selected.has(n.key) : n.deploymentId === input.deploymentId,
+  );
   const names = nodes.flatMap((n) => (n.partitions ? dynamicPartitionNames(n.partitions) : []));
   const dynamic = await loadDynamicKeys(db, input.workspaceId, names);
   const errors: FieldError[] = [];

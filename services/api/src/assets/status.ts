@@ -1,5 +1,6 @@
 import type { AssetHealth, PartitionStatus, StaleReason } from '@outpost/sdk/contracts';
 import { samePartitioning } from '@outpost/sdk/partitions';
+import type { Blocker, PartitionRow } from '../db/asset-status.js';
 import { type AssetGraph, type AssetNode, topologicalOrder } from './graph.js';
 
 /*
@@ -17,26 +18,7 @@ import { type AssetGraph, type AssetNode, topologicalOrder } from './graph.js';
  * downstream, for all partitions).
  */
 
-/** Where an asset partition stands, as `asset_partitions` keeps it. `key` is '' for an unpartitioned asset. */
-export interface PartitionRow {
-  key: string;
-  status: 'MATERIALIZED' | 'FAILED' | 'MATERIALIZING';
-  /** For MATERIALIZING: its run has not ended (a run that ended without a word materialises nothing). */
-  active: boolean;
-  flowRunId: string | null;
-  materializationId: string | null;
-  codeVersion: string | null;
-  dataVersion: string | null;
-  /** Milliseconds since the epoch of the latest successful materialisation; null when there is none. */
-  materializedAt: number | null;
-}
-
-/** A failed, unwaived result of a blocking check: what blocks downstream materialisation. */
-export interface Blocker {
-  assetKey: string;
-  checkName: string;
-  partitionKey: string | null;
-}
+export type { Blocker, PartitionRow } from '../db/asset-status.js';
 
 export interface AssetFacts {
   /** By partition key ('' for an unpartitioned asset). */
@@ -216,9 +198,4 @@ export class AssetStatusBook {
     const partition = partitionKey === UNPARTITIONED ? null : partitionKey;
     return visit(key, partition, options.own ?? true);
   }
-}
-
-/** The row key of a partition: '' for an unpartitioned asset. */
-export function rowKey(partitionKey: string | null): string {
-  return partitionKey ?? UNPARTITIONED;
 }

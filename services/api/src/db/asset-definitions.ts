@@ -1,7 +1,26 @@
 import type { AssetCheckDefinition, PartitionsDefinition } from '@outpost/sdk/contracts';
-import type { AssetNode } from '../assets/graph.js';
 import type { Db, TxSql } from './client.js';
 import type { assetDefinitions, Row } from './schema.js';
+
+/** One asset as its deployment registered it. */
+export interface AssetNode {
+  key: string;
+  deploymentId: string;
+  /** `flow/name` of the deployment that defines it. */
+  deploymentName: string;
+  deps: string[];
+  partitions: PartitionsDefinition | null;
+  codeVersion: string;
+  checks: AssetCheckDefinition[];
+  description: string | null;
+  owners: string[];
+  tags: string[];
+  group: string | null;
+  io: string | null;
+  acceptsRange: boolean;
+  definedAt: string | null;
+  updatedAt: Date;
+}
 
 type DefinitionRow = Pick<
   Row<typeof assetDefinitions>,

@@ -1,6 +1,5 @@
 import { TERMINAL_STATES } from '@outpost/sdk/contracts';
 import type postgres from 'postgres';
-import type { Blocker, PartitionRow } from '../assets/status.js';
 import type { Db } from './client.js';
 import type { assetPartitions, Row } from './schema.js';
 import { stateList } from './values.js';
@@ -12,6 +11,27 @@ import { stateList } from './values.js';
  */
 
 /** `AND <column> = ANY(keys)`, or nothing for the whole workspace; `column` is a constant of this module. */
+/** Where an asset partition stands, as `asset_partitions` keeps it. `key` is '' for an unpartitioned asset. */
+export interface PartitionRow {
+  key: string;
+  status: 'MATERIALIZED' | 'FAILED' | 'MATERIALIZING';
+  /** For MATERIALIZING: its run has not ended (a run that ended without a word materialises nothing). */
+  active: boolean;
+  flowRunId: string | null;
+  materializationId: string | null;
+  codeVersion: string | null;
+  dataVersion: string | null;
+  /** Milliseconds since the epoch of the latest successful materialisation; null when there is none. */
+  materializedAt: number | null;
+}
+
+/** A failed, unwaived result of a blocking check: what blocks downstream materialisation. */
+export interface Blocker {
+  assetKey: string;
+  checkName: string;
+  partitionKey: string | null;
+}
+
 function keyFilter(
   db: Db,
   column: 'ap.asset_key' | 'a.key',

@@ -94,6 +94,7 @@ export async function createFlowRun(
   if (request.partitionKey !== undefined && deployment.flowName === ASSET_FLOW_NAME) {
     await assertAssetRunPartition(sql, {
       workspaceId,
+      deploymentId: deployment.id,
       parameters,
       partitionKey: request.partitionKey,
       path: 'body.partitionKey',
