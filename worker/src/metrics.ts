@@ -40,7 +40,8 @@ export interface WorkerGauges {
 export class WorkerMetrics {
   readonly registry = new Registry();
   readonly contentType = Registry.PROMETHEUS_CONTENT_TYPE;
-  readonly #exposed: Registry;
+  /** With the process's metrics, made at the first scrape: a worker without a health port never starts their observers. */
+  #exposed: Registry | null = null;
 
   readonly #claimed = new Counter({
     name: 'outpost_worker_runs_claimed_total',
@@ -109,8 +110,6 @@ export class WorkerMetrics {
       },
     });
     for (const state of FINISHED_STATES) this.#finished.inc({ state }, 0);
-    // Merged once every metric is registered: the merge takes the metrics there are.
-    this.#exposed = Registry.merge([this.registry, processMetrics()]);
   }
 
   claimed(runs: number): void {
@@ -145,6 +144,7 @@ export class WorkerMetrics {
 
   /** The Prometheus text of this worker's metrics and the process's. */
   exposition(): Promise<string> {
+    this.#exposed ??= Registry.merge([this.registry, processMetrics()]);
     return this.#exposed.metrics();
   }
 }

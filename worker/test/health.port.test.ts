@@ -216,6 +216,32 @@ describe('the worker health port, a real worker process against a real API', () 
     }
   });
 
+  it('answers 503 "starting" while it waits for an API it cannot reach, and 200 once the API has it registered', async () => {
+    await stopApi();
+    const worker = runMain(workerArgs('health-start', '--health-port', '0'), workerEnv('start'));
+    try {
+      const base = await healthUrlOf(worker);
+      const starting = await healthz(base);
+      expect(starting.status).toBe(503);
+      expect(starting.report).toMatchObject({ status: 'starting', worker: 'health-start', lastHeartbeatAgeSeconds: null });
+      expect((await scrape(base)).value('outpost_worker_last_api_contact_timestamp_seconds')).toBe(0);
+      await startApi();
+      const registered = await waitFor(
+        async () => {
+          const probe = await healthz(base);
+          return probe.status === 200 ? probe : null;
+        },
+        60_000,
+        'the worker to register',
+      );
+      expect(registered.report.status).toBe('ok');
+    } finally {
+      if (!api) await startApi();
+      worker.child.kill('SIGKILL');
+      await worker.exited;
+    }
+  });
+
   it('counts claimed, completed and failed runs, shipped log lines and claim and heartbeat latency in /metrics', async () => {
     const worker = runMain(workerArgs('health-metrics', '--health-port', '0'), workerEnv('metrics'));
     try {
