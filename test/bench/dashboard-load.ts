@@ -1,21 +1,22 @@
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { build, stop as stopEsbuild } from 'esbuild';
-import type { Browser } from 'playwright-core';
 import { launchChromium } from '../support/dashboard.js';
 import { repoRoot } from '../support/processes.js';
 import { startBenchApi } from './support/api.js';
+import { medianLoad, sessionCookies } from './support/browser.js';
+import { dashboardFiles } from './support/dist.js';
 import { percentile, type Row, row } from './support/row.js';
 
 /**
  * The dashboard as a person meets it: the first load of the runs page with 100,000 runs in the
  * database, in a fresh Chromium context (empty cache, signed-in cookies), timed from navigation to
  * the first row of the table on screen; the first load of one run's page with 100,000 task runs,
- * timed from navigation to its task-run panel drawn from the summary; and the size of its
- * JavaScript, raw and gzipped as the API serves it. Baselines: a static page of the same byte size
+ * timed from navigation to its task-run panel drawn from the summary; and the size of the
+ * JavaScript a first load fetches (not chunks loaded on demand), raw and gzipped as the API serves it. Baselines: a static page of the same byte size
  * holding a 100-row table, served by a bare `node:http` server; the runs page's own API call
  * (`GET /flow-runs?limit=100`) alone; the same run page for a run of 10 task runs, and the summary
  * call (`GET /flow-runs/:id/task-runs/summary`) alone; and a bundle of React and ReactDOM alone,
@@ -26,22 +27,6 @@ export const timeoutSeconds = 240;
 const RUNS = 100_000;
 const TASK_RUNS = 100_000;
 const SAMPLES = 5;
-const DIST = join(repoRoot, 'services/dashboard/dist');
-const VIEWPORT = { width: 1360, height: 860 };
-
-async function distFiles(): Promise<{ path: string; bytes: number }[]> {
-  const files: { path: string; bytes: number }[] = [];
-  try {
-    for (const name of await readdir(join(DIST, 'assets'))) {
-      const path = join(DIST, 'assets', name);
-      files.push({ path, bytes: (await stat(path)).size });
-    }
-    files.push({ path: join(DIST, 'index.html'), bytes: (await stat(join(DIST, 'index.html'))).size });
-  } catch {
-    throw new Error('the dashboard is not built: run `npm run build -w @outpost/dashboard` first');
-  }
-  return files;
-}
 
 /** Minified JavaScript of React and ReactDOM rendering nothing: what any React page ships. */
 async function reactAlone(): Promise<Buffer> {
@@ -99,41 +84,6 @@ async function seedTaskRuns(sql: import('postgres').Sql, workspaceId: string, ru
     CROSS JOIN LATERAL (SELECT now() - interval '10 minutes' + g * interval '5 milliseconds' AS c) t`;
 }
 
-/** Cookies of a browser session opened with the owner key, as Playwright takes them. */
-async function sessionCookies(url: string, ownerKey: string): Promise<{ name: string; value: string; url: string }[]> {
-  const res = await fetch(`${url}/api/v1/auth/session`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ apiKey: ownerKey }),
-  });
-  if (res.status !== 200) throw new Error(`sign-in failed: ${res.status} ${await res.text()}`);
-  return res.headers.getSetCookie().map((line) => {
-    const [pair = ''] = line.split(';');
-    const eq = pair.indexOf('=');
-    return { name: pair.slice(0, eq), value: pair.slice(eq + 1), url };
-  });
-}
-
-/** Milliseconds from navigation to `selector` visible, in a fresh context (nothing cached). */
-async function firstLoad(
-  browser: Browser,
-  url: string,
-  selector: string,
-  cookies: { name: string; value: string; url: string }[] = [],
-): Promise<number> {
-  const context = await browser.newContext({ viewport: VIEWPORT });
-  try {
-    await context.addCookies(cookies);
-    const page = await context.newPage();
-    const started = performance.now();
-    await page.goto(url);
-    await page.locator(selector).first().waitFor({ timeout: 30_000 });
-    return performance.now() - started;
-  } finally {
-    await context.close();
-  }
-}
-
 /** A bare HTTP server answering one static page: a 100-row table padded to `bytes`. */
 async function staticPage(bytes: number): Promise<{ url: string; close(): Promise<void> }> {
   const rows = Array.from(
@@ -168,21 +118,8 @@ async function timeApiList(url: string, ownerKey: string, path = '/flow-runs?lim
   return { ms, bytes: body.byteLength };
 }
 
-/** p50 of SAMPLES first loads of `url` to `selector`, after one unmeasured load. */
-async function medianLoad(
-  browser: Browser,
-  url: string,
-  selector: string,
-  cookies: { name: string; value: string; url: string }[] = [],
-): Promise<number> {
-  await firstLoad(browser, url, selector, cookies);
-  const loads: number[] = [];
-  for (let i = 0; i < SAMPLES; i++) loads.push(await firstLoad(browser, url, selector, cookies));
-  return percentile(loads, 50);
-}
-
 export async function run(): Promise<Row[]> {
-  const files = await distFiles();
+  const files = (await dashboardFiles()).firstLoad;
   const scripts = files.filter((f) => f.path.endsWith('.js'));
   const scriptBytes = await Promise.all(scripts.map((f) => readFile(f.path)));
   const jsRaw = scriptBytes.reduce((sum, b) => sum + b.length, 0);
@@ -190,7 +127,7 @@ export async function run(): Promise<Row[]> {
   const react = await reactAlone();
 
   const api = await startBenchApi();
-  let browser: Browser | null = null;
+  let browser: Awaited<ReturnType<typeof launchChromium>> | null = null;
   let page: { url: string; close(): Promise<void> } | null = null;
   try {
     await seed(api.server.sql, api.server.workspaceId, api.deploymentId);

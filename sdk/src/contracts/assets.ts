@@ -228,7 +228,7 @@ export const AssetPartitionsQuery = z.strictObject({
   status: PartitionStatus.optional(),
   /** Pages of up to 10,000 keys: a grid asks for the whole range it shows in one or two calls. */
   limit: z.coerce.number().int().min(1).max(10_000).default(10_000),
-  /** Partitions after this key, in definition order. */
+  /** The previous page's `nextCursor` (opaque, like every cursor): the partitions after its last key, in definition order. */
   cursor: z.string().max(500).optional(),
 });
 

@@ -1,7 +1,9 @@
 import type { Role, WhoAmIResponse } from '@outpost/sdk/contracts';
-import { useEffect, useState } from 'react';
+import { lazy, Suspense, useEffect, useState } from 'react';
 import { api } from './api/instance.js';
 import { NavLink } from './components/nav-link.js';
+import { AssetDetailPage } from './pages/asset-detail.js';
+import { AssetsPage } from './pages/assets.js';
 import { ConfirmEmailPage } from './pages/confirm-email.js';
 import { DeploymentsPage } from './pages/deployments.js';
 import { OverviewPage } from './pages/overview.js';
@@ -14,6 +16,9 @@ import { WorkPoolsPage } from './pages/work-pools.js';
 import { matchRoute, navigate, parseHash, type Route, useHash } from './router.js';
 
 type Me = WhoAmIResponse | null;
+
+// The lineage graph (React Flow and its stylesheet) loads with its page, not with every page.
+const LineagePage = lazy(() => import('./pages/lineage.js').then((m) => ({ default: m.LineagePage })));
 
 export function App() {
   const hash = useHash();
@@ -58,6 +63,13 @@ function Shell({ route, search }: { route: Route; search: URLSearchParams }) {
         </NavLink>
         <NavLink to="/deployments" current={route.name === 'deployments'} testId="nav-deployments">
           Deployments
+        </NavLink>
+        <NavLink
+          to="/assets"
+          current={route.name === 'assets' || route.name === 'asset' || route.name === 'lineage'}
+          testId="nav-assets"
+        >
+          Assets
         </NavLink>
         <NavLink to="/work-pools" current={route.name === 'work-pools'} testId="nav-work-pools">
           Work pools
@@ -117,6 +129,16 @@ function Page({
       return <RunDetailPage key={route.id} id={route.id} />;
     case 'deployments':
       return <DeploymentsPage />;
+    case 'assets':
+      return <AssetsPage search={search} role={role} />;
+    case 'asset':
+      return <AssetDetailPage key={route.key} assetKey={route.key} role={role} />;
+    case 'lineage':
+      return (
+        <Suspense fallback={<div className="page muted">Loading…</div>}>
+          <LineagePage search={search} />
+        </Suspense>
+      );
     case 'work-pools':
       return <WorkPoolsPage />;
     case 'settings':

@@ -7,6 +7,7 @@ import './styles/layout.css';
 import './styles/components.css';
 import './styles/pages.css';
 import './styles/task-runs.css';
+import './styles/assets.css';
 
 const root = document.getElementById('root');
 if (root) {

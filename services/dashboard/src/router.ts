@@ -10,6 +10,9 @@ export type Route =
   | { name: 'runs' }
   | { name: 'run'; id: string }
   | { name: 'deployments' }
+  | { name: 'assets' }
+  | { name: 'asset'; key: string }
+  | { name: 'lineage' }
   | { name: 'work-pools' }
   | { name: 'settings' }
   | { name: 'sign-in' }
@@ -37,6 +40,14 @@ export function matchRoute(path: string): Route {
       return { name: 'not-found' };
     }
   }
+  // An asset key has slashes of its own (`raw/events`): it travels as one encoded segment.
+  if (first === 'assets' && second) {
+    try {
+      return { name: 'asset', key: decodeURIComponent(second) };
+    } catch {
+      return { name: 'not-found' };
+    }
+  }
   if (second) return { name: 'not-found' };
   switch (first) {
     case 'overview':
@@ -45,6 +56,10 @@ export function matchRoute(path: string): Route {
       return { name: 'runs' };
     case 'deployments':
       return { name: 'deployments' };
+    case 'assets':
+      return { name: 'assets' };
+    case 'lineage':
+      return { name: 'lineage' };
     case 'work-pools':
       return { name: 'work-pools' };
     case 'settings':
@@ -58,6 +73,11 @@ export function matchRoute(path: string): Route {
     default:
       return { name: 'not-found' };
   }
+}
+
+/** The address of an asset's page: `#/assets/raw%2Fevents`. */
+export function assetPath(key: string): string {
+  return `/assets/${encodeURIComponent(key)}`;
 }
 
 export function href(path: string, search?: URLSearchParams | Record<string, string>): string {

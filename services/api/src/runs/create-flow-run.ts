@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import type { FlowRunCreateRequest, FlowRunCreateResponse } from '@outpost/sdk/contracts';
+import { ASSET_FLOW_NAME, type FlowRunCreateRequest, type FlowRunCreateResponse } from '@outpost/sdk/contracts';
+import { assertAssetRunPartition } from '../assets/run-partition.js';
 import type { Sql } from '../db/client.js';
 import { getDeployment } from '../db/deployments.js';
 import { findRunByIdempotencyKey, getFlowRun, insertFlowRun } from '../db/flow-runs.js';
@@ -90,6 +91,15 @@ export async function createFlowRun(
   }
   const parameters = { ...deployment.parameters, ...(request.parameters ?? {}) };
   if (deployment.parameterSchema) assertParameters(deployment.parameterSchema, parameters, 'body.parameters');
+  if (request.partitionKey !== undefined && deployment.flowName === ASSET_FLOW_NAME) {
+    await assertAssetRunPartition(sql, {
+      workspaceId,
+      deploymentId: deployment.id,
+      parameters,
+      partitionKey: request.partitionKey,
+      path: 'body.partitionKey',
+    });
+  }
   const tags = [...new Set([...deployment.tags, ...(request.tags ?? [])])];
   if (tags.length > MAX_TAGS) {
     throw new DomainError('validation_failed', 'too many tags', {
@@ -111,6 +121,7 @@ export async function createFlowRun(
     retryDelaySeconds: deployment.retryDelaySeconds,
     scheduledTime: request.scheduledTime ? new Date(request.scheduledTime) : null,
     idempotencyKey,
+    partitionKey: request.partitionKey ?? null,
   });
   if (id === null) {
     // A concurrent request with the same key won the insert.

@@ -1,0 +1,55 @@
+import type { AssetLineageResponse } from '@outpost/sdk/contracts';
+import { Handle, type Node, type NodeProps, Position } from '@xyflow/react';
+import { memo } from 'react';
+import { assetPath, href } from '../router.js';
+import { HEALTH_LABEL, healthClass } from './health-badge.js';
+
+export type LineageNode = AssetLineageResponse['nodes'][number];
+export type AssetFlowNode = Node<{ asset: LineageNode }, 'asset'>;
+
+/**
+ * One asset in the lineage graph: its key (a link to its page), health colour, a mark when it is
+ * partitioned, and its checks (passed, failed, and whether a failure blocks downstream). Memoised:
+ * a node re-renders only when its own data changes, not when another node is selected.
+ */
+export const AssetNode = memo(function AssetNode({ data }: NodeProps<AssetFlowNode>) {
+  const a = data.asset;
+  const { passed, failed, blocking } = a.checks;
+  return (
+    <div
+      className={`asset-node ${healthClass(a.health)}`}
+      data-testid="lineage-node"
+      data-asset={a.key}
+      data-health={a.health}
+      title={a.staleReason ?? `${a.key} — ${HEALTH_LABEL[a.health]}`}
+    >
+      <Handle type="target" position={Position.Left} isConnectable={false} />
+      <a className="asset-node-key nodrag" href={href(assetPath(a.key))} data-testid="lineage-node-link">
+        {a.key}
+      </a>
+      <div className="asset-node-meta">
+        <span className={`asset-node-health ${healthClass(a.health)}`}>{HEALTH_LABEL[a.health].toUpperCase()}</span>
+        {a.partitioned && (
+          <span className="partitioned-mark" title="Partitioned" data-testid="lineage-node-partitioned">
+            ▦ partitioned
+          </span>
+        )}
+        {passed + failed > 0 && (
+          <span
+            className="asset-node-checks"
+            title={`${passed} passed, ${failed} failed${blocking ? ', blocking downstream' : ''}`}
+          >
+            <span className="passed">✓{passed}</span>
+            {failed > 0 && (
+              <span className="failed">
+                ✗{failed}
+                {blocking ? ' ⛔' : ''}
+              </span>
+            )}
+          </span>
+        )}
+      </div>
+      <Handle type="source" position={Position.Right} isConnectable={false} />
+    </div>
+  );
+});

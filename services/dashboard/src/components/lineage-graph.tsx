@@ -1,0 +1,272 @@
+import '@xyflow/react/dist/style.css';
+import type { AssetHealth, AssetLineageResponse } from '@outpost/sdk/contracts';
+import {
+  Background,
+  Controls,
+  type Edge,
+  MarkerType,
+  MiniMap,
+  type NodeMouseHandler,
+  Position,
+  ReactFlow,
+  type ReactFlowInstance,
+  type Viewport,
+} from '@xyflow/react';
+import { useCallback, useMemo, useRef, useState } from 'react';
+import { formatDateTime } from '../lib/format.js';
+import {
+  edgeRole,
+  type LayoutResult,
+  type LineageRole,
+  lineageIndex,
+  lineageRoles,
+  NODE_HEIGHT,
+  NODE_WIDTH,
+  reachable,
+} from '../lib/lineage-layout.js';
+import { assetPath, href, navigate } from '../router.js';
+import { type AssetFlowNode, AssetNode, type LineageNode } from './asset-node.js';
+import { HealthBadge } from './health-badge.js';
+
+const nodeTypes = { asset: AssetNode };
+/**
+ * Where edges attach, known up front: React Flow then draws a node's edges before measuring it, and
+ * with only visible elements rendered it need not mount all 1,000 nodes once just to measure them.
+ */
+const HANDLES = [
+  { type: 'target' as const, position: Position.Left, x: 0, y: NODE_HEIGHT / 2, width: 1, height: 1 },
+  { type: 'source' as const, position: Position.Right, x: NODE_WIDTH - 1, y: NODE_HEIGHT / 2, width: 1, height: 1 },
+];
+/** Below this zoom a node's text is hidden: unreadable anyway, and 1,000 labels cost paint on every frame. */
+const FAR_ZOOM = 0.45;
+const MINIMAP_FILL: Record<AssetHealth, string> = {
+  MISSING: 'var(--health-missing)',
+  FRESH: 'var(--health-fresh)',
+  STALE: 'var(--health-stale)',
+  FAILED: 'var(--health-failed)',
+  BLOCKED: 'var(--health-blocked)',
+};
+
+/** What a node shows; a re-read lineage (every 15 s) re-renders only the nodes whose asset changed. */
+function sameAsset(a: LineageNode, b: LineageNode): boolean {
+  return (
+    a === b ||
+    (a.key === b.key &&
+      a.health === b.health &&
+      a.staleReason === b.staleReason &&
+      a.partitioned === b.partitioned &&
+      a.lastMaterializedAt === b.lastMaterializedAt &&
+      a.group === b.group &&
+      a.deploymentName === b.deploymentName &&
+      a.checks.passed === b.checks.passed &&
+      a.checks.failed === b.checks.failed &&
+      a.checks.blocking === b.checks.blocking)
+  );
+}
+
+function roleClass(role: LineageRole): string {
+  return role === 'none' ? '' : `lineage-${role}`;
+}
+
+/**
+ * The lineage graph: ELK's positions rendered by React Flow, with only the visible nodes and edges
+ * in the DOM, a minimap, zoom controls and fit-to-view. Clicking a node selects it and highlights
+ * everything upstream (blue) and downstream (amber) of it; its key links to the asset's page, as
+ * does a double click.
+ */
+export function LineageGraph({
+  lineage,
+  layout,
+  initialSelection,
+}: {
+  lineage: AssetLineageResponse;
+  layout: LayoutResult;
+  initialSelection: string | null;
+}) {
+  const index = useMemo(() => lineageIndex(lineage.edges), [lineage.edges]);
+  const [selected, setSelected] = useState<string | null>(initialSelection);
+  const [far, setFar] = useState(false);
+  const [ready, setReady] = useState(false);
+  const [query, setQuery] = useState('');
+  const [notFound, setNotFound] = useState<string | null>(null);
+  const flow = useRef<ReactFlowInstance<AssetFlowNode, Edge> | null>(null);
+
+  const positions = useMemo(() => new Map(layout.positions.map((p) => [p.key, p])), [layout]);
+  const byKey = useMemo(() => new Map(lineage.nodes.map((n) => [n.key, n])), [lineage.nodes]);
+  const role = useMemo(() => lineageRoles(index, selected && byKey.has(selected) ? selected : null), [index, selected, byKey]);
+
+  // Node objects are kept while their class stays the same, so selecting one re-renders only the
+  // nodes whose highlight changes.
+  const cache = useRef(new Map<string, AssetFlowNode>());
+  const nodes = useMemo(() => {
+    const next = new Map<string, AssetFlowNode>();
+    const list = lineage.nodes.map((asset) => {
+      const className = roleClass(role(asset.key));
+      const position = positions.get(asset.key) ?? { x: 0, y: 0 };
+      const old = cache.current.get(asset.key);
+      const node: AssetFlowNode =
+        old &&
+        sameAsset(old.data.asset, asset) &&
+        old.className === className &&
+        old.position.x === position.x &&
+        old.position.y === position.y
+          ? old
+          : {
+              id: asset.key,
+              type: 'asset',
+              position: { x: position.x, y: position.y },
+              data: { asset },
+              width: NODE_WIDTH,
+              height: NODE_HEIGHT,
+              handles: HANDLES,
+              className,
+              draggable: false,
+              connectable: false,
+            };
+      next.set(asset.key, node);
+      return node;
+    });
+    cache.current = next;
+    return list;
+  }, [lineage.nodes, positions, role]);
+
+  const edges = useMemo<Edge[]>(
+    () =>
+      lineage.edges.map((e) => {
+        const className = roleClass(edgeRole(role(e.from), role(e.to)));
+        return {
+          id: `${e.from}->${e.to}`,
+          source: e.from,
+          target: e.to,
+          className,
+          markerEnd: { type: MarkerType.ArrowClosed, width: 14, height: 14 },
+          focusable: false,
+          selectable: false,
+        };
+      }),
+    [lineage.edges, role],
+  );
+
+  const center = useCallback(
+    (key: string) => {
+      const p = positions.get(key);
+      if (!p || !flow.current) return;
+      void flow.current.setCenter(p.x + NODE_WIDTH / 2, p.y + NODE_HEIGHT / 2, { zoom: 1, duration: 300 });
+    },
+    [positions],
+  );
+
+  const onInit = useCallback(
+    (instance: ReactFlowInstance<AssetFlowNode, Edge>) => {
+      flow.current = instance;
+      if (initialSelection && positions.has(initialSelection)) {
+        const p = positions.get(initialSelection);
+        if (p) void instance.setCenter(p.x + NODE_WIDTH / 2, p.y + NODE_HEIGHT / 2, { zoom: 1 });
+      }
+      setReady(true);
+    },
+    [initialSelection, positions],
+  );
+
+  const onNodeClick: NodeMouseHandler<AssetFlowNode> = useCallback((_e, node) => setSelected(node.id), []);
+  const onNodeDoubleClick: NodeMouseHandler<AssetFlowNode> = useCallback((_e, node) => navigate(assetPath(node.id)), []);
+  const onMove = useCallback((_e: unknown, viewport: Viewport) => setFar(viewport.zoom < FAR_ZOOM), []);
+
+  const find = (e: React.FormEvent) => {
+    e.preventDefault();
+    const wanted = query.trim();
+    const key = byKey.has(wanted) ? wanted : lineage.nodes.find((n) => n.key.includes(wanted))?.key;
+    if (!wanted || !key) {
+      setNotFound(wanted ? `No asset matches “${wanted}”.` : null);
+      return;
+    }
+    setNotFound(null);
+    setSelected(key);
+    center(key);
+  };
+
+  const chosen = selected ? byKey.get(selected) : undefined;
+  const upstreamCount = chosen ? reachable(index.upstream, chosen.key).size : 0;
+  const downstreamCount = chosen ? reachable(index.downstream, chosen.key).size : 0;
+
+  return (
+    <>
+      <form className="lineage-toolbar" onSubmit={find}>
+        <input
+          type="search"
+          list="lineage-keys"
+          placeholder="Find an asset"
+          aria-label="Find an asset"
+          value={query}
+          onChange={(e) => setQuery(e.target.value)}
+          data-testid="lineage-search"
+        />
+        <datalist id="lineage-keys">
+          {lineage.nodes.length <= 2000 && lineage.nodes.map((n) => <option key={n.key} value={n.key} />)}
+        </datalist>
+        <button type="submit" className="button">
+          Find
+        </button>
+        {notFound && <span className="muted small">{notFound}</span>}
+        <span className="muted small" data-testid="lineage-summary">
+          {lineage.nodes.length.toLocaleString()} assets · {lineage.edges.length.toLocaleString()} dependencies
+        </span>
+      </form>
+      <div
+        className={`lineage-frame${far ? ' lineage-far' : ''}`}
+        data-testid="lineage-graph"
+        data-nodes={lineage.nodes.length}
+        data-edges={lineage.edges.length}
+        data-ready={String(ready)}
+        data-selected={chosen?.key ?? ''}
+      >
+        <ReactFlow<AssetFlowNode, Edge>
+          nodes={nodes}
+          edges={edges}
+          nodeTypes={nodeTypes}
+          onInit={onInit}
+          onNodeClick={onNodeClick}
+          onNodeDoubleClick={onNodeDoubleClick}
+          onPaneClick={() => setSelected(null)}
+          onMove={onMove}
+          onlyRenderVisibleElements
+          fitView={!initialSelection}
+          fitViewOptions={{ padding: 0.05, minZoom: 0.02 }}
+          minZoom={0.02}
+          maxZoom={2}
+          nodesDraggable={false}
+          nodesConnectable={false}
+          edgesFocusable={false}
+          zoomOnDoubleClick={false}
+          deleteKeyCode={null}
+        >
+          <Background gap={24} size={1} />
+          <MiniMap pannable zoomable nodeColor={(n: AssetFlowNode) => MINIMAP_FILL[n.data.asset.health]} nodeStrokeWidth={0} />
+          <Controls showInteractive={false} />
+        </ReactFlow>
+        {chosen && (
+          <aside className="lineage-panel" data-testid="lineage-selection" data-asset={chosen.key}>
+            <div className="mono strong">{chosen.key}</div>
+            <div>
+              <HealthBadge health={chosen.health} reason={chosen.staleReason} testId="lineage-selection-health" />
+            </div>
+            {chosen.staleReason && <div className="stale-reason">{chosen.staleReason}</div>}
+            <div className="muted small">
+              {chosen.deploymentName}
+              {chosen.group ? ` · ${chosen.group}` : ''}
+            </div>
+            <div className="small">
+              Last materialised {chosen.lastMaterializedAt ? formatDateTime(chosen.lastMaterializedAt) : 'never'}
+            </div>
+            <div className="small" data-testid="lineage-selection-counts">
+              {upstreamCount} upstream · {downstreamCount} downstream
+            </div>
+            <a href={href(assetPath(chosen.key))} className="button button-primary" data-testid="lineage-open">
+              Open asset →
+            </a>
+          </aside>
+        )}
+      </div>
+    </>
+  );
+}

@@ -1,0 +1,248 @@
+import { readFile } from 'node:fs/promises';
+import { gzipSync } from 'node:zlib';
+import { type OutpostClient as Client, OutpostClient, unwrap } from '@outpost/sdk/client';
+import type { AssetDefinitionInput } from '@outpost/sdk/contracts';
+import type { Browser } from 'playwright-core';
+import type { Sql } from 'postgres';
+import { launchChromium } from '../support/dashboard.js';
+import { startBenchApi } from './support/api.js';
+import { type Cookie, firstLoad, frameIntervals, medianLoad, sessionCookies } from './support/browser.js';
+import { dashboardFiles } from './support/dist.js';
+import { percentile, type Row, row } from './support/row.js';
+
+/**
+ * The asset pages in headless Chromium: the lineage graph of 1,000 assets (ELK's layout time in its
+ * Web Worker, navigation to the first node drawn, and frame intervals while the fitted graph is
+ * panned) against the same page for a workspace of 100 assets, measured in alternation in the same
+ * run; and an asset page with a partition grid of 10,000 partitions, to its canvas painted, against
+ * the same page for an asset of 100 partitions and against the grid's own API call. The graphs are
+ * registered through the API (a deployment of the `assets` flow); partition status and the health
+ * of a share of the assets are written straight into `asset_partitions`, as 10,000 runs would leave it.
+ */
+export const timeoutSeconds = 300;
+
+const SAMPLES = 5;
+const LAYERS = 10;
+const GRID_BIG = 10_000;
+const GRID_SMALL = 100;
+const READY = '[data-testid="lineage-graph"][data-ready="true"] [data-testid="lineage-node"]';
+const PAINTED = '[data-testid="partition-canvas"][data-painted="true"]';
+
+/** `count` assets in LAYERS layers; each depends on one to three assets of the layer before. */
+function graph(count: number, prefix: string): AssetDefinitionInput[] {
+  const perLayer = Math.ceil(count / LAYERS);
+  const key = (i: number) => `${prefix}/l${Math.floor(i / perLayer)}/a${i}`;
+  let seed = 7;
+  const next = () => {
+    seed = (seed * 16807) % 2147483647;
+    return seed / 2147483647;
+  };
+  return Array.from({ length: count }, (_, i) => {
+    const layer = Math.floor(i / perLayer);
+    const deps = new Set<string>();
+    if (layer > 0) {
+      const first = (layer - 1) * perLayer;
+      for (let d = 0, n = 1 + Math.floor(next() * 3); d < n; d++) deps.add(key(first + Math.floor(next() * perLayer)));
+    }
+    return {
+      key: key(i),
+      deps: [...deps],
+      codeVersion: 'v1',
+      group: `layer_${layer}`,
+      owners: ['bench@example.com'],
+      ...(i % 10 === 0
+        ? { partitions: { kind: 'time', cadence: 'daily', start: '2026-01-01', end: '2026-02-01', timezone: 'UTC' } }
+        : {}),
+      checks: i % 7 === 0 ? [{ name: 'not_empty', blocking: false }] : [],
+    } satisfies AssetDefinitionInput;
+  });
+}
+
+/** Daily partitions from 1999-01-01, `count` of them. */
+function dailyDefinition(count: number) {
+  const end = new Date(Date.UTC(1999, 0, 1) + count * 86_400_000).toISOString().slice(0, 10);
+  return { kind: 'time' as const, cadence: 'daily' as const, start: '1999-01-01', end, timezone: 'UTC' };
+}
+
+/** Four in five unpartitioned assets materialised with their current code (fresh), one in fifty failed. */
+async function seedHealth(sql: Sql, workspaceId: string, prefix: string): Promise<void> {
+  await sql`
+    INSERT INTO asset_partitions (workspace_id, asset_key, partition_key, status, code_version, data_version, materialized_at)
+    SELECT workspace_id, key, '', CASE WHEN row_number() OVER (ORDER BY key) % 50 = 0 THEN 'FAILED' ELSE 'MATERIALIZED' END,
+           code_version, md5(key), now() - interval '1 hour'
+    FROM asset_definitions
+    WHERE workspace_id = ${workspaceId} AND partitions IS NULL AND key LIKE ${`${prefix}/%`} AND abs(hashtext(key)) % 5 <> 0`;
+}
+
+/** Partition status of one asset: 80 % materialised, 5 % failed, the rest missing (no row). */
+async function seedPartitions(sql: Sql, workspaceId: string, key: string, count: number): Promise<void> {
+  await sql`
+    INSERT INTO asset_partitions (workspace_id, asset_key, partition_key, status, code_version, data_version, materialized_at)
+    SELECT ${workspaceId}, ${key}, to_char(date '1999-01-01' + g, 'YYYY-MM-DD'),
+           CASE WHEN g % 20 = 7 THEN 'FAILED' ELSE 'MATERIALIZED' END, 'v1', md5(g::text),
+           CASE WHEN g % 20 = 7 THEN NULL ELSE now() - g * interval '1 minute' END
+    FROM generate_series(0, ${count - 1}) g
+    WHERE g % 20 NOT IN (3, 11, 17)`;
+  await sql`VACUUM ANALYZE asset_partitions`;
+}
+
+async function apiTime(url: string, key: string, path: string): Promise<number> {
+  const started = performance.now();
+  const res = await fetch(`${url}/api/v1${path}`, { headers: { authorization: `Bearer ${key}` } });
+  await res.arrayBuffer();
+  if (res.status !== 200) throw new Error(`${path} failed: ${res.status}`);
+  return performance.now() - started;
+}
+
+interface GraphSample {
+  paint: number;
+  layout: number;
+  frameP95: number;
+}
+
+/** One fresh load of the lineage page: time to the first node, ELK's time, and frames while panning the fitted graph. */
+async function lineageSample(browser: Browser, url: string, cookies: Cookie[]): Promise<GraphSample> {
+  const { ms, extra } = await firstLoad(browser, `${url}/#/lineage`, READY, cookies, async (page) => {
+    const layout = Number(await page.getByTestId('lineage-layout-time').getAttribute('data-ms'));
+    const pane = await page.locator('.react-flow__pane').boundingBox();
+    if (!pane) throw new Error('no lineage pane');
+    const frames = await frameIntervals(page, async () => {
+      await page.mouse.move(pane.x + pane.width / 2, pane.y + pane.height / 2);
+      await page.mouse.down();
+      for (let i = 1; i <= 40; i++) await page.mouse.move(pane.x + pane.width / 2 + i * 6, pane.y + pane.height / 2 + i * 3);
+      await page.mouse.up();
+    });
+    return { layout, frameP95: percentile(frames, 95) };
+  });
+  if (!extra) throw new Error('no lineage sample');
+  return { paint: ms, ...extra };
+}
+
+/** Gzipped bytes of the JavaScript among `files`, as the API serves it. */
+async function gzippedScripts(files: { path: string }[]): Promise<number> {
+  let total = 0;
+  for (const f of files.filter((x) => x.path.endsWith('.js'))) total += gzipSync(await readFile(f.path), { level: 9 }).length;
+  return total;
+}
+
+export async function run(): Promise<Row[]> {
+  const dist = await dashboardFiles();
+  const firstLoadJs = await gzippedScripts(dist.firstLoad);
+  const lineageJs = await gzippedScripts(dist.onDemand);
+  const api = await startBenchApi();
+  let browser: Browser | null = null;
+  try {
+    const { server, owner } = api;
+    // Two workspaces: 1,000 assets in the API's own, 100 in another; the same page is loaded in each.
+    const small = await server.createWorkspace();
+    const smallOwner = new OutpostClient({ baseUrl: server.url, token: small.ownerKey });
+    const deploy = async (client: Client, name: string, assets: AssetDefinitionInput[]) =>
+      unwrap(
+        await client.call('deploymentsUpsert', {
+          body: {
+            flowName: 'assets',
+            name,
+            source: `dir:///bench-${name}`,
+            entrypoint: 'assets.js',
+            workPool: 'default',
+            assets,
+          },
+        }),
+      );
+    try {
+      await deploy(smallOwner, 'small', graph(100, 'g'));
+    } finally {
+      await smallOwner.close();
+    }
+    await deploy(owner, 'large', [
+      ...graph(1000, 'g'),
+      { key: 'grid/big', codeVersion: 'v1', partitions: dailyDefinition(GRID_BIG) },
+      { key: 'grid/small', codeVersion: 'v1', partitions: dailyDefinition(GRID_SMALL) },
+    ]);
+    await seedHealth(server.sql, small.workspaceId, 'g');
+    await seedHealth(server.sql, server.workspaceId, 'g');
+    await seedPartitions(server.sql, server.workspaceId, 'grid/big', GRID_BIG);
+    await seedPartitions(server.sql, server.workspaceId, 'grid/small', GRID_SMALL);
+
+    browser = await launchChromium();
+    const largeCookies = await sessionCookies(server.url, server.ownerKey);
+    const smallCookies = await sessionCookies(server.url, small.ownerKey);
+
+    // Lineage: one unmeasured load of each, then samples in alternation so drift touches both alike.
+    await lineageSample(browser, server.url, largeCookies);
+    await lineageSample(browser, server.url, smallCookies);
+    const large: GraphSample[] = [];
+    const tiny: GraphSample[] = [];
+    for (let i = 0; i < SAMPLES; i++) {
+      large.push(await lineageSample(browser, server.url, largeCookies));
+      tiny.push(await lineageSample(browser, server.url, smallCookies));
+    }
+    const p50 = (xs: GraphSample[], f: (s: GraphSample) => number) => percentile(xs.map(f), 50);
+    const lineageCall: number[] = [];
+    for (let i = 0; i < SAMPLES + 1; i++) lineageCall.push(await apiTime(server.url, server.ownerKey, '/assets/lineage'));
+
+    // Partition grid: the asset page to its canvas painted.
+    const gridUrl = (key: string) => `${server.url}/#/assets/${encodeURIComponent(key)}`;
+    const bigGrid = await medianLoad(browser, gridUrl('grid/big'), PAINTED, largeCookies, SAMPLES);
+    const smallGrid = await medianLoad(browser, gridUrl('grid/small'), PAINTED, largeCookies, SAMPLES);
+    const partitionsCall: number[] = [];
+    for (let i = 0; i < SAMPLES + 1; i++) {
+      partitionsCall.push(await apiTime(server.url, server.ownerKey, `/assets/partitions?key=${encodeURIComponent('grid/big')}`));
+    }
+
+    return [
+      row(
+        'lineage graph, ELK layout in a Web Worker, 1,000 assets (p50)',
+        p50(large, (s) => s.layout),
+        'ms',
+        p50(tiny, (s) => s.layout),
+        'the same layout for a workspace of 100 assets (same shape: ten layers, one to three deps each), same run, loads alternated',
+      ),
+      row(
+        'lineage graph first paint, 1,000 assets (p50)',
+        p50(large, (s) => s.paint),
+        'ms',
+        p50(tiny, (s) => s.paint),
+        'navigation to the first node drawn, fresh context; the same page for a workspace of 100 assets',
+      ),
+      row(
+        'lineage graph first paint vs. its lineage call alone, 1,000 assets (p50)',
+        p50(large, (s) => s.paint),
+        'ms',
+        percentile(lineageCall.slice(1), 50),
+        '`GET /api/v1/assets/lineage` from Node over HTTP on 127.0.0.1, 1,000 assets',
+      ),
+      row(
+        'lineage graph pan at fit view, 1,000 assets, frame interval p95',
+        p50(large, (s) => s.frameP95),
+        'ms',
+        p50(tiny, (s) => s.frameP95),
+        'p95 of the intervals between animation frames while the whole fitted graph is dragged 40 steps (median over loads); the same for 100 assets. 16.7 ms is one frame at 60 Hz',
+      ),
+      row(
+        'partition grid first paint, 10,000 partitions (p50)',
+        bigGrid,
+        'ms',
+        smallGrid,
+        'navigation to the canvas painted on the asset page, fresh context; the same page for an asset of 100 partitions',
+      ),
+      row(
+        'partition grid first paint vs. its partitions call alone, 10,000 partitions (p50)',
+        bigGrid,
+        'ms',
+        percentile(partitionsCall.slice(1), 50),
+        '`GET /api/v1/assets/partitions?key=…` (all 10,000 in one page) from Node over HTTP on 127.0.0.1',
+      ),
+      row(
+        'lineage page JavaScript loaded on demand (React Flow, ELK worker), gzip',
+        lineageJs,
+        'bytes',
+        firstLoadJs,
+        'the JavaScript every first load of the dashboard fetches, gzip -9',
+      ),
+    ];
+  } finally {
+    await browser?.close();
+    await api.close();
+  }
+}
