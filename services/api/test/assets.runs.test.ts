@@ -223,7 +223,9 @@ describe('a run that lists no assets', () => {
     const second = await start(server, world, next.body.flowRun.id);
     // raw comes first in the run and is materialised again, so its failed check does not block clean.
     expect((await second.as('GET', `/flow-runs/${second.id}/asset-gate`)).body.blocked).toEqual([]);
-    const partial = await world.owner('POST', `/deployments/${deployment.id}/runs`, { body: { parameters: { assets: ['clean'] } } });
+    const partial = await world.owner('POST', `/deployments/${deployment.id}/runs`, {
+      body: { parameters: { assets: ['clean'] } },
+    });
     const third = await start(server, world, partial.body.flowRun.id);
     expect((await third.as('GET', `/flow-runs/${third.id}/asset-gate`)).body.blocked).toEqual([
       { assetKey: 'clean', by: { assetKey: 'raw', checkName: 'complete', partitionKey: null } },
