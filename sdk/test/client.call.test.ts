@@ -2,7 +2,7 @@ import { getEventListeners } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isRetryable, OutpostClient } from '../src/client/index.js';
+import { type EndedCall, isRetryable, OutpostClient } from '../src/client/index.js';
 
 describe('OutpostClient.call', () => {
   let server: Server;
@@ -65,6 +65,39 @@ describe('OutpostClient.call with a shared signal', () => {
       expect(await pending).toMatchObject({ ok: false, kind: 'network_error' });
     } finally {
       process.off('warning', onWarning);
+      await client.close();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+});
+
+describe('OutpostClient onCallEnded', () => {
+  it('is told of every call with its route, result and duration, also by a client made withToken, and of an abort as one', async () => {
+    const server = createServer((req, res) => {
+      req.resume();
+      res.writeHead(503, { 'content-type': 'application/problem+json' });
+      res.end(JSON.stringify({ type: 'about:blank', title: 'Unavailable', status: 503, code: 'unavailable' }));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const ended: EndedCall[] = [];
+    const client = new OutpostClient({
+      baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+      token: 'op_x',
+      onCallEnded: (call) => ended.push(call),
+    });
+    try {
+      await client.call('whoami', {});
+      await client.withToken('run-token').call('flowRunsGet', { params: { id: '00000000-0000-4000-8000-000000000001' } });
+      const aborted = new AbortController();
+      aborted.abort();
+      await client.call('whoami', {}, { signal: aborted.signal });
+      expect(ended.map((c) => [c.route, c.result.ok ? 'ok' : c.result.kind, c.aborted])).toEqual([
+        ['whoami', 'http_error', false],
+        ['flowRunsGet', 'http_error', false],
+        ['whoami', 'network_error', true],
+      ]);
+      expect(ended.every((c) => c.seconds >= 0 && c.seconds < 30)).toBe(true);
+    } finally {
       await client.close();
       await new Promise((resolve) => server.close(resolve));
     }

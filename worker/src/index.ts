@@ -12,6 +12,7 @@ export type {
 export { AttemptAlreadyStarted } from './executors/executor.js';
 export type { RunOutcome, StopReason } from './executors/final-state.js';
 export { createProcessExecutor } from './executors/process.js';
+export type { HealthReport } from './health.js';
 export { main } from './main.js';
 export type { WorkerOptions } from './options.js';
 export { OptionsError, parseOptions } from './options.js';

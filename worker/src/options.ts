@@ -87,6 +87,18 @@ const RawOptions = z.strictObject({
         'a source prefix such as oci://registry.internal/acme/',
       ),
   ),
+  /**
+   * --health-port / OUTPOST_WORKER_HEALTH_PORT: serve `/healthz` and `/metrics` on this port (0: any
+   * free port, logged); none when not set.
+   */
+  healthPort: z.coerce
+    .number('a port number')
+    .int('a port number')
+    .min(0, 'a port number')
+    .max(65_535, 'a port number')
+    .nullable(),
+  /** --health-host / OUTPOST_WORKER_HEALTH_HOST: the address the health port listens on. */
+  healthHost: z.string().min(1),
 });
 
 export type SecretSourceKind = z.infer<typeof SecretSource>;
@@ -186,6 +198,8 @@ const SOURCES: Record<string, string> = {
   resultStorage: '--result-storage',
   prestart: '--prestart',
   allowSources: '--allow-source',
+  healthPort: '--health-port',
+  healthHost: '--health-host',
 };
 
 const FLAGS = {
@@ -208,6 +222,8 @@ const FLAGS = {
   'result-storage': { type: 'string' },
   prestart: { type: 'string' },
   'allow-source': { type: 'string', multiple: true },
+  'health-port': { type: 'string' },
+  'health-host': { type: 'string' },
 } as const;
 
 /** The defaults of the flags that have one, as the help states them and the parser applies them. */
@@ -218,6 +234,7 @@ const DEFAULTS = {
   drainGrace: '30s',
   cancelGrace: '10s',
   prestart: '2',
+  healthHost: '127.0.0.1',
 } as const;
 
 export const OPTIONS_HELP = `Usage: outpost worker start --pool <name> [options]
@@ -242,6 +259,8 @@ export const OPTIONS_HELP = `Usage: outpost worker start --pool <name> [options]
                               (default: file://~/.local/share/outpost/results)
   --prestart <n>              flow processes kept started, waiting for a run (default: ${DEFAULTS.prestart})
   --allow-source <prefix>     run code only from sources starting with this, repeatable (default: any)
+  --health-port <port>        serve /healthz and /metrics on this port (default: off)
+  --health-host <address>     address of the health port (default: ${DEFAULTS.healthHost}; 0.0.0.0 for Kubernetes probes)
 
 Environment: OUTPOST_API_URL, OUTPOST_API_KEY (required); OUTPOST_WORKER_* for the options above.`;
 
@@ -291,6 +310,8 @@ export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv = p
     resultStorage: flag('result-storage') ?? env.OUTPOST_WORKER_RESULT_STORAGE ?? pathToFileURL(dirs.resultsDir).href,
     prestart: flag('prestart') ?? env.OUTPOST_WORKER_PRESTART ?? DEFAULTS.prestart,
     allowSources: list('allow-source').length > 0 ? list('allow-source') : envList('OUTPOST_WORKER_ALLOW_SOURCES'),
+    healthPort: nonEmpty(flag('health-port') ?? env.OUTPOST_WORKER_HEALTH_PORT),
+    healthHost: flag('health-host') ?? env.OUTPOST_WORKER_HEALTH_HOST ?? DEFAULTS.healthHost,
   };
   if (input.secretsDir) input.secretsDir = resolve(input.secretsDir);
   const order = flag('secrets-order') ?? env.OUTPOST_WORKER_SECRETS_ORDER;

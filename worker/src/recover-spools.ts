@@ -1,7 +1,7 @@
 import { isAccessRefused, type OutpostClient } from '@outpost/sdk/client';
 import type { Logger } from 'pino';
 import type { WorkerOptions } from './options.js';
-import { LogShipper } from './ship-logs.js';
+import { type LogLineCounts, LogShipper } from './ship-logs.js';
 import { listSpools } from './spool.js';
 
 /** How often the spool directory is checked for lines left behind by a finished run or an earlier process. */
@@ -11,6 +11,8 @@ export interface SpoolRecoveryDeps {
   client: OutpostClient;
   options: WorkerOptions;
   logger: Logger;
+  /** Counts the lines delivered (and spooled again). */
+  logLines?: LogLineCounts;
   /** `<runId>-<attempt>` of the runs this process is executing; their own shippers own those spools. */
   active: () => ReadonlySet<string>;
 }
@@ -66,6 +68,7 @@ export class SpoolRecovery {
         // A key that may not write logs (an admin key used as a worker key) is a configuration error to
         // fix, not a reason to throw the lines away: keep them on disk.
         keepOnRefusal: isAccessRefused,
+        ...(this.deps.logLines ? { counts: this.deps.logLines } : {}),
         send: (batch) => client.call('logsWrite', { params: { id: runId }, body: batch }),
       });
       this.shippers.set(key, shipper);

@@ -43,6 +43,14 @@ export interface LogShipperOptions {
   backoff?: BackoffPolicy;
   /** Refusals to keep (spooled and retried) rather than drop; by default only transient failures are retried. */
   keepOnRefusal?: (failure: CallFailure) => boolean;
+  /** Told how many lines the API acknowledged and how many went to the spool (the worker's metrics). */
+  counts?: LogLineCounts;
+}
+
+/** Where a shipper reports the lines it delivered and spooled. */
+export interface LogLineCounts {
+  shipped(lines: number): void;
+  spooled(lines: number): void;
 }
 
 interface Pending {
@@ -173,6 +181,7 @@ export class LogShipper {
         this.inFlight = false;
         if (delivered) {
           this.stats.delivered += lines.length;
+          this.options.counts?.shipped(lines.length);
           this.settle(last);
         }
         this.schedule();
@@ -240,6 +249,7 @@ export class LogShipper {
         if (result.ok) {
           this.failures = 0;
           this.stats.delivered += batch.length;
+          this.options.counts?.shipped(batch.length);
           this.settle(last);
         } else if (isRetryable(result) || this.options.keepOnRefusal?.(result)) {
           this.failures++;
@@ -310,6 +320,7 @@ export class LogShipper {
       this.spool.appendLines(lines);
       this.spooledThrough = lines[lines.length - 1]!.seq;
       this.spoolOpen = true;
+      this.options.counts?.spooled(lines.length);
     } catch (error) {
       // A full or read-only disk must not stop the run; the lines stay in memory and keep retrying.
       this.log.error({ err: error, spool: this.spool.path }, 'cannot write the log spool');

@@ -8,12 +8,17 @@ import type { AdoptedAttempt, AttemptSink, MakeExecutor } from './executors/exec
 import type { RunOutcome } from './executors/final-state.js';
 import { createProcessExecutor } from './executors/process.js';
 import { RunExecution } from './executors/run.js';
+import { type HealthReport, type HealthServer, healthListenFailure, startHealthServer } from './health.js';
 import { Heartbeat } from './lease.js';
 import { createLogger } from './logger.js';
+import { WorkerMetrics } from './metrics.js';
 import type { WorkerOptions } from './options.js';
 import { ClaimLoop } from './poll.js';
 import { SpoolRecovery } from './recover-spools.js';
 import { SecretResolver } from './secrets.js';
+
+/** This package's version, as the worker reports it (user agent, metrics). */
+const WORKER_VERSION = '0.1.0';
 
 export type WorkerState = 'starting' | 'running' | 'draining' | 'stopped' | 'failed';
 
@@ -41,6 +46,8 @@ export interface WorkerHandle {
   readonly state: WorkerState;
   /** Runs held right now. */
   readonly runs: ReadonlyArray<{ runId: string; attempt: number }>;
+  /** Where `/healthz` and `/metrics` are served (`--health-port`); null when they are not. */
+  readonly healthUrl: string | null;
   /** Drains: stop claiming, let runs finish within the grace, stop the rest, flush logs. Idempotent. */
   stop(options?: StopOptions): Promise<void>;
   /** Resolves when the worker is stopped (or has failed). */
@@ -75,8 +82,26 @@ export async function startWorker(options: WorkerOptions, hooks: WorkerHooks = {
   const workerId = randomUUID();
   const logger = (hooks.logger ?? createLogger(options.logLevel)).child({ workerId, pool: options.pool });
   const env = hooks.env ?? process.env;
-  const client = new OutpostClient({ baseUrl: options.apiUrl, token: options.apiKey, userAgent: 'outpost-worker/0.1.0' });
   const executions = new Map<string, RunExecution>();
+  // When the API last answered a heartbeat and a claim (performance.now(), monotonic), and the same as wall time.
+  const contact = { heartbeat: null as number | null, poll: null as number | null, wallClock: null as number | null };
+  const metrics = new WorkerMetrics(
+    { worker: options.name, pool: options.pool, version: WORKER_VERSION },
+    { runningAttempts: () => executions.size, lastContactAt: () => contact.wallClock },
+  );
+  const client = new OutpostClient({
+    baseUrl: options.apiUrl,
+    token: options.apiKey,
+    userAgent: `outpost-worker/${WORKER_VERSION}`,
+    onCallEnded: (call) => {
+      metrics.callEnded(call);
+      if (!call.result.ok) return;
+      if (call.route === 'workersHeartbeat') contact.heartbeat = performance.now();
+      else if (call.route === 'claim') contact.poll = performance.now();
+      else return;
+      contact.wallClock = Date.now();
+    },
+  });
   const baseEnv = baseChildEnv({ workerEnv: env, passEnv: options.passEnv, resultStorage: options.resultStorage });
   const secrets = new SecretResolver(
     {
@@ -112,6 +137,7 @@ export async function startWorker(options: WorkerOptions, hooks: WorkerHooks = {
     logger,
     freeSlots: () => (state === 'running' ? options.limit - executions.size : 0),
     onClaimed: (runs, sentAt) => {
+      metrics.claimed(runs.length);
       for (const claimed of runs) launch(claimed, sentAt);
     },
   });
@@ -137,6 +163,7 @@ export async function startWorker(options: WorkerOptions, hooks: WorkerHooks = {
         executor,
         leaseMs: () => heartbeat.leaseMs,
         leaseGraceMs: () => heartbeat.graceMs,
+        logLines: metrics.logLines,
       },
       sentAt,
     );
@@ -147,6 +174,7 @@ export async function startWorker(options: WorkerOptions, hooks: WorkerHooks = {
     execution.done
       .then((outcome) => {
         logger.info({ runId: id, attempt: outcome.attempt, ending: outcome.ending, state: outcome.state }, 'run finished');
+        metrics.finished(outcome.state);
         hooks.onRunFinished?.(outcome);
       })
       .catch((error: unknown) => logger.error({ err: error, runId: id }, 'run execution failed unexpectedly'))
@@ -161,8 +189,44 @@ export async function startWorker(options: WorkerOptions, hooks: WorkerHooks = {
     client,
     options,
     logger,
+    logLines: metrics.logLines,
     active: () => new Set([...executions.values()].flatMap((e) => e.spoolKeys())),
   });
+  /** `/healthz`: healthy while running and the API answered within the lease it reported. */
+  const report = (): HealthReport => {
+    const now = performance.now();
+    const age = (at: number | null) => (at === null ? null : Math.round(now - at) / 1000);
+    const last = Math.max(contact.heartbeat ?? Number.NEGATIVE_INFINITY, contact.poll ?? Number.NEGATIVE_INFINITY);
+    const reached = now - last <= heartbeat.leaseMs;
+    return {
+      status: state === 'running' ? (reached ? 'ok' : 'unreachable') : state,
+      worker: options.name,
+      workerId,
+      pool: options.pool,
+      leaseSeconds: heartbeat.leaseMs / 1000,
+      lastHeartbeatAgeSeconds: age(contact.heartbeat),
+      lastPollAgeSeconds: age(contact.poll),
+      runningAttempts: executions.size,
+    };
+  };
+  // Before the first heartbeat, so a probe hears "starting" while the worker waits for the API and
+  // a port in use stops the worker at once.
+  let health: HealthServer | null = null;
+  if (options.healthPort !== null) {
+    try {
+      health = await startHealthServer({ host: options.healthHost, port: options.healthPort, report, metrics, logger });
+    } catch (error) {
+      await client.close();
+      setState('failed');
+      resolveDone();
+      const failure = healthListenFailure(error, options.healthHost, options.healthPort);
+      if (failure) throw new WorkerStartError(failure.message, failure.hint);
+      throw error;
+    }
+    logger.info({ url: health.url }, `health and metrics at ${health.url}/healthz and ${health.url}/metrics`);
+  }
+  const healthUrl = health?.url ?? null;
+
   recovery.start();
 
   // Start: the first heartbeat registers the worker and tells it the lease length.
@@ -172,6 +236,7 @@ export async function startWorker(options: WorkerOptions, hooks: WorkerHooks = {
     if (hooks.signal?.aborted) {
       await recovery.stop();
       await client.close();
+      await health?.close();
       setState('stopped');
       resolveDone();
       throw new WorkerStartError('worker start aborted');
@@ -181,6 +246,7 @@ export async function startWorker(options: WorkerOptions, hooks: WorkerHooks = {
     if (isAccessRefused(result)) {
       await recovery.stop();
       await client.close();
+      await health?.close();
       setState('failed');
       resolveDone();
       throw new WorkerStartError(
@@ -242,6 +308,7 @@ export async function startWorker(options: WorkerOptions, hooks: WorkerHooks = {
     await heartbeat.farewell();
     await recovery.stop();
     await client.close();
+    await health?.close();
     setState('stopped');
     resolveDone();
   }
@@ -254,14 +321,16 @@ export async function startWorker(options: WorkerOptions, hooks: WorkerHooks = {
     get runs() {
       return [...executions.values()].map((e) => ({ runId: e.runId, attempt: e.attempt }));
     },
+    healthUrl,
     stop(stopOptions: StopOptions = {}) {
       const graceMs = stopOptions.graceMs ?? options.drainGraceMs;
       if (stopping) {
         if (graceMs === 0) graceOver.abort();
         return stopping;
       }
-      stopping = drain(graceMs).catch((error: unknown) => {
+      stopping = drain(graceMs).catch(async (error: unknown) => {
         logger.error({ err: error }, 'worker shutdown failed');
+        await health?.close();
         setState('failed');
         resolveDone();
       });

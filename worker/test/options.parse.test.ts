@@ -82,6 +82,25 @@ describe('parseOptions', () => {
     expect(() => parseOptions(['--pool', 'p', '--pass-env', 'OUTPOST_API_KEY'], ENV)).toThrow(/never passed to flows/);
   });
 
+  it('serves no health port unless one is given, on 127.0.0.1 unless told otherwise, the flag winning over the variable', () => {
+    expect(parseOptions(['--pool', 'p'], ENV)).toMatchObject({ healthPort: null, healthHost: '127.0.0.1' });
+    expect(parseOptions(['--pool', 'p'], { ...ENV, OUTPOST_WORKER_HEALTH_PORT: '' }).healthPort).toBeNull();
+    expect(
+      parseOptions(['--pool', 'p'], { ...ENV, OUTPOST_WORKER_HEALTH_PORT: '9464', OUTPOST_WORKER_HEALTH_HOST: '0.0.0.0' }),
+    ).toMatchObject({ healthPort: 9464, healthHost: '0.0.0.0' });
+    expect(
+      parseOptions(['--pool', 'p', '--health-port', '9100', '--health-host', '::1'], {
+        ...ENV,
+        OUTPOST_WORKER_HEALTH_PORT: '9464',
+      }),
+    ).toMatchObject({ healthPort: 9100, healthHost: '::1' });
+    for (const bad of ['70000', '-1', 'http', '94.5']) {
+      expect(() => parseOptions(['--pool', 'p', `--health-port=${bad}`], ENV), bad).toThrow(
+        /--health-port \(healthPort\): a port number/,
+      );
+    }
+  });
+
   it('rejects unknown flags', () => {
     expect(() => parseOptions(['--pool', 'p', '--turbo'], ENV)).toThrow(OptionsError);
   });

@@ -25,6 +25,19 @@ export interface ClientOptions {
   /** undici dispatcher; a keep-alive Agent when absent. */
   dispatcher?: Dispatcher;
   userAgent?: string;
+  /**
+   * Told of every call once it has ended, whatever the outcome (a worker's metrics); kept by
+   * `withToken`. `aborted` is set when the caller's own signal ended the call.
+   */
+  onCallEnded?: (call: EndedCall) => void;
+}
+
+/** One finished call, as `onCallEnded` is told of it. */
+export interface EndedCall {
+  route: RouteName;
+  result: CallResult<unknown>;
+  seconds: number;
+  aborted: boolean;
 }
 
 /** An API failure turned into an exception by `unwrap()`. */
@@ -72,6 +85,7 @@ export class OutpostClient {
   private readonly ownsDispatcher: boolean;
   private readonly userAgent: string;
   private readonly core: ClientCore;
+  private readonly onCallEnded: ((call: EndedCall) => void) | undefined;
 
   constructor(options: ClientOptions) {
     this.baseUrl = options.baseUrl.replace(/\/+$/, '');
@@ -80,6 +94,7 @@ export class OutpostClient {
     this.ownsDispatcher = !options.dispatcher;
     this.dispatcher = options.dispatcher ?? new Agent({ keepAliveTimeout: 10_000, connections: 32 });
     this.userAgent = options.userAgent ?? 'outpost-client';
+    this.onCallEnded = options.onCallEnded;
     const credentials = { authorization: `Bearer ${this.token}`, 'user-agent': this.userAgent };
     this.core = new ClientCore({
       baseUrl: this.baseUrl,
@@ -97,11 +112,18 @@ export class OutpostClient {
       timeoutMs: this.timeoutMs,
       dispatcher: this.dispatcher,
       userAgent: this.userAgent,
+      ...(this.onCallEnded ? { onCallEnded: this.onCallEnded } : {}),
     });
   }
 
   call<N extends RouteName>(name: N, input: CallInput<N>, options: CallOptions = {}): Promise<CallResult<CallOutput<N>>> {
-    return this.core.call(name, input, options);
+    const observe = this.onCallEnded;
+    if (!observe) return this.core.call(name, input, options);
+    const started = performance.now();
+    return this.core.call(name, input, options).then((result) => {
+      observe({ route: name, result, seconds: (performance.now() - started) / 1000, aborted: options.signal?.aborted === true });
+      return result;
+    });
   }
 
   async close(): Promise<void> {

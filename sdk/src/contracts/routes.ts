@@ -183,7 +183,7 @@ export interface RouteDef {
   method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
   /** Hono-style path under /api/v1 (or under the server's root, with `root`), e.g. `/flow-runs/:id`. */
   path: string;
-  /** The path is from the server's root rather than under /api/v1: where a scraper looks for it. */
+  /** The path is from the server's root rather than under /api/v1: where a scraper or a reader looks for it. */
   root?: boolean;
   summary: string;
   access: RouteAccess;
@@ -203,9 +203,10 @@ export interface RouteDef {
   stream?: 'text/event-stream' | 'application/x-ndjson';
   /**
    * A success that is not one `application/json` body: a JSON document of another media type, a
-   * text document (`response` is then a string), or a redirect (to its Location, without a body).
+   * text document, a page or a script (`response` is then a string), or a redirect (to its
+   * Location, without a body).
    */
-  produces?: 'application/jwk-set+json' | 'text/plain' | 'redirect';
+  produces?: 'application/jwk-set+json' | 'text/plain' | 'text/html' | 'text/javascript' | 'redirect';
   /** The Cache-Control of a success (a sign-in's cookies, a public document's lifetime). */
   cacheControl?: 'no-store' | 'public, max-age=300';
   /**
@@ -1035,9 +1036,35 @@ export const routes = {
     method: 'GET',
     path: '/openapi.json',
     summary: 'This OpenAPI document',
-    access: { roles: EVERYONE, runToken: true, anyCredential: true },
+    // It describes the API and reveals nothing of any workspace.
+    access: { roles: [], anonymous: true },
+    rate: 'address',
     query: AnyQuery,
     response: OpenApiDocument,
+  }),
+  apiDocs: route({
+    method: 'GET',
+    path: '/api/docs',
+    root: true,
+    summary: "The API's reference, a page for a browser, made from this OpenAPI document",
+    access: { roles: [], anonymous: true },
+    rate: 'address',
+    query: AnyQuery,
+    response: z.string(),
+    produces: 'text/html',
+    cacheControl: 'public, max-age=300',
+  }),
+  apiDocsScript: route({
+    method: 'GET',
+    path: '/api/docs/scalar.js',
+    root: true,
+    summary: 'The script the reference page runs (the Scalar API reference, served by this server)',
+    access: { roles: [], anonymous: true },
+    rate: 'address',
+    query: AnyQuery,
+    response: z.string(),
+    produces: 'text/javascript',
+    cacheControl: 'public, max-age=300',
   }),
   jwks: route({
     method: 'GET',

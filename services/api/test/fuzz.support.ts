@@ -65,11 +65,16 @@ export function privilegedFields(otherWorkspaceId: string): Record<string, Json>
   };
 }
 
+/** A reference resolved in the root: its `$defs`, or the OpenAPI document's `components` it carries. */
 function resolve(schema: Schema, root: Schema): Schema {
   const ref = schema.$ref;
   if (typeof ref === 'string' && ref.startsWith('#/$defs/')) {
     const defs = (root.$defs ?? {}) as Record<string, Schema>;
     return defs[ref.slice('#/$defs/'.length)] ?? {};
+  }
+  if (typeof ref === 'string' && ref.startsWith('#/components/schemas/')) {
+    const schemas = ((root.components as Schema | undefined)?.schemas ?? {}) as Record<string, Schema>;
+    return schemas[ref.slice('#/components/schemas/'.length)] ?? {};
   }
   return schema;
 }

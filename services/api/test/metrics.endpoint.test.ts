@@ -56,6 +56,19 @@ describe('without OUTPOST_METRICS_TOKEN', () => {
     }
   });
 
+  test('with a trailing slash too, on a server with or without a token, the scrape path is never the dashboard page', async () => {
+    // The dashboard answers every other unknown path with its page, as its routing needs.
+    expect((await answer(plain, 'GET', '/runs')).body).toContain('<html');
+    for (const server of [plain, guarded]) {
+      for (const path of ['/metrics/', '/metrics//']) {
+        const res = await answer(server, 'GET', path, { authorization: `Bearer ${METRICS_TOKEN}` });
+        expect(res.status, path).toBe(404);
+        expect(res.body).not.toContain('<html');
+        expect(res.type).toContain('application/problem+json');
+      }
+    }
+  });
+
   test('a server cannot be started with a metrics token shorter than 32 characters or holding spaces', async () => {
     await expect(startTestServer({ loops: false, metricsToken: 'short' })).rejects.toThrow(/32 or more visible ASCII/);
     await expect(startTestServer({ loops: false, metricsToken: `${'x'.repeat(32)} y` })).rejects.toThrow(/without spaces/);

@@ -45,7 +45,6 @@ async function statuses(count: number, call: () => Promise<Response>): Promise<n
 
 describe('every path a failed authentication can reach is throttled per address', () => {
   test.each([
-    ['the OpenAPI document', '/api/v1/openapi.json'],
     ['an unknown path under /api', '/api/v1/no-such-route'],
     ['a route of the table', '/api/v1/flow-runs'],
   ])('%s: 15 failed authentications, then 429 with Retry-After; another address is unaffected', async (_what, path) => {
@@ -58,12 +57,23 @@ describe('every path a failed authentication can reach is throttled per address'
     expect((await send(address(), 'GET', path, { authorization: `Bearer ${BAD_KEY}` })).status).toBe(401);
   });
 
-  test('the OpenAPI document and unknown paths are throttled without any credential too', async () => {
+  test('unknown paths are throttled without any credential too', async () => {
     const from = address();
-    let i = 0;
-    const seen = await statuses(20, () => send(from, 'GET', i++ % 2 === 0 ? '/api/v1/openapi.json' : '/api/v1/no-such-route'));
+    const seen = await statuses(20, () => send(from, 'GET', '/api/v1/no-such-route'));
     expect(seen.slice(0, 15)).toEqual(Array(15).fill(401));
     expect(seen.slice(15)).toEqual(Array(5).fill(429));
+  });
+
+  test('the API description (OpenAPI document, reference page and its script) is counted per address, whatever credential comes along', async () => {
+    const from = address();
+    const paths = ['/api/v1/openapi.json', '/api/docs', '/api/docs/scalar.js'];
+    let i = 0;
+    const seen = await statuses(20, () =>
+      send(from, 'GET', paths[i++ % paths.length] as string, i % 2 === 0 ? { authorization: `Bearer ${BAD_KEY}` } : {}),
+    );
+    expect(seen.slice(0, 15)).toEqual(Array(15).fill(200));
+    expect(seen.slice(15)).toEqual(Array(5).fill(429));
+    expect((await send(address(), 'GET', '/api/docs')).status).toBe(200);
   });
 
   test('signing out with a session cookie that is no longer valid counts as a failed authentication', async () => {
@@ -74,7 +84,7 @@ describe('every path a failed authentication can reach is throttled per address'
     expect(seen.slice(15)).toEqual(Array(5).fill(429));
   });
 
-  test('valid credentials on the OpenAPI document and unknown paths are counted against the credential', async () => {
+  test('valid credentials on unknown paths are counted against the credential', async () => {
     const tight = await startTestServer({
       loops: false,
       rateLimits: { ...TEST_RATE_LIMITS, keyPerMinute: 6, burstSeconds: 150 },
@@ -83,7 +93,7 @@ describe('every path a failed authentication can reach is throttled per address'
       const auth = { authorization: `Bearer ${tight.ownerKey}` };
       const seen: number[] = [];
       for (let i = 0; i < 20; i++) {
-        const res = await tight.app.request(i % 2 === 0 ? '/api/v1/openapi.json' : '/api/v1/no-such-route', { headers: auth });
+        const res = await tight.app.request(i % 2 === 0 ? '/api/v1/whoami' : '/api/v1/no-such-route', { headers: auth });
         await res.arrayBuffer();
         seen.push(res.status);
       }

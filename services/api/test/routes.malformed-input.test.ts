@@ -310,7 +310,7 @@ describe.each(withQuery)('%s query', (name, route) => {
 
 test('only documents and browser redirects take any query: every other route is strict about its own', () => {
   expect(withAnyQuery.map(([name]) => name).sort()).toEqual(
-    ['jwks', 'metrics', 'oidcSignInCallback', 'oidcSignInStart', 'openApiDocument'].sort(),
+    ['apiDocs', 'apiDocsScript', 'jwks', 'metrics', 'oidcSignInCallback', 'oidcSignInStart', 'openApiDocument'].sort(),
   );
 });
 

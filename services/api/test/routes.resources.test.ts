@@ -30,8 +30,10 @@ describe('health and discovery', () => {
     expect((await owner('GET', '/healthz')).status).toBe(404);
   });
 
-  test('the OpenAPI document lists every route and needs a credential', async () => {
-    expect((await server.app.request('/api/v1/openapi.json')).status).toBe(401);
+  test('the OpenAPI document lists every route and is served without a credential', async () => {
+    const anonymous = await server.app.request('/api/v1/openapi.json');
+    expect(anonymous.status).toBe(200);
+    expect(((await anonymous.json()) as { paths: Record<string, unknown> }).paths['/api/v1/whoami']).toBeDefined();
     const res = await owner('GET', '/openapi.json');
     expect(res.status).toBe(200);
     expect(res.body.openapi).toBe('3.1.0');

@@ -584,6 +584,8 @@ export const FIXTURES: Record<RouteName, Fixture> = {
   auditLogList: async () => ({}),
   auditLogExport: async () => ({}),
   openApiDocument: async () => ({}),
+  apiDocs: async () => ({}),
+  apiDocsScript: async () => ({}),
   jwks: async () => ({}),
   // The operator's token is no caller of the matrix: the suites send it where they test the route.
   metrics: async () => ({}),

@@ -63,6 +63,11 @@ const TRICKS = [
   '/Api/v1/flow-runs',
   '/api/v1/openapi.json/',
   '/api/v1/openapi.json/..',
+  '/api/docs/',
+  '/api/docs/scalar.js/',
+  '/api/docs/../v1/whoami',
+  '/api/docs/%2e%2e/v1/whoami',
+  '/api/docs/scalar.js/../../v1/whoami',
   '/api/v1/.well-known/jwks.json/../../whoami',
   '/healthz/../api/v1/whoami',
   '/healthz/%2e%2e/api/v1/whoami',
@@ -137,7 +142,11 @@ describe('path tricks never skip authentication', () => {
       .filter(([, route]) => (route as RouteDef).access.anonymous)
       .map(([name]) => name)
       .sort();
+    // The API's description (the OpenAPI document and the reference page with its script) tells
+    // nothing of a workspace; everything else here signs a person in or out, or publishes keys.
     expect(anonymous).toEqual([
+      'apiDocs',
+      'apiDocsScript',
       'authEmailConfirm',
       'authPasswordChange',
       'authPasswordSetup',
@@ -147,7 +156,9 @@ describe('path tricks never skip authentication', () => {
       'jwks',
       'oidcSignInCallback',
       'oidcSignInStart',
+      'openApiDocument',
     ]);
     expect((await raw('GET', '/api/v1/.well-known/jwks.json')).status).toBe(200);
+    expect((await raw('GET', '/api/v1/openapi.json')).status).toBe(200);
   });
 });

@@ -12,7 +12,7 @@ import type { Logger } from 'pino';
 import { credentialValues } from '../child-env.js';
 import type { WorkerOptions } from '../options.js';
 import { Redactor } from '../redact.js';
-import { type LogInput, LogShipper } from '../ship-logs.js';
+import { type LogInput, type LogLineCounts, LogShipper } from '../ship-logs.js';
 import { TaskRunShipper } from '../ship-task-runs.js';
 import type { Attempt, AttemptExit, AttemptSink } from './executor.js';
 import { decideEnding, describeExit, type RunOutcome, type StartFailure, type StopReason } from './final-state.js';
@@ -37,6 +37,8 @@ export interface RunReportDeps {
   baseEnv: Record<string, string>;
   /** The lease length the API last reported. */
   leaseMs: () => number;
+  /** Counts the log lines delivered and spooled. */
+  logLines?: LogLineCounts;
   /** Aborted when the run is stopped for good (lost, lease expired): its state writes stop too. */
   signal: AbortSignal;
   /** Why the worker is stopping the run, if it is. */
@@ -98,6 +100,7 @@ export class RunReport {
         batchMs: deps.options.logBatchMs,
         logger: log,
         redact: (text) => this.redactor.redact(text),
+        ...(deps.logLines ? { counts: deps.logLines } : {}),
         send: async (batch) => {
           await this.taskRuns.flush();
           return this.api.call('logsWrite', { params: { id }, body: batch }, 0, { abortable: false });

@@ -3,6 +3,7 @@ import type { ClaimedRun } from '@outpost/sdk/contracts';
 import type { Logger } from 'pino';
 import type { WorkerOptions } from '../options.js';
 import type { SecretResolver } from '../secrets.js';
+import type { LogLineCounts } from '../ship-logs.js';
 import type { Attempt, AttemptExit, Executor, StopRequest } from './executor.js';
 import { type RunOutcome, STOP_STRENGTH, type StartFailure, type StopReason } from './final-state.js';
 import { prepareRun } from './prepare.js';
@@ -22,6 +23,8 @@ export interface ExecutionDeps {
   leaseMs: () => number;
   /** How long past an unrenewed lease the API waits before a retry of the run can start elsewhere. */
   leaseGraceMs?: () => number;
+  /** Counts the run's log lines as they are delivered and spooled. */
+  logLines?: LogLineCounts;
 }
 
 /** How the executor is asked to stop an attempt, for each reason the worker has to stop it. */
@@ -77,6 +80,7 @@ export class RunExecution {
       logger: this.log,
       baseEnv: deps.baseEnv,
       leaseMs: deps.leaseMs,
+      ...(deps.logLines ? { logLines: deps.logLines } : {}),
       signal: this.abort.signal,
       stopReason: () => this.stopReason,
       requestStop: (reason, message) => this.requestStop(reason, message),

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import { extname, join, resolve, sep } from 'node:path';
 import { gzipSync } from 'node:zlib';
+import { type RouteDef, routes } from '@outpost/sdk/contracts';
 import type { Context, MiddlewareHandler } from 'hono';
 import type { AppEnv } from './env.js';
 
@@ -39,10 +40,17 @@ export function isApiPath(path: string): boolean {
 }
 
 /**
- * Paths a machine asks for (a Prometheus scrape of a server without a metrics token): a 404, never
- * the dashboard's page with a 200 that a scraper would take for an answer.
+ * Paths a machine asks for outside /api — the route table's `root` routes, such as the Prometheus
+ * scrape of a server without a metrics token, where the route is not mounted — with or without a
+ * trailing slash: a 404, never the dashboard's page with a 200 that a scraper would take for an answer.
  */
-const MACHINE_PATHS: ReadonlySet<string> = new Set(['/metrics']);
+const MACHINE_PATHS: ReadonlySet<string> = new Set(
+  (Object.values(routes) as RouteDef[]).filter((route) => route.root && !isApiPath(route.path)).map((route) => route.path),
+);
+
+function isMachinePath(path: string): boolean {
+  return MACHINE_PATHS.has(path.replace(/\/+$/, ''));
+}
 
 /** Headers on every response: no MIME sniffing, no Referer leaking run ids to other sites. */
 export function baseSecurityHeaders(): MiddlewareHandler<AppEnv> {
@@ -53,7 +61,7 @@ export function baseSecurityHeaders(): MiddlewareHandler<AppEnv> {
   };
 }
 
-interface LoadedFile {
+export interface LoadedFile {
   body: Uint8Array<ArrayBuffer>;
   gzip: Uint8Array<ArrayBuffer> | null;
   etag: string;
@@ -64,7 +72,7 @@ interface LoadedFile {
  * Reads files on first use and keeps them while their size and mtime stay the same, so a rebuilt
  * dashboard is picked up without a restart. Text files are gzipped once, not per request.
  */
-class FileCache {
+export class FileCache {
   readonly #files = new Map<string, LoadedFile & { stamp: string }>();
 
   load(path: string): LoadedFile | null {
@@ -118,7 +126,7 @@ export function serveDashboard(dir: string | null): (c: Context<AppEnv>) => Prom
   const cache = new FileCache();
   return async (c) => {
     const path = c.req.path;
-    if (isApiPath(path) || MACHINE_PATHS.has(path)) return c.notFound();
+    if (isApiPath(path) || isMachinePath(path)) return c.notFound();
     const index = root ? cache.load(join(root, 'index.html')) : null;
     if (!root || !index) {
       return c.body(NOT_BUILT, 404, {

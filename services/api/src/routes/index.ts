@@ -11,6 +11,7 @@ import { backfillHandlers } from './backfills.js';
 import { childRunHandlers } from './child-runs.js';
 import { concurrencyLimitHandlers } from './concurrency-limits.js';
 import { deploymentHandlers } from './deployments.js';
+import { apiDocsHandlers } from './docs.js';
 import { dynamicPartitionHandlers } from './dynamic-partitions.js';
 import { runEventHandlers } from './events.js';
 import { flowRunActionHandlers } from './flow-run-actions.js';
@@ -71,5 +72,6 @@ export function routeHandlers(scope: HandlerScope): Handlers {
     ...runEventHandlers(scope.runEvents),
     // The document is built from the table; its contract checks only its outline.
     openApiDocument: async () => openApiDocument() as ResponseOf<'openApiDocument'>,
+    ...apiDocsHandlers(),
   };
 }

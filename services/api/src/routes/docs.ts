@@ -1,0 +1,103 @@
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import { routes, servedPath } from '@outpost/sdk/contracts';
+import { DomainError } from '../domain-error.js';
+import { FileCache } from '../http/static.js';
+import type { Handlers } from './types.js';
+
+/**
+ * The reference page's own policy. Scripts come from this server alone, as everywhere, and the
+ * page talks to no other origin (the reference's "test request" calls this API). Styles may be
+ * inline: the reference inserts its styles as `<style>` elements while it runs. Only this page and
+ * its script get this policy; the dashboard keeps its stricter one.
+ */
+export const API_DOCS_CSP =
+  "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self' data:; " +
+  "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
+
+/**
+ * The reference's settings: this server's document, the system fonts (no font download), and none
+ * of its calls home (telemetry, the developer toolbar, the assistant).
+ */
+const REFERENCE_SETTINGS = {
+  url: servedPath(routes.openApiDocument),
+  withDefaultFonts: false,
+  telemetry: false,
+  showDeveloperTools: 'never',
+  agent: { disabled: true },
+  hideClientButton: false,
+};
+
+const escapeAttribute = (text: string) =>
+  text.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+
+/** No inline script: the reference reads its settings from the element with id `api-reference`. */
+const PAGE = `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Outpost API reference</title>
+</head>
+<body>
+<div id="api-reference" data-configuration="${escapeAttribute(JSON.stringify(REFERENCE_SETTINGS))}"></div>
+<script src="${servedPath(routes.apiDocsScript)}"></script>
+</body>
+</html>
+`;
+
+/** The reference script's standalone bundle, from the `@scalar/api-reference` package (a dev dependency). */
+const SCRIPT_IN_PACKAGE = '@scalar/api-reference/browser/standalone.js';
+
+/**
+ * Where the script is: in `dist/api-docs/`, where the build copies it (an image keeps no dev
+ * dependencies), or, running from source, in the package itself. Nothing is ever downloaded.
+ */
+function scriptPath(): string | null {
+  // The same folder from src/routes and from dist/routes.
+  const built = fileURLToPath(new URL('../../dist/api-docs/scalar.js', import.meta.url));
+  if (existsSync(built)) return built;
+  try {
+    return createRequire(import.meta.url).resolve(SCRIPT_IN_PACKAGE);
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * `GET /api/docs`, the API's reference for a person (Scalar, over this server's OpenAPI document),
+ * and `GET /api/docs/scalar.js`, its script, served from this server: no CDN. Both describe the
+ * API and reveal nothing of a workspace, so they take no credential. One per app: the script's
+ * cache (read once, gzipped once) belongs to it.
+ */
+export function apiDocsHandlers() {
+  const files = new FileCache();
+  return {
+    apiDocs: async () =>
+      new Response(PAGE, {
+        status: 200,
+        headers: { 'content-type': 'text/html; charset=utf-8', 'content-security-policy': API_DOCS_CSP },
+      }),
+    apiDocsScript: async ({ header }) => {
+      const path = scriptPath();
+      const file = path ? files.load(path) : null;
+      if (!file) {
+        throw new DomainError(
+          'unavailable',
+          'the API reference script is missing: build the API (npm run build -w @outpost/api)',
+        );
+      }
+      const headers: Record<string, string> = {
+        'content-type': 'text/javascript; charset=utf-8',
+        etag: file.etag,
+        vary: 'accept-encoding',
+        'content-security-policy': API_DOCS_CSP,
+      };
+      if (header('if-none-match') === file.etag) return new Response(null, { status: 304, headers });
+      const gzip = file.gzip !== null && /\bgzip\b/.test(header('accept-encoding') ?? '');
+      if (gzip) headers['content-encoding'] = 'gzip';
+      return new Response(gzip && file.gzip ? file.gzip : file.body, { status: 200, headers });
+    },
+  } satisfies Pick<Handlers, 'apiDocs' | 'apiDocsScript'>;
+}
