@@ -140,6 +140,8 @@ describe('outpost dev', () => {
     for (const value of ['churn/model/data.json', 'churn/scores/data.csv', 'churn/model-card/data.md']) {
       expect(existsSync(join(cwd, '.outpost', 'assets', ...value.split('/'))), value).toBe(true);
     }
+    // So do the task results it caches (its validation of the customers to score).
+    expect(readdirSync(join(cwd, '.outpost', 'results')).length).toBeGreaterThan(0);
 
     // Both examples name the pool `default` in their config; `outpost dev` registers them on `local`.
     const deployments = await outpost(['deployments', 'ls', '--json'], { env });

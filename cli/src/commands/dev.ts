@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { OutpostClient } from '@outpost/sdk/client';
 import { DEFAULT_PORT } from '@outpost/sdk/contracts';
 import { Api } from '../api.js';
@@ -85,7 +86,7 @@ export const dev: Command = {
     watch: { type: 'boolean', description: 'redeploy a project to the local platform whenever one of its files changes' },
   },
   notes: [
-    "State lives in ./.outpost: Postgres data, the local registry, the bundle cache, the ML example's asset values (assets/), credentials.json and secret-key (mode 0600; it seals the signing keys in the database).",
+    "State lives in ./.outpost: Postgres data, the local registry, the bundle cache, the ML example's asset values (assets/), cached task results (results/), credentials.json and secret-key (mode 0600; it seals the signing keys in the database).",
     `The worker polls the work pool "${LOCAL_POOL}" (created if missing) with a key limited to it; every deployment is registered there, whatever pool its config names.`,
   ],
   async run(ctx) {
@@ -327,6 +328,8 @@ async function startLocalWorker(
     '--pass-env',
     'CHURN_ASSET_DIR',
   ];
+  // Task results cached by the flows (the ML example caches its validation) stay under .outpost too.
+  if (!env.OUTPOST_WORKER_RESULT_STORAGE) argv.push('--result-storage', pathToFileURL(join(home, 'results')).href);
   // The worker's own logs would drown the banner too; one line per run says what it does instead.
   if (!env.OUTPOST_LOG_LEVEL) argv.push('--log-level', 'warn');
   let options: unknown;

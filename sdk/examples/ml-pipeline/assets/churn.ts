@@ -421,13 +421,24 @@ if (isMainModule(import.meta.url)) {
     process.env.MODEL_STORE_URL = store.server.url;
   }
   try {
-    const result = await materialize(churnAssets, { partitionRange: daysFromArgument(process.argv[2]) });
+    const days = daysFromArgument(process.argv[2]);
+    // Failures are reported here, one line each: a thrown AssetRunError would print every value it holds.
+    const result = await materialize(churnAssets, { partitionRange: days, throwOnFailure: false });
     const evaluation = result.events.find((e) => e.kind === 'materialization' && e.assetKey === 'churn/evaluation');
-    const metrics = evaluation?.kind === 'materialization' ? evaluation.metadata : {};
-    console.log(JSON.stringify({ auc: metrics?.auc, accuracy: metrics?.accuracy, f1: metrics?.f1, logLoss: metrics?.logLoss }));
+    if (evaluation?.kind === 'materialization') {
+      const { auc, accuracy, f1, logLoss } = evaluation.metadata ?? {};
+      console.log(JSON.stringify({ auc, accuracy, f1, logLoss }));
+    }
     console.log(`asset values: ${storage.location}`);
-    if (store)
+    if (store && result.success) {
       console.log(`published model, scores and card: ${storedFile(store.dir, store.server.url, `churn/${result.runId}`)}`);
+    }
+    for (const f of result.failures)
+      console.error(`not materialised: ${f.assetKey}${f.partitionKey ? ` [${f.partitionKey}]` : ''}: ${f.message}`);
+    if (!result.success) process.exitCode = 1;
+  } catch (error) {
+    console.error(error instanceof Error ? error.message : String(error));
+    process.exitCode = 1;
   } finally {
     await store?.server.close();
   }
