@@ -3,8 +3,9 @@ import { z } from '@outpost/sdk';
 /*
  * What the churn assets read from their environment. An asset run takes no parameters of its own
  * (only which assets and partitions), so settings come from the deployment's job variables or the
- * worker's environment; each asset reads them when it materialises, so a run always uses the
- * values its process was started with.
+ * worker's environment. Each asset (and check) reads them when it runs rather than when the module
+ * loads: a check run on its own (`outpost assets check`) applies the thresholds in force then, and
+ * a test can change one between two materialisations. Parsing them is cheap.
  */
 
 const fraction = () => z.coerce.number({ error: 'expected a number' }).min(0, 'expected at least 0').max(1, 'expected at most 1');
