@@ -325,9 +325,10 @@ async function startLocalWorker(
     join(home, 'cache'),
     '--spool-dir',
     join(home, 'spool'),
-    '--pass-env',
-    'CHURN_ASSET_DIR',
   ];
+  // Flags replace OUTPOST_WORKER_PASS_ENV, so the variables it names are passed as flags too.
+  const passEnv = (env.OUTPOST_WORKER_PASS_ENV ?? '').split(',').map((name) => name.trim());
+  for (const name of new Set(['CHURN_ASSET_DIR', ...passEnv.filter(Boolean)])) argv.push('--pass-env', name);
   // Task results cached by the flows (the ML example caches its validation) stay under .outpost too.
   if (!env.OUTPOST_WORKER_RESULT_STORAGE) argv.push('--result-storage', pathToFileURL(join(home, 'results')).href);
   // The worker's own logs would drown the banner too; one line per run says what it does instead.
