@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -131,13 +131,25 @@ describe('outpost dev', () => {
     expect(run.stdout).not.toContain(SECRET);
     expect(run.code).toBe(0);
 
+    // The ML example's asset graph runs on the same worker, as the banner says; its values (the model,
+    // the scores, the card) stay with the local state, under .outpost/assets.
+    expect(out).toContain('npx outpost run assets/churn --watch');
+    const churn = await outpost(['run', 'assets/churn', '--watch'], { env, timeoutMs: 120_000 });
+    expect(churn.code, `${churn.stdout}${churn.stderr}`).toBe(0);
+    expect(churn.stdout).toContain('scored 400 customers in 4 batches');
+    for (const value of ['churn/model/data.json', 'churn/scores/data.csv', 'churn/model-card/data.md']) {
+      expect(existsSync(join(cwd, '.outpost', 'assets', ...value.split('/'))), value).toBe(true);
+    }
+    // So do the task results it caches (its validation of the customers to score).
+    expect(readdirSync(join(cwd, '.outpost', 'results')).length).toBeGreaterThan(0);
+
     // Both examples name the pool `default` in their config; `outpost dev` registers them on `local`.
     const deployments = await outpost(['deployments', 'ls', '--json'], { env });
     expect(
       (JSON.parse(deployments.stdout) as { flowName: string; name: string; workPool: string }[])
         .map((d) => `${d.flowName}/${d.name} on ${d.workPool}`)
         .sort(),
-    ).toEqual(['churn-model/daily on local', 'hello/default on local']);
+    ).toEqual(['assets/churn on local', 'hello/default on local']);
     // The worker that ran hello/default polls `local`, and nothing polls `default`.
     const onLocal = await outpost(['workers', 'ls', '--pool', 'local', '--json'], { env });
     expect((JSON.parse(onLocal.stdout) as { name: string; status: string }[]).map((w) => [w.name, w.status])).toEqual([

@@ -138,10 +138,22 @@ describe.each(WALKERS)('the README tour, on a fresh clone, $label', (walker) => 
       expect(run.output).toContain('greeting secret: ***');
     });
 
-    it('runs the ML pipeline example to COMPLETED', async () => {
-      const run = await sh(fromReadme('npx outpost run churn-model/daily --watch'), clone, env, user);
+    it('runs the ML example, an asset graph, to COMPLETED', async () => {
+      const run = await sh(fromReadme('npx outpost run assets/churn --watch'), clone, env, user);
       expect(run.code, run.output).toBe(0);
       expect(run.output).toMatch(/ended COMPLETED/);
+      const assets = await sh(fromReadme('npx outpost assets ls'), clone, env, user);
+      expect(assets.code, assets.output).toBe(0);
+      for (const key of [
+        'customers/raw',
+        'customers/features',
+        'churn/model',
+        'churn/evaluation',
+        'churn/scores',
+        'churn/model-card',
+      ]) {
+        expect(assets.output).toContain(key);
+      }
     });
 
     it('creates a project next to the clone that targets the pool the local worker polls', async () => {

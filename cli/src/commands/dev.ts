@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { OutpostClient } from '@outpost/sdk/client';
 import { DEFAULT_PORT } from '@outpost/sdk/contracts';
 import { Api } from '../api.js';
@@ -85,7 +86,7 @@ export const dev: Command = {
     watch: { type: 'boolean', description: 'redeploy a project to the local platform whenever one of its files changes' },
   },
   notes: [
-    'State lives in ./.outpost: Postgres data, the local registry, the bundle cache, credentials.json and secret-key (mode 0600; it seals the signing keys in the database).',
+    "State lives in ./.outpost: Postgres data, the local registry, the bundle cache, the ML example's asset values (assets/), cached task results (results/), credentials.json and secret-key (mode 0600; it seals the signing keys in the database).",
     `The worker polls the work pool "${LOCAL_POOL}" (created if missing) with a key limited to it; every deployment is registered there, whatever pool its config names.`,
   ],
   async run(ctx) {
@@ -311,8 +312,10 @@ async function startLocalWorker(
   // The example reads this secret; without one the worker would fail its runs. A random value
   // shows the redaction: the line that prints it reaches the API with the value masked.
   env.GREETING_SECRET ??= `local-${randomBytes(6).toString('hex')}`;
-  // The ML pipeline signs its model with this one; a random key per start is enough locally.
+  // The ML example signs its model with this one; a random key per start is enough locally.
   env.MODEL_SIGNING_KEY ??= randomBytes(24).toString('base64url');
+  // Its asset values (daily exports, model, scores, card) stay with the rest of the local state.
+  env.CHURN_ASSET_DIR ??= join(home, 'assets');
   const argv = [
     '--pool',
     LOCAL_POOL,
@@ -323,6 +326,11 @@ async function startLocalWorker(
     '--spool-dir',
     join(home, 'spool'),
   ];
+  // Flags replace OUTPOST_WORKER_PASS_ENV, so the variables it names are passed as flags too.
+  const passEnv = (env.OUTPOST_WORKER_PASS_ENV ?? '').split(',').map((name) => name.trim());
+  for (const name of new Set(['CHURN_ASSET_DIR', ...passEnv.filter(Boolean)])) argv.push('--pass-env', name);
+  // Task results cached by the flows (the ML example caches its validation) stay under .outpost too.
+  if (!env.OUTPOST_WORKER_RESULT_STORAGE) argv.push('--result-storage', pathToFileURL(join(home, 'results')).href);
   // The worker's own logs would drown the banner too; one line per run says what it does instead.
   if (!env.OUTPOST_LOG_LEVEL) argv.push('--log-level', 'warn');
   let options: unknown;
@@ -352,7 +360,7 @@ function printBanner(
   signInUrl: string,
 ): void {
   const first = deployed[0]?.deployments[0];
-  const pipeline = deployed.flatMap((d) => d.deployments).find((d) => d.flow === 'churn-model');
+  const pipeline = deployed.flatMap((d) => d.deployments).find((d) => d.flow === 'assets' && d.name === 'churn');
   const lines = [
     '',
     'Outpost is running.',
@@ -366,7 +374,11 @@ function printBanner(
     'Try, in another terminal:',
     `  export OUTPOST_API_URL=${url} OUTPOST_API_KEY=${ownerKey}`,
     ...(first ? [`  npx outpost run ${first.flow}/${first.name} --param n=3 --watch`] : []),
-    ...(pipeline ? [`  npx outpost run ${pipeline.flow}/${pipeline.name} --watch    # train, gate, score, model card`] : []),
+    ...(pipeline
+      ? [
+          `  npx outpost run ${pipeline.flow}/${pipeline.name} --watch    # the ML example's assets: a week of data, model, gate, scores, card`,
+        ]
+      : []),
     '  npx outpost runs ls',
     `  npx outpost workers ls --pool ${LOCAL_POOL}`,
     '  npx outpost init ../my-pipeline    # a project of your own, next to this one',
