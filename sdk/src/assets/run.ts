@@ -44,11 +44,11 @@ export interface AssetRunOutcome {
 /** The run materialised or checked less than it was asked to: the assets flow ends FAILED. */
 export class AssetRunError extends Error {
   override readonly name = 'AssetRunError';
-  constructor(
-    readonly outcome: AssetRunOutcome,
-    message: string,
-  ) {
+  /** What the run did, values included: not enumerable, so printing the error never prints data. */
+  declare readonly outcome: AssetRunOutcome;
+  constructor(outcome: AssetRunOutcome, message: string) {
     super(message);
+    Object.defineProperty(this, 'outcome', { value: outcome, enumerable: false });
     // The failures were reported one by one; a stack into the engine would say nothing more.
     this.stack = `${this.name}: ${message}`;
   }
