@@ -167,13 +167,24 @@ export {
   StateProposalResponse,
 } from './runs.js';
 export {
+  AssetBackfillCreateRequest,
   Backfill,
   BackfillCreateRequest,
   BackfillListQuery,
   BackfillListResponse,
+  BackfillPartition,
+  BackfillPartitionCounts,
+  BackfillPartitionStatus,
+  BackfillPartitionsQuery,
+  BackfillPartitionsResponse,
+  BackfillSelection,
   BackfillStatus,
-  CatchupPolicy,
+  BackfillWorkspaceListQuery,
+  MAX_BACKFILL_PARTITIONS,
   MAX_BACKFILL_RUNS,
+} from './backfills.js';
+export {
+  CatchupPolicy,
   MAX_SCHEDULES_PER_DEPLOYMENT,
   Schedule,
   ScheduleInput,

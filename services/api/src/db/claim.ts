@@ -214,7 +214,7 @@ function claimStatement(tx: Db, input: ClaimInput, locks: ClaimLocks, backfills:
              c.attempt, c.max_retries, c.idempotency_key, c.worker_id, c.lease_expires_at,
              c.expected_start_time, c.start_time, c.end_time, c.created_at, c.updated_at,
              v.source, v.entrypoint, v.job_variables, c.deployment_version_id, v.source_digest,
-             c.scheduled_time, c.schedule_id
+             c.scheduled_time, c.schedule_id, c.partition_key
       FROM claimed c
       JOIN flows f ON f.id = c.flow_id
       JOIN deployments d ON d.id = c.deployment_id

@@ -36,6 +36,7 @@ export interface RunRow
     | 'scheduled_time'
     | 'schedule_id'
     | 'deployment_version_id'
+    | 'partition_key'
   > {
   flow_name: string;
   deployment_name: string | null;
@@ -75,7 +76,7 @@ export function runSelect(db: Db): postgres.PendingQuery<postgres.Row[]> {
            r.attempt, r.max_retries, r.idempotency_key, r.worker_id, r.lease_expires_at,
            r.expected_start_time, r.start_time, r.end_time, r.created_at, r.updated_at,
            r.parent_flow_run_id, r.parent_task_run_id, r.backfill_id, ${waitingForColumn(db)},
-           r.scheduled_time, r.schedule_id, r.deployment_version_id, v.source_digest
+           r.scheduled_time, r.schedule_id, r.deployment_version_id, v.source_digest, r.partition_key
     FROM flow_runs r
     JOIN flows f ON f.id = r.flow_id
     LEFT JOIN deployments d ON d.id = r.deployment_id
@@ -122,6 +123,7 @@ export function toFlowRun(row: RunRow): FlowRun {
     scheduleId: row.schedule_id,
     deploymentVersionId: row.deployment_version_id,
     sourceDigest: row.source_digest,
+    partitionKey: row.partition_key,
   };
 }
 
@@ -180,6 +182,11 @@ export interface NewFlowRun {
   retryDelaySeconds: number;
   scheduledTime: Date | null;
   idempotencyKey: string | null;
+  /** @default null */
+  partitionKey?: string | null;
+  /** The backfill creating it, and the schedule that backfill fills. @default null */
+  backfillId?: string | null;
+  scheduleId?: string | null;
 }
 
 /**
@@ -191,14 +198,16 @@ export async function insertFlowRun(db: Db, run: NewFlowRun): Promise<string | n
     WITH run AS (
       INSERT INTO flow_runs (workspace_id, flow_id, deployment_id, work_pool_id, work_queue_id, name, parameters, tags, labels,
                              state_type, state_name, state_timestamp, attempt, max_retries, retry_delay_seconds,
-                             retry_backoff, retry_jitter, expected_start_time, idempotency_key, created_at, updated_at)
+                             retry_backoff, retry_jitter, expected_start_time, idempotency_key, partition_key, backfill_id,
+                             schedule_id, created_at, updated_at)
       VALUES (${run.workspaceId}, ${run.flowId}, ${run.deploymentId}, ${run.workPoolId}, ${run.workQueueId}, ${run.name},
               ${jsonb(db, run.parameters)}, ${textArray(db, run.tags)}::text[], ${jsonb(db, run.labels)},
               'SCHEDULED', 'Scheduled', now(), 1, ${run.maxRetries}, ${run.retryDelaySeconds},
               -- Every creator (manual, API, schedule) gets the deployment's backoff and jitter without passing them.
               (SELECT retry_backoff FROM deployments WHERE id = ${run.deploymentId}),
               (SELECT retry_jitter FROM deployments WHERE id = ${run.deploymentId}),
-              coalesce(${run.scheduledTime}::timestamptz, now()), ${run.idempotencyKey}, now(), now())
+              coalesce(${run.scheduledTime}::timestamptz, now()), ${run.idempotencyKey}, ${run.partitionKey ?? null},
+              ${run.backfillId ?? null}, ${run.scheduleId ?? null}, now(), now())
       ON CONFLICT (workspace_id, deployment_id, idempotency_key) DO NOTHING
       RETURNING id, workspace_id, attempt, state_timestamp, work_pool_id
     ), history AS (

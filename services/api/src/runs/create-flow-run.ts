@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import type { FlowRunCreateRequest, FlowRunCreateResponse } from '@outpost/sdk/contracts';
-import type { Sql } from '../db/client.js';
+import type { FlowRunCreateRequest, FlowRunCreateResponse, PartitionsDefinition } from '@outpost/sdk/contracts';
+import { dynamicPartitionNames, hasPartitionKey } from '@outpost/sdk/partitions';
+import type { Db } from '../db/client.js';
 import { getDeployment } from '../db/deployments.js';
 import { findRunByIdempotencyKey, getFlowRun, insertFlowRun } from '../db/flow-runs.js';
 import { getQueue } from '../db/pools.js';
@@ -60,13 +61,41 @@ export function runName(): string {
 }
 
 /**
+ * A run's partition key, when its deployment's schedules name partitions definitions, must be a key
+ * of one of them (a time window that has closed, a listed static key). Dynamic sets are not checked.
+ */
+async function assertScheduledPartition(db: Db, deploymentId: string, key: string): Promise<void> {
+  const defs = await db<{ partitions: PartitionsDefinition }[]>`
+    SELECT partitions FROM deployment_schedules WHERE deployment_id = ${deploymentId} AND partitions IS NOT NULL`;
+  if (defs.length === 0) return;
+  if (defs.some((d) => dynamicPartitionNames(d.partitions).length > 0 || hasPartitionKey(d.partitions, key))) return;
+  throw new DomainError('validation_failed', 'the request body is invalid', {
+    errors: [{ path: 'body.partitionKey', message: `"${key}" is not a partition key of the deployment's schedules` }],
+  });
+}
+
+/** What a backfill adds to the runs it creates. */
+export interface BackfillOrigin {
+  backfillId: string;
+  /** The schedule whose times or partitions the backfill fills. */
+  scheduleId: string | null;
+}
+
+/**
  * A run of a deployment: the deployment's default parameters under the request's, checked against
  * its parameter schema, in the deployment's queue unless the request names another of its pool.
  * An Idempotency-Key already used for this deployment returns the run it created, `created: false`.
+ * `sql` may be a transaction: a backfill creates a run and records it in one.
  */
 export async function createFlowRun(
-  sql: Sql,
-  input: { workspaceId: string; deploymentId: string; request: FlowRunCreateRequest; idempotencyKey: string | null },
+  sql: Db,
+  input: {
+    workspaceId: string;
+    deploymentId: string;
+    request: FlowRunCreateRequest;
+    idempotencyKey: string | null;
+    backfill?: BackfillOrigin;
+  },
 ): Promise<FlowRunCreateResponse> {
   const { workspaceId, request, idempotencyKey } = input;
   const record = await getDeployment(sql, workspaceId, input.deploymentId);
@@ -90,6 +119,7 @@ export async function createFlowRun(
   }
   const parameters = { ...deployment.parameters, ...(request.parameters ?? {}) };
   if (deployment.parameterSchema) assertParameters(deployment.parameterSchema, parameters, 'body.parameters');
+  if (request.partitionKey !== undefined && !input.backfill) await assertScheduledPartition(sql, deployment.id, request.partitionKey);
   const tags = [...new Set([...deployment.tags, ...(request.tags ?? [])])];
   if (tags.length > MAX_TAGS) {
     throw new DomainError('validation_failed', 'too many tags', {
@@ -111,6 +141,9 @@ export async function createFlowRun(
     retryDelaySeconds: deployment.retryDelaySeconds,
     scheduledTime: request.scheduledTime ? new Date(request.scheduledTime) : null,
     idempotencyKey,
+    partitionKey: request.partitionKey ?? null,
+    backfillId: input.backfill?.backfillId ?? null,
+    scheduleId: input.backfill?.scheduleId ?? null,
   });
   if (id === null) {
     // A concurrent request with the same key won the insert.
