@@ -111,7 +111,8 @@ test('a pass that dies halfway through its transaction leaves no run, no partiti
     api.sql.begin((tx) =>
       advanceBackfill(tx, id, {
         keys: (b) => selectionKeys(b.selection, null),
-        blocked: async () => {
+        // Called once per run about to be created; the fourth never gets there.
+        blockedCheck: async () => () => {
           if (++runsCreated === 4) throw new Error('killed mid-pass');
           return null;
         },

@@ -66,6 +66,7 @@ const VALID: Partial<Record<RouteName, Record<string, unknown>>> = {
   concurrencyLimitsUpdate: { limit: 1 },
   schedulesUpdate: { active: false },
   backfillsCreate: { start: '2025-01-01T00:00:00Z', end: '2025-01-02T00:00:00Z' },
+  backfillsCreateForAssets: { assets: ['events'], partitions: { keys: ['a'] } },
 };
 
 const PARAMS: Record<string, string> = {

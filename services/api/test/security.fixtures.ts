@@ -58,6 +58,7 @@ export class Scene {
   #deployment: { id: string; flowId: string } | null = null;
   #heldDeployment: string | null = null;
   #oidc = false;
+  #asset = false;
   /** The identity provider a browser's single sign-on goes to; suites that sign in through one set it. */
   provider: TestOidcProvider | null = null;
 
@@ -246,6 +247,23 @@ export class Scene {
       end: '2024-01-01T02:00:00.000Z',
     });
     return created.id;
+  }
+
+  /** A partitioned asset of an assets deployment of the scene (made on first use); its key. */
+  async partitionedAsset(): Promise<string> {
+    const key = `${this.tag}/events`;
+    if (!this.#asset) {
+      await this.#ok('PUT', '/deployments', {
+        flowName: 'assets',
+        name: `${this.tag}-assets`,
+        source: SOURCE,
+        entrypoint: 'assets.js',
+        workPool: this.pool,
+        assets: [{ key, codeVersion: 'v1', partitions: { kind: 'static', keys: ['a', 'b'] } }],
+      });
+      this.#asset = true;
+    }
+    return key;
   }
 
   async oidc(): Promise<void> {
@@ -451,6 +469,14 @@ export const FIXTURES: Record<RouteName, Fixture> = {
   backfillsList: async (s) => ({ params: { id: s.deployment.id } }),
   backfillsGet: async (s) => ({ params: { id: await s.backfill() } }),
   backfillsCancel: async (s) => ({ params: { id: await s.backfill() } }),
+  backfillsCreateForAssets: async (s) => ({
+    body: { assets: [await s.partitionedAsset()], partitions: { keys: ['a'] } },
+  }),
+  backfillsListAll: async () => ({}),
+  backfillsPause: async (s) => ({ params: { id: await s.backfill() } }),
+  backfillsResume: async (s) => ({ params: { id: await s.backfill() } }),
+  backfillsRetryFailed: async (s) => ({ params: { id: await s.backfill() } }),
+  backfillsPartitions: async (s) => ({ params: { id: await s.backfill() } }),
   authPasswordSignIn: async (s) => ({ body: { email: (await s.person()).email, password: PASSWORD } }),
   authPasswordChange: async (s) => ({
     body: { email: (await s.person()).email, currentPassword: PASSWORD, newPassword: 'a different passphrase' },

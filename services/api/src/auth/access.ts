@@ -28,7 +28,8 @@ export function checkRole(route: RouteDef, principal: Principal): void {
 
 /**
  * Object-level checks once params and body are parsed. A run token acts on its own run and on the
- * subflow runs started under it (they run in its process), nothing else. Another run than those,
+ * subflow runs started under it (they run in its process), nothing else; on a route that names no
+ * run (dynamic partition sets) it acts in its workspace like any caller. Another run than those,
  * or a run the worker key does not hold, is a 404 exactly like a missing run; a write carrying
  * another attempt than the token's is a 409 stale_attempt.
  */
@@ -41,7 +42,7 @@ export async function checkTarget(
 ): Promise<void> {
   const runId = targetRun(route, params);
   if (principal.kind === 'run_token') {
-    if (runId === null) throw notFound('flow run');
+    if (runId === null) return;
     if (runId !== principal.runId && !(await isSubflowOf(sql, principal.workspaceId, runId, principal.runId))) {
       throw notFound('flow run');
     }

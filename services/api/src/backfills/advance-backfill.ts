@@ -19,16 +19,18 @@ export const MAX_UNITS_PER_PASS = 200;
 
 /**
  * What a backfill needs for one pass besides its row: its unit keys (cached by the caller) and, for
- * an asset backfill, the check that a partition is blocked upstream.
+ * an asset backfill, what blocks a partition and what a new run marks (asset-backfill.ts).
  */
 export interface PassContext {
   /** Every unit key of the backfill, in order (units.ts `selectionKeys`). */
   keys(b: BackfillRecord): string[];
   /**
-   * Why the partition must not be materialised (a failed, unwaived blocking check upstream), or
-   * null. Asset backfills only; absent, nothing is blocked.
+   * Read once per pass: a function telling why a partition must not be run (a failed, unwaived
+   * blocking check upstream), or null. Absent, nothing is blocked.
    */
-  blocked?(tx: TxSql, b: BackfillRecord, partitionKey: string | null): Promise<string | null>;
+  blockedCheck?(tx: TxSql, b: BackfillRecord): Promise<(partitionKey: string | null) => string | null>;
+  /** After each run is created, in the same transaction, with the partitions it covers. */
+  runCreated?(tx: TxSql, b: BackfillRecord, flowRunId: string, partitionKeys: readonly string[]): Promise<void>;
 }
 
 export interface PassResult {
@@ -113,10 +115,13 @@ export async function advanceBackfill(tx: TxSql, id: string, ctx: PassContext): 
   // Fresh partitions reached in this pass, written in one statement at its end.
   const reached: ReachedPartition[] = [];
 
+  const blockedBy = room > 0 && ctx.blockedCheck ? await ctx.blockedCheck(tx, b) : () => null;
+
   const create = async (
     unit: { key: string; run: UnitRun } | { range: { start: string; end: string } },
     ordinalKey: string,
     n: number,
+    partitionKeys: readonly string[],
   ): Promise<string> => {
     const name = `${b.target === 'assets' ? 'assets' : 'backfill'}-${compactKey(ordinalKey)}`.slice(0, 200);
     const result = await createFlowRun(tx, {
@@ -127,6 +132,7 @@ export async function advanceBackfill(tx: TxSql, id: string, ctx: PassContext): 
       backfill: { backfillId: b.id, scheduleId: schedule?.id ?? null },
     });
     created++;
+    await ctx.runCreated?.(tx, b, result.flowRun.id, partitionKeys);
     return result.flowRun.id;
   };
 
@@ -135,13 +141,13 @@ export async function advanceBackfill(tx: TxSql, id: string, ctx: PassContext): 
       // Partitions retry-failed re-queued come first: they are the oldest work.
       for (const row of await requeuedPartitions(tx, b.id, Math.min(room, MAX_UNITS_PER_PASS))) {
         const run = unitRun(b.selection, def, row.partition_key);
-        const reason = (await ctx.blocked?.(tx, b, run.partitionKey)) ?? null;
+        const reason = blockedBy(run.partitionKey);
         const reached: ReachedPartition = reason
           ? { ordinal: row.ordinal, key: row.partition_key, flowRunId: null, status: 'BLOCKED', message: reason }
           : {
               ordinal: row.ordinal,
               key: row.partition_key,
-              flowRunId: await create({ key: row.partition_key, run }, row.partition_key, row.runs + 1),
+              flowRunId: await create({ key: row.partition_key, run }, row.partition_key, row.runs + 1, [row.partition_key]),
               status: 'PENDING',
               message: null,
             };
@@ -156,24 +162,31 @@ export async function advanceBackfill(tx: TxSql, id: string, ctx: PassContext): 
         const first = keys[0];
         const last = keys.at(-1);
         if (first === undefined || last === undefined) throw new Error(`backfill ${b.id} covers no partition`);
-        const flowRunId = await create({ range: { start: first, end: last } }, `${first}..${last}`, 1);
-        await insertPartitions(
-          tx,
-          b.workspace_id,
-          b.id,
-          keys.map((key, ordinal) => ({ ordinal, key, flowRunId, status: 'PENDING', message: null })),
+        // One run for the range, or none when any of its partitions is blocked (the run could not materialise it).
+        const reason = keys.map((key) => blockedBy(key)).find((r) => r !== null) ?? null;
+        const flowRunId = reason ? null : await create({ range: { start: first, end: last } }, `${first}..${last}`, 1, keys);
+        if (reason) blocked += keys.length;
+        reached.push(
+          ...keys.map((key, ordinal): ReachedPartition => ({
+            ordinal,
+            key,
+            flowRunId,
+            status: reason ? 'BLOCKED' : 'PENDING',
+            message: reason,
+          })),
         );
         position = keys.length;
       } else {
         while (room > 0 && position < keys.length && reached.length < MAX_UNITS_PER_PASS) {
           const key = keys[position] as string;
           const run = unitRun(b.selection, def, key);
-          const reason = (await ctx.blocked?.(tx, b, run.partitionKey)) ?? null;
+          const reason = blockedBy(run.partitionKey);
           if (reason) {
             reached.push({ ordinal: position, key, flowRunId: null, status: 'BLOCKED', message: reason });
             blocked++;
           } else {
-            reached.push({ ordinal: position, key, flowRunId: await create({ key, run }, key, 1), status: 'PENDING', message: null });
+            const flowRunId = await create({ key, run }, key, 1, run.partitionKey === null ? [] : [run.partitionKey]);
+            reached.push({ ordinal: position, key, flowRunId, status: 'PENDING', message: null });
             room--;
           }
           position++;

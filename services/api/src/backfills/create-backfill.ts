@@ -1,14 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import type { BackfillCreateRequest, PartitionSelection, PartitionsDefinition } from '@outpost/sdk/contracts';
-import type { KeyOptions } from '@outpost/sdk/partitions';
+import { dynamicPartitionNames, type KeyOptions } from '@outpost/sdk/partitions';
 import type { z } from 'zod';
 import { type BackfillRecord, insertBackfill, type NewBackfill, nudgeBackfillLoop, type StoredSelection } from '../db/backfills.js';
 import type { Db, Sql, TxSql } from '../db/client.js';
 import { getDeployment } from '../db/deployments.js';
+import { loadDynamicKeys } from '../db/dynamic-partitions.js';
 import { definitionOf } from '../db/schedules.js';
 import { DomainError, notFound } from '../domain-error.js';
 import { assertParameters } from '../runs/parameter-schema.js';
-import { advanceBackfill } from './advance-backfill.js';
+import { advanceBackfill, type PassContext } from './advance-backfill.js';
 import { resolvePartitionSelection, SelectionError, storedTimeline, timeKeys } from './units.js';
 
 interface ScheduleRow {
@@ -25,9 +26,10 @@ function invalid(detail: string, path: string, message: string): DomainError {
   return new DomainError('validation_failed', detail, { errors: [{ path, message }] });
 }
 
-/** Keys of a partitions definition as of now, with the workspace's dynamic sets it reads (none are kept yet: empty). */
-export async function keyOptions(_db: Db, _workspaceId: string, _def: PartitionsDefinition): Promise<KeyOptions> {
-  return { now: new Date(), dynamicKeys: () => [] };
+/** Keys of a partitions definition as of now, with the workspace's dynamic sets it reads. */
+export async function keyOptions(db: Db, workspaceId: string, def: PartitionsDefinition): Promise<KeyOptions> {
+  const dynamic = await loadDynamicKeys(db, workspaceId, dynamicPartitionNames(def));
+  return { now: new Date(), dynamicKeys: (name) => dynamic.get(name) ?? [] };
 }
 
 /** A partition selection resolved against a definition, its errors as field errors of the request. */
@@ -52,10 +54,15 @@ export function resolveSelection(
  * shows its first runs (at most maxConcurrent of them); the backfill loop creates the rest as they
  * finish. Returns the backfill's id.
  */
-export async function startBackfill(sql: Sql, backfill: NewBackfill, keys: readonly string[]): Promise<string> {
+export async function startBackfill(
+  sql: Sql,
+  backfill: NewBackfill,
+  keys: readonly string[],
+  context: Omit<PassContext, 'keys'> = {},
+): Promise<string> {
   await sql.begin(async (tx: TxSql) => {
     await insertBackfill(tx, backfill);
-    await advanceBackfill(tx, backfill.id, { keys: (_b: BackfillRecord) => [...keys] });
+    await advanceBackfill(tx, backfill.id, { ...context, keys: (_b: BackfillRecord) => [...keys] });
     await nudgeBackfillLoop(tx, backfill.id);
   });
   return backfill.id;

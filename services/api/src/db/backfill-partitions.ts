@@ -5,7 +5,7 @@ import { iso } from './values.js';
 
 /*
  * One row per partition a backfill reached: written with its first run (or when found BLOCKED),
- * never up front. Its status follows its run through the trigger of migration 0017.
+ * never up front. Its status follows its run through the trigger of migration 0018.
  */
 
 type PartitionRow = Pick<

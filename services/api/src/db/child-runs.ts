@@ -55,19 +55,20 @@ export interface NewChildRun {
 export async function insertChildRun(tx: TxSql, run: NewChildRun): Promise<string | null> {
   const [row] = await tx<{ id: string }[]>`
     WITH parent AS (
-      SELECT worker_id, lease_expires_at, deployment_version_id, scheduled_time, schedule_id FROM flow_runs WHERE id = ${run.parent.id}
+      SELECT worker_id, lease_expires_at, deployment_version_id, scheduled_time, schedule_id, partition_key
+      FROM flow_runs WHERE id = ${run.parent.id}
     ), child AS (
-      -- It runs in its parent's process: the parent's code, first due time and schedule are its own.
+      -- It runs in its parent's process: the parent's code, first due time, schedule and partition are its own.
       INSERT INTO flow_runs (id, workspace_id, flow_id, name, parameters, tags, labels,
                              state_type, state_name, state_timestamp, attempt, max_retries, retry_delay_seconds,
                              expected_start_time, start_time, worker_id, lease_expires_at,
                              parent_flow_run_id, parent_task_run_id, root_flow_run_id, created_at, updated_at,
-                             deployment_version_id, scheduled_time, schedule_id)
+                             deployment_version_id, scheduled_time, schedule_id, partition_key)
       SELECT ${run.id}, ${run.workspaceId}, ${run.flowId}, ${run.name}, ${jsonb(tx, run.parameters)}, '{}'::text[], '{}'::jsonb,
              'RUNNING', 'Running', now(), ${run.parent.attempt}, 0, 0,
              now(), now(), parent.worker_id, parent.lease_expires_at,
              ${run.parent.id}, ${run.parentTaskRunId}, ${run.parent.rootId}, now(), now(),
-             parent.deployment_version_id, parent.scheduled_time, parent.schedule_id
+             parent.deployment_version_id, parent.scheduled_time, parent.schedule_id, parent.partition_key
       FROM parent
       ON CONFLICT (id) DO NOTHING
       RETURNING id, workspace_id, attempt, state_timestamp

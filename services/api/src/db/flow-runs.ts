@@ -36,8 +36,9 @@ export interface RunRow
     | 'scheduled_time'
     | 'schedule_id'
     | 'deployment_version_id'
-    | 'partition_key'
   > {
+  /** Absent from queries that do not select it. */
+  partition_key?: string | null;
   flow_name: string;
   deployment_name: string | null;
   pool_name: string | null;
@@ -123,7 +124,7 @@ export function toFlowRun(row: RunRow): FlowRun {
     scheduleId: row.schedule_id,
     deploymentVersionId: row.deployment_version_id,
     sourceDigest: row.source_digest,
-    partitionKey: row.partition_key,
+    ...(row.partition_key === undefined ? {} : { partitionKey: row.partition_key }),
   };
 }
 

@@ -1,9 +1,11 @@
 import {
   type ArtifactType,
+  type AssetCheckDefinition,
   type AuditActorKind,
   type BackfillPartitionStatus,
   type BackfillStatus,
   type CatchupPolicy,
+  type CheckSeverity,
   type CollisionStrategy,
   HELD_STATES,
   type MemberRole,
@@ -15,6 +17,7 @@ import {
 } from '@outpost/sdk/contracts';
 import { type InferSelectModel, sql, type Table } from 'drizzle-orm';
 import {
+  bigint,
   bigserial,
   boolean,
   check,
@@ -278,8 +281,6 @@ export const flowRuns = pgTable(
     idempotencyKey: text('idempotency_key'),
     /** The backfill that created the run; its max_concurrent caps the claim. */
     backfillId: uuid('backfill_id').references(() => backfills.id),
-    /** The partition the run works on (a backfill's or a partitioned schedule's key); null for most runs. */
-    partitionKey: text('partition_key'),
     /** Subflows: the run this one was called from, and the parent's task run that stands for the call. */
     parentFlowRunId: uuid('parent_flow_run_id'),
     parentTaskRunId: uuid('parent_task_run_id'),
@@ -288,6 +289,8 @@ export const flowRuns = pgTable(
      * write to this run, and its heartbeat renews this run's lease along with its own.
      */
     rootFlowRunId: uuid('root_flow_run_id'),
+    /** The partition the run works on (`runContext().partitionKey`); subflow runs take their parent's. */
+    partitionKey: text('partition_key'),
     createdAt: createdAt(),
     updatedAt: ts('updated_at').notNull().defaultNow(),
   },
@@ -599,7 +602,7 @@ export const backfills = pgTable(
 /**
  * One partition (or scheduled time) of a backfill, written when its first run is created (or when it
  * is found BLOCKED), so a backfill of 100,000 partitions holds only the rows it reached. `ordinal` is
- * its place in the backfill's order; its status follows its run's state (trigger of migration 0017).
+ * its place in the backfill's order; its status follows its run's state (trigger of migration 0018).
  */
 export const backfillPartitions = pgTable(
   'backfill_partitions',
@@ -874,3 +877,193 @@ export const loopMarks = pgTable('loop_marks', {
   name: text('name').primaryKey(),
   tickedAt: ts('ticked_at').notNull(),
 });
+
+// ---- assets: the data a deployment's code produces, as metadata ----
+
+/**
+ * One asset of a workspace as the deployment that defines it registered it (`outpost deploy`). A key
+ * is defined by one deployment at a time; a redeploy replaces the deployment's rows, and keys it no
+ * longer sends are deleted here while their materialisations and check results stay.
+ */
+export const assetDefinitions = pgTable(
+  'asset_definitions',
+  {
+    workspaceId: workspaceId(),
+    key: text('key').notNull(),
+    deploymentId: uuid('deployment_id')
+      .notNull()
+      .references(() => deployments.id),
+    codeVersion: text('code_version').notNull(),
+    deps: text('deps').array().notNull().default(sql`'{}'::text[]`),
+    /** A PartitionsDefinition; null for an unpartitioned asset. */
+    partitions: jsonb('partitions').$type<PartitionsDefinition>(),
+    checks: jsonb('checks').$type<AssetCheckDefinition[]>().notNull().default([]),
+    owners: text('owners').array().notNull().default(sql`'{}'::text[]`),
+    tags: text('tags').array().notNull().default(sql`'{}'::text[]`),
+    groupName: text('group_name'),
+    io: text('io'),
+    acceptsRange: boolean('accepts_range').notNull().default(false),
+    description: text('description'),
+    /** Where the code defines it (`assets.ts:12`), for messages naming it. */
+    definedAt: text('defined_at'),
+    createdAt: createdAt(),
+    /** When the definition last changed (a redeploy that changes nothing leaves it). */
+    updatedAt: ts('updated_at').notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.workspaceId, t.key] }), index('asset_definitions_deployment_idx').on(t.deploymentId)],
+);
+
+/**
+ * An asset (partition) a run wrote: what the I/O manager reported, never the data. The id is the
+ * worker's event id, so a repeated report records nothing twice; a run's later attempt that writes
+ * the same asset partition replaces its earlier row (one row per run, asset and partition).
+ */
+export const assetMaterializations = pgTable(
+  'asset_materializations',
+  {
+    id: uuid('id').primaryKey(),
+    workspaceId: workspaceId(),
+    assetKey: text('asset_key').notNull(),
+    partitionKey: text('partition_key'),
+    flowRunId: uuid('flow_run_id')
+      .notNull()
+      .references(() => flowRuns.id),
+    attempt: integer('attempt').notNull(),
+    codeVersion: text('code_version').notNull(),
+    dataVersion: text('data_version'),
+    metadata: jsonb('metadata').$type<JsonObject>().notNull().default({}),
+    durationMs: integer('duration_ms'),
+    /** Write order: "latest" must not depend on two reports landing in different milliseconds. */
+    seq: serial8('seq').notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    uniqueIndex('asset_materializations_run_uq').on(t.flowRunId, t.assetKey, sql`coalesce(${t.partitionKey}, '')`),
+    // An asset's materialisations newest first, and one partition's.
+    index('asset_materializations_asset_idx').on(t.workspaceId, t.assetKey, t.seq),
+    index('asset_materializations_partition_idx').on(t.workspaceId, t.assetKey, t.partitionKey, t.seq),
+  ],
+);
+
+/** An asset (partition) a run failed to write, with the run's message; one row per run, asset and partition. */
+export const assetFailures = pgTable(
+  'asset_failures',
+  {
+    id: uuid('id').primaryKey(),
+    workspaceId: workspaceId(),
+    assetKey: text('asset_key').notNull(),
+    partitionKey: text('partition_key'),
+    flowRunId: uuid('flow_run_id')
+      .notNull()
+      .references(() => flowRuns.id),
+    attempt: integer('attempt').notNull(),
+    message: text('message').notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [uniqueIndex('asset_failures_run_uq').on(t.flowRunId, t.assetKey, sql`coalesce(${t.partitionKey}, '')`)],
+);
+
+/**
+ * The latest status of each asset partition, so a grid of 10,000 partitions is one read of the
+ * primary key. `partition_key` is '' for an unpartitioned asset (real keys are never empty). The
+ * materialisation columns keep the latest successful write even while the status says a later
+ * attempt FAILED or a run is MATERIALIZING (which readers believe only while that run is active).
+ */
+export const assetPartitions = pgTable(
+  'asset_partitions',
+  {
+    workspaceId: workspaceId(),
+    assetKey: text('asset_key').notNull(),
+    partitionKey: text('partition_key').notNull(),
+    status: text('status').$type<'MATERIALIZED' | 'FAILED' | 'MATERIALIZING'>().notNull(),
+    /** The run the status is about. */
+    flowRunId: uuid('flow_run_id').references(() => flowRuns.id),
+    materializationId: uuid('materialization_id'),
+    codeVersion: text('code_version'),
+    dataVersion: text('data_version'),
+    materializedAt: ts('materialized_at'),
+    updatedAt: ts('updated_at').notNull().defaultNow(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.workspaceId, t.assetKey, t.partitionKey] }),
+    check('asset_partitions_status_ck', sql`status IN ('MATERIALIZED', 'FAILED', 'MATERIALIZING')`),
+  ],
+);
+
+/** A check's result on an asset (partition), reported by the run that ran it; one row per run, asset, check and partition. */
+export const assetCheckResults = pgTable(
+  'asset_check_results',
+  {
+    id: uuid('id').primaryKey(),
+    workspaceId: workspaceId(),
+    assetKey: text('asset_key').notNull(),
+    checkName: text('check_name').notNull(),
+    partitionKey: text('partition_key'),
+    flowRunId: uuid('flow_run_id')
+      .notNull()
+      .references(() => flowRuns.id),
+    attempt: integer('attempt').notNull(),
+    materializationId: uuid('materialization_id'),
+    passed: boolean('passed').notNull(),
+    severity: text('severity').$type<CheckSeverity>().notNull(),
+    blocking: boolean('blocking').notNull(),
+    metadata: jsonb('metadata').$type<JsonObject>().notNull().default({}),
+    seq: serial8('seq').notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    uniqueIndex('asset_check_results_run_uq').on(
+      t.flowRunId,
+      t.assetKey,
+      t.checkName,
+      sql`coalesce(${t.partitionKey}, '')`,
+    ),
+    index('asset_check_results_asset_idx').on(t.workspaceId, t.assetKey, t.seq),
+    // The latest result of a check, and of a check on each partition.
+    index('asset_check_results_check_idx').on(t.workspaceId, t.assetKey, t.checkName, t.seq),
+    index('asset_check_results_partition_idx').on(t.workspaceId, t.assetKey, t.checkName, t.partitionKey, t.seq),
+  ],
+);
+
+/**
+ * A person's decision that a failed check may be ignored (audited). It lifts the result it names
+ * (with a partition) or every result of the check up to that one (without): a later failure blocks
+ * again. No foreign key to the result: a run's retry replaces its result row, and the new result
+ * is then not waived.
+ */
+export const assetCheckWaivers = pgTable(
+  'asset_check_waivers',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    workspaceId: workspaceId(),
+    assetKey: text('asset_key').notNull(),
+    checkName: text('check_name').notNull(),
+    partitionKey: text('partition_key'),
+    checkResultId: uuid('check_result_id').notNull(),
+    /** The waived result's `seq`: a waiver without a partition lifts every result of the check up to it. */
+    resultSeq: bigint('result_seq', { mode: 'number' }).$type<string>().notNull(),
+    reason: text('reason').notNull(),
+    /** The person's email or the key's name, as the audit log shows the actor. */
+    waivedBy: text('waived_by').notNull(),
+    actorKind: text('actor_kind').$type<AuditActorKind>().notNull(),
+    actorId: uuid('actor_id'),
+    createdAt: createdAt(),
+  },
+  (t) => [index('asset_check_waivers_check_idx').on(t.workspaceId, t.assetKey, t.checkName)],
+);
+
+/** The keys of a workspace's dynamic partition sets, in the order they were added. */
+export const dynamicPartitionKeys = pgTable(
+  'dynamic_partition_keys',
+  {
+    workspaceId: workspaceId(),
+    name: text('name').notNull(),
+    key: text('key').notNull(),
+    position: serial8('position').notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.workspaceId, t.name, t.key] }),
+    index('dynamic_partition_keys_position_idx').on(t.workspaceId, t.name, t.position),
+  ],
+);

@@ -1,5 +1,6 @@
 import type { PartitionsDefinition } from '@outpost/sdk/contracts';
 import { advanceBackfill, type PassContext } from '../backfills/advance-backfill.js';
+import { assetPassContext } from '../backfills/asset-backfill.js';
 import { selectionKeys } from '../backfills/units.js';
 import { type BackfillRecord, runningBackfillIds } from '../db/backfills.js';
 import type { Sql } from '../db/client.js';
@@ -34,7 +35,7 @@ const KEY_CACHE_SIZE = 32;
  * in a transaction of its own. One replica leads the loop (advisory lock), and a pass is still
  * safe on two at once: the row lock lets one pass at a time touch a backfill, and a pass counts
  * what is in flight after taking it. A backfill run leaving flight announces it on
- * `outpost_backfills` (trigger of migration 0017), which wakes the loop at once, so throughput
+ * `outpost_backfills` (trigger of migration 0018), which wakes the loop at once, so throughput
  * follows the runs and not the interval; the interval is the fallback when a NOTIFY is lost.
  */
 export class BackfillLoop implements BackgroundLoop {
@@ -76,6 +77,10 @@ export class BackfillLoop implements BackgroundLoop {
   }
 
   readonly #context: PassContext = {
+    blockedCheck: async (tx, b) => (b.target === 'assets' ? assetPassContext.blockedCheck?.(tx, b) : undefined) ?? (() => null),
+    runCreated: async (tx, b, flowRunId, keys) => {
+      if (b.target === 'assets') await assetPassContext.runCreated?.(tx, b, flowRunId, keys);
+    },
     keys: (b: BackfillRecord) => {
       let keys = this.#keys.get(b.id);
       if (keys) this.#keys.delete(b.id);

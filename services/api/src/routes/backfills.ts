@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { createAssetBackfill } from '../backfills/asset-backfill.js';
 import { cancelBackfill, pauseBackfill, resumeBackfill, retryFailedPartitions } from '../backfills/controls.js';
 import { createDeploymentBackfill } from '../backfills/create-backfill.js';
 import { listPartitions } from '../db/backfill-partitions.js';
@@ -26,6 +27,11 @@ export const backfillHandlers = {
       deploymentId: params.id,
       request: body,
     });
+    return found(deps.sql, principal.workspaceId, id);
+  },
+
+  backfillsCreateForAssets: async ({ body, principal, deps }) => {
+    const { id } = await createAssetBackfill(deps.sql, { workspaceId: principal.workspaceId, request: body });
     return found(deps.sql, principal.workspaceId, id);
   },
 
@@ -96,6 +102,7 @@ export const backfillHandlers = {
 } satisfies Pick<
   Handlers,
   | 'backfillsCreate'
+  | 'backfillsCreateForAssets'
   | 'backfillsList'
   | 'backfillsListAll'
   | 'backfillsGet'

@@ -1,5 +1,6 @@
-import { Name } from '@outpost/sdk/contracts';
+import { ASSET_FLOW_NAME, Name } from '@outpost/sdk/contracts';
 import { z } from 'zod';
+import { checkAssetInputs, registerDeploymentAssets } from '../assets/deploy-assets.js';
 import { getDeployment, getDeploymentByName, listDeployments, upsertDeployment } from '../db/deployments.js';
 import { ensureFlow } from '../db/flows.js';
 import { getPoolByName, getQueue } from '../db/pools.js';
@@ -22,6 +23,14 @@ export const deploymentHandlers = {
     const workspaceId = principal.workspaceId;
     if (body.parameterSchema) assertParameterSchema(body.parameterSchema, 'body.parameterSchema');
     const schedules = prepareSchedules(body);
+    if (body.assets !== undefined) {
+      if (body.flowName !== ASSET_FLOW_NAME) {
+        throw new ApiError('validation_failed', `only a deployment of the "${ASSET_FLOW_NAME}" flow defines assets`, {
+          errors: [{ path: 'body.assets', message: `the flow is "${body.flowName}", not "${ASSET_FLOW_NAME}"` }],
+        });
+      }
+      checkAssetInputs(body.assets, 'body.assets');
+    }
     const result = await deps.sql.begin(async (tx) => {
       const pool = await getPoolByName(tx, workspaceId, body.workPool);
       if (!pool) throw notFound(`work pool "${body.workPool}"`);
@@ -51,6 +60,9 @@ export const deploymentHandlers = {
         collisionStrategy: body.collisionStrategy ?? 'ENQUEUE',
       });
       await applyDeploymentSchedules(tx, { workspaceId, deploymentId: upserted.id, schedules });
+      if (body.assets !== undefined) {
+        await registerDeploymentAssets(tx, { workspaceId, deploymentId: upserted.id, assets: body.assets, path: 'body.assets' });
+      }
       return upserted;
     });
     const record = await getDeployment(deps.sql, workspaceId, result.id);

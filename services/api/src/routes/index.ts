@@ -3,12 +3,15 @@ import type { RunEventHub } from '../runs/run-event-hub.js';
 import { accountHandlers } from './account.js';
 import { apiKeyHandlers } from './api-keys.js';
 import { artifactHandlers } from './artifacts.js';
+import { assetRunHandlers } from './asset-runs.js';
+import { assetHandlers } from './assets.js';
 import { auditExportHandlers, auditHandlers } from './audit.js';
 import { authHandlers } from './auth.js';
 import { backfillHandlers } from './backfills.js';
 import { childRunHandlers } from './child-runs.js';
 import { concurrencyLimitHandlers } from './concurrency-limits.js';
 import { deploymentHandlers } from './deployments.js';
+import { dynamicPartitionHandlers } from './dynamic-partitions.js';
 import { runEventHandlers } from './events.js';
 import { flowRunActionHandlers } from './flow-run-actions.js';
 import { flowRunHandlers } from './flow-runs.js';
@@ -52,6 +55,9 @@ export function routeHandlers(scope: HandlerScope): Handlers {
     ...statsHandlers,
     ...childRunHandlers,
     ...artifactHandlers,
+    ...assetHandlers,
+    ...assetRunHandlers,
+    ...dynamicPartitionHandlers,
     ...memberHandlers,
     ...ssoHandlers,
     ...auditHandlers,

@@ -1,6 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import type { FlowRunCreateRequest, FlowRunCreateResponse, PartitionsDefinition } from '@outpost/sdk/contracts';
+import {
+  ASSET_FLOW_NAME,
+  type FlowRunCreateRequest,
+  type FlowRunCreateResponse,
+  type PartitionsDefinition,
+} from '@outpost/sdk/contracts';
 import { dynamicPartitionNames, hasPartitionKey } from '@outpost/sdk/partitions';
+import { assertAssetRunPartition } from '../assets/run-partition.js';
 import type { Db } from '../db/client.js';
 import { getDeployment } from '../db/deployments.js';
 import { findRunByIdempotencyKey, getFlowRun, insertFlowRun } from '../db/flow-runs.js';
@@ -119,7 +125,12 @@ export async function createFlowRun(
   }
   const parameters = { ...deployment.parameters, ...(request.parameters ?? {}) };
   if (deployment.parameterSchema) assertParameters(deployment.parameterSchema, parameters, 'body.parameters');
-  if (request.partitionKey !== undefined && !input.backfill) await assertScheduledPartition(sql, deployment.id, request.partitionKey);
+  // A backfill checked its partitions when it was created.
+  if (request.partitionKey !== undefined && !input.backfill) {
+    if (deployment.flowName === ASSET_FLOW_NAME) {
+      await assertAssetRunPartition(sql, { workspaceId, parameters, partitionKey: request.partitionKey, path: 'body.partitionKey' });
+    } else await assertScheduledPartition(sql, deployment.id, request.partitionKey);
+  }
   const tags = [...new Set([...deployment.tags, ...(request.tags ?? [])])];
   if (tags.length > MAX_TAGS) {
     throw new DomainError('validation_failed', 'too many tags', {

@@ -2,8 +2,7 @@
 -- definition, for a deployment or for assets) and how far it got (`position` of `partition_count`
 -- units); the backfill loop creates its runs as earlier ones finish, at most max_concurrent in
 -- flight, and writes one backfill_partitions row per partition only when that partition's run is
--- created. Runs carry the partition they work on.
-ALTER TABLE "flow_runs" ADD COLUMN IF NOT EXISTS "partition_key" text;--> statement-breakpoint
+-- created.
 ALTER TABLE "deployment_schedules" ADD COLUMN "partitions" jsonb;--> statement-breakpoint
 ALTER TABLE "backfills" ALTER COLUMN "schedule_slug" DROP NOT NULL;--> statement-breakpoint
 ALTER TABLE "backfills" ALTER COLUMN "range_start" DROP NOT NULL;--> statement-breakpoint

@@ -1,0 +1,202 @@
+import type {
+  Asset,
+  AssetCheckStatus,
+  AssetLineageResponse,
+  PartitionCounts,
+  PartitionsDefinition,
+} from '@outpost/sdk/contracts';
+import { dynamicPartitionNames } from '@outpost/sdk/partitions';
+import { loadAssetNodes } from '../db/asset-definitions.js';
+import {
+  type CheckResultRow,
+  getMaterializations,
+  latestCheckResults,
+  latestWaivers,
+  toCheckResult,
+  toWaiver,
+  type WaiverRow,
+} from '../db/asset-records.js';
+import { loadBlockers, loadPartitionRows } from '../db/asset-status.js';
+import type { Db } from '../db/client.js';
+import { loadDynamicKeys } from '../db/dynamic-partitions.js';
+import { type AssetGraph, type AssetNode, buildGraph, withUpstream } from './graph.js';
+import { countPartitionKeys, type DynamicKeys, listPartitionKeys } from './partition-keys.js';
+import { type AssetFacts, AssetStatusBook, type Blocker, partitionStatus } from './status.js';
+
+/*
+ * The catalog's reads: an asset's definition with its latest materialisation, checks, health and
+ * staleness, and the lineage graph. A read costs the same few statements however many assets it
+ * covers (definitions, partition statuses, blocking checks, latest check results, waivers, the
+ * latest materialisations), never one per asset.
+ */
+
+/** Everything the catalog derives its answers from, for some assets and everything upstream of them. */
+export interface CatalogState {
+  graph: AssetGraph;
+  book: AssetStatusBook;
+  blockers: ReadonlyMap<string, readonly Blocker[]>;
+  dynamic: DynamicKeys;
+  now: Date;
+}
+
+function dynamicNames(nodes: Iterable<AssetNode>): string[] {
+  const names = new Set<string>();
+  for (const node of nodes) if (node.partitions) for (const n of dynamicPartitionNames(node.partitions)) names.add(n);
+  return [...names];
+}
+
+/**
+ * Loads the state for the keys `pick` names (every asset when null; a function picks them from
+ * the graph): definitions of the whole workspace (for lineage and dependents), and the facts of
+ * the keys and their upstream.
+ */
+export async function loadCatalogState(
+  db: Db,
+  workspaceId: string,
+  pick: readonly string[] | null | ((graph: AssetGraph) => readonly string[] | null),
+): Promise<CatalogState> {
+  const graph = buildGraph(await loadAssetNodes(db, workspaceId));
+  const keys = typeof pick === 'function' ? pick(graph) : pick;
+  const scope = keys === null ? null : [...withUpstream(graph, keys)];
+  const scoped = scope === null ? [...graph.nodes.values()] : scope.map((k) => graph.nodes.get(k) as AssetNode);
+  const [rows, blockerList, dynamic] = await Promise.all([
+    loadPartitionRows(db, workspaceId, scope),
+    loadBlockers(db, workspaceId, scope),
+    loadDynamicKeys(db, workspaceId, dynamicNames(scoped)),
+  ]);
+  const blockers = new Map<string, Blocker[]>();
+  for (const b of blockerList) {
+    const list = blockers.get(b.assetKey);
+    if (list) list.push(b);
+    else blockers.set(b.assetKey, [b]);
+  }
+  const facts = new Map<string, AssetFacts>();
+  for (const node of scoped) {
+    facts.set(node.key, { rows: rows.get(node.key) ?? new Map(), blockers: blockers.get(node.key) ?? [] });
+  }
+  const book = new AssetStatusBook(graph, facts, keys ?? graph.nodes.keys());
+  return { graph, book, blockers, dynamic, now: new Date() };
+}
+
+/** Beyond this many keys the counts take the recorded rows as they are, without checking each is still a key. */
+const COUNT_CHECK_LIMIT = 200_000;
+
+/** A partitioned asset's partitions counted by status, over the keys its definition has now. */
+export function partitionCounts(state: CatalogState, node: AssetNode & { partitions: PartitionsDefinition }): PartitionCounts {
+  const total = countPartitionKeys(node.partitions, state.dynamic, state.now);
+  const current = total <= COUNT_CHECK_LIMIT ? new Set(listPartitionKeys(node.partitions, state.dynamic, state.now)) : null;
+  const counts: PartitionCounts = { total, MISSING: 0, MATERIALIZED: 0, FAILED: 0, STALE: 0, MATERIALIZING: 0 };
+  const staleAt = state.book.evaluation(node.key)?.staleAt;
+  for (const row of state.book.rows(node.key).values()) {
+    if (current !== null && !current.has(row.key)) continue;
+    counts[partitionStatus(row, staleAt?.has(row.key) ?? false)]++;
+  }
+  counts.MISSING = Math.max(0, total - counts.MATERIALIZED - counts.FAILED - counts.STALE - counts.MATERIALIZING);
+  return counts;
+}
+
+function checkStatuses(
+  node: AssetNode,
+  latest: ReadonlyMap<string, CheckResultRow>,
+  waivers: ReadonlyMap<string, WaiverRow>,
+  blockers: readonly Blocker[],
+): AssetCheckStatus[] {
+  return node.checks.map((check) => {
+    const result = latest.get(check.name) ?? null;
+    const waiver = waivers.get(check.name);
+    const covers =
+      result !== null &&
+      !result.passed &&
+      waiver !== undefined &&
+      (waiver.check_result_id === result.id || (waiver.partition_key === null && BigInt(result.seq) <= BigInt(waiver.result_seq)));
+    return {
+      ...check,
+      latest: result ? toCheckResult(result) : null,
+      waiver: covers && waiver ? toWaiver(waiver) : null,
+      blocksDownstream: check.blocking && blockers.some((b) => b.checkName === check.name),
+    };
+  });
+}
+
+/** The assets named, in the order given, as the contract describes them. */
+export async function describeAssets(db: Db, workspaceId: string, state: CatalogState, keys: readonly string[]): Promise<Asset[]> {
+  const evaluations = keys.map((key) => state.book.evaluation(key));
+  const latestIds = evaluations.flatMap((e) => (e?.latest?.materializationId ? [e.latest.materializationId] : []));
+  const [materializations, checkRows, waiverRows] = await Promise.all([
+    getMaterializations(db, workspaceId, latestIds),
+    latestCheckResults(db, workspaceId, keys),
+    latestWaivers(db, workspaceId, keys),
+  ]);
+  const byId = new Map(materializations.map((m) => [m.id, m]));
+  const checks = new Map<string, Map<string, CheckResultRow>>();
+  for (const row of checkRows) {
+    if (!checks.has(row.asset_key)) checks.set(row.asset_key, new Map());
+    checks.get(row.asset_key)?.set(row.check_name, row);
+  }
+  const waivers = new Map<string, Map<string, WaiverRow>>();
+  for (const row of waiverRows) {
+    if (!waivers.has(row.asset_key)) waivers.set(row.asset_key, new Map());
+    waivers.get(row.asset_key)?.set(row.check_name, row);
+  }
+  return keys.map((key, i) => {
+    const node = state.graph.nodes.get(key) as AssetNode;
+    const evaluation = evaluations[i];
+    const latestId = evaluation?.latest?.materializationId;
+    return {
+      key,
+      deploymentId: node.deploymentId,
+      deploymentName: node.deploymentName,
+      deps: node.deps,
+      dependents: [...(state.graph.dependents.get(key) ?? [])],
+      partitions: node.partitions,
+      codeVersion: node.codeVersion,
+      description: node.description,
+      owners: node.owners,
+      tags: node.tags,
+      group: node.group,
+      io: node.io,
+      acceptsRange: node.acceptsRange,
+      checks: checkStatuses(node, checks.get(key) ?? new Map(), waivers.get(key) ?? new Map(), state.blockers.get(key) ?? []),
+      latest: latestId ? (byId.get(latestId) ?? null) : null,
+      health: evaluation?.health ?? 'MISSING',
+      stale: evaluation?.health === 'STALE' ? evaluation.stale : [],
+      partitionCounts: node.partitions ? partitionCounts(state, node as AssetNode & { partitions: PartitionsDefinition }) : null,
+      updatedAt: node.updatedAt.toISOString(),
+    };
+  });
+}
+
+/** Every asset of the workspace as a graph: few fields per node, so thousands of them stay a small answer. */
+export async function lineage(db: Db, workspaceId: string): Promise<AssetLineageResponse> {
+  const state = await loadCatalogState(db, workspaceId, null);
+  const checkRows = await latestCheckResults(db, workspaceId, null);
+  const checks = new Map<string, { passed: number; failed: number }>();
+  for (const row of checkRows) {
+    const tally = checks.get(row.asset_key) ?? { passed: 0, failed: 0 };
+    if (row.passed) tally.passed++;
+    else tally.failed++;
+    checks.set(row.asset_key, tally);
+  }
+  const nodes: AssetLineageResponse['nodes'] = [];
+  const edges: AssetLineageResponse['edges'] = [];
+  for (const node of state.graph.nodes.values()) {
+    const evaluation = state.book.evaluation(node.key);
+    const at = evaluation?.latest?.materializedAt ?? null;
+    const blockers = state.blockers.get(node.key) ?? [];
+    nodes.push({
+      key: node.key,
+      group: node.group,
+      deploymentName: node.deploymentName,
+      partitioned: node.partitions !== null,
+      health: evaluation?.health ?? 'MISSING',
+      staleReason: evaluation?.health === 'STALE' ? (evaluation.stale[0]?.message ?? null) : null,
+      lastMaterializedAt: at === null ? null : new Date(at).toISOString(),
+      checks: {
+        ...(checks.get(node.key) ?? { passed: 0, failed: 0 }),
+        blocking: node.checks.some((c) => c.blocking && blockers.some((b) => b.checkName === c.name)),
+      },
+    });
+    for (const dep of new Set(node.deps)) if (state.graph.nodes.has(dep)) edges.push({ from: dep, to: node.key });
+  }
+  return { nodes, edges };
+}

@@ -1,0 +1,225 @@
+import type { AssetHealth, PartitionStatus, StaleReason } from '@outpost/sdk/contracts';
+import { samePartitioning } from '@outpost/sdk/partitions';
+import { type AssetGraph, type AssetNode, topologicalOrder } from './graph.js';
+
+/*
+ * Staleness, health and blocking, derived when read from what the database holds (pure: the
+ * caller loads the facts). One pass in dependency order evaluates every materialised partition
+ * of every asset asked about, after its upstream ones:
+ *
+ * - code_version: its latest materialisation ran other code than the definition has now;
+ * - upstream_newer: an upstream was materialised after it — the same partition when both share a
+ *   partitions definition, else the upstream's latest materialisation of any partition;
+ * - upstream_stale: that upstream (partition) is itself stale, so this one is too, transitively.
+ *
+ * Blocking: the latest result of a blocking check failed and no waiver covers it. Every asset
+ * downstream of it is blocked for that partition (for an unpartitioned or differently partitioned
+ * downstream, for all partitions).
+ */
+
+/** Where an asset partition stands, as `asset_partitions` keeps it. `key` is '' for an unpartitioned asset. */
+export interface PartitionRow {
+  key: string;
+  status: 'MATERIALIZED' | 'FAILED' | 'MATERIALIZING';
+  /** For MATERIALIZING: its run has not ended (a run that ended without a word materialises nothing). */
+  active: boolean;
+  flowRunId: string | null;
+  materializationId: string | null;
+  codeVersion: string | null;
+  dataVersion: string | null;
+  /** Milliseconds since the epoch of the latest successful materialisation; null when there is none. */
+  materializedAt: number | null;
+}
+
+/** A failed, unwaived result of a blocking check: what blocks downstream materialisation. */
+export interface Blocker {
+  assetKey: string;
+  checkName: string;
+  partitionKey: string | null;
+}
+
+export interface AssetFacts {
+  /** By partition key ('' for an unpartitioned asset). */
+  rows: ReadonlyMap<string, PartitionRow>;
+  blockers: readonly Blocker[];
+}
+
+export interface AssetEvaluation {
+  health: AssetHealth;
+  /** Deduplicated by kind and upstream: the first partition's message for each. */
+  stale: StaleReason[];
+  blocked: boolean;
+  /** The newest materialised row (null when never materialised). */
+  latest: PartitionRow | null;
+  /** Partitions (keys) that are stale, with why. */
+  staleAt: ReadonlyMap<string, readonly StaleReason[]>;
+}
+
+const UNPARTITIONED = '';
+
+/** `3f2a1b9c` from a long version; short ones as they are. */
+function short(version: string): string {
+  return version.length > 12 ? `${version.slice(0, 8)}…` : version;
+}
+
+/** `2026-03-02 10:00 UTC`. */
+export function formatTime(ms: number): string {
+  return `${new Date(ms).toISOString().slice(0, 16).replace('T', ' ')} UTC`;
+}
+
+/** The partition status a grid shows for a row (or for no row), given its staleness. */
+export function partitionStatus(row: PartitionRow | undefined, stale: boolean): PartitionStatus {
+  if (!row) return 'MISSING';
+  if (row.status === 'MATERIALIZING' && row.active) return 'MATERIALIZING';
+  if (row.status === 'FAILED') return 'FAILED';
+  if (row.materializedAt === null) return 'MISSING';
+  return stale ? 'STALE' : 'MATERIALIZED';
+}
+
+/**
+ * Evaluates the assets asked about (and, as it must, everything upstream of them) in one pass in
+ * dependency order. Facts missing for an asset count as "never materialised, nothing blocks".
+ */
+export class AssetStatusBook {
+  readonly #graph: AssetGraph;
+  readonly #facts: ReadonlyMap<string, AssetFacts>;
+  readonly #evaluations = new Map<string, AssetEvaluation>();
+
+  constructor(graph: AssetGraph, facts: ReadonlyMap<string, AssetFacts>, keys: Iterable<string>) {
+    this.#graph = graph;
+    this.#facts = facts;
+    const wanted = new Set<string>();
+    // Everything upstream is evaluated too: staleness and blocking flow down from it.
+    const stack = [...keys];
+    while (stack.length > 0) {
+      const key = stack.pop() as string;
+      if (wanted.has(key) || !graph.nodes.has(key)) continue;
+      wanted.add(key);
+      stack.push(...(graph.nodes.get(key)?.deps ?? []));
+    }
+    for (const key of topologicalOrder(graph, wanted)) this.#evaluate(graph.nodes.get(key) as AssetNode);
+  }
+
+  evaluation(key: string): AssetEvaluation | undefined {
+    return this.#evaluations.get(key);
+  }
+
+  rows(key: string): ReadonlyMap<string, PartitionRow> {
+    return this.#facts.get(key)?.rows ?? new Map();
+  }
+
+  #evaluate(node: AssetNode): void {
+    const rows = this.rows(node.key);
+    const staleAt = new Map<string, StaleReason[]>();
+    let latest: PartitionRow | null = null;
+    let failed = false;
+    const upstream = node.deps
+      .map((dep) => ({ node: this.#graph.nodes.get(dep), evaluation: this.#evaluations.get(dep) }))
+      .filter((u): u is { node: AssetNode; evaluation: AssetEvaluation } => u.node !== undefined && u.evaluation !== undefined)
+      .map((u) => ({
+        ...u,
+        // Partition to partition only when both are partitioned alike; otherwise against the upstream as a whole.
+        aligned: node.partitions !== null && u.node.partitions !== null && samePartitioning(node.partitions, u.node.partitions),
+      }));
+    for (const row of rows.values()) {
+      if (row.status === 'FAILED') failed = true;
+      if (row.materializedAt === null) continue;
+      if (latest === null || (latest.materializedAt as number) < row.materializedAt) latest = row;
+      const reasons: StaleReason[] = [];
+      if (row.codeVersion !== null && row.codeVersion !== node.codeVersion) {
+        reasons.push({
+          kind: 'code_version',
+          message: `code version changed: ${short(row.codeVersion)} → ${short(node.codeVersion)}`,
+        });
+      }
+      for (const u of upstream) {
+        const theirs = u.aligned ? this.rows(u.node.key).get(row.key) : u.evaluation.latest;
+        const at = theirs?.materializedAt ?? null;
+        if (at !== null && at > row.materializedAt) {
+          reasons.push({
+            kind: 'upstream_newer',
+            upstream: u.node.key,
+            message: `upstream ${u.node.key} materialised ${formatTime(at)} after this`,
+          });
+        } else if (u.aligned ? u.evaluation.staleAt.has(row.key) : u.evaluation.staleAt.size > 0) {
+          reasons.push({ kind: 'upstream_stale', upstream: u.node.key, message: `upstream ${u.node.key} is stale` });
+        }
+      }
+      if (reasons.length > 0) staleAt.set(row.key, reasons);
+    }
+    const stale: StaleReason[] = [];
+    const seen = new Set<string>();
+    for (const reasons of staleAt.values()) {
+      for (const reason of reasons) {
+        const id = `${reason.kind}\u0000${reason.upstream ?? ''}`;
+        if (seen.has(id)) continue;
+        seen.add(id);
+        stale.push(reason);
+      }
+    }
+    const blocked =
+      (this.#facts.get(node.key)?.blockers.length ?? 0) > 0 || upstream.some((u) => u.evaluation.blocked);
+    const health: AssetHealth = blocked
+      ? 'BLOCKED'
+      : failed
+        ? 'FAILED'
+        : latest === null
+          ? 'MISSING'
+          : staleAt.size > 0
+            ? 'STALE'
+            : 'FRESH';
+    this.#evaluations.set(node.key, { health, stale, blocked, latest, staleAt });
+  }
+
+  /**
+   * What blocks materialising `key` for `partitionKey` (null: the asset as a whole, or any
+   * partition of it): the first failed, unwaived blocking check found on it or upstream of it.
+   * `rematerialised(upstreamKey)` names upstream assets that will be materialised again first,
+   * whose own checks then run again and so do not block (what is upstream of them still does).
+   * The asset's own checks count only with `own`: they block its downstream, not itself.
+   */
+  blockedBy(
+    key: string,
+    partitionKey: string | null,
+    options: { own?: boolean; rematerialised?: (key: string) => boolean } = {},
+  ): Blocker | null {
+    const memo = new Map<string, Blocker | null>();
+    const rematerialised = options.rematerialised ?? (() => false);
+    const visit = (asset: string, partition: string | null, own: boolean): Blocker | null => {
+      const id = `${asset}\u0000${partition ?? '\u0001'}\u0000${own}`;
+      if (memo.has(id)) return memo.get(id) ?? null;
+      memo.set(id, null);
+      const node = this.#graph.nodes.get(asset);
+      let found: Blocker | null = null;
+      if (node) {
+        if (own && !rematerialised(asset)) {
+          const blockers = this.#facts.get(asset)?.blockers ?? [];
+          found =
+            blockers.find(
+              (b) => node.partitions === null || partition === null || b.partitionKey === null || b.partitionKey === partition,
+            ) ?? null;
+        }
+        for (const dep of node.deps) {
+          if (found) break;
+          const up = this.#graph.nodes.get(dep);
+          if (!up) continue;
+          const aligned =
+            partition !== null &&
+            node.partitions !== null &&
+            up.partitions !== null &&
+            samePartitioning(node.partitions, up.partitions);
+          found = visit(dep, aligned ? partition : null, true);
+        }
+      }
+      memo.set(id, found);
+      return found;
+    };
+    const partition = partitionKey === UNPARTITIONED ? null : partitionKey;
+    return visit(key, partition, options.own ?? true);
+  }
+}
+
+/** The row key of a partition: '' for an unpartitioned asset. */
+export function rowKey(partitionKey: string | null): string {
+  return partitionKey ?? UNPARTITIONED;
+}
