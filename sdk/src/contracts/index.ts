@@ -61,6 +61,23 @@ export {
   AuditLogResponse,
   MAX_AUDIT_PAGE_SIZE,
 } from './audit.js';
+export {
+  AssetBackfillCreateRequest,
+  Backfill,
+  BackfillCreateRequest,
+  BackfillListQuery,
+  BackfillListResponse,
+  BackfillPartition,
+  BackfillPartitionCounts,
+  BackfillPartitionStatus,
+  BackfillPartitionsQuery,
+  BackfillPartitionsResponse,
+  BackfillSelection,
+  BackfillStatus,
+  BackfillWorkspaceListQuery,
+  MAX_BACKFILL_PARTITIONS,
+  MAX_BACKFILL_RUNS,
+} from './backfills.js';
 export { FlowRunChildCreateRequest, FlowRunChildListResponse } from './child-runs.js';
 export {
   BatchItemError,
@@ -166,23 +183,6 @@ export {
   StateProposalRequest,
   StateProposalResponse,
 } from './runs.js';
-export {
-  AssetBackfillCreateRequest,
-  Backfill,
-  BackfillCreateRequest,
-  BackfillListQuery,
-  BackfillListResponse,
-  BackfillPartition,
-  BackfillPartitionCounts,
-  BackfillPartitionStatus,
-  BackfillPartitionsQuery,
-  BackfillPartitionsResponse,
-  BackfillSelection,
-  BackfillStatus,
-  BackfillWorkspaceListQuery,
-  MAX_BACKFILL_PARTITIONS,
-  MAX_BACKFILL_RUNS,
-} from './backfills.js';
 export {
   CatchupPolicy,
   MAX_SCHEDULES_PER_DEPLOYMENT,

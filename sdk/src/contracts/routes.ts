@@ -25,6 +25,16 @@ import {
   DynamicPartitionsParams,
 } from './assets.js';
 import { AuditEntry, AuditExportQuery, AuditLogQuery, AuditLogResponse } from './audit.js';
+import {
+  AssetBackfillCreateRequest,
+  Backfill,
+  BackfillCreateRequest,
+  BackfillListQuery,
+  BackfillListResponse,
+  BackfillPartitionsQuery,
+  BackfillPartitionsResponse,
+  BackfillWorkspaceListQuery,
+} from './backfills.js';
 import { FlowRunChildCreateRequest, FlowRunChildListResponse } from './child-runs.js';
 import { Id, Name, PageLimit, Tag } from './common.js';
 import {
@@ -80,16 +90,6 @@ import {
   StateProposalRequest,
   StateProposalResponse,
 } from './runs.js';
-import {
-  AssetBackfillCreateRequest,
-  Backfill,
-  BackfillCreateRequest,
-  BackfillListQuery,
-  BackfillListResponse,
-  BackfillPartitionsQuery,
-  BackfillPartitionsResponse,
-  BackfillWorkspaceListQuery,
-} from './backfills.js';
 import { Schedule, ScheduleListResponse, ScheduleUpdateRequest } from './schedules.js';
 import { AuthSessionCreateRequest, AuthSessionCreateResponse, AuthSessionDeleteResponse } from './sessions.js';
 import { StatsOverviewQuery, StatsOverviewResponse } from './stats.js';

@@ -29,7 +29,11 @@ async function backfill(id: string) {
 }
 
 /** Takes the pool's runs through RUNNING to an end, `outcome` choosing it, until the backfill is no longer RUNNING. */
-async function drive(pool: string, backfillId: string, outcome: (key: string | null) => 'COMPLETED' | 'FAILED' = () => 'COMPLETED') {
+async function drive(
+  pool: string,
+  backfillId: string,
+  outcome: (key: string | null) => 'COMPLETED' | 'FAILED' = () => 'COMPLETED',
+) {
   const deadline = Date.now() + 60_000;
   for (;;) {
     const runs = await start(worker, pool, 10);
@@ -41,7 +45,7 @@ async function drive(pool: string, backfillId: string, outcome: (key: string | n
   }
 }
 
-describe('backfills over a schedule\'s times', () => {
+describe("backfills over a schedule's times", () => {
   test('creates maxConcurrent runs at once and the next only as earlier ones finish, never more in flight nor more partition rows than runs', async () => {
     const { pool, deploymentId } = await scheduledDeployment(owner);
     const res = await owner('POST', `/deployments/${deploymentId}/backfills`, {
@@ -249,7 +253,16 @@ describe('progress and lists', () => {
     expect(running.body.items).toHaveLength(1);
     expect(running.body.items[0]).toMatchObject({ status: 'RUNNING', runs: 1, requeued: false, flowRunId: runs[2]?.id });
     const b = await backfill(id);
-    expect(b.partitions).toEqual({ total: 7, notStarted: 0, PENDING: 4, RUNNING: 1, COMPLETED: 2, FAILED: 0, CANCELLED: 0, BLOCKED: 0 });
+    expect(b.partitions).toEqual({
+      total: 7,
+      notStarted: 0,
+      PENDING: 4,
+      RUNNING: 1,
+      COMPLETED: 2,
+      FAILED: 0,
+      CANCELLED: 0,
+      BLOCKED: 0,
+    });
     expect((await owner('GET', `/backfills/${id}/partitions?cursor=not-ours`)).status).toBe(400);
     expect((await owner('GET', `/backfills/${id}/partitions?status=DONE`)).status).toBe(400);
     await owner('POST', `/backfills/${id}/cancel`);
@@ -347,7 +360,11 @@ describe('partitioned schedules', () => {
       schedules: [{ slug: 'windows', partitions: { ...daily, endOffsetMinutes: 90 } }],
     });
     const schedule = await owner('GET', `/deployments/${windowed.deploymentId}/schedules`);
-    expect(schedule.body.items[0]).toMatchObject({ cron: null, intervalSeconds: null, partitions: { ...daily, endOffsetMinutes: 90 } });
+    expect(schedule.body.items[0]).toMatchObject({
+      cron: null,
+      intervalSeconds: null,
+      partitions: { ...daily, endOffsetMinutes: 90 },
+    });
     // Backfills over times map each scheduled time to its window the same way the scheduler does.
     const overTimes = await owner('POST', `/deployments/${windowed.deploymentId}/backfills`, {
       body: { start: '2025-03-28T00:00:00Z', end: '2025-04-01T00:00:00Z', maxConcurrent: 10 },

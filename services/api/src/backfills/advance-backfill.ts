@@ -69,13 +69,20 @@ function runRequest(
   schedule: Schedule | null,
   unit: { key: string; run: UnitRun } | { range: { start: string; end: string } },
   name: string,
+  dueNow: Date,
 ): FlowRunCreateRequest {
+  const scheduledTime = ('run' in unit ? unit.run.scheduledTime : null) ?? dueNow;
   if (b.target === 'assets') {
     const assets = b.asset_keys ?? [];
     return 'range' in unit
-      ? { name, parameters: { assets, checksOnly: false, partition: null, partitionRange: unit.range } }
+      ? {
+          name,
+          scheduledTime: scheduledTime.toISOString(),
+          parameters: { assets, checksOnly: false, partition: null, partitionRange: unit.range },
+        }
       : {
           name,
+          scheduledTime: scheduledTime.toISOString(),
           parameters: { assets, checksOnly: false, partition: unit.run.partitionKey, partitionRange: null },
           ...(unit.run.partitionKey === null ? {} : { partitionKey: unit.run.partitionKey }),
         };
@@ -85,7 +92,7 @@ function runRequest(
     name,
     parameters: { ...(schedule?.parameters ?? {}), ...(b.parameters as JsonObject) },
     ...(unit.run.partitionKey === null ? {} : { partitionKey: unit.run.partitionKey }),
-    ...(unit.run.scheduledTime === null ? {} : { scheduledTime: unit.run.scheduledTime.toISOString() }),
+    scheduledTime: scheduledTime.toISOString(),
   };
 }
 
@@ -116,6 +123,9 @@ export async function advanceBackfill(tx: TxSql, id: string, ctx: PassContext): 
   const reached: ReachedPartition[] = [];
 
   const blockedBy = room > 0 && ctx.blockedCheck ? await ctx.blockedCheck(tx, b) : () => null;
+  // Runs of one pass are due a millisecond apart, before the transaction's now: claimed in the backfill's order.
+  const [clock] = room > 0 ? await tx<{ now: Date }[]>`SELECT now()::timestamptz(3) AS now` : [];
+  let due = (clock?.now.getTime() ?? 0) - MAX_UNITS_PER_PASS - 1;
 
   const create = async (
     unit: { key: string; run: UnitRun } | { range: { start: string; end: string } },
@@ -127,7 +137,7 @@ export async function advanceBackfill(tx: TxSql, id: string, ctx: PassContext): 
     const result = await createFlowRun(tx, {
       workspaceId: b.workspace_id,
       deploymentId: b.deployment_id,
-      request: runRequest(b, schedule, unit, name),
+      request: runRequest(b, schedule, unit, name, new Date(due++)),
       idempotencyKey: `backfill:${b.id}:${ordinalKey}${n > 1 ? `:${n}` : ''}`,
       backfill: { backfillId: b.id, scheduleId: schedule?.id ?? null },
     });
@@ -167,13 +177,15 @@ export async function advanceBackfill(tx: TxSql, id: string, ctx: PassContext): 
         const flowRunId = reason ? null : await create({ range: { start: first, end: last } }, `${first}..${last}`, 1, keys);
         if (reason) blocked += keys.length;
         reached.push(
-          ...keys.map((key, ordinal): ReachedPartition => ({
-            ordinal,
-            key,
-            flowRunId,
-            status: reason ? 'BLOCKED' : 'PENDING',
-            message: reason,
-          })),
+          ...keys.map(
+            (key, ordinal): ReachedPartition => ({
+              ordinal,
+              key,
+              flowRunId,
+              status: reason ? 'BLOCKED' : 'PENDING',
+              message: reason,
+            }),
+          ),
         );
         position = keys.length;
       } else {

@@ -45,7 +45,9 @@ export async function createAssetBackfill(
   if (def === null) throw new Error('a planned selection with partitions has no partitions definition');
   if (keys.length > MAX_BACKFILL_PARTITIONS) {
     throw new DomainError('validation_failed', 'the selection has too many partitions', {
-      errors: [{ path: 'body.partitions', message: `${keys.length} partitions; a backfill covers at most ${MAX_BACKFILL_PARTITIONS}` }],
+      errors: [
+        { path: 'body.partitions', message: `${keys.length} partitions; a backfill covers at most ${MAX_BACKFILL_PARTITIONS}` },
+      ],
     });
   }
   if (request.singleRun && !plan.acceptsRange) {

@@ -2,7 +2,13 @@ import { randomUUID } from 'node:crypto';
 import type { BackfillCreateRequest, PartitionSelection, PartitionsDefinition } from '@outpost/sdk/contracts';
 import { dynamicPartitionNames, type KeyOptions } from '@outpost/sdk/partitions';
 import type { z } from 'zod';
-import { type BackfillRecord, insertBackfill, type NewBackfill, nudgeBackfillLoop, type StoredSelection } from '../db/backfills.js';
+import {
+  type BackfillRecord,
+  insertBackfill,
+  type NewBackfill,
+  nudgeBackfillLoop,
+  type StoredSelection,
+} from '../db/backfills.js';
 import type { Db, Sql, TxSql } from '../db/client.js';
 import { getDeployment } from '../db/deployments.js';
 import { loadDynamicKeys } from '../db/dynamic-partitions.js';
@@ -103,7 +109,11 @@ export async function createDeploymentBackfill(
   }
   const parameters = request.parameters ?? {};
   if (deployment.parameterSchema) {
-    assertParameters(deployment.parameterSchema, { ...deployment.parameters, ...schedule.parameters, ...parameters }, 'body.parameters');
+    assertParameters(
+      deployment.parameterSchema,
+      { ...deployment.parameters, ...schedule.parameters, ...parameters },
+      'body.parameters',
+    );
   }
 
   let selection: StoredSelection;

@@ -4,7 +4,13 @@ import {
   type PartitionSelection,
   type PartitionsDefinition,
 } from '@outpost/sdk/contracts';
-import { dynamicPartitionNames, hasPartitionKey, type KeyOptions, partitionKeys, partitionKeysInRange } from '@outpost/sdk/partitions';
+import {
+  dynamicPartitionNames,
+  hasPartitionKey,
+  type KeyOptions,
+  partitionKeys,
+  partitionKeysInRange,
+} from '@outpost/sdk/partitions';
 import type { StoredSelection } from '../db/backfills.js';
 import { timesInRange } from '../scheduling/backfill-times.js';
 import { latestPartitionAt } from '../scheduling/partition-windows.js';

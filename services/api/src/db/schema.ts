@@ -1012,12 +1012,7 @@ export const assetCheckResults = pgTable(
     createdAt: createdAt(),
   },
   (t) => [
-    uniqueIndex('asset_check_results_run_uq').on(
-      t.flowRunId,
-      t.assetKey,
-      t.checkName,
-      sql`coalesce(${t.partitionKey}, '')`,
-    ),
+    uniqueIndex('asset_check_results_run_uq').on(t.flowRunId, t.assetKey, t.checkName, sql`coalesce(${t.partitionKey}, '')`),
     index('asset_check_results_asset_idx').on(t.workspaceId, t.assetKey, t.seq),
     // The latest result of a check, and of a check on each partition.
     index('asset_check_results_check_idx').on(t.workspaceId, t.assetKey, t.checkName, t.seq),

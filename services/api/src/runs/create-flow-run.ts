@@ -128,7 +128,12 @@ export async function createFlowRun(
   // A backfill checked its partitions when it was created.
   if (request.partitionKey !== undefined && !input.backfill) {
     if (deployment.flowName === ASSET_FLOW_NAME) {
-      await assertAssetRunPartition(sql, { workspaceId, parameters, partitionKey: request.partitionKey, path: 'body.partitionKey' });
+      await assertAssetRunPartition(sql, {
+        workspaceId,
+        parameters,
+        partitionKey: request.partitionKey,
+        path: 'body.partitionKey',
+      });
     } else await assertScheduledPartition(sql, deployment.id, request.partitionKey);
   }
   const tags = [...new Set([...deployment.tags, ...(request.tags ?? [])])];

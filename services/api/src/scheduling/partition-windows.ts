@@ -50,7 +50,7 @@ function recentKeys(def: TimeWindowPartitions, at: Date): string[] {
  * definition is not of time windows): what a run scheduled at `at` works on.
  */
 export function latestPartitionAt(def: PartitionsDefinition | null, at: Date): string | null {
-  if (!def || def.kind !== 'time') return null;
+  if (def?.kind !== 'time') return null;
   return recentKeys(def, at).at(-1) ?? null;
 }
 

@@ -64,7 +64,8 @@ export function partitionsErrors(def: PartitionsDefinition, path: string): Sched
     }
     if (d.kind !== 'time') return [];
     const errors: ScheduleFieldError[] = [];
-    if (canonicalTimezone(d.timezone) === null) errors.push({ path: `${at}.timezone`, message: `unknown IANA time zone "${d.timezone}"` });
+    if (canonicalTimezone(d.timezone) === null)
+      errors.push({ path: `${at}.timezone`, message: `unknown IANA time zone "${d.timezone}"` });
     for (const field of ['start', 'end'] as const) {
       const value = d[field];
       if (value === undefined) continue;
