@@ -1,6 +1,7 @@
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
+import { findCycle } from '@outpost/sdk';
 import {
   type BuiltBundle,
   BundleError,
@@ -14,12 +15,11 @@ import {
   verifySource,
 } from '@outpost/sdk/bundle';
 import { failureCode } from '@outpost/sdk/client';
-import type { DeploymentConfig } from '@outpost/sdk/config';
 import type { DeploymentUpsertRequest } from '@outpost/sdk/contracts';
 import type { Api } from './api.js';
-import { type DiscoveredFlow, discoverFlows } from './discover.js';
+import { type Discovered, type DiscoveredAsset, discoverFlows } from './discover.js';
 import { CliError, EXIT, UsageError } from './errors.js';
-import { loadConfig } from './load-config.js';
+import { loadConfig, type ResolvedDeployment } from './load-config.js';
 import { parseDeploymentRef } from './resolve.js';
 import type { Env } from './settings.js';
 
@@ -47,6 +47,8 @@ export interface PlannedDeployment {
   /** The module in the bundle that defines the flow. */
   entrypoint: string;
   parameterSchema: Record<string, unknown> | null;
+  /** For an asset deployment: the asset graph its entrypoint defines. */
+  assets: DiscoveredAsset[] | null;
   request: Omit<DeploymentUpsertRequest, 'source'>;
   /** Set once registered. */
   id?: string;
@@ -86,6 +88,7 @@ export async function deployProject(options: DeployProjectOptions): Promise<Depl
   const flowsByEntry = await discoverAll(bundle, entrypoints, options.env);
 
   const planned = selected.map((d) => plan(d, options.pool, config.defaultPool, bundle.entrypoints, flowsByEntry));
+  checkAssetGraphs(planned);
   if (options.dryRun) return { project: config.project, registry, files, source: null, deployments: planned };
 
   const api = options.api?.();
@@ -139,7 +142,7 @@ async function deployFromGit(
   options: DeployProjectOptions,
   project: string,
   git: { url: string; ref?: string },
-  selected: DeploymentConfig[],
+  selected: ResolvedDeployment[],
   defaultPool: string | undefined,
   projectDir: string,
   entrypoints: string[],
@@ -153,6 +156,7 @@ async function deployFromGit(
   // Workers compile the entrypoint from the repository themselves: register the source path, not the built module.
   const sources = Object.fromEntries(entrypoints.map((e) => [e, e.replace(/^\.\//, '')]));
   const planned = selected.map((d) => plan(d, options.pool, defaultPool, sources, flowsByEntry));
+  checkAssetGraphs(planned);
   const shown = `git+${git.url}`;
   if (options.dryRun) return { project, registry: `${shown}#${ref}`, files, source: null, deployments: planned };
   const api = options.api?.();
@@ -181,7 +185,7 @@ async function deployFromGit(
   return { project, registry: shown, files, source, deployments: planned };
 }
 
-function select(deployments: DeploymentConfig[], only: string | undefined): DeploymentConfig[] {
+function select(deployments: ResolvedDeployment[], only: string | undefined): ResolvedDeployment[] {
   if (!only) return deployments;
   const { flow, name } = parseDeploymentRef(only);
   const match = deployments.filter((d) => d.flow === flow && d.name === name);
@@ -193,7 +197,7 @@ function select(deployments: DeploymentConfig[], only: string | undefined): Depl
   return match;
 }
 
-async function discoverAll(bundle: BuiltBundle, entrypoints: string[], env: Env): Promise<Map<string, DiscoveredFlow[]>> {
+async function discoverAll(bundle: BuiltBundle, entrypoints: string[], env: Env): Promise<Map<string, Discovered>> {
   const dir = await mkdtemp(join(tmpdir(), 'outpost-deploy-'));
   try {
     for (const file of bundle.files) {
@@ -201,11 +205,11 @@ async function discoverAll(bundle: BuiltBundle, entrypoints: string[], env: Env)
       await mkdir(dirname(target), { recursive: true });
       await writeFile(target, file.bytes);
     }
-    const result = new Map<string, DiscoveredFlow[]>();
+    const result = new Map<string, Discovered>();
     for (const entry of entrypoints) {
       const built = bundle.entrypoints[entry];
       if (!built) throw new CliError(`the bundle has no module for ${entry}`, EXIT.failed);
-      result.set(entry, await discoverFlows(join(dir, built), entry, env));
+      result.set(entry, await discoverFlows(join(dir, built), entry, env, undefined, dir));
     }
     return result;
   } finally {
@@ -214,14 +218,20 @@ async function discoverAll(bundle: BuiltBundle, entrypoints: string[], env: Env)
 }
 
 function plan(
-  d: DeploymentConfig,
+  d: ResolvedDeployment,
   poolOverride: string | undefined,
   defaultPool: string | undefined,
   built: Record<string, string>,
-  flowsByEntry: Map<string, DiscoveredFlow[]>,
+  flowsByEntry: Map<string, Discovered>,
 ): PlannedDeployment {
-  const flows = flowsByEntry.get(d.entrypoint) ?? [];
+  const discovered = flowsByEntry.get(d.entrypoint) ?? { flows: [], assets: [] };
+  const flows = discovered.flows;
   const flow = flows.find((f) => f.name === d.flow);
+  if (d.assets && (!flow || discovered.assets.length === 0)) {
+    throw new UsageError(`deployment ${d.flow}/${d.name}: ${d.entrypoint} defines no assets`, [
+      'asset({ key }, fn) defines one; export the assets from the entrypoint (or import the modules that define them)',
+    ]);
+  }
   if (!flow) {
     throw new UsageError(`deployment ${d.flow}/${d.name}: ${d.entrypoint} defines no flow named "${d.flow}"`, [
       flows.length
@@ -246,8 +256,47 @@ function plan(
     // Always sent: the config is where schedules live, so one removed from it is removed on deploy.
     // As declared: the API fills in the defaults (a partitions definition's timezone, for one).
     schedules: (d.schedules ?? []) as DeploymentUpsertRequest['schedules'],
+    ...(d.assets ? { assets: discovered.assets } : {}),
   };
-  return { flow: d.flow, name: d.name, entrypoint: request.entrypoint, parameterSchema: flow.parameterSchema, request };
+  return {
+    flow: d.flow,
+    name: d.name,
+    entrypoint: request.entrypoint,
+    parameterSchema: flow.parameterSchema,
+    assets: d.assets ? discovered.assets : null,
+    request,
+  };
+}
+
+/**
+ * The asset graphs about to be registered must be acyclic, and each key defined once: by one
+ * deployment of this deploy, at one place. Both mistakes are the project's (exit 2), named in full.
+ */
+function checkAssetGraphs(planned: PlannedDeployment[]): void {
+  const owners = new Map<string, { deployment: string; definedAt: string }>();
+  for (const p of planned) {
+    if (!p.assets) continue;
+    const deployment = `${p.flow}/${p.name}`;
+    for (const a of p.assets) {
+      const definedAt = a.definedAt ?? 'an unknown place';
+      const earlier = owners.get(a.key);
+      if (earlier) {
+        throw new UsageError(
+          `asset key '${a.key}' is defined twice: at ${earlier.definedAt} (deployment ${earlier.deployment}) and at ${definedAt} (deployment ${deployment})`,
+          ['an asset key is defined by one deployment only; rename one of them or deploy the module once'],
+        );
+      }
+      owners.set(a.key, { deployment, definedAt });
+    }
+    const cycle = findCycle(p.assets.map((a) => ({ key: a.key, deps: a.deps })));
+    if (cycle) {
+      const at = p.assets.find((a) => a.key === cycle[0])?.definedAt;
+      throw new UsageError(`deployment ${deployment}: the asset graph has a cycle: ${cycle.join(' → ')}`, [
+        ...(at ? [`${cycle[0]} is defined at ${at}`] : []),
+        'an asset cannot depend on itself, directly or through other assets',
+      ]);
+    }
+  }
 }
 
 /** Creates the pool when it is missing and the key may; a deployment on a missing pool would never run. */

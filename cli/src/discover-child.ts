@@ -1,5 +1,5 @@
 // Runs in a child process of `outpost deploy`: imports one built flow module, so that the user's
-// module-level code runs here and never inside the CLI, and sends back the flows it registered.
+// module-level code runs here and never inside the CLI, and sends back the flows and assets it registered.
 import { pathToFileURL } from 'node:url';
 
 interface RegisteredFlow {
@@ -7,7 +7,14 @@ interface RegisteredFlow {
   parameterSchema(): object | null;
 }
 
-type Report = { flows: { name: string; parameterSchema: object | null }[] } | { error: string };
+interface RegisteredAsset {
+  key: string;
+  definition(): object;
+}
+
+type Report =
+  | { flows: { name: string; parameterSchema: object | null }[]; assets: object[] }
+  | { error: string; usage?: boolean };
 
 function send(report: Report, code: number): void {
   if (!process.send) {
@@ -18,17 +25,32 @@ function send(report: Report, code: number): void {
 }
 
 const entry = process.argv[2];
+// The bundle's directory: places (`definedAt`, duplicate keys) are said relative to it, as in the project.
+const root = process.argv[3];
+const relative = (text: string) => (root ? text.replaceAll(`${root}/`, '') : text);
+
 if (!entry) {
   send({ error: 'no module given' }, 2);
 } else {
   try {
+    // Stacks name the project's source lines (the bundle carries its source map), so assets say where they are defined.
+    process.setSourceMapsEnabled(true);
     await import(pathToFileURL(entry).href);
     const registry = (globalThis as Record<symbol, unknown>)[Symbol.for('outpost.flows')] as
       | Map<string, RegisteredFlow>
       | undefined;
     const flows = [...(registry?.values() ?? [])].map((f) => ({ name: f.name, parameterSchema: f.parameterSchema() }));
-    send({ flows }, 0);
+    const assetRegistry = (globalThis as Record<symbol, unknown>)[Symbol.for('outpost.assets')] as
+      | Map<string, RegisteredAsset>
+      | undefined;
+    const assets = [...(assetRegistry?.values() ?? [])].map((a) => {
+      const definition = a.definition() as { definedAt?: string };
+      return definition.definedAt ? { ...definition, definedAt: relative(definition.definedAt) } : definition;
+    });
+    send({ flows, assets }, 0);
   } catch (error) {
-    send({ error: error instanceof Error ? error.message : String(error) }, 1);
+    const message = relative(error instanceof Error ? error.message : String(error));
+    // A key defined twice is a mistake in the project, not a failure of the module.
+    send({ error: message, usage: error instanceof Error && error.name === 'DuplicateAssetKeyError' }, 1);
   }
 }

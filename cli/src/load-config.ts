@@ -3,8 +3,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type { OutpostConfig } from '@outpost/sdk/config';
-import { Name, ScheduleInputs } from '@outpost/sdk/contracts';
+import type { DeploymentConfig, OutpostConfig } from '@outpost/sdk/config';
+import { ASSET_FLOW_NAME, Name, ScheduleInputs } from '@outpost/sdk/contracts';
 import { build } from 'esbuild';
 import * as z from 'zod';
 import { UsageError } from './errors.js';
@@ -12,7 +12,8 @@ import { UsageError } from './errors.js';
 export const CONFIG_FILE = 'outpost.config.ts';
 
 const DeploymentSchema = z.object({
-  flow: Name,
+  flow: Name.optional(),
+  assets: z.boolean().optional(),
   name: Name,
   entrypoint: z.string().min(1),
   description: z.string().max(2000).optional(),
@@ -35,15 +36,33 @@ const ConfigSchema = z
       .strictObject({ git: z.strictObject({ url: z.string().min(1).max(1900), ref: z.string().min(1).max(250).optional() }) })
       .optional(),
     defaultPool: Name.optional(),
-    deployments: z.array(DeploymentSchema).min(1, 'declare at least one deployment'),
+    deployments: z
+      .array(
+        DeploymentSchema.superRefine((d, ctx) => {
+          if (d.assets && d.flow !== undefined && d.flow !== ASSET_FLOW_NAME) {
+            ctx.addIssue({
+              code: 'custom',
+              path: ['flow'],
+              message: `a deployment with assets: true runs the built-in "${ASSET_FLOW_NAME}" flow; omit flow`,
+            });
+          }
+          if (!d.assets && d.flow === undefined) {
+            ctx.addIssue({ code: 'custom', path: ['flow'], message: 'name the flow to deploy, or set assets: true' });
+          }
+        }),
+      )
+      .min(1, 'declare at least one deployment'),
   })
   .refine((c) => c.registry !== undefined || c.source !== undefined, {
     path: ['registry'],
     message: 'set registry (where bundles are pushed) or source.git',
   });
 
+/** A deployment with its flow resolved (`assets` for an asset deployment). */
+export type ResolvedDeployment = DeploymentConfig & { flow: string };
+
 export interface LoadedConfig {
-  config: OutpostConfig;
+  config: Omit<OutpostConfig, 'deployments'> & { deployments: ResolvedDeployment[] };
   configPath: string;
   /** Entrypoints and relative registry paths are resolved against this directory. */
   projectDir: string;
@@ -74,7 +93,10 @@ export async function loadConfig(pathOrDir: string, cwd: string): Promise<Loaded
       parsed.error.issues.map((i) => `${i.path.join('.') || '(config)'}: ${i.message}`),
     );
   }
-  const config = parsed.data as OutpostConfig;
+  const config = parsed.data as LoadedConfig['config'];
+  for (const d of config.deployments) {
+    if (d.assets || d.flow === ASSET_FLOW_NAME) Object.assign(d, { flow: ASSET_FLOW_NAME, assets: true });
+  }
   const warnings = unknownKeys(raw);
   const seen = new Set<string>();
   for (const [i, d] of config.deployments.entries()) {

@@ -172,4 +172,124 @@ describe('outpost deploy', () => {
       await api.close();
     }
   });
+
+  describe('an asset deployment', () => {
+    const ASSETS_CONFIG = (
+      deployments = "[{ name: 'warehouse', entrypoint: 'assets.ts', assets: true }]",
+    ) => `import { defineConfig } from '@outpost/sdk';
+export default defineConfig({ project: 'warehouse', registry: 'oci-layout:./registry', deployments: ${deployments} });
+`;
+    const ASSETS = (modelBody = 'Object.keys(f).length') => `import { asset, check, partitions } from '@outpost/sdk';
+const daily = partitions.daily({ start: '2026-01-01', timezone: 'Europe/Berlin' });
+export const events = asset({ key: 'raw/events', partitions: daily }, async (ctx) => [ctx.partition.key]);
+export const features = asset(
+  { key: 'features', deps: [events], partitions: daily, checks: [check('not_empty', { blocking: true }, (v: number) => v > 0)] },
+  async (_ctx, e) => e.length,
+);
+export const model = asset({ key: 'model/churn', deps: [features], owners: ['team:ml'] }, async (_ctx, f) => ${modelBody});
+`;
+
+    it('--dry-run lists the assets the entrypoint defines: upstream, partitions, checks, code version and source line', async () => {
+      const dir = await makeProject({ 'outpost.config.ts': ASSETS_CONFIG(), 'assets.ts': ASSETS() });
+      dirs.push(dir);
+      const r = await outpost(['deploy', '--dry-run'], { cwd: dir });
+      expect(r.stderr).not.toContain('error');
+      expect(r.code).toBe(0);
+      expect(r.stdout).toContain('would register assets/warehouse: flow assets in assets.mjs, pool default/default');
+      expect(r.stdout).toContain('  would register 3 assets:');
+      expect(r.stdout).toMatch(
+        / {4}raw\/events {2}partitions daily from 2026-01-01 \(Europe\/Berlin\); code version [0-9a-f]{12}; assets\.ts:3\n/,
+      );
+      expect(r.stdout).toMatch(
+        / {4}features {2}← raw\/events; partitions daily .*; checks not_empty \(blocking\); code version [0-9a-f]{12}; assets\.ts:4\n/,
+      );
+      expect(r.stdout).toMatch(/ {4}model\/churn {2}← features; code version [0-9a-f]{12}; assets\.ts:8\n/);
+    });
+
+    it('changing one asset’s code changes that asset’s code version only', async () => {
+      const versions = async (modelBody: string) => {
+        const dir = await makeProject({ 'outpost.config.ts': ASSETS_CONFIG(), 'assets.ts': ASSETS(modelBody) });
+        dirs.push(dir);
+        const r = await outpost(['deploy', '--dry-run', '--json'], { cwd: dir });
+        expect(r.code).toBe(0);
+        const out = JSON.parse(r.stdout) as { deployments: { assets: { key: string; codeVersion: string }[] }[] };
+        return Object.fromEntries(out.deployments[0]!.assets.map((a) => [a.key, a.codeVersion]));
+      };
+      const before = await versions('Object.keys(f).length');
+      const after = await versions('Object.keys(f).length + 1');
+      expect(after['model/churn']).not.toBe(before['model/churn']);
+      expect(after['raw/events']).toBe(before['raw/events']);
+      expect(after.features).toBe(before.features);
+    });
+
+    it('exits 2 naming both places when a key is defined twice', async () => {
+      const dir = await makeProject({
+        'outpost.config.ts': ASSETS_CONFIG(),
+        'assets.ts': `import { asset } from '@outpost/sdk';
+import './more.ts';
+export const a = asset({ key: 'shared/key' }, () => 1);
+`,
+        'more.ts': `import { asset } from '@outpost/sdk';
+
+export const b = asset({ key: 'shared/key' }, () => 2);
+`,
+      });
+      dirs.push(dir);
+      const r = await outpost(['deploy', '--dry-run'], { cwd: dir });
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain("assets.ts: asset key 'shared/key' is defined twice: at more.ts:3 and at assets.ts:3");
+      expect(r.stderr).not.toMatch(/\n\s+at /);
+    });
+
+    it('exits 2 naming both deployments when two asset deployments define the same key', async () => {
+      const dir = await makeProject({
+        'outpost.config.ts': ASSETS_CONFIG(
+          "[{ name: 'one', entrypoint: 'one.ts', assets: true }, { name: 'two', entrypoint: 'two.ts', assets: true }]",
+        ),
+        'one.ts': "import { asset } from '@outpost/sdk';\nexport const a = asset({ key: 'taken' }, () => 1);\n",
+        'two.ts': "import { asset } from '@outpost/sdk';\n\nexport const b = asset({ key: 'taken' }, () => 2);\n",
+      });
+      dirs.push(dir);
+      const r = await outpost(['deploy', '--dry-run'], { cwd: dir });
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain(
+        "asset key 'taken' is defined twice: at one.ts:2 (deployment assets/one) and at two.ts:3 (deployment assets/two)",
+      );
+    });
+
+    it('exits 2 printing the cycle when assets depend on each other in a circle', async () => {
+      const dir = await makeProject({
+        'outpost.config.ts': ASSETS_CONFIG(),
+        'assets.ts': `import { asset } from '@outpost/sdk';
+export const a = asset({ key: 'loop/a', deps: ['loop/c'] }, () => 1);
+export const b = asset({ key: 'loop/b', deps: [a] }, () => 2);
+export const c = asset({ key: 'loop/c', deps: [b] }, () => 3);
+`,
+      });
+      dirs.push(dir);
+      const r = await outpost(['deploy', '--dry-run'], { cwd: dir });
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain('deployment assets/warehouse: the asset graph has a cycle: loop/a → loop/c → loop/b → loop/a');
+      expect(r.stderr).toContain('loop/a is defined at assets.ts:2');
+    });
+
+    it('exits 2 when the entrypoint of an asset deployment defines no assets, or the config names another flow', async () => {
+      const dir = await makeProject({ 'outpost.config.ts': ASSETS_CONFIG(), 'assets.ts': FLOW('greet') });
+      dirs.push(dir);
+      const r = await outpost(['deploy', '--dry-run'], { cwd: dir });
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain('deployment assets/warehouse: assets.ts defines no assets');
+
+      const other = await makeProject({
+        'outpost.config.ts': ASSETS_CONFIG("[{ flow: 'greet', name: 'x', entrypoint: 'assets.ts', assets: true }]"),
+        'assets.ts': ASSETS(),
+      });
+      dirs.push(other);
+      const bad = await outpost(['deploy', '--dry-run'], { cwd: other });
+      expect(bad.code).toBe(2);
+      expect(bad.stderr).toContain(
+        'deployments.0.flow: a deployment with assets: true runs the built-in "assets" flow; omit flow',
+      );
+    });
+  });
 });

@@ -2,8 +2,17 @@ import type { ScheduleInput } from './contracts/schedules.js';
 
 /** One deployment of a flow: where it runs, with which defaults. */
 export interface DeploymentConfig {
-  /** The flow's name, as given to `flow({ name })`. */
-  flow: string;
+  /**
+   * The flow's name, as given to `flow({ name })`. Required unless `assets` is set, when it may be
+   * omitted and is `assets` (the built-in flow that materialises them).
+   */
+  flow?: string;
+  /**
+   * Deploy the asset graph the entrypoint defines (`asset()`): `outpost deploy` registers every
+   * asset with this deployment (keys, deps, partitions, checks, code versions…), and its runs
+   * materialise them. The deployment is `assets/<name>`. @default false
+   */
+  assets?: boolean;
   /** The deployment's name, unique per flow. */
   name: string;
   /** Module that defines the flow, relative to the config file, e.g. `flows/train.ts`. */

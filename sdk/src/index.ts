@@ -1,4 +1,39 @@
 export * as z from 'zod';
+export type {
+  AnyAsset,
+  Asset,
+  AssetCheck,
+  AssetContext,
+  AssetDep,
+  AssetOptions,
+  CheckContext,
+  CheckFunction,
+  CheckOptions,
+  CheckOutcome,
+  FileFormat,
+  FsIOOptions,
+  IOContext,
+  IOManager,
+  MaterializeOptions,
+  MaterializeResult,
+  MetadataValue,
+  PartitionRange,
+  S3IOOptions,
+  StoreResult,
+} from './assets/index.js';
+export {
+  AssetCycleError,
+  AssetRunError,
+  AssetValueMissingError,
+  asset,
+  check,
+  DuplicateAssetKeyError,
+  findCycle,
+  fsIO,
+  jsonFormat,
+  materialize,
+  s3IO,
+} from './assets/index.js';
 export type { DeploymentConfig, OutpostConfig } from './config.js';
 export { defineConfig } from './config.js';
 export type { KeyOptions, PartitionInfo, PartitionsDefinition } from './partitions/index.js';

@@ -1,20 +1,22 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { ProposalStatus, StateProposalResponse, StateType } from '../src/contracts/index.js';
+import type { AssetGateResponse, ProposalStatus, StateProposalResponse, StateType } from '../src/contracts/index.js';
 import { RunnerToWorkerMessage } from '../src/runtime/index.js';
 
 const runnerPath = fileURLToPath(new URL('../dist/runtime/runner.js', import.meta.url));
 const fixturePath = fileURLToPath(new URL('./fixtures/runtime/flows.ts', import.meta.url));
+const assetsFixturePath = fileURLToPath(new URL('./fixtures/runtime/assets.ts', import.meta.url));
 
 let bundleDir: string;
 let entry: string;
+let assetsEntry: string;
 const children = new Set<ChildProcess>();
 
 beforeAll(async () => {
@@ -22,15 +24,21 @@ beforeAll(async () => {
   bundleDir = await mkdtemp(path.join(tmpdir(), 'outpost-runner-'));
   entry = path.join(bundleDir, 'flows.mjs');
   // Like a real bundle: the flows and their own copy of the SDK in one file.
-  await build({
-    entryPoints: [fixturePath],
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    outfile: entry,
-    logLevel: 'silent',
-  });
+  assetsEntry = path.join(bundleDir, 'assets.mjs');
+  for (const [from, outfile] of [
+    [fixturePath, entry],
+    [assetsFixturePath, assetsEntry],
+  ] as const) {
+    await build({
+      entryPoints: [from],
+      bundle: true,
+      platform: 'node',
+      format: 'esm',
+      target: 'node20',
+      outfile,
+      logLevel: 'silent',
+    });
+  }
 });
 
 afterEach(() => {
@@ -55,19 +63,35 @@ interface Session {
   waitFor: (predicate: (m: RunnerToWorkerMessage) => boolean) => Promise<void>;
 }
 
+interface RunOptions {
+  attempt?: number;
+  partitionKey?: string;
+  env?: Record<string, string>;
+  /** The answer to `assetGate`. @default nothing blocked, nothing done */
+  gate?: AssetGateResponse;
+}
+
 /** Play the worker: spawn the runner with an IPC channel, start the run, answer every rpc. */
 function startRun(
   flowName: string,
   parameters: Record<string, unknown> = {},
   answer: (type: StateType) => Answer = () => ({ status: 'ACCEPT' }),
   entryPath = entry,
+  options: RunOptions = {},
 ): Session {
+  const attempt = options.attempt ?? 1;
   const runId = randomUUID();
   const child = spawn(process.execPath, [runnerPath], {
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     detached: true,
     cwd: bundleDir,
-    env: { PATH: process.env.PATH ?? '', OUTPOST_RUN_ID: runId, OUTPOST_RUN_ATTEMPT: '1', OUTPOST_FLOW_NAME: flowName },
+    env: {
+      PATH: process.env.PATH ?? '',
+      OUTPOST_RUN_ID: runId,
+      OUTPOST_RUN_ATTEMPT: String(attempt),
+      OUTPOST_FLOW_NAME: flowName,
+      ...options.env,
+    },
   });
   children.add(child);
   const messages: RunnerToWorkerMessage[] = [];
@@ -85,7 +109,15 @@ function startRun(
     if (message.t === 'ready') {
       child.send({
         t: 'start',
-        run: { id: runId, attempt: 1, name: 'brave-heron', flowName, deploymentId: null, parameters },
+        run: {
+          id: runId,
+          attempt,
+          name: 'brave-heron',
+          flowName,
+          deploymentId: null,
+          parameters,
+          ...(options.partitionKey ? { partitionKey: options.partitionKey } : {}),
+        },
         entry: entryPath,
       });
     } else if (message.t === 'rpc') {
@@ -96,7 +128,7 @@ function startRun(
           status,
           reason: status === 'ACCEPT' ? null : 'told so by the test',
           waitSeconds: null,
-          attempt: 1,
+          attempt,
           state: {
             type: stateType ?? message.body.state.type,
             name: 'x',
@@ -106,6 +138,10 @@ function startRun(
           },
         };
         result = response;
+      } else if (message.method === 'assetGate') {
+        result = options.gate ?? { blocked: [], materialized: [] };
+      } else if (message.method === 'reportAssetEvents') {
+        result = { recorded: message.body.events.length };
       }
       child.send({ t: 'reply', id: message.id, ok: true, result });
     }
@@ -132,6 +168,10 @@ function describeMessage(m: RunnerToWorkerMessage): string {
     case 'rpc':
       if (m.method === 'createChildRun') return `createChildRun ${m.body.flowName}`;
       if (m.method === 'createArtifact') return `createArtifact ${m.body.key}`;
+      if (m.method === 'assetGate') return 'assetGate';
+      if (m.method === 'reportAssetEvents') {
+        return `reportAssetEvents ${m.body.events.map((e) => `${e.kind} ${e.assetKey}${e.kind === 'check' ? `:${e.checkName}` : ''}`).join(', ')}`;
+      }
       return `${m.method} ${m.body.state.type}`;
     case 'log':
       return `log ${m.level} ${m.message.split('\n')[0]}${m.taskRunId ? ' (task)' : ''}`;
@@ -232,5 +272,91 @@ describe('runner', () => {
 
     expect(await run.exited).toEqual({ code: 1, signal: null });
     expect(run.messages.some((m) => m.t === 'done')).toBe(false);
+  });
+});
+
+describe('runner: the assets flow', () => {
+  let assetDir: string;
+  const parameters = { assets: ['ipc/raw', 'ipc/sorted', 'ipc/top'], partition: '2026-03-29' };
+
+  beforeAll(async () => {
+    assetDir = await mkdtemp(path.join(tmpdir(), 'outpost-runner-assets-'));
+  });
+
+  afterAll(async () => {
+    await rm(assetDir, { recursive: true, force: true });
+  });
+
+  const run = (options: RunOptions = {}) =>
+    startRun('assets', parameters, () => ({ status: 'ACCEPT' }), assetsEntry, {
+      partitionKey: '2026-03-29',
+      env: { ASSET_TEST_DIR: assetDir },
+      ...options,
+    });
+
+  it('asks the gate, materialises in order as task runs, and reports materialisations and checks over IPC', async () => {
+    const session = run();
+    expect(await session.exited).toEqual({ code: 0, signal: null });
+    const described = session.messages.map(describeMessage).filter((m) => !m.startsWith('log'));
+    expect(described).toEqual([
+      'ready',
+      'setState RUNNING',
+      'assetGate',
+      'createTaskRun ipc/raw-0',
+      'setTaskRunState COMPLETED',
+      'reportAssetEvents materialization ipc/raw',
+      'createTaskRun ipc/sorted-0',
+      'setTaskRunState COMPLETED',
+      'createTaskRun ipc/sorted:ascending-0',
+      'setTaskRunState COMPLETED',
+      'reportAssetEvents materialization ipc/sorted, check ipc/sorted:ascending',
+      'createTaskRun ipc/top-0',
+      'setTaskRunState COMPLETED',
+      'reportAssetEvents materialization ipc/top',
+      'setState COMPLETED',
+      'done COMPLETED',
+    ]);
+    const reported = session.messages.flatMap((m) => (m.t === 'rpc' && m.method === 'reportAssetEvents' ? m.body.events : []));
+    const [raw, sorted, checked] = reported;
+    expect(raw).toMatchObject({ partitionKey: '2026-03-29', dataVersion: expect.stringMatching(/^[0-9a-f]{64}$/) });
+    expect(sorted).toMatchObject({ metadata: { rows: 3, bytes: 7 } });
+    expect(checked).toMatchObject({ passed: true, blocking: true, materializationId: sorted?.id });
+    // ctx.log lines belong to the asset's task run; the partition's window is the DST-short Berlin day.
+    const rawTask = session.messages.find((m) => m.t === 'task' && m.event.kind === 'create' && m.event.name === 'ipc/raw');
+    const line = session.messages.find((m) => m.t === 'log' && m.message.startsWith('loading 2026-03-29'));
+    expect(line).toMatchObject({ message: 'loading 2026-03-29, window from 2026-03-28T23:00:00.000Z' });
+    expect(line?.t === 'log' && line.taskRunId).toBe(rawTask?.t === 'task' ? rawTask.event.id : 'missing');
+    expect(readFileSync(path.join(assetDir, 'ipc', 'top', 'partition=2026-03-29', 'data.json'), 'utf8')).toBe('3');
+  });
+
+  it('a retried attempt skips what the gate says an earlier attempt materialised, reading it back from storage', async () => {
+    // The first attempt stored every value, then died before its run ended.
+    expect(await run().exited).toEqual({ code: 0, signal: null });
+    await rm(path.join(assetDir, 'ipc', 'top'), { recursive: true, force: true });
+    const done = (assetKey: string) => ({ assetKey, partitionKey: '2026-03-29', id: randomUUID() });
+    const session = run({ attempt: 2, gate: { blocked: [], materialized: [done('ipc/raw'), done('ipc/sorted')] } });
+    expect(await session.exited).toEqual({ code: 0, signal: null });
+    const described = session.messages
+      .map(describeMessage)
+      .filter((m) => m.startsWith('reportAssetEvents') || m.startsWith('createTaskRun'));
+    expect(described).toEqual(['createTaskRun ipc/top-0', 'reportAssetEvents materialization ipc/top']);
+    expect(session.messages.some((m) => m.t === 'log' && m.message === 'top of 2026-03-29 is 3')).toBe(true);
+    expect(session.messages.at(-1)).toEqual({ t: 'done', stateType: 'COMPLETED' });
+    expect(readFileSync(path.join(assetDir, 'ipc', 'top', 'partition=2026-03-29', 'data.json'), 'utf8')).toBe('3');
+  });
+
+  it('does not materialise what the gate says is blocked, reports why, and ends FAILED', async () => {
+    const by = { assetKey: 'ipc/sorted', checkName: 'ascending', partitionKey: '2026-03-29' };
+    const session = run({ gate: { blocked: [{ assetKey: 'ipc/top', by }], materialized: [] } });
+    expect(await session.exited).toEqual({ code: 0, signal: null });
+    const reported = session.messages.flatMap((m) => (m.t === 'rpc' && m.method === 'reportAssetEvents' ? m.body.events : []));
+    expect(reported.at(-1)).toMatchObject({
+      kind: 'failure',
+      assetKey: 'ipc/top',
+      message: 'blocked: blocking check ipc/sorted:ascending failed for partition 2026-03-29 and is not waived',
+    });
+    expect(session.messages.some((m) => m.t === 'task' && m.event.kind === 'create' && m.event.name === 'ipc/top')).toBe(false);
+    const failed = session.messages.find((m) => m.t === 'rpc' && m.method === 'setState' && m.body.state.type === 'FAILED');
+    expect(failed).toMatchObject({ body: { state: { message: expect.stringContaining('ipc/top') } } });
   });
 });

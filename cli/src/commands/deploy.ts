@@ -1,6 +1,7 @@
 import type { Command } from '../command.js';
 import { booleanOption, stringOption } from '../command.js';
 import { type DeployResult, deployProject } from '../deploy-project.js';
+import type { DiscoveredAsset } from '../discover.js';
 import { EXIT } from '../errors.js';
 import { CONFIG_FILE } from '../load-config.js';
 import { json } from '../output.js';
@@ -52,6 +53,7 @@ function summarise(result: DeployResult, dryRun: boolean) {
       workPool: d.request.workPool,
       workQueue: d.request.workQueue ?? 'default',
       parameterSchema: d.parameterSchema,
+      ...(d.assets ? { assets: d.assets } : {}),
       ...(d.id ? { id: d.id, created: d.created } : {}),
     })),
   };
@@ -68,12 +70,42 @@ function describe(result: DeployResult, dryRun: boolean): string[] {
     const where = `${d.request.workPool}/${d.request.workQueue ?? 'default'}`;
     if (dryRun) lines.push(`would register ${d.flow}/${d.name}: flow ${d.flow} in ${d.entrypoint}, pool ${where}`);
     else lines.push(`${d.created ? 'created' : 'updated'} ${d.flow}/${d.name} (${d.id}) → ${result.source}, pool ${where}`);
-    if (dryRun) {
+    if (d.assets) lines.push(...describeAssets(d.assets, dryRun));
+    if (dryRun && !d.assets) {
       lines.push('  parameters:');
       for (const l of JSON.stringify(d.parameterSchema, null, 2).split('\n')) lines.push(`    ${l}`);
     }
   }
   return lines;
+}
+
+/** One line per asset: key, upstream, partitions, checks, code version, where it is defined. */
+function describeAssets(assets: DiscoveredAsset[], dryRun: boolean): string[] {
+  const lines = [`  ${dryRun ? 'would register' : 'registered'} ${assets.length} asset${assets.length === 1 ? '' : 's'}:`];
+  for (const a of assets) {
+    const parts: string[] = [];
+    if (a.deps.length > 0) parts.push(`← ${a.deps.join(', ')}`);
+    if (a.partitions) parts.push(`partitions ${describePartitions(a.partitions)}`);
+    if (a.checks.length > 0)
+      parts.push(`checks ${a.checks.map((c) => `${c.name}${c.blocking ? ' (blocking)' : ''}`).join(', ')}`);
+    parts.push(`code version ${a.codeVersion.slice(0, 12)}`);
+    if (a.definedAt) parts.push(a.definedAt);
+    lines.push(`    ${a.key}  ${parts.join('; ')}`);
+  }
+  return lines;
+}
+
+function describePartitions(p: NonNullable<DiscoveredAsset['partitions']>): string {
+  switch (p.kind) {
+    case 'time':
+      return `${p.cadence} from ${p.start}${p.end ? ` to ${p.end}` : ''} (${p.timezone ?? 'UTC'})`;
+    case 'static':
+      return `static (${p.keys.length} key${p.keys.length === 1 ? '' : 's'})`;
+    case 'dynamic':
+      return `dynamic "${p.name}"`;
+    case 'multi':
+      return p.dimensions.map((d) => `${d.name}: ${describePartitions(d.partitions)}`).join(' × ');
+  }
 }
 
 function formatBytes(n: number): string {

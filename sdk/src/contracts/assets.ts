@@ -304,8 +304,11 @@ export type AssetMaterializeResponse = z.infer<typeof AssetMaterializeResponse>;
  * backfills, schedules); the SDK's asset flow reads them.
  */
 export const AssetRunParameters = z.strictObject({
-  /** The assets to materialise, in dependency order. */
-  assets: z.array(AssetKey).min(1),
+  /**
+   * The assets to materialise, in dependency order. Empty (a scheduled run of an asset deployment,
+   * say) means every asset the deployment defines. @default []
+   */
+  assets: z.array(AssetKey).default([]),
   checksOnly: z.boolean().default(false),
   /** One partition; the run's partition key says the same. */
   partition: AnyPartitionKey.nullable().default(null),

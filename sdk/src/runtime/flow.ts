@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import * as z from 'zod';
+import { ASSET_FLOW_NAME } from '../contracts/assets.js';
 import type { FlowContext } from './context.js';
 import { activeRunScope, type FlowDefinition, runFlowRun } from './engine.js';
 import { executeRun } from './execute.js';
@@ -92,6 +93,11 @@ export function flow<P extends ParamsSchema | undefined, R>(
   if (!checked.success) {
     const detail = checked.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
     throw new TypeError(`invalid flow options: ${detail}`);
+  }
+  if (options.name === ASSET_FLOW_NAME) {
+    throw new TypeError(
+      `the flow name '${ASSET_FLOW_NAME}' is reserved for the built-in flow that materialises assets (defined by asset()); give your flow another name`,
+    );
   }
   const def: FlowDefinition = {
     name: options.name,

@@ -15,6 +15,7 @@ export { log } from './logger.js';
 export { isMainModule } from './main-module.js';
 export type { RpcBody, RpcMethod } from './protocol.js';
 export {
+  AssetGateBody,
   CancelMessage,
   CreateArtifactBody,
   CreateChildRunBody,
@@ -22,6 +23,7 @@ export {
   LogMessage,
   ReadyMessage,
   ReplyMessage,
+  ReportAssetEventsBody,
   RpcError,
   RpcRequest,
   RunDescriptor,
@@ -45,5 +47,14 @@ export {
 } from './result-storage.js';
 export type { RetryPolicy } from './retry.js';
 export { retryDelayMs } from './retry.js';
+export type { S3ClientOptions, S3Credentials, S3Location, S3Object } from './s3-client.js';
+export {
+  checkS3Bucket,
+  checkS3Endpoint,
+  S3Client,
+  S3Error,
+  s3CredentialsFromEnv,
+  s3RegionFromEnv,
+} from './s3-client.js';
 export type { MapItem, MapOptions, Task, TaskOptions } from './task.js';
 export { DEFAULT_MAP_CONCURRENCY, task } from './task.js';

@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import { ArtifactFields, checkArtifactData } from '../contracts/artifacts.js';
+import { AssetEvent } from '../contracts/assets.js';
 import { Id, JsonObject, Name } from '../contracts/common.js';
 import { LogLevel } from '../contracts/logs.js';
 import { ProposedState } from '../contracts/states.js';
@@ -120,10 +121,31 @@ export const CreateArtifactBody = ArtifactFields.omit({ flowRunAttempt: true })
   .superRefine(checkArtifactData);
 export type CreateArtifactBody = z.infer<typeof CreateArtifactBody>;
 
+/**
+ * What the run's assets flow materialised, failed to materialise and checked; the worker adds the
+ * attempt, redacts the metadata's text and calls `POST /flow-runs/:id/asset-events`.
+ */
+export const ReportAssetEventsBody = z.strictObject({
+  events: z.array(AssetEvent).min(1).max(1_000),
+  flowRunId: ChildRunId,
+});
+export type ReportAssetEventsBody = z.input<typeof ReportAssetEventsBody>;
+
+/** Asks which assets of the run are blocked upstream or were materialised by an earlier attempt (`GET /flow-runs/:id/asset-gate`). */
+export const AssetGateBody = z.strictObject({ flowRunId: ChildRunId });
+export type AssetGateBody = z.infer<typeof AssetGateBody>;
+
 export const RpcRequest = z.discriminatedUnion('method', [
   z.strictObject({ t: z.literal('rpc'), id: z.number().int(), method: z.literal('setState'), body: SetStateBody }),
   z.strictObject({ t: z.literal('rpc'), id: z.number().int(), method: z.literal('createChildRun'), body: CreateChildRunBody }),
   z.strictObject({ t: z.literal('rpc'), id: z.number().int(), method: z.literal('createArtifact'), body: CreateArtifactBody }),
+  z.strictObject({
+    t: z.literal('rpc'),
+    id: z.number().int(),
+    method: z.literal('reportAssetEvents'),
+    body: ReportAssetEventsBody,
+  }),
+  z.strictObject({ t: z.literal('rpc'), id: z.number().int(), method: z.literal('assetGate'), body: AssetGateBody }),
 ]);
 export type RpcRequest = z.infer<typeof RpcRequest>;
 export type RpcMethod = RpcRequest['method'];

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import * as z from 'zod';
+import { AssetEvent, AssetGateResponse } from '../contracts/assets.js';
 import { Id } from '../contracts/common.js';
 import { StateProposalResponse } from '../contracts/runs.js';
 import type { ProposedState } from '../contracts/states.js';
@@ -75,5 +76,18 @@ export class IpcReporter implements Reporter {
 
   async createArtifact(body: Omit<CreateArtifactBody, 'flowRunId'>): Promise<void> {
     await this.channel.rpc('createArtifact', { ...body, ...this.target });
+  }
+
+  async assetGate(): Promise<AssetGateResponse> {
+    const result = await this.channel.rpc('assetGate', { ...this.target });
+    const parsed = AssetGateResponse.safeParse(result);
+    if (!parsed.success) throw new Error(`assetGate: unexpected reply from the worker: ${parsed.error.message}`);
+    return parsed.data;
+  }
+
+  async reportAssetEvents(events: AssetEvent[]): Promise<void> {
+    // Checked here, so a malformed event fails in the flow process with its field path.
+    const checked = z.array(AssetEvent).parse(events);
+    await this.channel.rpc('reportAssetEvents', { events: checked, ...this.target });
   }
 }

@@ -1,4 +1,5 @@
 import type { ArtifactType } from '../contracts/artifacts.js';
+import type { AssetEvent, AssetGateResponse } from '../contracts/assets.js';
 import type { ProposedState } from '../contracts/states.js';
 import { currentScope } from './context.js';
 import type { CreateArtifactBody } from './protocol.js';
@@ -40,10 +41,27 @@ export function describeArtifact(type: ArtifactType, key: string, data: unknown)
   return `artifact ${type} '${key}': ${detail}`;
 }
 
+/** One line about an asset event, as a person reads it in a terminal. */
+export function describeAssetEvent(event: AssetEvent): string {
+  const partition = event.partitionKey ? ` [${event.partitionKey}]` : '';
+  switch (event.kind) {
+    case 'materialization': {
+      const version = event.dataVersion ? ` (data version ${event.dataVersion.slice(0, 12)})` : '';
+      return `materialised ${event.assetKey}${partition}${version}`;
+    }
+    case 'failure':
+      return `not materialised: ${event.assetKey}${partition}: ${event.message}`;
+    case 'check':
+      return `check ${event.assetKey}:${event.checkName}${partition} ${event.passed ? 'passed' : 'FAILED'}${
+        event.passed ? '' : ` (${event.blocking ? 'blocking, ' : ''}${event.severity ?? 'ERROR'})`
+      }`;
+  }
+}
+
 /**
  * Runs without a server: logs print to the console (warnings and errors to stderr), every state
- * proposal is accepted, task runs are not recorded anywhere, subflows run inline and artifacts
- * print one line each.
+ * proposal is accepted, task runs are not recorded anywhere, subflows run inline, artifacts and
+ * asset events print one line each, and no asset is blocked or already materialised.
  */
 export class LocalReporter implements Reporter {
   readonly capturesConsole = false;
@@ -82,6 +100,18 @@ export class LocalReporter implements Reporter {
       flowName: run?.flowName,
       taskKey: task?.taskKey,
     });
+  }
+
+  async assetGate(): Promise<AssetGateResponse> {
+    return { blocked: [], materialized: [] };
+  }
+
+  async reportAssetEvents(events: AssetEvent[]): Promise<void> {
+    const { run } = currentScope();
+    for (const event of events) {
+      const level = event.kind === 'failure' || (event.kind === 'check' && !event.passed) ? 'warning' : 'info';
+      this.log({ level, message: describeAssetEvent(event), timestamp: new Date(), flowName: run?.flowName });
+    }
   }
 }
 

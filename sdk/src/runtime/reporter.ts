@@ -1,3 +1,4 @@
+import type { AssetEvent, AssetGateResponse } from '../contracts/assets.js';
 import type { LogLevel } from '../contracts/logs.js';
 import type { ProposalStatus, ProposedState, StateType } from '../contracts/states.js';
 import type { TaskRunEvent } from '../contracts/task-runs.js';
@@ -50,4 +51,11 @@ export interface Reporter {
   /** The reporter for a subflow run created by `createChildRun`. */
   forChildRun(flowRunId: string): Reporter;
   createArtifact(body: Omit<CreateArtifactBody, 'flowRunId'>): Promise<void>;
+  /**
+   * Which assets of the run must not be materialised (a failed blocking check upstream) and which an
+   * earlier attempt of the run already materialised. Run locally: nothing is blocked or done.
+   */
+  assetGate(): Promise<AssetGateResponse>;
+  /** Record materialisations, failures and check results of the run's assets (at most 1,000 at once). */
+  reportAssetEvents(events: AssetEvent[]): Promise<void>;
 }

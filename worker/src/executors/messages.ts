@@ -46,7 +46,7 @@ export function startMessageOf(claimed: ClaimedRun, entry: string): StartMessage
       scheduledTime: flowRun.scheduledTime ?? null,
       scheduleId: flowRun.scheduleId ?? null,
       tags: flowRun.tags,
-      partitionKey: null,
+      partitionKey: flowRun.partitionKey ?? null,
     },
     entry,
   };

@@ -10,6 +10,19 @@ import type { RpcErrorBody, RpcRequestMessage as RpcRequest } from './messages.j
 import { isStaleAttempt, type RunApi } from './run-api.js';
 import type { SubflowRuns } from './subflow-runs.js';
 
+type AssetEvent = Extract<RpcRequest, { method: 'reportAssetEvents' }>['body']['events'][number];
+
+/** An asset event as it leaves the network: its free text (failure messages, metadata) redacted. */
+export function redactAssetEvent(redactor: Redactor, event: AssetEvent): AssetEvent {
+  switch (event.kind) {
+    case 'failure':
+      return { ...event, message: redactor.redact(event.message) };
+    case 'materialization':
+    case 'check':
+      return { ...event, metadata: redactor.redactJson(event.metadata ?? {}) as typeof event.metadata };
+  }
+}
+
 /** Worker-side retries of one rpc end well before the runtime gives up waiting for the reply (120 s). */
 const RPC_DEADLINE_MS = 60_000;
 
@@ -141,6 +154,22 @@ export class RpcServer {
         );
         if (created.ok) this.deps.subflows.add(created.data.flowRun.id);
         result = created;
+        break;
+      }
+      case 'reportAssetEvents': {
+        result = await api.call(
+          'assetEventsReport',
+          {
+            params: { id: runId },
+            // Metadata and messages are text from the flow's memory: redacted like artifacts.
+            body: { attempt: api.attempt, events: request.body.events.map((event) => redactAssetEvent(redactor, event)) },
+          },
+          RPC_DEADLINE_MS,
+        );
+        break;
+      }
+      case 'assetGate': {
+        result = await api.call('assetGate', { params: { id: runId } }, RPC_DEADLINE_MS);
         break;
       }
       case 'createArtifact': {

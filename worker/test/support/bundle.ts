@@ -12,11 +12,14 @@ const FIXTURE = fileURLToPath(new URL('../fixtures/flows/demo.ts', import.meta.u
  * Builds the demo flows into a bundle directory the way `outpost deploy` lays one out
  * (`flows/demo.ts` → `flows/demo.mjs`, the SDK bundled in), and returns the `dir:///` source.
  */
-export async function buildDemoBundle(): Promise<{ dir: string; source: string; entrypoint: string }> {
+export async function buildDemoBundle(
+  fixture = FIXTURE,
+  name = 'demo',
+): Promise<{ dir: string; source: string; entrypoint: string }> {
   const dir = mkdtempSync(join(tmpdir(), 'outpost-bundle-'));
   await build({
-    entryPoints: [FIXTURE],
-    outfile: join(dir, 'flows', 'demo.mjs'),
+    entryPoints: [fixture],
+    outfile: join(dir, 'flows', `${name}.mjs`),
     bundle: true,
     platform: 'node',
     format: 'esm',
@@ -27,7 +30,7 @@ export async function buildDemoBundle(): Promise<{ dir: string; source: string; 
   });
   // esbuild keeps a service process running between builds; it must not outlive the test.
   await stop();
-  return { dir, source: `dir://${dir}`, entrypoint: 'flows/demo.ts' };
+  return { dir, source: `dir://${dir}`, entrypoint: `flows/${name}.ts` };
 }
 
 /**

@@ -3,8 +3,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 
 /*
- * A minimal S3-compatible object server on 127.0.0.1: path-style PUT and GET of objects with their
- * x-amz-meta-* headers, and a Signature V4 check written here from AWS's specification — so the
+ * A minimal S3-compatible object server on 127.0.0.1: path-style PUT, GET and DELETE of objects
+ * with their x-amz-meta-* headers, server-side copy (PUT with x-amz-copy-source), and a Signature V4 check written here from AWS's specification — so the
  * client's signing is verified by an implementation other than its own. No S3 server that checks
  * V4 signatures could be installed for the tests (Debian ships none; s3rver, the npm one, leaves
  * V4 signatures unchecked).
@@ -61,6 +61,21 @@ export class S3TestServer {
     const [, bucket, ...rest] = url.pathname.split('/');
     if (!bucket || !this.buckets.includes(decodeURIComponent(bucket))) return this.error(res, 404, 'NoSuchBucket', 'no bucket');
     const key = `${decodeURIComponent(bucket)}/${rest.map(decodeURIComponent).join('/')}`;
+    if (req.method === 'PUT' && typeof req.headers['x-amz-copy-source'] === 'string') {
+      const from = decodeURIComponent(req.headers['x-amz-copy-source'].replace(/^\//, ''));
+      const source = this.objects.get(from);
+      if (!source) return this.error(res, 404, 'NoSuchKey', 'The specified key does not exist.');
+      this.objects.set(key, { body: Buffer.from(source.body), meta: { ...source.meta } });
+      res.writeHead(200, { 'content-type': 'application/xml' });
+      res.end('<?xml version="1.0" encoding="UTF-8"?>\n<CopyObjectResult><ETag>"x"</ETag></CopyObjectResult>');
+      return;
+    }
+    if (req.method === 'DELETE') {
+      this.objects.delete(key);
+      res.writeHead(204);
+      res.end();
+      return;
+    }
     if (req.method === 'PUT') {
       const meta: Record<string, string> = {};
       for (const [name, value] of Object.entries(req.headers)) {
@@ -78,7 +93,7 @@ export class S3TestServer {
       res.end(object.body);
       return;
     }
-    this.error(res, 405, 'MethodNotAllowed', 'only GET and PUT');
+    this.error(res, 405, 'MethodNotAllowed', 'only GET, PUT and DELETE');
   }
 
   /** Null when the request carries a valid Signature V4 for the known key, else the S3 error code. */
