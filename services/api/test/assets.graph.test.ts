@@ -90,9 +90,7 @@ describe('registering an asset graph with a deploy', () => {
     const res = await deployAssets(world, [asset('orders', { definedAt: 'finance.ts:9' }), asset('ledger')], { name: 'finance' });
     expect(res.status).toBe(409);
     expect(res.body.code).toBe('conflict');
-    expect(res.body.detail).toBe(
-      'asset "orders" (finance.ts:9) is already defined by deployment assets/sales (sales.ts:4)',
-    );
+    expect(res.body.detail).toBe('asset "orders" (finance.ts:9) is already defined by deployment assets/sales (sales.ts:4)');
     expect((await getAsset(world, 'orders')).deploymentName).toBe('assets/sales');
     // The deploy was one transaction: neither the deployment nor its other asset exists.
     expect((await world.owner('GET', '/deployments/assets/finance')).status).toBe(404);
@@ -101,12 +99,11 @@ describe('registering an asset graph with a deploy', () => {
 
   test('a key defined twice in one deploy is refused naming both places', async () => {
     const world = await assetWorld(server);
-    const res = await deployAssets(world, [
-      asset('orders', { definedAt: 'a.ts:1' }),
-      asset('orders', { definedAt: 'b.ts:2' }),
-    ]);
+    const res = await deployAssets(world, [asset('orders', { definedAt: 'a.ts:1' }), asset('orders', { definedAt: 'b.ts:2' })]);
     expect(res.status).toBe(400);
-    expect(res.body.errors).toEqual([{ path: 'body.assets.1.key', message: '"orders" is defined twice: at a.ts:1 and at b.ts:2' }]);
+    expect(res.body.errors).toEqual([
+      { path: 'body.assets.1.key', message: '"orders" is defined twice: at a.ts:1 and at b.ts:2' },
+    ]);
   });
 
   test('a cycle is refused with the cycle printed, across deployments too', async () => {
@@ -193,7 +190,9 @@ describe('registering an asset graph with a deploy', () => {
     }
     expect((await a.owner('GET', '/assets')).body.items.map((x: { key: string }) => x.key)).toEqual(['mine']);
     expect((await a.owner('GET', '/assets/lineage')).body.nodes.map((x: { key: string }) => x.key)).toEqual(['mine']);
-    const materialize = await a.owner('POST', '/assets/materialize', { body: { assets: ['secret'], partitions: { keys: ['2026-01-02'] } } });
+    const materialize = await a.owner('POST', '/assets/materialize', {
+      body: { assets: ['secret'], partitions: { keys: ['2026-01-02'] } },
+    });
     expect(materialize.status).toBe(404);
     // A's key of B's workspace may even be defined by A: the namespaces are apart.
     await deployed(a, [asset('mine'), asset('secret')]);

@@ -91,7 +91,9 @@ describe('staleness', () => {
     const byKey = new Map(grid.body.partitions.map((p: { key: string }) => [p.key, p]));
     expect(byKey.get('2026-01-02')).toMatchObject({ status: 'MATERIALIZED', staleReason: null });
     expect(byKey.get('2026-01-03')).toMatchObject({ status: 'STALE' });
-    expect((byKey.get('2026-01-03') as { staleReason: string }).staleReason).toMatch(/^upstream events materialised .* after this$/);
+    expect((byKey.get('2026-01-03') as { staleReason: string }).staleReason).toMatch(
+      /^upstream events materialised .* after this$/,
+    );
     expect(grid.body.counts).toEqual({ total: 31, MISSING: 29, MATERIALIZED: 1, FAILED: 0, STALE: 1, MATERIALIZING: 0 });
     const sessions = await getAsset(world, 'sessions');
     expect(sessions.health).toBe('STALE');
@@ -108,7 +110,9 @@ describe('staleness', () => {
     const { run } = await materializeAll(server, world, { assets: ['a'] });
     const made = await materialize(world, { assets: ['a'] });
     const second = await start(server, world, made.body.flowRunId);
-    const failed = await report(second, [{ kind: 'failure', id: crypto.randomUUID(), assetKey: 'a', partitionKey: null, message: 'disk full' }]);
+    const failed = await report(second, [
+      { kind: 'failure', id: crypto.randomUUID(), assetKey: 'a', partitionKey: null, message: 'disk full' },
+    ]);
     expect(failed.body).toEqual({ recorded: 1 });
     await finish(second, 'FAILED');
     const a = await getAsset(world, 'a');
@@ -121,7 +125,12 @@ describe('blocking checks', () => {
   async function blockedWorld() {
     const world = await assetWorld(server);
     await deployed(world, [
-      asset('raw', { checks: [{ name: 'no_null_ids', blocking: true }, { name: 'row_count', blocking: false, severity: 'WARN' }] }),
+      asset('raw', {
+        checks: [
+          { name: 'no_null_ids', blocking: true },
+          { name: 'row_count', blocking: false, severity: 'WARN' },
+        ],
+      }),
       asset('features', { deps: ['raw'] }),
       asset('model', { deps: ['features'] }),
     ]);
@@ -158,8 +167,12 @@ describe('blocking checks', () => {
 
     // A run made another way (here: by hand) is stopped at its start by the gate.
     const deployment = (await getAsset(world, 'model')).deploymentId;
-    const byHand = await world.owner('POST', `/deployments/${deployment}/runs`, { body: { parameters: { assets: ['features', 'model'] } } });
-    const claimed = await world.worker('POST', `/work-pools/${world.pool}/claim`, { body: { workerId: crypto.randomUUID(), limit: 10 } });
+    const byHand = await world.owner('POST', `/deployments/${deployment}/runs`, {
+      body: { parameters: { assets: ['features', 'model'] } },
+    });
+    const claimed = await world.worker('POST', `/work-pools/${world.pool}/claim`, {
+      body: { workerId: crypto.randomUUID(), limit: 10 },
+    });
     const tokenOf = (id: string) => claimed.body.runs.find((r: { flowRun: { id: string } }) => r.flowRun.id === id).token;
     const gate = await client(server, tokenOf(byHand.body.flowRun.id))('GET', `/flow-runs/${byHand.body.flowRun.id}/asset-gate`);
     expect(gate.body).toEqual({
@@ -214,7 +227,10 @@ describe('blocking checks', () => {
   test('a waiver is refused when the latest result of the check is not a failure, and a new failure blocks again', async () => {
     const world = await blockedWorld();
     const body = { assetKey: 'raw', checkName: 'no_null_ids', reason: 'accepted' };
-    await materializeAll(server, world, { assets: ['raw'] }, () => [materialization('raw'), checkResult('raw', 'no_null_ids', true)]);
+    await materializeAll(server, world, { assets: ['raw'] }, () => [
+      materialization('raw'),
+      checkResult('raw', 'no_null_ids', true),
+    ]);
     expect((await getAsset(world, 'model')).health).not.toBe('BLOCKED');
     expect((await materialize(world, { assets: ['features'] })).status).toBe(201);
     const refused = await world.owner('POST', '/assets/waivers', { body });
@@ -222,16 +238,25 @@ describe('blocking checks', () => {
     expect(refused.body.detail).toBe('nothing to waive: the latest result of the check "no_null_ids" of "raw" passed');
     expect((await world.owner('POST', '/assets/waivers', { body: { ...body, checkName: 'nope' } })).status).toBe(404);
 
-    await materializeAll(server, world, { assets: ['raw'] }, () => [materialization('raw'), checkResult('raw', 'no_null_ids', false)]);
+    await materializeAll(server, world, { assets: ['raw'] }, () => [
+      materialization('raw'),
+      checkResult('raw', 'no_null_ids', false),
+    ]);
     expect((await materialize(world, { assets: ['features'] })).status).toBe(409);
     expect((await world.owner('POST', '/assets/waivers', { body })).status).toBe(201);
     expect((await materialize(world, { assets: ['features'] })).status).toBe(201);
-    await materializeAll(server, world, { assets: ['raw'] }, () => [materialization('raw'), checkResult('raw', 'no_null_ids', false)]);
+    await materializeAll(server, world, { assets: ['raw'] }, () => [
+      materialization('raw'),
+      checkResult('raw', 'no_null_ids', false),
+    ]);
     // The waiver lifted the failure it named; a newer failure blocks again.
     expect((await materialize(world, { assets: ['features'] })).status).toBe(409);
     const results = await world.owner('GET', '/assets/check-results?key=raw&check=no_null_ids&limit=2');
     expect(results.body.items.map((r: { passed: boolean }) => r.passed)).toEqual([false, false]);
-    const next = await world.owner('GET', `/assets/check-results?key=raw&check=no_null_ids&limit=2&cursor=${results.body.nextCursor}`);
+    const next = await world.owner(
+      'GET',
+      `/assets/check-results?key=raw&check=no_null_ids&limit=2&cursor=${results.body.nextCursor}`,
+    );
     expect(next.body.items.map((r: { passed: boolean }) => r.passed)).toEqual([true, false]);
     expect(next.body.nextCursor).toBeNull();
   });

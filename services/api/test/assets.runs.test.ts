@@ -47,7 +47,12 @@ describe('materialising assets', () => {
       deploymentId: deployment.id,
       flowName: 'assets',
       partitionKey: '2026-01-05',
-      parameters: { assets: ['raw/events', 'features', 'report'], checksOnly: false, partition: '2026-01-05', partitionRange: null },
+      parameters: {
+        assets: ['raw/events', 'features', 'report'],
+        checksOnly: false,
+        partition: '2026-01-05',
+        partitionRange: null,
+      },
       state: { type: 'SCHEDULED' },
     });
     // The worker is handed the partition with the run.
@@ -81,7 +86,10 @@ describe('materialising assets', () => {
     expect(unknown.body.errors).toEqual([
       { path: 'body.partitions.keys.1', message: '"2027-01-01" is not a partition key of the asset' },
     ]);
-    const range = await materialize(world, { assets: ['features'], partitions: { range: { start: '2026-01-05', end: '2026-01-09' } } });
+    const range = await materialize(world, {
+      assets: ['features'],
+      partitions: { range: { start: '2026-01-05', end: '2026-01-09' } },
+    });
     expect(range.status).toBe(400);
     expect(range.body.detail).toBe('a selection of several partitions (5) needs a backfill');
     const missing = await materialize(world, { assets: ['nope'] });
@@ -137,7 +145,12 @@ describe('asset events', () => {
     expect((await report(second, [retried, materialization('b')])).body).toEqual({ recorded: 2 });
     const history = await world.owner('GET', '/assets/materializations?key=a');
     expect(history.body.items).toHaveLength(1);
-    expect(history.body.items[0]).toMatchObject({ id: retried.id, attempt: 2, dataVersion: 'second', flowRunId: made.body.flowRunId });
+    expect(history.body.items[0]).toMatchObject({
+      id: retried.id,
+      attempt: 2,
+      dataVersion: 'second',
+      flowRunId: made.body.flowRunId,
+    });
     expect((await getAsset(world, 'a')).latest.id).toBe(retried.id);
     // The worker holding the run reports for it as well (the run token is not the only way in).
     const viaWorker = await world.worker('POST', `/flow-runs/${made.body.flowRunId}/asset-events`, {
@@ -193,12 +206,16 @@ describe('the partition a run works on', () => {
     const world = await assetWorld(server);
     const deployment = await deployed(world, graph());
     const parameters = { assets: ['raw/events'] };
-    const wrong = await world.owner('POST', `/deployments/${deployment.id}/runs`, { body: { parameters, partitionKey: '2030-01-01' } });
+    const wrong = await world.owner('POST', `/deployments/${deployment.id}/runs`, {
+      body: { parameters, partitionKey: '2030-01-01' },
+    });
     expect(wrong.status).toBe(400);
     expect(wrong.body.errors).toEqual([
       { path: 'body.partitionKey', message: '"2030-01-01" is not a partition key of "raw/events"' },
     ]);
-    const made = await world.owner('POST', `/deployments/${deployment.id}/runs`, { body: { parameters, partitionKey: '2026-01-07' } });
+    const made = await world.owner('POST', `/deployments/${deployment.id}/runs`, {
+      body: { parameters, partitionKey: '2026-01-07' },
+    });
     expect(made.status).toBe(201);
     expect(made.body.flowRun.partitionKey).toBe('2026-01-07');
     const listed = await world.owner('GET', '/flow-runs');

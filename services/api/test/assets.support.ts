@@ -43,7 +43,11 @@ export function deployAssets(
   });
 }
 
-export async function deployed(world: AssetWorld, assets: Record<string, unknown>[], options: { name?: string; retries?: number } = {}) {
+export async function deployed(
+  world: AssetWorld,
+  assets: Record<string, unknown>[],
+  options: { name?: string; retries?: number } = {},
+) {
   const res = await deployAssets(world, assets, options);
   expect(res.status, res.text).toBe(200);
   return res.body.deployment as { id: string };

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { startTestServer, type TestServer } from '../src/testing.js';
 import {
@@ -11,9 +12,8 @@ import {
   materializeAll,
   paths,
   report,
-  start,
 } from './assets.support.js';
-import { eventually } from './helpers.js';
+import { client, eventually } from './helpers.js';
 
 /*
  * Backfills of assets: runs of the owning deployment's `assets` flow, one per partition (or one over
@@ -45,17 +45,21 @@ async function backfill(world: AssetWorld, id: string) {
   return res.body;
 }
 
-/** Claims the world's next run, reports every asset of it materialised for its partition, completes it. */
+/** Claims the world's next run (in the claim's order), reports every asset of it materialised for its partition, completes it. */
 async function materializeNext(world: AssetWorld): Promise<{ partitionKey: string | null; parameters: Record<string, unknown> }> {
-  const runId = await eventually(async () => {
-    const [row] = await server.sql<{ id: string }[]>`
-      SELECT r.id FROM flow_runs r JOIN work_pools p ON p.id = r.work_pool_id
-      WHERE p.name = ${world.pool} AND r.workspace_id = ${world.ws.workspaceId} AND r.state_type = 'SCHEDULED'
-      ORDER BY r.expected_start_time, r.id LIMIT 1`;
-    return row?.id;
+  const claimed = await eventually(async () => {
+    const res = await world.worker('POST', `/work-pools/${world.pool}/claim`, { body: { workerId: randomUUID(), limit: 1 } });
+    expect(res.status, res.text).toBe(200);
+    return res.body.runs[0];
   });
-  const run = await start(server, world, runId);
-  const { partitionKey, parameters } = run.claimed.flowRun;
+  const as = client(server, claimed.token);
+  const runId = claimed.flowRun.id as string;
+  const running = await as('POST', `/flow-runs/${runId}/set-state`, {
+    body: { transitionId: randomUUID(), state: { type: 'RUNNING' } },
+  });
+  expect(running.body.status, running.text).toBe('ACCEPT');
+  const run = { id: runId, token: claimed.token, attempt: claimed.flowRun.attempt, as, claimed };
+  const { partitionKey, parameters } = claimed.flowRun;
   const keys = parameters.partitionRange ? ['a', 'b', 'c'] : [partitionKey];
   const events = (parameters.assets as string[]).flatMap((key) => keys.map((k) => materialization(key, k)));
   expect((await report(run, events)).status).toBe(200);

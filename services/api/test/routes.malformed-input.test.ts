@@ -67,6 +67,21 @@ const VALID: Partial<Record<RouteName, Record<string, unknown>>> = {
   schedulesUpdate: { active: false },
   backfillsCreate: { start: '2025-01-01T00:00:00Z', end: '2025-01-02T00:00:00Z' },
   backfillsCreateForAssets: { assets: ['events'], partitions: { keys: ['a'] } },
+  assetsMaterialize: { assets: ['features'] },
+  assetsWaive: { assetKey: 'features', checkName: 'no_nulls', reason: 'known gap' },
+  assetEventsReport: {
+    attempt: 1,
+    events: [{ kind: 'failure', id: randomUUID(), assetKey: 'features', partitionKey: null, message: 'm' }],
+  },
+  dynamicPartitionsAdd: { keys: ['eu'] },
+};
+
+/** The query parameters a route requires, sent with each malformed query so only the malformed part is named. */
+const REQUIRED_QUERY: Partial<Record<RouteName, string>> = {
+  assetsGet: 'key=features&',
+  assetsMaterializations: 'key=features&',
+  assetsPartitions: 'key=features&',
+  assetsCheckResults: 'key=features&',
 };
 
 const PARAMS: Record<string, string> = {
@@ -202,6 +217,8 @@ describe.each(withBody)('%s body', (name, route) => {
     if (required.length === 0) {
       // Signing in takes exactly one of two optional fields: with neither, the body as a whole is named.
       if (name === 'authSessionCreate') expect(paths(res)).toEqual(['body']);
+      // A backfill takes a time range or partitions, both optional alone: with neither, the start is named.
+      else if (name === 'backfillsCreate') expect(paths(res)).toEqual(['body.start']);
       else expect(res.status).not.toBe(400);
       return;
     }
@@ -279,8 +296,8 @@ describe('nested input', () => {
   });
 });
 
-describe.each(withQuery)('%s query', (_name, route) => {
-  const call = (query: string) => callerFor(route)(route.method, `${pathOf(route)}?${query}`);
+describe.each(withQuery)('%s query', (name, route) => {
+  const call = (query: string) => callerFor(route)(route.method, `${pathOf(route)}?${REQUIRED_QUERY[name] ?? ''}${query}`);
 
   test('unknown, repeated, mistyped and oversized query parameters are 400s naming the parameter', async () => {
     const unknown = await call('bogus=1');

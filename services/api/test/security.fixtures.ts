@@ -54,11 +54,13 @@ export class Scene {
   readonly idlePool: string;
   readonly flowName: string;
   readonly deploymentName: string;
+  /** The pool of the scene's asset deployment (kept apart: its runs are claimed by their own helper). */
+  readonly assetPool: string;
+  #assets: Promise<SceneAssets> | null = null;
   #keys = new Map<string, string>();
   #deployment: { id: string; flowId: string } | null = null;
   #heldDeployment: string | null = null;
   #oidc = false;
-  #asset = false;
   /** The identity provider a browser's single sign-on goes to; suites that sign in through one set it. */
   provider: TestOidcProvider | null = null;
 
@@ -73,6 +75,7 @@ export class Scene {
     this.idlePool = `${tag}-idle`;
     this.flowName = `${tag}-flow`;
     this.deploymentName = `${tag}-dep`;
+    this.assetPool = `${tag}-assets`;
   }
 
   async #ok(method: string, path: string, body?: unknown): Promise<Reply['body']> {
@@ -156,6 +159,96 @@ export class Scene {
     if (caller.kind === 'key' && caller.role === 'worker') return { run: await this.held(caller.key, options) };
     const run = await this.held(undefined, options);
     return caller.kind === 'run_token' ? { run, bearer: run.token } : { run };
+  }
+
+  /**
+   * The scene's asset deployment (made on first use): `a` with a blocking check that has failed,
+   * `b` downstream of it, and `dyn` partitioned by the dynamic set `set`.
+   */
+  assets(): Promise<SceneAssets> {
+    this.#assets ??= this.#setUpAssets();
+    return this.#assets;
+  }
+
+  async #setUpAssets(): Promise<SceneAssets> {
+    const names: SceneAssets = {
+      deploymentId: '',
+      a: `${this.tag}/a`,
+      b: `${this.tag}/b`,
+      dyn: `${this.tag}/dyn`,
+      set: `${this.tag}-set`,
+      check: 'gate_check',
+    };
+    await this.#ok('POST', '/work-pools', { name: this.assetPool });
+    const deployed = await this.#ok('PUT', '/deployments', {
+      flowName: 'assets',
+      name: `${this.tag}-assets`,
+      source: SOURCE,
+      entrypoint: 'assets.js',
+      workPool: this.assetPool,
+      assets: [
+        { key: names.a, codeVersion: 'v1', checks: [{ name: names.check, blocking: true }] },
+        { key: names.b, codeVersion: 'v1', deps: [names.a] },
+        { key: names.dyn, codeVersion: 'v1', partitions: { kind: 'dynamic', name: names.set } },
+      ],
+    });
+    names.deploymentId = deployed.deployment.id;
+    await this.#ok('POST', `/dynamic-partitions/${names.set}`, { keys: ['first'] });
+    // The blocking check of `a` has failed: waivers have something to waive.
+    const run = await this.#heldAssetRun(names, await this.key('worker'));
+    const reported = await client(this.server, run.token)('POST', `/flow-runs/${run.id}/asset-events`, {
+      body: {
+        attempt: 1,
+        events: [
+          {
+            kind: 'materialization',
+            id: randomUUID(),
+            assetKey: names.a,
+            partitionKey: null,
+            codeVersion: 'v1',
+            dataVersion: null,
+            durationMs: 1,
+          },
+          {
+            kind: 'check',
+            id: randomUUID(),
+            assetKey: names.a,
+            checkName: names.check,
+            partitionKey: null,
+            materializationId: null,
+            passed: false,
+            severity: 'ERROR',
+            blocking: true,
+          },
+        ],
+      },
+    });
+    if (reported.status !== 200) throw new Error(`asset events failed: ${reported.status} ${reported.text}`);
+    return names;
+  }
+
+  async #heldAssetRun(names: SceneAssets, workerKey: string): Promise<HeldRun> {
+    const made = await this.#ok('POST', `/deployments/${names.deploymentId}/runs`, {
+      parameters: { assets: [names.a, names.b] },
+    });
+    const res = await client(this.server, workerKey)('POST', `/work-pools/${this.assetPool}/claim`, {
+      body: { workerId: randomUUID(), limit: 50 },
+    });
+    const claimed = res.body?.runs?.find((r: { flowRun: { id: string } }) => r.flowRun.id === made.flowRun.id);
+    if (!claimed) throw new Error(`claim returned no asset run: ${res.status} ${res.text}`);
+    const started = await client(this.server, claimed.token)('POST', `/flow-runs/${claimed.flowRun.id}/set-state`, {
+      body: { transitionId: randomUUID(), state: { type: 'RUNNING' } },
+    });
+    if (started.body?.status !== 'ACCEPT') throw new Error(`asset run did not start: ${started.text}`);
+    return { id: claimed.flowRun.id, token: claimed.token, key: workerKey };
+  }
+
+  /** A RUNNING run of the asset deployment selecting `a` and `b`, for a caller as `runFor` gives one. */
+  async assetRunFor(caller: Caller): Promise<{ run: HeldRun; bearer?: string; names: SceneAssets }> {
+    const names = await this.assets();
+    const workerKey = caller.kind === 'key' && caller.role === 'worker' ? caller.key : await this.key('worker');
+    const run = await this.#heldAssetRun(names, workerKey);
+    return { run, names, ...(caller.kind === 'run_token' ? { bearer: run.token } : {}) };
   }
 
   async taskRun(run: HeldRun): Promise<string> {
@@ -249,23 +342,6 @@ export class Scene {
     return created.id;
   }
 
-  /** A partitioned asset of an assets deployment of the scene (made on first use); its key. */
-  async partitionedAsset(): Promise<string> {
-    const key = `${this.tag}/events`;
-    if (!this.#asset) {
-      await this.#ok('PUT', '/deployments', {
-        flowName: 'assets',
-        name: `${this.tag}-assets`,
-        source: SOURCE,
-        entrypoint: 'assets.js',
-        workPool: this.pool,
-        assets: [{ key, codeVersion: 'v1', partitions: { kind: 'static', keys: ['a', 'b'] } }],
-      });
-      this.#asset = true;
-    }
-    return key;
-  }
-
   async oidc(): Promise<void> {
     if (this.#oidc) return;
     await this.#ok('PUT', '/sso/oidc', { issuer: 'https://idp.example.com', clientId: `${this.tag}-client` });
@@ -298,6 +374,16 @@ export class Scene {
   async apiKeyId(): Promise<string> {
     return (await this.#ok('POST', '/api-keys', { name: uniqueName('revocable'), role: 'viewer' })).apiKey.id;
   }
+}
+
+/** The names of a scene's asset deployment and its assets. */
+export interface SceneAssets {
+  deploymentId: string;
+  a: string;
+  b: string;
+  dyn: string;
+  set: string;
+  check: string;
 }
 
 const run = (id: string) => ({ id });
@@ -470,7 +556,7 @@ export const FIXTURES: Record<RouteName, Fixture> = {
   backfillsGet: async (s) => ({ params: { id: await s.backfill() } }),
   backfillsCancel: async (s) => ({ params: { id: await s.backfill() } }),
   backfillsCreateForAssets: async (s) => ({
-    body: { assets: [await s.partitionedAsset()], partitions: { keys: ['a'] } },
+    body: { assets: [(await s.assets()).dyn], partitions: { keys: ['first'] } },
   }),
   backfillsListAll: async () => ({}),
   backfillsPause: async (s) => ({ params: { id: await s.backfill() } }),
@@ -511,6 +597,51 @@ export const FIXTURES: Record<RouteName, Fixture> = {
   metrics: async () => ({}),
   oidcSignInStart: async (s) => ({ params: { workspace: (await s.sso()).split('/').at(-2) ?? '' } }),
   oidcSignInCallback: async (s) => s.oidcCallback(),
+  assetsList: async () => ({}),
+  assetsGet: async (s) => ({ query: { key: (await s.assets()).a } }),
+  assetsLineage: async () => ({}),
+  assetsMaterializations: async (s) => ({ query: { key: (await s.assets()).a } }),
+  assetsPartitions: async (s) => ({ query: { key: (await s.assets()).dyn } }),
+  assetsCheckResults: async (s) => ({ query: { key: (await s.assets()).a } }),
+  // `a` itself may always be materialised again, its own failed check notwithstanding.
+  assetsMaterialize: async (s) => ({ body: { assets: [(await s.assets()).a] } }),
+  assetsWaive: async (s) => {
+    const names = await s.assets();
+    return { body: { assetKey: names.a, checkName: names.check, reason: 'the security suite waives it' } };
+  },
+  assetEventsReport: async (s, c) => {
+    const { run: r, bearer, names } = await s.assetRunFor(c);
+    return {
+      params: run(r.id),
+      bearer,
+      body: {
+        attempt: 1,
+        events: [
+          {
+            kind: 'materialization',
+            id: randomUUID(),
+            assetKey: names.b,
+            partitionKey: null,
+            codeVersion: 'v1',
+            dataVersion: null,
+            durationMs: 1,
+          },
+        ],
+      },
+    };
+  },
+  assetGate: async (s, c) => {
+    const { run: r, bearer } = await s.assetRunFor(c);
+    return { params: run(r.id), bearer };
+  },
+  dynamicPartitionsList: async (s) => ({ params: { name: (await s.assets()).set } }),
+  dynamicPartitionsAdd: async (s) => ({ params: { name: (await s.assets()).set }, body: { keys: [uniqueName('key')] } }),
+  dynamicPartitionsDelete: async (s) => {
+    const { set } = await s.assets();
+    const key = uniqueName('gone');
+    await s.owner('POST', `/dynamic-partitions/${set}`, { body: { keys: [key] } });
+    return { params: { name: set, key } };
+  },
 };
 
 /** Every route of the table that has no fixture (a new route someone must cover). */

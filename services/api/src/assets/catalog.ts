@@ -108,7 +108,8 @@ function checkStatuses(
       result !== null &&
       !result.passed &&
       waiver !== undefined &&
-      (waiver.check_result_id === result.id || (waiver.partition_key === null && BigInt(result.seq) <= BigInt(waiver.result_seq)));
+      (waiver.check_result_id === result.id ||
+        (waiver.partition_key === null && BigInt(result.seq) <= BigInt(waiver.result_seq)));
     return {
       ...check,
       latest: result ? toCheckResult(result) : null,
@@ -119,7 +120,12 @@ function checkStatuses(
 }
 
 /** The assets named, in the order given, as the contract describes them. */
-export async function describeAssets(db: Db, workspaceId: string, state: CatalogState, keys: readonly string[]): Promise<Asset[]> {
+export async function describeAssets(
+  db: Db,
+  workspaceId: string,
+  state: CatalogState,
+  keys: readonly string[],
+): Promise<Asset[]> {
   const evaluations = keys.map((key) => state.book.evaluation(key));
   const latestIds = evaluations.flatMap((e) => (e?.latest?.materializationId ? [e.latest.materializationId] : []));
   const [materializations, checkRows, waiverRows] = await Promise.all([

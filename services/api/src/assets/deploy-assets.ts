@@ -1,12 +1,7 @@
 import type { AssetDefinitionInput, FieldError } from '@outpost/sdk/contracts';
 import type { z } from 'zod';
+import { type AssetDefinitionRecord, loadAssetNodes, lockAssetGraph, replaceDeploymentAssets } from '../db/asset-definitions.js';
 import type { TxSql } from '../db/client.js';
-import {
-  type AssetDefinitionRecord,
-  loadAssetNodes,
-  lockAssetGraph,
-  replaceDeploymentAssets,
-} from '../db/asset-definitions.js';
 import { DomainError } from '../domain-error.js';
 import { findCycle, formatPath } from './graph.js';
 import { partitionsDefinitionErrors } from './partition-keys.js';

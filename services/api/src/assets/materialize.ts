@@ -1,8 +1,8 @@
-import {
-  type AssetMaterializeRequest,
-  type AssetMaterializeResponse,
-  type AssetRunParameters,
-  type PartitionsDefinition,
+import type {
+  AssetMaterializeRequest,
+  AssetMaterializeResponse,
+  AssetRunParameters,
+  PartitionsDefinition,
 } from '@outpost/sdk/contracts';
 import { dynamicPartitionNames, samePartitioning } from '@outpost/sdk/partitions';
 import type { z } from 'zod';
@@ -131,7 +131,12 @@ export function findBlockedAsset(
 }
 
 /** A status book that knows only what blocks (no materialisation facts): all `findBlockedAsset` needs. */
-export async function loadBlockingBook(db: Db, workspaceId: string, graph: AssetGraph, keys: readonly string[]): Promise<AssetStatusBook> {
+export async function loadBlockingBook(
+  db: Db,
+  workspaceId: string,
+  graph: AssetGraph,
+  keys: readonly string[],
+): Promise<AssetStatusBook> {
   const scope = [...withUpstream(graph, keys)];
   const facts = new Map<string, AssetFacts>();
   for (const key of scope) facts.set(key, { rows: new Map(), blockers: [] });

@@ -1,5 +1,5 @@
 import type { FieldError, PartitionSelection, PartitionsDefinition, SinglePartitions } from '@outpost/sdk/contracts';
-import { hasPartitionKey, partitionKeys, partitions, partitionKeysInRange } from '@outpost/sdk/partitions';
+import { hasPartitionKey, partitionKeys, partitionKeysInRange, partitions } from '@outpost/sdk/partitions';
 import { DomainError } from '../domain-error.js';
 
 /*
@@ -104,7 +104,8 @@ function singleErrors(def: SinglePartitions, path: string): FieldError[] {
           ...(def.end !== undefined ? { end: def.end } : {}),
           ...(def.endOffsetMinutes !== undefined ? { endOffsetMinutes: def.endOffsetMinutes } : {}),
         };
-        if (def.cadence === 'weekly') partitions.weekly({ ...o, ...(def.weekStartsOn ? { weekStartsOn: def.weekStartsOn } : {}) });
+        if (def.cadence === 'weekly')
+          partitions.weekly({ ...o, ...(def.weekStartsOn ? { weekStartsOn: def.weekStartsOn } : {}) });
         else partitions[def.cadence](o);
         return [];
       }

@@ -52,9 +52,7 @@ function partitionAllowed(
     let keys = rangeKeys.get(def);
     if (keys === undefined) {
       try {
-        keys = new Set(
-          partitionKeysInRange(def, range.start, range.end, { dynamicKeys: (name) => dynamic.get(name) ?? [] }),
-        );
+        keys = new Set(partitionKeysInRange(def, range.start, range.end, { dynamicKeys: (name) => dynamic.get(name) ?? [] }));
       } catch {
         keys = null;
       }
@@ -74,7 +72,12 @@ function byteLength(value: unknown): number {
  * Checks every event of a batch against the run and the asset definitions; all problems at once,
  * each naming its field (`body.events.3.partitionKey`).
  */
-function validate(run: AssetRun, events: readonly Event[], nodes: ReadonlyMap<string, AssetNode>, dynamic: DynamicKeys): FieldError[] {
+function validate(
+  run: AssetRun,
+  events: readonly Event[],
+  nodes: ReadonlyMap<string, AssetNode>,
+  dynamic: DynamicKeys,
+): FieldError[] {
   const errors: FieldError[] = [];
   const selection = runSelection(run);
   const selected = new Set(selection?.assets ?? []);
@@ -205,7 +208,10 @@ export async function recordAssetEvents(
         if (event.kind !== 'check' || event.materializationId === null || recorded.has(event.id)) continue;
         const m = own.get(event.materializationId);
         if (!m || m.assetKey !== event.assetKey || m.partitionKey !== event.partitionKey) {
-          bad.push({ path: `body.events.${i}.materializationId`, message: 'not a materialisation of this asset partition by this run' });
+          bad.push({
+            path: `body.events.${i}.materializationId`,
+            message: 'not a materialisation of this asset partition by this run',
+          });
         }
       }
       if (bad.length > 0) throw new DomainError('validation_failed', 'the asset events are invalid', { errors: bad });

@@ -27,5 +27,6 @@ export async function assertAssetRunPartition(
       errors.push({ path: input.path, message: `"${input.partitionKey}" is not a partition key of "${node.key}"` });
     }
   }
-  if (errors.length > 0) throw new DomainError('validation_failed', 'the partition key does not fit the selected assets', { errors });
+  if (errors.length > 0)
+    throw new DomainError('validation_failed', 'the partition key does not fit the selected assets', { errors });
 }

@@ -157,8 +157,7 @@ export class AssetStatusBook {
         stale.push(reason);
       }
     }
-    const blocked =
-      (this.#facts.get(node.key)?.blockers.length ?? 0) > 0 || upstream.some((u) => u.evaluation.blocked);
+    const blocked = (this.#facts.get(node.key)?.blockers.length ?? 0) > 0 || upstream.some((u) => u.evaluation.blocked);
     const health: AssetHealth = blocked
       ? 'BLOCKED'
       : failed

@@ -33,7 +33,11 @@ export async function waiveCheck(
     result = await newestLatestFailure(sql, workspaceId, { assetKey: request.assetKey, checkName: request.checkName });
     if (!result) throw new DomainError('conflict', `nothing to waive: no partition's latest result of the ${what} failed`);
   } else {
-    result = await latestCheckResult(sql, workspaceId, { assetKey: request.assetKey, checkName: request.checkName, partitionKey });
+    result = await latestCheckResult(sql, workspaceId, {
+      assetKey: request.assetKey,
+      checkName: request.checkName,
+      partitionKey,
+    });
     if (!result) throw new DomainError('conflict', `nothing to waive: the ${what} has no result yet`);
     if (result.passed) throw new DomainError('conflict', `nothing to waive: the latest result of the ${what} passed`);
   }

@@ -18,7 +18,13 @@ export interface AssetRun {
   deploymentId: string | null;
 }
 
-type AssetRunRow = { id: string; attempt: number; parameters: Record<string, unknown>; partition_key: string | null; deployment_id: string | null };
+type AssetRunRow = {
+  id: string;
+  attempt: number;
+  parameters: Record<string, unknown>;
+  partition_key: string | null;
+  deployment_id: string | null;
+};
 
 function toAssetRun(row: AssetRunRow): AssetRun {
   return {

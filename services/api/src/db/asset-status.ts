@@ -12,7 +12,11 @@ import { stateList } from './values.js';
  */
 
 /** `AND <column> = ANY(keys)`, or nothing for the whole workspace; `column` is a constant of this module. */
-function keyFilter(db: Db, column: 'ap.asset_key' | 'a.key', keys: readonly string[] | null): postgres.PendingQuery<postgres.Row[]> {
+function keyFilter(
+  db: Db,
+  column: 'ap.asset_key' | 'a.key',
+  keys: readonly string[] | null,
+): postgres.PendingQuery<postgres.Row[]> {
   return keys === null ? db`` : db`AND ${db.unsafe(column)} = ANY(${db.array([...keys])}::text[])`;
 }
 

@@ -8,5 +8,6 @@ export const assetRunHandlers = {
     recorded: await recordAssetEvents(deps.sql, { workspaceId: principal.workspaceId, flowRunId: params.id, batch: body }),
   }),
 
-  assetGate: async ({ params, principal, deps }) => assetGate(deps.sql, { workspaceId: principal.workspaceId, flowRunId: params.id }),
+  assetGate: async ({ params, principal, deps }) =>
+    assetGate(deps.sql, { workspaceId: principal.workspaceId, flowRunId: params.id }),
 } satisfies Pick<Handlers, 'assetEventsReport' | 'assetGate'>;

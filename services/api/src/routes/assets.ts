@@ -1,4 +1,4 @@
-import { type AssetPartition, AssetKey, type PartitionCounts } from '@outpost/sdk/contracts';
+import { AnyPartitionKey, AssetKey, type AssetPartition, type PartitionCounts } from '@outpost/sdk/contracts';
 import { partitionKeys } from '@outpost/sdk/partitions';
 import { z } from 'zod';
 import { describeAssets, lineage, loadCatalogState } from '../assets/catalog.js';
@@ -19,6 +19,7 @@ import type { Handlers } from './types.js';
 
 const KeyCursor = z.tuple([AssetKey]);
 const SeqCursor = z.tuple([z.string().regex(/^\d{1,19}$/)]);
+const PartitionCursor = z.tuple([AnyPartitionKey]);
 
 function matches(node: AssetNode, q: string | undefined, owner: string | undefined, group: string | undefined): boolean {
   if (group !== undefined && node.group !== group) return false;
@@ -53,7 +54,9 @@ export const assetHandlers = {
   },
 
   assetsGet: async ({ query, principal, deps }) => {
-    const state = await loadCatalogState(deps.sql, principal.workspaceId, (graph) => (graph.nodes.has(query.key) ? [query.key] : []));
+    const state = await loadCatalogState(deps.sql, principal.workspaceId, (graph) =>
+      graph.nodes.has(query.key) ? [query.key] : [],
+    );
     if (!state.graph.nodes.has(query.key)) throw notFound(`asset "${query.key}"`);
     const [asset] = await describeAssets(deps.sql, principal.workspaceId, state, [query.key]);
     if (!asset) throw notFound(`asset "${query.key}"`);
@@ -80,7 +83,10 @@ export const assetHandlers = {
   },
 
   assetsPartitions: async ({ query, principal, deps }) => {
-    const state = await loadCatalogState(deps.sql, principal.workspaceId, (graph) => (graph.nodes.has(query.key) ? [query.key] : []));
+    const after = decodeCursor(query.cursor, PartitionCursor)?.[0] ?? null;
+    const state = await loadCatalogState(deps.sql, principal.workspaceId, (graph) =>
+      graph.nodes.has(query.key) ? [query.key] : [],
+    );
     const node = state.graph.nodes.get(query.key);
     if (!node) throw notFound(`asset "${query.key}"`);
     const def = node.partitions;
@@ -111,8 +117,8 @@ export const assetHandlers = {
       };
     });
     let start = 0;
-    if (query.cursor !== undefined) {
-      const at = keys.indexOf(query.cursor);
+    if (after !== null) {
+      const at = keys.indexOf(after);
       if (at < 0) {
         throw new ApiError('validation_failed', 'the cursor is not a partition key of the asset', {
           errors: [{ path: 'query.cursor', message: 'not a partition key of the asset' }],
@@ -126,9 +132,10 @@ export const assetHandlers = {
     const options = { now: state.now, dynamicKeys: (name: string) => state.dynamic.get(name) ?? [] };
     return {
       partitions: page,
-      nextCursor: wanted.length > query.limit && last ? last.key : null,
+      nextCursor: wanted.length > query.limit && last ? encodeCursor([last.key]) : null,
       counts,
-      dimensions: def.kind === 'multi' ? def.dimensions.map((d) => ({ name: d.name, keys: partitionKeys(d.partitions, options) })) : null,
+      dimensions:
+        def.kind === 'multi' ? def.dimensions.map((d) => ({ name: d.name, keys: partitionKeys(d.partitions, options) })) : null,
     };
   },
 
