@@ -190,3 +190,35 @@ test('passes racing on separate connections, with no leader election at all, nev
   expect([...perKey.values()].every((n) => n === 1)).toBe(true);
   await api.close();
 });
+
+test('a backfill made before backfills were lazy, every run created up front, is still capped by the claim under concurrent claimers', async () => {
+  const api = await server({ backfills: { idleMs: 20, busyMs: 20 } });
+  const owner = client(api, ownerKey);
+  const { pool, deploymentId } = await scheduledDeployment(owner);
+  // Every run at once, as backfills were made before, then the cap of 2 the claim must keep.
+  const id = await created(owner, deploymentId, 20, 20);
+  await api.sql`UPDATE backfills SET max_concurrent = 2, claim_capped = true WHERE id = ${id}`;
+  const active = async () => {
+    const [row] = await api.sql<{ n: number }[]>`
+      SELECT count(*)::int AS n FROM flow_runs WHERE backfill_id = ${id} AND state_type IN ('PENDING', 'RUNNING', 'CANCELLING')`;
+    return row?.n ?? 0;
+  };
+  const samples: number[] = [];
+  const worker = client(api, workerKey);
+  const claimer = async () => {
+    const deadline = Date.now() + 30_000;
+    while ((await status(api.sql, id)) === 'RUNNING') {
+      if (Date.now() > deadline) throw new Error('the backfill did not finish in time');
+      const runs = await start(worker, pool, 2);
+      samples.push(await active());
+      for (const run of runs) await setState(worker, run.id, run.attempt, 'COMPLETED');
+      if (runs.length === 0) await new Promise((r) => setTimeout(r, 5));
+    }
+  };
+  await Promise.all(Array.from({ length: 6 }, claimer));
+  expect(Math.max(...samples)).toBeLessThanOrEqual(2);
+  expect(samples.some((n) => n === 2)).toBe(true);
+  expect(await status(api.sql, id)).toBe('COMPLETED');
+  expect(await snapshot(api.sql, id)).toEqual({ runs: 20, inFlight: 0, rows: 20, rowsInFlight: 0 });
+  await api.close();
+});

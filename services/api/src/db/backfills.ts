@@ -225,14 +225,17 @@ export async function waitingBackfillRuns(db: Db, id: string): Promise<string[]>
 }
 
 /**
- * For the claim: takes a transaction-scoped advisory lock on every backfill (not cancelled) with a
- * due run in the pool, in ascending key order, and returns their ids. Claimers that could start
- * runs of one backfill so run one after another, and each counts the backfill's active runs after
- * the previous one committed, so max_concurrent holds under concurrent claimers. Called after the
- * concurrency-limit locks, so every claimer takes all its locks in one global order (limits, then
- * backfills) and none can wait on another in a cycle. The partial index flow_runs_backfill_due_idx
- * makes the probe free for pools without backfill runs. (The backfill loop keeps at most
- * max_concurrent runs in flight anyway; this holds the cap for runs a user retried by hand too.)
+ * For the claim: takes a transaction-scoped advisory lock on every backfill the claim must cap
+ * (not cancelled, claim_capped) with a due run in the pool, in ascending key order, and returns
+ * their ids. Claimers that could start runs of one such backfill so run one after another, and each
+ * counts the backfill's active runs after the previous one committed, so max_concurrent holds under
+ * concurrent claimers. Called after the concurrency-limit locks, so every claimer takes all its
+ * locks in one global order (limits, then backfills) and none can wait on another in a cycle.
+ *
+ * Only backfills made before they were lazy (migration 0018) are claim_capped: they created every
+ * run up front. A lazy backfill never has more than max_concurrent runs to claim, so the claim takes
+ * no lock for it — with four claimers on one backfill, that serialisation halved the drain rate of a
+ * 10,000-partition backfill (test/bench/backfill.ts).
  */
 export async function lockDueBackfills(tx: TxSql, input: { workspaceId: string; poolId: string }): Promise<string[]> {
   const rows = await tx<{ id: string }[]>`
@@ -240,7 +243,7 @@ export async function lockDueBackfills(tx: TxSql, input: { workspaceId: string; 
     FROM (
       SELECT b.id, hashtextextended(${'outpost.backfill.'} || b.id::text, 0) AS h
       FROM backfills b
-      WHERE b.workspace_id = ${input.workspaceId} AND b.cancelled_at IS NULL
+      WHERE b.workspace_id = ${input.workspaceId} AND b.cancelled_at IS NULL AND b.claim_capped
         AND b.id IN (SELECT r.backfill_id FROM flow_runs r
                      WHERE r.work_pool_id = ${input.poolId} AND r.backfill_id IS NOT NULL
                        AND r.state_type = 'SCHEDULED' AND r.expected_start_time <= now())

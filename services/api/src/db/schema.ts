@@ -586,6 +586,11 @@ export const backfills = pgTable(
     status: text('status').$type<BackfillStatus>().notNull().default('RUNNING'),
     /** Why it failed without finishing. */
     message: text('message'),
+    /**
+     * The claim caps its runs at max_concurrent: a backfill made before backfills were lazy, with
+     * every run created up front. A lazy one keeps its own runs in flight within max_concurrent.
+     */
+    claimCapped: boolean('claim_capped').notNull().default(false),
     createdAt: createdAt(),
     cancelledAt: ts('cancelled_at'),
     pausedAt: ts('paused_at'),

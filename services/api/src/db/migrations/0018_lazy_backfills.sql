@@ -18,6 +18,7 @@ ALTER TABLE "backfills" ADD COLUMN "status" text DEFAULT 'RUNNING' NOT NULL;--> 
 ALTER TABLE "backfills" ADD COLUMN "message" text;--> statement-breakpoint
 ALTER TABLE "backfills" ADD COLUMN "paused_at" timestamp (3) with time zone;--> statement-breakpoint
 ALTER TABLE "backfills" ADD COLUMN "finished_at" timestamp (3) with time zone;--> statement-breakpoint
+ALTER TABLE "backfills" ADD COLUMN "claim_capped" boolean DEFAULT false NOT NULL;--> statement-breakpoint
 CREATE INDEX "backfills_workspace_idx" ON "backfills" USING btree ("workspace_id","created_at","id");--> statement-breakpoint
 CREATE INDEX "backfills_running_idx" ON "backfills" USING btree ("id") WHERE status = 'RUNNING';--> statement-breakpoint
 CREATE TABLE "backfill_partitions" (
@@ -52,9 +53,10 @@ CREATE FUNCTION "backfill_partition_status"(state_type text) RETURNS text LANGUA
 $$;--> statement-breakpoint
 CREATE FUNCTION "outpost_backfill_run_changed"() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
+  -- By the run alone: with the backfill's id too, a plan cached while the table was small may walk
+  -- every row of the backfill through its (backfill_id, …) indexes instead of backfill_partitions_run_idx.
   UPDATE "backfill_partitions" SET "status" = backfill_partition_status(NEW.state_type), "updated_at" = now()
-  WHERE "flow_run_id" = NEW.id AND "backfill_id" = NEW.backfill_id
-    AND "status" <> backfill_partition_status(NEW.state_type);
+  WHERE "flow_run_id" = NEW.id AND "status" <> backfill_partition_status(NEW.state_type);
   IF NEW.state_type IN ('COMPLETED', 'FAILED', 'CRASHED', 'CANCELLED') THEN
     PERFORM pg_notify('outpost_backfills', NEW.backfill_id::text);
   END IF;
@@ -71,7 +73,7 @@ UPDATE "backfills" SET
     'end', to_char("range_end" AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'))),
   "partition_count" = "run_count", "position" = "run_count",
   "status" = CASE WHEN "cancelled_at" IS NULL THEN 'RUNNING' ELSE 'CANCELLED' END,
-  "finished_at" = "cancelled_at";--> statement-breakpoint
+  "finished_at" = "cancelled_at", "claim_capped" = true;--> statement-breakpoint
 INSERT INTO "backfill_partitions" ("workspace_id", "backfill_id", "ordinal", "partition_key", "status", "flow_run_id", "runs", "updated_at")
 SELECT r."workspace_id", r."backfill_id",
        (row_number() OVER (PARTITION BY r."backfill_id" ORDER BY r."scheduled_time", r."id") - 1)::int,
