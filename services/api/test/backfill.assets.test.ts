@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { materializeOrBackfill } from '../src/backfills/asset-backfill.js';
 import { startTestServer, type TestServer } from '../src/testing.js';
 import {
   type AssetWorld,
@@ -240,5 +241,38 @@ describe('asset backfills', () => {
       { n: number }[]
     >`SELECT count(*)::int AS n FROM backfills WHERE workspace_id = ${world.ws.workspaceId}`;
     expect(row?.n).toBe(0);
+  });
+
+  test('materialise with several partitions makes a backfill, and with one partition one run (what POST /assets/materialize needs)', async () => {
+    const world = await assetWorld(server);
+    await graph(world);
+    const several = await materializeOrBackfill(server.sql, {
+      workspaceId: world.ws.workspaceId,
+      request: {
+        assets: ['features'],
+        upstream: true,
+        downstream: false,
+        checksOnly: false,
+        partitions: { range: { start: 'a', end: 'b' } },
+        maxConcurrent: 2,
+      },
+    });
+    expect(several).toMatchObject({ assets: ['raw/events', 'features'], flowRunId: null, backfillId: expect.any(String) });
+    expect(await backfill(world, several.backfillId as string)).toMatchObject({
+      target: 'assets',
+      runCount: 2,
+      partitions: { total: 2 },
+    });
+    const one = await materializeOrBackfill(server.sql, {
+      workspaceId: world.ws.workspaceId,
+      request: {
+        assets: ['features'],
+        upstream: false,
+        downstream: false,
+        checksOnly: false,
+        partitions: { range: { start: 'c', end: 'c' } },
+      },
+    });
+    expect(one).toMatchObject({ assets: ['features'], flowRunId: expect.any(String), backfillId: null });
   });
 });

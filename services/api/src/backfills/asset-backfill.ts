@@ -1,13 +1,19 @@
 import { randomUUID } from 'node:crypto';
-import { type AssetBackfillCreateRequest, MAX_BACKFILL_PARTITIONS } from '@outpost/sdk/contracts';
+import {
+  type AssetBackfillCreateRequest,
+  type AssetMaterializeRequest,
+  type AssetMaterializeResponse,
+  MAX_BACKFILL_PARTITIONS,
+} from '@outpost/sdk/contracts';
 import { dynamicPartitionNames } from '@outpost/sdk/partitions';
 import type { z } from 'zod';
-import { buildGraph } from '../assets/graph.js';
+import { type AssetGraph, buildGraph } from '../assets/graph.js';
 import {
   type AssetSelectionPlan,
   blockedMessage,
   findBlockedAsset,
   loadBlockingBook,
+  materializeSelection,
   planAssetSelection,
   selectedPartitionKeys,
 } from '../assets/materialize.js';
@@ -29,18 +35,63 @@ import { startBackfill } from './create-backfill.js';
 
 export type AssetBackfillRequest = z.output<typeof AssetBackfillCreateRequest>;
 
+/** The selection planned and its partitions resolved, as `POST /assets/materialize` does. */
+async function planBackfill(sql: Sql, workspaceId: string, request: AssetBackfillRequest) {
+  const graph = buildGraph(await loadAssetNodes(sql, workspaceId));
+  const plan = planAssetSelection(graph, request);
+  const keys = await selectedPartitionKeys(sql, workspaceId, plan, request.partitions);
+  return { graph, plan, keys };
+}
+
 /**
  * Plans the selection, checks its partitions, and starts the backfill (its first runs are created
- * at once). `POST /backfills`, and `POST /assets/materialize` with more than one partition, end here.
+ * at once). `POST /backfills` ends here, and so can `POST /assets/materialize` with more than one
+ * partition (see materializeOrBackfill).
  */
 export async function createAssetBackfill(
   sql: Sql,
   input: { workspaceId: string; request: AssetBackfillRequest },
 ): Promise<{ id: string; plan: AssetSelectionPlan }> {
   const { workspaceId, request } = input;
-  const graph = buildGraph(await loadAssetNodes(sql, workspaceId));
-  const plan = planAssetSelection(graph, request);
-  const keys = await selectedPartitionKeys(sql, workspaceId, plan, request.partitions);
+  const { graph, plan, keys } = await planBackfill(sql, workspaceId, request);
+  return { id: await startAssetBackfill(sql, workspaceId, request, graph, plan, keys), plan };
+}
+
+/**
+ * `POST /assets/materialize` as a whole: one run for one partition (or none), and a backfill
+ * (`backfillId`, runs created a few at a time) when the selection holds several partitions.
+ */
+export async function materializeOrBackfill(
+  sql: Sql,
+  input: { workspaceId: string; request: z.output<typeof AssetMaterializeRequest> },
+): Promise<AssetMaterializeResponse> {
+  const { workspaceId, request } = input;
+  const partitions = request.partitions;
+  if (partitions === undefined || request.checksOnly || ('keys' in partitions && partitions.keys.length === 1)) {
+    return materializeSelection(sql, input);
+  }
+  const backfillRequest: AssetBackfillRequest = {
+    assets: request.assets,
+    upstream: request.upstream,
+    downstream: request.downstream,
+    partitions,
+    maxConcurrent: request.maxConcurrent ?? 1,
+    singleRun: request.singleRun ?? false,
+  };
+  const { graph, plan, keys } = await planBackfill(sql, workspaceId, backfillRequest);
+  if (keys.length <= 1) return materializeSelection(sql, input);
+  const id = await startAssetBackfill(sql, workspaceId, backfillRequest, graph, plan, keys);
+  return { assets: plan.assets, flowRunId: null, backfillId: id };
+}
+
+async function startAssetBackfill(
+  sql: Sql,
+  workspaceId: string,
+  request: AssetBackfillRequest,
+  graph: AssetGraph,
+  plan: AssetSelectionPlan,
+  keys: string[],
+): Promise<string> {
   const def = plan.partitions;
   if (def === null) throw new Error('a planned selection with partitions has no partitions definition');
   if (keys.length > MAX_BACKFILL_PARTITIONS) {
@@ -61,7 +112,7 @@ export async function createAssetBackfill(
   const last = keys.at(-1) as string;
   const stable = dynamicPartitionNames(def).length === 0 && !('keys' in request.partitions);
   const selection: StoredSelection = stable ? { range: { start: first, end: last } } : { keys };
-  const id = await startBackfill(
+  return startBackfill(
     sql,
     {
       id: randomUUID(),
@@ -82,7 +133,6 @@ export async function createAssetBackfill(
     keys,
     assetPassContext,
   );
-  return { id, plan };
 }
 
 /**
