@@ -11,7 +11,7 @@ import {
 import { type BackfillRecord, lockRunningBackfill, saveProgress, setBackfillStatus } from '../db/backfills.js';
 import type { TxSql } from '../db/client.js';
 import { DomainError } from '../domain-error.js';
-import { createFlowRun } from '../runs/create-flow-run.js';
+import { createFlowRunId } from '../runs/create-flow-run.js';
 import { type UnitRun, unitRun } from './units.js';
 
 /** The most partitions one pass reaches per backfill (runs created plus partitions found blocked): short transactions. */
@@ -101,7 +101,9 @@ function runRequest(
  * (FOR UPDATE SKIP LOCKED: a pass another replica runs, or a control under way, makes this one do
  * nothing), it counts the runs in flight and creates as many as `max_concurrent` leaves room for —
  * re-queued partitions first, then the next units after the cursor — each through the run-creation
- * service, with its partition row, and moves the cursor. All of it commits together or not at all:
+ * service (createFlowRunId: the same checks and insert, without reading each run back, which kept a
+ * pass at ~1 ms a run however many runs the backfill already had), with its partition row, and moves
+ * the cursor. All of it commits together or not at all:
  * a control plane killed mid-pass loses nothing and, when it comes back, creates nothing twice (and
  * each run's idempotency key `backfill:<id>:<key>[:<n>]` would refuse a second one anyway).
  *
@@ -134,7 +136,7 @@ export async function advanceBackfill(tx: TxSql, id: string, ctx: PassContext): 
     partitionKeys: readonly string[],
   ): Promise<string> => {
     const name = `${b.target === 'assets' ? 'assets' : 'backfill'}-${compactKey(ordinalKey)}`.slice(0, 200);
-    const result = await createFlowRun(tx, {
+    const result = await createFlowRunId(tx, {
       workspaceId: b.workspace_id,
       deploymentId: b.deployment_id,
       request: runRequest(b, schedule, unit, name, new Date(due++)),
@@ -142,8 +144,8 @@ export async function advanceBackfill(tx: TxSql, id: string, ctx: PassContext): 
       backfill: { backfillId: b.id, scheduleId: schedule?.id ?? null },
     });
     created++;
-    await ctx.runCreated?.(tx, b, result.flowRun.id, partitionKeys);
-    return result.flowRun.id;
+    await ctx.runCreated?.(tx, b, result.id, partitionKeys);
+    return result.id;
   };
 
   try {

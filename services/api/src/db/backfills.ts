@@ -234,8 +234,8 @@ export async function waitingBackfillRuns(db: Db, id: string): Promise<string[]>
  *
  * Only backfills made before they were lazy (migration 0018) are claim_capped: they created every
  * run up front. A lazy backfill never has more than max_concurrent runs to claim, so the claim takes
- * no lock for it — with four claimers on one backfill, that serialisation halved the drain rate of a
- * 10,000-partition backfill (test/bench/backfill.ts).
+ * no lock for it: the lock made every claimer of a pool with a backfill's runs wait for the others,
+ * which is what bounded the drain of a 10,000-partition backfill by four claimers (test/bench/backfill.ts).
  */
 export async function lockDueBackfills(tx: TxSql, input: { workspaceId: string; poolId: string }): Promise<string[]> {
   const rows = await tx<{ id: string }[]>`

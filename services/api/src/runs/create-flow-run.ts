@@ -8,7 +8,7 @@ import {
 import { dynamicPartitionNames, hasPartitionKey } from '@outpost/sdk/partitions';
 import { assertAssetRunPartition } from '../assets/run-partition.js';
 import type { Db } from '../db/client.js';
-import { getDeployment } from '../db/deployments.js';
+import { type DeploymentRecord, getDeployment } from '../db/deployments.js';
 import { findRunByIdempotencyKey, getFlowRun, insertFlowRun } from '../db/flow-runs.js';
 import { getQueue } from '../db/pools.js';
 import { DomainError, notFound } from '../domain-error.js';
@@ -87,36 +87,69 @@ export interface BackfillOrigin {
   scheduleId: string | null;
 }
 
+export interface FlowRunInput {
+  workspaceId: string;
+  deploymentId: string;
+  request: FlowRunCreateRequest;
+  idempotencyKey: string | null;
+  backfill?: BackfillOrigin;
+}
+
 /**
  * A run of a deployment: the deployment's default parameters under the request's, checked against
  * its parameter schema, in the deployment's queue unless the request names another of its pool.
  * An Idempotency-Key already used for this deployment returns the run it created, `created: false`.
  * `sql` may be a transaction: a backfill creates a run and records it in one.
  */
-export async function createFlowRun(
-  sql: Db,
-  input: {
-    workspaceId: string;
-    deploymentId: string;
-    request: FlowRunCreateRequest;
-    idempotencyKey: string | null;
-    backfill?: BackfillOrigin;
-  },
-): Promise<FlowRunCreateResponse> {
-  const { workspaceId, request, idempotencyKey } = input;
+export async function createFlowRun(sql: Db, input: FlowRunInput): Promise<FlowRunCreateResponse> {
+  const { workspaceId, idempotencyKey } = input;
   const record = await getDeployment(sql, workspaceId, input.deploymentId);
   if (!record) throw notFound('deployment');
-  const { deployment } = record;
 
   const existing = async (): Promise<FlowRunCreateResponse | null> => {
     if (idempotencyKey === null) return null;
-    const id = await findRunByIdempotencyKey(sql, workspaceId, deployment.id, idempotencyKey);
+    const id = await findRunByIdempotencyKey(sql, workspaceId, record.deployment.id, idempotencyKey);
     const flowRun = id ? await getFlowRun(sql, workspaceId, id) : null;
     return flowRun ? { flowRun, created: false } : null;
   };
   const earlier = await existing();
   if (earlier) return earlier;
 
+  const id = await insertChecked(sql, input, record);
+  if (id === null) {
+    // A concurrent request with the same key won the insert.
+    const raced = await existing();
+    if (raced) return raced;
+    throw new DomainError('conflict', 'a run with this Idempotency-Key is being created; retry');
+  }
+  const flowRun = await getFlowRun(sql, workspaceId, id);
+  if (!flowRun) throw new Error(`flow run ${id} vanished after it was created`);
+  return { flowRun, created: true };
+}
+
+/**
+ * The same run with the same checks, for a caller that needs only its id (a backfill's pass, which
+ * creates many in one transaction): the key is not looked up first, since the insert refuses a key
+ * already used, and the run is not read back. An Idempotency-Key already used gives that run's id,
+ * `created: false`.
+ */
+export async function createFlowRunId(sql: Db, input: FlowRunInput): Promise<{ id: string; created: boolean }> {
+  const record = await getDeployment(sql, input.workspaceId, input.deploymentId);
+  if (!record) throw notFound('deployment');
+  const id = await insertChecked(sql, input, record);
+  if (id !== null) return { id, created: true };
+  const earlier =
+    input.idempotencyKey === null
+      ? null
+      : await findRunByIdempotencyKey(sql, input.workspaceId, record.deployment.id, input.idempotencyKey);
+  if (earlier === null) throw new DomainError('conflict', 'a run with this Idempotency-Key is being created; retry');
+  return { id: earlier, created: false };
+}
+
+/** The request checked against the deployment, then inserted; null when its Idempotency-Key is taken. */
+async function insertChecked(sql: Db, input: FlowRunInput, record: DeploymentRecord): Promise<string | null> {
+  const { workspaceId, request, idempotencyKey } = input;
+  const { deployment } = record;
   let workQueueId = record.workQueueId;
   if (request.workQueue !== undefined) {
     const queue = await getQueue(sql, workspaceId, record.workPoolId, request.workQueue);
@@ -142,8 +175,7 @@ export async function createFlowRun(
       errors: [{ path: 'body.tags', message: `a run has at most ${MAX_TAGS} tags, its deployment's included` }],
     });
   }
-
-  const id = await insertFlowRun(sql, {
+  return insertFlowRun(sql, {
     workspaceId,
     flowId: deployment.flowId,
     deploymentId: deployment.id,
@@ -161,13 +193,4 @@ export async function createFlowRun(
     backfillId: input.backfill?.backfillId ?? null,
     scheduleId: input.backfill?.scheduleId ?? null,
   });
-  if (id === null) {
-    // A concurrent request with the same key won the insert.
-    const raced = await existing();
-    if (raced) return raced;
-    throw new DomainError('conflict', 'a run with this Idempotency-Key is being created; retry');
-  }
-  const flowRun = await getFlowRun(sql, workspaceId, id);
-  if (!flowRun) throw new Error(`flow run ${id} vanished after it was created`);
-  return { flowRun, created: true };
 }
