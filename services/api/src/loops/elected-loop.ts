@@ -58,10 +58,11 @@ export class ElectedLoop implements BackgroundLoop {
 
   /**
    * Runs a round now instead of at the next interval (a latency hint: a NOTIFY that new work may be
-   * there). A round under way is followed by another at once; a stopped loop ignores it.
+   * there). A round under way is followed by another at once. A stopped loop ignores it, and so does
+   * a replica that does not lead: it would only ask for the lock again, once per hint.
    */
   wake(): void {
-    if (this.#stopped) return;
+    if (this.#stopped || !this.#leader.held) return;
     if (this.#running) {
       this.#woken = true;
       return;
