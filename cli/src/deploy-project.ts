@@ -254,7 +254,8 @@ function plan(
     ...(d.retries !== undefined ? { retries: d.retries } : {}),
     ...(d.retryDelaySeconds !== undefined ? { retryDelaySeconds: d.retryDelaySeconds } : {}),
     // Always sent: the config is where schedules live, so one removed from it is removed on deploy.
-    schedules: d.schedules ?? [],
+    // As declared: the API fills in the defaults (a partitions definition's timezone, for one).
+    schedules: (d.schedules ?? []) as DeploymentUpsertRequest['schedules'],
     ...(d.assets ? { assets: discovered.assets } : {}),
   };
   return {

@@ -35,7 +35,7 @@ afterAll(async () => {
 });
 
 describe('outpost backfills', () => {
-  test('create makes a run for each scheduled time in the range; ls, get and cancel follow it', async () => {
+  test('create starts the first runs of a time range; ls, list, get, partitions, pause, resume and cancel follow it', async () => {
     const created = await outpost(
       'backfills',
       'create',
@@ -51,38 +51,128 @@ describe('outpost backfills', () => {
     );
     expect(created.code).toBe(0);
     expect(created.stderr).toBe(
-      'backfill of etl/hourly (schedule every-hour) created 5 runs from 2026-11-01 00:00:00 to 2026-11-01 05:00:00 UTC, 2 at a time\n',
+      'backfill of etl/hourly (schedule every-hour) covers 2026-11-01 00:00:00 → 2026-11-01 05:00:00 UTC (5 partitions): 2 runs started, 2 at a time\n',
     );
     const id = created.stdout.trim();
     const stored = unwrap(await owner.call('backfillsGet', { params: { id } }));
-    expect(stored).toMatchObject({ runCount: 5, maxConcurrent: 2, parameters: { day: 1 }, status: 'RUNNING' });
+    expect(stored).toMatchObject({ runCount: 2, maxConcurrent: 2, parameters: { day: 1 }, status: 'RUNNING' });
 
-    const listed = await outpost('backfills', 'ls', 'etl/hourly');
-    const lines = listed.stdout.trimEnd().split('\n');
-    expect(lines[0]).toMatch(/^ID\s+SCHEDULE\s+STATUS\s+RANGE \(UTC\)\s+RUNS$/);
-    expect(lines[1]).toMatch(
-      new RegExp(`^${id}\\s+every-hour\\s+RUNNING\\s+2026-11-01 00:00:00 → 2026-11-01 05:00:00\\s+5 runs: 5 SCHEDULED$`),
-    );
+    for (const words of [['ls', 'etl/hourly'], ['list'], ['ls', '--status', 'running']]) {
+      const listed = await outpost('backfills', ...words);
+      const lines = listed.stdout.trimEnd().split('\n');
+      expect(lines[0]).toMatch(/^ID\s+TARGET\s+STATUS\s+COVERS\s+PROGRESS$/);
+      expect(lines[1]).toMatch(
+        new RegExp(
+          `^${id}\\s+schedule every-hour\\s+RUNNING\\s+2026-11-01 00:00:00 → 2026-11-01 05:00:00 UTC \\(5 partitions\\)\\s+0/5 done: 2 PENDING, 3 not started$`,
+        ),
+      );
+    }
+    const none = await outpost('backfills', 'ls', '--status', 'paused');
+    expect(none.stderr).toBe('no backfills\n');
 
     const shown = await outpost('backfills', 'get', id);
     expect(shown.stdout).toMatch(/^max concurrent: {2}2$/m);
+    expect(shown.stdout).toMatch(/^partitions: {6}0\/5 done: 2 PENDING, 3 not started$/m);
+    expect(shown.stdout).toMatch(/^runs: {12}2 runs: 2 SCHEDULED$/m);
 
+    const partitions = await outpost('backfills', 'partitions', id);
+    expect(partitions.stdout.trimEnd().split('\n')).toEqual([
+      expect.stringMatching(/^PARTITION\s+STATUS\s+RUNS\s+LATEST RUN\s+NOTE$/),
+      expect.stringMatching(/^2026-11-01T00:00:00\.000Z\s+PENDING\s+1\s+[0-9a-f-]{36}$/),
+      expect.stringMatching(/^2026-11-01T01:00:00\.000Z\s+PENDING\s+1\s+[0-9a-f-]{36}$/),
+    ]);
+    const failedOnly = await outpost('backfills', 'partitions', id, '--status', 'failed');
+    expect(failedOnly.stderr).toBe(`backfill ${id} has no partition FAILED yet\n`);
+
+    expect((await outpost('backfills', 'pause', id)).stdout).toBe(
+      `backfill ${id} is PAUSED: 0/5 done: 2 PENDING, 3 not started\n`,
+    );
+    expect((await outpost('backfills', 'resume', id)).stdout).toBe(
+      `backfill ${id} is RUNNING: 0/5 done: 2 PENDING, 3 not started\n`,
+    );
     const cancelled = await outpost('backfills', 'cancel', id);
     expect(cancelled.code).toBe(0);
-    expect(cancelled.stdout).toBe(`backfill ${id} is CANCELLED: 5 runs: 5 CANCELLED\n`);
+    expect(cancelled.stdout).toBe(`backfill ${id} is CANCELLED: 2/5 done: 2 CANCELLED, 3 not started\n`);
     const runs = unwrap(await owner.call('flowRunsList', { query: { deploymentId, state: 'CANCELLED' } })).items;
-    expect(runs).toHaveLength(5);
+    expect(runs.filter((r) => r.backfillId === id)).toHaveLength(2);
+    const retry = await outpost('backfills', 'retry-failed', id);
+    expect(retry.code).toBe(1);
+    expect(retry.stderr.split('\n')[0]).toBe(`error: cannot retry failed backfill ${id}: Conflict`);
+    expect(retry.stderr).toContain('cannot retry a backfill that is CANCELLED');
   });
 
-  test('a range that ends before it starts, or has no end, is a usage error and creates nothing', async () => {
-    const before = unwrap(await owner.call('backfillsList', { params: { id: deploymentId } })).items.length;
-    const backwards = await outpost('backfills', 'create', 'etl/hourly', '--start', '2026-11-02', '--end', '2026-11-01');
-    expect(backwards.code).toBe(2);
-    expect(backwards.stderr.split('\n')[0]).toMatch(/^error: --end \(.*\) must be after --start \(.*\)$/);
-    const open = await outpost('backfills', 'create', 'etl/hourly', '--start', '2026-11-01');
-    expect(open.code).toBe(2);
-    expect(open.stderr.split('\n')[0]).toBe('error: a backfill needs --start and --end');
-    expect(unwrap(await owner.call('backfillsList', { params: { id: deploymentId } })).items).toHaveLength(before);
+  test('create over partitions of a schedule or of assets; every run carries its partition', async () => {
+    const { deployment } = unwrap(
+      await owner.call('deploymentsUpsert', {
+        body: {
+          flowName: 'etl',
+          name: 'regions',
+          source: `dir:///${randomUUID()}`,
+          entrypoint: 'flow.mjs',
+          workPool: 'default',
+          schedules: [{ slug: 'nightly', cron: '0 0 * * *', partitions: { kind: 'static', keys: ['eu', 'us', 'apac'] } }],
+        },
+      }),
+    );
+    const created = await outpost('backfills', 'create', 'etl/regions', '--partition', 'eu..us', '--max-concurrent', '5');
+    expect(created.code).toBe(0);
+    expect(created.stderr).toBe(
+      'backfill of etl/regions (schedule nightly) covers eu..us (2 partitions): 2 runs started, 5 at a time\n',
+    );
+    const runs = unwrap(await owner.call('flowRunsList', { query: { deploymentId: deployment.id } })).items;
+    expect(runs.map((r) => r.partitionKey).sort()).toEqual(['eu', 'us']);
+
+    unwrap(
+      await owner.call('deploymentsUpsert', {
+        body: {
+          flowName: 'assets',
+          name: 'warehouse',
+          source: `dir:///${randomUUID()}`,
+          entrypoint: 'assets.mjs',
+          workPool: 'default',
+          assets: [
+            { key: 'raw/events', codeVersion: 'v1', partitions: { kind: 'static', keys: ['a', 'b'] } },
+            { key: 'features', codeVersion: 'v1', deps: ['raw/events'], partitions: { kind: 'static', keys: ['a', 'b'] } },
+          ],
+        },
+      }),
+    );
+    const assets = await outpost('backfills', 'create', '--asset', 'features', '--upstream', '--all-partitions', '--json');
+    expect(assets.code).toBe(0);
+    expect(JSON.parse(assets.stdout)).toMatchObject({
+      target: 'assets',
+      assets: ['raw/events', 'features'],
+      selection: { range: { start: 'a', end: 'b' } },
+      runCount: 1,
+    });
+    const shown = await outpost('backfills', 'get', JSON.parse(assets.stdout).id);
+    expect(shown.stdout).toMatch(/^target: {10}assets raw\/events, features$/m);
+  });
+
+  test('a range that ends before it starts, no selection, or a deployment and assets together are usage errors and create nothing', async () => {
+    const before = unwrap(await owner.call('backfillsListAll', { query: { limit: 200 } })).items.length;
+    const cases: [string[], RegExp | string][] = [
+      [['etl/hourly', '--start', '2026-11-02', '--end', '2026-11-01'], /^error: --end \(.*\) must be after --start \(.*\)$/],
+      [['etl/hourly', '--start', '2026-11-01'], 'error: a backfill needs --start and --end, or --partition or --all-partitions'],
+      [
+        ['etl/hourly', '--start', '2026-11-01', '--partition', 'a'],
+        'error: give a time range (--start, --end) or partitions, not both',
+      ],
+      [['etl/hourly', '--asset', 'features', '--all-partitions'], 'error: backfill either a <flow/deployment> or --asset <key>'],
+      [['--asset', 'features'], 'error: an asset backfill needs --partition or --all-partitions'],
+      [['etl/hourly', '--all-partitions', '--single-run'], 'error: --single-run is for asset backfills (--asset)'],
+    ];
+    for (const [args, message] of cases) {
+      const res = await outpost('backfills', 'create', ...args);
+      expect(res.code, args.join(' ')).toBe(2);
+      const first = res.stderr.split('\n')[0] as string;
+      if (typeof message === 'string') expect(first).toBe(message);
+      else expect(first).toMatch(message);
+    }
+    const refused = await outpost('backfills', 'create', 'etl/hourly', '--partition', 'eu');
+    expect(refused.code).toBe(1);
+    expect(refused.stderr.split('\n')[0]).toMatch(/^error: cannot backfill etl\/hourly: /);
+    expect(unwrap(await owner.call('backfillsListAll', { query: { limit: 200 } })).items).toHaveLength(before);
   });
 });
 

@@ -12,7 +12,17 @@ import {
   partitionsRm,
 } from './assets.js';
 import { auditExport, auditLs } from './audit.js';
-import { backfillsCancel, backfillsCreate, backfillsGet, backfillsLs } from './backfills.js';
+import {
+  backfillsCancel,
+  backfillsCreate,
+  backfillsGet,
+  backfillsList,
+  backfillsLs,
+  backfillsPartitions,
+  backfillsPause,
+  backfillsResume,
+  backfillsRetryFailed,
+} from './backfills.js';
 import { completion } from './completion.js';
 import { concurrencyLimitsLs, concurrencyLimitsRm, concurrencyLimitsSet } from './concurrency-limits.js';
 import { deploy } from './deploy.js';
@@ -68,8 +78,13 @@ export const COMMANDS: readonly Command[] = [
   partitionsRm,
   backfillsCreate,
   backfillsLs,
+  backfillsList,
   backfillsGet,
+  backfillsPartitions,
+  backfillsPause,
+  backfillsResume,
   backfillsCancel,
+  backfillsRetryFailed,
   concurrencyLimitsLs,
   concurrencyLimitsSet,
   concurrencyLimitsRm,

@@ -61,6 +61,23 @@ export {
   AuditLogResponse,
   MAX_AUDIT_PAGE_SIZE,
 } from './audit.js';
+export {
+  AssetBackfillCreateRequest,
+  Backfill,
+  BackfillCreateRequest,
+  BackfillListQuery,
+  BackfillListResponse,
+  BackfillPartition,
+  BackfillPartitionCounts,
+  BackfillPartitionStatus,
+  BackfillPartitionsQuery,
+  BackfillPartitionsResponse,
+  BackfillSelection,
+  BackfillStatus,
+  BackfillWorkspaceListQuery,
+  MAX_BACKFILL_PARTITIONS,
+  MAX_BACKFILL_RUNS,
+} from './backfills.js';
 export { FlowRunChildCreateRequest, FlowRunChildListResponse } from './child-runs.js';
 export {
   BatchItemError,
@@ -167,13 +184,7 @@ export {
   StateProposalResponse,
 } from './runs.js';
 export {
-  Backfill,
-  BackfillCreateRequest,
-  BackfillListQuery,
-  BackfillListResponse,
-  BackfillStatus,
   CatchupPolicy,
-  MAX_BACKFILL_RUNS,
   MAX_SCHEDULES_PER_DEPLOYMENT,
   Schedule,
   ScheduleInput,

@@ -25,6 +25,16 @@ import {
   DynamicPartitionsParams,
 } from './assets.js';
 import { AuditEntry, AuditExportQuery, AuditLogQuery, AuditLogResponse } from './audit.js';
+import {
+  AssetBackfillCreateRequest,
+  Backfill,
+  BackfillCreateRequest,
+  BackfillListQuery,
+  BackfillListResponse,
+  BackfillPartitionsQuery,
+  BackfillPartitionsResponse,
+  BackfillWorkspaceListQuery,
+} from './backfills.js';
 import { FlowRunChildCreateRequest, FlowRunChildListResponse } from './child-runs.js';
 import { Id, Name, PageLimit, Tag } from './common.js';
 import {
@@ -80,15 +90,7 @@ import {
   StateProposalRequest,
   StateProposalResponse,
 } from './runs.js';
-import {
-  Backfill,
-  BackfillCreateRequest,
-  BackfillListQuery,
-  BackfillListResponse,
-  Schedule,
-  ScheduleListResponse,
-  ScheduleUpdateRequest,
-} from './schedules.js';
+import { Schedule, ScheduleListResponse, ScheduleUpdateRequest } from './schedules.js';
 import { AuthSessionCreateRequest, AuthSessionCreateResponse, AuthSessionDeleteResponse } from './sessions.js';
 import { StatsOverviewQuery, StatsOverviewResponse } from './stats.js';
 import {
@@ -731,7 +733,8 @@ export const routes = {
   backfillsCreate: route({
     method: 'POST',
     path: '/deployments/:id/backfills',
-    summary: 'Create runs for every time of a schedule in [start, end), at most maxConcurrent active at once',
+    summary:
+      "Backfill a deployment over a schedule's times in [start, end) or its partitions: runs are created as earlier ones finish, at most maxConcurrent in flight",
     access: { roles: DEVELOPERS },
     params: IdParam,
     body: BackfillCreateRequest,
@@ -750,7 +753,7 @@ export const routes = {
   backfillsGet: route({
     method: 'GET',
     path: '/backfills/:id',
-    summary: 'A backfill with its progress (runs by state)',
+    summary: 'A backfill with its progress (partitions by status, runs by state)',
     access: { roles: READERS },
     params: IdParam,
     response: Backfill,
@@ -762,6 +765,56 @@ export const routes = {
     access: { roles: DEVELOPERS },
     params: IdParam,
     response: Backfill,
+  }),
+  backfillsCreateForAssets: route({
+    method: 'POST',
+    path: '/backfills',
+    summary: 'Backfill assets over partitions: one run per partition (or one over the range), at most maxConcurrent in flight',
+    access: { roles: RUNNERS },
+    body: AssetBackfillCreateRequest,
+    response: Backfill,
+    status: 201,
+  }),
+  backfillsListAll: route({
+    method: 'GET',
+    path: '/backfills',
+    summary: "The workspace's backfills, newest first",
+    access: { roles: READERS },
+    query: BackfillWorkspaceListQuery,
+    response: BackfillListResponse,
+  }),
+  backfillsPause: route({
+    method: 'POST',
+    path: '/backfills/:id/pause',
+    summary: 'Pause a backfill: it creates no new run; runs in flight go on',
+    access: { roles: DEVELOPERS },
+    params: IdParam,
+    response: Backfill,
+  }),
+  backfillsResume: route({
+    method: 'POST',
+    path: '/backfills/:id/resume',
+    summary: 'Resume a paused backfill',
+    access: { roles: DEVELOPERS },
+    params: IdParam,
+    response: Backfill,
+  }),
+  backfillsRetryFailed: route({
+    method: 'POST',
+    path: '/backfills/:id/retry-failed',
+    summary: 'Re-queue the failed and blocked partitions of a backfill: each gets a new run, within maxConcurrent',
+    access: { roles: DEVELOPERS },
+    params: IdParam,
+    response: Backfill,
+  }),
+  backfillsPartitions: route({
+    method: 'GET',
+    path: '/backfills/:id/partitions',
+    summary: "A backfill's partitions that have (or had) a run, in order, each with its status and run",
+    access: { roles: READERS },
+    params: IdParam,
+    query: BackfillPartitionsQuery,
+    response: BackfillPartitionsResponse,
   }),
   // ---- assets: catalog, lineage, partitions, checks ----
   assetsList: route({

@@ -1,6 +1,6 @@
 import * as z from 'zod';
-import { Id, JsonObject, Name, PageLimit, page, Timestamp } from './common.js';
-import { StateType } from './states.js';
+import { Id, JsonObject, Name, Timestamp } from './common.js';
+import { PartitionsDefinition } from './partitions.js';
 
 /**
  * What the scheduler does with the scheduled times it missed while it was not running (an outage,
@@ -41,10 +41,23 @@ export const ScheduleInput = z
     parameters: JsonObject.optional(),
     /** @default "latest" */
     catchup: CatchupPolicy.optional(),
+    /**
+     * The partitions this schedule's runs work on: backfills of the deployment run over its keys,
+     * and for a time-window definition each scheduled run carries the key of the latest window
+     * closed by its scheduled time (with no cron or interval, the schedule fires at each window's
+     * end). @default none
+     */
+    partitions: PartitionsDefinition.optional(),
   })
   .superRefine((s, ctx) => {
-    if ((s.cron === undefined) === (s.intervalSeconds === undefined)) {
+    if (s.cron !== undefined && s.intervalSeconds !== undefined) {
       ctx.addIssue({ code: 'custom', message: 'give exactly one of cron or intervalSeconds', path: [] });
+    } else if (s.cron === undefined && s.intervalSeconds === undefined && s.partitions?.kind !== 'time') {
+      ctx.addIssue({
+        code: 'custom',
+        message: 'give exactly one of cron or intervalSeconds (or time-window partitions, which fire at each window end)',
+        path: [],
+      });
     }
     if (s.cron === undefined && s.timezone !== undefined) {
       ctx.addIssue({ code: 'custom', message: 'timezone applies to cron schedules only', path: ['timezone'] });
@@ -70,6 +83,8 @@ export const Schedule = z.strictObject({
   active: z.boolean(),
   parameters: JsonObject,
   catchup: CatchupPolicy,
+  /** The partitions its runs and backfills work on. */
+  partitions: PartitionsDefinition.nullable().optional(),
   /** Every scheduled time up to here has its run, or was skipped by the catch-up policy. */
   filledUntil: Timestamp.nullable(),
   createdAt: Timestamp,
@@ -83,51 +98,3 @@ export type ScheduleListResponse = z.infer<typeof ScheduleListResponse>;
 /** Pauses (`active: false`) or resumes one schedule. */
 export const ScheduleUpdateRequest = z.strictObject({ active: z.boolean() });
 export type ScheduleUpdateRequest = z.infer<typeof ScheduleUpdateRequest>;
-
-/** The most runs one backfill may create. */
-export const MAX_BACKFILL_RUNS = 1_000;
-
-/** Runs for every scheduled time of one schedule in [start, end). */
-export const BackfillCreateRequest = z
-  .strictObject({
-    /** The schedule whose times to use. @default the deployment's first schedule */
-    schedule: Name.optional(),
-    start: Timestamp,
-    end: Timestamp,
-    /** At most this many of the backfill's runs are PENDING, RUNNING or CANCELLING at once. @default 1 */
-    maxConcurrent: z.number().int().min(1).max(1_000).default(1),
-    /** Merged over the deployment's and the schedule's parameters. @default {} */
-    parameters: JsonObject.optional(),
-  })
-  .superRefine((b, ctx) => {
-    if (Date.parse(b.start) >= Date.parse(b.end)) ctx.addIssue({ code: 'custom', message: 'must be after start', path: ['end'] });
-  });
-export type BackfillCreateRequest = z.input<typeof BackfillCreateRequest>;
-
-/** RUNNING until every run finished (COMPLETED) or it was cancelled (CANCELLED). */
-export const BackfillStatus = z.enum(['RUNNING', 'COMPLETED', 'CANCELLED']);
-export type BackfillStatus = z.infer<typeof BackfillStatus>;
-
-export const Backfill = z.strictObject({
-  id: Id,
-  deploymentId: Id,
-  scheduleSlug: Name,
-  start: Timestamp,
-  end: Timestamp,
-  maxConcurrent: z.number().int(),
-  parameters: JsonObject,
-  status: BackfillStatus,
-  runCount: z.number().int(),
-  /** The backfill's runs by current state type; every type is present. */
-  counts: z.record(StateType, z.number().int()),
-  createdAt: Timestamp,
-  cancelledAt: Timestamp.nullable(),
-});
-export type Backfill = z.infer<typeof Backfill>;
-
-export const BackfillListQuery = z.strictObject({
-  limit: PageLimit,
-  cursor: z.string().max(500).optional(),
-});
-export const BackfillListResponse = page(Backfill);
-export type BackfillListResponse = z.infer<typeof BackfillListResponse>;

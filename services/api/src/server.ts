@@ -20,6 +20,7 @@ import { createHttpServer } from './http/http-server.js';
 import { RateLimiter, type RateLimitSettings } from './http/rate-limit.js';
 import { type HttpLimits, resolveHttpLimits } from './http/server-limits.js';
 import { createLogger, type Logger } from './logger.js';
+import { BackfillLoop, type BackfillLoopOptions } from './loops/backfills.js';
 import type { BackgroundLoop } from './loops/elected-loop.js';
 import { LateRunsLoop, type LateRunsOptions } from './loops/late-runs.js';
 import { LeaseExpiryLoop, type LeaseExpiryOptions } from './loops/lease-expiry.js';
@@ -50,7 +51,7 @@ export interface ServerOptions {
   leaseSeconds?: number;
   /** pino level. @default 'info' */
   logLevel?: string;
-  /** Run the background loops (lease expiry, scheduler, late runs, retention). @default true */
+  /** Run the background loops (lease expiry, scheduler, late runs, retention, backfills). @default true */
   loops?: boolean;
   /** Options of the lease-expiry loop (intervals, batch size). */
   leaseExpiry?: LeaseExpiryOptions;
@@ -60,6 +61,8 @@ export interface ServerOptions {
   lateRuns?: LateRunsOptions;
   /** Options of the retention loop (log retention, how long sign-in artefacts outlive their end). */
   retention?: RetentionOptions;
+  /** Options of the backfill loop (intervals, batch size). */
+  backfills?: BackfillLoopOptions;
   /** Use this logger instead of creating one. */
   logger?: Logger;
   /** Check responses against their contracts. @default true unless NODE_ENV is 'production' */
@@ -233,6 +236,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
             new SchedulerLoop(sql, databaseUrl, logger, options.scheduler),
             new LateRunsLoop(sql, databaseUrl, logger, { ...options.lateRuns, metrics }),
             new RetentionLoop(sql, databaseUrl, logger, options.retention),
+            new BackfillLoop(sql, databaseUrl, logger, notifier, options.backfills),
           ];
     for (const loop of loops) {
       cleanups.push(() => loop.stop());

@@ -66,6 +66,7 @@ const VALID: Partial<Record<RouteName, Record<string, unknown>>> = {
   concurrencyLimitsUpdate: { limit: 1 },
   schedulesUpdate: { active: false },
   backfillsCreate: { start: '2025-01-01T00:00:00Z', end: '2025-01-02T00:00:00Z' },
+  backfillsCreateForAssets: { assets: ['events'], partitions: { keys: ['a'] } },
   assetsMaterialize: { assets: ['features'] },
   assetsWaive: { assetKey: 'features', checkName: 'no_nulls', reason: 'known gap' },
   assetEventsReport: {
@@ -216,6 +217,8 @@ describe.each(withBody)('%s body', (name, route) => {
     if (required.length === 0) {
       // Signing in takes exactly one of two optional fields: with neither, the body as a whole is named.
       if (name === 'authSessionCreate') expect(paths(res)).toEqual(['body']);
+      // A backfill takes a time range or partitions, both optional alone: with neither, the start is named.
+      else if (name === 'backfillsCreate') expect(paths(res)).toEqual(['body.start']);
       else expect(res.status).not.toBe(400);
       return;
     }

@@ -555,6 +555,14 @@ export const FIXTURES: Record<RouteName, Fixture> = {
   backfillsList: async (s) => ({ params: { id: s.deployment.id } }),
   backfillsGet: async (s) => ({ params: { id: await s.backfill() } }),
   backfillsCancel: async (s) => ({ params: { id: await s.backfill() } }),
+  backfillsCreateForAssets: async (s) => ({
+    body: { assets: [(await s.assets()).dyn], partitions: { keys: ['first'] } },
+  }),
+  backfillsListAll: async () => ({}),
+  backfillsPause: async (s) => ({ params: { id: await s.backfill() } }),
+  backfillsResume: async (s) => ({ params: { id: await s.backfill() } }),
+  backfillsRetryFailed: async (s) => ({ params: { id: await s.backfill() } }),
+  backfillsPartitions: async (s) => ({ params: { id: await s.backfill() } }),
   authPasswordSignIn: async (s) => ({ body: { email: (await s.person()).email, password: PASSWORD } }),
   authPasswordChange: async (s) => ({
     body: { email: (await s.person()).email, currentPassword: PASSWORD, newPassword: 'a different passphrase' },

@@ -1,51 +1,115 @@
-import { type Backfill, isTerminal, StateType } from '@outpost/sdk/contracts';
+import {
+  type Backfill,
+  type BackfillPartitionCounts,
+  BackfillPartitionStatus,
+  type BackfillSelection,
+  type BackfillStatus,
+  StateType,
+  type TimeWindowPartitions,
+} from '@outpost/sdk/contracts';
 import type postgres from 'postgres';
 import type { Db, TxSql } from './client.js';
-import { RUNS_CHANNEL } from './flow-runs.js';
 import type { backfills, Row } from './schema.js';
 import { iso, isoOrNull } from './values.js';
 
-interface BackfillRow
-  extends Pick<
-    Row<typeof backfills>,
-    | 'id'
-    | 'deployment_id'
-    | 'schedule_slug'
-    | 'range_start'
-    | 'range_end'
-    | 'max_concurrent'
-    | 'parameters'
-    | 'run_count'
-    | 'created_at'
-    | 'cancelled_at'
-  > {
-  counts: Record<string, number> | null;
+/**
+ * NOTIFY channel that wakes the backfill loop: a backfill run left flight (trigger of migration
+ * 0017), or a backfill was created, resumed or given partitions to retry. The payload is the
+ * backfill's id. A hint only: the loop ticks on its own too.
+ */
+export const BACKFILLS_CHANNEL = 'outpost_backfills';
+
+/** How a stored selection keeps what the contract does not show: the schedule's times. */
+export type StoredSelection = BackfillSelection & {
+  /** For `times`: the schedule definition the times were read from, as it was at creation. */
+  timeline?:
+    | { kind: 'cron'; cron: string; timezone: string }
+    | { kind: 'interval'; intervalSeconds: number; anchorDate: string }
+    | { kind: 'windows'; partitions: TimeWindowPartitions };
+};
+
+export type BackfillRecord = Pick<
+  Row<typeof backfills>,
+  | 'id'
+  | 'workspace_id'
+  | 'deployment_id'
+  | 'target'
+  | 'asset_keys'
+  | 'schedule_slug'
+  | 'range_start'
+  | 'range_end'
+  | 'partitions'
+  | 'single_run'
+  | 'max_concurrent'
+  | 'parameters'
+  | 'run_count'
+  | 'partition_count'
+  | 'position'
+  | 'status'
+  | 'message'
+  | 'created_at'
+  | 'cancelled_at'
+  | 'paused_at'
+  | 'finished_at'
+> & { selection: StoredSelection };
+
+interface BackfillRow extends BackfillRecord {
+  run_counts: Record<string, number> | null;
+  partition_counts: Record<string, number> | null;
+}
+
+/** The most keys of an explicit selection a response lists. */
+const SHOWN_KEYS = 100;
+
+function shownSelection(s: StoredSelection): BackfillSelection {
+  if ('times' in s) return { times: s.times };
+  if ('keys' in s) return { keys: s.keys.slice(0, SHOWN_KEYS) };
+  return { range: s.range };
 }
 
 function toBackfill(row: BackfillRow): Backfill {
-  const counts = Object.fromEntries(StateType.options.map((t) => [t, row.counts?.[t] ?? 0])) as Backfill['counts'];
-  const finished = StateType.options.filter((t) => isTerminal(t)).reduce((sum, t) => sum + counts[t], 0);
+  const counts = Object.fromEntries(StateType.options.map((t) => [t, row.run_counts?.[t] ?? 0])) as Backfill['counts'];
+  const partitions = {
+    total: row.partition_count,
+    notStarted: Math.max(0, row.partition_count - row.position),
+    ...Object.fromEntries(BackfillPartitionStatus.options.map((s) => [s, row.partition_counts?.[s] ?? 0])),
+  } as BackfillPartitionCounts;
   return {
     id: row.id,
     deploymentId: row.deployment_id,
+    target: row.target,
+    assets: row.asset_keys,
     scheduleSlug: row.schedule_slug,
-    start: iso(row.range_start),
-    end: iso(row.range_end),
+    start: isoOrNull(row.range_start),
+    end: isoOrNull(row.range_end),
+    partitionsDefinition: row.partitions ?? null,
+    selection: shownSelection(row.selection),
+    singleRun: row.single_run,
     maxConcurrent: row.max_concurrent,
     parameters: row.parameters as Backfill['parameters'],
-    status: row.cancelled_at ? 'CANCELLED' : finished >= row.run_count ? 'COMPLETED' : 'RUNNING',
+    status: row.status,
+    message: row.message,
     runCount: row.run_count,
     counts,
+    partitions,
     createdAt: iso(row.created_at),
     cancelledAt: isoOrNull(row.cancelled_at),
+    pausedAt: isoOrNull(row.paused_at),
+    finishedAt: isoOrNull(row.finished_at),
   };
 }
 
-/** A backfill with its runs counted by state (one index range scan on flow_runs_backfill_idx). */
+/**
+ * A backfill with its runs counted by state (an index range scan on flow_runs_backfill_idx) and its
+ * partitions by status (one on backfill_partitions_status_idx): both as large as what it reached so far.
+ */
 function backfillSelect(db: Db): postgres.PendingQuery<postgres.Row[]> {
   return db`
-    SELECT b.*, (SELECT jsonb_object_agg(c.state_type, c.n)
-                 FROM (SELECT state_type, count(*)::int AS n FROM flow_runs WHERE backfill_id = b.id GROUP BY state_type) c) AS counts
+    SELECT b.*,
+           (SELECT jsonb_object_agg(c.state_type, c.n)
+            FROM (SELECT state_type, count(*)::int AS n FROM flow_runs WHERE backfill_id = b.id GROUP BY state_type) c) AS run_counts,
+           (SELECT jsonb_object_agg(p.status, p.n)
+            FROM (SELECT status, count(*)::int AS n FROM backfill_partitions WHERE backfill_id = b.id GROUP BY status) p) AS partition_counts
     FROM backfills b`;
 }
 
@@ -54,18 +118,21 @@ export async function getBackfill(db: Db, workspaceId: string, id: string): Prom
   return row ? toBackfill(row) : null;
 }
 
+export interface BackfillListFilter {
+  deploymentId?: string;
+  status?: BackfillStatus;
+  /** Rows strictly older than this (created_at, id). */
+  before: { createdAt: Date; id: string } | null;
+}
+
 /** Newest first, after the cursor's (created_at, id). */
-export async function listBackfills(
-  db: Db,
-  workspaceId: string,
-  deploymentId: string,
-  before: { createdAt: Date; id: string } | null,
-  limit: number,
-): Promise<Backfill[]> {
+export async function listBackfills(db: Db, workspaceId: string, filter: BackfillListFilter, limit: number): Promise<Backfill[]> {
   const rows = await db<BackfillRow[]>`
     ${backfillSelect(db)}
-    WHERE b.workspace_id = ${workspaceId} AND b.deployment_id = ${deploymentId}
-      ${before ? db`AND (b.created_at, b.id) < (${before.createdAt}::timestamptz, ${before.id}::uuid)` : db``}
+    WHERE b.workspace_id = ${workspaceId}
+      ${filter.deploymentId ? db`AND b.deployment_id = ${filter.deploymentId}` : db``}
+      ${filter.status ? db`AND b.status = ${filter.status}` : db``}
+      ${filter.before ? db`AND (b.created_at, b.id) < (${filter.before.createdAt}::timestamptz, ${filter.before.id}::uuid)` : db``}
     ORDER BY b.created_at DESC, b.id DESC
     LIMIT ${limit}`;
   return rows.map(toBackfill);
@@ -75,77 +142,100 @@ export interface NewBackfill {
   id: string;
   workspaceId: string;
   deploymentId: string;
-  scheduleSlug: string;
-  start: Date;
-  end: Date;
+  target: 'deployment' | 'assets';
+  assetKeys: string[] | null;
+  scheduleSlug: string | null;
+  start: Date | null;
+  end: Date | null;
+  partitions: unknown;
+  selection: StoredSelection;
+  singleRun: boolean;
   maxConcurrent: number;
   /** The backfill's own parameters, merged over the deployment's and the schedule's. */
   parameters: Record<string, unknown>;
-  runs: { key: string; name: string; at: Date }[];
+  partitionCount: number;
 }
 
-/**
- * The backfill and all its runs in one statement: a multi-row INSERT of SCHEDULED runs due at their
- * scheduled times (so the oldest go first), their history, and a nudge to the pool's waiting claims.
- * The claim caps how many of them are active at once by the backfill's max_concurrent.
- */
+/** The backfill's row alone: its runs come from advanceBackfill, a few at a time. */
 export async function insertBackfill(tx: TxSql, b: NewBackfill): Promise<void> {
   await tx`
-    WITH backfill AS (
-      INSERT INTO backfills (id, workspace_id, deployment_id, schedule_slug, range_start, range_end, max_concurrent, parameters, run_count)
-      VALUES (${b.id}, ${b.workspaceId}, ${b.deploymentId}, ${b.scheduleSlug}, ${b.start}, ${b.end}, ${b.maxConcurrent},
-              ${tx.json(b.parameters as postgres.JSONValue)}, ${b.runs.length})
-      RETURNING id, workspace_id, deployment_id, parameters
-    ), slots AS (
-      SELECT * FROM unnest(${tx.array(b.runs.map((r) => r.key))}::text[], ${tx.array(b.runs.map((r) => r.name))}::text[],
-                           ${tx.array(b.runs.map((r) => r.at.toISOString()))}::timestamptz[]) AS t(key, name, at)
-    ), run AS (
-      INSERT INTO flow_runs (workspace_id, flow_id, deployment_id, work_pool_id, work_queue_id, name, parameters, tags, labels,
-                             state_type, state_name, state_timestamp, attempt, max_retries, retry_delay_seconds,
-                             retry_backoff, retry_jitter, expected_start_time, idempotency_key, backfill_id, schedule_id,
-                             created_at, updated_at)
-      SELECT b.workspace_id, d.flow_id, d.id, d.work_pool_id, d.work_queue_id, t.name, d.parameters || s.parameters || b.parameters,
-             d.tags, d.labels, 'SCHEDULED', 'Scheduled', now(), 1, d.retries, d.retry_delay_seconds, d.retry_backoff,
-             d.retry_jitter, t.at, t.key, b.id, s.id, now(), now()
-      FROM slots t
-      CROSS JOIN backfill b
-      JOIN deployments d ON d.id = b.deployment_id
-      JOIN deployment_schedules s ON s.deployment_id = d.id AND s.slug = ${b.scheduleSlug}
-      ON CONFLICT (workspace_id, deployment_id, idempotency_key) DO NOTHING
-      RETURNING id, workspace_id, attempt, state_timestamp, work_pool_id
-    ), history AS (
-      INSERT INTO flow_run_states (workspace_id, flow_run_id, attempt, type, name, timestamp)
-      SELECT workspace_id, id, attempt, 'SCHEDULED', 'Scheduled', state_timestamp FROM run
-    )
-    SELECT count(pg_notify(${RUNS_CHANNEL}, p.work_pool_id::text)) FROM (SELECT DISTINCT work_pool_id FROM run) p`;
-  // A schedule removed by a redeploy meanwhile joins no row: count what was really created.
-  await tx`UPDATE backfills SET run_count = (SELECT count(*) FROM flow_runs WHERE backfill_id = ${b.id}) WHERE id = ${b.id}`;
+    INSERT INTO backfills (id, workspace_id, deployment_id, target, asset_keys, schedule_slug, range_start, range_end,
+                           partitions, selection, single_run, max_concurrent, parameters, run_count, partition_count)
+    VALUES (${b.id}, ${b.workspaceId}, ${b.deploymentId}, ${b.target},
+            ${b.assetKeys ? tx.array(b.assetKeys) : null}::text[], ${b.scheduleSlug}, ${b.start}, ${b.end},
+            ${b.partitions === null ? null : tx.json(b.partitions as postgres.JSONValue)},
+            ${tx.json(b.selection as postgres.JSONValue)}, ${b.singleRun}, ${b.maxConcurrent},
+            ${tx.json(b.parameters as postgres.JSONValue)}, 0, ${b.partitionCount})`;
 }
 
 /**
- * Marks the backfill cancelled — from then on the claim takes none of its runs — and returns its
- * runs still waiting (SCHEDULED), for the caller to cancel one by one through the state rules.
- * Null when the workspace has no such backfill.
+ * The backfill's row, locked for one pass of the loop, when it is RUNNING and no one else holds it:
+ * another replica's pass, or a pause, cancel or retry under way, makes this one skip it (SKIP LOCKED)
+ * rather than wait, and the holder's changes are seen by the next pass.
  */
-export async function markBackfillCancelled(tx: TxSql, workspaceId: string, id: string): Promise<string[] | null> {
-  const [row] = await tx<{ id: string }[]>`
-    UPDATE backfills SET cancelled_at = coalesce(cancelled_at, now())
-    WHERE id = ${id} AND workspace_id = ${workspaceId}
-    RETURNING id`;
-  if (!row) return null;
-  const runs = await tx<{ id: string }[]>`
+export async function lockRunningBackfill(tx: TxSql, id: string): Promise<BackfillRecord | null> {
+  const [row] = await tx<BackfillRecord[]>`
+    SELECT * FROM backfills WHERE id = ${id} AND status = 'RUNNING' FOR UPDATE SKIP LOCKED`;
+  return row ?? null;
+}
+
+/** The backfill's row, locked (waiting for a pass under way) for a control: pause, resume, cancel, retry. */
+export async function lockBackfill(tx: TxSql, workspaceId: string, id: string): Promise<BackfillRecord | null> {
+  const [row] = await tx<BackfillRecord[]>`
+    SELECT * FROM backfills WHERE id = ${id} AND workspace_id = ${workspaceId} FOR UPDATE`;
+  return row ?? null;
+}
+
+/** The RUNNING backfills, for one pass of the loop (the partial index backfills_running_idx). */
+export async function runningBackfillIds(db: Db, limit: number): Promise<string[]> {
+  const rows = await db<{ id: string }[]>`SELECT id FROM backfills WHERE status = 'RUNNING' ORDER BY id LIMIT ${limit}`;
+  return rows.map((r) => r.id);
+}
+
+/** After a pass: how far it got, and the runs it created. */
+export async function saveProgress(tx: TxSql, id: string, position: number, runsCreated: number): Promise<void> {
+  await tx`UPDATE backfills SET position = ${position}, run_count = run_count + ${runsCreated} WHERE id = ${id}`;
+}
+
+export async function setBackfillStatus(
+  tx: TxSql,
+  id: string,
+  change: { status: BackfillStatus; message?: string | null },
+): Promise<void> {
+  const finished = change.status === 'COMPLETED' || change.status === 'FAILED' || change.status === 'CANCELLED';
+  await tx`
+    UPDATE backfills SET status = ${change.status},
+      message = ${change.message === undefined ? tx`message` : change.message},
+      paused_at = ${change.status === 'PAUSED' ? tx`coalesce(paused_at, now())` : tx`NULL`},
+      cancelled_at = ${change.status === 'CANCELLED' ? tx`coalesce(cancelled_at, now())` : tx`cancelled_at`},
+      finished_at = ${finished ? tx`coalesce(finished_at, now())` : tx`NULL`}
+    WHERE id = ${id}`;
+}
+
+/** Wakes the backfill loop on every replica at commit. */
+export async function nudgeBackfillLoop(db: Db, id: string): Promise<void> {
+  await db`SELECT pg_notify(${BACKFILLS_CHANNEL}, ${id})`;
+}
+
+/** The backfill's runs still waiting to be claimed, for a cancel to cancel one by one through the state rules. */
+export async function waitingBackfillRuns(db: Db, id: string): Promise<string[]> {
+  const runs = await db<{ id: string }[]>`
     SELECT id FROM flow_runs WHERE backfill_id = ${id} AND state_type = 'SCHEDULED' ORDER BY expected_start_time, id`;
   return runs.map((r) => r.id);
 }
 
 /**
- * For the claim: takes a transaction-scoped advisory lock on every backfill (not cancelled) with a
- * due run in the pool, in ascending key order, and returns their ids. Claimers that could start
- * runs of one backfill so run one after another, and each counts the backfill's active runs after
- * the previous one committed, so max_concurrent holds under concurrent claimers. Called after the
- * concurrency-limit locks, so every claimer takes all its locks in one global order (limits, then
- * backfills) and none can wait on another in a cycle. The partial index flow_runs_backfill_due_idx
- * makes the probe free for pools without backfill runs.
+ * For the claim: takes a transaction-scoped advisory lock on every backfill the claim must cap
+ * (not cancelled, claim_capped) with a due run in the pool, in ascending key order, and returns
+ * their ids. Claimers that could start runs of one such backfill so run one after another, and each
+ * counts the backfill's active runs after the previous one committed, so max_concurrent holds under
+ * concurrent claimers. Called after the concurrency-limit locks, so every claimer takes all its
+ * locks in one global order (limits, then backfills) and none can wait on another in a cycle.
+ *
+ * Only backfills made before they were lazy (migration 0018) are claim_capped: they created every
+ * run up front. A lazy backfill never has more than max_concurrent runs to claim, so the claim takes
+ * no lock for it: the lock made every claimer of a pool with a backfill's runs wait for the others,
+ * which is what bounded the drain of a 10,000-partition backfill by four claimers (test/bench/backfill.ts).
  */
 export async function lockDueBackfills(tx: TxSql, input: { workspaceId: string; poolId: string }): Promise<string[]> {
   const rows = await tx<{ id: string }[]>`
@@ -153,7 +243,7 @@ export async function lockDueBackfills(tx: TxSql, input: { workspaceId: string; 
     FROM (
       SELECT b.id, hashtextextended(${'outpost.backfill.'} || b.id::text, 0) AS h
       FROM backfills b
-      WHERE b.workspace_id = ${input.workspaceId} AND b.cancelled_at IS NULL
+      WHERE b.workspace_id = ${input.workspaceId} AND b.cancelled_at IS NULL AND b.claim_capped
         AND b.id IN (SELECT r.backfill_id FROM flow_runs r
                      WHERE r.work_pool_id = ${input.poolId} AND r.backfill_id IS NOT NULL
                        AND r.state_type = 'SCHEDULED' AND r.expected_start_time <= now())

@@ -86,7 +86,7 @@ export async function claimDueRuns(sql: Sql, input: ClaimInput): Promise<Claimed
 }
 
 function claimStatement(tx: Db, input: ClaimInput, locks: ClaimLocks, backfills: string[]) {
-  // Backfills cap their own runs (max_concurrent); their locks come after the limits' (see backfills.ts).
+  // Eager backfills are capped here (max_concurrent); their locks come after the limits' (see backfills.ts).
   const backfillIds = tx.array(backfills);
   const deploymentIds = tx.array(locks.deploymentIds);
   const lockedTags = textArray(tx, locks.tags);
@@ -145,8 +145,11 @@ function claimStatement(tx: Db, input: ClaimInput, locks: ClaimLocks, backfills:
           JOIN deployments d ON d.id = r.deployment_id
           WHERE r.work_queue_id = qr.id AND ${eligible(tx, input)}
             AND (d.concurrency_limit IS NULL OR d.id = ANY(ARRAY(SELECT id FROM deployment_room WHERE room > 0)))
-            -- A backfill's run only while the backfill is locked, not cancelled and below its max_concurrent.
-            AND (r.backfill_id IS NULL OR r.backfill_id = ANY(ARRAY(SELECT id FROM backfill_room WHERE room > 0)))
+            -- A lazy backfill's run while the backfill is not cancelled (it keeps its own runs within
+            -- max_concurrent); an eager one's only while it is locked and below its max_concurrent.
+            AND (r.backfill_id IS NULL OR r.backfill_id = ANY(ARRAY(SELECT id FROM backfill_room WHERE room > 0))
+                 OR NOT EXISTS (SELECT 1 FROM backfills b
+                                WHERE b.id = r.backfill_id AND (b.claim_capped OR b.cancelled_at IS NOT NULL)))
             -- Limited tags that are full, or were not locked, hold their runs back.
             AND NOT (r.tags && ARRAY(
                   SELECT c.tag FROM concurrency_limits c

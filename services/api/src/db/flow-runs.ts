@@ -183,8 +183,11 @@ export interface NewFlowRun {
   retryDelaySeconds: number;
   scheduledTime: Date | null;
   idempotencyKey: string | null;
-  /** The partition the run works on. */
+  /** @default null */
   partitionKey?: string | null;
+  /** The backfill creating it, and the schedule that backfill fills. @default null */
+  backfillId?: string | null;
+  scheduleId?: string | null;
 }
 
 /**
@@ -196,14 +199,16 @@ export async function insertFlowRun(db: Db, run: NewFlowRun): Promise<string | n
     WITH run AS (
       INSERT INTO flow_runs (workspace_id, flow_id, deployment_id, work_pool_id, work_queue_id, name, parameters, tags, labels,
                              state_type, state_name, state_timestamp, attempt, max_retries, retry_delay_seconds,
-                             retry_backoff, retry_jitter, expected_start_time, idempotency_key, partition_key, created_at, updated_at)
+                             retry_backoff, retry_jitter, expected_start_time, idempotency_key, partition_key, backfill_id,
+                             schedule_id, created_at, updated_at)
       VALUES (${run.workspaceId}, ${run.flowId}, ${run.deploymentId}, ${run.workPoolId}, ${run.workQueueId}, ${run.name},
               ${jsonb(db, run.parameters)}, ${textArray(db, run.tags)}::text[], ${jsonb(db, run.labels)},
               'SCHEDULED', 'Scheduled', now(), 1, ${run.maxRetries}, ${run.retryDelaySeconds},
               -- Every creator (manual, API, schedule) gets the deployment's backoff and jitter without passing them.
               (SELECT retry_backoff FROM deployments WHERE id = ${run.deploymentId}),
               (SELECT retry_jitter FROM deployments WHERE id = ${run.deploymentId}),
-              coalesce(${run.scheduledTime}::timestamptz, now()), ${run.idempotencyKey}, ${run.partitionKey ?? null}, now(), now())
+              coalesce(${run.scheduledTime}::timestamptz, now()), ${run.idempotencyKey}, ${run.partitionKey ?? null},
+              ${run.backfillId ?? null}, ${run.scheduleId ?? null}, now(), now())
       ON CONFLICT (workspace_id, deployment_id, idempotency_key) DO NOTHING
       RETURNING id, workspace_id, attempt, state_timestamp, work_pool_id
     ), history AS (

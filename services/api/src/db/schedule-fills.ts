@@ -6,7 +6,7 @@ import type { deploymentSchedules, Row } from './schema.js';
 export interface DueSchedule
   extends Pick<
     Row<typeof deploymentSchedules>,
-    'id' | 'slug' | 'cron' | 'timezone' | 'interval_seconds' | 'anchor_date' | 'catchup' | 'filled_until'
+    'id' | 'slug' | 'cron' | 'timezone' | 'interval_seconds' | 'anchor_date' | 'catchup' | 'filled_until' | 'partitions'
   > {
   /** The row's xmin: the fill is written only if the row has not changed since it was read. */
   version: string;
@@ -28,7 +28,7 @@ export async function databaseNow(db: Db): Promise<Date> {
 export async function findDueSchedules(db: Db, now: Date, afterId: string | null, limit: number): Promise<DueSchedule[]> {
   return db<DueSchedule[]>`
     SELECT s.id, s.xmin::text AS version, s.slug, d.name AS deployment_name, s.cron, s.timezone, s.interval_seconds,
-           s.anchor_date, s.catchup, s.filled_until
+           s.anchor_date, s.catchup, s.filled_until, s.partitions
     FROM deployment_schedules s
     JOIN deployments d ON d.id = s.deployment_id
     WHERE s.active AND NOT d.paused AND s.next_fill_at <= ${now}
@@ -43,7 +43,8 @@ export interface ScheduleFill {
   filledUntil: Date;
   /** Null: the schedule has no time left, it is never due again. */
   nextFillAt: Date | null;
-  runs: { key: string; name: string; at: Date }[];
+  /** `partitionKey`: the time window the run works on, for a schedule with time-window partitions. */
+  runs: { key: string; name: string; at: Date; partitionKey?: string | null }[];
 }
 
 export interface FillResult {
@@ -77,12 +78,15 @@ export async function applyFills(db: Db, fills: ScheduleFill[]): Promise<FillRes
   const runKeys: string[] = [];
   const runNames: string[] = [];
   const runTimes: string[] = [];
+  // postgres.js sends NULL inside an array as the string "NULL": no partition travels as ''.
+  const runPartitions: string[] = [];
   for (const f of fills) {
     for (const run of f.runs) {
       runSchedules.push(f.id);
       runKeys.push(run.key);
       runNames.push(run.name);
       runTimes.push(run.at.toISOString());
+      runPartitions.push(run.partitionKey ?? '');
     }
   }
   const [row] = await db<{ filled: number; created: number }[]>`
@@ -100,14 +104,16 @@ export async function applyFills(db: Db, fills: ScheduleFill[]): Promise<FillRes
       RETURNING s.id, s.workspace_id, s.deployment_id, s.parameters
     ), slots AS (
       SELECT * FROM unnest(${db.array(runSchedules)}::uuid[], ${db.array(runKeys)}::text[], ${db.array(runNames)}::text[],
-                           ${db.array(runTimes)}::timestamptz[]) AS t(schedule_id, key, name, at)
+                           ${db.array(runTimes)}::timestamptz[], ${db.array(runPartitions)}::text[])
+                    AS t(schedule_id, key, name, at, partition_key)
     ), run AS (
       INSERT INTO flow_runs (workspace_id, flow_id, deployment_id, work_pool_id, work_queue_id, name, parameters, tags, labels,
                              state_type, state_name, state_timestamp, attempt, max_retries, retry_delay_seconds,
-                             retry_backoff, retry_jitter, expected_start_time, idempotency_key, schedule_id, created_at, updated_at)
+                             retry_backoff, retry_jitter, expected_start_time, idempotency_key, schedule_id, partition_key,
+                             created_at, updated_at)
       SELECT f.workspace_id, d.flow_id, d.id, d.work_pool_id, d.work_queue_id, t.name, d.parameters || f.parameters, d.tags,
              d.labels, 'SCHEDULED', 'Scheduled', now(), 1, d.retries, d.retry_delay_seconds, d.retry_backoff, d.retry_jitter,
-             t.at, t.key, t.schedule_id, now(), now()
+             t.at, t.key, t.schedule_id, nullif(t.partition_key, ''), now(), now()
       FROM slots t
       JOIN filled f ON f.id = t.schedule_id
       JOIN deployments d ON d.id = f.deployment_id

@@ -1,11 +1,11 @@
-import type { Schedule } from '@outpost/sdk/contracts';
+import type { PartitionsDefinition, Schedule } from '@outpost/sdk/contracts';
 import type postgres from 'postgres';
-import { definitionKey, type NormalizedSchedule } from '../scheduling/schedule-input.js';
+import { canonicalJson, definitionKey, type NormalizedSchedule } from '../scheduling/schedule-input.js';
 import type { ScheduleDefinition } from '../scheduling/timeline.js';
 import type { Db, TxSql } from './client.js';
 import { RUNS_CHANNEL } from './flow-runs.js';
 import type { deploymentSchedules, Row } from './schema.js';
-import { iso, isoOrNull } from './values.js';
+import { iso, isoOrNull, jsonb } from './values.js';
 
 type ScheduleRow = Pick<
   Row<typeof deploymentSchedules>,
@@ -22,6 +22,7 @@ type ScheduleRow = Pick<
   | 'filled_until'
   | 'created_at'
   | 'updated_at'
+  | 'partitions'
 >;
 
 function toSchedule(row: ScheduleRow): Schedule {
@@ -36,6 +37,7 @@ function toSchedule(row: ScheduleRow): Schedule {
     active: row.active,
     parameters: row.parameters as Schedule['parameters'],
     catchup: row.catchup,
+    partitions: row.partitions ?? null,
     filledUntil: isoOrNull(row.filled_until),
     createdAt: iso(row.created_at),
     updatedAt: iso(row.updated_at),
@@ -48,8 +50,11 @@ export function definitionOf(row: {
   timezone: string | null;
   interval_seconds: number | null;
   anchor_date: Date | null;
+  partitions?: PartitionsDefinition | null;
 }): ScheduleDefinition {
   if (row.cron !== null) return { kind: 'cron', cron: row.cron, timezone: row.timezone ?? 'UTC' };
+  // Neither cron nor interval: a schedule firing at the windows' ends of its time-window partitions.
+  if (row.interval_seconds === null && row.partitions?.kind === 'time') return { kind: 'windows', partitions: row.partitions };
   return { kind: 'interval', intervalSeconds: row.interval_seconds ?? 0, anchorDate: row.anchor_date ?? new Date(0) };
 }
 
@@ -153,12 +158,16 @@ export async function syncSchedules(
     if (!row) {
       await tx`
         INSERT INTO deployment_schedules (workspace_id, deployment_id, slug, position, cron, timezone, interval_seconds,
-                                          anchor_date, active, parameters, catchup, filled_until, next_fill_at)
+                                          anchor_date, active, parameters, catchup, filled_until, next_fill_at, partitions)
         VALUES (${workspaceId}, ${deploymentId}, ${s.slug}, ${position}, ${cron}, ${timezone}, ${intervalSeconds}, ${anchorDate},
-                ${s.active}, ${tx.json(s.parameters as postgres.JSONValue)}, ${s.catchup}, NULL, ${dueNow(tx, deploymentId)})`;
+                ${s.active}, ${tx.json(s.parameters as postgres.JSONValue)}, ${s.catchup}, NULL, ${dueNow(tx, deploymentId)},
+                ${jsonb(tx, s.partitions)})`;
       continue;
     }
-    const redefined = definitionKey(definitionOf(row)) !== definitionKey(d);
+    // New partitions change the keys its runs carry: like a new definition, its unclaimed runs are made again.
+    const redefined =
+      definitionKey(definitionOf(row)) !== definitionKey(d) ||
+      canonicalJson(row.partitions ?? null) !== canonicalJson(s.partitions);
     const paused = row.active && !s.active;
     const resumed = !row.active && s.active;
     if (redefined || paused) emptied.push(s.slug);
@@ -166,6 +175,7 @@ export async function syncSchedules(
       UPDATE deployment_schedules SET
         position = ${position}, cron = ${cron}, timezone = ${timezone}, interval_seconds = ${intervalSeconds}, anchor_date = ${anchorDate},
         active = ${s.active}, parameters = ${tx.json(s.parameters as postgres.JSONValue)}, catchup = ${s.catchup},
+        partitions = ${jsonb(tx, s.partitions)},
         filled_until = ${redefined || paused ? tx`NULL` : resumed ? tx`greatest(filled_until, now())` : tx`filled_until`},
         next_fill_at = ${dueNow(tx, deploymentId)}, updated_at = now()
       WHERE id = ${row.id}`;

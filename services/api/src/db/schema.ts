@@ -2,6 +2,8 @@ import {
   type ArtifactType,
   type AssetCheckDefinition,
   type AuditActorKind,
+  type BackfillPartitionStatus,
+  type BackfillStatus,
   type CatchupPolicy,
   type CheckSeverity,
   type CollisionStrategy,
@@ -529,6 +531,8 @@ export const deploymentSchedules = pgTable(
     parameters: jsonb('parameters').$type<JsonObject>().notNull().default({}),
     /** all | latest | none: what happens to times missed while no scheduler ran. */
     catchup: text('catchup').$type<CatchupPolicy>().notNull().default('latest'),
+    /** The partitions definition its runs and its deployment's backfills work on; null for none. */
+    partitions: jsonb('partitions').$type<PartitionsDefinition>(),
     /** Every scheduled time up to here has its run or was skipped; null until the first fill. */
     filledUntil: ts('filled_until'),
     /** When the scheduler next has work for this schedule; 'infinity' while it or its deployment is paused. */
@@ -543,7 +547,12 @@ export const deploymentSchedules = pgTable(
   ],
 );
 
-/** Runs for every scheduled time of one schedule in [range_start, range_end), at most max_concurrent active at once. */
+/**
+ * A lazy backfill: what it covers (`selection` over a schedule's times or a partitions definition,
+ * for a deployment or for assets) and how far it got: the first `position` of its `partition_count`
+ * units have had a run created. The backfill loop creates the next ones, at most max_concurrent in
+ * flight, under this row's lock.
+ */
 export const backfills = pgTable(
   'backfills',
   {
@@ -552,16 +561,81 @@ export const backfills = pgTable(
     deploymentId: uuid('deployment_id')
       .notNull()
       .references(() => deployments.id),
-    scheduleSlug: text('schedule_slug').notNull(),
-    rangeStart: ts('range_start').notNull(),
-    rangeEnd: ts('range_end').notNull(),
+    /** 'deployment' or 'assets'. */
+    target: text('target').$type<'deployment' | 'assets'>().notNull().default('deployment'),
+    /** An asset backfill's selection, in dependency order. */
+    assetKeys: text('asset_keys').array(),
+    /** The schedule a deployment backfill fills (its parameters, its times or its partitions). */
+    scheduleSlug: text('schedule_slug'),
+    /** A backfill over scheduled times: [range_start, range_end). */
+    rangeStart: ts('range_start'),
+    rangeEnd: ts('range_end'),
+    /** The partitions definition its keys come from, as it was at creation. */
+    partitions: jsonb('partitions').$type<PartitionsDefinition>(),
+    /** `{times: {start, end}}`, `{keys: [...]}` or `{range: {start, end}}`, in the contract's BackfillSelection shape. */
+    selection: jsonb('selection').$type<JsonObject>().notNull().default({}),
+    /** One run over the whole range (assets that accept ranges). */
+    singleRun: boolean('single_run').notNull().default(false),
     maxConcurrent: integer('max_concurrent').notNull(),
     parameters: jsonb('parameters').$type<JsonObject>().notNull().default({}),
+    /** Runs created so far. */
     runCount: integer('run_count').notNull(),
+    /** Units (partitions or scheduled times) it covers, and how many have had a run created. */
+    partitionCount: integer('partition_count').notNull().default(0),
+    position: integer('position').notNull().default(0),
+    status: text('status').$type<BackfillStatus>().notNull().default('RUNNING'),
+    /** Why it failed without finishing. */
+    message: text('message'),
+    /**
+     * The claim caps its runs at max_concurrent: a backfill made before backfills were lazy, with
+     * every run created up front. A lazy one keeps its own runs in flight within max_concurrent.
+     */
+    claimCapped: boolean('claim_capped').notNull().default(false),
     createdAt: createdAt(),
     cancelledAt: ts('cancelled_at'),
+    pausedAt: ts('paused_at'),
+    finishedAt: ts('finished_at'),
   },
-  (t) => [index('backfills_deployment_idx').on(t.deploymentId, t.createdAt, t.id)],
+  (t) => [
+    index('backfills_deployment_idx').on(t.deploymentId, t.createdAt, t.id),
+    index('backfills_workspace_idx').on(t.workspaceId, t.createdAt, t.id),
+    // The loop reads only the backfills still creating runs.
+    index('backfills_running_idx').on(t.id).where(sql`status = 'RUNNING'`),
+  ],
+);
+
+/**
+ * One partition (or scheduled time) of a backfill, written when its first run is created (or when it
+ * is found BLOCKED), so a backfill of 100,000 partitions holds only the rows it reached. `ordinal` is
+ * its place in the backfill's order; its status follows its run's state (trigger of migration 0018).
+ */
+export const backfillPartitions = pgTable(
+  'backfill_partitions',
+  {
+    workspaceId: workspaceId(),
+    backfillId: uuid('backfill_id')
+      .notNull()
+      .references(() => backfills.id),
+    ordinal: integer('ordinal').notNull(),
+    partitionKey: text('partition_key').notNull(),
+    status: text('status').$type<BackfillPartitionStatus>().notNull(),
+    /** Its latest run; null when it was BLOCKED before any run. */
+    flowRunId: uuid('flow_run_id').references(() => flowRuns.id),
+    runs: integer('runs').notNull().default(0),
+    /** retry-failed asked for a new run, which the loop has not created yet. */
+    requeued: boolean('requeued').notNull().default(false),
+    message: text('message'),
+    updatedAt: ts('updated_at').notNull().defaultNow(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.backfillId, t.ordinal] }),
+    uniqueIndex('backfill_partitions_key_uq').on(t.backfillId, t.partitionKey),
+    // Counts by status, and a status filter paged in order.
+    index('backfill_partitions_status_idx').on(t.backfillId, t.status, t.ordinal),
+    index('backfill_partitions_requeued_idx').on(t.backfillId, t.ordinal).where(sql`requeued`),
+    // The trigger finds a run's partition.
+    index('backfill_partitions_run_idx').on(t.flowRunId),
+  ],
 );
 
 // ---- governance: users, memberships, single sign-on, audit log ----

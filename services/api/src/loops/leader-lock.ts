@@ -16,6 +16,11 @@ export class LeaderLock {
     private readonly logger: Logger,
   ) {}
 
+  /** Whether this process held the lock when it last looked (no query). */
+  get held(): boolean {
+    return this.#held;
+  }
+
   /** True when this process holds (or just took) the lock. Never throws. */
   async acquire(): Promise<boolean> {
     try {

@@ -3,6 +3,7 @@ import { applyFills, databaseNow, findDueSchedules, type ScheduleFill } from '..
 import { definitionOf } from '../db/schedules.js';
 import type { Logger } from '../logger.js';
 import { DEFAULT_FILL_BOUNDS, type FillBounds, planFill } from '../scheduling/fill-plan.js';
+import { latestPartitionAt } from '../scheduling/partition-windows.js';
 import { TimelineCache } from '../scheduling/timeline.js';
 import { type BackgroundLoop, ElectedLoop } from './elected-loop.js';
 
@@ -105,6 +106,7 @@ export class SchedulerLoop implements BackgroundLoop {
               key: `scheduled:${s.slug}:${at.toISOString()}`,
               name: `${s.deployment_name}-${compactTime(at)}`,
               at,
+              partitionKey: latestPartitionAt(s.partitions, at),
             })),
           });
         } catch (error) {

@@ -1,8 +1,14 @@
 import { randomBytes } from 'node:crypto';
-import { ASSET_FLOW_NAME, type FlowRunCreateRequest, type FlowRunCreateResponse } from '@outpost/sdk/contracts';
+import {
+  ASSET_FLOW_NAME,
+  type FlowRunCreateRequest,
+  type FlowRunCreateResponse,
+  type PartitionsDefinition,
+} from '@outpost/sdk/contracts';
+import { dynamicPartitionNames, hasPartitionKey } from '@outpost/sdk/partitions';
 import { assertAssetRunPartition } from '../assets/run-partition.js';
-import type { Sql } from '../db/client.js';
-import { getDeployment } from '../db/deployments.js';
+import type { Db } from '../db/client.js';
+import { type DeploymentRecord, getDeployment } from '../db/deployments.js';
 import { findRunByIdempotencyKey, getFlowRun, insertFlowRun } from '../db/flow-runs.js';
 import { getQueue } from '../db/pools.js';
 import { DomainError, notFound } from '../domain-error.js';
@@ -61,28 +67,89 @@ export function runName(): string {
 }
 
 /**
+ * A run's partition key, when its deployment's schedules name partitions definitions, must be a key
+ * of one of them (a time window that has closed, a listed static key). Dynamic sets are not checked.
+ */
+async function assertScheduledPartition(db: Db, deploymentId: string, key: string): Promise<void> {
+  const defs = await db<{ partitions: PartitionsDefinition }[]>`
+    SELECT partitions FROM deployment_schedules WHERE deployment_id = ${deploymentId} AND partitions IS NOT NULL`;
+  if (defs.length === 0) return;
+  if (defs.some((d) => dynamicPartitionNames(d.partitions).length > 0 || hasPartitionKey(d.partitions, key))) return;
+  throw new DomainError('validation_failed', 'the request body is invalid', {
+    errors: [{ path: 'body.partitionKey', message: `"${key}" is not a partition key of the deployment's schedules` }],
+  });
+}
+
+/** What a backfill adds to the runs it creates. */
+export interface BackfillOrigin {
+  backfillId: string;
+  /** The schedule whose times or partitions the backfill fills. */
+  scheduleId: string | null;
+}
+
+export interface FlowRunInput {
+  workspaceId: string;
+  deploymentId: string;
+  request: FlowRunCreateRequest;
+  idempotencyKey: string | null;
+  backfill?: BackfillOrigin;
+}
+
+/**
  * A run of a deployment: the deployment's default parameters under the request's, checked against
  * its parameter schema, in the deployment's queue unless the request names another of its pool.
  * An Idempotency-Key already used for this deployment returns the run it created, `created: false`.
+ * `sql` may be a transaction: a backfill creates a run and records it in one.
  */
-export async function createFlowRun(
-  sql: Sql,
-  input: { workspaceId: string; deploymentId: string; request: FlowRunCreateRequest; idempotencyKey: string | null },
-): Promise<FlowRunCreateResponse> {
-  const { workspaceId, request, idempotencyKey } = input;
+export async function createFlowRun(sql: Db, input: FlowRunInput): Promise<FlowRunCreateResponse> {
+  const { workspaceId, idempotencyKey } = input;
   const record = await getDeployment(sql, workspaceId, input.deploymentId);
   if (!record) throw notFound('deployment');
-  const { deployment } = record;
 
   const existing = async (): Promise<FlowRunCreateResponse | null> => {
     if (idempotencyKey === null) return null;
-    const id = await findRunByIdempotencyKey(sql, workspaceId, deployment.id, idempotencyKey);
+    const id = await findRunByIdempotencyKey(sql, workspaceId, record.deployment.id, idempotencyKey);
     const flowRun = id ? await getFlowRun(sql, workspaceId, id) : null;
     return flowRun ? { flowRun, created: false } : null;
   };
   const earlier = await existing();
   if (earlier) return earlier;
 
+  const id = await insertChecked(sql, input, record);
+  if (id === null) {
+    // A concurrent request with the same key won the insert.
+    const raced = await existing();
+    if (raced) return raced;
+    throw new DomainError('conflict', 'a run with this Idempotency-Key is being created; retry');
+  }
+  const flowRun = await getFlowRun(sql, workspaceId, id);
+  if (!flowRun) throw new Error(`flow run ${id} vanished after it was created`);
+  return { flowRun, created: true };
+}
+
+/**
+ * The same run with the same checks, for a caller that needs only its id (a backfill's pass, which
+ * creates many in one transaction): the key is not looked up first, since the insert refuses a key
+ * already used, and the run is not read back. An Idempotency-Key already used gives that run's id,
+ * `created: false`.
+ */
+export async function createFlowRunId(sql: Db, input: FlowRunInput): Promise<{ id: string; created: boolean }> {
+  const record = await getDeployment(sql, input.workspaceId, input.deploymentId);
+  if (!record) throw notFound('deployment');
+  const id = await insertChecked(sql, input, record);
+  if (id !== null) return { id, created: true };
+  const earlier =
+    input.idempotencyKey === null
+      ? null
+      : await findRunByIdempotencyKey(sql, input.workspaceId, record.deployment.id, input.idempotencyKey);
+  if (earlier === null) throw new DomainError('conflict', 'a run with this Idempotency-Key is being created; retry');
+  return { id: earlier, created: false };
+}
+
+/** The request checked against the deployment, then inserted; null when its Idempotency-Key is taken. */
+async function insertChecked(sql: Db, input: FlowRunInput, record: DeploymentRecord): Promise<string | null> {
+  const { workspaceId, request, idempotencyKey } = input;
+  const { deployment } = record;
   let workQueueId = record.workQueueId;
   if (request.workQueue !== undefined) {
     const queue = await getQueue(sql, workspaceId, record.workPoolId, request.workQueue);
@@ -91,14 +158,17 @@ export async function createFlowRun(
   }
   const parameters = { ...deployment.parameters, ...(request.parameters ?? {}) };
   if (deployment.parameterSchema) assertParameters(deployment.parameterSchema, parameters, 'body.parameters');
-  if (request.partitionKey !== undefined && deployment.flowName === ASSET_FLOW_NAME) {
-    await assertAssetRunPartition(sql, {
-      workspaceId,
-      deploymentId: deployment.id,
-      parameters,
-      partitionKey: request.partitionKey,
-      path: 'body.partitionKey',
-    });
+  // A backfill checked its partitions when it was created.
+  if (request.partitionKey !== undefined && !input.backfill) {
+    if (deployment.flowName === ASSET_FLOW_NAME) {
+      await assertAssetRunPartition(sql, {
+        workspaceId,
+        deploymentId: deployment.id,
+        parameters,
+        partitionKey: request.partitionKey,
+        path: 'body.partitionKey',
+      });
+    } else await assertScheduledPartition(sql, deployment.id, request.partitionKey);
   }
   const tags = [...new Set([...deployment.tags, ...(request.tags ?? [])])];
   if (tags.length > MAX_TAGS) {
@@ -106,8 +176,7 @@ export async function createFlowRun(
       errors: [{ path: 'body.tags', message: `a run has at most ${MAX_TAGS} tags, its deployment's included` }],
     });
   }
-
-  const id = await insertFlowRun(sql, {
+  return insertFlowRun(sql, {
     workspaceId,
     flowId: deployment.flowId,
     deploymentId: deployment.id,
@@ -122,14 +191,7 @@ export async function createFlowRun(
     scheduledTime: request.scheduledTime ? new Date(request.scheduledTime) : null,
     idempotencyKey,
     partitionKey: request.partitionKey ?? null,
+    backfillId: input.backfill?.backfillId ?? null,
+    scheduleId: input.backfill?.scheduleId ?? null,
   });
-  if (id === null) {
-    // A concurrent request with the same key won the insert.
-    const raced = await existing();
-    if (raced) return raced;
-    throw new DomainError('conflict', 'a run with this Idempotency-Key is being created; retry');
-  }
-  const flowRun = await getFlowRun(sql, workspaceId, id);
-  if (!flowRun) throw new Error(`flow run ${id} vanished after it was created`);
-  return { flowRun, created: true };
 }

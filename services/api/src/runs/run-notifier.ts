@@ -1,4 +1,5 @@
 import postgres from 'postgres';
+import { BACKFILLS_CHANNEL } from '../db/backfills.js';
 import { RUNS_CHANNEL } from '../db/flow-runs.js';
 import { parseRunEventPayload, RUN_EVENTS_CHANNEL } from '../db/run-events.js';
 import type { Logger } from '../logger.js';
@@ -70,6 +71,7 @@ export class PoolSubscription {
 export class RunNotifier {
   readonly #subs = new Map<string, Set<PoolSubscription>>();
   readonly #runListeners = new Set<RunChangeListener>();
+  readonly #backfillListeners = new Set<() => void>();
   #sql: postgres.Sql | null = null;
   #failures = 0;
   #timer: NodeJS.Timeout | null = null;
@@ -110,6 +112,15 @@ export class RunNotifier {
     return () => this.#runListeners.delete(listener);
   }
 
+  /**
+   * Called when a backfill may have work (a run of it left flight, it was created, resumed or
+   * re-queued), and after a reconnect; returns the function that removes it.
+   */
+  onBackfillNudge(listener: () => void): () => void {
+    this.#backfillListeners.add(listener);
+    return () => this.#backfillListeners.delete(listener);
+  }
+
   /** Stops listening and wakes every waiting claim so it can answer at once. */
   async close(): Promise<void> {
     this.#closed = true;
@@ -139,6 +150,10 @@ export class RunNotifier {
       fetch_types: false,
       connection: { application_name: 'outpost-api-listener' },
       onnotify: (channel: string, payload: string) => {
+        if (channel === BACKFILLS_CHANNEL) {
+          for (const listener of this.#backfillListeners) listener();
+          return;
+        }
         if (channel === RUN_EVENTS_CHANNEL) {
           const change = parseRunEventPayload(payload);
           if (change) for (const listener of this.#runListeners) listener.changed(change.workspaceId, change.runId);
@@ -153,6 +168,7 @@ export class RunNotifier {
     try {
       await sql`LISTEN ${sql(RUNS_CHANNEL)}`;
       await sql`LISTEN ${sql(RUN_EVENTS_CHANNEL)}`;
+      await sql`LISTEN ${sql(BACKFILLS_CHANNEL)}`;
     } catch (error) {
       this.logger.warn({ err: error }, 'run notifier cannot listen; waiting claims fall back to polling');
       this.#lost(sql);
@@ -162,6 +178,7 @@ export class RunNotifier {
     if (this.#failures > 0) {
       this.logger.info('run notifier reconnected');
       for (const listener of this.#runListeners) listener.resync();
+      for (const listener of this.#backfillListeners) listener();
     }
     this.#failures = 0;
     this.#connected = true;

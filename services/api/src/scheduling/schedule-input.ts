@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { CatchupPolicy, ScheduleInputs } from '@outpost/sdk/contracts';
+import type { CatchupPolicy, PartitionsDefinition, ScheduleInputs, SinglePartitions } from '@outpost/sdk/contracts';
 import type { z } from 'zod';
 import { cronJob, type ScheduleDefinition } from './timeline.js';
 
@@ -12,6 +12,8 @@ export interface NormalizedSchedule {
   active: boolean;
   parameters: Record<string, unknown>;
   catchup: CatchupPolicy;
+  /** The partitions its runs and backfills work on. */
+  partitions: PartitionsDefinition | null;
 }
 
 export interface ScheduleFieldError {
@@ -28,11 +30,55 @@ export function canonicalTimezone(zone: string): string | null {
   }
 }
 
+/** JSON with object keys sorted: equal values give equal strings. */
+export function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
 /** The definition as one canonical string: equal definitions, and only those, give equal strings. */
 export function definitionKey(def: ScheduleDefinition): string {
-  return def.kind === 'cron'
-    ? `cron\n${def.cron}\n${def.timezone}`
-    : `interval\n${def.intervalSeconds}\n${def.anchorDate.toISOString()}`;
+  switch (def.kind) {
+    case 'cron':
+      return `cron\n${def.cron}\n${def.timezone}`;
+    case 'interval':
+      return `interval\n${def.intervalSeconds}\n${def.anchorDate.toISOString()}`;
+    case 'windows':
+      return `windows\n${canonicalJson(def.partitions)}`;
+  }
+}
+
+/** What is wrong with a partitions definition the schema alone cannot see: zones, dates, repeated keys. */
+export function partitionsErrors(def: PartitionsDefinition, path: string): ScheduleFieldError[] {
+  const single = (d: SinglePartitions, at: string): ScheduleFieldError[] => {
+    if (d.kind === 'static') {
+      const seen = new Set<string>();
+      const repeated = d.keys.find((k) => seen.has(k) || !seen.add(k));
+      return repeated === undefined ? [] : [{ path: `${at}.keys`, message: `lists "${repeated}" twice` }];
+    }
+    if (d.kind !== 'time') return [];
+    const errors: ScheduleFieldError[] = [];
+    if (canonicalTimezone(d.timezone) === null)
+      errors.push({ path: `${at}.timezone`, message: `unknown IANA time zone "${d.timezone}"` });
+    for (const field of ['start', 'end'] as const) {
+      const value = d[field];
+      if (value === undefined) continue;
+      if (d.cadence !== 'hourly' && value.includes('T'))
+        errors.push({ path: `${at}.${field}`, message: `${d.cadence} partitions ${field} on a date (YYYY-MM-DD)` });
+      else if (Number.isNaN(Date.parse(`${value.slice(0, 10)}T00:00:00Z`)))
+        errors.push({ path: `${at}.${field}`, message: `"${value}" is not a valid date` });
+    }
+    if (d.end !== undefined && d.end <= d.start) errors.push({ path: `${at}.end`, message: 'must be after start' });
+    return errors;
+  };
+  if (def.kind !== 'multi') return single(def, path);
+  return def.dimensions.flatMap((d, i) => single(d.partitions, `${path}.dimensions.${i}.partitions`));
 }
 
 /**
@@ -75,7 +121,14 @@ export function normalizeSchedules(
         anchorDate: input.anchorDate ? new Date(input.anchorDate) : DEFAULT_ANCHOR,
       };
     }
-    if (!definition) continue;
+    const partitions = input.partitions ?? null;
+    const partitionProblems = partitions ? partitionsErrors(partitions, `${at}.partitions`) : [];
+    errors.push(...partitionProblems);
+    // No cron or interval: the contract let it through only with time-window partitions, which fire at each window's end.
+    if (!definition && partitions?.kind === 'time' && input.cron === undefined && input.intervalSeconds === undefined) {
+      if (partitionProblems.length === 0) definition = { kind: 'windows', partitions };
+    }
+    if (!definition || partitionProblems.length > 0) continue;
     const slug = input.slug ?? defaultSlug(definition);
     const earlier = slugs.get(slug);
     if (earlier !== undefined) {
@@ -94,6 +147,7 @@ export function normalizeSchedules(
       active: input.active ?? true,
       parameters: input.parameters ?? {},
       catchup: input.catchup ?? 'latest',
+      partitions,
     });
   }
   return { schedules, errors };

@@ -1,4 +1,6 @@
+import type { TimeWindowPartitions } from '@outpost/sdk/contracts';
 import { Cron } from 'croner';
+import { WindowTimeline } from './partition-windows.js';
 
 /** The scheduled times of one schedule, as a sequence of instants. */
 export interface Timeline {
@@ -10,7 +12,9 @@ export interface Timeline {
 
 export type ScheduleDefinition =
   | { kind: 'cron'; cron: string; timezone: string }
-  | { kind: 'interval'; intervalSeconds: number; anchorDate: Date };
+  | { kind: 'interval'; intervalSeconds: number; anchorDate: Date }
+  /** At each window's end (plus its end offset) of time-window partitions. */
+  | { kind: 'windows'; partitions: TimeWindowPartitions };
 
 const UTC_ZONES = new Set([
   'UTC',
@@ -79,9 +83,14 @@ class IntervalTimeline implements Timeline {
 }
 
 export function timelineOf(def: ScheduleDefinition): Timeline {
-  return def.kind === 'cron'
-    ? new CronTimeline(def.cron, def.timezone)
-    : new IntervalTimeline(def.intervalSeconds, def.anchorDate);
+  switch (def.kind) {
+    case 'cron':
+      return new CronTimeline(def.cron, def.timezone);
+    case 'interval':
+      return new IntervalTimeline(def.intervalSeconds, def.anchorDate);
+    case 'windows':
+      return new WindowTimeline(def.partitions);
+  }
 }
 
 /** First index of `sorted` holding a value greater than `value` (its length when none does). */
@@ -141,7 +150,7 @@ export class TimelineCache {
   readonly #cron = new Map<string, Timeline>();
 
   get(def: ScheduleDefinition): Timeline {
-    if (def.kind === 'interval') return timelineOf(def);
+    if (def.kind !== 'cron') return timelineOf(def);
     const key = `${def.timezone}\u0000${def.cron}`;
     let timeline = this.#cron.get(key);
     if (!timeline) {
