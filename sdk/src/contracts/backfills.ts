@@ -71,6 +71,8 @@ export const AssetBackfillCreateRequest = z.strictObject({
   maxConcurrent: z.number().int().min(1).max(1_000).default(1),
   /** One run over the whole range, for assets that accept ranges (`acceptsRange`). @default false */
   singleRun: z.boolean().default(false),
+  /** Run only the assets' checks, against their stored data, partition by partition. @default false */
+  checksOnly: z.boolean().default(false),
 });
 export type AssetBackfillCreateRequest = z.input<typeof AssetBackfillCreateRequest>;
 
@@ -135,6 +137,8 @@ export const Backfill = z.strictObject({
   /** For a backfill over many keys, `keys` lists only the first 100. */
   selection: BackfillSelection,
   singleRun: z.boolean(),
+  /** An asset backfill that runs its assets' checks only (absent from older servers). */
+  checksOnly: z.boolean().optional(),
   maxConcurrent: z.number().int(),
   parameters: JsonObject,
   status: BackfillStatus,

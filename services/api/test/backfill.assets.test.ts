@@ -275,4 +275,28 @@ describe('asset backfills', () => {
     });
     expect(one).toMatchObject({ assets: ['features'], flowRunId: expect.any(String), backfillId: null });
   });
+
+  test('checks over several partitions make a checks-only backfill that a failed blocking check upstream does not stop', async () => {
+    const world = await assetWorld(server);
+    await graph(world);
+    // raw/events fails its blocking check on partition a: materialising features there is blocked…
+    await materializeAll(server, world, { assets: ['raw/events'], partitions: { keys: ['a'] } }, (assets, partition) => [
+      ...assets.map((k) => materialization(k, partition)),
+      checkResult('raw/events', 'no_null_ids', false, partition),
+    ]);
+    const res = await world.owner('POST', '/assets/materialize', {
+      body: { assets: ['features'], checksOnly: true, partitions: { all: true }, maxConcurrent: 3 },
+    });
+    expect(res.status, res.text).toBe(201);
+    expect(res.body).toMatchObject({ assets: ['features'], flowRunId: null });
+    const created = await backfill(world, res.body.backfillId);
+    // …but checks read data as it is: every partition gets its run, none is BLOCKED.
+    expect(created).toMatchObject({ checksOnly: true, runCount: 3, partitions: { total: 3, BLOCKED: 0, PENDING: 3 } });
+    const runs = await world.owner('GET', `/flow-runs?limit=10`);
+    const ofBackfill = runs.body.items.filter((r: { backfillId: string | null }) => r.backfillId === res.body.backfillId);
+    expect(ofBackfill.map((r: { parameters: { checksOnly: boolean } }) => r.parameters.checksOnly)).toEqual([true, true, true]);
+    // Checking is not materialising: the grid shows no partition of features MATERIALIZING.
+    const grid = await world.owner('GET', '/assets/partitions?key=features');
+    expect(grid.body.counts.MATERIALIZING).toBe(0);
+  });
 });

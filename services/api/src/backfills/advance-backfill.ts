@@ -78,12 +78,12 @@ function runRequest(
       ? {
           name,
           scheduledTime: scheduledTime.toISOString(),
-          parameters: { assets, checksOnly: false, partition: null, partitionRange: unit.range },
+          parameters: { assets, checksOnly: b.checks_only, partition: null, partitionRange: unit.range },
         }
       : {
           name,
           scheduledTime: scheduledTime.toISOString(),
-          parameters: { assets, checksOnly: false, partition: unit.run.partitionKey, partitionRange: null },
+          parameters: { assets, checksOnly: b.checks_only, partition: unit.run.partitionKey, partitionRange: null },
           ...(unit.run.partitionKey === null ? {} : { partitionKey: unit.run.partitionKey }),
         };
   }

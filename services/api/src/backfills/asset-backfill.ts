@@ -67,7 +67,7 @@ export async function materializeOrBackfill(
 ): Promise<AssetMaterializeResponse> {
   const { workspaceId, request } = input;
   const partitions = request.partitions;
-  if (partitions === undefined || request.checksOnly || ('keys' in partitions && partitions.keys.length === 1)) {
+  if (partitions === undefined || ('keys' in partitions && partitions.keys.length === 1)) {
     return materializeSelection(sql, input);
   }
   const backfillRequest: AssetBackfillRequest = {
@@ -77,6 +77,7 @@ export async function materializeOrBackfill(
     partitions,
     maxConcurrent: request.maxConcurrent ?? 1,
     singleRun: request.singleRun ?? false,
+    checksOnly: request.checksOnly,
   };
   const { graph, plan, keys } = await planBackfill(sql, workspaceId, backfillRequest);
   if (keys.length <= 1) return materializeSelection(sql, input);
@@ -126,6 +127,7 @@ async function startAssetBackfill(
       partitions: def,
       selection,
       singleRun: request.singleRun,
+      checksOnly: request.checksOnly,
       maxConcurrent: request.maxConcurrent,
       parameters: {},
       partitionCount: keys.length,
@@ -142,6 +144,8 @@ async function startAssetBackfill(
  */
 export const assetPassContext: Pick<PassContext, 'blockedCheck' | 'runCreated'> = {
   blockedCheck: async (tx: TxSql, b: BackfillRecord) => {
+    // Checks read data as it is: a block upstream does not stop them.
+    if (b.checks_only) return () => null;
     const assets = b.asset_keys ?? [];
     const graph = buildGraph(await loadAssetNodes(tx, b.workspace_id));
     const book = await loadBlockingBook(tx, b.workspace_id, graph, assets);
@@ -152,6 +156,7 @@ export const assetPassContext: Pick<PassContext, 'blockedCheck' | 'runCreated'> 
     };
   },
   runCreated: async (tx: TxSql, b: BackfillRecord, flowRunId: string, partitionKeys: readonly string[]) => {
+    if (b.checks_only) return;
     await markMaterializing(tx, { workspaceId: b.workspace_id, flowRunId, assets: b.asset_keys ?? [], partitionKeys });
   },
 };

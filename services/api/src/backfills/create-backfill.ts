@@ -170,6 +170,7 @@ export async function createDeploymentBackfill(
       partitions: schedule.partitions,
       selection,
       singleRun: false,
+      checksOnly: false,
       maxConcurrent: request.maxConcurrent,
       parameters,
       partitionCount: keys.length,

@@ -40,6 +40,7 @@ export type BackfillRecord = Pick<
   | 'range_end'
   | 'partitions'
   | 'single_run'
+  | 'checks_only'
   | 'max_concurrent'
   | 'parameters'
   | 'run_count'
@@ -85,6 +86,7 @@ function toBackfill(row: BackfillRow): Backfill {
     partitionsDefinition: row.partitions ?? null,
     selection: shownSelection(row.selection),
     singleRun: row.single_run,
+    checksOnly: row.checks_only,
     maxConcurrent: row.max_concurrent,
     parameters: row.parameters as Backfill['parameters'],
     status: row.status,
@@ -150,6 +152,8 @@ export interface NewBackfill {
   partitions: unknown;
   selection: StoredSelection;
   singleRun: boolean;
+  /** Run the assets' checks only. */
+  checksOnly: boolean;
   maxConcurrent: number;
   /** The backfill's own parameters, merged over the deployment's and the schedule's. */
   parameters: Record<string, unknown>;
@@ -160,11 +164,11 @@ export interface NewBackfill {
 export async function insertBackfill(tx: TxSql, b: NewBackfill): Promise<void> {
   await tx`
     INSERT INTO backfills (id, workspace_id, deployment_id, target, asset_keys, schedule_slug, range_start, range_end,
-                           partitions, selection, single_run, max_concurrent, parameters, run_count, partition_count)
+                           partitions, selection, single_run, checks_only, max_concurrent, parameters, run_count, partition_count)
     VALUES (${b.id}, ${b.workspaceId}, ${b.deploymentId}, ${b.target},
             ${b.assetKeys ? tx.array(b.assetKeys) : null}::text[], ${b.scheduleSlug}, ${b.start}, ${b.end},
             ${b.partitions === null ? null : tx.json(b.partitions as postgres.JSONValue)},
-            ${tx.json(b.selection as postgres.JSONValue)}, ${b.singleRun}, ${b.maxConcurrent},
+            ${tx.json(b.selection as postgres.JSONValue)}, ${b.singleRun}, ${b.checksOnly}, ${b.maxConcurrent},
             ${tx.json(b.parameters as postgres.JSONValue)}, 0, ${b.partitionCount})`;
 }
 

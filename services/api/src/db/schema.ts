@@ -576,6 +576,8 @@ export const backfills = pgTable(
     selection: jsonb('selection').$type<JsonObject>().notNull().default({}),
     /** One run over the whole range (assets that accept ranges). */
     singleRun: boolean('single_run').notNull().default(false),
+    /** An asset backfill that runs its assets' checks only. */
+    checksOnly: boolean('checks_only').notNull().default(false),
     maxConcurrent: integer('max_concurrent').notNull(),
     parameters: jsonb('parameters').$type<JsonObject>().notNull().default({}),
     /** Runs created so far. */

@@ -4,10 +4,10 @@ import { z } from 'zod';
 import { describeAssets, lineage, loadCatalogState } from '../assets/catalog.js';
 import type { AssetGraph, AssetNode } from '../assets/graph.js';
 import { compareKeys } from '../assets/graph.js';
-import { materializeSelection } from '../assets/materialize.js';
 import { listPartitionKeys } from '../assets/partition-keys.js';
 import { partitionStatus } from '../assets/status.js';
 import { waiveCheck } from '../assets/waive.js';
+import { materializeOrBackfill } from '../backfills/asset-backfill.js';
 import { loadAssetNodes } from '../db/asset-definitions.js';
 import { assetHasHistory, listCheckResults, listMaterializations } from '../db/asset-records.js';
 import type { Db } from '../db/client.js';
@@ -157,7 +157,7 @@ export const assetHandlers = {
   },
 
   assetsMaterialize: async ({ body, principal, deps }) =>
-    materializeSelection(deps.sql, { workspaceId: principal.workspaceId, request: body }),
+    materializeOrBackfill(deps.sql, { workspaceId: principal.workspaceId, request: body }),
 
   assetsWaive: async ({ body, principal, deps, audit }) => {
     const actor = auditActor(principal);
