@@ -1,9 +1,10 @@
-import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { startTestServer, type TestServer } from '@outpost/api/testing';
 import { OutpostClient, unwrap } from '@outpost/sdk/client';
 import type { FlowRun } from '@outpost/sdk/contracts';
+import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { repoRoot, runCli, type Spawned, spawnCli } from '../support/processes.js';
 
@@ -23,11 +24,14 @@ export default defineConfig({
 });
 `;
 
+/** In every row of data: the dump of the control plane's database must never hold it. */
+const CANARY = 'lake-canary-q9z7';
+
 const ASSETS = (featuresBody: string) => `import { asset, check, fsIO, partitions } from '@outpost/sdk';
 const io = fsIO({ dir: process.env.ASSET_DIR ?? 'assets-data' });
 const daily = partitions.daily({ start: '2026-03-01', end: '2026-04-01', timezone: 'Europe/Berlin' });
 export const events = asset({ key: 'raw/events', partitions: daily, io, owners: ['team:data'] }, async (ctx) =>
-  Array.from({ length: 4 }, (_, i) => ({ id: i, day: ctx.partition.key })),
+  Array.from({ length: 4 }, (_, i) => ({ id: i, day: ctx.partition.key, note: '${CANARY}-' + ctx.partition.key })),
 );
 export const features = asset(
   { key: 'features', deps: [events], partitions: daily, io,
@@ -178,5 +182,36 @@ describe('assets: deploy a partitioned graph, materialise it on a worker, read l
     const events = await assetOf('raw/events');
     expect(events.codeVersion).toBe(eventsBefore.codeVersion);
     expect(events.stale).toEqual([]);
+  });
+
+  it('keeps the data on the worker: a dump of the database holds the declared metadata and no value, staged or checked', async () => {
+    // The values (which went through staging and the blocking check) are in the worker's storage…
+    const stored = await readdir(join(scratch, 'data'), { recursive: true });
+    const files = await Promise.all(
+      stored.filter((f) => f.endsWith('.json')).map((f) => readFile(join(scratch, 'data', f), 'utf8')),
+    );
+    expect(
+      files.some((text) => text.includes(CANARY)),
+      'the probe looks for something the data holds',
+    ).toBe(true);
+    const sql = postgres(server.databaseUrl, { max: 1, onnotice: () => {} });
+    try {
+      const tables = await sql<{ name: string }[]>`
+        SELECT quote_ident(schemaname) || '.' || quote_ident(tablename) AS name
+        FROM pg_tables WHERE schemaname NOT IN ('pg_catalog', 'information_schema')`;
+      let dump = '';
+      for (const { name } of tables) {
+        const rows = await sql.unsafe<{ row: string }[]>(`SELECT t::text AS row FROM ${name} t`);
+        for (const { row } of rows) dump += `${row}\n`;
+      }
+      // …while the control plane holds what was declared about them (row counts, the model's figures)…
+      expect(dump).toContain('no_null_ids');
+      expect(dump).toMatch(/""rows"": 4/);
+      expect(dump).toMatch(/""accuracy"": 0.9/);
+      // …and nothing of the data itself.
+      expect(dump.includes(CANARY), 'the database holds a data value').toBe(false);
+    } finally {
+      await sql.end();
+    }
   });
 });
