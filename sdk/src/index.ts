@@ -25,6 +25,7 @@ export {
   AssetCycleError,
   AssetRunError,
   AssetValueMissingError,
+  addDynamicPartitions,
   asset,
   check,
   DuplicateAssetKeyError,

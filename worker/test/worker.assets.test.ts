@@ -143,6 +143,21 @@ describe('the assets flow on a worker, against the real API', () => {
     expect(await logText(runId)).toContain('loading 2026-03-01 for run partition 2026-03-01');
   });
 
+  it('an asset adds keys to a dynamic partition set through the worker; a key holding a secret is refused', async () => {
+    const created = unwrap(await owner.call('assetsMaterialize', { body: { assets: ['w/customers'] } }));
+    const run = await finished(created.flowRunId as string);
+    expect(run.state.type).toBe('COMPLETED');
+    const set = unwrap(await owner.call('dynamicPartitionsList', { params: { name: 'w-customers' } }));
+    expect(set.keys).toEqual(['acme', 'globex']);
+    const [made] = unwrap(await owner.call('assetsMaterializations', { query: { key: 'w/customers' } })).items;
+    expect(made?.metadata).toMatchObject({ added: 2 });
+    expect(String(made?.metadata.refused)).toContain('a partition key holds a secret value');
+    expect(JSON.stringify(set)).not.toContain(SECRET);
+    // The set's keys are partitions now: one of them materialises.
+    const partitioned = await materialize(['w/per-customer'], 'globex');
+    expect((await finished(partitioned)).state.type).toBe('COMPLETED');
+  });
+
   it('a failed blocking check skips downstream in the run, and the gate keeps a later run from materialising it', async () => {
     const runId = await materialize(['w/raw', 'w/clean'], '2026-03-02');
     expect((await finished(runId)).state.type).toBe('FAILED');

@@ -14,6 +14,7 @@ export type {
   PartitionRange,
 } from './asset.js';
 export { asset, assetCodeVersion, check } from './asset.js';
+export { addDynamicPartitions } from './dynamic.js';
 export type { AssetFlowResult, MaterializeOptions, MaterializeResult } from './flow.js';
 export { ensureAssetFlow, materialize } from './flow.js';
 export { AssetCycleError, findCycle, topologicalOrder } from './graph.js';

@@ -3,6 +3,7 @@ import { ArtifactFields, checkArtifactData } from '../contracts/artifacts.js';
 import { AssetEvent } from '../contracts/assets.js';
 import { Id, JsonObject, Name } from '../contracts/common.js';
 import { LogLevel } from '../contracts/logs.js';
+import { DynamicPartitions, PartitionKey } from '../contracts/partitions.js';
 import { ProposedState } from '../contracts/states.js';
 import { TaskRunEvent } from '../contracts/task-runs.js';
 
@@ -135,6 +136,14 @@ export type ReportAssetEventsBody = z.input<typeof ReportAssetEventsBody>;
 export const AssetGateBody = z.strictObject({ flowRunId: ChildRunId });
 export type AssetGateBody = z.infer<typeof AssetGateBody>;
 
+/** Adds keys to a dynamic partition set (`POST /dynamic-partitions/:name` with the run token). */
+export const AddDynamicPartitionsBody = z.strictObject({
+  name: DynamicPartitions.shape.name,
+  keys: z.array(PartitionKey).min(1).max(10_000),
+  flowRunId: ChildRunId,
+});
+export type AddDynamicPartitionsBody = z.infer<typeof AddDynamicPartitionsBody>;
+
 export const RpcRequest = z.discriminatedUnion('method', [
   z.strictObject({ t: z.literal('rpc'), id: z.number().int(), method: z.literal('setState'), body: SetStateBody }),
   z.strictObject({ t: z.literal('rpc'), id: z.number().int(), method: z.literal('createChildRun'), body: CreateChildRunBody }),
@@ -146,6 +155,12 @@ export const RpcRequest = z.discriminatedUnion('method', [
     body: ReportAssetEventsBody,
   }),
   z.strictObject({ t: z.literal('rpc'), id: z.number().int(), method: z.literal('assetGate'), body: AssetGateBody }),
+  z.strictObject({
+    t: z.literal('rpc'),
+    id: z.number().int(),
+    method: z.literal('addDynamicPartitions'),
+    body: AddDynamicPartitionsBody,
+  }),
 ]);
 export type RpcRequest = z.infer<typeof RpcRequest>;
 export type RpcMethod = RpcRequest['method'];

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import * as z from 'zod';
-import { AssetEvent, AssetGateResponse } from '../contracts/assets.js';
+import { AssetEvent, AssetGateResponse, DynamicPartitionKeysResponse } from '../contracts/assets.js';
 import { Id } from '../contracts/common.js';
 import { StateProposalResponse } from '../contracts/runs.js';
 import type { ProposedState } from '../contracts/states.js';
@@ -89,5 +89,12 @@ export class IpcReporter implements Reporter {
     // Checked here, so a malformed event fails in the flow process with its field path.
     const checked = z.array(AssetEvent).parse(events);
     await this.channel.rpc('reportAssetEvents', { events: checked, ...this.target });
+  }
+
+  async addDynamicPartitions(name: string, keys: string[]): Promise<DynamicPartitionKeysResponse> {
+    const result = await this.channel.rpc('addDynamicPartitions', { name, keys, ...this.target });
+    const parsed = DynamicPartitionKeysResponse.safeParse(result);
+    if (!parsed.success) throw new Error(`addDynamicPartitions: unexpected reply from the worker: ${parsed.error.message}`);
+    return parsed.data;
   }
 }

@@ -1,5 +1,5 @@
 import type { ArtifactType } from '../contracts/artifacts.js';
-import type { AssetEvent, AssetGateResponse } from '../contracts/assets.js';
+import type { AssetEvent, AssetGateResponse, DynamicPartitionKeysResponse } from '../contracts/assets.js';
 import type { ProposedState } from '../contracts/states.js';
 import { currentScope } from './context.js';
 import type { CreateArtifactBody } from './protocol.js';
@@ -112,6 +112,24 @@ export class LocalReporter implements Reporter {
       const level = event.kind === 'failure' || (event.kind === 'check' && !event.passed) ? 'warning' : 'info';
       this.log({ level, message: describeAssetEvent(event), timestamp: new Date(), flowName: run?.flowName });
     }
+  }
+
+  /** Run locally, a dynamic set lives in this process: keys added here are the set's keys until it exits. */
+  readonly dynamicPartitions = new Map<string, string[]>();
+
+  async addDynamicPartitions(name: string, keys: string[]): Promise<DynamicPartitionKeysResponse> {
+    const set = this.dynamicPartitions.get(name) ?? [];
+    const fresh = [...new Set(keys)].filter((k) => !set.includes(k));
+    set.push(...fresh);
+    this.dynamicPartitions.set(name, set);
+    const { run } = currentScope();
+    this.log({
+      level: 'info',
+      message: `[partitions] added ${fresh.length} key(s) to ${name} (${set.length} in all)`,
+      timestamp: new Date(),
+      flowName: run?.flowName,
+    });
+    return { name, keys: [...set], added: fresh.length };
   }
 }
 

@@ -1,4 +1,4 @@
-import type { AssetEvent, AssetGateResponse } from '../contracts/assets.js';
+import type { AssetEvent, AssetGateResponse, DynamicPartitionKeysResponse } from '../contracts/assets.js';
 import type { LogLevel } from '../contracts/logs.js';
 import type { ProposalStatus, ProposedState, StateType } from '../contracts/states.js';
 import type { TaskRunEvent } from '../contracts/task-runs.js';
@@ -58,4 +58,6 @@ export interface Reporter {
   assetGate(): Promise<AssetGateResponse>;
   /** Record materialisations, failures and check results of the run's assets (at most 1,000 at once). */
   reportAssetEvents(events: AssetEvent[]): Promise<void>;
+  /** Add keys to a dynamic partition set; answers the set's keys and how many were new. */
+  addDynamicPartitions(name: string, keys: string[]): Promise<DynamicPartitionKeysResponse>;
 }

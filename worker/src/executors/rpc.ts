@@ -172,6 +172,17 @@ export class RpcServer {
         result = await api.call('assetGate', { params: { id: runId } }, RPC_DEADLINE_MS);
         break;
       }
+      case 'addDynamicPartitions': {
+        const { name, keys } = request.body;
+        // Keys leave the network as metadata: a secret's value must not become one.
+        if (keys.some((key) => redactor.redact(key) !== key)) {
+          const message = 'a partition key holds a secret value: keys are sent to the control plane';
+          this.replyError(proc, request.id, { message, status: 400, code: 'validation_failed' });
+          return;
+        }
+        result = await api.call('dynamicPartitionsAdd', { params: { name }, body: { keys } }, RPC_DEADLINE_MS);
+        break;
+      }
       case 'createArtifact': {
         const { key, description, data, flowRunId: _target, ...rest } = request.body;
         result = await api.call(
