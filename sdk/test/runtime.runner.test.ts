@@ -169,6 +169,7 @@ function describeMessage(m: RunnerToWorkerMessage): string {
       if (m.method === 'createChildRun') return `createChildRun ${m.body.flowName}`;
       if (m.method === 'createArtifact') return `createArtifact ${m.body.key}`;
       if (m.method === 'assetGate') return 'assetGate';
+      if (m.method === 'addDynamicPartitions') return `addDynamicPartitions ${m.body.name}`;
       if (m.method === 'reportAssetEvents') {
         return `reportAssetEvents ${m.body.events.map((e) => `${e.kind} ${e.assetKey}${e.kind === 'check' ? `:${e.checkName}` : ''}`).join(', ')}`;
       }
