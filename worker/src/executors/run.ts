@@ -132,7 +132,12 @@ export class RunExecution {
   lose(): void {
     // A run that reached a terminal state is no longer leased; the API reports it "lost" until it leaves our held set.
     if (this.report.settled) return;
-    this.requestStop('lost', 'the worker no longer holds this run');
+    // The flow's final state may be on its way back: a heartbeat answered just after the API recorded
+    // it calls the run lost before the proposal's answer arrives. Decide once every rpc received so
+    // far is answered (each is bounded by the rpc deadline).
+    void this.report.rpcsSettled().then(() => {
+      if (!this.report.settled) this.requestStop('lost', 'the worker no longer holds this run');
+    });
   }
 
   /** Whether heartbeats should renew this run's lease: until its terminal state is recorded. */
