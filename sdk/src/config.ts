@@ -1,3 +1,4 @@
+import type { TriggerInput } from './contracts/automations.js';
 import type { ScheduleInput } from './contracts/schedules.js';
 
 /** One deployment of a flow: where it runs, with which defaults. */
@@ -46,6 +47,15 @@ export interface DeploymentConfig {
    * duplicates a run. @default [] (no schedules; deploying removes any the deployment had)
    */
   schedules?: ScheduleInput[];
+  /**
+   * Events that start a run of this deployment: `{ name?, trigger, parameters?, enabled? }`, where
+   * `trigger` is an event trigger (`{ type: 'event', match: 'event.kind == "file.arrived"' }`, with
+   * optional `threshold`, `groupBy`, `cooldownSeconds`), a compound, sequence or proactive trigger,
+   * and `parameters` a template (`{ path: '{{ event.payload.path }}' }`). Expressions are CEL over
+   * `event`, checked at deploy with their position. Deploying replaces the deployment's triggers,
+   * matched by name. @default [] (deploying removes any the deployment had)
+   */
+  triggers?: TriggerInput[];
 }
 
 /** The shape of `outpost.config.ts`. */

@@ -6,11 +6,13 @@ export type {
   AssetContext,
   AssetDep,
   AssetOptions,
+  AutomationCondition,
   CheckContext,
   CheckFunction,
   CheckOptions,
   CheckOutcome,
   FileFormat,
+  FreshnessPolicy,
   FsIOOptions,
   IOContext,
   IOManager,
@@ -33,6 +35,9 @@ export {
   fsIO,
   jsonFormat,
   materialize,
+  onCron,
+  onMissing,
+  onUpstreamUpdate,
   s3IO,
 } from './assets/index.js';
 export type { DeploymentConfig, OutpostConfig } from './config.js';
@@ -40,7 +45,9 @@ export { defineConfig } from './config.js';
 export type { KeyOptions, PartitionInfo, PartitionsDefinition } from './partitions/index.js';
 export { partitions } from './partitions/index.js';
 export type {
+  ApprovalResult,
   ArtifactOptions,
+  EmitOptions,
   Flow,
   FlowContext,
   FlowOptions,
@@ -56,10 +63,15 @@ export type {
   Task,
   TaskContext,
   TaskOptions,
+  WaitApprovalOptions,
+  WaitForOptions,
+  WaitTokenOptions,
+  WaitUntilOptions,
 } from './runtime/index.js';
 export {
   artifact,
   directoryResultStorage,
+  emit,
   FlowCancelledError,
   FlowTimeoutError,
   flow,
@@ -72,4 +84,16 @@ export {
   TaskTimeoutError,
   task,
   taskContext,
+  WaitCancelledError,
+  WaitTimeoutError,
+  wait,
 } from './runtime/index.js';
+export type {
+  Sensor,
+  SensorContext,
+  SensorFunction,
+  SensorOptions,
+  SensorReturn,
+  SensorRunRequest,
+} from './sensors/index.js';
+export { sensor } from './sensors/index.js';

@@ -18,6 +18,8 @@ export class MemoryWorker extends EventEmitter {
   readonly childIds: string[] = [];
   /** Called for each rpc before it is answered; a test can hold the answer back with a promise. */
   gate: (rpc: Rpc) => Promise<void> = async () => {};
+  /** A test's own answer to an rpc (the reply's `result`), or undefined for the default one. */
+  answer: (rpc: Rpc) => unknown = () => undefined;
 
   send = (message: unknown, callback: (error: Error | null) => void): boolean => {
     const msg = message as RunnerToWorkerMessage;
@@ -31,11 +33,15 @@ export class MemoryWorker extends EventEmitter {
     if (this.failMethods.has(msg.method)) {
       return { t: 'reply', id: msg.id, ok: false, error: { message: 'API unavailable', status: 503, code: 'unavailable' } };
     }
+    const own = this.answer(msg);
+    if (own !== undefined) return { t: 'reply', id: msg.id, ok: true, result: own };
     if (msg.method === 'createChildRun') {
       const flowRun = { id: randomUUID(), name: `child-${msg.body.flowName}`, attempt: 1, flowName: msg.body.flowName };
       this.childIds.push(flowRun.id);
       return { t: 'reply', id: msg.id, ok: true, result: { flowRun, created: true } };
     }
+    // A run that never suspended has nothing recorded to replay.
+    if (msg.method === 'replay') return { t: 'reply', id: msg.id, ok: true, result: { results: [] } };
     if (msg.method !== 'setState') return { t: 'reply', id: msg.id, ok: true, result: {} };
     const result: StateProposalResponse = {
       status: 'ACCEPT',

@@ -142,6 +142,8 @@ function startRun(
         result = options.gate ?? { blocked: [], materialized: [] };
       } else if (message.method === 'reportAssetEvents') {
         result = { recorded: message.body.events.length };
+      } else if (message.method === 'replay') {
+        result = { results: [] };
       }
       child.send({ t: 'reply', id: message.id, ok: true, result });
     }
@@ -169,11 +171,14 @@ function describeMessage(m: RunnerToWorkerMessage): string {
       if (m.method === 'createChildRun') return `createChildRun ${m.body.flowName}`;
       if (m.method === 'createArtifact') return `createArtifact ${m.body.key}`;
       if (m.method === 'assetGate') return 'assetGate';
+      if (m.method === 'replay') return 'replay';
       if (m.method === 'addDynamicPartitions') return `addDynamicPartitions ${m.body.name}`;
+      if (m.method === 'emitEvent') return `emitEvent ${m.body.event.kind}`;
       if (m.method === 'reportAssetEvents') {
         return `reportAssetEvents ${m.body.events.map((e) => `${e.kind} ${e.assetKey}${e.kind === 'check' ? `:${e.checkName}` : ''}`).join(', ')}`;
       }
-      return `${m.method} ${m.body.state.type}`;
+      if (m.method === 'setState') return `${m.method} ${m.body.state.type}`;
+      return m.method;
     case 'log':
       return `log ${m.level} ${m.message.split('\n')[0]}${m.taskRunId ? ' (task)' : ''}`;
     case 'done':

@@ -12,6 +12,7 @@ import { type PartitionsDefinition, PartitionsDefinition as PartitionsDefinition
 import type { PartitionInfo } from '../partitions/index.js';
 import type { RunContext } from '../runtime/context.js';
 import type { Logger } from '../runtime/logger.js';
+import { type AutomationCondition, automationPolicy, type FreshnessPolicy, freshnessPolicy } from './automation.js';
 import { ensureAssetFlow } from './flow.js';
 import type { IOManager, MetadataValue } from './io.js';
 import { callSite, registerAsset } from './registry.js';
@@ -259,6 +260,18 @@ export interface AssetOptions<T, D extends readonly AssetDep[], PD extends Parti
    * a record of values by partition key. @default false
    */
   acceptsRange?: R;
+  /**
+   * When the control plane materialises the asset by itself: `onUpstreamUpdate()`,
+   * `onCron('0 * * * *', 'Europe/Berlin')`, `onMissing()`, or several in an array. It needs the
+   * asset deployed (`assets: true`). @default none
+   */
+  automation?: AutomationCondition | readonly AutomationCondition[];
+  /**
+   * How old the asset may get: `{ maxLagMinutes: 60 }` (at every moment), or
+   * `{ maxLagMinutes: 180, cron: { cron: '0 9 * * *', timezone: 'Europe/Berlin' } }` (by each tick).
+   * A violation raises the event `asset.freshness.violated` and shows the asset OVERDUE. @default none
+   */
+  freshness?: FreshnessPolicy;
 }
 
 const isFunction = (value: unknown) => typeof value === 'function';
@@ -298,6 +311,8 @@ const AssetOptionsSchema = z.strictObject({
   cacheExpirationSeconds: z.number().positive().optional(),
   concurrency: z.number().int().min(1).default(1),
   acceptsRange: z.boolean().default(false),
+  automation: z.unknown().optional(),
+  freshness: z.unknown().optional(),
 });
 
 /**
@@ -384,6 +399,11 @@ export function asset<T, PD extends PartitionsDefinition | undefined>(
   const codeVersion = settings.codeVersion ?? assetCodeVersion(fn as (...args: never[]) => unknown, checks);
   const partitionsDef = (settings.partitions ?? null) as PartitionsDefinition | null;
   const io = (settings.io ?? null) as IOManager | null;
+  const automation = automationPolicy(settings.automation as AutomationCondition | AutomationCondition[] | undefined);
+  const freshness = freshnessPolicy(settings.freshness as FreshnessPolicy | undefined);
+  // Checked now, so a wrong policy fails where it is written, not at deploy.
+  const policies = AssetDefinitionInput.pick({ automation: true, freshness: true }).safeParse({ automation, freshness });
+  if (!policies.success) throw invalid(`options of asset '${settings.key}'${definedAt ? ` (${definedAt})` : ''}`, policies.error);
 
   const definition = (): AssetDefinitionInput =>
     AssetDefinitionInput.parse({
@@ -404,6 +424,8 @@ export function asset<T, PD extends PartitionsDefinition | undefined>(
       io: (io?.kind ?? (io ? 'custom' : 'fs')).slice(0, 100),
       acceptsRange: settings.acceptsRange,
       ...(definedAt ? { definedAt: definedAt.slice(0, 500) } : {}),
+      ...(automation ? { automation } : {}),
+      ...(freshness ? { freshness } : {}),
     });
 
   const impl: AssetImpl = {

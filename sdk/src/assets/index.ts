@@ -14,6 +14,8 @@ export type {
   PartitionRange,
 } from './asset.js';
 export { asset, assetCodeVersion, check } from './asset.js';
+export type { AutomationCondition, FreshnessPolicy } from './automation.js';
+export { onCron, onMissing, onUpstreamUpdate } from './automation.js';
 export { addDynamicPartitions } from './dynamic.js';
 export type { AssetFlowResult, MaterializeOptions, MaterializeResult } from './flow.js';
 export { ensureAssetFlow, materialize } from './flow.js';

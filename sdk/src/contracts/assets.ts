@@ -44,6 +44,57 @@ export const AssetCheckDefinition = z.strictObject({
 });
 export type AssetCheckDefinition = z.infer<typeof AssetCheckDefinition>;
 
+/** A cron expression read in an IANA zone (DST-correct), as schedules take it. */
+export const AssetCron = z.strictObject({
+  cron: z
+    .string()
+    .trim()
+    .min(1)
+    .max(200)
+    .regex(/^\S+(\s+\S+){4,5}$/, 'a cron expression has 5 fields (minute hour day month weekday), or 6 with seconds first'),
+  /** @default "UTC" */
+  timezone: z.string().min(1).max(64).default('UTC'),
+});
+export type AssetCron = z.infer<typeof AssetCron>;
+
+/**
+ * When the control plane materialises an asset by itself (each partition on its own for a
+ * partitioned asset); any combination:
+ * - onUpstreamUpdate: an upstream (the same partition, for upstreams partitioned alike) was
+ *   materialised after it, and no run is materialising it or that upstream;
+ * - cron: at each tick of the cron, if an upstream changed since its last materialisation;
+ * - onMissing: it (the partition) was never materialised nor attempted.
+ */
+export const AssetAutomationPolicy = z
+  .strictObject({
+    /** @default false */
+    onUpstreamUpdate: z.boolean().default(false),
+    cron: AssetCron.optional(),
+    /** @default false */
+    onMissing: z.boolean().default(false),
+  })
+  .refine((p) => p.onUpstreamUpdate || p.onMissing || p.cron !== undefined, {
+    message: 'an automation policy needs onUpstreamUpdate, cron or onMissing',
+  });
+export type AssetAutomationPolicy = z.infer<typeof AssetAutomationPolicy>;
+
+/**
+ * How old an asset may get. Without `cron`: its latest materialisation (of any partition) must be
+ * at most `maxLagMinutes` old at every moment. With `cron`: at each tick of the cron, it must hold
+ * data materialised at most `maxLagMinutes` before the tick ("by 09:00, data from after 06:00").
+ * A violation raises `asset.freshness.violated` (and `asset.freshness.restored` when it is written
+ * again) and shows as health OVERDUE.
+ */
+export const AssetFreshnessPolicy = z.strictObject({
+  /** Fractions are allowed (0.5 is thirty seconds). */
+  maxLagMinutes: z
+    .number()
+    .positive()
+    .max(366 * 24 * 60),
+  cron: AssetCron.optional(),
+});
+export type AssetFreshnessPolicy = z.infer<typeof AssetFreshnessPolicy>;
+
 /** What `outpost deploy` registers for one asset. */
 export const AssetDefinitionInput = z.strictObject({
   key: AssetKey,
@@ -63,6 +114,10 @@ export const AssetDefinitionInput = z.strictObject({
   acceptsRange: z.boolean().default(false),
   /** Where it is defined (`assets.ts:12`), for error messages. */
   definedAt: z.string().max(500).optional(),
+  /** When the control plane materialises it by itself. @default none */
+  automation: AssetAutomationPolicy.optional(),
+  /** How old it may get before it is OVERDUE. @default none */
+  freshness: AssetFreshnessPolicy.optional(),
 });
 export type AssetDefinitionInput = z.input<typeof AssetDefinitionInput>;
 
@@ -76,13 +131,14 @@ export const StaleReason = z.strictObject({
 export type StaleReason = z.infer<typeof StaleReason>;
 
 /**
+ * - OVERDUE: its freshness policy is violated (older than its bound allows);
  * - MISSING: never materialised (for a partitioned asset: no partition is);
  * - FRESH: materialised and up to date;
  * - STALE: materialised but `stale` says why it is out of date;
  * - FAILED: the latest attempt to materialise it failed;
  * - BLOCKED: a blocking check of it (or upstream of it) failed and is not waived.
  */
-export const AssetHealth = z.enum(['MISSING', 'FRESH', 'STALE', 'FAILED', 'BLOCKED']);
+export const AssetHealth = z.enum(['MISSING', 'FRESH', 'STALE', 'FAILED', 'BLOCKED', 'OVERDUE']);
 export type AssetHealth = z.infer<typeof AssetHealth>;
 
 export const AssetMaterialization = z.strictObject({
@@ -152,6 +208,18 @@ export const PartitionCounts = z.strictObject({
 });
 export type PartitionCounts = z.infer<typeof PartitionCounts>;
 
+export const AssetFreshnessState = z.strictObject({
+  /** VIOLATED: the latest materialisation is older than the bound allows now. */
+  status: z.enum(['OK', 'VIOLATED']),
+  /** Data materialised before this instant is too old now. */
+  deadline: Timestamp,
+  /** When the latest materialisation (of any partition) was written; null when never. */
+  lastMaterializedAt: Timestamp.nullable(),
+  /** How many minutes past the deadline the asset is (0 when OK). */
+  overdueMinutes: z.number().int(),
+});
+export type AssetFreshnessState = z.infer<typeof AssetFreshnessState>;
+
 export const Asset = z.strictObject({
   key: AssetKey,
   deploymentId: Id,
@@ -176,6 +244,10 @@ export const Asset = z.strictObject({
   stale: z.array(StaleReason),
   /** For a partitioned asset. */
   partitionCounts: PartitionCounts.nullable(),
+  automation: AssetAutomationPolicy.nullable(),
+  freshness: AssetFreshnessPolicy.nullable(),
+  /** Where the freshness policy stands now; null without one. */
+  freshnessState: AssetFreshnessState.nullable(),
   updatedAt: Timestamp,
 });
 export type Asset = z.infer<typeof Asset>;
@@ -395,3 +467,32 @@ export const DynamicPartitionKeysResponse = z.strictObject({
   added: z.number().int().optional(),
 });
 export type DynamicPartitionKeysResponse = z.infer<typeof DynamicPartitionKeysResponse>;
+
+/**
+ * What the asset automation loop decided for an asset (partition) and why: a run requested, or a
+ * reason it did not request one although a condition held.
+ */
+export const AssetAutomationEvaluation = z.strictObject({
+  id: Id,
+  assetKey: AssetKey,
+  partitionKey: AnyPartitionKey.nullable(),
+  /** The condition that held. */
+  reason: z.enum(['upstream_updated', 'cron', 'missing']),
+  outcome: z.enum(['REQUESTED', 'SKIPPED']),
+  /** For SKIPPED. */
+  skipReason: z.enum(['in_flight', 'upstream_in_flight', 'blocked', 'already_requested', 'failed']).nullable(),
+  /** In words: "upstream raw/events materialised 2026-03-02 10:00 UTC after this". */
+  message: z.string(),
+  /** The run requested (or, for already_requested, the run requested before). */
+  flowRunId: Id.nullable(),
+  createdAt: Timestamp,
+});
+export type AssetAutomationEvaluation = z.infer<typeof AssetAutomationEvaluation>;
+
+export const AssetEvaluationListQuery = z.strictObject({
+  key: AssetKey,
+  limit: z.coerce.number().int().min(1).max(200).default(20),
+  cursor: z.string().max(500).optional(),
+});
+export const AssetEvaluationListResponse = page(AssetAutomationEvaluation);
+export type AssetEvaluationListResponse = z.infer<typeof AssetEvaluationListResponse>;

@@ -5,7 +5,7 @@ import { Id, JsonObject, page, Timestamp } from './common.js';
  * Who made a call: an API key (directly or through a browser session it opened), a signed-in user,
  * a session opened by a one-time sign-in link, a run token, or nobody yet (a sign-in attempt).
  */
-export const AuditActorKind = z.enum(['api_key', 'user', 'session', 'run_token', 'anonymous']);
+export const AuditActorKind = z.enum(['api_key', 'user', 'session', 'run_token', 'anonymous', 'automation']);
 export type AuditActorKind = z.infer<typeof AuditActorKind>;
 
 /**

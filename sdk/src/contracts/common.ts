@@ -63,6 +63,9 @@ export type Problem = z.infer<typeof Problem>;
  * Stable error codes; each maps to exactly one HTTP status. What each means to a caller:
  * - `validation_failed`: the input breaks a rule; `errors` names the fields. Fix the input.
  * - `malformed_json`: the body is not JSON.
+ * - `unprocessable`: the body is well-formed but something in it cannot be used: an expression or
+ *   template that does not compile, a payload over its limit; `errors` names the fields (with the
+ *   line and column inside an expression). Fix the input.
  * - `unauthenticated`: no credential, an unknown or expired one, or a failed sign-in.
  * - `forbidden`: the credential is known but may not do this.
  * - `not_found`: the object does not exist, or this caller may not see it (the same answer).
@@ -77,6 +80,7 @@ export type Problem = z.infer<typeof Problem>;
  */
 export const ErrorCode = z.enum([
   'validation_failed',
+  'unprocessable',
   'malformed_json',
   'unauthenticated',
   'forbidden',
@@ -99,6 +103,7 @@ export type ErrorCode = z.infer<typeof ErrorCode>;
  */
 export const DomainErrorCode = ErrorCode.extract([
   'validation_failed',
+  'unprocessable',
   'unauthenticated',
   'forbidden',
   'not_found',
@@ -124,6 +129,8 @@ export function statusForCode(code: ErrorCode): number {
     case 'conflict':
     case 'stale_attempt':
       return 409;
+    case 'unprocessable':
+      return 422;
     case 'payload_too_large':
       return 413;
     case 'unsupported_media_type':

@@ -1,8 +1,10 @@
 import * as z from 'zod';
 import { AssetDefinitionInput } from './assets.js';
+import { TriggerInputs } from './automations.js';
 import { Id, JsonObject, Name, PageLimit, page, Tags, Timestamp } from './common.js';
 import { CollisionStrategy } from './concurrency.js';
 import { ScheduleInputs } from './schedules.js';
+import { SensorDefinitionInput } from './sensors.js';
 
 export const Flow = z.strictObject({
   id: Id,
@@ -69,6 +71,19 @@ export const DeploymentUpsertRequest = z.strictObject({
    * deployment defines is refused, naming it. Omitted: the deployment's assets stay as they are.
    */
   assets: z.array(AssetDefinitionInput).max(5_000).optional(),
+  /**
+   * Event triggers that run this deployment (automations it owns, each with one run-deployment
+   * action). Replaces the deployment's triggers, matched by name: names no longer sent are removed.
+   * Expressions are compiled here: a mistake is a 422 naming the field, line and column. Omitted:
+   * the triggers stay as they are.
+   */
+  triggers: TriggerInputs.optional(),
+  /**
+   * The sensors the deployment's code defines; their run requests create runs of this deployment.
+   * Replaces the deployment's sensors by name (a kept sensor keeps its cursor and pause); omitted:
+   * they stay as they are.
+   */
+  sensors: z.array(SensorDefinitionInput).max(200).optional(),
 });
 export type DeploymentUpsertRequest = z.infer<typeof DeploymentUpsertRequest>;
 

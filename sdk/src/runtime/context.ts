@@ -1,4 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
+import type { RunDurability } from './durable.js';
 import type { Reporter } from './reporter.js';
 
 /** The run a flow executes as: the worker's run under the worker, a fresh local identity otherwise. */
@@ -73,6 +74,11 @@ export interface RunScope {
   readonly signal: AbortSignal;
   /** Call counters per task name, so `taskKey` is stable across attempts of the same flow code. */
   readonly taskCalls: Map<string, number>;
+  /**
+   * The run's durable waits and recorded task results: present for the worker's own run (not a
+   * subflow run of its own, and not run locally).
+   */
+  readonly durable?: RunDurability | undefined;
 }
 
 interface Scope {

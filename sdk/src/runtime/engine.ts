@@ -1,5 +1,6 @@
 import { MAX_STATE_MESSAGE_LENGTH, type ProposedState, type StateType } from '../contracts/states.js';
 import { currentScope, type FlowContext, type RunInfo, type RunScope, toRunContext, withRunScope } from './context.js';
+import { RunDurability } from './durable.js';
 import { describeError, FlowCancelledError, FlowTimeoutError, ParameterValidationError, toError } from './errors.js';
 import { captureConsole, log } from './logger.js';
 import { type ParamsSchema, validateParameters } from './params.js';
@@ -58,7 +59,13 @@ export async function runFlowRun(
     if (running.status !== 'ACCEPT') return { kind: 'not-run', reason: running.reason, stateType: running.stateType };
     const restoreConsole = reporter.capturesConsole ? captureConsole(reporter) : () => {};
     try {
-      settled = await runBody(def, rawParams, { reporter, run, flowName: def.name, signal: cancelled, taskCalls: new Map() });
+      const durable = reporter.waits ? new RunDurability(reporter.waits, run.id) : undefined;
+      // An attempt after a suspension first learns what the earlier ones completed; without that it
+      // would run those tasks again, so not knowing fails the attempt.
+      const replayProblem = durable ? await durable.loadReplay(run.attempt).then(() => null, toError) : null;
+      settled = replayProblem
+        ? replayFailure(replayProblem)
+        : await runBody(def, rawParams, { reporter, run, flowName: def.name, signal: cancelled, taskCalls: new Map(), durable });
     } finally {
       restoreConsole();
     }
@@ -72,6 +79,12 @@ export async function runFlowRun(
   return settled.ok
     ? { kind: 'completed', result: settled.result, stateType: judged.stateType }
     : { kind: 'failed', error: settled.error, thrown: settled.thrown, stateType: judged.stateType };
+}
+
+function replayFailure(cause: Error): Settled {
+  const error = new Error(`could not read what earlier attempts of this run completed: ${describeError(cause)}`, { cause });
+  log.error(error.message);
+  return { ok: false, error, thrown: error };
 }
 
 export function terminalState(settled: Settled, cancelled: AbortSignal): ProposedState {

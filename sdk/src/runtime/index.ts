@@ -3,6 +3,10 @@ export { artifact } from './artifacts.js';
 export { canonicalJson, NotCacheableError } from './cache.js';
 export type { FlowContext, RunContext, RunInfo, TaskContext } from './context.js';
 export { runContext, taskContext } from './context.js';
+export type { WaitPort } from './durable.js';
+export { recordedResultKey } from './durable.js';
+export type { EmitOptions } from './emit.js';
+export { emit } from './emit.js';
 export type { FlowOutcome } from './engine.js';
 export type { ParameterIssue } from './errors.js';
 export { FlowCancelledError, FlowTimeoutError, ParameterValidationError, TaskTimeoutError } from './errors.js';
@@ -19,9 +23,12 @@ export {
   CancelMessage,
   CreateArtifactBody,
   CreateChildRunBody,
+  CreateWaitBody,
   DoneMessage,
+  GetWaitBody,
   LogMessage,
   ReadyMessage,
+  ReplayBody,
   ReplyMessage,
   ReportAssetEventsBody,
   RpcError,
@@ -30,6 +37,7 @@ export {
   RunnerToWorkerMessage,
   SetStateBody,
   StartMessage,
+  SuspendBody,
   TASK_EVENT_WINDOW,
   TaskAckMessage,
   TaskEventMessage,
@@ -58,3 +66,5 @@ export {
 } from './s3-client.js';
 export type { MapItem, MapOptions, Task, TaskOptions } from './task.js';
 export { DEFAULT_MAP_CONCURRENCY, task } from './task.js';
+export type { ApprovalResult, WaitApprovalOptions, WaitForOptions, WaitTokenOptions, WaitUntilOptions } from './wait.js';
+export { DEFAULT_WAIT_HOLD_SECONDS, WaitCancelledError, WaitTimeoutError, wait } from './wait.js';

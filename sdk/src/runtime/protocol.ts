@@ -2,10 +2,12 @@ import * as z from 'zod';
 import { ArtifactFields, checkArtifactData } from '../contracts/artifacts.js';
 import { AssetEvent } from '../contracts/assets.js';
 import { Id, JsonObject, Name } from '../contracts/common.js';
+import { EventEmitRequest } from '../contracts/event-ledger.js';
 import { LogLevel } from '../contracts/logs.js';
 import { DynamicPartitions, PartitionKey } from '../contracts/partitions.js';
 import { ProposedState } from '../contracts/states.js';
 import { TaskRunEvent } from '../contracts/task-runs.js';
+import { RecordedResult, WaitCreateRequest } from '../contracts/waits.js';
 
 /*
  * The messages exchanged over Node's IPC channel between the worker and the flow process
@@ -144,6 +146,32 @@ export const AddDynamicPartitionsBody = z.strictObject({
 });
 export type AddDynamicPartitionsBody = z.infer<typeof AddDynamicPartitionsBody>;
 
+/**
+ * Begin (or find again, by key) one of the run's durable waits: the worker calls
+ * `POST /flow-runs/:id/waits` with the run token. Waits belong to the worker's run itself, never to a
+ * subflow run.
+ */
+export const CreateWaitBody = WaitCreateRequest;
+export type CreateWaitBody = z.infer<typeof CreateWaitBody>;
+
+/** Read a wait, holding up to `holdSeconds` for it to stop WAITING (`GET /waits/:id?holdSeconds=`). */
+export const GetWaitBody = z.strictObject({ waitId: Id, holdSeconds: z.number().int().min(0).max(25) });
+export type GetWaitBody = z.infer<typeof GetWaitBody>;
+
+/**
+ * Park the run on a waiting wait (`POST /flow-runs/:id/suspend`), naming where the results of its
+ * completed tasks were written. With `suspended: true` the worker ends the flow process.
+ */
+export const SuspendBody = z.strictObject({ waitId: Id, results: z.array(RecordedResult).max(100_000) });
+export type SuspendBody = z.infer<typeof SuspendBody>;
+
+/** The recorded results of the run's earlier attempts (`GET /flow-runs/:id/replay`). */
+export const ReplayBody = z.strictObject({});
+export type ReplayBody = z.infer<typeof ReplayBody>;
+/** A custom event from the flow (`emit()`); the worker redacts its text and posts it with the run token (`POST /events`). */
+export const EmitEventBody = z.strictObject({ event: EventEmitRequest, flowRunId: ChildRunId });
+export type EmitEventBody = z.infer<typeof EmitEventBody>;
+
 export const RpcRequest = z.discriminatedUnion('method', [
   z.strictObject({ t: z.literal('rpc'), id: z.number().int(), method: z.literal('setState'), body: SetStateBody }),
   z.strictObject({ t: z.literal('rpc'), id: z.number().int(), method: z.literal('createChildRun'), body: CreateChildRunBody }),
@@ -161,6 +189,11 @@ export const RpcRequest = z.discriminatedUnion('method', [
     method: z.literal('addDynamicPartitions'),
     body: AddDynamicPartitionsBody,
   }),
+  z.strictObject({ t: z.literal('rpc'), id: z.number().int(), method: z.literal('createWait'), body: CreateWaitBody }),
+  z.strictObject({ t: z.literal('rpc'), id: z.number().int(), method: z.literal('getWait'), body: GetWaitBody }),
+  z.strictObject({ t: z.literal('rpc'), id: z.number().int(), method: z.literal('suspend'), body: SuspendBody }),
+  z.strictObject({ t: z.literal('rpc'), id: z.number().int(), method: z.literal('replay'), body: ReplayBody }),
+  z.strictObject({ t: z.literal('rpc'), id: z.number().int(), method: z.literal('emitEvent'), body: EmitEventBody }),
 ]);
 export type RpcRequest = z.infer<typeof RpcRequest>;
 export type RpcMethod = RpcRequest['method'];

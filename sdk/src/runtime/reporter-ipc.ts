@@ -2,10 +2,13 @@ import { randomUUID } from 'node:crypto';
 import * as z from 'zod';
 import { AssetEvent, AssetGateResponse, DynamicPartitionKeysResponse } from '../contracts/assets.js';
 import { Id } from '../contracts/common.js';
+import { type EventEmitRequest, EventEmitResponse } from '../contracts/event-ledger.js';
 import { StateProposalResponse } from '../contracts/runs.js';
 import type { ProposedState } from '../contracts/states.js';
 import type { TaskRunEvent } from '../contracts/task-runs.js';
+import { ReplayResponse, SuspendResponse, WaitResponse } from '../contracts/waits.js';
 import type { RunInfo } from './context.js';
+import type { WaitPort } from './durable.js';
 import type { IpcChannel } from './ipc-channel.js';
 import type { CreateArtifactBody, CreateChildRunBody } from './protocol.js';
 import type { LogRecord, ProposalOutcome, Reporter } from './reporter.js';
@@ -24,10 +27,30 @@ export class IpcReporter implements Reporter {
   readonly capturesConsole = true;
   readonly recordsRuns = true;
 
+  /** The worker's own run keeps durable waits; a subflow run's reporter has none. */
+  readonly waits: WaitPort | undefined;
+
   constructor(
     private readonly channel: IpcChannel,
     private readonly flowRunId?: string,
-  ) {}
+  ) {
+    this.waits = flowRunId ? undefined : this.waitPort();
+  }
+
+  private waitPort(): WaitPort {
+    const call = async <T>(method: 'createWait' | 'getWait' | 'suspend' | 'replay', body: object, schema: z.ZodType<T>) => {
+      const result = await this.channel.rpc(method, body as never);
+      const parsed = schema.safeParse(result);
+      if (!parsed.success) throw new Error(`${method}: unexpected reply from the worker: ${parsed.error.message}`);
+      return parsed.data;
+    };
+    return {
+      create: async (body) => (await call('createWait', body, WaitResponse)).wait,
+      get: async (waitId, holdSeconds) => (await call('getWait', { waitId, holdSeconds }, WaitResponse)).wait,
+      suspend: (body) => call('suspend', body, SuspendResponse),
+      replay: async () => (await call('replay', {}, ReplayResponse)).results,
+    };
+  }
 
   private get target(): { flowRunId?: string } {
     return this.flowRunId ? { flowRunId: this.flowRunId } : {};
@@ -96,5 +119,13 @@ export class IpcReporter implements Reporter {
     const parsed = DynamicPartitionKeysResponse.safeParse(result);
     if (!parsed.success) throw new Error(`addDynamicPartitions: unexpected reply from the worker: ${parsed.error.message}`);
     return parsed.data;
+  }
+
+  async emitEvent(event: EventEmitRequest): Promise<string> {
+    const result = await this.channel.rpc('emitEvent', { event, ...this.target });
+    const parsed = EventEmitResponse.safeParse(result);
+    const id = parsed.success ? parsed.data.ids[0] : undefined;
+    if (!id) throw new Error(`emitEvent: unexpected reply from the worker: ${parsed.error?.message ?? 'no id'}`);
+    return id;
   }
 }

@@ -1,5 +1,7 @@
+import { randomUUID } from 'node:crypto';
 import type { ArtifactType } from '../contracts/artifacts.js';
 import type { AssetEvent, AssetGateResponse, DynamicPartitionKeysResponse } from '../contracts/assets.js';
+import type { EventEmitRequest } from '../contracts/event-ledger.js';
 import type { ProposedState } from '../contracts/states.js';
 import { currentScope } from './context.js';
 import type { CreateArtifactBody } from './protocol.js';
@@ -112,6 +114,14 @@ export class LocalReporter implements Reporter {
       const level = event.kind === 'failure' || (event.kind === 'check' && !event.passed) ? 'warning' : 'info';
       this.log({ level, message: describeAssetEvent(event), timestamp: new Date(), flowName: run?.flowName });
     }
+  }
+
+  async emitEvent(event: EventEmitRequest): Promise<string> {
+    const { run } = currentScope();
+    const id = event.id ?? randomUUID();
+    const payload = event.payload && Object.keys(event.payload).length > 0 ? ` ${JSON.stringify(event.payload)}` : '';
+    this.log({ level: 'info', message: `[event] ${event.kind}${payload}`, timestamp: new Date(), flowName: run?.flowName });
+    return id;
   }
 
   /** Run locally, a dynamic set lives in this process: keys added here are the set's keys until it exits. */

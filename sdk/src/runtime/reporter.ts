@@ -1,8 +1,10 @@
 import type { AssetEvent, AssetGateResponse, DynamicPartitionKeysResponse } from '../contracts/assets.js';
+import type { EventEmitRequest } from '../contracts/event-ledger.js';
 import type { LogLevel } from '../contracts/logs.js';
 import type { ProposalStatus, ProposedState, StateType } from '../contracts/states.js';
 import type { TaskRunEvent } from '../contracts/task-runs.js';
 import type { RunInfo } from './context.js';
+import type { WaitPort } from './durable.js';
 import type { CreateArtifactBody, CreateChildRunBody } from './protocol.js';
 
 /** One line from `log.*` or a captured `console.*` call, with the run and task it belongs to. */
@@ -60,4 +62,8 @@ export interface Reporter {
   reportAssetEvents(events: AssetEvent[]): Promise<void>;
   /** Add keys to a dynamic partition set; answers the set's keys and how many were new. */
   addDynamicPartitions(name: string, keys: string[]): Promise<DynamicPartitionKeysResponse>;
+  /** Where the run's durable waits are kept; absent run locally and for a subflow run's reporter. */
+  readonly waits?: WaitPort | undefined;
+  /** Record a custom event (`emit()`); answers its id. Run locally, the event is printed. */
+  emitEvent(event: EventEmitRequest): Promise<string>;
 }

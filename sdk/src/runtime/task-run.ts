@@ -59,6 +59,23 @@ export async function runTask<A extends unknown[], R>(
 ): Promise<Awaited<R>> {
   const { run } = currentScope();
   const identity = { taskRunId: randomUUID(), taskName: settings.name, ...(slot ?? callSlot(run, settings.name)) };
+  const durable = run?.durable;
+  if (!durable) return executeTask(run, identity, settings, fn, args, cache);
+  // After a suspension the run replays from the start: a call an earlier attempt completed is
+  // answered from its recorded result, without running again or recording a new task run.
+  const recorded = durable.recordedFor(identity);
+  if (recorded) return (await durable.answer(recorded)) as Awaited<R>;
+  return durable.track(identity, executeTask(run, identity, settings, fn, args, cache));
+}
+
+async function executeTask<A extends unknown[], R>(
+  run: RunScope | undefined,
+  identity: { taskRunId: string; taskName: string } & TaskSlot,
+  settings: TaskRunSettings,
+  fn: (...args: A) => R,
+  args: A,
+  cache: TaskCache<A> | null,
+): Promise<Awaited<R>> {
   const record = new TaskRunRecord(run?.reporter ?? localReporter, identity.taskRunId);
   const flowRunId = run?.run.id ?? null;
   const contextFor = (runCount: number, signal: AbortSignal): TaskContext => ({

@@ -1,4 +1,4 @@
-import { flow, isMainModule, log, task, z } from '@outpost/sdk';
+import { emit, flow, isMainModule, log, task, z } from '@outpost/sdk';
 
 const square = task({ name: 'square', retries: 2 }, async (values: number[]) => {
   const squares: number[] = [];
@@ -26,6 +26,9 @@ export const hello = flow({ name: 'hello', params: z.object({ n: z.number().int(
   const numbers = Array.from({ length: n }, (_, i) => i + 1);
   const total = await sum(await square(numbers));
   log.info(`sum of squares 1..${n} = ${total}`);
+  // Events leave through the worker as well, redacted the same way: automations and waiting flows
+  // can act on this one, and the secret in it is stored masked.
+  await emit('hello.summed', { n, total, greeting: `secret ${process.env.GREETING_SECRET ?? '(not set)'}` });
   return { n, total };
 });
 

@@ -1,0 +1,165 @@
+import * as z from 'zod';
+import { Id, JsonObject, JsonValue, PageLimit, Timestamp } from './common.js';
+import { EventKind, type OutpostEvent } from './event-ledger.js';
+import { Role } from './workspaces.js';
+
+/**
+ * Durable waits: a flow pauses until something happens — an event, a time, a person's approval, or
+ * an external system completing a token. A short wait holds the flow's process; a long one
+ * suspends the run (PAUSED, worker slot and process released) and, once the wait resolves, the run
+ * is claimed again and replays from the start on the same code, every completed task answered from
+ * its recorded result, and every wait already resolved answered with its value.
+ */
+
+export const WAIT_KINDS = ['event', 'until', 'approval', 'token'] as const;
+export const WaitKind = z.enum(WAIT_KINDS);
+export type WaitKind = z.infer<typeof WaitKind>;
+
+export const WAIT_STATUSES = ['WAITING', 'RESOLVED', 'TIMED_OUT', 'CANCELLED'] as const;
+export const WaitStatus = z.enum(WAIT_STATUSES);
+export type WaitStatus = z.infer<typeof WaitStatus>;
+
+/** A run's waits are named by key, unique in the run: `wait-1`, `wait-2`… in call order unless the flow names one. */
+export const WaitKey = z
+  .string()
+  .min(1)
+  .max(200)
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._:/-]*$/, 'use letters, digits, ".", "_", ":", "/" or "-"');
+
+/** A token's id, chosen by the flow (an external job's id, an order number): unique in the workspace. */
+export const WaitTokenId = z
+  .string()
+  .min(1)
+  .max(200)
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._:/-]*$/, 'use letters, digits, ".", "_", ":", "/" or "-"');
+
+/** The longest any wait may last. */
+export const MAX_WAIT_SECONDS = 90 * 24 * 3600;
+
+export const EventWaitSpec = z.strictObject({
+  kind: z.literal('event'),
+  /** The event kind to wait for. */
+  event: EventKind,
+  /** CEL over `event` (and `run`: the waiting run's id, name, parameters, partitionKey); absent: any event of the kind. */
+  match: z.string().max(2000).optional(),
+  /**
+   * Events from this time on count, including ones stored before the wait began: a wait never
+   * misses an event that came first. Absent: the run's creation time.
+   */
+  since: Timestamp.optional(),
+});
+
+export const UntilWaitSpec = z.strictObject({ kind: z.literal('until'), until: Timestamp });
+
+export const ApprovalWaitSpec = z.strictObject({
+  kind: z.literal('approval'),
+  title: z.string().min(1).max(200),
+  description: z.string().max(4000).optional(),
+  /** JSON Schema of the form the approver fills in (from the flow's zod schema); absent: no form. */
+  form: JsonObject.optional(),
+  /** Roles that may decide; absent: owner, admin and developer. */
+  roles: z.array(Role).min(1).optional(),
+});
+
+export const TokenWaitSpec = z.strictObject({ kind: z.literal('token'), token: WaitTokenId });
+
+export const WaitSpec = z.discriminatedUnion('kind', [EventWaitSpec, UntilWaitSpec, ApprovalWaitSpec, TokenWaitSpec]);
+export type WaitSpec = z.infer<typeof WaitSpec>;
+
+/** A person's decision on an approval. */
+export const ApprovalDecision = z.object({
+  approved: z.boolean(),
+  /** The form's values, checked against its schema. */
+  data: JsonObject.nullable(),
+  comment: z.string().nullable(),
+  decidedBy: z.object({ id: Id, label: z.string().nullable() }),
+  decidedAt: Timestamp,
+});
+export type ApprovalDecision = z.infer<typeof ApprovalDecision>;
+
+export const Wait = z.object({
+  id: Id,
+  flowRunId: Id,
+  flowRunName: z.string(),
+  key: WaitKey,
+  spec: WaitSpec,
+  status: WaitStatus,
+  createdAt: Timestamp,
+  /** When it times out (absent: never; `until` waits resolve at their time instead). */
+  expiresAt: Timestamp.nullable(),
+  resolvedAt: Timestamp.nullable(),
+  /**
+   * What the wait returns in the flow: the event (event), null (until), the decision (approval), the
+   * value the token was completed with (token).
+   */
+  value: JsonValue.nullable(),
+});
+export type Wait = z.infer<typeof Wait>;
+
+/** `POST /flow-runs/:id/waits`: idempotent by key (a replay gets the stored wait back). */
+export const WaitCreateRequest = z.strictObject({
+  key: WaitKey,
+  spec: WaitSpec,
+  timeoutSeconds: z.number().int().min(1).max(MAX_WAIT_SECONDS).optional(),
+});
+export type WaitCreateRequest = z.infer<typeof WaitCreateRequest>;
+
+export const WaitResponse = z.object({ wait: Wait });
+export type WaitResponse = z.infer<typeof WaitResponse>;
+
+/** `GET /waits/:id?holdSeconds=`: answers at once unless WAITING, then holds up to holdSeconds for a change. */
+export const WaitGetQuery = z.strictObject({ holdSeconds: z.coerce.number().int().min(0).max(25).default(0) });
+
+/** A completed task's result, recorded in the customer's storage, that a replay answers from. */
+export const RecordedResult = z.strictObject({
+  taskRunId: Id,
+  taskKey: z.string().min(1).max(500),
+  dynamicKey: z.string().min(1).max(500),
+  /** Where the worker's result storage keeps it: never the value. */
+  ref: z.string().min(1).max(1000),
+});
+export type RecordedResult = z.infer<typeof RecordedResult>;
+
+/**
+ * `POST /flow-runs/:id/suspend` (the attempt's holder): park the run on a WAITING wait, recording
+ * where the results of its completed tasks are. If the wait resolved meanwhile nothing changes and
+ * the flow goes on (`suspended: false`).
+ */
+export const SuspendRequest = z.strictObject({
+  waitId: Id,
+  results: z.array(RecordedResult).max(100_000),
+});
+export const SuspendResponse = z.object({ suspended: z.boolean(), wait: Wait });
+export type SuspendResponse = z.infer<typeof SuspendResponse>;
+
+/** `GET /flow-runs/:id/replay`: what an attempt after a suspension answers without running again. */
+export const ReplayResponse = z.object({ results: z.array(RecordedResult) });
+export type ReplayResponse = z.infer<typeof ReplayResponse>;
+
+export const WaitListQuery = z.strictObject({
+  status: WaitStatus.optional(),
+  kind: WaitKind.optional(),
+  flowRunId: Id.optional(),
+  limit: PageLimit,
+  cursor: z.string().max(500).optional(),
+});
+export const WaitListResponse = z.object({ items: z.array(Wait), nextCursor: z.string().nullable() });
+
+/** `POST /waits/:id/decide` (a user with one of the approval's roles; audited). */
+export const ApprovalDecideRequest = z.strictObject({
+  approved: z.boolean(),
+  data: JsonObject.optional(),
+  comment: z.string().max(2000).optional(),
+});
+
+/** `POST /wait-tokens/:token/complete`: resolves the token's wait, or the wait that asks for it later. */
+export const WaitTokenCompleteRequest = z.strictObject({ value: JsonValue.optional() });
+export const WaitTokenParams = z.strictObject({ token: WaitTokenId });
+export const WaitTokenCompleteResponse = z.object({
+  token: WaitTokenId,
+  /** The wait it resolved; null when no wait asks for the token yet (it will resolve at once when one does). */
+  wait: Wait.nullable(),
+});
+
+/** What `wait.for` returns: the matching event. */
+export type WaitForResult = OutpostEvent;
