@@ -5,6 +5,7 @@ import { authenticateCounted, requestAddress } from './auth/permissions.js';
 import type { AppDeps } from './context.js';
 import { migrationsApplied } from './db/migrate.js';
 import { ApiError } from './errors.js';
+import { EventHub } from './events/event-hub.js';
 import { auditTrail } from './http/audit.js';
 import type { AppEnv } from './http/env.js';
 import { mountRoutes } from './http/mount-routes.js';
@@ -51,7 +52,9 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
 
   const runEvents = new RunEventHub(deps.sql, deps.notifier, deps.logger);
   deps.shutdown.addEventListener('abort', () => runEvents.close(), { once: true });
-  const known = [...mountRoutes(app, deps, routeHandlers({ runEvents })), ...PROBES];
+  const ledgerEvents = new EventHub(deps.sql, deps.notifier, deps.logger);
+  deps.shutdown.addEventListener('abort', () => ledgerEvents.close(), { once: true });
+  const known = [...mountRoutes(app, deps, routeHandlers({ runEvents, ledgerEvents })), ...PROBES];
   // Last of all GET routes: the dashboard answers every GET outside /api that nothing above answered.
   app.get('*', serveDashboard(deps.dashboardDir === undefined ? dashboardDir : deps.dashboardDir));
 

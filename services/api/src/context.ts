@@ -57,4 +57,6 @@ export interface AppDeps {
   metricsTokenDigest: Buffer | null;
   /** Sends invitation and verification links; null without OUTPOST_SMTP_URL (then no link is sent, and admins are told). */
   mailer: Mailer | null;
+  /** Outgoing notifications: whether their URLs may reach private and loopback addresses (OUTPOST_NOTIFY_ALLOW_PRIVATE_NETWORKS). */
+  notifications: { allowPrivateNetworks: boolean };
 }

@@ -4,6 +4,7 @@ import { DomainError, notFound as missing } from './domain-error.js';
 
 const TITLES: Record<ErrorCode, string> = {
   validation_failed: 'Validation failed',
+  unprocessable: 'Unprocessable content',
   malformed_json: 'Malformed JSON',
   unauthenticated: 'Unauthenticated',
   forbidden: 'Forbidden',

@@ -2,7 +2,7 @@
 import { realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { DEFAULT_LEASE_SECONDS, DEFAULT_PORT } from '@outpost/sdk/contracts';
+import { DEFAULT_EVENT_RETENTION_DAYS, DEFAULT_LEASE_SECONDS, DEFAULT_PORT } from '@outpost/sdk/contracts';
 import { z } from 'zod';
 import { SecretBox } from './auth/secret-box.js';
 import { connectDatabase } from './db/client.js';
@@ -30,6 +30,7 @@ const EnvFields = z.object({
   OUTPOST_LATE_AFTER_SECONDS: z.coerce.number().int().min(1).max(86_400).default(DEFAULT_LATE_AFTER_SECONDS),
   /** Days a run's log lines are kept after the run ended; unset keeps them forever. */
   OUTPOST_LOG_RETENTION_DAYS: z.coerce.number().int().min(1).max(36_500).optional(),
+  OUTPOST_EVENT_RETENTION_DAYS: z.coerce.number().int().min(1).max(36_500).optional(),
   /** The origin browsers reach the API at (behind a proxy); single sign-on redirect URIs are made from it. */
   OUTPOST_PUBLIC_URL: z.url({ protocol: /^https?$/ }).optional(),
   /**
@@ -63,6 +64,8 @@ const EnvFields = z.object({
   OUTPOST_SMTP_URL: z.url({ protocol: /^smtps?$/ }).optional(),
   /** The sender of that mail, e.g. `Outpost <outpost@example.com>`; required with OUTPOST_SMTP_URL. */
   OUTPOST_MAIL_FROM: z.string().min(3).max(320).optional(),
+  /** `1` lets notification webhooks reach private and loopback addresses (self-hosted setups); refused by default. */
+  OUTPOST_NOTIFY_ALLOW_PRIVATE_NETWORKS: z.enum(['0', '1']).optional(),
   /** Seconds a client has to send a request's headers; slowloris connections are cut here (default 20). */
   OUTPOST_HTTP_HEADERS_TIMEOUT_SECONDS: seconds(3600),
   /** Seconds a client has to send a whole request, body included; answering may take longer (default 120). */
@@ -98,12 +101,14 @@ Environment:
                           their leases before any expires (default: the lease length; 0: none)
   OUTPOST_LATE_AFTER_SECONDS  seconds before an unclaimed due run is Late (default: ${DEFAULT_LATE_AFTER_SECONDS})
   OUTPOST_LOG_RETENTION_DAYS  days a run's log lines are kept after it ended (default: forever)
+  OUTPOST_EVENT_RETENTION_DAYS  days events of the ledger are kept (default: ${DEFAULT_EVENT_RETENTION_DAYS})
   OUTPOST_PUBLIC_URL      origin browsers use, e.g. https://outpost.example.com (default: the listening address)
   OUTPOST_SECRET_KEY      32+ characters; seals run-token signing keys and OIDC client secrets in the database
   OUTPOST_METRICS_TOKEN   32+ characters; bearer token that opens /metrics (default: /metrics not served)
   OUTPOST_TRUSTED_PROXY_HOPS  reverse proxies whose X-Forwarded-For is believed (default: 0)
   OUTPOST_SMTP_URL        smtp://user:pass@host:587 or smtps://…:465; sends invitation and confirmation links
   OUTPOST_MAIL_FROM       sender of that mail, e.g. "Outpost <outpost@example.com>" (with OUTPOST_SMTP_URL)
+  OUTPOST_NOTIFY_ALLOW_PRIVATE_NETWORKS  1: notification webhooks may reach private and loopback addresses
   OUTPOST_RATE_LIMIT_KEY_PER_MINUTE / _WORKSPACE_PER_MINUTE                 (default: 1250 / 5000)
   OUTPOST_RATE_LIMIT_RUNTIME_KEY_PER_MINUTE / _RUNTIME_WORKSPACE_PER_MINUTE (default: 3000 / 60000)
   OUTPOST_RATE_LIMIT_RUNTIME_ITEMS_PER_MINUTE / _RUNTIME_WORKSPACE_ITEMS_PER_MINUTE
@@ -174,7 +179,10 @@ export async function main(argv: string[]): Promise<number> {
         ? {}
         : { leaseExpiry: { graceSeconds: env.data.OUTPOST_LEASE_GRACE_SECONDS } }),
       lateRuns: { lateAfterSeconds: env.data.OUTPOST_LATE_AFTER_SECONDS },
-      retention: { logRetentionDays: env.data.OUTPOST_LOG_RETENTION_DAYS ?? null },
+      retention: {
+        logRetentionDays: env.data.OUTPOST_LOG_RETENTION_DAYS ?? null,
+        eventRetentionDays: env.data.OUTPOST_EVENT_RETENTION_DAYS ?? DEFAULT_EVENT_RETENTION_DAYS,
+      },
       logLevel: env.data.OUTPOST_LOG_LEVEL,
       publicUrl: env.data.OUTPOST_PUBLIC_URL,
       secretKey: env.data.OUTPOST_SECRET_KEY,
@@ -190,6 +198,7 @@ export async function main(argv: string[]): Promise<number> {
         env.data.OUTPOST_SMTP_URL && env.data.OUTPOST_MAIL_FROM
           ? { smtpUrl: env.data.OUTPOST_SMTP_URL, from: env.data.OUTPOST_MAIL_FROM }
           : undefined,
+      notifications: { allowPrivateNetworks: env.data.OUTPOST_NOTIFY_ALLOW_PRIVATE_NETWORKS === '1' },
       rateLimits: definedOnly({
         keyPerMinute: env.data.OUTPOST_RATE_LIMIT_KEY_PER_MINUTE,
         workspacePerMinute: env.data.OUTPOST_RATE_LIMIT_WORKSPACE_PER_MINUTE,

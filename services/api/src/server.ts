@@ -20,12 +20,17 @@ import { createHttpServer } from './http/http-server.js';
 import { RateLimiter, type RateLimitSettings } from './http/rate-limit.js';
 import { type HttpLimits, resolveHttpLimits } from './http/server-limits.js';
 import { createLogger, type Logger } from './logger.js';
+import { AssetAutomationLoop, type AssetAutomationLoopOptions } from './loops/asset-automation.js';
+import { AutomationLoop, type AutomationLoopOptions } from './loops/automations.js';
 import { BackfillLoop, type BackfillLoopOptions } from './loops/backfills.js';
 import type { BackgroundLoop } from './loops/elected-loop.js';
 import { LateRunsLoop, type LateRunsOptions } from './loops/late-runs.js';
 import { LeaseExpiryLoop, type LeaseExpiryOptions } from './loops/lease-expiry.js';
+import { NotificationLoop, type NotificationLoopOptions } from './loops/notifications.js';
 import { RetentionLoop, type RetentionOptions } from './loops/retention.js';
 import { SchedulerLoop, type SchedulerOptions } from './loops/scheduler.js';
+import { WaitsLoop, type WaitsLoopOptions } from './loops/waits.js';
+import { WorkerStatusLoop, type WorkerStatusLoopOptions } from './loops/worker-status.js';
 import { Mailer, type MailSettings } from './mail/mailer.js';
 import { ApiMetrics } from './metrics/api-metrics.js';
 import { metricsTokenDigest } from './routes/metrics.js';
@@ -63,6 +68,12 @@ export interface ServerOptions {
   retention?: RetentionOptions;
   /** Options of the backfill loop (intervals, batch size). */
   backfills?: BackfillLoopOptions;
+  /** The durable waits loop (timers, event matching). */
+  waits?: WaitsLoopOptions;
+  /** Options of the automations loop (intervals, batch size). */
+  automations?: AutomationLoopOptions;
+  /** Options of the asset automation loop (intervals, runs requested per pass). */
+  assetAutomation?: AssetAutomationLoopOptions;
   /** Use this logger instead of creating one. */
   logger?: Logger;
   /** Check responses against their contracts. @default true unless NODE_ENV is 'production' */
@@ -89,6 +100,10 @@ export interface ServerOptions {
   metricsToken?: string;
   /** The mail server invitation and verification links go out through; without it none is sent. */
   mail?: MailSettings;
+  /** Options of the notification delivery loop (attempts, backoff, whether URLs may reach private networks). */
+  notifications?: NotificationLoopOptions;
+  /** Options of the loop that announces workers and pools going online and offline as events. */
+  workerStatus?: WorkerStatusLoopOptions;
 }
 
 export interface RunningServer {
@@ -219,6 +234,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       metrics,
       metricsTokenDigest: metricsToken,
       mailer,
+      notifications: { allowPrivateNetworks: options.notifications?.allowPrivateNetworks ?? false },
     };
     const app = createApp(deps);
 
@@ -237,6 +253,11 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
             new LateRunsLoop(sql, databaseUrl, logger, { ...options.lateRuns, metrics }),
             new RetentionLoop(sql, databaseUrl, logger, options.retention),
             new BackfillLoop(sql, databaseUrl, logger, notifier, options.backfills),
+            new WaitsLoop(sql, databaseUrl, logger, options.waits),
+            new AutomationLoop(sql, databaseUrl, logger, options.automations),
+            new NotificationLoop(sql, databaseUrl, logger, secretBox, mailer, options.notifications),
+            new WorkerStatusLoop(sql, databaseUrl, logger, options.workerStatus),
+            new AssetAutomationLoop(sql, databaseUrl, logger, notifier, options.assetAutomation),
           ];
     for (const loop of loops) {
       cleanups.push(() => loop.stop());

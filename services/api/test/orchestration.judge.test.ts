@@ -122,6 +122,26 @@ describe('judge', () => {
     expect(judge(run, at(2, { type: 'RUNNING' }, 'run', 4)).status).toBe('STALE');
   });
 
+  it('resumes a suspended run on a new attempt, due now, that the retry policy does not count', () => {
+    let run = snapshot('PAUSED', { stateName: 'Suspended', attempt: 1, maxRetries: 1 });
+    for (const actor of ['user', 'worker', 'run'] as const) {
+      expect(judge(run, at(1, { type: 'SCHEDULED' }, actor, actor === 'user' ? null : 1)).status).toBe('REJECT');
+    }
+    const resumed = judge(run, at(5, { type: 'SCHEDULED', name: 'Resuming' }, 'system', null));
+    expect(resumed).toMatchObject({ status: 'ACCEPT', attempt: 2, clearLease: true, states: [{ name: 'Resuming', attempt: 2 }] });
+    run = { ...apply(run, resumed), resumes: 1 };
+    expect(run.expectedStartTime).toEqual(at(5, { type: 'SCHEDULED' }, 'system', null).now);
+    run = apply(run, judge(run, at(6, { type: 'PENDING' }, 'worker', null)));
+    run = apply(run, judge(run, at(7, { type: 'RUNNING' }, 'run', 2)));
+    // Attempt 2 is the first try after the resume: its failure still has the run's one retry.
+    const failed = judge(run, at(8, { type: 'FAILED' }, 'run', 2));
+    expect(failed).toMatchObject({
+      status: 'ACCEPT',
+      attempt: 3,
+      states: [{ type: 'FAILED' }, { message: 'Retry 1 of 1 after 10 s' }],
+    });
+  });
+
   it('answers STALE before any other rule, even on a finished run', () => {
     expect(judge(snapshot('COMPLETED', { attempt: 2 }), at(0, { type: 'RUNNING' }, 'run', 1)).status).toBe('STALE');
   });
@@ -149,7 +169,9 @@ describe('judge', () => {
           const last = decision.states.at(-1);
           if (last && (isTerminal(last.type) || decision.attempt !== run.attempt)) expect(decision.clearLease, label).toBe(true);
           expect([run.attempt, run.attempt + 1], label).toContain(decision.attempt);
-          if (decision.attempt !== run.attempt) expect(last, label).toMatchObject({ type: 'SCHEDULED', name: 'AwaitingRetry' });
+          // A new attempt is a retry, or the resume of a suspended run.
+          const next = from === 'PAUSED' && to === 'SCHEDULED' ? 'Resuming' : 'AwaitingRetry';
+          if (decision.attempt !== run.attempt) expect(last, label).toMatchObject({ type: 'SCHEDULED', name: next });
           for (const record of decision.states) expect([run.attempt, run.attempt + 1], label).toContain(record.attempt);
         }
       }

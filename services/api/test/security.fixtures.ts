@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHmac, randomUUID } from 'node:crypto';
 import { type Role, type RouteDef, type RouteName, routes, servedPath } from '@outpost/sdk/contracts';
 import { newEmailLink } from '../src/auth/email-links.js';
 import type { TestOidcProvider, TestServer, TestWorkspace } from '../src/testing.js';
@@ -24,6 +24,8 @@ export interface Spec {
   session?: PersonCookies;
   /** A Cookie header a browser sends along (the single sign-on state cookie), besides any credential. */
   cookie?: string;
+  /** Other request headers (an inbound webhook's signature). */
+  headers?: Record<string, string>;
 }
 
 /** The cookies of a person's browser session. */
@@ -35,6 +37,15 @@ export interface PersonCookies {
 }
 
 export type Fixture = (scene: Scene, caller: Caller) => Promise<Spec>;
+
+/** A WAITING approval wait of a running held run, begun with its run token. */
+async function approvalWait(s: Scene, held: HeldRun): Promise<string> {
+  const res = await client(s.server, held.token)('POST', `/flow-runs/${held.id}/waits`, {
+    body: { key: uniqueName('wait'), spec: { kind: 'approval', title: 'Go' } },
+  });
+  if (res.status !== 200) throw new Error(`wait not created: ${res.status} ${res.text}`);
+  return res.body.wait.id;
+}
 
 let unique = 0;
 export const uniqueName = (prefix: string) => `${prefix}-${Date.now().toString(36)}-${++unique}`;
@@ -125,6 +136,15 @@ export class Scene {
     const key = await this.key(role);
     const who = await client(this.server, key)('GET', '/whoami');
     return { kind: 'key', role, key, keyId: who.body.principal.id };
+  }
+
+  /** A fresh inbound webhook of the scene, with its URL token and secret. */
+  async webhook(): Promise<{ id: string; token: string; secret: string }> {
+    const made = await this.#ok('POST', '/event-webhooks', {
+      name: uniqueName(this.tag),
+      template: { kind: 'security.hook', payload: { ref: '{{ body.ref }}' } },
+    });
+    return { id: made.webhook.id, token: made.token, secret: made.secret };
   }
 
   /** A fresh SCHEDULED run of the scene's deployment. */
@@ -327,10 +347,31 @@ export class Scene {
     return other.workspaceId;
   }
 
+  async automation(): Promise<string> {
+    const created = await this.#ok('POST', '/automations', {
+      name: uniqueName(this.tag),
+      trigger: { type: 'event', match: 'event.kind == "never.happens"' },
+      actions: [{ type: 'pause-pool', pool: 'nowhere' }],
+    });
+    return created.id;
+  }
+
   async limitTag(): Promise<string> {
     const tag = uniqueName(this.tag);
     await this.#ok('POST', '/concurrency-limits', { tag, limit: 5 });
     return tag;
+  }
+
+  /** A fresh webhook notification channel of the scene (never sent: the suites run without loops). */
+  async channel(): Promise<string> {
+    const name = uniqueName(this.tag);
+    await this.#ok('POST', '/notification-channels', { name, kind: 'webhook', url: 'https://hooks.example.com/outpost' });
+    return name;
+  }
+
+  /** A pending notification delivery of the scene: a channel's test notification. */
+  async delivery(): Promise<string> {
+    return (await this.#ok('POST', `/notification-channels/${await this.channel()}/test`)).id;
   }
 
   async backfill(): Promise<string> {
@@ -388,6 +429,64 @@ export interface SceneAssets {
 
 const run = (id: string) => ({ id });
 const state = (type: string) => ({ transitionId: randomUUID(), state: { type } });
+
+/*
+ * Sensors of a scene: a deployment of its own pool defining one sensor each time one is asked for,
+ * since a claimed tick holds its sensor's lease and a sensor is due once per interval.
+ */
+const sensorPools = new WeakMap<Scene, Promise<string>>();
+
+async function sensorPool(s: Scene): Promise<string> {
+  let made = sensorPools.get(s);
+  if (!made) {
+    const pool = `${s.tag}-sensors`;
+    made = s.owner('POST', '/work-pools', { body: { name: pool } }).then((res) => {
+      if (res.status !== 201) throw new Error(`sensor pool setup failed: ${res.status} ${res.text}`);
+      return pool;
+    });
+    sensorPools.set(s, made);
+  }
+  return made;
+}
+
+/** A fresh sensor, due now; its id. */
+async function freshSensor(s: Scene): Promise<string> {
+  const pool = await sensorPool(s);
+  const res = await s.owner('PUT', '/deployments', {
+    body: {
+      flowName: s.flowName,
+      name: uniqueName(`${s.tag}-sensed`),
+      source: SOURCE,
+      entrypoint: 'flows/main.js',
+      workPool: pool,
+      sensors: [{ name: 'watch', intervalSeconds: 60 }],
+    },
+  });
+  if (res.status >= 300) throw new Error(`sensor deployment failed: ${res.status} ${res.text}`);
+  const listed = await s.owner('GET', `/sensors?deployment=${res.body.deployment.id}`);
+  const id = listed.body?.items?.[0]?.id;
+  if (!id) throw new Error(`the sensor was not registered: ${listed.text}`);
+  return id;
+}
+
+/** A tick of a fresh sensor, claimed by a worker of the caller's key when the caller is a worker key. */
+async function claimedTick(s: Scene, c: Caller): Promise<{ pool: string; tickId: string; workerId: string }> {
+  const sensorId = await freshSensor(s);
+  const pool = await sensorPool(s);
+  // A caller that may complete ticks claims its own: a tick is leased to the key and worker that claimed it.
+  const key = c.kind === 'key' && ['worker', 'owner', 'admin'].includes(c.role) ? c.key : await s.key('worker');
+  const workerId = randomUUID();
+  // The scene's pool holds the due ticks of every earlier case's sensor: claim until this one's comes.
+  let tick: { tickId: string } | undefined;
+  let res: Awaited<ReturnType<ReturnType<typeof client>>> | undefined;
+  for (let round = 0; round < 50 && !tick; round++) {
+    res = await client(s.server, key)('POST', `/work-pools/${pool}/sensor-ticks/claim`, { body: { workerId, limit: 20 } });
+    if (!res.body?.ticks?.length) break;
+    tick = res.body.ticks.find((t: { sensor: { id: string } }) => t.sensor.id === sensorId);
+  }
+  if (!tick) throw new Error(`the sensor's tick was not claimed: ${res?.status} ${res?.text}`);
+  return { pool, tickId: tick.tickId, workerId };
+}
 
 export const FIXTURES: Record<RouteName, Fixture> = {
   whoami: async () => ({}),
@@ -539,11 +638,38 @@ export const FIXTURES: Record<RouteName, Fixture> = {
     await s.owner('POST', `/flow-runs/${r.id}/cancel`, { body: {} });
     return { params: run(r.id), body: {} };
   },
+  notificationChannelsCreate: async (s) => ({
+    body: { name: uniqueName(s.tag), kind: 'webhook', url: 'https://hooks.example.com/outpost' },
+  }),
+  notificationChannelsList: async () => ({}),
+  alertRulesCreate: async (s) => ({ body: { rule: 'run-failed', channel: await s.channel() } }),
+  alertRulesList: async () => ({}),
+  notificationChannelsGet: async (s) => ({ params: { name: await s.channel() } }),
+  notificationChannelsUpdate: async (s) => ({ params: { name: await s.channel() }, body: { enabled: false } }),
+  notificationChannelsDelete: async (s) => ({ params: { name: await s.channel() } }),
+  notificationChannelsTest: async (s) => ({ params: { name: await s.channel() } }),
+  notificationDeliveriesList: async () => ({}),
+  notificationDeliveriesGet: async (s) => ({ params: { id: await s.delivery() } }),
+  notificationDeliveriesRetry: async (s) => ({ params: { id: await s.delivery() } }),
   concurrencyLimitsCreate: async (s) => ({ body: { tag: uniqueName(s.tag), limit: 3 } }),
   concurrencyLimitsList: async () => ({}),
   concurrencyLimitsGet: async (s) => ({ params: { tag: await s.limitTag() } }),
   concurrencyLimitsUpdate: async (s) => ({ params: { tag: await s.limitTag() }, body: { limit: 7 } }),
   concurrencyLimitsDelete: async (s) => ({ params: { tag: await s.limitTag() } }),
+  automationsCreate: async (s) => ({
+    body: {
+      name: uniqueName(s.tag),
+      trigger: { type: 'event', match: 'event.kind == "x.y"' },
+      actions: [{ type: 'pause-pool', pool: 'p' }],
+    },
+  }),
+  automationsList: async () => ({}),
+  automationsGet: async (s) => ({ params: { id: await s.automation() } }),
+  automationsUpdate: async (s) => ({ params: { id: await s.automation() }, body: { description: 'd' } }),
+  automationsDelete: async (s) => ({ params: { id: await s.automation() } }),
+  automationsEnable: async (s) => ({ params: { id: await s.automation() } }),
+  automationsDisable: async (s) => ({ params: { id: await s.automation() } }),
+  automationsFirings: async (s) => ({ params: { id: await s.automation() } }),
   schedulesList: async (s) => ({ params: { id: s.deployment.id } }),
   schedulesUpdate: async (s) => ({ params: { id: s.deployment.id, slug: 'hourly' }, body: { active: true } }),
   deploymentsPause: async (s) => ({ params: { id: s.deployment.id } }),
@@ -605,6 +731,7 @@ export const FIXTURES: Record<RouteName, Fixture> = {
   assetsMaterializations: async (s) => ({ query: { key: (await s.assets()).a } }),
   assetsPartitions: async (s) => ({ query: { key: (await s.assets()).dyn } }),
   assetsCheckResults: async (s) => ({ query: { key: (await s.assets()).a } }),
+  assetsEvaluations: async (s) => ({ query: { key: (await s.assets()).a } }),
   // `a` itself may always be materialised again, its own failed check notwithstanding.
   assetsMaterialize: async (s) => ({ body: { assets: [(await s.assets()).a] } }),
   assetsWaive: async (s) => {
@@ -636,13 +763,66 @@ export const FIXTURES: Record<RouteName, Fixture> = {
     const { run: r, bearer } = await s.assetRunFor(c);
     return { params: run(r.id), bearer };
   },
+  flowRunWaitsCreate: async (s, c) => {
+    const { run: r, bearer } = await s.runFor(c, { running: true });
+    return { params: run(r.id), bearer, body: { key: uniqueName('wait'), spec: { kind: 'approval', title: 'Go' } } };
+  },
+  flowRunSuspend: async (s, c) => {
+    const { run: r, bearer } = await s.runFor(c, { running: true });
+    return { params: run(r.id), bearer, body: { waitId: await approvalWait(s, r), results: [] } };
+  },
+  flowRunReplay: async (s, c) => {
+    const { run: r, bearer } = await s.runFor(c);
+    return { params: run(r.id), bearer };
+  },
+  waitsList: async () => ({ query: { status: 'WAITING', kind: 'approval' } }),
+  waitsGet: async (s, c) => {
+    const { run: r, bearer } = await s.runFor(c, { running: true });
+    return { params: { id: await approvalWait(s, r) }, bearer };
+  },
+  waitsDecide: async (s, c) => {
+    const { run: r } = await s.runFor(c, { running: true });
+    return { params: { id: await approvalWait(s, r) }, body: { approved: false, comment: 'not now' } };
+  },
+  waitTokensComplete: async () => ({ params: { token: uniqueName('token') }, body: { value: { ok: true } } }),
   dynamicPartitionsList: async (s) => ({ params: { name: (await s.assets()).set } }),
   dynamicPartitionsAdd: async (s) => ({ params: { name: (await s.assets()).set }, body: { keys: [uniqueName('key')] } }),
+  eventsList: async () => ({}),
+  eventsStream: async () => ({}),
+  eventsEmit: async (s, c) => {
+    const bearer = c.kind === 'run_token' ? (await s.runFor(c)).bearer : undefined;
+    return { ...(bearer ? { bearer } : {}), body: { events: [{ kind: 'security.checked', payload: { by: c.kind } }] } };
+  },
+  eventWebhooksCreate: async (s) => ({ body: { name: uniqueName(s.tag), template: { kind: 'security.hook', payload: {} } } }),
+  eventWebhooksList: async () => ({}),
+  eventWebhooksRotate: async (s) => ({ params: { id: (await s.webhook()).id } }),
+  eventWebhooksDelete: async (s) => ({ params: { id: (await s.webhook()).id } }),
+  // Whoever calls, the URL token and the body's signature are the credential.
+  eventWebhookReceive: async (s) => {
+    const hook = await s.webhook();
+    const body = { ref: 'main' };
+    const signature = `sha256=${createHmac('sha256', hook.secret).update(JSON.stringify(body)).digest('hex')}`;
+    return { params: { token: hook.token }, body, headers: { 'x-outpost-signature': signature } };
+  },
   dynamicPartitionsDelete: async (s) => {
     const { set } = await s.assets();
     const key = uniqueName('gone');
     await s.owner('POST', `/dynamic-partitions/${set}`, { body: { keys: [key] } });
     return { params: { name: set, key } };
+  },
+  sensorsList: async () => ({}),
+  sensorsGet: async (s) => ({ params: { id: await freshSensor(s) } }),
+  sensorsTicks: async (s) => ({ params: { id: await freshSensor(s) } }),
+  sensorsPause: async (s) => ({ params: { id: await freshSensor(s) } }),
+  sensorsResume: async (s) => ({ params: { id: await freshSensor(s) } }),
+  sensorsTickNow: async (s) => ({ params: { id: await freshSensor(s) } }),
+  sensorTicksClaim: async (s) => ({ params: { pool: await sensorPool(s) }, body: { workerId: randomUUID(), limit: 1 } }),
+  sensorTicksComplete: async (s, c) => {
+    const { pool, tickId, workerId } = await claimedTick(s, c);
+    return {
+      params: { pool, id: tickId },
+      body: { workerId, outcome: { status: 'ok', result: { runRequests: [], skipReason: 'nothing new' } } },
+    };
   },
 };
 
@@ -669,6 +849,7 @@ export async function send(server: Pick<TestServer, 'app'>, route: RouteDef, spe
     headers['x-outpost-csrf'] = spec.session.csrf;
   } else if (credential) headers.authorization = `Bearer ${credential}`;
   if (spec.cookie) headers.cookie = spec.cookie;
+  Object.assign(headers, spec.headers);
   let body: string | undefined;
   if (spec.body !== undefined) {
     body = JSON.stringify(spec.body);

@@ -153,6 +153,8 @@ describe('path tricks never skip authentication', () => {
       'authPasswordSignIn',
       'authSessionCreate',
       'authSessionDelete',
+      // An inbound webhook's delivery: its secret URL token and the body's HMAC signature authenticate it.
+      'eventWebhookReceive',
       'jwks',
       'oidcSignInCallback',
       'oidcSignInStart',

@@ -1,6 +1,7 @@
 import type {
   Asset,
   AssetCheckStatus,
+  AssetHealth,
   AssetLineageResponse,
   PartitionCounts,
   PartitionsDefinition,
@@ -19,6 +20,7 @@ import {
 import { loadBlockers, loadPartitionRows } from '../db/asset-status.js';
 import type { Db } from '../db/client.js';
 import { loadDynamicKeys } from '../db/dynamic-partitions.js';
+import { freshnessState, freshnessVerdict } from './automation/freshness.js';
 import { type AssetGraph, type AssetNode, buildGraph, withUpstream } from './graph.js';
 import { countPartitionKeys, type DynamicKeys, listPartitionKeys } from './partition-keys.js';
 import { type AssetFacts, AssetStatusBook, type Blocker, partitionStatus } from './status.js';
@@ -76,6 +78,19 @@ export async function loadCatalogState(
   }
   const book = new AssetStatusBook(graph, facts, keys ?? graph.nodes.keys());
   return { graph, book, blockers, dynamic, now: new Date() };
+}
+
+/**
+ * An asset's health with its freshness policy applied: OVERDUE when the policy is violated, unless
+ * something more pressing (a block, a failure) is already true of it.
+ */
+export function assetHealth(state: CatalogState, key: string): AssetHealth {
+  const evaluation = state.book.evaluation(key);
+  const health = evaluation?.health ?? 'MISSING';
+  const node = state.graph.nodes.get(key);
+  if (!node?.freshness || health === 'BLOCKED' || health === 'FAILED') return health;
+  const { violated } = freshnessVerdict(node.freshness, evaluation?.latest?.materializedAt ?? null, node.createdAt, state.now);
+  return violated ? 'OVERDUE' : health;
 }
 
 /** Beyond this many keys the counts take the recorded rows as they are, without checking each is still a key. */
@@ -164,9 +179,14 @@ export async function describeAssets(
       acceptsRange: node.acceptsRange,
       checks: checkStatuses(node, checks.get(key) ?? new Map(), waivers.get(key) ?? new Map(), state.blockers.get(key) ?? []),
       latest: latestId ? (byId.get(latestId) ?? null) : null,
-      health: evaluation?.health ?? 'MISSING',
+      health: assetHealth(state, key),
       stale: evaluation?.health === 'STALE' ? evaluation.stale : [],
       partitionCounts: node.partitions ? partitionCounts(state, node as AssetNode & { partitions: PartitionsDefinition }) : null,
+      automation: node.automation,
+      freshness: node.freshness,
+      freshnessState: node.freshness
+        ? freshnessState(node.freshness, evaluation?.latest?.materializedAt ?? null, node.createdAt, state.now)
+        : null,
       updatedAt: node.updatedAt.toISOString(),
     };
   });
@@ -194,7 +214,7 @@ export async function lineage(db: Db, workspaceId: string): Promise<AssetLineage
       group: node.group,
       deploymentName: node.deploymentName,
       partitioned: node.partitions !== null,
-      health: evaluation?.health ?? 'MISSING',
+      health: assetHealth(state, node.key),
       staleReason: evaluation?.health === 'STALE' ? (evaluation.stale[0]?.message ?? null) : null,
       lastMaterializedAt: at === null ? null : new Date(at).toISOString(),
       checks: {

@@ -3,6 +3,7 @@ import type { z } from 'zod';
 import { type AssetDefinitionRecord, loadAssetNodes, lockAssetGraph, replaceDeploymentAssets } from '../db/asset-definitions.js';
 import type { TxSql } from '../db/client.js';
 import { DomainError } from '../domain-error.js';
+import { assetCronErrors } from './automation/cron.js';
 import { findCycle, formatPath } from './graph.js';
 import { partitionsDefinitionErrors } from './partition-keys.js';
 
@@ -43,6 +44,8 @@ export function checkAssetInputs(assets: readonly AssetInput[], path: string): v
       checks.add(check.name);
     });
     if (asset.partitions) errors.push(...partitionsDefinitionErrors(asset.partitions, `${path}.${i}.partitions`));
+    if (asset.automation?.cron) errors.push(...assetCronErrors(asset.automation.cron, `${path}.${i}.automation.cron`));
+    if (asset.freshness?.cron) errors.push(...assetCronErrors(asset.freshness.cron, `${path}.${i}.freshness.cron`));
   });
   if (errors.length > 0) refuse('the assets are invalid', errors);
 }
@@ -111,6 +114,8 @@ export async function registerDeploymentAssets(
     acceptsRange: a.acceptsRange,
     description: a.description ?? null,
     definedAt: a.definedAt ?? null,
+    automation: a.automation ?? null,
+    freshness: a.freshness ?? null,
   }));
   await replaceDeploymentAssets(tx, { workspaceId, deploymentId, assets: records });
 }

@@ -206,7 +206,7 @@ export async function selectedPartitionKeys(
  * (a backfill's `backfill:<id>:<partition>`) makes a repeated create return the first run.
  */
 export async function createAssetRun(
-  sql: Sql,
+  sql: Db,
   input: {
     workspaceId: string;
     plan: AssetSelectionPlan;

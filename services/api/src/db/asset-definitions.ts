@@ -1,4 +1,9 @@
-import type { AssetCheckDefinition, PartitionsDefinition } from '@outpost/sdk/contracts';
+import type {
+  AssetAutomationPolicy,
+  AssetCheckDefinition,
+  AssetFreshnessPolicy,
+  PartitionsDefinition,
+} from '@outpost/sdk/contracts';
 import type { Db, TxSql } from './client.js';
 import type { assetDefinitions, Row } from './schema.js';
 
@@ -19,6 +24,9 @@ export interface AssetNode {
   io: string | null;
   acceptsRange: boolean;
   definedAt: string | null;
+  automation: AssetAutomationPolicy | null;
+  freshness: AssetFreshnessPolicy | null;
+  createdAt: Date;
   updatedAt: Date;
 }
 
@@ -37,6 +45,9 @@ type DefinitionRow = Pick<
   | 'accepts_range'
   | 'description'
   | 'defined_at'
+  | 'automation'
+  | 'freshness'
+  | 'created_at'
   | 'updated_at'
 > & { deployment_name: string };
 
@@ -56,6 +67,9 @@ function toNode(row: DefinitionRow): AssetNode {
     io: row.io,
     acceptsRange: row.accepts_range,
     definedAt: row.defined_at,
+    automation: row.automation,
+    freshness: row.freshness,
+    createdAt: row.created_at,
     updatedAt: row.updated_at,
   };
 }
@@ -67,7 +81,7 @@ function toNode(row: DefinitionRow): AssetNode {
 export async function loadAssetNodes(db: Db, workspaceId: string): Promise<AssetNode[]> {
   const rows = await db<DefinitionRow[]>`
     SELECT a.key, a.deployment_id, a.code_version, a.deps, a.partitions, a.checks, a.owners, a.tags, a.group_name, a.io,
-           a.accepts_range, a.description, a.defined_at, a.updated_at, f.name || '/' || d.name AS deployment_name
+           a.accepts_range, a.description, a.defined_at, a.automation, a.freshness, a.created_at, a.updated_at, f.name || '/' || d.name AS deployment_name
     FROM asset_definitions a
     JOIN deployments d ON d.id = a.deployment_id
     JOIN flows f ON f.id = d.flow_id
@@ -97,6 +111,8 @@ export interface AssetDefinitionRecord {
   acceptsRange: boolean;
   description: string | null;
   definedAt: string | null;
+  automation: AssetAutomationPolicy | null;
+  freshness: AssetFreshnessPolicy | null;
 }
 
 /**
@@ -127,25 +143,30 @@ export async function replaceDeploymentAssets(
     accepts_range: a.acceptsRange,
     description: a.description,
     defined_at: a.definedAt,
+    automation: a.automation,
+    freshness: a.freshness,
   }));
   await tx`
     INSERT INTO asset_definitions AS a (workspace_id, key, deployment_id, code_version, deps, partitions, checks, owners, tags,
-                                        group_name, io, accepts_range, description, defined_at)
+                                        group_name, io, accepts_range, description, defined_at, automation, freshness)
     SELECT ${input.workspaceId}, r.key, ${input.deploymentId}, r.code_version,
            ARRAY(SELECT jsonb_array_elements_text(r.deps)), r.partitions, r.checks,
            ARRAY(SELECT jsonb_array_elements_text(r.owners)), ARRAY(SELECT jsonb_array_elements_text(r.tags)),
-           r.group_name, r.io, r.accepts_range, r.description, r.defined_at
+           r.group_name, r.io, r.accepts_range, r.description, r.defined_at, r.automation, r.freshness
     FROM jsonb_to_recordset(${tx.json(records)}::jsonb) AS r(key text, code_version text, deps jsonb, partitions jsonb, checks jsonb,
                                                            owners jsonb, tags jsonb, group_name text, io text, accepts_range boolean,
-                                                           description text, defined_at text)
+                                                           description text, defined_at text, automation jsonb, freshness jsonb)
     ON CONFLICT (workspace_id, key) DO UPDATE SET
       code_version = excluded.code_version, deps = excluded.deps, partitions = excluded.partitions, checks = excluded.checks,
       owners = excluded.owners, tags = excluded.tags, group_name = excluded.group_name, io = excluded.io,
       accepts_range = excluded.accepts_range, description = excluded.description, defined_at = excluded.defined_at,
+      automation = excluded.automation, freshness = excluded.freshness,
       updated_at = CASE
-        WHEN (a.code_version, a.deps, a.partitions, a.checks, a.owners, a.tags, a.group_name, a.io, a.accepts_range, a.description)
+        WHEN (a.code_version, a.deps, a.partitions, a.checks, a.owners, a.tags, a.group_name, a.io, a.accepts_range, a.description,
+              a.automation, a.freshness)
              IS DISTINCT FROM (excluded.code_version, excluded.deps, excluded.partitions, excluded.checks, excluded.owners,
-                               excluded.tags, excluded.group_name, excluded.io, excluded.accepts_range, excluded.description)
+                               excluded.tags, excluded.group_name, excluded.io, excluded.accepts_range, excluded.description,
+                               excluded.automation, excluded.freshness)
         THEN now() ELSE a.updated_at END
     WHERE a.deployment_id = excluded.deployment_id`;
 }

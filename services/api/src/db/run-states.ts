@@ -15,6 +15,8 @@ export interface LockedRun {
   stateData: unknown;
   attempt: number;
   maxRetries: number;
+  /** Attempts that resumed the run from a suspension (they spend no retry). */
+  resumes: number;
   retryDelaySeconds: number;
   retryBackoff: number;
   retryJitter: number;
@@ -39,6 +41,7 @@ interface LockedRow
     | 'state_data'
     | 'attempt'
     | 'max_retries'
+    | 'resumes'
     | 'retry_delay_seconds'
     | 'retry_backoff'
     | 'retry_jitter'
@@ -73,7 +76,7 @@ export async function lockRuns(
   const transitions = tx.array(proposals.map((p) => p.transitionId));
   const rows = await tx<LockedRow[]>`
     SELECT r.id, r.workspace_id, r.state_type, r.state_name, r.state_message, r.state_timestamp, r.state_data, r.attempt,
-           r.max_retries, r.retry_delay_seconds, r.retry_backoff, r.retry_jitter, r.expected_start_time, r.work_pool_id,
+           r.max_retries, r.resumes, r.retry_delay_seconds, r.retry_backoff, r.retry_jitter, r.expected_start_time, r.work_pool_id,
            coalesce(r.lease_expires_at < now(), true) AS lease_expired, now()::timestamptz(3) AS now,
            ${
              scope
@@ -98,6 +101,7 @@ export async function lockRuns(
     stateData: row.state_data,
     attempt: row.attempt,
     maxRetries: row.max_retries,
+    resumes: row.resumes,
     retryDelaySeconds: row.retry_delay_seconds,
     retryBackoff: row.retry_backoff,
     retryJitter: row.retry_jitter,
@@ -128,6 +132,8 @@ export interface RunStateChange {
   response: StateProposalResponse | null;
   /** The flow process's exit code, as its worker saw it, recorded on the attempt this change ends. */
   exitCode?: number | null;
+  /** The attempt ends here though the run stays on it (a suspension: the next attempt begins on resuming). */
+  endsAttempt?: boolean;
 }
 
 /**
@@ -139,7 +145,7 @@ function attemptMark(change: RunStateChange) {
   const attempt = change.run.attempt;
   const own = change.states.filter((s) => s.attempt === attempt);
   const last = change.states.at(-1) as AppendedState;
-  const leaves = change.attempt !== attempt || isTerminal(last.type);
+  const leaves = change.attempt !== attempt || isTerminal(last.type) || change.endsAttempt === true;
   // A hand retry of a finished run starts the next attempt: the one that ended keeps how it ended.
   const ending = leaves ? ([...own].reverse().find((s) => s.type !== 'SCHEDULED' && s.type !== 'PENDING') ?? null) : null;
   const started = own.some((s) => s.type === 'RUNNING');
@@ -203,11 +209,14 @@ export async function applyStateChanges(tx: TxSql, changes: readonly RunStateCha
       expected_start_time: change.expectedStartTime?.toISOString() ?? null,
       enters_running: change.states.some((s) => s.type === 'RUNNING'),
       terminal: isTerminal(last.type),
+      resumed: change.run.stateType === 'PAUSED' && last.type === 'SCHEDULED',
       clear_lease: change.clearLease,
       now: change.run.now.toISOString(),
     };
   });
   const marks = moving.flatMap((change) => attemptMark(change) ?? []);
+  // A run that ends (cancelled while suspended, or failed while holding a wait) waits for nothing more.
+  const ended = runs.filter((run) => run.terminal).map((run) => run.id);
   // Waiting claims of a pool may have work now: a run is SCHEDULED again (a retry) or gave up a
   // concurrency slot. NOTIFY is delivered at commit, so no claim wakes before the change is visible.
   const pools = new Set<string>();
@@ -228,6 +237,7 @@ export async function applyStateChanges(tx: TxSql, changes: readonly RunStateCha
       UPDATE flow_runs r SET
         state_type = c.type, state_name = c.name, state_message = c.message, state_data = c.data, state_timestamp = c.now,
         attempt = c.attempt,
+        resumes = r.resumes + CASE WHEN c.resumed THEN 1 ELSE 0 END,
         expected_start_time = coalesce(c.expected_start_time, r.expected_start_time),
         start_time = CASE WHEN c.enters_running THEN coalesce(r.start_time, c.now) ELSE r.start_time END,
         end_time = CASE WHEN c.terminal THEN c.now END,
@@ -236,7 +246,8 @@ export async function applyStateChanges(tx: TxSql, changes: readonly RunStateCha
         updated_at = c.now
       FROM jsonb_to_recordset(${tx.json(runs as never)}::jsonb)
         AS c(id uuid, workspace_id uuid, type text, name text, message text, data jsonb, attempt int,
-             expected_start_time timestamptz, enters_running boolean, terminal boolean, clear_lease boolean, now timestamptz)
+             expected_start_time timestamptz, enters_running boolean, terminal boolean, resumed boolean, clear_lease boolean,
+             now timestamptz)
       WHERE r.id = c.id AND r.workspace_id = c.workspace_id
     )${
       marks.length === 0
@@ -253,6 +264,14 @@ export async function applyStateChanges(tx: TxSql, changes: readonly RunStateCha
         AS m(workspace_id uuid, flow_run_id uuid, attempt int, started boolean, ended boolean, type text, name text,
              message text, exit_code int, now timestamptz)
       WHERE a.workspace_id = m.workspace_id AND a.flow_run_id = m.flow_run_id AND a.attempt = m.attempt
+    )`
+    }${
+      ended.length === 0
+        ? tx``
+        : tx`, waits_cancelled AS (
+      UPDATE waits SET status = 'CANCELLED', resolved_at = statement_timestamp(), due_at = NULL, looked_back = true
+      WHERE flow_run_id = ANY(${tx.array(ended)}::uuid[]) AND status = 'WAITING'
+      RETURNING pg_notify(${RUNS_CHANNEL}, 'wait:' || id::text)
     )`
     }
     SELECT pg_notify(${RUNS_CHANNEL}, pool) FROM unnest(${tx.array([...pools])}::text[]) AS pool`.execute();

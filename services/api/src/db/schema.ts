@@ -1,19 +1,31 @@
 import {
   type ArtifactType,
+  type AssetAutomationPolicy,
   type AssetCheckDefinition,
+  type AssetFreshnessPolicy,
   type AuditActorKind,
+  type AutomationAction,
   type BackfillPartitionStatus,
   type BackfillStatus,
   type CatchupPolicy,
   type CheckSeverity,
   type CollisionStrategy,
+  type EventSource,
+  type EventWebhookTemplate,
+  type FiringAction,
   HELD_STATES,
   type MemberRole,
   type MembershipState,
   type OidcConfig,
   type PartitionsDefinition,
   type Role,
+  type SensorTickRun,
+  type SensorTickStatus,
   type StateType,
+  type Trigger,
+  type WaitKind,
+  type WaitSpec,
+  type WaitStatus,
 } from '@outpost/sdk/contracts';
 import { type InferSelectModel, sql, type Table } from 'drizzle-orm';
 import {
@@ -21,6 +33,7 @@ import {
   bigserial,
   boolean,
   check,
+  customType,
   doublePrecision,
   index,
   integer,
@@ -291,6 +304,8 @@ export const flowRuns = pgTable(
     rootFlowRunId: uuid('root_flow_run_id'),
     /** The partition the run works on (`runContext().partitionKey`); subflow runs take their parent's. */
     partitionKey: text('partition_key'),
+    /** Attempts that began by resuming the run from a suspension: they spend no retry. */
+    resumes: integer('resumes').notNull().default(0),
     createdAt: createdAt(),
     updatedAt: ts('updated_at').notNull().defaultNow(),
   },
@@ -913,6 +928,10 @@ export const assetDefinitions = pgTable(
     description: text('description'),
     /** Where the code defines it (`assets.ts:12`), for messages naming it. */
     definedAt: text('defined_at'),
+    /** An AssetAutomationPolicy: when the control plane materialises it by itself; null for none. */
+    automation: jsonb('automation').$type<AssetAutomationPolicy>(),
+    /** An AssetFreshnessPolicy; null for none. */
+    freshness: jsonb('freshness').$type<AssetFreshnessPolicy>(),
     createdAt: createdAt(),
     /** When the definition last changed (a redeploy that changes nothing leaves it). */
     updatedAt: ts('updated_at').notNull().defaultNow(),
@@ -1067,5 +1086,439 @@ export const dynamicPartitionKeys = pgTable(
   (t) => [
     primaryKey({ columns: [t.workspaceId, t.name, t.key] }),
     index('dynamic_partition_keys_position_idx').on(t.workspaceId, t.name, t.position),
+  ],
+);
+
+// ---- the event ledger: what happened, for triggers, automations, waits and the events page ----
+
+/** A transaction id (`xid8`), read as a decimal string. */
+const xid8 = customType<{ data: string }>({ dataType: () => 'xid8' });
+
+/**
+ * Append-only (an update raises; retention deletes). System events are written by triggers on the
+ * tables whose changes they describe (see 0020_event_ledger.sql), in the same transaction. A reader
+ * that must see each event once reads in `(txid, seq)` order up to the oldest running transaction
+ * (`db/events.ts`), so an event committed late never sorts before one already read.
+ */
+export const events = pgTable(
+  'events',
+  {
+    seq: serial8('seq').primaryKey(),
+    id: uuid('id').notNull().defaultRandom(),
+    workspaceId: workspaceId(),
+    occurredAt: ts('occurred_at').notNull().defaultNow(),
+    receivedAt: ts('received_at').notNull().defaultNow(),
+    kind: text('kind').notNull(),
+    resourceKind: text('resource_kind').notNull(),
+    resourceId: text('resource_id').notNull(),
+    resourceName: text('resource_name'),
+    related: jsonb('related').$type<{ kind: string; id: string; name?: string | null }[]>().notNull().default([]),
+    payload: jsonb('payload').$type<JsonObject>().notNull().default({}),
+    source: text('source').$type<EventSource>().notNull(),
+    /** The API key, run or webhook that emitted a custom event. */
+    sourceId: text('source_id'),
+    txid: xid8('txid').notNull().default(sql`pg_current_xact_id()`),
+  },
+  (t) => [
+    uniqueIndex('events_id_uq').on(t.workspaceId, t.id),
+    index('events_workspace_idx').on(t.workspaceId, t.seq),
+    index('events_kind_idx').on(t.workspaceId, t.kind, t.seq),
+    index('events_resource_idx').on(t.workspaceId, t.resourceId, t.seq),
+    index('events_related_idx').using('gin', sql`${t.related} jsonb_path_ops`),
+    index('events_commit_order_idx').on(t.txid, t.seq),
+    index('events_received_idx').on(t.receivedAt),
+    check('events_source_ck', sql`source IN ('system', 'api', 'run', 'webhook', 'sensor')`),
+  ],
+);
+
+// ---- durable waits: runs waiting for an event, a time, an approval or a token ----
+
+/**
+ * One wait of a run, unique by key in the run (a replay finds it again). `due_at` is when the timer
+ * side of the loop must look at it (an until wait's time, or its timeout); `event_kind` and `token`
+ * index the waits an event or a token completion may resolve. `looked_back` is set once the loop has
+ * matched the wait against the events stored before it began (see loops/waits.ts).
+ */
+export const waits = pgTable(
+  'waits',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    workspaceId: workspaceId(),
+    flowRunId: uuid('flow_run_id')
+      .notNull()
+      .references(() => flowRuns.id),
+    key: text('key').notNull(),
+    kind: text('kind').$type<WaitKind>().notNull(),
+    spec: jsonb('spec').$type<WaitSpec>().notNull(),
+    status: text('status').$type<WaitStatus>().notNull().default('WAITING'),
+    expiresAt: ts('expires_at'),
+    dueAt: ts('due_at'),
+    eventKind: text('event_kind'),
+    token: text('token'),
+    lookedBack: boolean('looked_back').notNull().default(false),
+    resolvedAt: ts('resolved_at'),
+    value: jsonb('value'),
+    decidedBy: uuid('decided_by'),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    uniqueIndex('waits_run_key_uq').on(t.flowRunId, t.key),
+    index('waits_workspace_idx').on(t.workspaceId, t.createdAt, t.id),
+    index('waits_due_idx').on(t.dueAt).where(sql`status = 'WAITING'`),
+    index('waits_event_idx').on(t.workspaceId, t.eventKind).where(sql`status = 'WAITING'`),
+    index('waits_token_idx').on(t.workspaceId, t.token).where(sql`status = 'WAITING'`),
+    index('waits_lookback_idx').on(t.createdAt).where(sql`NOT looked_back`),
+    check('waits_kind_ck', sql`kind IN ('event', 'until', 'approval', 'token')`),
+    check('waits_status_ck', sql`status IN ('WAITING', 'RESOLVED', 'TIMED_OUT', 'CANCELLED')`),
+  ],
+);
+
+/** A completed token; one completed before its wait exists resolves that wait when it is created. */
+export const waitTokens = pgTable(
+  'wait_tokens',
+  {
+    workspaceId: workspaceId(),
+    token: text('token').notNull(),
+    value: jsonb('value'),
+    completedAt: ts('completed_at').notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.workspaceId, t.token] })],
+);
+
+/** Where a suspended run's completed task results are kept (a reference into the worker's storage, never the value). */
+export const recordedResults = pgTable(
+  'recorded_results',
+  {
+    workspaceId: workspaceId(),
+    flowRunId: uuid('flow_run_id').notNull(),
+    taskKey: text('task_key').notNull(),
+    dynamicKey: text('dynamic_key').notNull(),
+    taskRunId: uuid('task_run_id').notNull(),
+    ref: text('ref').notNull(),
+    /** The attempt that recorded it. */
+    attempt: integer('attempt').notNull(),
+    recordedAt: ts('recorded_at').notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.flowRunId, t.taskKey, t.dynamicKey] })],
+);
+
+/** The ledger position the waits loop has matched events up to. */
+export const waitEventCursor = pgTable('wait_event_cursor', {
+  name: text('name').primaryKey(),
+  txid: xid8('txid').notNull(),
+  seq: bigint('seq', { mode: 'number' }).$type<string>().notNull(),
+});
+// ---- automations: triggers over the ledger and the actions they fire ----
+
+/**
+ * A trigger (JSON, the contract's Trigger) and its actions. Owned by a deployment when declared in
+ * its `triggers:` (names are unique per deployment), else by the workspace (names unique there).
+ */
+export const automations = pgTable(
+  'automations',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    workspaceId: workspaceId(),
+    deploymentId: uuid('deployment_id').references(() => deployments.id, { onDelete: 'cascade' }),
+    name: text('name').notNull(),
+    description: text('description'),
+    enabled: boolean('enabled').notNull().default(true),
+    trigger: jsonb('trigger').$type<Trigger>().notNull(),
+    actions: jsonb('actions').$type<AutomationAction[]>().notNull(),
+    createdAt: createdAt(),
+    updatedAt: ts('updated_at').notNull().defaultNow(),
+    lastFiredAt: ts('last_fired_at'),
+    lastError: text('last_error'),
+  },
+  (t) => [
+    uniqueIndex('automations_workspace_name_uq').on(t.workspaceId, t.name).where(sql`deployment_id IS NULL`),
+    uniqueIndex('automations_deployment_name_uq').on(t.deploymentId, t.name).where(sql`deployment_id IS NOT NULL`),
+    index('automations_enabled_idx').on(t.workspaceId).where(sql`enabled`),
+  ],
+);
+
+/** One firing per automation and key; `actions` holds each action's outcome. */
+export const automationFirings = pgTable(
+  'automation_firings',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    workspaceId: workspaceId(),
+    automationId: uuid('automation_id')
+      .notNull()
+      .references(() => automations.id, { onDelete: 'cascade' }),
+    key: text('key').notNull(),
+    firedAt: ts('fired_at').notNull().defaultNow(),
+    eventIds: uuid('event_ids').array().notNull().default(sql`'{}'`),
+    actions: jsonb('actions').$type<FiringAction[]>().notNull().default([]),
+  },
+  (t) => [
+    uniqueIndex('automation_firings_key_uq').on(t.automationId, t.key),
+    index('automation_firings_list_idx').on(t.automationId, t.firedAt, t.id),
+  ],
+);
+
+/** Per-group memory of a trigger: threshold counts, cooldowns, compound and sequence progress. */
+export const automationState = pgTable(
+  'automation_state',
+  {
+    automationId: uuid('automation_id')
+      .notNull()
+      .references(() => automations.id, { onDelete: 'cascade' }),
+    kind: text('kind').notNull(),
+    groupKey: text('group_key').notNull(),
+    data: jsonb('data').$type<JsonObject>().notNull(),
+    updatedAt: ts('updated_at').notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ name: 'automation_state_pk', columns: [t.automationId, t.kind, t.groupKey] })],
+);
+
+/** A proactive trigger's windows: OPEN until met (MET) or closed without the expected event (FIRED). */
+export const automationWindows = pgTable(
+  'automation_windows',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    automationId: uuid('automation_id')
+      .notNull()
+      .references(() => automations.id, { onDelete: 'cascade' }),
+    groupKey: text('group_key').notNull(),
+    openedAt: ts('opened_at').notNull(),
+    closesAt: ts('closes_at').notNull(),
+    openingEvent: jsonb('opening_event').$type<JsonObject>(),
+    status: text('status').$type<'OPEN' | 'MET' | 'FIRED'>().notNull().default('OPEN'),
+  },
+  (t) => [
+    uniqueIndex('automation_windows_uq').on(t.automationId, t.groupKey, t.openedAt),
+    index('automation_windows_open_idx').on(t.closesAt).where(sql`status = 'OPEN'`),
+    check('automation_windows_status_ck', sql`status IN ('OPEN', 'MET', 'FIRED')`),
+  ],
+);
+
+/** The automations loop's place in the ledger (`db/events.ts` readCommittedEvents). */
+export const automationCursor = pgTable('automation_cursor', {
+  name: text('name').primaryKey(),
+  txid: xid8('txid').notNull(),
+  seq: bigint('seq', { mode: 'number' }).$type<string>().notNull(),
+  updatedAt: ts('updated_at').notNull().defaultNow(),
+});
+
+// ---- notifications: channels, the delivery outbox, and reported worker/pool statuses ----
+
+export type NotificationChannelKind = 'webhook' | 'slack' | 'email';
+export type NotificationDeliveryStatus = 'PENDING' | 'SENT' | 'DEAD';
+
+/**
+ * Where a notify action sends. `secret_encrypted` is sealed with the server's SecretBox under the
+ * channel id: the webhook's signing secret, or the Slack incoming-webhook URL (the URL is the credential).
+ */
+export const notificationChannels = pgTable(
+  'notification_channels',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    workspaceId: workspaceId(),
+    name: text('name').notNull(),
+    kind: text('kind').$type<NotificationChannelKind>().notNull(),
+    /** The webhook's URL; null for Slack (sealed) and email. */
+    url: text('url'),
+    recipients: text('recipients').array().notNull().default(sql`'{}'::text[]`),
+    secretEncrypted: text('secret_encrypted'),
+    /** CEL `{{ }}` templates over `event`, used when the notify action gives no subject or body. */
+    subjectTemplate: text('subject_template'),
+    bodyTemplate: text('body_template'),
+    enabled: boolean('enabled').notNull().default(true),
+    createdAt: createdAt(),
+    updatedAt: ts('updated_at').notNull().defaultNow(),
+  },
+  (t) => [
+    uniqueIndex('notification_channels_name_uq').on(t.workspaceId, t.name),
+    check('notification_channels_kind_ck', sql`kind IN ('webhook', 'slack', 'email')`),
+  ],
+);
+
+/** The outbox: written with the firing that decided to notify, sent by the notifications loop. */
+export const notificationDeliveries = pgTable(
+  'notification_deliveries',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    workspaceId: workspaceId(),
+    channelId: uuid('channel_id').references(() => notificationChannels.id, { onDelete: 'set null' }),
+    channelName: text('channel_name').notNull(),
+    automationId: uuid('automation_id'),
+    firingId: uuid('firing_id'),
+    eventId: uuid('event_id'),
+    idempotencyKey: text('idempotency_key').notNull(),
+    subject: text('subject').notNull(),
+    body: text('body').notNull(),
+    /** The JSON a webhook channel posts (the event, subject and body), kept as it was sent. */
+    payload: jsonb('payload').$type<JsonObject>().notNull().default({}),
+    status: text('status').$type<NotificationDeliveryStatus>().notNull().default('PENDING'),
+    attempts: integer('attempts').notNull().default(0),
+    nextAttemptAt: ts('next_attempt_at').notNull().defaultNow(),
+    lastError: text('last_error'),
+    sentAt: ts('sent_at'),
+    createdAt: createdAt(),
+    updatedAt: ts('updated_at').notNull().defaultNow(),
+  },
+  (t) => [
+    uniqueIndex('notification_deliveries_key_uq').on(t.workspaceId, t.idempotencyKey),
+    index('notification_deliveries_list_idx').on(t.workspaceId, t.createdAt, t.id),
+    index('notification_deliveries_due_idx').on(t.nextAttemptAt).where(sql`status = 'PENDING'`),
+    check('notification_deliveries_status_ck', sql`status IN ('PENDING', 'SENT', 'DEAD')`),
+  ],
+);
+
+/** The status of each worker and pool last reported as an event (loops/worker-status.ts). */
+export const reportedStatuses = pgTable(
+  'reported_statuses',
+  {
+    workspaceId: workspaceId(),
+    resourceKind: text('resource_kind').$type<'worker' | 'work-pool'>().notNull(),
+    resourceId: text('resource_id').notNull(),
+    status: text('status').notNull(),
+    reportedAt: ts('reported_at').notNull().defaultNow(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.workspaceId, t.resourceKind, t.resourceId] }),
+    check('reported_statuses_kind_ck', sql`resource_kind IN ('worker', 'work-pool')`),
+  ],
+);
+
+// ---- asset automation: policies' decisions and freshness ----
+
+/**
+ * What the asset automation loop decided for an asset (partition) when one of its conditions held:
+ * a run requested, or why not. `evaluation_key` names the condition's cause (the upstream
+ * materialisation, the cron tick, the missing partition) and the outcome, so a cause is recorded
+ * once however many passes see it.
+ */
+export const assetAutomationEvaluations = pgTable(
+  'asset_automation_evaluations',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    workspaceId: workspaceId(),
+    assetKey: text('asset_key').notNull(),
+    partitionKey: text('partition_key'),
+    evaluationKey: text('evaluation_key').notNull(),
+    reason: text('reason').$type<'upstream_updated' | 'cron' | 'missing'>().notNull(),
+    outcome: text('outcome').$type<'REQUESTED' | 'SKIPPED'>().notNull(),
+    skipReason: text('skip_reason').$type<'in_flight' | 'upstream_in_flight' | 'blocked' | 'already_requested' | 'failed'>(),
+    message: text('message').notNull(),
+    flowRunId: uuid('flow_run_id').references(() => flowRuns.id),
+    seq: serial8('seq').notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    uniqueIndex('asset_automation_evaluations_key_uq').on(t.workspaceId, t.evaluationKey),
+    index('asset_automation_evaluations_asset_idx').on(t.workspaceId, t.assetKey, t.seq),
+    check('asset_automation_evaluations_reason_ck', sql`reason IN ('upstream_updated', 'cron', 'missing')`),
+    check('asset_automation_evaluations_outcome_ck', sql`outcome IN ('REQUESTED', 'SKIPPED')`),
+  ],
+);
+
+/**
+ * An asset's freshness as last announced: the loop changes `violated` and appends the event
+ * (`asset.freshness.violated|restored`) in one transaction under the row's lock, so each change is
+ * announced once. `changes` counts them (the event ids derive from it).
+ */
+export const assetFreshness = pgTable(
+  'asset_freshness',
+  {
+    workspaceId: workspaceId(),
+    assetKey: text('asset_key').notNull(),
+    violated: boolean('violated').notNull(),
+    deadline: ts('deadline').notNull(),
+    changes: integer('changes').notNull().default(0),
+    changedAt: ts('changed_at').notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.workspaceId, t.assetKey] })],
+);
+
+// ---- sensors: functions in a deployment's code that workers evaluate on an interval ----
+
+/**
+ * One sensor of a deployment (registered at deploy). A worker of the deployment's pool claims a due
+ * tick by taking the lease (`lease_*`, one tick at a time); completing the tick stores the cursor,
+ * the next due time and the summary of the last tick here, in the transaction that creates its runs.
+ */
+export const sensors = pgTable(
+  'sensors',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    workspaceId: workspaceId(),
+    deploymentId: uuid('deployment_id')
+      .notNull()
+      .references(() => deployments.id),
+    name: text('name').notNull(),
+    description: text('description'),
+    intervalSeconds: integer('interval_seconds').notNull(),
+    paused: boolean('paused').notNull().default(false),
+    cursor: text('cursor'),
+    nextTickAt: ts('next_tick_at').notNull().defaultNow(),
+    /** The tick being evaluated, by which worker (and key), until when. */
+    leaseTickId: uuid('lease_tick_id'),
+    leaseWorkerId: uuid('lease_worker_id'),
+    leaseKeyId: uuid('lease_key_id'),
+    leaseExpiresAt: ts('lease_expires_at'),
+    lastTickId: uuid('last_tick_id'),
+    lastTickStatus: text('last_tick_status').$type<SensorTickStatus>(),
+    lastTickAt: ts('last_tick_at'),
+    lastTickRunCount: integer('last_tick_run_count').notNull().default(0),
+    lastTickSkipReason: text('last_tick_skip_reason'),
+    lastTickError: text('last_tick_error'),
+    createdAt: createdAt(),
+    updatedAt: ts('updated_at').notNull().defaultNow(),
+  },
+  (t) => [
+    uniqueIndex('sensors_deployment_name_uq').on(t.deploymentId, t.name),
+    index('sensors_workspace_idx').on(t.workspaceId, t.name, t.id),
+    // The claim walks due, unpaused sensors in due order.
+    index('sensors_due_idx').on(t.nextTickAt).where(sql`NOT paused`),
+  ],
+);
+
+/** Each evaluation of a sensor: what it asked for and what became of it. */
+export const sensorTicks = pgTable(
+  'sensor_ticks',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    workspaceId: workspaceId(),
+    sensorId: uuid('sensor_id')
+      .notNull()
+      .references(() => sensors.id, { onDelete: 'cascade' }),
+    status: text('status').$type<SensorTickStatus>().notNull(),
+    startedAt: ts('started_at').notNull().defaultNow(),
+    endedAt: ts('ended_at'),
+    workerId: uuid('worker_id'),
+    runs: jsonb('runs').$type<SensorTickRun[]>().notNull().default([]),
+    skipReason: text('skip_reason'),
+    error: text('error'),
+    cursorBefore: text('cursor_before'),
+    cursorAfter: text('cursor_after'),
+    logs: jsonb('logs').$type<string[]>().notNull().default([]),
+  },
+  (t) => [index('sensor_ticks_sensor_idx').on(t.sensorId, t.startedAt, t.id)],
+);
+// ---- inbound webhooks: deliveries that become events ----
+
+/** An inbound webhook. The URL token is kept as its sha256 only; the signing secret is sealed (auth/secret-box.ts). */
+export const eventWebhooks = pgTable(
+  'event_webhooks',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    workspaceId: workspaceId(),
+    name: text('name').notNull(),
+    description: text('description'),
+    tokenHash: text('token_hash').notNull(),
+    /** `v1.…` sealed under OUTPOST_SECRET_KEY, or `plain.<secret>` on a server without one (it warns at boot). */
+    secretSealed: text('secret_sealed').notNull(),
+    signatureHeader: text('signature_header').notNull().default('x-outpost-signature'),
+    template: jsonb('template').$type<EventWebhookTemplate>().notNull(),
+    enabled: boolean('enabled').notNull().default(true),
+    createdAt: createdAt(),
+    updatedAt: ts('updated_at').notNull().defaultNow(),
+    lastUsedAt: ts('last_used_at'),
+  },
+  (t) => [
+    uniqueIndex('event_webhooks_name_uq').on(t.workspaceId, t.name),
+    uniqueIndex('event_webhooks_token_uq').on(t.tokenHash),
   ],
 );

@@ -30,6 +30,7 @@ export const UNAUDITED_ROUTES: Partial<Record<RouteName, string>> = {
   logsWrite: 'log lines are an append-only record of their own',
   taskRunsCreate: 'task runs are a record of their own, written by the run',
   taskRunsSetState: 'task runs are a record of their own, written by the run',
+  eventsEmit: 'events are an append-only record of their own, with their source (api, run) and its id',
 };
 
 /** Whether a call of this route by this principal is audited: mutations by people and keys. */

@@ -131,6 +131,8 @@ async function serve(
     logger,
     url,
     header: (h) => c.req.header(h),
+    headers: () => c.req.header(),
+    rawBody: async () => new Uint8Array(await c.req.arrayBuffer()),
     address,
     secure: isHttps(c.req),
     signal: c.req.raw.signal,

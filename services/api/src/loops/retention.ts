@@ -1,4 +1,6 @@
+import { DEFAULT_EVENT_RETENTION_DAYS } from '@outpost/sdk/contracts';
 import type { Sql } from '../db/client.js';
+import { deleteEventsBefore } from '../db/event-list.js';
 import { pruneLogBatch, pruneSignInArtefacts, readLogMark, workspaceIds } from '../db/retention.js';
 import type { Logger } from '../logger.js';
 import { type BackgroundLoop, ElectedLoop } from './elected-loop.js';
@@ -16,6 +18,10 @@ export interface RetentionOptions {
   signInEveryMs?: number;
   /** Statements per workspace in one pass, so one large workspace cannot hold up the others. @default 10 */
   batchesPerWorkspace?: number;
+  /** Days an event of the ledger is kept after it was received; null keeps events forever. @default 30 */
+  eventRetentionDays?: number | null;
+  /** Most events one statement deletes. @default 5000 */
+  eventsPerBatch?: number;
   /** Delay after a pass that deleted something. @default 1000 */
   busyMs?: number;
   /** Delay after a pass that found nothing to delete. @default 600000 */
@@ -39,6 +45,8 @@ export class RetentionLoop implements BackgroundLoop {
   readonly #linesPerBatch: number;
   readonly #batchesPerWorkspace: number;
   readonly #signInEveryMs: number;
+  readonly #eventDays: number | null;
+  readonly #eventsPerBatch: number;
   #signInPrunedAt = Number.NEGATIVE_INFINITY;
   #stopping = false;
 
@@ -54,6 +62,8 @@ export class RetentionLoop implements BackgroundLoop {
     this.#linesPerBatch = options.linesPerBatch ?? 20_000;
     this.#signInEveryMs = options.signInEveryMs ?? 60_000;
     this.#batchesPerWorkspace = options.batchesPerWorkspace ?? 10;
+    this.#eventDays = options.eventRetentionDays === undefined ? DEFAULT_EVENT_RETENTION_DAYS : options.eventRetentionDays;
+    this.#eventsPerBatch = options.eventsPerBatch ?? 5_000;
     this.#loop = new ElectedLoop(databaseUrl, logger, {
       name: 'retention',
       tick: () => this.tick(),
@@ -101,9 +111,19 @@ export class RetentionLoop implements BackgroundLoop {
         }
       }
     }
-    if (signIn > 0 || lines > 0) {
-      this.logger.info({ ...artefacts, logLines: lines, runsPruned: runs }, 'retention deleted expired data');
+    let events = 0;
+    if (this.#eventDays !== null) {
+      // Events of every workspace by age alone: the ledger is one table with an index on received_at.
+      const cutoff = new Date(Date.now() - this.#eventDays * 86_400_000);
+      for (let i = 0; i < this.#batchesPerWorkspace && !this.#stopping; i++) {
+        const deleted = await deleteEventsBefore(this.sql, cutoff, this.#eventsPerBatch);
+        events += deleted;
+        if (deleted < this.#eventsPerBatch) break;
+      }
     }
-    return signIn + lines + runs;
+    if (signIn > 0 || lines > 0 || events > 0) {
+      this.logger.info({ ...artefacts, logLines: lines, runsPruned: runs, events }, 'retention deleted expired data');
+    }
+    return signIn + lines + runs + events;
   }
 }

@@ -53,6 +53,21 @@ export class Mailer {
     }
   }
 
+  /**
+   * Sends a notification to its recipients and throws when the server refuses it or cannot be
+   * reached, with the server's one-line reason: notifications carry no one-time links, and their
+   * delivery records why an attempt failed.
+   */
+  async deliver(mail: { to: string[]; subject: string; text: string }): Promise<void> {
+    try {
+      await this.#transport.sendMail({ from: this.#from, to: mail.to, subject: mail.subject, text: mail.text });
+    } catch (error) {
+      const { code, responseCode, response } = error as { code?: unknown; responseCode?: unknown; response?: unknown };
+      const reply = typeof response === 'string' ? response.split('\n')[0] : (error as Error).message;
+      throw new Error(`the mail server refused or could not be reached (${String(code ?? responseCode ?? 'error')}): ${reply}`);
+    }
+  }
+
   close(): void {
     this.#transport.close();
   }

@@ -3,6 +3,10 @@ import type { Decision, ProposalInput, RunSnapshot, StateRecord } from './types.
 
 export const AWAITING_RETRY = 'AwaitingRetry';
 export const LATE = 'Late';
+/** A run whose wait resolved, queued again (PAUSED → SCHEDULED). */
+export const RESUMING = 'Resuming';
+/** A run parked on a durable wait (RUNNING → PAUSED). */
+export const SUSPENDED = 'Suspended';
 
 /**
  * The record for `type`, carrying the proposal's name, message and data when the proposal asked for

@@ -16,6 +16,7 @@ import {
   pauseOnlyFromRunning,
   rejectUnlisted,
   renameScheduledBySystem,
+  resumeSuspended,
   startRunning,
 } from './transition-rules.js';
 import type { Decision, ProposalInput, Rule, RunSnapshot } from './types.js';
@@ -43,6 +44,7 @@ export const RULES: readonly Rule[] = [
   completeOnlyFromRunning,
   applyRetryPolicy,
   handBackUnstarted,
+  resumeSuspended,
   renameScheduledBySystem,
 ];
 

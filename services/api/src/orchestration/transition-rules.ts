@@ -7,6 +7,7 @@ import {
   describeTransition,
   isDue,
   LATE,
+  RESUMING,
   recordFor,
   reject,
   waitUntil,
@@ -66,7 +67,8 @@ export function completeOnlyFromRunning(run: RunSnapshot, proposal: ProposalInpu
  * FAILED or CRASHED (from the runtime, the worker, or the lease loop when a lease expired) ends the
  * attempt. With retries left the run goes straight back to SCHEDULED/AwaitingRetry on attempt + 1, in
  * the same decision, so no window exists in which a failed run with retries left looks finished.
- * Attempts count from 1, so `maxRetries` retries allow attempts 1 … maxRetries + 1. The delay grows
+ * Attempts count from 1, so `maxRetries` retries allow attempts 1 … maxRetries + 1, not counting the
+ * attempts that resumed a suspended run (they are not retries). The delay grows
  * by the run's backoff and varies by its jitter (see retry-delay.ts).
  */
 export function applyRetryPolicy(run: RunSnapshot, proposal: ProposalInput): Decision | null {
@@ -78,13 +80,15 @@ export function applyRetryPolicy(run: RunSnapshot, proposal: ProposalInput): Dec
   const ended = recordFor(proposal, type, run.attempt);
   // A configuration error fails every attempt alike: retrying would only spend the retries.
   const hopeless = type === 'FAILED' && proposal.state.name === CONFIGURATION_ERROR;
-  if (run.attempt > run.maxRetries || hopeless) {
+  // Attempts that resumed a suspended run were not retries: only the others count against maxRetries.
+  const tries = run.attempt - (run.resumes ?? 0);
+  if (tries > run.maxRetries || hopeless) {
     return { status: 'ACCEPT', states: [ended], attempt: run.attempt, expectedStartTime: null, clearLease: true };
   }
   const delaySeconds = retryDelaySeconds(
     { delaySeconds: run.retryDelaySeconds, backoff: run.retryBackoff ?? 1, jitter: run.retryJitter ?? 0 },
     run.id ?? '',
-    run.attempt,
+    tries,
   );
   const attempt = run.attempt + 1;
   const waitSeconds = Math.max(delaySeconds, proposal.minRetryDelaySeconds ?? 0);
@@ -95,7 +99,7 @@ export function applyRetryPolicy(run: RunSnapshot, proposal: ProposalInput): Dec
       {
         type: 'SCHEDULED',
         name: AWAITING_RETRY,
-        message: `Retry ${run.attempt} of ${run.maxRetries} after ${waitSeconds} s`,
+        message: `Retry ${tries} of ${run.maxRetries} after ${waitSeconds} s`,
         data: null,
         attempt,
       },
@@ -124,6 +128,26 @@ export function handBackUnstarted(run: RunSnapshot, proposal: ProposalInput): De
     states: [recordFor(proposal, 'SCHEDULED', run.attempt, DEFAULT_STATE_NAME.SCHEDULED)],
     attempt: run.attempt,
     expectedStartTime: null,
+    clearLease: true,
+  };
+}
+
+/**
+ * A run suspended on a durable wait (PAUSED) goes back to the queue when the wait resolves or times
+ * out: due now, on a new attempt (a new fencing token and run token for whichever worker claims it),
+ * which the retry policy does not count, since nothing failed. Only the control plane resolves waits.
+ */
+export function resumeSuspended(run: RunSnapshot, proposal: ProposalInput): Decision | null {
+  if (proposal.state.type !== 'SCHEDULED' || run.stateType !== 'PAUSED') return null;
+  if (!isAllowedTransition('PAUSED', 'SCHEDULED', proposal.actor)) {
+    return reject('a suspended run resumes only when the control plane resolves its wait');
+  }
+  const attempt = run.attempt + 1;
+  return {
+    status: 'ACCEPT',
+    states: [recordFor(proposal, 'SCHEDULED', attempt, RESUMING)],
+    attempt,
+    expectedStartTime: proposal.now,
     clearLease: true,
   };
 }

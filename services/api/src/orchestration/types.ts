@@ -9,6 +9,8 @@ export interface RunSnapshot {
   stateName: string;
   attempt: number;
   maxRetries: number;
+  /** Attempts that began by resuming from a suspension: they spend no retry. @default 0 */
+  resumes?: number;
   retryDelaySeconds: number;
   expectedStartTime: Date;
   /** The run's id: seeds the retry jitter, so the same failure always gets the same delay. */

@@ -1,13 +1,14 @@
 import { AnyPartitionKey, AssetKey, type AssetPartition, type PartitionCounts } from '@outpost/sdk/contracts';
 import { partitionKeys } from '@outpost/sdk/partitions';
 import { z } from 'zod';
-import { describeAssets, lineage, loadCatalogState } from '../assets/catalog.js';
+import { assetHealth, describeAssets, lineage, loadCatalogState } from '../assets/catalog.js';
 import type { AssetGraph, AssetNode } from '../assets/graph.js';
 import { compareKeys } from '../assets/graph.js';
 import { listPartitionKeys } from '../assets/partition-keys.js';
 import { partitionStatus } from '../assets/status.js';
 import { waiveCheck } from '../assets/waive.js';
 import { materializeOrBackfill } from '../backfills/asset-backfill.js';
+import { listEvaluations } from '../db/asset-automation.js';
 import { loadAssetNodes } from '../db/asset-definitions.js';
 import { assetHasHistory, listCheckResults, listMaterializations } from '../db/asset-records.js';
 import type { Db } from '../db/client.js';
@@ -44,9 +45,7 @@ export const assetHandlers = {
         .map((n) => n.key)
         .sort(compareKeys);
     const state = await loadCatalogState(deps.sql, principal.workspaceId, pick);
-    const candidates = pick(state.graph).filter(
-      (key) => query.health === undefined || state.book.evaluation(key)?.health === query.health,
-    );
+    const candidates = pick(state.graph).filter((key) => query.health === undefined || assetHealth(state, key) === query.health);
     const page = candidates.slice(0, query.limit);
     const items = await describeAssets(deps.sql, principal.workspaceId, state, page);
     const last = page.at(-1);
@@ -156,6 +155,18 @@ export const assetHandlers = {
     };
   },
 
+  assetsEvaluations: async ({ query, principal, deps }) => {
+    const before = decodeCursor(query.cursor, SeqCursor)?.[0] ?? null;
+    await assetKnown(deps.sql, principal.workspaceId, query.key);
+    const rows = await listEvaluations(deps.sql, principal.workspaceId, { assetKey: query.key, before }, query.limit + 1);
+    const page = rows.slice(0, query.limit);
+    const last = page.at(-1);
+    return {
+      items: page.map(({ seq: _seq, ...e }) => e),
+      nextCursor: rows.length > query.limit && last ? encodeCursor([last.seq]) : null,
+    };
+  },
+
   assetsMaterialize: async ({ body, principal, deps }) =>
     materializeOrBackfill(deps.sql, { workspaceId: principal.workspaceId, request: body }),
 
@@ -190,6 +201,7 @@ export const assetHandlers = {
   | 'assetsMaterializations'
   | 'assetsPartitions'
   | 'assetsCheckResults'
+  | 'assetsEvaluations'
   | 'assetsMaterialize'
   | 'assetsWaive'
 >;

@@ -1,10 +1,12 @@
 import { ASSET_FLOW_NAME, Name } from '@outpost/sdk/contracts';
 import { z } from 'zod';
 import { checkAssetInputs, registerDeploymentAssets } from '../assets/deploy-assets.js';
+import { applyDeploymentTriggers, assertDeploymentTriggers } from '../automations/deployment-triggers.js';
 import { getDeployment, getDeploymentByName, listDeployments, upsertDeployment } from '../db/deployments.js';
 import { ensureFlow } from '../db/flows.js';
 import { getPoolByName, getQueue } from '../db/pools.js';
 import { applyDeploymentSchedules } from '../db/schedules.js';
+import { registerDeploymentSensors } from '../db/sensors.js';
 import { encodeCursor } from '../db/values.js';
 import { ApiError, notFound } from '../errors.js';
 import { createFlowRun } from '../runs/create-flow-run.js';
@@ -15,8 +17,17 @@ import type { Handlers } from './types.js';
 
 const DeploymentCursor = z.tuple([Name, Name]);
 const IdempotencyKey = z.string().min(1).max(200);
-/** The scheduler's and backfills' keys: a manual run must not take (or, when its schedule goes, lose) one of their slots. */
-const RESERVED_KEY = /^(scheduled|backfill):/;
+/** The scheduler's, backfills' and sensors' keys: a manual run must not take (or, when its schedule goes, lose) one of their slots. */
+const RESERVED_KEY = /^(scheduled|backfill|sensor):/;
+
+/** A deployment's sensors are told apart by name: one defined twice is a mistake in its code. */
+function checkSensorNames(names: string[]): void {
+  const index = names.findIndex((name, i) => names.indexOf(name) !== i);
+  if (index === -1) return;
+  throw new ApiError('validation_failed', `the sensor "${names[index]}" is defined twice`, {
+    errors: [{ path: `body.sensors.${index}.name`, message: 'sensor names must be unique within a deployment' }],
+  });
+}
 
 export const deploymentHandlers = {
   deploymentsUpsert: async ({ body, principal, deps }) => {
@@ -31,6 +42,8 @@ export const deploymentHandlers = {
       }
       checkAssetInputs(body.assets, 'body.assets');
     }
+    if (body.triggers !== undefined) assertDeploymentTriggers(body.triggers);
+    if (body.sensors !== undefined) checkSensorNames(body.sensors.map((s) => s.name));
     const result = await deps.sql.begin(async (tx) => {
       const pool = await getPoolByName(tx, workspaceId, body.workPool);
       if (!pool) throw notFound(`work pool "${body.workPool}"`);
@@ -62,6 +75,12 @@ export const deploymentHandlers = {
       await applyDeploymentSchedules(tx, { workspaceId, deploymentId: upserted.id, schedules });
       if (body.assets !== undefined) {
         await registerDeploymentAssets(tx, { workspaceId, deploymentId: upserted.id, assets: body.assets, path: 'body.assets' });
+      }
+      if (body.triggers !== undefined) {
+        await applyDeploymentTriggers(tx, { workspaceId, deploymentId: upserted.id, triggers: body.triggers });
+      }
+      if (body.sensors !== undefined) {
+        await registerDeploymentSensors(tx, { workspaceId, deploymentId: upserted.id, sensors: body.sensors });
       }
       return upserted;
     });
@@ -105,7 +124,8 @@ export const deploymentHandlers = {
           errors: [
             {
               path: 'headers.idempotency-key',
-              message: 'keys starting "scheduled:" or "backfill:" are reserved for runs of schedules and backfills',
+              message:
+                'keys starting "scheduled:", "backfill:" or "sensor:" are reserved for runs of schedules, backfills and sensors',
             },
           ],
         });

@@ -1,3 +1,4 @@
+import type { EventHub } from '../events/event-hub.js';
 import { openApiDocument } from '../http/openapi.js';
 import type { RunEventHub } from '../runs/run-event-hub.js';
 import { accountHandlers } from './account.js';
@@ -7,26 +8,32 @@ import { assetRunHandlers } from './asset-runs.js';
 import { assetHandlers } from './assets.js';
 import { auditExportHandlers, auditHandlers } from './audit.js';
 import { authHandlers } from './auth.js';
+import { automationHandlers } from './automations.js';
 import { backfillHandlers } from './backfills.js';
 import { childRunHandlers } from './child-runs.js';
 import { concurrencyLimitHandlers } from './concurrency-limits.js';
 import { deploymentHandlers } from './deployments.js';
 import { apiDocsHandlers } from './docs.js';
 import { dynamicPartitionHandlers } from './dynamic-partitions.js';
+import { eventWebhookHandlers } from './event-webhooks.js';
 import { runEventHandlers } from './events.js';
 import { flowRunActionHandlers } from './flow-run-actions.js';
 import { flowRunHandlers } from './flow-runs.js';
 import { flowHandlers } from './flows.js';
 import { jwksHandlers } from './jwks.js';
+import { ledgerHandlers } from './ledger.js';
 import { logHandlers } from './logs.js';
 import { metricsHandlers } from './metrics.js';
+import { alertRuleHandlers, notificationHandlers } from './notifications.js';
 import { poolRunHandlers } from './pool-runs.js';
 import { scheduleHandlers } from './schedules.js';
+import { sensorHandlers } from './sensors.js';
 import { oidcBrowserHandlers, ssoHandlers } from './sso.js';
 import { statsHandlers } from './stats.js';
 import { taskRunHandlers } from './task-runs.js';
 import type { Handlers, ResponseOf } from './types.js';
 import { memberHandlers, passwordHandlers } from './users.js';
+import { waitHandlers } from './waits.js';
 import { whoamiHandlers } from './whoami.js';
 import { workPoolHandlers } from './work-pools.js';
 import { workerHandlers } from './workers.js';
@@ -34,6 +41,8 @@ import { workerHandlers } from './workers.js';
 /** What the handlers share with the rest of one app: the hub its event streams hang on. */
 export interface HandlerScope {
   runEvents: RunEventHub;
+  /** The live streams of the event ledger. */
+  ledgerEvents: EventHub;
 }
 
 /** The handler of every route of the table, for one app. */
@@ -69,7 +78,14 @@ export function routeHandlers(scope: HandlerScope): Handlers {
     ...oidcBrowserHandlers,
     ...jwksHandlers,
     ...metricsHandlers,
+    ...automationHandlers,
+    ...sensorHandlers,
     ...runEventHandlers(scope.runEvents),
+    ...waitHandlers,
+    ...notificationHandlers,
+    ...alertRuleHandlers,
+    ...ledgerHandlers(scope.ledgerEvents),
+    ...eventWebhookHandlers,
     // The document is built from the table; its contract checks only its outline.
     openApiDocument: async () => openApiDocument() as ResponseOf<'openApiDocument'>,
     ...apiDocsHandlers(),

@@ -37,6 +37,10 @@ export interface HandlerContext<N extends RouteName> {
   url: URL;
   /** A request header, lower-case name. */
   header(name: string): string | undefined;
+  /** Every request header, lower-case names (what an inbound webhook's template may read). */
+  headers(): Record<string, string>;
+  /** The body's bytes as sent, for a route without a `body` schema that must check a signature over them. */
+  rawBody(): Promise<Uint8Array>;
   /** The client's address, as the trusted proxies tell it. */
   address: string | null;
   /** Whether the browser talks HTTPS (to us or to the proxy in front): cookies are then Secure. */

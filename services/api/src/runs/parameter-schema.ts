@@ -48,11 +48,16 @@ function errorPath(prefix: string, error: ErrorObject): string {
 
 /** Throws a 400 with one entry per violation (`body.parameters.n`) when `parameters` do not match `schema`. */
 export function assertParameters(schema: Record<string, unknown>, parameters: unknown, prefix: string): void {
+  assertMatchesSchema(schema, parameters, prefix, 'the parameters do not match the deployment’s parameter schema');
+}
+
+/** Throws a 400 saying `detail`, with one entry per violation under `prefix`, when `value` does not match `schema`. */
+export function assertMatchesSchema(schema: Record<string, unknown>, value: unknown, prefix: string, detail: string): void {
   const validate = compile(schema);
-  if (validate(parameters)) return;
+  if (validate(value)) return;
   const errors: FieldError[] = (validate.errors ?? []).map((e) => ({
     path: errorPath(prefix, e),
     message: e.message ?? 'invalid',
   }));
-  throw new DomainError('validation_failed', 'the parameters do not match the deployment’s parameter schema', { errors });
+  throw new DomainError('validation_failed', detail, { errors });
 }

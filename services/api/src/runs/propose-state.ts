@@ -1,5 +1,5 @@
 import { isHeld, type ProposedState, type State, type StateProposalResponse, type StateType } from '@outpost/sdk/contracts';
-import type { Sql } from '../db/client.js';
+import type { Sql, TxSql } from '../db/client.js';
 import { insertRunLogs, type LogLineRow } from '../db/logs.js';
 import { applyStateChanges, type LockedRun, lockRuns, type RunStateChange } from '../db/run-states.js';
 import { DomainError, notFound } from '../domain-error.js';
@@ -51,6 +51,7 @@ function decide(
       stateName: run.stateName,
       attempt: run.attempt,
       maxRetries: run.maxRetries,
+      resumes: run.resumes,
       retryDelaySeconds: run.retryDelaySeconds,
       retryBackoff: run.retryBackoff,
       retryJitter: run.retryJitter,
@@ -169,6 +170,23 @@ export async function proposeState(sql: Sql, metrics: ApiMetrics | null, p: Prop
   if (judged) metrics?.proposalJudged(p.state.type, judged);
   metrics?.logLinesIngested(stored);
   return response;
+}
+
+/**
+ * One proposal judged and applied inside a caller's transaction (an automation's action, which
+ * must commit or roll back with the firing that caused it). No logs, no lease condition.
+ */
+export async function proposeInTransaction(
+  tx: TxSql,
+  p: Omit<Proposal, 'logs' | 'onlyIfLeaseExpired'>,
+): Promise<StateProposalResponse> {
+  const [run] = await lockRuns(tx, p.workspaceId, [{ runId: p.runId, transitionId: p.transitionId }]);
+  if (!run) throw notFound('flow run');
+  if (run.replay) return run.replay;
+  const verdict = decide(run, p);
+  if (verdict.kind === 'stale') throw new DomainError('stale_attempt', verdict.reason);
+  if (verdict.change) await applyStateChanges(tx, [verdict.change]);
+  return verdict.response;
 }
 
 /** The lines stored, over all runs of an insert. */

@@ -1,5 +1,6 @@
 import postgres from 'postgres';
 import { BACKFILLS_CHANNEL } from '../db/backfills.js';
+import { LEDGER_CHANNEL } from '../db/events.js';
 import { RUNS_CHANNEL } from '../db/flow-runs.js';
 import { parseRunEventPayload, RUN_EVENTS_CHANNEL } from '../db/run-events.js';
 import type { Logger } from '../logger.js';
@@ -72,6 +73,7 @@ export class RunNotifier {
   readonly #subs = new Map<string, Set<PoolSubscription>>();
   readonly #runListeners = new Set<RunChangeListener>();
   readonly #backfillListeners = new Set<() => void>();
+  readonly #ledgerListeners = new Set<() => void>();
   #sql: postgres.Sql | null = null;
   #failures = 0;
   #timer: NodeJS.Timeout | null = null;
@@ -121,6 +123,15 @@ export class RunNotifier {
     return () => this.#backfillListeners.delete(listener);
   }
 
+  /**
+   * Called when a transaction that wrote events committed (the ledger's one NOTIFY per transaction),
+   * and after a reconnect; returns the function that removes it.
+   */
+  onLedgerEvents(listener: () => void): () => void {
+    this.#ledgerListeners.add(listener);
+    return () => this.#ledgerListeners.delete(listener);
+  }
+
   /** Stops listening and wakes every waiting claim so it can answer at once. */
   async close(): Promise<void> {
     this.#closed = true;
@@ -154,6 +165,10 @@ export class RunNotifier {
           for (const listener of this.#backfillListeners) listener();
           return;
         }
+        if (channel === LEDGER_CHANNEL) {
+          for (const listener of this.#ledgerListeners) listener();
+          return;
+        }
         if (channel === RUN_EVENTS_CHANNEL) {
           const change = parseRunEventPayload(payload);
           if (change) for (const listener of this.#runListeners) listener.changed(change.workspaceId, change.runId);
@@ -169,6 +184,7 @@ export class RunNotifier {
       await sql`LISTEN ${sql(RUNS_CHANNEL)}`;
       await sql`LISTEN ${sql(RUN_EVENTS_CHANNEL)}`;
       await sql`LISTEN ${sql(BACKFILLS_CHANNEL)}`;
+      await sql`LISTEN ${sql(LEDGER_CHANNEL)}`;
     } catch (error) {
       this.logger.warn({ err: error }, 'run notifier cannot listen; waiting claims fall back to polling');
       this.#lost(sql);
@@ -179,6 +195,7 @@ export class RunNotifier {
       this.logger.info('run notifier reconnected');
       for (const listener of this.#runListeners) listener.resync();
       for (const listener of this.#backfillListeners) listener();
+      for (const listener of this.#ledgerListeners) listener();
     }
     this.#failures = 0;
     this.#connected = true;

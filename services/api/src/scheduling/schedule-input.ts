@@ -153,7 +153,8 @@ export function normalizeSchedules(
   return { schedules, errors };
 }
 
-function cronProblem(cron: string, timezone: string, now: Date): string | null {
+/** Why a cron expression cannot be scheduled in `timezone` (a canonical zone), or null when it can. */
+export function cronProblem(cron: string, timezone: string, now: Date): string | null {
   try {
     const job = cronJob(cron, timezone);
     if (!job.nextRun(now)) return 'the cron expression never fires';

@@ -1,0 +1,107 @@
+import type { Db } from './client.js';
+import type { EventRow } from './events.js';
+import { textArray } from './values.js';
+
+/** What `GET /events` and the live stream filter on; kinds are exact or a prefix ending in `*`. */
+export interface EventFilters {
+  kinds?: readonly string[] | undefined;
+  resourceId?: string | undefined;
+  resourceKind?: string | undefined;
+  source?: string | undefined;
+  since?: Date | undefined;
+  until?: Date | undefined;
+}
+
+/** `"flow-run.*, model.metrics"` → the kinds to match, or undefined for every kind. */
+export function parseKinds(text: string | undefined): string[] | undefined {
+  const kinds = (text ?? '')
+    .split(',')
+    .map((k) => k.trim())
+    .filter((k) => k !== '');
+  return kinds.length > 0 ? kinds : undefined;
+}
+
+/** Whether an event's kind is one of `kinds` (the same rule as the SQL below, for the live stream). */
+export function kindMatches(kind: string, kinds: readonly string[] | undefined): boolean {
+  if (!kinds) return true;
+  return kinds.some((k) => (k.endsWith('*') ? kind.startsWith(k.slice(0, -1)) : kind === k));
+}
+
+function likePrefix(prefix: string): string {
+  return `${prefix.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+}
+
+function where(db: Db, workspaceId: string, f: EventFilters) {
+  const exact = (f.kinds ?? []).filter((k) => !k.endsWith('*'));
+  const prefixes = (f.kinds ?? []).filter((k) => k.endsWith('*')).map((k) => likePrefix(k.slice(0, -1)));
+  return db`
+    e.workspace_id = ${workspaceId}
+    ${f.kinds ? db`AND (e.kind = ANY(${textArray(db, exact)}) OR e.kind LIKE ANY(${textArray(db, prefixes)}))` : db``}
+    ${
+      f.resourceId
+        ? db`AND (e.resource_id = ${f.resourceId} OR e.related @> jsonb_build_array(jsonb_build_object('id', ${f.resourceId}::text)))`
+        : db``
+    }
+    ${f.resourceKind ? db`AND e.resource_kind = ${f.resourceKind}` : db``}
+    ${f.source ? db`AND e.source = ${f.source}` : db``}
+    ${f.since ? db`AND e.occurred_at >= ${f.since}` : db``}
+    ${f.until ? db`AND e.occurred_at < ${f.until}` : db``}`;
+}
+
+/**
+ * One page of a workspace's events by `seq`: newest first below `before`, or in ledger order above
+ * `after`. Keyset on the primary key, so a page costs the same however deep the reader is.
+ */
+export async function listEvents(
+  db: Db,
+  workspaceId: string,
+  filters: EventFilters,
+  page: { order: 'asc' | 'desc'; before?: string | null; after?: string | null; limit: number },
+): Promise<EventRow[]> {
+  const bound =
+    page.order === 'desc'
+      ? page.before
+        ? db`AND e.seq < ${page.before}::int8`
+        : db``
+      : page.after
+        ? db`AND e.seq > ${page.after}::int8`
+        : db``;
+  return db<EventRow[]>`
+    SELECT e.* FROM events e
+    WHERE ${where(db, workspaceId, filters)} ${bound}
+    ORDER BY e.seq ${page.order === 'desc' ? db`DESC` : db`ASC`}
+    LIMIT ${page.limit}`;
+}
+
+/**
+ * Deletes events received before `cutoff`, at most `batch` at a time (a short transaction each, so
+ * retention never holds locks on the ledger for long); returns how many it deleted.
+ */
+export async function deleteEventsBefore(db: Db, cutoff: Date, batch: number): Promise<number> {
+  const result = await db`
+    DELETE FROM events WHERE seq IN (
+      SELECT seq FROM events WHERE received_at < ${cutoff} ORDER BY received_at LIMIT ${batch})`;
+  return result.count;
+}
+
+/** A run as an event's resource, with its flow and deployment as related resources; null when there is no such run. */
+export async function runAsResource(
+  db: Db,
+  workspaceId: string,
+  runId: string,
+): Promise<{
+  resource: { kind: string; id: string; name: string | null };
+  related: { kind: string; id: string; name: string | null }[];
+} | null> {
+  const [row] = await db<
+    { name: string; flow_id: string; flow_name: string; deployment_id: string | null; deployment_name: string | null }[]
+  >`
+    SELECT r.name, f.id::text AS flow_id, f.name AS flow_name, d.id::text AS deployment_id, d.name AS deployment_name
+    FROM flow_runs r JOIN flows f ON f.id = r.flow_id LEFT JOIN deployments d ON d.id = r.deployment_id
+    WHERE r.workspace_id = ${workspaceId} AND r.id = ${runId}`;
+  if (!row) return null;
+  const related = [{ kind: 'flow', id: row.flow_id, name: row.flow_name }];
+  if (row.deployment_id)
+    related.push({ kind: 'deployment', id: row.deployment_id, name: `${row.flow_name}/${row.deployment_name}` });
+  return { resource: { kind: 'flow-run', id: runId, name: row.name }, related };
+}

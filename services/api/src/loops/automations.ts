@@ -1,0 +1,71 @@
+import { CompiledCache } from '../automations/compile.js';
+import { AutomationEngine } from '../automations/engine.js';
+import type { Sql } from '../db/client.js';
+import type { Logger } from '../logger.js';
+import { type BackgroundLoop, ElectedLoop } from './elected-loop.js';
+
+export interface AutomationLoopOptions {
+  /** Delay after a round that read events or fired. @default 0 */
+  busyMs?: number;
+  /** Delay after an idle round: the longest a proactive window stays open past its end, and the fallback for a lost NOTIFY. @default 1000 */
+  idleMs?: number;
+  /** Events read per round. @default 500 */
+  batchSize?: number;
+  /** Test-only hold file (see AutomationEngine); `OUTPOST_TEST_AUTOMATION_HOLD_FILE` when absent. */
+  holdFile?: string;
+}
+
+/**
+ * The automations engine on one replica at a time (ElectedLoop `automations`), woken by the
+ * ledger's `outpost_events` NOTIFY so an event's actions follow it within a round. Each round is
+ * one transaction (automations/engine.ts), so a leader that dies mid-round leaves nothing behind
+ * and the next one redoes it.
+ */
+export class AutomationLoop implements BackgroundLoop {
+  readonly #loop: ElectedLoop;
+  readonly #engine: AutomationEngine;
+  #unlisten: (() => Promise<void>) | null = null;
+  #stopped = true;
+
+  constructor(
+    private readonly sql: Sql,
+    databaseUrl: string,
+    private readonly logger: Logger,
+    options: AutomationLoopOptions = {},
+  ) {
+    this.#engine = new AutomationEngine(new CompiledCache(), {
+      batchSize: options.batchSize ?? 500,
+      holdFile: options.holdFile ?? process.env.OUTPOST_TEST_AUTOMATION_HOLD_FILE,
+    });
+    this.#loop = new ElectedLoop(databaseUrl, logger, {
+      name: 'automations',
+      tick: async () => {
+        const round = await this.#engine.round(this.sql);
+        if (round.firings > 0) this.logger.debug(round, 'automations round');
+        return round.events + round.firings;
+      },
+      busyMs: options.busyMs ?? 0,
+      idleMs: options.idleMs ?? 1_000,
+    });
+  }
+
+  start(): void {
+    if (!this.#stopped) return;
+    this.#stopped = false;
+    this.#loop.start();
+    this.sql
+      .listen('outpost_events', () => this.#loop.wake())
+      .then(({ unlisten }) => {
+        if (this.#stopped) void unlisten();
+        else this.#unlisten = unlisten;
+      })
+      .catch((error: unknown) => this.logger.warn({ err: error }, 'automations cannot listen for events; polling instead'));
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    await this.#unlisten?.().catch(() => undefined);
+    this.#unlisten = null;
+    await this.#loop.stop();
+  }
+}

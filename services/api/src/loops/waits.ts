@@ -1,0 +1,167 @@
+import type { EventWaitSpec, OutpostEvent } from '@outpost/sdk/contracts';
+import type * as z from 'zod';
+import type { Db, Sql } from '../db/client.js';
+import { LEDGER_START, type LedgerCursor, readCommittedEvents, toEvent } from '../db/events.js';
+import type { WaitOutcome } from '../db/waits.js';
+import type { Logger } from '../logger.js';
+import { eventsSince, runBinding } from '../waits/create-wait.js';
+import { eventMatches, lookBack, type RunBinding } from '../waits/event-match.js';
+import { dueWaitOutcomes, resolveWaits } from '../waits/resolve.js';
+import { type BackgroundLoop, ElectedLoop } from './elected-loop.js';
+
+export interface WaitsLoopOptions {
+  /** Delay after a round that found work. @default 100 */
+  busyMs?: number;
+  /** Delay after an idle round: how late an until wait or a timeout may be, at most. @default 1000 */
+  idleMs?: number;
+  /** Events read from the ledger per round. @default 500 */
+  batchSize?: number;
+}
+
+const CURSOR_NAME = 'waits';
+
+interface WaitingEventWait {
+  id: string;
+  workspace_id: string;
+  spec: z.infer<typeof EventWaitSpec>;
+  run_id: string;
+  run_name: string;
+  parameters: Record<string, unknown>;
+  partition_key: string | null;
+  run_created_at: Date;
+}
+
+/**
+ * Resolves waits on the control plane's side, one replica at a time:
+ * - until waits whose time came, and waits whose timeout came (TIMED_OUT);
+ * - event waits, by reading the ledger in commit order after a stored cursor
+ *   (`readCommittedEvents`): each round matches the events it reads against the WAITING event
+ *   waits of their workspace and kind, resolves the matched waits (resuming runs suspended on
+ *   them) and advances the cursor, all in one transaction, so a crash redoes the round and an
+ *   event is never skipped;
+ * - event waits not yet looked back over: the look-back their creation did ran in a transaction
+ *   that could not see an event committed at the same moment, which this loop's cursor may also have
+ *   passed before the wait was visible. Looking back again once the wait is committed closes that
+ *   gap: any event is either visible to this look-back or read later through the cursor.
+ */
+export class WaitsLoop implements BackgroundLoop {
+  readonly #loop: ElectedLoop;
+  readonly #batchSize: number;
+
+  constructor(
+    private readonly sql: Sql,
+    databaseUrl: string,
+    private readonly logger: Logger,
+    options: WaitsLoopOptions = {},
+  ) {
+    this.#batchSize = options.batchSize ?? 500;
+    this.#loop = new ElectedLoop(databaseUrl, logger, {
+      name: 'waits',
+      tick: () => this.tick(),
+      busyMs: options.busyMs ?? 100,
+      idleMs: options.idleMs ?? 1_000,
+    });
+  }
+
+  start(): void {
+    this.#loop.start();
+  }
+
+  stop(): Promise<void> {
+    return this.#loop.stop();
+  }
+
+  /** A latency hint: events or waits may be there now. */
+  wake(): void {
+    this.#loop.wake();
+  }
+
+  /** One round; returns how many waits it ended plus events it read. */
+  async tick(): Promise<number> {
+    let found = 0;
+    found += await this.#timers();
+    found += await this.#lookBacks();
+    found += await this.#ledger();
+    return found;
+  }
+
+  async #timers(): Promise<number> {
+    const outcomes = await dueWaitOutcomes(this.sql, this.#batchSize);
+    if (outcomes.length === 0) return 0;
+    const ended = await this.sql.begin((tx) => resolveWaits(tx, outcomes));
+    if (ended.length > 0) this.logger.info({ waits: ended.length }, 'waits reached their time');
+    return ended.length;
+  }
+
+  async #lookBacks(): Promise<number> {
+    const waits = await this.sql<WaitingEventWait[]>`
+      SELECT w.id, w.workspace_id, w.spec, r.id AS run_id, r.name AS run_name, r.parameters, r.partition_key,
+             r.created_at AS run_created_at
+      FROM waits w JOIN flow_runs r ON r.id = w.flow_run_id
+      WHERE NOT w.looked_back
+      ORDER BY w.created_at
+      LIMIT 50`;
+    for (const wait of waits) {
+      const run = bindingOf(wait);
+      await this.sql.begin(async (tx) => {
+        const event = await lookBack(tx, wait.workspace_id, wait.spec, eventsSince(wait.spec, wait.run_created_at), run);
+        if (event) await resolveWaits(tx, [{ id: wait.id, outcome: { status: 'RESOLVED', value: event } }]);
+        await tx`UPDATE waits SET looked_back = true WHERE id = ${wait.id}`;
+      });
+    }
+    return waits.length;
+  }
+
+  async #ledger(): Promise<number> {
+    return this.sql.begin(async (tx) => {
+      await tx`
+        INSERT INTO wait_event_cursor (name, txid, seq) VALUES (${CURSOR_NAME}, ${LEDGER_START.txid}::xid8, ${LEDGER_START.seq})
+        ON CONFLICT (name) DO NOTHING`;
+      const [stored] = await tx<{ txid: string; seq: string }[]>`
+        SELECT txid::text AS txid, seq::text AS seq FROM wait_event_cursor WHERE name = ${CURSOR_NAME} FOR UPDATE`;
+      const cursor: LedgerCursor = stored ?? LEDGER_START;
+      const rows = await readCommittedEvents(tx, cursor, this.#batchSize);
+      const last = rows.at(-1);
+      if (!last) return 0;
+      const events = rows.map(toEvent);
+      const outcomes = await this.#match(tx, rows, events);
+      if (outcomes.length > 0) {
+        const ended = await resolveWaits(tx, outcomes);
+        this.logger.info({ waits: ended.length }, 'events resolved waits');
+      }
+      await tx`
+        UPDATE wait_event_cursor SET txid = ${String(last.txid)}::xid8, seq = ${String(last.seq)}::int8 WHERE name = ${CURSOR_NAME}`;
+      return rows.length;
+    });
+  }
+
+  /** The first event of the batch, in commit order, that satisfies each WAITING event wait of its workspace and kind. */
+  async #match(
+    tx: Db,
+    rows: readonly { workspace_id: string; kind: string }[],
+    events: readonly OutpostEvent[],
+  ): Promise<{ id: string; outcome: WaitOutcome }[]> {
+    const pairs = [...new Set(rows.map((r) => `${r.workspace_id}\u0000${r.kind}`))].map((p) => p.split('\u0000'));
+    const waits = await tx<WaitingEventWait[]>`
+      SELECT w.id, w.workspace_id, w.spec, r.id AS run_id, r.name AS run_name, r.parameters, r.partition_key,
+             r.created_at AS run_created_at
+      FROM waits w JOIN flow_runs r ON r.id = w.flow_run_id
+      JOIN unnest(${tx.array(pairs.map((p) => p[0] as string))}::uuid[], ${tx.array(pairs.map((p) => p[1] as string))}::text[])
+        AS k(workspace_id, kind) ON k.workspace_id = w.workspace_id AND k.kind = w.event_kind
+      WHERE w.status = 'WAITING'`;
+    const outcomes: { id: string; outcome: WaitOutcome }[] = [];
+    for (const wait of waits) {
+      const run = bindingOf(wait);
+      const since = eventsSince(wait.spec, wait.run_created_at);
+      const index = rows.findIndex(
+        (row, i) => row.workspace_id === wait.workspace_id && eventMatches(wait.spec, since, events[i] as OutpostEvent, run),
+      );
+      if (index >= 0) outcomes.push({ id: wait.id, outcome: { status: 'RESOLVED', value: events[index] } });
+    }
+    return outcomes;
+  }
+}
+
+function bindingOf(wait: WaitingEventWait): RunBinding {
+  return runBinding({ id: wait.run_id, name: wait.run_name, parameters: wait.parameters, partition_key: wait.partition_key });
+}

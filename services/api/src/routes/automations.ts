@@ -1,0 +1,101 @@
+import type { Automation } from '@outpost/sdk/contracts';
+import * as z from 'zod';
+import { assertAutomation } from '../automations/compile.js';
+import {
+  type AutomationRow,
+  deleteAutomation,
+  getAutomation,
+  insertAutomation,
+  listAutomations,
+  listFirings,
+  toAutomation,
+  updateAutomation,
+} from '../db/automations.js';
+import { encodeCursor } from '../db/values.js';
+import { ApiError, notFound } from '../errors.js';
+import { decodeCursor } from './pagination.js';
+import type { Handlers } from './types.js';
+
+const AutomationCursor = z.tuple([z.string(), z.uuid()]);
+const FiringCursor = z.tuple([z.iso.datetime({ offset: true }), z.uuid()]);
+
+function found(row: AutomationRow | null): Automation {
+  if (!row) throw notFound('automation');
+  return toAutomation(row);
+}
+
+function nameTaken(name: string): ApiError {
+  return new ApiError('conflict', `an automation named "${name}" already exists`, {
+    errors: [{ path: 'body.name', message: 'already taken' }],
+  });
+}
+
+export const automationHandlers = {
+  automationsCreate: async ({ body, principal, deps }) => {
+    assertAutomation(body);
+    const row = await insertAutomation(deps.sql, {
+      workspaceId: principal.workspaceId,
+      deploymentId: null,
+      name: body.name,
+      description: body.description ?? null,
+      enabled: body.enabled ?? true,
+      trigger: body.trigger,
+      actions: body.actions,
+    });
+    if (!row) throw nameTaken(body.name);
+    return toAutomation(row);
+  },
+
+  automationsList: async ({ query, principal, deps }) => {
+    const after = decodeCursor(query.cursor, AutomationCursor);
+    const rows = await listAutomations(
+      deps.sql,
+      principal.workspaceId,
+      { deploymentId: query.deploymentId, after: after ? { name: after[0], id: after[1] } : undefined },
+      query.limit + 1,
+    );
+    const items = rows.slice(0, query.limit).map(toAutomation);
+    const last = items.at(-1);
+    return { items, nextCursor: rows.length > query.limit && last ? encodeCursor([last.name, last.id]) : null };
+  },
+
+  automationsGet: async ({ params, principal, deps }) => found(await getAutomation(deps.sql, principal.workspaceId, params.id)),
+
+  automationsUpdate: async ({ params, body, principal, deps }) => {
+    assertAutomation(body);
+    try {
+      return found(await deps.sql.begin((tx) => updateAutomation(tx, principal.workspaceId, params.id, body)));
+    } catch (error) {
+      if ((error as { code?: string }).code === '23505' && body.name) throw nameTaken(body.name);
+      throw error;
+    }
+  },
+
+  automationsDelete: async ({ params, principal, deps }) =>
+    found(await deleteAutomation(deps.sql, principal.workspaceId, params.id)),
+
+  automationsEnable: async ({ params, principal, deps }) =>
+    found(await updateAutomation(deps.sql, principal.workspaceId, params.id, { enabled: true })),
+
+  automationsDisable: async ({ params, principal, deps }) =>
+    found(await updateAutomation(deps.sql, principal.workspaceId, params.id, { enabled: false })),
+
+  automationsFirings: async ({ params, query, principal, deps }) => {
+    const before = decodeCursor(query.cursor, FiringCursor);
+    found(await getAutomation(deps.sql, principal.workspaceId, params.id));
+    const rows = await listFirings(deps.sql, params.id, before ? { firedAt: before[0], id: before[1] } : null, query.limit + 1);
+    const items = rows.slice(0, query.limit);
+    const last = items.at(-1);
+    return { items, nextCursor: rows.length > query.limit && last ? encodeCursor([last.firedAt, last.id]) : null };
+  },
+} satisfies Pick<
+  Handlers,
+  | 'automationsCreate'
+  | 'automationsList'
+  | 'automationsGet'
+  | 'automationsUpdate'
+  | 'automationsDelete'
+  | 'automationsEnable'
+  | 'automationsDisable'
+  | 'automationsFirings'
+>;

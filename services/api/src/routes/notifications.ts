@@ -1,0 +1,249 @@
+import { ALERT_RULE_PREFIX, type NotificationChannelWithSecret, type OutpostEvent } from '@outpost/sdk/contracts';
+import * as z from 'zod';
+import { assertAutomation } from '../automations/compile.js';
+import { CelChecks } from '../cel/problems.js';
+import type { AppDeps } from '../context.js';
+import { type AutomationRow, insertAutomation, toAutomation } from '../db/automations.js';
+import {
+  type ChannelChanges,
+  type ChannelRow,
+  deleteChannel,
+  getChannel,
+  getDelivery,
+  insertChannel,
+  listChannels,
+  listDeliveries,
+  requeueDelivery,
+  sealChannelSecret,
+  toChannel,
+  toDelivery,
+  updateChannel,
+} from '../db/notifications.js';
+import { ApiError, notFound } from '../errors.js';
+import { alertRuleAutomation } from '../notifications/alert-rules.js';
+import { enqueueNotification } from '../notifications/enqueue.js';
+import { refuseLiteral } from '../notifications/outbound.js';
+import { newSigningSecret } from '../notifications/signature.js';
+import { TEMPLATE_VARIABLES } from '../notifications/templates.js';
+import { decodeCursor } from './pagination.js';
+import type { Handlers } from './types.js';
+
+const invalid = (path: string, message: string) =>
+  new ApiError('validation_failed', `${path}: ${message}`, { errors: [{ path, message }] });
+
+/** Templates are compiled when saved: a mistake is an answer naming the field and position, not a broken notification later. */
+function checkTemplates(body: { subjectTemplate?: string | null | undefined; bodyTemplate?: string | null | undefined }): void {
+  const checks = new CelChecks();
+  for (const field of ['subjectTemplate', 'bodyTemplate'] as const) {
+    const template = body[field];
+    if (typeof template === 'string') checks.template(`body.${field}`, template, TEMPLATE_VARIABLES);
+  }
+  checks.throwIfAny();
+}
+
+/** The URL check of a save: private addresses are refused here already, and again at each send. */
+function checkUrl(deps: AppDeps, path: string, url: string | undefined): void {
+  if (url === undefined) return;
+  const refused = refuseLiteral(new URL(url), deps.notifications.allowPrivateNetworks);
+  if (refused) throw invalid(path, `${refused}; notifications may not be sent there`);
+}
+
+const seal = (deps: AppDeps, channelId: string, secret: string): string => sealChannelSecret(deps.secretBox, channelId, secret);
+
+const withSecret = (row: ChannelRow, signingSecret: string | null): NotificationChannelWithSecret => ({
+  ...toChannel(row),
+  signingSecret,
+});
+
+async function channelOrThrow(deps: AppDeps, workspaceId: string, name: string): Promise<ChannelRow> {
+  const row = await getChannel(deps.sql, workspaceId, name);
+  if (!row) throw notFound(`notification channel "${name}"`);
+  return row;
+}
+
+const DeliveryCursor = z.tuple([z.iso.datetime({ offset: true }), z.uuid()]);
+
+export const notificationHandlers = {
+  notificationChannelsCreate: async ({ body, principal, deps }) => {
+    checkTemplates(body);
+    const id = crypto.randomUUID();
+    let url: string | null = null;
+    let recipients: string[] = [];
+    let sealed: string | null = null;
+    let signingSecret: string | null = null;
+    if (body.kind === 'webhook') {
+      checkUrl(deps, 'body.url', body.url);
+      url = body.url;
+      signingSecret = body.secret ?? newSigningSecret();
+      sealed = seal(deps, id, signingSecret);
+    } else if (body.kind === 'slack') {
+      checkUrl(deps, 'body.secretUrl', body.secretUrl);
+      sealed = seal(deps, id, body.secretUrl);
+    } else {
+      if (!deps.mailer) throw invalid('body.kind', 'the server has no OUTPOST_SMTP_URL to send email with');
+      recipients = [...new Set(body.recipients)];
+    }
+    const row = await insertChannel(deps.sql, {
+      id,
+      workspaceId: principal.workspaceId,
+      name: body.name,
+      kind: body.kind,
+      url,
+      recipients,
+      secretEncrypted: sealed,
+      subjectTemplate: body.subjectTemplate ?? null,
+      bodyTemplate: body.bodyTemplate ?? null,
+      enabled: body.enabled ?? true,
+    });
+    if (!row) throw new ApiError('conflict', `a notification channel named "${body.name}" already exists`);
+    return withSecret(row, signingSecret);
+  },
+
+  notificationChannelsList: async ({ principal, deps }) => ({
+    items: (await listChannels(deps.sql, principal.workspaceId)).map(toChannel),
+  }),
+
+  notificationChannelsGet: async ({ params, principal, deps }) =>
+    toChannel(await channelOrThrow(deps, principal.workspaceId, params.name)),
+
+  notificationChannelsUpdate: async ({ params, body, principal, deps }) => {
+    checkTemplates(body);
+    return deps.sql.begin(async (tx) => {
+      const row = await getChannel(tx, principal.workspaceId, params.name, true);
+      if (!row) throw notFound(`notification channel "${params.name}"`);
+      const changes: ChannelChanges = {};
+      let signingSecret: string | null = null;
+      const kindOnly = (field: string, kind: string) => {
+        throw invalid(`body.${field}`, `only a ${kind} channel has it; "${row.name}" is a ${row.kind} channel`);
+      };
+      if (body.url !== undefined) {
+        if (row.kind !== 'webhook') kindOnly('url', 'webhook');
+        checkUrl(deps, 'body.url', body.url);
+        changes.url = body.url;
+      }
+      if (body.rotateSecret) {
+        if (row.kind !== 'webhook') kindOnly('rotateSecret', 'webhook');
+        signingSecret = newSigningSecret();
+        changes.secretEncrypted = seal(deps, row.id, signingSecret);
+      }
+      if (body.secretUrl !== undefined) {
+        if (row.kind !== 'slack') kindOnly('secretUrl', 'slack');
+        checkUrl(deps, 'body.secretUrl', body.secretUrl);
+        changes.secretEncrypted = seal(deps, row.id, body.secretUrl);
+      }
+      if (body.recipients !== undefined) {
+        if (row.kind !== 'email') kindOnly('recipients', 'email');
+        changes.recipients = [...new Set(body.recipients)];
+      }
+      if (body.subjectTemplate !== undefined) changes.subjectTemplate = body.subjectTemplate;
+      if (body.bodyTemplate !== undefined) changes.bodyTemplate = body.bodyTemplate;
+      if (body.enabled !== undefined) changes.enabled = body.enabled;
+      return withSecret(await updateChannel(tx, row.id, changes), signingSecret);
+    });
+  },
+
+  notificationChannelsDelete: async ({ params, principal, deps }) => {
+    const deleted = await deps.sql.begin((tx) => deleteChannel(tx, principal.workspaceId, params.name));
+    if (!deleted) throw notFound(`notification channel "${params.name}"`);
+    return null;
+  },
+
+  notificationChannelsTest: async ({ params, principal, deps }) => {
+    const channel = await channelOrThrow(deps, principal.workspaceId, params.name);
+    const now = new Date().toISOString();
+    // A test is not something that happened in the workspace: its event is made up, and not stored.
+    const event: OutpostEvent = {
+      id: crypto.randomUUID(),
+      seq: '0',
+      occurredAt: now,
+      receivedAt: now,
+      kind: 'notification.test',
+      resource: { kind: 'notification-channel', id: channel.id, name: channel.name },
+      related: [],
+      payload: { message: 'a test notification from Outpost' },
+      source: 'api',
+    };
+    const id = await deps.sql.begin((tx) =>
+      enqueueNotification(tx, {
+        workspaceId: principal.workspaceId,
+        channel: channel.name,
+        automationId: null,
+        firingId: null,
+        idempotencyKey: `test:${event.id}`,
+        subject: `[Outpost] test notification through "${channel.name}"`,
+        body: `This is a test notification sent at ${now}. If you read it, the channel works.`,
+        event,
+      }),
+    );
+    const row = await getDelivery(deps.sql, principal.workspaceId, id);
+    if (!row) throw new Error('the test delivery vanished');
+    return toDelivery(row);
+  },
+
+  notificationDeliveriesList: async ({ query, principal, deps }) => {
+    const before = decodeCursor(query.cursor, DeliveryCursor);
+    const { rows, nextCursor } = await listDeliveries(deps.sql, {
+      workspaceId: principal.workspaceId,
+      status: query.status,
+      channel: query.channel,
+      limit: query.limit,
+      before,
+    });
+    return { items: rows.map(toDelivery), nextCursor };
+  },
+
+  notificationDeliveriesGet: async ({ params, principal, deps }) => {
+    const row = await getDelivery(deps.sql, principal.workspaceId, params.id);
+    if (!row) throw notFound('notification delivery');
+    return toDelivery(row);
+  },
+
+  notificationDeliveriesRetry: async ({ params, principal, deps }) => {
+    const row = await requeueDelivery(deps.sql, principal.workspaceId, params.id);
+    if (row) return toDelivery(row);
+    if (await getDelivery(deps.sql, principal.workspaceId, params.id)) {
+      throw new ApiError('conflict', 'the delivery was already sent; there is nothing to retry');
+    }
+    throw notFound('notification delivery');
+  },
+} satisfies Pick<
+  Handlers,
+  | 'notificationChannelsCreate'
+  | 'notificationChannelsList'
+  | 'notificationChannelsGet'
+  | 'notificationChannelsUpdate'
+  | 'notificationChannelsDelete'
+  | 'notificationChannelsTest'
+  | 'notificationDeliveriesList'
+  | 'notificationDeliveriesGet'
+  | 'notificationDeliveriesRetry'
+>;
+
+export const alertRuleHandlers = {
+  alertRulesCreate: async ({ body, principal, deps }) => {
+    if (!(await getChannel(deps.sql, principal.workspaceId, body.channel))) {
+      throw invalid('body.channel', `the workspace has no notification channel "${body.channel}"`);
+    }
+    const automation = alertRuleAutomation(body);
+    assertAutomation(automation);
+    const row = await insertAutomation(deps.sql, {
+      workspaceId: principal.workspaceId,
+      deploymentId: null,
+      name: automation.name,
+      description: automation.description,
+      enabled: true,
+      trigger: automation.trigger,
+      actions: automation.actions,
+    });
+    if (!row) throw new ApiError('conflict', `this alert rule already exists (automation "${automation.name}")`);
+    return toAutomation(row);
+  },
+
+  alertRulesList: async ({ principal, deps }) => {
+    const rows = await deps.sql<AutomationRow[]>`
+      SELECT * FROM automations
+      WHERE workspace_id = ${principal.workspaceId} AND deployment_id IS NULL AND starts_with(name, ${ALERT_RULE_PREFIX})
+      ORDER BY name`;
+    return { items: rows.map(toAutomation) };
+  },
+} satisfies Pick<Handlers, 'alertRulesCreate' | 'alertRulesList'>;

@@ -1,0 +1,106 @@
+import type { Wait, WaitCreateRequest, WaitSpec } from '@outpost/sdk/contracts';
+import type { Sql, TxSql } from '../db/client.js';
+import { getWait, toWait, type WaitOutcome } from '../db/waits.js';
+import { DomainError, notFound } from '../domain-error.js';
+import { assertMatchCompiles, lookBack, type RunBinding } from './event-match.js';
+import { resolveWaits } from './resolve.js';
+import { lockToken } from './tokens.js';
+
+/** The run a wait is created for, locked. */
+interface WaitingRun {
+  id: string;
+  workspace_id: string;
+  name: string;
+  state_type: string;
+  attempt: number;
+  parameters: Record<string, unknown>;
+  partition_key: string | null;
+  created_at: Date;
+}
+
+export function runBinding(run: Pick<WaitingRun, 'id' | 'name' | 'parameters' | 'partition_key'>): RunBinding {
+  return { id: run.id, name: run.name, parameters: run.parameters, partitionKey: run.partition_key };
+}
+
+/** The time an event wait counts events from: its `since`, or the run's creation. */
+export function eventsSince(spec: WaitSpec, runCreatedAt: Date): Date {
+  return spec.kind === 'event' && spec.since ? new Date(spec.since) : runCreatedAt;
+}
+
+/**
+ * What a new wait resolves to at once, if anything: an until wait whose time has passed, a token
+ * already completed, an event already stored (the look-back). Null: it waits.
+ */
+async function outcomeAtOnce(tx: TxSql, run: WaitingRun, spec: WaitSpec, now: Date): Promise<WaitOutcome | null> {
+  switch (spec.kind) {
+    case 'until':
+      return new Date(spec.until).getTime() <= now.getTime() ? { status: 'RESOLVED', value: null } : null;
+    case 'token': {
+      await lockToken(tx, run.workspace_id, spec.token);
+      const [token] = await tx<{ value: unknown }[]>`
+        SELECT value FROM wait_tokens WHERE workspace_id = ${run.workspace_id} AND token = ${spec.token}`;
+      return token ? { status: 'RESOLVED', value: token.value ?? null } : null;
+    }
+    case 'event': {
+      const event = await lookBack(tx, run.workspace_id, spec, eventsSince(spec, run.created_at), runBinding(run));
+      return event ? { status: 'RESOLVED', value: event } : null;
+    }
+    case 'approval':
+      return null;
+  }
+}
+
+/**
+ * Begins one of a running run's waits, or finds it again by key (a replay after a suspension gets
+ * the stored wait, resolved or not). A new wait that is already satisfied resolves in the same
+ * transaction. Only the attempt the run is on may begin waits (`attempt`: the run token's; null for
+ * the worker key holding the run).
+ */
+export async function createWait(
+  sql: Sql,
+  input: { workspaceId: string; runId: string; attempt: number | null; request: WaitCreateRequest },
+): Promise<{ wait: Wait; created: boolean }> {
+  const { request } = input;
+  if (request.spec.kind === 'event') assertMatchCompiles(request.spec.match);
+  const result = await sql.begin(async (tx) => {
+    const [run] = await tx<(WaitingRun & { now: Date })[]>`
+      SELECT id, workspace_id, name, state_type, attempt, parameters, partition_key, created_at, now()::timestamptz(3) AS now
+      FROM flow_runs WHERE id = ${input.runId} AND workspace_id = ${input.workspaceId}
+      FOR UPDATE`;
+    if (!run) throw notFound('flow run');
+    if (input.attempt !== null && input.attempt !== run.attempt) {
+      throw new DomainError('stale_attempt', `attempt ${input.attempt} is stale; the run is on attempt ${run.attempt}`);
+    }
+    const [existing] = await tx<{ id: string; kind: string }[]>`
+      SELECT id, kind FROM waits WHERE flow_run_id = ${run.id} AND key = ${request.key}`;
+    if (existing) {
+      if (existing.kind !== request.spec.kind) {
+        throw new DomainError(
+          'conflict',
+          `the run's wait "${request.key}" is a ${existing.kind} wait, not a ${request.spec.kind} wait: a flow must begin the same waits in the same order on every attempt`,
+        );
+      }
+      return { id: existing.id, created: false };
+    }
+    if (run.state_type !== 'RUNNING') {
+      throw new DomainError('conflict', `only a running run can begin a wait; the run is ${run.state_type}`);
+    }
+    const spec = request.spec;
+    const expiresAt = request.timeoutSeconds ? new Date(run.now.getTime() + request.timeoutSeconds * 1000) : null;
+    const until = spec.kind === 'until' ? new Date(spec.until) : null;
+    const due = [expiresAt, until].filter((d): d is Date => d !== null).sort((a, b) => a.getTime() - b.getTime())[0] ?? null;
+    const [inserted] = await tx<{ id: string }[]>`
+      INSERT INTO waits (workspace_id, flow_run_id, key, kind, spec, expires_at, due_at, event_kind, token, looked_back, created_at)
+      VALUES (${run.workspace_id}, ${run.id}, ${request.key}, ${spec.kind}, ${tx.json(spec as never)}, ${expiresAt}, ${due},
+              ${spec.kind === 'event' ? spec.event : null}, ${spec.kind === 'token' ? spec.token : null},
+              ${spec.kind !== 'event'}, ${run.now})
+      RETURNING id`;
+    const id = (inserted as { id: string }).id;
+    const outcome = await outcomeAtOnce(tx, run, spec, run.now);
+    if (outcome) await resolveWaits(tx, [{ id, outcome }]);
+    return { id, created: true };
+  });
+  const row = await getWait(sql, input.workspaceId, result.id);
+  if (!row) throw notFound('wait');
+  return { wait: toWait(row), created: result.created };
+}

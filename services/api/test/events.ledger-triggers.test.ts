@@ -1,0 +1,211 @@
+import { randomUUID } from 'node:crypto';
+import postgres from 'postgres';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { type EventRow, LEDGER_START, type LedgerCursor, readCommittedEvents } from '../src/db/events.js';
+import { startTestServer, type TestServer } from '../src/testing.js';
+import { asset, assetWorld, checkResult, deployed, finish, materialization, report, start } from './assets.support.js';
+import { client, deploy, SOURCE } from './helpers.js';
+
+let server: TestServer;
+
+beforeAll(async () => {
+  server = await startTestServer({ loops: false });
+});
+afterAll(async () => {
+  await server?.close();
+});
+
+async function eventsOf(workspaceId: string): Promise<EventRow[]> {
+  return server.sql<EventRow[]>`SELECT * FROM events WHERE workspace_id = ${workspaceId} ORDER BY seq`;
+}
+
+function count(rows: EventRow[], kind: string, resourceId?: string): number {
+  return rows.filter((r) => r.kind === kind && (resourceId === undefined || r.resource_id === resourceId)).length;
+}
+
+describe('system events written by the ledger triggers', () => {
+  test('a run, its task failure, its asset writes and check results, deployment changes and audited actions each appear once', async () => {
+    const world = await assetWorld(server);
+    const deployment = await deployed(world, [asset('raw', { checks: [{ name: 'no_nulls' }] })]);
+    const made = await world.owner('POST', '/assets/materialize', { body: { assets: ['raw'] } });
+    expect(made.status, made.text).toBe(201);
+    const run = await start(server, world, made.body.flowRunId);
+
+    const task = await run.as('POST', `/flow-runs/${run.id}/task-runs`, {
+      body: {
+        id: randomUUID(),
+        flowRunAttempt: run.attempt,
+        name: 'load',
+        taskKey: 'load',
+        dynamicKey: '0',
+        state: { type: 'FAILED', message: 'no rows' },
+      },
+    });
+    expect(task.status, task.text).toBeLessThan(300);
+    const reported = await report(run, [materialization('raw'), checkResult('raw', 'no_nulls', true)]);
+    expect(reported.status, reported.text).toBe(200);
+    await finish(run);
+    expect((await world.owner('POST', `/deployments/${deployment.id}/pause`, { body: {} })).status).toBe(200);
+    expect((await world.owner('POST', `/deployments/${deployment.id}/resume`, { body: {} })).status).toBe(200);
+    const redeployed = await world.owner('PUT', '/deployments', {
+      body: {
+        flowName: 'assets',
+        name: 'warehouse',
+        source: SOURCE,
+        entrypoint: 'assets.js',
+        workPool: world.pool,
+        tags: ['nightly'],
+        assets: [asset('raw', { checks: [{ name: 'no_nulls' }] })],
+      },
+    });
+    expect(redeployed.status, redeployed.text).toBe(200);
+
+    const rows = await eventsOf(world.ws.workspaceId);
+    for (const kind of ['flow-run.scheduled', 'flow-run.pending', 'flow-run.running', 'flow-run.completed']) {
+      expect(count(rows, kind, run.id), kind).toBe(1);
+    }
+    expect(count(rows, 'task-run.failed')).toBe(1);
+    expect(count(rows, 'asset.materialized', 'raw')).toBe(1);
+    expect(count(rows, 'asset.check.passed', 'raw')).toBe(1);
+    for (const kind of ['deployment.created', 'deployment.paused', 'deployment.resumed', 'deployment.updated']) {
+      expect(count(rows, kind, deployment.id), kind).toBe(1);
+    }
+    expect(count(rows, 'audit.deploymentspause')).toBe(1);
+
+    const running = rows.find((r) => r.kind === 'flow-run.running');
+    expect(running?.payload).toMatchObject({
+      state: { type: 'RUNNING' },
+      attempt: 1,
+      flow: 'assets',
+      deployment: 'assets/warehouse',
+    });
+    expect(running?.related.map((r) => r.kind).sort()).toEqual(['deployment', 'flow', 'work-pool']);
+    const failed = rows.find((r) => r.kind === 'task-run.failed');
+    expect(failed?.related).toEqual([{ kind: 'flow-run', id: run.id, name: expect.any(String) }]);
+    expect(failed?.payload).toMatchObject({ taskKey: 'load', state: { type: 'FAILED', message: 'no rows' } });
+    expect(rows.every((r) => r.source === 'system')).toBe(true);
+  });
+
+  test('a check that fails is an asset.check.failed event naming the check', async () => {
+    const world = await assetWorld(server);
+    await deployed(world, [asset('orders', { checks: [{ name: 'fresh' }] })]);
+    const made = await world.owner('POST', '/assets/materialize', { body: { assets: ['orders'] } });
+    const run = await start(server, world, made.body.flowRunId);
+    expect((await report(run, [materialization('orders'), checkResult('orders', 'fresh', false)])).status).toBe(200);
+    const rows = await eventsOf(world.ws.workspaceId);
+    const failed = rows.filter((r) => r.kind === 'asset.check.failed');
+    expect(failed).toHaveLength(1);
+    expect(failed[0]?.payload).toMatchObject({ check: 'fresh', passed: false, blocking: true });
+    expect(count(rows, 'asset.check.passed')).toBe(0);
+  });
+
+  test('a deployment deleted is a deployment.deleted event', async () => {
+    const ws = await server.createWorkspace();
+    const owner = client(server, ws.ownerKey);
+    const made = await deploy(owner, { flowName: 'gone', name: 'soon' });
+    await server.sql`DELETE FROM deployments WHERE id = ${made.id}`;
+    const rows = await eventsOf(ws.workspaceId);
+    expect(rows.filter((r) => r.resource_id === made.id).map((r) => r.kind)).toEqual([
+      'deployment.created',
+      'deployment.deleted',
+    ]);
+    expect(rows.find((r) => r.kind === 'deployment.deleted')?.resource_name).toBe('gone/soon');
+  });
+
+  test('a state change rolled back leaves no event, and one committed leaves exactly one', async () => {
+    const world = await assetWorld(server);
+    await deployed(world, [asset('rb')]);
+    const made = await world.owner('POST', '/assets/materialize', { body: { assets: ['rb'] } });
+    const runId = made.body.flowRunId as string;
+    const [{ seq } = { seq: '0' }] = await server.sql<{ seq: string }[]>`SELECT max(seq)::text AS seq FROM events`;
+    const insertState = (sql: postgres.TransactionSql) => sql`
+      INSERT INTO flow_run_states (workspace_id, flow_run_id, type, name, attempt, timestamp)
+      VALUES (${world.ws.workspaceId}, ${runId}, 'CANCELLED', 'Cancelled', 1, now())`;
+    await expect(
+      server.sql.begin(async (tx) => {
+        await insertState(tx);
+        const [inside] = await tx<{ n: number }[]>`
+          SELECT count(*)::int AS n FROM events WHERE resource_id = ${runId} AND kind = 'flow-run.cancelled'`;
+        // Written in the same transaction as the state row…
+        expect(inside?.n).toBe(1);
+        throw new Error('roll back');
+      }),
+    ).rejects.toThrow('roll back');
+    // …and gone with it.
+    const after = await server.sql<{ n: number }[]>`
+      SELECT count(*)::int AS n FROM events WHERE resource_id = ${runId} AND kind = 'flow-run.cancelled'`;
+    expect(after[0]?.n).toBe(0);
+    await server.sql.begin((tx) => insertState(tx));
+    const committed = await server.sql<{ n: number }[]>`
+      SELECT count(*)::int AS n FROM events WHERE resource_id = ${runId} AND kind = 'flow-run.cancelled' AND seq > ${seq}::int8`;
+    expect(committed[0]?.n).toBe(1);
+  });
+});
+
+describe('readCommittedEvents', () => {
+  test('never skips an event committed late by a transaction that took a lower seq', async () => {
+    const ws = await server.createWorkspace();
+    // Two connections of their own, so the two transactions really overlap.
+    const a = postgres(server.databaseUrl, { max: 1, onnotice: () => {} });
+    const b = postgres(server.databaseUrl, { max: 1, onnotice: () => {} });
+    try {
+      const append = (sql: postgres.Sql | postgres.TransactionSql, kind: string) => sql`
+        INSERT INTO events (workspace_id, kind, resource_kind, resource_id, source)
+        VALUES (${ws.workspaceId}, ${kind}, 'test', 'r', 'api')
+        RETURNING seq::text AS seq`;
+      // Start from the end of the ledger as it is now.
+      let cursor: LedgerCursor = LEDGER_START;
+      for (;;) {
+        const rows = await readCommittedEvents(server.sql, cursor, 1000);
+        const last = rows.at(-1);
+        if (!last) break;
+        cursor = { txid: String(last.txid), seq: String(last.seq) };
+      }
+      const seen: string[] = [];
+      const read = async () => {
+        for (;;) {
+          const rows = await readCommittedEvents(server.sql, cursor, 1000);
+          for (const row of rows) if (row.workspace_id === ws.workspaceId) seen.push(row.kind);
+          const last = rows.at(-1);
+          if (!last) return;
+          cursor = { txid: String(last.txid), seq: String(last.seq) };
+        }
+      };
+
+      let releaseSlow!: () => void;
+      const slowMayCommit = new Promise<void>((resolve) => {
+        releaseSlow = resolve;
+      });
+      let slowSeq = '';
+      let slowInserted!: () => void;
+      const inserted = new Promise<void>((resolve) => {
+        slowInserted = resolve;
+      });
+      // The slow transaction takes its seq first and commits last.
+      const slow = a.begin(async (tx) => {
+        const [row] = await append(tx, 'test.slow');
+        slowSeq = row?.seq ?? '';
+        slowInserted();
+        await slowMayCommit;
+      });
+      await inserted;
+      const [fast] = await b.begin((tx) => append(tx, 'test.fast'));
+      expect(BigInt(fast?.seq ?? '0')).toBeGreaterThan(BigInt(slowSeq));
+
+      // While the slow one runs, the fast one (committed, higher seq) is not read: reading it would
+      // move the cursor past the slow one's place in commit order.
+      await read();
+      expect(seen).toEqual([]);
+      releaseSlow();
+      await slow;
+      await read();
+      expect(seen.sort()).toEqual(['test.fast', 'test.slow']);
+      // Read again from the stored cursor: nothing twice.
+      await read();
+      expect(seen).toHaveLength(2);
+    } finally {
+      await a.end({ timeout: 1 });
+      await b.end({ timeout: 1 });
+    }
+  });
+});
