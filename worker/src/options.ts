@@ -99,6 +99,10 @@ const RawOptions = z.strictObject({
     .nullable(),
   /** --health-host / OUTPOST_WORKER_HEALTH_HOST: the address the health port listens on. */
   healthHost: z.string().min(1),
+  /** --sensors / OUTPOST_WORKER_SENSORS: sensor ticks of the pool evaluated at once (0: this worker evaluates none). */
+  sensors: z.coerce.number().int().min(0).max(16),
+  /** OUTPOST_WORKER_SENSOR_POLL: how often the worker asks for due sensor ticks while it has a free sensor slot. */
+  sensorPollMs: duration('sensor poll').pipe(z.number().min(100).max(600_000)),
 });
 
 export type SecretSourceKind = z.infer<typeof SecretSource>;
@@ -200,6 +204,8 @@ const SOURCES: Record<string, string> = {
   allowSources: '--allow-source',
   healthPort: '--health-port',
   healthHost: '--health-host',
+  sensors: '--sensors',
+  sensorPollMs: 'OUTPOST_WORKER_SENSOR_POLL',
 };
 
 const FLAGS = {
@@ -224,6 +230,7 @@ const FLAGS = {
   'allow-source': { type: 'string', multiple: true },
   'health-port': { type: 'string' },
   'health-host': { type: 'string' },
+  sensors: { type: 'string' },
 } as const;
 
 /** The defaults of the flags that have one, as the help states them and the parser applies them. */
@@ -235,6 +242,8 @@ const DEFAULTS = {
   cancelGrace: '10s',
   prestart: '2',
   healthHost: '127.0.0.1',
+  sensors: '1',
+  sensorPoll: '5s',
 } as const;
 
 export const OPTIONS_HELP = `Usage: outpost worker start --pool <name> [options]
@@ -261,6 +270,7 @@ export const OPTIONS_HELP = `Usage: outpost worker start --pool <name> [options]
   --allow-source <prefix>     run code only from sources starting with this, repeatable (default: any)
   --health-port <port>        serve /healthz and /metrics on this port (default: off)
   --health-host <address>     address of the health port (default: ${DEFAULTS.healthHost}; 0.0.0.0 for Kubernetes probes)
+  --sensors <n>               sensor ticks of the pool evaluated at once; 0 evaluates none (default: ${DEFAULTS.sensors})
 
 Environment: OUTPOST_API_URL, OUTPOST_API_KEY (required); OUTPOST_WORKER_* for the options above.`;
 
@@ -312,6 +322,8 @@ export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv = p
     allowSources: list('allow-source').length > 0 ? list('allow-source') : envList('OUTPOST_WORKER_ALLOW_SOURCES'),
     healthPort: nonEmpty(flag('health-port') ?? env.OUTPOST_WORKER_HEALTH_PORT),
     healthHost: flag('health-host') ?? env.OUTPOST_WORKER_HEALTH_HOST ?? DEFAULTS.healthHost,
+    sensors: flag('sensors') ?? env.OUTPOST_WORKER_SENSORS ?? DEFAULTS.sensors,
+    sensorPollMs: env.OUTPOST_WORKER_SENSOR_POLL ?? DEFAULTS.sensorPoll,
   };
   if (input.secretsDir) input.secretsDir = resolve(input.secretsDir);
   const order = flag('secrets-order') ?? env.OUTPOST_WORKER_SECRETS_ORDER;

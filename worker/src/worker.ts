@@ -16,6 +16,8 @@ import type { WorkerOptions } from './options.js';
 import { ClaimLoop } from './poll.js';
 import { SpoolRecovery } from './recover-spools.js';
 import { SecretResolver } from './secrets.js';
+import { evaluateSensorTick } from './sensors/evaluate.js';
+import { SensorLoop } from './sensors/sensor-loop.js';
 
 /** This package's version, as the worker reports it (user agent, metrics). */
 const WORKER_VERSION = '0.1.0';
@@ -140,6 +142,15 @@ export async function startWorker(options: WorkerOptions, hooks: WorkerHooks = {
       metrics.claimed(runs.length);
       for (const claimed of runs) launch(claimed, sentAt);
     },
+  });
+
+  // Sensor ticks of the pool, evaluated beside the runs in processes of their own.
+  const sensors = new SensorLoop({
+    client,
+    options,
+    workerId,
+    logger,
+    evaluate: (tick, stopped) => evaluateSensorTick(tick, { options, workerEnv: env, baseEnv, secrets, logger }, stopped),
   });
 
   function launch(claimed: ClaimedRun, sentAt: number): void {
@@ -283,6 +294,7 @@ export async function startWorker(options: WorkerOptions, hooks: WorkerHooks = {
   executor.open();
   heartbeat.start();
   claims.start();
+  sensors.start();
 
   let stopping: Promise<void> | null = null;
   const graceOver = new AbortController();
@@ -292,6 +304,7 @@ export async function startWorker(options: WorkerOptions, hooks: WorkerHooks = {
   async function drain(graceMs: number): Promise<void> {
     setState('draining');
     await claims.stop();
+    await sensors.stop();
     await executor.close();
     const timer = setTimeout(() => graceOver.abort(), graceMs);
     while (executions.size > 0 && !graceOver.signal.aborted) {

@@ -171,6 +171,18 @@ export function describeExecutor(name: string, makeExecutor: MakeExecutor): void
         const events = logs.filter((l) => l.stream === 'flow' && l.message.startsWith('event ')).map((l) => l.message);
         expect(events).toEqual(Array.from({ length: 300 }, (_, i) => `event ${i + 1} of 300`));
         expect(logs.some((l) => l.message.includes(SECRET))).toBe(false);
+        // The flow's emit() carried the password too: stored masked, about the run.
+        const emitted = unwrap(await owner.call('eventsList', { query: { kind: 'demo.chatted', resourceId: runId } }));
+        expect(emitted.items).toHaveLength(1);
+        expect(emitted.items[0]).toMatchObject({
+          source: 'run',
+          resource: { kind: 'flow-run', id: runId },
+          payload: { lines: 300, dsn: 'postgres://app:***@db/app', nested: ['***'] },
+        });
+        const [stored] = await server.sql<
+          { n: number }[]
+        >`SELECT count(*)::int AS n FROM events WHERE payload::text LIKE ${`%${SECRET}%`}`;
+        expect(stored?.n).toBe(0);
       });
     });
 

@@ -37,6 +37,12 @@ describe('the final state the worker proposes', () => {
     }
   });
 
+  it('proposes nothing for a run suspended on a wait, though its process was killed: a later attempt settles it', () => {
+    expect(
+      decideEnding({ ...base, stopReason: 'suspended', lastStateType: 'PAUSED', exit: { code: null, signal: 'SIGKILL' } }),
+    ).toEqual({ ending: 'suspended', proposal: null });
+  });
+
   it('records a cancelled run CANCELLED unless the runtime already did', () => {
     expect(decideEnding({ ...base, stopReason: 'cancel', stopMessage: 'cancelled by alice' }).proposal).toEqual({
       type: 'CANCELLED',

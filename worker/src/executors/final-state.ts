@@ -2,8 +2,15 @@ import type { ProposedState, StateType } from '@outpost/sdk/contracts';
 import type { AttemptExit } from './executor.js';
 
 /** Why the worker stopped a flow process, weakest first: a stronger reason overrides a weaker one. */
-export type StopReason = 'rejected' | 'drain' | 'cancel' | 'lease-expired' | 'lost';
-export const STOP_STRENGTH: Record<StopReason, number> = { rejected: 1, drain: 2, cancel: 3, 'lease-expired': 4, lost: 5 };
+export type StopReason = 'rejected' | 'drain' | 'cancel' | 'suspended' | 'lease-expired' | 'lost';
+export const STOP_STRENGTH: Record<StopReason, number> = {
+  rejected: 1,
+  drain: 2,
+  cancel: 3,
+  suspended: 4,
+  'lease-expired': 5,
+  lost: 6,
+};
 
 /** How a run ended, from the worker's side. */
 export interface RunOutcome {
@@ -46,6 +53,8 @@ export interface StartFailure {
 export function decideEnding(input: EndingInput): { ending: RunOutcome['ending']; proposal: ProposedState | null } {
   const { stopReason: reason, exit } = input;
   if (reason === 'lost' || reason === 'lease-expired') return { ending: reason, proposal: null };
+  // Parked on a wait (PAUSED, lease released): the run goes on in a later attempt, which settles it.
+  if (reason === 'suspended') return { ending: 'suspended', proposal: null };
   if (reason === 'cancel') {
     return { ending: 'cancel', proposal: input.terminalAccepted ? null : { type: 'CANCELLED', message: input.stopMessage } };
   }

@@ -70,6 +70,8 @@ export class RunReport {
   private terminalAccepted = false;
   /** The run is in a terminal state on the API: its lease is over and nothing may stop it any more. */
   private isSettled = false;
+  /** The API parked the run on a wait: like a terminal state, the attempt's lease is over. */
+  private suspended = false;
   private lastState: State;
 
   constructor(
@@ -118,12 +120,18 @@ export class RunReport {
       flushBeforeStateMs: FLUSH_BEFORE_STATE_MS,
       onState: (response) => this.onStateAnswer(response),
       onStaleAttempt: () => deps.lose(),
+      onSuspended: () => {
+        // The lease was released with the suspension: stop renewing it, and end the process.
+        this.suspended = true;
+        this.lastState = { ...this.lastState, type: 'PAUSED', name: 'Suspended' };
+        deps.requestStop('suspended', 'the run is suspended until its wait resolves');
+      },
     });
   }
 
   /** Whether the run is in a terminal state on the API (its lease is over). */
   get settled(): boolean {
-    return this.isSettled;
+    return this.isSettled || this.suspended;
   }
 
   /** `<runId>-<attempt>` of every log spool this run writes: its own and its subflow runs'. */
@@ -212,7 +220,8 @@ export class RunReport {
     });
     if (exit) {
       this.deps.logger.info({ code: exit.code, signal: exit.signal, reason: exit.reason, ending }, 'flow process ended');
-      if (ending !== 'reported') this.note(ending === 'crashed' ? 'error' : 'info', `flow process ${describeExit(exit)}`);
+      if (ending !== 'reported' && ending !== 'suspended')
+        this.note(ending === 'crashed' ? 'error' : 'info', `flow process ${describeExit(exit)}`);
     } else if (startFailure) this.note('error', startFailure.message);
     // Task runs the process reported are recorded before the run's final state, and before the lines that name them.
     if (this.taskRuns.pending > 0 && !(await this.taskRuns.flush()))

@@ -40,7 +40,12 @@ export interface RpcServerDeps {
   onState: (response: StateProposalResponse) => void;
   /** A write was refused because this attempt is no longer current. */
   onStaleAttempt: () => void;
+  /** The API parked the run on a wait: the flow process is to end, and nothing more is proposed for this attempt. */
+  onSuspended?: () => void;
 }
+
+/** How long past a wait's hold the HTTP call may take before it counts as failed. */
+const WAIT_POLL_SLACK_MS = 15_000;
 
 /** Where replies go: the attempt that sent the request. */
 type Peer = Pick<Attempt, 'send'>;
@@ -98,7 +103,13 @@ export class RpcServer {
       });
       return;
     }
-    const runId = this.target(request.method === 'createChildRun' ? request.body.parentFlowRunId : request.body.flowRunId);
+    const runId = this.target(
+      request.method === 'createChildRun'
+        ? request.body.parentFlowRunId
+        : 'flowRunId' in request.body
+          ? request.body.flowRunId
+          : undefined,
+    );
     if (runId === null) {
       this.replyError(proc, request.id, UNKNOWN_RUN);
       return;
@@ -181,6 +192,70 @@ export class RpcServer {
           return;
         }
         result = await api.call('dynamicPartitionsAdd', { params: { name }, body: { keys } }, RPC_DEADLINE_MS);
+        break;
+      }
+      case 'createWait': {
+        const { spec } = request.body;
+        // An approval's title and description are shown to people on the control plane: redacted like any text that leaves.
+        const body =
+          spec.kind === 'approval'
+            ? {
+                ...request.body,
+                spec: {
+                  ...spec,
+                  title: redactor.redact(spec.title),
+                  ...(spec.description === undefined ? {} : { description: redactor.redact(spec.description) }),
+                },
+              }
+            : request.body;
+        result = await api.call('flowRunWaitsCreate', { params: { id: runId }, body }, RPC_DEADLINE_MS);
+        break;
+      }
+      case 'getWait': {
+        const { waitId, holdSeconds } = request.body;
+        result = await api.call('waitsGet', { params: { id: waitId }, query: { holdSeconds } }, RPC_DEADLINE_MS, {
+          timeoutMs: holdSeconds * 1000 + WAIT_POLL_SLACK_MS,
+        });
+        break;
+      }
+      case 'suspend': {
+        // The attempt ends with the suspension: its log lines are stored before it does.
+        if (!(await this.deps.shipper.flush(this.deps.flushBeforeStateMs))) {
+          this.deps.logger.warn({ runId }, 'suspending before every earlier log line was delivered');
+        }
+        const answer = await api.call('flowRunSuspend', { params: { id: runId }, body: request.body }, RPC_DEADLINE_MS);
+        result = answer;
+        if (answer.ok && answer.data.suspended) {
+          proc?.send({ t: 'reply', id: request.id, ok: true, result: answer.data });
+          this.deps.onSuspended?.();
+          return;
+        }
+        break;
+      }
+      case 'replay': {
+        result = await api.call('flowRunReplay', { params: { id: runId } }, RPC_DEADLINE_MS);
+        break;
+      }
+      case 'emitEvent': {
+        const { event } = request.body;
+        // A subflow's event is about the subflow run unless it names its own resource.
+        const resource = event.resource ?? (own ? undefined : { kind: 'flow-run', id: runId });
+        result = await api.call(
+          'eventsEmit',
+          {
+            body: {
+              events: [
+                {
+                  ...event,
+                  ...(resource ? { resource } : {}),
+                  // The payload is values from the flow's memory: every secret the worker knows is masked before it leaves.
+                  ...(event.payload ? { payload: redactor.redactJson(event.payload) as typeof event.payload } : {}),
+                },
+              ],
+            },
+          },
+          RPC_DEADLINE_MS,
+        );
         break;
       }
       case 'createArtifact': {

@@ -32,19 +32,21 @@ export class RunApi {
 
   /**
    * `abortable: false` keeps a call going after the run is stopped for good (lost, lease expired):
-   * its log lines are still worth delivering, while its state writes are not.
+   * its log lines are still worth delivering, while its state writes are not. `timeoutMs` replaces
+   * the client's timeout for a call that holds on purpose (a wait's long-poll).
    */
   async call<N extends RouteName>(
     name: N,
     input: CallInput<N>,
     deadlineMs: number,
-    { abortable = true }: { abortable?: boolean } = {},
+    { abortable = true, timeoutMs }: { abortable?: boolean; timeoutMs?: number } = {},
   ): Promise<CallResult<CallOutput<N>>> {
     const deadline = Date.now() + deadlineMs;
     const signal = abortable ? this.signal : undefined;
     let failures = 0;
     for (;;) {
-      const result = await this.client.withToken(this.token).call(name, input, signal ? { signal } : {});
+      const options = { ...(signal ? { signal } : {}), ...(timeoutMs === undefined ? {} : { timeoutMs }) };
+      const result = await this.client.withToken(this.token).call(name, input, options);
       if (result.ok || !isRetryable(result) || signal?.aborted) return result;
       failures++;
       const delay = retryDelay(result, failures);

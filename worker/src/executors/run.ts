@@ -33,6 +33,9 @@ function stopRequestFor(reason: StopReason, message: string): StopRequest {
     case 'lost':
     case 'lease-expired':
       return { mode: 'kill' };
+    // Everything the attempt did is recorded and the run is PAUSED: nothing is left for the flow to do.
+    case 'suspended':
+      return { mode: 'kill' };
     case 'cancel':
       return { mode: 'cancel', reason: message };
     // The runtime was already told (its proposal was answered) and exits by itself; give it the notice period.
