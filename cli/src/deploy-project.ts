@@ -224,7 +224,7 @@ function plan(
   built: Record<string, string>,
   flowsByEntry: Map<string, Discovered>,
 ): PlannedDeployment {
-  const discovered = flowsByEntry.get(d.entrypoint) ?? { flows: [], assets: [] };
+  const discovered = flowsByEntry.get(d.entrypoint) ?? { flows: [], assets: [], sensors: [] };
   const flows = discovered.flows;
   const flow = flows.find((f) => f.name === d.flow);
   if (d.assets && (!flow || discovered.assets.length === 0)) {
@@ -256,7 +256,13 @@ function plan(
     // Always sent: the config is where schedules live, so one removed from it is removed on deploy.
     // As declared: the API fills in the defaults (a partitions definition's timezone, for one).
     schedules: (d.schedules ?? []) as DeploymentUpsertRequest['schedules'],
+    // Likewise the triggers: one removed from the config stops running the deployment.
+    triggers: (d.triggers ?? []) as DeploymentUpsertRequest['triggers'],
     ...(d.assets ? { assets: discovered.assets } : {}),
+    // Always sent, like schedules: a sensor removed from the code is removed on deploy.
+    sensors: discovered.sensors
+      .filter((s) => s.flow === null || s.flow === d.flow)
+      .map(({ flow: _flow, ...definition }) => definition),
   };
   return {
     flow: d.flow,

@@ -1,5 +1,5 @@
 // Runs in a child process of `outpost deploy`: imports one built flow module, so that the user's
-// module-level code runs here and never inside the CLI, and sends back the flows and assets it registered.
+// module-level code runs here and never inside the CLI, and sends back the flows, assets and sensors it registered.
 import { pathToFileURL } from 'node:url';
 
 interface RegisteredFlow {
@@ -12,8 +12,13 @@ interface RegisteredAsset {
   definition(): object;
 }
 
+interface RegisteredSensor {
+  flow: string | null;
+  definition(): object;
+}
+
 type Report =
-  | { flows: { name: string; parameterSchema: object | null }[]; assets: object[] }
+  | { flows: { name: string; parameterSchema: object | null }[]; assets: object[]; sensors: object[] }
   | { error: string; usage?: boolean };
 
 function send(report: Report, code: number): void {
@@ -47,7 +52,11 @@ if (!entry) {
       const definition = a.definition() as { definedAt?: string };
       return definition.definedAt ? { ...definition, definedAt: relative(definition.definedAt) } : definition;
     });
-    send({ flows, assets }, 0);
+    const sensorRegistry = (globalThis as Record<symbol, unknown>)[Symbol.for('outpost.sensors')] as
+      | Map<string, RegisteredSensor>
+      | undefined;
+    const sensors = [...(sensorRegistry?.values() ?? [])].map((s) => ({ ...s.definition(), flow: s.flow }));
+    send({ flows, assets, sensors }, 0);
   } catch (error) {
     const message = relative(error instanceof Error ? error.message : String(error));
     // A key defined twice is a mistake in the project, not a failure of the module.

@@ -12,10 +12,14 @@ export interface DiscoveredFlow {
 /** An asset as the module defines it (defaults applied), ready to register. */
 export type DiscoveredAsset = NonNullable<DeploymentUpsertRequest['assets']>[number];
 
-/** What a flow module defines: its flows and its assets (`asset()`). */
+/** A sensor as the module defines it, with the flow it is limited to (null: any deployment of the module). */
+export type DiscoveredSensor = NonNullable<DeploymentUpsertRequest['sensors']>[number] & { flow: string | null };
+
+/** What a flow module defines: its flows, its assets (`asset()`) and its sensors (`sensor()`). */
 export interface Discovered {
   flows: DiscoveredFlow[];
   assets: DiscoveredAsset[];
+  sensors: DiscoveredSensor[];
 }
 
 const CHILD = fileURLToPath(new URL('./discover-child.js', import.meta.url));
@@ -44,7 +48,13 @@ export function discoverFlows(
       timeout: timeoutMs,
       killSignal: 'SIGKILL',
     });
-    type Report = { flows?: DiscoveredFlow[]; assets?: DiscoveredAsset[]; error?: string; usage?: boolean };
+    type Report = {
+      flows?: DiscoveredFlow[];
+      assets?: DiscoveredAsset[];
+      sensors?: DiscoveredSensor[];
+      error?: string;
+      usage?: boolean;
+    };
     let report: Report | null = null;
     let output = '';
     const keep = (chunk: Buffer) => {
@@ -58,7 +68,7 @@ export function discoverFlows(
     child.on('error', (error) => reject(new CliError(`cannot start node to inspect ${label}`, EXIT.failed, [error.message])));
     child.on('close', (code, signal) => {
       const r = report as Report | null;
-      if (r?.flows) return resolvePromise({ flows: r.flows, assets: r.assets ?? [] });
+      if (r?.flows) return resolvePromise({ flows: r.flows, assets: r.assets ?? [], sensors: r.sensors ?? [] });
       if (r?.error && r.usage) return reject(new UsageError(`${label}: ${r.error}`));
       const tail = output.trim().split('\n').filter(Boolean).slice(-10);
       if (r?.error) return reject(new CliError(`importing ${label} failed: ${r.error}`, EXIT.failed, tail));

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { DeploymentConfig, OutpostConfig } from '@outpost/sdk/config';
-import { ASSET_FLOW_NAME, Name, ScheduleInputs } from '@outpost/sdk/contracts';
+import { ASSET_FLOW_NAME, Name, ScheduleInputs, TriggerInputs } from '@outpost/sdk/contracts';
 import { build } from 'esbuild';
 import * as z from 'zod';
 import { UsageError } from './errors.js';
@@ -26,6 +26,7 @@ const DeploymentSchema = z.object({
   retries: z.number().int().min(0).max(100).optional(),
   retryDelaySeconds: z.number().int().min(0).max(86_400).optional(),
   schedules: ScheduleInputs.optional(),
+  triggers: TriggerInputs.optional(),
 });
 
 const ConfigSchema = z

@@ -1,5 +1,6 @@
 import type {
   Asset,
+  AssetAutomationEvaluation,
   AssetCheckStatus,
   AssetHealth,
   AssetMaterializeRequest,
@@ -89,8 +90,11 @@ export const assetsGet: Command = {
   async run(ctx) {
     const key = ctx.positionals[0]!;
     const asset = await ctx.api().call('assetsGet', { query: { key } }, `cannot read asset ${key}`);
-    if (ctx.json) ctx.out(json(asset));
-    else for (const line of describeAsset(asset)) ctx.out(line);
+    const evaluations = asset.automation
+      ? (await ctx.api().call('assetsEvaluations', { query: { key, limit: 5 } }, `cannot read the automation of ${key}`)).items
+      : [];
+    if (ctx.json) ctx.out(json(asset.automation ? { ...asset, evaluations } : asset));
+    else for (const line of [...describeAsset(asset), ...describeAutomation(asset, evaluations)]) ctx.out(line);
     return EXIT.ok;
   },
 };
@@ -380,6 +384,52 @@ function describeAsset(a: Asset): string[] {
   if (a.checks.length) {
     lines.push('checks:');
     lines.push(...table(['CHECK', 'BLOCKING', 'LATEST', 'WHEN (UTC)', 'NOTE'], a.checks.map(checkRow)).map((l) => `  ${l}`));
+  }
+  return lines;
+}
+
+function cronWords(c: { cron: string; timezone: string }): string {
+  return `${c.cron} (${c.timezone})`;
+}
+
+/** The asset's automation and freshness policies in words, its freshness now, and the latest decisions. */
+function describeAutomation(a: Asset, evaluations: readonly AssetAutomationEvaluation[]): string[] {
+  const lines: string[] = [];
+  const p = a.automation;
+  if (p) {
+    const when = [
+      p.onUpstreamUpdate ? 'when an upstream is materialised' : null,
+      p.cron ? `at ${cronWords(p.cron)} if an upstream changed` : null,
+      p.onMissing ? 'when missing' : null,
+    ].filter((w) => w !== null);
+    lines.push(`automation    materialise ${when.join(', ')}`);
+  }
+  if (a.freshness) {
+    const bound = a.freshness.cron
+      ? `at most ${a.freshness.maxLagMinutes} min old at each ${cronWords(a.freshness.cron)}`
+      : `at most ${a.freshness.maxLagMinutes} min old`;
+    const state = a.freshnessState;
+    const now = state
+      ? state.status === 'VIOLATED'
+        ? `OVERDUE by ${state.overdueMinutes} min (data before ${shortTime(state.deadline)} UTC is too old)`
+        : 'ok'
+      : '';
+    lines.push(`freshness     ${bound}: ${now}`);
+  }
+  if (evaluations.length) {
+    lines.push('automation decisions:');
+    lines.push(
+      ...table(
+        ['WHEN (UTC)', 'PARTITION', 'OUTCOME', 'RUN', 'WHY'],
+        evaluations.map((e) => [
+          shortTime(e.createdAt),
+          e.partitionKey ?? '-',
+          e.outcome === 'REQUESTED' ? 'requested' : `skipped (${e.skipReason})`,
+          e.flowRunId ?? '-',
+          e.message,
+        ]),
+      ).map((l) => `  ${l}`),
+    );
   }
   return lines;
 }

@@ -13,6 +13,16 @@ import {
 } from './assets.js';
 import { auditExport, auditLs } from './audit.js';
 import {
+  automationsCreate,
+  automationsDisable,
+  automationsEdit,
+  automationsEnable,
+  automationsFirings,
+  automationsGet,
+  automationsLs,
+  automationsRm,
+} from './automations.js';
+import {
   backfillsCancel,
   backfillsCreate,
   backfillsGet,
@@ -29,6 +39,7 @@ import { deploy } from './deploy.js';
 import { deploymentsLs } from './deployments.js';
 import { deploymentsPause, deploymentsResume, schedulesLs, schedulesPause, schedulesResume } from './deployments-schedules.js';
 import { dev } from './dev.js';
+import { eventsEmit, eventsLs, eventsTail } from './events.js';
 import { init } from './init.js';
 import { keysCreate, keysLs, keysRevoke } from './keys.js';
 import { logs, runsLogs } from './logs.js';
@@ -38,8 +49,11 @@ import { runsCancel, runsGet, runsLs, runsRetry } from './runs.js';
 import { runsAttempts } from './runs-attempts.js';
 import { runsArtifacts, runsStates } from './runs-history.js';
 import { runsTasks } from './runs-tasks.js';
+import { sensorsGet, sensorsLs, sensorsPause, sensorsResume, sensorsTick, sensorsTicks } from './sensors.js';
 import { serverRotateKey, serverStart } from './server.js';
 import { usersAdd, usersLs, usersResetPassword, usersRm, usersSetRole } from './users.js';
+import { tokensComplete, waitsApprove, waitsLs, waitsReject } from './waits.js';
+import { webhooksCreate, webhooksLs, webhooksRm, webhooksRotate } from './webhooks.js';
 import { whoami } from './whoami.js';
 import { workerStart } from './worker.js';
 import { workersLs } from './workers.js';
@@ -85,6 +99,20 @@ export const COMMANDS: readonly Command[] = [
   backfillsResume,
   backfillsCancel,
   backfillsRetryFailed,
+  automationsLs,
+  automationsGet,
+  automationsCreate,
+  automationsEdit,
+  automationsRm,
+  automationsEnable,
+  automationsDisable,
+  automationsFirings,
+  sensorsLs,
+  sensorsGet,
+  sensorsTicks,
+  sensorsPause,
+  sensorsResume,
+  sensorsTick,
   concurrencyLimitsLs,
   concurrencyLimitsSet,
   concurrencyLimitsRm,
@@ -103,6 +131,17 @@ export const COMMANDS: readonly Command[] = [
   usersResetPassword,
   auditLs,
   auditExport,
+  waitsLs,
+  waitsApprove,
+  waitsReject,
+  tokensComplete,
+  eventsLs,
+  eventsTail,
+  eventsEmit,
+  webhooksCreate,
+  webhooksLs,
+  webhooksRotate,
+  webhooksRm,
   whoami,
   completion,
   serverStart,

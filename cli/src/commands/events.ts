@@ -1,0 +1,162 @@
+import { type EventEmitRequest, MAX_PAGE_SIZE, type OutpostEvent } from '@outpost/sdk/contracts';
+import type { Command, CommandContext } from '../command.js';
+import { stringOption } from '../command.js';
+import { EXIT, UsageError } from '../errors.js';
+import { json, shortTime, table } from '../output.js';
+import { parseLimit } from '../resolve.js';
+
+const KIND = {
+  type: 'string',
+  placeholder: '<kinds>',
+  description: 'only these kinds, comma-separated; "flow-run.*" is a prefix',
+} as const;
+
+/** One line an event: time, kind, what it is about, and its payload in short. */
+export function eventLine(e: OutpostEvent): string {
+  const about = `${e.resource.kind}:${e.resource.name ?? e.resource.id}`;
+  const payload = JSON.stringify(e.payload);
+  return `${shortTime(e.occurredAt)}  ${e.kind.padEnd(24)} ${about}  ${payload.length > 160 ? `${payload.slice(0, 157)}...` : payload}`;
+}
+
+export const eventsLs: Command = {
+  name: 'events ls',
+  summary: "Show the workspace's events, newest first",
+  options: {
+    kind: KIND,
+    resource: { type: 'string', placeholder: '<id>', description: 'only events about this resource or related to it' },
+    since: { type: 'string', placeholder: '<iso-time>', description: 'only events at or after this time' },
+    limit: { type: 'string', placeholder: '<n>', description: `at most n events (1–${MAX_PAGE_SIZE}, default 50)` },
+  },
+  async run(ctx) {
+    const kind = stringOption(ctx.values, 'kind');
+    const resourceId = stringOption(ctx.values, 'resource');
+    const since = stringOption(ctx.values, 'since');
+    const limit = parseLimit(stringOption(ctx.values, 'limit'), 50, MAX_PAGE_SIZE);
+    const page = await ctx.api().call(
+      'eventsList',
+      {
+        query: {
+          limit,
+          order: 'desc',
+          ...(kind ? { kind } : {}),
+          ...(resourceId ? { resourceId } : {}),
+          ...(since ? { since } : {}),
+        },
+      },
+      'cannot list events',
+    );
+    if (ctx.json) {
+      ctx.out(json(page.items));
+      return EXIT.ok;
+    }
+    const rows = page.items.map((e) => [
+      shortTime(e.occurredAt),
+      e.kind,
+      `${e.resource.kind}:${e.resource.name ?? e.resource.id}`,
+      e.source,
+      e.id,
+    ]);
+    for (const line of table(['TIME (UTC)', 'KIND', 'RESOURCE', 'SOURCE', 'ID'], rows)) ctx.out(line);
+    return EXIT.ok;
+  },
+};
+
+/** Reads SSE blocks from a response body, calling `onEvent` with each `data:` payload. */
+async function readEvents(res: Response, onEvent: (data: string) => void): Promise<void> {
+  const body = res.body;
+  if (!body) return;
+  const reader = body.pipeThrough(new TextDecoderStream()).getReader();
+  let buffer = '';
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) return;
+    buffer += value;
+    for (let end = buffer.indexOf('\n\n'); end >= 0; end = buffer.indexOf('\n\n')) {
+      const block = buffer.slice(0, end);
+      buffer = buffer.slice(end + 2);
+      const data = block
+        .split('\n')
+        .filter((l) => l.startsWith('data:'))
+        .map((l) => l.slice(5).trimStart());
+      if (data.length > 0) onEvent(data.join('\n'));
+    }
+  }
+}
+
+export const eventsTail: Command = {
+  name: 'events tail',
+  summary: "Follow the workspace's events live, one line each (NDJSON with --json), until Ctrl-C",
+  options: {
+    kind: KIND,
+    resource: { type: 'string', placeholder: '<id>', description: 'only events about this resource or related to it' },
+  },
+  notes: ['If the connection drops, tail reconnects and resumes after the last event it printed.'],
+  async run(ctx: CommandContext) {
+    const kind = stringOption(ctx.values, 'kind');
+    const resourceId = stringOption(ctx.values, 'resource');
+    const api = ctx.api();
+    const stop = new AbortController();
+    void ctx.interrupts().then(() => stop.abort());
+    // Written by the stream's callback; TypeScript cannot see that, hence the explicit type on reads.
+    let lastSeq = null as string | null;
+    while (!stop.signal.aborted) {
+      const query = new URLSearchParams();
+      if (kind) query.set('kind', kind);
+      if (resourceId) query.set('resourceId', resourceId);
+      if (lastSeq) query.set('afterSeq', lastSeq);
+      try {
+        const res = await api.openStream(`/events/stream?${query}`, 'cannot follow events', stop.signal);
+        await readEvents(res, (data) => {
+          const event = JSON.parse(data) as OutpostEvent;
+          lastSeq = event.seq;
+          ctx.out(ctx.json ? JSON.stringify(event) : eventLine(event));
+        });
+      } catch (error) {
+        if (stop.signal.aborted) break;
+        // The first connection must work; later drops (a server restart) are retried.
+        if (lastSeq === null) throw error;
+      }
+      if (!stop.signal.aborted) await new Promise((r) => setTimeout(r, 1000));
+    }
+    return EXIT.ok;
+  },
+};
+
+export const eventsEmit: Command = {
+  name: 'events emit',
+  summary: 'Record a custom event, e.g. `outpost events emit model.metrics --payload \'{"auc":0.91}\'`',
+  args: '<kind>',
+  positionals: { min: 1, max: 1 },
+  options: {
+    payload: { type: 'string', placeholder: '<json>', description: 'the payload, a JSON object (at most 16 KiB)' },
+    'resource-id': {
+      type: 'string',
+      placeholder: '<id>',
+      description: 'what the event is about (kind "custom"); the API key by default',
+    },
+  },
+  async run(ctx) {
+    const kind = ctx.positionals[0] as string;
+    const text = stringOption(ctx.values, 'payload');
+    let payload: EventEmitRequest['payload'] = {};
+    if (text !== undefined) {
+      try {
+        payload = JSON.parse(text) as EventEmitRequest['payload'];
+      } catch (error) {
+        throw new UsageError(`--payload is not JSON: ${(error as Error).message}`);
+      }
+      if (payload === null || typeof payload !== 'object' || Array.isArray(payload))
+        throw new UsageError('--payload must be a JSON object');
+    }
+    const resourceId = stringOption(ctx.values, 'resource-id');
+    const answer = await ctx
+      .api()
+      .call(
+        'eventsEmit',
+        { body: { events: [{ kind, payload, ...(resourceId ? { resource: { kind: 'custom', id: resourceId } } : {}) }] } },
+        `cannot record the event ${kind}`,
+      );
+    ctx.out(ctx.json ? json({ id: answer.ids[0] }) : `recorded ${kind} ${answer.ids[0]}`);
+    return EXIT.ok;
+  },
+};
