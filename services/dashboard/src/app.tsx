@@ -2,16 +2,24 @@ import type { Role, WhoAmIResponse } from '@outpost/sdk/contracts';
 import { lazy, Suspense, useEffect, useState } from 'react';
 import { api } from './api/instance.js';
 import { NavLink } from './components/nav-link.js';
+import { ApprovalsPage } from './pages/approvals.js';
 import { AssetDetailPage } from './pages/asset-detail.js';
 import { AssetsPage } from './pages/assets.js';
+import { AutomationDetailPage } from './pages/automation-detail.js';
+import { AutomationsPage } from './pages/automations.js';
 import { ConfirmEmailPage } from './pages/confirm-email.js';
 import { DeploymentsPage } from './pages/deployments.js';
+import { EventsPage } from './pages/events.js';
+import { NotificationsPage } from './pages/notifications.js';
 import { OverviewPage } from './pages/overview.js';
 import { RunDetailPage } from './pages/run-detail.js';
 import { RunsPage } from './pages/runs.js';
+import { SensorDetailPage } from './pages/sensor-detail.js';
+import { SensorsPage } from './pages/sensors.js';
 import { SetPasswordPage } from './pages/set-password.js';
 import { SettingsPage } from './pages/settings.js';
 import { SignInPage } from './pages/sign-in.js';
+import { WebhooksPage } from './pages/webhooks.js';
 import { WorkPoolsPage } from './pages/work-pools.js';
 import { matchRoute, navigate, parseHash, type Route, useHash } from './router.js';
 
@@ -70,6 +78,24 @@ function Shell({ route, search }: { route: Route; search: URLSearchParams }) {
           testId="nav-assets"
         >
           Assets
+        </NavLink>
+        <NavLink to="/approvals" current={route.name === 'approvals'} testId="nav-approvals">
+          Approvals
+        </NavLink>
+        <NavLink to="/events" current={route.name === 'events'} testId="nav-events">
+          Events
+        </NavLink>
+        <NavLink to="/webhooks" current={route.name === 'webhooks'} testId="nav-webhooks">
+          Webhooks
+        </NavLink>
+        <NavLink to="/automations" current={route.name === 'automations' || route.name === 'automation'} testId="nav-automations">
+          Automations
+        </NavLink>
+        <NavLink to="/notifications" current={route.name === 'notifications'} testId="nav-notifications">
+          Notifications
+        </NavLink>
+        <NavLink to="/sensors" current={route.name === 'sensors' || route.name === 'sensor'} testId="nav-sensors">
+          Sensors
         </NavLink>
         <NavLink to="/work-pools" current={route.name === 'work-pools'} testId="nav-work-pools">
           Work pools
@@ -139,8 +165,24 @@ function Page({
           <LineagePage search={search} />
         </Suspense>
       );
+    case 'sensors':
+      return <SensorsPage role={role} />;
+    case 'sensor':
+      return <SensorDetailPage key={route.id} id={route.id} role={role} />;
     case 'work-pools':
       return <WorkPoolsPage />;
+    case 'approvals':
+      return <ApprovalsPage />;
+    case 'events':
+      return <EventsPage search={search} />;
+    case 'webhooks':
+      return <WebhooksPage role={role} />;
+    case 'automations':
+      return <AutomationsPage />;
+    case 'automation':
+      return <AutomationDetailPage key={route.id} id={route.id} />;
+    case 'notifications':
+      return <NotificationsPage />;
     case 'settings':
       return <SettingsPage role={role} userId={userId} workspaceSlug={workspaceSlug} />;
     case 'sign-in':

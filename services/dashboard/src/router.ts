@@ -14,6 +14,14 @@ export type Route =
   | { name: 'asset'; key: string }
   | { name: 'lineage' }
   | { name: 'work-pools' }
+  | { name: 'approvals' }
+  | { name: 'events' }
+  | { name: 'webhooks' }
+  | { name: 'automations' }
+  | { name: 'automation'; id: string }
+  | { name: 'notifications' }
+  | { name: 'sensors' }
+  | { name: 'sensor'; id: string }
   | { name: 'settings' }
   | { name: 'sign-in' }
   | { name: 'set-password' }
@@ -40,6 +48,7 @@ export function matchRoute(path: string): Route {
       return { name: 'not-found' };
     }
   }
+  if (first === 'automations' && second) return { name: 'automation', id: second };
   // An asset key has slashes of its own (`raw/events`): it travels as one encoded segment.
   if (first === 'assets' && second) {
     try {
@@ -48,6 +57,8 @@ export function matchRoute(path: string): Route {
       return { name: 'not-found' };
     }
   }
+  if (first === 'sensors' && second)
+    return /^[0-9a-f-]{36}$/i.test(second) ? { name: 'sensor', id: second } : { name: 'not-found' };
   if (second) return { name: 'not-found' };
   switch (first) {
     case 'overview':
@@ -62,6 +73,18 @@ export function matchRoute(path: string): Route {
       return { name: 'lineage' };
     case 'work-pools':
       return { name: 'work-pools' };
+    case 'approvals':
+      return { name: 'approvals' };
+    case 'events':
+      return { name: 'events' };
+    case 'webhooks':
+      return { name: 'webhooks' };
+    case 'automations':
+      return { name: 'automations' };
+    case 'notifications':
+      return { name: 'notifications' };
+    case 'sensors':
+      return { name: 'sensors' };
     case 'settings':
       return { name: 'settings' };
     case 'sign-in':

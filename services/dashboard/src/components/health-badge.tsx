@@ -6,6 +6,7 @@ export const HEALTH_LABEL: Record<AssetHealth, string> = {
   STALE: 'Stale',
   FAILED: 'Failed',
   BLOCKED: 'Blocked',
+  OVERDUE: 'Overdue',
 };
 
 /** What a health means, for a tooltip when no stale reason says more. */
@@ -15,6 +16,7 @@ const HEALTH_MEANING: Record<AssetHealth, string> = {
   STALE: 'Materialised but out of date',
   FAILED: 'The latest attempt to materialise it failed',
   BLOCKED: 'A blocking check of it or upstream of it failed and is not waived',
+  OVERDUE: 'Older than its freshness policy allows',
 };
 
 export function healthClass(health: AssetHealth): string {

@@ -45,6 +45,7 @@ const MINIMAP_FILL: Record<AssetHealth, string> = {
   STALE: 'var(--health-stale)',
   FAILED: 'var(--health-failed)',
   BLOCKED: 'var(--health-blocked)',
+  OVERDUE: 'var(--health-overdue)',
 };
 
 /** What a node shows; a re-read lineage (every 15 s) re-renders only the nodes whose asset changed. */

@@ -9,6 +9,7 @@ import { mayCall } from '../lib/asset-metadata.js';
 import { formatDateTime } from '../lib/format.js';
 import { describePartitions } from '../lib/partitions-text.js';
 import { assetPath, href } from '../router.js';
+import { AssetAutomation } from './asset-automation.js';
 import { AssetChecks } from './asset-checks.js';
 import { AssetMaterializations } from './asset-materializations.js';
 import { MaterializeDialog } from './asset-materialize-dialog.js';
@@ -156,6 +157,7 @@ export function AssetDetailPage({ assetKey, role }: { assetKey: string; role: Ro
           </div>
         </div>
       </section>
+      <AssetAutomation asset={a} />
       <section className="panel" aria-label="Checks">
         <div className="panel-header">
           <h2>Checks</h2>

@@ -19,6 +19,7 @@ import { RunChildren } from './run-children.js';
 import { RunLogs } from './run-logs.js';
 import { RunTaskRuns } from './run-task-runs.js';
 import { RunTimeline } from './run-timeline.js';
+import { RunWaits } from './run-waits.js';
 
 const DETAIL_POLL_MS = 3000;
 
@@ -128,6 +129,7 @@ export function RunDetailPage({ id }: { id: string }) {
       </div>
       {error && <Notice>{error}</Notice>}
       {run.waitingFor && run.workPool && <PoolWaitingBanner pool={run.workPool} reason={run.waitingFor} />}
+      <RunWaits run={run} />
       <dl className="facts">
         <Fact label="Flow">{run.flowName}</Fact>
         {run.parentFlowRunId && (

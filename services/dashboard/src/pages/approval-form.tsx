@@ -1,0 +1,124 @@
+import type { ApprovalDecision, JsonObject, Wait } from '@outpost/sdk/contracts';
+import { type FormEvent, useMemo, useState } from 'react';
+import { describeFailure } from '../api/client.js';
+import { api } from '../api/instance.js';
+import { Notice } from '../components/notice.js';
+import { formatDateTime } from '../lib/format.js';
+import { buildFormModel, type FormValues, initialValues, RAW_FIELD, validateForm } from '../lib/json-schema-form.js';
+import { ParameterField } from './parameter-field.js';
+
+/**
+ * Decides an approval wait: the form the flow asked for (its JSON schema, rendered like a run's
+ * parameters), a comment, Approve or Reject. The form is checked in the browser first and again by
+ * the API, whose field errors (`body.data.<field>`) land on their fields.
+ */
+export function ApprovalForm({ wait, onDecided }: { wait: Wait; onDecided: (wait: Wait) => void }) {
+  const spec = wait.spec.kind === 'approval' ? wait.spec : null;
+  const model = useMemo(() => buildFormModel(spec?.form ?? { type: 'object', properties: {} }), [spec?.form]);
+  const [values, setValues] = useState<FormValues>(() => initialValues(model, {}));
+  const [comment, setComment] = useState('');
+  const [errors, setErrors] = useState<Record<string, string>>({});
+  const [failure, setFailure] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  if (!spec) return null;
+
+  const setValue = (name: string, value: string | boolean) => {
+    setValues((v) => ({ ...v, [name]: value }));
+    setErrors(({ [name]: _, ...rest }) => rest);
+  };
+
+  const decide = async (approved: boolean) => {
+    let data: JsonObject | undefined;
+    if (spec.form && approved) {
+      const checked = validateForm(model, values);
+      if (!checked.ok) {
+        setErrors(checked.errors);
+        return;
+      }
+      data = checked.parameters as JsonObject;
+    }
+    setBusy(true);
+    setFailure(null);
+    const result = await api.call('waitsDecide', {
+      params: { id: wait.id },
+      body: { approved, ...(data ? { data } : {}), ...(comment.trim() ? { comment: comment.trim() } : {}) },
+    });
+    setBusy(false);
+    if (!result.ok) {
+      const fieldErrors = result.kind === 'http_error' ? result.problem?.errors : undefined;
+      if (fieldErrors && fieldErrors.length > 0) {
+        const byField: Record<string, string> = {};
+        for (const fe of fieldErrors) {
+          const name = fe.path.replace(/^body\.data\.?/, '').split('.')[0] ?? '';
+          byField[model.fields.some((f) => f.name === name) ? name : RAW_FIELD] = fe.message;
+        }
+        setErrors(byField);
+      }
+      setFailure(describeFailure(result));
+      return;
+    }
+    onDecided(result.data.wait);
+  };
+
+  const onSubmit = (e: FormEvent) => {
+    e.preventDefault();
+    void decide(true);
+  };
+
+  return (
+    <form className="form approval-form" onSubmit={onSubmit} noValidate data-testid="approval-form">
+      {spec.description && <p className="approval-description">{spec.description}</p>}
+      {model.raw ? (
+        <label className="field">
+          <span className="field-label">Form (JSON object)</span>
+          <textarea
+            className="mono"
+            rows={6}
+            value={String(values[RAW_FIELD] ?? '')}
+            onChange={(e) => setValue(RAW_FIELD, e.target.value)}
+            data-testid="param-raw"
+          />
+        </label>
+      ) : (
+        model.fields.map((field) => (
+          <ParameterField
+            key={field.name}
+            field={field}
+            value={values[field.name]}
+            error={errors[field.name]}
+            onChange={(v) => setValue(field.name, v)}
+          />
+        ))
+      )}
+      {errors[RAW_FIELD] && <Notice>{errors[RAW_FIELD]}</Notice>}
+      <label className="field">
+        <span className="field-label">Comment</span>
+        <textarea rows={2} value={comment} onChange={(e) => setComment(e.target.value)} data-testid="approval-comment" />
+      </label>
+      {failure && <Notice testId="approval-error">{failure}</Notice>}
+      <div className="dialog-actions">
+        <button type="button" className="button" disabled={busy} onClick={() => void decide(false)} data-testid="approval-reject">
+          Reject
+        </button>
+        <button type="submit" className="button button-primary" disabled={busy} data-testid="approval-approve">
+          Approve
+        </button>
+      </div>
+    </form>
+  );
+}
+
+/** An approval's outcome in words: who decided, when, and what they said. */
+export function DecisionSummary({ wait }: { wait: Wait }) {
+  if (wait.status === 'TIMED_OUT') return <span data-testid="approval-decision">Timed out without a decision</span>;
+  if (wait.status === 'CANCELLED') return <span data-testid="approval-decision">Cancelled with its run</span>;
+  const decision = wait.value as ApprovalDecision | null;
+  if (!decision) return null;
+  return (
+    <span data-testid="approval-decision" data-approved={decision.approved}>
+      <strong>{decision.approved ? 'Approved' : 'Rejected'}</strong> by{' '}
+      {decision.decidedBy.label ?? decision.decidedBy.id.slice(0, 8)} on {formatDateTime(decision.decidedAt)}
+      {decision.comment && <> — “{decision.comment}”</>}
+    </span>
+  );
+}

@@ -1,0 +1,139 @@
+import type { Firing } from '@outpost/sdk/contracts';
+import { useState } from 'react';
+import { describeFailure } from '../api/client.js';
+import { api } from '../api/instance.js';
+import { JsonView } from '../components/json-view.js';
+import { Empty, Notice } from '../components/notice.js';
+import { useResource } from '../hooks/use-resource.js';
+import { formatDateTime } from '../lib/format.js';
+import { href } from '../router.js';
+import { deploymentLabel, triggerSummary } from './automations.js';
+
+const POLL_MS = 5000;
+
+/** One automation: its trigger and actions as saved, and its recent firings with each action's outcome. */
+export function AutomationDetailPage({ id }: { id: string }) {
+  const automation = useResource((signal) => api.call('automationsGet', { params: { id }, signal }), [id], {
+    pollMs: POLL_MS,
+  });
+  const firings = useResource(
+    (signal) => api.call('automationsFirings', { params: { id }, query: { limit: 50 }, signal }),
+    [id],
+    { pollMs: POLL_MS },
+  );
+  const deployments = useResource((signal) => api.call('deploymentsList', { query: { limit: 200 }, signal }), []);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const a = automation.data;
+
+  const toggle = async () => {
+    if (!a) return;
+    setBusy(true);
+    const result = await api.call(a.enabled ? 'automationsDisable' : 'automationsEnable', { params: { id: a.id } });
+    setBusy(false);
+    setError(result.ok ? null : describeFailure(result));
+    await automation.reload();
+  };
+
+  return (
+    <div className="page" data-testid="automation-detail">
+      <div className="page-header">
+        <div className="title-block">
+          <a href={href('/automations')} className="muted small">
+            Automations
+          </a>
+          <h1 data-testid="automation-name">{a?.name ?? '…'}</h1>
+          {a && (
+            <span className={`pill ${a.enabled ? 'pill-active' : 'pill-paused'}`} data-testid="automation-status">
+              {a.enabled ? 'Enabled' : 'Disabled'}
+            </span>
+          )}
+        </div>
+        {a && (
+          <button
+            type="button"
+            className="button"
+            disabled={busy}
+            onClick={() => void toggle()}
+            data-testid="automation-detail-toggle"
+          >
+            {a.enabled ? 'Disable' : 'Enable'}
+          </button>
+        )}
+      </div>
+      {automation.error && <Notice>{automation.error}</Notice>}
+      {error && <Notice>{error}</Notice>}
+      {a && (
+        <>
+          {a.description && <p className="muted">{a.description}</p>}
+          <p className="muted small">
+            {a.trigger.type} trigger: <span className="mono">{triggerSummary(a.trigger)}</span> · deployment{' '}
+            {deploymentLabel(deployments.data?.items, a.deploymentId)} · last fired {formatDateTime(a.lastFiredAt)}
+          </p>
+          {a.lastError && <Notice testId="automation-detail-error">Last error: {a.lastError}</Notice>}
+          <div className="two-columns">
+            <section className="panel" aria-label="Trigger">
+              <div className="panel-header">
+                <h2>Trigger</h2>
+              </div>
+              <JsonView value={a.trigger} testId="automation-trigger" />
+            </section>
+            <section className="panel" aria-label="Actions">
+              <div className="panel-header">
+                <h2>Actions</h2>
+              </div>
+              <JsonView value={a.actions} testId="automation-actions" />
+            </section>
+          </div>
+        </>
+      )}
+      <section className="panel" aria-label="Recent firings">
+        <div className="panel-header">
+          <h2>Recent firings</h2>
+        </div>
+        {firings.error && <Notice>{firings.error}</Notice>}
+        {firings.data && firings.data.items.length === 0 ? (
+          <Empty>It has not fired yet.</Empty>
+        ) : (
+          <table className="grid-table compact">
+            <thead>
+              <tr>
+                <th>Fired</th>
+                <th>Key</th>
+                <th>Actions</th>
+              </tr>
+            </thead>
+            <tbody>
+              {firings.data?.items.map((f) => (
+                <FiringRow key={f.id} firing={f} />
+              ))}
+            </tbody>
+          </table>
+        )}
+      </section>
+    </div>
+  );
+}
+
+function FiringRow({ firing }: { firing: Firing }) {
+  return (
+    <tr data-testid="firing-row">
+      <td>{formatDateTime(firing.firedAt)}</td>
+      <td className="mono small">{firing.key}</td>
+      <td>
+        <ul>
+          {firing.actions.map((action) => (
+            <li key={action.index} data-testid="firing-action" data-status={action.status}>
+              <span className={action.status === 'SUCCEEDED' ? 'outcome outcome-success' : 'outcome outcome-error'}>
+                {action.status}
+              </span>{' '}
+              {action.type}
+              {action.resultIds.length > 0 && <span className="muted small mono"> {action.resultIds.join(', ')}</span>}
+              {action.error && <span className="text-bad"> — {action.error}</span>}
+            </li>
+          ))}
+        </ul>
+      </td>
+    </tr>
+  );
+}

@@ -1,0 +1,59 @@
+import { type FlowRun, isTerminal, type Wait } from '@outpost/sdk/contracts';
+import { api } from '../api/instance.js';
+import { Notice } from '../components/notice.js';
+import { useResource } from '../hooks/use-resource.js';
+import { formatDateTime } from '../lib/format.js';
+import { ApprovalForm, DecisionSummary } from './approval-form.js';
+
+const POLL_MS = 3000;
+
+/** What a wait waits for, in words. */
+export function waitLabel(wait: Wait): string {
+  switch (wait.spec.kind) {
+    case 'approval':
+      return `approval “${wait.spec.title}”`;
+    case 'event':
+      return `event “${wait.spec.event}”`;
+    case 'token':
+      return `token “${wait.spec.token}”`;
+    case 'until':
+      return `until ${formatDateTime(wait.spec.until)}`;
+  }
+}
+
+/**
+ * The run's durable waits on its page: a banner for each one still WAITING (an approval with its
+ * form, Approve and Reject), and the decisions already taken on its approvals.
+ */
+export function RunWaits({ run }: { run: FlowRun }) {
+  const live = !isTerminal(run.state.type);
+  const waits = useResource(
+    (signal) => api.call('waitsList', { query: { flowRunId: run.id, limit: 50 }, signal }),
+    [run.id, run.updatedAt],
+    {
+      pollMs: live ? POLL_MS : null,
+    },
+  );
+  const items = waits.data?.items ?? [];
+  const waiting = items.filter((w) => w.status === 'WAITING');
+  const decided = items.filter((w) => w.spec.kind === 'approval' && w.status !== 'WAITING');
+  if (items.length === 0) return waits.error ? <Notice>{waits.error}</Notice> : null;
+  return (
+    <section className="run-waits" aria-label="Waits" data-testid="run-waits">
+      {waiting.map((wait) => (
+        <Notice key={wait.id} kind="warning" testId="run-waiting-banner">
+          <div className="run-waiting-title">
+            {run.state.type === 'PAUSED' ? 'Suspended, waiting for' : 'Waiting for'} <strong>{waitLabel(wait)}</strong>
+            {wait.expiresAt && <span className="muted"> (times out {formatDateTime(wait.expiresAt)})</span>}
+          </div>
+          {wait.spec.kind === 'approval' && <ApprovalForm wait={wait} onDecided={() => void waits.reload()} />}
+        </Notice>
+      ))}
+      {decided.map((wait) => (
+        <Notice key={wait.id} kind="info" testId="run-approval-decided">
+          {waitLabel(wait)}: <DecisionSummary wait={wait} />
+        </Notice>
+      ))}
+    </section>
+  );
+}
