@@ -104,6 +104,13 @@ describe('a flow deployed through the CLI runs end to end on a worker inside the
     expect(messages.some((m) => m.startsWith('greeting secret: ') && m.includes('***'))).toBe(true);
     const seqs = logs.items.map((l) => l.seq);
     expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
+
+    // The flow's emit() carried the secret too: the worker masked it before posting the event.
+    const events = unwrap(await client.call('eventsList', { query: { kind: 'hello.summed' } }));
+    expect(events.items).toHaveLength(1);
+    const event = events.items[0]!;
+    expect(event).toMatchObject({ source: 'run', resource: { kind: 'flow-run', id: run.id }, payload: { n: 3, total: 14 } });
+    expect(event.payload.greeting).toBe('secret ***');
   });
 
   it('leaves no bundle bytes, registry password or secret value anywhere in the control-plane database', async () => {

@@ -1,0 +1,66 @@
+import { OutpostClient, unwrap } from '@outpost/sdk/client';
+import postgres from 'postgres';
+import { startBenchApi } from './support/api.js';
+import { type Row, row } from './support/row.js';
+
+/**
+ * Custom event ingestion through `POST /events` with an API key: 10,000 events in batches of 100,
+ * and 2,000 one at a time, each by one sender. Baseline: the same rows inserted into the same
+ * `events` table straight from postgres.js (one multi-row INSERT per batch, or one INSERT per
+ * event), so the triggers, indexes and NOTIFY of the ledger weigh on both sides alike.
+ */
+export const timeoutSeconds = 240;
+
+const BATCH = 100;
+const BATCHES = 100;
+const SINGLES = 2000;
+
+function events(n: number, i0: number) {
+  return Array.from({ length: n }, (_, i) => ({
+    kind: 'bench.metrics',
+    payload: { step: i0 + i, loss: 1 / (1 + i0 + i), model: 'churn-v7', tags: ['nightly', 'eu'] },
+  }));
+}
+
+async function rate(count: number, send: (i: number) => Promise<number>): Promise<number> {
+  let stored = 0;
+  const started = performance.now();
+  for (let i = 0; i < count; i++) stored += await send(i);
+  return stored / ((performance.now() - started) / 1000);
+}
+
+export async function run(): Promise<Row[]> {
+  const api = await startBenchApi();
+  const client = new OutpostClient({ baseUrl: api.server.url, token: api.server.ownerKey });
+  const sql = postgres(api.server.databaseUrl, { max: 4, onnotice: () => {} });
+  const raw = (list: ReturnType<typeof events>) =>
+    list.map((e) => ({
+      workspace_id: api.server.workspaceId,
+      kind: e.kind,
+      resource_kind: 'api-key',
+      resource_id: 'bench',
+      payload: sql.json(e.payload),
+      source: 'api',
+      source_id: 'bench',
+    }));
+  try {
+    const emit = async (list: ReturnType<typeof events>) =>
+      unwrap(await client.call('eventsEmit', { body: { events: list } })).ids.length;
+    const batched = await rate(BATCHES, (b) => emit(events(BATCH, b * BATCH)));
+    const batchedRaw = await rate(
+      BATCHES,
+      async (b) => (await sql`INSERT INTO events ${sql(raw(events(BATCH, b * BATCH)))}`).count,
+    );
+    const singles = await rate(SINGLES, (i) => emit(events(1, i)));
+    const singlesRaw = await rate(SINGLES, async (i) => (await sql`INSERT INTO events ${sql(raw(events(1, i)))}`).count);
+    const note = 'the same rows inserted into the same events table from postgres.js (triggers and NOTIFY included)';
+    return [
+      row(`event ingest, ${BATCH}-event batches (${BATCH * BATCHES} events)`, batched, 'events/s', batchedRaw, note),
+      row(`event ingest, one event per request (${SINGLES} events)`, singles, 'events/s', singlesRaw, note),
+    ];
+  } finally {
+    await sql.end({ timeout: 5 });
+    await client.close();
+    await api.close();
+  }
+}

@@ -1,0 +1,169 @@
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createSignInLink } from '@outpost/api';
+import { startTestServer, type TestServer } from '@outpost/api/testing';
+import { OutpostClient, unwrap } from '@outpost/sdk/client';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchChromium, PolicyWatch, screenshot } from '../support/dashboard.js';
+
+let server: TestServer;
+let owner: OutpostClient;
+let browser: Browser;
+let page: Page;
+let receiver: Server | undefined;
+const received: { path: string; body: string }[] = [];
+let hookPort: number;
+const policy = new PolicyWatch();
+
+/** A loopback port nothing listens on (yet): deliveries to it are refused until the receiver starts there. */
+async function freePort(): Promise<number> {
+  const probe = createServer();
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  const { port } = probe.address() as AddressInfo;
+  await new Promise<void>((resolve) => probe.close(() => resolve()));
+  return port;
+}
+
+async function startReceiver(port: number): Promise<Server> {
+  const s = createServer((req: IncomingMessage, res) => {
+    let body = '';
+    req.on('data', (chunk) => {
+      body += chunk;
+    });
+    req.on('end', () => {
+      received.push({ path: req.url ?? '', body });
+      res.writeHead(204).end();
+    });
+  });
+  await new Promise<void>((resolve) => s.listen(port, '127.0.0.1', resolve));
+  return s;
+}
+
+beforeAll(async () => {
+  hookPort = await freePort();
+  server = await startTestServer({
+    secretKey: 's'.repeat(40),
+    // one attempt, so a refused delivery is a dead letter at once; loopback receivers are allowed here
+    notifications: { allowPrivateNetworks: true, baseDelayMs: 50, maxDelayMs: 200, maxAttempts: 1, idleMs: 100 },
+  });
+  owner = new OutpostClient({ baseUrl: server.url, token: server.ownerKey });
+  browser = await launchChromium();
+  const context = await browser.newContext({ viewport: { width: 1360, height: 900 } });
+  page = policy.watch(await context.newPage());
+  const link = await createSignInLink(server.sql, { workspaceId: server.workspaceId, role: 'owner' });
+  await page.goto(`${server.url}${link.path}`);
+  await page.getByTestId('workspace-name').getByText('Default').waitFor();
+}, 120_000);
+afterAll(async () => {
+  await browser?.close();
+  await new Promise<void>((resolve) => (receiver ? receiver.close(() => resolve()) : resolve()));
+  await owner?.close();
+  await server?.close();
+});
+
+describe('notifications in the dashboard', () => {
+  it('adds a webhook channel, shows its test delivery dead after a refused attempt, and a retry sends it', async () => {
+    await page.goto(`${server.url}/#/notifications`);
+    await page.getByTestId('channel-name').fill('ops');
+    await page.getByTestId('channel-kind').selectOption('webhook');
+    await page.getByTestId('channel-target').fill(`http://127.0.0.1:${hookPort}/hook`);
+    await page.getByTestId('channel-create').click();
+    expect(await page.getByTestId('channel-secret').textContent()).toMatch(/whsec_/);
+    const channel = page.locator('[data-testid="channel-row"][data-name="ops"]');
+    await channel.waitFor();
+    expect(await channel.textContent()).toContain('webhook');
+    expect(await channel.textContent()).toContain('Enabled');
+
+    await channel.getByTestId('channel-test').click();
+    await channel.getByTestId('channel-test-result').getByText('Test queued').waitFor();
+    const dead = page.locator('[data-testid="delivery-row"][data-status="DEAD"][data-channel="ops"]');
+    await dead.waitFor({ timeout: 20_000 });
+    expect(await dead.getByTestId('delivery-attempts').textContent()).toBe('1');
+    expect((await dead.getByTestId('delivery-error').textContent())?.length).toBeGreaterThan(0);
+    const [listed] = unwrap(
+      await owner.call('notificationDeliveriesList', { query: { status: 'DEAD', channel: 'ops', limit: 10 } }),
+    ).items;
+    expect(listed?.attempts).toBe(1);
+    expect(await dead.textContent()).toContain(listed?.lastError ?? '(none)');
+    await screenshot(page, 'notifications-dead-delivery');
+
+    receiver = await startReceiver(hookPort);
+    await dead.getByTestId('delivery-retry').click();
+    await page.locator('[data-testid="delivery-row"][data-status="SENT"][data-channel="ops"]').waitFor({ timeout: 20_000 });
+    expect(await page.locator('[data-testid="delivery-row"][data-status="DEAD"]').count()).toBe(0);
+    expect(received.some((r) => r.path === '/hook')).toBe(true);
+    const sent = unwrap(await owner.call('notificationDeliveriesGet', { params: { id: listed?.id ?? '' } }));
+    expect(sent.status).toBe('SENT');
+
+    await page.getByTestId('alert-rule-kind').selectOption('run-failed');
+    await page.getByTestId('alert-rule-channel').selectOption('ops');
+    await page.getByTestId('alert-rule-create').click();
+    await page.getByTestId('alert-rule-row').filter({ hasText: 'alert.' }).waitFor();
+    const rules = unwrap(await owner.call('alertRulesList', {})).items;
+    expect(rules).toHaveLength(1);
+    expect(await page.getByTestId('alert-rule-row').textContent()).toContain(rules[0]?.name ?? '(none)');
+    await screenshot(page, 'notifications');
+    expect(policy.violations).toEqual([]);
+  });
+});
+
+describe('automations in the dashboard', () => {
+  it('refuses an automation whose match does not compile, naming the field and the position', async () => {
+    await page.goto(`${server.url}/#/automations`);
+    await page.getByTestId('automation-new').click();
+    await page.getByTestId('automation-json').fill(
+      JSON.stringify({
+        name: 'broken',
+        trigger: { type: 'event', match: 'event.kind == ' },
+        actions: [{ type: 'notify', channel: 'ops' }],
+      }),
+    );
+    await page.getByTestId('automation-create').click();
+    const field = page.getByTestId('automation-field-error').first();
+    await field.waitFor();
+    expect(await field.textContent()).toMatch(/^body\.trigger\.match: .+\(line 1, column \d+\)$/);
+    const names = unwrap(await owner.call('automationsList', { query: { limit: 10 } })).items.map((a) => a.name);
+    expect(names).not.toContain('broken');
+    await screenshot(page, 'automation-cel-error');
+  });
+
+  it('creates an automation, shows it listed and its firing, and toggling it disables it', async () => {
+    await page.getByTestId('automation-json').fill(
+      JSON.stringify({
+        name: 'cache-stale-alert',
+        trigger: { type: 'event', match: 'event.kind == "cache.stale"' },
+        actions: [{ type: 'notify', channel: 'ops', subject: 'stale {{ event.kind }}' }],
+      }),
+    );
+    await page.getByTestId('automation-create').click();
+    await page.getByTestId('automation-name').getByText('cache-stale-alert').waitFor();
+    expect(await page.getByTestId('automation-status').textContent()).toBe('Enabled');
+    expect(await page.getByTestId('automation-trigger').textContent()).toContain('cache.stale');
+
+    unwrap(await owner.call('eventsEmit', { body: { events: [{ kind: 'cache.stale', payload: { table: 'orders' } }] } }));
+    const action = page.getByTestId('firing-action').first();
+    await action.waitFor({ timeout: 20_000 });
+    expect(await action.getAttribute('data-status')).toBe('SUCCEEDED');
+    expect(await action.textContent()).toContain('notify');
+    await screenshot(page, 'automation-detail');
+
+    await page.goto(`${server.url}/#/automations`);
+    const row = page.locator('[data-testid="automation-row"][data-name="cache-stale-alert"]');
+    await row.waitFor();
+    expect(await row.getByTestId('automation-summary').textContent()).toBe('event.kind == "cache.stale"');
+    expect(await row.textContent()).not.toContain('never');
+    expect(await row.getAttribute('data-enabled')).toBe('true');
+    // the alert rule made earlier is an automation too
+    expect(await page.getByTestId('automation-row').count()).toBe(2);
+
+    await row.getByTestId('automation-toggle').click();
+    await page.locator('[data-testid="automation-row"][data-name="cache-stale-alert"][data-enabled="false"]').waitFor();
+    const [stored] = unwrap(await owner.call('automationsList', { query: { limit: 10 } })).items.filter(
+      (a) => a.name === 'cache-stale-alert',
+    );
+    expect(stored?.enabled).toBe(false);
+    await screenshot(page, 'automations');
+    expect(policy.violations).toEqual([]);
+  });
+});
