@@ -25,14 +25,14 @@ describe('the runner pool', () => {
     await expectNoLiveChildren();
   });
 
-  const pool = (script: string, size: number) =>
+  const pool = (script: string, size: number, logger = pino({ level: 'silent' })) =>
     new RunnerPool({
       size,
       script: join(dir, script),
       execArgv: [],
       env: { PATH: process.env.PATH ?? '' },
       cwd: dir,
-      logger: pino({ level: 'silent' }),
+      logger,
     });
 
   it('keeps the configured number of processes waiting, hands each out once and starts a replacement', async () => {
@@ -57,17 +57,31 @@ describe('the runner pool', () => {
   });
 
   it('backs off instead of respawning a runner that keeps dying', async () => {
-    const p = pool('broken.mjs', 1);
-    const started = Date.now();
+    // The pool says how long it waits before each restart; the starts it made are counted.
+    const delays: number[] = [];
+    const logger = pino(
+      { level: 'warn' },
+      {
+        write: (line: string) => {
+          const entry = JSON.parse(line) as { msg: string; retryInMs?: number };
+          if (entry.msg === 'could not keep a flow process started') delays.push(entry.retryInMs as number);
+        },
+      },
+    );
+    const p = pool('broken.mjs', 1, logger);
     p.start();
     try {
-      // An observation window, not a wait for a condition: exponential backoff from 0.5 s allows a handful of starts in it.
-      await new Promise((resolve) => setTimeout(resolve, 3_000));
+      await waitFor(() => delays.length >= 3, 20_000, 'three failed starts');
+      // Without the backoff a process that exits at once would be restarted every few milliseconds:
+      // each start here waited out the delay announced after the previous failure.
+      expect(p.stats.started).toBe(delays.length);
       expect(p.size).toBe(0);
-      expect(Date.now() - started).toBeGreaterThanOrEqual(3_000);
-      // Without the backoff a process that exits at once would be restarted every few milliseconds.
-      expect(p.stats.started).toBeGreaterThanOrEqual(2);
-      expect(p.stats.started).toBeLessThanOrEqual(6);
+      // Doubling from 0.5 s, half of each delay fixed and half random.
+      for (const [i, delay] of delays.slice(0, 3).entries()) {
+        const ceiling = 500 * 2 ** i;
+        expect(delay).toBeGreaterThanOrEqual(ceiling / 2);
+        expect(delay).toBeLessThanOrEqual(ceiling);
+      }
     } finally {
       await p.stop();
     }

@@ -253,21 +253,21 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
             new LateRunsLoop(sql, databaseUrl, logger, { ...options.lateRuns, metrics }),
             new RetentionLoop(sql, databaseUrl, logger, options.retention),
             new BackfillLoop(sql, databaseUrl, logger, notifier, options.backfills),
-            new WaitsLoop(sql, databaseUrl, logger, options.waits),
-            new AutomationLoop(sql, databaseUrl, logger, options.automations),
-            new NotificationLoop(sql, databaseUrl, logger, secretBox, mailer, options.notifications),
+            new WaitsLoop(sql, databaseUrl, logger, notifier, options.waits),
+            new AutomationLoop(sql, databaseUrl, logger, notifier, options.automations),
+            new NotificationLoop(sql, databaseUrl, logger, notifier, secretBox, mailer, options.notifications),
             new WorkerStatusLoop(sql, databaseUrl, logger, options.workerStatus),
             new AssetAutomationLoop(sql, databaseUrl, logger, notifier, options.assetAutomation),
           ];
-    for (const loop of loops) {
-      cleanups.push(() => loop.stop());
-      loop.start();
-    }
-
     const server = createHttpServer(app.fetch, httpLimits, logger);
     const port = await listen(server, options.port ?? DEFAULT_PORT, host).catch((error: unknown) => {
       throw listenFailure(error, host, options.port ?? DEFAULT_PORT);
     });
+    // Only a server that listens takes part in elections: one that cannot start does no leader's work.
+    for (const loop of loops) {
+      cleanups.push(() => loop.stop());
+      loop.start();
+    }
     const drainMs = options.drainMs ?? 10_000;
     cleanups.push(async () => {
       const drained = new Promise<void>((resolve) => server.close(() => resolve()));

@@ -17,7 +17,7 @@ beforeAll(async () => {
   server = await startTestServer({ loops: false, leaseSeconds: 2 });
   owner = client(server, server.ownerKey);
   worker = client(server, await server.createKey('worker'));
-  loop = new WaitsLoop(server.sql, server.databaseUrl, createLogger('silent'));
+  loop = new WaitsLoop(server.sql, server.databaseUrl, createLogger('silent'), null);
 });
 afterAll(async () => {
   await loop?.stop();

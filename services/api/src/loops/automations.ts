@@ -2,6 +2,7 @@ import { CompiledCache } from '../automations/compile.js';
 import { AutomationEngine } from '../automations/engine.js';
 import type { Sql } from '../db/client.js';
 import type { Logger } from '../logger.js';
+import type { RunNotifier } from '../runs/run-notifier.js';
 import { type BackgroundLoop, ElectedLoop } from './elected-loop.js';
 
 export interface AutomationLoopOptions {
@@ -24,13 +25,13 @@ export interface AutomationLoopOptions {
 export class AutomationLoop implements BackgroundLoop {
   readonly #loop: ElectedLoop;
   readonly #engine: AutomationEngine;
-  #unlisten: (() => Promise<void>) | null = null;
-  #stopped = true;
+  #unsubscribe: (() => void) | null = null;
 
   constructor(
     private readonly sql: Sql,
     databaseUrl: string,
     private readonly logger: Logger,
+    private readonly notifier: RunNotifier | null,
     options: AutomationLoopOptions = {},
   ) {
     this.#engine = new AutomationEngine(new CompiledCache(), {
@@ -50,22 +51,13 @@ export class AutomationLoop implements BackgroundLoop {
   }
 
   start(): void {
-    if (!this.#stopped) return;
-    this.#stopped = false;
+    this.#unsubscribe ??= this.notifier?.onLedgerEvents(() => this.#loop.wake()) ?? null;
     this.#loop.start();
-    this.sql
-      .listen('outpost_events', () => this.#loop.wake())
-      .then(({ unlisten }) => {
-        if (this.#stopped) void unlisten();
-        else this.#unlisten = unlisten;
-      })
-      .catch((error: unknown) => this.logger.warn({ err: error }, 'automations cannot listen for events; polling instead'));
   }
 
   async stop(): Promise<void> {
-    this.#stopped = true;
-    await this.#unlisten?.().catch(() => undefined);
-    this.#unlisten = null;
+    this.#unsubscribe?.();
+    this.#unsubscribe = null;
     await this.#loop.stop();
   }
 }

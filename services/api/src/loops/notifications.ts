@@ -6,9 +6,8 @@ import type { Logger } from '../logger.js';
 import type { Mailer } from '../mail/mailer.js';
 import { OutboundRefused, postOutbound } from '../notifications/outbound.js';
 import { signatureHeader } from '../notifications/signature.js';
+import type { RunNotifier } from '../runs/run-notifier.js';
 import { type BackgroundLoop, ElectedLoop } from './elected-loop.js';
-
-export const NOTIFICATIONS_CHANNEL = 'outpost_notifications';
 
 export interface NotificationLoopOptions {
   /** Attempts before a delivery is DEAD. @default 6 */
@@ -42,12 +41,13 @@ export function backoffMs(attempt: number, baseMs: number, maxMs: number, random
 export class NotificationLoop implements BackgroundLoop {
   readonly #loop: ElectedLoop;
   readonly #options: Required<NotificationLoopOptions>;
-  #unlisten: (() => Promise<void>) | null = null;
+  #unsubscribe: (() => void) | null = null;
 
   constructor(
     private readonly sql: Sql,
     databaseUrl: string,
     private readonly logger: Logger,
+    private readonly notifier: RunNotifier | null,
     private readonly secretBox: SecretBox | null,
     private readonly mailer: Mailer | null,
     options: NotificationLoopOptions = {},
@@ -70,21 +70,13 @@ export class NotificationLoop implements BackgroundLoop {
   }
 
   start(): void {
+    this.#unsubscribe ??= this.notifier?.onNotificationsDue(() => this.#loop.wake()) ?? null;
     this.#loop.start();
-    if (!this.#unlisten) {
-      this.sql
-        .listen(NOTIFICATIONS_CHANNEL, () => this.#loop.wake())
-        .then((meta) => {
-          this.#unlisten = meta.unlisten;
-        })
-        .catch((error: unknown) => this.logger.warn({ err: error }, 'notifications loop cannot listen; it polls'));
-    }
   }
 
   async stop(): Promise<void> {
-    const unlisten = this.#unlisten;
-    this.#unlisten = null;
-    await unlisten?.().catch(() => undefined);
+    this.#unsubscribe?.();
+    this.#unsubscribe = null;
     await this.#loop.stop();
   }
 

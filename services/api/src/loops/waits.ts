@@ -4,6 +4,7 @@ import type { Db, Sql } from '../db/client.js';
 import { LEDGER_START, type LedgerCursor, readCommittedEvents, toEvent } from '../db/events.js';
 import type { WaitOutcome } from '../db/waits.js';
 import type { Logger } from '../logger.js';
+import type { RunNotifier } from '../runs/run-notifier.js';
 import { eventsSince, runBinding } from '../waits/create-wait.js';
 import { eventMatches, lookBack, type RunBinding } from '../waits/event-match.js';
 import { dueWaitOutcomes, resolveWaits } from '../waits/resolve.js';
@@ -47,11 +48,13 @@ interface WaitingEventWait {
 export class WaitsLoop implements BackgroundLoop {
   readonly #loop: ElectedLoop;
   readonly #batchSize: number;
+  #unsubscribe: (() => void) | null = null;
 
   constructor(
     private readonly sql: Sql,
     databaseUrl: string,
     private readonly logger: Logger,
+    private readonly notifier: RunNotifier | null,
     options: WaitsLoopOptions = {},
   ) {
     this.#batchSize = options.batchSize ?? 500;
@@ -64,11 +67,15 @@ export class WaitsLoop implements BackgroundLoop {
   }
 
   start(): void {
+    // A committed event may resolve an event wait: look at once rather than at the next idle round.
+    this.#unsubscribe ??= this.notifier?.onLedgerEvents(() => this.#loop.wake()) ?? null;
     this.#loop.start();
   }
 
-  stop(): Promise<void> {
-    return this.#loop.stop();
+  async stop(): Promise<void> {
+    this.#unsubscribe?.();
+    this.#unsubscribe = null;
+    await this.#loop.stop();
   }
 
   /** A latency hint: events or waits may be there now. */

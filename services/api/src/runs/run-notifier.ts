@@ -2,6 +2,7 @@ import postgres from 'postgres';
 import { BACKFILLS_CHANNEL } from '../db/backfills.js';
 import { LEDGER_CHANNEL } from '../db/events.js';
 import { RUNS_CHANNEL } from '../db/flow-runs.js';
+import { NOTIFICATIONS_CHANNEL } from '../db/notifications.js';
 import { parseRunEventPayload, RUN_EVENTS_CHANNEL } from '../db/run-events.js';
 import type { Logger } from '../logger.js';
 
@@ -72,8 +73,12 @@ export class PoolSubscription {
 export class RunNotifier {
   readonly #subs = new Map<string, Set<PoolSubscription>>();
   readonly #runListeners = new Set<RunChangeListener>();
-  readonly #backfillListeners = new Set<() => void>();
-  readonly #ledgerListeners = new Set<() => void>();
+  /** Channels whose NOTIFY only says "look now": each listener is also called after a reconnect. */
+  readonly #hints = new Map<string, Set<() => void>>([
+    [BACKFILLS_CHANNEL, new Set()],
+    [LEDGER_CHANNEL, new Set()],
+    [NOTIFICATIONS_CHANNEL, new Set()],
+  ]);
   #sql: postgres.Sql | null = null;
   #failures = 0;
   #timer: NodeJS.Timeout | null = null;
@@ -119,8 +124,7 @@ export class RunNotifier {
    * re-queued), and after a reconnect; returns the function that removes it.
    */
   onBackfillNudge(listener: () => void): () => void {
-    this.#backfillListeners.add(listener);
-    return () => this.#backfillListeners.delete(listener);
+    return this.#onHint(BACKFILLS_CHANNEL, listener);
   }
 
   /**
@@ -128,8 +132,21 @@ export class RunNotifier {
    * and after a reconnect; returns the function that removes it.
    */
   onLedgerEvents(listener: () => void): () => void {
-    this.#ledgerListeners.add(listener);
-    return () => this.#ledgerListeners.delete(listener);
+    return this.#onHint(LEDGER_CHANNEL, listener);
+  }
+
+  /**
+   * Called when a notification delivery became due (created or retried), and after a reconnect;
+   * returns the function that removes it.
+   */
+  onNotificationsDue(listener: () => void): () => void {
+    return this.#onHint(NOTIFICATIONS_CHANNEL, listener);
+  }
+
+  #onHint(channel: string, listener: () => void): () => void {
+    const listeners = this.#hints.get(channel) as Set<() => void>;
+    listeners.add(listener);
+    return () => listeners.delete(listener);
   }
 
   /** Stops listening and wakes every waiting claim so it can answer at once. */
@@ -161,12 +178,9 @@ export class RunNotifier {
       fetch_types: false,
       connection: { application_name: 'outpost-api-listener' },
       onnotify: (channel: string, payload: string) => {
-        if (channel === BACKFILLS_CHANNEL) {
-          for (const listener of this.#backfillListeners) listener();
-          return;
-        }
-        if (channel === LEDGER_CHANNEL) {
-          for (const listener of this.#ledgerListeners) listener();
+        const hinted = this.#hints.get(channel);
+        if (hinted) {
+          for (const listener of hinted) listener();
           return;
         }
         if (channel === RUN_EVENTS_CHANNEL) {
@@ -183,8 +197,7 @@ export class RunNotifier {
     try {
       await sql`LISTEN ${sql(RUNS_CHANNEL)}`;
       await sql`LISTEN ${sql(RUN_EVENTS_CHANNEL)}`;
-      await sql`LISTEN ${sql(BACKFILLS_CHANNEL)}`;
-      await sql`LISTEN ${sql(LEDGER_CHANNEL)}`;
+      for (const channel of this.#hints.keys()) await sql`LISTEN ${sql(channel)}`;
     } catch (error) {
       this.logger.warn({ err: error }, 'run notifier cannot listen; waiting claims fall back to polling');
       this.#lost(sql);
@@ -194,8 +207,7 @@ export class RunNotifier {
     if (this.#failures > 0) {
       this.logger.info('run notifier reconnected');
       for (const listener of this.#runListeners) listener.resync();
-      for (const listener of this.#backfillListeners) listener();
-      for (const listener of this.#ledgerListeners) listener();
+      for (const listeners of this.#hints.values()) for (const listener of listeners) listener();
     }
     this.#failures = 0;
     this.#connected = true;
