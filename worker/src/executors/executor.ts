@@ -59,6 +59,18 @@ export type StopRequest =
   /** The runtime was already told it is over: wait the notice period for it to exit, then terminate. */
   | { mode: 'await-exit' };
 
+/** Where an attempt runs, as its run's manifest records it. */
+export interface AttemptEnvironment {
+  /** The executor's kind (`process`, `kubernetes`). */
+  executor: string;
+  /** The Node.js version the flow runs on (`v20.19.0`), when known. */
+  nodeVersion: string | null;
+  /** The container image the flow runs in (Kubernetes), as requested. */
+  image: string | null;
+  /** The image's digest as the node pulled it (`sha256:…`), once known. */
+  imageDigest: string | null;
+}
+
 /** One started attempt. */
 export interface Attempt {
   readonly runId: string;
@@ -76,6 +88,11 @@ export interface Attempt {
    * Job) and waits, briefly, for its output to end. Nothing reaches the sink after this resolves.
    */
   cleanUp(): Promise<void>;
+  /**
+   * Where the attempt runs, for the run's manifest; resolves once that is known (a pod's image digest
+   * once its container started) or with what is known when the attempt ends first. Never rejects.
+   */
+  environment?(): Promise<AttemptEnvironment>;
 }
 
 /** An attempt an executor found still running after a worker restart, re-attached to a new sink. */
