@@ -30,18 +30,23 @@ export interface StackedChart {
   gridlines: { y: number; value: number }[];
 }
 
-function niceMax(n: number): number {
-  if (n <= 5) return 5;
-  const magnitude = 10 ** Math.floor(Math.log10(n));
-  const steps = [1, 2, 2.5, 5, 10];
-  for (const s of steps) if (s * magnitude >= n) return s * magnitude;
-  return 10 * magnitude;
+/**
+ * The axis for run counts up to `n`: a whole-number step of 1, 2 or 5 times a power of ten giving
+ * at most four intervals, and the top as the first multiple of it that holds `n`. Every gridline
+ * then sits at a whole count, so its label is exactly the count at that height.
+ */
+export function countAxis(n: number): { max: number; step: number } {
+  const target = Math.max(1, n) / 4;
+  const magnitude = 10 ** Math.floor(Math.log10(target));
+  let step = [1, 2, 5, 10].map((s) => s * magnitude).find((s) => s >= target) as number;
+  step = Math.max(1, Math.round(step));
+  return { max: Math.max(step, Math.ceil(n / step) * step), step };
 }
 
 /** Stacked bars of run counts per bucket in a `width` × `height` drawing area. */
 export function stackedBars(buckets: readonly { counts: StateCounts }[], width: number, height: number): StackedChart {
   const totals = buckets.map((b) => STACK_ORDER.reduce((sum, s) => sum + (b.counts[s] ?? 0), 0));
-  const max = niceMax(Math.max(0, ...totals));
+  const { max, step } = countAxis(Math.max(0, ...totals));
   const slot = buckets.length > 0 ? width / buckets.length : width;
   const gap = Math.min(4, slot * 0.2);
   const rects: ChartRect[] = [];
@@ -55,6 +60,7 @@ export function stackedBars(buckets: readonly { counts: StateCounts }[], width: 
       rects.push({ x: i * slot + gap / 2, y, width: Math.max(1, slot - gap), height: h, state, count, bucket: i });
     }
   });
-  const gridlines = [0, 0.25, 0.5, 0.75, 1].map((f) => ({ y: height - f * height, value: Math.round(f * max) }));
+  const gridlines: StackedChart['gridlines'] = [];
+  for (let value = 0; value <= max; value += step) gridlines.push({ y: height - (value / max) * height, value });
   return { rects, max, gridlines };
 }
