@@ -291,6 +291,31 @@ describe('flows and deployments', () => {
     expect(new Set(flows).size).toBe(flows.length);
     expect(flows).toEqual(expect.arrayContaining(['paged-0', 'paged-1', 'paged-2']));
   });
+
+  test('a stored parameter schema says the order its fields were written in, at every level', async () => {
+    const written = ['learningRate', 'epochs', 'dataset', 'z', 'options'];
+    const deployment = await deploy(owner, {
+      flowName: 'ordered',
+      name: 'o',
+      parameterSchema: {
+        type: 'object',
+        properties: {
+          learningRate: { type: 'number' },
+          epochs: { type: 'integer' },
+          dataset: { type: 'string' },
+          z: { type: 'string' },
+          options: { type: 'object', properties: { verbose: { type: 'boolean' }, a: { type: 'string' } } },
+        },
+      },
+    });
+    const res = await owner('GET', `/deployments/${deployment.id}`);
+    expect(res.status).toBe(200);
+    const schema = res.body.parameterSchema;
+    // The database reorders keys (shortest first); the annotation keeps the flow's order.
+    expect(Object.keys(schema.properties)).not.toEqual(written);
+    expect(schema['x-outpost-order']).toEqual(written);
+    expect(schema.properties.options['x-outpost-order']).toEqual(['verbose', 'a']);
+  });
 });
 
 describe('flow runs', () => {

@@ -81,6 +81,17 @@ describe('beginning a wait', () => {
     expect(other.body.detail).toContain('same waits in the same order');
   });
 
+  test("an approval's form keeps the order the flow wrote its fields in", async () => {
+    const held = await runningRun();
+    const form = {
+      type: 'object',
+      properties: { reviewer: { type: 'string' }, ok: { type: 'boolean' }, note: { type: 'string' } },
+    };
+    const wait = (await begin(held, { key: 'form', spec: { kind: 'approval', title: 'Ship', form } })).body.wait;
+    const stored = (await owner('GET', `/waits/${wait.id}`)).body.wait.spec.form;
+    expect(stored['x-outpost-order']).toEqual(['reviewer', 'ok', 'note']);
+  });
+
   test('a token completed before the wait exists resolves the wait at once with its value', async () => {
     const held = await runningRun();
     const token = unique('job');

@@ -91,6 +91,24 @@ describe('parameter form model', () => {
     expect(values.note).toBe('');
   });
 
+  it('shows the fields in the order the flow wrote them, whatever order the stored schema has', () => {
+    const stored = {
+      type: 'object',
+      // As Postgres returns it: shortest key first.
+      properties: { z: { type: 'string' }, epochs: { type: 'integer' }, dataset: { type: 'string' } },
+      'x-outpost-order': ['dataset', 'epochs', 'z'],
+    };
+    expect(buildFormModel(stored).fields.map((f) => f.name)).toEqual(['dataset', 'epochs', 'z']);
+    // A schema stored before the annotation existed keeps its own order; names the annotation misses follow.
+    delete (stored as Record<string, unknown>)['x-outpost-order'];
+    expect(buildFormModel(stored).fields.map((f) => f.name)).toEqual(['z', 'epochs', 'dataset']);
+    expect(buildFormModel({ ...stored, 'x-outpost-order': ['dataset'] }).fields.map((f) => f.name)).toEqual([
+      'dataset',
+      'z',
+      'epochs',
+    ]);
+  });
+
   it('falls back to one raw JSON field when there is no usable schema', () => {
     const raw = buildFormModel(null);
     expect(raw).toEqual({ fields: [], raw: true });

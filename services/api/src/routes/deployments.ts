@@ -10,7 +10,7 @@ import { registerDeploymentSensors } from '../db/sensors.js';
 import { encodeCursor } from '../db/values.js';
 import { ApiError, notFound } from '../errors.js';
 import { createFlowRun } from '../runs/create-flow-run.js';
-import { assertParameterSchema } from '../runs/parameter-schema.js';
+import { assertParameterSchema, withPropertyOrder } from '../runs/parameter-schema.js';
 import { decodeCursor } from './pagination.js';
 import { prepareSchedules } from './schedules.js';
 import type { Handlers } from './types.js';
@@ -58,7 +58,7 @@ export const deploymentHandlers = {
         description: body.description ?? null,
         source: body.source,
         entrypoint: body.entrypoint,
-        parameterSchema: body.parameterSchema ?? null,
+        parameterSchema: body.parameterSchema ? withPropertyOrder(body.parameterSchema) : null,
         parameters: body.parameters ?? {},
         workPoolId: pool.id,
         workQueueId: queue.id,

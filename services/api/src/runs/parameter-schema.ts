@@ -24,6 +24,27 @@ function compile(schema: Record<string, unknown>): ValidateFunction {
   return validate;
 }
 
+/** The keyword holding an object schema's property names in the order the schema was written. */
+export const PROPERTY_ORDER_KEY = 'x-outpost-order';
+
+/**
+ * Records, on every object schema with properties, the order its properties were written in.
+ * Postgres' jsonb keeps object keys in its own order (shortest first), so a form built from a
+ * stored schema would otherwise show the flow's fields scrambled; the annotation is ignored by
+ * JSON Schema validators.
+ */
+export function withPropertyOrder<T>(schema: T): T {
+  if (Array.isArray(schema)) return schema.map((item) => withPropertyOrder(item)) as T;
+  if (schema === null || typeof schema !== 'object') return schema;
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(schema)) out[key] = withPropertyOrder(value);
+  const properties = out.properties;
+  if (properties !== null && typeof properties === 'object' && !Array.isArray(properties)) {
+    out[PROPERTY_ORDER_KEY] = Object.keys(properties);
+  }
+  return out as T;
+}
+
 /** Throws a 400 naming `field` when the deployment's parameter schema is not a usable JSON Schema. */
 export function assertParameterSchema(schema: Record<string, unknown>, field: string): void {
   try {

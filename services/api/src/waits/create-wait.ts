@@ -2,6 +2,7 @@ import type { Wait, WaitCreateRequest, WaitSpec } from '@outpost/sdk/contracts';
 import type { Sql, TxSql } from '../db/client.js';
 import { getWait, toWait, type WaitOutcome } from '../db/waits.js';
 import { DomainError, notFound } from '../domain-error.js';
+import { withPropertyOrder } from '../runs/parameter-schema.js';
 import { assertMatchCompiles, lookBack, type RunBinding } from './event-match.js';
 import { resolveWaits } from './resolve.js';
 import { lockToken } from './tokens.js';
@@ -85,7 +86,11 @@ export async function createWait(
     if (run.state_type !== 'RUNNING') {
       throw new DomainError('conflict', `only a running run can begin a wait; the run is ${run.state_type}`);
     }
-    const spec = request.spec;
+    // An approval's form keeps its fields in the order the flow wrote them (see withPropertyOrder).
+    const spec: WaitSpec =
+      request.spec.kind === 'approval' && request.spec.form
+        ? { ...request.spec, form: withPropertyOrder(request.spec.form) }
+        : request.spec;
     const expiresAt = request.timeoutSeconds ? new Date(run.now.getTime() + request.timeoutSeconds * 1000) : null;
     const until = spec.kind === 'until' ? new Date(spec.until) : null;
     const due = [expiresAt, until].filter((d): d is Date => d !== null).sort((a, b) => a.getTime() - b.getTime())[0] ?? null;

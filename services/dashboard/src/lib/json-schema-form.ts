@@ -180,10 +180,23 @@ function fieldFor(name: string, property: unknown, required: boolean): FieldMode
   return field;
 }
 
+/**
+ * An object schema's properties in the order the flow wrote them: the API records that order in
+ * `x-outpost-order` because the database keeps object keys in an order of its own. Names the
+ * annotation does not list (an older deployment) follow in the schema's order.
+ */
+function orderedProperties(schema: Schema): [string, unknown][] {
+  const properties = schema.properties as Record<string, unknown>;
+  const order = Array.isArray(schema['x-outpost-order']) ? schema['x-outpost-order'].filter((n) => typeof n === 'string') : [];
+  const named = order.filter((name) => Object.hasOwn(properties, name));
+  const rest = Object.keys(properties).filter((name) => !named.includes(name));
+  return [...new Set([...named, ...rest])].map((name) => [name, properties[name]]);
+}
+
 export function buildFormModel(schema: unknown): FormModel {
   if (!isSchema(schema) || schema.type !== 'object' || !isSchema(schema.properties)) return { fields: [], raw: true };
   const required = new Set(Array.isArray(schema.required) ? schema.required.filter((r) => typeof r === 'string') : []);
-  const fields = Object.entries(schema.properties).map(([name, property]) => fieldFor(name, property, required.has(name)));
+  const fields = orderedProperties(schema).map(([name, property]) => fieldFor(name, property, required.has(name)));
   return { fields, raw: false };
 }
 
