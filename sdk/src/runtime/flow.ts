@@ -46,6 +46,16 @@ type FlowArgs<P extends ParamsSchema | undefined> = P extends ParamsSchema
   : [];
 
 /** A defined flow: call it to run it locally, in-process, with no server. */
+/** Where a flow keeps its definition, for hosts that run it with a reporter of their own (`@outpost/sdk/testing`). */
+export const FLOW_DEFINITION = Symbol.for('outpost.flowDefinition');
+
+/** The definition behind a flow made by `flow()`; throws for anything else. */
+export function flowDefinition(value: unknown): FlowDefinition {
+  const def = typeof value === 'function' ? (value as { [FLOW_DEFINITION]?: FlowDefinition })[FLOW_DEFINITION] : undefined;
+  if (!def) throw new TypeError('expected a flow made by flow() from @outpost/sdk');
+  return def;
+}
+
 export type Flow<P extends ParamsSchema | undefined, R> = ((...args: FlowArgs<P>) => Promise<R>) & {
   readonly flowName: string;
   readonly description: string | undefined;
@@ -134,6 +144,7 @@ export function flow<P extends ParamsSchema | undefined, R>(
     throw new Error(`flow '${def.name}' was not run: ${outcome.reason ?? outcome.stateType}`);
   };
   return Object.assign(call as (...args: FlowArgs<P>) => Promise<Awaited<R>>, {
+    [FLOW_DEFINITION]: def,
     flowName: def.name,
     description: options.description,
     parameterJsonSchema: jsonSchema,
