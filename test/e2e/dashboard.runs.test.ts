@@ -111,13 +111,36 @@ describe('the dashboard against a real API and worker', () => {
     expect(await page.evaluate(() => (globalThis as unknown as { __pwned?: boolean }).__pwned)).toBeUndefined();
 
     // Its artifacts (markdown with markup shown as text, a table, a progress bar) and its subflow run.
-    const summary = page.locator('[data-testid="artifact"][data-type="markdown"]');
+    const summary = page.locator('[data-testid="artifact"][data-key="summary"]');
     await summary.waitFor({ timeout: 30_000 });
     expect(await summary.textContent()).toContain('<img src=x onerror="window.__pwned = true"> stays text');
     expect(await summary.locator('img').count()).toBe(0);
-    await page.locator('[data-testid="artifact"][data-type="table"]').waitFor();
+    // GitHub-flavoured markdown, and an SVG image drawn with its script and handler removed.
+    const report = page.locator('[data-testid="artifact"][data-key="report"]');
+    await report.waitFor();
+    expect(await report.locator('table td').allTextContents()).toEqual(['b', '0.87', 'a', '0.91']);
+    expect(await report.locator('del').textContent()).toBe('draft');
+    const chart = report.locator('img[alt="chart"]');
+    await chart.waitFor();
+    const src = (await chart.getAttribute('src')) ?? '';
+    expect(src.startsWith('data:image/svg+xml;base64,')).toBe(true);
+    const drawn = Buffer.from(src.split(',')[1] ?? '', 'base64').toString();
+    expect(drawn).toContain('<rect');
+    expect(drawn).not.toMatch(/script|onload|__pwned/);
+    expect(await chart.evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth)).toBe(40);
+    // A table artifact sorts by a column header: by value, then the other way.
+    const squares = page.locator('[data-testid="artifact"][data-type="table"]');
+    await squares.waitFor();
+    const column = async () => squares.locator('tbody tr td:first-child').allTextContents();
+    expect(await column()).toEqual(['1', '10', '2']);
+    await squares.getByTestId('sort-header').first().getByRole('button').click();
+    expect(await column()).toEqual(['1', '2', '10']);
+    expect(await squares.getByTestId('sort-header').first().getAttribute('aria-sort')).toBe('ascending');
+    await squares.getByTestId('sort-header').first().getByRole('button').press('Enter');
+    expect(await column()).toEqual(['10', '2', '1']);
     expect(await page.getByTestId('artifact-progress').getAttribute('data-percent')).toBe('100');
     await page.getByTestId('run-child').first().waitFor({ timeout: 30_000 });
+    expect(await page.evaluate(() => (globalThis as unknown as { __pwned?: boolean }).__pwned)).toBeUndefined();
     await screenshot(page, 'run-detail-completed');
   });
 
@@ -182,7 +205,7 @@ describe('the dashboard against a real API and worker', () => {
       if (nav === 'nav-overview') expect(await page.getByTestId('kpi-runs').textContent()).toMatch(/[1-9]/);
       await screenshot(page, name);
     }
-    expect(policy.violations).toEqual([]);
+    expect(policy.violations, policy.violations.join('\n')).toEqual([]);
   });
 
   it('says on the run page and the deployments page that no worker polls a pool, and drops it once one does', async () => {
@@ -234,7 +257,7 @@ describe('the dashboard against a real API and worker', () => {
     await page.getByTestId('run-state').waitFor();
     expect(await page.getByTestId('pool-waiting-banner').count()).toBe(0);
     unwrap(await stack.owner.call('flowRunsCancel', { params: { id: run.id }, body: {} }));
-    expect(policy.violations).toEqual([]);
+    expect(policy.violations, policy.violations.join('\n')).toEqual([]);
   });
 
   it('signs out: the session ends and the pages ask to sign in again', async () => {

@@ -1,6 +1,8 @@
 import type { ComponentProps } from 'react';
 import Markdown, { type Components, type UrlTransform } from 'react-markdown';
+import remarkGfm from 'remark-gfm';
 import { markdownImageSrc, markdownLinkHref } from '../lib/artifacts.js';
+import { isSvgDataUrl, sanitizedSvgDataUrl } from '../lib/safe-svg.js';
 
 interface MdNode {
   type: string;
@@ -33,14 +35,33 @@ function MarkdownLink({ href, children }: ComponentProps<'a'>) {
 }
 
 function MarkdownImage({ src, alt }: ComponentProps<'img'>) {
-  if (typeof src !== 'string' || src === '') return <span className="muted">{alt ? `[image: ${alt}]` : '[image]'}</span>;
-  return <img src={src} alt={alt ?? ''} />;
+  const shown = typeof src === 'string' && isSvgDataUrl(src) ? sanitizedSvgDataUrl(src) : src;
+  if (typeof shown !== 'string' || shown === '') return <span className="muted">{alt ? `[image: ${alt}]` : '[image]'}</span>;
+  return <img src={shown} alt={alt ?? ''} />;
 }
 
-const components: Components = { a: MarkdownLink, img: MarkdownImage };
-const remarkPlugins = [htmlAsText];
+/**
+ * A GFM table cell's alignment as a class: react-markdown writes it as an inline style, which the
+ * dashboard's content security policy (style-src 'self') refuses.
+ */
+function alignClass(style: ComponentProps<'td'>['style']): string | undefined {
+  const align = style?.textAlign;
+  return align === 'left' || align === 'right' || align === 'center' ? `md-align-${align}` : undefined;
+}
 
-/** Markdown written by a run, rendered to React elements only: no raw HTML, no script-capable URLs. */
+function MarkdownCell({ style, node: _node, ...props }: ComponentProps<'td'> & { node?: unknown }) {
+  return <td {...props} className={alignClass(style)} />;
+}
+
+function MarkdownHeaderCell({ style, node: _node, ...props }: ComponentProps<'th'> & { node?: unknown }) {
+  return <th {...props} className={alignClass(style)} />;
+}
+
+const components: Components = { a: MarkdownLink, img: MarkdownImage, td: MarkdownCell, th: MarkdownHeaderCell };
+// GitHub-flavoured: tables, task lists, strikethrough and bare links, still with no raw HTML.
+const remarkPlugins = [remarkGfm, htmlAsText];
+
+/** GitHub-flavoured Markdown written by a run, rendered to React elements only: no raw HTML, no script-capable URLs. */
 export function MarkdownText({ markdown }: { markdown: string }) {
   return (
     <div className="markdown">

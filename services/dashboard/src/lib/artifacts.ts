@@ -1,4 +1,5 @@
 import { type Artifact, ArtifactDataByType } from '@outpost/sdk/contracts';
+import { isSvgDataUrl } from './safe-svg.js';
 
 /** What the run page draws for one artifact; anything that does not match its type's shape is shown as raw JSON text. */
 export type ArtifactView =
@@ -95,12 +96,14 @@ export function markdownLinkHref(url: string): string | null {
 }
 
 /**
- * Images inside markdown: the policy allows `img-src 'self' data:`, so only raster data: images and
- * same-origin paths load; anything else would be blocked anyway and is shown as its alt text.
+ * Images inside markdown: the policy allows `img-src 'self' data:`, so only data: images (raster,
+ * and SVG, which is sanitised before it is drawn — see safe-svg.ts) and same-origin paths load;
+ * anything else would be blocked anyway and is shown as its alt text.
  */
 export function markdownImageSrc(url: string): string | null {
   const trimmed = url.trim();
   if (/^data:image\/(png|gif|jpeg|webp);/i.test(trimmed)) return trimmed;
+  if (isSvgDataUrl(trimmed)) return trimmed;
   if (/^\/(?![/\\])/.test(trimmed)) return trimmed;
   return null;
 }

@@ -2,6 +2,7 @@ import type { Artifact } from '@outpost/sdk/contracts';
 import { cssVars } from '../components/css-vars.js';
 import { MarkdownText } from '../components/markdown-text.js';
 import { Empty } from '../components/notice.js';
+import { SortableTable } from '../components/sortable-table.js';
 import { type ArtifactView, artifactView } from '../lib/artifacts.js';
 import { formatDateTime } from '../lib/format.js';
 
@@ -32,27 +33,7 @@ export function ArtifactBody({ view }: { view: ArtifactView }) {
     case 'table':
       return (
         <div className="artifact-table-wrap">
-          <table className="table artifact-table">
-            <thead>
-              <tr>
-                {view.columns.map((column, i) => (
-                  // biome-ignore lint/suspicious/noArrayIndexKey: columns may repeat and never reorder
-                  <th key={i}>{column}</th>
-                ))}
-              </tr>
-            </thead>
-            <tbody>
-              {view.rows.map((row, r) => (
-                // biome-ignore lint/suspicious/noArrayIndexKey: rows have no identity of their own
-                <tr key={r}>
-                  {row.map((cell, c) => (
-                    // biome-ignore lint/suspicious/noArrayIndexKey: cells are positional
-                    <td key={c}>{cell}</td>
-                  ))}
-                </tr>
-              ))}
-            </tbody>
-          </table>
+          <SortableTable columns={view.columns} rows={view.rows} />
         </div>
       );
     case 'link':
