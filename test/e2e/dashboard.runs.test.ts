@@ -127,7 +127,8 @@ describe('the dashboard against a real API and worker', () => {
     const drawn = Buffer.from(src.split(',')[1] ?? '', 'base64').toString();
     expect(drawn).toContain('<rect');
     expect(drawn).not.toMatch(/script|onload|__pwned/);
-    expect(await chart.evaluate((img) => (img as unknown as { complete: boolean; naturalWidth: number }).naturalWidth)).toBe(40);
+    // Drawn: the cleaned SVG decodes to its 40-pixel width once the image has loaded.
+    await expect.poll(() => chart.evaluate((img) => (img as unknown as { naturalWidth: number }).naturalWidth)).toBe(40);
     // A table artifact sorts by a column header: by value, then the other way.
     const squares = page.locator('[data-testid="artifact"][data-type="table"]');
     await squares.waitFor();
