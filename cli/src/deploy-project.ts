@@ -253,6 +253,10 @@ function plan(
     ...(d.jobVariables ? { jobVariables: d.jobVariables as DeploymentUpsertRequest['jobVariables'] } : {}),
     ...(d.retries !== undefined ? { retries: d.retries } : {}),
     ...(d.retryDelaySeconds !== undefined ? { retryDelaySeconds: d.retryDelaySeconds } : {}),
+    ...(d.retryBackoff !== undefined ? { retryBackoff: d.retryBackoff } : {}),
+    ...(d.retryJitter !== undefined ? { retryJitter: d.retryJitter } : {}),
+    ...(d.concurrencyLimit !== undefined ? { concurrencyLimit: d.concurrencyLimit } : {}),
+    ...(d.collisionStrategy !== undefined ? { collisionStrategy: d.collisionStrategy } : {}),
     // Always sent: the config is where schedules live, so one removed from it is removed on deploy.
     // As declared: the API fills in the defaults (a partitions definition's timezone, for one).
     schedules: (d.schedules ?? []) as DeploymentUpsertRequest['schedules'],

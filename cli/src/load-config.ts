@@ -25,6 +25,10 @@ const DeploymentSchema = z.object({
   jobVariables: z.record(z.string(), z.json()).optional(),
   retries: z.number().int().min(0).max(100).optional(),
   retryDelaySeconds: z.number().int().min(0).max(86_400).optional(),
+  retryBackoff: z.number().min(1).max(10).optional(),
+  retryJitter: z.number().min(0).max(1).optional(),
+  concurrencyLimit: z.number().int().min(0).max(100_000).optional(),
+  collisionStrategy: z.enum(['ENQUEUE', 'CANCEL_NEW']).optional(),
   schedules: ScheduleInputs.optional(),
   triggers: TriggerInputs.optional(),
 });

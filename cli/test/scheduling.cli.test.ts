@@ -113,3 +113,45 @@ test('schedules declared in outpost.config.ts are deployed, listed, replaced on 
   expect(invalid.code).not.toBe(0);
   expect(invalid.stderr).toContain('deployments.0.schedules.0');
 });
+
+test('the retry and concurrency settings of a deployment in outpost.config.ts reach the deployment', async () => {
+  await writeFile(
+    join(project, 'outpost.config.ts'),
+    `import { defineConfig } from '@outpost/sdk';
+export default defineConfig({
+  project: 'greet',
+  registry: 'oci-layout:./registry',
+  deployments: [{
+    flow: 'greet', name: 'tuned', entrypoint: 'flows/greet.ts',
+    retries: 3, retryDelaySeconds: 30, retryBackoff: 2, retryJitter: 0.2,
+    concurrencyLimit: 2, collisionStrategy: 'CANCEL_NEW',
+  }],
+});
+`,
+  );
+  const deployed = await outpost(['deploy']);
+  expect(deployed.code, deployed.stderr).toBe(0);
+  const res = await fetch(`${server.url}/api/v1/deployments?limit=100`, {
+    headers: { authorization: `Bearer ${server.ownerKey}` },
+  });
+  const items = ((await res.json()) as { items: Record<string, unknown>[] }).items;
+  expect(items.find((d) => d.name === 'tuned')).toMatchObject({
+    retries: 3,
+    retryDelaySeconds: 30,
+    retryBackoff: 2,
+    retryJitter: 0.2,
+    concurrencyLimit: 2,
+    collisionStrategy: 'CANCEL_NEW',
+  });
+
+  // A value out of range stops the deploy with the field's path.
+  await writeFile(
+    join(project, 'outpost.config.ts'),
+    `import { defineConfig } from '@outpost/sdk';
+export default defineConfig({ project: 'greet', registry: 'oci-layout:./registry', deployments: [{ flow: 'greet', name: 'tuned', entrypoint: 'flows/greet.ts', retryJitter: 3 }] });
+`,
+  );
+  const refused = await outpost(['deploy']);
+  expect(refused.code).toBe(2);
+  expect(refused.stderr).toContain('deployments.0.retryJitter');
+});

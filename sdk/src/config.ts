@@ -38,6 +38,17 @@ export interface DeploymentConfig {
   retries?: number;
   /** Delay before a retry. @default 0 */
   retryDelaySeconds?: number;
+  /** Exponential backoff: retry n waits `retryDelaySeconds × retryBackoff^(n − 1)` (capped at a day). @default 1 */
+  retryBackoff?: number;
+  /**
+   * 0–1: each retry delay is stretched by up to this fraction of itself, so runs failing together
+   * do not retry in lockstep — the same meaning as a task's `jitter`; never shortened. @default 0
+   */
+  retryJitter?: number;
+  /** At most this many runs of the deployment PENDING, RUNNING or CANCELLING at once. @default no limit */
+  concurrencyLimit?: number;
+  /** At the limit, a due run waits (`ENQUEUE`) or is cancelled (`CANCEL_NEW`). @default 'ENQUEUE' */
+  collisionStrategy?: 'ENQUEUE' | 'CANCEL_NEW';
   /**
    * When runs start by themselves: cron (`{ cron: '30 2 * * *', timezone: 'Europe/Berlin' }`, 5 or 6
    * fields, DST-correct) or interval (`{ intervalSeconds: 3600, anchorDate: '2025-01-01T00:15:00Z' }`),

@@ -54,7 +54,7 @@ export const DeploymentUpsertRequest = z.strictObject({
   retryDelaySeconds: z.number().int().min(0).max(86_400).optional(),
   /** Exponential backoff: retry n waits `retryDelaySeconds × retryBackoff^(n-1)` (capped at a day). @default 1 */
   retryBackoff: z.number().min(1).max(10).optional(),
-  /** Each retry delay is scaled by a factor in [1 − jitter, 1 + jitter], fixed per run and attempt. @default 0 */
+  /** Each retry delay is stretched by up to this fraction of itself (a factor in [1, 1 + jitter], fixed per run and attempt), as a task's `jitter` is; never shortened. @default 0 */
   retryJitter: z.number().min(0).max(1).optional(),
   /** At most this many runs of the deployment PENDING, RUNNING or CANCELLING at once; none when absent. */
   concurrencyLimit: z.number().int().min(0).max(100_000).optional(),

@@ -200,7 +200,7 @@ export const deployments = pgTable(
     jobVariables: jsonb('job_variables').$type<JsonObject>().notNull().default({}),
     retries: integer('retries').notNull().default(0),
     retryDelaySeconds: integer('retry_delay_seconds').notNull().default(0),
-    /** Retry n waits retry_delay_seconds × retry_backoff^(n-1), scaled by a factor in [1 − jitter, 1 + jitter]. */
+    /** Retry n waits retry_delay_seconds × retry_backoff^(n-1), stretched by a factor in [1, 1 + jitter]. */
     retryBackoff: doublePrecision('retry_backoff').notNull().default(1),
     retryJitter: doublePrecision('retry_jitter').notNull().default(0),
     /** Most runs of the deployment PENDING, RUNNING or CANCELLING at once; null means no limit. */

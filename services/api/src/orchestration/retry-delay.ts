@@ -8,7 +8,7 @@ export interface RetryPolicy {
   delaySeconds: number;
   /** Each further retry multiplies the delay by this; 1 keeps it fixed. */
   backoff: number;
-  /** 0–1: the delay is scaled by a factor in [1 − jitter, 1 + jitter]. */
+  /** 0–1: the delay is stretched by up to this fraction of itself (a factor in [1, 1 + jitter]); never shortened. */
   jitter: number;
 }
 
@@ -33,7 +33,8 @@ export function retryDelaySeconds(policy: RetryPolicy, runId: string, failedAtte
   const jitter = Math.min(1, Math.max(0, policy.jitter));
   // Capped before jitter too, so a huge exponent cannot overflow to Infinity and then NaN.
   const base = Math.min(MAX_RETRY_DELAY_SECONDS, delay * backoff ** Math.max(0, failedAttempt - 1));
-  const factor = jitter === 0 ? 1 : 1 + jitter * (2 * jitterSample(runId, failedAttempt) - 1);
+  // Only ever longer, as a task's `jitter` does: a delay set to respect a rate limit is never cut short.
+  const factor = jitter === 0 ? 1 : 1 + jitter * jitterSample(runId, failedAttempt);
   const seconds = Math.min(MAX_RETRY_DELAY_SECONDS, base * factor);
   return Math.round(seconds * 1000) / 1000;
 }
