@@ -89,17 +89,26 @@ describe('s3IO: asset values in an S3-compatible bucket', () => {
     expect(server.objects.has('lake/warehouse/s3/denied/data.json')).toBe(false);
   });
 
-  it('reads credentials from the environment only when it first writes, and says which are missing', async () => {
+  it('reads credentials from the environment or the AWS chain only when it first writes, and says where it looked', async () => {
     const saved = { id: process.env.AWS_ACCESS_KEY_ID, secret: process.env.AWS_SECRET_ACCESS_KEY };
     delete process.env.AWS_ACCESS_KEY_ID;
     delete process.env.AWS_SECRET_ACCESS_KEY;
+    // Nothing else in the AWS chain either: no profile files, and no instance metadata to ask.
+    const chain = ['AWS_EC2_METADATA_DISABLED', 'AWS_SHARED_CREDENTIALS_FILE', 'AWS_CONFIG_FILE', 'AWS_PROFILE'] as const;
+    const savedChain = chain.map((name) => process.env[name]);
+    process.env.AWS_EC2_METADATA_DISABLED = 'true';
+    process.env.AWS_SHARED_CREDENTIALS_FILE = '/nonexistent/outpost-test/credentials';
+    process.env.AWS_CONFIG_FILE = '/nonexistent/outpost-test/config';
+    delete process.env.AWS_PROFILE;
     try {
       // Defining the asset needs no credentials (outpost deploy imports modules without them).
       const envIO = s3IO({ bucket: 'lake', endpoint: server.url });
       const fromEnv = asset({ key: 's3/from-env', io: envIO }, () => 1);
       const result = await materialize([fromEnv], { throwOnFailure: false });
       expect(result.events[0]).toMatchObject({
-        message: 's3IO needs AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in the worker environment',
+        message: expect.stringMatching(
+          /^s3IO found no AWS credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, a profile/,
+        ),
       });
       process.env.AWS_ACCESS_KEY_ID = credentials.accessKeyId;
       process.env.AWS_SECRET_ACCESS_KEY = credentials.secretAccessKey;
@@ -113,6 +122,11 @@ describe('s3IO: asset values in an S3-compatible bucket', () => {
       else process.env.AWS_ACCESS_KEY_ID = saved.id;
       if (saved.secret === undefined) delete process.env.AWS_SECRET_ACCESS_KEY;
       else process.env.AWS_SECRET_ACCESS_KEY = saved.secret;
+      chain.forEach((name, i) => {
+        const value = savedChain[i];
+        if (value === undefined) delete process.env[name];
+        else process.env[name] = value;
+      });
     }
   });
 

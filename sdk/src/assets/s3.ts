@@ -2,8 +2,8 @@ import {
   checkS3Bucket,
   checkS3Endpoint,
   S3Client,
-  type S3Credentials,
-  s3CredentialsFromEnv,
+  type S3CredentialSource,
+  s3Credentials,
   s3RegionFromEnv,
 } from '../runtime/s3-client.js';
 import {
@@ -33,7 +33,7 @@ export interface S3IOOptions<T> {
    * @default AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN of the flow's environment,
    * read when the first object is read or written (so defining an asset never needs them).
    */
-  credentials?: S3Credentials;
+  credentials?: S3CredentialSource;
   /** @default globalThis.fetch */
   fetch?: typeof fetch;
 }
@@ -57,7 +57,7 @@ export function s3IO<T = any>(options: S3IOOptions<T>): IOManager<T> {
   const s3 = () => {
     client ??= new S3Client(
       { bucket: options.bucket, prefix, endpoint, region: options.region ?? s3RegionFromEnv() },
-      options.credentials ?? s3CredentialsFromEnv(process.env, 's3IO'),
+      options.credentials ?? s3Credentials(process.env, 's3IO'),
       options.fetch ? { fetch: options.fetch } : {},
     );
     return client;

@@ -55,12 +55,13 @@ export {
 } from './result-storage.js';
 export type { RetryPolicy } from './retry.js';
 export { retryDelayMs } from './retry.js';
-export type { S3ClientOptions, S3Credentials, S3Location, S3Object } from './s3-client.js';
+export type { S3ClientOptions, S3CredentialSource, S3Credentials, S3Location, S3Object } from './s3-client.js';
 export {
   checkS3Bucket,
   checkS3Endpoint,
   S3Client,
   S3Error,
+  s3Credentials,
   s3CredentialsFromEnv,
   s3RegionFromEnv,
 } from './s3-client.js';

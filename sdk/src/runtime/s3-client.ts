@@ -48,6 +48,9 @@ export function s3RegionFromEnv(env: NodeJS.ProcessEnv = process.env): string {
   return env.AWS_REGION || env.AWS_DEFAULT_REGION || 'us-east-1';
 }
 
+/** Credentials, or where to get them when they are needed (they may expire and be renewed). */
+export type S3CredentialSource = S3Credentials | (() => Promise<S3Credentials>);
+
 /** Credentials from the standard AWS variables of the process's environment; `what` names the user in the error. */
 export function s3CredentialsFromEnv(env: NodeJS.ProcessEnv = process.env, what = 'S3 result storage'): S3Credentials {
   const accessKeyId = env.AWS_ACCESS_KEY_ID;
@@ -56,6 +59,37 @@ export function s3CredentialsFromEnv(env: NodeJS.ProcessEnv = process.env, what 
     throw new Error(`${what} needs AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in the worker environment`);
   }
   return { accessKeyId, secretAccessKey, ...(env.AWS_SESSION_TOKEN ? { sessionToken: env.AWS_SESSION_TOKEN } : {}) };
+}
+
+/**
+ * Credentials as every AWS SDK finds them: the access key variables of `env` when set, otherwise
+ * the standard chain of this process — a shared config or credentials profile (`AWS_PROFILE`, SSO
+ * and `credential_process` included), web identity (`AWS_ROLE_ARN` with
+ * `AWS_WEB_IDENTITY_TOKEN_FILE`, as EKS service accounts give), the ECS/EKS container endpoint,
+ * then EC2 instance metadata — via the AWS SDK's own provider chain, which also renews
+ * credentials before they expire. The chain is asked at the first request, not here.
+ */
+export function s3Credentials(env: NodeJS.ProcessEnv = process.env, what = 'S3 result storage'): S3CredentialSource {
+  if (env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY) return s3CredentialsFromEnv(env, what);
+  let chain: (() => Promise<S3Credentials>) | null = null;
+  return async () => {
+    if (!chain) {
+      const { defaultProvider } = await import('@aws-sdk/credential-provider-node');
+      chain = defaultProvider();
+    }
+    try {
+      const found = await chain();
+      return {
+        accessKeyId: found.accessKeyId,
+        secretAccessKey: found.secretAccessKey,
+        ...(found.sessionToken ? { sessionToken: found.sessionToken } : {}),
+      };
+    } catch (error) {
+      throw new Error(
+        `${what} found no AWS credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, a profile (AWS_PROFILE), web identity (AWS_ROLE_ARN and AWS_WEB_IDENTITY_TOKEN_FILE), or run where container or instance metadata answers (${(error as Error).message})`,
+      );
+    }
+  };
 }
 
 export class S3Error extends Error {
@@ -88,17 +122,32 @@ export interface S3Object {
  * endpoint, virtual-hosted on AWS.
  */
 export class S3Client {
-  private readonly aws: AwsClient;
   private readonly retries: number;
+  /** The signer for the credentials last used; made again when the source hands out new ones. */
+  private signer: { aws: AwsClient; credentials: S3Credentials } | null = null;
 
   constructor(
     readonly location: S3Location,
-    credentials: S3Credentials,
+    private readonly credentials: S3CredentialSource,
     private readonly options: S3ClientOptions = {},
   ) {
     checkS3Bucket(location.bucket);
     this.retries = options.retries ?? 3;
-    this.aws = new AwsClient({ ...credentials, service: 's3', region: location.region, retries: this.retries });
+  }
+
+  private async aws(): Promise<AwsClient> {
+    const credentials = typeof this.credentials === 'function' ? await this.credentials() : this.credentials;
+    const current = this.signer?.credentials;
+    if (
+      !this.signer ||
+      current?.accessKeyId !== credentials.accessKeyId ||
+      current?.secretAccessKey !== credentials.secretAccessKey ||
+      current?.sessionToken !== credentials.sessionToken
+    ) {
+      const aws = new AwsClient({ ...credentials, service: 's3', region: this.location.region, retries: this.retries });
+      this.signer = { aws, credentials };
+    }
+    return this.signer.aws;
   }
 
   /** The full object key of `key`: under the prefix. */
@@ -124,9 +173,10 @@ export class S3Client {
 
   private async send(key: string, init: RequestInit & { headers?: Record<string, string> }): Promise<Response> {
     // aws4fetch retries answers (5xx, 429) itself; connection failures are retried here.
+    const aws = await this.aws();
     for (let i = 0; ; i++) {
       try {
-        const request = await this.aws.sign(this.urlOf(key), init);
+        const request = await aws.sign(this.urlOf(key), init);
         return await (this.options.fetch ?? fetch)(request);
       } catch (error) {
         if (i >= this.retries) throw error;

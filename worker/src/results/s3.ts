@@ -3,10 +3,10 @@ import {
   checkS3Endpoint,
   S3Client,
   type S3ClientOptions,
-  type S3Credentials,
+  type S3CredentialSource,
   S3Error,
   type S3Location,
-  s3CredentialsFromEnv,
+  s3Credentials,
   s3RegionFromEnv,
 } from '@outpost/sdk/runtime';
 
@@ -15,7 +15,7 @@ import {
  * Signature V4), the same one the `s3IO` asset I/O manager uses.
  */
 
-export type { S3Credentials, S3Location };
+export type { S3CredentialSource, S3Location };
 export { S3Error };
 
 /** The shape `@outpost/sdk/runtime` expects of a result store (see its result-storage module). */
@@ -44,7 +44,11 @@ export interface S3StorageOptions extends S3ClientOptions {
   now?: () => Date;
 }
 
-export function s3ResultStorage(location: S3Location, credentials: S3Credentials, options: S3StorageOptions = {}): ResultStorage {
+export function s3ResultStorage(
+  location: S3Location,
+  credentials: S3CredentialSource,
+  options: S3StorageOptions = {},
+): ResultStorage {
   const client = new S3Client(location, credentials, options);
   const now = options.now ?? (() => new Date());
   const checked = (key: string) => {
@@ -68,5 +72,5 @@ export function s3ResultStorage(location: S3Location, credentials: S3Credentials
 
 /** The storage an `s3://` URL names, with credentials from the environment. */
 export function s3ResultStorageFromUrl(url: URL | string, env: NodeJS.ProcessEnv = process.env): ResultStorage {
-  return s3ResultStorage(parseS3Url(url, env), s3CredentialsFromEnv(env));
+  return s3ResultStorage(parseS3Url(url, env), s3Credentials(env));
 }
