@@ -128,7 +128,7 @@ up() {
     --cert-dir="$S/pki" --token-auth-file="$S/tokens.csv" --authorization-mode=Node,RBAC \
     --service-account-issuer=https://kubernetes.default.svc --service-account-key-file="$S/sa.pub" \
     --service-account-signing-key-file="$S/sa.key" --service-cluster-ip-range=10.96.0.0/16 \
-    --allow-privileged=true --feature-gates=TTLAfterFinished=true >apiserver.log 2>&1 &
+    --allow-privileged=true --feature-gates=TTLAfterFinished=true --kubelet-preferred-address-types=InternalIP >apiserver.log 2>&1 &
   echo $! >apiserver.pid
   cat >kubeconfig <<EOF
 apiVersion: v1
