@@ -7,7 +7,7 @@ import { BackfillLoop } from '../src/loops/backfills.js';
 import { type RunningServer, startServer } from '../src/server.js';
 import { createTestDatabase, TEST_RATE_LIMITS, type TestDatabase } from '../src/testing.js';
 import { runsPerKey, sampler, scheduledDeployment, setState, snapshot, start } from './backfill.support.js';
-import { type Call, client } from './helpers.js';
+import { type Call, client, eventually } from './helpers.js';
 
 /*
  * What a backfill survives: its control plane stopped and started again, a pass that dies halfway
@@ -80,6 +80,8 @@ test('a control plane stopped mid-backfill and started again on the same databas
   const { pool, deploymentId } = await scheduledDeployment(owner);
   const id = await created(owner, deploymentId, 30, 4);
   await complete([a], pool, async () => (await snapshot(a.sql, id)).runs >= 12);
+  // The pass that refills the backfill after the last completion runs on its own, woken by it.
+  await eventually(async () => ((await snapshot(a.sql, id)).inFlight === 4 ? true : undefined), 15_000, 'four runs in flight');
   // Stopped with runs in flight, one of them claimed and running.
   const running = await start(client(a, workerKey), pool, 1);
   const atStop = await snapshot(a.sql, id);

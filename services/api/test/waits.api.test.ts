@@ -5,7 +5,7 @@ import { createLogger } from '../src/logger.js';
 import { LeaseExpiryLoop } from '../src/loops/lease-expiry.js';
 import { WaitsLoop } from '../src/loops/waits.js';
 import { startTestServer, type TestServer } from '../src/testing.js';
-import { type Call, claim, client, createRun, deploy, SOURCE } from './helpers.js';
+import { type Call, claim, client, createRun, deploy, eventually, SOURCE } from './helpers.js';
 
 let server: TestServer;
 let owner: Call;
@@ -384,8 +384,17 @@ describe('the waits loop', () => {
       { workspaceId: server.workspaceId, kind, resource: { kind: 'file', id: 'small' }, payload: { size: 5 }, source: 'api' },
       { workspaceId: server.workspaceId, kind, resource: { kind: 'file', id: 'big' }, payload: { size: 50 }, source: 'api' },
     ]);
-    await loop.tick();
-    const resolved = (await owner('GET', `/waits/${wait.id}`)).body.wait;
+    // The loop reads events only below the oldest transaction still open, which other test files'
+    // transactions on the same database may hold back for a moment: rounds until it has read them.
+    const resolved = await eventually(
+      async () => {
+        await loop.tick();
+        const current = (await owner('GET', `/waits/${wait.id}`)).body.wait;
+        return current.status === 'WAITING' ? undefined : current;
+      },
+      30_000,
+      'the waits loop to read the events',
+    );
     expect(resolved).toMatchObject({ status: 'RESOLVED', value: { resource: { id: 'big' } } });
     expect((await runOf(held.runId)).state.name).toBe('Resuming');
   });
