@@ -132,6 +132,10 @@ export function describeExecutor(name: string, makeExecutor: MakeExecutor): void
         expect(run.state.type).toBe('FAILED');
         expect(run.state.message).toContain('the warehouse refused the load');
         expect(outcome).toMatchObject({ ending: 'reported', state: 'FAILED' });
+        // Its stack trace reaches the API pointing at the flow's TypeScript, not the bundle.
+        const stack = (await logsOf(runId)).find((l) => l.level === 'error' && l.message.includes('\n    at '));
+        expect(stack?.message).toMatch(/flows\/demo\.ts:63:\d+/);
+        expect(stack?.message).not.toMatch(/demo\.mjs:\d+/);
       });
 
       it('reports a flow that exits without a final state as CRASHED, with its exit code', async () => {

@@ -14,6 +14,7 @@ import type { WorkerOptions } from '../options.js';
 import { Redactor } from '../redact.js';
 import { type LogInput, type LogLineCounts, LogShipper } from '../ship-logs.js';
 import { TaskRunShipper } from '../ship-task-runs.js';
+import { StackMapper } from '../stack-maps.js';
 import type { Attempt, AttemptExit, AttemptSink } from './executor.js';
 import { decideEnding, describeExit, type RunOutcome, type StartFailure, type StopReason } from './final-state.js';
 import { ChildMessage, rpcIdOf } from './messages.js';
@@ -66,6 +67,8 @@ export class RunReport {
   private readonly rpc: RpcServer;
   // Worker credentials a flow is given (S3 results) are masked like secrets from the first line on.
   private redactor: Redactor;
+  /** Maps stack traces in the flow's output to its TypeScript, once the bundle is known. */
+  private stacks: StackMapper | null = null;
   /** The runtime had a terminal state accepted. */
   private terminalAccepted = false;
   /** The run is in a terminal state on the API: its lease is over and nothing may stop it any more. */
@@ -101,7 +104,7 @@ export class RunReport {
         batchSize: deps.options.logBatchSize,
         batchMs: deps.options.logBatchMs,
         logger: log,
-        redact: (text) => this.redactor.redact(text),
+        redact: (text) => this.redactor.redact(this.stacks ? this.stacks.map(text) : text),
         ...(deps.logLines ? { counts: deps.logLines } : {}),
         send: async (batch) => {
           await this.taskRuns.flush();
@@ -142,6 +145,11 @@ export class RunReport {
   /** The run's secret values are known: masked from now on, along with the worker's credentials. */
   maskSecrets(values: string[]): void {
     this.redactor = new Redactor([...values, ...credentialValues(this.deps.baseEnv)]);
+  }
+
+  /** The run's code is in `bundleDir`: stack traces in its output are mapped to the flow's sources from now on. */
+  mapStacksFrom(bundleDir: string): void {
+    this.stacks = new StackMapper(bundleDir);
   }
 
   /** A line of the worker's own in the run's log. */

@@ -188,6 +188,7 @@ export class RunExecution {
     if (preparation.kind === 'stopped') return this.finish(null);
     const { run } = preparation;
     this.releaseBundle = run.bundle.release ?? null;
+    this.report.mapStacksFrom(run.bundle.dir);
     if (this.stopReason) return this.finish(null);
     // Execute: the executor starts the attempt and carries the runtime protocol to the report stage.
     try {

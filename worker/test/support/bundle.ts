@@ -25,6 +25,8 @@ export async function buildDemoBundle(
     format: 'esm',
     target: 'node20',
     logLevel: 'silent',
+    // As `outpost deploy` builds: a source map beside each file, which the worker maps stack traces with.
+    sourcemap: 'linked',
     // Bundled CommonJS dependencies may call require(); give the ESM output one.
     banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
   });
