@@ -192,6 +192,19 @@ describe('the dashboard against a real API and worker', () => {
       expect((await rows.nth(i).getByTestId('run-attempt-worker').textContent())?.trim()).not.toBe('');
       expect(await rows.nth(i).getByTestId('run-attempt-badge').getAttribute('data-state')).toBe('FAILED');
     }
+    // The logs: a task column, a separator where attempt 2 begins, and a jump to its failure.
+    const prepared = page.locator('[data-testid="log-line"][data-attempt="2"]', { hasText: 'preparing the flaky input' });
+    await prepared.waitFor({ timeout: 30_000 });
+    expect(await prepared.getByTestId('log-task').textContent()).toMatch(/^prepare/);
+    const separator = page.getByTestId('log-attempt-separator');
+    expect(await separator.count()).toBe(1);
+    expect(await separator.textContent()).toBe('attempt 2');
+    await page.locator('[data-testid="log-line"][data-attempt="2"]', { hasText: 'about to fail on purpose' }).waitFor();
+    await page.getByTestId('log-jump-failure').click();
+    const detail = page.getByTestId('log-line-detail');
+    await detail.waitFor();
+    expect(await detail.textContent()).toContain('attempt 2');
+    expect(await detail.locator('pre').textContent()).toBe('about to fail on purpose');
     await screenshot(page, 'run-detail-retried');
   });
 

@@ -85,6 +85,8 @@ export const LogLine = z.strictObject({
   level: LogLevel,
   message: z.string(),
   taskRunId: Id.nullable(),
+  /** The name of the task run the line belongs to (null: the flow's own line). */
+  taskName: z.string().nullable().optional(),
   stream: z.string(),
 });
 export type LogLine = z.infer<typeof LogLine>;

@@ -74,6 +74,33 @@ test('reads return lines in order across cursors, and the cursor is always prese
   expect(tail.body.items[0]).toMatchObject({ attempt: 1, message: 'line 201', stream: 'stdout', taskRunId: null });
 });
 
+test("a line written in a task reads back with the task run's name, a flow line with none", async () => {
+  const { runId, token } = await claimedRun();
+  const asRun = client(server, token);
+  const taskRunId = randomUUID();
+  const created = await asRun('POST', `/flow-runs/${runId}/task-runs`, {
+    body: {
+      id: taskRunId,
+      flowRunAttempt: 1,
+      name: 'extract-2',
+      taskKey: 'extract',
+      dynamicKey: '2',
+      state: { type: 'RUNNING' },
+    },
+  });
+  expect(created.status).toBeLessThan(300);
+  const [inTask, inFlow] = lines(1, 2);
+  const wrote = await asRun('POST', `/flow-runs/${runId}/logs`, {
+    body: { attempt: 1, logs: [{ ...inTask, taskRunId }, inFlow] },
+  });
+  expect(wrote.body).toEqual({ accepted: 2, duplicates: 0 });
+  const read = await owner('GET', `/flow-runs/${runId}/logs`);
+  expect(read.body.items.map((l: { taskRunId: string | null; taskName: string | null }) => [l.taskRunId, l.taskName])).toEqual([
+    [taskRunId, 'extract-2'],
+    [null, null],
+  ]);
+});
+
 test('the level filter returns that level and above', async () => {
   const { runId, token } = await claimedRun();
   await client(server, token)('POST', `/flow-runs/${runId}/logs`, { body: { attempt: 1, logs: lines(1, 20) } });

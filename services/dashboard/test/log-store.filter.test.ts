@@ -96,3 +96,43 @@ describe('log store', () => {
     expect(view.at(0)?.message).toBe(message);
   });
 });
+
+describe('finding a failure and the attempts in a run log', () => {
+  const line = (attempt: number, seq: number, level: LogLevel, message = `line ${seq}`): LogLine => ({
+    attempt,
+    seq,
+    timestamp: new Date(1_700_000_000_000 + attempt * 1000 + seq).toISOString(),
+    level,
+    message,
+    taskRunId: null,
+    stream: 'flow',
+  });
+
+  it('jumps to the first error of the latest attempt that has one, within what the filter shows', () => {
+    const store = new LogStore();
+    store.append([
+      line(1, 1, 'info'),
+      line(1, 2, 'error', 'first attempt broke'),
+      line(2, 1, 'info'),
+      line(2, 2, 'warning'),
+      line(2, 3, 'critical', 'second attempt broke'),
+      line(2, 4, 'error', 'and then this'),
+      line(3, 1, 'info'),
+    ]);
+    const view = new LogView(store);
+    expect(view.at(view.firstFailure() as number)?.message).toBe('second attempt broke');
+    view.setFilter({ minLevel: 'debug', query: 'first' });
+    expect(view.at(view.firstFailure() as number)?.message).toBe('first attempt broke');
+    view.setFilter({ minLevel: 'debug', query: 'line' });
+    expect(view.firstFailure()).toBeNull();
+  });
+
+  it('marks the first line shown of each later attempt', () => {
+    const store = new LogStore();
+    store.append([line(1, 1, 'info'), line(1, 2, 'info'), line(2, 1, 'info'), line(2, 2, 'error'), line(3, 1, 'info')]);
+    const view = new LogView(store);
+    expect(Array.from({ length: view.length }, (_, i) => view.startsAttempt(i))).toEqual([false, false, true, false, true]);
+    view.setFilter({ minLevel: 'error', query: '' });
+    expect(view.startsAttempt(0)).toBe(false);
+  });
+});

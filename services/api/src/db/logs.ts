@@ -112,15 +112,22 @@ export async function readLogs(
       level: LogLevel;
       message: string;
       task_run_id: string | null;
+      task_name: string | null;
       stream: string;
     }[]
   >`
-    SELECT attempt, seq, timestamp, level, message, task_run_id, stream FROM logs
-    WHERE flow_run_id = ${input.runId} AND workspace_id = ${input.workspaceId}
-      ${input.after ? db`AND (attempt, seq) > (${input.after.attempt}::int, ${input.after.seq}::int)` : db``}
-      ${levels ? db`AND level = ANY(${db.array([...levels])}::text[])` : db``}
-    ORDER BY attempt, seq
-    LIMIT ${input.limit}`;
+    SELECT l.attempt, l.seq, l.timestamp, l.level, l.message, l.task_run_id, t.name AS task_name, l.stream
+    FROM (
+      SELECT attempt, seq, timestamp, level, message, task_run_id, stream FROM logs
+      WHERE flow_run_id = ${input.runId} AND workspace_id = ${input.workspaceId}
+        ${input.after ? db`AND (attempt, seq) > (${input.after.attempt}::int, ${input.after.seq}::int)` : db``}
+        ${levels ? db`AND level = ANY(${db.array([...levels])}::text[])` : db``}
+      ORDER BY attempt, seq
+      LIMIT ${input.limit}
+    ) l
+    -- The task's name for the log's task column: one primary-key lookup per line of the page.
+    LEFT JOIN task_runs t ON t.id = l.task_run_id
+    ORDER BY l.attempt, l.seq`;
   return rows.map((r) => ({
     attempt: r.attempt,
     seq: r.seq,
@@ -128,6 +135,7 @@ export async function readLogs(
     level: r.level,
     message: r.message,
     taskRunId: r.task_run_id,
+    taskName: r.task_name,
     stream: r.stream,
   }));
 }

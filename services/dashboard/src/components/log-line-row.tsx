@@ -30,22 +30,34 @@ export function LogLineRow({
   query,
   selected,
   onSelect,
+  startsAttempt = false,
 }: {
   line: LogLine;
   query: string;
   selected: boolean;
   onSelect: (line: LogLine) => void;
+  /** The first line of a later attempt: drawn with a separator naming the attempt. */
+  startsAttempt?: boolean;
 }) {
   return (
     <div
-      className={`log-line level-${line.level}${selected ? ' log-line-selected' : ''}`}
+      className={`log-line level-${line.level}${selected ? ' log-line-selected' : ''}${startsAttempt ? ' log-attempt-start' : ''}`}
       data-testid="log-line"
       data-level={line.level}
+      data-attempt={line.attempt}
     >
       <button type="button" className="log-time" onClick={() => onSelect(line)} title="Show the whole line">
         {formatLogTime(line.timestamp)}
       </button>
+      {startsAttempt && (
+        <span className="log-attempt" data-testid="log-attempt-separator">
+          attempt {line.attempt}
+        </span>
+      )}
       <span className="log-level">{line.level}</span>
+      <span className="log-task" data-testid="log-task" title={line.taskName ?? 'the flow'}>
+        {line.taskName ?? ''}
+      </span>
       <span className="log-message">{highlight(line.message, query)}</span>
     </div>
   );

@@ -16,6 +16,8 @@ export interface VirtualListProps {
   resetKey?: string;
   /** Told the rows rendered, `first` inclusive to `last` exclusive, whenever they change (to load more near the end). */
   onRangeChange?: (first: number, last: number) => void;
+  /** Brings row `index` into the middle of the view each time `request` changes (a "jump to" button). */
+  scrollTo?: { index: number; request: number } | null;
 }
 
 /**
@@ -32,6 +34,7 @@ export function VirtualList({
   followTail = false,
   resetKey,
   onRangeChange,
+  scrollTo,
 }: VirtualListProps) {
   const scroller = useRef<HTMLDivElement>(null);
   const [scrollTop, setScrollTop] = useState(0);
@@ -62,6 +65,15 @@ export function VirtualList({
     el.scrollTop = el.scrollHeight;
     setScrollTop(el.scrollTop);
   }, [count, followTail]);
+
+  // biome-ignore lint/correctness/useExhaustiveDependencies: each request scrolls once
+  useLayoutEffect(() => {
+    const el = scroller.current;
+    if (!el || !scrollTo) return;
+    el.scrollTop = Math.max(0, scrollTo.index * rowHeight - el.clientHeight / 2 + rowHeight / 2);
+    atBottom.current = false;
+    setScrollTop(el.scrollTop);
+  }, [scrollTo?.request]);
 
   const onScroll = useCallback(
     (e: UIEvent<HTMLDivElement>) => {

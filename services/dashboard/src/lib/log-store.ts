@@ -89,6 +89,31 @@ export class LogView {
     return this.indices[i];
   }
 
+  /**
+   * Where to jump to see why the run failed: the first error (or critical) line of the latest
+   * attempt that has one, as a position in this view; null when the view shows none.
+   */
+  firstFailure(): number | null {
+    let found: number | null = null;
+    let attempt = -1;
+    for (let i = 0; i < this.indices.length; i++) {
+      const line = this.store.lines[this.indices[i] as number] as LogLine;
+      if ((line.level === 'error' || line.level === 'critical') && line.attempt > attempt) {
+        found = i;
+        attempt = line.attempt;
+      }
+    }
+    return found;
+  }
+
+  /** True when the i-th matching line starts a new attempt (after lines of an earlier one). */
+  startsAttempt(i: number): boolean {
+    if (i === 0) return false;
+    const line = this.at(i);
+    const before = this.at(i - 1);
+    return line !== undefined && before !== undefined && line.attempt !== before.attempt;
+  }
+
   /** Scans lines appended since the last call; returns how many new matches it found. */
   refresh(): number {
     const before = this.indices.length;

@@ -14,6 +14,7 @@ export function RunLogs({ runId, live }: { runId: string; live: boolean }) {
   const [query, setQuery] = useState('');
   const deferredQuery = useDeferredValue(query);
   const [selected, setSelected] = useState<LogLine | null>(null);
+  const [jump, setJump] = useState<{ index: number; request: number } | null>(null);
   const viewRef = useRef<LogView | null>(null);
   if (!viewRef.current) viewRef.current = new LogView(tail.store);
   const view = viewRef.current;
@@ -27,6 +28,14 @@ export function RunLogs({ runId, live }: { runId: string; live: boolean }) {
   }, [tail.version, minLevel, deferredQuery, view]);
 
   const filterKey = `${minLevel}|${deferredQuery}`;
+  // biome-ignore lint/correctness/useExhaustiveDependencies: recomputed as lines arrive or the filter changes
+  const failure = useMemo(() => view.firstFailure(), [matchCount, tail.version, filterKey, view]);
+  const jumpToFailure = () => {
+    if (failure === null) return;
+    setJump((j) => ({ index: failure, request: (j?.request ?? 0) + 1 }));
+    const line = view.at(failure);
+    if (line) setSelected(line);
+  };
   return (
     <section className="panel logs-panel" aria-label="Logs">
       <div className="panel-header">
@@ -57,6 +66,11 @@ export function RunLogs({ runId, live }: { runId: string; live: boolean }) {
               ? `${tail.store.size.toLocaleString()} lines`
               : `${matchCount.toLocaleString()} of ${tail.store.size.toLocaleString()} lines`}
           </span>
+          {failure !== null && (
+            <button type="button" className="button small" onClick={jumpToFailure} data-testid="log-jump-failure">
+              Jump to failure
+            </button>
+          )}
           {live && (
             <span className="live live-live small">
               <span className="live-dot" aria-hidden="true" />
@@ -79,6 +93,7 @@ export function RunLogs({ runId, live }: { runId: string; live: boolean }) {
           className="log-lines"
           testId="log-lines"
           overscan={30}
+          scrollTo={jump}
           renderRow={(i) => {
             const line = view.at(i);
             if (!line) return null;
@@ -89,6 +104,7 @@ export function RunLogs({ runId, live }: { runId: string; live: boolean }) {
                 query={deferredQuery}
                 selected={selected === line}
                 onSelect={setSelected}
+                startsAttempt={view.startsAttempt(i)}
               />
             );
           }}
@@ -98,7 +114,8 @@ export function RunLogs({ runId, live }: { runId: string; live: boolean }) {
         <div className="log-detail" data-testid="log-line-detail">
           <div className="log-detail-head">
             <span className="muted small">
-              attempt {selected.attempt} · #{selected.seq} · {selected.stream} · {selected.timestamp}
+              attempt {selected.attempt} · #{selected.seq} · {selected.stream}
+              {selected.taskName ? ` · task ${selected.taskName}` : ''} · {selected.timestamp}
             </span>
             <button type="button" className="icon-button" onClick={() => setSelected(null)} aria-label="Close line">
               ×
