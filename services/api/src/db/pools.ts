@@ -6,7 +6,10 @@ import type { Row, workPools, workQueues } from './schema.js';
 import { iso } from './values.js';
 
 interface PoolRow
-  extends Pick<Row<typeof workPools>, 'id' | 'name' | 'description' | 'paused' | 'concurrency_limit' | 'created_at'> {
+  extends Pick<
+    Row<typeof workPools>,
+    'id' | 'name' | 'description' | 'paused' | 'concurrency_limit' | 'gpu_quota' | 'gpu_quota_by_tag' | 'created_at'
+  > {
   status: 'READY' | 'NOT_READY' | 'PAUSED';
 }
 
@@ -17,6 +20,8 @@ function toPool(row: PoolRow): WorkPool {
     description: row.description,
     paused: row.paused,
     concurrencyLimit: row.concurrency_limit,
+    gpuQuota: row.gpu_quota,
+    gpuQuotaByTag: row.gpu_quota_by_tag,
     status: row.status,
     createdAt: iso(row.created_at),
   };
@@ -72,6 +77,8 @@ export interface PoolChanges {
   description?: string;
   paused?: boolean;
   concurrencyLimit?: number | null;
+  gpuQuota?: number | null;
+  gpuQuotaByTag?: Record<string, number>;
 }
 
 /** Applies the given fields; a pool that is unpaused or gets room may have due runs, so waiting claims are nudged. */
@@ -80,7 +87,9 @@ export async function updatePool(db: Db, workspaceId: string, name: string, chan
     UPDATE work_pools SET
       description = ${changes.description === undefined ? db`description` : db`${changes.description}`},
       paused = ${changes.paused === undefined ? db`paused` : db`${changes.paused}`},
-      concurrency_limit = ${changes.concurrencyLimit === undefined ? db`concurrency_limit` : db`${changes.concurrencyLimit}::int`}
+      concurrency_limit = ${changes.concurrencyLimit === undefined ? db`concurrency_limit` : db`${changes.concurrencyLimit}::int`},
+      gpu_quota = ${changes.gpuQuota === undefined ? db`gpu_quota` : db`${changes.gpuQuota}::int`},
+      gpu_quota_by_tag = ${changes.gpuQuotaByTag === undefined ? db`gpu_quota_by_tag` : db`${db.json(changes.gpuQuotaByTag)}::jsonb`}
     WHERE workspace_id = ${workspaceId} AND name = ${name}
     RETURNING *, ${poolStatusColumn(db)}`;
   if (!row) return null;
