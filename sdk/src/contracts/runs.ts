@@ -210,10 +210,10 @@ export const ClaimedRun = z.strictObject({
   /** JWT for this run and attempt only (audience `outpost-run`). */
   token: z.string(),
   leaseExpiresAt: Timestamp,
-  /** What the run asked for (null for nothing): an executor sizes its job by it (`nvidia.com/gpu`). */
-  resources: ResourceRequest.nullable(),
+  /** What the run asked for (null for nothing, and from servers that predate resources): an executor sizes its job by it (`nvidia.com/gpu`). */
+  resources: ResourceRequest.nullable().default(null),
   /** What this worker handed it: device ids, memory, CPU slots; null when the run asked for nothing. */
-  assigned: AssignedResources.nullable(),
+  assigned: AssignedResources.nullable().default(null),
 });
 export type ClaimedRun = z.infer<typeof ClaimedRun>;
 
