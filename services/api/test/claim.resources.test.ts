@@ -112,6 +112,26 @@ describe('claiming runs that ask for resources', () => {
     expect(run.body.resources).toEqual({ gpus: 2 });
   });
 
+  test('concurrent claims of one worker never hand one device to two runs, and concurrent workers never pass the pool quota', async () => {
+    const pool = await freshPool({ gpuQuota: 6 });
+    const w = await worker(pool, gpus('0', '1', '2', '3'));
+    const others = [await worker(pool, gpus('0', '1', '2', '3')), await worker(pool, gpus('0', '1', '2', '3'))];
+    const d = await deploy(owner, { flowName: pool, name: 'train', workPool: pool, resources: { gpus: 1 } });
+    for (let i = 0; i < 16; i++) await runOf(d.id);
+
+    const sameWorker = (await Promise.all(Array.from({ length: 8 }, () => claimFor(pool, w, 1)))).flat();
+    expect(sameWorker).toHaveLength(4);
+    expect(sameWorker.flatMap((r) => r.assigned?.gpus ?? []).sort()).toEqual(['0', '1', '2', '3']);
+
+    const moreWorkers = (await Promise.all([...others, ...others].map((id) => claimFor(pool, id, 2)))).flat();
+    expect(moreWorkers).toHaveLength(2);
+    const [row] = await server.sql<{ gpus: number }[]>`
+      SELECT sum(jsonb_array_length(a.assigned_resources->'gpus'))::int AS gpus
+      FROM flow_runs r JOIN flow_run_attempts a ON a.flow_run_id = r.id AND a.attempt = r.attempt
+      WHERE r.work_pool_id = (SELECT id FROM work_pools WHERE name = ${pool}) AND r.state_type = 'PENDING'`;
+    expect(row?.gpus).toBe(6);
+  });
+
   test('devices are matched by memory, and host memory and CPU slots are counted from the runs a worker holds', async () => {
     const pool = await freshPool();
     const w = await worker(
