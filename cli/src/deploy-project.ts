@@ -251,6 +251,7 @@ function plan(
     ...(d.tags ? { tags: d.tags } : {}),
     ...(d.labels ? { labels: d.labels } : {}),
     ...(d.jobVariables ? { jobVariables: d.jobVariables as DeploymentUpsertRequest['jobVariables'] } : {}),
+    ...(d.resources ? { resources: d.resources } : {}),
     ...(d.retries !== undefined ? { retries: d.retries } : {}),
     ...(d.retryDelaySeconds !== undefined ? { retryDelaySeconds: d.retryDelaySeconds } : {}),
     ...(d.retryBackoff !== undefined ? { retryBackoff: d.retryBackoff } : {}),

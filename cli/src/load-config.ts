@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { DeploymentConfig, OutpostConfig } from '@outpost/sdk/config';
-import { ASSET_FLOW_NAME, Name, ScheduleInputs, TriggerInputs } from '@outpost/sdk/contracts';
+import { ASSET_FLOW_NAME, Name, ResourceRequest, ScheduleInputs, TriggerInputs } from '@outpost/sdk/contracts';
 import { build } from 'esbuild';
 import * as z from 'zod';
 import { UsageError } from './errors.js';
@@ -23,6 +23,7 @@ const DeploymentSchema = z.object({
   tags: z.array(z.string().min(1).max(100)).max(50).optional(),
   labels: z.record(z.string().max(100), z.string().max(200)).optional(),
   jobVariables: z.record(z.string(), z.json()).optional(),
+  resources: ResourceRequest.optional(),
   retries: z.number().int().min(0).max(100).optional(),
   retryDelaySeconds: z.number().int().min(0).max(86_400).optional(),
   retryBackoff: z.number().min(1).max(10).optional(),

@@ -1,4 +1,5 @@
 import type { TriggerInput } from './contracts/automations.js';
+import type { ResourceRequest } from './contracts/resources.js';
 import type { ScheduleInput } from './contracts/schedules.js';
 
 /** One deployment of a flow: where it runs, with which defaults. */
@@ -34,6 +35,12 @@ export interface DeploymentConfig {
    * `{ env: { DB_PASSWORD: { $secret: "DB_PASSWORD" } } }`. @default {}
    */
   jobVariables?: Record<string, unknown>;
+  /**
+   * What each run needs of its worker: `{ gpus: 1, gpuMemoryGb: 40, memoryGb: 16, cpus: 2 }`. A
+   * worker takes a run only when it has that much free, and hands it concrete GPU devices
+   * (`CUDA_VISIBLE_DEVICES`). `outpost run … --gpus 2` overrides it per run. @default undefined (none)
+   */
+  resources?: ResourceRequest;
   /** Attempts after the first when a run fails. @default 0 */
   retries?: number;
   /** Delay before a retry. @default 0 */

@@ -51,6 +51,8 @@ export interface RunEnvInput {
   /** The job's `env`, secrets resolved. */
   jobEnv: Record<string, string>;
   run: { id: string; attempt: number; flowName: string };
+  /** GPU device ids the run may use (`CUDA_VISIBLE_DEVICES`); null leaves the variable unset. @default null */
+  gpus?: string[] | null;
 }
 
 export type ChildEnvInput = BaseEnvInput & RunEnvInput;
@@ -78,6 +80,11 @@ export function runChildEnv(input: RunEnvInput): Record<string, string> {
   env.OUTPOST_RUN_ID = input.run.id;
   env.OUTPOST_RUN_ATTEMPT = String(input.run.attempt);
   env.OUTPOST_FLOW_NAME = input.run.flowName;
+  if (input.gpus) {
+    // The worker's assignment wins over a job's own value: another run may hold the other devices.
+    env.CUDA_VISIBLE_DEVICES = input.gpus.join(',');
+    env.OUTPOST_ASSIGNED_GPUS = input.gpus.join(',');
+  }
   return env;
 }
 

@@ -86,6 +86,7 @@ export class Heartbeat {
             name: options.name,
             labels: options.labels,
             capacity: options.limit,
+            ...(options.resources ? { resources: options.resources } : {}),
             runs: held.map((r) => ({ id: r.runId, attempt: r.attempt })),
           },
         },

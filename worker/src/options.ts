@@ -2,7 +2,7 @@ import { homedir, hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { MAX_BATCH_LINES, MAX_CLAIM_WAIT_MS } from '@outpost/sdk/contracts';
+import { MAX_BATCH_LINES, MAX_CLAIM_WAIT_MS, type WorkerResources } from '@outpost/sdk/contracts';
 import { z } from 'zod';
 
 /** Durations are written `500ms`, `10s`, `2m` or a bare number of seconds (`0.5`). */
@@ -101,6 +101,22 @@ const RawOptions = z.strictObject({
   healthHost: z.string().min(1),
   /** --sensors / OUTPOST_WORKER_SENSORS: sensor ticks of the pool evaluated at once (0: this worker evaluates none). */
   sensors: z.coerce.number().int().min(0).max(16),
+  /**
+   * --gpus / OUTPOST_WORKER_GPUS: the GPU device ids this worker offers (`0,1,2,3`); when not set,
+   * detected with `nvidia-smi` if it is on PATH, else none.
+   */
+  gpus: z
+    .array(z.string().regex(/^[A-Za-z0-9:._-]{1,64}$/, 'device ids separated by commas, e.g. 0,1,2,3'))
+    .max(64)
+    .nullable(),
+  /** --gpu-memory-gb / OUTPOST_WORKER_GPU_MEMORY_GB: memory of each declared GPU. */
+  gpuMemoryGb: z.coerce.number('a number of GB').min(0).max(10_000).nullable(),
+  /** --gpu-model / OUTPOST_WORKER_GPU_MODEL: model of the declared GPUs, e.g. A100. */
+  gpuModel: z.string().min(1).max(200).nullable(),
+  /** --memory-gb / OUTPOST_WORKER_MEMORY_GB: host memory runs may ask for; the machine's total by default. */
+  memoryGb: z.coerce.number('a number of GB').min(0).max(100_000).nullable(),
+  /** --cpus / OUTPOST_WORKER_CPUS: CPU slots runs may ask for; os.availableParallelism() by default. */
+  cpus: z.coerce.number('a number').min(0).max(10_000).nullable(),
   /** OUTPOST_WORKER_SENSOR_POLL: how often the worker asks for due sensor ticks while it has a free sensor slot. */
   sensorPollMs: duration('sensor poll').pipe(z.number().min(100).max(600_000)),
 });
@@ -109,6 +125,8 @@ export type SecretSourceKind = z.infer<typeof SecretSource>;
 
 export type WorkerOptions = Omit<z.infer<typeof RawOptions>, 'labels'> & {
   labels: Record<string, string>;
+  /** What the worker offers runs, once detected at start (resources.ts); absent before. */
+  resources?: WorkerResources;
 };
 
 export class OptionsError extends Error {
@@ -206,6 +224,11 @@ const SOURCES: Record<string, string> = {
   healthHost: '--health-host',
   sensors: '--sensors',
   sensorPollMs: 'OUTPOST_WORKER_SENSOR_POLL',
+  gpus: '--gpus',
+  gpuMemoryGb: '--gpu-memory-gb',
+  gpuModel: '--gpu-model',
+  memoryGb: '--memory-gb',
+  cpus: '--cpus',
 };
 
 const FLAGS = {
@@ -231,6 +254,11 @@ const FLAGS = {
   'health-port': { type: 'string' },
   'health-host': { type: 'string' },
   sensors: { type: 'string' },
+  gpus: { type: 'string' },
+  'gpu-memory-gb': { type: 'string' },
+  'gpu-model': { type: 'string' },
+  'memory-gb': { type: 'string' },
+  cpus: { type: 'string' },
 } as const;
 
 /** The defaults of the flags that have one, as the help states them and the parser applies them. */
@@ -271,6 +299,11 @@ export const OPTIONS_HELP = `Usage: outpost worker start --pool <name> [options]
   --health-port <port>        serve /healthz and /metrics on this port (default: off)
   --health-host <address>     address of the health port (default: ${DEFAULTS.healthHost}; 0.0.0.0 for Kubernetes probes)
   --sensors <n>               sensor ticks of the pool evaluated at once; 0 evaluates none (default: ${DEFAULTS.sensors})
+  --gpus <ids>                GPU device ids offered, e.g. 0,1,2,3 (default: detected with nvidia-smi, else none)
+  --gpu-memory-gb <n>         memory of each declared GPU
+  --gpu-model <name>          model of the declared GPUs, e.g. A100
+  --memory-gb <n>             host memory runs may ask for (default: the machine's total)
+  --cpus <n>                  CPU slots runs may ask for (default: os.availableParallelism())
 
 Environment: OUTPOST_API_URL, OUTPOST_API_KEY (required); OUTPOST_WORKER_* for the options above.`;
 
@@ -324,6 +357,11 @@ export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv = p
     healthHost: flag('health-host') ?? env.OUTPOST_WORKER_HEALTH_HOST ?? DEFAULTS.healthHost,
     sensors: flag('sensors') ?? env.OUTPOST_WORKER_SENSORS ?? DEFAULTS.sensors,
     sensorPollMs: env.OUTPOST_WORKER_SENSOR_POLL ?? DEFAULTS.sensorPoll,
+    gpus: gpuList(flag('gpus') ?? env.OUTPOST_WORKER_GPUS),
+    gpuMemoryGb: nonEmpty(flag('gpu-memory-gb') ?? env.OUTPOST_WORKER_GPU_MEMORY_GB),
+    gpuModel: nonEmpty(flag('gpu-model') ?? env.OUTPOST_WORKER_GPU_MODEL),
+    memoryGb: nonEmpty(flag('memory-gb') ?? env.OUTPOST_WORKER_MEMORY_GB),
+    cpus: nonEmpty(flag('cpus') ?? env.OUTPOST_WORKER_CPUS),
   };
   if (input.secretsDir) input.secretsDir = resolve(input.secretsDir);
   const order = flag('secrets-order') ?? env.OUTPOST_WORKER_SECRETS_ORDER;
@@ -356,6 +394,15 @@ export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv = p
     labels[label.slice(0, at)] = label.slice(at + 1);
   }
   return { ...data, labels };
+}
+
+/** `0,1,2` as ids; unset is null (detect), and an empty value declares no GPUs. */
+function gpuList(value: string | undefined): string[] | null {
+  if (value === undefined) return null;
+  return value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
 }
 
 function nonEmpty(value: string | undefined): string | null {

@@ -15,6 +15,7 @@ import { WorkerMetrics } from './metrics.js';
 import type { WorkerOptions } from './options.js';
 import { ClaimLoop } from './poll.js';
 import { SpoolRecovery } from './recover-spools.js';
+import { workerResources } from './resources.js';
 import { SecretResolver } from './secrets.js';
 import { evaluateSensorTick } from './sensors/evaluate.js';
 import { SensorLoop } from './sensors/sensor-loop.js';
@@ -80,10 +81,12 @@ function refusalHint(unknownKey: boolean, pool: string): string {
  * While the API is unreachable it keeps trying, in state `starting`; a 401/403 rejects with
  * `WorkerStartError` (state `failed`).
  */
-export async function startWorker(options: WorkerOptions, hooks: WorkerHooks = {}): Promise<WorkerHandle> {
+export async function startWorker(given: WorkerOptions, hooks: WorkerHooks = {}): Promise<WorkerHandle> {
   const workerId = randomUUID();
-  const logger = (hooks.logger ?? createLogger(options.logLevel)).child({ workerId, pool: options.pool });
+  const logger = (hooks.logger ?? createLogger(given.logLevel)).child({ workerId, pool: given.pool });
   const env = hooks.env ?? process.env;
+  // What runs may ask of this worker: sent with every heartbeat, and the devices runs are handed.
+  const options: WorkerOptions = { ...given, resources: given.resources ?? (await workerResources(given, env, logger)) };
   const executions = new Map<string, RunExecution>();
   // When the API last answered a heartbeat and a claim (performance.now(), monotonic), and the same as wall time.
   const contact = { heartbeat: null as number | null, poll: null as number | null, wallClock: null as number | null };
@@ -282,6 +285,9 @@ export async function startWorker(options: WorkerOptions, hooks: WorkerHooks = {
     {
       limit: options.limit,
       labels: options.labels,
+      gpus: options.resources?.gpus.map((g) => g.id) ?? [],
+      memoryGb: options.resources?.memoryGb ?? null,
+      cpus: options.resources?.cpus ?? null,
       queues: options.queues,
       prestart: options.prestart,
       resultStorage: `${storage.protocol}//${storage.host}${storage.pathname}`,

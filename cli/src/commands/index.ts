@@ -121,6 +121,7 @@ export const COMMANDS: readonly Command[] = [
   poolsGet,
   poolsUpdate,
   poolsPause,
+  poolsUpdate,
   poolsResume,
   workersLs,
   keysCreate,

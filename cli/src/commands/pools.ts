@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { WorkPool } from '@outpost/sdk/contracts';
 import { parse as parseYaml, stringify as toYaml } from 'yaml';
 import type { Command, CommandContext } from '../command.js';
-import { stringOption } from '../command.js';
+import { stringList, stringOption } from '../command.js';
 import { EXIT, UsageError } from '../errors.js';
 import { json, shortTime, table } from '../output.js';
 
@@ -156,46 +156,6 @@ export const poolsGet: Command = {
   },
 };
 
-export const poolsUpdate: Command = {
-  name: 'pools update',
-  args: '<pool>',
-  summary: "Change a work pool's description, concurrency limit or base job template",
-  positionals: { min: 1, max: 1 },
-  options: {
-    'concurrency-limit': { type: 'string', placeholder: '<n|none>', description: 'at most n runs of the pool at once' },
-    description: { type: 'string', placeholder: '<text>', description: 'what the pool is for' },
-    'base-job-template': {
-      type: 'string',
-      placeholder: '<file|default>',
-      description: 'kubernetes pools: a new batch/v1 Job (YAML or JSON), or `default`',
-    },
-  },
-  async run(ctx) {
-    const name = ctx.positionals[0]!;
-    const body: { description?: string; concurrencyLimit?: number | null; baseJobTemplate?: Record<string, unknown> | null } = {};
-    const rawLimit = stringOption(ctx.values, 'concurrency-limit');
-    if (rawLimit !== undefined) {
-      const limit = rawLimit === 'none' ? null : Number(rawLimit);
-      if (limit !== null && (!Number.isInteger(limit) || limit < 0)) {
-        throw new UsageError(`--concurrency-limit must be a whole number ≥ 0 or none, got "${rawLimit}"`);
-      }
-      body.concurrencyLimit = limit;
-    }
-    const description = stringOption(ctx.values, 'description');
-    if (description !== undefined) body.description = description;
-    const templateFile = stringOption(ctx.values, 'base-job-template');
-    if (templateFile !== undefined)
-      body.baseJobTemplate = templateFile === 'default' ? null : readJobTemplate(templateFile, ctx.cwd);
-    if (Object.keys(body).length === 0) {
-      throw new UsageError('nothing to change: pass --base-job-template, --concurrency-limit or --description');
-    }
-    const pool = await ctx.api().call('poolsUpdate', { params: { pool: name }, body }, `cannot update work pool ${name}`);
-    if (ctx.json) ctx.out(json(pool));
-    else ctx.out(`updated work pool ${pool.name}`);
-    return EXIT.ok;
-  },
-};
-
 function poolPause(paused: boolean): Command {
   return {
     name: paused ? 'pools pause' : 'pools resume',
@@ -220,3 +180,77 @@ function poolPause(paused: boolean): Command {
 
 export const poolsPause = poolPause(true);
 export const poolsResume = poolPause(false);
+
+function wholeNumber(flag: string, raw: string): number {
+  const n = Number(raw);
+  if (raw.trim() === '' || !Number.isInteger(n) || n < 0)
+    throw new UsageError(`${flag} must be a whole number ≥ 0, got "${raw}"`);
+  return n;
+}
+
+export const poolsUpdate: Command = {
+  name: 'pools update',
+  args: '<pool>',
+  summary: "Change a work pool's concurrency limit, GPU quotas, description or base job template",
+  positionals: { min: 1, max: 1 },
+  options: {
+    'concurrency-limit': { type: 'string', placeholder: '<n|none>', description: 'at most n runs of the pool at once' },
+    'gpu-quota': { type: 'string', placeholder: '<n|none>', description: "at most n GPUs assigned to the pool's runs at once" },
+    'gpu-quota-tag': {
+      type: 'string',
+      multiple: true,
+      placeholder: '<tag=n>',
+      description: 'at most n GPUs for runs carrying the tag, repeatable; replaces the stored per-tag quotas',
+    },
+    description: { type: 'string', placeholder: '<text>', description: 'what the pool is for' },
+    'base-job-template': {
+      type: 'string',
+      placeholder: '<file|default>',
+      description: 'kubernetes pools: a new batch/v1 Job (YAML or JSON), or `default`',
+    },
+  },
+  notes: ['Example: outpost pools update gpu --gpu-quota 4 --gpu-quota-tag team:vision=2'],
+  async run(ctx) {
+    const name = ctx.positionals[0]!;
+    const body: {
+      concurrencyLimit?: number | null;
+      gpuQuota?: number | null;
+      gpuQuotaByTag?: Record<string, number>;
+      description?: string;
+      baseJobTemplate?: Record<string, unknown> | null;
+    } = {};
+    const limit = stringOption(ctx.values, 'concurrency-limit');
+    if (limit !== undefined) body.concurrencyLimit = limit === 'none' ? null : wholeNumber('--concurrency-limit', limit);
+    const quota = stringOption(ctx.values, 'gpu-quota');
+    if (quota !== undefined) body.gpuQuota = quota === 'none' ? null : wholeNumber('--gpu-quota', quota);
+    const tagQuotas = stringList(ctx.values, 'gpu-quota-tag');
+    if (tagQuotas.length > 0) {
+      body.gpuQuotaByTag = {};
+      for (const entry of tagQuotas) {
+        const at = entry.lastIndexOf('=');
+        if (at <= 0) throw new UsageError(`--gpu-quota-tag takes tag=n (e.g. team:vision=2), got "${entry}"`);
+        body.gpuQuotaByTag[entry.slice(0, at)] = wholeNumber('--gpu-quota-tag', entry.slice(at + 1));
+      }
+    }
+    const description = stringOption(ctx.values, 'description');
+    if (description !== undefined) body.description = description;
+    const templateFile = stringOption(ctx.values, 'base-job-template');
+    if (templateFile !== undefined) {
+      body.baseJobTemplate = templateFile === 'default' ? null : readJobTemplate(templateFile, ctx.cwd);
+    }
+    if (Object.keys(body).length === 0) {
+      throw new UsageError(
+        'nothing to change: give --gpu-quota, --gpu-quota-tag, --concurrency-limit, --description or --base-job-template',
+      );
+    }
+    const pool = await ctx.api().call('poolsUpdate', { params: { pool: name }, body }, `cannot update work pool ${name}`);
+    if (ctx.json) ctx.out(json(pool));
+    else {
+      const tags = Object.entries(pool.gpuQuotaByTag ?? {}).map(([tag, n]) => `${tag}=${n}`);
+      ctx.out(
+        `updated work pool ${pool.name}: GPU quota ${pool.gpuQuota ?? 'none'}${tags.length ? `, per tag ${tags.join(', ')}` : ''}, concurrency limit ${pool.concurrencyLimit ?? 'none'}`,
+      );
+    }
+    return EXIT.ok;
+  },
+};

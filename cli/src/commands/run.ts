@@ -1,8 +1,8 @@
-import type { FlowRun, JsonObject, LogLine } from '@outpost/sdk/contracts';
+import type { FlowRun, JsonObject, LogLine, ResourceRequest } from '@outpost/sdk/contracts';
 import { isTerminal } from '@outpost/sdk/contracts';
 import type { Command, CommandContext } from '../command.js';
 import { booleanOption, stringList, stringOption } from '../command.js';
-import { EXIT } from '../errors.js';
+import { EXIT, UsageError } from '../errors.js';
 import { followLogs, formatLogLine, interruptSignal } from '../follow.js';
 import { json, shortTime } from '../output.js';
 import { buildParameters } from '../params.js';
@@ -38,6 +38,10 @@ export const run: Command = {
       placeholder: '<key>',
       description: 'a repeated request with the same key returns the first run',
     },
+    gpus: { type: 'string', placeholder: '<n>', description: "GPUs the run needs (over the deployment's request)" },
+    'gpu-memory-gb': { type: 'string', placeholder: '<n>', description: 'memory each of those GPUs must have, in GB' },
+    'memory-gb': { type: 'string', placeholder: '<n>', description: 'host memory the run needs, in GB' },
+    cpus: { type: 'string', placeholder: '<n>', description: 'CPU slots the run needs' },
     watch: { type: 'boolean', short: 'w', description: 'print the logs until the run ends; exit 0 only if it COMPLETED' },
   },
   notes: ['Example: outpost run hello/default --param n=5 --watch'],
@@ -50,6 +54,7 @@ export const run: Command = {
     const idempotencyKey = stringOption(ctx.values, 'idempotency-key');
     const rawStartAt = stringOption(ctx.values, 'start-at');
     const startAt = rawStartAt === undefined ? undefined : parseStartAt(rawStartAt);
+    const resources = resourceOptions(ctx.values);
     const ref = ctx.positionals[0]!;
     const api = ctx.api();
     const deployment = await findDeployment(api, ref);
@@ -63,6 +68,7 @@ export const run: Command = {
           ...(name ? { name } : {}),
           ...(queue ? { workQueue: queue } : {}),
           ...(startAt ? { scheduledTime: startAt.toISOString() } : {}),
+          ...(resources ? { resources } : {}),
         },
         ...(idempotencyKey ? { headers: { 'idempotency-key': idempotencyKey } } : {}),
       },
@@ -128,4 +134,25 @@ export function waitingNotice(run: FlowRun): string | null {
     default:
       return null;
   }
+}
+
+/** `--gpus 2 --gpu-memory-gb 40 --memory-gb 16 --cpus 2` as a resource request; undefined when none is given. */
+function resourceOptions(values: CommandContext['values']): ResourceRequest | undefined {
+  const request: ResourceRequest = {};
+  const flags = [
+    ['gpus', 'gpus', true],
+    ['gpu-memory-gb', 'gpuMemoryGb', false],
+    ['memory-gb', 'memoryGb', false],
+    ['cpus', 'cpus', false],
+  ] as const;
+  for (const [flag, field, whole] of flags) {
+    const raw = stringOption(values, flag);
+    if (raw === undefined) continue;
+    const n = Number(raw);
+    if (raw.trim() === '' || !Number.isFinite(n) || n < 0 || (whole && !Number.isInteger(n))) {
+      throw new UsageError(`--${flag} must be a ${whole ? 'whole ' : ''}number ≥ 0, got "${raw}"`);
+    }
+    request[field] = n;
+  }
+  return Object.keys(request).length > 0 ? request : undefined;
 }

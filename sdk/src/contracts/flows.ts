@@ -3,6 +3,7 @@ import { AssetDefinitionInput } from './assets.js';
 import { TriggerInputs } from './automations.js';
 import { Id, JsonObject, Name, PageLimit, page, Tags, Timestamp } from './common.js';
 import { CollisionStrategy } from './concurrency.js';
+import { ResourceRequest } from './resources.js';
 import { ScheduleInputs } from './schedules.js';
 import { SensorDefinitionInput } from './sensors.js';
 
@@ -50,6 +51,8 @@ export const DeploymentUpsertRequest = z.strictObject({
   labels: z.record(z.string().max(100), z.string().max(200)).optional(),
   /** Secret references and other settings resolved by the worker; never secret values. */
   jobVariables: JsonObject.optional(),
+  /** What each run needs of its worker: `{ gpus: 1, gpuMemoryGb: 40, memoryGb: 16, cpus: 2 }`. */
+  resources: ResourceRequest.optional(),
   retries: z.number().int().min(0).max(100).optional(),
   retryDelaySeconds: z.number().int().min(0).max(86_400).optional(),
   /** Exponential backoff: retry n waits `retryDelaySeconds × retryBackoff^(n-1)` (capped at a day). @default 1 */
@@ -102,6 +105,8 @@ export const Deployment = z.strictObject({
   tags: Tags,
   labels: z.record(z.string(), z.string()),
   jobVariables: JsonObject,
+  /** What each run asks of its worker; null for nothing (absent from older servers). */
+  resources: ResourceRequest.nullable().optional(),
   retries: z.number().int(),
   retryDelaySeconds: z.number().int(),
   /** Absent from servers that predate retry backoff and deployment concurrency limits. */

@@ -263,6 +263,14 @@ export {
   WorkQueueListResponse,
   WorkQueueUpdateRequest,
 } from './pools.js';
+export {
+  AssignedResources,
+  GpuDevice,
+  ResourceRequest,
+  WorkerGpuUse,
+  WorkerResources,
+  WorkPoolMetrics,
+} from './resources.js';
 export type { RouteAccess, RouteDef, RouteName, Routes } from './routes.js';
 export { API_PREFIX, DEFAULT_PORT, NoContent, routes, servedPath } from './routes.js';
 export {

@@ -1,6 +1,7 @@
 import * as z from 'zod';
 import { Id, Name, Timestamp } from './common.js';
 import { BaseJobTemplate, WorkPoolType } from './kubernetes.js';
+import { WorkerGpuUse, WorkerResources } from './resources.js';
 
 export const WorkPool = z.strictObject({
   id: Id,
@@ -17,6 +18,10 @@ export const WorkPool = z.strictObject({
   type: WorkPoolType.optional(),
   /** Kubernetes pools: the batch/v1 Job each run's Job starts from; null uses DEFAULT_BASE_JOB_TEMPLATE. */
   baseJobTemplate: BaseJobTemplate.nullable().optional(),
+  /** Most GPUs the pool's held runs may be assigned at once; null means no quota (absent from older servers). */
+  gpuQuota: z.number().int().nullable().optional(),
+  /** Most GPUs held at once by the pool's runs carrying each tag. */
+  gpuQuotaByTag: z.record(z.string(), z.number().int()).optional(),
   createdAt: Timestamp,
 });
 export type WorkPool = z.infer<typeof WorkPool>;
@@ -38,6 +43,10 @@ export const WorkPoolUpdateRequest = z.strictObject({
   concurrencyLimit: z.number().int().min(0).max(100_000).nullable().optional(),
   /** Only for Kubernetes pools; null returns the pool to the default template. */
   baseJobTemplate: BaseJobTemplate.nullable().optional(),
+  /** Most GPUs the pool's held runs may be assigned at once; null removes the quota. */
+  gpuQuota: z.number().int().min(0).max(100_000).nullable().optional(),
+  /** Per-tag GPU quotas of the pool, replacing the stored ones: `{ 'team:vision': 2 }`. */
+  gpuQuotaByTag: z.record(z.string().min(1).max(100), z.number().int().min(0).max(100_000)).optional(),
 });
 export type WorkPoolUpdateRequest = z.infer<typeof WorkPoolUpdateRequest>;
 
@@ -81,6 +90,10 @@ export const Worker = z.strictObject({
   name: z.string(),
   labels: z.record(z.string(), z.string()),
   capacity: z.number().int(),
+  /** What the worker advertised: GPU devices, memory, CPU slots (null from workers that predate resources). */
+  resources: WorkerResources.nullable().optional(),
+  /** Each GPU device and the run holding it, if any. */
+  gpus: z.array(WorkerGpuUse).optional(),
   status: z.enum(['ONLINE', 'OFFLINE']),
   lastHeartbeatAt: Timestamp,
   createdAt: Timestamp,
@@ -99,6 +112,8 @@ export const WorkerHeartbeatRequest = z.strictObject({
   name: z.string().min(1).max(200),
   labels: Labels.optional(),
   capacity: z.number().int().min(1).max(1000),
+  /** GPU devices, memory and CPU slots the worker offers; the claim fits runs' requests into them. */
+  resources: WorkerResources.optional(),
   runs: z.array(HeldRun).max(1000),
   /** The worker's last heartbeat as it stops gracefully: it is shown OFFLINE at once, not 90 s later. */
   stopping: z.boolean().optional(),

@@ -116,6 +116,7 @@ import {
   WorkQueueListResponse,
   WorkQueueUpdateRequest,
 } from './pools.js';
+import { WorkPoolMetrics } from './resources.js';
 import {
   ClaimResponse,
   FlowRun,
@@ -474,6 +475,14 @@ export const routes = {
     access: { roles: READERS },
     params: PoolParam,
     response: WorkerListResponse,
+  }),
+  poolsMetrics: route({
+    method: 'GET',
+    path: '/work-pools/:pool/metrics',
+    summary: "A pool's backlog and GPU use: queue depth, oldest wait, GPUs requested, free and total, runs running",
+    access: { roles: READERS },
+    params: PoolParam,
+    response: WorkPoolMetrics,
   }),
   workersHeartbeat: route({
     method: 'POST',

@@ -1,6 +1,7 @@
 import * as z from 'zod';
 import { BatchItemError, Id, JsonObject, MAX_BATCH_RUNS, Name, PageLimit, page, Tags, Timestamp } from './common.js';
 import { LogLines } from './logs.js';
+import { AssignedResources, ResourceRequest } from './resources.js';
 import { ProposalStatus, ProposedState, State, StateType, StateTypeList } from './states.js';
 
 export const RunWaitingFor = z.enum(['no_worker', 'pool_paused']);
@@ -50,6 +51,8 @@ export const FlowRun = z.strictObject({
   sourceDigest: z.string().nullable().optional(),
   /** The partition the run works on (`runContext().partitionKey`); null for an unpartitioned run. */
   partitionKey: z.string().nullable().optional(),
+  /** What the run asks of its worker (its own request, else its deployment's); null for none. */
+  resources: ResourceRequest.nullable().optional(),
 });
 export type FlowRun = z.infer<typeof FlowRun>;
 
@@ -62,6 +65,8 @@ export const FlowRunCreateRequest = z.strictObject({
   workQueue: Name.optional(),
   /** The partition the run works on; checked against the deployment's partitions when it has any. */
   partitionKey: z.string().min(1).max(400).optional(),
+  /** What the run needs of its worker, over the deployment's request (`outpost run … --gpus 2`). */
+  resources: ResourceRequest.optional(),
 });
 export type FlowRunCreateRequest = z.infer<typeof FlowRunCreateRequest>;
 
@@ -184,6 +189,8 @@ export const FlowRunAttempt = z.strictObject({
   exitCode: z.number().int().nullable(),
   /** The `sha256:…` of the code the attempt was handed (null for a `dir:` source). */
   sourceDigest: z.string().nullable(),
+  /** The devices, memory and CPU slots the attempt was handed; null when the run asked for none. */
+  assigned: AssignedResources.nullable().optional(),
 });
 export type FlowRunAttempt = z.infer<typeof FlowRunAttempt>;
 export const FlowRunAttemptsResponse = z.strictObject({ items: z.array(FlowRunAttempt) });
@@ -203,6 +210,10 @@ export const ClaimedRun = z.strictObject({
   /** JWT for this run and attempt only (audience `outpost-run`). */
   token: z.string(),
   leaseExpiresAt: Timestamp,
+  /** What the run asked for (null for nothing, and from servers that predate resources): an executor sizes its job by it (`nvidia.com/gpu`). */
+  resources: ResourceRequest.nullable().default(null),
+  /** What this worker handed it: device ids, memory, CPU slots; null when the run asked for nothing. */
+  assigned: AssignedResources.nullable().default(null),
 });
 export type ClaimedRun = z.infer<typeof ClaimedRun>;
 

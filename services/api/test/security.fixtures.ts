@@ -510,6 +510,7 @@ export const FIXTURES: Record<RouteName, Fixture> = {
   queuesList: async (s) => ({ params: { pool: s.pool } }),
   queuesUpdate: async (s) => ({ params: { pool: s.pool, queue: 'default' }, body: { priority: 1 } }),
   workersList: async (s) => ({ params: { pool: s.pool } }),
+  poolsMetrics: async (s) => ({ params: { pool: s.pool } }),
   workersHeartbeat: async (s) => ({
     params: { pool: s.idlePool },
     body: { workerId: randomUUID(), name: 'w', capacity: 1, runs: [] },

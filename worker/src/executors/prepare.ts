@@ -10,7 +10,7 @@ import type { PreparedRun } from './executor.js';
 import type { StartFailure } from './final-state.js';
 
 export interface PrepareDeps {
-  options: Pick<WorkerOptions, 'allowSources' | 'cacheDir'>;
+  options: Pick<WorkerOptions, 'allowSources' | 'cacheDir' | 'resources'>;
   /** The worker's own environment: the only place registry and git credentials come from. */
   workerEnv: NodeJS.ProcessEnv;
   secrets: SecretResolver;
@@ -89,8 +89,25 @@ export async function prepareRun(claimed: ClaimedRun, deps: PrepareDeps): Promis
   const run = { id: flowRun.id, attempt: flowRun.attempt, flowName: deployment.flowName };
   return {
     kind: 'prepared',
-    run: { claimed, runId: run.id, attempt: run.attempt, bundle, jobEnv, runEnv: runChildEnv({ jobEnv, run }) },
+    run: {
+      claimed,
+      runId: run.id,
+      attempt: run.attempt,
+      bundle,
+      jobEnv,
+      runEnv: runChildEnv({ jobEnv, run, gpus: gpuEnv(claimed, deps.options) }),
+    },
   };
+}
+
+/**
+ * The devices the run may see: those it was assigned, or none on a worker that has GPUs, so a run
+ * that asked for no GPU never lands on a device another run holds. Nothing on a worker without GPUs.
+ */
+function gpuEnv(claimed: ClaimedRun, options: Pick<WorkerOptions, 'resources'>): string[] | null {
+  const assigned = claimed.assigned?.gpus ?? [];
+  if (assigned.length > 0) return assigned;
+  return (options.resources?.gpus.length ?? 0) > 0 ? [] : null;
 }
 
 function refused(failure: StartFailure): Preparation {

@@ -107,6 +107,8 @@ export class FakeApi {
       },
       token: `run-token-${id}`,
       leaseExpiresAt: now,
+      resources: null,
+      assigned: null,
     };
     this.queue.push(claimed);
     this.runs.set(id, { claimed, state: 'PENDING', states: [], taskRuns: new Map(), logs: new Map() });

@@ -8,6 +8,12 @@ export interface ClaimLocks {
   deploymentIds: string[];
   /** Limited tags carried by due runs of the pool, whose locks are held. */
   tags: string[];
+  /**
+   * The pool has due runs with a resource request, and this worker's lock is held (plus the pool's
+   * GPU quota lock when it has quotas): the claim fits those runs into the worker's free resources.
+   * When false the claim takes only runs without a request.
+   */
+  resources: boolean;
 }
 
 /**
@@ -26,10 +32,29 @@ export interface ClaimLocks {
  * becomes due or limited afterwards is not covered, so the claim statement only considers runs
  * whose every limited key is in the returned set (see claim.ts).
  */
-export async function lockClaimLimits(tx: TxSql, input: { workspaceId: string; poolId: string }): Promise<ClaimLocks> {
-  const rows = await tx<{ kind: 'pool' | 'deployment' | 'tag'; ref: string }[]>`
-    WITH keys AS (
-      SELECT 'pool' AS kind, p.id::text AS ref, ${'outpost.claim.'} || p.id::text AS key
+export async function lockClaimLimits(
+  tx: TxSql,
+  input: { workspaceId: string; poolId: string; workerId: string },
+): Promise<ClaimLocks> {
+  const rows = await tx<{ kind: 'pool' | 'deployment' | 'tag' | 'worker' | 'gpu_quota'; ref: string }[]>`
+    WITH resources AS MATERIALIZED (
+      -- A probe of the partial index flow_runs_resources_due_idx: most pools have no such run.
+      SELECT EXISTS (SELECT 1 FROM flow_runs r
+                     WHERE r.work_pool_id = ${input.poolId} AND r.state_type = 'SCHEDULED' AND r.resources IS NOT NULL
+                       AND r.expected_start_time <= now()) AS due
+    ), keys AS (
+      -- Devices are assigned from the worker's free ones: two claims of one worker must not both see a device free.
+      SELECT 'worker' AS kind, ${input.workerId}::text AS ref,
+             ${'outpost.worker.'} || ${input.workspaceId}::text || '.' || ${input.workerId}::text AS key
+      FROM resources WHERE resources.due
+      UNION ALL
+      -- GPU quotas count the whole pool's assigned devices: claims of its workers take them one at a time.
+      SELECT 'gpu_quota', p.id::text, ${'outpost.gpu_quota.'} || p.id::text
+      FROM work_pools p, resources
+      WHERE resources.due AND p.id = ${input.poolId} AND p.workspace_id = ${input.workspaceId}
+        AND (p.gpu_quota IS NOT NULL OR p.gpu_quota_by_tag <> '{}'::jsonb)
+      UNION ALL
+      SELECT 'pool', p.id::text, ${'outpost.claim.'} || p.id::text
       FROM work_pools p
       WHERE p.id = ${input.poolId} AND p.workspace_id = ${input.workspaceId}
         AND (p.concurrency_limit IS NOT NULL
@@ -51,9 +76,11 @@ export async function lockClaimLimits(tx: TxSql, input: { workspaceId: string; p
     )
     SELECT ordered.kind, ordered.ref, pg_advisory_xact_lock(ordered.h) IS NULL AS _
     FROM (SELECT kind, ref, hashtextextended(key, 0) AS h FROM keys ORDER BY h, key) ordered`;
-  const locks: ClaimLocks = { pool: false, deploymentIds: [], tags: [] };
+  const locks: ClaimLocks = { pool: false, deploymentIds: [], tags: [], resources: false };
   for (const row of rows) {
     if (row.kind === 'pool') locks.pool = true;
+    else if (row.kind === 'worker') locks.resources = true;
+    else if (row.kind === 'gpu_quota') continue;
     else if (row.kind === 'deployment') locks.deploymentIds.push(row.ref);
     else locks.tags.push(row.ref);
   }

@@ -1,6 +1,16 @@
-import { HELD_STATES } from '@outpost/sdk/contracts';
+import { type AssignedResources, HELD_STATES, type ResourceRequest } from '@outpost/sdk/contracts';
 import { lockDueBackfills } from './backfills.js';
 import { type ClaimLocks, lockClaimLimits } from './claim-locks.js';
+import {
+  assignResources,
+  type FreeResources,
+  fitsAlone,
+  fitsBatch,
+  overTagGpuQuota,
+  readFreeResources,
+  recordAssignments,
+  runningTotals,
+} from './claim-resources.js';
 import type { Db, Sql } from './client.js';
 import type { RunRow } from './flow-runs.js';
 import { stateList, textArray } from './values.js';
@@ -26,6 +36,9 @@ export interface ClaimedRow extends RunRow {
   source: string;
   entrypoint: string;
   job_variables: Record<string, unknown>;
+  resources: ResourceRequest | null;
+  /** What the claim handed the run; null when it asked for nothing. */
+  assigned: AssignedResources | null;
 }
 
 /** The state name of a due run held back by a full deployment or tag limit (ENQUEUE). */
@@ -81,18 +94,24 @@ export async function claimDueRuns(sql: Sql, input: ClaimInput): Promise<Claimed
   // postgres.js's sql.begin, which recovers a connection the server ended mid-transaction.
   return sql.begin(async (tx) => {
     const [locks, backfills] = await Promise.all([lockClaimLimits(tx, input), lockDueBackfills(tx, input)]);
-    return await claimStatement(tx, input, locks, backfills);
+    // Only with due runs that ask for resources: one more statement before the claim, one after.
+    const free = locks.resources ? await readFreeResources(tx, input) : null;
+    const rows = await claimStatement(tx, input, locks, backfills, free);
+    if (!free) return rows.map((row) => ({ ...row, assigned: null }));
+    const assigned = assignResources(rows, free);
+    await recordAssignments(tx, input.workspaceId, rows, assigned);
+    return rows.map((row) => ({ ...row, assigned: assigned.get(row.id) ?? null }));
   });
 }
 
-function claimStatement(tx: Db, input: ClaimInput, locks: ClaimLocks, backfills: string[]) {
+function claimStatement(tx: Db, input: ClaimInput, locks: ClaimLocks, backfills: string[], free: FreeResources | null) {
   // Eager backfills are capped here (max_concurrent); their locks come after the limits' (see backfills.ts).
   const backfillIds = tx.array(backfills);
   const deploymentIds = tx.array(locks.deploymentIds);
   const lockedTags = textArray(tx, locks.tags);
   // With no limited deployment or tag in play, the statement has nothing to cancel or rename.
   const settles = locks.deploymentIds.length > 0 || locks.tags.length > 0;
-  return tx<ClaimedRow[]>`
+  return tx<Omit<ClaimedRow, 'assigned'>[]>`
       WITH queue_room AS (
         SELECT q.id, q.priority,
                CASE WHEN q.concurrency_limit IS NULL THEN NULL
@@ -140,10 +159,12 @@ function claimStatement(tx: Db, input: ClaimInput, locks: ClaimLocks, backfills:
         -- pool's and the queue's room: a claim reads a handful of rows however long the backlog.
         SELECT c.* FROM queue_room qr
         CROSS JOIN LATERAL (
-          SELECT r.id, r.work_queue_id, r.deployment_id, r.tags, r.backfill_id, qr.priority, r.expected_start_time
+          SELECT r.id, r.work_queue_id, r.deployment_id, r.tags, r.backfill_id, qr.priority, r.expected_start_time, r.resources
           FROM flow_runs r
           JOIN deployments d ON d.id = r.deployment_id
           WHERE r.work_queue_id = qr.id AND ${eligible(tx, input)}
+            -- A run asking for resources only when its worker's lock is held and it fits what is free (claim-resources.ts).
+            AND ${free ? fitsAlone(tx, free) : tx`r.resources IS NULL`}
             AND (d.concurrency_limit IS NULL OR d.id = ANY(ARRAY(SELECT id FROM deployment_room WHERE room > 0)))
             -- A lazy backfill's run while the backfill is not cancelled (it keeps its own runs within
             -- max_concurrent); an eager one's only while it is locked and below its max_concurrent.
@@ -167,8 +188,9 @@ function claimStatement(tx: Db, input: ClaimInput, locks: ClaimLocks, backfills:
                row_number() OVER (PARTITION BY due.work_queue_id ORDER BY due.priority, due.expected_start_time, due.id) AS queue_n,
                row_number() OVER (PARTITION BY due.deployment_id ORDER BY due.priority, due.expected_start_time, due.id) AS deployment_n,
                row_number() OVER (PARTITION BY due.backfill_id ORDER BY due.priority, due.expected_start_time, due.id) AS backfill_n
+               ${free ? runningTotals(tx) : tx``}
         FROM due
-      ), over_tag_limit AS (
+      )${free ? overTagGpuQuota(tx, free) : tx``}, over_tag_limit AS (
         SELECT t.id FROM (
           SELECT due.id, tr.room,
                  row_number() OVER (PARTITION BY tr.tag ORDER BY due.priority, due.expected_start_time, due.id) AS n
@@ -186,6 +208,7 @@ function claimStatement(tx: Db, input: ClaimInput, locks: ClaimLocks, backfills:
           AND (dr.id IS NULL OR ranked.deployment_n <= dr.room)
           AND (br.id IS NULL OR ranked.backfill_n <= br.room)
           AND ranked.id NOT IN (SELECT id FROM over_tag_limit)
+          ${free ? tx`${fitsBatch(tx, free)} AND ranked.id NOT IN (SELECT id FROM over_tag_gpu_quota)` : tx``}
       ), claimed AS (
         UPDATE flow_runs r
         SET state_type = 'PENDING', state_name = 'Pending', state_message = NULL, state_data = NULL,
@@ -205,7 +228,8 @@ function claimStatement(tx: Db, input: ClaimInput, locks: ClaimLocks, backfills:
         LEFT JOIN deployment_versions v ON v.id = c.deployment_version_id
         ON CONFLICT (workspace_id, flow_run_id, attempt) DO UPDATE
           SET worker_id = excluded.worker_id, worker_name = excluded.worker_name,
-              api_key_id = excluded.api_key_id, claimed_at = excluded.claimed_at, source_digest = excluded.source_digest
+              api_key_id = excluded.api_key_id, claimed_at = excluded.claimed_at, source_digest = excluded.source_digest,
+              assigned_resources = NULL
       ), history AS (
         INSERT INTO flow_run_states (workspace_id, flow_run_id, attempt, type, name, message, timestamp)
         SELECT workspace_id, id, attempt, 'PENDING', 'Pending', NULL, state_timestamp FROM claimed
@@ -217,7 +241,7 @@ function claimStatement(tx: Db, input: ClaimInput, locks: ClaimLocks, backfills:
              c.attempt, c.max_retries, c.idempotency_key, c.worker_id, c.lease_expires_at,
              c.expected_start_time, c.start_time, c.end_time, c.created_at, c.updated_at,
              v.source, v.entrypoint, v.job_variables, c.deployment_version_id, v.source_digest,
-             c.scheduled_time, c.schedule_id, c.partition_key
+             c.scheduled_time, c.schedule_id, c.partition_key, c.resources
       FROM claimed c
       JOIN flows f ON f.id = c.flow_id
       JOIN deployments d ON d.id = c.deployment_id

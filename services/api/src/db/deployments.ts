@@ -1,4 +1,4 @@
-import type { CollisionStrategy, Deployment } from '@outpost/sdk/contracts';
+import type { CollisionStrategy, Deployment, ResourceRequest } from '@outpost/sdk/contracts';
 import type postgres from 'postgres';
 import type { Db } from './client.js';
 import { RUNS_CHANNEL } from './flow-runs.js';
@@ -21,6 +21,7 @@ interface DeploymentRow
     | 'tags'
     | 'labels'
     | 'job_variables'
+    | 'resources'
     | 'retries'
     | 'retry_delay_seconds'
     | 'retry_backoff'
@@ -63,6 +64,7 @@ function toRecord(row: DeploymentRow): DeploymentRecord {
       tags: row.tags,
       labels: row.labels,
       jobVariables: row.job_variables as Deployment['jobVariables'],
+      resources: row.resources,
       retries: row.retries,
       retryDelaySeconds: row.retry_delay_seconds,
       retryBackoff: row.retry_backoff,
@@ -133,6 +135,8 @@ export interface DeploymentUpsert {
   tags: string[];
   labels: Record<string, string>;
   jobVariables: Record<string, unknown>;
+  /** What each run asks of its worker; null for nothing. */
+  resources: ResourceRequest | null;
   retries: number;
   retryDelaySeconds: number;
   retryBackoff: number;
@@ -157,11 +161,12 @@ export async function upsertDeployment(db: Db, d: DeploymentUpsert): Promise<{ i
   const [row] = await db<{ id: string; created: boolean }[]>`
     INSERT INTO deployments (workspace_id, flow_id, name, description, source, entrypoint, parameter_schema, parameters,
                              work_pool_id, work_queue_id, tags, labels, job_variables, retries, retry_delay_seconds,
-                             retry_backoff, retry_jitter, concurrency_limit, collision_strategy, version_id)
+                             retry_backoff, retry_jitter, concurrency_limit, collision_strategy, version_id, resources)
     VALUES (${d.workspaceId}, ${d.flowId}, ${d.name}, ${d.description}, ${d.source}, ${d.entrypoint}, ${jsonb(db, d.parameterSchema)},
             ${db.json(d.parameters as postgres.JSONValue)}, ${d.workPoolId}, ${d.workQueueId}, ${textArray(db, d.tags)}::text[],
             ${db.json(d.labels)}, ${db.json(d.jobVariables as postgres.JSONValue)}, ${d.retries}, ${d.retryDelaySeconds},
-            ${d.retryBackoff}, ${d.retryJitter}, ${d.concurrencyLimit}::int, ${d.collisionStrategy}, ${version.id})
+            ${d.retryBackoff}, ${d.retryJitter}, ${d.concurrencyLimit}::int, ${d.collisionStrategy}, ${version.id},
+            ${jsonb(db, d.resources)})
     ON CONFLICT (flow_id, name) DO UPDATE SET
       description = excluded.description, source = excluded.source, entrypoint = excluded.entrypoint,
       parameter_schema = excluded.parameter_schema, parameters = excluded.parameters,
@@ -169,7 +174,8 @@ export async function upsertDeployment(db: Db, d: DeploymentUpsert): Promise<{ i
       labels = excluded.labels, job_variables = excluded.job_variables, retries = excluded.retries,
       retry_delay_seconds = excluded.retry_delay_seconds, retry_backoff = excluded.retry_backoff,
       retry_jitter = excluded.retry_jitter, concurrency_limit = excluded.concurrency_limit,
-      collision_strategy = excluded.collision_strategy, version_id = excluded.version_id, updated_at = now()
+      collision_strategy = excluded.collision_strategy, version_id = excluded.version_id,
+      resources = excluded.resources, updated_at = now()
     RETURNING id, (xmax = 0) AS created`;
   if (!row) throw new Error('upsert returned no row');
   // A raised or removed concurrency limit may free waiting runs: waiting claims of the pool look again.

@@ -9,7 +9,16 @@ import { iso } from './values.js';
 interface PoolRow
   extends Pick<
     Row<typeof workPools>,
-    'id' | 'name' | 'description' | 'paused' | 'concurrency_limit' | 'type' | 'base_job_template' | 'created_at'
+    | 'id'
+    | 'name'
+    | 'description'
+    | 'paused'
+    | 'concurrency_limit'
+    | 'type'
+    | 'base_job_template'
+    | 'gpu_quota'
+    | 'gpu_quota_by_tag'
+    | 'created_at'
   > {
   status: 'READY' | 'NOT_READY' | 'PAUSED';
 }
@@ -21,6 +30,8 @@ function toPool(row: PoolRow): WorkPool {
     description: row.description,
     paused: row.paused,
     concurrencyLimit: row.concurrency_limit,
+    gpuQuota: row.gpu_quota,
+    gpuQuotaByTag: row.gpu_quota_by_tag,
     status: row.status,
     type: row.type,
     baseJobTemplate: row.base_job_template,
@@ -91,6 +102,8 @@ export interface PoolChanges {
   paused?: boolean;
   concurrencyLimit?: number | null;
   baseJobTemplate?: Record<string, unknown> | null;
+  gpuQuota?: number | null;
+  gpuQuotaByTag?: Record<string, number>;
 }
 
 /** Applies the given fields; a pool that is unpaused or gets room may have due runs, so waiting claims are nudged. */
@@ -100,7 +113,9 @@ export async function updatePool(db: Db, workspaceId: string, name: string, chan
       description = ${changes.description === undefined ? db`description` : db`${changes.description}`},
       paused = ${changes.paused === undefined ? db`paused` : db`${changes.paused}`},
       concurrency_limit = ${changes.concurrencyLimit === undefined ? db`concurrency_limit` : db`${changes.concurrencyLimit}::int`},
-      base_job_template = ${changes.baseJobTemplate === undefined ? db`base_job_template` : jsonb(db, changes.baseJobTemplate)}
+      base_job_template = ${changes.baseJobTemplate === undefined ? db`base_job_template` : jsonb(db, changes.baseJobTemplate)},
+      gpu_quota = ${changes.gpuQuota === undefined ? db`gpu_quota` : db`${changes.gpuQuota}::int`},
+      gpu_quota_by_tag = ${changes.gpuQuotaByTag === undefined ? db`gpu_quota_by_tag` : db`${db.json(changes.gpuQuotaByTag)}::jsonb`}
     WHERE workspace_id = ${workspaceId} AND name = ${name}
     RETURNING *, ${poolStatusColumn(db)}`;
   if (!row) return null;

@@ -3,6 +3,7 @@ import {
   type AssetAutomationPolicy,
   type AssetCheckDefinition,
   type AssetFreshnessPolicy,
+  type AssignedResources,
   type AuditActorKind,
   type AutomationAction,
   type BackfillPartitionStatus,
@@ -18,6 +19,7 @@ import {
   type MembershipState,
   type OidcConfig,
   type PartitionsDefinition,
+  type ResourceRequest,
   type Role,
   type SensorTickRun,
   type SensorTickStatus,
@@ -26,6 +28,7 @@ import {
   type WaitKind,
   type WaitSpec,
   type WaitStatus,
+  type WorkerResources,
   type WorkPoolType,
 } from '@outpost/sdk/contracts';
 import { type InferSelectModel, sql, type Table } from 'drizzle-orm';
@@ -131,6 +134,10 @@ export const workPools = pgTable(
     type: text('type').$type<WorkPoolType>().notNull().default('process'),
     /** Kubernetes pools: the batch/v1 Job manifest each run's Job starts from (validated at save); null uses the default. */
     baseJobTemplate: jsonb('base_job_template').$type<JsonObject>(),
+    /** Most GPUs the pool's held runs may be assigned at once; null means no quota. */
+    gpuQuota: integer('gpu_quota'),
+    /** Most GPUs held at once by the pool's runs carrying each tag. */
+    gpuQuotaByTag: jsonb('gpu_quota_by_tag').$type<Record<string, number>>().notNull().default({}),
     createdAt: createdAt(),
   },
   (t) => [
@@ -206,6 +213,8 @@ export const deployments = pgTable(
     /** Worker labels every run of this deployment requires. */
     labels: jsonb('labels').$type<Labels>().notNull().default({}),
     jobVariables: jsonb('job_variables').$type<JsonObject>().notNull().default({}),
+    /** What each run asks of its worker (GPUs, memory, CPU slots); null for nothing. */
+    resources: jsonb('resources').$type<ResourceRequest>(),
     retries: integer('retries').notNull().default(0),
     retryDelaySeconds: integer('retry_delay_seconds').notNull().default(0),
     /** Retry n waits retry_delay_seconds × retry_backoff^(n-1), stretched by a factor in [1, 1 + jitter]. */
@@ -243,6 +252,8 @@ export const workers = pgTable(
     name: text('name').notNull(),
     labels: jsonb('labels').$type<Labels>().notNull().default({}),
     capacity: integer('capacity').notNull(),
+    /** What the worker last advertised: GPU devices, memory, CPU slots; null from workers that predate resources. */
+    resources: jsonb('resources').$type<WorkerResources>(),
     /** The API key the worker last called with; a worker key may act only on runs its workers hold. */
     apiKeyId: uuid('api_key_id').references(() => apiKeys.id),
     lastHeartbeatAt: ts('last_heartbeat_at').notNull().defaultNow(),
@@ -282,6 +293,8 @@ export const flowRuns = pgTable(
     tags: text('tags').array().notNull().default(sql`'{}'::text[]`),
     /** Worker labels the run requires (copied from the deployment): claimable only when ⊆ the worker's. */
     labels: jsonb('labels').$type<Labels>().notNull().default({}),
+    /** What the run asks of its worker: its own request, else its deployment's at creation (a trigger). */
+    resources: jsonb('resources').$type<ResourceRequest>(),
     stateType: text('state_type').$type<StateType>().notNull(),
     stateName: text('state_name').notNull(),
     stateMessage: text('state_message'),
@@ -344,6 +357,10 @@ export const flowRuns = pgTable(
       .on(t.workPoolId, t.expectedStartTime)
       .where(sql`state_type = 'SCHEDULED' AND state_name <> 'AwaitingConcurrencySlot'`),
     // The late loop reads due runs waiting under their plain names, oldest first, across pools.
+    // The claim's lock statement asks whether a pool has due runs with a resource request; most have none.
+    index('flow_runs_resources_due_idx')
+      .on(t.workPoolId, t.expectedStartTime)
+      .where(sql`state_type = 'SCHEDULED' AND resources IS NOT NULL`),
     index('flow_runs_late_idx')
       .on(t.expectedStartTime)
       .where(sql`state_type = 'SCHEDULED' AND state_name IN ('Scheduled', 'AwaitingRetry')`),
@@ -894,6 +911,8 @@ export const flowRunAttempts = pgTable(
     stateMessage: text('state_message'),
     /** The flow process's exit code, when the worker saw it exit before the attempt ended. */
     exitCode: integer('exit_code'),
+    /** The devices, memory and CPU slots the claim handed this attempt; null when the run asked for none. */
+    assignedResources: jsonb('assigned_resources').$type<AssignedResources>(),
   },
   (t) => [primaryKey({ columns: [t.workspaceId, t.flowRunId, t.attempt] })],
 );

@@ -1,8 +1,9 @@
-import type { Worker } from '@outpost/sdk/contracts';
+import { HELD_STATES, type Worker, type WorkerGpuUse, type WorkerResources } from '@outpost/sdk/contracts';
 import type postgres from 'postgres';
 import { makeRoom } from '../bounded-map.js';
+import { compareDeviceIds } from './claim-resources.js';
 import type { Db } from './client.js';
-import { iso } from './values.js';
+import { iso, jsonb, stateList } from './values.js';
 
 /** Three missed 30-second heartbeats and a worker is OFFLINE. */
 export const ONLINE_WINDOW_SECONDS = 90;
@@ -22,6 +23,8 @@ export interface WorkerUpsert {
   name: string | null;
   labels: Record<string, string> | null;
   capacity: number | null;
+  /** What the worker advertises; null keeps the stored value. @default null */
+  resources?: WorkerResources | null;
   apiKeyId: string | null;
   /** The worker's last heartbeat before a graceful stop. */
   stopping?: boolean;
@@ -30,14 +33,16 @@ export interface WorkerUpsert {
 /** Registers or refreshes a worker; fields left null keep their stored value (a claim knows less than a heartbeat). */
 async function writeWorker(db: Db, w: WorkerUpsert): Promise<{ labels: Record<string, string>; inserted: boolean }> {
   const [row] = await db<{ labels: Record<string, string>; inserted: boolean }[]>`
-    INSERT INTO workers (workspace_id, id, work_pool_id, name, labels, capacity, api_key_id, last_heartbeat_at, stopped_at)
+    INSERT INTO workers (workspace_id, id, work_pool_id, name, labels, capacity, resources, api_key_id, last_heartbeat_at, stopped_at)
     VALUES (${w.workspaceId}, ${w.workerId}, ${w.poolId}, ${w.name ?? `worker-${w.workerId.slice(0, 8)}`},
-            ${db.json(w.labels ?? {})}, ${w.capacity ?? 1}, ${w.apiKeyId}, now(), ${w.stopping ? db`now()` : null})
+            ${db.json(w.labels ?? {})}, ${w.capacity ?? 1}, ${jsonb(db, w.resources)}, ${w.apiKeyId}, now(),
+            ${w.stopping ? db`now()` : null})
     ON CONFLICT (workspace_id, id) DO UPDATE SET
       work_pool_id = excluded.work_pool_id,
       name = ${w.name === null ? db`workers.name` : db`excluded.name`},
       labels = ${w.labels === null ? db`workers.labels` : db`excluded.labels`},
       capacity = ${w.capacity === null ? db`workers.capacity` : db`excluded.capacity`},
+      resources = ${w.resources == null ? db`workers.resources` : db`excluded.resources`},
       api_key_id = excluded.api_key_id,
       last_heartbeat_at = now(),
       stopped_at = ${w.stopping ? db`now()` : null}
@@ -134,12 +139,21 @@ export async function listWorkers(db: Db, workspaceId: string, poolId: string, p
       name: string;
       labels: Record<string, string>;
       capacity: number;
+      resources: WorkerResources | null;
+      busy: { gpu: string; run_id: string; run_name: string }[];
       online: boolean;
       last_heartbeat_at: Date;
       created_at: Date;
     }[]
   >`
-    SELECT w.id, w.name, w.labels, w.capacity, w.last_heartbeat_at, w.created_at, ${workerOnline(db)} AS online
+    SELECT w.id, w.name, w.labels, w.capacity, w.resources, w.last_heartbeat_at, w.created_at, ${workerOnline(db)} AS online,
+           -- The devices the worker's held runs were assigned, and by which run.
+           (SELECT coalesce(jsonb_agg(jsonb_build_object('gpu', g.id, 'run_id', r.id, 'run_name', r.name)), '[]'::jsonb)
+            FROM flow_runs r
+            JOIN flow_run_attempts a ON a.workspace_id = r.workspace_id AND a.flow_run_id = r.id AND a.attempt = r.attempt
+            CROSS JOIN LATERAL jsonb_array_elements_text(a.assigned_resources->'gpus') g(id)
+            WHERE r.workspace_id = w.workspace_id AND r.worker_id = w.id AND r.state_type IN ${stateList(db, HELD_STATES)}
+              AND w.resources IS NOT NULL) AS busy
     FROM workers w WHERE w.workspace_id = ${workspaceId} AND w.work_pool_id = ${poolId}
     ORDER BY w.name, w.id`;
   return rows.map((r) => ({
@@ -148,10 +162,25 @@ export async function listWorkers(db: Db, workspaceId: string, poolId: string, p
     name: r.name,
     labels: r.labels,
     capacity: r.capacity,
+    resources: r.resources,
+    gpus: gpuUse(r.resources, r.busy),
     status: r.online ? 'ONLINE' : 'OFFLINE',
     lastHeartbeatAt: iso(r.last_heartbeat_at),
     createdAt: iso(r.created_at),
   }));
+}
+
+function gpuUse(resources: WorkerResources | null, busy: { gpu: string; run_id: string; run_name: string }[]): WorkerGpuUse[] {
+  const holder = new Map(busy.map((b) => [b.gpu, b]));
+  return [...(resources?.gpus ?? [])]
+    .sort((a, b) => compareDeviceIds(a.id, b.id))
+    .map((g) => ({
+      id: g.id,
+      model: g.model,
+      memoryMb: g.memoryMb,
+      runId: holder.get(g.id)?.run_id ?? null,
+      runName: holder.get(g.id)?.run_name ?? null,
+    }));
 }
 
 /** True when the run is held by a worker that last called with this API key (a worker key acts only on its own runs). */

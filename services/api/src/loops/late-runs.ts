@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Sql } from '../db/client.js';
+import { explainUnfitRuns } from '../db/unfit-runs.js';
 import { isDomainError } from '../domain-error.js';
 import type { Logger } from '../logger.js';
 import type { ApiMetrics } from '../metrics/api-metrics.js';
@@ -107,6 +108,13 @@ export class LateRunsLoop implements BackgroundLoop {
         if (isDomainError(error, 'stale_attempt')) continue;
         log.error({ err: error }, 'late marking failed for a run');
       }
+    }
+    // After the marking, which may have replaced a run's message with its own: runs with a resource
+    // request that fit nowhere say why (their message only, no state change), and lose it once they fit.
+    try {
+      await explainUnfitRuns(this.sql);
+    } catch (error) {
+      this.logger.error({ err: error }, 'could not explain why runs with resource requests wait');
     }
     return marked;
   }

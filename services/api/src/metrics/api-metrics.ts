@@ -104,6 +104,39 @@ export class ApiMetrics {
     registers: [this.registry],
   });
 
+  // For autoscalers (KEDA's prometheus scaler, say): the backlog and GPU use of each pool.
+  readonly #queueDepth = new Gauge({
+    name: 'outpost_pool_queue_depth',
+    help: 'Runs due and waiting to be claimed, by workspace slug and pool (read when scraped).',
+    labelNames: ['workspace', 'pool'] as const,
+    registers: [this.registry],
+  });
+  readonly #oldestWaiting = new Gauge({
+    name: 'outpost_pool_oldest_waiting_seconds',
+    help: 'Seconds the longest-waiting due run of the pool has waited; 0 with none (read when scraped).',
+    labelNames: ['workspace', 'pool'] as const,
+    registers: [this.registry],
+  });
+  readonly #gpusRequested = new Gauge({
+    name: 'outpost_pool_gpus_requested',
+    help: "GPUs the pool's due, waiting runs ask for (read when scraped).",
+    labelNames: ['workspace', 'pool'] as const,
+    registers: [this.registry],
+  });
+  readonly #gpusFree = new Gauge({
+    name: 'outpost_pool_gpus_free',
+    help: "GPU devices of the pool's online workers that no held run was assigned (read when scraped).",
+    labelNames: ['workspace', 'pool'] as const,
+    registers: [this.registry],
+  });
+  readonly #gpusTotal = new Gauge({
+    name: 'outpost_pool_gpus_total',
+    help: "GPU devices of the pool's online workers (read when scraped).",
+    labelNames: ['workspace', 'pool'] as const,
+    registers: [this.registry],
+  });
+  readonly #poolGauges = [this.#queueDepth, this.#oldestWaiting, this.#gpusRequested, this.#gpusFree, this.#gpusTotal];
+
   constructor(sql: Sql, logger: Logger) {
     this.#sql = sql;
     this.#logger = logger;
@@ -152,6 +185,7 @@ export class ApiMetrics {
   async #expose(): Promise<string> {
     this.#due.reset();
     this.#held.reset();
+    for (const gauge of this.#poolGauges) gauge.reset();
     try {
       for (const row of await poolRunCounts(this.#sql)) {
         const labels = { workspace: row.workspace, pool: row.pool };
@@ -159,10 +193,16 @@ export class ApiMetrics {
         this.#held.set({ ...labels, state: 'PENDING' }, row.pending);
         this.#held.set({ ...labels, state: 'RUNNING' }, row.running);
         this.#held.set({ ...labels, state: 'CANCELLING' }, row.cancelling);
+        this.#queueDepth.set(labels, row.due);
+        this.#oldestWaiting.set(labels, row.oldest_waiting_seconds);
+        this.#gpusRequested.set(labels, row.gpus_requested);
+        this.#gpusFree.set(labels, row.gpus_free);
+        this.#gpusTotal.set(labels, row.gpus_total);
       }
     } catch (error) {
       this.#due.reset();
       this.#held.reset();
+      for (const gauge of this.#poolGauges) gauge.reset();
       this.#logger.warn({ err: error }, 'metrics: cannot read queue depth from the database');
     }
     return this.#exposed.metrics();

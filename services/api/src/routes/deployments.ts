@@ -65,6 +65,7 @@ export const deploymentHandlers = {
         tags: [...new Set(body.tags ?? [])],
         labels: body.labels ?? {},
         jobVariables: body.jobVariables ?? {},
+        resources: body.resources ?? null,
         retries: body.retries ?? 0,
         retryDelaySeconds: body.retryDelaySeconds ?? 0,
         retryBackoff: body.retryBackoff ?? 1,

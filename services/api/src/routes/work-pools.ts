@@ -1,4 +1,5 @@
 import type { FieldError } from '@outpost/sdk/contracts';
+import { poolRunCounts } from '../db/pool-run-counts.js';
 import { insertPool, insertQueue, listPools, listQueues, updatePool, updateQueue } from '../db/pools.js';
 import { ApiError, notFound } from '../errors.js';
 import { validateBaseJobTemplate } from '../pools/job-template.js';
@@ -59,6 +60,19 @@ export const workPoolHandlers = {
     return pool;
   },
 
+  poolsMetrics: async ({ params, principal, deps }) => {
+    const pool = await poolOrNotFound(deps.sql, principal.workspaceId, params.pool);
+    const [row] = await poolRunCounts(deps.sql, { workspaceId: principal.workspaceId, poolId: pool.id });
+    return {
+      queueDepth: row?.due ?? 0,
+      oldestWaitingSeconds: row?.oldest_waiting_seconds ?? 0,
+      gpusRequested: row?.gpus_requested ?? 0,
+      gpusFree: row?.gpus_free ?? 0,
+      gpusTotal: row?.gpus_total ?? 0,
+      runsRunning: (row?.pending ?? 0) + (row?.running ?? 0) + (row?.cancelling ?? 0),
+    };
+  },
+
   queuesCreate: async ({ params, body, principal, deps }) => {
     const pool = await poolOrNotFound(deps.sql, principal.workspaceId, params.pool);
     const queue = await insertQueue(deps.sql, {
@@ -85,5 +99,5 @@ export const workPoolHandlers = {
   },
 } satisfies Pick<
   Handlers,
-  'poolsCreate' | 'poolsList' | 'poolsGet' | 'poolsUpdate' | 'queuesCreate' | 'queuesList' | 'queuesUpdate'
+  'poolsCreate' | 'poolsList' | 'poolsGet' | 'poolsUpdate' | 'poolsMetrics' | 'queuesCreate' | 'queuesList' | 'queuesUpdate'
 >;

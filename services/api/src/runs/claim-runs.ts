@@ -136,5 +136,7 @@ async function toClaimedRun(deps: AppDeps, row: ClaimedRow): Promise<ClaimedRun>
     },
     token: await deps.tokens.sign({ runId: row.id, attempt: row.attempt, workspaceId: row.workspace_id }),
     leaseExpiresAt: iso(row.lease_expires_at),
+    resources: row.resources ?? null,
+    assigned: row.assigned,
   };
 }

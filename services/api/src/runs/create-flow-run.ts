@@ -191,6 +191,7 @@ async function insertChecked(sql: Db, input: FlowRunInput, record: DeploymentRec
     scheduledTime: request.scheduledTime ? new Date(request.scheduledTime) : null,
     idempotencyKey,
     partitionKey: request.partitionKey ?? null,
+    resources: request.resources ?? null,
     backfillId: input.backfill?.backfillId ?? null,
     scheduleId: input.backfill?.scheduleId ?? null,
   });

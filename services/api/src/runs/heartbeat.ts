@@ -20,6 +20,7 @@ export async function heartbeat(
     name: request.name,
     labels: request.labels ?? {},
     capacity: request.capacity,
+    resources: request.resources ?? null,
     apiKeyId: input.apiKeyId,
     stopping: request.stopping === true,
   });

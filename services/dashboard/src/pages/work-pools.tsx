@@ -6,6 +6,7 @@ import { Empty, Notice } from '../components/notice.js';
 import { useNow } from '../hooks/use-now.js';
 import { useResource } from '../hooks/use-resource.js';
 import { formatDateTime, formatRelative } from '../lib/format.js';
+import { GpuDevices, PoolGpuSummary } from './work-pool-gpus.js';
 
 const REFRESH_MS = 10_000;
 
@@ -32,6 +33,9 @@ function PoolCard({ pool, onChanged }: { pool: WorkPool; onChanged: () => Promis
     pollMs: REFRESH_MS,
   });
   const workers = useResource((signal) => api.call('workersList', { params: { pool: pool.name }, signal }), [pool.name], {
+    pollMs: REFRESH_MS,
+  });
+  const metrics = useResource((signal) => api.call('poolsMetrics', { params: { pool: pool.name }, signal }), [pool.name], {
     pollMs: REFRESH_MS,
   });
   const [busy, setBusy] = useState(false);
@@ -77,6 +81,7 @@ function PoolCard({ pool, onChanged }: { pool: WorkPool; onChanged: () => Promis
         </button>
       </div>
       {pool.description && <p className="muted">{pool.description}</p>}
+      {metrics.data && <PoolGpuSummary pool={pool} metrics={metrics.data} />}
       {error && <Notice>{error}</Notice>}
       <div className="two-columns">
         <div>
@@ -131,6 +136,7 @@ function WorkerTable({ workers, now }: { workers: Worker[]; now: number }) {
           <th>Worker</th>
           <th>Status</th>
           <th className="num">Capacity</th>
+          <th>GPUs</th>
           <th>Last heartbeat</th>
         </tr>
       </thead>
@@ -155,6 +161,9 @@ function WorkerTable({ workers, now }: { workers: Worker[]; now: number }) {
               </span>
             </td>
             <td className="num">{w.capacity}</td>
+            <td>
+              <GpuDevices worker={w} />
+            </td>
             <td title={formatDateTime(w.lastHeartbeatAt)}>{formatRelative(w.lastHeartbeatAt, now)}</td>
           </tr>
         ))}
