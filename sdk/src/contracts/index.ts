@@ -269,6 +269,8 @@ export {
   FlowRunCreateResponse,
   FlowRunListQuery,
   FlowRunListResponse,
+  RunAdoptRequest,
+  RunAdoptResponse,
   RunWaitingFor,
   StateHistoryEntry,
   StateHistoryResponse,
