@@ -43,7 +43,7 @@ import { eventsEmit, eventsLs, eventsTail } from './events.js';
 import { init } from './init.js';
 import { keysCreate, keysLs, keysRevoke } from './keys.js';
 import { logs, runsLogs } from './logs.js';
-import { poolsCreate, poolsLs, poolsPause, poolsResume } from './pools.js';
+import { poolsCreate, poolsGet, poolsLs, poolsPause, poolsResume, poolsUpdate } from './pools.js';
 import { run } from './run.js';
 import { runsCancel, runsGet, runsLs, runsRetry } from './runs.js';
 import { runsAttempts } from './runs-attempts.js';
@@ -118,6 +118,8 @@ export const COMMANDS: readonly Command[] = [
   concurrencyLimitsRm,
   poolsLs,
   poolsCreate,
+  poolsGet,
+  poolsUpdate,
   poolsPause,
   poolsResume,
   workersLs,

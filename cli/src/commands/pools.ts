@@ -1,7 +1,56 @@
-import type { Command } from '../command.js';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import type { WorkPool } from '@outpost/sdk/contracts';
+import { parse as parseYaml, stringify as toYaml } from 'yaml';
+import type { Command, CommandContext } from '../command.js';
 import { stringOption } from '../command.js';
 import { EXIT, UsageError } from '../errors.js';
 import { json, shortTime, table } from '../output.js';
+
+/** A batch/v1 Job manifest from a YAML or JSON file (`-` reads stdin); the API validates it. */
+function readJobTemplate(file: string, cwd: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(file === '-' ? 0 : path.resolve(cwd, file), 'utf8');
+  } catch (error) {
+    throw new UsageError(
+      `cannot read --base-job-template ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+    );
+  }
+  let template: unknown;
+  try {
+    // JSON is YAML, so one parser reads both.
+    template = parseYaml(text);
+  } catch (error) {
+    throw new UsageError(`${file} is not valid YAML or JSON: ${(error as Error).message.split('\n')[0]}`);
+  }
+  if (typeof template !== 'object' || template === null || Array.isArray(template)) {
+    throw new UsageError(`${file} must hold one Kubernetes Job manifest (apiVersion: batch/v1, kind: Job)`);
+  }
+  return template as Record<string, unknown>;
+}
+
+const poolType = (pool: WorkPool) => pool.type ?? 'process';
+
+function printPool(ctx: CommandContext, pool: WorkPool): void {
+  ctx.out(`${pool.name} (${pool.id})`);
+  ctx.out(`  type: ${poolType(pool)}`);
+  ctx.out(`  status: ${pool.paused ? 'paused' : pool.status === 'READY' ? 'ready' : 'no worker'}`);
+  ctx.out(`  concurrency limit: ${pool.concurrencyLimit ?? '-'}`);
+  if (pool.description) ctx.out(`  description: ${pool.description}`);
+  if (poolType(pool) === 'kubernetes') {
+    if (!pool.baseJobTemplate) ctx.out('  base job template: the default');
+    else {
+      ctx.out('  base job template:');
+      // The API stores it as jsonb, which keeps no key order: lead with the keys a manifest starts with.
+      const order = ['apiVersion', 'kind', 'metadata', 'spec'];
+      const rank = (key: string) => (order.includes(key) ? order.indexOf(key) : order.length);
+      const manifest = Object.fromEntries(Object.entries(pool.baseJobTemplate).sort(([a], [b]) => rank(a) - rank(b)));
+      for (const line of toYaml(manifest).trimEnd().split('\n')) ctx.out(`    ${line}`);
+    }
+  }
+  ctx.out(`  created: ${shortTime(pool.createdAt)}`);
+}
 
 export const poolsLs: Command = {
   name: 'pools ls',
@@ -18,12 +67,13 @@ export const poolsLs: Command = {
     }
     const rows = items.map((p) => [
       p.name,
+      poolType(p),
       p.status === 'READY' ? 'ready' : p.status === 'NOT_READY' ? 'no worker' : p.paused ? 'paused' : 'active',
       p.concurrencyLimit === null ? '-' : String(p.concurrencyLimit),
       shortTime(p.createdAt),
       p.description ?? '',
     ]);
-    for (const line of table(['POOL', 'STATUS', 'LIMIT', 'CREATED (UTC)', 'DESCRIPTION'], rows)) ctx.out(line);
+    for (const line of table(['POOL', 'TYPE', 'STATUS', 'LIMIT', 'CREATED (UTC)', 'DESCRIPTION'], rows)) ctx.out(line);
     return EXIT.ok;
   },
 };
@@ -36,9 +86,28 @@ export const poolsCreate: Command = {
   options: {
     'concurrency-limit': { type: 'string', placeholder: '<n>', description: 'at most n runs of the pool at once' },
     description: { type: 'string', placeholder: '<text>', description: 'what the pool is for' },
+    type: { type: 'string', placeholder: 'process|kubernetes', description: 'how its workers run runs (default process)' },
+    'base-job-template': {
+      type: 'string',
+      placeholder: '<file>',
+      description: 'kubernetes pools: the batch/v1 Job (YAML or JSON) each run starts from',
+    },
   },
+  notes: [
+    'outpost pools create gpu --type kubernetes --base-job-template job.yaml',
+    'The template is checked against the Kubernetes schemas; Outpost owns retries, so spec.backoffLimit is 0 or absent.',
+  ],
   async run(ctx) {
     const name = ctx.positionals[0]!;
+    const type = stringOption(ctx.values, 'type');
+    if (type !== undefined && type !== 'process' && type !== 'kubernetes') {
+      throw new UsageError(`--type must be process or kubernetes, got "${type}"`);
+    }
+    const templateFile = stringOption(ctx.values, 'base-job-template');
+    if (templateFile !== undefined && type !== 'kubernetes') {
+      throw new UsageError('--base-job-template needs --type kubernetes');
+    }
+    const baseJobTemplate = templateFile === undefined ? undefined : readJobTemplate(templateFile, ctx.cwd);
     const rawLimit = stringOption(ctx.values, 'concurrency-limit');
     let concurrencyLimit: number | undefined;
     if (rawLimit !== undefined) {
@@ -55,15 +124,74 @@ export const poolsCreate: Command = {
           name,
           ...(concurrencyLimit !== undefined ? { concurrencyLimit } : {}),
           ...(description ? { description } : {}),
+          ...(type ? { type } : {}),
+          ...(baseJobTemplate ? { baseJobTemplate } : {}),
         },
       },
       `cannot create work pool ${name}`,
     );
     if (ctx.json) ctx.out(json(pool));
-    else
-      ctx.out(
-        `created work pool ${pool.name}${pool.concurrencyLimit === null ? '' : ` (concurrency limit ${pool.concurrencyLimit})`}`,
-      );
+    else {
+      const details = [
+        ...(poolType(pool) === 'kubernetes' ? ['kubernetes'] : []),
+        ...(pool.concurrencyLimit === null ? [] : [`concurrency limit ${pool.concurrencyLimit}`]),
+      ];
+      ctx.out(`created work pool ${pool.name}${details.length ? ` (${details.join(', ')})` : ''}`);
+    }
+    return EXIT.ok;
+  },
+};
+
+export const poolsGet: Command = {
+  name: 'pools get',
+  args: '<pool>',
+  summary: 'Show a work pool: its type, status, limit and, for Kubernetes pools, the base job template',
+  positionals: { min: 1, max: 1 },
+  async run(ctx) {
+    const name = ctx.positionals[0]!;
+    const pool = await ctx.api().call('poolsGet', { params: { pool: name } }, `cannot get work pool ${name}`);
+    if (ctx.json) ctx.out(json(pool));
+    else printPool(ctx, pool);
+    return EXIT.ok;
+  },
+};
+
+export const poolsUpdate: Command = {
+  name: 'pools update',
+  args: '<pool>',
+  summary: "Change a work pool's description, concurrency limit or base job template",
+  positionals: { min: 1, max: 1 },
+  options: {
+    'concurrency-limit': { type: 'string', placeholder: '<n|none>', description: 'at most n runs of the pool at once' },
+    description: { type: 'string', placeholder: '<text>', description: 'what the pool is for' },
+    'base-job-template': {
+      type: 'string',
+      placeholder: '<file|default>',
+      description: 'kubernetes pools: a new batch/v1 Job (YAML or JSON), or `default`',
+    },
+  },
+  async run(ctx) {
+    const name = ctx.positionals[0]!;
+    const body: { description?: string; concurrencyLimit?: number | null; baseJobTemplate?: Record<string, unknown> | null } = {};
+    const rawLimit = stringOption(ctx.values, 'concurrency-limit');
+    if (rawLimit !== undefined) {
+      const limit = rawLimit === 'none' ? null : Number(rawLimit);
+      if (limit !== null && (!Number.isInteger(limit) || limit < 0)) {
+        throw new UsageError(`--concurrency-limit must be a whole number ≥ 0 or none, got "${rawLimit}"`);
+      }
+      body.concurrencyLimit = limit;
+    }
+    const description = stringOption(ctx.values, 'description');
+    if (description !== undefined) body.description = description;
+    const templateFile = stringOption(ctx.values, 'base-job-template');
+    if (templateFile !== undefined)
+      body.baseJobTemplate = templateFile === 'default' ? null : readJobTemplate(templateFile, ctx.cwd);
+    if (Object.keys(body).length === 0) {
+      throw new UsageError('nothing to change: pass --base-job-template, --concurrency-limit or --description');
+    }
+    const pool = await ctx.api().call('poolsUpdate', { params: { pool: name }, body }, `cannot update work pool ${name}`);
+    if (ctx.json) ctx.out(json(pool));
+    else ctx.out(`updated work pool ${pool.name}`);
     return EXIT.ok;
   },
 };

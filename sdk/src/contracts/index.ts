@@ -195,6 +195,12 @@ export {
   Source,
 } from './flows.js';
 export {
+  BaseJobTemplate,
+  DEFAULT_BASE_JOB_TEMPLATE,
+  DEFAULT_RUNNER_IMAGE,
+  WorkPoolType,
+} from './kubernetes.js';
+export {
   LogBatchManyRequest,
   LogBatchManyResponse,
   LogBatchRequest,

@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import { Id, Name, Timestamp } from './common.js';
+import { BaseJobTemplate, WorkPoolType } from './kubernetes.js';
 
 export const WorkPool = z.strictObject({
   id: Id,
@@ -12,6 +13,10 @@ export const WorkPool = z.strictObject({
    * NOT_READY otherwise. Absent from servers that predate it.
    */
   status: z.enum(['READY', 'NOT_READY', 'PAUSED']).optional(),
+  /** Which executor the pool's workers run. Absent from servers that predate it (a process pool). */
+  type: WorkPoolType.optional(),
+  /** Kubernetes pools: the batch/v1 Job each run's Job starts from; null uses DEFAULT_BASE_JOB_TEMPLATE. */
+  baseJobTemplate: BaseJobTemplate.nullable().optional(),
   createdAt: Timestamp,
 });
 export type WorkPool = z.infer<typeof WorkPool>;
@@ -20,6 +25,10 @@ export const WorkPoolCreateRequest = z.strictObject({
   name: Name,
   description: z.string().max(2000).optional(),
   concurrencyLimit: z.number().int().min(0).max(100_000).optional(),
+  /** @default 'process' */
+  type: WorkPoolType.optional(),
+  /** Only for Kubernetes pools; validated against the Kubernetes schemas (422 with each problem's path). */
+  baseJobTemplate: BaseJobTemplate.optional(),
 });
 export type WorkPoolCreateRequest = z.infer<typeof WorkPoolCreateRequest>;
 
@@ -27,6 +36,8 @@ export const WorkPoolUpdateRequest = z.strictObject({
   description: z.string().max(2000).optional(),
   paused: z.boolean().optional(),
   concurrencyLimit: z.number().int().min(0).max(100_000).nullable().optional(),
+  /** Only for Kubernetes pools; null returns the pool to the default template. */
+  baseJobTemplate: BaseJobTemplate.nullable().optional(),
 });
 export type WorkPoolUpdateRequest = z.infer<typeof WorkPoolUpdateRequest>;
 

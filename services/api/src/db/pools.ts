@@ -1,4 +1,5 @@
-import type { WorkPool, WorkQueue } from '@outpost/sdk/contracts';
+import type { WorkPool, WorkPoolType, WorkQueue } from '@outpost/sdk/contracts';
+import type postgres from 'postgres';
 import type { Db } from './client.js';
 import { RUNS_CHANNEL } from './flow-runs.js';
 import { poolStatusColumn } from './pool-status.js';
@@ -6,7 +7,10 @@ import type { Row, workPools, workQueues } from './schema.js';
 import { iso } from './values.js';
 
 interface PoolRow
-  extends Pick<Row<typeof workPools>, 'id' | 'name' | 'description' | 'paused' | 'concurrency_limit' | 'created_at'> {
+  extends Pick<
+    Row<typeof workPools>,
+    'id' | 'name' | 'description' | 'paused' | 'concurrency_limit' | 'type' | 'base_job_template' | 'created_at'
+  > {
   status: 'READY' | 'NOT_READY' | 'PAUSED';
 }
 
@@ -18,9 +22,14 @@ function toPool(row: PoolRow): WorkPool {
     paused: row.paused,
     concurrencyLimit: row.concurrency_limit,
     status: row.status,
+    type: row.type,
+    baseJobTemplate: row.base_job_template,
     createdAt: iso(row.created_at),
   };
 }
+
+const jsonb = (db: Db, value: Record<string, unknown> | null) =>
+  value === null ? db`NULL::jsonb` : db`${db.json(value as postgres.JSONValue)}::jsonb`;
 
 interface QueueRow
   extends Pick<Row<typeof workQueues>, 'id' | 'name' | 'priority' | 'paused' | 'concurrency_limit' | 'created_at'> {
@@ -56,11 +65,20 @@ export async function listPools(db: Db, workspaceId: string): Promise<WorkPool[]
 /** Creates the pool and its `default` queue; null when the name is taken. Run inside a transaction. */
 export async function insertPool(
   db: Db,
-  pool: { workspaceId: string; name: string; description: string | null; concurrencyLimit: number | null },
+  pool: {
+    workspaceId: string;
+    name: string;
+    description: string | null;
+    concurrencyLimit: number | null;
+    /** @default 'process' */
+    type?: WorkPoolType;
+    baseJobTemplate?: Record<string, unknown> | null;
+  },
 ): Promise<WorkPool | null> {
   const [row] = await db<PoolRow[]>`
-    INSERT INTO work_pools (workspace_id, name, description, concurrency_limit)
-    VALUES (${pool.workspaceId}, ${pool.name}, ${pool.description}, ${pool.concurrencyLimit})
+    INSERT INTO work_pools (workspace_id, name, description, concurrency_limit, type, base_job_template)
+    VALUES (${pool.workspaceId}, ${pool.name}, ${pool.description}, ${pool.concurrencyLimit}, ${pool.type ?? 'process'},
+            ${jsonb(db, pool.baseJobTemplate ?? null)})
     ON CONFLICT (workspace_id, name) DO NOTHING
     RETURNING *, ${poolStatusColumn(db)}`;
   if (!row) return null;
@@ -72,6 +90,7 @@ export interface PoolChanges {
   description?: string;
   paused?: boolean;
   concurrencyLimit?: number | null;
+  baseJobTemplate?: Record<string, unknown> | null;
 }
 
 /** Applies the given fields; a pool that is unpaused or gets room may have due runs, so waiting claims are nudged. */
@@ -80,7 +99,8 @@ export async function updatePool(db: Db, workspaceId: string, name: string, chan
     UPDATE work_pools SET
       description = ${changes.description === undefined ? db`description` : db`${changes.description}`},
       paused = ${changes.paused === undefined ? db`paused` : db`${changes.paused}`},
-      concurrency_limit = ${changes.concurrencyLimit === undefined ? db`concurrency_limit` : db`${changes.concurrencyLimit}::int`}
+      concurrency_limit = ${changes.concurrencyLimit === undefined ? db`concurrency_limit` : db`${changes.concurrencyLimit}::int`},
+      base_job_template = ${changes.baseJobTemplate === undefined ? db`base_job_template` : jsonb(db, changes.baseJobTemplate)}
     WHERE workspace_id = ${workspaceId} AND name = ${name}
     RETURNING *, ${poolStatusColumn(db)}`;
   if (!row) return null;

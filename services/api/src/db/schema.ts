@@ -26,6 +26,7 @@ import {
   type WaitKind,
   type WaitSpec,
   type WaitStatus,
+  type WorkPoolType,
 } from '@outpost/sdk/contracts';
 import { type InferSelectModel, sql, type Table } from 'drizzle-orm';
 import {
@@ -126,9 +127,16 @@ export const workPools = pgTable(
     description: text('description'),
     paused: boolean('paused').notNull().default(false),
     concurrencyLimit: integer('concurrency_limit'),
+    /** Which executor the pool's workers run: a local process, or a Kubernetes Job per run attempt. */
+    type: text('type').$type<WorkPoolType>().notNull().default('process'),
+    /** Kubernetes pools: the batch/v1 Job manifest each run's Job starts from (validated at save); null uses the default. */
+    baseJobTemplate: jsonb('base_job_template').$type<JsonObject>(),
     createdAt: createdAt(),
   },
-  (t) => [uniqueIndex('work_pools_workspace_name_uq').on(t.workspaceId, t.name)],
+  (t) => [
+    uniqueIndex('work_pools_workspace_name_uq').on(t.workspaceId, t.name),
+    check('work_pools_type_ck', sql`type IN ('process', 'kubernetes')`),
+  ],
 );
 
 export const workQueues = pgTable(

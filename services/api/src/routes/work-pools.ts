@@ -1,16 +1,44 @@
+import type { FieldError } from '@outpost/sdk/contracts';
 import { insertPool, insertQueue, listPools, listQueues, updatePool, updateQueue } from '../db/pools.js';
 import { ApiError, notFound } from '../errors.js';
+import { validateBaseJobTemplate } from '../pools/job-template.js';
 import { poolOrNotFound } from './scope.js';
 import type { Handlers } from './types.js';
 
+/** `body.baseJobTemplate.spec.template…` from a path inside the template. */
+function templateField(path: string): string {
+  if (path === '') return 'body.baseJobTemplate';
+  return path.startsWith('[') ? `body.baseJobTemplate${path}` : `body.baseJobTemplate.${path}`;
+}
+
+/** 422 unless the template may be saved on a pool of this type. */
+function checkBaseJobTemplate(type: 'process' | 'kubernetes', template: Record<string, unknown> | null | undefined): void {
+  if (template === undefined || template === null) return;
+  let errors: FieldError[];
+  if (type !== 'kubernetes') {
+    errors = [
+      { path: 'body.baseJobTemplate', message: 'only a Kubernetes work pool (type "kubernetes") has a base job template' },
+    ];
+  } else {
+    errors = validateBaseJobTemplate(template).map((p) => ({ path: templateField(p.path), message: p.message }));
+  }
+  if (errors.length > 0) {
+    throw new ApiError('unprocessable', 'the base job template is not a Job Outpost can run', { errors });
+  }
+}
+
 export const workPoolHandlers = {
   poolsCreate: async ({ body, principal, deps }) => {
+    const type = body.type ?? 'process';
+    checkBaseJobTemplate(type, body.baseJobTemplate);
     const pool = await deps.sql.begin((tx) =>
       insertPool(tx, {
         workspaceId: principal.workspaceId,
         name: body.name,
         description: body.description ?? null,
         concurrencyLimit: body.concurrencyLimit ?? null,
+        type,
+        baseJobTemplate: body.baseJobTemplate ?? null,
       }),
     );
     if (!pool) throw new ApiError('conflict', `a work pool named "${body.name}" already exists`);
@@ -22,6 +50,10 @@ export const workPoolHandlers = {
   poolsGet: async ({ params, principal, deps }) => poolOrNotFound(deps.sql, principal.workspaceId, params.pool),
 
   poolsUpdate: async ({ params, body, principal, deps }) => {
+    if (body.baseJobTemplate !== undefined) {
+      const current = await poolOrNotFound(deps.sql, principal.workspaceId, params.pool);
+      checkBaseJobTemplate(current.type ?? 'process', body.baseJobTemplate);
+    }
     const pool = await updatePool(deps.sql, principal.workspaceId, params.pool, body);
     if (!pool) throw notFound(`work pool "${params.pool}"`);
     return pool;

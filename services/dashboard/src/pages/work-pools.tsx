@@ -62,6 +62,7 @@ function PoolCard({ pool, onChanged }: { pool: WorkPool; onChanged: () => Promis
             </span>
           )}
           <span className="muted small">
+            {pool.type === 'kubernetes' ? 'Kubernetes · ' : ''}
             {online} of {workers.data?.items.length ?? 0} workers online · limit {pool.concurrencyLimit ?? 'none'}
           </span>
         </div>

@@ -1,0 +1,39 @@
+import * as z from 'zod';
+
+/** Which executor a work pool's workers run: a local process per run, or a Kubernetes Job per run attempt. */
+export const WorkPoolType = z.enum(['process', 'kubernetes']);
+export type WorkPoolType = z.infer<typeof WorkPoolType>;
+
+/**
+ * A Kubernetes pool's base job template: a `batch/v1` Job manifest every run's Job starts from.
+ * The API validates it against the Kubernetes schemas when it is saved; Outpost owns retries, so
+ * `spec.backoffLimit` is 0 or absent, and it has at least one container.
+ */
+export const BaseJobTemplate = z.record(z.string(), z.unknown());
+export type BaseJobTemplate = Record<string, unknown>;
+
+/**
+ * The image the default template runs: built from `infra/docker` (Dockerfile.runner), tagged with
+ * the SDK version. Its `outpost-pod-runner` entrypoint fetches the run's code and runs it.
+ */
+export const DEFAULT_RUNNER_IMAGE = 'ghcr.io/outpost-dev/runner:0.1.0';
+
+/** The Job a Kubernetes pool without a base job template starts from. */
+export const DEFAULT_BASE_JOB_TEMPLATE = {
+  apiVersion: 'batch/v1',
+  kind: 'Job',
+  metadata: {},
+  spec: {
+    /** Outpost retries a run as a new attempt (a new Job); Kubernetes must not retry its Pod. */
+    backoffLimit: 0,
+    /** A finished Job and its Pod stay 10 minutes for `kubectl logs` and describe, then go. */
+    ttlSecondsAfterFinished: 600,
+    template: {
+      metadata: {},
+      spec: {
+        restartPolicy: 'Never',
+        containers: [{ name: 'flow', image: DEFAULT_RUNNER_IMAGE, command: ['outpost-pod-runner'] }],
+      },
+    },
+  },
+} as const satisfies BaseJobTemplate;
