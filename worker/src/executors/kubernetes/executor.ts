@@ -295,6 +295,10 @@ class KubeAttempt implements Attempt {
   private logAbort: AbortController | null = null;
   private logEnded: Promise<void> = Promise.resolve();
   private lastLogStamp = '';
+  /** Lines taken with `lastLogStamp`; a stream followed again skips as many at that stamp. */
+  private atLastStamp = 0;
+  private replaying = false;
+  private replaySkip = 0;
   private problem: { kind: 'image-pull' | 'unschedulable'; since: number; timer: NodeJS.Timeout } | null = null;
   private deleting: Promise<void> | null = null;
   private jobFailed: string | null = null;
@@ -419,6 +423,8 @@ class KubeAttempt implements Attempt {
       }
     });
     const since = this.lastLogStamp ? this.lastLogStamp : this.s.followSince?.toISOString();
+    this.replaying = this.lastLogStamp !== '';
+    this.replaySkip = this.atLastStamp;
     new Log(this.s.cluster.config)
       .log(this.s.namespace, podName, FLOW_CONTAINER, stream, {
         follow: true,
@@ -440,7 +446,11 @@ class KubeAttempt implements Attempt {
       );
   }
 
-  /** One `<RFC3339Nano timestamp> <text>` line of `pods/log`; lines at or before the last one seen are re-reads. */
+  /**
+   * One `<RFC3339 timestamp> <text>` line of `pods/log`. A stream followed again after a break starts
+   * at the last second seen (`sinceTime` has whole seconds): its lines before the last timestamp, and
+   * as many at it as were already taken, are re-reads. Within one stream nothing is dropped.
+   */
   private logLine(raw: string): void {
     const space = raw.indexOf(' ');
     const stamp = space > 0 ? raw.slice(0, space) : '';
@@ -448,8 +458,19 @@ class KubeAttempt implements Attempt {
       this.s.sink.line('stdout', raw);
       return;
     }
-    if (this.lastLogStamp && stamp <= this.lastLogStamp) return;
-    this.lastLogStamp = stamp;
+    if (this.replaying) {
+      if (stamp < this.lastLogStamp) return;
+      if (stamp === this.lastLogStamp && this.replaySkip > 0) {
+        this.replaySkip--;
+        return;
+      }
+      this.replaying = false;
+    }
+    if (stamp === this.lastLogStamp) this.atLastStamp++;
+    else {
+      this.lastLogStamp = stamp;
+      this.atLastStamp = 1;
+    }
     this.s.sink.line('stdout', raw.slice(space + 1));
   }
 
