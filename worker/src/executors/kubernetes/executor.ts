@@ -533,7 +533,10 @@ class KubeAttempt implements Attempt {
       case 'terminate':
         return this.terminate(cancelGraceMs);
       case 'cancel':
-        if (this.s.link.send({ t: 'cancel', reason: request.reason }) && (await this.waitExit(cancelNoticeMs))) return;
+        // A cancelled run leaves no Job behind, whether its flow stopped at the notice or had to be terminated.
+        if (this.s.link.send({ t: 'cancel', reason: request.reason }) && (await this.waitExit(cancelNoticeMs))) {
+          return this.deleteJob(Math.ceil(cancelGraceMs / 1000));
+        }
         return this.terminate(cancelGraceMs);
       case 'await-exit':
         if (await this.waitExit(cancelNoticeMs)) return;
