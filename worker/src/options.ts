@@ -1,8 +1,10 @@
+import { readFileSync } from 'node:fs';
 import { homedir, hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { MAX_BATCH_LINES, MAX_CLAIM_WAIT_MS, type WorkerResources } from '@outpost/sdk/contracts';
+import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 
 /** Durations are written `500ms`, `10s`, `2m` or a bare number of seconds (`0.5`). */
@@ -24,6 +26,8 @@ function duration(name: string) {
 const SecretSource = z.enum(['env', 'dir', 'command']);
 
 const Label = z.string().regex(/^[^=\s]{1,100}=[^\s]{0,200}$/, 'labels are key=value');
+const HOST_PORT = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):([0-9]{1,5})$/;
+const HOST_OPTIONAL_PORT = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+)(:[0-9]{1,5})?$/;
 const EnvName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name');
 
 const RawOptions = z.strictObject({
@@ -119,7 +123,33 @@ const RawOptions = z.strictObject({
   cpus: z.coerce.number('a number').min(0).max(10_000).nullable(),
   /** OUTPOST_WORKER_SENSOR_POLL: how often the worker asks for due sensor ticks while it has a free sensor slot. */
   sensorPollMs: duration('sensor poll').pipe(z.number().min(100).max(600_000)),
+  /** --type / OUTPOST_WORKER_TYPE: where runs execute — a process group on this machine, or a Kubernetes Job per attempt. */
+  type: z.enum(['process', 'kubernetes'], 'process or kubernetes'),
+  /** --namespace / OUTPOST_WORKER_NAMESPACE (kubernetes): where Jobs go unless a deployment names one; the kubeconfig's by default. */
+  namespace: z
+    .string()
+    .regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, 'a Kubernetes namespace name')
+    .nullable(),
+  /** --kubeconfig / KUBECONFIG (kubernetes): the cluster to run Jobs in; in-cluster credentials when neither is set. */
+  kubeconfig: z.string().min(1).nullable(),
+  /** --relay-listen / OUTPOST_WORKER_RELAY_LISTEN (kubernetes): where the worker accepts its pods' connections. */
+  relayListen: z.string().regex(HOST_PORT, 'host:port, e.g. 0.0.0.0:7420'),
+  /** --relay-address / OUTPOST_WORKER_RELAY_ADDRESS (kubernetes): the address pods dial; `$POD_IP` and the listen port by default. */
+  relayAddress: z.string().regex(HOST_OPTIONAL_PORT, 'host or host:port, e.g. 10.1.2.3:7420').nullable(),
+  /** --image-pull-timeout / OUTPOST_WORKER_IMAGE_PULL_TIMEOUT (kubernetes): how long a pod may fail to pull its image before the run crashes. */
+  imagePullTimeoutMs: duration('image pull timeout').pipe(z.number().min(0).max(86_400_000)),
+  /** --unschedulable-timeout / OUTPOST_WORKER_UNSCHEDULABLE_TIMEOUT (kubernetes): how long a pod may stay unschedulable before the run crashes. */
+  unschedulableTimeoutMs: duration('unschedulable timeout').pipe(z.number().min(0).max(86_400_000)),
+  /** --base-job-template / OUTPOST_WORKER_BASE_JOB_TEMPLATE (kubernetes): a Job (JSON or YAML file) that replaces the pool's base job template. */
+  baseJobTemplate: z.record(z.string(), z.unknown()).nullable(),
 });
+
+/** Parses `--relay-listen`: host and port. */
+export function splitHostPort(value: string): { host: string; port: number | null } {
+  const at = value.lastIndexOf(':');
+  if (at < 0 || value.endsWith(']')) return { host: value.replace(/^\[|\]$/g, ''), port: null };
+  return { host: value.slice(0, at).replace(/^\[|\]$/g, ''), port: Number(value.slice(at + 1)) };
+}
 
 export type SecretSourceKind = z.infer<typeof SecretSource>;
 
@@ -229,6 +259,14 @@ const SOURCES: Record<string, string> = {
   gpuModel: '--gpu-model',
   memoryGb: '--memory-gb',
   cpus: '--cpus',
+  type: '--type',
+  namespace: '--namespace',
+  kubeconfig: '--kubeconfig',
+  relayListen: '--relay-listen',
+  relayAddress: '--relay-address',
+  imagePullTimeoutMs: '--image-pull-timeout',
+  unschedulableTimeoutMs: '--unschedulable-timeout',
+  baseJobTemplate: '--base-job-template',
 };
 
 const FLAGS = {
@@ -259,6 +297,14 @@ const FLAGS = {
   'gpu-model': { type: 'string' },
   'memory-gb': { type: 'string' },
   cpus: { type: 'string' },
+  type: { type: 'string' },
+  namespace: { type: 'string' },
+  kubeconfig: { type: 'string' },
+  'relay-listen': { type: 'string' },
+  'relay-address': { type: 'string' },
+  'image-pull-timeout': { type: 'string' },
+  'unschedulable-timeout': { type: 'string' },
+  'base-job-template': { type: 'string' },
 } as const;
 
 /** The defaults of the flags that have one, as the help states them and the parser applies them. */
@@ -272,6 +318,10 @@ const DEFAULTS = {
   healthHost: '127.0.0.1',
   sensors: '1',
   sensorPoll: '5s',
+  type: 'process',
+  relayListen: '0.0.0.0:7420',
+  imagePullTimeout: '120s',
+  unschedulableTimeout: '300s',
 } as const;
 
 export const OPTIONS_HELP = `Usage: outpost worker start --pool <name> [options]
@@ -304,6 +354,16 @@ export const OPTIONS_HELP = `Usage: outpost worker start --pool <name> [options]
   --gpu-model <name>          model of the declared GPUs, e.g. A100
   --memory-gb <n>             host memory runs may ask for (default: the machine's total)
   --cpus <n>                  CPU slots runs may ask for (default: os.availableParallelism())
+  --type <kind>               process (a process group per run here) or kubernetes (a Job per attempt) (default: ${DEFAULTS.type})
+
+Kubernetes (--type kubernetes):
+  --namespace <name>          namespace of the Jobs (default: the kubeconfig's, else "default")
+  --kubeconfig <path>         cluster credentials (default: in-cluster, else KUBECONFIG)
+  --base-job-template <file>  a Job (JSON or YAML) replacing the pool's base job template
+  --relay-listen <host:port>  where pods connect back to this worker (default: ${DEFAULTS.relayListen})
+  --relay-address <host:port> the address pods dial (default: $POD_IP and the listen port)
+  --image-pull-timeout <d>    a pod that cannot pull its image this long crashes the run (default: ${DEFAULTS.imagePullTimeout})
+  --unschedulable-timeout <d> a pod unschedulable this long crashes the run (default: ${DEFAULTS.unschedulableTimeout})
 
 Environment: OUTPOST_API_URL, OUTPOST_API_KEY (required); OUTPOST_WORKER_* for the options above.`;
 
@@ -362,7 +422,19 @@ export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv = p
     gpuModel: nonEmpty(flag('gpu-model') ?? env.OUTPOST_WORKER_GPU_MODEL),
     memoryGb: nonEmpty(flag('memory-gb') ?? env.OUTPOST_WORKER_MEMORY_GB),
     cpus: nonEmpty(flag('cpus') ?? env.OUTPOST_WORKER_CPUS),
+    type: flag('type') ?? env.OUTPOST_WORKER_TYPE ?? DEFAULTS.type,
+    namespace: nonEmpty(flag('namespace') ?? env.OUTPOST_WORKER_NAMESPACE),
+    kubeconfig: nonEmpty(flag('kubeconfig') ?? env.KUBECONFIG),
+    relayListen: flag('relay-listen') ?? env.OUTPOST_WORKER_RELAY_LISTEN ?? DEFAULTS.relayListen,
+    relayAddress: nonEmpty(flag('relay-address') ?? env.OUTPOST_WORKER_RELAY_ADDRESS),
+    imagePullTimeoutMs: flag('image-pull-timeout') ?? env.OUTPOST_WORKER_IMAGE_PULL_TIMEOUT ?? DEFAULTS.imagePullTimeout,
+    unschedulableTimeoutMs:
+      flag('unschedulable-timeout') ?? env.OUTPOST_WORKER_UNSCHEDULABLE_TIMEOUT ?? DEFAULTS.unschedulableTimeout,
+    baseJobTemplate: readJobTemplate(nonEmpty(flag('base-job-template') ?? env.OUTPOST_WORKER_BASE_JOB_TEMPLATE)),
   };
+  if (input.kubeconfig) input.kubeconfig = resolve(input.kubeconfig.split(':')[0]!);
+  // Pods dial the pod IP of the worker (the downward API's `status.podIP`) unless told otherwise.
+  if (!input.relayAddress && env.POD_IP) input.relayAddress = env.POD_IP;
   if (input.secretsDir) input.secretsDir = resolve(input.secretsDir);
   const order = flag('secrets-order') ?? env.OUTPOST_WORKER_SECRETS_ORDER;
   input.secretsOrder = order
@@ -387,6 +459,13 @@ export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv = p
   if (data.secretsOrder.includes('command') && !data.secretsCommand) {
     problems.push('--secrets-order: lists command but --secrets-command is not set');
   }
+  if (
+    data.type === 'kubernetes' &&
+    !data.relayAddress &&
+    ['0.0.0.0', '::', '[::]'].includes(splitHostPort(data.relayListen).host)
+  ) {
+    problems.push('--relay-address: pods need an address to dial; set --relay-address or POD_IP (the downward API status.podIP)');
+  }
   if (problems.length > 0) throw new OptionsError(`invalid worker configuration: ${problems.join('; ')}`);
   const labels: Record<string, string> = {};
   for (const label of parsed.data.labels) {
@@ -403,6 +482,34 @@ function gpuList(value: string | undefined): string[] | null {
     .split(',')
     .map((s) => s.trim())
     .filter(Boolean);
+}
+
+/** Reads `--base-job-template`: a Job as JSON or YAML. */
+function readJobTemplate(path: string | null): Record<string, unknown> | null {
+  if (!path) return null;
+  let text: string;
+  try {
+    text = readFileSync(resolve(path), 'utf8');
+  } catch (error) {
+    throw new OptionsError(`--base-job-template: cannot read ${path} (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
+  let parsed: unknown;
+  try {
+    parsed = parseYaml(text);
+  } catch (error) {
+    throw new OptionsError(`--base-job-template: ${path} is neither JSON nor YAML: ${(error as Error).message.split('\n')[0]}`);
+  }
+  const job = parsed as { kind?: unknown; spec?: { template?: { spec?: { containers?: unknown } } } } | null;
+  if (
+    !job ||
+    typeof job !== 'object' ||
+    Array.isArray(job) ||
+    job.kind !== 'Job' ||
+    !Array.isArray(job.spec?.template?.spec?.containers)
+  ) {
+    throw new OptionsError(`--base-job-template: ${path} must be a Job with spec.template.spec.containers`);
+  }
+  return job as Record<string, unknown>;
 }
 
 function nonEmpty(value: string | undefined): string | null {

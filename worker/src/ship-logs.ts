@@ -45,6 +45,8 @@ export interface LogShipperOptions {
   keepOnRefusal?: (failure: CallFailure) => boolean;
   /** Told how many lines the API acknowledged and how many went to the spool (the worker's metrics). */
   counts?: LogLineCounts;
+  /** Lines are numbered after this seq: an attempt adopted from an earlier worker process continues its numbering. */
+  after?: number;
 }
 
 /** Where a shipper reports the lines it delivered and spooled. */
@@ -102,6 +104,11 @@ export class LogShipper {
         this.log.info({ lines: left.unacked.length }, 'resending spooled log lines');
         this.schedule();
       }
+    }
+    const after = options.after ?? 0;
+    if (after >= this.nextSeq) {
+      this.nextSeq = after + 1;
+      this.ackedThrough = Math.max(this.ackedThrough, after);
     }
   }
 

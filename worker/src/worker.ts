@@ -4,10 +4,12 @@ import type { ClaimedRun } from '@outpost/sdk/contracts';
 import type { Logger } from 'pino';
 import { backoffDelay, retryDelay, sleep } from './backoff.js';
 import { baseChildEnv } from './child-env.js';
-import type { AdoptedAttempt, AttemptSink, MakeExecutor } from './executors/executor.js';
+import { DeferredSink } from './executors/deferred-sink.js';
+import type { AdoptedAttempt, AttemptSink, Executor, MakeExecutor } from './executors/executor.js';
 import type { RunOutcome } from './executors/final-state.js';
+import { createKubernetesExecutor } from './executors/kubernetes/executor.js';
 import { createProcessExecutor } from './executors/process.js';
-import { RunExecution } from './executors/run.js';
+import { type AdoptedRun, RunExecution } from './executors/run.js';
 import { type HealthReport, type HealthServer, healthListenFailure, startHealthServer } from './health.js';
 import { Heartbeat } from './lease.js';
 import { createLogger } from './logger.js';
@@ -117,7 +119,17 @@ export async function startWorker(given: WorkerOptions, hooks: WorkerHooks = {})
     },
     env,
   );
-  const executor = (hooks.executor ?? createProcessExecutor)({ options, logger, baseEnv });
+  const makeExecutor = hooks.executor ?? (options.type === 'kubernetes' ? createKubernetesExecutor : createProcessExecutor);
+  let executor: Executor;
+  try {
+    executor = makeExecutor({ options, logger, baseEnv });
+  } catch (error) {
+    await client.close();
+    throw new WorkerStartError(
+      `the ${options.type} executor could not start: ${(error as Error).message}`,
+      options.type === 'kubernetes' ? 'check --kubeconfig / KUBECONFIG and --namespace' : '',
+    );
+  }
   let state: WorkerState = 'starting';
   let resolveDone!: () => void;
   const done = new Promise<void>((resolve) => (resolveDone = resolve));
@@ -156,7 +168,7 @@ export async function startWorker(given: WorkerOptions, hooks: WorkerHooks = {})
     evaluate: (tick, stopped) => evaluateSensorTick(tick, { options, workerEnv: env, baseEnv, secrets, logger }, stopped),
   });
 
-  function launch(claimed: ClaimedRun, sentAt: number): void {
+  function launch(claimed: ClaimedRun, sentAt: number, adopted: AdoptedRun | null = null): void {
     const id = claimed.flowRun.id;
     // By run and attempt: a retry due at once may be claimed here while its failed attempt's process
     // is still exiting; that is a new attempt, not a duplicate.
@@ -180,6 +192,7 @@ export async function startWorker(given: WorkerOptions, hooks: WorkerHooks = {})
         logLines: metrics.logLines,
       },
       sentAt,
+      adopted,
     );
     executions.set(key, execution);
     hooks.onRunStarted?.({ runId: id, attempt: execution.attempt });
@@ -296,11 +309,50 @@ export async function startWorker(given: WorkerOptions, hooks: WorkerHooks = {})
     },
     'worker settings',
   );
-  await stopAdopted(await executor.adopt(({ runId, attempt }) => adoptedSink(logger.child({ runId, attempt }))), logger);
+  await takeOverAdopted();
   executor.open();
   heartbeat.start();
   claims.start();
   sensors.start();
+
+  /**
+   * Attempts an earlier process of this worker left running (a Kubernetes Job goes on without its
+   * worker). The API hands back the runs still held at those attempts by a worker of this name,
+   * claimed with this key: those continue here as if claimed now. The rest are stopped: their runs
+   * are the API's to retry.
+   */
+  async function takeOverAdopted(): Promise<void> {
+    const sinks = new Map<string, DeferredSink>();
+    const adopted = await executor.adopt(({ runId, attempt }) => {
+      const sink = new DeferredSink();
+      sinks.set(`${runId}#${attempt}`, sink);
+      return sink;
+    });
+    if (adopted.length === 0) return;
+    const sentAt = Date.now();
+    const result = await client.call('poolRunsAdopt', {
+      params: { pool: options.pool },
+      body: { workerId, runs: adopted.map((a) => ({ id: a.runId, attempt: a.attempt })) },
+    });
+    const taken = new Map<string, { run: ClaimedRun; logSeq: number }>();
+    if (result.ok) for (const item of result.data.adopted) taken.set(`${item.run.flowRun.id}#${item.run.flowRun.attempt}`, item);
+    else
+      logger.warn({ reason: describeFailure(result) }, 'could not take over the attempts an earlier worker process left running');
+    const refused: AdoptedAttempt[] = [];
+    for (const attempt of adopted) {
+      const key = `${attempt.runId}#${attempt.attempt}`;
+      const item = taken.get(key);
+      const sink = sinks.get(key)!;
+      if (!item) {
+        sink.bind(adoptedSink(logger.child({ runId: attempt.runId, attempt: attempt.attempt })));
+        refused.push(attempt);
+        continue;
+      }
+      logger.info({ runId: attempt.runId, attempt: attempt.attempt }, 'took over an attempt an earlier worker process started');
+      launch(item.run, sentAt, { handle: attempt.handle, sink, logSeq: item.logSeq });
+    }
+    await stopAdopted(refused, logger);
+  }
 
   let stopping: Promise<void> | null = null;
   const graceOver = new AbortController();
@@ -368,9 +420,9 @@ function adoptedSink(log: Logger): AttemptSink {
 }
 
 /**
- * Attempts an earlier process of this worker left running. The API ties a lease to the worker
- * that claimed it, so this process cannot renew theirs: the API retries each run once its lease
- * has expired, and the attempt is stopped so it never runs alongside that retry.
+ * Attempts an earlier process of this worker left running that the API did not hand to this one
+ * (the run ended, was retried, or is held elsewhere): the API settles or retries each run, and the
+ * attempt is stopped so it never runs alongside that retry.
  */
 async function stopAdopted(adopted: AdoptedAttempt[], logger: Logger): Promise<void> {
   await Promise.all(

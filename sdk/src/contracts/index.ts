@@ -283,6 +283,8 @@ export {
   FlowRunCreateResponse,
   FlowRunListQuery,
   FlowRunListResponse,
+  RunAdoptRequest,
+  RunAdoptResponse,
   RunWaitingFor,
   StateHistoryEntry,
   StateHistoryResponse,

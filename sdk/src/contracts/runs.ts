@@ -219,3 +219,26 @@ export type ClaimedRun = z.infer<typeof ClaimedRun>;
 
 export const ClaimResponse = z.strictObject({ runs: z.array(ClaimedRun) });
 export type ClaimResponse = z.infer<typeof ClaimResponse>;
+
+/**
+ * A restarted worker takes over the attempts its earlier process left running (Kubernetes Jobs it
+ * found by label): each run still held at that attempt by a worker of the same name and pool,
+ * claimed with the same API key, moves to the new worker with a renewed lease.
+ */
+export const RunAdoptRequest = z.strictObject({
+  /** The new worker process's id, registered by its first heartbeat. */
+  workerId: Id,
+  runs: z
+    .array(z.strictObject({ id: Id, attempt: z.number().int().min(1) }))
+    .min(1)
+    .max(1000),
+});
+export type RunAdoptRequest = z.infer<typeof RunAdoptRequest>;
+
+export const RunAdoptResponse = z.strictObject({
+  /** Runs the worker now holds, as a claim returns them (a fresh run token), with the attempt's highest stored log seq. */
+  adopted: z.array(z.strictObject({ run: ClaimedRun, logSeq: z.number().int().min(0) })),
+  /** Runs the worker may not take over (finished, retried, held by another worker): it stops their attempts. */
+  refused: z.array(z.strictObject({ id: Id, attempt: z.number().int().min(1) })),
+});
+export type RunAdoptResponse = z.infer<typeof RunAdoptResponse>;

@@ -516,6 +516,10 @@ export const FIXTURES: Record<RouteName, Fixture> = {
     body: { workerId: randomUUID(), name: 'w', capacity: 1, runs: [] },
   }),
   claim: async (s) => ({ params: { pool: s.idlePool }, body: { workerId: randomUUID(), limit: 1 } }),
+  poolRunsAdopt: async (s) => ({
+    params: { pool: s.idlePool },
+    body: { workerId: randomUUID(), runs: [{ id: randomUUID(), attempt: 1 }] },
+  }),
   poolRunsSetStates: async (s, c) => {
     const { run: r } = await s.runFor(c);
     return {

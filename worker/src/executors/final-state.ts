@@ -87,6 +87,8 @@ export function decideEnding(input: EndingInput): { ending: RunOutcome['ending']
 }
 
 export function describeExit(exit: AttemptExit): string {
+  // An attempt whose platform ended it before the flow process ran (a pod never scheduled) has neither.
+  if (exit.code === null && exit.signal === null) return `never ran${exit.reason ? ` (${exit.reason})` : ''}`;
   const how = exit.signal ? `was killed by signal ${exit.signal}` : `exited with code ${exit.code}`;
   return exit.reason ? `${how} (${exit.reason})` : how;
 }

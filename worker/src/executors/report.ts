@@ -50,6 +50,8 @@ export interface RunReportDeps {
   lose: () => void;
   /** The attempt the protocol messages go to, once started. */
   attempt: () => Attempt | null;
+  /** For an attempt adopted from an earlier worker process: the highest log seq the API holds for it. */
+  logSeqAfter?: number;
 }
 
 /**
@@ -98,6 +100,7 @@ export class RunReport {
     // A log line may name a task run: the task runs created before it are stored first, so the link holds.
     const shipperFor = (id: string) =>
       new LogShipper({
+        ...(id === runId && deps.logSeqAfter ? { after: deps.logSeqAfter } : {}),
         runId: id,
         attempt,
         spoolDir: deps.options.spoolDir,

@@ -2,8 +2,9 @@ import type { OutpostClient } from '@outpost/sdk/client';
 import type { ClaimedRun } from '@outpost/sdk/contracts';
 import type { Logger } from 'pino';
 import type { WorkerOptions } from '../options.js';
-import type { SecretResolver } from '../secrets.js';
+import { resolveJobVariables, type SecretResolver } from '../secrets.js';
 import type { LogLineCounts } from '../ship-logs.js';
+import type { DeferredSink } from './deferred-sink.js';
 import type { Attempt, AttemptExit, Executor, StopRequest } from './executor.js';
 import { type RunOutcome, STOP_STRENGTH, type StartFailure, type StopReason } from './final-state.js';
 import { prepareRun } from './prepare.js';
@@ -25,6 +26,15 @@ export interface ExecutionDeps {
   leaseGraceMs?: () => number;
   /** Counts the run's log lines as they are delivered and spooled. */
   logLines?: LogLineCounts;
+}
+
+/** An attempt an earlier process of this worker started, whose run the API handed to this one. */
+export interface AdoptedRun {
+  handle: Attempt;
+  /** Where its output waited while the API was asked. */
+  sink: DeferredSink;
+  /** The highest log seq the API holds for the attempt. */
+  logSeq: number;
 }
 
 /** How the executor is asked to stop an attempt, for each reason the worker has to stop it. */
@@ -73,6 +83,7 @@ export class RunExecution {
     private readonly claimed: ClaimedRun,
     private readonly deps: ExecutionDeps,
     claimedAt: number,
+    private readonly adopted: AdoptedRun | null = null,
   ) {
     this.runId = claimed.flowRun.id;
     this.attempt = claimed.flowRun.attempt;
@@ -89,6 +100,7 @@ export class RunExecution {
       requestStop: (reason, message) => this.requestStop(reason, message),
       lose: () => this.lose(),
       attempt: () => this.handle,
+      ...(adopted ? { logSeqAfter: adopted.logSeq } : {}),
     });
     this.renewed(claimedAt);
     this.done = this.execute().finally(() => {
@@ -174,6 +186,7 @@ export class RunExecution {
   }
 
   private async execute(): Promise<RunOutcome> {
+    if (this.adopted) return this.continueAdopted(this.adopted);
     // Prepare: secrets, allowed source, the flow's code.
     const preparation = await prepareRun(this.claimed, {
       options: this.deps.options,
@@ -196,7 +209,25 @@ export class RunExecution {
     } catch (error) {
       return this.finish(null, { type: 'CRASHED', message: `could not start the flow process: ${(error as Error).message}` });
     }
-    const handle = this.handle;
+    return this.followUp(this.handle);
+  }
+
+  /** An adopted attempt runs already: its output goes to this run's report from now on, and it ends as any other. */
+  private async continueAdopted(adopted: AdoptedRun): Promise<RunOutcome> {
+    // Its secrets are masked as they were for the process that started it.
+    try {
+      const resolved = await resolveJobVariables(this.claimed.deployment.jobVariables, (name) => this.deps.secrets.resolve(name));
+      this.report.maskSecrets(resolved.secretValues);
+    } catch (error) {
+      this.log.warn({ err: error }, 'could not resolve the secrets of an adopted run to mask them');
+    }
+    this.handle = adopted.handle;
+    adopted.sink.bind(this.report.sink);
+    this.report.note('info', 'worker restarted; it took over this attempt where it runs');
+    return this.followUp(adopted.handle);
+  }
+
+  private async followUp(handle: Attempt): Promise<RunOutcome> {
     // A stop asked for while the attempt was starting applies now.
     if (this.stopReason) {
       const reason = this.stopReason;

@@ -1,5 +1,6 @@
+import { adoptRuns } from '../db/adopt.js';
 import { listWorkers } from '../db/workers.js';
-import { claimRuns } from '../runs/claim-runs.js';
+import { claimRuns, toClaimedRun } from '../runs/claim-runs.js';
 import { heartbeat } from '../runs/heartbeat.js';
 import { apiKeyId, poolOrNotFound } from './scope.js';
 import type { Handlers } from './types.js';
@@ -30,4 +31,21 @@ export const workerHandlers = {
     });
     return { runs };
   },
-} satisfies Pick<Handlers, 'workersList' | 'workersHeartbeat' | 'claim'>;
+
+  poolRunsAdopt: async ({ params, body, principal, deps }) => {
+    const pool = await poolOrNotFound(deps.sql, principal.workspaceId, params.pool);
+    const rows = await adoptRuns(deps.sql, {
+      workspaceId: principal.workspaceId,
+      poolId: pool.id,
+      workerId: body.workerId,
+      apiKeyId: apiKeyId(principal),
+      runs: body.runs,
+      leaseSeconds: deps.leaseSeconds,
+    });
+    const taken = new Set(rows.map((row) => `${row.id}#${row.attempt}`));
+    return {
+      adopted: await Promise.all(rows.map(async (row) => ({ run: await toClaimedRun(deps, row), logSeq: row.log_seq }))),
+      refused: body.runs.filter((r) => !taken.has(`${r.id}#${r.attempt}`)),
+    };
+  },
+} satisfies Pick<Handlers, 'workersList' | 'workersHeartbeat' | 'claim' | 'poolRunsAdopt'>;

@@ -122,7 +122,7 @@ export async function claimRuns(deps: AppDeps, input: ClaimRequestInput): Promis
   }
 }
 
-async function toClaimedRun(deps: AppDeps, row: ClaimedRow): Promise<ClaimedRun> {
+export async function toClaimedRun(deps: AppDeps, row: ClaimedRow): Promise<ClaimedRun> {
   const flowRun = toFlowRun(row);
   return {
     flowRun,

@@ -1,0 +1,209 @@
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { delimiter, join } from 'node:path';
+import { unwrap } from '@outpost/sdk/client';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { type FakeNode, type KubeCluster, startFakeNode, startKubeCluster } from '../support/kube/index.js';
+import { repoRoot } from '../support/processes.js';
+import { buildWorkerFlows, Plane } from '../support/worker-flows.js';
+import { isAlive, startWorkerProcess, type WorkerProcess, waitFor } from '../support/worker-process.js';
+
+/*
+ * `outpost worker start --type kubernetes` against a real API server (v1.20.2) whose node this test
+ * plays: each attempt is one Job, its pod runs flow code through `outpost-pod-runner`, and what the
+ * platform does to a pod (OOM kill, image pull failure, no node to run on) ends the run CRASHED with why.
+ */
+const SECRET = 'kube-s3cret-value-41';
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+describe('the Kubernetes executor in a worker', () => {
+  let cluster: KubeCluster;
+  let node: FakeNode;
+  let plane: Plane;
+  let scratch: string;
+  let source: string;
+  let key: string;
+  let relayPort: number;
+  const workers: WorkerProcess[] = [];
+
+  beforeAll(async () => {
+    process.env.PATH = [join(repoRoot, 'node_modules/.bin'), process.env.PATH ?? ''].join(delimiter);
+    scratch = mkdtempSync(join(tmpdir(), 'outpost-e2e-kube-'));
+    source = await buildWorkerFlows(join(scratch, 'bundle'));
+    cluster = await startKubeCluster();
+    node = await startFakeNode(cluster);
+    plane = await Plane.start();
+    key = await plane.server.createKey('worker', ['default']);
+    // A fixed port: pods of a worker that restarts dial the address in their environment.
+    relayPort = await freePort();
+  });
+
+  afterEach(async () => {
+    for (const w of workers.splice(0)) await w.stop();
+  });
+
+  afterAll(async () => {
+    await node?.stop();
+    await cluster?.stop();
+    await plane?.close();
+    if (scratch) rmSync(scratch, { recursive: true, force: true });
+  });
+
+  function worker(): WorkerProcess {
+    const w = startWorkerProcess(
+      [
+        '--pool',
+        'default',
+        '--name',
+        'kube-e2e',
+        '--type',
+        'kubernetes',
+        '--kubeconfig',
+        cluster.kubeconfigPath,
+        '--namespace',
+        cluster.namespace,
+        '--relay-listen',
+        `127.0.0.1:${relayPort}`,
+        '--image-pull-timeout',
+        '3s',
+        '--unschedulable-timeout',
+        '3s',
+        '--heartbeat-interval',
+        '500ms',
+        '--poll-wait',
+        '1s',
+      ],
+      {
+        OUTPOST_API_URL: plane.server.url,
+        OUTPOST_API_KEY: key,
+        OUTPOST_WORKER_CACHE_DIR: join(scratch, 'cache'),
+        OUTPOST_WORKER_SPOOL_DIR: join(scratch, 'spool'),
+        OUTPOST_WORKER_LOG_BATCH_INTERVAL: '50ms',
+        OUTPOST_WORKER_CANCEL_GRACE: '2s',
+        HOME: scratch,
+        DB_PASSWORD: SECRET,
+      },
+    );
+    workers.push(w);
+    return w;
+  }
+
+  async function deploy(flow: string, jobVariables: Record<string, unknown> = {}): Promise<string> {
+    return plane.deploy(flow, source, {
+      name: `${flow}-${randomUUID().slice(0, 8)}`,
+      jobVariables: { image: 'outpost/flows:e2e', env: { DB_PASSWORD: { $secret: 'DB_PASSWORD' } }, ...jobVariables },
+    });
+  }
+
+  async function jobsOf(runId: string): Promise<{ metadata: { name: string; labels: Record<string, string> } }[]> {
+    const result = await cluster.kubectl(['get', 'jobs', '-l', `outpost.dev/run-id=${runId}`, '-o', 'json']);
+    expect(result.code).toBe(0);
+    return JSON.parse(result.stdout).items;
+  }
+
+  async function logged(runId: string, prefix: string): Promise<string> {
+    return waitFor(
+      async () => (await plane.lines(runId)).find((l) => l.message.startsWith(prefix))?.message,
+      60_000,
+      `"${prefix}" in the log of ${runId}`,
+    );
+  }
+
+  it('runs a flow to COMPLETED in one Job labelled with its run, attempt, pool and worker', async () => {
+    worker();
+    const runId = await plane.run(await deploy('hello'));
+    const run = await plane.settled(runId);
+    expect(run.state.type).toBe('COMPLETED');
+    expect((await plane.lines(runId)).map((l) => l.message)).toContain(`hello from ${runId}`);
+    const jobs = await jobsOf(runId);
+    expect(jobs).toHaveLength(1);
+    expect(jobs[0]!.metadata.labels).toMatchObject({
+      'outpost.dev/run-id': runId,
+      'outpost.dev/attempt': '1',
+      'outpost.dev/pool': 'default',
+      'outpost.dev/worker': 'kube-e2e',
+    });
+  });
+
+  it("delivers the pod's output with the flow's secret masked", async () => {
+    worker();
+    const runId = await plane.run(await deploy('leak'));
+    const run = await plane.settled(runId);
+    expect(run.state.type).toBe('FAILED');
+    const messages = (await plane.lines(runId)).map((l) => l.message);
+    expect(messages).toContain('raw: ***');
+    expect(messages.some((m) => m.includes(SECRET))).toBe(false);
+    expect(run.state.message ?? '').not.toContain(SECRET);
+  });
+
+  it('deletes the Job of a cancelled run, and its flow process dies', async () => {
+    worker();
+    const runId = await plane.run(await deploy('once'), { counter: join(scratch, 'cancelled'), ms: 120_000 });
+    const pid = Number((await logged(runId, 'started pid ')).split(' ')[2]);
+    expect(isAlive(pid)).toBe(true);
+    unwrap(
+      await plane.owner.call('flowRunsSetState', {
+        params: { id: runId },
+        body: { transitionId: randomUUID(), state: { type: 'CANCELLING' } },
+      }),
+    );
+    expect((await plane.settled(runId)).state.type).toBe('CANCELLED');
+    await waitFor(async () => (await jobsOf(runId)).length === 0, 60_000, 'the Job to be deleted');
+    await waitFor(() => !isAlive(pid), 30_000, 'the flow process to die');
+  });
+
+  for (const [scenario, behaviour, reason] of [
+    ['oom', 'oom-kill', 'OOMKilled'],
+    ['pull', 'image-pull-backoff', 'ImagePullBackOff'],
+  ] as const) {
+    it(`ends a run whose pod is ${reason} as CRASHED with the reason`, async () => {
+      node.behave((pod) => pod.metadata?.labels?.scenario === scenario, behaviour);
+      worker();
+      const runId = await plane.run(await deploy('once', { labels: { scenario } }), {
+        counter: join(scratch, scenario),
+        ms: 60_000,
+      });
+      const run = await plane.settled(runId);
+      expect(run.state.type).toBe('CRASHED');
+      expect(run.state.message).toContain(reason);
+    });
+  }
+
+  it('ends a run no node can take as CRASHED once it was unschedulable past its bound', async () => {
+    worker();
+    const runId = await plane.run(await deploy('hello', { nodeSelector: { 'outpost.dev/no-such-node': 'true' } }));
+    const run = await plane.settled(runId);
+    expect(run.state.type).toBe('CRASHED');
+    expect(run.state.message).toContain('Unschedulable');
+  });
+
+  it('re-adopts its Job after the worker is killed and restarted, and the run completes in that one Job', async () => {
+    const first = worker();
+    const counter = join(scratch, 'adopted');
+    const runId = await plane.run(await deploy('once'), { counter, ms: 8_000 });
+    const pid = Number((await logged(runId, 'started pid ')).split(' ')[2]);
+    first.child.kill('SIGKILL');
+    await first.exited;
+    worker();
+    const run = await plane.settled(runId);
+    expect(run.state.type).toBe('COMPLETED');
+    expect(run.attempt).toBe(1);
+    expect(await jobsOf(runId)).toHaveLength(1);
+    expect(isAlive(pid)).toBe(false);
+    const messages = (await plane.lines(runId)).map((l) => l.message);
+    expect(messages).toContain('side effect written');
+  });
+});

@@ -1,0 +1,580 @@
+import { lstatSync, readdirSync, readFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { Log, type V1Job, type V1Pod } from '@kubernetes/client-node';
+import type { Logger } from 'pino';
+import { splitHostPort, type WorkerOptions } from '../../options.js';
+import {
+  type AdoptedAttempt,
+  type Attempt,
+  AttemptAlreadyStarted,
+  type AttemptEnvironment,
+  type AttemptExit,
+  type AttemptSink,
+  attemptKey,
+  type Executor,
+  type ExecutorContext,
+  type PreparedRun,
+  type StopRequest,
+} from '../executor.js';
+import { isReadyMessage, type ParentMessage, startMessageOf } from '../messages.js';
+import { type Cluster, connectCluster, describeKubeError, statusOf } from './cluster.js';
+import {
+  attemptLabels,
+  baseTemplate,
+  buildJobManifest,
+  FLOW_CONTAINER,
+  hasTtl,
+  type KubeObject,
+  LABEL_ATTEMPT,
+  LABEL_POOL,
+  LABEL_RUN_ID,
+  LABEL_WORKER,
+  labelValue,
+  type RunResources,
+} from './manifest.js';
+import { jobActive, jobFailure, readPod } from './pod-status.js';
+import { PodWatch } from './pod-watch.js';
+import { type BundleFile, relayKey, relayToken } from './relay-protocol.js';
+import { RelayLink, RelayServer } from './relay-server.js';
+
+/** The pod's command: the pod runner that ships with @outpost/worker (the image must have it on PATH). */
+export const POD_RUNNER_COMMAND = ['outpost-pod-runner'];
+
+/**
+ * Runs each attempt as a Kubernetes Job (one per attempt, named for it, never retried by Kubernetes)
+ * whose pod runs `outpost-pod-runner`. The pod talks to this worker only: over the relay it gets the
+ * verified bundle and carries the runtime protocol; its output is read back through `pods/log`.
+ * Pods and Jobs are watched by label; a pod that cannot pull its image or be scheduled within its
+ * bound, is OOM-killed, evicted or outlives its deadline ends the attempt with that reason.
+ */
+export class KubernetesExecutor implements Executor {
+  readonly kind = 'kubernetes';
+  readonly canAdopt = true;
+  private readonly options: WorkerOptions;
+  private readonly logger: Logger;
+  private readonly cluster: Cluster;
+  private readonly relay: RelayServer;
+  private readonly key: Buffer;
+  private readonly live = new Map<string, KubeAttempt>();
+  private readonly watches = new Map<string, PodWatch>();
+  private relayAddress: Promise<string> | null = null;
+
+  constructor(context: ExecutorContext) {
+    this.options = context.options;
+    this.logger = context.logger.child({ executor: 'kubernetes' });
+    this.cluster = connectCluster(context.options);
+    this.key = relayKey(context.options.apiKey);
+    const listen = splitHostPort(context.options.relayListen);
+    this.relay = new RelayServer(this.key, { host: listen.host, port: listen.port ?? 7420 }, this.logger);
+  }
+
+  /** The selector of everything this worker starts: its pool and its name. */
+  private get selector(): string {
+    return `${LABEL_POOL}=${labelValue(this.options.pool)},${LABEL_WORKER}=${labelValue(this.options.name)}`;
+  }
+
+  private address(): Promise<string> {
+    this.relayAddress ??= this.relay.start().then(({ host, port }) => {
+      const configured = this.options.relayAddress;
+      if (!configured) return `${host}:${port}`;
+      return splitHostPort(configured).port === null ? `${configured}:${port}` : configured;
+    });
+    return this.relayAddress;
+  }
+
+  private watch(namespace: string): PodWatch {
+    let watch = this.watches.get(namespace);
+    if (!watch) {
+      watch = new PodWatch(this.cluster, namespace, this.selector, this.logger, {
+        pod: (pod) => this.attemptOf(pod)?.observePod(pod),
+        podGone: (pod) => this.attemptOf(pod)?.podGone(pod),
+        job: (job) => this.attemptOf(job)?.observeJob(job),
+        jobGone: (job) => this.attemptOf(job)?.jobGone(),
+      });
+      this.watches.set(namespace, watch);
+      watch.start();
+    }
+    return watch;
+  }
+
+  private attemptOf(object: V1Pod | V1Job): KubeAttempt | undefined {
+    const labels = object.metadata?.labels ?? {};
+    const runId = labels[LABEL_RUN_ID];
+    const attempt = Number(labels[LABEL_ATTEMPT]);
+    return runId ? this.live.get(attemptKey({ runId, attempt })) : undefined;
+  }
+
+  open(): void {
+    void this.address().catch((error: unknown) => this.logger.error({ err: error }, 'the relay for pods could not start'));
+  }
+
+  async close(): Promise<void> {
+    // Running attempts keep their Jobs (a restarted worker adopts them); only this process's connections end.
+    for (const watch of this.watches.values()) await watch.stop();
+    this.watches.clear();
+    await this.relay.close();
+    this.relayAddress = null;
+  }
+
+  async start(run: PreparedRun, sink: AttemptSink, stopped: AbortSignal): Promise<Attempt> {
+    const key = attemptKey(run);
+    if (this.live.has(key)) throw new AttemptAlreadyStarted(run.runId, run.attempt);
+    const log = this.logger.child({ runId: run.runId, attempt: run.attempt });
+    const claimed = run.claimed as typeof run.claimed & { resources?: RunResources | null };
+    const relayAddress = await this.address();
+    const manifest = buildJobManifest({
+      runId: run.runId,
+      attempt: run.attempt,
+      pool: this.options.pool,
+      worker: this.options.name,
+      namespace: this.cluster.namespace,
+      template: baseTemplate(null, this.options.baseJobTemplate),
+      jobVariables: run.claimed.deployment.jobVariables,
+      resources: claimed.resources ?? null,
+      command: POD_RUNNER_COMMAND,
+      relayAddress,
+      relayToken: relayToken(this.key, run.runId, run.attempt),
+    });
+    const metadata = manifest.metadata as { name: string; namespace: string };
+    const entry = relative(run.bundle.dir, run.bundle.entry);
+    const link = new RelayLink(
+      run.runId,
+      run.attempt,
+      (m) => {
+        sink.message(m);
+        // The runner is ready: hand it the run, unless the worker decided to stop it meanwhile.
+        if (isReadyMessage(m) && !stopped.aborted) {
+          link.send({ t: 'taskAck', settled: 0 });
+          link.send(startMessageOf(run.claimed, entry));
+        }
+      },
+      { entry, env: run.runEnv, files: async () => bundleFiles(run.bundle.dir) },
+      log,
+    );
+    const attempt = new KubeAttempt({
+      runId: run.runId,
+      attempt: run.attempt,
+      jobName: metadata.name,
+      namespace: metadata.namespace,
+      image: imageOf(manifest),
+      deleteWhenDone: !hasTtl(manifest),
+      cluster: this.cluster,
+      options: this.options,
+      link,
+      sink,
+      log,
+      followSince: null,
+      released: () => {
+        this.live.delete(key);
+        this.relay.unregister(link);
+      },
+    });
+    this.live.set(key, attempt);
+    this.relay.register(link);
+    try {
+      await this.cluster.batch.createNamespacedJob({ namespace: metadata.namespace, body: manifest as V1Job });
+      log.info({ job: metadata.name, namespace: metadata.namespace }, 'job created');
+    } catch (error) {
+      // The Job of this attempt exists already (a create retried after a timeout): it is this attempt's, never a second one.
+      if (statusOf(error) !== 409) {
+        this.live.delete(key);
+        this.relay.unregister(link);
+        throw new Error(`could not create Job ${metadata.name}: ${describeKubeError(error)}`);
+      }
+      log.info({ job: metadata.name }, 'job exists already; attaching to it');
+    }
+    void this.watch(metadata.namespace).resync();
+    return attempt;
+  }
+
+  async adopt(sinkFor: (run: { runId: string; attempt: number }) => AttemptSink): Promise<AdoptedAttempt[]> {
+    const namespace = this.cluster.namespace;
+    let jobs: V1Job[];
+    try {
+      jobs = (await this.cluster.batch.listNamespacedJob({ namespace, labelSelector: this.selector })).items;
+    } catch (error) {
+      this.logger.error({ err: error, namespace }, `could not list this worker's Jobs: ${describeKubeError(error)}`);
+      return [];
+    }
+    const adopted: AdoptedAttempt[] = [];
+    const since = new Date();
+    for (const job of jobs) {
+      const labels = job.metadata?.labels ?? {};
+      const runId = labels[LABEL_RUN_ID];
+      const number = Number(labels[LABEL_ATTEMPT]);
+      if (!runId || !Number.isInteger(number) || !jobActive(job) || job.metadata?.deletionTimestamp) continue;
+      const key = attemptKey({ runId, attempt: number });
+      if (this.live.has(key)) continue;
+      const sink = sinkFor({ runId, attempt: number });
+      const log = this.logger.child({ runId, attempt: number });
+      // An adopted pod has its bundle; it only needs the relay back.
+      const link = new RelayLink(runId, number, (m) => sink.message(m), null, log);
+      const attempt = new KubeAttempt({
+        runId,
+        attempt: number,
+        jobName: job.metadata?.name ?? '',
+        namespace,
+        image: imageOf(job as KubeObject),
+        deleteWhenDone: typeof job.spec?.ttlSecondsAfterFinished !== 'number',
+        cluster: this.cluster,
+        options: this.options,
+        link,
+        sink,
+        log,
+        followSince: since,
+        released: () => {
+          this.live.delete(key);
+          this.relay.unregister(link);
+        },
+      });
+      this.live.set(key, attempt);
+      this.relay.register(link);
+      adopted.push({ runId, attempt: number, handle: attempt });
+      log.info({ job: job.metadata?.name }, 'adopted a running Job');
+    }
+    if (adopted.length > 0) {
+      await this.address();
+      void this.watch(namespace).resync();
+    }
+    return adopted;
+  }
+}
+
+function imageOf(manifest: KubeObject): string | null {
+  const spec = manifest.spec as { template?: { spec?: { containers?: { image?: string }[] } } } | undefined;
+  return spec?.template?.spec?.containers?.[0]?.image ?? null;
+}
+
+/** The bundle directory's files, for a pod that has none yet. Symbolic links are followed only inside the bundle. */
+function bundleFiles(root: string): BundleFile[] {
+  const files: BundleFile[] = [];
+  const walk = (dir: string) => {
+    for (const name of readdirSync(dir)) {
+      const path = join(dir, name);
+      const stat = lstatSync(path);
+      if (stat.isDirectory()) walk(path);
+      else if (stat.isFile())
+        files.push({ path: relative(root, path), mode: stat.mode & 0o777, data: readFileSync(path).toString('base64') });
+    }
+  };
+  walk(root);
+  return files;
+}
+
+interface AttemptSettings {
+  runId: string;
+  attempt: number;
+  jobName: string;
+  namespace: string;
+  image: string | null;
+  deleteWhenDone: boolean;
+  cluster: Cluster;
+  options: WorkerOptions;
+  link: RelayLink;
+  sink: AttemptSink;
+  log: Logger;
+  /** For an adopted attempt: output from this time on (earlier output was the previous worker's). */
+  followSince: Date | null;
+  released: () => void;
+}
+
+/** How long after a deletion the pod may take to go before the attempt is taken as ended regardless. */
+const DELETION_WAIT_MS = 60_000;
+
+/** One attempt's Job and pod, as the watch reports them. */
+class KubeAttempt implements Attempt {
+  readonly runId: string;
+  readonly attempt: number;
+  readonly exited: Promise<AttemptExit>;
+  private resolveExit!: (exit: AttemptExit) => void;
+  private exit: AttemptExit | null = null;
+  private podName: string | null = null;
+  private imageDigest: string | null = null;
+  private followed = false;
+  private logAbort: AbortController | null = null;
+  private logEnded: Promise<void> = Promise.resolve();
+  private lastLogStamp = '';
+  /** Lines taken with `lastLogStamp`; a stream followed again skips as many at that stamp. */
+  private atLastStamp = 0;
+  private replaying = false;
+  private replaySkip = 0;
+  private problem: { kind: 'image-pull' | 'unschedulable'; since: number; timer: NodeJS.Timeout } | null = null;
+  private deleting: Promise<void> | null = null;
+  private jobFailed: string | null = null;
+  private readonly environmentKnown: Promise<void>;
+  private resolveEnvironment!: () => void;
+
+  constructor(private readonly s: AttemptSettings) {
+    this.runId = s.runId;
+    this.attempt = s.attempt;
+    this.exited = new Promise((resolve) => (this.resolveExit = resolve));
+    this.environmentKnown = new Promise((resolve) => (this.resolveEnvironment = resolve));
+  }
+
+  get hasExited(): boolean {
+    return this.exit !== null;
+  }
+
+  send(message: ParentMessage): boolean {
+    if (this.exit) return false;
+    return this.s.link.send(message);
+  }
+
+  private end(exit: AttemptExit): void {
+    if (this.exit) return;
+    this.exit = exit;
+    if (this.problem) clearTimeout(this.problem.timer);
+    this.problem = null;
+    this.resolveEnvironment();
+    this.s.log.info({ exit }, 'pod ended');
+    this.resolveExit(exit);
+  }
+
+  observePod(pod: V1Pod): void {
+    if (this.exit) return;
+    if (pod.metadata?.deletionTimestamp && !pod.status?.containerStatuses?.some((c) => c.state?.terminated)) {
+      // Being deleted: the watch reports it gone, or its final status, soon.
+    }
+    this.podName = pod.metadata?.name ?? this.podName;
+    const status = pod.status?.containerStatuses?.[0];
+    if (status?.imageID) {
+      this.imageDigest = /sha256:[0-9a-f]{64}/.exec(status.imageID)?.[0] ?? this.imageDigest;
+      this.resolveEnvironment();
+    }
+    const reading = readPod(pod, FLOW_CONTAINER);
+    if (reading.kind === 'running' || reading.kind === 'ended') this.follow();
+    if (reading.kind === 'image-pull' || reading.kind === 'unschedulable') {
+      this.problemSeen(
+        reading.kind,
+        reading.kind === 'image-pull' ? `${reading.reason}: ${reading.message}` : `Unschedulable: ${reading.message}`,
+      );
+    } else if (this.problem) {
+      clearTimeout(this.problem.timer);
+      this.problem = null;
+    }
+    if (reading.kind === 'ended') {
+      const exit = this.jobFailed && !reading.exit.reason ? { ...reading.exit, reason: this.jobFailed } : reading.exit;
+      this.end(exit);
+    }
+  }
+
+  /** A pod that cannot pull its image or be placed gets its bound, then the attempt ends with why. */
+  private problemSeen(kind: 'image-pull' | 'unschedulable', reason: string): void {
+    if (this.problem?.kind === kind) return;
+    if (this.problem) clearTimeout(this.problem.timer);
+    const bound = kind === 'image-pull' ? this.s.options.imagePullTimeoutMs : this.s.options.unschedulableTimeoutMs;
+    this.s.log.warn({ reason, boundMs: bound }, 'pod cannot start yet');
+    const timer = setTimeout(() => {
+      if (this.exit) return;
+      this.s.sink.note('error', `the pod did not start within ${Math.round(bound / 1000)} s: ${reason}`);
+      void this.deleteJob(0);
+      this.end({ code: null, signal: null, reason: reason.slice(0, 500) });
+    }, bound);
+    this.problem = { kind, since: Date.now(), timer };
+  }
+
+  podGone(pod: V1Pod): void {
+    if (this.exit) return;
+    const reading = readPod(pod, FLOW_CONTAINER);
+    if (reading.kind === 'ended') this.end(reading.exit);
+    else
+      this.end({
+        code: null,
+        signal: 'SIGKILL',
+        reason: this.jobFailed ?? (this.deleting ? 'pod deleted' : 'pod deleted by someone else'),
+      });
+  }
+
+  observeJob(job: V1Job): void {
+    const failure = jobFailure(job);
+    if (failure) this.jobFailed = failure.startsWith('BackoffLimitExceeded') ? this.jobFailed : failure;
+    // A Job that failed before any pod ran (its deadline passed while unschedulable) has nothing more to report.
+    if (failure && !this.podName && !this.exit) this.end({ code: null, signal: null, reason: failure });
+  }
+
+  jobGone(): void {
+    if (!this.exit && !this.podName) this.end({ code: null, signal: 'SIGKILL', reason: 'job deleted' });
+  }
+
+  /** Follows the flow container's output into the sink, from where the last stream left off. */
+  private follow(): void {
+    if (this.followed || !this.podName) return;
+    this.followed = true;
+    const podName = this.podName;
+    let resolveEnded!: () => void;
+    this.logEnded = new Promise((resolve) => (resolveEnded = resolve));
+    const stream = new PassThrough();
+    let partial = '';
+    stream.on('data', (chunk: Buffer) => {
+      const text = partial + chunk.toString('utf8');
+      const lines = text.split('\n');
+      partial = lines.pop() ?? '';
+      for (const line of lines) this.logLine(line);
+    });
+    stream.on('end', () => {
+      if (partial) this.logLine(partial);
+      partial = '';
+      resolveEnded();
+      // A stream that ended while the pod still runs (an API server restart) is followed again.
+      if (!this.exit) {
+        this.followed = false;
+        setTimeout(() => this.follow(), 500);
+      }
+    });
+    const since = this.lastLogStamp ? this.lastLogStamp : this.s.followSince?.toISOString();
+    this.replaying = this.lastLogStamp !== '';
+    this.replaySkip = this.atLastStamp;
+    new Log(this.s.cluster.config)
+      .log(this.s.namespace, podName, FLOW_CONTAINER, stream, {
+        follow: true,
+        timestamps: true,
+        ...(since ? { sinceTime: since.replace(/\.\d+Z$/, 'Z') } : {}),
+      })
+      .then(
+        (abort) => {
+          this.logAbort = abort;
+        },
+        (error: unknown) => {
+          resolveEnded();
+          this.s.log.debug({ err: error }, 'could not follow the pod log yet');
+          if (!this.exit || statusOf(error) === 400) {
+            this.followed = false;
+            if (!this.exit) setTimeout(() => this.follow(), 1_000);
+          }
+        },
+      );
+  }
+
+  /**
+   * One `<RFC3339 timestamp> <text>` line of `pods/log`. A stream followed again after a break starts
+   * at the last second seen (`sinceTime` has whole seconds): its lines before the last timestamp, and
+   * as many at it as were already taken, are re-reads. Within one stream nothing is dropped.
+   */
+  private logLine(raw: string): void {
+    const space = raw.indexOf(' ');
+    const stamp = space > 0 ? raw.slice(0, space) : '';
+    if (!/^\d{4}-\d\d-\d\dT/.test(stamp)) {
+      this.s.sink.line('stdout', raw);
+      return;
+    }
+    if (this.replaying) {
+      if (stamp < this.lastLogStamp) return;
+      if (stamp === this.lastLogStamp && this.replaySkip > 0) {
+        this.replaySkip--;
+        return;
+      }
+      this.replaying = false;
+    }
+    if (stamp === this.lastLogStamp) this.atLastStamp++;
+    else {
+      this.lastLogStamp = stamp;
+      this.atLastStamp = 1;
+    }
+    this.s.sink.line('stdout', raw.slice(space + 1));
+  }
+
+  /** Deletes the Job and its pod, the pod with `graceSeconds` to stop. */
+  private deleteJob(graceSeconds: number): Promise<void> {
+    const { batch, core } = this.s.cluster;
+    const run = async () => {
+      try {
+        await batch.deleteNamespacedJob({
+          name: this.s.jobName,
+          namespace: this.s.namespace,
+          propagationPolicy: 'Background',
+          gracePeriodSeconds: graceSeconds,
+        });
+      } catch (error) {
+        if (statusOf(error) !== 404) this.s.log.error({ err: error }, `could not delete the Job: ${describeKubeError(error)}`);
+      }
+      // The pod goes at once with the grace asked for, not whenever the garbage collector gets to it.
+      try {
+        await core.deleteCollectionNamespacedPod({
+          namespace: this.s.namespace,
+          labelSelector: `${LABEL_RUN_ID}=${this.runId},${LABEL_ATTEMPT}=${this.attempt}`,
+          gracePeriodSeconds: graceSeconds,
+        });
+      } catch (error) {
+        if (statusOf(error) !== 404) this.s.log.error({ err: error }, `could not delete the pod: ${describeKubeError(error)}`);
+      }
+    };
+    const previous = this.deleting;
+    // A stronger (shorter-grace) request is sent even while a weaker one is on its way.
+    this.deleting = (previous ?? Promise.resolve()).then(run);
+    return this.deleting;
+  }
+
+  private async waitExit(ms: number): Promise<boolean> {
+    if (this.exit) return true;
+    let timer: NodeJS.Timeout | undefined;
+    const result = await Promise.race([
+      this.exited.then(() => true),
+      new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), ms))),
+    ]);
+    clearTimeout(timer);
+    return result;
+  }
+
+  private async terminate(graceMs: number): Promise<void> {
+    await this.deleteJob(Math.ceil(graceMs / 1000));
+    if (!(await this.waitExit(graceMs + DELETION_WAIT_MS))) {
+      this.s.log.warn('the pod did not report its end after deletion; taking it as killed');
+      this.end({ code: null, signal: 'SIGKILL', reason: 'pod deleted' });
+    }
+  }
+
+  async stop(request: StopRequest): Promise<void> {
+    if (this.exit) return;
+    const { cancelGraceMs, cancelNoticeMs } = this.s.options;
+    switch (request.mode) {
+      case 'kill':
+        return this.terminate(0);
+      case 'terminate':
+        return this.terminate(cancelGraceMs);
+      case 'cancel':
+        // A cancelled run leaves no Job behind, whether its flow stopped at the notice or had to be terminated.
+        if (this.s.link.send({ t: 'cancel', reason: request.reason }) && (await this.waitExit(cancelNoticeMs))) {
+          return this.deleteJob(Math.ceil(cancelGraceMs / 1000));
+        }
+        return this.terminate(cancelGraceMs);
+      case 'await-exit':
+        if (await this.waitExit(cancelNoticeMs)) return;
+        return this.terminate(cancelGraceMs);
+    }
+  }
+
+  async cleanUp(): Promise<void> {
+    try {
+      // The log stream ends with the container; give it a moment, then stop reading.
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([this.logEnded, new Promise<void>((resolve) => (timer = setTimeout(resolve, 5_000)))]);
+      clearTimeout(timer);
+      this.logAbort?.abort();
+      this.followed = true;
+      if (this.s.deleteWhenDone && !this.deleting) {
+        await this.s.cluster.batch
+          .deleteNamespacedJob({ name: this.s.jobName, namespace: this.s.namespace, propagationPolicy: 'Background' })
+          .catch((error: unknown) => {
+            if (statusOf(error) !== 404)
+              this.s.log.warn({ err: error }, `could not delete the finished Job: ${describeKubeError(error)}`);
+          });
+      }
+      await this.deleting;
+    } finally {
+      this.s.released();
+    }
+  }
+
+  async environment(): Promise<AttemptEnvironment> {
+    await this.environmentKnown;
+    return { executor: 'kubernetes', nodeVersion: null, image: this.s.image, imageDigest: this.imageDigest };
+  }
+}
+
+/** A Kubernetes executor for the worker's options. */
+export function createKubernetesExecutor(context: ExecutorContext): Executor {
+  return new KubernetesExecutor(context);
+}
+
+export { attemptLabels };

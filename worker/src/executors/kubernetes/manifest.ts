@@ -1,0 +1,368 @@
+import { createHash } from 'node:crypto';
+
+/*
+ * The Job an attempt runs as, built from the pool's base job template and the deployment's job
+ * variables. Pure: no I/O, no clock, so every manifest it can build is checked against the current
+ * Kubernetes schemas in a unit test.
+ */
+
+/** A Kubernetes object as plain JSON. */
+export type KubeObject = Record<string, unknown>;
+
+/** The base job template every pool gets unless it says otherwise (or `--base-job-template` does). */
+export const DEFAULT_BASE_JOB_TEMPLATE: KubeObject = {
+  apiVersion: 'batch/v1',
+  kind: 'Job',
+  metadata: { labels: {}, annotations: {} },
+  spec: {
+    backoffLimit: 0,
+    ttlSecondsAfterFinished: 600,
+    template: {
+      metadata: { labels: {}, annotations: {} },
+      spec: {
+        restartPolicy: 'Never',
+        containers: [{ name: 'flow', image: 'node:20-slim', imagePullPolicy: 'IfNotPresent' }],
+      },
+    },
+  },
+};
+
+/** The pool's base job template: the worker's `--base-job-template` when given, else the pool's, else the default. */
+export function baseTemplate(pool: { baseJobTemplate?: unknown } | null, override: KubeObject | null = null): KubeObject {
+  if (override) return override;
+  const fromPool = pool?.baseJobTemplate;
+  if (fromPool && typeof fromPool === 'object' && !Array.isArray(fromPool)) return fromPool as KubeObject;
+  return DEFAULT_BASE_JOB_TEMPLATE;
+}
+
+/** The job variables a Kubernetes deployment may set. Anything else in `jobVariables` is ignored here. */
+export interface KubernetesJobVariables {
+  image?: string;
+  namespace?: string;
+  resources?: { requests?: Record<string, string | number>; limits?: Record<string, string | number> };
+  nodeSelector?: Record<string, string>;
+  tolerations?: Record<string, unknown>[];
+  serviceAccountName?: string;
+  /** Plain values only; `{ $secret }` values reach the flow over the relay, never the pod spec. */
+  env?: Record<string, unknown>;
+  /** Variable name → a Kubernetes Secret's name and key (`{ name, key }`), or `"<secret>/<key>"`. */
+  envFromSecrets?: Record<string, { name: string; key: string } | string>;
+  activeDeadlineSeconds?: number;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+}
+
+/** What a claimed run may ask of the hardware (`claimed.resources`), read defensively. */
+export interface RunResources {
+  gpus?: number;
+  gpuMemoryGb?: number;
+  memoryGb?: number;
+  cpus?: number;
+}
+
+export interface ManifestInput {
+  runId: string;
+  attempt: number;
+  pool: string;
+  worker: string;
+  /** The namespace when neither the job variables nor the template name one. */
+  namespace: string;
+  template: KubeObject;
+  jobVariables: Record<string, unknown>;
+  resources?: RunResources | null | undefined;
+  /** The pod's command (the pod runner) and its connection to this worker. */
+  command: string[];
+  relayAddress: string;
+  relayToken: string;
+}
+
+export const LABEL_RUN_ID = 'outpost.dev/run-id';
+export const LABEL_ATTEMPT = 'outpost.dev/attempt';
+export const LABEL_POOL = 'outpost.dev/pool';
+export const LABEL_WORKER = 'outpost.dev/worker';
+export const FLOW_CONTAINER = 'flow';
+
+/** A job variable the executor cannot turn into a Job: the run fails with this message. */
+export class JobManifestError extends Error {
+  override readonly name = 'JobManifestError';
+}
+
+/** `outpost-<run id, first 8+ characters>-<attempt>`: one name per attempt, so a second create is a 409. */
+export function jobName(runId: string, attempt: number): string {
+  const suffix = `-${attempt}`;
+  const compact = runId.toLowerCase().replace(/[^a-z0-9]/g, '');
+  const room = 63 - 'outpost-'.length - suffix.length;
+  return `outpost-${compact.slice(0, Math.max(8, Math.min(room, compact.length)))}${suffix}`;
+}
+
+/**
+ * A label value (≤63 characters of `[A-Za-z0-9._-]`, alphanumeric at both ends). Worker and pool
+ * names that do not fit are shortened with a hash, so the label still names one of them.
+ */
+export function labelValue(value: string): string {
+  if (/^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/.test(value)) return value;
+  const hash = createHash('sha256').update(value).digest('hex').slice(0, 10);
+  const cleaned = value
+    .replace(/[^A-Za-z0-9._-]/g, '-')
+    .replace(/^[^A-Za-z0-9]+/, '')
+    .slice(0, 50)
+    .replace(/[^A-Za-z0-9]+$/, '');
+  return cleaned ? `${cleaned}-${hash}` : hash;
+}
+
+/** The labels that find an attempt's Job and Pod. */
+export function attemptLabels(input: Pick<ManifestInput, 'runId' | 'attempt' | 'pool' | 'worker'>): Record<string, string> {
+  return {
+    [LABEL_RUN_ID]: input.runId,
+    [LABEL_ATTEMPT]: String(input.attempt),
+    [LABEL_POOL]: labelValue(input.pool),
+    [LABEL_WORKER]: labelValue(input.worker),
+  };
+}
+
+function object(value: unknown): Record<string, unknown> {
+  return value && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
+}
+
+function stringMap(value: unknown, what: string): Record<string, string> {
+  if (value === undefined || value === null) return {};
+  if (typeof value !== 'object' || Array.isArray(value)) throw new JobManifestError(`job variable "${what}" must be an object`);
+  const out: Record<string, string> = {};
+  for (const [key, item] of Object.entries(value)) {
+    if (typeof item !== 'string') throw new JobManifestError(`job variable ${what}.${key} must be a string`);
+    out[key] = item;
+  }
+  return out;
+}
+
+function quantityMap(value: unknown, what: string): Record<string, string> {
+  if (value === undefined || value === null) return {};
+  if (typeof value !== 'object' || Array.isArray(value)) throw new JobManifestError(`job variable "${what}" must be an object`);
+  const out: Record<string, string> = {};
+  for (const [key, item] of Object.entries(value)) {
+    if (typeof item === 'number' && Number.isFinite(item) && item >= 0) out[key] = String(item);
+    else if (typeof item === 'string' && /^[0-9.]+[A-Za-z]*$/.test(item)) out[key] = item;
+    else throw new JobManifestError(`job variable ${what}.${key} must be a quantity such as "500m" or "2Gi"`);
+  }
+  return out;
+}
+
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+function secretRefOf(name: string, value: unknown): { name: string; key: string } {
+  if (typeof value === 'string') {
+    const slash = value.indexOf('/');
+    if (slash > 0 && slash < value.length - 1) return { name: value.slice(0, slash), key: value.slice(slash + 1) };
+  } else {
+    const ref = object(value);
+    if (typeof ref.name === 'string' && ref.name && typeof ref.key === 'string' && ref.key)
+      return { name: ref.name, key: ref.key };
+  }
+  throw new JobManifestError(
+    `job variable envFromSecrets.${name} must be { "name": "<secret>", "key": "<key>" } or "<secret>/<key>"`,
+  );
+}
+
+function positiveInt(value: unknown, what: string): number | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0) {
+    throw new JobManifestError(`job variable "${what}" must be a positive whole number`);
+  }
+  return value;
+}
+
+function optionalString(value: unknown, what: string): string | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'string' || value === '') throw new JobManifestError(`job variable "${what}" must be a non-empty string`);
+  return value;
+}
+
+/** Quantities a run's hardware request adds to the container: GPUs as `nvidia.com/gpu` limits. */
+function resourcesFromRun(resources: RunResources | null | undefined): {
+  requests: Record<string, string>;
+  limits: Record<string, string>;
+} {
+  const requests: Record<string, string> = {};
+  const limits: Record<string, string> = {};
+  const gpus = resources?.gpus;
+  if (typeof gpus === 'number' && Number.isInteger(gpus) && gpus > 0) limits['nvidia.com/gpu'] = String(gpus);
+  const memoryGb = resources?.memoryGb;
+  if (typeof memoryGb === 'number' && memoryGb > 0) {
+    const mi = `${Math.ceil(memoryGb * 1024)}Mi`;
+    requests.memory = mi;
+    limits.memory = mi;
+  }
+  const cpus = resources?.cpus;
+  if (typeof cpus === 'number' && cpus > 0) requests.cpu = `${Math.ceil(cpus * 1000)}m`;
+  return { requests, limits };
+}
+
+/** The namespace an attempt's Job goes to: the job variables', else the template's, else the worker's. */
+export function namespaceOf(input: Pick<ManifestInput, 'namespace' | 'template' | 'jobVariables'>): string {
+  const fromVariables = optionalString(input.jobVariables.namespace, 'namespace');
+  const fromTemplate = object(input.template.metadata).namespace;
+  return fromVariables ?? (typeof fromTemplate === 'string' && fromTemplate ? fromTemplate : input.namespace);
+}
+
+/**
+ * The Job for one attempt. The template gives the shape (its first container runs the flow); the
+ * job variables override image, resources, placement, env and metadata; the worker's own fields
+ * (name, labels, `backoffLimit: 0`, `restartPolicy: Never`, the pod runner's command and relay
+ * variables) override both, so no template or variable can make an attempt retry itself or talk
+ * to anything but its worker.
+ */
+export function buildJobManifest(input: ManifestInput): KubeObject {
+  const vars = input.jobVariables;
+  const template = structuredClone(input.template);
+  const metadata = object(template.metadata);
+  const spec = object(template.spec);
+  const podTemplate = object(spec.template);
+  const podMetadata = object(podTemplate.metadata);
+  const podSpec = object(podTemplate.spec);
+  const containers = Array.isArray(podSpec.containers) ? (podSpec.containers as Record<string, unknown>[]) : [];
+  const container = object(containers[0]);
+  const ownLabels = attemptLabels(input);
+
+  const labels = { ...stringMap(metadata.labels, 'template labels'), ...stringMap(vars.labels, 'labels'), ...ownLabels };
+  const annotations = {
+    ...stringMap(metadata.annotations, 'template annotations'),
+    ...stringMap(vars.annotations, 'annotations'),
+  };
+  const podLabels = {
+    ...stringMap(podMetadata.labels, 'template pod labels'),
+    ...stringMap(vars.labels, 'labels'),
+    ...ownLabels,
+  };
+  const podAnnotations = {
+    ...stringMap(podMetadata.annotations, 'template pod annotations'),
+    ...stringMap(vars.annotations, 'annotations'),
+  };
+
+  // Resources: the template's, then the job variables', then what the run itself asks for.
+  const templateResources = object(container.resources);
+  const variableResources = object(vars.resources);
+  if (
+    vars.resources !== undefined &&
+    vars.resources !== null &&
+    (typeof vars.resources !== 'object' || Array.isArray(vars.resources))
+  ) {
+    throw new JobManifestError('job variable "resources" must be an object with "requests" and/or "limits"');
+  }
+  const fromRun = resourcesFromRun(input.resources);
+  const requests = {
+    ...quantityMap(templateResources.requests, 'template resources.requests'),
+    ...quantityMap(variableResources.requests, 'resources.requests'),
+    ...fromRun.requests,
+  };
+  const limits = {
+    ...quantityMap(templateResources.limits, 'template resources.limits'),
+    ...quantityMap(variableResources.limits, 'resources.limits'),
+    ...fromRun.limits,
+  };
+  // A request above its limit is refused by the API server; the run's own request raises the limit too.
+  for (const [name, value] of Object.entries(fromRun.requests))
+    if (limits[name] !== undefined && name !== 'cpu') limits[name] = value;
+
+  // Environment: the template's, plain job values, Secret references; then the worker's own.
+  const env = new Map<string, Record<string, unknown>>();
+  for (const entry of Array.isArray(container.env) ? (container.env as Record<string, unknown>[]) : []) {
+    if (typeof entry.name === 'string') env.set(entry.name, entry);
+  }
+  const plainEnv = vars.env;
+  if (plainEnv !== undefined && plainEnv !== null && (typeof plainEnv !== 'object' || Array.isArray(plainEnv))) {
+    throw new JobManifestError('job variable "env" must be an object of variable names to values');
+  }
+  for (const [name, value] of Object.entries(object(plainEnv))) {
+    if (!ENV_NAME.test(name)) throw new JobManifestError(`job variable env.${name} is not a valid variable name`);
+    if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') {
+      env.set(name, { name, value: String(value) });
+    }
+    // `{ $secret }` values are resolved by the worker and handed to the flow over the relay, never written into the pod spec.
+  }
+  const fromSecrets = vars.envFromSecrets;
+  if (fromSecrets !== undefined && fromSecrets !== null && (typeof fromSecrets !== 'object' || Array.isArray(fromSecrets))) {
+    throw new JobManifestError('job variable "envFromSecrets" must be an object of variable names to Secret references');
+  }
+  for (const [name, value] of Object.entries(object(fromSecrets))) {
+    if (!ENV_NAME.test(name)) throw new JobManifestError(`job variable envFromSecrets.${name} is not a valid variable name`);
+    env.set(name, { name, valueFrom: { secretKeyRef: secretRefOf(name, value) } });
+  }
+  for (const name of [...env.keys()]) if (name.startsWith('OUTPOST_')) env.delete(name);
+  env.set('OUTPOST_RELAY_ADDRESS', { name: 'OUTPOST_RELAY_ADDRESS', value: input.relayAddress });
+  env.set('OUTPOST_RELAY_TOKEN', { name: 'OUTPOST_RELAY_TOKEN', value: input.relayToken });
+  env.set('OUTPOST_RUN_ID', { name: 'OUTPOST_RUN_ID', value: input.runId });
+  env.set('OUTPOST_RUN_ATTEMPT', { name: 'OUTPOST_RUN_ATTEMPT', value: String(input.attempt) });
+
+  const image = optionalString(vars.image, 'image') ?? (typeof container.image === 'string' ? container.image : undefined);
+  if (!image) throw new JobManifestError('no image: set job variable "image" or an image in the base job template');
+
+  const flowContainer: Record<string, unknown> = {
+    ...container,
+    name: typeof container.name === 'string' && container.name ? container.name : FLOW_CONTAINER,
+    image,
+    command: input.command,
+    env: [...env.values()],
+  };
+  delete flowContainer.args;
+  if (Object.keys(requests).length > 0 || Object.keys(limits).length > 0) {
+    flowContainer.resources = {
+      ...(Object.keys(requests).length > 0 ? { requests } : {}),
+      ...(Object.keys(limits).length > 0 ? { limits } : {}),
+    };
+  } else delete flowContainer.resources;
+
+  const newPodSpec: Record<string, unknown> = {
+    ...podSpec,
+    restartPolicy: 'Never',
+    containers: [flowContainer, ...containers.slice(1)],
+  };
+  const nodeSelector = {
+    ...stringMap(podSpec.nodeSelector, 'template nodeSelector'),
+    ...stringMap(vars.nodeSelector, 'nodeSelector'),
+  };
+  if (Object.keys(nodeSelector).length > 0) newPodSpec.nodeSelector = nodeSelector;
+  if (vars.tolerations !== undefined && vars.tolerations !== null) {
+    if (!Array.isArray(vars.tolerations) || vars.tolerations.some((t) => !t || typeof t !== 'object' || Array.isArray(t))) {
+      throw new JobManifestError('job variable "tolerations" must be a list of toleration objects');
+    }
+    newPodSpec.tolerations = [...(Array.isArray(podSpec.tolerations) ? podSpec.tolerations : []), ...vars.tolerations];
+  }
+  const serviceAccountName = optionalString(vars.serviceAccountName, 'serviceAccountName');
+  if (serviceAccountName) newPodSpec.serviceAccountName = serviceAccountName;
+
+  const newSpec: Record<string, unknown> = {
+    ...spec,
+    backoffLimit: 0,
+    template: {
+      metadata: {
+        ...podMetadata,
+        labels: podLabels,
+        ...(Object.keys(podAnnotations).length > 0 ? { annotations: podAnnotations } : {}),
+      },
+      spec: newPodSpec,
+    },
+  };
+  // Job-level selectors are the Job controller's to generate.
+  delete newSpec.selector;
+  delete newSpec.manualSelector;
+  const deadline = positiveInt(vars.activeDeadlineSeconds, 'activeDeadlineSeconds');
+  if (deadline !== undefined) newSpec.activeDeadlineSeconds = deadline;
+  if (spec.ttlSecondsAfterFinished === undefined || spec.ttlSecondsAfterFinished === null) delete newSpec.ttlSecondsAfterFinished;
+
+  const newMetadata: Record<string, unknown> = {
+    ...metadata,
+    name: jobName(input.runId, input.attempt),
+    namespace: namespaceOf(input),
+    labels,
+    ...(Object.keys(annotations).length > 0 ? { annotations } : {}),
+  };
+  if (Object.keys(annotations).length === 0) delete newMetadata.annotations;
+  delete newMetadata.generateName;
+  return { ...template, apiVersion: 'batch/v1', kind: 'Job', metadata: newMetadata, spec: newSpec };
+}
+
+/** Whether the template leaves finished Jobs to the TTL controller (otherwise the executor deletes them). */
+export function hasTtl(manifest: KubeObject): boolean {
+  const ttl = object(manifest.spec).ttlSecondsAfterFinished;
+  return typeof ttl === 'number';
+}

@@ -1,0 +1,220 @@
+import { randomUUID } from 'node:crypto';
+import { createServer, type Server, type Socket } from 'node:net';
+import type { Logger } from 'pino';
+import { attemptKey } from '../executor.js';
+import { type BundleFile, Outbox, readFrames, tokenMatches, type WorkerFrame, writeFrame } from './relay-protocol.js';
+
+/** What a link hands a pod that has no bundle yet: the verified bundle's files, its entry and the run's variables. */
+export interface BundlePayload {
+  entry: string;
+  env: Record<string, string>;
+  files: () => Promise<BundleFile[]>;
+}
+
+/**
+ * The worker's end of one attempt's relay session. Messages sent while the pod is not connected
+ * wait in the outbox; frames the pod re-sends after a reconnect are taken once.
+ */
+export class RelayLink {
+  readonly session = randomUUID();
+  private socket: Socket | null = null;
+  private readonly outbox = new Outbox();
+  /** The last pod frame taken; frames at or below it are re-sends. */
+  private received = 0;
+  private ackTimer: NodeJS.Timeout | null = null;
+  private closed = false;
+  private connectedOnce = false;
+  private readonly connectWaiters: (() => void)[] = [];
+
+  constructor(
+    readonly runId: string,
+    readonly attempt: number,
+    private readonly onMessage: (m: unknown) => void,
+    private readonly bundle: BundlePayload | null,
+    private readonly log: Logger,
+  ) {}
+
+  /** Queues a message for the flow; false once the link is closed. */
+  send(m: unknown): boolean {
+    if (this.closed) return false;
+    const frame = this.outbox.add(m);
+    if (this.socket) writeFrame(this.socket, frame);
+    return true;
+  }
+
+  /** Whether a pod has connected to this link at least once. */
+  get hasConnected(): boolean {
+    return this.connectedOnce;
+  }
+
+  /** Resolves once a pod has connected (at once if one has), or after `ms`. */
+  connected(ms: number): Promise<boolean> {
+    if (this.connectedOnce) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => resolve(false), ms);
+      this.connectWaiters.push(() => {
+        clearTimeout(timer);
+        resolve(true);
+      });
+    });
+  }
+
+  /** A pod proved it runs this attempt: it takes over the link (an older connection is dropped). */
+  async attach(socket: Socket, hello: { session: unknown; received: unknown; hasBundle: unknown }): Promise<void> {
+    if (this.closed) {
+      writeFrame(socket, { t: 'refused', reason: 'the attempt is over' });
+      socket.end();
+      return;
+    }
+    this.socket?.destroy();
+    this.socket = socket;
+    const sameSession = hello.session === this.session;
+    if (sameSession && typeof hello.received === 'number') this.outbox.ack(hello.received);
+    writeFrame(socket, { t: 'welcome', session: this.session, received: sameSession ? this.received : null });
+    if (hello.hasBundle !== true) {
+      if (!this.bundle) {
+        writeFrame(socket, { t: 'refused', reason: 'this worker no longer has the bundle of the attempt' });
+        socket.end();
+        return;
+      }
+      const frame: WorkerFrame = {
+        t: 'bundle',
+        entry: this.bundle.entry,
+        env: this.bundle.env,
+        files: await this.bundle.files(),
+      };
+      if (this.socket !== socket) return;
+      writeFrame(socket, frame);
+    }
+    for (const frame of this.outbox.pending()) writeFrame(socket, frame);
+    this.log.debug({ resumed: sameSession }, 'pod connected to the relay');
+    if (!this.connectedOnce) {
+      this.connectedOnce = true;
+      for (const waiter of this.connectWaiters.splice(0)) waiter();
+    }
+    socket.on('close', () => {
+      if (this.socket === socket) this.socket = null;
+    });
+  }
+
+  /** A frame from the attached pod. */
+  take(socket: Socket, frame: Record<string, unknown>): void {
+    if (socket !== this.socket) return;
+    if (frame.t === 'ack' && typeof frame.seq === 'number') {
+      this.outbox.ack(frame.seq);
+      return;
+    }
+    if (frame.t !== 'msg' || typeof frame.seq !== 'number') return;
+    if (frame.seq <= this.received) return;
+    this.received = frame.seq;
+    this.scheduleAck();
+    this.onMessage(frame.m);
+  }
+
+  private scheduleAck(): void {
+    if (this.ackTimer) return;
+    this.ackTimer = setTimeout(() => {
+      this.ackTimer = null;
+      if (this.socket) writeFrame(this.socket, { t: 'ack', seq: this.received });
+    }, 20);
+  }
+
+  /** The attempt is over: nothing more is sent or taken. */
+  close(): void {
+    this.closed = true;
+    if (this.ackTimer) clearTimeout(this.ackTimer);
+    this.ackTimer = null;
+    if (this.socket && this.received > 0) writeFrame(this.socket, { t: 'ack', seq: this.received });
+    this.socket?.end();
+    this.socket = null;
+    for (const waiter of this.connectWaiters.splice(0)) waiter();
+  }
+}
+
+/** The TCP server pods dial: it checks each pod's token and hands the connection to its attempt's link. */
+export class RelayServer {
+  private readonly links = new Map<string, RelayLink>();
+  private readonly sockets = new Set<Socket>();
+  private server: Server | null = null;
+  private listening: Promise<{ host: string; port: number }> | null = null;
+
+  constructor(
+    private readonly key: Buffer,
+    private readonly listen: { host: string; port: number },
+    private readonly log: Logger,
+  ) {}
+
+  /** Starts listening (once); resolves with the bound address. */
+  start(): Promise<{ host: string; port: number }> {
+    this.listening ??= new Promise((resolve, reject) => {
+      const server = createServer((socket) => this.accept(socket));
+      this.server = server;
+      server.once('error', reject);
+      server.listen(this.listen.port, this.listen.host, () => {
+        server.off('error', reject);
+        const address = server.address();
+        const port = typeof address === 'object' && address ? address.port : this.listen.port;
+        this.log.info({ host: this.listen.host, port }, `relay for pods listening on ${this.listen.host}:${port}`);
+        resolve({ host: this.listen.host, port });
+      });
+    });
+    return this.listening;
+  }
+
+  register(link: RelayLink): void {
+    this.links.set(attemptKey(link), link);
+  }
+
+  unregister(link: RelayLink): void {
+    if (this.links.get(attemptKey(link)) === link) this.links.delete(attemptKey(link));
+    link.close();
+  }
+
+  private accept(socket: Socket): void {
+    this.sockets.add(socket);
+    socket.on('close', () => this.sockets.delete(socket));
+    socket.setNoDelay(true);
+    socket.setKeepAlive(true, 10_000);
+    let link: RelayLink | null = null;
+    // A connection that does not say hello promptly is dropped.
+    const helloTimer = setTimeout(() => socket.destroy(), 10_000);
+    socket.on('close', () => clearTimeout(helloTimer));
+    readFrames(socket, (frame) => {
+      if (link) {
+        link.take(socket, frame);
+        return;
+      }
+      clearTimeout(helloTimer);
+      const { runId, attempt, token } = frame;
+      if (frame.t !== 'hello' || typeof runId !== 'string' || typeof attempt !== 'number' || typeof token !== 'string') {
+        socket.destroy();
+        return;
+      }
+      if (!tokenMatches(this.key, runId, attempt, token)) {
+        this.log.warn({ runId, attempt, remote: socket.remoteAddress }, 'refused a relay connection with a bad token');
+        writeFrame(socket, { t: 'refused', reason: 'bad relay token' });
+        socket.end();
+        return;
+      }
+      const found = this.links.get(attemptKey({ runId, attempt }));
+      if (!found) {
+        // Not (or no longer) an attempt of this worker process; the pod retries until one adopts it.
+        socket.destroy();
+        return;
+      }
+      link = found;
+      void found.attach(socket, frame as { session: unknown; received: unknown; hasBundle: unknown });
+    });
+  }
+
+  async close(): Promise<void> {
+    for (const link of this.links.values()) link.close();
+    this.links.clear();
+    for (const socket of this.sockets) socket.destroy();
+    const server = this.server;
+    if (!server) return;
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    this.server = null;
+    this.listening = null;
+  }
+}
