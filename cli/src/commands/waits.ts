@@ -15,6 +15,8 @@ function waitsFor(wait: Wait): string {
       return `token ${wait.spec.token}`;
     case 'until':
       return `until ${wait.spec.until}`;
+    case 'run':
+      return `run ${wait.spec.flowRunId}`;
   }
 }
 

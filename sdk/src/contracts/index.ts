@@ -213,6 +213,16 @@ export {
   MAX_BATCH_LINES,
 } from './logs.js';
 export {
+  AttemptEnvironmentReport,
+  AttemptEnvironmentResponse,
+  AttemptParams,
+  DeploymentRunCreateRequest,
+  FlowRunManifest,
+  FlowRunReproduceRequest,
+  ManifestAttempt,
+  ManifestInputAsset,
+} from './manifests.js';
+export {
   ALERT_RULE_PREFIX,
   ALERT_RULES,
   AlertRuleCreateRequest,
@@ -406,6 +416,8 @@ export {
   MAX_WAIT_SECONDS,
   RecordedResult,
   ReplayResponse,
+  RunWaitSpec,
+  RunWaitValue,
   SuspendRequest,
   SuspendResponse,
   TokenWaitSpec,

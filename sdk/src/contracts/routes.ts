@@ -91,6 +91,14 @@ import {
   LogReadResponse,
 } from './logs.js';
 import {
+  AttemptEnvironmentReport,
+  AttemptEnvironmentResponse,
+  AttemptParams,
+  DeploymentRunCreateRequest,
+  FlowRunManifest,
+  FlowRunReproduceRequest,
+} from './manifests.js';
+import {
   AlertRuleCreateRequest,
   NotificationChannel,
   NotificationChannelCreateRequest,
@@ -656,6 +664,44 @@ export const routes = {
     access: { roles: READERS, runToken: true },
     params: IdParam,
     response: FlowRunChildListResponse,
+  }),
+  flowRunsCreateDeploymentRun: route({
+    method: 'POST',
+    path: '/flow-runs/:id/deployment-runs',
+    summary: "Start a run of a deployment (any pool) as this run's child, queued like any run (idempotent by key in the run)",
+    access: { roles: ['worker'], runToken: true },
+    params: IdParam,
+    body: DeploymentRunCreateRequest,
+    response: FlowRunCreateResponse,
+    status: 201,
+  }),
+  flowRunsReportEnvironment: route({
+    method: 'PUT',
+    path: '/flow-runs/:id/attempts/:attempt/environment',
+    summary: 'Record where an attempt runs (worker version, executor, Node version, image); only its holder may',
+    access: { roles: ['worker'], runToken: true },
+    params: AttemptParams,
+    body: AttemptEnvironmentReport,
+    response: AttemptEnvironmentResponse,
+  }),
+  flowRunsManifest: route({
+    method: 'GET',
+    path: '/flow-runs/:id/manifest',
+    summary:
+      "Everything needed to reproduce a run: pinned code, entrypoint, parameters, job variables, each attempt's environment, input asset versions",
+    access: { roles: READERS },
+    params: IdParam,
+    response: FlowRunManifest,
+  }),
+  flowRunsReproduce: route({
+    method: 'POST',
+    path: '/flow-runs/:id/reproduce',
+    summary: "Create a new run from a run's manifest: the same deployment version, parameters and job variables",
+    access: { roles: RUNNERS },
+    params: IdParam,
+    body: FlowRunReproduceRequest,
+    response: FlowRunCreateResponse,
+    status: 201,
   }),
   artifactsCreate: route({
     method: 'POST',

@@ -47,6 +47,8 @@ export const FlowRun = z.strictObject({
   scheduleId: Id.nullable().optional(),
   /** The deployment version (code, entrypoint, parameter schema, job variables) every attempt runs. */
   deploymentVersionId: Id.nullable().optional(),
+  /** The run this one reproduces (`POST /flow-runs/:id/reproduce`); absent from older servers. */
+  reproducedFromId: Id.nullable().optional(),
   /** The `sha256:…` that version's source is pinned to (null for a `dir:` source). */
   sourceDigest: z.string().nullable().optional(),
   /** The partition the run works on (`runContext().partitionKey`); null for an unpartitioned run. */

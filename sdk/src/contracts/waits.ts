@@ -11,7 +11,7 @@ import { Role } from './workspaces.js';
  * its recorded result, and every wait already resolved answered with its value.
  */
 
-export const WAIT_KINDS = ['event', 'until', 'approval', 'token'] as const;
+export const WAIT_KINDS = ['event', 'until', 'approval', 'token', 'run'] as const;
 export const WaitKind = z.enum(WAIT_KINDS);
 export type WaitKind = z.infer<typeof WaitKind>;
 
@@ -63,7 +63,16 @@ export const ApprovalWaitSpec = z.strictObject({
 
 export const TokenWaitSpec = z.strictObject({ kind: z.literal('token'), token: WaitTokenId });
 
-export const WaitSpec = z.discriminatedUnion('kind', [EventWaitSpec, UntilWaitSpec, ApprovalWaitSpec, TokenWaitSpec]);
+/** Resolves when the run (a deployment's run the flow started) reaches a terminal state. */
+export const RunWaitSpec = z.strictObject({ kind: z.literal('run'), flowRunId: Id });
+
+export const WaitSpec = z.discriminatedUnion('kind', [
+  EventWaitSpec,
+  UntilWaitSpec,
+  ApprovalWaitSpec,
+  TokenWaitSpec,
+  RunWaitSpec,
+]);
 export type WaitSpec = z.infer<typeof WaitSpec>;
 
 /** A person's decision on an approval. */
@@ -90,11 +99,19 @@ export const Wait = z.object({
   resolvedAt: Timestamp.nullable(),
   /**
    * What the wait returns in the flow: the event (event), null (until), the decision (approval), the
-   * value the token was completed with (token).
+   * value the token was completed with (token), the run's `RunWaitValue` (run).
    */
   value: JsonValue.nullable(),
 });
 export type Wait = z.infer<typeof Wait>;
+
+/** What a run wait resolves with: the run and the terminal state it reached. */
+export const RunWaitValue = z.object({
+  id: Id,
+  name: z.string(),
+  state: z.object({ type: z.string(), name: z.string(), message: z.string().nullable() }),
+});
+export type RunWaitValue = z.infer<typeof RunWaitValue>;
 
 /** `POST /flow-runs/:id/waits`: idempotent by key (a replay gets the stored wait back). */
 export const WaitCreateRequest = z.strictObject({

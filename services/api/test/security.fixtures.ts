@@ -616,6 +616,24 @@ export const FIXTURES: Record<RouteName, Fixture> = {
     const { run: r, bearer } = await s.runFor(c, { running: true });
     return { params: run(r.id), bearer, body: { id: randomUUID(), attempt: 1, flowName: `${s.tag}-child` } };
   },
+  flowRunsCreateDeploymentRun: async (s, c) => {
+    const { run: r, bearer } = await s.runFor(c, { running: true });
+    return {
+      params: run(r.id),
+      bearer,
+      body: { deployment: `${s.flowName}/${s.deploymentName}`, key: `call-${randomUUID()}` },
+    };
+  },
+  flowRunsReportEnvironment: async (s, c) => {
+    const { run: r, bearer } = await s.runFor(c);
+    return {
+      params: { id: r.id, attempt: '1' },
+      bearer,
+      body: { workerVersion: '0.1.0', executor: 'process', nodeVersion: process.version, image: null, imageDigest: null },
+    };
+  },
+  flowRunsManifest: async (s) => ({ params: run((await s.run()).id) }),
+  flowRunsReproduce: async (s) => ({ params: run((await s.run()).id), body: {} }),
   flowRunsChildren: async (s, c) => {
     const { run: r, bearer } = await s.runFor(c);
     return { params: run(r.id), bearer };

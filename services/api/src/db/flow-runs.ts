@@ -51,6 +51,8 @@ export interface RunRow
   /** Absent from queries that do not select it (the claim's). */
   backfill_id?: string | null;
   /** Absent from queries that do not select it (the claim's). */
+  reproduced_from_id?: string | null;
+  /** Absent from queries that do not select it (the claim's). */
   waiting_for?: RunWaitingFor | null;
   source_digest: string | null;
 }
@@ -79,7 +81,8 @@ export function runSelect(db: Db): postgres.PendingQuery<postgres.Row[]> {
            r.attempt, r.max_retries, r.idempotency_key, r.worker_id, r.lease_expires_at,
            r.expected_start_time, r.start_time, r.end_time, r.created_at, r.updated_at,
            r.parent_flow_run_id, r.parent_task_run_id, r.backfill_id, ${waitingForColumn(db)},
-           r.scheduled_time, r.schedule_id, r.deployment_version_id, v.source_digest, r.partition_key, r.resources
+           r.scheduled_time, r.schedule_id, r.deployment_version_id, v.source_digest, r.partition_key, r.resources,
+           r.reproduced_from_id
     FROM flow_runs r
     JOIN flows f ON f.id = r.flow_id
     LEFT JOIN deployments d ON d.id = r.deployment_id
@@ -128,6 +131,7 @@ export function toFlowRun(row: RunRow): FlowRun {
     sourceDigest: row.source_digest,
     ...(row.partition_key === undefined ? {} : { partitionKey: row.partition_key }),
     ...(row.resources === undefined ? {} : { resources: row.resources }),
+    ...(row.reproduced_from_id === undefined ? {} : { reproducedFromId: row.reproduced_from_id }),
   };
 }
 
@@ -190,9 +194,17 @@ export interface NewFlowRun {
   partitionKey?: string | null;
   /** The run's own resource request, over its deployment's (a trigger copies the deployment's otherwise). @default null */
   resources?: ResourceRequest | null;
+  /** `resources` is the whole request (a reproduction's), not merged over the deployment's current one. */
+  resourcesExact?: boolean;
   /** The backfill creating it, and the schedule that backfill fills. @default null */
   backfillId?: string | null;
   scheduleId?: string | null;
+  /** The code to run; the deployment's current version when null. @default null */
+  deploymentVersionId?: string | null;
+  /** The run this one reproduces. @default null */
+  reproducedFromId?: string | null;
+  /** The running flow that started it (`runDeployment`). @default null */
+  parentFlowRunId?: string | null;
 }
 
 /**
@@ -205,7 +217,8 @@ export async function insertFlowRun(db: Db, run: NewFlowRun): Promise<string | n
       INSERT INTO flow_runs (workspace_id, flow_id, deployment_id, work_pool_id, work_queue_id, name, parameters, tags, labels,
                              state_type, state_name, state_timestamp, attempt, max_retries, retry_delay_seconds,
                              retry_backoff, retry_jitter, expected_start_time, idempotency_key, partition_key, backfill_id,
-                             schedule_id, resources, created_at, updated_at)
+                             schedule_id, resources, deployment_version_id, reproduced_from_id, parent_flow_run_id,
+                             created_at, updated_at)
       VALUES (${run.workspaceId}, ${run.flowId}, ${run.deploymentId}, ${run.workPoolId}, ${run.workQueueId}, ${run.name},
               ${jsonb(db, run.parameters)}, ${textArray(db, run.tags)}::text[], ${jsonb(db, run.labels)},
               'SCHEDULED', 'Scheduled', now(), 1, ${run.maxRetries}, ${run.retryDelaySeconds},
@@ -214,7 +227,9 @@ export async function insertFlowRun(db: Db, run: NewFlowRun): Promise<string | n
               (SELECT retry_jitter FROM deployments WHERE id = ${run.deploymentId}),
               coalesce(${run.scheduledTime}::timestamptz, now()), ${run.idempotencyKey}, ${run.partitionKey ?? null},
               ${run.backfillId ?? null}, ${run.scheduleId ?? null},
-              ${run.resources ? db`(SELECT coalesce(resources, '{}'::jsonb) FROM deployments WHERE id = ${run.deploymentId}) || ${jsonb(db, run.resources)}` : null},
+              ${run.resources ? (run.resourcesExact ? jsonb(db, run.resources) : db`(SELECT coalesce(resources, '{}'::jsonb) FROM deployments WHERE id = ${run.deploymentId}) || ${jsonb(db, run.resources)}`) : null},
+              -- Null takes the deployment's current version (the flow_runs_pin_version trigger); a reproduction names its original's.
+              ${run.deploymentVersionId ?? null}::uuid, ${run.reproducedFromId ?? null}::uuid, ${run.parentFlowRunId ?? null}::uuid,
               now(), now())
       ON CONFLICT (workspace_id, deployment_id, idempotency_key) DO NOTHING
       RETURNING id, workspace_id, attempt, state_timestamp, work_pool_id

@@ -327,6 +327,8 @@ export const flowRuns = pgTable(
     partitionKey: text('partition_key'),
     /** Attempts that began by resuming the run from a suspension: they spend no retry. */
     resumes: integer('resumes').notNull().default(0),
+    /** The run whose manifest this one was created from ("Reproduce"). */
+    reproducedFromId: uuid('reproduced_from_id'),
     createdAt: createdAt(),
     updatedAt: ts('updated_at').notNull().defaultNow(),
   },
@@ -385,6 +387,8 @@ export const flowRuns = pgTable(
     index('flow_runs_root_idx').on(t.rootFlowRunId).where(sql`root_flow_run_id IS NOT NULL`),
     // A run named on the command line (`outpost runs get calm-otter`): its workspace's runs of that name, newest first.
     index('flow_runs_name_idx').on(t.workspaceId, t.name, t.createdAt),
+    // A run's reproductions, newest last.
+    index('flow_runs_reproduced_from_idx').on(t.reproducedFromId, t.createdAt).where(sql`reproduced_from_id IS NOT NULL`),
     check('flow_runs_deployment_version_ck', sql`deployment_id IS NULL OR deployment_version_id IS NOT NULL`),
   ],
 );
@@ -913,6 +917,13 @@ export const flowRunAttempts = pgTable(
     exitCode: integer('exit_code'),
     /** The devices, memory and CPU slots the claim handed this attempt; null when the run asked for none. */
     assignedResources: jsonb('assigned_resources').$type<AssignedResources>(),
+    /** Where the attempt ran, as its worker reported it (`PUT /flow-runs/:id/attempts/:attempt/environment`). */
+    workerVersion: text('worker_version'),
+    executor: text('executor'),
+    nodeVersion: text('node_version'),
+    image: text('image'),
+    imageDigest: text('image_digest'),
+    environmentReportedAt: ts('environment_reported_at'),
   },
   (t) => [primaryKey({ columns: [t.workspaceId, t.flowRunId, t.attempt] })],
 );
@@ -1186,6 +1197,8 @@ export const waits = pgTable(
     resolvedAt: ts('resolved_at'),
     value: jsonb('value'),
     decidedBy: uuid('decided_by'),
+    /** A run wait's run: the wait resolves when that run reaches a terminal state. */
+    targetRunId: uuid('target_run_id'),
     createdAt: createdAt(),
   },
   (t) => [
@@ -1195,7 +1208,8 @@ export const waits = pgTable(
     index('waits_event_idx').on(t.workspaceId, t.eventKind).where(sql`status = 'WAITING'`),
     index('waits_token_idx').on(t.workspaceId, t.token).where(sql`status = 'WAITING'`),
     index('waits_lookback_idx').on(t.createdAt).where(sql`NOT looked_back`),
-    check('waits_kind_ck', sql`kind IN ('event', 'until', 'approval', 'token')`),
+    index('waits_target_run_idx').on(t.targetRunId).where(sql`status = 'WAITING' AND target_run_id IS NOT NULL`),
+    check('waits_kind_ck', sql`kind IN ('event', 'until', 'approval', 'token', 'run')`),
     check('waits_status_ck', sql`status IN ('WAITING', 'RESOLVED', 'TIMED_OUT', 'CANCELLED')`),
   ],
 );

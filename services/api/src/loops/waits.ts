@@ -1,11 +1,11 @@
-import type { EventWaitSpec, OutpostEvent } from '@outpost/sdk/contracts';
+import type { EventWaitSpec, OutpostEvent, RunWaitValue } from '@outpost/sdk/contracts';
 import type * as z from 'zod';
 import type { Db, Sql } from '../db/client.js';
 import { LEDGER_START, type LedgerCursor, readCommittedEvents, toEvent } from '../db/events.js';
 import type { WaitOutcome } from '../db/waits.js';
 import type { Logger } from '../logger.js';
 import type { RunNotifier } from '../runs/run-notifier.js';
-import { eventsSince, runBinding } from '../waits/create-wait.js';
+import { eventsSince, runBinding, runWaitOutcome, TERMINAL_RUN_STATES } from '../waits/create-wait.js';
 import { eventMatches, lookBack, type RunBinding } from '../waits/event-match.js';
 import { dueWaitOutcomes, resolveWaits } from '../waits/resolve.js';
 import { type BackgroundLoop, ElectedLoop } from './elected-loop.js';
@@ -24,7 +24,9 @@ const CURSOR_NAME = 'waits';
 interface WaitingEventWait {
   id: string;
   workspace_id: string;
+  kind: string;
   spec: z.infer<typeof EventWaitSpec>;
+  target_run_id: string | null;
   run_id: string;
   run_name: string;
   parameters: Record<string, unknown>;
@@ -102,8 +104,8 @@ export class WaitsLoop implements BackgroundLoop {
 
   async #lookBacks(): Promise<number> {
     const waits = await this.sql<WaitingEventWait[]>`
-      SELECT w.id, w.workspace_id, w.spec, r.id AS run_id, r.name AS run_name, r.parameters, r.partition_key,
-             r.created_at AS run_created_at
+      SELECT w.id, w.workspace_id, w.kind, w.spec, w.target_run_id, r.id AS run_id, r.name AS run_name, r.parameters,
+             r.partition_key, r.created_at AS run_created_at
       FROM waits w JOIN flow_runs r ON r.id = w.flow_run_id
       WHERE NOT w.looked_back
       ORDER BY w.created_at
@@ -111,8 +113,14 @@ export class WaitsLoop implements BackgroundLoop {
     for (const wait of waits) {
       const run = bindingOf(wait);
       await this.sql.begin(async (tx) => {
-        const event = await lookBack(tx, wait.workspace_id, wait.spec, eventsSince(wait.spec, wait.run_created_at), run);
-        if (event) await resolveWaits(tx, [{ id: wait.id, outcome: { status: 'RESOLVED', value: event } }]);
+        if (wait.kind === 'run' && wait.target_run_id !== null) {
+          // The run may have ended while the wait was being created, after this loop's cursor passed its event.
+          const outcome = await runWaitOutcome(tx, wait.workspace_id, wait.target_run_id);
+          if (outcome) await resolveWaits(tx, [{ id: wait.id, outcome }]);
+        } else {
+          const event = await lookBack(tx, wait.workspace_id, wait.spec, eventsSince(wait.spec, wait.run_created_at), run);
+          if (event) await resolveWaits(tx, [{ id: wait.id, outcome: { status: 'RESOLVED', value: event } }]);
+        }
         await tx`UPDATE waits SET looked_back = true WHERE id = ${wait.id}`;
       });
     }
@@ -131,7 +139,7 @@ export class WaitsLoop implements BackgroundLoop {
       const last = rows.at(-1);
       if (!last) return 0;
       const events = rows.map(toEvent);
-      const outcomes = await this.#match(tx, rows, events);
+      const outcomes = [...(await this.#match(tx, rows, events)), ...(await this.#runsEnded(tx, rows, events))];
       if (outcomes.length > 0) {
         const ended = await resolveWaits(tx, outcomes);
         this.logger.info({ waits: ended.length }, 'events resolved waits');
@@ -139,6 +147,39 @@ export class WaitsLoop implements BackgroundLoop {
       await tx`
         UPDATE wait_event_cursor SET txid = ${String(last.txid)}::xid8, seq = ${String(last.seq)}::int8 WHERE name = ${CURSOR_NAME}`;
       return rows.length;
+    });
+  }
+
+  /** Run waits whose run reached a terminal state in the batch: resolved with the run and that state. */
+  async #runsEnded(
+    tx: Db,
+    rows: readonly { workspace_id: string; kind: string }[],
+    events: readonly OutpostEvent[],
+  ): Promise<{ id: string; outcome: WaitOutcome }[]> {
+    const ended = new Map<string, OutpostEvent>();
+    rows.forEach((row, i) => {
+      const event = events[i] as OutpostEvent;
+      const at = `${row.workspace_id}\u0000${event.resource.id}`;
+      if (RUN_ENDED_KINDS.has(row.kind) && !ended.has(at)) ended.set(at, event);
+    });
+    if (ended.size === 0) return [];
+    const waits = await tx<{ id: string; workspace_id: string; target_run_id: string }[]>`
+      SELECT id, workspace_id, target_run_id FROM waits
+      WHERE target_run_id = ANY(${tx.array([...ended.values()].map((e) => e.resource.id))}::uuid[]) AND status = 'WAITING'`;
+    return waits.flatMap((wait) => {
+      const event = ended.get(`${wait.workspace_id}\u0000${wait.target_run_id}`);
+      if (!event) return [];
+      const state = (event.payload as { state?: { type?: string; name?: string; message?: string | null } }).state ?? {};
+      const value: RunWaitValue = {
+        id: wait.target_run_id,
+        name: event.resource.name ?? '',
+        state: {
+          type: state.type ?? event.kind.slice('flow-run.'.length).toUpperCase(),
+          name: state.name ?? '',
+          message: state.message ?? null,
+        },
+      };
+      return [{ id: wait.id, outcome: { status: 'RESOLVED' as const, value } }];
     });
   }
 
@@ -168,6 +209,9 @@ export class WaitsLoop implements BackgroundLoop {
     return outcomes;
   }
 }
+
+/** The `flow-run.<state>` event kinds of a run that ended. */
+const RUN_ENDED_KINDS = new Set(TERMINAL_RUN_STATES.map((state) => `flow-run.${state.toLowerCase()}`));
 
 function bindingOf(wait: WaitingEventWait): RunBinding {
   return runBinding({ id: wait.run_id, name: wait.run_name, parameters: wait.parameters, partition_key: wait.partition_key });

@@ -2,6 +2,7 @@ import { listChildRuns } from '../db/child-runs.js';
 import { getRunAttempt } from '../db/flow-runs.js';
 import { notFound } from '../errors.js';
 import { createChildRun } from '../runs/create-child-run.js';
+import { createDeploymentRun } from '../runs/create-deployment-run.js';
 import type { Handlers } from './types.js';
 
 /** A run with more subflows than this lists the oldest ones; a flow that fans out wider should map tasks instead. */
@@ -14,8 +15,18 @@ export const childRunHandlers = {
     return result;
   },
 
+  flowRunsCreateDeploymentRun: async ({ params, body, principal, deps, status }) => {
+    const result = await createDeploymentRun(deps.sql, {
+      workspaceId: principal.workspaceId,
+      parentId: params.id,
+      request: body,
+    });
+    if (!result.created) status(200);
+    return result;
+  },
+
   flowRunsChildren: async ({ params, principal, deps }) => {
     if ((await getRunAttempt(deps.sql, principal.workspaceId, params.id)) === null) throw notFound('flow run');
     return { items: await listChildRuns(deps.sql, principal.workspaceId, params.id, MAX_LISTED_CHILDREN) };
   },
-} satisfies Pick<Handlers, 'flowRunsCreateChild' | 'flowRunsChildren'>;
+} satisfies Pick<Handlers, 'flowRunsCreateChild' | 'flowRunsCreateDeploymentRun' | 'flowRunsChildren'>;

@@ -17,8 +17,8 @@ import type { Handlers } from './types.js';
 
 const DeploymentCursor = z.tuple([Name, Name]);
 const IdempotencyKey = z.string().min(1).max(200);
-/** The scheduler's, backfills' and sensors' keys: a manual run must not take (or, when its schedule goes, lose) one of their slots. */
-const RESERVED_KEY = /^(scheduled|backfill|sensor):/;
+/** The scheduler's, backfills', sensors' and parent runs' keys: a manual run must not take (or, when its schedule goes, lose) one of their slots. */
+const RESERVED_KEY = /^(scheduled|backfill|sensor|parent):/;
 
 /** A deployment's sensors are told apart by name: one defined twice is a mistake in its code. */
 function checkSensorNames(names: string[]): void {

@@ -26,6 +26,7 @@ import { logHandlers } from './logs.js';
 import { metricsHandlers } from './metrics.js';
 import { alertRuleHandlers, notificationHandlers } from './notifications.js';
 import { poolRunHandlers } from './pool-runs.js';
+import { runManifestHandlers } from './run-manifests.js';
 import { scheduleHandlers } from './schedules.js';
 import { sensorHandlers } from './sensors.js';
 import { oidcBrowserHandlers, ssoHandlers } from './sso.js';
@@ -64,6 +65,7 @@ export function routeHandlers(scope: HandlerScope): Handlers {
     ...backfillHandlers,
     ...statsHandlers,
     ...childRunHandlers,
+    ...runManifestHandlers,
     ...artifactHandlers,
     ...assetHandlers,
     ...assetRunHandlers,

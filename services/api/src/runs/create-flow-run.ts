@@ -93,6 +93,8 @@ export interface FlowRunInput {
   request: FlowRunCreateRequest;
   idempotencyKey: string | null;
   backfill?: BackfillOrigin;
+  /** The running flow that starts this run (`runDeployment`). */
+  parentFlowRunId?: string;
 }
 
 /**
@@ -194,5 +196,6 @@ async function insertChecked(sql: Db, input: FlowRunInput, record: DeploymentRec
     resources: request.resources ?? null,
     backfillId: input.backfill?.backfillId ?? null,
     scheduleId: input.backfill?.scheduleId ?? null,
+    parentFlowRunId: input.parentFlowRunId ?? null,
   });
 }

@@ -1,5 +1,5 @@
-import type { Wait, WaitCreateRequest, WaitSpec } from '@outpost/sdk/contracts';
-import type { Sql, TxSql } from '../db/client.js';
+import type { RunWaitValue, Wait, WaitCreateRequest, WaitSpec } from '@outpost/sdk/contracts';
+import type { Db, Sql, TxSql } from '../db/client.js';
 import { getWait, toWait, type WaitOutcome } from '../db/waits.js';
 import { DomainError, notFound } from '../domain-error.js';
 import { withPropertyOrder } from '../runs/parameter-schema.js';
@@ -48,7 +48,27 @@ async function outcomeAtOnce(tx: TxSql, run: WaitingRun, spec: WaitSpec, now: Da
     }
     case 'approval':
       return null;
+    case 'run':
+      return runWaitOutcome(tx, run.workspace_id, spec.flowRunId);
   }
+}
+
+/** The run states a run wait resolves on. */
+export const TERMINAL_RUN_STATES = ['COMPLETED', 'FAILED', 'CRASHED', 'CANCELLED'] as const;
+
+/** A run wait's outcome when its run has already ended: resolved with the run and its terminal state. */
+export async function runWaitOutcome(db: Db, workspaceId: string, runId: string): Promise<WaitOutcome | null> {
+  const [target] = await db<{ id: string; name: string; state_type: string; state_name: string; state_message: string | null }[]>`
+    SELECT id, name, state_type, state_name, state_message FROM flow_runs
+    WHERE workspace_id = ${workspaceId} AND id = ${runId}
+      AND state_type IN ${db(TERMINAL_RUN_STATES as unknown as string[])}`;
+  if (!target) return null;
+  const value: RunWaitValue = {
+    id: target.id,
+    name: target.name,
+    state: { type: target.state_type, name: target.state_name, message: target.state_message },
+  };
+  return { status: 'RESOLVED', value };
 }
 
 /**
@@ -63,6 +83,7 @@ export async function createWait(
 ): Promise<{ wait: Wait; created: boolean }> {
   const { request } = input;
   if (request.spec.kind === 'event') assertMatchCompiles(request.spec.match);
+  const targetRunId = request.spec.kind === 'run' ? request.spec.flowRunId : null;
   const result = await sql.begin(async (tx) => {
     const [run] = await tx<(WaitingRun & { now: Date })[]>`
       SELECT id, workspace_id, name, state_type, attempt, parameters, partition_key, created_at, now()::timestamptz(3) AS now
@@ -86,6 +107,14 @@ export async function createWait(
     if (run.state_type !== 'RUNNING') {
       throw new DomainError('conflict', `only a running run can begin a wait; the run is ${run.state_type}`);
     }
+    if (targetRunId !== null) {
+      const [target] = await tx`SELECT 1 FROM flow_runs WHERE workspace_id = ${run.workspace_id} AND id = ${targetRunId}`;
+      if (!target || targetRunId === run.id) {
+        throw new DomainError('validation_failed', 'the request body is invalid', {
+          errors: [{ path: 'body.spec.flowRunId', message: 'not a flow run of this workspace that the run can wait for' }],
+        });
+      }
+    }
     // An approval's form keeps its fields in the order the flow wrote them (see withPropertyOrder).
     const spec: WaitSpec =
       request.spec.kind === 'approval' && request.spec.form
@@ -95,10 +124,12 @@ export async function createWait(
     const until = spec.kind === 'until' ? new Date(spec.until) : null;
     const due = [expiresAt, until].filter((d): d is Date => d !== null).sort((a, b) => a.getTime() - b.getTime())[0] ?? null;
     const [inserted] = await tx<{ id: string }[]>`
-      INSERT INTO waits (workspace_id, flow_run_id, key, kind, spec, expires_at, due_at, event_kind, token, looked_back, created_at)
+      INSERT INTO waits (workspace_id, flow_run_id, key, kind, spec, expires_at, due_at, event_kind, token, target_run_id,
+                         looked_back, created_at)
       VALUES (${run.workspace_id}, ${run.id}, ${request.key}, ${spec.kind}, ${tx.json(spec as never)}, ${expiresAt}, ${due},
-              ${spec.kind === 'event' ? spec.event : null}, ${spec.kind === 'token' ? spec.token : null},
-              ${spec.kind !== 'event'}, ${run.now})
+              ${spec.kind === 'event' ? spec.event : null}, ${spec.kind === 'token' ? spec.token : null}, ${targetRunId},
+              -- Event and run waits are looked at once more after they commit (loops/waits.ts).
+              ${spec.kind !== 'event' && spec.kind !== 'run'}, ${run.now})
       RETURNING id`;
     const id = (inserted as { id: string }).id;
     const outcome = await outcomeAtOnce(tx, run, spec, run.now);

@@ -18,6 +18,8 @@ export function waitingFor(spec: WaitSpec): string {
       return `waiting for token “${spec.token}”`;
     case 'until':
       return `waiting until ${spec.until}`;
+    case 'run':
+      return `waiting for flow run ${spec.flowRunId} to finish`;
   }
 }
 

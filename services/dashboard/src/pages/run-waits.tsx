@@ -18,6 +18,8 @@ export function waitLabel(wait: Wait): string {
       return `token “${wait.spec.token}”`;
     case 'until':
       return `until ${formatDateTime(wait.spec.until)}`;
+    case 'run':
+      return `flow run ${wait.spec.flowRunId.slice(0, 8)} to finish`;
   }
 }
 
