@@ -36,10 +36,12 @@ export interface TestFlowOptions {
   tokens?: Record<string, unknown>;
   /** The event `wait.for()` gets, by event kind (its `match` is not evaluated here). */
   events?: Record<string, Record<string, unknown>>;
+  /** How runs the flow waits on ended (`{ id, name, state }`), by run id. */
+  runs?: Record<string, Record<string, unknown>>;
 }
 
 /** The answers a test gave for the run's waits. */
-type WaitAnswers = Pick<TestFlowOptions, 'approvals' | 'tokens' | 'events'>;
+type WaitAnswers = Pick<TestFlowOptions, 'approvals' | 'tokens' | 'events' | 'runs'>;
 
 /** One log line of the run or of one of its task runs. */
 export interface TestLog {
@@ -171,12 +173,15 @@ class TestWaits implements WaitPort {
     const answer = this.answerFor(wait);
     if (answer !== undefined) this.resolve(wait, answer);
     else if (wait.spec.kind !== 'until' && wait.expiresAt === null) {
+      const { spec } = wait;
       const what =
-        wait.spec.kind === 'approval'
-          ? `approval '${wait.spec.title}' (options.approvals)`
-          : wait.spec.kind === 'token'
-            ? `token '${wait.spec.token}' (options.tokens)`
-            : `event '${wait.spec.event}' (options.events)`;
+        spec.kind === 'approval'
+          ? `approval '${spec.title}' (options.approvals)`
+          : spec.kind === 'token'
+            ? `token '${spec.token}' (options.tokens)`
+            : spec.kind === 'event'
+              ? `event '${spec.event}' (options.events)`
+              : `run ${spec.flowRunId} (options.runs)`;
       throw new Error(`testFlow was given no answer for the ${what}, and the wait has no timeout`);
     }
     this.settleByTime(wait);
@@ -218,6 +223,7 @@ class TestWaits implements WaitPort {
     }
     if (spec.kind === 'token') return this.answers.tokens?.[spec.token];
     if (spec.kind === 'event') return this.answers.events?.[spec.event];
+    if (spec.kind === 'run') return this.answers.runs?.[spec.flowRunId];
     return undefined;
   }
 
