@@ -46,7 +46,24 @@ describe('the Kubernetes executor in a worker', () => {
     cluster = await startKubeCluster();
     node = await startFakeNode(cluster);
     plane = await Plane.start();
-    key = await plane.server.createKey('worker', ['default']);
+    key = await plane.server.createKey('worker', ['default', 'kube']);
+    // A Kubernetes pool whose base job template labels its Jobs and keeps them longer.
+    const created = await plane.owner.call('poolsCreate', {
+      body: {
+        name: 'kube',
+        type: 'kubernetes',
+        baseJobTemplate: {
+          apiVersion: 'batch/v1',
+          kind: 'Job',
+          metadata: { labels: { team: 'vision' } },
+          spec: {
+            ttlSecondsAfterFinished: 900,
+            template: { spec: { restartPolicy: 'Never', containers: [{ name: 'flow', image: 'outpost/runner:e2e' }] } },
+          },
+        },
+      },
+    });
+    expect(created.ok).toBe(true);
     // A fixed port: pods of a worker that restarts dial the address in their environment.
     relayPort = await freePort();
   });
@@ -62,13 +79,13 @@ describe('the Kubernetes executor in a worker', () => {
     if (scratch) rmSync(scratch, { recursive: true, force: true });
   });
 
-  function worker(): WorkerProcess {
+  function worker(pool = 'default'): WorkerProcess {
     const w = startWorkerProcess(
       [
         '--pool',
-        'default',
+        pool,
         '--name',
-        'kube-e2e',
+        pool === 'default' ? 'kube-e2e' : `kube-e2e-${pool}`,
         '--type',
         'kubernetes',
         '--kubeconfig',
@@ -136,6 +153,20 @@ describe('the Kubernetes executor in a worker', () => {
       'outpost.dev/pool': 'default',
       'outpost.dev/worker': 'kube-e2e',
     });
+  });
+
+  it("builds each Job from its pool's base job template", async () => {
+    worker('kube');
+    const runId = await plane.run(
+      await plane.deploy('hello', source, { name: `hello-${randomUUID().slice(0, 8)}`, workPool: 'kube' }),
+    );
+    expect((await plane.settled(runId)).state.type).toBe('COMPLETED');
+    const [job] = (await jobsOf(runId)) as unknown as {
+      metadata: { labels: Record<string, string> };
+      spec: { ttlSecondsAfterFinished?: number };
+    }[];
+    expect(job?.metadata.labels).toMatchObject({ team: 'vision', 'outpost.dev/pool': 'kube' });
+    expect(job?.spec.ttlSecondsAfterFinished).toBe(900);
   });
 
   it("delivers the pod's output with the flow's secret masked", async () => {

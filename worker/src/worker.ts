@@ -122,7 +122,7 @@ export async function startWorker(given: WorkerOptions, hooks: WorkerHooks = {})
   const makeExecutor = hooks.executor ?? (options.type === 'kubernetes' ? createKubernetesExecutor : createProcessExecutor);
   let executor: Executor;
   try {
-    executor = makeExecutor({ options, logger, baseEnv });
+    executor = makeExecutor({ options, logger, baseEnv, pool: poolReader(client, options.pool, logger) });
   } catch (error) {
     await client.close();
     throw new WorkerStartError(
@@ -433,4 +433,20 @@ async function stopAdopted(adopted: AdoptedAttempt[], logger: Logger): Promise<v
       await handle.cleanUp();
     }),
   );
+}
+
+/** The pool as the API describes it, cached for half a minute; the last good answer while the API is unreachable. */
+function poolReader(client: OutpostClient, pool: string, logger: Logger): () => Promise<{ baseJobTemplate?: unknown } | null> {
+  let cached: { at: number; value: { baseJobTemplate?: unknown } | null } | null = null;
+  return async () => {
+    if (cached && Date.now() - cached.at < 30_000) return cached.value;
+    const result = await client.call('poolsGet', { params: { pool } });
+    if (result.ok) cached = { at: Date.now(), value: result.data as { baseJobTemplate?: unknown } };
+    else
+      logger.warn(
+        { pool, failure: describeFailure(result) },
+        'could not read the work pool; using the base job template read before',
+      );
+    return cached?.value ?? null;
+  };
 }

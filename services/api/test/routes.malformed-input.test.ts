@@ -45,6 +45,16 @@ const VALID: Partial<Record<RouteName, Record<string, unknown>>> = {
     ],
   },
   logsWrite: { attempt: 1, logs: [{ seq: 1, timestamp: new Date().toISOString(), level: 'info', message: 'm' }] },
+  flowRunsCreateDeploymentRun: { deployment: 'etl/daily', key: 'wait-1' },
+  flowRunsReportEnvironment: {
+    workerVersion: '0.1.0',
+    executor: 'process',
+    nodeVersion: 'v20.19.0',
+    image: null,
+    imageDigest: null,
+  },
+  flowRunsReproduce: {},
+  poolRunsAdopt: { workerId: randomUUID(), runs: [{ id: RUN_ID, attempt: 1 }] },
   poolRunsSetStates: { items: [{ flowRunId: RUN_ID, transitionId: randomUUID(), attempt: 1, state: { type: 'RUNNING' } }] },
   poolRunsLogsWrite: {
     items: [

@@ -135,6 +135,12 @@ export interface ExecutorContext {
   logger: Logger;
   /** The environment every flow of this worker shares (`baseChildEnv`). */
   baseEnv: Record<string, string>;
+  /**
+   * The worker's pool as the API last described it (a Kubernetes pool's base job template), read
+   * afresh at most every half minute; null when it could not be read. Absent in tests that run an
+   * executor without an API.
+   */
+  pool?: () => Promise<{ baseJobTemplate?: unknown } | null>;
 }
 
 export type MakeExecutor = (context: ExecutorContext) => Executor;

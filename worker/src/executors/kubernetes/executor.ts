@@ -60,8 +60,11 @@ export class KubernetesExecutor implements Executor {
   private readonly watches = new Map<string, PodWatch>();
   private relayAddress: Promise<string> | null = null;
 
+  private readonly pool: ExecutorContext['pool'];
+
   constructor(context: ExecutorContext) {
     this.options = context.options;
+    this.pool = context.pool;
     this.logger = context.logger.child({ executor: 'kubernetes' });
     this.cluster = connectCluster(context.options);
     this.key = relayKey(context.options.apiKey);
@@ -129,7 +132,8 @@ export class KubernetesExecutor implements Executor {
       pool: this.options.pool,
       worker: this.options.name,
       namespace: this.cluster.namespace,
-      template: baseTemplate(null, this.options.baseJobTemplate),
+      // --base-job-template overrides the pool's template, which overrides the built-in default.
+      template: baseTemplate((await this.pool?.()) ?? null, this.options.baseJobTemplate),
       jobVariables: run.claimed.deployment.jobVariables,
       resources: claimed.resources ?? null,
       command: POD_RUNNER_COMMAND,
