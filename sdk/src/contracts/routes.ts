@@ -438,7 +438,8 @@ export const routes = {
     method: 'GET',
     path: '/work-pools/:pool',
     summary: 'Get a work pool',
-    access: { roles: READERS },
+    // Workers read their own pool (a Kubernetes pool's base job template); a key limited to pools reads only those.
+    access: { roles: [...READERS, 'worker'] },
     params: PoolParam,
     response: WorkPool,
   }),
