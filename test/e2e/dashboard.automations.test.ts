@@ -119,7 +119,7 @@ describe('automations in the dashboard', () => {
         actions: [{ type: 'notify', channel: 'ops' }],
       }),
     );
-    await page.getByTestId('automation-create').click();
+    await page.getByTestId('automation-submit').click();
     const field = page.getByTestId('automation-field-error').first();
     await field.waitFor();
     expect(await field.textContent()).toMatch(/^body\.trigger\.match: .+\(line 1, column \d+\)$/);
@@ -136,7 +136,7 @@ describe('automations in the dashboard', () => {
         actions: [{ type: 'notify', channel: 'ops', subject: 'stale {{ event.kind }}' }],
       }),
     );
-    await page.getByTestId('automation-create').click();
+    await page.getByTestId('automation-submit').click();
     await page.getByTestId('automation-name').getByText('cache-stale-alert').waitFor();
     expect(await page.getByTestId('automation-status').textContent()).toBe('Enabled');
     expect(await page.getByTestId('automation-trigger').textContent()).toContain('cache.stale');
@@ -164,6 +164,43 @@ describe('automations in the dashboard', () => {
     );
     expect(stored?.enabled).toBe(false);
     await screenshot(page, 'automations');
+    expect(policy.violations).toEqual([]);
+  });
+
+  it('edits an automation as JSON, showing a refused edit with its position, then deletes it', async () => {
+    await page.locator('[data-testid="automation-row"][data-name="cache-stale-alert"]').getByTestId('automation-link').click();
+    await page.getByTestId('automation-name').getByText('cache-stale-alert').waitFor();
+    await page.getByTestId('automation-edit').click();
+    const editor = page.getByTestId('automation-edit-json');
+    const saved = JSON.parse(await editor.inputValue()) as { trigger: { match: string }; enabled: boolean };
+    expect(saved.trigger.match).toBe('event.kind == "cache.stale"');
+    expect(saved.enabled).toBe(false);
+
+    await editor.fill(JSON.stringify({ ...saved, trigger: { type: 'event', match: 'event.kind ==' } }));
+    await page.getByTestId('automation-edit-submit').click();
+    const refused = page.getByTestId('automation-edit-field-error').first();
+    await refused.waitFor();
+    expect(await refused.textContent()).toMatch(/^body\.trigger\.match: .+\(line 1, column \d+\)$/);
+
+    await editor.fill(
+      JSON.stringify({ ...saved, enabled: true, trigger: { type: 'event', match: 'event.kind == "cache.cold"' } }),
+    );
+    await page.getByTestId('automation-edit-submit').click();
+    await page.getByTestId('automation-edit-form').waitFor({ state: 'detached' });
+    await page.getByTestId('automation-trigger').getByText('cache.cold').waitFor();
+    expect(await page.getByTestId('automation-status').textContent()).toBe('Enabled');
+    const edited = unwrap(await owner.call('automationsList', { query: { limit: 10 } })).items.find(
+      (a) => a.name === 'cache-stale-alert',
+    );
+    expect(edited?.trigger).toEqual({ type: 'event', match: 'event.kind == "cache.cold"' });
+    await screenshot(page, 'automation-edited');
+
+    await page.getByTestId('automation-delete').click();
+    await page.getByTestId('automation-delete-confirm').click();
+    await page.getByTestId('automations-page').waitFor();
+    await page.locator('[data-testid="automation-row"][data-name="cache-stale-alert"]').waitFor({ state: 'detached' });
+    const left = unwrap(await owner.call('automationsList', { query: { limit: 10 } })).items.map((a) => a.name);
+    expect(left).not.toContain('cache-stale-alert');
     expect(policy.violations).toEqual([]);
   });
 });

@@ -1,4 +1,4 @@
-import type { Firing } from '@outpost/sdk/contracts';
+import type { Automation, Firing } from '@outpost/sdk/contracts';
 import { useState } from 'react';
 import { describeFailure } from '../api/client.js';
 import { api } from '../api/instance.js';
@@ -6,7 +6,8 @@ import { JsonView } from '../components/json-view.js';
 import { Empty, Notice } from '../components/notice.js';
 import { useResource } from '../hooks/use-resource.js';
 import { formatDateTime } from '../lib/format.js';
-import { href } from '../router.js';
+import { href, navigate } from '../router.js';
+import { AutomationJsonForm } from './automation-json-form.js';
 import { deploymentLabel, triggerSummary } from './automations.js';
 
 const POLL_MS = 5000;
@@ -24,7 +25,21 @@ export function AutomationDetailPage({ id }: { id: string }) {
   const deployments = useResource((signal) => api.call('deploymentsList', { query: { limit: 200 }, signal }), []);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
+  const [editing, setEditing] = useState(false);
+  const [confirmingDelete, setConfirmingDelete] = useState(false);
   const a = automation.data;
+
+  const remove = async () => {
+    if (!a) return;
+    setBusy(true);
+    const result = await api.call('automationsDelete', { params: { id: a.id } });
+    setBusy(false);
+    if (!result.ok) {
+      setError(describeFailure(result));
+      return;
+    }
+    navigate('/automations');
+  };
 
   const toggle = async () => {
     if (!a) return;
@@ -50,15 +65,53 @@ export function AutomationDetailPage({ id }: { id: string }) {
           )}
         </div>
         {a && (
-          <button
-            type="button"
-            className="button"
-            disabled={busy}
-            onClick={() => void toggle()}
-            data-testid="automation-detail-toggle"
-          >
-            {a.enabled ? 'Disable' : 'Enable'}
-          </button>
+          <div className="actions">
+            <button
+              type="button"
+              className="button"
+              disabled={busy}
+              onClick={() => void toggle()}
+              data-testid="automation-detail-toggle"
+            >
+              {a.enabled ? 'Disable' : 'Enable'}
+            </button>
+            <button
+              type="button"
+              className="button"
+              disabled={busy}
+              aria-expanded={editing}
+              onClick={() => setEditing((e) => !e)}
+              data-testid="automation-edit"
+            >
+              {editing ? 'Close editor' : 'Edit'}
+            </button>
+            {confirmingDelete ? (
+              <>
+                <button
+                  type="button"
+                  className="button button-danger"
+                  disabled={busy}
+                  onClick={() => void remove()}
+                  data-testid="automation-delete-confirm"
+                >
+                  Delete {a.name} and its firings
+                </button>
+                <button type="button" className="button" onClick={() => setConfirmingDelete(false)}>
+                  Keep it
+                </button>
+              </>
+            ) : (
+              <button
+                type="button"
+                className="button"
+                disabled={busy}
+                onClick={() => setConfirmingDelete(true)}
+                data-testid="automation-delete"
+              >
+                Delete
+              </button>
+            )}
+          </div>
         )}
       </div>
       {automation.error && <Notice>{automation.error}</Notice>}
@@ -71,6 +124,21 @@ export function AutomationDetailPage({ id }: { id: string }) {
             {deploymentLabel(deployments.data?.items, a.deploymentId)} · last fired {formatDateTime(a.lastFiredAt)}
           </p>
           {a.lastError && <Notice testId="automation-detail-error">Last error: {a.lastError}</Notice>}
+          {a.deploymentId && (
+            <p className="muted small" data-testid="automation-owned">
+              Declared in the <code>triggers</code> of deployment {deploymentLabel(deployments.data?.items, a.deploymentId)}: its
+              next deploy puts back what its configuration says.
+            </p>
+          )}
+          {editing && (
+            <EditAutomation
+              automation={a}
+              onSaved={async () => {
+                setEditing(false);
+                await automation.reload();
+              }}
+            />
+          )}
           <div className="two-columns">
             <section className="panel" aria-label="Trigger">
               <div className="panel-header">
@@ -135,5 +203,31 @@ function FiringRow({ firing }: { firing: Firing }) {
         </ul>
       </td>
     </tr>
+  );
+}
+
+/** The fields a person may change, as the JSON body of `PATCH /automations/:id`. */
+function editableBody(a: Automation): string {
+  return JSON.stringify(
+    { name: a.name, description: a.description ?? null, enabled: a.enabled, trigger: a.trigger, actions: a.actions },
+    null,
+    2,
+  );
+}
+
+/** Edits the automation as JSON, the body of `PATCH /automations/:id`. */
+function EditAutomation({ automation, onSaved }: { automation: Automation; onSaved: () => Promise<void> }) {
+  return (
+    <section className="panel" aria-label="Edit automation">
+      <AutomationJsonForm
+        initial={editableBody(automation)}
+        help="A changed trigger starts afresh: counts and open windows of the old one are dropped."
+        submitLabel="Save"
+        busyLabel="Saving…"
+        testIdPrefix="automation-edit"
+        send={(body) => api.call('automationsUpdate', { params: { id: automation.id }, body })}
+        onDone={onSaved}
+      />
+    </section>
   );
 }

@@ -1,5 +1,5 @@
-import type { Automation, Deployment, FieldError, Trigger } from '@outpost/sdk/contracts';
-import { type FormEvent, useState } from 'react';
+import type { Automation, Deployment, Trigger } from '@outpost/sdk/contracts';
+import { useState } from 'react';
 import { describeFailure } from '../api/client.js';
 import { api } from '../api/instance.js';
 import { Empty, Notice } from '../components/notice.js';
@@ -7,6 +7,7 @@ import { useNow } from '../hooks/use-now.js';
 import { useResource } from '../hooks/use-resource.js';
 import { formatDateTime, formatRelative } from '../lib/format.js';
 import { href, navigate } from '../router.js';
+import { AutomationJsonForm } from './automation-json-form.js';
 
 const POLL_MS = 5000;
 
@@ -169,75 +170,24 @@ function AutomationRow({
 
 /** The create form: the automation as JSON, exactly the body of `POST /automations`. */
 function CreateAutomation({ onCreated }: { onCreated: () => Promise<void> }) {
-  const [text, setText] = useState(EXAMPLE);
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | null>(null);
-  const [fields, setFields] = useState<FieldError[]>([]);
-
-  const onSubmit = async (e: FormEvent) => {
-    e.preventDefault();
-    let body: unknown;
-    try {
-      body = JSON.parse(text);
-    } catch (err) {
-      setFields([]);
-      setError(`Not JSON: ${(err as Error).message}`);
-      return;
-    }
-    setBusy(true);
-    // The API checks the body (and compiles its CEL) itself; the form sends what was typed.
-    const result = await api.call('automationsCreate', { body: body as never });
-    setBusy(false);
-    if (!result.ok) {
-      const problem = result.kind === 'http_error' ? result.problem : undefined;
-      setFields(problem?.errors ?? []);
-      setError(problem ? (problem.detail ?? problem.title) : describeFailure(result));
-      return;
-    }
-    setError(null);
-    setFields([]);
-    await onCreated();
-    navigate(`/automations/${result.data.id}`);
-  };
-
   return (
     <section className="panel" aria-label="New automation">
-      <form className="form" onSubmit={(e) => void onSubmit(e)} noValidate data-testid="automation-form">
-        <label className="field">
-          <span className="field-label">Automation (JSON)</span>
-          <textarea
-            rows={12}
-            spellCheck={false}
-            className="mono"
-            value={text}
-            aria-invalid={error ? 'true' : undefined}
-            onChange={(e) => setText(e.target.value)}
-            data-testid="automation-json"
-          />
-          <span className="field-help">
+      <AutomationJsonForm
+        initial={EXAMPLE}
+        help={
+          <>
             A name, a trigger (event, compound, sequence or proactive, with CEL over <code>event</code>) and its actions.
-          </span>
-        </label>
-        {error && (
-          <div className="notice notice-error" role="alert" data-testid="automation-error">
-            {error}
-            {fields.length > 0 && (
-              <ul>
-                {fields.map((f) => (
-                  <li key={`${f.path}:${f.message}`} data-testid="automation-field-error">
-                    <code>{f.path || '(body)'}</code>: {f.message}
-                  </li>
-                ))}
-              </ul>
-            )}
-          </div>
-        )}
-        <div className="actions">
-          <button type="submit" className="button button-primary" disabled={busy} data-testid="automation-create">
-            {busy ? 'Creating…' : 'Create'}
-          </button>
-        </div>
-      </form>
+          </>
+        }
+        submitLabel="Create"
+        busyLabel="Creating…"
+        testIdPrefix="automation"
+        send={(body) => api.call('automationsCreate', { body })}
+        onDone={async (data) => {
+          await onCreated();
+          navigate(`/automations/${(data as Automation).id}`);
+        }}
+      />
     </section>
   );
 }
