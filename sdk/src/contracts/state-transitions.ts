@@ -2,7 +2,7 @@ import type { StateType } from './states.js';
 
 /**
  * Who proposes a transition. `worker`: a worker key acting on a run it holds. `run`: the run's own
- * token (the SDK runtime, relayed by the worker). `user`: a person or API key (cancel, retry).
+ * token (the SDK runtime, relayed by the worker). `user`: a person, an API key or an automation (cancel, retry, hold, release).
  * `system`: a background loop (lease expiry, late marking).
  */
 export type TransitionActor = 'worker' | 'run' | 'user' | 'system';
@@ -15,7 +15,7 @@ export const STATE_MEANING: Record<StateType, string> = {
   PENDING: 'Claimed by a worker, which is starting the flow process; it fills a concurrency slot from here on.',
   RUNNING: 'The flow is executing on the worker that holds it.',
   PAUSED:
-    'The flow suspended itself on a durable wait (Suspended); it holds no slot and no lease until the wait resolves and it is queued again.',
+    'The flow suspended itself on a durable wait (Suspended), or a user held it before it started (Paused); it holds no slot and no lease until the wait resolves or the user releases it, and it is queued again.',
   CANCELLING: 'A user cancelled it while a worker held it; the worker is stopping the process.',
   COMPLETED: 'The flow returned: the run finished successfully.',
   FAILED: 'The flow threw on its last attempt, or a configuration error that no retry can fix stopped it.',
@@ -56,6 +56,12 @@ export const STATE_TRANSITIONS: readonly StateTransition[] = [
   { from: 'SCHEDULED', to: 'PENDING', by: EXECUTION, when: 'a worker claims the run once it is due' },
   { from: 'SCHEDULED', to: 'CANCELLED', by: USER, when: 'cancelled while waiting: nobody holds it, so it stops at once' },
   {
+    from: 'SCHEDULED',
+    to: 'PAUSED',
+    by: USER,
+    when: 'held by a user or an automation before any worker claimed it (Paused): no worker claims it until it is released',
+  },
+  {
     from: 'PENDING',
     to: 'SCHEDULED',
     by: EXECUTION,
@@ -84,8 +90,8 @@ export const STATE_TRANSITIONS: readonly StateTransition[] = [
   {
     from: 'PAUSED',
     to: 'SCHEDULED',
-    by: SYSTEM,
-    when: 'the wait it suspended on resolved or timed out (Resuming): due now, on a new attempt that spends no retry',
+    by: [...SYSTEM, 'user'],
+    when: 'the wait it suspended on resolved or timed out (Resuming): due now, on a new attempt that spends no retry; or a held run is released by a user (same attempt, same start time)',
   },
   { from: 'PAUSED', to: 'RUNNING', by: EXECUTION, when: 'the flow resumes' },
   { from: 'PAUSED', to: 'FAILED', by: EXECUTION, when: 'the paused flow failed' },

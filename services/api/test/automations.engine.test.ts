@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { insertEvents } from '../src/db/events.js';
 import { startTestServer, type TestServer } from '../src/testing.js';
-import { type Call, client, deploy, eventually } from './helpers.js';
+import { type Call, client, createRun, deploy, eventually } from './helpers.js';
 
 let server: TestServer;
 let owner: Call;
@@ -294,6 +294,83 @@ describe('proactive triggers', () => {
       { group_key: 'met', status: 'MET' },
       { group_key: 'missed', status: 'FIRED' },
     ]);
+  });
+});
+
+describe('actions on runs, deployments, schedules and pools', () => {
+  /** One automation per action kind, each fired by its own event kind so their firings stay apart. */
+  async function fireAction(action: Record<string, unknown>, payload: Record<string, unknown> = {}) {
+    const kind = `act.${randomUUID().slice(0, 8)}`;
+    const a = await createAutomation({ trigger: { type: 'event', match: `event.kind == "${kind}"` }, actions: [action] });
+    await emit(kind, payload);
+    const [fired] = await eventually(async () => {
+      const f = await firings(a.id);
+      return f.length > 0 ? f : undefined;
+    });
+    return fired?.actions[0] as { status: string; error: string | null; resultIds: string[] };
+  }
+  async function runState(id: string): Promise<string> {
+    const res = await owner('GET', `/flow-runs/${id}`);
+    expect(res.status).toBe(200);
+    return res.body.state.type;
+  }
+
+  test('cancel-run, pause-run and resume-run act on the run the template names, and holding a RUNNING run fails with why', async () => {
+    const d = await deploy(owner, { flowName: `ops-${randomUUID().slice(0, 6)}` });
+    const held = await createRun(owner, d.id);
+    const paused = await fireAction({ type: 'pause-run', run: '{{ event.payload.run }}' }, { run: held.id });
+    expect(paused.error).toBeNull();
+    expect(paused).toMatchObject({ status: 'SUCCEEDED', resultIds: [held.id] });
+    expect(await runState(held.id)).toBe('PAUSED');
+    const resumed = await fireAction({ type: 'resume-run', run: '{{ event.payload.run }}' }, { run: held.id });
+    expect(resumed).toMatchObject({ status: 'SUCCEEDED', resultIds: [held.id] });
+    expect(await runState(held.id)).toBe('SCHEDULED');
+
+    const doomed = await createRun(owner, d.id);
+    const cancelled = await fireAction({ type: 'cancel-run', run: '{{ event.payload.run }}' }, { run: doomed.id });
+    expect(cancelled).toMatchObject({ status: 'SUCCEEDED', resultIds: [doomed.id] });
+    expect(['CANCELLING', 'CANCELLED']).toContain(await runState(doomed.id));
+
+    const running = await createRun(owner, d.id);
+    await server.sql`UPDATE flow_runs SET state_type = 'RUNNING' WHERE id = ${running.id}`;
+    const refused = await fireAction({ type: 'pause-run', run: '{{ event.payload.run }}' }, { run: running.id });
+    expect(refused.status).toBe('FAILED');
+    expect(refused.error).toMatch(/only a SCHEDULED run can be held, and the run is RUNNING$/);
+    expect(await runState(running.id)).toBe('RUNNING');
+  });
+
+  test('pause and resume a deployment, one of its schedules and a work pool', async () => {
+    const d = await deploy(owner, {
+      flowName: `ops-${randomUUID().slice(0, 6)}`,
+      schedules: [{ slug: 'hourly', cron: '0 * * * *' }],
+    });
+    const ref = `${d.flowName}/${d.name}`;
+    expect(await fireAction({ type: 'pause-deployment', deployment: ref })).toMatchObject({ status: 'SUCCEEDED' });
+    expect((await owner('GET', `/deployments/${d.id}`)).body.paused).toBe(true);
+    expect(await fireAction({ type: 'resume-deployment', deployment: ref })).toMatchObject({ status: 'SUCCEEDED' });
+    expect((await owner('GET', `/deployments/${d.id}`)).body.paused).toBe(false);
+
+    const active = async () => {
+      const [row] = await server.sql<{ active: boolean }[]>`
+        SELECT active FROM deployment_schedules WHERE deployment_id = ${d.id} AND slug = 'hourly'`;
+      return row?.active;
+    };
+    expect(await fireAction({ type: 'pause-schedule', deployment: ref, schedule: 'hourly' })).toMatchObject({
+      status: 'SUCCEEDED',
+    });
+    expect(await active()).toBe(false);
+    expect(await fireAction({ type: 'resume-schedule', deployment: ref, schedule: 'hourly' })).toMatchObject({
+      status: 'SUCCEEDED',
+    });
+    expect(await active()).toBe(true);
+    const missing = await fireAction({ type: 'pause-schedule', deployment: ref, schedule: 'weekly' });
+    expect(missing).toMatchObject({ status: 'FAILED', error: 'schedule "weekly" not found' });
+
+    const pool = `pool-${randomUUID().slice(0, 6)}`;
+    expect((await owner('POST', '/work-pools', { body: { name: pool } })).status).toBe(201);
+    expect((await owner('PATCH', `/work-pools/${pool}`, { body: { paused: true } })).status).toBe(200);
+    expect(await fireAction({ type: 'resume-pool', pool })).toMatchObject({ status: 'SUCCEEDED' });
+    expect((await owner('GET', `/work-pools/${pool}`)).body.paused).toBe(false);
   });
 });
 

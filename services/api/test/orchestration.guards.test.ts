@@ -60,8 +60,8 @@ describe('requireHolderAttempt', () => {
 });
 
 describe('limitUserProposals', () => {
-  it('rejects every user proposal other than a cancel or a retry, with a reason', () => {
-    for (const type of ['PENDING', 'RUNNING', 'PAUSED', 'COMPLETED', 'FAILED', 'CRASHED'] as const) {
+  it('rejects every user proposal other than a cancel, a hold, a release or a retry, with a reason', () => {
+    for (const type of ['PENDING', 'RUNNING', 'COMPLETED', 'FAILED', 'CRASHED'] as const) {
       const decision = limitUserProposals(run('RUNNING'), propose(type, 'user', null));
       expect(decision?.status).toBe('REJECT');
       expect(decision && 'reason' in decision ? decision.reason : '').toContain(type);
@@ -90,7 +90,8 @@ describe('retryFinishedRunForUser', () => {
   });
 
   it('rejects a retry of a run that has not finished', () => {
-    for (const type of ['SCHEDULED', 'PENDING', 'RUNNING', 'PAUSED', 'CANCELLING'] as const) {
+    // A PAUSED run proposed SCHEDULED by a user is a release, judged before the retry rule.
+    for (const type of ['SCHEDULED', 'PENDING', 'RUNNING', 'CANCELLING'] as const) {
       expect(retryFinishedRunForUser(run(type), propose('SCHEDULED', 'user', null))?.status).toBe('REJECT');
     }
   });

@@ -178,12 +178,25 @@ describe('judge', () => {
     }
   });
 
-  it('never lets a user put a run into an execution state', () => {
+  it('never lets a user put a run into an execution state, and lets one hold only a run nobody claimed', () => {
     for (const from of StateType.options) {
-      for (const to of ['PENDING', 'RUNNING', 'PAUSED', 'COMPLETED', 'FAILED', 'CRASHED'] as const) {
+      for (const to of ['PENDING', 'RUNNING', 'COMPLETED', 'FAILED', 'CRASHED'] as const) {
         expect(judge(snapshot(from), at(0, { type: to }, 'user', null)).status).toBe('REJECT');
       }
+      const held = judge(snapshot(from), at(0, { type: 'PAUSED' }, 'user', null)).status;
+      expect(held).toBe(from === 'SCHEDULED' ? 'ACCEPT' : 'REJECT');
     }
+  });
+
+  it('releases a held run on its attempt, and refuses to release a run suspended on a wait', () => {
+    const released = judge(snapshot('PAUSED', { stateName: 'Paused' }), at(0, { type: 'SCHEDULED' }, 'user', null));
+    expect(released).toMatchObject({ status: 'ACCEPT', attempt: 1, expectedStartTime: null });
+    expect(released.status === 'ACCEPT' ? released.states.map((s) => [s.type, s.name]) : []).toEqual([['SCHEDULED', 'Scheduled']]);
+    const suspended = judge(snapshot('PAUSED', { stateName: 'Suspended' }), at(0, { type: 'SCHEDULED' }, 'user', null));
+    expect(suspended).toEqual({
+      status: 'REJECT',
+      reason: 'the run is suspended on a durable wait: resolve the wait, or cancel the run',
+    });
   });
 
   it('refuses to let a worker claim a run twice, even after a lost claim response', () => {

@@ -2,7 +2,6 @@ import { randomUUID } from 'node:crypto';
 import type { FlowRunCreateRequest, OutpostEvent, ProposedState } from '@outpost/sdk/contracts';
 import type { TxSql } from '../db/client.js';
 import { getDeploymentByName } from '../db/deployments.js';
-import { getFlowRun } from '../db/flow-runs.js';
 import { updatePool } from '../db/pools.js';
 import { setDeploymentPaused, setScheduleActive } from '../db/schedules.js';
 import { DomainError } from '../domain-error.js';
@@ -108,12 +107,9 @@ export async function runAction(tx: TxSql, action: CompiledAction, ctx: ActionCo
     }
     case 'cancel-run':
       return propose(tx, ctx, runId(action, ctx), { type: 'CANCELLING', message: 'Cancelled by an automation' });
-    case 'pause-run': {
-      const id = runId(action, ctx);
-      const run = /^[0-9a-f-]{36}$/i.test(id) ? await getFlowRun(tx, ctx.workspaceId, id) : null;
-      if (run && run.state.type === 'RUNNING') throw new ActionFailure('a RUNNING run cannot be paused, only a SCHEDULED one');
-      return propose(tx, ctx, id, { type: 'PAUSED', name: 'Paused', message: 'Held by an automation' });
-    }
+    case 'pause-run':
+      // The state rules hold only a run nobody has claimed (SCHEDULED) and say why otherwise.
+      return propose(tx, ctx, runId(action, ctx), { type: 'PAUSED', name: 'Paused', message: 'Held by an automation' });
     case 'resume-run':
       return propose(tx, ctx, runId(action, ctx), { type: 'SCHEDULED', message: 'Released by an automation' });
     case 'pause-deployment':

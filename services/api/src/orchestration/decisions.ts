@@ -5,6 +5,8 @@ export const AWAITING_RETRY = 'AwaitingRetry';
 export const LATE = 'Late';
 /** A run whose wait resolved, queued again (PAUSED → SCHEDULED). */
 export const RESUMING = 'Resuming';
+/** A run a user or an automation held before any worker claimed it (SCHEDULED → PAUSED). */
+export const HELD = 'Paused';
 /** A run parked on a durable wait (RUNNING → PAUSED). */
 export const SUSPENDED = 'Suspended';
 

@@ -1,6 +1,6 @@
 import { isAllowedTransition, isTerminal, proposableBy } from '@outpost/sdk/contracts';
-import { AWAITING_RETRY, acceptAsProposed, describeTransition, recordFor, reject, stale } from './decisions.js';
-import type { Decision, ProposalInput, RunSnapshot } from './types.js';
+import { AWAITING_RETRY, acceptAsProposed, describeTransition, HELD, recordFor, reject, SUSPENDED, stale } from './decisions.js';
+import type { Decision, ProposalInput, RunSnapshot, StateRecord } from './types.js';
 
 // Rules that hold for every proposal, whatever state it asks for. They run before the per-state rules.
 // Which moves exist, and for whom, is STATE_TRANSITIONS in the contracts; the rules apply it.
@@ -32,7 +32,31 @@ export function limitUserProposals(_run: RunSnapshot, proposal: ProposalInput): 
   if (proposal.actor !== 'user') return null;
   const type = proposal.state.type;
   if (USER_PROPOSALS.has(type)) return null;
-  return reject(`a user may cancel a run (CANCELLING, CANCELLED) or retry it (SCHEDULED), not propose ${type}`);
+  return reject(`a user may cancel a run (CANCELLING, CANCELLED), hold or release it, or retry it, not propose ${type}`);
+}
+
+/**
+ * A user (or an automation) may hold a run nobody has claimed yet (PAUSED/Paused) and release it later
+ * on the same attempt and start time. A run suspended on a durable wait is not released this way: its
+ * wait decides when it resumes, so a release could not give the flow what it waits for.
+ */
+export function holdOrReleaseForUser(run: RunSnapshot, proposal: ProposalInput): Decision | null {
+  if (proposal.actor !== 'user') return null;
+  const type = proposal.state.type;
+  if (type === 'PAUSED') {
+    if (run.stateType !== 'SCHEDULED') return reject(`only a SCHEDULED run can be held, and the run is ${run.stateType}`);
+    return held(run, recordFor(proposal, 'PAUSED', run.attempt, HELD));
+  }
+  if (type !== 'SCHEDULED' || run.stateType !== 'PAUSED') return null;
+  if (run.stateName === SUSPENDED) {
+    return reject('the run is suspended on a durable wait: resolve the wait, or cancel the run');
+  }
+  return held(run, recordFor(proposal, 'SCHEDULED', run.attempt));
+}
+
+/** Holding and releasing keep the attempt, the start time and the (absent) lease as they are. */
+function held(run: RunSnapshot, state: StateRecord): Decision {
+  return { status: 'ACCEPT', states: [state], attempt: run.attempt, expectedStartTime: null, clearLease: false };
 }
 
 /** A user retry of a finished run starts a fresh attempt now, so a worker holding the old one is fenced out. */
