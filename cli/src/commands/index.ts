@@ -121,7 +121,6 @@ export const COMMANDS: readonly Command[] = [
   poolsGet,
   poolsUpdate,
   poolsPause,
-  poolsUpdate,
   poolsResume,
   workersLs,
   keysCreate,
