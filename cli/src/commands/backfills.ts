@@ -90,57 +90,52 @@ export const backfillsCreate: Command = {
     const api = ctx.api();
     let backfill: Backfill;
     let what: string;
+    // Stopped below, or by the CLI's error path when a call throws.
     const spinner = ctx.spinner('creating the backfill…');
-    try {
-      if (ref === undefined) {
-        if (!partitions) throw new UsageError('an asset backfill needs --partition or --all-partitions');
-        for (const flag of ['start', 'end', 'schedule', 'params-json'])
-          if (stringOption(ctx.values, flag) !== undefined)
-            throw new UsageError(`--${flag} is for deployment backfills, not --asset`);
-        if (stringList(ctx.values, 'param').length) throw new UsageError('--param is for deployment backfills, not --asset');
-        what = assets.join(', ');
-        backfill = await api.call(
-          'backfillsCreateForAssets',
-          {
-            body: {
-              assets,
-              partitions,
-              ...(booleanOption(ctx.values, 'upstream') ? { upstream: true } : {}),
-              ...(booleanOption(ctx.values, 'downstream') ? { downstream: true } : {}),
-              ...(booleanOption(ctx.values, 'single-run') ? { singleRun: true } : {}),
-              ...(maxConcurrent ? { maxConcurrent } : {}),
-            },
+    if (ref === undefined) {
+      if (!partitions) throw new UsageError('an asset backfill needs --partition or --all-partitions');
+      for (const flag of ['start', 'end', 'schedule', 'params-json'])
+        if (stringOption(ctx.values, flag) !== undefined)
+          throw new UsageError(`--${flag} is for deployment backfills, not --asset`);
+      if (stringList(ctx.values, 'param').length) throw new UsageError('--param is for deployment backfills, not --asset');
+      what = assets.join(', ');
+      backfill = await api.call(
+        'backfillsCreateForAssets',
+        {
+          body: {
+            assets,
+            partitions,
+            ...(booleanOption(ctx.values, 'upstream') ? { upstream: true } : {}),
+            ...(booleanOption(ctx.values, 'downstream') ? { downstream: true } : {}),
+            ...(booleanOption(ctx.values, 'single-run') ? { singleRun: true } : {}),
+            ...(maxConcurrent ? { maxConcurrent } : {}),
           },
-          `cannot backfill ${what}`,
-        );
-      } else {
-        for (const flag of ['upstream', 'downstream', 'single-run'])
-          if (booleanOption(ctx.values, flag)) throw new UsageError(`--${flag} is for asset backfills (--asset)`);
-        what = ref;
-        const selection = partitions ? { partitions } : timeRange(ctx);
-        const parameters = buildParameters(
-          stringOption(ctx.values, 'params-json'),
-          stringList(ctx.values, 'param'),
-        ) as JsonObject;
-        const schedule = stringOption(ctx.values, 'schedule');
-        const deployment = await findDeployment(api, ref);
-        backfill = await api.call(
-          'backfillsCreate',
-          {
-            params: { id: deployment.id },
-            body: {
-              ...selection,
-              ...(schedule ? { schedule } : {}),
-              ...(maxConcurrent ? { maxConcurrent } : {}),
-              ...(Object.keys(parameters).length ? { parameters } : {}),
-            },
+        },
+        `cannot backfill ${what}`,
+      );
+    } else {
+      for (const flag of ['upstream', 'downstream', 'single-run'])
+        if (booleanOption(ctx.values, flag)) throw new UsageError(`--${flag} is for asset backfills (--asset)`);
+      what = ref;
+      const selection = partitions ? { partitions } : timeRange(ctx);
+      const parameters = buildParameters(stringOption(ctx.values, 'params-json'), stringList(ctx.values, 'param')) as JsonObject;
+      const schedule = stringOption(ctx.values, 'schedule');
+      const deployment = await findDeployment(api, ref);
+      backfill = await api.call(
+        'backfillsCreate',
+        {
+          params: { id: deployment.id },
+          body: {
+            ...selection,
+            ...(schedule ? { schedule } : {}),
+            ...(maxConcurrent ? { maxConcurrent } : {}),
+            ...(Object.keys(parameters).length ? { parameters } : {}),
           },
-          `cannot backfill ${ref}`,
-        );
-      }
-    } finally {
-      spinner.stop();
+        },
+        `cannot backfill ${ref}`,
+      );
     }
+    spinner.stop();
     if (ctx.json) ctx.out(json(backfill));
     else {
       const p = backfill.partitions;
