@@ -8,12 +8,17 @@ import { CliError, EXIT, UsageError } from './errors.js';
 import { commandHelp, groupHelp, rootHelp } from './help.js';
 import { cliVersion } from './packages.js';
 import { type Env, loadEnv, resolveApiSettings } from './settings.js';
-import { colorsFor } from './style.js';
+import { SpinnerHost } from './spinner.js';
+import { animates, colorsFor } from './style.js';
 import { closest } from './suggest.js';
 
 export interface AppOptions extends Output {
   /** Whether stdout and stderr are terminals (colours). */
   tty?: { out: boolean; err: boolean };
+  /** Raw writes to stderr, for a spinner; without it, no spinner is drawn. */
+  writeErr?(chunk: string): void;
+  /** The terminal's width, when stderr is one. */
+  columns?(): number | undefined;
   cwd: string;
   env: Env;
   interrupts(): Promise<string>;
@@ -22,6 +27,7 @@ export interface AppOptions extends Output {
 /** Runs one CLI invocation and returns its exit code. Never throws. */
 export async function runCli(argv: readonly string[], options: AppOptions): Promise<number> {
   let api: Api | null = null;
+  let spinners: SpinnerHost | null = null;
   try {
     const { leading, rest } = splitLeadingGlobals(argv);
     // What the shell completion scripts call on each Tab: `__complete <words before> <current>`.
@@ -48,16 +54,33 @@ export async function runCli(argv: readonly string[], options: AppOptions): Prom
     if (positionals.length < range.min)
       throw new UsageError(`missing argument: outpost ${command.name} ${command.args ?? ''}`.trim(), ['see --help']);
     if (positionals.length > range.max) throw new UsageError(`unexpected argument "${positionals[range.max]}"`, ['see --help']);
-    const ctx = makeContext(values, positionals, args, options, env, () => {
-      api ??= new Api(
-        resolveApiSettings({ apiUrl: stringOption(values, 'api-url'), apiKey: stringOption(values, 'api-key') }, env),
-      );
-      return api;
+    const json = values.json === true;
+    spinners = new SpinnerHost({
+      write: options.writeErr ?? (() => undefined),
+      enabled: options.writeErr !== undefined && animates(options.tty?.err ?? false, env, json),
+      colors: colorsFor(options.tty?.err ?? false, env, json),
+      ...(options.columns ? { columns: options.columns } : {}),
     });
+    const ctx = makeContext(
+      values,
+      positionals,
+      args,
+      options,
+      env,
+      () => {
+        api ??= new Api(
+          resolveApiSettings({ apiUrl: stringOption(values, 'api-url'), apiKey: stringOption(values, 'api-key') }, env),
+        );
+        return api;
+      },
+      spinners,
+    );
     return await command.run(ctx);
   } catch (error) {
+    spinners?.stop();
     return report(error, options);
   } finally {
+    spinners?.stop();
     if (api) await (api as Api).close().catch(() => undefined);
   }
 }
@@ -73,6 +96,7 @@ function makeContext(
   options: AppOptions,
   env: Env,
   api: () => Api,
+  spinners: SpinnerHost | null = null,
 ): CommandContext {
   const json = values.json === true;
   return {
@@ -85,8 +109,9 @@ function makeContext(
     env,
     api,
     interrupts: options.interrupts,
-    out: options.out,
-    err: options.err,
+    spinner: (text) => spinners?.start(text) ?? { animating: false, update() {}, stop() {} },
+    out: spinners ? (line) => spinners.line(line, options.out) : options.out,
+    err: spinners ? (line) => spinners.line(line, options.err) : options.err,
   };
 }
 

@@ -1,5 +1,6 @@
 import type { Api } from './api.js';
 import type { Env } from './settings.js';
+import type { Spinner } from './spinner.js';
 import type { Colors } from './style.js';
 
 export interface OptionSpec {
@@ -33,6 +34,11 @@ export interface CommandContext extends Output {
   cwd: string;
   /** The process environment over `.env`. */
   env: Env;
+  /**
+   * A spinner on stderr while the command waits on something slow; it draws only on a terminal
+   * (never with --json, NO_COLOR or TERM=dumb), and lines written with `err` meanwhile appear above it.
+   */
+  spinner(text: string): Spinner;
   /** An API session built from `--api-url`/`--api-key`, then the environment; created on first use. */
   api(): Api;
   /**

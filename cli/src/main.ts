@@ -33,6 +33,8 @@ process.exitCode = await runCli(process.argv.slice(2), {
   env: process.env,
   tty: { out: process.stdout.isTTY === true, err: process.stderr.isTTY === true },
   interrupts,
+  writeErr: (chunk) => process.stderr.write(chunk),
+  columns: () => process.stderr.columns,
   out: (line) => process.stdout.write(`${line}\n`),
   err: (line) => process.stderr.write(`${line}\n`),
 });

@@ -10,8 +10,20 @@ export type Colors = ReturnType<typeof pc.createColors>;
  */
 export function colorsFor(isTTY: boolean, env: Env, json: boolean): Colors {
   const force = env.FORCE_COLOR !== undefined && env.FORCE_COLOR !== '0';
-  const off = json || (env.NO_COLOR !== undefined && env.NO_COLOR !== '') || env.TERM === 'dumb';
-  return pc.createColors(!off && (isTTY || force));
+  return pc.createColors(!escapesOff(env, json) && (isTTY || force));
+}
+
+/**
+ * Whether a spinner may animate on a stream: a terminal only, under the same rules as colour. FORCE_COLOR
+ * colours a pipe but does not make it a screen, so it never turns a spinner on.
+ */
+export function animates(isTTY: boolean, env: Env, json: boolean): boolean {
+  return isTTY && !escapesOff(env, json);
+}
+
+/** --json, NO_COLOR (https://no-color.org) and TERM=dumb each ask for text without escape sequences. */
+function escapesOff(env: Env, json: boolean): boolean {
+  return json || (env.NO_COLOR !== undefined && env.NO_COLOR !== '') || env.TERM === 'dumb';
 }
 
 /** A state type in the colour people expect: green done, red failed, yellow held by a worker, grey waiting or cancelled. */

@@ -50,8 +50,10 @@ describe('outpost backfills', () => {
       'day=1',
     );
     expect(created.code).toBe(0);
+    // The dashboard has no backfill page: its runs are its deployment's, on the runs page filtered to it.
     expect(created.stderr).toBe(
-      'backfill of etl/hourly (schedule every-hour) covers 2026-11-01 00:00:00 → 2026-11-01 05:00:00 UTC (5 partitions): 2 runs started, 2 at a time\n',
+      'backfill of etl/hourly (schedule every-hour) covers 2026-11-01 00:00:00 → 2026-11-01 05:00:00 UTC (5 partitions): 2 runs started, 2 at a time\n' +
+        `dashboard: ${new URL(server.url).origin}/#/runs?deployment=${deploymentId}\n`,
     );
     const id = created.stdout.trim();
     const stored = unwrap(await owner.call('backfillsGet', { params: { id } }));
@@ -117,7 +119,8 @@ describe('outpost backfills', () => {
     const created = await outpost('backfills', 'create', 'etl/regions', '--partition', 'eu..us', '--max-concurrent', '5');
     expect(created.code).toBe(0);
     expect(created.stderr).toBe(
-      'backfill of etl/regions (schedule nightly) covers eu..us (2 partitions): 2 runs started, 5 at a time\n',
+      'backfill of etl/regions (schedule nightly) covers eu..us (2 partitions): 2 runs started, 5 at a time\n' +
+        `dashboard: ${new URL(server.url).origin}/#/runs?deployment=${deployment.id}\n`,
     );
     const runs = unwrap(await owner.call('flowRunsList', { query: { deploymentId: deployment.id } })).items;
     expect(runs.map((r) => r.partitionKey).sort()).toEqual(['eu', 'us']);
@@ -147,6 +150,22 @@ describe('outpost backfills', () => {
     });
     const shown = await outpost('backfills', 'get', JSON.parse(assets.stdout).id);
     expect(shown.stdout).toMatch(/^target: {10}assets raw\/events, features$/m);
+  });
+
+  test('assets materialize prints the dashboard page of the run it starts, or of the runs of the backfill it starts', async () => {
+    const origin = new URL(server.url).origin;
+    const one = await outpost('assets', 'materialize', 'raw/events', '--partition', 'a');
+    expect(one.code, one.stderr).toBe(0);
+    const runId = /^run ([0-9a-f-]{36}) will materialise raw\/events/.exec(one.stdout)?.[1];
+    expect(runId).toBeDefined();
+    expect(one.stderr).toBe(`dashboard: ${origin}/#/runs/${runId}\n`);
+
+    const many = await outpost('assets', 'materialize', 'raw/events', '--partition', 'a..b');
+    expect(many.code, many.stderr).toBe(0);
+    const backfillId = /^backfill ([0-9a-f-]{36}) will materialise raw\/events/.exec(many.stdout)?.[1];
+    expect(backfillId).toBeDefined();
+    const backfill = unwrap(await owner.call('backfillsGet', { params: { id: backfillId! } }));
+    expect(many.stderr).toBe(`dashboard: ${origin}/#/runs?deployment=${backfill.deploymentId}\n`);
   });
 
   test('a range that ends before it starts, no selection, or a deployment and assets together are usage errors and create nothing', async () => {

@@ -60,6 +60,17 @@ describe('outpost command line', () => {
     }
   });
 
+  it('lists each command once in --help', async () => {
+    const r = await outpost(['--help']);
+    const lines = r.stdout.split('\n');
+    const commands = lines.slice(lines.indexOf('Commands:') + 1, lines.indexOf('Global options:') - 1);
+    expect(commands.length).toBeGreaterThan(50);
+    const names = commands.map((line) => line.trim().split(/\s{2,}/)[0]);
+    const repeated = names.filter((name, i) => names.indexOf(name) !== i);
+    expect(repeated).toEqual([]);
+    expect(names).toContain('pools update <pool>');
+  });
+
   it("shows a command's own options with --help", async () => {
     const r = await outpost(['run', '--help']);
     expect(r.code).toBe(0);

@@ -323,17 +323,24 @@ async function requestMaterialization(ctx: CommandContext, checksOnly: boolean):
     ...(booleanOption(ctx.values, 'single-run') ? { singleRun: true } : {}),
   };
   const what = checksOnly ? 'check' : 'materialise';
-  const result: AssetMaterializeResponse = await ctx
-    .api()
-    .call('assetsMaterialize', { body }, `cannot ${what} ${ctx.positionals.join(', ')}`);
+  const api = ctx.api();
+  const spinner = ctx.spinner(`asking to ${what} ${ctx.positionals.join(', ')}…`);
+  const result: AssetMaterializeResponse = await api
+    .call('assetsMaterialize', { body }, `cannot ${what} ${ctx.positionals.join(', ')}`)
+    .finally(() => spinner.stop());
   if (ctx.json) ctx.out(json(result));
   else {
     const order = result.assets.join(' → ');
-    if (result.backfillId)
+    if (result.backfillId) {
       ctx.out(
         `backfill ${result.backfillId} will ${what} ${order} (follow it with \`outpost backfills get ${result.backfillId}\`)`,
       );
-    else ctx.out(`run ${result.flowRunId} will ${what} ${order} (follow it with \`outpost logs ${result.flowRunId}\`)`);
+      const backfill = await api.attempt('backfillsGet', { params: { id: result.backfillId } });
+      if (backfill.ok) ctx.err(`dashboard: ${ctx.color.err.cyan(api.deploymentRunsUrl(backfill.data.deploymentId))}`);
+    } else {
+      ctx.out(`run ${result.flowRunId} will ${what} ${order} (follow it with \`outpost logs ${result.flowRunId}\`)`);
+      if (result.flowRunId) ctx.err(`dashboard: ${ctx.color.err.cyan(api.runUrl(result.flowRunId))}`);
+    }
   }
   return EXIT.ok;
 }

@@ -90,6 +90,8 @@ export const backfillsCreate: Command = {
     const api = ctx.api();
     let backfill: Backfill;
     let what: string;
+    // Stopped below, or by the CLI's error path when a call throws.
+    const spinner = ctx.spinner('creating the backfill…');
     if (ref === undefined) {
       if (!partitions) throw new UsageError('an asset backfill needs --partition or --all-partitions');
       for (const flag of ['start', 'end', 'schedule', 'params-json'])
@@ -133,6 +135,7 @@ export const backfillsCreate: Command = {
         `cannot backfill ${ref}`,
       );
     }
+    spinner.stop();
     if (ctx.json) ctx.out(json(backfill));
     else {
       const p = backfill.partitions;
@@ -141,6 +144,7 @@ export const backfillsCreate: Command = {
           `${backfill.runCount} run${backfill.runCount === 1 ? '' : 's'} started, ${backfill.maxConcurrent} at a time` +
           (p.BLOCKED ? `, ${p.BLOCKED} blocked` : ''),
       );
+      ctx.err(`dashboard: ${ctx.color.err.cyan(api.deploymentRunsUrl(backfill.deploymentId))}`);
       ctx.out(backfill.id);
     }
     return EXIT.ok;

@@ -23,6 +23,9 @@ export const deploy: Command = {
     const dryRun = booleanOption(ctx.values, 'dry-run');
     // The config module reads process.env (a registry from OUTPOST_REGISTRY, say); let it see .env too.
     for (const [k, v] of Object.entries(ctx.env)) if (v !== undefined && process.env[k] === undefined) process.env[k] = v;
+    // Steps still under way ("building …", "pushing …") show beside the spinner; the rest stay as lines.
+    const spinner = ctx.spinner('deploying…');
+    const progress = (line: string) => (spinner.animating && line.endsWith('…') ? spinner.update(line) : ctx.err(line));
     const result = await deployProject({
       config: stringOption(ctx.values, 'config') ?? CONFIG_FILE,
       cwd: ctx.cwd,
@@ -31,8 +34,8 @@ export const deploy: Command = {
       only: stringOption(ctx.values, 'deployment'),
       registry: stringOption(ctx.values, 'registry'),
       api: dryRun ? null : ctx.api,
-      progress: ctx.err,
-    });
+      progress,
+    }).finally(() => spinner.stop());
     if (ctx.json) ctx.out(json(summarise(result, dryRun)));
     else for (const line of describe(result, dryRun)) ctx.out(line);
     return EXIT.ok;

@@ -48,6 +48,7 @@ import { run } from './run.js';
 import { runsCancel, runsGet, runsLs, runsRetry } from './runs.js';
 import { runsAttempts } from './runs-attempts.js';
 import { runsArtifacts, runsStates } from './runs-history.js';
+import { runsManifest, runsReproduce } from './runs-manifest.js';
 import { runsTasks } from './runs-tasks.js';
 import { sensorsGet, sensorsLs, sensorsPause, sensorsResume, sensorsTick, sensorsTicks } from './sensors.js';
 import { serverRotateKey, serverStart } from './server.js';
@@ -72,8 +73,10 @@ export const COMMANDS: readonly Command[] = [
   runsAttempts,
   runsTasks,
   runsArtifacts,
+  runsManifest,
   runsCancel,
   runsRetry,
+  runsReproduce,
   deploymentsLs,
   deploymentsPause,
   deploymentsResume,
@@ -121,7 +124,6 @@ export const COMMANDS: readonly Command[] = [
   poolsGet,
   poolsUpdate,
   poolsPause,
-  poolsUpdate,
   poolsResume,
   workersLs,
   keysCreate,

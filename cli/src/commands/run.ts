@@ -7,6 +7,7 @@ import { followLogs, formatLogLine, interruptSignal } from '../follow.js';
 import { json, shortTime } from '../output.js';
 import { buildParameters } from '../params.js';
 import { findDeployment } from '../resolve.js';
+import type { Spinner } from '../spinner.js';
 import { stateColor } from '../style.js';
 import { parseStartAt } from '../times.js';
 import { deploymentLabel, stateLabel } from './runs.js';
@@ -97,10 +98,20 @@ export const run: Command = {
 
 /** Follows a run to its end, printing logs; the exit code says whether it COMPLETED. */
 export async function watch(ctx: CommandContext, runId: string): Promise<number> {
-  const print = (line: LogLine) => (ctx.json ? ctx.err : ctx.out)(formatLogLine(line));
   let lastState = '';
   let lastNotice: string | null = null;
+  // Until the run starts there is nothing to print but the wait itself.
+  let waiting: Spinner | null = ctx.spinner('waiting for the run to start…');
+  const started = () => {
+    waiting?.stop();
+    waiting = null;
+  };
+  const print = (line: LogLine) => {
+    started();
+    (ctx.json ? ctx.err : ctx.out)(formatLogLine(line));
+  };
   const onRun = (run: FlowRun) => {
+    if (!WAITING.has(run.state.type)) started();
     const state = stateLabel(run);
     if (state !== lastState && !isTerminal(run.state.type)) ctx.err(`state: ${stateColor(ctx.color.err, run.state.type, state)}`);
     lastState = state;
@@ -108,7 +119,12 @@ export async function watch(ctx: CommandContext, runId: string): Promise<number>
     if (notice && notice !== lastNotice) ctx.err(notice);
     lastNotice = notice;
   };
-  const result = await followLogs(ctx.api(), runId, { follow: true, print, onRun, signal: interruptSignal(ctx.interrupts) });
+  const result = await followLogs(ctx.api(), runId, {
+    follow: true,
+    print,
+    onRun,
+    signal: interruptSignal(ctx.interrupts),
+  }).finally(started);
   if (result.kind === 'interrupted' || !result.run) {
     ctx.err(`stopped following; the run goes on: outpost logs ${runId} --follow`);
     return 130;
@@ -121,6 +137,9 @@ export async function watch(ctx: CommandContext, runId: string): Promise<number>
     );
   return final.state.type === 'COMPLETED' ? EXIT.ok : EXIT.failed;
 }
+
+/** States of a run that has not started: a spinner says it waits. */
+const WAITING = new Set<string>(['SCHEDULED', 'PENDING']);
 
 /** Why a run cannot start yet and what to do about it, or null when nothing stands in its way. */
 export function waitingNotice(run: FlowRun): string | null {

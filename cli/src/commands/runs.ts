@@ -116,7 +116,10 @@ function runAction(action: 'cancel' | 'retry', summary: string): Command {
           `its state is ${answer.state.type} (${answer.state.name})${answer.reason ? `: ${answer.reason}` : ''}`,
         ]);
       }
-      if (!ctx.json) ctx.out(`run ${id} is ${answer.state.type} (${answer.state.name}), attempt ${answer.attempt}`);
+      if (!ctx.json) {
+        ctx.out(`run ${id} is ${answer.state.type} (${answer.state.name}), attempt ${answer.attempt}`);
+        if (action === 'retry') ctx.err(`dashboard: ${ctx.color.err.cyan(api.runUrl(id))}`);
+      }
       return EXIT.ok;
     },
   };

@@ -152,7 +152,7 @@ function Page({
     case 'runs':
       return <RunsPage search={search} />;
     case 'run':
-      return <RunDetailPage key={route.id} id={route.id} />;
+      return <RunDetailPage key={route.id} id={route.id} role={role} />;
     case 'deployments':
       return <DeploymentsPage />;
     case 'assets':

@@ -1,4 +1,4 @@
-import { type Artifact, type FlowRun, isTerminal, type StateHistoryResponse } from '@outpost/sdk/contracts';
+import { type Artifact, type FlowRun, isTerminal, type Role, type StateHistoryResponse } from '@outpost/sdk/contracts';
 import { type ReactNode, useCallback, useEffect, useRef, useState } from 'react';
 import { describeFailure } from '../api/client.js';
 import { api } from '../api/instance.js';
@@ -10,6 +10,7 @@ import { StateBadge } from '../components/state-badge.js';
 import { TagList } from '../components/tag-list.js';
 import { useNow } from '../hooks/use-now.js';
 import { useTaskRuns } from '../hooks/use-task-runs.js';
+import { mayCall } from '../lib/asset-metadata.js';
 import { formatDateTime, formatDuration, formatRelative, spanMs } from '../lib/format.js';
 import { href } from '../router.js';
 import { RunActions } from './run-actions.js';
@@ -17,13 +18,14 @@ import { RunArtifacts } from './run-artifacts.js';
 import { attemptLabel, RunAttempts } from './run-attempts.js';
 import { RunChildren } from './run-children.js';
 import { RunLogs } from './run-logs.js';
+import { ReproduceButton, ReproducedFrom, RunManifest, useRunManifest } from './run-manifest.js';
 import { RunTaskRuns } from './run-task-runs.js';
 import { RunTimeline } from './run-timeline.js';
 import { RunWaits } from './run-waits.js';
 
 const DETAIL_POLL_MS = 3000;
 
-export function RunDetailPage({ id }: { id: string }) {
+export function RunDetailPage({ id, role }: { id: string; role: Role | null }) {
   const [run, setRun] = useState<FlowRun | null>(null);
   const [states, setStates] = useState<StateHistoryResponse['items']>([]);
   const [artifacts, setArtifacts] = useState<Artifact[]>([]);
@@ -35,6 +37,7 @@ export function RunDetailPage({ id }: { id: string }) {
   const liveRef = useRef(live);
   liveRef.current = live;
   const taskRuns = useTaskRuns(id, run ? live : null, run?.updatedAt ?? null);
+  const manifest = useRunManifest(run);
 
   const acceptRun = useCallback((next: FlowRun) => {
     setRun((current) => (current && Date.parse(current.updatedAt) > Date.parse(next.updatedAt) ? current : next));
@@ -125,8 +128,12 @@ export function RunDetailPage({ id }: { id: string }) {
             </span>
           )}
         </div>
-        <RunActions run={run} onChanged={refresh} />
+        <div className="actions">
+          {mayCall(role, 'flowRunsSetState') && <RunActions run={run} onChanged={refresh} />}
+          <ReproduceButton manifest={manifest.manifest} role={role} />
+        </div>
       </div>
+      <ReproducedFrom run={run} view={manifest} />
       {error && <Notice>{error}</Notice>}
       {run.waitingFor && run.workPool && <PoolWaitingBanner pool={run.workPool} reason={run.waitingFor} />}
       <RunWaits run={run} />
@@ -161,6 +168,7 @@ export function RunDetailPage({ id }: { id: string }) {
         </Fact>
       </dl>
       <RunAttempts run={run} now={now} />
+      <RunManifest view={manifest} />
       <div className="two-columns">
         <section className="panel" aria-label="Parameters">
           <div className="panel-header">
