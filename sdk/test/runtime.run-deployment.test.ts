@@ -216,10 +216,9 @@ describe('runDeployment in a flow run by a worker', () => {
     expect(worker.rpcs('setState').map((b) => b.state.type)).toEqual(['RUNNING', 'COMPLETED']);
   });
 
-  it('past the hold window, suspends the run until the child ends', async () => {
-    process.env.OUTPOST_WAIT_HOLD_SECONDS = '0';
+  it('with holdSeconds: 0, suspends the run at once until the child ends', async () => {
     flow({ name: 'rd-suspends' }, async () => {
-      await runDeployment('rd-train/gpu', { epochs: 1 });
+      await runDeployment('rd-train/gpu', { epochs: 1 }, { holdSeconds: 0 });
     });
     const { worker } = childWorker(() => null);
 

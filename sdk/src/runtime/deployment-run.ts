@@ -56,6 +56,12 @@ export interface RunDeploymentOptions {
   wait?: boolean;
   /** With `wait`: give up after this many seconds (`DeploymentRunTimeoutError`). @default no limit */
   timeoutSeconds?: number;
+  /**
+   * In a flow: how long waiting holds the flow's process before the flow run is suspended (its
+   * worker slot freed) until the run ends; 0 suspends at once, for a run known to take long.
+   * @default `OUTPOST_WAIT_HOLD_SECONDS`, else 60
+   */
+  holdSeconds?: number;
   /** Throw `DeploymentRunFailedError` when the run ends FAILED, CRASHED or CANCELLED. @default true */
   throwOnFailure?: boolean;
   /** Tags of the new run, on top of its deployment's. @default none */

@@ -16,7 +16,7 @@ import { describeError, toError } from './errors.js';
 import type { FlowInputOf, FlowResultOf } from './flow.js';
 import { log } from './logger.js';
 import { raceAbort } from './timers.js';
-import { durableScope, durableWait, WaitTimeoutError } from './wait.js';
+import { durableScope, durableWait, holdSeconds, WaitTimeoutError } from './wait.js';
 
 /** A wait key is at most 200 characters, and a call's wait is `run:<key>`. */
 const MAX_CALL_KEY_LENGTH = 190;
@@ -98,7 +98,10 @@ async function startChildRun<R>(
   }
   const started = await raceAbort(durable.port.startDeploymentRun(checked.data), signal);
   log.info(`${started.created ? 'started' : 'found'} run ${started.name} of ${deployment} (${started.id})`);
-  const child = new ChildDeploymentRun<R>(scope, { ...started, deployment }, key, options.throwOnFailure !== false);
+  const child = new ChildDeploymentRun<R>(scope, { ...started, deployment }, key, {
+    throwOnFailure: options.throwOnFailure !== false,
+    holdSeconds: options.holdSeconds ?? holdSeconds(),
+  });
   if (options.wait === false) return child;
   return child.wait(options.timeoutSeconds === undefined ? {} : { timeoutSeconds: options.timeoutSeconds });
 }
@@ -114,7 +117,7 @@ class ChildDeploymentRun<R> implements DeploymentRun<R> {
     private readonly scope: Scope,
     run: { id: string; name: string; deployment: string },
     private readonly key: string,
-    private readonly throwOnFailure: boolean,
+    private readonly behaviour: { throwOnFailure: boolean; holdSeconds: number },
   ) {
     this.id = run.id;
     this.name = run.name;
@@ -134,7 +137,7 @@ class ChildDeploymentRun<R> implements DeploymentRun<R> {
           this.scope,
           { kind: 'run', flowRunId: this.id },
           { key: `run:${this.key}`, ...(options.timeoutSeconds === undefined ? {} : { timeoutSeconds: options.timeoutSeconds }) },
-          { numbered: false, holdFirst: true },
+          { numbered: false, holdFirstSeconds: this.behaviour.holdSeconds },
         );
         value = wait.value;
       } catch (error) {
@@ -148,7 +151,7 @@ class ChildDeploymentRun<R> implements DeploymentRun<R> {
       this.ended = parsed.data.state;
       log.info(`run ${this.name} of ${this.deployment} ended ${this.ended.type}`);
     }
-    if (this.throwOnFailure && FAILED_STATE_TYPES.includes(this.ended.type)) {
+    if (this.behaviour.throwOnFailure && FAILED_STATE_TYPES.includes(this.ended.type)) {
       throw new DeploymentRunFailedError(this, this.ended);
     }
     return this;

@@ -34,7 +34,8 @@ export const DEFAULT_WAIT_HOLD_SECONDS = 60;
 /** The longest one long-poll of a wait holds (the API's limit). */
 const MAX_POLL_SECONDS = 25;
 
-function holdSeconds(env: NodeJS.ProcessEnv = process.env): number {
+/** How long a wait may stay pending and still hold the process: `OUTPOST_WAIT_HOLD_SECONDS`, else 60. */
+export function holdSeconds(env: NodeJS.ProcessEnv = process.env): number {
   const raw = env.OUTPOST_WAIT_HOLD_SECONDS?.trim();
   if (!raw) return DEFAULT_WAIT_HOLD_SECONDS;
   const seconds = Number(raw);
@@ -135,10 +136,10 @@ export async function durableWait(
     /** Take a number in the run's `wait-<n>` sequence. @default true */
     numbered?: boolean;
     /**
-     * Hold the process for `OUTPOST_WAIT_HOLD_SECONDS` before suspending, even with no due time: for
-     * what often ends soon (another run), where suspending at once would cost a replay. @default false
+     * Hold the process this long before suspending, even with no due time: for what often ends soon
+     * (another run), where suspending at once would cost a replay. @default 0
      */
-    holdFirst?: boolean;
+    holdFirstSeconds?: number;
   } = {},
 ): Promise<Wait> {
   const { durable, signal } = scope;
@@ -146,7 +147,7 @@ export async function durableWait(
   const numbered = behaviour.numbered === false ? undefined : durable.nextWaitKey();
   const key = options.key ?? numbered;
   if (key === undefined) throw new TypeError(`${what}: a wait outside the numbered sequence needs a key`);
-  const holdUntil = Date.now() + (behaviour.holdFirst ? holdSeconds() * 1000 : 0);
+  const holdUntil = Date.now() + (behaviour.holdFirstSeconds ?? 0) * 1000;
   const request = checkedRequest(what, {
     key,
     spec,
