@@ -168,6 +168,26 @@ describe('the Kubernetes executor in a worker', () => {
     ]);
   });
 
+  it("relays a flow's runDeployment through its pod: the child runs in a Job of its own, linked to its parent", async () => {
+    worker();
+    const childDeployment = await plane.deploy('hello', source, {
+      name: 'child-e2e',
+      jobVariables: { image: 'outpost/flows:e2e' },
+    });
+    const parentId = await plane.run(await deploy('delegate'), { deployment: 'hello/child-e2e' });
+
+    const parent = await plane.settled(parentId);
+
+    expect(parent.state.type).toBe('COMPLETED');
+    const children = unwrap(
+      await plane.owner.call('flowRunsList', { query: { deploymentId: childDeployment, limit: 10 } }),
+    ).items;
+    expect(children.map((c) => [c.parentFlowRunId, c.state.type])).toEqual([[parentId, 'COMPLETED']]);
+    const child = children[0]!;
+    expect((await plane.lines(parentId)).map((l) => l.message)).toContain(`child ${child.id} ended COMPLETED`);
+    expect(await jobsOf(child.id)).toHaveLength(1);
+  });
+
   it("builds each Job from its pool's base job template", async () => {
     worker('kube');
     const runId = await plane.run(
