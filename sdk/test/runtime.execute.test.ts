@@ -1,6 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { JsonObject, ProposedState, StateProposalResponse } from '../src/contracts/index.js';
 import { flow, log, task, z } from '../src/index.js';
 import { flowRegistry, type RunnerToWorkerMessage, type StartMessage } from '../src/runtime/index.js';
@@ -65,8 +69,20 @@ function registered(name: string) {
   return entry;
 }
 
+// A completed run stores its result: in a directory of the test's own, not the user's cache.
+let results: string;
+const savedStorage = process.env.OUTPOST_RESULT_STORAGE;
+
+beforeEach(() => {
+  results = mkdtempSync(path.join(tmpdir(), 'outpost-execute-'));
+  process.env.OUTPOST_RESULT_STORAGE = pathToFileURL(results).href;
+});
+
 afterEach(() => {
   vi.useRealTimers();
+  if (savedStorage === undefined) delete process.env.OUTPOST_RESULT_STORAGE;
+  else process.env.OUTPOST_RESULT_STORAGE = savedStorage;
+  rmSync(results, { recursive: true, force: true });
 });
 
 describe('RegisteredFlow.execute()', () => {
@@ -110,7 +126,9 @@ describe('RegisteredFlow.execute()', () => {
       ['info', 'squaring 2', creates[1]?.id],
     ]);
     const completed = worker.messages.find((m) => m.t === 'rpc' && m.method === 'setState' && m.body.state.type === 'COMPLETED');
-    expect(completed).toMatchObject({ body: { state: { type: 'COMPLETED', data: null } } });
+    // The result stays in the result storage; the state names only where.
+    const resultRef = expect.stringMatching(new RegExp(`^${pathToFileURL(results).href}/`));
+    expect(completed).toMatchObject({ body: { state: { type: 'COMPLETED', data: { resultRef } } } });
     expect(worker.messages.at(-1)).toEqual({ t: 'done', stateType: 'COMPLETED' });
   });
 

@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { unwrap } from '@outpost/sdk/client';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type FakeNode, type KubeCluster, startFakeNode, startKubeCluster } from '../support/kube/index.js';
+import { type FakeNode, fakeImageId, type KubeCluster, startFakeNode, startKubeCluster } from '../support/kube/index.js';
 import { repoRoot } from '../support/processes.js';
 import { buildWorkerFlows, Plane } from '../support/worker-flows.js';
 import { isAlive, startWorkerProcess, type WorkerProcess, waitFor } from '../support/worker-process.js';
@@ -16,6 +16,7 @@ import { isAlive, startWorkerProcess, type WorkerProcess, waitFor } from '../sup
  * platform does to a pod (OOM kill, image pull failure, no node to run on) ends the run CRASHED with why.
  */
 const SECRET = 'kube-s3cret-value-41';
+const WORKER_VERSION = (JSON.parse(readFileSync(join(repoRoot, 'worker/package.json'), 'utf8')) as { version: string }).version;
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -153,6 +154,38 @@ describe('the Kubernetes executor in a worker', () => {
       'outpost.dev/pool': 'default',
       'outpost.dev/worker': 'kube-e2e',
     });
+    // The manifest records where the attempt ran: the image the pod pulled, by digest, and its Node.
+    const manifest = unwrap(await plane.owner.call('flowRunsManifest', { params: { id: runId } }));
+    expect(manifest.attempts).toEqual([
+      expect.objectContaining({
+        attempt: 1,
+        executor: 'kubernetes',
+        workerVersion: WORKER_VERSION,
+        nodeVersion: process.version,
+        image: 'outpost/flows:e2e',
+        imageDigest: fakeImageId('outpost/flows:e2e').split('@')[1],
+      }),
+    ]);
+  });
+
+  it("relays a flow's runDeployment through its pod: the child runs in a Job of its own, linked to its parent", async () => {
+    worker();
+    const childDeployment = await plane.deploy('hello', source, {
+      name: 'child-e2e',
+      jobVariables: { image: 'outpost/flows:e2e' },
+    });
+    const parentId = await plane.run(await deploy('delegate'), { deployment: 'hello/child-e2e' });
+
+    const parent = await plane.settled(parentId);
+
+    expect(parent.state.type).toBe('COMPLETED');
+    const children = unwrap(
+      await plane.owner.call('flowRunsList', { query: { deploymentId: childDeployment, limit: 10 } }),
+    ).items;
+    expect(children.map((c) => [c.parentFlowRunId, c.state.type])).toEqual([[parentId, 'COMPLETED']]);
+    const child = children[0]!;
+    expect((await plane.lines(parentId)).map((l) => l.message)).toContain(`child ${child.id} ended COMPLETED`);
+    expect(await jobsOf(child.id)).toHaveLength(1);
   });
 
   it("builds each Job from its pool's base job template", async () => {

@@ -1,3 +1,4 @@
+import type { DeploymentRunCreateRequest } from '../contracts/manifests.js';
 import type { RecordedResult, SuspendResponse, Wait, WaitCreateRequest } from '../contracts/waits.js';
 import { decodeResult, encodeResult, NotCacheableError, sha256Hex } from './cache.js';
 import { describeError, toError } from './errors.js';
@@ -18,6 +19,18 @@ export interface WaitPort {
   suspend(body: { waitId: string; results: RecordedResult[] }): Promise<SuspendResponse>;
   /** Where the results of the tasks earlier attempts completed were recorded. */
   replay(): Promise<RecordedResult[]>;
+  /** Start a run of a deployment as this run's child, or get the one started before with the same key. */
+  startDeploymentRun(body: DeploymentRunCreateRequest): Promise<StartedDeploymentRun>;
+  /** The result a run stored, read from the result storage this process reaches; null when it holds none. */
+  readRunResult(runId: string): Promise<{ value: unknown } | null>;
+}
+
+/** A deployment's run the flow started (`runDeployment`). */
+export interface StartedDeploymentRun {
+  id: string;
+  name: string;
+  /** False when an earlier call with the same key (a replay, a retried attempt) started it. */
+  created: boolean;
 }
 
 /** A task the run completed: in this process (value in hand, maybe not written yet) or in an earlier attempt (recorded). */
@@ -55,6 +68,7 @@ export function recordedResultKey(runId: string, taskKey: string, dynamicKey: st
  */
 export class RunDurability {
   private waitCalls = 0;
+  private deploymentRunCalls = 0;
   private readonly completed = new Map<string, Completed>();
   private readonly recorded = new Map<string, RecordedResult>();
   private readonly inflight = new Set<Promise<unknown>>();
@@ -69,6 +83,12 @@ export class RunDurability {
   nextWaitKey(): string {
     this.waitCalls += 1;
     return `wait-${this.waitCalls}`;
+  }
+
+  /** `deployment-run-1`, `deployment-run-2`… in call order: the keys of `runDeployment` calls that give none. */
+  nextDeploymentRunKey(): string {
+    this.deploymentRunCalls += 1;
+    return `deployment-run-${this.deploymentRunCalls}`;
   }
 
   /** Learns what earlier attempts recorded; only an attempt after the first can have anything to learn. */

@@ -15,6 +15,8 @@ export interface FlowDefinition {
   fn: (params: Record<string, unknown>, ctx: FlowContext) => unknown;
   onCompletion: ((result: unknown, ctx: FlowContext) => unknown) | undefined;
   onFailure: ((error: Error, ctx: FlowContext) => unknown) | undefined;
+  /** Store the return value of a completed worker run (`flow({ persistResult })`). @default false */
+  persistResult?: boolean | undefined;
 }
 
 /** How a run ended, with the state type the control plane settled on. */
@@ -74,7 +76,8 @@ export async function runFlowRun(
     settled = { ok: false, error: toError(thrown), thrown };
   }
 
-  const terminal = terminalState(settled, cancelled);
+  const data = settled.ok && def.persistResult ? await persistResult(reporter, run, settled.result) : null;
+  const terminal = terminalState(settled, cancelled, data);
   const judged = await proposeUntilDecided(reporter, terminal);
   return settled.ok
     ? { kind: 'completed', result: settled.result, stateType: judged.stateType }
@@ -87,9 +90,29 @@ function replayFailure(cause: Error): Settled {
   return { ok: false, error, thrown: error };
 }
 
-export function terminalState(settled: Settled, cancelled: AbortSignal): ProposedState {
-  // Results stay in the customer's network; `data` will carry a reference to where they are stored.
-  if (settled.ok) return { type: 'COMPLETED', data: null };
+/**
+ * Writes a completed run's result to the result storage and answers the state data that points at
+ * it; null when there is nothing to store or it could not be stored. A result that cannot be stored
+ * never fails the run: the run did its work, and only `.result()` of whoever started it is affected.
+ */
+async function persistResult(reporter: Reporter, run: RunInfo, value: unknown): Promise<{ resultRef: string } | null> {
+  if (value === undefined || !reporter.persistResult) return null;
+  try {
+    return { resultRef: await reporter.persistResult(run.id, value) };
+  } catch (error) {
+    const message = `the flow's result was not stored, so runDeployment(...).result() cannot read it: ${describeError(toError(error))}`;
+    reporter.log({ level: 'warning', message, timestamp: new Date(), flowName: run.flowName });
+    return null;
+  }
+}
+
+export function terminalState(
+  settled: Settled,
+  cancelled: AbortSignal,
+  data: { resultRef: string } | null = null,
+): ProposedState {
+  // Results stay in the customer's network; `data` carries only a reference to where one is stored.
+  if (settled.ok) return { type: 'COMPLETED', data };
   const reason: unknown = cancelled.reason;
   const message = cancelled.aborted && reason instanceof FlowCancelledError ? reason.reason : describeError(settled.error);
   return { type: cancelled.aborted ? 'CANCELLED' : 'FAILED', message: message.slice(0, MAX_STATE_MESSAGE_LENGTH) };

@@ -34,9 +34,22 @@ export interface FlowOptions<P extends ParamsSchema | undefined> {
   onCompletion?: (result: unknown, ctx: FlowContext) => void | Promise<void>;
   /** Called after the body throws, times out, is cancelled or gets invalid parameters. @default undefined */
   onFailure?: (error: Error, ctx: FlowContext) => void | Promise<void>;
+  /**
+   * Under a worker, write the body's return value to the worker's result storage when the run
+   * completes, so whoever started the run with `runDeployment` can read it (`.result()`). Only a
+   * reference to it reaches the control plane. A value with no exact JSON form is not stored (a
+   * warning says why). @default true
+   */
+  persistResult?: boolean;
 }
 
 type FlowParams<P extends ParamsSchema | undefined> = P extends ParamsSchema ? z.output<P> : NoParams;
+
+/** What a caller passes to run a flow with parameters `P` (defaults make fields optional). */
+type FlowInput<P extends ParamsSchema | undefined> = P extends ParamsSchema ? z.input<P> : NoParams;
+
+/** Carries a flow's parameter and result types for `runDeployment<typeof myFlow>`; it holds no value at run time. */
+declare const flowTypes: unique symbol;
 
 /** Parameters may be left out when every field is optional or has a default. */
 type FlowArgs<P extends ParamsSchema | undefined> = P extends ParamsSchema
@@ -57,11 +70,18 @@ export function flowDefinition(value: unknown): FlowDefinition {
 }
 
 export type Flow<P extends ParamsSchema | undefined, R> = ((...args: FlowArgs<P>) => Promise<R>) & {
+  readonly [flowTypes]?: (input: FlowInput<P>) => R;
   readonly flowName: string;
   readonly description: string | undefined;
   /** The parameters' draft 2020-12 JSON schema (input side: defaults make fields optional), or null. */
   parameterJsonSchema(): Record<string, unknown> | null;
 };
+
+/** The parameters a run of flow `F` takes, as a caller writes them; any JSON object when `F` is not a flow. */
+export type FlowInputOf<F> = F extends { readonly [flowTypes]?: (input: infer I) => unknown } ? I : Record<string, unknown>;
+
+/** What flow `F` returns; `unknown` when `F` is not a flow. */
+export type FlowResultOf<F> = F extends { readonly [flowTypes]?: (input: never) => infer R } ? R : unknown;
 
 const FlowOptionsSchema = z.object({
   name: z
@@ -78,6 +98,7 @@ const FlowOptionsSchema = z.object({
     .optional(),
   description: z.string().optional(),
   timeoutSeconds: z.number().positive().optional(),
+  persistResult: z.boolean().optional(),
 });
 
 /**
@@ -116,6 +137,7 @@ export function flow<P extends ParamsSchema | undefined, R>(
     fn: fn as FlowDefinition['fn'],
     onCompletion: options.onCompletion,
     onFailure: options.onFailure,
+    persistResult: options.persistResult ?? true,
   };
   const jsonSchema = () => parameterJsonSchema(def.name, options.params);
 

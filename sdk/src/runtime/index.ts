@@ -3,15 +3,24 @@ export { artifact } from './artifacts.js';
 export { canonicalJson, NotCacheableError } from './cache.js';
 export type { FlowContext, RunContext, RunInfo, TaskContext } from './context.js';
 export { runContext, taskContext } from './context.js';
-export type { WaitPort } from './durable.js';
+export type {
+  DeploymentRun,
+  DeploymentRunClient,
+  DeploymentRunState,
+  DeploymentRunWaitOptions,
+  RunDeploymentOptions,
+} from './deployment-run.js';
+export { DeploymentRunFailedError, DeploymentRunResultError, DeploymentRunTimeoutError } from './deployment-run.js';
+export type { StartedDeploymentRun, WaitPort } from './durable.js';
 export { recordedResultKey } from './durable.js';
 export type { EmitOptions } from './emit.js';
 export { emit } from './emit.js';
 export type { FlowOutcome } from './engine.js';
 export type { ParameterIssue } from './errors.js';
 export { FlowCancelledError, FlowTimeoutError, ParameterValidationError, TaskTimeoutError } from './errors.js';
-export type { Flow, FlowOptions, NoParams, ParamsSchema } from './flow.js';
+export type { Flow, FlowInputOf, FlowOptions, FlowResultOf, NoParams, ParamsSchema } from './flow.js';
 export { flow } from './flow.js';
+export { flowResultKey, resultRefOf } from './flow-result.js';
 export type { IpcPort } from './ipc-channel.js';
 export { RpcFailedError } from './ipc-channel.js';
 export type { Logger, LogMethod } from './logger.js';
@@ -23,6 +32,7 @@ export {
   CancelMessage,
   CreateArtifactBody,
   CreateChildRunBody,
+  CreateDeploymentRunBody,
   CreateWaitBody,
   DoneMessage,
   GetWaitBody,
@@ -55,6 +65,8 @@ export {
 } from './result-storage.js';
 export type { RetryPolicy } from './retry.js';
 export { retryDelayMs } from './retry.js';
+export type { RunDeploymentArgs } from './run-deployment.js';
+export { runDeployment } from './run-deployment.js';
 export type { S3ClientOptions, S3CredentialSource, S3Credentials, S3Location, S3Object } from './s3-client.js';
 export {
   checkS3Bucket,

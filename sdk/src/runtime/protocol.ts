@@ -4,6 +4,7 @@ import { AssetEvent } from '../contracts/assets.js';
 import { Id, JsonObject, Name } from '../contracts/common.js';
 import { EventEmitRequest } from '../contracts/event-ledger.js';
 import { LogLevel } from '../contracts/logs.js';
+import { DeploymentRunCreateRequest } from '../contracts/manifests.js';
 import { DynamicPartitions, PartitionKey } from '../contracts/partitions.js';
 import { ProposedState } from '../contracts/states.js';
 import { TaskRunEvent } from '../contracts/task-runs.js';
@@ -168,6 +169,14 @@ export type SuspendBody = z.infer<typeof SuspendBody>;
 /** The recorded results of the run's earlier attempts (`GET /flow-runs/:id/replay`). */
 export const ReplayBody = z.strictObject({});
 export type ReplayBody = z.infer<typeof ReplayBody>;
+/**
+ * Start a run of a deployment as the worker's run's child (`runDeployment`): the worker redacts the
+ * parameters and calls `POST /flow-runs/:id/deployment-runs` with the run token. Idempotent by `key`
+ * in the run, so a replay or a retried attempt gets the same child back. Belongs to the worker's run itself.
+ */
+export const CreateDeploymentRunBody = DeploymentRunCreateRequest;
+export type CreateDeploymentRunBody = z.infer<typeof CreateDeploymentRunBody>;
+
 /** A custom event from the flow (`emit()`); the worker redacts its text and posts it with the run token (`POST /events`). */
 export const EmitEventBody = z.strictObject({ event: EventEmitRequest, flowRunId: ChildRunId });
 export type EmitEventBody = z.infer<typeof EmitEventBody>;
@@ -194,6 +203,12 @@ export const RpcRequest = z.discriminatedUnion('method', [
   z.strictObject({ t: z.literal('rpc'), id: z.number().int(), method: z.literal('suspend'), body: SuspendBody }),
   z.strictObject({ t: z.literal('rpc'), id: z.number().int(), method: z.literal('replay'), body: ReplayBody }),
   z.strictObject({ t: z.literal('rpc'), id: z.number().int(), method: z.literal('emitEvent'), body: EmitEventBody }),
+  z.strictObject({
+    t: z.literal('rpc'),
+    id: z.number().int(),
+    method: z.literal('createDeploymentRun'),
+    body: CreateDeploymentRunBody,
+  }),
 ]);
 export type RpcRequest = z.infer<typeof RpcRequest>;
 export type RpcMethod = RpcRequest['method'];

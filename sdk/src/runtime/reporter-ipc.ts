@@ -9,9 +9,14 @@ import type { TaskRunEvent } from '../contracts/task-runs.js';
 import { ReplayResponse, SuspendResponse, WaitResponse } from '../contracts/waits.js';
 import type { RunInfo } from './context.js';
 import type { WaitPort } from './durable.js';
+import { readFlowResult, writeFlowResult } from './flow-result.js';
 import type { IpcChannel } from './ipc-channel.js';
 import type { CreateArtifactBody, CreateChildRunBody } from './protocol.js';
 import type { LogRecord, ProposalOutcome, Reporter } from './reporter.js';
+import { resultStorageFromEnv } from './result-storage.js';
+
+/** The parts of a started deployment run the runtime needs. */
+const StartedRun = z.object({ flowRun: z.object({ id: Id, name: z.string() }), created: z.boolean() });
 
 /** The parts of the created `FlowRun` the runtime needs. */
 const CreatedChildRun = z.object({
@@ -29,16 +34,23 @@ export class IpcReporter implements Reporter {
 
   /** The worker's own run keeps durable waits; a subflow run's reporter has none. */
   readonly waits: WaitPort | undefined;
+  /** Only the worker's own run stores its result: a subflow's value goes back to its caller in the same process. */
+  readonly persistResult: ((runId: string, value: unknown) => Promise<string>) | undefined;
 
   constructor(
     private readonly channel: IpcChannel,
     private readonly flowRunId?: string,
   ) {
     this.waits = flowRunId ? undefined : this.waitPort();
+    this.persistResult = flowRunId ? undefined : (runId, value) => writeFlowResult(resultStorageFromEnv(), runId, value);
   }
 
   private waitPort(): WaitPort {
-    const call = async <T>(method: 'createWait' | 'getWait' | 'suspend' | 'replay', body: object, schema: z.ZodType<T>) => {
+    const call = async <T>(
+      method: 'createWait' | 'getWait' | 'suspend' | 'replay' | 'createDeploymentRun',
+      body: object,
+      schema: z.ZodType<T>,
+    ) => {
       const result = await this.channel.rpc(method, body as never);
       const parsed = schema.safeParse(result);
       if (!parsed.success) throw new Error(`${method}: unexpected reply from the worker: ${parsed.error.message}`);
@@ -49,6 +61,12 @@ export class IpcReporter implements Reporter {
       get: async (waitId, holdSeconds) => (await call('getWait', { waitId, holdSeconds }, WaitResponse)).wait,
       suspend: (body) => call('suspend', body, SuspendResponse),
       replay: async () => (await call('replay', {}, ReplayResponse)).results,
+      startDeploymentRun: async (body) => {
+        const { flowRun, created } = await call('createDeploymentRun', body, StartedRun);
+        return { id: flowRun.id, name: flowRun.name, created };
+      },
+      // Results never pass through the worker: the flow process reads the storage it was given.
+      readRunResult: (runId) => readFlowResult(resultStorageFromEnv(), runId),
     };
   }
 

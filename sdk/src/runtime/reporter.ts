@@ -66,4 +66,9 @@ export interface Reporter {
   readonly waits?: WaitPort | undefined;
   /** Record a custom event (`emit()`); answers its id. Run locally, the event is printed. */
   emitEvent(event: EventEmitRequest): Promise<string>;
+  /**
+   * Store the completed run's return value where `runDeployment(...).result()` reads it, answering
+   * its reference; absent where results are kept nowhere (run locally, a subflow run).
+   */
+  readonly persistResult?: ((runId: string, value: unknown) => Promise<string>) | undefined;
 }

@@ -34,7 +34,8 @@ export const DEFAULT_WAIT_HOLD_SECONDS = 60;
 /** The longest one long-poll of a wait holds (the API's limit). */
 const MAX_POLL_SECONDS = 25;
 
-function holdSeconds(env: NodeJS.ProcessEnv = process.env): number {
+/** How long a wait may stay pending and still hold the process: `OUTPOST_WAIT_HOLD_SECONDS`, else 60. */
+export function holdSeconds(env: NodeJS.ProcessEnv = process.env): number {
   const raw = env.OUTPOST_WAIT_HOLD_SECONDS?.trim();
   if (!raw) return DEFAULT_WAIT_HOLD_SECONDS;
   const seconds = Number(raw);
@@ -96,7 +97,7 @@ function needsWorker(what: string): Error {
 }
 
 /** Where a wait is kept: the worker's run, or nowhere (run locally). A subflow run of its own cannot wait. */
-function durableScope(what: string) {
+export function durableScope(what: string) {
   const { run, task } = currentScope();
   if (task) throw new Error(`${what} was called inside task ${task.taskKey}; call it from the flow's body`);
   if (run?.durable) return { durable: run.durable, signal: run.signal };
@@ -126,16 +127,27 @@ function isoOf(what: string, value: Date | string): string {
  * storage, and the worker parks the run and ends this process. The run replays once the wait
  * resolves, and this call then returns at once with the wait's value.
  */
-async function durableWait(
+export async function durableWait(
   what: string,
   scope: NonNullable<ReturnType<typeof durableScope>>,
   spec: WaitSpec,
   options: CommonOptions & TimeoutOption,
+  behaviour: {
+    /** Take a number in the run's `wait-<n>` sequence. @default true */
+    numbered?: boolean;
+    /**
+     * Hold the process this long before suspending, even with no due time: for what often ends soon
+     * (another run), where suspending at once would cost a replay. @default 0
+     */
+    holdFirstSeconds?: number;
+  } = {},
 ): Promise<Wait> {
   const { durable, signal } = scope;
   // Every call takes its number, named or not: `wait-3` is always the run's third wait.
-  const numbered = durable.nextWaitKey();
+  const numbered = behaviour.numbered === false ? undefined : durable.nextWaitKey();
   const key = options.key ?? numbered;
+  if (key === undefined) throw new TypeError(`${what}: a wait outside the numbered sequence needs a key`);
+  const holdUntil = Date.now() + (behaviour.holdFirstSeconds ?? 0) * 1000;
   const request = checkedRequest(what, {
     key,
     spec,
@@ -154,8 +166,10 @@ async function durableWait(
       .filter((t): t is string => t !== null)
       .map((t) => Date.parse(t));
     const dueInMs = due.length > 0 ? Math.min(...due) - Date.now() : Number.POSITIVE_INFINITY;
-    if (!canSuspend || dueInMs <= holdSeconds() * 1000) {
-      const poll = Math.min(MAX_POLL_SECONDS, Math.max(1, Math.ceil(dueInMs / 1000)));
+    const heldFor = holdUntil - Date.now();
+    if (!canSuspend || dueInMs <= holdSeconds() * 1000 || heldFor > 0) {
+      const pollMs = dueInMs <= holdSeconds() * 1000 || !canSuspend ? dueInMs : Math.min(dueInMs, heldFor);
+      const poll = Math.min(MAX_POLL_SECONDS, Math.max(1, Math.ceil(pollMs / 1000)));
       wait = await raceAbort(durable.port.get(wait.id, poll), signal);
       continue;
     }

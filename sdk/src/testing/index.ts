@@ -3,11 +3,12 @@ import { type Clock, install } from '@sinonjs/fake-timers';
 import type { AssetEvent, AssetGateResponse, DynamicPartitionKeysResponse } from '../contracts/assets.js';
 import type { EventEmitRequest } from '../contracts/event-ledger.js';
 import type { LogLevel } from '../contracts/logs.js';
+import type { DeploymentRunCreateRequest } from '../contracts/manifests.js';
 import type { ProposedState, StateType } from '../contracts/states.js';
 import type { TaskRunEvent } from '../contracts/task-runs.js';
 import type { SuspendResponse, Wait, WaitCreateRequest } from '../contracts/waits.js';
 import type { RunInfo } from '../runtime/context.js';
-import type { WaitPort } from '../runtime/durable.js';
+import type { StartedDeploymentRun, WaitPort } from '../runtime/durable.js';
 import { type FlowOutcome, runFlowRun } from '../runtime/engine.js';
 import { type Flow, flowDefinition } from '../runtime/flow.js';
 import type { CreateArtifactBody, CreateChildRunBody } from '../runtime/protocol.js';
@@ -38,10 +39,44 @@ export interface TestFlowOptions {
   events?: Record<string, Record<string, unknown>>;
   /** How runs the flow waits on ended (`{ id, name, state }`), by run id. */
   runs?: Record<string, Record<string, unknown>>;
+  /**
+   * How the runs the flow starts with `runDeployment` end, by deployment (`flow/deployment`): an
+   * answer, or a function of the run's parameters that gives one.
+   */
+  deployments?: Record<string, TestDeploymentAnswer | ((parameters: Record<string, unknown>) => TestDeploymentAnswer)>;
+}
+
+/** How a deployment's run started with `runDeployment` ends in a test. */
+export interface TestDeploymentAnswer {
+  /** @default 'COMPLETED' */
+  state?: 'COMPLETED' | 'FAILED' | 'CRASHED' | 'CANCELLED';
+  /** The state's message. @default null */
+  message?: string;
+  /** What `.result()` returns; without it, `.result()` finds no stored result. */
+  result?: unknown;
+}
+
+/** A deployment's run the flow started with `runDeployment`. */
+export interface TestDeploymentRun {
+  id: string;
+  name: string;
+  /** `flow/deployment`. */
+  deployment: string;
+  parameters: Record<string, unknown>;
+  /** The call's key in the run (`deployment-run-1`, or the one the flow gave). */
+  key: string;
+  tags: string[];
 }
 
 /** The answers a test gave for the run's waits. */
-type WaitAnswers = Pick<TestFlowOptions, 'approvals' | 'tokens' | 'events' | 'runs'>;
+type WaitAnswers = Pick<TestFlowOptions, 'approvals' | 'tokens' | 'events' | 'runs' | 'deployments'>;
+
+const STATE_NAMES: Record<NonNullable<TestDeploymentAnswer['state']>, string> = {
+  COMPLETED: 'Completed',
+  FAILED: 'Failed',
+  CRASHED: 'Crashed',
+  CANCELLED: 'Cancelled',
+};
 
 /** One log line of the run or of one of its task runs. */
 export interface TestLog {
@@ -108,6 +143,8 @@ export interface TestFlowRun<R> {
   readonly assetEvents: AssetEvent[];
   /** The run's durable waits, as they ended. */
   readonly waits: Wait[];
+  /** Runs of deployments the flow started with `runDeployment`, in call order (a repeated key counts once). */
+  readonly deploymentRuns: TestDeploymentRun[];
   /** How far the fake clock moved while the flow ran, in milliseconds (0 without it). */
   readonly clockAdvancedMs: number;
   /** The one task run called `name` (or with that task key); throws when there is none or several. */
@@ -137,6 +174,7 @@ type Recorded = {
   states: ProposedState[];
   dynamicPartitions: Map<string, string[]>;
   waits: Map<string, Wait>;
+  deploymentRuns: TestDeploymentRun[];
 };
 
 const TEST_DECIDER = { id: '00000000-0000-4000-8000-000000000000', label: 'testFlow' };
@@ -147,6 +185,9 @@ const TEST_DECIDER = { id: '00000000-0000-4000-8000-000000000000', label: 'testF
  * wait or a timeout when the clock reaches it. Nothing is suspended: the flow's process holds.
  */
 class TestWaits implements WaitPort {
+  /** How each deployment run the flow started ends, by run id. */
+  private readonly childAnswers = new Map<string, TestDeploymentAnswer>();
+
   constructor(
     private readonly recorded: Recorded,
     private readonly run: RunInfo,
@@ -208,6 +249,34 @@ class TestWaits implements WaitPort {
     return [];
   }
 
+  async startDeploymentRun(body: DeploymentRunCreateRequest): Promise<StartedDeploymentRun> {
+    const existing = this.recorded.deploymentRuns.find((r) => r.key === body.key);
+    if (existing) return { id: existing.id, name: existing.name, created: false };
+    const parameters = body.parameters ?? {};
+    const given = this.answers.deployments?.[body.deployment];
+    if (given === undefined) {
+      throw new Error(`testFlow was given no answer for runDeployment('${body.deployment}') (options.deployments)`);
+    }
+    const answer = typeof given === 'function' ? given(parameters) : given;
+    const id = randomUUID();
+    const name = `${body.deployment.split('/')[0]}-${id.slice(0, 8)}`;
+    this.recorded.deploymentRuns.push({
+      id,
+      name,
+      deployment: body.deployment,
+      parameters,
+      key: body.key,
+      tags: body.tags ?? [],
+    });
+    this.childAnswers.set(id, answer);
+    return { id, name, created: true };
+  }
+
+  async readRunResult(runId: string): Promise<{ value: unknown } | null> {
+    const answer = this.childAnswers.get(runId);
+    return answer && 'result' in answer ? { value: answer.result } : null;
+  }
+
   private answerFor(wait: Wait): unknown {
     const { spec } = wait;
     if (spec.kind === 'approval') {
@@ -223,8 +292,17 @@ class TestWaits implements WaitPort {
     }
     if (spec.kind === 'token') return this.answers.tokens?.[spec.token];
     if (spec.kind === 'event') return this.answers.events?.[spec.event];
-    if (spec.kind === 'run') return this.answers.runs?.[spec.flowRunId];
+    if (spec.kind === 'run') return this.answers.runs?.[spec.flowRunId] ?? this.childRunEnding(spec.flowRunId);
     return undefined;
+  }
+
+  /** The run wait's value for a deployment run the flow started, as the test's answer says it ends. */
+  private childRunEnding(runId: string): unknown {
+    const answer = this.childAnswers.get(runId);
+    const run = this.recorded.deploymentRuns.find((r) => r.id === runId);
+    if (!answer || !run) return undefined;
+    const type = answer.state ?? 'COMPLETED';
+    return { id: run.id, name: run.name, state: { type, name: STATE_NAMES[type], message: answer.message ?? null } };
   }
 
   private dueAt(wait: Wait): number | null {
@@ -408,6 +486,7 @@ export async function testFlow<F extends Flow<never, unknown>>(
     states: [],
     dynamicPartitions: new Map(),
     waits: new Map(),
+    deploymentRuns: [],
   };
   const fake = options.fakeClock ?? true;
   const clock: Clock | null = fake
@@ -483,6 +562,7 @@ function testRun<R>(id: string, outcome: FlowOutcome, recorded: Recorded, clockA
     events: recorded.events,
     assetEvents: recorded.assetEvents,
     waits: [...recorded.waits.values()],
+    deploymentRuns: recorded.deploymentRuns,
     clockAdvancedMs,
     taskRunsNamed: named,
     taskRun(name) {

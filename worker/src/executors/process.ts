@@ -9,6 +9,7 @@ import {
   type AdoptedAttempt,
   type Attempt,
   AttemptAlreadyStarted,
+  type AttemptEnvironment,
   type AttemptExit,
   type AttemptSink,
   attemptKey,
@@ -187,6 +188,11 @@ class ProcessAttempt implements Attempt {
     } finally {
       this.released();
     }
+  }
+
+  /** The flow runs on the worker's own Node (`process.execPath`), on this machine. */
+  async environment(): Promise<AttemptEnvironment> {
+    return { executor: 'process', nodeVersion: process.version, image: null, imageDigest: null };
   }
 }
 

@@ -15,6 +15,7 @@ import { Redactor } from '../redact.js';
 import { type LogInput, type LogLineCounts, LogShipper } from '../ship-logs.js';
 import { TaskRunShipper } from '../ship-task-runs.js';
 import { StackMapper } from '../stack-maps.js';
+import { WORKER_VERSION } from '../version.js';
 import type { Attempt, AttemptExit, AttemptSink } from './executor.js';
 import { decideEnding, describeExit, type RunOutcome, type StartFailure, type StopReason } from './final-state.js';
 import { ChildMessage, rpcIdOf } from './messages.js';
@@ -28,6 +29,8 @@ import { SubflowRuns } from './subflow-runs.js';
  */
 const FLUSH_BEFORE_STATE_MS = 50_000;
 const FINAL_FLUSH_MS = 15_000;
+/** How long the attempt's environment report may retry: it is for the manifest, and never holds the run up for long. */
+const ENVIRONMENT_REPORT_MS = 30_000;
 
 export interface RunReportDeps {
   client: OutpostClient;
@@ -166,6 +169,30 @@ export class RunReport {
     note: (level, text) => this.note(level, text),
     message: (raw) => this.onMessage(raw),
   };
+
+  /**
+   * Records where the attempt runs in the run's manifest: this worker's version, the executor, and
+   * what the attempt knows of itself (the Node version; a pod's image digest once it started).
+   * A failure is logged and changes nothing about the run.
+   */
+  async reportEnvironment(handle: Attempt, executor: string): Promise<void> {
+    try {
+      const known = handle.environment
+        ? await handle.environment()
+        : { executor, nodeVersion: null, image: null, imageDigest: null };
+      const result = await this.api.call(
+        'flowRunsReportEnvironment',
+        {
+          params: { id: this.api.runId, attempt: String(this.api.attempt) },
+          body: { workerVersion: WORKER_VERSION, ...known },
+        },
+        ENVIRONMENT_REPORT_MS,
+      );
+      if (!result.ok) this.deps.logger.warn({ reason: describeFailure(result) }, "could not record the attempt's environment");
+    } catch (error) {
+      this.deps.logger.warn({ err: error }, "could not record the attempt's environment");
+    }
+  }
 
   /** Resolves when every rpc received so far has been answered. */
   rpcsSettled(): Promise<void> {

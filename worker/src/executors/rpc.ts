@@ -236,6 +236,19 @@ export class RpcServer {
         result = await api.call('flowRunReplay', { params: { id: runId } }, RPC_DEADLINE_MS);
         break;
       }
+      case 'createDeploymentRun': {
+        const { parameters, ...rest } = request.body;
+        result = await api.call(
+          'flowRunsCreateDeploymentRun',
+          {
+            params: { id: runId },
+            // Parameters are values from the flow's memory: redacted like any text that leaves.
+            body: { ...rest, ...(parameters ? { parameters: redactor.redactJson(parameters) as typeof parameters } : {}) },
+          },
+          RPC_DEADLINE_MS,
+        );
+        break;
+      }
       case 'emitEvent': {
         const { event } = request.body;
         // A subflow's event is about the subflow run unless it names its own resource.

@@ -234,10 +234,13 @@ export class RunExecution {
       this.stopReason = null;
       this.requestStop(reason, this.stopMessage);
     }
+    // Recorded before the final state, so the manifest of an ended run names where it ran.
+    const environment = this.report.reportEnvironment(handle, this.deps.executor.kind);
     const exit = await handle.exited;
     await this.stopping;
     await handle.cleanUp();
     await this.report.rpcsSettled();
+    await environment;
     // Report: the state nobody else will propose, and the last log lines.
     return this.finish(exit);
   }

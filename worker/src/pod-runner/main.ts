@@ -149,7 +149,7 @@ async function main(): Promise<number> {
         failures = 0;
         socket = s;
         lastContact = Date.now();
-        writeFrame(s, { t: 'hello', runId, attempt, token, session, received, hasBundle: haveBundle });
+        writeFrame(s, { t: 'hello', runId, attempt, token, session, received, hasBundle: haveBundle, node: process.version });
       });
       readFrames(s, (frame) => onFrame(s, frame));
       s.once('close', () => {

@@ -283,6 +283,9 @@ interface AttemptSettings {
   released: () => void;
 }
 
+/** How long the environment report waits for a started pod to dial the relay and name its Node version. */
+const RELAY_HELLO_WAIT_MS = 30_000;
+
 /** How long after a deletion the pod may take to go before the attempt is taken as ended regardless. */
 const DELETION_WAIT_MS = 60_000;
 
@@ -572,7 +575,14 @@ class KubeAttempt implements Attempt {
 
   async environment(): Promise<AttemptEnvironment> {
     await this.environmentKnown;
-    return { executor: 'kubernetes', nodeVersion: null, image: this.s.image, imageDigest: this.imageDigest };
+    // The pod names its Node version when it dials the relay, just after its container started.
+    await Promise.race([this.s.link.connected(RELAY_HELLO_WAIT_MS), this.exited]);
+    return {
+      executor: 'kubernetes',
+      nodeVersion: this.s.link.nodeVersion,
+      image: this.s.image,
+      imageDigest: this.imageDigest,
+    };
   }
 }
 

@@ -10,7 +10,7 @@ import { createInterface } from 'node:readline';
  * is one worker process's link to one attempt; a restarted worker starts a new one, and the pod
  * then re-sends every unacknowledged frame and every rpc request still unanswered.
  *
- * pod → worker   hello { runId, attempt, token, session, received, hasBundle }
+ * pod → worker   hello { runId, attempt, token, session, received, hasBundle, node? }
  *                msg { seq, m }   ack { seq }
  * worker → pod   welcome { session, received }   (received null: a new session, re-send everything)
  *                bundle { entry, env, files: [{ path, mode, data (base64) }] }   (when hasBundle is false)
@@ -27,6 +27,8 @@ export type PodFrame =
       session: string | null;
       received: number;
       hasBundle: boolean;
+      /** The Node.js version the pod runs the flow on (`v20.19.0`), for the run's manifest; absent from older pods. */
+      node?: string;
     }
   | { t: 'msg'; seq: number; m: unknown }
   | { t: 'ack'; seq: number };

@@ -25,6 +25,8 @@ export class RelayLink {
   private closed = false;
   private connectedOnce = false;
   private readonly connectWaiters: (() => void)[] = [];
+  /** The Node.js version the pod said it runs (its hello), once one connected. */
+  nodeVersion: string | null = null;
 
   constructor(
     readonly runId: string,
@@ -60,7 +62,14 @@ export class RelayLink {
   }
 
   /** A pod proved it runs this attempt: it takes over the link (an older connection is dropped). */
-  async attach(socket: Socket, hello: { session: unknown; received: unknown; hasBundle: unknown }): Promise<void> {
+  async attach(
+    socket: Socket,
+    hello: { session: unknown; received: unknown; hasBundle: unknown; node?: unknown },
+  ): Promise<void> {
+    // The pod's word, kept only when it looks like a Node version: it goes into the run's manifest.
+    if (typeof hello.node === 'string' && /^v\d{1,3}\.\d{1,3}\.\d{1,3}[\w.-]{0,40}$/.test(hello.node)) {
+      this.nodeVersion = hello.node;
+    }
     if (this.closed) {
       writeFrame(socket, { t: 'refused', reason: 'the attempt is over' });
       socket.end();
@@ -203,7 +212,7 @@ export class RelayServer {
         return;
       }
       link = found;
-      void found.attach(socket, frame as { session: unknown; received: unknown; hasBundle: unknown });
+      void found.attach(socket, frame as { session: unknown; received: unknown; hasBundle: unknown; node?: unknown });
     });
   }
 
