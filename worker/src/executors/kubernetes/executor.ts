@@ -2,6 +2,7 @@ import { lstatSync, readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { Log, type V1Job, type V1Pod } from '@kubernetes/client-node';
+import { POD_RUNNER_COMMAND as SDK_POD_RUNNER_COMMAND } from '@outpost/sdk/contracts';
 import type { Logger } from 'pino';
 import { splitHostPort, type WorkerOptions } from '../../options.js';
 import {
@@ -39,7 +40,7 @@ import { type BundleFile, relayKey, relayToken } from './relay-protocol.js';
 import { RelayLink, RelayServer } from './relay-server.js';
 
 /** The pod's command: the pod runner that ships with @outpost/worker (the image must have it on PATH). */
-export const POD_RUNNER_COMMAND = ['outpost-pod-runner'];
+export const POD_RUNNER_COMMAND: string[] = [...SDK_POD_RUNNER_COMMAND];
 
 /**
  * Runs each attempt as a Kubernetes Job (one per attempt, named for it, never retried by Kubernetes)
