@@ -199,6 +199,8 @@ describe('the Kubernetes executor in a worker', () => {
   for (const [scenario, behaviour, reason] of [
     ['oom', 'oom-kill', 'OOMKilled'],
     ['pull', 'image-pull-backoff', 'ImagePullBackOff'],
+    ['errpull', 'err-image-pull', 'ErrImagePull'],
+    ['evict', 'evict', 'Evicted'],
   ] as const) {
     it(`ends a run whose pod is ${reason} as CRASHED with the reason`, async () => {
       node.behave((pod) => pod.metadata?.labels?.scenario === scenario, behaviour);
@@ -212,6 +214,19 @@ describe('the Kubernetes executor in a worker', () => {
       expect(run.state.message).toContain(reason);
     });
   }
+
+  it('ends a run whose Job outlives its activeDeadlineSeconds as CRASHED with DeadlineExceeded, and its flow process dies', async () => {
+    worker();
+    const runId = await plane.run(await deploy('once', { activeDeadlineSeconds: 2 }), {
+      counter: join(scratch, 'deadline'),
+      ms: 120_000,
+    });
+    const pid = Number((await logged(runId, 'started pid ')).split(' ')[2]);
+    const run = await plane.settled(runId);
+    expect(run.state.type).toBe('CRASHED');
+    expect(run.state.message).toContain('DeadlineExceeded');
+    await waitFor(() => !isAlive(pid), 30_000, 'the flow process to die');
+  });
 
   it('ends a run no node can take as CRASHED once it was unschedulable past its bound', async () => {
     worker();
