@@ -154,7 +154,7 @@ export class KubernetesExecutor implements Executor {
           link.send(startMessageOf(run.claimed, entry));
         }
       },
-      { entry, env: run.runEnv, files: async () => bundleFiles(run.bundle.dir) },
+      { entry, env: podRunEnv(run.runEnv), files: async () => bundleFiles(run.bundle.dir) },
       log,
     );
     const attempt = new KubeAttempt({
@@ -244,6 +244,18 @@ export class KubernetesExecutor implements Executor {
     }
     return adopted;
   }
+}
+
+/**
+ * The run's variables as its pod's flow gets them. The GPU ids the claim assigned count devices in
+ * the pool's ledger, not on the node: the pod gets an `nvidia.com/gpu` limit of their number, and
+ * the device plugin exposes exactly those devices to the container, numbered from 0. A
+ * `CUDA_VISIBLE_DEVICES` of the ledger's ids (`2,3`) would hide them, so the pod gets none;
+ * `OUTPOST_ASSIGNED_GPUS` still names the assignment.
+ */
+export function podRunEnv(env: Record<string, string>): Record<string, string> {
+  const { CUDA_VISIBLE_DEVICES: _ledgerIds, ...rest } = env;
+  return rest;
 }
 
 function imageOf(manifest: KubeObject): string | null {
