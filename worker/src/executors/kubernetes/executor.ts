@@ -251,11 +251,12 @@ export class KubernetesExecutor implements Executor {
  * the pool's ledger, not on the node: the pod gets an `nvidia.com/gpu` limit of their number, and
  * the device plugin exposes exactly those devices to the container, numbered from 0. A
  * `CUDA_VISIBLE_DEVICES` of the ledger's ids (`2,3`) would hide them, so the pod gets none;
- * `OUTPOST_ASSIGNED_GPUS` still names the assignment.
+ * `OUTPOST_ASSIGNED_GPUS` still names the assignment. A run that asked for no GPU keeps its empty
+ * value: an image that exposes every device of the node (NVIDIA_VISIBLE_DEVICES=all) shows it none.
  */
 export function podRunEnv(env: Record<string, string>): Record<string, string> {
-  const { CUDA_VISIBLE_DEVICES: _ledgerIds, ...rest } = env;
-  return rest;
+  const { CUDA_VISIBLE_DEVICES: devices, ...rest } = env;
+  return devices === '' ? env : rest;
 }
 
 function imageOf(manifest: KubeObject): string | null {
