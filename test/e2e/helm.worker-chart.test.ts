@@ -219,8 +219,16 @@ describe('the outpost-worker Helm chart', () => {
 
   it('advertises the GPUs, memory and CPUs declared in its values', () => {
     const text = template(workerTemplate().file);
+    expect(text).toContain(
+      '{{- if .Values.gpus }}\n            - name: OUTPOST_WORKER_GPUS\n              value: {{ include "outpost-worker.gpus" . | quote }}',
+    );
+    // `gpus` is a count (ids 0…n-1 for --gpus), a list of ids, or ids as the worker takes them.
+    const helper = /\{\{- define "outpost-worker\.gpus" -\}\}([\s\S]*?)\{\{- end -\}\}\n?$/.exec(
+      template('templates/_helpers.tpl'),
+    )?.[1];
+    expect(helper).toContain('{{- join "," (until (int $gpus)) -}}');
+    expect(helper).toContain('{{- if kindIs "slice" $gpus -}}\n{{- join "," $gpus -}}');
     for (const [value, variable] of [
-      ['gpus', 'OUTPOST_WORKER_GPUS'],
       ['gpuModel', 'OUTPOST_WORKER_GPU_MODEL'],
       ['gpuMemoryGb', 'OUTPOST_WORKER_GPU_MEMORY_GB'],
       ['memoryGb', 'OUTPOST_WORKER_MEMORY_GB'],
