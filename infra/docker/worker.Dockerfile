@@ -26,6 +26,11 @@ COPY --from=build /src/sdk/package.json sdk/
 COPY --from=build /src/sdk/dist sdk/dist
 COPY --from=build /src/worker/package.json worker/
 COPY --from=build /src/worker/dist worker/dist
+# The pod runner too (`outpost-pod-runner`), so this image can also serve as the runner image of a
+# Kubernetes pool; infra/docker/runner.Dockerfile builds a smaller one without git and ssh.
+COPY --from=build /src/worker/bin worker/bin
+RUN ln -s /app/worker/bin/outpost-pod-runner.js /usr/local/bin/outpost-pod-runner \
+ && chmod 755 /app/worker/bin/outpost-pod-runner.js
 USER node
 ENV OUTPOST_WORKER_CACHE_DIR=/home/node/.cache/outpost/bundles \
     OUTPOST_WORKER_SPOOL_DIR=/home/node/.cache/outpost/spool

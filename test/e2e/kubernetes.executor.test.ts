@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
@@ -45,7 +45,8 @@ describe('the Kubernetes executor in a worker', () => {
     scratch = mkdtempSync(join(tmpdir(), 'outpost-e2e-kube-'));
     source = await buildWorkerFlows(join(scratch, 'bundle'));
     cluster = await startKubeCluster();
-    node = await startFakeNode(cluster);
+    // Four GPUs for the Jobs of runs that ask for them (`nvidia.com/gpu` limits).
+    node = await startFakeNode(cluster, { gpus: 4 });
     plane = await Plane.start();
     key = await plane.server.createKey('worker', ['default', 'kube']);
     // A Kubernetes pool whose base job template labels its Jobs and keeps them longer.
@@ -80,9 +81,10 @@ describe('the Kubernetes executor in a worker', () => {
     if (scratch) rmSync(scratch, { recursive: true, force: true });
   });
 
-  function worker(pool = 'default'): WorkerProcess {
+  function worker(pool = 'default', extra: string[] = []): WorkerProcess {
     const w = startWorkerProcess(
       [
+        ...extra,
         '--pool',
         pool,
         '--name',
@@ -232,6 +234,8 @@ describe('the Kubernetes executor in a worker', () => {
   for (const [scenario, behaviour, reason] of [
     ['oom', 'oom-kill', 'OOMKilled'],
     ['pull', 'image-pull-backoff', 'ImagePullBackOff'],
+    ['errpull', 'err-image-pull', 'ErrImagePull'],
+    ['evict', 'evict', 'Evicted'],
   ] as const) {
     it(`ends a run whose pod is ${reason} as CRASHED with the reason`, async () => {
       node.behave((pod) => pod.metadata?.labels?.scenario === scenario, behaviour);
@@ -245,6 +249,43 @@ describe('the Kubernetes executor in a worker', () => {
       expect(run.state.message).toContain(reason);
     });
   }
+
+  it('ends a run whose Job outlives its activeDeadlineSeconds as CRASHED with DeadlineExceeded, and its flow process dies', async () => {
+    worker();
+    const runId = await plane.run(await deploy('once', { activeDeadlineSeconds: 2 }), {
+      counter: join(scratch, 'deadline'),
+      ms: 120_000,
+    });
+    const pid = Number((await logged(runId, 'started pid ')).split(' ')[2]);
+    const run = await plane.settled(runId);
+    expect(run.state.type).toBe('CRASHED');
+    expect(run.state.message).toContain('DeadlineExceeded');
+    await waitFor(() => !isAlive(pid), 30_000, 'the flow process to die');
+  });
+
+  it("gives a GPU run's Job an nvidia.com/gpu limit of its count and leaves the pod's devices to the device plugin", async () => {
+    worker('default', ['--gpus', '0,1,2,3']);
+    const hold = join(scratch, 'gpu-hold');
+    mkdirSync(hold, { recursive: true });
+    const deployment = await plane.deploy('gpu', source, { name: `gpu-${randomUUID().slice(0, 8)}`, resources: { gpus: 2 } });
+    // The first run holds devices 0 and 1 of the ledger, so the second is assigned 2 and 3.
+    const first = await plane.run(deployment, { dir: hold });
+    await waitFor(() => existsSync(join(hold, `started-${first}`)), 60_000, 'the first GPU run to start');
+    const second = await plane.run(deployment, { dir: hold });
+    await waitFor(() => existsSync(join(hold, `started-${second}`)), 60_000, 'the second GPU run to start');
+    for (const id of [first, second]) writeFileSync(join(hold, `release-${id}`), '');
+    for (const id of [first, second]) expect((await plane.settled(id)).state.type).toBe('COMPLETED');
+    const attempts = unwrap(await plane.owner.call('flowRunsAttempts', { params: { id: second } })).items;
+    expect(attempts[0]?.assigned?.gpus).toEqual(['2', '3']);
+    const [job] = (await jobsOf(second)) as unknown as {
+      spec: { template: { spec: { containers: { resources?: { limits?: Record<string, string> } }[] } } };
+    }[];
+    expect(job?.spec.template.spec.containers[0]?.resources?.limits?.['nvidia.com/gpu']).toBe('2');
+    const messages = (await plane.lines(second)).map((l) => l.message);
+    // In the pod the two devices are the container's only ones; ids 2 and 3 would hide them from CUDA.
+    expect(messages).toContain('CUDA_VISIBLE_DEVICES=<unset>');
+    expect(messages).toContain('OUTPOST_ASSIGNED_GPUS=2,3');
+  });
 
   it('ends a run no node can take as CRASHED once it was unschedulable past its bound', async () => {
     worker();

@@ -1,3 +1,4 @@
+import { DEFAULT_RUNNER_IMAGE } from '@outpost/sdk/contracts';
 import { Job } from 'kubernetes-models/batch/v1';
 import { describe, expect, it } from 'vitest';
 import {
@@ -188,7 +189,7 @@ describe('the Kubernetes Job manifest', () => {
   it("takes the worker's namespace and the template's image when the variables name neither", () => {
     const built = build();
     expect(built.metadata.namespace).toBe('outpost-runs');
-    expect(container(built).image).toBe('node:20-slim');
+    expect(container(built).image).toBe(DEFAULT_RUNNER_IMAGE);
     expect(built.spec.activeDeadlineSeconds).toBeUndefined();
     expect(container(built).resources).toBeUndefined();
   });

@@ -198,6 +198,7 @@ export {
   BaseJobTemplate,
   DEFAULT_BASE_JOB_TEMPLATE,
   DEFAULT_RUNNER_IMAGE,
+  POD_RUNNER_COMMAND,
   WorkPoolType,
 } from './kubernetes.js';
 export {

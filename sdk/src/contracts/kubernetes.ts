@@ -13,12 +13,19 @@ export const BaseJobTemplate = z.record(z.string(), z.unknown());
 export type BaseJobTemplate = Record<string, unknown>;
 
 /**
- * The image the default template runs: built from `infra/docker` (Dockerfile.runner), tagged with
- * the SDK version. Its `outpost-pod-runner` entrypoint fetches the run's code and runs it.
+ * The image the default template runs, tagged with the SDK version: Node 20, the SDK runtime and
+ * `outpost-pod-runner` on PATH, built from `infra/docker/runner.Dockerfile` and pushed to a
+ * registry the cluster pulls from (docs/kubernetes.md).
  */
 export const DEFAULT_RUNNER_IMAGE = 'ghcr.io/outpost-dev/runner:0.1.0';
 
-/** The Job a Kubernetes pool without a base job template starts from. */
+/** The command of every run's pod: it dials its worker, receives the run's code and runs it. */
+export const POD_RUNNER_COMMAND = ['outpost-pod-runner'] as const;
+
+/**
+ * The Job a Kubernetes pool without a base job template starts from: the one default, which the
+ * worker builds such a pool's Jobs from and docs/kubernetes.md shows.
+ */
 export const DEFAULT_BASE_JOB_TEMPLATE = {
   apiVersion: 'batch/v1',
   kind: 'Job',
@@ -32,7 +39,7 @@ export const DEFAULT_BASE_JOB_TEMPLATE = {
       metadata: {},
       spec: {
         restartPolicy: 'Never',
-        containers: [{ name: 'flow', image: DEFAULT_RUNNER_IMAGE, command: ['outpost-pod-runner'] }],
+        containers: [{ name: 'flow', image: DEFAULT_RUNNER_IMAGE, command: [...POD_RUNNER_COMMAND] }],
       },
     },
   },

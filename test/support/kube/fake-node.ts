@@ -25,9 +25,10 @@ import { ContainerConfigError, containerEnv } from './pod-env.js';
  * - `run`: start the first container's command and report how it exits;
  * - `oom-kill`: start it, then SIGKILL it and report `terminated.reason: OOMKilled`, exit code 137;
  * - `image-pull-backoff`: never start it; `waiting.reason: ImagePullBackOff`;
+ * - `err-image-pull`: never start it; `waiting.reason: ErrImagePull` (the pull itself failed);
  * - `evict`: start it, then kill it and fail the Pod with `status.reason: Evicted`.
  */
-export type PodBehaviour = 'run' | 'oom-kill' | 'image-pull-backoff' | 'evict';
+export type PodBehaviour = 'run' | 'oom-kill' | 'image-pull-backoff' | 'err-image-pull' | 'evict';
 
 export interface FakeNodeOptions {
   /** @default 'fake-node-1' */
@@ -272,6 +273,14 @@ export async function startFakeNode(cluster: KubeCluster, options: FakeNodeOptio
     if (!container) return;
     if (tracked.behaviour === 'image-pull-backoff') {
       await waiting(tracked, 'ImagePullBackOff', `Back-off pulling image "${container.image ?? ''}"`);
+      return;
+    }
+    if (tracked.behaviour === 'err-image-pull') {
+      await waiting(
+        tracked,
+        'ErrImagePull',
+        `rpc error: code = NotFound desc = failed to pull and unpack image "${container.image ?? ''}": not found`,
+      );
       return;
     }
     let env: Record<string, string>;

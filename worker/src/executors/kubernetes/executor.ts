@@ -2,6 +2,7 @@ import { lstatSync, readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { Log, type V1Job, type V1Pod } from '@kubernetes/client-node';
+import { POD_RUNNER_COMMAND as SDK_POD_RUNNER_COMMAND } from '@outpost/sdk/contracts';
 import type { Logger } from 'pino';
 import { splitHostPort, type WorkerOptions } from '../../options.js';
 import {
@@ -39,7 +40,7 @@ import { type BundleFile, relayKey, relayToken } from './relay-protocol.js';
 import { RelayLink, RelayServer } from './relay-server.js';
 
 /** The pod's command: the pod runner that ships with @outpost/worker (the image must have it on PATH). */
-export const POD_RUNNER_COMMAND = ['outpost-pod-runner'];
+export const POD_RUNNER_COMMAND: string[] = [...SDK_POD_RUNNER_COMMAND];
 
 /**
  * Runs each attempt as a Kubernetes Job (one per attempt, named for it, never retried by Kubernetes)
@@ -153,7 +154,7 @@ export class KubernetesExecutor implements Executor {
           link.send(startMessageOf(run.claimed, entry));
         }
       },
-      { entry, env: run.runEnv, files: async () => bundleFiles(run.bundle.dir) },
+      { entry, env: podRunEnv(run.runEnv), files: async () => bundleFiles(run.bundle.dir) },
       log,
     );
     const attempt = new KubeAttempt({
@@ -243,6 +244,19 @@ export class KubernetesExecutor implements Executor {
     }
     return adopted;
   }
+}
+
+/**
+ * The run's variables as its pod's flow gets them. The GPU ids the claim assigned count devices in
+ * the pool's ledger, not on the node: the pod gets an `nvidia.com/gpu` limit of their number, and
+ * the device plugin exposes exactly those devices to the container, numbered from 0. A
+ * `CUDA_VISIBLE_DEVICES` of the ledger's ids (`2,3`) would hide them, so the pod gets none;
+ * `OUTPOST_ASSIGNED_GPUS` still names the assignment. A run that asked for no GPU keeps its empty
+ * value: an image that exposes every device of the node (NVIDIA_VISIBLE_DEVICES=all) shows it none.
+ */
+export function podRunEnv(env: Record<string, string>): Record<string, string> {
+  const { CUDA_VISIBLE_DEVICES: devices, ...rest } = env;
+  return devices === '' ? env : rest;
 }
 
 function imageOf(manifest: KubeObject): string | null {

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { DEFAULT_BASE_JOB_TEMPLATE as SDK_DEFAULT_BASE_JOB_TEMPLATE } from '@outpost/sdk/contracts';
 
 /*
  * The Job an attempt runs as, built from the pool's base job template and the deployment's job
@@ -10,22 +11,7 @@ import { createHash } from 'node:crypto';
 export type KubeObject = Record<string, unknown>;
 
 /** The base job template every pool gets unless it says otherwise (or `--base-job-template` does). */
-export const DEFAULT_BASE_JOB_TEMPLATE: KubeObject = {
-  apiVersion: 'batch/v1',
-  kind: 'Job',
-  metadata: { labels: {}, annotations: {} },
-  spec: {
-    backoffLimit: 0,
-    ttlSecondsAfterFinished: 600,
-    template: {
-      metadata: { labels: {}, annotations: {} },
-      spec: {
-        restartPolicy: 'Never',
-        containers: [{ name: 'flow', image: 'node:20-slim', imagePullPolicy: 'IfNotPresent' }],
-      },
-    },
-  },
-};
+export const DEFAULT_BASE_JOB_TEMPLATE: KubeObject = SDK_DEFAULT_BASE_JOB_TEMPLATE;
 
 /** The pool's base job template: the worker's `--base-job-template` when given, else the pool's, else the default. */
 export function baseTemplate(pool: { baseJobTemplate?: unknown } | null, override: KubeObject | null = null): KubeObject {

@@ -22,7 +22,10 @@ export function readPod(pod: V1Pod, container: string): PodReading {
   const containerStatus = status?.containerStatuses?.find((c) => c.name === container) ?? status?.containerStatuses?.[0];
   const terminated = containerStatus?.state?.terminated;
   if (terminated) {
-    const reason = terminated.reason && !['Completed', 'Error'].includes(terminated.reason) ? terminated.reason : undefined;
+    // An evicted pod's container reads only `Error` (exit 137); the pod's own status says why it ended.
+    const podReason = status?.phase === 'Failed' && status.reason ? withMessage(status.reason, status.message) : undefined;
+    const reason =
+      (terminated.reason && !['Completed', 'Error'].includes(terminated.reason) ? terminated.reason : undefined) ?? podReason;
     return { kind: 'ended', exit: { code: terminated.exitCode ?? null, signal: null, ...(reason ? { reason } : {}) } };
   }
   if (status?.phase === 'Failed' || status?.phase === 'Succeeded') {
