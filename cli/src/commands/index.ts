@@ -37,7 +37,15 @@ import { completion } from './completion.js';
 import { concurrencyLimitsLs, concurrencyLimitsRm, concurrencyLimitsSet } from './concurrency-limits.js';
 import { deploy } from './deploy.js';
 import { deploymentsLs } from './deployments.js';
-import { deploymentsPause, deploymentsResume, schedulesLs, schedulesPause, schedulesResume } from './deployments-schedules.js';
+import {
+  deploymentsPause,
+  deploymentsResume,
+  deploymentsSetConcurrency,
+  schedulesLs,
+  schedulesPause,
+  schedulesResume,
+  schedulesUpdate,
+} from './deployments-schedules.js';
 import { dev } from './dev.js';
 import { eventsEmit, eventsLs, eventsTail } from './events.js';
 import { init } from './init.js';
@@ -80,9 +88,11 @@ export const COMMANDS: readonly Command[] = [
   deploymentsLs,
   deploymentsPause,
   deploymentsResume,
+  deploymentsSetConcurrency,
   schedulesLs,
   schedulesPause,
   schedulesResume,
+  schedulesUpdate,
   assetsLs,
   assetsGet,
   assetsMaterialize,

@@ -122,6 +122,21 @@ export const Deployment = z.strictObject({
 });
 export type Deployment = z.infer<typeof Deployment>;
 
+/**
+ * Changes a deployment's run limits without a redeploy. `concurrencyLimit: null` removes the limit.
+ * A redeploy replaces them with what the deployment's config declares.
+ */
+export const DeploymentUpdateRequest = z
+  .strictObject({
+    concurrencyLimit: z.number().int().min(0).max(100_000).nullable().optional(),
+    collisionStrategy: CollisionStrategy.optional(),
+  })
+  .refine((b) => b.concurrencyLimit !== undefined || b.collisionStrategy !== undefined, {
+    message: 'give concurrencyLimit or collisionStrategy',
+    path: [],
+  });
+export type DeploymentUpdateRequest = z.infer<typeof DeploymentUpdateRequest>;
+
 export const DeploymentUpsertResponse = z.strictObject({ deployment: Deployment, created: z.boolean() });
 export type DeploymentUpsertResponse = z.infer<typeof DeploymentUpsertResponse>;
 

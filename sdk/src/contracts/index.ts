@@ -188,6 +188,7 @@ export {
   Deployment,
   DeploymentListQuery,
   DeploymentListResponse,
+  DeploymentUpdateRequest,
   DeploymentUpsertRequest,
   DeploymentUpsertResponse,
   Flow,

@@ -77,6 +77,7 @@ import {
   Deployment,
   DeploymentListQuery,
   DeploymentListResponse,
+  DeploymentUpdateRequest,
   DeploymentUpsertRequest,
   DeploymentUpsertResponse,
   Flow,
@@ -405,6 +406,15 @@ export const routes = {
     summary: 'Get a deployment by flow name and deployment name',
     access: { roles: READERS },
     params: DeploymentNameParam,
+    response: Deployment,
+  }),
+  deploymentsUpdate: route({
+    method: 'PATCH',
+    path: '/deployments/:id',
+    summary: "Change a deployment's concurrency limit or collision strategy",
+    access: { roles: DEVELOPERS },
+    params: IdParam,
+    body: DeploymentUpdateRequest,
     response: Deployment,
   }),
   deploymentsCreateRun: route({
@@ -933,7 +943,7 @@ export const routes = {
   schedulesUpdate: route({
     method: 'PATCH',
     path: '/deployments/:id/schedules/:slug',
-    summary: 'Pause or resume one schedule of a deployment',
+    summary: 'Pause, resume or redefine one schedule of a deployment (cron, interval, timezone, parameters)',
     access: { roles: DEVELOPERS },
     params: z.strictObject({ id: Id, slug: Name }),
     body: ScheduleUpdateRequest,

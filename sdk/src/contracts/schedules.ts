@@ -13,6 +13,12 @@ export type CatchupPolicy = z.infer<typeof CatchupPolicy>;
 /** The longest interval a schedule may have: a leap year. */
 const MAX_INTERVAL_SECONDS = 366 * 86_400;
 
+const CronExpression = z
+  .string()
+  .trim()
+  .max(200)
+  .regex(/^\S+(\s+\S+){4,5}$/, 'a cron expression has 5 fields (minute hour day month weekday), or 6 with seconds first');
+
 /**
  * One schedule of a deployment, as declared on deploy: exactly one of `cron` or `intervalSeconds`.
  * `slug` identifies it across redeploys (the idempotency key of its runs contains it); when absent
@@ -23,12 +29,7 @@ export const ScheduleInput = z
     /** Unique per deployment. @default derived from cron + timezone, or interval + anchor */
     slug: Name.optional(),
     /** 5 fields (minute precision) or 6 (seconds first), e.g. `30 2 * * *`. */
-    cron: z
-      .string()
-      .trim()
-      .max(200)
-      .regex(/^\S+(\s+\S+){4,5}$/, 'a cron expression has 5 fields (minute hour day month weekday), or 6 with seconds first')
-      .optional(),
+    cron: CronExpression.optional(),
     /** IANA zone the cron fields are read in; DST-correct. Cron only. @default "UTC" */
     timezone: z.string().min(1).max(64).optional(),
     /** Seconds between runs (elapsed time, not wall-clock). */
@@ -95,6 +96,34 @@ export type Schedule = z.infer<typeof Schedule>;
 export const ScheduleListResponse = z.strictObject({ items: z.array(Schedule) });
 export type ScheduleListResponse = z.infer<typeof ScheduleListResponse>;
 
-/** Pauses (`active: false`) or resumes one schedule. */
-export const ScheduleUpdateRequest = z.strictObject({ active: z.boolean() });
+/**
+ * Changes one schedule: pause (`active: false`) or resume it, or change its definition (`cron` and
+ * `timezone`, or `intervalSeconds` and `anchorDate`) or its parameters. Fields left out keep their
+ * value; giving `cron` to an interval schedule (or `intervalSeconds` to a cron one) switches its kind.
+ * A new definition replans the schedule: its runs nobody claimed yet are deleted and the scheduler
+ * creates the new ones, keyed by (deployment, slug, time) as always. A redeploy replaces all of this
+ * with what the deployment's config declares.
+ */
+export const ScheduleUpdateRequest = z
+  .strictObject({
+    active: z.boolean().optional(),
+    cron: CronExpression.optional(),
+    /** IANA zone; for a cron schedule only. */
+    timezone: z.string().min(1).max(64).optional(),
+    intervalSeconds: z.number().int().min(1).max(MAX_INTERVAL_SECONDS).optional(),
+    /** For an interval schedule only. */
+    anchorDate: Timestamp.optional(),
+    /** Replaces the schedule's parameters (merged over the deployment's defaults for its runs). */
+    parameters: JsonObject.optional(),
+  })
+  .superRefine((s, ctx) => {
+    if (Object.values(s).every((v) => v === undefined))
+      ctx.addIssue({ code: 'custom', message: 'give at least one field to change', path: [] });
+    if (s.cron !== undefined && s.intervalSeconds !== undefined)
+      ctx.addIssue({ code: 'custom', message: 'give either cron or intervalSeconds, not both', path: ['intervalSeconds'] });
+    if (s.intervalSeconds !== undefined && s.timezone !== undefined)
+      ctx.addIssue({ code: 'custom', message: 'timezone applies to cron schedules only', path: ['timezone'] });
+    if (s.cron !== undefined && s.anchorDate !== undefined)
+      ctx.addIssue({ code: 'custom', message: 'anchorDate applies to interval schedules only', path: ['anchorDate'] });
+  });
 export type ScheduleUpdateRequest = z.infer<typeof ScheduleUpdateRequest>;

@@ -84,6 +84,7 @@ const VALID: Partial<Record<RouteName, Record<string, unknown>>> = {
   },
   automationsUpdate: { description: 'd' },
   schedulesUpdate: { active: false },
+  deploymentsUpdate: { concurrencyLimit: 1 },
   backfillsCreate: { start: '2025-01-01T00:00:00Z', end: '2025-01-02T00:00:00Z' },
   backfillsCreateForAssets: { assets: ['events'], partitions: { keys: ['a'] } },
   assetsMaterialize: { assets: ['features'] },
@@ -251,6 +252,8 @@ describe.each(withBody)('%s body', (name, route) => {
       else if (name === 'backfillsCreate') expect(paths(res)).toEqual(['body.start']);
       // A notification channel's fields depend on its kind: with none, the kind is named.
       else if (name === 'notificationChannelsCreate') expect(paths(res)).toEqual(['body.kind']);
+      // A schedule or deployment edit changes something: with nothing to change, the body as a whole is named.
+      else if (name === 'schedulesUpdate' || name === 'deploymentsUpdate') expect(paths(res)).toEqual(['body']);
       else expect(res.status).not.toBe(400);
       return;
     }

@@ -500,6 +500,7 @@ export const FIXTURES: Record<RouteName, Fixture> = {
   }),
   deploymentsList: async () => ({}),
   deploymentsGet: async (s) => ({ params: { id: s.deployment.id } }),
+  deploymentsUpdate: async (s) => ({ params: { id: s.deployment.id }, body: { concurrencyLimit: 2 } }),
   deploymentsGetByName: async (s) => ({ params: { flow: s.flowName, name: s.deploymentName } }),
   deploymentsCreateRun: async (s) => ({ params: { id: s.deployment.id }, body: {} }),
   poolsCreate: async (s) => ({ body: { name: uniqueName(s.tag) } }),

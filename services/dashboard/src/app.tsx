@@ -8,6 +8,7 @@ import { AssetsPage } from './pages/assets.js';
 import { AutomationDetailPage } from './pages/automation-detail.js';
 import { AutomationsPage } from './pages/automations.js';
 import { ConfirmEmailPage } from './pages/confirm-email.js';
+import { DeploymentPage } from './pages/deployment.js';
 import { DeploymentsPage } from './pages/deployments.js';
 import { EventsPage } from './pages/events.js';
 import { NotificationsPage } from './pages/notifications.js';
@@ -69,7 +70,7 @@ function Shell({ route, search }: { route: Route; search: URLSearchParams }) {
         <NavLink to="/runs" current={route.name === 'runs' || route.name === 'run'} testId="nav-runs">
           Runs
         </NavLink>
-        <NavLink to="/deployments" current={route.name === 'deployments'} testId="nav-deployments">
+        <NavLink to="/deployments" current={route.name === 'deployments' || route.name === 'deployment'} testId="nav-deployments">
           Deployments
         </NavLink>
         <NavLink
@@ -155,6 +156,8 @@ function Page({
       return <RunDetailPage key={route.id} id={route.id} role={role} />;
     case 'deployments':
       return <DeploymentsPage />;
+    case 'deployment':
+      return <DeploymentPage key={route.id} id={route.id} role={role} />;
     case 'assets':
       return <AssetsPage search={search} role={role} />;
     case 'asset':

@@ -8,6 +8,7 @@ import './styles/components.css';
 import './styles/pages.css';
 import './styles/task-runs.css';
 import './styles/assets.css';
+import './styles/deployment.css';
 import './styles/run-manifest.css';
 
 const root = document.getElementById('root');

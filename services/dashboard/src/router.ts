@@ -10,6 +10,7 @@ export type Route =
   | { name: 'runs' }
   | { name: 'run'; id: string }
   | { name: 'deployments' }
+  | { name: 'deployment'; id: string }
   | { name: 'assets' }
   | { name: 'asset'; key: string }
   | { name: 'lineage' }
@@ -49,6 +50,8 @@ export function matchRoute(path: string): Route {
     }
   }
   if (first === 'automations' && second) return { name: 'automation', id: second };
+  if (first === 'deployments' && second)
+    return /^[0-9a-f-]{36}$/i.test(second) ? { name: 'deployment', id: second } : { name: 'not-found' };
   // An asset key has slashes of its own (`raw/events`): it travels as one encoded segment.
   if (first === 'assets' && second) {
     try {

@@ -182,3 +182,26 @@ export async function upsertDeployment(db: Db, d: DeploymentUpsert): Promise<{ i
   await db`SELECT pg_notify(${RUNS_CHANNEL}, ${d.workPoolId})`;
   return row;
 }
+
+/**
+ * Sets a deployment's concurrency limit (null removes it) and collision strategy, each when given.
+ * A raised or removed limit may free waiting runs, so the pool's waiting claims look again. False
+ * when there is no such deployment.
+ */
+export async function updateDeploymentLimits(
+  db: Db,
+  workspaceId: string,
+  id: string,
+  change: { concurrencyLimit?: number | null; collisionStrategy?: CollisionStrategy },
+): Promise<boolean> {
+  const [row] = await db<{ work_pool_id: string }[]>`
+    UPDATE deployments SET
+      concurrency_limit = ${change.concurrencyLimit === undefined ? db`concurrency_limit` : db`${change.concurrencyLimit}::int`},
+      collision_strategy = ${change.collisionStrategy === undefined ? db`collision_strategy` : db`${change.collisionStrategy}`},
+      updated_at = now()
+    WHERE workspace_id = ${workspaceId} AND id = ${id}
+    RETURNING work_pool_id`;
+  if (!row) return false;
+  await db`SELECT pg_notify(${RUNS_CHANNEL}, ${row.work_pool_id})`;
+  return true;
+}

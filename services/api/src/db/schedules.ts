@@ -257,3 +257,49 @@ export async function applyDeploymentSchedules(
   await syncSchedules(tx, input);
   await refreshUnstartedScheduledRuns(tx, input.deploymentId);
 }
+
+/** A schedule's new definition and parameters, as the edit route checked them. */
+export interface ScheduleEdit {
+  definition: ScheduleDefinition;
+  active: boolean;
+  parameters: Record<string, unknown>;
+}
+
+/**
+ * Applies an edit to one schedule, locked against the scheduler like a redeploy: a new definition
+ * (or a pause) deletes the runs it created that nobody claimed and fills again from now, so the
+ * scheduler makes the new times under the same (deployment, slug, time) keys; new parameters are
+ * written into its unclaimed runs in place; a resume skips the times missed while paused.
+ * `edit` receives the locked row and returns what it becomes. Null when there is no such schedule.
+ */
+export async function editSchedule(
+  tx: TxSql,
+  target: { workspaceId: string; deploymentId: string; slug: string },
+  edit: (current: Schedule, definition: ScheduleDefinition) => ScheduleEdit,
+): Promise<Schedule | null> {
+  const { workspaceId, deploymentId, slug } = target;
+  const [row] = await tx<ScheduleRow[]>`
+    SELECT * FROM deployment_schedules
+    WHERE workspace_id = ${workspaceId} AND deployment_id = ${deploymentId} AND slug = ${slug}
+    FOR UPDATE`;
+  if (!row) return null;
+  const current = definitionOf(row);
+  const next = edit(toSchedule(row), current);
+  const d = next.definition;
+  const redefined = definitionKey(current) !== definitionKey(d);
+  const paused = row.active && !next.active;
+  const resumed = !row.active && next.active;
+  const [updated] = await tx<ScheduleRow[]>`
+    UPDATE deployment_schedules SET
+      cron = ${d.kind === 'cron' ? d.cron : null}, timezone = ${d.kind === 'cron' ? d.timezone : null},
+      interval_seconds = ${d.kind === 'interval' ? d.intervalSeconds : null},
+      anchor_date = ${d.kind === 'interval' ? d.anchorDate : null},
+      active = ${next.active}, parameters = ${tx.json(next.parameters as postgres.JSONValue)},
+      filled_until = ${redefined || paused ? tx`NULL` : resumed ? tx`greatest(filled_until, now())` : tx`filled_until`},
+      next_fill_at = ${dueNow(tx, deploymentId)}, updated_at = now()
+    WHERE id = ${row.id}
+    RETURNING *`;
+  if (redefined || paused) await deleteUnstartedScheduledRuns(tx, deploymentId, [slug]);
+  else await refreshUnstartedScheduledRuns(tx, deploymentId);
+  return updated ? toSchedule(updated) : null;
+}

@@ -2,7 +2,13 @@ import { ASSET_FLOW_NAME, Name } from '@outpost/sdk/contracts';
 import { z } from 'zod';
 import { checkAssetInputs, registerDeploymentAssets } from '../assets/deploy-assets.js';
 import { applyDeploymentTriggers, assertDeploymentTriggers } from '../automations/deployment-triggers.js';
-import { getDeployment, getDeploymentByName, listDeployments, upsertDeployment } from '../db/deployments.js';
+import {
+  getDeployment,
+  getDeploymentByName,
+  listDeployments,
+  updateDeploymentLimits,
+  upsertDeployment,
+} from '../db/deployments.js';
 import { ensureFlow } from '../db/flows.js';
 import { getPoolByName, getQueue } from '../db/pools.js';
 import { applyDeploymentSchedules } from '../db/schedules.js';
@@ -110,6 +116,13 @@ export const deploymentHandlers = {
     return record.deployment;
   },
 
+  deploymentsUpdate: async ({ params, body, principal, deps }) => {
+    const found = await updateDeploymentLimits(deps.sql, principal.workspaceId, params.id, body);
+    const record = found ? await getDeployment(deps.sql, principal.workspaceId, params.id) : null;
+    if (!record) throw notFound('deployment');
+    return record.deployment;
+  },
+
   deploymentsCreateRun: async ({ params, body, principal, deps, header, status }) => {
     const rawKey = header('idempotency-key');
     let idempotencyKey: string | null = null;
@@ -144,5 +157,10 @@ export const deploymentHandlers = {
   },
 } satisfies Pick<
   Handlers,
-  'deploymentsUpsert' | 'deploymentsList' | 'deploymentsGet' | 'deploymentsGetByName' | 'deploymentsCreateRun'
+  | 'deploymentsUpsert'
+  | 'deploymentsList'
+  | 'deploymentsGet'
+  | 'deploymentsGetByName'
+  | 'deploymentsUpdate'
+  | 'deploymentsCreateRun'
 >;

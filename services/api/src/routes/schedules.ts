@@ -1,7 +1,8 @@
 import { getDeployment } from '../db/deployments.js';
-import { getSchedule, listSchedules, setDeploymentPaused, setScheduleActive } from '../db/schedules.js';
+import { editSchedule, getSchedule, listSchedules, setDeploymentPaused } from '../db/schedules.js';
 import { ApiError, notFound } from '../errors.js';
 import { assertParameters } from '../runs/parameter-schema.js';
+import { editedDefinition } from '../scheduling/schedule-edit.js';
 import { type NormalizedSchedule, normalizeSchedules } from '../scheduling/schedule-input.js';
 import type { BodyOf, Handlers } from './types.js';
 
@@ -13,17 +14,26 @@ export const scheduleHandlers = {
   },
 
   schedulesUpdate: async ({ params, body, principal, deps }) => {
+    const workspaceId = principal.workspaceId;
+    const record = await getDeployment(deps.sql, workspaceId, params.id);
+    if (!record) throw notFound('deployment');
+    const { deployment } = record;
     const schedule = await deps.sql.begin((tx) =>
-      setScheduleActive(tx, principal.workspaceId, params.id, params.slug, body.active),
+      editSchedule(tx, { workspaceId, deploymentId: deployment.id, slug: params.slug }, (current, definition) => {
+        const edited = editedDefinition(definition, body, 'body', new Date());
+        if (!edited.definition) {
+          throw new ApiError('validation_failed', 'the schedule cannot be changed that way', { errors: edited.errors });
+        }
+        const parameters = body.parameters ?? current.parameters;
+        if (body.parameters !== undefined && deployment.parameterSchema) {
+          assertParameters(deployment.parameterSchema, { ...deployment.parameters, ...parameters }, 'body.parameters');
+        }
+        return { definition: edited.definition, active: body.active ?? current.active, parameters };
+      }),
     );
-    if (!schedule) {
-      const record = await getDeployment(deps.sql, principal.workspaceId, params.id);
-      throw notFound(
-        record ? `schedule "${params.slug}" of deployment ${record.deployment.flowName}/${record.deployment.name}` : 'deployment',
-      );
-    }
+    if (!schedule) throw notFound(`schedule "${params.slug}" of deployment ${deployment.flowName}/${deployment.name}`);
     // Read after commit, so the answer shows the mark as the scheduler will see it.
-    return (await getSchedule(deps.sql, principal.workspaceId, params.id, params.slug)) ?? schedule;
+    return (await getSchedule(deps.sql, workspaceId, params.id, params.slug)) ?? schedule;
   },
 
   deploymentsPause: async ({ params, principal, deps }) => {

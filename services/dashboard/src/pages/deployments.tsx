@@ -68,8 +68,11 @@ export function DeploymentsPage() {
               <tr key={d.id} data-testid="deployment-row" data-deployment={`${d.flowName}/${d.name}`}>
                 <td>
                   <div className="cell-main">
-                    <a href={href('/runs', { deployment: d.id })} className="strong">
+                    <a href={href(`/deployments/${d.id}`)} className="strong" data-testid="deployment-link">
                       {d.flowName}/{d.name}
+                    </a>
+                    <a href={href('/runs', { deployment: d.id })} className="muted small">
+                      Runs
                     </a>
                     {d.description && <span className="muted small">{d.description}</span>}
                   </div>

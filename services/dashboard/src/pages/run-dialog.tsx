@@ -1,4 +1,4 @@
-import type { Deployment, JsonObject } from '@outpost/sdk/contracts';
+import type { Deployment, FlowRun, JsonObject } from '@outpost/sdk/contracts';
 import { type FormEvent, useMemo, useState } from 'react';
 import { describeFailure } from '../api/client.js';
 import { api } from '../api/instance.js';
@@ -10,13 +10,41 @@ import { ParameterField } from './parameter-field.js';
 
 /** Starts a run of a deployment with parameters checked against its schema before anything is sent. */
 export function RunDialog({ deployment, onClose }: { deployment: Deployment; onClose: () => void }) {
+  return (
+    <Dialog title={`Run ${deployment.flowName}/${deployment.name}`} onClose={onClose} testId="run-dialog" wide>
+      <RunForm
+        deployment={deployment}
+        onCancel={onClose}
+        onStarted={(run) => {
+          onClose();
+          navigate(`/runs/${run.id}`);
+        }}
+      />
+    </Dialog>
+  );
+}
+
+/**
+ * The parameters form of a deployment, one field per property in the schema's order, with its
+ * defaults filled in; submitting creates one run (a retried submit reuses the form's idempotency key
+ * until the run is created, then the next submit starts another run).
+ */
+export function RunForm({
+  deployment,
+  onStarted,
+  onCancel,
+}: {
+  deployment: Deployment;
+  onStarted: (run: FlowRun) => void;
+  onCancel?: () => void;
+}) {
   const model = useMemo(() => buildFormModel(deployment.parameterSchema), [deployment.parameterSchema]);
   const [values, setValues] = useState<FormValues>(() => initialValues(model, deployment.parameters));
   const [errors, setErrors] = useState<Record<string, string>>({});
   const [failure, setFailure] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   // one key per dialog: a double submit or a retried request creates a single run
-  const [idempotencyKey] = useState(() => crypto.randomUUID());
+  const [idempotencyKey, setIdempotencyKey] = useState(() => crypto.randomUUID());
 
   const setValue = (name: string, value: string | boolean) => {
     setValues((v) => ({ ...v, [name]: value }));
@@ -52,49 +80,49 @@ export function RunDialog({ deployment, onClose }: { deployment: Deployment; onC
       setFailure(describeFailure(result));
       return;
     }
-    onClose();
-    navigate(`/runs/${result.data.flowRun.id}`);
+    setIdempotencyKey(crypto.randomUUID());
+    onStarted(result.data.flowRun);
   };
 
   return (
-    <Dialog title={`Run ${deployment.flowName}/${deployment.name}`} onClose={onClose} testId="run-dialog" wide>
-      <form className="form" onSubmit={(e) => void onSubmit(e)} noValidate data-testid="run-form">
-        {model.raw ? (
-          <label className="field">
-            <span className="field-label">Parameters (JSON object)</span>
-            <textarea
-              className="mono"
-              rows={8}
-              value={String(values[RAW_FIELD] ?? '')}
-              onChange={(e) => setValue(RAW_FIELD, e.target.value)}
-              data-testid="param-raw"
-            />
-            {errors[RAW_FIELD] && <span className="field-error">{errors[RAW_FIELD]}</span>}
-          </label>
-        ) : model.fields.length === 0 ? (
-          <p className="muted">This flow takes no parameters.</p>
-        ) : (
-          model.fields.map((field) => (
-            <ParameterField
-              key={field.name}
-              field={field}
-              value={values[field.name]}
-              error={errors[field.name]}
-              onChange={(v) => setValue(field.name, v)}
-            />
-          ))
-        )}
-        {errors[RAW_FIELD] && !model.raw && <Notice>{errors[RAW_FIELD]}</Notice>}
-        {failure && <Notice testId="run-dialog-error">{failure}</Notice>}
-        <div className="dialog-actions">
-          <button type="button" className="button" onClick={onClose}>
+    <form className="form" onSubmit={(e) => void onSubmit(e)} noValidate data-testid="run-form">
+      {model.raw ? (
+        <label className="field">
+          <span className="field-label">Parameters (JSON object)</span>
+          <textarea
+            className="mono"
+            rows={8}
+            value={String(values[RAW_FIELD] ?? '')}
+            onChange={(e) => setValue(RAW_FIELD, e.target.value)}
+            data-testid="param-raw"
+          />
+          {errors[RAW_FIELD] && <span className="field-error">{errors[RAW_FIELD]}</span>}
+        </label>
+      ) : model.fields.length === 0 ? (
+        <p className="muted">This flow takes no parameters.</p>
+      ) : (
+        model.fields.map((field) => (
+          <ParameterField
+            key={field.name}
+            field={field}
+            value={values[field.name]}
+            error={errors[field.name]}
+            onChange={(v) => setValue(field.name, v)}
+          />
+        ))
+      )}
+      {errors[RAW_FIELD] && !model.raw && <Notice>{errors[RAW_FIELD]}</Notice>}
+      {failure && <Notice testId="run-dialog-error">{failure}</Notice>}
+      <div className="dialog-actions">
+        {onCancel && (
+          <button type="button" className="button" onClick={onCancel}>
             Close
           </button>
-          <button type="submit" className="button button-primary" disabled={busy} data-testid="run-submit">
-            {busy ? 'Starting…' : 'Start run'}
-          </button>
-        </div>
-      </form>
-    </Dialog>
+        )}
+        <button type="submit" className="button button-primary" disabled={busy} data-testid="run-submit">
+          {busy ? 'Starting…' : 'Start run'}
+        </button>
+      </div>
+    </form>
   );
 }

@@ -132,7 +132,7 @@ export function RunsPage({ search }: { search: URLSearchParams }) {
   );
 }
 
-function RunRow({ run, now, onTag }: { run: FlowRun; now: number; onTag: (tag: string) => void }) {
+export function RunRow({ run, now, onTag }: { run: FlowRun; now: number; onTag: (tag: string) => void }) {
   const duration = spanMs(run.startTime, run.endTime, now);
   const started = run.startTime ?? run.expectedStartTime;
   return (

@@ -1,0 +1,328 @@
+import type { CollisionStrategy, Deployment, FlowRun, Role } from '@outpost/sdk/contracts';
+import { type FormEvent, useEffect, useState } from 'react';
+import { describeFailure } from '../api/client.js';
+import { api } from '../api/instance.js';
+import { subscribeRunEvents } from '../api/run-events.js';
+import { Dialog } from '../components/dialog.js';
+import { Notice } from '../components/notice.js';
+import { TagList } from '../components/tag-list.js';
+import { useNow } from '../hooks/use-now.js';
+import { useResource } from '../hooks/use-resource.js';
+import { shortSource } from '../lib/format.js';
+import { href } from '../router.js';
+import { DeploymentBackfills } from './deployment-backfills.js';
+import { DeploymentRuns } from './deployment-runs.js';
+import { DeploymentSchedules } from './deployment-schedules.js';
+import { RunForm } from './run-dialog.js';
+
+const RECENT_RUNS = 50;
+const DEPLOYERS: readonly Role[] = ['owner', 'admin', 'developer'];
+const RUNNERS: readonly Role[] = [...DEPLOYERS, 'runner'];
+
+/** One deployment: what it runs and where, its schedules, a form to start a run, its runs and its backfills. */
+export function DeploymentPage({ id, role }: { id: string; role: Role | null }) {
+  const now = useNow(1000);
+  const canEdit = role !== null && DEPLOYERS.includes(role);
+  const canRun = role !== null && RUNNERS.includes(role);
+  const deployment = useResource((signal) => api.call('deploymentsGet', { params: { id }, signal }), [id]);
+  const schedules = useResource((signal) => api.call('schedulesList', { params: { id }, signal }), [id]);
+  const backfills = useResource((signal) => api.call('backfillsList', { params: { id }, query: { limit: 20 }, signal }), [id], {
+    pollMs: 3000,
+  });
+  const runs = useResource(
+    (signal) => api.call('flowRunsList', { query: { deploymentId: id, limit: RECENT_RUNS }, signal }),
+    [id],
+  );
+  const [liveRuns, setLiveRuns] = useState<FlowRun[]>([]);
+  const [started, setStarted] = useState<FlowRun | null>(null);
+
+  useEffect(() => {
+    if (runs.data) setLiveRuns(runs.data.items);
+  }, [runs.data]);
+
+  const reloadRuns = runs.reload;
+  useEffect(
+    () =>
+      subscribeRunEvents({
+        url: api.url('flowRunsEvents', {}),
+        onRun: (run) => {
+          if (run.deploymentId !== id) return;
+          setLiveRuns((current) => upsertRun(current, run));
+        },
+        poll: reloadRuns,
+      }),
+    [id, reloadRuns],
+  );
+
+  const d = deployment.data;
+  if (!d) {
+    return (
+      <div className="page">{deployment.error ? <Notice>{deployment.error}</Notice> : <p className="muted">Loading…</p>}</div>
+    );
+  }
+
+  return (
+    <div className="page deployment-page" data-testid="deployment-page">
+      <nav className="breadcrumbs small" aria-label="Breadcrumb">
+        <a href={href('/deployments')}>Deployments</a> /
+      </nav>
+      <DeploymentHeader
+        deployment={d}
+        canEdit={canEdit}
+        onChanged={() => {
+          void deployment.reload();
+          void schedules.reload();
+          // pausing deletes the runs its schedules made that nobody claimed: the list is read again
+          void runs.reload();
+        }}
+      />
+      <div className="deployment-grid">
+        <section className="panel deployment-section" aria-labelledby="run-heading" data-testid="deployment-run">
+          <h2 id="run-heading">Start a run</h2>
+          {canRun ? (
+            <RunForm
+              deployment={d}
+              onStarted={(run) => {
+                setStarted(run);
+                setLiveRuns((current) => upsertRun(current, run));
+              }}
+            />
+          ) : (
+            <p className="muted">Your role may look at this deployment but not start its runs.</p>
+          )}
+          {started && (
+            <Notice kind="success" testId="run-started">
+              Started <a href={href(`/runs/${started.id}`)}>{started.name}</a>.
+            </Notice>
+          )}
+        </section>
+        <DeploymentSchedules
+          deployment={d}
+          schedules={schedules.data?.items ?? []}
+          canEdit={canEdit}
+          now={now}
+          onChanged={() => {
+            void schedules.reload();
+            // a pause or a new definition deletes the schedule's unclaimed runs, which no event announces
+            void runs.reload();
+          }}
+        />
+      </div>
+      {schedules.error && <Notice>{schedules.error}</Notice>}
+      {runs.error && <Notice>{runs.error}</Notice>}
+      <DeploymentRuns deploymentId={d.id} runs={liveRuns} now={now} />
+      {backfills.error && <Notice>{backfills.error}</Notice>}
+      <DeploymentBackfills
+        deployment={d}
+        schedules={schedules.data?.items ?? []}
+        backfills={backfills.data?.items ?? []}
+        canEdit={canEdit}
+        onChanged={() => void backfills.reload()}
+      />
+    </div>
+  );
+}
+
+/** Newest first, at most RECENT_RUNS; an older copy of a run never replaces a newer one. */
+function upsertRun(runs: FlowRun[], run: FlowRun): FlowRun[] {
+  const at = runs.findIndex((r) => r.id === run.id);
+  if (at >= 0) {
+    const current = runs[at];
+    if (current && Date.parse(current.updatedAt) > Date.parse(run.updatedAt)) return runs;
+    const next = runs.slice();
+    next[at] = run;
+    return next;
+  }
+  return [run, ...runs].slice(0, RECENT_RUNS);
+}
+
+function DeploymentHeader({
+  deployment: d,
+  canEdit,
+  onChanged,
+}: {
+  deployment: Deployment;
+  canEdit: boolean;
+  onChanged: () => void;
+}) {
+  const [busy, setBusy] = useState(false);
+  const [failure, setFailure] = useState<string | null>(null);
+  const [editingLimit, setEditingLimit] = useState(false);
+
+  const togglePaused = async () => {
+    setBusy(true);
+    setFailure(null);
+    const result = await api.call(d.paused ? 'deploymentsResume' : 'deploymentsPause', { params: { id: d.id } });
+    setBusy(false);
+    if (result.ok) onChanged();
+    else setFailure(describeFailure(result));
+  };
+
+  return (
+    <header className="deployment-header">
+      <div className="page-header">
+        <div>
+          <h1 data-testid="deployment-name">
+            {d.flowName}/{d.name}
+          </h1>
+          {d.description && <p className="muted">{d.description}</p>}
+        </div>
+        <div className="deployment-header-actions">
+          {d.paused ? (
+            <span className="pill pill-paused" data-testid="deployment-status">
+              Paused
+            </span>
+          ) : (
+            <span className="pill pill-active" data-testid="deployment-status">
+              Active
+            </span>
+          )}
+          {canEdit && (
+            <button
+              type="button"
+              className="button"
+              disabled={busy}
+              onClick={() => void togglePaused()}
+              data-testid="deployment-toggle"
+            >
+              {d.paused ? 'Resume deployment' : 'Pause deployment'}
+            </button>
+          )}
+        </div>
+      </div>
+      {failure && <Notice>{failure}</Notice>}
+      <dl className="deployment-facts">
+        <div>
+          <dt>Flow</dt>
+          <dd>{d.flowName}</dd>
+        </div>
+        <div>
+          <dt>Pool / queue</dt>
+          <dd>
+            {d.workPool} / {d.workQueue}
+          </dd>
+        </div>
+        <div>
+          <dt>Code</dt>
+          <dd>
+            <code className="source" title={d.source} data-testid="deployment-source">
+              {shortSource(d.source)}
+            </code>
+            <div className="muted small mono">{d.entrypoint}</div>
+          </dd>
+        </div>
+        {d.versionId && (
+          <div>
+            <dt>Version</dt>
+            <dd className="mono small" title={d.versionId}>
+              {d.versionId.slice(0, 8)}
+            </dd>
+          </div>
+        )}
+        <div>
+          <dt>Concurrency</dt>
+          <dd data-testid="deployment-concurrency">
+            {describeLimit(d)}
+            {canEdit && (
+              <button
+                type="button"
+                className="button button-quiet"
+                onClick={() => setEditingLimit(true)}
+                data-testid="concurrency-edit"
+              >
+                Edit
+              </button>
+            )}
+          </dd>
+        </div>
+        <div>
+          <dt>Tags</dt>
+          <dd>{d.tags.length > 0 ? <TagList tags={d.tags} /> : <span className="muted">none</span>}</dd>
+        </div>
+      </dl>
+      {editingLimit && (
+        <ConcurrencyDialog
+          deployment={d}
+          onClose={() => setEditingLimit(false)}
+          onSaved={() => {
+            setEditingLimit(false);
+            onChanged();
+          }}
+        />
+      )}
+    </header>
+  );
+}
+
+function describeLimit(d: Deployment): string {
+  if (d.concurrencyLimit === null || d.concurrencyLimit === undefined) return 'No limit';
+  const strategy = d.collisionStrategy === 'CANCEL_NEW' ? 'more are cancelled' : 'more wait';
+  return `At most ${d.concurrencyLimit} at once; ${strategy}`;
+}
+
+function ConcurrencyDialog({
+  deployment,
+  onClose,
+  onSaved,
+}: {
+  deployment: Deployment;
+  onClose: () => void;
+  onSaved: () => void;
+}) {
+  const [limit, setLimit] = useState(deployment.concurrencyLimit == null ? '' : String(deployment.concurrencyLimit));
+  const [strategy, setStrategy] = useState<CollisionStrategy>(deployment.collisionStrategy ?? 'ENQUEUE');
+  const [error, setError] = useState<string | null>(null);
+  const [failure, setFailure] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+
+  const onSubmit = async (e: FormEvent) => {
+    e.preventDefault();
+    const n = limit.trim() === '' ? null : Number(limit);
+    if (n !== null && !(Number.isInteger(n) && n >= 0 && n <= 100_000)) {
+      setError('a whole number from 0 to 100000, or empty for no limit');
+      return;
+    }
+    setError(null);
+    setBusy(true);
+    const result = await api.call('deploymentsUpdate', {
+      params: { id: deployment.id },
+      body: { concurrencyLimit: n, collisionStrategy: strategy },
+    });
+    setBusy(false);
+    if (result.ok) onSaved();
+    else setFailure(describeFailure(result));
+  };
+
+  return (
+    <Dialog title="Concurrency" onClose={onClose} testId="concurrency-dialog">
+      <form className="form" onSubmit={(e) => void onSubmit(e)} noValidate>
+        <label className="field">
+          <span className="field-label">Runs of this deployment in flight at once (empty: no limit)</span>
+          <input type="number" min={0} value={limit} onChange={(e) => setLimit(e.target.value)} data-testid="concurrency-limit" />
+          {error && <span className="field-error">{error}</span>}
+        </label>
+        <label className="field">
+          <span className="field-label">A run due at the limit</span>
+          <select
+            value={strategy}
+            onChange={(e) => setStrategy(e.target.value as CollisionStrategy)}
+            data-testid="concurrency-strategy"
+          >
+            <option value="ENQUEUE">waits for a slot</option>
+            <option value="CANCEL_NEW">is cancelled</option>
+          </select>
+        </label>
+        <p className="muted small">The next deploy sets this back to what outpost.config.ts declares.</p>
+        {failure && <Notice>{failure}</Notice>}
+        <div className="dialog-actions">
+          <button type="button" className="button" onClick={onClose}>
+            Cancel
+          </button>
+          <button type="submit" className="button button-primary" disabled={busy} data-testid="concurrency-save">
+            {busy ? 'Saving…' : 'Save'}
+          </button>
+        </div>
+      </form>
+    </Dialog>
+  );
+}

@@ -1,0 +1,213 @@
+import { unwrap } from '@outpost/sdk/client';
+import type { Backfill, Deployment, Schedule } from '@outpost/sdk/contracts';
+import type { Browser, Locator, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  type DashboardStack,
+  launchChromium,
+  PolicyWatch,
+  screenshot,
+  signedInPage,
+  startDashboardStack,
+} from '../support/dashboard.js';
+
+let stack: DashboardStack;
+let browser: Browser;
+let page: Page;
+let deployment: Deployment;
+const policy = new PolicyWatch();
+
+beforeAll(async () => {
+  stack = await startDashboardStack();
+  const greetId = stack.deployments.get('greet') as string;
+  const greet = unwrap(await stack.owner.call('deploymentsGet', { params: { id: greetId } }));
+  // greet's code under a second deployment with a weekday schedule in Berlin.
+  ({ deployment } = unwrap(
+    await stack.owner.call('deploymentsUpsert', {
+      body: {
+        flowName: 'greet',
+        name: 'daily',
+        source: greet.source,
+        entrypoint: greet.entrypoint,
+        workPool: 'default',
+        tags: ['nightly'],
+        parameterSchema: greet.parameterSchema ?? undefined,
+        parameters: { name: 'Scheduled', times: 1 },
+        schedules: [{ slug: 'weekdays', cron: '0 6 * * 1-5', timezone: 'Europe/Berlin' }],
+      },
+    }),
+  ));
+  browser = await launchChromium();
+  ({ page } = await signedInPage(browser, stack));
+  policy.watch(page);
+});
+afterAll(async () => {
+  await browser?.close();
+  await stack?.close();
+});
+
+/** The wall-clock reading of `iso` in `timeZone`: weekday, hour and minute. */
+function wallClock(iso: string, timeZone: string): { weekday: string; time: string } {
+  const parts = new Intl.DateTimeFormat('en-GB', {
+    timeZone,
+    weekday: 'short',
+    hour: '2-digit',
+    minute: '2-digit',
+    hour12: false,
+  })
+    .formatToParts(new Date(iso))
+    .reduce<Record<string, string>>((acc, p) => Object.assign(acc, { [p.type]: p.value }), {});
+  return { weekday: parts.weekday ?? '', time: `${parts.hour}:${parts.minute}` };
+}
+
+async function nextTimes(schedule: Locator): Promise<string[]> {
+  const times = schedule.locator('[data-testid="schedule-time"] time');
+  return times.evaluateAll((nodes) => nodes.map((n) => n.getAttribute('datetime') ?? ''));
+}
+
+async function apiSchedule(): Promise<Schedule> {
+  const { items } = unwrap(await stack.owner.call('schedulesList', { params: { id: deployment.id } }));
+  return items[0] as Schedule;
+}
+
+async function apiBackfill(id: string): Promise<Backfill> {
+  return unwrap(await stack.owner.call('backfillsGet', { params: { id } }));
+}
+
+describe('the deployment page', () => {
+  it('opens from the deployments list and shows what the deployment runs, and where', async () => {
+    await page.getByTestId('nav-deployments').click();
+    const row = page.locator('[data-testid="deployment-row"][data-deployment="greet/daily"]');
+    await row.getByTestId('deployment-link').click();
+    await page.waitForURL(new RegExp(`#/deployments/${deployment.id}$`));
+    await page.getByTestId('deployment-page').waitFor();
+    expect(await page.getByTestId('deployment-name').textContent()).toBe('greet/daily');
+    expect(await page.getByTestId('deployment-status').textContent()).toBe('Active');
+    expect(await page.getByTestId('deployment-concurrency').textContent()).toContain('No limit');
+    // The parameters form keeps the schema's field order.
+    const fields = await page
+      .locator('[data-testid="deployment-run"] [data-testid^="param-"]')
+      .evaluateAll((nodes) => nodes.map((n) => n.getAttribute('data-testid')));
+    expect(fields).toEqual(['param-name', 'param-times']);
+  });
+
+  it('says the schedule in words and lists its next five times, DST-correct in its zone', async () => {
+    const schedule = page.locator('[data-testid="schedule"][data-slug="weekdays"]');
+    await schedule.waitFor();
+    expect(await schedule.getByTestId('schedule-sentence').textContent()).toBe('At 06:00, Monday through Friday, Europe/Berlin');
+    const times = await nextTimes(schedule);
+    expect(times).toHaveLength(5);
+    const now = Date.now();
+    for (const [i, t] of times.entries()) {
+      expect(Date.parse(t)).toBeGreaterThan(now - 60_000);
+      if (i > 0) expect(Date.parse(t)).toBeGreaterThan(Date.parse(times[i - 1] as string));
+      const clock = wallClock(t, 'Europe/Berlin');
+      expect(clock.time).toBe('06:00');
+      expect(['Mon', 'Tue', 'Wed', 'Thu', 'Fri']).toContain(clock.weekday);
+    }
+    await screenshot(page, 'deployment-page');
+  });
+
+  it('pauses and resumes the schedule', async () => {
+    const schedule = page.locator('[data-testid="schedule"][data-slug="weekdays"]');
+    await schedule.getByTestId('schedule-toggle').click();
+    await schedule.getByTestId('schedule-status').getByText('Paused').waitFor();
+    expect((await apiSchedule()).active).toBe(false);
+    await schedule.getByTestId('schedule-toggle').click();
+    await schedule.getByTestId('schedule-status').getByText('Active').waitFor();
+    expect((await apiSchedule()).active).toBe(true);
+  });
+
+  it('refuses a bad cron naming the field, then saves a new cron and zone and says the new schedule', async () => {
+    const schedule = page.locator('[data-testid="schedule"][data-slug="weekdays"]');
+    await schedule.getByTestId('schedule-edit').click();
+    const dialog = page.getByTestId('schedule-dialog');
+    await dialog.waitFor();
+    await dialog.getByTestId('schedule-cron').fill('61 6 * * *');
+    await dialog.getByTestId('schedule-save').click();
+    await dialog.getByTestId('schedule-error').waitFor();
+    expect(await dialog.getByTestId('schedule-error').textContent()).toContain('body.cron');
+
+    await dialog.getByTestId('schedule-cron').fill('30 7 * * 6');
+    await dialog.getByTestId('schedule-timezone').fill('America/New_York');
+    expect(await dialog.getByTestId('schedule-preview').textContent()).toBe('At 07:30, only on Saturday, America/New_York');
+    await screenshot(page, 'deployment-schedule-edit');
+    await dialog.getByTestId('schedule-save').click();
+    await dialog.waitFor({ state: 'detached' });
+
+    await schedule.getByTestId('schedule-sentence').getByText('At 07:30, only on Saturday, America/New_York').waitFor();
+    const times = await nextTimes(schedule);
+    expect(times).toHaveLength(5);
+    for (const t of times) expect(wallClock(t, 'America/New_York')).toEqual({ weekday: 'Sat', time: '07:30' });
+    expect(await apiSchedule()).toMatchObject({ cron: '30 7 * * 6', timezone: 'America/New_York', active: true });
+    // The weekday runs the old definition made leave the runs table, and the scheduler's Saturday ones arrive.
+    const scheduledClocks = async () => {
+      const names = await page.locator('[data-testid="deployment-runs"] [data-testid="run-link"]').allTextContents();
+      return names
+        .map((n) => /^daily-(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(n))
+        .flatMap((m) => (m ? [wallClock(`${m[1]}-${m[2]}-${m[3]}T${m[4]}:${m[5]}:${m[6]}Z`, 'America/New_York')] : []));
+    };
+    await expect
+      .poll(
+        async () => {
+          const clocks = await scheduledClocks();
+          return clocks.length > 0 && clocks.every((c) => c.weekday === 'Sat' && c.time === '07:30');
+        },
+        { timeout: 30_000 },
+      )
+      .toBe(true);
+  });
+
+  it('starts a run from the parameters form and draws it in the duration chart in its final state', async () => {
+    const form = page.getByTestId('deployment-run');
+    await form.getByTestId('param-name').fill('Grace');
+    await form.getByTestId('param-times').fill('1');
+    await form.getByTestId('run-submit').click();
+    await page.getByTestId('run-started').waitFor();
+    const runs = unwrap(await stack.owner.call('flowRunsList', { query: { deploymentId: deployment.id, limit: 10 } }));
+    const run = runs.items.find((r) => r.parameters.name === 'Grace');
+    expect(run).toBeDefined();
+    const bar = page.locator(`[data-testid="duration-bar"][data-run-id="${run?.id}"]`);
+    await bar.and(page.locator('[data-state="COMPLETED"]')).waitFor({ timeout: 60_000 });
+    await page.locator(`[data-testid="run-row"][data-run-id="${run?.id}"]`).waitFor();
+    expect(await page.getByTestId('duration-chart').locator('.legend').textContent()).toContain('Completed');
+    await screenshot(page, 'deployment-page-run');
+  });
+
+  it('creates a backfill over a time range with a concurrency, shows its progress, and cancels it', async () => {
+    await page.getByTestId('backfill-new').click();
+    const dialog = page.getByTestId('backfill-dialog');
+    await dialog.getByTestId('backfill-start').fill('2026-09-01T00:00');
+    await dialog.getByTestId('backfill-end').fill('2026-11-01T00:00');
+    await dialog.getByTestId('backfill-max-concurrent').fill('2');
+    await dialog.getByTestId('backfill-submit').click();
+    await dialog.waitFor({ state: 'detached' });
+
+    const row = page.getByTestId('backfill-row').first();
+    await row.waitFor();
+    const id = (await row.getAttribute('data-backfill-id')) as string;
+    const created = await apiBackfill(id);
+    expect(created).toMatchObject({ maxConcurrent: 2, scheduleSlug: 'weekdays', partitions: { total: 9 } });
+    expect(await row.getByTestId('backfill-progress').textContent()).toMatch(/^\d+ \/ 9 · /);
+    await screenshot(page, 'deployment-backfill');
+
+    await row.getByTestId('backfill-cancel').click();
+    await page.locator(`[data-testid="backfill-row"][data-backfill-id="${id}"][data-status="CANCELLED"]`).waitFor();
+    expect((await apiBackfill(id)).status).toBe('CANCELLED');
+  });
+
+  it('pauses and resumes the deployment and sets its concurrency limit', async () => {
+    await page.getByTestId('deployment-toggle').click();
+    await page.getByTestId('deployment-status').getByText('Paused').waitFor();
+    expect(unwrap(await stack.owner.call('deploymentsGet', { params: { id: deployment.id } })).paused).toBe(true);
+    await page.getByTestId('deployment-toggle').click();
+    await page.getByTestId('deployment-status').getByText('Active').waitFor();
+
+    await page.getByTestId('concurrency-edit').click();
+    await page.getByTestId('concurrency-limit').fill('3');
+    await page.getByTestId('concurrency-save').click();
+    await page.getByTestId('deployment-concurrency').getByText('At most 3 at once; more wait').waitFor();
+    expect(unwrap(await stack.owner.call('deploymentsGet', { params: { id: deployment.id } })).concurrencyLimit).toBe(3);
+    expect(policy.violations, policy.violations.join('\n')).toEqual([]);
+  });
+});
