@@ -107,7 +107,10 @@ async function cellPoint(p: Page, index: number, at?: { row: number; column: num
   ]);
   const row = at ? at.row : Math.floor(index / columns);
   const column = at ? at.column : index % columns;
-  const box = await p.getByTestId('partition-canvas').boundingBox();
+  // The page scrolls inside its content pane; the grid sits below the asset's other sections.
+  const canvas = p.getByTestId('partition-canvas');
+  await canvas.scrollIntoViewIfNeeded();
+  const box = await canvas.boundingBox();
   if (!box) throw new Error('the partition canvas is not on screen');
   const cell = pitch - 2;
   return { x: box.x + originX + column * pitch + cell / 4, y: box.y + originY + row * pitch + cell / 4 };
