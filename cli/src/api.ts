@@ -60,12 +60,9 @@ export class Api {
     return `${new URL(this.url).origin}/#/runs/${runId}`;
   }
 
-  /**
-   * Where the dashboard shows a deployment's runs: the runs page filtered to it. The dashboard has
-   * no page of its own for a backfill or a deployment, and a backfill's runs are its deployment's.
-   */
-  deploymentRunsUrl(deploymentId: string): string {
-    return `${new URL(this.url).origin}/#/runs?deployment=${encodeURIComponent(deploymentId)}`;
+  /** Where the dashboard shows a deployment: its page lists its runs and its backfills with their progress. */
+  deploymentUrl(deploymentId: string): string {
+    return `${new URL(this.url).origin}/#/deployments/${encodeURIComponent(deploymentId)}`;
   }
 
   close(): Promise<void> {

@@ -53,7 +53,7 @@ describe('outpost backfills', () => {
     // The dashboard has no backfill page: its runs are its deployment's, on the runs page filtered to it.
     expect(created.stderr).toBe(
       'backfill of etl/hourly (schedule every-hour) covers 2026-11-01 00:00:00 → 2026-11-01 05:00:00 UTC (5 partitions): 2 runs started, 2 at a time\n' +
-        `dashboard: ${new URL(server.url).origin}/#/runs?deployment=${deploymentId}\n`,
+        `dashboard: ${new URL(server.url).origin}/#/deployments/${deploymentId}\n`,
     );
     const id = created.stdout.trim();
     const stored = unwrap(await owner.call('backfillsGet', { params: { id } }));
@@ -120,7 +120,7 @@ describe('outpost backfills', () => {
     expect(created.code).toBe(0);
     expect(created.stderr).toBe(
       'backfill of etl/regions (schedule nightly) covers eu..us (2 partitions): 2 runs started, 5 at a time\n' +
-        `dashboard: ${new URL(server.url).origin}/#/runs?deployment=${deployment.id}\n`,
+        `dashboard: ${new URL(server.url).origin}/#/deployments/${deployment.id}\n`,
     );
     const runs = unwrap(await owner.call('flowRunsList', { query: { deploymentId: deployment.id } })).items;
     expect(runs.map((r) => r.partitionKey).sort()).toEqual(['eu', 'us']);
@@ -165,7 +165,7 @@ describe('outpost backfills', () => {
     const backfillId = /^backfill ([0-9a-f-]{36}) will materialise raw\/events/.exec(many.stdout)?.[1];
     expect(backfillId).toBeDefined();
     const backfill = unwrap(await owner.call('backfillsGet', { params: { id: backfillId! } }));
-    expect(many.stderr).toBe(`dashboard: ${origin}/#/runs?deployment=${backfill.deploymentId}\n`);
+    expect(many.stderr).toBe(`dashboard: ${origin}/#/deployments/${backfill.deploymentId}\n`);
   });
 
   test('a range that ends before it starts, no selection, or a deployment and assets together are usage errors and create nothing', async () => {

@@ -336,7 +336,7 @@ async function requestMaterialization(ctx: CommandContext, checksOnly: boolean):
         `backfill ${result.backfillId} will ${what} ${order} (follow it with \`outpost backfills get ${result.backfillId}\`)`,
       );
       const backfill = await api.attempt('backfillsGet', { params: { id: result.backfillId } });
-      if (backfill.ok) ctx.err(`dashboard: ${ctx.color.err.cyan(api.deploymentRunsUrl(backfill.data.deploymentId))}`);
+      if (backfill.ok) ctx.err(`dashboard: ${ctx.color.err.cyan(api.deploymentUrl(backfill.data.deploymentId))}`);
     } else {
       ctx.out(`run ${result.flowRunId} will ${what} ${order} (follow it with \`outpost logs ${result.flowRunId}\`)`);
       if (result.flowRunId) ctx.err(`dashboard: ${ctx.color.err.cyan(api.runUrl(result.flowRunId))}`);

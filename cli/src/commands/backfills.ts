@@ -144,7 +144,7 @@ export const backfillsCreate: Command = {
           `${backfill.runCount} run${backfill.runCount === 1 ? '' : 's'} started, ${backfill.maxConcurrent} at a time` +
           (p.BLOCKED ? `, ${p.BLOCKED} blocked` : ''),
       );
-      ctx.err(`dashboard: ${ctx.color.err.cyan(api.deploymentRunsUrl(backfill.deploymentId))}`);
+      ctx.err(`dashboard: ${ctx.color.err.cyan(api.deploymentUrl(backfill.deploymentId))}`);
       ctx.out(backfill.id);
     }
     return EXIT.ok;
