@@ -21,9 +21,7 @@ import { workerResources } from './resources.js';
 import { SecretResolver } from './secrets.js';
 import { evaluateSensorTick } from './sensors/evaluate.js';
 import { SensorLoop } from './sensors/sensor-loop.js';
-
-/** This package's version, as the worker reports it (user agent, metrics). */
-const WORKER_VERSION = '0.1.0';
+import { WORKER_VERSION } from './version.js';
 
 export type WorkerState = 'starting' | 'running' | 'draining' | 'stopped' | 'failed';
 

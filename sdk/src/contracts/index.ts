@@ -264,6 +264,7 @@ export {
   WorkerHeartbeatRequest,
   WorkerHeartbeatResponse,
   WorkerListResponse,
+  WorkerRunningRun,
   WorkPool,
   WorkPoolCreateRequest,
   WorkPoolListResponse,
