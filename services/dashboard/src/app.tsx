@@ -1,7 +1,8 @@
 import type { Role, WhoAmIResponse } from '@outpost/sdk/contracts';
-import { lazy, Suspense, useEffect, useState } from 'react';
+import { type KeyboardEvent, lazy, type MouseEvent, Suspense, useEffect, useRef, useState } from 'react';
 import { api } from './api/instance.js';
 import { NavLink } from './components/nav-link.js';
+import { ThemeSwitch } from './components/theme-switch.js';
 import { ApprovalsPage } from './pages/approvals.js';
 import { AssetDetailPage } from './pages/asset-detail.js';
 import { AssetsPage } from './pages/assets.js';
@@ -56,9 +57,76 @@ function Shell({ route, search }: { route: Route; search: URLSearchParams }) {
     navigate('/sign-in', undefined, { replace: true });
   };
 
+  const [menuOpen, setMenuOpen] = useState(false);
+  const menuButton = useRef<HTMLButtonElement>(null);
+  const main = useRef<HTMLElement>(null);
+
+  // Following a link in the phone menu closes it; the page it opens takes the screen.
+  const onNavClick = (e: MouseEvent<HTMLElement>) => {
+    if ((e.target as HTMLElement).closest('a')) setMenuOpen(false);
+  };
+  // Up and Down (Home, End) move between the links of the navigation; Escape closes the phone menu.
+  const onNavKeyDown = (e: KeyboardEvent<HTMLElement>) => {
+    if (e.key === 'Escape' && menuOpen) {
+      setMenuOpen(false);
+      menuButton.current?.focus();
+      return;
+    }
+    const links = [...e.currentTarget.querySelectorAll<HTMLAnchorElement>('a[href]')];
+    const at = links.indexOf(document.activeElement as HTMLAnchorElement);
+    if (at < 0) return;
+    const next =
+      e.key === 'ArrowDown'
+        ? (at + 1) % links.length
+        : e.key === 'ArrowUp'
+          ? (at - 1 + links.length) % links.length
+          : e.key === 'Home'
+            ? 0
+            : e.key === 'End'
+              ? links.length - 1
+              : -1;
+    if (next < 0) return;
+    e.preventDefault();
+    links[next]?.focus();
+  };
+
   return (
-    <div className="shell">
-      <nav className="sidebar" aria-label="Main">
+    <div className={`shell${menuOpen ? ' shell-menu-open' : ''}`}>
+      <button type="button" className="skip-link" onClick={() => main.current?.focus()} data-testid="skip-link">
+        Skip to content
+      </button>
+      <header className="topbar">
+        <div className="topbar-left">
+          <button
+            ref={menuButton}
+            type="button"
+            className="menu-button"
+            aria-expanded={menuOpen}
+            aria-controls="main-nav"
+            onClick={() => setMenuOpen((open) => !open)}
+            data-testid="menu-button"
+          >
+            <span className="menu-icon" aria-hidden="true" />
+            <span className="visually-hidden">Menu</span>
+          </button>
+          <div className="workspace" data-testid="workspace-name">
+            <span className="muted workspace-label">Workspace</span> <strong>{me ? me.workspace.name : '…'}</strong>
+          </div>
+        </div>
+        <div className="topbar-right">
+          {me?.user && (
+            <span className="muted user-email" data-testid="user-email">
+              {me.user.email}
+            </span>
+          )}
+          {role && <span className="role">{role}</span>}
+          <ThemeSwitch />
+          <button type="button" className="button button-quiet" onClick={() => void signOut()} data-testid="sign-out">
+            Sign out
+          </button>
+        </div>
+      </header>
+      <nav id="main-nav" className="sidebar" aria-label="Main" onClick={onNavClick} onKeyDown={onNavKeyDown}>
         <a className="brand" href="#/">
           <span className="brand-mark" aria-hidden="true" />
           Outpost
@@ -104,23 +172,7 @@ function Shell({ route, search }: { route: Route; search: URLSearchParams }) {
           Settings
         </NavLink>
       </nav>
-      <header className="topbar">
-        <div className="workspace" data-testid="workspace-name">
-          <span className="muted">Workspace</span> <strong>{me ? me.workspace.name : '…'}</strong>
-        </div>
-        <div className="topbar-right">
-          {me?.user && (
-            <span className="muted" data-testid="user-email">
-              {me.user.email}
-            </span>
-          )}
-          {role && <span className="role">{role}</span>}
-          <button type="button" className="button button-quiet" onClick={() => void signOut()} data-testid="sign-out">
-            Sign out
-          </button>
-        </div>
-      </header>
-      <main className="content">
+      <main id="main-content" className="content" ref={main} tabIndex={-1}>
         <Page
           route={route}
           search={search}
@@ -170,7 +222,7 @@ function Page({
     case 'sensor':
       return <SensorDetailPage key={route.id} id={route.id} role={role} />;
     case 'work-pools':
-      return <WorkPoolsPage />;
+      return <WorkPoolsPage role={role} />;
     case 'approvals':
       return <ApprovalsPage />;
     case 'events':

@@ -1,6 +1,9 @@
 import { type ReactNode, useEffect, useRef } from 'react';
 
-/** A modal built on the native <dialog>: focus trapping, Escape and the backdrop come from the browser. */
+/**
+ * A modal built on the native <dialog>: focus trapping, Escape and the backdrop come from the
+ * browser; focus goes back to what opened it when it closes.
+ */
 export function Dialog({
   title,
   onClose,
@@ -17,8 +20,13 @@ export function Dialog({
   const ref = useRef<HTMLDialogElement>(null);
   useEffect(() => {
     const dialog = ref.current;
+    const opener = document.activeElement instanceof HTMLElement ? document.activeElement : null;
     if (dialog && !dialog.open) dialog.showModal();
-    return () => dialog?.close();
+    return () => {
+      dialog?.close();
+      // The dialog leaves the page with its owner's state, so the browser cannot restore focus itself.
+      if (opener?.isConnected) opener.focus();
+    };
   }, []);
   return (
     <dialog
