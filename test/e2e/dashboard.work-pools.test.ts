@@ -27,6 +27,14 @@ async function apiQueue(pool: string, name: string): Promise<WorkQueue | undefin
   return unwrap(await stack.owner.call('queuesList', { params: { pool } })).items.find((q) => q.name === name);
 }
 
+interface FocusedDocument {
+  document: { activeElement: { getAttribute(name: string): string | null } | null };
+}
+
+async function focusedTestId(): Promise<string | null | undefined> {
+  return page.evaluate(() => (globalThis as unknown as FocusedDocument).document.activeElement?.getAttribute('data-testid'));
+}
+
 beforeAll(async () => {
   stack = await startDashboardStack();
   browser = await launchChromium();
@@ -64,7 +72,7 @@ describe('the work pools page against a real API and worker', () => {
     await page.getByTestId('pool-description').fill('ETL, now seven at a time');
     await page.getByTestId('pool-submit').click();
     await expect.poll(() => card('etl-pool').getByTestId('pool-limit-value').textContent()).toBe('7');
-    expect(await page.evaluate(() => document.activeElement?.getAttribute('data-testid'))).toBe('pool-edit');
+    expect(await focusedTestId()).toBe('pool-edit');
     expect(await apiPool('etl-pool')).toMatchObject({ concurrencyLimit: 7, description: 'ETL, now seven at a time' });
 
     // A limit that is not a number is refused in the form, naming the field.

@@ -1,5 +1,5 @@
 import type { Role, WhoAmIResponse } from '@outpost/sdk/contracts';
-import { type KeyboardEvent, lazy, type MouseEvent, Suspense, useEffect, useRef, useState } from 'react';
+import { type FocusEvent, type KeyboardEvent, lazy, type MouseEvent, Suspense, useEffect, useRef, useState } from 'react';
 import { api } from './api/instance.js';
 import { NavLink } from './components/nav-link.js';
 import { ThemeSwitch } from './components/theme-switch.js';
@@ -59,7 +59,18 @@ function Shell({ route, search }: { route: Route; search: URLSearchParams }) {
 
   const [menuOpen, setMenuOpen] = useState(false);
   const menuButton = useRef<HTMLButtonElement>(null);
+  const nav = useRef<HTMLElement>(null);
   const main = useRef<HTMLElement>(null);
+
+  // The phone menu takes focus when it opens, so Tab and the arrow keys go through its links.
+  useEffect(() => {
+    if (menuOpen) nav.current?.querySelector<HTMLElement>('a[href]')?.focus();
+  }, [menuOpen]);
+  // Focus leaving the open menu (Tab past its last link, a click elsewhere) closes it.
+  const onNavBlur = (e: FocusEvent<HTMLElement>) => {
+    const to = e.relatedTarget as Node | null;
+    if (menuOpen && to && !e.currentTarget.contains(to) && to !== menuButton.current) setMenuOpen(false);
+  };
 
   // Following a link in the phone menu closes it; the page it opens takes the screen.
   const onNavClick = (e: MouseEvent<HTMLElement>) => {
@@ -126,7 +137,15 @@ function Shell({ route, search }: { route: Route; search: URLSearchParams }) {
           </button>
         </div>
       </header>
-      <nav id="main-nav" className="sidebar" aria-label="Main" onClick={onNavClick} onKeyDown={onNavKeyDown}>
+      <nav
+        id="main-nav"
+        ref={nav}
+        className="sidebar"
+        aria-label="Main"
+        onClick={onNavClick}
+        onKeyDown={onNavKeyDown}
+        onBlur={onNavBlur}
+      >
         <a className="brand" href="#/">
           <span className="brand-mark" aria-hidden="true" />
           Outpost

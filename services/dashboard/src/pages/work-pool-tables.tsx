@@ -20,7 +20,8 @@ export function QueueTable({
 }) {
   if (queues.length === 0) return <Empty>No queues.</Empty>;
   return (
-    <div className="table-scroll">
+    // biome-ignore lint/a11y/noNoninteractiveTabindex: focusable, so a keyboard can scroll a table wider than its box
+    <section className="table-scroll" aria-label="Queues" tabIndex={0}>
       <table className="grid-table compact" data-testid="queue-table">
         <thead>
           <tr>
@@ -87,7 +88,7 @@ export function QueueTable({
             ))}
         </tbody>
       </table>
-    </div>
+    </section>
   );
 }
 
@@ -95,7 +96,8 @@ export function QueueTable({
 export function WorkerTable({ workers, now }: { workers: Worker[]; now: number }) {
   if (workers.length === 0) return <Empty>No workers have connected.</Empty>;
   return (
-    <div className="table-scroll">
+    // biome-ignore lint/a11y/noNoninteractiveTabindex: focusable, so a keyboard can scroll a table wider than its box
+    <section className="table-scroll" aria-label="Workers" tabIndex={0}>
       <table className="grid-table compact" data-testid="worker-table">
         <thead>
           <tr>
@@ -165,6 +167,6 @@ export function WorkerTable({ workers, now }: { workers: Worker[]; now: number }
           ))}
         </tbody>
       </table>
-    </div>
+    </section>
   );
 }
