@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { unwrap } from '@outpost/sdk/client';
-import type { FlowRun } from '@outpost/sdk/contracts';
+import type { FlowRun, JsonObject } from '@outpost/sdk/contracts';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type DashboardStack, launchChromium, screenshot, startDashboardStack } from '../support/dashboard.js';
@@ -127,7 +127,7 @@ beforeAll(async () => {
   stack = await startDashboardStack();
   browser = await launchChromium();
   // A finished run with logs, artifacts and a child run for the run page, and a failed one for the lists.
-  const create = async (flowName: string, parameters: Record<string, unknown>) => {
+  const create = async (flowName: string, parameters: JsonObject) => {
     const id = stack.deployments.get(flowName) ?? '';
     return unwrap(await stack.owner.call('deploymentsCreateRun', { params: { id }, body: { parameters } })).flowRun;
   };
