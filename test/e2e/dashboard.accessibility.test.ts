@@ -273,6 +273,16 @@ describe('dashboard accessibility', () => {
       await page.getByTestId('nav-deployments').click();
       await page.waitForURL(/#\/deployments$/);
       await page.getByTestId('nav-runs').waitFor({ state: 'hidden' });
+
+      // A dialog fits the phone's screen.
+      await page.getByTestId('menu-button').click();
+      await page.getByTestId('nav-work-pools').click();
+      await page.getByTestId('pools-new').click();
+      const box = await page.getByTestId('pool-dialog').boundingBox();
+      expect(box && box.x >= 0 && box.x + box.width <= VIEWPORTS.phone.width).toBe(true);
+      expect(await horizontalOverflow(page)).toEqual({ page: 0, content: 0 });
+      await screenshot(page, 'a11y-phone-dialog-light');
+      expect(await axeViolations(page)).toEqual([]);
     } finally {
       await context.close();
     }
