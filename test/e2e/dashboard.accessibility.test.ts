@@ -179,6 +179,24 @@ describe('dashboard accessibility', () => {
     }
   }
 
+  it('has no WCAG 2 A or AA violations on the sign-in page in either theme at either width', async () => {
+    for (const theme of ['light', 'dark'] as const) {
+      for (const width of ['desktop', 'phone'] as const) {
+        const context = await browser.newContext({ viewport: VIEWPORTS[width], colorScheme: theme, bypassCSP: true });
+        try {
+          const page = await context.newPage();
+          await page.goto(`${stack.server.url}/#/sign-in`);
+          await page.getByTestId('sign-in-form').waitFor();
+          expect(await axeViolations(page), `${theme} ${width}`).toEqual([]);
+          expect(await horizontalOverflow(page)).toEqual({ page: 0, content: 0 });
+          await screenshot(page, `a11y-sign-in-${theme}-${width}`);
+        } finally {
+          await context.close();
+        }
+      }
+    }
+  });
+
   it('reaches the content through the skip link, the navigation by Tab and arrow keys, and shows where focus is', async () => {
     const { context, page } = await openContext('light', 'desktop');
     try {
