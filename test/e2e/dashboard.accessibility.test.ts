@@ -286,6 +286,11 @@ describe('dashboard accessibility', () => {
       await page.keyboard.press('Escape');
       await page.getByTestId('nav-runs').waitFor({ state: 'hidden' });
       expect((await focused(page)).testId).toBe('menu-button');
+      // A press outside the open menu closes it.
+      await page.getByTestId('menu-button').click();
+      await page.getByTestId('nav-runs').waitFor();
+      await page.mouse.click(360, 400);
+      await page.getByTestId('nav-runs').waitFor({ state: 'hidden' });
       // Following a link closes the menu.
       await page.getByTestId('menu-button').click();
       await page.getByTestId('nav-deployments').click();

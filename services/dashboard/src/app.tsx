@@ -62,9 +62,17 @@ function Shell({ route, search }: { route: Route; search: URLSearchParams }) {
   const nav = useRef<HTMLElement>(null);
   const main = useRef<HTMLElement>(null);
 
-  // The phone menu takes focus when it opens, so Tab and the arrow keys go through its links.
+  // The phone menu takes focus when it opens, so Tab and the arrow keys go through its links; a
+  // press anywhere outside it (and its button) closes it.
   useEffect(() => {
-    if (menuOpen) nav.current?.querySelector<HTMLElement>('a[href]')?.focus();
+    if (!menuOpen) return;
+    nav.current?.querySelector<HTMLElement>('a[href]')?.focus();
+    const onPointerDown = (e: PointerEvent) => {
+      const target = e.target as Node;
+      if (!nav.current?.contains(target) && !menuButton.current?.contains(target)) setMenuOpen(false);
+    };
+    document.addEventListener('pointerdown', onPointerDown);
+    return () => document.removeEventListener('pointerdown', onPointerDown);
   }, [menuOpen]);
   // Focus leaving the open menu (Tab past its last link, a click elsewhere) closes it.
   const onNavBlur = (e: FocusEvent<HTMLElement>) => {
