@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import { retryDelay } from './backoff.js';
 import type { RunExecution } from './executors/run.js';
 import type { WorkerOptions } from './options.js';
+import { WORKER_VERSION } from './version.js';
 
 /** Until the API has told us its lease length, assume its default, short enough that the watchdog errs on the safe side. */
 const ASSUMED_LEASE_MS = DEFAULT_LEASE_SECONDS * 1000;
@@ -86,6 +87,7 @@ export class Heartbeat {
             name: options.name,
             labels: options.labels,
             capacity: options.limit,
+            version: WORKER_VERSION,
             ...(options.resources ? { resources: options.resources } : {}),
             runs: held.map((r) => ({ id: r.runId, attempt: r.attempt })),
           },

@@ -10,5 +10,5 @@ function packageVersion(): string | null {
   }
 }
 
-/** This package's version (`worker/package.json`), as the worker reports it: user agent, metrics, each attempt's environment. */
+/** This package's version (`worker/package.json`), as the worker reports it: heartbeat, user agent, metrics, each attempt's environment. */
 export const WORKER_VERSION: string = packageVersion() ?? 'unknown';

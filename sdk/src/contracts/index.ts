@@ -266,6 +266,7 @@ export {
   WorkerHeartbeatRequest,
   WorkerHeartbeatResponse,
   WorkerListResponse,
+  WorkerRunningRun,
   WorkPool,
   WorkPoolCreateRequest,
   WorkPoolListResponse,

@@ -2,6 +2,7 @@ import * as z from 'zod';
 import { Id, Name, Timestamp } from './common.js';
 import { BaseJobTemplate, WorkPoolType } from './kubernetes.js';
 import { WorkerGpuUse, WorkerResources } from './resources.js';
+import { StateType } from './states.js';
 
 export const WorkPool = z.strictObject({
   id: Id,
@@ -84,6 +85,15 @@ export type WorkQueueListResponse = z.infer<typeof WorkQueueListResponse>;
 
 export const Labels = z.record(z.string().min(1).max(100), z.string().max(200));
 
+/** A run a worker holds now (PENDING, RUNNING or CANCELLING), as the worker list shows it. */
+export const WorkerRunningRun = z.strictObject({
+  id: Id,
+  name: z.string(),
+  attempt: z.number().int(),
+  stateType: StateType,
+});
+export type WorkerRunningRun = z.infer<typeof WorkerRunningRun>;
+
 export const Worker = z.strictObject({
   id: Id,
   workPool: Name,
@@ -95,6 +105,10 @@ export const Worker = z.strictObject({
   /** Each GPU device and the run holding it, if any. */
   gpus: z.array(WorkerGpuUse).optional(),
   status: z.enum(['ONLINE', 'OFFLINE']),
+  /** The version the worker last reported; null from workers that predate it (absent from older servers). */
+  version: z.string().nullable().optional(),
+  /** The runs the worker holds now, oldest claim first (absent from older servers). */
+  runningRuns: z.array(WorkerRunningRun).optional(),
   lastHeartbeatAt: Timestamp,
   createdAt: Timestamp,
 });
@@ -112,6 +126,8 @@ export const WorkerHeartbeatRequest = z.strictObject({
   name: z.string().min(1).max(200),
   labels: Labels.optional(),
   capacity: z.number().int().min(1).max(1000),
+  /** The worker's own version (`0.4.1`), shown with it in the dashboard. */
+  version: z.string().min(1).max(100).optional(),
   /** GPU devices, memory and CPU slots the worker offers; the claim fits runs' requests into them. */
   resources: WorkerResources.optional(),
   runs: z.array(HeldRun).max(1000),

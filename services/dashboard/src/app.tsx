@@ -1,7 +1,8 @@
 import type { Role, WhoAmIResponse } from '@outpost/sdk/contracts';
-import { lazy, Suspense, useEffect, useState } from 'react';
+import { type FocusEvent, type KeyboardEvent, lazy, type MouseEvent, Suspense, useEffect, useRef, useState } from 'react';
 import { api } from './api/instance.js';
 import { NavLink } from './components/nav-link.js';
+import { ThemeSwitch } from './components/theme-switch.js';
 import { ApprovalsPage } from './pages/approvals.js';
 import { AssetDetailPage } from './pages/asset-detail.js';
 import { AssetsPage } from './pages/assets.js';
@@ -57,9 +58,103 @@ function Shell({ route, search }: { route: Route; search: URLSearchParams }) {
     navigate('/sign-in', undefined, { replace: true });
   };
 
+  const [menuOpen, setMenuOpen] = useState(false);
+  const menuButton = useRef<HTMLButtonElement>(null);
+  const nav = useRef<HTMLElement>(null);
+  const main = useRef<HTMLElement>(null);
+
+  // The phone menu takes focus when it opens, so Tab and the arrow keys go through its links; a
+  // press anywhere outside it (and its button) closes it.
+  useEffect(() => {
+    if (!menuOpen) return;
+    nav.current?.querySelector<HTMLElement>('a[href]')?.focus();
+    const onPointerDown = (e: PointerEvent) => {
+      const target = e.target as Node;
+      if (!nav.current?.contains(target) && !menuButton.current?.contains(target)) setMenuOpen(false);
+    };
+    document.addEventListener('pointerdown', onPointerDown);
+    return () => document.removeEventListener('pointerdown', onPointerDown);
+  }, [menuOpen]);
+  // Focus leaving the open menu (Tab past its last link, a click elsewhere) closes it.
+  const onNavBlur = (e: FocusEvent<HTMLElement>) => {
+    const to = e.relatedTarget as Node | null;
+    if (menuOpen && to && !e.currentTarget.contains(to) && to !== menuButton.current) setMenuOpen(false);
+  };
+
+  // Following a link in the phone menu closes it; the page it opens takes the screen.
+  const onNavClick = (e: MouseEvent<HTMLElement>) => {
+    if ((e.target as HTMLElement).closest('a')) setMenuOpen(false);
+  };
+  // Up and Down (Home, End) move between the links of the navigation; Escape closes the phone menu.
+  const onNavKeyDown = (e: KeyboardEvent<HTMLElement>) => {
+    if (e.key === 'Escape' && menuOpen) {
+      setMenuOpen(false);
+      menuButton.current?.focus();
+      return;
+    }
+    const links = [...e.currentTarget.querySelectorAll<HTMLAnchorElement>('a[href]')];
+    const at = links.indexOf(document.activeElement as HTMLAnchorElement);
+    if (at < 0) return;
+    const next =
+      e.key === 'ArrowDown'
+        ? (at + 1) % links.length
+        : e.key === 'ArrowUp'
+          ? (at - 1 + links.length) % links.length
+          : e.key === 'Home'
+            ? 0
+            : e.key === 'End'
+              ? links.length - 1
+              : -1;
+    if (next < 0) return;
+    e.preventDefault();
+    links[next]?.focus();
+  };
+
   return (
-    <div className="shell">
-      <nav className="sidebar" aria-label="Main">
+    <div className={`shell${menuOpen ? ' shell-menu-open' : ''}`}>
+      <button type="button" className="skip-link" onClick={() => main.current?.focus()} data-testid="skip-link">
+        Skip to content
+      </button>
+      <header className="topbar">
+        <div className="topbar-left">
+          <button
+            ref={menuButton}
+            type="button"
+            className="menu-button"
+            aria-expanded={menuOpen}
+            aria-controls="main-nav"
+            onClick={() => setMenuOpen((open) => !open)}
+            data-testid="menu-button"
+          >
+            <span className="menu-icon" aria-hidden="true" />
+            <span className="visually-hidden">Menu</span>
+          </button>
+          <div className="workspace" data-testid="workspace-name">
+            <span className="muted workspace-label">Workspace</span> <strong>{me ? me.workspace.name : '…'}</strong>
+          </div>
+        </div>
+        <div className="topbar-right">
+          {me?.user && (
+            <span className="muted user-email" data-testid="user-email">
+              {me.user.email}
+            </span>
+          )}
+          {role && <span className="role">{role}</span>}
+          <ThemeSwitch />
+          <button type="button" className="button button-quiet" onClick={() => void signOut()} data-testid="sign-out">
+            Sign out
+          </button>
+        </div>
+      </header>
+      <nav
+        id="main-nav"
+        ref={nav}
+        className="sidebar"
+        aria-label="Main"
+        onClick={onNavClick}
+        onKeyDown={onNavKeyDown}
+        onBlur={onNavBlur}
+      >
         <a className="brand" href="#/">
           <span className="brand-mark" aria-hidden="true" />
           Outpost
@@ -105,23 +200,7 @@ function Shell({ route, search }: { route: Route; search: URLSearchParams }) {
           Settings
         </NavLink>
       </nav>
-      <header className="topbar">
-        <div className="workspace" data-testid="workspace-name">
-          <span className="muted">Workspace</span> <strong>{me ? me.workspace.name : '…'}</strong>
-        </div>
-        <div className="topbar-right">
-          {me?.user && (
-            <span className="muted" data-testid="user-email">
-              {me.user.email}
-            </span>
-          )}
-          {role && <span className="role">{role}</span>}
-          <button type="button" className="button button-quiet" onClick={() => void signOut()} data-testid="sign-out">
-            Sign out
-          </button>
-        </div>
-      </header>
-      <main className="content">
+      <main id="main-content" className="content" ref={main} tabIndex={-1}>
         <Page
           route={route}
           search={search}
@@ -173,7 +252,7 @@ function Page({
     case 'sensor':
       return <SensorDetailPage key={route.id} id={route.id} role={role} />;
     case 'work-pools':
-      return <WorkPoolsPage />;
+      return <WorkPoolsPage role={role} />;
     case 'approvals':
       return <ApprovalsPage />;
     case 'events':

@@ -254,6 +254,8 @@ export const workers = pgTable(
     capacity: integer('capacity').notNull(),
     /** What the worker last advertised: GPU devices, memory, CPU slots; null from workers that predate resources. */
     resources: jsonb('resources').$type<WorkerResources>(),
+    /** The version the worker last reported in a heartbeat; null from workers that predate it. */
+    version: text('version'),
     /** The API key the worker last called with; a worker key may act only on runs its workers hold. */
     apiKeyId: uuid('api_key_id').references(() => apiKeys.id),
     lastHeartbeatAt: ts('last_heartbeat_at').notNull().defaultNow(),

@@ -1,4 +1,4 @@
-import { HELD_STATES, type Worker, type WorkerGpuUse, type WorkerResources } from '@outpost/sdk/contracts';
+import { HELD_STATES, type Worker, type WorkerGpuUse, type WorkerResources, type WorkerRunningRun } from '@outpost/sdk/contracts';
 import type postgres from 'postgres';
 import { makeRoom } from '../bounded-map.js';
 import { compareDeviceIds } from './claim-resources.js';
@@ -25,6 +25,8 @@ export interface WorkerUpsert {
   capacity: number | null;
   /** What the worker advertises; null keeps the stored value. @default null */
   resources?: WorkerResources | null;
+  /** The version the worker reports; null keeps the stored value (claims do not carry it). @default null */
+  version?: string | null;
   apiKeyId: string | null;
   /** The worker's last heartbeat before a graceful stop. */
   stopping?: boolean;
@@ -33,9 +35,9 @@ export interface WorkerUpsert {
 /** Registers or refreshes a worker; fields left null keep their stored value (a claim knows less than a heartbeat). */
 async function writeWorker(db: Db, w: WorkerUpsert): Promise<{ labels: Record<string, string>; inserted: boolean }> {
   const [row] = await db<{ labels: Record<string, string>; inserted: boolean }[]>`
-    INSERT INTO workers (workspace_id, id, work_pool_id, name, labels, capacity, resources, api_key_id, last_heartbeat_at, stopped_at)
+    INSERT INTO workers (workspace_id, id, work_pool_id, name, labels, capacity, resources, version, api_key_id, last_heartbeat_at, stopped_at)
     VALUES (${w.workspaceId}, ${w.workerId}, ${w.poolId}, ${w.name ?? `worker-${w.workerId.slice(0, 8)}`},
-            ${db.json(w.labels ?? {})}, ${w.capacity ?? 1}, ${jsonb(db, w.resources)}, ${w.apiKeyId}, now(),
+            ${db.json(w.labels ?? {})}, ${w.capacity ?? 1}, ${jsonb(db, w.resources)}, ${w.version ?? null}, ${w.apiKeyId}, now(),
             ${w.stopping ? db`now()` : null})
     ON CONFLICT (workspace_id, id) DO UPDATE SET
       work_pool_id = excluded.work_pool_id,
@@ -43,6 +45,7 @@ async function writeWorker(db: Db, w: WorkerUpsert): Promise<{ labels: Record<st
       labels = ${w.labels === null ? db`workers.labels` : db`excluded.labels`},
       capacity = ${w.capacity === null ? db`workers.capacity` : db`excluded.capacity`},
       resources = ${w.resources == null ? db`workers.resources` : db`excluded.resources`},
+      version = ${w.version == null ? db`workers.version` : db`excluded.version`},
       api_key_id = excluded.api_key_id,
       last_heartbeat_at = now(),
       stopped_at = ${w.stopping ? db`now()` : null}
@@ -140,13 +143,21 @@ export async function listWorkers(db: Db, workspaceId: string, poolId: string, p
       labels: Record<string, string>;
       capacity: number;
       resources: WorkerResources | null;
+      version: string | null;
       busy: { gpu: string; run_id: string; run_name: string }[];
+      running: WorkerRunningRun[];
       online: boolean;
       last_heartbeat_at: Date;
       created_at: Date;
     }[]
   >`
-    SELECT w.id, w.name, w.labels, w.capacity, w.resources, w.last_heartbeat_at, w.created_at, ${workerOnline(db)} AS online,
+    SELECT w.id, w.name, w.labels, w.capacity, w.resources, w.version, w.last_heartbeat_at, w.created_at,
+           ${workerOnline(db)} AS online,
+           -- The runs the worker holds now, found through the held runs of the workspace (flow_runs_active_workspace_idx).
+           (SELECT coalesce(jsonb_agg(jsonb_build_object('id', r.id, 'name', r.name, 'attempt', r.attempt,
+                                                         'stateType', r.state_type) ORDER BY r.start_time NULLS LAST, r.id), '[]'::jsonb)
+            FROM flow_runs r
+            WHERE r.workspace_id = w.workspace_id AND r.worker_id = w.id AND r.state_type IN ${stateList(db, HELD_STATES)}) AS running,
            -- The devices the worker's held runs were assigned, and by which run.
            (SELECT coalesce(jsonb_agg(jsonb_build_object('gpu', g.id, 'run_id', r.id, 'run_name', r.name)), '[]'::jsonb)
             FROM flow_runs r
@@ -165,6 +176,8 @@ export async function listWorkers(db: Db, workspaceId: string, poolId: string, p
     resources: r.resources,
     gpus: gpuUse(r.resources, r.busy),
     status: r.online ? 'ONLINE' : 'OFFLINE',
+    version: r.version,
+    runningRuns: r.running,
     lastHeartbeatAt: iso(r.last_heartbeat_at),
     createdAt: iso(r.created_at),
   }));

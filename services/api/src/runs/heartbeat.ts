@@ -21,6 +21,7 @@ export async function heartbeat(
     labels: request.labels ?? {},
     capacity: request.capacity,
     resources: request.resources ?? null,
+    version: request.version ?? null,
     apiKeyId: input.apiKeyId,
     stopping: request.stopping === true,
   });

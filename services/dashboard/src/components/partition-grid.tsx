@@ -27,6 +27,7 @@ import {
   selectionToPartitions,
   visibleRange,
 } from '../lib/partition-grid.js';
+import { useTheme } from '../lib/theme.js';
 import { cssVars } from './css-vars.js';
 
 export const STATUS_LABEL: Record<PartitionStatus, string> = {
@@ -205,11 +206,13 @@ export function PartitionGrid({ partitions, dimensions, counts, onSelectionChang
   }, [draw]);
   useEffect(() => () => cancelAnimationFrame(frame.current), []);
 
-  // Data, size, selection and hover changes redraw synchronously after layout: the first paint has its cells.
+  // The palette comes from the theme's custom properties: a theme change repaints the cells in it.
+  const theme = useTheme();
+  // Data, size, selection, hover and theme changes redraw synchronously after layout: the first paint has its cells.
   // biome-ignore lint/correctness/useExhaustiveDependencies: each of these changes what is drawn
   useLayoutEffect(() => {
     draw();
-  }, [draw, layout, cells, selection, hover]);
+  }, [draw, layout, cells, selection, hover, theme]);
 
   useEffect(() => {
     if (!selection) {

@@ -52,6 +52,7 @@ export function ArtifactBody({ view }: { view: ArtifactView }) {
             data-testid="artifact-progress"
             data-percent={view.percent}
             role="progressbar"
+            aria-label="Progress"
             aria-valuemin={0}
             aria-valuemax={100}
             aria-valuenow={view.percent}

@@ -14,7 +14,8 @@ export function RunGantt({ taskRuns, now, flowStart }: { taskRuns: readonly Task
   const model = buildGantt(taskRuns, now, flowStart);
   const attempts = new Set(taskRuns.map((r) => r.flowRunAttempt));
   return (
-    <div className="gantt" data-testid="task-gantt">
+    // biome-ignore lint/a11y/noNoninteractiveTabindex: focusable, so a keyboard can scroll a chart taller or wider than its box
+    <section className="gantt" data-testid="task-gantt" aria-label="Task runs over time" tabIndex={0}>
       <div className="gantt-row gantt-axis" aria-hidden="true">
         <span />
         <div className="gantt-track">
@@ -63,6 +64,6 @@ export function RunGantt({ taskRuns, now, flowStart }: { taskRuns: readonly Task
           Showing the first {MAX_BARS} of {model.bars.length.toLocaleString()} task runs.
         </p>
       )}
-    </div>
+    </section>
   );
 }

@@ -1,34 +1,45 @@
-import type { Worker, WorkPool, WorkQueue } from '@outpost/sdk/contracts';
+import type { Role, WorkPool, WorkQueue } from '@outpost/sdk/contracts';
 import { useState } from 'react';
 import { describeFailure } from '../api/client.js';
 import { api } from '../api/instance.js';
 import { Empty, Notice } from '../components/notice.js';
 import { useNow } from '../hooks/use-now.js';
 import { useResource } from '../hooks/use-resource.js';
-import { formatDateTime, formatRelative } from '../lib/format.js';
-import { GpuDevices, PoolGpuSummary } from './work-pool-gpus.js';
+import { mayCall } from '../lib/asset-metadata.js';
+import { WorkPoolDialog } from './work-pool-dialog.js';
+import { PoolGpuSummary } from './work-pool-gpus.js';
+import { QueueTable, WorkerTable } from './work-pool-tables.js';
+import { WorkQueueDialog } from './work-queue-dialog.js';
 
-const REFRESH_MS = 10_000;
+const REFRESH_MS = 5_000;
 
-export function WorkPoolsPage() {
+export function WorkPoolsPage({ role }: { role: Role | null }) {
   const pools = useResource((signal) => api.call('poolsList', { signal }), [], { pollMs: REFRESH_MS });
+  const [creating, setCreating] = useState(false);
+  const canCreate = mayCall(role, 'poolsCreate');
   return (
     <div className="page">
       <div className="page-header">
         <h1>Work pools</h1>
+        {canCreate && (
+          <button type="button" className="button button-primary" onClick={() => setCreating(true)} data-testid="pools-new">
+            New pool
+          </button>
+        )}
       </div>
       {pools.error && <Notice>{pools.error}</Notice>}
       {pools.data && pools.data.items.length === 0 && (
-        <Empty>No work pools yet. Start a worker with `outpost worker start --pool &lt;name&gt;` after creating one.</Empty>
+        <Empty>No work pools yet. Create one, then start a worker with `outpost worker start --pool &lt;name&gt;`.</Empty>
       )}
       {pools.data?.items.map((pool) => (
-        <PoolCard key={pool.id} pool={pool} onChanged={pools.reload} />
+        <PoolCard key={pool.id} pool={pool} role={role} onChanged={pools.reload} />
       ))}
+      {creating && <WorkPoolDialog pool={null} onClose={() => setCreating(false)} onSaved={() => void pools.reload()} />}
     </div>
   );
 }
 
-function PoolCard({ pool, onChanged }: { pool: WorkPool; onChanged: () => Promise<void> }) {
+function PoolCard({ pool, role, onChanged }: { pool: WorkPool; role: Role | null; onChanged: () => Promise<void> }) {
   const queues = useResource((signal) => api.call('queuesList', { params: { pool: pool.name }, signal }), [pool.name], {
     pollMs: REFRESH_MS,
   });
@@ -40,7 +51,11 @@ function PoolCard({ pool, onChanged }: { pool: WorkPool; onChanged: () => Promis
   });
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
+  const [editing, setEditing] = useState(false);
+  const [queueDialog, setQueueDialog] = useState<{ queue: WorkQueue | null } | null>(null);
   const now = useNow(5000);
+  const canEditPool = mayCall(role, 'poolsUpdate');
+  const canEditQueues = mayCall(role, 'queuesUpdate');
 
   const togglePause = async () => {
     setBusy(true);
@@ -50,12 +65,24 @@ function PoolCard({ pool, onChanged }: { pool: WorkPool; onChanged: () => Promis
     await onChanged();
   };
 
+  const toggleQueue = async (queue: WorkQueue) => {
+    setBusy(true);
+    const result = await api.call('queuesUpdate', {
+      params: { pool: pool.name, queue: queue.name },
+      body: { paused: !queue.paused },
+    });
+    setBusy(false);
+    setError(result.ok ? null : describeFailure(result));
+    await queues.reload();
+  };
+
   const online = workers.data?.items.filter((w) => w.status === 'ONLINE').length ?? 0;
+  const headingId = `pool-${pool.id}-heading`;
   return (
-    <section className="panel pool" data-testid="pool-card" data-pool={pool.name}>
+    <section className="panel pool" data-testid="pool-card" data-pool={pool.name} aria-labelledby={headingId}>
       <div className="panel-header">
         <div className="title-block">
-          <h2>{pool.name}</h2>
+          <h2 id={headingId}>{pool.name}</h2>
           {pool.paused ? (
             <span className="pill pill-paused" data-testid="pool-status">
               Paused
@@ -65,109 +92,81 @@ function PoolCard({ pool, onChanged }: { pool: WorkPool; onChanged: () => Promis
               Active
             </span>
           )}
-          <span className="muted small">
+          <span className="muted small" data-testid="pool-summary">
             {pool.type === 'kubernetes' ? 'Kubernetes · ' : ''}
-            {online} of {workers.data?.items.length ?? 0} workers online · limit {pool.concurrencyLimit ?? 'none'}
+            {online} of {workers.data?.items.length ?? 0} workers online · limit{' '}
+            <span data-testid="pool-limit-value">{pool.concurrencyLimit ?? 'none'}</span>
           </span>
         </div>
-        <button
-          type="button"
-          className="button"
-          disabled={busy}
-          onClick={() => void togglePause()}
-          data-testid="pool-toggle-pause"
-        >
-          {pool.paused ? 'Resume' : 'Pause'}
-        </button>
+        {canEditPool && (
+          <div className="actions">
+            <button
+              type="button"
+              className="button"
+              onClick={() => setEditing(true)}
+              aria-label={`Edit pool ${pool.name}`}
+              data-testid="pool-edit"
+            >
+              Edit
+            </button>
+            <button
+              type="button"
+              className="button"
+              disabled={busy}
+              onClick={() => void togglePause()}
+              aria-label={`${pool.paused ? 'Resume' : 'Pause'} pool ${pool.name}`}
+              data-testid="pool-toggle-pause"
+            >
+              {pool.paused ? 'Resume' : 'Pause'}
+            </button>
+          </div>
+        )}
       </div>
-      {pool.description && <p className="muted">{pool.description}</p>}
+      {pool.description && (
+        <p className="muted" data-testid="pool-description-text">
+          {pool.description}
+        </p>
+      )}
       {metrics.data && <PoolGpuSummary pool={pool} metrics={metrics.data} />}
       {error && <Notice>{error}</Notice>}
-      <div className="two-columns">
+      <div className="pool-sections">
         <div>
-          <h3>Queues</h3>
-          <QueueTable queues={queues.data?.items ?? []} />
+          <div className="subsection-header">
+            <h3>Queues</h3>
+            {mayCall(role, 'queuesCreate') && (
+              <button
+                type="button"
+                className="button button-small"
+                onClick={() => setQueueDialog({ queue: null })}
+                aria-label={`New queue in ${pool.name}`}
+                data-testid="queue-new"
+              >
+                New queue
+              </button>
+            )}
+          </div>
+          <QueueTable
+            queues={queues.data?.items ?? []}
+            canEdit={canEditQueues}
+            busy={busy}
+            onEdit={(queue) => setQueueDialog({ queue })}
+            onTogglePause={(queue) => void toggleQueue(queue)}
+          />
         </div>
         <div>
           <h3>Workers</h3>
           <WorkerTable workers={workers.data?.items ?? []} now={now} />
         </div>
       </div>
+      {editing && <WorkPoolDialog pool={pool} onClose={() => setEditing(false)} onSaved={() => void onChanged()} />}
+      {queueDialog && (
+        <WorkQueueDialog
+          poolName={pool.name}
+          queue={queueDialog.queue}
+          onClose={() => setQueueDialog(null)}
+          onSaved={() => void queues.reload()}
+        />
+      )}
     </section>
-  );
-}
-
-function QueueTable({ queues }: { queues: WorkQueue[] }) {
-  if (queues.length === 0) return <Empty>No queues.</Empty>;
-  return (
-    <table className="grid-table compact" data-testid="queue-table">
-      <thead>
-        <tr>
-          <th>Queue</th>
-          <th className="num">Priority</th>
-          <th className="num">Limit</th>
-          <th>Status</th>
-        </tr>
-      </thead>
-      <tbody>
-        {[...queues]
-          .sort((a, b) => a.priority - b.priority || a.name.localeCompare(b.name))
-          .map((q) => (
-            <tr key={q.id} data-testid="queue-row">
-              <td>{q.name}</td>
-              <td className="num">{q.priority}</td>
-              <td className="num">{q.concurrencyLimit ?? '—'}</td>
-              <td>
-                {q.paused ? <span className="pill pill-paused">Paused</span> : <span className="pill pill-active">Active</span>}
-              </td>
-            </tr>
-          ))}
-      </tbody>
-    </table>
-  );
-}
-
-function WorkerTable({ workers, now }: { workers: Worker[]; now: number }) {
-  if (workers.length === 0) return <Empty>No workers have connected.</Empty>;
-  return (
-    <table className="grid-table compact" data-testid="worker-table">
-      <thead>
-        <tr>
-          <th>Worker</th>
-          <th>Status</th>
-          <th className="num">Capacity</th>
-          <th>GPUs</th>
-          <th>Last heartbeat</th>
-        </tr>
-      </thead>
-      <tbody>
-        {workers.map((w) => (
-          <tr key={w.id} data-testid="worker-row">
-            <td>
-              <div className="cell-main">
-                <span>{w.name}</span>
-                {Object.keys(w.labels).length > 0 && (
-                  <span className="muted small mono">
-                    {Object.entries(w.labels)
-                      .map(([k, v]) => `${k}=${v}`)
-                      .join(' ')}
-                  </span>
-                )}
-              </div>
-            </td>
-            <td>
-              <span className={`pill ${w.status === 'ONLINE' ? 'pill-online' : 'pill-offline'}`} data-testid="worker-status">
-                {w.status === 'ONLINE' ? 'Online' : 'Offline'}
-              </span>
-            </td>
-            <td className="num">{w.capacity}</td>
-            <td>
-              <GpuDevices worker={w} />
-            </td>
-            <td title={formatDateTime(w.lastHeartbeatAt)}>{formatRelative(w.lastHeartbeatAt, now)}</td>
-          </tr>
-        ))}
-      </tbody>
-    </table>
   );
 }

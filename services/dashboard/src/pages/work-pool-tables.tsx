@@ -1,0 +1,172 @@
+import type { Worker, WorkQueue } from '@outpost/sdk/contracts';
+import { Empty } from '../components/notice.js';
+import { formatDateTime, formatRelative } from '../lib/format.js';
+import { href } from '../router.js';
+import { GpuDevices } from './work-pool-gpus.js';
+
+/** A pool's queues in claim order; editors get Edit and Pause/Resume on each. */
+export function QueueTable({
+  queues,
+  canEdit,
+  busy,
+  onEdit,
+  onTogglePause,
+}: {
+  queues: WorkQueue[];
+  canEdit: boolean;
+  busy: boolean;
+  onEdit: (queue: WorkQueue) => void;
+  onTogglePause: (queue: WorkQueue) => void;
+}) {
+  if (queues.length === 0) return <Empty>No queues.</Empty>;
+  return (
+    // biome-ignore lint/a11y/noNoninteractiveTabindex: focusable, so a keyboard can scroll a table wider than its box
+    <section className="table-scroll" aria-label="Queues" tabIndex={0}>
+      <table className="grid-table compact" data-testid="queue-table">
+        <thead>
+          <tr>
+            <th scope="col">Queue</th>
+            <th scope="col" className="num">
+              Priority
+            </th>
+            <th scope="col" className="num">
+              Limit
+            </th>
+            <th scope="col">Status</th>
+            {canEdit && (
+              <th scope="col">
+                <span className="visually-hidden">Actions</span>
+              </th>
+            )}
+          </tr>
+        </thead>
+        <tbody>
+          {[...queues]
+            .sort((a, b) => a.priority - b.priority || a.name.localeCompare(b.name))
+            .map((q) => (
+              <tr key={q.id} data-testid="queue-row" data-queue={q.name}>
+                <td>{q.name}</td>
+                <td className="num">{q.priority}</td>
+                <td className="num" data-testid="queue-limit-value">
+                  {q.concurrencyLimit ?? '—'}
+                </td>
+                <td>
+                  {q.paused ? (
+                    <span className="pill pill-paused" data-testid="queue-status">
+                      Paused
+                    </span>
+                  ) : (
+                    <span className="pill pill-active" data-testid="queue-status">
+                      Active
+                    </span>
+                  )}
+                </td>
+                {canEdit && (
+                  <td className="row-actions">
+                    <button
+                      type="button"
+                      className="button button-small"
+                      onClick={() => onEdit(q)}
+                      aria-label={`Edit queue ${q.name}`}
+                      data-testid="queue-edit"
+                    >
+                      Edit
+                    </button>
+                    <button
+                      type="button"
+                      className="button button-small"
+                      disabled={busy}
+                      onClick={() => onTogglePause(q)}
+                      aria-label={`${q.paused ? 'Resume' : 'Pause'} queue ${q.name}`}
+                      data-testid="queue-toggle-pause"
+                    >
+                      {q.paused ? 'Resume' : 'Pause'}
+                    </button>
+                  </td>
+                )}
+              </tr>
+            ))}
+        </tbody>
+      </table>
+    </section>
+  );
+}
+
+/** A pool's workers: labels, status, version, the runs each holds now, capacity, GPUs and last heartbeat. */
+export function WorkerTable({ workers, now }: { workers: Worker[]; now: number }) {
+  if (workers.length === 0) return <Empty>No workers have connected.</Empty>;
+  return (
+    // biome-ignore lint/a11y/noNoninteractiveTabindex: focusable, so a keyboard can scroll a table wider than its box
+    <section className="table-scroll" aria-label="Workers" tabIndex={0}>
+      <table className="grid-table compact" data-testid="worker-table">
+        <thead>
+          <tr>
+            <th scope="col">Worker</th>
+            <th scope="col">Status</th>
+            <th scope="col">Version</th>
+            <th scope="col">Running</th>
+            <th scope="col" className="num">
+              Capacity
+            </th>
+            <th scope="col">GPUs</th>
+            <th scope="col">Last heartbeat</th>
+          </tr>
+        </thead>
+        <tbody>
+          {workers.map((w) => (
+            <tr key={w.id} data-testid="worker-row" data-worker={w.name}>
+              <td>
+                <div className="cell-main">
+                  <span className="nowrap">{w.name}</span>
+                  {Object.keys(w.labels).length > 0 && (
+                    <span className="tags" data-testid="worker-labels">
+                      {Object.entries(w.labels).map(([k, v]) => (
+                        <span key={k} className="tag mono">
+                          {k}={v}
+                        </span>
+                      ))}
+                    </span>
+                  )}
+                </div>
+              </td>
+              <td>
+                <span className={`pill ${w.status === 'ONLINE' ? 'pill-online' : 'pill-offline'}`} data-testid="worker-status">
+                  {w.status === 'ONLINE' ? 'Online' : 'Offline'}
+                </span>
+              </td>
+              <td className="mono" data-testid="worker-version">
+                {w.version ?? <span className="muted">—</span>}
+              </td>
+              <td data-testid="worker-runs" data-count={w.runningRuns?.length ?? 0}>
+                {(w.runningRuns ?? []).length === 0 ? (
+                  <span className="muted">idle</span>
+                ) : (
+                  <ul className="plain-list">
+                    {(w.runningRuns ?? []).map((r) => (
+                      <li key={r.id} className="nowrap">
+                        <a href={href(`/runs/${r.id}`)} data-testid="worker-run" data-run-id={r.id}>
+                          {r.name}
+                        </a>{' '}
+                        <span className="muted small">
+                          {r.stateType.toLowerCase()}
+                          {r.attempt > 1 ? ` · attempt ${r.attempt}` : ''}
+                        </span>
+                      </li>
+                    ))}
+                  </ul>
+                )}
+              </td>
+              <td className="num">{w.capacity}</td>
+              <td>
+                <GpuDevices worker={w} />
+              </td>
+              <td title={formatDateTime(w.lastHeartbeatAt)} data-testid="worker-heartbeat">
+                {formatRelative(w.lastHeartbeatAt, now)}
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </section>
+  );
+}
