@@ -191,7 +191,9 @@ describe('judge', () => {
   it('releases a held run on its attempt, and refuses to release a run suspended on a wait', () => {
     const released = judge(snapshot('PAUSED', { stateName: 'Paused' }), at(0, { type: 'SCHEDULED' }, 'user', null));
     expect(released).toMatchObject({ status: 'ACCEPT', attempt: 1, expectedStartTime: null });
-    expect(released.status === 'ACCEPT' ? released.states.map((s) => [s.type, s.name]) : []).toEqual([['SCHEDULED', 'Scheduled']]);
+    expect(released.status === 'ACCEPT' ? released.states.map((s) => [s.type, s.name]) : []).toEqual([
+      ['SCHEDULED', 'Scheduled'],
+    ]);
     const suspended = judge(snapshot('PAUSED', { stateName: 'Suspended' }), at(0, { type: 'SCHEDULED' }, 'user', null));
     expect(suspended).toEqual({
       status: 'REJECT',
