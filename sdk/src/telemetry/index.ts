@@ -108,7 +108,7 @@ export async function startLocalTracing(serviceName: string, env: NodeJS.Process
   return {
     tracer: provider.getTracer(`outpost/${serviceName}`),
     flush: (timeoutMs = 5000) => bounded(provider.forceFlush(), timeoutMs),
-    shutdown: () => bounded(provider.shutdown(), 5000),
+    shutdown: () => bounded(provider.shutdown(), 1000),
   };
 }
 
