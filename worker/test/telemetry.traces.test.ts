@@ -119,6 +119,14 @@ describe('traces of a run exported over OTLP', () => {
     expect(load.events).toEqual([{ name: 'retry', attributes: { 'outpost.run_count': 2 } }]);
     expect(load.attributes['outpost.run_count']).toBe(2);
 
+    // The worker's calls for the run continue its trace: the API's request spans are children of the attempt's.
+    const setState = await span(
+      (s) => s.name === 'POST /api/v1/flow-runs/:id/set-state' && s.traceId === attempt.traceId,
+      'the set-state request span in the run trace',
+    );
+    expect(setState.parentSpanId).toBe(attempt.spanId);
+    expect(setState.attributes['http.response.status_code']).toBe(200);
+
     // The API's side of it: the claim that handed the run over, under the request that made it.
     const claim = await span((s) => s.name === 'claim default' && s.attributes['outpost.claimed'] === 1, 'the claim span');
     const claimRequest = await span((s) => s.spanId === claim.parentSpanId, 'the claim request span');

@@ -108,6 +108,7 @@ export class RunExecution {
     });
     this.renewed(claimedAt);
     this.span = startAttemptSpan(claimed, deps.options.pool);
+    this.report.api.setTraceparent(traceEnv(this.span).TRACEPARENT ?? null);
     this.done = this.execute().finally(() => {
       if (this.leaseTimer) clearTimeout(this.leaseTimer);
       this.releaseBundle?.();
