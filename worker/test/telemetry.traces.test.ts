@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestServer } from '@outpost/api/testing';
@@ -137,5 +137,11 @@ describe('traces of a run exported over OTLP', () => {
     expect(exported).not.toContain(PARAMETER);
     expect(exported).not.toContain(PARAMETER.toUpperCase());
     expect(exported).not.toContain(workerKey);
+  });
+
+  it('keeps OpenTelemetry out of flow bundles, since the runner the worker starts brings it', () => {
+    const code = readFileSync(join(bundle.dir, 'flows', 'traced.mjs'), 'utf8');
+    expect(code).toContain('task(');
+    expect(code).not.toContain('@opentelemetry');
   });
 });

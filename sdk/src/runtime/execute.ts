@@ -4,7 +4,7 @@ import { FlowCancelledError } from './errors.js';
 import { IpcChannel, type IpcPort } from './ipc-channel.js';
 import { StartMessage } from './protocol.js';
 import { IpcReporter } from './reporter-ipc.js';
-import { RunTracing } from './tracing.js';
+import { runTracingHook } from './tracing-hook.js';
 
 /**
  * Run `def` as the worker's run: everything is reported over the IPC channel, `cancel` messages
@@ -19,7 +19,7 @@ export async function executeRun(def: FlowDefinition, start: StartMessage, port:
   const cancel = new AbortController();
   channel.onCancel((reason) => cancel.abort(new FlowCancelledError(reason)));
   const reporter = new IpcReporter(channel);
-  const tracing = await RunTracing.start(run);
+  const tracing = runTracingHook();
   tracing?.observe(reporter);
   try {
     const outcome = await runFlowRun(def, run.parameters, {

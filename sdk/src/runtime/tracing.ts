@@ -11,6 +11,7 @@ import {
   trace,
 } from '../telemetry/index.js';
 import type { Reporter } from './reporter.js';
+import type { RunTracingHook } from './tracing-hook.js';
 
 /** How long the flow process waits for its spans to be exported before it reports its end. */
 const FLUSH_MS = 3000;
@@ -20,7 +21,7 @@ const FLUSH_MS = 3000;
  * (`TRACEPARENT`), and a `task <name>` span per task run, built from the task-run events the
  * reporter sends. Names, ids and states only: no parameter, argument or result is recorded.
  */
-export class RunTracing {
+export class RunTracing implements RunTracingHook {
   readonly #tracing: Tracing;
   readonly #flow: Span;
   readonly #flowContext: Context;
@@ -46,7 +47,6 @@ export class RunTracing {
     return new RunTracing(tracing, flow);
   }
 
-  /** Follows the task runs `reporter` reports, leaving what it sends unchanged. */
   observe(reporter: Reporter): void {
     const send = reporter.taskRunEvent.bind(reporter);
     reporter.taskRunEvent = (event) => {
@@ -80,12 +80,13 @@ export class RunTracing {
     }
   }
 
-  /** Ends the flow span (and any task span still open) with the run's state and exports them, within a bound. Once. */
-  finish(state: StateType): Promise<void> {
+  /** Ends the flow span, and any task span still open, with the run's state. */
+  finish(state: StateType | null): Promise<void> {
     this.#finished ??= (async () => {
       for (const span of this.#tasks.values()) span.end();
       this.#tasks.clear();
-      endWithState(this.#flow, state, state === 'COMPLETED');
+      if (state) endWithState(this.#flow, state, state === 'COMPLETED');
+      else this.#flow.end();
       await this.#tracing.flush(FLUSH_MS);
       await this.#tracing.shutdown();
     })();
