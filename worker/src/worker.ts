@@ -89,7 +89,7 @@ export async function startWorker(given: WorkerOptions, hooks: WorkerHooks = {})
   // What runs may ask of this worker: sent with every heartbeat, and the devices runs are handed.
   const options: WorkerOptions = { ...given, resources: given.resources ?? (await workerResources(given, env, logger)) };
   const executions = new Map<string, RunExecution>();
-  const tracing = await startWorkerTracing(env);
+  const tracing = await startWorkerTracing(env, logger);
   // When the API last answered a heartbeat and a claim (performance.now(), monotonic), and the same as wall time.
   const contact = { heartbeat: null as number | null, poll: null as number | null, wallClock: null as number | null };
   const metrics = new WorkerMetrics(

@@ -81,7 +81,10 @@ export async function startProcessTracing(serviceName: string, env: NodeJS.Proce
   }
   const own = registered;
   own.holders += 1;
-  const provider = await own.provider;
+  const provider = await own.provider.catch((error: unknown) => {
+    if (registered === own) registered = null;
+    throw error;
+  });
   let released = false;
   return {
     tracer: provider.getTracer(`outpost/${serviceName}`),

@@ -177,7 +177,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const httpLimits = resolveHttpLimits(options.http);
   try {
     // First in, last out: spans of the shutdown itself are exported too.
-    const tracing = await startApiTracing();
+    const tracing = await startApiTracing(logger);
     if (tracing) cleanups.push(() => tracing.shutdown());
     if (options.sql && !options.databaseUrl) throw new Error('a shared connection pool needs the databaseUrl it connects to');
     let databaseUrl = options.databaseUrl ?? process.env.DATABASE_URL;

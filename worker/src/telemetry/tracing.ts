@@ -1,5 +1,6 @@
 import type { ClaimedRun } from '@outpost/sdk/contracts';
 import { endWithState, type Span, startProcessTracing, type Tracing, trace, traceparentOf } from '@outpost/sdk/telemetry';
+import type { Logger } from 'pino';
 import type { RunOutcome } from '../executors/final-state.js';
 
 /*
@@ -7,9 +8,12 @@ import type { RunOutcome } from '../executors/final-state.js';
  * continues the trace from `TRACEPARENT`. Without an OTLP endpoint the global tracer is the no-op one.
  */
 
-/** Starts exporting traces when `OTEL_EXPORTER_OTLP_ENDPOINT` is set in the worker's environment; null otherwise. */
-export function startWorkerTracing(env: NodeJS.ProcessEnv): Promise<Tracing | null> {
-  return startProcessTracing('outpost-worker', env);
+/** Starts exporting traces when `OTEL_EXPORTER_OTLP_ENDPOINT` is set in the worker's environment; null otherwise, or when tracing cannot start. */
+export function startWorkerTracing(env: NodeJS.ProcessEnv, logger: Logger): Promise<Tracing | null> {
+  return startProcessTracing('outpost-worker', env).catch((error: unknown) => {
+    logger.warn({ err: error }, 'OpenTelemetry tracing could not start; running without traces');
+    return null;
+  });
 }
 
 /** The span of one attempt: `run <flow>/<deployment>`, the root of the run's trace. */

@@ -11,6 +11,7 @@ import {
 import type { MiddlewareHandler } from 'hono';
 import type { AppEnv } from '../http/env.js';
 import { routeLabel } from '../http/request-metrics.js';
+import type { Logger } from '../logger.js';
 
 /*
  * The API's traces: a server span per request named by its route pattern, and a span around each
@@ -19,9 +20,12 @@ import { routeLabel } from '../http/request-metrics.js';
 
 const tracer = () => trace.getTracer('outpost/api');
 
-/** Starts exporting traces when `OTEL_EXPORTER_OTLP_ENDPOINT` is set; null otherwise. */
-export function startApiTracing(): Promise<Tracing | null> {
-  return startProcessTracing('outpost-api');
+/** Starts exporting traces when `OTEL_EXPORTER_OTLP_ENDPOINT` is set; null otherwise, or when tracing cannot start. */
+export function startApiTracing(logger: Logger): Promise<Tracing | null> {
+  return startProcessTracing('outpost-api').catch((error: unknown) => {
+    logger.warn({ err: error }, 'OpenTelemetry tracing could not start; serving without traces');
+    return null;
+  });
 }
 
 const headerGetter = {
