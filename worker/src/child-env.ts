@@ -63,7 +63,9 @@ export function baseChildEnv(input: BaseEnvInput): Record<string, string> {
   const s3 = input.resultStorage?.startsWith('s3://') ?? false;
   for (const [name, value] of Object.entries(input.workerEnv)) {
     if (value === undefined) continue;
-    if (ALLOWED.includes(name) || name.startsWith('LC_') || input.passEnv.includes(name)) env[name] = value;
+    // OTEL_*: the flow process exports its spans where the worker does.
+    if (ALLOWED.includes(name) || name.startsWith('LC_') || name.startsWith('OTEL_') || input.passEnv.includes(name))
+      env[name] = value;
     else if (s3 && S3_CREDENTIALS.includes(name)) env[name] = value;
   }
   if (input.resultStorage) env.OUTPOST_RESULT_STORAGE = input.resultStorage;

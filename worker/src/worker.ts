@@ -21,6 +21,7 @@ import { workerResources } from './resources.js';
 import { SecretResolver } from './secrets.js';
 import { evaluateSensorTick } from './sensors/evaluate.js';
 import { SensorLoop } from './sensors/sensor-loop.js';
+import { startWorkerTracing } from './telemetry/tracing.js';
 import { WORKER_VERSION } from './version.js';
 
 export type WorkerState = 'starting' | 'running' | 'draining' | 'stopped' | 'failed';
@@ -88,6 +89,7 @@ export async function startWorker(given: WorkerOptions, hooks: WorkerHooks = {})
   // What runs may ask of this worker: sent with every heartbeat, and the devices runs are handed.
   const options: WorkerOptions = { ...given, resources: given.resources ?? (await workerResources(given, env, logger)) };
   const executions = new Map<string, RunExecution>();
+  const tracing = await startWorkerTracing(env, logger);
   // When the API last answered a heartbeat and a claim (performance.now(), monotonic), and the same as wall time.
   const contact = { heartbeat: null as number | null, poll: null as number | null, wallClock: null as number | null };
   const metrics = new WorkerMetrics(
@@ -123,6 +125,7 @@ export async function startWorker(given: WorkerOptions, hooks: WorkerHooks = {})
     executor = makeExecutor({ options, logger, baseEnv, pool: poolReader(client, options.pool, logger) });
   } catch (error) {
     await client.close();
+    await tracing?.shutdown();
     throw new WorkerStartError(
       `the ${options.type} executor could not start: ${(error as Error).message}`,
       options.type === 'kubernetes' ? 'check --kubeconfig / KUBECONFIG and --namespace' : '',
@@ -378,6 +381,7 @@ export async function startWorker(given: WorkerOptions, hooks: WorkerHooks = {})
     await recovery.stop();
     await client.close();
     await health?.close();
+    await tracing?.shutdown();
     setState('stopped');
     resolveDone();
   }
@@ -400,6 +404,7 @@ export async function startWorker(given: WorkerOptions, hooks: WorkerHooks = {})
       stopping = drain(graceMs).catch(async (error: unknown) => {
         logger.error({ err: error }, 'worker shutdown failed');
         await health?.close();
+        await tracing?.shutdown();
         setState('failed');
         resolveDone();
       });

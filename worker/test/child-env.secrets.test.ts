@@ -28,6 +28,20 @@ async function envSeenByChild(env: Record<string, string>): Promise<Record<strin
 }
 
 describe('the flow process environment', () => {
+  it('passes the OpenTelemetry variables on, so the flow exports where the worker does, and still not the API key', async () => {
+    const workerEnv = {
+      ...WORKER_ENV,
+      OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4318',
+      OTEL_RESOURCE_ATTRIBUTES: 'deployment.environment=test',
+    };
+    const childEnv = await envSeenByChild(
+      buildChildEnv({ workerEnv, passEnv: [], jobEnv: {}, run: { id: randomUUID(), attempt: 1, flowName: 'train' } }),
+    );
+    expect(childEnv.OTEL_EXPORTER_OTLP_ENDPOINT).toBe('http://127.0.0.1:4318');
+    expect(childEnv.OTEL_RESOURCE_ATTRIBUTES).toBe('deployment.environment=test');
+    expect(childEnv.OUTPOST_API_KEY).toBeUndefined();
+  });
+
   it('holds resolved secrets and the run identity but none of the worker credentials', async () => {
     const { env: jobEnv, secretValues } = await resolveJobEnv(
       { env: { DATABASE_PASSWORD: { $secret: 'DB_PASSWORD' }, MODE: 'train', EPOCHS: 3, DRY_RUN: false } },

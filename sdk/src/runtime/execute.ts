@@ -4,6 +4,7 @@ import { FlowCancelledError } from './errors.js';
 import { IpcChannel, type IpcPort } from './ipc-channel.js';
 import { StartMessage } from './protocol.js';
 import { IpcReporter } from './reporter-ipc.js';
+import { runTracingHook } from './tracing-hook.js';
 
 /**
  * Run `def` as the worker's run: everything is reported over the IPC channel, `cancel` messages
@@ -17,9 +18,12 @@ export async function executeRun(def: FlowDefinition, start: StartMessage, port:
   const channel = new IpcChannel(port);
   const cancel = new AbortController();
   channel.onCancel((reason) => cancel.abort(new FlowCancelledError(reason)));
+  const reporter = new IpcReporter(channel);
+  const tracing = runTracingHook();
+  tracing?.observe(reporter);
   try {
     const outcome = await runFlowRun(def, run.parameters, {
-      reporter: new IpcReporter(channel),
+      reporter,
       run: {
         id: run.id,
         attempt: run.attempt,
@@ -34,8 +38,11 @@ export async function executeRun(def: FlowDefinition, start: StartMessage, port:
       },
       cancel: cancel.signal,
     });
+    await tracing?.finish(outcome.stateType);
     await channel.flush({ t: 'done', stateType: outcome.stateType });
   } finally {
+    // An internal failure ends the run as the worker then proposes it.
+    await tracing?.finish('CRASHED');
     channel.close();
   }
 }

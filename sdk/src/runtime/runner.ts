@@ -7,6 +7,7 @@ import { isMainModule } from './main-module.js';
 import { RUN_DESCRIPTOR_BASE_FIELDS, StartMessage } from './protocol.js';
 import { flowRegistry, type RegisteredFlow } from './registry.js';
 import { IpcReporter } from './reporter-ipc.js';
+import { type RunTracingHook, setRunTracingHook } from './tracing-hook.js';
 
 /*
  * The flow process's entry point, spawned by the worker as `node <this file>` with an IPC channel
@@ -47,6 +48,22 @@ export function startMessageFor(registered: Pick<RegisteredFlow, 'acceptsRunCont
   return { ...start, run };
 }
 
+/** The run's tracing, when an OTLP endpoint and the worker's TRACEPARENT are set; loaded only then. */
+let tracing: RunTracingHook | null = null;
+
+async function startTracing(run: StartMessage['run']): Promise<void> {
+  if (!process.env.TRACEPARENT || !(process.env.OTEL_EXPORTER_OTLP_ENDPOINT || process.env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT))
+    return;
+  try {
+    const { RunTracing } = await import('./tracing.js');
+    tracing = await RunTracing.start(run);
+    if (tracing) setRunTracingHook(tracing);
+  } catch {
+    // Tracing that cannot start leaves the run untraced, never unrun.
+    tracing = null;
+  }
+}
+
 async function main(): Promise<number> {
   if (!process.send) {
     process.stderr.write('outpost runner: start this through an Outpost worker (it needs an IPC channel)\n');
@@ -66,6 +83,7 @@ async function main(): Promise<number> {
   // A flow process the worker started ahead of its run learns the run's environment only now.
   if (start.cwd !== undefined) process.chdir(start.cwd);
   if (start.env !== undefined) Object.assign(process.env, start.env);
+  await startTracing(start.run);
 
   if (cancelReason === null) {
     try {
@@ -101,9 +119,16 @@ async function main(): Promise<number> {
 
 if (isMainModule(import.meta.url)) {
   main().then(
-    (code) => process.exit(code),
-    (error: unknown) => {
+    async (code) => {
+      // The flow's runtime ended the spans with the run's state; a run that never reached it (no
+      // flow, a bundle older than tracing) still has its flow span exported, without a state.
+      await tracing?.finish(null);
+      process.exit(code);
+    },
+    async (error: unknown) => {
       process.stderr.write(`outpost runner: ${toError(error).stack ?? String(error)}\n`);
+      // Bounded: an unreachable collector never holds up the exit.
+      await tracing?.finish('CRASHED');
       process.exit(1);
     },
   );

@@ -15,6 +15,7 @@ import { requestMetrics } from './http/request-metrics.js';
 import { baseSecurityHeaders, isApiPath, serveDashboard } from './http/static.js';
 import { routeHandlers } from './routes/index.js';
 import { RunEventHub } from './runs/run-event-hub.js';
+import { requestTracing } from './telemetry/tracing.js';
 
 /** The only paths outside the route table: the probes, each matched exactly. */
 const PROBES = [
@@ -26,6 +27,7 @@ const PROBES = [
 export function createApp(deps: AppDeps): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
 
+  app.use('*', requestTracing());
   app.use('*', requestContext(deps.logger));
   app.use('*', requestMetrics(deps.metrics));
   app.use('*', baseSecurityHeaders());

@@ -37,6 +37,7 @@ import { metricsTokenDigest } from './routes/metrics.js';
 import { IdleWorkers } from './runs/claim-runs.js';
 import { RunNotifier } from './runs/run-notifier.js';
 import { StartupError } from './startup-error.js';
+import { startApiTracing } from './telemetry/tracing.js';
 
 export interface ServerOptions {
   /** Postgres to use; `DATABASE_URL` when absent, and an embedded Postgres when neither is set. */
@@ -175,6 +176,9 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const metricsToken = options.metricsToken === undefined ? null : metricsTokenDigest(options.metricsToken);
   const httpLimits = resolveHttpLimits(options.http);
   try {
+    // First in, last out: spans of the shutdown itself are exported too.
+    const tracing = await startApiTracing(logger);
+    if (tracing) cleanups.push(() => tracing.shutdown());
     if (options.sql && !options.databaseUrl) throw new Error('a shared connection pool needs the databaseUrl it connects to');
     let databaseUrl = options.databaseUrl ?? process.env.DATABASE_URL;
     if (databaseUrl) assertDatabaseUrl(databaseUrl);

@@ -14,6 +14,8 @@ import type { NumberedLine } from '../spool.js';
  */
 export class RunApi {
   private token: string;
+  /** The attempt's span as a W3C `traceparent`: every call of the run continues its trace. */
+  private traceparent: string | null = null;
 
   constructor(
     private readonly client: OutpostClient,
@@ -30,6 +32,10 @@ export class RunApi {
     this.token = token;
   }
 
+  setTraceparent(traceparent: string | null): void {
+    this.traceparent = traceparent;
+  }
+
   /**
    * `abortable: false` keeps a call going after the run is stopped for good (lost, lease expired):
    * its log lines are still worth delivering, while its state writes are not. `timeoutMs` replaces
@@ -44,9 +50,12 @@ export class RunApi {
     const deadline = Date.now() + deadlineMs;
     const signal = abortable ? this.signal : undefined;
     let failures = 0;
+    const traced: CallInput<N> = this.traceparent
+      ? ({ ...input, headers: { ...input.headers, traceparent: this.traceparent } } as CallInput<N>)
+      : input;
     for (;;) {
       const options = { ...(signal ? { signal } : {}), ...(timeoutMs === undefined ? {} : { timeoutMs }) };
-      const result = await this.client.withToken(this.token).call(name, input, options);
+      const result = await this.client.withToken(this.token).call(name, traced, options);
       if (result.ok || !isRetryable(result) || signal?.aborted) return result;
       failures++;
       const delay = retryDelay(result, failures);

@@ -1,9 +1,11 @@
 import type { OutpostClient } from '@outpost/sdk/client';
 import type { ClaimedRun } from '@outpost/sdk/contracts';
+import type { Span } from '@outpost/sdk/telemetry';
 import type { Logger } from 'pino';
 import type { WorkerOptions } from '../options.js';
 import { resolveJobVariables, type SecretResolver } from '../secrets.js';
 import type { LogLineCounts } from '../ship-logs.js';
+import { endAttemptSpan, startAttemptSpan, traceEnv } from '../telemetry/tracing.js';
 import type { DeferredSink } from './deferred-sink.js';
 import type { Attempt, AttemptExit, Executor, StopRequest } from './executor.js';
 import { type RunOutcome, STOP_STRENGTH, type StartFailure, type StopReason } from './final-state.js';
@@ -78,6 +80,8 @@ export class RunExecution {
   private leaseTimer: NodeJS.Timeout | null = null;
   /** Lets the source cache know this run is done with its directory. */
   private releaseBundle: (() => void) | null = null;
+  /** The attempt's trace span, ended with its final state. */
+  private readonly span: Span;
 
   constructor(
     private readonly claimed: ClaimedRun,
@@ -103,10 +107,16 @@ export class RunExecution {
       ...(adopted ? { logSeqAfter: adopted.logSeq } : {}),
     });
     this.renewed(claimedAt);
+    this.span = startAttemptSpan(claimed, deps.options.pool);
+    this.report.api.setTraceparent(traceEnv(this.span).TRACEPARENT ?? null);
     this.done = this.execute().finally(() => {
       if (this.leaseTimer) clearTimeout(this.leaseTimer);
       this.releaseBundle?.();
     });
+    this.done.then(
+      (outcome) => endAttemptSpan(this.span, outcome),
+      () => this.span.end(),
+    );
   }
 
   setToken(token: string): void {
@@ -200,6 +210,7 @@ export class RunExecution {
     if (preparation.kind === 'refused') return this.finish(null, preparation.failure);
     if (preparation.kind === 'stopped') return this.finish(null);
     const { run } = preparation;
+    Object.assign(run.runEnv, traceEnv(this.span));
     this.releaseBundle = run.bundle.release ?? null;
     this.report.mapStacksFrom(run.bundle.dir);
     if (this.stopReason) return this.finish(null);

@@ -3,6 +3,7 @@ import type { AppDeps } from '../context.js';
 import { type ClaimedRow, claimDueRuns, poolDueState } from '../db/claim.js';
 import { toFlowRun } from '../db/flow-runs.js';
 import { iso } from '../db/values.js';
+import { tracedClaim } from '../telemetry/tracing.js';
 
 export interface ClaimRequestInput {
   workspaceId: string;
@@ -67,16 +68,18 @@ export async function claimRuns(deps: AppDeps, input: ClaimRequestInput): Promis
   });
   const claimOnce = async () => {
     const started = performance.now();
-    const rows = await claimDueRuns(deps.sql, {
-      workspaceId: input.workspaceId,
-      poolId: input.pool.id,
-      workerId: input.workerId,
-      limit: input.limit,
-      queueNames: input.queues,
-      labels: input.labels ?? worker.labels,
-      leaseSeconds: deps.leaseSeconds,
-      apiKeyId: input.apiKeyId,
-    });
+    const rows = await tracedClaim(input.pool.name, () =>
+      claimDueRuns(deps.sql, {
+        workspaceId: input.workspaceId,
+        poolId: input.pool.id,
+        workerId: input.workerId,
+        limit: input.limit,
+        queueNames: input.queues,
+        labels: input.labels ?? worker.labels,
+        leaseSeconds: deps.leaseSeconds,
+        apiKeyId: input.apiKeyId,
+      }),
+    );
     deps.metrics.claimTransaction((performance.now() - started) / 1000);
     // The claim's state timestamp is the database's statement time, the clock expected start times are on.
     deps.metrics.runsClaimed(rows.map((row) => ({ expectedStartTime: row.expected_start_time, claimedAt: row.state_timestamp })));
