@@ -103,7 +103,8 @@ describe('a lazy backfill of 365 daily partitions on a real worker killed once',
       env,
     );
     expect(created.code, created.output).toBe(0);
-    const id = /([0-9a-f-]{36})/.exec(created.output)?.[1] as string;
+    // The id is printed alone on stdout; stderr's dashboard link names the deployment's id.
+    const id = /^([0-9a-f-]{36})$/m.exec(created.output)?.[1] as string;
     expect(created.output).toContain(
       `covers 2025-01-01..2025-12-31 (${DAYS} partitions): ${CONCURRENCY} runs started, ${CONCURRENCY} at a time`,
     );
