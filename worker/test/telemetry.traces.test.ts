@@ -1,7 +1,7 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { TestServer } from '@outpost/api/testing';
+import type { OtlpReceiver, ReceivedSpan, TestServer } from '@outpost/api/testing';
 import { OutpostClient, unwrap } from '@outpost/sdk/client';
 import type { FlowRun } from '@outpost/sdk/contracts';
 import { pino } from 'pino';
@@ -10,12 +10,11 @@ import { parseOptions } from '../src/options.js';
 import { startWorker, type WorkerHandle } from '../src/worker.js';
 import { buildDemoBundle } from './support/bundle.js';
 import { expectNoLiveChildren } from './support/leaks.js';
-import { type OtlpReceiver, type ReceivedSpan, startOtlpReceiver } from './support/otlp-receiver.js';
 import { waitFor } from './support/wait.js';
 
 // The API package is imported by name at run time, so this suite needs `npm run build -w @outpost/api` first.
 const apiTesting = '@outpost/api/testing';
-const { startTestServer } = (await import(apiTesting)) as typeof import('@outpost/api/testing');
+const { startOtlpReceiver, startTestServer } = (await import(apiTesting)) as typeof import('@outpost/api/testing');
 
 const FIXTURE = new URL('./fixtures/flows/traced.ts', import.meta.url).pathname;
 const PARAMETER = 'parameter-value-okapi-5521';

@@ -16,6 +16,7 @@ import type { AppEnv } from './http/env.js';
 import { type RunningServer, type ServerOptions, startServer } from './server.js';
 
 export { type ProviderPerson, TestOidcProvider, type TokenTwist } from './testing-oidc-provider.js';
+export { type OtlpReceiver, type ReceivedSpan, startOtlpReceiver } from './testing-otlp-receiver.js';
 
 export interface TestDatabase {
   /** URL of a fresh, migrated database of its own. */

@@ -1,8 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { startTestServer, type TestServer } from '../src/testing.js';
+import { type OtlpReceiver, type ReceivedSpan, startOtlpReceiver, startTestServer, type TestServer } from '../src/testing.js';
 import { client, createRun, deploy, eventually } from './helpers.js';
-import { type OtlpReceiver, type ReceivedSpan, startOtlpReceiver } from './otlp-receiver.js';
 
 let receiver: OtlpReceiver;
 let server: TestServer;
