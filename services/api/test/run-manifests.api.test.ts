@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { createLogger } from '../src/logger.js';
 import { WaitsLoop } from '../src/loops/waits.js';
 import { startTestServer, type TestServer } from '../src/testing.js';
-import { type Call, claim, client, createRun, deploy } from './helpers.js';
+import { type Call, claim, client, createRun, deploy, eventually } from './helpers.js';
 
 let server: TestServer;
 let owner: Call;
@@ -167,9 +167,18 @@ describe('deployment runs started by a flow', () => {
       });
       expect(res.body.status).toBe('ACCEPT');
     }
-    await loop.tick();
-    const resolved = await as('GET', `/waits/${wait.body.wait.id}`);
-    expect(resolved.body.wait.status).toBe('RESOLVED');
-    expect(resolved.body.wait.value).toMatchObject({ id: childId, state: { type: 'COMPLETED' } });
+    // The loop reads events only below the oldest transaction still open, which other test files'
+    // transactions on the same cluster may hold back for a moment: rounds until it has read them.
+    const resolved = await eventually(
+      async () => {
+        await loop.tick();
+        const current = (await as('GET', `/waits/${wait.body.wait.id}`)).body.wait;
+        return current.status === 'WAITING' ? undefined : current;
+      },
+      30_000,
+      'the waits loop to read the child run ending',
+    );
+    expect(resolved.status).toBe('RESOLVED');
+    expect(resolved.value).toMatchObject({ id: childId, state: { type: 'COMPLETED' } });
   });
 });
