@@ -173,7 +173,10 @@ test('20 concurrent claimers over 5,000 due runs claim each once and never excee
       tags: string[];
     }[]
   >`
-    SELECT s.flow_run_id, s.type, (extract(epoch FROM s.timestamp) * 1000)::float8 AS at,
+    -- A transition's record carries the database clock rounded to the millisecond (run-states.ts),
+    -- a claim's the exact statement time: compared on the coarser grid, so a release rounded up can
+    -- not seem to end after the claim that relied on it (rounding keeps the order).
+    SELECT s.flow_run_id, s.type, (extract(epoch FROM s.timestamp::timestamptz(3)) * 1000)::float8 AS at,
            r.work_pool_id, r.work_queue_id, r.deployment_id, r.tags
     FROM flow_run_states s JOIN flow_runs r ON r.id = s.flow_run_id
     WHERE r.workspace_id = ${server.workspaceId}
