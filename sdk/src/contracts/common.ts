@@ -75,6 +75,9 @@ export type Problem = z.infer<typeof Problem>;
  *   caller no longer owns that attempt and should stop working on it.
  * - `payload_too_large`, `unsupported_media_type`, `method_not_allowed`: the HTTP request itself.
  * - `rate_limited`: too many calls; Retry-After says when to try again.
+ * - `quota_exceeded`: the workspace reached one of its quotas (events a day, automations, mail an
+ *   hour…); the detail names the quota and its limit, and Retry-After says when a time-based one
+ *   frees up.
  * - `unavailable`: the server or a service it needs cannot answer now; retry (Retry-After if sent).
  * - `internal`: a bug; the request id finds it in the server logs.
  */
@@ -90,6 +93,7 @@ export const ErrorCode = z.enum([
   'payload_too_large',
   'unsupported_media_type',
   'rate_limited',
+  'quota_exceeded',
   'method_not_allowed',
   'unavailable',
   'internal',
@@ -109,6 +113,7 @@ export const DomainErrorCode = ErrorCode.extract([
   'not_found',
   'conflict',
   'stale_attempt',
+  'quota_exceeded',
   'unavailable',
 ]);
 export type DomainErrorCode = z.infer<typeof DomainErrorCode>;
@@ -136,6 +141,7 @@ export function statusForCode(code: ErrorCode): number {
     case 'unsupported_media_type':
       return 415;
     case 'rate_limited':
+    case 'quota_exceeded':
       return 429;
     case 'unavailable':
       return 503;
@@ -149,6 +155,8 @@ export function statusForCode(code: ErrorCode): number {
  * page); null for a status that stands for several codes (400, 409) or for none.
  */
 export function codeForStatus(status: number): ErrorCode | null {
+  // A bare 429 (a proxy's) is a rate limit: a quota always comes with its problem body.
+  if (status === 429) return 'rate_limited';
   const codes = ErrorCode.options.filter((code) => statusForCode(code) === status);
   return codes.length === 1 ? (codes[0] ?? null) : null;
 }

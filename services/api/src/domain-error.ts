@@ -10,15 +10,18 @@ export class DomainError extends Error {
   readonly errors: FieldError[] | undefined;
   /** For `unauthenticated`: the credential scheme the caller should present, when the credential itself was missing or refused. */
   readonly challenge: 'Bearer' | undefined;
+  /** For `quota_exceeded` and `unavailable`: when a retry can succeed, sent as Retry-After. */
+  readonly retryAfterSeconds: number | undefined;
 
   constructor(
     readonly code: DomainErrorCode,
     readonly detail: string,
-    options: { errors?: FieldError[]; challenge?: 'Bearer'; cause?: unknown } = {},
+    options: { errors?: FieldError[]; challenge?: 'Bearer'; retryAfterSeconds?: number; cause?: unknown } = {},
   ) {
     super(detail, { cause: options.cause });
     this.errors = options.errors;
     this.challenge = options.challenge;
+    this.retryAfterSeconds = options.retryAfterSeconds;
   }
 }
 

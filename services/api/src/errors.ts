@@ -14,6 +14,7 @@ const TITLES: Record<ErrorCode, string> = {
   payload_too_large: 'Payload too large',
   unsupported_media_type: 'Unsupported media type',
   rate_limited: 'Too many requests',
+  quota_exceeded: 'Quota exceeded',
   method_not_allowed: 'Method not allowed',
   unavailable: 'Service unavailable',
   internal: 'Internal error',
@@ -51,6 +52,7 @@ export function fromDomainError(error: DomainError): ApiError {
   return new ApiError(error.code, error.detail, {
     ...(error.errors ? { errors: error.errors } : {}),
     ...(error.challenge ? { headers: { 'www-authenticate': error.challenge } } : {}),
+    ...(error.retryAfterSeconds !== undefined ? { headers: { 'retry-after': String(error.retryAfterSeconds) } } : {}),
     cause: error,
   });
 }
