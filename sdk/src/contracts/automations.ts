@@ -186,6 +186,11 @@ export const Automation = z.strictObject({
   updatedAt: Timestamp,
   lastFiredAt: Timestamp.nullable(),
   lastError: z.string().nullable(),
+  /**
+   * Why the control plane turned the automation off: its expressions kept running past their time or
+   * memory budget. Null when it is enabled, or was disabled by a person.
+   */
+  disabledReason: z.string().nullable(),
 });
 export type Automation = z.infer<typeof Automation>;
 
@@ -218,7 +223,8 @@ export const AutomationListQuery = z.strictObject({
 export const AutomationListResponse = page(Automation);
 export type AutomationListResponse = z.infer<typeof AutomationListResponse>;
 
-export const FiringActionStatus = z.enum(['SUCCEEDED', 'FAILED']);
+/** SKIPPED: the action did not run (the automation's firing rate, or its chain of automations, is at its limit); `error` says which. */
+export const FiringActionStatus = z.enum(['SUCCEEDED', 'FAILED', 'SKIPPED']);
 export const FiringAction = z.strictObject({
   index: z.number().int(),
   type: z.enum(ACTION_TYPES),
@@ -241,6 +247,24 @@ export const Firing = z.strictObject({
 export type Firing = z.infer<typeof Firing>;
 
 export const FiringListQuery = z.strictObject({ limit: PageLimit, cursor: z.string().max(500).optional() });
+
+/**
+ * An event the automations loop did not evaluate: for one automation, whose expressions ran past
+ * their budget on it, or for all of the workspace's (`automationId` null), when rounds that read it
+ * kept failing. It is never evaluated again.
+ */
+export const QuarantinedEvent = z.strictObject({
+  id: Id,
+  eventId: Id,
+  eventKind: z.string(),
+  automationId: Id.nullable(),
+  reason: z.string(),
+  createdAt: Timestamp,
+});
+export type QuarantinedEvent = z.infer<typeof QuarantinedEvent>;
+export const QuarantineListQuery = z.strictObject({ limit: PageLimit, cursor: z.string().max(500).optional() });
+export const QuarantineListResponse = page(QuarantinedEvent);
+export type QuarantineListResponse = z.infer<typeof QuarantineListResponse>;
 export const FiringListResponse = page(Firing);
 export type FiringListResponse = z.infer<typeof FiringListResponse>;
 

@@ -35,6 +35,8 @@ import {
   AutomationUpdateRequest,
   FiringListQuery,
   FiringListResponse,
+  QuarantineListQuery,
+  QuarantineListResponse,
 } from './automations.js';
 import {
   AssetBackfillCreateRequest,
@@ -1542,6 +1544,15 @@ export const routes = {
     params: IdParam,
     query: FiringListQuery,
     response: FiringListResponse,
+  }),
+  automationsQuarantine: route({
+    method: 'GET',
+    path: '/automation-quarantine',
+    summary:
+      'Events the automations loop did not evaluate (an expression over its budget, or a round that kept failing), newest first',
+    access: { roles: READERS },
+    query: QuarantineListQuery,
+    response: QuarantineListResponse,
   }),
   sensorsList: route({
     method: 'GET',

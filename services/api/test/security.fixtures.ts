@@ -694,6 +694,7 @@ export const FIXTURES: Record<RouteName, Fixture> = {
   automationsEnable: async (s) => ({ params: { id: await s.automation() } }),
   automationsDisable: async (s) => ({ params: { id: await s.automation() } }),
   automationsFirings: async (s) => ({ params: { id: await s.automation() } }),
+  automationsQuarantine: async () => ({}),
   schedulesList: async (s) => ({ params: { id: s.deployment.id } }),
   schedulesUpdate: async (s) => ({ params: { id: s.deployment.id, slug: 'hourly' }, body: { active: true } }),
   deploymentsPause: async (s) => ({ params: { id: s.deployment.id } }),

@@ -1,11 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import type { FlowRunCreateRequest, OutpostEvent, ProposedState } from '@outpost/sdk/contracts';
+import type { SandboxResult } from '../cel/sandbox.js';
 import type { TxSql } from '../db/client.js';
 import { getDeploymentByName } from '../db/deployments.js';
 import { updatePool } from '../db/pools.js';
 import { setDeploymentPaused, setScheduleActive } from '../db/schedules.js';
 import { DomainError } from '../domain-error.js';
 import { enqueueNotification } from '../notifications/enqueue.js';
+import { quotaExceeded, workspaceQuotas } from '../quotas/quotas.js';
 import { createFlowRun } from '../runs/create-flow-run.js';
 import { proposeInTransaction } from '../runs/propose-state.js';
 import type { CompiledAction } from './compile.js';
@@ -21,6 +23,10 @@ export interface ActionContext {
   firingId: string;
   firingKey: string;
   variables: { event: OutpostEvent | null; events: OutpostEvent[]; automation: { id: string; name: string } };
+  /** The actions' templates, rendered in the CEL sandbox, by `<action index>.<field>`. */
+  rendered: ReadonlyMap<string, SandboxResult>;
+  /** The automations that caused this firing, this one last: stamped on the runs its actions create or change. */
+  chain: string[];
 }
 
 /** The one line a user reads for an action that threw: a domain error with its field errors, or the message. */
@@ -33,13 +39,11 @@ export function failureMessage(error: unknown): string {
 }
 
 function render(action: CompiledAction, field: string, ctx: ActionContext): unknown {
-  const template = action.templates[field];
-  if (!template) return undefined;
-  try {
-    return template.render(ctx.variables as unknown as Record<string, unknown>);
-  } catch (error) {
-    throw new ActionFailure(`the ${field} template failed: ${(error as Error).message}`);
-  }
+  if (action.templates[field] === undefined) return undefined;
+  const result = ctx.rendered.get(`${action.index}.${field}`);
+  if (!result) throw new ActionFailure(`the ${field} template was not rendered`);
+  if (!result.ok) throw new ActionFailure(`the ${field} template failed: ${result.message}`);
+  return result.value;
 }
 
 async function deploymentId(tx: TxSql, ctx: ActionContext, ref: string | undefined): Promise<string> {
@@ -69,6 +73,8 @@ function runId(action: CompiledAction, ctx: ActionContext): string {
 
 async function propose(tx: TxSql, ctx: ActionContext, id: string, state: ProposedState): Promise<string[]> {
   if (!/^[0-9a-f-]{36}$/i.test(id)) throw new ActionFailure(`"${id}" is not a flow run id`);
+  // Stamped first, so the event of this change carries the chain (a refused change rolls it back with the savepoint).
+  await tx`UPDATE flow_runs SET causation = ${tx.json({ chain: ctx.chain })} WHERE workspace_id = ${ctx.workspaceId} AND id = ${id}`;
   const answer = await proposeInTransaction(tx, {
     workspaceId: ctx.workspaceId,
     runId: id,
@@ -93,6 +99,7 @@ export async function runAction(tx: TxSql, action: CompiledAction, ctx: ActionCo
     case 'run-deployment': {
       const target = await deploymentId(tx, ctx, a.deployment);
       const parameters = render(action, 'parameters', ctx);
+      await assertRunsQuota(tx, ctx.workspaceId);
       const created = await createFlowRun(tx, {
         workspaceId: ctx.workspaceId,
         deploymentId: target,
@@ -102,6 +109,7 @@ export async function runAction(tx: TxSql, action: CompiledAction, ctx: ActionCo
         },
         // A round redone after a crash (or by another replica) finds this run and creates none.
         idempotencyKey: `automation:${ctx.automationId}:${ctx.firingKey}`,
+        causation: { chain: ctx.chain },
       });
       return [created.flowRun.id];
     }
@@ -133,6 +141,24 @@ export async function runAction(tx: TxSql, action: CompiledAction, ctx: ActionCo
     }
     case 'notify':
       return notify(tx, action, ctx);
+  }
+}
+
+/** Refuses a run past the workspace's quota of runs its automations may create a minute. */
+async function assertRunsQuota(tx: TxSql, workspaceId: string): Promise<void> {
+  const { automationRunsPerMinute: limit } = await workspaceQuotas(tx, workspaceId);
+  const [row] = await tx<{ n: number }[]>`
+    SELECT count(*)::int AS n FROM (
+      SELECT 1 FROM flow_runs
+      WHERE workspace_id = ${workspaceId} AND causation IS NOT NULL AND created_at > now() - interval '1 minute'
+      LIMIT ${limit}) recent`;
+  if ((row?.n ?? 0) >= limit) {
+    throw quotaExceeded(
+      'automationRunsPerMinute',
+      limit,
+      "the workspace's automations created that many runs in the last minute",
+      60,
+    );
   }
 }
 

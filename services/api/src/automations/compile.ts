@@ -1,5 +1,4 @@
 import type { AutomationAction, EventTrigger, FieldError, Trigger } from '@outpost/sdk/contracts';
-import { type CelProgram, type CelTemplate, compileCel, compileTemplate } from '../cel/index.js';
 import { CelChecks, celValidationError } from '../cel/problems.js';
 import { canonicalTimezone } from '../scheduling/schedule-input.js';
 import { cronJob, type Timeline, timelineOf } from '../scheduling/timeline.js';
@@ -96,12 +95,21 @@ export function assertAutomation(
   if (errors.length > 0) throw celValidationError(errors);
 }
 
-// ---- compiled programs, cached per automation id and version ----
+// ---- an automation prepared for the loop, cached per automation id and version ----
+
+/*
+ * The loop never evaluates CEL itself: expressions and templates run in the CEL sandbox
+ * (cel/sandbox.ts). What is prepared here is which expression each part of a trigger reads, under
+ * a key the round's verdicts use (`match`, `groupBy`, `after`, `triggers.0.match` …), and the cron
+ * timeline of a cron window.
+ */
 
 export interface CompiledEventTrigger {
   source: EventTrigger;
-  match: CelProgram;
-  groupBy: CelProgram | null;
+  /** The key of its match expression. */
+  match: string;
+  /** The key of its groupBy expression, if any. */
+  groupBy: string | null;
 }
 
 export type CompiledTrigger =
@@ -110,9 +118,10 @@ export type CompiledTrigger =
   | { type: 'sequence'; triggers: CompiledEventTrigger[]; withinSeconds: number }
   | {
       type: 'proactive';
-      expect: CelProgram;
-      after: CelProgram | null;
-      groupBy: CelProgram | null;
+      /** The expect expression's source: it reads the window's opening event too, so it is evaluated per window. */
+      expect: string;
+      after: string | null;
+      groupBy: string | null;
       cron: Timeline | null;
       withinSeconds: number;
     };
@@ -121,64 +130,77 @@ export interface CompiledAction {
   /** Its position in the automation's actions. */
   index: number;
   action: AutomationAction;
-  /** The action's templates by field (`parameters`, `run`, `subject`, `body`). */
-  templates: Record<string, CelTemplate>;
+  /** The action's templates by field (`parameters`, `run`, `subject`, `body`), as written. */
+  templates: Record<string, unknown>;
 }
 
 export interface CompiledAutomation {
   trigger: CompiledTrigger;
+  /** Every expression that reads only the event, by key. */
+  expressions: Record<string, string>;
   actions: CompiledAction[];
 }
 
-function compileEventTrigger(t: EventTrigger): CompiledEventTrigger {
-  return {
-    source: t,
-    match: compileCel(t.match, MATCH_VARIABLES),
-    groupBy: t.groupBy ? compileCel(t.groupBy, MATCH_VARIABLES) : null,
-  };
+function prepareEventTrigger(t: EventTrigger, prefix: string, expressions: Record<string, string>): CompiledEventTrigger {
+  const match = `${prefix}match`;
+  expressions[match] = t.match;
+  let groupBy: string | null = null;
+  if (t.groupBy) {
+    groupBy = `${prefix}groupBy`;
+    expressions[groupBy] = t.groupBy;
+  }
+  return { source: t, match, groupBy };
 }
 
 export function compileAutomation(trigger: Trigger, actions: readonly AutomationAction[]): CompiledAutomation {
+  const expressions: Record<string, string> = {};
   let compiled: CompiledTrigger;
   switch (trigger.type) {
     case 'event':
-      compiled = { type: 'event', trigger: compileEventTrigger(trigger) };
+      compiled = { type: 'event', trigger: prepareEventTrigger(trigger, '', expressions) };
       break;
     case 'compound': {
       const require = trigger.require === 'all' ? trigger.triggers.length : trigger.require === 'any' ? 1 : trigger.require;
       compiled = {
         type: 'compound',
         require,
-        triggers: trigger.triggers.map(compileEventTrigger),
+        triggers: trigger.triggers.map((t, i) => prepareEventTrigger(t, `triggers.${i}.`, expressions)),
         withinSeconds: trigger.withinSeconds,
       };
       break;
     }
     case 'sequence':
-      compiled = { type: 'sequence', triggers: trigger.triggers.map(compileEventTrigger), withinSeconds: trigger.withinSeconds };
+      compiled = {
+        type: 'sequence',
+        triggers: trigger.triggers.map((t, i) => prepareEventTrigger(t, `triggers.${i}.`, expressions)),
+        withinSeconds: trigger.withinSeconds,
+      };
       break;
-    case 'proactive':
+    case 'proactive': {
+      if (trigger.after) expressions.after = trigger.after;
+      if (trigger.groupBy) expressions.groupBy = trigger.groupBy;
       compiled = {
         type: 'proactive',
-        expect: compileCel(trigger.expect, EXPECT_VARIABLES),
-        after: trigger.after ? compileCel(trigger.after, MATCH_VARIABLES) : null,
-        groupBy: trigger.groupBy ? compileCel(trigger.groupBy, MATCH_VARIABLES) : null,
+        expect: trigger.expect,
+        after: trigger.after ? 'after' : null,
+        groupBy: trigger.groupBy ? 'groupBy' : null,
         cron: trigger.cron
           ? timelineOf({ kind: 'cron', cron: trigger.cron.cron, timezone: trigger.cron.timezone ?? 'UTC' })
           : null,
         withinSeconds: trigger.withinSeconds,
       };
       break;
+    }
   }
   const compiledActions = actions.map((action, index): CompiledAction => {
-    const templates: Record<string, CelTemplate> = {};
+    const templates: Record<string, unknown> = {};
     for (const field of ['parameters', 'run', 'subject', 'body'] as const) {
       const value = (action as Record<string, unknown>)[field];
-      if (value !== undefined) templates[field] = compileTemplate(value, TEMPLATE_VARIABLES);
+      if (value !== undefined) templates[field] = value;
     }
     return { index, action, templates };
   });
-  return { trigger: compiled, actions: compiledActions };
+  return { trigger: compiled, expressions, actions: compiledActions };
 }
 
 /** Compiled automations by id, recompiled when the row's updated_at changes. */

@@ -1,12 +1,20 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { FiringAction, OutpostEvent } from '@outpost/sdk/contracts';
+import { type CelSandbox, isBudgetFailure, type SandboxItem, type SandboxResult } from '../cel/sandbox.js';
 import { appendAuditEntry } from '../db/audit.js';
-import { type AutomationRow, finishFiring, insertFiring } from '../db/automations.js';
+import { type AutomationRow, finishFiring, insertFiring, quarantineEvent } from '../db/automations.js';
 import type { Sql, TxSql } from '../db/client.js';
 import { type EventRow, LEDGER_START, type LedgerCursor, readCommittedEvents, toEvent } from '../db/events.js';
 import { type ActionContext, failureMessage, runAction } from './actions.js';
-import type { CompiledAutomation, CompiledCache, CompiledEventTrigger } from './compile.js';
+import {
+  type CompiledAutomation,
+  type CompiledCache,
+  type CompiledEventTrigger,
+  EXPECT_VARIABLES,
+  TEMPLATE_VARIABLES,
+} from './compile.js';
+import { budgetFailure, evaluateRound, isMatch, type RoundVerdicts, sees, type Verdict } from './verdicts.js';
 
 /*
  * One round of the automations loop, in ONE transaction: read the committed events after the
@@ -15,13 +23,40 @@ import type { CompiledAutomation, CompiledCache, CompiledEventTrigger } from './
  * apply its actions (each in a savepoint: a failing one is recorded and the others still run),
  * audit them, and store the cursor. A crash anywhere rolls all of it back and the next leader redoes
  * the round from the same cursor: every action happens exactly once.
+ *
+ * Tenants' expressions never run here: the round first evaluates them in the CEL sandbox
+ * (verdicts.ts), where each has a deadline. An automation whose evaluation ran past its budget on an
+ * event skips that event (quarantined: listed to its workspace, never evaluated again) and is turned
+ * off after MAX_BUDGET_FAILURES such events in a row. A round that keeps dying on the same events
+ * (whatever the cause) narrows to one event after a failed attempt, and steps over that event,
+ * quarantined, after POISON_ATTEMPTS: no event can keep the loop down across restarts.
+ *
+ * Automations can trigger each other, or themselves (an automation on "a run of D was scheduled"
+ * that runs D). Every run an action creates or changes carries the chain of automations that caused
+ * it, and its events carry the chain on: a firing whose event already has MAX_CHAIN automations
+ * behind it runs no action, nor does one past its automation's MAX_FIRINGS_PER_MINUTE; both are
+ * recorded on the firing as SKIPPED with the reason. Runs created by automations count against the
+ * workspace's `automationRunsPerMinute` quota.
  */
 
 const CURSOR = 'automations';
 
+/** Evaluations in a row past their budget after which an automation is turned off. */
+export const MAX_BUDGET_FAILURES = 3;
+/** Rounds at the same cursor that may fail before the loop narrows to one event; one more and it steps over that event. */
+export const POISON_ATTEMPTS = 3;
+/** Automations that may stand behind an event before the next firing's actions are skipped. */
+export const MAX_CHAIN = 5;
+/** Firings of one automation a minute whose actions run; more are recorded as skipped. */
+export const MAX_FIRINGS_PER_MINUTE = 60;
+
 export interface RoundOptions {
   /** Events read per round. */
   batchSize: number;
+  /** Where tenants' expressions and templates are evaluated. */
+  sandbox: CelSandbox;
+  /** Evaluation time a workspace may spend in one round. @default WORKSPACE_ROUND_BUDGET_MS */
+  workspaceBudgetMs?: number | undefined;
   /** Test-only: before a firing's actions, wait while this file exists (after writing `<file>.reached` with the pid). */
   holdFile?: string | undefined;
 }
@@ -30,11 +65,15 @@ export interface RoundResult {
   events: number;
   firings: number;
   windowsClosed: number;
+  /** Events stepped over after rounds on them kept failing. */
+  steppedOver: number;
 }
 
 interface Loaded {
   row: AutomationRow;
   compiled: CompiledAutomation;
+  /** Turned off during this round (over budget): it sees no more of the round's events. */
+  disabled: boolean;
 }
 
 type StateData = Record<string, unknown>;
@@ -56,15 +95,19 @@ async function writeState(tx: TxSql, id: string, kind: string, group: string, da
     ON CONFLICT (automation_id, kind, group_key) DO UPDATE SET data = excluded.data, updated_at = now()`;
 }
 
-function groupOf(program: CompiledEventTrigger['groupBy'], event: OutpostEvent): string | null {
-  if (!program) return '';
-  try {
-    const value = program.evaluate({ event });
-    return typeof value === 'string' ? value : JSON.stringify(value);
-  } catch {
-    // An event the group expression cannot read is in no group: it cannot count towards one.
-    return null;
-  }
+/** The group of an event from its groupBy verdict: '' without one, null when the expression could not read the event. */
+function groupOf(verdict: Verdict | undefined, hasGroupBy: boolean): string | null {
+  if (!hasGroupBy) return '';
+  // An event the group expression cannot read is in no group: it cannot count towards one.
+  if (!verdict?.ok) return null;
+  return typeof verdict.value === 'string' ? verdict.value : JSON.stringify(verdict.value);
+}
+
+/** The chain of automations behind an event (its payload's `causation.chain`), oldest first. */
+function chainOf(event: OutpostEvent | null | undefined): string[] {
+  const causation = event?.payload.causation as { chain?: unknown } | undefined;
+  const chain = causation?.chain;
+  return Array.isArray(chain) ? chain.filter((id): id is string => typeof id === 'string') : [];
 }
 
 const at = (event: OutpostEvent): number => Date.parse(event.receivedAt);
@@ -76,41 +119,95 @@ export class AutomationEngine {
   ) {}
 
   async round(sql: Sql): Promise<RoundResult> {
-    return (await sql.begin((tx) => this.#round(tx))) as RoundResult;
+    const attempts = await this.#begin(sql);
+    if (attempts > POISON_ATTEMPTS) {
+      const steppedOver = await this.#stepOver(sql, attempts - 1);
+      return { events: 0, firings: 0, windowsClosed: 0, steppedOver };
+    }
+    // After a round that did not commit, one event at a time, so the one that kills rounds is found.
+    const batchSize = attempts > 1 ? 1 : this.options.batchSize;
+    return (await sql.begin((tx) => this.#round(tx, batchSize))) as RoundResult;
   }
 
-  async #round(tx: TxSql): Promise<RoundResult> {
-    await tx`INSERT INTO automation_cursor (name, txid, seq) VALUES (${CURSOR}, ${LEDGER_START.txid}::xid8, 0) ON CONFLICT DO NOTHING`;
+  /** Counts this round's attempt at the cursor, outside the round's transaction so a crash cannot roll it back. */
+  async #begin(sql: Sql): Promise<number> {
+    await sql`INSERT INTO automation_cursor (name, txid, seq) VALUES (${CURSOR}, ${LEDGER_START.txid}::xid8, 0) ON CONFLICT DO NOTHING`;
+    const [row] = await sql<{ attempts: number }[]>`
+      UPDATE automation_cursor SET attempts = attempts + 1 WHERE name = ${CURSOR} RETURNING attempts`;
+    return row?.attempts ?? 1;
+  }
+
+  /** Quarantines the event at the cursor for every automation of its workspace and moves past it. */
+  async #stepOver(sql: Sql, failed: number): Promise<number> {
+    return (await sql.begin(async (tx) => {
+      const [cursorRow] = await tx<LedgerCursor[]>`
+        SELECT txid::text AS txid, seq::text AS seq FROM automation_cursor WHERE name = ${CURSOR} FOR UPDATE`;
+      const [row] = await readCommittedEvents(tx, cursorRow ?? LEDGER_START, 1);
+      if (row) {
+        await quarantineEvent(tx, {
+          workspaceId: row.workspace_id,
+          eventId: row.id,
+          eventKind: row.kind,
+          automationId: null,
+          reason: `${failed} rounds of the automations loop that read this event failed in a row; the loop stepped over it`,
+        });
+        await tx`UPDATE automation_cursor SET txid = ${row.txid}::xid8, seq = ${row.seq}, updated_at = now() WHERE name = ${CURSOR}`;
+      }
+      await tx`UPDATE automation_cursor SET attempts = 0 WHERE name = ${CURSOR}`;
+      return row ? 1 : 0;
+    })) as number;
+  }
+
+  async #round(tx: TxSql, batchSize: number): Promise<RoundResult> {
     // The row lock makes a second replica's round (a leader that lost its lock mid-round) wait and then read the new cursor.
     const [cursorRow] = await tx<LedgerCursor[]>`
       SELECT txid::text AS txid, seq::text AS seq FROM automation_cursor WHERE name = ${CURSOR} FOR UPDATE`;
     const cursor = cursorRow ?? LEDGER_START;
     // Opened before the events are read, so an expected event of this round already finds its window.
     await this.#openCronWindows(tx);
-    const rows = await readCommittedEvents(tx, cursor, this.options.batchSize);
-    const result: RoundResult = { events: rows.length, firings: 0, windowsClosed: 0 };
+    const rows = await readCommittedEvents(tx, cursor, batchSize);
+    const result: RoundResult = { events: rows.length, firings: 0, windowsClosed: 0, steppedOver: 0 };
     if (rows.length > 0) {
       const workspaces = [...new Set(rows.map((r) => r.workspace_id))];
       const byWorkspace = await this.#load(tx, workspaces);
+      const events = new Map(rows.map((row) => [String(row.seq), toEvent(row)]));
+      const verdicts = await evaluateRound(
+        this.options.sandbox,
+        rows,
+        events,
+        new Map(
+          [...byWorkspace].map(([ws, list]) => [ws, list.map((a) => ({ row: a.row, expressions: a.compiled.expressions }))]),
+        ),
+        this.options.workspaceBudgetMs,
+      );
       for (const row of rows) {
-        const event = toEvent(row);
+        const event = events.get(String(row.seq)) as OutpostEvent;
+        const setAside = verdicts.setAside.get(String(row.seq));
+        if (setAside !== undefined) {
+          await quarantineEvent(tx, {
+            workspaceId: row.workspace_id,
+            eventId: row.id,
+            eventKind: row.kind,
+            automationId: null,
+            reason: setAside,
+          });
+          continue;
+        }
         for (const a of byWorkspace.get(row.workspace_id) ?? []) {
-          // An automation sees what happened after it was made, not the history before it.
-          if (row.received_at < a.row.created_at) continue;
-          // Nor the audit entries of its own actions: an automation matching those would feed itself forever.
-          if (row.source === 'system' && row.payload.actorKind === 'automation' && row.payload.actorId === a.row.id) continue;
-          result.firings += await this.#evaluate(tx, a, event, row);
+          if (!sees(a.row, row) || a.disabled) continue;
+          result.firings += await this.#evaluate(tx, a, event, row, verdicts);
         }
       }
       const last = rows.at(-1) as EventRow;
       await tx`UPDATE automation_cursor SET txid = ${last.txid}::xid8, seq = ${last.seq}, updated_at = now() WHERE name = ${CURSOR}`;
     }
     // Windows close by time only once the ledger is read up to now: an expected event still unread would otherwise be missed.
-    if (rows.length < this.options.batchSize) {
+    if (rows.length < batchSize) {
       const closed = await this.#closeWindows(tx);
       result.windowsClosed = closed;
       result.firings += closed;
     }
+    await tx`UPDATE automation_cursor SET attempts = 0 WHERE name = ${CURSOR}`;
     return result;
   }
 
@@ -119,7 +216,7 @@ export class AutomationEngine {
       SELECT * FROM automations WHERE enabled AND workspace_id = ANY(${tx.array(workspaces)}::uuid[]) ORDER BY created_at, id`;
     const map = new Map<string, Loaded[]>();
     for (const row of rows) {
-      const loaded = { row, compiled: this.#compiled(row) };
+      const loaded = { row, compiled: this.#compiled(row), disabled: false };
       const list = map.get(row.workspace_id) ?? [];
       list.push(loaded);
       map.set(row.workspace_id, list);
@@ -131,15 +228,54 @@ export class AutomationEngine {
     return this.cache.get(row.id, row.updated_at, row.trigger, row.actions);
   }
 
+  /**
+   * The automation's evaluation on this event ran past its budget: the event is quarantined for it,
+   * and after MAX_BUDGET_FAILURES in a row the automation is turned off with the reason.
+   */
+  async #overBudget(tx: TxSql, a: Loaded, row: EventRow, message: string): Promise<void> {
+    await quarantineEvent(tx, {
+      workspaceId: row.workspace_id,
+      eventId: row.id,
+      eventKind: row.kind,
+      automationId: a.row.id,
+      reason: message,
+    });
+    const reason = `turned off: its expressions ran past their budget on ${MAX_BUDGET_FAILURES} events in a row (last: ${message}); simplify them, then enable it again`;
+    const [updated] = await tx<{ enabled: boolean; budget_failures: number }[]>`
+      UPDATE automations SET
+        budget_failures = budget_failures + 1,
+        last_error = ${`an evaluation ran past its budget: ${message}`},
+        enabled = budget_failures + 1 < ${MAX_BUDGET_FAILURES},
+        disabled_reason = CASE WHEN budget_failures + 1 < ${MAX_BUDGET_FAILURES} THEN disabled_reason ELSE ${reason} END
+      WHERE id = ${a.row.id}
+      RETURNING enabled, budget_failures`;
+    if (updated && !updated.enabled) a.disabled = true;
+  }
+
+  /** An evaluation within budget clears the count of overruns in a row. */
+  async #withinBudget(tx: TxSql, a: Loaded): Promise<void> {
+    if (a.row.budget_failures === 0) return;
+    a.row.budget_failures = 0;
+    await tx`UPDATE automations SET budget_failures = 0 WHERE id = ${a.row.id}`;
+  }
+
   /** The firings this event caused for this automation (0 or 1). */
-  async #evaluate(tx: TxSql, a: Loaded, event: OutpostEvent, row: EventRow): Promise<number> {
+  async #evaluate(tx: TxSql, a: Loaded, event: OutpostEvent, row: EventRow, verdicts: RoundVerdicts): Promise<number> {
     const t = a.compiled.trigger;
     const id = a.row.id;
+    const mine = verdicts.results.get(String(row.seq));
+    const verdict = (key: string | null): Verdict | undefined => (key === null ? undefined : mine?.get(`${id}:${key}`));
+    const failed = budgetFailure(Object.keys(a.compiled.expressions).map((key) => verdict(key)));
+    if (failed !== null) {
+      await this.#overBudget(tx, a, row, failed);
+      return 0;
+    }
+    await this.#withinBudget(tx, a);
     switch (t.type) {
       case 'event': {
         const trigger = t.trigger;
-        if (!trigger.match.matches({ event })) return 0;
-        const group = groupOf(trigger.groupBy, event);
+        if (!isMatch(verdict(trigger.match))) return 0;
+        const group = groupOf(verdict(trigger.groupBy), trigger.groupBy !== null);
         if (group === null) return 0;
         const { threshold, cooldownSeconds } = trigger.source;
         let events = [event];
@@ -166,7 +302,7 @@ export class AutomationEngine {
         return this.#fire(tx, a, `event:${event.id}`, events);
       }
       case 'compound': {
-        const hits = t.triggers.map((sub) => sub.match.matches({ event }));
+        const hits = t.triggers.map((sub) => isMatch(verdict(sub.match)));
         if (!hits.some(Boolean)) return 0;
         const state = (await readState(tx, id, 'compound', '')) ?? { matched: {} };
         const horizon = at(event) - t.withinSeconds * 1000;
@@ -196,10 +332,10 @@ export class AutomationEngine {
           events = [];
         }
         const next = t.triggers[step];
-        if (next?.match.matches({ event })) {
+        if (next && isMatch(verdict(next.match))) {
           events = [...events, event];
           step += 1;
-        } else if (step > 0 && t.triggers[0]?.match.matches({ event })) {
+        } else if (step > 0 && t.triggers[0] && isMatch(verdict(t.triggers[0].match))) {
           // The sequence starts over from this event.
           events = [event];
           step = 1;
@@ -223,16 +359,27 @@ export class AutomationEngine {
           SELECT id, group_key, opening_event FROM automation_windows
           WHERE automation_id = ${id} AND status = 'OPEN' AND opened_at <= ${row.received_at} AND closes_at > ${row.received_at}`;
         if (open.length > 0) {
-          const group = t.groupBy ? groupOf(t.groupBy, event) : null;
-          for (const w of open) {
-            if (t.groupBy && w.group_key !== group) continue;
-            if (t.expect.matches({ event, opening: w.opening_event })) {
-              await tx`UPDATE automation_windows SET status = 'MET' WHERE id = ${w.id}`;
-            }
+          const group = t.groupBy ? groupOf(verdict(t.groupBy), true) : null;
+          const candidates = open.filter((w) => !t.groupBy || w.group_key === group);
+          // `expect` reads the window's opening event as well, so it is evaluated here, per window, in the sandbox.
+          const results = await this.options.sandbox.run(
+            row.workspace_id,
+            candidates.map((w) => ({ event, opening: w.opening_event })),
+            candidates.map(
+              (_, i): SandboxItem => ({ kind: 'expression', source: t.expect, variables: EXPECT_VARIABLES, bindings: i }),
+            ),
+          );
+          const over = budgetFailure(results);
+          if (over !== null) {
+            await this.#overBudget(tx, a, row, over);
+            return 0;
+          }
+          for (const [i, w] of candidates.entries()) {
+            if (isMatch(results[i])) await tx`UPDATE automation_windows SET status = 'MET' WHERE id = ${w.id}`;
           }
         }
-        if (t.after?.matches({ event })) {
-          const group = groupOf(t.groupBy, event);
+        if (isMatch(verdict(t.after))) {
+          const group = groupOf(verdict(t.groupBy), t.groupBy !== null);
           if (group === null) return 0;
           await tx`
             INSERT INTO automation_windows (automation_id, group_key, opened_at, closes_at, opening_event)
@@ -276,7 +423,7 @@ export class AutomationEngine {
     if (due.length === 0) return 0;
     const ids = [...new Set(due.map((w) => w.automation_id))];
     const rows = await tx<AutomationRow[]>`SELECT * FROM automations WHERE id = ANY(${tx.array(ids)}::uuid[])`;
-    const byId = new Map(rows.map((row) => [row.id, { row, compiled: this.#compiled(row) }]));
+    const byId = new Map(rows.map((row) => [row.id, { row, compiled: this.#compiled(row), disabled: false }]));
     let fired = 0;
     for (const w of due) {
       const a = byId.get(w.automation_id);
@@ -300,6 +447,40 @@ export class AutomationEngine {
     return fired;
   }
 
+  /**
+   * Why this firing's actions must not run, or null: a chain of MAX_CHAIN automations already
+   * stands behind its event, or the automation fired MAX_FIRINGS_PER_MINUTE times in the last minute.
+   */
+  async #holdBack(tx: TxSql, a: Loaded, chain: string[]): Promise<string | null> {
+    if (chain.length >= MAX_CHAIN) {
+      return `${chain.length} automations caused this event in a chain (${chain.join(' → ')}); a chain stops at ${MAX_CHAIN}`;
+    }
+    const [recent] = await tx<{ n: number }[]>`
+      SELECT count(*)::int AS n FROM (
+        SELECT 1 FROM automation_firings
+        WHERE automation_id = ${a.row.id} AND fired_at > now() - interval '1 minute'
+        LIMIT ${MAX_FIRINGS_PER_MINUTE + 1}) recent`;
+    // The firing being recorded is one of them.
+    if ((recent?.n ?? 0) > MAX_FIRINGS_PER_MINUTE) {
+      return `the automation fired more than ${MAX_FIRINGS_PER_MINUTE} times in the last minute, its limit`;
+    }
+    return null;
+  }
+
+  /** Renders every template of the firing's actions in the sandbox, by `<action index>.<field>`. */
+  async #render(a: Loaded, variables: ActionContext['variables']): Promise<Map<string, SandboxResult>> {
+    const keys: string[] = [];
+    const items: SandboxItem[] = [];
+    for (const action of a.compiled.actions) {
+      for (const [field, template] of Object.entries(action.templates)) {
+        keys.push(`${action.index}.${field}`);
+        items.push({ kind: 'template', template, variables: TEMPLATE_VARIABLES, bindings: 0 });
+      }
+    }
+    const results = await this.options.sandbox.run(a.row.workspace_id, [variables as unknown as Record<string, unknown>], items);
+    return new Map(results.map((result, i) => [keys[i] as string, result]));
+  }
+
   /** Records the firing under its key and applies its actions; 0 when that key fired already. */
   async #fire(tx: TxSql, a: Loaded, key: string, events: OutpostEvent[]): Promise<number> {
     const { row } = a;
@@ -311,22 +492,31 @@ export class AutomationEngine {
     });
     if (firingId === null) return 0;
     await this.#hold();
+    const chain = chainOf(events.at(-1));
+    const heldBack = await this.#holdBack(tx, a, chain);
+    const variables = { event: events.at(-1) ?? null, events, automation: { id: row.id, name: row.name } };
     const ctx: ActionContext = {
       workspaceId: row.workspace_id,
       automationId: row.id,
       deploymentId: row.deployment_id,
       firingId,
       firingKey: key,
-      variables: { event: events.at(-1) ?? null, events, automation: { id: row.id, name: row.name } },
+      variables,
+      rendered: heldBack === null ? await this.#render(a, variables) : new Map(),
+      chain: [...chain, row.id],
     };
     const outcomes: FiringAction[] = [];
     for (const [index, action] of a.compiled.actions.entries()) {
       let outcome: FiringAction;
-      try {
-        const resultIds = await tx.savepoint((sp) => runAction(sp, action, ctx));
-        outcome = { index, type: action.action.type, status: 'SUCCEEDED', error: null, resultIds };
-      } catch (error) {
-        outcome = { index, type: action.action.type, status: 'FAILED', error: failureMessage(error), resultIds: [] };
+      if (heldBack !== null) {
+        outcome = { index, type: action.action.type, status: 'SKIPPED', error: heldBack, resultIds: [] };
+      } else {
+        try {
+          const resultIds = await tx.savepoint((sp) => runAction(sp, action, ctx));
+          outcome = { index, type: action.action.type, status: 'SUCCEEDED', error: null, resultIds };
+        } catch (error) {
+          outcome = { index, type: action.action.type, status: 'FAILED', error: failureMessage(error), resultIds: [] };
+        }
       }
       outcomes.push(outcome);
       await appendAuditEntry(tx, {
@@ -336,7 +526,7 @@ export class AutomationEngine {
         action: `automation.${action.action.type}`,
         method: null,
         path: null,
-        status: outcome.status === 'SUCCEEDED' ? 200 : 422,
+        status: outcome.status === 'SUCCEEDED' ? 200 : outcome.status === 'SKIPPED' ? 429 : 422,
         clientAddress: null,
         userAgent: null,
         requestId: null,
@@ -345,7 +535,7 @@ export class AutomationEngine {
         summary: { firingKey: key, ...(outcome.error ? { error: outcome.error } : {}) },
       });
     }
-    const failed = outcomes.find((o) => o.status === 'FAILED');
+    const failed = outcomes.find((o) => o.status !== 'SUCCEEDED');
     await finishFiring(tx, {
       firingId,
       automationId: row.id,

@@ -1,12 +1,14 @@
 import { type CelValue, celEnv, isCelError, isCelList, isCelMap, isCelUint, parse, plan } from '@bufbuild/cel';
 import { strings } from '@bufbuild/cel/ext';
+import { estimateCost, overBudget } from './cost.js';
 
 /*
  * CEL (https://cel.dev) is the one expression language of events: trigger filters, wait matches,
  * webhook templates and action parameters. Expressions are compiled when they are saved (a deploy,
  * an automation, a webhook), so a mistake is a 422 naming the line and column, never a trigger
- * that silently never fires. Evaluation is bounded: CEL has no loops but its macros over finite
- * lists, and an expression is at most MAX_EXPRESSION_LENGTH characters.
+ * that silently never fires. Cost is bounded twice: when an expression is saved its worst case is
+ * estimated and refused over a budget (cost.ts), and the control plane evaluates it in a thread pool
+ * under a deadline (sandbox.ts), never on the event loop that answers requests.
  */
 
 export const MAX_EXPRESSION_LENGTH = 2000;
@@ -144,6 +146,13 @@ export function compileCel(source: string, variables: readonly string[]): CelPro
   }
   const positions: Record<string, number> = {};
   for (const [id, offset] of Object.entries(parsed.sourceInfo?.positions ?? {})) positions[id] = Number(offset);
+  const estimate = estimateCost(parsed.expr);
+  const budget = overBudget(estimate);
+  if (budget) {
+    const culprit = estimate.culprit;
+    const where = lineColumn(source, culprit === null ? 0 : (positions[String(culprit)] ?? 0));
+    throw new CelCompileError({ message: budget, ...where });
+  }
   const known = new Set(variables);
   const unknown = freeIdentifiers(parsed.expr as unknown as AnyExpr, positions).find((i) => !known.has(i.name));
   if (unknown) {

@@ -1,6 +1,6 @@
-import type { Automation, AutomationAction, Firing, FiringAction, Trigger } from '@outpost/sdk/contracts';
+import type { Automation, AutomationAction, Firing, FiringAction, QuarantinedEvent, Trigger } from '@outpost/sdk/contracts';
 import type { Db } from './client.js';
-import type { automationFirings, automations, Row } from './schema.js';
+import type { automationFirings, automationQuarantine, automations, Row } from './schema.js';
 import { iso } from './values.js';
 
 export type AutomationRow = Row<typeof automations>;
@@ -19,6 +19,7 @@ export function toAutomation(row: AutomationRow): Automation {
     updatedAt: iso(row.updated_at),
     lastFiredAt: row.last_fired_at ? iso(row.last_fired_at) : null,
     lastError: row.last_error,
+    disabledReason: row.disabled_reason,
   };
 }
 
@@ -97,6 +98,10 @@ export async function updateAutomation(
       enabled = ${c.enabled === undefined ? db`enabled` : db`${c.enabled}`},
       trigger = ${c.trigger === undefined ? db`trigger` : db`${db.json(c.trigger as never)}`},
       actions = ${c.actions === undefined ? db`actions` : db`${db.json(c.actions as never)}`},
+      -- Enabled again by a person: the control plane's reason for turning it off no longer stands.
+      disabled_reason = ${c.enabled === undefined ? db`disabled_reason` : db`NULL`},
+      -- New expressions start with a clean budget record; the same ones keep theirs, so one more overrun turns them off again.
+      budget_failures = ${c.trigger === undefined && c.actions === undefined ? db`budget_failures` : db`0`},
       -- A changed trigger starts from nothing: counts and windows of the old one mean nothing to it.
       updated_at = now()
     WHERE workspace_id = ${workspaceId} AND id = ${id}
@@ -148,4 +153,39 @@ export async function finishFiring(
 ): Promise<void> {
   await db`UPDATE automation_firings SET actions = ${db.json(f.actions as never)} WHERE id = ${f.firingId}`;
   await db`UPDATE automations SET last_fired_at = now(), last_error = ${f.lastError} WHERE id = ${f.automationId}`;
+}
+
+type QuarantineRow = Row<typeof automationQuarantine>;
+
+/** The workspace's quarantined events, newest first (keyset pages). */
+export async function listQuarantine(
+  db: Db,
+  workspaceId: string,
+  before: { createdAt: string; id: string } | null,
+  limit: number,
+): Promise<QuarantinedEvent[]> {
+  const rows = await db<QuarantineRow[]>`
+    SELECT * FROM automation_quarantine
+    WHERE workspace_id = ${workspaceId}
+      ${before ? db`AND (created_at, id) < (${before.createdAt}::timestamptz, ${before.id}::uuid)` : db``}
+    ORDER BY created_at DESC, id DESC
+    LIMIT ${limit}`;
+  return rows.map((row) => ({
+    id: row.id,
+    eventId: row.event_id,
+    eventKind: row.event_kind,
+    automationId: row.automation_id,
+    reason: row.reason,
+    createdAt: iso(row.created_at),
+  }));
+}
+
+/** Records that `automationId` (null: every automation of the workspace) will not evaluate the event. */
+export async function quarantineEvent(
+  db: Db,
+  q: { workspaceId: string; eventId: string; eventKind: string; automationId: string | null; reason: string },
+): Promise<void> {
+  await db`
+    INSERT INTO automation_quarantine (workspace_id, event_id, event_kind, automation_id, reason)
+    VALUES (${q.workspaceId}, ${q.eventId}, ${q.eventKind}, ${q.automationId}, ${q.reason})`;
 }

@@ -205,6 +205,8 @@ export interface NewFlowRun {
   reproducedFromId?: string | null;
   /** The running flow that started it (`runDeployment`). @default null */
   parentFlowRunId?: string | null;
+  /** The automations whose actions created it, oldest first; its events carry the chain. @default null */
+  causation?: { chain: string[] } | null;
 }
 
 /**
@@ -218,7 +220,7 @@ export async function insertFlowRun(db: Db, run: NewFlowRun): Promise<string | n
                              state_type, state_name, state_timestamp, attempt, max_retries, retry_delay_seconds,
                              retry_backoff, retry_jitter, expected_start_time, idempotency_key, partition_key, backfill_id,
                              schedule_id, resources, deployment_version_id, reproduced_from_id, parent_flow_run_id,
-                             created_at, updated_at)
+                             causation, created_at, updated_at)
       VALUES (${run.workspaceId}, ${run.flowId}, ${run.deploymentId}, ${run.workPoolId}, ${run.workQueueId}, ${run.name},
               ${jsonb(db, run.parameters)}, ${textArray(db, run.tags)}::text[], ${jsonb(db, run.labels)},
               'SCHEDULED', 'Scheduled', now(), 1, ${run.maxRetries}, ${run.retryDelaySeconds},
@@ -230,7 +232,7 @@ export async function insertFlowRun(db: Db, run: NewFlowRun): Promise<string | n
               ${run.resources ? (run.resourcesExact ? jsonb(db, run.resources) : db`(SELECT coalesce(resources, '{}'::jsonb) FROM deployments WHERE id = ${run.deploymentId}) || ${jsonb(db, run.resources)}`) : null},
               -- Null takes the deployment's current version (the flow_runs_pin_version trigger); a reproduction names its original's.
               ${run.deploymentVersionId ?? null}::uuid, ${run.reproducedFromId ?? null}::uuid, ${run.parentFlowRunId ?? null}::uuid,
-              now(), now())
+              ${run.causation ? jsonb(db, run.causation) : null}, now(), now())
       ON CONFLICT (workspace_id, deployment_id, idempotency_key) DO NOTHING
       RETURNING id, workspace_id, attempt, state_timestamp, work_pool_id
     ), history AS (

@@ -331,6 +331,8 @@ export const flowRuns = pgTable(
     resumes: integer('resumes').notNull().default(0),
     /** The run whose manifest this one was created from ("Reproduce"). */
     reproducedFromId: uuid('reproduced_from_id'),
+    /** The automations whose actions made or last changed the run, oldest first: its events carry the chain. */
+    causation: jsonb('causation').$type<{ chain: string[] }>(),
     createdAt: createdAt(),
     updatedAt: ts('updated_at').notNull().defaultNow(),
   },
@@ -374,6 +376,8 @@ export const flowRuns = pgTable(
       .where(sql.raw(`state_type IN ${stateListSql(HELD_STATES)}`)),
     // Read backwards for the newest-first keyset listing.
     index('flow_runs_list_idx').on(t.workspaceId, t.createdAt, t.id),
+    // The quota on runs automations create counts a workspace's last minute of them.
+    index('flow_runs_caused_idx').on(t.workspaceId, t.createdAt).where(sql`causation IS NOT NULL`),
     // Log retention walks each workspace's finished runs in the order they ended.
     index('flow_runs_ended_idx').on(t.workspaceId, t.endTime, t.id).where(sql`end_time IS NOT NULL`),
     index('flow_runs_deployment_idx').on(t.deploymentId, t.createdAt),
@@ -1272,6 +1276,10 @@ export const automations = pgTable(
     updatedAt: ts('updated_at').notNull().defaultNow(),
     lastFiredAt: ts('last_fired_at'),
     lastError: text('last_error'),
+    /** Evaluations in a row that ran past their deadline or heap limit; at MAX_BUDGET_FAILURES the automation is turned off. */
+    budgetFailures: integer('budget_failures').notNull().default(0),
+    /** Why the control plane turned the automation off (its expressions kept running over budget), until it is enabled again. */
+    disabledReason: text('disabled_reason'),
   },
   (t) => [
     uniqueIndex('automations_workspace_name_uq').on(t.workspaceId, t.name).where(sql`deployment_id IS NULL`),
@@ -1342,7 +1350,24 @@ export const automationCursor = pgTable('automation_cursor', {
   txid: xid8('txid').notNull(),
   seq: bigint('seq', { mode: 'number' }).$type<string>().notNull(),
   updatedAt: ts('updated_at').notNull().defaultNow(),
+  /** Rounds begun at this cursor that did not commit: past a few, the loop narrows to one event and then steps over it. */
+  attempts: integer('attempts').notNull().default(0),
 });
+
+/** Events the automations loop did not evaluate, for one automation (over its budget) or all (a poison event): listed, never retried. */
+export const automationQuarantine = pgTable(
+  'automation_quarantine',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    workspaceId: workspaceId(),
+    eventId: uuid('event_id').notNull(),
+    eventKind: text('event_kind').notNull(),
+    automationId: uuid('automation_id').references(() => automations.id, { onDelete: 'cascade' }),
+    reason: text('reason').notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [index('automation_quarantine_list_idx').on(t.workspaceId, t.createdAt, t.id)],
+);
 
 // ---- notifications: channels, the delivery outbox, and reported worker/pool statuses ----
 

@@ -1,5 +1,6 @@
 import { CompiledCache } from '../automations/compile.js';
 import { AutomationEngine } from '../automations/engine.js';
+import { type CelSandbox, celSandbox } from '../cel/sandbox.js';
 import type { Sql } from '../db/client.js';
 import type { Logger } from '../logger.js';
 import type { RunNotifier } from '../runs/run-notifier.js';
@@ -14,6 +15,10 @@ export interface AutomationLoopOptions {
   batchSize?: number;
   /** Test-only hold file (see AutomationEngine); `OUTPOST_TEST_AUTOMATION_HOLD_FILE` when absent. */
   holdFile?: string;
+  /** Where expressions are evaluated. @default the process's sandbox */
+  sandbox?: CelSandbox;
+  /** Evaluation time a workspace may spend in one round. */
+  workspaceBudgetMs?: number;
 }
 
 /**
@@ -36,6 +41,8 @@ export class AutomationLoop implements BackgroundLoop {
   ) {
     this.#engine = new AutomationEngine(new CompiledCache(), {
       batchSize: options.batchSize ?? 500,
+      sandbox: options.sandbox ?? celSandbox(),
+      workspaceBudgetMs: options.workspaceBudgetMs,
       holdFile: options.holdFile ?? process.env.OUTPOST_TEST_AUTOMATION_HOLD_FILE,
     });
     this.#loop = new ElectedLoop(databaseUrl, logger, {
@@ -43,6 +50,7 @@ export class AutomationLoop implements BackgroundLoop {
       tick: async () => {
         const round = await this.#engine.round(this.sql);
         if (round.firings > 0) this.logger.debug(round, 'automations round');
+        if (round.steppedOver > 0) this.logger.warn(round, 'automations loop stepped over an event that kept failing its rounds');
         return round.events + round.firings;
       },
       busyMs: options.busyMs ?? 0,

@@ -8,6 +8,7 @@ import {
   insertAutomation,
   listAutomations,
   listFirings,
+  listQuarantine,
   toAutomation,
   updateAutomation,
 } from '../db/automations.js';
@@ -88,6 +89,19 @@ export const automationHandlers = {
     const last = items.at(-1);
     return { items, nextCursor: rows.length > query.limit && last ? encodeCursor([last.firedAt, last.id]) : null };
   },
+
+  automationsQuarantine: async ({ query, principal, deps }) => {
+    const before = decodeCursor(query.cursor, FiringCursor);
+    const rows = await listQuarantine(
+      deps.sql,
+      principal.workspaceId,
+      before ? { createdAt: before[0], id: before[1] } : null,
+      query.limit + 1,
+    );
+    const items = rows.slice(0, query.limit);
+    const last = items.at(-1);
+    return { items, nextCursor: rows.length > query.limit && last ? encodeCursor([last.createdAt, last.id]) : null };
+  },
 } satisfies Pick<
   Handlers,
   | 'automationsCreate'
@@ -98,4 +112,5 @@ export const automationHandlers = {
   | 'automationsEnable'
   | 'automationsDisable'
   | 'automationsFirings'
+  | 'automationsQuarantine'
 >;

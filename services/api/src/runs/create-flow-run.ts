@@ -95,6 +95,8 @@ export interface FlowRunInput {
   backfill?: BackfillOrigin;
   /** The running flow that starts this run (`runDeployment`). */
   parentFlowRunId?: string;
+  /** The automations whose actions create this run, oldest first. */
+  causation?: { chain: string[] };
 }
 
 /**
@@ -197,5 +199,6 @@ async function insertChecked(sql: Db, input: FlowRunInput, record: DeploymentRec
     backfillId: input.backfill?.backfillId ?? null,
     scheduleId: input.backfill?.scheduleId ?? null,
     parentFlowRunId: input.parentFlowRunId ?? null,
+    causation: input.causation ?? null,
   });
 }
