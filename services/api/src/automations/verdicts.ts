@@ -79,7 +79,7 @@ export async function evaluateRound(
         const results = new Map<string, Verdict>();
         for (let at = 0; at < items.length; at += CHUNK) {
           const answer = await sandbox.run(workspaceId, [{ event }], items.slice(at, at + CHUNK));
-          answer.forEach((result, j) => results.set(keys[at + j] as string, result));
+          for (const [j, result] of answer.entries()) results.set(keys[at + j] as string, result);
         }
         verdicts.results.set(String(row.seq), results);
       }
