@@ -1,4 +1,4 @@
-import type { RouteDef } from '@outpost/sdk/contracts';
+import { type RouteDef, routes } from '@outpost/sdk/contracts';
 import type { Context } from 'hono';
 import type { AppDeps } from '../context.js';
 import { isDomainError } from '../domain-error.js';
@@ -98,4 +98,12 @@ export async function authorize(
   onAuthenticated?.(principal);
   checkRole(route, principal);
   return principal;
+}
+
+/**
+ * Whether the principal may read the audit log: the roles of `GET /audit-log`, one rule for every
+ * place that shows audited actions (the ledger's `audit.*` events too).
+ */
+export function mayReadAuditLog(principal: Principal): boolean {
+  return principal.kind !== 'run_token' && routes.auditLogList.access.roles.includes(principal.role);
 }

@@ -10,7 +10,15 @@ export interface EventFilters {
   source?: string | undefined;
   since?: Date | undefined;
   until?: Date | undefined;
+  /**
+   * Leave out the audit log's own events (`audit.*`): a caller whose role may not read the audit
+   * log must not read it through the ledger either, filtered or not.
+   */
+  withoutAudit?: boolean | undefined;
 }
+
+/** The kinds of the events the audit log writes into the ledger (migration 0020). */
+export const AUDIT_KIND_PREFIX = 'audit.';
 
 /** `"flow-run.*, model.metrics"` → the kinds to match, or undefined for every kind. */
 export function parseKinds(text: string | undefined): string[] | undefined {
@@ -36,6 +44,7 @@ function where(db: Db, workspaceId: string, f: EventFilters) {
   const prefixes = (f.kinds ?? []).filter((k) => k.endsWith('*')).map((k) => likePrefix(k.slice(0, -1)));
   return db`
     e.workspace_id = ${workspaceId}
+    ${f.withoutAudit ? db`AND NOT starts_with(e.kind, ${AUDIT_KIND_PREFIX})` : db``}
     ${f.kinds ? db`AND (e.kind = ANY(${textArray(db, exact)}) OR e.kind LIKE ANY(${textArray(db, prefixes)}))` : db``}
     ${
       f.resourceId

@@ -1,5 +1,5 @@
 import type { Sql } from '../db/client.js';
-import { type EventFilters, kindMatches } from '../db/event-list.js';
+import { AUDIT_KIND_PREFIX, type EventFilters, kindMatches } from '../db/event-list.js';
 import { type EventRow, LEDGER_START, type LedgerCursor, readCommittedEvents, toEvent } from '../db/events.js';
 import type { Logger } from '../logger.js';
 import type { RunNotifier } from '../runs/run-notifier.js';
@@ -38,6 +38,7 @@ function frame(row: EventRow): string {
 }
 
 function matches(row: EventRow, f: EventFilters): boolean {
+  if (f.withoutAudit && row.kind.startsWith(AUDIT_KIND_PREFIX)) return false;
   if (!kindMatches(row.kind, f.kinds)) return false;
   if (f.resourceId && row.resource_id !== f.resourceId && !row.related.some((r) => r.id === f.resourceId)) return false;
   return true;

@@ -1,5 +1,6 @@
 import { type EventResource, MAX_EVENT_RELATED } from '@outpost/sdk/contracts';
 import { z } from 'zod';
+import { mayReadAuditLog } from '../auth/permissions.js';
 import type { Principal } from '../auth/principal.js';
 import { type EventFilters, listEvents, parseKinds, runAsResource } from '../db/event-list.js';
 import { insertEvents, type NewEvent, toEvent } from '../db/events.js';
@@ -31,6 +32,7 @@ export function ledgerHandlers(hub: EventHub) {
         source: query.source,
         since: query.since ? new Date(query.since) : undefined,
         until: query.until ? new Date(query.until) : undefined,
+        withoutAudit: !mayReadAuditLog(principal),
       };
       const cursor = decodeCursor(query.cursor, SeqCursor)?.[0] ?? null;
       const rows = await listEvents(deps.sql, principal.workspaceId, filters, {
@@ -53,7 +55,12 @@ export function ledgerHandlers(hub: EventHub) {
       }
       const lastEventId = header('last-event-id');
       const afterSeq = query.afterSeq ?? (lastEventId && /^\d{1,19}$/.test(lastEventId) ? lastEventId : null);
-      return hub.open(principal.workspaceId, { kinds: parseKinds(query.kind), resourceId: query.resourceId }, afterSeq, signal);
+      const filters: EventFilters = {
+        kinds: parseKinds(query.kind),
+        resourceId: query.resourceId,
+        withoutAudit: !mayReadAuditLog(principal),
+      };
+      return hub.open(principal.workspaceId, filters, afterSeq, signal);
     },
 
     eventsEmit: async ({ body, principal, deps, status }) => {

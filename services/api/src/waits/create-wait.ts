@@ -1,9 +1,10 @@
 import type { RunWaitValue, Wait, WaitCreateRequest, WaitSpec } from '@outpost/sdk/contracts';
 import type { Db, Sql, TxSql } from '../db/client.js';
+import { AUDIT_KIND_PREFIX } from '../db/event-list.js';
 import { getWait, toWait, type WaitOutcome } from '../db/waits.js';
 import { DomainError, notFound } from '../domain-error.js';
 import { withPropertyOrder } from '../runs/parameter-schema.js';
-import { assertMatchCompiles, lookBack, type RunBinding } from './event-match.js';
+import { assertMatchCompiles, lookBack, overBudgetOutcome, type RunBinding } from './event-match.js';
 import { resolveWaits } from './resolve.js';
 import { lockToken } from './tokens.js';
 
@@ -43,8 +44,9 @@ async function outcomeAtOnce(tx: TxSql, run: WaitingRun, spec: WaitSpec, now: Da
       return token ? { status: 'RESOLVED', value: token.value ?? null } : null;
     }
     case 'event': {
-      const event = await lookBack(tx, run.workspace_id, spec, eventsSince(spec, run.created_at), runBinding(run));
-      return event ? { status: 'RESOLVED', value: event } : null;
+      const found = await lookBack(tx, run.workspace_id, spec, eventsSince(spec, run.created_at), runBinding(run));
+      if (found.overBudget !== undefined) return overBudgetOutcome(found.overBudget);
+      return found.event ? { status: 'RESOLVED', value: found.event } : null;
     }
     case 'approval':
       return null;
@@ -82,7 +84,20 @@ export async function createWait(
   input: { workspaceId: string; runId: string; attempt: number | null; request: WaitCreateRequest },
 ): Promise<{ wait: Wait; created: boolean }> {
   const { request } = input;
-  if (request.spec.kind === 'event') assertMatchCompiles(request.spec.match);
+  if (request.spec.kind === 'event') {
+    // A resolved wait's value is readable by every role (`GET /waits`): the audit log's events are not.
+    if (request.spec.event.startsWith(AUDIT_KIND_PREFIX)) {
+      throw new DomainError('validation_failed', 'the request body is invalid', {
+        errors: [
+          {
+            path: 'body.spec.event',
+            message: 'audit events are for owners and admins (the audit log); a flow cannot wait for one',
+          },
+        ],
+      });
+    }
+    assertMatchCompiles(request.spec.match);
+  }
   const targetRunId = request.spec.kind === 'run' ? request.spec.flowRunId : null;
   const result = await sql.begin(async (tx) => {
     const [run] = await tx<(WaitingRun & { now: Date })[]>`

@@ -1,0 +1,99 @@
+import type { OutpostEvent } from '@outpost/sdk/contracts';
+import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
+import { startTestServer, type TestServer, type TestWorkspace } from '../src/testing.js';
+import { EventReader } from './events.support.js';
+import { type Call, client } from './helpers.js';
+
+/*
+ * The audit log writes each audited action into the ledger as an `audit.<action>` event. Only the
+ * roles that may read the audit log (owner, admin) may read those events, through every ledger
+ * reader: the list with or without a kind filter, and the live stream with its replay.
+ */
+
+let server: TestServer;
+let ws: TestWorkspace;
+let owner: Call;
+let viewerKey: string;
+let adminKey: string;
+const aborts: AbortController[] = [];
+
+beforeAll(async () => {
+  server = await startTestServer({ loops: false });
+  ws = await server.createWorkspace();
+  owner = client(server, ws.ownerKey);
+  viewerKey = await ws.createKey('viewer');
+  adminKey = await ws.createKey('admin');
+});
+afterEach(() => {
+  for (const c of aborts.splice(0)) c.abort();
+});
+afterAll(async () => {
+  await server?.close();
+});
+
+/** An audited action of the owner (creating an API key), then a custom event after it as a marker. */
+async function auditedActionThenMarker(marker: string): Promise<void> {
+  const created = await owner('POST', '/api-keys', { body: { name: `k-${marker}`, role: 'viewer' } });
+  expect(created.status, created.text).toBe(201);
+  const emitted = await owner('POST', '/events', { body: { events: [{ kind: marker, payload: {} }] } });
+  expect(emitted.status, emitted.text).toBe(202);
+}
+
+async function stream(key: string, query: string): Promise<EventReader> {
+  const abort = new AbortController();
+  aborts.push(abort);
+  const response = await fetch(`${server.url}/api/v1/events/stream${query}`, {
+    headers: { authorization: `Bearer ${key}` },
+    signal: abort.signal,
+  });
+  expect(response.status).toBe(200);
+  const reader = new EventReader(response);
+  await reader.waitForComment('connected');
+  return reader;
+}
+
+const kinds = (items: OutpostEvent[]) => items.map((e) => e.kind);
+
+describe('audit events in the ledger follow the audit log role rule', () => {
+  test('a viewer listing events sees no audit event, filtered by kind or not; an admin sees them', async () => {
+    await auditedActionThenMarker('marker.list');
+    const viewer = client(server, viewerKey);
+    const admin = client(server, adminKey);
+
+    const asked = await viewer('GET', '/events?kind=audit.*');
+    expect(asked.status, asked.text).toBe(200);
+    expect(asked.body.items).toEqual([]);
+    const exact = await viewer('GET', '/events?kind=audit.apikeyscreate');
+    expect(exact.body.items).toEqual([]);
+    const all = await viewer('GET', '/events');
+    expect(kinds(all.body.items)).toContain('marker.list');
+    expect(kinds(all.body.items).filter((k) => k.startsWith('audit.'))).toEqual([]);
+
+    const adminSees = await admin('GET', '/events?kind=audit.*');
+    expect(kinds(adminSees.body.items)).toContain('audit.apikeyscreate');
+    expect(kinds((await admin('GET', '/events')).body.items)).toEqual(
+      expect.arrayContaining(['audit.apikeyscreate', 'marker.list']),
+    );
+  });
+
+  test("a viewer's live stream and its replay carry no audit event, while an admin's carry them", async () => {
+    const viewerLive = await stream(viewerKey, '');
+    const viewerAudit = await stream(viewerKey, '?kind=audit.*,marker.live');
+    const adminLive = await stream(adminKey, '');
+    await auditedActionThenMarker('marker.live');
+
+    await viewerLive.waitFor((e: OutpostEvent) => e.kind === 'marker.live');
+    await viewerAudit.waitFor((e: OutpostEvent) => e.kind === 'marker.live');
+    await adminLive.waitFor((e: OutpostEvent) => e.kind === 'marker.live');
+    // Both streams are in ledger order: the audit event, committed before the marker, came first or not at all.
+    expect(kinds(viewerLive.events as OutpostEvent[]).filter((k) => k.startsWith('audit.'))).toEqual([]);
+    expect(kinds(viewerAudit.events as OutpostEvent[])).toEqual(['marker.live']);
+    expect(kinds(adminLive.events as OutpostEvent[])).toContain('audit.apikeyscreate');
+
+    const replayed = await stream(viewerKey, '?afterSeq=0');
+    await replayed.waitFor((e: OutpostEvent) => e.kind === 'marker.live');
+    expect(kinds(replayed.events as OutpostEvent[]).filter((k) => k.startsWith('audit.'))).toEqual([]);
+    const adminReplay = await stream(adminKey, '?afterSeq=0&kind=audit.*');
+    await adminReplay.waitFor((e: OutpostEvent) => e.kind === 'audit.apikeyscreate');
+  });
+});
