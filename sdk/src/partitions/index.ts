@@ -105,7 +105,10 @@ function validateTime(def: TimeWindowPartitions): void {
 }
 
 function epochDay(date: string): number {
-  return Date.UTC(Number(date.slice(0, 4)), Number(date.slice(5, 7)) - 1, Number(date.slice(8, 10))) / DAY_MS;
+  // Date.UTC reads years 0-99 as 1900-1999; setting the year afterwards keeps year 1 year 1.
+  const d = new Date(Date.UTC(2000, Number(date.slice(5, 7)) - 1, Number(date.slice(8, 10))));
+  d.setUTCFullYear(Number(date.slice(0, 4)));
+  return d.getTime() / DAY_MS;
 }
 
 function dateOfEpochDay(day: number): string {
@@ -146,7 +149,7 @@ function firstDay(def: TimeWindowPartitions): number {
 function nextMonth(ym: string): string {
   const y = Number(ym.slice(0, 4));
   const m = Number(ym.slice(5, 7));
-  return m === 12 ? `${y + 1}-01` : `${y}-${String(m + 1).padStart(2, '0')}`;
+  return m === 12 ? `${String(y + 1).padStart(4, '0')}-01` : `${ym.slice(0, 4)}-${String(m + 1).padStart(2, '0')}`;
 }
 
 function addCadence(dt: DateTime, cadence: TimeCadence, n = 1): DateTime {
@@ -207,6 +210,73 @@ function timeKeys(def: TimeWindowPartitions, now: Date): string[] {
     keys.push(`${month}-01`);
     month = next;
   }
+}
+
+// ---- time windows by arithmetic ----
+//
+// A time-window definition's keys are an arithmetic sequence of window starts (absolute hours, local
+// days, weeks, or months), so their number, the key at an index and the index of a key are computed
+// without walking the windows: a definition from year 1 costs the same as one from yesterday. These
+// agree with the enumeration above key for key (sdk/test/partitions.arithmetic.test.ts proves it
+// across DST changes).
+
+/** Months since year 0 of an epoch day's date: the monthly cadence's index space. */
+function monthIndex(day: number): number {
+  const date = dateOfEpochDay(day);
+  return Number(date.slice(0, 4)) * 12 + Number(date.slice(5, 7)) - 1;
+}
+
+function monthKey(index: number): string {
+  return `${String(Math.floor(index / 12)).padStart(4, '0')}-${String((index % 12) + 1).padStart(2, '0')}-01`;
+}
+
+function timeCount(def: TimeWindowPartitions, now: Date): number {
+  const cutoffMs = now.getTime() - (def.endOffsetMinutes ?? 0) * 60_000;
+  if (def.cadence === 'hourly') {
+    const first = local(def, def.start).toMillis();
+    // Window k starts at first + k h; it is a key when it starts before the end and closes by the cutoff.
+    const beforeEnd =
+      def.end !== undefined ? Math.ceil((local(def, def.end).toMillis() - first) / HOUR_MS) : Number.POSITIVE_INFINITY;
+    return Math.max(0, Math.min(beforeEnd, Math.floor((cutoffMs - first) / HOUR_MS)));
+  }
+  const cutoff = DateTime.fromMillis(cutoffMs, { zone: def.timezone });
+  const lastEndDay = epochDay(cutoff.toISODate() ?? def.start);
+  const stopDay = def.end !== undefined ? epochDay(def.end) : Number.POSITIVE_INFINITY;
+  const first = firstDay(def);
+  switch (def.cadence) {
+    case 'daily':
+      return Math.max(0, Math.min(stopDay - first, lastEndDay - first));
+    case 'weekly':
+      return Math.max(0, Math.min(Math.ceil((stopDay - first) / 7), Math.floor((lastEndDay - first) / 7)));
+    default: {
+      const firstMonth = monthIndex(first);
+      const beforeEnd = Number.isFinite(stopDay) ? monthIndex(stopDay - 1) - firstMonth + 1 : Number.POSITIVE_INFINITY;
+      return Math.max(0, Math.min(beforeEnd, monthIndex(lastEndDay) - firstMonth));
+    }
+  }
+}
+
+/** The key of window `index` (counted from the first window); the caller keeps it below the count. */
+function timeKeyAt(def: TimeWindowPartitions, index: number): string {
+  if (def.cadence === 'hourly') {
+    const ms = local(def, def.start).toMillis() + index * HOUR_MS;
+    return formatHourKey(ms, IANAZone.create(def.timezone).offset(ms));
+  }
+  const first = firstDay(def);
+  if (def.cadence === 'daily') return dateOfEpochDay(first + index);
+  if (def.cadence === 'weekly') return dateOfEpochDay(first + 7 * index);
+  return monthKey(monthIndex(first) + index);
+}
+
+/** The index of an aligned key (isAlignedTimeKey holds) among the definition's windows. */
+function timeKeyIndex(def: TimeWindowPartitions, key: string): number {
+  if (def.cadence === 'hourly') {
+    return (DateTime.fromISO(key, { setZone: true }).toMillis() - local(def, def.start).toMillis()) / HOUR_MS;
+  }
+  const first = firstDay(def);
+  if (def.cadence === 'daily') return epochDay(key) - first;
+  if (def.cadence === 'weekly') return (epochDay(key) - first) / 7;
+  return monthIndex(epochDay(key)) - monthIndex(first);
 }
 
 /** The window a key of a time-window definition covers: [start, end), exact across DST changes. */
@@ -286,13 +356,108 @@ export function hasPartitionKey(def: PartitionsDefinition, key: string, o: KeyOp
 
 /** The keys from `start` to `end` inclusive, in definition order; a RangeError when either is not a key or they are reversed. */
 export function partitionKeysInRange(def: PartitionsDefinition, start: string, end: string, o: KeyOptions = {}): string[] {
-  const keys = partitionKeys(def, o);
-  const i = keys.indexOf(start);
-  const j = keys.indexOf(end);
+  const { offset, count } = partitionRangeBounds(def, start, end, o);
+  return partitionKeysPage(def, offset, count, o);
+}
+
+/** Where the range from `start` to `end` (inclusive) sits in definition order, without listing it; RangeErrors as partitionKeysInRange. */
+export function partitionRangeBounds(
+  def: PartitionsDefinition,
+  start: string,
+  end: string,
+  o: KeyOptions = {},
+): { offset: number; count: number } {
+  const i = partitionKeyIndex(def, start, o);
+  const j = partitionKeyIndex(def, end, o);
   if (i < 0) throw new RangeError(`"${start}" is not a partition key of this definition`);
   if (j < 0) throw new RangeError(`"${end}" is not a partition key of this definition`);
   if (j < i) throw new RangeError(`the range starts at "${start}", after its end "${end}"`);
-  return keys.slice(i, j + 1);
+  return { offset: i, count: j - i + 1 };
+}
+
+function singleCount(def: SinglePartitions, o: KeyOptions): number {
+  switch (def.kind) {
+    case 'time':
+      return timeCount(def, o.now ?? new Date());
+    case 'static':
+      return def.keys.length;
+    case 'dynamic':
+      return o.dynamicKeys?.(def.name).length ?? 0;
+  }
+}
+
+function singleKeyAt(def: SinglePartitions, index: number, o: KeyOptions): string {
+  switch (def.kind) {
+    case 'time':
+      return timeKeyAt(def, index);
+    case 'static':
+      return def.keys[index] as string;
+    case 'dynamic':
+      return o.dynamicKeys?.(def.name)[index] as string;
+  }
+}
+
+function singleKeyIndex(def: SinglePartitions, key: string, o: KeyOptions): number {
+  if (!hasSingleKey(def, key, o)) return -1;
+  switch (def.kind) {
+    case 'time':
+      return timeKeyIndex(def, key);
+    case 'static':
+      return def.keys.indexOf(key);
+    case 'dynamic':
+      return o.dynamicKeys?.(def.name).indexOf(key) ?? -1;
+  }
+}
+
+type Dimension = MultiPartitions['dimensions'][number];
+
+function dimensionsOf(def: MultiPartitions): [Dimension, Dimension] {
+  return def.dimensions as [Dimension, Dimension];
+}
+
+/** How many keys the definition has (now, for time windows), computed without listing them. */
+export function partitionKeyCount(def: PartitionsDefinition, o: KeyOptions = {}): number {
+  if (def.kind !== 'multi') return singleCount(def, o);
+  const [a, b] = dimensionsOf(def);
+  return singleCount(a.partitions, o) * singleCount(b.partitions, o);
+}
+
+/** The key at `index` in definition order (as `partitionKeys(def)[index]`), without listing the others. */
+export function partitionKeyAt(def: PartitionsDefinition, index: number, o: KeyOptions = {}): string {
+  return partitionKeysPage(def, index, 1, o)[0] as string;
+}
+
+/** The position of `key` in definition order, or -1 when it is not a key (now, for time windows). */
+export function partitionKeyIndex(def: PartitionsDefinition, key: string, o: KeyOptions = {}): number {
+  if (def.kind !== 'multi') return singleKeyIndex(def, key, o);
+  const parts = key.split(MULTI_KEY_SEPARATOR);
+  if (parts.length !== 2) return -1;
+  const [a, b] = dimensionsOf(def);
+  const i = singleKeyIndex(a.partitions, parts[0] as string, o);
+  const j = i < 0 ? -1 : singleKeyIndex(b.partitions, parts[1] as string, o);
+  return j < 0 ? -1 : i * singleCount(b.partitions, o) + j;
+}
+
+/**
+ * The keys at `[offset, offset + limit)` in definition order (fewer at the end): what
+ * `partitionKeys(def).slice(offset, offset + limit)` holds, at a cost of `limit`, not of the total.
+ */
+export function partitionKeysPage(def: PartitionsDefinition, offset: number, limit: number, o: KeyOptions = {}): string[] {
+  if (!Number.isInteger(offset) || offset < 0) throw new RangeError(`offset must be a whole number >= 0, got ${offset}`);
+  if (!Number.isInteger(limit) || limit < 0) throw new RangeError(`limit must be a whole number >= 0, got ${limit}`);
+  const stop = Math.min(partitionKeyCount(def, o), offset + limit);
+  const keys: string[] = [];
+  if (def.kind !== 'multi') {
+    for (let i = offset; i < stop; i++) keys.push(singleKeyAt(def, i, o));
+    return keys;
+  }
+  const [a, b] = dimensionsOf(def);
+  const inner = singleCount(b.partitions, o);
+  for (let i = offset; i < stop; i++) {
+    const x = singleKeyAt(a.partitions, Math.floor(i / inner), o);
+    keys.push(`${x}${MULTI_KEY_SEPARATOR}${singleKeyAt(b.partitions, i % inner, o)}`);
+  }
+  return keys;
 }
 
 /** A multi-partition key's parts by dimension name: `{ date: '2026-03-01', region: 'eu' }`. */
