@@ -18,6 +18,7 @@ let ownerA: Call;
 let b: TestWorkspace;
 let ownerB: Call;
 let slugB: string;
+let slugA: string;
 
 beforeAll(async () => {
   mailbox = await TestMailbox.start();
@@ -26,6 +27,7 @@ beforeAll(async () => {
   b = await server.createWorkspace();
   ownerB = client(server, b.ownerKey);
   slugB = (await ownerB('GET', '/whoami')).body.workspace.slug;
+  slugA = (await ownerA('GET', '/whoami')).body.workspace.slug;
 });
 afterAll(async () => {
   await server?.close();
@@ -118,6 +120,22 @@ describe('an account one workspace set up never carries into another', () => {
     expect(logs.body.items.map((l: { message: string }) => l.message)).toEqual(['B confidential line']);
     const listed = (await ownerB('GET', '/members')).body.items.find((m: { userId: string }) => m.userId === userId);
     expect(listed).toMatchObject({ state: 'active', account: 'verified', hasPassword: true });
+    // A added the address before its person proved it: A's membership is only an invitation now,
+    // showing A's admin nothing of the account, and it reaches B alone until its person accepts A's.
+    const inAnow = (await ownerA('GET', '/members')).body.items.find((m: { userId: string }) => m.userId === userId);
+    expect(inAnow).toMatchObject({ state: 'invited', account: 'verified', name: null, hasPassword: false, sso: false });
+    expect((await post(server, '/auth/password', { email: alice, password: OWNERS_PASSWORD, workspace: slugA })).status).toBe(
+      403,
+    );
+    const onlyB = await post(server, '/auth/password', { email: alice, password: OWNERS_PASSWORD });
+    expect(onlyB.status, onlyB.text).toBe(200);
+    expect(onlyB.body.workspace.id).toBe(b.workspaceId);
+    expect((await owner.call('GET', '/account/invitations')).body.items).toEqual([
+      expect.objectContaining({ workspace: expect.objectContaining({ id: server.workspaceId }), role: 'developer' }),
+    ]);
+    const rejoined = await owner.mutate('POST', `/account/invitations/${server.workspaceId}/accept`);
+    expect(rejoined.status, rejoined.text).toBe(200);
+    expect(rejoined.body).toMatchObject({ workspace: { id: server.workspaceId }, role: 'developer' });
     // The account reaches two workspaces now, so a sign-in names one.
     expect((await post(server, '/auth/password', { email: alice, password: OWNERS_PASSWORD })).status).toBe(400);
 

@@ -110,7 +110,7 @@ export async function confirmEmail(
       }
     }
     const hash = input.password === undefined ? null : await hashPassword(input.password, deps.passwordParams);
-    if (!verifiedBefore) await verifyAccount(tx, user.id, hash);
+    if (!verifiedBefore) await verifyAccount(tx, user.id, hash, used.workspaceId);
     else if (hash) {
       await setPasswordHash(tx, user.id, hash);
       await revokeUserSessions(tx, user.id);

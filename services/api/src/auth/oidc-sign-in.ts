@@ -131,7 +131,7 @@ async function resolveUser(deps: AppDeps, provider: OidcProviderRecord, claims: 
     const proven = claims.emailVerified && claims.email ? normaliseEmail(claims.email) : null;
     let user = await findUserByIdentity(tx, claims.issuer, claims.subject);
     if (!user && proven) user = await lockUserByEmail(tx, proven);
-    const verifiedNow = user !== null && proven === user.email && (await verifyAccount(tx, user.id, null));
+    const verifiedNow = user !== null && proven === user.email && (await verifyAccount(tx, user.id, null, provider.workspaceId));
     const verified = user !== null && (verifiedNow || user.emailVerifiedAt !== null);
     let member = user ? await getMember(tx, provider.workspaceId, user.id) : null;
     // An account whose address is not proven counts only in the workspace that manages it.

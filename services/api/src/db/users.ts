@@ -98,14 +98,30 @@ export async function releaseManagedAccount(db: Db, userId: string, workspaceId:
  * Marks the address proven: the account is the person's from now on, managed by no workspace.
  * When it was not verified before, whatever credentials an admin could have known end with it: the
  * password is replaced by `passwordHash` (cleared when null), every session ends, and no setup
- * token works any more. Returns whether the account was unverified until now.
+ * token works any more. `through` is the workspace whose emailed link or single sign-on proved the
+ * address (null: a link of the account's own, asked for in the workspace that manages it). Proven
+ * through another workspace, the managing workspace may have added an address that was never its
+ * person's: its membership becomes an invitation, which the person may accept or leave. Returns
+ * whether the account was unverified until now.
  */
-export async function verifyAccount(db: Db, userId: string, passwordHash: string | null): Promise<boolean> {
-  const rows = await db`
-    UPDATE users SET email_verified_at = now(), managed_by = NULL, password_hash = ${passwordHash}, password_changed_at = now()
-    WHERE id = ${userId} AND email_verified_at IS NULL
-    RETURNING id`;
-  if (rows.length === 0) return false;
+export async function verifyAccount(
+  db: Db,
+  userId: string,
+  passwordHash: string | null,
+  through: string | null = null,
+): Promise<boolean> {
+  const rows = await db<{ managed_by: string | null }[]>`
+    UPDATE users u SET email_verified_at = now(), managed_by = NULL, password_hash = ${passwordHash}, password_changed_at = now()
+    FROM (SELECT id, managed_by FROM users WHERE id = ${userId} FOR UPDATE) before
+    WHERE u.id = before.id AND u.email_verified_at IS NULL
+    RETURNING before.managed_by`;
+  const [verified] = rows;
+  if (!verified) return false;
+  if (through !== null && verified.managed_by !== null && verified.managed_by !== through) {
+    await db`
+      UPDATE memberships SET state = 'invited', updated_at = now()
+      WHERE workspace_id = ${verified.managed_by} AND user_id = ${userId} AND state = 'active'`;
+  }
   await voidSetupTokens(db, userId);
   await revokeUserSessions(db, userId);
   return true;
