@@ -97,7 +97,8 @@ describe('outpost waits and tokens', () => {
     expect(stored.value).toEqual({ rows: 12 });
 
     const early = await outpost('tokens', 'complete', `${name}-later`);
-    expect(early.stdout).toContain('no flow waits for it yet');
+    expect(early.code).not.toBe(0);
+    expect(early.stderr).toContain(`no wait asks for the token "${name}-later"`);
   });
 
   test('refuses a status it does not know, in one line', async () => {

@@ -108,6 +108,38 @@ describe('waits under the worker', () => {
     expect(states(worker)).toEqual(['RUNNING', 'COMPLETED']);
   });
 
+  it('wait.createToken asks the control plane for a token, hands it over, and waits on the same key', async () => {
+    const made = 'wt_made-by-the-control-plane-0123456789';
+    const events: string[] = [];
+    flow({ name: 'wait-created-token' }, async () => {
+      const callback = await wait.createToken({ timeoutSeconds: 600 });
+      events.push(`handed ${callback.token} as ${callback.key}`);
+      events.push(`got ${JSON.stringify(await callback.wait())}`);
+      await wait.token('order-20');
+    });
+    const worker = new MemoryWorker();
+    let asked = 0;
+    worker.answer = (rpc: Rpc) => {
+      if (rpc.method !== 'createWait') return undefined;
+      const spec = rpc.body.spec as { kind: 'token'; token?: string };
+      asked += 1;
+      const token = spec.token ?? made;
+      return { wait: waitRow(rpc.body.key, { kind: 'token', token }, asked === 1 ? {} : resolved({ rows: asked })) };
+    };
+
+    await launch('wait-created-token', worker);
+
+    const created = worker.rpcs('createWait');
+    expect(created.map((b) => [b.key, b.spec])).toEqual([
+      ['wait-1', { kind: 'token' }],
+      ['wait-1', { kind: 'token', token: made }],
+      ['wait-2', { kind: 'token', token: 'order-20' }],
+    ]);
+    expect(created[0]?.timeoutSeconds).toBe(600);
+    expect(events).toEqual([`handed ${made} as wait-1`, 'got {"rows":2}']);
+    expect(states(worker)).toEqual(['RUNNING', 'COMPLETED']);
+  });
+
   it('an approval sends its form as JSON schema and returns the decision with data parsed by the form', async () => {
     let decision: unknown;
     flow({ name: 'wait-approval-form' }, async () => {

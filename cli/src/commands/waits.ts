@@ -127,7 +127,7 @@ export const waitsReject: Command = {
 export const tokensComplete: Command = {
   name: 'tokens complete',
   args: '<token>',
-  summary: 'Complete a wait token with a value; the wait for it resolves now, or as soon as a flow begins it',
+  summary: 'Complete a wait token with a value; the flow waiting for it resumes (a token no wait asked for is refused)',
   positionals: { min: 1, max: 1 },
   options: { value: { type: 'string', placeholder: '<json>', description: 'the value the waiting flow receives (JSON)' } },
   async run(ctx) {
@@ -143,7 +143,7 @@ export const tokensComplete: Command = {
     if (ctx.json) ctx.out(json(done));
     else if (done.wait)
       ctx.out(`token ${token} completed: run ${done.wait.flowRunName}'s wait ${done.wait.key} is ${done.wait.status}`);
-    else ctx.out(`token ${token} completed; no flow waits for it yet (the first to ask gets the value at once)`);
+    else ctx.out(`token ${token} completed`);
     return EXIT.ok;
   },
 };

@@ -63,6 +63,17 @@ export const ApprovalWaitSpec = z.strictObject({
 
 export const TokenWaitSpec = z.strictObject({ kind: z.literal('token'), token: WaitTokenId });
 
+/** The prefix of the tokens the control plane makes for a token wait that names none. */
+export const GENERATED_WAIT_TOKEN_PREFIX = 'wt_';
+
+/**
+ * A token wait as a flow asks for it: without `token`, the control plane makes one — 192 random
+ * bits, an unguessable capability to hand to the one system that should complete it (the wait's
+ * `spec.token` carries it). A `token` the flow names itself (`approve-42`) is an explicit opt-in:
+ * anyone who may complete tokens in the workspace and can guess the name can complete it.
+ */
+export const TokenWaitRequestSpec = z.strictObject({ kind: z.literal('token'), token: WaitTokenId.optional() });
+
 /** Resolves when the run (a deployment's run the flow started) reaches a terminal state. */
 export const RunWaitSpec = z.strictObject({ kind: z.literal('run'), flowRunId: Id });
 
@@ -74,6 +85,16 @@ export const WaitSpec = z.discriminatedUnion('kind', [
   RunWaitSpec,
 ]);
 export type WaitSpec = z.infer<typeof WaitSpec>;
+
+/** A wait's spec in `POST /flow-runs/:id/waits`: a token wait may leave its token to the control plane. */
+export const WaitCreateSpec = z.discriminatedUnion('kind', [
+  EventWaitSpec,
+  UntilWaitSpec,
+  ApprovalWaitSpec,
+  TokenWaitRequestSpec,
+  RunWaitSpec,
+]);
+export type WaitCreateSpec = z.infer<typeof WaitCreateSpec>;
 
 /** A person's decision on an approval. */
 export const ApprovalDecision = z.object({
@@ -116,7 +137,7 @@ export type RunWaitValue = z.infer<typeof RunWaitValue>;
 /** `POST /flow-runs/:id/waits`: idempotent by key (a replay gets the stored wait back). */
 export const WaitCreateRequest = z.strictObject({
   key: WaitKey,
-  spec: WaitSpec,
+  spec: WaitCreateSpec,
   timeoutSeconds: z.number().int().min(1).max(MAX_WAIT_SECONDS).optional(),
 });
 export type WaitCreateRequest = z.infer<typeof WaitCreateRequest>;
@@ -169,12 +190,15 @@ export const ApprovalDecideRequest = z.strictObject({
   comment: z.string().max(2000).optional(),
 });
 
-/** `POST /wait-tokens/:token/complete`: resolves the token's wait, or the wait that asks for it later. */
+/**
+ * `POST /wait-tokens/:token/complete`: resolves the token's wait. A token no wait asked for is
+ * refused (404): completions are not stored for a wait that may ask later.
+ */
 export const WaitTokenCompleteRequest = z.strictObject({ value: JsonValue.optional() });
 export const WaitTokenParams = z.strictObject({ token: WaitTokenId });
 export const WaitTokenCompleteResponse = z.object({
   token: WaitTokenId,
-  /** The wait it resolved; null when no wait asks for the token yet (it will resolve at once when one does). */
+  /** The newest wait for the token (null only from servers before completions of unknown tokens were refused). */
   wait: Wait.nullable(),
 });
 

@@ -289,13 +289,66 @@ async function waitApproval<F extends z.ZodType | undefined = undefined>(
   };
 }
 
+/** A token wait begun with `wait.createToken()`: hand `token` to the system that completes it, then `wait()`. */
+export interface WaitTokenHandle {
+  /** The token the control plane made for this wait: 192 random bits, the one thing that completes it. */
+  readonly token: string;
+  /** The wait's key in its run. */
+  readonly key: string;
+  /** Waits for the token's completion and returns its value (throws `WaitTimeoutError` after the timeout). */
+  wait(): Promise<unknown>;
+}
+
 /**
- * Wait for an external system to complete `token` (`POST /wait-tokens/:token/complete` or
- * `outpost tokens complete`), e.g. a job id handed to a callback. Returns the value it was completed
- * with; a completion that arrives before the wait is kept and resolves it at once. Needs a worker.
+ * Begin a token wait whose token the control plane makes: an unguessable capability to hand to an
+ * external system (a callback URL, a job's metadata), which completes it with
+ * `POST /wait-tokens/:token/complete` or `outpost tokens complete`. The token is the same on every
+ * replay of the run (the wait is found again by its key). Completing it before `wait()` is called
+ * is fine: the wait exists from this call on. Needs a worker.
  * @example
- * const jobId = await submitJob({ callbackToken: `job-${runContext().runId}` });
- * const result = await wait.token(`job-${runContext().runId}`, { timeoutSeconds: 3600 });
+ * const callback = await wait.createToken({ timeoutSeconds: 3600 });
+ * await submitJob({ callbackToken: callback.token }); // a task
+ * const result = await callback.wait();
+ */
+async function createToken(options: WaitTokenOptions = {}): Promise<WaitTokenHandle> {
+  const scope = durableScope('wait.createToken()');
+  if (!scope) throw needsWorker('wait.createToken()');
+  const key = options.key ?? scope.durable.nextWaitKey();
+  const request = checkedRequest('wait.createToken()', {
+    key,
+    spec: { kind: 'token' },
+    ...(options.timeoutSeconds === undefined ? {} : { timeoutSeconds: options.timeoutSeconds }),
+  });
+  const created = await raceAbort(scope.durable.port.create(request), scope.signal);
+  if (created.spec.kind !== 'token') {
+    throw new Error(`wait.createToken(): the run's wait "${key}" is a ${created.spec.kind} wait, not a token wait`);
+  }
+  const { token } = created.spec;
+  return {
+    token,
+    key,
+    wait: async () => {
+      const waited = await durableWait(
+        'wait.createToken()',
+        scope,
+        { kind: 'token', token },
+        { ...options, key },
+        { numbered: false },
+      );
+      return waited.value;
+    },
+  };
+}
+
+/**
+ * Wait for an external system to complete a token you name yourself (`POST /wait-tokens/:token/complete`
+ * or `outpost tokens complete`). A named token is an explicit opt-in to a human-readable name, such
+ * as an order number a person types: anyone allowed to complete tokens in the workspace who can
+ * guess the name can complete it. Prefer `wait.createToken()`, whose token is an unguessable
+ * capability. A completion is accepted only once the wait exists (a token no wait asked for is
+ * refused). Needs a worker.
+ * @example
+ * const value = await wait.token('approve-order-42', { timeoutSeconds: 3600 });
  */
 async function waitToken(token: string, options: WaitTokenOptions = {}): Promise<unknown> {
   const scope = durableScope('wait.token()');
@@ -319,4 +372,5 @@ export const wait = {
   until: waitUntil,
   approval: waitApproval,
   token: waitToken,
+  createToken,
 };

@@ -33,7 +33,7 @@ export interface TestFlowOptions {
   maxClockMs?: number;
   /** Decisions for `wait.approval()`, by the approval's title. */
   approvals?: Record<string, { approved: boolean; data?: Record<string, unknown>; comment?: string }>;
-  /** Values `wait.token()` gets, by token id. */
+  /** Values `wait.token()` gets, by token id; for `wait.createToken()` (a made-up token), by the wait's key. */
   tokens?: Record<string, unknown>;
   /** The event `wait.for()` gets, by event kind (its `match` is not evaluated here). */
   events?: Record<string, Record<string, unknown>>;
@@ -203,7 +203,8 @@ class TestWaits implements WaitPort {
       flowRunId: this.run.id,
       flowRunName: this.run.name,
       key: body.key,
-      spec: body.spec,
+      // A token wait that names no token gets one made up, as the control plane makes one.
+      spec: body.spec.kind === 'token' ? { kind: 'token', token: body.spec.token ?? `wt_test-${randomUUID()}` } : body.spec,
       status: 'WAITING',
       createdAt: now.toISOString(),
       expiresAt: body.timeoutSeconds ? new Date(now.getTime() + body.timeoutSeconds * 1000).toISOString() : null,
@@ -290,7 +291,7 @@ class TestWaits implements WaitPort {
         decidedAt: new Date().toISOString(),
       };
     }
-    if (spec.kind === 'token') return this.answers.tokens?.[spec.token];
+    if (spec.kind === 'token') return this.answers.tokens?.[spec.token] ?? this.answers.tokens?.[wait.key];
     if (spec.kind === 'event') return this.answers.events?.[spec.event];
     if (spec.kind === 'run') return this.answers.runs?.[spec.flowRunId] ?? this.childRunEnding(spec.flowRunId);
     return undefined;

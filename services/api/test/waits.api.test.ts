@@ -92,14 +92,14 @@ describe('beginning a wait', () => {
     expect(stored['x-outpost-order']).toEqual(['reviewer', 'ok', 'note']);
   });
 
-  test('a token completed before the wait exists resolves the wait at once with its value', async () => {
+  test('a token no wait asked for is refused, and the wait that names it later still waits', async () => {
     const held = await runningRun();
     const token = unique('job');
-    const done = await owner('POST', `/wait-tokens/${token}/complete`, { body: { value: { rows: 42 } } });
-    expect(done.status).toBe(200);
-    expect(done.body).toEqual({ token, wait: null });
+    const early = await owner('POST', `/wait-tokens/${token}/complete`, { body: { value: { rows: 42 } } });
+    expect(early.status).toBe(404);
+    expect(early.body.detail).toContain(`no wait asks for the token "${token}"`);
     const res = await begin(held, { key: 'wait-1', spec: { kind: 'token', token } });
-    expect(res.body.wait).toMatchObject({ status: 'RESOLVED', value: { rows: 42 } });
+    expect(res.body.wait).toMatchObject({ status: 'WAITING', value: null, spec: { kind: 'token', token } });
   });
 
   test('a token completed after the wait began resolves it, and a second completion keeps the first value', async () => {

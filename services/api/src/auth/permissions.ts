@@ -1,4 +1,4 @@
-import { type RouteDef, routes } from '@outpost/sdk/contracts';
+import { type Role, type RouteDef, routes } from '@outpost/sdk/contracts';
 import type { Context } from 'hono';
 import type { AppDeps } from '../context.js';
 import { isDomainError } from '../domain-error.js';
@@ -105,5 +105,7 @@ export async function authorize(
  * place that shows audited actions (the ledger's `audit.*` events too).
  */
 export function mayReadAuditLog(principal: Principal): boolean {
-  return principal.kind !== 'run_token' && routes.auditLogList.access.roles.includes(principal.role);
+  if (principal.kind === 'run_token') return false;
+  const readers: readonly Role[] = routes.auditLogList.access.roles;
+  return readers.includes(principal.role);
 }

@@ -1,4 +1,12 @@
-import type { RunWaitValue, Wait, WaitCreateRequest, WaitSpec } from '@outpost/sdk/contracts';
+import { randomBytes } from 'node:crypto';
+import {
+  GENERATED_WAIT_TOKEN_PREFIX,
+  type RunWaitValue,
+  type Wait,
+  type WaitCreateRequest,
+  type WaitCreateSpec,
+  type WaitSpec,
+} from '@outpost/sdk/contracts';
 import type { Db, Sql, TxSql } from '../db/client.js';
 import { AUDIT_KIND_PREFIX } from '../db/event-list.js';
 import { getWait, toWait, type WaitOutcome } from '../db/waits.js';
@@ -74,6 +82,21 @@ export async function runWaitOutcome(db: Db, workspaceId: string, runId: string)
 }
 
 /**
+ * The spec a new wait is stored with. An approval's form keeps its fields in the order the flow
+ * wrote them (see withPropertyOrder); a token wait that names no token gets a new random one (192
+ * bits: a capability, not a name anyone could guess).
+ */
+function storedSpec(spec: WaitCreateSpec): WaitSpec {
+  if (spec.kind === 'approval' && spec.form) return { ...spec, form: withPropertyOrder(spec.form) };
+  if (spec.kind === 'token') return { kind: 'token', token: spec.token ?? newWaitToken() };
+  return spec;
+}
+
+export function newWaitToken(): string {
+  return `${GENERATED_WAIT_TOKEN_PREFIX}${randomBytes(24).toString('base64url')}`;
+}
+
+/**
  * Begins one of a running run's waits, or finds it again by key (a replay after a suspension gets
  * the stored wait, resolved or not). A new wait that is already satisfied resolves in the same
  * transaction. Only the attempt the run is on may begin waits (`attempt`: the run token's; null for
@@ -130,11 +153,7 @@ export async function createWait(
         });
       }
     }
-    // An approval's form keeps its fields in the order the flow wrote them (see withPropertyOrder).
-    const spec: WaitSpec =
-      request.spec.kind === 'approval' && request.spec.form
-        ? { ...request.spec, form: withPropertyOrder(request.spec.form) }
-        : request.spec;
+    const spec = storedSpec(request.spec);
     const expiresAt = request.timeoutSeconds ? new Date(run.now.getTime() + request.timeoutSeconds * 1000) : null;
     const until = spec.kind === 'until' ? new Date(spec.until) : null;
     const due = [expiresAt, until].filter((d): d is Date => d !== null).sort((a, b) => a.getTime() - b.getTime())[0] ?? null;

@@ -1,6 +1,7 @@
 import type { Wait } from '@outpost/sdk/contracts';
 import type { Db, Sql } from '../db/client.js';
 import { getWait, toWait } from '../db/waits.js';
+import { DomainError } from '../domain-error.js';
 import { resolveWaits } from './resolve.js';
 
 /**
@@ -14,8 +15,9 @@ export async function lockToken(tx: Db, workspaceId: string, token: string): Pro
 /**
  * Completes a token with a value, once: a second completion changes nothing (the first value
  * stands). Every WAITING wait for the token resolves with it in the same transaction (queueing a
- * run suspended on it); a wait that asks for the token later resolves when it is created. Returns
- * the newest wait for the token, or null when none asked yet.
+ * run suspended on it). A token no wait of the workspace asked for is refused: storing it for a
+ * wait that may ask later would let any caller who may complete tokens pre-answer waits by guessing
+ * their names. Returns the newest wait for the token.
  */
 export async function completeToken(
   sql: Sql,
@@ -23,6 +25,15 @@ export async function completeToken(
 ): Promise<{ token: string; wait: Wait | null }> {
   const waitId = await sql.begin(async (tx) => {
     await lockToken(tx, input.workspaceId, input.token);
+    const [newest] = await tx<{ id: string }[]>`
+      SELECT id FROM waits WHERE workspace_id = ${input.workspaceId} AND token = ${input.token}
+      ORDER BY created_at DESC, id DESC LIMIT 1`;
+    if (!newest) {
+      throw new DomainError(
+        'not_found',
+        `no wait asks for the token "${input.token}": a token is completed after the wait that asks for it begins`,
+      );
+    }
     await tx`
       INSERT INTO wait_tokens (workspace_id, token, value)
       VALUES (${input.workspaceId}, ${input.token}, ${input.value === undefined ? null : tx.json(input.value as never)})
@@ -35,11 +46,8 @@ export async function completeToken(
       tx,
       waiting.map((w) => ({ id: w.id, outcome: { status: 'RESOLVED' as const, value: stored?.value ?? null } })),
     );
-    const [newest] = await tx<{ id: string }[]>`
-      SELECT id FROM waits WHERE workspace_id = ${input.workspaceId} AND kind = 'token' AND spec->>'token' = ${input.token}
-      ORDER BY created_at DESC, id DESC LIMIT 1`;
-    return newest?.id ?? null;
+    return newest.id;
   });
-  const row = waitId ? await getWait(sql, input.workspaceId, waitId) : null;
+  const row = await getWait(sql, input.workspaceId, waitId);
   return { token: input.token, wait: row ? toWait(row) : null };
 }
