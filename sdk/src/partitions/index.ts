@@ -230,30 +230,49 @@ function monthKey(index: number): string {
   return `${String(Math.floor(index / 12)).padStart(4, '0')}-${String((index % 12) + 1).padStart(2, '0')}-01`;
 }
 
-function timeCount(def: TimeWindowPartitions, now: Date): number {
-  const cutoffMs = now.getTime() - (def.endOffsetMinutes ?? 0) * 60_000;
+/** How many windows start before the definition's end (Infinity without one). */
+function windowsBeforeEnd(def: TimeWindowPartitions): number {
+  if (def.end === undefined) return Number.POSITIVE_INFINITY;
   if (def.cadence === 'hourly') {
-    const first = local(def, def.start).toMillis();
-    // Window k starts at first + k h; it is a key when it starts before the end and closes by the cutoff.
-    const beforeEnd =
-      def.end !== undefined ? Math.ceil((local(def, def.end).toMillis() - first) / HOUR_MS) : Number.POSITIVE_INFINITY;
-    return Math.max(0, Math.min(beforeEnd, Math.floor((cutoffMs - first) / HOUR_MS)));
+    // Window k starts at first + k h.
+    return Math.max(0, Math.ceil((local(def, def.end).toMillis() - local(def, def.start).toMillis()) / HOUR_MS));
   }
-  const cutoff = DateTime.fromMillis(cutoffMs, { zone: def.timezone });
-  const lastEndDay = epochDay(cutoff.toISODate() ?? def.start);
-  const stopDay = def.end !== undefined ? epochDay(def.end) : Number.POSITIVE_INFINITY;
+  const stopDay = epochDay(def.end);
   const first = firstDay(def);
-  switch (def.cadence) {
-    case 'daily':
-      return Math.max(0, Math.min(stopDay - first, lastEndDay - first));
-    case 'weekly':
-      return Math.max(0, Math.min(Math.ceil((stopDay - first) / 7), Math.floor((lastEndDay - first) / 7)));
-    default: {
-      const firstMonth = monthIndex(first);
-      const beforeEnd = Number.isFinite(stopDay) ? monthIndex(stopDay - 1) - firstMonth + 1 : Number.POSITIVE_INFINITY;
-      return Math.max(0, Math.min(beforeEnd, monthIndex(lastEndDay) - firstMonth));
-    }
-  }
+  if (def.cadence === 'daily') return Math.max(0, stopDay - first);
+  if (def.cadence === 'weekly') return Math.max(0, Math.ceil((stopDay - first) / 7));
+  return Math.max(0, monthIndex(stopDay - 1) - monthIndex(first) + 1);
+}
+
+/** How many windows (ignoring the end) have closed by `cutoffMs`. */
+function windowsClosedBy(def: TimeWindowPartitions, cutoffMs: number): number {
+  if (def.cadence === 'hourly') return Math.max(0, Math.floor((cutoffMs - local(def, def.start).toMillis()) / HOUR_MS));
+  // Windows end at a local midnight; the latest midnight at or before the cutoff starts its local day.
+  const lastEndDay = epochDay(DateTime.fromMillis(cutoffMs, { zone: def.timezone }).toISODate() ?? def.start);
+  const first = firstDay(def);
+  if (def.cadence === 'daily') return Math.max(0, lastEndDay - first);
+  if (def.cadence === 'weekly') return Math.max(0, Math.floor((lastEndDay - first) / 7));
+  return Math.max(0, monthIndex(lastEndDay) - monthIndex(first));
+}
+
+/** Windows that are partitions at `now`: started before the end, closed (plus the offset) by now. */
+function timeCount(def: TimeWindowPartitions, now: Date): number {
+  return Math.min(windowsBeforeEnd(def), windowsClosedBy(def, now.getTime() - (def.endOffsetMinutes ?? 0) * 60_000));
+}
+
+/**
+ * Window `index` of a time-window definition (counted from its first window, whether or not it has
+ * closed yet), or null when the definition ends before it: what a schedule over windows steps through.
+ */
+export function timeWindowAt(def: TimeWindowPartitions, index: number): { key: string; start: Date; end: Date } | null {
+  if (!Number.isInteger(index) || index < 0 || index >= windowsBeforeEnd(def)) return null;
+  const key = timeKeyAt(def, index);
+  return { key, ...timeWindowOf(def, key) };
+}
+
+/** How many of a time-window definition's windows are partitions at `at` (closed, plus the end offset), by arithmetic. */
+export function timeWindowsReadyBy(def: TimeWindowPartitions, at: Date): number {
+  return timeCount(def, at);
 }
 
 /** The key of window `index` (counted from the first window); the caller keeps it below the count. */

@@ -22,7 +22,7 @@ import type { Db } from '../db/client.js';
 import { loadDynamicKeys } from '../db/dynamic-partitions.js';
 import { freshnessState, freshnessVerdict } from './automation/freshness.js';
 import { type AssetGraph, type AssetNode, buildGraph, withUpstream } from './graph.js';
-import { countPartitionKeys, type DynamicKeys, listPartitionKeys } from './partition-keys.js';
+import { countPartitionKeys, type DynamicKeys, isPartitionKey } from './partition-keys.js';
 import { type AssetFacts, AssetStatusBook, type Blocker, partitionStatus } from './status.js';
 
 /*
@@ -93,17 +93,17 @@ export function assetHealth(state: CatalogState, key: string): AssetHealth {
   return violated ? 'OVERDUE' : health;
 }
 
-/** Beyond this many keys the counts take the recorded rows as they are, without checking each is still a key. */
-const COUNT_CHECK_LIMIT = 200_000;
-
-/** A partitioned asset's partitions counted by status, over the keys its definition has now. */
+/**
+ * A partitioned asset's partitions counted by status, over the keys its definition has now: the total
+ * by arithmetic, the statuses from the stored rows (each checked to still be a key, which costs O(1)),
+ * and MISSING as the rest. Never a list of the keys.
+ */
 export function partitionCounts(state: CatalogState, node: AssetNode & { partitions: PartitionsDefinition }): PartitionCounts {
   const total = countPartitionKeys(node.partitions, state.dynamic, state.now);
-  const current = total <= COUNT_CHECK_LIMIT ? new Set(listPartitionKeys(node.partitions, state.dynamic, state.now)) : null;
   const counts: PartitionCounts = { total, MISSING: 0, MATERIALIZED: 0, FAILED: 0, STALE: 0, MATERIALIZING: 0 };
   const staleAt = state.book.evaluation(node.key)?.staleAt;
   for (const row of state.book.rows(node.key).values()) {
-    if (current !== null && !current.has(row.key)) continue;
+    if (!isPartitionKey(node.partitions, row.key, state.dynamic, state.now)) continue;
     counts[partitionStatus(row, staleAt?.has(row.key) ?? false)]++;
   }
   counts.MISSING = Math.max(0, total - counts.MATERIALIZED - counts.FAILED - counts.STALE - counts.MATERIALIZING);

@@ -1,5 +1,5 @@
 import type { AssetGateResponse } from '@outpost/sdk/contracts';
-import { dynamicPartitionNames, partitionKeysInRange } from '@outpost/sdk/partitions';
+import { dynamicPartitionNames, partitionKeysPage, partitionRangeBounds } from '@outpost/sdk/partitions';
 import { loadAssetNodes } from '../db/asset-definitions.js';
 import { getAssetRun, runMaterializations } from '../db/asset-events.js';
 import type { Db } from '../db/client.js';
@@ -39,8 +39,10 @@ export async function assetGate(db: Db, input: { workspaceId: string; flowRunId:
     if (def) {
       const dynamic = await loadDynamicKeys(db, workspaceId, dynamicPartitionNames(def));
       try {
-        const keys = partitionKeysInRange(def, range.start, range.end, { dynamicKeys: (name) => dynamic.get(name) ?? [] });
-        partitions = keys.length <= RANGE_PARTITIONS_CHECKED ? keys : [null];
+        // Located by arithmetic first: a long range is never listed just to find it is too long to check.
+        const o = { dynamicKeys: (name: string) => dynamic.get(name) ?? [] };
+        const { offset, count } = partitionRangeBounds(def, range.start, range.end, o);
+        partitions = count <= RANGE_PARTITIONS_CHECKED ? partitionKeysPage(def, offset, count, o) : [null];
       } catch {
         partitions = [null];
       }

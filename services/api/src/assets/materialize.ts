@@ -12,6 +12,7 @@ import { loadBlockers } from '../db/asset-status.js';
 import type { Db, Sql } from '../db/client.js';
 import { loadDynamicKeys } from '../db/dynamic-partitions.js';
 import { DomainError, notFound } from '../domain-error.js';
+import { workspaceQuotas } from '../quotas/quotas.js';
 import { createFlowRun } from '../runs/create-flow-run.js';
 import { type AssetGraph, buildGraph, compareKeys, topologicalOrder, withDownstream, withUpstream } from './graph.js';
 import { type DynamicKeys, describePartitions, resolvePartitionSelection } from './partition-keys.js';
@@ -190,6 +191,8 @@ export async function selectedPartitionKeys(
     selection,
     await dynamicKeysFor(db, workspaceId, plan.partitions),
     'body.partitions',
+    new Date(),
+    (await workspaceQuotas(db, workspaceId)).partitionsPerDefinition,
   );
   if (keys.length === 0) {
     throw new DomainError('validation_failed', 'the selection has no partitions', {

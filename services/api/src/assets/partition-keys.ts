@@ -1,14 +1,32 @@
 import type { FieldError, PartitionSelection, PartitionsDefinition, SinglePartitions } from '@outpost/sdk/contracts';
-import { hasPartitionKey, partitionKeys, partitionKeysInRange, partitions } from '@outpost/sdk/partitions';
+import {
+  hasPartitionKey,
+  partitionKeyCount,
+  partitionKeyIndex,
+  partitionKeysPage,
+  partitionRangeBounds,
+  partitions,
+} from '@outpost/sdk/partitions';
 import { DomainError } from '../domain-error.js';
+import { QUOTA_DEFAULTS } from '../quotas/quotas.js';
 
 /*
- * The control plane's side of partitions: it enumerates keys with the SDK's functions (so the
- * worker and the grid agree on every key), with the dynamic sets' keys from the database.
+ * The control plane's side of partitions: the SDK's functions (so the worker and the grid agree on
+ * every key), with the dynamic sets' keys from the database. Nothing here lists a definition to
+ * count it or to find a key: counts, the key at an index and the index of a key are arithmetic, so a
+ * page of a grid costs its size, however many partitions the definition has. Only a selection that
+ * must name every key (a materialisation of `all` or of a range) lists them, and never more than the
+ * workspace's `partitionsPerDefinition` quota.
  */
 
-/** Most keys a definition may have for the API to enumerate it (a grid, a selection, a count). */
-export const MAX_PARTITION_KEYS = 1_000_000;
+/** Most keys a selection may list when the caller names no quota (the quota's default). */
+export const MAX_PARTITION_KEYS = QUOTA_DEFAULTS.partitionsPerDefinition;
+
+/**
+ * How far ahead of now an open-ended time window is counted at deploy: one that would pass the
+ * limit within this horizon is refused, so a definition saved today does not cross it next week.
+ */
+export const PARTITION_LIMIT_HORIZON_DAYS = 90;
 
 /** The keys of each dynamic set a definition reads, in the order they were added. */
 export type DynamicKeys = ReadonlyMap<string, readonly string[]>;
@@ -17,26 +35,47 @@ function options(dynamic: DynamicKeys, now: Date) {
   return { now, dynamicKeys: (name: string) => dynamic.get(name) ?? [] };
 }
 
-function singleCount(def: SinglePartitions, dynamic: DynamicKeys, now: Date): number {
-  return partitionKeys(def, options(dynamic, now)).length;
-}
-
-/** How many keys the definition has now, without listing a two-dimensional one. */
+/** How many keys the definition has now, by arithmetic (never by listing them). */
 export function countPartitionKeys(def: PartitionsDefinition, dynamic: DynamicKeys, now = new Date()): number {
-  if (def.kind !== 'multi') return singleCount(def, dynamic, now);
-  return def.dimensions.reduce((n, d) => n * singleCount(d.partitions, dynamic, now), 1);
+  return partitionKeyCount(def, options(dynamic, now));
 }
 
-/** Every key of the definition now, in definition order; refused beyond MAX_PARTITION_KEYS. */
-export function listPartitionKeys(def: PartitionsDefinition, dynamic: DynamicKeys, now = new Date()): string[] {
-  const count = countPartitionKeys(def, dynamic, now);
-  if (count > MAX_PARTITION_KEYS) {
-    throw new DomainError(
-      'validation_failed',
-      `the partitions definition has ${count} partitions; at most ${MAX_PARTITION_KEYS} can be listed`,
-    );
+/** The position of `key` among the definition's keys now, or -1 when it is not one. */
+export function partitionKeyPosition(def: PartitionsDefinition, key: string, dynamic: DynamicKeys, now = new Date()): number {
+  try {
+    return partitionKeyIndex(def, key, options(dynamic, now));
+  } catch {
+    return -1;
   }
-  return partitionKeys(def, options(dynamic, now));
+}
+
+/** The keys at `[offset, offset + limit)` in definition order: a page costs its size. */
+export function pagePartitionKeys(
+  def: PartitionsDefinition,
+  dynamic: DynamicKeys,
+  now: Date,
+  offset: number,
+  limit: number,
+): string[] {
+  return partitionKeysPage(def, offset, limit, options(dynamic, now));
+}
+
+function tooManyToList(count: number, limit: number, path: string | null): DomainError {
+  const message = `the partitions definition has ${count} partitions; at most ${limit} (the quota "partitionsPerDefinition") can be selected at once`;
+  return new DomainError('validation_failed', message, path === null ? {} : { errors: [{ path, message }] });
+}
+
+/** Every key of the definition now, in definition order; refused (4xx) beyond `limit` without listing any. */
+export function listPartitionKeys(
+  def: PartitionsDefinition,
+  dynamic: DynamicKeys,
+  now = new Date(),
+  limit = MAX_PARTITION_KEYS,
+  path: string | null = null,
+): string[] {
+  const count = countPartitionKeys(def, dynamic, now);
+  if (count > limit) throw tooManyToList(count, limit, path);
+  return pagePartitionKeys(def, dynamic, now, 0, count);
 }
 
 export function isPartitionKey(def: PartitionsDefinition, key: string, dynamic: DynamicKeys, now = new Date()): boolean {
@@ -57,8 +96,9 @@ export function resolvePartitionSelection(
   dynamic: DynamicKeys,
   path: string,
   now = new Date(),
+  limit = MAX_PARTITION_KEYS,
 ): string[] {
-  if ('all' in selection) return listPartitionKeys(def, dynamic, now);
+  if ('all' in selection) return listPartitionKeys(def, dynamic, now, limit, `${path}.all`);
   if ('range' in selection) {
     const { start, end } = selection.range;
     for (const [field, key] of [
@@ -71,14 +111,16 @@ export function resolvePartitionSelection(
         });
       }
     }
-    listPartitionKeys(def, dynamic, now);
+    let bounds: { offset: number; count: number };
     try {
-      return partitionKeysInRange(def, start, end, options(dynamic, now));
+      bounds = partitionRangeBounds(def, start, end, options(dynamic, now));
     } catch (error) {
       throw new DomainError('validation_failed', 'the partition range is invalid', {
         errors: [{ path: `${path}.range`, message: (error as Error).message }],
       });
     }
+    if (bounds.count > limit) throw tooManyToList(bounds.count, limit, `${path}.range`);
+    return pagePartitionKeys(def, dynamic, now, bounds.offset, bounds.count);
   }
   const errors: FieldError[] = [];
   const seen = new Set<string>();

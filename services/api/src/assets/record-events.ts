@@ -5,7 +5,7 @@ import {
   type FieldError,
   type PartitionsDefinition,
 } from '@outpost/sdk/contracts';
-import { dynamicPartitionNames, partitionKeysInRange } from '@outpost/sdk/partitions';
+import { dynamicPartitionNames, partitionKeyIndex, partitionRangeBounds } from '@outpost/sdk/partitions';
 import type { z } from 'zod';
 import { loadAssetNodes } from '../db/asset-definitions.js';
 import {
@@ -54,22 +54,28 @@ function partitionAllowed(
   selection: z.output<typeof AssetRunParameters>,
   def: PartitionsDefinition,
   dynamic: DynamicKeys,
-  rangeKeys: Map<PartitionsDefinition, Set<string> | null>,
+  rangeKeys: Map<PartitionsDefinition, { offset: number; count: number } | null>,
 ): (key: string) => boolean {
   if (run.partitionKey !== null) return (key) => key === run.partitionKey;
   const range = selection.partitionRange;
   if (range) {
-    let keys = rangeKeys.get(def);
-    if (keys === undefined) {
+    const o = { dynamicKeys: (name: string) => dynamic.get(name) ?? [] };
+    let bounds = rangeKeys.get(def);
+    if (bounds === undefined) {
+      // The range's place among the keys, not its list: a key is in it when its index falls inside.
       try {
-        keys = new Set(partitionKeysInRange(def, range.start, range.end, { dynamicKeys: (name) => dynamic.get(name) ?? [] }));
+        bounds = partitionRangeBounds(def, range.start, range.end, o);
       } catch {
-        keys = null;
+        bounds = null;
       }
-      rangeKeys.set(def, keys);
+      rangeKeys.set(def, bounds);
     }
-    const allowed = keys;
-    return (key) => allowed?.has(key) ?? false;
+    const allowed = bounds;
+    return (key) => {
+      if (allowed === null) return false;
+      const at = partitionKeyIndex(def, key, o);
+      return at >= allowed.offset && at < allowed.offset + allowed.count;
+    };
   }
   return (key) => isPartitionKey(def, key, dynamic);
 }
@@ -87,7 +93,7 @@ function validate(run: AssetRun, events: readonly Event[], graph: AssetGraph, dy
   const nodes: ReadonlyMap<string, AssetNode> = graph.nodes;
   const selection = runSelection(run);
   const selected = new Set(selection ? selectedAssets(run, selection, graph) : []);
-  const rangeKeys = new Map<PartitionsDefinition, Set<string> | null>();
+  const rangeKeys = new Map<PartitionsDefinition, { offset: number; count: number } | null>();
   const ids = new Set<string>();
   const targets = new Set<string>();
   for (const [i, event] of events.entries()) {

@@ -14,6 +14,7 @@ import { getDeployment } from '../db/deployments.js';
 import { loadDynamicKeys } from '../db/dynamic-partitions.js';
 import { definitionOf } from '../db/schedules.js';
 import { DomainError, notFound } from '../domain-error.js';
+import { workspaceQuotas } from '../quotas/quotas.js';
 import { assertParameters } from '../runs/parameter-schema.js';
 import { advanceBackfill, type PassContext } from './advance-backfill.js';
 import { resolvePartitionSelection, SelectionError, storedTimeline, timeKeys } from './units.js';
@@ -44,9 +45,10 @@ export function resolveSelection(
   selection: PartitionSelection,
   path: string,
   o: KeyOptions,
+  limit?: number,
 ): { stored: StoredSelection; keys: string[] } {
   try {
-    return resolvePartitionSelection(def, selection, path, o);
+    return resolvePartitionSelection(def, selection, path, o, limit);
   } catch (error) {
     if (error instanceof SelectionError) {
       throw new DomainError('validation_failed', 'the partition selection is invalid', { errors: error.fieldErrors });
@@ -116,6 +118,8 @@ export async function createDeploymentBackfill(
     );
   }
 
+  // A backfill's units are listed (and kept by its loop), so it covers at most the partition quota.
+  const limit = (await workspaceQuotas(sql, workspaceId)).partitionsPerDefinition;
   let selection: StoredSelection;
   let keys: string[];
   let start: Date | null = null;
@@ -133,13 +137,14 @@ export async function createDeploymentBackfill(
       request.partitions,
       'body.partitions',
       await keyOptions(sql, workspaceId, schedule.partitions),
+      limit,
     ));
   } else {
     start = new Date(request.start as string);
     end = new Date(request.end as string);
     const def = definitionOf(schedule);
     try {
-      keys = timeKeys(def, start, end, 'body.end');
+      keys = timeKeys(def, start, end, 'body.end', limit);
     } catch (error) {
       if (error instanceof SelectionError) {
         throw new DomainError('validation_failed', 'the range covers too many scheduled times', { errors: error.fieldErrors });

@@ -6,10 +6,12 @@ import {
 } from '@outpost/sdk/contracts';
 import {
   dynamicPartitionNames,
-  hasPartitionKey,
   type KeyOptions,
-  partitionKeys,
+  partitionKeyCount,
+  partitionKeyIndex,
   partitionKeysInRange,
+  partitionKeysPage,
+  partitionRangeBounds,
 } from '@outpost/sdk/partitions';
 import type { StoredSelection } from '../db/backfills.js';
 import { timesInRange } from '../scheduling/backfill-times.js';
@@ -35,9 +37,12 @@ export class SelectionError extends Error {
   }
 }
 
-function tooMany(path: string, n: number | string): SelectionError {
+function tooMany(path: string, n: number | string, limit: number): SelectionError {
   return new SelectionError([
-    { path, message: `covers ${n} partitions; a backfill covers at most ${MAX_BACKFILL_PARTITIONS.toLocaleString('en')}` },
+    {
+      path,
+      message: `covers ${n} partitions; a backfill covers at most ${limit.toLocaleString('en')} (the quota "partitionsPerDefinition")`,
+    },
   ]);
 }
 
@@ -45,45 +50,52 @@ function tooMany(path: string, n: number | string): SelectionError {
  * Checks a partition selection against a definition and resolves it into what the backfill stores:
  * a range stays a range (its keys are stable once both ends exist), `all` becomes the range from the
  * first key to the last one now, and any selection over a dynamic set becomes its explicit keys (the
- * set may change later). Explicit keys are de-duplicated and put in definition order.
+ * set may change later). Explicit keys are de-duplicated and put in definition order. Sizes are
+ * counted before any key is listed, so a selection over `limit` is refused without listing it.
  */
 export function resolvePartitionSelection(
   def: PartitionsDefinition,
   selection: PartitionSelection,
   path: string,
   o: KeyOptions,
+  limit: number = MAX_BACKFILL_PARTITIONS,
 ): { stored: StoredSelection; keys: string[] } {
+  const cap = Math.min(limit, MAX_BACKFILL_PARTITIONS);
   const dynamic = dynamicPartitionNames(def).length > 0;
   if ('keys' in selection) {
     const errors: FieldError[] = [];
+    const positions = new Map<string, number>();
     for (const [i, key] of selection.keys.entries()) {
-      if (!hasPartitionKey(def, key, o)) errors.push({ path: `${path}.keys.${i}`, message: `"${key}" is not a partition key` });
+      const at = partitionKeyIndex(def, key, o);
+      if (at < 0) errors.push({ path: `${path}.keys.${i}`, message: `"${key}" is not a partition key` });
+      else positions.set(key, at);
       if (errors.length >= 10) break;
     }
     if (errors.length > 0) throw new SelectionError(errors);
-    const wanted = new Set(selection.keys);
-    const keys = partitionKeys(def, o).filter((k) => wanted.has(k));
+    const keys = [...positions.entries()].sort((a, b) => a[1] - b[1]).map(([key]) => key);
     return { stored: { keys }, keys };
   }
-  const all = partitionKeys(def, o);
   if ('range' in selection) {
-    let keys: string[];
+    let bounds: { offset: number; count: number };
     try {
-      keys = partitionKeysInRange(def, selection.range.start, selection.range.end, o);
+      bounds = partitionRangeBounds(def, selection.range.start, selection.range.end, o);
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
       const which = message.includes(`"${selection.range.start}"`) && !message.includes('after its end') ? 'start' : 'end';
       throw new SelectionError([{ path: `${path}.range.${which}`, message }]);
     }
-    if (keys.length > MAX_BACKFILL_PARTITIONS) throw tooMany(`${path}.range`, keys.length);
+    if (bounds.count > cap) throw tooMany(`${path}.range`, bounds.count, cap);
+    const keys = partitionKeysPage(def, bounds.offset, bounds.count, o);
     return { stored: dynamic ? { keys } : { range: selection.range }, keys };
   }
-  const first = all[0];
-  const last = all.at(-1);
-  if (first === undefined || last === undefined) {
+  const count = partitionKeyCount(def, o);
+  if (count === 0) {
     throw new SelectionError([{ path: `${path}.all`, message: 'the partitions definition has no partition yet' }]);
   }
-  if (all.length > MAX_BACKFILL_PARTITIONS) throw tooMany(`${path}.all`, all.length);
+  if (count > cap) throw tooMany(`${path}.all`, count, cap);
+  const all = partitionKeysPage(def, 0, count, o);
+  const first = all[0] as string;
+  const last = all.at(-1) as string;
   return { stored: dynamic ? { keys: all } : { range: { start: first, end: last } }, keys: all };
 }
 
@@ -100,9 +112,16 @@ export function timelineDefinition(stored: StoredTimeline): ScheduleDefinition {
 }
 
 /** The scheduled times of a schedule in [start, end), as the ISO keys of a backfill over times. */
-export function timeKeys(def: ScheduleDefinition, start: Date, end: Date, path: string): string[] {
-  const times = timesInRange(timelineOf(def), start, end, MAX_BACKFILL_PARTITIONS);
-  if (times === null) throw tooMany(path, `more than ${MAX_BACKFILL_PARTITIONS}`);
+export function timeKeys(
+  def: ScheduleDefinition,
+  start: Date,
+  end: Date,
+  path: string,
+  limit: number = MAX_BACKFILL_PARTITIONS,
+): string[] {
+  const cap = Math.min(limit, MAX_BACKFILL_PARTITIONS);
+  const times = timesInRange(timelineOf(def), start, end, cap);
+  if (times === null) throw tooMany(path, `more than ${cap.toLocaleString('en')}`, cap);
   return times.map((t) => t.toISOString());
 }
 

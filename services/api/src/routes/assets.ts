@@ -1,11 +1,16 @@
-import { AnyPartitionKey, AssetKey, type AssetPartition, type PartitionCounts } from '@outpost/sdk/contracts';
-import { partitionKeys } from '@outpost/sdk/partitions';
+import {
+  AnyPartitionKey,
+  AssetKey,
+  type AssetPartition,
+  type PartitionStatus,
+  type PartitionsDefinition,
+} from '@outpost/sdk/contracts';
 import { z } from 'zod';
-import { assetHealth, describeAssets, lineage, loadCatalogState } from '../assets/catalog.js';
+import { assetHealth, type CatalogState, describeAssets, lineage, loadCatalogState, partitionCounts } from '../assets/catalog.js';
 import type { AssetGraph, AssetNode } from '../assets/graph.js';
 import { compareKeys } from '../assets/graph.js';
-import { listPartitionKeys } from '../assets/partition-keys.js';
-import { partitionStatus } from '../assets/status.js';
+import { countPartitionKeys, MAX_PARTITION_KEYS, pagePartitionKeys, partitionKeyPosition } from '../assets/partition-keys.js';
+import { type PartitionRow, partitionStatus } from '../assets/status.js';
 import { waiveCheck } from '../assets/waive.js';
 import { materializeOrBackfill } from '../backfills/asset-backfill.js';
 import { listEvaluations } from '../db/asset-automation.js';
@@ -34,6 +39,52 @@ function matches(node: AssetNode, q: string | undefined, owner: string | undefin
 async function assetKnown(db: Db, workspaceId: string, key: string): Promise<void> {
   const defined = (await loadAssetNodes(db, workspaceId)).some((n) => n.key === key);
   if (!defined && !(await assetHasHistory(db, workspaceId, key))) throw notFound(`asset "${key}"`);
+}
+
+/** Keys looked at per step when paging the MISSING partitions (those without a stored row). */
+const MISSING_SCAN_STEP = 1_000;
+
+/**
+ * Up to `want` partitions from key index `start` on, in definition order, with the status asked
+ * for. Costs what the page and the stored rows cost, never the definition's size: without a
+ * status, the page of keys; for a status a row records, the rows sorted by their keys' positions;
+ * for MISSING, keys walked from `start`, skipping only keys whose rows give them another status.
+ */
+function pageByStatus(
+  def: PartitionsDefinition,
+  state: CatalogState,
+  rows: ReadonlyMap<string, PartitionRow>,
+  describe: (key: string) => AssetPartition,
+  start: number,
+  want: number,
+  status: PartitionStatus | undefined,
+): AssetPartition[] {
+  if (status === undefined) return pagePartitionKeys(def, state.dynamic, state.now, start, want).map(describe);
+  if (status !== 'MISSING') {
+    const found: { at: number; partition: AssetPartition }[] = [];
+    for (const key of rows.keys()) {
+      const partition = describe(key);
+      if (partition.status !== status) continue;
+      const at = partitionKeyPosition(def, key, state.dynamic, state.now);
+      if (at >= start) found.push({ at, partition });
+    }
+    return found
+      .sort((x, y) => x.at - y.at)
+      .slice(0, want)
+      .map((f) => f.partition);
+  }
+  const total = countPartitionKeys(def, state.dynamic, state.now);
+  const out: AssetPartition[] = [];
+  for (let at = start; at < total && out.length < want; at += MISSING_SCAN_STEP) {
+    for (const key of pagePartitionKeys(def, state.dynamic, state.now, at, MISSING_SCAN_STEP)) {
+      // Only keys with a row can have another status, so the keys skipped are bounded by the rows.
+      const partition = rows.has(key) ? describe(key) : null;
+      if (partition !== null && partition.status !== 'MISSING') continue;
+      out.push(partition ?? describe(key));
+      if (out.length === want) break;
+    }
+  }
+  return out;
 }
 
 export const assetHandlers = {
@@ -94,17 +145,25 @@ export const assetHandlers = {
         errors: [{ path: 'query.key', message: 'the asset has no partitions' }],
       });
     }
-    const keys = listPartitionKeys(def, state.dynamic, state.now);
+    const counts = partitionCounts(state, node as AssetNode & { partitions: typeof def });
+    let start = 0;
+    if (after !== null) {
+      const at = partitionKeyPosition(def, after, state.dynamic, state.now);
+      if (at < 0) {
+        throw new ApiError('validation_failed', 'the cursor is not a partition key of the asset', {
+          errors: [{ path: 'query.cursor', message: 'not a partition key of the asset' }],
+        });
+      }
+      start = at + 1;
+    }
     const rows = state.book.rows(node.key);
     const staleAt = state.book.evaluation(node.key)?.staleAt ?? new Map();
     // Nothing blocks anywhere upstream (the usual case): no partition needs looking at one by one.
     const anyBlocker = state.book.blockedBy(node.key, null) !== null;
-    const counts: PartitionCounts = { total: keys.length, MISSING: 0, MATERIALIZED: 0, FAILED: 0, STALE: 0, MATERIALIZING: 0 };
-    const all: AssetPartition[] = keys.map((key) => {
+    const describe = (key: string): AssetPartition => {
       const row = rows.get(key);
       const reasons = staleAt.get(key);
       const status = partitionStatus(row, reasons !== undefined);
-      counts[status]++;
       return {
         key,
         status,
@@ -114,27 +173,21 @@ export const assetHandlers = {
         staleReason: status === 'STALE' ? (reasons?.[0]?.message ?? null) : null,
         blocked: anyBlocker && state.book.blockedBy(node.key, key) !== null,
       };
-    });
-    let start = 0;
-    if (after !== null) {
-      const at = keys.indexOf(after);
-      if (at < 0) {
-        throw new ApiError('validation_failed', 'the cursor is not a partition key of the asset', {
-          errors: [{ path: 'query.cursor', message: 'not a partition key of the asset' }],
-        });
-      }
-      start = at + 1;
-    }
-    const wanted = all.slice(start).filter((p) => query.status === undefined || p.status === query.status);
+    };
+    const wanted = pageByStatus(def, state, rows, describe, start, query.limit + 1, query.status);
     const page = wanted.slice(0, query.limit);
     const last = page.at(-1);
-    const options = { now: state.now, dynamicKeys: (name: string) => state.dynamic.get(name) ?? [] };
     return {
       partitions: page,
       nextCursor: wanted.length > query.limit && last ? encodeCursor([last.key]) : null,
       counts,
       dimensions:
-        def.kind === 'multi' ? def.dimensions.map((d) => ({ name: d.name, keys: partitionKeys(d.partitions, options) })) : null,
+        def.kind === 'multi'
+          ? def.dimensions.map((d) => ({
+              name: d.name,
+              keys: pagePartitionKeys(d.partitions, state.dynamic, state.now, 0, MAX_PARTITION_KEYS),
+            }))
+          : null,
     };
   },
 

@@ -1,6 +1,7 @@
 import { ASSET_FLOW_NAME, Name } from '@outpost/sdk/contracts';
 import { z } from 'zod';
 import { checkAssetInputs, registerDeploymentAssets } from '../assets/deploy-assets.js';
+import { assertPartitionsWithinQuota } from '../assets/partition-limits.js';
 import { applyDeploymentTriggers, assertDeploymentTriggers } from '../automations/deployment-triggers.js';
 import {
   getDeployment,
@@ -48,6 +49,15 @@ export const deploymentHandlers = {
       }
       checkAssetInputs(body.assets, 'body.assets');
     }
+    // After the definitions are known to be valid: each is counted (by arithmetic) against the partitions quota.
+    await assertPartitionsWithinQuota(deps.sql, workspaceId, [
+      ...(body.assets ?? []).flatMap((a, i) =>
+        a.partitions ? [{ def: a.partitions, path: `body.assets.${i}.partitions` }] : [],
+      ),
+      ...(schedules ?? []).flatMap((s, i) =>
+        s.partitions ? [{ def: s.partitions, path: `body.schedules.${i}.partitions` }] : [],
+      ),
+    ]);
     if (body.triggers !== undefined) assertDeploymentTriggers(body.triggers);
     if (body.sensors !== undefined) checkSensorNames(body.sensors.map((s) => s.name));
     const result = await deps.sql.begin(async (tx) => {

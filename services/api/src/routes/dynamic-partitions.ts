@@ -1,11 +1,9 @@
+import { assertDynamicSetWithinQuota } from '../assets/partition-limits.js';
 import { dynamicSetDeclared } from '../db/asset-definitions.js';
 import type { Db } from '../db/client.js';
 import { addDynamicKeys, countDynamicKeys, deleteDynamicKey, listDynamicKeys } from '../db/dynamic-partitions.js';
-import { ApiError, notFound } from '../errors.js';
+import { notFound } from '../errors.js';
 import type { Handlers } from './types.js';
-
-/** Most keys one dynamic set holds: each is a partition every asset of the set can be materialised for. */
-const MAX_DYNAMIC_KEYS = 100_000;
 
 /**
  * A set exists for a workspace when one of its assets reads keys from it, or it has keys (added
@@ -29,11 +27,8 @@ export const dynamicPartitionHandlers = {
     if (!(await setExists(deps.sql, workspaceId, params.name))) throw notFound(`dynamic partition set "${params.name}"`);
     const added = await deps.sql.begin(async (tx) => {
       const count = await addDynamicKeys(tx, workspaceId, params.name, body.keys);
-      if ((await countDynamicKeys(tx, workspaceId, params.name)) > MAX_DYNAMIC_KEYS) {
-        throw new ApiError('validation_failed', `a dynamic partition set holds at most ${MAX_DYNAMIC_KEYS} keys`, {
-          errors: [{ path: 'body.keys', message: `the set would hold more than ${MAX_DYNAMIC_KEYS} keys` }],
-        });
-      }
+      // Checked after the insert, in its transaction: a refusal rolls the keys back, and two concurrent adds see each other.
+      await assertDynamicSetWithinQuota(tx, workspaceId, params.name, await countDynamicKeys(tx, workspaceId, params.name));
       return count;
     });
     return { name: params.name, keys: await listDynamicKeys(deps.sql, workspaceId, params.name), added };

@@ -1,9 +1,9 @@
-import type { AssetAutomationEvaluation } from '@outpost/sdk/contracts';
+import type { AssetAutomationEvaluation, PartitionsDefinition } from '@outpost/sdk/contracts';
 import { samePartitioning } from '@outpost/sdk/partitions';
 import type { CatalogState } from '../catalog.js';
 import type { AssetNode } from '../graph.js';
 import { blockedMessage } from '../materialize.js';
-import { listPartitionKeys } from '../partition-keys.js';
+import { countPartitionKeys, pagePartitionKeys } from '../partition-keys.js';
 import { formatTime, type PartitionRow } from '../status.js';
 import { latestTick } from './cron.js';
 
@@ -54,9 +54,40 @@ function active(row: PartitionRow | undefined): boolean {
 export function planAutomation(state: CatalogState, now: Date): AutomationCandidate[] {
   const candidates: AutomationCandidate[] = [];
   for (const node of state.graph.nodes.values()) {
-    if (node.automation) candidates.push(...planAsset(state, node, now));
+    // One by one: an asset's candidates can be thousands, too many to spread into push's arguments.
+    if (node.automation) for (const candidate of planAsset(state, node, now)) candidates.push(candidate);
   }
   return candidates;
+}
+
+/**
+ * Missing partitions one pass looks at per asset. A pass requests at most its `maxRequests` runs per
+ * workspace anyway; the older missing ones come up in later passes, as the newer ones get rows.
+ */
+export const MAX_MISSING_PER_PASS = 1_000;
+
+/**
+ * The newest missing partitions (no stored row), at most MAX_MISSING_PER_PASS, walking back from the
+ * latest key a page at a time: the walk skips only keys that have rows, so it costs what the rows
+ * and the answer cost, never the definition's size.
+ */
+function newestMissing(
+  def: PartitionsDefinition,
+  state: CatalogState,
+  rows: ReadonlyMap<string, PartitionRow>,
+  now: Date,
+  count: number,
+): string[] {
+  const missing: string[] = [];
+  const step = 1_000;
+  for (let end = count; end > 0 && missing.length < MAX_MISSING_PER_PASS; end -= step) {
+    const page = pagePartitionKeys(def, state.dynamic, now, Math.max(0, end - step), Math.min(step, end));
+    for (let i = page.length - 1; i >= 0 && missing.length < MAX_MISSING_PER_PASS; i--) {
+      const key = page[i] as string;
+      if (!rows.has(key)) missing.push(key);
+    }
+  }
+  return missing;
 }
 
 function planAsset(state: CatalogState, node: AssetNode, now: Date): AutomationCandidate[] {
@@ -80,10 +111,9 @@ function planAsset(state: CatalogState, node: AssetNode, now: Date): AutomationC
   let latestKey: string | null = null;
   if (node.partitions === null) keys.add(UNPARTITIONED);
   else {
-    const all =
-      policy.onMissing || (tick !== null && upstreams.length === 0) ? listPartitionKeys(node.partitions, state.dynamic, now) : [];
-    if (policy.onMissing) for (const key of all) if (!rows.has(key)) keys.add(key);
-    latestKey = all.at(-1) ?? null;
+    const count = countPartitionKeys(node.partitions, state.dynamic, now);
+    latestKey = count > 0 ? (pagePartitionKeys(node.partitions, state.dynamic, now, count - 1, 1)[0] ?? null) : null;
+    if (policy.onMissing) for (const key of newestMissing(node.partitions, state, rows, now, count)) keys.add(key);
     if (tick !== null && upstreams.length === 0 && latestKey !== null) keys.add(latestKey);
     if (policy.onUpstreamUpdate || tick !== null) {
       for (const u of upstreams) {
