@@ -1,3 +1,4 @@
+import { WindowTimeline } from './partition-windows.js';
 import type { Timeline } from './timeline.js';
 
 /**
@@ -5,6 +6,8 @@ import type { Timeline } from './timeline.js';
  * (the caller refuses the backfill rather than truncate it silently).
  */
 export function timesInRange(timeline: Timeline, start: Date, end: Date, cap: number): Date[] | null {
+  // Windows are counted before any is listed: a range over decades is refused without a walk.
+  if (timeline instanceof WindowTimeline) return timeline.timesInRange(start, end, cap);
   const times: Date[] = [];
   for (let t = timeline.next(new Date(start.getTime() - 1)); t && t < end; t = timeline.next(t)) {
     if (times.length === cap) return null;

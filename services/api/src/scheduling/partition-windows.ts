@@ -45,4 +45,20 @@ export class WindowTimeline implements Timeline {
     const ready = timeWindowsReadyBy(this.def, t);
     return ready === 0 ? null : readyAt(this.def, ready - 1);
   }
+  /**
+   * The times in [start, end), ascending, or null when there are more than `cap`: counted first
+   * (windows ready by end minus those ready by start), then listed by index, never walked one
+   * `next` at a time.
+   */
+  timesInRange(start: Date, end: Date, cap: number): Date[] | null {
+    const first = timeWindowsReadyBy(this.def, new Date(start.getTime() - 1));
+    const stop = timeWindowsReadyBy(this.def, new Date(end.getTime() - 1));
+    if (stop - first > cap) return null;
+    const times: Date[] = [];
+    for (let i = first; i < stop; i++) {
+      const at = readyAt(this.def, i);
+      if (at !== null) times.push(at);
+    }
+    return times;
+  }
 }
