@@ -29,8 +29,13 @@ export interface DefinitionAt {
 }
 
 function countAt(def: PartitionsDefinition, at: Date): number {
-  // A dynamic set counts as one key here: its size is checked when keys are added to it.
-  return Math.max(1, partitionKeyCount(def, { now: at, dynamicKeys: () => [] }));
+  try {
+    // A dynamic set counts as one key here: its size is checked when keys are added to it.
+    return Math.max(1, partitionKeyCount(def, { now: at, dynamicKeys: () => [] }));
+  } catch {
+    // An invalid definition (zone, dates) is refused by its own validation, with its own message.
+    return 0;
+  }
 }
 
 function overMessage(def: PartitionsDefinition | SinglePartitions, count: number, limit: number, horizon: Date): string {
