@@ -23,6 +23,12 @@ export const NOTIFICATION_DELIVERY_HEADER = 'x-outpost-delivery';
 const HttpUrl = z.url({ protocol: /^https?$/, error: 'an http:// or https:// URL' }).max(2000);
 const Template = z.string().min(1).max(4000);
 const Email = z.email().max(320);
+/**
+ * The most addresses one email channel sends to. Each must be the verified address of an active
+ * member of the workspace, or an address that confirmed by the link Outpost mailed it.
+ */
+export const MAX_EMAIL_RECIPIENTS = 20;
+const Recipients = z.array(Email).min(1).max(MAX_EMAIL_RECIPIENTS);
 /** A signing secret chosen by the caller; one is generated when absent. */
 const SigningSecret = z.string().min(16).max(200);
 
@@ -39,7 +45,7 @@ export const NotificationChannelCreateRequest = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('webhook'), url: HttpUrl, secret: SigningSecret.optional(), ...ChannelCommon }),
   /** `secretUrl`: the Slack incoming-webhook URL, a credential: stored sealed and never shown again. */
   z.strictObject({ kind: z.literal('slack'), secretUrl: HttpUrl, ...ChannelCommon }),
-  z.strictObject({ kind: z.literal('email'), recipients: z.array(Email).min(1).max(50), ...ChannelCommon }),
+  z.strictObject({ kind: z.literal('email'), recipients: Recipients, ...ChannelCommon }),
 ]);
 export type NotificationChannelCreateRequest = z.infer<typeof NotificationChannelCreateRequest>;
 
@@ -47,7 +53,7 @@ export type NotificationChannelCreateRequest = z.infer<typeof NotificationChanne
 export const NotificationChannelUpdateRequest = z.strictObject({
   url: HttpUrl.optional(),
   secretUrl: HttpUrl.optional(),
-  recipients: z.array(Email).min(1).max(50).optional(),
+  recipients: Recipients.optional(),
   subjectTemplate: Template.nullable().optional(),
   bodyTemplate: Template.nullable().optional(),
   enabled: z.boolean().optional(),
@@ -63,6 +69,11 @@ export const NotificationChannel = z.object({
   /** The webhook's URL; null for Slack (the URL is the secret) and email. */
   url: z.string().nullable(),
   recipients: z.array(z.string()),
+  /**
+   * Of `recipients`, the external addresses that have not confirmed yet (each was mailed one
+   * confirmation link): nothing is sent to them until they do.
+   */
+  pendingRecipients: z.array(z.string()),
   subjectTemplate: z.string().nullable(),
   bodyTemplate: z.string().nullable(),
   enabled: z.boolean(),
@@ -161,3 +172,14 @@ export const AlertRuleCreateRequest = z
     }
   });
 export type AlertRuleCreateRequest = z.infer<typeof AlertRuleCreateRequest>;
+
+/** `POST /mail-recipients/confirm`: the token of the confirmation link mailed to an email channel's recipient. */
+export const MailRecipientConfirmRequest = z.strictObject({ token: z.string().min(1).max(200) });
+export type MailRecipientConfirmRequest = z.infer<typeof MailRecipientConfirmRequest>;
+
+export const MailRecipientConfirmResponse = z.strictObject({
+  address: z.string(),
+  /** The workspace whose notifications the address now receives. */
+  workspace: z.strictObject({ name: z.string(), slug: z.string() }),
+});
+export type MailRecipientConfirmResponse = z.infer<typeof MailRecipientConfirmResponse>;

@@ -103,6 +103,8 @@ import {
 } from './manifests.js';
 import {
   AlertRuleCreateRequest,
+  MailRecipientConfirmRequest,
+  MailRecipientConfirmResponse,
   NotificationChannel,
   NotificationChannelCreateRequest,
   NotificationChannelListResponse,
@@ -916,6 +918,17 @@ export const routes = {
     access: { roles: DEVELOPERS },
     params: IdParam,
     response: NotificationDelivery,
+  }),
+  mailRecipientsConfirm: route({
+    method: 'POST',
+    path: '/mail-recipients/confirm',
+    summary:
+      "Use the link mailed to an email channel's external recipient: the address confirms it receives the workspace's notifications",
+    access: { roles: [], anonymous: true, sameOrigin: true },
+    body: MailRecipientConfirmRequest,
+    response: MailRecipientConfirmResponse,
+    rate: 'address',
+    cacheControl: 'no-store',
   }),
   alertRulesCreate: route({
     method: 'POST',

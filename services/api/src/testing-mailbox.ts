@@ -122,7 +122,7 @@ export class TestMailbox {
 
 /** The one-time link in a message the API sent, and its token. */
 export function linkIn(mail: ReceivedMail): { link: string; token: string } {
-  const link = /https?:\/\/\S+#\/confirm-email\?token=([A-Za-z0-9_-]+)/.exec(mail.text);
+  const link = /https?:\/\/\S+#\/confirm-(?:email|recipient)\?token=([A-Za-z0-9_-]+)/.exec(mail.text);
   if (!link?.[1]) throw new Error(`no link in the mail "${mail.subject}"`);
   return { link: link[0], token: link[1] };
 }

@@ -4,9 +4,10 @@ import { afterAll, beforeAll, expect, test } from 'vitest';
 import { toEvent } from '../src/db/events.js';
 import { verifySignature } from '../src/notifications/signature.js';
 import { startTestServer, type TestServer } from '../src/testing.js';
-import { TestMailbox } from '../src/testing-mailbox.js';
+import { linkIn, TestMailbox } from '../src/testing-mailbox.js';
 import { type Call, claim, client, createRun, deploy, eventually } from './helpers.js';
 import { Receiver } from './notifications.support.js';
+import { post } from './users.support.js';
 
 let server: TestServer;
 let owner: Call;
@@ -56,9 +57,16 @@ test('a failed run fires the run-failed alert rules: a signed webhook, a Slack m
   await owner('POST', '/notification-channels', {
     body: { name: 'chat', kind: 'slack', secretUrl: receiver.url('/slack'), ...templates },
   });
-  await owner('POST', '/notification-channels', {
+  const oncall = await owner('POST', '/notification-channels', {
     body: { name: 'oncall', kind: 'email', recipients: ['oncall@example.com'], ...templates },
   });
+  // An external address receives nothing until it confirms by the one link mailed to it.
+  expect(oncall.body.pendingRecipients).toEqual(['oncall@example.com']);
+  const confirmation = await mailbox.next('oncall@example.com');
+  expect(confirmation.subject).toBe('Confirm notifications from Outpost');
+  expect((await post(server, '/mail-recipients/confirm', { token: linkIn(confirmation).token })).status).toBe(200);
+  expect((await owner('GET', '/notification-channels/oncall')).body.pendingRecipients).toEqual([]);
+  const seen = mailbox.messages.length;
 
   // Built-in alert rules: one automation per channel, each with a notify action, fired by the
   // engine when the run's FAILED state lands in the ledger.
@@ -70,7 +78,7 @@ test('a failed run fires the run-failed alert rules: a signed webhook, a Slack m
   const subject = `Run ${event.resource.name} of etl/nightly failed`;
   const text = 'State: FAILED. Message: disk full on /data';
 
-  const mail = await mailbox.next('oncall@example.com');
+  const mail = await mailbox.next('oncall@example.com', { since: seen });
   expect(mail.subject).toBe(subject);
   expect(mail.text.trim()).toBe(text);
 

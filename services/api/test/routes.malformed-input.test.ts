@@ -67,6 +67,7 @@ const VALID: Partial<Record<RouteName, Record<string, unknown>>> = {
   authPasswordChange: { email: 'ada@example.com', currentPassword: 'a long passphrase', newPassword: 'another passphrase' },
   authPasswordSetup: { token: 'x', password: 'a long passphrase' },
   authEmailConfirm: { token: 'x', password: 'a long passphrase' },
+  mailRecipientsConfirm: { token: 'x' },
   membersAdd: { email: 'ada@example.com', role: 'viewer' },
   membersUpdate: { role: 'viewer' },
   oidcConfigPut: { issuer: 'https://idp.example.com', clientId: 'outpost' },

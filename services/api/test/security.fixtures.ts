@@ -1,6 +1,7 @@
 import { createHmac, randomUUID } from 'node:crypto';
 import { type Role, type RouteDef, type RouteName, routes, servedPath } from '@outpost/sdk/contracts';
 import { newEmailLink } from '../src/auth/email-links.js';
+import { requestConfirmations } from '../src/notifications/recipients.js';
 import type { TestOidcProvider, TestServer, TestWorkspace } from '../src/testing.js';
 import { type Call, client, type Reply, SOURCE } from './helpers.js';
 import { cookieValue } from './sessions.support.js';
@@ -306,6 +307,13 @@ export class Scene {
     });
     const token = new URL(link.replace('/#/', '/')).searchParams.get('token') ?? '';
     return { token, userId: member.userId, email: member.email };
+  }
+
+  /** The token of a confirmation link mailed to a new external recipient of the scene's email channels. */
+  async recipientLink(): Promise<string> {
+    const [link] = await requestConfirmations(this.server.sql, this.ws.workspaceId, [`${uniqueName(this.tag)}@example.com`]);
+    if (!link) throw new Error('no confirmation link was made');
+    return link.token;
   }
 
   /** A member whose address is verified (through an emailed link), signed in with a browser session. */
@@ -725,6 +733,7 @@ export const FIXTURES: Record<RouteName, Fixture> = {
   membersRemove: async (s) => ({ params: { userId: (await s.member()).userId } }),
   membersSetupToken: async (s) => ({ params: { userId: (await s.member()).userId } }),
   authEmailConfirm: async (s) => ({ body: { token: (await s.emailLink()).token, password: PASSWORD } }),
+  mailRecipientsConfirm: async (s) => ({ body: { token: await s.recipientLink() } }),
   accountInvitationsList: async (s) => ({ session: await s.verifiedPerson() }),
   accountInvitationsAccept: async (s) => {
     const person = await s.verifiedPerson();
@@ -809,7 +818,15 @@ export const FIXTURES: Record<RouteName, Fixture> = {
     const { run: r } = await s.runFor(c, { running: true });
     return { params: { id: await approvalWait(s, r) }, body: { approved: false, comment: 'not now' } };
   },
-  waitTokensComplete: async () => ({ params: { token: uniqueName('token') }, body: { value: { ok: true } } }),
+  waitTokensComplete: async (s) => {
+    // Only a token some wait asked for can be completed: a token wait of the scene, its token made by the API.
+    const held = await s.held(undefined, { running: true });
+    const res = await client(s.server, held.token)('POST', `/flow-runs/${held.id}/waits`, {
+      body: { key: uniqueName('wait'), spec: { kind: 'token' } },
+    });
+    if (res.status !== 200) throw new Error(`token wait not created: ${res.status} ${res.text}`);
+    return { params: { token: res.body.wait.spec.token }, body: { value: { ok: true } } };
+  },
   dynamicPartitionsList: async (s) => ({ params: { name: (await s.assets()).set } }),
   dynamicPartitionsAdd: async (s) => ({ params: { name: (await s.assets()).set }, body: { keys: [uniqueName('key')] } }),
   eventsList: async () => ({}),

@@ -156,6 +156,8 @@ describe('path tricks never skip authentication', () => {
       // An inbound webhook's delivery: its secret URL token and the body's HMAC signature authenticate it.
       'eventWebhookReceive',
       'jwks',
+      // The link mailed to an email channel's external recipient: its one-time token authenticates it.
+      'mailRecipientsConfirm',
       'oidcSignInCallback',
       'oidcSignInStart',
       'openApiDocument',

@@ -9,6 +9,7 @@ import { AssetsPage } from './pages/assets.js';
 import { AutomationDetailPage } from './pages/automation-detail.js';
 import { AutomationsPage } from './pages/automations.js';
 import { ConfirmEmailPage } from './pages/confirm-email.js';
+import { ConfirmRecipientPage } from './pages/confirm-recipient.js';
 import { DeploymentPage } from './pages/deployment.js';
 import { DeploymentsPage } from './pages/deployments.js';
 import { EventsPage } from './pages/events.js';
@@ -37,6 +38,7 @@ export function App() {
   if (route.name === 'sign-in') return <SignInPage search={location.search} />;
   if (route.name === 'set-password') return <SetPasswordPage search={location.search} />;
   if (route.name === 'confirm-email') return <ConfirmEmailPage search={location.search} />;
+  if (route.name === 'confirm-recipient') return <ConfirmRecipientPage search={location.search} />;
   return <Shell route={route} search={location.search} />;
 }
 
@@ -270,6 +272,7 @@ function Page({
     case 'sign-in':
     case 'set-password':
     case 'confirm-email':
+    case 'confirm-recipient':
     case 'not-found':
       return (
         <div className="page">

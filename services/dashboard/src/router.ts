@@ -27,6 +27,7 @@ export type Route =
   | { name: 'sign-in' }
   | { name: 'set-password' }
   | { name: 'confirm-email' }
+  | { name: 'confirm-recipient' }
   | { name: 'not-found' };
 
 /** `#/runs/abc?state=FAILED` → path `/runs/abc`, search `state=FAILED`. */
@@ -96,6 +97,8 @@ export function matchRoute(path: string): Route {
       return { name: 'set-password' };
     case 'confirm-email':
       return { name: 'confirm-email' };
+    case 'confirm-recipient':
+      return { name: 'confirm-recipient' };
     default:
       return { name: 'not-found' };
   }

@@ -34,6 +34,7 @@ import {
 } from '../db/users.js';
 import { getWorkspace } from '../db/workspaces.js';
 import { DomainError, notFound } from '../domain-error.js';
+import { takeMailOrThrow } from '../mail/mail-quota.js';
 import { invitationMail, newAccountMail } from '../mail/messages.js';
 import { type EmailLink, newEmailLink } from './email-links.js';
 import { hashPassword, passwordProblem, verifyPassword } from './passwords.js';
@@ -116,6 +117,8 @@ export async function addMember(deps: AppDeps, principal: Principal, input: Memb
     const workspace = await getWorkspace(tx, workspaceId);
     if (!member || !workspace) throw new Error(`membership of ${user.id} vanished in its own transaction`);
     const setup = outcome === 'created' ? await newSetupToken(tx, user.id, workspaceId) : null;
+    // The mail this addition sends counts against the workspace's mail quota (a 429 when it is used up).
+    if (deps.mailer) await takeMailOrThrow(tx, workspaceId, 1, 'adding a member');
     // A link for the address alone: to confirm it (a new account) or to accept (an invitation).
     const link: EmailLink | null = deps.mailer
       ? await newEmailLink(tx, deps.publicUrl, {

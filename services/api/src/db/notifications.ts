@@ -35,13 +35,15 @@ export function openChannelSecret(box: SecretBox | null, channelId: string, stor
   return box?.open(stored, channelSecretContext(channelId)) ?? null;
 }
 
-export function toChannel(row: ChannelRow): NotificationChannel {
+/** The channel as answered; `pending`: its recipients that have not confirmed (recipients.ts). */
+export function toChannel(row: ChannelRow, pending: readonly string[] = []): NotificationChannel {
   return {
     id: row.id,
     name: row.name,
     kind: row.kind,
     url: row.url,
     recipients: row.recipients,
+    pendingRecipients: row.recipients.filter((r) => pending.includes(r)),
     subjectTemplate: row.subject_template,
     bodyTemplate: row.body_template,
     enabled: row.enabled,

@@ -1213,6 +1213,7 @@ export const waits = pgTable(
     index('waits_due_idx').on(t.dueAt).where(sql`status = 'WAITING'`),
     index('waits_event_idx').on(t.workspaceId, t.eventKind).where(sql`status = 'WAITING'`),
     index('waits_token_idx').on(t.workspaceId, t.token).where(sql`status = 'WAITING'`),
+    index('waits_token_any_idx').on(t.workspaceId, t.token).where(sql`token IS NOT NULL`),
     index('waits_lookback_idx').on(t.createdAt).where(sql`NOT looked_back`),
     index('waits_target_run_idx').on(t.targetRunId).where(sql`status = 'WAITING' AND target_run_id IS NOT NULL`),
     check('waits_kind_ck', sql`kind IN ('event', 'until', 'approval', 'token', 'run')`),
@@ -1400,6 +1401,45 @@ export const notificationChannels = pgTable(
     uniqueIndex('notification_channels_name_uq').on(t.workspaceId, t.name),
     check('notification_channels_kind_ck', sql`kind IN ('webhook', 'slack', 'email')`),
   ],
+);
+
+/**
+ * External addresses an email channel of the workspace sends to: pending until their person opens
+ * the one confirmation link mailed to them (its sha256 in `token_hash`), confirmed after.
+ */
+export const mailRecipients = pgTable(
+  'mail_recipients',
+  {
+    workspaceId: workspaceId(),
+    address: text('address').notNull(),
+    tokenHash: text('token_hash'),
+    tokenExpiresAt: ts('token_expires_at'),
+    confirmedAt: ts('confirmed_at'),
+    createdAt: createdAt(),
+  },
+  (t) => [primaryKey({ columns: [t.workspaceId, t.address] }), uniqueIndex('mail_recipients_token_uq').on(t.tokenHash)],
+);
+
+/** Confirmation mails sent to one address per UTC day, by every workspace together. */
+export const mailConfirmationSends = pgTable(
+  'mail_confirmation_sends',
+  {
+    address: text('address').notNull(),
+    day: ts('day').notNull(),
+    sent: integer('sent').notNull().default(0),
+  },
+  (t) => [primaryKey({ columns: [t.address, t.day] })],
+);
+
+/** Mail messages the workspace sent per hour (one per recipient), against its `mailPerHour` quota. */
+export const mailUsage = pgTable(
+  'mail_usage',
+  {
+    workspaceId: workspaceId(),
+    hour: ts('hour').notNull(),
+    sent: integer('sent').notNull().default(0),
+  },
+  (t) => [primaryKey({ columns: [t.workspaceId, t.hour] })],
 );
 
 /** The outbox: written with the firing that decided to notify, sent by the notifications loop. */

@@ -3,8 +3,10 @@ import type { SecretBox } from '../auth/secret-box.js';
 import type { Sql } from '../db/client.js';
 import { claimDueDeliveries, type DueDelivery, markFailed, markSent, openChannelSecret } from '../db/notifications.js';
 import type { Logger } from '../logger.js';
+import { takeMail } from '../mail/mail-quota.js';
 import type { Mailer } from '../mail/mailer.js';
 import { OutboundRefused, postOutbound } from '../notifications/outbound.js';
+import { deliverableRecipients } from '../notifications/recipients.js';
 import { signatureHeader } from '../notifications/signature.js';
 import type { RunNotifier } from '../runs/run-notifier.js';
 import { type BackgroundLoop, ElectedLoop } from './elected-loop.js';
@@ -140,7 +142,20 @@ export class NotificationLoop implements BackgroundLoop {
       }
       case 'email': {
         if (!this.mailer) throw new Unsendable('the server has no OUTPOST_SMTP_URL to send email with');
-        await this.mailer.deliver({ to: d.recipients ?? [], subject: d.subject, text: d.body });
+        // Only verified members and confirmed addresses receive mail; pending ones are skipped.
+        const to = await deliverableRecipients(this.sql, d.workspace_id, d.recipients ?? []);
+        if (to.length === 0) {
+          throw new Unsendable(
+            `none of the channel "${d.channel_name}"'s recipients can receive mail yet: each must be a verified member's address or confirm by the link mailed to it`,
+          );
+        }
+        const allowance = await takeMail(this.sql, d.workspace_id, to.length);
+        if (!allowance.ok) {
+          throw new Unsendable(
+            `not sent: the workspace's quota "mailPerHour" (${allowance.limit}) is reached; the mail would have gone to ${to.length} recipient(s)`,
+          );
+        }
+        await this.mailer.deliver({ to, subject: d.subject, text: d.body });
         return;
       }
     }

@@ -17,6 +17,17 @@ export interface OutgoingMail {
 
 export type Delivery = 'sent' | 'failed';
 
+/**
+ * A subject as one header line: line breaks and other control characters become spaces, so text a
+ * tenant's template produced can never end the header and start another (Bcc:, a second To:).
+ */
+export function oneLineSubject(subject: string): string {
+  return subject
+    .replace(/[\p{Cc}\p{Zl}\p{Zp}]+/gu, ' ')
+    .trim()
+    .slice(0, 998);
+}
+
 /** Sends plain-text mail through one SMTP server. Messages carry one-time links: nothing of them is logged. */
 export class Mailer {
   readonly #transport: ReturnType<typeof createTransport>;
@@ -42,7 +53,7 @@ export class Mailer {
   /** Hands the message to the mail server; 'failed' (logged without the message) when it refuses or cannot be reached. */
   async send(mail: OutgoingMail, context: Record<string, string>): Promise<Delivery> {
     try {
-      await this.#transport.sendMail({ from: this.#from, to: mail.to, subject: mail.subject, text: mail.text });
+      await this.#transport.sendMail({ from: this.#from, to: mail.to, subject: oneLineSubject(mail.subject), text: mail.text });
       this.logger.info(context, 'email sent');
       return 'sent';
     } catch (error) {
@@ -60,7 +71,7 @@ export class Mailer {
    */
   async deliver(mail: { to: string[]; subject: string; text: string }): Promise<void> {
     try {
-      await this.#transport.sendMail({ from: this.#from, to: mail.to, subject: mail.subject, text: mail.text });
+      await this.#transport.sendMail({ from: this.#from, to: mail.to, subject: oneLineSubject(mail.subject), text: mail.text });
     } catch (error) {
       const { code, responseCode, response } = error as { code?: unknown; responseCode?: unknown; response?: unknown };
       const reply = typeof response === 'string' ? response.split('\n')[0] : (error as Error).message;

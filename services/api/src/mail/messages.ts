@@ -63,3 +63,34 @@ export function verificationMail(input: { to: string; link: string; expiresAt: D
     ].join('\n'),
   } satisfies OutgoingMail;
 }
+
+/**
+ * A workspace's name as text inside a message: quoted and escaped, control characters and line
+ * breaks gone, at most 100 characters — the one thing a tenant writes that this mail carries.
+ */
+export function quotedName(name: string): string {
+  const flat = name.replace(/[\p{Cc}\p{Zl}\p{Zp}]+/gu, ' ').trim();
+  return JSON.stringify(flat.length > 100 ? `${flat.slice(0, 99)}…` : flat);
+}
+
+/**
+ * To an external address a workspace's email channel names: its one confirmation link. Subject and
+ * body are fixed; the workspace's name is the only text of the tenant in it, quoted, so this mail
+ * cannot carry a message of the tenant's choosing.
+ */
+export function recipientConfirmationMail(input: { to: string; workspaceName: string; link: string; expiresAt: Date }) {
+  return {
+    to: input.to,
+    subject: 'Confirm notifications from Outpost',
+    text: [
+      `The Outpost workspace ${quotedName(input.workspaceName)} wants to send notifications to this address.`,
+      '',
+      `To receive them, open this link before ${until(input.expiresAt)}:`,
+      '',
+      input.link,
+      '',
+      'If you do not want them, ignore this message: nothing is sent to this address unless the link is used.',
+      '',
+    ].join('\n'),
+  } satisfies OutgoingMail;
+}

@@ -1,4 +1,9 @@
-import { ALERT_RULE_PREFIX, type NotificationChannelWithSecret, type OutpostEvent } from '@outpost/sdk/contracts';
+import {
+  ALERT_RULE_PREFIX,
+  type NotificationChannel,
+  type NotificationChannelWithSecret,
+  type OutpostEvent,
+} from '@outpost/sdk/contracts';
 import * as z from 'zod';
 import { assertAutomation } from '../automations/compile.js';
 import { CelChecks } from '../cel/problems.js';
@@ -19,10 +24,20 @@ import {
   toDelivery,
   updateChannel,
 } from '../db/notifications.js';
+import { getWorkspace } from '../db/workspaces.js';
 import { ApiError, notFound } from '../errors.js';
+import { assertMailHeadroom } from '../mail/mail-quota.js';
+import { recipientConfirmationMail } from '../mail/messages.js';
 import { alertRuleAutomation } from '../notifications/alert-rules.js';
 import { enqueueNotification } from '../notifications/enqueue.js';
 import { refuseLiteral } from '../notifications/outbound.js';
+import {
+  type ConfirmationToSend,
+  confirmRecipient,
+  normaliseRecipients,
+  pendingRecipients,
+  requestConfirmations,
+} from '../notifications/recipients.js';
 import { newSigningSecret } from '../notifications/signature.js';
 import { TEMPLATE_VARIABLES } from '../notifications/templates.js';
 import { decodeCursor } from './pagination.js';
@@ -50,10 +65,38 @@ function checkUrl(deps: AppDeps, path: string, url: string | undefined): void {
 
 const seal = (deps: AppDeps, channelId: string, secret: string): string => sealChannelSecret(deps.secretBox, channelId, secret);
 
-const withSecret = (row: ChannelRow, signingSecret: string | null): NotificationChannelWithSecret => ({
-  ...toChannel(row),
-  signingSecret,
-});
+/** The channel as answered, with its recipients that have not confirmed yet. */
+async function answer(deps: Pick<AppDeps, 'sql'>, row: ChannelRow): Promise<NotificationChannel> {
+  const pending = row.kind === 'email' ? await pendingRecipients(deps.sql, row.workspace_id, row.recipients) : [];
+  return toChannel(row, pending);
+}
+
+const withSecret = async (
+  deps: Pick<AppDeps, 'sql'>,
+  row: ChannelRow,
+  signingSecret: string | null,
+): Promise<NotificationChannelWithSecret> => ({ ...(await answer(deps, row)), signingSecret });
+
+/**
+ * Mails each new pending recipient its confirmation link, after the save committed (a link of a
+ * rolled-back save would confirm nothing). A mail that fails leaves the address pending; a later
+ * save mails a new link once this one expires.
+ */
+async function mailConfirmations(deps: AppDeps, workspaceId: string, links: ConfirmationToSend[]): Promise<void> {
+  if (links.length === 0 || !deps.mailer) return;
+  const workspace = await getWorkspace(deps.sql, workspaceId);
+  for (const link of links) {
+    await deps.mailer.send(
+      recipientConfirmationMail({
+        to: link.to,
+        workspaceName: workspace?.name ?? 'an Outpost workspace',
+        link: `${deps.publicUrl}/#/confirm-recipient?token=${link.token}`,
+        expiresAt: link.expiresAt,
+      }),
+      { workspaceId, purpose: 'recipient confirmation' },
+    );
+  }
+}
 
 async function channelOrThrow(deps: AppDeps, workspaceId: string, name: string): Promise<ChannelRow> {
   const row = await getChannel(deps.sql, workspaceId, name);
@@ -81,34 +124,47 @@ export const notificationHandlers = {
       sealed = seal(deps, id, body.secretUrl);
     } else {
       if (!deps.mailer) throw invalid('body.kind', 'the server has no OUTPOST_SMTP_URL to send email with');
-      recipients = [...new Set(body.recipients)];
+      recipients = normaliseRecipients(body.recipients);
     }
-    const row = await insertChannel(deps.sql, {
-      id,
-      workspaceId: principal.workspaceId,
-      name: body.name,
-      kind: body.kind,
-      url,
-      recipients,
-      secretEncrypted: sealed,
-      subjectTemplate: body.subjectTemplate ?? null,
-      bodyTemplate: body.bodyTemplate ?? null,
-      enabled: body.enabled ?? true,
+    const saved = await deps.sql.begin(async (tx) => {
+      const row = await insertChannel(tx, {
+        id,
+        workspaceId: principal.workspaceId,
+        name: body.name,
+        kind: body.kind,
+        url,
+        recipients,
+        secretEncrypted: sealed,
+        subjectTemplate: body.subjectTemplate ?? null,
+        bodyTemplate: body.bodyTemplate ?? null,
+        enabled: body.enabled ?? true,
+      });
+      if (!row) throw new ApiError('conflict', `a notification channel named "${body.name}" already exists`);
+      const links = await requestConfirmations(
+        tx,
+        principal.workspaceId,
+        await pendingRecipients(tx, principal.workspaceId, recipients),
+      );
+      return { row, links };
     });
-    if (!row) throw new ApiError('conflict', `a notification channel named "${body.name}" already exists`);
-    return withSecret(row, signingSecret);
+    await mailConfirmations(deps, principal.workspaceId, saved.links);
+    return withSecret(deps, saved.row, signingSecret);
   },
 
-  notificationChannelsList: async ({ principal, deps }) => ({
-    items: (await listChannels(deps.sql, principal.workspaceId)).map(toChannel),
-  }),
+  notificationChannelsList: async ({ principal, deps }) => {
+    const rows = await listChannels(deps.sql, principal.workspaceId);
+    const pending = await pendingRecipients(deps.sql, principal.workspaceId, [
+      ...new Set(rows.filter((r) => r.kind === 'email').flatMap((r) => r.recipients)),
+    ]);
+    return { items: rows.map((row) => toChannel(row, pending)) };
+  },
 
   notificationChannelsGet: async ({ params, principal, deps }) =>
-    toChannel(await channelOrThrow(deps, principal.workspaceId, params.name)),
+    answer(deps, await channelOrThrow(deps, principal.workspaceId, params.name)),
 
   notificationChannelsUpdate: async ({ params, body, principal, deps }) => {
     checkTemplates(body);
-    return deps.sql.begin(async (tx) => {
+    const saved = await deps.sql.begin(async (tx) => {
       const row = await getChannel(tx, principal.workspaceId, params.name, true);
       if (!row) throw notFound(`notification channel "${params.name}"`);
       const changes: ChannelChanges = {};
@@ -133,13 +189,22 @@ export const notificationHandlers = {
       }
       if (body.recipients !== undefined) {
         if (row.kind !== 'email') kindOnly('recipients', 'email');
-        changes.recipients = [...new Set(body.recipients)];
+        changes.recipients = normaliseRecipients(body.recipients);
       }
       if (body.subjectTemplate !== undefined) changes.subjectTemplate = body.subjectTemplate;
       if (body.bodyTemplate !== undefined) changes.bodyTemplate = body.bodyTemplate;
       if (body.enabled !== undefined) changes.enabled = body.enabled;
-      return withSecret(await updateChannel(tx, row.id, changes), signingSecret);
+      const links = changes.recipients
+        ? await requestConfirmations(
+            tx,
+            principal.workspaceId,
+            await pendingRecipients(tx, principal.workspaceId, changes.recipients),
+          )
+        : [];
+      return { row: await updateChannel(tx, row.id, changes), signingSecret, links };
     });
+    await mailConfirmations(deps, principal.workspaceId, saved.links);
+    return withSecret(deps, saved.row, saved.signingSecret);
   },
 
   notificationChannelsDelete: async ({ params, principal, deps }) => {
@@ -150,6 +215,10 @@ export const notificationHandlers = {
 
   notificationChannelsTest: async ({ params, principal, deps }) => {
     const channel = await channelOrThrow(deps, principal.workspaceId, params.name);
+    if (channel.kind === 'email') {
+      // A test is mail the caller asks for now: at the quota it is refused here, not dead in the outbox later.
+      await assertMailHeadroom(deps.sql, principal.workspaceId, Math.max(1, channel.recipients.length), 'a test of this channel');
+    }
     const now = new Date().toISOString();
     // A test is not something that happened in the workspace: its event is made up, and not stored.
     const event: OutpostEvent = {
@@ -206,8 +275,11 @@ export const notificationHandlers = {
     }
     throw notFound('notification delivery');
   },
+
+  mailRecipientsConfirm: async ({ body, deps }) => confirmRecipient(deps.sql, body.token),
 } satisfies Pick<
   Handlers,
+  | 'mailRecipientsConfirm'
   | 'notificationChannelsCreate'
   | 'notificationChannelsList'
   | 'notificationChannelsGet'
