@@ -78,18 +78,24 @@ describe('notification channels', () => {
     expect(saved.status).toBe(400);
     expect(saved.body.errors[0]).toEqual({
       path: 'body.url',
-      message: '127.0.0.1 is a private or loopback address; notifications may not be sent there',
+      message: '127.0.0.1 is loopback (127.0.0.0/8); notifications may not be sent there',
     });
-    // A name is resolved when the notification is sent, and every address it resolves to is checked
-    // then: this machine's own name resolves to one of its own (loopback or private) addresses.
+    // A name is resolved when the channel is saved: this machine's own name resolves to one of its
+    // own (loopback or private) addresses.
     const port = new URL(receiver.url('/')).port;
     const named = await guardedOwner('POST', '/notification-channels', {
       body: { name: 'named', kind: 'webhook', url: `http://${hostname()}:${port}/sneaky` },
     });
-    expect(named.status).toBe(201);
-    const sent = await guardedOwner('POST', '/notification-channels/named/test');
+    expect(named.status).toBe(400);
+    expect(named.body.errors[0].message).toMatch(/^\S+ resolves to \S+, which .+; notifications may not be sent there$/);
+    // A name that resolved somewhere public when it was saved and resolves here now (DNS rebinding)
+    // is judged again when the notification is sent: the channel is written as the save would have.
+    await guarded.sql`
+      INSERT INTO notification_channels (workspace_id, name, kind, url, secret_encrypted)
+      VALUES (${guarded.workspaceId}, 'rebound', 'webhook', ${`http://${hostname()}:${port}/sneaky`}, 'plain:whsec_rebound-secret')`;
+    const sent = await guardedOwner('POST', '/notification-channels/rebound/test');
     const dead = await delivery(guardedOwner, sent.body.id, 'DEAD');
-    expect(dead.lastError).toMatch(/^\S+ resolves to \S+, a private or loopback address$/);
+    expect(dead.lastError).toMatch(/^the destination is not allowed — \S+ resolves to \S+, which /);
     expect(dead.attempts).toBe(1);
     expect(receiver.requests.some((r) => r.path === '/sneaky')).toBe(false);
   });
@@ -136,7 +142,7 @@ describe('the delivery loop', () => {
       const sent = await owner('POST', '/notification-channels/flaky/test');
       const dead = await delivery(owner, sent.body.id, 'DEAD');
       expect(dead.attempts).toBe(3);
-      expect(dead.lastError).toBe('the receiver answered HTTP 503: receiver is down for maintenance');
+      expect(dead.lastError).toBe('the receiver answered HTTP 5xx — HTTP 503: receiver is down for maintenance');
       expect(failing.requests).toHaveLength(3);
       // Every attempt is the same delivery: the receiver can dedupe by its id.
       expect(new Set(failing.requests.map((r) => r.headers['x-outpost-delivery']))).toEqual(new Set([sent.body.id]));

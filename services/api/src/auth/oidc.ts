@@ -1,7 +1,9 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { isIP } from 'node:net';
-import { createRemoteJWKSet, type JWTPayload, type JWTVerifyGetKey, jwtVerify } from 'jose';
+import { createRemoteJWKSet, customFetch, type JWTPayload, type JWTVerifyGetKey, jwtVerify } from 'jose';
 import { z } from 'zod';
+import { type HostResolver, type OutboundAllowance, OutboundRefused, refusalAtSave } from '../http/outbound-address.js';
+import { type OutboundResponse, outboundRequest } from '../http/outbound-request.js';
 
 // The relying-party half of OpenID Connect: discovery, the authorization-code flow with PKCE (S256),
 // the code exchange, and ID token verification with jose against the issuer's JWKS. Nothing here
@@ -67,8 +69,13 @@ const Discovery = z.looseObject({
 const TokenResponse = z.looseObject({ id_token: z.string().min(1).max(32_768) });
 
 export interface RelyingPartyOptions {
-  /** Accept `http://` issuers on loopback addresses (development and tests); production needs HTTPS. */
+  /**
+   * Accept issuers and endpoints on loopback addresses, over `http://` too (development and tests);
+   * production needs HTTPS to a public address (http/outbound-address.ts).
+   */
   allowLoopbackHttp?: boolean;
+  /** Tests inject names that resolve where they choose. @default the system's getaddrinfo */
+  resolver?: HostResolver;
   /** @default 10000 */
   timeoutMs?: number;
 }
@@ -90,10 +97,14 @@ export class OidcRelyingParty {
   readonly #discovery = new Map<string, { at: number; metadata: Promise<ProviderMetadata> }>();
   readonly #jwks = new Map<string, JWTVerifyGetKey>();
   readonly #allowLoopbackHttp: boolean;
+  readonly #allowance: OutboundAllowance;
+  readonly #resolver: HostResolver | undefined;
   readonly #timeoutMs: number;
 
   constructor(options: RelyingPartyOptions = {}) {
     this.#allowLoopbackHttp = options.allowLoopbackHttp ?? false;
+    this.#allowance = this.#allowLoopbackHttp ? 'loopback' : 'none';
+    this.#resolver = options.resolver;
     this.#timeoutMs = options.timeoutMs ?? 10_000;
   }
 
@@ -107,28 +118,62 @@ export class OidcRelyingParty {
     }
     const http = url.protocol === 'http:' && this.#allowLoopbackHttp && isLoopback(url.hostname);
     if (url.protocol !== 'https:' && !http) throw new OidcError('issuer_not_allowed', `${what} must use https`);
-    if (url.username || url.password || url.hash)
+    if (url.username || url.password || raw.includes('#'))
       throw new OidcError('issuer_not_allowed', `${what} must not carry credentials or a fragment`);
     return url;
   }
 
-  async #fetchJson(url: string, init: RequestInit, failure: OidcFailure): Promise<unknown> {
-    let res: Response;
+  /** The issuer's form: a URL as checkUrl wants it, without a query (OIDC Discovery §2: no query, no fragment). */
+  checkIssuer(raw: string): URL {
+    const url = this.checkUrl(raw, 'the issuer');
+    if (raw.includes('?')) throw new OidcError('issuer_not_allowed', 'the issuer must not carry a query');
+    return url;
+  }
+
+  /**
+   * The check of a save: the issuer's form, and its host's addresses as they resolve now (a name
+   * that does not resolve yet is judged when it is dialled). Throws OidcError('issuer_not_allowed').
+   */
+  async checkIssuerDestination(raw: string): Promise<void> {
+    const url = this.checkIssuer(raw);
+    const refused = await refusalAtSave(url, this.#allowance, this.#resolver);
+    if (refused) throw new OidcError('issuer_not_allowed', `the issuer's address is not allowed: ${refused}`);
+  }
+
+  /** A request through the checked, pinned dialler (http/outbound-request.ts); no redirect is followed. */
+  #request(url: string, init: { method?: string; headers?: Record<string, string>; body?: string }): Promise<OutboundResponse> {
+    return outboundRequest(url, {
+      ...init,
+      timeoutMs: this.#timeoutMs,
+      maxResponseBytes: MAX_RESPONSE_BYTES,
+      allowance: this.#allowance,
+      ...(this.#resolver ? { resolver: this.#resolver } : {}),
+    });
+  }
+
+  async #fetchJson(
+    url: string,
+    init: { method?: string; headers?: Record<string, string>; body?: string },
+    failure: OidcFailure,
+  ): Promise<unknown> {
+    let res: OutboundResponse;
     try {
       // No redirects: an issuer's endpoints are where its discovery document says they are.
-      res = await fetch(url, { ...init, redirect: 'error', signal: AbortSignal.timeout(this.#timeoutMs) });
+      res = await this.#request(url, init);
     } catch (cause) {
-      throw new OidcError(failure, `cannot reach ${new URL(url).origin}`, { cause });
+      const refused = cause instanceof OutboundRefused;
+      throw new OidcError(failure, `${refused ? 'may not call' : 'cannot reach'} ${new URL(url).origin}`, { cause });
     }
-    const text = await res.text();
-    if (text.length > MAX_RESPONSE_BYTES) throw new OidcError(failure, 'the response is too large');
+    if (res.truncated) throw new OidcError(failure, 'the response is too large');
+    const text = res.body.toString('utf8');
+    const ok = res.status >= 200 && res.status < 300;
     let body: unknown;
     try {
       body = JSON.parse(text);
     } catch (cause) {
       throw new OidcError(failure, `HTTP ${res.status} without a JSON body`, { cause });
     }
-    if (!res.ok) {
+    if (!ok) {
       const code = (body as { error?: unknown } | null)?.error;
       throw new OidcError(failure, `HTTP ${res.status}${typeof code === 'string' ? ` (${code.slice(0, 100)})` : ''}`);
     }
@@ -146,7 +191,7 @@ export class OidcRelyingParty {
   }
 
   async #load(issuer: string): Promise<ProviderMetadata> {
-    this.checkUrl(issuer, 'the issuer');
+    this.checkIssuer(issuer);
     const url = `${issuer.replace(/\/$/, '')}/.well-known/openid-configuration`;
     const parsed = Discovery.safeParse(
       await this.#fetchJson(url, { headers: { accept: 'application/json' } }, 'discovery_failed'),
@@ -161,6 +206,14 @@ export class OidcRelyingParty {
       ['jwks_uri', doc.jwks_uri],
     ] as const) {
       this.checkUrl(value, field);
+    }
+    // The two the control plane calls are judged by address now, and again by the dialler when called.
+    for (const [field, value] of [
+      ['token_endpoint', doc.token_endpoint],
+      ['jwks_uri', doc.jwks_uri],
+    ] as const) {
+      const refused = await refusalAtSave(new URL(value), this.#allowance, this.#resolver);
+      if (refused) throw new OidcError('discovery_failed', `the discovery document's ${field} is not allowed: ${refused}`);
     }
     if (doc.code_challenge_methods_supported && !doc.code_challenge_methods_supported.includes('S256')) {
       throw new OidcError('unsupported_provider', 'the issuer does not support PKCE with S256');
@@ -219,7 +272,11 @@ export class OidcRelyingParty {
         throw new OidcError('unsupported_provider', 'the issuer supports no client authentication we offer');
       }
     }
-    const response = await this.#fetchJson(meta.tokenEndpoint, { method: 'POST', headers, body }, 'token_exchange_failed');
+    const response = await this.#fetchJson(
+      meta.tokenEndpoint,
+      { method: 'POST', headers, body: body.toString() },
+      'token_exchange_failed',
+    );
     const parsed = TokenResponse.safeParse(response);
     if (!parsed.success) throw new OidcError('token_exchange_failed', 'the token response has no ID token');
     return parsed.data.id_token;
@@ -270,7 +327,18 @@ export class OidcRelyingParty {
   #keySet(meta: ProviderMetadata): JWTVerifyGetKey {
     let keys = this.#jwks.get(meta.jwksUri);
     if (!keys) {
-      keys = createRemoteJWKSet(new URL(meta.jwksUri), { timeoutDuration: this.#timeoutMs });
+      keys = createRemoteJWKSet(new URL(meta.jwksUri), {
+        timeoutDuration: this.#timeoutMs,
+        // jose's own fetch would dial whatever the name resolves to; the keys come through the checked dialler.
+        [customFetch]: async (url: string, init: { method?: string; headers?: ConstructorParameters<typeof Headers>[0] }) => {
+          const res = await this.#request(url, {
+            method: init.method ?? 'GET',
+            headers: Object.fromEntries(new Headers(init.headers)),
+          });
+          if (res.truncated) throw new OidcError('id_token_invalid', 'the JWKS is too large');
+          return new Response(res.status === 204 || res.status === 304 ? null : new Uint8Array(res.body), { status: res.status });
+        },
+      });
       this.#jwks.set(meta.jwksUri, keys);
     }
     return keys;

@@ -5,7 +5,8 @@ import { claimDueDeliveries, type DueDelivery, markFailed, markSent, openChannel
 import type { Logger } from '../logger.js';
 import { takeMail } from '../mail/mail-quota.js';
 import type { Mailer } from '../mail/mailer.js';
-import { OutboundRefused, postOutbound } from '../notifications/outbound.js';
+import { failureText } from '../notifications/delivery-errors.js';
+import { notificationAllowance, OutboundRefused, postOutbound } from '../notifications/outbound.js';
 import { deliverableRecipients } from '../notifications/recipients.js';
 import { signatureHeader } from '../notifications/signature.js';
 import type { RunNotifier } from '../runs/run-notifier.js';
@@ -96,7 +97,8 @@ export class NotificationLoop implements BackgroundLoop {
       await markSent(this.sql, d.id, d.attempts);
       this.logger.info({ delivery: d.id, channel: d.channel_name, attempt: d.attempts }, 'notification sent');
     } catch (error) {
-      const message = error instanceof Error ? error.message : String(error);
+      // Unsendable says something about the channel itself; anything else gets a lead readers may see (delivery-errors.ts).
+      const message = error instanceof Unsendable ? error.message : failureText(error, d.kind);
       // A refused address or a missing channel will not get better by itself: dead at once.
       const final = error instanceof Unsendable || error instanceof OutboundRefused || d.attempts >= this.#options.maxAttempts;
       const retryIn = final ? null : backoffMs(d.attempts, this.#options.baseDelayMs, this.#options.maxDelayMs) / 1000;
@@ -120,7 +122,7 @@ export class NotificationLoop implements BackgroundLoop {
   async #send(d: DueDelivery): Promise<void> {
     if (!d.channel_id || !d.kind) throw new Unsendable(`the channel "${d.channel_name}" was deleted`);
     if (!d.enabled) throw new Unsendable(`the channel "${d.channel_name}" is disabled`);
-    const post = { timeoutMs: this.#options.timeoutMs, allowPrivate: this.#options.allowPrivateNetworks };
+    const post = { timeoutMs: this.#options.timeoutMs, allowance: notificationAllowance(this.#options.allowPrivateNetworks) };
     switch (d.kind) {
       case 'webhook': {
         if (!d.url) throw new Unsendable('the webhook channel has no URL');
@@ -131,13 +133,13 @@ export class NotificationLoop implements BackgroundLoop {
           [NOTIFICATION_DELIVERY_HEADER]: d.id,
           [NOTIFICATION_SIGNATURE_HEADER]: signatureHeader(this.#secret(d), body),
         };
-        expectSuccess(await postOutbound(d.url, body, { ...post, headers }));
+        await postOutbound(d.url, body, { ...post, headers });
         return;
       }
       case 'slack': {
         const body = JSON.stringify(slackMessage(d.subject, d.body));
         const headers = { 'content-type': 'application/json', 'user-agent': 'Outpost-Notifications/1' };
-        expectSuccess(await postOutbound(this.#secret(d), body, { ...post, headers }));
+        await postOutbound(this.#secret(d), body, { ...post, headers });
         return;
       }
       case 'email': {
@@ -164,12 +166,6 @@ export class NotificationLoop implements BackgroundLoop {
 
 /** A delivery that no further attempt can send. */
 class Unsendable extends Error {}
-
-function expectSuccess(result: { status: number; body: string }): void {
-  if (result.status >= 200 && result.status < 300) return;
-  const said = result.body.replace(/\s+/g, ' ').trim().slice(0, 200);
-  throw new Error(`the receiver answered HTTP ${result.status}${said ? `: ${said}` : ''}`);
-}
 
 /** A Slack incoming-webhook message: `text` for notifications and clients without blocks, blocks for the rest. */
 export function slackMessage(subject: string, body: string): { text: string; blocks: unknown[] } {

@@ -26,11 +26,13 @@ import {
 } from '../db/notifications.js';
 import { getWorkspace } from '../db/workspaces.js';
 import { ApiError, notFound } from '../errors.js';
+import { refusalAtSave } from '../http/outbound-address.js';
 import { assertMailHeadroom } from '../mail/mail-quota.js';
 import { recipientConfirmationMail } from '../mail/messages.js';
 import { alertRuleAutomation } from '../notifications/alert-rules.js';
+import { deliveryFor } from '../notifications/delivery-errors.js';
 import { enqueueNotification } from '../notifications/enqueue.js';
-import { refuseLiteral } from '../notifications/outbound.js';
+import { notificationAllowance } from '../notifications/outbound.js';
 import {
   type ConfirmationToSend,
   confirmRecipient,
@@ -56,10 +58,10 @@ function checkTemplates(body: { subjectTemplate?: string | null | undefined; bod
   checks.throwIfAny();
 }
 
-/** The URL check of a save: private addresses are refused here already, and again at each send. */
-function checkUrl(deps: AppDeps, path: string, url: string | undefined): void {
+/** The URL check of a save: refused addresses (http/outbound-address.ts) are refused here already, and again at each send. */
+async function checkUrl(deps: AppDeps, path: string, url: string | undefined): Promise<void> {
   if (url === undefined) return;
-  const refused = refuseLiteral(new URL(url), deps.notifications.allowPrivateNetworks);
+  const refused = await refusalAtSave(new URL(url), notificationAllowance(deps.notifications.allowPrivateNetworks));
   if (refused) throw invalid(path, `${refused}; notifications may not be sent there`);
 }
 
@@ -115,12 +117,12 @@ export const notificationHandlers = {
     let sealed: string | null = null;
     let signingSecret: string | null = null;
     if (body.kind === 'webhook') {
-      checkUrl(deps, 'body.url', body.url);
+      await checkUrl(deps, 'body.url', body.url);
       url = body.url;
       signingSecret = body.secret ?? newSigningSecret();
       sealed = seal(deps, id, signingSecret);
     } else if (body.kind === 'slack') {
-      checkUrl(deps, 'body.secretUrl', body.secretUrl);
+      await checkUrl(deps, 'body.secretUrl', body.secretUrl);
       sealed = seal(deps, id, body.secretUrl);
     } else {
       if (!deps.mailer) throw invalid('body.kind', 'the server has no OUTPOST_SMTP_URL to send email with');
@@ -164,6 +166,9 @@ export const notificationHandlers = {
 
   notificationChannelsUpdate: async ({ params, body, principal, deps }) => {
     checkTemplates(body);
+    // Resolving a name takes a moment: done before the channel's row is locked.
+    await checkUrl(deps, 'body.url', body.url);
+    await checkUrl(deps, 'body.secretUrl', body.secretUrl);
     const saved = await deps.sql.begin(async (tx) => {
       const row = await getChannel(tx, principal.workspaceId, params.name, true);
       if (!row) throw notFound(`notification channel "${params.name}"`);
@@ -174,7 +179,6 @@ export const notificationHandlers = {
       };
       if (body.url !== undefined) {
         if (row.kind !== 'webhook') kindOnly('url', 'webhook');
-        checkUrl(deps, 'body.url', body.url);
         changes.url = body.url;
       }
       if (body.rotateSecret) {
@@ -184,7 +188,6 @@ export const notificationHandlers = {
       }
       if (body.secretUrl !== undefined) {
         if (row.kind !== 'slack') kindOnly('secretUrl', 'slack');
-        checkUrl(deps, 'body.secretUrl', body.secretUrl);
         changes.secretEncrypted = seal(deps, row.id, body.secretUrl);
       }
       if (body.recipients !== undefined) {
@@ -246,7 +249,7 @@ export const notificationHandlers = {
     );
     const row = await getDelivery(deps.sql, principal.workspaceId, id);
     if (!row) throw new Error('the test delivery vanished');
-    return toDelivery(row);
+    return deliveryFor(principal, toDelivery(row));
   },
 
   notificationDeliveriesList: async ({ query, principal, deps }) => {
@@ -258,18 +261,18 @@ export const notificationHandlers = {
       limit: query.limit,
       before,
     });
-    return { items: rows.map(toDelivery), nextCursor };
+    return { items: rows.map((row) => deliveryFor(principal, toDelivery(row))), nextCursor };
   },
 
   notificationDeliveriesGet: async ({ params, principal, deps }) => {
     const row = await getDelivery(deps.sql, principal.workspaceId, params.id);
     if (!row) throw notFound('notification delivery');
-    return toDelivery(row);
+    return deliveryFor(principal, toDelivery(row));
   },
 
   notificationDeliveriesRetry: async ({ params, principal, deps }) => {
     const row = await requeueDelivery(deps.sql, principal.workspaceId, params.id);
-    if (row) return toDelivery(row);
+    if (row) return deliveryFor(principal, toDelivery(row));
     if (await getDelivery(deps.sql, principal.workspaceId, params.id)) {
       throw new ApiError('conflict', 'the delivery was already sent; there is nothing to retry');
     }

@@ -52,8 +52,8 @@ export const ssoHandlers = {
   oidcConfigPut: async ({ body, principal, deps }) => {
     const workspaceId = principal.workspaceId;
     try {
-      // Only the form is checked here; the issuer is first contacted when someone signs in.
-      deps.oidc.checkUrl(body.issuer, 'the issuer');
+      // The form and the address are checked here; the issuer is first contacted when someone signs in.
+      await deps.oidc.checkIssuerDestination(body.issuer);
     } catch (error) {
       if (error instanceof OidcError) throw invalid('body.issuer', error.message);
       throw error;
