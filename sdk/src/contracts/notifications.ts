@@ -103,6 +103,10 @@ export const NotificationDelivery = z.object({
   status: NotificationDeliveryStatus,
   attempts: z.number().int(),
   nextAttemptAt: Timestamp.nullable(),
+  /**
+   * Why the last attempt failed. Owners and admins read it whole ("<lead> — <detail>"); other roles
+   * read only the lead: the status class, "could not be reached", "not allowed", or a sentence about the channel.
+   */
   lastError: z.string().nullable(),
   sentAt: Timestamp.nullable(),
   createdAt: Timestamp,
