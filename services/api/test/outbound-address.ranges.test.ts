@@ -2,6 +2,7 @@ import { networkInterfaces } from 'node:os';
 import { describe, expect, test } from 'vitest';
 import {
   allowed,
+  boundedResolver,
   canonicalAddress,
   judgeAddress,
   OutboundRefused,
@@ -200,5 +201,32 @@ describe('names', () => {
     const never = () => new Promise<never>(() => {});
     expect(await refusalAtSave(new URL('https://slow.test/'), 'none', never, 50)).toBeNull();
     expect(Date.now() - started).toBeLessThan(2000);
+  });
+});
+
+describe('system lookups', () => {
+  test('at most the allowed number of lookups run at once, a few wait, and the rest fail at once', async () => {
+    const started: string[] = [];
+    const release: (() => void)[] = [];
+    const slow = (name: string) =>
+      new Promise<{ address: string; family: number }[]>((resolve) => {
+        started.push(name);
+        release.push(() => resolve([{ address: '93.184.216.34', family: 4 }]));
+      });
+    const bounded = boundedResolver(slow, { inFlight: 1, queued: 1 });
+    const first = bounded('a.test');
+    const second = bounded('b.test');
+    await expect(bounded('c.test')).rejects.toThrow('too many host names are being resolved');
+    expect(started).toEqual(['a.test']);
+    release[0]?.();
+    await expect(first).resolves.toHaveLength(1);
+    await expect.poll(() => started).toEqual(['a.test', 'b.test']);
+    release[1]?.();
+    await expect(second).resolves.toHaveLength(1);
+    // The slot is free again: the next lookup starts at once.
+    const third = bounded('d.test');
+    await expect.poll(() => started.at(-1)).toBe('d.test');
+    release[2]?.();
+    await third;
   });
 });

@@ -200,10 +200,39 @@ export function literalHost(url: URL): string | null {
 /** Resolves a host name to all its addresses, as getaddrinfo (and so /etc/hosts) answers. */
 export type HostResolver = (hostname: string) => Promise<LookupAddress[]>;
 
-export const systemResolver: HostResolver = (hostname) =>
+/*
+ * getaddrinfo runs on libuv's thread pool (4 threads by default), which password hashing and file
+ * I/O share. A tenant's name whose DNS server never answers holds a thread for the resolver's whole
+ * timeout, so at most 2 of these run at once and at most 100 wait; past that a lookup fails at once
+ * (a save lets the name through to be judged when dialled; a delivery attempt fails and is retried).
+ */
+export function boundedResolver(resolve: HostResolver, limits: { inFlight: number; queued: number }): HostResolver {
+  let inFlight = 0;
+  const waiting: (() => void)[] = [];
+  return async (hostname) => {
+    if (inFlight >= limits.inFlight) {
+      if (waiting.length >= limits.queued) throw new Error('too many host names are being resolved; try again shortly');
+      // The slot is handed over by the lookup that ends, so a newcomer cannot take it in between.
+      await new Promise<void>((wake) => waiting.push(wake));
+    } else {
+      inFlight += 1;
+    }
+    try {
+      return await resolve(hostname);
+    } finally {
+      const next = waiting.shift();
+      if (next) next();
+      else inFlight -= 1;
+    }
+  };
+}
+
+const getaddrinfo: HostResolver = (hostname) =>
   new Promise((resolve, reject) => {
     dnsLookup(hostname, { all: true, family: 0 }, (error, addresses) => (error ? reject(error) : resolve(addresses)));
   });
+
+export const systemResolver: HostResolver = boundedResolver(getaddrinfo, { inFlight: 2, queued: 100 });
 
 /**
  * The addresses a host may be dialled at: the IP literal, or every address the name resolves to,
