@@ -49,6 +49,8 @@ export const EventWebhook = z.object({
   enabled: z.boolean(),
   createdAt: Timestamp,
   lastUsedAt: Timestamp.nullable(),
+  /** Why the last delivery refused with a 422 could not become an event (its template failed on the body, or ran past its budget). */
+  lastError: z.string().nullable(),
 });
 export type EventWebhook = z.infer<typeof EventWebhook>;
 

@@ -66,6 +66,10 @@ const EnvFields = z.object({
   OUTPOST_MAIL_FROM: z.string().min(3).max(320).optional(),
   /** `1` lets notification webhooks reach private and loopback addresses (self-hosted setups); refused by default. */
   OUTPOST_NOTIFY_ALLOW_PRIVATE_NETWORKS: z.enum(['0', '1']).optional(),
+  /** Milliseconds one evaluation of a tenant's CEL expression or template may take. */
+  OUTPOST_CEL_TIMEOUT_MS: z.coerce.number().int().min(5).max(10_000).optional(),
+  /** Threads that evaluate tenants' CEL, off the event loop that answers requests. */
+  OUTPOST_CEL_THREADS: z.coerce.number().int().min(1).max(64).optional(),
   /** Seconds a client has to send a request's headers; slowloris connections are cut here (default 20). */
   OUTPOST_HTTP_HEADERS_TIMEOUT_SECONDS: seconds(3600),
   /** Seconds a client has to send a whole request, body included; answering may take longer (default 120). */
@@ -109,6 +113,8 @@ Environment:
   OUTPOST_SMTP_URL        smtp://user:pass@host:587 or smtps://…:465; sends invitation and confirmation links
   OUTPOST_MAIL_FROM       sender of that mail, e.g. "Outpost <outpost@example.com>" (with OUTPOST_SMTP_URL)
   OUTPOST_NOTIFY_ALLOW_PRIVATE_NETWORKS  1: notification webhooks may reach private and loopback addresses
+  OUTPOST_CEL_TIMEOUT_MS  milliseconds one evaluation of a tenant's CEL may take (default: 50)
+  OUTPOST_CEL_THREADS     threads evaluating tenants' CEL off the request path (default: 2)
   OUTPOST_RATE_LIMIT_KEY_PER_MINUTE / _WORKSPACE_PER_MINUTE                 (default: 1250 / 5000)
   OUTPOST_RATE_LIMIT_RUNTIME_KEY_PER_MINUTE / _RUNTIME_WORKSPACE_PER_MINUTE (default: 3000 / 60000)
   OUTPOST_RATE_LIMIT_RUNTIME_ITEMS_PER_MINUTE / _RUNTIME_WORKSPACE_ITEMS_PER_MINUTE
@@ -188,6 +194,7 @@ export async function main(argv: string[]): Promise<number> {
       secretKey: env.data.OUTPOST_SECRET_KEY,
       metricsToken: env.data.OUTPOST_METRICS_TOKEN,
       trustedProxyHops: env.data.OUTPOST_TRUSTED_PROXY_HOPS,
+      cel: definedOnly({ timeoutMs: env.data.OUTPOST_CEL_TIMEOUT_MS, threads: env.data.OUTPOST_CEL_THREADS }),
       http: definedOnly({
         headersTimeoutMs: milliseconds(env.data.OUTPOST_HTTP_HEADERS_TIMEOUT_SECONDS),
         requestTimeoutMs: milliseconds(env.data.OUTPOST_HTTP_REQUEST_TIMEOUT_SECONDS),

@@ -7,6 +7,7 @@ import { OidcRelyingParty } from './auth/oidc.js';
 import { DEFAULT_SCRYPT, type ScryptParams } from './auth/passwords.js';
 import { RunTokens } from './auth/run-tokens.js';
 import { SecretBox } from './auth/secret-box.js';
+import { type CelSandboxOptions, celSandbox, configureCelSandbox } from './cel/sandbox.js';
 import type { AppDeps } from './context.js';
 import { ApiKeyCache } from './db/api-keys.js';
 import { bootstrapDefaults } from './db/bootstrap.js';
@@ -105,6 +106,8 @@ export interface ServerOptions {
   notifications?: NotificationLoopOptions;
   /** Options of the loop that announces workers and pools going online and offline as events. */
   workerStatus?: WorkerStatusLoopOptions;
+  /** The CEL sandbox: threads, the deadline of one evaluation, each thread's heap (cel/sandbox.ts for the defaults). */
+  cel?: Partial<CelSandboxOptions>;
 }
 
 export interface RunningServer {
@@ -208,6 +211,10 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     const notifier = new RunNotifier(databaseUrl, logger);
     cleanups.push(() => notifier.close());
     await notifier.start();
+
+    // Tenants' expressions run in this pool from the first request on; its threads start now, not on the first event.
+    if (options.cel) configureCelSandbox(options.cel);
+    celSandbox().warm();
 
     const mailer = options.mail ? new Mailer(options.mail, logger) : null;
     if (mailer) cleanups.push(async () => mailer.close());

@@ -21,7 +21,8 @@ import { budgetFailure, evaluateRound, isMatch, type RoundVerdicts, sees, type V
  * Tenants' expressions never run here: the round first evaluates them in the CEL sandbox
  * (verdicts.ts), where each has a deadline. An automation whose evaluation ran past its budget on an
  * event skips that event (quarantined: listed to its workspace, never evaluated again) and is turned
- * off after MAX_BUDGET_FAILURES such events in a row. A round that keeps dying on the same events
+ * off after MAX_BUDGET_FAILURES such events (counted until its expressions change: cheap events in
+ * between do not clear the count). A round that keeps dying on the same events
  * (whatever the cause) narrows to one event after a failed attempt, and steps over that event,
  * quarantined, after POISON_ATTEMPTS: no event can keep the loop down across restarts.
  *
@@ -35,7 +36,7 @@ import { budgetFailure, evaluateRound, isMatch, type RoundVerdicts, sees, type V
 
 const CURSOR = 'automations';
 
-/** Evaluations in a row past their budget after which an automation is turned off. */
+/** Evaluations past their budget (since its expressions last changed) after which an automation is turned off. */
 export const MAX_BUDGET_FAILURES = 3;
 /** Rounds at the same cursor that may fail before the loop narrows to one event; one more and it steps over that event. */
 export const POISON_ATTEMPTS = 3;
@@ -224,7 +225,7 @@ export class AutomationEngine {
 
   /**
    * The automation's evaluation on this event ran past its budget: the event is quarantined for it,
-   * and after MAX_BUDGET_FAILURES in a row the automation is turned off with the reason.
+   * and after MAX_BUDGET_FAILURES of them the automation is turned off with the reason.
    */
   async #overBudget(tx: TxSql, a: Loaded, row: EventRow, message: string): Promise<void> {
     await quarantineEvent(tx, {
@@ -234,7 +235,7 @@ export class AutomationEngine {
       automationId: a.row.id,
       reason: message,
     });
-    const reason = `turned off: its expressions ran past their budget on ${MAX_BUDGET_FAILURES} events in a row (last: ${message}); simplify them, then enable it again`;
+    const reason = `turned off: its expressions ran past their budget on ${MAX_BUDGET_FAILURES} events (last: ${message}); simplify them, then enable it again`;
     const [updated] = await tx<{ enabled: boolean; budget_failures: number }[]>`
       UPDATE automations SET
         budget_failures = budget_failures + 1,
@@ -244,13 +245,6 @@ export class AutomationEngine {
       WHERE id = ${a.row.id}
       RETURNING enabled, budget_failures`;
     if (updated && !updated.enabled) a.disabled = true;
-  }
-
-  /** An evaluation within budget clears the count of overruns in a row. */
-  async #withinBudget(tx: TxSql, a: Loaded): Promise<void> {
-    if (a.row.budget_failures === 0) return;
-    a.row.budget_failures = 0;
-    await tx`UPDATE automations SET budget_failures = 0 WHERE id = ${a.row.id}`;
   }
 
   /** The firings this event caused for this automation (0 or 1). */
@@ -264,7 +258,6 @@ export class AutomationEngine {
       await this.#overBudget(tx, a, row, failed);
       return 0;
     }
-    await this.#withinBudget(tx, a);
     switch (t.type) {
       case 'event': {
         const trigger = t.trigger;

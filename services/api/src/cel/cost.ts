@@ -13,8 +13,8 @@
  * because an event's real lists can be longer than assumed.
  */
 
-/** The cost an expression may be estimated at: about a millisecond of evaluation. */
-export const MAX_COST = 100_000;
+/** The cost an expression may be estimated at: about ten milliseconds of evaluation in the sandbox. */
+export const MAX_COST = 1_000_000;
 /** Elements assumed in a list or map the expression reads from its variables. */
 export const ASSUMED_LIST_SIZE = 100;
 /** Macros inside macros, at most. */

@@ -12,6 +12,9 @@ import { estimateCost, overBudget } from './cost.js';
  */
 
 export const MAX_EXPRESSION_LENGTH = 2000;
+/** `{{ }}` expressions one template may hold, and the characters of its JSON: a template's cost is theirs together. */
+export const MAX_TEMPLATE_EXPRESSIONS = 100;
+export const MAX_TEMPLATE_LENGTH = 32 * 1024;
 
 /** Where and why an expression does not compile; `line` and `column` count from 1. */
 export interface CelProblem {
@@ -204,6 +207,7 @@ export class CelTemplateError extends Error {
  * string with each value interpolated. Positions in errors count within the string.
  */
 export function compileTemplate(template: unknown, variables: readonly string[], path = ''): CelTemplate {
+  if (path === '') assertTemplateSize(template);
   if (typeof template === 'string') {
     const pieces: (string | CelProgram)[] = [];
     let last = 0;
@@ -249,6 +253,26 @@ export function compileTemplate(template: unknown, variables: readonly string[],
     return { render: (vars) => Object.fromEntries(entries.map(([key, item]) => [key, item.render(vars)])) };
   }
   return { render: () => template };
+}
+
+/** Refuses a template over MAX_TEMPLATE_LENGTH characters or MAX_TEMPLATE_EXPRESSIONS expressions. */
+function assertTemplateSize(template: unknown): void {
+  const text = JSON.stringify(template) ?? '';
+  if (text.length > MAX_TEMPLATE_LENGTH) {
+    throw new CelTemplateError('', {
+      message: `the template is longer than ${MAX_TEMPLATE_LENGTH} characters`,
+      line: 1,
+      column: 1,
+    });
+  }
+  const expressions = text.match(/\{\{/g)?.length ?? 0;
+  if (expressions > MAX_TEMPLATE_EXPRESSIONS) {
+    throw new CelTemplateError('', {
+      message: `the template holds ${expressions} expressions; at most ${MAX_TEMPLATE_EXPRESSIONS} are allowed`,
+      line: 1,
+      column: 1,
+    });
+  }
 }
 
 function joinPath(path: string, key: string): string {

@@ -15,6 +15,7 @@ export function toEventWebhook(row: EventWebhookRow): EventWebhook {
     enabled: row.enabled,
     createdAt: iso(row.created_at),
     lastUsedAt: isoOrNull(row.last_used_at),
+    lastError: row.last_error,
   };
 }
 
@@ -76,4 +77,9 @@ export async function touchEventWebhook(db: Db, id: string): Promise<void> {
   await db`
     UPDATE event_webhooks SET last_used_at = now()
     WHERE id = ${id} AND (last_used_at IS NULL OR last_used_at < now() - interval '1 minute')`;
+}
+
+/** Records why a delivery could not become an event (shown on the webhook). */
+export async function recordEventWebhookError(db: Db, id: string, message: string): Promise<void> {
+  await db`UPDATE event_webhooks SET last_error = ${message.slice(0, 1000)} WHERE id = ${id}`;
 }

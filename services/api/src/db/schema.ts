@@ -1277,7 +1277,7 @@ export const automations = pgTable(
     updatedAt: ts('updated_at').notNull().defaultNow(),
     lastFiredAt: ts('last_fired_at'),
     lastError: text('last_error'),
-    /** Evaluations in a row that ran past their deadline or heap limit; at MAX_BUDGET_FAILURES the automation is turned off. */
+    /** Evaluations that ran past their deadline or heap limit since the expressions last changed; at MAX_BUDGET_FAILURES the automation is turned off. */
     budgetFailures: integer('budget_failures').notNull().default(0),
     /** Why the control plane turned the automation off (its expressions kept running over budget), until it is enabled again. */
     disabledReason: text('disabled_reason'),
@@ -1624,6 +1624,8 @@ export const eventWebhooks = pgTable(
     createdAt: createdAt(),
     updatedAt: ts('updated_at').notNull().defaultNow(),
     lastUsedAt: ts('last_used_at'),
+    /** Why the last refused delivery could not become an event: its template failed, or ran past its budget. */
+    lastError: text('last_error'),
   },
   (t) => [
     uniqueIndex('event_webhooks_name_uq').on(t.workspaceId, t.name),

@@ -1,8 +1,9 @@
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { EventEmitRequest, type EventResource, type EventWebhookTemplate, MAX_EVENT_PAYLOAD_BYTES } from '@outpost/sdk/contracts';
 import type { SecretBox } from '../auth/secret-box.js';
-import { CelEvaluationError, compileTemplate } from '../cel/index.js';
+import { compileTemplate } from '../cel/index.js';
 import { celFieldError, celValidationError } from '../cel/problems.js';
+import { celSandbox, isBudgetFailure } from '../cel/sandbox.js';
 import { DomainError } from '../domain-error.js';
 
 /*
@@ -70,23 +71,39 @@ export interface RenderedEvent {
   payload: Record<string, unknown>;
 }
 
+/** Why a delivery could not become an event; `overBudget` when its template ran past its time or memory budget. */
+export class WebhookRenderError extends DomainError {
+  constructor(
+    detail: string,
+    readonly overBudget: boolean,
+  ) {
+    super('validation_failed', detail);
+  }
+}
+
 /**
  * The event a delivery becomes, or a 422 saying why the template cannot make one from this body (a
- * field it reads is missing, the kind it yields is not a kind, the payload is over the limit).
+ * field it reads is missing, the kind it yields is not a kind, the payload is over the limit, the
+ * template ran past its budget). The template is rendered in the CEL sandbox, off the event loop.
  */
-export function renderWebhookEvent(
+export async function renderWebhookEvent(
   template: EventWebhookTemplate,
   variables: { body: unknown; headers: Record<string, string> },
-  webhook: { id: string; name: string },
-): RenderedEvent {
-  const compiled = compileWebhookTemplate(template);
-  let rendered: { kind?: unknown; resource?: Record<string, unknown>; payload?: unknown };
-  try {
-    rendered = compiled.render(variables) as typeof rendered;
-  } catch (error) {
-    if (!(error instanceof CelEvaluationError)) throw error;
-    throw new DomainError('validation_failed', `the webhook's template cannot be evaluated on this body: ${error.message}`);
+  webhook: { id: string; name: string; workspaceId: string },
+): Promise<RenderedEvent> {
+  const [result] = await celSandbox().run(
+    webhook.workspaceId,
+    [variables as unknown as Record<string, unknown>],
+    [{ kind: 'template', template, variables: TEMPLATE_VARIABLES, bindings: 0 }],
+  );
+  if (!result?.ok) {
+    const message = result?.message ?? 'not evaluated';
+    if (result && isBudgetFailure(result)) {
+      throw new WebhookRenderError(`the webhook's template ran past its budget: ${message}`, true);
+    }
+    throw new WebhookRenderError(`the webhook's template cannot be evaluated on this body: ${message}`, false);
   }
+  const rendered = result.value as { kind?: unknown; resource?: Record<string, unknown>; payload?: unknown };
   const text = (value: unknown) => (typeof value === 'string' ? value : JSON.stringify(value ?? null));
   const resource: EventResource = rendered.resource
     ? {

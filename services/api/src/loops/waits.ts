@@ -6,7 +6,7 @@ import type { WaitOutcome } from '../db/waits.js';
 import type { Logger } from '../logger.js';
 import type { RunNotifier } from '../runs/run-notifier.js';
 import { eventsSince, runBinding, runWaitOutcome, TERMINAL_RUN_STATES } from '../waits/create-wait.js';
-import { eventMatches, lookBack, type RunBinding } from '../waits/event-match.js';
+import { firstMatch, lookBack, overBudgetOutcome, type RunBinding } from '../waits/event-match.js';
 import { dueWaitOutcomes, resolveWaits } from '../waits/resolve.js';
 import { type BackgroundLoop, ElectedLoop } from './elected-loop.js';
 
@@ -118,8 +118,10 @@ export class WaitsLoop implements BackgroundLoop {
           const outcome = await runWaitOutcome(tx, wait.workspace_id, wait.target_run_id);
           if (outcome) await resolveWaits(tx, [{ id: wait.id, outcome }]);
         } else {
-          const event = await lookBack(tx, wait.workspace_id, wait.spec, eventsSince(wait.spec, wait.run_created_at), run);
-          if (event) await resolveWaits(tx, [{ id: wait.id, outcome: { status: 'RESOLVED', value: event } }]);
+          const found = await lookBack(tx, wait.workspace_id, wait.spec, eventsSince(wait.spec, wait.run_created_at), run);
+          if (found.overBudget !== undefined)
+            await resolveWaits(tx, [{ id: wait.id, outcome: overBudgetOutcome(found.overBudget) }]);
+          else if (found.event) await resolveWaits(tx, [{ id: wait.id, outcome: { status: 'RESOLVED', value: found.event } }]);
         }
         await tx`UPDATE waits SET looked_back = true WHERE id = ${wait.id}`;
       });
@@ -201,10 +203,10 @@ export class WaitsLoop implements BackgroundLoop {
     for (const wait of waits) {
       const run = bindingOf(wait);
       const since = eventsSince(wait.spec, wait.run_created_at);
-      const index = rows.findIndex(
-        (row, i) => row.workspace_id === wait.workspace_id && eventMatches(wait.spec, since, events[i] as OutpostEvent, run),
-      );
-      if (index >= 0) outcomes.push({ id: wait.id, outcome: { status: 'RESOLVED', value: events[index] } });
+      const own = events.filter((_, i) => rows[i]?.workspace_id === wait.workspace_id);
+      const found = await firstMatch(wait.workspace_id, wait.spec, since, own, run);
+      if ('overBudget' in found) outcomes.push({ id: wait.id, outcome: overBudgetOutcome(found.overBudget) });
+      else if (found.index >= 0) outcomes.push({ id: wait.id, outcome: { status: 'RESOLVED', value: own[found.index] } });
     }
     return outcomes;
   }

@@ -44,8 +44,12 @@ export async function enqueueNotification(tx: Db, request: NotificationRequest):
     event: request.event,
     automation: { id: request.automationId, name: request.automationName ?? null },
   };
-  const subject = request.subject?.trim() ? request.subject : renderText(channel.subject_template ?? DEFAULT_SUBJECT, bindings);
-  const body = request.body?.trim() ? request.body : renderText(channel.body_template ?? DEFAULT_BODY, bindings);
+  const subject = request.subject?.trim()
+    ? request.subject
+    : await renderText(request.workspaceId, channel.subject_template ?? DEFAULT_SUBJECT, bindings);
+  const body = request.body?.trim()
+    ? request.body
+    : await renderText(request.workspaceId, channel.body_template ?? DEFAULT_BODY, bindings);
 
   const id = crypto.randomUUID();
   const payload = {

@@ -1,5 +1,5 @@
 import type { OutpostEvent } from '@outpost/sdk/contracts';
-import { CelEvaluationError, compileTemplate } from '../cel/index.js';
+import { celSandbox } from '../cel/sandbox.js';
 
 /** What a template binds: the event that caused the notification, and the automation that sent it. */
 export const TEMPLATE_VARIABLES = ['event', 'automation'] as const;
@@ -21,16 +21,17 @@ export const DEFAULT_BODY = [
 ].join('\n');
 
 /**
- * Renders one `{{ }}` template to text. A template compiled when its channel or automation was saved
- * cannot fail to compile here; one that fails to evaluate (a field this event lacks) says so in the
- * text rather than losing the notification.
+ * Renders one `{{ }}` template to text, in the CEL sandbox. A template compiled when its channel or
+ * automation was saved cannot fail to compile here; one that fails to evaluate (a field this event
+ * lacks) or runs past its budget says so in the text rather than losing the notification.
  */
-export function renderText(template: string, bindings: TemplateBindings): string {
-  try {
-    const value = compileTemplate(template, TEMPLATE_VARIABLES).render(bindings as unknown as Record<string, unknown>);
-    return (typeof value === 'string' ? value : JSON.stringify(value)).trim();
-  } catch (error) {
-    const why = error instanceof CelEvaluationError ? error.message : String((error as Error).message ?? error);
-    return `(template could not be rendered: ${why})`;
-  }
+export async function renderText(workspaceId: string, template: string, bindings: TemplateBindings): Promise<string> {
+  const [result] = await celSandbox().run(
+    workspaceId,
+    [bindings as unknown as Record<string, unknown>],
+    [{ kind: 'template', template, variables: TEMPLATE_VARIABLES, bindings: 0 }],
+  );
+  if (!result?.ok) return `(template could not be rendered: ${result?.message ?? 'not evaluated'})`;
+  const value = result.value;
+  return (typeof value === 'string' ? value : JSON.stringify(value)).trim();
 }

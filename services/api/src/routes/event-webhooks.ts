@@ -5,6 +5,7 @@ import {
   findEventWebhookByTokenHash,
   insertEventWebhook,
   listEventWebhooks,
+  recordEventWebhookError,
   rotateEventWebhook,
   toEventWebhook,
   touchEventWebhook,
@@ -102,7 +103,18 @@ export const eventWebhookHandlers = {
       }
     }
     // A plain object: CEL reads an object's constructor, which hono's header record (null prototype) has not.
-    const event = renderWebhookEvent(webhook.template, { body, headers: { ...headers() } }, webhook);
+    let event: Awaited<ReturnType<typeof renderWebhookEvent>>;
+    try {
+      event = await renderWebhookEvent(
+        webhook.template,
+        { body, headers: { ...headers() } },
+        { id: webhook.id, name: webhook.name, workspaceId: webhook.workspace_id },
+      );
+    } catch (error) {
+      // The sender sees why; so does the workspace, on the webhook.
+      if (error instanceof DomainError) await recordEventWebhookError(deps.sql, webhook.id, error.detail);
+      throw error;
+    }
     const [id] = await insertEvents(deps.sql, [
       { workspaceId: webhook.workspace_id, ...event, source: 'webhook', sourceId: webhook.id },
     ]);

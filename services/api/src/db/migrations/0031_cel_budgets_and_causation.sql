@@ -2,6 +2,8 @@
 -- An automation whose expressions keep running past their deadline is turned off, with the reason.
 ALTER TABLE "automations" ADD COLUMN "budget_failures" integer DEFAULT 0 NOT NULL;--> statement-breakpoint
 ALTER TABLE "automations" ADD COLUMN "disabled_reason" text;--> statement-breakpoint
+-- Why the last delivery an inbound webhook refused could not become an event (its template failed, or ran past its budget).
+ALTER TABLE "event_webhooks" ADD COLUMN "last_error" text;--> statement-breakpoint
 -- Events an automation could not be evaluated on (past its budget) or that the loop stepped over
 -- after rounds on them kept failing: listed to the workspace, never evaluated again.
 CREATE TABLE "automation_quarantine" (

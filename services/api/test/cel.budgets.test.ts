@@ -1,0 +1,280 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { CompiledCache } from '../src/automations/compile.js';
+import {
+  AutomationEngine,
+  MAX_BUDGET_FAILURES,
+  MAX_CHAIN,
+  MAX_FIRINGS_PER_MINUTE,
+  POISON_ATTEMPTS,
+} from '../src/automations/engine.js';
+import { MAX_COST, MAX_MACRO_NESTING } from '../src/cel/cost.js';
+import { CelSandbox } from '../src/cel/sandbox.js';
+import { insertEvents } from '../src/db/events.js';
+import { startTestServer, type TestServer, type TestWorkspace } from '../src/testing.js';
+import { type Call, client, deploy } from './helpers.js';
+
+/*
+ * What a tenant's CEL may cost the control plane: refused when saved over its estimated budget,
+ * stopped at its deadline when it runs, and, in the automations loop, recorded and skipped rather
+ * than retried. The loop is driven round by round here (no background loops), so each assertion
+ * follows from the rounds the test ran.
+ */
+
+let server: TestServer;
+let owner: Call;
+let other: TestWorkspace;
+let otherOwner: Call;
+let sandbox: CelSandbox;
+let engine: AutomationEngine;
+
+/** A list of `n` numbers as big as an event's payload allows: an expression's real input can pass the estimate's assumption. */
+const longList = (n: number) => Array.from({ length: n }, (_, i) => i % 10);
+
+/** Fine by the save-time estimate (two macros over lists assumed 100 long), ruinous over the event's real 5,000 items. */
+const QUADRATIC = 'event.payload.items.all(x, event.payload.items.all(y, x + y >= 0))';
+
+/** `[1..10].all(x0, [1..10].all(x1, …))` nested `depth` times: 10^depth steps from a few hundred characters. */
+function nestedAll(depth: number): string {
+  const list = '[1,2,3,4,5,6,7,8,9,10]';
+  let source = 'true';
+  for (let i = 0; i < depth; i++) source = `${list}.all(x${i}, ${source})`;
+  return source;
+}
+
+beforeAll(async () => {
+  server = await startTestServer({ loops: false });
+  owner = client(server, server.ownerKey);
+  other = await server.createWorkspace();
+  otherOwner = client(server, other.ownerKey);
+  sandbox = new CelSandbox({ timeoutMs: 50, threads: 2 });
+  engine = new AutomationEngine(new CompiledCache(), { batchSize: 500, sandbox });
+});
+afterAll(async () => {
+  await sandbox?.close();
+  await server?.close();
+});
+
+async function emit(workspaceId: string, kind: string, payload: Record<string, unknown> = {}): Promise<string> {
+  const [id] = await insertEvents(server.sql, [
+    { workspaceId, kind, resource: { kind: 'api-key', id: 'test', name: null }, payload, source: 'api' },
+  ]);
+  return id as string;
+}
+
+/** Runs rounds until one reads nothing: every event stored so far has been through the loop. */
+async function drain(): Promise<void> {
+  for (let i = 0; i < 100; i++) {
+    const round = await engine.round(server.sql);
+    if (round.events === 0 && round.steppedOver === 0) return;
+  }
+  throw new Error('the automations loop did not drain the ledger in 100 rounds');
+}
+
+async function createAutomation(call: Call, body: Record<string, unknown>): Promise<{ id: string }> {
+  const res = await call('POST', '/automations', { body: { name: `a-${randomUUID().slice(0, 8)}`, ...body } });
+  if (res.status !== 201) throw new Error(`create failed: ${res.status} ${res.text}`);
+  return res.body;
+}
+
+describe('save-time budget', () => {
+  test('seven nested macros are refused with the nesting limit and the field that holds them', async () => {
+    const res = await owner('POST', '/automations', {
+      body: {
+        name: 'bomb',
+        trigger: { type: 'event', match: nestedAll(7) },
+        actions: [{ type: 'pause-pool', pool: 'default' }],
+      },
+    });
+    expect(res.status).toBe(422);
+    expect(res.body.errors[0].path).toBe('body.trigger.match');
+    expect(res.body.errors[0].message).toContain(`at most ${MAX_MACRO_NESTING} are allowed`);
+  });
+
+  test('three macros over lists read from the event are refused by their estimated cost', async () => {
+    const match = 'event.payload.a.all(a, event.payload.b.all(b, event.payload.c.all(c, a + b + c > 0)))';
+    const res = await owner('POST', '/automations', {
+      body: { name: 'costly', trigger: { type: 'event', match }, actions: [{ type: 'pause-pool', pool: 'default' }] },
+    });
+    expect(res.status).toBe(422);
+    expect(res.body.errors[0].message).toContain(`over the budget of ${MAX_COST}`);
+  });
+
+  test('a webhook template with a bomb in one of its strings is refused naming that string', async () => {
+    const res = await owner('POST', '/event-webhooks', {
+      body: { name: 'hook', template: { kind: 'x.y', payload: { n: `{{ ${nestedAll(5)} }}` } } },
+    });
+    expect(res.status).toBe(422);
+    expect(res.body.errors[0].path).toBe('body.template.payload.n');
+  });
+
+  test('a template with more expressions than allowed is refused', async () => {
+    const payload = Object.fromEntries(Array.from({ length: 101 }, (_, i) => [`f${i}`, '{{ body.x }}']));
+    const res = await owner('POST', '/event-webhooks', { body: { name: 'wide', template: { kind: 'x.y', payload } } });
+    expect(res.status).toBe(422);
+    expect(res.body.detail).toContain('at most 100');
+  });
+});
+
+describe('the sandbox', () => {
+  test('an evaluation past its deadline is stopped, and the items around it still get their values', async () => {
+    const started = Date.now();
+    const results = await sandbox.run(
+      'w',
+      [{ event: { payload: { items: longList(5000) } } }],
+      [
+        { kind: 'expression', source: 'event.payload.items.size()', variables: ['event'], bindings: 0 },
+        { kind: 'expression', source: QUADRATIC, variables: ['event'], bindings: 0 },
+        { kind: 'expression', source: 'event.payload.items[3] + 1.0', variables: ['event'], bindings: 0 },
+      ],
+    );
+    expect(results[0]).toEqual({ ok: true, value: 5000 });
+    expect(results[1]).toMatchObject({ ok: false, reason: 'timeout' });
+    expect(results[2]).toEqual({ ok: true, value: 4 });
+    // Stopped, not awaited: the quadratic expression alone would take many seconds.
+    expect(Date.now() - started).toBeLessThan(sandbox.options.batchBudgetMs);
+  });
+
+  test('a string that grows past the thread heap ends that evaluation only', async () => {
+    const grow = `${'"aaaaaaaaaa"'}${'.replace("a", "aaaaaaaaaa")'.repeat(8)}.size()`;
+    const results = await sandbox.run(
+      'w',
+      [{}],
+      [
+        { kind: 'expression', source: grow, variables: [], bindings: 0 },
+        { kind: 'expression', source: '"ok"', variables: [], bindings: 0 },
+      ],
+    );
+    expect(results[0]?.ok).toBe(false);
+    expect(['timeout', 'memory']).toContain(results[0]?.ok === false ? results[0].reason : 'none');
+    expect(results[1]).toEqual({ ok: true, value: 'ok' });
+  });
+
+  test("one workspace's slow evaluations do not hold up another's queued behind them", async () => {
+    const slow = Array.from({ length: 4 }, () =>
+      sandbox.run(
+        'attacker',
+        [{ event: { payload: { items: longList(5000) } } }],
+        [
+          { kind: 'expression', source: QUADRATIC, variables: ['event'], bindings: 0 },
+          { kind: 'expression', source: QUADRATIC, variables: ['event'], bindings: 0 },
+        ],
+      ),
+    );
+    let attackerDone = false;
+    void Promise.all(slow).then(() => {
+      attackerDone = true;
+    });
+    const results = await sandbox.run('victim', [{}], [{ kind: 'expression', source: '1 + 1', variables: [], bindings: 0 }]);
+    expect(results[0]).toEqual({ ok: true, value: 2 });
+    // The victim's call was served in its turn, before the attacker's queue drained.
+    expect(attackerDone).toBe(false);
+    await Promise.all(slow);
+  });
+});
+
+describe('the automations loop', () => {
+  test('an automation over budget skips the event, records why, and is turned off after repeated overruns; the other workspace fires', async () => {
+    const slow = await createAutomation(owner, {
+      trigger: { type: 'event', match: `event.kind == "big" && ${QUADRATIC}` },
+      actions: [{ type: 'pause-pool', pool: 'default' }],
+    });
+    const victim = await createAutomation(otherOwner, {
+      trigger: { type: 'event', match: 'event.kind == "small"' },
+      actions: [{ type: 'pause-pool', pool: 'default' }],
+    });
+    const big = [];
+    for (let i = 0; i < MAX_BUDGET_FAILURES; i++) big.push(await emit(server.workspaceId, 'big', { items: longList(5000) }));
+    const small = await emit(other.workspaceId, 'small');
+    await drain();
+
+    const firings = await otherOwner('GET', `/automations/${victim.id}/firings`);
+    expect(firings.body.items.map((f: { eventIds: string[] }) => f.eventIds)).toEqual([[small]]);
+
+    const a = await owner('GET', `/automations/${slow.id}`);
+    expect(a.body.enabled).toBe(false);
+    expect(a.body.disabledReason).toContain('ran past their budget');
+    expect(a.body.lastError).toContain('ran past its budget');
+    const quarantine = await owner('GET', '/automation-quarantine');
+    const mine = quarantine.body.items.filter((q: { automationId: string }) => q.automationId === slow.id);
+    expect(mine.map((q: { eventId: string }) => q.eventId).sort()).toEqual([...big].sort());
+    // Another workspace never sees these.
+    const theirs = await otherOwner('GET', '/automation-quarantine');
+    expect(theirs.body.items.filter((q: { automationId: string }) => q.automationId === slow.id)).toEqual([]);
+
+    // Enabled again with the same expressions, it is evaluated again, and its next overrun turns it off at once,
+    // however many cheap events (the enable's own audit entry among them) came between.
+    expect((await owner('POST', `/automations/${slow.id}/enable`)).body.disabledReason).toBeNull();
+    await emit(server.workspaceId, 'big', { items: longList(5000) });
+    await drain();
+    expect((await owner('GET', `/automations/${slow.id}`)).body.enabled).toBe(false);
+    await owner('DELETE', `/automations/${slow.id}`);
+    await otherOwner('DELETE', `/automations/${victim.id}`);
+  });
+
+  test('a round that keeps failing narrows to one event, then steps over it, quarantined for the whole workspace', async () => {
+    await drain();
+    const poison = await emit(server.workspaceId, 'poison');
+    const after = await emit(server.workspaceId, 'after');
+    // As if that many rounds had died at this cursor (the end-to-end suite kills a real process).
+    await server.sql`UPDATE automation_cursor SET attempts = ${POISON_ATTEMPTS}`;
+    const round = await engine.round(server.sql);
+    expect(round.steppedOver).toBe(1);
+    const [cursor] = await server.sql<{ attempts: number }[]>`SELECT attempts FROM automation_cursor`;
+    expect(cursor?.attempts).toBe(0);
+    const quarantine = await owner('GET', '/automation-quarantine');
+    const entry = quarantine.body.items.find((q: { eventId: string }) => q.eventId === poison);
+    expect(entry).toMatchObject({ automationId: null, eventKind: 'poison' });
+    expect(quarantine.body.items.some((q: { eventId: string }) => q.eventId === after)).toBe(false);
+    // The next event is read normally.
+    const next = await engine.round(server.sql);
+    expect(next.events).toBeGreaterThanOrEqual(1);
+  });
+
+  test('a round after one that failed reads a single event', async () => {
+    await drain();
+    await emit(server.workspaceId, 'one');
+    await emit(server.workspaceId, 'two');
+    await server.sql`UPDATE automation_cursor SET attempts = 1`;
+    expect((await engine.round(server.sql)).events).toBe(1);
+    expect((await engine.round(server.sql)).events).toBe(1);
+  });
+
+  test('an automation that runs the deployment whose runs trigger it stops at the chain limit', async () => {
+    const d = await deploy(owner, { flowName: `loop-${randomUUID().slice(0, 6)}` });
+    const a = await createAutomation(owner, {
+      trigger: { type: 'event', match: `event.kind == "flow-run.scheduled" && event.payload.deploymentId == "${d.id}"` },
+      actions: [{ type: 'run-deployment', deployment: `${d.flowName}/${d.name}` }],
+    });
+    await drain();
+    const manual = await owner('POST', `/deployments/${d.id}/runs`, { body: {} });
+    expect(manual.status).toBe(201);
+    await drain();
+    const runs = await server.sql<{ n: number }[]>`SELECT count(*)::int AS n FROM flow_runs WHERE deployment_id = ${d.id}`;
+    // The manual run, then one run per firing for MAX_CHAIN generations.
+    expect(runs[0]?.n).toBe(1 + MAX_CHAIN);
+    const firings = await server.sql<{ actions: { status: string; error: string | null }[] }[]>`
+      SELECT actions FROM automation_firings WHERE automation_id = ${a.id}`;
+    const skipped = firings.filter((f) => f.actions.every((x) => x.status === 'SKIPPED'));
+    expect(skipped.length).toBe(1);
+    expect(firings.length).toBe(MAX_CHAIN + 1);
+    expect(skipped[0]?.actions[0]?.error).toContain(`a chain stops at ${MAX_CHAIN}`);
+    await owner('DELETE', `/automations/${a.id}`);
+  });
+
+  test("an automation's actions run at most its firing limit a minute; the rest are recorded as skipped", async () => {
+    const a = await createAutomation(owner, {
+      trigger: { type: 'event', match: 'event.kind == "tick"' },
+      actions: [{ type: 'pause-pool', pool: 'default' }],
+    });
+    await drain();
+    for (let i = 0; i < MAX_FIRINGS_PER_MINUTE + 5; i++) await emit(server.workspaceId, 'tick');
+    await drain();
+    const firings = await server.sql<{ actions: { status: string }[] }[]>`
+      SELECT actions FROM automation_firings WHERE automation_id = ${a.id}`;
+    expect(firings.length).toBe(MAX_FIRINGS_PER_MINUTE + 5);
+    expect(firings.filter((f) => f.actions[0]?.status === 'SUCCEEDED').length).toBe(MAX_FIRINGS_PER_MINUTE);
+    expect(firings.filter((f) => f.actions[0]?.status === 'SKIPPED').length).toBe(5);
+    await owner('DELETE', `/automations/${a.id}`);
+  });
+});
