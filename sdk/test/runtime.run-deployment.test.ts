@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, expectTypeOf, it } from 'vitest';
 import type { CallResult } from '../src/client/core.js';
-import type { FlowRun, RunWaitValue, Wait, WaitSpec } from '../src/contracts/index.js';
+import type { FlowRun, RunWaitValue, Wait, WaitCreateRequest, WaitSpec } from '../src/contracts/index.js';
 import {
   type DeploymentRun,
   type DeploymentRunClient,
@@ -47,7 +47,9 @@ const train = flow(
   async ({ epochs }) => ({ auc: 0.9, epochs }),
 );
 
-function waitRow(key: string, spec: WaitSpec, patch: Partial<Wait> = {}): Wait {
+function waitRow(key: string, asked: WaitCreateRequest['spec'], patch: Partial<Wait> = {}): Wait {
+  // The server names a token wait's token when the flow did not.
+  const spec: WaitSpec = asked.kind === 'token' ? { kind: 'token', token: asked.token ?? `t-${key}` } : asked;
   return {
     id: randomUUID(),
     flowRunId: randomUUID(),

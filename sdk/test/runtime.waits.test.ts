@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { RecordedResult, Wait, WaitSpec } from '../src/contracts/index.js';
+import type { RecordedResult, Wait, WaitCreateRequest, WaitSpec } from '../src/contracts/index.js';
 import { flow, task, WaitTimeoutError, wait, z } from '../src/index.js';
 import { encodeResult } from '../src/runtime/cache.js';
 import { directoryResultStorage, flowRegistry, recordedResultKey } from '../src/runtime/index.js';
@@ -29,7 +29,9 @@ afterEach(async () => {
   await rm(storageDir, { recursive: true, force: true });
 });
 
-function waitRow(key: string, spec: WaitSpec, patch: Partial<Wait> = {}): Wait {
+function waitRow(key: string, asked: WaitCreateRequest['spec'], patch: Partial<Wait> = {}): Wait {
+  // The server names a token wait's token when the flow did not.
+  const spec: WaitSpec = asked.kind === 'token' ? { kind: 'token', token: asked.token ?? `t-${key}` } : asked;
   return {
     id: randomUUID(),
     flowRunId: randomUUID(),
