@@ -211,6 +211,22 @@ function keyMaker(sql: Sql, workspaceId: string): (role: Role, pools?: string[])
   };
 }
 
+/**
+ * Another workspace on the database `sql` reaches (with its own `default` pool and an owner key), as
+ * tenancy tests need one; it works against a database a separate API process serves too.
+ */
+export async function createTestWorkspace(sql: Sql): Promise<TestWorkspace> {
+  const slug = `ws-${randomBytes(4).toString('hex')}`;
+  const workspace = await ensureWorkspace(sql, slug, slug);
+  await sql.begin(async (tx) => {
+    if (!(await getPoolByName(tx, workspace.id, 'default'))) {
+      await insertPool(tx, { workspaceId: workspace.id, name: 'default', description: null, concurrencyLimit: null });
+    }
+  });
+  const { key } = await createApiKey(sql, { workspaceId: workspace.id, name: 'owner', role: 'owner' });
+  return { workspaceId: workspace.id, ownerKey: key, createKey: keyMaker(sql, workspace.id) };
+}
+
 /** A test server's options: `overrides` over the defaults every test server starts with. */
 function testServerOptions(overrides: Partial<ServerOptions>): ServerOptions {
   return {
@@ -252,17 +268,7 @@ export async function startTestServer(overrides: Partial<ServerOptions> = {}): P
     workspaceId: boot.workspaceId,
     ownerKey: boot.ownerKey,
     createKey: keyMaker(sql, boot.workspaceId),
-    createWorkspace: async () => {
-      const slug = `ws-${randomBytes(4).toString('hex')}`;
-      const workspace = await ensureWorkspace(sql, slug, slug);
-      await sql.begin(async (tx) => {
-        if (!(await getPoolByName(tx, workspace.id, 'default'))) {
-          await insertPool(tx, { workspaceId: workspace.id, name: 'default', description: null, concurrencyLimit: null });
-        }
-      });
-      const { key } = await createApiKey(sql, { workspaceId: workspace.id, name: 'owner', role: 'owner' });
-      return { workspaceId: workspace.id, ownerKey: key, createKey: keyMaker(sql, workspace.id) };
-    },
+    createWorkspace: () => createTestWorkspace(sql),
     startReplica: async (replicaOverrides = {}) => {
       const replica = await startServer(testServerOptions({ ...replicaOverrides, databaseUrl: db.url, sql }));
       replicas.push(replica);
