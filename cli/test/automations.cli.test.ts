@@ -90,3 +90,36 @@ test('automations are created from YAML, listed, shown in words, disabled and re
   expect((await outpost(['automations', 'rm', id])).code).toBe(0);
   expect((await outpost(['automations', 'get', id])).code).not.toBe(0);
 });
+
+test('an automation turned off for overrunning its budget says why, and its skipped events are listed', async () => {
+  await writeFile(
+    join(dir, 'costly.yaml'),
+    [
+      'name: costly',
+      'trigger:',
+      '  type: event',
+      '  match: \'event.kind == "big"\'',
+      'actions:',
+      '  - type: pause-pool',
+      '    pool: default',
+      '',
+    ].join('\n'),
+  );
+  const created = await outpost(['automations', 'create', '-f', 'costly.yaml', '--json']);
+  expect(created.code, created.stderr).toBe(0);
+  const id = JSON.parse(created.stdout).id as string;
+  expect((await outpost(['automations', 'quarantine'])).stderr).toContain('no quarantined events');
+  // As the automations loop leaves them after the third overrun (its own suite drives that).
+  const reason = 'its trigger ran past its budget 3 times';
+  await server.sql`UPDATE automations SET enabled = false, disabled_reason = ${reason} WHERE id = ${id}`;
+  const eventId = crypto.randomUUID();
+  await server.sql`
+    INSERT INTO automation_quarantine (workspace_id, event_id, event_kind, automation_id, reason)
+    VALUES (${server.workspaceId}, ${eventId}, 'big', ${id}, 'the trigger ran past its budget: timeout')`;
+
+  const shown = await outpost(['automations', 'get', id]);
+  expect(shown.stdout).toContain(`turned off: ${reason}`);
+  const listed = await outpost(['automations', 'quarantine']);
+  expect(listed.code, listed.stderr).toBe(0);
+  expect(listed.stdout).toMatch(new RegExp(`${eventId}\\s+big\\s+${id}\\s+the trigger ran past its budget`));
+});

@@ -61,6 +61,7 @@ function readDefinition(file: string, cwd: string): unknown {
 function printAutomation(ctx: CommandContext, a: Automation): void {
   ctx.out(`${a.name} (${a.id})`);
   ctx.out(`  ${a.enabled ? 'enabled' : 'disabled'}${a.deploymentId ? `, declared by deployment ${a.deploymentId}` : ''}`);
+  if (!a.enabled && a.disabledReason) ctx.out(`  turned off: ${a.disabledReason}`);
   if (a.description) ctx.out(`  ${a.description}`);
   ctx.out(`  trigger: ${describeTrigger(a.trigger)}`);
   for (const [i, action] of a.actions.entries()) ctx.out(`  action ${i}: ${describeAction(action)}`);
@@ -204,7 +205,11 @@ export const automationsEnable = toggle(true);
 export const automationsDisable = toggle(false);
 
 function outcome(f: Firing): string {
-  return f.actions.map((a) => (a.status === 'SUCCEEDED' ? `${a.type} ok` : `${a.type} FAILED: ${a.error ?? ''}`)).join('; ');
+  return f.actions
+    .map((a) =>
+      a.status === 'SUCCEEDED' ? `${a.type} ok` : `${a.type} ${a.status === 'SKIPPED' ? 'skipped' : 'FAILED'}: ${a.error ?? ''}`,
+    )
+    .join('; ');
 }
 
 export const automationsFirings: Command = {
@@ -228,6 +233,30 @@ export const automationsFirings: Command = {
     for (const line of table(
       ['FIRED (UTC)', 'KEY', 'ACTIONS'],
       items.map((f) => [shortTime(f.firedAt), f.key, outcome(f)]),
+    ))
+      ctx.out(line);
+    return EXIT.ok;
+  },
+};
+
+export const automationsQuarantine: Command = {
+  name: 'automations quarantine',
+  summary: 'Events the automations skipped because evaluating them ran past their budget, newest first',
+  async run(ctx) {
+    const { items } = await ctx
+      .api()
+      .call('automationsQuarantine', { query: { limit: 200 } }, 'cannot list the quarantined events');
+    if (ctx.json) {
+      ctx.out(json(items));
+      return EXIT.ok;
+    }
+    if (items.length === 0) {
+      ctx.err('no quarantined events');
+      return EXIT.ok;
+    }
+    for (const line of table(
+      ['SKIPPED (UTC)', 'EVENT', 'KIND', 'AUTOMATION', 'REASON'],
+      items.map((q) => [shortTime(q.createdAt), q.eventId, q.eventKind, q.automationId ?? '(all of the workspace)', q.reason]),
     ))
       ctx.out(line);
     return EXIT.ok;

@@ -20,6 +20,7 @@ import {
   automationsFirings,
   automationsGet,
   automationsLs,
+  automationsQuarantine,
   automationsRm,
 } from './automations.js';
 import {
@@ -120,6 +121,7 @@ export const COMMANDS: readonly Command[] = [
   automationsEnable,
   automationsDisable,
   automationsFirings,
+  automationsQuarantine,
   sensorsLs,
   sensorsGet,
   sensorsTicks,
