@@ -123,6 +123,7 @@ export function AutomationDetailPage({ id }: { id: string }) {
             {a.trigger.type} trigger: <span className="mono">{triggerSummary(a.trigger)}</span> · deployment{' '}
             {deploymentLabel(deployments.data?.items, a.deploymentId)} · last fired {formatDateTime(a.lastFiredAt)}
           </p>
+          {!a.enabled && a.disabledReason && <Notice testId="automation-detail-disabled">Turned off: {a.disabledReason}</Notice>}
           {a.lastError && <Notice testId="automation-detail-error">Last error: {a.lastError}</Notice>}
           {a.deploymentId && (
             <p className="muted small" data-testid="automation-owned">
@@ -192,7 +193,9 @@ function FiringRow({ firing }: { firing: Firing }) {
         <ul>
           {firing.actions.map((action) => (
             <li key={action.index} data-testid="firing-action" data-status={action.status}>
-              <span className={action.status === 'SUCCEEDED' ? 'outcome outcome-success' : 'outcome outcome-error'}>
+              <span
+                className={`outcome ${action.status === 'SUCCEEDED' ? 'outcome-success' : action.status === 'SKIPPED' ? 'outcome-skipped' : 'outcome-error'}`}
+              >
                 {action.status}
               </span>{' '}
               {action.type}

@@ -86,6 +86,11 @@ export function WebhooksPage({ role }: { role: Role | null }) {
                     <div className="cell-main">
                       <span className="strong">{hook.name}</span>
                       {hook.description && <span className="muted small">{hook.description}</span>}
+                      {hook.lastError && (
+                        <span className="text-bad small" data-testid="webhook-last-error">
+                          Last delivery refused: {hook.lastError}
+                        </span>
+                      )}
                     </div>
                   </td>
                   <td>
