@@ -23,7 +23,7 @@ export async function takeMail(db: Db, workspaceId: string, count: number): Prom
     WITH taken AS (
       INSERT INTO mail_usage AS u (workspace_id, hour, sent)
       SELECT ${workspaceId}, date_trunc('hour', now()), ${count}
-      WHERE ${count} <= ${limit}
+      WHERE ${count}::int <= ${limit}::int
       ON CONFLICT (workspace_id, hour) DO UPDATE SET sent = u.sent + EXCLUDED.sent
         WHERE u.sent + EXCLUDED.sent <= ${limit}
       RETURNING 1
