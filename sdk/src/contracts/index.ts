@@ -282,6 +282,7 @@ export {
   WorkQueueListResponse,
   WorkQueueUpdateRequest,
 } from './pools.js';
+export { Quota, QuotaListResponse, QuotaName } from './quotas.js';
 export {
   AssignedResources,
   GpuDevice,
@@ -458,5 +459,9 @@ export {
   ApiKeyListResponse,
   Role,
   WhoAmIResponse,
+  WORKSPACES_PER_ACCOUNT,
   Workspace,
+  WorkspaceCreateRequest,
+  WorkspaceCreateResponse,
+  WorkspaceSlug,
 } from './workspaces.js';

@@ -129,6 +129,7 @@ import {
   WorkQueueListResponse,
   WorkQueueUpdateRequest,
 } from './pools.js';
+import { QuotaListResponse } from './quotas.js';
 import { WorkPoolMetrics } from './resources.js';
 import {
   ClaimResponse,
@@ -212,6 +213,9 @@ import {
   ApiKeyListResponse,
   type Role,
   WhoAmIResponse,
+  WORKSPACES_PER_ACCOUNT,
+  WorkspaceCreateRequest,
+  WorkspaceCreateResponse,
 } from './workspaces.js';
 
 /**
@@ -1362,6 +1366,24 @@ export const routes = {
     status: 202,
     cacheControl: 'no-store',
     audit: 'handler',
+  }),
+  workspacesCreate: route({
+    method: 'POST',
+    path: '/workspaces',
+    summary: `Create a workspace, as a person signed in with a verified address, who becomes its owner (at most ${WORKSPACES_PER_ACCOUNT} per account)`,
+    access: { roles: READERS, person: true },
+    body: WorkspaceCreateRequest,
+    response: WorkspaceCreateResponse,
+    status: 201,
+    cacheControl: 'no-store',
+    audit: 'handler',
+  }),
+  quotasList: route({
+    method: 'GET',
+    path: '/quotas',
+    summary: "The workspace's quotas: each one's limit and what counts against it now",
+    access: { roles: READERS },
+    response: QuotaListResponse,
   }),
   oidcConfigGet: route({
     method: 'GET',

@@ -12,6 +12,37 @@ export const Workspace = z.strictObject({
 });
 export type Workspace = z.infer<typeof Workspace>;
 
+/** How many workspaces one account may create (`POST /workspaces`); operators' and the bootstrap's do not count. */
+export const WORKSPACES_PER_ACCOUNT = 5;
+
+/** A new workspace's slug: what people type to sign in to it, in URLs and on the command line. */
+export const WorkspaceSlug = z
+  .string()
+  .min(3)
+  .max(40)
+  .regex(
+    /^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$/,
+    'use lowercase letters, digits and "-", starting and ending with a letter or digit',
+  );
+
+/** Creates a workspace; the signed-in person becomes its owner. */
+export const WorkspaceCreateRequest = z.strictObject({
+  slug: WorkspaceSlug,
+  /** Shown in the dashboard; the slug when left out. */
+  name: z
+    .string()
+    .trim()
+    .min(1)
+    .max(100)
+    .regex(/^[^\p{Cc}]+$/u, 'no control characters')
+    .optional(),
+});
+export type WorkspaceCreateRequest = z.infer<typeof WorkspaceCreateRequest>;
+
+/** The new workspace; its creator signs in to it (with its slug) as owner. */
+export const WorkspaceCreateResponse = z.strictObject({ workspace: Workspace, role: z.literal('owner') });
+export type WorkspaceCreateResponse = z.infer<typeof WorkspaceCreateResponse>;
+
 export const ApiKey = z.strictObject({
   id: Id,
   name: Name,

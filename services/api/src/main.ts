@@ -9,6 +9,7 @@ import { connectDatabase } from './db/client.js';
 import { DEFAULT_PUBLISH_SECONDS, rotateSigningKey } from './db/signing-keys.js';
 import { DEFAULT_HTTP_LIMITS } from './http/server-limits.js';
 import { DEFAULT_LATE_AFTER_SECONDS } from './loops/late-runs.js';
+import { QUOTA_USAGE, quotaCommand } from './quotas/operator-command.js';
 import { METRICS_TOKEN_PATTERN } from './routes/metrics.js';
 import { startServer } from './server.js';
 import { isStartupError } from './startup-error.js';
@@ -96,6 +97,7 @@ const Env = EnvFields.refine(
 
 const USAGE = `Usage: outpost server start [--host 127.0.0.1] [--port ${DEFAULT_PORT}] [--data-dir .outpost/pg]
        outpost server signing-keys rotate [--publish-seconds 900]   (needs DATABASE_URL)
+       ${QUOTA_USAGE}
 
 Environment:
   DATABASE_URL            Postgres connection URL (default: embedded Postgres in --data-dir)
@@ -169,6 +171,10 @@ export async function main(argv: string[]): Promise<number> {
   }
   if (command === 'signing-keys rotate' || command === 'server signing-keys rotate')
     return rotate(env.data.DATABASE_URL, values['publish-seconds'], env.data.OUTPOST_SECRET_KEY);
+  const quota = positionals[0] === 'server' ? positionals.slice(1) : positionals;
+  if (quota[0] === 'quota') {
+    return quotaCommand(env.data.DATABASE_URL, quota.slice(1), { out: (line) => process.stdout.write(`${line}\n`), fail });
+  }
   if (command !== 'server start') return fail(`unknown command: ${command || '(none)'}`);
   const port = values.port === undefined ? DEFAULT_PORT : Number(values.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) return fail(`--port must be 0..65535, got ${values.port}`);

@@ -68,6 +68,7 @@ const VALID: Partial<Record<RouteName, Record<string, unknown>>> = {
   authPasswordSetup: { token: 'x', password: 'a long passphrase' },
   authEmailConfirm: { token: 'x', password: 'a long passphrase' },
   mailRecipientsConfirm: { token: 'x' },
+  workspacesCreate: { slug: 'side-project', name: 'Side project' },
   membersAdd: { email: 'ada@example.com', role: 'viewer' },
   membersUpdate: { role: 'viewer' },
   oidcConfigPut: { issuer: 'https://idp.example.com', clientId: 'outpost' },
@@ -189,7 +190,23 @@ beforeAll(async () => {
   owner = client(server, server.ownerKey);
   worker = client(server, await server.createKey('worker'));
   const signedIn = await signInPerson(server, (await addPerson(server, owner, 'viewer')).email);
-  person = (method, path, options = {}) => signedIn.mutate(method, path, options.body);
+  // The person's browser: its cookies and CSRF header, and the body as the case sends it (raw too).
+  const csrf = /outpost_csrf=([^;]+)/.exec(signedIn.cookie)?.[1] ?? '';
+  person = async (method, path, options = {}) => {
+    const headers: Record<string, string> = { cookie: signedIn.cookie, 'x-outpost-csrf': csrf, ...options.headers };
+    let body = options.raw;
+    if (body === undefined && options.body !== undefined) {
+      body = JSON.stringify(options.body);
+      headers['content-type'] ??= 'application/json';
+    }
+    const res = await server.app.request(`/api/v1${path}`, { method, headers, body });
+    const text = await res.text();
+    let parsed: unknown = text;
+    try {
+      parsed = text ? JSON.parse(text) : null;
+    } catch {}
+    return { status: res.status, body: parsed, headers: res.headers, text };
+  };
   for (const [name] of withBody) if (!VALID[name]) throw new Error(`no valid body for ${name}`);
   before = await tableCounts();
 });

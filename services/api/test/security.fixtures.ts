@@ -740,6 +740,16 @@ export const FIXTURES: Record<RouteName, Fixture> = {
     return { params: { workspaceId: await s.inviteElsewhere(person) }, session: person };
   },
   accountVerificationSend: async (s) => ({ session: await s.managedPerson() }),
+  workspacesCreate: async (s) => ({
+    body: {
+      slug: uniqueName(s.tag)
+        .toLowerCase()
+        .replace(/[^a-z0-9-]/g, '-'),
+      name: 'Made by a person',
+    },
+    session: await s.verifiedPerson(),
+  }),
+  quotasList: async () => ({}),
   oidcConfigGet: async (s) => {
     await s.oidc();
     return {};

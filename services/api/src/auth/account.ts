@@ -1,14 +1,17 @@
-import type {
-  EmailConfirmResponse,
-  InvitationAcceptResponse,
-  InvitationListResponse,
-  VerificationSendResponse,
+import {
+  type EmailConfirmResponse,
+  type InvitationAcceptResponse,
+  type InvitationListResponse,
+  type VerificationSendResponse,
+  WORKSPACES_PER_ACCOUNT,
+  type WorkspaceCreateRequest,
+  type WorkspaceCreateResponse,
 } from '@outpost/sdk/contracts';
 import type { AppDeps } from '../context.js';
 import { consumeEmailToken, voidInvitationTokens } from '../db/email-tokens.js';
-import { activateMembership, invitationsOf, lockMemberships } from '../db/memberships.js';
+import { activateMembership, insertMembership, invitationsOf, lockMemberships } from '../db/memberships.js';
 import { getUser, revokeUserSessions, setPasswordHash, verifyAccount } from '../db/users.js';
-import { getWorkspace } from '../db/workspaces.js';
+import { countWorkspacesCreatedBy, getWorkspace, insertWorkspace } from '../db/workspaces.js';
 import { DomainError, notFound } from '../domain-error.js';
 import { verificationMail } from '../mail/messages.js';
 import { emailTokenHash, newEmailLink } from './email-links.js';
@@ -47,6 +50,40 @@ export async function acceptInvitation(deps: AppDeps, userId: string, workspaceI
     if (!role || !workspace) throw notFound('invitation');
     await voidInvitationTokens(tx, userId, workspaceId);
     return { workspace, role };
+  });
+}
+
+/**
+ * Creates a workspace whose owner is the signed-in account. Needs a verified address (an account a
+ * workspace manages signs in there only, and its admins may know its password), and each account
+ * creates at most WORKSPACES_PER_ACCOUNT: a hosted server's tenants cannot multiply their quotas
+ * without bound. The account's row is locked, so two concurrent requests cannot both take the last.
+ */
+export async function createOwnWorkspace(
+  deps: AppDeps,
+  userId: string,
+  input: WorkspaceCreateRequest,
+): Promise<WorkspaceCreateResponse> {
+  return deps.sql.begin(async (tx) => {
+    await tx`SELECT 1 FROM users WHERE id = ${userId} FOR UPDATE`;
+    const user = await getUser(tx, userId);
+    if (!user) throw new DomainError('unauthenticated', 'the account of this session no longer exists');
+    if (!user.emailVerifiedAt) throw unverified();
+    const created = await countWorkspacesCreatedBy(tx, userId);
+    if (created >= WORKSPACES_PER_ACCOUNT) {
+      throw new DomainError(
+        'quota_exceeded',
+        `an account may create at most ${WORKSPACES_PER_ACCOUNT} workspaces (the limit "workspacesPerAccount"), and this one created ${created}`,
+      );
+    }
+    const workspace = await insertWorkspace(tx, { slug: input.slug, name: input.name ?? input.slug, createdBy: userId });
+    if (!workspace) {
+      throw new DomainError('conflict', `a workspace with the slug "${input.slug}" already exists`, {
+        errors: [{ path: 'body.slug', message: 'already taken' }],
+      });
+    }
+    await insertMembership(tx, { workspaceId: workspace.id, userId, role: 'owner', state: 'active' });
+    return { workspace, role: 'owner' };
   });
 }
 

@@ -1,6 +1,7 @@
 import type { AutomationAction, FieldError, TriggerInput } from '@outpost/sdk/contracts';
 import { celValidationError } from '../cel/problems.js';
 import type { TxSql } from '../db/client.js';
+import { assertAddedWithinQuota, countOf, lockCount } from '../quotas/object-counts.js';
 import { automationProblems } from './compile.js';
 
 /** A trigger's name in its deployment: its own, or `trigger-<n>` by position. */
@@ -46,6 +47,9 @@ export async function applyDeploymentTriggers(
   input: { workspaceId: string; deploymentId: string; triggers: readonly TriggerInput[] },
 ): Promise<void> {
   const names = input.triggers.map(triggerName);
+  // The deployment's triggers are automations, counted against the workspace's `automations` quota.
+  await lockCount(tx, input.workspaceId, 'automations');
+  const before = await countOf(tx, input.workspaceId, 'automations');
   await tx`
     DELETE FROM automations
     WHERE deployment_id = ${input.deploymentId} AND NOT (name = ANY(${tx.array(names)}::text[]))`;
@@ -66,4 +70,5 @@ export async function applyDeploymentTriggers(
       await tx`DELETE FROM automation_windows WHERE automation_id = ${row.id} AND status = 'OPEN'`;
     }
   }
+  await assertAddedWithinQuota(tx, input.workspaceId, 'automations', before);
 }

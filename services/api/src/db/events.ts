@@ -41,7 +41,12 @@ export function toEvent(row: EventRow): OutpostEvent {
  * the workspace is returned as it is, nothing written twice).
  */
 export async function insertEvents(db: Db, batch: readonly NewEvent[]): Promise<string[]> {
-  if (batch.length === 0) return [];
+  return (await storeEvents(db, batch)).ids;
+}
+
+/** insertEvents, telling also how many of the batch were stored (repeats of a stored id are not). */
+export async function storeEvents(db: Db, batch: readonly NewEvent[]): Promise<{ ids: string[]; stored: number }> {
+  if (batch.length === 0) return { ids: [], stored: 0 };
   const rows = batch.map((e) => ({
     workspace_id: e.workspaceId,
     id: e.id ?? crypto.randomUUID(),
@@ -55,7 +60,7 @@ export async function insertEvents(db: Db, batch: readonly NewEvent[]): Promise<
     source: e.source,
     source_id: e.sourceId ?? null,
   }));
-  await db`
+  const stored = await db`
     INSERT INTO events (workspace_id, id, occurred_at, kind, resource_kind, resource_id, resource_name, related, payload, source, source_id)
     SELECT x.workspace_id, x.id, x.occurred_at, x.kind, x.resource_kind, x.resource_id, x.resource_name,
            coalesce(x.related, '[]'::jsonb), coalesce(x.payload, '{}'::jsonb), x.source, x.source_id
@@ -63,7 +68,7 @@ export async function insertEvents(db: Db, batch: readonly NewEvent[]): Promise<
       workspace_id uuid, id uuid, occurred_at timestamptz, kind text, resource_kind text, resource_id text,
       resource_name text, related jsonb, payload jsonb, source text, source_id text)
     ON CONFLICT (workspace_id, id) DO NOTHING`;
-  return rows.map((r) => r.id);
+  return { ids: rows.map((r) => r.id), stored: stored.count };
 }
 
 /** Where a reader of the whole ledger stands: the last event it read, in commit order. */

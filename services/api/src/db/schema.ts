@@ -33,6 +33,7 @@ import {
 } from '@outpost/sdk/contracts';
 import { type InferSelectModel, sql, type Table } from 'drizzle-orm';
 import {
+  type AnyPgColumn,
   bigint,
   bigserial,
   boolean,
@@ -83,12 +84,18 @@ const workspaceId = () =>
     .references(() => workspaces.id);
 
 /** The tenant. Every other table (but the server-wide signing keys) carries its id. */
-export const workspaces = pgTable('workspaces', {
-  id: uuid('id').primaryKey().defaultRandom(),
-  slug: text('slug').notNull().unique(),
-  name: text('name').notNull(),
-  createdAt: createdAt(),
-});
+export const workspaces = pgTable(
+  'workspaces',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    slug: text('slug').notNull().unique(),
+    name: text('name').notNull(),
+    /** The account that created it through the API (`POST /workspaces`); null for the bootstrap's and operators'. */
+    createdBy: uuid('created_by').references((): AnyPgColumn => users.id),
+    createdAt: createdAt(),
+  },
+  (t) => [index('workspaces_created_by_idx').on(t.createdBy).where(sql`created_by IS NOT NULL`)],
+);
 
 export const apiKeys = pgTable(
   'api_keys',
@@ -1429,6 +1436,29 @@ export const mailConfirmationSends = pgTable(
     sent: integer('sent').notNull().default(0),
   },
   (t) => [primaryKey({ columns: [t.address, t.day] })],
+);
+
+/** An operator's override of one of the workspace's quotas (`outpost server quota set`); absent: the default. */
+export const workspaceQuotas = pgTable(
+  'workspace_quotas',
+  {
+    workspaceId: workspaceId(),
+    name: text('name').notNull(),
+    limit: integer('limit').notNull(),
+    updatedAt: ts('updated_at').notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.workspaceId, t.name] }), check('workspace_quotas_limit_ck', sql`"limit" >= 0`)],
+);
+
+/** Events the workspace's calls, webhooks and runs stored per UTC day, against its `eventsPerDay` quota. */
+export const workspaceEventCounts = pgTable(
+  'workspace_event_counts',
+  {
+    workspaceId: workspaceId(),
+    day: ts('day').notNull(),
+    count: integer('count').notNull().default(0),
+  },
+  (t) => [primaryKey({ columns: [t.workspaceId, t.day] })],
 );
 
 /** Mail messages the workspace sent per hour (one per recipient), against its `mailPerHour` quota. */

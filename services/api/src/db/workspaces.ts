@@ -26,3 +26,21 @@ export async function getWorkspaceBySlug(db: Db, slug: string): Promise<Workspac
     SELECT id, slug, name, created_at FROM workspaces WHERE slug = ${slug}`;
   return row ? toWorkspace(row) : null;
 }
+
+/** Inserts a workspace an account created; null when the slug is taken. */
+export async function insertWorkspace(
+  db: Db,
+  input: { slug: string; name: string; createdBy: string },
+): Promise<Workspace | null> {
+  const [row] = await db<{ id: string; slug: string; name: string; created_at: Date }[]>`
+    INSERT INTO workspaces (slug, name, created_by) VALUES (${input.slug}, ${input.name}, ${input.createdBy})
+    ON CONFLICT (slug) DO NOTHING
+    RETURNING id, slug, name, created_at`;
+  return row ? toWorkspace(row) : null;
+}
+
+/** How many workspaces the account created through the API. */
+export async function countWorkspacesCreatedBy(db: Db, userId: string): Promise<number> {
+  const [row] = await db<{ n: number }[]>`SELECT count(*)::int AS n FROM workspaces WHERE created_by = ${userId}`;
+  return row?.n ?? 0;
+}

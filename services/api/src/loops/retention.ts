@@ -4,6 +4,7 @@ import { deleteEventsBefore } from '../db/event-list.js';
 import { pruneLogBatch, pruneSignInArtefacts, readLogMark, workspaceIds } from '../db/retention.js';
 import type { Logger } from '../logger.js';
 import { pruneMailUsage } from '../mail/mail-quota.js';
+import { pruneEventCounts } from '../quotas/events-per-day.js';
 import { type BackgroundLoop, ElectedLoop } from './elected-loop.js';
 
 export interface RetentionOptions {
@@ -91,6 +92,7 @@ export class RetentionLoop implements BackgroundLoop {
     if (performance.now() - this.#signInPrunedAt >= this.#signInEveryMs) {
       const pruned = await pruneSignInArtefacts(this.sql, { graceSeconds: this.#graceSeconds, limit: 1_000 });
       await pruneMailUsage(this.sql);
+      await pruneEventCounts(this.sql);
       this.#signInPrunedAt = performance.now();
       artefacts = pruned;
       signIn = pruned.sessions + pruned.signInTokens + pruned.passwordSetupTokens + pruned.emailTokens + pruned.oidcLogins;

@@ -34,9 +34,36 @@ export const QUOTA_DEFAULTS: Quotas = {
   automationRunsPerMinute: 600,
 };
 
-/** The workspace's quotas now. */
-export async function workspaceQuotas(_db: Db, _workspaceId: string): Promise<Quotas> {
-  return { ...QUOTA_DEFAULTS };
+export function isQuotaName(name: string): name is QuotaName {
+  return (QUOTA_NAMES as readonly string[]).includes(name);
+}
+
+/** The workspace's quotas now: the defaults, with the operator's overrides (`workspace_quotas`) over them. */
+export async function workspaceQuotas(db: Db, workspaceId: string): Promise<Quotas> {
+  const overrides = await db<{ name: string; limit: number }[]>`
+    SELECT name, "limit" FROM workspace_quotas WHERE workspace_id = ${workspaceId}`;
+  const quotas = { ...QUOTA_DEFAULTS };
+  // A name no release knows any more (a quota retired) is left in the table and ignored.
+  for (const { name, limit } of overrides) if (isQuotaName(name)) quotas[name] = limit;
+  return quotas;
+}
+
+/** The quotas the operator set for the workspace, by name. */
+export async function quotaOverrides(db: Db, workspaceId: string): Promise<Partial<Quotas>> {
+  const rows = await db<{ name: string; limit: number }[]>`
+    SELECT name, "limit" FROM workspace_quotas WHERE workspace_id = ${workspaceId}`;
+  return Object.fromEntries(rows.filter((r) => isQuotaName(r.name)).map((r) => [r.name, r.limit]));
+}
+
+/** Sets the workspace's quota `name` to `limit`, or back to its default with null. */
+export async function setQuotaOverride(db: Db, workspaceId: string, name: QuotaName, limit: number | null): Promise<void> {
+  if (limit === null) {
+    await db`DELETE FROM workspace_quotas WHERE workspace_id = ${workspaceId} AND name = ${name}`;
+    return;
+  }
+  await db`
+    INSERT INTO workspace_quotas (workspace_id, name, "limit") VALUES (${workspaceId}, ${name}, ${limit})
+    ON CONFLICT (workspace_id, name) DO UPDATE SET "limit" = EXCLUDED."limit", updated_at = now()`;
 }
 
 /** The 429 of a reached quota: `the workspace's quota "automations" (500) is reached`. */

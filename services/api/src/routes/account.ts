@@ -1,4 +1,4 @@
-import { acceptInvitation, listInvitations, sendVerification } from '../auth/account.js';
+import { acceptInvitation, createOwnWorkspace, listInvitations, sendVerification } from '../auth/account.js';
 import type { Principal } from '../auth/principal.js';
 import type { Handlers } from './types.js';
 
@@ -46,4 +46,23 @@ export const accountHandlers = {
     });
     return sent;
   },
-} satisfies Pick<Handlers, 'accountInvitationsList' | 'accountInvitationsAccept' | 'accountVerificationSend'>;
+
+  /** Recorded in the new workspace, by its creator; the session's workspace learns nothing of it. */
+  workspacesCreate: async ({ body, principal, deps, logger, audit }) => {
+    const userId = personOf(principal);
+    const created = await createOwnWorkspace(deps, userId, body);
+    audit({
+      workspaceId: created.workspace.id,
+      actorKind: 'user',
+      actorId: userId,
+      targetIds: { userId },
+      resultIds: { workspaceId: created.workspace.id },
+      summary: { slug: created.workspace.slug, role: created.role },
+    });
+    logger.info({ userId, workspaceId: created.workspace.id }, 'workspace created');
+    return created;
+  },
+} satisfies Pick<
+  Handlers,
+  'accountInvitationsList' | 'accountInvitationsAccept' | 'accountVerificationSend' | 'workspacesCreate'
+>;

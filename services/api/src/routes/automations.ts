@@ -14,6 +14,7 @@ import {
 } from '../db/automations.js';
 import { encodeCursor } from '../db/values.js';
 import { ApiError, notFound } from '../errors.js';
+import { assertRoomForOne } from '../quotas/object-counts.js';
 import { decodeCursor } from './pagination.js';
 import type { Handlers } from './types.js';
 
@@ -34,14 +35,17 @@ function nameTaken(name: string): ApiError {
 export const automationHandlers = {
   automationsCreate: async ({ body, principal, deps }) => {
     assertAutomation(body);
-    const row = await insertAutomation(deps.sql, {
-      workspaceId: principal.workspaceId,
-      deploymentId: null,
-      name: body.name,
-      description: body.description ?? null,
-      enabled: body.enabled ?? true,
-      trigger: body.trigger,
-      actions: body.actions,
+    const row = await deps.sql.begin(async (tx) => {
+      await assertRoomForOne(tx, principal.workspaceId, 'automations');
+      return insertAutomation(tx, {
+        workspaceId: principal.workspaceId,
+        deploymentId: null,
+        name: body.name,
+        description: body.description ?? null,
+        enabled: body.enabled ?? true,
+        trigger: body.trigger,
+        actions: body.actions,
+      });
     });
     if (!row) throw nameTaken(body.name);
     return toAutomation(row);

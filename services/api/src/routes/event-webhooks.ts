@@ -10,7 +10,6 @@ import {
   toEventWebhook,
   touchEventWebhook,
 } from '../db/event-webhooks.js';
-import { insertEvents } from '../db/events.js';
 import { DomainError, notFound } from '../domain-error.js';
 import { ApiError } from '../errors.js';
 import {
@@ -23,6 +22,8 @@ import {
   sealWebhookSecret,
   signatureMatches,
 } from '../events/webhooks.js';
+import { storeTenantEvents } from '../quotas/events-per-day.js';
+import { assertRoomForOne } from '../quotas/object-counts.js';
 import type { Handlers } from './types.js';
 
 function shownOnce(row: EventWebhookRow, token: string, secret: string): EventWebhookSecretResponse {
@@ -36,16 +37,19 @@ export const eventWebhookHandlers = {
     const id = crypto.randomUUID();
     const token = newWebhookToken();
     const secret = newWebhookSecret();
-    const row = await insertEventWebhook(deps.sql, {
-      id,
-      workspaceId: principal.workspaceId,
-      name: body.name,
-      description: body.description ?? null,
-      tokenHash: hashWebhookToken(token),
-      secretSealed: sealWebhookSecret(deps.secretBox, secret, id),
-      signatureHeader: body.signatureHeader ?? DEFAULT_WEBHOOK_SIGNATURE_HEADER,
-      template: body.template,
-      enabled: body.enabled ?? true,
+    const row = await deps.sql.begin(async (tx) => {
+      await assertRoomForOne(tx, principal.workspaceId, 'webhooks');
+      return insertEventWebhook(tx, {
+        id,
+        workspaceId: principal.workspaceId,
+        name: body.name,
+        description: body.description ?? null,
+        tokenHash: hashWebhookToken(token),
+        secretSealed: sealWebhookSecret(deps.secretBox, secret, id),
+        signatureHeader: body.signatureHeader ?? DEFAULT_WEBHOOK_SIGNATURE_HEADER,
+        template: body.template,
+        enabled: body.enabled ?? true,
+      });
     });
     if (!row) throw new DomainError('conflict', `a webhook named "${body.name}" already exists`);
     return shownOnce(row, token, secret);
@@ -115,7 +119,7 @@ export const eventWebhookHandlers = {
       if (error instanceof DomainError) await recordEventWebhookError(deps.sql, webhook.id, error.detail);
       throw error;
     }
-    const [id] = await insertEvents(deps.sql, [
+    const [id] = await storeTenantEvents(deps.sql, webhook.workspace_id, [
       { workspaceId: webhook.workspace_id, ...event, source: 'webhook', sourceId: webhook.id },
     ]);
     await touchEventWebhook(deps.sql, webhook.id);

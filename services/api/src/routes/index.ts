@@ -26,6 +26,7 @@ import { logHandlers } from './logs.js';
 import { metricsHandlers } from './metrics.js';
 import { alertRuleHandlers, notificationHandlers } from './notifications.js';
 import { poolRunHandlers } from './pool-runs.js';
+import { quotaHandlers } from './quotas.js';
 import { runManifestHandlers } from './run-manifests.js';
 import { scheduleHandlers } from './schedules.js';
 import { sensorHandlers } from './sensors.js';
@@ -88,6 +89,7 @@ export function routeHandlers(scope: HandlerScope): Handlers {
     ...alertRuleHandlers,
     ...ledgerHandlers(scope.ledgerEvents),
     ...eventWebhookHandlers,
+    ...quotaHandlers,
     // The document is built from the table; its contract checks only its outline.
     openApiDocument: async () => openApiDocument() as ResponseOf<'openApiDocument'>,
     ...apiDocsHandlers(),

@@ -3,11 +3,12 @@ import { z } from 'zod';
 import { mayReadAuditLog } from '../auth/permissions.js';
 import type { Principal } from '../auth/principal.js';
 import { type EventFilters, listEvents, parseKinds, runAsResource } from '../db/event-list.js';
-import { insertEvents, type NewEvent, toEvent } from '../db/events.js';
+import { type NewEvent, toEvent } from '../db/events.js';
 import { encodeCursor } from '../db/values.js';
 import { notFound } from '../domain-error.js';
 import { ApiError } from '../errors.js';
 import type { EventHub } from '../events/event-hub.js';
+import { storeTenantEvents } from '../quotas/events-per-day.js';
 import { decodeCursor } from './pagination.js';
 import type { Handlers } from './types.js';
 
@@ -74,8 +75,9 @@ export function ledgerHandlers(hub: EventHub) {
         const caller = callerResource(principal);
         base = { resource: caller.resource, related: [], source: 'api', sourceId: caller.sourceId };
       }
-      const ids = await insertEvents(
+      const ids = await storeTenantEvents(
         deps.sql,
+        principal.workspaceId,
         body.events.map((e) => ({
           workspaceId: principal.workspaceId,
           id: e.id,

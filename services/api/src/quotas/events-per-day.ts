@@ -1,0 +1,68 @@
+import type { Db, Sql, TxSql } from '../db/client.js';
+import { type NewEvent, storeEvents } from '../db/events.js';
+import { quotaExceeded, workspaceQuotas } from './quotas.js';
+
+/*
+ * The workspace's `eventsPerDay` quota: events its calls (`POST /events`, by keys, people and run
+ * tokens) and its inbound webhooks store per UTC day. They are counted as they are written, in one
+ * row per workspace and day (`workspace_event_counts`), so checking costs one upsert whatever the
+ * ledger holds, and every replica counts against the same number.
+ *
+ * The events the database's triggers write when runs, deployments and the like change state (and
+ * the worker-status and asset-automation events the loops write) are neither counted nor refused:
+ * they follow from actions that have bounds of their own (rate limits, automationRunsPerMinute), and
+ * a run's state change must never fail because its workspace emitted too much.
+ *
+ * The counter row is the one thing a workspace's concurrent emitters share: each holds it from its
+ * upsert to its commit, which follows at once. Workspaces never wait on each other's.
+ */
+
+/**
+ * Stores a tenant's events and counts those stored (a repeat of a stored id is neither), all or
+ * nothing: when the day has no room for them, nothing is stored and the 429 names the quota, with
+ * Retry-After at the next UTC midnight.
+ */
+export async function storeTenantEvents(sql: Sql, workspaceId: string, batch: readonly NewEvent[]): Promise<string[]> {
+  const { eventsPerDay: limit } = await workspaceQuotas(sql, workspaceId);
+  return sql.begin(async (tx) => {
+    const { ids, stored } = await storeEvents(tx, batch);
+    if (stored > 0) await takeEvents(tx, workspaceId, stored, limit);
+    return ids;
+  });
+}
+
+async function takeEvents(tx: TxSql, workspaceId: string, count: number, limit: number): Promise<void> {
+  const [row] = await tx<{ taken: boolean; used: number; retry_after: number }[]>`
+    WITH taken AS (
+      INSERT INTO workspace_event_counts AS c (workspace_id, day, count)
+      SELECT ${workspaceId}, date_trunc('day', now(), 'UTC'), ${count}
+      WHERE ${count}::int <= ${limit}::int
+      ON CONFLICT (workspace_id, day) DO UPDATE SET count = c.count + EXCLUDED.count
+        WHERE c.count + EXCLUDED.count <= ${limit}
+      RETURNING 1
+    )
+    SELECT EXISTS (SELECT 1 FROM taken) AS taken,
+           coalesce((SELECT count FROM workspace_event_counts
+                     WHERE workspace_id = ${workspaceId} AND day = date_trunc('day', now(), 'UTC')), 0) AS used,
+           -- Seconds until the next UTC midnight, when the day's count starts over.
+           extract(epoch FROM date_trunc('day', now(), 'UTC') + interval '24 hours' - now())::float8 AS retry_after`;
+  if (row?.taken) return;
+  throw quotaExceeded(
+    'eventsPerDay',
+    limit,
+    `${row?.used ?? 0} events were stored today (UTC) and these ${count} would pass it; the count starts over at midnight UTC`,
+    row?.retry_after ?? 86_400,
+  );
+}
+
+/** Events the workspace's calls and webhooks stored today (UTC). */
+export async function eventsStoredToday(db: Db, workspaceId: string): Promise<number> {
+  const [row] = await db<{ count: number }[]>`
+    SELECT count FROM workspace_event_counts WHERE workspace_id = ${workspaceId} AND day = date_trunc('day', now(), 'UTC')`;
+  return row?.count ?? 0;
+}
+
+/** Deletes daily counts older than two days: they say nothing about any quota any more. */
+export async function pruneEventCounts(db: Db): Promise<void> {
+  await db`DELETE FROM workspace_event_counts WHERE day < now() - interval '2 days'`;
+}

@@ -1,0 +1,64 @@
+import type { Quota, QuotaListResponse } from '@outpost/sdk/contracts';
+import type { Db } from '../db/client.js';
+import { eventsStoredToday } from './events-per-day.js';
+import { countOf } from './object-counts.js';
+import { QUOTA_DEFAULTS, QUOTA_NAMES, type QuotaName, type Quotas, workspaceQuotas } from './quotas.js';
+
+/** What each quota counts, and over which window: what `GET /quotas` and `outpost quotas` tell. */
+const DESCRIBED: Record<QuotaName, { per: Quota['per']; description: string }> = {
+  eventsPerDay: { per: 'day', description: 'events stored through POST /events and inbound webhooks per UTC day' },
+  automations: { per: null, description: "automations, the workspace's own and its deployments' triggers" },
+  webhooks: { per: null, description: 'inbound event webhooks' },
+  mailPerHour: { per: 'hour', description: 'mail sent by email channels and invitations per UTC hour, one per recipient' },
+  partitionsPerDefinition: { per: null, description: 'partitions of one partitions definition (checked per definition)' },
+  automationRunsPerMinute: { per: 'minute', description: "runs the workspace's automations created in the last minute" },
+};
+
+async function mailThisHour(db: Db, workspaceId: string): Promise<number> {
+  const [row] = await db<{ sent: number }[]>`
+    SELECT sent FROM mail_usage WHERE workspace_id = ${workspaceId} AND hour = date_trunc('hour', now())`;
+  return row?.sent ?? 0;
+}
+
+/** Runs automations created in the last minute, counted up to `limit` (as the quota's own check counts them). */
+async function automationRunsLastMinute(db: Db, workspaceId: string, limit: number): Promise<number> {
+  const [row] = await db<{ n: number }[]>`
+    SELECT count(*)::int AS n FROM (
+      SELECT 1 FROM flow_runs
+      WHERE workspace_id = ${workspaceId} AND causation IS NOT NULL AND created_at > now() - interval '1 minute'
+      LIMIT ${limit}) recent`;
+  return row?.n ?? 0;
+}
+
+async function usage(db: Db, workspaceId: string, quotas: Quotas): Promise<Record<QuotaName, number | null>> {
+  const [events, automations, webhooks, mail, runs] = await Promise.all([
+    eventsStoredToday(db, workspaceId),
+    countOf(db, workspaceId, 'automations'),
+    countOf(db, workspaceId, 'webhooks'),
+    mailThisHour(db, workspaceId),
+    automationRunsLastMinute(db, workspaceId, quotas.automationRunsPerMinute),
+  ]);
+  return {
+    eventsPerDay: events,
+    automations,
+    webhooks,
+    mailPerHour: mail,
+    partitionsPerDefinition: null,
+    automationRunsPerMinute: runs,
+  };
+}
+
+/** The workspace's quotas, each with its limit, its default and what counts against it now. */
+export async function listQuotas(db: Db, workspaceId: string): Promise<QuotaListResponse> {
+  const quotas = await workspaceQuotas(db, workspaceId);
+  const used = await usage(db, workspaceId, quotas);
+  return {
+    items: QUOTA_NAMES.map((name) => ({
+      name,
+      limit: quotas[name],
+      default: QUOTA_DEFAULTS[name],
+      used: used[name],
+      ...DESCRIBED[name],
+    })),
+  };
+}
