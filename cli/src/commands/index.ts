@@ -53,6 +53,7 @@ import { init } from './init.js';
 import { keysCreate, keysLs, keysRevoke } from './keys.js';
 import { logs, runsLogs } from './logs.js';
 import { poolsCreate, poolsGet, poolsLs, poolsPause, poolsResume, poolsUpdate } from './pools.js';
+import { quotas } from './quotas.js';
 import { run } from './run.js';
 import { runsCancel, runsGet, runsLs, runsRetry } from './runs.js';
 import { runsAttempts } from './runs-attempts.js';
@@ -60,7 +61,7 @@ import { runsArtifacts, runsStates } from './runs-history.js';
 import { runsManifest, runsReproduce } from './runs-manifest.js';
 import { runsTasks } from './runs-tasks.js';
 import { sensorsGet, sensorsLs, sensorsPause, sensorsResume, sensorsTick, sensorsTicks } from './sensors.js';
-import { serverRotateKey, serverStart } from './server.js';
+import { serverQuota, serverRotateKey, serverStart } from './server.js';
 import { usersAdd, usersLs, usersResetPassword, usersRm, usersSetRole } from './users.js';
 import { tokensComplete, waitsApprove, waitsLs, waitsReject } from './waits.js';
 import { webhooksCreate, webhooksLs, webhooksRm, webhooksRotate } from './webhooks.js';
@@ -160,8 +161,10 @@ export const COMMANDS: readonly Command[] = [
   webhooksRotate,
   webhooksRm,
   whoami,
+  quotas,
   completion,
   serverStart,
   serverRotateKey,
+  serverQuota,
   workerStart,
 ];

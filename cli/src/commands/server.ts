@@ -24,3 +24,16 @@ export const serverRotateKey: Command = {
     return exitCodeOf(await api.main(['signing-keys', 'rotate', ...args]));
   },
 };
+
+export const serverQuota: Command = {
+  name: 'server quota',
+  summary:
+    "Set or show one workspace's quotas, as the operator (needs DATABASE_URL): set <slug> <quota> <limit|default>, ls <slug>",
+  usesApi: false,
+  passthrough: true,
+  async run(ctx) {
+    const api = await importOptional<{ main: PackageMain }>('@outpost/api', '`outpost server quota`');
+    const args = exportSettings(ctx.rawArgs, ctx.env, process.env);
+    return exitCodeOf(await api.main(['server', 'quota', ...args]));
+  },
+};
