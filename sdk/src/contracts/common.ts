@@ -76,8 +76,8 @@ export type Problem = z.infer<typeof Problem>;
  * - `payload_too_large`, `unsupported_media_type`, `method_not_allowed`: the HTTP request itself.
  * - `rate_limited`: too many calls; Retry-After says when to try again.
  * - `quota_exceeded`: the workspace reached one of its quotas (events a day, automations, mail an
- *   hour…); the detail names the quota and its limit, and Retry-After says when a time-based one
- *   frees up.
+ *   hour…), or an account the workspaces it may create; the detail names the quota and its limit,
+ *   and Retry-After says when a time-based one frees up.
  * - `unavailable`: the server or a service it needs cannot answer now; retry (Retry-After if sent).
  * - `internal`: a bug; the request id finds it in the server logs.
  */
