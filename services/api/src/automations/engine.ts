@@ -43,13 +43,15 @@ export const POISON_ATTEMPTS = 3;
 /** Automations that may stand behind an event before the next firing's actions are skipped. */
 export const MAX_CHAIN = 5;
 /** Firings of one automation a minute whose actions run; more are recorded as skipped. */
-export const MAX_FIRINGS_PER_MINUTE = 60;
+export const MAX_FIRINGS_PER_MINUTE = 600;
 
 export interface RoundOptions {
   /** Events read per round. */
   batchSize: number;
   /** Where tenants' expressions and templates are evaluated. */
   sandbox: CelSandbox;
+  /** Firings of one automation a minute whose actions run. @default MAX_FIRINGS_PER_MINUTE */
+  firingsPerMinute?: number | undefined;
   /** Evaluation time a workspace may spend in one round. @default WORKSPACE_ROUND_BUDGET_MS */
   workspaceBudgetMs?: number | undefined;
   /** Test-only: before a firing's actions, wait while this file exists (after writing `<file>.reached` with the pid). */
@@ -442,14 +444,15 @@ export class AutomationEngine {
     if (chain.length >= MAX_CHAIN) {
       return `${chain.length} automations caused this event in a chain (${chain.join(' → ')}); a chain stops at ${MAX_CHAIN}`;
     }
+    const limit = this.options.firingsPerMinute ?? MAX_FIRINGS_PER_MINUTE;
     const [recent] = await tx<{ n: number }[]>`
       SELECT count(*)::int AS n FROM (
         SELECT 1 FROM automation_firings
         WHERE automation_id = ${a.row.id} AND fired_at > now() - interval '1 minute'
-        LIMIT ${MAX_FIRINGS_PER_MINUTE + 1}) recent`;
+        LIMIT ${limit + 1}) recent`;
     // The firing being recorded is one of them.
-    if ((recent?.n ?? 0) > MAX_FIRINGS_PER_MINUTE) {
-      return `the automation fired more than ${MAX_FIRINGS_PER_MINUTE} times in the last minute, its limit`;
+    if ((recent?.n ?? 0) > limit) {
+      return `the automation fired more than ${limit} times in the last minute, its limit`;
     }
     return null;
   }
