@@ -100,6 +100,21 @@ describe('flow()', () => {
     expect(withParams.flowName).toBe('schema-flow');
   });
 
+  it("leaves out zod's lookaround patterns for its own formats, which the control plane's RE2 cannot run, and keeps the flow's own patterns", () => {
+    const f = flow(
+      {
+        name: 'formats-flow',
+        params: z.object({ every: z.iso.duration(), host: z.hostname(), email: z.email(), code: z.string().regex(/^[A-Z]{3}$/) }),
+      },
+      async () => 1,
+    );
+    const properties = (f.parameterJsonSchema() as { properties: Record<string, Record<string, unknown>> }).properties;
+    expect(properties.every).toEqual({ type: 'string', format: 'duration' });
+    expect(properties.host).toEqual({ type: 'string', format: 'hostname' });
+    expect(properties.email).toMatchObject({ format: 'email', pattern: expect.stringContaining('@') });
+    expect(properties.code).toEqual({ type: 'string', pattern: '^[A-Z]{3}$' });
+  });
+
   it('registers each flow in the global registry and refuses a second flow with the same name', () => {
     flow({ name: 'registered-once', params: z.object({ x: z.string() }) }, async () => 1);
 

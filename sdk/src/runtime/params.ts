@@ -25,11 +25,32 @@ export async function validateParameters(flowName: string, schema: ParamsSchema,
   return result.data;
 }
 
+/** Lookahead, lookbehind or a backreference: what RE2, the control plane's engine, cannot run. */
+const NOT_RE2 = /\(\?<?[=!]|\\[1-9]/;
+
+/**
+ * The draft 2020-12 JSON schema of what `schema` accepts as input (defaults make fields optional),
+ * as the control plane is sent it. The control plane checks patterns with RE2, which refuses
+ * lookaround; zod writes some for its own formats (`z.iso.duration()`, `z.hostname()`,
+ * `z.emoji()`), so those keep their `format` and lose the `pattern` — the flow's zod schema still
+ * checks them when the run starts. A pattern the flow wrote itself is sent as written.
+ */
+export function toFlowJsonSchema(schema: z.ZodType): Record<string, unknown> {
+  return z.toJSONSchema(schema, {
+    io: 'input',
+    override: ({ jsonSchema }) => {
+      if (typeof jsonSchema.format === 'string' && typeof jsonSchema.pattern === 'string' && NOT_RE2.test(jsonSchema.pattern)) {
+        delete jsonSchema.pattern;
+      }
+    },
+  }) as Record<string, unknown>;
+}
+
 /** The draft 2020-12 JSON schema of what a caller may pass (defaults make fields optional). */
 export function parameterJsonSchema(flowName: string, schema: ParamsSchema | undefined): Record<string, unknown> | null {
   if (!schema) return null;
   try {
-    return z.toJSONSchema(schema, { io: 'input' }) as Record<string, unknown>;
+    return toFlowJsonSchema(schema);
   } catch (error) {
     throw new Error(`flow '${flowName}': its params schema cannot be expressed as JSON Schema: ${(error as Error).message}`, {
       cause: error,

@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import type * as z from 'zod';
 import type { JsonObject } from '../contracts/common.js';
 import type { OutpostEvent } from '../contracts/event-ledger.js';
 import { type ApprovalDecision, type SuspendResponse, type Wait, WaitCreateRequest, type WaitSpec } from '../contracts/waits.js';
@@ -6,6 +6,7 @@ import type { Role } from '../contracts/workspaces.js';
 import { currentScope } from './context.js';
 import { describeError } from './errors.js';
 import { log } from './logger.js';
+import { toFlowJsonSchema } from './params.js';
 import { raceAbort, sleep } from './timers.js';
 
 /** A wait's timeout passed before what it waited for happened. */
@@ -258,7 +259,7 @@ async function waitApproval<F extends z.ZodType | undefined = undefined>(
   let form: JsonObject | undefined;
   if (options.form) {
     try {
-      form = z.toJSONSchema(options.form, { io: 'input' }) as JsonObject;
+      form = toFlowJsonSchema(options.form) as JsonObject;
     } catch (error) {
       throw new TypeError(`wait.approval(): the form cannot be expressed as JSON Schema: ${describeError(error as Error)}`);
     }

@@ -1,6 +1,65 @@
 import type { FieldError } from '@outpost/sdk/contracts';
 import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
 import { DomainError } from '../domain-error.js';
+import { linearRegExp, PATTERN_WORK_PER_VALIDATION, PatternBudgetExceeded, withPatternBudget } from './linear-pattern.js';
+import { assertSchemaWithinBudget, mapSchemas } from './schema-budget.js';
+
+/*
+ * Parameter schemas and approval forms come from tenants' flows, so checking a value against one
+ * must cost a bounded amount whatever the schema: patterns run on RE2 (linear-pattern.ts), and
+ * every evaluation of a subschema is counted. The count matters because a schema's structure alone
+ * can be exponential: `{ anyOf: [{ items: { $ref: '#' }, minItems: 2 }, { items: { $ref: '#' } }] }`
+ * evaluates a nesting of 20 arrays 2^20 times (67 ms; 64 levels, what a body may nest, is forever).
+ */
+
+/** Most evaluations of subschemas one validation may make (≈30 ns each, so at most ~0.1 s). */
+export const SCHEMA_STEPS_PER_VALIDATION = 1_000_000;
+
+/** A keyword put on every subschema of the compiled copy, which counts each evaluation. */
+const STEP_KEYWORD = 'x-outpost-step';
+
+class SchemaStepsExceeded extends Error {}
+
+let stepsLeft = Number.POSITIVE_INFINITY;
+
+function step(): boolean {
+  stepsLeft -= 1;
+  if (stepsLeft < 0) throw new SchemaStepsExceeded();
+  return true;
+}
+
+/** Canonical JSON (object keys sorted), so equal values, as JSON Schema defines equality, are equal strings. */
+function canonical(value: unknown): string {
+  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
+  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
+  const keys = Object.keys(value).sort();
+  return `{${keys.map((k) => `${JSON.stringify(k)}:${canonical((value as Record<string, unknown>)[k])}`).join(',')}}`;
+}
+
+/**
+ * `uniqueItems` in time linear in the array: Ajv's own compares every pair of items unless their
+ * type is declared scalar, 2×10^10 deep comparisons for the 200,000 items a 1 MiB body holds.
+ */
+const uniqueItems: ((schema: boolean, data: unknown[]) => boolean) & { errors?: Partial<ErrorObject>[] } = (schema, data) => {
+  if (!schema) return true;
+  const seen = new Map<string, number>();
+  for (let i = 0; i < data.length; i++) {
+    const key = canonical(data[i]);
+    const j = seen.get(key);
+    if (j !== undefined) {
+      uniqueItems.errors = [
+        {
+          keyword: 'uniqueItems',
+          message: `must NOT have duplicate items (items ## ${j} and ${i} are identical)`,
+          params: { i, j },
+        },
+      ];
+      return false;
+    }
+    seen.set(key, i);
+  }
+  return true;
+};
 
 const CACHE_SIZE = 200;
 const cache = new Map<string, ValidateFunction>();
@@ -17,8 +76,18 @@ function compile(schema: Record<string, unknown>): ValidateFunction {
   // `$schema` is dropped because every parameter schema is read as draft 2020-12 (what zod emits).
   // Formats are left to the flow's own zod validation at run time; ajv would only warn about them.
   const { $schema: _ignored, ...body } = schema;
-  const ajv = new Ajv2020({ allErrors: true, strict: false, validateFormats: false, logger: false });
-  const validate = ajv.compile(body);
+  const ajv = new Ajv2020({
+    allErrors: true,
+    strict: false,
+    validateFormats: false,
+    logger: false,
+    code: { regExp: linearRegExp },
+  });
+  ajv.removeKeyword('uniqueItems');
+  ajv.addKeyword({ keyword: 'uniqueItems', type: 'array', schemaType: 'boolean', errors: true, validate: uniqueItems });
+  ajv.addKeyword({ keyword: STEP_KEYWORD, schemaType: 'boolean', errors: false, validate: step });
+  const counted = mapSchemas(body, (node) => ({ ...node, [STEP_KEYWORD]: true })) as Record<string, unknown>;
+  const validate = ajv.compile(counted);
   cache.set(key, validate);
   if (cache.size > CACHE_SIZE) cache.delete(cache.keys().next().value as string);
   return validate;
@@ -45,12 +114,21 @@ export function withPropertyOrder<T>(schema: T): T {
   return out as T;
 }
 
-/** Throws a 400 naming `field` when the deployment's parameter schema is not a usable JSON Schema. */
+/**
+ * Throws a 400 naming `field` (or the path inside it) when `schema` is not a usable JSON Schema:
+ * over a limit of SCHEMA_LIMITS, with a pattern RE2 cannot compile, or not valid draft 2020-12.
+ */
 export function assertParameterSchema(schema: Record<string, unknown>, field: string): void {
+  assertUsableSchema(schema, field, 'the parameter schema');
+}
+
+/** assertParameterSchema for any schema the control plane will check values against; `what` names it in the detail. */
+export function assertUsableSchema(schema: Record<string, unknown>, field: string, what: string): void {
+  assertSchemaWithinBudget(schema, field);
   try {
     compile(schema);
   } catch (error) {
-    throw new DomainError('validation_failed', 'the parameter schema is not a valid JSON Schema (draft 2020-12)', {
+    throw new DomainError('validation_failed', `${what} is not a valid JSON Schema (draft 2020-12)`, {
       errors: [{ path: field, message: (error as Error).message.slice(0, 500) }],
     });
   }
@@ -72,10 +150,37 @@ export function assertParameters(schema: Record<string, unknown>, parameters: un
   assertMatchesSchema(schema, parameters, prefix, 'the parameters do not match the deployment’s parameter schema');
 }
 
-/** Throws a 400 saying `detail`, with one entry per violation under `prefix`, when `value` does not match `schema`. */
+/**
+ * Throws a 400 saying `detail`, with one entry per violation under `prefix`, when `value` does not
+ * match `schema`; also when checking it would pass the validation's budgets (the limit is named),
+ * or when the schema was stored before it had to compile with RE2 and does not.
+ */
 export function assertMatchesSchema(schema: Record<string, unknown>, value: unknown, prefix: string, detail: string): void {
-  const validate = compile(schema);
-  if (validate(value)) return;
+  let validate: ValidateFunction;
+  try {
+    validate = compile(schema);
+  } catch (error) {
+    throw new DomainError('validation_failed', `${detail}: the schema cannot be used; save it again`, {
+      errors: [{ path: prefix, message: (error as Error).message.slice(0, 500) }],
+    });
+  }
+  let valid: boolean;
+  stepsLeft = SCHEMA_STEPS_PER_VALIDATION;
+  try {
+    valid = withPatternBudget(() => validate(value) as boolean);
+  } catch (error) {
+    const limit =
+      error instanceof PatternBudgetExceeded
+        ? `checking the value against the schema's patterns would take more than ${PATTERN_WORK_PER_VALIDATION} steps (characters × pattern instructions), the limit per request`
+        : error instanceof SchemaStepsExceeded
+          ? `checking the value against the schema would evaluate more than ${SCHEMA_STEPS_PER_VALIDATION} subschemas, the limit per request`
+          : null;
+    if (limit === null) throw error;
+    throw new DomainError('validation_failed', `${detail}: ${limit}`, { errors: [{ path: prefix, message: limit }] });
+  } finally {
+    stepsLeft = Number.POSITIVE_INFINITY;
+  }
+  if (valid) return;
   const errors: FieldError[] = (validate.errors ?? []).map((e) => ({
     path: errorPath(prefix, e),
     message: e.message ?? 'invalid',

@@ -11,7 +11,7 @@ import type { Db, Sql, TxSql } from '../db/client.js';
 import { AUDIT_KIND_PREFIX } from '../db/event-list.js';
 import { getWait, toWait, type WaitOutcome } from '../db/waits.js';
 import { DomainError, notFound } from '../domain-error.js';
-import { withPropertyOrder } from '../runs/parameter-schema.js';
+import { assertUsableSchema, withPropertyOrder } from '../runs/parameter-schema.js';
 import { assertMatchCompiles, lookBack, overBudgetOutcome, type RunBinding } from './event-match.js';
 import { resolveWaits } from './resolve.js';
 import { lockToken } from './tokens.js';
@@ -120,6 +120,9 @@ export async function createWait(
       });
     }
     assertMatchCompiles(request.spec.match);
+  }
+  if (request.spec.kind === 'approval' && request.spec.form) {
+    assertUsableSchema(request.spec.form, 'body.spec.form', 'the approval’s form');
   }
   const targetRunId = request.spec.kind === 'run' ? request.spec.flowRunId : null;
   const result = await sql.begin(async (tx) => {
