@@ -99,16 +99,47 @@ export function encodePathSegment(text: string): string {
   }).join('');
 }
 
+/** The most bytes a file name may have on common file systems (ext4, XFS, APFS, NTFS). */
+const NAME_MAX_BYTES = 255;
+/** The length of a hashed partition segment: well under NAME_MAX_BYTES, for file systems that allow less. */
+const HASHED_SEGMENT_BYTES = 200;
+
+/**
+ * A partition key as the path segment holding its value: `partition=` and the key encoded. For a
+ * file name (`fileName`), when that does not fit 255 bytes — each byte of a CJK character is
+ * `%XX`, so 28 of them already do not — a longer key keeps a readable start of its encoding, then
+ * `~` and the sha256 of the whole key: `partition=%E6%97%A5…~<64 hex>`, at most 200 bytes. `~` is
+ * never part of an encoding, so a hashed name cannot equal a short key's, and names that fitted
+ * before are unchanged.
+ */
+export function partitionSegment(partitionKey: string, fileName = false): string {
+  const encoded = encodePathSegment(partitionKey);
+  const plain = `partition=${encoded}`;
+  if (!fileName || plain.length <= NAME_MAX_BYTES) return plain;
+  const hash = createHash('sha256').update(partitionKey, 'utf8').digest('hex');
+  let prefix = encoded.slice(0, HASHED_SEGMENT_BYTES - 'partition='.length - 1 - hash.length);
+  // Never end inside a `%XX`.
+  const cut = prefix.lastIndexOf('%');
+  if (cut !== -1 && cut > prefix.length - 3) prefix = prefix.slice(0, cut);
+  return `partition=${prefix}~${hash}`;
+}
+
 /**
  * Where an asset's value lives, relative to a manager's root: `features/data.json`,
  * `raw/events/partition=2026-03-01/data.json`. `partition=` cannot be an asset key's segment (keys
  * have no `=`), so one asset's partitions never collide with another asset's files. A stage sits
- * under `<key>/.staging/<run>.<attempt>/` (no key segment starts with a dot).
+ * under `<key>/.staging/<run>.<attempt>/` (no key segment starts with a dot). `fileNames`: the
+ * path is on a file system, whose names are limited (see partitionSegment).
  */
-export function assetObjectPath(ctx: Pick<IOContext, 'assetKey' | 'partitionKey'>, extension: string, stage?: string): string {
+export function assetObjectPath(
+  ctx: Pick<IOContext, 'assetKey' | 'partitionKey'>,
+  extension: string,
+  stage?: string,
+  fileNames = false,
+): string {
   const parts = [ctx.assetKey];
   if (stage !== undefined) parts.push('.staging', stage);
-  if (ctx.partitionKey !== null) parts.push(`partition=${encodePathSegment(ctx.partitionKey)}`);
+  if (ctx.partitionKey !== null) parts.push(partitionSegment(ctx.partitionKey, fileNames));
   parts.push(`data.${extension}`);
   return parts.join('/');
 }
@@ -141,8 +172,9 @@ async function writeAtomically(file: string, bytes: Uint8Array): Promise<void> {
 }
 
 /**
- * Asset values as files under `dir` (`<dir>/<asset key>/partition=<key>/data.json`), written to a
- * temporary file and renamed into place, so a reader never sees half a value. The data version is
+ * Asset values as files under `dir` (`<dir>/<asset key>/partition=<key>/data.json`; a key too
+ * long for a file name is shortened with its hash, see partitionSegment), written to a temporary
+ * file and renamed into place, so a reader never sees half a value. The data version is
  * the sha256 of the bytes; the metadata says how many bytes and where. Stages and publishes
  * (write-audit-publish) by renaming the staged file into place.
  * @example
@@ -153,7 +185,8 @@ export function fsIO<T = any>(options: FsIOOptions<T>): IOManager<T> {
   if (typeof options?.dir !== 'string' || options.dir === '') throw new TypeError('fsIO needs a dir');
   const root = path.resolve(options.dir.startsWith('file:') ? fileURLToPath(options.dir) : options.dir);
   const format = options.format ?? (jsonFormat as FileFormat<T>);
-  const fileOf = (ctx: IOContext, stage?: string) => path.join(root, ...assetObjectPath(ctx, format.extension, stage).split('/'));
+  const fileOf = (ctx: IOContext, stage?: string) =>
+    path.join(root, ...assetObjectPath(ctx, format.extension, stage, true).split('/'));
 
   const write = async (value: T, file: string, published: string): Promise<StoreResult> => {
     const bytes = toBytes(format.encode(value));
@@ -193,7 +226,7 @@ export function fsIO<T = any>(options: FsIOOptions<T>): IOManager<T> {
   async function removeStage(ctx: IOContext): Promise<void> {
     // The stage's directory of this partition, once empty; others' partitions may still be in it.
     const dir = path.join(root, ...ctx.assetKey.split('/'), '.staging', stageName(ctx));
-    await rm(path.join(dir, ctx.partitionKey === null ? '' : `partition=${encodePathSegment(ctx.partitionKey)}`), {
+    await rm(path.join(dir, ctx.partitionKey === null ? '' : partitionSegment(ctx.partitionKey, true)), {
       recursive: true,
       force: true,
     }).catch(() => undefined);
