@@ -2,12 +2,14 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createSignInLink } from '@outpost/api';
 import { startTestServer, type TestServer } from '@outpost/api/testing';
+import { TestMailbox } from '@outpost/api/testing-mailbox';
 import { OutpostClient, unwrap } from '@outpost/sdk/client';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium, PolicyWatch, screenshot } from '../support/dashboard.js';
 
 let server: TestServer;
+let mailbox: TestMailbox;
 let owner: OutpostClient;
 let browser: Browser;
 let page: Page;
@@ -42,7 +44,9 @@ async function startReceiver(port: number): Promise<Server> {
 
 beforeAll(async () => {
   hookPort = await freePort();
+  mailbox = await TestMailbox.start();
   server = await startTestServer({
+    mail: { smtpUrl: mailbox.url, from: 'Outpost <outpost@example.com>' },
     secretKey: 's'.repeat(40),
     // one attempt, so a refused delivery is a dead letter at once; loopback receivers are allowed here
     notifications: { allowPrivateNetworks: true, baseDelayMs: 50, maxDelayMs: 200, maxAttempts: 1, idleMs: 100 },
@@ -60,6 +64,7 @@ afterAll(async () => {
   await new Promise<void>((resolve) => (receiver ? receiver.close(() => resolve()) : resolve()));
   await owner?.close();
   await server?.close();
+  await mailbox?.close();
 });
 
 describe('notifications in the dashboard', () => {
@@ -104,6 +109,22 @@ describe('notifications in the dashboard', () => {
     expect(rules).toHaveLength(1);
     expect(await page.getByTestId('alert-rule-row').textContent()).toContain(rules[0]?.name ?? '(none)');
     await screenshot(page, 'notifications');
+    expect(policy.violations).toEqual([]);
+  });
+
+  it('shows the external recipients of an email channel that have not confirmed yet', async () => {
+    const since = mailbox.messages.length;
+    unwrap(
+      await owner.call('notificationChannelsCreate', {
+        body: { name: 'mail-ops', kind: 'email', recipients: ['oncall@example.org'] },
+      }),
+    );
+    // The address was mailed its confirmation link; until it confirms, the channel says so.
+    await mailbox.next('oncall@example.org', { since });
+    await page.goto(`${server.url}/#/notifications`);
+    const row = page.locator('[data-testid="channel-row"][data-name="mail-ops"]');
+    await row.getByTestId('channel-pending').waitFor();
+    expect(await row.getByTestId('channel-pending').textContent()).toContain('oncall@example.org');
     expect(policy.violations).toEqual([]);
   });
 });

@@ -147,7 +147,20 @@ function ChannelRow({ channel: c, onSent }: { channel: NotificationChannel; onSe
       <td>
         <span className="tag">{c.kind}</span>
       </td>
-      <td className="mono small">{c.kind === 'email' ? c.recipients.join(', ') : (c.url ?? '(Slack webhook, sealed)')}</td>
+      <td className="mono small">
+        {c.kind === 'email' ? (
+          <>
+            {c.recipients.join(', ')}
+            {c.pendingRecipients.length > 0 && (
+              <div className="muted" data-testid="channel-pending">
+                awaiting confirmation (mailed a link, sent nothing until they confirm): {c.pendingRecipients.join(', ')}
+              </div>
+            )}
+          </>
+        ) : (
+          (c.url ?? '(Slack webhook, sealed)')
+        )}
+      </td>
       <td>
         <span className={`pill ${c.enabled ? 'pill-active' : 'pill-paused'}`}>{c.enabled ? 'Enabled' : 'Disabled'}</span>
       </td>
