@@ -169,8 +169,6 @@ export class CelSandbox {
         maxYoungGenerationSizeMb: Math.max(4, Math.floor(this.options.memoryMb / 4)),
       },
     });
-    // An idle pool never keeps the process alive.
-    worker.unref();
     const thread: Thread = {
       worker,
       progress: new Int32Array(buffer),
@@ -196,6 +194,8 @@ export class CelSandbox {
       );
     });
     worker.on('exit', () => this.#lost(thread, 'error', 'the evaluation thread stopped'));
+    // An idle pool never keeps the process alive (after the listeners: adding one refs the thread's port again).
+    worker.unref();
     return thread;
   }
 
