@@ -11,8 +11,8 @@ export const timeoutSeconds = 240;
 
 export const notes = `### trigger-latency: what 1,000 automations cost an event
 Every event is evaluated against every enabled automation of its workspace (compiled CEL, cached per
-automation and version), in the loop's one transaction per round; the automations are read once
-per round. The 1-automation baseline is the same loop, event and run creation.`;
+automation and version) in the CEL sandbox's threads, under each evaluation's deadline, in batches
+of 64 events; the automations are read once per round. The 1-automation baseline is the same loop, event and run creation.`;
 
 const AUTOMATIONS = 1_000;
 const SAMPLES = 100;
