@@ -1,3 +1,4 @@
+import { QuotaName } from '@outpost/sdk/contracts';
 import type { Db } from '../db/client.js';
 import { DomainError } from '../domain-error.js';
 
@@ -7,15 +8,9 @@ import { DomainError } from '../domain-error.js';
  * `quota_exceeded` problem naming the quota and its limit, with Retry-After when it frees up with time.
  */
 
-export const QUOTA_NAMES = [
-  'eventsPerDay',
-  'automations',
-  'webhooks',
-  'mailPerHour',
-  'partitionsPerDefinition',
-  'automationRunsPerMinute',
-] as const;
-export type QuotaName = (typeof QUOTA_NAMES)[number];
+/** Every quota's name, in the contract's order (the API's answers name them). */
+export const QUOTA_NAMES = QuotaName.options;
+export type { QuotaName };
 export type Quotas = Record<QuotaName, number>;
 
 /** The defaults every workspace starts with. */
