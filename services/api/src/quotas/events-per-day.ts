@@ -1,6 +1,6 @@
 import type { Db, Sql, TxSql } from '../db/client.js';
 import { type NewEvent, storeEvents } from '../db/events.js';
-import { quotaExceeded, workspaceQuotas } from './quotas.js';
+import { QUOTA_DEFAULTS, quotaExceeded } from './quotas.js';
 
 /*
  * The workspace's `eventsPerDay` quota: events its calls (`POST /events`, by keys, people and run
@@ -23,25 +23,30 @@ import { quotaExceeded, workspaceQuotas } from './quotas.js';
  * Retry-After at the next UTC midnight.
  */
 export async function storeTenantEvents(sql: Sql, workspaceId: string, batch: readonly NewEvent[]): Promise<string[]> {
-  const { eventsPerDay: limit } = await workspaceQuotas(sql, workspaceId);
   return sql.begin(async (tx) => {
     const { ids, stored } = await storeEvents(tx, batch);
-    if (stored > 0) await takeEvents(tx, workspaceId, stored, limit);
+    if (stored > 0) await takeEvents(tx, workspaceId, stored);
     return ids;
   });
 }
 
-async function takeEvents(tx: TxSql, workspaceId: string, count: number, limit: number): Promise<void> {
-  const [row] = await tx<{ taken: boolean; used: number; retry_after: number }[]>`
-    WITH taken AS (
+/** Adds `count` to today's row when the day has room for it, in one statement that also reads the quota. */
+async function takeEvents(tx: TxSql, workspaceId: string, count: number): Promise<void> {
+  const [row] = await tx<{ taken: boolean; used: number; limit: number; retry_after: number }[]>`
+    WITH quota AS (
+      SELECT coalesce(
+        (SELECT "limit" FROM workspace_quotas WHERE workspace_id = ${workspaceId} AND name = 'eventsPerDay'),
+        ${QUOTA_DEFAULTS.eventsPerDay}::int) AS "limit"
+    ), taken AS (
       INSERT INTO workspace_event_counts AS c (workspace_id, day, count)
       SELECT ${workspaceId}, date_trunc('day', now(), 'UTC'), ${count}
-      WHERE ${count}::int <= ${limit}::int
+      FROM quota WHERE ${count}::int <= quota."limit"
       ON CONFLICT (workspace_id, day) DO UPDATE SET count = c.count + EXCLUDED.count
-        WHERE c.count + EXCLUDED.count <= ${limit}
+        WHERE c.count + EXCLUDED.count <= (SELECT "limit" FROM quota)
       RETURNING 1
     )
     SELECT EXISTS (SELECT 1 FROM taken) AS taken,
+           (SELECT "limit" FROM quota) AS "limit",
            coalesce((SELECT count FROM workspace_event_counts
                      WHERE workspace_id = ${workspaceId} AND day = date_trunc('day', now(), 'UTC')), 0) AS used,
            -- Seconds until the next UTC midnight, when the day's count starts over.
@@ -49,7 +54,7 @@ async function takeEvents(tx: TxSql, workspaceId: string, count: number, limit: 
   if (row?.taken) return;
   throw quotaExceeded(
     'eventsPerDay',
-    limit,
+    row?.limit ?? QUOTA_DEFAULTS.eventsPerDay,
     `${row?.used ?? 0} events were stored today (UTC) and these ${count} would pass it; the count starts over at midnight UTC`,
     row?.retry_after ?? 86_400,
   );
