@@ -8,6 +8,7 @@ import { setDeploymentPaused, setScheduleActive } from '../db/schedules.js';
 import { DomainError } from '../domain-error.js';
 import { enqueueNotification } from '../notifications/enqueue.js';
 import { quotaExceeded, workspaceQuotas } from '../quotas/quotas.js';
+import { automationRunsLastMinute } from '../quotas/usage.js';
 import { createFlowRun } from '../runs/create-flow-run.js';
 import { proposeInTransaction } from '../runs/propose-state.js';
 import type { CompiledAction } from './compile.js';
@@ -147,12 +148,7 @@ export async function runAction(tx: TxSql, action: CompiledAction, ctx: ActionCo
 /** Refuses a run past the workspace's quota of runs its automations may create a minute. */
 async function assertRunsQuota(tx: TxSql, workspaceId: string): Promise<void> {
   const { automationRunsPerMinute: limit } = await workspaceQuotas(tx, workspaceId);
-  const [row] = await tx<{ n: number }[]>`
-    SELECT count(*)::int AS n FROM (
-      SELECT 1 FROM flow_runs
-      WHERE workspace_id = ${workspaceId} AND causation IS NOT NULL AND created_at > now() - interval '1 minute'
-      LIMIT ${limit}) recent`;
-  if ((row?.n ?? 0) >= limit) {
+  if ((await automationRunsLastMinute(tx, workspaceId, limit)) >= limit) {
     throw quotaExceeded(
       'automationRunsPerMinute',
       limit,

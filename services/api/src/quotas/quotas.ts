@@ -43,13 +43,6 @@ export async function workspaceQuotas(db: Db, workspaceId: string): Promise<Quot
   return quotas;
 }
 
-/** The quotas the operator set for the workspace, by name. */
-export async function quotaOverrides(db: Db, workspaceId: string): Promise<Partial<Quotas>> {
-  const rows = await db<{ name: string; limit: number }[]>`
-    SELECT name, "limit" FROM workspace_quotas WHERE workspace_id = ${workspaceId}`;
-  return Object.fromEntries(rows.filter((r) => isQuotaName(r.name)).map((r) => [r.name, r.limit]));
-}
-
 /** Sets the workspace's quota `name` to `limit`, or back to its default with null. */
 export async function setQuotaOverride(db: Db, workspaceId: string, name: QuotaName, limit: number | null): Promise<void> {
   if (limit === null) {

@@ -20,8 +20,11 @@ async function mailThisHour(db: Db, workspaceId: string): Promise<number> {
   return row?.sent ?? 0;
 }
 
-/** Runs automations created in the last minute, counted up to `limit` (as the quota's own check counts them). */
-async function automationRunsLastMinute(db: Db, workspaceId: string, limit: number): Promise<number> {
+/**
+ * Runs the workspace's automations created in the last minute, counted up to `limit`: what the
+ * `automationRunsPerMinute` quota's check and `GET /quotas` both count.
+ */
+export async function automationRunsLastMinute(db: Db, workspaceId: string, limit: number): Promise<number> {
   const [row] = await db<{ n: number }[]>`
     SELECT count(*)::int AS n FROM (
       SELECT 1 FROM flow_runs
