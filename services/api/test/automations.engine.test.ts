@@ -332,7 +332,9 @@ describe('actions on runs, deployments, schedules and pools', () => {
     expect(['CANCELLING', 'CANCELLED']).toContain(await runState(doomed.id));
 
     const running = await createRun(owner, d.id);
-    await server.sql`UPDATE flow_runs SET state_type = 'RUNNING' WHERE id = ${running.id}`;
+    // Running under a lease well beyond the test: the lease loop of this server must not crash it meanwhile.
+    await server.sql`
+      UPDATE flow_runs SET state_type = 'RUNNING', lease_expires_at = now() + interval '1 hour' WHERE id = ${running.id}`;
     const refused = await fireAction({ type: 'pause-run', run: '{{ event.payload.run }}' }, { run: running.id });
     expect(refused.status).toBe('FAILED');
     expect(refused.error).toMatch(/only a SCHEDULED run can be held, and the run is RUNNING$/);
