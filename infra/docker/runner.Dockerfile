@@ -1,39 +1,39 @@
-# The image every run's pod starts from on a Kubernetes pool: Node 20, the SDK runtime and
-# `outpost-pod-runner` on PATH. The pod runner dials its worker, receives the run's verified bundle
-# and runs it; the image holds no flow code. The default base job template names it
-# `ghcr.io/outpost-dev/runner:<SDK version>` (DEFAULT_RUNNER_IMAGE in @outpost/sdk/contracts).
-# Build from the repository root and push it to a registry your cluster pulls from:
-#   docker build -f infra/docker/runner.Dockerfile -t registry.internal/outpost/runner:0.1.0 .
-#   docker push registry.internal/outpost/runner:0.1.0
-# Flows that need system libraries or native modules extend it: FROM registry.internal/outpost/runner:0.1.0
-FROM node:20-bookworm-slim AS build
-WORKDIR /src
-COPY package.json package-lock.json turbo.json tsconfig.base.json ./
+# outpost-runner: the image each run's pod starts from on a Kubernetes pool — Node 20, the SDK
+# runtime and `outpost-pod-runner`, no flow code: the pod runner dials its worker, receives the run's
+# verified bundle and runs it. The default base job template names it
+# `ghcr.io/outpost-dev/runner:<SDK version>` (DEFAULT_RUNNER_IMAGE in @outpost/sdk/contracts); push
+# it to a registry your cluster pulls from. Built by `npm run images`: see infra/README.md.
+# Flows that need system libraries or native modules extend it: FROM registry.internal/outpost/outpost-runner:0.1.0
+ARG BUILD_BASE=localhost/outpost/base-build:20
+ARG BASE=localhost/outpost/base-node:20
+
+FROM ${BUILD_BASE} AS deps
+WORKDIR /app
+COPY package.json package-lock.json ./
 COPY sdk/package.json sdk/
 COPY cli/package.json cli/
 COPY services/api/package.json services/api/
 COPY services/dashboard/package.json services/dashboard/
 COPY worker/package.json worker/
 COPY test/package.json test/
-RUN npm ci --no-audit --no-fund
-COPY . .
-RUN npx turbo run build --filter=@outpost/worker... \
- && npm prune --omit=dev --no-audit --no-fund
+RUN ["npm", "ci", "--omit=dev", "--workspace", "@outpost/worker", "--ignore-scripts", "--no-audit", "--no-fund", "--prefer-offline", "--cache", "/npm-cache"]
+# `outpost-pod-runner` on PATH, the command the Kubernetes executor gives each run's pod.
+RUN ["node", "-e", "require('node:fs').mkdirSync('/app/bin'); require('node:fs').symlinkSync('../worker/bin/outpost-pod-runner.js', '/app/bin/outpost-pod-runner')"]
 
-FROM node:20-bookworm-slim
-ENV NODE_ENV=production
+FROM ${BASE}
+# Version and revision labels are set by npm run images at commit (--label): build caches keep no stale ones.
+LABEL org.opencontainers.image.title="outpost-runner" \
+      org.opencontainers.image.description="Outpost runner: starts a run's bundle in a Kubernetes pod"
 WORKDIR /app
-COPY --from=build /src/package.json ./
-COPY --from=build /src/node_modules node_modules
-# The SDK runtime the pod runner starts the flow with (@outpost/sdk/runner).
-COPY --from=build /src/sdk/package.json sdk/
-COPY --from=build /src/sdk/dist sdk/dist
-# The pod runner: worker/bin/outpost-pod-runner.js loads worker/dist/pod-runner/main.js.
-COPY --from=build /src/worker/package.json worker/
-COPY --from=build /src/worker/dist worker/dist
-COPY --from=build /src/worker/bin worker/bin
-RUN ln -s /app/worker/bin/outpost-pod-runner.js /usr/local/bin/outpost-pod-runner \
- && chmod 755 /app/worker/bin/outpost-pod-runner.js
-# The bundle is written under the temporary directory, which must be writable for this user.
+COPY --from=deps /app/node_modules node_modules
+COPY --from=deps /app/bin bin
+COPY package.json ./
+COPY sdk/package.json sdk/
+COPY sdk/dist sdk/dist
+COPY worker/package.json worker/
+COPY worker/dist worker/dist
+COPY worker/bin worker/bin
+# The bundle is written under the temporary directory, which is writable for this user.
 USER node
+ENV PATH=/app/bin:/usr/local/bin:/usr/bin:/bin
 ENTRYPOINT ["outpost-pod-runner"]

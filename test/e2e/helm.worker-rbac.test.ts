@@ -1,34 +1,42 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { unwrap } from '@outpost/sdk/client';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type FakeNode, type KubeCluster, startFakeNode, startKubeCluster } from '../support/kube/index.js';
+import { type KubeCluster, type KubeStage, startKubeStage } from '../support/kube/index.js';
+import { helm } from '../support/kube/tools.js';
 import { repoRoot } from '../support/processes.js';
-import { buildWorkerFlows, Plane } from '../support/worker-flows.js';
+import type { Plane } from '../support/worker-flows.js';
 import { isAlive, startWorkerProcess, type WorkerProcess, waitFor } from '../support/worker-process.js';
 
 /*
  * The worker chart's ServiceAccount and Role, applied to a real API server with RBAC on, are all a
  * Kubernetes worker needs: a worker holding only that account's token runs a flow to COMPLETED with
- * its output, and cancels a run by deleting its Job and pod. The chart's template is rendered here by
- * substituting its few directives (there is no helm binary on the test machines).
+ * its output, and cancels a run by deleting its Job and pod. The chart's RBAC is rendered by the
+ * real helm (`helm template --show-only templates/rbac.yaml`), as `helm install` would apply it.
  */
 const ACCOUNT = 'outpost-gpu';
 
 function renderRbac(namespace: string): string {
-  const text = readFileSync(join(repoRoot, 'infra/helm/outpost-worker/templates/rbac.yaml'), 'utf8')
-    .replace(/^(\s*)\{\{- include "outpost-worker\.labels" \. \| nindent \d+ \}\}$/gm, '$1app.kubernetes.io/name: outpost-worker')
-    .replaceAll('{{ include "outpost-worker.name" . }}', ACCOUNT)
-    .replaceAll('{{ .Release.Namespace }}', namespace);
-  expect(text).not.toContain('{{');
-  return text;
+  const rendered = helm([
+    'template',
+    'outpost',
+    join(repoRoot, 'infra/helm/outpost-worker'),
+    '--namespace',
+    namespace,
+    '--set',
+    'pool=gpu',
+    '--show-only',
+    'templates/rbac.yaml',
+  ]);
+  expect(rendered.status, rendered.stderr).toBe(0);
+  expect(rendered.stdout).toContain(`name: ${ACCOUNT}`);
+  return rendered.stdout;
 }
 
 describe("the worker chart's RBAC", () => {
+  let stage: KubeStage | undefined;
   let cluster: KubeCluster;
-  let node: FakeNode;
   let plane: Plane;
   let scratch: string;
   let source: string;
@@ -37,12 +45,8 @@ describe("the worker chart's RBAC", () => {
   const workers: WorkerProcess[] = [];
 
   beforeAll(async () => {
-    process.env.PATH = [join(repoRoot, 'node_modules/.bin'), process.env.PATH ?? ''].join(delimiter);
-    scratch = mkdtempSync(join(tmpdir(), 'outpost-e2e-rbac-'));
-    source = await buildWorkerFlows(join(scratch, 'bundle'));
-    cluster = await startKubeCluster();
-    node = await startFakeNode(cluster);
-    plane = await Plane.start();
+    stage = await startKubeStage({ scratchPrefix: 'outpost-e2e-rbac-' });
+    ({ cluster, plane, scratch, source } = stage);
     key = await plane.server.createKey('worker', ['default']);
     const applied = await cluster.kubectl(['apply', '-f', '-'], { stdin: renderRbac(cluster.namespace) });
     expect(applied.code, applied.stderr).toBe(0);
@@ -84,10 +88,7 @@ describe("the worker chart's RBAC", () => {
   });
 
   afterAll(async () => {
-    await node?.stop();
-    await cluster?.stop();
-    await plane?.close();
-    if (scratch) rmSync(scratch, { recursive: true, force: true });
+    await stage?.stop();
   });
 
   function worker(): WorkerProcess {
@@ -108,15 +109,7 @@ describe("the worker chart's RBAC", () => {
         '--poll-wait',
         '1s',
       ],
-      {
-        OUTPOST_API_URL: plane.server.url,
-        OUTPOST_API_KEY: key,
-        OUTPOST_WORKER_CACHE_DIR: join(scratch, 'cache'),
-        OUTPOST_WORKER_SPOOL_DIR: join(scratch, 'spool'),
-        OUTPOST_WORKER_LOG_BATCH_INTERVAL: '50ms',
-        OUTPOST_WORKER_CANCEL_GRACE: '2s',
-        HOME: scratch,
-      },
+      stage!.workerEnv(key),
     );
     workers.push(w);
     return w;
@@ -160,11 +153,16 @@ describe("the worker chart's RBAC", () => {
     expect(w.output()).not.toMatch(/forbidden/i);
   });
 
-  it('gives the account nothing on Secrets and deletecollection on pods', async () => {
+  it('lets the account write but never read Secrets, and deletecollection on pods', async () => {
     const asWorker = `system:serviceaccount:${cluster.namespace}:${ACCOUNT}`;
-    for (const verb of ['get', 'list']) {
+    for (const verb of ['get', 'list', 'watch', 'update']) {
       const answer = await cluster.kubectl(['auth', 'can-i', verb, 'secrets', '--as', asWorker]);
-      expect(answer.stdout.trim()).toBe('no');
+      expect(answer.stdout.trim(), verb).toBe('no');
+    }
+    // The relay Secret of each attempt: created before its Job, owned by it, deleted when it ends.
+    for (const verb of ['create', 'patch', 'delete']) {
+      const answer = await cluster.kubectl(['auth', 'can-i', verb, 'secrets', '--as', asWorker]);
+      expect(answer.stdout.trim(), verb).toBe('yes');
     }
     const allowed = await cluster.kubectl(['auth', 'can-i', 'deletecollection', 'pods', '--as', asWorker]);
     expect(allowed.stdout.trim()).toBe('yes');

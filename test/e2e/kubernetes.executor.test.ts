@@ -1,13 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { unwrap } from '@outpost/sdk/client';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type FakeNode, fakeImageId, type KubeCluster, startFakeNode, startKubeCluster } from '../support/kube/index.js';
+import { freePort } from '../../sdk/test/support/registry.js';
+import { relayKey, relayToken } from '../../worker/src/executors/kubernetes/relay-protocol.js';
+import { type FakeNode, fakeImageId, type KubeCluster, type KubeStage, startKubeStage } from '../support/kube/index.js';
 import { repoRoot } from '../support/processes.js';
-import { buildWorkerFlows, Plane } from '../support/worker-flows.js';
+import type { Plane } from '../support/worker-flows.js';
 import { isAlive, startWorkerProcess, type WorkerProcess, waitFor } from '../support/worker-process.js';
 
 /*
@@ -18,19 +18,8 @@ import { isAlive, startWorkerProcess, type WorkerProcess, waitFor } from '../sup
 const SECRET = 'kube-s3cret-value-41';
 const WORKER_VERSION = (JSON.parse(readFileSync(join(repoRoot, 'worker/package.json'), 'utf8')) as { version: string }).version;
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
 describe('the Kubernetes executor in a worker', () => {
+  let stage: KubeStage | undefined;
   let cluster: KubeCluster;
   let node: FakeNode;
   let plane: Plane;
@@ -41,13 +30,9 @@ describe('the Kubernetes executor in a worker', () => {
   const workers: WorkerProcess[] = [];
 
   beforeAll(async () => {
-    process.env.PATH = [join(repoRoot, 'node_modules/.bin'), process.env.PATH ?? ''].join(delimiter);
-    scratch = mkdtempSync(join(tmpdir(), 'outpost-e2e-kube-'));
-    source = await buildWorkerFlows(join(scratch, 'bundle'));
-    cluster = await startKubeCluster();
     // Four GPUs for the Jobs of runs that ask for them (`nvidia.com/gpu` limits).
-    node = await startFakeNode(cluster, { gpus: 4 });
-    plane = await Plane.start();
+    stage = await startKubeStage({ scratchPrefix: 'outpost-e2e-kube-', node: { gpus: 4 } });
+    ({ cluster, node, plane, scratch, source } = stage);
     key = await plane.server.createKey('worker', ['default', 'kube']);
     // A Kubernetes pool whose base job template labels its Jobs and keeps them longer.
     const created = await plane.owner.call('poolsCreate', {
@@ -75,10 +60,7 @@ describe('the Kubernetes executor in a worker', () => {
   });
 
   afterAll(async () => {
-    await node?.stop();
-    await cluster?.stop();
-    await plane?.close();
-    if (scratch) rmSync(scratch, { recursive: true, force: true });
+    await stage?.stop();
   });
 
   function worker(pool = 'default', extra: string[] = []): WorkerProcess {
@@ -106,16 +88,7 @@ describe('the Kubernetes executor in a worker', () => {
         '--poll-wait',
         '1s',
       ],
-      {
-        OUTPOST_API_URL: plane.server.url,
-        OUTPOST_API_KEY: key,
-        OUTPOST_WORKER_CACHE_DIR: join(scratch, 'cache'),
-        OUTPOST_WORKER_SPOOL_DIR: join(scratch, 'spool'),
-        OUTPOST_WORKER_LOG_BATCH_INTERVAL: '50ms',
-        OUTPOST_WORKER_CANCEL_GRACE: '2s',
-        HOME: scratch,
-        DB_PASSWORD: SECRET,
-      },
+      { ...stage!.workerEnv(key), DB_PASSWORD: SECRET },
     );
     workers.push(w);
     return w;
@@ -170,6 +143,42 @@ describe('the Kubernetes executor in a worker', () => {
     ]);
   });
 
+  it('keeps the relay token out of the Job: the pod takes it from a Secret the Job owns, deleted when the attempt ends', async () => {
+    worker();
+    const runId = await plane.run(await deploy('once'), { counter: join(scratch, 'relay-secret'), ms: 120_000 });
+    // The flow runs, so its pod dialled the relay with the token from the Secret.
+    await logged(runId, 'started pid ');
+    const token = relayToken(relayKey(key), runId, 1);
+    const job = await cluster.kubectl(['get', 'jobs', '-l', `outpost.dev/run-id=${runId}`, '-o', 'yaml']);
+    const pods = await cluster.kubectl(['get', 'pods', '-l', `outpost.dev/run-id=${runId}`, '-o', 'yaml']);
+    expect(job.stdout).toContain('secretKeyRef');
+    expect(pods.stdout).toContain('outpost.dev/run-id');
+    for (const spec of [job.stdout, pods.stdout]) expect(spec).not.toContain(token);
+    const [{ metadata }] = (await jobsOf(runId)) as unknown as [{ metadata: { name: string; uid: string } }];
+    const read = await cluster.kubectl(['get', 'secret', `${metadata.name}-relay`, '-o', 'json']);
+    expect(read.code, read.stderr).toBe(0);
+    const secret = JSON.parse(read.stdout) as {
+      data: { token: string };
+      metadata: { ownerReferences?: { kind: string; name: string; uid: string }[] };
+    };
+    expect(Buffer.from(secret.data.token, 'base64').toString('utf8')).toBe(token);
+    expect(secret.metadata.ownerReferences).toEqual([
+      expect.objectContaining({ kind: 'Job', name: metadata.name, uid: metadata.uid }),
+    ]);
+    unwrap(
+      await plane.owner.call('flowRunsSetState', {
+        params: { id: runId },
+        body: { transitionId: randomUUID(), state: { type: 'CANCELLING' } },
+      }),
+    );
+    expect((await plane.settled(runId)).state.type).toBe('CANCELLED');
+    await waitFor(
+      async () => (await cluster.kubectl(['get', 'secret', `${metadata.name}-relay`])).stderr.includes('NotFound'),
+      60_000,
+      'the relay Secret to be deleted',
+    );
+  });
+
   it("relays a flow's runDeployment through its pod: the child runs in a Job of its own, linked to its parent", async () => {
     worker();
     const childDeployment = await plane.deploy('hello', source, {
@@ -209,8 +218,11 @@ describe('the Kubernetes executor in a worker', () => {
     const runId = await plane.run(await deploy('leak'));
     const run = await plane.settled(runId);
     expect(run.state.type).toBe('FAILED');
+    // The pod's stdout comes through pods/log and its final state through the relay: the line may
+    // be stored a moment after the state, never lost.
+    await logged(runId, 'raw: ***');
+    await logged(runId, 'url: postgres://app:***@');
     const messages = (await plane.lines(runId)).map((l) => l.message);
-    expect(messages).toContain('raw: ***');
     expect(messages.some((m) => m.includes(SECRET))).toBe(false);
     expect(run.state.message ?? '').not.toContain(SECRET);
   });

@@ -1,8 +1,10 @@
 import { DEFAULT_RUNNER_IMAGE } from '@outpost/sdk/contracts';
 import { Job } from 'kubernetes-models/batch/v1';
+import { Secret } from 'kubernetes-models/v1';
 import { describe, expect, it } from 'vitest';
 import {
   buildJobManifest,
+  buildRelaySecret,
   DEFAULT_BASE_JOB_TEMPLATE,
   hasTtl,
   JobManifestError,
@@ -10,6 +12,7 @@ import {
   type KubeObject,
   type ManifestInput,
   type RunResources,
+  relaySecretName,
 } from '../src/executors/kubernetes/manifest.js';
 
 const RUN_ID = '3f2a9c1e-7b44-4d0a-9e5f-0c1d2e3f4a5b';
@@ -25,7 +28,7 @@ function input(jobVariables: Record<string, unknown> = {}, extra: Partial<Manife
     jobVariables,
     command: ['outpost-pod-runner'],
     relayAddress: '10.0.0.7:7420',
-    relayToken: 'token-abc',
+    relaySecret: relaySecretName(RUN_ID, 2),
     ...extra,
   };
 }
@@ -127,7 +130,7 @@ describe('the Kubernetes Job manifest', () => {
     expect(a.metadata.labels['outpost.dev/worker']!.length).toBeLessThanOrEqual(63);
   });
 
-  it('runs the pod runner with the relay address and token, which no template or variable can override', () => {
+  it('runs the pod runner with the relay address and token reference, which no template or variable can override', () => {
     const template = structuredClone(DEFAULT_BASE_JOB_TEMPLATE) as KubeObject & {
       spec: { template: { spec: { containers: Record<string, unknown>[] } } };
     };
@@ -149,10 +152,47 @@ describe('the Kubernetes Job manifest', () => {
     expect(envOf(built)).toEqual({
       KEEP: 'yes',
       OUTPOST_RELAY_ADDRESS: '10.0.0.7:7420',
-      OUTPOST_RELAY_TOKEN: 'token-abc',
+      OUTPOST_RELAY_TOKEN: { secretKeyRef: { name: 'outpost-3f2a9c1e7b444d0a9e5f0c1d2e3f4a5b-2-relay', key: 'token' } },
+      OUTPOST_RELAY_PIN: { secretKeyRef: { name: 'outpost-3f2a9c1e7b444d0a9e5f0c1d2e3f4a5b-2-relay', key: 'pin' } },
       OUTPOST_RUN_ID: RUN_ID,
       OUTPOST_RUN_ATTEMPT: '2',
     });
+  });
+
+  it("keeps the relay token out of the Job: the pod reads it and the relay's pin from the attempt's own Secret", () => {
+    const token = 'a1b2c3d4e5f6'.repeat(5);
+    const pin = 'n4Q2cW0ySx5m7e9aHq1Zk3LbV8uT6jR0pD2fG4hJ6kM=';
+    const built = build(ALL);
+    const entry = container(built).env.find((e) => e.name === 'OUTPOST_RELAY_TOKEN');
+    expect(entry).toEqual({
+      name: 'OUTPOST_RELAY_TOKEN',
+      valueFrom: { secretKeyRef: { name: relaySecretName(RUN_ID, 2), key: 'token' } },
+    });
+    const secret = buildRelaySecret({
+      runId: RUN_ID,
+      attempt: 2,
+      pool: 'gpu',
+      worker: 'gpu-worker-1',
+      namespace: 'ml-team',
+      token,
+      pin,
+    });
+    new Secret(secret as ConstructorParameters<typeof Secret>[0]).validate();
+    expect(secret.metadata).toEqual({
+      name: relaySecretName(RUN_ID, 2),
+      namespace: 'ml-team',
+      labels: {
+        'outpost.dev/run-id': RUN_ID,
+        'outpost.dev/attempt': '2',
+        'outpost.dev/pool': 'gpu',
+        'outpost.dev/worker': 'gpu-worker-1',
+      },
+    });
+    const data = secret.data as { token: string; pin: string };
+    expect(Buffer.from(data.token, 'base64').toString('utf8')).toBe(token);
+    expect(Buffer.from(data.pin, 'base64').toString('utf8')).toBe(pin);
+    // A Secret name of the Job's name and a suffix is a valid DNS subdomain for the longest Job names.
+    expect(relaySecretName('x'.repeat(200), 999_999)).toMatch(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/);
   });
 
   it('writes plain env values and Secret references, and never a secret value', () => {
@@ -167,6 +207,31 @@ describe('the Kubernetes Job manifest', () => {
     });
     // `{ $secret }` values reach the flow over the relay; the pod spec never holds them.
     expect(env).not.toHaveProperty('DB_PASSWORD');
+  });
+
+  it("gives the pod the worker's OpenTelemetry settings, which the template's and the job's own variables override", () => {
+    const otelEnv = {
+      OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector.observability:4318',
+      OTEL_SERVICE_NAME: 'ml-flows',
+      OTEL_RESOURCE_ATTRIBUTES: 'deployment.environment=prod',
+      OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
+    };
+    expect(envOf(build({}, { otelEnv }))).toMatchObject(otelEnv);
+    const template = structuredClone(DEFAULT_BASE_JOB_TEMPLATE) as KubeObject & {
+      spec: { template: { spec: { containers: Record<string, unknown>[] } } };
+    };
+    template.spec.template.spec.containers[0] = {
+      ...template.spec.template.spec.containers[0],
+      env: [{ name: 'OTEL_EXPORTER_OTLP_ENDPOINT', value: 'http://node-local-collector:4318' }],
+    };
+    const env = envOf(build({ env: { OTEL_SERVICE_NAME: 'churn' } }, { otelEnv, template }));
+    expect(env).toMatchObject({
+      OTEL_EXPORTER_OTLP_ENDPOINT: 'http://node-local-collector:4318',
+      OTEL_SERVICE_NAME: 'churn',
+      OTEL_RESOURCE_ATTRIBUTES: 'deployment.environment=prod',
+    });
+    // A worker variable that is not a valid name for a container's env never breaks the Job.
+    expect(envOf(build({}, { otelEnv: { 'OTEL_BAD-NAME': 'x' } }))).not.toHaveProperty('OTEL_BAD-NAME');
   });
 
   it('overrides the template with image, resources, placement, service account, deadline, namespace and metadata', () => {

@@ -19,6 +19,7 @@ import { repoRoot } from '../processes.js';
 import type { KubeCluster } from './cluster.js';
 import { ContainerLog, startContainerLogServer } from './container-logs.js';
 import { ContainerConfigError, containerEnv } from './pod-env.js';
+import { ImagePullError, pullImage, removeContainer, runContainer, signalContainer } from './podman-runtime.js';
 
 /**
  * What the node does with a Pod bound to it:
@@ -43,12 +44,24 @@ export interface FakeNodeOptions {
   gpus?: number;
   /** Extra Node labels, for nodeSelectors. `kubernetes.io/hostname` and `kubernetes.io/os` are always set. */
   labels?: Record<string, string>;
+  /**
+   * How containers run: `process`, the first container's command as a local process; `podman`, the
+   * container itself, from its image pulled from its registry (podman-runtime.ts). @default 'process'
+   */
+  runtime?: 'process' | 'podman';
 }
 
 export interface RunningContainer {
   namespace: string;
   pod: string;
   pid: number;
+}
+
+export interface StartedPod {
+  namespace: string;
+  pod: string;
+  image: string;
+  labels: Record<string, string>;
 }
 
 /** The kubelet of one Node, played by the test process. */
@@ -58,6 +71,8 @@ export interface FakeNode {
   behave(match: (pod: V1Pod) => boolean, behaviour: PodBehaviour): void;
   /** The local processes of this node's containers that are still alive. */
   running(): RunningContainer[];
+  /** Every container this node started, in order, with its image and pod labels. */
+  started(): StartedPod[];
   /** Kills every process the node started and stops watching; the Node object stays. */
   stop(): Promise<void>;
 }
@@ -74,6 +89,9 @@ interface TrackedPod {
   /** Why the node itself killed the container, which decides how the exit is reported. */
   killedFor?: 'OOMKilled' | 'Evicted';
   child?: ChildProcess;
+  /** With the podman runtime: the container's name, and its image's id. */
+  container?: string;
+  imageId?: string;
   closed?: Promise<void>;
   log?: ContainerLog;
   /** What the log endpoint answers for a container that never started. */
@@ -126,11 +144,13 @@ function killGroup(child: ChildProcess | undefined, signal: NodeJS.Signals): voi
  */
 export async function startFakeNode(cluster: KubeCluster, options: FakeNodeOptions = {}): Promise<FakeNode> {
   const name = options.name ?? 'fake-node-1';
+  const runtime = options.runtime ?? 'process';
   const kc = new KubeConfig();
   kc.loadFromFile(cluster.kubeconfigPath);
   const api = kc.makeApiClient(CoreV1Api);
   const workDir = await mkdtemp(path.join(tmpdir(), `outpost-${name}-`));
   const pods = new Map<string, TrackedPod>();
+  const history: StartedPod[] = [];
   const rules: { match: (pod: V1Pod) => boolean; behaviour: PodBehaviour }[] = [];
   let stopped = false;
 
@@ -195,10 +215,11 @@ export async function startFakeNode(cluster: KubeCluster, options: FakeNodeOptio
   const containerStatus = (pod: V1Pod, state: V1ContainerState, started: boolean): V1ContainerStatus => {
     const container = pod.spec?.containers[0];
     const image = container?.image ?? '';
+    const tracked = pods.get(pod.metadata?.uid ?? '');
     return {
       name: container?.name ?? '',
       image,
-      imageID: started ? fakeImageId(image) : '',
+      imageID: started ? (tracked?.imageId ?? fakeImageId(image)) : '',
       ...(started ? { containerID: `containerd://${sha256(pod.metadata?.uid ?? '')}` } : {}),
       ready: started && state.running !== undefined,
       started: state.running !== undefined,
@@ -229,6 +250,7 @@ export async function startFakeNode(cluster: KubeCluster, options: FakeNodeOptio
     tracked.phase = 'done';
     if (tracked.killTimer) clearTimeout(tracked.killTimer);
     tracked.log?.end();
+    if (tracked.container) await removeContainer(tracked.container);
     if (stopped) return;
     const signalled = signal ? 128 + (constants.signals[signal] ?? 0) : 1;
     const exitCode = startError ? 128 : tracked.killedFor ? 137 : (code ?? signalled);
@@ -283,6 +305,15 @@ export async function startFakeNode(cluster: KubeCluster, options: FakeNodeOptio
       );
       return;
     }
+    if (runtime === 'podman') {
+      try {
+        tracked.imageId = await pullImage(container);
+      } catch (error) {
+        if (!(error instanceof ImagePullError)) throw error;
+        await waiting(tracked, 'ErrImagePull', error.message);
+        return;
+      }
+    }
     let env: Record<string, string>;
     try {
       env = await containerEnv(api, pod, container);
@@ -296,22 +327,42 @@ export async function startFakeNode(cluster: KubeCluster, options: FakeNodeOptio
       await removePod(tracked);
       return;
     }
-    const argv = [...(container.command ?? []), ...(container.args ?? [])];
     const log = new ContainerLog(container.name);
     tracked.log = log;
-    const [file, ...args] = argv;
-    if (!file || !container.command?.length) {
-      await finish(tracked, null, null, 'this node runs a container by its command, and this container has none');
-      return;
+    let child: ChildProcess;
+    if (runtime === 'podman') {
+      const started = await runContainer(
+        api,
+        pod,
+        container,
+        env,
+        workDir,
+        tracked.imageId ?? '',
+        new URL(kc.getCurrentCluster()?.server ?? ''),
+      );
+      tracked.container = started.name;
+      child = started.child;
+    } else {
+      const [file, ...args] = [...(container.command ?? []), ...(container.args ?? [])];
+      if (!file || !container.command?.length) {
+        await finish(tracked, null, null, 'this node runs a container by its command, and this container has none');
+        return;
+      }
+      const cwd = await mkdtemp(path.join(workDir, `${tracked.namespace}.${tracked.name}.`));
+      child = spawn(file, args, {
+        cwd,
+        env: { PATH: `${path.join(repoRoot, 'node_modules/.bin')}:${process.env.PATH ?? ''}`, HOME: cwd, ...env },
+        detached: true,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
     }
-    const cwd = await mkdtemp(path.join(workDir, `${tracked.namespace}.${tracked.name}.`));
-    const child = spawn(file, args, {
-      cwd,
-      env: { PATH: `${path.join(repoRoot, 'node_modules/.bin')}:${process.env.PATH ?? ''}`, HOME: cwd, ...env },
-      detached: true,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
     tracked.child = child;
+    history.push({
+      namespace: tracked.namespace,
+      pod: tracked.name,
+      image: container.image ?? '',
+      labels: { ...pod.metadata?.labels },
+    });
     child.stdout?.on('data', (chunk: Buffer) => log.write(chunk));
     child.stderr?.on('data', (chunk: Buffer) => log.write(chunk));
     tracked.closed = new Promise<void>((resolve) => {
@@ -340,9 +391,19 @@ export async function startFakeNode(cluster: KubeCluster, options: FakeNodeOptio
         if (tracked.behaviour === 'oom-kill') tracked.killedFor = 'OOMKilled';
         else if (tracked.behaviour === 'evict') tracked.killedFor = 'Evicted';
         else return;
-        killGroup(child, 'SIGKILL');
+        kill(tracked, 'SIGKILL');
       });
     });
+  };
+
+  /** Signals the container: its process group, or through podman. */
+  const kill = (tracked: TrackedPod, signal: NodeJS.Signals) => {
+    if (tracked.container) {
+      if (tracked.child && tracked.child.exitCode === null && tracked.child.signalCode === null)
+        void signalContainer(tracked.container, signal);
+      return;
+    }
+    killGroup(tracked.child, signal);
   };
 
   const terminate = (tracked: TrackedPod, pod: V1Pod) => {
@@ -351,8 +412,8 @@ export async function startFakeNode(cluster: KubeCluster, options: FakeNodeOptio
     if (tracked.phase === 'starting') return; // start() sees the flag and removes the Pod.
     if (tracked.phase === 'running') {
       const grace = pod.metadata?.deletionGracePeriodSeconds ?? pod.spec?.terminationGracePeriodSeconds ?? 30;
-      killGroup(tracked.child, 'SIGTERM');
-      tracked.killTimer = setTimeout(() => killGroup(tracked.child, 'SIGKILL'), grace * 1000);
+      kill(tracked, 'SIGTERM');
+      tracked.killTimer = setTimeout(() => kill(tracked, 'SIGKILL'), grace * 1000);
       return; // finish() removes the Pod once the process has exited.
     }
     void removePod(tracked);
@@ -363,7 +424,7 @@ export async function startFakeNode(cluster: KubeCluster, options: FakeNodeOptio
     if (!uid || pod.spec?.nodeName !== name) return;
     let tracked = pods.get(uid);
     if (type === 'DELETED') {
-      if (tracked) killGroup(tracked.child, 'SIGKILL');
+      if (tracked) kill(tracked, 'SIGKILL');
       return;
     }
     if (!tracked) {
@@ -416,6 +477,9 @@ export async function startFakeNode(cluster: KubeCluster, options: FakeNodeOptio
     behave(match, behaviour) {
       rules.push({ match, behaviour });
     },
+    started() {
+      return [...history];
+    },
     running() {
       const alive: RunningContainer[] = [];
       for (const tracked of pods.values()) {
@@ -432,7 +496,7 @@ export async function startFakeNode(cluster: KubeCluster, options: FakeNodeOptio
       const closing: Promise<void>[] = [];
       for (const tracked of pods.values()) {
         if (tracked.killTimer) clearTimeout(tracked.killTimer);
-        killGroup(tracked.child, 'SIGKILL');
+        kill(tracked, 'SIGKILL');
         if (tracked.closed) closing.push(tracked.closed);
         tracked.log?.end();
       }

@@ -5,5 +5,7 @@ export {
   fakeImageId,
   type PodBehaviour,
   type RunningContainer,
+  type StartedPod,
   startFakeNode,
 } from './fake-node.js';
+export { type KubeStage, startKubeStage } from './stage.js';

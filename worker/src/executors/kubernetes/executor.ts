@@ -1,9 +1,10 @@
 import { lstatSync, readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { PassThrough } from 'node:stream';
-import { Log, type V1Job, type V1Pod } from '@kubernetes/client-node';
+import { Log, type V1Job, type V1Pod, type V1Secret } from '@kubernetes/client-node';
 import { POD_RUNNER_COMMAND as SDK_POD_RUNNER_COMMAND } from '@outpost/sdk/contracts';
 import type { Logger } from 'pino';
+import { otelEnvOf } from '../../child-env.js';
 import { splitHostPort, type WorkerOptions } from '../../options.js';
 import {
   type AdoptedAttempt,
@@ -19,11 +20,13 @@ import {
   type StopRequest,
 } from '../executor.js';
 import { isReadyMessage, type ParentMessage, startMessageOf } from '../messages.js';
+import { listOwnJobs, NamespaceRecord } from './adoption.js';
 import { type Cluster, connectCluster, describeKubeError, statusOf } from './cluster.js';
 import {
   attemptLabels,
   baseTemplate,
   buildJobManifest,
+  buildRelaySecret,
   FLOW_CONTAINER,
   hasTtl,
   type KubeObject,
@@ -32,12 +35,15 @@ import {
   LABEL_RUN_ID,
   LABEL_WORKER,
   labelValue,
+  namespaceOf,
   type RunResources,
+  relaySecretName,
 } from './manifest.js';
 import { jobActive, jobFailure, readPod } from './pod-status.js';
 import { PodWatch } from './pod-watch.js';
 import { type BundleFile, relayKey, relayToken } from './relay-protocol.js';
 import { RelayLink, RelayServer } from './relay-server.js';
+import { relayIdentity, relayPin } from './relay-tls.js';
 
 /** The pod's command: the pod runner that ships with @outpost/worker (the image must have it on PATH). */
 export const POD_RUNNER_COMMAND: string[] = [...SDK_POD_RUNNER_COMMAND];
@@ -57,20 +63,34 @@ export class KubernetesExecutor implements Executor {
   private readonly cluster: Cluster;
   private readonly relay: RelayServer;
   private readonly key: Buffer;
+  /** The pin of the relay's TLS key, which each attempt's Secret hands its pod. */
+  private readonly pin: string;
   private readonly live = new Map<string, KubeAttempt>();
   private readonly watches = new Map<string, PodWatch>();
   private relayAddress: Promise<string> | null = null;
 
   private readonly pool: ExecutorContext['pool'];
+  /** The flows' OpenTelemetry variables: settings for the pod spec, shared collector credentials for the relay. */
+  private readonly otel: ReturnType<typeof otelEnvOf>;
+  private readonly namespaces: NamespaceRecord;
 
   constructor(context: ExecutorContext) {
     this.options = context.options;
     this.pool = context.pool;
+    this.otel = otelEnvOf(context.baseEnv);
     this.logger = context.logger.child({ executor: 'kubernetes' });
     this.cluster = connectCluster(context.options);
     this.key = relayKey(context.options.apiKey);
+    this.pin = relayPin(this.key, context.options.name);
     const listen = splitHostPort(context.options.relayListen);
-    this.relay = new RelayServer(this.key, { host: listen.host, port: listen.port ?? 7420 }, this.logger);
+    const name = context.options.name;
+    this.relay = new RelayServer(
+      this.key,
+      () => relayIdentity(this.key, name),
+      { host: listen.host, port: listen.port ?? 7420 },
+      this.logger,
+    );
+    this.namespaces = new NamespaceRecord(join(context.options.spoolDir, 'kubernetes-namespaces'), this.logger);
   }
 
   /** The selector of everything this worker starts: its pool and its name. */
@@ -139,7 +159,8 @@ export class KubernetesExecutor implements Executor {
       resources: claimed.resources ?? null,
       command: POD_RUNNER_COMMAND,
       relayAddress,
-      relayToken: relayToken(this.key, run.runId, run.attempt),
+      relaySecret: relaySecretName(run.runId, run.attempt),
+      otelEnv: this.otel.settings,
     });
     const metadata = manifest.metadata as { name: string; namespace: string };
     const entry = relative(run.bundle.dir, run.bundle.entry);
@@ -154,7 +175,7 @@ export class KubernetesExecutor implements Executor {
           link.send(startMessageOf(run.claimed, entry));
         }
       },
-      { entry, env: podRunEnv(run.runEnv), files: async () => bundleFiles(run.bundle.dir) },
+      { entry, env: relayEnv(run.runEnv, this.otel.credentials, manifest), files: async () => bundleFiles(run.bundle.dir) },
       log,
     );
     const attempt = new KubeAttempt({
@@ -164,6 +185,7 @@ export class KubernetesExecutor implements Executor {
       namespace: metadata.namespace,
       image: imageOf(manifest),
       deleteWhenDone: !hasTtl(manifest),
+      relaySecret: relaySecretName(run.runId, run.attempt),
       cluster: this.cluster,
       options: this.options,
       link,
@@ -177,34 +199,63 @@ export class KubernetesExecutor implements Executor {
     });
     this.live.set(key, attempt);
     this.relay.register(link);
+    this.namespaces.add(metadata.namespace);
+    const secret = buildRelaySecret({
+      runId: run.runId,
+      attempt: run.attempt,
+      pool: this.options.pool,
+      worker: this.options.name,
+      namespace: metadata.namespace,
+      token: relayToken(this.key, run.runId, run.attempt),
+      pin: this.pin,
+    });
+    const secretName = relaySecretName(run.runId, run.attempt);
+    let jobUid: string | undefined;
     try {
-      await this.cluster.batch.createNamespacedJob({ namespace: metadata.namespace, body: manifest as V1Job });
-      log.info({ job: metadata.name, namespace: metadata.namespace }, 'job created');
-    } catch (error) {
-      // The Job of this attempt exists already (a create retried after a timeout): it is this attempt's, never a second one.
-      if (statusOf(error) !== 409) {
-        this.live.delete(key);
-        this.relay.unregister(link);
-        throw new Error(`could not create Job ${metadata.name}: ${describeKubeError(error)}`);
+      // The pod's token is in its own Secret, created before the Job so the pod never starts without it.
+      await createRelaySecret(this.cluster, metadata.namespace, secret);
+      try {
+        const created = await this.cluster.batch.createNamespacedJob({ namespace: metadata.namespace, body: manifest as V1Job });
+        jobUid = created.metadata?.uid;
+        log.info({ job: metadata.name, namespace: metadata.namespace }, 'job created');
+      } catch (error) {
+        // The Job of this attempt exists already (a create retried after a timeout): it is this attempt's, never a second one.
+        if (statusOf(error) !== 409) {
+          await deleteRelaySecret(this.cluster, metadata.namespace, secretName, log);
+          throw new Error(`could not create Job ${metadata.name}: ${describeKubeError(error)}`);
+        }
+        log.info({ job: metadata.name }, 'job exists already; attaching to it');
       }
-      log.info({ job: metadata.name }, 'job exists already; attaching to it');
+    } catch (error) {
+      this.live.delete(key);
+      this.relay.unregister(link);
+      throw error;
     }
+    await ownRelaySecret(this.cluster, metadata.namespace, secretName, metadata.name, jobUid, log);
     void this.watch(metadata.namespace).resync();
     return attempt;
   }
 
+  /**
+   * Where an earlier process of this worker may have left Jobs: its namespace, its base job
+   * template's (the pool's may have changed since; `namespaceOf` of no job variables), and every
+   * namespace it recorded creating a Job in (one a deployment's job variables named).
+   */
+  private async adoptionNamespaces(): Promise<string[]> {
+    const pool = this.options.baseJobTemplate ? null : ((await this.pool?.()) ?? null);
+    const template = baseTemplate(pool, this.options.baseJobTemplate);
+    const fromTemplate = namespaceOf({ namespace: this.cluster.namespace, template, jobVariables: {} });
+    return [...new Set([this.cluster.namespace, fromTemplate, ...this.namespaces.read()])];
+  }
+
   async adopt(sinkFor: (run: { runId: string; attempt: number }) => AttemptSink): Promise<AdoptedAttempt[]> {
-    const namespace = this.cluster.namespace;
-    let jobs: V1Job[];
-    try {
-      jobs = (await this.cluster.batch.listNamespacedJob({ namespace, labelSelector: this.selector })).items;
-    } catch (error) {
-      this.logger.error({ err: error, namespace }, `could not list this worker's Jobs: ${describeKubeError(error)}`);
-      return [];
-    }
+    // Throws when a namespace cannot be listed within the bound: "none" would let their runs start twice.
+    const jobs = await listOwnJobs(this.cluster, await this.adoptionNamespaces(), this.selector, this.logger);
     const adopted: AdoptedAttempt[] = [];
+    const watched = new Set<string>();
     const since = new Date();
     for (const job of jobs) {
+      const namespace = job.metadata?.namespace ?? this.cluster.namespace;
       const labels = job.metadata?.labels ?? {};
       const runId = labels[LABEL_RUN_ID];
       const number = Number(labels[LABEL_ATTEMPT]);
@@ -222,6 +273,7 @@ export class KubernetesExecutor implements Executor {
         namespace,
         image: imageOf(job as KubeObject),
         deleteWhenDone: typeof job.spec?.ttlSecondsAfterFinished !== 'number',
+        relaySecret: relaySecretName(runId, number),
         cluster: this.cluster,
         options: this.options,
         link,
@@ -236,11 +288,12 @@ export class KubernetesExecutor implements Executor {
       this.live.set(key, attempt);
       this.relay.register(link);
       adopted.push({ runId, attempt: number, handle: attempt });
-      log.info({ job: job.metadata?.name }, 'adopted a running Job');
+      watched.add(namespace);
+      log.info({ job: job.metadata?.name, namespace }, 'adopted a running Job');
     }
     if (adopted.length > 0) {
       await this.address();
-      void this.watch(namespace).resync();
+      for (const namespace of watched) void this.watch(namespace).resync();
     }
     return adopted;
   }
@@ -257,6 +310,75 @@ export class KubernetesExecutor implements Executor {
 export function podRunEnv(env: Record<string, string>): Record<string, string> {
   const { CUDA_VISIBLE_DEVICES: devices, ...rest } = env;
   return devices === '' ? env : rest;
+}
+
+/**
+ * What the relay hands the pod's flow: the collector credentials the worker shares, unless the pod's
+ * own env sets them (a template may take them from a Secret of its own), then the run's variables.
+ * Never in the pod spec, where whoever may read the Job would see them.
+ */
+export function relayEnv(
+  runEnv: Record<string, string>,
+  credentials: Record<string, string>,
+  manifest: KubeObject,
+): Record<string, string> {
+  const spec = manifest.spec as { template?: { spec?: { containers?: { env?: { name?: string }[] }[] } } } | undefined;
+  const own = new Set((spec?.template?.spec?.containers?.[0]?.env ?? []).map((e) => e.name));
+  const shared = Object.fromEntries(Object.entries(credentials).filter(([name]) => !own.has(name)));
+  return { ...shared, ...podRunEnv(runEnv) };
+}
+
+/** Creates an attempt's relay Secret; one that exists already (a create retried after a timeout) is this attempt's. */
+async function createRelaySecret(cluster: Cluster, namespace: string, secret: KubeObject): Promise<void> {
+  try {
+    await cluster.core.createNamespacedSecret({ namespace, body: secret as V1Secret });
+  } catch (error) {
+    if (statusOf(error) !== 409) {
+      const name = (secret.metadata as { name: string }).name;
+      throw new Error(`could not create the relay Secret ${name}: ${describeKubeError(error)}`);
+    }
+  }
+}
+
+/**
+ * Makes the attempt's Job the owner of its relay Secret, so the garbage collector deletes the
+ * Secret with the Job even when no worker is left to. Only `patch`, never `get`, on Secrets: the
+ * Job's uid comes from its create (or, for a Job that existed already, from a list of Jobs).
+ */
+async function ownRelaySecret(
+  cluster: Cluster,
+  namespace: string,
+  name: string,
+  job: string,
+  uid: string | undefined,
+  log: Logger,
+): Promise<void> {
+  try {
+    const owner =
+      uid ??
+      (await cluster.batch.listNamespacedJob({ namespace, fieldSelector: `metadata.name=${job}` })).items[0]?.metadata?.uid;
+    if (!owner) return;
+    await cluster.core.patchNamespacedSecret({
+      name,
+      namespace,
+      body: [
+        { op: 'add', path: '/metadata/ownerReferences', value: [{ apiVersion: 'batch/v1', kind: 'Job', name: job, uid: owner }] },
+      ],
+    });
+  } catch (error) {
+    // The attempt deletes the Secret when it ends; the owner only covers a worker that never comes back.
+    log.warn({ err: error, secret: name }, `could not make the Job own its relay Secret: ${describeKubeError(error)}`);
+  }
+}
+
+/** Deletes an attempt's relay Secret (gone already is fine). */
+async function deleteRelaySecret(cluster: Cluster, namespace: string, name: string, log: Logger): Promise<void> {
+  try {
+    await cluster.core.deleteNamespacedSecret({ name, namespace });
+  } catch (error) {
+    if (statusOf(error) !== 404)
+      log.warn({ err: error, secret: name }, `could not delete the relay Secret: ${describeKubeError(error)}`);
+  }
 }
 
 function imageOf(manifest: KubeObject): string | null {
@@ -287,6 +409,8 @@ interface AttemptSettings {
   namespace: string;
   image: string | null;
   deleteWhenDone: boolean;
+  /** The attempt's relay Secret, deleted when the attempt ends: its token is of no use after that. */
+  relaySecret: string;
   cluster: Cluster;
   options: WorkerOptions;
   link: RelayLink;
@@ -582,6 +706,7 @@ class KubeAttempt implements Attempt {
           });
       }
       await this.deleting;
+      await deleteRelaySecret(this.s.cluster, this.s.namespace, this.s.relaySecret, this.s.log);
     } finally {
       this.s.released();
     }

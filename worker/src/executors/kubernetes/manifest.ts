@@ -59,7 +59,13 @@ export interface ManifestInput {
   /** The pod's command (the pod runner) and its connection to this worker. */
   command: string[];
   relayAddress: string;
-  relayToken: string;
+  /** The attempt's relay Secret (`relaySecretName`): the pod's token and the relay's pin come from it, never from the pod spec. */
+  relaySecret: string;
+  /**
+   * The worker's OpenTelemetry settings (`OTEL_*` without collector credentials), so the pod's flow
+   * exports its spans where the worker does; the template's and the job's own variables override them.
+   */
+  otelEnv?: Record<string, string>;
 }
 
 export const LABEL_RUN_ID = 'outpost.dev/run-id';
@@ -79,6 +85,34 @@ export function jobName(runId: string, attempt: number): string {
   const compact = runId.toLowerCase().replace(/[^a-z0-9]/g, '');
   const room = 63 - 'outpost-'.length - suffix.length;
   return `outpost-${compact.slice(0, Math.max(8, Math.min(room, compact.length)))}${suffix}`;
+}
+
+/** `<job name>-relay`: the Secret that hands an attempt's pod its relay token and the pin of the relay's TLS key. */
+export function relaySecretName(runId: string, attempt: number): string {
+  return `${jobName(runId, attempt)}-relay`;
+}
+
+/** The keys of the relay Secret, as the pod's variables name them. */
+export const RELAY_SECRET_KEYS = { token: 'token', pin: 'pin' } as const;
+
+/**
+ * The Secret an attempt's pod reads its relay token and the relay's pin from. It is
+ * created before the Job, owned by the Job once that exists, and deleted when the attempt ends, so
+ * `kubectl get job -o yaml` and the pod spec show only its name.
+ */
+export function buildRelaySecret(
+  input: Pick<ManifestInput, 'runId' | 'attempt' | 'pool' | 'worker'> & { namespace: string; token: string; pin: string },
+): KubeObject {
+  return {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: { name: relaySecretName(input.runId, input.attempt), namespace: input.namespace, labels: attemptLabels(input) },
+    type: 'Opaque',
+    data: {
+      [RELAY_SECRET_KEYS.token]: Buffer.from(input.token, 'utf8').toString('base64'),
+      [RELAY_SECRET_KEYS.pin]: Buffer.from(input.pin, 'utf8').toString('base64'),
+    },
+  };
 }
 
 /**
@@ -249,8 +283,9 @@ export function buildJobManifest(input: ManifestInput): KubeObject {
   for (const [name, value] of Object.entries(fromRun.requests))
     if (limits[name] !== undefined && name !== 'cpu') limits[name] = value;
 
-  // Environment: the template's, plain job values, Secret references; then the worker's own.
+  // Environment: the worker's OpenTelemetry settings, the template's, plain job values, Secret references; then the worker's own.
   const env = new Map<string, Record<string, unknown>>();
+  for (const [name, value] of Object.entries(input.otelEnv ?? {})) if (ENV_NAME.test(name)) env.set(name, { name, value });
   for (const entry of Array.isArray(container.env) ? (container.env as Record<string, unknown>[]) : []) {
     if (typeof entry.name === 'string') env.set(entry.name, entry);
   }
@@ -275,7 +310,9 @@ export function buildJobManifest(input: ManifestInput): KubeObject {
   }
   for (const name of [...env.keys()]) if (name.startsWith('OUTPOST_')) env.delete(name);
   env.set('OUTPOST_RELAY_ADDRESS', { name: 'OUTPOST_RELAY_ADDRESS', value: input.relayAddress });
-  env.set('OUTPOST_RELAY_TOKEN', { name: 'OUTPOST_RELAY_TOKEN', value: input.relayToken });
+  const fromRelaySecret = (key: string) => ({ secretKeyRef: { name: input.relaySecret, key } });
+  env.set('OUTPOST_RELAY_TOKEN', { name: 'OUTPOST_RELAY_TOKEN', valueFrom: fromRelaySecret(RELAY_SECRET_KEYS.token) });
+  env.set('OUTPOST_RELAY_PIN', { name: 'OUTPOST_RELAY_PIN', valueFrom: fromRelaySecret(RELAY_SECRET_KEYS.pin) });
   env.set('OUTPOST_RUN_ID', { name: 'OUTPOST_RUN_ID', value: input.runId });
   env.set('OUTPOST_RUN_ATTEMPT', { name: 'OUTPOST_RUN_ATTEMPT', value: String(input.attempt) });
 
