@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { TcpProxy } from '../support/tcp-proxy.js';
 import { buildWorkerFlows, Plane } from '../support/worker-flows.js';
-import { isAlive, startWorkerProcess, type WorkerProcess, waitFor } from '../support/worker-process.js';
+import { isAlive, startNamedWorker, type WorkerProcess, waitFor } from '../support/worker-process.js';
 
 /*
  * A run whose attempt is abandoned — its worker killed, cut off for longer than the lease, or shut
@@ -28,6 +28,14 @@ describe('worker: exactly one attempt completes', () => {
     // noticed in seconds: a worker cut off stops its run 5 s after its last renewal, before the 6 s of work end.
     plane = await Plane.start({ leaseSeconds: 4, leaseExpiry: { idleMs: 250, busyMs: 100, graceSeconds: 1 } });
     deploymentId = await plane.deploy('once', source, { retries: 2, retryDelaySeconds: 0 });
+    // With no disconnected tolerance a worker that cannot reach the API stops its run at lease +
+    // grace, before the API may retry it: the pool gives up riding out outages for never running
+    // an attempt beside its retry (docs/outages.md).
+    const pool = await plane.owner.call('poolsUpdate', {
+      params: { pool: 'default' },
+      body: { disconnectedToleranceSeconds: 0 },
+    });
+    expect(pool.ok).toBe(true);
     key = await plane.server.createKey('worker', ['default']);
   });
 
@@ -43,29 +51,7 @@ describe('worker: exactly one attempt completes', () => {
 
   function worker(apiUrl: string, extra: string[] = []): WorkerProcess {
     n++;
-    const w = startWorkerProcess(
-      [
-        '--pool',
-        'default',
-        '--name',
-        `w${n}`,
-        '--heartbeat-interval',
-        '1s',
-        '--poll-wait',
-        '1s',
-        '--cancel-grace',
-        '1s',
-        ...extra,
-      ],
-      {
-        OUTPOST_API_URL: apiUrl,
-        OUTPOST_API_KEY: key,
-        HOME: scratch,
-        OUTPOST_WORKER_CACHE_DIR: join(scratch, `cache-${n}`),
-        OUTPOST_WORKER_SPOOL_DIR: join(scratch, `spool-${n}`),
-        OUTPOST_WORKER_LOG_BATCH_INTERVAL: '100ms',
-      },
-    );
+    const w = startNamedWorker(`w${n}`, { apiUrl, key, scratch, args: extra });
     workers.push(w);
     return w;
   }
@@ -107,7 +93,7 @@ describe('worker: exactly one attempt completes', () => {
     await expectExactlyOnce(runId, counter, pid);
   });
 
-  it('completes exactly one attempt when the worker is cut off for longer than the lease and its grace', async () => {
+  it('completes exactly one attempt when the worker of a pool without disconnected tolerance is cut off for longer than the lease and its grace', async () => {
     const proxy = new TcpProxy({ host: '127.0.0.1', port: Number(new URL(plane.server.url).port) });
     await proxy.start();
     proxies.push(proxy);

@@ -2,11 +2,12 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startTestServer, type TestServer } from '@outpost/api/testing';
-import { type BuiltBundle, buildBundle, pushBundle } from '@outpost/sdk/bundle';
+import { buildBundle, pushBundle } from '@outpost/sdk/bundle';
 import { OutpostClient, unwrap } from '@outpost/sdk/client';
 import { type FlowRun, isTerminal } from '@outpost/sdk/contracts';
 import { stop as stopEsbuild } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { asVersionB } from '../support/bundles.js';
 import { repoRoot } from '../support/processes.js';
 import { startWorkerProcess, type WorkerProcess, waitFor } from '../support/worker-process.js';
 
@@ -17,19 +18,6 @@ import { startWorkerProcess, type WorkerProcess, waitFor } from '../support/work
  */
 const FIXTURE = join(repoRoot, 'test/e2e/fixtures/pinned-flows');
 const ENTRYPOINT = 'flows/pinned.ts';
-
-/** The same bundle with its code-version marker rewritten: other code, so another digest. */
-function asVersionB(built: BuiltBundle): BuiltBundle {
-  let rewritten = 0;
-  const files = built.files.map((file) => {
-    const text = new TextDecoder().decode(file.bytes);
-    if (!text.includes('code version A')) return file;
-    rewritten++;
-    return { ...file, bytes: new TextEncoder().encode(text.replaceAll('code version A', 'code version B')) };
-  });
-  if (rewritten === 0) throw new Error('the bundle does not carry the code-version marker');
-  return { ...built, files };
-}
 
 describe('worker: runs pinned to their code', () => {
   let scratch: string;

@@ -10,6 +10,7 @@ import { stop as stopEsbuild } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRegistry, type TestRegistry } from '../../sdk/test/support/registry.js';
 import { git, makeFlowRepo, removeVendoredSdk } from '../../worker/test/support/git-repo.js';
+import { writeBundle } from '../support/bundles.js';
 import { type GitHttpsServer, startGitHttps } from '../support/git-https.js';
 import { repoRoot, runCli } from '../support/processes.js';
 import { startWorkerProcess, type WorkerProcess, waitFor } from '../support/worker-process.js';
@@ -44,12 +45,7 @@ describe('worker: every code source', () => {
     writeFileSync(blob, `${readFileSync(blob, 'utf8').replace('false', 'true ')}`);
 
     // 2. A local directory, for development.
-    const dir = join(scratch, 'dir-bundle');
-    for (const file of built.files) {
-      mkdirSync(dirname(join(dir, file.path)), { recursive: true });
-      writeFileSync(join(dir, file.path), file.bytes);
-    }
-    sources.dir = `dir://${dir}`;
+    sources.dir = writeBundle(built, join(scratch, 'dir-bundle'));
     await stopEsbuild();
 
     // 3. A git repository served over HTTPS, deployed with `outpost deploy` from a config with source.git.

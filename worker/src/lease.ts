@@ -1,6 +1,6 @@
 import type { CallResult, OutpostClient } from '@outpost/sdk/client';
-import { describeFailure } from '@outpost/sdk/client';
-import { DEFAULT_LEASE_SECONDS, type WorkerHeartbeatResponse } from '@outpost/sdk/contracts';
+import { describeFailure, isRetryable } from '@outpost/sdk/client';
+import { DEFAULT_LEASE_SECONDS, type WorkerHeartbeatResponse, type WorkerSilencePolicy } from '@outpost/sdk/contracts';
 import type { Logger } from 'pino';
 import { retryDelay } from './backoff.js';
 import type { RunExecution } from './executors/run.js';
@@ -33,6 +33,13 @@ export class Heartbeat {
   private failures = 0;
   /** The grace the API gives a lease past its expiry before retrying the run elsewhere; 0 until it says. */
   private grace = 0;
+  /**
+   * The pool's policy for a silent worker and its disconnected tolerance in ms (null: no limit), as
+   * the API last said; undefined until it says (or when it predates them): the run stops at lease + grace.
+   */
+  private silence: { policy: WorkerSilencePolicy; toleranceMs: number | null } | undefined;
+  /** Since when every heartbeat failed in a way that says the API is away (network, 408, 429, 5xx); null when it answers. */
+  private unreachableSince: number | null = null;
   private warnedInterval = false;
   private readonly log: Logger;
 
@@ -45,13 +52,27 @@ export class Heartbeat {
     return this.lease;
   }
 
+  /** Whether the API is away: the last heartbeats failed with network errors, timeouts or 5xx, not refusals. */
+  get unreachable(): boolean {
+    return this.unreachableSince !== null;
+  }
+
   /**
-   * How long past an unrenewed lease the API waits before a retry of the run can start elsewhere
-   * (it announces it with every heartbeat). A run goes on that long through a heartbeat outage —
-   * an API restart, a database failover — and stops before anyone else can start it.
+   * Until when a run whose lease was last renewed by a heartbeat sent at `renewedAt` may go on without
+   * another renewal (Infinity: no limit). The API's expiry is at least `renewedAt + lease`, and:
+   * - while the API is away (it cannot be reached, rather than refusing), the pool's disconnected
+   *   tolerance applies: the customer's run does not die because the control plane is away. The API,
+   *   back, gives held leases a grace to be renewed before it judges any;
+   * - in a pool that waits for silent workers (`wait`), the API itself waits that tolerance past the
+   *   lease before it retries the run, so the worker may always go on that long, and stops before;
+   * - otherwise the lease grace: past it the API may start a retry elsewhere.
+   * The longer of tolerance and grace applies, so no setting shortens what older workers allowed.
    */
-  get graceMs(): number {
-    return this.grace;
+  holdUntil(renewedAt: number): number {
+    const leaseEnd = renewedAt + this.lease;
+    const silence = this.silence;
+    if (!silence || (silence.policy === 'retry' && this.unreachableSince === null)) return leaseEnd + this.grace;
+    return silence.toleranceMs === null ? Infinity : leaseEnd + Math.max(this.grace, silence.toleranceMs);
   }
 
   /**
@@ -99,13 +120,21 @@ export class Heartbeat {
     }
     if (!result.ok) {
       this.failures++;
+      if (isRetryable(result)) this.unreachableSince ??= sentAt;
+      else this.unreachableSince = null;
       this.log.warn({ failures: this.failures, runs: held.length, reason: describeFailure(result) }, 'heartbeat failed');
       return result;
     }
     if (this.failures > 0) this.log.info({ failures: this.failures }, 'heartbeat recovered; leases renewed');
     this.failures = 0;
+    this.unreachableSince = null;
     this.lease = Math.max(1_000, result.data.leaseSeconds * 1000);
     this.grace = Math.max(0, (result.data.leaseGraceSeconds ?? 0) * 1000);
+    const tolerance = result.data.disconnectedToleranceSeconds;
+    this.silence =
+      result.data.onWorkerSilence === undefined || tolerance === undefined
+        ? undefined
+        : { policy: result.data.onWorkerSilence, toleranceMs: tolerance === null ? null : tolerance * 1000 };
     const byKey = new Map(held.map((r) => [`${r.runId}/${r.attempt}`, r]));
     for (const renewed of result.data.renewed) {
       const run = byKey.get(`${renewed.id}/${renewed.attempt}`);

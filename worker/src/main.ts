@@ -17,7 +17,7 @@ export async function main(argv: string[]): Promise<number> {
     return command === undefined ? 2 : 0;
   }
   if (command !== 'start') {
-    process.stderr.write(`unknown command "${command}"\n\n${OPTIONS_HELP}\n`);
+    process.stderr.write(`error: unknown command "${command}"\n\n${OPTIONS_HELP}\n`);
     return 2;
   }
   let options: ReturnType<typeof parseOptions>;
@@ -28,7 +28,7 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`error: ${error.message}\n`);
     return 2;
   }
-  const logger = createLogger(options.logLevel);
+  const logger = createLogger(options.logLevel, options.logFormat);
   const aborted = new AbortController();
   let handle: WorkerHandle | null = null;
   let signals = 0;

@@ -67,6 +67,8 @@ const RawOptions = z.strictObject({
   passEnv: z.array(EnvName.refine((n) => !n.startsWith('OUTPOST_'), 'OUTPOST_ variables are never passed to flows')),
   /** OUTPOST_LOG_LEVEL: the worker's own log level. */
   logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']),
+  /** --log-format / OUTPOST_LOG_FORMAT: readable lines, pino JSON, or `auto` (readable on a terminal, JSON otherwise). */
+  logFormat: z.enum(['auto', 'pretty', 'json']),
   /** --secrets-dir / OUTPOST_WORKER_SECRETS_DIR: one file per secret, named for it (Kubernetes-mounted secrets). */
   secretsDir: z.string().min(1).nullable(),
   /** --secrets-command / OUTPOST_WORKER_SECRETS_COMMAND: run without a shell, `{name}` replaced by the secret's name. */
@@ -142,6 +144,13 @@ const RawOptions = z.strictObject({
   unschedulableTimeoutMs: duration('unschedulable timeout').pipe(z.number().min(0).max(86_400_000)),
   /** --base-job-template / OUTPOST_WORKER_BASE_JOB_TEMPLATE (kubernetes): a Job (JSON or YAML file) that replaces the pool's base job template. */
   baseJobTemplate: z.record(z.string(), z.unknown()).nullable(),
+  /**
+   * --otel-share-collector-credentials / OUTPOST_WORKER_OTEL_SHARE_COLLECTOR_CREDENTIALS=true: flows
+   * (processes and pods) get the worker's OTLP headers (OTEL_EXPORTER_OTLP_HEADERS,
+   * OTEL_EXPORTER_OTLP_TRACES_HEADERS, …), which usually carry the collector's API key. Off: flows
+   * get every other OTEL_* setting, and export to a collector that needs no credentials.
+   */
+  otelShareCollectorCredentials: z.enum(['true', 'false'], 'true or false').transform((value) => value === 'true'),
 });
 
 /** Parses `--relay-listen`: host and port. */
@@ -243,6 +252,7 @@ const SOURCES: Record<string, string> = {
   logBatchMs: 'OUTPOST_WORKER_LOG_BATCH_INTERVAL',
   passEnv: '--pass-env',
   logLevel: '--log-level',
+  logFormat: '--log-format',
   secretsDir: '--secrets-dir',
   secretsCommand: '--secrets-command',
   secretsOrder: '--secrets-order',
@@ -267,6 +277,7 @@ const SOURCES: Record<string, string> = {
   imagePullTimeoutMs: '--image-pull-timeout',
   unschedulableTimeoutMs: '--unschedulable-timeout',
   baseJobTemplate: '--base-job-template',
+  otelShareCollectorCredentials: 'OUTPOST_WORKER_OTEL_SHARE_COLLECTOR_CREDENTIALS',
 };
 
 const FLAGS = {
@@ -283,6 +294,7 @@ const FLAGS = {
   'cache-dir': { type: 'string' },
   'spool-dir': { type: 'string' },
   'log-level': { type: 'string' },
+  'log-format': { type: 'string' },
   'secrets-dir': { type: 'string' },
   'secrets-command': { type: 'string' },
   'secrets-order': { type: 'string' },
@@ -305,6 +317,7 @@ const FLAGS = {
   'image-pull-timeout': { type: 'string' },
   'unschedulable-timeout': { type: 'string' },
   'base-job-template': { type: 'string' },
+  'otel-share-collector-credentials': { type: 'boolean' },
 } as const;
 
 /** The defaults of the flags that have one, as the help states them and the parser applies them. */
@@ -339,6 +352,7 @@ export const OPTIONS_HELP = `Usage: outpost worker start --pool <name> [options]
   --cache-dir <path>          bundle cache (default: ~/.cache/outpost)
   --spool-dir <path>          log spool (default: ~/.local/state/outpost/spool)
   --log-level <level>         trace|debug|info|warn|error (default: info)
+  --log-format <format>       pretty (readable lines) or json (pino JSON); default: pretty on a terminal, json when piped
   --secrets-dir <path>        read secrets from files named for them (e.g. Kubernetes-mounted)
   --secrets-command <cmd>     run this (no shell) to read a secret; {name} is replaced by its name
   --secrets-order <list>      where to look, first hit wins (default: env,dir,command — those set up)
@@ -355,6 +369,9 @@ export const OPTIONS_HELP = `Usage: outpost worker start --pool <name> [options]
   --memory-gb <n>             host memory runs may ask for (default: the machine's total)
   --cpus <n>                  CPU slots runs may ask for (default: os.availableParallelism())
   --type <kind>               process (a process group per run here) or kubernetes (a Job per attempt) (default: ${DEFAULTS.type})
+  --otel-share-collector-credentials
+                              give flows the OTLP headers (collector credentials) too; without it they get
+                              every other OTEL_* setting
 
 Kubernetes (--type kubernetes):
   --namespace <name>          namespace of the Jobs (default: the kubeconfig's, else "default")
@@ -372,7 +389,7 @@ Environment: OUTPOST_API_URL, OUTPOST_API_KEY (required); OUTPOST_WORKER_* for t
  * Flags win over environment variables. Throws `OptionsError` naming every bad field.
  */
 export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): WorkerOptions {
-  let values: Record<string, string | string[] | undefined>;
+  let values: Record<string, string | string[] | boolean | undefined>;
   try {
     values = parseArgs({ args: [...argv], options: FLAGS, allowPositionals: false, strict: true }).values;
   } catch (error) {
@@ -406,6 +423,7 @@ export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv = p
     logBatchMs: env.OUTPOST_WORKER_LOG_BATCH_INTERVAL ?? '500ms',
     passEnv: list('pass-env').length > 0 ? list('pass-env') : envList('OUTPOST_WORKER_PASS_ENV'),
     logLevel: flag('log-level') ?? env.OUTPOST_LOG_LEVEL ?? 'info',
+    logFormat: flag('log-format') ?? env.OUTPOST_LOG_FORMAT ?? 'auto',
     secretsDir: nonEmpty(flag('secrets-dir') ?? env.OUTPOST_WORKER_SECRETS_DIR),
     secretsCommand: secretsCommand ? splitCommand(secretsCommand) : null,
     secretsOrder: [] as string[],
@@ -431,6 +449,10 @@ export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv = p
     unschedulableTimeoutMs:
       flag('unschedulable-timeout') ?? env.OUTPOST_WORKER_UNSCHEDULABLE_TIMEOUT ?? DEFAULTS.unschedulableTimeout,
     baseJobTemplate: readJobTemplate(nonEmpty(flag('base-job-template') ?? env.OUTPOST_WORKER_BASE_JOB_TEMPLATE)),
+    otelShareCollectorCredentials:
+      values['otel-share-collector-credentials'] === true
+        ? 'true'
+        : (nonEmpty(env.OUTPOST_WORKER_OTEL_SHARE_COLLECTOR_CREDENTIALS)?.trim().toLowerCase() ?? 'false'),
   };
   if (input.kubeconfig) input.kubeconfig = resolve(input.kubeconfig.split(':')[0]!);
   // Pods dial the pod IP of the worker (the downward API's `status.podIP`) unless told otherwise.

@@ -1,4 +1,4 @@
-import { isAccessRefused, type OutpostClient } from '@outpost/sdk/client';
+import { failureCode, isAccessRefused, type OutpostClient } from '@outpost/sdk/client';
 import type { Logger } from 'pino';
 import type { WorkerOptions } from './options.js';
 import { type LogLineCounts, LogShipper } from './ship-logs.js';
@@ -66,8 +66,9 @@ export class SpoolRecovery {
         batchMs: 0,
         logger: this.log,
         // A key that may not write logs (an admin key used as a worker key) is a configuration error to
-        // fix, not a reason to throw the lines away: keep them on disk.
-        keepOnRefusal: isAccessRefused,
+        // fix, not a reason to throw the lines away: keep them on disk. So is an attempt a worker holds
+        // now (claimed again after it was handed back): its lines are taken once it ends.
+        keepOnRefusal: (failure) => isAccessRefused(failure) || failureCode(failure) === 'conflict',
         ...(this.deps.logLines ? { counts: this.deps.logLines } : {}),
         send: (batch) => client.call('logsWrite', { params: { id: runId }, body: batch }),
       });

@@ -21,6 +21,25 @@ export interface ResolvedJobEnv {
   env: Record<string, string>;
   /** The resolved secret values, for redaction. */
   secretValues: string[];
+  /**
+   * `jobVariables.waitHoldSeconds`: how long a pending wait holds the flow's process before the run
+   * suspends (the SDK reads it as `OUTPOST_WAIT_HOLD_SECONDS`, which only the worker sets); null when
+   * the deployment does not say, and the SDK's default (60 s) applies.
+   */
+  waitHoldSeconds: number | null;
+}
+
+/** The longest hold a deployment may ask for: a day. Longer than that, a run holds a worker slot for nothing. */
+export const MAX_WAIT_HOLD_SECONDS = 86_400;
+
+function waitHoldSecondsOf(value: unknown): number | null {
+  if (value === undefined || value === null) return null;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || value > MAX_WAIT_HOLD_SECONDS) {
+    throw new JobConfigError(
+      `job variable waitHoldSeconds must be a number of seconds from 0 to ${MAX_WAIT_HOLD_SECONDS}, not ${JSON.stringify(value)}`,
+    );
+  }
+  return value;
 }
 
 export interface SecretSettings {
@@ -154,14 +173,15 @@ export class SecretResolver {
 
 /**
  * Reads `jobVariables.env`: strings, numbers and booleans as given, `{ $secret }` resolved on the
- * worker with `lookup` (each distinct name once).
+ * worker with `lookup` (each distinct name once); and `jobVariables.waitHoldSeconds`.
  */
 export async function resolveJobVariables(
   jobVariables: Record<string, unknown>,
   lookup: (name: string) => string | Promise<string>,
 ): Promise<ResolvedJobEnv> {
+  const waitHoldSeconds = waitHoldSecondsOf(jobVariables.waitHoldSeconds);
   const raw = jobVariables.env;
-  if (raw === undefined || raw === null) return { env: {}, secretValues: [] };
+  if (raw === undefined || raw === null) return { env: {}, secretValues: [], waitHoldSeconds };
   if (typeof raw !== 'object' || Array.isArray(raw)) {
     throw new JobConfigError('job variable "env" must be an object of variable names to values');
   }
@@ -184,7 +204,7 @@ export async function resolveJobVariables(
       throw new JobConfigError(`job variable env.${key} must be a string, number, boolean or { "$secret": "NAME" }`);
     }
   }
-  return { env, secretValues: [...new Set(secrets.values())] };
+  return { env, secretValues: [...new Set(secrets.values())], waitHoldSeconds };
 }
 
 /** `resolveJobVariables` with secrets from the worker's environment only. */

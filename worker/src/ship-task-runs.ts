@@ -156,7 +156,8 @@ export class TaskRunShipper {
             body: { flowRunAttempt: this.options.api.attempt, events: batch.map((b) => b.event) },
           },
           BATCH_DEADLINE_MS,
-          { abortable: false },
+          // Still delivered after the run is stopped; held through an outage while the run goes on.
+          { abortable: false, throughOutage: true },
         );
         if (result.ok) {
           this.stalled = false;

@@ -3,7 +3,7 @@ import { describeFailure, failureCode, isAccessRefused, OutpostClient } from '@o
 import type { ClaimedRun } from '@outpost/sdk/contracts';
 import type { Logger } from 'pino';
 import { backoffDelay, retryDelay, sleep } from './backoff.js';
-import { baseChildEnv } from './child-env.js';
+import { baseChildEnv, isOtelCredential } from './child-env.js';
 import { DeferredSink } from './executors/deferred-sink.js';
 import type { AdoptedAttempt, AttemptSink, Executor, MakeExecutor } from './executors/executor.js';
 import type { RunOutcome } from './executors/final-state.js';
@@ -84,7 +84,7 @@ function refusalHint(unknownKey: boolean, pool: string): string {
  */
 export async function startWorker(given: WorkerOptions, hooks: WorkerHooks = {}): Promise<WorkerHandle> {
   const workerId = randomUUID();
-  const logger = (hooks.logger ?? createLogger(given.logLevel)).child({ workerId, pool: given.pool });
+  const logger = (hooks.logger ?? createLogger(given.logLevel, given.logFormat)).child({ workerId, pool: given.pool });
   const env = hooks.env ?? process.env;
   // What runs may ask of this worker: sent with every heartbeat, and the devices runs are handed.
   const options: WorkerOptions = { ...given, resources: given.resources ?? (await workerResources(given, env, logger)) };
@@ -109,7 +109,19 @@ export async function startWorker(given: WorkerOptions, hooks: WorkerHooks = {})
       contact.wallClock = Date.now();
     },
   });
-  const baseEnv = baseChildEnv({ workerEnv: env, passEnv: options.passEnv, resultStorage: options.resultStorage });
+  const baseEnv = baseChildEnv({
+    workerEnv: env,
+    passEnv: options.passEnv,
+    resultStorage: options.resultStorage,
+    shareCollectorCredentials: options.otelShareCollectorCredentials,
+  });
+  const withheld = Object.keys(env).filter((name) => isOtelCredential(name) && baseEnv[name] === undefined);
+  if (withheld.length > 0) {
+    logger.info(
+      { withheld },
+      `flows get the OTEL_* settings but not ${withheld.join(', ')} (collector credentials); --otel-share-collector-credentials gives them these too`,
+    );
+  }
   const secrets = new SecretResolver(
     {
       order: options.secretsOrder,
@@ -158,6 +170,11 @@ export async function startWorker(given: WorkerOptions, hooks: WorkerHooks = {})
       metrics.claimed(runs.length);
       for (const claimed of runs) launch(claimed, sentAt);
     },
+    watched: () =>
+      [...executions.values()].filter((e) => e.holdsLease && !e.stopAsked).map((e) => ({ id: e.runId, attempt: e.attempt })),
+    onCancel: (runs) => {
+      for (const run of runs) executions.get(`${run.id}#${run.attempt}`)?.cancel('cancelled');
+    },
   });
 
   // Sensor ticks of the pool, evaluated beside the runs in processes of their own.
@@ -189,7 +206,8 @@ export async function startWorker(given: WorkerOptions, hooks: WorkerHooks = {})
         secrets,
         executor,
         leaseMs: () => heartbeat.leaseMs,
-        leaseGraceMs: () => heartbeat.graceMs,
+        holdUntil: (renewedAt) => heartbeat.holdUntil(renewedAt),
+        apiUnreachable: () => heartbeat.unreachable,
         logLines: metrics.logLines,
       },
       sentAt,
@@ -223,17 +241,19 @@ export async function startWorker(given: WorkerOptions, hooks: WorkerHooks = {})
   /** `/healthz`: healthy while running and the API answered within the lease it reported. */
   const report = (): HealthReport => {
     const now = performance.now();
-    const age = (at: number | null) => (at === null ? null : Math.round(now - at) / 1000);
-    const last = Math.max(contact.heartbeat ?? Number.NEGATIVE_INFINITY, contact.poll ?? Number.NEGATIVE_INFINITY);
-    const reached = now - last <= heartbeat.leaseMs;
+    // Whole milliseconds, and the status judged on the same figures the report shows.
+    const ageMs = (at: number | null) => (at === null ? null : Math.round(now - at));
+    const heartbeatMs = ageMs(contact.heartbeat);
+    const pollMs = ageMs(contact.poll);
+    const reached = Math.min(heartbeatMs ?? Infinity, pollMs ?? Infinity) <= heartbeat.leaseMs;
     return {
       status: state === 'running' ? (reached ? 'ok' : 'unreachable') : state,
       worker: options.name,
       workerId,
       pool: options.pool,
       leaseSeconds: heartbeat.leaseMs / 1000,
-      lastHeartbeatAgeSeconds: age(contact.heartbeat),
-      lastPollAgeSeconds: age(contact.poll),
+      lastHeartbeatAgeSeconds: heartbeatMs === null ? null : heartbeatMs / 1000,
+      lastPollAgeSeconds: pollMs === null ? null : pollMs / 1000,
       runningAttempts: executions.size,
     };
   };
@@ -310,7 +330,22 @@ export async function startWorker(given: WorkerOptions, hooks: WorkerHooks = {})
     },
     'worker settings',
   );
-  await takeOverAdopted();
+  try {
+    await takeOverAdopted();
+  } catch (error) {
+    // Not knowing which attempts still run, the worker starts none: one of them could run twice.
+    await executor.close();
+    await recovery.stop();
+    await client.close();
+    await health?.close();
+    await tracing?.shutdown();
+    setState('failed');
+    resolveDone();
+    throw new WorkerStartError(
+      `could not find the attempts an earlier worker process left running: ${(error as Error).message}`,
+      'check that the worker can reach the Kubernetes API server; it starts no run until it can',
+    );
+  }
   executor.open();
   heartbeat.start();
   claims.start();

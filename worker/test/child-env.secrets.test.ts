@@ -91,6 +91,6 @@ describe('the flow process environment', () => {
     await expect(resolveJobEnv({ env: { LIST: [1, 2] } }, WORKER_ENV)).rejects.toThrow(/must be a string/);
     await expect(resolveJobEnv({ env: { 'BAD-NAME': 'x' } }, WORKER_ENV)).rejects.toThrow(/not a valid variable name/);
     await expect(resolveJobEnv({ env: 'A=1' }, WORKER_ENV)).rejects.toThrow(/must be an object/);
-    expect(await resolveJobEnv({}, WORKER_ENV)).toEqual({ env: {}, secretValues: [] });
+    expect(await resolveJobEnv({}, WORKER_ENV)).toEqual({ env: {}, secretValues: [], waitHoldSeconds: null });
   });
 });

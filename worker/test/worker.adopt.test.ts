@@ -8,7 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { AdoptedAttempt, Attempt, AttemptExit, AttemptSink, Executor } from '../src/executors/executor.js';
 import { createProcessExecutor } from '../src/executors/process.js';
 import { parseOptions } from '../src/options.js';
-import { startWorker } from '../src/worker.js';
+import { startWorker, WorkerStartError } from '../src/worker.js';
 import { FakeApi } from './support/fake-api.js';
 
 const RUN_ID = '00000000-0000-4000-8000-00000000ad09';
@@ -112,5 +112,42 @@ describe('attempts an earlier worker process left running', () => {
     const log = workerLog.join('');
     expect(log).toContain('stopping an attempt an earlier worker process left running');
     expect(log).not.toContain('still going');
+  });
+
+  it('that cannot be looked for keep the worker from starting: it claims nothing and says why', async () => {
+    const scratch = mkdtempSync(join(tmpdir(), 'outpost-adopt-'));
+    cleanups.push(() => rmSync(scratch, { recursive: true, force: true }));
+    const api = new FakeApi();
+    await api.start();
+    cleanups.push(() => api.close());
+    let closed = 0;
+    const starting = startWorker(
+      parseOptions(['--pool', 'default', '--heartbeat-interval', '300ms', '--poll-wait', '200ms', '--prestart', '0'], {
+        OUTPOST_API_URL: api.url,
+        OUTPOST_API_KEY: 'op_worker_key_for_tests',
+        OUTPOST_WORKER_CACHE_DIR: join(scratch, 'cache'),
+        OUTPOST_WORKER_SPOOL_DIR: join(scratch, 'spool'),
+      }),
+      {
+        logger: pino({ level: 'silent' }),
+        env: { PATH: process.env.PATH ?? '', HOME: scratch },
+        executor: (): Executor => ({
+          kind: 'adopting',
+          canAdopt: true,
+          open: () => {},
+          start: () => Promise.reject(new Error('never started')),
+          adopt: () => Promise.reject(new Error("could not list this worker's Jobs in namespace runs for 60 s")),
+          close: async () => {
+            closed++;
+          },
+        }),
+      },
+    );
+    await expect(starting).rejects.toBeInstanceOf(WorkerStartError);
+    await expect(starting).rejects.toThrow(
+      /earlier worker process left running: could not list this worker's Jobs in namespace runs/,
+    );
+    expect(api.claims).toBe(0);
+    expect(closed).toBe(1);
   });
 });

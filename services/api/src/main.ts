@@ -143,7 +143,9 @@ function parseCommandLine(argv: string[]) {
 }
 
 function fail(message: string): number {
-  process.stderr.write(`${message}\n\n${USAGE}`);
+  // parseArgs adds advice for programmers ("To specify a positional argument…"); the first sentence is the error.
+  const first = message.split('. ')[0]!.replace(/\.$/, '');
+  process.stderr.write(`error: ${first}\n\n${USAGE}`);
   return 2;
 }
 

@@ -48,7 +48,16 @@ describe('registering an asset graph with a deploy', () => {
       partitionCounts: { MATERIALIZED: 0, FAILED: 0, STALE: 0, MATERIALIZING: 0 },
     });
     expect(features.checks).toEqual([
-      { name: 'no_null_ids', blocking: true, severity: 'ERROR', latest: null, waiver: null, blocksDownstream: false },
+      {
+        name: 'no_null_ids',
+        blocking: true,
+        severity: 'ERROR',
+        latest: null,
+        waiver: null,
+        blocksDownstream: false,
+        failures: [],
+        failureCount: 0,
+      },
     ]);
     expect(features.partitionCounts.total).toBe(features.partitionCounts.MISSING);
 

@@ -282,4 +282,49 @@ describe('blocking checks', () => {
     expect(waived.status).toBe(201);
     expect((await materialize(world, { assets: ['sessions'], partitions: { keys: ['2026-01-04'] } })).status).toBe(201);
   });
+
+  test("a check's status lists the failing partition that blocks although a newer partition passed, then the waiver that lifts it", async () => {
+    const world = await assetWorld(server);
+    await deployed(world, [asset('events', { partitions: daily, checks: [{ name: 'complete', blocking: true }] })]);
+    await materializeAll(server, world, { assets: ['events'], partitions: { keys: ['2026-01-04'] } }, (_, p) => [
+      materialization('events', p),
+      checkResult('events', 'complete', false, p),
+    ]);
+    await materializeAll(server, world, { assets: ['events'], partitions: { keys: ['2026-01-05'] } }, (_, p) => [
+      materialization('events', p),
+      checkResult('events', 'complete', true, p),
+    ]);
+    const blocked = await getAsset(world, 'events');
+    expect(blocked.health).toBe('BLOCKED');
+    const check = blocked.checks[0];
+    expect(check).toMatchObject({
+      blocksDownstream: true,
+      latest: { passed: true, partitionKey: '2026-01-05' },
+      waiver: null,
+      failureCount: 1,
+    });
+    expect(check.failures).toHaveLength(1);
+    expect(check.failures[0]).toMatchObject({
+      result: { passed: false, partitionKey: '2026-01-04' },
+      waiver: null,
+      blocks: true,
+    });
+
+    const waived = await world.owner('POST', '/assets/waivers', {
+      body: { assetKey: 'events', checkName: 'complete', partitionKey: '2026-01-04', reason: 'partial day is fine' },
+    });
+    expect(waived.status).toBe(201);
+    const lifted = await getAsset(world, 'events');
+    expect(lifted.health).not.toBe('BLOCKED');
+    expect(lifted.checks[0]).toMatchObject({
+      blocksDownstream: false,
+      waiver: { id: waived.body.id, reason: 'partial day is fine', partitionKey: '2026-01-04' },
+      failureCount: 1,
+    });
+    expect(lifted.checks[0].failures[0]).toMatchObject({
+      result: { partitionKey: '2026-01-04' },
+      waiver: { id: waived.body.id, waivedBy: waived.body.waivedBy },
+      blocks: false,
+    });
+  });
 });

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { insertEvents } from '../src/db/events.js';
-import { startTestServer, type TestServer } from '../src/testing.js';
+import { ledgerReadUpToNow, startTestServer, type TestServer } from '../src/testing.js';
 import { type Call, client, createRun, deploy, eventually } from './helpers.js';
 
 let server: TestServer;
@@ -46,14 +46,10 @@ async function runsOf(deploymentId: string): Promise<{ id: string; parameters: R
   return res.body.items;
 }
 
-/** Waits until the loop has read every event stored so far (its cursor passed the last one). */
+/** Waits until the loop has read every event stored so far. */
 async function settled(): Promise<void> {
-  const [last] = await server.sql<{ seq: string }[]>`SELECT max(seq)::text AS seq FROM events`;
   await eventually(
-    async () => {
-      const [cursor] = await server.sql<{ seq: string }[]>`SELECT seq::text AS seq FROM automation_cursor`;
-      return cursor && BigInt(cursor.seq) >= BigInt(last?.seq ?? '0') ? true : undefined;
-    },
+    async () => ((await ledgerReadUpToNow(server.sql, 'automation_cursor')) ? true : undefined),
     15_000,
     'the automations loop to read the ledger',
   );

@@ -297,6 +297,7 @@ describe('pool metrics', () => {
     expect(scraped.value('outpost_pool_gpus_requested', labels)).toBe(3);
     expect(scraped.value('outpost_pool_gpus_free', labels)).toBe(1);
     expect(scraped.value('outpost_pool_gpus_total', labels)).toBe(4);
+    expect(scraped.value('outpost_pool_runs_running', labels)).toBe(1);
     expect(scraped.labelSets('outpost_pool_oldest_waiting_seconds')).toContainEqual(labels);
 
     const workers = await owner('GET', `/work-pools/${pool}/workers`);

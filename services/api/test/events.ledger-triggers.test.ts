@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { type EventRow, LEDGER_START, type LedgerCursor, readCommittedEvents } from '../src/db/events.js';
+import { type EventRow, LEDGER_START, type LedgerCursor, readLedger } from '../src/db/events.js';
 import { startTestServer, type TestServer } from '../src/testing.js';
 import { asset, assetWorld, checkResult, deployed, finish, materialization, report, start } from './assets.support.js';
 import { client, deploy, SOURCE } from './helpers.js';
@@ -142,36 +142,38 @@ describe('system events written by the ledger triggers', () => {
   });
 });
 
-describe('readCommittedEvents', () => {
-  test('never skips an event committed late by a transaction that took a lower seq', async () => {
+describe('readLedger', () => {
+  /** Two connections of their own, so transactions really overlap, and a reader from the ledger's end as it is now. */
+  async function setup() {
     const ws = await server.createWorkspace();
-    // Two connections of their own, so the two transactions really overlap.
     const a = postgres(server.databaseUrl, { max: 1, onnotice: () => {} });
     const b = postgres(server.databaseUrl, { max: 1, onnotice: () => {} });
-    try {
-      const append = (sql: postgres.Sql | postgres.TransactionSql, kind: string) => sql`
-        INSERT INTO events (workspace_id, kind, resource_kind, resource_id, source)
-        VALUES (${ws.workspaceId}, ${kind}, 'test', 'r', 'api')
-        RETURNING seq::text AS seq`;
-      // Start from the end of the ledger as it is now.
-      let cursor: LedgerCursor = LEDGER_START;
+    const append = (sql: postgres.Sql | postgres.TransactionSql, kind: string) => sql`
+      INSERT INTO events (workspace_id, kind, resource_kind, resource_id, source)
+      VALUES (${ws.workspaceId}, ${kind}, 'test', 'r', 'api')
+      RETURNING seq::text AS seq`;
+    let cursor: LedgerCursor = LEDGER_START;
+    const seen: string[] = [];
+    /** Reads until the window is exhausted, as the loops do; returns the kinds of this workspace it read. */
+    const read = async (db: postgres.Sql | postgres.TransactionSql = server.sql) => {
+      const got: string[] = [];
       for (;;) {
-        const rows = await readCommittedEvents(server.sql, cursor, 1000);
-        const last = rows.at(-1);
-        if (!last) break;
-        cursor = { txid: String(last.txid), seq: String(last.seq) };
+        const { rows, next } = await readLedger(db, cursor, 1000);
+        for (const row of rows) if (row.workspace_id === ws.workspaceId) got.push(row.kind);
+        cursor = next;
+        if (rows.length < 1000) break;
       }
-      const seen: string[] = [];
-      const read = async () => {
-        for (;;) {
-          const rows = await readCommittedEvents(server.sql, cursor, 1000);
-          for (const row of rows) if (row.workspace_id === ws.workspaceId) seen.push(row.kind);
-          const last = rows.at(-1);
-          if (!last) return;
-          cursor = { txid: String(last.txid), seq: String(last.seq) };
-        }
-      };
+      seen.push(...got);
+      return got;
+    };
+    await read();
+    seen.length = 0;
+    return { ws, a, b, append, read, seen, close: async () => Promise.all([a.end({ timeout: 1 }), b.end({ timeout: 1 })]) };
+  }
 
+  test('reads an event as soon as it commits, while an older transaction that took a lower seq is still open, and that one once it commits', async () => {
+    const { a, b, append, read, seen, close } = await setup();
+    try {
       let releaseSlow!: () => void;
       const slowMayCommit = new Promise<void>((resolve) => {
         releaseSlow = resolve;
@@ -192,20 +194,75 @@ describe('readCommittedEvents', () => {
       const [fast] = await b.begin((tx) => append(tx, 'test.fast'));
       expect(BigInt(fast?.seq ?? '0')).toBeGreaterThan(BigInt(slowSeq));
 
-      // While the slow one runs, the fast one (committed, higher seq) is not read: reading it would
-      // move the cursor past the slow one's place in commit order.
-      await read();
-      expect(seen).toEqual([]);
+      // The open transaction holds back only its own event.
+      expect(await read()).toEqual(['test.fast']);
       releaseSlow();
       await slow;
-      await read();
-      expect(seen.sort()).toEqual(['test.fast', 'test.slow']);
+      expect(await read()).toEqual(['test.slow']);
       // Read again from the stored cursor: nothing twice.
-      await read();
-      expect(seen).toHaveLength(2);
+      expect(await read()).toEqual([]);
+      expect(seen).toEqual(['test.fast', 'test.slow']);
     } finally {
-      await a.end({ timeout: 1 });
-      await b.end({ timeout: 1 });
+      await close();
+    }
+  });
+
+  test('never reads the event of a transaction that rolled back', async () => {
+    const { a, append, read, close } = await setup();
+    try {
+      await a
+        .begin(async (tx) => {
+          await append(tx, 'test.rolled-back');
+          throw new Error('roll back');
+        })
+        .catch(() => {});
+      await append(a, 'test.after');
+      expect(await read()).toEqual(['test.after']);
+      expect(await read()).toEqual([]);
+    } finally {
+      await close();
+    }
+  });
+
+  test("reads once, in a later window, the events a reader's own transaction writes after it read", async () => {
+    const { b, append, read, close } = await setup();
+    try {
+      await server.sql.begin(async (tx) => {
+        // The reader's transaction has an id (as a locked cursor row gives it), and a later one has
+        // committed since, so its own id is below its snapshot's xmax and missing from its xip.
+        await tx`SELECT pg_current_xact_id()`;
+        await append(b, 'test.other');
+        expect(await read(tx)).toEqual(['test.other']);
+        await append(tx, 'test.own');
+      });
+      expect(await read()).toEqual(['test.own']);
+      expect(await read()).toEqual([]);
+    } finally {
+      await close();
+    }
+  });
+
+  test('a window read in batches skips nothing that commits meanwhile and reads nothing twice', async () => {
+    const { ws, a, append, close } = await setup();
+    try {
+      let cursor: LedgerCursor = LEDGER_START;
+      for (;;) {
+        const { rows, next } = await readLedger(server.sql, cursor, 1000);
+        cursor = next;
+        if (rows.length < 1000) break;
+      }
+      for (let i = 0; i < 25; i++) await append(a, `test.batch-${i}`);
+      const kinds: string[] = [];
+      for (let round = 0; round < 40; round++) {
+        const { rows, next } = await readLedger(server.sql, cursor, 4);
+        for (const row of rows) if (row.workspace_id === ws.workspaceId) kinds.push(row.kind);
+        cursor = next;
+        // Events commit between the batches of one window: they belong to a later window.
+        if (round === 2) await append(a, 'test.late');
+      }
+      expect(kinds).toEqual([...Array.from({ length: 25 }, (_, i) => `test.batch-${i}`), 'test.late']);
+    } finally {
+      await close();
     }
   });
 });

@@ -21,9 +21,9 @@ afterAll(async () => {
   await server?.close();
 });
 
-async function claimedRun(retries: number) {
+async function claimedRun(retries: number, poolSettings: Record<string, unknown> = {}) {
   const pool = `lease-${randomUUID().slice(0, 8)}`;
-  await owner('POST', '/work-pools', { body: { name: pool } });
+  expect((await owner('POST', '/work-pools', { body: { name: pool, ...poolSettings } })).status).toBe(201);
   const deployment = await deploy(owner, { flowName: pool, name: 'd', workPool: pool, retries });
   const run = (await owner('POST', `/deployments/${deployment.id}/runs`, { body: {} })).body.flowRun;
   const [claimed] = await claim(owner, pool);
@@ -107,6 +107,85 @@ describe('lease expiry', () => {
     // Claimed again, on the same attempt: the retry it has is still there.
     const [again] = await claim(owner, pool);
     expect(again.flowRun).toMatchObject({ id: runId, attempt: 1, maxRetries: 1 });
+  });
+
+  test('the worker that lost an unstarted run to its lease may no longer write to the attempt the next worker claimed', async () => {
+    const { runId, pool, token: lostToken } = await claimedRun(1);
+    await leaseExpired(runId);
+    expect(await loop.tick()).toBeGreaterThanOrEqual(1);
+    const [again] = await claim(owner, pool);
+    expect(again.flowRun).toMatchObject({ id: runId, attempt: 1 });
+    const line = (message: string) => ({
+      attempt: 1,
+      logs: [{ seq: 1, timestamp: new Date().toISOString(), level: 'info', message, stream: 'worker' }],
+    });
+    const lost = client(server, lostToken);
+    const refusedLine = await lost('POST', `/flow-runs/${runId}/logs`, { body: line('from the worker that lost it') });
+    expect(refusedLine.status).toBe(409);
+    expect(refusedLine.body.code).toBe('stale_attempt');
+    expect(refusedLine.body.detail).toContain('claimed again by another worker');
+    const refusedState = await lost('POST', `/flow-runs/${runId}/set-state`, {
+      body: { transitionId: randomUUID(), state: { type: 'RUNNING' } },
+    });
+    expect(refusedState.status).toBe(409);
+    // The attempt's own claimer writes the same seq, and it is its line that is stored.
+    const kept = await client(server, again.token)('POST', `/flow-runs/${runId}/logs`, { body: line('from the claimer') });
+    expect(kept.body).toEqual({ accepted: 1, duplicates: 0 });
+    await started(runId, again.token);
+    const lines = (await owner('GET', `/flow-runs/${runId}/logs`)).body.items.map((l: { message: string }) => l.message);
+    expect(lines).toEqual(['from the claimer']);
+    expect((await owner('GET', `/flow-runs/${runId}`)).body.state.type).toBe('RUNNING');
+  });
+
+  test("lines a worker key delivers from a spool wait while another claim holds the attempt, and never take the seq of the claimer's lines", async () => {
+    const pool = `spool-${randomUUID().slice(0, 8)}`;
+    expect((await owner('POST', '/work-pools', { body: { name: pool } })).status).toBe(201);
+    const deployment = await deploy(owner, { flowName: pool, name: 'd', workPool: pool, retries: 1 });
+    const runId = (await owner('POST', `/deployments/${deployment.id}/runs`, { body: {} })).body.flowRun.id as string;
+    // Both claims are made with one worker key, the key spool recovery delivers with.
+    const worker = client(server, await server.createKey('worker', [pool]));
+    const [first] = await claim(worker, pool);
+    const firstToken = first.token as string;
+    const line = (seq: number, message: string) => ({
+      attempt: 1,
+      logs: [{ seq, timestamp: new Date().toISOString(), level: 'info', message, stream: 'worker' }],
+    });
+    // The first claimer logs, then loses the unstarted run to its lease.
+    expect((await client(server, firstToken)('POST', `/flow-runs/${runId}/logs`, { body: line(1, 'first claim') })).status).toBe(
+      200,
+    );
+    await leaseExpired(runId);
+    expect(await loop.tick()).toBeGreaterThanOrEqual(1);
+    const [again] = await claim(worker, pool);
+    expect(again.flowRun).toMatchObject({ id: runId, attempt: 1 });
+    // The new claimer numbers its lines after what the attempt holds.
+    expect(again.logSeqAfter).toBe(1);
+    // The first worker's spool, delivered with its key, must not take seq 2 before the claimer's line.
+    const early = await worker('POST', `/flow-runs/${runId}/logs`, { body: line(2, 'note from a spool') });
+    expect(early.status).toBe(409);
+    expect(early.body.code).toBe('conflict');
+    expect(early.body.detail).toContain('held by a worker');
+    const claimer = client(server, again.token);
+    expect((await claimer('POST', `/flow-runs/${runId}/logs`, { body: line(2, 'line 1 of the run') })).body).toEqual({
+      accepted: 1,
+      duplicates: 0,
+    });
+    await started(runId, again.token);
+    const done = await claimer('POST', `/flow-runs/${runId}/set-state`, {
+      body: { transitionId: randomUUID(), state: { type: 'COMPLETED' } },
+    });
+    expect(done.body.status).toBe('ACCEPT');
+    // Once the attempt ended the spool's lines are taken: the one on a seq the claimer used is a duplicate.
+    expect((await worker('POST', `/flow-runs/${runId}/logs`, { body: line(2, 'note from a spool') })).body).toEqual({
+      accepted: 0,
+      duplicates: 1,
+    });
+    expect((await worker('POST', `/flow-runs/${runId}/logs`, { body: line(3, 'late note') })).body).toEqual({
+      accepted: 1,
+      duplicates: 0,
+    });
+    const lines = (await owner('GET', `/flow-runs/${runId}/logs`)).body.items.map((l: { message: string }) => l.message);
+    expect(lines).toEqual(['first claim', 'line 1 of the run', 'late note']);
   });
 
   test('a renewed lease does not expire, and a run lost to expiry is reported lost to its worker', async () => {
@@ -229,6 +308,60 @@ describe('after the control plane was away', () => {
     await leaseExpired(runId);
     await graced.tick();
     expect((await owner('GET', `/flow-runs/${runId}`)).body.state.type).toBe('CRASHED');
+  });
+});
+
+describe('a pool that waits for silent workers', () => {
+  /** Moves the run's lease `secondsAgo` into the past: as if its worker fell silent that long ago. */
+  const silentFor = (runId: string, secondsAgo: number) =>
+    server.sql`UPDATE flow_runs SET lease_expires_at = now() - make_interval(secs => ${secondsAgo}) WHERE id = ${runId}`;
+
+  test('its runs are judged only once the disconnected tolerance past the lease has run out', async () => {
+    const { runId, token, pool, workerId } = await claimedRun(1, { onWorkerSilence: 'wait', disconnectedToleranceSeconds: 120 });
+    await started(runId, token);
+    // The worker learns the pool's policy with every heartbeat, and stops its run before the API judges it.
+    const beat = await owner('POST', `/work-pools/${pool}/workers/heartbeat`, {
+      body: { workerId, name: 'w', capacity: 1, runs: [{ id: runId, attempt: 1 }] },
+    });
+    expect(beat.body).toMatchObject({ onWorkerSilence: 'wait', disconnectedToleranceSeconds: 120 });
+    await silentFor(runId, 60);
+    await loop.tick();
+    expect((await owner('GET', `/flow-runs/${runId}`)).body).toMatchObject({ state: { type: 'RUNNING' }, attempt: 1 });
+    // Set-state with `onlyIfLeaseExpired` re-checks under the row lock, with the same judgement.
+    await silentFor(runId, 121);
+    await loop.tick();
+    expect((await owner('GET', `/flow-runs/${runId}`)).body).toMatchObject({
+      state: { type: 'SCHEDULED', name: 'AwaitingRetry' },
+      attempt: 2,
+    });
+  });
+
+  test('with no limit to the tolerance, a silent worker’s run waits for it however long', async () => {
+    const { runId, token, pool } = await claimedRun(0, { onWorkerSilence: 'wait' });
+    const updated = await owner('PATCH', `/work-pools/${pool}`, { body: { disconnectedToleranceSeconds: null } });
+    expect(updated.body).toMatchObject({ onWorkerSilence: 'wait', disconnectedToleranceSeconds: null });
+    await started(runId, token);
+    await silentFor(runId, 30 * 86_400);
+    await loop.tick();
+    expect((await owner('GET', `/flow-runs/${runId}`)).body.state.type).toBe('RUNNING');
+    // Back to retrying: the run is judged at its lease.
+    expect((await owner('PATCH', `/work-pools/${pool}`, { body: { onWorkerSilence: 'retry' } })).status).toBe(200);
+    await loop.tick();
+    expect((await owner('GET', `/flow-runs/${runId}`)).body.state.type).toBe('CRASHED');
+  });
+
+  test('a pool retries silent workers’ runs after ten minutes of tolerance unless told otherwise, and bad settings are refused at their field', async () => {
+    const pool = `lease-${randomUUID().slice(0, 8)}`;
+    const created = await owner('POST', '/work-pools', { body: { name: pool } });
+    expect(created.body).toMatchObject({ onWorkerSilence: 'retry', disconnectedToleranceSeconds: 600 });
+    const badPolicy = await owner('PATCH', `/work-pools/${pool}`, { body: { onWorkerSilence: 'hope' } });
+    expect(badPolicy.status).toBe(400);
+    expect(JSON.stringify(badPolicy.body)).toContain('onWorkerSilence');
+    const badTolerance = await owner('POST', '/work-pools', {
+      body: { name: `${pool}-x`, disconnectedToleranceSeconds: -5 },
+    });
+    expect(badTolerance.status).toBe(400);
+    expect(JSON.stringify(badTolerance.body)).toContain('disconnectedToleranceSeconds');
   });
 });
 

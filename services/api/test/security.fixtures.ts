@@ -610,7 +610,14 @@ export const FIXTURES: Record<RouteName, Fixture> = {
     };
   },
   logsWrite: async (s, c) => {
-    const { run: r, bearer } = await s.runFor(c);
+    const { run: r, bearer } = await s.runFor(c, { running: true });
+    // A key writes the lines a worker spooled once the attempt ended; while it is held only its run token writes.
+    if (c.kind === 'key') {
+      const ended = await client(s.server, r.token)('POST', `/flow-runs/${r.id}/set-state`, {
+        body: { transitionId: randomUUID(), state: { type: 'COMPLETED' } },
+      });
+      if (ended.body?.status !== 'ACCEPT') throw new Error(`run did not end: ${ended.text}`);
+    }
     return {
       params: run(r.id),
       bearer,

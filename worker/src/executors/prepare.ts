@@ -38,10 +38,12 @@ export type Preparation =
 export async function prepareRun(claimed: ClaimedRun, deps: PrepareDeps): Promise<Preparation> {
   const { deployment, flowRun } = claimed;
   let jobEnv: Record<string, string>;
+  let waitHoldSeconds: number | null;
   try {
     const resolved = await resolveJobVariables(deployment.jobVariables, (name) => deps.secrets.resolve(name));
     deps.onSecrets(resolved.secretValues);
     jobEnv = resolved.env;
+    waitHoldSeconds = resolved.waitHoldSeconds;
   } catch (error) {
     if (!(error instanceof JobConfigError)) throw error;
     return refused({ type: 'FAILED', name: CONFIGURATION_ERROR, message: `cannot start the run: ${error.message}` });
@@ -95,7 +97,7 @@ export async function prepareRun(claimed: ClaimedRun, deps: PrepareDeps): Promis
       attempt: run.attempt,
       bundle,
       jobEnv,
-      runEnv: runChildEnv({ jobEnv, run, gpus: gpuEnv(claimed, deps.options) }),
+      runEnv: runChildEnv({ jobEnv, run, gpus: gpuEnv(claimed, deps.options), waitHoldSeconds }),
     },
   };
 }

@@ -41,6 +41,8 @@ export interface RunReportDeps {
   baseEnv: Record<string, string>;
   /** The lease length the API last reported. */
   leaseMs: () => number;
+  /** Whether the API is away: the run's calls keep retrying past their deadlines while it is. */
+  apiUnreachable?: () => boolean;
   /** Counts the log lines delivered and spooled. */
   logLines?: LogLineCounts;
   /** Aborted when the run is stopped for good (lost, lease expired): its state writes stop too. */
@@ -91,7 +93,7 @@ export class RunReport {
     const log = deps.logger;
     this.lastState = claimed.flowRun.state;
     this.redactor = new Redactor(credentialValues(deps.baseEnv));
-    this.api = new RunApi(deps.client, runId, attempt, claimed.token, log, deps.signal);
+    this.api = new RunApi(deps.client, runId, attempt, claimed.token, log, deps.signal, deps.apiUnreachable);
     this.taskRuns = new TaskRunShipper({
       api: this.api,
       redactor: () => this.redactor,

@@ -1,6 +1,7 @@
 import type { CallResult } from '@outpost/sdk/client';
 import { describeFailure } from '@outpost/sdk/client';
 import { type ProposedState, type StateProposalResponse, statusForCode } from '@outpost/sdk/contracts';
+import { RPC_PENDING_INTERVAL_MS } from '@outpost/sdk/runtime';
 import type { Logger } from 'pino';
 import { REDACTED, type Redactor } from '../redact.js';
 import type { LogShipper } from '../ship-logs.js';
@@ -69,10 +70,15 @@ export class RpcServer {
   constructor(private readonly deps: RpcServerDeps) {}
 
   serve(proc: Peer | null, request: RpcRequest, refuse: boolean): Promise<void> {
-    const task = this.handle(proc, request, refuse).catch((error: unknown) => {
-      this.deps.logger.error({ err: error, method: request.method }, 'rpc failed');
-      this.replyError(proc, request.id, { message: 'the worker could not serve this request' });
-    });
+    // The runtime gives up on a reply after its rpc timeout; while the API is away this worker keeps
+    // retrying behind the rpc for as long as the run goes on, and says so.
+    const pending = setInterval(() => proc?.send({ t: 'rpcPending', id: request.id }), RPC_PENDING_INTERVAL_MS);
+    const task = this.handle(proc, request, refuse)
+      .catch((error: unknown) => {
+        this.deps.logger.error({ err: error, method: request.method }, 'rpc failed');
+        this.replyError(proc, request.id, { message: 'the worker could not serve this request' });
+      })
+      .finally(() => clearInterval(pending));
     this.inflight.add(task);
     void task.finally(() => this.inflight.delete(task));
     return task;

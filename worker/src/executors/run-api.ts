@@ -10,7 +10,10 @@ import type { NumberedLine } from '../spool.js';
  * The API as one run attempt sees it: every call carries the run's token (refreshed by each
  * heartbeat) rather than the worker's key, and retryable failures (network, 408, 429, 5xx) are
  * retried with backoff until `deadlineMs` — safe because every write here is idempotent
- * (`transitionId`, task-run `id`, log `seq`).
+ * (`transitionId`, task-run `id`, log `seq`). While the worker finds the API away (`unreachable`),
+ * the deadline waits: the run goes on through an outage within its pool's disconnected tolerance,
+ * and its task runs, states and rpcs are delivered when the API is back. The run's signal, aborted
+ * when that tolerance is spent, ends them.
  */
 export class RunApi {
   private token: string;
@@ -24,6 +27,7 @@ export class RunApi {
     token: string,
     private readonly logger: Logger,
     private readonly signal: AbortSignal,
+    private readonly unreachable: () => boolean = () => false,
   ) {
     this.token = token;
   }
@@ -38,14 +42,19 @@ export class RunApi {
 
   /**
    * `abortable: false` keeps a call going after the run is stopped for good (lost, lease expired):
-   * its log lines are still worth delivering, while its state writes are not. `timeoutMs` replaces
-   * the client's timeout for a call that holds on purpose (a wait's long-poll).
+   * its log lines are still worth delivering, while its state writes are not. An abortable call, or
+   * one with `throughOutage`, retries past its deadline while the API is away and the run goes on.
+   * `timeoutMs` replaces the client's timeout for a call that holds on purpose (a wait's long-poll).
    */
   async call<N extends RouteName>(
     name: N,
     input: CallInput<N>,
     deadlineMs: number,
-    { abortable = true, timeoutMs }: { abortable?: boolean; timeoutMs?: number } = {},
+    {
+      abortable = true,
+      throughOutage = abortable,
+      timeoutMs,
+    }: { abortable?: boolean; throughOutage?: boolean; timeoutMs?: number } = {},
   ): Promise<CallResult<CallOutput<N>>> {
     const deadline = Date.now() + deadlineMs;
     const signal = abortable ? this.signal : undefined;
@@ -59,8 +68,14 @@ export class RunApi {
       if (result.ok || !isRetryable(result) || signal?.aborted) return result;
       failures++;
       const delay = retryDelay(result, failures);
-      if (Date.now() + delay > deadline) return result;
-      this.logger.warn({ route: name, failures, retryInMs: delay, reason: describeFailure(result) }, 'API call failed; retrying');
+      const holding = throughOutage && !this.signal.aborted && this.unreachable();
+      if (Date.now() + delay > deadline && !holding) return result;
+      // Through a long outage a call retries hundreds of times: say so at the 1st, 2nd, 4th, 8th… failure.
+      if ((failures & (failures - 1)) === 0)
+        this.logger.warn(
+          { route: name, failures, retryInMs: delay, reason: describeFailure(result) },
+          'API call failed; retrying',
+        );
       await sleep(delay, signal);
     }
   }

@@ -24,8 +24,10 @@ export interface ExecutionDeps {
   executor: Executor;
   /** The lease length the API last reported. */
   leaseMs: () => number;
-  /** How long past an unrenewed lease the API waits before a retry of the run can start elsewhere. */
-  leaseGraceMs?: () => number;
+  /** Until when a run last renewed at `renewedAt` may go on without a renewal (Infinity: no limit); `Heartbeat.holdUntil`. */
+  holdUntil?: (renewedAt: number) => number;
+  /** Whether the API is away (unreachable, rather than refusing): calls of the run keep retrying while it is. */
+  apiUnreachable?: () => boolean;
   /** Counts the run's log lines as they are delivered and spooled. */
   logLines?: LogLineCounts;
 }
@@ -78,6 +80,10 @@ export class RunExecution {
   private stopMessage = '';
   private stopping: Promise<void> = Promise.resolve();
   private leaseTimer: NodeJS.Timeout | null = null;
+  /** When the heartbeat that last renewed the lease was sent. */
+  private lastRenewal = 0;
+  /** The run was said to go on while the API is away (once per execution). */
+  private warnedAway = false;
   /** Lets the source cache know this run is done with its directory. */
   private releaseBundle: (() => void) | null = null;
   /** The attempt's trace span, ended with its final state. */
@@ -98,13 +104,14 @@ export class RunExecution {
       logger: this.log,
       baseEnv: deps.baseEnv,
       leaseMs: deps.leaseMs,
+      ...(deps.apiUnreachable ? { apiUnreachable: deps.apiUnreachable } : {}),
       ...(deps.logLines ? { logLines: deps.logLines } : {}),
       signal: this.abort.signal,
       stopReason: () => this.stopReason,
       requestStop: (reason, message) => this.requestStop(reason, message),
       lose: () => this.lose(),
       attempt: () => this.handle,
-      ...(adopted ? { logSeqAfter: adopted.logSeq } : {}),
+      logSeqAfter: Math.max(adopted?.logSeq ?? 0, claimed.logSeqAfter ?? 0),
     });
     this.renewed(claimedAt);
     this.span = startAttemptSpan(claimed, deps.options.pool);
@@ -129,23 +136,52 @@ export class RunExecution {
   }
 
   /**
-   * The lease was renewed by a heartbeat sent at `sentAt`. The API's expiry is at least
-   * `sentAt + lease`, and it lets no retry of the run start before its lease grace has passed too.
-   * Until then the run goes on, so an outage of the API or its database shorter than lease + grace
-   * costs nothing; at that point it is killed if no later renewal arrived, so a worker cut off from
-   * the API never runs alongside the retry the API starts.
+   * The lease was renewed by a heartbeat sent at `sentAt`. The run goes on without another renewal
+   * until `holdUntil(sentAt)`: lease + grace while the API answers, the pool's disconnected tolerance
+   * while it cannot be reached (see `Heartbeat.holdUntil`). The watchdog asks again when it fires, as
+   * the answer changes with the API's reachability. Once the time is up the run is stopped and the
+   * API settles it; docs/outages.md says when a retry may meanwhile run beside it (a `retry` pool's
+   * worker cut off while the API is up) and when never (`wait`).
    */
   renewed(sentAt: number): void {
+    this.lastRenewal = sentAt;
+    this.armWatchdog();
+  }
+
+  private armWatchdog(): void {
     if (this.leaseTimer) clearTimeout(this.leaseTimer);
-    const deadline = sentAt + this.deps.leaseMs() + (this.deps.leaseGraceMs?.() ?? 0);
-    this.leaseTimer = setTimeout(
-      () => {
-        if (this.report.settled) return;
-        this.log.error({ leaseMs: this.deps.leaseMs() }, 'lease not renewed in time; stopping the run');
-        this.requestStop('lease-expired', 'the worker could not renew the lease');
-      },
-      Math.max(0, deadline - Date.now()),
-    );
+    const until = this.holdUntil(this.lastRenewal);
+    // A tolerance without limit is checked again every lease, in case the API's answer changes it.
+    const delay = Number.isFinite(until) ? Math.max(0, until - Date.now()) : this.deps.leaseMs();
+    this.leaseTimer = setTimeout(() => {
+      this.leaseTimer = null;
+      if (this.report.settled) return;
+      const now = Date.now();
+      const until = this.holdUntil(this.lastRenewal);
+      if (until > now) {
+        if (!this.warnedAway && this.deps.apiUnreachable?.()) {
+          this.warnedAway = true;
+          this.log.warn(
+            { awayMs: now - this.lastRenewal, untilMs: Number.isFinite(until) ? until - now : null },
+            "the API is unreachable; the run goes on within the pool's disconnected tolerance",
+          );
+        }
+        this.armWatchdog();
+        return;
+      }
+      const reason = this.deps.apiUnreachable?.()
+        ? 'the worker could not reach the API within its disconnected tolerance'
+        : 'the worker could not renew the lease';
+      this.log.error(
+        { leaseMs: this.deps.leaseMs(), sinceRenewalMs: now - this.lastRenewal },
+        'lease not renewed in time; stopping the run',
+      );
+      this.requestStop('lease-expired', reason);
+    }, delay);
+  }
+
+  private holdUntil(renewedAt: number): number {
+    return this.deps.holdUntil ? this.deps.holdUntil(renewedAt) : renewedAt + this.deps.leaseMs();
   }
 
   /** The API moved the run to CANCELLING. */
@@ -168,6 +204,11 @@ export class RunExecution {
   /** Whether heartbeats should renew this run's lease: until its terminal state is recorded. */
   get holdsLease(): boolean {
     return !this.report.settled;
+  }
+
+  /** Something (a cancel, a drain, a lost lease) has asked this attempt to stop. */
+  get stopAsked(): boolean {
+    return this.stopReason !== null;
   }
 
   /** The worker is shutting down and the drain grace is over. */

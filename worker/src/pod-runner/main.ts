@@ -1,16 +1,19 @@
 import { spawn } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { connect, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve, sep } from 'node:path';
 import { backoffDelay } from '../backoff.js';
 import { runnerPath } from '../executors/flow-process.js';
-import { type BundleFile, Outbox, readFrames, writeFrame } from '../executors/kubernetes/relay-protocol.js';
+import { type BundleFile, MAX_FRAME_BYTES, Outbox, readFrames, writeFrame } from '../executors/kubernetes/relay-protocol.js';
+import { connectPinned, RelayPinMismatch } from '../executors/kubernetes/relay-tls.js';
 import { liveGroupMembers, terminateGroup } from '../process-group.js';
 
 /*
  * `outpost-pod-runner`: the command of every pod the Kubernetes executor starts. It dials its
- * worker's relay (OUTPOST_RELAY_ADDRESS, proving the attempt with OUTPOST_RELAY_TOKEN), receives
+ * worker's relay over TLS (OUTPOST_RELAY_ADDRESS; the server must hold the key OUTPOST_RELAY_PIN
+ * names, or it is sent nothing), proves the attempt with OUTPOST_RELAY_TOKEN once and its later
+ * connections with the resume proof the worker welcomed it with, receives
  * the verified bundle and the run's variables, writes the bundle to a temporary directory and runs
  * the SDK runner there with an IPC channel, as the process executor does on the worker's machine.
  * Runtime messages go both ways over the relay; the flow's output is the pod's output, which the
@@ -46,11 +49,14 @@ function writeBundle(files: BundleFile[]): string {
 async function main(): Promise<number> {
   const address = process.env.OUTPOST_RELAY_ADDRESS ?? '';
   const token = process.env.OUTPOST_RELAY_TOKEN ?? '';
+  const pin = process.env.OUTPOST_RELAY_PIN ?? '';
   const runId = process.env.OUTPOST_RUN_ID ?? '';
   const attempt = Number(process.env.OUTPOST_RUN_ATTEMPT ?? '');
   const at = address.lastIndexOf(':');
-  if (at <= 0 || !token || !runId || !Number.isInteger(attempt)) {
-    fail('start this through an Outpost worker (OUTPOST_RELAY_ADDRESS, OUTPOST_RELAY_TOKEN, OUTPOST_RUN_ID are not set)');
+  if (at <= 0 || !token || !pin || !runId || !Number.isInteger(attempt)) {
+    fail(
+      'start this through an Outpost worker (OUTPOST_RELAY_ADDRESS, OUTPOST_RELAY_TOKEN, OUTPOST_RELAY_PIN, OUTPOST_RUN_ID are not set)',
+    );
   }
   const host = address.slice(0, at).replace(/^\[|\]$/g, '');
   const port = Number(address.slice(at + 1));
@@ -60,6 +66,8 @@ async function main(): Promise<number> {
   /** Rpc requests (by rpc id) not answered yet, with the frame that carried each: re-sent to a new worker session. */
   const unanswered = new Map<number, { t: 'msg'; seq: number; m: unknown }>();
   let session: string | null = null;
+  /** The proof this pod was welcomed with: the token is good for one connection, later ones bring this. */
+  let resume: string | null = null;
   let received = 0;
   let socket: Socket | null = null;
   let child: ReturnType<typeof spawn> | null = null;
@@ -93,6 +101,7 @@ async function main(): Promise<number> {
     lastContact = Date.now();
     switch (frame.t) {
       case 'welcome': {
+        if (typeof frame.resume === 'string') resume = frame.resume;
         const fresh = frame.session !== session || typeof frame.received !== 'number';
         if (frame.session !== session) received = 0;
         session = String(frame.session);
@@ -133,7 +142,7 @@ async function main(): Promise<number> {
         if (outbox.size === 0) drained?.();
         return;
       case 'refused':
-        fail(`the worker refused this pod: ${String(frame.reason)}`);
+        void abandon(`the worker refused this pod: ${String(frame.reason)}`);
     }
   };
 
@@ -142,16 +151,29 @@ async function main(): Promise<number> {
     let failures = 0;
     const attemptConnect = () => {
       if (ended) return;
-      const s = connect({ host, port });
-      s.setNoDelay(true);
-      s.setKeepAlive(true, 10_000);
-      s.once('connect', () => {
+      const s = connectPinned({ host, port, pin }, () => {
         failures = 0;
         socket = s;
         lastContact = Date.now();
-        writeFrame(s, { t: 'hello', runId, attempt, token, session, received, hasBundle: haveBundle, node: process.version });
+        writeFrame(s, {
+          t: 'hello',
+          runId,
+          attempt,
+          token,
+          ...(resume ? { resume } : {}),
+          session,
+          received,
+          hasBundle: haveBundle,
+          node: process.version,
+        });
       });
-      readFrames(s, (frame) => onFrame(s, frame));
+      s.setNoDelay(true);
+      s.setKeepAlive(true, 10_000);
+      // Another key at the relay's address is not this pod's worker: it never gets the token, and the pod gives up.
+      s.once('error', (error) => {
+        if (error instanceof RelayPinMismatch) void abandon(`${error.message}; not sending it this attempt's token`);
+      });
+      readFrames(s, MAX_FRAME_BYTES, (frame) => onFrame(s, frame));
       s.once('close', () => {
         if (socket === s) socket = null;
         if (ended) return;
@@ -173,6 +195,15 @@ async function main(): Promise<number> {
     if (child?.pid && !childExit) await terminateGroup(child.pid, 5_000);
   };
 
+  /** Ends the pod for good: the flow (if it runs) is stopped first, so nothing of it outlives the runner. */
+  const abandon = async (message: string): Promise<void> => {
+    if (ended) return;
+    ended = true;
+    process.stderr.write(`outpost-pod-runner: ${message}\n`);
+    await stopChild();
+    process.exit(70);
+  };
+
   // Kubernetes stops a pod with SIGTERM: the flow (and whatever it started) gets it too, then the grace.
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     process.on(signal, () => {
@@ -184,7 +215,7 @@ async function main(): Promise<number> {
   dial();
   const { dir, entry: entryPath, env } = await bundle;
   entry = entryPath;
-  const { OUTPOST_RELAY_TOKEN: _token, ...podEnv } = process.env;
+  const { OUTPOST_RELAY_TOKEN: _token, OUTPOST_RELAY_PIN: _pin, ...podEnv } = process.env;
   child = spawn(process.execPath, [runnerPath()], {
     cwd: dir,
     env: { ...podEnv, ...env } as NodeJS.ProcessEnv,

@@ -109,6 +109,7 @@ export class FakeApi {
       leaseExpiresAt: now,
       resources: null,
       assigned: null,
+      logSeqAfter: 0,
     };
     this.queue.push(claimed);
     this.runs.set(id, { claimed, state: 'PENDING', states: [], taskRuns: new Map(), logs: new Map() });
@@ -197,6 +198,12 @@ export class FakeApi {
       });
     }
     const deadline = Date.now() + Math.min(Number(body.waitMs ?? 0), 200);
+    if (Number(body.limit) === 0) {
+      // A full worker's watch-only claim: nothing to claim, so it waits out its time, as the API does.
+      while (Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+      this.json(res, 200, { runs: [], ...(body.held ? { cancel: [] } : {}) });
+      return;
+    }
     while (this.queue.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
     const runs = this.queue.splice(0, Number(body.limit));
     for (const r of runs) this.runs.get(r.flowRun.id)!.claimed.flowRun.workerId = body.workerId as string;

@@ -6,11 +6,14 @@ import type {
   PartitionCounts,
   PartitionsDefinition,
 } from '@outpost/sdk/contracts';
+import { CHECK_FAILURES_LISTED } from '@outpost/sdk/contracts';
 import { dynamicPartitionNames } from '@outpost/sdk/partitions';
 import { loadAssetNodes } from '../db/asset-definitions.js';
 import {
+  type CheckFailureRow,
   type CheckResultRow,
   getMaterializations,
+  latestCheckFailures,
   latestCheckResults,
   latestWaivers,
   toCheckResult,
@@ -114,22 +117,36 @@ function checkStatuses(
   node: AssetNode,
   latest: ReadonlyMap<string, CheckResultRow>,
   waivers: ReadonlyMap<string, WaiverRow>,
+  failures: ReadonlyMap<string, readonly CheckFailureRow[]>,
   blockers: readonly Blocker[],
 ): AssetCheckStatus[] {
   return node.checks.map((check) => {
     const result = latest.get(check.name) ?? null;
     const waiver = waivers.get(check.name);
-    const covers =
+    const failing = failures.get(check.name) ?? [];
+    const coversLatest =
       result !== null &&
       !result.passed &&
       waiver !== undefined &&
       (waiver.check_result_id === result.id ||
         (waiver.partition_key === null && BigInt(result.seq) <= BigInt(waiver.result_seq)));
+    // The newest result may pass while an older partition's failure is what a waiver lifts; the
+    // waiver shown is then the newest one lifting a listed failure.
+    const liftingFailure = failing
+      .flatMap((f) => (f.waiver ? [f.waiver] : []))
+      .sort((a, b) => b.created_at.getTime() - a.created_at.getTime() || b.id.localeCompare(a.id))[0];
+    const shown = coversLatest && waiver ? waiver : (liftingFailure ?? null);
     return {
       ...check,
       latest: result ? toCheckResult(result) : null,
-      waiver: covers && waiver ? toWaiver(waiver) : null,
+      waiver: shown ? toWaiver(shown) : null,
       blocksDownstream: check.blocking && blockers.some((b) => b.checkName === check.name),
+      failures: failing.map((f) => ({
+        result: toCheckResult(f.result),
+        waiver: f.waiver ? toWaiver(f.waiver) : null,
+        blocks: check.blocking && f.waiver === null,
+      })),
+      failureCount: failing[0]?.failureCount ?? 0,
     };
   });
 }
@@ -143,10 +160,11 @@ export async function describeAssets(
 ): Promise<Asset[]> {
   const evaluations = keys.map((key) => state.book.evaluation(key));
   const latestIds = evaluations.flatMap((e) => (e?.latest?.materializationId ? [e.latest.materializationId] : []));
-  const [materializations, checkRows, waiverRows] = await Promise.all([
+  const [materializations, checkRows, waiverRows, failureRows] = await Promise.all([
     getMaterializations(db, workspaceId, latestIds),
     latestCheckResults(db, workspaceId, keys),
     latestWaivers(db, workspaceId, keys),
+    latestCheckFailures(db, workspaceId, keys, CHECK_FAILURES_LISTED),
   ]);
   const byId = new Map(materializations.map((m) => [m.id, m]));
   const checks = new Map<string, Map<string, CheckResultRow>>();
@@ -158,6 +176,14 @@ export async function describeAssets(
   for (const row of waiverRows) {
     if (!waivers.has(row.asset_key)) waivers.set(row.asset_key, new Map());
     waivers.get(row.asset_key)?.set(row.check_name, row);
+  }
+  const failures = new Map<string, Map<string, CheckFailureRow[]>>();
+  for (const row of failureRows) {
+    const byCheck = failures.get(row.result.asset_key) ?? new Map<string, CheckFailureRow[]>();
+    failures.set(row.result.asset_key, byCheck);
+    const list = byCheck.get(row.result.check_name);
+    if (list) list.push(row);
+    else byCheck.set(row.result.check_name, [row]);
   }
   return keys.map((key, i) => {
     const node = state.graph.nodes.get(key) as AssetNode;
@@ -177,7 +203,13 @@ export async function describeAssets(
       group: node.group,
       io: node.io,
       acceptsRange: node.acceptsRange,
-      checks: checkStatuses(node, checks.get(key) ?? new Map(), waivers.get(key) ?? new Map(), state.blockers.get(key) ?? []),
+      checks: checkStatuses(
+        node,
+        checks.get(key) ?? new Map(),
+        waivers.get(key) ?? new Map(),
+        failures.get(key) ?? new Map(),
+        state.blockers.get(key) ?? [],
+      ),
       latest: latestId ? (byId.get(latestId) ?? null) : null,
       health: assetHealth(state, key),
       stale: evaluation?.health === 'STALE' ? evaluation.stale : [],

@@ -1,7 +1,7 @@
 import type { RouteDef } from '@outpost/sdk/contracts';
 import { isSubflowOf } from '../db/child-runs.js';
 import type { Sql } from '../db/client.js';
-import { keyHoldsRun, keyRanRun } from '../db/workers.js';
+import { attemptClaimedByOther, keyHoldsRun, keyRanRun } from '../db/workers.js';
 import { DomainError, notFound } from '../domain-error.js';
 import type { Principal } from './principal.js';
 
@@ -52,6 +52,12 @@ export async function checkTarget(
         if (typeof value === 'number' && value !== principal.attempt) {
           throw new DomainError('stale_attempt', `this run token is for attempt ${principal.attempt}`);
         }
+      }
+    }
+    // A run handed back unstarted keeps its attempt for its next claimer: the worker that lost it may not write to it.
+    if (route.method !== 'GET' && principal.workerId !== undefined) {
+      if (await attemptClaimedByOther(sql, principal.workspaceId, principal.runId, principal.attempt, principal.workerId)) {
+        throw new DomainError('stale_attempt', `attempt ${principal.attempt} of this run was claimed again by another worker`);
       }
     }
     return;

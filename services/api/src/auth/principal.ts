@@ -8,7 +8,7 @@ import { authenticateSession, readCookie, type SessionPrincipal, type SessionReq
 
 export type Principal =
   | { kind: 'api_key'; workspaceId: string; keyId: string; role: Role; pools: string[] }
-  | { kind: 'run_token'; workspaceId: string; runId: string; attempt: number }
+  | { kind: 'run_token'; workspaceId: string; runId: string; attempt: number; workerId?: string }
   | SessionPrincipal;
 
 /** last_used_at is written at most this often per key. */
@@ -33,7 +33,13 @@ export async function authenticate(authorization: string | undefined, { sql, tok
   if (looksLikeJwt(token)) {
     try {
       const claims = await tokens.verify(token);
-      return { kind: 'run_token', workspaceId: claims.workspaceId, runId: claims.runId, attempt: claims.attempt };
+      return {
+        kind: 'run_token',
+        workspaceId: claims.workspaceId,
+        runId: claims.runId,
+        attempt: claims.attempt,
+        ...(claims.workerId === undefined ? {} : { workerId: claims.workerId }),
+      };
     } catch {
       throw credentialRefused('the run token is invalid or expired');
     }

@@ -23,6 +23,12 @@ export interface RunTokenClaims {
   runId: string;
   attempt: number;
   workspaceId: string;
+  /**
+   * The worker that claimed the attempt. A run handed back unstarted keeps its attempt for the
+   * next claimer, so the attempt alone cannot fence the worker that lost it: its writes are refused
+   * once another worker claimed the attempt (`auth/access.ts`).
+   */
+  workerId?: string;
 }
 
 export interface SigningKeyRecord {
@@ -88,14 +94,16 @@ function assertClaims(claims: RunTokenClaims): void {
   if (!UUID.test(claims.runId)) throw new RunTokenError('run id must be a lowercase UUID');
   if (!UUID.test(claims.workspaceId)) throw new RunTokenError('workspace id must be a lowercase UUID');
   if (!Number.isSafeInteger(claims.attempt) || claims.attempt < 1) throw new RunTokenError('attempt must be a positive integer');
+  if (claims.workerId !== undefined && !UUID.test(claims.workerId)) throw new RunTokenError('worker id must be a lowercase UUID');
 }
 
 function claimsFrom(payload: JWTPayload): RunTokenClaims {
-  const { sub, att, wsp } = payload;
+  const { sub, att, wsp, wkr } = payload;
   if (typeof sub !== 'string' || typeof wsp !== 'string' || typeof att !== 'number') {
     throw new RunTokenError('run token is missing its run, attempt or workspace');
   }
-  const claims = { runId: sub, attempt: att, workspaceId: wsp };
+  if (wkr !== undefined && typeof wkr !== 'string') throw new RunTokenError('run token names its worker wrongly');
+  const claims: RunTokenClaims = { runId: sub, attempt: att, workspaceId: wsp, ...(wkr === undefined ? {} : { workerId: wkr }) };
   assertClaims(claims);
   return claims;
 }
@@ -162,7 +170,11 @@ export class RunTokenIssuer {
       privateKey = importKey(okpJwk(key.privateJwk, true));
       this.#privateKeys.set(key.kid, privateKey);
     }
-    return new SignJWT({ att: claims.attempt, wsp: claims.workspaceId })
+    return new SignJWT({
+      att: claims.attempt,
+      wsp: claims.workspaceId,
+      ...(claims.workerId === undefined ? {} : { wkr: claims.workerId }),
+    })
       .setProtectedHeader({ alg: ALG, typ: TYP, kid: key.kid })
       .setIssuer(this.#issuer)
       .setAudience(AUDIENCE)

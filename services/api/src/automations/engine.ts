@@ -5,7 +5,7 @@ import type { CelSandbox, SandboxItem, SandboxResult } from '../cel/sandbox.js';
 import { appendAuditEntry } from '../db/audit.js';
 import { type AutomationRow, finishFiring, insertFiring, quarantineEvent } from '../db/automations.js';
 import type { Sql, TxSql } from '../db/client.js';
-import { type EventRow, LEDGER_START, type LedgerCursor, readCommittedEvents, toEvent } from '../db/events.js';
+import { type EventRow, lockLedgerCursor, readLedger, saveLedgerCursor, toEvent } from '../db/events.js';
 import { type ActionContext, failureMessage, runAction } from './actions.js';
 import { type CompiledAutomation, type CompiledCache, EXPECT_VARIABLES, TEMPLATE_VARIABLES } from './compile.js';
 import { budgetFailure, evaluateRound, isMatch, type RoundVerdicts, sees, type Verdict } from './verdicts.js';
@@ -128,7 +128,7 @@ export class AutomationEngine {
 
   /** Counts this round's attempt at the cursor, outside the round's transaction so a crash cannot roll it back. */
   async #begin(sql: Sql): Promise<number> {
-    await sql`INSERT INTO automation_cursor (name, txid, seq) VALUES (${CURSOR}, ${LEDGER_START.txid}::xid8, 0) ON CONFLICT DO NOTHING`;
+    await sql`INSERT INTO automation_cursor (name, txid, seq) VALUES (${CURSOR}, '0'::xid8, 0) ON CONFLICT DO NOTHING`;
     const [row] = await sql<{ attempts: number }[]>`
       UPDATE automation_cursor SET attempts = attempts + 1 WHERE name = ${CURSOR} RETURNING attempts`;
     return row?.attempts ?? 1;
@@ -137,9 +137,11 @@ export class AutomationEngine {
   /** Quarantines the event at the cursor for every automation of its workspace and moves past it. */
   async #stepOver(sql: Sql, failed: number): Promise<number> {
     return (await sql.begin(async (tx) => {
-      const [cursorRow] = await tx<LedgerCursor[]>`
-        SELECT txid::text AS txid, seq::text AS seq FROM automation_cursor WHERE name = ${CURSOR} FOR UPDATE`;
-      const [row] = await readCommittedEvents(tx, cursorRow ?? LEDGER_START, 1);
+      const cursor = await lockLedgerCursor(tx, 'automation_cursor', CURSOR);
+      const {
+        rows: [row],
+        next,
+      } = await readLedger(tx, cursor, 1);
       if (row) {
         await quarantineEvent(tx, {
           workspaceId: row.workspace_id,
@@ -148,8 +150,8 @@ export class AutomationEngine {
           automationId: null,
           reason: `${failed} rounds of the automations loop that read this event failed in a row; the loop stepped over it`,
         });
-        await tx`UPDATE automation_cursor SET txid = ${row.txid}::xid8, seq = ${row.seq}, updated_at = now() WHERE name = ${CURSOR}`;
       }
+      await saveLedgerCursor(tx, 'automation_cursor', CURSOR, next);
       await tx`UPDATE automation_cursor SET attempts = 0 WHERE name = ${CURSOR}`;
       return row ? 1 : 0;
     })) as number;
@@ -157,12 +159,10 @@ export class AutomationEngine {
 
   async #round(tx: TxSql, batchSize: number): Promise<RoundResult> {
     // The row lock makes a second replica's round (a leader that lost its lock mid-round) wait and then read the new cursor.
-    const [cursorRow] = await tx<LedgerCursor[]>`
-      SELECT txid::text AS txid, seq::text AS seq FROM automation_cursor WHERE name = ${CURSOR} FOR UPDATE`;
-    const cursor = cursorRow ?? LEDGER_START;
+    const cursor = await lockLedgerCursor(tx, 'automation_cursor', CURSOR);
     // Opened before the events are read, so an expected event of this round already finds its window.
     await this.#openCronWindows(tx);
-    const rows = await readCommittedEvents(tx, cursor, batchSize);
+    const { rows, next } = await readLedger(tx, cursor, batchSize);
     const result: RoundResult = { events: rows.length, firings: 0, windowsClosed: 0, steppedOver: 0 };
     if (rows.length > 0) {
       const workspaces = [...new Set(rows.map((r) => r.workspace_id))];
@@ -195,9 +195,8 @@ export class AutomationEngine {
           result.firings += await this.#evaluate(tx, a, event, row, verdicts);
         }
       }
-      const last = rows.at(-1) as EventRow;
-      await tx`UPDATE automation_cursor SET txid = ${last.txid}::xid8, seq = ${last.seq}, updated_at = now() WHERE name = ${CURSOR}`;
     }
+    await saveLedgerCursor(tx, 'automation_cursor', CURSOR, next);
     // Windows close by time only once the ledger is read up to now: an expected event still unread would otherwise be missed.
     if (rows.length < batchSize) {
       const closed = await this.#closeWindows(tx);

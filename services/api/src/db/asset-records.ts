@@ -153,6 +153,96 @@ export async function latestCheckResults(db: Db, workspaceId: string, keys: read
     WHERE a.workspace_id = ${workspaceId} ${keys === null ? db`` : db`AND a.key = ANY(${db.array([...keys])}::text[])`}`;
 }
 
+/** A partition's latest result of a check that failed, with the newest waiver lifting it (null when none does). */
+export interface CheckFailureRow {
+  result: CheckResultRow;
+  waiver: WaiverRow | null;
+  /** How many partitions of this check have a failing latest result. */
+  failureCount: number;
+}
+
+/**
+ * For each check of the assets named (every asset when null): the partitions whose latest result
+ * failed, newest first, at most `limit` per check, each with the newest waiver lifting it. A waiver
+ * lifts a result it names, or (without a partition) every result up to the one it was given for;
+ * `loadBlockers` applies the same rule, so a failure listed here without a waiver is a blocker.
+ */
+export async function latestCheckFailures(
+  db: Db,
+  workspaceId: string,
+  keys: readonly string[] | null,
+  limit: number,
+): Promise<CheckFailureRow[]> {
+  const rows = await db<
+    (CheckResultRow & {
+      failure_count: string;
+      w_id: string | null;
+      w_partition_key: string | null;
+      w_check_result_id: string | null;
+      w_result_seq: string | null;
+      w_reason: string | null;
+      w_waived_by: string | null;
+      w_created_at: Date | null;
+    })[]
+  >`
+    SELECT * FROM (
+      SELECT l.id, l.asset_key, l.check_name, l.partition_key, l.flow_run_id, l.materialization_id, l.passed, l.severity,
+             l.blocking, l.metadata, l.seq, l.created_at,
+             w.id AS w_id, w.partition_key AS w_partition_key, w.check_result_id AS w_check_result_id,
+             w.result_seq AS w_result_seq, w.reason AS w_reason, w.waived_by AS w_waived_by, w.created_at AS w_created_at,
+             row_number() OVER (PARTITION BY l.asset_key, l.check_name ORDER BY l.seq DESC) AS n,
+             count(*) OVER (PARTITION BY l.asset_key, l.check_name) AS failure_count
+      FROM asset_definitions a
+      CROSS JOIN LATERAL jsonb_array_elements(a.checks) c
+      CROSS JOIN LATERAL (
+        SELECT DISTINCT ON (r.partition_key) r.* FROM asset_check_results r
+        WHERE r.workspace_id = a.workspace_id AND r.asset_key = a.key AND r.check_name = c->>'name'
+        ORDER BY r.partition_key, r.seq DESC
+      ) l
+      LEFT JOIN LATERAL (
+        SELECT * FROM asset_check_waivers w
+        WHERE w.workspace_id = a.workspace_id AND w.asset_key = l.asset_key AND w.check_name = l.check_name
+          AND (w.check_result_id = l.id OR (w.partition_key IS NULL AND l.seq <= w.result_seq))
+        ORDER BY w.created_at DESC, w.id DESC LIMIT 1
+      ) w ON true
+      WHERE a.workspace_id = ${workspaceId} AND NOT l.passed
+        ${keys === null ? db`` : db`AND a.key = ANY(${db.array([...keys])}::text[])`}
+    ) f
+    WHERE f.n <= ${limit}
+    ORDER BY f.asset_key, f.check_name, f.seq DESC`;
+  return rows.map((r) => ({
+    result: {
+      id: r.id,
+      asset_key: r.asset_key,
+      check_name: r.check_name,
+      partition_key: r.partition_key,
+      flow_run_id: r.flow_run_id,
+      materialization_id: r.materialization_id,
+      passed: r.passed,
+      severity: r.severity,
+      blocking: r.blocking,
+      metadata: r.metadata,
+      seq: r.seq,
+      created_at: r.created_at,
+    },
+    waiver:
+      r.w_id === null
+        ? null
+        : {
+            id: r.w_id,
+            asset_key: r.asset_key,
+            check_name: r.check_name,
+            partition_key: r.w_partition_key,
+            check_result_id: r.w_check_result_id as string,
+            result_seq: r.w_result_seq as string,
+            reason: r.w_reason as string,
+            waived_by: r.w_waived_by as string,
+            created_at: r.w_created_at as Date,
+          },
+    failureCount: Number(r.failure_count),
+  }));
+}
+
 /** The latest result of one check, on one partition or (null) on any. */
 export async function latestCheckResult(
   db: Db,

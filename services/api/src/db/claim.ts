@@ -39,6 +39,11 @@ export interface ClaimedRow extends RunRow {
   resources: ResourceRequest | null;
   /** What the claim handed the run; null when it asked for nothing. */
   assigned: AssignedResources | null;
+  /**
+   * The highest log seq already stored for the attempt (0: none). A run handed back unstarted keeps
+   * its attempt, and what its earlier claimer logged stays: the new claimer numbers its lines after it.
+   */
+  log_seq?: number;
 }
 
 /** The state name of a due run held back by a full deployment or tag limit (ENQUEUE). */
@@ -241,7 +246,9 @@ function claimStatement(tx: Db, input: ClaimInput, locks: ClaimLocks, backfills:
              c.attempt, c.max_retries, c.idempotency_key, c.worker_id, c.lease_expires_at,
              c.expected_start_time, c.start_time, c.end_time, c.created_at, c.updated_at,
              v.source, v.entrypoint, v.job_variables, c.deployment_version_id, v.source_digest,
-             c.scheduled_time, c.schedule_id, c.partition_key, c.resources
+             c.scheduled_time, c.schedule_id, c.partition_key, c.resources,
+             coalesce((SELECT max(l.seq) FROM logs l
+                       WHERE l.workspace_id = c.workspace_id AND l.flow_run_id = c.id AND l.attempt = c.attempt), 0)::int AS log_seq
       FROM claimed c
       JOIN flows f ON f.id = c.flow_id
       JOIN deployments d ON d.id = c.deployment_id

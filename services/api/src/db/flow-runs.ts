@@ -255,6 +255,18 @@ export async function findRunByIdempotencyKey(
 }
 
 /** The run's current attempt, or null when the workspace has no such run. */
+/** The run's current attempt and whether a worker holds it now (claimed or running, with a lease). */
+export async function getRunAttemptHeld(
+  db: Db,
+  workspaceId: string,
+  id: string,
+): Promise<{ attempt: number; held: boolean } | null> {
+  const [row] = await db<{ attempt: number; held: boolean }[]>`
+    SELECT attempt, state_type IN ('PENDING', 'RUNNING', 'CANCELLING') AS held
+    FROM flow_runs WHERE id = ${id} AND workspace_id = ${workspaceId}`;
+  return row ?? null;
+}
+
 export async function getRunAttempt(db: Db, workspaceId: string, id: string): Promise<number | null> {
   const [row] = await db<{ attempt: number }[]>`SELECT attempt FROM flow_runs WHERE id = ${id} AND workspace_id = ${workspaceId}`;
   return row?.attempt ?? null;

@@ -58,15 +58,29 @@ export async function renewLeases(
 }
 
 /**
- * Held runs whose lease ran out by the database clock, oldest first, across workspaces (for the
- * lease loop). A held state without any lease counts as expired: `NULL < now()` is never true, and
- * a run nobody can renew must not stay RUNNING forever.
+ * Whether the worker of flow run `r` is judged gone, by the database clock: it holds no lease, or the
+ * lease ran out — and, in a pool that waits for silent workers (`on_worker_silence = 'wait'`), its
+ * disconnected tolerance past the lease ran out too (never, when the pool's tolerance has no limit).
+ * Such a worker stops its run by then itself, so the retry never runs beside it.
+ */
+export function leaseRunOut(db: Db) {
+  return db`(r.lease_expires_at IS NULL OR (r.lease_expires_at < now() AND NOT EXISTS (
+    SELECT 1 FROM work_pools p
+    WHERE p.id = r.work_pool_id AND p.on_worker_silence = 'wait'
+      AND (p.disconnected_tolerance_seconds IS NULL
+           OR r.lease_expires_at + make_interval(secs => p.disconnected_tolerance_seconds) >= now()))))`;
+}
+
+/**
+ * Held runs whose worker is judged gone (`leaseRunOut`), oldest lease first, across workspaces (for
+ * the lease loop). A held state without any lease counts as expired: a run nobody can renew must not
+ * stay RUNNING forever.
  */
 export async function findExpiredLeases(db: Db, limit: number): Promise<ExpiredLease[]> {
   const rows = await db<{ id: string; workspace_id: string; state_type: StateType; attempt: number }[]>`
-    SELECT id, workspace_id, state_type, attempt FROM flow_runs
-    WHERE state_type IN ${stateList(db, HELD_STATES)} AND (lease_expires_at IS NULL OR lease_expires_at < now())
-    ORDER BY lease_expires_at NULLS FIRST
+    SELECT r.id, r.workspace_id, r.state_type, r.attempt FROM flow_runs r
+    WHERE r.state_type IN ${stateList(db, HELD_STATES)} AND ${leaseRunOut(db)}
+    ORDER BY r.lease_expires_at NULLS FIRST
     LIMIT ${limit}`;
   return rows.map((r) => ({ id: r.id, workspaceId: r.workspace_id, stateType: r.state_type, attempt: r.attempt }));
 }
@@ -104,4 +118,20 @@ export async function graceHeldLeases(db: Db, graceSeconds: number): Promise<num
       AND (lease_expires_at IS NULL OR lease_expires_at < now() + make_interval(secs => ${graceSeconds}))
     RETURNING id`;
   return rows.length;
+}
+
+/**
+ * Which of a worker's held attempts have been asked to cancel (CANCELLING at that attempt): what a
+ * waiting claim answers with as soon as a held run changes. One primary-key probe per held run.
+ */
+export async function cancellingAttempts(
+  db: Db,
+  workspaceId: string,
+  held: ReadonlyMap<string, number>,
+): Promise<{ id: string; attempt: number }[]> {
+  if (held.size === 0) return [];
+  const rows = await db<{ id: string; attempt: number }[]>`
+    SELECT id, attempt FROM flow_runs
+    WHERE workspace_id = ${workspaceId} AND id = ANY(${db.array([...held.keys()])}::uuid[]) AND state_type = 'CANCELLING'`;
+  return rows.filter((row) => held.get(row.id) === row.attempt).map((row) => ({ id: row.id, attempt: row.attempt }));
 }

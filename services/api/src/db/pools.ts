@@ -1,4 +1,4 @@
-import type { WorkPool, WorkPoolType, WorkQueue } from '@outpost/sdk/contracts';
+import type { WorkerSilencePolicy, WorkPool, WorkPoolType, WorkQueue } from '@outpost/sdk/contracts';
 import type postgres from 'postgres';
 import type { Db } from './client.js';
 import { RUNS_CHANNEL } from './flow-runs.js';
@@ -18,6 +18,8 @@ interface PoolRow
     | 'base_job_template'
     | 'gpu_quota'
     | 'gpu_quota_by_tag'
+    | 'on_worker_silence'
+    | 'disconnected_tolerance_seconds'
     | 'created_at'
   > {
   status: 'READY' | 'NOT_READY' | 'PAUSED';
@@ -35,6 +37,8 @@ function toPool(row: PoolRow): WorkPool {
     status: row.status,
     type: row.type,
     baseJobTemplate: row.base_job_template,
+    onWorkerSilence: row.on_worker_silence,
+    disconnectedToleranceSeconds: row.disconnected_tolerance_seconds,
     createdAt: iso(row.created_at),
   };
 }
@@ -84,12 +88,18 @@ export async function insertPool(
     /** @default 'process' */
     type?: WorkPoolType;
     baseJobTemplate?: Record<string, unknown> | null;
+    /** @default 'retry' */
+    onWorkerSilence?: WorkerSilencePolicy;
+    /** Null: no limit. @default 600 */
+    disconnectedToleranceSeconds?: number | null;
   },
 ): Promise<WorkPool | null> {
   const [row] = await db<PoolRow[]>`
-    INSERT INTO work_pools (workspace_id, name, description, concurrency_limit, type, base_job_template)
+    INSERT INTO work_pools (workspace_id, name, description, concurrency_limit, type, base_job_template, on_worker_silence,
+                            disconnected_tolerance_seconds)
     VALUES (${pool.workspaceId}, ${pool.name}, ${pool.description}, ${pool.concurrencyLimit}, ${pool.type ?? 'process'},
-            ${jsonb(db, pool.baseJobTemplate ?? null)})
+            ${jsonb(db, pool.baseJobTemplate ?? null)}, ${pool.onWorkerSilence ?? 'retry'},
+            ${pool.disconnectedToleranceSeconds === undefined ? db`DEFAULT` : db`${pool.disconnectedToleranceSeconds}::int`})
     ON CONFLICT (workspace_id, name) DO NOTHING
     RETURNING *, ${poolStatusColumn(db)}`;
   if (!row) return null;
@@ -104,6 +114,8 @@ export interface PoolChanges {
   baseJobTemplate?: Record<string, unknown> | null;
   gpuQuota?: number | null;
   gpuQuotaByTag?: Record<string, number>;
+  onWorkerSilence?: WorkerSilencePolicy;
+  disconnectedToleranceSeconds?: number | null;
 }
 
 /** Applies the given fields; a pool that is unpaused or gets room may have due runs, so waiting claims are nudged. */
@@ -115,7 +127,13 @@ export async function updatePool(db: Db, workspaceId: string, name: string, chan
       concurrency_limit = ${changes.concurrencyLimit === undefined ? db`concurrency_limit` : db`${changes.concurrencyLimit}::int`},
       base_job_template = ${changes.baseJobTemplate === undefined ? db`base_job_template` : jsonb(db, changes.baseJobTemplate)},
       gpu_quota = ${changes.gpuQuota === undefined ? db`gpu_quota` : db`${changes.gpuQuota}::int`},
-      gpu_quota_by_tag = ${changes.gpuQuotaByTag === undefined ? db`gpu_quota_by_tag` : db`${db.json(changes.gpuQuotaByTag)}::jsonb`}
+      gpu_quota_by_tag = ${changes.gpuQuotaByTag === undefined ? db`gpu_quota_by_tag` : db`${db.json(changes.gpuQuotaByTag)}::jsonb`},
+      on_worker_silence = ${changes.onWorkerSilence === undefined ? db`on_worker_silence` : db`${changes.onWorkerSilence}`},
+      disconnected_tolerance_seconds = ${
+        changes.disconnectedToleranceSeconds === undefined
+          ? db`disconnected_tolerance_seconds`
+          : db`${changes.disconnectedToleranceSeconds}::int`
+      }
     WHERE workspace_id = ${workspaceId} AND name = ${name}
     RETURNING *, ${poolStatusColumn(db)}`;
   if (!row) return null;

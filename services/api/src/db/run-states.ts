@@ -2,6 +2,7 @@ import type { StateHistoryResponse, StateProposalResponse, StateType } from '@ou
 import { isHeld, isTerminal } from '@outpost/sdk/contracts';
 import type { Db, TxSql } from './client.js';
 import { RUNS_CHANNEL } from './flow-runs.js';
+import { leaseRunOut } from './leases.js';
 import type { flowRuns, Row } from './schema.js';
 import { iso } from './values.js';
 
@@ -77,7 +78,7 @@ export async function lockRuns(
   const rows = await tx<LockedRow[]>`
     SELECT r.id, r.workspace_id, r.state_type, r.state_name, r.state_message, r.state_timestamp, r.state_data, r.attempt,
            r.max_retries, r.resumes, r.retry_delay_seconds, r.retry_backoff, r.retry_jitter, r.expected_start_time, r.work_pool_id,
-           coalesce(r.lease_expires_at < now(), true) AS lease_expired, now()::timestamptz(3) AS now,
+           ${leaseRunOut(tx)} AS lease_expired, now()::timestamptz(3) AS now,
            ${
              scope
                ? tx`(SELECT w.api_key_id FROM workers w WHERE w.workspace_id = r.workspace_id AND w.id = r.worker_id)`

@@ -29,6 +29,7 @@ import {
   type WaitSpec,
   type WaitStatus,
   type WorkerResources,
+  type WorkerSilencePolicy,
   type WorkPoolType,
 } from '@outpost/sdk/contracts';
 import { type InferSelectModel, sql, type Table } from 'drizzle-orm';
@@ -50,6 +51,7 @@ import {
   uniqueIndex,
   uuid,
 } from 'drizzle-orm/pg-core';
+import { VISIBLE_EVENTS_SQL } from './event-list.js';
 import { stateListSql } from './values.js';
 
 /*
@@ -145,11 +147,20 @@ export const workPools = pgTable(
     gpuQuota: integer('gpu_quota'),
     /** Most GPUs held at once by the pool's runs carrying each tag. */
     gpuQuotaByTag: jsonb('gpu_quota_by_tag').$type<Record<string, number>>().notNull().default({}),
+    /**
+     * When a worker falls silent: 'retry' crashes and retries its runs after lease + grace; 'wait'
+     * waits `disconnectedToleranceSeconds` past the lease first, so a cut-off worker never runs beside the retry.
+     */
+    onWorkerSilence: text('on_worker_silence').$type<WorkerSilencePolicy>().notNull().default('retry'),
+    /** How long a worker that cannot reach the API keeps running what it holds; null: as long as it takes. */
+    disconnectedToleranceSeconds: integer('disconnected_tolerance_seconds').default(600),
     createdAt: createdAt(),
   },
   (t) => [
     uniqueIndex('work_pools_workspace_name_uq').on(t.workspaceId, t.name),
     check('work_pools_type_ck', sql`type IN ('process', 'kubernetes')`),
+    check('work_pools_on_worker_silence_ck', sql`on_worker_silence IN ('retry', 'wait')`),
+    check('work_pools_disconnected_tolerance_ck', sql`disconnected_tolerance_seconds >= 0`),
   ],
 );
 
@@ -1144,6 +1155,8 @@ export const dynamicPartitionKeys = pgTable(
 
 /** A transaction id (`xid8`), read as a decimal string. */
 const xid8 = customType<{ data: string }>({ dataType: () => 'xid8' });
+/** A Postgres snapshot (`xmin:xmax:xip,…`), as text. */
+const pgSnapshot = customType<{ data: string }>({ dataType: () => 'pg_snapshot' });
 
 /**
  * Append-only (an update raises; retention deletes). System events are written by triggers on the
@@ -1174,6 +1187,8 @@ export const events = pgTable(
     uniqueIndex('events_id_uq').on(t.workspaceId, t.id),
     index('events_workspace_idx').on(t.workspaceId, t.seq),
     index('events_kind_idx').on(t.workspaceId, t.kind, t.seq),
+    // Newest-first pages without internal bookkeeping (db/event-list.ts, migration 0036).
+    index('events_visible_idx').on(t.workspaceId, t.seq).where(sql.raw(VISIBLE_EVENTS_SQL)),
     index('events_resource_idx').on(t.workspaceId, t.resourceId, t.seq),
     index('events_related_idx').using('gin', sql`${t.related} jsonb_path_ops`),
     index('events_commit_order_idx').on(t.txid, t.seq),
@@ -1257,11 +1272,13 @@ export const recordedResults = pgTable(
   (t) => [primaryKey({ columns: [t.flowRunId, t.taskKey, t.dynamicKey] })],
 );
 
-/** The ledger position the waits loop has matched events up to. */
+/** The ledger position the waits loop has matched events up to (`db/events.ts` LedgerCursor). */
 export const waitEventCursor = pgTable('wait_event_cursor', {
   name: text('name').primaryKey(),
   txid: xid8('txid').notNull(),
   seq: bigint('seq', { mode: 'number' }).$type<string>().notNull(),
+  snapFrom: pgSnapshot('snap_from').notNull().default('1:1:'),
+  snapTo: pgSnapshot('snap_to'),
 });
 // ---- automations: triggers over the ledger and the actions they fire ----
 
@@ -1352,11 +1369,13 @@ export const automationWindows = pgTable(
   ],
 );
 
-/** The automations loop's place in the ledger (`db/events.ts` readCommittedEvents). */
+/** The automations loop's place in the ledger (`db/events.ts` LedgerCursor, read by readLedger). */
 export const automationCursor = pgTable('automation_cursor', {
   name: text('name').primaryKey(),
   txid: xid8('txid').notNull(),
   seq: bigint('seq', { mode: 'number' }).$type<string>().notNull(),
+  snapFrom: pgSnapshot('snap_from').notNull().default('1:1:'),
+  snapTo: pgSnapshot('snap_to'),
   updatedAt: ts('updated_at').notNull().defaultNow(),
   /** Rounds begun at this cursor that did not commit: past a few, the loop narrows to one event and then steps over it. */
   attempts: integer('attempts').notNull().default(0),

@@ -208,6 +208,26 @@ export async function keyHoldsRun(db: Db, workspaceId: string, apiKeyId: string,
 }
 
 /**
+ * Whether another worker than `workerId` claimed this attempt of the run last: a run its worker
+ * claimed but never started goes back to the queue on the same attempt, and the next claimer's
+ * attempt is then its own (one indexed row, read on each write of a run token).
+ */
+export async function attemptClaimedByOther(
+  db: Db,
+  workspaceId: string,
+  runId: string,
+  attempt: number,
+  workerId: string,
+): Promise<boolean> {
+  const [row] = await db<{ other: boolean }[]>`
+    SELECT EXISTS (
+      SELECT 1 FROM flow_run_attempts
+      WHERE workspace_id = ${workspaceId} AND flow_run_id = ${runId} AND attempt = ${attempt} AND worker_id <> ${workerId}
+    ) AS other`;
+  return row?.other ?? false;
+}
+
+/**
  * Whether a worker of this key holds the run now or ran any attempt of it (or of the run it is a
  * subflow of): log lines spooled while the API was away arrive after the run moved on, and a
  * restarted worker delivers the spools of the process it replaced.

@@ -1,6 +1,6 @@
 import type { Sql } from '../db/client.js';
-import { AUDIT_KIND_PREFIX, type EventFilters, kindMatches } from '../db/event-list.js';
-import { type EventRow, LEDGER_START, type LedgerCursor, readCommittedEvents, toEvent } from '../db/events.js';
+import { AUDIT_KIND_PREFIX, type EventFilters, hiddenKinds, kindMatches } from '../db/event-list.js';
+import { type EventRow, type LedgerCursor, readLedger, toEvent } from '../db/events.js';
 import type { Logger } from '../logger.js';
 import type { RunNotifier } from '../runs/run-notifier.js';
 
@@ -10,8 +10,8 @@ export interface EventHubOptions {
   /** Notifications arriving within this long are read together. @default 25 */
   flushMs?: number;
   /**
-   * The ledger is also read this often while streams are open: an event held back because an older
-   * transaction was still running when its NOTIFY came is read once that transaction ends. @default 1000
+   * The ledger is also read this often while streams are open, a safety net for a NOTIFY lost with a
+   * dropped connection. @default 1000
    */
   pollMs?: number;
   /** A client this many bytes behind is disconnected; it reconnects with its last seq. @default 1048576 */
@@ -39,16 +39,17 @@ function frame(row: EventRow): string {
 
 function matches(row: EventRow, f: EventFilters): boolean {
   if (f.withoutAudit && row.kind.startsWith(AUDIT_KIND_PREFIX)) return false;
+  if (hiddenKinds(f).includes(row.kind)) return false;
   if (!kindMatches(row.kind, f.kinds)) return false;
   if (f.resourceId && row.resource_id !== f.resourceId && !row.related.some((r) => r.id === f.resourceId)) return false;
   return true;
 }
 
 /**
- * The live event streams of one API process. The ledger is read in commit order
- * (`readCommittedEvents`) from one cursor for every workspace, woken by the ledger's NOTIFY and by a
- * short poll, so a stream never skips an event committed late with a lower seq and never shows one
- * twice; each event is written to the open streams of its workspace whose filters it matches. The
+ * The live event streams of one API process. The ledger's events are read as they commit
+ * (`readLedger`) from one cursor for every workspace, woken by the ledger's NOTIFY and by a short
+ * poll, so a stream never skips an event committed late with a lower seq and never shows one twice,
+ * and a transaction left open elsewhere holds back nothing but its own events; each event is written to the open streams of its workspace whose filters it matches. The
  * cursor exists only while streams are open: with none, nothing is read.
  */
 export class EventHub {
@@ -166,15 +167,11 @@ export class EventHub {
     this.#stopTimers();
   }
 
-  /** Where the live part begins: the last event committed before any running transaction. */
+  /** Where the live part begins: every event committed now counts as read (the replay covers those a client asks for). */
   #start(): Promise<LedgerCursor> {
-    this.#starting ??= this.sql<{ txid: string; seq: string }[]>`
-      SELECT txid::text AS txid, seq::text AS seq FROM events
-      WHERE txid < pg_snapshot_xmin(pg_current_snapshot())
-      ORDER BY txid DESC, seq DESC LIMIT 1`
+    this.#starting ??= this.sql<{ now: string }[]>`SELECT pg_current_snapshot()::text AS now`
       .then(([row]) => {
-        const cursor = row ?? LEDGER_START;
-        this.#cursor ??= cursor;
+        this.#cursor ??= { from: row?.now ?? '1:1:', to: null, txid: '0', seq: '0' };
         return this.#cursor;
       })
       .finally(() => {
@@ -183,12 +180,17 @@ export class EventHub {
     return this.#starting;
   }
 
-  /** Stored events after `afterSeq` up to `until` (where the hub's live reading began for this stream). */
+  /**
+   * Stored events after `afterSeq` that the live part will not write: those visible in `until.from`,
+   * and those of the window being read up to where it has been read.
+   */
   async #replay(workspaceId: string, f: EventFilters, afterSeq: string, until: LedgerCursor): Promise<EventRow[]> {
     const rows = await this.sql<EventRow[]>`
       SELECT e.* FROM events e
       WHERE e.workspace_id = ${workspaceId} AND e.seq > ${afterSeq}::int8
-        AND (e.txid, e.seq) <= (${until.txid}::xid8, ${until.seq}::int8)
+        AND (pg_visible_in_snapshot(e.txid, ${until.from}::pg_snapshot)
+             OR (${until.to}::pg_snapshot IS NOT NULL AND pg_visible_in_snapshot(e.txid, ${until.to}::pg_snapshot)
+                 AND (e.txid, e.seq) <= (${until.txid}::xid8, ${until.seq}::int8)))
       ORDER BY e.seq
       LIMIT ${MAX_REPLAY * 5}`;
     return rows.filter((row) => matches(row, f)).slice(0, MAX_REPLAY);
@@ -241,9 +243,9 @@ export class EventHub {
     for (;;) {
       const from = this.#cursor;
       if (!from || this.#subs.size === 0) return;
-      let rows: EventRow[];
+      let read: { rows: EventRow[]; next: LedgerCursor };
       try {
-        rows = await readCommittedEvents(this.sql, from, READ_BATCH);
+        read = await readLedger(this.sql, from, READ_BATCH);
       } catch (error) {
         // The streams stay open; the next poll reads again from the same cursor.
         this.logger.warn({ err: error }, 'cannot read the event ledger for the live streams');
@@ -251,9 +253,8 @@ export class EventHub {
       }
       // The last stream left while reading (the cursor was dropped) or a new start replaced it.
       if (this.#cursor !== from) return;
-      const last = rows.at(-1);
-      if (!last) return;
-      this.#cursor = { txid: String(last.txid), seq: String(last.seq) };
+      const { rows, next } = read;
+      this.#cursor = next;
       for (const row of rows) {
         const text = frame(row);
         for (const sub of this.#subs) if (sub.workspaceId === row.workspace_id && matches(row, sub.filters)) sub.write(text);

@@ -1,7 +1,7 @@
 import type { EventWaitSpec, OutpostEvent, RunWaitValue } from '@outpost/sdk/contracts';
 import type * as z from 'zod';
 import type { Db, Sql } from '../db/client.js';
-import { LEDGER_START, type LedgerCursor, readCommittedEvents, toEvent } from '../db/events.js';
+import { lockLedgerCursor, readLedger, saveLedgerCursor, toEvent } from '../db/events.js';
 import type { WaitOutcome } from '../db/waits.js';
 import type { Logger } from '../logger.js';
 import type { RunNotifier } from '../runs/run-notifier.js';
@@ -37,8 +37,8 @@ interface WaitingEventWait {
 /**
  * Resolves waits on the control plane's side, one replica at a time:
  * - until waits whose time came, and waits whose timeout came (TIMED_OUT);
- * - event waits, by reading the ledger in commit order after a stored cursor
- *   (`readCommittedEvents`): each round matches the events it reads against the WAITING event
+ * - event waits, by reading the ledger's events as they commit, after a stored cursor
+ *   (`readLedger`): each round matches the events it reads against the WAITING event
  *   waits of their workspace and kind, resolves the matched waits (resuming runs suspended on
  *   them) and advances the cursor, all in one transaction, so a crash redoes the round and an
  *   event is never skipped;
@@ -131,23 +131,18 @@ export class WaitsLoop implements BackgroundLoop {
 
   async #ledger(): Promise<number> {
     return this.sql.begin(async (tx) => {
-      await tx`
-        INSERT INTO wait_event_cursor (name, txid, seq) VALUES (${CURSOR_NAME}, ${LEDGER_START.txid}::xid8, ${LEDGER_START.seq})
-        ON CONFLICT (name) DO NOTHING`;
-      const [stored] = await tx<{ txid: string; seq: string }[]>`
-        SELECT txid::text AS txid, seq::text AS seq FROM wait_event_cursor WHERE name = ${CURSOR_NAME} FOR UPDATE`;
-      const cursor: LedgerCursor = stored ?? LEDGER_START;
-      const rows = await readCommittedEvents(tx, cursor, this.#batchSize);
-      const last = rows.at(-1);
-      if (!last) return 0;
-      const events = rows.map(toEvent);
-      const outcomes = [...(await this.#match(tx, rows, events)), ...(await this.#runsEnded(tx, rows, events))];
-      if (outcomes.length > 0) {
-        const ended = await resolveWaits(tx, outcomes);
-        this.logger.info({ waits: ended.length }, 'events resolved waits');
+      await tx`INSERT INTO wait_event_cursor (name, txid, seq) VALUES (${CURSOR_NAME}, '0'::xid8, 0) ON CONFLICT (name) DO NOTHING`;
+      const cursor = await lockLedgerCursor(tx, 'wait_event_cursor', CURSOR_NAME);
+      const { rows, next } = await readLedger(tx, cursor, this.#batchSize);
+      if (rows.length > 0) {
+        const events = rows.map(toEvent);
+        const outcomes = [...(await this.#match(tx, rows, events)), ...(await this.#runsEnded(tx, rows, events))];
+        if (outcomes.length > 0) {
+          const ended = await resolveWaits(tx, outcomes);
+          this.logger.info({ waits: ended.length }, 'events resolved waits');
+        }
       }
-      await tx`
-        UPDATE wait_event_cursor SET txid = ${String(last.txid)}::xid8, seq = ${String(last.seq)}::int8 WHERE name = ${CURSOR_NAME}`;
+      await saveLedgerCursor(tx, 'wait_event_cursor', CURSOR_NAME, next);
       return rows.length;
     });
   }

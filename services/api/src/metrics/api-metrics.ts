@@ -104,10 +104,17 @@ export class ApiMetrics {
     registers: [this.registry],
   });
 
-  // For autoscalers (KEDA's prometheus scaler, say): the backlog and GPU use of each pool.
+  // For autoscalers (KEDA's prometheus scaler, say): the backlog, the runs in flight and the GPU use
+  // of each pool. Every replica reads the same database, so a query takes `max by (workspace, pool)`.
   readonly #queueDepth = new Gauge({
     name: 'outpost_pool_queue_depth',
     help: 'Runs due and waiting to be claimed, by workspace slug and pool (read when scraped).',
+    labelNames: ['workspace', 'pool'] as const,
+    registers: [this.registry],
+  });
+  readonly #runsRunning = new Gauge({
+    name: 'outpost_pool_runs_running',
+    help: "Runs held by the pool's workers (PENDING, RUNNING or CANCELLING), each taking one of a worker's slots, by workspace slug and pool (read when scraped).",
     labelNames: ['workspace', 'pool'] as const,
     registers: [this.registry],
   });
@@ -135,7 +142,14 @@ export class ApiMetrics {
     labelNames: ['workspace', 'pool'] as const,
     registers: [this.registry],
   });
-  readonly #poolGauges = [this.#queueDepth, this.#oldestWaiting, this.#gpusRequested, this.#gpusFree, this.#gpusTotal];
+  readonly #poolGauges = [
+    this.#queueDepth,
+    this.#runsRunning,
+    this.#oldestWaiting,
+    this.#gpusRequested,
+    this.#gpusFree,
+    this.#gpusTotal,
+  ];
 
   constructor(sql: Sql, logger: Logger) {
     this.#sql = sql;
@@ -194,6 +208,7 @@ export class ApiMetrics {
         this.#held.set({ ...labels, state: 'RUNNING' }, row.running);
         this.#held.set({ ...labels, state: 'CANCELLING' }, row.cancelling);
         this.#queueDepth.set(labels, row.due);
+        this.#runsRunning.set(labels, row.pending + row.running + row.cancelling);
         this.#oldestWaiting.set(labels, row.oldest_waiting_seconds);
         this.#gpusRequested.set(labels, row.gpus_requested);
         this.#gpusFree.set(labels, row.gpus_free);

@@ -161,6 +161,7 @@ export const deploymentHandlers = {
       deploymentId: params.id,
       request: body,
       idempotencyKey,
+      refuseUnknownParameters: true,
     });
     if (!result.created) status(200);
     return result;

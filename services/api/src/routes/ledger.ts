@@ -34,6 +34,7 @@ export function ledgerHandlers(hub: EventHub) {
         since: query.since ? new Date(query.since) : undefined,
         until: query.until ? new Date(query.until) : undefined,
         withoutAudit: !mayReadAuditLog(principal),
+        withInternal: query.internal === 'true',
       };
       const cursor = decodeCursor(query.cursor, SeqCursor)?.[0] ?? null;
       const rows = await listEvents(deps.sql, principal.workspaceId, filters, {
@@ -60,6 +61,7 @@ export function ledgerHandlers(hub: EventHub) {
         kinds: parseKinds(query.kind),
         resourceId: query.resourceId,
         withoutAudit: !mayReadAuditLog(principal),
+        withInternal: query.internal === 'true',
       };
       return hub.open(principal.workspaceId, filters, afterSeq, signal);
     },

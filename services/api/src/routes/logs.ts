@@ -1,6 +1,6 @@
 import type { LogLineInput } from '@outpost/sdk/contracts';
 import { z } from 'zod';
-import { getRunAttempt } from '../db/flow-runs.js';
+import { getRunAttempt, getRunAttemptHeld } from '../db/flow-runs.js';
 import { insertLogs, type LogLineRow, readLogs } from '../db/logs.js';
 import { encodeCursor } from '../db/values.js';
 import { ApiError, notFound } from '../errors.js';
@@ -28,10 +28,21 @@ export function toLogRows(logs: readonly z.output<typeof LogLineInput>[]): LogLi
 
 export const logHandlers = {
   logsWrite: async ({ params, body, principal, deps }) => {
-    const current = await getRunAttempt(deps.sql, principal.workspaceId, params.id);
-    if (current === null) throw notFound('flow run');
+    const run = await getRunAttemptHeld(deps.sql, principal.workspaceId, params.id);
+    if (run === null) throw notFound('flow run');
+    const current = run.attempt;
     // Lines of earlier attempts may arrive late (spooled while the API was unreachable); later ones cannot exist yet.
     if (body.attempt > current) throw new ApiError('stale_attempt', `the flow run is at attempt ${current}`);
+    // A worker's key delivers lines an earlier worker process spooled, and cannot say which claim of
+    // the attempt wrote them: a run handed back unstarted keeps its attempt for its next claimer. While
+    // a worker holds the attempt only its run token writes to it; the rest wait until the attempt
+    // ends, when what the holder stored comes first and a late line can no longer take its place.
+    if (principal.kind === 'api_key' && body.attempt === current && run.held) {
+      throw new ApiError(
+        'conflict',
+        `attempt ${current} of this run is held by a worker; lines spooled by an earlier process are taken once it ends — retry then`,
+      );
+    }
     const lines = toLogRows(body.logs);
     const { accepted } = await insertLogs(deps.sql, {
       workspaceId: principal.workspaceId,

@@ -40,6 +40,10 @@ export const workPoolHandlers = {
         concurrencyLimit: body.concurrencyLimit ?? null,
         type,
         baseJobTemplate: body.baseJobTemplate ?? null,
+        ...(body.onWorkerSilence ? { onWorkerSilence: body.onWorkerSilence } : {}),
+        ...(body.disconnectedToleranceSeconds !== undefined
+          ? { disconnectedToleranceSeconds: body.disconnectedToleranceSeconds }
+          : {}),
       }),
     );
     if (!pool) throw new ApiError('conflict', `a work pool named "${body.name}" already exists`);

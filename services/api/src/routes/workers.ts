@@ -18,7 +18,7 @@ export const workerHandlers = {
 
   claim: async ({ params, body, principal, deps, signal }) => {
     const pool = await poolOrNotFound(deps.sql, principal.workspaceId, params.pool);
-    const runs = await claimRuns(deps, {
+    return claimRuns(deps, {
       workspaceId: principal.workspaceId,
       pool,
       workerId: body.workerId,
@@ -27,9 +27,9 @@ export const workerHandlers = {
       queues: body.queues ?? null,
       labels: body.labels ?? null,
       waitMs: body.waitMs,
+      held: body.held ?? [],
       signal,
     });
-    return { runs };
   },
 
   poolRunsAdopt: async ({ params, body, principal, deps }) => {

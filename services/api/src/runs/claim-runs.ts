@@ -1,7 +1,8 @@
-import type { ClaimedRun, WorkPool } from '@outpost/sdk/contracts';
+import type { ClaimedRun, ClaimResponse, HeldRun, WorkPool } from '@outpost/sdk/contracts';
 import type { AppDeps } from '../context.js';
 import { type ClaimedRow, claimDueRuns, poolDueState } from '../db/claim.js';
 import { toFlowRun } from '../db/flow-runs.js';
+import { cancellingAttempts } from '../db/leases.js';
 import { iso } from '../db/values.js';
 import { tracedClaim } from '../telemetry/tracing.js';
 
@@ -14,6 +15,8 @@ export interface ClaimRequestInput {
   queues: string[] | null;
   labels: Record<string, string> | null;
   waitMs: number;
+  /** Attempts the worker runs: a cancel of one of them ends the wait (see ClaimRequest.held). */
+  held: HeldRun[];
   /** The request's signal: a client that went away claims nothing more. */
   signal: AbortSignal;
 }
@@ -57,7 +60,7 @@ export class IdleWorkers {
  * long-poll used to run the claim twice (on arrival and at its deadline) plus a next-due query,
  * ~6 ms of API CPU each; an idle worker's poll now runs two due-state queries and no claim.
  */
-export async function claimRuns(deps: AppDeps, input: ClaimRequestInput): Promise<ClaimedRun[]> {
+export async function claimRuns(deps: AppDeps, input: ClaimRequestInput): Promise<ClaimResponse> {
   // Skipped when this app wrote the same worker row from a claim seconds ago (db/workers.ts).
   const worker = await deps.workerRows.refreshClaiming(deps.sql, {
     workspaceId: input.workspaceId,
@@ -91,15 +94,36 @@ export async function claimRuns(deps: AppDeps, input: ClaimRequestInput): Promis
   const signal = AbortSignal.any([input.signal, deps.shutdown]);
   // Subscribe before the first look, so a run created between the look and the wait still wakes us.
   const sub = input.waitMs > 0 ? deps.notifier.subscribe(input.pool.id) : null;
+  // The held attempts: looked at once now, then again only when one of them changes.
+  const held = new Map(input.held.map((run) => [run.id, run.attempt]));
+  let heldChanged = held.size > 0;
+  const unwatch =
+    sub && held.size > 0
+      ? deps.notifier.watchRuns([...held.keys()], () => {
+          heldChanged = true;
+          sub.nudge();
+        })
+      : null;
+  const answer = async (rows: ClaimedRow[], cancel: HeldRun[]): Promise<ClaimResponse> => ({
+    runs: await Promise.all(rows.map((row) => toClaimedRun(deps, row))),
+    ...(held.size > 0 ? { cancel } : {}),
+  });
   const deadline = Date.now() + input.waitMs;
   let lookFirst = sub !== null && deps.idleWorkers.has(key);
   let final = false;
   try {
     for (;;) {
-      if (input.signal.aborted) return [];
+      if (input.signal.aborted) return { runs: [] };
+      if (heldChanged) {
+        heldChanged = false;
+        const cancel = await cancellingAttempts(deps.sql, input.workspaceId, held);
+        if (cancel.length > 0) return answer([], cancel);
+      }
       let rows: ClaimedRow[] = [];
-      let nextDue: number | null;
-      if (lookFirst) {
+      let nextDue: number | null = null;
+      if (input.limit === 0) {
+        // A full worker only watches its held runs: nothing to claim, nothing due to wait for.
+      } else if (lookFirst) {
         const due = await dueState();
         nextDue = due.msUntilNext;
         if (due.dueNow) rows = await claimOnce();
@@ -108,8 +132,8 @@ export async function claimRuns(deps: AppDeps, input: ClaimRequestInput): Promis
         nextDue = rows.length === 0 && sub && !signal.aborted ? (await dueState()).msUntilNext : null;
       }
       if (rows.length > 0 || !sub || signal.aborted || final) {
-        deps.idleWorkers.noteOutcome(key, rows.length === 0);
-        return Promise.all(rows.map((row) => toClaimedRun(deps, row)));
+        if (input.limit > 0) deps.idleWorkers.noteOutcome(key, rows.length === 0);
+        return answer(rows, []);
       }
       const remaining = deadline - Date.now();
       const waitMs = nextDue === null ? remaining : Math.min(remaining, nextDue + DUE_SLACK_MS);
@@ -121,6 +145,7 @@ export async function claimRuns(deps: AppDeps, input: ClaimRequestInput): Promis
       lookFirst = final;
     }
   } finally {
+    unwatch?.();
     sub?.close();
   }
 }
@@ -137,9 +162,15 @@ export async function toClaimedRun(deps: AppDeps, row: ClaimedRow): Promise<Clai
       entrypoint: row.entrypoint,
       jobVariables: row.job_variables as ClaimedRun['deployment']['jobVariables'],
     },
-    token: await deps.tokens.sign({ runId: row.id, attempt: row.attempt, workspaceId: row.workspace_id }),
+    token: await deps.tokens.sign({
+      runId: row.id,
+      attempt: row.attempt,
+      workspaceId: row.workspace_id,
+      ...(row.worker_id ? { workerId: row.worker_id } : {}),
+    }),
     leaseExpiresAt: iso(row.lease_expires_at),
     resources: row.resources ?? null,
     assigned: row.assigned,
+    logSeqAfter: row.log_seq ?? 0,
   };
 }

@@ -42,5 +42,6 @@ export async function createDeploymentRun(
     },
     idempotencyKey: parentCallKey(parentId, request.key),
     parentFlowRunId: parentId,
+    refuseUnknownParameters: true,
   });
 }

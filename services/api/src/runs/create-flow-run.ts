@@ -12,7 +12,7 @@ import { type DeploymentRecord, getDeployment } from '../db/deployments.js';
 import { findRunByIdempotencyKey, getFlowRun, insertFlowRun } from '../db/flow-runs.js';
 import { getQueue } from '../db/pools.js';
 import { DomainError, notFound } from '../domain-error.js';
-import { assertParameters } from './parameter-schema.js';
+import { assertKnownParameters, assertParameters } from './parameter-schema.js';
 
 const MAX_TAGS = 50;
 
@@ -97,6 +97,11 @@ export interface FlowRunInput {
   parentFlowRunId?: string;
   /** The automations whose actions create this run, oldest first. */
   causation?: { chain: string[] };
+  /**
+   * Refuse request parameters the deployment's schema does not declare: for parameters a caller
+   * typed now (the run routes, `runDeployment`), not ones stored earlier in automations.
+   */
+  refuseUnknownParameters?: boolean;
 }
 
 /**
@@ -161,6 +166,9 @@ async function insertChecked(sql: Db, input: FlowRunInput, record: DeploymentRec
     workQueueId = queue.id;
   }
   const parameters = { ...deployment.parameters, ...(request.parameters ?? {}) };
+  if (deployment.parameterSchema && input.refuseUnknownParameters && request.parameters) {
+    assertKnownParameters(deployment.parameterSchema, request.parameters, 'body.parameters');
+  }
   if (deployment.parameterSchema) assertParameters(deployment.parameterSchema, parameters, 'body.parameters');
   // A backfill checked its partitions when it was created.
   if (request.partitionKey !== undefined && !input.backfill) {

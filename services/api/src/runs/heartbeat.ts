@@ -1,4 +1,10 @@
-import type { HeldRun, WorkerHeartbeatRequest, WorkerHeartbeatResponse, WorkPool } from '@outpost/sdk/contracts';
+import {
+  DEFAULT_DISCONNECTED_TOLERANCE_SECONDS,
+  type HeldRun,
+  type WorkerHeartbeatRequest,
+  type WorkerHeartbeatResponse,
+  type WorkPool,
+} from '@outpost/sdk/contracts';
 import type { AppDeps } from '../context.js';
 import { renewLeases } from '../db/leases.js';
 import { iso } from '../db/values.js';
@@ -48,13 +54,23 @@ export async function heartbeat(
         id: r.id,
         attempt: r.attempt,
         leaseExpiresAt: iso(r.leaseExpiresAt),
-        token: await deps.tokens.sign({ runId: r.id, attempt: r.attempt, workspaceId: input.workspaceId }),
+        token: await deps.tokens.sign({
+          runId: r.id,
+          attempt: r.attempt,
+          workspaceId: input.workspaceId,
+          workerId: request.workerId.toLowerCase(),
+        }),
       })),
     ),
     cancel,
     lost,
     leaseSeconds: deps.leaseSeconds,
     leaseGraceSeconds: deps.leaseGraceSeconds,
+    onWorkerSilence: input.pool.onWorkerSilence ?? 'retry',
+    disconnectedToleranceSeconds:
+      input.pool.disconnectedToleranceSeconds === undefined
+        ? DEFAULT_DISCONNECTED_TOLERANCE_SECONDS
+        : input.pool.disconnectedToleranceSeconds,
     serverTime: iso(serverTime),
   };
 }

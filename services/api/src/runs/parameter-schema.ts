@@ -134,7 +134,7 @@ export function assertUsableSchema(schema: Record<string, unknown>, field: strin
   }
 }
 
-function errorPath(prefix: string, error: ErrorObject): string {
+function errorSegments(error: ErrorObject): string[] {
   const segments = error.instancePath
     .split('/')
     .slice(1)
@@ -142,7 +142,116 @@ function errorPath(prefix: string, error: ErrorObject): string {
   const params = error.params as { missingProperty?: string; additionalProperty?: string };
   const extra = params.missingProperty ?? params.additionalProperty;
   if (extra !== undefined) segments.push(extra);
-  return [prefix, ...segments].join('.');
+  return segments;
+}
+
+/** The value at a JSON pointer's segments inside `root`, or undefined when there is none. */
+function valueAt(root: unknown, instancePath: string): unknown {
+  let value = root;
+  for (const raw of instancePath.split('/').slice(1)) {
+    if (value === null || typeof value !== 'object') return undefined;
+    const key = raw.replace(/~1/g, '/').replace(/~0/g, '~');
+    value = (value as Record<string, unknown>)[key];
+  }
+  return value;
+}
+
+/** Longest rendering of a bad value in a message; longer ones are cut with an ellipsis. */
+const SHOWN_VALUE_CHARS = 60;
+
+/** A value as a message quotes it: its JSON, cut to SHOWN_VALUE_CHARS. */
+export function showValue(value: unknown): string {
+  const text = JSON.stringify(value) ?? String(value);
+  return text.length <= SHOWN_VALUE_CHARS ? text : `${text.slice(0, SHOWN_VALUE_CHARS - 1)}…`;
+}
+
+/**
+ * What is wrong with one value, naming the value itself: `"fsat" is not one of "fast", "slow"`
+ * rather than Ajv's `must be equal to one of the allowed values`, so the user sees what they sent
+ * and what would do. Keywords about an object's own members (required, additionalProperties) keep
+ * Ajv's wording, since their path already names the member.
+ */
+function errorMessage(error: ErrorObject, root: unknown): string {
+  const message = error.message ?? 'invalid';
+  if (error.keyword === 'required') return 'is required';
+  if (error.keyword === 'additionalProperties') return 'is not allowed here';
+  const value = valueAt(root, error.instancePath);
+  const shown = showValue(value);
+  switch (error.keyword) {
+    case 'enum': {
+      const allowed = (error.params as { allowedValues?: unknown[] }).allowedValues ?? [];
+      return `${shown} is not one of ${allowed.map(showValue).join(', ')}`;
+    }
+    case 'const':
+      return `${shown} is not ${showValue((error.params as { allowedValue?: unknown }).allowedValue)}`;
+    case 'type':
+      return `${shown} is not of type ${String((error.params as { type?: unknown }).type)}`;
+    case 'pattern':
+      return `${shown} does not match pattern ${JSON.stringify((error.params as { pattern?: string }).pattern)}`;
+    default:
+      return value === undefined ? message : `${shown}: ${message}`;
+  }
+}
+
+/**
+ * The names of the parameters a schema declares when it accepts no others, or null when it may take
+ * any: the root is an object schema with `properties` and says nothing else about further keys
+ * (no additionalProperties, patternProperties, unevaluatedProperties, combinators or references,
+ * which may each let more in). zod writes `z.object({...})` this way: it strips unknown keys, so a
+ * key the flow does not declare would be dropped without a word when the run starts. A schema that
+ * sets additionalProperties itself is left to it (false already refuses them; anything else allows).
+ */
+export function declaredParameters(schema: Record<string, unknown>): string[] | null {
+  const properties = schema.properties;
+  if (properties === null || typeof properties !== 'object' || Array.isArray(properties)) return null;
+  if (schema.type !== undefined && schema.type !== 'object') return null;
+  const open = [
+    'additionalProperties',
+    'patternProperties',
+    'unevaluatedProperties',
+    'propertyNames',
+    'anyOf',
+    'oneOf',
+    'allOf',
+    'if',
+    'not',
+    '$ref',
+    '$dynamicRef',
+    'dependentSchemas',
+  ];
+  if (open.some((keyword) => schema[keyword] !== undefined)) return null;
+  // Stored schemas carry the order the flow wrote them in (jsonb reorders keys).
+  const order = schema[PROPERTY_ORDER_KEY];
+  const names = Object.keys(properties);
+  if (Array.isArray(order) && order.length === names.length && order.every((k) => typeof k === 'string' && k in properties)) {
+    return order as string[];
+  }
+  return names;
+}
+
+/**
+ * One error per key of `parameters` the schema does not declare (declaredParameters), naming the
+ * parameters it does; none when the schema takes any key.
+ */
+export function unknownParameterErrors(schema: Record<string, unknown>, parameters: unknown, prefix: string): FieldError[] {
+  const declared = declaredParameters(schema);
+  if (declared === null || parameters === null || typeof parameters !== 'object' || Array.isArray(parameters)) return [];
+  const known = new Set(declared);
+  const names = declared.length === 0 ? 'it takes no parameters' : `its parameters: ${declared.join(', ')}`;
+  return Object.keys(parameters)
+    .filter((key) => !known.has(key))
+    .map((key) => ({ path: `${prefix}.${key}`, message: `not a parameter of this deployment (${names})` }));
+}
+
+/**
+ * A 400 when `parameters` name a key the deployment's parameter schema does not declare, for
+ * parameters a caller typed (the run routes); schedules and automations stored before this rule
+ * keep the keys they have.
+ */
+export function assertKnownParameters(schema: Record<string, unknown>, parameters: unknown, prefix: string): void {
+  const errors = unknownParameterErrors(schema, parameters, prefix);
+  if (errors.length > 0)
+    throw new DomainError('validation_failed', 'the parameters do not match the deployment’s parameter schema', { errors });
 }
 
 /** Throws a 400 with one entry per violation (`body.parameters.n`) when `parameters` do not match `schema`. */
@@ -182,8 +291,8 @@ export function assertMatchesSchema(schema: Record<string, unknown>, value: unkn
   }
   if (valid) return;
   const errors: FieldError[] = (validate.errors ?? []).map((e) => ({
-    path: errorPath(prefix, e),
-    message: e.message ?? 'invalid',
+    path: [prefix, ...errorSegments(e)].join('.'),
+    message: errorMessage(e, value),
   }));
   throw new DomainError('validation_failed', detail, { errors });
 }

@@ -73,6 +73,8 @@ export class PoolSubscription {
 export class RunNotifier {
   readonly #subs = new Map<string, Set<PoolSubscription>>();
   readonly #runListeners = new Set<RunChangeListener>();
+  /** Waiting claims' held runs (run id → their callbacks): a cancel wakes the claim that holds it. */
+  readonly #runWatchers = new Map<string, Set<() => void>>();
   /** Channels whose NOTIFY only says "look now": each listener is also called after a reconnect. */
   readonly #hints = new Map<string, Set<() => void>>([
     [BACKFILLS_CHANNEL, new Set()],
@@ -117,6 +119,28 @@ export class RunNotifier {
   onRunChange(listener: RunChangeListener): () => void {
     this.#runListeners.add(listener);
     return () => this.#runListeners.delete(listener);
+  }
+
+  /**
+   * Calls `onChange` when one of these runs changes, and after a reconnect (changes may have been
+   * missed); returns the function that stops it. Run ids are unique across workspaces.
+   */
+  watchRuns(runIds: readonly string[], onChange: () => void): () => void {
+    for (const id of runIds) {
+      let set = this.#runWatchers.get(id);
+      if (!set) {
+        set = new Set();
+        this.#runWatchers.set(id, set);
+      }
+      set.add(onChange);
+    }
+    return () => {
+      for (const id of runIds) {
+        const set = this.#runWatchers.get(id);
+        set?.delete(onChange);
+        if (set?.size === 0) this.#runWatchers.delete(id);
+      }
+    };
   }
 
   /**
@@ -185,7 +209,9 @@ export class RunNotifier {
         }
         if (channel === RUN_EVENTS_CHANNEL) {
           const change = parseRunEventPayload(payload);
-          if (change) for (const listener of this.#runListeners) listener.changed(change.workspaceId, change.runId);
+          if (!change) return;
+          for (const listener of this.#runListeners) listener.changed(change.workspaceId, change.runId);
+          for (const watcher of this.#runWatchers.get(change.runId) ?? []) watcher();
           return;
         }
         for (const sub of this.#subs.get(payload) ?? []) sub.nudge();
@@ -207,6 +233,7 @@ export class RunNotifier {
     if (this.#failures > 0) {
       this.logger.info('run notifier reconnected');
       for (const listener of this.#runListeners) listener.resync();
+      for (const watchers of this.#runWatchers.values()) for (const watcher of watchers) watcher();
       for (const listeners of this.#hints.values()) for (const listener of listeners) listener();
     }
     this.#failures = 0;

@@ -1,0 +1,20 @@
+import { describe, expect, it } from 'vitest';
+import { runChaos } from '../chaos/chaos.js';
+
+/*
+ * The chaos suite (`npm run chaos`, test/chaos/README.md) for a minute and a half with a fixed
+ * seed: two API replicas and three workers killed and frozen, Postgres restarted, under load. The
+ * 30-minute runs are committed under test/chaos/results.
+ */
+describe('the chaos suite, short', () => {
+  it('keeps every invariant through 90 seconds of killed and frozen processes and Postgres restarts under load', async () => {
+    const result = await runChaos({ minutes: 1.5, seed: 20261125 });
+    // The report says what the database holds for each violation.
+    if (result.violations.length > 0) console.log(result.report);
+    expect(result.violations).toEqual([]);
+    // The seed's faults and load happened: the invariants were tested against something.
+    expect(Object.values(result.faults).reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(4);
+    expect(Object.keys(result.faults).length).toBeGreaterThanOrEqual(2);
+    expect(result.acknowledged.runs).toBeGreaterThanOrEqual(20);
+  }, 400_000);
+});
