@@ -1,8 +1,8 @@
 import { type ParseArgsConfig, parseArgs } from 'node:util';
-import { Api } from './api.js';
-import type { Command, CommandContext, OptionSpecs, OptionValues, Output } from './command.js';
+import type { Api } from './api.js';
+import { type CommandInfo, loadCatalog } from './catalog.js';
+import type { CommandContext, OptionSpecs, OptionValues, Output } from './command.js';
 import { GLOBAL_OPTIONS, stringOption } from './command.js';
-import { COMMANDS } from './commands/index.js';
 import { completions } from './completion.js';
 import { CliError, EXIT, UsageError } from './errors.js';
 import { commandHelp, groupHelp, rootHelp } from './help.js';
@@ -21,7 +21,7 @@ export interface AppOptions extends Output {
   columns?(): number | undefined;
   cwd: string;
   env: Env;
-  interrupts(): Promise<string>;
+  interrupts(onAgain?: (signal: string) => void): Promise<string>;
 }
 
 /** Runs one CLI invocation and returns its exit code. Never throws. */
@@ -30,17 +30,20 @@ export async function runCli(argv: readonly string[], options: AppOptions): Prom
   let spinners: SpinnerHost | null = null;
   try {
     const { leading, rest } = splitLeadingGlobals(argv);
+    const catalog = await loadCatalog();
     // What the shell completion scripts call on each Tab: `__complete <words before> <current>`.
     if (rest[0] === '__complete') {
-      for (const word of completions(COMMANDS, rest.slice(1))) options.out(word);
+      for (const word of completions(catalog.commands, rest.slice(1))) options.out(word);
       return EXIT.ok;
     }
-    const match = findCommand(rest);
-    if (!match) return reportUnknown(rest, options);
-    const { command, args } = match;
+    const match = findCommand(catalog.commands, rest);
+    if (!match) return reportUnknown(catalog.commands, rest, options, options.env);
+    const { command: info, args } = match;
     const { env } = loadEnv(options.cwd, options.env);
     // Handed-over commands parse their own options (and answer their own --help).
-    if (command.passthrough) return await command.run(makeContext({}, [], [...leading, ...args], options, env, notApi));
+    if (info.passthrough)
+      return await (await catalog.load(info)).run(makeContext({}, [], [...leading, ...args], options, env, notApi));
+    const command = info;
     const specs: OptionSpecs = {
       ...(command.usesApi === false ? { help: GLOBAL_OPTIONS.help!, json: GLOBAL_OPTIONS.json! } : GLOBAL_OPTIONS),
       ...command.options,
@@ -55,6 +58,8 @@ export async function runCli(argv: readonly string[], options: AppOptions): Prom
       throw new UsageError(`missing argument: outpost ${command.name} ${command.args ?? ''}`.trim(), ['see --help']);
     if (positionals.length > range.max) throw new UsageError(`unexpected argument "${positionals[range.max]}"`, ['see --help']);
     const json = values.json === true;
+    // Imported only now: the API client brings the contracts' schemas, which --help never needs.
+    const [implementation, { Api }] = await Promise.all([catalog.load(info), import('./api.js')]);
     spinners = new SpinnerHost({
       write: options.writeErr ?? (() => undefined),
       enabled: options.writeErr !== undefined && animates(options.tty?.err ?? false, env, json),
@@ -75,7 +80,7 @@ export async function runCli(argv: readonly string[], options: AppOptions): Prom
       },
       spinners,
     );
-    return await command.run(ctx);
+    return await implementation.run(ctx);
   } catch (error) {
     spinners?.stop();
     return report(error, options);
@@ -137,34 +142,35 @@ function splitLeadingGlobals(argv: readonly string[]): { leading: string[]; rest
   return { leading, rest: argv.slice(i) };
 }
 
-function findCommand(argv: readonly string[]): { command: Command; args: string[] } | null {
-  let best: { command: Command; words: number } | null = null;
-  for (const command of COMMANDS) {
+function findCommand(commands: readonly CommandInfo[], argv: readonly string[]): { command: CommandInfo; args: string[] } | null {
+  let best: { command: CommandInfo; words: number } | null = null;
+  for (const command of commands) {
     const words = command.name.split(' ');
     if (words.every((w, i) => argv[i] === w) && (!best || words.length > best.words)) best = { command, words: words.length };
   }
   return best ? { command: best.command, args: argv.slice(best.words) } : null;
 }
 
-function reportUnknown(argv: readonly string[], options: AppOptions): number {
+function reportUnknown(commands: readonly CommandInfo[], argv: readonly string[], options: AppOptions, env: Env): number {
+  const c = colorsFor(options.tty?.err ?? false, env, false);
   const first = argv[0];
   if (first === undefined) {
-    for (const line of rootHelp(COMMANDS)) options.err(line);
+    for (const line of rootHelp(commands)) options.err(line);
     return EXIT.usage;
   }
   if (isHelp(first) || first === 'help') {
-    for (const line of rootHelp(COMMANDS)) options.out(line);
+    for (const line of rootHelp(commands)) options.out(line);
     return EXIT.ok;
   }
   if (first === '--version' || first === '-v') {
     options.out(cliVersion());
     return EXIT.ok;
   }
-  const group = COMMANDS.filter((c) => c.name.split(' ')[0] === first);
+  const group = commands.filter((c) => c.name.split(' ')[0] === first);
   if (group.length === 0) {
-    const guess = closest(first, new Set(COMMANDS.map((c) => c.name.split(' ')[0]!)));
-    options.err(`unknown command: ${first}${guess ? ` (did you mean \`outpost ${guess}\`?)` : ''}`);
-    options.err('run `outpost --help` for the list of commands');
+    const guess = closest(first, new Set(commands.map((c) => c.name.split(' ')[0]!)));
+    options.err(`${c.red('error:')} unknown command: ${first}${guess ? ` (did you mean \`outpost ${guess}\`?)` : ''}`);
+    options.err('  run `outpost --help` for the list of commands');
     return EXIT.usage;
   }
   if (argv.slice(1).some(isHelp)) {
@@ -176,7 +182,9 @@ function reportUnknown(argv: readonly string[], options: AppOptions): number {
       argv[1],
       group.map((c) => c.name.split(' ')[1] ?? ''),
     );
-    options.err(`unknown command: outpost ${first} ${argv[1]}${guess ? ` (did you mean \`outpost ${first} ${guess}\`?)` : ''}\n`);
+    options.err(
+      `${c.red('error:')} unknown command: outpost ${first} ${argv[1]}${guess ? ` (did you mean \`outpost ${first} ${guess}\`?)` : ''}\n`,
+    );
   }
   for (const line of groupHelp(first, group)) options.err(line);
   return EXIT.usage;

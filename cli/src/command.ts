@@ -43,9 +43,10 @@ export interface CommandContext extends Output {
   api(): Api;
   /**
    * Takes over SIGINT/SIGTERM and resolves when one arrives, so a long-running command can shut
-   * down in order. Commands that never call it keep Node's default: Ctrl-C ends them at once.
+   * down in order; `onAgain` hears a second one (without it, a second one ends the process).
+   * Commands that never call it keep Node's default: Ctrl-C ends them at once.
    */
-  interrupts(): Promise<string>;
+  interrupts(onAgain?: (signal: string) => void): Promise<string>;
 }
 
 export interface Command {

@@ -1,4 +1,4 @@
-import type { Command } from './command.js';
+import type { CommandInfo } from './catalog.js';
 import { GLOBAL_OPTIONS } from './command.js';
 import { UsageError } from './errors.js';
 
@@ -10,7 +10,7 @@ export type Shell = (typeof SHELLS)[number];
  * being completed (possibly empty). Command words first; once a command is named, its options
  * when the word starts with `-`. Option values and positionals are left to the shell.
  */
-export function completions(commands: readonly Command[], args: readonly string[]): string[] {
+export function completions(commands: readonly CommandInfo[], args: readonly string[]): string[] {
   const words = args.slice(0, -1);
   const current = args.at(-1) ?? '';
   const typed: string[] = [];
@@ -37,7 +37,7 @@ export function completions(commands: readonly Command[], args: readonly string[
   return [...next].filter((w) => w.startsWith(current)).sort();
 }
 
-function optionOf(commands: readonly Command[], typed: string[], name: string) {
+function optionOf(commands: readonly CommandInfo[], typed: string[], name: string) {
   return commands.find((c) => c.name === typed.slice(0, c.name.split(' ').length).join(' '))?.options?.[name.split('=')[0]!];
 }
 

@@ -17,11 +17,13 @@ import {
 import { failureCode } from '@outpost/sdk/client';
 import type { DeploymentUpsertRequest } from '@outpost/sdk/contracts';
 import type { Api } from './api.js';
+import type { DeployLedger } from './deploy-ledger.js';
 import { type Discovered, type DiscoveredAsset, discoverFlows } from './discover.js';
-import { CliError, EXIT, UsageError } from './errors.js';
+import { apiFailure, CliError, EXIT, UsageError } from './errors.js';
 import { loadConfig, type ResolvedDeployment } from './load-config.js';
 import { parseDeploymentRef } from './resolve.js';
 import type { Env } from './settings.js';
+import { typecheckProject } from './typecheck.js';
 
 export interface DeployProjectOptions {
   /** `outpost.config.ts` or the directory holding it, relative to `cwd`. */
@@ -36,6 +38,13 @@ export interface DeployProjectOptions {
   registry?: string | undefined;
   /** Register every deployment on this work pool instead of the one its config names. */
   pool?: string | undefined;
+  /** Type-check the entrypoints before building; false skips it (`--no-typecheck`). @default true */
+  typecheck?: boolean | undefined;
+  /**
+   * Register only what changed since the ledger's last record (`outpost dev`); without one, every
+   * deployment is registered, and the config's schedules and limits replace the server's.
+   */
+  ledger?: DeployLedger | undefined;
   /** The API session; unused on a dry run. */
   api: (() => Api) | null;
   progress(line: string): void;
@@ -53,6 +62,8 @@ export interface PlannedDeployment {
   /** Set once registered. */
   id?: string;
   created?: boolean;
+  /** Set when a ledger found the server's copy up to date, and nothing was sent. */
+  unchanged?: boolean;
 }
 
 export interface DeployResult {
@@ -70,17 +81,29 @@ export interface DeployResult {
  * deployment with that reference only.
  */
 export async function deployProject(options: DeployProjectOptions): Promise<DeployResult> {
-  const { config, projectDir, warnings } = await loadConfig(options.config, options.cwd);
+  const { config, configPath, projectDir, warnings } = await loadConfig(options.config, options.cwd);
   for (const w of warnings) options.progress(`warning: ${w}`);
   const selected = select(config.deployments, options.only);
   const entrypoints = [...new Set(selected.map((d) => d.entrypoint))];
   if (config.source?.git && options.registry === undefined) {
-    return deployFromGit(options, config.project, config.source.git, selected, config.defaultPool, projectDir, entrypoints);
+    return deployFromGit(
+      options,
+      config.project,
+      config.source.git,
+      selected,
+      config.defaultPool,
+      projectDir,
+      configPath,
+      entrypoints,
+    );
   }
   const registry = options.registry ?? config.registry;
   if (registry === undefined) throw new UsageError('the config sets no registry to push the bundle to');
   const target = await bundleStep('use the registry', async () => parseSource(registry));
   if (target.kind === 'dir') throw new UsageError(`the registry must be oci://… or oci-layout:…, got "${registry}"`);
+  // The key is checked before anything is built: a wrong or missing one fails at once, not after the build.
+  const api = options.dryRun ? null : await checkedApi(options);
+  await typecheck(options, projectDir, configPath, entrypoints);
 
   options.progress(`building ${config.project} (${entrypoints.length} entrypoint${entrypoints.length === 1 ? '' : 's'})…`);
   const bundle = await bundleStep('build the bundle', () => buildBundle({ projectDir, entrypoints }));
@@ -89,12 +112,7 @@ export async function deployProject(options: DeployProjectOptions): Promise<Depl
 
   const planned = selected.map((d) => plan(d, options.pool, config.defaultPool, bundle.entrypoints, flowsByEntry));
   checkAssetGraphs(planned);
-  if (options.dryRun) return { project: config.project, registry, files, source: null, deployments: planned };
-
-  const api = options.api?.();
-  if (!api) throw new CliError('deploying needs the API', EXIT.usage);
-  // Checking the key first keeps a wrong key from costing a push.
-  await api.call('whoami', {}, 'cannot deploy');
+  if (!api) return { project: config.project, registry, files, source: null, deployments: planned };
 
   const credentials =
     target.kind === 'oci'
@@ -118,17 +136,7 @@ export async function deployProject(options: DeployProjectOptions): Promise<Depl
   // A deploy must never register a reference that a worker cannot pull: read it back first.
   await bundleStep(`verify ${pushed.source}`, () => verifySource(pushed.source, { credentials }));
 
-  for (const pool of new Set(planned.map((p) => p.request.workPool))) await ensurePool(api, pool, options.progress);
-  for (const p of planned) {
-    const { deployment, created } = await api.call(
-      'deploymentsUpsert',
-      { body: { ...p.request, source: pushed.source } },
-      `cannot register deployment ${p.flow}/${p.name}`,
-    );
-    p.id = deployment.id;
-    p.created = created;
-    options.progress(`registered ${p.flow}/${p.name} → ${deployment.source}`);
-  }
+  await register(api, planned, pushed.source, options);
   return { project: config.project, registry, files, source: pushed.source, deployments: planned };
 }
 
@@ -145,10 +153,13 @@ async function deployFromGit(
   selected: ResolvedDeployment[],
   defaultPool: string | undefined,
   projectDir: string,
+  configPath: string,
   entrypoints: string[],
 ): Promise<DeployResult> {
   const ref = git.ref ?? 'HEAD';
   await bundleStep('use the git source', async () => parseGitSource(`git+${git.url}#${'0'.repeat(40)}`));
+  const api = options.dryRun ? null : await checkedApi(options);
+  await typecheck(options, projectDir, configPath, entrypoints);
   options.progress(`building ${project} to read its flows…`);
   const bundle = await bundleStep('build the bundle', () => buildBundle({ projectDir, entrypoints }));
   const files = bundle.files.map((f) => ({ path: f.path, size: f.bytes.byteLength }));
@@ -158,10 +169,7 @@ async function deployFromGit(
   const planned = selected.map((d) => plan(d, options.pool, defaultPool, sources, flowsByEntry));
   checkAssetGraphs(planned);
   const shown = `git+${git.url}`;
-  if (options.dryRun) return { project, registry: `${shown}#${ref}`, files, source: null, deployments: planned };
-  const api = options.api?.();
-  if (!api) throw new CliError('deploying needs the API', EXIT.usage);
-  await api.call('whoami', {}, 'cannot deploy');
+  if (!api) return { project, registry: `${shown}#${ref}`, files, source: null, deployments: planned };
   options.progress(`resolving ${ref} in ${git.url}…`);
   // A commit nobody can fetch would never run: a missing ref fails like an unreachable repository (exit 3).
   const commit = await resolveGitRef(git.url, ref, { env: { ...process.env, ...options.env } }).catch((error: unknown) => {
@@ -171,18 +179,58 @@ async function deployFromGit(
   });
   const source = `${shown}#${commit}`;
   options.progress(`${ref} is ${commit}`);
-  for (const pool of new Set(planned.map((p) => p.request.workPool))) await ensurePool(api, pool, options.progress);
-  for (const p of planned) {
-    const { deployment, created } = await api.call(
-      'deploymentsUpsert',
-      { body: { ...p.request, source } },
-      `cannot register deployment ${p.flow}/${p.name}`,
-    );
-    p.id = deployment.id;
-    p.created = created;
-    options.progress(`registered ${p.flow}/${p.name} → ${deployment.source}`);
-  }
+  await register(api, planned, source, options);
   return { project, registry: shown, files, source, deployments: planned };
+}
+
+/**
+ * Registers each planned deployment with `source`. With a ledger, one whose server copy is what it
+ * would register is left alone: not sent, so schedules and limits changed on the server stay.
+ */
+async function register(api: Api, planned: PlannedDeployment[], source: string, options: DeployProjectOptions) {
+  for (const pool of new Set(planned.map((p) => p.request.workPool))) await ensurePool(api, pool, options.progress);
+  const ledger = options.ledger;
+  try {
+    for (const p of planned) {
+      const body: DeploymentUpsertRequest = { ...p.request, source };
+      const what = `${p.flow}/${p.name}`;
+      if (ledger) {
+        const found = await api.attempt('deploymentsGetByName', { params: { flow: p.flow, name: p.name } });
+        if (!found.ok && failureCode(found) !== 'not_found') throw apiFailure(found, `cannot read deployment ${what}`, api.url);
+        if (found.ok && ledger.unchanged(found.data, body)) {
+          p.id = found.data.id;
+          p.created = false;
+          p.unchanged = true;
+          options.progress(`unchanged ${what} → ${found.data.source}`);
+          continue;
+        }
+      }
+      const { deployment, created } = await api.call('deploymentsUpsert', { body }, `cannot register deployment ${what}`);
+      p.id = deployment.id;
+      p.created = created;
+      p.unchanged = false;
+      ledger?.record(deployment.id, body);
+      options.progress(`registered ${what} → ${deployment.source}`);
+    }
+  } finally {
+    // What was registered before a failure counts too: the next start leaves it alone.
+    await ledger?.save();
+  }
+}
+
+/** The API session, its key accepted by the API (`whoami`), or the usual one-line error. */
+async function checkedApi(options: DeployProjectOptions): Promise<Api> {
+  const api = options.api?.();
+  if (!api) throw new CliError('deploying needs the API', EXIT.usage);
+  await api.call('whoami', {}, 'cannot deploy');
+  return api;
+}
+
+/** Nothing with a type error is deployed, unless the check is switched off. */
+async function typecheck(options: DeployProjectOptions, projectDir: string, configPath: string, entrypoints: string[]) {
+  if (options.typecheck === false) return;
+  options.progress(`type-checking ${entrypoints.length} entrypoint${entrypoints.length === 1 ? '' : 's'}…`);
+  await typecheckProject(projectDir, entrypoints, configPath);
 }
 
 function select(deployments: ResolvedDeployment[], only: string | undefined): ResolvedDeployment[] {

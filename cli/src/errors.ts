@@ -1,4 +1,4 @@
-import { type CallFailure, failureCode, isAccessRefused } from '@outpost/sdk/client';
+import { type CallFailure, describeTlsFailure, failureCode, isAccessRefused } from '@outpost/sdk/client-core';
 
 /** Exit codes scripts can rely on. */
 export const EXIT = {
@@ -36,9 +36,7 @@ export class UsageError extends CliError {
 export function apiFailure(failure: CallFailure, what: string, apiUrl: string): CliError {
   switch (failure.kind) {
     case 'network_error':
-      return new CliError(`${what}: cannot reach the API at ${apiUrl}`, EXIT.unreachable, [failure.message], {
-        cause: failure.cause,
-      });
+      return networkFailure(failure.cause, failure.message, what, apiUrl);
     case 'invalid_response':
       return new CliError(`${what}: the API answered with an unexpected response (HTTP ${failure.status})`, EXIT.failed, [
         failure.message,
@@ -52,7 +50,43 @@ export function apiFailure(failure: CallFailure, what: string, apiUrl: string): 
       if (problem?.requestId) details.push(`request id: ${problem.requestId}`);
       if (failureCode(failure) === 'unauthenticated')
         details.push('check OUTPOST_API_KEY (or --api-key): the API did not accept it');
+      const suffix = apiSuffix(apiUrl);
+      if (failure.status === 404 && suffix)
+        details.push(
+          `the API URL ends in ${suffix}, and the CLI adds /api/v1 itself: drop the suffix (${apiUrl.slice(0, -suffix.length)})`,
+        );
       return new CliError(`${what}: ${title}`, isAccessRefused(failure) ? EXIT.unreachable : EXIT.failed, details);
     }
   }
+}
+
+/** A call that reached no answer: a TLS refusal in one line with what to do, anything else with its own message. */
+export function networkFailure(cause: unknown, message: string, what: string, apiUrl: string): CliError {
+  const tls = describeTlsFailure(cause);
+  if (tls) return new CliError(`${what}: ${tls.message}`, EXIT.unreachable, [tls.hint], { cause });
+  return new CliError(`${what}: cannot reach the API at ${apiUrl}`, EXIT.unreachable, [innermostMessage(cause) ?? message], {
+    cause,
+  });
+}
+
+/**
+ * `/api` (or `/api/v1`) at the end of an API URL, which users copy from the routes they see: the
+ * CLI adds `/api/v1` itself, so the requests go to `/api/api/v1/…` and find no route.
+ */
+export function apiSuffix(apiUrl: string): string | null {
+  let path: string;
+  try {
+    path = new URL(apiUrl).pathname.replace(/\/+$/, '');
+  } catch {
+    return null;
+  }
+  const suffix = /\/api(\/v1)?$/.exec(path)?.[0];
+  return suffix ? apiUrl.slice(apiUrl.replace(/\/+$/, '').length - suffix.length) : null;
+}
+
+/** The message of the error at the end of `cause` chains: fetch says "fetch failed" and puts "connect ECONNREFUSED …" in its cause. */
+function innermostMessage(error: unknown): string | null {
+  let message: string | null = null;
+  for (let e = error, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) message = e.message;
+  return message;
 }

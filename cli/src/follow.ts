@@ -9,11 +9,12 @@ const PAGE = 1000;
 export interface FollowOptions {
   /** Keep reading until the run is terminal and every log line is read. */
   follow: boolean;
-  print(line: LogLine): void;
+  /** Prints one line; `task` is the name of the task run that logged it, null for the flow's own lines. */
+  print(line: LogLine, task: string | null): void;
   /** Picks the lines to print from each page read (all of them when absent). */
   select?(lines: LogLine[]): Promise<LogLine[]> | LogLine[];
-  /** Called with the run each time its state is read. */
-  onRun?(run: FlowRun): void;
+  /** Called with the run each time its state is read; following waits for it. */
+  onRun?(run: FlowRun): void | Promise<void>;
   /** Aborting stops following at the next poll. */
   signal?: AbortSignal;
   /** @default 500 */
@@ -31,6 +32,7 @@ export async function followLogs(api: Api, runId: string, options: FollowOptions
   let cursor: string | undefined;
   let terminal: FlowRun | null = null;
   const pollMs = options.pollMs ?? 500;
+  const tasks = new TaskNames(api, runId);
   for (;;) {
     if (options.signal?.aborted) return { kind: 'interrupted' };
     const page = await api.call(
@@ -38,12 +40,14 @@ export async function followLogs(api: Api, runId: string, options: FollowOptions
       { params: { id: runId }, query: { limit: PAGE, ...(cursor ? { cursor } : {}) } },
       `cannot read the logs of run ${runId}`,
     );
-    for (const line of options.select ? await options.select(page.items) : page.items) options.print(line);
+    const lines = options.select ? await options.select(page.items) : page.items;
+    await tasks.learn(lines);
+    for (const line of lines) options.print(line, tasks.name(line.taskRunId));
     cursor = page.nextCursor;
     if (page.items.length >= PAGE) continue;
     if (!options.follow || terminal) return { kind: 'done', run: terminal };
     const run = await api.call('flowRunsGet', { params: { id: runId } }, `cannot read run ${runId}`);
-    options.onRun?.(run);
+    await options.onRun?.(run);
     if (isTerminal(run.state.type)) {
       terminal = run;
       continue;
@@ -56,8 +60,45 @@ export async function followLogs(api: Api, runId: string, options: FollowOptions
   }
 }
 
-export function formatLogLine(line: LogLine): string {
-  return `${shortTime(line.timestamp)}  ${line.level.toUpperCase().padEnd(8)} ${line.message}`;
+/** `12:00:01  INFO     [train] message`: the task's name when a task run logged the line. */
+export function formatLogLine(line: LogLine, task: string | null = null): string {
+  return `${shortTime(line.timestamp)}  ${line.level.toUpperCase().padEnd(8)} ${task === null ? '' : `[${task}] `}${line.message}`;
+}
+
+const TASK_PAGE = 1000;
+
+/**
+ * The names of a run's task runs, for its log lines, which carry a task-run id. The task runs are
+ * read when a line names one not seen yet: a task run is stored before any line that refers to it,
+ * so after a read an id still unknown has no task run to name (its line is printed without one).
+ */
+export class TaskNames {
+  private readonly names = new Map<string, string | null>();
+
+  constructor(
+    private readonly api: Api,
+    private readonly runId: string,
+  ) {}
+
+  async learn(lines: readonly LogLine[]): Promise<void> {
+    const unseen = lines.filter((l) => l.taskRunId !== null && !this.names.has(l.taskRunId));
+    if (unseen.length === 0) return;
+    let cursor: string | null = null;
+    do {
+      const page: { items: { id: string; name: string }[]; nextCursor: string | null } = await this.api.call(
+        'taskRunsList',
+        { params: { id: this.runId }, query: { limit: TASK_PAGE, ...(cursor ? { cursor } : {}) } },
+        `cannot list the task runs of run ${this.runId}`,
+      );
+      for (const t of page.items) this.names.set(t.id, t.name);
+      cursor = page.nextCursor;
+    } while (cursor);
+    for (const l of unseen) if (!this.names.has(l.taskRunId!)) this.names.set(l.taskRunId!, null);
+  }
+
+  name(taskRunId: string | null): string | null {
+    return taskRunId === null ? null : (this.names.get(taskRunId) ?? null);
+  }
 }
 
 /** An AbortSignal that fires on the first SIGINT/SIGTERM the command takes over. */

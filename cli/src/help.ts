@@ -1,7 +1,8 @@
-import type { Command, OptionSpec } from './command.js';
+import type { CommandInfo } from './catalog.js';
+import type { OptionSpec } from './command.js';
 import { GLOBAL_OPTIONS } from './command.js';
 
-export function rootHelp(commands: readonly Command[]): string[] {
+export function rootHelp(commands: readonly CommandInfo[]): string[] {
   const width = Math.max(...commands.map((c) => usageHead(c).length));
   return [
     'Usage: outpost <command> [options]',
@@ -18,12 +19,12 @@ export function rootHelp(commands: readonly Command[]): string[] {
   ];
 }
 
-export function groupHelp(group: string, commands: readonly Command[]): string[] {
+export function groupHelp(group: string, commands: readonly CommandInfo[]): string[] {
   const width = Math.max(...commands.map((c) => usageHead(c).length));
   return [`Usage: outpost ${group} <command>`, '', ...commands.map((c) => `  ${usageHead(c).padEnd(width)}  ${c.summary}`)];
 }
 
-export function commandHelp(command: Command): string[] {
+export function commandHelp(command: CommandInfo): string[] {
   const lines = [`Usage: outpost ${usageHead(command)} [options]`, '', command.summary];
   const own = command.options ?? {};
   if (Object.keys(own).length > 0) lines.push('', 'Options:', ...optionLines(own));
@@ -33,7 +34,7 @@ export function commandHelp(command: Command): string[] {
   return lines;
 }
 
-function usageHead(command: Command): string {
+function usageHead(command: CommandInfo): string {
   return command.args ? `${command.name} ${command.args}` : command.name;
 }
 

@@ -2,17 +2,21 @@
 import { runCli } from './app.js';
 
 let interrupted: Promise<string> | null = null;
+let hurry: ((signal: string) => void) | null = null;
 
 // Installed only by commands that shut down in order (dev, watch): the first SIGINT/SIGTERM
-// resolves the promise, a second one means the user wants out now. Other commands keep Node's
-// default, where Ctrl-C ends the process at once.
-function interrupts(): Promise<string> {
+// resolves the promise. A second one means the user wants out sooner: `onAgain` hears it when the
+// command gave one (it still stops in order, faster), otherwise, or at a third, the process exits.
+// Other commands keep Node's default, where Ctrl-C ends the process at once.
+function interrupts(onAgain?: (signal: string) => void): Promise<string> {
+  if (onAgain) hurry = onAgain;
   interrupted ??= new Promise<string>((resolve) => {
-    let signalled = false;
+    let signals = 0;
     const onSignal = (signal: NodeJS.Signals) => {
-      if (signalled) process.exit(130);
-      signalled = true;
-      resolve(signal);
+      signals++;
+      if (signals === 1) resolve(signal);
+      else if (signals === 2 && hurry) hurry(signal);
+      else process.exit(130);
     };
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);

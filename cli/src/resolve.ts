@@ -1,7 +1,8 @@
 import { type Deployment, type FlowRun, MAX_PAGE_SIZE } from '@outpost/sdk/contracts';
 import type { Api } from './api.js';
-import { CliError, EXIT, UsageError } from './errors.js';
+import { apiFailure, CliError, EXIT, UsageError } from './errors.js';
 import { shortTime } from './output.js';
+import { closest } from './suggest.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -20,11 +21,44 @@ export function parseDeploymentRef(ref: string): { flow: string; name: string } 
   return { flow, name };
 }
 
-/** Finds a deployment by `flow/name` or by id. */
+/** How many deployments a mistyped name is compared with: the first pages of the workspace's list. */
+const SUGGESTION_PAGES = 5;
+
+/** Finds a deployment by `flow/name` or by id; a name not found says which deployment was likely meant. */
 export async function findDeployment(api: Api, ref: string): Promise<Deployment> {
   if (isUuid(ref)) return api.call('deploymentsGet', { params: { id: ref } }, `cannot find deployment ${ref}`);
   const { flow, name } = parseDeploymentRef(ref);
-  return api.call('deploymentsGetByName', { params: { flow, name } }, `cannot find deployment ${ref}`);
+  const what = `cannot find deployment ${ref}`;
+  const found = await api.attempt('deploymentsGetByName', { params: { flow, name } });
+  if (found.ok) return found.data;
+  // A 404 without a not-found answer (no route: a wrong API URL) is not about the name.
+  if (
+    found.kind !== 'http_error' ||
+    found.status !== 404 ||
+    found.problem?.code !== 'not_found' ||
+    found.problem.detail?.startsWith('no route ')
+  )
+    throw apiFailure(found, what, api.url);
+  const guess = closest(ref, await deploymentNames(api));
+  throw new CliError(
+    `no deployment is named ${ref}${guess ? ` — did you mean ${guess}?` : ''}`,
+    EXIT.failed,
+    guess ? [] : ['see outpost deployments ls'],
+  );
+}
+
+/** The `flow/name` of the workspace's deployments (the first few pages), for suggestions. */
+async function deploymentNames(api: Api): Promise<string[]> {
+  const names: string[] = [];
+  let cursor: string | undefined;
+  for (let i = 0; i < SUGGESTION_PAGES; i++) {
+    const page = await api.attempt('deploymentsList', { query: { limit: MAX_PAGE_SIZE, ...(cursor ? { cursor } : {}) } });
+    if (!page.ok) break;
+    for (const d of page.data.items) names.push(`${d.flowName}/${d.name}`);
+    if (!page.data.nextCursor) break;
+    cursor = page.data.nextCursor;
+  }
+  return names;
 }
 
 /** How many runs of one name an ambiguity lists. */

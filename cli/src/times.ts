@@ -1,5 +1,17 @@
-import * as chrono from 'chrono-node';
+import { createRequire } from 'node:module';
 import { UsageError } from './errors.js';
+
+type Chrono = typeof import('chrono-node');
+let chronoModule: Chrono | null = null;
+
+/**
+ * chrono-node, loaded on first use: it takes about 150 ms to import, which every `outpost run`
+ * would pay though only words like "tomorrow 06:00" need it (its CommonJS build loads synchronously).
+ */
+function chrono(): Chrono {
+  chronoModule ??= createRequire(import.meta.url)('chrono-node') as Chrono;
+  return chronoModule;
+}
 
 /** An ISO 8601 timestamp with a date and a time; its zone is the machine's when it names none. */
 const ISO = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$/i;
@@ -20,7 +32,7 @@ export function parseTime(raw: string, flag: string, now: Date, options: { futur
     const ms = Date.parse(text.replace(' ', 'T'));
     date = Number.isNaN(ms) ? null : new Date(ms);
   } else {
-    const [first, ...more] = chrono.parse(text, now, { forwardDate: options.future });
+    const [first, ...more] = chrono().parse(text, now, { forwardDate: options.future });
     if (first && more.length === 0 && first.index === 0 && first.text.length === text.length) date = first.date();
   }
   if (!date)

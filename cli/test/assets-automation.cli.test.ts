@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { startTestServer, type TestServer } from '@outpost/api/testing';
 import { OutpostClient, unwrap } from '@outpost/sdk/client';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { outpost as run } from './cli.support.js';
+import { outpostOn } from './cli.support.js';
 
 /*
  * `outpost assets get` on assets with automation and freshness policies, against a real API whose
@@ -12,7 +12,7 @@ let server: TestServer;
 const SOURCE = `oci://127.0.0.1:5000/acme/assets@sha256:${'b'.repeat(64)}`;
 
 function outpost(args: string[]) {
-  return run(args, { env: { OUTPOST_API_URL: server.url, OUTPOST_API_KEY: server.ownerKey } });
+  return outpostOn(server, args);
 }
 
 async function until<T>(what: string, probe: () => Promise<T | null>, ms = 20_000): Promise<T> {

@@ -1,34 +1,17 @@
-import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startTestServer, type TestServer } from '@outpost/api/testing';
+import { OutpostClient, unwrap } from '@outpost/sdk/client';
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { CLI } from './cli.support.js';
+import { outpostOn } from './cli.support.js';
 
 let server: TestServer;
 let dir: string;
 
-function outpost(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], {
-      cwd: dir,
-      env: { PATH: process.env.PATH ?? '', HOME: dir, OUTPOST_API_URL: server.url, OUTPOST_API_KEY: server.ownerKey },
-      stdio: ['ignore', 'pipe', 'pipe'],
-      timeout: 60_000,
-      killSignal: 'SIGKILL',
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => {
-      stdout += c.toString('utf8');
-    });
-    child.stderr.on('data', (c: Buffer) => {
-      stderr += c.toString('utf8');
-    });
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+function outpost(args: string[]) {
+  return outpostOn(server, args, { cwd: dir, env: { HOME: dir } });
 }
 
 beforeAll(async () => {
@@ -122,4 +105,41 @@ test('an automation turned off for overrunning its budget says why, and its skip
   const listed = await outpost(['automations', 'quarantine']);
   expect(listed.code, listed.stderr).toBe(0);
   expect(listed.stdout).toMatch(new RegExp(`${eventId}\\s+big\\s+${id}\\s+the trigger ran past its budget`));
+});
+
+test('automations get names the deployment that declared a trigger, and the one its action runs, by flow/name', async () => {
+  const owner = new OutpostClient({ baseUrl: server.url, token: server.ownerKey });
+  try {
+    const flowName = `owned${randomUUID().slice(0, 8)}`;
+    unwrap(
+      await owner.call('deploymentsUpsert', {
+        body: {
+          flowName,
+          name: 'nightly',
+          source: `dir:///${randomUUID()}`,
+          entrypoint: 'flow.mjs',
+          workPool: 'default',
+          triggers: [{ name: 'on-upload', trigger: { type: 'event', match: 'event.kind == "file.uploaded"' } }],
+        },
+      }),
+    );
+    const automation = unwrap(await owner.call('automationsList', { query: {} })).items.find(
+      (a) =>
+        a.actions.some((action) => action.type === 'run-deployment') && a.name.includes('on-upload') && a.deploymentId !== null,
+    );
+    expect(automation).toBeDefined();
+    const res = await outpost(['automations', 'get', automation!.id]);
+    expect(res.code).toBe(0);
+    expect(res.stdout).toContain(`  enabled, declared by deployment ${flowName}/nightly\n`);
+    expect(res.stdout).toContain(`  action 0: run ${flowName}/nightly\n`);
+    expect(res.stdout).not.toContain(automation!.deploymentId!);
+  } finally {
+    await owner.close();
+  }
+});
+
+test('a file that does not exist is one usage line naming it, not a stack trace hint', async () => {
+  const res = await outpost(['automations', 'create', '-f', 'missing.yaml']);
+  expect(res.code).toBe(2);
+  expect(res.stderr).toBe('error: cannot read missing.yaml: no such file\n');
 });

@@ -2,14 +2,14 @@ import { randomUUID } from 'node:crypto';
 import { startTestServer, type TestServer } from '@outpost/api/testing';
 import { OutpostClient, unwrap } from '@outpost/sdk/client';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { outpost as run } from './cli.support.js';
+import { outpostOn } from './cli.support.js';
 
 let server: TestServer;
 let owner: OutpostClient;
 let deploymentId: string;
 
 function outpost(...args: string[]) {
-  return run(args, { env: { OUTPOST_API_URL: server.url, OUTPOST_API_KEY: server.ownerKey } });
+  return outpostOn(server, args);
 }
 
 beforeAll(async () => {

@@ -43,9 +43,11 @@ interface DevProcess {
   exited: Promise<number | null>;
 }
 
-function startDev(cwd: string, extra: string[] = []): DevProcess {
+/** `outpost dev` in `cwd`; with `group`, in a process group of its own, as a terminal runs a foreground command. */
+function startDev(cwd: string, extra: string[] = [], group = false): DevProcess {
   const child = spawn(process.execPath, [CLI, 'dev', '--port', '0', ...extra], {
     cwd,
+    detached: group,
     // No DATABASE_URL: `outpost dev` runs its own embedded Postgres under .outpost/pg, as `npm start` does.
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', GREETING_SECRET: SECRET },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -160,6 +162,13 @@ describe('outpost dev', () => {
     const keys = JSON.parse((await outpost(['keys', 'ls', '--json'], { env })).stdout) as KeyRow[];
     expect(keyRow(keys, credentials.workerKey)).toMatchObject({ role: 'worker', pools: ['local'], revokedAt: null });
 
+    // The first start registered both examples; what is changed on the server now must survive a restart.
+    expect(out).toContain('examples:  2 deployments created');
+    const reschedule = await outpost(['schedules', 'update', 'assets/churn', 'nightly', '--cron', '0 5 * * *'], { env });
+    expect(reschedule.code, reschedule.stderr).toBe(0);
+    const limit = await outpost(['deployments', 'set-concurrency', 'hello/default', '2'], { env });
+    expect(limit.code, limit.stderr).toBe(0);
+
     expect(await stopDev(first)).toBe(0);
     expect(first.output()).toContain('stopped');
     expect(processesMentioning(join(cwd, '.outpost'))).toEqual([]);
@@ -173,12 +182,27 @@ describe('outpost dev', () => {
     expect(second.output()).not.toContain('created work pool');
     expect(second.output()).toContain('worker:    polling pool "local"');
     expect(second.output()).toMatch(/pushed (\d+) blobs \(\1 skipped\)/);
+    // Nothing changed in the examples: nothing is re-registered, so the schedule and the limit set above stay.
+    expect(second.output()).toContain('examples:  2 deployments unchanged');
+    expect(second.output()).toMatch(/unchanged hello\/default → oci-layout:/);
+    expect(second.output()).not.toContain('registered hello/default');
     const again = JSON.parse(await readFile(credentialsPath, 'utf8')) as { ownerKey: string; workerKey: string };
     expect(again).toEqual(credentials);
-    // The ML example's nightly schedule adds runs of its own; the data kept across restarts is hello's run.
+    // Both examples' schedules add runs of their own, due later; the data kept across restarts is hello's run.
     const secondEnv = { ...env, OUTPOST_API_URL: second.output().match(/API:\s+(\S+)/)![1]! };
     const runs = await outpost(['runs', 'ls', '--deployment', 'hello/default', '--json'], { env: secondEnv });
-    expect((JSON.parse(runs.stdout) as { state: { type: string } }[]).map((r) => r.state.type)).toEqual(['COMPLETED']);
+    const states = (JSON.parse(runs.stdout) as { state: { type: string } }[]).map((r) => r.state.type);
+    expect(states.filter((state) => state !== 'SCHEDULED')).toEqual(['COMPLETED']);
+    const schedules = JSON.parse((await outpost(['schedules', 'ls', 'assets/churn', '--json'], { env: secondEnv })).stdout) as {
+      slug: string;
+      cron: string | null;
+    }[];
+    expect(schedules.map((x) => [x.slug, x.cron])).toEqual([['nightly', '0 5 * * *']]);
+    const listed = JSON.parse((await outpost(['deployments', 'ls', '--json'], { env: secondEnv })).stdout) as {
+      flowName: string;
+      concurrencyLimit: number | null;
+    }[];
+    expect(listed.find((d) => d.flowName === 'hello')?.concurrencyLimit).toBe(2);
     const pools = JSON.parse((await outpost(['pools', 'ls', '--json'], { env: secondEnv })).stdout) as { name: string }[];
     expect(pools.map((p) => p.name).sort()).toEqual(['default', 'local']);
 
@@ -249,6 +273,16 @@ describe('outpost dev', () => {
       expect(redeployed[1]).not.toBe(first);
       expect(await source()).toBe(redeployed[1]);
 
+      // A save that changes nothing the deployment is made of re-registers nothing.
+      await writeFile(flowFile, flowSource('second'));
+      await dev.waitFor(/watch-demo: 1 deployment unchanged; nothing redeployed/, 60_000);
+
+      // A type error is one line, then the error where it is; the deployed version stays.
+      await writeFile(flowFile, `${flowSource('third')}export const n: number = 'x';\n`);
+      await dev.waitFor(/redeploy of .*\.watch-\w+ failed: 1 type error: nothing deployed/, 60_000);
+      await dev.waitFor(/ {2}flows\/watched\.ts:3:14 {2}Type 'string' is not assignable to type 'number'\./, 10_000);
+      expect(await source()).toBe(redeployed[1]);
+
       // A save that does not build is one line, and the watch goes on.
       await writeFile(flowFile, 'export const = ;\n');
       const failed = await dev.waitFor(/redeploy of .*\.watch-\w+ failed: (.+)/, 60_000);
@@ -261,4 +295,71 @@ describe('outpost dev', () => {
       await rm(home, { recursive: true, force: true });
     }
   }, 240_000);
+
+  it("stops in order on a terminal's Ctrl-C: the run in progress ends CRASHED saying so, Postgres stops last, in a few readable lines", async () => {
+    const home = await mkdtemp(join(tmpdir(), 'outpost-cli-ctrl-c-'));
+    await chmod(home, 0o755);
+    const project = await mkdtemp(join(fileURLToPath(new URL('.', import.meta.url)), '.ctrl-c-'));
+    try {
+      await mkdir(join(project, 'flows'));
+      await writeFile(join(project, 'package.json'), JSON.stringify({ name: 'ctrl-c-demo', private: true, type: 'module' }));
+      await writeFile(
+        join(project, 'outpost.config.ts'),
+        `import { defineConfig } from '@outpost/sdk';\nexport default defineConfig({ project: 'ctrl-c-demo', registry: 'oci-layout:./.outpost/registry', deployments: [{ flow: 'endless', name: 'default', entrypoint: 'flows/endless.ts', pool: 'default' }] });\n`,
+      );
+      await writeFile(
+        join(project, 'flows', 'endless.ts'),
+        `import { flow, log } from '@outpost/sdk';\nimport { setTimeout as sleep } from 'node:timers/promises';\nexport const endless = flow({ name: 'endless' }, async () => {\n  log.info('working');\n  for (;;) await sleep(200);\n});\n`,
+      );
+      const dev = startDev(home, ['--project', project], true);
+      running.push(dev);
+      await dev.waitFor(/Ctrl-C stops everything/, 120_000);
+      const out = dev.output();
+      const env = {
+        OUTPOST_API_URL: out.match(/API:\s+(http:\/\/127\.0\.0\.1:\d+)/)?.[1] ?? '',
+        OUTPOST_API_KEY: out.match(/owner key:\s+(op_\w+)/)?.[1] ?? '',
+      };
+      const started = await outpost(['run', 'endless/default', '--json'], { env });
+      expect(started.code, started.stderr).toBe(0);
+      const runId = (JSON.parse(started.stdout) as { id: string }).id;
+      await dev.waitFor(new RegExp(`worker: started run ${runId}`), 60_000);
+      const postgresPid = Number(readFileSync(join(home, '.outpost', 'pg', 'postmaster.pid'), 'utf8').split('\n')[0]);
+      expect(postgresPid).toBeGreaterThan(0);
+
+      const before = dev.output().length;
+      // What a terminal does on Ctrl-C: SIGINT to every process of the foreground group, then again to hurry.
+      process.kill(-(dev.child.pid as number), 'SIGINT');
+      await dev.waitFor(/the run in progress gets up to 20 s to finish \(Ctrl-C again to stop it now\)/, 10_000);
+      process.kill(-(dev.child.pid as number), 'SIGINT');
+      expect(await dev.exited).toBe(0);
+      const after = dev.output().slice(before).trim().split('\n');
+      expect(after.length, after.join('\n')).toBeLessThanOrEqual(5);
+      expect(after.join('\n')).not.toMatch(/ECONNREFUSED|"level"|\bat \w+ \(|leader election failed|could not/);
+      expect(after.at(-1)).toBe('stopped');
+      expect(after.join('\n')).toContain(`worker: run ${runId} finished CRASHED (stopped with the local server)`);
+      expect(processesMentioning(join(home, '.outpost'))).toEqual([]);
+      expect(existsSync(`/proc/${postgresPid}`)).toBe(false);
+
+      // The run says what happened, and stays so at the next start.
+      const again = startDev(home, ['--project', project], true);
+      running.push(again);
+      await again.waitFor(/Ctrl-C stops everything/, 120_000);
+      const againEnv = { ...env, OUTPOST_API_URL: again.output().match(/API:\s+(\S+)/)![1]! };
+      const shown = JSON.parse((await outpost(['runs', 'get', runId, '--json'], { env: againEnv })).stdout) as {
+        state: { type: string; message: string };
+        attempt: number;
+      };
+      expect(shown.state.type).toBe('CRASHED');
+      expect(shown.state.message).toContain('worker shut down before the run finished');
+      // With nothing running, Ctrl-C is two lines.
+      const idleFrom = again.output().length;
+      process.kill(-(again.child.pid as number), 'SIGINT');
+      expect(await again.exited).toBe(0);
+      expect(again.output().slice(idleFrom).trim().split('\n')).toEqual(['SIGINT: stopping…', 'stopped']);
+      expect(processesMentioning(join(home, '.outpost'))).toEqual([]);
+    } finally {
+      await rm(project, { recursive: true, force: true });
+      await rm(home, { recursive: true, force: true });
+    }
+  }, 300_000);
 });

@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type RequestListener, type Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 
@@ -24,6 +25,18 @@ export function outpost(args: string[], options: CliOptions = {}): Promise<CliRe
   return startOutpost(args, options).exited;
 }
 
+/**
+ * `outpost <args>` against a test API as its owner: OUTPOST_API_URL and OUTPOST_API_KEY name `server`,
+ * and `options.env` adds to them (or overrides HOME).
+ */
+export function outpostOn(
+  server: { url: string; ownerKey: string },
+  args: string[],
+  options: CliOptions = {},
+): Promise<CliResult> {
+  return outpost(args, { ...options, env: { OUTPOST_API_URL: server.url, OUTPOST_API_KEY: server.ownerKey, ...options.env } });
+}
+
 export interface RecordedRequest {
   method: string;
   url: string;
@@ -34,9 +47,11 @@ export interface RecordedRequest {
  * A small HTTP server standing in for the API at the process seam: it answers `whoami` and records
  * what the CLI sent, which is what configuration tests need to observe.
  */
-export async function startWhoamiServer(): Promise<{ url: string; requests: RecordedRequest[]; close(): Promise<void> }> {
+export async function startWhoamiServer(
+  options: { tls?: { key: string; cert: string } } = {},
+): Promise<{ url: string; requests: RecordedRequest[]; close(): Promise<void> }> {
   const requests: RecordedRequest[] = [];
-  const server: Server = createServer((req: IncomingMessage, res) => {
+  const handler: RequestListener = (req: IncomingMessage, res) => {
     requests.push({ method: req.method ?? '', url: req.url ?? '', authorization: req.headers.authorization });
     req.resume();
     if (req.method === 'GET' && req.url === '/api/v1/whoami') {
@@ -55,12 +70,21 @@ export async function startWhoamiServer(): Promise<{ url: string; requests: Reco
       return;
     }
     res.writeHead(404, { 'content-type': 'application/problem+json' });
-    res.end(JSON.stringify({ type: 'about:blank', title: 'Not found', status: 404, code: 'not_found' }));
-  });
+    res.end(
+      JSON.stringify({
+        type: 'about:blank',
+        title: 'Not found',
+        status: 404,
+        code: 'not_found',
+        detail: `no route ${req.method} ${req.url}`,
+      }),
+    );
+  };
+  const server: Server = options.tls ? createHttpsServer(options.tls, handler) : createServer(handler);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: `${options.tls ? 'https' : 'http'}://127.0.0.1:${port}`,
     requests,
     close: () =>
       new Promise<void>((resolve, reject) => {

@@ -62,14 +62,14 @@ describe('did you mean', () => {
   it('names the closest command, subcommand or option, and says nothing when none is close', async () => {
     const command = await outpost(['dpeloy']);
     expect(command.code).toBe(2);
-    expect(command.stderr.split('\n')[0]).toBe('unknown command: dpeloy (did you mean `outpost deploy`?)');
+    expect(command.stderr.split('\n')[0]).toBe('error: unknown command: dpeloy (did you mean `outpost deploy`?)');
     const sub = await outpost(['runs', 'lss']);
-    expect(sub.stderr.split('\n')[0]).toBe('unknown command: outpost runs lss (did you mean `outpost runs ls`?)');
+    expect(sub.stderr.split('\n')[0]).toBe('error: unknown command: outpost runs lss (did you mean `outpost runs ls`?)');
     const option = await outpost(['runs', 'logs', 'calm-otter', '--folow']);
     expect(option.code).toBe(2);
     expect(option.stderr).toBe("error: Unknown option '--folow' (did you mean --follow?)\n  see --help\n");
     const far = await outpost(['frobnicate']);
-    expect(far.stderr.split('\n')[0]).toBe('unknown command: frobnicate');
+    expect(far.stderr.split('\n')[0]).toBe('error: unknown command: frobnicate');
   });
 
   it('prefers a word of the same length among equally close ones', () => {

@@ -1,4 +1,4 @@
-import { createHmac } from 'node:crypto';
+import { createHmac, randomUUID } from 'node:crypto';
 import { startTestServer, type TestServer } from '@outpost/api/testing';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { outpost as runCli, startOutpost } from './cli.support.js';
@@ -50,6 +50,36 @@ describe('outpost events and webhooks', () => {
     const bad = await outpost('events', 'emit', 'flow-run.completed');
     expect(bad.code).not.toBe(0);
     expect(bad.stderr).toContain('reserved for system events');
+  });
+
+  test('events ls hides internal bookkeeping unless --internal is given, and its help says so', {
+    timeout: 150_000,
+  }, async () => {
+    const call = (path: string, body: unknown) =>
+      fetch(`${server.url}/api/v1${path}`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${server.ownerKey}`, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+    expect((await call('/work-pools', { name: 'cli-sensors' })).status).toBe(201);
+    // A sensor poll, as a worker makes every few seconds: audited, and internal bookkeeping.
+    expect((await call('/work-pools/cli-sensors/sensor-ticks/claim', { workerId: randomUUID(), limit: 1 })).status).toBe(200);
+    expect((await call('/events', { events: [{ kind: 'cli.after-poll', payload: {} }] })).status).toBe(202);
+
+    const kinds = (stdout: string) => (JSON.parse(stdout) as { kind: string }[]).map((e) => e.kind);
+    const plain = await outpost('events', 'ls', '--limit', '200', '--json');
+    expect(plain.code, plain.stderr).toBe(0);
+    expect(kinds(plain.stdout)).toContain('cli.after-poll');
+    expect(kinds(plain.stdout)).not.toContain('audit.sensorticksclaim');
+    const all = await outpost('events', 'ls', '--limit', '200', '--internal', '--json');
+    expect(all.code, all.stderr).toBe(0);
+    expect(kinds(all.stdout)).toEqual(expect.arrayContaining(['cli.after-poll', 'audit.sensorticksclaim']));
+    const table = await outpost('events', 'ls', '--internal', '--kind', 'audit.*');
+    expect(table.stdout).toMatch(/audit\.sensorticksclaim\s+audit-entry:sensorTicksClaim/);
+
+    const help = await outpost('events', 'ls', '--help');
+    expect(help.stdout).toContain('--internal');
+    expect(help.stdout).toContain('hidden by default');
   });
 
   test('creates a webhook showing its URL and secret once, which a signed POST then uses; lists and removes it', {

@@ -3,13 +3,13 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { startTestServer, type TestServer } from '@outpost/api/testing';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { outpost as run } from './cli.support.js';
+import { outpostOn } from './cli.support.js';
 
 let server: TestServer;
 const dir = mkdtempSync(path.join(tmpdir(), 'outpost-pools-cli-'));
 
 function outpost(...args: string[]) {
-  return run(args, { cwd: dir, env: { OUTPOST_API_URL: server.url, OUTPOST_API_KEY: server.ownerKey } });
+  return outpostOn(server, args, { cwd: dir });
 }
 
 const JOB_YAML = `apiVersion: batch/v1

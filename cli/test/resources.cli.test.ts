@@ -2,13 +2,13 @@ import { randomUUID } from 'node:crypto';
 import { startTestServer, type TestServer } from '@outpost/api/testing';
 import { OutpostClient, unwrap } from '@outpost/sdk/client';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { outpost as run } from './cli.support.js';
+import { outpostOn } from './cli.support.js';
 
 let server: TestServer;
 let owner: OutpostClient;
 
 function outpost(...args: string[]) {
-  return run(args, { env: { OUTPOST_API_URL: server.url, OUTPOST_API_KEY: server.ownerKey } });
+  return outpostOn(server, args);
 }
 
 beforeAll(async () => {
@@ -59,5 +59,28 @@ describe('resources from the command line', () => {
     const bad = await outpost('pools', 'update', 'default', '--gpu-quota-tag', 'team:vision');
     expect(bad.code).not.toBe(0);
     expect(bad.stderr).toContain('--gpu-quota-tag takes tag=n');
+  });
+
+  test('outpost pools update and pools get set and show what a pool does when a worker falls silent', async () => {
+    const set = await outpost('pools', 'update', 'default', '--on-worker-silence', 'wait', '--disconnected-tolerance', '30m');
+    expect(set.code, set.stderr).toBe(0);
+    expect(set.stdout).toContain('on worker silence wait, disconnected tolerance 30m');
+    expect(unwrap(await owner.call('poolsGet', { params: { pool: 'default' } }))).toMatchObject({
+      onWorkerSilence: 'wait',
+      disconnectedToleranceSeconds: 1800,
+    });
+    const forever = await outpost('pools', 'update', 'default', '--disconnected-tolerance', 'forever');
+    expect(forever.code, forever.stderr).toBe(0);
+    const shown = await outpost('pools', 'get', 'default');
+    expect(shown.stdout).toContain('when a worker falls silent: wait for it (disconnected tolerance forever)');
+    const back = await outpost('pools', 'update', 'default', '--on-worker-silence', 'retry', '--disconnected-tolerance', '600');
+    expect(back.code, back.stderr).toBe(0);
+    expect(back.stdout).toContain('on worker silence retry, disconnected tolerance 10m');
+
+    const bad = await outpost('pools', 'update', 'default', '--disconnected-tolerance', 'a while');
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toContain('--disconnected-tolerance takes forever or a duration like 90s, 10m, 2h or 1d, got "a while"');
+    const badPolicy = await outpost('pools', 'update', 'default', '--on-worker-silence', 'hope');
+    expect(badPolicy.stderr).toContain('--on-worker-silence must be retry or wait, got "hope"');
   });
 });

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { startTestServer, type TestServer } from '@outpost/api/testing';
 import { OutpostClient, unwrap } from '@outpost/sdk/client';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { outpost as run } from './cli.support.js';
+import { outpost as run, startOutpost } from './cli.support.js';
 
 let server: TestServer;
 let owner: OutpostClient;
@@ -73,5 +73,55 @@ describe('outpost run', () => {
     expect(first.stderr).toMatch(/^created run /);
     expect(again.stderr).toMatch(/^found existing run /);
     expect(again.stderr).toContain(`dashboard: ${new URL(server.url).origin}/#/runs/${first.stdout.trim()}`);
+  });
+});
+
+/** Resolves once `check` holds, re-reading every 20 ms; rejects after `ms`. */
+async function until(check: () => boolean, ms: number, what: string): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+describe('outpost run --watch', () => {
+  test('prints every state the run passed through, even several between two polls', async () => {
+    const worker = new OutpostClient({ baseUrl: server.url, token: await server.createKey('worker', ['default']) });
+    const watcher = startOutpost(['run', 'later/cli', '--watch'], {
+      env: { OUTPOST_API_URL: server.url, OUTPOST_API_KEY: server.ownerKey },
+    });
+    try {
+      await until(() => watcher.stderr().includes('state: SCHEDULED\n'), 30_000, 'the first state');
+      const id = /\(([0-9a-f-]{36})\)/.exec(watcher.stderr())?.[1];
+      expect(id).toBeDefined();
+      // Claimed (PENDING), RUNNING and COMPLETED in quick succession: the watcher's next poll sees only the end.
+      const workerId = randomUUID();
+      const claimed = unwrap(await worker.call('claim', { params: { pool: 'default' }, body: { workerId, limit: 10 } })).runs;
+      const mine = claimed.find((c) => c.flowRun.id === id);
+      expect(mine).toBeDefined();
+      const asRun = new OutpostClient({ baseUrl: server.url, token: mine!.token });
+      try {
+        for (const type of ['RUNNING', 'COMPLETED'] as const) {
+          unwrap(
+            await asRun.call('flowRunsSetState', { params: { id: id! }, body: { transitionId: randomUUID(), state: { type } } }),
+          );
+        }
+      } finally {
+        await asRun.close();
+      }
+      const done = await watcher.exited;
+      expect(done.code).toBe(0);
+      const states = done.stderr.split('\n').filter((l) => l.startsWith('state: ') || l.startsWith('run '));
+      expect(states).toEqual([
+        'state: SCHEDULED',
+        'state: PENDING',
+        'state: RUNNING',
+        expect.stringMatching(/^run \S+ ended COMPLETED$/),
+      ]);
+    } finally {
+      watcher.kill();
+      await worker.close();
+    }
   });
 });

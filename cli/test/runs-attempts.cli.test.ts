@@ -3,14 +3,14 @@ import { startTestServer, type TestServer } from '@outpost/api/testing';
 import { OutpostClient, unwrap } from '@outpost/sdk/client';
 import type { FlowRun, FlowRunAttempt } from '@outpost/sdk/contracts';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { outpost as run } from './cli.support.js';
+import { outpostOn } from './cli.support.js';
 
 let server: TestServer;
 let runId: string;
 const DIGEST = `sha256:${'d'.repeat(64)}`;
 
 function outpost(...args: string[]) {
-  return run(args, { env: { OUTPOST_API_URL: server.url, OUTPOST_API_KEY: server.ownerKey } });
+  return outpostOn(server, args);
 }
 
 /**
@@ -99,6 +99,8 @@ describe('outpost runs attempts', () => {
     expect(shown.stdout).toMatch(new RegExp(`^code:\\s+${DIGEST.slice(0, 19)}$`, 'm'));
     expect(shown.stdout).toMatch(/^scheduled:\s+\d{4}-/m);
     expect(shown.stdout).toMatch(/^1\s+trainer-7\s.*CRASHED\s+137/m);
+    // The worker by its name, not its id.
+    expect(shown.stdout).toMatch(/^worker:\s+trainer-7$/m);
 
     const asJson = JSON.parse((await outpost('runs', 'get', runId, '--json')).stdout) as FlowRun & { attempts: FlowRunAttempt[] };
     expect(asJson.id).toBe(runId);
@@ -122,5 +124,30 @@ describe('outpost runs attempts', () => {
     const unknown = await outpost('runs', 'attempts', missing);
     expect(unknown.code).not.toBe(0);
     expect(unknown.stderr).toContain(`cannot find run ${missing}`);
+  });
+
+  test('shows the code of a git-pinned run as the first 12 digits of its commit', async () => {
+    const commit = `0123456789ab${'e'.repeat(28)}`;
+    const owner = new OutpostClient({ baseUrl: server.url, token: server.ownerKey });
+    let id: string;
+    try {
+      const { deployment } = unwrap(
+        await owner.call('deploymentsUpsert', {
+          body: {
+            flowName: 'attempts',
+            name: 'from-git',
+            source: `git+https://git.example.com/acme/flows.git#${commit}`,
+            entrypoint: 'flow.mjs',
+            workPool: 'default',
+          },
+        }),
+      );
+      id = unwrap(await owner.call('deploymentsCreateRun', { params: { id: deployment.id }, body: {} })).flowRun.id;
+    } finally {
+      await owner.close();
+    }
+    const shown = await outpost('runs', 'get', id);
+    expect(shown.code).toBe(0);
+    expect(shown.stdout).toMatch(/^code:\s+0123456789ab$/m);
   });
 });

@@ -3,7 +3,7 @@ import { startTestServer, type TestServer } from '@outpost/api/testing';
 import { OutpostClient, unwrap } from '@outpost/sdk/client';
 import type { FlowRun, FlowRunManifest } from '@outpost/sdk/contracts';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { outpost as run } from './cli.support.js';
+import { outpostOn } from './cli.support.js';
 
 let server: TestServer;
 let owner: OutpostClient;
@@ -13,7 +13,7 @@ const SOURCE = `oci://127.0.0.1:5000/acme/flows@${DIGEST}`;
 const NAME = `manifest-${randomUUID().slice(0, 8)}`;
 
 function outpost(...args: string[]) {
-  return run(args, { env: { OUTPOST_API_URL: server.url, OUTPOST_API_KEY: server.ownerKey } });
+  return outpostOn(server, args);
 }
 
 /**

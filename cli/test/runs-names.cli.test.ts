@@ -178,10 +178,11 @@ describe('runs states and runs artifacts', () => {
 describe('runs logs', () => {
   test('--task keeps the lines of that task’s runs, --attempt those of one attempt, and a wrong one is a usage error', async () => {
     const all = await outpost('runs', 'logs', 'lone-heron');
-    expect(all.stdout).toMatch(/flow begins\n.*training epoch 1\n.*evaluating\n$/);
+    // A task run's lines name their task; the flow's own lines do not.
+    expect(all.stdout).toMatch(/INFO {5}flow begins\n.*INFO {5}\[train\] training epoch 1\n.*INFO {5}\[evaluate\] evaluating\n$/);
     const train = await outpost('runs', 'logs', 'lone-heron', '--task', 'train');
     expect(train.code).toBe(0);
-    expect(train.stdout.trimEnd().split('\n')).toEqual([expect.stringMatching(/INFO\s+training epoch 1$/)]);
+    expect(train.stdout.trimEnd().split('\n')).toEqual([expect.stringMatching(/INFO\s+\[train\] training epoch 1$/)]);
     const first = await outpost('runs', 'logs', 'lone-heron', '--attempt', '1', '--json');
     expect(
       first.stdout
@@ -239,7 +240,7 @@ describe('runs logs', () => {
           .trimEnd()
           .split('\n')
           .map((l) => l.replace(/^.*INFO\s+/, '')),
-      ).toEqual(['training epoch 1', 'training epoch 2', 'second model', 'last words']);
+      ).toEqual(['[train] training epoch 1', '[train] training epoch 2', '[train] second model', '[train] last words']);
       expect(done.stderr).toBe('run lone-heron ended COMPLETED\n');
     } finally {
       follower.kill();

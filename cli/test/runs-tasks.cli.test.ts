@@ -3,7 +3,7 @@ import { startTestServer, type TestServer } from '@outpost/api/testing';
 import { OutpostClient, unwrap } from '@outpost/sdk/client';
 import type { TaskRun, TaskRunSummaryResponse } from '@outpost/sdk/contracts';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { outpost as run } from './cli.support.js';
+import { outpostOn } from './cli.support.js';
 
 let server: TestServer;
 let runId: string;
@@ -12,7 +12,7 @@ const T0 = Date.now() - 120_000;
 const at = (ms: number) => new Date(T0 + ms).toISOString();
 
 function outpost(...args: string[]) {
-  return run(args, { env: { OUTPOST_API_URL: server.url, OUTPOST_API_KEY: server.ownerKey } });
+  return outpostOn(server, args);
 }
 
 /**

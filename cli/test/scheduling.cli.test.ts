@@ -1,42 +1,18 @@
-import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startTestServer, type TestServer } from '@outpost/api/testing';
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { CLI } from './cli.support.js';
+import { outpostOn } from './cli.support.js';
 
 const ROOT_NODE_MODULES = fileURLToPath(new URL('../../node_modules', import.meta.url));
 
 let server: TestServer;
 let project: string;
 
-function outpost(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], {
-      cwd: project,
-      env: {
-        PATH: process.env.PATH ?? '',
-        HOME: process.env.HOME ?? '/tmp',
-        OUTPOST_API_URL: server.url,
-        OUTPOST_API_KEY: server.ownerKey,
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-      timeout: 60_000,
-      killSignal: 'SIGKILL',
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => {
-      stdout += c.toString('utf8');
-    });
-    child.stderr.on('data', (c: Buffer) => {
-      stderr += c.toString('utf8');
-    });
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+function outpost(args: string[]) {
+  return outpostOn(server, args, { cwd: project });
 }
 
 function config(schedules: string): string {

@@ -3,7 +3,7 @@ import { startTestServer, type TestServer } from '@outpost/api/testing';
 import { OutpostClient, unwrap } from '@outpost/sdk/client';
 import type { Wait, WaitCreateRequest } from '@outpost/sdk/contracts';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { outpost as run } from './cli.support.js';
+import { outpostOn } from './cli.support.js';
 
 let server: TestServer;
 let owner: OutpostClient;
@@ -12,7 +12,7 @@ let deploymentId: string;
 const clients: OutpostClient[] = [];
 
 function outpost(...args: string[]) {
-  return run(args, { env: { OUTPOST_API_URL: server.url, OUTPOST_API_KEY: server.ownerKey } });
+  return outpostOn(server, args);
 }
 
 /** A running run (claimed over HTTP, no worker process) and a client holding its run token. */

@@ -364,7 +364,7 @@ export function partitionSelection(values: string[], all: boolean): PartitionSel
 function describeAsset(a: Asset): string[] {
   const lines = [
     `key           ${a.key}`,
-    `health        ${a.health}${a.stale.length ? `: ${a.stale.map((r) => r.message).join('; ')}` : ''}`,
+    `health        ${a.health}${a.health === 'BLOCKED' ? `: ${why(a)}` : a.stale.length ? `: ${a.stale.map((r) => r.message).join('; ')}` : ''}`,
     `deployment    ${a.deploymentName}`,
     `code version  ${a.codeVersion}`,
     `upstream      ${a.deps.join(', ') || '-'}`,
@@ -391,6 +391,26 @@ function describeAsset(a: Asset): string[] {
   if (a.checks.length) {
     lines.push('checks:');
     lines.push(...table(['CHECK', 'BLOCKING', 'LATEST', 'WHEN (UTC)', 'NOTE'], a.checks.map(checkRow)).map((l) => `  ${l}`));
+    // A partitioned check passes or fails per partition: the newest result can pass while an older
+    // partition's failure blocks, so those failures are listed (as the dashboard's asset page does).
+    for (const c of a.checks) {
+      const partitioned = c.failures.filter((f) => f.result.partitionKey !== null);
+      if (partitioned.length === 0) continue;
+      const more = c.failureCount > partitioned.length ? `, newest ${partitioned.length} of ${c.failureCount}` : '';
+      lines.push(`  ${c.name} failed on (latest result of each partition${more}):`);
+      lines.push(
+        ...table(
+          ['PARTITION', 'RESULT', 'WHEN (UTC)', 'RUN', 'NOTE'],
+          partitioned.map((f) => [
+            f.result.partitionKey ?? '-',
+            `failed (${f.result.severity})`,
+            shortTime(f.result.createdAt),
+            f.result.flowRunId,
+            f.waiver ? `waived by ${f.waiver.waivedBy}: ${f.waiver.reason}` : f.blocks ? 'blocks downstream' : '',
+          ]),
+        ).map((l) => `    ${l}`),
+      );
+    }
   }
   return lines;
 }
@@ -442,9 +462,20 @@ function describeAutomation(a: Asset, evaluations: readonly AssetAutomationEvalu
 }
 
 function checkRow(c: AssetCheckStatus): string[] {
-  const latest = c.latest ? (c.latest.passed ? 'passed' : `failed (${c.latest.severity})`) : 'not run';
-  const note = c.waiver ? `waived by ${c.waiver.waivedBy}: ${c.waiver.reason}` : c.blocksDownstream ? 'blocks downstream' : '';
-  return [c.name, c.blocking ? 'yes' : 'no', latest, shortTime(c.latest?.createdAt), note];
+  const latest = c.latest
+    ? `${c.latest.passed ? 'passed' : `failed (${c.latest.severity})`}${c.latest.partitionKey ? ` [${c.latest.partitionKey}]` : ''}`
+    : 'not run';
+  const partitioned = c.failures.some((f) => f.result.partitionKey !== null);
+  const more = c.failures.length < c.failureCount ? ' or more' : '';
+  const on = (n: number) => (partitioned ? `failed on ${n}${more} partition${n === 1 && !more ? '' : 's'}` : '');
+  const notes: string[] = [];
+  if (c.blocksDownstream)
+    notes.push([on(c.failures.filter((f) => f.blocks).length), 'blocks downstream'].filter(Boolean).join(', '));
+  else if (partitioned && c.failures.some((f) => f.waiver === null))
+    notes.push(on(c.failures.filter((f) => f.waiver === null).length));
+  if (c.waiver)
+    notes.push(`waived${c.waiver.partitionKey ? ` [${c.waiver.partitionKey}]` : ''} by ${c.waiver.waivedBy}: ${c.waiver.reason}`);
+  return [c.name, c.blocking ? 'yes' : 'no', latest, shortTime(c.latest?.createdAt), notes.join('; ')];
 }
 
 /** A partitions definition in words: "daily from 2026-01-01 (Europe/Berlin)". */
@@ -465,7 +496,9 @@ export function describePartitions(def: PartitionsDefinition | null): string {
 function why(a: Asset): string {
   if (a.health === 'BLOCKED') {
     const c = a.checks.find((x) => x.blocksDownstream);
-    return c ? `check ${c.name} failed` : 'blocked upstream';
+    if (!c) return 'blocked upstream';
+    const keys = c.failures.filter((f) => f.blocks && f.result.partitionKey !== null).map((f) => f.result.partitionKey);
+    return `check ${c.name} failed${keys.length ? ` on ${keys.slice(0, 3).join(', ')}${keys.length > 3 ? ', …' : ''}` : ''}`;
   }
   return a.stale[0]?.message ?? '';
 }

@@ -28,16 +28,17 @@ export function describeTrigger(t: Trigger): string {
   }
 }
 
-export function describeAction(a: AutomationAction): string {
+/** An action in words; `owner` names the deployment that declared the automation, which actions without a deployment of their own target. */
+export function describeAction(a: AutomationAction, owner = 'its deployment'): string {
   switch (a.type) {
     case 'run-deployment':
-      return `run ${a.deployment ?? 'its deployment'}`;
+      return `run ${a.deployment ?? owner}`;
     case 'pause-deployment':
     case 'resume-deployment':
-      return `${a.type.split('-')[0]} ${a.deployment ?? 'its deployment'}`;
+      return `${a.type.split('-')[0]} ${a.deployment ?? owner}`;
     case 'pause-schedule':
     case 'resume-schedule':
-      return `${a.type.split('-')[0]} schedule ${a.schedule} of ${a.deployment ?? 'its deployment'}`;
+      return `${a.type.split('-')[0]} schedule ${a.schedule} of ${a.deployment ?? owner}`;
     case 'pause-pool':
     case 'resume-pool':
       return `${a.type.split('-')[0]} pool ${a.pool}`;
@@ -50,7 +51,13 @@ export function describeAction(a: AutomationAction): string {
 
 /** The request in a JSON or YAML file (by extension; `-` reads stdin as JSON or YAML). */
 function readDefinition(file: string, cwd: string): unknown {
-  const text = readFileSync(file === '-' ? 0 : path.resolve(cwd, file), 'utf8');
+  let text: string;
+  try {
+    text = readFileSync(file === '-' ? 0 : path.resolve(cwd, file), 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new UsageError(`cannot read ${file}: ${code === 'ENOENT' ? 'no such file' : (code ?? (error as Error).message)}`);
+  }
   try {
     return /\.json$/i.test(file) ? JSON.parse(text) : parseYaml(text);
   } catch (error) {
@@ -58,13 +65,20 @@ function readDefinition(file: string, cwd: string): unknown {
   }
 }
 
-function printAutomation(ctx: CommandContext, a: Automation): void {
+/** `flow/name` of the deployment that declared an automation, or its id when it cannot be read (deleted since). */
+async function ownerLabel(ctx: CommandContext, deploymentId: string): Promise<string> {
+  const found = await ctx.api().attempt('deploymentsGet', { params: { id: deploymentId } });
+  return found.ok ? `${found.data.flowName}/${found.data.name}` : deploymentId;
+}
+
+async function printAutomation(ctx: CommandContext, a: Automation): Promise<void> {
+  const owner = a.deploymentId ? await ownerLabel(ctx, a.deploymentId) : undefined;
   ctx.out(`${a.name} (${a.id})`);
-  ctx.out(`  ${a.enabled ? 'enabled' : 'disabled'}${a.deploymentId ? `, declared by deployment ${a.deploymentId}` : ''}`);
+  ctx.out(`  ${a.enabled ? 'enabled' : 'disabled'}${owner ? `, declared by deployment ${owner}` : ''}`);
   if (!a.enabled && a.disabledReason) ctx.out(`  turned off: ${a.disabledReason}`);
   if (a.description) ctx.out(`  ${a.description}`);
   ctx.out(`  trigger: ${describeTrigger(a.trigger)}`);
-  for (const [i, action] of a.actions.entries()) ctx.out(`  action ${i}: ${describeAction(action)}`);
+  for (const [i, action] of a.actions.entries()) ctx.out(`  action ${i}: ${describeAction(action, owner)}`);
   ctx.out(`  last fired: ${shortTime(a.lastFiredAt)}`);
   if (a.lastError) ctx.out(`  last error: ${a.lastError}`);
 }
@@ -115,7 +129,7 @@ export const automationsGet: Command = {
     const id = ctx.positionals[0] as string;
     const a = await ctx.api().call('automationsGet', { params: { id } }, `cannot get automation ${id}`);
     if (ctx.json) ctx.out(json(a));
-    else printAutomation(ctx, a);
+    else await printAutomation(ctx, a);
     return EXIT.ok;
   },
 };

@@ -5,6 +5,7 @@ import type { DiscoveredAsset } from '../discover.js';
 import { EXIT } from '../errors.js';
 import { CONFIG_FILE } from '../load-config.js';
 import { json } from '../output.js';
+import { TypeCheckError } from '../typecheck.js';
 
 export const deploy: Command = {
   name: 'deploy',
@@ -14,6 +15,10 @@ export const deploy: Command = {
     deployment: { type: 'string', short: 'd', placeholder: '<flow/name>', description: 'deploy only this deployment' },
     registry: { type: 'string', placeholder: '<target>', description: "push here instead of the config's registry" },
     'dry-run': { type: 'boolean', description: 'build and show what would be pushed and registered; push nothing, call no API' },
+    'no-typecheck': {
+      type: 'boolean',
+      description: "deploy without type-checking the entrypoints first (with the project's tsconfig.json)",
+    },
   },
   notes: [
     'Registry credentials are your own: OUTPOST_REGISTRY_USERNAME/OUTPOST_REGISTRY_PASSWORD, or ~/.docker/config.json.',
@@ -33,9 +38,16 @@ export const deploy: Command = {
       dryRun,
       only: stringOption(ctx.values, 'deployment'),
       registry: stringOption(ctx.values, 'registry'),
+      typecheck: !booleanOption(ctx.values, 'no-typecheck'),
       api: dryRun ? null : ctx.api,
       progress,
-    }).finally(() => spinner.stop());
+    })
+      .finally(() => spinner.stop())
+      .catch((error: unknown) => {
+        // Each type error on a line of its own, before the one error line that counts them.
+        if (error instanceof TypeCheckError) for (const line of error.diagnostics) ctx.err(line);
+        throw error;
+      });
     if (ctx.json) ctx.out(json(summarise(result, dryRun)));
     else for (const line of describe(result, dryRun)) ctx.out(line);
     return EXIT.ok;

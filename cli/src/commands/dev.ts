@@ -9,12 +9,14 @@ import { DEFAULT_PORT } from '@outpost/sdk/contracts';
 import { Api } from '../api.js';
 import type { Command, CommandContext } from '../command.js';
 import { booleanOption, stringOption } from '../command.js';
-import { type DeployResult, deployProject, ensurePool } from '../deploy-project.js';
+import { DeployLedger } from '../deploy-ledger.js';
+import { type DeployResult, deployProject, ensurePool, type PlannedDeployment } from '../deploy-project.js';
 import { type DevCredentials, readDevCredentials, writeDevCredentials } from '../dev-credentials.js';
 import { CliError, EXIT, UsageError } from '../errors.js';
 import { interruptSignal } from '../follow.js';
 import { importOptional } from '../handover.js';
 import { exampleDir } from '../packages.js';
+import { TypeCheckError } from '../typecheck.js';
 import { type ProjectWatch, watchProjects } from '../watch-projects.js';
 
 interface RunningServer {
@@ -46,7 +48,8 @@ interface ApiPackage {
 }
 
 interface RunningWorker {
-  stop(): Promise<unknown>;
+  /** `graceMs: 0` stops the running flows at once (they are still recorded as ended). */
+  stop(options?: { graceMs?: number }): Promise<unknown>;
   done: Promise<unknown>;
 }
 
@@ -68,6 +71,9 @@ const SIGN_IN_LINK_SECONDS = 15 * 60;
 /** The work pool the local worker polls; every deployment `outpost dev` registers goes there. */
 const LOCAL_POOL = 'local';
 
+/** How long a run in progress at Ctrl-C gets to finish before the local worker stops it. */
+const DRAIN_GRACE_SECONDS = 20;
+
 /** What `npm start` deploys: the smallest project, and the ML pipeline that shows the rest. */
 const EXAMPLES = ['hello', 'ml-pipeline'];
 
@@ -84,9 +90,10 @@ export const dev: Command = {
     },
     'database-url': { type: 'string', placeholder: '<url>', description: 'use this Postgres instead of the embedded one' },
     watch: { type: 'boolean', description: 'redeploy a project to the local platform whenever one of its files changes' },
+    'no-typecheck': { type: 'boolean', description: 'deploy without type-checking the entrypoints first' },
   },
   notes: [
-    "State lives in ./.outpost: Postgres data, the local registry, the bundle cache, the ML example's asset values (assets/), cached task results (results/), credentials.json and secret-key (mode 0600; it seals the signing keys in the database).",
+    "State lives in ./.outpost: Postgres data, the local registry, the bundle cache, the ML example's asset values (assets/), cached task results (results/), credentials.json and secret-key (mode 0600; it seals the signing keys in the database), and deployed.json: what was last registered, so a restart re-registers only deployments whose code or config changed (schedules and limits changed on the server stay).",
     `The worker polls the work pool "${LOCAL_POOL}" (created if missing) with a key limited to it; every deployment is registered there, whatever pool its config names.`,
   ],
   async run(ctx) {
@@ -94,7 +101,14 @@ export const dev: Command = {
     const home = resolve(ctx.cwd, '.outpost');
     const project = stringOption(ctx.values, 'project');
     const projectDirs = project ? [resolve(ctx.cwd, project)] : EXAMPLES.map(exampleDir);
-    const interrupted = ctx.interrupts();
+    let worker: RunningWorker | null = null;
+    /** Runs the local worker is running now, for what Ctrl-C says. */
+    const active = new Set<string>();
+    // A second Ctrl-C stops the runs at once; they are still recorded as ended before the API and Postgres stop.
+    const interrupted = ctx.interrupts(() => {
+      if (active.size > 0) ctx.err('stopping the running flows now…');
+      void worker?.stop({ graceMs: 0 });
+    });
     const stopping = interruptSignal(ctx.interrupts);
     const api = await importOptional<ApiPackage>('@outpost/api', '`outpost dev`');
     const workerPkg = await importOptional<WorkerPackage>('@outpost/worker', '`outpost dev`');
@@ -106,11 +120,13 @@ export const dev: Command = {
     // Seals the run-token signing keys (and OIDC client secrets) in the database: made once, kept beside it.
     const secretKey = ctx.env.OUTPOST_SECRET_KEY ?? (await localSecretKey(join(home, 'secret-key')));
     const server = await startServer(api, { port, dataDir: join(home, 'pg'), databaseUrl, logLevel, secretKey });
-    let worker: RunningWorker | null = null;
     let watching: ProjectWatch | null = null;
     try {
       const { credentials, firstStart } = await ensureCredentials(api, server, join(home, 'credentials.json'));
       const deployed: DeployResult[] = [];
+      // Each start re-registers only what changed since the last: schedules and limits changed on the
+      // server (dashboard, CLI) stay, as long as the deployment's code and config have not changed.
+      const ledger = await DeployLedger.open(join(home, 'deployed.json'));
       const deploy = async (projectDir: string, progress: (line: string) => void) => {
         const session = new Api({ apiUrl: server.url, apiKey: credentials.ownerKey });
         try {
@@ -122,6 +138,8 @@ export const dev: Command = {
             registry: `oci-layout://${join(home, 'registry')}`,
             // The examples name the pool `default`, for a real deploy; here only the local worker runs them.
             pool: LOCAL_POOL,
+            typecheck: !booleanOption(ctx.values, 'no-typecheck'),
+            ledger,
             api: () => session,
             progress,
           });
@@ -141,27 +159,43 @@ export const dev: Command = {
           ctx.err(`no outpost.config.ts in ${projectDir}; nothing deployed`);
           continue;
         }
-        deployed.push(await deploy(projectDir, (line) => ctx.err(`  ${line}`)));
+        const result = await deploy(projectDir, (line) => ctx.err(`  ${line}`)).catch((error: unknown) => {
+          if (error instanceof TypeCheckError) for (const line of error.diagnostics) ctx.err(`  ${line}`);
+          throw error;
+        });
+        deployed.push(result);
       }
 
-      worker = await startLocalWorker(workerPkg, server.url, credentials.workerKey, home, ctx, stopping);
+      worker = await startLocalWorker(workerPkg, server.url, credentials.workerKey, home, ctx, stopping, active);
       // A fresh single-use link on every start: it opens a dashboard session as the owner, once.
       const signIn = await api.createSignInLink(server.sql, {
         workspaceId: credentials.workspaceId,
         role: 'owner',
         ttlSeconds: SIGN_IN_LINK_SECONDS,
       });
-      printBanner(ctx, server.url, credentials.ownerKey, firstStart, deployed, `${server.url}${signIn.path}`);
+      printBanner(
+        ctx,
+        server.url,
+        credentials.ownerKey,
+        firstStart,
+        deployed,
+        `${server.url}${signIn.path}`,
+        project ? 'project' : 'examples',
+      );
       if (booleanOption(ctx.values, 'watch')) {
         const watched = projectDirs.filter((dir) => existsSync(join(dir, 'outpost.config.ts')));
         watching = watchProjects(watched, async (projectDir) => {
           try {
             const result = await deploy(projectDir, () => {});
-            const names = result.deployments.map((d) => `${d.flow}/${d.name}`).join(', ');
-            ctx.err(`redeployed ${result.project}: ${names} (${result.source ?? 'no source'})`);
+            const changed = result.deployments.filter((d) => !d.unchanged);
+            const names = changed.map((d) => `${d.flow}/${d.name}`).join(', ');
+            if (changed.length === 0) ctx.err(`${result.project}: ${describeChanges(result.deployments)}; nothing redeployed`);
+            else ctx.err(`redeployed ${result.project}: ${names} (${result.source ?? 'no source'})`);
           } catch (error) {
-            // A half-saved file or a type error: say it in one line and keep watching.
+            // A half-saved file or a type error: say it in one line (then each type error in one) and
+            // keep watching; the version deployed before keeps running.
             ctx.err(`redeploy of ${projectDir} failed: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`);
+            if (error instanceof TypeCheckError) for (const line of error.diagnostics) ctx.err(`  ${line}`);
           }
         });
         ctx.err(`watching ${watched.length} project${watched.length === 1 ? '' : 's'}: a saved change redeploys it`);
@@ -174,7 +208,12 @@ export const dev: Command = {
           (error: unknown) => ({ kind: 'worker-failed' as const, error }),
         ),
       ]);
-      if (outcome.kind === 'signal') ctx.err(`\n${outcome.signal}: stopping (the worker drains its runs first)…`);
+      if (outcome.kind === 'signal')
+        ctx.err(
+          active.size === 0
+            ? `\n${outcome.signal}: stopping…`
+            : `\n${outcome.signal}: stopping; ${active.size === 1 ? 'the run in progress gets' : `the ${active.size} runs in progress get`} up to ${DRAIN_GRACE_SECONDS} s to finish (Ctrl-C again to stop ${active.size === 1 ? 'it' : 'them'} now)`,
+        );
       else if (outcome.kind === 'worker-failed')
         ctx.err(`the worker failed: ${(outcome.error as Error).message ?? outcome.error}`);
       else ctx.err('the worker stopped; shutting down…');
@@ -304,6 +343,7 @@ async function startLocalWorker(
   home: string,
   ctx: CommandContext,
   signal: AbortSignal,
+  active: Set<string>,
 ) {
   const env: NodeJS.ProcessEnv = { ...process.env };
   for (const [k, v] of Object.entries(ctx.env)) if (v !== undefined && env[k] === undefined) env[k] = v;
@@ -325,6 +365,8 @@ async function startLocalWorker(
     join(home, 'cache'),
     '--spool-dir',
     join(home, 'spool'),
+    '--drain-grace',
+    `${DRAIN_GRACE_SECONDS}s`,
   ];
   // Flags replace OUTPOST_WORKER_PASS_ENV, so the variables it names are passed as flags too.
   const passEnv = (env.OUTPOST_WORKER_PASS_ENV ?? '').split(',').map((name) => name.trim());
@@ -333,6 +375,8 @@ async function startLocalWorker(
   if (!env.OUTPOST_WORKER_RESULT_STORAGE) argv.push('--result-storage', pathToFileURL(join(home, 'results')).href);
   // The worker's own logs would drown the banner too; one line per run says what it does instead.
   if (!env.OUTPOST_LOG_LEVEL) argv.push('--log-level', 'warn');
+  // Its lines share the terminal with the banner: readable ones, even when piped, unless asked otherwise.
+  if (!env.OUTPOST_LOG_FORMAT) argv.push('--log-format', 'pretty');
   let options: unknown;
   try {
     options = pkg.parseOptions(argv, env);
@@ -343,11 +387,16 @@ async function startLocalWorker(
     env,
     // Ctrl-C while the worker still waits for the API must not hang the shutdown.
     signal,
-    onRunStarted: (run) => ctx.err(`worker: started run ${run.runId} (attempt ${run.attempt})`),
-    onRunFinished: (outcome) =>
+    onRunStarted: (run) => {
+      active.add(`${run.runId}/${run.attempt}`);
+      ctx.err(`worker: started run ${run.runId} (attempt ${run.attempt})`);
+    },
+    onRunFinished: (outcome) => {
+      active.delete(`${outcome.runId}/${outcome.attempt}`);
       ctx.err(
-        `worker: run ${outcome.runId} finished ${outcome.state ?? 'in an unknown state'}${outcome.ending === 'reported' ? '' : ` (${outcome.ending})`}`,
-      ),
+        `worker: run ${outcome.runId} finished ${outcome.state ?? 'in an unknown state'}${outcome.ending === 'reported' ? '' : ` (${outcome.ending === 'drain' ? 'stopped with the local server' : outcome.ending})`}`,
+      );
+    },
   });
 }
 
@@ -358,6 +407,7 @@ function printBanner(
   firstStart: boolean,
   deployed: readonly DeployResult[],
   signInUrl: string,
+  what: 'examples' | 'project',
 ): void {
   const first = deployed[0]?.deployments[0];
   const pipeline = deployed.flatMap((d) => d.deployments).find((d) => d.flow === 'assets' && d.name === 'churn');
@@ -370,6 +420,7 @@ function printBanner(
     `  owner key: ${ownerKey}${firstStart ? '  (stored in .outpost/credentials.json, mode 0600)' : ''}`,
     `  worker:    polling pool "${LOCAL_POOL}"`,
     ...deployed.flatMap((project) => project.deployments.map((d) => `  deployed:  ${d.flow}/${d.name} → ${project.source}`)),
+    ...(deployed.length > 0 ? [`  ${`${what}:`.padEnd(10)} ${describeChanges(deployed.flatMap((p) => p.deployments))}`] : []),
     '',
     'Try, in another terminal:',
     `  export OUTPOST_API_URL=${url} OUTPOST_API_KEY=${ownerKey}`,
@@ -386,4 +437,18 @@ function printBanner(
     'Ctrl-C stops everything.',
   ];
   for (const line of lines) ctx.out(line);
+}
+
+/** `3 deployments unchanged, 1 updated`: what this start (or save) registered, and what it left alone. */
+function describeChanges(deployments: readonly PlannedDeployment[]): string {
+  const unchanged = deployments.filter((d) => d.unchanged).length;
+  const created = deployments.filter((d) => !d.unchanged && d.created).length;
+  const counts: [number, string][] = [
+    [unchanged, 'unchanged'],
+    [deployments.length - unchanged - created, 'updated'],
+    [created, 'created'],
+  ];
+  const parts = counts.filter(([n]) => n > 0);
+  if (parts.length === 0) return 'no deployments';
+  return parts.map(([n, what], i) => (i === 0 ? `${n} deployment${n === 1 ? '' : 's'} ${what}` : `${n} ${what}`)).join(', ');
 }

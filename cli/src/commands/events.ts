@@ -1,6 +1,6 @@
 import { type EventEmitRequest, MAX_PAGE_SIZE, type OutpostEvent } from '@outpost/sdk/contracts';
 import type { Command, CommandContext } from '../command.js';
-import { stringOption } from '../command.js';
+import { booleanOption, stringOption } from '../command.js';
 import { EXIT, UsageError } from '../errors.js';
 import { json, shortTime, table } from '../output.js';
 import { parseLimit } from '../resolve.js';
@@ -10,6 +10,14 @@ const KIND = {
   placeholder: '<kinds>',
   description: 'only these kinds, comma-separated; "flow-run.*" is a prefix',
 } as const;
+
+const INTERNAL = {
+  type: 'boolean',
+  description: 'also internal bookkeeping (e.g. audit.sensorticksclaim), hidden by default',
+} as const;
+
+const INTERNAL_NOTE =
+  'Internal bookkeeping (the audit events of the worker protocol, e.g. audit.sensorticksclaim) is left out unless --internal is given or --kind names it exactly.';
 
 /** One line an event: time, kind, what it is about, and its payload in short. */
 export function eventLine(e: OutpostEvent): string {
@@ -26,9 +34,12 @@ export const eventsLs: Command = {
     resource: { type: 'string', placeholder: '<id>', description: 'only events about this resource or related to it' },
     since: { type: 'string', placeholder: '<iso-time>', description: 'only events at or after this time' },
     limit: { type: 'string', placeholder: '<n>', description: `at most n events (1–${MAX_PAGE_SIZE}, default 50)` },
+    internal: INTERNAL,
   },
+  notes: [INTERNAL_NOTE],
   async run(ctx) {
     const kind = stringOption(ctx.values, 'kind');
+    const internal = booleanOption(ctx.values, 'internal');
     const resourceId = stringOption(ctx.values, 'resource');
     const since = stringOption(ctx.values, 'since');
     const limit = parseLimit(stringOption(ctx.values, 'limit'), 50, MAX_PAGE_SIZE);
@@ -41,6 +52,7 @@ export const eventsLs: Command = {
           ...(kind ? { kind } : {}),
           ...(resourceId ? { resourceId } : {}),
           ...(since ? { since } : {}),
+          ...(internal ? { internal: 'true' as const } : {}),
         },
       },
       'cannot list events',
@@ -89,11 +101,13 @@ export const eventsTail: Command = {
   options: {
     kind: KIND,
     resource: { type: 'string', placeholder: '<id>', description: 'only events about this resource or related to it' },
+    internal: INTERNAL,
   },
-  notes: ['If the connection drops, tail reconnects and resumes after the last event it printed.'],
+  notes: ['If the connection drops, tail reconnects and resumes after the last event it printed.', INTERNAL_NOTE],
   async run(ctx: CommandContext) {
     const kind = stringOption(ctx.values, 'kind');
     const resourceId = stringOption(ctx.values, 'resource');
+    const internal = booleanOption(ctx.values, 'internal');
     const api = ctx.api();
     const stop = new AbortController();
     void ctx.interrupts().then(() => stop.abort());
@@ -103,6 +117,7 @@ export const eventsTail: Command = {
       const query = new URLSearchParams();
       if (kind) query.set('kind', kind);
       if (resourceId) query.set('resourceId', resourceId);
+      if (internal) query.set('internal', 'true');
       if (lastSeq) query.set('afterSeq', lastSeq);
       try {
         const res = await api.openStream(`/events/stream?${query}`, 'cannot follow events', stop.signal);

@@ -43,7 +43,7 @@ function logsCommand(name: string): Command {
       };
       const result = await followLogs(api, run.id, {
         follow,
-        print: (line) => ctx.out(ctx.json ? JSON.stringify(line) : formatLogLine(line)),
+        print: (line, task) => ctx.out(ctx.json ? JSON.stringify(line) : formatLogLine(line, task)),
         ...(attempt !== undefined || task ? { select } : {}),
         ...(follow ? { signal: interruptSignal(ctx.interrupts) } : {}),
       });

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import type { WorkPool } from '@outpost/sdk/contracts';
+import { DEFAULT_DISCONNECTED_TOLERANCE_SECONDS, type WorkerSilencePolicy, type WorkPool } from '@outpost/sdk/contracts';
 import { parse as parseYaml, stringify as toYaml } from 'yaml';
 import type { Command, CommandContext } from '../command.js';
 import { stringList, stringOption } from '../command.js';
@@ -32,11 +32,68 @@ function readJobTemplate(file: string, cwd: string): Record<string, unknown> {
 
 const poolType = (pool: WorkPool) => pool.type ?? 'process';
 
+const TOLERANCE = /^(\d+)(s|m|h|d)?$/;
+const UNIT_SECONDS = { s: 1, m: 60, h: 3600, d: 86_400 } as const;
+
+/** `--disconnected-tolerance`: `forever`, or a whole number of seconds, minutes, hours or days (`90s`, `10m`, `2h`, `1d`). */
+function tolerance(raw: string): number | null {
+  if (raw === 'forever') return null;
+  const match = TOLERANCE.exec(raw.trim());
+  if (!match) throw new UsageError(`--disconnected-tolerance takes forever or a duration like 90s, 10m, 2h or 1d, got "${raw}"`);
+  return Number(match[1]) * UNIT_SECONDS[(match[2] ?? 's') as keyof typeof UNIT_SECONDS];
+}
+
+function silencePolicy(raw: string): WorkerSilencePolicy {
+  if (raw !== 'retry' && raw !== 'wait') throw new UsageError(`--on-worker-silence must be retry or wait, got "${raw}"`);
+  return raw;
+}
+
+/** The silence options of `pools create` and `pools update`, as request fields. */
+function silenceFields(ctx: CommandContext): {
+  onWorkerSilence?: WorkerSilencePolicy;
+  disconnectedToleranceSeconds?: number | null;
+} {
+  const policy = stringOption(ctx.values, 'on-worker-silence');
+  const raw = stringOption(ctx.values, 'disconnected-tolerance');
+  return {
+    ...(policy === undefined ? {} : { onWorkerSilence: silencePolicy(policy) }),
+    ...(raw === undefined ? {} : { disconnectedToleranceSeconds: tolerance(raw) }),
+  };
+}
+
+function describeTolerance(seconds: number | null | undefined): string {
+  if (seconds === null) return 'forever';
+  const s = seconds ?? DEFAULT_DISCONNECTED_TOLERANCE_SECONDS;
+  for (const [unit, size] of [
+    ['d', 86_400],
+    ['h', 3600],
+    ['m', 60],
+  ] as const)
+    if (s >= size && s % size === 0) return `${s / size}${unit}`;
+  return `${s}s`;
+}
+
+const SILENCE_OPTIONS = {
+  'on-worker-silence': {
+    type: 'string',
+    placeholder: 'retry|wait',
+    description: 'when a worker falls silent: retry its runs after lease + grace (default), or wait out the tolerance first',
+  },
+  'disconnected-tolerance': {
+    type: 'string',
+    placeholder: '<duration|forever>',
+    description: 'how long a worker that cannot reach the API keeps running its runs (default 10m)',
+  },
+} as const;
+
 function printPool(ctx: CommandContext, pool: WorkPool): void {
   ctx.out(`${pool.name} (${pool.id})`);
   ctx.out(`  type: ${poolType(pool)}`);
   ctx.out(`  status: ${pool.paused ? 'paused' : pool.status === 'READY' ? 'ready' : 'no worker'}`);
   ctx.out(`  concurrency limit: ${pool.concurrencyLimit ?? '-'}`);
+  ctx.out(
+    `  when a worker falls silent: ${pool.onWorkerSilence === 'wait' ? 'wait for it' : 'retry its runs'} (disconnected tolerance ${describeTolerance(pool.disconnectedToleranceSeconds)})`,
+  );
   if (pool.description) ctx.out(`  description: ${pool.description}`);
   if (poolType(pool) === 'kubernetes') {
     if (!pool.baseJobTemplate) ctx.out('  base job template: the default');
@@ -92,9 +149,11 @@ export const poolsCreate: Command = {
       placeholder: '<file>',
       description: 'kubernetes pools: the batch/v1 Job (YAML or JSON) each run starts from',
     },
+    ...SILENCE_OPTIONS,
   },
   notes: [
     'outpost pools create gpu --type kubernetes --base-job-template job.yaml',
+    'outpost pools create etl --on-worker-silence wait --disconnected-tolerance 30m',
     'The template is checked against the Kubernetes schemas; Outpost owns retries, so spec.backoffLimit is 0 or absent.',
   ],
   async run(ctx) {
@@ -126,6 +185,7 @@ export const poolsCreate: Command = {
           ...(description ? { description } : {}),
           ...(type ? { type } : {}),
           ...(baseJobTemplate ? { baseJobTemplate } : {}),
+          ...silenceFields(ctx),
         },
       },
       `cannot create work pool ${name}`,
@@ -208,8 +268,12 @@ export const poolsUpdate: Command = {
       placeholder: '<file|default>',
       description: 'kubernetes pools: a new batch/v1 Job (YAML or JSON), or `default`',
     },
+    ...SILENCE_OPTIONS,
   },
-  notes: ['Example: outpost pools update gpu --gpu-quota 4 --gpu-quota-tag team:vision=2'],
+  notes: [
+    'Example: outpost pools update gpu --gpu-quota 4 --gpu-quota-tag team:vision=2',
+    'Example: outpost pools update default --disconnected-tolerance forever',
+  ],
   async run(ctx) {
     const name = ctx.positionals[0]!;
     const body: {
@@ -218,7 +282,9 @@ export const poolsUpdate: Command = {
       gpuQuotaByTag?: Record<string, number>;
       description?: string;
       baseJobTemplate?: Record<string, unknown> | null;
-    } = {};
+      onWorkerSilence?: WorkerSilencePolicy;
+      disconnectedToleranceSeconds?: number | null;
+    } = { ...silenceFields(ctx) };
     const limit = stringOption(ctx.values, 'concurrency-limit');
     if (limit !== undefined) body.concurrencyLimit = limit === 'none' ? null : wholeNumber('--concurrency-limit', limit);
     const quota = stringOption(ctx.values, 'gpu-quota');
@@ -240,7 +306,7 @@ export const poolsUpdate: Command = {
     }
     if (Object.keys(body).length === 0) {
       throw new UsageError(
-        'nothing to change: give --gpu-quota, --gpu-quota-tag, --concurrency-limit, --description or --base-job-template',
+        'nothing to change: give --gpu-quota, --gpu-quota-tag, --concurrency-limit, --description, --base-job-template, --on-worker-silence or --disconnected-tolerance',
       );
     }
     const pool = await ctx.api().call('poolsUpdate', { params: { pool: name }, body }, `cannot update work pool ${name}`);
@@ -248,7 +314,7 @@ export const poolsUpdate: Command = {
     else {
       const tags = Object.entries(pool.gpuQuotaByTag ?? {}).map(([tag, n]) => `${tag}=${n}`);
       ctx.out(
-        `updated work pool ${pool.name}: GPU quota ${pool.gpuQuota ?? 'none'}${tags.length ? `, per tag ${tags.join(', ')}` : ''}, concurrency limit ${pool.concurrencyLimit ?? 'none'}`,
+        `updated work pool ${pool.name}: GPU quota ${pool.gpuQuota ?? 'none'}${tags.length ? `, per tag ${tags.join(', ')}` : ''}, concurrency limit ${pool.concurrencyLimit ?? 'none'}, on worker silence ${pool.onWorkerSilence ?? 'retry'}, disconnected tolerance ${describeTolerance(pool.disconnectedToleranceSeconds)}`,
       );
     }
     return EXIT.ok;

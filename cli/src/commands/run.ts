@@ -1,14 +1,17 @@
-import type { FlowRun, JsonObject, LogLine, ResourceRequest } from '@outpost/sdk/contracts';
+import type { CallFailure } from '@outpost/sdk/client-core';
+import { failureCode } from '@outpost/sdk/client-core';
+import type { Deployment, FlowRun, JsonObject, LogLine, ResourceRequest } from '@outpost/sdk/contracts';
 import { isTerminal } from '@outpost/sdk/contracts';
 import type { Command, CommandContext } from '../command.js';
 import { booleanOption, stringList, stringOption } from '../command.js';
-import { EXIT, UsageError } from '../errors.js';
+import { apiFailure, CliError, EXIT, UsageError } from '../errors.js';
 import { followLogs, formatLogLine, interruptSignal } from '../follow.js';
 import { json, shortTime } from '../output.js';
 import { buildParameters } from '../params.js';
 import { findDeployment } from '../resolve.js';
 import type { Spinner } from '../spinner.js';
 import { stateColor } from '../style.js';
+import { closest } from '../suggest.js';
 import { parseStartAt } from '../times.js';
 import { deploymentLabel, stateLabel } from './runs.js';
 
@@ -59,22 +62,20 @@ export const run: Command = {
     const ref = ctx.positionals[0]!;
     const api = ctx.api();
     const deployment = await findDeployment(api, ref);
-    const { flowRun, created } = await api.call(
-      'deploymentsCreateRun',
-      {
-        params: { id: deployment.id },
-        body: {
-          parameters,
-          ...(tags.length ? { tags } : {}),
-          ...(name ? { name } : {}),
-          ...(queue ? { workQueue: queue } : {}),
-          ...(startAt ? { scheduledTime: startAt.toISOString() } : {}),
-          ...(resources ? { resources } : {}),
-        },
-        ...(idempotencyKey ? { headers: { 'idempotency-key': idempotencyKey } } : {}),
+    const answer = await api.attempt('deploymentsCreateRun', {
+      params: { id: deployment.id },
+      body: {
+        parameters,
+        ...(tags.length ? { tags } : {}),
+        ...(name ? { name } : {}),
+        ...(queue ? { workQueue: queue } : {}),
+        ...(startAt ? { scheduledTime: startAt.toISOString() } : {}),
+        ...(resources ? { resources } : {}),
       },
-      `cannot start a run of ${ref}`,
-    );
+      ...(idempotencyKey ? { headers: { 'idempotency-key': idempotencyKey } } : {}),
+    });
+    if (!answer.ok) throw parameterFailure(answer, deployment) ?? apiFailure(answer, `cannot start a run of ${ref}`, api.url);
+    const { flowRun, created } = answer.data;
     const verb = created ? 'created' : 'found existing';
     const starts = startAt ? `, starts ${shortTime(flowRun.expectedStartTime)} UTC` : '';
     if (!booleanOption(ctx.values, 'watch')) {
@@ -98,28 +99,45 @@ export const run: Command = {
 
 /** Follows a run to its end, printing logs; the exit code says whether it COMPLETED. */
 export async function watch(ctx: CommandContext, runId: string): Promise<number> {
-  let lastState = '';
+  const api = ctx.api();
   let lastNotice: string | null = null;
+  // How many entries of the run's state history are printed; each poll prints the ones after.
+  let printed = 0;
+  let lastSeen = '';
   // Until the run starts there is nothing to print but the wait itself.
   let waiting: Spinner | null = ctx.spinner('waiting for the run to start…');
   const started = () => {
     waiting?.stop();
     waiting = null;
   };
-  const print = (line: LogLine) => {
+  const print = (line: LogLine, task: string | null) => {
     started();
-    (ctx.json ? ctx.err : ctx.out)(formatLogLine(line));
+    (ctx.json ? ctx.err : ctx.out)(formatLogLine(line, task));
   };
-  const onRun = (run: FlowRun) => {
+  const onRun = async (run: FlowRun) => {
     if (!WAITING.has(run.state.type)) started();
-    const state = stateLabel(run);
-    if (state !== lastState && !isTerminal(run.state.type)) ctx.err(`state: ${stateColor(ctx.color.err, run.state.type, state)}`);
-    lastState = state;
+    const seen = `${run.attempt}:${run.state.timestamp}:${run.state.type}:${run.state.name}`;
+    if (seen !== lastSeen) {
+      lastSeen = seen;
+      // A poll reads the run's state now; the history has every state it passed through since the last one.
+      const { items } = await api.call('flowRunsStates', { params: { id: runId } }, `cannot read the states of run ${runId}`);
+      for (const [i, entry] of items.entries()) {
+        if (i < printed) continue;
+        // The run's final state is the last line, "run … ended …".
+        if (i === items.length - 1 && isTerminal(entry.state.type) && isTerminal(run.state.type)) continue;
+        const label =
+          entry.state.name.toUpperCase() === entry.state.type ? entry.state.type : `${entry.state.type} (${entry.state.name})`;
+        ctx.err(
+          `state: ${stateColor(ctx.color.err, entry.state.type, label)}${entry.attempt > 1 ? ` (attempt ${entry.attempt})` : ''}`,
+        );
+        printed = i + 1;
+      }
+    }
     const notice = waitingNotice(run);
     if (notice && notice !== lastNotice) ctx.err(notice);
     lastNotice = notice;
   };
-  const result = await followLogs(ctx.api(), runId, {
+  const result = await followLogs(api, runId, {
     follow: true,
     print,
     onRun,
@@ -136,6 +154,27 @@ export async function watch(ctx: CommandContext, runId: string): Promise<number>
       `run ${final.name} ended ${stateColor(ctx.color.err, final.state.type, stateLabel(final))}${final.state.message ? `: ${final.state.message}` : ''}`,
     );
   return final.state.type === 'COMPLETED' ? EXIT.ok : EXIT.failed;
+}
+
+const PARAMETERS_PATH = 'body.parameters.';
+
+/**
+ * The API's refusal of the parameters, as one line per parameter (`parameters.mode: "fsat" is not
+ * one of "fast", "slow"`), with a guess for a name the flow does not have; null for any other failure.
+ */
+export function parameterFailure(failure: CallFailure, deployment: Deployment): CliError | null {
+  if (failureCode(failure) !== 'validation_failed' || failure.kind !== 'http_error') return null;
+  const errors = failure.problem?.errors ?? [];
+  if (errors.length === 0 || !errors.every((e) => e.path.startsWith(PARAMETERS_PATH))) return null;
+  const properties = deployment.parameterSchema?.properties;
+  const known = properties && typeof properties === 'object' && !Array.isArray(properties) ? Object.keys(properties) : [];
+  const lines = errors.map((e) => {
+    const name = e.path.slice(PARAMETERS_PATH.length);
+    const top = name.split('.')[0]!;
+    const guess = known.includes(top) || known.length === 0 ? null : closest(top, known);
+    return `parameters.${name}: ${e.message}${guess ? ` — did you mean ${guess}?` : ''}`;
+  });
+  return new CliError(lines[0]!, EXIT.usage, lines.slice(1));
 }
 
 /** States of a run that has not started: a spinner says it waits. */

@@ -1,4 +1,4 @@
-import type { FlowRun, FlowRunAttempt } from '@outpost/sdk/contracts';
+import { type FlowRunAttempt, shortCodeDigest } from '@outpost/sdk/contracts';
 import type { Command } from '../command.js';
 import { EXIT } from '../errors.js';
 import { json, shortTime, table } from '../output.js';
@@ -31,7 +31,7 @@ export function attemptsTable(items: readonly FlowRunAttempt[]): string[] {
     duration(a),
     a.state ? `${a.state.type}${a.state.name.toUpperCase() === a.state.type ? '' : ` (${a.state.name})`}` : 'running',
     a.exitCode === null ? '-' : String(a.exitCode),
-    shortDigest(a.sourceDigest),
+    a.sourceDigest ? shortCodeDigest(a.sourceDigest) : '-',
   ]);
   return table(['ATTEMPT', 'WORKER', 'CLAIMED (UTC)', 'STARTED', 'DURATION', 'ENDED AS', 'EXIT', 'CODE'], rows);
 }
@@ -40,18 +40,4 @@ function duration(a: FlowRunAttempt): string {
   if (!a.startedAt || !a.endedAt) return '-';
   const ms = Date.parse(a.endedAt) - Date.parse(a.startedAt);
   return ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(1)} s`;
-}
-
-/** `sha256:` and the first 12 hex digits, as registries show digests; `-` for a source without one. */
-export function shortDigest(digest: string | null | undefined): string {
-  return digest ? digest.slice(0, 'sha256:'.length + 12) : '-';
-}
-
-/**
- * "2 of 3" while the run is within its retries; a run retried by hand past them reads
- * "3 (retried by hand after 2)" rather than an impossible "3 of 2".
- */
-export function attemptLabel(run: Pick<FlowRun, 'attempt' | 'maxRetries'>): string {
-  const allowed = run.maxRetries + 1;
-  return run.attempt <= allowed ? `${run.attempt} of ${allowed}` : `${run.attempt} (retried by hand after ${allowed})`;
 }

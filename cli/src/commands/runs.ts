@@ -1,13 +1,14 @@
 import { randomUUID } from 'node:crypto';
-import type { FlowRun } from '@outpost/sdk/contracts';
-import { MAX_PAGE_SIZE, StateType } from '@outpost/sdk/contracts';
+import type { FlowRun, FlowRunAttempt } from '@outpost/sdk/contracts';
+import { attemptLabel, MAX_PAGE_SIZE, StateType, shortCodeDigest } from '@outpost/sdk/contracts';
+import type { Api } from '../api.js';
 import type { Command } from '../command.js';
 import { stringList, stringOption } from '../command.js';
 import { CliError, EXIT, UsageError } from '../errors.js';
 import { json, shortTime, table } from '../output.js';
 import { DEFAULT_LIST_LIMIT, findDeployment, findRun, parseLimit } from '../resolve.js';
 import { stateColor } from '../style.js';
-import { attemptLabel, attemptsTable, shortDigest } from './runs-attempts.js';
+import { attemptsTable } from './runs-attempts.js';
 
 export const runsLs: Command = {
   name: 'runs ls',
@@ -83,9 +84,10 @@ export const runsGet: Command = {
       { params: { id: run.id } },
       `cannot list the attempts of run ${run.id}`,
     );
-    if (ctx.json) ctx.out(json({ ...run, attempts }));
+    const defaults = await schemaDefaults(api, run);
+    if (ctx.json) ctx.out(json({ ...run, attempts, defaultedParameters: defaults }));
     else {
-      for (const line of describeRun(run)) ctx.out(line);
+      for (const line of describeRun(run, attempts, defaults)) ctx.out(line);
       if (attempts.length > 0) {
         ctx.out('');
         for (const line of attemptsTable(attempts)) ctx.out(line);
@@ -148,7 +150,41 @@ export function stateLabel(run: FlowRun): string {
   return run.state.name.toUpperCase() === run.state.type ? run.state.type : `${run.state.type} (${run.state.name})`;
 }
 
-export function describeRun(run: FlowRun): string[] {
+/**
+ * The values the deployment's parameter schema gives parameters the run was not given: what the
+ * flow's parameters resolve to when it starts (its zod defaults). Empty for a run without a
+ * deployment, or when the deployment cannot be read any more.
+ */
+async function schemaDefaults(api: Api, run: FlowRun): Promise<Record<string, unknown>> {
+  if (!run.deploymentId) return {};
+  const found = await api.attempt('deploymentsGet', { params: { id: run.deploymentId } });
+  const properties = found.ok ? found.data.parameterSchema?.properties : undefined;
+  if (!properties || typeof properties !== 'object' || Array.isArray(properties)) return {};
+  const defaults: Record<string, unknown> = {};
+  for (const [name, property] of Object.entries(properties)) {
+    if (name in run.parameters || property === null || typeof property !== 'object' || Array.isArray(property)) continue;
+    if ('default' in property) defaults[name] = property.default;
+  }
+  return defaults;
+}
+
+/** `n=5, mode="fast" (default)`: the given parameters, then the defaulted ones, marked. */
+export function parametersLabel(given: Record<string, unknown>, defaults: Record<string, unknown> = {}): string {
+  const parts = [
+    ...Object.entries(given).map(([k, v]) => `${k}=${JSON.stringify(v)}`),
+    ...Object.entries(defaults).map(([k, v]) => `${k}=${JSON.stringify(v)} (default)`),
+  ];
+  return parts.join(', ') || '-';
+}
+
+export function describeRun(
+  run: FlowRun,
+  attempts: readonly FlowRunAttempt[] = [],
+  defaults: Record<string, unknown> = {},
+): string[] {
+  // The run's lease holder while it runs; else the worker of its latest attempt, by name.
+  const latest = attempts.at(-1);
+  const worker = latest ? (latest.workerName ?? latest.workerId) : (run.workerId ?? '-');
   const rows: [string, string][] = [
     ['id', run.id],
     ['name', run.name],
@@ -156,16 +192,16 @@ export function describeRun(run: FlowRun): string[] {
     ['state', stateLabel(run)],
     ['message', run.state.message ?? '-'],
     ['attempt', attemptLabel(run)],
-    ['parameters', JSON.stringify(run.parameters)],
+    ['parameters', parametersLabel(run.parameters, defaults)],
     ['tags', run.tags.join(', ') || '-'],
     ['pool', run.workPool ? `${run.workPool}/${run.workQueue ?? 'default'}` : '-'],
-    ['worker', run.workerId ?? '-'],
+    ['worker', worker],
     ['created', shortTime(run.createdAt)],
     ['scheduled', shortTime(run.scheduledTime ?? run.expectedStartTime)],
     ['expected start', shortTime(run.expectedStartTime)],
     ['started', shortTime(run.startTime)],
     ['ended', shortTime(run.endTime)],
-    ['code', shortDigest(run.sourceDigest)],
+    ['code', run.sourceDigest ? shortCodeDigest(run.sourceDigest) : '-'],
   ];
   if (run.idempotencyKey) rows.push(['idempotency key', run.idempotencyKey]);
   const width = Math.max(...rows.map(([k]) => k.length));
