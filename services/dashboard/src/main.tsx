@@ -1,6 +1,7 @@
 import './csp.js';
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
+import { prefetchFirstReads } from './api/first-reads.js';
 import { App } from './app.js';
 import './styles/base.css';
 import './styles/layout.css';
@@ -13,6 +14,8 @@ import './styles/run-manifest.css';
 
 const root = document.getElementById('root');
 if (root) {
+  // The page's first reads start now, alongside the download of its code.
+  prefetchFirstReads(window.location.hash);
   createRoot(root).render(
     <StrictMode>
       <App />

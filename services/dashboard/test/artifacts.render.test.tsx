@@ -1,5 +1,6 @@
 import type { Artifact } from '@outpost/sdk/contracts';
-import { renderToString } from 'react-dom/server';
+import type { ReactNode } from 'react';
+import { prerenderToNodeStream } from 'react-dom/static';
 import { describe, expect, it } from 'vitest';
 import { RunArtifacts } from '../src/pages/run-artifacts.js';
 
@@ -17,10 +18,18 @@ function artifact(type: Artifact['type'], data: Artifact['data']): Artifact {
   };
 }
 
+/** The HTML once every lazy part (the Markdown renderer loads on demand) has loaded. */
+async function render(node: ReactNode): Promise<string> {
+  const { prelude } = await prerenderToNodeStream(node);
+  let html = '';
+  for await (const chunk of prelude) html += chunk.toString();
+  return html;
+}
+
 describe('artifacts on the run page', () => {
-  it('renders markdown with raw HTML as text, with no script element or event handler attribute', () => {
+  it('renders markdown with raw HTML as text, with no script element or event handler attribute', async () => {
     const markdown = '# Report\n\n<script>alert(1)</script>\n\nSee <img src=x onerror=alert(1)> and **bold**.';
-    const html = renderToString(<RunArtifacts artifacts={[artifact('markdown', { markdown })]} />);
+    const html = await render(<RunArtifacts artifacts={[artifact('markdown', { markdown })]} />);
     expect(html).not.toContain('<script');
     // Inside any tag, not the escaped text that shows it.
     expect(html).not.toMatch(/<[^>]*\sonerror=/i);
@@ -31,9 +40,9 @@ describe('artifacts on the run page', () => {
     expect(html).toContain('<strong>bold</strong>');
   });
 
-  it('drops script URLs from markdown links and images and marks kept links noopener', () => {
+  it('drops script URLs from markdown links and images and marks kept links noopener', async () => {
     const markdown = '[bad](javascript:alert(1)) [good](https://example.com) ![pic](https://evil.example/p.png)';
-    const html = renderToString(<RunArtifacts artifacts={[artifact('markdown', { markdown })]} />);
+    const html = await render(<RunArtifacts artifacts={[artifact('markdown', { markdown })]} />);
     expect(html).not.toContain('javascript:');
     expect(html).not.toContain('evil.example');
     expect(html).toContain('href="https://example.com/"');
@@ -41,8 +50,8 @@ describe('artifacts on the run page', () => {
     expect(html).toContain('[image: pic]');
   });
 
-  it('draws tables, links and progress with their test ids and no inline style', () => {
-    const html = renderToString(
+  it('draws tables, links and progress with their test ids and no inline style', async () => {
+    const html = await render(
       <RunArtifacts
         artifacts={[
           artifact('table', { columns: ['<b>col</b>'], rows: [['<i>x</i>']] }),

@@ -9,7 +9,7 @@ import {
   fetchTransport,
   type RouteUrlInput,
 } from '@outpost/sdk/client-core';
-import { CSRF_COOKIE, CSRF_HEADER, type RouteName } from '@outpost/sdk/contracts';
+import { CSRF_COOKIE, CSRF_HEADER, type RouteName, routes } from '@outpost/sdk/contracts';
 import { documentCookie } from './cookies.js';
 
 /** What one call ended in. Calls never throw. */
@@ -33,6 +33,8 @@ export interface ApiClientOptions {
 }
 
 const MUTATING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+/** A prefetched answer no page asked for within this long is dropped: the page reads afresh. */
+const PREFETCH_KEPT_MS = 10_000;
 
 /** A failure in words for the person at the page: the problem's detail before its title, field errors after. */
 export function describeFailure(f: ApiFailure): string {
@@ -64,6 +66,8 @@ export class ApiClient {
   readonly baseUrl: string;
   private readonly core: ClientCore;
   private readonly onUnauthenticated: () => void;
+  /** Reads started ahead of the page that makes them (`prefetch`), by URL. */
+  private readonly prefetched = new Map<string, Promise<ApiResult<unknown>>>();
 
   constructor(options: ApiClientOptions = {}) {
     this.baseUrl = (options.baseUrl ?? '').replace(/\/+$/, '');
@@ -85,9 +89,32 @@ export class ApiClient {
     return this.core.url(name, { ...raw, query: withoutBlanks(raw.query) } as RouteUrlInput<N>);
   }
 
+  /**
+   * Starts a read that a page is about to make, while the page's code is still loading (see
+   * first-reads.ts): the first call of the same read to the same URL within PREFETCH_KEPT_MS takes
+   * this answer instead of asking again.
+   */
+  prefetch<N extends RouteName>(name: N, input: ApiInput<N>): void {
+    if (routes[name].method !== 'GET') return;
+    const key = this.url(name, input as RouteUrlInput<N>);
+    const result: Promise<ApiResult<unknown>> = this.call(name, input);
+    this.prefetched.set(key, result);
+    setTimeout(() => {
+      if (this.prefetched.get(key) === result) this.prefetched.delete(key);
+    }, PREFETCH_KEPT_MS);
+  }
+
   async call<N extends RouteName>(name: N, input: ApiInput<N>): Promise<ApiResult<CallOutput<N>>> {
     const { signal, allowUnauthenticated, ...request } = input;
     const raw = request as { query?: Record<string, unknown> };
+    if (this.prefetched.size > 0 && routes[name].method === 'GET') {
+      const key = this.url(name, request as RouteUrlInput<N>);
+      const early = this.prefetched.get(key);
+      if (early) {
+        this.prefetched.delete(key);
+        return early as Promise<ApiResult<CallOutput<N>>>;
+      }
+    }
     let result: ApiResult<CallOutput<N>>;
     try {
       result = await this.core.call(name, { ...request, query: withoutBlanks(raw.query) } as CallInput<N>, { signal });

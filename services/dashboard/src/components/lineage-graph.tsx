@@ -13,7 +13,7 @@ import {
   type Viewport,
 } from '@xyflow/react';
 import { useCallback, useMemo, useRef, useState } from 'react';
-import { formatDateTime } from '../lib/format.js';
+import { formatDateTime, pluralise } from '../lib/format.js';
 import {
   edgeRole,
   type LayoutResult,
@@ -25,10 +25,12 @@ import {
   reachable,
 } from '../lib/lineage-layout.js';
 import { assetPath, href, navigate } from '../router.js';
-import { type AssetFlowNode, AssetNode, type LineageNode } from './asset-node.js';
+import { type AssetFlowNode, AssetNode, LineageFar, type LineageNode } from './asset-node.js';
 import { HealthBadge } from './health-badge.js';
+import { LineageFarEdges } from './lineage-far-edges.js';
 
 const nodeTypes = { asset: AssetNode };
+const NO_EDGES: Edge[] = [];
 /**
  * Where edges attach, known up front: React Flow then draws a node's edges before measuring it, and
  * with only visible elements rendered it need not mount all 1,000 nodes once just to measure them.
@@ -70,8 +72,8 @@ function roleClass(role: LineageRole): string {
 }
 
 /**
- * The lineage graph: ELK's positions rendered by React Flow, with only the visible nodes and edges
- * in the DOM, a minimap, zoom controls and fit-to-view. Clicking a node selects it and highlights
+ * The lineage graph: the layered layout's positions rendered by React Flow, with only the visible
+ * nodes and edges in the DOM, a minimap, zoom controls and fit-to-view. Clicking a node selects it and highlights
  * everything upstream (blue) and downstream (amber) of it; its key links to the asset's page, as
  * does a double click.
  */
@@ -79,14 +81,24 @@ export function LineageGraph({
   lineage,
   layout,
   initialSelection,
+  layoutMs,
 }: {
   lineage: AssetLineageResponse;
   layout: LayoutResult;
   initialSelection: string | null;
+  /** The layout's time on the page: on the frame as data-layout-ms for benchmarks, not shown. */
+  layoutMs: number;
 }) {
   const index = useMemo(() => lineageIndex(lineage.edges), [lineage.edges]);
   const [selected, setSelected] = useState<string | null>(initialSelection);
-  const [far, setFar] = useState(false);
+  // Far from the start when even the whole window could not show the fitted graph at a readable
+  // zoom, so the first paint draws boxes only; onMove corrects it from the real zoom.
+  const [far, setFar] = useState(
+    () =>
+      !initialSelection &&
+      layout.width > 0 &&
+      Math.min(window.innerWidth / layout.width, window.innerHeight / layout.height) < FAR_ZOOM,
+  );
   const [ready, setReady] = useState(false);
   const [query, setQuery] = useState('');
   const [notFound, setNotFound] = useState<string | null>(null);
@@ -160,18 +172,22 @@ export function LineageGraph({
   const onInit = useCallback(
     (instance: ReactFlowInstance<AssetFlowNode, Edge>) => {
       flow.current = instance;
-      if (initialSelection && positions.has(initialSelection)) {
-        const p = positions.get(initialSelection);
-        if (p) void instance.setCenter(p.x + NODE_WIDTH / 2, p.y + NODE_HEIGHT / 2, { zoom: 1 });
-      }
+      const focus = initialSelection ? positions.get(initialSelection) : undefined;
+      if (focus) void instance.setCenter(focus.x + NODE_WIDTH / 2, focus.y + NODE_HEIGHT / 2, { zoom: 1 });
+      // Fitted to the layout's own bounds: React Flow's fitView fits only the nodes it has measured,
+      // and with only visible nodes rendered those were the few under the first viewport.
+      else void instance.fitBounds({ x: 0, y: 0, width: layout.width, height: layout.height }, { padding: 0.05 });
       setReady(true);
     },
-    [initialSelection, positions],
+    [initialSelection, positions, layout],
   );
 
   const onNodeClick: NodeMouseHandler<AssetFlowNode> = useCallback((_e, node) => setSelected(node.id), []);
   const onNodeDoubleClick: NodeMouseHandler<AssetFlowNode> = useCallback((_e, node) => navigate(assetPath(node.id)), []);
-  const onMove = useCallback((_e: unknown, viewport: Viewport) => setFar(viewport.zoom < FAR_ZOOM), []);
+  // Moves before the first fit (the default viewport being set up) say nothing about the fitted zoom.
+  const onMove = useCallback((_e: unknown, viewport: Viewport) => {
+    if (flow.current) setFar(viewport.zoom < FAR_ZOOM);
+  }, []);
 
   const find = (e: React.FormEvent) => {
     e.preventDefault();
@@ -210,7 +226,7 @@ export function LineageGraph({
         </button>
         {notFound && <span className="muted small">{notFound}</span>}
         <span className="muted small" data-testid="lineage-summary">
-          {lineage.nodes.length.toLocaleString()} assets · {lineage.edges.length.toLocaleString()} dependencies
+          {pluralise(lineage.nodes.length, 'asset')} · {pluralise(lineage.edges.length, 'dependency', 'dependencies')}
         </span>
       </form>
       <div
@@ -219,32 +235,34 @@ export function LineageGraph({
         data-nodes={lineage.nodes.length}
         data-edges={lineage.edges.length}
         data-ready={String(ready)}
+        data-layout-ms={Math.round(layoutMs)}
         data-selected={chosen?.key ?? ''}
       >
-        <ReactFlow<AssetFlowNode, Edge>
-          nodes={nodes}
-          edges={edges}
-          nodeTypes={nodeTypes}
-          onInit={onInit}
-          onNodeClick={onNodeClick}
-          onNodeDoubleClick={onNodeDoubleClick}
-          onPaneClick={() => setSelected(null)}
-          onMove={onMove}
-          onlyRenderVisibleElements
-          fitView={!initialSelection}
-          fitViewOptions={{ padding: 0.05, minZoom: 0.02 }}
-          minZoom={0.02}
-          maxZoom={2}
-          nodesDraggable={false}
-          nodesConnectable={false}
-          edgesFocusable={false}
-          zoomOnDoubleClick={false}
-          deleteKeyCode={null}
-        >
-          <Background gap={24} size={1} />
-          <MiniMap pannable zoomable nodeColor={(n: AssetFlowNode) => MINIMAP_FILL[n.data.asset.health]} nodeStrokeWidth={0} />
-          <Controls showInteractive={false} />
-        </ReactFlow>
+        <LineageFar.Provider value={far}>
+          <ReactFlow<AssetFlowNode, Edge>
+            nodes={nodes}
+            edges={far ? NO_EDGES : edges}
+            nodeTypes={nodeTypes}
+            onInit={onInit}
+            onNodeClick={onNodeClick}
+            onNodeDoubleClick={onNodeDoubleClick}
+            onPaneClick={() => setSelected(null)}
+            onMove={onMove}
+            onlyRenderVisibleElements
+            minZoom={0.02}
+            maxZoom={2}
+            nodesDraggable={false}
+            nodesConnectable={false}
+            edgesFocusable={false}
+            zoomOnDoubleClick={false}
+            deleteKeyCode={null}
+          >
+            <Background gap={24} size={1} />
+            <MiniMap pannable zoomable nodeColor={(n: AssetFlowNode) => MINIMAP_FILL[n.data.asset.health]} nodeStrokeWidth={0} />
+            <Controls showInteractive={false} />
+            {far && <LineageFarEdges edges={lineage.edges} positions={positions} role={role} />}
+          </ReactFlow>
+        </LineageFar.Provider>
         {chosen && (
           <aside className="lineage-panel" data-testid="lineage-selection" data-asset={chosen.key}>
             <div className="mono strong">{chosen.key}</div>

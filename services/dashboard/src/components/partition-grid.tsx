@@ -8,7 +8,7 @@ import {
   useRef,
   useState,
 } from 'react';
-import { formatDateTime } from '../lib/format.js';
+import { formatDateTime, pluralise } from '../lib/format.js';
 import {
   cellAt,
   columnLabelStep,
@@ -261,8 +261,8 @@ export function PartitionGrid({ partitions, dimensions, counts, onSelectionChang
 
   const hovered = hover ? partitions[hover.hit.index] : undefined;
   const summary = counts
-    ? `${counts.total.toLocaleString()} partitions: ${STATUS_ORDER.map((s) => `${counts[s].toLocaleString()} ${STATUS_LABEL[s].toLowerCase()}`).join(', ')}`
-    : `${partitions.length.toLocaleString()} partitions`;
+    ? `${pluralise(counts.total, 'partition')}: ${STATUS_ORDER.map((s) => `${counts[s].toLocaleString()} ${STATUS_LABEL[s].toLowerCase()}`).join(', ')}`
+    : pluralise(partitions.length, 'partition');
 
   return (
     <div

@@ -6,7 +6,7 @@ export function SortableTable({ columns, rows }: { columns: readonly string[]; r
   const [sort, setSort] = useState<RowSort | null>(null);
   const sorted = useMemo(() => sortRows(rows, sort), [rows, sort]);
   return (
-    <table className="table artifact-table">
+    <table className="artifact-table">
       <thead>
         <tr>
           {columns.map((column, i) => {

@@ -71,13 +71,43 @@ export function formatRelative(iso: string | null, now: number): string {
  * `oci://reg:5000/acme/flows@sha256:0123…` → `reg:5000/acme/flows@sha256:0123456789ab`.
  */
 export function shortSource(source: string): string {
-  const oci = /^oci(?:-layout)?:\/\/\/?(.*)@sha256:([a-f0-9]{64})$/.exec(source);
+  // Only the scheme goes: `oci-layout:///srv/images/x@…` keeps its leading `/` (an absolute path).
+  const oci = /^oci(?:-layout)?:\/\/(.*)@sha256:([a-f0-9]{64})$/.exec(source);
   if (oci) return `${oci[1]}@sha256:${oci[2]?.slice(0, 12)}`;
   const git = /^git\+[a-z]+:\/\/(.*)#([a-f0-9]{40})$/.exec(source);
   if (git) return `${git[1]}#${git[2]?.slice(0, 12)}`;
   return source.replace(/^dir:\/\//, '');
 }
 
-export function pluralise(n: number, word: string): string {
-  return `${n.toLocaleString()} ${word}${n === 1 ? '' : 's'}`;
+/** The word for `n` of a thing: `singular` for exactly one, else `plural` (by default `singular` + "s"). */
+export function pluralWord(n: number, singular: string, plural = `${singular}s`): string {
+  return n === 1 ? singular : plural;
+}
+
+/** A count and its word, the one way the dashboard says how many: "1 automation", "2 automations", "1,204 runs". */
+export function pluralise(n: number, singular: string, plural?: string): string {
+  return `${n.toLocaleString()} ${pluralWord(n, singular, plural)}`;
+}
+
+/**
+ * A run's running time: the sum of its attempts' spans from start to end (an open one to `now`),
+ * so the wait between a failed attempt and its retry is not counted. Prefect's flow-run duration
+ * (`total_run_time`) counts only time spent Running for the same reason. Null when no attempt has
+ * started.
+ */
+export function runningTimeMs(
+  attempts: readonly { startedAt: string | null; endedAt: string | null }[],
+  now: number,
+): number | null {
+  let total: number | null = null;
+  for (const a of attempts) {
+    const span = spanMs(a.startedAt, a.endedAt, now);
+    if (span !== null) total = (total ?? 0) + span;
+  }
+  return total;
+}
+
+/** A deployment as people name it: `flow/name` (names repeat across flows, so the name alone is ambiguous). */
+export function deploymentLabel(flowName: string, name: string): string {
+  return `${flowName}/${name}`;
 }

@@ -1,3 +1,5 @@
+import { pluralise } from './format.js';
+
 /**
  * Turns a deployment's parameter schema (JSON Schema 2020-12 as zod's `toJSONSchema` writes it)
  * into form fields, and form input back into validated parameters. Property schemas it cannot
@@ -248,9 +250,9 @@ function parseScalar(field: FieldModel, kind: ScalarKind, text: string): Parsed 
     case 'string': {
       const length = [...text].length;
       if (field.minLength !== null && length < field.minLength)
-        return { ok: false, error: `must have at least ${field.minLength} character${field.minLength === 1 ? '' : 's'}` };
+        return { ok: false, error: `must have at least ${pluralise(field.minLength, 'character')}` };
       if (field.maxLength !== null && length > field.maxLength)
-        return { ok: false, error: `must have at most ${field.maxLength} characters` };
+        return { ok: false, error: `must have at most ${pluralise(field.maxLength, 'character')}` };
       if (field.pattern !== null) {
         let re: RegExp | null = null;
         try {
@@ -290,9 +292,9 @@ function parseField(field: FieldModel, input: string | boolean | undefined): Par
         items.push(item.value);
       }
       if (field.minItems !== null && items.length < field.minItems)
-        return { ok: false, error: `needs at least ${field.minItems} item${field.minItems === 1 ? '' : 's'}` };
+        return { ok: false, error: `needs at least ${pluralise(field.minItems, 'item')}` };
       if (field.maxItems !== null && items.length > field.maxItems)
-        return { ok: false, error: `takes at most ${field.maxItems} items` };
+        return { ok: false, error: `takes at most ${pluralise(field.maxItems, 'item')}` };
       return { ok: true, value: items };
     }
     default:

@@ -1,18 +1,15 @@
 import type { AssetLineageResponse } from '@outpost/sdk/contracts';
-import type { ElkExtendedEdge, ElkNode, LayoutOptions } from 'elkjs/lib/elk-api.js';
 
 /*
- * The lineage graph's layout, apart from React: the ELK graph made from the API's lineage (layered,
- * left to right, every node the same size), node positions read back from ELK's answer, and the
- * upstream/downstream closure of a node for highlighting. ELK itself runs in a Web Worker
- * (lineage-layout.worker.ts), so laying out 1,000 assets never blocks the page.
+ * The lineage graph apart from React: what the layout (lineage-layered.ts) is asked and answers,
+ * the identity of a graph's shape, and the upstream/downstream closure of a node for highlighting.
  */
 
-/** Every asset node is drawn this size; ELK places boxes of it and the stylesheet agrees. */
+/** Every asset node is drawn this size; the layout places boxes of it and the stylesheet agrees. */
 export const NODE_WIDTH = 220;
 export const NODE_HEIGHT = 64;
 
-/** What the worker needs: keys and edges only (health and the rest stay on the page). */
+/** What the layout needs: keys and edges only (health and the rest stay on the page). */
 export interface LayoutRequest {
   keys: string[];
   /** Upstream → downstream, as [from, to]. */
@@ -47,58 +44,6 @@ export function graphIdentity(request: LayoutRequest): string {
   for (const k of request.keys) add(k);
   for (const [from, to] of request.edges) add(`${from}\u0000${to}`);
   return `${request.keys.length}-${request.edges.length}-${(h >>> 0).toString(16).padStart(8, '0')}`;
-}
-
-/**
- * Layered left-to-right with Brandes–Köpf node placement: measured on a 1,000-node graph of eight
- * layers, it placed nodes in about a third of the time of ELK's defaults (network-simplex placement,
- * orthogonal routing) with a picture as readable. Edges are drawn by the renderer, so ELK routes
- * them as plain polylines, the cheapest; large graphs take fewer crossing-minimisation passes.
- */
-export function layoutOptions(nodeCount: number): LayoutOptions {
-  return {
-    'elk.algorithm': 'layered',
-    'elk.direction': 'RIGHT',
-    'elk.edgeRouting': 'POLYLINE',
-    'elk.layered.nodePlacement.strategy': 'BRANDES_KOEPF',
-    'elk.layered.thoroughness': nodeCount > 300 ? '1' : '7',
-    'elk.spacing.nodeNode': '24',
-    'elk.layered.spacing.nodeNodeBetweenLayers': '72',
-    'elk.spacing.componentComponent': '48',
-    'elk.padding': '[top=16,left=16,bottom=16,right=16]',
-  };
-}
-
-/**
- * The ELK graph of a lineage: one fixed-size child per key, one edge per distinct upstream →
- * downstream pair between known keys (self-loops and edges to keys not in the graph are dropped:
- * ELK rejects an edge to an unknown node, and a deploy rejects cycles anyway).
- */
-export function toElkGraph(request: LayoutRequest): ElkNode {
-  const known = new Set(request.keys);
-  const seen = new Set<string>();
-  const edges: ElkExtendedEdge[] = [];
-  for (const [from, to] of request.edges) {
-    if (from === to || !known.has(from) || !known.has(to)) continue;
-    const id = `${from}\u0000${to}`;
-    if (seen.has(id)) continue;
-    seen.add(id);
-    edges.push({ id: `e${edges.length}`, sources: [from], targets: [to] });
-  }
-  return {
-    id: '__root',
-    layoutOptions: layoutOptions(known.size),
-    children: [...known].map((key) => ({ id: key, width: NODE_WIDTH, height: NODE_HEIGHT })),
-    edges,
-  };
-}
-
-/** Node positions from ELK's laid-out graph, in the request's key order (origin for any ELK left out). */
-export function fromElkLayout(request: LayoutRequest, laidOut: ElkNode): LayoutResult {
-  const placed = new Map<string, { x: number; y: number }>();
-  for (const child of laidOut.children ?? []) placed.set(child.id, { x: child.x ?? 0, y: child.y ?? 0 });
-  const positions = request.keys.map((key) => ({ key, ...(placed.get(key) ?? { x: 0, y: 0 }) }));
-  return { positions, width: laidOut.width ?? 0, height: laidOut.height ?? 0 };
 }
 
 /** Adjacency both ways, built once per lineage. */

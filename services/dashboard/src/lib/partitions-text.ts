@@ -1,4 +1,5 @@
 import type { PartitionsDefinition, SinglePartitions, TimeWindowPartitions } from '@outpost/sdk/contracts';
+import { pluralise } from './format.js';
 
 const CADENCE: Record<TimeWindowPartitions['cadence'], string> = {
   hourly: 'Hourly',
@@ -21,7 +22,7 @@ function describeTime(d: TimeWindowPartitions): string {
 function formatMinutes(m: number): string {
   if (m % 1440 === 0) return `${m / 1440} day${m === 1440 ? '' : 's'}`;
   if (m % 60 === 0) return `${m / 60} hour${m === 60 ? '' : 's'}`;
-  return `${m} minute${m === 1 ? '' : 's'}`;
+  return pluralise(m, 'minute');
 }
 
 function describeSingle(d: SinglePartitions): string {
@@ -31,7 +32,7 @@ function describeSingle(d: SinglePartitions): string {
     case 'static': {
       const listed = d.keys.slice(0, LISTED_KEYS).join(', ');
       const more = d.keys.length > LISTED_KEYS ? ` and ${(d.keys.length - LISTED_KEYS).toLocaleString()} more` : '';
-      return `${d.keys.length.toLocaleString()} fixed key${d.keys.length === 1 ? '' : 's'}: ${listed}${more}`;
+      return `${pluralise(d.keys.length, 'fixed key')}: ${listed}${more}`;
     }
     case 'dynamic':
       return `Dynamic set “${d.name}” (keys added through the API or from a flow)`;

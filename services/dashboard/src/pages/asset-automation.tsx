@@ -8,7 +8,7 @@ import type {
 import { api } from '../api/instance.js';
 import { Empty, Notice } from '../components/notice.js';
 import { useResource } from '../hooks/use-resource.js';
-import { formatDateTime } from '../lib/format.js';
+import { formatDateTime, pluralise } from '../lib/format.js';
 import { href } from '../router.js';
 
 const POLL_MS = 5000;
@@ -33,9 +33,9 @@ function cronText(cron: AssetCron): string {
 }
 
 function minutesText(minutes: number): string {
-  if (minutes < 1) return `${Math.round(minutes * 60)} seconds`;
-  if (minutes % 60 === 0) return minutes === 60 ? '1 hour' : `${minutes / 60} hours`;
-  return minutes === 1 ? '1 minute' : `${minutes} minutes`;
+  if (minutes < 1) return pluralise(Math.round(minutes * 60), 'second');
+  if (minutes % 60 === 0) return pluralise(minutes / 60, 'hour');
+  return pluralise(minutes, 'minute');
 }
 
 /** The automation policy in words: "Materialised when an upstream is updated, or when missing." */

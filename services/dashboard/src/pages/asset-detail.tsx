@@ -1,11 +1,13 @@
 import type { Asset, AssetCheckStatus, PartitionSelection, Role } from '@outpost/sdk/contracts';
 import { type ReactNode, useState } from 'react';
+import { MATERIALIZATIONS_SHOWN } from '../api/first-reads.js';
 import { api } from '../api/instance.js';
 import { HealthBadge } from '../components/health-badge.js';
 import { Notice } from '../components/notice.js';
 import { TagList } from '../components/tag-list.js';
 import { useResource } from '../hooks/use-resource.js';
 import { mayCall } from '../lib/asset-metadata.js';
+import { blockedReason } from '../lib/check-verdict.js';
 import { formatDateTime } from '../lib/format.js';
 import { describePartitions } from '../lib/partitions-text.js';
 import { assetPath, href } from '../router.js';
@@ -17,7 +19,6 @@ import { AssetPartitions } from './asset-partitions.js';
 import { WaiveDialog } from './asset-waive-dialog.js';
 
 const POLL_MS = 5000;
-const MATERIALIZATIONS_SHOWN = 20;
 
 /**
  * One asset: its definition (upstream and downstream as links, owners, code version, partitions in
@@ -42,7 +43,7 @@ export function AssetDetailPage({ assetKey, role }: { assetKey: string; role: Ro
     { pollMs: POLL_MS },
   );
   const [materializing, setMaterializing] = useState<{ selection: PartitionSelection | null } | null>(null);
-  const [waiving, setWaiving] = useState<AssetCheckStatus | null>(null);
+  const [waiving, setWaiving] = useState<{ check: AssetCheckStatus; partitionKey: string | null } | null>(null);
   const [waived, setWaived] = useState<string | null>(null);
   const canMaterialize = mayCall(role, 'assetsMaterialize');
   const canWaive = mayCall(role, 'assetsWaive');
@@ -63,6 +64,7 @@ export function AssetDetailPage({ assetKey, role }: { assetKey: string; role: Ro
     return <div className="page">{asset.error ? <Notice>{asset.error}</Notice> : <p className="muted">Loading asset…</p>}</div>;
   }
 
+  const blocked = blockedReason(a);
   // The grid re-reads when anything about the partitions may have moved.
   const partitionsVersion = `${a.latest?.id ?? ''}/${a.updatedAt}/${JSON.stringify(a.partitionCounts)}`;
   return (
@@ -75,7 +77,7 @@ export function AssetDetailPage({ assetKey, role }: { assetKey: string; role: Ro
           <h1 className="asset-title" data-testid="asset-key">
             {a.key}
           </h1>
-          <HealthBadge health={a.health} reason={a.stale[0]?.message ?? null} />
+          <HealthBadge health={a.health} reason={blocked ?? a.stale[0]?.message ?? null} />
         </div>
         <div className="actions">
           <a className="button" href={href('/lineage', { focus: a.key })} data-testid="asset-open-lineage">
@@ -94,6 +96,11 @@ export function AssetDetailPage({ assetKey, role }: { assetKey: string; role: Ro
         </div>
       </div>
       {a.description && <p className="asset-description">{a.description}</p>}
+      {blocked && (
+        <Notice kind="warning" testId="asset-blocked">
+          {blocked}
+        </Notice>
+      )}
       {asset.error && <Notice>{asset.error}</Notice>}
       {waived && (
         <Notice kind="success" testId="asset-waived">
@@ -163,7 +170,11 @@ export function AssetDetailPage({ assetKey, role }: { assetKey: string; role: Ro
           <h2>Checks</h2>
           <span className="muted small">{a.checks.length}</span>
         </div>
-        <AssetChecks checks={a.checks} canWaive={canWaive} onWaive={setWaiving} />
+        <AssetChecks
+          checks={a.checks}
+          canWaive={canWaive}
+          onWaive={(check, partitionKey) => setWaiving({ check, partitionKey })}
+        />
       </section>
       {a.partitions && (
         <section className="panel" aria-label="Partitions">
@@ -201,10 +212,11 @@ export function AssetDetailPage({ assetKey, role }: { assetKey: string; role: Ro
       {waiving && (
         <WaiveDialog
           assetKey={a.key}
-          check={waiving}
+          check={waiving.check}
+          partitionKey={waiving.partitionKey}
           onClose={() => setWaiving(null)}
           onWaived={() => {
-            setWaived(`Check ${waiving.name} waived: downstream assets may be materialised again.`);
+            setWaived(`Check ${waiving.check.name} waived: downstream assets may be materialised again.`);
             void asset.reload();
           }}
         />

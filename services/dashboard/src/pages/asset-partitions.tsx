@@ -3,6 +3,7 @@ import { useCallback, useState } from 'react';
 import { Notice } from '../components/notice.js';
 import { type GridPick, PartitionGrid } from '../components/partition-grid.js';
 import { MAX_GRID_PARTITIONS, useAssetPartitions } from '../hooks/use-asset-partitions.js';
+import { pluralise, pluralWord } from '../lib/format.js';
 
 /** The partition grid of an asset, and the selection made on it, ready to materialise. */
 export function AssetPartitions({
@@ -25,7 +26,7 @@ export function AssetPartitions({
   if (view.loading && view.partitions.length === 0) return <p className="muted">Loading partitions…</p>;
   return (
     <>
-      {view.truncated && <Notice kind="info">The grid shows the first {MAX_GRID_PARTITIONS.toLocaleString()} partitions.</Notice>}
+      {view.truncated && <Notice kind="info">The grid shows the first {pluralise(MAX_GRID_PARTITIONS, 'partition')}.</Notice>}
       <PartitionGrid
         partitions={view.partitions}
         dimensions={view.dimensions}
@@ -36,7 +37,7 @@ export function AssetPartitions({
         {picked && picked.keys.length > 0 ? (
           <>
             <span>
-              <strong>{picked.keys.length.toLocaleString()}</strong> partition{picked.keys.length === 1 ? '' : 's'} selected:{' '}
+              <strong>{picked.keys.length.toLocaleString()}</strong> {pluralWord(picked.keys.length, 'partition')} selected:{' '}
               <span className="mono" data-testid="partition-selection-range">
                 {picked.keys[0]}
                 {picked.keys.length > 1 ? ` → ${picked.keys.at(-1)}` : ''}

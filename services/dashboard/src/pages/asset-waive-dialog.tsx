@@ -13,15 +13,18 @@ import { Notice } from '../components/notice.js';
 export function WaiveDialog({
   assetKey,
   check,
+  partitionKey,
   onClose,
   onWaived,
 }: {
   assetKey: string;
   check: AssetCheckStatus;
+  /** The failing partition the Waive button was pressed for (null for an unpartitioned check). */
+  partitionKey: string | null;
   onClose: () => void;
   onWaived: () => void;
 }) {
-  const partition = check.latest?.partitionKey ?? null;
+  const partition = partitionKey;
   const [scope, setScope] = useState<'partition' | 'all'>(partition ? 'partition' : 'all');
   const [reason, setReason] = useState('');
   const [error, setError] = useState<string | null>(null);

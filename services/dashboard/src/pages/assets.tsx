@@ -2,17 +2,17 @@ import type { Asset, AssetHealth, Role } from '@outpost/sdk/contracts';
 import { AssetHealth as AssetHealthEnum } from '@outpost/sdk/contracts';
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { describeFailure } from '../api/client.js';
+import { ASSETS_PAGE_SIZE } from '../api/first-reads.js';
 import { api } from '../api/instance.js';
 import { HEALTH_LABEL, HealthBadge } from '../components/health-badge.js';
 import { Empty, Notice } from '../components/notice.js';
 import { TagList } from '../components/tag-list.js';
 import { useNow } from '../hooks/use-now.js';
 import { mayCall } from '../lib/asset-metadata.js';
-import { formatDateTime, formatRelative } from '../lib/format.js';
+import { formatDateTime, formatRelative, pluralise } from '../lib/format.js';
 import { assetPath, href, navigate } from '../router.js';
 import { MaterializeDialog } from './asset-materialize-dialog.js';
 
-const PAGE_SIZE = 200;
 const SEARCH_DELAY_MS = 250;
 
 export interface AssetFilters {
@@ -99,7 +99,7 @@ export function AssetsPage({ search, role }: { search: URLSearchParams; role: Ro
           owner: filters.owner,
           group: filters.group,
           health: filters.health || undefined,
-          limit: PAGE_SIZE,
+          limit: ASSETS_PAGE_SIZE,
           cursor: cursor ?? undefined,
         },
         signal,
@@ -338,7 +338,7 @@ export function AssetsPage({ search, role }: { search: URLSearchParams; role: Ro
       )}
       <div className="pager">
         <span className="muted" data-testid="assets-count">
-          {loading ? 'Loading…' : `${items.length.toLocaleString()} asset${items.length === 1 ? '' : 's'}`}
+          {loading ? 'Loading…' : pluralise(items.length, 'asset')}
         </span>
         {nextCursor && (
           <button

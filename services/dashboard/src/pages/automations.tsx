@@ -1,11 +1,12 @@
 import type { Automation, Deployment, Trigger } from '@outpost/sdk/contracts';
 import { useState } from 'react';
 import { describeFailure } from '../api/client.js';
+import { AUTOMATION_DEPLOYMENTS_LISTED, AUTOMATIONS_LISTED } from '../api/first-reads.js';
 import { api } from '../api/instance.js';
 import { Empty, Notice } from '../components/notice.js';
 import { useNow } from '../hooks/use-now.js';
 import { useResource } from '../hooks/use-resource.js';
-import { formatDateTime, formatRelative } from '../lib/format.js';
+import { formatDateTime, formatRelative, pluralise } from '../lib/format.js';
 import { href, navigate } from '../router.js';
 import { AutomationJsonForm } from './automation-json-form.js';
 
@@ -46,10 +47,13 @@ export function deploymentLabel(deployments: Deployment[] | undefined, id: strin
 
 /** The automations of the workspace: what each waits for, whether it is on, when it last fired and how. */
 export function AutomationsPage() {
-  const automations = useResource((signal) => api.call('automationsList', { query: { limit: 200 }, signal }), [], {
+  const automations = useResource((signal) => api.call('automationsList', { query: { limit: AUTOMATIONS_LISTED }, signal }), [], {
     pollMs: POLL_MS,
   });
-  const deployments = useResource((signal) => api.call('deploymentsList', { query: { limit: 200 }, signal }), []);
+  const deployments = useResource(
+    (signal) => api.call('deploymentsList', { query: { limit: AUTOMATION_DEPLOYMENTS_LISTED }, signal }),
+    [],
+  );
   const [creating, setCreating] = useState(false);
   const now = useNow(10_000);
   const items = automations.data?.items ?? [];
@@ -58,7 +62,7 @@ export function AutomationsPage() {
       <div className="page-header">
         <h1>Automations</h1>
         <span className="muted" data-testid="automations-count">
-          {automations.data ? `${items.length} automations` : ''}
+          {automations.data ? pluralise(items.length, 'automation') : ''}
         </span>
         <button
           type="button"

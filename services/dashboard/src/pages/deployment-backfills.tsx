@@ -3,6 +3,7 @@ import { type FormEvent, useState } from 'react';
 import { describeFailure } from '../api/client.js';
 import { api } from '../api/instance.js';
 import { Dialog } from '../components/dialog.js';
+import { DialogActions } from '../components/form-field.js';
 import { Empty, Notice } from '../components/notice.js';
 import { formatDateTime } from '../lib/format.js';
 
@@ -238,14 +239,7 @@ function BackfillDialog({
           {errors.maxConcurrent && <span className="field-error">{errors.maxConcurrent}</span>}
         </label>
         {failure && <Notice testId="backfill-error">{failure}</Notice>}
-        <div className="dialog-actions">
-          <button type="button" className="button" onClick={onClose}>
-            Cancel
-          </button>
-          <button type="submit" className="button button-primary" disabled={busy} data-testid="backfill-submit">
-            {busy ? 'Creating…' : 'Create backfill'}
-          </button>
-        </div>
+        <DialogActions label="Create backfill" busyLabel="Creating…" busy={busy} testId="backfill-submit" onClose={onClose} />
       </form>
     </Dialog>
   );

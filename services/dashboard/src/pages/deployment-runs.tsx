@@ -3,6 +3,7 @@ import { Empty } from '../components/notice.js';
 import { StateSwatch, stateLegendTitle } from '../components/state-swatch.js';
 import { durationBars } from '../lib/duration-chart.js';
 import { formatDateTime, formatDuration } from '../lib/format.js';
+import { upcomingFirst } from '../lib/run-order.js';
 import { STACK_ORDER } from '../lib/stats-chart.js';
 import { href } from '../router.js';
 import { RunRow } from './runs.js';
@@ -86,7 +87,7 @@ export function DeploymentRuns({ deploymentId, runs, now }: { deploymentId: stri
           <Empty>No runs yet.</Empty>
         ) : (
           <div className="table-body deployment-runs-body">
-            {runs.map((run) => (
+            {upcomingFirst(runs).map((run) => (
               <RunRow key={run.id} run={run} now={now} onTag={(tag) => window.location.assign(href('/runs', { tag }))} />
             ))}
           </div>

@@ -5,10 +5,10 @@ import { api } from '../api/instance.js';
 import { subscribeRunEvents } from '../api/run-events.js';
 import { Dialog } from '../components/dialog.js';
 import { Notice } from '../components/notice.js';
+import { SourceText } from '../components/source-text.js';
 import { TagList } from '../components/tag-list.js';
 import { useNow } from '../hooks/use-now.js';
 import { useResource } from '../hooks/use-resource.js';
-import { shortSource } from '../lib/format.js';
 import { href } from '../router.js';
 import { DeploymentBackfills } from './deployment-backfills.js';
 import { DeploymentRuns } from './deployment-runs.js';
@@ -205,9 +205,7 @@ function DeploymentHeader({
         <div>
           <dt>Code</dt>
           <dd>
-            <code className="source" title={d.source} data-testid="deployment-source">
-              {shortSource(d.source)}
-            </code>
+            <SourceText source={d.source} testId="deployment-source" />
             <div className="muted small mono">{d.entrypoint}</div>
           </dd>
         </div>

@@ -1,11 +1,12 @@
 import type { Deployment, DeploymentListResponse, RunWaitingFor, WorkPool } from '@outpost/sdk/contracts';
 import { useCallback, useEffect, useState } from 'react';
 import { describeFailure } from '../api/client.js';
+import { DEPLOYMENTS_PAGE_SIZE } from '../api/first-reads.js';
 import { api } from '../api/instance.js';
 import { Empty, Notice } from '../components/notice.js';
 import { PoolWaitingBanner } from '../components/pool-waiting-banner.js';
+import { SourceText } from '../components/source-text.js';
 import { TagList } from '../components/tag-list.js';
-import { shortSource } from '../lib/format.js';
 import { href } from '../router.js';
 import { RunDialog } from './run-dialog.js';
 
@@ -21,7 +22,7 @@ export function DeploymentsPage() {
   const load = useCallback(async (cursor: string | null) => {
     setLoading(true);
     const [result, poolList] = await Promise.all([
-      api.call('deploymentsList', { query: { limit: 100, cursor: cursor ?? undefined } }),
+      api.call('deploymentsList', { query: { limit: DEPLOYMENTS_PAGE_SIZE, cursor: cursor ?? undefined } }),
       api.call('poolsList', {}),
     ]);
     setLoading(false);
@@ -78,9 +79,7 @@ export function DeploymentsPage() {
                   </div>
                 </td>
                 <td>
-                  <code className="source" title={d.source}>
-                    {shortSource(d.source)}
-                  </code>
+                  <SourceText source={d.source} testId="deployment-row-source" />
                   <div className="muted small mono">{d.entrypoint}</div>
                 </td>
                 <td>

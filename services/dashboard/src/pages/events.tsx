@@ -1,6 +1,7 @@
 import { type EventResource, OutpostEvent } from '@outpost/sdk/contracts';
 import { type FormEvent, useCallback, useEffect, useRef, useState } from 'react';
 import { describeFailure } from '../api/client.js';
+import { EVENTS_PAGE_SIZE } from '../api/first-reads.js';
 import { api } from '../api/instance.js';
 import type { LiveStatus } from '../api/run-events.js';
 import { JsonView } from '../components/json-view.js';
@@ -9,7 +10,6 @@ import { Empty, Notice } from '../components/notice.js';
 import { formatDateTime } from '../lib/format.js';
 import { assetPath, href, navigate } from '../router.js';
 
-const PAGE_SIZE = 100;
 /** The most events the live table keeps; older ones are a page reload (or the CLI) away. */
 const MAX_ROWS = 500;
 const POLL_MS = 5000;
@@ -18,10 +18,25 @@ const CLOSED = 2;
 interface EventFilters {
   kind: string;
   resourceId: string;
+  /** Also internal bookkeeping (the worker protocol's audit events), which the API leaves out unless asked. */
+  internal: boolean;
 }
 
 function filtersFrom(search: URLSearchParams): EventFilters {
-  return { kind: search.get('kind') ?? '', resourceId: search.get('resourceId') ?? '' };
+  return {
+    kind: search.get('kind') ?? '',
+    resourceId: search.get('resourceId') ?? '',
+    internal: search.get('internal') === 'true',
+  };
+}
+
+/** The page's search parameters for these filters (empty ones left out). */
+function searchFor(f: EventFilters): Record<string, string> {
+  const next: Record<string, string> = {};
+  if (f.kind.trim()) next.kind = f.kind.trim();
+  if (f.resourceId.trim()) next.resourceId = f.resourceId.trim();
+  if (f.internal) next.internal = 'true';
+  return next;
 }
 
 /** The dashboard page of a resource, when it has one. */
@@ -67,11 +82,12 @@ export function EventsPage({ search }: { search: URLSearchParams }) {
   const applied = filtersFrom(search);
   const kind = applied.kind.trim();
   const resourceId = applied.resourceId.trim();
+  const internal = applied.internal ? ('true' as const) : undefined;
 
   const read = useCallback(
     async (replace: boolean) => {
       const result = await api.call('eventsList', {
-        query: { kind: kind || undefined, resourceId: resourceId || undefined, limit: PAGE_SIZE },
+        query: { kind: kind || undefined, resourceId: resourceId || undefined, internal, limit: EVENTS_PAGE_SIZE },
       });
       if (!result.ok) {
         setError(describeFailure(result));
@@ -82,7 +98,7 @@ export function EventsPage({ search }: { search: URLSearchParams }) {
       setLoaded(true);
       return result.data.items[0]?.seq;
     },
-    [kind, resourceId],
+    [kind, resourceId, internal],
   );
 
   // One read of the newest page, then the stream from the newest event read: nothing committed in
@@ -98,7 +114,9 @@ export function EventsPage({ search }: { search: URLSearchParams }) {
     const connect = (afterSeq: string | undefined) => {
       if (stopped) return;
       const es = new EventSource(
-        api.url('eventsStream', { query: { kind: kind || undefined, resourceId: resourceId || undefined, afterSeq } }),
+        api.url('eventsStream', {
+          query: { kind: kind || undefined, resourceId: resourceId || undefined, internal, afterSeq },
+        }),
         { withCredentials: true },
       );
       source = es;
@@ -139,15 +157,15 @@ export function EventsPage({ search }: { search: URLSearchParams }) {
       source?.close();
       source = null;
     };
-  }, [read, kind, resourceId]);
+  }, [read, kind, resourceId, internal]);
 
   const apply = (e: FormEvent) => {
     e.preventDefault();
-    const next: Record<string, string> = {};
-    if (filters.kind.trim()) next.kind = filters.kind.trim();
-    if (filters.resourceId.trim()) next.resourceId = filters.resourceId.trim();
-    navigate('/events', next, { replace: true });
+    navigate('/events', searchFor(filters), { replace: true });
   };
+
+  // The toggle applies at once, with the filters as they were last applied.
+  const showInternal = (on: boolean) => navigate('/events', searchFor({ ...applied, internal: on }), { replace: true });
 
   const toggle = (id: string) =>
     setOpen((current) => {
@@ -188,6 +206,15 @@ export function EventsPage({ search }: { search: URLSearchParams }) {
         <button type="submit" className="button" data-testid="events-apply">
           Filter
         </button>
+        <label className="field-inline" title="Audit events of the worker protocol, such as audit.sensorticksclaim">
+          <input
+            type="checkbox"
+            checked={applied.internal}
+            onChange={(e) => showInternal(e.target.checked)}
+            data-testid="events-internal"
+          />{' '}
+          Show internal events
+        </label>
       </form>
       {error && <Notice>{error}</Notice>}
       <section className="panel" aria-label="Events">

@@ -2,8 +2,10 @@ import { type Member, type MemberAddResponse, MemberRole } from '@outpost/sdk/co
 import { type FormEvent, useState } from 'react';
 import { describeFailure } from '../api/client.js';
 import { api } from '../api/instance.js';
+import { ConfirmButton } from '../components/confirm-button.js';
 import { Empty, Notice } from '../components/notice.js';
 import { useResource } from '../hooks/use-resource.js';
+import { useSubmit } from '../hooks/use-submit.js';
 import { formatDateTime } from '../lib/format.js';
 import { SetupToken } from './setup-token.js';
 
@@ -103,30 +105,16 @@ export function MembersSection({ currentUserId }: { currentUserId: string | null
                 <td className="num">
                   {member.userId === currentUserId ? (
                     <span className="muted small">you</span>
-                  ) : confirming === member.userId ? (
-                    <span className="actions">
-                      <button type="button" className="button button-quiet" onClick={() => setConfirming(null)}>
-                        Keep
-                      </button>
-                      <button
-                        type="button"
-                        className="button button-danger-solid"
-                        onClick={() => void remove(member)}
-                        data-testid="member-remove-confirm"
-                      >
-                        Remove now
-                      </button>
-                    </span>
                   ) : (
-                    <button
-                      type="button"
-                      className="button button-danger"
+                    <ConfirmButton
+                      label="Remove"
+                      testId="member-remove"
+                      confirming={confirming === member.userId}
                       disabled={busy === member.userId}
-                      onClick={() => setConfirming(member.userId)}
-                      data-testid="member-remove"
-                    >
-                      Remove
-                    </button>
+                      onAsk={() => setConfirming(member.userId)}
+                      onKeep={() => setConfirming(null)}
+                      onConfirm={() => void remove(member)}
+                    />
                   )}
                 </td>
               </tr>
@@ -180,8 +168,7 @@ function AddedMember({ added, onDone }: { added: MemberAddResponse; onDone: () =
 function AddMemberForm({ onAdded }: { onAdded: (added: MemberAddResponse) => void }) {
   const [email, setEmail] = useState('');
   const [role, setRole] = useState<MemberRole>('developer');
-  const [error, setError] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
+  const { error, setError, busy, submit } = useSubmit();
 
   const onSubmit = async (e: FormEvent) => {
     e.preventDefault();
@@ -190,16 +177,13 @@ function AddMemberForm({ onAdded }: { onAdded: (added: MemberAddResponse) => voi
       setError('Email: enter an address such as ada@example.com.');
       return;
     }
-    setBusy(true);
-    const result = await api.call('membersAdd', { body: { email: address, role } });
-    setBusy(false);
-    if (!result.ok) {
-      setError(describeFailure(result));
-      return;
-    }
-    setError(null);
-    setEmail('');
-    onAdded(result.data);
+    await submit(
+      () => api.call('membersAdd', { body: { email: address, role } }),
+      (added) => {
+        setEmail('');
+        onAdded(added);
+      },
+    );
   };
 
   return (

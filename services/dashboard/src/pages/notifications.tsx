@@ -10,6 +10,7 @@ import { describeFailure } from '../api/client.js';
 import { api } from '../api/instance.js';
 import { Empty, Notice } from '../components/notice.js';
 import { useResource } from '../hooks/use-resource.js';
+import { useSubmit } from '../hooks/use-submit.js';
 import { formatDateTime } from '../lib/format.js';
 import { href } from '../router.js';
 
@@ -222,8 +223,7 @@ function CreateChannel({ onCreated }: { onCreated: () => Promise<void> }) {
   const [name, setName] = useState('');
   const [kind, setKind] = useState<NotificationChannelKind>('webhook');
   const [target, setTarget] = useState('');
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | null>(null);
+  const { error, busy, submit } = useSubmit();
   const [secret, setSecret] = useState<string | null>(null);
 
   const onSubmit = async (e: FormEvent) => {
@@ -241,18 +241,15 @@ function CreateChannel({ onCreated }: { onCreated: () => Promise<void> }) {
                 .map((s) => s.trim())
                 .filter(Boolean),
             };
-    setBusy(true);
-    const result = await api.call('notificationChannelsCreate', { body });
-    setBusy(false);
-    if (!result.ok) {
-      setError(describeFailure(result));
-      return;
-    }
-    setError(null);
-    setName('');
-    setTarget('');
-    setSecret(result.data.signingSecret);
-    await onCreated();
+    await submit(
+      () => api.call('notificationChannelsCreate', { body }),
+      async (created) => {
+        setName('');
+        setTarget('');
+        setSecret(created.signingSecret);
+        await onCreated();
+      },
+    );
   };
 
   return (

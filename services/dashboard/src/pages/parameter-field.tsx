@@ -1,4 +1,5 @@
 import type { ReactNode } from 'react';
+import { pluralise } from '../lib/format.js';
 import type { FieldModel } from '../lib/json-schema-form.js';
 
 function hint(field: FieldModel): string | null {
@@ -7,8 +8,8 @@ function hint(field: FieldModel): string | null {
   if (field.exclusiveMinimum !== null) parts.push(`> ${field.exclusiveMinimum}`);
   if (field.maximum !== null) parts.push(`≤ ${field.maximum}`);
   if (field.exclusiveMaximum !== null) parts.push(`< ${field.exclusiveMaximum}`);
-  if (field.minLength !== null) parts.push(`at least ${field.minLength} characters`);
-  if (field.maxLength !== null) parts.push(`at most ${field.maxLength} characters`);
+  if (field.minLength !== null) parts.push(`at least ${pluralise(field.minLength, 'character')}`);
+  if (field.maxLength !== null) parts.push(`at most ${pluralise(field.maxLength, 'character')}`);
   if (field.kind === 'array') parts.push('one item per line');
   if (field.kind === 'json') parts.push('JSON');
   return parts.length > 0 ? parts.join(' · ') : null;

@@ -2,6 +2,7 @@ import { type FlowRun, isTerminal, type ProposedState } from '@outpost/sdk/contr
 import { useState } from 'react';
 import { describeFailure } from '../api/client.js';
 import { api } from '../api/instance.js';
+import { Dialog } from '../components/dialog.js';
 
 type Outcome = { kind: 'success' | 'error'; text: string } | null;
 
@@ -13,6 +14,7 @@ type Outcome = { kind: 'success' | 'error'; text: string } | null;
 export function RunActions({ run, onChanged }: { run: FlowRun; onChanged: () => Promise<void> | void }) {
   const [busy, setBusy] = useState(false);
   const [outcome, setOutcome] = useState<Outcome>(null);
+  const [confirming, setConfirming] = useState(false);
   const terminal = isTerminal(run.state.type);
   const canCancel = !terminal && run.state.type !== 'CANCELLING';
 
@@ -46,7 +48,7 @@ export function RunActions({ run, onChanged }: { run: FlowRun; onChanged: () => 
         type="button"
         className="button"
         disabled={!canCancel || busy}
-        onClick={() => void propose({ type: 'CANCELLING' }, 'cancel')}
+        onClick={() => setConfirming(true)}
         data-testid="run-cancel"
       >
         Cancel
@@ -60,6 +62,31 @@ export function RunActions({ run, onChanged }: { run: FlowRun; onChanged: () => 
       >
         Retry
       </button>
+      {confirming && (
+        <Dialog title={`Cancel ${run.name}?`} onClose={() => setConfirming(false)} testId="run-cancel-dialog">
+          <p>
+            The run stops: its worker ends the flow's process (after a grace period for cleanup) and the run ends CANCELLED. It
+            can be retried afterwards as a new attempt.
+          </p>
+          <div className="dialog-actions">
+            <button type="button" className="button" onClick={() => setConfirming(false)} data-testid="run-cancel-keep">
+              Keep running
+            </button>
+            <button
+              type="button"
+              className="button button-danger-solid"
+              disabled={busy}
+              onClick={() => {
+                setConfirming(false);
+                void propose({ type: 'CANCELLING' }, 'cancel');
+              }}
+              data-testid="run-cancel-confirm"
+            >
+              Cancel run
+            </button>
+          </div>
+        </Dialog>
+      )}
     </div>
   );
 }

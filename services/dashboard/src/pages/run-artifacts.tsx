@@ -1,12 +1,16 @@
 import type { Artifact } from '@outpost/sdk/contracts';
+import { lazy, Suspense } from 'react';
 import { cssVars } from '../components/css-vars.js';
-import { MarkdownText } from '../components/markdown-text.js';
 import { Empty } from '../components/notice.js';
 import { SortableTable } from '../components/sortable-table.js';
 import { type ArtifactView, artifactView } from '../lib/artifacts.js';
 import { formatDateTime } from '../lib/format.js';
 
 /** A run's artifacts, each drawn by its type; every string from the run stays text. */
+// The Markdown renderer (micromark, remark-gfm, DOMPurify: about 160 kB) loads with the first
+// Markdown artifact shown, not with every run page.
+const MarkdownText = lazy(() => import('../components/markdown-text.js').then((m) => ({ default: m.MarkdownText })));
+
 export function RunArtifacts({ artifacts }: { artifacts: readonly Artifact[] }) {
   if (artifacts.length === 0) return <Empty>No artifacts.</Empty>;
   return (
@@ -29,7 +33,11 @@ export function RunArtifacts({ artifacts }: { artifacts: readonly Artifact[] }) 
 export function ArtifactBody({ view }: { view: ArtifactView }) {
   switch (view.kind) {
     case 'markdown':
-      return <MarkdownText markdown={view.markdown} />;
+      return (
+        <Suspense fallback={<p className="muted">Loading…</p>}>
+          <MarkdownText markdown={view.markdown} />
+        </Suspense>
+      );
     case 'table':
       return (
         <div className="artifact-table-wrap">

@@ -1,55 +1,30 @@
-import type { FlowRun, FlowRunAttempt } from '@outpost/sdk/contracts';
-import { useEffect, useState } from 'react';
-import { describeFailure } from '../api/client.js';
-import { api } from '../api/instance.js';
+import { type FlowRun, type FlowRunAttempt, shortCodeDigest } from '@outpost/sdk/contracts';
 import { Notice } from '../components/notice.js';
 import { StateBadge } from '../components/state-badge.js';
 import { formatDateTime, formatDuration, spanMs } from '../lib/format.js';
 
-/** `sha256:` and 12 hex digits, as registries show digests (a git commit: its first 12). */
-function shortDigest(digest: string | null | undefined): string {
-  if (!digest) return '—';
-  return digest.startsWith('sha256:') ? digest.slice(0, 19) : digest.slice(0, 12);
-}
-
-/**
- * "2 of 3" within the run's retries; an attempt a user started by hand past them reads
- * "3 (retried by hand after 2)" rather than an impossible "3 of 2".
- */
-export function attemptLabel(run: Pick<FlowRun, 'attempt' | 'maxRetries'>): string {
-  const allowed = run.maxRetries + 1;
-  return run.attempt <= allowed ? `${run.attempt} of ${allowed}` : `${run.attempt} (retried by hand after ${allowed})`;
-}
-
 /**
  * Every attempt a worker claimed: which worker ran it, when, how long, how it ended, the exit code
  * its worker saw and the code it was handed. Kept after the run ends (the run itself then names no
- * worker). Re-read whenever the run changes.
+ * worker). The run page reads them (useRunAttempts) whenever the run changes.
  */
-export function RunAttempts({ run, now }: { run: FlowRun; now: number }) {
-  const [attempts, setAttempts] = useState<FlowRunAttempt[] | null>(null);
-  const [error, setError] = useState<string | null>(null);
-  // biome-ignore lint/correctness/useExhaustiveDependencies: every change of the run (its updatedAt) re-reads its attempts
-  useEffect(() => {
-    let current = true;
-    void api.call('flowRunsAttempts', { params: { id: run.id } }).then((result) => {
-      if (!current) return;
-      if (result.ok) {
-        setAttempts(result.data.items);
-        setError(null);
-      } else setError(describeFailure(result));
-    });
-    return () => {
-      current = false;
-    };
-  }, [run.id, run.updatedAt]);
-
+export function RunAttempts({
+  run,
+  now,
+  attempts,
+  error,
+}: {
+  run: FlowRun;
+  now: number;
+  attempts: readonly FlowRunAttempt[] | null;
+  error: string | null;
+}) {
   return (
     <section className="panel" aria-label="Attempts" data-testid="run-attempts">
       <div className="panel-header">
         <h2>Attempts</h2>
         <span className="muted small" data-testid="run-code-digest" title={run.sourceDigest ?? 'no digest: a directory source'}>
-          code {shortDigest(run.sourceDigest)}
+          code {run.sourceDigest ? shortCodeDigest(run.sourceDigest) : '—'}
         </span>
       </div>
       {error && <Notice>{error}</Notice>}
@@ -83,7 +58,7 @@ export function RunAttempts({ run, now }: { run: FlowRun; now: number }) {
                 </td>
                 <td className="mono small">{a.exitCode ?? '—'}</td>
                 <td className="mono small" title={a.sourceDigest ?? undefined}>
-                  {shortDigest(a.sourceDigest)}
+                  {a.sourceDigest ? shortCodeDigest(a.sourceDigest) : '—'}
                 </td>
               </tr>
             ))}

@@ -1,4 +1,11 @@
-import { type Artifact, type FlowRun, isTerminal, type Role, type StateHistoryResponse } from '@outpost/sdk/contracts';
+import {
+  type Artifact,
+  attemptLabel,
+  type FlowRun,
+  isTerminal,
+  type Role,
+  type StateHistoryResponse,
+} from '@outpost/sdk/contracts';
 import { type ReactNode, useCallback, useEffect, useRef, useState } from 'react';
 import { describeFailure } from '../api/client.js';
 import { api } from '../api/instance.js';
@@ -9,13 +16,22 @@ import { PoolWaitingBanner } from '../components/pool-waiting-banner.js';
 import { StateBadge } from '../components/state-badge.js';
 import { TagList } from '../components/tag-list.js';
 import { useNow } from '../hooks/use-now.js';
+import { useRunAttempts } from '../hooks/use-run-attempts.js';
 import { useTaskRuns } from '../hooks/use-task-runs.js';
 import { mayCall } from '../lib/asset-metadata.js';
-import { formatDateTime, formatDuration, formatRelative, spanMs } from '../lib/format.js';
+import {
+  deploymentLabel,
+  formatDateTime,
+  formatDuration,
+  formatRelative,
+  pluralise,
+  runningTimeMs,
+  spanMs,
+} from '../lib/format.js';
 import { href } from '../router.js';
 import { RunActions } from './run-actions.js';
 import { RunArtifacts } from './run-artifacts.js';
-import { attemptLabel, RunAttempts } from './run-attempts.js';
+import { RunAttempts } from './run-attempts.js';
 import { RunChildren } from './run-children.js';
 import { RunLogs } from './run-logs.js';
 import { ReproduceButton, ReproducedFrom, RunManifest, useRunManifest } from './run-manifest.js';
@@ -38,24 +54,28 @@ export function RunDetailPage({ id, role }: { id: string; role: Role | null }) {
   liveRef.current = live;
   const taskRuns = useTaskRuns(id, run ? live : null, run?.updatedAt ?? null);
   const manifest = useRunManifest(run);
+  const attempts = useRunAttempts(run);
 
   const acceptRun = useCallback((next: FlowRun) => {
     setRun((current) => (current && Date.parse(current.updatedAt) > Date.parse(next.updatedAt) ? current : next));
   }, []);
 
+  // The four reads start together; the run is shown as soon as it arrives, not when the slowest of
+  // the other three (a long state history, many artifacts) does.
   const refresh = useCallback(async () => {
-    const [r, s, a, c] = await Promise.all([
-      api.call('flowRunsGet', { params: { id } }),
+    const rest = Promise.all([
       api.call('flowRunsStates', { params: { id } }),
       api.call('artifactsList', { params: { id } }),
       api.call('flowRunsChildren', { params: { id } }),
     ]);
+    const r = await api.call('flowRunsGet', { params: { id } });
     if (!r.ok) {
       if (r.kind === 'http_error' && r.status === 404) setMissing(true);
       else setError(describeFailure(r));
       return;
     }
     acceptRun(r.data);
+    const [s, a, c] = await rest;
     if (s.ok) setStates(s.data.items);
     if (a.ok) setArtifacts(a.data.items);
     if (c.ok) setChildren(c.data.items);
@@ -112,7 +132,11 @@ export function RunDetailPage({ id, role }: { id: string; role: Role | null }) {
     return <div className="page">{error ? <Notice>{error}</Notice> : <p className="muted">Loading run…</p>}</div>;
   }
 
-  const duration = spanMs(run.startTime, run.endTime, now);
+  // The running time of the run's attempts; the run's own start-to-end span (which counts the wait
+  // before each retry) until the attempts are read.
+  const running = attempts.attempts ? runningTimeMs(attempts.attempts, now) : null;
+  const duration = running ?? spanMs(run.startTime, run.endTime, now);
+  const retried = (attempts.attempts?.length ?? 0) > 1;
   return (
     <div className="page run-detail" data-testid="run-detail">
       <nav className="breadcrumbs" aria-label="Breadcrumbs">
@@ -148,7 +172,9 @@ export function RunDetailPage({ id, role }: { id: string; role: Role | null }) {
         )}
         <Fact label="Deployment">
           {run.deploymentId ? (
-            <a href={href('/runs', { deployment: run.deploymentId })}>{run.deploymentName}</a>
+            <a href={href('/runs', { deployment: run.deploymentId })} data-testid="run-deployment">
+              {deploymentLabel(run.flowName, run.deploymentName ?? '')}
+            </a>
           ) : (
             <span className="muted">ad hoc</span>
           )}
@@ -160,14 +186,23 @@ export function RunDetailPage({ id, role }: { id: string; role: Role | null }) {
         <Fact label="Started">{run.startTime ? formatDateTime(run.startTime) : formatRelative(run.expectedStartTime, now)}</Fact>
         <Fact label="Ended">{formatDateTime(run.endTime)}</Fact>
         <Fact label="Duration" testId="run-duration">
-          {duration === null ? '—' : formatDuration(duration)}
+          <span
+            title={
+              retried
+                ? 'Running time: the sum of the attempts, start to end; the wait between an attempt and its retry is not counted.'
+                : 'Running time, from start to end.'
+            }
+          >
+            {duration === null ? '—' : formatDuration(duration)}
+          </span>
+          {retried && <span className="muted small"> over {pluralise(attempts.attempts?.length ?? 0, 'attempt')}</span>}
         </Fact>
         <Fact label="Pool / queue">{run.workPool ? `${run.workPool} / ${run.workQueue ?? 'default'}` : '—'}</Fact>
         <Fact label="Tags">
           <TagList tags={run.tags} />
         </Fact>
       </dl>
-      <RunAttempts run={run} now={now} />
+      <RunAttempts run={run} now={now} attempts={attempts.attempts} error={attempts.error} />
       <RunManifest view={manifest} />
       <div className="two-columns">
         <section className="panel" aria-label="Parameters">

@@ -2,7 +2,7 @@ import type { TaskRun } from '@outpost/sdk/contracts';
 import { cssVars } from '../components/css-vars.js';
 import { Empty } from '../components/notice.js';
 import { StateBadge } from '../components/state-badge.js';
-import { formatDuration } from '../lib/format.js';
+import { formatDuration, pluralise } from '../lib/format.js';
 import { buildGantt } from '../lib/gantt.js';
 
 /** Rows drawn at most; a flow that maps a task over thousands of items shows the first ones and says so. */
@@ -29,11 +29,11 @@ export function RunGantt({ taskRuns, now, flowStart }: { taskRuns: readonly Task
       {model.bars.slice(0, MAX_BARS).map((bar) => (
         <div className="gantt-row" key={bar.id} data-testid="task-run" data-task-state={bar.state.type}>
           <div className="gantt-label">
-            <span className="truncate" title={bar.taskKey}>
+            <span className="gantt-name" title={bar.name} data-testid="task-run-name">
               {bar.name}
             </span>
             {bar.runCount > 1 && (
-              <span className="retry-count" title={`${bar.runCount} tries`} data-testid="task-run-count">
+              <span className="retry-count" title={pluralise(bar.runCount, 'try', 'tries')} data-testid="task-run-count">
                 ×{bar.runCount}
               </span>
             )}

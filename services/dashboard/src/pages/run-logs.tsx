@@ -4,6 +4,7 @@ import { LogLineRow } from '../components/log-line-row.js';
 import { Notice } from '../components/notice.js';
 import { VirtualList } from '../components/virtual-list.js';
 import { useLogTail } from '../hooks/use-log-tail.js';
+import { pluralise } from '../lib/format.js';
 import { LOG_LEVELS, LogView } from '../lib/log-store.js';
 
 const LINE_HEIGHT = 20;
@@ -63,8 +64,8 @@ export function RunLogs({ runId, live }: { runId: string; live: boolean }) {
           />
           <span className="muted small" data-testid="log-count">
             {matchCount === tail.store.size
-              ? `${tail.store.size.toLocaleString()} lines`
-              : `${matchCount.toLocaleString()} of ${tail.store.size.toLocaleString()} lines`}
+              ? pluralise(tail.store.size, 'line')
+              : `${matchCount.toLocaleString()} of ${pluralise(tail.store.size, 'line')}`}
           </span>
           {failure !== null && (
             <button type="button" className="button small" onClick={jumpToFailure} data-testid="log-jump-failure">

@@ -1,4 +1,11 @@
-import { AssignedResources, type FlowRun, type FlowRunManifest, type ManifestAttempt, type Role } from '@outpost/sdk/contracts';
+import {
+  AssignedResources,
+  type FlowRun,
+  type FlowRunManifest,
+  type ManifestAttempt,
+  type Role,
+  shortCodeDigest,
+} from '@outpost/sdk/contracts';
 import { type ReactNode, useEffect, useState } from 'react';
 import { describeFailure } from '../api/client.js';
 import { api } from '../api/instance.js';
@@ -7,7 +14,7 @@ import { Notice } from '../components/notice.js';
 import { StateBadge } from '../components/state-badge.js';
 import { TagList } from '../components/tag-list.js';
 import { mayCall } from '../lib/asset-metadata.js';
-import { formatDateTime } from '../lib/format.js';
+import { formatDateTime, pluralise } from '../lib/format.js';
 import { assetPath, href, navigate } from '../router.js';
 
 export interface ManifestView {
@@ -126,10 +133,10 @@ export function RunManifest({ view }: { view: ManifestView }) {
 /** `code sha256:0123456789ab · flows/train.js · 1 secret · 2 attempts`. */
 function summaryLine(m: FlowRunManifest): string {
   const parts = [
-    m.codeDigest ? `code ${m.codeDigest.slice(0, 'sha256:'.length + 12)}` : 'no code digest',
+    m.codeDigest ? `code ${shortCodeDigest(m.codeDigest)}` : 'no code digest',
     ...(m.entrypoint ? [m.entrypoint] : []),
-    `${m.secretNames.length} secret${m.secretNames.length === 1 ? '' : 's'}`,
-    `${m.attempts.length} attempt${m.attempts.length === 1 ? '' : 's'}`,
+    pluralise(m.secretNames.length, 'secret'),
+    pluralise(m.attempts.length, 'attempt'),
     ...(m.reproducedBy.length ? [`reproduced ${m.reproducedBy.length}×`] : []),
   ];
   return parts.join(' · ');
@@ -294,11 +301,7 @@ function Assigned({ value }: { value: unknown }) {
         </span>
       ))}
       {memoryGb !== null && <span className="muted small">{memoryGb} GB</span>}
-      {cpus !== null && (
-        <span className="muted small">
-          {cpus} CPU{cpus === 1 ? '' : 's'}
-        </span>
-      )}
+      {cpus !== null && <span className="muted small">{pluralise(cpus, 'CPU')}</span>}
     </span>
   );
 }

@@ -1,6 +1,7 @@
 import type { FlowRun } from '@outpost/sdk/contracts';
 import { useCallback, useEffect, useMemo, useReducer, useRef, useState } from 'react';
 import { describeFailure } from '../api/client.js';
+import { RUNS_PAGE_SIZE } from '../api/first-reads.js';
 import { api } from '../api/instance.js';
 import { type LiveStatus, subscribeRunEvents } from '../api/run-events.js';
 import { LiveIndicator } from '../components/live-indicator.js';
@@ -9,13 +10,12 @@ import { StateBadge } from '../components/state-badge.js';
 import { TagList } from '../components/tag-list.js';
 import { VirtualList } from '../components/virtual-list.js';
 import { useNow } from '../hooks/use-now.js';
-import { formatDateTime, formatDuration, formatRelative, spanMs } from '../lib/format.js';
+import { deploymentLabel, formatDateTime, formatDuration, formatRelative, pluralise, spanMs } from '../lib/format.js';
 import { filtersFromSearch, filtersKey, filtersToSearch, listQuery, type RunFilters, runMatches } from '../lib/run-filters.js';
 import { currentCursor, initialPages, runPagesReducer } from '../lib/run-pages.js';
 import { href, navigate } from '../router.js';
 import { RunFilterBar } from './run-filter-bar.js';
 
-const PAGE_SIZE = 100;
 const ROW_HEIGHT = 40;
 
 export function RunsPage({ search }: { search: URLSearchParams }) {
@@ -36,7 +36,7 @@ export function RunsPage({ search }: { search: URLSearchParams }) {
 
   const cursor = currentCursor(pages);
   const loadPage = useCallback(async (pageKey: string, index: number, pageCursor: string | null, f: RunFilters) => {
-    const result = await api.call('flowRunsList', { query: listQuery(f, pageCursor, PAGE_SIZE, Date.now()) });
+    const result = await api.call('flowRunsList', { query: listQuery(f, pageCursor, RUNS_PAGE_SIZE, Date.now()) });
     if (result.ok) {
       dispatch({ type: 'loaded', key: pageKey, index, items: result.data.items, nextCursor: result.data.nextCursor });
     } else {
@@ -77,7 +77,7 @@ export function RunsPage({ search }: { search: URLSearchParams }) {
       <RunFilterBar filters={filters} onChange={setFilters} />
       {pages.unseen > 0 && (
         <button type="button" className="new-runs" onClick={() => dispatch({ type: 'first' })} data-testid="runs-new">
-          {pages.unseen.toLocaleString()} new run{pages.unseen === 1 ? '' : 's'} — show newest
+          {pluralise(pages.unseen, 'new run')} — show newest
         </button>
       )}
       {pages.error && <Notice>{pages.error}</Notice>}
@@ -107,7 +107,7 @@ export function RunsPage({ search }: { search: URLSearchParams }) {
       </div>
       <div className="pager">
         <span className="muted" data-testid="runs-page">
-          {pages.loading ? 'Loading…' : `Page ${pages.index + 1} · ${pages.items.length.toLocaleString()} runs`}
+          {pages.loading ? 'Loading…' : `Page ${pages.index + 1} · ${pluralise(pages.items.length, 'run')}`}
         </span>
         <button
           type="button"
@@ -146,7 +146,9 @@ export function RunRow({ run, now, onTag }: { run: FlowRun; now: number; onTag: 
         </a>
         <span className="muted small">{run.flowName}</span>
       </span>
-      <span className="truncate">{run.deploymentName ?? <span className="muted">ad hoc</span>}</span>
+      <span className="truncate" title={run.deploymentName ? deploymentLabel(run.flowName, run.deploymentName) : undefined}>
+        {run.deploymentName ? deploymentLabel(run.flowName, run.deploymentName) : <span className="muted">ad hoc</span>}
+      </span>
       <span className="truncate">
         <TagList tags={run.tags} onPick={onTag} />
       </span>

@@ -2,9 +2,11 @@ import { type ApiKey, type ApiKeyCreateResponse, Role } from '@outpost/sdk/contr
 import { type FormEvent, useState } from 'react';
 import { describeFailure } from '../api/client.js';
 import { api } from '../api/instance.js';
+import { ConfirmButton } from '../components/confirm-button.js';
 import { Empty, Notice } from '../components/notice.js';
 import { useNow } from '../hooks/use-now.js';
 import { useResource } from '../hooks/use-resource.js';
+import { useSubmit } from '../hooks/use-submit.js';
 import { formatDateTime, formatRelative } from '../lib/format.js';
 import { AuditLogSection } from './audit-log.js';
 import { CreatedKey } from './created-key.js';
@@ -96,31 +98,16 @@ export function SettingsPage({
                     {key.revokedAt ? (
                       <span className="pill pill-offline">Revoked</span>
                     ) : (
-                      canManage &&
-                      (confirming === key.id ? (
-                        <span className="actions">
-                          <button type="button" className="button button-quiet" onClick={() => setConfirming(null)}>
-                            Keep
-                          </button>
-                          <button
-                            type="button"
-                            className="button button-danger-solid"
-                            onClick={() => void revoke(key)}
-                            data-testid="api-key-revoke-confirm"
-                          >
-                            Revoke now
-                          </button>
-                        </span>
-                      ) : (
-                        <button
-                          type="button"
-                          className="button button-danger"
-                          onClick={() => setConfirming(key.id)}
-                          data-testid="api-key-revoke"
-                        >
-                          Revoke
-                        </button>
-                      ))
+                      canManage && (
+                        <ConfirmButton
+                          label="Revoke"
+                          testId="api-key-revoke"
+                          confirming={confirming === key.id}
+                          onAsk={() => setConfirming(key.id)}
+                          onKeep={() => setConfirming(null)}
+                          onConfirm={() => void revoke(key)}
+                        />
+                      )
                     )}
                   </td>
                 </tr>
@@ -141,8 +128,7 @@ function CreateKeyForm({ onCreated }: { onCreated: (created: ApiKeyCreateRespons
   const [name, setName] = useState('');
   const [role, setRole] = useState<Role>('developer');
   const [pools, setPools] = useState('');
-  const [error, setError] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
+  const { error, setError, busy, submit } = useSubmit();
 
   const onSubmit = async (e: FormEvent) => {
     e.preventDefault();
@@ -154,19 +140,17 @@ function CreateKeyForm({ onCreated }: { onCreated: (created: ApiKeyCreateRespons
       .split(',')
       .map((p) => p.trim())
       .filter(Boolean);
-    setBusy(true);
-    const result = await api.call('apiKeysCreate', {
-      body: { name, role, pools: role === 'worker' && poolList.length > 0 ? poolList : undefined },
-    });
-    setBusy(false);
-    if (!result.ok) {
-      setError(describeFailure(result));
-      return;
-    }
-    setError(null);
-    setName('');
-    setPools('');
-    onCreated(result.data);
+    await submit(
+      () =>
+        api.call('apiKeysCreate', {
+          body: { name, role, pools: role === 'worker' && poolList.length > 0 ? poolList : undefined },
+        }),
+      (created) => {
+        setName('');
+        setPools('');
+        onCreated(created);
+      },
+    );
   };
 
   return (

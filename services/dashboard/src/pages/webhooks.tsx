@@ -2,10 +2,12 @@ import type { EventWebhook, EventWebhookSecretResponse, Role } from '@outpost/sd
 import { type FormEvent, useState } from 'react';
 import { describeFailure } from '../api/client.js';
 import { api } from '../api/instance.js';
+import { ConfirmButton } from '../components/confirm-button.js';
 import { Empty, Notice } from '../components/notice.js';
 import { useNow } from '../hooks/use-now.js';
 import { useResource } from '../hooks/use-resource.js';
-import { formatDateTime, formatRelative } from '../lib/format.js';
+import { useSubmit } from '../hooks/use-submit.js';
+import { formatDateTime, formatRelative, pluralise } from '../lib/format.js';
 import { href } from '../router.js';
 
 /** Where every webhook's URL lives; the token after it is secret and never listed. */
@@ -38,7 +40,7 @@ export function WebhooksPage({ role }: { role: Role | null }) {
       <div className="page-header">
         <h1>Webhooks</h1>
         <span className="muted" data-testid="webhooks-count">
-          {hooks.data ? `${items.length} webhook${items.length === 1 ? '' : 's'}` : ''}
+          {hooks.data ? pluralise(items.length, 'webhook') : ''}
         </span>
       </div>
       <p className="muted">
@@ -106,31 +108,16 @@ export function WebhooksPage({ role }: { role: Role | null }) {
                     {hook.lastUsedAt ? formatRelative(hook.lastUsedAt, now) : <span className="muted">never</span>}
                   </td>
                   <td className="num">
-                    {canManage &&
-                      (confirming === hook.id ? (
-                        <span className="actions">
-                          <button type="button" className="button button-quiet" onClick={() => setConfirming(null)}>
-                            Keep
-                          </button>
-                          <button
-                            type="button"
-                            className="button button-danger-solid"
-                            onClick={() => void remove(hook)}
-                            data-testid="webhook-delete-confirm"
-                          >
-                            Delete now
-                          </button>
-                        </span>
-                      ) : (
-                        <button
-                          type="button"
-                          className="button button-danger"
-                          onClick={() => setConfirming(hook.id)}
-                          data-testid="webhook-delete"
-                        >
-                          Delete
-                        </button>
-                      ))}
+                    {canManage && (
+                      <ConfirmButton
+                        label="Delete"
+                        testId="webhook-delete"
+                        confirming={confirming === hook.id}
+                        onAsk={() => setConfirming(hook.id)}
+                        onKeep={() => setConfirming(null)}
+                        onConfirm={() => void remove(hook)}
+                      />
+                    )}
                   </td>
                 </tr>
               ))}
@@ -145,25 +132,22 @@ export function WebhooksPage({ role }: { role: Role | null }) {
 function CreateWebhookForm({ onCreated }: { onCreated: (created: EventWebhookSecretResponse) => void }) {
   const [name, setName] = useState('');
   const [kind, setKind] = useState('');
-  const [error, setError] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
+  const { error, busy, submit } = useSubmit();
 
   const onSubmit = async (e: FormEvent) => {
     e.preventDefault();
-    setBusy(true);
-    // The whole body becomes the payload; a narrower template is an API or CLI matter.
-    const result = await api.call('eventWebhooksCreate', {
-      body: { name: name.trim(), template: { kind: kind.trim(), payload: { body: '{{ body }}' } } },
-    });
-    setBusy(false);
-    if (!result.ok) {
-      setError(describeFailure(result));
-      return;
-    }
-    setError(null);
-    setName('');
-    setKind('');
-    onCreated(result.data);
+    await submit(
+      // The whole body becomes the payload; a narrower template is an API or CLI matter.
+      () =>
+        api.call('eventWebhooksCreate', {
+          body: { name: name.trim(), template: { kind: kind.trim(), payload: { body: '{{ body }}' } } },
+        }),
+      (created) => {
+        setName('');
+        setKind('');
+        onCreated(created);
+      },
+    );
   };
 
   return (

@@ -1,28 +1,17 @@
-import { DEFAULT_BASE_JOB_TEMPLATE, type WorkPool, type WorkPoolType } from '@outpost/sdk/contracts';
+import {
+  DEFAULT_BASE_JOB_TEMPLATE,
+  DEFAULT_DISCONNECTED_TOLERANCE_SECONDS,
+  type WorkerSilencePolicy,
+  type WorkPool,
+  type WorkPoolType,
+} from '@outpost/sdk/contracts';
 import { type FormEvent, useState } from 'react';
-import { describeFailure } from '../api/client.js';
 import { api } from '../api/instance.js';
 import { Dialog } from '../components/dialog.js';
+import { DialogActions, describedBy, type FieldErrorMap, FieldErrors, TextField } from '../components/form-field.js';
 import { Notice } from '../components/notice.js';
-import { fieldErrorsByField, parseLimit } from '../lib/field-errors.js';
-
-type Errors = Record<string, string[]>;
-
-function FieldErrors({ id, messages, testId }: { id: string; messages: string[] | undefined; testId?: string }) {
-  if (!messages || messages.length === 0) return null;
-  return (
-    <ul className="field-error field-error-list" id={id} data-testid={testId}>
-      {messages.map((m) => (
-        <li key={m}>{m}</li>
-      ))}
-    </ul>
-  );
-}
-
-/** Props that tie an input to its error list, so a screen reader reads the error with the field. */
-function describedBy(errors: Errors, field: string, id: string) {
-  return errors[field]?.length ? { 'aria-invalid': true as const, 'aria-describedby': id } : {};
-}
+import { useFieldSubmit } from '../hooks/use-submit.js';
+import { parseLimit } from '../lib/field-errors.js';
 
 /**
  * Create a work pool, or edit one (limit, description, paused, and a Kubernetes pool's base job
@@ -44,21 +33,27 @@ export function WorkPoolDialog({
   const [limit, setLimit] = useState(pool?.concurrencyLimit == null ? '' : String(pool.concurrencyLimit));
   const [description, setDescription] = useState(pool?.description ?? '');
   const [paused, setPaused] = useState(pool?.paused ?? false);
+  const [silence, setSilence] = useState<WorkerSilencePolicy>(pool?.onWorkerSilence ?? 'retry');
+  const [tolerance, setTolerance] = useState(() => {
+    const current = pool ? pool.disconnectedToleranceSeconds : DEFAULT_DISCONNECTED_TOLERANCE_SECONDS;
+    return current === null ? '' : String(current ?? DEFAULT_DISCONNECTED_TOLERANCE_SECONDS);
+  });
   const [template, setTemplate] = useState(() => {
     const current = pool ? pool.baseJobTemplate : DEFAULT_BASE_JOB_TEMPLATE;
     return current ? JSON.stringify(current, null, 2) : '';
   });
-  const [errors, setErrors] = useState<Errors>({});
-  const [failure, setFailure] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
+  const { errors, failure, busy, check, send } = useFieldSubmit();
   const kubernetes = type === 'kubernetes';
 
   const onSubmit = async (e: FormEvent) => {
     e.preventDefault();
-    const local: Errors = {};
+    const local: FieldErrorMap = {};
     if (!pool && name.trim() === '') local.name = ['Give the pool a name.'];
     const concurrencyLimit = parseLimit(limit);
     if (concurrencyLimit === undefined) local.concurrencyLimit = ['A limit is a whole number, or blank for none.'];
+    const disconnectedToleranceSeconds = parseLimit(tolerance);
+    if (disconnectedToleranceSeconds === undefined)
+      local.disconnectedToleranceSeconds = ['The tolerance is a whole number of seconds, or blank for no limit.'];
     let baseJobTemplate: Record<string, unknown> | null = null;
     if (kubernetes && template.trim() !== '') {
       try {
@@ -69,37 +64,37 @@ export function WorkPoolDialog({
         local.baseJobTemplate = [`The template is not a JSON object (${(error as Error).message}).`];
       }
     }
-    setErrors(local);
-    setFailure(null);
-    if (Object.keys(local).length > 0 || concurrencyLimit === undefined) return;
-    setBusy(true);
-    const result = pool
-      ? await api.call('poolsUpdate', {
-          params: { pool: pool.name },
-          body: {
-            concurrencyLimit,
-            description: description.trim(),
-            paused,
-            ...(kubernetes ? { baseJobTemplate } : {}),
-          },
-        })
-      : await api.call('poolsCreate', {
-          body: {
-            name: name.trim(),
-            type,
-            ...(concurrencyLimit === null ? {} : { concurrencyLimit }),
-            ...(description.trim() ? { description: description.trim() } : {}),
-            ...(kubernetes && baseJobTemplate ? { baseJobTemplate } : {}),
-          },
-        });
-    setBusy(false);
-    if (!result.ok) {
-      setErrors(fieldErrorsByField(result));
-      setFailure(describeFailure(result));
-      return;
-    }
-    onSaved(result.data);
-    onClose();
+    if (!check(local) || concurrencyLimit === undefined || disconnectedToleranceSeconds === undefined) return;
+    await send(
+      () =>
+        pool
+          ? api.call('poolsUpdate', {
+              params: { pool: pool.name },
+              body: {
+                concurrencyLimit,
+                description: description.trim(),
+                paused,
+                onWorkerSilence: silence,
+                disconnectedToleranceSeconds,
+                ...(kubernetes ? { baseJobTemplate } : {}),
+              },
+            })
+          : api.call('poolsCreate', {
+              body: {
+                name: name.trim(),
+                type,
+                ...(concurrencyLimit === null ? {} : { concurrencyLimit }),
+                ...(description.trim() ? { description: description.trim() } : {}),
+                ...(kubernetes && baseJobTemplate ? { baseJobTemplate } : {}),
+                onWorkerSilence: silence,
+                disconnectedToleranceSeconds,
+              },
+            }),
+      (saved) => {
+        onSaved(saved);
+        onClose();
+      },
+    );
   };
 
   return (
@@ -107,20 +102,15 @@ export function WorkPoolDialog({
       <form className="form" onSubmit={(e) => void onSubmit(e)} noValidate data-testid="pool-form">
         {!pool && (
           <>
-            <label className="field">
-              <span className="field-label">
-                Name <span className="required">*</span>
-              </span>
-              <input
-                type="text"
-                value={name}
-                onChange={(e) => setName(e.target.value)}
-                autoComplete="off"
-                data-testid="pool-name"
-                {...describedBy(errors, 'name', 'pool-name-error')}
-              />
-              <FieldErrors id="pool-name-error" messages={errors.name} />
-            </label>
+            <TextField
+              label="Name"
+              required
+              value={name}
+              onChange={setName}
+              autoComplete="off"
+              testId="pool-name"
+              errors={errors.name}
+            />
             <label className="field">
               <span className="field-label">Type</span>
               <select value={type} onChange={(e) => setType(e.target.value as WorkPoolType)} data-testid="pool-type">
@@ -130,20 +120,16 @@ export function WorkPoolDialog({
             </label>
           </>
         )}
-        <label className="field">
-          <span className="field-label">Concurrency limit</span>
-          <input
-            type="text"
-            inputMode="numeric"
-            value={limit}
-            onChange={(e) => setLimit(e.target.value)}
-            placeholder="No limit"
-            data-testid="pool-limit"
-            {...describedBy(errors, 'concurrencyLimit', 'pool-limit-error')}
-          />
-          <span className="field-help">Most runs of this pool held at once; blank for no limit.</span>
-          <FieldErrors id="pool-limit-error" messages={errors.concurrencyLimit} />
-        </label>
+        <TextField
+          label="Concurrency limit"
+          numeric
+          value={limit}
+          onChange={setLimit}
+          placeholder="No limit"
+          help="Most runs of this pool held at once; blank for no limit."
+          testId="pool-limit"
+          errors={errors.concurrencyLimit}
+        />
         <label className="field">
           <span className="field-label">Description</span>
           <textarea
@@ -151,10 +137,27 @@ export function WorkPoolDialog({
             value={description}
             onChange={(e) => setDescription(e.target.value)}
             data-testid="pool-description"
-            {...describedBy(errors, 'description', 'pool-description-error')}
+            {...describedBy(errors.description, 'pool-description-error')}
           />
           <FieldErrors id="pool-description-error" messages={errors.description} />
         </label>
+        <label className="field">
+          <span className="field-label">When a worker falls silent</span>
+          <select value={silence} onChange={(e) => setSilence(e.target.value as WorkerSilencePolicy)} data-testid="pool-silence">
+            <option value="retry">Retry its runs after the lease and its grace</option>
+            <option value="wait">Wait out the disconnected tolerance first: never two copies at once</option>
+          </select>
+        </label>
+        <TextField
+          label="Disconnected tolerance (seconds)"
+          numeric
+          value={tolerance}
+          onChange={setTolerance}
+          placeholder="No limit"
+          help="How long a worker that cannot reach Outpost keeps running its runs; blank for no limit."
+          testId="pool-tolerance"
+          errors={errors.disconnectedToleranceSeconds}
+        />
         {pool && (
           <label className="field field-inline">
             <input type="checkbox" checked={paused} onChange={(e) => setPaused(e.target.checked)} data-testid="pool-paused" />
@@ -171,7 +174,7 @@ export function WorkPoolDialog({
               value={template}
               onChange={(e) => setTemplate(e.target.value)}
               data-testid="pool-template"
-              {...describedBy(errors, 'baseJobTemplate', 'pool-template-errors')}
+              {...describedBy(errors.baseJobTemplate, 'pool-template-errors')}
             />
             <span className="field-help">
               The batch/v1 Job, as JSON, that each run&apos;s Job starts from; blank uses the default.
@@ -180,14 +183,13 @@ export function WorkPoolDialog({
           </label>
         )}
         {failure && <Notice testId="pool-dialog-error">{failure}</Notice>}
-        <div className="dialog-actions">
-          <button type="button" className="button" onClick={onClose}>
-            Cancel
-          </button>
-          <button type="submit" className="button button-primary" disabled={busy} data-testid="pool-submit">
-            {busy ? 'Saving…' : pool ? 'Save' : 'Create pool'}
-          </button>
-        </div>
+        <DialogActions
+          label={pool ? 'Save' : 'Create pool'}
+          busyLabel="Saving…"
+          busy={busy}
+          testId="pool-submit"
+          onClose={onClose}
+        />
       </form>
     </Dialog>
   );

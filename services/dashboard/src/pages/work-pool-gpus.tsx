@@ -1,4 +1,5 @@
 import type { Worker, WorkPool, WorkPoolMetrics } from '@outpost/sdk/contracts';
+import { pluralise } from '../lib/format.js';
 import { href } from '../router.js';
 
 /** A pool's GPU use and backlog: GPUs in use of those its online workers have, and its quotas. */
@@ -12,7 +13,7 @@ export function PoolGpuSummary({ pool, metrics }: { pool: WorkPool; metrics: Wor
       </span>
       {' · '}
       {metrics.queueDepth} waiting
-      {metrics.gpusRequested > 0 && ` (asking ${metrics.gpusRequested} GPU${metrics.gpusRequested === 1 ? '' : 's'})`}
+      {metrics.gpusRequested > 0 && ` (asking ${pluralise(metrics.gpusRequested, 'GPU')})`}
       {metrics.queueDepth > 0 && `, oldest ${Math.round(metrics.oldestWaitingSeconds)} s`}
       {pool.gpuQuota != null && ` · GPU quota ${pool.gpuQuota}`}
       {tagQuotas.length > 0 && ` · per tag ${tagQuotas.map(([tag, n]) => `${tag}=${n}`).join(', ')}`}

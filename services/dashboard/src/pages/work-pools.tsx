@@ -6,12 +6,23 @@ import { Empty, Notice } from '../components/notice.js';
 import { useNow } from '../hooks/use-now.js';
 import { useResource } from '../hooks/use-resource.js';
 import { mayCall } from '../lib/asset-metadata.js';
+import { pluralise } from '../lib/format.js';
 import { WorkPoolDialog } from './work-pool-dialog.js';
 import { PoolGpuSummary } from './work-pool-gpus.js';
 import { QueueTable, WorkerTable } from './work-pool-tables.js';
 import { WorkQueueDialog } from './work-queue-dialog.js';
 
 const REFRESH_MS = 5_000;
+
+/**
+ * How long a cut-off worker's runs go on, and whether the API retries them meanwhile:
+ * "offline up to 10 min, retried meanwhile" (retry) or "offline without limit, never retried meanwhile" (wait).
+ */
+function silenceSummary(pool: WorkPool): string {
+  const seconds = pool.disconnectedToleranceSeconds;
+  const tolerance = seconds === null ? 'without limit' : `up to ${Math.round((seconds ?? 600) / 60)} min`;
+  return `offline ${tolerance}, ${pool.onWorkerSilence === 'wait' ? 'never retried meanwhile' : 'retried meanwhile'}`;
+}
 
 export function WorkPoolsPage({ role }: { role: Role | null }) {
   const pools = useResource((signal) => api.call('poolsList', { signal }), [], { pollMs: REFRESH_MS });
@@ -94,8 +105,11 @@ function PoolCard({ pool, role, onChanged }: { pool: WorkPool; role: Role | null
           )}
           <span className="muted small" data-testid="pool-summary">
             {pool.type === 'kubernetes' ? 'Kubernetes · ' : ''}
-            {online} of {workers.data?.items.length ?? 0} workers online · limit{' '}
-            <span data-testid="pool-limit-value">{pool.concurrencyLimit ?? 'none'}</span>
+            {online} of {pluralise(workers.data?.items.length ?? 0, 'worker')} online · limit{' '}
+            <span data-testid="pool-limit-value">{pool.concurrencyLimit ?? 'none'}</span> ·{' '}
+            <span data-testid="pool-silence-value" title="What happens to the runs of a worker that stops reaching Outpost">
+              {silenceSummary(pool)}
+            </span>
           </span>
         </div>
         {canEditPool && (

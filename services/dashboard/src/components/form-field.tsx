@@ -1,0 +1,102 @@
+import type { ReactNode } from 'react';
+
+/** A form's field errors by field name, as `fieldErrorsByField` gives them and local checks add to them. */
+export type FieldErrorMap = Record<string, string[]>;
+
+/** A field's errors as a list under it; nothing when it has none. */
+export function FieldErrors({ id, messages, testId }: { id: string; messages: string[] | undefined; testId?: string }) {
+  if (!messages || messages.length === 0) return null;
+  return (
+    <ul className="field-error field-error-list" id={id} data-testid={testId}>
+      {messages.map((m) => (
+        <li key={m}>{m}</li>
+      ))}
+    </ul>
+  );
+}
+
+/** Props that tie an input to its error list, so a screen reader reads the error with the field. */
+export function describedBy(messages: string[] | undefined, id: string) {
+  return messages?.length ? { 'aria-invalid': true as const, 'aria-describedby': id } : {};
+}
+
+/**
+ * A labelled one-line text input with its help and its errors (listed under it with the id
+ * `<testId>-error`). `numeric` asks a phone for its number pad; the text is still checked by the form.
+ */
+export function TextField({
+  label,
+  value,
+  onChange,
+  testId,
+  errors,
+  help,
+  required,
+  numeric,
+  placeholder,
+  autoComplete,
+}: {
+  label: string;
+  value: string;
+  onChange: (value: string) => void;
+  testId: string;
+  errors: string[] | undefined;
+  help?: ReactNode;
+  required?: boolean;
+  numeric?: boolean;
+  placeholder?: string;
+  autoComplete?: string;
+}) {
+  const errorId = `${testId}-error`;
+  return (
+    <label className="field">
+      <span className="field-label">
+        {label}
+        {required && (
+          <>
+            {' '}
+            <span className="required">*</span>
+          </>
+        )}
+      </span>
+      <input
+        type="text"
+        inputMode={numeric ? 'numeric' : undefined}
+        value={value}
+        onChange={(e) => onChange(e.target.value)}
+        placeholder={placeholder}
+        autoComplete={autoComplete}
+        data-testid={testId}
+        {...describedBy(errors, errorId)}
+      />
+      {help && <span className="field-help">{help}</span>}
+      <FieldErrors id={errorId} messages={errors} />
+    </label>
+  );
+}
+
+/** A dialog form's Cancel and submit buttons; the submit says `busyLabel` while the form is out. */
+export function DialogActions({
+  label,
+  busyLabel,
+  busy,
+  testId,
+  onClose,
+}: {
+  label: string;
+  busyLabel: string;
+  busy: boolean;
+  testId: string;
+  onClose: () => void;
+}) {
+  return (
+    <div className="dialog-actions">
+      <button type="button" className="button" onClick={onClose}>
+        Cancel
+      </button>
+      <button type="submit" className="button button-primary" disabled={busy} data-testid={testId}>
+        {busy ? busyLabel : label}
+      </button>
+    </div>
+  );
+}

@@ -1,0 +1,20 @@
+import type { FlowRun } from '@outpost/sdk/contracts';
+
+/** A run waiting for its time: scheduled and not started. */
+export function isUpcoming(run: Pick<FlowRun, 'state' | 'startTime'>): boolean {
+  return run.state.type === 'SCHEDULED' && run.startTime === null;
+}
+
+/**
+ * Runs as a deployment page lists them: the upcoming ones first, soonest first (by expected start
+ * time, not by when the scheduler created them, which is in batches and in no useful order), then
+ * the rest in the order given (newest first).
+ */
+export function upcomingFirst<T extends Pick<FlowRun, 'id' | 'state' | 'startTime' | 'expectedStartTime'>>(
+  runs: readonly T[],
+): T[] {
+  const upcoming = runs
+    .filter(isUpcoming)
+    .sort((a, b) => Date.parse(a.expectedStartTime) - Date.parse(b.expectedStartTime) || a.id.localeCompare(b.id));
+  return [...upcoming, ...runs.filter((r) => !isUpcoming(r))];
+}
