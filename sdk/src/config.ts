@@ -32,7 +32,9 @@ export interface DeploymentConfig {
   labels?: Record<string, string>;
   /**
    * Settings the worker resolves locally. Secrets are referenced by name, never by value:
-   * `{ env: { DB_PASSWORD: { $secret: "DB_PASSWORD" } } }`. @default {}
+   * `{ env: { DB_PASSWORD: { $secret: "DB_PASSWORD" } } }`. `waitHoldSeconds` (0 to 86400) is how
+   * long a pending durable wait holds the flow's process before the run suspends (docs/waits.md).
+   * @default {}
    */
   jobVariables?: Record<string, unknown>;
   /**

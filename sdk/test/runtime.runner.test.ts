@@ -308,15 +308,15 @@ describe('runner: the assets flow', () => {
       'ready',
       'setState RUNNING',
       'assetGate',
-      'createTaskRun ipc/raw-0',
+      'createTaskRun ipc/raw [2026-03-29]-0',
       'setTaskRunState COMPLETED',
       'reportAssetEvents materialization ipc/raw',
-      'createTaskRun ipc/sorted-0',
+      'createTaskRun ipc/sorted [2026-03-29]-0',
       'setTaskRunState COMPLETED',
-      'createTaskRun ipc/sorted:ascending-0',
+      'createTaskRun ipc/sorted:ascending [2026-03-29]-0',
       'setTaskRunState COMPLETED',
       'reportAssetEvents materialization ipc/sorted, check ipc/sorted:ascending',
-      'createTaskRun ipc/top-0',
+      'createTaskRun ipc/top [2026-03-29]-0',
       'setTaskRunState COMPLETED',
       'reportAssetEvents materialization ipc/top',
       'setState COMPLETED',
@@ -328,7 +328,9 @@ describe('runner: the assets flow', () => {
     expect(sorted).toMatchObject({ metadata: { rows: 3, bytes: 7 } });
     expect(checked).toMatchObject({ passed: true, blocking: true, materializationId: sorted?.id });
     // ctx.log lines belong to the asset's task run; the partition's window is the DST-short Berlin day.
-    const rawTask = session.messages.find((m) => m.t === 'task' && m.event.kind === 'create' && m.event.name === 'ipc/raw');
+    const rawTask = session.messages.find(
+      (m) => m.t === 'task' && m.event.kind === 'create' && m.event.name === 'ipc/raw [2026-03-29]',
+    );
     const line = session.messages.find((m) => m.t === 'log' && m.message.startsWith('loading 2026-03-29'));
     expect(line).toMatchObject({ message: 'loading 2026-03-29, window from 2026-03-28T23:00:00.000Z' });
     expect(line?.t === 'log' && line.taskRunId).toBe(rawTask?.t === 'task' ? rawTask.event.id : 'missing');
@@ -345,7 +347,7 @@ describe('runner: the assets flow', () => {
     const described = session.messages
       .map(describeMessage)
       .filter((m) => m.startsWith('reportAssetEvents') || m.startsWith('createTaskRun'));
-    expect(described).toEqual(['createTaskRun ipc/top-0', 'reportAssetEvents materialization ipc/top']);
+    expect(described).toEqual(['createTaskRun ipc/top [2026-03-29]-0', 'reportAssetEvents materialization ipc/top']);
     expect(session.messages.some((m) => m.t === 'log' && m.message === 'top of 2026-03-29 is 3')).toBe(true);
     expect(session.messages.at(-1)).toEqual({ t: 'done', stateType: 'COMPLETED' });
     expect(readFileSync(path.join(assetDir, 'ipc', 'top', 'partition=2026-03-29', 'data.json'), 'utf8')).toBe('3');
@@ -361,7 +363,9 @@ describe('runner: the assets flow', () => {
       assetKey: 'ipc/top',
       message: 'blocked: blocking check ipc/sorted:ascending failed for partition 2026-03-29 and is not waived',
     });
-    expect(session.messages.some((m) => m.t === 'task' && m.event.kind === 'create' && m.event.name === 'ipc/top')).toBe(false);
+    expect(
+      session.messages.some((m) => m.t === 'task' && m.event.kind === 'create' && m.event.name === 'ipc/top [2026-03-29]'),
+    ).toBe(false);
     const failed = session.messages.find((m) => m.t === 'rpc' && m.method === 'setState' && m.body.state.type === 'FAILED');
     expect(failed).toMatchObject({ body: { state: { message: expect.stringContaining('ipc/top') } } });
   });

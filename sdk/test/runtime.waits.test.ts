@@ -380,6 +380,11 @@ describe('waits under the worker', () => {
     expect(result).toBe(20);
     expect(worker.creates().map((c) => c.taskKey)).toEqual(['replay-second-0']);
     expect(worker.logs().some((l) => l.message === 'task replay-first-0 answered from the recorded result')).toBe(true);
+    // The resume notice is one line at its own level, not a terminal line (`[flow] info …`) shipped as a second one.
+    const resuming = worker.logs().filter((l) => l.message.includes('resuming'));
+    expect(resuming.map((l) => [l.level, l.message])).toEqual([
+      ['info', 'resuming: 1 completed task(s) will be answered from their recorded results'],
+    ]);
     expect(states(worker)).toEqual(['RUNNING', 'COMPLETED']);
   });
 

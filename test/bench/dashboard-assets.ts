@@ -6,13 +6,14 @@ import type { Browser } from 'playwright-core';
 import type { Sql } from 'postgres';
 import { launchChromium } from '../support/dashboard.js';
 import { startBenchApi } from './support/api.js';
+import { assetGraph, seedAssetHealth } from './support/asset-graph.js';
 import { type Cookie, firstLoad, frameIntervals, medianLoad, sessionCookies } from './support/browser.js';
 import { dashboardFiles } from './support/dist.js';
 import { percentile, type Row, row } from './support/row.js';
 
 /**
- * The asset pages in headless Chromium: the lineage graph of 1,000 assets (ELK's layout time in its
- * Web Worker, navigation to the first node drawn, and frame intervals while the fitted graph is
+ * The asset pages in headless Chromium: the lineage graph of 1,000 assets (the layout's time on the
+ * page, navigation to the first node drawn, and frame intervals while the fitted graph is
  * panned) against the same page for a workspace of 100 assets, measured in alternation in the same
  * run; and an asset page with a partition grid of 10,000 partitions, to its canvas painted, against
  * the same page for an asset of 100 partitions and against the grid's own API call. The graphs are
@@ -22,56 +23,15 @@ import { percentile, type Row, row } from './support/row.js';
 export const timeoutSeconds = 300;
 
 const SAMPLES = 5;
-const LAYERS = 10;
 const GRID_BIG = 10_000;
 const GRID_SMALL = 100;
 const READY = '[data-testid="lineage-graph"][data-ready="true"] [data-testid="lineage-node"]';
 const PAINTED = '[data-testid="partition-canvas"][data-painted="true"]';
 
-/** `count` assets in LAYERS layers; each depends on one to three assets of the layer before. */
-function graph(count: number, prefix: string): AssetDefinitionInput[] {
-  const perLayer = Math.ceil(count / LAYERS);
-  const key = (i: number) => `${prefix}/l${Math.floor(i / perLayer)}/a${i}`;
-  let seed = 7;
-  const next = () => {
-    seed = (seed * 16807) % 2147483647;
-    return seed / 2147483647;
-  };
-  return Array.from({ length: count }, (_, i) => {
-    const layer = Math.floor(i / perLayer);
-    const deps = new Set<string>();
-    if (layer > 0) {
-      const first = (layer - 1) * perLayer;
-      for (let d = 0, n = 1 + Math.floor(next() * 3); d < n; d++) deps.add(key(first + Math.floor(next() * perLayer)));
-    }
-    return {
-      key: key(i),
-      deps: [...deps],
-      codeVersion: 'v1',
-      group: `layer_${layer}`,
-      owners: ['bench@example.com'],
-      ...(i % 10 === 0
-        ? { partitions: { kind: 'time', cadence: 'daily', start: '2026-01-01', end: '2026-02-01', timezone: 'UTC' } }
-        : {}),
-      checks: i % 7 === 0 ? [{ name: 'not_empty', blocking: false }] : [],
-    } satisfies AssetDefinitionInput;
-  });
-}
-
 /** Daily partitions from 1999-01-01, `count` of them. */
 function dailyDefinition(count: number) {
   const end = new Date(Date.UTC(1999, 0, 1) + count * 86_400_000).toISOString().slice(0, 10);
   return { kind: 'time' as const, cadence: 'daily' as const, start: '1999-01-01', end, timezone: 'UTC' };
-}
-
-/** Four in five unpartitioned assets materialised with their current code (fresh), one in fifty failed. */
-async function seedHealth(sql: Sql, workspaceId: string, prefix: string): Promise<void> {
-  await sql`
-    INSERT INTO asset_partitions (workspace_id, asset_key, partition_key, status, code_version, data_version, materialized_at)
-    SELECT workspace_id, key, '', CASE WHEN row_number() OVER (ORDER BY key) % 50 = 0 THEN 'FAILED' ELSE 'MATERIALIZED' END,
-           code_version, md5(key), now() - interval '1 hour'
-    FROM asset_definitions
-    WHERE workspace_id = ${workspaceId} AND partitions IS NULL AND key LIKE ${`${prefix}/%`} AND abs(hashtext(key)) % 5 <> 0`;
 }
 
 /** Partition status of one asset: 80 % materialised, 5 % failed, the rest missing (no row). */
@@ -100,10 +60,10 @@ interface GraphSample {
   frameP95: number;
 }
 
-/** One fresh load of the lineage page: time to the first node, ELK's time, and frames while panning the fitted graph. */
+/** One fresh load of the lineage page: time to the first node, the layout's time, and frames while panning the fitted graph. */
 async function lineageSample(browser: Browser, url: string, cookies: Cookie[]): Promise<GraphSample> {
   const { ms, extra } = await firstLoad(browser, `${url}/#/lineage`, READY, cookies, async (page) => {
-    const layout = Number(await page.getByTestId('lineage-layout-time').getAttribute('data-ms'));
+    const layout = Number(await page.getByTestId('lineage-graph').getAttribute('data-layout-ms'));
     const pane = await page.locator('.react-flow__pane').boundingBox();
     if (!pane) throw new Error('no lineage pane');
     const frames = await frameIntervals(page, async () => {
@@ -150,17 +110,17 @@ export async function run(): Promise<Row[]> {
         }),
       );
     try {
-      await deploy(smallOwner, 'small', graph(100, 'g'));
+      await deploy(smallOwner, 'small', assetGraph(100, 'g'));
     } finally {
       await smallOwner.close();
     }
     await deploy(owner, 'large', [
-      ...graph(1000, 'g'),
+      ...assetGraph(1000, 'g'),
       { key: 'grid/big', codeVersion: 'v1', partitions: dailyDefinition(GRID_BIG) },
       { key: 'grid/small', codeVersion: 'v1', partitions: dailyDefinition(GRID_SMALL) },
     ]);
-    await seedHealth(server.sql, small.workspaceId, 'g');
-    await seedHealth(server.sql, server.workspaceId, 'g');
+    await seedAssetHealth(server.sql, small.workspaceId, 'g');
+    await seedAssetHealth(server.sql, server.workspaceId, 'g');
     await seedPartitions(server.sql, server.workspaceId, 'grid/big', GRID_BIG);
     await seedPartitions(server.sql, server.workspaceId, 'grid/small', GRID_SMALL);
 
@@ -192,7 +152,7 @@ export async function run(): Promise<Row[]> {
 
     return [
       row(
-        'lineage graph, ELK layout in a Web Worker, 1,000 assets (p50)',
+        'lineage graph, layered layout on the page, 1,000 assets (p50)',
         p50(large, (s) => s.layout),
         'ms',
         p50(tiny, (s) => s.layout),
@@ -234,7 +194,7 @@ export async function run(): Promise<Row[]> {
         '`GET /api/v1/assets/partitions?key=…` (all 10,000 in one page) from Node over HTTP on 127.0.0.1',
       ),
       row(
-        'lineage page JavaScript loaded on demand (React Flow, ELK worker), gzip',
+        "JavaScript loaded on demand (every page's chunk, React Flow among them), gzip",
         lineageJs,
         'bytes',
         firstLoadJs,

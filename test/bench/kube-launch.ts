@@ -1,10 +1,7 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { join } from 'node:path';
 import { unwrap } from '@outpost/sdk/client';
-import { type FakeNode, type KubeCluster, startFakeNode, startKubeCluster } from '../support/kube/index.js';
-import { repoRoot } from '../support/processes.js';
-import { buildWorkerFlows, Plane } from '../support/worker-flows.js';
+import { startKubeStage } from '../support/kube/index.js';
+import type { Plane } from '../support/worker-flows.js';
 import { startWorkerProcess, type WorkerProcess, waitFor } from '../support/worker-process.js';
 import { percentile, type Row, row } from './support/row.js';
 
@@ -51,23 +48,15 @@ async function measureOne(plane: Plane, worker: WorkerProcess, deploymentId: str
 }
 
 export async function run(): Promise<Row[]> {
-  // The played node starts each pod's command with this process's PATH: `outpost-pod-runner` is in the workspace's bin.
-  process.env.PATH = [join(repoRoot, 'node_modules/.bin'), process.env.PATH ?? ''].join(delimiter);
-  const scratch = await mkdtemp(join(tmpdir(), 'outpost-bench-kube-'));
-  let cluster: KubeCluster | null = null;
-  let node: FakeNode | null = null;
-  let plane: Plane | null = null;
+  const stage = await startKubeStage({ scratchPrefix: 'outpost-bench-kube-' });
+  const { cluster, plane, scratch, source } = stage;
   const workers: WorkerProcess[] = [];
   try {
-    const source = await buildWorkerFlows(join(scratch, 'bundle'));
-    cluster = await startKubeCluster();
-    node = await startFakeNode(cluster);
-    plane = await Plane.start();
     unwrap(await plane.owner.call('poolsCreate', { body: { name: 'kube', type: 'kubernetes' } }));
     unwrap(await plane.owner.call('poolsCreate', { body: { name: 'proc' } }));
     const key = await plane.server.createKey('worker', ['kube', 'proc']);
     const env = (name: string) => ({
-      OUTPOST_API_URL: plane!.server.url,
+      OUTPOST_API_URL: plane.server.url,
       OUTPOST_API_KEY: key,
       HOME: scratch,
       OUTPOST_WORKER_CACHE_DIR: join(scratch, `cache-${name}`),
@@ -129,9 +118,6 @@ export async function run(): Promise<Row[]> {
     ];
   } finally {
     for (const worker of workers) await worker.stop();
-    await node?.stop();
-    await cluster?.stop();
-    await plane?.close();
-    await rm(scratch, { recursive: true, force: true });
+    await stage.stop();
   }
 }

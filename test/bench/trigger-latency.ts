@@ -1,5 +1,6 @@
-import { startTestServer, type TestServer } from '@outpost/api/testing';
-import { percentile, type Row, row, waitFor } from './support/row.js';
+import { startTestServer } from '@outpost/api/testing';
+import { automation, deployment, emit, measure } from './support/automations.js';
+import { percentile, type Row, row } from './support/row.js';
 
 /**
  * Event stored → run created, through the real automations loop (woken by the ledger's NOTIFY):
@@ -17,62 +18,12 @@ of 64 events; the automations are read once per round. The 1-automation baseline
 const AUTOMATIONS = 1_000;
 const SAMPLES = 100;
 
-/** One custom event, stored as the events API stores one. */
-async function emit(server: TestServer, kind: string, payload: Record<string, unknown>): Promise<void> {
-  await server.sql`
-    INSERT INTO events (workspace_id, kind, resource_kind, resource_id, payload, source)
-    VALUES (${server.workspaceId}, ${kind}, 'api-key', 'bench', ${server.sql.json(payload as never)}, 'api')`;
-}
-
-async function measure(server: TestServer, kind: string, deploymentId: string): Promise<number[]> {
-  const times: number[] = [];
-  for (let i = 0; i < SAMPLES; i++) {
-    const started = performance.now();
-    await emit(server, kind, { i });
-    await waitFor(
-      `run ${i}`,
-      async () => {
-        const [r] = await server.sql<{ n: number }[]>`
-        SELECT count(*)::int AS n FROM flow_runs WHERE deployment_id = ${deploymentId} AND parameters->>'i' = ${String(i)}`;
-        return r && r.n > 0 ? true : undefined;
-      },
-      30_000,
-      2,
-    );
-    times.push(performance.now() - started);
-  }
-  return times;
-}
-
-async function deployment(server: TestServer, name: string): Promise<string> {
-  const res = await server.app.request('/api/v1/deployments', {
-    method: 'PUT',
-    headers: { authorization: `Bearer ${server.ownerKey}`, 'content-type': 'application/json' },
-    body: JSON.stringify({
-      flowName: 'bench-triggered',
-      name,
-      source: 'dir:///bench',
-      entrypoint: 'flow.mjs',
-      workPool: 'default',
-    }),
-  });
-  if (res.status !== 200) throw new Error(`deploy failed: ${res.status} ${await res.text()}`);
-  return ((await res.json()) as { deployment: { id: string } }).deployment.id;
-}
-
-async function automation(server: TestServer, name: string, match: string, deploymentName: string): Promise<void> {
-  await server.sql`
-    INSERT INTO automations (workspace_id, name, trigger, actions)
-    VALUES (${server.workspaceId}, ${name}, ${server.sql.json({ type: 'event', match } as never)},
-            ${server.sql.json([{ type: 'run-deployment', deployment: `bench-triggered/${deploymentName}`, parameters: { i: '{{ event.payload.i }}' } }] as never)})`;
-}
-
 export async function run(): Promise<Row[]> {
   const server = await startTestServer({ automations: { idleMs: 1_000 } });
   try {
     const one = await deployment(server, 'one');
     await automation(server, 'only', 'event.kind == "bench.one"', 'one');
-    const baseline = await measure(server, 'bench.one', one);
+    const baseline = await measure(server, 'bench.one', one, SAMPLES);
 
     const many = await deployment(server, 'many');
     for (let i = 0; i < AUTOMATIONS - 1; i++) {
@@ -81,7 +32,7 @@ export async function run(): Promise<Row[]> {
     await automation(server, 'matching', 'event.kind == "bench.many"', 'many');
     // The first round compiles the 1,000 programs; measured samples start after it.
     await emit(server, 'bench.warm', {});
-    const loaded = await measure(server, 'bench.many', many);
+    const loaded = await measure(server, 'bench.many', many, SAMPLES);
     const note = 'the same with 1 automation in the workspace, same run';
     return [
       row(

@@ -1,12 +1,14 @@
-import { mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { startTestServer, type TestServer } from '@outpost/api/testing';
 import { OutpostClient, unwrap } from '@outpost/sdk/client';
 import type { FlowRun } from '@outpost/sdk/contracts';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { repoRoot, runCli, type Spawned, spawnCli } from '../support/processes.js';
+import { startCliWorker } from '../support/cli-worker.js';
+import { runCli, type Spawned } from '../support/processes.js';
+import { writeProject } from '../support/project.js';
 
 /*
  * The asset half end to end, every part real: `outpost deploy` of a partitioned graph (bundle in an
@@ -45,16 +47,6 @@ export const model = asset({ key: 'model/churn', deps: [features], io }, async (
 });
 `;
 
-async function writeProject(dir: string, files: Record<string, string>): Promise<void> {
-  await mkdir(dir, { recursive: true });
-  await symlink(join(repoRoot, 'node_modules'), join(dir, 'node_modules'), 'dir').catch(() => undefined);
-  await writeFile(join(dir, 'package.json'), '{ "type": "module" }\n');
-  for (const [path, text] of Object.entries(files)) {
-    await mkdir(dirname(join(dir, path)), { recursive: true });
-    await writeFile(join(dir, path), text);
-  }
-}
-
 describe('assets: deploy a partitioned graph, materialise it on a worker, read lineage and staleness', () => {
   let server: TestServer;
   let scratch: string;
@@ -73,22 +65,7 @@ describe('assets: deploy a partitioned graph, materialise it on a worker, read l
       'outpost.config.ts': CONFIG(join(scratch, 'data')),
       'assets.ts': ASSETS('rows.map((r) => ({ ...r, score: r.id * 2 }))'),
     });
-    const workerKey = await server.createKey('worker', ['default']);
-    worker = spawnCli(
-      [
-        'worker',
-        'start',
-        '--pool',
-        'default',
-        '--poll-wait',
-        '1s',
-        '--cache-dir',
-        join(scratch, 'cache'),
-        '--spool-dir',
-        join(scratch, 'spool'),
-      ],
-      { ...env, OUTPOST_API_KEY: workerKey },
-    );
+    worker = await startCliWorker(server, scratch);
   });
 
   afterAll(async () => {

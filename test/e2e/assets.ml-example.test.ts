@@ -5,7 +5,8 @@ import { pathToFileURL } from 'node:url';
 import { startTestServer, type TestServer } from '@outpost/api/testing';
 import { OutpostClient, unwrap } from '@outpost/sdk/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { repoRoot, runCli, type Spawned, spawnCli } from '../support/processes.js';
+import { startCliWorker } from '../support/cli-worker.js';
+import { repoRoot, runCli, type Spawned } from '../support/processes.js';
 
 /*
  * The ML example as it ships, every part real: `outpost deploy` registers its asset graph, a worker
@@ -37,27 +38,20 @@ describe('the ML example deployed and run on a worker', () => {
       OUTPOST_REGISTRY: `oci-layout://${join(scratch, 'registry')}`,
     };
     client = new OutpostClient({ baseUrl: server.url, token: server.ownerKey });
-    const workerKey = await server.createKey('worker', ['default']);
-    worker = spawnCli(
-      [
-        'worker',
-        'start',
-        '--pool',
-        'default',
-        '--poll-wait',
-        '1s',
-        '--cache-dir',
-        join(scratch, 'cache'),
-        '--spool-dir',
-        join(scratch, 'spool'),
+    worker = await startCliWorker(server, scratch, {
+      args: [
         '--result-storage',
         pathToFileURL(join(scratch, 'results')).href,
         // Where the example's I/O manager keeps every value: a directory of the worker's.
         '--pass-env',
         'CHURN_ASSET_DIR',
       ],
-      { ...env, OUTPOST_API_KEY: workerKey, CHURN_ASSET_DIR: assetDir, MODEL_SIGNING_KEY: 'e2e-model-signing-key-4c1d9a' },
-    );
+      env: {
+        OUTPOST_REGISTRY: env.OUTPOST_REGISTRY as string,
+        CHURN_ASSET_DIR: assetDir,
+        MODEL_SIGNING_KEY: 'e2e-model-signing-key-4c1d9a',
+      },
+    });
   });
 
   afterAll(async () => {

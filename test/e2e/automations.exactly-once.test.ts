@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { createTestDatabase, type TestDatabase } from '@outpost/api/testing';
+import { createTestDatabase, ledgerReadUpToNow, type TestDatabase } from '@outpost/api/testing';
 import { OutpostClient, unwrap } from '@outpost/sdk/client';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -110,15 +110,7 @@ describe('automations on two API replicas', () => {
     await sql`
       INSERT INTO events (workspace_id, kind, resource_kind, resource_id, source)
       VALUES (${workspaceId}, 'unrelated.tick', 'api-key', 'k', 'api')`;
-    await waitFor(
-      async () => {
-        const [c] = await sql<{ behind: boolean }[]>`
-          SELECT (SELECT max(seq) FROM events WHERE kind = 'unrelated.tick') > c.seq AS behind FROM automation_cursor c`;
-        return c && !c.behind ? true : null;
-      },
-      30_000,
-      'the loop to read the later event',
-    );
+    await waitFor(async () => ledgerReadUpToNow(sql, 'automation_cursor'), 30_000, 'the loop to read the later event');
     const after = unwrap(await owner.call('flowRunsList', { query: { deploymentId: deployment.id } }));
     expect(after.items).toHaveLength(1);
     const firings = unwrap(await owner.call('automationsFirings', { params: { id: automation.id }, query: {} }));

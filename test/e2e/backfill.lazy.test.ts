@@ -1,11 +1,12 @@
-import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { startTestServer, type TestServer } from '@outpost/api/testing';
 import { OutpostClient, unwrap } from '@outpost/sdk/client';
 import type { Backfill } from '@outpost/sdk/contracts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { repoRoot, runCli } from '../support/processes.js';
+import { runCli } from '../support/processes.js';
+import { writeProject } from '../support/project.js';
 import { startWorkerProcess, type WorkerProcess, waitFor } from '../support/worker-process.js';
 
 /*
@@ -39,16 +40,6 @@ export const events = asset({ key: 'daily/events', partitions: daily, io }, asyn
   return { day: ctx.partition.key, rows: 3 };
 });
 `;
-
-async function writeProject(dir: string, files: Record<string, string>): Promise<void> {
-  await mkdir(dir, { recursive: true });
-  await symlink(join(repoRoot, 'node_modules'), join(dir, 'node_modules'), 'dir').catch(() => undefined);
-  await writeFile(join(dir, 'package.json'), '{ "type": "module" }\n');
-  for (const [path, text] of Object.entries(files)) {
-    await mkdir(dirname(join(dir, path)), { recursive: true });
-    await writeFile(join(dir, path), text);
-  }
-}
 
 describe('a lazy backfill of 365 daily partitions on a real worker killed once', () => {
   let server: TestServer;

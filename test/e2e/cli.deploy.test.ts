@@ -5,7 +5,8 @@ import { startTestServer, type TestServer } from '@outpost/api/testing';
 import { OutpostClient } from '@outpost/sdk/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRegistry } from '../../sdk/test/support/registry.js';
-import { repoRoot, runCli, type Spawned, spawnCli } from '../support/processes.js';
+import { startCliWorker } from '../support/cli-worker.js';
+import { repoRoot, runCli, type Spawned } from '../support/processes.js';
 
 const HELLO = join(repoRoot, 'sdk/examples/hello');
 const SECRET = 'greeting-secret-9f3a71c2';
@@ -149,29 +150,14 @@ describe('outpost CLI against a real API, registry layout and worker', () => {
 
   describe('with a worker on pool default', () => {
     beforeAll(async () => {
-      const workerKey = await server.createKey('worker', ['default']);
-      worker = spawnCli(
-        [
-          'worker',
-          'start',
-          '--pool',
-          'default',
-          '--cache-dir',
-          join(scratch, 'cache'),
-          '--spool-dir',
-          join(scratch, 'spool'),
-          '--poll-wait',
-          '1s',
-        ],
-        {
-          OUTPOST_API_URL: server.url,
-          OUTPOST_API_KEY: workerKey,
+      worker = await startCliWorker(server, scratch, {
+        env: {
           GREETING_SECRET: SECRET,
           // The worker pulls with its own registry credentials, never ones from the control plane.
           OUTPOST_REGISTRY_USERNAME: REGISTRY_USER.username,
           OUTPOST_REGISTRY_PASSWORD: REGISTRY_USER.password,
         },
-      );
+      });
       const deadline = Date.now() + 60_000;
       for (;;) {
         const workers = await runCli(['workers', 'ls', '--pool', 'default', '--json'], env);

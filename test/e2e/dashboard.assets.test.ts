@@ -6,6 +6,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AssetSeeder } from '../support/assets.js';
 import { launchChromium, PolicyWatch, screenshot } from '../support/dashboard.js';
+import { runCli } from '../support/processes.js';
 
 /*
  * The asset pages of the dashboard against the real API and Postgres: a graph deployed as the
@@ -346,9 +347,61 @@ describe('the asset pages of the dashboard against a real API', () => {
     });
     await page.goto(`${server.url}/#/assets/features`);
     await page.locator('[data-testid="partition-canvas"][data-painted="true"]').waitFor();
+    // The page may first show what it read before the run, then what it reads afresh: the legend says when.
+    await page
+      .locator('[data-testid="partition-count"][data-status="MATERIALIZED"] strong', {
+        hasText: new RegExp(`^${(before + 1).toLocaleString('en-US')}$`),
+      })
+      .waitFor({ timeout: 15_000 });
     expect(await legendCount(page, 'MATERIALIZED')).toBe(before + 1);
     const [drawn, expected] = await drawnColour(page, await cellPoint(page, 24), 'MATERIALIZED');
     expect(drawn).toBe(expected);
+    expect(policy.violations).toEqual([]);
+  });
+
+  it('shows the failing partition that blocks although the newest check result passed, as `outpost assets get` does', async () => {
+    // A newer partition passes the check; the failure of 2026-01-06 still blocks.
+    await seeder.materialize({ assets: ['features'], partitions: { keys: [day(7)] } }, (_assets, p) => [
+      seeder.materialization('features', p, { rows: 6300, bytes: 280_000, columns: 42 }),
+      seeder.check('features', 'no_null_ids', p, true, { nullIds: 0 }),
+    ]);
+    // The page is already on this address from the test before; a reload reads the asset afresh.
+    await page.goto(`${server.url}/#/assets/features`);
+    await page.reload();
+    const check = page.locator('[data-testid="asset-check"][data-check="no_null_ids"]');
+    await check.waitFor();
+    expect(await page.getByTestId('asset-health').getAttribute('data-health')).toBe('BLOCKED');
+    expect(await check.getAttribute('data-status')).toBe('blocking');
+    expect(await check.getAttribute('data-passed')).toBe('true');
+    expect(await check.getByTestId('asset-check-status').textContent()).toBe('Failed on 1 partition · blocks downstream');
+    expect(await check.getByTestId('asset-check-latest').textContent()).toContain(`Passed for ${day(7)}`);
+    const failures = page.locator(
+      '[data-testid="asset-check-failures"][data-check="no_null_ids"] [data-testid="asset-check-failure"]',
+    );
+    expect(await failures.count()).toBe(1);
+    expect(await failures.first().getAttribute('data-partition')).toBe(day(6));
+    expect(await failures.first().getAttribute('data-blocks')).toBe('true');
+    expect(await failures.first().textContent()).toContain('nullIds: 3');
+    expect(await page.getByTestId('asset-blocked').textContent()).toContain(`no_null_ids failed on partition ${day(6)}`);
+    // A check name longer than its column wraps instead of being cut off, and its full name is its title.
+    const name = check.locator('.check-name');
+    expect(await name.getAttribute('title')).toBe('no_null_ids');
+    const clipped = await name.evaluate((el) => {
+      const box = el as unknown as { scrollWidth: number; clientWidth: number };
+      return box.scrollWidth > box.clientWidth;
+    });
+    expect(clipped).toBe(false);
+
+    // The CLI says the same: BLOCKED by the failure of 2026-01-06, though the newest result passed.
+    const cli = await runCli(['assets', 'get', 'features'], { OUTPOST_API_URL: server.url, OUTPOST_API_KEY: server.ownerKey });
+    expect(cli.code, cli.output).toBe(0);
+    expect(cli.output).toContain(`health        BLOCKED: check no_null_ids failed on ${day(6)}`);
+    expect(cli.output).toMatch(
+      new RegExp(`no_null_ids +yes +passed \\[${day(7)}\\] .* failed on 1 partition, blocks downstream`),
+    );
+    expect(cli.output).toMatch(new RegExp(`${day(6)} +failed \\(ERROR\\) .* blocks downstream`));
+    await page.locator('[data-testid="asset-check-failures"]').scrollIntoViewIfNeeded();
+    await screenshot(page, 'asset-check-failing-partition');
     expect(policy.violations).toEqual([]);
   });
 
@@ -357,7 +410,7 @@ describe('the asset pages of the dashboard against a real API', () => {
     const viewer = await signedIn('viewer');
     try {
       await viewer.page.goto(`${server.url}/#/assets/features`);
-      await viewer.page.locator('[data-testid="asset-check"][data-check="no_null_ids"][data-passed="false"]').waitFor();
+      await viewer.page.locator('[data-testid="asset-check"][data-check="no_null_ids"][data-blocks="true"]').waitFor();
       expect(await viewer.page.getByTestId('asset-check-waive').count()).toBe(0);
       expect(await viewer.page.getByTestId('asset-materialize').count()).toBe(0);
       await screenshot(viewer.page, 'asset-detail-viewer');
@@ -386,6 +439,14 @@ describe('the asset pages of the dashboard against a real API', () => {
     const check = page.locator('[data-testid="asset-check"][data-check="no_null_ids"]');
     await page.locator('[data-testid="asset-check"][data-check="no_null_ids"][data-blocks="false"]').waitFor();
     expect(await check.getByTestId('asset-check-waiver').textContent()).toContain('3 test users without ids, known and harmless');
+    // The waiver is shown on the partition it lifts, with its reason and who gave it.
+    const lifted = page.locator(`[data-testid="asset-check-failure"][data-partition="${day(6)}"]`);
+    expect(await lifted.getAttribute('data-waived')).toBe('true');
+    const waiverText = await lifted.getByTestId('asset-check-failure-waiver').textContent();
+    expect(waiverText).toContain(`waived for ${day(6)} by`);
+    expect(waiverText).toContain('3 test users without ids, known and harmless');
+    expect(await check.getAttribute('data-status')).toBe('waived');
+    expect(await page.getByTestId('asset-blocked').count()).toBe(0);
     expect(unwrap(await owner.call('assetsGet', { query: { key: 'model/churn' } })).health).not.toBe('BLOCKED');
     await screenshot(page, 'asset-detail-waived');
     expect(policy.violations).toEqual([]);
@@ -413,6 +474,21 @@ describe('the asset pages of the dashboard against a real API', () => {
       expect(await node.getByTestId('lineage-node-partitioned').count(), n.key).toBe(n.partitioned ? 1 : 0);
     }
     expect(await page.locator('.react-flow__minimap-node').count()).toBe(GRAPH.length);
+    // It opens fitted: every node lies inside the graph's frame, and no layout timing is printed (the
+    // time stays on the frame for the benchmarks).
+    const frame = await page.getByTestId('lineage-graph').boundingBox();
+    if (!frame) throw new Error('the lineage frame is not on screen');
+    for (const n of lineage.nodes) {
+      const b = await page.locator(`.react-flow__node[data-id="${n.key}"]`).boundingBox();
+      expect(b, n.key).not.toBeNull();
+      if (!b) continue;
+      expect(b.x, `${n.key} left edge`).toBeGreaterThanOrEqual(frame.x);
+      expect(b.y, `${n.key} top edge`).toBeGreaterThanOrEqual(frame.y);
+      expect(b.x + b.width, `${n.key} right edge`).toBeLessThanOrEqual(frame.x + frame.width);
+      expect(b.y + b.height, `${n.key} bottom edge`).toBeLessThanOrEqual(frame.y + frame.height);
+    }
+    expect(await page.getByText(/Laid out in/).count()).toBe(0);
+    expect(Number(await page.getByTestId('lineage-graph').getAttribute('data-layout-ms'))).toBeGreaterThanOrEqual(0);
     // Laid out left to right: every upstream box starts left of its downstream one.
     const left = async (key: string) =>
       (await page.locator(`.react-flow__node[data-id="${key}"]`).boundingBox())?.x ?? Number.NaN;
@@ -442,6 +518,74 @@ describe('the asset pages of the dashboard against a real API', () => {
     // A node's key opens the asset.
     await page.locator('[data-testid="lineage-node"][data-asset="model/churn"]').getByTestId('lineage-node-link').click();
     await page.locator('[data-testid="asset-detail"][data-asset="model/churn"]').waitFor();
+    expect(policy.violations).toEqual([]);
+  });
+
+  it('opens a lineage too large to read fitted, as boxes with their dependencies drawn, and selects a box clicked', async () => {
+    // 400 assets in 20 layers, each depending on one or two of the layer before, in a workspace of its own.
+    const ws = await server.createWorkspace();
+    const client = new OutpostClient({ baseUrl: server.url, token: ws.ownerKey });
+    const key = (layer: number, i: number) => `big/l${layer}/a${i}`;
+    const assets: AssetDefinitionInput[] = [];
+    for (let layer = 0; layer < 20; layer++) {
+      for (let i = 0; i < 20; i++) {
+        const deps = layer === 0 ? [] : [...new Set([key(layer - 1, i), key(layer - 1, (i * 7 + 3) % 20)])];
+        assets.push({ key: key(layer, i), deps, codeVersion: 'v1' });
+      }
+    }
+    try {
+      unwrap(
+        await client.call('deploymentsUpsert', {
+          body: {
+            flowName: 'assets',
+            name: 'big',
+            source: 'dir:///big-lineage',
+            entrypoint: 'assets.js',
+            workPool: 'default',
+            assets,
+          },
+        }),
+      );
+    } finally {
+      await client.close();
+    }
+    const ctx = await browser.newContext({ viewport: { width: 1360, height: 860 } });
+    try {
+      const p = policy.watch(await ctx.newPage());
+      const link = await createSignInLink(server.sql, { workspaceId: ws.workspaceId, role: 'owner' });
+      await p.goto(`${server.url}${link.path}`);
+      await p.getByTestId('workspace-name').waitFor();
+      await p.goto(`${server.url}/#/lineage`);
+      const frame = p.locator('[data-testid="lineage-graph"][data-ready="true"]');
+      await frame.waitFor({ timeout: 30_000 });
+      expect(await frame.getAttribute('data-nodes')).toBe('400');
+      expect(await frame.getAttribute('class')).toContain('lineage-far');
+      await p.locator('[data-testid="lineage-node"]').nth(399).waitFor({ state: 'attached' });
+      // Every box inside the frame; the dependencies as paths of the far view, not one element each.
+      const outside = await p.evaluate(`(() => {
+        const f = document.querySelector('[data-testid="lineage-graph"]').getBoundingClientRect();
+        return [...document.querySelectorAll('.react-flow__node')].filter((n) => {
+          const b = n.getBoundingClientRect();
+          return b.left < f.left || b.top < f.top || b.right > f.right || b.bottom > f.bottom;
+        }).length;
+      })()`);
+      expect(outside).toBe(0);
+      expect(await p.locator('.react-flow__node').count()).toBe(400);
+      expect(await p.locator('.react-flow__edge').count()).toBe(0);
+      expect(await p.locator('[data-testid="lineage-far-edges"] path').count()).toBeGreaterThan(0);
+      expect(await p.getByText(/Laid out in/).count()).toBe(0);
+
+      const picked = key(10, 5);
+      const box = await p.locator(`.react-flow__node[data-id="${picked}"]`).boundingBox();
+      if (!box) throw new Error(`${picked} is not on screen`);
+      await p.mouse.click(box.x + box.width / 2, box.y + box.height / 2);
+      await p.locator(`[data-testid="lineage-selection"][data-asset="${picked}"]`).waitFor();
+      expect(await p.locator('[data-testid="lineage-far-edges"] path.lineage-far-edge-upstream').count()).toBe(1);
+      expect(await p.locator('[data-testid="lineage-far-edges"] path.lineage-far-edge-downstream').count()).toBe(1);
+      await screenshot(p, 'assets-lineage-far');
+    } finally {
+      await ctx.close();
+    }
     expect(policy.violations).toEqual([]);
   });
 

@@ -15,6 +15,9 @@ let stack: DashboardStack;
 let browser: Browser;
 let page: Page;
 let deployment: Deployment;
+/** greet's deployment whose code is pinned in an OCI layout on the worker's disk: a long, absolute source. */
+let pinned: Deployment;
+const PINNED_SOURCE = `oci-layout:///srv/outpost/registry/analytics-team/nightly-greeting-flows@sha256:${'0123456789abcdef'.repeat(4)}`;
 const policy = new PolicyWatch();
 
 beforeAll(async () => {
@@ -35,6 +38,11 @@ beforeAll(async () => {
         parameters: { name: 'Scheduled', times: 1 },
         schedules: [{ slug: 'weekdays', cron: '0 6 * * 1-5', timezone: 'Europe/Berlin' }],
       },
+    }),
+  ));
+  ({ deployment: pinned } = unwrap(
+    await stack.owner.call('deploymentsUpsert', {
+      body: { flowName: 'greet', name: 'pinned', source: PINNED_SOURCE, entrypoint: greet.entrypoint, workPool: 'default' },
     }),
   ));
   browser = await launchChromium();
@@ -58,6 +66,47 @@ function wallClock(iso: string, timeZone: string): { weekday: string; time: stri
     .formatToParts(new Date(iso))
     .reduce<Record<string, string>>((acc, p) => Object.assign(acc, { [p.type]: p.value }), {});
   return { weekday: parts.weekday ?? '', time: `${parts.hour}:${parts.minute}` };
+}
+
+/** What the function below touches of the DOM (this package is typed for Node). */
+interface LineDom {
+  document: {
+    createTreeWalker(root: unknown, whatToShow: number): { nextNode(): { textContent: string | null } | null };
+    createRange(): {
+      setStart(node: unknown, offset: number): void;
+      setEnd(node: unknown, offset: number): void;
+      getBoundingClientRect(): { top: number };
+    };
+  };
+}
+
+/** The text of `element` as the browser laid it out, one string per rendered line. */
+async function renderedLines(element: Locator): Promise<string[]> {
+  return element.evaluate((el) => {
+    const dom = globalThis as unknown as LineDom;
+    const SHOW_TEXT = 4;
+    const walker = dom.document.createTreeWalker(el, SHOW_TEXT);
+    const lines: string[] = [];
+    let line = '';
+    let top: number | null = null;
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+      const text = node.textContent ?? '';
+      for (let i = 0; i < text.length; i++) {
+        const range = dom.document.createRange();
+        range.setStart(node, i);
+        range.setEnd(node, i + 1);
+        const at = range.getBoundingClientRect().top;
+        if (top !== null && at > top + 2) {
+          lines.push(line);
+          line = '';
+        }
+        top = at;
+        line += text[i];
+      }
+    }
+    lines.push(line);
+    return lines;
+  });
 }
 
 async function nextTimes(schedule: Locator): Promise<string[]> {
@@ -209,5 +258,59 @@ describe('the deployment page', () => {
     await page.getByTestId('deployment-concurrency').getByText('At most 3 at once; more wait').waitFor();
     expect(unwrap(await stack.owner.call('deploymentsGet', { params: { id: deployment.id } })).concurrencyLimit).toBe(3);
     expect(policy.violations, policy.violations.join('\n')).toEqual([]);
+  });
+
+  it('shows an oci-layout source whole with its leading slash, breaking its lines only after a slash', async () => {
+    // Narrow enough that the Source column cannot hold the reference on one line.
+    await page.setViewportSize({ width: 900, height: 860 });
+    try {
+      await page.getByTestId('nav-deployments').click();
+      const row = page.locator('[data-testid="deployment-row"][data-deployment="greet/pinned"]');
+      const source = row.getByTestId('deployment-row-source');
+      await source.waitFor();
+      const shown = '/srv/outpost/registry/analytics-team/nightly-greeting-flows@sha256:0123456789ab';
+      expect(await source.textContent()).toBe(shown);
+      expect(await source.getAttribute('title')).toBe(PINNED_SOURCE);
+      const lines = await renderedLines(source);
+      expect(lines.join('')).toBe(shown);
+      expect(lines.length, lines.join(' | ')).toBeGreaterThan(1);
+      // Every line but the last ends at a slash: no name or digest is split.
+      for (const line of lines.slice(0, -1)) expect(line, lines.join(' | ')).toMatch(/\/$/);
+      await screenshot(page, 'deployments-source-column');
+    } finally {
+      await page.setViewportSize({ width: 1360, height: 860 });
+    }
+  });
+
+  it('lists upcoming runs soonest first by their expected start, not in the order they were created', async () => {
+    const hour = 3_600_000;
+    const created: string[] = [];
+    for (const [name, inHours] of [
+      ['in-2h', 2],
+      ['in-1h', 1],
+      ['in-3h', 3],
+    ] as const) {
+      const { flowRun } = unwrap(
+        await stack.owner.call('deploymentsCreateRun', {
+          params: { id: pinned.id },
+          body: { name, scheduledTime: new Date(Date.now() + inHours * hour).toISOString() },
+        }),
+      );
+      expect(flowRun.state.type).toBe('SCHEDULED');
+      created.push(flowRun.id);
+    }
+    const { items } = unwrap(await stack.owner.call('flowRunsList', { query: { deploymentId: pinned.id, limit: 10 } }));
+    const soonestFirst = [...items].sort((a, b) => Date.parse(a.expectedStartTime) - Date.parse(b.expectedStartTime));
+    expect(soonestFirst.map((r) => r.name)).toEqual(['in-1h', 'in-2h', 'in-3h']);
+    // The API lists newest first, which is not the order they run in.
+    expect(items.map((r) => r.name)).not.toEqual(['in-1h', 'in-2h', 'in-3h']);
+
+    await page.goto(`${stack.server.url}/#/deployments/${pinned.id}`);
+    const rows = page.locator('[data-testid="deployment-runs"] [data-testid="run-row"]');
+    await expect.poll(() => rows.count(), { timeout: 15_000 }).toBe(3);
+    const shown = await rows.evaluateAll((nodes) => nodes.map((n) => n.getAttribute('data-run-id')));
+    expect(shown).toEqual(soonestFirst.map((r) => r.id));
+    expect(await rows.getByTestId('run-link').allTextContents()).toEqual(['in-1h', 'in-2h', 'in-3h']);
+    await screenshot(page, 'deployment-upcoming-runs');
   });
 });

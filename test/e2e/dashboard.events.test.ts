@@ -91,12 +91,42 @@ describe('events and webhooks in the dashboard', () => {
       }),
     );
     await page.goto(`${server.url}/#/events?resourceId=${runId}`);
-    await page.getByTestId('event-row').first().waitFor();
+    // The previous filter's rows stay until the new read replaces them: wait for this event's row.
+    await page.locator('[data-testid="event-row"][data-kind="deploy.done"]').waitFor();
     expect(await page.getByTestId('event-row').count()).toBe(1);
     const link = page.getByTestId('event-resource-link');
     expect(await link.textContent()).toBe('nightly-42');
     expect(await link.getAttribute('href')).toBe(`#/runs/${runId}`);
     expect(await page.getByTestId('events-resource').inputValue()).toBe(runId);
+  });
+
+  it('hides internal bookkeeping until "Show internal events" is ticked, then lists and streams it', async () => {
+    unwrap(await owner.call('poolsCreate', { body: { name: 'sensing' } }));
+    const poll = () =>
+      owner.call('sensorTicksClaim', { params: { pool: 'sensing' }, body: { workerId: randomUUID(), limit: 1 } });
+    // A worker's sensor poll (audited, internal), then an event after it.
+    unwrap(await poll());
+    const { ids } = unwrap(await owner.call('eventsEmit', { body: { events: [{ kind: 'after.poll' }] } }));
+    await page.goto(`${server.url}/#/events`);
+    await page.locator(`[data-testid="event-row"][data-event-id="${ids[0]}"]`).waitFor();
+    const claims = page.locator('[data-testid="event-row"][data-kind="audit.sensorticksclaim"]');
+    expect(await claims.count()).toBe(0);
+    expect(await page.getByTestId('events-internal').isChecked()).toBe(false);
+
+    await page.getByTestId('events-internal').check();
+    await claims.first().waitFor();
+    expect(page.url()).toContain('internal=true');
+    expect(await claims.count()).toBe(1);
+    // The stream carries them too while the box is ticked.
+    await page.locator('[data-testid="live-status"][data-status="live"]').waitFor();
+    unwrap(await poll());
+    await expect.poll(() => claims.count(), { timeout: 10_000 }).toBe(2);
+
+    await page.getByTestId('events-internal').uncheck();
+    await expect.poll(() => claims.count(), { timeout: 10_000 }).toBe(0);
+    await page.locator(`[data-testid="event-row"][data-event-id="${ids[0]}"]`).waitFor();
+    expect(page.url()).not.toContain('internal=true');
+    expect(policy.violations).toEqual([]);
   });
 
   it('creates a webhook whose URL and secret are shown once, and a signed post to that URL becomes an event', async () => {

@@ -162,4 +162,36 @@ describe('people and the audit log in the dashboard', () => {
     expect(await memberByEmail(EMAIL)).toBeUndefined();
     expect(policy.violations).toEqual([]);
   });
+
+  it('creates an API key shown once, refuses a name the API would not take, and revokes the key only once asked twice', async () => {
+    const form = ownerPage.getByTestId('api-key-form');
+    await ownerPage.getByTestId('api-key-name').fill('bad name');
+    await ownerPage.getByTestId('api-key-create').click();
+    expect(await form.locator('.field-error').textContent()).toMatch(/^Name: use letters, digits/);
+
+    await ownerPage.getByTestId('api-key-name').fill('ci-deploy');
+    await ownerPage.getByTestId('api-key-role').selectOption('worker');
+    await ownerPage.getByTestId('api-key-pools').fill('default, gpu');
+    await ownerPage.getByTestId('api-key-create').click();
+    const secret = await ownerPage.getByTestId('api-key-secret').inputValue();
+    expect(await form.locator('.field-error').count()).toBe(0);
+    expect(await ownerPage.getByTestId('api-key-name').inputValue()).toBe('');
+    const created = unwrap(await owner.call('apiKeysList', {})).items.find((k) => k.name === 'ci-deploy');
+    expect(created).toMatchObject({ role: 'worker', pools: ['default', 'gpu'], revokedAt: null });
+    expect(secret.startsWith(created?.prefix ?? '?')).toBe(true);
+    await ownerPage.getByTestId('api-key-done').click();
+    expect(await ownerPage.getByTestId('api-key-secret').count()).toBe(0);
+
+    const row = ownerPage.locator('[data-testid="api-key-row"][data-key-name="ci-deploy"]');
+    await row.getByTestId('api-key-revoke').click();
+    // the first click only asks; Keep leaves the key as it was
+    await row.getByRole('button', { name: 'Keep' }).click();
+    expect(await row.getByTestId('api-key-revoke-confirm').count()).toBe(0);
+    expect(unwrap(await owner.call('apiKeysList', {})).items.find((k) => k.name === 'ci-deploy')?.revokedAt).toBeNull();
+    await row.getByTestId('api-key-revoke').click();
+    await row.getByTestId('api-key-revoke-confirm').click();
+    await row.getByText('Revoked').waitFor();
+    expect(unwrap(await owner.call('apiKeysList', {})).items.find((k) => k.name === 'ci-deploy')?.revokedAt).not.toBeNull();
+    expect(policy.violations).toEqual([]);
+  });
 });

@@ -83,6 +83,9 @@ describe('the dashboard against a real API and worker', () => {
     await screenshot(page, 'deployments');
     await row.getByTestId('deployment-run').click();
     await page.getByTestId('run-dialog').waitFor();
+    // A minimum of one character is "1 character": counts are pluralised by one helper everywhere.
+    expect(await page.getByTestId('run-dialog').textContent()).toContain('at least 1 character');
+    expect(await page.getByTestId('run-dialog').textContent()).not.toContain('1 characters');
     await page.getByTestId('param-name').fill('Ada');
     await page.getByTestId('param-times').fill('3');
     await screenshot(page, 'run-dialog');
@@ -98,6 +101,8 @@ describe('the dashboard against a real API and worker', () => {
     const run = await apiRun(id);
     expect(run.state.type).toBe('COMPLETED');
     expect(run.parameters).toEqual({ name: 'Ada', times: 3 });
+    // The deployment is named with its flow, here as on every page.
+    expect(await page.getByTestId('run-deployment').textContent()).toBe('greet/e2e');
 
     // Its logs: every line arrives, and the line full of markup is shown as the text it is.
     await page.locator('[data-testid="log-line"]', { hasText: 'hello Ada #3' }).waitFor({ timeout: 30_000 });
@@ -139,6 +144,17 @@ describe('the dashboard against a real API and worker', () => {
     expect(await squares.getByTestId('sort-header').first().getAttribute('aria-sort')).toBe('ascending');
     await squares.getByTestId('sort-header').first().getByRole('button').press('Enter');
     expect(await column()).toEqual(['10', '2', '1']);
+    // Drawn like the Markdown table above it: a border and padding on every cell.
+    const cellStyle = (cell: ReturnType<Page['locator']>) =>
+      cell.evaluate((el) => {
+        const style = (globalThis as unknown as { getComputedStyle(e: unknown): Record<string, string> }).getComputedStyle(el);
+        return { border: style.borderTopWidth, padding: style.paddingLeft, display: style.display };
+      });
+    const tableCell = await cellStyle(squares.locator('tbody td').first());
+    expect(tableCell).toEqual(await cellStyle(report.locator('table td').first()));
+    expect(tableCell).toEqual({ border: '1px', padding: '8px', display: 'table-cell' });
+    await squares.scrollIntoViewIfNeeded();
+    await screenshot(page, 'run-artifact-table');
     expect(await page.getByTestId('artifact-progress').getAttribute('data-percent')).toBe('100');
     await page.getByTestId('run-child').first().waitFor({ timeout: 30_000 });
     expect(await page.evaluate(() => (globalThis as unknown as { __pwned?: boolean }).__pwned)).toBeUndefined();
@@ -163,10 +179,44 @@ describe('the dashboard against a real API and worker', () => {
     await page.goto(`${stack.server.url}/#/runs/${run.id}`);
     await stateBadge('RUNNING').waitFor({ timeout: 60_000 });
     await page.locator('[data-testid="log-line"]', { hasText: 'waiting to be cancelled' }).waitFor({ timeout: 30_000 });
+    // Cancel asks first; Escape keeps the run going.
     await page.getByTestId('run-cancel').click();
+    const dialog = page.getByTestId('run-cancel-dialog');
+    await dialog.waitFor();
+    expect(await dialog.getAttribute('aria-label')).toBe(`Cancel ${run.name}?`);
+    await page.keyboard.press('Escape');
+    await dialog.waitFor({ state: 'detached' });
+    expect((await apiRun(run.id)).state.type).toBe('RUNNING');
+    // From the keyboard: Tab to "Cancel run" and press Enter.
+    await page.getByTestId('run-cancel').click();
+    await dialog.waitFor();
+    await screenshot(page, 'run-cancel-dialog');
+    for (let i = 0; i < 3; i++) {
+      if (
+        await page
+          .getByTestId('run-cancel-confirm')
+          .evaluate((el) => el === (globalThis as unknown as { document: { activeElement: unknown } }).document.activeElement)
+      )
+        break;
+      await page.keyboard.press('Tab');
+    }
+    await page.keyboard.press('Enter');
     await page.getByTestId('run-action-outcome').getByText('Cancellation requested.').waitFor();
+    // The page shows CANCELLED as soon as the API has it, not a poll interval later.
+    let apiCancelledAt = 0;
+    await expect
+      .poll(
+        async () => {
+          const type = (await apiRun(run.id)).state.type;
+          if (type === 'CANCELLED' && apiCancelledAt === 0) apiCancelledAt = Date.now();
+          return type;
+        },
+        { timeout: 60_000, interval: 50 },
+      )
+      .toBe('CANCELLED');
     await stateBadge('CANCELLED').waitFor({ timeout: 60_000 });
-    expect((await apiRun(run.id)).state.type).toBe('CANCELLED');
+    const lag = Date.now() - apiCancelledAt;
+    expect(lag).toBeLessThan(1500);
     expect(await page.getByTestId('run-retry').isEnabled()).toBe(true);
     await screenshot(page, 'run-detail-cancelled');
   });
@@ -183,6 +233,12 @@ describe('the dashboard against a real API and worker', () => {
     const retried = await apiRun(run.id);
     expect(retried.attempt).toBe(2);
     expect(retried.state.type).toBe('FAILED');
+    // The duration is the attempts' running time, said so on hover; the wait before the retry is not in it.
+    const duration = page.getByTestId('run-duration');
+    await duration.getByText('over 2 attempts').waitFor({ timeout: 30_000 });
+    expect(await duration.locator('[title]').first().getAttribute('title')).toContain(
+      'the wait between an attempt and its retry is not counted',
+    );
     // A retry past the run's retry limit says so, and each attempt keeps its worker after the run ended.
     expect(await page.getByTestId('run-attempt').textContent()).toBe('2 (retried by hand after 1)');
     const rows = page.getByTestId('run-attempt-row');
@@ -206,6 +262,62 @@ describe('the dashboard against a real API and worker', () => {
     expect(await detail.textContent()).toContain('attempt 2');
     expect(await detail.locator('pre').textContent()).toBe('about to fail on purpose');
     await screenshot(page, 'run-detail-retried');
+  });
+
+  it("names an asset run's task runs after the partition in the Gantt chart, wrapping a long name and titling it whole", async () => {
+    const greet = unwrap(await stack.owner.call('deploymentsGet', { params: { id: stack.deployments.get('greet') as string } }));
+    const check = 'every_event_falls_within_its_day';
+    // The fixture bundle's `raw/events` asset, deployed as the `assets` flow that the worker runs.
+    unwrap(
+      await stack.owner.call('deploymentsUpsert', {
+        body: {
+          flowName: 'assets',
+          name: 'e2e',
+          source: greet.source,
+          entrypoint: greet.entrypoint,
+          workPool: 'default',
+          assets: [
+            {
+              key: 'raw/events',
+              partitions: { kind: 'time', cadence: 'daily', start: '2026-01-01', end: '2026-02-01', timezone: 'UTC' },
+              codeVersion: 'v1',
+              checks: [{ name: check, blocking: false }],
+            },
+          ],
+        },
+      }),
+    );
+    const { flowRunId } = unwrap(
+      await stack.owner.call('assetsMaterialize', { body: { assets: ['raw/events'], partitions: { keys: ['2026-01-03'] } } }),
+    );
+    await page.goto(`${stack.server.url}/#/runs/${flowRunId}`);
+    await stateBadge('COMPLETED').waitFor({ timeout: 60_000 });
+    const names = page.getByTestId('task-run-name');
+    const expected = ['raw/events [2026-01-03]', `raw/events:${check} [2026-01-03]`];
+    await expect.poll(async () => (await names.allTextContents()).sort(), { timeout: 30_000 }).toEqual(expected);
+    const { items } = unwrap(
+      await stack.owner.call('taskRunsList', { params: { id: flowRunId as string }, query: { limit: 10 } }),
+    );
+    expect(items.map((t) => t.name).sort()).toEqual(expected);
+    for (const name of expected) {
+      const label = names.filter({ hasText: name });
+      expect(await label.getAttribute('title')).toBe(name);
+      // Wholly shown: nothing cut off or hidden behind an ellipsis.
+      const fits = await label.evaluate((el) => {
+        const box = el as unknown as { scrollWidth: number; clientWidth: number; scrollHeight: number; clientHeight: number };
+        return box.scrollWidth <= box.clientWidth && box.scrollHeight <= box.clientHeight;
+      });
+      expect(fits, name).toBe(true);
+    }
+    // The check's name is wider than the label column, so it wraps onto a second line.
+    const checkLabel = names.filter({ hasText: check });
+    const lineHeight = await names
+      .filter({ hasText: expected[0] as string })
+      .evaluate((el) => (el as unknown as { clientHeight: number }).clientHeight);
+    const height = await checkLabel.evaluate((el) => (el as unknown as { clientHeight: number }).clientHeight);
+    expect(height).toBeGreaterThan(lineHeight * 1.5);
+    await checkLabel.scrollIntoViewIfNeeded();
+    await screenshot(page, 'run-detail-asset-gantt');
   });
 
   it('shows the other main pages, all within the content security policy', async () => {

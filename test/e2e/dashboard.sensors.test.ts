@@ -1,11 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { createSignInLink } from '@outpost/api';
 import { startTestServer, type TestServer } from '@outpost/api/testing';
 import { OutpostClient, unwrap } from '@outpost/sdk/client';
 import type { SensorResultInput } from '@outpost/sdk/contracts';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium, PolicyWatch, screenshot } from '../support/dashboard.js';
+import { launchChromium, PolicyWatch, screenshot, signedInPage } from '../support/dashboard.js';
 
 /*
  * The Sensors pages and the asset page's Automation section against the real API and Postgres: a
@@ -103,11 +102,7 @@ beforeAll(async () => {
   );
 
   browser = await launchChromium();
-  const context = await browser.newContext({ viewport: { width: 1360, height: 860 } });
-  page = policy.watch(await context.newPage());
-  const link = await createSignInLink(server.sql, { workspaceId: server.workspaceId, role: 'owner' });
-  await page.goto(`${server.url}${link.path}`);
-  await page.getByTestId('workspace-name').getByText('Default').waitFor();
+  ({ page } = await signedInPage(browser, server, policy));
 }, 120_000);
 afterAll(async () => {
   await browser?.close();

@@ -74,6 +74,27 @@ describe('the work pools page against a real API and worker', () => {
     await expect.poll(() => card('etl-pool').getByTestId('pool-limit-value').textContent()).toBe('7');
     expect(await focusedTestId()).toBe('pool-edit');
     expect(await apiPool('etl-pool')).toMatchObject({ concurrencyLimit: 7, description: 'ETL, now seven at a time' });
+    expect(await card('etl-pool').getByTestId('pool-silence-value').textContent()).toBe(
+      'offline up to 10 min, retried meanwhile',
+    );
+
+    // What the pool does when a worker falls silent: wait out a half-hour tolerance, then no limit at all.
+    await card('etl-pool').getByTestId('pool-edit').click();
+    expect(await page.getByTestId('pool-tolerance').inputValue()).toBe('600');
+    await page.getByTestId('pool-silence').selectOption('wait');
+    await page.getByTestId('pool-tolerance').fill('1800');
+    await page.getByTestId('pool-submit').click();
+    await expect
+      .poll(() => card('etl-pool').getByTestId('pool-silence-value').textContent())
+      .toBe('offline up to 30 min, never retried meanwhile');
+    expect(await apiPool('etl-pool')).toMatchObject({ onWorkerSilence: 'wait', disconnectedToleranceSeconds: 1800 });
+    await card('etl-pool').getByTestId('pool-edit').click();
+    await page.getByTestId('pool-tolerance').fill('');
+    await page.getByTestId('pool-submit').click();
+    await expect
+      .poll(() => card('etl-pool').getByTestId('pool-silence-value').textContent())
+      .toBe('offline without limit, never retried meanwhile');
+    expect((await apiPool('etl-pool')).disconnectedToleranceSeconds).toBeNull();
 
     // A limit that is not a number is refused in the form, naming the field.
     await card('etl-pool').getByTestId('pool-edit').click();

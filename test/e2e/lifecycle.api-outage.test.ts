@@ -1,9 +1,8 @@
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { freePort } from '@outpost/api';
-import { createTestDatabase, type TestDatabase } from '@outpost/api/testing';
+import { type EmbeddedPostgres, freePort, startEmbeddedPostgres } from '@outpost/api';
 import { OutpostClient, unwrap } from '@outpost/sdk/client';
 import { type FlowRun, isTerminal } from '@outpost/sdk/contracts';
 import postgres from 'postgres';
@@ -20,10 +19,12 @@ function flowLines(rows: Array<{ message: string }>): number[] {
   return rows.filter((r) => /^line \d+$/.test(r.message)).map((r) => Number(r.message.slice(5)));
 }
 
-describe('an API outage longer than the lease', () => {
+describe('an outage of the API or its database longer than the lease', () => {
   let scratch: string;
   let source: string;
-  let database: TestDatabase;
+  /** A Postgres of the suite's own, which it may stop and start again. */
+  let database: EmbeddedPostgres;
+  let pgPort: number;
   let sql: postgres.Sql;
   let port: number;
   let api: ApiProcess | null = null;
@@ -107,7 +108,13 @@ describe('an API outage longer than the lease', () => {
   beforeAll(async () => {
     scratch = mkdtempSync(join(tmpdir(), 'outpost-e2e-api-outage-'));
     source = await buildWorkerFlows(join(scratch, 'bundle'));
-    database = await createTestDatabase();
+    const pgDir = join(scratch, 'pg');
+    mkdirSync(pgDir);
+    // Postgres may run as another user than the test (as root it must): it reaches its data through here.
+    chmodSync(scratch, 0o755);
+    chmodSync(pgDir, 0o755);
+    pgPort = await freePort();
+    database = await startEmbeddedPostgres({ dataDir: join(pgDir, 'data'), port: pgPort });
     sql = postgres(database.url, { max: 2, onnotice: () => {} });
     port = await freePort();
     const first = await startApi(true);
@@ -125,57 +132,93 @@ describe('an API outage longer than the lease', () => {
   afterAll(async () => {
     await api?.stop();
     await sql?.end({ timeout: 5 });
-    await database?.drop();
+    await database?.stop();
     rmSync(scratch, { recursive: true, force: true });
   });
 
-  it('lets a run that kept going through 1.5 leases of outage complete, with all 10,000 lines stored once', async () => {
+  it('keeps a run going through outages of 1.5, 3 and 10 leases: it completes in attempt 1 with all 10,000 lines stored once', async () => {
     const w = worker('steady');
     try {
-      // ~20 s of logging: 100 pauses of 200 ms, 100 lines each.
-      const runId = await deployAndRun(0, { n: 10_000, perTick: 100, pauseMs: 200 });
+      // ~50 s of logging: 100 pauses of 500 ms, 100 lines each; it ends during the last outage.
+      const runId = await deployAndRun(0, { n: 10_000, perTick: 100, pauseMs: 500 });
       await waitFor(async () => flowLines(await lines(runId, 1)).length >= 500, 60_000, 'the first lines');
-      await killApi();
-      // The outage itself: one and a half leases with no control plane. The worker keeps the run going
-      // for lease + grace without a renewal; the API, back, gives held leases the grace to be renewed.
-      await sleep(LEASE_SECONDS * 1500);
-      expect(spooled().length).toBeGreaterThan(0);
-      await startApi();
-      const run = await waitFor(
-        async () => {
-          const r = await get(runId);
-          return isTerminal(r.state.type) ? r : null;
-        },
-        120_000,
-        'the run to finish',
-      );
-      expect(run.state.type).toBe('COMPLETED');
-      expect(run.attempt).toBe(1);
-      await waitFor(async () => flowLines(await lines(runId, 1)).length >= 10_000, 90_000, 'every line to arrive');
-      const rows = await lines(runId, 1);
-      expect(rows.map((r) => r.seq)).toEqual(rows.map((_, i) => i + 1));
-      expect(flowLines(rows)).toEqual(Array.from({ length: 10_000 }, (_, i) => i + 1));
-      expect((await states(runId)).map((s) => s.type)).not.toContain('CRASHED');
+      let recoveries = 0;
+      for (const leases of [1.5, 3, 10]) {
+        await killApi();
+        // No control plane at all. The worker keeps the run going within the pool's disconnected
+        // tolerance (10 minutes by default); the API, back, gives held leases the grace to be renewed.
+        await sleep(LEASE_SECONDS * 1000 * leases);
+        expect(spooled().length).toBeGreaterThan(0);
+        await startApi();
+        recoveries++;
+        const expected = recoveries;
+        await waitFor(
+          () => (w.output().match(/heartbeat recovered/g)?.length ?? 0) >= expected,
+          60_000,
+          `the worker to renew after outage ${expected}`,
+        );
+      }
+      await expectCompletedInAttemptOne(runId);
       await waitFor(() => spooled().length === 0, 30_000, 'the spool to empty');
       expect(w.output()).not.toContain('lease not renewed in time');
       expect(w.output()).not.toContain('refused by the API');
+      expect(w.output()).toContain('the API is unreachable; the run goes on');
     } finally {
       await w.stop();
     }
   });
 
-  it('finds a worker that died during the outage within lease + grace of the return, crashes its run once and retries it', async () => {
-    const doomed = worker('doomed');
+  /** Postgres stops (every connection dropped) until `up()`, which starts it again on the same data and port. */
+  const stopPostgres = async () => {
+    const dataDir = database.dataDir;
+    await database.stop();
+    return {
+      up: async () => {
+        database = await startEmbeddedPostgres({ dataDir, port: pgPort });
+      },
+    };
+  };
+  const apiAway = async () => {
+    await killApi();
+    return { up: async () => void (await startApi()) };
+  };
+
+  /**
+   * A run of a worker that is SIGKILLed while the control plane is away (`away()`, until `up()`): found
+   * within lease + grace of the return, CRASHED once and retried by another worker, which delivers
+   * what the dead one had spooled.
+   */
+  /** The run ends COMPLETED in attempt 1, never CRASHED, with its 10,000 lines stored once each and in order. */
+  async function expectCompletedInAttemptOne(runId: string): Promise<void> {
+    const run = await waitFor(
+      async () => {
+        const r = await get(runId);
+        return isTerminal(r.state.type) ? r : null;
+      },
+      120_000,
+      'the run to finish',
+    );
+    expect(run.state.type).toBe('COMPLETED');
+    expect(run.attempt).toBe(1);
+    await waitFor(async () => flowLines(await lines(runId, 1)).length >= 10_000, 90_000, 'every line to arrive');
+    const rows = await lines(runId, 1);
+    expect(rows.map((r) => r.seq)).toEqual(rows.map((_, i) => i + 1));
+    expect(flowLines(rows)).toEqual(Array.from({ length: 10_000 }, (_, i) => i + 1));
+    expect((await states(runId)).map((s) => s.type)).not.toContain('CRASHED');
+  }
+
+  async function workerDiesDuringOutage(away: () => Promise<{ up: () => Promise<void> }>, name: string): Promise<void> {
+    const doomed = worker(`doomed-${name}`);
     let rescuer: WorkerProcess | null = null;
     try {
       const runId = await deployAndRun(1, { n: 200_000, perTick: 100, pauseMs: 200 });
       await waitFor(async () => flowLines(await lines(runId, 1)).length >= 500, 60_000, 'the first lines');
-      await killApi();
+      const outage = await away();
       await waitFor(() => spooled().length > 0, 20_000, 'lines spooled while the API is away');
       doomed.child.kill('SIGKILL');
       await doomed.exited;
       await sleep(LEASE_SECONDS * 1500);
-      await startApi();
+      await outage.up();
       const returnedAt = Date.now();
       const crashed = await waitFor(
         async () => (await states(runId)).find((s) => s.type === 'CRASHED') ?? null,
@@ -187,7 +230,7 @@ describe('an API outage longer than the lease', () => {
       expect(crashed.attempt).toBe(1);
       // A worker with the same key and spool directory: it delivers what the dead one had spooled,
       // lines of an attempt that has ended, and runs the retry.
-      rescuer = worker('rescuer');
+      rescuer = worker(`rescuer-${name}`);
       await waitFor(
         async () => (await get(runId)).attempt === 2 && (await get(runId)).state.type === 'RUNNING',
         60_000,
@@ -213,9 +256,33 @@ describe('an API outage longer than the lease', () => {
       } finally {
         await client.close();
       }
+      await waitFor(async () => isTerminal((await get(runId)).state.type), 60_000, 'the retry to be cancelled');
     } finally {
       await doomed.stop();
       await rescuer?.stop();
     }
+  }
+
+  it('finds a worker that died during the outage within lease + grace of the return, crashes its run once and retries it', () =>
+    workerDiesDuringOutage(apiAway, 'api'));
+
+  it('keeps a run going while Postgres restarts under the API: it completes in attempt 1 with all 10,000 lines stored once', async () => {
+    const w = worker('steady-pg');
+    try {
+      const runId = await deployAndRun(0, { n: 10_000, perTick: 100, pauseMs: 300 });
+      await waitFor(async () => flowLines(await lines(runId, 1)).length >= 500, 60_000, 'the first lines');
+      const outage = await stopPostgres();
+      await sleep(LEASE_SECONDS * 3000);
+      await outage.up();
+      await expectCompletedInAttemptOne(runId);
+      // The API rode the restart out: it is the same process.
+      expect(api?.child.exitCode).toBeNull();
+      expect(w.output()).not.toContain('lease not renewed in time');
+    } finally {
+      await w.stop();
+    }
   });
+
+  it('finds a worker that died while Postgres was down within lease + grace of its return, crashes its run once and retries it', () =>
+    workerDiesDuringOutage(stopPostgres, 'pg'));
 });

@@ -1,14 +1,15 @@
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { startTestServer, type TestServer } from '@outpost/api/testing';
 import { buildBundle } from '@outpost/sdk/bundle';
 import { OutpostClient, unwrap } from '@outpost/sdk/client';
 import { type FlowRun, isTerminal } from '@outpost/sdk/contracts';
 import { stop as stopEsbuild } from 'esbuild';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { writeBundle } from '../support/bundles.js';
 import { repoRoot } from '../support/processes.js';
-import { isAlive, startWorkerProcess, type WorkerProcess, waitFor } from '../support/worker-process.js';
+import { isAlive, startNamedWorker, type WorkerProcess, waitFor } from '../support/worker-process.js';
 
 /*
  * The run lifecycle with real worker processes running real flow processes: a worker killed with
@@ -34,11 +35,7 @@ describe('run lifecycle with real workers', () => {
     scratch = mkdtempSync(join(tmpdir(), 'outpost-e2e-lifecycle-'));
     const built = await buildBundle({ projectDir: FLOWS, entrypoints: ['flows/lifecycle.ts'] });
     await stopEsbuild();
-    for (const file of built.files) {
-      mkdirSync(dirname(join(scratch, 'bundle', file.path)), { recursive: true });
-      writeFileSync(join(scratch, 'bundle', file.path), file.bytes);
-    }
-    source = `dir://${join(scratch, 'bundle')}`;
+    source = writeBundle(built, join(scratch, 'bundle'));
     server = await startTestServer({ leaseSeconds: LEASE_SECONDS, leaseExpiry: { idleMs: LEASE_LOOP_IDLE_MS, busyMs: 100 } });
     owner = new OutpostClient({ baseUrl: server.url, token: server.ownerKey });
     workerKey = await server.createKey('worker', ['default']);
@@ -58,29 +55,7 @@ describe('run lifecycle with real workers', () => {
 
   function startWorker(extra: string[] = []): WorkerProcess {
     n++;
-    const w = startWorkerProcess(
-      [
-        '--pool',
-        'default',
-        '--name',
-        `life-${n}`,
-        '--heartbeat-interval',
-        '1s',
-        '--poll-wait',
-        '1s',
-        '--cancel-grace',
-        '1s',
-        ...extra,
-      ],
-      {
-        OUTPOST_API_URL: server.url,
-        OUTPOST_API_KEY: workerKey,
-        HOME: scratch,
-        OUTPOST_WORKER_CACHE_DIR: join(scratch, `cache-${n}`),
-        OUTPOST_WORKER_SPOOL_DIR: join(scratch, `spool-${n}`),
-        OUTPOST_WORKER_LOG_BATCH_INTERVAL: '100ms',
-      },
-    );
+    const w = startNamedWorker(`life-${n}`, { apiUrl: server.url, key: workerKey, scratch, args: extra });
     workers.push(w);
     return w;
   }

@@ -3,16 +3,46 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statS
 import { tmpdir, userInfo } from 'node:os';
 import path from 'node:path';
 import { freePort } from '@outpost/api';
+import { OutpostClient, unwrap } from '@outpost/sdk/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cloneAt, type Job, processesUnder, sh, snapshotCommit, startJob, type User } from '../support/newcomer.js';
 import { repoRoot } from '../support/processes.js';
+import { waitFor } from '../support/worker-process.js';
 
 const README = readFileSync(path.join(repoRoot, 'README.md'), 'utf8');
+
+/** The `npx outpost …` commands this suite has typed, as the README shows them. */
+const typed = new Set<string>();
 
 /** Every command this suite types is one the README shows, word for word. */
 function fromReadme(line: string): string {
   expect(README, `README.md should show \`${line}\``).toContain(line);
+  typed.add(line);
   return line;
+}
+
+/**
+ * Every `npx outpost …` command the tour shows, in code blocks and inline code alike, with the
+ * placeholders (`<id>`, `<run>`) as written: the suite must type each one.
+ */
+function tourCommands(): string[] {
+  const tour = README.slice(README.indexOf('## A ten-minute tour'), README.indexOf('## Concepts'));
+  const commands = new Set<string>();
+  for (const match of tour.matchAll(/`(npx outpost [^`\n]+)`/g)) commands.add(match[1]!.trim());
+  for (const block of tour.matchAll(/```bash\n([\s\S]*?)```/g)) {
+    for (const line of block[1]!.split('\n')) {
+      const command = line.replace(/\s+#.*$/, '').trim();
+      if (command.startsWith('npx outpost ')) commands.add(command);
+    }
+  }
+  return [...commands];
+}
+
+/** The run id a command printed on a line of its own. */
+function printedId(output: string): string {
+  const id = output.match(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/m)?.[0];
+  expect(id, output).toBeTruthy();
+  return id!;
 }
 
 /**
@@ -138,6 +168,68 @@ describe.each(WALKERS)('the README tour, on a fresh clone, $label', (walker) => 
       expect(run.output).toContain('greeting secret: ***');
     });
 
+    it('cancels a slow run while it runs, retries it as attempt 2, shows its manifest, reproduces it and lists its events', async () => {
+      const api = new OutpostClient({ baseUrl: env.OUTPOST_API_URL!, token: env.OUTPOST_API_KEY! });
+      const stateOf = async (id: string) => unwrap(await api.call('flowRunsGet', { params: { id } }));
+      const reach = (id: string, state: string) =>
+        waitFor(async () => ((await stateOf(id)).state.type === state ? true : null), 60_000, `run ${id} to be ${state}`);
+      const slow = fromReadme('npx outpost run hello/default --param n=60 --param pauseSeconds=1');
+      const cancel = fromReadme('npx outpost runs cancel <id>');
+      try {
+        const started = await sh(slow, clone, env, user);
+        expect(started.code, started.output).toBe(0);
+        const id = printedId(started.output);
+        await reach(id, 'RUNNING');
+        const cancelled = await sh(cancel.replace('<id>', id), clone, env, user);
+        expect(cancelled.code, cancelled.output).toBe(0);
+        await reach(id, 'CANCELLED');
+
+        const retried = await sh(fromReadme('npx outpost runs retry <id>').replace('<id>', id), clone, env, user);
+        expect(retried.code, retried.output).toBe(0);
+        expect(retried.output).toContain('attempt 2');
+        await reach(id, 'RUNNING');
+        expect((await stateOf(id)).attempt).toBe(2);
+        expect((await sh(cancel.replace('<id>', id), clone, env, user)).code).toBe(0);
+        await reach(id, 'CANCELLED');
+
+        const manifest = await sh(fromReadme('npx outpost runs manifest <run>').replace('<run>', id), clone, env, user);
+        expect(manifest.code, manifest.output).toBe(0);
+        expect(manifest.output).toContain('pauseSeconds');
+        expect(manifest.output).toMatch(/code digest:\s+sha256:[0-9a-f]{64}/);
+
+        const reproduced = await sh(fromReadme('npx outpost runs reproduce <run>').replace('<run>', id), clone, env, user);
+        expect(reproduced.code, reproduced.output).toBe(0);
+        const copy = printedId(reproduced.output);
+        expect(copy).not.toBe(id);
+        await reach(copy, 'RUNNING');
+        expect((await sh(cancel.replace('<id>', copy), clone, env, user)).code).toBe(0);
+        await reach(copy, 'CANCELLED');
+
+        const events = await sh(fromReadme("npx outpost events ls --kind 'flow-run.*'"), clone, env, user);
+        expect(events.code, events.output).toBe(0);
+        expect(events.output).toContain('flow-run.cancelled');
+      } finally {
+        await api.close();
+      }
+    });
+
+    it("changes the hello deployment's schedule and concurrency limit from the terminal", async () => {
+      const schedule = await sh(
+        fromReadme('npx outpost schedules update hello/default weekday-morning --cron "0 6 * * 1-5" --timezone Europe/Berlin'),
+        clone,
+        env,
+        user,
+      );
+      expect(schedule.code, schedule.output).toBe(0);
+      const listed = await sh('npx outpost schedules ls hello/default', clone, env, user);
+      expect(listed.code, listed.output).toBe(0);
+      expect(listed.output).toContain('weekday-morning');
+      expect(listed.output).toContain('Europe/Berlin');
+      const limit = await sh(fromReadme('npx outpost deployments set-concurrency hello/default 2'), clone, env, user);
+      expect(limit.code, limit.output).toBe(0);
+      expect(limit.output).toContain('deployment hello/default runs at most 2 at once');
+    });
+
     it('runs the ML example, an asset graph, to COMPLETED', async () => {
       const run = await sh(fromReadme('npx outpost run assets/churn --watch'), clone, env, user);
       expect(run.code, run.output).toBe(0);
@@ -192,6 +284,12 @@ describe.each(WALKERS)('the README tour, on a fresh clone, $label', (walker) => 
       expect(run.output).toMatch(/ended COMPLETED/);
       expect(run.output).toContain('scored 5 rows');
     });
+  });
+
+  it('has typed every `npx outpost` command the tour shows', () => {
+    const shown = tourCommands();
+    expect(shown.length).toBeGreaterThanOrEqual(12);
+    expect(shown.filter((command) => !typed.has(command))).toEqual([]);
   });
 
   it('stops everything on Ctrl-C, leaving no process behind', async () => {

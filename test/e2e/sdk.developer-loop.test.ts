@@ -9,7 +9,8 @@ import { startTestServer, type TestServer } from '@outpost/api/testing';
 import { OutpostClient, unwrap } from '@outpost/sdk/client';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { repoRoot, runCli, type Spawned, spawnCli } from '../support/processes.js';
+import { startCliWorker } from '../support/cli-worker.js';
+import { repoRoot, runCli, type Spawned } from '../support/processes.js';
 
 /** Only ever inside a task's result: it must reach the worker's result storage and never the control plane. */
 const RESULT_MARKER = 'feature-row-5e8a1f33';
@@ -133,7 +134,8 @@ describe('the developer loop: outpost init, vitest, deploy, a worker, logs, and 
     // Instead of installing from a registry: @outpost/sdk is this workspace's SDK, the rest the workspace's own copies.
     await mkdir(path.join(project, 'node_modules', '@outpost'), { recursive: true });
     await symlink(path.join(repoRoot, 'sdk'), path.join(project, 'node_modules', '@outpost', 'sdk'), 'dir');
-    for (const dep of ['zod', 'vitest', 'tsx']) {
+    // `@types` too: `outpost deploy` type-checks the project, as `npm install` would have let it.
+    for (const dep of ['zod', 'vitest', 'tsx', '@types']) {
       await symlink(path.join(repoRoot, 'node_modules', dep), path.join(project, 'node_modules', dep), 'dir');
     }
     const localResults = pathToFileURL(path.join(scratch, 'local-results')).href;
@@ -149,24 +151,7 @@ describe('the developer loop: outpost init, vitest, deploy, a worker, logs, and 
     expect(deployed.output).toMatch(/registered example\/default → oci-layout:\/\/\/.*@sha256:[a-f0-9]{64}/);
     expect(deployed.code).toBe(0);
 
-    const workerKey = await server.createKey('worker', ['default']);
-    worker = spawnCli(
-      [
-        'worker',
-        'start',
-        '--pool',
-        'default',
-        '--cache-dir',
-        path.join(scratch, 'cache'),
-        '--spool-dir',
-        path.join(scratch, 'spool'),
-        '--result-storage',
-        pathToFileURL(workerResults).href,
-        '--poll-wait',
-        '1s',
-      ],
-      { OUTPOST_API_URL: server.url, OUTPOST_API_KEY: workerKey },
-    );
+    worker = await startCliWorker(server, scratch, { args: ['--result-storage', pathToFileURL(workerResults).href] });
 
     const started = await runCli(['run', 'example/default', '--param', 'rows=4'], env);
     expect(started.code).toBe(0);

@@ -1,6 +1,6 @@
 import { createHmac, randomUUID } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
-import { createTestDatabase, createTestWorkspace, type TestDatabase } from '@outpost/api/testing';
+import { createTestDatabase, createTestWorkspace, ledgerReadUpToNow, type TestDatabase } from '@outpost/api/testing';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ApiProcess, startApiProcess } from '../support/api-process.js';
@@ -104,9 +104,7 @@ describe('security.noisy-neighbour: one workspace cannot stall another', () => {
   }
 
   async function cursorCaughtUp(): Promise<boolean> {
-    const [row] = await sql<{ behind: boolean }[]>`
-      SELECT coalesce((SELECT max(seq) FROM events), 0) > coalesce((SELECT seq FROM automation_cursor), 0) AS behind`;
-    return row?.behind === false;
+    return ledgerReadUpToNow(sql, 'automation_cursor');
   }
 
   async function emitted(call: Call, events: unknown[]): Promise<string[]> {

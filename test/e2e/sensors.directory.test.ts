@@ -1,12 +1,14 @@
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { startTestServer, type TestServer } from '@outpost/api/testing';
 import { OutpostClient, unwrap } from '@outpost/sdk/client';
 import type { Sensor } from '@outpost/sdk/contracts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { repoRoot, runCli, type Spawned, spawnCli } from '../support/processes.js';
+import { startCliWorker } from '../support/cli-worker.js';
+import { runCli, type Spawned } from '../support/processes.js';
+import { writeProject } from '../support/project.js';
 
 /*
  * A sensor end to end, every part real: `outpost deploy` registers the sensor the entrypoint
@@ -51,16 +53,6 @@ export const inbox = sensor({ name: 'inbox', intervalSeconds: 1, description: 'o
 });
 `;
 
-async function writeProject(dir: string, files: Record<string, string>): Promise<void> {
-  await mkdir(dir, { recursive: true });
-  await symlink(join(repoRoot, 'node_modules'), join(dir, 'node_modules'), 'dir').catch(() => undefined);
-  await writeFile(join(dir, 'package.json'), '{ "type": "module" }\n');
-  for (const [path, text] of Object.entries(files)) {
-    await mkdir(dirname(join(dir, path)), { recursive: true });
-    await writeFile(join(dir, path), text);
-  }
-}
-
 async function until<T>(
   what: string,
   probe: () => Promise<T | null | undefined | false>,
@@ -87,26 +79,13 @@ describe('sensors: a worker evaluates a directory sensor and a restart repeats n
   let client: OutpostClient;
   const workers: Spawned[] = [];
 
-  const startWorker = (name: string): Spawned => {
-    const worker = spawnCli(
-      [
-        'worker',
-        'start',
-        '--pool',
-        'default',
-        '--name',
-        name,
-        '--poll-wait',
-        '1s',
-        '--sensors',
-        '1',
-        '--cache-dir',
-        join(scratch, `cache-${name}`),
-        '--spool-dir',
-        join(scratch, `spool-${name}`),
-      ],
-      { ...env, OUTPOST_API_KEY: workerKey, OUTPOST_WORKER_SENSOR_POLL: '200ms' },
-    );
+  const startWorker = async (name: string): Promise<Spawned> => {
+    const worker = await startCliWorker(server, scratch, {
+      key: workerKey,
+      name,
+      args: ['--sensors', '1'],
+      env: { OUTPOST_WORKER_SENSOR_POLL: '200ms' },
+    });
     workers.push(worker);
     return worker;
   };
@@ -162,7 +141,7 @@ describe('sensors: a worker evaluates a directory sensor and a restart repeats n
   });
 
   it('a worker evaluates it: one run per new file, the cursor stored, a skip reason when nothing is new', async () => {
-    startWorker('first');
+    await startWorker('first');
     await writeFile(join(inbox, 'a.csv'), 'a');
     await writeFile(join(inbox, 'b.csv'), 'b');
     await until('runs for a.csv and b.csv', async () => (await filesRun()).length >= 2, 60_000, output);
@@ -195,7 +174,7 @@ describe('sensors: a worker evaluates a directory sensor and a restart repeats n
     await rm(join(control, 'HOLD'));
     expect(await filesRun()).toEqual(['a.csv', 'b.csv']);
 
-    startWorker('second');
+    await startWorker('second');
     await until('the run for c.csv', async () => (await filesRun()).includes('c.csv'), 60_000, output);
     await writeFile(join(inbox, 'd.csv'), 'd');
     await until('the run for d.csv', async () => (await filesRun()).includes('d.csv'), 30_000, output);

@@ -34,15 +34,17 @@ describe('the system-package check that npm test runs first', () => {
     expect(result.status).toBe(1);
     const lines = result.stderr.trim().split('\n');
     expect(lines).toHaveLength(1);
-    expect(lines[0]).toContain('docker-registry apache2-utils git openssl');
-    expect(lines[0]).toContain('run `sudo apt-get install -y --no-install-recommends docker-registry apache2-utils git openssl`');
+    expect(lines[0]).toContain('docker-registry apache2-utils git openssl unzip podman buildah runc catatonit docker-compose');
+    expect(lines[0]).toContain(
+      'run `sudo apt-get install -y --no-install-recommends docker-registry apache2-utils git openssl unzip podman buildah runc catatonit docker-compose`',
+    );
   });
 
   it('names the packages when the system has no apt-get', () => {
     const result = check({ PATH: path.join(scratch, 'nothing-here') }, asOrdinaryUser);
     expect(result.status).toBe(1);
     expect(result.stderr.trim().split('\n')).toEqual([
-      "npm test needs these Debian packages (or your system's equivalents): docker-registry apache2-utils git openssl — install them, then run npm test again",
+      "npm test needs these Debian packages (or your system's equivalents): docker-registry apache2-utils git openssl unzip podman buildah runc catatonit docker-compose — install them, then run npm test again",
     ]);
   });
 });

@@ -4,12 +4,13 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { createSignInLink } from '@outpost/api';
 import { startTestServer, type TestServer } from '@outpost/api/testing';
-import { type BuiltBundle, buildBundle, pushBundle } from '@outpost/sdk/bundle';
+import { buildBundle, pushBundle } from '@outpost/sdk/bundle';
 import { OutpostClient, unwrap } from '@outpost/sdk/client';
 import { type FlowRun, isTerminal, type JsonObject, type StateType } from '@outpost/sdk/contracts';
 import { stop as stopEsbuild } from 'esbuild';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { asVersionB } from '../support/bundles.js';
 import { launchChromium, screenshot } from '../support/dashboard.js';
 import { repoRoot } from '../support/processes.js';
 import { startWorkerProcess, type WorkerProcess, waitFor } from '../support/worker-process.js';
@@ -25,18 +26,6 @@ import { startWorkerProcess, type WorkerProcess, waitFor } from '../support/work
 const FIXTURE = join(repoRoot, 'test/e2e/fixtures/waits-flows');
 const ENTRYPOINT = 'flows/waits.ts';
 const LEASE_SECONDS = 3;
-
-function asVersionB(built: BuiltBundle): BuiltBundle {
-  let rewritten = 0;
-  const files = built.files.map((file) => {
-    const text = new TextDecoder().decode(file.bytes);
-    if (!text.includes('code version A')) return file;
-    rewritten++;
-    return { ...file, bytes: new TextEncoder().encode(text.replaceAll('code version A', 'code version B')) };
-  });
-  if (rewritten === 0) throw new Error('the bundle does not carry the code-version marker');
-  return { ...built, files };
-}
 
 describe('durable waits on real workers', () => {
   let scratch: string;

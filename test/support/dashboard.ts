@@ -163,10 +163,7 @@ export async function startDashboardStack(): Promise<DashboardStack> {
       owner,
       worker,
       deployments,
-      signInUrl: async () => {
-        const link = await createSignInLink(server.sql, { workspaceId: server.workspaceId, role: 'owner' });
-        return `${server.url}${link.path}`;
-      },
+      signInUrl: () => ownerSignInUrl(server),
       close,
     };
   } catch (error) {
@@ -175,11 +172,25 @@ export async function startDashboardStack(): Promise<DashboardStack> {
   }
 }
 
-/** A browser context signed in through a one-time link, on the page the link lands on. */
-export async function signedInPage(browser: Browser, stack: DashboardStack): Promise<{ context: BrowserContext; page: Page }> {
+/** A fresh one-time sign-in URL for an owner session in `server`'s workspace. */
+export async function ownerSignInUrl(server: TestServer): Promise<string> {
+  const link = await createSignInLink(server.sql, { workspaceId: server.workspaceId, role: 'owner' });
+  return `${server.url}${link.path}`;
+}
+
+/**
+ * A browser context signed in as an owner through a one-time link, on the page the link lands on;
+ * `policy` watches the page from before it loads.
+ */
+export async function signedInPage(
+  browser: Browser,
+  to: Pick<DashboardStack, 'signInUrl'> | TestServer,
+  policy?: PolicyWatch,
+): Promise<{ context: BrowserContext; page: Page }> {
   const context = await browser.newContext({ viewport: { width: 1360, height: 860 } });
   const page = await context.newPage();
-  await page.goto(await stack.signInUrl());
+  policy?.watch(page);
+  await page.goto('signInUrl' in to ? await to.signInUrl() : await ownerSignInUrl(to));
   await page.getByTestId('workspace-name').getByText('Default').waitFor();
   return { context, page };
 }

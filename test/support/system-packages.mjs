@@ -1,8 +1,10 @@
 #!/usr/bin/env node
 // Run by `npm test` before anything else. The suites use real parts from Debian's packages: an OCI
 // registry (the customer's registry), htpasswd for its basic auth, git and openssl for git sources
-// over HTTPS, and Chromium for the dashboard's browser tests. Root installs what is missing with
-// apt-get; anyone else is told, in one line, the command that installs it. No suite skips instead.
+// over HTTPS, unzip for the helm and kubectl binaries an npm package ships zipped, podman, buildah,
+// runc, catatonit and docker-compose to build the images and run them (infra/compose.yaml), and
+// Chromium for the dashboard's browser tests. Root installs what is missing with apt-get; anyone else is told,
+// in one line, the command that installs it. No suite skips instead.
 import { spawnSync } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { userInfo } from 'node:os';
@@ -13,6 +15,12 @@ const PACKAGES = [
   { pkg: 'apache2-utils', present: () => onPath('htpasswd') },
   { pkg: 'git', present: () => onPath('git') },
   { pkg: 'openssl', present: () => onPath('openssl') },
+  { pkg: 'unzip', present: () => onPath('unzip') },
+  { pkg: 'podman', present: () => onPath('podman') },
+  { pkg: 'buildah', present: () => onPath('buildah') },
+  { pkg: 'runc', present: () => onPath('runc') },
+  { pkg: 'catatonit', present: () => onPath('catatonit') },
+  { pkg: 'docker-compose', present: () => onPath('docker-compose') },
   { pkg: 'chromium', present: () => executable('/usr/bin/chromium') },
 ];
 

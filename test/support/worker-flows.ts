@@ -1,11 +1,11 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { startTestServer, type TestServer } from '@outpost/api/testing';
 import { buildBundle } from '@outpost/sdk/bundle';
 import { OutpostClient, unwrap } from '@outpost/sdk/client';
 import { type FlowRun, isTerminal } from '@outpost/sdk/contracts';
 import { stop as stopEsbuild } from 'esbuild';
 import postgres from 'postgres';
+import { writeBundle } from './bundles.js';
 import { repoRoot } from './processes.js';
 import { waitFor } from './worker-process.js';
 
@@ -15,11 +15,7 @@ export const WORKER_FLOWS = join(repoRoot, 'test/e2e/fixtures/worker-flows');
 export async function buildWorkerFlows(dir: string): Promise<string> {
   const built = await buildBundle({ projectDir: WORKER_FLOWS, entrypoints: ['flows/worker.ts'] });
   await stopEsbuild();
-  for (const file of built.files) {
-    mkdirSync(dirname(join(dir, file.path)), { recursive: true });
-    writeFileSync(join(dir, file.path), file.bytes);
-  }
-  return `dir://${dir}`;
+  return writeBundle(built, dir);
 }
 
 /** The API on a fresh database, an owner client, and small helpers over both. */

@@ -1,8 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { repoRoot } from './processes.js';
+import { repoRoot, watchOutput } from './processes.js';
 
 export const workerMain = path.join(repoRoot, 'worker/dist/main.js');
 
@@ -20,17 +19,11 @@ export function startWorkerProcess(args: string[], env: Record<string, string>):
     env: { PATH: process.env.PATH ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  let text = '';
-  child.stdout?.on('data', (d: Buffer) => (text += d.toString('utf8')));
-  child.stderr?.on('data', (d: Buffer) => (text += d.toString('utf8')));
-  const exited = once(child, 'exit').then(([code, signal]) => ({
-    code: code as number | null,
-    signal: signal as NodeJS.Signals | null,
-  }));
+  const { exited, output } = watchOutput(child);
   return {
     child,
     exited,
-    output: () => text,
+    output,
     async stop(ms = 30_000) {
       if (child.exitCode !== null || child.signalCode !== null) return;
       child.kill('SIGTERM');
@@ -39,6 +32,40 @@ export function startWorkerProcess(args: string[], env: Record<string, string>):
       clearTimeout(timer);
     },
   };
+}
+
+/**
+ * A worker of the default pool as the lifecycle suites start it, named `name`: a heartbeat, poll
+ * wait and cancel grace of a second, logs sent every 100 ms, and a cache and spool of its own
+ * (`cache-<name>`, `spool-<name>`) in `scratch`, which is also its HOME. `args` add to those flags.
+ */
+export function startNamedWorker(
+  name: string,
+  options: { apiUrl: string; key: string; scratch: string; args?: string[] },
+): WorkerProcess {
+  return startWorkerProcess(
+    [
+      '--pool',
+      'default',
+      '--name',
+      name,
+      '--heartbeat-interval',
+      '1s',
+      '--poll-wait',
+      '1s',
+      '--cancel-grace',
+      '1s',
+      ...(options.args ?? []),
+    ],
+    {
+      OUTPOST_API_URL: options.apiUrl,
+      OUTPOST_API_KEY: options.key,
+      HOME: options.scratch,
+      OUTPOST_WORKER_CACHE_DIR: path.join(options.scratch, `cache-${name}`),
+      OUTPOST_WORKER_SPOOL_DIR: path.join(options.scratch, `spool-${name}`),
+      OUTPOST_WORKER_LOG_BATCH_INTERVAL: '100ms',
+    },
+  );
 }
 
 /** Polls `condition` until it holds or `timeoutMs` passes; throws with `what` on timeout. */

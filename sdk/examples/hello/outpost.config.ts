@@ -15,6 +15,8 @@ export default defineConfig({
       // Resolved by the worker from its own environment; the control plane only sees the name.
       jobVariables: { env: { GREETING_SECRET: { $secret: 'GREETING_SECRET' } } },
       retries: 1,
+      // Weekday mornings; `outpost schedules update hello/default weekday-morning …` changes it.
+      schedules: [{ slug: 'weekday-morning', cron: '0 7 * * 1-5', timezone: 'UTC' }],
     },
   ],
 });

@@ -345,9 +345,24 @@ class AssetRunner {
     return keys;
   }
 
-  private taskSettings(asset: AnyAsset, impl: AssetImpl): TaskRunSettings {
+  /**
+   * A slot's task run is named for the asset and the partitions it covers, so a run over several
+   * partitions shows one row per partition (`raw/events [2026-01-03]`), not several identical rows.
+   */
+  private taskSettings(asset: AnyAsset, impl: AssetImpl, slot: Slot): TaskRunSettings {
+    const first = slot.range?.keys[0];
+    const last = slot.range?.keys.at(-1);
+    const covers =
+      slot.key !== null
+        ? slot.key
+        : first !== undefined && last !== undefined
+          ? first === last
+            ? first
+            : `${first}..${last}`
+          : null;
     return {
-      name: asset.key,
+      // The contract bounds a task run's name at 200 characters; a long multi-partition key is cut.
+      name: (covers === null ? asset.key : `${asset.key} [${covers}]`).slice(0, 200),
       retries: impl.retries,
       retryDelaySeconds: impl.retryDelaySeconds,
       backoff: impl.backoff,
@@ -367,7 +382,7 @@ class AssetRunner {
     try {
       const inputs = await this.inputsFor(asset, impl, slot);
       written = await runTask(
-        this.taskSettings(asset, impl),
+        this.taskSettings(asset, impl, slot),
         async () => {
           const ctx = this.assetContext(asset, slot, metadata);
           const value = await this.compute(asset, impl, ctx, inputs);
@@ -535,7 +550,13 @@ class AssetRunner {
     const results = [];
     for (const c of impl.checks) {
       const outcome = await runTask(
-        { name: `${asset.key}:${c.name}`, retries: 0, retryDelaySeconds: 0, backoff: 1, jitter: 0 },
+        {
+          name: `${asset.key}:${c.name}${partitionKey === null ? '' : ` [${partitionKey}]`}`.slice(0, 200),
+          retries: 0,
+          retryDelaySeconds: 0,
+          backoff: 1,
+          jitter: 0,
+        },
         async () => {
           const ctx: CheckContext = Object.freeze({
             assetKey: asset.key,

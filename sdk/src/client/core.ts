@@ -108,6 +108,54 @@ export function describeFieldErrors(problem: Problem): string {
   return problem.errors?.map((e) => `${e.path || '(body)'}: ${e.message}`).join('; ') ?? '';
 }
 
+/** What a TLS verification failure means to the person who set the API URL, and what to do about it. */
+const TLS_PROBLEMS: Record<string, { what: string; hint: string }> = {
+  DEPTH_ZERO_SELF_SIGNED_CERT: {
+    what: 'it is self-signed',
+    hint: 'trust it with NODE_EXTRA_CA_CERTS=<path to the certificate, PEM>',
+  },
+  SELF_SIGNED_CERT_IN_CHAIN: {
+    what: 'its chain ends in a self-signed CA this machine does not trust',
+    hint: 'trust that CA with NODE_EXTRA_CA_CERTS=<path to the CA certificate, PEM>',
+  },
+  UNABLE_TO_VERIFY_LEAF_SIGNATURE: {
+    what: 'it is signed by a CA this machine does not know',
+    hint: 'trust that CA with NODE_EXTRA_CA_CERTS=<path to the CA certificate, PEM>, or have the server send its intermediate certificates',
+  },
+  UNABLE_TO_GET_ISSUER_CERT: {
+    what: 'it is signed by a CA this machine does not know',
+    hint: 'trust that CA with NODE_EXTRA_CA_CERTS=<path to the CA certificate, PEM>',
+  },
+  UNABLE_TO_GET_ISSUER_CERT_LOCALLY: {
+    what: 'it is signed by a CA this machine does not know',
+    hint: 'trust that CA with NODE_EXTRA_CA_CERTS=<path to the CA certificate, PEM>',
+  },
+  ERR_TLS_CERT_ALTNAME_INVALID: {
+    what: 'it is not issued for this host name',
+    hint: 'use the host name the certificate names in the API URL',
+  },
+  CERT_HAS_EXPIRED: { what: 'it has expired', hint: 'renew the certificate on the server' },
+  CERT_NOT_YET_VALID: {
+    what: 'it is not valid yet',
+    hint: "check this machine's clock and the certificate's start date",
+  },
+};
+
+/**
+ * A network failure in one readable line and a hint when it is a TLS verification failure (a
+ * self-signed certificate, an unknown CA, the wrong host name, an expired one), found by the
+ * OpenSSL or Node code on the error or its causes (`fetch` wraps it as "fetch failed"); null for
+ * any other network failure, whose own message says enough.
+ */
+export function describeTlsFailure(error: unknown): { message: string; hint: string } | null {
+  for (let e = error, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
+    const code = (e as { code?: unknown }).code;
+    const problem = typeof code === 'string' ? TLS_PROBLEMS[code] : undefined;
+    if (problem) return { message: `the API's TLS certificate was refused: ${problem.what} (${code})`, hint: problem.hint };
+  }
+  return null;
+}
+
 export function describeFailure(f: CallFailure): string {
   switch (f.kind) {
     case 'http_error': {
@@ -117,8 +165,10 @@ export function describeFailure(f: CallFailure): string {
     }
     case 'invalid_response':
       return `invalid response (HTTP ${f.status}): ${f.message}`;
-    case 'network_error':
-      return `cannot reach the API: ${f.message}`;
+    case 'network_error': {
+      const tls = describeTlsFailure(f.cause);
+      return `cannot reach the API: ${tls ? `${tls.message}; ${tls.hint}` : f.message}`;
+    }
   }
 }
 

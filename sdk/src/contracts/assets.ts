@@ -186,12 +186,33 @@ export const AssetCheckWaiver = z.strictObject({
 });
 export type AssetCheckWaiver = z.infer<typeof AssetCheckWaiver>;
 
-/** The latest result of one declared check, and whether it blocks now. */
+/** A partition whose latest result of a check failed, and the waiver that lifts it, if one does. */
+export const AssetCheckFailure = z.strictObject({
+  result: AssetCheckResult,
+  waiver: AssetCheckWaiver.nullable(),
+  /** The check is blocking and no waiver lifts this failure: it blocks downstream now. */
+  blocks: z.boolean(),
+});
+export type AssetCheckFailure = z.infer<typeof AssetCheckFailure>;
+
+/** How many failing partitions a check's status lists; `failureCount` says how many there are. */
+export const CHECK_FAILURES_LISTED = 20;
+
+/**
+ * One declared check: its newest result (of whichever partition ran last), the partitions whose
+ * own latest result failed, and whether it blocks now. A partitioned check passes or fails per
+ * partition, so the newest result can pass while an older partition's failure still blocks.
+ */
 export const AssetCheckStatus = AssetCheckDefinition.extend({
   latest: AssetCheckResult.nullable(),
+  /** The waiver lifting the newest result, or else the newest waiver lifting one of `failures`. */
   waiver: AssetCheckWaiver.nullable(),
-  /** Failed, blocking and not waived. */
+  /** Failed, blocking and not waived, on at least one partition. */
   blocksDownstream: z.boolean(),
+  /** Partitions whose latest result failed, newest first (at most CHECK_FAILURES_LISTED). */
+  failures: z.array(AssetCheckFailure),
+  /** How many partitions' latest result failed, listed or not. */
+  failureCount: z.number().int(),
 });
 export type AssetCheckStatus = z.infer<typeof AssetCheckStatus>;
 

@@ -66,6 +66,23 @@ export const SYSTEM_EVENT_KINDS = {
   'audit.<action>': 'an audited action (payload: actorKind, actorId, method, path, status, targetIds, resultIds)',
 } as const;
 
+/**
+ * Internal bookkeeping: the audit events of the worker protocol's own calls, made by worker keys
+ * every few seconds whether or not anything happens (a sensor poll claims ticks even when none is
+ * due). What they change is recorded where it happens — a run's `flow-run.*` events, its logs, a
+ * sensor's ticks — so the list and the live stream leave them out unless asked with
+ * `internal=true`, or unless `kind` names one exactly. Automations, triggers and waits still see
+ * them; the audit log keeps them as every other entry.
+ */
+export const INTERNAL_EVENT_KINDS = {
+  'audit.sensorticksclaim': "a worker's sensor poll claimed the pool's due ticks (every poll, with or without one)",
+  'audit.sensortickscomplete': "a worker reported a sensor tick's outcome (its runs have flow-run events of their own)",
+  'audit.poolrunsadopt': 'a restarted worker adopted the runs it held',
+  'audit.poolrunssetstates': "a worker reported many runs' states at once (each has its flow-run event)",
+  'audit.poolrunslogswrite': "a worker delivered many runs' log lines at once (the lines are their own record)",
+} as const;
+export type InternalEventKind = keyof typeof INTERNAL_EVENT_KINDS;
+
 export const OutpostEvent = z.object({
   id: Id,
   /** Ledger order, as a decimal string (int8). */
@@ -117,6 +134,8 @@ export const EventListQuery = z.strictObject({
   source: EventSource.optional(),
   since: Timestamp.optional(),
   until: Timestamp.optional(),
+  /** `true` also lists internal bookkeeping (INTERNAL_EVENT_KINDS), left out by default. */
+  internal: z.enum(['true', 'false']).optional(),
   /** `asc` reads in ledger order from `afterSeq` (what `events tail` and live views use). */
   order: z.enum(['asc', 'desc']).default('desc'),
   afterSeq: z
@@ -139,6 +158,8 @@ export type EventListResponse = z.infer<typeof EventListResponse>;
 export const EventStreamQuery = z.strictObject({
   kind: z.string().max(1000).optional(),
   resourceId: z.string().max(200).optional(),
+  /** `true` also streams internal bookkeeping (INTERNAL_EVENT_KINDS), left out by default. */
+  internal: z.enum(['true', 'false']).optional(),
   afterSeq: z
     .string()
     .regex(/^\d{1,19}$/)

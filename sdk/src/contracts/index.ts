@@ -18,6 +18,7 @@ export {
   AssetAutomationEvaluation,
   AssetAutomationPolicy,
   AssetCheckDefinition,
+  AssetCheckFailure,
   AssetCheckResult,
   AssetCheckResultListQuery,
   AssetCheckResultListResponse,
@@ -49,6 +50,7 @@ export {
   AssetPartitionsResponse,
   AssetRunParameters,
   AssetWaiveRequest,
+  CHECK_FAILURES_LISTED,
   CheckName,
   CheckSeverity,
   DynamicPartitionKeyParams,
@@ -170,6 +172,8 @@ export {
   EventResource,
   EventSource,
   EventStreamQuery,
+  INTERNAL_EVENT_KINDS,
+  type InternalEventKind,
   MAX_EVENT_PAYLOAD_BYTES,
   MAX_EVENT_RELATED,
   OutpostEvent,
@@ -264,15 +268,18 @@ export {
 } from './partitions.js';
 export {
   ClaimRequest,
+  DEFAULT_DISCONNECTED_TOLERANCE_SECONDS,
   DEFAULT_LEASE_SECONDS,
   HeldRun,
   Labels,
   MAX_CLAIM_WAIT_MS,
+  MAX_DISCONNECTED_TOLERANCE_SECONDS,
   Worker,
   WorkerHeartbeatRequest,
   WorkerHeartbeatResponse,
   WorkerListResponse,
   WorkerRunningRun,
+  WorkerSilencePolicy,
   WorkPool,
   WorkPoolCreateRequest,
   WorkPoolListResponse,
@@ -294,6 +301,7 @@ export {
 export type { RouteAccess, RouteDef, RouteName, Routes } from './routes.js';
 export { API_PREFIX, DEFAULT_PORT, NoContent, routes, servedPath } from './routes.js';
 export {
+  attemptLabel,
   ClaimedRun,
   ClaimResponse,
   FlowRun,
@@ -312,6 +320,7 @@ export {
   StateProposalBatchResponse,
   StateProposalRequest,
   StateProposalResponse,
+  shortCodeDigest,
 } from './runs.js';
 export {
   CatchupPolicy,

@@ -4,6 +4,22 @@ import { BaseJobTemplate, WorkPoolType } from './kubernetes.js';
 import { WorkerGpuUse, WorkerResources } from './resources.js';
 import { StateType } from './states.js';
 
+/**
+ * What the API does when a worker of the pool stops renewing its leases. `retry`: its runs are CRASHED
+ * after lease + grace and retried elsewhere; a worker that was only cut off may go on running its copy
+ * (up to the disconnected tolerance) until it reconnects and is told to stop. `wait`: the API waits the
+ * disconnected tolerance past the lease before it does, so an attempt never runs twice at once, and
+ * the run of a worker that really died is retried that much later.
+ */
+export const WorkerSilencePolicy = z.enum(['retry', 'wait']);
+export type WorkerSilencePolicy = z.infer<typeof WorkerSilencePolicy>;
+
+/** The default disconnected tolerance of a pool: ten minutes. */
+export const DEFAULT_DISCONNECTED_TOLERANCE_SECONDS = 600;
+/** The longest finite disconnected tolerance (30 days); null means no limit. */
+export const MAX_DISCONNECTED_TOLERANCE_SECONDS = 2_592_000;
+const DisconnectedTolerance = z.number().int().min(0).max(MAX_DISCONNECTED_TOLERANCE_SECONDS).nullable();
+
 export const WorkPool = z.strictObject({
   id: Id,
   name: Name,
@@ -23,6 +39,13 @@ export const WorkPool = z.strictObject({
   gpuQuota: z.number().int().nullable().optional(),
   /** Most GPUs held at once by the pool's runs carrying each tag. */
   gpuQuotaByTag: z.record(z.string(), z.number().int()).optional(),
+  /** What happens to a silent worker's runs (absent from older servers: `retry`). */
+  onWorkerSilence: WorkerSilencePolicy.optional(),
+  /**
+   * Seconds a worker that cannot reach the API keeps running the runs it holds, spooling their logs
+   * and states; null: for as long as it takes. Absent from older servers.
+   */
+  disconnectedToleranceSeconds: z.number().int().nullable().optional(),
   createdAt: Timestamp,
 });
 export type WorkPool = z.infer<typeof WorkPool>;
@@ -35,6 +58,10 @@ export const WorkPoolCreateRequest = z.strictObject({
   type: WorkPoolType.optional(),
   /** Only for Kubernetes pools; validated against the Kubernetes schemas (422 with each problem's path). */
   baseJobTemplate: BaseJobTemplate.optional(),
+  /** @default 'retry' */
+  onWorkerSilence: WorkerSilencePolicy.optional(),
+  /** Seconds, or null for no limit. @default 600 */
+  disconnectedToleranceSeconds: DisconnectedTolerance.optional(),
 });
 export type WorkPoolCreateRequest = z.infer<typeof WorkPoolCreateRequest>;
 
@@ -48,6 +75,9 @@ export const WorkPoolUpdateRequest = z.strictObject({
   gpuQuota: z.number().int().min(0).max(100_000).nullable().optional(),
   /** Per-tag GPU quotas of the pool, replacing the stored ones: `{ 'team:vision': 2 }`. */
   gpuQuotaByTag: z.record(z.string().min(1).max(100), z.number().int().min(0).max(100_000)).optional(),
+  onWorkerSilence: WorkerSilencePolicy.optional(),
+  /** Seconds, or null for no limit. */
+  disconnectedToleranceSeconds: DisconnectedTolerance.optional(),
 });
 export type WorkPoolUpdateRequest = z.infer<typeof WorkPoolUpdateRequest>;
 
@@ -161,6 +191,13 @@ export const WorkerHeartbeatResponse = z.strictObject({
    * the worker keeps the run going that long through an outage, then stops it. Absent from older servers.
    */
   leaseGraceSeconds: z.number().int().min(0).optional(),
+  /**
+   * The pool's policy for a silent worker and its disconnected tolerance (null: no limit): while it
+   * cannot reach the API, the worker keeps its runs going that long past the lease. Absent from older
+   * servers, when the worker stops at lease + grace.
+   */
+  onWorkerSilence: WorkerSilencePolicy.optional(),
+  disconnectedToleranceSeconds: z.number().int().min(0).nullable().optional(),
   serverTime: Timestamp,
 });
 export type WorkerHeartbeatResponse = z.infer<typeof WorkerHeartbeatResponse>;
@@ -170,12 +207,18 @@ export const MAX_CLAIM_WAIT_MS = 30_000;
 
 export const ClaimRequest = z.strictObject({
   workerId: Id,
-  /** How many runs the worker can take now. */
-  limit: z.number().int().min(1).max(100),
+  /** How many runs the worker can take now; 0 when it is full and only watches `held`. */
+  limit: z.number().int().min(0).max(100),
   /** Only these queues of the pool; all when absent. */
   queues: z.array(Name).max(100).optional(),
   labels: Labels.optional(),
   /** Long-poll: wait up to this long for a run when none is due. */
   waitMs: z.number().int().min(0).max(MAX_CLAIM_WAIT_MS).default(0),
+  /**
+   * Attempts the worker runs and has not been asked to stop: the long-poll also answers as soon as
+   * one of them is asked to cancel, so a cancel reaches the worker in about a second instead of at
+   * its next heartbeat.
+   */
+  held: z.array(HeldRun).max(1000).optional(),
 });
 export type ClaimRequest = z.input<typeof ClaimRequest>;

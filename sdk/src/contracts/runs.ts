@@ -198,6 +198,30 @@ export type FlowRunAttempt = z.infer<typeof FlowRunAttempt>;
 export const FlowRunAttemptsResponse = z.strictObject({ items: z.array(FlowRunAttempt) });
 export type FlowRunAttemptsResponse = z.infer<typeof FlowRunAttemptsResponse>;
 
+/*
+ * How people are shown a run's code and attempt, the same in the CLI and the dashboard. Plain
+ * functions of the contract types, with no Node imports: the dashboard loads this module in the browser.
+ */
+
+/**
+ * A code digest (`sourceDigest`, `codeDigest`) cut as registries and git show them: an OCI digest
+ * `sha256:<64 hex>` to `sha256:<12 hex>`, a git commit (40 hex) to its first 12; anything else whole.
+ */
+export function shortCodeDigest(digest: string): string {
+  if (/^sha256:[a-f0-9]{64}$/.test(digest)) return digest.slice(0, 'sha256:'.length + 12);
+  if (/^[a-f0-9]{40}$/.test(digest)) return digest.slice(0, 12);
+  return digest;
+}
+
+/**
+ * "2 of 3" while the run is within its retries; a run retried by hand past them reads
+ * "3 (retried by hand after 2)" rather than an impossible "3 of 2".
+ */
+export function attemptLabel(run: Pick<FlowRun, 'attempt' | 'maxRetries'>): string {
+  const allowed = run.maxRetries + 1;
+  return run.attempt <= allowed ? `${run.attempt} of ${allowed}` : `${run.attempt} (retried by hand after ${allowed})`;
+}
+
 /** What the worker needs to run a claimed run. Source is a pinned reference, never code. */
 export const ClaimedRun = z.strictObject({
   flowRun: FlowRun,
@@ -216,10 +240,19 @@ export const ClaimedRun = z.strictObject({
   resources: ResourceRequest.nullable().default(null),
   /** What this worker handed it: device ids, memory, CPU slots; null when the run asked for nothing. */
   assigned: AssignedResources.nullable().default(null),
+  /**
+   * The highest log seq already stored for this attempt (0: none): a run handed back unstarted keeps
+   * its attempt and what its earlier claimer logged, and the worker numbers its own lines after it.
+   */
+  logSeqAfter: z.number().int().min(0).default(0),
 });
 export type ClaimedRun = z.infer<typeof ClaimedRun>;
 
-export const ClaimResponse = z.strictObject({ runs: z.array(ClaimedRun) });
+export const ClaimResponse = z.strictObject({
+  runs: z.array(ClaimedRun),
+  /** Attempts of the request's `held` asked to cancel (CANCELLING); only when it named some. */
+  cancel: z.array(z.strictObject({ id: Id, attempt: z.number().int().min(1) })).optional(),
+});
 export type ClaimResponse = z.infer<typeof ClaimResponse>;
 
 /**

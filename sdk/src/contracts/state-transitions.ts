@@ -16,7 +16,8 @@ export const STATE_MEANING: Record<StateType, string> = {
   RUNNING: 'The flow is executing on the worker that holds it.',
   PAUSED:
     'The flow suspended itself on a durable wait (Suspended), or a user held it before it started (Paused); it holds no slot and no lease until the wait resolves or the user releases it, and it is queued again.',
-  CANCELLING: 'A user cancelled it while a worker held it; the worker is stopping the process.',
+  CANCELLING:
+    'A user cancelled it while a worker held it; the worker is stopping the process. The worker hears it at once through the claim it keeps open, and at the latest with its next heartbeat.',
   COMPLETED: 'The flow returned: the run finished successfully.',
   FAILED: 'The flow threw on its last attempt, or a configuration error that no retry can fix stopped it.',
   CRASHED: 'The process or its worker died (the lease ran out) on its last attempt.',

@@ -59,7 +59,7 @@ export interface RunDeploymentOptions {
   /**
    * In a flow: how long waiting holds the flow's process before the flow run is suspended (its
    * worker slot freed) until the run ends; 0 suspends at once, for a run known to take long.
-   * @default `OUTPOST_WAIT_HOLD_SECONDS`, else 60
+   * @default the deployment's `jobVariables.waitHoldSeconds` (the worker sets `OUTPOST_WAIT_HOLD_SECONDS`), else 60
    */
   holdSeconds?: number;
   /** Throw `DeploymentRunFailedError` when the run ends FAILED, CRASHED or CANCELLED. @default true */

@@ -91,20 +91,22 @@ export class RunDurability {
     return `deployment-run-${this.deploymentRunCalls}`;
   }
 
-  /** Learns what earlier attempts recorded; only an attempt after the first can have anything to learn. */
-  async loadReplay(attempt: number): Promise<void> {
-    if (attempt <= 1) return;
+  /**
+   * Learns what earlier attempts recorded; only an attempt after the first can have anything to
+   * learn. Returns how many task results it learnt.
+   */
+  async loadReplay(attempt: number): Promise<number> {
+    if (attempt <= 1) return 0;
     let results: RecordedResult[];
     try {
       results = await this.port.replay();
     } catch (error) {
       // A control plane without durable waits has no replay route, and no run of it ever suspended.
-      if ((error as { code?: unknown }).code === 'not_found' && (error as { status?: unknown }).status === 404) return;
+      if ((error as { code?: unknown }).code === 'not_found' && (error as { status?: unknown }).status === 404) return 0;
       throw error;
     }
     for (const result of results) this.recorded.set(slotId(result.taskKey, result.dynamicKey), result);
-    if (results.length > 0)
-      log.info(`resuming: ${results.length} completed task(s) will be answered from their recorded results`);
+    return results.length;
   }
 
   /** The recorded result of the task call at `slot`, if an earlier attempt completed it. */

@@ -64,9 +64,18 @@ export async function runFlowRun(
       const durable = reporter.waits ? new RunDurability(reporter.waits, run.id) : undefined;
       // An attempt after a suspension first learns what the earlier ones completed; without that it
       // would run those tasks again, so not knowing fails the attempt.
-      const replayProblem = durable ? await durable.loadReplay(run.attempt).then(() => null, toError) : null;
+      // Logged through the run's reporter: no run scope is open yet, and the scope-less logger would
+      // print a terminal line (`[flow] info …`) that the captured console then ships as a second level.
+      const say = (level: 'info' | 'error', message: string) =>
+        reporter.log({ level, message, timestamp: new Date(), flowName: def.name });
+      const replayProblem = durable
+        ? await durable.loadReplay(run.attempt).then((learnt) => {
+            if (learnt > 0) say('info', `resuming: ${learnt} completed task(s) will be answered from their recorded results`);
+            return null;
+          }, toError)
+        : null;
       settled = replayProblem
-        ? replayFailure(replayProblem)
+        ? replayFailure(replayProblem, say)
         : await runBody(def, rawParams, { reporter, run, flowName: def.name, signal: cancelled, taskCalls: new Map(), durable });
     } finally {
       restoreConsole();
@@ -84,9 +93,9 @@ export async function runFlowRun(
     : { kind: 'failed', error: settled.error, thrown: settled.thrown, stateType: judged.stateType };
 }
 
-function replayFailure(cause: Error): Settled {
+function replayFailure(cause: Error, say: (level: 'error', message: string) => void): Settled {
   const error = new Error(`could not read what earlier attempts of this run completed: ${describeError(cause)}`, { cause });
-  log.error(error.message);
+  say('error', error.message);
   return { ok: false, error, thrown: error };
 }
 

@@ -38,6 +38,12 @@ interface Pending {
   timer: ReturnType<typeof setTimeout>;
 }
 
+/** The number in an `rpcPending` message, if that is what `raw` is. */
+function pendingRpcId(raw: unknown): number | null {
+  const id = (raw as { id?: unknown }).id;
+  return typeof id === 'number' && Number.isInteger(id) ? id : null;
+}
+
 /*
  * The runner and the bundle's own copy of this module share one process and one channel. Their rpc
  * ids come from a single process-wide counter so a reply can never be taken for the other's request.
@@ -131,13 +137,17 @@ export class IpcChannel {
     if (this.closed) return Promise.reject(new RpcFailedError(method, { message: 'IPC channel closed' }));
     const id = nextRpcId();
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.pending.delete(id);
-        reject(new RpcFailedError(method, { message: `no reply within ${this.rpcTimeoutMs} ms` }));
-      }, this.rpcTimeoutMs);
-      this.pending.set(id, { method, resolve, reject, timer });
+      this.pending.set(id, { method, resolve, reject, timer: this.replyTimer(id, method, reject) });
       this.send({ t: 'rpc', id, method, body } as RunnerToWorkerMessage);
     });
+  }
+
+  /** Fails rpc `id` when no reply, nor word that the worker is still on it, comes within the rpc timeout. */
+  private replyTimer(id: number, method: string, reject: (error: Error) => void): ReturnType<typeof setTimeout> {
+    return setTimeout(() => {
+      this.pending.delete(id);
+      reject(new RpcFailedError(method, { message: `no reply within ${this.rpcTimeoutMs} ms` }));
+    }, this.rpcTimeoutMs);
   }
 
   onCancel(listener: (reason: string) => void): () => void {
@@ -169,6 +179,16 @@ export class IpcChannel {
         const window = taskWindow(this.port);
         window.settled = Math.max(window.settled ?? 0, settled);
         this.releaseTaskRoom(false);
+      }
+      return;
+    }
+    if (t === 'rpcPending') {
+      // The worker keeps retrying the API behind this rpc (an outage): wait another full timeout.
+      const id = pendingRpcId(raw);
+      const entry = id === null ? undefined : this.pending.get(id);
+      if (id !== null && entry) {
+        clearTimeout(entry.timer);
+        entry.timer = this.replyTimer(id, entry.method, entry.reject);
       }
       return;
     }

@@ -84,7 +84,15 @@ export type TaskAckMessage = z.infer<typeof TaskAckMessage>;
 export const TASK_EVENT_WINDOW = 10_000;
 
 /** Worker → flow process. */
-export const WorkerToRunnerMessage = z.union([StartMessage, ReplyMessage, CancelMessage, TaskAckMessage]);
+/**
+ * The worker is still serving rpc `id` (the API is away and it keeps retrying): the runtime waits
+ * another full rpc timeout for its reply. Sent every `RPC_PENDING_INTERVAL_MS` while an rpc is served.
+ */
+export const RpcPendingMessage = z.strictObject({ t: z.literal('rpcPending'), id: z.number().int() });
+export type RpcPendingMessage = z.infer<typeof RpcPendingMessage>;
+export const RPC_PENDING_INTERVAL_MS = 30_000;
+
+export const WorkerToRunnerMessage = z.union([StartMessage, ReplyMessage, CancelMessage, TaskAckMessage, RpcPendingMessage]);
 export type WorkerToRunnerMessage = z.infer<typeof WorkerToRunnerMessage>;
 
 /**

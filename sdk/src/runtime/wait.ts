@@ -35,7 +35,10 @@ export const DEFAULT_WAIT_HOLD_SECONDS = 60;
 /** The longest one long-poll of a wait holds (the API's limit). */
 const MAX_POLL_SECONDS = 25;
 
-/** How long a wait may stay pending and still hold the process: `OUTPOST_WAIT_HOLD_SECONDS`, else 60. */
+/**
+ * How long a wait may stay pending and still hold the process: `OUTPOST_WAIT_HOLD_SECONDS`, else 60.
+ * Under a worker the variable is the deployment's `jobVariables.waitHoldSeconds`, set by the worker.
+ */
 export function holdSeconds(env: NodeJS.ProcessEnv = process.env): number {
   const raw = env.OUTPOST_WAIT_HOLD_SECONDS?.trim();
   if (!raw) return DEFAULT_WAIT_HOLD_SECONDS;

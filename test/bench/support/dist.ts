@@ -12,7 +12,7 @@ export interface DistFile {
 /**
  * The built dashboard's files, split into what a first load fetches (index.html and what it
  * references: the entry script, its stylesheet, any modulepreload) and what pages load on demand
- * (the lineage graph's chunk and its layout worker).
+ * (each page's chunk, such as the lineage graph's with React Flow).
  */
 export async function dashboardFiles(): Promise<{ firstLoad: DistFile[]; onDemand: DistFile[] }> {
   let html: string;
