@@ -45,6 +45,14 @@ export { defineConfig } from './config.js';
 export type { KeyOptions, PartitionInfo, PartitionsDefinition } from './partitions/index.js';
 export { partitions } from './partitions/index.js';
 export type {
+  PipesArtifactRecord,
+  PipesCheckResult,
+  PipesClientError,
+  PipesRunOptions,
+  PipesRunResult,
+} from './pipes/index.js';
+export { PipesProcessError, pipes } from './pipes/index.js';
+export type {
   ApprovalResult,
   ArtifactOptions,
   DeploymentRun,

@@ -1,0 +1,8 @@
+export type {
+  PipesArtifactRecord,
+  PipesCheckResult,
+  PipesClientError,
+  PipesRunOptions,
+  PipesRunResult,
+} from './host.js';
+export { PipesProcessError, pipes } from './host.js';
