@@ -19,6 +19,23 @@ export interface DeploymentConfig {
   name: string;
   /** Module that defines the flow, relative to the config file, e.g. `flows/train.ts`. */
   entrypoint: string;
+  /**
+   * Project files shipped with the flow's bundle as they are: a `train.py`, a Python package
+   * directory, a SQL file. Glob patterns relative to the project directory (the config file's),
+   * e.g. `['scripts/*.py', 'sql/**', '!scripts/scratch_*.py']`; a directory name takes everything
+   * under it, and dot files match only a pattern that names the dot. Each file keeps its
+   * project-relative path inside the bundle, and its executable bit. On the worker the flow runs
+   * with the unpacked bundle as its working directory, also named by `OUTPOST_BUNDLE_DIR`, so
+   * `pipes.run(['python3', 'scripts/train.py'])` finds the script.
+   *
+   * `node_modules` and `.git` never match. The deploy stops with one line naming the pattern or
+   * file for a pattern that reaches outside the project (`../x`, an absolute path) or matches
+   * nothing, a file that is or lies under a symlink leading outside the project, and files adding
+   * up to more than 50 MiB. The bundle is the same for all deployments of a deploy, so it carries
+   * the files every deployment lists. Ignored with `source.git`, whose checkout holds them anyway.
+   * @default [] (only the built modules)
+   */
+  files?: string[];
   description?: string;
   /** Work pool whose workers run this deployment. @default config.defaultPool */
   pool?: string;

@@ -2,6 +2,8 @@ import { stat } from 'node:fs/promises';
 import { isAbsolute, relative, resolve, sep } from 'node:path';
 import type { BuildFailure, Message } from 'esbuild';
 import { BundleError } from './errors.js';
+import { collectProjectFiles } from './files.js';
+import { assertNoFileUnderFile } from './manifest.js';
 import type { BuiltBundle, BundleFile } from './types.js';
 
 export interface BuildBundleOptions {
@@ -11,6 +13,12 @@ export interface BuildBundleOptions {
   entrypoints: string[];
   /** @default false */
   minify?: boolean;
+  /**
+   * Glob patterns of project files shipped as they are beside the built modules, at their paths
+   * relative to `projectDir` (`scripts/*.py`, `sql/report.sql`); see `collectProjectFiles` for what
+   * is refused. @default []
+   */
+  files?: readonly string[];
 }
 
 // CommonJS dependencies call `require` for Node built-ins, which ESM lacks. esbuild renames any
@@ -66,12 +74,15 @@ async function resolveEntries(root: string, entrypoints: string[]): Promise<Entr
 
 /**
  * Bundles each entrypoint with everything it imports (the SDK and zod included) into one
- * self-contained ES module plus its source map. Nothing is written to disk, and the output holds
- * no absolute path of this machine, so the same sources always give the same bytes.
+ * self-contained ES module plus its source map, and adds the project files `files` matches as they
+ * are. Nothing is written to disk, and the output holds no absolute path of this machine nor any
+ * file time, so the same sources always give the same bytes.
  */
 export async function buildBundle(options: BuildBundleOptions): Promise<BuiltBundle> {
   const root = resolve(options.projectDir);
   const entries = await resolveEntries(root, options.entrypoints);
+  // Checked before the build: a pattern that reaches outside the project fails at once.
+  const shipped = await collectProjectFiles(root, options.files ?? []);
   // Loaded lazily, because workers import this module only to pull bundles. The specifier is a
   // variable so that a flow bundle which happens to include this module never tries to inline esbuild.
   const esbuild = (await import(ESBUILD)) as typeof import('esbuild');
@@ -108,6 +119,13 @@ export async function buildBundle(options: BuildBundleOptions): Promise<BuiltBun
     if (path.startsWith('..')) throw new BundleError('invalid', `esbuild wrote ${file.path}, outside the project directory`);
     return { path, bytes: file.contents };
   });
+  const built = new Set(files.map((file) => file.path));
+  for (const file of shipped) {
+    if (built.has(file.path))
+      throw new BundleError('invalid', `files: ${file.path} has the path of a built module of the bundle`);
+    files.push(file);
+  }
+  assertNoFileUnderFile(files.map((file) => file.path));
   files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   const entrypoints: Record<string, string> = {};
   for (const entry of entries) entrypoints[entry.source] = `${entry.out}.mjs`;

@@ -18,6 +18,25 @@ export interface CacheMarker {
   entrypoints: Record<string, string>;
 }
 
+/** Entries runs of this process are using (directory → number of holders): never evicted while held. */
+const held = new Map<string, number>();
+
+/**
+ * Keeps an entry from eviction by this process until the returned function is called (once per
+ * hold): a flow may read its bundle's shipped files (a script, a SQL file) at any point of its run.
+ */
+export function holdCacheEntry(dir: string): () => void {
+  held.set(dir, (held.get(dir) ?? 0) + 1);
+  let released = false;
+  return () => {
+    if (released) return;
+    released = true;
+    const left = (held.get(dir) ?? 1) - 1;
+    if (left > 0) held.set(dir, left);
+    else held.delete(dir);
+  };
+}
+
 export function cacheEntryDir(cacheDir: string, digest: string): string {
   return join(cacheDir, `sha256-${digestHex(digest)}`);
 }
@@ -37,8 +56,8 @@ export async function lookupCacheEntry(cacheDir: string, digest: string): Promis
 }
 
 export interface CacheWriter {
-  /** Writes one file of the entry; `path` is a verified safe relative path. */
-  writeFile(path: string, bytes: Uint8Array): Promise<void>;
+  /** Writes one file of the entry (mode 0755 when `executable`); `path` is a verified safe relative path. */
+  writeFile(path: string, bytes: Uint8Array, executable?: boolean): Promise<void>;
 }
 
 /**
@@ -55,10 +74,10 @@ export async function storeCacheEntry(
   const final = cacheEntryDir(cacheDir, marker.digest);
   try {
     await fill({
-      async writeFile(path, bytes) {
+      async writeFile(path, bytes, executable = false) {
         const target = join(temporary, ...path.split('/'));
         await mkdir(dirname(target), { recursive: true });
-        await writeFile(target, bytes, { flag: 'wx' });
+        await writeFile(target, bytes, { flag: 'wx', ...(executable ? { mode: 0o755 } : {}) });
       },
     });
     await writeFile(join(temporary, CACHE_MARKER), JSON.stringify(marker));
@@ -109,8 +128,9 @@ async function removeEntry(cacheDir: string, dir: string): Promise<void> {
 
 /**
  * Evicts least-recently-used entries until the cache fits in `maxBytes`, sparing `keep` (the entry
- * just pulled). A run already executing from an evicted entry keeps working: its bundle module is
- * one self-contained file, read completely when it was imported.
+ * just pulled) and the entries held with `holdCacheEntry`. A run executing from an entry that was
+ * not held keeps its flow module, read completely when it was imported, but loses any shipped
+ * file it has not read yet.
  */
 export async function enforceCacheLimit(cacheDir: string, maxBytes: number, keep: string): Promise<void> {
   const names = await readdir(cacheDir).catch(() => [] as string[]);
@@ -130,7 +150,7 @@ export async function enforceCacheLimit(cacheDir: string, maxBytes: number, keep
   entries.sort((a, b) => a.usedAt - b.usedAt);
   for (const entry of entries) {
     if (total <= maxBytes) break;
-    if (entry.dir === keep) continue;
+    if (entry.dir === keep || held.has(entry.dir)) continue;
     await removeEntry(cacheDir, entry.dir);
     total -= entry.bytes;
   }

@@ -11,6 +11,8 @@ export const ARTIFACT_TYPE = 'application/vnd.outpost.bundle.v1';
 export const CONFIG_MEDIA_TYPE = 'application/vnd.outpost.bundle.config.v1+json';
 export const FILE_MEDIA_TYPE = 'application/vnd.outpost.bundle.file.v1';
 export const TITLE_ANNOTATION = 'org.opencontainers.image.title';
+/** Set to `true` on the layer of a file unpacked as executable; absent otherwise, so older bundles keep their digests. */
+export const EXECUTABLE_ANNOTATION = 'vnd.outpost.bundle.file.executable';
 /** Written into every cached bundle directory, so no bundle file may carry this name. */
 export const CACHE_MARKER = '.outpost-bundle.json';
 /** Manifests are small; the same cap as distribution's own. */
@@ -41,6 +43,7 @@ export interface PackedBundle {
 export interface BundleLayer {
   path: string;
   descriptor: Descriptor;
+  executable: boolean;
 }
 
 export interface BundleManifest {
@@ -78,7 +81,7 @@ export function assertSafeBundlePath(path: string): void {
 }
 
 /** `a` and `a/b` cannot both be files once unpacked. */
-function assertNoFileUnderFile(paths: Iterable<string>): void {
+export function assertNoFileUnderFile(paths: Iterable<string>): void {
   const files = new Set(paths);
   for (const path of files) {
     for (let slash = path.indexOf('/'); slash !== -1; slash = path.indexOf('/', slash + 1)) {
@@ -115,7 +118,7 @@ export function packBundle(bundle: BuiltBundle): PackedBundle {
       mediaType: FILE_MEDIA_TYPE,
       digest: sha256Digest(file.bytes),
       size: file.bytes.byteLength,
-      annotations: { [TITLE_ANNOTATION]: file.path },
+      annotations: { [TITLE_ANNOTATION]: file.path, ...(file.executable ? { [EXECUTABLE_ANNOTATION]: 'true' } : {}) },
     },
     bytes: file.bytes,
     path: file.path,
@@ -175,7 +178,7 @@ export function parseBundleManifest(bytes: Uint8Array, digest: string): BundleMa
     assertSafeBundlePath(path);
     if (seen.has(path)) throw new BundleError('invalid', `manifest ${digest} lists ${path} twice`);
     seen.add(path);
-    return { path, descriptor };
+    return { path, descriptor, executable: descriptor.annotations?.[EXECUTABLE_ANNOTATION] === 'true' };
   });
   assertNoFileUnderFile(seen);
   return { config: manifest.config, layers };

@@ -4,6 +4,7 @@ import {
   type CacheWriter,
   DEFAULT_MAX_CACHE_BYTES,
   enforceCacheLimit,
+  holdCacheEntry,
   lookupCacheEntry,
   readCachedEntrypoints,
   storeCacheEntry,
@@ -13,6 +14,7 @@ import { sha256Digest } from './digest.js';
 import { BundleError } from './errors.js';
 import {
   assertSafeBundlePath,
+  type BundleLayer,
   type BundleManifest,
   type Descriptor,
   MAX_MANIFEST_BYTES,
@@ -32,6 +34,11 @@ export interface PullBundleOptions {
   maxCacheBytes?: number;
   /** Speak plain HTTP to a registry that is not on loopback. @default false */
   insecure?: boolean;
+  /**
+   * Keep the pulled entry from eviction by this process (`holdCacheEntry`) until the returned
+   * `release` is called: for a run that reads the bundle's shipped files. @default false
+   */
+  hold?: boolean;
 }
 
 export interface VerifySourceOptions {
@@ -90,11 +97,11 @@ async function fetchVerifiedManifest(store: BlobStore, digest: string): Promise<
 }
 
 async function unpack(store: BlobStore, manifest: BundleManifest, writer: CacheWriter): Promise<void> {
-  const byDigest = new Map<string, { descriptor: Descriptor; paths: string[] }>();
+  const byDigest = new Map<string, { descriptor: Descriptor; layers: BundleLayer[] }>();
   for (const layer of manifest.layers) {
     const group = byDigest.get(layer.descriptor.digest);
-    if (group) group.paths.push(layer.path);
-    else byDigest.set(layer.descriptor.digest, { descriptor: layer.descriptor, paths: [layer.path] });
+    if (group) group.layers.push(layer);
+    else byDigest.set(layer.descriptor.digest, { descriptor: layer.descriptor, layers: [layer] });
   }
   const groups = [...byDigest.values()];
   let next = 0;
@@ -105,9 +112,14 @@ async function unpack(store: BlobStore, manifest: BundleManifest, writer: CacheW
   const lanes = Array.from({ length: Math.min(FETCH_CONCURRENCY, groups.length) }, async () => {
     try {
       while (failure === null && next < groups.length) {
-        const { descriptor, paths } = groups[next++]!;
-        const bytes = verified(await store.blob(descriptor), descriptor.digest, descriptor.size, `bundle file ${paths[0]}`);
-        for (const path of paths) await writer.writeFile(path, bytes);
+        const { descriptor, layers } = groups[next++]!;
+        const bytes = verified(
+          await store.blob(descriptor),
+          descriptor.digest,
+          descriptor.size,
+          `bundle file ${layers[0]?.path}`,
+        );
+        for (const layer of layers) await writer.writeFile(layer.path, bytes, layer.executable);
       }
     } catch (error) {
       failure ??= { error };
@@ -123,7 +135,10 @@ async function unpack(store: BlobStore, manifest: BundleManifest, writer: CacheW
  * sizes first; on any mismatch nothing is cached and a `BundleError('integrity')` is thrown.
  * A `dir:///abs/path` source is returned as it is, with a null digest.
  */
-export async function pullBundle(source: string, options: PullBundleOptions): Promise<{ dir: string; digest: string | null }> {
+export async function pullBundle(
+  source: string,
+  options: PullBundleOptions,
+): Promise<{ dir: string; digest: string | null; release?: () => void }> {
   const parsed = parseSource(source);
   if (parsed.kind === 'dir') {
     const info = await stat(parsed.path).catch(() => null);
@@ -134,7 +149,7 @@ export async function pullBundle(source: string, options: PullBundleOptions): Pr
   const cacheDir = resolve(options.cacheDir);
   const maxBytes = options.maxCacheBytes ?? DEFAULT_MAX_CACHE_BYTES;
   const hit = await lookupCacheEntry(cacheDir, digest);
-  if (hit) return { dir: hit, digest };
+  if (hit) return { dir: hit, digest, ...(options.hold ? { release: holdCacheEntry(hit) } : {}) };
   const store = await openStore(parsed, options);
   let dir: string;
   try {
@@ -148,8 +163,9 @@ export async function pullBundle(source: string, options: PullBundleOptions): Pr
   } finally {
     await store.close();
   }
+  const release = options.hold ? holdCacheEntry(dir) : undefined;
   await enforceCacheLimit(cacheDir, maxBytes, dir);
-  return { dir, digest };
+  return { dir, digest, ...(release ? { release } : {}) };
 }
 
 /**

@@ -3,6 +3,8 @@ export interface BundleFile {
   /** Relative to the bundle root, posix separators, e.g. `flows/hello.mjs`. */
   path: string;
   bytes: Uint8Array;
+  /** Unpacked with mode 0755: a shipped project file that was executable. @default false */
+  executable?: boolean;
 }
 
 /** The output of `buildBundle`: files sorted by path, plus where each entrypoint ended up. */
