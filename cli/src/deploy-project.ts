@@ -85,6 +85,8 @@ export async function deployProject(options: DeployProjectOptions): Promise<Depl
   for (const w of warnings) options.progress(`warning: ${w}`);
   const selected = select(config.deployments, options.only);
   const entrypoints = [...new Set(selected.map((d) => d.entrypoint))];
+  // One bundle serves every deployment of the deploy: it carries the project files any of them lists.
+  const projectFiles = [...new Set(selected.flatMap((d) => d.files ?? []))];
   if (config.source?.git && options.registry === undefined) {
     return deployFromGit(
       options,
@@ -106,7 +108,7 @@ export async function deployProject(options: DeployProjectOptions): Promise<Depl
   await typecheck(options, projectDir, configPath, entrypoints);
 
   options.progress(`building ${config.project} (${entrypoints.length} entrypoint${entrypoints.length === 1 ? '' : 's'})…`);
-  const bundle = await bundleStep('build the bundle', () => buildBundle({ projectDir, entrypoints }));
+  const bundle = await bundleStep('build the bundle', () => buildBundle({ projectDir, entrypoints, files: projectFiles }));
   const files = bundle.files.map((f) => ({ path: f.path, size: f.bytes.byteLength }));
   const flowsByEntry = await discoverAll(bundle, entrypoints, options.env);
 

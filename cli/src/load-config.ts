@@ -16,6 +16,7 @@ const DeploymentSchema = z.object({
   assets: z.boolean().optional(),
   name: Name,
   entrypoint: z.string().min(1),
+  files: z.array(z.string().min(1).max(1000)).max(200).optional(),
   description: z.string().max(2000).optional(),
   pool: Name.optional(),
   queue: Name.optional(),
