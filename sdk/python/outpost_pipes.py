@@ -68,6 +68,7 @@ from typing import Any, Callable, Dict, Iterator, Optional, Union
 __all__ = [
     "PROTOCOL_VERSION",
     "MAX_MESSAGE_BYTES",
+    "ContextSection",
     "PipesClient",
     "PipesContext",
     "PipesError",
