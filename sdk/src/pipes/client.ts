@@ -123,12 +123,14 @@ function errorOf(error: unknown): { type: string; message: string; traceback: st
 /**
  * Opens the channel to the launcher named by `OUTPOST_PIPES_CONTEXT` and `OUTPOST_PIPES_MESSAGES`
  * and sends `opened`. Without `OUTPOST_PIPES_CONTEXT` (run outside Outpost) the client prints what
- * it would report to stderr, so the program still runs on its own.
+ * it would report to stderr, one line each starting with `outpost_pipes:`, so the program still
+ * runs on its own. A program that ends without `close()` sends `closed` as it exits, with the
+ * uncaught error that ended it, if one did.
  */
 export function openPipes(env: NodeJS.ProcessEnv = process.env): PipesClient {
   const contextPath = env.OUTPOST_PIPES_CONTEXT;
   let context: PipesContext;
-  let sink: Sink;
+  let sink: Sink | null;
   let active: boolean;
   if (contextPath) {
     context = JSON.parse(readFileSync(contextPath, 'utf8')) as PipesContext;
@@ -139,7 +141,7 @@ export function openPipes(env: NodeJS.ProcessEnv = process.env): PipesClient {
     active = true;
   } else {
     context = LOCAL_CONTEXT;
-    sink = (line) => process.stderr.write(`[outpost-pipes] ${line}`);
+    sink = null;
     active = false;
   }
   let closed = false;
@@ -151,7 +153,8 @@ export function openPipes(env: NodeJS.ProcessEnv = process.env): PipesClient {
     if (size > MAX_LINE_BYTES) {
       throw new RangeError(`the '${method}' message is ${size} bytes, more than ${MAX_LINE_BYTES}; report a location, not data`);
     }
-    sink(line);
+    if (sink) sink(line);
+    else process.stderr.write(`outpost_pipes: ${describe(method, params)}\n`);
   };
 
   const logAt = (level: PipesLogLevel) => (message: unknown) => {
@@ -201,7 +204,47 @@ export function openPipes(env: NodeJS.ProcessEnv = process.env): PipesClient {
     },
   };
   send('opened', {});
+  // A program that ends without close() still says so; an uncaught error becomes the failure's message.
+  let uncaught: unknown;
+  process.on('uncaughtExceptionMonitor', (error) => {
+    uncaught ??= error;
+  });
+  process.once('exit', () => {
+    if (closed) return;
+    try {
+      client.close(uncaught);
+    } catch {
+      // The launcher has gone; there is no one left to tell.
+    }
+  });
   return client;
+}
+
+/** Outside Outpost: one readable line per report. */
+function describe(method: string, params: Record<string, unknown>): string {
+  const json = (value: unknown) => JSON.stringify(value);
+  switch (method) {
+    case 'opened':
+      return 'no OUTPOST_PIPES_CONTEXT in the environment, so reports are printed here';
+    case 'log':
+      return `[${String(params.level)}] ${String(params.message)}`;
+    case 'metadata':
+      return `metadata ${json(params.values)}`;
+    case 'check':
+      return `check ${String(params.name)} ${params.passed ? 'passed' : 'failed'}${params.metadata === undefined ? '' : ` ${json(params.metadata)}`}`;
+    case 'artifact': {
+      const { type, key, ...fields } = params;
+      return `artifact ${String(type)} ${String(key)} ${json(fields)}`;
+    }
+    case 'result':
+      return `result ${json(params.value)}`;
+    case 'closed': {
+      const error = params.error as { type: string; message: string } | undefined;
+      return error ? `closed with error ${error.type}: ${error.message}` : 'closed';
+    }
+    default:
+      return method;
+  }
 }
 
 /**
