@@ -70,6 +70,11 @@ export interface RunEnvInput {
   gpus?: string[] | null;
   /** The deployment's `jobVariables.waitHoldSeconds` (`OUTPOST_WAIT_HOLD_SECONDS`); null leaves the SDK's default. @default null */
   waitHoldSeconds?: number | null;
+  /**
+   * The directory of the run's unpacked bundle, with the files the deployment ships beside its
+   * modules (`OUTPOST_BUNDLE_DIR`, also the flow's working directory). @default null (unset)
+   */
+  bundleDir?: string | null;
 }
 
 export type ChildEnvInput = BaseEnvInput & RunEnvInput;
@@ -99,6 +104,7 @@ export function runChildEnv(input: RunEnvInput): Record<string, string> {
   env.OUTPOST_RUN_ID = input.run.id;
   env.OUTPOST_RUN_ATTEMPT = String(input.run.attempt);
   env.OUTPOST_FLOW_NAME = input.run.flowName;
+  if (input.bundleDir) env.OUTPOST_BUNDLE_DIR = input.bundleDir;
   if (input.waitHoldSeconds !== undefined && input.waitHoldSeconds !== null) {
     env.OUTPOST_WAIT_HOLD_SECONDS = String(input.waitHoldSeconds);
   }

@@ -97,7 +97,7 @@ export async function prepareRun(claimed: ClaimedRun, deps: PrepareDeps): Promis
       attempt: run.attempt,
       bundle,
       jobEnv,
-      runEnv: runChildEnv({ jobEnv, run, gpus: gpuEnv(claimed, deps.options), waitHoldSeconds }),
+      runEnv: runChildEnv({ jobEnv, run, gpus: gpuEnv(claimed, deps.options), waitHoldSeconds, bundleDir: bundle.dir }),
     },
   };
 }

@@ -218,7 +218,8 @@ async function main(): Promise<number> {
   const { OUTPOST_RELAY_TOKEN: _token, OUTPOST_RELAY_PIN: _pin, ...podEnv } = process.env;
   child = spawn(process.execPath, [runnerPath()], {
     cwd: dir,
-    env: { ...podEnv, ...env } as NodeJS.ProcessEnv,
+    // The worker names its own copy of the bundle; the flow's is this pod's.
+    env: { ...podEnv, ...env, OUTPOST_BUNDLE_DIR: dir } as NodeJS.ProcessEnv,
     detached: true,
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     serialization: 'json',

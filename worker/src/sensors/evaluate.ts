@@ -106,6 +106,7 @@ export async function evaluateSensorTick(
     const gotAnswer = new Promise<void>((resolve) => (answered = resolve));
     const env: Record<string, string> = { ...deps.baseEnv };
     for (const [name, value] of Object.entries(jobEnv)) if (!name.startsWith('OUTPOST_')) env[name] = value;
+    env.OUTPOST_BUNDLE_DIR = bundle.dir;
     env.OUTPOST_SENSOR_NAME = sensor.name;
     env.OUTPOST_DEPLOYMENT_ID = deployment.id;
     env.OUTPOST_SENSOR_TICK = JSON.stringify({ cursor: sensor.cursor, lastTickAt: sensor.lastTickAt });

@@ -2,7 +2,7 @@ import { isGitSource, parseSource, pullBundle, resolveBundleEntrypoint, resolveR
 import { fetchGitBundle } from './git.js';
 
 export interface FetchedBundle {
-  /** Directory holding the bundle's files; the flow process runs with it as cwd. */
+  /** Directory holding the bundle's files; the flow process runs with it as cwd and as `OUTPOST_BUNDLE_DIR`. */
   dir: string;
   /** Absolute path of the module that defines the flow. */
   entry: string;
@@ -34,7 +34,13 @@ export async function fetchBundle(source: string, entrypoint: string, options: F
   if (isGitSource(source)) return fetchGitBundle(source, entrypoint, options);
   const parsed = parseSource(source);
   const credentials = parsed.kind === 'oci' ? await resolveRegistryCredentials(parsed.host, options.env) : null;
-  const { dir, digest } = await pullBundle(source, { cacheDir: options.cacheDir, credentials });
-  const entry = await resolveBundleEntrypoint(dir, entrypoint);
-  return { dir, entry, digest };
+  // Held until the run is done: the flow may read the bundle's shipped files at any point of it.
+  const { dir, digest, release } = await pullBundle(source, { cacheDir: options.cacheDir, credentials, hold: true });
+  try {
+    const entry = await resolveBundleEntrypoint(dir, entrypoint);
+    return { dir, entry, digest, ...(release ? { release } : {}) };
+  } catch (error) {
+    release?.();
+    throw error;
+  }
 }

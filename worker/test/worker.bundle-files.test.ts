@@ -1,0 +1,102 @@
+import { mkdtempSync, readFileSync, realpathSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { buildBundle, pushBundle } from '@outpost/sdk/bundle';
+import { stop as stopEsbuild } from 'esbuild';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RunOutcome } from '../src/executors/final-state.js';
+import { parseOptions } from '../src/options.js';
+import { startWorker } from '../src/worker.js';
+import { FakeApi } from './support/fake-api.js';
+import { expectNoLiveChildren } from './support/leaks.js';
+import { startRegistry, type TestRegistry } from './support/registry.js';
+import { waitFor } from './support/wait.js';
+
+const FIXTURES = fileURLToPath(new URL('./fixtures', import.meta.url));
+const USER = { username: 'deployer', password: 'registry-pw-5e0c' };
+
+interface Report {
+  bundleDir: string | null;
+  cwd: string;
+  python: string;
+  direct: string;
+}
+
+/*
+ * A deployment ships scripts beside its flow (`files` in outpost.config.ts); pulled from a real
+ * registry, they are in the run's bundle directory, which is the flow's working directory and
+ * OUTPOST_BUNDLE_DIR, whether the flow process was started ahead of the run or for it.
+ */
+describe('project files shipped in the bundle', () => {
+  let scratch: string;
+  let registry: TestRegistry;
+  let source: string;
+
+  beforeAll(async () => {
+    scratch = mkdtempSync(join(tmpdir(), 'outpost-bundle-files-'));
+    registry = await startRegistry(USER);
+    const built = await buildBundle({
+      projectDir: FIXTURES,
+      entrypoints: ['flows/bundle-files.ts'],
+      files: ['scripts/*'],
+    });
+    await stopEsbuild();
+    source = (await pushBundle(built, `oci://${registry.host}/acme/flows`, { credentials: USER })).source;
+  });
+
+  afterAll(async () => {
+    await registry?.stop();
+    rmSync(scratch, { recursive: true, force: true });
+    await expectNoLiveChildren();
+  });
+
+  it.each([
+    ['a flow process started ahead of the run', '2'],
+    ['a flow process started for the run', '0'],
+  ])('runs scripts shipped with the flow by relative path in %s', async (_what, prestart) => {
+    const api = new FakeApi();
+    await api.start();
+    const cacheDir = join(scratch, `cache-${prestart}`);
+    const outcomes: RunOutcome[] = [];
+    const worker = await startWorker(
+      parseOptions(['--pool', 'default', '--heartbeat-interval', '300ms', '--poll-wait', '200ms', '--prestart', prestart], {
+        OUTPOST_API_URL: api.url,
+        OUTPOST_API_KEY: 'op_worker_key_for_tests',
+        OUTPOST_WORKER_CACHE_DIR: cacheDir,
+        OUTPOST_WORKER_SPOOL_DIR: join(scratch, `spool-${prestart}`),
+        OUTPOST_WORKER_LOG_BATCH_INTERVAL: '50ms',
+      }),
+      {
+        logger: pino({ level: process.env.OUTPOST_TEST_LOG_LEVEL ?? 'silent' }),
+        env: {
+          PATH: process.env.PATH ?? '',
+          HOME: join(scratch, `home-${prestart}`),
+          OUTPOST_REGISTRY_USERNAME: USER.username,
+          OUTPOST_REGISTRY_PASSWORD: USER.password,
+        },
+        onRunFinished: (o) => outcomes.push(o),
+      },
+    );
+    try {
+      const id = api.enqueue({ source, entrypoint: 'flows/bundle-files.ts', flowName: 'bundled-scripts' });
+      const outcome = await waitFor(() => outcomes.find((o) => o.runId === id), 60_000, `run ${id}`);
+      const lines = [...api.runs.get(id)!.logs.values()].map((l) => l.message);
+      expect(outcome, lines.join('\n')).toMatchObject({ ending: 'reported', state: 'COMPLETED' });
+      const report = JSON.parse(lines.find((line) => line.startsWith('{"bundleDir"'))!) as Report;
+
+      const bundleDir = report.bundleDir!;
+      expect(realpathSync(bundleDir).startsWith(realpathSync(cacheDir))).toBe(true);
+      expect(report.cwd).toBe(bundleDir);
+      expect(report.python).toBe(`${join(bundleDir, 'scripts')} SELECT 42 AS answer;`);
+      expect(report.direct).toBe(`shell script in ${bundleDir}`);
+      expect(readFileSync(join(bundleDir, 'scripts/report.py'), 'utf8')).toBe(
+        readFileSync(join(FIXTURES, 'scripts/report.py'), 'utf8'),
+      );
+    } finally {
+      await worker.stop({ graceMs: 0 });
+      await api.close();
+    }
+  });
+});
