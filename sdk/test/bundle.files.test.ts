@@ -78,6 +78,23 @@ describe('buildBundle with project files', () => {
     expect(await stat(join(dir, 'scripts/notes.txt')).catch(() => null)).toBeNull();
   });
 
+  it('keeps a held cache entry, shipped files and all, through eviction until it is released', async () => {
+    const { base, project } = await scratch();
+    const pushVariant = async (name: string) => {
+      await put(project, 'scripts/variant.py', `NAME = "${name}"\n`);
+      return (await pushBundle(await build(project, ['scripts/*.py']), `oci-layout://${join(base, name)}`)).source;
+    };
+    const [first, second, third] = [await pushVariant('first'), await pushVariant('second'), await pushVariant('third')];
+    const options = { cacheDir: join(base, 'cache'), credentials: null, maxCacheBytes: 1 };
+    const held = await pullBundle(first, { ...options, hold: true });
+    // Over the limit: everything but the entry just pulled and the held one goes.
+    await pullBundle(second, options);
+    expect(await readFile(join(held.dir, 'scripts/variant.py'), 'utf8')).toBe('NAME = "first"\n');
+    held.release?.();
+    await pullBundle(third, options);
+    expect(await stat(held.dir).catch(() => null)).toBeNull();
+  });
+
   it('never ships node_modules or .git, even for a pattern that matches every file of a kind', async () => {
     const { project } = await scratch();
     await put(project, 'node_modules/dep/setup.py', 'print("dependency")\n');
