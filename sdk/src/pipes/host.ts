@@ -308,9 +308,9 @@ async function run<R = unknown>(command: readonly string[], options: PipesRunOpt
           metadata: (params.metadata ?? {}) as Record<string, MetadataValue>,
         };
         outcome.checks.push(result);
+        // Outside an asset there is no check to decide: the result is only returned.
         if (ctx)
           recordCheck(runId, ctx.assetKey, checkPartitions, result.name, { passed: result.passed, metadata: result.metadata });
-        else warn(`check '${result.name}' reported outside an asset (pass asset: ctx to pipes.run); it is only returned`);
         return;
       }
       case 'artifact': {
