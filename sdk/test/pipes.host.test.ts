@@ -186,7 +186,7 @@ describe('pipes.run', () => {
 
   it("stops the process when the task's timeout passes", async () => {
     const pidFile = path.join(dir, 'timeout.pid');
-    const slow = task({ name: 'slow', timeoutSeconds: 0.5 }, () =>
+    const slow = task({ name: 'slow', timeoutSeconds: 3 }, () =>
       pipes.run([process.execPath, script], { extras: { mode: 'stubborn', pidFile }, killGraceMs: 100 }),
     );
     const run = await testFlow(

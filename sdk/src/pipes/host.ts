@@ -479,6 +479,8 @@ async function run<R = unknown>(command: readonly string[], options: PipesRunOpt
       killTimer = setTimeout(() => child.kill('SIGKILL'), killGraceMs);
     };
     signal?.addEventListener('abort', stop, { once: true });
+    // The signal may have fired while the context was being written.
+    if (signal?.aborted) stop();
 
     const ended = await new Promise<{ code: number | null; signal: NodeJS.Signals | null; error: Error | null }>((resolve) => {
       let spawnError: Error | null = null;
