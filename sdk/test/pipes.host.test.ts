@@ -186,7 +186,7 @@ describe('pipes.run', () => {
 
   it("stops the process when the task's timeout passes", async () => {
     const pidFile = path.join(dir, 'timeout.pid');
-    const slow = task({ name: 'slow', timeoutSeconds: 3 }, () =>
+    const slow = task({ name: 'slow', timeoutSeconds: 6 }, () =>
       pipes.run([process.execPath, script], { extras: { mode: 'stubborn', pidFile }, killGraceMs: 100 }),
     );
     const run = await testFlow(
