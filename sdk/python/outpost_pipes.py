@@ -10,9 +10,10 @@ does its work and reports what it found::
         pipes.report_metadata({"auc": auc, "model_path": "s3://ml-bucket/churn/model.pkl"})
         pipes.report_check("auc_above_0_8", passed=auc > 0.8, metadata={"auc": auc})
 
-This file is the whole client: Python 3.8 or later, standard library only. Copy it next to the
-script or onto ``PYTHONPATH`` (it ships in the SDK package as
-``node_modules/@outpost/sdk/python/outpost_pipes.py``); there is nothing to install.
+This file is the whole client: Python 3.8 or later, standard library only. ``pipes.run`` puts it
+on the launched process's ``PYTHONPATH`` (from the deployed bundle, or the SDK package at
+``node_modules/@outpost/sdk/python/outpost_pipes.py``), so there is nothing to install or copy; to
+run a script outside Outpost, copy this file next to it or onto ``PYTHONPATH``.
 
 What the client offers:
 

@@ -3,11 +3,9 @@ import { describe, expect, it } from 'vitest';
 import { flow, PipesProcessError, pipes, task } from '../src/index.js';
 import { testFlow } from '../src/testing/index.js';
 
-const pythonPath = fileURLToPath(new URL('../python', import.meta.url));
 const trainPy = fileURLToPath(new URL('./fixtures/pipes/train.py', import.meta.url));
 
-const train = (channel: 'fd' | 'file', extras: Record<string, unknown>) =>
-  pipes.run(['python3', trainPy], { channel, extras, env: { PYTHONPATH: pythonPath } });
+const train = (channel: 'fd' | 'file', extras: Record<string, unknown>) => pipes.run(['python3', trainPy], { channel, extras });
 
 describe('pipes.run with the Python client', () => {
   for (const channel of ['fd', 'file'] as const) {

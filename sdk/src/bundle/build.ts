@@ -1,6 +1,7 @@
-import { stat } from 'node:fs/promises';
-import { isAbsolute, relative, resolve, sep } from 'node:path';
-import type { BuildFailure, Message } from 'esbuild';
+import { readFile, stat } from 'node:fs/promises';
+import { dirname, isAbsolute, relative, resolve, sep } from 'node:path';
+import type { BuildFailure, Message, Metafile } from 'esbuild';
+import { BUNDLE_PYTHON_DIR, PYTHON_CLIENT_FILE } from '../pipes/python-path.js';
 import { BundleError } from './errors.js';
 import { collectProjectFiles } from './files.js';
 import { assertNoFileUnderFile } from './manifest.js';
@@ -39,6 +40,32 @@ function isBuildFailure(error: unknown): error is BuildFailure {
 function formatMessage(message: Message): string {
   const where = message.location ? `${message.location.file}:${message.location.line}:${message.location.column}: ` : '';
   return `${where}${message.text}`;
+}
+
+/** The SDK's Pipes launcher, as esbuild names an input it bundled from the built or the source tree. */
+const PIPES_HOST = /(?:^|\/)(?:dist|src)\/pipes\/host\.[jt]s$/;
+
+/**
+ * The SDK's Python Pipes client, when the bundle's code includes the SDK's Pipes launcher: the copy
+ * of the same SDK the launcher came from, so the client and the launcher always speak the same
+ * protocol. It ships at `BUNDLE_PYTHON_DIR`, where `pipes.run` puts it on the launched process's
+ * `PYTHONPATH`; a bundle that never launches a process carries nothing.
+ */
+async function pipesPythonClient(root: string, metafile: Metafile | undefined): Promise<BundleFile | null> {
+  const bundled = Object.values(metafile?.outputs ?? {}).flatMap((output) =>
+    Object.entries(output.inputs)
+      .filter(([, input]) => input.bytesInOutput > 0)
+      .map(([path]) => path),
+  );
+  for (const input of bundled) {
+    if (!PIPES_HOST.test(input)) continue;
+    const sdk = resolve(root, dirname(input), '..', '..');
+    const manifest = await readFile(resolve(sdk, 'package.json'), 'utf8').catch(() => null);
+    if (!manifest || (JSON.parse(manifest) as { name?: unknown }).name !== '@outpost/sdk') continue;
+    const bytes = await readFile(resolve(sdk, 'python', PYTHON_CLIENT_FILE)).catch(() => null);
+    if (bytes) return { path: `${BUNDLE_PYTHON_DIR}/${PYTHON_CLIENT_FILE}`, bytes: new Uint8Array(bytes) };
+  }
+  return null;
 }
 
 interface Entry {
@@ -105,6 +132,7 @@ export async function buildBundle(options: BuildBundleOptions): Promise<BuiltBun
       // Flow and task names may default to function names, which minification would otherwise mangle.
       keepNames: true,
       write: false,
+      metafile: true,
       logLevel: 'silent',
     });
   } catch (error) {
@@ -125,6 +153,8 @@ export async function buildBundle(options: BuildBundleOptions): Promise<BuiltBun
       throw new BundleError('invalid', `files: ${file.path} has the path of a built module of the bundle`);
     files.push(file);
   }
+  const client = await pipesPythonClient(root, result.metafile);
+  if (client && !built.has(client.path) && !shipped.some((file) => file.path === client.path)) files.push(client);
   assertNoFileUnderFile(files.map((file) => file.path));
   files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   const entrypoints: Record<string, string> = {};

@@ -14,6 +14,7 @@ import { describeError, toError } from '../runtime/errors.js';
 import { type Logger, log } from '../runtime/logger.js';
 import { openCheckSlots, recordCheck, reportedCheck } from './checks.js';
 import { LineSplitter } from './lines.js';
+import { pythonClientDir, withPythonClient } from './python-path.js';
 
 /** The protocol version this launcher speaks (docs/pipes.md). */
 export const PIPES_PROTOCOL = 1;
@@ -449,6 +450,8 @@ async function run<R = unknown>(command: readonly string[], options: PipesRunOpt
     for (const [name, value] of Object.entries(env)) if (value === undefined) delete env[name];
     env.OUTPOST_PIPES_CONTEXT = contextPath;
     env.OUTPOST_PIPES_MESSAGES = channelSpec;
+    const pythonPath = withPythonClient(env.PYTHONPATH, pythonClientDir(env));
+    if (pythonPath !== undefined) env.PYTHONPATH = pythonPath;
 
     const child = spawn(command[0] as string, command.slice(1), {
       cwd: options.cwd,
