@@ -45,10 +45,14 @@ describe('the ML example deployed and run on a worker', () => {
         // Where the example's I/O manager keeps every value: a directory of the worker's.
         '--pass-env',
         'CHURN_ASSET_DIR',
+        // The model is trained by the bundle's scripts/train.py, launched with Pipes.
+        '--pass-env',
+        'CHURN_TRAINER',
       ],
       env: {
         OUTPOST_REGISTRY: env.OUTPOST_REGISTRY as string,
         CHURN_ASSET_DIR: assetDir,
+        CHURN_TRAINER: 'python',
         MODEL_SIGNING_KEY: 'e2e-model-signing-key-4c1d9a',
       },
     });
@@ -96,6 +100,13 @@ describe('the ML example deployed and run on a worker', () => {
     ]);
     const gate = unwrap(await client.call('assetsCheckResults', { query: { key: 'churn/evaluation' } })).items;
     expect(gate.map((c) => [c.checkName, c.passed])).toEqual([['quality_gate', true]]);
+    // Trained in Python from the deployed bundle: the script and the Pipes client both came with it.
+    const [model] = unwrap(await client.call('assetsMaterializations', { query: { key: 'churn/model' } })).items;
+    expect(model?.metadata).toMatchObject({ trainer: 'python', train: 590 });
+    const logs = unwrap(await client.call('logsRead', { params: { id: runId }, query: { limit: 5000 } })).items;
+    expect(logs.map((line) => line.message)).toEqual(
+      expect.arrayContaining([expect.stringMatching(/^trained 12 weights on 590 rows for \d+ epochs in Python 3/)]),
+    );
   });
 
   it("keeps the model in the worker's storage: no figure of it is in anything the control plane holds about the run", async () => {

@@ -23,6 +23,8 @@ export default defineConfig({
         partitionRange: { start: '2026-11-02', end: '2026-11-08' },
       },
       tags: ['ml', 'churn'],
+      // Shipped beside the built modules: churn/model runs it when CHURN_TRAINER=python.
+      files: ['scripts/train.py'],
       // Resolved by the worker from its own environment; the control plane only sees the name.
       jobVariables: { env: { MODEL_SIGNING_KEY: { $secret: 'MODEL_SIGNING_KEY' } } },
       // Every night at 02:30 Berlin time, through daylight-saving changes; redeploying keeps the slug,

@@ -5,11 +5,12 @@ import { join } from 'node:path';
 import { artifact, asset, check, isMainModule, materialize, partitions } from '@outpost/sdk';
 import { rocCurveSvg, svgDataUrl } from '../src/charts.js';
 import { validateCustomers } from '../src/dataset.js';
-import { fitFeatures, toFeatureMatrix, toFeatureVector } from '../src/features.js';
+import { type FeatureSpec, fitFeatures, toFeatureMatrix, toFeatureVector } from '../src/features.js';
 import { type Evaluation, evaluate } from '../src/metrics.js';
 import { LogisticRegressionTrainer, type Model, predictProbability, type TrainOptions } from '../src/model.js';
 import { gateFailures, type QualityGate, renderModelCard, weightTable } from '../src/model-card.js';
 import { type LocalModelStore, startLocalModelStore, storedFile, uploadToModelStore } from '../src/model-store.js';
+import { trainInPython } from '../src/python-trainer.js';
 import { chunk, type RiskBand, type Score } from '../src/scoring.js';
 import { canonicalJson, signModel } from '../src/signature.js';
 import { CYCLE_DAYS, dailySnapshot } from '../src/snapshot.js';
@@ -146,6 +147,23 @@ function trainingDays(byDay: Record<string, DayOfCustomers>): string[] {
 
 const EPOCHS_PER_REPORT = 100;
 
+/** Trains in this process, reporting progress between slices of epochs. */
+async function trainHere(
+  x: number[][],
+  y: number[],
+  spec: FeatureSpec,
+  training: TrainOptions,
+  signal: AbortSignal,
+): Promise<{ model: Model; lossHistory: number[] }> {
+  const trainer = new LogisticRegressionTrainer(x, y, training);
+  while (trainer.step(EPOCHS_PER_REPORT)) {
+    signal.throwIfAborted();
+    await artifact.progress('training', trainer.epoch / training.maxEpochs, { description: 'epochs of gradient descent' });
+  }
+  await artifact.progress('training', 1, { description: 'epochs of gradient descent' });
+  return { model: trainer.toModel(spec), lossHistory: trainer.lossHistory };
+}
+
 export const churnModel = asset(
   {
     key: 'churn/model',
@@ -165,19 +183,15 @@ export const churnModel = asset(
       training,
     );
     const spec = fitFeatures(set.train);
-    const trainer = new LogisticRegressionTrainer(
-      toFeatureMatrix(spec, set.train),
-      set.train.map((c) => c.churned),
-      training,
-    );
-    while (trainer.step(EPOCHS_PER_REPORT)) {
-      ctx.signal.throwIfAborted();
-      await artifact.progress('training', trainer.epoch / training.maxEpochs, { description: 'epochs of gradient descent' });
-    }
-    await artifact.progress('training', 1, { description: 'epochs of gradient descent' });
-    const model = trainer.toModel(spec);
+    const x = toFeatureMatrix(spec, set.train);
+    const y = set.train.map((c) => c.churned);
+    const settings = readSettings();
+    const { model, lossHistory } =
+      settings.trainer === 'python'
+        ? await trainInPython(x, y, spec, training, { python: settings.python, epochsPerReport: EPOCHS_PER_REPORT, asset: ctx })
+        : await trainHere(x, y, spec, training, ctx.signal);
     ctx.log.info(
-      `trained on ${window[0]}..${window.at(-1)} (${set.train.length} rows) for ${model.epochs} epochs, final loss ${model.trainingLoss.toFixed(4)}`,
+      `trained on ${window[0]}..${window.at(-1)} (${set.train.length} rows) for ${model.epochs} epochs in ${settings.trainer}, final loss ${model.trainingLoss.toFixed(4)}`,
     );
     const rows = { valid: set.customers.length, rejected: set.rejected, train: set.train.length, test: set.test.length };
     ctx.addMetadata({
@@ -186,6 +200,7 @@ export const churnModel = asset(
       features: spec.names.length,
       epochs: model.epochs,
       trainingLoss: round(model.trainingLoss, 6),
+      trainer: settings.trainer,
     });
     return {
       model,
@@ -195,7 +210,7 @@ export const churnModel = asset(
       datasetDigest: set.digest,
       rows,
       training,
-      lossHistory: trainer.lossHistory,
+      lossHistory,
     };
   },
 );

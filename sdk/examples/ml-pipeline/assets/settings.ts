@@ -35,6 +35,10 @@ const SettingsSchema = z.object({
   CHURN_SCORING_BATCH_SIZE: count(10_000).default(100),
   /** Scoring tasks run at once. */
   CHURN_SCORING_CONCURRENCY: count(64).default(4),
+  /** Where churn/model trains: in the asset's own process (typescript), or scripts/train.py launched with Pipes (python). */
+  CHURN_TRAINER: z.enum(['typescript', 'python'], { error: 'expected typescript or python' }).default('typescript'),
+  /** The Python interpreter for CHURN_TRAINER=python: on PATH, or a path (a virtualenv's bin/python). */
+  CHURN_PYTHON: z.string().min(1).default('python3'),
   /** An HTTP model store in your network that takes signed PUT uploads; without one, the files stay where the I/O manager keeps them. */
   MODEL_STORE_URL: z.url({ protocol: /^https?$/, error: 'expected an http(s) URL' }).optional(),
   /** A secret: signs the model and the uploads (HMAC-SHA256). */
@@ -49,6 +53,8 @@ export interface ChurnSettings {
   decisionThreshold: number;
   scoringBatchSize: number;
   scoringConcurrency: number;
+  trainer: 'typescript' | 'python';
+  python: string;
   modelStoreUrl: string | null;
   signingKey: string | null;
 }
@@ -75,6 +81,8 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): ChurnSetting
     decisionThreshold: s.CHURN_DECISION_THRESHOLD,
     scoringBatchSize: s.CHURN_SCORING_BATCH_SIZE,
     scoringConcurrency: s.CHURN_SCORING_CONCURRENCY,
+    trainer: s.CHURN_TRAINER,
+    python: s.CHURN_PYTHON,
     modelStoreUrl: s.MODEL_STORE_URL ?? null,
     signingKey: s.MODEL_SIGNING_KEY ?? null,
   };

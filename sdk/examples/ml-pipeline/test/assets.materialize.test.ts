@@ -228,5 +228,29 @@ describe('the churn asset graph, materialised in-process', () => {
     expect(parameters.assets).toEqual(graph.churnAssets.map((a) => a.key));
     expect(parameters.partitionRange).toEqual(graph.FIRST_WEEK);
     expect(deployment?.schedules).toEqual([{ slug: 'nightly', cron: '30 2 * * *', timezone: 'Europe/Berlin' }]);
+    // The Python trainer ships with the bundle, next to the built modules.
+    expect(deployment?.files).toEqual(['scripts/train.py']);
+  });
+
+  it('trains the model with scripts/train.py under CHURN_TRAINER=python, to the same evaluation and gate', async () => {
+    const restore = setEnv({ CHURN_TRAINER: 'python' });
+    try {
+      const { result, lines } = await runCapturing(() => materialize([graph.churnModel, graph.modelEvaluation]));
+      expect(result.success).toBe(true);
+      expect(metadataOf(result.events, 'churn/model')).toMatchObject({ trainer: 'python', train: 590 });
+      expect(metadataOf(first.result.events, 'churn/model')).toMatchObject({ trainer: 'typescript' });
+      // Rounded to four digits, the two trainers' figures are the same.
+      const figures = (events: AssetEvent[]) => {
+        const { auc, accuracy, f1, logLoss } = metadataOf(events, 'churn/evaluation') ?? {};
+        return { auc, accuracy, f1, logLoss };
+      };
+      expect(figures(result.events)).toEqual(figures(first.result.events));
+      expect(lines.some((line) => /trained 12 weights on 590 rows for \d+ epochs in Python 3/.test(line))).toBe(true);
+      expect(lines.some((line) => line.includes("artifact progress 'training': 100%"))).toBe(true);
+      const model = ModelSchema.parse((JSON.parse(await stored('churn/model/data.json')) as { model: unknown }).model);
+      expect(model.weights).toHaveLength(12);
+    } finally {
+      restore();
+    }
   });
 });

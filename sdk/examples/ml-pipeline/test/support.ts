@@ -52,6 +52,8 @@ export const CHURN_DEFAULTS: Record<string, undefined> = Object.fromEntries(
     'CHURN_DECISION_THRESHOLD',
     'CHURN_SCORING_BATCH_SIZE',
     'CHURN_SCORING_CONCURRENCY',
+    'CHURN_TRAINER',
+    'CHURN_PYTHON',
     'CHURN_ASSET_S3_BUCKET',
     'MODEL_STORE_URL',
     'MODEL_SIGNING_KEY',
