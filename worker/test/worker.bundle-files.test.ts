@@ -39,7 +39,7 @@ describe('project files shipped in the bundle', () => {
     registry = await startRegistry(USER);
     const built = await buildBundle({
       projectDir: FIXTURES,
-      entrypoints: ['flows/bundle-files.ts'],
+      entrypoints: ['flows/bundle-files.ts', 'flows/pipes-secret.ts'],
       files: ['scripts/*'],
     });
     await stopEsbuild();
@@ -52,36 +52,48 @@ describe('project files shipped in the bundle', () => {
     await expectNoLiveChildren();
   });
 
-  it.each([
-    ['a flow process started ahead of the run', '2'],
-    ['a flow process started for the run', '0'],
-  ])('runs scripts shipped with the flow by relative path in %s', async (_what, prestart) => {
+  /** A worker on a fake API, pulling from the test registry, with `env` added to its environment. */
+  async function startFilesWorker(name: string, prestart: string, env: Record<string, string> = {}) {
     const api = new FakeApi();
     await api.start();
-    const cacheDir = join(scratch, `cache-${prestart}`);
+    const cacheDir = join(scratch, `cache-${name}`);
     const outcomes: RunOutcome[] = [];
     const worker = await startWorker(
       parseOptions(['--pool', 'default', '--heartbeat-interval', '300ms', '--poll-wait', '200ms', '--prestart', prestart], {
         OUTPOST_API_URL: api.url,
         OUTPOST_API_KEY: 'op_worker_key_for_tests',
         OUTPOST_WORKER_CACHE_DIR: cacheDir,
-        OUTPOST_WORKER_SPOOL_DIR: join(scratch, `spool-${prestart}`),
+        OUTPOST_WORKER_SPOOL_DIR: join(scratch, `spool-${name}`),
         OUTPOST_WORKER_LOG_BATCH_INTERVAL: '50ms',
       }),
       {
         logger: pino({ level: process.env.OUTPOST_TEST_LOG_LEVEL ?? 'silent' }),
         env: {
           PATH: process.env.PATH ?? '',
-          HOME: join(scratch, `home-${prestart}`),
+          HOME: join(scratch, `home-${name}`),
           OUTPOST_REGISTRY_USERNAME: USER.username,
           OUTPOST_REGISTRY_PASSWORD: USER.password,
+          ...env,
         },
         onRunFinished: (o) => outcomes.push(o),
       },
     );
+    const finished = (id: string) => waitFor(() => outcomes.find((o) => o.runId === id), 60_000, `run ${id}`);
+    const stop = async () => {
+      await worker.stop({ graceMs: 0 });
+      await api.close();
+    };
+    return { api, cacheDir, finished, stop };
+  }
+
+  it.each([
+    ['a flow process started ahead of the run', '2'],
+    ['a flow process started for the run', '0'],
+  ])('runs scripts shipped with the flow by relative path in %s', async (_what, prestart) => {
+    const { api, cacheDir, finished, stop } = await startFilesWorker(prestart, prestart);
     try {
       const id = api.enqueue({ source, entrypoint: 'flows/bundle-files.ts', flowName: 'bundled-scripts' });
-      const outcome = await waitFor(() => outcomes.find((o) => o.runId === id), 60_000, `run ${id}`);
+      const outcome = await finished(id);
       const lines = [...api.runs.get(id)!.logs.values()].map((l) => l.message);
       expect(outcome, lines.join('\n')).toMatchObject({ ending: 'reported', state: 'COMPLETED' });
       const report = JSON.parse(lines.find((line) => line.startsWith('{"bundleDir"'))!) as Report;
@@ -95,8 +107,34 @@ describe('project files shipped in the bundle', () => {
         readFileSync(join(FIXTURES, 'scripts/report.py'), 'utf8'),
       );
     } finally {
-      await worker.stop({ graceMs: 0 });
-      await api.close();
+      await stop();
+    }
+  });
+
+  it('masks a secret in everything a Python step launched with Pipes sends, with the client taken from the bundle', async () => {
+    const token = 'hf_pipes_secret_7Qk2vR9xL4';
+    const { api, cacheDir, finished, stop } = await startFilesWorker('pipes', '0', { HF_TOKEN: token });
+    try {
+      const id = api.enqueue({
+        source,
+        entrypoint: 'flows/pipes-secret.ts',
+        flowName: 'pipes-secret',
+        jobVariables: { env: { HF_TOKEN: { $secret: 'HF_TOKEN' } } },
+      });
+      const outcome = await finished(id);
+      const lines = [...api.runs.get(id)!.logs.values()].map((l) => l.message);
+      expect(outcome, lines.join('\n')).toMatchObject({ ending: 'reported', state: 'COMPLETED' });
+      const clientDir = lines.find((line) => line.startsWith('client from '))?.slice('client from '.length) ?? '';
+      expect(realpathSync(clientDir).startsWith(realpathSync(cacheDir))).toBe(true);
+      expect(clientDir.endsWith(join('.outpost', 'python'))).toBe(true);
+      expect(lines).toEqual(
+        expect.arrayContaining(['logging in with ***', 'printed ***', 'as base64 ***', 'the script reported {"token":"***"}']),
+      );
+      const shipped = JSON.stringify([...api.runs.get(id)!.logs.values()]);
+      expect(shipped).not.toContain(token);
+      expect(shipped).not.toContain(Buffer.from(token).toString('base64'));
+    } finally {
+      await stop();
     }
   });
 });
