@@ -3,6 +3,7 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { artifact, asset, check, isMainModule, materialize, partitions } from '@outpost/sdk';
+import { mlflowRegistry } from '@outpost/sdk/integrations';
 import { rocCurveSvg, svgDataUrl } from '../src/charts.js';
 import { validateCustomers } from '../src/dataset.js';
 import { type FeatureSpec, fitFeatures, toFeatureMatrix, toFeatureVector } from '../src/features.js';
@@ -373,7 +374,7 @@ export const modelCard = asset(
     ...team,
   },
   async (ctx, trained, evaluation, scores): Promise<string> => {
-    const { signingKey, modelStoreUrl } = readSettings();
+    const { signingKey, modelStoreUrl, mlflow } = readSettings();
     if (!signingKey) ctx.log.warning('MODEL_SIGNING_KEY is not set: the model is published unsigned');
     const signature = signingKey ? signModel(trained.model, signingKey) : null;
     const card = renderModelCard({
@@ -407,6 +408,18 @@ export const modelCard = asset(
       );
       ctx.log.info(`published the model, its scores and this card to ${modelStoreUrl}`);
       await artifact.link('model', published, `churn model of run ${ctx.runName}`);
+    }
+    if (mlflow) {
+      // Registered from where the model is kept: the model store, or the I/O manager's file. The
+      // version's tags name this run and asset; the token comes from the worker's environment.
+      await mlflowRegistry({ trackingUri: mlflow.trackingUri }).registerModelVersion({
+        name: mlflow.model,
+        source: published ?? `${storage.location}/churn/model/data.json`,
+        description: `churn model trained on ${trained.window[0]}..${trained.window.at(-1)}, test AUC ${round(evaluation.test.auc)}`,
+        tags: { 'outpost.trained_by_run': trained.runId, dataset_sha256: trained.datasetDigest },
+        asset: ctx,
+        alias: 'champion',
+      });
     }
     ctx.addMetadata({ signed: signature !== null, ...(signature ? { signature } : {}), ...(published ? { published } : {}) });
     return card;

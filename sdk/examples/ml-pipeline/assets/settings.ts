@@ -41,6 +41,10 @@ const SettingsSchema = z.object({
   CHURN_PYTHON: z.string().min(1).default('python3'),
   /** An HTTP model store in your network that takes signed PUT uploads; without one, the files stay where the I/O manager keeps them. */
   MODEL_STORE_URL: z.url({ protocol: /^https?$/, error: 'expected an http(s) URL' }).optional(),
+  /** An MLflow tracking server: the published model is registered there as a version of CHURN_MLFLOW_MODEL, alias champion. */
+  MLFLOW_TRACKING_URI: z.url({ protocol: /^https?$/, error: 'expected an http(s) URL' }).optional(),
+  /** The registered model's name in MLflow. */
+  CHURN_MLFLOW_MODEL: z.string().min(1).default('churn'),
   /** A secret: signs the model and the uploads (HMAC-SHA256). */
   MODEL_SIGNING_KEY: z.string().optional(),
 });
@@ -56,6 +60,7 @@ export interface ChurnSettings {
   trainer: 'typescript' | 'python';
   python: string;
   modelStoreUrl: string | null;
+  mlflow: { trackingUri: string; model: string } | null;
   signingKey: string | null;
 }
 
@@ -84,6 +89,7 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): ChurnSetting
     trainer: s.CHURN_TRAINER,
     python: s.CHURN_PYTHON,
     modelStoreUrl: s.MODEL_STORE_URL ?? null,
+    mlflow: s.MLFLOW_TRACKING_URI ? { trackingUri: s.MLFLOW_TRACKING_URI, model: s.CHURN_MLFLOW_MODEL } : null,
     signingKey: s.MODEL_SIGNING_KEY ?? null,
   };
 }

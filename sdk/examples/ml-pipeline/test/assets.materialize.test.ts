@@ -5,6 +5,7 @@ import { pathToFileURL } from 'node:url';
 import { type MaterializeResult, materialize } from '@outpost/sdk';
 import { type AssetEvent, AssetRunParameters } from '@outpost/sdk/contracts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MlflowStandIn } from '../../../test/support/mlflow-stand-in.js';
 import config from '../outpost.config.js';
 import { ModelSchema } from '../src/model.js';
 import { type LocalModelStore, startLocalModelStore, storedFile } from '../src/model-store.js';
@@ -230,6 +231,34 @@ describe('the churn asset graph, materialised in-process', () => {
     expect(deployment?.schedules).toEqual([{ slug: 'nightly', cron: '30 2 * * *', timezone: 'Europe/Berlin' }]);
     // The Python trainer ships with the bundle, next to the built modules.
     expect(deployment?.files).toEqual(['scripts/train.py']);
+  });
+
+  it('registers the published model in MLflow as the champion, tagged with the runs that trained and published it', async () => {
+    const mlflow = new MlflowStandIn({ token: 'mlflow-e2e-token' });
+    await mlflow.start();
+    const restore = setEnv({ MLFLOW_TRACKING_URI: mlflow.url, MLFLOW_TRACKING_TOKEN: 'mlflow-e2e-token' });
+    try {
+      const { result, lines } = await runCapturing(() => materialize([graph.modelCard], { throwOnFailure: false }));
+      expect(result.success, lines.join('\n')).toBe(true);
+      const [create] = mlflow.requests.filter((r) => r.path === 'model-versions/create');
+      const body = create?.body as { name: string; source: string; tags: { key: string; value: string }[] };
+      const tags = Object.fromEntries(body.tags.map((t) => [t.key, t.value]));
+      expect(body.name).toBe('churn');
+      // The model store's copy, the one published by this run.
+      expect(body.source.startsWith(store.url), body.source).toBe(true);
+      expect(body.source.endsWith(`/churn/${result.runId}/model.json`), body.source).toBe(true);
+      expect(tags).toMatchObject({
+        'outpost.asset_key': 'churn/model-card',
+        'outpost.run_id': result.runId,
+        'outpost.trained_by_run': first.result.runId,
+      });
+      expect(tags.dataset_sha256).toMatch(/^[0-9a-f]{64}$/);
+      expect(mlflow.models.get('churn')?.aliases).toEqual({ champion: '1' });
+      expect(metadataOf(result.events, 'churn/model-card')).toMatchObject({ mlflowModel: 'churn', mlflowVersion: '1' });
+    } finally {
+      restore();
+      await mlflow.close();
+    }
   });
 
   it('trains the model with scripts/train.py under CHURN_TRAINER=python, to the same evaluation and gate', async () => {

@@ -1,0 +1,2 @@
+export type { MlflowRegistry, MlflowRegistryOptions, RegisteredModelVersion, RegisterModelVersionInput } from './mlflow.js';
+export { MlflowError, mlflowRegistry } from './mlflow.js';
