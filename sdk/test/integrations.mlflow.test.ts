@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { asset, flow, fsIO, materialize, partitions, task } from '../src/index.js';
-import { MlflowError, mlflowRegistry } from '../src/integrations/index.js';
+import { IntegrationError, mlflowRegistry } from '../src/integrations/index.js';
 import { testFlow } from '../src/testing/index.js';
 import { MlflowStandIn } from './support/mlflow-stand-in.js';
 
@@ -97,7 +97,7 @@ describe('mlflowRegistry().registerModelVersion', () => {
     const failed = await registry()
       .registerModelVersion({ name: 'churn', source: 'broken://churn', lineage: false, ...fast })
       .catch((e: unknown) => e);
-    expect(failed).toBeInstanceOf(MlflowError);
+    expect(failed).toBeInstanceOf(IntegrationError);
     expect(String(failed)).toMatch(/churn version 3 is FAILED_REGISTRATION: Failed to copy model files from broken:\/\/churn/);
 
     const stuck = await registry()
@@ -109,7 +109,7 @@ describe('mlflowRegistry().registerModelVersion', () => {
   it('says which setting to check when the server refuses the credentials, without repeating them', async () => {
     const error = (await registry({ MLFLOW_TRACKING_TOKEN: 'wrong-token-9d' })
       .registerModelVersion({ name: 'churn', source: 's3://x', ...fast })
-      .catch((e: unknown) => e)) as MlflowError;
+      .catch((e: unknown) => e)) as IntegrationError;
     expect(error.status).toBe(401);
     expect(error.errorCode).toBe('UNAUTHENTICATED');
     expect(error.message).toMatch(/answered 401 UNAUTHENTICATED: .* check MLFLOW_TRACKING_TOKEN/);
@@ -127,7 +127,7 @@ describe('mlflowRegistry().registerModelVersion', () => {
     const dropped = await registry()
       .registerModelVersion({ name: 'retried', source: 's3://r2', lineage: false, ...fast })
       .catch((e: unknown) => e);
-    expect(String(dropped)).toMatch(/MLflow POST model-versions\/create failed/);
+    expect(String(dropped)).toMatch(/MLflow POST \/model-versions\/create failed/);
     const creates = mlflow.requests.slice(before).filter((r) => r.path === 'model-versions/create');
     expect(creates).toHaveLength(1);
   });

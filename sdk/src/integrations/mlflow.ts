@@ -2,8 +2,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { AssetContext } from '../assets/asset.js';
 import { artifact } from '../runtime/artifacts.js';
 import { currentScope } from '../runtime/context.js';
-import { describeError, toError } from '../runtime/errors.js';
 import { log } from '../runtime/logger.js';
+import { IntegrationError, restClient, serviceUrl } from './rest.js';
 
 /*
  * The MLflow Model Registry over its REST API (2.0): register a model version from where a flow put
@@ -73,20 +73,6 @@ export interface RegisteredModelVersion {
   tags: Record<string, string>;
 }
 
-/** MLflow answered with an error, or did not answer. `errorCode` is MLflow's (`RESOURCE_DOES_NOT_EXIST`…). */
-export class MlflowError extends Error {
-  override readonly name = 'MlflowError';
-  constructor(
-    message: string,
-    /** The HTTP status, or null when no answer came. */
-    readonly status: number | null,
-    readonly errorCode: string | null,
-    options?: ErrorOptions,
-  ) {
-    super(message, options);
-  }
-}
-
 interface ModelVersionWire {
   name?: string;
   version?: string;
@@ -133,123 +119,34 @@ function checkTags(tags: Record<string, string>): { key: string; value: string }
   });
 }
 
-function retryAfterMs(header: string | null): number | null {
-  if (!header) return null;
-  const seconds = Number(header);
-  if (Number.isFinite(seconds) && seconds >= 0) return seconds * 1000;
-  const at = Date.parse(header);
-  return Number.isNaN(at) ? null : Math.max(0, at - Date.now());
-}
-
 /**
  * A client of one tracking server's model registry. Credentials come from the options or the
  * environment of the process that calls it (the flow, on the worker), and never appear in an error.
  */
 export function mlflowRegistry(options: MlflowRegistryOptions = {}) {
   const env = options.env ?? process.env;
-  const given = options.trackingUri ?? env.MLFLOW_TRACKING_URI;
-  if (!given?.trim()) {
-    throw new MlflowError('no MLflow tracking server: set MLFLOW_TRACKING_URI on the worker, or pass trackingUri', null, null);
-  }
-  let base: URL;
-  try {
-    base = new URL(given.trim().replace(/\/+$/, ''));
-  } catch {
-    throw new MlflowError('MLFLOW_TRACKING_URI is not a URL', null, null);
-  }
-  if (base.protocol !== 'http:' && base.protocol !== 'https:') {
-    throw new MlflowError(`MLFLOW_TRACKING_URI must be an http(s) URL, not ${base.protocol}`, null, null);
-  }
-  if (base.username || base.password) {
-    throw new MlflowError(
-      'MLFLOW_TRACKING_URI holds credentials: set MLFLOW_TRACKING_TOKEN or MLFLOW_TRACKING_USERNAME/PASSWORD instead',
-      null,
-      null,
-    );
-  }
+  const base = serviceUrl(
+    options.trackingUri ?? env.MLFLOW_TRACKING_URI,
+    'MLFLOW_TRACKING_URI',
+    'MLFLOW_TRACKING_TOKEN or MLFLOW_TRACKING_USERNAME/PASSWORD',
+  );
   const root = base.href.replace(/\/+$/, '');
   const token = options.token ?? env.MLFLOW_TRACKING_TOKEN;
   const username = options.username ?? env.MLFLOW_TRACKING_USERNAME;
   const password = options.password ?? env.MLFLOW_TRACKING_PASSWORD ?? '';
-  const authorization = token
-    ? `Bearer ${token}`
-    : username
-      ? `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}`
-      : null;
-  const requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
-  const retries = options.retries ?? 3;
-  const retryDelayMs = options.retryDelayMs ?? 500;
-
-  /**
-   * One REST call. `replayable`: sending it twice does no harm (a read, a create that answers
-   * RESOURCE_ALREADY_EXISTS, setting an alias), so a request that failed on the way is tried again;
-   * otherwise only an explicit refusal (429, 503) is, since the server never acted on it.
-   */
-  async function call<T>(
-    method: 'GET' | 'POST',
-    path: string,
-    body: Record<string, unknown> | null,
-    replayable: boolean,
-    signal: AbortSignal | undefined,
-  ): Promise<T> {
-    const what = `MLflow ${method} ${path.split('?')[0]}`;
-    for (let attempt = 0; ; attempt++) {
-      signal?.throwIfAborted();
-      const timeout = AbortSignal.timeout(requestTimeoutMs);
-      let response: Response;
-      try {
-        response = await fetch(`${root}/api/2.0/mlflow/${path}`, {
-          method,
-          headers: {
-            accept: 'application/json',
-            ...(body ? { 'content-type': 'application/json' } : {}),
-            ...(authorization ? { authorization } : {}),
-          },
-          ...(body ? { body: JSON.stringify(body) } : {}),
-          signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
-        });
-      } catch (error) {
-        signal?.throwIfAborted();
-        const reason = timeout.aborted ? `no answer within ${requestTimeoutMs} ms` : describeError(toError(error));
-        if (replayable && attempt < retries) {
-          await sleep(retryDelayMs * 2 ** attempt, undefined, signal ? { signal } : undefined);
-          continue;
-        }
-        throw new MlflowError(`${what} failed: ${reason} (${base.host})`, null, null, { cause: error });
-      }
-      const text = await response.text();
-      let parsed: unknown = null;
-      try {
-        parsed = text ? JSON.parse(text) : {};
-      } catch {
-        parsed = null;
-      }
-      if (response.ok) {
-        if (parsed === null || typeof parsed !== 'object')
-          throw new MlflowError(`${what} answered ${response.status} with no JSON`, response.status, null);
-        return parsed as T;
-      }
-      const problem = (parsed ?? {}) as { error_code?: unknown; message?: unknown };
-      const errorCode = typeof problem.error_code === 'string' ? problem.error_code : null;
-      const refused = response.status === 429 || response.status === 503;
-      const transient = refused || (replayable && response.status >= 500);
-      if (transient && attempt < retries) {
-        const wait = retryAfterMs(response.headers.get('retry-after')) ?? retryDelayMs * 2 ** attempt;
-        await sleep(Math.min(wait, 60_000), undefined, signal ? { signal } : undefined);
-        continue;
-      }
-      const message = typeof problem.message === 'string' ? problem.message.slice(0, 500) : text.slice(0, 200);
-      const hint =
-        response.status === 401 || response.status === 403
-          ? ' — check MLFLOW_TRACKING_TOKEN (or MLFLOW_TRACKING_USERNAME/PASSWORD) on the worker'
-          : '';
-      throw new MlflowError(
-        `${what} answered ${response.status}${errorCode ? ` ${errorCode}` : ''}: ${message}${hint}`,
-        response.status,
-        errorCode,
-      );
-    }
-  }
+  const call = restClient({
+    service: 'MLflow',
+    root: `${root}/api/2.0/mlflow`,
+    authorization: token
+      ? `Bearer ${token}`
+      : username
+        ? `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}`
+        : null,
+    credentialHint: 'MLFLOW_TRACKING_TOKEN (or MLFLOW_TRACKING_USERNAME/PASSWORD)',
+    ...(options.requestTimeoutMs !== undefined ? { requestTimeoutMs: options.requestTimeoutMs } : {}),
+    ...(options.retries !== undefined ? { retries: options.retries } : {}),
+    ...(options.retryDelayMs !== undefined ? { retryDelayMs: options.retryDelayMs } : {}),
+  });
 
   async function getModelVersion(name: string, version: string, signal?: AbortSignal): Promise<ModelVersionWire> {
     const query = new URLSearchParams({ name, version });
@@ -260,7 +157,7 @@ export function mlflowRegistry(options: MlflowRegistryOptions = {}) {
       true,
       signal,
     );
-    if (!model_version) throw new MlflowError(`MLflow returned no model_version for ${name} version ${version}`, 200, null);
+    if (!model_version) throw new IntegrationError(`MLflow returned no model_version for ${name} version ${version}`, 200, null);
     return model_version;
   }
 
@@ -281,7 +178,7 @@ export function mlflowRegistry(options: MlflowRegistryOptions = {}) {
     try {
       await call('POST', 'registered-models/create', { name: input.name }, true, signal);
     } catch (error) {
-      if (!(error instanceof MlflowError && error.errorCode === 'RESOURCE_ALREADY_EXISTS')) throw error;
+      if (!(error instanceof IntegrationError && error.errorCode === 'RESOURCE_ALREADY_EXISTS')) throw error;
     }
     const created = await call<{ model_version?: ModelVersionWire }>(
       'POST',
@@ -299,12 +196,12 @@ export function mlflowRegistry(options: MlflowRegistryOptions = {}) {
     );
     let current = created.model_version;
     if (!current?.version)
-      throw new MlflowError(`MLflow created a version of ${input.name} but did not say its number`, 200, null);
+      throw new IntegrationError(`MLflow created a version of ${input.name} but did not say its number`, 200, null);
     const version = String(current.version);
     const deadline = Date.now() + (input.readyTimeoutMs ?? 300_000);
     while (current.status === 'PENDING_REGISTRATION') {
       if (Date.now() >= deadline) {
-        throw new MlflowError(
+        throw new IntegrationError(
           `${input.name} version ${version} is still PENDING_REGISTRATION after ${input.readyTimeoutMs ?? 300_000} ms`,
           null,
           null,
@@ -314,7 +211,7 @@ export function mlflowRegistry(options: MlflowRegistryOptions = {}) {
       current = await getModelVersion(input.name, version, signal);
     }
     if (current.status !== 'READY') {
-      throw new MlflowError(
+      throw new IntegrationError(
         `${input.name} version ${version} is ${current.status ?? 'in no state'}${current.status_message ? `: ${current.status_message}` : ''}`,
         null,
         null,
