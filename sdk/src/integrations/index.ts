@@ -1,3 +1,14 @@
+export type {
+  DatabricksJobs,
+  DatabricksOptions,
+  DatabricksRunHandle,
+  DatabricksRunResult,
+  RunNowInput,
+  SubmitRunInput,
+} from './databricks.js';
+export { databricksJobs, databricksStatus } from './databricks.js';
+export type { ExternalJob, ExternalJobStatus, RunExternalJobOptions } from './external-job.js';
+export { ExternalJobError, runExternalJob } from './external-job.js';
 export type { MlflowRegistry, MlflowRegistryOptions, RegisteredModelVersion, RegisterModelVersionInput } from './mlflow.js';
 export { mlflowRegistry } from './mlflow.js';
 export { IntegrationError } from './rest.js';
