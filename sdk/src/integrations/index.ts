@@ -12,3 +12,12 @@ export { ExternalJobError, runExternalJob } from './external-job.js';
 export type { MlflowRegistry, MlflowRegistryOptions, RegisteredModelVersion, RegisterModelVersionInput } from './mlflow.js';
 export { mlflowRegistry } from './mlflow.js';
 export { IntegrationError } from './rest.js';
+export type {
+  RegisterModelPackageInput,
+  SageMaker,
+  SageMakerOptions,
+  TrainingJobHandle,
+  TrainingJobInput,
+  TrainingJobResult,
+} from './sagemaker.js';
+export { sagemaker, trainingJobName, trainingJobStatus } from './sagemaker.js';
