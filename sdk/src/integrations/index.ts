@@ -9,6 +9,8 @@ export type {
 export { databricksJobs, databricksStatus } from './databricks.js';
 export type { ExternalJob, ExternalJobStatus, RunExternalJobOptions } from './external-job.js';
 export { ExternalJobError, runExternalJob } from './external-job.js';
+export type { GoogleAuthOptions } from './google-auth.js';
+export { googleAccessToken } from './google-auth.js';
 export type { MlflowRegistry, MlflowRegistryOptions, RegisteredModelVersion, RegisterModelVersionInput } from './mlflow.js';
 export { mlflowRegistry } from './mlflow.js';
 export { IntegrationError } from './rest.js';
@@ -21,3 +23,5 @@ export type {
   TrainingJobResult,
 } from './sagemaker.js';
 export { sagemaker, trainingJobName, trainingJobStatus } from './sagemaker.js';
+export type { CustomJobHandle, CustomJobInput, CustomJobResult, VertexAI, VertexOptions } from './vertex.js';
+export { customJobStatus, vertexAI } from './vertex.js';

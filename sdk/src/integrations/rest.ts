@@ -41,7 +41,8 @@ export interface RestClientOptions {
   service: string;
   /** Every path is relative to this (`https://host/api/2.0/mlflow`). */
   root: string;
-  authorization: string | null;
+  /** The `Authorization` header, or what finds it before each request (a token that expires). */
+  authorization: string | null | (() => Promise<string | null>);
   /** What to check when the service refuses the credentials: `MLFLOW_TRACKING_TOKEN`. */
   credentialHint: string;
   /** @default 30000 */
@@ -61,7 +62,8 @@ function retryAfterMs(header: string | null): number | null {
 }
 
 /**
- * JSON over HTTP to a service whose errors are `{ error_code, message }` (MLflow, Databricks).
+ * JSON over HTTP to a service whose errors are `{ error_code, message }` (MLflow, Databricks) or
+ * `{ error: { status, message } }` (Google).
  * `replayable`: sending the request twice does no harm (a read, a create answered
  * RESOURCE_ALREADY_EXISTS, a cancel, a start with an idempotency token), so one that failed on the
  * way or got a 5xx is tried again; otherwise only an explicit refusal (429, 503) is, since the
@@ -86,6 +88,7 @@ export function restClient(options: RestClientOptions) {
     for (let attempt = 0; ; attempt++) {
       signal?.throwIfAborted();
       const timeout = AbortSignal.timeout(requestTimeoutMs);
+      const authorization = typeof options.authorization === 'function' ? await options.authorization() : options.authorization;
       let response: Response;
       try {
         response = await fetch(`${options.root}/${path}`, {
@@ -93,7 +96,7 @@ export function restClient(options: RestClientOptions) {
           headers: {
             accept: 'application/json',
             ...(body ? { 'content-type': 'application/json' } : {}),
-            ...(options.authorization ? { authorization: options.authorization } : {}),
+            ...(authorization ? { authorization } : {}),
           },
           ...(body ? { body: JSON.stringify(body) } : {}),
           signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
@@ -120,7 +123,16 @@ export function restClient(options: RestClientOptions) {
         }
         return parsed as T;
       }
-      const problem = (parsed ?? {}) as { error_code?: unknown; message?: unknown };
+      // `{ error_code, message }` (MLflow, Databricks) or Google's `{ error: { status, message } }`.
+      const outer = (parsed ?? {}) as {
+        error_code?: unknown;
+        message?: unknown;
+        error?: { status?: unknown; message?: unknown };
+      };
+      const problem =
+        typeof outer.error === 'object' && outer.error !== null
+          ? { error_code: outer.error.status, message: outer.error.message }
+          : outer;
       const errorCode = typeof problem.error_code === 'string' ? problem.error_code : null;
       const refused = response.status === 429 || response.status === 503;
       if ((refused || (replayable && response.status >= 500)) && attempt < retries) {
