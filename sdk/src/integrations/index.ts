@@ -11,6 +11,8 @@ export type { ExternalJob, ExternalJobStatus, RunExternalJobOptions } from './ex
 export { ExternalJobError, runExternalJob } from './external-job.js';
 export type { GoogleAuthOptions } from './google-auth.js';
 export { googleAccessToken } from './google-auth.js';
+export type { KubernetesOptions, KubernetesPods, PodHandle, PodInput, PodResult } from './kubernetes.js';
+export { kubernetesPods, podName, podStatus } from './kubernetes.js';
 export type { MlflowRegistry, MlflowRegistryOptions, RegisteredModelVersion, RegisterModelVersionInput } from './mlflow.js';
 export { mlflowRegistry } from './mlflow.js';
 export { IntegrationError } from './rest.js';

@@ -51,6 +51,8 @@ export interface RestClientOptions {
   retries?: number;
   /** @default 500 */
   retryDelayMs?: number;
+  /** @default globalThis.fetch */
+  fetch?: typeof fetch;
 }
 
 function retryAfterMs(header: string | null): number | null {
@@ -62,8 +64,8 @@ function retryAfterMs(header: string | null): number | null {
 }
 
 /**
- * JSON over HTTP to a service whose errors are `{ error_code, message }` (MLflow, Databricks) or
- * `{ error: { status, message } }` (Google).
+ * JSON over HTTP to a service whose errors are `{ error_code, message }` (MLflow, Databricks),
+ * `{ error: { status, message } }` (Google) or a Kubernetes Status.
  * `replayable`: sending the request twice does no harm (a read, a create answered
  * RESOURCE_ALREADY_EXISTS, a cancel, a start with an idempotency token), so one that failed on the
  * way or got a 5xx is tried again; otherwise only an explicit refusal (429, 503) is, since the
@@ -75,9 +77,10 @@ export function restClient(options: RestClientOptions) {
   const requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
   const retries = options.retries ?? 3;
   const retryDelayMs = options.retryDelayMs ?? 500;
+  const send = options.fetch ?? fetch;
 
   return async function call<T>(
-    method: 'GET' | 'POST',
+    method: 'GET' | 'POST' | 'DELETE',
     path: string,
     body: Record<string, unknown> | null,
     replayable: boolean,
@@ -91,7 +94,7 @@ export function restClient(options: RestClientOptions) {
       const authorization = typeof options.authorization === 'function' ? await options.authorization() : options.authorization;
       let response: Response;
       try {
-        response = await fetch(`${options.root}/${path}`, {
+        response = await send(`${options.root}/${path}`, {
           method,
           headers: {
             accept: 'application/json',
@@ -123,16 +126,21 @@ export function restClient(options: RestClientOptions) {
         }
         return parsed as T;
       }
-      // `{ error_code, message }` (MLflow, Databricks) or Google's `{ error: { status, message } }`.
+      // `{ error_code, message }` (MLflow, Databricks), Google's `{ error: { status, message } }`, or a
+      // Kubernetes Status (`{ kind: 'Status', reason, message }`).
       const outer = (parsed ?? {}) as {
         error_code?: unknown;
         message?: unknown;
         error?: { status?: unknown; message?: unknown };
+        kind?: unknown;
+        reason?: unknown;
       };
       const problem =
         typeof outer.error === 'object' && outer.error !== null
           ? { error_code: outer.error.status, message: outer.error.message }
-          : outer;
+          : outer.kind === 'Status'
+            ? { error_code: outer.reason, message: outer.message }
+            : outer;
       const errorCode = typeof problem.error_code === 'string' ? problem.error_code : null;
       const refused = response.status === 429 || response.status === 503;
       if ((refused || (replayable && response.status >= 500)) && attempt < retries) {
