@@ -27,3 +27,5 @@ export type {
 export { sagemaker, trainingJobName, trainingJobStatus } from './sagemaker.js';
 export type { CustomJobHandle, CustomJobInput, CustomJobResult, VertexAI, VertexOptions } from './vertex.js';
 export { customJobStatus, vertexAI } from './vertex.js';
+export type { WandbRunInput } from './wandb.js';
+export { linkWandbRun } from './wandb.js';
