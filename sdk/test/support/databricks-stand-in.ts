@@ -1,5 +1,5 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { type RecordedRequest, StandInServer } from './stand-in-server.js';
 
 /*
  * A stand-in for a Databricks workspace's Jobs API 2.1, written from its reference: `run-now`,
@@ -8,14 +8,6 @@ import type { AddressInfo } from 'node:net';
  * and errors as `{ error_code, message }`. A run moves one step each time it is read, so tests
  * need no clock. It records every request.
  */
-
-export interface DatabricksRequest {
-  method: string;
-  path: string;
-  query: Record<string, string>;
-  body: Record<string, unknown> | null;
-  authorization: string | null;
-}
 
 export interface StandInJob {
   /** Reads of a run before it ends (it is PENDING for the first, RUNNING after). @default 3 */
@@ -41,40 +33,20 @@ interface Run {
   end_time: number | null;
 }
 
-export class DatabricksStandIn {
-  readonly requests: DatabricksRequest[] = [];
+export class DatabricksStandIn extends StandInServer {
+  readonly requests: RecordedRequest[] = [];
   readonly runs: Run[] = [];
   readonly jobs = new Map<number, StandInJob>();
-  private server: Server | null = null;
-  url = '';
-
-  constructor(private readonly token: string) {}
-
-  async start(): Promise<void> {
-    this.server = createServer((req, res) => void this.handle(req, res));
-    await new Promise<void>((resolve) => this.server?.listen(0, '127.0.0.1', resolve));
-    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+  constructor(private readonly token: string) {
+    super();
   }
 
-  async close(): Promise<void> {
-    this.server?.closeAllConnections();
-    await new Promise<void>((resolve) => this.server?.close(() => resolve()));
-  }
-
-  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  protected async respond(req: IncomingMessage, text: string, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://stand-in');
-    const chunks: Buffer[] = [];
-    for await (const chunk of req) chunks.push(chunk as Buffer);
-    const text = Buffer.concat(chunks).toString('utf8');
     const body = text ? (JSON.parse(text) as Record<string, unknown>) : null;
-    const path = url.pathname.replace(/^\/api\/2\.1\/jobs\//, '');
-    this.requests.push({
-      method: req.method ?? '',
-      path,
-      query: Object.fromEntries(url.searchParams),
-      body,
-      authorization: req.headers.authorization ?? null,
-    });
+    const request = this.recorded(req, /^\/api\/2\.1\/jobs\//, body);
+    const path = request.path;
+    this.requests.push(request);
     if (req.headers.authorization !== `Bearer ${this.token}`) {
       return this.error(res, 401, 'UNAUTHENTICATED', 'Invalid access token.');
     }
@@ -181,8 +153,7 @@ export class DatabricksStandIn {
   }
 
   private ok(res: ServerResponse, body: unknown): void {
-    res.writeHead(200, { 'content-type': 'application/json' });
-    res.end(JSON.stringify(body));
+    this.json(res, 200, body);
   }
 
   private error(res: ServerResponse, status: number, code: string, message: string): void {

@@ -1,5 +1,5 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { type RecordedRequest, StandInServer } from './stand-in-server.js';
 
 /*
  * A stand-in for an MLflow tracking server's model registry, written from MLflow's REST API
@@ -7,14 +7,6 @@ import type { AddressInfo } from 'node:net';
  * state machine (PENDING_REGISTRATION → READY or FAILED_REGISTRATION) and errors as
  * `{ error_code, message }` with MLflow's codes and statuses. It records every request.
  */
-
-export interface StandInRequest {
-  method: string;
-  path: string;
-  query: Record<string, string>;
-  body: Record<string, unknown> | null;
-  authorization: string | null;
-}
 
 interface Version {
   name: string;
@@ -38,8 +30,8 @@ export interface MlflowStandInOptions {
   pendingReads?: number;
 }
 
-export class MlflowStandIn {
-  readonly requests: StandInRequest[] = [];
+export class MlflowStandIn extends StandInServer {
+  readonly requests: RecordedRequest[] = [];
   readonly models = new Map<string, { name: string; aliases: Record<string, string>; versions: Version[] }>();
   /** The next N requests are answered 429 with `Retry-After: 0`. */
   refuseNext = 0;
@@ -49,27 +41,12 @@ export class MlflowStandIn {
   failingSourcePrefix = 'broken://';
   /** A source starting with this never leaves PENDING_REGISTRATION. */
   stuckSourcePrefix = 'stuck://';
-  private server: Server | null = null;
-  url = '';
-
-  constructor(private readonly options: MlflowStandInOptions = {}) {}
-
-  async start(): Promise<void> {
-    this.server = createServer((req, res) => void this.handle(req, res));
-    await new Promise<void>((resolve) => this.server?.listen(0, '127.0.0.1', resolve));
-    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+  constructor(private readonly options: MlflowStandInOptions = {}) {
+    super();
   }
 
-  async close(): Promise<void> {
-    this.server?.closeAllConnections();
-    await new Promise<void>((resolve) => this.server?.close(() => resolve()));
-  }
-
-  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  protected async respond(req: IncomingMessage, text: string, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://stand-in');
-    const chunks: Buffer[] = [];
-    for await (const chunk of req) chunks.push(chunk as Buffer);
-    const text = Buffer.concat(chunks).toString('utf8');
     let body: Record<string, unknown> | null = null;
     if (text) {
       try {
@@ -78,14 +55,9 @@ export class MlflowStandIn {
         return this.error(res, 400, 'MALFORMED_REQUEST', 'Malformed JSON in request body');
       }
     }
-    const path = url.pathname.replace(/^\/api\/2\.0\/mlflow\//, '');
-    this.requests.push({
-      method: req.method ?? '',
-      path,
-      query: Object.fromEntries(url.searchParams),
-      body,
-      authorization: req.headers.authorization ?? null,
-    });
+    const request = this.recorded(req, /^\/api\/2\.0\/mlflow\//, body);
+    const path = request.path;
+    this.requests.push(request);
     if (this.options.token && req.headers.authorization !== `Bearer ${this.options.token}`) {
       return this.error(res, 401, 'UNAUTHENTICATED', 'Invalid credentials provided.');
     }
@@ -180,8 +152,7 @@ export class MlflowStandIn {
   }
 
   private ok(res: ServerResponse, body: unknown): void {
-    res.writeHead(200, { 'content-type': 'application/json' });
-    res.end(JSON.stringify(body));
+    this.json(res, 200, body);
   }
 
   private missing(res: ServerResponse, field: string): void {

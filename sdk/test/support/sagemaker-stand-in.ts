@@ -1,6 +1,6 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { AwsV4Signer } from 'aws4fetch';
+import { StandInServer } from './stand-in-server.js';
 
 /*
  * A stand-in for SageMaker's JSON API, written from the SageMaker API reference: POST / with
@@ -27,30 +27,18 @@ interface TrainingJob {
   stopRequested: boolean;
 }
 
-export class SageMakerStandIn {
+export class SageMakerStandIn extends StandInServer {
   readonly requests: SageMakerRequest[] = [];
   readonly jobs = new Map<string, TrainingJob>();
   readonly groups = new Set<string>();
   readonly packages: { arn: string; token: string; body: Record<string, unknown> }[] = [];
   /** The next N requests are answered ThrottlingException. */
   throttleNext = 0;
-  private server: Server | null = null;
-  url = '';
-
   constructor(
     private readonly keys: { accessKeyId: string; secretAccessKey: string },
     private readonly region: string,
-  ) {}
-
-  async start(): Promise<void> {
-    this.server = createServer((req, res) => void this.handle(req, res));
-    await new Promise<void>((resolve) => this.server?.listen(0, '127.0.0.1', resolve));
-    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
-  }
-
-  async close(): Promise<void> {
-    this.server?.closeAllConnections();
-    await new Promise<void>((resolve) => this.server?.close(() => resolve()));
+  ) {
+    super();
   }
 
   private arn(kind: string, name: string): string {
@@ -82,10 +70,7 @@ export class SageMakerStandIn {
     return signed.headers.get('authorization') === given ? `${scope[2]}/${scope[3]}` : null;
   }
 
-  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const chunks: Buffer[] = [];
-    for await (const chunk of req) chunks.push(chunk as Buffer);
-    const text = Buffer.concat(chunks).toString('utf8');
+  protected async respond(req: IncomingMessage, text: string, res: ServerResponse): Promise<void> {
     const action = String(req.headers['x-amz-target'] ?? '').replace(/^SageMaker\./, '');
     const body = (text ? JSON.parse(text) : {}) as Record<string, unknown>;
     const signedFor = await this.verify(req, text);
@@ -226,8 +211,7 @@ export class SageMakerStandIn {
   }
 
   private ok(res: ServerResponse, body: unknown): void {
-    res.writeHead(200, { 'content-type': 'application/x-amz-json-1.1' });
-    res.end(JSON.stringify(body));
+    this.json(res, 200, body, 'application/x-amz-json-1.1');
   }
 
   private error(res: ServerResponse, status: number, type: string, message: string): void {

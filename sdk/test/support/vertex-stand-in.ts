@@ -1,6 +1,6 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { importSPKI, jwtVerify } from 'jose';
+import { StandInServer } from './stand-in-server.js';
 
 /*
  * A stand-in for Google's OAuth token endpoint and Vertex AI's custom jobs (REST v1), written from
@@ -28,28 +28,16 @@ interface Job {
   error: { code: number; message: string } | null;
 }
 
-export class VertexStandIn {
+export class VertexStandIn extends StandInServer {
   readonly requests: VertexRequest[] = [];
   readonly jobs: Job[] = [];
   /** Access tokens handed out, in order. */
   readonly tokens: string[] = [];
-  private server: Server | null = null;
-  url = '';
-
   constructor(
     private readonly account: { email: string; publicKeyPem: string },
     private readonly project: { id: string; number: string; location: string },
-  ) {}
-
-  async start(): Promise<void> {
-    this.server = createServer((req, res) => void this.handle(req, res));
-    await new Promise<void>((resolve) => this.server?.listen(0, '127.0.0.1', resolve));
-    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
-  }
-
-  async close(): Promise<void> {
-    this.server?.closeAllConnections();
-    await new Promise<void>((resolve) => this.server?.close(() => resolve()));
+  ) {
+    super();
   }
 
   /** Adds finished jobs of someone else's, so that a search has pages to go through. */
@@ -76,11 +64,8 @@ export class VertexStandIn {
     return job;
   }
 
-  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  protected async respond(req: IncomingMessage, text: string, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://stand-in');
-    const chunks: Buffer[] = [];
-    for await (const chunk of req) chunks.push(chunk as Buffer);
-    const text = Buffer.concat(chunks).toString('utf8');
     if (url.pathname === '/token') return this.token(res, new URLSearchParams(text));
     const body = text ? (JSON.parse(text) as Record<string, unknown>) : null;
     const path = url.pathname.replace(/^\/v1\//, '');
@@ -200,8 +185,7 @@ export class VertexStandIn {
   }
 
   private ok(res: ServerResponse, body: unknown): void {
-    res.writeHead(200, { 'content-type': 'application/json' });
-    res.end(JSON.stringify(body));
+    this.json(res, 200, body);
   }
 
   private error(res: ServerResponse, code: number, status: string, message: string): void {
