@@ -9,7 +9,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI, type CliResult, outpost } from './cli.support.js';
 
 const ROOT = userInfo().uid === 0;
-const NOBODY = 65534;
 
 /**
  * A start-up failure ends in one line on stderr, `error: <what> — <what to do>`, and a non-zero
@@ -82,11 +81,11 @@ describe('outpost server start and outpost dev (npm start)', () => {
   it('says when the data directory cannot be written', async () => {
     const locked = join(scratch, 'read-only');
     mkdirSync(locked, { mode: 0o755 });
-    // Root writes anywhere, so as root the command runs as an ordinary user that does not own the directory.
-    if (!ROOT) chmodSync(locked, 0o555);
+    chmodSync(locked, 0o555);
+    // Root writes anywhere, so as root the command runs without the capabilities that allow it.
     const result = await outpost(['server', 'start', '--port', '0', '--data-dir', join(locked, 'pg')], {
       cwd: scratch,
-      ...(ROOT ? { uid: NOBODY, gid: NOBODY } : {}),
+      withoutFileOverride: ROOT,
     });
     expectOneLine(
       result,

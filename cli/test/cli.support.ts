@@ -15,7 +15,25 @@ export interface CliResult {
   stderr: string;
 }
 
-type CliOptions = { cwd?: string; env?: Record<string, string>; timeoutMs?: number; uid?: number; gid?: number };
+type CliOptions = {
+  cwd?: string;
+  env?: Record<string, string>;
+  timeoutMs?: number;
+  /**
+   * Run without the capabilities that let root read and write past file permissions (setpriv), so
+   * that a directory's permissions bind root as they bind anyone; the checkout stays readable, even
+   * from a private directory, since root owns it.
+   */
+  withoutFileOverride?: boolean;
+};
+
+const NO_FILE_OVERRIDE = [
+  '--bounding-set',
+  '-dac_override,-dac_read_search',
+  '--inh-caps',
+  '-dac_override,-dac_read_search',
+  '--',
+];
 
 /**
  * Runs `outpost <args>` in a child process with a clean environment (PATH and HOME only, plus
@@ -115,9 +133,11 @@ export interface RunningCli {
 
 /** `outpost <args>` as a child process still running, for commands that stream (`--follow`). */
 export function startOutpost(args: string[], options: CliOptions = {}): RunningCli {
-  const child = spawn(process.execPath, [CLI, ...args], {
+  const [file, argv] = options.withoutFileOverride
+    ? ['setpriv', [...NO_FILE_OVERRIDE, process.execPath, CLI, ...args]]
+    : [process.execPath, [CLI, ...args]];
+  const child = spawn(file, argv, {
     cwd: options.cwd ?? process.cwd(),
-    ...(options.uid === undefined ? {} : { uid: options.uid, gid: options.gid ?? options.uid }),
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
     timeout: options.timeoutMs ?? 60_000,

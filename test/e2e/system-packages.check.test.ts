@@ -1,22 +1,26 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { repoRoot } from '../support/processes.js';
 
-const SCRIPT = path.join(repoRoot, 'test/support/system-packages.mjs');
 const NOBODY = 65534;
 /** As root, the check runs as an ordinary user, the one it can only advise. */
 const asOrdinaryUser = userInfo().uid === 0 ? { uid: NOBODY, gid: NOBODY } : {};
 
-function check(env: NodeJS.ProcessEnv, user: { uid?: number; gid?: number } = {}) {
-  return spawnSync(process.execPath, [SCRIPT], { env, ...user, encoding: 'utf8', cwd: '/' });
-}
-
 describe('the system-package check that npm test runs first', () => {
+  // The script runs from a copy that any user can read: the checkout may sit in a private directory.
   const scratch = mkdtempSync(path.join(tmpdir(), 'outpost-syspkg-'));
+  chmodSync(scratch, 0o755);
+  const script = path.join(scratch, 'system-packages.mjs');
+  copyFileSync(path.join(repoRoot, 'test/support/system-packages.mjs'), script);
+  chmodSync(script, 0o644);
   afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+  function check(env: NodeJS.ProcessEnv, user: { uid?: number; gid?: number } = {}) {
+    return spawnSync(process.execPath, [script], { env, ...user, encoding: 'utf8', cwd: '/' });
+  }
 
   it('passes silently when every package is installed', () => {
     const result = check({ PATH: process.env.PATH ?? '' });
@@ -29,7 +33,6 @@ describe('the system-package check that npm test runs first', () => {
     const bin = path.join(scratch, 'bin');
     spawnSync('mkdir', ['-m', '755', bin]);
     symlinkSync('/usr/bin/apt-get', path.join(bin, 'apt-get'));
-    spawnSync('chmod', ['755', scratch]);
     const result = check({ PATH: bin }, asOrdinaryUser);
     expect(result.status).toBe(1);
     const lines = result.stderr.trim().split('\n');
