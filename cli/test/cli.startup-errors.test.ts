@@ -1,8 +1,8 @@
 import { spawn } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { createApiKey, freePort } from '@outpost/api';
 import { createTestDatabase, startTestServer, type TestDatabase, type TestServer } from '@outpost/api/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -23,6 +23,15 @@ function expectOneLine(result: CliResult, pattern: RegExp): void {
   expect(lines[first]).toMatch(/^error: .+ — .+/);
   expect(lines[first]).toMatch(pattern);
   expect(result.stderr).not.toMatch(/\n\s+at /);
+}
+
+/** The outermost directory above `path` that other users cannot enter, if there is one. */
+function privateAncestor(path: string): string | null {
+  let found: string | null = null;
+  for (let dir = dirname(path); dir !== dirname(dir); dir = dirname(dir)) {
+    if ((statSync(dir).mode & 0o001) === 0) found = dir;
+  }
+  return found;
 }
 
 function holdPort(): Promise<{ port: number; server: Server }> {
@@ -113,10 +122,13 @@ describe('outpost server start and outpost dev (npm start)', () => {
         cwd: scratch,
         env: ROOT ? { PATH: bin } : {},
       });
+      // The Postgres binaries are checked first: from a checkout in a private directory, that
+      // directory is the one named; otherwise the one on the way to the data.
+      const blocking = privateAncestor(CLI) ?? scratch;
       expectOneLine(
         result,
         ROOT
-          ? new RegExp(`the \`postgres\` user .* cannot enter ${scratch} — run \`npm start\` as an ordinary user`)
+          ? new RegExp(`the \`postgres\` user .* cannot enter ${blocking} — run \`npm start\` as an ordinary user`)
           : new RegExp(`cannot write the data directory ${dataDir}`),
       );
     } finally {
