@@ -16,7 +16,26 @@ describe('settings from the environment', () => {
       scoringConcurrency: 4,
       modelStoreUrl: null,
       signingKey: null,
+      trainer: 'typescript',
+      python: 'python3',
+      mlflow: null,
     });
+  });
+
+  it('read the trainer, its interpreter and the MLflow server', () => {
+    const s = readSettings({
+      CHURN_TRAINER: 'python',
+      CHURN_PYTHON: '/opt/venv/bin/python',
+      MLFLOW_TRACKING_URI: 'https://mlflow.internal',
+    });
+    expect([s.trainer, s.python, s.mlflow]).toEqual([
+      'python',
+      '/opt/venv/bin/python',
+      { trackingUri: 'https://mlflow.internal', model: 'churn' },
+    ]);
+    expect(() => readSettings({ CHURN_TRAINER: 'julia' })).toThrow(
+      'invalid settings: CHURN_TRAINER: expected typescript or python',
+    );
   });
 
   it('read numbers, URLs and the signing key', () => {
