@@ -108,6 +108,11 @@ const RawOptions = z.strictObject({
   /** --sensors / OUTPOST_WORKER_SENSORS: sensor ticks of the pool evaluated at once (0: this worker evaluates none). */
   sensors: z.coerce.number().int().min(0).max(16),
   /**
+   * --triggers / OUTPOST_WORKER_TRIGGERS: polls of deferred jobs (and their cancellations) run at
+   * once (0: this worker polls none). They share OUTPOST_WORKER_SENSOR_POLL's claim interval.
+   */
+  triggers: z.coerce.number().int().min(0).max(32),
+  /**
    * --gpus / OUTPOST_WORKER_GPUS: the GPU device ids this worker offers (`0,1,2,3`); when not set,
    * detected with `nvidia-smi` if it is on PATH, else none.
    */
@@ -263,6 +268,7 @@ const SOURCES: Record<string, string> = {
   healthPort: '--health-port',
   healthHost: '--health-host',
   sensors: '--sensors',
+  triggers: '--triggers',
   sensorPollMs: 'OUTPOST_WORKER_SENSOR_POLL',
   gpus: '--gpus',
   gpuMemoryGb: '--gpu-memory-gb',
@@ -304,6 +310,7 @@ const FLAGS = {
   'health-port': { type: 'string' },
   'health-host': { type: 'string' },
   sensors: { type: 'string' },
+  triggers: { type: 'string' },
   gpus: { type: 'string' },
   'gpu-memory-gb': { type: 'string' },
   'gpu-model': { type: 'string' },
@@ -330,6 +337,7 @@ const DEFAULTS = {
   prestart: '2',
   healthHost: '127.0.0.1',
   sensors: '1',
+  triggers: '4',
   sensorPoll: '5s',
   type: 'process',
   relayListen: '0.0.0.0:7420',
@@ -363,6 +371,7 @@ export const OPTIONS_HELP = `Usage: outpost worker start --pool <name> [options]
   --health-port <port>        serve /healthz and /metrics on this port (default: off)
   --health-host <address>     address of the health port (default: ${DEFAULTS.healthHost}; 0.0.0.0 for Kubernetes probes)
   --sensors <n>               sensor ticks of the pool evaluated at once; 0 evaluates none (default: ${DEFAULTS.sensors})
+  --triggers <n>              polls of deferred jobs run at once; 0 polls none (default: ${DEFAULTS.triggers})
   --gpus <ids>                GPU device ids offered, e.g. 0,1,2,3 (default: detected with nvidia-smi, else none)
   --gpu-memory-gb <n>         memory of each declared GPU
   --gpu-model <name>          model of the declared GPUs, e.g. A100
@@ -434,6 +443,7 @@ export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv = p
     healthPort: nonEmpty(flag('health-port') ?? env.OUTPOST_WORKER_HEALTH_PORT),
     healthHost: flag('health-host') ?? env.OUTPOST_WORKER_HEALTH_HOST ?? DEFAULTS.healthHost,
     sensors: flag('sensors') ?? env.OUTPOST_WORKER_SENSORS ?? DEFAULTS.sensors,
+    triggers: flag('triggers') ?? env.OUTPOST_WORKER_TRIGGERS ?? DEFAULTS.triggers,
     sensorPollMs: env.OUTPOST_WORKER_SENSOR_POLL ?? DEFAULTS.sensorPoll,
     gpus: gpuList(flag('gpus') ?? env.OUTPOST_WORKER_GPUS),
     gpuMemoryGb: nonEmpty(flag('gpu-memory-gb') ?? env.OUTPOST_WORKER_GPU_MEMORY_GB),

@@ -12,6 +12,7 @@ import { createProcessExecutor } from './executors/process.js';
 import { type AdoptedRun, RunExecution } from './executors/run.js';
 import { type HealthReport, type HealthServer, healthListenFailure, startHealthServer } from './health.js';
 import { Heartbeat } from './lease.js';
+import { LeasedLoop } from './leased-loop.js';
 import { createLogger } from './logger.js';
 import { WorkerMetrics } from './metrics.js';
 import type { WorkerOptions } from './options.js';
@@ -20,7 +21,7 @@ import { SpoolRecovery } from './recover-spools.js';
 import { workerResources } from './resources.js';
 import { SecretResolver } from './secrets.js';
 import { evaluateSensorTick } from './sensors/evaluate.js';
-import { SensorLoop } from './sensors/sensor-loop.js';
+import { evaluateExternalPoll } from './sensors/external-poll.js';
 import { startWorkerTracing } from './telemetry/tracing.js';
 import { WORKER_VERSION } from './version.js';
 
@@ -177,13 +178,50 @@ export async function startWorker(given: WorkerOptions, hooks: WorkerHooks = {})
     },
   });
 
-  // Sensor ticks of the pool, evaluated beside the runs in processes of their own.
-  const sensors = new SensorLoop({
-    client,
-    options,
-    workerId,
-    logger,
-    evaluate: (tick, stopped) => evaluateSensorTick(tick, { options, workerEnv: env, baseEnv, secrets, logger }, stopped),
+  // Sensor ticks of the pool and polls of the jobs its runs deferred, evaluated beside the runs in
+  // processes of their own, from the deployments' code, with this worker's credentials.
+  const bundleDeps = { options, workerEnv: env, baseEnv, secrets, logger };
+  const pool = { pool: options.pool };
+  const sensors = new LeasedLoop({
+    what: 'sensor tick',
+    slots: options.sensors,
+    pollMs: options.sensorPollMs,
+    logger: logger.child({ component: 'sensors' }),
+    claim: async (limit, signal) => {
+      const body = { workerId, limit, labels: options.labels };
+      const result = await client.call('sensorTicksClaim', { params: pool, body }, { signal });
+      return result.ok ? { ...result, data: result.data.ticks } : result;
+    },
+    evaluate: (tick, stopped) => evaluateSensorTick(tick, bundleDeps, stopped),
+    report: (tick, report) =>
+      client.call('sensorTicksComplete', {
+        params: { ...pool, id: tick.tickId },
+        body: { workerId, outcome: report.outcome, logs: report.logs },
+      }),
+    describe: (tick) => ({ sensor: tick.sensor.name, sensorId: tick.sensor.id, tickId: tick.tickId }),
+    reported: (log, answer) => {
+      const { status, runs } = answer as { status: string; runs: { created: boolean }[] };
+      log.info({ status, runs: runs.length, created: runs.filter((r) => r.created).length }, 'sensor tick reported');
+    },
+  });
+  const triggers = new LeasedLoop({
+    what: 'deferred job poll',
+    slots: options.triggers,
+    pollMs: options.sensorPollMs,
+    logger: logger.child({ component: 'triggers' }),
+    claim: async (limit, signal) => {
+      const body = { workerId, limit, labels: options.labels };
+      const result = await client.call('externalPollsClaim', { params: pool, body }, { signal });
+      return result.ok ? { ...result, data: result.data.polls } : result;
+    },
+    evaluate: (poll, stopped) => evaluateExternalPoll(poll, bundleDeps, stopped),
+    report: (poll, report) =>
+      client.call('externalPollsComplete', {
+        params: { ...pool, id: poll.waitId },
+        body: { workerId, leaseId: poll.leaseId, outcome: report.outcome, logs: report.logs },
+      }),
+    describe: (poll) => ({ waitId: poll.waitId, job: poll.spec.job, action: poll.action }),
+    reported: (log, answer) => log.info(answer as object, 'deferred job poll reported'),
   });
 
   function launch(claimed: ClaimedRun, sentAt: number, adopted: AdoptedRun | null = null): void {
@@ -350,6 +388,7 @@ export async function startWorker(given: WorkerOptions, hooks: WorkerHooks = {})
   heartbeat.start();
   claims.start();
   sensors.start();
+  triggers.start();
 
   /**
    * Attempts an earlier process of this worker left running (a Kubernetes Job goes on without its
@@ -398,7 +437,7 @@ export async function startWorker(given: WorkerOptions, hooks: WorkerHooks = {})
   async function drain(graceMs: number): Promise<void> {
     setState('draining');
     await claims.stop();
-    await sensors.stop();
+    await Promise.all([sensors.stop(), triggers.stop()]);
     await executor.close();
     const timer = setTimeout(() => graceOver.abort(), graceMs);
     while (executions.size > 0 && !graceOver.signal.aborted) {

@@ -17,10 +17,17 @@ function waitsFor(wait: Wait): string {
       return `until ${wait.spec.until}`;
     case 'run':
       return `run ${wait.spec.flowRunId}`;
+    case 'external':
+      return `${wait.spec.label} ${JSON.stringify(wait.spec.handle)}`;
   }
 }
 
 function outcome(wait: Wait): string {
+  if (wait.spec.kind === 'external' && wait.poll) {
+    const ended = wait.status === 'RESOLVED' ? (wait.value as { state?: string } | null)?.state : null;
+    const said = wait.poll.message ? `: ${wait.poll.message}` : '';
+    return `${ended ?? (wait.poll.cancelPending ? 'cancelling' : 'running')}, polled ${wait.poll.count}×${said}`;
+  }
   if (wait.spec.kind !== 'approval' || wait.status !== 'RESOLVED') return '';
   const decision = wait.value as ApprovalDecision | null;
   if (!decision) return '';

@@ -194,6 +194,11 @@ import {
 } from './users.js';
 import {
   ApprovalDecideRequest,
+  ExternalPollClaimRequest,
+  ExternalPollClaimResponse,
+  ExternalPollCompleteRequest,
+  ExternalPollCompleteResponse,
+  ExternalPollParams,
   ReplayResponse,
   SuspendRequest,
   SuspendResponse,
@@ -1655,6 +1660,24 @@ export const routes = {
     params: SensorTickParams,
     body: SensorTickCompleteRequest,
     response: SensorTick,
+  }),
+  externalPollsClaim: route({
+    method: 'POST',
+    path: '/work-pools/:pool/external-polls/claim',
+    summary: 'Claim due polls (and cancellations) of external jobs that runs of the pool wait on, each leased to the worker',
+    access: { roles: WORKERS },
+    params: PoolParam,
+    body: ExternalPollClaimRequest,
+    response: ExternalPollClaimResponse,
+  }),
+  externalPollsComplete: route({
+    method: 'POST',
+    path: '/work-pools/:pool/external-polls/:id/complete',
+    summary: 'Report what a poll of an external job saw: the next poll is scheduled, or the wait resolves and its run resumes',
+    access: { roles: WORKERS },
+    params: ExternalPollParams,
+    body: ExternalPollCompleteRequest,
+    response: ExternalPollCompleteResponse,
   }),
   // ---- events: the ledger, its live stream, custom events, inbound webhooks ----
   eventsList: route({

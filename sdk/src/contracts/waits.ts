@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { Id, JsonObject, JsonValue, PageLimit, Timestamp } from './common.js';
+import { Id, JsonObject, JsonValue, Name, PageLimit, Timestamp } from './common.js';
 import { EventKind, type OutpostEvent } from './event-ledger.js';
 import { Role } from './workspaces.js';
 
@@ -11,7 +11,7 @@ import { Role } from './workspaces.js';
  * its recorded result, and every wait already resolved answered with its value.
  */
 
-export const WAIT_KINDS = ['event', 'until', 'approval', 'token', 'run'] as const;
+export const WAIT_KINDS = ['event', 'until', 'approval', 'token', 'run', 'external'] as const;
 export const WaitKind = z.enum(WAIT_KINDS);
 export type WaitKind = z.infer<typeof WaitKind>;
 
@@ -77,12 +77,48 @@ export const TokenWaitRequestSpec = z.strictObject({ kind: z.literal('token'), t
 /** Resolves when the run (a deployment's run the flow started) reaches a terminal state. */
 export const RunWaitSpec = z.strictObject({ kind: z.literal('run'), flowRunId: Id });
 
+/** The largest handle or result of an external job, in bytes as JSON: it names the job, it is not its data. */
+export const MAX_EXTERNAL_JSON_BYTES = 16 * 1024;
+/** The shortest and longest time between two polls of an external job. */
+export const MIN_EXTERNAL_POLL_SECONDS = 1;
+export const MAX_EXTERNAL_POLL_SECONDS = 86_400;
+
+const jsonBytes = (value: unknown) => Buffer.byteLength(JSON.stringify(value ?? null), 'utf8');
+/** JSON within MAX_EXTERNAL_JSON_BYTES. */
+export const ExternalJson = JsonValue.refine((v) => jsonBytes(v) <= MAX_EXTERNAL_JSON_BYTES, {
+  message: `must be at most ${MAX_EXTERNAL_JSON_BYTES} bytes as JSON`,
+});
+
+/**
+ * Resolves when a job in another system ends. The flow started it (a task that recorded `handle`);
+ * a worker of the run's pool polls it with the worker's own credentials, in a process loaded from
+ * the run's pinned code, where `job` names a `deferrable()` job. The control plane only keeps the
+ * handle, the schedule and what the worker reports.
+ */
+export const ExternalWaitSpec = z.strictObject({
+  kind: z.literal('external'),
+  /** The name the job was registered under with `deferrable()` in the deployment's code. */
+  job: WaitKey,
+  /** What names the job in its system (a run id, an ARN), as the job's `start` returned it. */
+  handle: ExternalJson,
+  /** Time between two polls. */
+  pollSeconds: z.number().int().min(MIN_EXTERNAL_POLL_SECONDS).max(MAX_EXTERNAL_POLL_SECONDS),
+  /** What kind of job it is, for people: `Databricks run`. */
+  label: z.string().min(1).max(200),
+  /** The job's page in its system. */
+  link: z
+    .url({ protocol: /^https?$/ })
+    .max(2000)
+    .nullable(),
+});
+
 export const WaitSpec = z.discriminatedUnion('kind', [
   EventWaitSpec,
   UntilWaitSpec,
   ApprovalWaitSpec,
   TokenWaitSpec,
   RunWaitSpec,
+  ExternalWaitSpec,
 ]);
 export type WaitSpec = z.infer<typeof WaitSpec>;
 
@@ -93,6 +129,7 @@ export const WaitCreateSpec = z.discriminatedUnion('kind', [
   ApprovalWaitSpec,
   TokenWaitRequestSpec,
   RunWaitSpec,
+  ExternalWaitSpec,
 ]);
 export type WaitCreateSpec = z.infer<typeof WaitCreateSpec>;
 
@@ -123,6 +160,21 @@ export const Wait = z.object({
    * value the token was completed with (token), the run's `RunWaitValue` (run).
    */
   value: JsonValue.nullable(),
+  /** An external wait's polling, as the workers of its pool report it; null for other kinds. */
+  poll: z
+    .object({
+      count: z.number().int(),
+      /** Polls in a row that could not reach the job's system (MAX_FAILED_EXTERNAL_POLLS fail the job). */
+      failed: z.number().int(),
+      nextAt: Timestamp.nullable(),
+      /** What the last poll said (the job's own status message, or why the poll failed). */
+      message: z.string().nullable(),
+      /** The last poll's log lines, secrets masked by the worker. */
+      logs: z.array(z.string()),
+      /** The wait ended while the job ran: a worker is to cancel it in its system. */
+      cancelPending: z.boolean(),
+    })
+    .nullable(),
 });
 export type Wait = z.infer<typeof Wait>;
 
@@ -201,6 +253,76 @@ export const WaitTokenCompleteResponse = z.object({
   /** The newest wait for the token (null only from servers before completions of unknown tokens were refused). */
   wait: Wait.nullable(),
 });
+
+/** How an external job ended, as a worker's poll saw it: an external wait's value. */
+export const ExternalJobOutcome = z.discriminatedUnion('state', [
+  z.strictObject({ state: z.literal('succeeded'), result: ExternalJson, message: z.string().max(2000).optional() }),
+  z.strictObject({ state: z.literal('failed'), message: z.string().max(2000) }),
+  z.strictObject({ state: z.literal('cancelled'), message: z.string().max(2000) }),
+]);
+export type ExternalJobOutcome = z.infer<typeof ExternalJobOutcome>;
+
+/**
+ * One due poll of an external wait, leased to a worker. `action` is `poll` while the wait is
+ * WAITING, and `cancel` once it ended without the job ending (the run was cancelled, the wait timed
+ * out): the worker then asks the job's system to stop it, once.
+ */
+export const ClaimedExternalPoll = z.strictObject({
+  waitId: Id,
+  leaseId: Id,
+  action: z.enum(['poll', 'cancel']),
+  flowRunId: Id,
+  spec: ExternalWaitSpec,
+  /** Polls so far, and the consecutive ones that failed to reach the job's system. */
+  polls: z.number().int(),
+  failedPolls: z.number().int(),
+  deployment: z.strictObject({
+    id: Id,
+    source: z.string(),
+    entrypoint: z.string(),
+    jobVariables: JsonObject,
+  }),
+  leaseExpiresAt: Timestamp,
+  /** The worker stops a poll that takes longer, and reports it failed. */
+  timeoutSeconds: z.number().int(),
+});
+export type ClaimedExternalPoll = z.infer<typeof ClaimedExternalPoll>;
+
+export const ExternalPollClaimRequest = z.strictObject({
+  workerId: Id,
+  limit: z.number().int().min(1).max(16).default(1),
+  labels: z.record(z.string().max(100), z.string().max(200)).optional(),
+});
+export const ExternalPollClaimResponse = z.strictObject({ polls: z.array(ClaimedExternalPoll) });
+
+/**
+ * `POST /work-pools/:pool/external-polls/:id/complete`: what one poll saw. `running` schedules the
+ * next poll; an ending resolves the wait (and resumes a suspended run) in the same transaction;
+ * `error` (the poll itself failed: the system was unreachable, the code threw) is retried with
+ * backoff, and after MAX_FAILED_EXTERNAL_POLLS in a row the job counts as failed. A cancel reports
+ * `cancelled` (the request was accepted) or `error`.
+ */
+export const ExternalPollCompleteRequest = z.strictObject({
+  workerId: Id,
+  leaseId: Id,
+  outcome: z.union([
+    z.strictObject({ state: z.literal('running'), message: z.string().max(2000).optional() }),
+    ExternalJobOutcome,
+    z.strictObject({ state: z.literal('error'), error: z.string().min(1).max(8_000) }),
+  ]),
+  logs: z.array(z.string().max(2_000)).max(200).default([]),
+});
+export type ExternalPollCompleteRequest = z.input<typeof ExternalPollCompleteRequest>;
+export const ExternalPollParams = z.strictObject({ pool: Name, id: Id });
+export const ExternalPollCompleteResponse = z.strictObject({
+  /** The wait's status after the report. */
+  status: WaitStatus,
+  /** When the next poll is due; null once the wait no longer needs one. */
+  nextPollAt: Timestamp.nullable(),
+});
+
+/** Polls that fail in a row before an external job counts as failed. */
+export const MAX_FAILED_EXTERNAL_POLLS = 10;
 
 /** What `wait.for` returns: the matching event. */
 export type WaitForResult = OutpostEvent;

@@ -7,6 +7,8 @@ export type {
   SubmitRunInput,
 } from './databricks.js';
 export { databricksJobs, databricksStatus } from './databricks.js';
+export type { DeferOptions, DeferrableJob } from './defer.js';
+export { DEFAULT_DEFER_POLL_SECONDS, defer, deferrable } from './defer.js';
 export type { ExternalJob, ExternalJobStatus, RunExternalJobOptions } from './external-job.js';
 export { ExternalJobError, runExternalJob } from './external-job.js';
 export type { GoogleAuthOptions } from './google-auth.js';

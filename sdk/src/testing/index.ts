@@ -6,7 +6,8 @@ import type { LogLevel } from '../contracts/logs.js';
 import type { DeploymentRunCreateRequest } from '../contracts/manifests.js';
 import type { ProposedState, StateType } from '../contracts/states.js';
 import type { TaskRunEvent } from '../contracts/task-runs.js';
-import type { SuspendResponse, Wait, WaitCreateRequest } from '../contracts/waits.js';
+import type { ExternalJobOutcome, SuspendResponse, Wait, WaitCreateRequest } from '../contracts/waits.js';
+import { externalJobRegistry } from '../integrations/defer.js';
 import type { RunInfo } from '../runtime/context.js';
 import type { StartedDeploymentRun, WaitPort } from '../runtime/durable.js';
 import { type FlowOutcome, runFlowRun } from '../runtime/engine.js';
@@ -44,6 +45,11 @@ export interface TestFlowOptions {
    * answer, or a function of the run's parameters that gives one.
    */
   deployments?: Record<string, TestDeploymentAnswer | ((parameters: Record<string, unknown>) => TestDeploymentAnswer)>;
+  /**
+   * How jobs the flow `defer()`s end, by the name they were registered under (`deferrable()`). A job
+   * with no answer here is polled for real, in the test's process, every `pollSeconds`.
+   */
+  externalJobs?: Record<string, ExternalJobOutcome>;
 }
 
 /** How a deployment's run started with `runDeployment` ends in a test. */
@@ -69,7 +75,7 @@ export interface TestDeploymentRun {
 }
 
 /** The answers a test gave for the run's waits. */
-type WaitAnswers = Pick<TestFlowOptions, 'approvals' | 'tokens' | 'events' | 'runs' | 'deployments'>;
+type WaitAnswers = Pick<TestFlowOptions, 'approvals' | 'tokens' | 'events' | 'runs' | 'deployments' | 'externalJobs'>;
 
 const STATE_NAMES: Record<NonNullable<TestDeploymentAnswer['state']>, string> = {
   COMPLETED: 'Completed',
@@ -210,11 +216,12 @@ class TestWaits implements WaitPort {
       expiresAt: body.timeoutSeconds ? new Date(now.getTime() + body.timeoutSeconds * 1000).toISOString() : null,
       resolvedAt: null,
       value: null,
+      poll: null,
     };
     this.recorded.waits.set(wait.id, wait);
     const answer = this.answerFor(wait);
     if (answer !== undefined) this.resolve(wait, answer);
-    else if (wait.spec.kind !== 'until' && wait.expiresAt === null) {
+    else if (wait.spec.kind !== 'until' && wait.spec.kind !== 'external' && wait.expiresAt === null) {
       const { spec } = wait;
       const what =
         spec.kind === 'approval'
@@ -232,6 +239,21 @@ class TestWaits implements WaitPort {
 
   async get(waitId: string, holdSeconds: number): Promise<Wait> {
     const wait = this.recorded.waits.get(waitId) as Wait;
+    if (wait.spec.kind === 'external' && wait.status === 'WAITING') {
+      const { spec } = wait;
+      // Polled here as a worker would poll it: once now, then after pollSeconds (or the timeout).
+      const status = await externalJobRegistry().get(spec.job)?.job.poll(spec.handle, {});
+      if (!status) throw new Error(`testFlow: no job is registered as '${spec.job}' (deferrable() at module scope)`);
+      if (status.state !== 'running') {
+        this.resolve(wait, status);
+        return wait;
+      }
+      const due = this.dueAt(wait) ?? Number.POSITIVE_INFINITY;
+      const pause = Math.min(spec.pollSeconds * 1000, holdSeconds * 1000, Math.max(0, due - Date.now()));
+      await new Promise((resolve) => setTimeout(resolve, pause));
+      this.settleByTime(wait);
+      return wait;
+    }
     const due = this.dueAt(wait);
     if (wait.status === 'WAITING' && due !== null) {
       await new Promise((resolve) => setTimeout(resolve, Math.max(0, Math.min(due - Date.now(), holdSeconds * 1000))));
@@ -294,6 +316,7 @@ class TestWaits implements WaitPort {
     if (spec.kind === 'token') return this.answers.tokens?.[spec.token] ?? this.answers.tokens?.[wait.key];
     if (spec.kind === 'event') return this.answers.events?.[spec.event];
     if (spec.kind === 'run') return this.answers.runs?.[spec.flowRunId] ?? this.childRunEnding(spec.flowRunId);
+    if (spec.kind === 'external') return this.answers.externalJobs?.[spec.job];
     return undefined;
   }
 

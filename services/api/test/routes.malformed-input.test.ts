@@ -104,6 +104,8 @@ const VALID: Partial<Record<RouteName, Record<string, unknown>>> = {
   waitTokensComplete: { value: 1 },
   sensorTicksClaim: { workerId: randomUUID(), limit: 1 },
   sensorTicksComplete: { workerId: randomUUID(), outcome: { status: 'ok', result: {} } },
+  externalPollsClaim: { workerId: randomUUID(), limit: 1 },
+  externalPollsComplete: { workerId: randomUUID(), leaseId: randomUUID(), outcome: { state: 'running' } },
 };
 
 /** The query parameters a route requires, sent with each malformed query so only the malformed part is named. */

@@ -270,7 +270,10 @@ export async function applyStateChanges(tx: TxSql, changes: readonly RunStateCha
       ended.length === 0
         ? tx``
         : tx`, waits_cancelled AS (
-      UPDATE waits SET status = 'CANCELLED', resolved_at = statement_timestamp(), due_at = NULL, looked_back = true
+      UPDATE waits SET status = 'CANCELLED', resolved_at = statement_timestamp(), due_at = NULL, looked_back = true,
+        -- An external job is cancelled in its system by a worker of the pool (waits/external-polls.ts).
+        cancel_pending = (kind = 'external'), poll_at = CASE WHEN kind = 'external' THEN statement_timestamp() END,
+        poll_lease_id = NULL, poll_lease_expires_at = NULL
       WHERE flow_run_id = ANY(${tx.array(ended)}::uuid[]) AND status = 'WAITING'
       RETURNING pg_notify(${RUNS_CHANNEL}, 'wait:' || id::text)
     )`

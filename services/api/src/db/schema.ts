@@ -1227,6 +1227,20 @@ export const waits = pgTable(
     decidedBy: uuid('decided_by'),
     /** A run wait's run: the wait resolves when that run reaches a terminal state. */
     targetRunId: uuid('target_run_id'),
+    /**
+     * An external wait's next poll, or its one cancellation once it ended without the job ending
+     * (`cancel_pending`); null when nothing is due. A worker of the run's pool takes it under the lease.
+     */
+    pollAt: ts('poll_at'),
+    cancelPending: boolean('cancel_pending').notNull().default(false),
+    pollLeaseId: uuid('poll_lease_id'),
+    pollLeaseExpiresAt: ts('poll_lease_expires_at'),
+    pollWorkerId: uuid('poll_worker_id'),
+    /** Polls so far, and the ones in a row that could not reach the job's system. */
+    polls: integer('polls').notNull().default(0),
+    failedPolls: integer('failed_polls').notNull().default(0),
+    pollMessage: text('poll_message'),
+    pollLogs: text('poll_logs').array().notNull().default(sql`'{}'::text[]`),
     createdAt: createdAt(),
   },
   (t) => [
@@ -1238,7 +1252,8 @@ export const waits = pgTable(
     index('waits_token_any_idx').on(t.workspaceId, t.token).where(sql`token IS NOT NULL`),
     index('waits_lookback_idx').on(t.createdAt).where(sql`NOT looked_back`),
     index('waits_target_run_idx').on(t.targetRunId).where(sql`status = 'WAITING' AND target_run_id IS NOT NULL`),
-    check('waits_kind_ck', sql`kind IN ('event', 'until', 'approval', 'token', 'run')`),
+    index('waits_poll_idx').on(t.pollAt).where(sql`poll_at IS NOT NULL`),
+    check('waits_kind_ck', sql`kind IN ('event', 'until', 'approval', 'token', 'run', 'external')`),
     check('waits_status_ck', sql`status IN ('WAITING', 'RESOLVED', 'TIMED_OUT', 'CANCELLED')`),
   ],
 );

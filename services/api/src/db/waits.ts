@@ -17,6 +17,12 @@ export interface WaitRow {
   resolved_at: Date | null;
   value: unknown;
   created_at: Date;
+  poll_at: Date | null;
+  cancel_pending: boolean;
+  polls: number;
+  failed_polls: number;
+  poll_message: string | null;
+  poll_logs: string[];
 }
 
 export function toWait(row: WaitRow): Wait {
@@ -31,13 +37,24 @@ export function toWait(row: WaitRow): Wait {
     expiresAt: row.expires_at ? iso(row.expires_at) : null,
     resolvedAt: row.resolved_at ? iso(row.resolved_at) : null,
     value: (row.value ?? null) as Wait['value'],
+    poll:
+      row.kind === 'external'
+        ? {
+            count: row.polls,
+            failed: row.failed_polls,
+            nextAt: row.poll_at ? iso(row.poll_at) : null,
+            message: row.poll_message,
+            logs: row.poll_logs,
+            cancelPending: row.cancel_pending,
+          }
+        : null,
   };
 }
 
 /** The columns of a WaitRow, over `waits w JOIN flow_runs r`. */
 export const WAIT_COLUMNS = (db: Db) => db`
   w.id, w.workspace_id, w.flow_run_id, r.name AS flow_run_name, w.key, w.kind, w.spec, w.status, w.expires_at,
-  w.resolved_at, w.value, w.created_at`;
+  w.resolved_at, w.value, w.created_at, w.poll_at, w.cancel_pending, w.polls, w.failed_polls, w.poll_message, w.poll_logs`;
 
 /** The channel payload a wait's resolution is announced with (on the runs channel the app already listens to). */
 export function waitNudgeKey(waitId: string): string {
@@ -104,7 +121,12 @@ export async function endWaits(
   // Each ended wait is announced (delivered at commit) to the held `GET /waits/:id` calls waiting on it.
   return db<{ id: string; workspace_id: string; flow_run_id: string }[]>`
     UPDATE waits w SET status = o.status, value = o.value, decided_by = o.decided_by,
-           resolved_at = statement_timestamp(), due_at = NULL, looked_back = true
+           resolved_at = statement_timestamp(), due_at = NULL, looked_back = true,
+           -- An external job still running when its wait ends (cancelled, timed out) is cancelled
+           -- in its system by a worker of the pool, once (waits/external-polls.ts).
+           cancel_pending = (w.kind = 'external' AND o.status <> 'RESOLVED'),
+           poll_at = CASE WHEN w.kind = 'external' AND o.status <> 'RESOLVED' THEN statement_timestamp() END,
+           poll_lease_id = NULL, poll_lease_expires_at = NULL
     FROM jsonb_to_recordset(${db.json(rows as never)}::jsonb) AS o(id uuid, status text, value jsonb, decided_by uuid)
     WHERE w.id = o.id AND w.status = 'WAITING'
     RETURNING w.id, w.workspace_id, w.flow_run_id, pg_notify(${RUNS_CHANNEL}, 'wait:' || w.id::text)`;

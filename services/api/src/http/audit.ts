@@ -31,6 +31,8 @@ export const UNAUDITED_ROUTES: Partial<Record<RouteName, string>> = {
   taskRunsCreate: 'task runs are a record of their own, written by the run',
   taskRunsSetState: 'task runs are a record of their own, written by the run',
   eventsEmit: 'events are an append-only record of their own, with their source (api, run) and its id',
+  externalPollsClaim: 'each poll of a deferred job; the lease and its worker are kept on the wait',
+  externalPollsComplete: "each poll of a deferred job; what it saw is kept on the wait, and its ending is the wait's resolution",
 };
 
 /** Whether a call of this route by this principal is audited: mutations by people and keys. */

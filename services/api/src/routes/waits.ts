@@ -7,9 +7,11 @@ import { notFound } from '../domain-error.js';
 import type { Actor } from '../orchestration/rules.js';
 import { createWait } from '../waits/create-wait.js';
 import { decideApproval } from '../waits/decide.js';
+import { claimExternalPolls, completeExternalPoll } from '../waits/external-polls.js';
 import { suspendRun } from '../waits/suspend.js';
 import { completeToken } from '../waits/tokens.js';
 import { decodeCursor } from './pagination.js';
+import { poolOrNotFound } from './scope.js';
 import type { Handlers } from './types.js';
 
 const WaitCursor = z.tuple([z.iso.datetime(), z.uuid()]);
@@ -111,7 +113,41 @@ export const waitHandlers = {
 
   waitTokensComplete: ({ params, body, principal, deps }) =>
     completeToken(deps.sql, { workspaceId: principal.workspaceId, token: params.token, value: body.value }),
+
+  externalPollsClaim: async ({ params, body, principal, deps }) => {
+    const pool = await poolOrNotFound(deps.sql, principal.workspaceId, params.pool);
+    const polls = await claimExternalPolls(deps.sql, {
+      workspaceId: principal.workspaceId,
+      poolId: pool.id,
+      workerId: body.workerId,
+      labels: body.labels ?? {},
+      limit: body.limit,
+      timeoutSeconds: externalPollTimeoutSeconds(deps.leaseSeconds),
+    });
+    return { polls };
+  },
+
+  externalPollsComplete: async ({ params, body, principal, deps }) => {
+    const pool = await poolOrNotFound(deps.sql, principal.workspaceId, params.pool);
+    return completeExternalPoll(deps.sql, {
+      workspaceId: principal.workspaceId,
+      poolId: pool.id,
+      waitId: params.id,
+      request: body,
+    });
+  },
 } satisfies Pick<
   Handlers,
-  'flowRunWaitsCreate' | 'flowRunSuspend' | 'flowRunReplay' | 'waitsList' | 'waitsGet' | 'waitsDecide' | 'waitTokensComplete'
+  | 'flowRunWaitsCreate'
+  | 'flowRunSuspend'
+  | 'flowRunReplay'
+  | 'waitsList'
+  | 'waitsGet'
+  | 'waitsDecide'
+  | 'waitTokensComplete'
+  | 'externalPollsClaim'
+  | 'externalPollsComplete'
 >;
+
+/** How long one poll of an external job may take: the run lease's length, at least 10 s, at most 5 minutes. */
+export const externalPollTimeoutSeconds = (leaseSeconds: number) => Math.min(300, Math.max(10, leaseSeconds));

@@ -60,6 +60,8 @@ async function outcomeAtOnce(tx: TxSql, run: WaitingRun, spec: WaitSpec, now: Da
       return null;
     case 'run':
       return runWaitOutcome(tx, run.workspace_id, spec.flowRunId);
+    case 'external':
+      return null;
   }
 }
 
@@ -162,11 +164,13 @@ export async function createWait(
     const due = [expiresAt, until].filter((d): d is Date => d !== null).sort((a, b) => a.getTime() - b.getTime())[0] ?? null;
     const [inserted] = await tx<{ id: string }[]>`
       INSERT INTO waits (workspace_id, flow_run_id, key, kind, spec, expires_at, due_at, event_kind, token, target_run_id,
-                         looked_back, created_at)
+                         looked_back, poll_at, created_at)
       VALUES (${run.workspace_id}, ${run.id}, ${request.key}, ${spec.kind}, ${tx.json(spec as never)}, ${expiresAt}, ${due},
               ${spec.kind === 'event' ? spec.event : null}, ${spec.kind === 'token' ? spec.token : null}, ${targetRunId},
               -- Event and run waits are looked at once more after they commit (loops/waits.ts).
-              ${spec.kind !== 'event' && spec.kind !== 'run'}, ${run.now})
+              ${spec.kind !== 'event' && spec.kind !== 'run'},
+              -- An external job's first poll is one interval after it started.
+              ${spec.kind === 'external' ? new Date(run.now.getTime() + spec.pollSeconds * 1000) : null}, ${run.now})
       RETURNING id`;
     const id = (inserted as { id: string }).id;
     const outcome = await outcomeAtOnce(tx, run, spec, run.now);

@@ -20,6 +20,8 @@ export function waitingFor(spec: WaitSpec): string {
       return `waiting until ${spec.until}`;
     case 'run':
       return `waiting for flow run ${spec.flowRunId} to finish`;
+    case 'external':
+      return `waiting for ${spec.label} ${JSON.stringify(spec.handle).slice(0, 200)} to end`;
   }
 }
 

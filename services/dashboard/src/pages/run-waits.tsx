@@ -20,7 +20,31 @@ export function waitLabel(wait: Wait): string {
       return `until ${formatDateTime(wait.spec.until)}`;
     case 'run':
       return `flow run ${wait.spec.flowRunId.slice(0, 8)} to finish`;
+    case 'external':
+      return `${wait.spec.label} ${JSON.stringify(wait.spec.handle).slice(0, 120)} to end`;
   }
+}
+
+/** A deferred job's polling: how often it was polled, what the last poll said, when the next one is due. */
+function ExternalPolling({ wait }: { wait: Wait }) {
+  if (wait.spec.kind !== 'external' || !wait.poll) return null;
+  const { poll, spec } = wait;
+  return (
+    <div className="muted" data-testid="run-external-poll">
+      polled {poll.count} time{poll.count === 1 ? '' : 's'}
+      {poll.message && <> · last: {poll.message}</>}
+      {poll.failed > 0 && <> · {poll.failed} failed in a row</>}
+      {poll.nextAt && <> · next poll {formatDateTime(poll.nextAt)}</>}
+      {spec.link && (
+        <>
+          {' · '}
+          <a href={spec.link} target="_blank" rel="noreferrer noopener">
+            open in its system
+          </a>
+        </>
+      )}
+    </div>
+  );
 }
 
 /**
@@ -49,6 +73,7 @@ export function RunWaits({ run }: { run: FlowRun }) {
             {wait.expiresAt && <span className="muted"> (times out {formatDateTime(wait.expiresAt)})</span>}
           </div>
           {wait.spec.kind === 'approval' && <ApprovalForm wait={wait} onDecided={() => void waits.reload()} />}
+          <ExternalPolling wait={wait} />
         </Notice>
       ))}
       {decided.map((wait) => (
