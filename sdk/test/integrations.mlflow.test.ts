@@ -73,6 +73,12 @@ describe('mlflowRegistry().registerModelVersion', () => {
       mlflowModel: 'churn',
       mlflowVersion: '1',
       mlflowAlias: 'champion',
+      'registered.mlflow': {
+        name: 'churn',
+        version: '1',
+        uri: 'models:/churn/1',
+        url: `${mlflow.url}/#/models/churn/versions/1`,
+      },
     });
     expect(printed.some((line) => line.includes(`${mlflow.url}/#/models/churn/versions/1`))).toBe(true);
   });

@@ -161,7 +161,10 @@ describe('sagemaker().registerModelPackage', () => {
         CustomerMetadataProperties: { 'outpost.run_id': result.runId, 'outpost.asset_key': 'churn/model', auc: '0.873' },
       });
       const event = result.events.find((e) => e.kind === 'materialization');
-      expect(event?.kind === 'materialization' && event.metadata).toMatchObject({ sagemakerModelPackage: value?.first });
+      expect(event?.kind === 'materialization' && event.metadata).toMatchObject({
+        sagemakerModelPackage: value?.first,
+        'registered.sagemaker': { modelPackageArn: value?.first, group: 'churn' },
+      });
     } finally {
       vi.restoreAllMocks();
     }

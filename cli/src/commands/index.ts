@@ -11,6 +11,7 @@ import {
   partitionsLs,
   partitionsRm,
 } from './assets.js';
+import { assetsLineage } from './assets-lineage.js';
 import { auditExport, auditLs } from './audit.js';
 import {
   automationsCreate,
@@ -101,6 +102,7 @@ export const COMMANDS: readonly Command[] = [
   assetsCheck,
   assetsPartitions,
   assetsMaterializations,
+  assetsLineage,
   assetsWaive,
   partitionsLs,
   partitionsAdd,

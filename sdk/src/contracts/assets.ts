@@ -517,3 +517,127 @@ export const AssetEvaluationListQuery = z.strictObject({
 });
 export const AssetEvaluationListResponse = page(AssetAutomationEvaluation);
 export type AssetEvaluationListResponse = z.infer<typeof AssetEvaluationListResponse>;
+
+/** Most levels the lineage document walks upstream, and most materialisations it describes. */
+export const LINEAGE_MAX_DEPTH = 20;
+export const LINEAGE_MAX_NODES = 500;
+
+export const AssetMaterializationLineageQuery = z.strictObject({
+  key: AssetKey,
+  /** The materialisation; absent means the asset's latest (of `partition`, when given). */
+  at: Id.optional(),
+  partition: AnyPartitionKey.optional(),
+  /** Levels upstream to walk (0: the materialisation alone). @default 10 */
+  maxDepth: z.coerce.number().int().min(0).max(LINEAGE_MAX_DEPTH).default(10),
+  /** Materialisations to describe, the one asked for included. @default 100 */
+  maxNodes: z.coerce.number().int().min(1).max(LINEAGE_MAX_NODES).default(100),
+});
+export type AssetMaterializationLineageQuery = z.input<typeof AssetMaterializationLineageQuery>;
+
+/** One upstream partition a materialisation consumed: the upstream's materialisation current when it was recorded. */
+export const LineageInputPartition = z.strictObject({
+  partitionKey: AnyPartitionKey.nullable(),
+  materializationId: Id,
+  codeVersion: z.string().nullable(),
+  dataVersion: z.string().nullable(),
+  materializedAt: Timestamp,
+});
+export type LineageInputPartition = z.infer<typeof LineageInputPartition>;
+
+/** What a materialisation consumed from one upstream asset. */
+export const LineageInput = z.strictObject({
+  assetKey: AssetKey,
+  partitioned: z.boolean(),
+  /** The upstream partition it maps to (partitioned alike); null when it reads the upstream whole. */
+  partitionKey: AnyPartitionKey.nullable(),
+  /** How many upstream partitions it consumed (0: the upstream, or the partition, was never materialised). */
+  partitionCount: z.number().int(),
+  /** The newest of them (at most 50); `partitionCount` says how many there were (counted up to 10,001). */
+  partitions: z.array(LineageInputPartition),
+});
+export type LineageInput = z.infer<typeof LineageInput>;
+
+export const LineageWaiver = z.strictObject({
+  id: Id,
+  reason: z.string(),
+  /** The person's email or the key's name. */
+  waivedBy: z.string(),
+  /** Null when the waiver lifted every partition's failure of the check. */
+  partitionKey: AnyPartitionKey.nullable(),
+  createdAt: Timestamp,
+});
+export type LineageWaiver = z.infer<typeof LineageWaiver>;
+
+export const LineageCheck = z.strictObject({
+  resultId: Id,
+  checkName: CheckName,
+  passed: z.boolean(),
+  severity: CheckSeverity,
+  blocking: z.boolean(),
+  metadata: JsonObject,
+  createdAt: Timestamp,
+  /** Waivers lifting this failed result (empty when it passed or none did). */
+  waivers: z.array(LineageWaiver),
+});
+export type LineageCheck = z.infer<typeof LineageCheck>;
+
+/**
+ * Where a model was registered, from the materialisation's `registered.<registry>` metadata entry
+ * (`registered.mlflow`: { name, version, uri }; `registered.sagemaker`: { modelPackageArn }).
+ */
+export const LineageRegistration = z.strictObject({
+  registry: z.string(),
+  details: JsonObject,
+});
+export type LineageRegistration = z.infer<typeof LineageRegistration>;
+
+/** The run that wrote a materialisation and the code it was pinned to. */
+export const LineageRun = z.strictObject({
+  id: Id,
+  name: z.string().nullable(),
+  deploymentId: Id.nullable(),
+  deploymentVersionId: Id.nullable(),
+  /** Where the code came from (`oci://…@sha256:…`, `git+https://…#<sha>`). */
+  source: z.string().nullable(),
+  /** The bundle digest or commit the source is pinned to. */
+  sourceDigest: z.string().nullable(),
+  entrypoint: z.string().nullable(),
+});
+export type LineageRun = z.infer<typeof LineageRun>;
+
+export const LineageMaterialization = z.strictObject({
+  id: Id,
+  assetKey: AssetKey,
+  partitionKey: AnyPartitionKey.nullable(),
+  /** Levels upstream of the materialisation asked for (0: that one). */
+  depth: z.number().int(),
+  attempt: z.number().int(),
+  codeVersion: z.string(),
+  dataVersion: z.string().nullable(),
+  metadata: JsonObject,
+  createdAt: Timestamp,
+  run: LineageRun,
+  /** False for a materialisation recorded before inputs were recorded: its inputs are unknown, not none. */
+  inputsRecorded: z.boolean(),
+  inputs: z.array(LineageInput),
+  checks: z.array(LineageCheck),
+  registrations: z.array(LineageRegistration),
+});
+export type LineageMaterialization = z.infer<typeof LineageMaterialization>;
+
+/**
+ * The provenance of one materialisation: it and the upstream materialisations it consumed,
+ * recursively (each once, nearest first), bounded by depth and count.
+ */
+export const AssetMaterializationLineageResponse = z.strictObject({
+  /** The materialisation asked for (the first of `materializations`). */
+  materializationId: Id,
+  materializations: z.array(LineageMaterialization),
+  limits: z.strictObject({ maxDepth: z.number().int(), maxNodes: z.number().int() }),
+  /** Some upstream materialisation was left out: deeper than `maxDepth`, or past `maxNodes`. */
+  truncated: z.boolean(),
+  /** How many materialisations the inputs name that are not described here. */
+  omitted: z.number().int(),
+  generatedAt: Timestamp,
+});
+export type AssetMaterializationLineageResponse = z.infer<typeof AssetMaterializationLineageResponse>;

@@ -14,6 +14,8 @@ import {
   AssetLineageResponse,
   AssetListQuery,
   AssetListResponse,
+  AssetMaterializationLineageQuery,
+  AssetMaterializationLineageResponse,
   AssetMaterializationListQuery,
   AssetMaterializationListResponse,
   AssetMaterializeRequest,
@@ -1106,6 +1108,15 @@ export const routes = {
     access: { roles: READERS },
     query: AssetMaterializationListQuery,
     response: AssetMaterializationListResponse,
+  }),
+  assetsMaterializationLineage: route({
+    method: 'GET',
+    path: '/assets/materializations/lineage',
+    summary:
+      'What produced one materialisation (the latest by default): upstream materialisations it consumed, recursively, its run and code, checks and waivers, registrations',
+    access: { roles: READERS },
+    query: AssetMaterializationLineageQuery,
+    response: AssetMaterializationLineageResponse,
   }),
   assetsPartitions: route({
     method: 'GET',

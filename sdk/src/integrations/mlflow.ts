@@ -164,8 +164,9 @@ export function mlflowRegistry(options: MlflowRegistryOptions = {}) {
   /**
    * Registers `source` as a new version of the registered model `name` (creating the model if it is
    * new), waits until MLflow says READY, optionally points an alias at it, and — inside a run —
-   * publishes a link artifact to the version and, with `asset`, adds `mlflowModel` and
-   * `mlflowVersion` to the materialisation's metadata.
+   * publishes a link artifact to the version and, with `asset`, adds `mlflowModel`, `mlflowVersion`
+   * and `registered.mlflow` ({ name, version, uri, url }: the lineage document's registration) to
+   * the materialisation's metadata.
    */
   async function registerModelVersion(input: RegisterModelVersionInput): Promise<RegisteredModelVersion> {
     if (!input.name?.trim()) throw new RangeError('registerModelVersion needs the registered model name');
@@ -238,6 +239,8 @@ export function mlflowRegistry(options: MlflowRegistryOptions = {}) {
       mlflowModel: input.name,
       mlflowVersion: version,
       ...(input.alias ? { mlflowAlias: input.alias } : {}),
+      // The well-known shape the control plane's lineage document lists as a registration.
+      'registered.mlflow': { name: input.name, version, uri: `models:/${input.name}/${version}`, url },
     });
     (input.asset?.log ?? log).info(`registered ${input.name} version ${version} in MLflow at ${base.host}`);
     return registered;

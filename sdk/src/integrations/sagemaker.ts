@@ -306,7 +306,11 @@ export function sagemaker(options: SageMakerOptions = {}) {
         { description: 'registered in the SageMaker model registry' },
       );
     }
-    input.asset?.addMetadata({ sagemakerModelPackage: ModelPackageArn });
+    input.asset?.addMetadata({
+      sagemakerModelPackage: ModelPackageArn,
+      // The well-known shape the control plane's lineage document lists as a registration.
+      'registered.sagemaker': { modelPackageArn: ModelPackageArn, group: input.group },
+    });
     (input.asset?.log ?? log).info(`registered ${ModelPackageArn}`);
     return { arn: ModelPackageArn };
   }

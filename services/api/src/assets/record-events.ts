@@ -5,7 +5,7 @@ import {
   type FieldError,
   type PartitionsDefinition,
 } from '@outpost/sdk/contracts';
-import { dynamicPartitionNames, partitionKeyIndex, partitionRangeBounds } from '@outpost/sdk/partitions';
+import { dynamicPartitionNames, partitionKeyIndex, partitionRangeBounds, samePartitioning } from '@outpost/sdk/partitions';
 import type { z } from 'zod';
 import { loadAssetNodes } from '../db/asset-definitions.js';
 import {
@@ -21,6 +21,7 @@ import {
   recordedEventIds,
   runMaterializations,
 } from '../db/asset-events.js';
+import { type InputSpec, insertMaterializationInputs } from '../db/asset-lineage.js';
 import type { Sql } from '../db/client.js';
 import { loadDynamicKeys } from '../db/dynamic-partitions.js';
 import { DomainError, notFound } from '../domain-error.js';
@@ -138,6 +139,30 @@ function validate(run: AssetRun, events: readonly Event[], graph: AssetGraph, dy
 }
 
 /**
+ * What each materialisation consumed, by the definitions as they are now: every upstream its asset
+ * depends on, partition to partition when both are partitioned alike (the rule staleness uses),
+ * else the upstream as a whole.
+ */
+function inputSpecs(graph: AssetGraph, materializations: readonly NewMaterialization[]): InputSpec[] {
+  const specs: InputSpec[] = [];
+  for (const m of materializations) {
+    const node = graph.nodes.get(m.assetKey);
+    if (!node) continue;
+    for (const depKey of node.deps) {
+      const up = graph.nodes.get(depKey);
+      const partitioned = up?.partitions != null;
+      const aligned =
+        partitioned &&
+        node.partitions !== null &&
+        m.partitionKey !== null &&
+        samePartitioning(node.partitions, up?.partitions ?? null);
+      specs.push({ materializationId: m.id, upstreamKey: depKey, partitioned, partitionKey: aligned ? m.partitionKey : null });
+    }
+  }
+  return specs;
+}
+
+/**
  * Records a run's report on its assets: materialisations, failures and check results, each once by
  * its event id (a repeated report, or one of its events, records nothing again). Only the run's
  * current attempt reports; a run reports only on the assets (and partitions) its parameters select.
@@ -209,6 +234,7 @@ export async function recordAssetEvents(
     }
     const attempt = { workspaceId, flowRunId, attempt: batch.attempt };
     await insertMaterializations(tx, attempt, materializations);
+    await insertMaterializationInputs(tx, workspaceId, inputSpecs(graph, materializations));
     await insertFailures(tx, attempt, failures);
 
     // A check names the materialisation it checked: one of this run's, of the same asset.

@@ -1021,6 +1021,8 @@ export const assetMaterializations = pgTable(
     dataVersion: text('data_version'),
     metadata: jsonb('metadata').$type<JsonObject>().notNull().default({}),
     durationMs: integer('duration_ms'),
+    /** Its inputs are in `asset_materialization_inputs`; false for rows written before those were recorded. */
+    inputsRecorded: boolean('inputs_recorded').notNull().default(true),
     /** Write order: "latest" must not depend on two reports landing in different milliseconds. */
     seq: serial8('seq').notNull(),
     createdAt: createdAt(),
@@ -1031,6 +1033,39 @@ export const assetMaterializations = pgTable(
     index('asset_materializations_asset_idx').on(t.workspaceId, t.assetKey, t.seq),
     index('asset_materializations_partition_idx').on(t.workspaceId, t.assetKey, t.partitionKey, t.seq),
   ],
+);
+
+/** One upstream partition a materialisation consumed, as `asset_materialization_inputs.partitions` lists it. */
+export interface MaterializationInputPartition {
+  partitionKey: string | null;
+  materializationId: string;
+  codeVersion: string | null;
+  dataVersion: string | null;
+  materializedAt: string;
+}
+
+/**
+ * What a materialisation consumed from one upstream: the upstream's materialisation(s) current
+ * when it was recorded (derived by the control plane as the report is written). `partition_key`
+ * is the upstream partition it maps to (partitioned alike), null when it reads the upstream whole.
+ */
+export const assetMaterializationInputs = pgTable(
+  'asset_materialization_inputs',
+  {
+    materializationId: uuid('materialization_id')
+      .notNull()
+      .references(() => assetMaterializations.id, { onDelete: 'cascade', onUpdate: 'cascade' }),
+    workspaceId: workspaceId(),
+    upstreamKey: text('upstream_key').notNull(),
+    partitionKey: text('partition_key'),
+    partitioned: boolean('partitioned').notNull(),
+    /** How many upstream partitions it consumed, counted up to 10,001. */
+    partitionCount: integer('partition_count').notNull(),
+    /** At most 50 of them, newest first. */
+    partitions: jsonb('partitions').$type<MaterializationInputPartition[]>().notNull().default([]),
+    createdAt: createdAt(),
+  },
+  (t) => [primaryKey({ columns: [t.materializationId, t.upstreamKey] })],
 );
 
 /** An asset (partition) a run failed to write, with the run's message; one row per run, asset and partition. */

@@ -10,6 +10,7 @@ import { assetHealth, type CatalogState, describeAssets, lineage, loadCatalogSta
 import type { AssetGraph, AssetNode } from '../assets/graph.js';
 import { compareKeys } from '../assets/graph.js';
 import { countPartitionKeys, MAX_PARTITION_KEYS, pagePartitionKeys, partitionKeyPosition } from '../assets/partition-keys.js';
+import { materializationLineage } from '../assets/provenance.js';
 import { type PartitionRow, partitionStatus } from '../assets/status.js';
 import { waiveCheck } from '../assets/waive.js';
 import { materializeOrBackfill } from '../backfills/asset-backfill.js';
@@ -132,6 +133,9 @@ export const assetHandlers = {
     };
   },
 
+  assetsMaterializationLineage: async ({ query, principal, deps }) =>
+    materializationLineage(deps.sql, principal.workspaceId, query),
+
   assetsPartitions: async ({ query, principal, deps }) => {
     const after = decodeCursor(query.cursor, PartitionCursor)?.[0] ?? null;
     const state = await loadCatalogState(deps.sql, principal.workspaceId, (graph) =>
@@ -252,6 +256,7 @@ export const assetHandlers = {
   | 'assetsGet'
   | 'assetsLineage'
   | 'assetsMaterializations'
+  | 'assetsMaterializationLineage'
   | 'assetsPartitions'
   | 'assetsCheckResults'
   | 'assetsEvaluations'

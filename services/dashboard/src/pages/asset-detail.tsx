@@ -16,6 +16,7 @@ import { AssetChecks } from './asset-checks.js';
 import { AssetMaterializations } from './asset-materializations.js';
 import { MaterializeDialog } from './asset-materialize-dialog.js';
 import { AssetPartitions } from './asset-partitions.js';
+import { AssetProvenance } from './asset-provenance.js';
 import { WaiveDialog } from './asset-waive-dialog.js';
 
 const POLL_MS = 5000;
@@ -199,6 +200,12 @@ export function AssetDetailPage({ assetKey, role }: { assetKey: string; role: Ro
         ) : (
           !materializations.error && <p className="muted">Loading…</p>
         )}
+      </section>
+      <section className="panel" aria-label="What produced this">
+        <div className="panel-header">
+          <h2>What produced this</h2>
+        </div>
+        <AssetProvenance assetKey={a.key} recent={materializations.data?.items ?? []} />
       </section>
       {materializing && (
         <MaterializeDialog
