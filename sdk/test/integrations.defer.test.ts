@@ -1,13 +1,7 @@
 import { describe, expect, test } from 'vitest';
 import { flow, z } from '../src/index.js';
-import {
-  defer,
-  deferrable,
-  type ExternalJob,
-  ExternalJobError,
-  type ExternalJobStatus,
-} from '../src/integrations/index.js';
 import { externalJobRegistry } from '../src/integrations/defer.js';
+import { defer, deferrable, type ExternalJob, ExternalJobError, type ExternalJobStatus } from '../src/integrations/index.js';
 import { testFlow } from '../src/testing/index.js';
 
 /** A job in an in-memory "system": each start makes a run that reports `states` in turn, one per poll. */

@@ -123,8 +123,7 @@ describe('an external wait', () => {
     expect(claimed.flowRun.id).toBe(run.id);
     const token = client(server, claimed.token);
     await token('POST', `/flow-runs/${run.id}/set-state`, { body: { transitionId: randomUUID(), state: { type: 'RUNNING' } } });
-    const wait = (await token('POST', `/flow-runs/${run.id}/waits`, { body: { key: 'wait-1', spec: externalSpec() } })).body
-      .wait;
+    const wait = (await token('POST', `/flow-runs/${run.id}/waits`, { body: { key: 'wait-1', spec: externalSpec() } })).body.wait;
     await makeDue(wait.id);
     expect(await claimPolls(pool, randomUUID(), { region: 'us' })).toEqual([]);
     expect((await claimPolls(pool, randomUUID(), { region: 'eu' })).map((p) => p.waitId)).toEqual([wait.id]);
