@@ -92,11 +92,27 @@ describe('defer()', () => {
     expect(scripted.polled).toEqual(['job-1', 'job-1']);
   });
 
+  test('a job given as a function is made on first use, once, not when the code loads', async () => {
+    const scripted = scriptedJob(['succeeded']);
+    let made = 0;
+    const job = deferrable('defer-test-lazy', () => {
+      made++;
+      return scripted.job;
+    });
+    expect(made).toBe(0);
+    const load = flow({ name: 'load-lazy' }, async () => defer(job, { table: 't' }));
+    const run = await testFlow(load);
+    expect(run.expectCompleted()).toEqual({ rows: 42 });
+    expect(made).toBe(1);
+    expect(externalJobRegistry().get('defer-test-lazy')?.job()).toBe(scripted.job);
+    expect(made).toBe(1);
+  });
+
   test('deferrable() refuses a bad name, a second job under a name, an interval out of range and a call inside a run', async () => {
     const { job } = scriptedJob(['running']);
     expect(() => deferrable('../x', job)).toThrow(/invalid name '..\/x'/);
-    deferrable('defer-test-unique', job);
-    expect(() => deferrable('defer-test-unique', job)).not.toThrow();
+    const first = deferrable('defer-test-unique', job);
+    expect(deferrable('defer-test-unique', job)).toBe(first);
     expect(() => deferrable('defer-test-unique', scriptedJob(['running']).job)).toThrow(/two different jobs are registered/);
     expect(() => deferrable('defer-test-slow', job, { pollSeconds: 0 })).toThrow(/pollSeconds must be a whole number/);
     const inside = flow({ name: 'registers-late' }, async () => {

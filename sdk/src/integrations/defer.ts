@@ -16,7 +16,8 @@ export const DEFAULT_DEFER_POLL_SECONDS = 30;
 export interface DeferrableJob<I, H, R> {
   /** The name the worker finds the job by: unique in the deployment's code. */
   readonly name: string;
-  readonly job: ExternalJob<I, H, R>;
+  /** The job, made on first use when `deferrable()` was given a function (one per process). */
+  job(): ExternalJob<I, H, R>;
   /** Time between two polls. */
   readonly pollSeconds: number;
 }
@@ -33,17 +34,22 @@ export function externalJobRegistry(): Map<string, AnyDeferrable> {
 
 const JOB_NAME = /^[A-Za-z0-9][A-Za-z0-9._:/-]{0,199}$/;
 
+/** What each registered name was given, to tell the same registration repeated from a second one. */
+const givenFor = new Map<string, unknown>();
+
 /**
- * Registers `job` under `name` so a flow can `defer()` it. Call it at module scope (next to the
+ * Registers a job under `name` so a flow can `defer()` it. Call it at module scope (next to the
  * flow), never inside a flow or task: the worker that polls the job loads the deployment's code
  * and finds the job by this name, with the worker's own credentials, and nothing created while a
- * run executes exists in that process.
+ * run executes exists in that process. Give a function that makes the job when making it reads
+ * the worker's environment (`() => databricksJobs().runNow`): it is called on first use, so loading
+ * the code where those variables are not set (a laptop, `outpost deploy`) does not fail.
  * @example
- * const training = deferrable('churn-training', sagemaker({ region: 'eu-west-1' }).trainingJobs, { pollSeconds: 60 });
+ * const training = deferrable('churn-training', () => databricksJobs().runNow, { pollSeconds: 60 });
  */
 export function deferrable<I, H, R>(
   name: string,
-  job: ExternalJob<I, H, R>,
+  job: ExternalJob<I, H, R> | (() => ExternalJob<I, H, R>),
   options: { pollSeconds?: number } = {},
 ): DeferrableJob<I, H, R> {
   if (!JOB_NAME.test(name)) {
@@ -58,11 +64,21 @@ export function deferrable<I, H, R>(
   checkPollSeconds('deferrable()', pollSeconds);
   const registry = externalJobRegistry();
   const existing = registry.get(name);
-  if (existing && existing.job !== job) {
+  if (existing) {
+    if (givenFor.get(name) === job) return existing as DeferrableJob<I, H, R>;
     throw new Error(`deferrable(): two different jobs are registered as '${name}'; give each its own name`);
   }
-  const registered: DeferrableJob<I, H, R> = { name, job, pollSeconds };
+  let made: ExternalJob<I, H, R> | undefined = typeof job === 'function' ? undefined : job;
+  const registered: DeferrableJob<I, H, R> = {
+    name,
+    pollSeconds,
+    job: () => {
+      made ??= (job as () => ExternalJob<I, H, R>)();
+      return made;
+    },
+  };
   registry.set(name, registered);
+  givenFor.set(name, job);
   return registered;
 }
 
@@ -99,13 +115,14 @@ function startTask<I, H, R>(job: DeferrableJob<I, H, R>): (input: I) => Promise<
       const { run, task: current } = currentScope();
       // The same key when this task runs again after a crash: the job's start finds the job it began.
       const idempotencyKey = `${run?.run.id ?? 'local'}:${current?.taskKey ?? job.name}:${current?.runCount ?? 1}`;
-      const handle = await job.job.start(input as I, {
+      const external = job.job();
+      const handle = await external.start(input as I, {
         idempotencyKey,
         ...(current?.signal ? { signal: current.signal } : {}),
       });
-      const link = job.job.link?.(handle) ?? null;
-      log.info(`started ${job.job.kind} ${JSON.stringify(handle)}${link ? ` ${link}` : ''}`);
-      if (link && run) await artifact.link(`${job.name.toLowerCase().replace(/[^a-z0-9]+/g, '-')}`, link, job.job.kind);
+      const link = external.link?.(handle) ?? null;
+      log.info(`started ${external.kind} ${JSON.stringify(handle)}${link ? ` ${link}` : ''}`);
+      if (link && run) await artifact.link(`${job.name.toLowerCase().replace(/[^a-z0-9]+/g, '-')}`, link, external.kind);
       return { handle, link } as Started<unknown>;
     });
     startTasks.set(job.name, start);
@@ -134,17 +151,18 @@ export async function defer<I, H, R>(job: DeferrableJob<I, H, R>, input: I, opti
   const retries = options.retries ?? 0;
   if (!Number.isInteger(retries) || retries < 0)
     throw new TypeError(`defer(): retries must be a whole number ≥ 0 (is ${retries})`);
-  if (externalJobRegistry().get(job.name)?.job !== job.job) {
+  if (externalJobRegistry().get(job.name) !== job) {
     throw new Error(`defer(): the job '${job.name}' is not registered; create it with deferrable() at module scope`);
   }
   const scope = durableScope('defer()');
   if (!scope) {
-    return runExternalJob(job.job, input, {
+    return runExternalJob(job.job(), input, {
       pollIntervalMs: pollSeconds * 1000,
       ...(options.timeoutSeconds === undefined ? {} : { timeoutSeconds: options.timeoutSeconds }),
     });
   }
   const start = startTask(job);
+  const { kind } = job.job();
   let baseKey = options.key;
   for (let attempt = 0; ; attempt++) {
     const started = await start(input);
@@ -153,7 +171,7 @@ export async function defer<I, H, R>(job: DeferrableJob<I, H, R>, input: I, opti
       job: job.name,
       handle: started.handle as never,
       pollSeconds,
-      label: job.job.kind.slice(0, 200) || job.name,
+      label: kind.slice(0, 200) || job.name,
       link: started.link,
     };
     const timeout = options.timeoutSeconds === undefined ? {} : { timeoutSeconds: options.timeoutSeconds };
@@ -167,7 +185,7 @@ export async function defer<I, H, R>(job: DeferrableJob<I, H, R>, input: I, opti
     } catch (error) {
       if (error instanceof WaitTimeoutError) {
         throw new ExternalJobError(
-          `${job.job.kind} ${JSON.stringify(started.handle)} did not end within ${options.timeoutSeconds} s; it is being cancelled`,
+          `${kind} ${JSON.stringify(started.handle)} did not end within ${options.timeoutSeconds} s; it is being cancelled`,
           'timed_out',
           started.handle,
         );
@@ -175,7 +193,7 @@ export async function defer<I, H, R>(job: DeferrableJob<I, H, R>, input: I, opti
       throw error;
     }
     if (outcome.state === 'succeeded') return outcome.result as R;
-    const what = `${job.job.kind} ${JSON.stringify(started.handle)} ${outcome.state === 'failed' ? 'failed' : 'was cancelled'}: ${outcome.message}`;
+    const what = `${kind} ${JSON.stringify(started.handle)} ${outcome.state === 'failed' ? 'failed' : 'was cancelled'}: ${outcome.message}`;
     if (outcome.state === 'failed' && attempt < retries) {
       log.warning(`${what}; starting it again (retry ${attempt + 1} of ${retries})`);
       continue;

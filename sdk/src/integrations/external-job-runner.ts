@@ -49,8 +49,8 @@ async function evaluate(
       error: `no job is registered as '${name}' in ${entry} (deferrable() at module scope); jobs found: ${found}`,
     };
   }
-  const { job } = registered;
   try {
+    const job = registered.job();
     if (action === 'cancel') {
       if (!job.cancel) return { t: 'externalStatus', status: { state: 'cancelled', message: `${job.kind} cannot be cancelled` } };
       await job.cancel(handle);

@@ -242,7 +242,7 @@ class TestWaits implements WaitPort {
     if (wait.spec.kind === 'external' && wait.status === 'WAITING') {
       const { spec } = wait;
       // Polled here as a worker would poll it: once now, then after pollSeconds (or the timeout).
-      const status = await externalJobRegistry().get(spec.job)?.job.poll(spec.handle, {});
+      const status = await externalJobRegistry().get(spec.job)?.job().poll(spec.handle, {});
       if (!status) throw new Error(`testFlow: no job is registered as '${spec.job}' (deferrable() at module scope)`);
       if (status.state !== 'running') {
         this.resolve(wait, status);
