@@ -1,14 +1,11 @@
-import { readFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import { unwrap } from '@outpost/sdk/client';
 import type { FlowRun, JsonObject } from '@outpost/sdk/contracts';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type DashboardStack, launchChromium, screenshot, startDashboardStack } from '../support/dashboard.js';
+import { axeViolations, type DashboardStack, launchChromium, screenshot, startDashboardStack } from '../support/dashboard.js';
 
 let stack: DashboardStack;
 let browser: Browser;
-let axeSource: string;
 let completed: FlowRun;
 
 type Theme = 'light' | 'dark';
@@ -30,17 +27,7 @@ const PAGES: { name: string; path: () => string; ready: string }[] = [
   { name: 'automations', path: () => '/automations', ready: '[data-testid="automations-page"]' },
 ];
 
-interface AxeViolation {
-  id: string;
-  impact: string | null;
-  help: string;
-  nodes: { target: unknown[]; failureSummary?: string }[];
-}
-
 interface BrowserGlobals {
-  axe: {
-    run(context: unknown, options: unknown): Promise<{ violations: AxeViolation[] }>;
-  };
   document: {
     documentElement: { scrollWidth: number; dataset: Record<string, string | undefined> };
     activeElement: FocusedElement | null;
@@ -71,22 +58,6 @@ async function openContext(theme: Theme, width: Width): Promise<{ context: Brows
 async function visit(page: Page, path: string, ready: string): Promise<void> {
   await page.goto(`${stack.server.url}/#${path}`);
   await page.locator(ready).first().waitFor({ timeout: 30_000 });
-}
-
-/** Runs axe-core on the page for the WCAG 2 A and AA rules and describes each violation in a line. */
-async function axeViolations(page: Page): Promise<string[]> {
-  await page.addScriptTag({ content: axeSource });
-  const violations = await page.evaluate(async () => {
-    const g = globalThis as unknown as BrowserGlobals;
-    const result = await g.axe.run(g.document, {
-      runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa'] },
-      resultTypes: ['violations'],
-    });
-    return result.violations;
-  });
-  return violations.flatMap((v) =>
-    v.nodes.map((n) => `${v.id} (${v.impact}): ${v.help} at ${JSON.stringify(n.target)} ${n.failureSummary ?? ''}`.trim()),
-  );
 }
 
 /** How far the page (or its scrolling content area) is wider than the window. */
@@ -122,8 +93,6 @@ async function focused(
 }
 
 beforeAll(async () => {
-  const require = createRequire(import.meta.url);
-  axeSource = await readFile(require.resolve('axe-core/axe.min.js'), 'utf8');
   stack = await startDashboardStack();
   browser = await launchChromium();
   // A finished run with logs, artifacts and a child run for the run page, and a failed one for the lists.

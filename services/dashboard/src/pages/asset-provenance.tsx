@@ -43,7 +43,13 @@ export function AssetProvenance({ assetKey, recent }: { assetKey: string; recent
             ))}
           </select>
         </label>{' '}
-        <button type="button" disabled={!d} onClick={() => d && download(assetKey, d)} data-testid="provenance-export">
+        <button
+          type="button"
+          className="button"
+          disabled={!d}
+          onClick={() => d && download(assetKey, d)}
+          data-testid="provenance-export"
+        >
           Export JSON
         </button>
       </div>
@@ -110,7 +116,7 @@ export function AssetProvenance({ assetKey, recent }: { assetKey: string; recent
 
 function RootFacts({ m }: { m: LineageMaterialization }) {
   return (
-    <ul className="facts" data-testid="provenance-root">
+    <ul className="plain-list" data-testid="provenance-root">
       <li>
         Run{' '}
         <a href={href(`/runs/${m.run.id}`)} className="mono">
