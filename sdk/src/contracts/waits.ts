@@ -174,7 +174,9 @@ export const Wait = z.object({
       /** The wait ended while the job ran: a worker is to cancel it in its system. */
       cancelPending: z.boolean(),
     })
-    .nullable(),
+    .nullable()
+    // Servers from before deferred jobs answer without it.
+    .default(null),
 });
 export type Wait = z.infer<typeof Wait>;
 
