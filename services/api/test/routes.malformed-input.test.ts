@@ -115,6 +115,7 @@ const REQUIRED_QUERY: Partial<Record<RouteName, string>> = {
   assetsPartitions: 'key=features&',
   assetsCheckResults: 'key=features&',
   assetsEvaluations: 'key=features&',
+  assetsMaterializationLineage: 'key=features&',
 };
 
 const PARAMS: Record<string, string> = {

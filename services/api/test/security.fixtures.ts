@@ -496,6 +496,30 @@ async function claimedTick(s: Scene, c: Caller): Promise<{ pool: string; tickId:
   return { pool, tickId: tick.tickId, workerId };
 }
 
+/** A due poll of a fresh external wait, claimed by a worker of the caller's key when the caller may claim. */
+async function claimedPoll(s: Scene, c: Caller): Promise<{ waitId: string; leaseId: string; workerId: string }> {
+  const key = c.kind === 'key' && ['worker', 'owner', 'admin'].includes(c.role) ? c.key : await s.key('worker');
+  const held = await s.held(key, { running: true });
+  const spec = { kind: 'external', job: 'scene-job', handle: { id: 1 }, pollSeconds: 60, label: 'Scene job', link: null };
+  const res = await client(s.server, held.token)('POST', `/flow-runs/${held.id}/waits`, { body: { key: 'wait-1', spec } });
+  if (res.status !== 200) throw new Error(`external wait not created: ${res.status} ${res.text}`);
+  const waitId: string = res.body.wait.id;
+  await s.server.sql`UPDATE waits SET poll_at = now() - interval '1 second' WHERE id = ${waitId}`;
+  const workerId = randomUUID();
+  let poll: { waitId: string; leaseId: string } | undefined;
+  let claimed: Awaited<ReturnType<ReturnType<typeof client>>> | undefined;
+  // Earlier cases' polls are due in the same pool: claim until this one's comes.
+  for (let round = 0; round < 50 && !poll; round++) {
+    claimed = await client(s.server, key)('POST', `/work-pools/${s.heldPool}/external-polls/claim`, {
+      body: { workerId, limit: 16 },
+    });
+    if (!claimed.body?.polls?.length) break;
+    poll = claimed.body.polls.find((p: { waitId: string }) => p.waitId === waitId);
+  }
+  if (!poll) throw new Error(`the external wait's poll was not claimed: ${claimed?.status} ${claimed?.text}`);
+  return { waitId, leaseId: poll.leaseId, workerId };
+}
+
 export const FIXTURES: Record<RouteName, Fixture> = {
   whoami: async () => ({}),
   apiKeysCreate: async () => ({ body: { name: uniqueName('key'), role: 'viewer' } }),
@@ -780,6 +804,7 @@ export const FIXTURES: Record<RouteName, Fixture> = {
   assetsGet: async (s) => ({ query: { key: (await s.assets()).a } }),
   assetsLineage: async () => ({}),
   assetsMaterializations: async (s) => ({ query: { key: (await s.assets()).a } }),
+  assetsMaterializationLineage: async (s) => ({ query: { key: (await s.assets()).a } }),
   assetsPartitions: async (s) => ({ query: { key: (await s.assets()).dyn } }),
   assetsCheckResults: async (s) => ({ query: { key: (await s.assets()).a } }),
   assetsEvaluations: async (s) => ({ query: { key: (await s.assets()).a } }),
@@ -875,6 +900,11 @@ export const FIXTURES: Record<RouteName, Fixture> = {
   sensorsPause: async (s) => ({ params: { id: await freshSensor(s) } }),
   sensorsResume: async (s) => ({ params: { id: await freshSensor(s) } }),
   sensorsTickNow: async (s) => ({ params: { id: await freshSensor(s) } }),
+  externalPollsClaim: async (s) => ({ params: { pool: s.heldPool }, body: { workerId: randomUUID(), limit: 1 } }),
+  externalPollsComplete: async (s, c) => {
+    const { waitId, leaseId, workerId } = await claimedPoll(s, c);
+    return { params: { pool: s.heldPool, id: waitId }, body: { workerId, leaseId, outcome: { state: 'running' } } };
+  },
   sensorTicksClaim: async (s) => ({ params: { pool: await sensorPool(s) }, body: { workerId: randomUUID(), limit: 1 } }),
   sensorTicksComplete: async (s, c) => {
     const { pool, tickId, workerId } = await claimedTick(s, c);
