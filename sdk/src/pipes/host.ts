@@ -218,35 +218,23 @@ class FileTail {
   }
 }
 
+/** What a channel's messages become: the outcome so far, and the splitter its bytes are pushed into. */
+interface Receiver<R> {
+  outcome: PipesRunResult<R>;
+  messages: LineSplitter;
+  warn: (message: string) => void;
+  /** Resolves once every message received so far has been handled. */
+  settled: () => Promise<void>;
+  /** What the client reported with `closed`, if it did. */
+  clientError: () => PipesClientError | null;
+}
+
 /**
- * Launches `command` (no shell) as a Pipes process and waits for it: hands it the context, turns
- * its messages into log lines, metadata, check results, artifacts and a result of the run, and
- * resolves when it exits with status 0. Throws `PipesProcessError` otherwise.
+ * Turns a channel's message lines into log lines, metadata, check results, artifacts and a result
+ * of the run (the asset's, inside an asset), handled one after another in the order written.
  */
-async function run<R = unknown>(command: readonly string[], options: PipesRunOptions = {}): Promise<PipesRunResult<R>> {
-  if (!Array.isArray(command) || command.length === 0 || command.some((part) => typeof part !== 'string')) {
-    throw new TypeError("pipes.run needs the command as a non-empty array of strings, e.g. ['python3', 'train.py']");
-  }
-  const channel = options.channel ?? 'fd';
-  if (channel !== 'fd' && channel !== 'file')
-    throw new TypeError(`pipes.run: channel must be 'fd' or 'file', not '${String(channel)}'`);
-  const killGraceMs = options.killGraceMs ?? DEFAULT_KILL_GRACE_MS;
-  if (!Number.isFinite(killGraceMs) || killGraceMs < 0)
-    throw new TypeError('pipes.run: killGraceMs must be a number of milliseconds, 0 or more');
-  if (options.extras !== undefined && !isObject(options.extras))
-    throw new TypeError('pipes.run: extras must be an object of JSON values');
-
-  const started = performance.now();
-  const shown = describeCommand(command);
+function openReceiver<R>(shown: string, ctx: AssetContext | undefined, logger: Logger): Receiver<R> {
   const { run: runScope, task } = currentScope();
-  const ctx = options.asset;
-  const logger: Logger = ctx?.log ?? log;
-  const runSignal = ctx?.signal ?? task?.signal ?? runScope?.signal;
-  const signals = [runSignal, options.signal].filter((s): s is AbortSignal => s !== undefined);
-  const signal = signals.length === 0 ? undefined : signals.length === 1 ? signals[0] : AbortSignal.any(signals);
-  const context = buildContext(options);
-  const contextJson = JSON.stringify(context);
-
   const runId = runScope?.run.id ?? 'local';
   const checkPartitions: (string | null)[] = ctx
     ? ctx.partitionRange
@@ -257,7 +245,6 @@ async function run<R = unknown>(command: readonly string[], options: PipesRunOpt
 
   const outcome: PipesRunResult<R> = { result: null, metadata: {}, checks: [], artifacts: [], exitCode: 0, durationMs: 0 };
   let clientError: PipesClientError | null = null;
-  const stderrTail: string[] = [];
 
   // Messages are handled one after another, in the order they were written.
   let handling: Promise<void> = Promise.resolve();
@@ -402,6 +389,42 @@ async function run<R = unknown>(command: readonly string[], options: PipesRunOpt
   const messages = new LineSplitter(PIPES_MAX_LINE_BYTES, onMessageLine, (bytes) =>
     warn(`a message line of ${bytes} bytes is longer than ${PIPES_MAX_LINE_BYTES}; skipped`),
   );
+  return { outcome, messages, warn, settled: () => handling, clientError: () => clientError };
+}
+
+/**
+ * Launches `command` (no shell) as a Pipes process and waits for it: hands it the context, turns
+ * its messages into log lines, metadata, check results, artifacts and a result of the run, and
+ * resolves when it exits with status 0. Throws `PipesProcessError` otherwise.
+ */
+async function run<R = unknown>(command: readonly string[], options: PipesRunOptions = {}): Promise<PipesRunResult<R>> {
+  if (!Array.isArray(command) || command.length === 0 || command.some((part) => typeof part !== 'string')) {
+    throw new TypeError("pipes.run needs the command as a non-empty array of strings, e.g. ['python3', 'train.py']");
+  }
+  const channel = options.channel ?? 'fd';
+  if (channel !== 'fd' && channel !== 'file')
+    throw new TypeError(`pipes.run: channel must be 'fd' or 'file', not '${String(channel)}'`);
+  const killGraceMs = options.killGraceMs ?? DEFAULT_KILL_GRACE_MS;
+  if (!Number.isFinite(killGraceMs) || killGraceMs < 0)
+    throw new TypeError('pipes.run: killGraceMs must be a number of milliseconds, 0 or more');
+  if (options.extras !== undefined && !isObject(options.extras))
+    throw new TypeError('pipes.run: extras must be an object of JSON values');
+
+  const started = performance.now();
+  const shown = describeCommand(command);
+  const { run: runScope, task } = currentScope();
+  const ctx = options.asset;
+  const logger: Logger = ctx?.log ?? log;
+  const runSignal = ctx?.signal ?? task?.signal ?? runScope?.signal;
+  const signals = [runSignal, options.signal].filter((s): s is AbortSignal => s !== undefined);
+  const signal = signals.length === 0 ? undefined : signals.length === 1 ? signals[0] : AbortSignal.any(signals);
+  const context = buildContext(options);
+  const contextJson = JSON.stringify(context);
+
+  const receiver = openReceiver<R>(shown, ctx, logger);
+  const { outcome, messages, warn } = receiver;
+  const stderrTail: string[] = [];
+
   const forward = options.forwardOutput ?? true;
   const stdout = new LineSplitter(
     MAX_OUTPUT_LINE_BYTES,
@@ -510,13 +533,13 @@ async function run<R = unknown>(command: readonly string[], options: PipesRunOpt
       await tail.finish();
       tail = null;
     }
-    await handling;
+    await receiver.settled();
     outcome.durationMs = Math.max(0, Math.round(performance.now() - started));
 
     if (ended.error) {
       throw new PipesProcessError(`could not start ${shown}: ${ended.error.message}`, [...command], null, null, null, []);
     }
-    const reported = clientError as PipesClientError | null;
+    const reported = receiver.clientError();
     if (ended.code === 0) {
       if (reported) warn(`exited with status 0 but reported an error: ${reported.type}: ${reported.message}`);
       outcome.exitCode = 0;
