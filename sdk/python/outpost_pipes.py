@@ -212,8 +212,11 @@ class PipesContext:
         """Reads a context file. Fields this client does not know are ignored, and a protocol
         version above 1 is accepted: a newer launcher's context still works for known fields."""
         try:
-            with open(path, encoding="utf-8") as file:
-                document = json.load(file)
+            if _is_url(path):
+                document = json.loads(_http("GET", path, None).decode("utf-8"))
+            else:
+                with open(path, encoding="utf-8") as file:
+                    document = json.load(file)
         except OSError as error:
             raise PipesError(f"{_PREFIX} cannot read the context file {path}: {error.strerror or error}") from None
         except ValueError as error:
@@ -355,12 +358,55 @@ def _error_block(error: Union[BaseException, str]) -> Dict[str, Any]:
 # Where messages go
 
 
+def _is_url(spec: str) -> bool:
+    return spec.startswith("http://") or spec.startswith("https://")
+
+
+def _shown(url: str) -> str:
+    """A session URL without its secret (the first path segment), for messages."""
+    scheme, _, rest = url.partition("://")
+    host, _, path = rest.partition("/")
+    return f"{scheme}://{host}/…/{path.rpartition('/')[2]}" if path else url
+
+
+_HTTP_ATTEMPTS = 5
+
+
+def _http(method: str, url: str, body: Optional[bytes]) -> bytes:
+    """One request to the launcher's session (``pipes.open``), tried again on connection errors and
+    5xx answers with a growing pause; a 4xx answer is final."""
+    import time
+    import urllib.error
+    import urllib.request
+
+    last = ""
+    for attempt in range(_HTTP_ATTEMPTS):
+        request = urllib.request.Request(url, data=body, method=method)
+        if body is not None:
+            request.add_header("Content-Type", "application/x-ndjson")
+        try:
+            with urllib.request.urlopen(request, timeout=60) as response:
+                return response.read()
+        except urllib.error.HTTPError as error:
+            last = f"HTTP {error.code}"
+            if error.code < 500:
+                break
+        except (urllib.error.URLError, OSError) as error:
+            last = str(getattr(error, "reason", error))
+        time.sleep(min(8.0, 0.25 * 2**attempt))
+    raise PipesError(f"{_PREFIX} {method} {_shown(url)} failed: {last}")
+
+
 class _ChannelWriter:
-    """Writes whole lines to the launcher's channel: ``fd:<n>`` or ``file:<path>``."""
+    """Writes whole lines to the launcher's channel: ``fd:<n>``, ``file:<path>``, or the URL of a
+    session the launcher opened with ``pipes.open`` (each message one POST, in order)."""
 
     def __init__(self, spec: str) -> None:
         self._spec = spec
-        if spec.startswith("fd:") and spec[3:].isdigit():
+        self._url: Optional[str] = None
+        if _is_url(spec):
+            self._url = spec
+        elif spec.startswith("fd:") and spec[3:].isdigit():
             descriptor = int(spec[3:])
             try:
                 self._stream = os.fdopen(descriptor, "wb")
@@ -375,14 +421,20 @@ class _ChannelWriter:
             except OSError as error:
                 raise PipesError(f"{_PREFIX} cannot open the messages file {spec[5:]}: {error.strerror}") from None
         else:
-            raise PipesError(f"{_PREFIX} {MESSAGES_VARIABLE} must be fd:<number> or file:<path>, not {spec!r}")
+            raise PipesError(
+                f"{_PREFIX} {MESSAGES_VARIABLE} must be fd:<number>, file:<path> or an http(s) URL, not {spec!r}"
+            )
 
     def write(self, method: str, params: Dict[str, Any], data: bytes) -> None:
+        if self._url is not None:
+            _http("POST", self._url, data)
+            return
         self._stream.write(data)
         self._stream.flush()
 
     def close(self) -> None:
-        self._stream.close()
+        if self._url is None:
+            self._stream.close()
 
 
 def _compact(value: Any) -> str:

@@ -460,7 +460,7 @@ class ContextTest(PipesTestCase):
             env={"OUTPOST_PIPES_MESSAGES": "tcp:localhost:9000"},
         )
         self.assertEqual(child.returncode, 1)
-        self.assertIn("OUTPOST_PIPES_MESSAGES must be fd:<number> or file:<path>, not 'tcp:localhost:9000'", child.stderr)
+        self.assertIn("OUTPOST_PIPES_MESSAGES must be fd:<number>, file:<path> or an http(s) URL, not 'tcp:localhost:9000'", child.stderr)
 
 
 class LoggingHandlerTest(PipesTestCase):
@@ -866,7 +866,7 @@ class SourceTest(unittest.TestCase):
             elif isinstance(node, ast.ImportFrom) and node.module:
                 imports.add(node.module.split(".")[0])
         standard = {"__future__", "atexit", "collections", "dataclasses", "datetime", "decimal", "enum", "json", "logging"}
-        standard |= {"math", "os", "pathlib", "re", "sys", "threading", "traceback", "typing", "uuid"}
+        standard |= {"math", "os", "pathlib", "re", "sys", "threading", "traceback", "typing", "uuid", "time", "urllib"}
         self.assertLessEqual(imports, standard, "the client imports only the standard library")
 
 

@@ -50,6 +50,9 @@ export type {
   PipesClientError,
   PipesRunOptions,
   PipesRunResult,
+  PipesSession,
+  PipesSessionOptions,
+  PipesSessionResult,
 } from './pipes/index.js';
 export { PipesProcessError, pipes } from './pipes/index.js';
 export type {

@@ -104,7 +104,7 @@ describe('defer()', () => {
     const run = await testFlow(load);
     expect(run.expectCompleted()).toEqual({ rows: 42 });
     expect(made).toBe(1);
-    expect(externalJobRegistry().get('defer-test-lazy')?.job()).toBe(scripted.job);
+    expect(await externalJobRegistry().get('defer-test-lazy')?.job()).toBe(scripted.job);
     expect(made).toBe(1);
   });
 

@@ -3,25 +3,16 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PipesProcessError, pipes } from '../src/index.js';
+import { buildPipesScript } from './support/pipes-script.js';
 
 let dir: string;
 let script: string;
 
 beforeAll(async () => {
   dir = await mkdtemp(path.join(tmpdir(), 'outpost-pipes-client-'));
-  script = path.join(dir, 'script.mjs');
-  await build({
-    entryPoints: [fileURLToPath(new URL('./fixtures/pipes/script.ts', import.meta.url))],
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    outfile: script,
-    logLevel: 'silent',
-  });
+  script = await buildPipesScript(dir);
 });
 
 afterAll(async () => {

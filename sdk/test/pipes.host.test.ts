@@ -3,10 +3,10 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { asset, check, flow, materialize, PipesProcessError, type PipesRunOptions, pipes, task } from '../src/index.js';
 import { testFlow } from '../src/testing/index.js';
+import { buildPipesScript } from './support/pipes-script.js';
 
 let dir: string;
 let script: string;
@@ -15,16 +15,7 @@ const previousAssetDir = process.env.OUTPOST_ASSET_DIR;
 beforeAll(async () => {
   dir = await mkdtemp(path.join(tmpdir(), 'outpost-pipes-test-'));
   process.env.OUTPOST_ASSET_DIR = path.join(dir, 'assets');
-  script = path.join(dir, 'script.mjs');
-  await build({
-    entryPoints: [fileURLToPath(new URL('./fixtures/pipes/script.ts', import.meta.url))],
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    outfile: script,
-    logLevel: 'silent',
-  });
+  script = await buildPipesScript(dir);
 });
 
 afterAll(async () => {

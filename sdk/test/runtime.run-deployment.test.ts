@@ -54,6 +54,7 @@ function waitRow(key: string, asked: WaitCreateRequest['spec'], patch: Partial<W
     id: randomUUID(),
     flowRunId: randomUUID(),
     flowRunName: 'calm-otter',
+    poll: null,
     key,
     spec,
     status: 'WAITING',

@@ -16,8 +16,8 @@ export const DEFAULT_DEFER_POLL_SECONDS = 30;
 export interface DeferrableJob<I, H, R> {
   /** The name the worker finds the job by: unique in the deployment's code. */
   readonly name: string;
-  /** The job, made on first use when `deferrable()` was given a function (one per process). */
-  job(): ExternalJob<I, H, R>;
+  /** The job, made on first use when `deferrable()` was given a function (once per process). */
+  job(): Promise<ExternalJob<I, H, R>>;
   /** Time between two polls. */
   readonly pollSeconds: number;
 }
@@ -41,15 +41,15 @@ const givenFor = new Map<string, unknown>();
  * Registers a job under `name` so a flow can `defer()` it. Call it at module scope (next to the
  * flow), never inside a flow or task: the worker that polls the job loads the deployment's code
  * and finds the job by this name, with the worker's own credentials, and nothing created while a
- * run executes exists in that process. Give a function that makes the job when making it reads
- * the worker's environment (`() => databricksJobs().runNow`): it is called on first use, so loading
- * the code where those variables are not set (a laptop, `outpost deploy`) does not fail.
+ * run executes exists in that process. Give a function that makes the job (it may be async) when
+ * making it reads the worker's environment (`() => databricksJobs().runNow`): it is called on first
+ * use, so loading the code where those variables are not set (a laptop, `outpost deploy`) does not fail.
  * @example
  * const training = deferrable('churn-training', () => databricksJobs().runNow, { pollSeconds: 60 });
  */
 export function deferrable<I, H, R>(
   name: string,
-  job: ExternalJob<I, H, R> | (() => ExternalJob<I, H, R>),
+  job: ExternalJob<I, H, R> | (() => ExternalJob<I, H, R> | Promise<ExternalJob<I, H, R>>),
   options: { pollSeconds?: number } = {},
 ): DeferrableJob<I, H, R> {
   if (!JOB_NAME.test(name)) {
@@ -68,12 +68,12 @@ export function deferrable<I, H, R>(
     if (givenFor.get(name) === job) return existing as DeferrableJob<I, H, R>;
     throw new Error(`deferrable(): two different jobs are registered as '${name}'; give each its own name`);
   }
-  let made: ExternalJob<I, H, R> | undefined = typeof job === 'function' ? undefined : job;
+  let made: Promise<ExternalJob<I, H, R>> | undefined;
   const registered: DeferrableJob<I, H, R> = {
     name,
     pollSeconds,
     job: () => {
-      made ??= (job as () => ExternalJob<I, H, R>)();
+      made ??= typeof job === 'function' ? Promise.resolve().then(job) : Promise.resolve(job);
       return made;
     },
   };
@@ -115,7 +115,7 @@ function startTask<I, H, R>(job: DeferrableJob<I, H, R>): (input: I) => Promise<
       const { run, task: current } = currentScope();
       // The same key when this task runs again after a crash: the job's start finds the job it began.
       const idempotencyKey = `${run?.run.id ?? 'local'}:${current?.taskKey ?? job.name}:${current?.runCount ?? 1}`;
-      const external = job.job();
+      const external = await job.job();
       const handle = await external.start(input as I, {
         idempotencyKey,
         ...(current?.signal ? { signal: current.signal } : {}),
@@ -156,13 +156,13 @@ export async function defer<I, H, R>(job: DeferrableJob<I, H, R>, input: I, opti
   }
   const scope = durableScope('defer()');
   if (!scope) {
-    return runExternalJob(job.job(), input, {
+    return runExternalJob(await job.job(), input, {
       pollIntervalMs: pollSeconds * 1000,
       ...(options.timeoutSeconds === undefined ? {} : { timeoutSeconds: options.timeoutSeconds }),
     });
   }
   const start = startTask(job);
-  const { kind } = job.job();
+  const { kind } = await job.job();
   let baseKey = options.key;
   for (let attempt = 0; ; attempt++) {
     const started = await start(input);

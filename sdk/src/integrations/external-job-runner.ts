@@ -50,7 +50,7 @@ async function evaluate(
     };
   }
   try {
-    const job = registered.job();
+    const job = await registered.job();
     if (action === 'cancel') {
       if (!job.cancel) return { t: 'externalStatus', status: { state: 'cancelled', message: `${job.kind} cannot be cancelled` } };
       await job.cancel(handle);

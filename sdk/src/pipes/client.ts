@@ -10,7 +10,9 @@
  * pipes.reportCheck('auc_above_0_8', { passed: true, metadata: { auc: 0.91 } });
  * pipes.close();
  */
+import { execFileSync } from 'node:child_process';
 import { openSync, readFileSync, writeSync } from 'node:fs';
+import { Worker } from 'node:worker_threads';
 
 /** The protocol version this client speaks. */
 export const PIPES_PROTOCOL = 1;
@@ -102,7 +104,63 @@ function writeAll(fd: number, text: string): void {
   }
 }
 
+const isUrl = (spec: string) => spec.startsWith('http://') || spec.startsWith('https://');
+
+/** A session URL without its secret (the first path segment), for messages. */
+function shownUrl(url: string): string {
+  return url.replace(/^(https?:\/\/[^/]+)\/[^/]+\//, '$1/…/');
+}
+
+/** The context a session serves (`pipes.open`), read synchronously, as the client's API is. */
+function fetchContext(url: string): string {
+  const script =
+    'fetch(process.argv[1]).then(async (r) => { if (!r.ok) throw new Error("HTTP " + r.status); process.stdout.write(await r.text()); })' +
+    '.catch((e) => { process.stderr.write(String(e.message)); process.exit(1); })';
+  try {
+    return execFileSync(process.execPath, ['-e', script, url], { encoding: 'utf8', timeout: 60_000 });
+  } catch (error) {
+    const detail = String((error as { stderr?: unknown }).stderr ?? '').trim() || (error as Error).message;
+    throw new Error(`cannot read the Pipes context from ${shownUrl(url)}: ${detail}`);
+  }
+}
+
+/**
+ * Posts each line to a session's messages URL, synchronously: a worker thread sends it (tried again
+ * on connection errors and 5xx answers) while this thread waits, so lines arrive in order and the
+ * `closed` sent as the process exits is delivered too.
+ */
+function httpSink(url: string): Sink {
+  const state = new Int32Array(new SharedArrayBuffer(4));
+  const worker = new Worker(
+    `const { workerData, parentPort } = require('node:worker_threads');
+     const state = new Int32Array(workerData.buffer);
+     parentPort.on('message', async (line) => {
+       let outcome = 2;
+       for (let attempt = 0; attempt < 5; attempt++) {
+         try {
+           const res = await fetch(workerData.url, { method: 'POST', headers: { 'content-type': 'application/x-ndjson' }, body: line });
+           await res.arrayBuffer();
+           if (res.ok) { outcome = 1; break; }
+           if (res.status < 500) break;
+         } catch {}
+         await new Promise((resolve) => setTimeout(resolve, Math.min(8000, 250 * 2 ** attempt)));
+       }
+       Atomics.store(state, 0, outcome);
+       Atomics.notify(state, 0);
+     });`,
+    { eval: true, workerData: { url, buffer: state.buffer } },
+  );
+  worker.unref();
+  return (line) => {
+    Atomics.store(state, 0, 0);
+    worker.postMessage(line);
+    Atomics.wait(state, 0, 0, 120_000);
+    if (Atomics.load(state, 0) !== 1) throw new Error(`could not deliver a Pipes message to ${shownUrl(url)}`);
+  };
+}
+
 function channelSink(spec: string): Sink {
+  if (isUrl(spec)) return httpSink(spec);
   if (spec.startsWith('fd:')) {
     const fd = Number(spec.slice(3));
     if (!Number.isInteger(fd) || fd < 0) throw new Error(`OUTPOST_PIPES_MESSAGES names no file descriptor: '${spec}'`);
@@ -112,7 +170,7 @@ function channelSink(spec: string): Sink {
     const fd = openSync(spec.slice(5), 'a');
     return (line) => writeAll(fd, line);
   }
-  throw new Error(`OUTPOST_PIPES_MESSAGES must be 'fd:<n>' or 'file:<path>', not '${spec}'`);
+  throw new Error(`OUTPOST_PIPES_MESSAGES must be 'fd:<n>', 'file:<path>' or an http(s) URL, not '${spec}'`);
 }
 
 function errorOf(error: unknown): { type: string; message: string; traceback: string | null } {
@@ -133,7 +191,7 @@ export function openPipes(env: NodeJS.ProcessEnv = process.env): PipesClient {
   let sink: Sink | null;
   let active: boolean;
   if (contextPath) {
-    context = JSON.parse(readFileSync(contextPath, 'utf8')) as PipesContext;
+    context = JSON.parse(isUrl(contextPath) ? fetchContext(contextPath) : readFileSync(contextPath, 'utf8')) as PipesContext;
     if (typeof context !== 'object' || context === null || context.protocol !== PIPES_PROTOCOL) {
       throw new Error(`the Pipes context at ${contextPath} is not protocol version ${PIPES_PROTOCOL}`);
     }

@@ -15,6 +15,7 @@ import { type Logger, log } from '../runtime/logger.js';
 import { openCheckSlots, recordCheck, reportedCheck } from './checks.js';
 import { LineSplitter } from './lines.js';
 import { pythonClientDir, withPythonClient } from './python-path.js';
+import { open as openSession } from './session.js';
 
 /** The protocol version this launcher speaks (docs/pipes.md). */
 export const PIPES_PROTOCOL = 1;
@@ -115,7 +116,7 @@ const ARTIFACT_TYPES = new Set(['markdown', 'table', 'link', 'progress']);
 const isObject = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
 
-function preview(text: string): string {
+export function preview(text: string): string {
   return text.length > 200 ? `${text.slice(0, 199)}…` : text;
 }
 
@@ -127,7 +128,7 @@ function describeCommand(command: readonly string[]): string {
  * The context the process reads. Outside a flow run there is no run to name: `run` then has a
  * fresh id, the name `local`, attempt 1 and null flow and deployment names.
  */
-function buildContext(options: PipesRunOptions): PipesContextFile {
+export function buildContext(options: Pick<PipesRunOptions, 'asset' | 'extras'>): PipesContextFile {
   const { run, task } = currentScope();
   const ctx = options.asset;
   const runContext = run?.context;
@@ -219,7 +220,7 @@ class FileTail {
 }
 
 /** What a channel's messages become: the outcome so far, and the splitter its bytes are pushed into. */
-interface Receiver<R> {
+export interface Receiver<R> {
   outcome: PipesRunResult<R>;
   messages: LineSplitter;
   warn: (message: string) => void;
@@ -233,7 +234,7 @@ interface Receiver<R> {
  * Turns a channel's message lines into log lines, metadata, check results, artifacts and a result
  * of the run (the asset's, inside an asset), handled one after another in the order written.
  */
-function openReceiver<R>(shown: string, ctx: AssetContext | undefined, logger: Logger): Receiver<R> {
+export function openReceiver<R>(shown: string, ctx: AssetContext | undefined, logger: Logger): Receiver<R> {
   const { run: runScope, task } = currentScope();
   const runId = runScope?.run.id ?? 'local';
   const checkPartitions: (string | null)[] = ctx
@@ -565,5 +566,6 @@ async function run<R = unknown>(command: readonly string[], options: PipesRunOpt
  */
 export const pipes = {
   run,
+  open: openSession,
   reportedCheck,
 } as const;

@@ -6,3 +6,4 @@ export type {
   PipesRunResult,
 } from './host.js';
 export { PipesProcessError, pipes } from './host.js';
+export type { PipesSession, PipesSessionOptions, PipesSessionResult } from './session.js';

@@ -242,8 +242,9 @@ class TestWaits implements WaitPort {
     if (wait.spec.kind === 'external' && wait.status === 'WAITING') {
       const { spec } = wait;
       // Polled here as a worker would poll it: once now, then after pollSeconds (or the timeout).
-      const status = await externalJobRegistry().get(spec.job)?.job().poll(spec.handle, {});
-      if (!status) throw new Error(`testFlow: no job is registered as '${spec.job}' (deferrable() at module scope)`);
+      const registered = externalJobRegistry().get(spec.job);
+      if (!registered) throw new Error(`testFlow: no job is registered as '${spec.job}' (deferrable() at module scope)`);
+      const status = await (await registered.job()).poll(spec.handle, {});
       if (status.state !== 'running') {
         this.resolve(wait, status);
         return wait;
