@@ -2,6 +2,7 @@ import { pathToFileURL } from 'node:url';
 import { ExternalJobOutcome } from '../contracts/waits.js';
 import { describeError, toError } from '../runtime/errors.js';
 import { isMainModule } from '../runtime/main-module.js';
+import { sendToParent } from '../runtime/send-to-parent.js';
 import { externalJobRegistry } from './defer.js';
 
 /*
@@ -17,16 +18,7 @@ export type ExternalJobProcessMessage =
   | { t: 'externalStatus'; status: { state: 'running'; message?: string } | ExternalJobOutcome }
   | { t: 'externalError'; error: string };
 
-function send(message: ExternalJobProcessMessage): Promise<void> {
-  return new Promise((resolve) => {
-    if (!process.send) {
-      process.stdout.write(`${JSON.stringify(message)}\n`);
-      resolve();
-      return;
-    }
-    process.send(message, () => resolve());
-  });
-}
+const send = (message: ExternalJobProcessMessage): Promise<void> => sendToParent(message);
 
 async function evaluate(
   entry: string,

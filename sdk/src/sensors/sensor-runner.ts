@@ -2,6 +2,7 @@ import { pathToFileURL } from 'node:url';
 import { SensorResult } from '../contracts/sensors.js';
 import { describeError, toError } from '../runtime/errors.js';
 import { isMainModule } from '../runtime/main-module.js';
+import { sendToParent } from '../runtime/send-to-parent.js';
 import { type RegisteredSensor, SENSOR_REGISTRY_KEY } from './sensor.js';
 
 /*
@@ -14,16 +15,7 @@ import { type RegisteredSensor, SENSOR_REGISTRY_KEY } from './sensor.js';
 
 export type SensorProcessMessage = { t: 'sensorResult'; result: SensorResult } | { t: 'sensorError'; error: string };
 
-function send(message: SensorProcessMessage): Promise<void> {
-  return new Promise((resolve) => {
-    if (!process.send) {
-      process.stdout.write(`${JSON.stringify(message)}\n`);
-      resolve();
-      return;
-    }
-    process.send(message, () => resolve());
-  });
-}
+const send = (message: SensorProcessMessage): Promise<void> => sendToParent(message);
 
 async function evaluate(entry: string, name: string, tick: { cursor: string | null; lastTickAt: string | null }) {
   try {
