@@ -143,12 +143,9 @@ export class Heartbeat {
       run.renewed(sentAt);
     }
     for (const c of result.data.cancel) byKey.get(`${c.id}/${c.attempt}`)?.cancel('cancelled');
-    for (const lost of result.data.lost) {
-      const run = byKey.get(`${lost.id}/${lost.attempt}`);
-      if (!run) continue;
-      this.log.warn({ runId: lost.id, attempt: lost.attempt }, 'run lost; stopping it');
-      run.lose();
-    }
+    const ended = new Map((result.data.ended ?? []).map((e) => [`${e.id}/${e.attempt}`, e.stateType]));
+    // Each run decides (and says) whether to stop: its final state may have been recorded meanwhile.
+    for (const lost of result.data.lost) byKey.get(`${lost.id}/${lost.attempt}`)?.lose(ended.get(`${lost.id}/${lost.attempt}`));
     return result;
   }
 

@@ -226,6 +226,39 @@ describe('worker lifecycle against a scripted control plane', () => {
     expect(isProcessRunning(grandchild)).toBe(false);
   });
 
+  it('says nothing of a lost run when the heartbeat that calls it lost was sent before the run completed', async () => {
+    const lines: string[] = [];
+    const capture = pino({ level: 'info' }, { write: (line: string) => void lines.push(line) });
+    let release!: () => void;
+    const id = api.enqueue({ ...bundle, flowName: 'hello' });
+    api.holdHeartbeatNaming = { runId: id, release: new Promise<void>((r) => (release = r)) };
+    worker = await startWorker(options(api.url), { logger: capture, env: WORKER_ENV, onRunFinished: (o) => outcomes.push(o) });
+    // A heartbeat naming the run is on its way while the run completes; the API then answers as the
+    // real one does for a run that is no longer held.
+    await waitFor(() => api.heartbeats.some((h) => h.runs.some((r) => r.id === id)), 30_000, 'a heartbeat naming the run');
+    const outcome = await outcomeOf(id);
+    expect(outcome).toMatchObject({ ending: 'reported', state: 'COMPLETED' });
+    api.ended.set(id, 'COMPLETED');
+    const answered = api.heartbeats.length;
+    release();
+    await waitFor(() => (api.heartbeats.length > answered ? true : undefined), 10_000, 'the next heartbeat');
+    expect(lines.filter((l) => l.includes('run lost') || l.includes('ended on the API'))).toEqual([]);
+    expect(api.runs.get(id)!.states.map((s) => s.type)).toEqual(['RUNNING', 'COMPLETED']);
+  });
+
+  it('stops a flow process still running when the API says its attempt ended, proposing nothing', async () => {
+    await start();
+    const id = api.enqueue({ ...bundle, flowName: 'sleepy' });
+    const grandchild = await grandchildOf(api, id);
+    // Someone set the run's state on the API: the worker's attempt is over there.
+    api.runs.get(id)!.state = 'FAILED';
+    api.ended.set(id, 'FAILED');
+    const outcome = await outcomeOf(id);
+    expect(outcome).toMatchObject({ ending: 'lost', proposed: null, state: 'FAILED' });
+    expect(isProcessRunning(grandchild)).toBe(false);
+    expect(api.runs.get(id)!.states.map((s) => s.type)).toEqual(['RUNNING']);
+  });
+
   it('kills the flow process at once when a state proposal is refused as a stale attempt', async () => {
     await start();
     const id = api.enqueue({ ...bundle, flowName: 'sleepy' });

@@ -182,8 +182,15 @@ export const WorkerHeartbeatResponse = z.strictObject({
   ),
   /** Runs the worker must cancel now (state CANCELLING). */
   cancel: z.array(HeldRun),
-  /** Runs this worker no longer holds (lease expired, attempt superseded): stop them at once. */
+  /** Runs this worker no longer holds (lease expired, attempt superseded, attempt ended): stop them at once. */
   lost: z.array(HeldRun),
+  /**
+   * Of the `lost` runs, those whose attempt ended on the API (a terminal state), with that state: the
+   * flow's final state was recorded though its answer may not have reached the worker yet, or someone
+   * set the run's state. The worker proposes nothing for them and stops the flow process only if it
+   * still runs. Listed in `lost` too, for workers that predate this list. Absent from older servers.
+   */
+  ended: z.array(z.strictObject({ id: Id, attempt: z.number().int().min(1), stateType: StateType })).optional(),
   /** Seconds the lease lasts from now; the worker heartbeats well within it. */
   leaseSeconds: z.number().int(),
   /**

@@ -207,7 +207,39 @@ describe('lease expiry', () => {
     await loop.tick();
     expect((await owner('GET', `/flow-runs/${runId}`)).body.state.type).toBe('CRASHED');
     const lost = await beat();
-    expect(lost.body).toMatchObject({ renewed: [], lost: [{ id: runId, attempt: 1 }] });
+    // The attempt ended there (CRASHED, no retries left): it is listed as ended too, with its state.
+    expect(lost.body).toMatchObject({
+      renewed: [],
+      lost: [{ id: runId, attempt: 1 }],
+      ended: [{ id: runId, attempt: 1, stateType: 'CRASHED' }],
+    });
+  });
+
+  test('a heartbeat sent as its run completes reports the run ended with its state, not merely lost', async () => {
+    const { runId, workerId, token } = await claimedRun(0);
+    await started(runId, token);
+    const worker = client(server, server.ownerKey);
+    const beat = () =>
+      worker('POST', '/work-pools/default/workers/heartbeat', {
+        body: {
+          workerId,
+          name: 'w',
+          capacity: 1,
+          runs: [
+            { id: runId, attempt: 1 },
+            { id: randomUUID(), attempt: 1 },
+          ],
+        },
+      });
+    const done = await client(server, token)('POST', `/flow-runs/${runId}/set-state`, {
+      body: { transitionId: randomUUID(), state: { type: 'COMPLETED' } },
+    });
+    expect(done.body.status).toBe('ACCEPT');
+    const answer = await beat();
+    expect(answer.body.renewed).toEqual([]);
+    expect(answer.body.lost).toHaveLength(2);
+    // A run nobody knows is lost, not ended.
+    expect(answer.body.ended).toEqual([{ id: runId, attempt: 1, stateType: 'COMPLETED' }]);
   });
 
   test('a heartbeat names runs to cancel, and an abandoned CANCELLING run becomes CANCELLED', async () => {

@@ -196,6 +196,16 @@ export class RunReport {
     }
   }
 
+  /**
+   * The API holds a terminal state for this attempt that no answer brought here (a proposal's answer
+   * lost on the way, or the state set by someone else): the run is settled, and nothing is proposed.
+   */
+  endedOnApi(type: StateType): void {
+    this.lastState = { ...this.lastState, type, name: type.charAt(0) + type.slice(1).toLowerCase() };
+    this.isSettled = true;
+    this.terminalAccepted = true;
+  }
+
   /** Resolves when every rpc received so far has been answered. */
   rpcsSettled(): Promise<void> {
     return this.rpc.settled();

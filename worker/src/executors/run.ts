@@ -1,5 +1,5 @@
 import type { OutpostClient } from '@outpost/sdk/client';
-import type { ClaimedRun } from '@outpost/sdk/contracts';
+import type { ClaimedRun, StateType } from '@outpost/sdk/contracts';
 import type { Span } from '@outpost/sdk/telemetry';
 import type { Logger } from 'pino';
 import type { WorkerOptions } from '../options.js';
@@ -189,15 +189,33 @@ export class RunExecution {
     this.requestStop('cancel', reason);
   }
 
-  /** The API says this worker no longer holds the run. */
-  lose(): void {
-    // A run that reached a terminal state is no longer leased; the API reports it "lost" until it leaves our held set.
+  /**
+   * The API says this worker no longer holds the run; `ended` is the terminal state its attempt
+   * reached there, when it did.
+   */
+  lose(ended?: StateType): void {
+    // A heartbeat names the runs held when it was sent: one that settled while it was on its way is
+    // reported lost by its answer, and there is nothing to stop.
     if (this.report.settled) return;
     // The flow's final state may be on its way back: a heartbeat answered just after the API recorded
     // it calls the run lost before the proposal's answer arrives. Decide once every rpc received so
     // far is answered (each is bounded by the rpc deadline).
     void this.report.rpcsSettled().then(() => {
-      if (!this.report.settled) this.requestStop('lost', 'the worker no longer holds this run');
+      if (this.report.settled) return;
+      if (ended) {
+        // The attempt is over on the API (the proposal's answer was lost, or someone set the state):
+        // nothing is left to propose, and a flow process still going is stopped.
+        this.report.endedOnApi(ended);
+        if (!this.handle || this.handle.hasExited) {
+          this.log.info({ state: ended }, 'the run ended on the API');
+          return;
+        }
+        this.log.warn({ state: ended }, 'the run ended on the API while its flow process still ran; stopping it');
+        this.requestStop('lost', `the run ended on the API as ${ended}`);
+        return;
+      }
+      this.log.warn('run lost; stopping it');
+      this.requestStop('lost', 'the worker no longer holds this run');
     });
   }
 

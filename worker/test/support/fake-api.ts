@@ -48,6 +48,10 @@ export class FakeApi {
   claimScript: number[] = [];
   readonly cancel = new Set<string>();
   readonly lost = new Set<string>();
+  /** Runs the heartbeat reports as ended on the API with this state (and, as the API does, as lost too). */
+  readonly ended = new Map<string, StateType>();
+  /** While set, a heartbeat naming this run is answered only once `release` resolves. */
+  holdHeartbeatNaming: { runId: string; release: Promise<void> } | null = null;
   /** Runs whose state proposals answer 409 stale_attempt, as when another attempt superseded this one. */
   readonly stale = new Set<string>();
   private readonly queue: ClaimedRun[] = [];
@@ -161,8 +165,10 @@ export class FakeApi {
     this.json(res, 404, { type: 'about:blank', title: 'Not found', status: 404, code: 'not_found' });
   }
 
-  private heartbeat(body: Record<string, unknown>, res: ServerResponse): void {
+  private async heartbeat(body: Record<string, unknown>, res: ServerResponse): Promise<void> {
     this.heartbeats.push(body as never);
+    const hold = this.holdHeartbeatNaming;
+    if (hold && (body.runs as Array<{ id: string }>).some((r) => r.id === hold.runId)) await hold.release;
     if (this.heartbeatDown === 'unavailable') {
       this.json(res, 503, { type: 'about:blank', title: 'Unavailable', status: 503, code: 'unavailable' });
       return;
@@ -175,10 +181,11 @@ export class FakeApi {
     const expires = new Date(Date.now() + this.leaseSeconds * 1000).toISOString();
     this.json(res, 200, {
       renewed: held
-        .filter((r) => !this.lost.has(r.id))
+        .filter((r) => !this.lost.has(r.id) && !this.ended.has(r.id))
         .map((r) => ({ ...r, leaseExpiresAt: expires, token: `run-token-${r.id}` })),
       cancel: held.filter((r) => this.cancel.has(r.id)),
-      lost: held.filter((r) => this.lost.has(r.id)),
+      lost: held.filter((r) => this.lost.has(r.id) || this.ended.has(r.id)),
+      ended: held.filter((r) => this.ended.has(r.id)).map((r) => ({ ...r, stateType: this.ended.get(r.id)! })),
       leaseSeconds: this.leaseSeconds,
       leaseGraceSeconds: this.leaseGraceSeconds,
       serverTime: new Date().toISOString(),

@@ -1,4 +1,4 @@
-import { HELD_STATES, type StateType } from '@outpost/sdk/contracts';
+import { HELD_STATES, type StateType, TERMINAL_STATES } from '@outpost/sdk/contracts';
 import type { Db } from './client.js';
 import { stateList } from './values.js';
 
@@ -55,6 +55,23 @@ export async function renewLeases(
     renewed.push({ id: row.id, attempt: row.attempt, stateType: row.state_type, leaseExpiresAt: row.lease_expires_at });
   }
   return { renewed, serverTime };
+}
+
+/**
+ * Of runs a worker named but no longer holds, those whose named attempt is still the run's attempt
+ * and ended in a terminal state, with that state: the worker's flow finished (or someone set the
+ * run's state), rather than the run moving on without it.
+ */
+export async function endedAttempts(
+  db: Db,
+  input: { workspaceId: string; runs: { id: string; attempt: number }[] },
+): Promise<{ id: string; attempt: number; stateType: StateType }[]> {
+  const rows = await db<{ id: string; attempt: number; state_type: StateType }[]>`
+    SELECT r.id, r.attempt, r.state_type FROM flow_runs r
+    JOIN unnest(${db.array(input.runs.map((r) => r.id))}::uuid[], ${db.array(input.runs.map((r) => r.attempt))}::int[])
+      AS h(id, attempt) ON r.id = h.id AND r.attempt = h.attempt
+    WHERE r.workspace_id = ${input.workspaceId} AND r.state_type IN ${stateList(db, TERMINAL_STATES)}`;
+  return rows.map((r) => ({ id: r.id, attempt: r.attempt, stateType: r.state_type }));
 }
 
 /**

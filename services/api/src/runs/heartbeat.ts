@@ -6,7 +6,7 @@ import {
   type WorkPool,
 } from '@outpost/sdk/contracts';
 import type { AppDeps } from '../context.js';
-import { renewLeases } from '../db/leases.js';
+import { endedAttempts, renewLeases } from '../db/leases.js';
 import { iso } from '../db/values.js';
 import { dropEarlierWorkersOfName } from '../db/workers.js';
 
@@ -47,6 +47,8 @@ export async function heartbeat(
   });
   const kept = new Set(renewed.map((r) => `${r.id}/${r.attempt}`));
   const lost: HeldRun[] = request.runs.filter((r) => !kept.has(`${r.id.toLowerCase()}/${r.attempt}`));
+  // Rare (a run ended, or moved to another worker): only then a second look, for the runs that ended.
+  const ended = lost.length > 0 ? await endedAttempts(deps.sql, { workspaceId: input.workspaceId, runs: lost }) : [];
   const cancel: HeldRun[] = renewed.filter((r) => r.stateType === 'CANCELLING').map((r) => ({ id: r.id, attempt: r.attempt }));
   return {
     renewed: await Promise.all(
@@ -64,6 +66,7 @@ export async function heartbeat(
     ),
     cancel,
     lost,
+    ended,
     leaseSeconds: deps.leaseSeconds,
     leaseGraceSeconds: deps.leaseGraceSeconds,
     onWorkerSilence: input.pool.onWorkerSilence ?? 'retry',
