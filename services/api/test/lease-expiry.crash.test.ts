@@ -128,6 +128,7 @@ describe('lease expiry', () => {
       body: { transitionId: randomUUID(), state: { type: 'RUNNING' } },
     });
     expect(refusedState.status).toBe(409);
+    expect(refusedState.body.detail).toContain('claimed again by another worker');
     // The attempt's own claimer writes the same seq, and it is its line that is stored.
     const kept = await client(server, again.token)('POST', `/flow-runs/${runId}/logs`, { body: line('from the claimer') });
     expect(kept.body).toEqual({ accepted: 1, duplicates: 0 });

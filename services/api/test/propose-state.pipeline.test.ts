@@ -90,3 +90,35 @@ test('proposals racing on one run are judged one after another: one crash, the o
     await sql.end({ timeout: 5 });
   }
 });
+
+test("a run token's state proposal and log batch for its own run check its fence in their first statement, sending none of its own", async () => {
+  await createRun(owner, deploymentId);
+  const [claimed] = await claim(owner);
+  const run = client(server, claimed.token);
+  const runId = claimed.flowRun.id;
+  const sent: string[] = [];
+  const record = async (call: () => Promise<{ status: number }>): Promise<string[]> => {
+    sent.length = 0;
+    server.sql.options.debug = (_connection: number, query: string) =>
+      void sent.push(query.trim().split(/\s+/).slice(0, 2).join(' '));
+    try {
+      expect((await call()).status).toBe(200);
+    } finally {
+      server.sql.options.debug = false as never;
+    }
+    return [...sent];
+  };
+  const running = await record(() =>
+    run('POST', `/flow-runs/${runId}/set-state`, { body: { transitionId: randomUUID(), state: { type: 'RUNNING' } } }),
+  );
+  expect(running).toEqual(['begin', 'SELECT r.id,', 'WITH appended', 'commit']);
+  const logged = await record(() =>
+    run('POST', `/flow-runs/${runId}/logs`, {
+      body: {
+        attempt: claimed.flowRun.attempt,
+        logs: [{ seq: 1, timestamp: new Date().toISOString(), level: 'info', message: 'hi', stream: 'flow' }],
+      },
+    }),
+  );
+  expect(logged).toEqual(['SELECT r.attempt,', 'WITH stored']);
+});

@@ -27,6 +27,30 @@ export function checkRole(route: RouteDef, principal: Principal): void {
 }
 
 /**
+ * Routes whose handler checks a run token's fence (attempt claimed again by another worker) in its
+ * own first statement when the call is for the token's own run: the hottest writes of a run save
+ * the round trip of a query of their own. See `ownFence`.
+ */
+export const FENCED_BY_HANDLER: ReadonlySet<string> = new Set(['flowRunsSetState', 'logsWrite']);
+
+/** The attempt a run token writes as, by its worker. */
+export interface AttemptFence {
+  attempt: number;
+  workerId: string;
+}
+
+/** The fence a FENCED_BY_HANDLER route checks itself: a run token's, for its own run; null otherwise. */
+export function ownFence(principal: Principal, runId: string): AttemptFence | null {
+  if (principal.kind !== 'run_token' || principal.workerId === undefined || runId !== principal.runId) return null;
+  return { attempt: principal.attempt, workerId: principal.workerId };
+}
+
+/** The refusal of a write by a worker whose attempt another worker claimed again. */
+export function claimedAgain(attempt: number): DomainError {
+  return new DomainError('stale_attempt', `attempt ${attempt} of this run was claimed again by another worker`);
+}
+
+/**
  * Object-level checks once params and body are parsed. A run token acts on its own run and on the
  * subflow runs started under it (they run in its process), nothing else; on a route that names no
  * run (dynamic partition sets) it acts in its workspace like any caller. Another run than those,
@@ -39,6 +63,7 @@ export async function checkTarget(
   params: Record<string, unknown>,
   body: unknown,
   sql: Sql,
+  name = '',
 ): Promise<void> {
   const runId = targetRun(route, params);
   if (principal.kind === 'run_token') {
@@ -55,9 +80,13 @@ export async function checkTarget(
       }
     }
     // A run handed back unstarted keeps its attempt for its next claimer: the worker that lost it may not write to it.
-    if (route.method !== 'GET' && principal.workerId !== undefined) {
+    if (
+      route.method !== 'GET' &&
+      principal.workerId !== undefined &&
+      !(FENCED_BY_HANDLER.has(name) && runId === principal.runId)
+    ) {
       if (await attemptClaimedByOther(sql, principal.workspaceId, principal.runId, principal.attempt, principal.workerId)) {
-        throw new DomainError('stale_attempt', `attempt ${principal.attempt} of this run was claimed again by another worker`);
+        throw claimedAgain(principal.attempt);
       }
     }
     return;

@@ -260,11 +260,19 @@ export async function getRunAttemptHeld(
   db: Db,
   workspaceId: string,
   id: string,
-): Promise<{ attempt: number; held: boolean } | null> {
-  const [row] = await db<{ attempt: number; held: boolean }[]>`
-    SELECT attempt, state_type IN ('PENDING', 'RUNNING', 'CANCELLING') AS held
-    FROM flow_runs WHERE id = ${id} AND workspace_id = ${workspaceId}`;
-  return row ?? null;
+  fence: { attempt: number; workerId: string } | null = null,
+): Promise<{ attempt: number; held: boolean; claimedByOther: boolean } | null> {
+  const [row] = await db<{ attempt: number; held: boolean; claimed_by_other: boolean }[]>`
+    SELECT r.attempt, r.state_type IN ('PENDING', 'RUNNING', 'CANCELLING') AS held,
+           ${
+             fence
+               ? db`EXISTS (SELECT 1 FROM flow_run_attempts a
+                            WHERE a.workspace_id = r.workspace_id AND a.flow_run_id = r.id AND a.attempt = ${fence.attempt}
+                              AND a.worker_id <> ${fence.workerId})`
+               : db`false`
+           } AS claimed_by_other
+    FROM flow_runs r WHERE r.id = ${id} AND r.workspace_id = ${workspaceId}`;
+  return row ? { attempt: row.attempt, held: row.held, claimedByOther: row.claimed_by_other } : null;
 }
 
 export async function getRunAttempt(db: Db, workspaceId: string, id: string): Promise<number | null> {

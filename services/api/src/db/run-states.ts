@@ -53,11 +53,14 @@ interface LockedRow
   holder_key_id: string | null;
   replay: StateProposalResponse | null;
   now: Date;
+  claimed_by_other: boolean;
 }
 
 /** A locked run, with the first answer to the transition id it was locked for if that was already accepted. */
 export interface LockedProposalRun extends LockedRun {
   replay: StateProposalResponse | null;
+  /** With a `fence`: another worker than the fence's claimed its attempt last (the run token's worker lost it). */
+  claimedByOther: boolean;
 }
 
 /**
@@ -72,6 +75,7 @@ export async function lockRuns(
   workspaceId: string,
   proposals: readonly { runId: string; transitionId: string }[],
   scope: { poolId: string } | null = null,
+  fence: { attempt: number; workerId: string } | null = null,
 ): Promise<LockedProposalRun[]> {
   const ids = tx.array(proposals.map((p) => p.runId));
   const transitions = tx.array(proposals.map((p) => p.transitionId));
@@ -86,7 +90,14 @@ export async function lockRuns(
            } AS holder_key_id,
            (SELECT s.response FROM flow_run_states s
             WHERE s.flow_run_id = r.id AND s.response IS NOT NULL
-              AND s.transition_id = (${transitions}::uuid[])[array_position(${ids}::uuid[], r.id)]) AS replay
+              AND s.transition_id = (${transitions}::uuid[])[array_position(${ids}::uuid[], r.id)]) AS replay,
+           ${
+             fence
+               ? tx`EXISTS (SELECT 1 FROM flow_run_attempts a
+                            WHERE a.workspace_id = r.workspace_id AND a.flow_run_id = r.id AND a.attempt = ${fence.attempt}
+                              AND a.worker_id <> ${fence.workerId})`
+               : tx`false`
+           } AS claimed_by_other
     FROM flow_runs r
     WHERE r.id = ANY(${ids}::uuid[]) AND r.workspace_id = ${workspaceId}
       ${scope ? tx`AND r.work_pool_id = ${scope.poolId}` : tx``}
@@ -111,6 +122,7 @@ export async function lockRuns(
     leaseExpired: row.lease_expired,
     holderKeyId: row.holder_key_id,
     replay: row.replay,
+    claimedByOther: row.claimed_by_other,
     now: row.now,
   }));
 }

@@ -119,7 +119,7 @@ async function serve(
     audit.summary = summarise(body);
   }
   checkStorageLimits(name, body);
-  if (principal && !route.access.anyCredential) await checkTarget(route, principal, params, body, deps.sql);
+  if (principal && !route.access.anyCredential) await checkTarget(route, principal, params, body, deps.sql, name);
 
   let status: number = route.status ?? 200;
   const ctx: HandlerContext<RouteName> = {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ownFence } from '../auth/access.js';
 import { getFlowRun, listFlowRuns } from '../db/flow-runs.js';
 import { listRunAttempts } from '../db/run-attempts.js';
 import { listRunStates } from '../db/run-states.js';
@@ -72,6 +73,7 @@ export const flowRunHandlers = {
       actor,
       ...(body.logs ? { logs: toLogRows(body.logs) } : {}),
       ...(body.exitCode === undefined ? {} : { exitCode: body.exitCode }),
+      fence: ownFence(principal, params.id),
     });
     if (!response) throw new Error('a proposal without a lease condition was skipped');
     return response;

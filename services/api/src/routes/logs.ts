@@ -1,5 +1,6 @@
 import type { LogLineInput } from '@outpost/sdk/contracts';
 import { z } from 'zod';
+import { claimedAgain, ownFence } from '../auth/access.js';
 import { getRunAttempt, getRunAttemptHeld } from '../db/flow-runs.js';
 import { insertLogs, type LogLineRow, readLogs } from '../db/logs.js';
 import { encodeCursor } from '../db/values.js';
@@ -28,8 +29,10 @@ export function toLogRows(logs: readonly z.output<typeof LogLineInput>[]): LogLi
 
 export const logHandlers = {
   logsWrite: async ({ params, body, principal, deps }) => {
-    const run = await getRunAttemptHeld(deps.sql, principal.workspaceId, params.id);
+    const fence = ownFence(principal, params.id);
+    const run = await getRunAttemptHeld(deps.sql, principal.workspaceId, params.id, fence);
     if (run === null) throw notFound('flow run');
+    if (fence && run.claimedByOther) throw claimedAgain(fence.attempt);
     const current = run.attempt;
     // Lines of earlier attempts may arrive late (spooled while the API was unreachable); later ones cannot exist yet.
     if (body.attempt > current) throw new ApiError('stale_attempt', `the flow run is at attempt ${current}`);

@@ -1,4 +1,5 @@
 import { isHeld, type ProposedState, type State, type StateProposalResponse, type StateType } from '@outpost/sdk/contracts';
+import { type AttemptFence, claimedAgain } from '../auth/access.js';
 import type { Sql, TxSql } from '../db/client.js';
 import { insertRunLogs, type LogLineRow } from '../db/logs.js';
 import { applyStateChanges, type LockedRun, lockRuns, type RunStateChange } from '../db/run-states.js';
@@ -22,6 +23,8 @@ export interface Proposal {
   minRetryDelaySeconds?: number;
   /** The flow process's exit code, recorded on the attempt the proposal ends (holders of the attempt only). */
   exitCode?: number;
+  /** A run token's fence, checked in the lock statement (auth/access.ts, FENCED_BY_HANDLER). */
+  fence?: AttemptFence | null;
 }
 
 function currentState(run: LockedRun): State {
@@ -132,8 +135,13 @@ export async function proposeState(sql: Sql, metrics: ApiMetrics | null, p: Prop
   let response: StateProposalResponse | null;
   try {
     response = await sql.begin(async (tx) => {
-      const [run] = await lockRuns(tx, p.workspaceId, [{ runId: p.runId, transitionId: p.transitionId }]);
+      const fence = p.fence ?? null;
+      const [run] = await lockRuns(tx, p.workspaceId, [{ runId: p.runId, transitionId: p.transitionId }], null, fence);
       if (!run) throw notFound('flow run');
+      if (fence && run.claimedByOther) {
+        judged = 'STALE';
+        throw claimedAgain(fence.attempt);
+      }
       // A repeated transition gets its first answer, whatever happened to the run since: its lines
       // were stored with that answer, and a retry after a lost response must not look refused
       // (an accepted FAILED moves the run to its next attempt, which would make this one stale).
