@@ -47,7 +47,14 @@ export async function insertEvents(db: Db, batch: readonly NewEvent[]): Promise<
 /** insertEvents, telling also how many of the batch were stored (repeats of a stored id are not). */
 export async function storeEvents(db: Db, batch: readonly NewEvent[]): Promise<{ ids: string[]; stored: number }> {
   if (batch.length === 0) return { ids: [], stored: 0 };
-  const rows = batch.map((e) => ({
+  const rows = eventRows(batch);
+  const stored = await insertEventRows(db, rows);
+  return { ids: rows.map((r) => r.id), stored: stored.count };
+}
+
+/** A batch as the rows `insertEventRows` stores, each with its id (given, or a new one). */
+export function eventRows(batch: readonly NewEvent[]) {
+  return batch.map((e) => ({
     workspace_id: e.workspaceId,
     id: e.id ?? crypto.randomUUID(),
     occurred_at: (e.occurredAt ?? new Date()).toISOString(),
@@ -60,7 +67,14 @@ export async function storeEvents(db: Db, batch: readonly NewEvent[]): Promise<{
     source: e.source,
     source_id: e.sourceId ?? null,
   }));
-  const stored = await db`
+}
+
+/**
+ * One INSERT of many events (a statement, or a fragment a caller adds RETURNING to): the rows travel
+ * as one jsonb parameter, and a repeated id is skipped.
+ */
+export function insertEventRows(db: Db, rows: ReturnType<typeof eventRows>) {
+  return db`
     INSERT INTO events (workspace_id, id, occurred_at, kind, resource_kind, resource_id, resource_name, related, payload, source, source_id)
     SELECT x.workspace_id, x.id, x.occurred_at, x.kind, x.resource_kind, x.resource_id, x.resource_name,
            coalesce(x.related, '[]'::jsonb), coalesce(x.payload, '{}'::jsonb), x.source, x.source_id
@@ -68,7 +82,6 @@ export async function storeEvents(db: Db, batch: readonly NewEvent[]): Promise<{
       workspace_id uuid, id uuid, occurred_at timestamptz, kind text, resource_kind text, resource_id text,
       resource_name text, related jsonb, payload jsonb, source text, source_id text)
     ON CONFLICT (workspace_id, id) DO NOTHING`;
-  return { ids: rows.map((r) => r.id), stored: stored.count };
 }
 
 /**
