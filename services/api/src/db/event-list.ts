@@ -63,6 +63,17 @@ function likePrefix(prefix: string): string {
   return `${prefix.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 }
 
+/**
+ * The kinds filter. Exact kinds alone stay `kind = ANY(…)`, which walks events_kind_idx
+ * (workspace, kind, seq) newest first; an OR with an empty LIKE list made the planner walk the whole
+ * workspace's events instead (a kind that never occurs read them all).
+ */
+function kindCondition(db: Db, exact: string[], prefixes: string[]) {
+  if (prefixes.length === 0) return db`AND e.kind = ANY(${textArray(db, exact)})`;
+  if (exact.length === 0) return db`AND e.kind LIKE ANY(${textArray(db, prefixes)})`;
+  return db`AND (e.kind = ANY(${textArray(db, exact)}) OR e.kind LIKE ANY(${textArray(db, prefixes)}))`;
+}
+
 function where(db: Db, workspaceId: string, f: EventFilters) {
   const exact = (f.kinds ?? []).filter((k) => !k.endsWith('*'));
   const prefixes = (f.kinds ?? []).filter((k) => k.endsWith('*')).map((k) => likePrefix(k.slice(0, -1)));
@@ -71,7 +82,7 @@ function where(db: Db, workspaceId: string, f: EventFilters) {
     e.workspace_id = ${workspaceId}
     ${hidden.length > 0 ? db`AND e.kind NOT IN ${db.unsafe(kindListSql(hidden))}` : db``}
     ${f.withoutAudit ? db`AND NOT starts_with(e.kind, ${AUDIT_KIND_PREFIX})` : db``}
-    ${f.kinds ? db`AND (e.kind = ANY(${textArray(db, exact)}) OR e.kind LIKE ANY(${textArray(db, prefixes)}))` : db``}
+    ${f.kinds ? kindCondition(db, exact, prefixes) : db``}
     ${
       f.resourceId
         ? db`AND (e.resource_id = ${f.resourceId} OR e.related @> jsonb_build_array(jsonb_build_object('id', ${f.resourceId}::text)))`

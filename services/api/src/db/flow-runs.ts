@@ -165,7 +165,7 @@ export async function listFlowRuns(db: Db, workspaceId: string, filter: RunListF
       ${filter.states?.length ? db`AND r.state_type = ANY(${textArray(db, filter.states)}::text[])` : db``}
       ${filter.deploymentId ? db`AND r.deployment_id = ${filter.deploymentId}` : db``}
       ${filter.flow ? db`AND f.name = ${filter.flow}` : db``}
-      ${filter.tag ? db`AND ${filter.tag} = ANY(r.tags)` : db``}
+      ${filter.tag ? db`AND r.tags @> ARRAY[${filter.tag}]::text[]` : db``}
       ${filter.name ? db`AND r.name = ${filter.name}` : db``}
       ${filter.workPool ? db`AND p.name = ${filter.workPool}` : db``}
       ${filter.createdAfter ? db`AND r.created_at > ${filter.createdAfter}` : db``}

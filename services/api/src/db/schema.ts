@@ -411,6 +411,8 @@ export const flowRuns = pgTable(
     index('flow_runs_root_idx').on(t.rootFlowRunId).where(sql`root_flow_run_id IS NOT NULL`),
     // A run named on the command line (`outpost runs get calm-otter`): its workspace's runs of that name, newest first.
     index('flow_runs_name_idx').on(t.workspaceId, t.name, t.createdAt),
+    // The runs list filtered by a tag (`tags @> ARRAY[tag]`): a rare tag no longer reads every run.
+    index('flow_runs_tags_idx').using('gin', t.tags),
     // A run's reproductions, newest last.
     index('flow_runs_reproduced_from_idx').on(t.reproducedFromId, t.createdAt).where(sql`reproduced_from_id IS NOT NULL`),
     check('flow_runs_deployment_version_ck', sql`deployment_id IS NULL OR deployment_version_id IS NOT NULL`),

@@ -1,0 +1,1 @@
+CREATE INDEX "flow_runs_tags_idx" ON "flow_runs" USING gin ("tags");
