@@ -241,7 +241,14 @@ const ANIMALS = ['otter', 'falcon', 'lynx', 'heron', 'badger', 'marten', 'ibis',
  * One workspace's year, slice by slice in time order. `t0` is a year before `now`; run n of R is
  * created at t0 + (n − 1 + jitter)/R of the year.
  */
-async function seedWorkspace(sql: postgres.Sql, plan: WorkspacePlan, now: Date, tally: Tally): Promise<void> {
+/** The busy workspace's largest runs, which the `year` module opens as a run page and reads the log of. */
+export interface LargestRuns {
+  taskRuns: { id: string; count: number } | null;
+  logLines: { id: string; count: number } | null;
+}
+
+async function seedWorkspace(sql: postgres.Sql, plan: WorkspacePlan, now: Date, tally: Tally): Promise<LargestRuns> {
+  const largest: LargestRuns = { taskRuns: null, logLines: null };
   const { counts, workspaceId: ws } = plan;
   const R = counts.runs;
   const t0 = new Date(now.getTime() - 365 * DAY_MS);
@@ -324,7 +331,7 @@ async function seedWorkspace(sql: postgres.Sql, plan: WorkspacePlan, now: Date, 
                                WHEN 'CANCELLED' THEN 'Cancelled by a user' END,
              coalesce(r.end_time, r.start_time), r.attempts, d.retries, d.retry_delay_seconds, r.created_at,
              CASE WHEN r.state_type <> 'PENDING' THEN r.start_time END, r.end_time,
-             md5('worker:' || d.work_pool_id || ':' || r.n % 3)::uuid, r.created_at, coalesce(r.end_time, r.start_time)
+             overlay(overlay(md5('worker:' || d.work_pool_id || ':' || r.n % 3) placing '4' from 13) placing '8' from 17)::uuid, r.created_at, coalesce(r.end_time, r.start_time)
       FROM bench_seed_runs r JOIN deployments d ON d.id = r.deployment_id
       ORDER BY r.n`,
       ),
@@ -362,7 +369,7 @@ async function seedWorkspace(sql: postgres.Sql, plan: WorkspacePlan, now: Date, 
       INSERT INTO flow_run_attempts (workspace_id, flow_run_id, attempt, worker_id, worker_name, claimed_at, source_digest,
                                      started_at, ended_at, state_type, state_name, exit_code, worker_version, executor,
                                      node_version, environment_reported_at)
-      SELECT ${ws}, r.id, a.attempt, md5('worker:' || d.work_pool_id || ':' || r.n % 3)::uuid, 'worker-' || r.n % 3,
+      SELECT ${ws}, r.id, a.attempt, overlay(overlay(md5('worker:' || d.work_pool_id || ':' || r.n % 3) placing '4' from 13) placing '8' from 17)::uuid, 'worker-' || r.n % 3,
              a.claimed, NULL, a.started, a.ended, a.state, initcap(a.state),
              CASE a.state WHEN 'COMPLETED' THEN 0 WHEN 'FAILED' THEN 1 WHEN 'CRASHED' THEN 137 END,
              '0.1.0', 'process', 'v20.18.0', a.started
@@ -378,7 +385,9 @@ async function seedWorkspace(sql: postgres.Sql, plan: WorkspacePlan, now: Date, 
       WHERE a.present`,
       ),
     );
-    // Task runs within the run's lifetime, one after another; the last one ends as the run did.
+    // Task runs within the run's lifetime, one after another; the last one ends as the run did. Their ids
+    // (and the workers') are md5 of what they belong to, with a v4 version and variant so they are
+    // UUIDs the contracts accept, and log lines can name their task without a lookup.
     steps.push(
       await timed(
         'task_runs',
@@ -386,7 +395,7 @@ async function seedWorkspace(sql: postgres.Sql, plan: WorkspacePlan, now: Date, 
       INSERT INTO task_runs (id, workspace_id, flow_run_id, flow_run_attempt, name, task_key, dynamic_key, run_count,
                              state_type, state_name, state_message, state_timestamp, state_seq, start_time, end_time,
                              created_at, updated_at)
-      SELECT md5(r.id::text || ':' || j)::uuid, ${ws}, r.id, r.attempts, t.name, 'flows/tasks.ts:' || t.name, j::text, 1,
+      SELECT overlay(overlay(md5(r.id::text || ':' || j) placing '4' from 13) placing '8' from 17)::uuid, ${ws}, r.id, r.attempts, t.name, 'flows/tasks.ts:' || t.name, j::text, 1,
              t.state, initcap(t.state), CASE WHEN t.state = 'FAILED' THEN 'ValueError: upstream returned 503' END,
              coalesce(t.ended, t.started), 2, t.started, t.ended, t.started, coalesce(t.ended, t.started)
       FROM bench_seed_runs r
@@ -421,7 +430,7 @@ async function seedWorkspace(sql: postgres.Sql, plan: WorkspacePlan, now: Date, 
                                 ELSE 'Processed batch ' || s || ': ok=' || (s * 7) % 500 || ' skipped=' || s % 3 END
                ELSE 'Memory in use: ' || 200 + (s * 13) % 800 || ' MB; cpu ' || (s * 29) % 100 || '%'
              END,
-             CASE WHEN r.tasks > 0 AND s % 10 <> 0 THEN md5(r.id::text || ':' || (1 + (s::bigint * r.tasks) / (r.lines + 1)))::uuid END,
+             CASE WHEN r.tasks > 0 AND s % 10 <> 0 THEN overlay(overlay(md5(r.id::text || ':' || (1 + (s::bigint * r.tasks) / (r.lines + 1))) placing '4' from 13) placing '8' from 17)::uuid END,
              CASE WHEN l.level IN ('warning', 'error') THEN 'stderr' WHEN s = 1 THEN 'worker' ELSE 'flow' END
       FROM bench_seed_runs r
       CROSS JOIN LATERAL generate_series(1, r.lines) s
@@ -541,7 +550,7 @@ async function seedWorkspace(sql: postgres.Sql, plan: WorkspacePlan, now: Date, 
                       WHEN g % 10 < 8 THEN 'data.arrived' WHEN g % 10 = 8 THEN 'file.detected' ELSE 'report.published' END AS kind,
                  CASE WHEN g % 10 < 3 THEN 'audit-entry' WHEN g % 10 < 6 THEN 'model' WHEN g % 10 < 8 THEN 's3-object'
                       WHEN g % 10 = 8 THEN 'path' ELSE 'report' END AS resource_kind,
-                 CASE WHEN g % 10 < 3 THEN md5('audit' || g || ${String(a)}::text)::uuid::text WHEN g % 10 < 6 THEN 'churn-v' || g % 9
+                 CASE WHEN g % 10 < 3 THEN overlay(overlay(md5('audit' || g || ${String(a)}::text) placing '4' from 13) placing '8' from 17)::uuid::text WHEN g % 10 < 6 THEN 'churn-v' || g % 9
                       WHEN g % 10 < 8 THEN 's3://landing/orders/' || to_char(t, 'YYYY/MM/DD') || '/part-' || g % 1000 || '.parquet'
                       WHEN g % 10 = 8 THEN '/mnt/drop/invoices/' || to_char(t, 'YYYYMMDD') || '-' || g % 100 || '.csv'
                       ELSE 'weekly-kpis' END AS resource_id,
@@ -559,12 +568,20 @@ async function seedWorkspace(sql: postgres.Sql, plan: WorkspacePlan, now: Date, 
         ),
       );
     }
+    const [big] = await sql<{ tasks_id: string; tasks: number; lines_id: string; lines: number }[]>`
+      SELECT (SELECT id FROM bench_seed_runs WHERE state_type = 'COMPLETED' ORDER BY tasks DESC LIMIT 1) AS tasks_id,
+             (SELECT max(tasks) FROM bench_seed_runs WHERE state_type = 'COMPLETED') AS tasks,
+             (SELECT id FROM bench_seed_runs WHERE state_type = 'COMPLETED' ORDER BY lines DESC LIMIT 1) AS lines_id,
+             (SELECT max(lines) FROM bench_seed_runs WHERE state_type = 'COMPLETED') AS lines`;
+    if (big?.tasks_id && big.tasks > (largest.taskRuns?.count ?? -1)) largest.taskRuns = { id: big.tasks_id, count: big.tasks };
+    if (big?.lines_id && big.lines > (largest.logLines?.count ?? -1)) largest.logLines = { id: big.lines_id, count: big.lines };
     runsDone += runsInChunk;
     const parts = steps
       .filter((s) => s.table !== '(plan)')
       .map((s) => `${s.table} ${fmt(s.rows)} (${fmt(s.rows / Math.max(s.ms / 1000, 0.001))}/s)`);
     log(`  ${plan.label}: runs ${fmt(a)}–${fmt(b)} of ${fmt(R)} (${Math.round((100 * runsDone) / R)} %): ${parts.join(', ')}`);
   }
+  return largest;
 }
 
 /** Runs the scheduler made ahead: due over the next day, never claimed. */
@@ -716,10 +733,12 @@ export async function seed(argv: string[]): Promise<void> {
       await sql`ANALYZE bench_seed_assets`;
 
       const now = new Date();
+      let largest: LargestRuns = { taskRuns: null, logLines: null };
       // The small workspaces first: the busy one's year then ends at the newest sequence numbers.
       for (const plan of [...plans.slice(1), plans[0] as WorkspacePlan]) {
         log(`seed: workspace ${plan.label}…`);
-        await seedWorkspace(sql, plan, now, tally);
+        const runs = await seedWorkspace(sql, plan, now, tally);
+        if (plan === plans[0]) largest = runs;
         await seedScheduledAhead(sql, plan, now, tally);
         if (plan.assetDeployments.length > 0) await seedAssetPartitions(sql, plan.workspaceId, tally);
       }
@@ -756,7 +775,7 @@ export async function seed(argv: string[]): Promise<void> {
       const seconds = (performance.now() - started) / 1000;
       log(`(events include those the ledger's triggers wrote; ANALYZE ${analyzeSeconds.toFixed(1)} s)`);
       log(`total ${seconds.toFixed(1)} s`);
-      const mark = JSON.stringify({ scale, ...counts, seededAt: now.toISOString(), seconds: Math.round(seconds) });
+      const mark = JSON.stringify({ scale, ...counts, seededAt: now.toISOString(), seconds: Math.round(seconds), largest });
       await sql.unsafe(`COMMENT ON DATABASE ${quote(database)} IS '${SEED_MARK} ${mark.replace(/'/g, "''")}'`);
     } finally {
       await sql.end({ timeout: 5 });
