@@ -219,25 +219,30 @@ interface Storage {
 
 /** Bytes per row of each table (its heap, TOAST and indexes, over every partition), against the rows' own data. */
 async function storage(sql: postgres.Sql): Promise<Storage> {
+  // A table's leaves: its partitions when it is partitioned (the parent holds nothing), else itself.
+  const leaves = (tables: string[]) => sql`
+    SELECT l.relid FROM unnest(string_to_array(${tables.join(',')}::text, ',')) t
+    CROSS JOIN LATERAL (
+      SELECT p.relid FROM pg_partition_tree(t::regclass) p WHERE p.isleaf
+      UNION ALL SELECT t::regclass WHERE NOT EXISTS (SELECT 1 FROM pg_partition_tree(t::regclass))
+    ) l`;
+  const rowCount = async (table: string) => {
+    const [r] = await sql<{ rows: string | null }[]>`
+      SELECT sum(greatest(c.reltuples, 0)) AS rows FROM pg_class c WHERE c.oid IN (${leaves([table])})`;
+    return Number(r?.rows ?? 0);
+  };
   const measure = async (tables: string[]) => {
-    const [r] = await sql<{ bytes: string; rows: string; data: string | null }[]>`
-      SELECT (SELECT sum(pg_total_relation_size(p.relid)) FROM unnest(${sql.array(tables)}::text[]) t,
-                     pg_partition_tree(t::regclass) p WHERE p.isleaf) AS bytes,
-             (SELECT sum(greatest(c.reltuples, 0)) FROM pg_partition_tree(${tables[0] as string}::regclass) p
-                JOIN pg_class c ON c.oid = p.relid WHERE p.isleaf) AS rows,
-             NULL AS data`;
-    return { bytes: Number(r?.bytes ?? 0), rows: Number(r?.rows ?? 0) };
+    const [r] = await sql<{ bytes: string | null }[]>`
+      SELECT sum(pg_total_relation_size(relid)) AS bytes FROM (${leaves(tables)}) l`;
+    return { bytes: Number(r?.bytes ?? 0), rows: await rowCount(tables[0] as string) };
   };
   /** The average size of a row's own data, from a sample (what a row would take in a bare heap without indexes). */
   const dataBytes = async (tables: string[], rows: number) => {
     let total = 0;
     for (const table of tables) {
-      const [r] = await sql<{ avg: string | null; n: string }[]>`
-        SELECT avg(pg_column_size(t.*)) AS avg, count(*) AS n FROM (SELECT * FROM ${sql(table)} LIMIT 20000) t`;
-      const [c] = await sql<{ rows: string }[]>`
-        SELECT sum(greatest(c.reltuples, 0)) AS rows FROM pg_partition_tree(${table}::regclass) p
-        JOIN pg_class c ON c.oid = p.relid WHERE p.isleaf`;
-      total += Number(r?.avg ?? 0) * Number(c?.rows ?? 0);
+      const [r] = await sql<{ avg: string | null }[]>`
+        SELECT avg(pg_column_size(t.*)) AS avg FROM (SELECT * FROM ${sql(table)} LIMIT 20000) t`;
+      total += Number(r?.avg ?? 0) * (await rowCount(table));
     }
     return rows > 0 ? total / rows : 0;
   };
