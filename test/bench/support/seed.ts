@@ -279,7 +279,7 @@ async function seedWorkspace(sql: postgres.Sql, plan: WorkspacePlan, now: Date, 
   for (let a = 1; a <= R; a += chunk) {
     const b = Math.min(R, a + chunk - 1);
     const steps: { table: string; rows: number; ms: number }[] = [];
-    await sql`TRUNCATE bench_seed_runs`;
+    await sql`TRUNCATE bench_seed_runs, bench_seed_mats`;
     // The slice's runs, every attribute drawn from hashes of n: deployment, times, outcome, sizes.
     steps.push(
       await timed(
@@ -457,6 +457,7 @@ async function seedWorkspace(sql: postgres.Sql, plan: WorkspacePlan, now: Date, 
         await timed(
           'asset_materializations',
           () => sql`
+        WITH written AS (
         INSERT INTO asset_materializations (id, workspace_id, asset_key, partition_key, flow_run_id, attempt, code_version,
                                             data_version, metadata, duration_ms, created_at)
         SELECT gen_random_uuid(), ${ws}, m.key,
@@ -466,9 +467,13 @@ async function seedWorkspace(sql: postgres.Sql, plan: WorkspacePlan, now: Date, 
                (m.n * 13 + m.i) % 60000, m.at
         FROM (${assetRows()}) m
         WHERE m.state_type = 'COMPLETED'
-        ORDER BY m.at`,
+        ORDER BY m.at
+        RETURNING id, asset_key, partition_key, flow_run_id, attempt, seq, created_at, metadata
+        )
+        INSERT INTO bench_seed_mats SELECT * FROM written`,
         ),
       );
+      await sql`ANALYZE bench_seed_mats`;
       steps.push(
         await timed(
           'asset_failures',
@@ -494,8 +499,7 @@ async function seedWorkspace(sql: postgres.Sql, plan: WorkspacePlan, now: Date, 
                  'partitionKey', l.partition_key, 'materializationId', l.id, 'codeVersion', l.code_version,
                  'dataVersion', l.data_version, 'materializedAt', to_char(l.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'))) END,
                m.created_at
-        FROM asset_materializations m
-        JOIN bench_seed_runs r ON r.id = m.flow_run_id
+        FROM bench_seed_mats m
         JOIN bench_seed_assets a ON a.key = m.asset_key
         CROSS JOIN LATERAL unnest(a.deps) dep
         JOIN bench_seed_assets up ON up.key = dep
@@ -514,8 +518,7 @@ async function seedWorkspace(sql: postgres.Sql, plan: WorkspacePlan, now: Date, 
         SELECT gen_random_uuid(), ${ws}, m.asset_key, 'not_empty', m.partition_key, m.flow_run_id, m.attempt, m.id,
                (hashtext(m.id::text) & 1023) >= 20, 'WARN', false, jsonb_build_object('rows', m.metadata->'rows'),
                m.created_at + interval '1 second'
-        FROM asset_materializations m
-        JOIN bench_seed_runs r ON r.id = m.flow_run_id
+        FROM bench_seed_mats m
         JOIN bench_seed_assets a ON a.key = m.asset_key
         WHERE a.has_check
         ORDER BY m.seq`,
@@ -710,6 +713,10 @@ export async function seed(argv: string[]): Promise<void> {
         n int PRIMARY KEY, id uuid NOT NULL, deployment_id uuid NOT NULL, created_at timestamptz NOT NULL,
         start_time timestamptz, end_time timestamptz, state_type text NOT NULL, attempts int NOT NULL, tasks int NOT NULL,
         lines int NOT NULL, asset_k int, asset_seq int, name text NOT NULL)`;
+      // The slice's materialisations, so their inputs and check results need not be found again among all of them.
+      await sql`CREATE UNLOGGED TABLE bench_seed_mats (
+        id uuid PRIMARY KEY, asset_key text NOT NULL, partition_key text, flow_run_id uuid NOT NULL, attempt int NOT NULL,
+        seq bigint NOT NULL, created_at timestamptz NOT NULL, metadata jsonb NOT NULL)`;
       await sql`CREATE UNLOGGED TABLE bench_seed_assets (
         i int PRIMARY KEY, key text NOT NULL UNIQUE, k int NOT NULL, local int NOT NULL, deps text[] NOT NULL,
         partitioned boolean NOT NULL, has_check boolean NOT NULL)`;
@@ -742,7 +749,7 @@ export async function seed(argv: string[]): Promise<void> {
         await seedScheduledAhead(sql, plan, now, tally);
         if (plan.assetDeployments.length > 0) await seedAssetPartitions(sql, plan.workspaceId, tally);
       }
-      await sql`DROP TABLE bench_seed_runs, bench_seed_assets`;
+      await sql`DROP TABLE bench_seed_runs, bench_seed_mats, bench_seed_assets`;
       const analyzeStarted = performance.now();
       log('seed: ANALYZE…');
       await sql`ANALYZE`;
