@@ -283,6 +283,7 @@ async function storage(sql: postgres.Sql): Promise<Storage> {
   };
 }
 
+const round1 = (value: number) => Math.round(value * 10) / 10;
 const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
 const ms = (value: number) => `${value.toFixed(1)} ms`;
 
@@ -529,7 +530,15 @@ export async function run(): Promise<Row[]> {
         via === 'http'
           ? 'claim over HTTP (POST /work-pools/default/claim, one due run)'
           : 'claim function (claimDueRuns, one due run)';
-      rows.push(row(`year: ${label}, p95`, percentile(y, 95), 'ms', percentile(e, 95), 'the same on a fresh empty database'));
+      rows.push(
+        row(
+          `year: ${label}, p95`,
+          round1(percentile(y, 95)),
+          'ms',
+          round1(percentile(e, 95)),
+          'the same on a fresh empty database',
+        ),
+      );
       p50s.push(
         `| ${label} | ${ms(percentile(y, 50))} | ${ms(percentile(y, 95))} | ${ms(percentile(e, 50))} | ${ms(percentile(e, 95))} | ${y.length} |`,
       );
@@ -538,7 +547,15 @@ export async function run(): Promise<Row[]> {
       const y = await dispatchLatency(year, DISPATCH_SAMPLES);
       const e = await dispatchLatency(bare, DISPATCH_SAMPLES);
       const label = 'dispatch (run created → long-polling claim returns it)';
-      rows.push(row(`year: ${label}, p95`, percentile(y, 95), 'ms', percentile(e, 95), 'the same on a fresh empty database'));
+      rows.push(
+        row(
+          `year: ${label}, p95`,
+          round1(percentile(y, 95)),
+          'ms',
+          round1(percentile(e, 95)),
+          'the same on a fresh empty database',
+        ),
+      );
       p50s.push(
         `| ${label} | ${ms(percentile(y, 50))} | ${ms(percentile(y, 95))} | ${ms(percentile(e, 50))} | ${ms(percentile(e, 95))} | ${y.length} |`,
       );
