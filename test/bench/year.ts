@@ -76,7 +76,7 @@ interface SeedMark {
   materializations: number;
   seededAt: string;
   seconds: number;
-  largest: LargestRuns;
+  largest?: LargestRuns;
 }
 
 async function seededDatabase(admin: string, database: string): Promise<SeedMark> {
@@ -370,8 +370,8 @@ export async function run(): Promise<Row[]> {
       ORDER BY created_at DESC, id DESC LIMIT 1`;
     const [asset] = await ysql<{ key: string }[]>`
       SELECT key FROM asset_definitions WHERE workspace_id = ${ws.id} ORDER BY key OFFSET (SELECT count(*) / 2 FROM asset_definitions WHERE workspace_id = ${ws.id}) LIMIT 1`;
-    const bigTasks = mark.largest.taskRuns;
-    const bigLogs = mark.largest.logLines;
+    const bigTasks = mark.largest?.taskRuns;
+    const bigLogs = mark.largest?.logLines;
     if (!busy || !typical || !bigTasks || !bigLogs)
       throw new Error(`${database} lacks the seeded deployments or runs: seed it again`);
     const emptyRun = await bare.createRun();
