@@ -258,12 +258,12 @@ async function seedWorkspace(sql: postgres.Sql, plan: WorkspacePlan, now: Date, 
   const assetIds = plan.assetDeployments.map((d) => d.id);
   const K = assetIds.length;
   const assetRuns = K > 0 ? Math.floor(R / ASSET_RUN_EVERY) : 0;
-  // Only completed asset runs write (about 93.5 % of them; the rest record failures).
-  const perAssetRun =
-    assetRuns > 0 ? Math.min(ASSETS_PER_DEPLOYMENT, Math.ceil(counts.materializations / (assetRuns * 0.935))) : 0;
   const sliceSizes = plan.assetDeployments.map((_, k) =>
     Math.min(ASSETS_PER_DEPLOYMENT, counts.assets - k * ASSETS_PER_DEPLOYMENT),
   );
+  // Only completed asset runs write (about 93.5 % of them; the rest record failures); a run writes an
+  // asset once, so never more than its deployment's smallest slice.
+  const perAssetRun = assetRuns > 0 ? Math.min(...sliceSizes, Math.ceil(counts.materializations / (assetRuns * 0.935))) : 0;
   const chunk = Math.max(500, Math.min(10_000, Math.ceil(R / 20)));
   let topUpPerRun: number | null = null;
   let runsDone = 0;
