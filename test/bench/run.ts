@@ -16,6 +16,7 @@ import type { Row } from './support/row.js';
  *
  *   npm run bench                        every module, results file written
  *   npm run bench -- dispatch idle       only these modules (no results file unless BENCH_SAVE=1)
+ *   npm run bench -- seed [--scale 0.01] builds the database of a year for the `year` module (support/seed.ts)
  */
 const BENCH_DIR = dirname(fileURLToPath(import.meta.url));
 const CHILD = join(BENCH_DIR, 'support', 'run-module.ts');
@@ -196,6 +197,18 @@ async function main(): Promise<number> {
     process.stdout.write(`\nwrote ${path}\n`);
   }
   return results.some((r) => r.error) ? 1 : 0;
+}
+
+// `seed` is a command of its own, not a module: it builds the database the `year` module measures on.
+if (process.argv[2] === 'seed') {
+  const { seed } = await import('./support/seed.js');
+  try {
+    await seed(process.argv.slice(3));
+  } catch (error) {
+    process.stderr.write(`seed: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exit(1);
+  }
+  process.exit(0);
 }
 
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {

@@ -1,10 +1,16 @@
-import type { AssetDefinitionInput } from '@outpost/sdk/contracts';
+import type { AssetDefinitionInput, PartitionsDefinition } from '@outpost/sdk/contracts';
 import type { Sql } from 'postgres';
 
 const LAYERS = 10;
 
-/** `count` assets in ten layers; each depends on one to three assets of the layer before. */
-export function assetGraph(count: number, prefix: string): AssetDefinitionInput[] {
+const JANUARY: PartitionsDefinition = { kind: 'time', cadence: 'daily', start: '2026-01-01', end: '2026-02-01', timezone: 'UTC' };
+
+/**
+ * `count` assets in ten layers; each depends on one to three assets of the layer before. Asset `i`
+ * is `<prefix>/l<layer>/a<i>`; every tenth is partitioned (`partitions`, January 2026 daily by
+ * default) and every seventh has a non-blocking check `not_empty`.
+ */
+export function assetGraph(count: number, prefix: string, partitions: PartitionsDefinition = JANUARY): AssetDefinitionInput[] {
   const perLayer = Math.ceil(count / LAYERS);
   const key = (i: number) => `${prefix}/l${Math.floor(i / perLayer)}/a${i}`;
   let seed = 7;
@@ -25,9 +31,7 @@ export function assetGraph(count: number, prefix: string): AssetDefinitionInput[
       codeVersion: 'v1',
       group: `layer_${layer}`,
       owners: ['bench@example.com'],
-      ...(i % 10 === 0
-        ? { partitions: { kind: 'time', cadence: 'daily', start: '2026-01-01', end: '2026-02-01', timezone: 'UTC' } }
-        : {}),
+      ...(i % 10 === 0 ? { partitions } : {}),
       checks: i % 7 === 0 ? [{ name: 'not_empty', blocking: false }] : [],
     } satisfies AssetDefinitionInput;
   });
