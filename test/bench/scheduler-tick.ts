@@ -42,9 +42,14 @@ async function seed(sql: postgres.Sql, workspaceId: string): Promise<void> {
   if (!ids) throw new Error('the default pool is missing');
   const [flow] = await sql<{ id: string }[]>`
     INSERT INTO flows (workspace_id, name) VALUES (${workspaceId}, 'bench-scheduled') RETURNING id`;
+  // Every deployment runs the same code, so they share one version (runs are pinned to it).
+  const [version] = await sql<{ id: string }[]>`
+    INSERT INTO deployment_versions (workspace_id, content_hash, source, entrypoint)
+    VALUES (${workspaceId}, 'bench-scheduled', 'dir:///bench', 'flow.mjs') RETURNING id`;
   const deployments = await sql<{ id: string }[]>`
-    INSERT INTO deployments (workspace_id, flow_id, name, source, entrypoint, work_pool_id, work_queue_id, parameters)
-    SELECT ${workspaceId}, ${flow?.id ?? ''}, 'd' || g, 'dir:///bench', 'flow.mjs', ${ids.pool}, ${ids.queue}, '{"n": 1}'::jsonb
+    INSERT INTO deployments (workspace_id, flow_id, name, source, entrypoint, work_pool_id, work_queue_id, parameters, version_id)
+    SELECT ${workspaceId}, ${flow?.id ?? ''}, 'd' || g, 'dir:///bench', 'flow.mjs', ${ids.pool}, ${ids.queue}, '{"n": 1}'::jsonb,
+           ${version?.id ?? ''}
     FROM generate_series(1, ${SCHEDULES / PER_DEPLOYMENT}) g
     RETURNING id`;
   const deploymentIds: string[] = [];
