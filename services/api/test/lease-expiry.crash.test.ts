@@ -129,6 +129,25 @@ describe('lease expiry', () => {
     });
     expect(refusedState.status).toBe(409);
     expect(refusedState.body.detail).toContain('claimed again by another worker');
+    // A route whose handler does not check the fence itself is refused the same way before it runs.
+    const refusedTasks = await lost('POST', `/flow-runs/${runId}/task-runs/batch`, {
+      body: {
+        flowRunAttempt: 1,
+        events: [
+          {
+            kind: 'create',
+            id: randomUUID(),
+            name: 'score',
+            taskKey: 'score-0',
+            dynamicKey: '0',
+            state: { type: 'RUNNING' },
+            at: new Date().toISOString(),
+          },
+        ],
+      },
+    });
+    expect(refusedTasks.status).toBe(409);
+    expect(refusedTasks.body.detail).toContain('claimed again by another worker');
     // The attempt's own claimer writes the same seq, and it is its line that is stored.
     const kept = await client(server, again.token)('POST', `/flow-runs/${runId}/logs`, { body: line('from the claimer') });
     expect(kept.body).toEqual({ accepted: 1, duplicates: 0 });

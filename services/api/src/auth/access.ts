@@ -1,7 +1,7 @@
 import type { RouteDef } from '@outpost/sdk/contracts';
 import { isSubflowOf } from '../db/child-runs.js';
 import type { Sql } from '../db/client.js';
-import { attemptClaimedByOther, keyHoldsRun, keyRanRun } from '../db/workers.js';
+import { type AttemptFence, attemptClaimedByOther, keyHoldsRun, keyRanRun } from '../db/workers.js';
 import { DomainError, notFound } from '../domain-error.js';
 import type { Principal } from './principal.js';
 
@@ -33,11 +33,7 @@ export function checkRole(route: RouteDef, principal: Principal): void {
  */
 export const FENCED_BY_HANDLER: ReadonlySet<string> = new Set(['flowRunsSetState', 'logsWrite']);
 
-/** The attempt a run token writes as, by its worker. */
-export interface AttemptFence {
-  attempt: number;
-  workerId: string;
-}
+export type { AttemptFence } from '../db/workers.js';
 
 /** The fence a FENCED_BY_HANDLER route checks itself: a run token's, for its own run; null otherwise. */
 export function ownFence(principal: Principal, runId: string): AttemptFence | null {

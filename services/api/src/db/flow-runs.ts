@@ -3,7 +3,7 @@ import type postgres from 'postgres';
 import type { Db } from './client.js';
 import type { flowRuns, Row } from './schema.js';
 import { iso, isoOrNull, jsonb, textArray } from './values.js';
-import { workerOnline } from './workers.js';
+import { type AttemptFence, claimedByOther, workerOnline } from './workers.js';
 
 export const RUNS_CHANNEL = 'outpost_runs';
 
@@ -260,17 +260,11 @@ export async function getRunAttemptHeld(
   db: Db,
   workspaceId: string,
   id: string,
-  fence: { attempt: number; workerId: string } | null = null,
+  fence: AttemptFence | null = null,
 ): Promise<{ attempt: number; held: boolean; claimedByOther: boolean } | null> {
   const [row] = await db<{ attempt: number; held: boolean; claimed_by_other: boolean }[]>`
     SELECT r.attempt, r.state_type IN ('PENDING', 'RUNNING', 'CANCELLING') AS held,
-           ${
-             fence
-               ? db`EXISTS (SELECT 1 FROM flow_run_attempts a
-                            WHERE a.workspace_id = r.workspace_id AND a.flow_run_id = r.id AND a.attempt = ${fence.attempt}
-                              AND a.worker_id <> ${fence.workerId})`
-               : db`false`
-           } AS claimed_by_other
+           ${fence ? claimedByOther(db, fence) : db`false`} AS claimed_by_other
     FROM flow_runs r WHERE r.id = ${id} AND r.workspace_id = ${workspaceId}`;
   return row ? { attempt: row.attempt, held: row.held, claimedByOther: row.claimed_by_other } : null;
 }

@@ -5,6 +5,7 @@ import { RUNS_CHANNEL } from './flow-runs.js';
 import { leaseRunOut } from './leases.js';
 import type { flowRuns, Row } from './schema.js';
 import { iso } from './values.js';
+import { type AttemptFence, claimedByOther } from './workers.js';
 
 export interface LockedRun {
   id: string;
@@ -75,7 +76,7 @@ export async function lockRuns(
   workspaceId: string,
   proposals: readonly { runId: string; transitionId: string }[],
   scope: { poolId: string } | null = null,
-  fence: { attempt: number; workerId: string } | null = null,
+  fence: AttemptFence | null = null,
 ): Promise<LockedProposalRun[]> {
   const ids = tx.array(proposals.map((p) => p.runId));
   const transitions = tx.array(proposals.map((p) => p.transitionId));
@@ -91,13 +92,7 @@ export async function lockRuns(
            (SELECT s.response FROM flow_run_states s
             WHERE s.flow_run_id = r.id AND s.response IS NOT NULL
               AND s.transition_id = (${transitions}::uuid[])[array_position(${ids}::uuid[], r.id)]) AS replay,
-           ${
-             fence
-               ? tx`EXISTS (SELECT 1 FROM flow_run_attempts a
-                            WHERE a.workspace_id = r.workspace_id AND a.flow_run_id = r.id AND a.attempt = ${fence.attempt}
-                              AND a.worker_id <> ${fence.workerId})`
-               : tx`false`
-           } AS claimed_by_other
+           ${fence ? claimedByOther(tx, fence) : tx`false`} AS claimed_by_other
     FROM flow_runs r
     WHERE r.id = ANY(${ids}::uuid[]) AND r.workspace_id = ${workspaceId}
       ${scope ? tx`AND r.work_pool_id = ${scope.poolId}` : tx``}

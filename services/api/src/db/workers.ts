@@ -220,11 +220,25 @@ export async function attemptClaimedByOther(
   workerId: string,
 ): Promise<boolean> {
   const [row] = await db<{ other: boolean }[]>`
-    SELECT EXISTS (
-      SELECT 1 FROM flow_run_attempts
-      WHERE workspace_id = ${workspaceId} AND flow_run_id = ${runId} AND attempt = ${attempt} AND worker_id <> ${workerId}
-    ) AS other`;
+    SELECT ${claimedByOther(db, { attempt, workerId })} AS other
+    FROM (SELECT ${runId}::uuid AS id, ${workspaceId}::uuid AS workspace_id) r`;
   return row?.other ?? false;
+}
+
+/** The attempt a run token writes as, by its worker. */
+export interface AttemptFence {
+  attempt: number;
+  workerId: string;
+}
+
+/**
+ * Whether another worker than the fence's claimed its attempt of run `r` last, as a condition over
+ * `r.id` and `r.workspace_id` (a query's first statement checks it without a round trip of its own).
+ */
+export function claimedByOther(db: Db, fence: AttemptFence) {
+  return db`EXISTS (SELECT 1 FROM flow_run_attempts a
+                    WHERE a.workspace_id = r.workspace_id AND a.flow_run_id = r.id AND a.attempt = ${fence.attempt}
+                      AND a.worker_id <> ${fence.workerId})`;
 }
 
 /**
