@@ -1,7 +1,5 @@
-import { randomUUID } from 'node:crypto';
-import { OutpostClient } from '@outpost/sdk/client';
 import postgres from 'postgres';
-import { Rendezvous, startBenchApi } from './support/api.js';
+import { longPollingClaimer, Rendezvous, startBenchApi } from './support/api.js';
 import { pause, percentile, type Row, row } from './support/row.js';
 
 /**
@@ -57,25 +55,8 @@ function headline(text: string): string {
 /** Samples and, for TRACED of them after the rest, every statement the API sent (postgres.js `debug`). */
 async function throughApi(): Promise<{ latencies: number[]; traces: Traced[] }> {
   const api = await startBenchApi();
-  const worker = new OutpostClient({ baseUrl: api.server.url, token: api.workerKey });
-  const claimed = new Rendezvous<number>();
-  const stop = new AbortController();
-  const workerId = randomUUID();
-  const claimer = (async () => {
-    while (!stop.signal.aborted) {
-      const result = await worker.call(
-        'claim',
-        { params: { pool: 'default' }, body: { workerId, limit: 1, waitMs: 10_000 } },
-        { signal: stop.signal },
-      );
-      const at = performance.now();
-      if (!result.ok) {
-        if (stop.signal.aborted) return;
-        throw new Error(`claim failed: ${JSON.stringify(result)}`);
-      }
-      for (const run of result.data.runs) claimed.arrive(run.flowRun.id, at);
-    }
-  })();
+  const claimer = longPollingClaimer(api.server.url, api.workerKey);
+  const { claimed } = claimer;
   try {
     const latencies = await measure(api.createRun, claimed);
     // The same dispatch again, with postgres.js reporting each statement as it is sent.
@@ -100,9 +81,7 @@ async function throughApi(): Promise<{ latencies: number[]; traces: Traced[] }> 
     api.server.sql.options.debug = false as never;
     return { latencies, traces };
   } finally {
-    stop.abort();
-    await claimer;
-    await worker.close();
+    await claimer.stop();
     await api.close();
   }
 }

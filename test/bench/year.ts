@@ -5,7 +5,7 @@ import { OutpostClient, unwrap } from '@outpost/sdk/client';
 import type { Browser } from 'playwright-core';
 import postgres from 'postgres';
 import { launchChromium } from '../support/dashboard.js';
-import { Rendezvous, startBenchApi } from './support/api.js';
+import { longPollingClaimer, startBenchApi } from './support/api.js';
 import { firstLoad, sessionCookies } from './support/browser.js';
 import { pause, percentile, type Row, row } from './support/row.js';
 import { DEFAULT_YEAR_DATABASE, type LargestRuns, SEED_MARK } from './support/seed.js';
@@ -175,25 +175,8 @@ async function claimLatency(target: Target, via: 'http' | 'function', count: num
 
 /** Dispatch latency: a long-polling claimer parked, a run created, until its claim returns it. */
 async function dispatchLatency(target: Target, samples: number): Promise<number[]> {
-  const worker = new OutpostClient({ baseUrl: target.url, token: target.workerKey });
-  const claimed = new Rendezvous<number>();
-  const stop = new AbortController();
-  const workerId = randomUUID();
-  const claimer = (async () => {
-    while (!stop.signal.aborted) {
-      const result = await worker.call(
-        'claim',
-        { params: { pool: 'default' }, body: { workerId, limit: 1, waitMs: 10_000 } },
-        { signal: stop.signal },
-      );
-      const at = performance.now();
-      if (!result.ok) {
-        if (stop.signal.aborted) return;
-        throw new Error(`claim failed: ${JSON.stringify(result)}`);
-      }
-      for (const run of result.data.runs) claimed.arrive(run.flowRun.id, at);
-    }
-  })();
+  const claimer = longPollingClaimer(target.url, target.workerKey);
+  const { claimed } = claimer;
   const latencies: number[] = [];
   try {
     for (let i = 0; i < samples + WARMUP; i++) {
@@ -205,9 +188,7 @@ async function dispatchLatency(target: Target, samples: number): Promise<number[
     }
     return latencies;
   } finally {
-    stop.abort();
-    await claimer.catch(() => {});
-    await worker.close();
+    await claimer.stop().catch(() => {});
   }
 }
 

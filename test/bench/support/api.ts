@@ -57,6 +57,47 @@ export async function startBenchApi(overrides: Partial<ServerOptions> = {}): Pro
   }
 }
 
+/**
+ * A worker long-polling pool `default` for one run at a time, as a waiting worker does: each run it
+ * claims arrives in `claimed`, keyed by run id, with the `performance.now()` its claim returned at.
+ * `stop()` ends the poll and throws if a claim failed meanwhile.
+ */
+export function longPollingClaimer(baseUrl: string, workerKey: string): { claimed: Rendezvous<number>; stop(): Promise<void> } {
+  const worker = new OutpostClient({ baseUrl, token: workerKey });
+  const claimed = new Rendezvous<number>();
+  const aborted = new AbortController();
+  const workerId = randomUUID();
+  const polling = (async () => {
+    while (!aborted.signal.aborted) {
+      const result = await worker.call(
+        'claim',
+        { params: { pool: 'default' }, body: { workerId, limit: 1, waitMs: 10_000 } },
+        { signal: aborted.signal },
+      );
+      const at = performance.now();
+      if (!result.ok) {
+        if (aborted.signal.aborted) return;
+        throw new Error(`claim failed: ${JSON.stringify(result)}`);
+      }
+      for (const run of result.data.runs) claimed.arrive(run.flowRun.id, at);
+    }
+  })();
+  // Kept until stop(), so a failed claim is not an unhandled rejection in between.
+  const ended = polling.then(
+    () => null,
+    (error: unknown) => error,
+  );
+  return {
+    claimed,
+    stop: async () => {
+      aborted.abort();
+      const failure = await ended;
+      await worker.close();
+      if (failure) throw failure;
+    },
+  };
+}
+
 /** Pairs two events that may arrive in either order: a run created and the same run claimed. */
 export class Rendezvous<T> {
   private readonly arrived = new Map<string, T>();
