@@ -31,12 +31,16 @@ export default defineConfig({
 });
 `;
 
-// Each partition takes a little while, so a kill lands on runs at work.
-const ASSETS = `import { asset, fsIO, partitions } from '@outpost/sdk';
+// Each partition takes a little while. The middle one's first attempt works for a minute, so the
+// kill lands on a run that has started (a claimed run that never started goes back to the queue on
+// its own attempt; a started one crashes and is retried).
+const HELD = '2025-07-02';
+const ASSETS = `import { asset, fsIO, partitions, runContext } from '@outpost/sdk';
 const io = fsIO({ dir: process.env.ASSET_DIR ?? 'assets-data' });
 const daily = partitions.daily({ start: '2025-01-01', end: '2026-01-01', timezone: 'UTC' });
 export const events = asset({ key: 'daily/events', partitions: daily, io }, async (ctx) => {
-  await new Promise((resolve) => setTimeout(resolve, 150));
+  const held = ctx.partition.key === '${HELD}' && runContext().attempt === 1;
+  await new Promise((resolve) => setTimeout(resolve, held ? 60_000 : 150));
   return { day: ctx.partition.key, rows: 3 };
 });
 `;
@@ -118,14 +122,16 @@ describe('a lazy backfill of 365 daily partitions on a real worker killed once',
     })();
 
     try {
-      // Halfway, with runs at work on the worker, it dies without a word.
+      // Halfway, with the held partition's run at work on the worker, it dies without a word.
       await waitFor(
         async () => {
           const b = await backfill(id);
-          return b.partitions.COMPLETED >= DAYS / 2 && b.partitions.RUNNING > 0;
+          const [held] = await server.sql<{ state_type: string }[]>`
+            SELECT state_type FROM flow_runs WHERE backfill_id = ${id} AND partition_key = ${HELD}`;
+          return b.partitions.COMPLETED >= DAYS / 3 && held?.state_type === 'RUNNING';
         },
         240_000,
-        `half of the partitions to complete:\n${first.output().slice(-2_000)}`,
+        `a third of the partitions to complete and the held partition to start:\n${first.output().slice(-2_000)}`,
       );
       first.child.kill('SIGKILL');
       await first.exited;
@@ -166,7 +172,7 @@ describe('a lazy backfill of 365 daily partitions on a real worker killed once',
       FROM flow_runs WHERE backfill_id = ${id} GROUP BY partition_key`;
     expect(runs).toHaveLength(DAYS);
     expect(runs.every((r) => r.n === 1 && r.completed === 1)).toBe(true);
-    expect(runs.some((r) => r.retried > 0)).toBe(true);
+    expect(runs.find((r) => r.partition_key === HELD)?.retried).toBe(1);
 
     // Exactly one materialisation per partition, and the partition grid agrees.
     const materialized = await server.sql<{ partition_key: string; n: number }[]>`
