@@ -3,6 +3,7 @@ import type { ScryptParams } from './auth/passwords.js';
 import type { RunTokens } from './auth/run-tokens.js';
 import type { SecretBox } from './auth/secret-box.js';
 import type { ApiKeyCache } from './db/api-keys.js';
+import type { LimitedPools } from './db/claim.js';
 import type { Sql } from './db/client.js';
 import type { WorkerRows } from './db/workers.js';
 import type { RateLimiter } from './http/rate-limit.js';
@@ -51,6 +52,8 @@ export interface AppDeps {
   workerRows: WorkerRows;
   /** Workers whose last claim on this app came back empty (runs/claim-runs.ts). */
   idleWorkers: IdleWorkers;
+  /** Pools whose last claim had a limit to lock: they skip the unlocked one-statement claim (db/claim.ts). */
+  limitedPools: LimitedPools;
   /** This server's Prometheus metrics. */
   metrics: ApiMetrics;
   /** sha256 of OUTPOST_METRICS_TOKEN, the one credential `/metrics` accepts; null leaves `/metrics` unmounted. */

@@ -11,6 +11,7 @@ import { type CelSandboxOptions, celSandbox, configureCelSandbox } from './cel/s
 import type { AppDeps } from './context.js';
 import { ApiKeyCache } from './db/api-keys.js';
 import { bootstrapDefaults } from './db/bootstrap.js';
+import { LimitedPools } from './db/claim.js';
 import { connectDatabase, type Sql } from './db/client.js';
 import { assertDatabaseUrl, connectFailure } from './db/connect-errors.js';
 import { type EmbeddedPostgres, startEmbeddedPostgres } from './db/embedded.js';
@@ -242,6 +243,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       apiKeys: new ApiKeyCache(),
       workerRows: new WorkerRows(),
       idleWorkers: new IdleWorkers(),
+      limitedPools: new LimitedPools(),
       metrics,
       metricsTokenDigest: metricsToken,
       mailer,

@@ -174,6 +174,27 @@ test('claims take higher-priority queues first, then the earliest scheduled time
   expect(ids).not.toContain(future);
 });
 
+test('a limited run of a higher-priority queue is claimed before an unlimited run of a lower one', async () => {
+  // The one-statement claim takes only unlimited runs (db/claim.ts); it must not pass over a limited
+  // run that comes first, so with anything limited due it leaves the claim to the locked path.
+  const name = `prio-limit-${randomUUID().slice(0, 8)}`;
+  await owner('POST', '/work-pools', { body: { name } });
+  await owner('POST', `/work-pools/${name}/queues`, { body: { name: 'urgent', priority: 1 } });
+  await owner('PATCH', `/work-pools/${name}/queues/default`, { body: { priority: 10 } });
+  const plain = await deploy(owner, { flowName: name, name: 'plain', workPool: name });
+  const limited = await deploy(owner, { flowName: name, name: 'limited', workPool: name, workQueue: 'urgent', concurrencyLimit: 1 });
+  const past = (s: number) => new Date(Date.now() - s * 1000).toISOString();
+  const unlimitedRun = (await owner('POST', `/deployments/${plain.id}/runs`, { body: { scheduledTime: past(60) } })).body.flowRun.id;
+  const limitedRun = (await owner('POST', `/deployments/${limited.id}/runs`, { body: { scheduledTime: past(5) } })).body.flowRun.id;
+  const worker = client(server, await server.createKey('worker'));
+  const claimOne = async () =>
+    (await worker('POST', `/work-pools/${name}/claim`, { body: { workerId: randomUUID(), limit: 1 } })).body.runs.map(
+      (r: { flowRun: { id: string } }) => r.flowRun.id,
+    );
+  expect(await claimOne()).toEqual([limitedRun]);
+  expect(await claimOne()).toEqual([unlimitedRun]);
+});
+
 test('paused pools, queues and deployments, and missing labels, hold runs back', async () => {
   const name = `hold-${randomUUID().slice(0, 8)}`;
   await owner('POST', '/work-pools', { body: { name } });

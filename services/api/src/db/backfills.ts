@@ -247,11 +247,16 @@ export async function lockDueBackfills(tx: TxSql, input: { workspaceId: string; 
     FROM (
       SELECT b.id, hashtextextended(${'outpost.backfill.'} || b.id::text, 0) AS h
       FROM backfills b
-      WHERE b.workspace_id = ${input.workspaceId} AND b.cancelled_at IS NULL AND b.claim_capped
-        AND b.id IN (SELECT r.backfill_id FROM flow_runs r
-                     WHERE r.work_pool_id = ${input.poolId} AND r.backfill_id IS NOT NULL
-                       AND r.state_type = 'SCHEDULED' AND r.expected_start_time <= now())
+      WHERE ${cappedBackfillDue(tx, input)}
       ORDER BY h, b.id
     ) ordered`;
   return rows.map((r) => r.id);
+}
+
+/** Over `backfills b`: a backfill the claim must cap (and so lock) that has a due run in the pool. */
+export function cappedBackfillDue(db: Db, input: { workspaceId: string; poolId: string }) {
+  return db`b.workspace_id = ${input.workspaceId} AND b.cancelled_at IS NULL AND b.claim_capped
+        AND b.id IN (SELECT r.backfill_id FROM flow_runs r
+                     WHERE r.work_pool_id = ${input.poolId} AND r.backfill_id IS NOT NULL
+                       AND r.state_type = 'SCHEDULED' AND r.expected_start_time <= now())`;
 }

@@ -1,4 +1,4 @@
-import type { TxSql } from './client.js';
+import type { Db, TxSql } from './client.js';
 
 /** The limits a claim serialises on: one transaction-scoped advisory lock per limited key it may fill. */
 export interface ClaimLocks {
@@ -37,7 +37,32 @@ export async function lockClaimLimits(
   input: { workspaceId: string; poolId: string; workerId: string },
 ): Promise<ClaimLocks> {
   const rows = await tx<{ kind: 'pool' | 'deployment' | 'tag' | 'worker' | 'gpu_quota'; ref: string }[]>`
-    WITH resources AS MATERIALIZED (
+    WITH ${limitKeys(tx, input)}
+    SELECT ordered.kind, ordered.ref, pg_advisory_xact_lock(ordered.h) IS NULL AS _
+    FROM (SELECT kind, ref, hashtextextended(key, 0) AS h FROM keys ORDER BY h, key) ordered`;
+  const locks: ClaimLocks = { pool: false, deploymentIds: [], tags: [], resources: false };
+  for (const row of rows) {
+    if (row.kind === 'pool') locks.pool = true;
+    else if (row.kind === 'worker') locks.resources = true;
+    else if (row.kind === 'gpu_quota') continue;
+    else if (row.kind === 'deployment') locks.deploymentIds.push(row.ref);
+    else locks.tags.push(row.ref);
+  }
+  return locks;
+}
+
+/** True when a claim took no lock: nothing it could fill was limited. */
+export function lockedNothing(locks: ClaimLocks): boolean {
+  return !locks.pool && !locks.resources && locks.deploymentIds.length === 0 && locks.tags.length === 0;
+}
+
+/**
+ * Two CTEs (`resources`, `keys`) continuing a WITH list: one row in `keys` (kind, ref, key) per
+ * advisory lock a claim of this pool must hold. The lock statement takes them; the unlocked claim
+ * (claim.ts) claims nothing when there is any.
+ */
+export function limitKeys(db: Db, input: { workspaceId: string; poolId: string; workerId: string }) {
+  return db`resources AS MATERIALIZED (
       -- A probe of the partial index flow_runs_resources_due_idx: most pools have no such run.
       SELECT EXISTS (SELECT 1 FROM flow_runs r
                      WHERE r.work_pool_id = ${input.poolId} AND r.state_type = 'SCHEDULED' AND r.resources IS NOT NULL
@@ -73,16 +98,5 @@ export async function lockClaimLimits(
         AND EXISTS (SELECT 1 FROM flow_runs r
                     WHERE r.work_pool_id = ${input.poolId} AND r.state_type = 'SCHEDULED' AND r.expected_start_time <= now()
                       AND r.tags @> ARRAY[c.tag])
-    )
-    SELECT ordered.kind, ordered.ref, pg_advisory_xact_lock(ordered.h) IS NULL AS _
-    FROM (SELECT kind, ref, hashtextextended(key, 0) AS h FROM keys ORDER BY h, key) ordered`;
-  const locks: ClaimLocks = { pool: false, deploymentIds: [], tags: [], resources: false };
-  for (const row of rows) {
-    if (row.kind === 'pool') locks.pool = true;
-    else if (row.kind === 'worker') locks.resources = true;
-    else if (row.kind === 'gpu_quota') continue;
-    else if (row.kind === 'deployment') locks.deploymentIds.push(row.ref);
-    else locks.tags.push(row.ref);
-  }
-  return locks;
+    )`;
 }

@@ -1,6 +1,6 @@
 import { type AssignedResources, HELD_STATES, type ResourceRequest } from '@outpost/sdk/contracts';
-import { lockDueBackfills } from './backfills.js';
-import { type ClaimLocks, lockClaimLimits } from './claim-locks.js';
+import { cappedBackfillDue, lockDueBackfills } from './backfills.js';
+import { type ClaimLocks, limitKeys, lockClaimLimits, lockedNothing } from './claim-locks.js';
 import {
   assignResources,
   type FreeResources,
@@ -62,6 +62,10 @@ export const AWAITING_CONCURRENCY_SLOT = 'AwaitingConcurrencySlot';
  * counter to decrement and so nothing to leak (Prefect's stored slots leaked when a run crashed
  * or was cancelled without releasing them: #16186, #17415).
  *
+ * A pool where nothing is limited is claimed in one statement with no lock (claimUnlocked): one round
+ * trip instead of four. A pool with anything to lock falls back to the locked transaction below, and
+ * is remembered (LimitedPools) so its next claims go there directly.
+ *
  * Why concurrent claimers cannot exceed a limit:
  * - Without limits, SKIP LOCKED hands each claimer disjoint rows; a row another claimer committed
  *   meanwhile is re-checked against the WHERE clause when locked (READ COMMITTED re-evaluation) and
@@ -91,7 +95,12 @@ export const AWAITING_CONCURRENCY_SLOT = 'AwaitingConcurrencySlot';
  * test/concurrency.claims.test.ts: 20 claimers claim, start and complete 5,000 runs under all four
  * kinds of limit in ~30 s, and replaying the state history shows no limit exceeded at any instant.
  */
-export async function claimDueRuns(sql: Sql, input: ClaimInput): Promise<ClaimedRow[]> {
+export async function claimDueRuns(sql: Sql, input: ClaimInput, limitedPools?: LimitedPools): Promise<ClaimedRow[]> {
+  if (!limitedPools?.has(input.poolId)) {
+    const { rows, limited } = await claimUnlocked(sql, input);
+    if (!limited) return rows;
+    limitedPools?.note(input.poolId, true);
+  }
   // Both lock statements are sent together (each goes out, in call order, as soon as it is awaited),
   // then the claim: BEGIN, locks, claim, COMMIT — four round trips instead of five. The server runs
   // them in this order, so the locks are granted before the claim statement takes its snapshot and
@@ -99,9 +108,10 @@ export async function claimDueRuns(sql: Sql, input: ClaimInput): Promise<Claimed
   // postgres.js's sql.begin, which recovers a connection the server ended mid-transaction.
   return sql.begin(async (tx) => {
     const [locks, backfills] = await Promise.all([lockClaimLimits(tx, input), lockDueBackfills(tx, input)]);
+    limitedPools?.note(input.poolId, !lockedNothing(locks) || backfills.length > 0);
     // Only with due runs that ask for resources: one more statement before the claim, one after.
     const free = locks.resources ? await readFreeResources(tx, input) : null;
-    const rows = await claimStatement(tx, input, locks, backfills, free);
+    const rows = (await claimStatement(tx, input, locks, backfills, free)).map(claimedColumns);
     if (!free) return rows.map((row) => ({ ...row, assigned: null }));
     const assigned = assignResources(rows, free);
     await recordAssignments(tx, input.workspaceId, rows, assigned);
@@ -109,15 +119,94 @@ export async function claimDueRuns(sql: Sql, input: ClaimInput): Promise<Claimed
   });
 }
 
-function claimStatement(tx: Db, input: ClaimInput, locks: ClaimLocks, backfills: string[], free: FreeResources | null) {
+const NO_LOCKS: ClaimLocks = { pool: false, deploymentIds: [], tags: [], resources: false };
+
+/**
+ * The claim of a pool where nothing is limited, in one statement and so one round trip, outside any
+ * explicit transaction: the claim statement with no lock held, which by construction takes only
+ * runs no limit counts (no pool or queue limit, no limited deployment or tag, no capped backfill,
+ * no resource request). The same statement first probes the keys the lock statement would lock
+ * (claim-locks.ts); when there is any it claims nothing and says so, and the caller claims with
+ * the locks, so a limited run of a higher-priority queue is never passed over by this shortcut.
+ */
+async function claimUnlocked(sql: Sql, input: ClaimInput): Promise<{ rows: ClaimedRow[]; limited: boolean }> {
+  const result = await claimStatement(sql, input, NO_LOCKS, [], null, true);
+  return {
+    rows: result.filter((row) => row.id !== null).map((row) => ({ ...claimedColumns(row), assigned: null })),
+    limited: result[0]?.limited === true,
+  };
+}
+
+/** A row of the claim statement, with the columns it adds for ordering and for the unlocked claim. */
+type StatementRow = Omit<ClaimedRow, 'assigned'> & { queue_priority?: number; limited?: boolean };
+
+function claimedColumns({ queue_priority: _priority, limited: _limited, ...row }: StatementRow): Omit<ClaimedRow, 'assigned'> {
+  return row;
+}
+
+/** Pools (by id) whose last claim on this app found a limit to lock: their next claim locks at once. */
+export class LimitedPools {
+  readonly #limited = new Set<string>();
+
+  has(poolId: string): boolean {
+    return this.#limited.has(poolId);
+  }
+
+  note(poolId: string, limited: boolean): void {
+    this.#limited.delete(poolId);
+    if (!limited) return;
+    this.#limited.add(poolId);
+    if (this.#limited.size > LIMITED_POOLS_MAX) this.#limited.delete(this.#limited.values().next().value as string);
+  }
+}
+
+/** Pools remembered at most by LimitedPools; the oldest go first. */
+const LIMITED_POOLS_MAX = 10_000;
+
+/**
+ * The claim statement. `unlocked`: the statement of claimUnlocked, which holds no lock (`locks` and
+ * `backfills` are empty); it also computes whether the pool has anything to lock (`limited` on every
+ * row), claims nothing if so, and answers one row with null columns when it claims nothing.
+ */
+function claimStatement(
+  tx: Db,
+  input: ClaimInput,
+  locks: ClaimLocks,
+  backfills: string[],
+  free: FreeResources | null,
+  unlocked = false,
+) {
   // Eager backfills are capped here (max_concurrent); their locks come after the limits' (see backfills.ts).
   const backfillIds = tx.array(backfills);
   const deploymentIds = tx.array(locks.deploymentIds);
   const lockedTags = textArray(tx, locks.tags);
   // With no limited deployment or tag in play, the statement has nothing to cancel or rename.
   const settles = locks.deploymentIds.length > 0 || locks.tags.length > 0;
-  return tx<Omit<ClaimedRow, 'assigned'>[]>`
-      WITH queue_room AS (
+  const result = tx`
+      SELECT c.id, c.workspace_id, c.name, c.flow_id, f.name AS flow_name, c.deployment_id, d.name AS deployment_name,
+             c.work_pool_id, p.name AS pool_name, q.name AS queue_name, c.parameters, c.tags,
+             c.state_type, c.state_name, c.state_message, c.state_timestamp, c.state_data,
+             c.attempt, c.max_retries, c.idempotency_key, c.worker_id, c.lease_expires_at,
+             c.expected_start_time, c.start_time, c.end_time, c.created_at, c.updated_at,
+             v.source, v.entrypoint, v.job_variables, c.deployment_version_id, v.source_digest,
+             c.scheduled_time, c.schedule_id, c.partition_key, c.resources, q.priority AS queue_priority,
+             coalesce((SELECT max(l.seq) FROM logs l
+                       WHERE l.workspace_id = c.workspace_id AND l.flow_run_id = c.id AND l.attempt = c.attempt), 0)::int AS log_seq
+      FROM claimed c
+      JOIN flows f ON f.id = c.flow_id
+      JOIN deployments d ON d.id = c.deployment_id
+      -- The run's own version, not the deployment's current one: a retry runs the code of its first attempt.
+      JOIN deployment_versions v ON v.id = c.deployment_version_id
+      JOIN work_pools p ON p.id = c.work_pool_id
+      JOIN work_queues q ON q.id = c.work_queue_id`;
+  return tx<StatementRow[]>`
+      WITH ${
+        unlocked
+          ? tx`${limitKeys(tx, input)}, guard AS MATERIALIZED (
+        SELECT EXISTS (SELECT 1 FROM keys) OR EXISTS (SELECT 1 FROM backfills b WHERE ${cappedBackfillDue(tx, input)}) AS limited
+      ), `
+          : tx``
+      }queue_room AS (
         SELECT q.id, q.priority,
                CASE WHEN q.concurrency_limit IS NULL THEN NULL
                     WHEN NOT ${locks.pool}::boolean THEN 0
@@ -138,6 +227,7 @@ function claimStatement(tx: Db, input: ClaimInput, locks: ClaimLocks, backfills:
                            END) AS room
         FROM work_pools p
         WHERE p.id = ${input.poolId} AND p.workspace_id = ${input.workspaceId} AND NOT p.paused
+          ${unlocked ? tx`AND NOT (SELECT limited FROM guard)` : tx``}
       ), deployment_room AS (
         SELECT d.id, d.collision_strategy, d.concurrency_limit AS "limit",
                d.concurrency_limit - (
@@ -239,24 +329,14 @@ function claimStatement(tx: Db, input: ClaimInput, locks: ClaimLocks, backfills:
         INSERT INTO flow_run_states (workspace_id, flow_run_id, attempt, type, name, message, timestamp)
         SELECT workspace_id, id, attempt, 'PENDING', 'Pending', NULL, state_timestamp FROM claimed
         ${settles ? tx`UNION ALL SELECT workspace_id, id, attempt, state_type, state_name, state_message, state_timestamp FROM settled` : tx``}
-      )
-      SELECT c.id, c.workspace_id, c.name, c.flow_id, f.name AS flow_name, c.deployment_id, d.name AS deployment_name,
-             c.work_pool_id, p.name AS pool_name, q.name AS queue_name, c.parameters, c.tags,
-             c.state_type, c.state_name, c.state_message, c.state_timestamp, c.state_data,
-             c.attempt, c.max_retries, c.idempotency_key, c.worker_id, c.lease_expires_at,
-             c.expected_start_time, c.start_time, c.end_time, c.created_at, c.updated_at,
-             v.source, v.entrypoint, v.job_variables, c.deployment_version_id, v.source_digest,
-             c.scheduled_time, c.schedule_id, c.partition_key, c.resources,
-             coalesce((SELECT max(l.seq) FROM logs l
-                       WHERE l.workspace_id = c.workspace_id AND l.flow_run_id = c.id AND l.attempt = c.attempt), 0)::int AS log_seq
-      FROM claimed c
-      JOIN flows f ON f.id = c.flow_id
-      JOIN deployments d ON d.id = c.deployment_id
-      -- The run's own version, not the deployment's current one: a retry runs the code of its first attempt.
-      JOIN deployment_versions v ON v.id = c.deployment_version_id
-      JOIN work_pools p ON p.id = c.work_pool_id
-      JOIN work_queues q ON q.id = c.work_queue_id
-      ORDER BY q.priority, c.expected_start_time, c.id`;
+      )${
+        unlocked
+          ? tx`, result AS (${result})
+      SELECT g.limited, r.* FROM guard g LEFT JOIN result r ON true
+      ORDER BY r.queue_priority, r.expected_start_time, r.id`
+          : tx`
+      SELECT * FROM (${result}) r ORDER BY r.queue_priority, r.expected_start_time, r.id`
+      }`;
 }
 
 /**

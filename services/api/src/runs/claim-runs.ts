@@ -72,16 +72,20 @@ export async function claimRuns(deps: AppDeps, input: ClaimRequestInput): Promis
   const claimOnce = async () => {
     const started = performance.now();
     const rows = await tracedClaim(input.pool.name, () =>
-      claimDueRuns(deps.sql, {
-        workspaceId: input.workspaceId,
-        poolId: input.pool.id,
-        workerId: input.workerId,
-        limit: input.limit,
-        queueNames: input.queues,
-        labels: input.labels ?? worker.labels,
-        leaseSeconds: deps.leaseSeconds,
-        apiKeyId: input.apiKeyId,
-      }),
+      claimDueRuns(
+        deps.sql,
+        {
+          workspaceId: input.workspaceId,
+          poolId: input.pool.id,
+          workerId: input.workerId,
+          limit: input.limit,
+          queueNames: input.queues,
+          labels: input.labels ?? worker.labels,
+          leaseSeconds: deps.leaseSeconds,
+          apiKeyId: input.apiKeyId,
+        },
+        deps.limitedPools,
+      ),
     );
     deps.metrics.claimTransaction((performance.now() - started) / 1000);
     // The claim's state timestamp is the database's statement time, the clock expected start times are on.
