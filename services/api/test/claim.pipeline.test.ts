@@ -99,7 +99,10 @@ test('a claim of a limited pool finds the limit in its one statement, claims not
     expect(order).toHaveLength(6);
     // Remembered: the pool's next claim locks at once.
     expect(limitedPools.has(poolId)).toBe(true);
-    await createRun(owner, (await server.sql<{ id: string }[]>`SELECT id FROM deployments WHERE work_pool_id = ${poolId}`)[0]?.id ?? '');
+    await createRun(
+      owner,
+      (await server.sql<{ id: string }[]>`SELECT id FROM deployments WHERE work_pool_id = ${poolId}`)[0]?.id ?? '',
+    );
     sent.length = 0;
     expect(await claimDueRuns(sql, claimOf(poolId), limitedPools)).toHaveLength(1);
     expect(sent[0]).toMatch(/^begin$/i);

@@ -182,10 +182,18 @@ test('a limited run of a higher-priority queue is claimed before an unlimited ru
   await owner('POST', `/work-pools/${name}/queues`, { body: { name: 'urgent', priority: 1 } });
   await owner('PATCH', `/work-pools/${name}/queues/default`, { body: { priority: 10 } });
   const plain = await deploy(owner, { flowName: name, name: 'plain', workPool: name });
-  const limited = await deploy(owner, { flowName: name, name: 'limited', workPool: name, workQueue: 'urgent', concurrencyLimit: 1 });
+  const limited = await deploy(owner, {
+    flowName: name,
+    name: 'limited',
+    workPool: name,
+    workQueue: 'urgent',
+    concurrencyLimit: 1,
+  });
   const past = (s: number) => new Date(Date.now() - s * 1000).toISOString();
-  const unlimitedRun = (await owner('POST', `/deployments/${plain.id}/runs`, { body: { scheduledTime: past(60) } })).body.flowRun.id;
-  const limitedRun = (await owner('POST', `/deployments/${limited.id}/runs`, { body: { scheduledTime: past(5) } })).body.flowRun.id;
+  const unlimitedRun = (await owner('POST', `/deployments/${plain.id}/runs`, { body: { scheduledTime: past(60) } })).body.flowRun
+    .id;
+  const limitedRun = (await owner('POST', `/deployments/${limited.id}/runs`, { body: { scheduledTime: past(5) } })).body.flowRun
+    .id;
   const worker = client(server, await server.createKey('worker'));
   const claimOne = async () =>
     (await worker('POST', `/work-pools/${name}/claim`, { body: { workerId: randomUUID(), limit: 1 } })).body.runs.map(

@@ -89,15 +89,19 @@ export function topologicalOrder(graph: AssetGraph, keys?: Iterable<string>): st
   const placed = new Set<string>();
   for (const root of [...wanted].sort(compareKeys)) {
     if (placed.has(root)) continue;
+    // Each node's deps are sorted once, when it is pushed, not at every step back to it.
+    const sortedDeps = (key: string) => [...(graph.nodes.get(key)?.deps ?? [])].sort(compareKeys);
     const path: string[] = [root];
+    const pathDeps: string[][] = [sortedDeps(root)];
     const next: number[] = [0];
     const onPath = new Set([root]);
     while (path.length > 0) {
       const key = path[path.length - 1] as string;
-      const deps = [...(graph.nodes.get(key)?.deps ?? [])].sort(compareKeys);
+      const deps = pathDeps[pathDeps.length - 1] as string[];
       const i = next[next.length - 1] as number;
       if (i >= deps.length) {
         path.pop();
+        pathDeps.pop();
         next.pop();
         onPath.delete(key);
         if (!placed.has(key)) {
@@ -112,6 +116,7 @@ export function topologicalOrder(graph: AssetGraph, keys?: Iterable<string>): st
       if (placed.has(dep) || onPath.has(dep) || !graph.nodes.has(dep)) continue;
       onPath.add(dep);
       path.push(dep);
+      pathDeps.push(sortedDeps(dep));
       next.push(0);
     }
   }

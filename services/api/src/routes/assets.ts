@@ -91,11 +91,15 @@ function pageByStatus(
 export const assetHandlers = {
   assetsList: async ({ query, principal, deps }) => {
     const after = decodeCursor(query.cursor, KeyCursor)?.[0] ?? null;
-    const pick = (graph: AssetGraph) =>
-      [...graph.nodes.values()]
+    const pick = (graph: AssetGraph) => {
+      const keys = [...graph.nodes.values()]
         .filter((n) => (after === null || compareKeys(n.key, after) > 0) && matches(n, query.q, query.owner, query.group))
         .map((n) => n.key)
         .sort(compareKeys);
+      // Without a health filter the page is known before any status: only it (and one more key, to
+      // know whether a next page exists) is evaluated, not every asset after the cursor.
+      return query.health === undefined ? keys.slice(0, query.limit + 1) : keys;
+    };
     const state = await loadCatalogState(deps.sql, principal.workspaceId, pick);
     const candidates = pick(state.graph).filter((key) => query.health === undefined || assetHealth(state, key) === query.health);
     const page = candidates.slice(0, query.limit);
