@@ -14,7 +14,20 @@ export interface AssetGraph {
   dependents: ReadonlyMap<string, readonly string[]>;
 }
 
+/** Graphs built from an array of nodes, kept while the array lives (large graphs' arrays are cached). */
+const built = new WeakMap<readonly AssetNode[], AssetGraph>();
+/** The topological order of every node of a graph, kept while the graph lives. */
+const fullOrders = new WeakMap<AssetGraph, readonly string[]>();
+
 export function buildGraph(nodes: readonly AssetNode[]): AssetGraph {
+  const known = built.get(nodes);
+  if (known) return known;
+  const graph = buildGraphOnce(nodes);
+  built.set(nodes, graph);
+  return graph;
+}
+
+function buildGraphOnce(nodes: readonly AssetNode[]): AssetGraph {
   const byKey = new Map(nodes.map((n) => [n.key, n]));
   const dependents = new Map<string, string[]>();
   for (const node of [...nodes].sort((a, b) => compareKeys(a.key, b.key))) {
@@ -85,6 +98,15 @@ export function formatPath(keys: readonly string[]): string {
  */
 export function topologicalOrder(graph: AssetGraph, keys?: Iterable<string>): string[] {
   const wanted = new Set(keys ?? graph.nodes.keys());
+  if (wanted.size === graph.nodes.size && [...wanted].every((key) => graph.nodes.has(key))) {
+    const all = fullOrders.get(graph) ?? orderOf(graph, wanted);
+    fullOrders.set(graph, all);
+    return [...all];
+  }
+  return orderOf(graph, wanted);
+}
+
+function orderOf(graph: AssetGraph, wanted: ReadonlySet<string>): string[] {
   const order: string[] = [];
   const placed = new Set<string>();
   for (const root of [...wanted].sort(compareKeys)) {

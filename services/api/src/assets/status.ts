@@ -38,6 +38,30 @@ export interface AssetEvaluation {
 }
 
 const UNPARTITIONED = '';
+const NO_ROWS: ReadonlyMap<string, PartitionRow> = new Map();
+
+/*
+ * samePartitioning parses and canonicalises both definitions; a graph of thousands of assets asks
+ * it once per edge per read. Definitions are kept with their cached graph (db/asset-definitions.ts),
+ * so the answer is kept per pair of definition objects for as long as they live.
+ */
+const alignedPairs = new WeakMap<object, WeakMap<object, boolean>>();
+
+/** Both partitioned, and alike: partition maps to the same partition. */
+function partitionedAlike(a: AssetNode, b: AssetNode): boolean {
+  if (a.partitions === null || b.partitions === null) return false;
+  let known = alignedPairs.get(a.partitions);
+  if (!known) {
+    known = new WeakMap();
+    alignedPairs.set(a.partitions, known);
+  }
+  let same = known.get(b.partitions);
+  if (same === undefined) {
+    same = samePartitioning(a.partitions, b.partitions);
+    known.set(b.partitions, same);
+  }
+  return same;
+}
 
 /** `3f2a1b9c` from a long version; short ones as they are. */
 function short(version: string): string {
@@ -87,7 +111,7 @@ export class AssetStatusBook {
   }
 
   rows(key: string): ReadonlyMap<string, PartitionRow> {
-    return this.#facts.get(key)?.rows ?? new Map();
+    return this.#facts.get(key)?.rows ?? NO_ROWS;
   }
 
   #evaluate(node: AssetNode): void {
@@ -95,14 +119,13 @@ export class AssetStatusBook {
     const staleAt = new Map<string, StaleReason[]>();
     let latest: PartitionRow | null = null;
     let failed = false;
-    const upstream = node.deps
-      .map((dep) => ({ node: this.#graph.nodes.get(dep), evaluation: this.#evaluations.get(dep) }))
-      .filter((u): u is { node: AssetNode; evaluation: AssetEvaluation } => u.node !== undefined && u.evaluation !== undefined)
-      .map((u) => ({
-        ...u,
-        // Partition to partition only when both are partitioned alike; otherwise against the upstream as a whole.
-        aligned: node.partitions !== null && u.node.partitions !== null && samePartitioning(node.partitions, u.node.partitions),
-      }));
+    const upstream: { node: AssetNode; evaluation: AssetEvaluation; aligned: boolean }[] = [];
+    for (const dep of node.deps) {
+      const up = this.#graph.nodes.get(dep);
+      const evaluation = this.#evaluations.get(dep);
+      // Partition to partition only when both are partitioned alike; otherwise against the upstream as a whole.
+      if (up && evaluation) upstream.push({ node: up, evaluation, aligned: partitionedAlike(node, up) });
+    }
     for (const row of rows.values()) {
       if (row.status === 'FAILED') failed = true;
       if (row.materializedAt === null) continue;
@@ -184,11 +207,7 @@ export class AssetStatusBook {
           if (found) break;
           const up = this.#graph.nodes.get(dep);
           if (!up) continue;
-          const aligned =
-            partition !== null &&
-            node.partitions !== null &&
-            up.partitions !== null &&
-            samePartitioning(node.partitions, up.partitions);
+          const aligned = partition !== null && partitionedAlike(node, up);
           found = visit(dep, aligned ? partition : null, true);
         }
       }

@@ -78,7 +78,7 @@ function toNode(row: DefinitionRow): AssetNode {
  * Every asset of the workspace with the name of the deployment that defines it: one indexed read,
  * however many assets (the graph's reads all start here).
  */
-export async function loadAssetNodes(db: Db, workspaceId: string): Promise<AssetNode[]> {
+export async function loadAssetNodes(db: Db, workspaceId: string): Promise<readonly AssetNode[]> {
   const cached = graphCache.get(workspaceId);
   if (cached) {
     const [row] = await db<{ stamp: string }[]>`
@@ -87,7 +87,7 @@ export async function loadAssetNodes(db: Db, workspaceId: string): Promise<Asset
     if (row?.stamp === cached.stamp) {
       graphCache.delete(workspaceId);
       graphCache.set(workspaceId, cached);
-      return [...cached.nodes];
+      return cached.nodes;
     }
   }
   const rows = await db<(DefinitionRow & { stamp: string })[]>`
@@ -114,9 +114,10 @@ export async function loadAssetNodes(db: Db, workspaceId: string): Promise<Asset
  * sets anew). A load first reads the stamp (one index scan, no row decoded) and decodes the rows only
  * when it differs, in the caller's own snapshot, so a transaction never sees a graph its snapshot
  * would not. At 10,000 assets decoding the rows costs 80–300 ms, the stamp a few.
- * The nodes are shared between the calls that get them: callers treat them as read-only.
+ * The nodes, and the array, are shared between the calls that get them: they are read-only, and
+ * what is derived from the array alone (buildGraph) is kept with it.
  */
-const graphCache = new Map<string, { stamp: string; nodes: AssetNode[] }>();
+const graphCache = new Map<string, { stamp: string; nodes: readonly AssetNode[] }>();
 /** Below this many assets decoding them costs about what the stamp does: they are not kept. */
 const CACHED_FROM_NODES = 500;
 /** Workspaces whose graph is kept at most; the least recently read go first. */
