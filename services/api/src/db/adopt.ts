@@ -1,4 +1,4 @@
-import type { ClaimedRow } from './claim.js';
+import { type ClaimedRow, handedRuns } from './claim.js';
 import type { Sql } from './client.js';
 
 export interface AdoptInput {
@@ -51,20 +51,6 @@ export async function adoptRuns(sql: Sql, input: AdoptInput): Promise<AdoptedRow
       FROM adopted c
       WHERE a.workspace_id = c.workspace_id AND a.flow_run_id = c.id AND a.attempt = c.attempt
     )
-    SELECT c.id, c.workspace_id, c.name, c.flow_id, f.name AS flow_name, c.deployment_id, d.name AS deployment_name,
-           c.work_pool_id, p.name AS pool_name, q.name AS queue_name, c.parameters, c.tags,
-           c.state_type, c.state_name, c.state_message, c.state_timestamp, c.state_data,
-           c.attempt, c.max_retries, c.idempotency_key, c.worker_id, c.lease_expires_at,
-           c.expected_start_time, c.start_time, c.end_time, c.created_at, c.updated_at,
-           v.source, v.entrypoint, v.job_variables, c.deployment_version_id, v.source_digest,
-           c.scheduled_time, c.schedule_id, c.partition_key,
-           coalesce((SELECT max(l.seq) FROM logs l
-                     WHERE l.workspace_id = c.workspace_id AND l.flow_run_id = c.id AND l.attempt = c.attempt), 0)::int AS log_seq
-    FROM adopted c
-    JOIN flows f ON f.id = c.flow_id
-    JOIN deployments d ON d.id = c.deployment_id
-    JOIN deployment_versions v ON v.id = c.deployment_version_id
-    JOIN work_pools p ON p.id = c.work_pool_id
-    JOIN work_queues q ON q.id = c.work_queue_id
+    SELECT * FROM (${handedRuns(sql, 'adopted')}) c
     ORDER BY c.id`;
 }

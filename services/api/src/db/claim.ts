@@ -182,23 +182,7 @@ function claimStatement(
   const lockedTags = textArray(tx, locks.tags);
   // With no limited deployment or tag in play, the statement has nothing to cancel or rename.
   const settles = locks.deploymentIds.length > 0 || locks.tags.length > 0;
-  const result = tx`
-      SELECT c.id, c.workspace_id, c.name, c.flow_id, f.name AS flow_name, c.deployment_id, d.name AS deployment_name,
-             c.work_pool_id, p.name AS pool_name, q.name AS queue_name, c.parameters, c.tags,
-             c.state_type, c.state_name, c.state_message, c.state_timestamp, c.state_data,
-             c.attempt, c.max_retries, c.idempotency_key, c.worker_id, c.lease_expires_at,
-             c.expected_start_time, c.start_time, c.end_time, c.created_at, c.updated_at,
-             v.source, v.entrypoint, v.job_variables, c.deployment_version_id, v.source_digest,
-             c.scheduled_time, c.schedule_id, c.partition_key, c.resources, q.priority AS queue_priority,
-             coalesce((SELECT max(l.seq) FROM logs l
-                       WHERE l.workspace_id = c.workspace_id AND l.flow_run_id = c.id AND l.attempt = c.attempt), 0)::int AS log_seq
-      FROM claimed c
-      JOIN flows f ON f.id = c.flow_id
-      JOIN deployments d ON d.id = c.deployment_id
-      -- The run's own version, not the deployment's current one: a retry runs the code of its first attempt.
-      JOIN deployment_versions v ON v.id = c.deployment_version_id
-      JOIN work_pools p ON p.id = c.work_pool_id
-      JOIN work_queues q ON q.id = c.work_queue_id`;
+  const result = handedRuns(tx, 'claimed');
   return tx<StatementRow[]>`
       WITH ${
         unlocked
@@ -337,6 +321,31 @@ function claimStatement(
           : tx`
       SELECT * FROM (${result}) r ORDER BY r.queue_priority, r.expected_start_time, r.id`
       }`;
+}
+
+/**
+ * What a worker is handed for each run a statement's CTE `source` returned (`RETURNING r.*` of
+ * flow_runs): the run with its flow, deployment, pinned version, pool and queue, and the highest log
+ * seq its attempt holds. Shared by the claim and adoption (adopt.ts).
+ */
+export function handedRuns(db: Db, source: 'claimed' | 'adopted') {
+  return db`
+      SELECT c.id, c.workspace_id, c.name, c.flow_id, f.name AS flow_name, c.deployment_id, d.name AS deployment_name,
+             c.work_pool_id, p.name AS pool_name, q.name AS queue_name, c.parameters, c.tags,
+             c.state_type, c.state_name, c.state_message, c.state_timestamp, c.state_data,
+             c.attempt, c.max_retries, c.idempotency_key, c.worker_id, c.lease_expires_at,
+             c.expected_start_time, c.start_time, c.end_time, c.created_at, c.updated_at,
+             v.source, v.entrypoint, v.job_variables, c.deployment_version_id, v.source_digest,
+             c.scheduled_time, c.schedule_id, c.partition_key, c.resources, q.priority AS queue_priority,
+             coalesce((SELECT max(l.seq) FROM logs l
+                       WHERE l.workspace_id = c.workspace_id AND l.flow_run_id = c.id AND l.attempt = c.attempt), 0)::int AS log_seq
+      FROM ${db(source)} c
+      JOIN flows f ON f.id = c.flow_id
+      JOIN deployments d ON d.id = c.deployment_id
+      -- The run's own version, not the deployment's current one: a retry runs the code of its first attempt.
+      JOIN deployment_versions v ON v.id = c.deployment_version_id
+      JOIN work_pools p ON p.id = c.work_pool_id
+      JOIN work_queues q ON q.id = c.work_queue_id`;
 }
 
 /**
