@@ -189,7 +189,10 @@ describe('the bound on the lines one search reads', () => {
         await searchLogs(watched, { workspaceId: server.workspaceId, runId, after: null, text, minLevel: null, limit: 100 });
         expect(sent.length).toBe(2);
         for (const statement of sent) {
-          const [row] = await watched.unsafe(`EXPLAIN (FORMAT JSON) ${statement.query}`, statement.parameters as never[]);
+          const [row] = await watched.unsafe<{ 'QUERY PLAN': [{ Plan: PlanNode }] }[]>(
+            `EXPLAIN (FORMAT JSON) ${statement.query}`,
+            statement.parameters as never[],
+          );
           const scans = nodes((row as { 'QUERY PLAN': [{ Plan: PlanNode }] })['QUERY PLAN'][0].Plan).filter(
             (node) => node['Relation Name'] === 'logs',
           );
