@@ -221,6 +221,7 @@ export {
   WorkPoolType,
 } from './kubernetes.js';
 export {
+  LOG_SEARCH_SCAN_LINES,
   LogBatchManyRequest,
   LogBatchManyResponse,
   LogBatchRequest,

@@ -91,17 +91,47 @@ export const LogLine = z.strictObject({
 });
 export type LogLine = z.infer<typeof LogLine>;
 
+/**
+ * The most lines one search (`q`) reads past its cursor. A term found nowhere in a long log still
+ * costs a bounded request: the answer says `more` and its cursor points at the last line read, and
+ * the client reads on from there.
+ */
+export const LOG_SEARCH_SCAN_LINES = 200_000;
+
 export const LogReadQuery = z.strictObject({
   /** Opaque cursor from a previous read; lines after it. */
   cursor: z.string().max(200).optional(),
   limit: z.coerce.number().int().min(1).max(5000).default(1000),
   level: LogLevel.optional(),
+  /** A case-insensitive, literal substring of the message; the description is what the API reference shows. */
+  q: z
+    .string()
+    .min(1)
+    .max(200)
+    // Postgres text cannot hold NUL, so no stored message contains one; as a pattern, the API reference says so too.
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: NUL is the character refused
+    .regex(/^[^\u0000]*$/, 'must not contain NUL')
+    .optional()
+    .describe(
+      'Only lines whose message contains this text, ignoring case; every character is literal (`%` and `_` too). ' +
+        `One read looks at most ${LOG_SEARCH_SCAN_LINES.toLocaleString('en-US')} lines past the cursor: ` +
+        'read on from `nextCursor` while `more` is true.',
+    ),
 });
 export type LogReadQuery = z.input<typeof LogReadQuery>;
 
 export const LogReadResponse = z.strictObject({
   items: z.array(LogLine),
-  /** Pass back to read on; present even when `items` is empty, so a follower can keep polling. */
+  /**
+   * Pass back to read on; present even when `items` is empty, so a follower can keep polling. In a
+   * search, the last line returned, or the last line looked at when fewer than `limit` matched.
+   */
   nextCursor: z.string(),
+  /**
+   * Only in a search (`q`): true when lines after `nextCursor` were not looked at yet (it found
+   * `limit` matches, or read its bound of lines), so reading on at once may find more; false when it
+   * looked at every line stored.
+   */
+  more: z.boolean().optional(),
 });
 export type LogReadResponse = z.infer<typeof LogReadResponse>;

@@ -92,6 +92,36 @@ export async function poolRunHolders(
   return new Map(rows.map((row) => [row.id, { attempt: row.attempt, holderKeyId: row.holder_key_id, ranByKey: row.ran_by_key }]));
 }
 
+/** A stored line as `readLogs` and `searchLogs` select it. */
+export interface LogLineSelected {
+  attempt: number;
+  seq: number;
+  timestamp: Date;
+  level: LogLevel;
+  message: string;
+  task_run_id: string | null;
+  task_name: string | null;
+  stream: string;
+}
+
+export function toLogLine(r: LogLineSelected): LogLine {
+  return {
+    attempt: r.attempt,
+    seq: r.seq,
+    timestamp: iso(r.timestamp),
+    level: r.level,
+    message: r.message,
+    taskRunId: r.task_run_id,
+    taskName: r.task_name,
+    stream: r.stream,
+  };
+}
+
+/** The levels at `minLevel` and above; null for every level. */
+export function levelsFrom(minLevel: LogLevel | null): LogLevel[] | null {
+  return minLevel ? LOG_LEVELS.slice(LOG_LEVELS.indexOf(minLevel)) : null;
+}
+
 /** Lines after `after` in (attempt, seq) order: the primary key serves the read, however long the run's log is. */
 export async function readLogs(
   db: Db,
@@ -103,19 +133,8 @@ export async function readLogs(
     limit: number;
   },
 ): Promise<LogLine[]> {
-  const levels = input.minLevel ? LOG_LEVELS.slice(LOG_LEVELS.indexOf(input.minLevel)) : null;
-  const rows = await db<
-    {
-      attempt: number;
-      seq: number;
-      timestamp: Date;
-      level: LogLevel;
-      message: string;
-      task_run_id: string | null;
-      task_name: string | null;
-      stream: string;
-    }[]
-  >`
+  const levels = levelsFrom(input.minLevel);
+  const rows = await db<LogLineSelected[]>`
     SELECT l.attempt, l.seq, l.timestamp, l.level, l.message, l.task_run_id, t.name AS task_name, l.stream
     FROM (
       SELECT attempt, seq, timestamp, level, message, task_run_id, stream FROM logs
@@ -128,14 +147,5 @@ export async function readLogs(
     -- The task's name for the log's task column: one primary-key lookup per line of the page.
     LEFT JOIN task_runs t ON t.id = l.task_run_id
     ORDER BY l.attempt, l.seq`;
-  return rows.map((r) => ({
-    attempt: r.attempt,
-    seq: r.seq,
-    timestamp: iso(r.timestamp),
-    level: r.level,
-    message: r.message,
-    taskRunId: r.task_run_id,
-    taskName: r.task_name,
-    stream: r.stream,
-  }));
+  return rows.map(toLogLine);
 }

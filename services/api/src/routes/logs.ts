@@ -2,6 +2,7 @@ import type { LogLineInput } from '@outpost/sdk/contracts';
 import { z } from 'zod';
 import { claimedAgain, ownFence } from '../auth/access.js';
 import { getRunAttempt, getRunAttemptHeld } from '../db/flow-runs.js';
+import { searchLogs } from '../db/log-search.js';
 import { insertLogs, type LogLineRow, readLogs } from '../db/logs.js';
 import { encodeCursor } from '../db/values.js';
 import { ApiError, notFound } from '../errors.js';
@@ -58,16 +59,30 @@ export const logHandlers = {
   },
 
   logsRead: async ({ params, query, principal, deps }) => {
-    const after = decodeCursor(query.cursor, LogCursor);
+    const cursor = decodeCursor(query.cursor, LogCursor);
     if ((await getRunAttempt(deps.sql, principal.workspaceId, params.id)) === null) throw notFound('flow run');
+    const after = cursor ? { attempt: cursor[0], seq: cursor[1] } : null;
+    const unchanged = query.cursor ?? encodeCursor([0, 0]);
+    if (query.q !== undefined) {
+      const page = await searchLogs(deps.sql, {
+        workspaceId: principal.workspaceId,
+        runId: params.id,
+        after,
+        text: query.q,
+        minLevel: query.level ?? null,
+        limit: query.limit,
+      });
+      const nextCursor = page.next ? encodeCursor([page.next.attempt, page.next.seq]) : unchanged;
+      return { items: page.items, nextCursor, more: page.more };
+    }
     const items = await readLogs(deps.sql, {
       workspaceId: principal.workspaceId,
       runId: params.id,
-      after: after ? { attempt: after[0], seq: after[1] } : null,
+      after,
       minLevel: query.level ?? null,
       limit: query.limit,
     });
     const last = items.at(-1);
-    return { items, nextCursor: last ? encodeCursor([last.attempt, last.seq]) : (query.cursor ?? encodeCursor([0, 0])) };
+    return { items, nextCursor: last ? encodeCursor([last.attempt, last.seq]) : unchanged };
   },
 } satisfies Pick<Handlers, 'logsWrite' | 'logsRead'>;
