@@ -15,11 +15,11 @@ export interface RunnerPoolOptions {
 }
 
 /**
- * Flow processes started ahead of need: Node is up and the runner has loaded the SDK runtime and
- * said `ready`, so a claimed run skips the process start. Each process takes exactly one run and
- * exits after it, like a freshly spawned one — nothing of one run can reach the next — and the
- * pool starts a replacement as soon as one is taken. A process that dies while waiting is replaced
- * after a backoff, so a broken runner cannot turn into a spawn loop.
+ * Flow processes started ahead of need: Node is up and the runner has said `ready`, so a claimed run
+ * skips the process start. Each process takes exactly one run and exits after it, like a freshly
+ * spawned one — nothing of one run can reach the next — and the pool starts a replacement once the
+ * taken one has been handed its run. A process that dies while waiting is replaced after a backoff,
+ * so a broken runner cannot turn into a spawn loop.
  */
 export class RunnerPool {
   private readonly idle = new Set<FlowProcess>();
