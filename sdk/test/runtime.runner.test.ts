@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { once } from 'node:events';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -270,6 +271,37 @@ describe('runner', () => {
     expect(run.messages.at(-1)).toEqual({ t: 'done', stateType: 'CANCELLED' });
   });
 
+  it('ends a run cancelled as it was handed over CANCELLED, without running its flow', async () => {
+    const run = startRun('e2e-hello', { n: 2 });
+    // startRun answers `ready` with `start`; the cancel follows it on the channel at once.
+    run.child.on('message', (raw) => {
+      if ((raw as { t?: unknown }).t === 'ready') run.child.send({ t: 'cancel', reason: 'cancelled before it began' });
+    });
+
+    expect(await run.exited).toEqual({ code: 0, signal: null });
+    expect(run.messages.map(describeMessage)).toEqual([
+      'ready',
+      'log info cancelled before it began',
+      'setState CANCELLED',
+      'done CANCELLED',
+    ]);
+  });
+
+  it('refuses a start message without an entry and exits 1 before loading anything', async () => {
+    const child = spawn(process.execPath, [runnerPath], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'], detached: true });
+    children.add(child);
+    let stderr = '';
+    child.stderr?.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    child.on('message', (raw) => {
+      if ((raw as { t?: unknown }).t === 'ready') child.send({ t: 'start', run: { flowName: 'e2e-hello' } });
+    });
+    const [code] = (await once(child, 'exit')) as [number | null];
+    expect(code).toBe(1);
+    expect(stderr).toContain('malformed start message: entry: expected a path');
+  });
+
   it('exits at once when the IPC channel to the worker disconnects', async () => {
     const run = startRun('e2e-busy');
     await run.waitFor((m) => m.t === 'log' && m.message === 'busy forever');
@@ -368,5 +400,32 @@ describe('runner: the assets flow', () => {
     ).toBe(false);
     const failed = session.messages.find((m) => m.t === 'rpc' && m.method === 'setState' && m.body.state.type === 'FAILED');
     expect(failed).toMatchObject({ body: { state: { message: expect.stringContaining('ipc/top') } } });
+  });
+});
+
+describe('runner: what a flow process loads before the hand-over', () => {
+  it('imports no zod and no contract until it must report a run by itself', async () => {
+    // The bundle brings its own copy of the SDK and builds its schemas; the runner's copy would build them again.
+    const runnerSource = fileURLToPath(new URL('../src/runtime/runner.ts', import.meta.url));
+    const { metafile } = await build({
+      entryPoints: [runnerSource],
+      bundle: true,
+      platform: 'node',
+      format: 'esm',
+      write: false,
+      metafile: true,
+      logLevel: 'silent',
+    });
+    const staticGraph = new Set<string>();
+    const visit = (file: string) => {
+      if (staticGraph.has(file)) return;
+      staticGraph.add(file);
+      for (const edge of metafile.inputs[file]?.imports ?? [])
+        if (edge.kind === 'import-statement' && !edge.external) visit(edge.path);
+    };
+    visit(path.relative(process.cwd(), runnerSource));
+
+    expect([...staticGraph].filter((file) => file.includes('node_modules/zod') || file.includes('/contracts/'))).toEqual([]);
+    expect([...staticGraph].some((file) => file.endsWith('runtime/ipc-window.ts'))).toBe(true);
   });
 });

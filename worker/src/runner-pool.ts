@@ -15,11 +15,11 @@ export interface RunnerPoolOptions {
 }
 
 /**
- * Flow processes started ahead of need: Node is up and the runner has loaded the SDK runtime and
- * said `ready`, so a claimed run skips the process start. Each process takes exactly one run and
- * exits after it, like a freshly spawned one — nothing of one run can reach the next — and the
- * pool starts a replacement as soon as one is taken. A process that dies while waiting is replaced
- * after a backoff, so a broken runner cannot turn into a spawn loop.
+ * Flow processes started ahead of need: Node is up and the runner has said `ready`, so a claimed run
+ * skips the process start. Each process takes exactly one run and exits after it, like a freshly
+ * spawned one — nothing of one run can reach the next — and the pool starts a replacement once the
+ * taken one has been handed its run. A process that dies while waiting is replaced after a backoff,
+ * so a broken runner cannot turn into a spawn loop.
  */
 export class RunnerPool {
   private readonly idle = new Set<FlowProcess>();
@@ -27,6 +27,8 @@ export class RunnerPool {
   private failures = 0;
   private stopped = false;
   private timer: NodeJS.Timeout | null = null;
+  /** A refill asked for by `take`, run on the next turn of the event loop. */
+  private deferredRefill: NodeJS.Immediate | null = null;
   private readonly log: Logger;
   /** Processes started so far, for diagnostics. */
   readonly stats = { started: 0 };
@@ -64,7 +66,12 @@ export class RunnerPool {
     if (chosen) this.idle.delete(chosen);
     // A process that got as far as `ready` proves the runner works: forget earlier failures.
     if (chosen?.isReady) this.failures = 0;
-    this.refill();
+    // Spawning blocks this thread until the child has exec'd (40–100 ms on a busy 2-core machine,
+    // bench notes of 2026-11-25): the replacement starts after the caller has handed the run over.
+    this.deferredRefill ??= setImmediate(() => {
+      this.deferredRefill = null;
+      this.refill();
+    });
     return chosen;
   }
 
@@ -73,6 +80,8 @@ export class RunnerPool {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
+    if (this.deferredRefill) clearImmediate(this.deferredRefill);
+    this.deferredRefill = null;
     const waiting = [...this.idle];
     this.idle.clear();
     await Promise.all(

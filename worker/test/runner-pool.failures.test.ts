@@ -56,6 +56,25 @@ describe('the runner pool', () => {
     expect(p.take()).toBeNull();
   });
 
+  it('starts the replacement of a taken process only after the caller has had the event-loop turn to hand it its run', async () => {
+    const p = pool('good.mjs', 1);
+    p.start();
+    try {
+      await waitFor(() => p.readyCount === 1, 10_000, 'a ready process');
+      const startedBefore = p.stats.started;
+      const taken = p.take()!;
+      // Whatever the caller does in this turn (attach, send `start`) is not held up by a spawn.
+      expect(p.stats.started).toBe(startedBefore);
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      expect(p.stats.started).toBe(startedBefore + 1);
+      await waitFor(() => p.readyCount === 1, 10_000, 'the pool to refill');
+      await taken.kill();
+      await taken.reap(0);
+    } finally {
+      await p.stop();
+    }
+  });
+
   it('backs off instead of respawning a runner that keeps dying', async () => {
     // The pool says how long it waits before each restart; the starts it made are counted.
     const delays: number[] = [];

@@ -1,3 +1,4 @@
+import { recordTaskAck, taskWindow } from './ipc-window.js';
 import {
   ReplyMessage,
   type RpcBody,
@@ -55,28 +56,6 @@ function nextRpcId(): number {
   const id = holder[RPC_SEQ_KEY].next;
   holder[RPC_SEQ_KEY].next += 1;
   return id;
-}
-
-/**
- * Task-run events sent over a port, and how many the worker last said it settled (null: it never
- * said, so no window). Kept per port for the whole process, like the rpc ids: the runner's channel
- * hears the worker's first word before the bundle's channel exists, and either may send.
- */
-interface TaskWindow {
-  sent: number;
-  settled: number | null;
-  waiters: (() => void)[];
-}
-const TASK_WINDOWS_KEY = Symbol.for('outpost.ipc.taskWindows');
-function taskWindow(port: IpcPort): TaskWindow {
-  const holder = globalThis as { [TASK_WINDOWS_KEY]?: WeakMap<IpcPort, TaskWindow> };
-  holder[TASK_WINDOWS_KEY] ??= new WeakMap();
-  let window = holder[TASK_WINDOWS_KEY].get(port);
-  if (!window) {
-    window = { sent: 0, settled: null, waiters: [] };
-    holder[TASK_WINDOWS_KEY].set(port, window);
-  }
-  return window;
 }
 
 /** Request/response and fire-and-forget messages over the IPC channel to the worker. */
@@ -174,12 +153,7 @@ export class IpcChannel {
       return;
     }
     if (t === 'taskAck') {
-      const settled = (raw as { settled?: unknown }).settled;
-      if (typeof settled === 'number' && Number.isFinite(settled)) {
-        const window = taskWindow(this.port);
-        window.settled = Math.max(window.settled ?? 0, settled);
-        this.releaseTaskRoom(false);
-      }
+      if (recordTaskAck(this.port, raw)) this.releaseTaskRoom(false);
       return;
     }
     if (t === 'rpcPending') {

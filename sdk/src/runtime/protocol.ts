@@ -34,8 +34,7 @@ export const RunDescriptor = z.strictObject({
 });
 export type RunDescriptor = z.infer<typeof RunDescriptor>;
 
-/** The fields of `RunDescriptor` a bundle built before run contexts accepts. */
-export const RUN_DESCRIPTOR_BASE_FIELDS = ['id', 'attempt', 'name', 'flowName', 'deploymentId', 'parameters'] as const;
+export { RUN_DESCRIPTOR_BASE_FIELDS } from './start-fields.js';
 
 export const StartMessage = z.strictObject({
   t: z.literal('start'),

@@ -1,35 +1,79 @@
 import { pathToFileURL } from 'node:url';
-import { MAX_STATE_MESSAGE_LENGTH, type StateType } from '../contracts/states.js';
-import { proposeUntilDecided } from './engine.js';
+import type { StateType } from '../contracts/states.js';
 import { describeError, toError } from './errors.js';
-import { IpcChannel } from './ipc-channel.js';
+import { recordTaskAck } from './ipc-window.js';
 import { isMainModule } from './main-module.js';
-import { RUN_DESCRIPTOR_BASE_FIELDS, StartMessage } from './protocol.js';
+import type { StartMessage } from './protocol.js';
 import { flowRegistry, type RegisteredFlow } from './registry.js';
-import { IpcReporter } from './reporter-ipc.js';
+import { RUN_DESCRIPTOR_BASE_FIELDS, type StartFields, startFields } from './start-fields.js';
 import { type RunTracingHook, setRunTracingHook } from './tracing-hook.js';
 
 /*
  * The flow process's entry point, spawned by the worker as `node <this file>` with an IPC channel
  * (docs/runtime-protocol.md). It loads the bundle and hands the run to the bundle's own copy of the
  * runtime; it only reports by itself when there is no flow to hand the run to.
+ *
+ * Until the hand-over it imports nothing that builds a zod schema: the bundle brings its own copy of
+ * the SDK, whose schemas it builds anyway, and the runner's copy (zod and the contracts the protocol
+ * uses) cost every flow process as much CPU again (bench notes of 2026-11-25). The runtime's
+ * protocol modules are loaded only when the runner has to report a run by itself.
  */
 
-function waitForStart(): Promise<StartMessage> {
+/**
+ * The worker's words before the bundle's runtime takes the channel: the start message, a cancel, and
+ * the `taskAck` that opens the task-run window (recorded where the bundle's channel will read it).
+ */
+class PreStartListener {
+  cancelReason: string | null = null;
+  readonly started: Promise<StartFields>;
+  private onStart!: (raw: unknown) => void;
+
+  constructor(private readonly port: NodeJS.Process) {
+    this.started = new Promise((resolve, reject) => {
+      this.onStart = (raw) => {
+        const checked = startFields(raw);
+        if (checked.ok) resolve(checked.start);
+        else reject(new Error(`malformed start message: ${checked.message}`));
+      };
+    });
+    port.on('message', this.listener);
+  }
+
+  private readonly listener = (message: unknown): void => {
+    const t = (message as { t?: unknown } | null)?.t;
+    if (t === 'start') this.onStart(message);
+    else if (t === 'taskAck') recordTaskAck(this.port, message);
+    else if (t === 'cancel') {
+      const reason = (message as { reason?: unknown }).reason;
+      this.cancelReason = typeof reason === 'string' ? reason : 'cancelled';
+    }
+  };
+
+  close(): void {
+    this.port.off('message', this.listener);
+  }
+}
+
+/** Resolves once `message` (and, the channel being ordered, every one before it) is written. */
+function flush(message: { t: string }): Promise<void> {
   return new Promise((resolve, reject) => {
-    const onMessage = (message: unknown) => {
-      if ((message as { t?: unknown } | null)?.t !== 'start') return;
-      process.off('message', onMessage);
-      const parsed = StartMessage.safeParse(message);
-      if (parsed.success) resolve(parsed.data);
-      else reject(new Error(`malformed start message: ${parsed.error.message}`));
-    };
-    process.on('message', onMessage);
+    if (!process.send) {
+      reject(new Error('no IPC channel to the worker'));
+      return;
+    }
+    process.send(message, undefined, {}, (error) => (error ? reject(error) : resolve()));
   });
 }
 
 /** End a run whose flow never started: report why, propose the state, say done. */
-async function finishWithoutFlow(channel: IpcChannel, type: StateType, message: string, detail?: string): Promise<void> {
+async function finishWithoutFlow(type: StateType, message: string, detail?: string): Promise<void> {
+  const [{ IpcChannel }, { IpcReporter }, { proposeUntilDecided }, { MAX_STATE_MESSAGE_LENGTH }] = await Promise.all([
+    import('./ipc-channel.js'),
+    import('./reporter-ipc.js'),
+    import('./engine.js'),
+    import('../contracts/states.js'),
+  ]);
+  const channel = new IpcChannel(process);
   const reporter = new IpcReporter(channel);
   reporter.log({ level: type === 'FAILED' ? 'error' : 'info', message: detail ?? message, timestamp: new Date() });
   const judged = await proposeUntilDecided(reporter, { type, message: message.slice(0, MAX_STATE_MESSAGE_LENGTH) });
@@ -72,31 +116,28 @@ async function main(): Promise<number> {
   // Without the worker nobody reads our reports, and the run is already being handed back as crashed.
   process.on('disconnect', () => process.exit(1));
 
-  const channel = new IpcChannel(process);
-  let cancelReason: string | null = null;
-  channel.onCancel((reason) => {
-    cancelReason = reason;
-  });
-  const started = waitForStart();
-  await channel.flush({ t: 'ready' });
-  const start = await started;
+  const worker = new PreStartListener(process);
+  await flush({ t: 'ready' });
+  const start = await worker.started;
   // A flow process the worker started ahead of its run learns the run's environment only now.
   if (start.cwd !== undefined) process.chdir(start.cwd);
   if (start.env !== undefined) Object.assign(process.env, start.env);
-  await startTracing(start.run);
+  await startTracing(start.run as StartMessage['run']);
 
-  if (cancelReason === null) {
+  if (worker.cancelReason === null) {
     try {
       await import(pathToFileURL(start.entry).href);
     } catch (thrown) {
       const error = toError(thrown);
       const message = `could not load ${start.entry}: ${describeError(error)}`;
-      await finishWithoutFlow(channel, 'FAILED', message, error.stack ? `${message}\n${error.stack}` : message);
+      worker.close();
+      await finishWithoutFlow('FAILED', message, error.stack ? `${message}\n${error.stack}` : message);
       return 0;
     }
   }
-  if (cancelReason !== null) {
-    await finishWithoutFlow(channel, 'CANCELLED', cancelReason);
+  if (worker.cancelReason !== null) {
+    worker.close();
+    await finishWithoutFlow('CANCELLED', worker.cancelReason);
     return 0;
   }
 
@@ -104,16 +145,13 @@ async function main(): Promise<number> {
   const registered = registry.get(start.run.flowName);
   if (!registered) {
     const found = [...registry.keys()].map((name) => `'${name}'`).join(', ') || 'none';
-    await finishWithoutFlow(
-      channel,
-      'FAILED',
-      `flow '${start.run.flowName}' is not defined in ${start.entry}; flows found: ${found}`,
-    );
+    worker.close();
+    await finishWithoutFlow('FAILED', `flow '${start.run.flowName}' is not defined in ${start.entry}; flows found: ${found}`);
     return 0;
   }
-  // From here the bundle's runtime owns the channel: it answers cancels and matches its own replies.
-  channel.close();
-  await registered.execute(startMessageFor(registered, start));
+  // From here the bundle's runtime owns the channel: it checks the start message, answers cancels and matches its own replies.
+  worker.close();
+  await registered.execute(startMessageFor(registered, start as StartMessage));
   return 0;
 }
 

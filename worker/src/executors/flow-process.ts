@@ -95,7 +95,7 @@ export class FlowProcess {
     for (const event of pending) this.deliver(handlers, event);
   }
 
-  /** The runner said `ready`: it has loaded the runtime and waits for `start`. */
+  /** The runner said `ready`: Node is up, the runner listens and waits for `start`. */
   get isReady(): boolean {
     return this.sawReady;
   }

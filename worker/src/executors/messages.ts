@@ -23,7 +23,7 @@ export function rpcIdOf(message: unknown): number | null {
   return null;
 }
 
-/** The runner's `ready`: it has loaded the runtime and waits for `start`. */
+/** The runner's `ready`: Node is up, the runner listens and waits for `start`. */
 export function isReadyMessage(message: unknown): boolean {
   if ((message as { t?: unknown } | null)?.t !== 'ready') return false;
   const parsed = RunnerToWorkerMessage.safeParse(message);
