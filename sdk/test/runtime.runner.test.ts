@@ -273,8 +273,10 @@ describe('runner', () => {
 
   it('ends a run cancelled as it was handed over CANCELLED, without running its flow', async () => {
     const run = startRun('e2e-hello', { n: 2 });
-    // startRun answers `ready` with `start`; the cancel follows it on the channel at once.
-    run.child.on('message', (raw) => {
+    // startRun answers `ready` with `start`; this listener runs first, so the cancel reaches the
+    // runner just ahead of the start message, before it could load the bundle. (A cancel sent just
+    // after the start races the bundle's import: the flow's own runtime may be the one to hear it.)
+    run.child.prependListener('message', (raw) => {
       if ((raw as { t?: unknown }).t === 'ready') run.child.send({ t: 'cancel', reason: 'cancelled before it began' });
     });
 
