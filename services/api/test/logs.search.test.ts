@@ -160,6 +160,16 @@ describe('the bound on the lines one search reads', () => {
     expect(third).toMatchObject({ next: { attempt: 1, seq: 25 }, more: false });
   });
 
+  test("finds nothing, not even where the log ends, when the run is not of the caller's workspace", async () => {
+    const { runId, asRun } = await claimedRun();
+    await write(asRun, runId, ['needle', 'hay']);
+    const input = { runId, after: null, text: 'needle', minLevel: null, limit: 100 };
+    const own = await searchLogs(server.sql, { ...input, workspaceId: server.workspaceId });
+    expect(own.items.map((l) => l.message)).toEqual(['needle']);
+    const other = await searchLogs(server.sql, { ...input, workspaceId: randomUUID() });
+    expect(other).toEqual({ items: [], next: null, more: false });
+  });
+
   test("reads the run's lines through the primary key and no other run's", async () => {
     const { runId, asRun } = await claimedRun();
     await write(asRun, runId, ['first']);

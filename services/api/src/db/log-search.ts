@@ -24,9 +24,9 @@ export interface LogSearchPage {
  *
  * Two statements, both on the primary key (flow_run_id, attempt, seq), so no other run's line is read:
  * 1. How far this read looks: the `scanLines`-th line after `after` (null when the log ends sooner),
- *    and the log's last line. The run is the caller's (the route checked it), and every line of a run
- *    is of the run's workspace, so this reads the index alone, without the lines' rows (20 ms for
- *    100,000 lines).
+ *    and the log's last line, read from the index alone, without the lines' rows (20 ms for 100,000
+ *    lines). The statement answers no row unless the run is of the caller's workspace (the route
+ *    checked it too), and every line of a run is of the run's workspace.
  * 2. The matches in that range, in order, stopping at `limit` + 1: a common word stops after a few
  *    thousand lines, a rare one reads the range to its end.
  */
@@ -51,7 +51,8 @@ export async function searchLogs(
        ORDER BY attempt, seq OFFSET ${scanLines - 1} LIMIT 1) AS bound,
       (SELECT ARRAY[attempt, seq] FROM logs
        WHERE flow_run_id = ${input.runId} AND (attempt, seq) > (${after.attempt}::int, ${after.seq}::int)
-       ORDER BY attempt DESC, seq DESC LIMIT 1) AS last`;
+       ORDER BY attempt DESC, seq DESC LIMIT 1) AS last
+    FROM flow_runs WHERE id = ${input.runId} AND workspace_id = ${input.workspaceId}`;
   const upto = edge?.bound ?? edge?.last ?? null;
   if (upto === null) return { items: [], next: null, more: false };
   const levels = levelsFrom(input.minLevel);
