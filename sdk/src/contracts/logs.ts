@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { BatchItemError, Id, MAX_BATCH_RUNS, Timestamp } from './common.js';
+import { BatchItemError, groupDigits, Id, MAX_BATCH_RUNS, Timestamp } from './common.js';
 
 export const LogLevel = z.enum(['debug', 'info', 'warning', 'error', 'critical']);
 export type LogLevel = z.infer<typeof LogLevel>;
@@ -114,7 +114,7 @@ export const LogReadQuery = z.strictObject({
     .optional()
     .describe(
       'Only lines whose message contains this text, ignoring case; every character is literal (`%` and `_` too). ' +
-        `One read looks at most ${LOG_SEARCH_SCAN_LINES.toLocaleString('en-US')} lines past the cursor: ` +
+        `One read looks at most ${groupDigits(LOG_SEARCH_SCAN_LINES)} lines past the cursor: ` +
         'read on from `nextCursor` while `more` is true.',
     ),
 });

@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { Id, Name, Timestamp } from './common.js';
+import { Id, Labels, Name, Timestamp } from './common.js';
 import { BaseJobTemplate, WorkPoolType } from './kubernetes.js';
 import { WorkerGpuUse, WorkerResources } from './resources.js';
 import { StateType } from './states.js';
@@ -112,8 +112,6 @@ export type WorkQueueUpdateRequest = z.infer<typeof WorkQueueUpdateRequest>;
 
 export const WorkQueueListResponse = z.strictObject({ items: z.array(WorkQueue) });
 export type WorkQueueListResponse = z.infer<typeof WorkQueueListResponse>;
-
-export const Labels = z.record(z.string().min(1).max(100), z.string().max(200));
 
 /** A run a worker holds now (PENDING, RUNNING or CANCELLING), as the worker list shows it. */
 export const WorkerRunningRun = z.strictObject({

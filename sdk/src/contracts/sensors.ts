@@ -1,6 +1,5 @@
 import * as z from 'zod';
-import { Id, JsonObject, Name, PageLimit, Tags, Timestamp } from './common.js';
-import { Labels } from './pools.js';
+import { Id, JsonObject, Labels, Name, PageLimit, Tags, Timestamp } from './common.js';
 
 /*
  * Sensors: functions in a deployment's code that a worker of the deployment's pool evaluates on an
