@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { appendAuditEntry } from '../src/db/audit.js';
+import { collectIds } from '../src/http/audit.js';
 import { startTestServer, type TestServer } from '../src/testing.js';
-import { type Call, client } from './helpers.js';
+import { type Call, client, deploy } from './helpers.js';
 import { addPerson, PASSWORD, post, signInPerson } from './users.support.js';
 
 let server: TestServer;
@@ -128,6 +129,50 @@ describe('audit log', () => {
     ]);
     const rows = await server.sql<{ row: string }[]>`SELECT row_to_json(a)::text AS row FROM audit_log a`;
     expect(rows.map((r) => r.row).join('\n')).not.toContain(key);
+  });
+
+  test("a created run's entry is written with the run, naming the ids of the answer; a replay and a refusal are recorded too", async () => {
+    const deployment = await deploy(owner, { name: 'audited-runs', tags: ['nightly'] });
+    const headers = { 'idempotency-key': 'audit-run-1', 'user-agent': 'audit-test/2.0' };
+    const created = await owner('POST', `/deployments/${deployment.id}/runs`, { body: { tags: ['adhoc'] }, headers });
+    expect(created.status, created.text).toBe(201);
+    const run = created.body.flowRun;
+    const [entry] = await entries(`&objectId=${run.id}`);
+    expect(entry).toMatchObject({
+      actor: { kind: 'api_key', id: ownerKeyId, label: 'owner' },
+      action: 'deploymentsCreateRun',
+      method: 'POST',
+      path: `/api/v1/deployments/${deployment.id}/runs`,
+      status: 201,
+      userAgent: 'audit-test/2.0',
+      targetIds: { id: deployment.id },
+      summary: { fields: ['tags'], values: { tags: '1 items' } },
+    });
+    // What the audit middleware would have made of the answer.
+    expect(entry?.resultIds).toEqual(collectIds(created.body));
+    expect(entry?.resultIds).toMatchObject({ flowRun: run.id, 'flowRun.deploymentId': deployment.id });
+    // One commit: the entry and the run were written by one transaction.
+    const [same] = await server.sql<{ same: boolean }[]>`
+      SELECT (SELECT xmin FROM flow_runs WHERE id = ${run.id}) = a.xmin AS same
+      FROM audit_log a WHERE a.result_ids ->> 'flowRun' = ${run.id}`;
+    expect(same?.same).toBe(true);
+    const [objects] = await server.sql<{ object_ids: string[] }[]>`
+      SELECT object_ids FROM audit_log WHERE result_ids ->> 'flowRun' = ${run.id}`;
+    expect(objects?.object_ids).toEqual([...new Set([deployment.id, ...Object.values(collectIds(created.body))])]);
+    // The answer is the run as it reads back.
+    const read = await owner('GET', `/flow-runs/${run.id}`);
+    expect(read.body).toEqual(run);
+
+    const replayed = await owner('POST', `/deployments/${deployment.id}/runs`, { body: { tags: ['adhoc'] }, headers });
+    expect(replayed.status).toBe(200);
+    expect(replayed.body.flowRun).toEqual(run);
+    const refused = await owner('POST', `/deployments/${deployment.id}/runs`, {
+      body: { tags: Array.from({ length: 60 }, (_, i) => `t${i}`) },
+    });
+    expect(refused.status).toBe(400);
+    const runEntries = await entries(`&action=deploymentsCreateRun&objectId=${deployment.id}`);
+    expect(runEntries.map((e) => e.status)).toEqual([400, 200, 201]);
+    expect(runEntries[1]).toMatchObject({ resultIds: collectIds(replayed.body) });
   });
 
   test('the database refuses to change or remove entries, whoever asks', async () => {

@@ -1,4 +1,5 @@
 import type { AuditActorKind, AuditEntry } from '@outpost/sdk/contracts';
+import type postgres from 'postgres';
 import type { Db } from './client.js';
 import type { auditLog, Row } from './schema.js';
 import { iso } from './values.js';
@@ -78,6 +79,38 @@ export async function appendAuditEntry(db: Db, e: NewAuditEntry): Promise<void> 
     VALUES (${e.workspaceId}, ${e.actorKind}, ${e.actorId}, ${e.action}, ${e.method}, ${e.path}, ${e.status}, ${e.clientAddress},
             ${e.userAgent}, ${e.requestId}, ${db.json(e.targetIds)}, ${db.json(e.resultIds)}, ${db.array(objectIds)}::text[],
             ${db.json(e.summary as never)})`;
+}
+
+/** An entry whose result ids the statement writing it computes (auditInsertFrom). */
+export type PendingAuditEntry = Omit<NewAuditEntry, 'resultIds'>;
+
+/**
+ * The INSERT of an entry for a change made by the same statement, for a data-modifying CTE: one row
+ * per row of `from`, with result ids computed from it (`ids`, each a name and a text expression over
+ * `from`; nulls are left out, as collectIds leaves them out) and object ids as appendAuditEntry
+ * makes them (target ids, then result ids, each once). Returns `result_ids`.
+ */
+export function auditInsertFrom(
+  db: Db,
+  e: PendingAuditEntry,
+  from: postgres.PendingQuery<postgres.Row[]>,
+  ids: { name: string; value: postgres.PendingQuery<postgres.Row[]> }[],
+): postgres.PendingQuery<postgres.Row[]> {
+  const targets = [...new Set(Object.values(e.targetIds))];
+  const pairs = ids.flatMap(({ name, value }, i) => (i === 0 ? [db`${name}::text, ${value}`] : [db`, ${name}::text, ${value}`]));
+  const values = ids.map(({ value }, i) => (i === 0 ? value : db`, ${value}`));
+  return db`
+    INSERT INTO audit_log (workspace_id, actor_kind, actor_id, action, method, path, status, client_address, user_agent,
+                           request_id, target_ids, result_ids, object_ids, summary)
+    SELECT ${e.workspaceId}::uuid, ${e.actorKind}, ${e.actorId}::uuid, ${e.action}, ${e.method}, ${e.path}, ${e.status}::int,
+           ${e.clientAddress}, ${e.userAgent}, ${e.requestId}, ${db.json(e.targetIds)}, x.result_ids,
+           ARRAY(SELECT t.v FROM unnest(${db.array(targets)}::text[] || x.result_values) WITH ORDINALITY AS t(v, n)
+                 GROUP BY t.v ORDER BY min(t.n)),
+           ${db.json(e.summary as never)}
+    FROM ${from}
+    CROSS JOIN LATERAL (SELECT jsonb_strip_nulls(jsonb_build_object(${pairs})) AS result_ids,
+                               array_remove(ARRAY[${values}]::text[], NULL) AS result_values) x
+    RETURNING result_ids`;
 }
 
 function where(db: Db, workspaceId: string, f: AuditFilters) {

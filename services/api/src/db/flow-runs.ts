@@ -1,5 +1,6 @@
 import type { FlowRun, ResourceRequest, RunWaitingFor, StateType } from '@outpost/sdk/contracts';
 import type postgres from 'postgres';
+import { auditInsertFrom, type PendingAuditEntry } from './audit.js';
 import type { Db } from './client.js';
 import type { flowRuns, Row } from './schema.js';
 import { iso, isoOrNull, jsonb, textArray } from './values.js';
@@ -73,7 +74,7 @@ function waitingForColumn(db: Db): postgres.PendingQuery<postgres.Row[]> {
 }
 
 /** A run with the names of what it belongs to, in the shape every run-returning query selects. */
-export function runSelect(db: Db): postgres.PendingQuery<postgres.Row[]> {
+export function runSelect(db: Db, source: 'flow_runs' | 'run' = 'flow_runs'): postgres.PendingQuery<postgres.Row[]> {
   return db`
     SELECT r.id, r.workspace_id, r.name, r.flow_id, f.name AS flow_name, r.deployment_id, d.name AS deployment_name,
            r.work_pool_id, p.name AS pool_name, q.name AS queue_name, r.parameters, r.tags,
@@ -83,7 +84,7 @@ export function runSelect(db: Db): postgres.PendingQuery<postgres.Row[]> {
            r.parent_flow_run_id, r.parent_task_run_id, r.backfill_id, ${waitingForColumn(db)},
            r.scheduled_time, r.schedule_id, r.deployment_version_id, v.source_digest, r.partition_key, r.resources,
            r.reproduced_from_id
-    FROM flow_runs r
+    FROM ${db(source)} r
     JOIN flows f ON f.id = r.flow_id
     LEFT JOIN deployments d ON d.id = r.deployment_id
     LEFT JOIN deployment_versions v ON v.id = r.deployment_version_id
@@ -210,11 +211,12 @@ export interface NewFlowRun {
 }
 
 /**
- * Inserts a SCHEDULED run, its first history entry and the pool nudge in one statement. With an
- * idempotency key already used for this deployment it inserts nothing and returns null.
+ * The run's insert, its first history entry (CTEs `run`, returning the whole row, and `history`) and
+ * the pool nudge: the WITH list every insert of a run starts with. With an idempotency key already
+ * used for this deployment, `run` is empty and so is everything that reads it.
  */
-export async function insertFlowRun(db: Db, run: NewFlowRun): Promise<string | null> {
-  const [row] = await db<{ id: string }[]>`
+function insertRunCtes(db: Db, run: NewFlowRun) {
+  return db`
     WITH run AS (
       INSERT INTO flow_runs (workspace_id, flow_id, deployment_id, work_pool_id, work_queue_id, name, parameters, tags, labels,
                              state_type, state_name, state_timestamp, attempt, max_retries, retry_delay_seconds,
@@ -234,13 +236,80 @@ export async function insertFlowRun(db: Db, run: NewFlowRun): Promise<string | n
               ${run.deploymentVersionId ?? null}::uuid, ${run.reproducedFromId ?? null}::uuid, ${run.parentFlowRunId ?? null}::uuid,
               ${run.causation ? jsonb(db, run.causation) : null}, now(), now())
       ON CONFLICT (workspace_id, deployment_id, idempotency_key) DO NOTHING
-      RETURNING id, workspace_id, attempt, state_timestamp, work_pool_id
+      RETURNING *
     ), history AS (
       INSERT INTO flow_run_states (workspace_id, flow_run_id, attempt, type, name, timestamp)
       SELECT workspace_id, id, attempt, 'SCHEDULED', 'Scheduled', state_timestamp FROM run
-    )
-    SELECT run.id, pg_notify(${RUNS_CHANNEL}, run.work_pool_id::text) FROM run`;
+    ), nudge AS (
+      SELECT pg_notify(${RUNS_CHANNEL}, work_pool_id::text) FROM run
+    )`;
+}
+
+/**
+ * Inserts a SCHEDULED run, its first history entry and the pool nudge in one statement. With an
+ * idempotency key already used for this deployment it inserts nothing and returns null.
+ */
+export async function insertFlowRun(db: Db, run: NewFlowRun): Promise<string | null> {
+  const [row] = await db<{ id: string }[]>`
+    ${insertRunCtes(db, run)}
+    SELECT run.id FROM run, nudge`;
   return row?.id ?? null;
+}
+
+/**
+ * The id fields of a run as toFlowRun names them, with their columns, in the order it gives them:
+ * the ids collectIds (http/audit.ts) finds in an answer holding the run.
+ */
+const RUN_ID_FIELDS: readonly (readonly [string, string])[] = [
+  ['id', 'id'],
+  ['flowId', 'flow_id'],
+  ['deploymentId', 'deployment_id'],
+  ['workerId', 'worker_id'],
+  ['parentFlowRunId', 'parent_flow_run_id'],
+  ['parentTaskRunId', 'parent_task_run_id'],
+  ['backfillId', 'backfill_id'],
+  ['scheduleId', 'schedule_id'],
+  ['deploymentVersionId', 'deployment_version_id'],
+  ['reproducedFromId', 'reproduced_from_id'],
+];
+
+/**
+ * insertFlowRun answering with the run as getFlowRun reads it, from the insert's own RETURNING (no
+ * read-back), and, with `audit`, writing the call's audit entry in the same statement: the run, its
+ * history, its nudge and its entry commit at once. The entry's result ids are the run's id fields
+ * under `audit.resultKey` (the answer's field holding the run), as collectIds names them. Null,
+ * with nothing written, when the idempotency key is already used for this deployment.
+ */
+export async function insertFlowRunAnswered(
+  db: Db,
+  run: NewFlowRun,
+  audit: { entry: PendingAuditEntry; resultKey: string } | null,
+): Promise<{ flowRun: FlowRun; auditResultIds: Record<string, string> | null } | null> {
+  const ids = audit
+    ? RUN_ID_FIELDS.map(([field, column]) => ({
+        name: field === 'id' ? audit.resultKey : `${audit.resultKey}.${field}`,
+        value: db`r.${db(column)}::text`,
+      }))
+    : [];
+  const [row] = await db<(RunRow & { audit_result_ids: Record<string, string> | null })[]>`
+    ${insertRunCtes(db, run)}${audit ? db`, audit AS (${auditInsertFrom(db, audit.entry, db`run r`, ids)})` : db``}
+    SELECT s.*, ${audit ? db`(SELECT result_ids FROM audit)` : db`NULL::jsonb`} AS audit_result_ids
+    FROM (${runSelect(db, 'run')}) s, nudge`;
+  if (!row) return null;
+  return { flowRun: toFlowRun(row), auditResultIds: row.audit_result_ids };
+}
+
+/** The run created with this Idempotency-Key for this deployment, as getFlowRun reads it. */
+export async function getFlowRunByIdempotencyKey(
+  db: Db,
+  workspaceId: string,
+  deploymentId: string,
+  key: string,
+): Promise<FlowRun | null> {
+  const [row] = await db<RunRow[]>`
+    ${runSelect(db)}
+    WHERE r.workspace_id = ${workspaceId} AND r.deployment_id = ${deploymentId} AND r.idempotency_key = ${key}`;
+  return row ? toFlowRun(row) : null;
 }
 
 export async function findRunByIdempotencyKey(

@@ -2,7 +2,7 @@ import type { AuditActorKind, RouteName } from '@outpost/sdk/contracts';
 import type { Context, MiddlewareHandler } from 'hono';
 import type { Principal } from '../auth/principal.js';
 import type { AppDeps } from '../context.js';
-import { appendAuditEntry } from '../db/audit.js';
+import { appendAuditEntry, type NewAuditEntry } from '../db/audit.js';
 import type { AppEnv } from './env.js';
 
 /** What a route notes about a call; the middleware completes it with the status and request details. */
@@ -14,6 +14,11 @@ export interface AuditNote {
   targetIds: Record<string, string>;
   resultIds: Record<string, string>;
   summary: Record<string, unknown>;
+  /**
+   * Set once the handler's own statement wrote the entry, in the same transaction as the change
+   * (inlineAudit): the middleware then writes nothing more.
+   */
+  written?: boolean;
 }
 
 const MUTATING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
@@ -119,6 +124,12 @@ export function paramIds(params: Record<string, unknown>): Record<string, string
 
 // ---- recording -------------------------------------------------------------------------------------
 
+/** Whether two id maps hold the same ids under the same names. */
+export function sameIds(a: Record<string, string>, b: Record<string, string>): boolean {
+  const keys = Object.keys(a);
+  return keys.length === Object.keys(b).length && keys.every((k) => a[k] === b[k]);
+}
+
 /** Adds an entry to write once the request is answered. */
 export function noteAudit(c: Context<AppEnv>, note: AuditNote): void {
   const notes = c.get('auditNotes') ?? [];
@@ -128,10 +139,56 @@ export function noteAudit(c: Context<AppEnv>, note: AuditNote): void {
 
 const clip = (value: string | undefined, max: number) => (value === undefined ? null : value.slice(0, max));
 
+/** The entry of a note: the note with the request's details and the status it is answered with. */
+function entryOf(c: Context<AppEnv>, note: AuditNote, status: number, clientAddress: string | null): NewAuditEntry {
+  const { written: _written, ...fields } = note;
+  return {
+    ...fields,
+    method: c.req.method,
+    path: c.req.path.slice(0, 500),
+    status,
+    clientAddress,
+    userAgent: clip(c.req.header('user-agent'), 200),
+    requestId: c.get('requestId') ?? null,
+  };
+}
+
+/**
+ * An audit entry a handler writes in the statement that makes its change, so the change and its
+ * entry commit together (one commit, where the middleware's write after the answer is a second).
+ * The statement computes `resultIds` (and the object ids) from what it wrote; they must be what
+ * collectIds makes of the answer, which the pipeline checks wherever it checks answers.
+ */
+export interface InlineAudit {
+  /** The entry without its result ids, with the status the answer has when the change is made. */
+  entry: Omit<NewAuditEntry, 'resultIds'>;
+  /** Called once the statement has written the entry, with the result ids it wrote. */
+  written(resultIds: Record<string, string>): void;
+}
+
+/** The route's pending entry for its handler to write itself, or null when the call is not audited. */
+export function inlineAudit(
+  c: Context<AppEnv>,
+  note: AuditNote | null,
+  status: number,
+  clientAddress: string | null,
+): InlineAudit | null {
+  if (!note) return null;
+  const { resultIds: _resultIds, ...entry } = entryOf(c, note, status, clientAddress);
+  return {
+    entry,
+    written: (resultIds) => {
+      note.written = true;
+      note.resultIds = resultIds;
+    },
+  };
+}
+
 /**
  * Writes the entries noted during a request, with the status it was answered with, before the
  * answer leaves: a client never sees a 2xx for a change the log does not hold. If the write fails
  * the change has already happened, so the answer stands and the entry goes to the error log whole.
+ * An entry the handler's own statement wrote with its change (inlineAudit) is not written again.
  */
 export function auditTrail(
   deps: Pick<AppDeps, 'sql'>,
@@ -142,15 +199,8 @@ export function auditTrail(
     const notes = c.get('auditNotes');
     if (!notes?.length) return;
     for (const note of notes) {
-      const entry = {
-        ...note,
-        method: c.req.method,
-        path: c.req.path.slice(0, 500),
-        status: c.res.status,
-        clientAddress: address(c),
-        userAgent: clip(c.req.header('user-agent'), 200),
-        requestId: c.get('requestId') ?? null,
-      };
+      if (note.written) continue;
+      const entry = entryOf(c, note, c.res.status, address(c));
       try {
         await appendAuditEntry(deps.sql, entry);
       } catch (error) {

@@ -10,7 +10,17 @@ import { credentialRefused } from '../domain-error.js';
 import { ApiError, errorCode } from '../errors.js';
 import { carriesMetricsToken } from '../routes/metrics.js';
 import type { Handler, HandlerContext, Handlers, Recover, RouteHandler } from '../routes/types.js';
-import { type AuditNote, auditActor, collectIds, isAudited, noteAudit, paramIds, summarise } from './audit.js';
+import {
+  type AuditNote,
+  auditActor,
+  collectIds,
+  inlineAudit,
+  isAudited,
+  noteAudit,
+  paramIds,
+  sameIds,
+  summarise,
+} from './audit.js';
 import type { AppEnv } from './env.js';
 import { batchItems } from './rate-limit.js';
 import { parseBody, parseParams, parseQuery } from './request-input.js';
@@ -143,6 +153,7 @@ async function serve(
       cookies.push(...values);
     },
     audit: (note) => noteAudit(c, { action: name, ...note }),
+    auditInStatement: () => inlineAudit(c, audit, route.status ?? 200, address),
   };
   const result = await handle(ctx);
   if (result instanceof Response) return result;
@@ -153,7 +164,15 @@ async function serve(
       throw new Error(`response of ${name} does not match its contract`);
     }
   }
-  if (audit) audit.resultIds = collectIds(result);
+  if (audit) {
+    const resultIds = collectIds(result);
+    // An entry the handler's statement wrote holds the ids the statement computed: they must be the answer's.
+    if (audit.written && deps.validateResponses && !sameIds(audit.resultIds, resultIds)) {
+      logger.error({ route: name, written: audit.resultIds, answered: resultIds }, 'audit entry ids differ from the answer');
+      throw new Error(`audit entry of ${name} does not name the ids of its answer`);
+    }
+    if (!audit.written) audit.resultIds = resultIds;
+  }
   if (status === 204) return c.body(null, 204);
   if (route.produces === 'application/jwk-set+json') {
     return c.body(JSON.stringify(result), status as 200, { 'content-type': route.produces });

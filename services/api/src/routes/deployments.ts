@@ -133,7 +133,7 @@ export const deploymentHandlers = {
     return record.deployment;
   },
 
-  deploymentsCreateRun: async ({ params, body, principal, deps, header, status }) => {
+  deploymentsCreateRun: async ({ params, body, principal, deps, header, status, auditInStatement }) => {
     const rawKey = header('idempotency-key');
     let idempotencyKey: string | null = null;
     if (rawKey !== undefined) {
@@ -162,6 +162,7 @@ export const deploymentHandlers = {
       request: body,
       idempotencyKey,
       refuseUnknownParameters: true,
+      audit: auditInStatement(),
     });
     if (!result.created) status(200);
     return result;

@@ -2,7 +2,7 @@ import type { RouteName, Routes } from '@outpost/sdk/contracts';
 import type { z } from 'zod';
 import type { Principal } from '../auth/principal.js';
 import type { AppDeps } from '../context.js';
-import type { AuditNote } from '../http/audit.js';
+import type { AuditNote, InlineAudit } from '../http/audit.js';
 import type { Logger } from '../logger.js';
 
 type Out<T> = T extends z.ZodType ? z.output<T> : undefined;
@@ -53,6 +53,13 @@ export interface HandlerContext<N extends RouteName> {
   setCookies(cookies: readonly string[]): void;
   /** An audit entry, written with the answer's status (routes whose entry says `audit: 'handler'`); the action is the route's unless given. */
   audit(note: Omit<AuditNote, 'action'> & { action?: string }): void;
+  /**
+   * The call's audit entry, for a handler that writes it in the statement making its change (one
+   * commit instead of two), answered with the route's success status; null when the call is not
+   * audited by the pipeline. Once `written`, the middleware does not write it again; a call that
+   * does not write it (a replay, an error) is recorded by the middleware as any other.
+   */
+  auditInStatement(): InlineAudit | null;
 }
 
 export type Handler<N extends RouteName> = (ctx: HandlerContext<N>) => Promise<ResponseOf<N>>;

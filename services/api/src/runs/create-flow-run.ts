@@ -9,9 +9,16 @@ import { dynamicPartitionNames, hasPartitionKey } from '@outpost/sdk/partitions'
 import { assertAssetRunPartition } from '../assets/run-partition.js';
 import type { Db } from '../db/client.js';
 import { type DeploymentRecord, getDeployment } from '../db/deployments.js';
-import { findRunByIdempotencyKey, getFlowRun, insertFlowRun } from '../db/flow-runs.js';
+import {
+  findRunByIdempotencyKey,
+  getFlowRunByIdempotencyKey,
+  insertFlowRun,
+  insertFlowRunAnswered,
+  type NewFlowRun,
+} from '../db/flow-runs.js';
 import { getQueue } from '../db/pools.js';
 import { DomainError, notFound } from '../domain-error.js';
+import type { InlineAudit } from '../http/audit.js';
 import { assertKnownParameters, assertParameters } from './parameter-schema.js';
 
 const MAX_TAGS = 50;
@@ -102,6 +109,12 @@ export interface FlowRunInput {
    * typed now (the run routes, `runDeployment`), not ones stored earlier in automations.
    */
   refuseUnknownParameters?: boolean;
+  /**
+   * The call's audit entry, written by the run's insert when it creates the run (one commit for
+   * both); a replay or a refusal leaves it to the audit middleware. Its result ids are those of the
+   * answer (`{ flowRun, created }`).
+   */
+  audit?: InlineAudit | null;
 }
 
 /**
@@ -117,23 +130,24 @@ export async function createFlowRun(sql: Db, input: FlowRunInput): Promise<FlowR
 
   const existing = async (): Promise<FlowRunCreateResponse | null> => {
     if (idempotencyKey === null) return null;
-    const id = await findRunByIdempotencyKey(sql, workspaceId, record.deployment.id, idempotencyKey);
-    const flowRun = id ? await getFlowRun(sql, workspaceId, id) : null;
+    const flowRun = await getFlowRunByIdempotencyKey(sql, workspaceId, record.deployment.id, idempotencyKey);
     return flowRun ? { flowRun, created: false } : null;
   };
   const earlier = await existing();
   if (earlier) return earlier;
 
-  const id = await insertChecked(sql, input, record);
-  if (id === null) {
+  const run = await checkedRun(sql, input, record);
+  // Answered from the insert's RETURNING: the run as getFlowRun would read it, with no read-back.
+  const audit = input.audit ?? null;
+  const inserted = await insertFlowRunAnswered(sql, run, audit ? { entry: audit.entry, resultKey: 'flowRun' } : null);
+  if (inserted === null) {
     // A concurrent request with the same key won the insert.
     const raced = await existing();
     if (raced) return raced;
     throw new DomainError('conflict', 'a run with this Idempotency-Key is being created; retry');
   }
-  const flowRun = await getFlowRun(sql, workspaceId, id);
-  if (!flowRun) throw new Error(`flow run ${id} vanished after it was created`);
-  return { flowRun, created: true };
+  if (audit && inserted.auditResultIds) audit.written(inserted.auditResultIds);
+  return { flowRun: inserted.flowRun, created: true };
 }
 
 /**
@@ -145,7 +159,7 @@ export async function createFlowRun(sql: Db, input: FlowRunInput): Promise<FlowR
 export async function createFlowRunId(sql: Db, input: FlowRunInput): Promise<{ id: string; created: boolean }> {
   const record = await getDeployment(sql, input.workspaceId, input.deploymentId);
   if (!record) throw notFound('deployment');
-  const id = await insertChecked(sql, input, record);
+  const id = await insertFlowRun(sql, await checkedRun(sql, input, record));
   if (id !== null) return { id, created: true };
   const earlier =
     input.idempotencyKey === null
@@ -155,8 +169,8 @@ export async function createFlowRunId(sql: Db, input: FlowRunInput): Promise<{ i
   return { id: earlier, created: false };
 }
 
-/** The request checked against the deployment, then inserted; null when its Idempotency-Key is taken. */
-async function insertChecked(sql: Db, input: FlowRunInput, record: DeploymentRecord): Promise<string | null> {
+/** The run the request makes of the deployment, checked against it (the insert's input). */
+async function checkedRun(sql: Db, input: FlowRunInput, record: DeploymentRecord): Promise<NewFlowRun> {
   const { workspaceId, request, idempotencyKey } = input;
   const { deployment } = record;
   let workQueueId = record.workQueueId;
@@ -188,7 +202,7 @@ async function insertChecked(sql: Db, input: FlowRunInput, record: DeploymentRec
       errors: [{ path: 'body.tags', message: `a run has at most ${MAX_TAGS} tags, its deployment's included` }],
     });
   }
-  return insertFlowRun(sql, {
+  return {
     workspaceId,
     flowId: deployment.flowId,
     deploymentId: deployment.id,
@@ -208,5 +222,5 @@ async function insertChecked(sql: Db, input: FlowRunInput, record: DeploymentRec
     scheduleId: input.backfill?.scheduleId ?? null,
     parentFlowRunId: input.parentFlowRunId ?? null,
     causation: input.causation ?? null,
-  });
+  };
 }
