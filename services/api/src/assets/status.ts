@@ -39,6 +39,21 @@ export interface AssetEvaluation {
 
 const UNPARTITIONED = '';
 const NO_ROWS: ReadonlyMap<string, PartitionRow> = new Map();
+const NO_STALE: ReadonlyMap<string, readonly StaleReason[]> = new Map();
+
+/** An upstream asset while its downstream is evaluated, with the reasons it gives (made once when they are the same). */
+interface Upstream {
+  key: string;
+  evaluation: AssetEvaluation;
+  aligned: boolean;
+  /** Its rows when aligned (partition to partition), else none. */
+  rows: ReadonlyMap<string, PartitionRow>;
+  /** Unaligned: the one upstream_newer reason (against its latest materialisation). */
+  newer: StaleReason | null;
+  stale: StaleReason | null;
+  listedNewer: boolean;
+  listedStale: boolean;
+}
 
 /*
  * samePartitioning parses and canonicalises both definitions; a graph of thousands of assets asks
@@ -114,65 +129,105 @@ export class AssetStatusBook {
     return this.#facts.get(key)?.rows ?? NO_ROWS;
   }
 
+  /*
+   * Allocation-lean: a graph of thousands of assets is evaluated on every read of the whole
+   * workspace. A partition that is not stale costs no array; the reasons that are the same for many
+   * partitions (code version, an upstream as a whole) are made once per asset; the deduplicated list
+   * is built as the partitions are walked, in the same order.
+   */
   #evaluate(node: AssetNode): void {
     const rows = this.rows(node.key);
-    const staleAt = new Map<string, StaleReason[]>();
+    let staleAt: Map<string, StaleReason[]> | null = null;
     let latest: PartitionRow | null = null;
     let failed = false;
-    const upstream: { node: AssetNode; evaluation: AssetEvaluation; aligned: boolean }[] = [];
+    let blocked = (this.#facts.get(node.key)?.blockers.length ?? 0) > 0;
+    const upstream: Upstream[] = [];
     for (const dep of node.deps) {
       const up = this.#graph.nodes.get(dep);
       const evaluation = this.#evaluations.get(dep);
       // Partition to partition only when both are partitioned alike; otherwise against the upstream as a whole.
-      if (up && evaluation) upstream.push({ node: up, evaluation, aligned: partitionedAlike(node, up) });
-    }
-    for (const row of rows.values()) {
-      if (row.status === 'FAILED') failed = true;
-      if (row.materializedAt === null) continue;
-      if (latest === null || (latest.materializedAt as number) < row.materializedAt) latest = row;
-      const reasons: StaleReason[] = [];
-      if (row.codeVersion !== null && row.codeVersion !== node.codeVersion) {
-        reasons.push({
-          kind: 'code_version',
-          message: `code version changed: ${short(row.codeVersion)} → ${short(node.codeVersion)}`,
-        });
-      }
-      for (const u of upstream) {
-        const theirs = u.aligned ? this.rows(u.node.key).get(row.key) : u.evaluation.latest;
-        const at = theirs?.materializedAt ?? null;
-        if (at !== null && at > row.materializedAt) {
-          reasons.push({
-            kind: 'upstream_newer',
-            upstream: u.node.key,
-            message: `upstream ${u.node.key} materialised ${formatTime(at)} after this`,
-          });
-        } else if (u.aligned ? u.evaluation.staleAt.has(row.key) : u.evaluation.staleAt.size > 0) {
-          reasons.push({ kind: 'upstream_stale', upstream: u.node.key, message: `upstream ${u.node.key} is stale` });
-        }
-      }
-      if (reasons.length > 0) staleAt.set(row.key, reasons);
+      if (!up || !evaluation || upstream.some((u) => u.key === dep)) continue;
+      if (evaluation.blocked) blocked = true;
+      const aligned = partitionedAlike(node, up);
+      upstream.push({
+        key: dep,
+        evaluation,
+        aligned,
+        rows: aligned ? this.rows(dep) : NO_ROWS,
+        newer: null,
+        stale: null,
+        listedNewer: false,
+        listedStale: false,
+      });
     }
     const stale: StaleReason[] = [];
-    const seen = new Set<string>();
-    for (const reasons of staleAt.values()) {
-      for (const reason of reasons) {
-        const id = `${reason.kind}\u0000${reason.upstream ?? ''}`;
-        if (seen.has(id)) continue;
-        seen.add(id);
-        stale.push(reason);
+    let codeReason: StaleReason | null = null;
+    let codeFrom: string | null = null;
+    let codeListed = false;
+    for (const row of rows.values()) {
+      if (row.status === 'FAILED') failed = true;
+      const at = row.materializedAt;
+      if (at === null) continue;
+      if (latest === null || (latest.materializedAt as number) < at) latest = row;
+      let reasons: StaleReason[] | null = null;
+      if (row.codeVersion !== null && row.codeVersion !== node.codeVersion) {
+        if (codeReason === null || codeFrom !== row.codeVersion) {
+          codeFrom = row.codeVersion;
+          codeReason = {
+            kind: 'code_version',
+            message: `code version changed: ${short(row.codeVersion)} → ${short(node.codeVersion)}`,
+          };
+        }
+        reasons = [codeReason];
+        if (!codeListed) {
+          codeListed = true;
+          stale.push(codeReason);
+        }
+      }
+      for (const u of upstream) {
+        let reason: StaleReason | null = null;
+        const theirs = u.aligned ? u.rows.get(row.key) : u.evaluation.latest;
+        const upAt = theirs?.materializedAt ?? null;
+        if (upAt !== null && upAt > at) {
+          if (u.aligned || u.newer === null) {
+            reason = {
+              kind: 'upstream_newer',
+              upstream: u.key,
+              message: `upstream ${u.key} materialised ${formatTime(upAt)} after this`,
+            };
+            if (!u.aligned) u.newer = reason;
+          } else reason = u.newer;
+          if (!u.listedNewer) {
+            u.listedNewer = true;
+            stale.push(reason);
+          }
+        } else if (u.aligned ? u.evaluation.staleAt.has(row.key) : u.evaluation.staleAt.size > 0) {
+          u.stale ??= { kind: 'upstream_stale', upstream: u.key, message: `upstream ${u.key} is stale` };
+          reason = u.stale;
+          if (!u.listedStale) {
+            u.listedStale = true;
+            stale.push(reason);
+          }
+        }
+        if (reason === null) continue;
+        if (reasons === null) reasons = [reason];
+        else reasons.push(reason);
+      }
+      if (reasons !== null) {
+        staleAt ??= new Map();
+        staleAt.set(row.key, reasons);
       }
     }
-    const blocked = (this.#facts.get(node.key)?.blockers.length ?? 0) > 0 || upstream.some((u) => u.evaluation.blocked);
     const health: AssetHealth = blocked
       ? 'BLOCKED'
       : failed
         ? 'FAILED'
         : latest === null
           ? 'MISSING'
-          : staleAt.size > 0
+          : staleAt !== null
             ? 'STALE'
             : 'FRESH';
-    this.#evaluations.set(node.key, { health, stale, blocked, latest, staleAt });
+    this.#evaluations.set(node.key, { health, stale, blocked, latest, staleAt: staleAt ?? NO_STALE });
   }
 
   /**

@@ -4,6 +4,7 @@ import {
   type AssetPartition,
   type PartitionStatus,
   type PartitionsDefinition,
+  routes,
 } from '@outpost/sdk/contracts';
 import { z } from 'zod';
 import { assetHealth, type CatalogState, describeAssets, lineage, loadCatalogState, partitionCounts } from '../assets/catalog.js';
@@ -118,7 +119,18 @@ export const assetHandlers = {
     return asset;
   },
 
-  assetsLineage: async ({ principal, deps }) => lineage(deps.sql, principal.workspaceId),
+  assetsLineage: async ({ principal, deps, logger }) => {
+    const view = await lineage(deps.sql, principal.workspaceId);
+    // Sent as the JSON kept with a large lineage, so checked here as the pipeline checks an answer.
+    if (deps.validateResponses) {
+      const checked = routes.assetsLineage.response.safeParse(view.answer);
+      if (!checked.success) {
+        logger.error({ route: 'assetsLineage', issues: checked.error.issues }, 'response does not match its contract');
+        throw new Error('response of assetsLineage does not match its contract');
+      }
+    }
+    return new Response(view.json(), { status: 200, headers: { 'content-type': 'application/json' } }) as never;
+  },
 
   assetsMaterializations: async ({ query, principal, deps }) => {
     const before = decodeCursor(query.cursor, SeqCursor)?.[0] ?? null;
