@@ -271,7 +271,16 @@ function claimStatement(tx: Db, input: ClaimInput, locks: ClaimLocks, backfills:
           AND (br.id IS NULL OR ranked.backfill_n <= br.room)
           AND ranked.id NOT IN (SELECT id FROM over_tag_limit)
           ${free ? tx`${fitsBatch(tx, free)} AND ranked.id NOT IN (SELECT id FROM over_tag_gpu_quota)` : tx``}
-      ), claimed AS (
+      ), ${claimPicked(tx, input)}${settles ? settleHeldBack(tx, input) : tx``}${claimRecords(tx, input, settles)}
+      SELECT * FROM (${result}) r ORDER BY r.queue_priority, r.expected_start_time, r.id`;
+}
+
+/**
+ * The CTE `claimed` of a claim statement: the runs of its CTE `picked` still SCHEDULED, moved to
+ * PENDING under the claiming worker's lease, returned whole (`RETURNING r.*`).
+ */
+function claimPicked(tx: Db, input: ClaimInput) {
+  return tx`claimed AS (
         UPDATE flow_runs r
         SET state_type = 'PENDING', state_name = 'Pending', state_message = NULL, state_data = NULL,
             state_timestamp = statement_timestamp(), worker_id = ${input.workerId},
@@ -279,8 +288,7 @@ function claimStatement(tx: Db, input: ClaimInput, locks: ClaimLocks, backfills:
         FROM picked
         WHERE r.id = picked.id AND r.state_type = 'SCHEDULED'
         RETURNING r.*
-      )${settles ? settleHeldBack(tx, input) : tx``}${claimRecords(tx, input, settles)}
-      SELECT * FROM (${result}) r ORDER BY r.queue_priority, r.expected_start_time, r.id`;
+      )`;
 }
 
 /**
@@ -356,15 +364,7 @@ function unlockedClaimStatement(tx: Db, input: ClaimInput) {
           ${input.queueNames ? tx`AND q.name = ANY(${textArray(tx, input.queueNames)}::text[])` : tx``}
       ), picked AS (
         SELECT id FROM due ORDER BY priority, expected_start_time, id LIMIT ${input.limit}::int
-      ), claimed AS (
-        UPDATE flow_runs r
-        SET state_type = 'PENDING', state_name = 'Pending', state_message = NULL, state_data = NULL,
-            state_timestamp = statement_timestamp(), worker_id = ${input.workerId},
-            lease_expires_at = statement_timestamp() + make_interval(secs => ${input.leaseSeconds}), updated_at = statement_timestamp()
-        FROM picked
-        WHERE r.id = picked.id AND r.state_type = 'SCHEDULED'
-        RETURNING r.*
-      )${claimRecords(tx, input, false)}, result AS (${handedRuns(tx, 'claimed')})
+      ), ${claimPicked(tx, input)}${claimRecords(tx, input, false)}, result AS (${handedRuns(tx, 'claimed')})
       SELECT g.limited, r.* FROM guard g LEFT JOIN result r ON true
       ORDER BY r.queue_priority, r.expected_start_time, r.id`;
 }
