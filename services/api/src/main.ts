@@ -115,7 +115,7 @@ Environment:
   OUTPOST_SMTP_URL        smtp://user:pass@host:587 or smtps://…:465; sends invitation and confirmation links
   OUTPOST_MAIL_FROM       sender of that mail, e.g. "Outpost <outpost@example.com>" (with OUTPOST_SMTP_URL)
   OUTPOST_NOTIFY_ALLOW_PRIVATE_NETWORKS  1: notification webhooks may reach private and loopback addresses
-  OUTPOST_CEL_TIMEOUT_MS  milliseconds one evaluation of a tenant's CEL may take (default: 50)
+  OUTPOST_CEL_TIMEOUT_MS  milliseconds of CPU time one evaluation of a tenant's CEL may take (default: 50)
   OUTPOST_CEL_THREADS     threads evaluating tenants' CEL off the request path (default: 2)
   OUTPOST_RATE_LIMIT_KEY_PER_MINUTE / _WORKSPACE_PER_MINUTE                 (default: 1250 / 5000)
   OUTPOST_RATE_LIMIT_RUNTIME_KEY_PER_MINUTE / _RUNTIME_WORKSPACE_PER_MINUTE (default: 3000 / 60000)

@@ -1,9 +1,12 @@
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { setPriority } from 'node:os';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { CompiledCache } from '../src/automations/compile.js';
 import { AutomationEngine, MAX_BUDGET_FAILURES, MAX_CHAIN, POISON_ATTEMPTS } from '../src/automations/engine.js';
 import { MAX_COST, MAX_MACRO_NESTING } from '../src/cel/cost.js';
 import { CelSandbox } from '../src/cel/sandbox.js';
+import { threadCpuClock } from '../src/cel/thread-clock.js';
 import { insertEvents } from '../src/db/events.js';
 import { startTestServer, type TestServer, type TestWorkspace } from '../src/testing.js';
 import { type Call, client, deploy } from './helpers.js';
@@ -127,6 +130,50 @@ describe('the sandbox', () => {
     expect(results[0]).toEqual({ ok: true, value: 5000 });
     expect(results[1]).toMatchObject({ ok: false, reason: 'timeout' });
     expect(results[2]).toEqual({ ok: true, value: 4 });
+  });
+
+  test("a thread starved of the CPU is not charged for the wait: deadlines count the thread's CPU time", async () => {
+    const starved = new CelSandbox({ threads: 1, timeoutMs: 50 });
+    let busy: ChildProcess | null = null;
+    try {
+      const warm = await starved.run('w', [{}], [{ kind: 'expression', source: '1 + 1', variables: [], bindings: 0 }]);
+      expect(warm[0]).toEqual({ ok: true, value: 2 });
+      const [tid] = starved.threadIds();
+      expect(tid).toBeTypeOf('number');
+      const clock = threadCpuClock(tid as number);
+      expect(clock).not.toBeNull();
+      // The thread on CPU 0 at the lowest priority, beside a process that never yields: it runs in
+      // short slices with long waits between them, each longer than the deadline.
+      execFileSync('taskset', ['-p', '-c', '0', String(tid)], { stdio: 'ignore' });
+      setPriority(tid as number, 19);
+      busy = spawn('taskset', ['-c', '0', process.execPath, '-e', 'for (;;) {}'], { stdio: 'ignore' });
+      const items = Array.from({ length: 1_000 }, (_, i) => ({
+        kind: 'expression' as const,
+        source: 'n + 1.0',
+        variables: ['n'],
+        bindings: i,
+      }));
+      const cpuBefore = clock?.() as number;
+      const started = Date.now();
+      const answer = await starved.runMetered(
+        'w',
+        items.map((_, i) => ({ n: i })),
+        items,
+      );
+      const wall = Date.now() - started;
+      const cpu = (clock?.() as number) - cpuBefore;
+      // The call waited off the CPU far longer than its deadline, and used less CPU than its budget.
+      expect(wall).toBeGreaterThan(4 * starved.options.timeoutMs);
+      expect(cpu).toBeLessThan(wall / 4);
+      expect(answer.results.filter((r) => !r.ok)).toEqual([]);
+      expect(answer.results[999]).toEqual({ ok: true, value: 1_000 });
+      // The call is charged its CPU time, not its wall time.
+      expect(answer.cpuMs).toBeGreaterThan(0);
+      expect(answer.cpuMs).toBeLessThan(wall / 4);
+    } finally {
+      busy?.kill('SIGKILL');
+      await starved.close();
+    }
   });
 
   test('a string that grows past the thread heap ends that evaluation only', async () => {

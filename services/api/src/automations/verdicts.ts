@@ -9,13 +9,16 @@ import { MATCH_VARIABLES } from './compile.js';
  * trigger's match, groupBy and after), evaluated in the CEL sandbox before the round touches any
  * trigger state. Workspaces are evaluated side by side, each its events in order, in small batches
  * the sandbox serves in turn, so one workspace's slow expressions hold up its own evaluations and
- * not another's. A workspace whose evaluations in one round pass WORKSPACE_ROUND_BUDGET_MS has its
+ * not another's. A workspace whose evaluations in one round pass WORKSPACE_ROUND_BUDGET_MS of CPU
+ * time (what the sandbox charged its calls), or ROUND_WALL_FACTOR times that in wall time, has its
  * remaining events of the round set aside (quarantined, listed to it) rather than delaying the
- * round for everyone.
+ * round for everyone. CPU time, so a loaded machine does not set aside a workspace's cheap events.
  */
 
-/** The evaluation time a workspace may spend in one round. */
+/** The evaluation CPU time a workspace may spend in one round. */
 export const WORKSPACE_ROUND_BUDGET_MS = 2_000;
+/** The wall time a workspace's evaluations may take in one round, as a multiple of its CPU budget. */
+const ROUND_WALL_FACTOR = 5;
 /** Items per sandbox call: small enough that workspaces take turns often. */
 const CHUNK = 64;
 
@@ -60,9 +63,12 @@ export async function evaluateRound(
     [...rowsByWorkspace].map(async ([workspaceId, wsRows]) => {
       const automations = byWorkspace.get(workspaceId) ?? [];
       const started = Date.now();
+      let cpuMs = 0;
       for (const [i, row] of wsRows.entries()) {
-        if (Date.now() - started > budgetMs) {
-          const reason = `the workspace's automations spent more than ${budgetMs} ms evaluating one round of events; the rest of that round was set aside`;
+        const wallMs = Date.now() - started;
+        if (cpuMs > budgetMs || wallMs > budgetMs * ROUND_WALL_FACTOR) {
+          const spent = cpuMs > budgetMs ? `${budgetMs} ms of CPU time` : `${budgetMs * ROUND_WALL_FACTOR} ms (wall time)`;
+          const reason = `the workspace's automations spent more than ${spent} evaluating one round of events; the rest of that round was set aside`;
           for (const rest of wsRows.slice(i)) verdicts.setAside.set(String(rest.seq), reason);
           return;
         }
@@ -78,8 +84,9 @@ export async function evaluateRound(
         }
         const results = new Map<string, Verdict>();
         for (let at = 0; at < items.length; at += CHUNK) {
-          const answer = await sandbox.run(workspaceId, [{ event }], items.slice(at, at + CHUNK));
-          for (const [j, result] of answer.entries()) results.set(keys[at + j] as string, result);
+          const answer = await sandbox.runMetered(workspaceId, [{ event }], items.slice(at, at + CHUNK));
+          cpuMs += answer.cpuMs;
+          for (const [j, result] of answer.results.entries()) results.set(keys[at + j] as string, result);
         }
         verdicts.results.set(String(row.seq), results);
       }

@@ -26,3 +26,9 @@ export interface SandboxAnswer {
   id: number;
   results: SandboxResult[];
 }
+
+/** A thread's first message: it has loaded its code, and this is its kernel thread id (null where the system does not say). */
+export interface SandboxReady {
+  ready: true;
+  tid: number | null;
+}

@@ -1,6 +1,7 @@
 import { parentPort } from 'node:worker_threads';
 import { compileCel, compileTemplate } from './index.js';
-import type { SandboxBatch, SandboxItem, SandboxResult } from './sandbox-protocol.js';
+import type { SandboxBatch, SandboxItem, SandboxReady, SandboxResult } from './sandbox-protocol.js';
+import { currentThreadId } from './thread-clock.js';
 
 /*
  * One thread of the CEL sandbox (sandbox.ts). It evaluates a batch of expressions and templates in
@@ -47,4 +48,5 @@ parentPort?.on('message', (batch: SandboxBatch) => {
   parentPort?.postMessage({ id: batch.id, results });
 });
 
-parentPort?.postMessage('ready');
+// Ready, with this thread's kernel id: the pool reads its CPU time to judge each evaluation.
+parentPort?.postMessage({ ready: true, tid: currentThreadId() } satisfies SandboxReady);

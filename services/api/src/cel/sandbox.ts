@@ -1,5 +1,6 @@
 import { Worker } from 'node:worker_threads';
-import type { SandboxAnswer, SandboxBatch, SandboxItem, SandboxResult } from './sandbox-protocol.js';
+import type { SandboxAnswer, SandboxBatch, SandboxItem, SandboxReady, SandboxResult } from './sandbox-protocol.js';
+import { threadCpuClock } from './thread-clock.js';
 
 export type { SandboxItem, SandboxResult } from './sandbox-protocol.js';
 
@@ -12,20 +13,44 @@ export type { SandboxItem, SandboxResult } from './sandbox-protocol.js';
  * ends as `timeout` or `memory`, and the rest of its batch runs again on a fresh thread (CEL is
  * pure, so running an expression twice is safe). Batches wait in one queue per workspace, taken in
  * turn, so a workspace whose expressions are slow delays its own evaluations, not another's.
+ *
+ * Deadlines and budgets count the CPU time of the evaluating thread (thread-clock.ts), so a tenant
+ * pays for what its expressions compute, not for the machine's load: with ten busy processes on two
+ * cores a trivial expression can wait off the CPU longer than its whole deadline. A wider wall-clock
+ * bound stays behind each (an evaluation that waits on the heap's helper threads, a system without a
+ * thread clock, where the wall clock is all there is). A thread replaced because of a call's item is
+ * charged to that call at what the last replacement cost to start.
  */
 
 export interface CelSandboxOptions {
   /** Threads in the pool. @default 2 */
   threads: number;
-  /** Most milliseconds one evaluation may take. @default 50 */
+  /** Most milliseconds of CPU time one evaluation may take. @default 50 */
   timeoutMs: number;
+  /** Most milliseconds of wall time one evaluation may take, however little CPU it had. @default 1000 */
+  wallTimeoutMs: number;
   /** Heap of each thread in MiB; an evaluation that needs more ends as `memory`. @default 64 */
   memoryMb: number;
-  /** Most milliseconds one call (a batch) may take in all, queueing excluded; items left end as `skipped`. @default 2000 */
+  /** Most milliseconds of CPU time one call (a batch) may take in all; items left end as `skipped`. @default 2000 */
   batchBudgetMs: number;
+  /** Most milliseconds of wall time one call may take in all, queueing excluded. @default 10000 */
+  batchWallMs: number;
 }
 
-export const CEL_SANDBOX_DEFAULTS: CelSandboxOptions = { threads: 2, timeoutMs: 50, memoryMb: 64, batchBudgetMs: 2_000 };
+export const CEL_SANDBOX_DEFAULTS: CelSandboxOptions = {
+  threads: 2,
+  timeoutMs: 50,
+  wallTimeoutMs: 1_000,
+  memoryMb: 64,
+  batchBudgetMs: 2_000,
+  batchWallMs: 10_000,
+};
+
+/** A call's results, with the CPU time it was charged: its evaluations' and the thread replacements it caused. */
+export interface MeteredResults {
+  results: SandboxResult[];
+  cpuMs: number;
+}
 
 interface Job {
   workspaceId: string;
@@ -34,9 +59,11 @@ interface Job {
   outcomes: (SandboxResult | undefined)[];
   /** Indices into `items` still to evaluate. */
   pending: number[];
-  /** When the job first reached a thread; its budget counts from there. */
+  /** When the job first reached a thread; its wall-time bound counts from there. */
   startedAt: number | null;
-  resolve: (results: SandboxResult[]) => void;
+  /** CPU milliseconds charged to the job by the batches it finished or lost. */
+  cpuMs: number;
+  resolve: (answer: MeteredResults) => void;
 }
 
 interface Thread {
@@ -47,8 +74,16 @@ interface Thread {
   /** The indices into the job's items sent in the batch under way, in order. */
   sent: number[];
   watchdog: NodeJS.Timeout | null;
-  /** The item under way and when the watchdog first saw it. */
-  seen: { index: number; since: number };
+  /** The thread's kernel id, once it is ready (null where the system does not say). */
+  tid: number | null;
+  /** The thread's CPU time in ms (null without a thread clock, or once the thread is gone). */
+  clock: () => number | null;
+  /** When the batch under way was sent, and the thread's CPU time then and when last read. */
+  sentAt: number;
+  cpuAtSend: number | null;
+  cpuLast: number | null;
+  /** The item under way, and the wall time and thread CPU time when the watchdog first saw it. */
+  seen: { index: number; since: number; cpu: number | null };
   /** The thread was terminated on purpose; its exit is not a crash. */
   retired: boolean;
   /** The thread has loaded its code and said so; only then is it sent work. */
@@ -73,18 +108,26 @@ export class CelSandbox {
   readonly #turns: string[] = [];
   #nextId = 1;
   #closed = false;
+  /** CPU milliseconds the last thread took to start, until measured the evaluation deadline. */
+  #startCostMs: number;
 
   constructor(options: Partial<CelSandboxOptions> = {}) {
     this.options = { ...CEL_SANDBOX_DEFAULTS, ...options };
+    this.#startCostMs = this.options.timeoutMs;
   }
 
   /**
    * Evaluates each item with its bindings (`items[i].bindings` indexes `bindings`) and answers one
    * result per item, in order. Never rejects: a failure is a result.
    */
-  run(workspaceId: string, bindings: Record<string, unknown>[], items: SandboxItem[]): Promise<SandboxResult[]> {
-    if (items.length === 0) return Promise.resolve([]);
-    if (this.#closed) return Promise.resolve(items.map(() => skipped('the server is stopping')));
+  async run(workspaceId: string, bindings: Record<string, unknown>[], items: SandboxItem[]): Promise<SandboxResult[]> {
+    return (await this.runMetered(workspaceId, bindings, items)).results;
+  }
+
+  /** As run, with the CPU time the call was charged. */
+  runMetered(workspaceId: string, bindings: Record<string, unknown>[], items: SandboxItem[]): Promise<MeteredResults> {
+    if (items.length === 0) return Promise.resolve({ results: [], cpuMs: 0 });
+    if (this.#closed) return Promise.resolve({ results: items.map(() => skipped('the server is stopping')), cpuMs: 0 });
     return new Promise((resolve) => {
       const job: Job = {
         workspaceId,
@@ -93,11 +136,17 @@ export class CelSandbox {
         outcomes: items.map(() => undefined),
         pending: items.map((_, i) => i),
         startedAt: null,
+        cpuMs: 0,
         resolve,
       };
       this.#enqueue(job, false);
       this.#dispatch();
     });
+  }
+
+  /** The kernel ids of the pool's threads that have started (where the system says), for diagnostics. */
+  threadIds(): number[] {
+    return this.#threads.flatMap((t) => (t.ready && t.tid !== null ? [t.tid] : []));
   }
 
   /** Starts the pool's threads now rather than on the first evaluation. */
@@ -176,12 +225,24 @@ export class CelSandbox {
       job: null,
       sent: [],
       watchdog: null,
-      seen: { index: -1, since: 0 },
+      tid: null,
+      clock: () => null,
+      sentAt: 0,
+      cpuAtSend: null,
+      cpuLast: null,
+      seen: { index: -1, since: 0, cpu: null },
       retired: false,
       ready: false,
     };
-    worker.on('message', (answer: SandboxAnswer | 'ready') => {
-      if (answer !== 'ready') return this.#answered(thread, answer);
+    worker.on('message', (message: SandboxAnswer | SandboxReady) => {
+      if (!('ready' in message)) return this.#answered(thread, message);
+      thread.tid = message.tid;
+      const clock = message.tid === null ? null : threadCpuClock(message.tid);
+      if (clock) {
+        thread.clock = clock;
+        // What a thread costs to start (loading the evaluator), charged to a call that makes the pool replace one.
+        this.#startCostMs = clock() ?? this.#startCostMs;
+      }
       thread.ready = true;
       this.#dispatch();
     });
@@ -211,7 +272,9 @@ export class CelSandbox {
       items: thread.sent.map((i) => job.items[i] as SandboxItem),
       progress: thread.buffer,
     };
-    thread.seen = { index: -1, since: Date.now() };
+    thread.sentAt = Date.now();
+    thread.cpuAtSend = thread.cpuLast = thread.clock();
+    thread.seen = { index: -1, since: thread.sentAt, cpu: thread.cpuAtSend };
     const every = Math.max(2, Math.min(20, Math.floor(this.options.timeoutMs / 5)));
     thread.watchdog = setInterval(() => this.#watch(thread), every);
     thread.watchdog.unref();
@@ -225,22 +288,41 @@ export class CelSandbox {
     const job = thread.job;
     if (!job) return;
     const now = Date.now();
+    const cpu = this.#readClock(thread);
     const index = Atomics.load(thread.progress, 0) - 1;
-    if (index !== thread.seen.index) thread.seen = { index, since: now };
-    const overDeadline = index >= 0 && now - thread.seen.since > this.options.timeoutMs;
-    const overBudget = job.startedAt !== null && now - job.startedAt > this.options.batchBudgetMs;
+    if (index !== thread.seen.index) thread.seen = { index, since: now, cpu };
+    const { timeoutMs, wallTimeoutMs, batchBudgetMs, batchWallMs } = this.options;
+    const itemWall = now - thread.seen.since;
+    const itemCpu = cpu !== null && thread.seen.cpu !== null ? cpu - thread.seen.cpu : itemWall;
+    const jobWall = job.startedAt === null ? 0 : now - job.startedAt;
+    const jobCpu = job.cpuMs + (cpu !== null && thread.cpuAtSend !== null ? cpu - thread.cpuAtSend : now - thread.sentAt);
+    const overDeadline = index >= 0 && (itemCpu > timeoutMs || itemWall > Math.max(timeoutMs, wallTimeoutMs));
+    const overBudget = jobCpu > batchBudgetMs || jobWall > Math.max(batchBudgetMs, batchWallMs);
     if (!overDeadline && !overBudget) return;
     const item = index >= 0 ? thread.sent[index] : undefined;
     if (item !== undefined) {
-      job.outcomes[item] = overDeadline
-        ? { ok: false, reason: 'timeout', message: `the evaluation ran longer than ${this.options.timeoutMs} ms` }
-        : {
-            ok: false,
-            reason: 'timeout',
-            message: `the evaluations of this call ran longer than ${this.options.batchBudgetMs} ms`,
-          };
+      const message = overDeadline
+        ? itemCpu > timeoutMs
+          ? `the evaluation ran longer than ${timeoutMs} ms of CPU time`
+          : `the evaluation took longer than ${Math.max(timeoutMs, wallTimeoutMs)} ms`
+        : budgetMessage(jobCpu > batchBudgetMs, this.options);
+      job.outcomes[item] = { ok: false, reason: 'timeout', message };
     }
-    this.#retire(thread, job, overBudget);
+    this.#retire(thread, job, overBudget ? budgetMessage(jobCpu > batchBudgetMs, this.options) : null);
+  }
+
+  /** The thread's CPU time now (remembered as its last reading), or null without a clock. */
+  #readClock(thread: Thread): number | null {
+    const cpu = thread.clock();
+    if (cpu !== null) thread.cpuLast = cpu;
+    return cpu;
+  }
+
+  /** Adds to the job the CPU time its batch on this thread used up to the thread's last reading (without a clock, the wall time). */
+  #charge(thread: Thread, job: Job): void {
+    job.cpuMs +=
+      thread.cpuLast !== null && thread.cpuAtSend !== null ? thread.cpuLast - thread.cpuAtSend : Date.now() - thread.sentAt;
+    thread.cpuAtSend = null;
   }
 
   #answered(thread: Thread, answer: SandboxAnswer): void {
@@ -250,6 +332,8 @@ export class CelSandbox {
       const item = thread.sent[i];
       if (item !== undefined) job.outcomes[item] = result;
     });
+    this.#readClock(thread);
+    this.#charge(thread, job);
     this.#stopWatch(thread);
     thread.job = null;
     thread.sent = [];
@@ -267,11 +351,14 @@ export class CelSandbox {
       const item = index >= 0 ? thread.sent[index] : undefined;
       if (item !== undefined) job.outcomes[item] = { ok: false, reason, message };
     }
-    this.#retire(thread, job, false);
+    this.#retire(thread, job, null);
   }
 
-  /** Replaces a thread that is stuck or dead, and puts its job's unfinished items back in the queue. */
-  #retire(thread: Thread, job: Job | null, budgetSpent: boolean): void {
+  /**
+   * Replaces a thread that is stuck or dead, and puts its job's unfinished items back in the queue;
+   * `budgetSpent` says why the job ends now instead.
+   */
+  #retire(thread: Thread, job: Job | null, budgetSpent: string | null): void {
     thread.retired = true;
     this.#stopWatch(thread);
     thread.job = null;
@@ -279,10 +366,11 @@ export class CelSandbox {
     const at = this.#threads.indexOf(thread);
     if (at >= 0) this.#threads.splice(at, 1);
     if (job) {
+      this.#charge(thread, job);
+      job.cpuMs += this.#startCostMs;
       // Results of the batch's other items were not received: they run again, except the ones that ended.
       job.pending = job.pending.filter((i) => job.outcomes[i] === undefined);
-      if (budgetSpent || this.#closed)
-        this.#finish(job, `the evaluations of this call ran longer than ${this.options.batchBudgetMs} ms`);
+      if (budgetSpent !== null || this.#closed) this.#finish(job, budgetSpent ?? 'the server is stopping');
       else if (job.pending.length === 0) this.#complete(job);
       else this.#enqueue(job, true);
     }
@@ -295,14 +383,21 @@ export class CelSandbox {
   }
 
   #complete(job: Job): void {
-    job.resolve(job.outcomes.map((o) => o ?? skipped('not evaluated')));
+    job.resolve({ results: job.outcomes.map((o) => o ?? skipped('not evaluated')), cpuMs: job.cpuMs });
   }
 
   /** Ends a job now: what has no result is `skipped`. */
   #finish(job: Job, message: string): void {
     job.pending = [];
-    job.resolve(job.outcomes.map((o) => o ?? skipped(message)));
+    job.resolve({ results: job.outcomes.map((o) => o ?? skipped(message)), cpuMs: job.cpuMs });
   }
+}
+
+/** Why a call's items were stopped: its CPU budget spent, or its wall-time bound passed. */
+function budgetMessage(cpu: boolean, options: CelSandboxOptions): string {
+  return cpu
+    ? `the evaluations of this call ran longer than ${options.batchBudgetMs} ms of CPU time`
+    : `the evaluations of this call took longer than ${Math.max(options.batchBudgetMs, options.batchWallMs)} ms`;
 }
 
 function skipped(message: string): SandboxResult {
