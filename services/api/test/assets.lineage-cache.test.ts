@@ -1,3 +1,4 @@
+import { gunzipSync } from 'node:zlib';
 import { afterAll, afterEach, beforeAll, describe, expect, test, vi } from 'vitest';
 import { lineage } from '../src/assets/catalog.js';
 import { startTestServer, type TestServer } from '../src/testing.js';
@@ -52,7 +53,7 @@ async function traced(world: AssetWorld): Promise<{ body: LineageBody; statement
   };
   try {
     const view = await lineage(server.sql, world.ws.workspaceId);
-    return { body: JSON.parse(new TextDecoder().decode(view.json())) as LineageBody, statements };
+    return { body: JSON.parse(new TextDecoder().decode(view.json().body)) as LineageBody, statements };
   } finally {
     server.sql.options.debug = previous;
   }
@@ -154,5 +155,58 @@ describe('the lineage of a large workspace', () => {
     expect(again.statements).not.toContain(STAMP);
     expect(again.body.nodes.map((n) => n.key)).toEqual(['only']);
     expect((await read(big)).nodes).toHaveLength(600);
+  });
+});
+
+describe('the lineage over HTTP', () => {
+  test('carries an ETag: a client that holds it is answered 304 until a fact changes, and one that takes gzip gets the same JSON compressed', async () => {
+    const world = await assetWorld(server);
+    await deployed(world, [asset('raw'), asset('model', { deps: ['raw'] }), ...fillers(600)]);
+    const get = (headers: Record<string, string> = {}) =>
+      server.app.request('/api/v1/assets/lineage', {
+        headers: { authorization: `Bearer ${world.ws.ownerKey}`, ...headers },
+      });
+    const plain = await get();
+    expect(plain.status).toBe(200);
+    expect(plain.headers.get('content-encoding')).toBeNull();
+    expect(plain.headers.get('cache-control')).toBe('private, no-cache');
+    const etag = plain.headers.get('etag') as string;
+    expect(etag).toMatch(/^"[\w-]{27}"$/);
+    const json = await plain.text();
+    expect((JSON.parse(json) as LineageBody).nodes).toHaveLength(602);
+
+    const zipped = await get({ 'accept-encoding': 'gzip, deflate, br' });
+    expect(zipped.headers.get('content-encoding')).toBe('gzip');
+    expect(zipped.headers.get('etag')).toBe(etag);
+    const bytes = Buffer.from(await zipped.arrayBuffer());
+    expect(bytes.length).toBeLessThan(json.length / 4);
+    expect(gunzipSync(bytes).toString('utf8')).toBe(json);
+
+    const held = await get({ 'if-none-match': etag });
+    expect(held.status).toBe(304);
+    expect(await held.text()).toBe('');
+    // A list of validators, one of them this one, weak or not, holds it too.
+    expect((await get({ 'if-none-match': `"other", W/${etag}` })).status).toBe(304);
+
+    await materializeAll(server, world, { assets: ['raw'] });
+    const changed = await get({ 'if-none-match': etag });
+    expect(changed.status).toBe(200);
+    expect(changed.headers.get('etag')).not.toBe(etag);
+    const raw = nodeOf((await changed.json()) as LineageBody, 'raw');
+    expect(raw.lastMaterializedAt).not.toBeNull();
+  });
+
+  test("a small workspace's lineage, not kept between calls, carries an ETag of its content too", async () => {
+    const world = await assetWorld(server);
+    await deployed(world, [asset('raw'), asset('model', { deps: ['raw'] })]);
+    const get = (headers: Record<string, string> = {}) =>
+      server.app.request('/api/v1/assets/lineage', {
+        headers: { authorization: `Bearer ${world.ws.ownerKey}`, ...headers },
+      });
+    const etag = (await get()).headers.get('etag') as string;
+    expect(etag).toMatch(/^"[\w-]{27}"$/);
+    expect((await get({ 'if-none-match': etag })).status).toBe(304);
+    await materializeAll(server, world, { assets: ['raw'] });
+    expect((await get({ 'if-none-match': etag })).status).toBe(200);
   });
 });

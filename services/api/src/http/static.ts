@@ -1,9 +1,8 @@
-import { createHash } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import { extname, join, resolve, sep } from 'node:path';
-import { gzipSync } from 'node:zlib';
 import { type RouteDef, routes } from '@outpost/sdk/contracts';
 import type { Context, MiddlewareHandler } from 'hono';
+import { type Encoded, encoded, negotiated } from './encoded.js';
 import type { AppEnv } from './env.js';
 
 /** The page may load only its own scripts, styles and images and talk only to its own origin. */
@@ -61,10 +60,7 @@ export function baseSecurityHeaders(): MiddlewareHandler<AppEnv> {
   };
 }
 
-export interface LoadedFile {
-  body: Uint8Array<ArrayBuffer>;
-  gzip: Uint8Array<ArrayBuffer> | null;
-  etag: string;
+export interface LoadedFile extends Encoded {
   type: string;
 }
 
@@ -89,11 +85,15 @@ export class FileCache {
     // Copied into plain ArrayBuffers once, so responses can hand them over as they are.
     const body = new Uint8Array(readFileSync(path));
     const ext = extname(path).toLowerCase();
+    const bytes = encoded(body, 9);
+    const compressible = COMPRESSIBLE.has(ext);
+    // Gzipped now, once, so no request waits for it.
+    if (compressible) bytes.gzip();
     const file = {
       stamp,
       body,
-      gzip: COMPRESSIBLE.has(ext) && body.length > 512 ? new Uint8Array(gzipSync(body, { level: 9 })) : null,
-      etag: `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"`,
+      etag: bytes.etag,
+      gzip: () => (compressible ? bytes.gzip() : null),
       type: TYPES[ext] ?? 'application/octet-stream',
     };
     this.#files.set(path, file);
@@ -102,17 +102,11 @@ export class FileCache {
 }
 
 function send(c: Context<AppEnv>, file: LoadedFile, cacheControl: string): Response {
-  const headers: Record<string, string> = {
+  return negotiated(file, (name) => c.req.header(name), {
     'content-type': file.type,
     'cache-control': cacheControl,
-    etag: file.etag,
-    vary: 'accept-encoding',
     'content-security-policy': DASHBOARD_CSP,
-  };
-  if (c.req.header('if-none-match') === file.etag) return c.body(null, 304, headers);
-  const gzip = file.gzip && /\bgzip\b/.test(c.req.header('accept-encoding') ?? '');
-  if (gzip) headers['content-encoding'] = 'gzip';
-  return c.body(gzip && file.gzip ? file.gzip : file.body, 200, headers);
+  });
 }
 
 /**

@@ -22,6 +22,7 @@ import type { Db } from '../db/client.js';
 import { encodeCursor } from '../db/values.js';
 import { ApiError, notFound } from '../errors.js';
 import { auditActor } from '../http/audit.js';
+import { negotiated } from '../http/encoded.js';
 import { decodeCursor } from './pagination.js';
 import type { Handlers } from './types.js';
 
@@ -119,7 +120,7 @@ export const assetHandlers = {
     return asset;
   },
 
-  assetsLineage: async ({ principal, deps, logger }) => {
+  assetsLineage: async ({ principal, deps, logger, header }) => {
     const view = await lineage(deps.sql, principal.workspaceId);
     // Sent as the JSON kept with a large lineage, so checked here as the pipeline checks an answer.
     if (deps.validateResponses) {
@@ -129,7 +130,11 @@ export const assetHandlers = {
         throw new Error('response of assetsLineage does not match its contract');
       }
     }
-    return new Response(view.json(), { status: 200, headers: { 'content-type': 'application/json' } }) as never;
+    // With an ETag, so a client that holds this lineage is answered 304, and gzipped for one that takes it.
+    return negotiated(view.json(), header, {
+      'content-type': 'application/json',
+      'cache-control': 'private, no-cache',
+    }) as never;
   },
 
   assetsMaterializations: async ({ query, principal, deps }) => {

@@ -3,6 +3,7 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { routes, servedPath } from '@outpost/sdk/contracts';
 import { DomainError } from '../domain-error.js';
+import { negotiated } from '../http/encoded.js';
 import { FileCache } from '../http/static.js';
 import type { Handlers } from './types.js';
 
@@ -88,16 +89,10 @@ export function apiDocsHandlers() {
           'the API reference script is missing: build the API (npm run build -w @outpost/api)',
         );
       }
-      const headers: Record<string, string> = {
+      return negotiated(file, header, {
         'content-type': 'text/javascript; charset=utf-8',
-        etag: file.etag,
-        vary: 'accept-encoding',
         'content-security-policy': API_DOCS_CSP,
-      };
-      if (header('if-none-match') === file.etag) return new Response(null, { status: 304, headers });
-      const gzip = file.gzip !== null && /\bgzip\b/.test(header('accept-encoding') ?? '');
-      if (gzip) headers['content-encoding'] = 'gzip';
-      return new Response(gzip && file.gzip ? file.gzip : file.body, { status: 200, headers });
+      });
     },
   } satisfies Pick<Handlers, 'apiDocs' | 'apiDocsScript'>;
 }
