@@ -1,12 +1,52 @@
-import { defineConfig } from 'vitest/config';
+import { configDefaults, defineConfig } from 'vitest/config';
+
+/**
+ * End-to-end files that run alone: they time leases and outages, kill and freeze processes, measure
+ * a noisy neighbour, build images, start Kubernetes control planes, or walk the README with a fresh
+ * `npm ci`. On a 2-core machine another file beside them would starve the processes they time.
+ */
+const ALONE = [
+  'e2e/readme.newcomer.test.ts',
+  'e2e/images.compose.test.ts',
+  'e2e/chaos.short.test.ts',
+  'e2e/lifecycle.*.test.ts',
+  'e2e/security.noisy-neighbour.test.ts',
+  'e2e/*exactly-once.test.ts',
+  'e2e/worker.fan-out.test.ts',
+  'e2e/worker.logs-outage.test.ts',
+  'e2e/kube*.test.ts',
+  'e2e/kubernetes.*.test.ts',
+  'e2e/integrations.kubernetes-pod.test.ts',
+  'e2e/helm.*.test.ts',
+];
+
+/** Files beside each other: the rest wait on servers, workers and browsers far more than they compute (about 20% of two cores each). */
+const SIDE_BY_SIDE = 3;
 
 export default defineConfig({
   test: {
-    include: ['e2e/**/*.test.ts'],
     testTimeout: 180_000,
     hookTimeout: 180_000,
-    // End-to-end files start servers, registries and workers; running them one at a time keeps a
-    // 2-core machine from starving the processes under test.
-    fileParallelism: false,
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: 'e2e',
+          include: ['e2e/**/*.test.ts'],
+          exclude: [...configDefaults.exclude, ...ALONE],
+          maxWorkers: SIDE_BY_SIDE,
+          sequence: { groupOrder: 0 },
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'e2e-alone',
+          include: ALONE,
+          fileParallelism: false,
+          sequence: { groupOrder: 1 },
+        },
+      },
+    ],
   },
 });
