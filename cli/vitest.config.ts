@@ -6,5 +6,8 @@ export default defineConfig({
     // Tests start real servers and child processes; a loaded 2-core CI machine needs the headroom.
     testTimeout: 60_000,
     hookTimeout: 120_000,
+    // Three files at once: each mostly waits on the servers and processes it starts (the suite took
+    // 195 s so against about 500 s one file at a time, on 2 cores).
+    maxWorkers: 3,
   },
 });

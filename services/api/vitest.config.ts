@@ -5,7 +5,10 @@ export default defineConfig({
     include: ['test/**/*.test.ts'],
     testTimeout: 60_000,
     hookTimeout: 120_000,
-    // Each test file gets a database of its own (cloned from a migrated template), so files run in parallel.
+    // Each test file gets a database of its own (cloned from a migrated template), so files run in
+    // parallel: three at once, as files wait on Postgres a good part of the time (vitest's default is
+    // one fewer than the cores, a single file on a 2-core machine).
     fileParallelism: true,
+    maxWorkers: 3,
   },
 });
