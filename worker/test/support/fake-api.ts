@@ -50,7 +50,11 @@ export class FakeApi {
   readonly lost = new Set<string>();
   /** Runs the heartbeat reports as ended on the API with this state (and, as the API does, as lost too). */
   readonly ended = new Map<string, StateType>();
-  /** While set, a heartbeat naming this run is answered only once `release` resolves. */
+  /**
+   * While set, a heartbeat naming this run is answered only once `release` resolves, and the run's
+   * final state is accepted only once such a heartbeat has arrived: one is on its way while the run
+   * completes, however quickly the run goes.
+   */
   holdHeartbeatNaming: { runId: string; release: Promise<void> } | null = null;
   /** Runs whose state proposals answer 409 stale_attempt, as when another attempt superseded this one. */
   readonly stale = new Set<string>();
@@ -217,8 +221,12 @@ export class FakeApi {
     this.json(res, 200, { runs });
   }
 
-  private setState(id: string, body: Record<string, unknown>, res: ServerResponse): void {
+  private async setState(id: string, body: Record<string, unknown>, res: ServerResponse): Promise<void> {
     const run = this.runs.get(id)!;
+    const finalType = (body.state as { type: StateType }).type;
+    if (this.holdHeartbeatNaming?.runId === id && ['COMPLETED', 'FAILED', 'CRASHED', 'CANCELLED'].includes(finalType)) {
+      while (!this.heartbeats.some((h) => h.runs.some((r) => r.id === id))) await new Promise((r) => setTimeout(r, 10));
+    }
     if (this.stale.has(id)) {
       this.json(res, 409, { type: 'about:blank', title: 'Stale attempt', status: 409, code: 'stale_attempt' });
       return;
