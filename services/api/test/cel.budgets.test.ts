@@ -146,7 +146,14 @@ describe('the sandbox', () => {
       // short slices with long waits between them, each longer than the deadline.
       execFileSync('taskset', ['-p', '-c', '0', String(tid)], { stdio: 'ignore' });
       setPriority(tid as number, 19);
-      busy = spawn('taskset', ['-c', '0', process.execPath, '-e', 'for (;;) {}'], { stdio: 'ignore' });
+      busy = spawn('taskset', ['-c', '0', process.execPath, '-e', 'process.stdout.write("spinning\\n"); for (;;) {}'], {
+        stdio: ['ignore', 'pipe', 'ignore'],
+      });
+      // The busy process has started spinning before the call begins (its start is slow on a loaded machine).
+      await new Promise<void>((resolve, reject) => {
+        busy?.stdout?.once('data', () => resolve());
+        busy?.once('exit', (code) => reject(new Error(`the busy process exited (${code})`)));
+      });
       const items = Array.from({ length: 1_000 }, (_, i) => ({
         kind: 'expression' as const,
         source: 'n + 1.0',

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { GZIP_FROM } from '../src/http/encoded.js';
 import { DASHBOARD_CSP } from '../src/http/static.js';
 import { startTestServer, type TestServer } from '../src/testing.js';
 
@@ -12,6 +13,10 @@ let root: string;
 
 const INDEX = '<!doctype html><html><head><script type="module" src="./assets/app-3f9a.js"></script></head><body></body></html>';
 const SCRIPT = `console.log(${JSON.stringify('x'.repeat(4000))});`;
+/** Just under the size from which bodies are gzipped. */
+const SMALL = `// ${'y'.repeat(GZIP_FROM - 5)}\n`;
+/** Bytes of a file type that is already compressed, large enough to be gzipped were it text. */
+const PICTURE = Buffer.alloc(4 * GZIP_FROM, 7);
 
 beforeAll(async () => {
   root = mkdtempSync(join(tmpdir(), 'outpost-static-'));
@@ -20,6 +25,8 @@ beforeAll(async () => {
   writeFileSync(join(dist, 'index.html'), INDEX);
   writeFileSync(join(dist, 'assets', 'app-3f9a.js'), SCRIPT);
   writeFileSync(join(dist, 'favicon.svg'), '<svg xmlns="http://www.w3.org/2000/svg"/>');
+  writeFileSync(join(dist, 'assets', 'small-1a2b.js'), SMALL);
+  writeFileSync(join(dist, 'assets', 'logo-5e6f.png'), PICTURE);
   writeFileSync(join(root, 'secret.txt'), 'not for the web');
   server = await startTestServer({ loops: false, dashboardDir: dist });
   bare = await startTestServer({ loops: false, dashboardDir: null });
@@ -76,6 +83,17 @@ describe('the dashboard files', () => {
     const icon = await get('/favicon.svg');
     expect(icon.headers.get('content-type')).toBe('image/svg+xml');
     expect(icon.headers.get('cache-control')).toBe('no-cache');
+  });
+
+  test('files under the gzip threshold, and pictures of any size, are sent as they are even to a client that takes gzip', async () => {
+    expect(SMALL.length).toBe(GZIP_FROM - 1);
+    const small = await get('/assets/small-1a2b.js', { 'accept-encoding': 'gzip' });
+    expect(small.headers.get('content-encoding')).toBeNull();
+    expect(await small.text()).toBe(SMALL);
+    const picture = await get('/assets/logo-5e6f.png', { 'accept-encoding': 'gzip' });
+    expect(picture.headers.get('content-type')).toBe('image/png');
+    expect(picture.headers.get('content-encoding')).toBeNull();
+    expect(Buffer.from(await picture.arrayBuffer()).equals(PICTURE)).toBe(true);
   });
 
   test('a missing asset is a 404, not the page', async () => {

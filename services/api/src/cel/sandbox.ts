@@ -295,7 +295,7 @@ export class CelSandbox {
     const itemWall = now - thread.seen.since;
     const itemCpu = cpu !== null && thread.seen.cpu !== null ? cpu - thread.seen.cpu : itemWall;
     const jobWall = job.startedAt === null ? 0 : now - job.startedAt;
-    const jobCpu = job.cpuMs + (cpu !== null && thread.cpuAtSend !== null ? cpu - thread.cpuAtSend : now - thread.sentAt);
+    const jobCpu = job.cpuMs + this.#batchCpu(thread, now);
     const overDeadline = index >= 0 && (itemCpu > timeoutMs || itemWall > Math.max(timeoutMs, wallTimeoutMs));
     const overBudget = jobCpu > batchBudgetMs || jobWall > Math.max(batchBudgetMs, batchWallMs);
     if (!overDeadline && !overBudget) return;
@@ -318,10 +318,14 @@ export class CelSandbox {
     return cpu;
   }
 
-  /** Adds to the job the CPU time its batch on this thread used up to the thread's last reading (without a clock, the wall time). */
+  /** The CPU time the batch on this thread has used up to the thread's last reading (without a clock, the wall time until `now`). */
+  #batchCpu(thread: Thread, now: number): number {
+    return thread.cpuLast !== null && thread.cpuAtSend !== null ? thread.cpuLast - thread.cpuAtSend : now - thread.sentAt;
+  }
+
+  /** Adds to the job what its batch on this thread used (`#batchCpu`): the deadline and the charge read the same figure. */
   #charge(thread: Thread, job: Job): void {
-    job.cpuMs +=
-      thread.cpuLast !== null && thread.cpuAtSend !== null ? thread.cpuLast - thread.cpuAtSend : Date.now() - thread.sentAt;
+    job.cpuMs += this.#batchCpu(thread, Date.now());
     thread.cpuAtSend = null;
   }
 

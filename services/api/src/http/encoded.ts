@@ -9,24 +9,29 @@ import { gzipSync } from 'node:zlib';
 export interface Encoded {
   readonly body: Uint8Array<ArrayBuffer>;
   readonly etag: string;
-  /** The body gzipped (made on first use and kept), or null when it is too small to gain from it. */
+  /** The body gzipped (made on first use and kept), or null when it is not to be: too small, or already compressed. */
   gzip(): Uint8Array<ArrayBuffer> | null;
 }
 
-/** Below this many bytes a body is sent as it is: gzip would save less than it costs. */
-const GZIP_FROM = 1024;
+/**
+ * Below this many bytes a body is sent as it is: the gzip header and trailer and the extra work
+ * would take back most of what compression saves (below 512 bytes it often saves nothing). One
+ * threshold for every kind of body: static files, the API reference script and the lineage.
+ */
+export const GZIP_FROM = 1024;
 
 /**
  * `body` as a response keeps it: its ETag (a hash of the bytes) now, its gzip at `level` when first
- * asked for (9 for files gzipped once, lower for answers gzipped each time they change).
+ * asked for (9 for files gzipped once, lower for answers gzipped each time they change; null for
+ * bytes already compressed, such as images and fonts).
  */
-export function encoded(body: Uint8Array<ArrayBuffer>, level: number): Encoded {
+export function encoded(body: Uint8Array<ArrayBuffer>, level: number | null): Encoded {
   let gzip: Uint8Array<ArrayBuffer> | null | undefined;
   return {
     body,
     etag: `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"`,
     gzip() {
-      gzip ??= body.length >= GZIP_FROM ? new Uint8Array(gzipSync(body, { level })) : null;
+      gzip ??= level !== null && body.length >= GZIP_FROM ? new Uint8Array(gzipSync(body, { level })) : null;
       return gzip;
     },
   };

@@ -60,8 +60,10 @@ export function baseSecurityHeaders(): MiddlewareHandler<AppEnv> {
   };
 }
 
-export interface LoadedFile extends Encoded {
-  type: string;
+/** A file as the cache keeps it: its bytes with their ETag and gzip, and its content type. */
+export interface LoadedFile {
+  readonly bytes: Encoded;
+  readonly type: string;
 }
 
 /**
@@ -82,27 +84,19 @@ export class FileCache {
     const stamp = `${stat.size}-${stat.mtimeMs}`;
     const cached = this.#files.get(path);
     if (cached?.stamp === stamp) return cached;
-    // Copied into plain ArrayBuffers once, so responses can hand them over as they are.
-    const body = new Uint8Array(readFileSync(path));
+    // Copied into a plain ArrayBuffer once, so responses can hand it over as it is.
     const ext = extname(path).toLowerCase();
-    const bytes = encoded(body, 9);
-    const compressible = COMPRESSIBLE.has(ext);
+    const bytes = encoded(new Uint8Array(readFileSync(path)), COMPRESSIBLE.has(ext) ? 9 : null);
     // Gzipped now, once, so no request waits for it.
-    if (compressible) bytes.gzip();
-    const file = {
-      stamp,
-      body,
-      etag: bytes.etag,
-      gzip: () => (compressible ? bytes.gzip() : null),
-      type: TYPES[ext] ?? 'application/octet-stream',
-    };
+    bytes.gzip();
+    const file = { stamp, bytes, type: TYPES[ext] ?? 'application/octet-stream' };
     this.#files.set(path, file);
     return file;
   }
 }
 
 function send(c: Context<AppEnv>, file: LoadedFile, cacheControl: string): Response {
-  return negotiated(file, (name) => c.req.header(name), {
+  return negotiated(file.bytes, (name) => c.req.header(name), {
     'content-type': file.type,
     'cache-control': cacheControl,
     'content-security-policy': DASHBOARD_CSP,

@@ -89,7 +89,7 @@ export function apiDocsHandlers() {
           'the API reference script is missing: build the API (npm run build -w @outpost/api)',
         );
       }
-      return negotiated(file, header, {
+      return negotiated(file.bytes, header, {
         'content-type': 'text/javascript; charset=utf-8',
         'content-security-policy': API_DOCS_CSP,
       });
