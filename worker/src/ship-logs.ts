@@ -60,6 +60,8 @@ interface Pending {
   arrivedAt: number;
 }
 
+/** How far ahead of this machine's clock a flow's timestamp for a line may be before the line takes the worker's time. */
+const FLOW_CLOCK_AHEAD_MS = 60_000;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
@@ -120,9 +122,16 @@ export class LogShipper {
   push(input: LogInput): void {
     if (this.stopped) return;
     const redacted = this.options.redact ? this.options.redact(input.message) : input.message;
-    const timestamp = input.timestamp && !Number.isNaN(Date.parse(input.timestamp)) ? input.timestamp : new Date().toISOString();
-    const taskRunId = input.taskRunId && UUID.test(input.taskRunId) ? input.taskRunId : undefined;
     const now = Date.now();
+    // The flow's own time for the line, unless it is unreadable or ahead of this machine's clock (a
+    // pod's clock, a line that invents one): the API refuses a batch with a line far ahead, and would
+    // drop its good lines with it.
+    const given = input.timestamp ? Date.parse(input.timestamp) : Number.NaN;
+    const timestamp =
+      input.timestamp && !Number.isNaN(given) && given <= now + FLOW_CLOCK_AHEAD_MS
+        ? input.timestamp
+        : new Date(now).toISOString();
+    const taskRunId = input.taskRunId && UUID.test(input.taskRunId) ? input.taskRunId : undefined;
     const added: NumberedLine[] = [];
     for (const message of splitMessage(redacted)) {
       const line: NumberedLine = { seq: this.nextSeq++, timestamp, level: input.level, message, stream: input.stream };

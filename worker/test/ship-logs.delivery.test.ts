@@ -70,6 +70,24 @@ describe('LogShipper', () => {
     expect(s.stats.dropped).toBe(0);
   });
 
+  it("keeps a flow's own time for a line unless it is ahead of this machine's clock, when the line takes the worker's time", async () => {
+    const s = shipper(randomUUID());
+    const past = new Date(Date.now() - 3_600_000).toISOString();
+    const ahead = new Date(Date.now() + 2 * 86_400_000).toISOString();
+    const before = Date.now();
+    s.push({ level: 'info', message: 'from the past', stream: 'flow', timestamp: past });
+    s.push({ level: 'info', message: 'from the future', stream: 'flow', timestamp: ahead });
+    s.push({ level: 'info', message: 'unreadable', stream: 'flow', timestamp: 'yesterday-ish' });
+    expect(await s.flush(10_000)).toBe(true);
+    const lines = [...server.stored.values()].sort((a, b) => a.seq - b.seq);
+    expect(lines.map((l) => l.message)).toEqual(['from the past', 'from the future', 'unreadable']);
+    expect(lines[0]?.timestamp).toBe(past);
+    for (const line of lines.slice(1)) {
+      expect(Date.parse(line.timestamp)).toBeGreaterThanOrEqual(before);
+      expect(Date.parse(line.timestamp)).toBeLessThanOrEqual(Date.now());
+    }
+  });
+
   it('spools lines while the API is unreachable and a new shipper delivers them after a restart', async () => {
     const runId = randomUUID();
     server.plan([], 'fail-503');

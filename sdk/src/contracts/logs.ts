@@ -4,10 +4,18 @@ import { BatchItemError, groupDigits, Id, MAX_BATCH_RUNS, Timestamp } from './co
 export const LogLevel = z.enum(['debug', 'info', 'warning', 'error', 'critical']);
 export type LogLevel = z.infer<typeof LogLevel>;
 
+/** How far ahead of the control plane's clock a line's timestamp may be (a worker machine's clock drift). */
+export const MAX_LOG_CLOCK_AHEAD_MS = 86_400_000;
+
 export const LogLineInput = z.strictObject({
   /** Per (run, attempt), assigned by the worker, starting at 1; the idempotency key of the line. */
   seq: z.number().int().min(1),
-  timestamp: z.iso.datetime({ offset: true }),
+  /** When the line was written; at most a day ahead of the control plane's clock (logs are kept in months of this time). */
+  timestamp: z.iso
+    .datetime({ offset: true })
+    .refine((t) => Date.parse(t) <= Date.now() + MAX_LOG_CLOCK_AHEAD_MS, {
+      message: 'is more than a day ahead of the control plane\'s clock: check the worker machine\'s clock (NTP)',
+    }),
   level: LogLevel,
   message: z.string().max(32_768),
   taskRunId: Id.optional(),
@@ -31,7 +39,10 @@ export type LogBatchRequest = z.input<typeof LogBatchRequest>;
 export const LogBatchResponse = z.strictObject({
   /** Lines stored by this request. */
   accepted: z.number().int(),
-  /** Lines already stored by an earlier delivery of the same (attempt, seq). */
+  /**
+   * Lines not stored: already stored by an earlier delivery of the same (attempt, seq), or stamped
+   * before the oldest month of lines the control plane keeps (past its log retention).
+   */
   duplicates: z.number().int(),
 });
 export type LogBatchResponse = z.infer<typeof LogBatchResponse>;

@@ -4,7 +4,9 @@
  * them: one scratch database is migrated, another gets the tables of schema.ts, and their catalogs
  * must list the same tables, columns (type, nullability, default), indexes (partial ones with their
  * predicate), constraints, sequences, views and enums. Functions and triggers have no counterpart in
- * schema.ts, so they live in the migrations alone and are not compared.
+ * schema.ts, so they live in the migrations alone and are not compared; nor has partitioning, so a
+ * partitioned table is compared as the table it stands for and its partitions (made at run time) are
+ * left out.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -22,7 +24,7 @@ async function readCatalog(url: string): Promise<Catalog> {
     const rows = await sql<{ key: string; definition: string }[]>`
       SELECT 'table ' || c.relname AS key, '' AS definition
       FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-      WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p')
+      WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p') AND NOT c.relispartition
       UNION ALL
       SELECT 'column ' || c.relname || '.' || a.attname,
              format_type(a.atttypid, a.atttypmod)
@@ -34,15 +36,15 @@ async function readCatalog(url: string): Promise<Catalog> {
       FROM pg_attribute a
       JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
       LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
-      WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p') AND a.attnum > 0 AND NOT a.attisdropped
+      WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p') AND NOT c.relispartition AND a.attnum > 0 AND NOT a.attisdropped
       UNION ALL
-      SELECT 'index ' || i.relname, pg_get_indexdef(i.oid)
+      SELECT 'index ' || i.relname, replace(pg_get_indexdef(i.oid), ' ON ONLY ', ' ON ')
       FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_namespace n ON n.oid = i.relnamespace
-      WHERE n.nspname = 'public'
+      WHERE n.nspname = 'public' AND NOT i.relispartition
       UNION ALL
       SELECT 'constraint ' || t.relname || '.' || k.conname, pg_get_constraintdef(k.oid)
       FROM pg_constraint k JOIN pg_class t ON t.oid = k.conrelid JOIN pg_namespace n ON n.oid = t.relnamespace
-      WHERE n.nspname = 'public'
+      WHERE n.nspname = 'public' AND NOT t.relispartition
       UNION ALL
       SELECT 'sequence ' || c.relname, format_type(s.seqtypid, NULL)
       FROM pg_sequence s JOIN pg_class c ON c.oid = s.seqrelid JOIN pg_namespace n ON n.oid = c.relnamespace

@@ -106,7 +106,7 @@ Environment:
   OUTPOST_LEASE_GRACE_SECONDS  after an outage of the API or its database, seconds workers get to renew
                           their leases before any expires (default: the lease length; 0: none)
   OUTPOST_LATE_AFTER_SECONDS  seconds before an unclaimed due run is Late (default: ${DEFAULT_LATE_AFTER_SECONDS})
-  OUTPOST_LOG_RETENTION_DAYS  days a run's log lines are kept after it ended (default: forever)
+  OUTPOST_LOG_RETENTION_DAYS  days a log line is kept; lines go a month at a time (default: forever)
   OUTPOST_EVENT_RETENTION_DAYS  days events of the ledger are kept (default: ${DEFAULT_EVENT_RETENTION_DAYS})
   OUTPOST_PUBLIC_URL      origin browsers use, e.g. https://outpost.example.com (default: the listening address)
   OUTPOST_SECRET_KEY      32+ characters; seals run-token signing keys and OIDC client secrets in the database

@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { readdirSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { chmod, mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -154,6 +154,42 @@ export async function createTestDatabase(): Promise<TestDatabase> {
     },
   };
 }
+
+/**
+ * A fresh database migrated up to, not including, the migration tagged `tag` (as a database of an
+ * earlier release is): for tests and benchmarks of what that migration does to existing rows. Run
+ * `migrateDatabase(url)` on it to apply the rest.
+ */
+export async function createDatabaseBefore(tag: string): Promise<TestDatabase> {
+  const journal = JSON.parse(readFileSync(join(MIGRATIONS_DIR, 'meta/_journal.json'), 'utf8')) as {
+    entries: { tag: string }[];
+  };
+  const cut = journal.entries.findIndex((entry) => entry.tag === tag);
+  if (cut < 1) throw new Error(`no migration tagged ${tag} after the first`);
+  journal.entries = journal.entries.slice(0, cut);
+  const folder = mkdtempSync(join(tmpdir(), 'outpost-migrations-'));
+  const db = await createTestDatabase();
+  try {
+    mkdirSync(join(folder, 'meta'));
+    writeFileSync(join(folder, 'meta/_journal.json'), JSON.stringify(journal));
+    for (const entry of journal.entries) copyFileSync(join(MIGRATIONS_DIR, `${entry.tag}.sql`), join(folder, `${entry.tag}.sql`));
+    const sql = postgres(db.url, { max: 1, onnotice: () => {} });
+    try {
+      await sql.unsafe('DROP SCHEMA public CASCADE; DROP SCHEMA IF EXISTS drizzle CASCADE; CREATE SCHEMA public');
+    } finally {
+      await sql.end({ timeout: 5 });
+    }
+    await migrateDatabase(db.url, folder);
+    return db;
+  } catch (error) {
+    await db.drop();
+    throw error;
+  } finally {
+    rmSync(folder, { recursive: true, force: true });
+  }
+}
+
+export { migrateDatabase };
 
 // ---- a running server on a fresh database --------------------------------------------------------
 

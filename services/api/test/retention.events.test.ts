@@ -39,7 +39,7 @@ test('events older than the retention are deleted in bounded statements, newer o
   expect(await counts()).toEqual({ 'old.expired': 7, 'keep.recent': 4 });
 
   // At most two statements of three events a pass: the pass deletes six and the next the last one.
-  const loop = retention({ eventRetentionDays: 30, eventsPerBatch: 3, batchesPerWorkspace: 2 });
+  const loop = retention({ eventRetentionDays: 30, eventsPerBatch: 3, batchesPerPass: 2 });
   expect(await loop.tick()).toBe(6);
   expect(await counts()).toEqual({ 'old.expired': 1, 'keep.recent': 4 });
   expect(await loop.tick()).toBe(1);

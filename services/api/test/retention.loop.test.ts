@@ -1,6 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { pruneLogBatch } from '../src/db/retention.js';
 import { createLogger } from '../src/logger.js';
 import { RetentionLoop, type RetentionOptions } from '../src/loops/retention.js';
 import { startTestServer, type TestServer } from '../src/testing.js';
@@ -22,182 +21,102 @@ function retention(options: RetentionOptions): RetentionLoop {
   return new RetentionLoop(server.sql, server.databaseUrl, createLogger('silent'), options);
 }
 
-const line = (seq: number, message: string) => ({ seq, timestamp: new Date().toISOString(), level: 'info', message });
-
-/** Claims the deployment's next run and writes `lines` lines with its run token; returns the run and its caller. */
-async function runningWithLogs(as: Call, deploymentId: string, lines: number, attempt = 1) {
-  if (attempt === 1) await createRun(as, deploymentId);
+/** Claims the deployment's next run and returns it with a caller holding its run token. */
+async function claimedRun(as: Call, deploymentId: string) {
+  await createRun(as, deploymentId);
   const [claimed] = await claim(as);
-  const id: string = claimed.flowRun.id;
-  const asRun = client(server, claimed.token);
-  const logs = Array.from({ length: lines }, (_, i) => line(i + 1, `attempt ${attempt} line ${i + 1}`));
-  expect((await asRun('POST', `/flow-runs/${id}/logs`, { body: { attempt, logs } })).status).toBe(200);
-  for (const type of ['RUNNING'] as const) {
-    const res = await asRun('POST', `/flow-runs/${id}/set-state`, { body: { transitionId: randomUUID(), state: { type } } });
-    expect(res.body.status).toBe('ACCEPT');
-  }
-  return { id, asRun };
+  return { id: claimed.flowRun.id as string, asRun: client(server, claimed.token) };
 }
 
-/** A run that wrote `lines` lines and COMPLETED. */
-async function finishedWithLogs(as: Call, deploymentId: string, lines: number): Promise<string> {
-  const { id, asRun } = await runningWithLogs(as, deploymentId, lines);
-  const res = await asRun('POST', `/flow-runs/${id}/set-state`, {
-    body: { transitionId: randomUUID(), state: { type: 'COMPLETED' } },
-  });
-  expect(res.body.status).toBe('ACCEPT');
-  return id;
+const DAY = 86_400_000;
+const line = (seq: number, at: number) => ({ seq, timestamp: new Date(at).toISOString(), level: 'info', message: `line ${seq}` });
+
+async function storedSeqs(runId: string): Promise<number[]> {
+  const rows = await server.sql<{ seq: number }[]>`SELECT seq FROM logs WHERE flow_run_id = ${runId} ORDER BY seq`;
+  return rows.map((r) => r.seq);
 }
 
-/** Moves the runs' end `days` into the past, a second apart in the order given, as if they had ended then. */
-async function endedAgo(ids: string[], days: number): Promise<void> {
-  await server.sql`
-    UPDATE flow_runs SET end_time = now() - make_interval(days => ${days}) - make_interval(secs => ${ids.length})
-      + (array_position(${server.sql.array(ids)}::uuid[], id) * interval '1 second')
-    WHERE id = ANY(${server.sql.array(ids)}::uuid[])`;
+async function partitionNames(): Promise<string[]> {
+  const rows = await server.sql<{ name: string }[]>`SELECT name FROM log_partitions ORDER BY ends`;
+  return rows.map((r) => r.name);
 }
 
-async function lineCounts(ids: string[]): Promise<number[]> {
-  const rows = await server.sql<{ id: string; n: number }[]>`
-    SELECT r.id, (SELECT count(*) FROM logs l WHERE l.flow_run_id = r.id)::int AS n
-    FROM flow_runs r WHERE r.id = ANY(${server.sql.array(ids)}::uuid[])`;
-  const byId = new Map(rows.map((r) => [r.id, r.n]));
-  return ids.map((id) => byId.get(id) ?? -1);
-}
-
-async function markOf(workspaceId: string): Promise<string | null> {
-  const [mark] = await server.sql<{ id: string }[]>`
-    SELECT logs_through_run_id AS id FROM retention_marks WHERE workspace_id = ${workspaceId}`;
-  return mark?.id ?? null;
-}
-
-/** A workspace of its own, so no other test's mark stands in front of its runs. */
+/** A workspace of its own with a deployment. */
 async function freshWorkspace(flowName: string) {
   const ws = await server.createWorkspace();
   const as = client(server, ws.ownerKey);
   const deployment = await deploy(as, { flowName, name: 'd' });
-  return { workspaceId: ws.workspaceId, as, deploymentId: deployment.id as string };
+  return { as, deploymentId: deployment.id as string };
 }
 
 describe('log retention', () => {
-  test("deletes the lines of runs that ended before the window and keeps the rest, a running run's included; a second pass finds nothing", async () => {
-    const { workspaceId, as, deploymentId } = await freshWorkspace('kept-and-pruned');
-    const old = [];
-    for (let i = 0; i < 3; i++) old.push(await finishedWithLogs(as, deploymentId, 5));
-    const recent = await finishedWithLogs(as, deploymentId, 4);
-    const running = (await runningWithLogs(as, deploymentId, 6)).id;
-    await endedAgo(old, 40);
-    await endedAgo([recent], 29);
-    // Created long ago but still going: its lines stay, however old the run.
-    await server.sql`UPDATE flow_runs SET created_at = now() - interval '90 days' WHERE id = ${running}`;
-
-    const loop = retention({ logRetentionDays: 30 });
-    expect(await loop.tick()).toBeGreaterThanOrEqual(15);
-    expect(await lineCounts(old)).toEqual([0, 0, 0]);
-    expect(await lineCounts([recent, running])).toEqual([4, 6]);
-    // Readers see an empty log, not an error.
-    const read = await as('GET', `/flow-runs/${old[0]}/logs`);
-    expect(read.status).toBe(200);
-    expect(read.body.items).toEqual([]);
-
-    expect(await markOf(workspaceId)).toBe(old[2]);
-    expect(await loop.tick()).toBe(0);
-    expect(await lineCounts([recent, running])).toEqual([4, 6]);
-  });
-
-  test('a run retried after its lines were pruned comes back ahead of the mark, and its new lines go when it has ended again', async () => {
-    const { workspaceId, as, deploymentId } = await freshWorkspace('retried');
-    const id = await finishedWithLogs(as, deploymentId, 3);
-    await endedAgo([id], 50);
-    const loop = retention({ logRetentionDays: 30 });
-    await loop.tick();
-    expect(await lineCounts([id])).toEqual([0]);
-    expect(await markOf(workspaceId)).toBe(id);
-
-    expect((await as('POST', `/flow-runs/${id}/retry`, { body: {} })).body.status).toBe('ACCEPT');
-    const again = await runningWithLogs(as, deploymentId, 2, 2);
-    expect(again.id).toBe(id);
-    // Still going: nothing of attempt 2 is touched.
-    await loop.tick();
-    expect(await lineCounts([id])).toEqual([2]);
-    const done = await again.asRun('POST', `/flow-runs/${id}/set-state`, {
-      body: { transitionId: randomUUID(), state: { type: 'COMPLETED' } },
-    });
-    expect(done.body.status).toBe('ACCEPT');
-    await endedAgo([id], 31);
-    await loop.tick();
-    expect(await lineCounts([id])).toEqual([0]);
-  });
-
-  test('keeps every line when no retention is set', async () => {
+  test('keeps every line when no retention is set, and keeps the months ahead made', async () => {
     const { as, deploymentId } = await freshWorkspace('kept-forever');
-    const id = await finishedWithLogs(as, deploymentId, 3);
-    await endedAgo([id], 4000);
-    expect(await retention({}).tick()).toBe(0);
-    expect(await lineCounts([id])).toEqual([3]);
-  });
-
-  test('deletes a bounded number of lines a statement, and moves the mark only past runs with none left', async () => {
-    const { workspaceId, as, deploymentId } = await freshWorkspace('verbose');
-    const runs = [await finishedWithLogs(as, deploymentId, 5), await finishedWithLogs(as, deploymentId, 5)];
-    await endedAgo(runs, 90);
-    const loop = retention({ logRetentionDays: 60, linesPerBatch: 4, batchesPerWorkspace: 1 });
-    const seen = [];
-    for (let pass = 0; pass < 4; pass++) {
-      await loop.tick();
-      const counts = await lineCounts(runs);
-      seen.push({ left: counts[0]! + counts[1]!, mark: await markOf(workspaceId) });
-    }
-    expect(seen).toEqual([
-      { left: 6, mark: null },
-      { left: 2, mark: null },
-      { left: 0, mark: runs[1] },
-      { left: 0, mark: runs[1] },
-    ]);
-  });
-
-  test('prunes every workspace from its own mark, a bounded number of batches at a time', async () => {
-    const a = await freshWorkspace('here');
-    const b = await freshWorkspace('elsewhere');
-    const runs = [];
-    for (let i = 0; i < 5; i++) runs.push(await finishedWithLogs(b.as, b.deploymentId, 2));
-    const mine = await finishedWithLogs(a.as, a.deploymentId, 2);
-    await endedAgo(runs, 90);
-    await endedAgo([mine], 90);
-
-    // Two runs a statement, one statement per workspace a pass: three passes for five runs.
-    const loop = retention({ logRetentionDays: 60, runsPerBatch: 2, batchesPerWorkspace: 1 });
-    const remaining = [];
-    for (let pass = 0; pass < 3; pass++) {
-      await loop.tick();
-      remaining.push((await lineCounts(runs)).filter((n) => n > 0).length);
-    }
-    expect(remaining).toEqual([3, 1, 0]);
-    expect(await lineCounts([mine])).toEqual([0]);
-    expect(await markOf(a.workspaceId)).toBe(mine);
-    expect(await markOf(b.workspaceId)).toBe(runs[4]);
-  });
-
-  test('a batch started from a stale mark deletes nothing twice and never moves the mark back', async () => {
-    const { workspaceId, as, deploymentId } = await freshWorkspace('raced');
-    const runs = [];
-    for (let i = 0; i < 6; i++) runs.push(await finishedWithLogs(as, deploymentId, 3));
-    await endedAgo(runs, 400);
-    const [second] = await server.sql<{ end_time: Date }[]>`SELECT end_time FROM flow_runs WHERE id = ${runs[1]!}`;
-    await retention({ logRetentionDays: 365 }).tick();
-    expect(await markOf(workspaceId)).toBe(runs[5]);
-
-    // As a second replica would, having read the mark before the first one moved it.
-    const stale = await pruneLogBatch(server.sql, {
-      workspaceId,
-      days: 365,
-      runs: 2,
-      maxLines: 100,
-      after: { endTime: second!.end_time, runId: runs[1]! },
+    const { id, asRun } = await claimedRun(as, deploymentId);
+    const logs = [line(1, Date.now() - 4000 * DAY), line(2, Date.now())];
+    expect((await asRun('POST', `/flow-runs/${id}/logs`, { body: { attempt: 1, logs } })).body).toEqual({
+      accepted: 2,
+      duplicates: 0,
     });
-    expect(stale).toEqual({ runs: 2, lines: 0, full: false });
-    expect(await markOf(workspaceId)).toBe(runs[5]);
-    expect(await lineCounts(runs)).toEqual([0, 0, 0, 0, 0, 0]);
+    const before = await partitionNames();
+    expect(await retention({}).tick()).toBe(0);
+    expect(await storedSeqs(id)).toEqual([1, 2]);
+    expect(await partitionNames()).toEqual(before);
+    // This month and the two after it have a partition of their own.
+    const [ahead] = await server.sql<{ ends: Date }[]>`SELECT max(ends) AS ends FROM log_partitions`;
+    const now = new Date();
+    expect(ahead?.ends.getTime()).toBe(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + 3, 1));
+  });
+
+  test('drops the months of lines wholly past the window in one statement each, and keeps the month the window ends in', async () => {
+    const { as, deploymentId } = await freshWorkspace('kept-and-dropped');
+    const { id, asRun } = await claimedRun(as, deploymentId);
+    const now = Date.now();
+    // Stamped long ago (a worker that spooled them through an outage), last month, and now.
+    const logs = [line(1, now - 400 * DAY), line(2, now - 35 * DAY), line(3, now)];
+    expect((await asRun('POST', `/flow-runs/${id}/logs`, { body: { attempt: 1, logs } })).body.accepted).toBe(3);
+    const before = await partitionNames();
+    expect(before[0]).toBe('logs_history');
+
+    // A window of a moment: every month that ended before now goes, the current one stays.
+    const loop = retention({ logRetentionDays: 1e-6 });
+    const dropped = await loop.tick();
+    const after = await partitionNames();
+    expect(after).not.toContain('logs_history');
+    expect(dropped).toBe(before.length - after.length);
+    // This month and the two after it.
+    expect(after).toHaveLength(3);
+    expect(await storedSeqs(id)).toEqual([3]);
+    // Readers see what is left, not an error.
+    const read = await as('GET', `/flow-runs/${id}/logs`);
+    expect(read.status).toBe(200);
+    expect(read.body.items.map((l: { seq: number }) => l.seq)).toEqual([3]);
+    expect(await loop.tick()).toBe(0);
+    expect(await partitionNames()).toEqual(after);
+
+    // A line stamped before the oldest month kept is past retention: not stored, counted with the lines not stored.
+    const late = await asRun('POST', `/flow-runs/${id}/logs`, {
+      body: { attempt: 1, logs: [line(4, now - 400 * DAY), line(5, now)] },
+    });
+    expect(late.body).toEqual({ accepted: 1, duplicates: 1 });
+    expect(await storedSeqs(id)).toEqual([3, 5]);
+  });
+
+  test('a line stamped more than a day ahead of the control plane is refused with its field path, and nothing of its batch is stored', async () => {
+    const { as, deploymentId } = await freshWorkspace('clock-ahead');
+    const { id, asRun } = await claimedRun(as, deploymentId);
+    const res = await asRun('POST', `/flow-runs/${id}/logs`, {
+      body: { attempt: 1, logs: [line(1, Date.now()), line(2, Date.now() + 2 * DAY)] },
+    });
+    expect(res.status).toBe(400);
+    expect(JSON.stringify(res.body)).toContain('logs.1.timestamp');
+    expect(JSON.stringify(res.body)).toContain('ahead of the control plane');
+    expect(await storedSeqs(id)).toEqual([]);
+    // An hour ahead (a clock that drifted) is taken.
+    const drifted = await asRun('POST', `/flow-runs/${id}/logs`, {
+      body: { attempt: 1, logs: [line(1, Date.now() + 3_600_000)] },
+    });
+    expect(drifted.body.accepted).toBe(1);
   });
 });
 

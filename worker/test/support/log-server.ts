@@ -6,6 +6,7 @@ export interface ReceivedLine {
   message: string;
   stream: string;
   level: string;
+  timestamp: string;
   taskRunId?: string;
 }
 

@@ -17,8 +17,9 @@ export interface LogLineRow {
  * Stores a batch in one multi-row INSERT. The lines travel as one jsonb parameter expanded by
  * `jsonb_to_recordset`: a statement holds at most 65,535 parameters (a 1,000-line batch would need
  * 6,000 as VALUES), and JSON needs none of the quoting that text arrays get wrong for lines such as
- * `NULL` or `{…}`. `ON CONFLICT DO NOTHING` on (flow_run_id, attempt, seq) makes a redelivered batch
- * store nothing twice, and the row count tells accepted lines from duplicates. A line keeps its task
+ * `NULL` or `{…}`. `ON CONFLICT DO NOTHING` on the key (flow_run_id, attempt, seq, timestamp: a
+ * redelivered batch repeats its timestamps) makes a redelivered batch store nothing twice, and the
+ * row count tells accepted lines from duplicates and lines stamped before the oldest month kept. A line keeps its task
  * run only if that is a task run of this flow run: an id of another run or workspace, or one never
  * recorded, is dropped alike (the line itself is kept), so nothing is ever attached across tenants.
  */
@@ -61,7 +62,9 @@ export async function insertRunLogs(
       FROM jsonb_to_recordset(${db.json(rows)}::jsonb)
         AS l(run_id uuid, attempt int, seq int, timestamp timestamptz, level text, message text, task_run_id uuid, stream text)
       LEFT JOIN task_runs t ON t.id = l.task_run_id AND t.flow_run_id = l.run_id AND t.workspace_id = ${workspaceId}::uuid
-      ON CONFLICT (flow_run_id, attempt, seq) DO NOTHING
+      -- A line stamped before the oldest month kept is past retention: not stored (and no partition holds it).
+      WHERE l.timestamp >= (SELECT min(starts) FROM log_partitions)
+      ON CONFLICT (flow_run_id, attempt, seq, timestamp) DO NOTHING
       RETURNING flow_run_id, attempt
     )
     SELECT flow_run_id, attempt, count(*)::int AS accepted FROM stored GROUP BY flow_run_id, attempt`.execute();

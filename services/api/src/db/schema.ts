@@ -396,8 +396,6 @@ export const flowRuns = pgTable(
     index('flow_runs_list_idx').on(t.workspaceId, t.createdAt, t.id),
     // The quota on runs automations create counts a workspace's last minute of them.
     index('flow_runs_caused_idx').on(t.workspaceId, t.createdAt).where(sql`causation IS NOT NULL`),
-    // Log retention walks each workspace's finished runs in the order they ended.
-    index('flow_runs_ended_idx').on(t.workspaceId, t.endTime, t.id).where(sql`end_time IS NOT NULL`),
     index('flow_runs_deployment_idx').on(t.deploymentId, t.createdAt),
     // Dashboard statistics: a window of expected start times, counted by state and deployment from the index alone.
     index('flow_runs_stats_idx').on(t.workspaceId, t.expectedStartTime, t.stateType, t.deploymentId),
@@ -476,7 +474,12 @@ export const taskRuns = pgTable(
   (t) => [index('task_runs_flow_run_idx').on(t.flowRunId, t.createdAt, t.id)],
 );
 
-/** Append-only; `(flow_run_id, attempt, seq)` is the idempotency key of a line, so a retried batch stores nothing twice. */
+/**
+ * Append-only; `(flow_run_id, attempt, seq)` identifies a line, and with its timestamp (which a
+ * retried batch repeats) it is the key, so a retried batch stores nothing twice. Partitioned by
+ * month of `timestamp` (migration 0042; drizzle cannot say so, the migrations do): retention drops
+ * whole months (`log_partitions`, db/log-partitions.ts).
+ */
 export const logs = pgTable(
   'logs',
   {
@@ -491,8 +494,15 @@ export const logs = pgTable(
     stream: text('stream').notNull(),
     createdAt: createdAt(),
   },
-  (t) => [primaryKey({ columns: [t.flowRunId, t.attempt, t.seq] })],
+  (t) => [primaryKey({ columns: [t.flowRunId, t.attempt, t.seq, t.timestamp] })],
 );
+
+/** The partitions of `logs` and the timestamps each holds, `starts` inclusive, `ends` exclusive (the first starts at -infinity). */
+export const logPartitions = pgTable('log_partitions', {
+  name: text('name').primaryKey(),
+  starts: ts('starts').notNull(),
+  ends: ts('ends').notNull(),
+});
 
 /** Server-wide keys that sign run tokens; retired keys still verify until tokens signed with them expire. */
 export const signingKeys = pgTable('signing_keys', {
@@ -900,21 +910,6 @@ export const artifacts = pgTable(
     uniqueIndex('artifacts_progress_uq').on(t.flowRunId, t.key).where(sql`type = 'progress'`),
   ],
 );
-
-/**
- * How far the retention loop has pruned each workspace's run logs: every run that ended at or
- * before (`logsThroughEndTime`, `logsThroughRunId`) has had its lines deleted. The mark only ever
- * moves forward and never past the retention window, so each pass starts where the last one
- * stopped; a run that is retried leaves it (its end time is cleared) and comes back ahead of it.
- */
-export const retentionMarks = pgTable('retention_marks', {
-  workspaceId: uuid('workspace_id')
-    .primaryKey()
-    .references(() => workspaces.id),
-  logsThroughEndTime: ts('logs_through_end_time').notNull(),
-  logsThroughRunId: uuid('logs_through_run_id').notNull(),
-  updatedAt: ts('updated_at').notNull().defaultNow(),
-});
 
 /**
  * One row per attempt a worker claimed: who ran it (worker, name, the API key it claimed with) and

@@ -1,25 +1,26 @@
 import { DEFAULT_EVENT_RETENTION_DAYS } from '@outpost/sdk/contracts';
 import type { Sql } from '../db/client.js';
 import { deleteEventsBefore } from '../db/event-list.js';
-import { pruneLogBatch, pruneSignInArtefacts, readLogMark, workspaceIds } from '../db/retention.js';
+import { dropExpiredLogPartitions, ensureLogPartitions } from '../db/log-partitions.js';
+import { pruneSignInArtefacts } from '../db/retention.js';
 import type { Logger } from '../logger.js';
 import { pruneMailUsage } from '../mail/mail-quota.js';
 import { pruneEventCounts } from '../quotas/events-per-day.js';
 import { type BackgroundLoop, ElectedLoop } from './elected-loop.js';
 
 export interface RetentionOptions {
-  /** Days a run's log lines are kept after the run ended; null keeps them forever. @default null */
+  /**
+   * Days a log line is kept after its timestamp; null keeps lines forever. Lines go a month at a time,
+   * when the whole month is past the window, so a line is kept between this many days and a month
+   * more. @default null
+   */
   logRetentionDays?: number | null;
   /** Seconds sessions, sign-in links, setup tokens and single sign-on logins are kept past their end. @default 86400 */
   signInGraceSeconds?: number;
-  /** Runs whose lines one statement deletes. @default 200 */
-  runsPerBatch?: number;
-  /** Most lines one statement deletes, so verbose runs cannot make one delete long. @default 20000 */
-  linesPerBatch?: number;
   /** Least time between two prunings of sign-in artefacts (their tables have no expiry index). @default 60000 */
   signInEveryMs?: number;
-  /** Statements per workspace in one pass, so one large workspace cannot hold up the others. @default 10 */
-  batchesPerWorkspace?: number;
+  /** Deleting statements (and partition drops) of each kind in one pass, so a pass stays short. @default 10 */
+  batchesPerPass?: number;
   /** Days an event of the ledger is kept after it was received; null keeps events forever. @default 30 */
   eventRetentionDays?: number | null;
   /** Most events one statement deletes. @default 5000 */
@@ -31,21 +32,19 @@ export interface RetentionOptions {
 }
 
 /**
- * Keeps the control plane's tables from growing without end. A pass deletes sign-in artefacts
- * nobody can use any more (at most once a minute) and, when a log retention is set, the log lines
- * of runs that ended before the window, workspace by workspace from where the last pass stopped
- * (see `pruneLogBatch`). Runs, their states, task runs and artifacts stay: they are small, and
- * history and audit read them. Each statement deletes a bounded number of lines, so its locks and
- * WAL stay short; a pass that deleted something is followed by another soon after, until there is
- * nothing left, and a stop is honoured between statements.
+ * Keeps the control plane's tables from growing without end. A pass makes the log partitions of the
+ * months ahead, deletes sign-in artefacts nobody can use any more (at most once a minute), drops the
+ * months of log lines wholly past the log retention (one `DROP TABLE` a month: no dead rows, no
+ * vacuum; see db/log-partitions.ts) and deletes the events past theirs. Runs, their states, task runs
+ * and artifacts stay: they are small, and history and audit read them. Each statement deletes a
+ * bounded number of rows, so its locks and WAL stay short; a pass that deleted something is followed
+ * by another soon after, until there is nothing left, and a stop is honoured between statements.
  */
 export class RetentionLoop implements BackgroundLoop {
   readonly #loop: ElectedLoop;
   readonly #days: number | null;
   readonly #graceSeconds: number;
-  readonly #runsPerBatch: number;
-  readonly #linesPerBatch: number;
-  readonly #batchesPerWorkspace: number;
+  readonly #batchesPerPass: number;
   readonly #signInEveryMs: number;
   readonly #eventDays: number | null;
   readonly #eventsPerBatch: number;
@@ -60,10 +59,8 @@ export class RetentionLoop implements BackgroundLoop {
   ) {
     this.#days = options.logRetentionDays ?? null;
     this.#graceSeconds = options.signInGraceSeconds ?? 86_400;
-    this.#runsPerBatch = options.runsPerBatch ?? 200;
-    this.#linesPerBatch = options.linesPerBatch ?? 20_000;
     this.#signInEveryMs = options.signInEveryMs ?? 60_000;
-    this.#batchesPerWorkspace = options.batchesPerWorkspace ?? 10;
+    this.#batchesPerPass = options.batchesPerPass ?? 10;
     this.#eventDays = options.eventRetentionDays === undefined ? DEFAULT_EVENT_RETENTION_DAYS : options.eventRetentionDays;
     this.#eventsPerBatch = options.eventsPerBatch ?? 5_000;
     this.#loop = new ElectedLoop(databaseUrl, logger, {
@@ -85,7 +82,7 @@ export class RetentionLoop implements BackgroundLoop {
     return this.#loop.stop();
   }
 
-  /** One pass; returns how many rows it deleted or runs it passed (0: nothing left to do for now). */
+  /** One pass; returns how many rows and log partitions it deleted (0: nothing left to do for now). */
   async tick(): Promise<number> {
     let signIn = 0;
     let artefacts = {};
@@ -97,37 +94,28 @@ export class RetentionLoop implements BackgroundLoop {
       artefacts = pruned;
       signIn = pruned.sessions + pruned.signInTokens + pruned.passwordSetupTokens + pruned.emailTokens + pruned.oidcLogins;
     }
-    let runs = 0;
-    let lines = 0;
+    await ensureLogPartitions(this.sql);
+    let logMonths: string[] = [];
     if (this.#days !== null) {
-      for (const workspaceId of await workspaceIds(this.sql)) {
-        for (let i = 0; i < this.#batchesPerWorkspace && !this.#stopping; i++) {
-          const batch = await pruneLogBatch(this.sql, {
-            workspaceId,
-            days: this.#days,
-            runs: this.#runsPerBatch,
-            maxLines: this.#linesPerBatch,
-            after: await readLogMark(this.sql, workspaceId),
-          });
-          runs += batch.runs;
-          lines += batch.lines;
-          if (batch.runs < this.#runsPerBatch && !batch.full) break;
-        }
-      }
+      const cutoff = new Date(Date.now() - this.#days * 86_400_000);
+      logMonths = await dropExpiredLogPartitions(this.sql, cutoff, {
+        limit: this.#batchesPerPass,
+        stopping: () => this.#stopping,
+      });
     }
     let events = 0;
     if (this.#eventDays !== null) {
       // Events of every workspace by age alone: the ledger is one table with an index on received_at.
       const cutoff = new Date(Date.now() - this.#eventDays * 86_400_000);
-      for (let i = 0; i < this.#batchesPerWorkspace && !this.#stopping; i++) {
+      for (let i = 0; i < this.#batchesPerPass && !this.#stopping; i++) {
         const deleted = await deleteEventsBefore(this.sql, cutoff, this.#eventsPerBatch);
         events += deleted;
         if (deleted < this.#eventsPerBatch) break;
       }
     }
-    if (signIn > 0 || lines > 0 || events > 0) {
-      this.logger.info({ ...artefacts, logLines: lines, runsPruned: runs, events }, 'retention deleted expired data');
+    if (signIn > 0 || logMonths.length > 0 || events > 0) {
+      this.logger.info({ ...artefacts, logPartitions: logMonths, events }, 'retention deleted expired data');
     }
-    return signIn + lines + runs + events;
+    return signIn + logMonths.length + events;
   }
 }

@@ -1,0 +1,78 @@
+import type { Db, Sql } from './client.js';
+
+/**
+ * Log lines live in monthly partitions of `logs`, by the line's own timestamp (migration 0042): the
+ * first, `logs_history`, holds everything before the months (the table as it was before
+ * partitioning, or nothing), then one `logs_YYYY_MM` a month. The functions that make and drop them
+ * are in the migration, so the server, the retention loop and a person at psql use the same ones.
+ */
+
+/** Months made ahead of the current one, so a line stamped up to a day ahead always has a partition. */
+export const LOG_MONTHS_AHEAD = 2;
+
+/**
+ * Longest a partition change waits for its locks. Making or dropping a partition takes an exclusive
+ * lock on `logs` for a moment; one queued behind a long reader would hold up every writer queued
+ * behind it, so it gives up instead and is tried again on the next pass.
+ */
+const LOCK_TIMEOUT_MS = 2_000;
+
+/** Runs `statement` in a transaction of its own under the lock timeout; null when the timeout ended it. */
+async function underLockTimeout<T>(sql: Sql, statement: (tx: Db) => Promise<T>): Promise<T | null> {
+  try {
+    let result: T | undefined;
+    await sql.begin(async (tx) => {
+      await tx`SELECT set_config('lock_timeout', ${String(LOCK_TIMEOUT_MS)}, true)`;
+      result = await statement(tx);
+    });
+    return result as T;
+  } catch (error) {
+    // 55P03: lock_not_available, the lock timeout.
+    if ((error as { code?: string }).code === '55P03') return null;
+    throw error;
+  }
+}
+
+/**
+ * Makes the monthly partitions up to `LOG_MONTHS_AHEAD` months ahead; returns how many it made, or
+ * null when it gave up waiting for its locks (the months ahead leave time for the next try).
+ */
+export async function ensureLogPartitions(sql: Sql): Promise<number | null> {
+  return underLockTimeout(sql, async (tx) => {
+    const [row] = await tx<{ made: number }[]>`SELECT ensure_log_partitions(${LOG_MONTHS_AHEAD}) AS made`;
+    return row?.made ?? 0;
+  });
+}
+
+/**
+ * Drops, oldest first, every partition of `logs` whose lines are all stamped before `before`, one a
+ * transaction (under the lock timeout: a drop that gives up is left to the next pass). The newest
+ * partition always stays. At most `limit` drops a call; `stopping` is asked between them. Returns
+ * the names of the partitions dropped.
+ */
+export async function dropExpiredLogPartitions(
+  sql: Sql,
+  before: Date,
+  options: { limit: number; stopping?: () => boolean },
+): Promise<string[]> {
+  const dropped: string[] = [];
+  while (dropped.length < options.limit && !options.stopping?.()) {
+    const name = await underLockTimeout(sql, async (tx) => {
+      const [row] = await tx<{ name: string | null }[]>`SELECT drop_oldest_log_partition(${before}) AS name`;
+      return row?.name ?? null;
+    });
+    if (name === null) break;
+    dropped.push(name);
+  }
+  return dropped;
+}
+
+/** The partitions of `logs`, oldest first, with their bounds and what they hold (from the catalog: no line is read). */
+export async function logPartitionList(
+  db: Db,
+): Promise<{ name: string; starts: Date; ends: Date; lines: number; bytes: number }[]> {
+  return db<{ name: string; starts: Date; ends: Date; lines: number; bytes: number }[]>`
+    SELECT p.name, p.starts, p.ends, greatest(c.reltuples, 0)::float8 AS lines, pg_total_relation_size(c.oid)::float8 AS bytes
+    FROM log_partitions p JOIN pg_class c ON c.relname = p.name AND c.relnamespace = 'public'::regnamespace
+    ORDER BY p.ends`;
+}

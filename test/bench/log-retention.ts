@@ -1,0 +1,141 @@
+import { randomUUID } from 'node:crypto';
+import { createDatabaseBefore, migrateDatabase, startTestServer } from '@outpost/api/testing';
+import postgres from 'postgres';
+import { type Row, row } from './support/row.js';
+import { monthlyLogPartitions } from './support/seed.js';
+
+/**
+ * Log retention: a month of lines leaving the database. Lines live in monthly partitions (migration
+ * 0042), and retention drops a month whole (`drop_oldest_log_partition`, one `DROP TABLE`). Baseline:
+ * the same number of lines deleted from a month of the same size in 20,000-line statements, the way
+ * retention deleted before partitioning (the cheapest such DELETE: by ctid, no index lookup to find
+ * the rows), then the VACUUM that makes their space reusable. `BENCH_LOG_MONTH_LINES` sets the
+ * lines of a month (default 2,000,000; a month of a year of 100 M lines is about 8.3 M).
+ *
+ * Also the upgrade: migration 0042 run on a database whose unpartitioned log table holds a month of
+ * lines (it becomes the first partition, read once and given its new key). Baseline: building that
+ * key alone on the same table, just before.
+ */
+export const timeoutSeconds = 900;
+
+const LINES = Number(process.env.BENCH_LOG_MONTH_LINES ?? 2_000_000);
+const DELETE_BATCH = 20_000;
+const RUNS = 200;
+
+export let notes: string | null = null;
+
+async function fillMonth(sql: postgres.Sql, workspaceId: string, partition: string, start: Date): Promise<void> {
+  const runs = Array.from({ length: RUNS }, () => randomUUID());
+  const perRun = Math.ceil(LINES / RUNS);
+  for (let i = 0; i < RUNS; i += 20) {
+    await sql`
+      INSERT INTO logs (flow_run_id, attempt, seq, workspace_id, timestamp, level, message, stream)
+      SELECT r.id, 1, s, ${workspaceId}, ${start}::timestamptz + (r.n * ${perRun} + s) * interval '1 second' / 8,
+             CASE WHEN s % 10 = 0 THEN 'warning' ELSE 'info' END,
+             'epoch ' || s / 100 || ' step ' || s || ': loss=0.' || (s * 7919) % 1000000 || ' lr=0.001 batch=1000 shard=' || s % 8,
+             'flow'
+      FROM unnest(${sql.array(runs.slice(i, i + 20))}::uuid[]) WITH ORDINALITY AS r(id, n)
+      CROSS JOIN generate_series(1, ${perRun}) s`;
+  }
+  await sql.unsafe(`ANALYZE ${partition}`);
+}
+
+async function size(sql: postgres.Sql, partition: string): Promise<number> {
+  const [r] = await sql<{ bytes: number }[]>`SELECT pg_total_relation_size(${partition}::regclass)::float8 AS bytes`;
+  return r?.bytes ?? 0;
+}
+
+/** Seconds migration 0042 takes over a table of `LINES` lines, and seconds its key alone takes to build. */
+async function upgrade(): Promise<{ migrateMs: number; indexMs: number }> {
+  const db = await createDatabaseBefore('0042_logs_partitioned');
+  const sql = postgres(db.url, { max: 1, onnotice: () => {} });
+  try {
+    const [ws] = await sql<{ id: string }[]>`INSERT INTO workspaces (slug, name) VALUES ('old', 'Old') RETURNING id`;
+    const month = new Date(Date.now() - 40 * 86_400_000);
+    await fillMonth(sql, ws?.id as string, 'logs', month);
+    await sql`CHECKPOINT`;
+    const indexStarted = performance.now();
+    await sql`CREATE UNIQUE INDEX bench_logs_key ON logs (flow_run_id, attempt, seq, timestamp)`;
+    const indexMs = performance.now() - indexStarted;
+    await sql`DROP INDEX bench_logs_key`;
+    const started = performance.now();
+    await migrateDatabase(db.url);
+    const migrateMs = performance.now() - started;
+    const [moved] = await sql<{ n: number }[]>`SELECT count(*)::int AS n FROM logs_history`;
+    if (moved?.n !== Math.ceil(LINES / RUNS) * RUNS) throw new Error(`the migration kept ${moved?.n} lines`);
+    return { migrateMs, indexMs };
+  } finally {
+    await sql.end({ timeout: 5 });
+    await db.drop();
+  }
+}
+
+export async function run(): Promise<Row[]> {
+  const { migrateMs, indexMs } = await upgrade();
+  const server = await startTestServer({ loops: false, validateResponses: false });
+  const sql = postgres(server.databaseUrl, { max: 2, onnotice: () => {} });
+  try {
+    // Three past months of partitions, as a database a few months old has them.
+    const now = new Date();
+    await monthlyLogPartitions(sql, new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() - 3, 1)));
+    const months = await sql<{ name: string; starts: Date; ends: Date }[]>`
+      SELECT name, starts, ends FROM log_partitions WHERE name <> 'logs_history' ORDER BY ends LIMIT 2`;
+    const [dropped, deleted] = months;
+    if (!dropped || !deleted) throw new Error('expected two past months of log partitions');
+    await fillMonth(sql, server.workspaceId, dropped.name, dropped.starts);
+    await fillMonth(sql, server.workspaceId, deleted.name, deleted.starts);
+    await sql`CHECKPOINT`;
+
+    // Baseline: the month's lines deleted in bounded statements, then vacuumed.
+    const deletedBytes = await size(sql, deleted.name);
+    const deleteStarted = performance.now();
+    let gone = 0;
+    for (;;) {
+      const result = await sql.unsafe(
+        `DELETE FROM ${deleted.name} WHERE ctid = ANY(ARRAY(SELECT ctid FROM ${deleted.name} LIMIT ${DELETE_BATCH}))`,
+      );
+      gone += result.count;
+      if (result.count < DELETE_BATCH) break;
+    }
+    const deleteMs = performance.now() - deleteStarted;
+    const afterDeleteBytes = await size(sql, deleted.name);
+    const vacuumStarted = performance.now();
+    await sql.unsafe(`VACUUM ${deleted.name}`);
+    const vacuumMs = performance.now() - vacuumStarted;
+
+    // Retention as it is: the oldest months go whole (the empty first partition, then the full month).
+    await sql`SELECT drop_oldest_log_partition(${dropped.starts})`;
+    const droppedBytes = await size(sql, dropped.name);
+    const dropStarted = performance.now();
+    const [r] = await sql<{ name: string | null }[]>`SELECT drop_oldest_log_partition(${dropped.ends}) AS name`;
+    const dropMs = performance.now() - dropStarted;
+    if (r?.name !== dropped.name) throw new Error(`expected ${dropped.name} dropped, got ${r?.name}`);
+
+    const mb = (bytes: number) => `${(bytes / 1048576).toFixed(0)} MB`;
+    notes =
+      `A month of ${LINES.toLocaleString('en')} lines: ${mb(droppedBytes)} with its index. The batched DELETE of ${gone.toLocaleString('en')} ` +
+      `lines took ${deleteMs.toFixed(0)} ms and left the partition at ${mb(afterDeleteBytes)} (of ${mb(deletedBytes)}) until VACUUM ` +
+      `(${vacuumMs.toFixed(0)} ms); the drop took ${dropMs.toFixed(1)} ms and gave the space back at once.`;
+    const baseline = deleteMs + vacuumMs;
+    return [
+      row(
+        `retention: drop a month of ${(LINES / 1e6).toFixed(1)} M log lines`,
+        dropMs,
+        'ms',
+        baseline,
+        'the same lines deleted in 20,000-line statements (by ctid), then VACUUM',
+      ),
+      row(`retention: the batched DELETE alone, ${(LINES / 1e6).toFixed(1)} M lines`, deleteMs, 'ms', null),
+      row(
+        `upgrade: migration 0042 over ${(LINES / 1e6).toFixed(1)} M unpartitioned lines`,
+        migrateMs / 1000,
+        's',
+        indexMs / 1000,
+        'building the new key alone on the same table',
+      ),
+    ];
+  } finally {
+    await sql.end({ timeout: 5 });
+    await server.close();
+  }
+}
