@@ -11,11 +11,9 @@ export const LogLineInput = z.strictObject({
   /** Per (run, attempt), assigned by the worker, starting at 1; the idempotency key of the line. */
   seq: z.number().int().min(1),
   /** When the line was written; at most a day ahead of the control plane's clock (logs are kept in months of this time). */
-  timestamp: z.iso
-    .datetime({ offset: true })
-    .refine((t) => Date.parse(t) <= Date.now() + MAX_LOG_CLOCK_AHEAD_MS, {
-      message: 'is more than a day ahead of the control plane\'s clock: check the worker machine\'s clock (NTP)',
-    }),
+  timestamp: z.iso.datetime({ offset: true }).refine((t) => Date.parse(t) <= Date.now() + MAX_LOG_CLOCK_AHEAD_MS, {
+    message: "is more than a day ahead of the control plane's clock: check the worker machine's clock (NTP)",
+  }),
   level: LogLevel,
   message: z.string().max(32_768),
   taskRunId: Id.optional(),

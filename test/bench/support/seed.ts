@@ -165,7 +165,9 @@ export async function monthlyLogPartitions(sql: postgres.Sql, since: Date): Prom
     for (let start = first; start < history.ends; ) {
       const end = new Date(Date.UTC(start.getUTCFullYear(), start.getUTCMonth() + 1, 1));
       const name = `logs_${start.toISOString().slice(0, 7).replace('-', '_')}`;
-      await tx.unsafe(`CREATE TABLE ${name} PARTITION OF logs FOR VALUES FROM ('${start.toISOString()}') TO ('${end.toISOString()}')`);
+      await tx.unsafe(
+        `CREATE TABLE ${name} PARTITION OF logs FOR VALUES FROM ('${start.toISOString()}') TO ('${end.toISOString()}')`,
+      );
       await tx`INSERT INTO log_partitions (name, starts, ends) VALUES (${name}, ${start}, ${end})`;
       start = end;
     }
