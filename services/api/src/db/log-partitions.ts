@@ -66,13 +66,3 @@ export async function dropExpiredLogPartitions(
   }
   return dropped;
 }
-
-/** The partitions of `logs`, oldest first, with their bounds and what they hold (from the catalog: no line is read). */
-export async function logPartitionList(
-  db: Db,
-): Promise<{ name: string; starts: Date; ends: Date; lines: number; bytes: number }[]> {
-  return db<{ name: string; starts: Date; ends: Date; lines: number; bytes: number }[]>`
-    SELECT p.name, p.starts, p.ends, greatest(c.reltuples, 0)::float8 AS lines, pg_total_relation_size(c.oid)::float8 AS bytes
-    FROM log_partitions p JOIN pg_class c ON c.relname = p.name AND c.relnamespace = 'public'::regnamespace
-    ORDER BY p.ends`;
-}
