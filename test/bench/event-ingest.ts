@@ -1,13 +1,15 @@
 import { OutpostClient, unwrap } from '@outpost/sdk/client';
 import postgres from 'postgres';
 import { startBenchApi } from './support/api.js';
+import { BackendCpu, withBackendCpu } from './support/backend-cpu.js';
 import { type Row, row } from './support/row.js';
 
 /**
  * Custom event ingestion through `POST /events` with an API key: 10,000 events in batches of 100,
  * and 2,000 one at a time, each by one sender. Baseline: the same rows inserted into the same
  * `events` table straight from postgres.js (one multi-row INSERT per batch, or one INSERT per
- * event), so the triggers, indexes and NOTIFY of the ledger weigh on both sides alike.
+ * event), so the triggers, indexes and NOTIFY of the ledger weigh on both sides alike. For each,
+ * the CPU time of the Postgres backends that served it, per event stored.
  */
 export const timeoutSeconds = 240;
 
@@ -22,17 +24,21 @@ function events(n: number, i0: number) {
   }));
 }
 
-async function rate(count: number, send: (i: number) => Promise<number>): Promise<number> {
+/** Events stored, and per second. */
+async function rate(count: number, send: (i: number) => Promise<number>): Promise<{ stored: number; perSecond: number }> {
   let stored = 0;
   const started = performance.now();
   for (let i = 0; i < count; i++) stored += await send(i);
-  return stored / ((performance.now() - started) / 1000);
+  return { stored, perSecond: stored / ((performance.now() - started) / 1000) };
 }
 
 export async function run(): Promise<Row[]> {
   const api = await startBenchApi();
   const client = new OutpostClient({ baseUrl: api.server.url, token: api.server.ownerKey });
-  const sql = postgres(api.server.databaseUrl, { max: 4, onnotice: () => {} });
+  const rawApplication = 'outpost-bench-raw';
+  const sql = postgres(api.server.databaseUrl, { max: 4, onnotice: () => {}, connection: { application_name: rawApplication } });
+  const apiCpu = new BackendCpu(api.server.databaseUrl, 'outpost-api');
+  const rawCpu = new BackendCpu(api.server.databaseUrl, rawApplication);
   const raw = (list: ReturnType<typeof events>) =>
     list.map((e) => ({
       workspace_id: api.server.workspaceId,
@@ -46,19 +52,41 @@ export async function run(): Promise<Row[]> {
   try {
     const emit = async (list: ReturnType<typeof events>) =>
       unwrap(await client.call('eventsEmit', { body: { events: list } })).ids.length;
-    const batched = await rate(BATCHES, (b) => emit(events(BATCH, b * BATCH)));
-    const batchedRaw = await rate(
-      BATCHES,
-      async (b) => (await sql`INSERT INTO events ${sql(raw(events(BATCH, b * BATCH)))}`).count,
+    const batched = await withBackendCpu(apiCpu, () => rate(BATCHES, (b) => emit(events(BATCH, b * BATCH))));
+    const batchedRaw = await withBackendCpu(rawCpu, () =>
+      rate(BATCHES, async (b) => (await sql`INSERT INTO events ${sql(raw(events(BATCH, b * BATCH)))}`).count),
     );
-    const singles = await rate(SINGLES, (i) => emit(events(1, i)));
-    const singlesRaw = await rate(SINGLES, async (i) => (await sql`INSERT INTO events ${sql(raw(events(1, i)))}`).count);
+    const singles = await withBackendCpu(apiCpu, () => rate(SINGLES, (i) => emit(events(1, i))));
+    const singlesRaw = await withBackendCpu(rawCpu, () =>
+      rate(SINGLES, async (i) => (await sql`INSERT INTO events ${sql(raw(events(1, i)))}`).count),
+    );
     const note = 'the same rows inserted into the same events table from postgres.js (triggers and NOTIFY included)';
-    return [
-      row(`event ingest, ${BATCH}-event batches (${BATCH * BATCHES} events)`, batched, 'events/s', batchedRaw, note),
-      row(`event ingest, one event per request (${SINGLES} events)`, singles, 'events/s', singlesRaw, note),
+    const batchedLabel = `event ingest, ${BATCH}-event batches (${BATCH * BATCHES} events)`;
+    const singlesLabel = `event ingest, one event per request (${SINGLES} events)`;
+    const rows = [
+      row(batchedLabel, batched.result.perSecond, 'events/s', batchedRaw.result.perSecond, note),
+      row(singlesLabel, singles.result.perSecond, 'events/s', singlesRaw.result.perSecond, note),
     ];
+    const cpuNote = `${note} (CPU of the backends serving each, from /proc)`;
+    for (const [label, api, base] of [
+      [batchedLabel, batched, batchedRaw],
+      [singlesLabel, singles, singlesRaw],
+    ] as const) {
+      if (api.cpuMs === null || base.cpuMs === null) continue;
+      rows.push(
+        row(
+          `${label}: Postgres backend CPU`,
+          (api.cpuMs / api.result.stored) * 1000,
+          'µs/event',
+          (base.cpuMs / base.result.stored) * 1000,
+          cpuNote,
+        ),
+      );
+    }
+    return rows;
   } finally {
+    await apiCpu.close();
+    await rawCpu.close();
     await sql.end({ timeout: 5 });
     await client.close();
     await api.close();

@@ -7,6 +7,7 @@ import { OutpostClient, unwrap } from '@outpost/sdk/client';
 import { isTerminal } from '@outpost/sdk/contracts';
 import postgres from 'postgres';
 import { repoRoot, runCli, type Spawned } from '../support/processes.js';
+import { BackendCpu } from './support/backend-cpu.js';
 import { startBenchWorker } from './support/bench-worker.js';
 import { pause, type Row, row, waitFor } from './support/row.js';
 
@@ -18,7 +19,8 @@ import { pause, type Row, row, waitFor } from './support/row.js';
  * `UPDATE`s (the least a recorder of creation and completion can do). Also: 40 sequential tasks in
  * one run, and the job queues BullMQ (on the machine's Redis) and graphile-worker (on the same
  * Postgres) running 10,000 no-op jobs, as peers doing the same fan-out without task-run history.
- * CPU and resident memory of the API (this process) and of the worker and flow processes are sampled.
+ * CPU and resident memory of the API (this process) and of the worker and flow processes are sampled,
+ * and the CPU time of the Postgres backends serving the API (and the baseline's connection).
  */
 export const timeoutSeconds = 900;
 
@@ -107,6 +109,8 @@ async function timedRun(o: Outpost, flow: string, parameters: Record<string, num
   const apiBefore = process.cpuUsage();
   const workerPid = o.worker.child.pid ?? 0;
   const workerBefore = procUsage(workerPid)?.cpu ?? 0;
+  const backends = new BackendCpu(o.server.databaseUrl, 'outpost-api');
+  const backendsBefore = await backends.read();
   const started = performance.now();
   const { flowRun } = unwrap(await o.client.call('deploymentsCreateRun', { params: { id: deploymentId }, body: { parameters } }));
   let flowPid: number | null = null;
@@ -145,21 +149,27 @@ async function timedRun(o: Outpost, flow: string, parameters: Record<string, num
   if (count?.n !== items || count.done !== items)
     throw new Error(`expected ${items} completed task runs, found ${JSON.stringify(count)}`);
   const api = process.cpuUsage(apiBefore);
+  const backendsAfter = await backends.read();
+  await backends.close();
   const usage = (cpuSeconds: number, maxRssMb: number, earlyRssMb: number): Usage => ({ cpuSeconds, maxRssMb, earlyRssMb });
   return {
     seconds,
     api: usage((api.user + api.system) / 1e6, rss.api, rss.apiEarly),
     worker: usage((procUsage(workerPid)?.cpu ?? 0) - workerBefore, rss.worker, rss.workerEarly),
     flow: usage(flowCpu, rss.flow, rss.flowEarly),
+    backendCpuMs: backendsBefore === null || backendsAfter === null ? null : backendsAfter - backendsBefore,
   };
 }
 
-/** The same rows written straight into Postgres: creations, then completions, 500 a statement. */
-async function rawRows(server: TestServer, items: number): Promise<number> {
-  const sql = postgres(server.databaseUrl, { max: 1, onnotice: () => {} });
+/** The same rows written straight into Postgres: creations, then completions, 500 a statement; rows/s and the backend's CPU. */
+async function rawRows(server: TestServer, items: number): Promise<{ perSecond: number; backendCpuMs: number | null }> {
+  const application = 'outpost-bench-raw';
+  const sql = postgres(server.databaseUrl, { max: 1, onnotice: () => {}, connection: { application_name: application } });
+  const backends = new BackendCpu(server.databaseUrl, application);
   try {
     const [run] = await sql<{ id: string; workspace_id: string }[]>`SELECT id, workspace_id FROM flow_runs LIMIT 1`;
     if (!run) throw new Error('no flow run to hang task runs on');
+    const backendsBefore = await backends.read();
     const started = performance.now();
     for (let from = 0; from < items; from += RAW_BATCH) {
       const rows = Array.from({ length: Math.min(RAW_BATCH, items - from) }, (_, i) => ({
@@ -175,8 +185,11 @@ async function rawRows(server: TestServer, items: number): Promise<number> {
         UPDATE task_runs t SET state_type = 'COMPLETED', state_name = 'Completed', end_time = now(), state_seq = 1
         FROM jsonb_to_recordset(${sql.json(rows.map((r) => ({ id: r.id })))}::jsonb) AS r(id uuid) WHERE t.id = r.id`;
     }
-    return items / ((performance.now() - started) / 1000);
+    const perSecond = items / ((performance.now() - started) / 1000);
+    const backendsAfter = await backends.read();
+    return { perSecond, backendCpuMs: backendsBefore === null || backendsAfter === null ? null : backendsAfter - backendsBefore };
   } finally {
+    await backends.close();
     await sql.end({ timeout: 5 });
   }
 }
@@ -294,11 +307,22 @@ export async function run(): Promise<Row[]> {
       const r = await timedRun(o, 'fanout', { n: items, concurrency: CONCURRENCY }, items);
       const raw = await rawRows(server, items);
       const label = `${items.toLocaleString('en')}-item map`;
-      rows.push(row(`${label}, run creation to COMPLETED (task runs/s)`, items / r.seconds, 'runs/s', raw, rawNote));
+      rows.push(row(`${label}, run creation to COMPLETED (task runs/s)`, items / r.seconds, 'runs/s', raw.perSecond, rawNote));
       rows.push(row(`${label}: seconds end to end`, r.seconds, 's', null));
       rows.push(row(`${label}: API CPU (this process)`, r.api.cpuSeconds, 's', null));
       rows.push(row(`${label}: worker CPU`, r.worker.cpuSeconds, 's', null));
       rows.push(row(`${label}: flow process CPU`, r.flow.cpuSeconds, 's', null));
+      if (r.backendCpuMs !== null && raw.backendCpuMs !== null) {
+        rows.push(
+          row(
+            `${label}: Postgres backend CPU`,
+            (r.backendCpuMs / items) * 1000,
+            'ms/1,000 task runs',
+            (raw.backendCpuMs / items) * 1000,
+            `${rawNote} (CPU of the backend serving it; the API's backends also served the run, its worker and this benchmark's polling)`,
+          ),
+        );
+      }
       const rssNote = 'baseline: the same process at a tenth of the items (flat memory: ratio near 1)';
       rows.push(row(`${label}: worker peak RSS`, r.worker.maxRssMb, 'MB', r.worker.earlyRssMb || null, rssNote));
       rows.push(row(`${label}: flow process peak RSS`, r.flow.maxRssMb, 'MB', r.flow.earlyRssMb || null, rssNote));

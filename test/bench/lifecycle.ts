@@ -3,6 +3,7 @@ import { OutpostClient, unwrap } from '@outpost/sdk/client';
 import postgres from 'postgres';
 import { Agent, request } from 'undici';
 import { type BenchApi, startBenchApi } from './support/api.js';
+import { BackendCpu, withBackendCpu } from './support/backend-cpu.js';
 import { cloneRun } from './support/bulk-runs.js';
 import {
   createRawTables,
@@ -29,6 +30,10 @@ import { startThinServer } from './support/thin-http.js';
  * Batched, each worker claims up to 100 runs at once and takes them through the same steps with
  * one call per step for all of them (the worker key's batch routes: /work-pools/:pool/runs/set-states
  * and /runs/logs), against the same steps batched in raw SQL and in the bare server.
+ *
+ * Through the API and in raw SQL, the CPU time of the Postgres backends that served the workers'
+ * loops (the API's pool, or the raw statements' connections) is also reported per run completed;
+ * and for the unbatched pass, that of creating the runs through the API (`POST …/runs`).
  */
 export const timeoutSeconds = 300;
 
@@ -64,7 +69,21 @@ async function drive(workers: number, step: Step): Promise<{ perSecond: number; 
   return { perSecond: completed / seconds, completed };
 }
 
-type Rates = Map<Workers, number>;
+interface Rate {
+  perSecond: number;
+  /** CPU of the Postgres backends per run completed; null when not visible from here. */
+  cpuMsPerRun: number | null;
+}
+type Rates = Map<Workers, Rate>;
+
+/** The backends' CPU of `phase` per run it completed. */
+async function measured(cpu: BackendCpu, phase: () => Promise<{ perSecond: number; completed: number }>): Promise<Rate> {
+  const { result, cpuMs } = await withBackendCpu(cpu, phase);
+  return { perSecond: result.perSecond, cpuMsPerRun: cpuMs === null ? null : cpuMs / result.completed };
+}
+
+/** CPU of the Postgres backends per run the API created (unbatched pass), when measured. */
+let creationCpuMs: { cpuMs: number; runs: number } | null = null;
 
 /**
  * Runs the workers' loops through the API for each worker count: `fill` creates that pass's runs,
@@ -75,6 +94,7 @@ async function overApi(
   step: (client: OutpostClient, workerId: string) => Promise<number>,
 ): Promise<Rates> {
   const api = await startBenchApi();
+  const cpu = new BackendCpu(api.server.databaseUrl, 'outpost-api');
   const rates: Rates = new Map();
   try {
     for (const workers of WORKER_COUNTS) {
@@ -89,12 +109,13 @@ async function overApi(
         return client;
       };
       try {
-        rates.set(workers, (await drive(workers, (workerId) => step(clientOf(workerId), workerId))).perSecond);
+        rates.set(workers, await measured(cpu, () => drive(workers, (workerId) => step(clientOf(workerId), workerId))));
       } finally {
         for (const client of clients.values()) await client.close();
       }
     }
   } finally {
+    await cpu.close();
     await api.close();
   }
   return rates;
@@ -103,8 +124,18 @@ async function overApi(
 /** The lifecycle as the real worker runs it: claim one run, then the run token for the rest. */
 function throughApi(): Promise<Rates> {
   const fill = async (api: BenchApi, workers: Workers) => {
-    for (let i = 0; i < RUNS[workers]; i += 20) {
-      await Promise.all(Array.from({ length: Math.min(20, RUNS[workers] - i) }, () => api.createRun()));
+    const cpu = new BackendCpu(api.server.databaseUrl, 'outpost-api');
+    try {
+      const { cpuMs } = await withBackendCpu(cpu, async () => {
+        for (let i = 0; i < RUNS[workers]; i += 20) {
+          await Promise.all(Array.from({ length: Math.min(20, RUNS[workers] - i) }, () => api.createRun()));
+        }
+      });
+      if (cpuMs !== null) {
+        creationCpuMs = { cpuMs: (creationCpuMs?.cpuMs ?? 0) + cpuMs, runs: (creationCpuMs?.runs ?? 0) + RUNS[workers] };
+      }
+    } finally {
+      await cpu.close();
     }
   };
   return overApi(fill, async (client, workerId) => {
@@ -164,7 +195,9 @@ function throughApiBatched(): Promise<Rates> {
 
 /** The four steps as raw SQL, one run (or with `batch`, up to that many) per statement. */
 async function rawSql(url: string, batch: number | null): Promise<Rates> {
-  const sql = postgres(url, { max: 20, onnotice: () => {} });
+  const application = 'outpost-bench-raw';
+  const sql = postgres(url, { max: 20, onnotice: () => {}, connection: { application_name: application } });
+  const cpu = new BackendCpu(url, application);
   const rates: Rates = new Map();
   try {
     await createRawTables(sql);
@@ -190,9 +223,10 @@ async function rawSql(url: string, batch: number | null): Promise<Rates> {
           if ((await rawSetStates(sql, { runs, workerId, state: 'COMPLETED' })) !== runs.length) throw new Error('lost runs');
           return runs.length;
         };
-      rates.set(workers, (await drive(workers, batch ? many(batch) : single)).perSecond);
+      rates.set(workers, await measured(cpu, () => drive(workers, batch ? many(batch) : single)));
     }
   } finally {
+    await cpu.close();
     await dropRawTables(sql).catch(() => {});
     await sql.end({ timeout: 5 });
   }
@@ -246,7 +280,7 @@ async function thinHttp(url: string, batch: number | null): Promise<Rates> {
           await post(workerId, '/states', { workerId, runs, state: 'COMPLETED' });
           return runs.length;
         };
-      rates.set(workers, (await drive(workers, batch ? many(batch) : single)).perSecond);
+      rates.set(workers, { perSecond: (await drive(workers, batch ? many(batch) : single)).perSecond, cpuMsPerRun: null });
     }
   } finally {
     for (const agent of agents.values()) await agent.close();
@@ -263,14 +297,22 @@ const THIN_NOTE =
   'node:http + postgres.js serving the same four calls with the raw-SQL statements: no auth, validation, rules or tokens';
 
 function rows(mode: string, api: Rates, raw: Rates, thin: Rates, notes: { raw: string; thin: string }): Row[] {
-  return WORKER_COUNTS.flatMap((workers) => {
+  const rates = WORKER_COUNTS.flatMap((workers) => {
     const label = `${mode}, ${workers} worker${workers === 1 ? '' : 's'}`;
-    const value = api.get(workers) ?? Number.NaN;
+    const value = api.get(workers)?.perSecond ?? Number.NaN;
     return [
-      row(`${label} (vs raw SQL)`, value, 'runs/s', raw.get(workers) ?? null, notes.raw),
-      row(`${label} (vs bare HTTP)`, value, 'runs/s', thin.get(workers) ?? null, notes.thin),
+      row(`${label} (vs raw SQL)`, value, 'runs/s', raw.get(workers)?.perSecond ?? null, notes.raw),
+      row(`${label} (vs bare HTTP)`, value, 'runs/s', thin.get(workers)?.perSecond ?? null, notes.thin),
     ];
   });
+  const cpu = WORKER_COUNTS.flatMap((workers) => {
+    const value = api.get(workers)?.cpuMsPerRun ?? null;
+    const base = raw.get(workers)?.cpuMsPerRun ?? null;
+    if (value === null || base === null) return [];
+    const label = `${mode}, ${workers} worker${workers === 1 ? '' : 's'}: Postgres backend CPU`;
+    return [row(label, value, 'ms/run', base, `${notes.raw} (CPU of the backends serving each, from /proc)`)];
+  });
+  return [...rates, ...cpu];
 }
 
 export async function run(): Promise<Row[]> {
@@ -290,5 +332,15 @@ export async function run(): Promise<Row[]> {
       thin: `the bare node:http server serving the same four steps for up to ${BATCH} runs a call`,
     },
   );
-  return [...single, ...batched];
+  const creation = creationCpuMs
+    ? [
+        row(
+          'run created through the API (POST /deployments/:id/runs): Postgres backend CPU',
+          creationCpuMs.cpuMs / creationCpuMs.runs,
+          'ms/run',
+          null,
+        ),
+      ]
+    : [];
+  return [...single, ...batched, ...creation];
 }

@@ -2,13 +2,15 @@ import { randomUUID } from 'node:crypto';
 import { OutpostClient, unwrap } from '@outpost/sdk/client';
 import postgres from 'postgres';
 import { startBenchApi } from './support/api.js';
+import { BackendCpu, withBackendCpu } from './support/backend-cpu.js';
 import { type Row, row } from './support/row.js';
 
 /**
  * Log ingestion through `POST /flow-runs/:id/logs` in batches of 1,000 lines (the contract's
  * maximum, what a busy worker sends), with the run token, by 1 and by 4 concurrent senders each on
  * a run of its own. Baseline: the same rows as one multi-row INSERT per batch into the same
- * `logs` table, straight from postgres.js.
+ * `logs` table, straight from postgres.js. For each, the CPU time of the Postgres backends that
+ * served it (the API's pool, or the raw inserts' connections) per 1,000 lines stored.
  */
 export const timeoutSeconds = 240;
 
@@ -39,23 +41,34 @@ function batch(firstSeq: number): Line[] {
   });
 }
 
-/** `senders` loops, each sending its own run's batches in order; lines stored per second. */
-async function drive(senders: number, send: (sender: number, lines: Line[]) => Promise<number>): Promise<number> {
+/** `senders` loops, each sending its own run's batches in order; lines stored, and per second. */
+async function drive(
+  senders: number,
+  send: (sender: number, lines: Line[]) => Promise<number>,
+): Promise<{ stored: number; perSecond: number }> {
   let stored = 0;
   const deadline = Date.now() + BUDGET_MS;
   const started = performance.now();
   await Promise.all(
     Array.from({ length: senders }, async (_, sender) => {
-      for (let b = 0; b < BATCHES_PER_SENDER && Date.now() < deadline; b++) stored += await send(sender, batch(b * BATCH + 1));
+      for (let b = 0; b < BATCHES_PER_SENDER && Date.now() < deadline; b++) {
+        // Not `stored += await send(…)`: that reads `stored` before the await, and concurrent senders
+        // would overwrite each other's counts (the 4-sender rows counted about one sender's lines).
+        const accepted = await send(sender, batch(b * BATCH + 1));
+        stored += accepted;
+      }
     }),
   );
-  return stored / ((performance.now() - started) / 1000);
+  return { stored, perSecond: stored / ((performance.now() - started) / 1000) };
 }
 
 export async function run(): Promise<Row[]> {
   const api = await startBenchApi();
   const worker = new OutpostClient({ baseUrl: api.server.url, token: api.workerKey });
-  const sql = postgres(api.server.databaseUrl, { max: 20, onnotice: () => {} });
+  const raw = 'outpost-bench-raw';
+  const sql = postgres(api.server.databaseUrl, { max: 20, onnotice: () => {}, connection: { application_name: raw } });
+  const apiCpu = new BackendCpu(api.server.databaseUrl, 'outpost-api');
+  const rawCpu = new BackendCpu(api.server.databaseUrl, raw);
   try {
     /** A RUNNING run per sender and measurement, held by this worker, with its run token. */
     const runningRuns = async (count: number) => {
@@ -83,45 +96,56 @@ export async function run(): Promise<Row[]> {
     const rows: Row[] = [];
     for (const senders of SENDERS) {
       const apiRuns = await runningRuns(senders);
-      const apiRate = await drive(senders, async (sender, lines) => {
-        const target = apiRuns[sender];
-        if (!target) throw new Error('no run for sender');
-        const { accepted } = unwrap(
-          await target.client.call('logsWrite', { params: { id: target.id }, body: { attempt: target.attempt, logs: lines } }),
-        );
-        if (accepted !== lines.length) throw new Error(`stored ${accepted} of ${lines.length} lines`);
-        return accepted;
-      });
+      const viaApi = await withBackendCpu(apiCpu, () =>
+        drive(senders, async (sender, lines) => {
+          const target = apiRuns[sender];
+          if (!target) throw new Error('no run for sender');
+          const { accepted } = unwrap(
+            await target.client.call('logsWrite', { params: { id: target.id }, body: { attempt: target.attempt, logs: lines } }),
+          );
+          if (accepted !== lines.length) throw new Error(`stored ${accepted} of ${lines.length} lines`);
+          return accepted;
+        }),
+      );
 
       const rawRuns = await runningRuns(senders);
-      const rawRate = await drive(senders, async (sender, lines) => {
-        const target = rawRuns[sender];
-        if (!target) throw new Error('no run for sender');
-        const values = lines.map((l) => ({
-          flow_run_id: target.id,
-          attempt: target.attempt,
-          seq: l.seq,
-          workspace_id: api.server.workspaceId,
-          timestamp: l.timestamp,
-          level: l.level,
-          message: l.message,
-          stream: 'flow',
-        }));
-        const result = await sql`INSERT INTO logs ${sql(values)}`;
-        return result.count;
-      });
-      rows.push(
-        row(
-          `log ingestion, ${BATCH}-line batches, ${senders} sender${senders === 1 ? '' : 's'}`,
-          apiRate,
-          'lines/s',
-          rawRate,
-          'the same rows as one multi-row INSERT per batch into the same logs table, from postgres.js',
-        ),
+      const viaRaw = await withBackendCpu(rawCpu, () =>
+        drive(senders, async (sender, lines) => {
+          const target = rawRuns[sender];
+          if (!target) throw new Error('no run for sender');
+          const values = lines.map((l) => ({
+            flow_run_id: target.id,
+            attempt: target.attempt,
+            seq: l.seq,
+            workspace_id: api.server.workspaceId,
+            timestamp: l.timestamp,
+            level: l.level,
+            message: l.message,
+            stream: 'flow',
+          }));
+          const result = await sql`INSERT INTO logs ${sql(values)}`;
+          return result.count;
+        }),
       );
+      const label = `log ingestion, ${BATCH}-line batches, ${senders} sender${senders === 1 ? '' : 's'}`;
+      const note = 'the same rows as one multi-row INSERT per batch into the same logs table, from postgres.js';
+      rows.push(row(label, viaApi.result.perSecond, 'lines/s', viaRaw.result.perSecond, note));
+      if (viaApi.cpuMs !== null && viaRaw.cpuMs !== null) {
+        rows.push(
+          row(
+            `${label}: Postgres backend CPU`,
+            (viaApi.cpuMs / viaApi.result.stored) * 1000,
+            'ms/1,000 lines',
+            (viaRaw.cpuMs / viaRaw.result.stored) * 1000,
+            `${note} (CPU of the backends serving each, from /proc)`,
+          ),
+        );
+      }
     }
     return rows;
   } finally {
+    await apiCpu.close();
+    await rawCpu.close();
     await sql.end({ timeout: 5 });
     await worker.close();
     await api.close();

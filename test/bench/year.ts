@@ -7,6 +7,7 @@ import type { Browser } from 'playwright-core';
 import postgres from 'postgres';
 import { launchChromium } from '../support/dashboard.js';
 import { longPollingClaimer, startBenchApi } from './support/api.js';
+import { BackendCpu, withBackendCpu } from './support/backend-cpu.js';
 import { firstLoad, sessionCookies } from './support/browser.js';
 import { pause, percentile, type Row, row } from './support/row.js';
 import { DEFAULT_YEAR_DATABASE, type LargestRuns, SEED_MARK } from './support/seed.js';
@@ -21,7 +22,8 @@ import { DEFAULT_YEAR_DATABASE, type LargestRuns, SEED_MARK } from './support/se
  * the events page, the asset catalog and its lineage; claim latency (one due run, one claim) and
  * dispatch latency (run created → a long-polling claim returns it); the main pages' first paint in
  * headless Chromium against their own API calls; and the bytes each run, task run, log line and
- * event takes, with the largest indexes named.
+ * event takes, with the largest indexes named. For each call, the notes also give the CPU time the
+ * Postgres backends spent serving it on the year database (per sample, warm-ups included).
  */
 export const timeoutSeconds = 1800;
 /** Filled in by run(): the seed's parameters, p50s, the largest indexes. */
@@ -530,12 +532,17 @@ export async function run(): Promise<Row[]> {
       const paths = call[which].split('\n');
       return paths.length > 1 ? together(target, paths) : get(target, paths[0] as string, call.read);
     };
+    const yearCpu = new BackendCpu(yearUrl, 'outpost-api');
     for (const call of calls) {
-      const result = await paired(
-        () => sample(year, call, 'year'),
-        () => sample(bare, call, 'empty'),
-        call.samples ?? SAMPLES,
+      const measured = await withBackendCpu(yearCpu, () =>
+        paired(
+          () => sample(year, call, 'year'),
+          () => sample(bare, call, 'empty'),
+          call.samples ?? SAMPLES,
+        ),
       );
+      const result = measured.result;
+      const cpu = measured.cpuMs === null ? '' : ms(measured.cpuMs / (WARMUP + result.year.length));
       const [yp95, ep95] = [percentile(result.year, 95), percentile(result.empty, 95)];
       rows.push(
         row(
@@ -547,9 +554,10 @@ export async function run(): Promise<Row[]> {
         ),
       );
       p50s.push(
-        `| ${call.name} | ${ms(percentile(result.year, 50))} | ${ms(yp95)} | ${ms(percentile(result.empty, 50))} | ${ms(ep95)} | ${result.year.length} |`,
+        `| ${call.name} | ${ms(percentile(result.year, 50))} | ${ms(yp95)} | ${ms(percentile(result.empty, 50))} | ${ms(ep95)} | ${result.year.length} | ${cpu} |`,
       );
     }
+    await yearCpu.close();
 
     // Claim and dispatch on both.
     for (const via of ['http', 'function'] as const) {
@@ -569,7 +577,7 @@ export async function run(): Promise<Row[]> {
         ),
       );
       p50s.push(
-        `| ${label} | ${ms(percentile(y, 50))} | ${ms(percentile(y, 95))} | ${ms(percentile(e, 50))} | ${ms(percentile(e, 95))} | ${y.length} |`,
+        `| ${label} | ${ms(percentile(y, 50))} | ${ms(percentile(y, 95))} | ${ms(percentile(e, 50))} | ${ms(percentile(e, 95))} | ${y.length} | |`,
       );
     }
     {
@@ -586,7 +594,7 @@ export async function run(): Promise<Row[]> {
         ),
       );
       p50s.push(
-        `| ${label} | ${ms(percentile(y, 50))} | ${ms(percentile(y, 95))} | ${ms(percentile(e, 50))} | ${ms(percentile(e, 95))} | ${y.length} |`,
+        `| ${label} | ${ms(percentile(y, 50))} | ${ms(percentile(y, 95))} | ${ms(percentile(e, 50))} | ${ms(percentile(e, 95))} | ${y.length} | |`,
       );
     }
     await ownerClient.close();
@@ -642,7 +650,7 @@ export async function run(): Promise<Row[]> {
         ),
       );
       p50s.push(
-        `| first paint: ${spec.name} (max of ${PAGE_SAMPLES}: ${ms(Math.max(...loads))}) | ${ms(percentile(loads, 50))} | ${ms(percentile(loads, 95))} | | | ${loads.length} |`,
+        `| first paint: ${spec.name} (max of ${PAGE_SAMPLES}: ${ms(Math.max(...loads))}) | ${ms(percentile(loads, 50))} | ${ms(percentile(loads, 95))} | | | ${loads.length} | |`,
       );
     }
 
@@ -653,8 +661,8 @@ export async function run(): Promise<Row[]> {
       '',
       `Log search is the API's own (\`q\`): a request reads at most ${LOG_SEARCH_SCAN_LINES.toLocaleString('en-US')} lines past its cursor, and the dashboard reads on while the answer says \`more\` until ${SEARCH_PAGE.toLocaleString('en-US')} matches arrived, as timed here. The whole-log read is what the run page's tail still does to show the log without a search.`,
       '',
-      '| call | year p50 | year p95 | empty p50 | empty p95 | samples |',
-      '|---|---|---|---|---|---|',
+      '| call | year p50 | year p95 | empty p50 | empty p95 | samples | Postgres backend CPU per sample (year) |',
+      '|---|---|---|---|---|---|---|',
       ...p50s,
       '',
       'Largest indexes:',
