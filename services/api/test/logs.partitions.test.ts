@@ -66,7 +66,7 @@ describe('log partitions', () => {
     expect(marks?.found).toBe(false);
   });
 
-  test('a drop queued behind a long reader gives up at its lock timeout, so writers are not held longer, and the next pass drops the month', async () => {
+  test("a month's detach queued behind a long reader gives up at its lock timeout, so writers are not held longer, and the next pass removes the month", async () => {
     const { sql } = await database();
     expect(await ensureLogPartitions(sql)).not.toBeNull();
     const [ws] = await sql<{ id: string }[]>`INSERT INTO workspaces (slug, name) VALUES ('w', 'W') RETURNING id`;
@@ -76,13 +76,13 @@ describe('log partitions', () => {
       await reader`SELECT count(*) FROM logs`;
       const started = performance.now();
       const drop = dropExpiredLogPartitions(sql, new Date(), { limit: 5 });
-      // The drop is waiting for its lock on logs (a lock request not granted)…
+      // The detach is waiting for its lock on logs (a lock request not granted)…
       const waiting = async () =>
         (
           await reader<{ n: number }[]>`SELECT count(*)::int AS n FROM pg_locks WHERE NOT granted AND relation = 'logs'::regclass`
         )[0]?.n ?? 0;
       while ((await waiting()) === 0) {}
-      // …so a writer now queues behind it until the drop gives up.
+      // …so a writer now queues behind it until the detach gives up.
       const write = sql`
         INSERT INTO logs (flow_run_id, attempt, seq, workspace_id, timestamp, level, message, stream)
         VALUES ('00000000-0000-4000-8000-000000000002', 1, 1, ${ws?.id as string}, now(), 'info', 'written', 'flow')`;
@@ -99,5 +99,9 @@ describe('log partitions', () => {
     expect(await dropExpiredLogPartitions(sql, new Date(), { limit: 5 })).toContain('logs_history');
     const [left] = await sql<{ n: number }[]>`SELECT count(*)::int AS n FROM logs`;
     expect(left?.n).toBe(1);
+    // Detached, then dropped: neither listed nor left behind as a table.
+    const [gone] = await sql<{ listed: number; table: string | null }[]>`
+      SELECT (SELECT count(*)::int FROM log_partitions WHERE name = 'logs_history') AS listed, to_regclass('logs_history')::text AS table`;
+    expect(gone).toEqual({ listed: 0, table: null });
   });
 });

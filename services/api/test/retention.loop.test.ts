@@ -68,7 +68,7 @@ describe('log retention', () => {
     expect(ahead?.ends.getTime()).toBe(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + 3, 1));
   });
 
-  test('drops the months of lines wholly past the window in one statement each, and keeps the month the window ends in', async () => {
+  test('removes the months of lines wholly past the window, each detached then dropped, and keeps the month the window ends in', async () => {
     const { as, deploymentId } = await freshWorkspace('kept-and-dropped');
     const { id, asRun } = await claimedRun(as, deploymentId);
     const now = Date.now();

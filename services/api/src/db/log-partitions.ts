@@ -45,24 +45,25 @@ export async function ensureLogPartitions(sql: Sql): Promise<number | null> {
 }
 
 /**
- * Drops, oldest first, every partition of `logs` whose lines are all stamped before `before`, one a
- * transaction (under the lock timeout: a drop that gives up is left to the next pass). The newest
- * partition always stays. At most `limit` drops a call; `stopping` is asked between them. Returns
- * the names of the partitions dropped.
+ * Removes, oldest first, every partition of `logs` whose lines are all stamped before `before`: each
+ * is detached in a transaction of its own under the lock timeout (the only step that holds `logs`,
+ * for milliseconds; one that gives up is left to the next pass), then the detached tables are
+ * dropped, which removes their files without holding `logs`. The newest partition always stays.
+ * At most `limit` partitions a call; `stopping` is asked between them. Returns the names of the
+ * partitions dropped (a partition detached by a pass that stopped before dropping it included).
  */
 export async function dropExpiredLogPartitions(
   sql: Sql,
   before: Date,
   options: { limit: number; stopping?: () => boolean },
 ): Promise<string[]> {
-  const dropped: string[] = [];
-  while (dropped.length < options.limit && !options.stopping?.()) {
+  for (let detached = 0; detached < options.limit && !options.stopping?.(); detached++) {
     const name = await underLockTimeout(sql, async (tx) => {
-      const [row] = await tx<{ name: string | null }[]>`SELECT drop_oldest_log_partition(${before}) AS name`;
+      const [row] = await tx<{ name: string | null }[]>`SELECT detach_oldest_log_partition(${before}) AS name`;
       return row?.name ?? null;
     });
     if (name === null) break;
-    dropped.push(name);
   }
-  return dropped;
+  const dropped = await sql<{ name: string }[]>`SELECT drop_detached_log_partitions() AS name`;
+  return dropped.map((row) => row.name);
 }

@@ -63,7 +63,7 @@ export async function insertRunLogs(
         AS l(run_id uuid, attempt int, seq int, timestamp timestamptz, level text, message text, task_run_id uuid, stream text)
       LEFT JOIN task_runs t ON t.id = l.task_run_id AND t.flow_run_id = l.run_id AND t.workspace_id = ${workspaceId}::uuid
       -- A line stamped before the oldest month kept is past retention: not stored (and no partition holds it).
-      WHERE l.timestamp >= (SELECT min(starts) FROM log_partitions)
+      WHERE l.timestamp >= (SELECT min(starts) FROM log_partitions WHERE NOT detached)
       ON CONFLICT (flow_run_id, attempt, seq, timestamp) DO NOTHING
       RETURNING flow_run_id, attempt
     )

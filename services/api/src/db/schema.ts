@@ -502,6 +502,8 @@ export const logPartitions = pgTable('log_partitions', {
   name: text('name').primaryKey(),
   starts: ts('starts').notNull(),
   ends: ts('ends').notNull(),
+  /** Detached by retention, its lines no longer part of `logs`; dropped next (its files removed). */
+  detached: boolean('detached').notNull().default(false),
 });
 
 /** Server-wide keys that sign run tokens; retired keys still verify until tokens signed with them expire. */

@@ -34,7 +34,7 @@ export interface RetentionOptions {
 /**
  * Keeps the control plane's tables from growing without end. A pass makes the log partitions of the
  * months ahead, deletes sign-in artefacts nobody can use any more (at most once a minute), drops the
- * months of log lines wholly past the log retention (one `DROP TABLE` a month: no dead rows, no
+ * months of log lines wholly past the log retention (detached, then dropped: no dead rows, no
  * vacuum; see db/log-partitions.ts) and deletes the events past theirs. Runs, their states, task runs
  * and artifacts stay: they are small, and history and audit read them. Each statement deletes a
  * bounded number of rows, so its locks and WAL stay short; a pass that deleted something is followed

@@ -1,6 +1,6 @@
--- Log lines move to a table partitioned by month of the line's own timestamp, so retention drops a
--- month of lines at once (milliseconds, no dead rows, no vacuum) where it used to delete them run by
--- run. The timestamp joins the primary key: a retried batch carries the same timestamps, so
+-- Log lines move to a table partitioned by month of the line's own timestamp, so retention removes a
+-- month of lines at once (detached in milliseconds, then dropped: no dead rows, no vacuum) where it
+-- used to delete them run by run. The timestamp joins the primary key: a retried batch carries the same timestamps, so
 -- (flow_run_id, attempt, seq, timestamp) still stores a line once.
 --
 -- The existing table becomes the first partition, `logs_history`, holding every line up to the end
@@ -30,7 +30,8 @@ ALTER TABLE "logs" ADD CONSTRAINT "logs_workspace_id_workspaces_id_fk" FOREIGN K
 CREATE TABLE "log_partitions" (
 	"name" text PRIMARY KEY NOT NULL,
 	"starts" timestamp (3) with time zone NOT NULL,
-	"ends" timestamp (3) with time zone NOT NULL
+	"ends" timestamp (3) with time zone NOT NULL,
+	"detached" boolean DEFAULT false NOT NULL
 );--> statement-breakpoint
 -- The old key goes: the attach gives the partition the new one (a table has one primary key).
 ALTER TABLE "logs_history" DROP CONSTRAINT "logs_flow_run_id_attempt_seq_pk";--> statement-breakpoint
@@ -74,25 +75,40 @@ BEGIN
   END LOOP;
   RETURN made;
 END $$;--> statement-breakpoint
--- Drops the oldest partition if every line it can hold is stamped before `before`; returns its name,
--- or null when there is none to drop. One partition a call: the caller bounds its lock wait
--- (lock_timeout), so a long reader delays retention rather than every writer queued behind it.
-CREATE FUNCTION drop_oldest_log_partition(before timestamptz) RETURNS text LANGUAGE plpgsql AS $$
+-- Detaches the oldest partition if every line it can hold is stamped before `before`; returns its
+-- name, or null when there is none. Detaching is a catalog change (milliseconds) but takes an
+-- exclusive lock on `logs`: one partition a call, so the caller can bound its lock wait
+-- (lock_timeout) and a long reader delays retention rather than every writer queued behind it. The
+-- detached table stays listed (`detached`) until `drop_detached_log_partitions` removes its files,
+-- which takes no lock on `logs`.
+CREATE FUNCTION detach_oldest_log_partition(before timestamptz) RETURNS text LANGUAGE plpgsql AS $$
 DECLARE
   part text;
 BEGIN
   PERFORM pg_advisory_xact_lock(hashtext('outpost: log partitions'));
   SELECT p.name INTO part FROM log_partitions p
-  WHERE p.ends <= before
+  WHERE NOT p.detached AND p.ends <= before
     -- The newest partition always stays, so the months ahead have a start to be made from.
     AND p.ends < (SELECT max(q.ends) FROM log_partitions q)
   ORDER BY p.ends LIMIT 1;
   IF part IS NULL THEN
     RETURN NULL;
   END IF;
-  EXECUTE format('DROP TABLE %I', part);
-  DELETE FROM log_partitions WHERE name = part;
+  EXECUTE format('ALTER TABLE logs DETACH PARTITION %I', part);
+  UPDATE log_partitions SET detached = true WHERE name = part;
   RETURN part;
+END $$;--> statement-breakpoint
+-- Drops the partitions detached by retention (their files go: about half a second a gigabyte) and
+-- returns their names.
+CREATE FUNCTION drop_detached_log_partitions() RETURNS SETOF text LANGUAGE plpgsql AS $$
+DECLARE
+  part text;
+BEGIN
+  FOR part IN SELECT p.name FROM log_partitions p WHERE p.detached ORDER BY p.ends LOOP
+    EXECUTE format('DROP TABLE IF EXISTS %I', part);
+    DELETE FROM log_partitions WHERE name = part;
+    RETURN NEXT part;
+  END LOOP;
 END $$;--> statement-breakpoint
 SELECT ensure_log_partitions(2);--> statement-breakpoint
 DROP TABLE "retention_marks";--> statement-breakpoint
