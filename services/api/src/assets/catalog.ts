@@ -21,9 +21,10 @@ import {
   toWaiver,
   type WaiverRow,
 } from '../db/asset-records.js';
-import { lineageFactsStamp, loadBlockers, loadPartitionRows } from '../db/asset-status.js';
+import { loadBlockers, loadPartitionRows } from '../db/asset-status.js';
 import type { Db } from '../db/client.js';
 import { loadDynamicKeys } from '../db/dynamic-partitions.js';
+import { lineageFactsStamp } from '../db/lineage-changes.js';
 import { type Encoded, encoded } from '../http/encoded.js';
 import { freshnessState, freshnessVerdict } from './automation/freshness.js';
 import { type AssetGraph, type AssetNode, buildGraph, withUpstream } from './graph.js';
@@ -271,12 +272,14 @@ function viewOf(entry: LineageEntry): LineageView {
 
 /*
  * The lineage of a large workspace is kept with a stamp of every fact it is derived from
- * (lineageFactsStamp: definitions, partition statuses, check results, waivers, dynamic keys). A call
- * reads the stamp first, in its own snapshot, and answers what is kept when it is the same; only the
- * health of assets with a freshness policy is worked out again, against the clock. Otherwise it reads
- * and evaluates everything, after the stamp: a change committed in between is then in the answer and
- * not in the stamp, which costs the next call another read, never a stale answer. At 10,000 assets the
- * stamp takes a few milliseconds where reading and evaluating takes hundreds.
+ * (lineageFactsStamp: how many changes of definitions, partition statuses, check results, waivers and
+ * dynamic keys have committed, counted from a log the writers' triggers append to). A call reads the
+ * stamp first, in its own snapshot, and answers what is kept when it is the same; only the health of
+ * assets with a freshness policy is worked out again, against the clock. Otherwise it reads and
+ * evaluates everything, after the stamp: a change committed in between is then in the answer and not
+ * in the stamp, which costs the next call another read, never a stale answer. The stamp reads one
+ * row and the changes since the retention loop last folded the log, however many facts there are,
+ * where reading and evaluating 10,000 assets takes hundreds of milliseconds.
  * The answer kept, and its JSON, are shared by the calls that get them: they are read-only (but for
  * the clocked health, which drops the JSON when it changes). Serialising 10,000 nodes costs about
  * as much as reading the stamp, so a large lineage is sent from its kept JSON.

@@ -108,28 +108,3 @@ export async function loadBlockers(db: Db, workspaceId: string, keys: readonly s
     ORDER BY l.asset_key, l.check_name, l.partition_key`;
   return rows.map((r) => ({ assetKey: r.asset_key, checkName: r.check_name, partitionKey: r.partition_key }));
 }
-
-/**
- * A stamp of every fact the workspace's lineage is derived from: its asset definitions, partition
- * statuses, check results, waivers and dynamic partition keys, each as a count and the xor of a hash
- * of each row's identity and version (xmin, which every insert and update sets anew; a delete
- * changes the count or, with an insert, the xor). One statement, in the caller's snapshot; equal
- * stamps mean the same rows.
- */
-export async function lineageFactsStamp(db: Db, workspaceId: string): Promise<string> {
-  const [row] = await db<{ stamp: string }[]>`
-    SELECT concat_ws('/',
-      (SELECT count(*)::text || ':' || coalesce(bit_xor(hashtextextended(t.key || ':' || t.xmin::text, 0)), 0)::text
-       FROM asset_definitions t WHERE t.workspace_id = ${workspaceId}),
-      (SELECT count(*)::text || ':' ||
-              coalesce(bit_xor(hashtextextended(t.asset_key || ':' || t.partition_key || ':' || t.xmin::text, 0)), 0)::text
-       FROM asset_partitions t WHERE t.workspace_id = ${workspaceId}),
-      (SELECT count(*)::text || ':' || coalesce(bit_xor(hashtextextended(t.id::text || ':' || t.xmin::text, 0)), 0)::text
-       FROM asset_check_results t WHERE t.workspace_id = ${workspaceId}),
-      (SELECT count(*)::text || ':' || coalesce(bit_xor(hashtextextended(t.id::text || ':' || t.xmin::text, 0)), 0)::text
-       FROM asset_check_waivers t WHERE t.workspace_id = ${workspaceId}),
-      (SELECT count(*)::text || ':' || coalesce(bit_xor(hashtextextended(t.name || ':' || t.key || ':' || t.xmin::text, 0)), 0)::text
-       FROM dynamic_partition_keys t WHERE t.workspace_id = ${workspaceId})
-    ) AS stamp`;
-  return row?.stamp ?? '';
-}

@@ -1185,6 +1185,30 @@ export const dynamicPartitionKeys = pgTable(
   ],
 );
 
+/**
+ * "This workspace's lineage facts changed": one row per statement that wrote asset definitions,
+ * partition statuses, check results, waivers or dynamic partition keys, per workspace it touched,
+ * appended by statement triggers on those tables (0043_lineage_changes.sql). Only the retention
+ * loop deletes rows, adding their number to `lineage_change_counts` in the same statement; the stamp
+ * of a workspace's lineage is that number plus the rows left (db/lineage-changes.ts).
+ */
+export const lineageChanges = pgTable(
+  'lineage_changes',
+  {
+    workspaceId: workspaceId(),
+    seq: serial8('seq').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.workspaceId, t.seq] })],
+);
+
+/** How many `lineage_changes` rows of the workspace the retention loop has folded (deleted and counted). */
+export const lineageChangeCounts = pgTable('lineage_change_counts', {
+  workspaceId: uuid('workspace_id')
+    .primaryKey()
+    .references(() => workspaces.id),
+  folded: bigint('folded', { mode: 'number' }).$type<string>().notNull(),
+});
+
 // ---- the event ledger: what happened, for triggers, automations, waits and the events page ----
 
 /** A transaction id (`xid8`), read as a decimal string. */
