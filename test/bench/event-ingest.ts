@@ -1,7 +1,7 @@
 import { OutpostClient, unwrap } from '@outpost/sdk/client';
 import postgres from 'postgres';
 import { startBenchApi } from './support/api.js';
-import { BackendCpu, withBackendCpu } from './support/backend-cpu.js';
+import { BackendCpu, backendCpuRow, withBackendCpu } from './support/backend-cpu.js';
 import { type Row, row } from './support/row.js';
 
 /**
@@ -67,21 +67,12 @@ export async function run(): Promise<Row[]> {
       row(batchedLabel, batched.result.perSecond, 'events/s', batchedRaw.result.perSecond, note),
       row(singlesLabel, singles.result.perSecond, 'events/s', singlesRaw.result.perSecond, note),
     ];
-    const cpuNote = `${note} (CPU of the backends serving each, from /proc)`;
     for (const [label, api, base] of [
       [batchedLabel, batched, batchedRaw],
       [singlesLabel, singles, singlesRaw],
     ] as const) {
-      if (api.cpuMs === null || base.cpuMs === null) continue;
-      rows.push(
-        row(
-          `${label}: Postgres backend CPU`,
-          (api.cpuMs / api.result.stored) * 1000,
-          'µs/event',
-          (base.cpuMs / base.result.stored) * 1000,
-          cpuNote,
-        ),
-      );
+      const cpu = backendCpuRow(label, 'µs/event', 1000, api, base, note);
+      if (cpu) rows.push(cpu);
     }
     return rows;
   } finally {

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { OutpostClient, unwrap } from '@outpost/sdk/client';
 import postgres from 'postgres';
 import { startBenchApi } from './support/api.js';
-import { BackendCpu, withBackendCpu } from './support/backend-cpu.js';
+import { BackendCpu, backendCpuRow, withBackendCpu } from './support/backend-cpu.js';
 import { type Row, row } from './support/row.js';
 
 /**
@@ -130,17 +130,8 @@ export async function run(): Promise<Row[]> {
       const label = `log ingestion, ${BATCH}-line batches, ${senders} sender${senders === 1 ? '' : 's'}`;
       const note = 'the same rows as one multi-row INSERT per batch into the same logs table, from postgres.js';
       rows.push(row(label, viaApi.result.perSecond, 'lines/s', viaRaw.result.perSecond, note));
-      if (viaApi.cpuMs !== null && viaRaw.cpuMs !== null) {
-        rows.push(
-          row(
-            `${label}: Postgres backend CPU`,
-            (viaApi.cpuMs / viaApi.result.stored) * 1000,
-            'ms/1,000 lines',
-            (viaRaw.cpuMs / viaRaw.result.stored) * 1000,
-            `${note} (CPU of the backends serving each, from /proc)`,
-          ),
-        );
-      }
+      const cpu = backendCpuRow(label, 'ms/1,000 lines', 1000, viaApi, viaRaw, note);
+      if (cpu) rows.push(cpu);
     }
     return rows;
   } finally {

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import postgres from 'postgres';
+import { type Row, row } from './row.js';
 
 /**
  * CPU time of the Postgres server processes (backends) that serve one application's connections to
@@ -64,4 +65,26 @@ export async function withBackendCpu<T>(cpu: BackendCpu, phase: () => Promise<T>
   const result = await phase();
   const after = await cpu.read();
   return { result, cpuMs: before === null || after === null ? null : after - before };
+}
+
+/**
+ * The row of backend CPU per unit of work, measured against its baseline (`scale` units of the
+ * unit: 1,000 for µs per item from ms, say); null when either side has no CPU reading.
+ */
+export function backendCpuRow(
+  label: string,
+  unit: string,
+  scale: number,
+  measured: { cpuMs: number | null; result: { stored: number } },
+  baseline: { cpuMs: number | null; result: { stored: number } },
+  note: string,
+): Row | null {
+  if (measured.cpuMs === null || baseline.cpuMs === null) return null;
+  return row(
+    `${label}: Postgres backend CPU`,
+    (measured.cpuMs / measured.result.stored) * scale,
+    unit,
+    (baseline.cpuMs / baseline.result.stored) * scale,
+    `${note} (CPU of the backends serving each, from /proc)`,
+  );
 }
