@@ -10,8 +10,11 @@ export const MAX_LOG_CLOCK_AHEAD_MS = 86_400_000;
 export const LogLineInput = z.strictObject({
   /** Per (run, attempt), assigned by the worker, starting at 1; the idempotency key of the line. */
   seq: z.number().int().min(1),
-  /** When the line was written; at most a day ahead of the control plane's clock (logs are kept in months of this time). */
-  timestamp: z.iso.datetime({ offset: true }).refine((t) => Date.parse(t) <= Date.now() + MAX_LOG_CLOCK_AHEAD_MS, {
+  /**
+   * When the line was written; at most a day ahead of the control plane's clock (logs are kept in
+   * months of this time). A timestamp that does not parse is the format check's to report, once.
+   */
+  timestamp: z.iso.datetime({ offset: true }).refine((t) => !(Date.parse(t) > Date.now() + MAX_LOG_CLOCK_AHEAD_MS), {
     message: "is more than a day ahead of the control plane's clock: check the worker machine's clock (NTP)",
   }),
   level: LogLevel,

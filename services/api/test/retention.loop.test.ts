@@ -50,6 +50,28 @@ async function freshWorkspace(flowName: string) {
 }
 
 describe('log retention', () => {
+  test('a line on a seq its attempt already holds in another month is a duplicate, not a second line', async () => {
+    const { as, deploymentId } = await freshWorkspace('seq-held');
+    const { id, asRun } = await claimedRun(as, deploymentId);
+    const now = Date.now();
+    // Before the test below drops every month before this one.
+    expect(
+      (await asRun('POST', `/flow-runs/${id}/logs`, { body: { attempt: 1, logs: [line(1, now - 40 * DAY)] } })).body.accepted,
+    ).toBe(1);
+    // The same seq stamped now (another process's line, or a client that stamped it again), and a new seq.
+    const again = await asRun('POST', `/flow-runs/${id}/logs`, {
+      body: { attempt: 1, logs: [line(1, now), line(2, now), line(2, now + 1)] },
+    });
+    expect(again.body).toEqual({ accepted: 1, duplicates: 2 });
+    const stored = await server.sql<
+      { seq: number; at: Date }[]
+    >`SELECT seq, timestamp AS at FROM logs WHERE flow_run_id = ${id} ORDER BY seq`;
+    expect(stored.map((r) => [r.seq, r.at.getTime()])).toEqual([
+      [1, now - 40 * DAY],
+      [2, now],
+    ]);
+  });
+
   test('keeps every line when no retention is set, and keeps the months ahead made', async () => {
     const { as, deploymentId } = await freshWorkspace('kept-forever');
     const { id, asRun } = await claimedRun(as, deploymentId);

@@ -17,9 +17,11 @@ export interface LogLineRow {
  * Stores a batch in one multi-row INSERT. The lines travel as one jsonb parameter expanded by
  * `jsonb_to_recordset`: a statement holds at most 65,535 parameters (a 1,000-line batch would need
  * 6,000 as VALUES), and JSON needs none of the quoting that text arrays get wrong for lines such as
- * `NULL` or `{…}`. `ON CONFLICT DO NOTHING` on the key (flow_run_id, attempt, seq, timestamp: a
- * redelivered batch repeats its timestamps) makes a redelivered batch store nothing twice, and the
- * row count tells accepted lines from duplicates and lines stamped before the oldest month kept. A line keeps its task
+ * `NULL` or `{…}`. (flow_run_id, attempt, seq) holds one line: a redelivered batch (which repeats
+ * its timestamps) conflicts on the key, which has the timestamp for the monthly partitions, and a
+ * different line on a seq already held (a spool delivered after another claimer wrote it) is found
+ * among the seqs the batch's span already holds; either is not stored, and the row count tells
+ * accepted lines from duplicates and lines stamped before the oldest month kept. A line keeps its task
  * run only if that is a task run of this flow run: an id of another run or workspace, or one never
  * recorded, is dropped alike (the line itself is kept), so nothing is ever attached across tenants.
  */
@@ -56,17 +58,31 @@ export async function insertRunLogs(
   );
   if (rows.length === 0) return new Map();
   const counts = await db<{ flow_run_id: string; attempt: number; accepted: number }[]>`
-    WITH stored AS (
-      INSERT INTO logs (flow_run_id, attempt, seq, workspace_id, timestamp, level, message, task_run_id, stream)
-      SELECT l.run_id, l.attempt, l.seq, ${workspaceId}::uuid, l.timestamp, l.level, l.message, t.id, l.stream
-      FROM jsonb_to_recordset(${db.json(rows)}::jsonb)
-        AS l(run_id uuid, attempt int, seq int, timestamp timestamptz, level text, message text, task_run_id uuid, stream text)
-      LEFT JOIN task_runs t ON t.id = l.task_run_id AND t.flow_run_id = l.run_id AND t.workspace_id = ${workspaceId}::uuid
-      -- A line stamped before the oldest month kept is past retention: not stored (and no partition holds it).
-      WHERE l.timestamp >= (SELECT min(starts) FROM log_partitions WHERE NOT detached)
-      ON CONFLICT (flow_run_id, attempt, seq, timestamp) DO NOTHING
-      RETURNING flow_run_id, attempt
-    )
+    WITH
+      lines AS (
+        -- One line a (run, attempt, seq): a batch that names a seq twice keeps its first line.
+        SELECT DISTINCT ON (l.run_id, l.attempt, l.seq) l.*
+        FROM jsonb_to_recordset(${db.json(rows)}::jsonb)
+          AS l(run_id uuid, attempt int, seq int, timestamp timestamptz, level text, message text, task_run_id uuid, stream text)
+        ORDER BY l.run_id, l.attempt, l.seq),
+      spans AS (SELECT run_id, attempt, min(seq) AS lo, max(seq) AS hi FROM lines GROUP BY run_id, attempt),
+      -- The seqs of the batch's span each attempt holds already, whatever month holds them: the key
+      -- (with the timestamp) makes a redelivery a conflict; this makes another line on a taken seq one.
+      taken AS (
+        SELECT x.flow_run_id, x.attempt, x.seq FROM spans s
+        JOIN logs x ON x.flow_run_id = s.run_id AND x.attempt = s.attempt AND x.seq BETWEEN s.lo AND s.hi
+        WHERE x.workspace_id = ${workspaceId}::uuid),
+      stored AS (
+        INSERT INTO logs (flow_run_id, attempt, seq, workspace_id, timestamp, level, message, task_run_id, stream)
+        SELECT l.run_id, l.attempt, l.seq, ${workspaceId}::uuid, l.timestamp, l.level, l.message, t.id, l.stream
+        FROM lines l
+        LEFT JOIN task_runs t ON t.id = l.task_run_id AND t.flow_run_id = l.run_id AND t.workspace_id = ${workspaceId}::uuid
+        -- A line stamped before the oldest month kept is past retention: not stored (and no partition holds it).
+        WHERE l.timestamp >= (SELECT min(starts) FROM log_partitions WHERE NOT detached)
+          AND NOT EXISTS (SELECT 1 FROM taken k WHERE k.flow_run_id = l.run_id AND k.attempt = l.attempt AND k.seq = l.seq)
+        ON CONFLICT (flow_run_id, attempt, seq, timestamp) DO NOTHING
+        RETURNING flow_run_id, attempt
+      )
     SELECT flow_run_id, attempt, count(*)::int AS accepted FROM stored GROUP BY flow_run_id, attempt`.execute();
   return new Map(counts.map((row) => [batchKey(row.flow_run_id, row.attempt), row.accepted]));
 }
