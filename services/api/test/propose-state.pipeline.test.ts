@@ -56,7 +56,7 @@ test('a proposal sends BEGIN, the lock, the carried lines, the state change and 
     expect(sent.map((line) => line.slice(line.indexOf(' ') + 1))).toEqual([
       'begin',
       'SELECT r.id,',
-      'WITH stored',
+      'WITH lines',
       'WITH appended',
       'commit',
     ]);
@@ -120,5 +120,5 @@ test("a run token's state proposal and log batch for its own run check its fence
       },
     }),
   );
-  expect(logged).toEqual(['SELECT r.attempt,', 'WITH stored']);
+  expect(logged).toEqual(['SELECT r.attempt,', 'WITH lines']);
 });
