@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { searchLogs } from '../src/db/log-search.js';
+import { readLogs } from '../src/db/logs.js';
 import { startTestServer, type TestServer } from '../src/testing.js';
 import { type Call, claim, client, createRun, deploy } from './helpers.js';
 
@@ -170,7 +171,7 @@ describe('the bound on the lines one search reads', () => {
     expect(other).toEqual({ items: [], next: null, more: false });
   });
 
-  test("reads the run's lines through the primary key and no other run's", async () => {
+  test("reads the run's lines through the primary key, merged across the months in key order, and no other run's", async () => {
     const { runId, asRun } = await claimedRun();
     await write(asRun, runId, ['first']);
     // A log table where the run is a small part, as in a workspace with history; statistics made.
@@ -192,28 +193,54 @@ describe('the bound on the lines one search reads', () => {
     expect(partitions.length).toBeGreaterThan(0);
     // The statements exactly as searchLogs sends them, then each one's plan.
     const sent: { query: string; parameters: unknown[] }[] = [];
+    const settings: string[] = [];
     const watched = postgres(server.databaseUrl, {
       max: 1,
       onnotice: () => {},
       debug: (_connection, query, parameters) => {
-        if (!query.startsWith('EXPLAIN')) sent.push({ query, parameters });
+        // The read's own statements (not the transaction around them, nor its planner setting).
+        if (query.trimStart().startsWith('SELECT')) sent.push({ query, parameters });
+        else settings.push(query.trim());
       },
     });
     try {
       await watched`SELECT 1`; // the connection's own first queries (type lookups) are not the search's
-      for (const text of ['line 9999', 'line']) {
+      const reads = [
+        ...['line 9999', 'line'].map(
+          (text) => () =>
+            searchLogs(watched, { workspaceId: server.workspaceId, runId, after: null, text, minLevel: null, limit: 100 }),
+        ),
+        () =>
+          readLogs(watched, {
+            workspaceId: server.workspaceId,
+            runId,
+            after: { attempt: 1, seq: 5000 },
+            minLevel: null,
+            limit: 100,
+          }),
+      ];
+      for (const [i, read] of reads.entries()) {
         sent.length = 0;
-        await searchLogs(watched, { workspaceId: server.workspaceId, runId, after: null, text, minLevel: null, limit: 100 });
-        expect(sent.length).toBe(2);
+        settings.length = 0;
+        await read();
+        expect(sent.length).toBe(i < 2 ? 2 : 1);
+        expect(settings).toContain('SET LOCAL enable_sort = off');
         for (const statement of sent) {
-          const [row] = await watched.unsafe<{ 'QUERY PLAN': [{ Plan: PlanNode }] }[]>(
-            `EXPLAIN (FORMAT JSON) ${statement.query}`,
-            statement.parameters as never[],
-          );
+          // Planned as it runs: in key order (inKeyOrder), the partitions' keys merged, never all sorted.
+          const [row] = await watched.begin(async (tx) => {
+            await tx`SET LOCAL enable_sort = off`;
+            return tx.unsafe<{ 'QUERY PLAN': [{ Plan: PlanNode }] }[]>(
+              `EXPLAIN (FORMAT JSON) ${statement.query}`,
+              statement.parameters as never[],
+            );
+          });
+          const plan = nodes((row as { 'QUERY PLAN': [{ Plan: PlanNode }] })['QUERY PLAN'][0].Plan);
+          expect(
+            plan.map((node) => node['Node Type']),
+            statement.query,
+          ).not.toContain('Sort');
           // Each month's partition of logs is read through its own copy of the key.
-          const scans = nodes((row as { 'QUERY PLAN': [{ Plan: PlanNode }] })['QUERY PLAN'][0].Plan).filter((node) =>
-            partitions.includes(node['Relation Name'] ?? ''),
-          );
+          const scans = plan.filter((node) => partitions.includes(node['Relation Name'] ?? ''));
           expect(scans.length).toBeGreaterThan(0);
           for (const scan of scans) {
             expect(scan['Node Type'], statement.query).not.toBe('Seq Scan');

@@ -1,5 +1,5 @@
 import type { LogLevel, LogLine } from '@outpost/sdk/contracts';
-import type { Db } from './client.js';
+import type { Db, Sql } from './client.js';
 import { iso } from './values.js';
 
 export const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warning', 'error', 'critical'];
@@ -141,9 +141,26 @@ export function levelsFrom(minLevel: LogLevel | null): LogLevel[] | null {
   return minLevel ? LOG_LEVELS.slice(LOG_LEVELS.indexOf(minLevel)) : null;
 }
 
+/**
+ * Runs `read` in a transaction of its own with the planner's sorts turned off, so a read of a run's
+ * lines in (attempt, seq) order merges the monthly partitions' keys, each in key order, and stops at
+ * its limit. Left to itself, the planner estimates a run holds an average run's share of lines and
+ * prefers reading every matching line of every partition and sorting them: for a page of a long
+ * run that reads the whole rest of its log (a 5,000-line page at 50,000 lines into a 100,000-line
+ * run: 38 ms against 2.9 ms merged).
+ */
+export async function inKeyOrder<T>(sql: Sql, read: (tx: Db) => Promise<T>): Promise<T> {
+  let result: T | undefined;
+  await sql.begin(async (tx) => {
+    await tx`SET LOCAL enable_sort = off`;
+    result = await read(tx);
+  });
+  return result as T;
+}
+
 /** Lines after `after` in (attempt, seq) order: the primary key serves the read, however long the run's log is. */
 export async function readLogs(
-  db: Db,
+  sql: Sql,
   input: {
     workspaceId: string;
     runId: string;
@@ -153,7 +170,9 @@ export async function readLogs(
   },
 ): Promise<LogLine[]> {
   const levels = levelsFrom(input.minLevel);
-  const rows = await db<LogLineSelected[]>`
+  const rows = await inKeyOrder(
+    sql,
+    (db) => db<LogLineSelected[]>`
     SELECT l.attempt, l.seq, l.timestamp, l.level, l.message, l.task_run_id, t.name AS task_name, l.stream
     FROM (
       SELECT attempt, seq, timestamp, level, message, task_run_id, stream FROM logs
@@ -165,6 +184,7 @@ export async function readLogs(
     ) l
     -- The task's name for the log's task column: one primary-key lookup per line of the page.
     LEFT JOIN task_runs t ON t.id = l.task_run_id
-    ORDER BY l.attempt, l.seq`;
+    ORDER BY l.attempt, l.seq`,
+  );
   return rows.map(toLogLine);
 }
