@@ -111,10 +111,10 @@ export function storeEventRows(db: Db, rows: ReturnType<typeof eventRows>) {
  */
 export async function deleteExpiredEventIds(db: Db, batch: number): Promise<number> {
   const result = await db`
-    DELETE FROM event_ids WHERE (workspace_id, id) IN (
-      SELECT workspace_id, id FROM event_ids
+    DELETE FROM event_ids WHERE ctid = ANY(ARRAY(
+      SELECT ctid FROM event_ids
       WHERE received_at < (SELECT min(starts) FROM table_partitions WHERE parent = 'events' AND NOT detached)
-      ORDER BY received_at LIMIT ${batch})`;
+      ORDER BY received_at LIMIT ${batch}))`;
   return result.count;
 }
 
