@@ -572,7 +572,9 @@ async function seedWorkspace(sql: postgres.Sql, plan: WorkspacePlan, now: Date, 
       steps.push(
         await timed(
           'events',
+          // With their ids in event_ids, as the ingest statement stores the events code writes.
           () => sql`
+        WITH e AS (
         INSERT INTO events (workspace_id, occurred_at, received_at, kind, resource_kind, resource_id, resource_name, related,
                             payload, source, source_id)
         SELECT ${ws}, t, t + interval '40 milliseconds', e.kind, e.resource_kind, e.resource_id, e.resource_name, '[]'::jsonb,
@@ -598,7 +600,9 @@ async function seedWorkspace(sql: postgres.Sql, plan: WorkspacePlan, now: Date, 
                       WHEN g % 10 = 8 THEN 'sensor' ELSE 'run' END AS source,
                  CASE WHEN g % 10 BETWEEN 3 AND 5 THEN 'ml-training-key' END AS source_id
         ) e
-        ORDER BY t`,
+        ORDER BY t
+        RETURNING workspace_id, id, received_at)
+        INSERT INTO event_ids (workspace_id, id, received_at) SELECT workspace_id, id, received_at FROM e`,
         ),
       );
     }
