@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import postgres from 'postgres';
 import { afterAll, describe, expect, test } from 'vitest';
-import { type NewEvent, storeEvents } from '../src/db/events.js';
+import { LEDGER_CHANNEL, type NewEvent, storeEvents } from '../src/db/events.js';
 import { migrateDatabase } from '../src/db/migrate.js';
 import { createLogger } from '../src/logger.js';
 import { RetentionLoop } from '../src/loops/retention.js';
@@ -158,5 +158,30 @@ describe('the event ledger by month', () => {
       SELECT id, kind FROM events WHERE workspace_id = ${workspaceId} ORDER BY seq`;
     expect(rows.map((r) => r.id)).toEqual(ids);
     expect(rows.map((r) => r.kind)).toEqual(ids.map((_, i) => `test.n${i}`));
+  });
+
+  test("the ledger's triggers fire from the partitioned table: an update of an event in a month's partition raises, and a store notifies the ledger's channel", async () => {
+    const { sql, workspaceId } = await database();
+    const id = randomUUID();
+    await storeEvents(sql, [event(workspaceId, id)]);
+    expect(await partitionOf(sql, id)).toEqual([monthName(new Date())]);
+    await expect(sql`UPDATE events SET kind = 'test.changed' WHERE id = ${id}`).rejects.toThrow('events are append-only');
+
+    const heard: string[] = [];
+    let wake: () => void = () => {};
+    const notified = new Promise<void>((resolve) => {
+      wake = resolve;
+    });
+    const listening = await sql.listen(LEDGER_CHANNEL, (payload) => {
+      heard.push(payload);
+      wake();
+    });
+    try {
+      await storeEvents(sql, [event(workspaceId, randomUUID())]);
+      await notified;
+      expect(heard).toEqual(['']);
+    } finally {
+      await listening.unlisten();
+    }
   });
 });
