@@ -2,12 +2,12 @@ import { randomUUID } from 'node:crypto';
 import { createDatabaseBefore, migrateDatabase, startTestServer } from '@outpost/api/testing';
 import postgres from 'postgres';
 import { type Row, row } from './support/row.js';
-import { monthlyLogPartitions } from './support/seed.js';
+import { monthlyPartitions } from './support/seed.js';
 
 /**
  * Log retention: a month of lines leaving the database. Lines live in monthly partitions (migration
- * 0042), and retention removes a month whole: `detach_oldest_log_partition` (a catalog change, the
- * only step that holds `logs`), then `drop_detached_log_partitions` (its files removed). Baseline:
+ * 0042), and retention removes a month whole: `detach_oldest_partition` (a catalog change, the
+ * only step that holds `logs`), then `drop_detached_partitions` (its files removed). Baseline:
  * the same number of lines deleted from a month of the same size in 20,000-line statements, the way
  * retention deleted before partitioning (the cheapest such DELETE: by ctid, no index lookup to find
  * the rows), then the VACUUM that makes their space reusable. `BENCH_LOG_MONTH_LINES` sets the
@@ -78,9 +78,9 @@ export async function run(): Promise<Row[]> {
   try {
     // Three past months of partitions, as a database a few months old has them.
     const now = new Date();
-    await monthlyLogPartitions(sql, new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() - 3, 1)));
+    await monthlyPartitions(sql, 'logs', new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() - 3, 1)));
     const months = await sql<{ name: string; starts: Date; ends: Date }[]>`
-      SELECT name, starts, ends FROM log_partitions WHERE name <> 'logs_history' ORDER BY ends LIMIT 2`;
+      SELECT name, starts, ends FROM table_partitions WHERE parent = 'logs' AND name <> 'logs_history' ORDER BY ends LIMIT 2`;
     const [dropped, deleted] = months;
     if (!dropped || !deleted) throw new Error('expected two past months of log partitions');
     await fillMonth(sql, server.workspaceId, dropped.name, dropped.starts);
@@ -106,15 +106,15 @@ export async function run(): Promise<Row[]> {
 
     // Retention as it is: the oldest months go whole (the empty first partition, then the full month),
     // each detached (the step that holds logs), then dropped (its files removed, holding nothing).
-    await sql`SELECT detach_oldest_log_partition(${dropped.starts})`;
-    await sql`SELECT drop_detached_log_partitions()`;
+    await sql`SELECT detach_oldest_partition('logs', ${dropped.starts})`;
+    await sql`SELECT drop_detached_partitions()`;
     const droppedBytes = await size(sql, dropped.name);
     const detachStarted = performance.now();
-    const [r] = await sql<{ name: string | null }[]>`SELECT detach_oldest_log_partition(${dropped.ends}) AS name`;
+    const [r] = await sql<{ name: string | null }[]>`SELECT detach_oldest_partition('logs', ${dropped.ends}) AS name`;
     const detachMs = performance.now() - detachStarted;
     if (r?.name !== dropped.name) throw new Error(`expected ${dropped.name} detached, got ${r?.name}`);
     const dropStarted = performance.now();
-    await sql`SELECT drop_detached_log_partitions()`;
+    await sql`SELECT drop_detached_partitions()`;
     const dropMs = performance.now() - dropStarted;
 
     const mb = (bytes: number) => `${(bytes / 1048576).toFixed(0)} MB`;

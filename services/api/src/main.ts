@@ -107,7 +107,7 @@ Environment:
                           their leases before any expires (default: the lease length; 0: none)
   OUTPOST_LATE_AFTER_SECONDS  seconds before an unclaimed due run is Late (default: ${DEFAULT_LATE_AFTER_SECONDS})
   OUTPOST_LOG_RETENTION_DAYS  days a log line is kept; lines go a month at a time (default: forever)
-  OUTPOST_EVENT_RETENTION_DAYS  days events of the ledger are kept (default: ${DEFAULT_EVENT_RETENTION_DAYS})
+  OUTPOST_EVENT_RETENTION_DAYS  days events of the ledger are kept; events go a month at a time (default: ${DEFAULT_EVENT_RETENTION_DAYS})
   OUTPOST_PUBLIC_URL      origin browsers use, e.g. https://outpost.example.com (default: the listening address)
   OUTPOST_SECRET_KEY      32+ characters; seals run-token signing keys and OIDC client secrets in the database
   OUTPOST_METRICS_TOKEN   32+ characters; bearer token that opens /metrics (default: /metrics not served)

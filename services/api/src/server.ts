@@ -15,8 +15,8 @@ import { LimitedPools } from './db/claim.js';
 import { connectDatabase, type Sql } from './db/client.js';
 import { assertDatabaseUrl, connectFailure } from './db/connect-errors.js';
 import { type EmbeddedPostgres, startEmbeddedPostgres } from './db/embedded.js';
-import { ensureLogPartitions } from './db/log-partitions.js';
 import { migrateDatabase } from './db/migrate.js';
+import { ensurePartitions } from './db/partitions.js';
 import { WorkerRows } from './db/workers.js';
 import type { AppEnv } from './http/env.js';
 import { createHttpServer } from './http/http-server.js';
@@ -203,10 +203,10 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     });
     const sql = options.sql ?? (await connectDatabase(databaseUrl));
     if (!options.sql) cleanups.push(() => sql.end({ timeout: 5 }));
-    // A server started after months down makes this month's log partition before it takes a line.
-    if ((await ensureLogPartitions(sql)) === null) {
+    // A server started after months down makes this month's log and event partitions before it takes a line or an event.
+    if ((await ensurePartitions(sql)) === null) {
       logger.warn(
-        'the log partitions of the months ahead could not be made now (a lock was held too long); the retention loop tries again',
+        'the log or event partitions of the months ahead could not be made now (a lock was held too long); the retention loop tries again',
       );
     }
     const secretBox = options.secretKey ? new SecretBox(options.secretKey) : null;

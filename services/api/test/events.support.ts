@@ -1,3 +1,5 @@
+import type postgres from 'postgres';
+
 /** Reads a Server-Sent Events response: data events as parsed JSON, comment lines kept apart. */
 export class EventReader {
   readonly events: unknown[] = [];
@@ -101,4 +103,24 @@ export async function openEvents(
 ): Promise<{ response: Response; reader: EventReader | null }> {
   const response = await fetch(`${baseUrl}/api/v1/flow-runs/events`, { headers, signal });
   return { response, reader: response.ok ? new EventReader(response) : null };
+}
+
+/**
+ * Gives a new test database the event partitions months of use leave: one a month from `since` on,
+ * after an empty `events_history` ending where they start, each listed in `table_partitions` and
+ * made by `ensure_partitions` (migration 0044) as the server makes them.
+ */
+export async function eventMonthsSince(sql: postgres.Sql, since: Date): Promise<void> {
+  const first = new Date(Date.UTC(since.getUTCFullYear(), since.getUTCMonth(), 1));
+  await sql.begin(async (tx) => {
+    const [held] = await tx<{ n: number }[]>`SELECT count(*)::int AS n FROM events`;
+    if (held?.n !== 0) throw new Error('eventMonthsSince: the database already holds events');
+    for (const part of await tx<{ name: string }[]>`SELECT name FROM table_partitions WHERE parent = 'events'`) {
+      await tx`DROP TABLE ${tx(part.name)}`;
+    }
+    await tx`DELETE FROM table_partitions WHERE parent = 'events'`;
+    await tx.unsafe(`CREATE TABLE events_history PARTITION OF events FOR VALUES FROM (MINVALUE) TO ('${first.toISOString()}')`);
+    await tx`INSERT INTO table_partitions (name, parent, starts, ends) VALUES ('events_history', 'events', '-infinity', ${first})`;
+    await tx`SELECT ensure_partitions('events', 2)`;
+  });
 }

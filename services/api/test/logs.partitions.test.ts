@@ -1,7 +1,7 @@
 import postgres from 'postgres';
 import { afterAll, describe, expect, test } from 'vitest';
-import { dropExpiredLogPartitions, ensureLogPartitions } from '../src/db/log-partitions.js';
 import { migrateDatabase } from '../src/db/migrate.js';
+import { dropExpiredPartitions, ensurePartitions } from '../src/db/partitions.js';
 import { createDatabaseBefore, createTestDatabase, type TestDatabase } from '../src/testing.js';
 
 const DAY = 86_400_000;
@@ -47,7 +47,7 @@ describe('log partitions', () => {
     // The first partition reaches past the line furthest ahead; the months follow it, two past this one.
     const partitions = await sql<
       { name: string; starts: Date; ends: Date }[]
-    >`SELECT name, starts, ends FROM log_partitions ORDER BY ends`;
+    >`SELECT name, starts, ends FROM table_partitions WHERE parent = 'logs' ORDER BY ends`;
     const ahead = new Date(now + 40 * DAY);
     expect(partitions[0]?.name).toBe('logs_history');
     expect(partitions[0]?.ends.getTime()).toBe(Date.UTC(ahead.getUTCFullYear(), ahead.getUTCMonth() + 1, 1));
@@ -68,14 +68,14 @@ describe('log partitions', () => {
 
   test("a month's detach queued behind a long reader gives up at its lock timeout, so writers are not held longer, and the next pass removes the month", async () => {
     const { sql } = await database();
-    expect(await ensureLogPartitions(sql)).not.toBeNull();
+    expect(await ensurePartitions(sql)).not.toBeNull();
     const [ws] = await sql<{ id: string }[]>`INSERT INTO workspaces (slug, name) VALUES ('w', 'W') RETURNING id`;
     const reader = await sql.reserve();
     try {
       await reader`BEGIN`;
       await reader`SELECT count(*) FROM logs`;
       const started = performance.now();
-      const drop = dropExpiredLogPartitions(sql, new Date(), { limit: 5 });
+      const drop = dropExpiredPartitions(sql, 'logs', new Date(), { limit: 5 });
       // The detach is waiting for its lock on logs (a lock request not granted)…
       const waiting = async () =>
         (
@@ -89,19 +89,19 @@ describe('log partitions', () => {
       expect(await drop).toEqual([]);
       expect((await write).count).toBe(1);
       expect(performance.now() - started).toBeLessThan(10_000);
-      expect((await sql<{ name: string }[]>`SELECT name FROM log_partitions ORDER BY ends LIMIT 1`)[0]?.name).toBe(
-        'logs_history',
-      );
+      expect(
+        (await sql<{ name: string }[]>`SELECT name FROM table_partitions WHERE parent = 'logs' ORDER BY ends LIMIT 1`)[0]?.name,
+      ).toBe('logs_history');
       await reader`COMMIT`;
     } finally {
       reader.release();
     }
-    expect(await dropExpiredLogPartitions(sql, new Date(), { limit: 5 })).toContain('logs_history');
+    expect(await dropExpiredPartitions(sql, 'logs', new Date(), { limit: 5 })).toContain('logs_history');
     const [left] = await sql<{ n: number }[]>`SELECT count(*)::int AS n FROM logs`;
     expect(left?.n).toBe(1);
     // Detached, then dropped: neither listed nor left behind as a table.
     const [gone] = await sql<{ listed: number; table: string | null }[]>`
-      SELECT (SELECT count(*)::int FROM log_partitions WHERE name = 'logs_history') AS listed, to_regclass('logs_history')::text AS table`;
+      SELECT (SELECT count(*)::int FROM table_partitions WHERE name = 'logs_history') AS listed, to_regclass('logs_history')::text AS table`;
     expect(gone).toEqual({ listed: 0, table: null });
   });
 });

@@ -37,7 +37,7 @@ async function storedSeqs(runId: string): Promise<number[]> {
 }
 
 async function partitionNames(): Promise<string[]> {
-  const rows = await server.sql<{ name: string }[]>`SELECT name FROM log_partitions ORDER BY ends`;
+  const rows = await server.sql<{ name: string }[]>`SELECT name FROM table_partitions WHERE parent = 'logs' ORDER BY ends`;
   return rows.map((r) => r.name);
 }
 
@@ -85,7 +85,7 @@ describe('log retention', () => {
     expect(await storedSeqs(id)).toEqual([1, 2]);
     expect(await partitionNames()).toEqual(before);
     // This month and the two after it have a partition of their own.
-    const [ahead] = await server.sql<{ ends: Date }[]>`SELECT max(ends) AS ends FROM log_partitions`;
+    const [ahead] = await server.sql<{ ends: Date }[]>`SELECT max(ends) AS ends FROM table_partitions WHERE parent = 'logs'`;
     const now = new Date();
     expect(ahead?.ends.getTime()).toBe(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + 3, 1));
   });

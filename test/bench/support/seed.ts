@@ -148,27 +148,31 @@ async function recreateDatabase(adminUrl: string, database: string): Promise<voi
 }
 
 /**
- * Gives the new database the log partitions a year of use leaves: one a month from `since` on, with
- * the first partition (`logs_history`, empty in a new database) ending where they start. Each month
- * as `ensure_log_partitions` (migration 0042) makes it, listed in `log_partitions`.
+ * Gives the new database the partitions of `parent` (`logs` or `events`) a year of use leaves: one a
+ * month from `since` on, with the first partition (`<parent>_history`, empty in a new database)
+ * ending where they start. Each month as `ensure_partitions` (migrations 0042 and 0044) makes it,
+ * listed in `table_partitions`.
  */
-export async function monthlyLogPartitions(sql: postgres.Sql, since: Date): Promise<void> {
+export async function monthlyPartitions(sql: postgres.Sql, parent: 'logs' | 'events', since: Date): Promise<void> {
   const first = new Date(Date.UTC(since.getUTCFullYear(), since.getUTCMonth(), 1));
+  const historyName = `${parent}_history`;
   await sql.begin(async (tx) => {
     const [history] = await tx<{ n: number; ends: Date }[]>`
-      SELECT (SELECT count(*)::int FROM logs_history) AS n, ends FROM log_partitions WHERE name = 'logs_history'`;
-    if (!history || history.n > 0) throw new Error('seed: logs_history is not the empty partition of a new database');
-    await tx`DROP TABLE logs_history`;
-    await tx`DELETE FROM log_partitions WHERE name = 'logs_history'`;
-    await tx.unsafe(`CREATE TABLE logs_history PARTITION OF logs FOR VALUES FROM (MINVALUE) TO ('${first.toISOString()}')`);
-    await tx`INSERT INTO log_partitions (name, starts, ends) VALUES ('logs_history', '-infinity', ${first})`;
+      SELECT (SELECT count(*)::int FROM ${tx(historyName)}) AS n, ends FROM table_partitions WHERE name = ${historyName}`;
+    if (!history || history.n > 0) throw new Error(`seed: ${historyName} is not the empty partition of a new database`);
+    await tx`DROP TABLE ${tx(historyName)}`;
+    await tx`DELETE FROM table_partitions WHERE name = ${historyName}`;
+    await tx.unsafe(
+      `CREATE TABLE ${historyName} PARTITION OF ${parent} FOR VALUES FROM (MINVALUE) TO ('${first.toISOString()}')`,
+    );
+    await tx`INSERT INTO table_partitions (name, parent, starts, ends) VALUES (${historyName}, ${parent}, '-infinity', ${first})`;
     for (let start = first; start < history.ends; ) {
       const end = new Date(Date.UTC(start.getUTCFullYear(), start.getUTCMonth() + 1, 1));
-      const name = `logs_${start.toISOString().slice(0, 7).replace('-', '_')}`;
+      const name = `${parent}_${start.toISOString().slice(0, 7).replace('-', '_')}`;
       await tx.unsafe(
-        `CREATE TABLE ${name} PARTITION OF logs FOR VALUES FROM ('${start.toISOString()}') TO ('${end.toISOString()}')`,
+        `CREATE TABLE ${name} PARTITION OF ${parent} FOR VALUES FROM ('${start.toISOString()}') TO ('${end.toISOString()}')`,
       );
-      await tx`INSERT INTO log_partitions (name, starts, ends) VALUES (${name}, ${start}, ${end})`;
+      await tx`INSERT INTO table_partitions (name, parent, starts, ends) VALUES (${name}, ${parent}, ${start}, ${end})`;
       start = end;
     }
   });
@@ -568,7 +572,9 @@ async function seedWorkspace(sql: postgres.Sql, plan: WorkspacePlan, now: Date, 
       steps.push(
         await timed(
           'events',
+          // With their ids in event_ids, as the ingest statement stores the events code writes.
           () => sql`
+        WITH e AS (
         INSERT INTO events (workspace_id, occurred_at, received_at, kind, resource_kind, resource_id, resource_name, related,
                             payload, source, source_id)
         SELECT ${ws}, t, t + interval '40 milliseconds', e.kind, e.resource_kind, e.resource_id, e.resource_name, '[]'::jsonb,
@@ -594,7 +600,9 @@ async function seedWorkspace(sql: postgres.Sql, plan: WorkspacePlan, now: Date, 
                       WHEN g % 10 = 8 THEN 'sensor' ELSE 'run' END AS source,
                  CASE WHEN g % 10 BETWEEN 3 AND 5 THEN 'ml-training-key' END AS source_id
         ) e
-        ORDER BY t`,
+        ORDER BY t
+        RETURNING workspace_id, id, received_at)
+        INSERT INTO event_ids (workspace_id, id, received_at) SELECT workspace_id, id, received_at FROM e`,
         ),
       );
     }
@@ -736,7 +744,8 @@ export async function seed(argv: string[]): Promise<void> {
       // A lost last commit only loses seed rows; nothing here needs to wait for the disk.
       await sql`SET synchronous_commit = off`;
       await sql`SET work_mem = '64MB'`;
-      await monthlyLogPartitions(sql, t0);
+      await monthlyPartitions(sql, 'logs', t0);
+      await monthlyPartitions(sql, 'events', t0);
       await sql`CREATE UNLOGGED TABLE bench_seed_runs (
         n int PRIMARY KEY, id uuid NOT NULL, deployment_id uuid NOT NULL, created_at timestamptz NOT NULL,
         start_time timestamptz, end_time timestamptz, state_type text NOT NULL, attempts int NOT NULL, tasks int NOT NULL,

@@ -119,17 +119,6 @@ export async function listEvents(
     LIMIT ${page.limit}`;
 }
 
-/**
- * Deletes events received before `cutoff`, at most `batch` at a time (a short transaction each, so
- * retention never holds locks on the ledger for long); returns how many it deleted.
- */
-export async function deleteEventsBefore(db: Db, cutoff: Date, batch: number): Promise<number> {
-  const result = await db`
-    DELETE FROM events WHERE seq IN (
-      SELECT seq FROM events WHERE received_at < ${cutoff} ORDER BY received_at LIMIT ${batch})`;
-  return result.count;
-}
-
 /** A run as an event's resource, with its flow and deployment as related resources; null when there is no such run. */
 export async function runAsResource(
   db: Db,

@@ -48,11 +48,13 @@ export async function insertEvents(db: Db, batch: readonly NewEvent[]): Promise<
 export async function storeEvents(db: Db, batch: readonly NewEvent[]): Promise<{ ids: string[]; stored: number }> {
   if (batch.length === 0) return { ids: [], stored: 0 };
   const rows = eventRows(batch);
-  const stored = await insertEventRows(db, rows);
-  return { ids: rows.map((r) => r.id), stored: stored.count };
+  const [row] = await db<{ stored: number }[]>`
+    WITH ${storeEventRows(db, rows)}
+    SELECT count(*)::int AS stored FROM stored`;
+  return { ids: rows.map((r) => r.id), stored: row?.stored ?? 0 };
 }
 
-/** A batch as the rows `insertEventRows` stores, each with its id (given, or a new one). */
+/** A batch as the rows `storeEventRows` stores, each with its id (given, or a new one). */
 export function eventRows(batch: readonly NewEvent[]) {
   return batch.map((e) => ({
     workspace_id: e.workspaceId,
@@ -70,18 +72,50 @@ export function eventRows(batch: readonly NewEvent[]) {
 }
 
 /**
- * One INSERT of many events (a statement, or a fragment a caller adds RETURNING to): the rows travel
- * as one jsonb parameter, and a repeated id is skipped.
+ * The common table expressions that store a batch of events, for a statement's WITH (a
+ * data-modifying WITH cannot nest): the rows travel as one jsonb parameter; their ids go into
+ * `event_ids` first, and only the events whose id was new there go into `events` (`stored`, one row
+ * an event stored). A unique index cannot span the ledger's monthly partitions (migration 0044), so
+ * `event_ids` is what stores an id once: a repeat, in this batch or from any earlier one still kept,
+ * stores nothing, and a concurrent statement with the same id waits for this one's transaction and
+ * then skips it. Events are stored in the batch's order, so their `seq` follows it.
  */
-export function insertEventRows(db: Db, rows: ReturnType<typeof eventRows>) {
+export function storeEventRows(db: Db, rows: ReturnType<typeof eventRows>) {
   return db`
-    INSERT INTO events (workspace_id, id, occurred_at, kind, resource_kind, resource_id, resource_name, related, payload, source, source_id)
-    SELECT x.workspace_id, x.id, x.occurred_at, x.kind, x.resource_kind, x.resource_id, x.resource_name,
-           coalesce(x.related, '[]'::jsonb), coalesce(x.payload, '{}'::jsonb), x.source, x.source_id
-    FROM jsonb_to_recordset(${db.json(rows as never)}::jsonb) AS x(
-      workspace_id uuid, id uuid, occurred_at timestamptz, kind text, resource_kind text, resource_id text,
-      resource_name text, related jsonb, payload jsonb, source text, source_id text)
-    ON CONFLICT (workspace_id, id) DO NOTHING`;
+    input AS (
+      SELECT x.* FROM ROWS FROM (jsonb_to_recordset(${db.json(rows as never)}::jsonb) AS (
+        workspace_id uuid, id uuid, occurred_at timestamptz, kind text, resource_kind text, resource_id text,
+        resource_name text, related jsonb, payload jsonb, source text, source_id text)) WITH ORDINALITY AS x(
+        workspace_id, id, occurred_at, kind, resource_kind, resource_id, resource_name, related, payload, source, source_id, n)
+    ), new_ids AS (
+      INSERT INTO event_ids (workspace_id, id)
+      SELECT workspace_id, id FROM input ORDER BY n
+      ON CONFLICT (workspace_id, id) DO NOTHING
+      RETURNING workspace_id, id
+    ), stored AS (
+      INSERT INTO events (workspace_id, id, occurred_at, kind, resource_kind, resource_id, resource_name, related, payload, source, source_id)
+      SELECT x.workspace_id, x.id, x.occurred_at, x.kind, x.resource_kind, x.resource_id, x.resource_name,
+             coalesce(x.related, '[]'::jsonb), coalesce(x.payload, '{}'::jsonb), x.source, x.source_id
+      -- The first of the batch's rows with a new id; a later one with the same id is a repeat.
+      FROM (SELECT DISTINCT ON (i.workspace_id, i.id) i.* FROM input i JOIN new_ids USING (workspace_id, id)
+            ORDER BY i.workspace_id, i.id, i.n) x
+      ORDER BY x.n
+      RETURNING 1
+    )`;
+}
+
+/**
+ * Deletes, at most `batch` at a time, the ids of events retention dropped: those received before the
+ * oldest partition of `events` still attached, a range of `event_ids_received_idx` (none while the
+ * history partition, from -infinity, is kept). Returns how many it deleted.
+ */
+export async function deleteExpiredEventIds(db: Db, batch: number): Promise<number> {
+  const result = await db`
+    DELETE FROM event_ids WHERE ctid = ANY(ARRAY(
+      SELECT ctid FROM event_ids
+      WHERE received_at < (SELECT min(starts) FROM table_partitions WHERE parent = 'events' AND NOT detached)
+      ORDER BY received_at LIMIT ${batch}))`;
+  return result.count;
 }
 
 /**

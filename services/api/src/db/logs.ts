@@ -78,7 +78,7 @@ export async function insertRunLogs(
         FROM lines l
         LEFT JOIN task_runs t ON t.id = l.task_run_id AND t.flow_run_id = l.run_id AND t.workspace_id = ${workspaceId}::uuid
         -- A line stamped before the oldest month kept is past retention: not stored (and no partition holds it).
-        WHERE l.timestamp >= (SELECT min(starts) FROM log_partitions WHERE NOT detached)
+        WHERE l.timestamp >= (SELECT min(starts) FROM table_partitions WHERE parent = 'logs' AND NOT detached)
           AND NOT EXISTS (SELECT 1 FROM taken k WHERE k.flow_run_id = l.run_id AND k.attempt = l.attempt AND k.seq = l.seq)
         ON CONFLICT (flow_run_id, attempt, seq, timestamp) DO NOTHING
         RETURNING flow_run_id, attempt

@@ -478,7 +478,7 @@ export const taskRuns = pgTable(
  * Append-only; `(flow_run_id, attempt, seq)` identifies a line, and with its timestamp (which a
  * retried batch repeats) it is the key, so a retried batch stores nothing twice. Partitioned by
  * month of `timestamp` (migration 0042; drizzle cannot say so, the migrations do): retention drops
- * whole months (`log_partitions`, db/log-partitions.ts).
+ * whole months (`table_partitions`, db/partitions.ts).
  */
 export const logs = pgTable(
   'logs',
@@ -497,13 +497,18 @@ export const logs = pgTable(
   (t) => [primaryKey({ columns: [t.flowRunId, t.attempt, t.seq, t.timestamp] })],
 );
 
-/** The partitions of `logs` and the timestamps each holds, `starts` inclusive, `ends` exclusive (the first starts at -infinity). */
-export const logPartitions = pgTable('log_partitions', {
+/**
+ * The partitions of the tables partitioned by month (`logs`, `events`; db/partitions.ts) and the
+ * times each holds, `starts` inclusive, `ends` exclusive (a table's first starts at -infinity).
+ */
+export const tablePartitions = pgTable('table_partitions', {
   name: text('name').primaryKey(),
   starts: ts('starts').notNull(),
   ends: ts('ends').notNull(),
-  /** Detached by retention, its lines no longer part of `logs`; dropped next (its files removed). */
+  /** Detached by retention, its rows no longer part of its table; dropped next (its files removed). */
   detached: boolean('detached').notNull().default(false),
+  /** The partitioned table it is a partition of. */
+  parent: text('parent').notNull(),
 });
 
 /** Server-wide keys that sign run tokens; retired keys still verify until tokens signed with them expire. */
@@ -1217,15 +1222,17 @@ const xid8 = customType<{ data: string }>({ dataType: () => 'xid8' });
 const pgSnapshot = customType<{ data: string }>({ dataType: () => 'pg_snapshot' });
 
 /**
- * Append-only (an update raises; retention deletes). System events are written by triggers on the
- * tables whose changes they describe (see 0020_event_ledger.sql), in the same transaction. A reader
- * that must see each event once reads in `(txid, seq)` order up to the oldest running transaction
- * (`db/events.ts`), so an event committed late never sorts before one already read.
+ * Append-only (an update raises; retention drops whole months). System events are written by
+ * triggers on the tables whose changes they describe (see 0020_event_ledger.sql), in the same
+ * transaction. A reader that must see each event once reads in `(txid, seq)` order up to the oldest
+ * running transaction (`db/events.ts`), so an event committed late never sorts before one already
+ * read. Partitioned by month of `received_at` (migration 0044; drizzle cannot say so, the migrations
+ * do), so the key holds it; ids are kept unique in a workspace by `event_ids`.
  */
 export const events = pgTable(
   'events',
   {
-    seq: serial8('seq').primaryKey(),
+    seq: serial8('seq').notNull(),
     id: uuid('id').notNull().defaultRandom(),
     workspaceId: workspaceId(),
     occurredAt: ts('occurred_at').notNull().defaultNow(),
@@ -1242,7 +1249,7 @@ export const events = pgTable(
     txid: xid8('txid').notNull().default(sql`pg_current_xact_id()`),
   },
   (t) => [
-    uniqueIndex('events_id_uq').on(t.workspaceId, t.id),
+    primaryKey({ columns: [t.seq, t.receivedAt] }),
     index('events_workspace_idx').on(t.workspaceId, t.seq),
     index('events_kind_idx').on(t.workspaceId, t.kind, t.seq),
     // Newest-first pages without internal bookkeeping (db/event-list.ts, migration 0036).
@@ -1250,9 +1257,24 @@ export const events = pgTable(
     index('events_resource_idx').on(t.workspaceId, t.resourceId, t.seq),
     index('events_related_idx').using('gin', sql`${t.related} jsonb_path_ops`),
     index('events_commit_order_idx').on(t.txid, t.seq),
-    index('events_received_idx').on(t.receivedAt),
     check('events_source_ck', sql`source IN ('system', 'api', 'run', 'webhook', 'sensor')`),
   ],
+);
+
+/**
+ * The ids of the events stored through the ingest statement (`db/events.ts` storeEventRows), one row
+ * an id: what stores an id once in its workspace across the ledger's months, where a unique index
+ * cannot reach. `received_at` is its event's, so retention deletes the ids of the months it dropped
+ * by a range of `event_ids_received_idx`.
+ */
+export const eventIds = pgTable(
+  'event_ids',
+  {
+    workspaceId: uuid('workspace_id').notNull(),
+    id: uuid('id').notNull(),
+    receivedAt: ts('received_at').notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.workspaceId, t.id] }), index('event_ids_received_idx').on(t.receivedAt)],
 );
 
 // ---- durable waits: runs waiting for an event, a time, an approval or a token ----

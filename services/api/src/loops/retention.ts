@@ -1,8 +1,8 @@
 import { DEFAULT_EVENT_RETENTION_DAYS } from '@outpost/sdk/contracts';
 import type { Sql } from '../db/client.js';
-import { deleteEventsBefore } from '../db/event-list.js';
+import { deleteExpiredEventIds } from '../db/events.js';
 import { foldLineageChanges } from '../db/lineage-changes.js';
-import { dropExpiredLogPartitions, ensureLogPartitions } from '../db/log-partitions.js';
+import { detachExpiredPartitions, dropDetachedPartitions, ensurePartitions } from '../db/partitions.js';
 import { pruneSignInArtefacts } from '../db/retention.js';
 import type { Logger } from '../logger.js';
 import { pruneMailUsage } from '../mail/mail-quota.js';
@@ -22,9 +22,13 @@ export interface RetentionOptions {
   signInEveryMs?: number;
   /** Deleting statements (and partition drops) of each kind in one pass, so a pass stays short. @default 10 */
   batchesPerPass?: number;
-  /** Days an event of the ledger is kept after it was received; null keeps events forever. @default 30 */
+  /**
+   * Days an event of the ledger is kept after it was received; null keeps events forever. Events go a
+   * month at a time, when the whole month is past the window, so an event is kept between this many
+   * days and a month more. @default 30
+   */
   eventRetentionDays?: number | null;
-  /** Most events one statement deletes. @default 5000 */
+  /** Most ids of dropped events one statement deletes from `event_ids`. @default 5000 */
   eventsPerBatch?: number;
   /** Most rows of the lineage change log one statement folds into the workspaces' counts. @default 5000 */
   lineageChangesPerBatch?: number;
@@ -35,10 +39,11 @@ export interface RetentionOptions {
 }
 
 /**
- * Keeps the control plane's tables from growing without end. A pass makes the log partitions of the
- * months ahead, deletes sign-in artefacts nobody can use any more (at most once a minute), drops the
- * months of log lines wholly past the log retention (detached, then dropped: no dead rows, no
- * vacuum; see db/log-partitions.ts) and deletes the events past theirs. Runs, their states, task runs
+ * Keeps the control plane's tables from growing without end. A pass makes the log and event
+ * partitions of the months ahead, deletes sign-in artefacts nobody can use any more (at most once a
+ * minute), drops the months of log lines and of events wholly past their retention (detached, then
+ * dropped: no dead rows, no vacuum; see db/partitions.ts) and deletes the ids of the dropped events
+ * from `event_ids`, so an id is free again once its event is gone. Runs, their states, task runs
  * and artifacts stay: they are small, and history and audit read them. Each statement deletes a
  * bounded number of rows, so its locks and WAL stay short; a pass that deleted something is followed
  * by another soon after, until there is nothing left, and a stop is honoured between statements.
@@ -91,7 +96,7 @@ export class RetentionLoop implements BackgroundLoop {
   }
 
   /**
-   * One pass; returns how many rows and log partitions it deleted (0: nothing left to do for now).
+   * One pass; returns how many rows, log partitions and event partitions it deleted (0: nothing left to do for now).
    * Lineage changes it folded count only when it stopped at its statement limit with more left.
    */
   async tick(): Promise<number> {
@@ -105,24 +110,26 @@ export class RetentionLoop implements BackgroundLoop {
       artefacts = pruned;
       signIn = pruned.sessions + pruned.signInTokens + pruned.passwordSetupTokens + pruned.emailTokens + pruned.oidcLogins;
     }
-    await ensureLogPartitions(this.sql);
-    let logMonths: string[] = [];
+    await ensurePartitions(this.sql);
+    const limits = { limit: this.#batchesPerPass, stopping: () => this.#stopping };
     if (this.#days !== null) {
-      const cutoff = new Date(Date.now() - this.#days * 86_400_000);
-      logMonths = await dropExpiredLogPartitions(this.sql, cutoff, {
-        limit: this.#batchesPerPass,
-        stopping: () => this.#stopping,
-      });
+      await detachExpiredPartitions(this.sql, 'logs', new Date(Date.now() - this.#days * 86_400_000), limits);
     }
-    let events = 0;
     if (this.#eventDays !== null) {
-      // Events of every workspace by age alone: the ledger is one table with an index on received_at.
-      const cutoff = new Date(Date.now() - this.#eventDays * 86_400_000);
-      for (let i = 0; i < this.#batchesPerPass && !this.#stopping; i++) {
-        const deleted = await deleteEventsBefore(this.sql, cutoff, this.#eventsPerBatch);
-        events += deleted;
-        if (deleted < this.#eventsPerBatch) break;
-      }
+      await detachExpiredPartitions(this.sql, 'events', new Date(Date.now() - this.#eventDays * 86_400_000), limits);
+    }
+    // Dropped after both tables' detaches, so a partition a stopped pass detached is dropped too.
+    const dropped = await dropDetachedPartitions(this.sql);
+    const logMonths = dropped.filter((name) => name.startsWith('logs_'));
+    const eventMonths = dropped.filter((name) => name.startsWith('events_'));
+    // The ids of the events dropped, in bounded statements: those received before the oldest month
+    // still attached. Checked whether or not this pass dropped a month, so a pass that stopped
+    // between the drop and the ids is made good by the next.
+    let eventIds = 0;
+    for (let i = 0; i < this.#batchesPerPass && !this.#stopping; i++) {
+      const deleted = await deleteExpiredEventIds(this.sql, this.#eventsPerBatch);
+      eventIds += deleted;
+      if (deleted < this.#eventsPerBatch) break;
     }
     // Folded every pass, however few: the stamp counts the rows left. Only a full last statement
     // (more left behind) counts as work that brings the next pass sooner.
@@ -134,12 +141,12 @@ export class RetentionLoop implements BackgroundLoop {
       lineageFull = folded === this.#lineageChangesPerBatch;
       if (!lineageFull) break;
     }
-    if (signIn > 0 || logMonths.length > 0 || events > 0) {
+    if (signIn > 0 || logMonths.length > 0 || eventMonths.length > 0 || eventIds > 0) {
       this.logger.info(
-        { ...artefacts, logPartitions: logMonths, events, lineageChangesFolded: lineageChanges },
+        { ...artefacts, logPartitions: logMonths, eventPartitions: eventMonths, eventIds, lineageChangesFolded: lineageChanges },
         'retention deleted expired data',
       );
     }
-    return signIn + logMonths.length + events + (lineageFull ? lineageChanges : 0);
+    return signIn + logMonths.length + eventMonths.length + eventIds + (lineageFull ? lineageChanges : 0);
   }
 }

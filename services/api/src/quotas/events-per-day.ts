@@ -1,5 +1,5 @@
 import type { Db, Sql } from '../db/client.js';
-import { eventRows, insertEventRows, type NewEvent } from '../db/events.js';
+import { eventRows, type NewEvent, storeEventRows } from '../db/events.js';
 import { QUOTA_DEFAULTS, quotaExceeded } from './quotas.js';
 
 /*
@@ -24,7 +24,7 @@ import { QUOTA_DEFAULTS, quotaExceeded } from './quotas.js';
  *
  * One statement, so one round trip and no transaction of its own: the events go in, the count of
  * those stored is added to today's row only if it fits the quota, and otherwise the statement
- * raises (migration 0040), which undoes the events it inserted. Measured against the
+ * raises (migration 0040), which undoes the events and ids it inserted. Measured against the
  * BEGIN / insert / count / COMMIT it replaces in test/bench/event-ingest.ts.
  */
 export async function storeTenantEvents(sql: Sql, workspaceId: string, batch: readonly NewEvent[]): Promise<string[]> {
@@ -36,10 +36,7 @@ export async function storeTenantEvents(sql: Sql, workspaceId: string, batch: re
         SELECT coalesce(
           (SELECT "limit" FROM workspace_quotas WHERE workspace_id = ${workspaceId} AND name = 'eventsPerDay'),
           ${QUOTA_DEFAULTS.eventsPerDay}::int) AS "limit"
-      ), stored AS (
-        ${insertEventRows(sql, rows)}
-        RETURNING 1
-      ), counted AS (
+      ), ${storeEventRows(sql, rows)}, counted AS (
         SELECT count(*)::int AS n FROM stored
       ), taken AS (
         INSERT INTO workspace_event_counts AS c (workspace_id, day, count)

@@ -1,0 +1,178 @@
+import { createDatabaseBefore, migrateDatabase, startTestServer } from '@outpost/api/testing';
+import postgres from 'postgres';
+import { type Row, row } from './support/row.js';
+import { monthlyPartitions } from './support/seed.js';
+
+/**
+ * Event retention: a month of the ledger leaving the database. Events live in monthly partitions by
+ * the time they were received (migration 0044), and retention removes a month whole:
+ * `detach_oldest_partition` (a catalog change, the only step that holds `events`), then
+ * `drop_detached_partitions` (its files removed), then the month's ids leave `event_ids` in
+ * 5,000-row statements (a range of its `received_at` index). Baseline: the same number of events
+ * deleted from a month of the same size in 5,000-event statements, the way retention deleted before
+ * partitioning (here by ctid, the cheapest such DELETE, since the index it walked is gone), then
+ * the VACUUM that makes their space reusable. `BENCH_EVENT_MONTH_EVENTS` sets the events of a month
+ * (default 1,000,000; a month of a year of 10 M events is about 0.83 M).
+ *
+ * Also the upgrade: migration 0044 run on a database whose unpartitioned ledger holds a month of
+ * events (it becomes the first partition, read once for its new key, and its ids are copied to
+ * `event_ids`). Baseline: building the new key alone on the same table, just before.
+ */
+export const timeoutSeconds = 900;
+
+const EVENTS = Number(process.env.BENCH_EVENT_MONTH_EVENTS ?? 1_000_000);
+const DELETE_BATCH = 5_000;
+
+export let notes: string | null = null;
+
+/**
+ * Appends `EVENTS` events received over the month from `start` into `events`, with their ids in
+ * `event_ids` when `withIds` (as the ingest statement stores them; before 0044 there is no such table).
+ */
+async function fillMonth(sql: postgres.Sql, workspaceId: string, start: Date, withIds: boolean): Promise<void> {
+  const step = (28 * 86_400) / EVENTS;
+  for (let done = 0; done < EVENTS; done += 250_000) {
+    const rows = sql`
+      SELECT ${workspaceId}::uuid AS workspace_id, gen_random_uuid() AS id,
+             ${start}::timestamptz + (g * ${step}::float8) * interval '1 second' AS received_at,
+             'flow-run.' || (g % 7) AS kind, gen_random_uuid()::text AS resource_id, g
+      FROM generate_series(${done + 1}::int, ${Math.min(done + 250_000, EVENTS)}::int) g`;
+    const insert = sql`
+      INSERT INTO events (workspace_id, id, occurred_at, received_at, kind, resource_kind, resource_id, resource_name, related, payload, source)
+      SELECT workspace_id, id, received_at, received_at, kind, 'flow-run', resource_id, 'run-' || g,
+             jsonb_build_array(jsonb_build_object('kind', 'flow', 'id', resource_id, 'name', 'orders-etl')),
+             jsonb_build_object('state', 'COMPLETED', 'n', g), 'system'
+      FROM rows`;
+    if (withIds) {
+      await sql`
+        WITH rows AS (${rows}), e AS (${insert} RETURNING workspace_id, id, received_at)
+        INSERT INTO event_ids (workspace_id, id, received_at) SELECT workspace_id, id, received_at FROM e`;
+    } else {
+      await sql`WITH rows AS (${rows}) ${insert}`;
+    }
+  }
+  await sql`ANALYZE events`;
+}
+
+async function size(sql: postgres.Sql, partition: string): Promise<number> {
+  const [r] = await sql<{ bytes: number }[]>`SELECT pg_total_relation_size(${partition}::regclass)::float8 AS bytes`;
+  return r?.bytes ?? 0;
+}
+
+/** Milliseconds migration 0044 takes over a ledger of `EVENTS` events, and milliseconds its new key alone takes to build. */
+async function upgrade(): Promise<{ migrateMs: number; indexMs: number }> {
+  const db = await createDatabaseBefore('0044_events_partitioned');
+  const sql = postgres(db.url, { max: 1, onnotice: () => {} });
+  try {
+    const [ws] = await sql<{ id: string }[]>`INSERT INTO workspaces (slug, name) VALUES ('old', 'Old') RETURNING id`;
+    await fillMonth(sql, ws?.id as string, new Date(Date.now() - 40 * 86_400_000), false);
+    await sql`CHECKPOINT`;
+    const indexStarted = performance.now();
+    await sql`CREATE UNIQUE INDEX bench_events_key ON events (seq, received_at)`;
+    const indexMs = performance.now() - indexStarted;
+    await sql`DROP INDEX bench_events_key`;
+    const started = performance.now();
+    await migrateDatabase(db.url);
+    const migrateMs = performance.now() - started;
+    const [moved] = await sql<{ n: number; ids: number }[]>`
+      SELECT (SELECT count(*)::int FROM events_history) AS n, (SELECT count(*)::int FROM event_ids) AS ids`;
+    if (moved?.n !== EVENTS || moved.ids !== EVENTS) throw new Error(`the migration kept ${moved?.n} events, ${moved?.ids} ids`);
+    return { migrateMs, indexMs };
+  } finally {
+    await sql.end({ timeout: 5 });
+    await db.drop();
+  }
+}
+
+export async function run(): Promise<Row[]> {
+  const { migrateMs, indexMs } = await upgrade();
+  const server = await startTestServer({ loops: false, validateResponses: false });
+  const sql = postgres(server.databaseUrl, { max: 2, onnotice: () => {} });
+  try {
+    // Three past months of partitions, as a ledger a few months old has them.
+    const now = new Date();
+    await monthlyPartitions(sql, 'events', new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() - 3, 1)));
+    const months = await sql<{ name: string; starts: Date; ends: Date }[]>`
+      SELECT name, starts, ends FROM table_partitions WHERE parent = 'events' AND name <> 'events_history' ORDER BY ends LIMIT 2`;
+    const [dropped, deleted] = months;
+    if (!dropped || !deleted) throw new Error('expected two past months of event partitions');
+    await fillMonth(sql, server.workspaceId, dropped.starts, true);
+    await fillMonth(sql, server.workspaceId, deleted.starts, false);
+    await sql`CHECKPOINT`;
+
+    // Baseline: the month's events deleted in bounded statements, then vacuumed.
+    const deletedBytes = await size(sql, deleted.name);
+    const deleteStarted = performance.now();
+    let gone = 0;
+    for (;;) {
+      const result = await sql.unsafe(
+        `DELETE FROM ${deleted.name} WHERE ctid = ANY(ARRAY(SELECT ctid FROM ${deleted.name} LIMIT ${DELETE_BATCH}))`,
+      );
+      gone += result.count;
+      if (result.count < DELETE_BATCH) break;
+    }
+    const deleteMs = performance.now() - deleteStarted;
+    const afterDeleteBytes = await size(sql, deleted.name);
+    const vacuumStarted = performance.now();
+    await sql.unsafe(`VACUUM ${deleted.name}`);
+    const vacuumMs = performance.now() - vacuumStarted;
+
+    // Retention as it is: the oldest months go whole (the empty first partition, then the full
+    // month), each detached (the step that holds events), then dropped, then the month's ids.
+    await sql`SELECT detach_oldest_partition('events', ${dropped.starts})`;
+    await sql`SELECT drop_detached_partitions()`;
+    const droppedBytes = await size(sql, dropped.name);
+    const detachStarted = performance.now();
+    const [r] = await sql<{ name: string | null }[]>`SELECT detach_oldest_partition('events', ${dropped.ends}) AS name`;
+    const detachMs = performance.now() - detachStarted;
+    if (r?.name !== dropped.name) throw new Error(`expected ${dropped.name} detached, got ${r?.name}`);
+    const dropStarted = performance.now();
+    await sql`SELECT drop_detached_partitions()`;
+    const dropMs = performance.now() - dropStarted;
+    const idsStarted = performance.now();
+    let ids = 0;
+    for (;;) {
+      // The statement of db/events.ts deleteExpiredEventIds.
+      const result = await sql`
+        DELETE FROM event_ids WHERE ctid = ANY(ARRAY(
+          SELECT ctid FROM event_ids
+          WHERE received_at < (SELECT min(starts) FROM table_partitions WHERE parent = 'events' AND NOT detached)
+          ORDER BY received_at LIMIT ${DELETE_BATCH}))`;
+      ids += result.count;
+      if (result.count < DELETE_BATCH) break;
+    }
+    const idsMs = performance.now() - idsStarted;
+    if (ids !== EVENTS) throw new Error(`expected ${EVENTS} ids deleted, deleted ${ids}`);
+
+    const mb = (bytes: number) => `${(bytes / 1048576).toFixed(0)} MB`;
+    notes =
+      `A month of ${EVENTS.toLocaleString('en')} events: ${mb(droppedBytes)} with its indexes. The batched DELETE of ${gone.toLocaleString('en')} ` +
+      `events took ${deleteMs.toFixed(0)} ms and left the partition at ${mb(afterDeleteBytes)} (of ${mb(deletedBytes)}) until VACUUM ` +
+      `(${vacuumMs.toFixed(0)} ms); the detach took ${detachMs.toFixed(1)} ms, the drop that removed its files ${dropMs.toFixed(0)} ms, ` +
+      `and deleting its ${ids.toLocaleString('en')} ids from event_ids ${idsMs.toFixed(0)} ms.`;
+    const baseline = deleteMs + vacuumMs;
+    const millions = (EVENTS / 1e6).toFixed(1);
+    return [
+      row(
+        `retention: detach a month of ${millions} M events (what writers wait for)`,
+        detachMs,
+        'ms',
+        baseline,
+        'the same events deleted in 5,000-event statements (by ctid), then VACUUM',
+      ),
+      row('retention: then drop it (its files removed, events not held)', dropMs, 'ms', baseline),
+      row(`retention: then delete its ${millions} M ids from event_ids, 5,000 a statement`, idsMs, 'ms', baseline),
+      row(`retention: the batched DELETE alone, ${millions} M events`, deleteMs, 'ms', null),
+      row(
+        `upgrade: migration 0044 over ${millions} M unpartitioned events`,
+        migrateMs / 1000,
+        's',
+        indexMs / 1000,
+        'building the new key alone on the same table',
+      ),
+    ];
+  } finally {
+    await sql.end({ timeout: 5 });
+    await server.close();
+  }
+}
