@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import postgres from 'postgres';
 import { afterAll, describe, expect, test } from 'vitest';
+import { listEvents } from '../src/db/event-list.js';
 import { LEDGER_CHANNEL, type NewEvent, storeEvents } from '../src/db/events.js';
 import { migrateDatabase } from '../src/db/migrate.js';
 import { createLogger } from '../src/logger.js';
@@ -184,4 +185,61 @@ describe('the event ledger by month', () => {
       await listening.unlisten();
     }
   });
+
+  test("a resource's page is planned for that resource on every call, through each month's resource key, not as a walk of the workspace's events", async () => {
+    const { sql, workspaceId } = await database();
+    await eventMonthsSince(sql, new Date(Date.now() - 120 * DAY));
+    // A workspace with history: 20,000 events about one resource over four months, five about another.
+    await sql`
+      INSERT INTO events (workspace_id, id, kind, resource_kind, resource_id, source, received_at, occurred_at)
+      SELECT ${workspaceId}, gen_random_uuid(), 'test.busy', 'test', 'busy', 'api',
+             now() - make_interval(secs => g * 500), now() - make_interval(secs => g * 500)
+      FROM generate_series(1, 20000) g`;
+    await sql`
+      INSERT INTO events (workspace_id, id, kind, resource_kind, resource_id, source, received_at, occurred_at)
+      SELECT ${workspaceId}, ('00000000-0000-4000-8000-00000000000' || g)::uuid, 'test.rare', 'test', 'rare', 'api',
+             now() - make_interval(days => g * 20), now() - make_interval(days => g * 20)
+      FROM generate_series(1, 5) g`;
+    await sql`ANALYZE events`;
+    const sent: { query: string; parameters: unknown[] }[] = [];
+    const settings: string[] = [];
+    const watched = postgres(databases.at(-1)?.url as string, {
+      max: 1,
+      onnotice: () => {},
+      debug: (_connection, query, parameters) => {
+        if (query.trimStart().startsWith('SELECT e.*')) sent.push({ query, parameters });
+        else if (query.startsWith('SET')) settings.push(query.trim());
+      },
+    });
+    clients.push(watched);
+    // More calls than the plan cache's five custom plans, after which it would settle on a generic one.
+    for (let i = 0; i < 8; i++) {
+      const rows = await listEvents(watched, workspaceId, { resourceId: 'rare' }, { order: 'desc', limit: 100 });
+      expect(rows.map((r) => r.id)).toEqual([5, 4, 3, 2, 1].map((g) => `00000000-0000-4000-8000-00000000000${g}`));
+    }
+    expect(settings).toEqual(Array(8).fill('SET LOCAL plan_cache_mode = force_custom_plan'));
+    const statement = sent.at(-1);
+    if (!statement) throw new Error('no page statement was sent');
+    const [row] = await watched.begin(async (tx) => {
+      await tx`SET LOCAL plan_cache_mode = force_custom_plan`;
+      return tx.unsafe<{ 'QUERY PLAN': [{ Plan: PlanNode }] }[]>(`EXPLAIN (FORMAT JSON) ${statement.query}`, statement.parameters as never[]);
+    });
+    const plan = planNodes((row as { 'QUERY PLAN': [{ Plan: PlanNode }] })['QUERY PLAN'][0].Plan);
+    const months = plan.filter((node) => /^events_\d{4}_\d{2}$/.test(node['Relation Name'] ?? ''));
+    expect(months.length).toBeGreaterThan(0);
+    // Every month is read through its indexes for the resource, never walked in seq order and filtered.
+    expect(plan.filter((node) => (node['Index Name'] ?? '').endsWith('_workspace_id_seq_idx'))).toEqual([]);
+    expect(plan.some((node) => (node['Index Name'] ?? '').endsWith('_workspace_id_resource_id_seq_idx'))).toBe(true);
+  });
 });
+
+interface PlanNode {
+  'Node Type': string;
+  'Relation Name'?: string;
+  'Index Name'?: string;
+  Plans?: PlanNode[];
+}
+
+function planNodes(node: PlanNode): PlanNode[] {
+  return [node, ...(node.Plans ?? []).flatMap(planNodes)];
+}

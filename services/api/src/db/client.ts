@@ -38,3 +38,22 @@ export async function connectDatabase(url: string, options: ConnectOptions = {})
   sql.options.fetch_types = false;
   return sql;
 }
+
+/**
+ * Planner settings a read can run under, each for a plan the planner misjudges on its own (see
+ * where each is used). A closed list, so no text reaches SET from elsewhere.
+ */
+export type PlannerSetting = 'enable_sort = off' | 'plan_cache_mode = force_custom_plan';
+
+/**
+ * Runs `read` in a transaction of its own under `setting` (SET LOCAL: it ends with the
+ * transaction, so the pooled connection goes back as it was).
+ */
+export async function withPlanner<T>(sql: Sql, setting: PlannerSetting, read: (tx: Db) => Promise<T>): Promise<T> {
+  let result: T | undefined;
+  await sql.begin(async (tx) => {
+    await tx.unsafe(`SET LOCAL ${setting}`);
+    result = await read(tx);
+  });
+  return result as T;
+}

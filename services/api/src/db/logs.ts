@@ -1,5 +1,5 @@
 import type { LogLevel, LogLine } from '@outpost/sdk/contracts';
-import type { Db, Sql } from './client.js';
+import { type Db, type Sql, withPlanner } from './client.js';
 import { iso } from './values.js';
 
 export const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warning', 'error', 'critical'];
@@ -149,13 +149,8 @@ export function levelsFrom(minLevel: LogLevel | null): LogLevel[] | null {
  * run that reads the whole rest of its log (a 5,000-line page at 50,000 lines into a 100,000-line
  * run: 38 ms against 2.9 ms merged).
  */
-export async function inKeyOrder<T>(sql: Sql, read: (tx: Db) => Promise<T>): Promise<T> {
-  let result: T | undefined;
-  await sql.begin(async (tx) => {
-    await tx`SET LOCAL enable_sort = off`;
-    result = await read(tx);
-  });
-  return result as T;
+export function inKeyOrder<T>(sql: Sql, read: (tx: Db) => Promise<T>): Promise<T> {
+  return withPlanner(sql, 'enable_sort = off', read);
 }
 
 /** Lines after `after` in (attempt, seq) order: the primary key serves the read, however long the run's log is. */
