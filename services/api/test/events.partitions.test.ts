@@ -222,7 +222,10 @@ describe('the event ledger by month', () => {
     if (!statement) throw new Error('no page statement was sent');
     const [row] = await watched.begin(async (tx) => {
       await tx`SET LOCAL plan_cache_mode = force_custom_plan`;
-      return tx.unsafe<{ 'QUERY PLAN': [{ Plan: PlanNode }] }[]>(`EXPLAIN (FORMAT JSON) ${statement.query}`, statement.parameters as never[]);
+      return tx.unsafe<{ 'QUERY PLAN': [{ Plan: PlanNode }] }[]>(
+        `EXPLAIN (FORMAT JSON) ${statement.query}`,
+        statement.parameters as never[],
+      );
     });
     const plan = planNodes((row as { 'QUERY PLAN': [{ Plan: PlanNode }] })['QUERY PLAN'][0].Plan);
     const months = plan.filter((node) => /^events_\d{4}_\d{2}$/.test(node['Relation Name'] ?? ''));
