@@ -1,7 +1,7 @@
-import { createDatabaseBefore, migrateDatabase, startTestServer } from '@outpost/api/testing';
+import { startTestServer } from '@outpost/api/testing';
 import postgres from 'postgres';
+import { batchedDeleteThenVacuum, detachAndDropMonth, timedUpgrade, twoPastMonths } from './support/partition-retention.js';
 import { type Row, row } from './support/row.js';
-import { monthlyPartitions } from './support/seed.js';
 
 /**
  * Event retention: a month of the ledger leaving the database. Events live in monthly partitions by
@@ -54,34 +54,19 @@ async function fillMonth(sql: postgres.Sql, workspaceId: string, start: Date, wi
   await sql`ANALYZE events`;
 }
 
-async function size(sql: postgres.Sql, partition: string): Promise<number> {
-  const [r] = await sql<{ bytes: number }[]>`SELECT pg_total_relation_size(${partition}::regclass)::float8 AS bytes`;
-  return r?.bytes ?? 0;
-}
-
 /** Milliseconds migration 0044 takes over a ledger of `EVENTS` events, and milliseconds its new key alone takes to build. */
-async function upgrade(): Promise<{ migrateMs: number; indexMs: number }> {
-  const db = await createDatabaseBefore('0044_events_partitioned');
-  const sql = postgres(db.url, { max: 1, onnotice: () => {} });
-  try {
-    const [ws] = await sql<{ id: string }[]>`INSERT INTO workspaces (slug, name) VALUES ('old', 'Old') RETURNING id`;
-    await fillMonth(sql, ws?.id as string, new Date(Date.now() - 40 * 86_400_000), false);
-    await sql`CHECKPOINT`;
-    const indexStarted = performance.now();
-    await sql`CREATE UNIQUE INDEX bench_events_key ON events (seq, received_at)`;
-    const indexMs = performance.now() - indexStarted;
-    await sql`DROP INDEX bench_events_key`;
-    const started = performance.now();
-    await migrateDatabase(db.url);
-    const migrateMs = performance.now() - started;
-    const [moved] = await sql<{ n: number; ids: number }[]>`
-      SELECT (SELECT count(*)::int FROM events_history) AS n, (SELECT count(*)::int FROM event_ids) AS ids`;
-    if (moved?.n !== EVENTS || moved.ids !== EVENTS) throw new Error(`the migration kept ${moved?.n} events, ${moved?.ids} ids`);
-    return { migrateMs, indexMs };
-  } finally {
-    await sql.end({ timeout: 5 });
-    await db.drop();
-  }
+function upgrade(): Promise<{ migrateMs: number; indexMs: number }> {
+  return timedUpgrade({
+    tag: '0044_events_partitioned',
+    fill: (sql, workspaceId) => fillMonth(sql, workspaceId, new Date(Date.now() - 40 * 86_400_000), false),
+    newKey: 'events (seq, received_at)',
+    check: async (sql) => {
+      const [moved] = await sql<{ n: number; ids: number }[]>`
+        SELECT (SELECT count(*)::int FROM events_history) AS n, (SELECT count(*)::int FROM event_ids) AS ids`;
+      if (moved?.n !== EVENTS || moved.ids !== EVENTS)
+        throw new Error(`the migration kept ${moved?.n} events, ${moved?.ids} ids`);
+    },
+  });
 }
 
 export async function run(): Promise<Row[]> {
@@ -89,46 +74,21 @@ export async function run(): Promise<Row[]> {
   const server = await startTestServer({ loops: false, validateResponses: false });
   const sql = postgres(server.databaseUrl, { max: 2, onnotice: () => {} });
   try {
-    // Three past months of partitions, as a ledger a few months old has them.
-    const now = new Date();
-    await monthlyPartitions(sql, 'events', new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() - 3, 1)));
-    const months = await sql<{ name: string; starts: Date; ends: Date }[]>`
-      SELECT name, starts, ends FROM table_partitions WHERE parent = 'events' AND name <> 'events_history' ORDER BY ends LIMIT 2`;
-    const [dropped, deleted] = months;
-    if (!dropped || !deleted) throw new Error('expected two past months of event partitions');
+    const [dropped, deleted] = await twoPastMonths(sql, 'events');
     await fillMonth(sql, server.workspaceId, dropped.starts, true);
     await fillMonth(sql, server.workspaceId, deleted.starts, false);
     await sql`CHECKPOINT`;
 
     // Baseline: the month's events deleted in bounded statements, then vacuumed.
-    const deletedBytes = await size(sql, deleted.name);
-    const deleteStarted = performance.now();
-    let gone = 0;
-    for (;;) {
-      const result = await sql.unsafe(
-        `DELETE FROM ${deleted.name} WHERE ctid = ANY(ARRAY(SELECT ctid FROM ${deleted.name} LIMIT ${DELETE_BATCH}))`,
-      );
-      gone += result.count;
-      if (result.count < DELETE_BATCH) break;
-    }
-    const deleteMs = performance.now() - deleteStarted;
-    const afterDeleteBytes = await size(sql, deleted.name);
-    const vacuumStarted = performance.now();
-    await sql.unsafe(`VACUUM ${deleted.name}`);
-    const vacuumMs = performance.now() - vacuumStarted;
-
-    // Retention as it is: the oldest months go whole (the empty first partition, then the full
-    // month), each detached (the step that holds events), then dropped, then the month's ids.
-    await sql`SELECT detach_oldest_partition('events', ${dropped.starts})`;
-    await sql`SELECT drop_detached_partitions()`;
-    const droppedBytes = await size(sql, dropped.name);
-    const detachStarted = performance.now();
-    const [r] = await sql<{ name: string | null }[]>`SELECT detach_oldest_partition('events', ${dropped.ends}) AS name`;
-    const detachMs = performance.now() - detachStarted;
-    if (r?.name !== dropped.name) throw new Error(`expected ${dropped.name} detached, got ${r?.name}`);
-    const dropStarted = performance.now();
-    await sql`SELECT drop_detached_partitions()`;
-    const dropMs = performance.now() - dropStarted;
+    const {
+      rows: gone,
+      deleteMs,
+      vacuumMs,
+      bytesBefore: deletedBytes,
+      bytesAfterDelete: afterDeleteBytes,
+    } = await batchedDeleteThenVacuum(sql, deleted.name, DELETE_BATCH);
+    // Retention as it is: the month detached (the step that holds events) and dropped, then its ids.
+    const { bytes: droppedBytes, detachMs, dropMs } = await detachAndDropMonth(sql, 'events', dropped);
     const idsStarted = performance.now();
     let ids = 0;
     for (;;) {

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { createDatabaseBefore, migrateDatabase, startTestServer } from '@outpost/api/testing';
+import { startTestServer } from '@outpost/api/testing';
 import postgres from 'postgres';
+import { batchedDeleteThenVacuum, detachAndDropMonth, timedUpgrade, twoPastMonths } from './support/partition-retention.js';
 import { type Row, row } from './support/row.js';
-import { monthlyPartitions } from './support/seed.js';
 
 /**
  * Log retention: a month of lines leaving the database. Lines live in monthly partitions (migration
@@ -41,34 +41,17 @@ async function fillMonth(sql: postgres.Sql, workspaceId: string, partition: stri
   await sql.unsafe(`ANALYZE ${partition}`);
 }
 
-async function size(sql: postgres.Sql, partition: string): Promise<number> {
-  const [r] = await sql<{ bytes: number }[]>`SELECT pg_total_relation_size(${partition}::regclass)::float8 AS bytes`;
-  return r?.bytes ?? 0;
-}
-
-/** Seconds migration 0042 takes over a table of `LINES` lines, and seconds its key alone takes to build. */
-async function upgrade(): Promise<{ migrateMs: number; indexMs: number }> {
-  const db = await createDatabaseBefore('0042_logs_partitioned');
-  const sql = postgres(db.url, { max: 1, onnotice: () => {} });
-  try {
-    const [ws] = await sql<{ id: string }[]>`INSERT INTO workspaces (slug, name) VALUES ('old', 'Old') RETURNING id`;
-    const month = new Date(Date.now() - 40 * 86_400_000);
-    await fillMonth(sql, ws?.id as string, 'logs', month);
-    await sql`CHECKPOINT`;
-    const indexStarted = performance.now();
-    await sql`CREATE UNIQUE INDEX bench_logs_key ON logs (flow_run_id, attempt, seq, timestamp)`;
-    const indexMs = performance.now() - indexStarted;
-    await sql`DROP INDEX bench_logs_key`;
-    const started = performance.now();
-    await migrateDatabase(db.url);
-    const migrateMs = performance.now() - started;
-    const [moved] = await sql<{ n: number }[]>`SELECT count(*)::int AS n FROM logs_history`;
-    if (moved?.n !== Math.ceil(LINES / RUNS) * RUNS) throw new Error(`the migration kept ${moved?.n} lines`);
-    return { migrateMs, indexMs };
-  } finally {
-    await sql.end({ timeout: 5 });
-    await db.drop();
-  }
+/** Milliseconds migration 0042 takes over a table of `LINES` lines, and milliseconds its key alone takes to build. */
+function upgrade(): Promise<{ migrateMs: number; indexMs: number }> {
+  return timedUpgrade({
+    tag: '0042_logs_partitioned',
+    fill: (sql, workspaceId) => fillMonth(sql, workspaceId, 'logs', new Date(Date.now() - 40 * 86_400_000)),
+    newKey: 'logs (flow_run_id, attempt, seq, timestamp)',
+    check: async (sql) => {
+      const [moved] = await sql<{ n: number }[]>`SELECT count(*)::int AS n FROM logs_history`;
+      if (moved?.n !== Math.ceil(LINES / RUNS) * RUNS) throw new Error(`the migration kept ${moved?.n} lines`);
+    },
+  });
 }
 
 export async function run(): Promise<Row[]> {
@@ -76,46 +59,21 @@ export async function run(): Promise<Row[]> {
   const server = await startTestServer({ loops: false, validateResponses: false });
   const sql = postgres(server.databaseUrl, { max: 2, onnotice: () => {} });
   try {
-    // Three past months of partitions, as a database a few months old has them.
-    const now = new Date();
-    await monthlyPartitions(sql, 'logs', new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() - 3, 1)));
-    const months = await sql<{ name: string; starts: Date; ends: Date }[]>`
-      SELECT name, starts, ends FROM table_partitions WHERE parent = 'logs' AND name <> 'logs_history' ORDER BY ends LIMIT 2`;
-    const [dropped, deleted] = months;
-    if (!dropped || !deleted) throw new Error('expected two past months of log partitions');
+    const [dropped, deleted] = await twoPastMonths(sql, 'logs');
     await fillMonth(sql, server.workspaceId, dropped.name, dropped.starts);
     await fillMonth(sql, server.workspaceId, deleted.name, deleted.starts);
     await sql`CHECKPOINT`;
 
     // Baseline: the month's lines deleted in bounded statements, then vacuumed.
-    const deletedBytes = await size(sql, deleted.name);
-    const deleteStarted = performance.now();
-    let gone = 0;
-    for (;;) {
-      const result = await sql.unsafe(
-        `DELETE FROM ${deleted.name} WHERE ctid = ANY(ARRAY(SELECT ctid FROM ${deleted.name} LIMIT ${DELETE_BATCH}))`,
-      );
-      gone += result.count;
-      if (result.count < DELETE_BATCH) break;
-    }
-    const deleteMs = performance.now() - deleteStarted;
-    const afterDeleteBytes = await size(sql, deleted.name);
-    const vacuumStarted = performance.now();
-    await sql.unsafe(`VACUUM ${deleted.name}`);
-    const vacuumMs = performance.now() - vacuumStarted;
-
-    // Retention as it is: the oldest months go whole (the empty first partition, then the full month),
-    // each detached (the step that holds logs), then dropped (its files removed, holding nothing).
-    await sql`SELECT detach_oldest_partition('logs', ${dropped.starts})`;
-    await sql`SELECT drop_detached_partitions()`;
-    const droppedBytes = await size(sql, dropped.name);
-    const detachStarted = performance.now();
-    const [r] = await sql<{ name: string | null }[]>`SELECT detach_oldest_partition('logs', ${dropped.ends}) AS name`;
-    const detachMs = performance.now() - detachStarted;
-    if (r?.name !== dropped.name) throw new Error(`expected ${dropped.name} detached, got ${r?.name}`);
-    const dropStarted = performance.now();
-    await sql`SELECT drop_detached_partitions()`;
-    const dropMs = performance.now() - dropStarted;
+    const {
+      rows: gone,
+      deleteMs,
+      vacuumMs,
+      bytesBefore: deletedBytes,
+      bytesAfterDelete: afterDeleteBytes,
+    } = await batchedDeleteThenVacuum(sql, deleted.name, DELETE_BATCH);
+    // Retention as it is: the month detached (the step that holds logs), then dropped (its files removed, holding nothing).
+    const { bytes: droppedBytes, detachMs, dropMs } = await detachAndDropMonth(sql, 'logs', dropped);
 
     const mb = (bytes: number) => `${(bytes / 1048576).toFixed(0)} MB`;
     notes =

@@ -1,0 +1,111 @@
+import { createDatabaseBefore, migrateDatabase } from '@outpost/api/testing';
+import postgres from 'postgres';
+import { monthlyPartitions } from './seed.js';
+
+/** What the retention benches (log-retention, event-retention) measure the same way for either partitioned table. */
+
+export interface Month {
+  name: string;
+  starts: Date;
+  ends: Date;
+}
+
+/** Bytes of a table with its indexes and TOAST. */
+export async function tableBytes(sql: postgres.Sql, table: string): Promise<number> {
+  const [r] = await sql<{ bytes: number }[]>`SELECT pg_total_relation_size(${table}::regclass)::float8 AS bytes`;
+  return r?.bytes ?? 0;
+}
+
+/**
+ * Makes the months of `parent` from three months ago, as a table a few months old has them, and
+ * returns the oldest two (after the first partition): one to drop, one to delete row by row.
+ */
+export async function twoPastMonths(sql: postgres.Sql, parent: 'logs' | 'events'): Promise<[Month, Month]> {
+  const now = new Date();
+  await monthlyPartitions(sql, parent, new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() - 3, 1)));
+  const [dropped, deleted] = await sql<Month[]>`
+    SELECT name, starts, ends FROM table_partitions WHERE parent = ${parent} AND name <> ${`${parent}_history`}
+    ORDER BY ends LIMIT 2`;
+  if (!dropped || !deleted) throw new Error(`expected two past months of ${parent} partitions`);
+  return [dropped, deleted];
+}
+
+/**
+ * The baseline: every row of `partition` deleted in statements of `batch` rows (by ctid, the
+ * cheapest such DELETE), then the VACUUM that makes their space reusable.
+ */
+export async function batchedDeleteThenVacuum(
+  sql: postgres.Sql,
+  partition: string,
+  batch: number,
+): Promise<{ rows: number; deleteMs: number; vacuumMs: number; bytesBefore: number; bytesAfterDelete: number }> {
+  const bytesBefore = await tableBytes(sql, partition);
+  const deleteStarted = performance.now();
+  let rows = 0;
+  for (;;) {
+    const result = await sql.unsafe(
+      `DELETE FROM ${partition} WHERE ctid = ANY(ARRAY(SELECT ctid FROM ${partition} LIMIT ${batch}))`,
+    );
+    rows += result.count;
+    if (result.count < batch) break;
+  }
+  const deleteMs = performance.now() - deleteStarted;
+  const bytesAfterDelete = await tableBytes(sql, partition);
+  const vacuumStarted = performance.now();
+  await sql.unsafe(`VACUUM ${partition}`);
+  return { rows, deleteMs, vacuumMs: performance.now() - vacuumStarted, bytesBefore, bytesAfterDelete };
+}
+
+/**
+ * Retention as it is: the oldest months of `parent` go whole, the empty first partition and then
+ * `month`, each detached (the step that holds the table) and dropped (its files removed). Times
+ * `month`'s two steps.
+ */
+export async function detachAndDropMonth(
+  sql: postgres.Sql,
+  parent: 'logs' | 'events',
+  month: Month,
+): Promise<{ bytes: number; detachMs: number; dropMs: number }> {
+  await sql`SELECT detach_oldest_partition(${parent}, ${month.starts})`;
+  await sql`SELECT drop_detached_partitions()`;
+  const bytes = await tableBytes(sql, month.name);
+  const detachStarted = performance.now();
+  const [r] = await sql<{ name: string | null }[]>`SELECT detach_oldest_partition(${parent}, ${month.ends}) AS name`;
+  const detachMs = performance.now() - detachStarted;
+  if (r?.name !== month.name) throw new Error(`expected ${month.name} detached, got ${r?.name}`);
+  const dropStarted = performance.now();
+  await sql`SELECT drop_detached_partitions()`;
+  return { bytes, detachMs, dropMs: performance.now() - dropStarted };
+}
+
+/**
+ * Milliseconds the migration `tag` takes over a table `fill` fills (on a database migrated up to
+ * just before it), and milliseconds `newKey`, the index it builds, takes alone on the same table.
+ * `check` throws unless the migration kept every row.
+ */
+export async function timedUpgrade(options: {
+  tag: string;
+  fill: (sql: postgres.Sql, workspaceId: string) => Promise<void>;
+  newKey: string;
+  check: (sql: postgres.Sql) => Promise<void>;
+}): Promise<{ migrateMs: number; indexMs: number }> {
+  const db = await createDatabaseBefore(options.tag);
+  const sql = postgres(db.url, { max: 1, onnotice: () => {} });
+  try {
+    const [ws] = await sql<{ id: string }[]>`INSERT INTO workspaces (slug, name) VALUES ('old', 'Old') RETURNING id`;
+    await options.fill(sql, ws?.id as string);
+    await sql`CHECKPOINT`;
+    const indexStarted = performance.now();
+    await sql.unsafe(`CREATE UNIQUE INDEX bench_new_key ON ${options.newKey}`);
+    const indexMs = performance.now() - indexStarted;
+    await sql`DROP INDEX bench_new_key`;
+    const started = performance.now();
+    await migrateDatabase(db.url);
+    const migrateMs = performance.now() - started;
+    await options.check(sql);
+    return { migrateMs, indexMs };
+  } finally {
+    await sql.end({ timeout: 5 });
+    await db.drop();
+  }
+}
