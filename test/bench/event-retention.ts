@@ -1,4 +1,4 @@
-import { startTestServer } from '@outpost/api/testing';
+import { deleteExpiredEventIds, startTestServer } from '@outpost/api/testing';
 import postgres from 'postgres';
 import { batchedDeleteThenVacuum, detachAndDropMonth, timedUpgrade, twoPastMonths } from './support/partition-retention.js';
 import { type Row, row } from './support/row.js';
@@ -92,14 +92,9 @@ export async function run(): Promise<Row[]> {
     const idsStarted = performance.now();
     let ids = 0;
     for (;;) {
-      // The statement of db/events.ts deleteExpiredEventIds.
-      const result = await sql`
-        DELETE FROM event_ids WHERE ctid = ANY(ARRAY(
-          SELECT ctid FROM event_ids
-          WHERE received_at < (SELECT min(starts) FROM table_partitions WHERE parent = 'events' AND NOT detached)
-          ORDER BY received_at LIMIT ${DELETE_BATCH}))`;
-      ids += result.count;
-      if (result.count < DELETE_BATCH) break;
+      const deleted = await deleteExpiredEventIds(sql, DELETE_BATCH);
+      ids += deleted;
+      if (deleted < DELETE_BATCH) break;
     }
     const idsMs = performance.now() - idsStarted;
     if (ids !== EVENTS) throw new Error(`expected ${EVENTS} ids deleted, deleted ${ids}`);

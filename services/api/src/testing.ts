@@ -16,7 +16,7 @@ import type { AppEnv } from './http/env.js';
 import { type RunningServer, type ServerOptions, startServer } from './server.js';
 
 export { MAX_BUDGET_FAILURES } from './automations/engine.js';
-export { ledgerReadUpToNow } from './db/events.js';
+export { deleteExpiredEventIds, ledgerReadUpToNow } from './db/events.js';
 export { type ProviderPerson, TestOidcProvider, type TokenTwist } from './testing-oidc-provider.js';
 export { type OtlpReceiver, type ReceivedSpan, startOtlpReceiver } from './testing-otlp-receiver.js';
 
