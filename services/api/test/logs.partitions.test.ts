@@ -1,7 +1,7 @@
 import postgres from 'postgres';
 import { afterAll, describe, expect, test } from 'vitest';
 import { migrateDatabase } from '../src/db/migrate.js';
-import { dropExpiredPartitions, ensurePartitions } from '../src/db/partitions.js';
+import { detachExpiredPartitions, dropDetachedPartitions, ensurePartitions } from '../src/db/partitions.js';
 import { createDatabaseBefore, createTestDatabase, type TestDatabase } from '../src/testing.js';
 
 const DAY = 86_400_000;
@@ -75,7 +75,7 @@ describe('log partitions', () => {
       await reader`BEGIN`;
       await reader`SELECT count(*) FROM logs`;
       const started = performance.now();
-      const drop = dropExpiredPartitions(sql, 'logs', new Date(), { limit: 5 });
+      const drop = detachExpiredPartitions(sql, 'logs', new Date(), { limit: 5 });
       // The detach is waiting for its lock on logs (a lock request not granted)…
       const waiting = async () =>
         (
@@ -96,7 +96,9 @@ describe('log partitions', () => {
     } finally {
       reader.release();
     }
-    expect(await dropExpiredPartitions(sql, 'logs', new Date(), { limit: 5 })).toContain('logs_history');
+    // As a retention pass does: detached, then dropped.
+    expect(await detachExpiredPartitions(sql, 'logs', new Date(), { limit: 5 })).toContain('logs_history');
+    expect(await dropDetachedPartitions(sql)).toContain('logs_history');
     const [left] = await sql<{ n: number }[]>`SELECT count(*)::int AS n FROM logs`;
     expect(left?.n).toBe(1);
     // Detached, then dropped: neither listed nor left behind as a table.

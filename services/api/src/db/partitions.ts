@@ -88,18 +88,3 @@ export async function dropDetachedPartitions(sql: Sql): Promise<string[]> {
   const dropped = await sql<{ name: string }[]>`SELECT drop_detached_partitions() AS name`;
   return dropped.map((row) => row.name);
 }
-
-/**
- * Removes the months of `table` wholly before `before` (detached, then dropped; see
- * `detachExpiredPartitions`) and returns the names of the partitions dropped.
- */
-export async function dropExpiredPartitions(
-  sql: Sql,
-  table: PartitionedTable,
-  before: Date,
-  options: { limit: number; stopping?: () => boolean },
-): Promise<string[]> {
-  await detachExpiredPartitions(sql, table, before, options);
-  const prefix = `${table}_`;
-  return (await dropDetachedPartitions(sql)).filter((name) => name.startsWith(prefix));
-}
