@@ -82,6 +82,8 @@ async function seedTaskRuns(sql: import('postgres').Sql, workspaceId: string, ru
     CROSS JOIN LATERAL (SELECT (ARRAY['load','transform','score','upload'])[1 + (g - 1) / ${stage}] AS name) n
     CROSS JOIN LATERAL (SELECT CASE WHEN g % 97 = 0 THEN 'FAILED' WHEN g % 1000 = 1 THEN 'CRASHED' ELSE 'COMPLETED' END AS type) s
     CROSS JOIN LATERAL (SELECT now() - interval '10 minutes' + g * interval '5 milliseconds' AS c) t`;
+  // A run is created before its task runs (the API stamps them so; its pages look them up so).
+  await sql`UPDATE flow_runs SET created_at = least(created_at, now() - interval '10 minutes') WHERE id = ${runId}`;
 }
 
 /** A bare HTTP server answering one static page: a 100-row table padded to `bytes`. */

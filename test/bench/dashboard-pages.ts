@@ -54,8 +54,10 @@ async function seedTaskRuns(sql: Sql, workspaceId: string, runId: string): Promi
            c, c, c + interval '1 second', c, c
     FROM generate_series(1, ${TASK_RUNS}) g
     CROSS JOIN LATERAL (SELECT now() - interval '10 minutes' + g * interval '5 milliseconds' AS c) t`;
+  // A run is created before its task runs (the API stamps them so; its pages look them up so).
   await sql`
     UPDATE flow_runs SET state_type = 'COMPLETED', state_name = 'Completed', start_time = now() - interval '10 minutes',
+           created_at = least(created_at, now() - interval '10 minutes'),
            end_time = now(), updated_at = now()
     WHERE id = ${runId}`;
 }

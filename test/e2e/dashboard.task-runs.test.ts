@@ -47,6 +47,9 @@ async function seedTaskRuns(runId: string, count: number, options: { from?: numb
     CROSS JOIN LATERAL (SELECT CASE WHEN g <= ${running} THEN 'RUNNING' WHEN g % 97 = 0 THEN 'FAILED'
                                     WHEN g % 1000 = 1 THEN 'CRASHED' ELSE 'COMPLETED' END AS type) s
     CROSS JOIN LATERAL (SELECT now() - ${from} * interval '1 second' + g * interval '5 milliseconds' AS c) t`;
+  // A run is created before its task runs (the API stamps them so; its pages look them up so).
+  await server.sql`
+    UPDATE flow_runs SET created_at = least(created_at, now() - ${from} * interval '1 second') WHERE id = ${runId}`;
   await server.sql`ANALYZE task_runs`;
 }
 

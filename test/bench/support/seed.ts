@@ -148,12 +148,16 @@ async function recreateDatabase(adminUrl: string, database: string): Promise<voi
 }
 
 /**
- * Gives the new database the partitions of `parent` (`logs` or `events`) a year of use leaves: one a
- * month from `since` on, with the first partition (`<parent>_history`, empty in a new database)
- * ending where they start. Each month as `ensure_partitions` (migrations 0042 and 0044) makes it,
- * listed in `table_partitions`.
+ * Gives the new database the partitions of `parent` (`logs`, `events` or `task_runs`) a year of use
+ * leaves: one a month from `since` on, with the first partition (`<parent>_history`, empty in a new
+ * database) ending where they start. Each month as `ensure_partitions` (migrations 0042, 0044 and
+ * 0045) makes it, listed in `table_partitions`.
  */
-export async function monthlyPartitions(sql: postgres.Sql, parent: 'logs' | 'events', since: Date): Promise<void> {
+export async function monthlyPartitions(
+  sql: postgres.Sql,
+  parent: 'logs' | 'events' | 'task_runs',
+  since: Date,
+): Promise<void> {
   const first = new Date(Date.UTC(since.getUTCFullYear(), since.getUTCMonth(), 1));
   const historyName = `${parent}_history`;
   await sql.begin(async (tx) => {
@@ -746,6 +750,7 @@ export async function seed(argv: string[]): Promise<void> {
       await sql`SET work_mem = '64MB'`;
       await monthlyPartitions(sql, 'logs', t0);
       await monthlyPartitions(sql, 'events', t0);
+      await monthlyPartitions(sql, 'task_runs', t0);
       await sql`CREATE UNLOGGED TABLE bench_seed_runs (
         n int PRIMARY KEY, id uuid NOT NULL, deployment_id uuid NOT NULL, created_at timestamptz NOT NULL,
         start_time timestamptz, end_time timestamptz, state_type text NOT NULL, attempts int NOT NULL, tasks int NOT NULL,

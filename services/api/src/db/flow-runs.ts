@@ -338,6 +338,24 @@ export async function getRunAttemptHeld(
   return row ? { attempt: row.attempt, held: row.held, claimedByOther: row.claimed_by_other } : null;
 }
 
+/**
+ * The run's current attempt, and `since`: the first instant of the month the run was created in, at
+ * or after which every task run of it is created (the statements that insert them see to it). It is
+ * the lower bound of `task_runs.created_at` that lets a statement over the run's task runs skip the
+ * months before (task_runs is partitioned by month of that column). A month, not the creation itself,
+ * so that task runs stamped by a worker whose clock ran behind the database, before partitioning,
+ * are still found.
+ */
+export async function getRunAttemptSince(
+  db: Db,
+  workspaceId: string,
+  id: string,
+): Promise<{ attempt: number; since: Date } | null> {
+  const [row] = await db<{ attempt: number; since: Date }[]>`
+    SELECT attempt, partition_start(created_at) AS since FROM flow_runs WHERE id = ${id} AND workspace_id = ${workspaceId}`;
+  return row ? { attempt: row.attempt, since: row.since } : null;
+}
+
 export async function getRunAttempt(db: Db, workspaceId: string, id: string): Promise<number | null> {
   const [row] = await db<{ attempt: number }[]>`SELECT attempt FROM flow_runs WHERE id = ${id} AND workspace_id = ${workspaceId}`;
   return row?.attempt ?? null;

@@ -1,8 +1,9 @@
 import type { Db, Sql } from './client.js';
 
 /**
- * Log lines and events live in monthly partitions: `logs` by the line's own timestamp (migration
- * 0042), `events` by the time the ledger received the event (0044). The first partition of each,
+ * Log lines, events and task runs live in monthly partitions: `logs` by the line's own timestamp
+ * (migration 0042), `events` by the time the ledger received the event (0044), `task_runs` by the
+ * task run's creation (0045). The first partition of each,
  * `<table>_history`, holds everything before the months (the table as it was before partitioning,
  * or nothing), then one `<table>_YYYY_MM` a month, all listed in `table_partitions`. The functions
  * that make and drop them are in the migrations, so the server, the retention loop and a person at
@@ -10,7 +11,7 @@ import type { Db, Sql } from './client.js';
  */
 
 /** The tables partitioned by month. */
-export const PARTITIONED = ['logs', 'events'] as const;
+export const PARTITIONED = ['logs', 'events', 'task_runs'] as const;
 export type PartitionedTable = (typeof PARTITIONED)[number];
 
 /** Months made ahead of the current one, so a row stamped up to a day ahead always has a partition. */

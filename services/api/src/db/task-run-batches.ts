@@ -1,6 +1,7 @@
 import type { TaskRunBatchResponse, TaskRunEvent } from '@outpost/sdk/contracts';
 import { DEFAULT_STATE_NAME, TERMINAL_STATES } from '@outpost/sdk/contracts';
 import type { Db, Sql } from './client.js';
+import { lockRunTaskRuns } from './task-runs.js';
 
 type CreateEvent = Extract<TaskRunEvent, { kind: 'create' }>;
 type StateEvent = Extract<TaskRunEvent, { kind: 'state' }>;
@@ -11,8 +12,9 @@ type StateEvent = Extract<TaskRunEvent, { kind: 'state' }>;
  * change in one UPDATE … FROM. A 10,000-item map reports 20,000 events; sent 500 at a time they cost
  * 40 requests and 80 statements instead of 20,000 requests (test/bench/fan-out.ts measures both).
  *
- * Idempotent and order-proof: a creation is keyed by the task run's id (ON CONFLICT DO NOTHING), and
- * a state change applies only when its `seq` is past the task run's `state_seq`, so a retried batch
+ * Idempotent and order-proof: a creation whose id the run's task runs hold already is skipped (under
+ * the run's lock, `lockRunTaskRuns`), and a state change applies only when its `seq` is past the task
+ * run's `state_seq`, so a retried batch
  * changes nothing twice and a batch delivered after a later one cannot move a task run back. Of the
  * changes to one task run in a batch, the last (highest seq) becomes its state; its start time is
  * its first RUNNING, its end time the terminal state's. Times come from the events (the worker's
@@ -20,10 +22,15 @@ type StateEvent = Extract<TaskRunEvent, { kind: 'state' }>;
  *
  * The caller checks the attempt first; the run's row is not locked, since task runs of a run are
  * only written by the process that holds its current attempt.
+ *
+ * Every statement bounds `created_at` from below by `since`, the first instant of the month the run
+ * was created in (getRunAttemptSince), at or after which the creations here stamp every task run:
+ * `task_runs` is partitioned by month of that column, so each lookup by id probes the months since
+ * the run began, not every month kept.
  */
 export async function applyTaskRunEvents(
   sql: Sql,
-  input: { workspaceId: string; flowRunId: string; attempt: number; events: readonly TaskRunEvent[] },
+  input: { workspaceId: string; flowRunId: string; since: Date; attempt: number; events: readonly TaskRunEvent[] },
 ): Promise<TaskRunBatchResponse> {
   const creates = new Map<string, { event: CreateEvent; index: number }>();
   const states: { event: StateEvent; index: number }[] = [];
@@ -33,6 +40,7 @@ export async function applyTaskRunEvents(
     } else states.push({ event, index });
   });
   return sql.begin(async (tx) => {
+    if (creates.size > 0) await lockRunTaskRuns(tx, input.flowRunId);
     const created =
       creates.size > 0
         ? await insertCreated(
@@ -80,7 +88,7 @@ function stateColumns(e: CreateEvent | StateEvent) {
 
 async function insertCreated(
   tx: Db,
-  input: { workspaceId: string; flowRunId: string; attempt: number },
+  input: { workspaceId: string; flowRunId: string; since: Date; attempt: number },
   events: readonly CreateEvent[],
 ): Promise<Set<string>> {
   const rows = events.map((e) => ({
@@ -102,20 +110,31 @@ async function insertCreated(
            e.cache_key, e.type, e.state_name, e.message, e.data, least(e.at, now()), e.seq,
            least(e.started_at, now()),
            CASE WHEN e.type = ANY(${tx.array([...TERMINAL_STATES])}::text[]) THEN least(e.at, now()) END,
-           least(coalesce(e.started_at, e.at), now()), now(), e.run_count
+           greatest(least(coalesce(e.started_at, e.at), now()), ${input.since}::timestamptz), now(), e.run_count
     FROM jsonb_to_recordset(${tx.json(rows as never)}::jsonb)
       AS e(id uuid, name text, task_key text, dynamic_key text, cache_key text, type text, state_name text,
            message text, data jsonb, at timestamptz, seq int, run_count int, started_at timestamptz)
-    ON CONFLICT (id) DO NOTHING
+    -- Already created (a retried batch, whatever \`created_at\` it would stamp now), here or elsewhere.
+    WHERE NOT EXISTS (SELECT 1 FROM task_runs t WHERE t.id = e.id AND t.created_at >= ${input.since}::timestamptz)
+    ON CONFLICT (id, created_at) DO NOTHING
     RETURNING id`;
   return new Set(inserted.map((r) => r.id));
 }
 
 /** Of ids that were not inserted, those that belong to another flow run or workspace. */
-async function foreignIds(tx: Db, input: { workspaceId: string; flowRunId: string }, ids: string[]): Promise<Set<string>> {
+async function foreignIds(
+  tx: Db,
+  input: { workspaceId: string; flowRunId: string; since: Date },
+  ids: string[],
+): Promise<Set<string>> {
   const rows = await tx<{ id: string }[]>`
     SELECT id FROM task_runs
-    WHERE id = ANY(${tx.array(ids)}::uuid[]) AND (flow_run_id <> ${input.flowRunId} OR workspace_id <> ${input.workspaceId})`;
+    WHERE id = ANY(${tx.array(ids)}::uuid[]) AND created_at >= ${input.since}::timestamptz
+      AND (flow_run_id <> ${input.flowRunId} OR workspace_id <> ${input.workspaceId})
+    EXCEPT
+    SELECT id FROM task_runs
+    WHERE id = ANY(${tx.array(ids)}::uuid[]) AND created_at >= ${input.since}::timestamptz
+      AND flow_run_id = ${input.flowRunId} AND workspace_id = ${input.workspaceId}`;
   return new Set(rows.map((r) => r.id));
 }
 
@@ -125,7 +144,7 @@ async function foreignIds(tx: Db, input: { workspaceId: string; flowRunId: strin
  */
 async function updateStates(
   tx: Db,
-  input: { workspaceId: string; flowRunId: string },
+  input: { workspaceId: string; flowRunId: string; since: Date },
   events: readonly StateEvent[],
 ): Promise<Map<string, number>> {
   if (events.length === 0) return new Map();
@@ -148,9 +167,13 @@ async function updateStates(
       -- t.flow_run_id = …\`, the planner, with statistics that lag a table growing by thousands of
       -- rows a second, read every task run of the flow run through its index for each batch: 2.8 s
       -- a batch at 30,000 task runs, against 28 ms this way (EXPLAIN ANALYZE, 500 events).
-      SELECT t.id, t.state_seq FROM latest l
+      SELECT t.id, t.created_at, t.state_seq FROM latest l
       CROSS JOIN LATERAL (
-        SELECT t.id, t.state_seq, t.flow_run_id, t.workspace_id FROM task_runs t WHERE t.id = l.id LIMIT 1 FOR UPDATE
+        SELECT t.id, t.created_at, t.state_seq, t.flow_run_id, t.workspace_id FROM task_runs t
+        WHERE t.id = l.id AND t.created_at >= ${input.since}::timestamptz
+        -- This run's, should another run hold the same id in a later month.
+        ORDER BY (t.flow_run_id = ${input.flowRunId} AND t.workspace_id = ${input.workspaceId}) DESC
+        LIMIT 1 FOR UPDATE
       ) t
       WHERE t.flow_run_id = ${input.flowRunId} AND t.workspace_id = ${input.workspaceId}
     ), moved AS (
@@ -161,8 +184,9 @@ async function updateStates(
         start_time = coalesce(t.start_time, least(f.at, now())),
         end_time = CASE WHEN l.type = ANY(${tx.array([...TERMINAL_STATES])}::text[]) THEN least(l.at, now()) END,
         updated_at = now()
-      FROM latest l LEFT JOIN first_running f ON f.id = l.id
-      WHERE t.id = l.id AND t.id IN (SELECT id FROM old) AND l.seq > t.state_seq
+      FROM old o JOIN latest l ON l.id = o.id LEFT JOIN first_running f ON f.id = l.id
+      WHERE t.id = o.id AND t.created_at = o.created_at AND t.created_at >= ${input.since}::timestamptz
+        AND l.seq > t.state_seq
       RETURNING t.id
     )
     SELECT id, state_seq FROM old`;

@@ -1,6 +1,6 @@
 import type { ProposedState, StateType, TaskRun, TaskRunSummaryResponse } from '@outpost/sdk/contracts';
 import { DEFAULT_STATE_NAME, isTerminal } from '@outpost/sdk/contracts';
-import type { Db } from './client.js';
+import type { Db, Sql } from './client.js';
 import type { Row, taskRuns } from './schema.js';
 import { iso, isoOrNull, jsonb, textArray } from './values.js';
 
@@ -52,6 +52,8 @@ export interface NewTaskRun {
   id: string;
   workspaceId: string;
   flowRunId: string;
+  /** The least `created_at` of the flow run's task runs (getRunAttemptSince). */
+  since: Date;
   flowRunAttempt: number;
   name: string;
   taskKey: string;
@@ -61,33 +63,49 @@ export interface NewTaskRun {
 }
 
 /**
- * Inserts the task run unless its id exists. Returns the stored row and whether this call created
- * it; the caller must check the row belongs to the same workspace and flow run before using it.
+ * Serialises the writes of one flow run's task runs, for the transaction. A retried creation is
+ * recognised by its id among the task runs since the run's month began (the key, `(id, created_at)`, cannot
+ * tell it, since a retry may stamp another `created_at`); holding this while checking and inserting
+ * keeps a retry that races its original from storing the task run twice. Uncontended in the usual
+ * case: a run's task runs are written by one process, one batch at a time.
+ */
+export async function lockRunTaskRuns(tx: Db, flowRunId: string): Promise<void> {
+  await tx`SELECT pg_advisory_xact_lock(hashtextextended(${`task-runs:${flowRunId}`}, 0))`;
+}
+
+/**
+ * Inserts the task run unless its id exists among the task runs since its flow run's month began.
+ * Returns the stored row and whether this call created it; the caller must check the row belongs to
+ * the same workspace and flow run before using it.
  */
 export async function insertTaskRun(
-  db: Db,
+  sql: Sql,
   t: NewTaskRun,
 ): Promise<{ row: { workspaceId: string; flowRunId: string; taskRun: TaskRun }; created: boolean } | null> {
   const name = t.state.name ?? DEFAULT_STATE_NAME[t.state.type];
-  const [inserted] = await db<TaskRunRow[]>`
-    INSERT INTO task_runs (id, workspace_id, flow_run_id, flow_run_attempt, name, task_key, dynamic_key, cache_key,
-                           state_type, state_name, state_message, state_data, state_timestamp, start_time, end_time)
-    VALUES (${t.id}, ${t.workspaceId}, ${t.flowRunId}, ${t.flowRunAttempt}, ${t.name}, ${t.taskKey}, ${t.dynamicKey}, ${t.cacheKey},
-            ${t.state.type}, ${name}, ${t.state.message ?? null}, ${jsonb(db, t.state.data)}, now(),
-            ${t.state.type === 'RUNNING' ? db`now()` : db`NULL`}, ${isTerminal(t.state.type) ? db`now()` : db`NULL`})
-    ON CONFLICT (id) DO NOTHING
-    RETURNING *`;
-  if (inserted)
+  return sql.begin(async (db) => {
+    await lockRunTaskRuns(db, t.flowRunId);
+    const [existing] = await db<TaskRunRow[]>`
+      SELECT * FROM task_runs WHERE id = ${t.id} AND created_at >= ${t.since}::timestamptz
+      ORDER BY (flow_run_id = ${t.flowRunId} AND workspace_id = ${t.workspaceId}) DESC LIMIT 1`;
+    const [inserted] = existing
+      ? []
+      : await db<TaskRunRow[]>`
+      INSERT INTO task_runs (id, workspace_id, flow_run_id, flow_run_attempt, name, task_key, dynamic_key, cache_key,
+                             state_type, state_name, state_message, state_data, state_timestamp, start_time, end_time, created_at)
+      VALUES (${t.id}, ${t.workspaceId}, ${t.flowRunId}, ${t.flowRunAttempt}, ${t.name}, ${t.taskKey}, ${t.dynamicKey}, ${t.cacheKey},
+              ${t.state.type}, ${name}, ${t.state.message ?? null}, ${jsonb(db, t.state.data)}, now(),
+              ${t.state.type === 'RUNNING' ? db`now()` : db`NULL`}, ${isTerminal(t.state.type) ? db`now()` : db`NULL`},
+              greatest(now(), ${t.since}::timestamptz))
+      ON CONFLICT (id, created_at) DO NOTHING
+      RETURNING *`;
+    const row = inserted ?? existing;
+    if (!row) return null;
     return {
-      row: { workspaceId: inserted.workspace_id, flowRunId: inserted.flow_run_id, taskRun: toTaskRun(inserted) },
-      created: true,
+      row: { workspaceId: row.workspace_id, flowRunId: row.flow_run_id, taskRun: toTaskRun(row) },
+      created: inserted !== undefined,
     };
-  const [existing] = await db<TaskRunRow[]>`SELECT * FROM task_runs WHERE id = ${t.id}`;
-  if (!existing) return null;
-  return {
-    row: { workspaceId: existing.workspace_id, flowRunId: existing.flow_run_id, taskRun: toTaskRun(existing) },
-    created: false,
-  };
+  });
 }
 
 /**
@@ -98,12 +116,12 @@ export async function insertTaskRun(
 export async function listTaskRuns(
   db: Db,
   workspaceId: string,
-  flowRunId: string,
+  run: { id: string; since: Date },
   page: { limit: number; after?: { createdAt: Date; id: string }; states?: StateType[]; name?: string },
 ): Promise<TaskRun[]> {
   const rows = await db<TaskRunRow[]>`
     SELECT * FROM task_runs
-    WHERE workspace_id = ${workspaceId} AND flow_run_id = ${flowRunId}
+    WHERE workspace_id = ${workspaceId} AND flow_run_id = ${run.id} AND created_at >= ${run.since}::timestamptz
       ${page.states?.length ? db`AND state_type = ANY(${textArray(db, page.states)}::text[])` : db``}
       ${page.name ? db`AND name = ${page.name}` : db``}
       ${page.after ? db`AND (created_at, id) > (${page.after.createdAt}::timestamptz, ${page.after.id}::uuid)` : db``}
@@ -121,7 +139,11 @@ const TIMELINE_SLICES = 120;
  * of the rows themselves. `date_part` (float8) rather than `extract` (numeric): at 100,000 rows the
  * numeric arithmetic was most of the cost (activity query 101 → 42 ms, per-name query 58 → 50 ms).
  */
-export async function summarizeTaskRuns(db: Db, workspaceId: string, flowRunId: string): Promise<TaskRunSummaryResponse> {
+export async function summarizeTaskRuns(
+  db: Db,
+  workspaceId: string,
+  run: { id: string; since: Date },
+): Promise<TaskRunSummaryResponse> {
   const groups = await db<
     {
       name: string;
@@ -136,7 +158,7 @@ export async function summarizeTaskRuns(db: Db, workspaceId: string, flowRunId: 
     SELECT name, state_type, count(*)::int AS n, min(start_time) AS first_start, max(end_time) AS last_end,
            avg(date_part('epoch', end_time - start_time) * 1000)::float8 AS mean_ms,
            max(date_part('epoch', end_time - start_time) * 1000)::float8 AS max_ms
-    FROM task_runs WHERE workspace_id = ${workspaceId} AND flow_run_id = ${flowRunId}
+    FROM task_runs WHERE workspace_id = ${workspaceId} AND flow_run_id = ${run.id} AND created_at >= ${run.since}::timestamptz
     GROUP BY name, state_type`;
   const byState: Partial<Record<StateType, number>> = {};
   const names = new Map<string, TaskRunSummaryResponse['byName'][number] & { finished: number; sumMs: number }>();
@@ -174,7 +196,7 @@ export async function summarizeTaskRuns(db: Db, workspaceId: string, flowRunId: 
     .map(({ finished, sumMs, ...row }) => ({ ...row, meanMs: finished > 0 ? sumMs / finished : null }))
     .sort((a, b) => (a.firstStart ?? '').localeCompare(b.firstStart ?? '') || a.name.localeCompare(b.name));
   const timeline = start
-    ? await activity(db, workspaceId, flowRunId, start, end)
+    ? await activity(db, workspaceId, run, start, end)
     : { start: null, end: null, sliceMs: 0, active: [] };
   return { total, byState, byName, timeline };
 }
@@ -187,14 +209,15 @@ export async function summarizeTaskRuns(db: Db, workspaceId: string, flowRunId: 
 async function activity(
   db: Db,
   workspaceId: string,
-  flowRunId: string,
+  run: { id: string; since: Date },
   start: Date,
   lastEnd: Date | null,
 ): Promise<TaskRunSummaryResponse['timeline']> {
   const [bounds] = await db<{ stop: Date }[]>`
     SELECT greatest(${lastEnd}::timestamptz, ${start}::timestamptz + interval '1 millisecond',
                     CASE WHEN EXISTS (SELECT 1 FROM task_runs
-                                      WHERE workspace_id = ${workspaceId} AND flow_run_id = ${flowRunId}
+                                      WHERE workspace_id = ${workspaceId} AND flow_run_id = ${run.id}
+                                        AND created_at >= ${run.since}::timestamptz
                                         AND start_time IS NOT NULL AND end_time IS NULL) THEN now() END) AS stop`;
   const stop = bounds?.stop ?? new Date(start.getTime() + 1);
   const sliceMs = (stop.getTime() - start.getTime()) / TIMELINE_SLICES;
@@ -203,7 +226,8 @@ async function activity(
            least(${TIMELINE_SLICES - 1}, floor(date_part('epoch', coalesce(end_time, ${stop}::timestamptz) - ${start}::timestamptz) * 1000 / ${sliceMs}))::int AS last,
            count(*)::int AS n
     FROM task_runs
-    WHERE workspace_id = ${workspaceId} AND flow_run_id = ${flowRunId} AND start_time IS NOT NULL
+    WHERE workspace_id = ${workspaceId} AND flow_run_id = ${run.id} AND created_at >= ${run.since}::timestamptz
+      AND start_time IS NOT NULL
     GROUP BY 1, 2`;
   const delta = new Array<number>(TIMELINE_SLICES + 1).fill(0);
   for (const { first, last, n } of spans) {
@@ -221,7 +245,14 @@ async function activity(
 /** Moves a task run of this flow run to a new state; null when no such task run exists in it. */
 export async function setTaskRunState(
   db: Db,
-  input: { workspaceId: string; flowRunId: string; id: string; state: ProposedState; runCount: number | null },
+  input: {
+    workspaceId: string;
+    flowRunId: string;
+    since: Date;
+    id: string;
+    state: ProposedState;
+    runCount: number | null;
+  },
 ): Promise<TaskRun | null> {
   const { state } = input;
   const [row] = await db<TaskRunRow[]>`
@@ -232,7 +263,8 @@ export async function setTaskRunState(
       start_time = ${state.type === 'RUNNING' ? db`coalesce(start_time, now())` : db`start_time`},
       end_time = ${isTerminal(state.type) ? db`now()` : db`NULL`},
       updated_at = now()
-    WHERE id = ${input.id} AND flow_run_id = ${input.flowRunId} AND workspace_id = ${input.workspaceId}
+    WHERE id = ${input.id} AND created_at >= ${input.since}::timestamptz
+      AND flow_run_id = ${input.flowRunId} AND workspace_id = ${input.workspaceId}
     RETURNING *`;
   return row ? toTaskRun(row) : null;
 }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { getRunAttempt } from '../db/flow-runs.js';
+import { getRunAttemptSince } from '../db/flow-runs.js';
 import { applyTaskRunEvents } from '../db/task-run-batches.js';
 import { insertTaskRun, listTaskRuns, setTaskRunState, summarizeTaskRuns } from '../db/task-runs.js';
 import { encodeCursor } from '../db/values.js';
@@ -9,25 +9,35 @@ import type { Handlers } from './types.js';
 
 const TaskRunCursor = z.tuple([z.iso.datetime({ offset: true }), z.uuid()]);
 
-/** Task runs are written by the run's current attempt only: the attempt is the run's fencing token. */
+/**
+ * Task runs are written by the run's current attempt only: the attempt is the run's fencing token.
+ * Returns the lower bound of its task runs' `created_at` (getRunAttemptSince).
+ */
 async function assertCurrentAttempt(
-  sql: Parameters<typeof getRunAttempt>[0],
+  sql: Parameters<typeof getRunAttemptSince>[0],
   workspaceId: string,
   runId: string,
   attempt: number,
-) {
-  const current = await getRunAttempt(sql, workspaceId, runId);
-  if (current === null) throw notFound('flow run');
-  if (attempt !== current) throw new ApiError('stale_attempt', `the flow run is at attempt ${current}`);
+): Promise<Date> {
+  const run = await findRun(sql, workspaceId, runId);
+  if (attempt !== run.attempt) throw new ApiError('stale_attempt', `the flow run is at attempt ${run.attempt}`);
+  return run.since;
+}
+
+async function findRun(sql: Parameters<typeof getRunAttemptSince>[0], workspaceId: string, runId: string) {
+  const run = await getRunAttemptSince(sql, workspaceId, runId);
+  if (run === null) throw notFound('flow run');
+  return run;
 }
 
 export const taskRunHandlers = {
   taskRunsCreate: async ({ params, body, principal, deps, status }) => {
-    await assertCurrentAttempt(deps.sql, principal.workspaceId, params.id, body.flowRunAttempt);
+    const since = await assertCurrentAttempt(deps.sql, principal.workspaceId, params.id, body.flowRunAttempt);
     const result = await insertTaskRun(deps.sql, {
       id: body.id,
       workspaceId: principal.workspaceId,
       flowRunId: params.id,
+      since,
       flowRunAttempt: body.flowRunAttempt,
       name: body.name,
       taskKey: body.taskKey,
@@ -45,8 +55,8 @@ export const taskRunHandlers = {
 
   taskRunsList: async ({ params, query, principal, deps }) => {
     const after = decodeCursor(query.cursor, TaskRunCursor);
-    if ((await getRunAttempt(deps.sql, principal.workspaceId, params.id)) === null) throw notFound('flow run');
-    const items = await listTaskRuns(deps.sql, principal.workspaceId, params.id, {
+    const run = await findRun(deps.sql, principal.workspaceId, params.id);
+    const items = await listTaskRuns(deps.sql, principal.workspaceId, { id: params.id, since: run.since }, {
       limit: query.limit,
       ...(after ? { after: { createdAt: new Date(after[0]), id: after[1] } } : {}),
       ...(query.state ? { states: query.state } : {}),
@@ -57,25 +67,27 @@ export const taskRunHandlers = {
   },
 
   taskRunsSummary: async ({ params, principal, deps }) => {
-    if ((await getRunAttempt(deps.sql, principal.workspaceId, params.id)) === null) throw notFound('flow run');
-    return summarizeTaskRuns(deps.sql, principal.workspaceId, params.id);
+    const run = await findRun(deps.sql, principal.workspaceId, params.id);
+    return summarizeTaskRuns(deps.sql, principal.workspaceId, { id: params.id, since: run.since });
   },
 
   taskRunsBatch: async ({ params, body, principal, deps }) => {
-    await assertCurrentAttempt(deps.sql, principal.workspaceId, params.id, body.flowRunAttempt);
+    const since = await assertCurrentAttempt(deps.sql, principal.workspaceId, params.id, body.flowRunAttempt);
     return applyTaskRunEvents(deps.sql, {
       workspaceId: principal.workspaceId,
       flowRunId: params.id,
+      since,
       attempt: body.flowRunAttempt,
       events: body.events,
     });
   },
 
   taskRunsSetState: async ({ params, body, principal, deps }) => {
-    await assertCurrentAttempt(deps.sql, principal.workspaceId, params.runId, body.flowRunAttempt);
+    const since = await assertCurrentAttempt(deps.sql, principal.workspaceId, params.runId, body.flowRunAttempt);
     const taskRun = await setTaskRunState(deps.sql, {
       workspaceId: principal.workspaceId,
       flowRunId: params.runId,
+      since,
       id: params.id,
       state: body.state,
       runCount: body.runCount ?? null,
