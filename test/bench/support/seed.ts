@@ -153,11 +153,7 @@ async function recreateDatabase(adminUrl: string, database: string): Promise<voi
  * database) ending where they start. Each month as `ensure_partitions` (migrations 0042, 0044 and
  * 0045) makes it, listed in `table_partitions`.
  */
-export async function monthlyPartitions(
-  sql: postgres.Sql,
-  parent: 'logs' | 'events' | 'task_runs',
-  since: Date,
-): Promise<void> {
+export async function monthlyPartitions(sql: postgres.Sql, parent: 'logs' | 'events' | 'task_runs', since: Date): Promise<void> {
   const first = new Date(Date.UTC(since.getUTCFullYear(), since.getUTCMonth(), 1));
   const historyName = `${parent}_history`;
   await sql.begin(async (tx) => {

@@ -477,10 +477,7 @@ export const taskRuns = pgTable(
     createdAt: createdAt(),
     updatedAt: ts('updated_at').notNull().defaultNow(),
   },
-  (t) => [
-    primaryKey({ columns: [t.id, t.createdAt] }),
-    index('task_runs_flow_run_idx').on(t.flowRunId, t.createdAt, t.id),
-  ],
+  (t) => [primaryKey({ columns: [t.id, t.createdAt] }), index('task_runs_flow_run_idx').on(t.flowRunId, t.createdAt, t.id)],
 );
 
 /**

@@ -195,9 +195,7 @@ export async function summarizeTaskRuns(
   const byName = [...names.values()]
     .map(({ finished, sumMs, ...row }) => ({ ...row, meanMs: finished > 0 ? sumMs / finished : null }))
     .sort((a, b) => (a.firstStart ?? '').localeCompare(b.firstStart ?? '') || a.name.localeCompare(b.name));
-  const timeline = start
-    ? await activity(db, workspaceId, run, start, end)
-    : { start: null, end: null, sliceMs: 0, active: [] };
+  const timeline = start ? await activity(db, workspaceId, run, start, end) : { start: null, end: null, sliceMs: 0, active: [] };
   return { total, byState, byName, timeline };
 }
 

@@ -56,12 +56,17 @@ export const taskRunHandlers = {
   taskRunsList: async ({ params, query, principal, deps }) => {
     const after = decodeCursor(query.cursor, TaskRunCursor);
     const run = await findRun(deps.sql, principal.workspaceId, params.id);
-    const items = await listTaskRuns(deps.sql, principal.workspaceId, { id: params.id, since: run.since }, {
-      limit: query.limit,
-      ...(after ? { after: { createdAt: new Date(after[0]), id: after[1] } } : {}),
-      ...(query.state ? { states: query.state } : {}),
-      ...(query.name ? { name: query.name } : {}),
-    });
+    const items = await listTaskRuns(
+      deps.sql,
+      principal.workspaceId,
+      { id: params.id, since: run.since },
+      {
+        limit: query.limit,
+        ...(after ? { after: { createdAt: new Date(after[0]), id: after[1] } } : {}),
+        ...(query.state ? { states: query.state } : {}),
+        ...(query.name ? { name: query.name } : {}),
+      },
+    );
     const last = items.at(-1);
     return { items, nextCursor: last && items.length === query.limit ? encodeCursor([last.createdAt, last.id]) : null };
   },
