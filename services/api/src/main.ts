@@ -32,6 +32,7 @@ const EnvFields = z.object({
   /** Days a run's log lines are kept after the run ended; unset keeps them forever. */
   OUTPOST_LOG_RETENTION_DAYS: z.coerce.number().int().min(1).max(36_500).optional(),
   OUTPOST_EVENT_RETENTION_DAYS: z.coerce.number().int().min(1).max(36_500).optional(),
+  OUTPOST_TASK_RUN_RETENTION_DAYS: z.coerce.number().int().min(1).max(36_500).optional(),
   /** The origin browsers reach the API at (behind a proxy); single sign-on redirect URIs are made from it. */
   OUTPOST_PUBLIC_URL: z.url({ protocol: /^https?$/ }).optional(),
   /**
@@ -108,6 +109,7 @@ Environment:
   OUTPOST_LATE_AFTER_SECONDS  seconds before an unclaimed due run is Late (default: ${DEFAULT_LATE_AFTER_SECONDS})
   OUTPOST_LOG_RETENTION_DAYS  days a log line is kept; lines go a month at a time (default: forever)
   OUTPOST_EVENT_RETENTION_DAYS  days events of the ledger are kept; events go a month at a time (default: ${DEFAULT_EVENT_RETENTION_DAYS})
+  OUTPOST_TASK_RUN_RETENTION_DAYS  days a task run is kept; task runs go a month at a time, their runs stay (default: forever)
   OUTPOST_PUBLIC_URL      origin browsers use, e.g. https://outpost.example.com (default: the listening address)
   OUTPOST_SECRET_KEY      32+ characters; seals run-token signing keys and OIDC client secrets in the database
   OUTPOST_METRICS_TOKEN   32+ characters; bearer token that opens /metrics (default: /metrics not served)
@@ -196,6 +198,7 @@ export async function main(argv: string[]): Promise<number> {
       retention: {
         logRetentionDays: env.data.OUTPOST_LOG_RETENTION_DAYS ?? null,
         eventRetentionDays: env.data.OUTPOST_EVENT_RETENTION_DAYS ?? DEFAULT_EVENT_RETENTION_DAYS,
+        taskRunRetentionDays: env.data.OUTPOST_TASK_RUN_RETENTION_DAYS ?? null,
       },
       logLevel: env.data.OUTPOST_LOG_LEVEL,
       publicUrl: env.data.OUTPOST_PUBLIC_URL,

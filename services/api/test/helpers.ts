@@ -63,6 +63,22 @@ export async function claim(call: Call, pool = 'default', limit = 1, workerId: s
   return res.body.runs;
 }
 
+/** A run of a new deployment of `pool`, claimed and started; a caller holding its run token. */
+export async function startedRun(
+  server: Pick<TestServer, 'app'>,
+  owner: Call,
+  pool = 'default',
+): Promise<{ id: string; asRun: Call }> {
+  const { id: deploymentId } = await deploy(owner, { flowName: `run-${randomUUID().slice(0, 6)}`, name: 'd', workPool: pool });
+  await createRun(owner, deploymentId);
+  const [claimed] = await claim(owner, pool);
+  const asRun = client(server, claimed.token);
+  await asRun('POST', `/flow-runs/${claimed.flowRun.id}/set-state`, {
+    body: { transitionId: randomUUID(), state: { type: 'RUNNING' } },
+  });
+  return { id: claimed.flowRun.id, asRun };
+}
+
 /** Polls `check` until it returns a value other than undefined, or fails after `timeoutMs`. */
 export async function eventually<T>(check: () => Promise<T | undefined>, timeoutMs = 15_000, what = 'condition'): Promise<T> {
   const deadline = Date.now() + timeoutMs;

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { startTestServer, type TestServer } from '../src/testing.js';
-import { type Call, claim, client, createRun, deploy } from './helpers.js';
+import { type Call, client, startedRun as startedRunOf } from './helpers.js';
 
 let server: TestServer;
 let owner: Call;
@@ -14,17 +14,7 @@ afterAll(async () => {
   await server?.close();
 });
 
-/** A run claimed and started; a caller holding its run token. */
-async function startedRun(pool = 'default'): Promise<{ id: string; asRun: Call }> {
-  const { id: deploymentId } = await deploy(owner, { flowName: `batch-${randomUUID().slice(0, 6)}`, name: 'd', workPool: pool });
-  await createRun(owner, deploymentId);
-  const [claimed] = await claim(owner, pool);
-  const asRun = client(server, claimed.token);
-  await asRun('POST', `/flow-runs/${claimed.flowRun.id}/set-state`, {
-    body: { transitionId: randomUUID(), state: { type: 'RUNNING' } },
-  });
-  return { id: claimed.flowRun.id, asRun };
-}
+const startedRun = (pool = 'default') => startedRunOf(server, owner, pool);
 
 const at = (ms = 0) => new Date(Date.now() - 60_000 + ms).toISOString();
 const create = (id: string, i: number) => ({

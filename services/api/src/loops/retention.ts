@@ -28,6 +28,12 @@ export interface RetentionOptions {
    * days and a month more. @default 30
    */
   eventRetentionDays?: number | null;
+  /**
+   * Days a task run is kept after it was created; null keeps task runs forever. Task runs go a month
+   * at a time, when the whole month is past the window; their runs, with their states, stay.
+   * @default null
+   */
+  taskRunRetentionDays?: number | null;
   /** Most ids of dropped events one statement deletes from `event_ids`. @default 5000 */
   eventsPerBatch?: number;
   /** Most rows of the lineage change log one statement folds into the workspaces' counts. @default 5000 */
@@ -39,12 +45,12 @@ export interface RetentionOptions {
 }
 
 /**
- * Keeps the control plane's tables from growing without end. A pass makes the log and event
+ * Keeps the control plane's tables from growing without end. A pass makes the log, event and task-run
  * partitions of the months ahead, deletes sign-in artefacts nobody can use any more (at most once a
- * minute), drops the months of log lines and of events wholly past their retention (detached, then
- * dropped: no dead rows, no vacuum; see db/partitions.ts) and deletes the ids of the dropped events
- * from `event_ids`, so an id is free again once its event is gone. Runs, their states, task runs
- * and artifacts stay: they are small, and history and audit read them. Each statement deletes a
+ * minute), drops the months of log lines, events and task runs wholly past their retention (detached,
+ * then dropped: no dead rows, no vacuum; see db/partitions.ts) and deletes the ids of the dropped
+ * events from `event_ids`, so an id is free again once its event is gone. Runs, their states and
+ * artifacts stay: they are small, and history and audit read them. Each statement deletes a
  * bounded number of rows, so its locks and WAL stay short; a pass that deleted something is followed
  * by another soon after, until there is nothing left, and a stop is honoured between statements.
  * Every pass also folds the lineage change log into its counts (`foldLineageChanges`), so the
@@ -58,6 +64,7 @@ export class RetentionLoop implements BackgroundLoop {
   readonly #batchesPerPass: number;
   readonly #signInEveryMs: number;
   readonly #eventDays: number | null;
+  readonly #taskRunDays: number | null;
   readonly #eventsPerBatch: number;
   readonly #lineageChangesPerBatch: number;
   #signInPrunedAt = Number.NEGATIVE_INFINITY;
@@ -74,6 +81,7 @@ export class RetentionLoop implements BackgroundLoop {
     this.#signInEveryMs = options.signInEveryMs ?? 60_000;
     this.#batchesPerPass = options.batchesPerPass ?? 10;
     this.#eventDays = options.eventRetentionDays === undefined ? DEFAULT_EVENT_RETENTION_DAYS : options.eventRetentionDays;
+    this.#taskRunDays = options.taskRunRetentionDays ?? null;
     this.#eventsPerBatch = options.eventsPerBatch ?? 5_000;
     this.#lineageChangesPerBatch = options.lineageChangesPerBatch ?? 5_000;
     this.#loop = new ElectedLoop(databaseUrl, logger, {
@@ -96,7 +104,7 @@ export class RetentionLoop implements BackgroundLoop {
   }
 
   /**
-   * One pass; returns how many rows, log partitions and event partitions it deleted (0: nothing left to do for now).
+   * One pass; returns how many rows and partitions it deleted (0: nothing left to do for now).
    * Lineage changes it folded count only when it stopped at its statement limit with more left.
    */
   async tick(): Promise<number> {
@@ -118,10 +126,14 @@ export class RetentionLoop implements BackgroundLoop {
     if (this.#eventDays !== null) {
       await detachExpiredPartitions(this.sql, 'events', new Date(Date.now() - this.#eventDays * 86_400_000), limits);
     }
-    // Dropped after both tables' detaches, so a partition a stopped pass detached is dropped too.
+    if (this.#taskRunDays !== null) {
+      await detachExpiredPartitions(this.sql, 'task_runs', new Date(Date.now() - this.#taskRunDays * 86_400_000), limits);
+    }
+    // Dropped after every table's detaches, so a partition a stopped pass detached is dropped too.
     const dropped = await dropDetachedPartitions(this.sql);
     const logMonths = dropped.filter((name) => name.startsWith('logs_'));
     const eventMonths = dropped.filter((name) => name.startsWith('events_'));
+    const taskRunMonths = dropped.filter((name) => name.startsWith('task_runs_'));
     // The ids of the events dropped, in bounded statements: those received before the oldest month
     // still attached. Checked whether or not this pass dropped a month, so a pass that stopped
     // between the drop and the ids is made good by the next.
@@ -141,12 +153,19 @@ export class RetentionLoop implements BackgroundLoop {
       lineageFull = folded === this.#lineageChangesPerBatch;
       if (!lineageFull) break;
     }
-    if (signIn > 0 || logMonths.length > 0 || eventMonths.length > 0 || eventIds > 0) {
+    if (signIn > 0 || dropped.length > 0 || eventIds > 0) {
       this.logger.info(
-        { ...artefacts, logPartitions: logMonths, eventPartitions: eventMonths, eventIds, lineageChangesFolded: lineageChanges },
+        {
+          ...artefacts,
+          logPartitions: logMonths,
+          eventPartitions: eventMonths,
+          taskRunPartitions: taskRunMonths,
+          eventIds,
+          lineageChangesFolded: lineageChanges,
+        },
         'retention deleted expired data',
       );
     }
-    return signIn + logMonths.length + eventMonths.length + eventIds + (lineageFull ? lineageChanges : 0);
+    return signIn + dropped.length + eventIds + (lineageFull ? lineageChanges : 0);
   }
 }
