@@ -2,7 +2,7 @@ import { createDatabaseBefore, migrateDatabase } from '@outpost/api/testing';
 import postgres from 'postgres';
 import { monthlyPartitions } from './seed.js';
 
-/** What the retention benches (log-retention, event-retention) measure the same way for either partitioned table. */
+/** What the retention benches (log-, event- and task-run-retention) measure the same way for each partitioned table. */
 
 export interface Month {
   name: string;
@@ -20,7 +20,7 @@ export async function tableBytes(sql: postgres.Sql, table: string): Promise<numb
  * Makes the months of `parent` from three months ago, as a table a few months old has them, and
  * returns the oldest two (after the first partition): one to drop, one to delete row by row.
  */
-export async function twoPastMonths(sql: postgres.Sql, parent: 'logs' | 'events'): Promise<[Month, Month]> {
+export async function twoPastMonths(sql: postgres.Sql, parent: 'logs' | 'events' | 'task_runs'): Promise<[Month, Month]> {
   const now = new Date();
   await monthlyPartitions(sql, parent, new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() - 3, 1)));
   const [dropped, deleted] = await sql<Month[]>`
@@ -63,7 +63,7 @@ export async function batchedDeleteThenVacuum(
  */
 export async function detachAndDropMonth(
   sql: postgres.Sql,
-  parent: 'logs' | 'events',
+  parent: 'logs' | 'events' | 'task_runs',
   month: Month,
 ): Promise<{ bytes: number; detachMs: number; dropMs: number }> {
   await sql`SELECT detach_oldest_partition(${parent}, ${month.starts})`;

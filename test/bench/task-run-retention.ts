@@ -1,0 +1,118 @@
+import { startTestServer } from '@outpost/api/testing';
+import postgres from 'postgres';
+import { batchedDeleteThenVacuum, detachAndDropMonth, timedUpgrade, twoPastMonths } from './support/partition-retention.js';
+import { type Row, row } from './support/row.js';
+
+/**
+ * Task-run retention: a month of task runs leaving the database. Task runs live in monthly
+ * partitions by their creation (migration 0045), and retention removes a month whole:
+ * `detach_oldest_partition` (a catalog change, the only step that holds `task_runs`), then
+ * `drop_detached_partitions` (its files removed). Baseline: the same number of task runs deleted
+ * from a month of the same size in 5,000-row statements (by ctid, the cheapest such DELETE), then
+ * the VACUUM that makes their space reusable. `BENCH_TASK_RUN_MONTH_ROWS` sets the task runs of a
+ * month (default 1,000,000; a month of a year of 20 M task runs is about 1.7 M).
+ *
+ * Also the upgrade: migration 0045 run on a database whose unpartitioned `task_runs` holds a month
+ * of task runs (it becomes the first partition, read once for its new key). Baseline: building the
+ * new key alone on the same table, just before.
+ */
+export const timeoutSeconds = 900;
+
+const TASK_RUNS = Number(process.env.BENCH_TASK_RUN_MONTH_ROWS ?? 1_000_000);
+const DELETE_BATCH = 5_000;
+/** Task runs a flow run has here: a mapped step's worth. */
+const PER_RUN = 1_000;
+
+export let notes: string | null = null;
+
+/**
+ * Appends `TASK_RUNS` task runs created over the month from `start` into `task_runs`, `PER_RUN` to a
+ * flow run, as a worker's batches leave them (created RUNNING, then COMPLETED).
+ */
+async function fillMonth(sql: postgres.Sql, workspaceId: string, start: Date): Promise<void> {
+  const [flow] = await sql<{ id: string }[]>`
+    INSERT INTO flows (workspace_id, name) VALUES (${workspaceId}, ${`bench-${start.toISOString().slice(0, 7)}`}) RETURNING id`;
+  const runs = await sql<{ id: string }[]>`
+    INSERT INTO flow_runs (workspace_id, flow_id, name, state_type, state_name, created_at)
+    SELECT ${workspaceId}, ${flow?.id as string}, 'run-' || g, 'COMPLETED', 'Completed', ${start}::timestamptz
+    FROM generate_series(1, ${Math.ceil(TASK_RUNS / PER_RUN)}) g
+    RETURNING id`;
+  const step = (28 * 86_400) / TASK_RUNS;
+  for (let done = 0; done < TASK_RUNS; done += 250_000) {
+    await sql`
+      INSERT INTO task_runs (id, workspace_id, flow_run_id, flow_run_attempt, name, task_key, dynamic_key, run_count,
+                             state_type, state_name, state_timestamp, state_seq, start_time, end_time, created_at, updated_at)
+      SELECT gen_random_uuid(), ${workspaceId}, (${sql.array(runs.map((r) => r.id))}::uuid[])[1 + (g - 1) / ${PER_RUN}::int],
+             1, 'score', 'score-0[' || g || ']', g::text, 1, 'COMPLETED', 'Completed', c + interval '2 seconds', 1,
+             c, c + interval '2 seconds', c, c + interval '2 seconds'
+      FROM generate_series(${done + 1}::int, ${Math.min(done + 250_000, TASK_RUNS)}::int) g
+      CROSS JOIN LATERAL (SELECT ${start}::timestamptz + (g * ${step}::float8) * interval '1 second' AS c) t`;
+  }
+  await sql`ANALYZE task_runs`;
+}
+
+/** Milliseconds migration 0045 takes over `TASK_RUNS` task runs, and milliseconds its new key alone takes to build. */
+function upgrade(): Promise<{ migrateMs: number; indexMs: number }> {
+  return timedUpgrade({
+    tag: '0045_task_runs_partitioned',
+    fill: (sql, workspaceId) => fillMonth(sql, workspaceId, new Date(Date.now() - 40 * 86_400_000)),
+    newKey: 'task_runs (id, created_at)',
+    check: async (sql) => {
+      const [moved] = await sql<{ n: number }[]>`SELECT count(*)::int AS n FROM task_runs_history`;
+      if (moved?.n !== TASK_RUNS) throw new Error(`the migration kept ${moved?.n} task runs`);
+    },
+  });
+}
+
+export async function run(): Promise<Row[]> {
+  const { migrateMs, indexMs } = await upgrade();
+  const server = await startTestServer({ loops: false, validateResponses: false });
+  const sql = postgres(server.databaseUrl, { max: 2, onnotice: () => {} });
+  try {
+    const [dropped, deleted] = await twoPastMonths(sql, 'task_runs');
+    await fillMonth(sql, server.workspaceId, dropped.starts);
+    await fillMonth(sql, server.workspaceId, deleted.starts);
+    await sql`CHECKPOINT`;
+
+    // Baseline: the month's task runs deleted in bounded statements, then vacuumed.
+    const {
+      rows: gone,
+      deleteMs,
+      vacuumMs,
+      bytesBefore: deletedBytes,
+      bytesAfterDelete: afterDeleteBytes,
+    } = await batchedDeleteThenVacuum(sql, deleted.name, DELETE_BATCH);
+    if (gone !== TASK_RUNS) throw new Error(`expected ${TASK_RUNS} task runs deleted, deleted ${gone}`);
+    // Retention as it is: the month detached (the step that holds task_runs) and dropped.
+    const { bytes: droppedBytes, detachMs, dropMs } = await detachAndDropMonth(sql, 'task_runs', dropped);
+
+    const mb = (bytes: number) => `${(bytes / 1048576).toFixed(0)} MB`;
+    notes =
+      `A month of ${TASK_RUNS.toLocaleString('en')} task runs: ${mb(droppedBytes)} with its indexes. The batched DELETE of ${gone.toLocaleString('en')} ` +
+      `task runs took ${deleteMs.toFixed(0)} ms and left the partition at ${mb(afterDeleteBytes)} (of ${mb(deletedBytes)}) until VACUUM ` +
+      `(${vacuumMs.toFixed(0)} ms); the detach took ${detachMs.toFixed(1)} ms and the drop that removed its files ${dropMs.toFixed(0)} ms.`;
+    const baseline = deleteMs + vacuumMs;
+    const millions = (TASK_RUNS / 1e6).toFixed(1);
+    return [
+      row(
+        `retention: detach a month of ${millions} M task runs (what writers wait for)`,
+        detachMs,
+        'ms',
+        baseline,
+        'the same task runs deleted in 5,000-row statements (by ctid), then VACUUM',
+      ),
+      row('retention: then drop it (its files removed, task runs not held)', dropMs, 'ms', baseline),
+      row(`retention: the batched DELETE alone, ${millions} M task runs`, deleteMs, 'ms', null),
+      row(
+        `upgrade: migration 0045 over ${millions} M unpartitioned task runs`,
+        migrateMs / 1000,
+        's',
+        indexMs / 1000,
+        'building the new key alone on the same table',
+      ),
+    ];
+  } finally {
+    await sql.end({ timeout: 5 });
+    await server.close();
+  }
+}
