@@ -1,6 +1,6 @@
 import { deleteExpiredEventIds, startTestServer } from '@outpost/api/testing';
 import postgres from 'postgres';
-import { batchedDeleteThenVacuum, detachAndDropMonth, timedUpgrade, twoPastMonths } from './support/partition-retention.js';
+import { measureMonthRetention, retentionNote, timedUpgrade } from './support/partition-retention.js';
 import { type Row, row } from './support/row.js';
 
 /**
@@ -74,21 +74,13 @@ export async function run(): Promise<Row[]> {
   const server = await startTestServer({ loops: false, validateResponses: false });
   const sql = postgres(server.databaseUrl, { max: 2, onnotice: () => {} });
   try {
-    const [dropped, deleted] = await twoPastMonths(sql, 'events');
-    await fillMonth(sql, server.workspaceId, dropped.starts, true);
-    await fillMonth(sql, server.workspaceId, deleted.starts, false);
-    await sql`CHECKPOINT`;
-
-    // Baseline: the month's events deleted in bounded statements, then vacuumed.
-    const {
-      rows: gone,
-      deleteMs,
-      vacuumMs,
-      bytesBefore: deletedBytes,
-      bytesAfterDelete: afterDeleteBytes,
-    } = await batchedDeleteThenVacuum(sql, deleted.name, DELETE_BATCH);
-    // Retention as it is: the month detached (the step that holds events) and dropped, then its ids.
-    const { bytes: droppedBytes, detachMs, dropMs } = await detachAndDropMonth(sql, 'events', dropped);
+    // Baseline: a month's events deleted in bounded statements, then vacuumed; retention as it is:
+    // another month detached (the step that holds events) and dropped, then its ids.
+    const m = await measureMonthRetention(sql, 'events', {
+      batch: DELETE_BATCH,
+      fill: (month, dropped) => fillMonth(sql, server.workspaceId, month.starts, dropped),
+    });
+    const { detachMs, dropMs, deleteMs, vacuumMs } = m;
     const idsStarted = performance.now();
     let ids = 0;
     for (;;) {
@@ -99,12 +91,7 @@ export async function run(): Promise<Row[]> {
     const idsMs = performance.now() - idsStarted;
     if (ids !== EVENTS) throw new Error(`expected ${EVENTS} ids deleted, deleted ${ids}`);
 
-    const mb = (bytes: number) => `${(bytes / 1048576).toFixed(0)} MB`;
-    notes =
-      `A month of ${EVENTS.toLocaleString('en')} events: ${mb(droppedBytes)} with its indexes. The batched DELETE of ${gone.toLocaleString('en')} ` +
-      `events took ${deleteMs.toFixed(0)} ms and left the partition at ${mb(afterDeleteBytes)} (of ${mb(deletedBytes)}) until VACUUM ` +
-      `(${vacuumMs.toFixed(0)} ms); the detach took ${detachMs.toFixed(1)} ms, the drop that removed its files ${dropMs.toFixed(0)} ms, ` +
-      `and deleting its ${ids.toLocaleString('en')} ids from event_ids ${idsMs.toFixed(0)} ms.`;
+    notes = `${retentionNote(EVENTS, 'events', m)} Deleting its ${ids.toLocaleString('en')} ids from event_ids took ${idsMs.toFixed(0)} ms.`;
     const baseline = deleteMs + vacuumMs;
     const millions = (EVENTS / 1e6).toFixed(1);
     return [

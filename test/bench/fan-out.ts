@@ -9,8 +9,8 @@ import postgres from 'postgres';
 import { repoRoot, runCli, type Spawned } from '../support/processes.js';
 import { BackendCpu } from './support/backend-cpu.js';
 import { startBenchWorker } from './support/bench-worker.js';
-import { monthlyPartitions } from './support/seed.js';
 import { pause, type Row, row, waitFor } from './support/row.js';
+import { monthlyPartitions } from './support/seed.js';
 
 /**
  * Fan-out through the whole system: one flow run on a real worker process maps a trivial task over

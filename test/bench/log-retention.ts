@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { startTestServer } from '@outpost/api/testing';
 import postgres from 'postgres';
-import { batchedDeleteThenVacuum, detachAndDropMonth, timedUpgrade, twoPastMonths } from './support/partition-retention.js';
+import { measureMonthRetention, retentionNote, timedUpgrade } from './support/partition-retention.js';
 import { type Row, row } from './support/row.js';
 
 /**
@@ -59,28 +59,14 @@ export async function run(): Promise<Row[]> {
   const server = await startTestServer({ loops: false, validateResponses: false });
   const sql = postgres(server.databaseUrl, { max: 2, onnotice: () => {} });
   try {
-    const [dropped, deleted] = await twoPastMonths(sql, 'logs');
-    await fillMonth(sql, server.workspaceId, dropped.name, dropped.starts);
-    await fillMonth(sql, server.workspaceId, deleted.name, deleted.starts);
-    await sql`CHECKPOINT`;
-
-    // Baseline: the month's lines deleted in bounded statements, then vacuumed.
-    const {
-      rows: gone,
-      deleteMs,
-      vacuumMs,
-      bytesBefore: deletedBytes,
-      bytesAfterDelete: afterDeleteBytes,
-    } = await batchedDeleteThenVacuum(sql, deleted.name, DELETE_BATCH);
-    // Retention as it is: the month detached (the step that holds logs), then dropped (its files removed, holding nothing).
-    const { bytes: droppedBytes, detachMs, dropMs } = await detachAndDropMonth(sql, 'logs', dropped);
-
-    const mb = (bytes: number) => `${(bytes / 1048576).toFixed(0)} MB`;
-    notes =
-      `A month of ${LINES.toLocaleString('en')} lines: ${mb(droppedBytes)} with its index. The batched DELETE of ${gone.toLocaleString('en')} ` +
-      `lines took ${deleteMs.toFixed(0)} ms and left the partition at ${mb(afterDeleteBytes)} (of ${mb(deletedBytes)}) until VACUUM ` +
-      `(${vacuumMs.toFixed(0)} ms); the detach took ${detachMs.toFixed(1)} ms and the drop that removed its files ${dropMs.toFixed(0)} ms, ` +
-      'giving the space back at once.';
+    // Baseline: a month's lines deleted in bounded statements, then vacuumed; retention as it is:
+    // another month detached (the step that holds logs), then dropped (its files removed, holding nothing).
+    const m = await measureMonthRetention(sql, 'logs', {
+      batch: DELETE_BATCH,
+      fill: (month) => fillMonth(sql, server.workspaceId, month.name, month.starts),
+    });
+    notes = `${retentionNote(LINES, 'lines', m)} The drop gives the space back at once.`;
+    const { detachMs, dropMs, deleteMs, vacuumMs } = m;
     const baseline = deleteMs + vacuumMs;
     return [
       row(

@@ -1,6 +1,6 @@
 import { startTestServer } from '@outpost/api/testing';
 import postgres from 'postgres';
-import { batchedDeleteThenVacuum, detachAndDropMonth, timedUpgrade, twoPastMonths } from './support/partition-retention.js';
+import { measureMonthRetention, retentionNote, timedUpgrade } from './support/partition-retention.js';
 import { type Row, row } from './support/row.js';
 
 /**
@@ -32,20 +32,20 @@ export let notes: string | null = null;
 async function fillMonth(sql: postgres.Sql, workspaceId: string, start: Date): Promise<void> {
   const [flow] = await sql<{ id: string }[]>`
     INSERT INTO flows (workspace_id, name) VALUES (${workspaceId}, ${`bench-${start.toISOString().slice(0, 7)}`}) RETURNING id`;
-  const runs = await sql<{ id: string }[]>`
+  await sql`
     INSERT INTO flow_runs (workspace_id, flow_id, name, state_type, state_name, created_at)
     SELECT ${workspaceId}, ${flow?.id as string}, 'run-' || g, 'COMPLETED', 'Completed', ${start}::timestamptz
-    FROM generate_series(1, ${Math.ceil(TASK_RUNS / PER_RUN)}) g
-    RETURNING id`;
+    FROM generate_series(1, ${Math.ceil(TASK_RUNS / PER_RUN)}) g`;
   const step = (28 * 86_400) / TASK_RUNS;
   for (let done = 0; done < TASK_RUNS; done += 250_000) {
     await sql`
       INSERT INTO task_runs (id, workspace_id, flow_run_id, flow_run_attempt, name, task_key, dynamic_key, run_count,
                              state_type, state_name, state_timestamp, state_seq, start_time, end_time, created_at, updated_at)
-      SELECT gen_random_uuid(), ${workspaceId}, (${sql.array(runs.map((r) => r.id))}::uuid[])[1 + (g - 1) / ${PER_RUN}::int],
+      WITH runs AS MATERIALIZED (SELECT array_agg(id ORDER BY id) AS ids FROM flow_runs WHERE flow_id = ${flow?.id as string})
+      SELECT gen_random_uuid(), ${workspaceId}, runs.ids[1 + (g - 1) / ${PER_RUN}::int],
              1, 'score', 'score-0[' || g || ']', g::text, 1, 'COMPLETED', 'Completed', c + interval '2 seconds', 1,
              c, c + interval '2 seconds', c, c + interval '2 seconds'
-      FROM generate_series(${done + 1}::int, ${Math.min(done + 250_000, TASK_RUNS)}::int) g
+      FROM runs, generate_series(${done + 1}::int, ${Math.min(done + 250_000, TASK_RUNS)}::int) g
       CROSS JOIN LATERAL (SELECT ${start}::timestamptz + (g * ${step}::float8) * interval '1 second' AS c) t`;
   }
   await sql`ANALYZE task_runs`;
@@ -69,28 +69,13 @@ export async function run(): Promise<Row[]> {
   const server = await startTestServer({ loops: false, validateResponses: false });
   const sql = postgres(server.databaseUrl, { max: 2, onnotice: () => {} });
   try {
-    const [dropped, deleted] = await twoPastMonths(sql, 'task_runs');
-    await fillMonth(sql, server.workspaceId, dropped.starts);
-    await fillMonth(sql, server.workspaceId, deleted.starts);
-    await sql`CHECKPOINT`;
-
-    // Baseline: the month's task runs deleted in bounded statements, then vacuumed.
-    const {
-      rows: gone,
-      deleteMs,
-      vacuumMs,
-      bytesBefore: deletedBytes,
-      bytesAfterDelete: afterDeleteBytes,
-    } = await batchedDeleteThenVacuum(sql, deleted.name, DELETE_BATCH);
-    if (gone !== TASK_RUNS) throw new Error(`expected ${TASK_RUNS} task runs deleted, deleted ${gone}`);
-    // Retention as it is: the month detached (the step that holds task_runs) and dropped.
-    const { bytes: droppedBytes, detachMs, dropMs } = await detachAndDropMonth(sql, 'task_runs', dropped);
-
-    const mb = (bytes: number) => `${(bytes / 1048576).toFixed(0)} MB`;
-    notes =
-      `A month of ${TASK_RUNS.toLocaleString('en')} task runs: ${mb(droppedBytes)} with its indexes. The batched DELETE of ${gone.toLocaleString('en')} ` +
-      `task runs took ${deleteMs.toFixed(0)} ms and left the partition at ${mb(afterDeleteBytes)} (of ${mb(deletedBytes)}) until VACUUM ` +
-      `(${vacuumMs.toFixed(0)} ms); the detach took ${detachMs.toFixed(1)} ms and the drop that removed its files ${dropMs.toFixed(0)} ms.`;
+    const m = await measureMonthRetention(sql, 'task_runs', {
+      batch: DELETE_BATCH,
+      fill: (month) => fillMonth(sql, server.workspaceId, month.starts),
+    });
+    if (m.deleted !== TASK_RUNS) throw new Error(`expected ${TASK_RUNS} task runs deleted, deleted ${m.deleted}`);
+    notes = retentionNote(TASK_RUNS, 'task runs', m);
+    const { detachMs, dropMs, deleteMs, vacuumMs } = m;
     const baseline = deleteMs + vacuumMs;
     const millions = (TASK_RUNS / 1e6).toFixed(1);
     return [

@@ -20,7 +20,7 @@ export async function tableBytes(sql: postgres.Sql, table: string): Promise<numb
  * Makes the months of `parent` from three months ago, as a table a few months old has them, and
  * returns the oldest two (after the first partition): one to drop, one to delete row by row.
  */
-export async function twoPastMonths(sql: postgres.Sql, parent: 'logs' | 'events' | 'task_runs'): Promise<[Month, Month]> {
+async function twoPastMonths(sql: postgres.Sql, parent: 'logs' | 'events' | 'task_runs'): Promise<[Month, Month]> {
   const now = new Date();
   await monthlyPartitions(sql, parent, new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() - 3, 1)));
   const [dropped, deleted] = await sql<Month[]>`
@@ -34,7 +34,7 @@ export async function twoPastMonths(sql: postgres.Sql, parent: 'logs' | 'events'
  * The baseline: every row of `partition` deleted in statements of `batch` rows (by ctid, the
  * cheapest such DELETE), then the VACUUM that makes their space reusable.
  */
-export async function batchedDeleteThenVacuum(
+async function batchedDeleteThenVacuum(
   sql: postgres.Sql,
   partition: string,
   batch: number,
@@ -61,7 +61,7 @@ export async function batchedDeleteThenVacuum(
  * `month`, each detached (the step that holds the table) and dropped (its files removed). Times
  * `month`'s two steps.
  */
-export async function detachAndDropMonth(
+async function detachAndDropMonth(
   sql: postgres.Sql,
   parent: 'logs' | 'events' | 'task_runs',
   month: Month,
@@ -76,6 +76,60 @@ export async function detachAndDropMonth(
   const dropStarted = performance.now();
   await sql`SELECT drop_detached_partitions()`;
   return { bytes, detachMs, dropMs: performance.now() - dropStarted };
+}
+
+/** A month going by retention, measured against the same month deleted row by row. */
+export interface MonthRetention {
+  /** Rows the batched DELETE removed, its time, and the VACUUM's after it. */
+  deleted: number;
+  deleteMs: number;
+  vacuumMs: number;
+  /** Bytes of the deleted month before the DELETE, and after it (until VACUUM). */
+  bytesBefore: number;
+  bytesAfterDelete: number;
+  /** Bytes of the dropped month, and the times of its detach and its drop. */
+  droppedBytes: number;
+  detachMs: number;
+  dropMs: number;
+}
+
+/**
+ * The two past months of `parent` (twoPastMonths), each filled by `fill`; then the baseline on one
+ * (its rows deleted in statements of `batch`, then VACUUM) and retention as it is on the other
+ * (detached, the step that holds the table, then dropped).
+ */
+export async function measureMonthRetention(
+  sql: postgres.Sql,
+  parent: 'logs' | 'events' | 'task_runs',
+  options: { batch: number; fill: (month: Month, dropped: boolean) => Promise<void> },
+): Promise<MonthRetention> {
+  const [dropped, deleted] = await twoPastMonths(sql, parent);
+  await options.fill(dropped, true);
+  await options.fill(deleted, false);
+  await sql`CHECKPOINT`;
+  const baseline = await batchedDeleteThenVacuum(sql, deleted.name, options.batch);
+  const retention = await detachAndDropMonth(sql, parent, dropped);
+  return {
+    deleted: baseline.rows,
+    deleteMs: baseline.deleteMs,
+    vacuumMs: baseline.vacuumMs,
+    bytesBefore: baseline.bytesBefore,
+    bytesAfterDelete: baseline.bytesAfterDelete,
+    droppedBytes: retention.bytes,
+    detachMs: retention.detachMs,
+    dropMs: retention.dropMs,
+  };
+}
+
+/** The notes' sentence on a month of `count` `unit` (a plural noun) going by retention. */
+export function retentionNote(count: number, unit: string, m: MonthRetention): string {
+  const mb = (bytes: number) => `${(bytes / 1048576).toFixed(0)} MB`;
+  return (
+    `A month of ${count.toLocaleString('en')} ${unit}: ${mb(m.droppedBytes)} with its indexes. The batched DELETE of ` +
+    `${m.deleted.toLocaleString('en')} ${unit} took ${m.deleteMs.toFixed(0)} ms and left the partition at ${mb(m.bytesAfterDelete)} ` +
+    `(of ${mb(m.bytesBefore)}) until VACUUM (${m.vacuumMs.toFixed(0)} ms); the detach took ${m.detachMs.toFixed(1)} ms and the drop ` +
+    `that removed its files ${m.dropMs.toFixed(0)} ms.`
+  );
 }
 
 /**
