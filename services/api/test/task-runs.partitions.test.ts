@@ -62,19 +62,21 @@ describe('task runs by month', () => {
     const [flow] = await sql<
       { id: string }[]
     >`INSERT INTO flows (workspace_id, name) VALUES (${workspaceId}, 'etl') RETURNING id`;
+    // Created half a second into a month, with a task run stamped a second before that, in the month
+    // before (a worker clock behind the database's), and one a year ago.
     const [run] = await sql<{ id: string }[]>`
       INSERT INTO flow_runs (workspace_id, flow_id, name, state_type, state_name, created_at)
-      VALUES (${workspaceId}, ${flow?.id as string}, 'old-run', 'COMPLETED', 'Completed', now() - interval '400 days')
+      VALUES (${workspaceId}, ${flow?.id as string}, 'old-run', 'COMPLETED', 'Completed',
+              partition_start(now() - interval '400 days') + interval '500 milliseconds')
       RETURNING id`;
     const runId = run?.id as string;
-    // A year ago, and a second before the run's creation (a worker clock behind the database's).
     const ids = [randomUUID(), randomUUID()];
     await sql`
       INSERT INTO task_runs (id, workspace_id, flow_run_id, flow_run_attempt, name, task_key, dynamic_key,
                              state_type, state_name, created_at)
       VALUES (${ids[0] as string}, ${workspaceId}, ${runId}, 1, 'a', 'a-0', '0', 'COMPLETED', 'Completed', now() - interval '365 days'),
              (${ids[1] as string}, ${workspaceId}, ${runId}, 1, 'b', 'b-0', '0', 'COMPLETED', 'Completed',
-              now() - interval '400 days' - interval '1 second')`;
+              partition_start(now() - interval '400 days') - interval '500 milliseconds')`;
 
     await migrateDatabase(db.url);
 
@@ -92,10 +94,11 @@ describe('task runs by month', () => {
       'task_runs_history',
       ...[1, 2].map((k) => `task_runs_${next(k).toISOString().slice(0, 7).replace('-', '_')}`),
     ]);
-    // The run's task runs as its page reads them: bounded by the month its run was created in.
+    // The run's task runs as its page reads them, from its run's \`since\`: both, the one of the month
+    // before included.
     const [found] = await sql<{ n: number }[]>`
       SELECT count(*)::int AS n FROM task_runs
-      WHERE flow_run_id = ${runId} AND created_at >= (SELECT partition_start(created_at) FROM flow_runs WHERE id = ${runId})`;
+      WHERE flow_run_id = ${runId} AND created_at >= (SELECT task_runs_since(created_at) FROM flow_runs WHERE id = ${runId})`;
     expect(found?.n).toBe(2);
   });
 
@@ -152,13 +155,13 @@ describe('task runs by month', () => {
     expect(await stored(single)).toHaveLength(1);
   });
 
-  test('a task run is stamped no earlier than the month its run was created in, and found there by its batches and its page', async () => {
+  test("a task run is stamped no earlier than its run's month (from the day before its creation), and found there by its batches and its page", async () => {
     const { id: runId, asRun } = await startedRun(server, owner);
     // The run was created forty days ago (a run queued long before it started); its worker's clock is
     // a year behind.
     await server.sql`UPDATE flow_runs SET created_at = now() - interval '40 days' WHERE id = ${runId}`;
     const [run] = await server.sql<{ created_at: Date }[]>`SELECT created_at FROM flow_runs WHERE id = ${runId}`;
-    const since = monthStart(run?.created_at as Date);
+    const since = monthStart(new Date((run?.created_at as Date).getTime() - DAY));
     const behind = new Date(Date.now() - 365 * DAY);
     const id = randomUUID();
     expect((await batch(asRun, runId, [create(id, 0, behind)])).body.applied).toBe(1);
@@ -228,5 +231,14 @@ describe('task runs by month', () => {
     const runPage = await owner('GET', `/flow-runs/${runId}`);
     expect(runPage.status).toBe(200);
     expect(runPage.body.id).toBe(runId);
+
+    // The run's own month is gone: a task run it creates now, stamped by an event of 65 days ago, goes
+    // to the oldest month kept, not to a month that no longer exists.
+    const late = randomUUID();
+    expect((await batch(asRun, runId, [create(late, 2, new Date(Date.now() - 65 * DAY))])).body.applied).toBe(1);
+    const [oldest] = await server.sql<{ starts: Date }[]>`
+      SELECT min(starts) AS starts FROM table_partitions WHERE parent = 'task_runs' AND NOT detached`;
+    expect((await stored(late))[0]?.created_at.getTime()).toBe(oldest?.starts.getTime());
+    expect((await listed(runId)).map((t) => t.id).sort()).toEqual([late, recent].sort());
   });
 });

@@ -32,7 +32,7 @@ export async function taskRunBelongsTo(db: Db, workspaceId: string, flowRunId: s
     SELECT EXISTS (
       SELECT 1 FROM task_runs WHERE id = ${taskRunId} AND flow_run_id = ${flowRunId} AND workspace_id = ${workspaceId}
         -- The months since the run began (task_runs is partitioned by created_at), not every month kept.
-        AND created_at >= (SELECT partition_start(created_at) FROM flow_runs WHERE id = ${flowRunId})
+        AND created_at >= (SELECT task_runs_since(created_at) FROM flow_runs WHERE id = ${flowRunId})
     ) AS found`;
   return row?.found ?? false;
 }

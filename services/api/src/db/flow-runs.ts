@@ -339,12 +339,13 @@ export async function getRunAttemptHeld(
 }
 
 /**
- * The run's current attempt, and `since`: the first instant of the month the run was created in, at
- * or after which every task run of it is created (the statements that insert them see to it). It is
- * the lower bound of `task_runs.created_at` that lets a statement over the run's task runs skip the
- * months before (task_runs is partitioned by month of that column). A month, not the creation itself,
- * so that task runs stamped by a worker whose clock ran behind the database, before partitioning,
- * are still found.
+ * The run's current attempt, and `since`: `task_runs_since` of its creation (migration 0045), the
+ * first instant of the month of the day before the run was created, at or after which every task run
+ * of it is created (the statements that insert them see to it). It is the lower bound of
+ * `task_runs.created_at` that lets a statement over the run's task runs skip the months before
+ * (task_runs is partitioned by month of that column). A month, not the creation itself, and from the
+ * day before, so that task runs stamped before partitioning by a worker whose clock ran behind the
+ * database are still found.
  */
 export async function getRunAttemptSince(
   db: Db,
@@ -352,7 +353,7 @@ export async function getRunAttemptSince(
   id: string,
 ): Promise<{ attempt: number; since: Date } | null> {
   const [row] = await db<{ attempt: number; since: Date }[]>`
-    SELECT attempt, partition_start(created_at) AS since FROM flow_runs WHERE id = ${id} AND workspace_id = ${workspaceId}`;
+    SELECT attempt, task_runs_since(created_at) AS since FROM flow_runs WHERE id = ${id} AND workspace_id = ${workspaceId}`;
   return row ? { attempt: row.attempt, since: row.since } : null;
 }
 

@@ -71,7 +71,7 @@ export async function searchLogs(
         LIMIT ${input.limit + 1}
       ) l
       LEFT JOIN task_runs t ON t.id = l.task_run_id AND t.flow_run_id = ${input.runId}
-        AND t.created_at >= (SELECT partition_start(created_at) FROM flow_runs WHERE id = ${input.runId})
+        AND t.created_at >= (SELECT task_runs_since(created_at) FROM flow_runs WHERE id = ${input.runId})
       ORDER BY l.attempt, l.seq`;
     if (rows.length > input.limit) {
       const items = rows.slice(0, input.limit).map(toLogLine);

@@ -79,7 +79,7 @@ export async function insertRunLogs(
         LEFT JOIN flow_runs r ON r.id = l.run_id
         -- In the months since the run began (task_runs is partitioned by created_at).
         LEFT JOIN task_runs t ON t.id = l.task_run_id AND t.flow_run_id = l.run_id AND t.workspace_id = ${workspaceId}::uuid
-          AND t.created_at >= partition_start(r.created_at)
+          AND t.created_at >= task_runs_since(r.created_at)
         -- A line stamped before the oldest month kept is past retention: not stored (and no partition holds it).
         WHERE l.timestamp >= (SELECT min(starts) FROM table_partitions WHERE parent = 'logs' AND NOT detached)
           AND NOT EXISTS (SELECT 1 FROM taken k WHERE k.flow_run_id = l.run_id AND k.attempt = l.attempt AND k.seq = l.seq)
@@ -183,7 +183,7 @@ export async function readLogs(
     -- The task's name for the log's task column: one primary-key lookup per line of the page, in the
     -- months since the run began (task_runs is partitioned by created_at).
     LEFT JOIN task_runs t ON t.id = l.task_run_id AND t.flow_run_id = ${input.runId}
-      AND t.created_at >= (SELECT partition_start(created_at) FROM flow_runs WHERE id = ${input.runId})
+      AND t.created_at >= (SELECT task_runs_since(created_at) FROM flow_runs WHERE id = ${input.runId})
     ORDER BY l.attempt, l.seq`,
   );
   return rows.map(toLogLine);

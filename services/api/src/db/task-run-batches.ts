@@ -23,8 +23,8 @@ type StateEvent = Extract<TaskRunEvent, { kind: 'state' }>;
  * The caller checks the attempt first; the run's row is not locked, since task runs of a run are
  * only written by the process that holds its current attempt.
  *
- * Every statement bounds `created_at` from below by `since`, the first instant of the month the run
- * was created in (getRunAttemptSince), at or after which the creations here stamp every task run:
+ * Every statement bounds `created_at` from below by the run's `since` (getRunAttemptSince), at or
+ * after which the creations here stamp every task run:
  * `task_runs` is partitioned by month of that column, so each lookup by id probes the months since
  * the run began, not every month kept.
  */
@@ -110,7 +110,11 @@ async function insertCreated(
            e.cache_key, e.type, e.state_name, e.message, e.data, least(e.at, now()), e.seq,
            least(e.started_at, now()),
            CASE WHEN e.type = ANY(${tx.array([...TERMINAL_STATES])}::text[]) THEN least(e.at, now()) END,
-           greatest(least(coalesce(e.started_at, e.at), now()), ${input.since}::timestamptz), now(), e.run_count
+           -- At or after the run's \`since\`, and in a month still kept: a run older than the task-run
+           -- retention stores its new task runs in the oldest month there is.
+           greatest(least(coalesce(e.started_at, e.at), now()), ${input.since}::timestamptz,
+                    (SELECT min(starts) FROM table_partitions WHERE parent = 'task_runs' AND NOT detached)),
+           now(), e.run_count
     FROM jsonb_to_recordset(${tx.json(rows as never)}::jsonb)
       AS e(id uuid, name text, task_key text, dynamic_key text, cache_key text, type text, state_name text,
            message text, data jsonb, at timestamptz, seq int, run_count int, started_at timestamptz)

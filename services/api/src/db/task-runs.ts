@@ -64,7 +64,7 @@ export interface NewTaskRun {
 
 /**
  * Serialises the writes of one flow run's task runs, for the transaction. A retried creation is
- * recognised by its id among the task runs since the run's month began (the key, `(id, created_at)`, cannot
+ * recognised by its id among the task runs since its run's `since` (getRunAttemptSince; the key, `(id, created_at)`, cannot
  * tell it, since a retry may stamp another `created_at`); holding this while checking and inserting
  * keeps a retry that races its original from storing the task run twice. Uncontended in the usual
  * case: a run's task runs are written by one process, one batch at a time.
@@ -74,7 +74,7 @@ export async function lockRunTaskRuns(tx: Db, flowRunId: string): Promise<void> 
 }
 
 /**
- * Inserts the task run unless its id exists among the task runs since its flow run's month began.
+ * Inserts the task run unless its id exists among the task runs since its flow run's `since`.
  * Returns the stored row and whether this call created it; the caller must check the row belongs to
  * the same workspace and flow run before using it.
  */

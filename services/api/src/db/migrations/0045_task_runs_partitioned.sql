@@ -4,14 +4,21 @@
 --
 -- The key becomes (id, created_at), as a partitioned table's key must hold its partition key, so an
 -- id is unique within a month rather than across the table. The statements that look a task run up
--- by id bound `created_at` from below by its flow run's creation, which every task run's
--- `created_at` is at or after (the statements that insert them see to it): the fan-out path probes
--- the months since the run began, not every month kept. A retried creation is recognised by its id
--- within those months (db/task-run-batches.ts), no longer by the key alone.
+-- by id bound `created_at` from below by `task_runs_since` of its flow run's creation, which every
+-- task run's `created_at` is at or after (the statements that insert them see to it): the fan-out
+-- path probes the months since the run began, not every month kept. A retried creation is
+-- recognised by its id within those months (db/task-run-batches.ts), no longer by the key alone.
 --
 -- The existing table becomes the first partition, `task_runs_history`, holding every task run up
 -- to the end of the month the migration runs in (or of its latest task run). Attaching it reads it
 -- once and builds its new key; the table is not rewritten.
+-- The least `created_at` of a run's task runs: the first instant of the month of the day before the
+-- run was created. A month, because partitions are months; a day before, because task runs stored
+-- before this migration were stamped by the worker's clock with no lower bound, and one behind the
+-- database's by a moment could stamp a run created at the start of a month in the month before.
+CREATE FUNCTION task_runs_since(run_created timestamptz) RETURNS timestamptz LANGUAGE sql IMMUTABLE AS $$
+  SELECT partition_start(run_created - interval '1 day')
+$$;--> statement-breakpoint
 ALTER TABLE "task_runs" RENAME TO "task_runs_history";--> statement-breakpoint
 ALTER TABLE "task_runs_history" RENAME CONSTRAINT "task_runs_workspace_id_workspaces_id_fk" TO "task_runs_history_workspace_id_fk";--> statement-breakpoint
 ALTER TABLE "task_runs_history" RENAME CONSTRAINT "task_runs_flow_run_id_flow_runs_id_fk" TO "task_runs_history_flow_run_id_fk";--> statement-breakpoint
