@@ -161,7 +161,7 @@ describe('task runs by month', () => {
     // a year behind.
     await server.sql`UPDATE flow_runs SET created_at = now() - interval '40 days' WHERE id = ${runId}`;
     const [run] = await server.sql<{ created_at: Date }[]>`SELECT created_at FROM flow_runs WHERE id = ${runId}`;
-    const since = monthStart(new Date((run?.created_at as Date).getTime() - DAY));
+    const since = monthStart(new Date((run?.created_at.getTime() ?? Number.NaN) - DAY));
     const behind = new Date(Date.now() - 365 * DAY);
     const id = randomUUID();
     expect((await batch(asRun, runId, [create(id, 0, behind)])).body.applied).toBe(1);
