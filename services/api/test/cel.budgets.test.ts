@@ -133,7 +133,10 @@ describe('the sandbox', () => {
   });
 
   test("a thread starved of the CPU is not charged for the wait: deadlines count the thread's CPU time", async () => {
-    const starved = new CelSandbox({ threads: 1, timeoutMs: 50 });
+    // The wall-clock backstops widened, so what is measured is the CPU deadline alone: on a machine
+    // busy with other suites, CPU 0 can leave this thread waiting past the default backstop of one
+    // evaluation (1 s), which is that bound working, not the deadline charging a wait.
+    const starved = new CelSandbox({ threads: 1, timeoutMs: 50, wallTimeoutMs: 20_000, batchWallMs: 120_000 });
     let busy: ChildProcess | null = null;
     try {
       const warm = await starved.run('w', [{}], [{ kind: 'expression', source: '1 + 1', variables: [], bindings: 0 }]);
