@@ -323,6 +323,14 @@ describe('outpost dev', () => {
       expect(started.code, started.stderr).toBe(0);
       const runId = (JSON.parse(started.stdout) as { id: string }).id;
       await dev.waitFor(new RegExp(`worker: started run ${runId}`), 60_000);
+      // The worker names a run as soon as it claims it; the flow process runs once the run is RUNNING.
+      // A Ctrl-C before that returns the run to the queue unstarted (worker/test/final-state.decisions.test.ts).
+      for (let state = ''; state !== 'RUNNING'; ) {
+        const got = await outpost(['runs', 'get', runId, '--json'], { env });
+        expect(got.code, got.stderr).toBe(0);
+        state = (JSON.parse(got.stdout) as { state: { type: string } }).state.type;
+        expect(['SCHEDULED', 'PENDING', 'RUNNING']).toContain(state);
+      }
       const postgresPid = Number(readFileSync(join(home, '.outpost', 'pg', 'postmaster.pid'), 'utf8').split('\n')[0]);
       expect(postgresPid).toBeGreaterThan(0);
 
