@@ -267,6 +267,23 @@ export {
   NotificationDeliveryListResponse,
   NotificationDeliveryStatus,
 } from './notifications.js';
+export {
+  ORGANISATION_ADMINS,
+  ORGANISATION_READERS,
+  Organisation,
+  OrganisationListResponse,
+  OrganisationMember,
+  OrganisationMemberListResponse,
+  OrganisationMemberUpdateRequest,
+  OrganisationRole,
+  OrganisationUpdateRequest,
+  OrganisationWorkspace,
+  OrganisationWorkspaceCreateRequest,
+  OrganisationWorkspaceMember,
+  OrganisationWorkspaceMemberPutRequest,
+  OrganisationWorkspaceUpdateRequest,
+  SessionSwitchRequest,
+} from './organisations.js';
 export type { PartitionsDefinitionInput } from './partitions.js';
 export {
   AnyPartitionKey,

@@ -15,7 +15,8 @@ const journalPath = join(folder, 'meta/_journal.json');
 const journal = JSON.parse(readFileSync(journalPath, 'utf8'));
 const last = journal.entries.at(-1);
 const idx = journal.entries.length;
-const tag = `${String(idx).padStart(4, '0')}_${name}`;
+// Files are numbered after the last one, which is not always its journal index (two files once shared a number).
+const tag = `${String(Number.parseInt(last.tag, 10) + 1).padStart(4, '0')}_${name}`;
 // The migrator runs, on a database already migrated, only entries later than the last one it applied.
 journal.entries.push({ idx, version: last.version, when: Math.max(Date.now(), last.when + 1), tag, breakpoints: true });
 writeFileSync(

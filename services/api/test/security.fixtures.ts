@@ -334,17 +334,63 @@ export class Scene {
     return { ...(await this.signIn(person.email)), ...person };
   }
 
-  async signIn(email: string): Promise<{ cookie: string; csrf: string }> {
+  async signIn(email: string, workspace?: string): Promise<{ cookie: string; csrf: string }> {
     const res = await this.server.app.request('/api/v1/auth/password', {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ email, password: PASSWORD }),
+      body: JSON.stringify({ email, password: PASSWORD, ...(workspace ? { workspace } : {}) }),
     });
     if (res.status !== 200) throw new Error(`sign-in failed: ${res.status} ${await res.text()}`);
     const cookies = res.headers.getSetCookie();
     const session = cookieValue(cookies, 'outpost_session');
     const csrf = cookieValue(cookies, 'outpost_csrf') ?? '';
     return { cookie: `outpost_session=${session}; outpost_csrf=${csrf}`, csrf };
+  }
+
+  /** The slug of the scene's organisation (the organisation its workspace was created in). */
+  async organisation(): Promise<string> {
+    const [row] = await this.server.sql<{ slug: string }[]>`
+      SELECT o.slug FROM workspaces w JOIN organisations o ON o.id = w.organisation_id WHERE w.id = ${this.ws.workspaceId}`;
+    if (!row) throw new Error('the scene has no organisation');
+    return row.slug;
+  }
+
+  /** The scene workspace's slug. */
+  async slug(): Promise<string> {
+    const [row] = await this.server.sql<{ slug: string }[]>`SELECT slug FROM workspaces WHERE id = ${this.ws.workspaceId}`;
+    if (!row) throw new Error('the scene has no workspace');
+    return row.slug;
+  }
+
+  /** A verified person made owner of the scene's organisation, signed in to the scene's workspace. */
+  async organisationOwner(): Promise<PersonCookies> {
+    const { token, userId, email } = await this.emailLink();
+    const confirmed = await this.server.app.request('/api/v1/auth/email/confirm', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ token, password: PASSWORD }),
+    });
+    if (confirmed.status !== 200) throw new Error(`confirming the address failed: ${confirmed.status}`);
+    await this.server.sql`
+      UPDATE organisation_members SET role = 'owner'
+      WHERE user_id = ${userId} AND organisation_id = (SELECT organisation_id FROM workspaces WHERE id = ${this.ws.workspaceId})`;
+    return { ...(await this.signIn(email, await this.slug())), userId, email };
+  }
+
+  /** A workspace slug nobody has taken. */
+  freshSlug(): string {
+    return uniqueName(this.tag)
+      .toLowerCase()
+      .replace(/[^a-z0-9-]/g, '-');
+  }
+
+  /** A new workspace in the scene's organisation, archived when asked; its slug. */
+  async organisationWorkspace(archived = false): Promise<string> {
+    const slug = this.freshSlug();
+    await this.server.sql`
+      INSERT INTO workspaces (organisation_id, slug, name, archived_at)
+      SELECT organisation_id, ${slug}, ${slug}, ${archived ? new Date() : null} FROM workspaces WHERE id = ${this.ws.workspaceId}`;
+    return slug;
   }
 
   /** A workspace of its own that invites the person; its id. */
@@ -773,12 +819,58 @@ export const FIXTURES: Record<RouteName, Fixture> = {
   accountVerificationSend: async (s) => ({ session: await s.managedPerson() }),
   workspacesCreate: async (s) => ({
     body: {
-      slug: uniqueName(s.tag)
-        .toLowerCase()
-        .replace(/[^a-z0-9-]/g, '-'),
+      slug: s.freshSlug(),
       name: 'Made by a person',
     },
     session: await s.verifiedPerson(),
+  }),
+  organisationsList: async (s) => ({ session: await s.organisationOwner() }),
+  organisationsGet: async (s) => ({ params: { org: await s.organisation() }, session: await s.organisationOwner() }),
+  organisationsUpdate: async (s) => ({
+    params: { org: await s.organisation() },
+    body: { name: 'Renamed organisation' },
+    session: await s.organisationOwner(),
+  }),
+  organisationWorkspacesCreate: async (s) => ({
+    params: { org: await s.organisation() },
+    body: { slug: s.freshSlug() },
+    session: await s.organisationOwner(),
+  }),
+  organisationWorkspacesUpdate: async (s) => ({
+    params: { org: await s.organisation(), workspace: await s.organisationWorkspace() },
+    body: { name: 'Renamed workspace' },
+    session: await s.organisationOwner(),
+  }),
+  organisationWorkspacesArchive: async (s) => ({
+    params: { org: await s.organisation(), workspace: await s.organisationWorkspace() },
+    session: await s.organisationOwner(),
+  }),
+  organisationWorkspacesRestore: async (s) => ({
+    params: { org: await s.organisation(), workspace: await s.organisationWorkspace(true) },
+    session: await s.organisationOwner(),
+  }),
+  organisationMembersList: async (s) => ({ params: { org: await s.organisation() }, session: await s.organisationOwner() }),
+  organisationMembersUpdate: async (s) => ({
+    params: { org: await s.organisation(), userId: (await s.member()).userId },
+    body: { role: 'auditor' },
+    session: await s.organisationOwner(),
+  }),
+  organisationMembersRemove: async (s) => ({
+    params: { org: await s.organisation(), userId: (await s.member()).userId },
+    session: await s.organisationOwner(),
+  }),
+  organisationWorkspaceMembersPut: async (s) => ({
+    params: { org: await s.organisation(), workspace: await s.organisationWorkspace(), userId: (await s.member()).userId },
+    body: { role: 'runner' },
+    session: await s.organisationOwner(),
+  }),
+  organisationWorkspaceMembersRemove: async (s) => ({
+    params: { org: await s.organisation(), workspace: await s.slug(), userId: (await s.member()).userId },
+    session: await s.organisationOwner(),
+  }),
+  authSessionSwitch: async (s) => ({
+    body: { workspace: await s.organisationWorkspace() },
+    session: await s.organisationOwner(),
   }),
   quotasList: async () => ({}),
   oidcConfigGet: async (s) => {

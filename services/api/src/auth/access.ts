@@ -24,6 +24,18 @@ export function checkRole(route: RouteDef, principal: Principal): void {
   if (route.access.person && !(principal.kind === 'session' && principal.userId)) {
     throw new DomainError('forbidden', 'only a person signed in with a password or single sign-on can call this route');
   }
+  if (principal.archived && route.method !== 'GET' && !route.access.whileArchived) throw workspaceArchived();
+}
+
+/**
+ * The refusal of a change to an archived workspace. Run tokens are never refused (their runs started
+ * before the archive and may finish), nor are the routes marked `whileArchived`.
+ */
+export function workspaceArchived(): DomainError {
+  return new DomainError(
+    'conflict',
+    'this workspace is archived: its history can be read, and it takes no changes and no new work until an organisation owner or admin restores it',
+  );
 }
 
 /**

@@ -7,7 +7,7 @@ import { looksLikeJwt } from './run-token.js';
 import { authenticateSession, readCookie, type SessionPrincipal, type SessionRequest } from './sessions.js';
 
 export type Principal =
-  | { kind: 'api_key'; workspaceId: string; keyId: string; role: Role; pools: string[] }
+  | { kind: 'api_key'; workspaceId: string; keyId: string; role: Role; pools: string[]; archived?: boolean }
   | { kind: 'run_token'; workspaceId: string; runId: string; attempt: number; workerId?: string }
   | SessionPrincipal;
 
@@ -15,7 +15,14 @@ export type Principal =
 const TOUCH_SECONDS = 60;
 
 function keyPrincipal(key: KeyPrincipalRow): Principal {
-  return { kind: 'api_key', workspaceId: key.workspaceId, keyId: key.id, role: key.role, pools: [...key.pools] };
+  return {
+    kind: 'api_key',
+    workspaceId: key.workspaceId,
+    keyId: key.id,
+    role: key.role,
+    pools: [...key.pools],
+    archived: key.archived,
+  };
 }
 
 /** The token of an `Authorization: Bearer <token>` header, if it has one. */

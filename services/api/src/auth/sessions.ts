@@ -37,6 +37,8 @@ export interface SessionPrincipal {
   apiKeyId: string | null;
   /** The person signed in (password or single sign-on), if it is a person's session. */
   userId?: string | null;
+  /** The workspace is archived (only mutations marked `whileArchived` are taken). */
+  archived?: boolean;
 }
 
 const sha256 = (value: string) => createHash('sha256').update(value, 'utf8').digest('hex');
@@ -216,6 +218,7 @@ export async function authenticateSession(sql: Sql, req: SessionRequest, session
     role: session.role,
     apiKeyId: session.apiKeyId,
     userId: session.userId,
+    archived: session.archived,
   };
 }
 

@@ -16,10 +16,11 @@ import {
   getMember,
   insertMembership,
   lockMemberships,
+  openableWorkspaces,
   remainingOwners,
   updateMembershipRole,
-  usableMemberships,
 } from '../db/memberships.js';
+import { revokeSessionById } from '../db/sessions.js';
 import {
   claimUnheldAccount,
   consumeSetupToken,
@@ -240,7 +241,7 @@ export async function passwordSignIn(
 ): Promise<SignedIn> {
   deps.rateLimiter.checkSignIn(input.email, address);
   const user = await checkPassword(deps, input.email, input.password);
-  const memberships = await usableMemberships(deps.sql, user.id);
+  const memberships = await openableWorkspaces(deps.sql, user.id);
   const chosen =
     input.workspace === undefined
       ? memberships.length === 1
@@ -265,6 +266,30 @@ export async function passwordSignIn(
     label: `password sign-in (${user.email})`,
   });
   return { opened, userId: user.id };
+}
+
+/**
+ * Moves a person's session to another workspace they can open (`openableWorkspaces`): a new session
+ * there, and the old one ends in the same transaction. A workspace they cannot open is the same 404
+ * as one that does not exist.
+ */
+export async function switchWorkspace(
+  deps: AppDeps,
+  input: { userId: string; sessionId: string; workspace: string },
+): Promise<OpenedSession> {
+  const user = await getUser(deps.sql, input.userId);
+  if (!user) throw new DomainError('unauthenticated', 'the account of this session no longer exists');
+  const chosen = (await openableWorkspaces(deps.sql, user.id)).find((w) => w.slug === input.workspace);
+  if (!chosen) throw notFound('workspace');
+  return deps.sql.begin(async (tx) => {
+    await revokeSessionById(tx, input.sessionId);
+    return openUserSession(tx, {
+      workspaceId: chosen.workspaceId,
+      userId: user.id,
+      role: chosen.role,
+      label: `switched workspace (${user.email})`,
+    });
+  });
 }
 
 function assertNewPassword(password: string, email: string, path: string): void {

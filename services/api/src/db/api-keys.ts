@@ -46,6 +46,8 @@ export interface KeyPrincipalRow {
   stale: boolean;
   /** Milliseconds until the key expires by the database clock; null when it never does. */
   expiresInMs: number | null;
+  /** The key's workspace is archived. */
+  archived: boolean;
 }
 
 /** The key with this sha256, if any; one indexed lookup (see ApiKeyCache for the cache in front of it). */
@@ -59,13 +61,16 @@ export async function findApiKeyByHash(db: Db, hash: string, touchSeconds: numbe
       active: boolean;
       stale: boolean;
       expires_in_ms: number | null;
+      archived: boolean;
     }[]
   >`
-    SELECT id, workspace_id, role, pools,
-           revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now()) AS active,
-           last_used_at IS NULL OR last_used_at < now() - make_interval(secs => ${touchSeconds}) AS stale,
-           (extract(epoch FROM expires_at - now()) * 1000)::float8 AS expires_in_ms
-    FROM api_keys WHERE key_hash = ${hash}`;
+    SELECT k.id, k.workspace_id, k.role, k.pools,
+           k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > now()) AS active,
+           k.last_used_at IS NULL OR k.last_used_at < now() - make_interval(secs => ${touchSeconds}) AS stale,
+           (extract(epoch FROM k.expires_at - now()) * 1000)::float8 AS expires_in_ms,
+           w.archived_at IS NOT NULL AS archived
+    FROM api_keys k JOIN workspaces w ON w.id = k.workspace_id
+    WHERE k.key_hash = ${hash}`;
   return row
     ? {
         id: row.id,
@@ -75,6 +80,7 @@ export async function findApiKeyByHash(db: Db, hash: string, touchSeconds: numbe
         active: row.active,
         stale: row.stale,
         expiresInMs: row.expires_in_ms,
+        archived: row.archived,
       }
     : null;
 }
@@ -138,6 +144,12 @@ export class ApiKeyCache {
     makeRoom(this.#entries, API_KEY_CACHE_MAX, (e) => e.until <= now);
     // Last use was just recorded (or is recent): a hit needs no touch.
     this.#entries.set(hash, { row: { ...row, stale: false }, until });
+  }
+
+  /** Forgets every key: a workspace was archived or restored, which changes what its keys may do. */
+  forgetAll(): void {
+    this.#generation++;
+    this.#entries.clear();
   }
 
   /** Forgets the key with this id. Call after the change is committed. */

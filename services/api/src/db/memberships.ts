@@ -105,6 +105,31 @@ export async function usableMemberships(
   return rows.map((r) => ({ workspaceId: r.workspace_id, slug: r.slug, role: r.role }));
 }
 
+/**
+ * The workspaces (id, slug, role) the account can open a session in: those of `usableMemberships`,
+ * and, for an account with a verified address, every workspace of an organisation where it is
+ * owner, admin or auditor, as a `viewer` where it is not a member.
+ */
+export async function openableWorkspaces(
+  db: Db,
+  userId: string,
+): Promise<{ workspaceId: string; slug: string; role: MemberRole }[]> {
+  const rows = await db<{ workspace_id: string; slug: string; role: MemberRole }[]>`
+    SELECT w.id AS workspace_id, w.slug, coalesce(m.role, 'viewer') AS role
+    FROM users u
+    JOIN workspaces w ON w.id IN (
+      SELECT workspace_id FROM memberships WHERE user_id = u.id AND state = 'active'
+      UNION
+      SELECT ow.id FROM organisation_members om JOIN workspaces ow ON ow.organisation_id = om.organisation_id
+      WHERE om.user_id = u.id AND om.role IN ('owner', 'admin', 'auditor') AND u.email_verified_at IS NOT NULL)
+    LEFT JOIN memberships m ON m.workspace_id = w.id AND m.user_id = u.id AND m.state = 'active'
+      AND (u.email_verified_at IS NOT NULL OR u.managed_by = w.id)
+    WHERE u.id = ${userId}
+      AND (m.user_id IS NOT NULL OR u.email_verified_at IS NOT NULL)
+    ORDER BY w.slug`;
+  return rows.map((r) => ({ workspaceId: r.workspace_id, slug: r.slug, role: r.role }));
+}
+
 /** Whether the account holds an active membership anywhere. */
 export async function hasActiveMembership(db: Db, userId: string): Promise<boolean> {
   const [row] = await db<{ found: boolean }[]>`

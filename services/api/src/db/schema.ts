@@ -18,6 +18,7 @@ import {
   type MemberRole,
   type MembershipState,
   type OidcConfig,
+  type OrganisationRole,
   type PartitionsDefinition,
   type ResourceRequest,
   type Role,
@@ -85,6 +86,38 @@ const workspaceId = () =>
     .notNull()
     .references(() => workspaces.id);
 
+/**
+ * A company's set of workspaces and the people who run them (docs/organisations.md). An installation
+ * from before organisations has one per workspace, named after it, its owners as the owners.
+ */
+export const organisations = pgTable('organisations', {
+  id: uuid('id').primaryKey().defaultRandom(),
+  slug: text('slug').notNull().unique(),
+  name: text('name').notNull(),
+  createdAt: createdAt(),
+});
+
+/** A person's role in an organisation; every member of one of its workspaces holds at least `member`. */
+export const organisationMembers = pgTable(
+  'organisation_members',
+  {
+    organisationId: uuid('organisation_id')
+      .notNull()
+      .references(() => organisations.id),
+    userId: uuid('user_id')
+      .notNull()
+      .references((): AnyPgColumn => users.id),
+    role: text('role').$type<OrganisationRole>().notNull(),
+    createdAt: createdAt(),
+    updatedAt: ts('updated_at').notNull().defaultNow(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.organisationId, t.userId] }),
+    index('organisation_members_user_idx').on(t.userId),
+    check('organisation_members_role_ck', sql`role IN ('owner', 'admin', 'auditor', 'member')`),
+  ],
+);
+
 /** The tenant. Every other table (but the server-wide signing keys) carries its id. */
 export const workspaces = pgTable(
   'workspaces',
@@ -92,11 +125,19 @@ export const workspaces = pgTable(
     id: uuid('id').primaryKey().defaultRandom(),
     slug: text('slug').notNull().unique(),
     name: text('name').notNull(),
+    organisationId: uuid('organisation_id')
+      .notNull()
+      .references(() => organisations.id),
     /** The account that created it through the API (`POST /workspaces`); null for the bootstrap's and operators'. */
     createdBy: uuid('created_by').references((): AnyPgColumn => users.id),
     createdAt: createdAt(),
+    /** Archived: history read-only, no schedules, automations, sensors or claims, until restored. */
+    archivedAt: ts('archived_at'),
   },
-  (t) => [index('workspaces_created_by_idx').on(t.createdBy).where(sql`created_by IS NOT NULL`)],
+  (t) => [
+    index('workspaces_created_by_idx').on(t.createdBy).where(sql`created_by IS NOT NULL`),
+    index('workspaces_organisation_idx').on(t.organisationId),
+  ],
 );
 
 export const apiKeys = pgTable(

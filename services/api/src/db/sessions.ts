@@ -30,6 +30,8 @@ export interface SessionRow {
   csrfHash: string;
   apiKeyId: string | null;
   userId: string | null;
+  /** The workspace is archived: the session reads, and changes nothing. */
+  archived: boolean;
   /** last_seen_at is older than the touch interval. */
   stale: boolean;
 }
@@ -52,15 +54,21 @@ export async function findActiveSession(
       csrf_hash: string;
       api_key_id: string | null;
       user_id: string | null;
+      archived: boolean;
       stale: boolean;
     }[]
   >`
-    SELECT s.id, s.workspace_id, coalesce(m.role, s.role) AS role, s.csrf_hash, s.api_key_id, s.user_id,
+    SELECT s.id, s.workspace_id, s.csrf_hash, s.api_key_id, s.user_id, w.archived_at IS NOT NULL AS archived,
+           coalesce(m.role, CASE WHEN om.user_id IS NOT NULL THEN 'viewer' END, s.role) AS role,
            s.last_seen_at < now() - make_interval(secs => ${limits.touchSeconds}) AS stale
     FROM sessions s
+    JOIN workspaces w ON w.id = s.workspace_id
     LEFT JOIN api_keys k ON k.id = s.api_key_id
-    LEFT JOIN memberships m ON m.workspace_id = s.workspace_id AND m.user_id = s.user_id AND m.state = 'active'
     LEFT JOIN users u ON u.id = s.user_id
+    LEFT JOIN memberships m ON m.workspace_id = s.workspace_id AND m.user_id = s.user_id AND m.state = 'active'
+      AND (u.email_verified_at IS NOT NULL OR u.managed_by = s.workspace_id)
+    LEFT JOIN organisation_members om ON om.organisation_id = w.organisation_id AND om.user_id = s.user_id
+      AND om.role IN ('owner', 'admin', 'auditor') AND u.email_verified_at IS NOT NULL
     WHERE s.token_hash = ${tokenHash}
       AND s.revoked_at IS NULL
       AND s.expires_at > now()
@@ -68,8 +76,9 @@ export async function findActiveSession(
       AND (s.api_key_id IS NULL OR (k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > now())))
       -- A person's session acts with their membership's role as it is now, and ends with the
       -- membership; an invitation is no membership, and an account whose address is not verified
-      -- acts only in the workspace that manages it.
-      AND (s.user_id IS NULL OR (m.user_id IS NOT NULL AND (u.email_verified_at IS NOT NULL OR u.managed_by = s.workspace_id)))`;
+      -- acts only in the workspace that manages it. Without a membership, an organisation owner,
+      -- admin or auditor reads the organisation's workspaces as a viewer.
+      AND (s.user_id IS NULL OR m.user_id IS NOT NULL OR om.user_id IS NOT NULL)`;
   return row
     ? {
         id: row.id,
@@ -78,6 +87,7 @@ export async function findActiveSession(
         csrfHash: row.csrf_hash,
         apiKeyId: row.api_key_id,
         userId: row.user_id,
+        archived: row.archived,
         stale: row.stale,
       }
     : null;
@@ -88,6 +98,12 @@ export async function touchSession(db: Db, id: string, touchSeconds: number): Pr
   await db`
     UPDATE sessions SET last_seen_at = now()
     WHERE id = ${id} AND last_seen_at < now() - make_interval(secs => ${touchSeconds})`;
+}
+
+/** Revokes the session with this id; true when it was active until now. */
+export async function revokeSessionById(db: Db, id: string): Promise<boolean> {
+  const rows = await db`UPDATE sessions SET revoked_at = now() WHERE id = ${id} AND revoked_at IS NULL RETURNING id`;
+  return rows.length > 0;
 }
 
 /** Revokes the session with this token hash; true when it was active until now. */

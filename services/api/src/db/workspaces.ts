@@ -12,9 +12,20 @@ export async function getWorkspace(db: Db, id: string): Promise<Workspace | null
   return row ? toWorkspace(row) : null;
 }
 
-/** The workspace with this slug, created when missing. */
+/**
+ * The workspace with this slug, created when missing in an organisation of its own with the same slug
+ * and name (the bootstrap's `default`, an operator's, a test's).
+ */
 export async function ensureWorkspace(db: Db, slug: string, name: string): Promise<Workspace> {
-  await db`INSERT INTO workspaces (slug, name) VALUES (${slug}, ${name}) ON CONFLICT (slug) DO NOTHING`;
+  await db`
+    WITH organisation AS (
+      INSERT INTO organisations (slug, name) SELECT ${slug}, ${name}
+      WHERE NOT EXISTS (SELECT 1 FROM workspaces WHERE slug = ${slug})
+      ON CONFLICT (slug) DO UPDATE SET slug = EXCLUDED.slug
+      RETURNING id
+    )
+    INSERT INTO workspaces (organisation_id, slug, name) SELECT id, ${slug}, ${name} FROM organisation
+    ON CONFLICT (slug) DO NOTHING`;
   const [row] = await db<{ id: string; slug: string; name: string; created_at: Date }[]>`
     SELECT id, slug, name, created_at FROM workspaces WHERE slug = ${slug}`;
   if (!row) throw new Error(`workspace ${slug} vanished after it was created`);
@@ -27,13 +38,24 @@ export async function getWorkspaceBySlug(db: Db, slug: string): Promise<Workspac
   return row ? toWorkspace(row) : null;
 }
 
-/** Inserts a workspace an account created; null when the slug is taken. */
+/**
+ * Inserts a workspace an account created, in a new organisation of the same slug and name; null
+ * when the slug is taken. Organisation slugs come from their first workspace's, so a free workspace
+ * slug is a free organisation slug.
+ */
 export async function insertWorkspace(
   db: Db,
   input: { slug: string; name: string; createdBy: string },
 ): Promise<Workspace | null> {
+  if (await getWorkspaceBySlug(db, input.slug)) return null;
+  const [organisation] = await db<{ id: string }[]>`
+    INSERT INTO organisations (slug, name) VALUES (${input.slug}, ${input.name})
+    ON CONFLICT (slug) DO NOTHING
+    RETURNING id`;
+  if (!organisation) return null;
   const [row] = await db<{ id: string; slug: string; name: string; created_at: Date }[]>`
-    INSERT INTO workspaces (slug, name, created_by) VALUES (${input.slug}, ${input.name}, ${input.createdBy})
+    INSERT INTO workspaces (organisation_id, slug, name, created_by)
+    VALUES (${organisation.id}, ${input.slug}, ${input.name}, ${input.createdBy})
     ON CONFLICT (slug) DO NOTHING
     RETURNING id, slug, name, created_at`;
   return row ? toWorkspace(row) : null;
@@ -43,4 +65,34 @@ export async function insertWorkspace(
 export async function countWorkspacesCreatedBy(db: Db, userId: string): Promise<number> {
   const [row] = await db<{ n: number }[]>`SELECT count(*)::int AS n FROM workspaces WHERE created_by = ${userId}`;
   return row?.n ?? 0;
+}
+
+/** The workspace with its organisation and whether it is archived: what a caller is told of where it acts. */
+export async function getWorkspacePlace(
+  db: Db,
+  id: string,
+): Promise<{ workspace: Workspace; organisation: { id: string; slug: string; name: string }; archived: boolean } | null> {
+  const [row] = await db<
+    {
+      id: string;
+      slug: string;
+      name: string;
+      created_at: Date;
+      archived: boolean;
+      org_id: string;
+      org_slug: string;
+      org_name: string;
+    }[]
+  >`
+    SELECT w.id, w.slug, w.name, w.created_at, w.archived_at IS NOT NULL AS archived,
+           o.id AS org_id, o.slug AS org_slug, o.name AS org_name
+    FROM workspaces w JOIN organisations o ON o.id = w.organisation_id
+    WHERE w.id = ${id}`;
+  return row
+    ? {
+        workspace: toWorkspace(row),
+        organisation: { id: row.org_id, slug: row.org_slug, name: row.org_name },
+        archived: row.archived,
+      }
+    : null;
 }

@@ -25,6 +25,7 @@ import { ledgerHandlers } from './ledger.js';
 import { logHandlers } from './logs.js';
 import { metricsHandlers } from './metrics.js';
 import { alertRuleHandlers, notificationHandlers } from './notifications.js';
+import { organisationHandlers } from './organisations.js';
 import { poolRunHandlers } from './pool-runs.js';
 import { quotaHandlers } from './quotas.js';
 import { runManifestHandlers } from './run-manifests.js';
@@ -51,6 +52,7 @@ export interface HandlerScope {
 export function routeHandlers(scope: HandlerScope): Handlers {
   return {
     ...whoamiHandlers,
+    ...organisationHandlers,
     ...apiKeyHandlers,
     ...flowHandlers,
     ...deploymentHandlers,

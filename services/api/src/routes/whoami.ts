@@ -2,7 +2,7 @@ import type { WhoAmIResponse } from '@outpost/sdk/contracts';
 import type { Principal } from '../auth/principal.js';
 import type { Db } from '../db/client.js';
 import { getUser } from '../db/users.js';
-import { getWorkspace } from '../db/workspaces.js';
+import { getWorkspacePlace } from '../db/workspaces.js';
 import { ApiError } from '../errors.js';
 import type { Handlers } from './types.js';
 
@@ -19,11 +19,11 @@ function describe(principal: Principal): WhoAmIResponse['principal'] {
 
 /** The caller's workspace and principal: the whoami answer, also sent when a session opens. */
 export async function whoAmI(db: Db, principal: Principal): Promise<WhoAmIResponse> {
-  const workspace = await getWorkspace(db, principal.workspaceId);
-  if (!workspace) throw new ApiError('unauthenticated', 'the workspace of this credential no longer exists');
+  const place = await getWorkspacePlace(db, principal.workspaceId);
+  if (!place) throw new ApiError('unauthenticated', 'the workspace of this credential no longer exists');
   const user = principal.kind === 'session' && principal.userId ? await getUser(db, principal.userId) : null;
   return {
-    workspace,
+    ...place,
     principal: describe(principal),
     ...(user ? { user: { id: user.id, email: user.email, name: user.name } } : {}),
   };

@@ -1,0 +1,107 @@
+import * as z from 'zod';
+import { Id, Timestamp } from './common.js';
+import { MemberRole } from './users.js';
+import { WorkspaceSlug } from './workspaces.js';
+
+/**
+ * What a person may do across an organisation's workspaces, over and above their memberships:
+ * - `owner`: everything an admin may, and grants or takes away owner and admin;
+ * - `admin`: creates, renames, archives and restores workspaces, and manages members in every one;
+ * - `auditor`: reads every workspace, changes nothing;
+ * - `member`: nothing beyond the workspaces they are a member of.
+ * Owners, admins and auditors read every workspace of the organisation as a viewer where they are not
+ * a member with a stronger role.
+ */
+export const OrganisationRole = z.enum(['owner', 'admin', 'auditor', 'member']);
+export type OrganisationRole = z.infer<typeof OrganisationRole>;
+
+/** The organisation roles that read every workspace of the organisation. */
+export const ORGANISATION_READERS: readonly OrganisationRole[] = ['owner', 'admin', 'auditor'];
+/** The organisation roles that manage its workspaces and their members. */
+export const ORGANISATION_ADMINS: readonly OrganisationRole[] = ['owner', 'admin'];
+
+const DisplayName = z
+  .string()
+  .trim()
+  .min(1)
+  .max(100)
+  .regex(/^[^\p{Cc}]+$/u, 'no control characters');
+
+/** One workspace of an organisation, as its list shows it. */
+export const OrganisationWorkspace = z.strictObject({
+  id: Id,
+  slug: z.string(),
+  name: z.string(),
+  createdAt: Timestamp,
+  /** When it was archived: its history is read-only, its schedules and claims stopped. Null while active. */
+  archivedAt: Timestamp.nullable(),
+  /** The caller's role in it: their membership's, or `viewer` through their organisation role. */
+  role: MemberRole,
+});
+export type OrganisationWorkspace = z.infer<typeof OrganisationWorkspace>;
+
+export const Organisation = z.strictObject({
+  id: Id,
+  slug: z.string(),
+  name: z.string(),
+  createdAt: Timestamp,
+  /** The caller's role in the organisation. */
+  role: OrganisationRole,
+  /** The workspaces the caller can sign in to, or (for owners, admins and auditors) all of them, by slug. */
+  workspaces: z.array(OrganisationWorkspace),
+});
+export type Organisation = z.infer<typeof Organisation>;
+
+export const OrganisationListResponse = z.strictObject({ items: z.array(Organisation) });
+export type OrganisationListResponse = z.infer<typeof OrganisationListResponse>;
+
+export const OrganisationParams = z.strictObject({ org: WorkspaceSlug });
+export const OrganisationWorkspaceParams = z.strictObject({ org: WorkspaceSlug, workspace: WorkspaceSlug });
+export const OrganisationMemberParams = z.strictObject({ org: WorkspaceSlug, userId: Id });
+export const OrganisationWorkspaceMemberParams = z.strictObject({ org: WorkspaceSlug, workspace: WorkspaceSlug, userId: Id });
+
+export const OrganisationUpdateRequest = z.strictObject({ name: DisplayName });
+export type OrganisationUpdateRequest = z.infer<typeof OrganisationUpdateRequest>;
+
+/** A new workspace of the organisation; the admin who creates it becomes its owner. */
+export const OrganisationWorkspaceCreateRequest = z.strictObject({
+  slug: WorkspaceSlug,
+  /** Shown in the dashboard; the slug when left out. */
+  name: DisplayName.optional(),
+});
+export type OrganisationWorkspaceCreateRequest = z.infer<typeof OrganisationWorkspaceCreateRequest>;
+
+export const OrganisationWorkspaceUpdateRequest = z.strictObject({ name: DisplayName });
+export type OrganisationWorkspaceUpdateRequest = z.infer<typeof OrganisationWorkspaceUpdateRequest>;
+
+/** A person of the organisation: their organisation role and their role in each of its workspaces. */
+export const OrganisationMember = z.strictObject({
+  userId: Id,
+  email: z.string(),
+  name: z.string().nullable(),
+  role: OrganisationRole,
+  /** Active memberships in the organisation's workspaces, by workspace slug. */
+  workspaces: z.array(z.strictObject({ slug: z.string(), role: MemberRole })),
+  createdAt: Timestamp,
+});
+export type OrganisationMember = z.infer<typeof OrganisationMember>;
+
+export const OrganisationMemberListResponse = z.strictObject({ items: z.array(OrganisationMember) });
+export type OrganisationMemberListResponse = z.infer<typeof OrganisationMemberListResponse>;
+
+export const OrganisationMemberUpdateRequest = z.strictObject({ role: OrganisationRole });
+export type OrganisationMemberUpdateRequest = z.infer<typeof OrganisationMemberUpdateRequest>;
+
+/**
+ * Gives a person of the organisation a role in one of its workspaces (active at once: the person is
+ * already the organisation's), or changes the one they have.
+ */
+export const OrganisationWorkspaceMemberPutRequest = z.strictObject({ role: MemberRole });
+export type OrganisationWorkspaceMemberPutRequest = z.infer<typeof OrganisationWorkspaceMemberPutRequest>;
+
+export const OrganisationWorkspaceMember = z.strictObject({ userId: Id, workspace: z.string(), role: MemberRole });
+export type OrganisationWorkspaceMember = z.infer<typeof OrganisationWorkspaceMember>;
+
+/** Moves the caller's session to another workspace they can use (a membership, or their organisation role). */
+export const SessionSwitchRequest = z.strictObject({ workspace: WorkspaceSlug });
+export type SessionSwitchRequest = z.infer<typeof SessionSwitchRequest>;

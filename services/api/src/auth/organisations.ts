@@ -1,0 +1,291 @@
+import {
+  type MemberRole,
+  ORGANISATION_ADMINS,
+  ORGANISATION_READERS,
+  type Organisation,
+  type OrganisationMember,
+  type OrganisationRole,
+  type OrganisationWorkspace,
+  type OrganisationWorkspaceMember,
+} from '@outpost/sdk/contracts';
+import type { AppDeps } from '../context.js';
+import type { Db } from '../db/client.js';
+import { voidInvitationTokens } from '../db/email-tokens.js';
+import { deleteMembership, getMember, lockMemberships, remainingOwners } from '../db/memberships.js';
+import {
+  deleteOrganisationMember,
+  getOrganisationMember,
+  insertOrganisationWorkspace,
+  listOrganisationMembers,
+  lockOrganisation,
+  type OrganisationRow,
+  organisationsOf,
+  organisationsWithWorkspaces,
+  organisationWorkspace,
+  otherOrganisationOwners,
+  putActiveMembership,
+  putOrganisationMember,
+  renameOrganisation,
+  renameWorkspace,
+  revokeOrganisationSessions,
+  setWorkspaceArchived,
+} from '../db/organisations.js';
+import { getUser, releaseManagedAccount, revokeUserSessions } from '../db/users.js';
+import { DomainError, notFound } from '../domain-error.js';
+
+/*
+ * Organisations own workspaces (docs/organisations.md). Every route here acts for a person (a
+ * session opened with a password or single sign-on) on an organisation named by slug, with the
+ * powers of their organisation role, read afresh in the transaction that acts:
+ * - an organisation the person is not in is a 404, exactly like one that does not exist;
+ * - reading the organisation's people needs owner, admin or auditor; changing anything, owner or
+ *   admin; granting or taking away owner or admin, owner;
+ * - those powers need an address the person proved: an account a workspace manages may have a
+ *   password that workspace's admins set, and must not carry the organisation's keys.
+ */
+
+/** The organisation by slug with the person's role in it; a 404 when they are not in it. */
+async function organisationFor(db: Db, userId: string, slug: string): Promise<OrganisationRow> {
+  const [organisation] = await organisationsOf(db, userId, slug);
+  if (!organisation) throw notFound('organisation');
+  return organisation;
+}
+
+async function assertRole(
+  db: Db,
+  userId: string,
+  organisation: OrganisationRow,
+  allowed: readonly OrganisationRole[],
+  doing: string,
+): Promise<void> {
+  if (!allowed.includes(organisation.role)) {
+    throw new DomainError(
+      'forbidden',
+      `${doing} needs the organisation role ${allowed.map((r) => `"${r}"`).join(' or ')}; yours is "${organisation.role}"`,
+    );
+  }
+  const user = await getUser(db, userId);
+  if (!user?.emailVerifiedAt) {
+    throw new DomainError(
+      'forbidden',
+      `confirm your email address before ${doing}: organisation roles act only for a proven address`,
+    );
+  }
+}
+
+/** The organisation's workspace by slug; a 404 when the organisation has none of that slug. */
+async function workspaceOf(db: Db, organisation: OrganisationRow, slug: string, userId: string): Promise<OrganisationWorkspace> {
+  const workspace = await organisationWorkspace(db, organisation.id, slug, userId);
+  if (!workspace) throw notFound('workspace');
+  return workspace;
+}
+
+export async function listOrganisations(deps: AppDeps, userId: string): Promise<Organisation[]> {
+  return organisationsWithWorkspaces(deps.sql, userId);
+}
+
+export async function getOrganisation(deps: AppDeps, userId: string, slug: string): Promise<Organisation> {
+  const [organisation] = await organisationsWithWorkspaces(deps.sql, userId, slug);
+  if (!organisation) throw notFound('organisation');
+  return organisation;
+}
+
+export async function updateOrganisation(deps: AppDeps, userId: string, slug: string, name: string): Promise<Organisation> {
+  const organisation = await organisationFor(deps.sql, userId, slug);
+  await assertRole(deps.sql, userId, organisation, ORGANISATION_ADMINS, 'renaming the organisation');
+  await renameOrganisation(deps.sql, organisation.id, name);
+  return getOrganisation(deps, userId, slug);
+}
+
+/** A new workspace of the organisation, owned by the person who creates it. */
+export async function createOrganisationWorkspace(
+  deps: AppDeps,
+  userId: string,
+  slug: string,
+  input: { slug: string; name?: string | undefined },
+): Promise<OrganisationWorkspace> {
+  return deps.sql.begin(async (tx) => {
+    const organisation = await organisationFor(tx, userId, slug);
+    await assertRole(tx, userId, organisation, ORGANISATION_ADMINS, 'creating a workspace');
+    const created = await insertOrganisationWorkspace(tx, {
+      organisationId: organisation.id,
+      slug: input.slug,
+      name: input.name ?? input.slug,
+      createdBy: userId,
+    });
+    if (!created) {
+      throw new DomainError('conflict', `a workspace with the slug "${input.slug}" already exists`, {
+        errors: [{ path: 'body.slug', message: 'already taken' }],
+      });
+    }
+    await putActiveMembership(tx, created.id, userId, 'owner');
+    return workspaceOf(tx, organisation, input.slug, userId);
+  });
+}
+
+export async function updateOrganisationWorkspace(
+  deps: AppDeps,
+  userId: string,
+  slug: string,
+  workspaceSlug: string,
+  name: string,
+): Promise<OrganisationWorkspace> {
+  const organisation = await organisationFor(deps.sql, userId, slug);
+  await assertRole(deps.sql, userId, organisation, ORGANISATION_ADMINS, 'renaming a workspace');
+  const workspace = await workspaceOf(deps.sql, organisation, workspaceSlug, userId);
+  await renameWorkspace(deps.sql, workspace.id, name);
+  return { ...workspace, name };
+}
+
+/**
+ * Archives or restores a workspace. Archived, it keeps every record readable and refuses every
+ * change (http: `whileArchived`), its background loops skip it, and its workers' claims are refused;
+ * runs already under way report to the end. The app's cache of API keys is emptied, so its keys
+ * learn of it at once here and within seconds on other replicas (API_KEY_CACHE_MS).
+ */
+export async function setOrganisationWorkspaceArchived(
+  deps: AppDeps,
+  userId: string,
+  slug: string,
+  workspaceSlug: string,
+  archived: boolean,
+): Promise<OrganisationWorkspace> {
+  const organisation = await organisationFor(deps.sql, userId, slug);
+  await assertRole(
+    deps.sql,
+    userId,
+    organisation,
+    ORGANISATION_ADMINS,
+    archived ? 'archiving a workspace' : 'restoring a workspace',
+  );
+  const workspace = await workspaceOf(deps.sql, organisation, workspaceSlug, userId);
+  if (!(await setWorkspaceArchived(deps.sql, workspace.id, archived))) {
+    throw new DomainError('conflict', `the workspace "${workspaceSlug}" is ${archived ? 'already archived' : 'not archived'}`);
+  }
+  deps.apiKeys.forgetAll();
+  return workspaceOf(deps.sql, organisation, workspaceSlug, userId);
+}
+
+export async function listMembersOfOrganisation(deps: AppDeps, userId: string, slug: string): Promise<OrganisationMember[]> {
+  const organisation = await organisationFor(deps.sql, userId, slug);
+  await assertRole(deps.sql, userId, organisation, ORGANISATION_READERS, "reading the organisation's people");
+  return listOrganisationMembers(deps.sql, organisation.id);
+}
+
+/** Owners alone grant or take away owner and admin; the organisation keeps at least one owner. */
+export async function changeOrganisationRole(
+  deps: AppDeps,
+  userId: string,
+  slug: string,
+  memberId: string,
+  role: OrganisationRole,
+): Promise<OrganisationMember> {
+  return deps.sql.begin(async (tx) => {
+    const organisation = await organisationFor(tx, userId, slug);
+    await lockOrganisation(tx, organisation.id);
+    await assertRole(tx, userId, organisation, ORGANISATION_ADMINS, 'changing organisation roles');
+    const member = await getOrganisationMember(tx, organisation.id, memberId);
+    if (!member) throw notFound('organisation member');
+    if ([member.role, role].some((r) => ORGANISATION_ADMINS.includes(r)) && organisation.role !== 'owner') {
+      throw new DomainError('forbidden', 'only an organisation owner can grant or take away owner or admin');
+    }
+    if (member.role === 'owner' && role !== 'owner' && (await otherOrganisationOwners(tx, organisation.id, memberId)) === 0) {
+      throw new DomainError('conflict', 'the organisation would have no owner left; make someone else owner first');
+    }
+    await putOrganisationMember(tx, organisation.id, memberId, role);
+    // Sessions read the organisation role on every request, so a reader's view ends or begins at once.
+    return { ...member, role };
+  });
+}
+
+/**
+ * Takes a person out of the organisation: every membership and invitation in its workspaces, and
+ * their sessions in them, end in one transaction. An account one of those workspaces manages is let
+ * go, its password (which that workspace's admins may know) cleared. Returns the workspaces they left.
+ */
+export async function removeFromOrganisation(deps: AppDeps, userId: string, slug: string, memberId: string): Promise<string[]> {
+  return deps.sql.begin(async (tx) => {
+    const organisation = await organisationFor(tx, userId, slug);
+    await lockOrganisation(tx, organisation.id);
+    await assertRole(tx, userId, organisation, ORGANISATION_ADMINS, 'removing people from the organisation');
+    const member = await getOrganisationMember(tx, organisation.id, memberId);
+    if (!member) throw notFound('organisation member');
+    if (ORGANISATION_ADMINS.includes(member.role) && organisation.role !== 'owner') {
+      throw new DomainError('forbidden', 'only an organisation owner can remove an owner or admin');
+    }
+    if (member.role === 'owner' && (await otherOrganisationOwners(tx, organisation.id, memberId)) === 0) {
+      throw new DomainError('conflict', 'the organisation would have no owner left; make someone else owner first');
+    }
+    for (const workspace of member.workspaces) {
+      const place = await organisationWorkspace(tx, organisation.id, workspace.slug, memberId);
+      if (place) await assertNotLastOwner(tx, place.id, memberId, workspace.slug);
+    }
+    const left = await deleteOrganisationMember(tx, organisation.id, memberId);
+    for (const workspaceId of left) {
+      await voidInvitationTokens(tx, memberId, workspaceId);
+      await releaseManagedAccount(tx, memberId, workspaceId);
+    }
+    await revokeOrganisationSessions(tx, organisation.id, memberId);
+    return left;
+  });
+}
+
+async function assertNotLastOwner(db: Db, workspaceId: string, userId: string, slug: string): Promise<void> {
+  await lockMemberships(db, workspaceId);
+  const member = await getMember(db, workspaceId, userId);
+  if (member?.role === 'owner' && member.state === 'active' && (await remainingOwners(db, workspaceId, userId)) === 0) {
+    throw new DomainError('conflict', `the workspace "${slug}" would have no owner left; make someone else its owner first`);
+  }
+}
+
+/**
+ * Gives a person of the organisation a role in one of its workspaces, or changes it. The membership
+ * is active at once: the person is already the organisation's, so nothing of theirs is disclosed.
+ */
+export async function putWorkspaceMember(
+  deps: AppDeps,
+  userId: string,
+  slug: string,
+  workspaceSlug: string,
+  memberId: string,
+  role: MemberRole,
+): Promise<OrganisationWorkspaceMember & { workspaceId: string }> {
+  return deps.sql.begin(async (tx) => {
+    const organisation = await organisationFor(tx, userId, slug);
+    await assertRole(tx, userId, organisation, ORGANISATION_ADMINS, "managing a workspace's members");
+    const workspace = await workspaceOf(tx, organisation, workspaceSlug, userId);
+    if (!(await getOrganisationMember(tx, organisation.id, memberId))) throw notFound('organisation member');
+    if (role !== 'owner') await assertNotLastOwner(tx, workspace.id, memberId, workspaceSlug);
+    else await lockMemberships(tx, workspace.id);
+    await putActiveMembership(tx, workspace.id, memberId, role);
+    return { userId: memberId, workspace: workspaceSlug, role, workspaceId: workspace.id };
+  });
+}
+
+export async function removeWorkspaceMember(
+  deps: AppDeps,
+  userId: string,
+  slug: string,
+  workspaceSlug: string,
+  memberId: string,
+): Promise<{ workspaceId: string }> {
+  return deps.sql.begin(async (tx) => {
+    const organisation = await organisationFor(tx, userId, slug);
+    await assertRole(tx, userId, organisation, ORGANISATION_ADMINS, "managing a workspace's members");
+    const workspace = await workspaceOf(tx, organisation, workspaceSlug, userId);
+    await assertNotLastOwner(tx, workspace.id, memberId, workspaceSlug);
+    if (!(await deleteMembership(tx, workspace.id, memberId))) throw notFound('member');
+    await voidInvitationTokens(tx, memberId, workspace.id);
+    const released = await releaseManagedAccount(tx, memberId, workspace.id);
+    await revokeUserSessions(tx, memberId, released ? null : workspace.id);
+    return { workspaceId: workspace.id };
+  });
+}
+
+/** The ids of every workspace of the organisation: where an organisation-wide change is recorded. */
+export async function organisationWorkspaceIds(deps: AppDeps, userId: string, slug: string): Promise<string[]> {
+  const [organisation] = await organisationsOf(deps.sql, userId, slug);
+  if (!organisation) return [];
+  const rows = await deps.sql<{ id: string }[]>`SELECT id FROM workspaces WHERE organisation_id = ${organisation.id}`;
+  return rows.map((r) => r.id);
+}

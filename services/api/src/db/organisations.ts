@@ -1,0 +1,238 @@
+import type {
+  MemberRole,
+  Organisation,
+  OrganisationMember,
+  OrganisationRole,
+  OrganisationWorkspace,
+} from '@outpost/sdk/contracts';
+import type { Db } from './client.js';
+import { iso, isoOrNull } from './values.js';
+
+/** The organisation roles that read every workspace of the organisation, as SQL. */
+const READER_ROLES_SQL = `('owner', 'admin', 'auditor')`;
+
+export interface OrganisationRow {
+  id: string;
+  slug: string;
+  name: string;
+  createdAt: string;
+  role: OrganisationRole;
+}
+
+interface WorkspaceRow {
+  organisation_id: string;
+  id: string;
+  slug: string;
+  name: string;
+  created_at: Date;
+  archived_at: Date | null;
+  role: MemberRole;
+}
+
+function toOrganisationWorkspace(row: WorkspaceRow): OrganisationWorkspace {
+  return {
+    id: row.id,
+    slug: row.slug,
+    name: row.name,
+    createdAt: iso(row.created_at),
+    archivedAt: isoOrNull(row.archived_at),
+    role: row.role,
+  };
+}
+
+/** The organisations the account belongs to, with its role in each, by slug. */
+export async function organisationsOf(db: Db, userId: string, slug: string | null = null): Promise<OrganisationRow[]> {
+  const rows = await db<{ id: string; slug: string; name: string; created_at: Date; role: OrganisationRole }[]>`
+    SELECT o.id, o.slug, o.name, o.created_at, om.role
+    FROM organisation_members om JOIN organisations o ON o.id = om.organisation_id
+    WHERE om.user_id = ${userId} ${slug === null ? db`` : db`AND o.slug = ${slug}`}
+    ORDER BY o.slug`;
+  return rows.map((r) => ({ id: r.id, slug: r.slug, name: r.name, createdAt: iso(r.created_at), role: r.role }));
+}
+
+/**
+ * The workspaces of these organisations the account can open, with its role in each: its active
+ * membership's (usable: an account whose address is not verified opens only the workspace that
+ * manages it), else `viewer` where its organisation role reads every workspace (verified accounts only).
+ */
+export async function workspacesOpenTo(
+  db: Db,
+  userId: string,
+  organisationIds: string[],
+): Promise<Map<string, OrganisationWorkspace[]>> {
+  const byOrganisation = new Map<string, OrganisationWorkspace[]>(organisationIds.map((id) => [id, []]));
+  if (organisationIds.length === 0) return byOrganisation;
+  const rows = await db.unsafe<WorkspaceRow[]>(
+    `SELECT w.organisation_id, w.id, w.slug, w.name, w.created_at, w.archived_at,
+            coalesce(m.role, 'viewer') AS role
+     FROM workspaces w
+     JOIN users u ON u.id = $1
+     JOIN organisation_members om ON om.organisation_id = w.organisation_id AND om.user_id = u.id
+     LEFT JOIN memberships m ON m.workspace_id = w.id AND m.user_id = u.id AND m.state = 'active'
+       AND (u.email_verified_at IS NOT NULL OR u.managed_by = w.id)
+     WHERE w.organisation_id = ANY($2::uuid[])
+       AND (m.user_id IS NOT NULL OR (om.role IN ${READER_ROLES_SQL} AND u.email_verified_at IS NOT NULL))
+     ORDER BY w.slug`,
+    [userId, organisationIds],
+  );
+  for (const row of rows) byOrganisation.get(row.organisation_id)?.push(toOrganisationWorkspace(row));
+  return byOrganisation;
+}
+
+/** The organisations of the account with the workspaces it can open in each. */
+export async function organisationsWithWorkspaces(db: Db, userId: string, slug: string | null = null): Promise<Organisation[]> {
+  const organisations = await organisationsOf(db, userId, slug);
+  const workspaces = await workspacesOpenTo(
+    db,
+    userId,
+    organisations.map((o) => o.id),
+  );
+  return organisations.map((o) => ({ ...o, workspaces: workspaces.get(o.id) ?? [] }));
+}
+
+export async function renameOrganisation(db: Db, organisationId: string, name: string): Promise<void> {
+  await db`UPDATE organisations SET name = ${name} WHERE id = ${organisationId}`;
+}
+
+/** A new organisation; null when the slug is taken. */
+export async function insertOrganisation(db: Db, input: { slug: string; name: string }): Promise<{ id: string } | null> {
+  const [row] = await db<{ id: string }[]>`
+    INSERT INTO organisations (slug, name) VALUES (${input.slug}, ${input.name})
+    ON CONFLICT (slug) DO NOTHING
+    RETURNING id`;
+  return row ?? null;
+}
+
+/** Makes the account a person of the organisation with this role, or changes the role it has. */
+export async function putOrganisationMember(
+  db: Db,
+  organisationId: string,
+  userId: string,
+  role: OrganisationRole,
+): Promise<void> {
+  await db`
+    INSERT INTO organisation_members (organisation_id, user_id, role) VALUES (${organisationId}, ${userId}, ${role})
+    ON CONFLICT (organisation_id, user_id) DO UPDATE SET role = EXCLUDED.role, updated_at = now()`;
+}
+
+/** One workspace of the organisation by slug, with the account's role in it (`viewer` through the organisation when not a member). */
+export async function organisationWorkspace(
+  db: Db,
+  organisationId: string,
+  slug: string,
+  userId: string,
+): Promise<OrganisationWorkspace | null> {
+  const [row] = await db<WorkspaceRow[]>`
+    SELECT w.organisation_id, w.id, w.slug, w.name, w.created_at, w.archived_at, coalesce(m.role, 'viewer') AS role
+    FROM workspaces w
+    LEFT JOIN memberships m ON m.workspace_id = w.id AND m.user_id = ${userId} AND m.state = 'active'
+    WHERE w.organisation_id = ${organisationId} AND w.slug = ${slug}`;
+  return row ? toOrganisationWorkspace(row) : null;
+}
+
+/** A new workspace of the organisation; null when the slug is taken (by any organisation's workspace). */
+export async function insertOrganisationWorkspace(
+  db: Db,
+  input: { organisationId: string; slug: string; name: string; createdBy: string | null },
+): Promise<{ id: string } | null> {
+  const [row] = await db<{ id: string }[]>`
+    INSERT INTO workspaces (organisation_id, slug, name, created_by)
+    VALUES (${input.organisationId}, ${input.slug}, ${input.name}, ${input.createdBy})
+    ON CONFLICT (slug) DO NOTHING
+    RETURNING id`;
+  return row ?? null;
+}
+
+export async function renameWorkspace(db: Db, workspaceId: string, name: string): Promise<void> {
+  await db`UPDATE workspaces SET name = ${name} WHERE id = ${workspaceId}`;
+}
+
+/** Archives or restores the workspace; false when it already was so. */
+export async function setWorkspaceArchived(db: Db, workspaceId: string, archived: boolean): Promise<boolean> {
+  const rows = archived
+    ? await db`UPDATE workspaces SET archived_at = now() WHERE id = ${workspaceId} AND archived_at IS NULL RETURNING id`
+    : await db`UPDATE workspaces SET archived_at = NULL WHERE id = ${workspaceId} AND archived_at IS NOT NULL RETURNING id`;
+  return rows.length > 0;
+}
+
+interface MemberRow {
+  user_id: string;
+  email: string;
+  name: string | null;
+  role: OrganisationRole;
+  created_at: Date;
+  workspaces: { slug: string; role: MemberRole }[] | null;
+}
+
+const SELECT_ORGANISATION_MEMBER = (db: Db, organisationId: string) => db`
+  SELECT om.user_id, u.email, u.name, om.role, om.created_at,
+         (SELECT jsonb_agg(jsonb_build_object('slug', w.slug, 'role', m.role) ORDER BY w.slug)
+          FROM memberships m JOIN workspaces w ON w.id = m.workspace_id
+          WHERE m.user_id = om.user_id AND m.state = 'active' AND w.organisation_id = om.organisation_id) AS workspaces
+  FROM organisation_members om JOIN users u ON u.id = om.user_id
+  WHERE om.organisation_id = ${organisationId}`;
+
+function toOrganisationMember(row: MemberRow): OrganisationMember {
+  return {
+    userId: row.user_id,
+    email: row.email,
+    name: row.name,
+    role: row.role,
+    workspaces: row.workspaces ?? [],
+    createdAt: iso(row.created_at),
+  };
+}
+
+export async function listOrganisationMembers(db: Db, organisationId: string): Promise<OrganisationMember[]> {
+  const rows = await db<MemberRow[]>`${SELECT_ORGANISATION_MEMBER(db, organisationId)} ORDER BY u.email`;
+  return rows.map(toOrganisationMember);
+}
+
+export async function getOrganisationMember(db: Db, organisationId: string, userId: string): Promise<OrganisationMember | null> {
+  const [row] = await db<MemberRow[]>`${SELECT_ORGANISATION_MEMBER(db, organisationId)} AND om.user_id = ${userId}`;
+  return row ? toOrganisationMember(row) : null;
+}
+
+/** Owners of the organisation other than `leaving`. */
+export async function otherOrganisationOwners(db: Db, organisationId: string, leaving: string): Promise<number> {
+  const [row] = await db<{ n: number }[]>`
+    SELECT count(*)::int AS n FROM organisation_members
+    WHERE organisation_id = ${organisationId} AND role = 'owner' AND user_id <> ${leaving}`;
+  return row?.n ?? 0;
+}
+
+/**
+ * Takes the account out of the organisation: its memberships and invitations in every workspace of
+ * it, and its organisation role. Returns the workspaces it was in.
+ */
+export async function deleteOrganisationMember(db: Db, organisationId: string, userId: string): Promise<string[]> {
+  const removed = await db<{ workspace_id: string }[]>`
+    DELETE FROM memberships m USING workspaces w
+    WHERE w.id = m.workspace_id AND w.organisation_id = ${organisationId} AND m.user_id = ${userId}
+    RETURNING m.workspace_id`;
+  await db`DELETE FROM organisation_members WHERE organisation_id = ${organisationId} AND user_id = ${userId}`;
+  return removed.map((r) => r.workspace_id);
+}
+
+/** Ends the account's sessions in every workspace of the organisation. */
+export async function revokeOrganisationSessions(db: Db, organisationId: string, userId: string): Promise<number> {
+  const rows = await db`
+    UPDATE sessions s SET revoked_at = now()
+    FROM workspaces w
+    WHERE w.id = s.workspace_id AND w.organisation_id = ${organisationId}
+      AND s.user_id = ${userId} AND s.revoked_at IS NULL
+    RETURNING s.id`;
+  return rows.length;
+}
+
+/** Serialises changes to one organisation's people, so two demotions cannot both pass the last-owner check. */
+export async function lockOrganisation(db: Db, organisationId: string): Promise<void> {
+  await db`SELECT pg_advisory_xact_lock(hashtext('outpost.organisation'), hashtext(${organisationId}))`;
+}
+
+/** Sets the account's active membership of the workspace to `role` (an invitation becomes active). */
+export async function putActiveMembership(db: Db, workspaceId: string, userId: string, role: MemberRole): Promise<void> {
+  await db`
+    INSERT INTO memberships (workspace_id, user_id, role, state) VALUES (${workspaceId}, ${userId}, ${role}, 'active')
+    ON CONFLICT (workspace_id, user_id) DO UPDATE SET role = EXCLUDED.role, state = 'active', updated_at = now()`;
+}

@@ -1,0 +1,168 @@
+import {
+  changeOrganisationRole,
+  createOrganisationWorkspace,
+  getOrganisation,
+  listMembersOfOrganisation,
+  listOrganisations,
+  organisationWorkspaceIds,
+  putWorkspaceMember,
+  removeFromOrganisation,
+  removeWorkspaceMember,
+  setOrganisationWorkspaceArchived,
+  updateOrganisation,
+  updateOrganisationWorkspace,
+} from '../auth/organisations.js';
+import type { Principal } from '../auth/principal.js';
+import { sessionCookies } from '../auth/sessions.js';
+import { switchWorkspace } from '../auth/users.js';
+import { auditActor } from '../http/audit.js';
+import type { HandlerContext, Handlers } from './types.js';
+import { whoAmI } from './whoami.js';
+
+/** The account of a person's session; the routes' access (`person`) admits no other caller. */
+function personOf(principal: Principal): string {
+  if (principal.kind === 'session' && principal.userId) return principal.userId;
+  throw new Error('a caller without an account reached a person route');
+}
+
+type Audit = HandlerContext<'organisationsUpdate'>['audit'];
+
+/**
+ * The pipeline records every call in the workspace of the caller's session, refusals included. A
+ * change that lands in other workspaces is recorded in each of them too, so their own admins see
+ * who archived, renamed or staffed them from the organisation.
+ */
+function noteIn(
+  audit: Audit,
+  principal: Principal,
+  workspaceIds: Iterable<string>,
+  note: { targetIds: Record<string, string>; summary: Record<string, unknown> },
+): void {
+  for (const workspaceId of new Set(workspaceIds)) {
+    if (workspaceId === principal.workspaceId) continue;
+    audit({ workspaceId, ...auditActor(principal), resultIds: {}, ...note });
+  }
+}
+
+export const organisationHandlers = {
+  organisationsList: async ({ principal, deps }) => ({ items: await listOrganisations(deps, personOf(principal)) }),
+
+  organisationsGet: async ({ params, principal, deps }) => getOrganisation(deps, personOf(principal), params.org),
+
+  organisationsUpdate: async ({ params, body, principal, deps, audit }) => {
+    const userId = personOf(principal);
+    const updated = await updateOrganisation(deps, userId, params.org, body.name);
+    noteIn(audit, principal, await organisationWorkspaceIds(deps, userId, params.org), {
+      targetIds: { organisationId: updated.id },
+      summary: { name: body.name },
+    });
+    return updated;
+  },
+
+  organisationWorkspacesCreate: async ({ params, body, principal, deps, audit }) => {
+    const created = await createOrganisationWorkspace(deps, personOf(principal), params.org, body);
+    noteIn(audit, principal, [created.id], { targetIds: { workspaceId: created.id }, summary: { slug: created.slug } });
+    return created;
+  },
+
+  organisationWorkspacesUpdate: async ({ params, body, principal, deps, audit }) => {
+    const updated = await updateOrganisationWorkspace(deps, personOf(principal), params.org, params.workspace, body.name);
+    noteIn(audit, principal, [updated.id], { targetIds: { workspaceId: updated.id }, summary: { name: body.name } });
+    return updated;
+  },
+
+  organisationWorkspacesArchive: async ({ params, principal, deps, audit, logger }) => {
+    const archived = await setOrganisationWorkspaceArchived(deps, personOf(principal), params.org, params.workspace, true);
+    noteIn(audit, principal, [archived.id], { targetIds: { workspaceId: archived.id }, summary: { archived: true } });
+    logger.info({ workspaceId: archived.id }, 'workspace archived');
+    return archived;
+  },
+
+  organisationWorkspacesRestore: async ({ params, principal, deps, audit, logger }) => {
+    const restored = await setOrganisationWorkspaceArchived(deps, personOf(principal), params.org, params.workspace, false);
+    noteIn(audit, principal, [restored.id], { targetIds: { workspaceId: restored.id }, summary: { archived: false } });
+    logger.info({ workspaceId: restored.id }, 'workspace restored');
+    return restored;
+  },
+
+  organisationMembersList: async ({ params, principal, deps }) => ({
+    items: await listMembersOfOrganisation(deps, personOf(principal), params.org),
+  }),
+
+  organisationMembersUpdate: async ({ params, body, principal, deps, audit }) => {
+    const userId = personOf(principal);
+    const changed = await changeOrganisationRole(deps, userId, params.org, params.userId, body.role);
+    // An owner, admin or auditor reads every workspace: each one's admins are told who now can.
+    noteIn(audit, principal, await organisationWorkspaceIds(deps, userId, params.org), {
+      targetIds: { userId: params.userId },
+      summary: { organisationRole: body.role },
+    });
+    return changed;
+  },
+
+  organisationMembersRemove: async ({ params, principal, deps, audit, logger }) => {
+    const left = await removeFromOrganisation(deps, personOf(principal), params.org, params.userId);
+    noteIn(audit, principal, left, { targetIds: { userId: params.userId }, summary: { removedFromOrganisation: true } });
+    logger.info({ userId: params.userId, workspaces: left.length }, 'person removed from the organisation');
+    return null;
+  },
+
+  organisationWorkspaceMembersPut: async ({ params, body, principal, deps, audit }) => {
+    const { workspaceId, ...member } = await putWorkspaceMember(
+      deps,
+      personOf(principal),
+      params.org,
+      params.workspace,
+      params.userId,
+      body.role,
+    );
+    noteIn(audit, principal, [workspaceId], { targetIds: { userId: params.userId }, summary: { role: body.role } });
+    return member;
+  },
+
+  organisationWorkspaceMembersRemove: async ({ params, principal, deps, audit }) => {
+    const { workspaceId } = await removeWorkspaceMember(deps, personOf(principal), params.org, params.workspace, params.userId);
+    noteIn(audit, principal, [workspaceId], { targetIds: { userId: params.userId }, summary: {} });
+    return null;
+  },
+
+  /** Recorded in the workspace left and the one entered, as the sign-in it is. */
+  authSessionSwitch: async ({ body, principal, deps, secure, setCookies, audit, logger }) => {
+    if (principal.kind !== 'session' || !principal.userId) throw new Error('a caller without an account reached a person route');
+    const opened = await switchWorkspace(deps, {
+      userId: principal.userId,
+      sessionId: principal.sessionId,
+      workspace: body.workspace,
+    });
+    for (const workspaceId of new Set([principal.workspaceId, opened.principal.workspaceId])) {
+      audit({
+        workspaceId,
+        ...auditActor(principal),
+        targetIds: { sessionId: principal.sessionId },
+        resultIds: { sessionId: opened.principal.sessionId },
+        summary: { workspace: body.workspace },
+      });
+    }
+    logger.info(
+      { sessionId: opened.principal.sessionId, workspaceId: opened.principal.workspaceId },
+      'session moved to another workspace',
+    );
+    setCookies(sessionCookies(opened, secure));
+    return whoAmI(deps.sql, opened.principal);
+  },
+} satisfies Pick<
+  Handlers,
+  | 'organisationsList'
+  | 'organisationsGet'
+  | 'organisationsUpdate'
+  | 'organisationWorkspacesCreate'
+  | 'organisationWorkspacesUpdate'
+  | 'organisationWorkspacesArchive'
+  | 'organisationWorkspacesRestore'
+  | 'organisationMembersList'
+  | 'organisationMembersUpdate'
+  | 'organisationMembersRemove'
+  | 'organisationWorkspaceMembersPut'
+  | 'organisationWorkspaceMembersRemove'
+  | 'authSessionSwitch'
+>;
