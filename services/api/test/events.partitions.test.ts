@@ -4,6 +4,7 @@ import { afterAll, describe, expect, test } from 'vitest';
 import { listEvents } from '../src/db/event-list.js';
 import { LEDGER_CHANNEL, type NewEvent, storeEvents } from '../src/db/events.js';
 import { migrateDatabase } from '../src/db/migrate.js';
+import { ensureWorkspace } from '../src/db/workspaces.js';
 import { createLogger } from '../src/logger.js';
 import { RetentionLoop } from '../src/loops/retention.js';
 import { storeTenantEvents } from '../src/quotas/events-per-day.js';
@@ -24,8 +25,11 @@ async function database(before?: string): Promise<{ url: string; sql: postgres.S
   databases.push(db);
   const sql = postgres(db.url, { max: 4, onnotice: () => {} });
   clients.push(sql);
-  const [ws] = await sql<{ id: string }[]>`INSERT INTO workspaces (slug, name) VALUES ('w', 'W') RETURNING id`;
-  return { url: db.url, sql, workspaceId: ws?.id as string };
+  // Before organisations, a workspace stands alone; after, ensureWorkspace gives it one.
+  const workspaceId = before
+    ? (await sql<{ id: string }[]>`INSERT INTO workspaces (slug, name) VALUES ('w', 'W') RETURNING id`)[0]?.id
+    : (await ensureWorkspace(sql, 'w', 'W')).id;
+  return { url: db.url, sql, workspaceId: workspaceId as string };
 }
 
 const event = (workspaceId: string, id: string, kind = 'test.thing'): NewEvent => ({

@@ -2,6 +2,7 @@ import postgres from 'postgres';
 import { afterAll, describe, expect, test } from 'vitest';
 import { migrateDatabase } from '../src/db/migrate.js';
 import { detachExpiredPartitions, dropDetachedPartitions, ensurePartitions } from '../src/db/partitions.js';
+import { ensureWorkspace } from '../src/db/workspaces.js';
 import { createDatabaseBefore, createTestDatabase, type TestDatabase } from '../src/testing.js';
 
 const DAY = 86_400_000;
@@ -69,7 +70,7 @@ describe('log partitions', () => {
   test("a month's detach queued behind a long reader gives up at its lock timeout, so writers are not held longer, and the next pass removes the month", async () => {
     const { sql } = await database();
     expect(await ensurePartitions(sql)).not.toBeNull();
-    const [ws] = await sql<{ id: string }[]>`INSERT INTO workspaces (slug, name) VALUES ('w', 'W') RETURNING id`;
+    const ws = await ensureWorkspace(sql, 'w', 'W');
     const reader = await sql.reserve();
     try {
       await reader`BEGIN`;
@@ -85,7 +86,7 @@ describe('log partitions', () => {
       // …so a writer now queues behind it until the detach gives up.
       const write = sql`
         INSERT INTO logs (flow_run_id, attempt, seq, workspace_id, timestamp, level, message, stream)
-        VALUES ('00000000-0000-4000-8000-000000000002', 1, 1, ${ws?.id as string}, now(), 'info', 'written', 'flow')`;
+        VALUES ('00000000-0000-4000-8000-000000000002', 1, 1, ${ws.id}, now(), 'info', 'written', 'flow')`;
       expect(await drop).toEqual([]);
       expect((await write).count).toBe(1);
       expect(performance.now() - started).toBeLessThan(10_000);

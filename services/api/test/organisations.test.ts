@@ -1,0 +1,263 @@
+import postgres from 'postgres';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { migrateDatabase } from '../src/db/migrate.js';
+import { createDatabaseBefore, startTestServer, type TestDatabase, type TestServer } from '../src/testing.js';
+import { type Call, client } from './helpers.js';
+import { addPerson, confirmAddress, type PersonSession, signInPerson } from './users.support.js';
+
+let server: TestServer;
+let owner: Call;
+/** The first person made owner of the default workspace: the owner of its organisation. */
+let alice: { userId: string; email: string };
+let aliceIn: PersonSession;
+const databases: TestDatabase[] = [];
+
+/** A person added to the default workspace with `role`, their address confirmed. */
+async function verifiedPerson(role: 'owner' | 'admin' | 'developer' | 'runner' | 'viewer', as: Call = owner) {
+  const person = await addPerson(server, as, role);
+  await confirmAddress(server, person);
+  return person;
+}
+
+beforeAll(async () => {
+  server = await startTestServer({ loops: false });
+  owner = client(server, server.ownerKey);
+  alice = await verifiedPerson('owner');
+  aliceIn = await signInPerson(server, alice.email);
+  const created = await aliceIn.mutate('POST', '/organisations/default/workspaces', { slug: 'team-a', name: 'Team A' });
+  expect(created.status, created.text).toBe(201);
+});
+afterAll(async () => {
+  await server?.close();
+  for (const db of databases) await db.drop();
+});
+
+describe('organisations', () => {
+  test('the first person made owner of a workspace owns its organisation, and owns the workspace they create in it', async () => {
+    const listed = await aliceIn.call('GET', '/organisations');
+    expect(listed.status, listed.text).toBe(200);
+    expect(listed.body.items).toHaveLength(1);
+    const [organisation] = listed.body.items;
+    expect(organisation).toMatchObject({ slug: 'default', role: 'owner' });
+    expect(organisation.workspaces.map((w: { slug: string; role: string }) => [w.slug, w.role])).toEqual([
+      ['default', 'owner'],
+      ['team-a', 'owner'],
+    ]);
+    const whoami = await aliceIn.call('GET', '/whoami');
+    expect(whoami.body).toMatchObject({ organisation: { slug: 'default' }, archived: false, workspace: { slug: 'default' } });
+
+    const taken = await aliceIn.mutate('POST', '/organisations/default/workspaces', { slug: 'team-a' });
+    expect(taken.status).toBe(409);
+    expect(taken.body.errors).toEqual([{ path: 'body.slug', message: 'already taken' }]);
+    const renamed = await aliceIn.mutate('PATCH', '/organisations/default/workspaces/team-a', { name: 'Team A (vision)' });
+    expect(renamed.status, renamed.text).toBe(200);
+    expect(renamed.body).toMatchObject({ slug: 'team-a', name: 'Team A (vision)', archivedAt: null, role: 'owner' });
+  });
+
+  test('an auditor reads every workspace of the organisation as a viewer, keeps a stronger membership, and changes nothing', async () => {
+    const bob = await verifiedPerson('runner');
+    const made = await aliceIn.mutate('PATCH', `/organisations/default/members/${bob.userId}`, { role: 'auditor' });
+    expect(made.status, made.text).toBe(200);
+    expect(made.body).toMatchObject({ role: 'auditor', workspaces: [{ slug: 'default', role: 'runner' }] });
+
+    // Two workspaces to open now: the sign-in names one.
+    const unnamed = await signInPerson(server, bob.email).catch((error: Error) => error.message);
+    expect(unnamed).toContain('name the workspace to sign in to');
+    const bobInTeam = await signInPerson(server, bob.email, undefined, 'team-a');
+    expect(bobInTeam.reply.body.principal.role).toBe('viewer');
+    expect((await bobInTeam.call('GET', '/flow-runs')).status).toBe(200);
+    const refused = await bobInTeam.mutate('POST', '/work-pools', { name: 'audit-pool' });
+    expect(refused.status).toBe(403);
+    const notAnAdmin = await bobInTeam.mutate('POST', '/organisations/default/workspaces', { slug: 'team-b' });
+    expect(notAnAdmin.status).toBe(403);
+    expect(notAnAdmin.body.detail).toContain('needs the organisation role "owner" or "admin"; yours is "auditor"');
+    expect((await bobInTeam.call('GET', '/organisations/default/members')).status).toBe(200);
+
+    // Where Bob is a member, his membership's role is his.
+    const bobInDefault = await signInPerson(server, bob.email, undefined, 'default');
+    expect(bobInDefault.reply.body.principal.role).toBe('runner');
+
+    // Back to member: the view of team-a ends with the next request.
+    expect((await aliceIn.mutate('PATCH', `/organisations/default/members/${bob.userId}`, { role: 'member' })).status).toBe(200);
+    expect((await bobInTeam.call('GET', '/flow-runs')).status).toBe(401);
+    expect((await bobInDefault.call('GET', '/flow-runs')).status).toBe(200);
+  });
+
+  test('an admin may not grant admin or owner, and the last owner may not step down', async () => {
+    const carol = await verifiedPerson('viewer');
+    const dave = await verifiedPerson('viewer');
+    expect((await aliceIn.mutate('PATCH', `/organisations/default/members/${carol.userId}`, { role: 'admin' })).status).toBe(200);
+    const carolIn = await signInPerson(server, carol.email, undefined, 'default');
+    const grant = await carolIn.mutate('PATCH', `/organisations/default/members/${dave.userId}`, { role: 'admin' });
+    expect(grant.status).toBe(403);
+    expect(grant.body.detail).toBe('only an organisation owner can grant or take away owner or admin');
+    const auditor = await carolIn.mutate('PATCH', `/organisations/default/members/${dave.userId}`, { role: 'auditor' });
+    expect(auditor.status, auditor.text).toBe(200);
+    const stepDown = await aliceIn.mutate('PATCH', `/organisations/default/members/${alice.userId}`, { role: 'admin' });
+    expect(stepDown.status).toBe(409);
+    expect(stepDown.body.detail).toContain('no owner left');
+  });
+
+  test('an admin gives a person of the organisation a role in another workspace, active at once', async () => {
+    const erin = await verifiedPerson('viewer');
+    const put = await aliceIn.mutate('PUT', `/organisations/default/workspaces/team-a/members/${erin.userId}`, {
+      role: 'developer',
+    });
+    expect(put.status, put.text).toBe(200);
+    expect(put.body).toEqual({ userId: erin.userId, workspace: 'team-a', role: 'developer' });
+    const erinInTeam = await signInPerson(server, erin.email, undefined, 'team-a');
+    expect(erinInTeam.reply.body.principal.role).toBe('developer');
+    expect((await erinInTeam.mutate('POST', '/work-pools', { name: 'erin-pool' })).status).toBe(201);
+
+    // Someone who is not a person of the organisation is not found, whoever they are elsewhere.
+    const stranger = await server.createWorkspace();
+    const outsider = await addPerson(server, client(server, stranger.ownerKey), 'viewer');
+    const notHers = await aliceIn.mutate('PUT', `/organisations/default/workspaces/team-a/members/${outsider.userId}`, {
+      role: 'viewer',
+    });
+    expect(notHers.status).toBe(404);
+  });
+
+  test('removing a person from the organisation ends their memberships and sessions in every one of its workspaces at once', async () => {
+    const frank = await verifiedPerson('developer');
+    expect(
+      (await aliceIn.mutate('PUT', `/organisations/default/workspaces/team-a/members/${frank.userId}`, { role: 'runner' }))
+        .status,
+    ).toBe(200);
+    const inDefault = await signInPerson(server, frank.email, undefined, 'default');
+    const inTeam = await signInPerson(server, frank.email, undefined, 'team-a');
+    expect((await inTeam.call('GET', '/whoami')).status).toBe(200);
+
+    const removed = await aliceIn.mutate('DELETE', `/organisations/default/members/${frank.userId}`);
+    expect(removed.status, removed.text).toBe(204);
+    expect((await inDefault.call('GET', '/whoami')).status).toBe(401);
+    expect((await inTeam.call('GET', '/whoami')).status).toBe(401);
+    const people = await aliceIn.call('GET', '/organisations/default/members');
+    expect(people.body.items.map((p: { userId: string }) => p.userId)).not.toContain(frank.userId);
+    // Each workspace's own log says who took the person out.
+    const [teamA] = await server.sql<{ id: string }[]>`SELECT id FROM workspaces WHERE slug = 'team-a'`;
+    const entries = await server.sql<{ action: string; actor_id: string }[]>`
+      SELECT action, actor_id FROM audit_log WHERE workspace_id = ${teamA?.id ?? ''} AND ${frank.userId} = ANY (object_ids)`;
+    expect(entries.map((e) => [e.action, e.actor_id])).toContainEqual(['organisationMembersRemove', alice.userId]);
+  });
+
+  test('an archived workspace reads as before, refuses every change from keys and sessions, and takes them again once restored', async () => {
+    const created = await aliceIn.mutate('POST', '/organisations/default/workspaces', { slug: 'team-old' });
+    expect(created.status).toBe(201);
+    const switched = await aliceIn.mutate('POST', '/auth/session/workspace', { workspace: 'team-old' });
+    expect(switched.status, switched.text).toBe(200);
+    expect(switched.body).toMatchObject({ workspace: { slug: 'team-old' }, principal: { role: 'owner' } });
+    const cookies = switched.headers.getSetCookie();
+    const session = cookies.find((c) => c.startsWith('outpost_session='))?.split(';')[0] ?? '';
+    const csrfValue =
+      cookies
+        .find((c) => c.startsWith('outpost_csrf='))
+        ?.split(';')[0]
+        ?.split('=')[1] ?? '';
+    // The old session ended with the switch.
+    expect((await aliceIn.call('GET', '/whoami')).status).toBe(401);
+    aliceIn = await signInPerson(server, alice.email, undefined, 'default');
+    const inOld = (method: string, path: string, body?: unknown) =>
+      server.app.request(`/api/v1${path}`, {
+        method,
+        headers: {
+          cookie: `${session}; outpost_csrf=${csrfValue}`,
+          'x-outpost-csrf': csrfValue,
+          'content-type': 'application/json',
+        },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+    const keyMade = await inOld('POST', '/api-keys', { name: 'old-dev', role: 'developer' });
+    expect(keyMade.status).toBe(201);
+    const key = client(server, ((await keyMade.json()) as { key: string }).key);
+    expect((await key('POST', '/work-pools', { body: { name: 'before' } })).status).toBe(201);
+
+    const archived = await aliceIn.mutate('POST', '/organisations/default/workspaces/team-old/archive');
+    expect(archived.status, archived.text).toBe(200);
+    expect(archived.body.archivedAt).not.toBeNull();
+    const byKey = await key('POST', '/work-pools', { body: { name: 'after' } });
+    expect(byKey.status).toBe(409);
+    expect(byKey.body.detail).toContain('this workspace is archived');
+    expect((await key('GET', '/work-pools')).body.items.map((p: { name: string }) => p.name)).toContain('before');
+    expect((await inOld('POST', '/work-pools', { name: 'after' })).status).toBe(409);
+    expect((await inOld('GET', '/work-pools')).status).toBe(200);
+    expect(((await (await inOld('GET', '/whoami')).json()) as { archived: boolean }).archived).toBe(true);
+    const listed = await aliceIn.call('GET', '/organisations/default');
+    expect(listed.body.workspaces.find((w: { slug: string }) => w.slug === 'team-old').archivedAt).not.toBeNull();
+    expect((await aliceIn.mutate('POST', '/organisations/default/workspaces/team-old/archive')).status).toBe(409);
+
+    const restored = await aliceIn.mutate('POST', '/organisations/default/workspaces/team-old/restore');
+    expect(restored.status, restored.text).toBe(200);
+    expect(restored.body.archivedAt).toBeNull();
+    expect((await key('POST', '/work-pools', { body: { name: 'after' } })).status).toBe(201);
+  });
+
+  test('a person of another organisation finds nothing of this one, and can open none of its workspaces', async () => {
+    const other = await server.createWorkspace();
+    const otherOwner = client(server, other.ownerKey);
+    const grace = await addPerson(server, otherOwner, 'owner');
+    await confirmAddress(server, grace);
+    const graceIn = await signInPerson(server, grace.email);
+    const organisations = await graceIn.call('GET', '/organisations');
+    expect(organisations.body.items.map((o: { slug: string }) => o.slug)).not.toContain('default');
+    for (const [method, path, body] of [
+      ['GET', '/organisations/default', undefined],
+      ['GET', '/organisations/default/members', undefined],
+      ['PATCH', '/organisations/default', { name: 'Mine now' }],
+      ['POST', '/organisations/default/workspaces/team-a/archive', undefined],
+      ['PUT', `/organisations/default/workspaces/team-a/members/${grace.userId}`, { role: 'owner' }],
+      ['DELETE', `/organisations/default/members/${alice.userId}`, undefined],
+    ] as const) {
+      const res = await graceIn.mutate(method, path, body);
+      expect(res.status, `${method} ${path}`).toBe(404);
+    }
+    const switched = await graceIn.mutate('POST', '/auth/session/workspace', { workspace: 'team-a' });
+    expect(switched.status).toBe(404);
+    // And the other way round.
+    const theirs = organisations.body.items[0].slug as string;
+    expect((await aliceIn.call('GET', `/organisations/${theirs}`)).status).toBe(404);
+  });
+
+  test('an installation from before organisations gets one per workspace, its active owners as owners and its other people as members', async () => {
+    const db = await createDatabaseBefore('0046_organisations');
+    databases.push(db);
+    const sql = postgres(db.url, { max: 2, onnotice: () => {} });
+    try {
+      const workspaces = await sql<{ id: string; slug: string }[]>`
+        INSERT INTO workspaces (slug, name) VALUES ('ml', 'ML team'), ('data', 'Data team') RETURNING id, slug`;
+      const [ml, data] = [workspaces.find((w) => w.slug === 'ml')?.id, workspaces.find((w) => w.slug === 'data')?.id];
+      const users = await sql<{ id: string; email: string }[]>`
+        INSERT INTO users (email) VALUES ('o@example.com'), ('d@example.com'), ('i@example.com') RETURNING id, email`;
+      const id = (email: string) => users.find((u) => u.email === email)?.id ?? '';
+      await sql`
+        INSERT INTO memberships (workspace_id, user_id, role, state) VALUES
+          (${ml ?? ''}, ${id('o@example.com')}, 'owner', 'active'),
+          (${ml ?? ''}, ${id('d@example.com')}, 'developer', 'active'),
+          (${data ?? ''}, ${id('d@example.com')}, 'owner', 'active'),
+          (${data ?? ''}, ${id('i@example.com')}, 'admin', 'invited')`;
+      await migrateDatabase(db.url);
+      const organisations = await sql<{ slug: string; name: string; workspaces: string[] }[]>`
+        SELECT o.slug, o.name, array_agg(w.slug ORDER BY w.slug) AS workspaces
+        FROM organisations o JOIN workspaces w ON w.organisation_id = o.id GROUP BY o.slug, o.name ORDER BY o.slug`;
+      expect(organisations).toEqual([
+        { slug: 'data', name: 'Data team', workspaces: ['data'] },
+        { slug: 'ml', name: 'ML team', workspaces: ['ml'] },
+      ]);
+      const members = await sql<{ slug: string; email: string; role: string }[]>`
+        SELECT o.slug, u.email, om.role FROM organisation_members om
+        JOIN organisations o ON o.id = om.organisation_id JOIN users u ON u.id = om.user_id ORDER BY o.slug, u.email`;
+      expect(members).toEqual([
+        { slug: 'data', email: 'd@example.com', role: 'owner' },
+        { slug: 'ml', email: 'd@example.com', role: 'member' },
+        { slug: 'ml', email: 'o@example.com', role: 'owner' },
+      ]);
+      // An invitation accepted afterwards makes its person a member of the organisation.
+      await sql`UPDATE memberships SET state = 'active' WHERE user_id = ${id('i@example.com')}`;
+      const [joined] = await sql<{ role: string }[]>`
+        SELECT role FROM organisation_members WHERE user_id = ${id('i@example.com')}`;
+      expect(joined?.role).toBe('member');
+    } finally {
+      await sql.end({ timeout: 5 });
+    }
+  });
+});
