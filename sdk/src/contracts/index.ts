@@ -268,9 +268,11 @@ export {
   NotificationDeliveryStatus,
 } from './notifications.js';
 export {
+  HEALTH_WINDOW_HOURS,
   ORGANISATION_ADMINS,
   ORGANISATION_READERS,
   Organisation,
+  OrganisationHealthResponse,
   OrganisationListResponse,
   OrganisationMember,
   OrganisationMemberListResponse,
@@ -283,6 +285,8 @@ export {
   OrganisationWorkspaceMemberPutRequest,
   OrganisationWorkspaceUpdateRequest,
   SessionSwitchRequest,
+  WORKSPACES_PER_ORGANISATION,
+  WorkspaceHealth,
 } from './organisations.js';
 export type { PartitionsDefinitionInput } from './partitions.js';
 export {

@@ -15,6 +15,9 @@ import { WorkspaceSlug } from './workspaces.js';
 export const OrganisationRole = z.enum(['owner', 'admin', 'auditor', 'member']);
 export type OrganisationRole = z.infer<typeof OrganisationRole>;
 
+/** How many workspaces one organisation holds at most: each is read by its home page and its health. */
+export const WORKSPACES_PER_ORGANISATION = 100;
+
 /** The organisation roles that read every workspace of the organisation. */
 export const ORGANISATION_READERS: readonly OrganisationRole[] = ['owner', 'admin', 'auditor'];
 /** The organisation roles that manage its workspaces and their members. */
@@ -105,3 +108,31 @@ export type OrganisationWorkspaceMember = z.infer<typeof OrganisationWorkspaceMe
 /** Moves the caller's session to another workspace they can use (a membership, or their organisation role). */
 export const SessionSwitchRequest = z.strictObject({ workspace: WorkspaceSlug });
 export type SessionSwitchRequest = z.infer<typeof SessionSwitchRequest>;
+
+/** The window of the health's run counts, in hours. */
+export const HEALTH_WINDOW_HOURS = 24;
+
+/** How one workspace is doing, as the organisation's home lists it. */
+export const WorkspaceHealth = z.strictObject({
+  workspace: OrganisationWorkspace,
+  /** Runs due in the last HEALTH_WINDOW_HOURS that ended FAILED or CRASHED. */
+  failedRuns: z.number().int(),
+  /** Runs due in the last HEALTH_WINDOW_HOURS that ended COMPLETED. */
+  completedRuns: z.number().int(),
+  /** Runs RUNNING now. */
+  runningRuns: z.number().int(),
+  /** Runs waiting past their time with no worker to claim them (SCHEDULED/Late), at any age. */
+  lateRuns: z.number().int(),
+  /** Assets past their freshness policy's bound. */
+  overdueAssets: z.number().int(),
+  /** Assets held back by a failed blocking check nobody waived. */
+  blockedAssets: z.number().int(),
+});
+export type WorkspaceHealth = z.infer<typeof WorkspaceHealth>;
+
+export const OrganisationHealthResponse = z.strictObject({
+  windowHours: z.number().int(),
+  /** The workspaces the caller can open, worst first: failures, then blocked and overdue assets, then late runs. */
+  items: z.array(WorkspaceHealth),
+});
+export type OrganisationHealthResponse = z.infer<typeof OrganisationHealthResponse>;

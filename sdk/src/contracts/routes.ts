@@ -119,6 +119,7 @@ import {
 } from './notifications.js';
 import {
   Organisation,
+  OrganisationHealthResponse,
   OrganisationListResponse,
   OrganisationMember,
   OrganisationMemberListResponse,
@@ -1435,6 +1436,16 @@ export const routes = {
     access: { roles: READERS, person: true },
     params: OrganisationParams,
     response: Organisation,
+    cacheControl: 'no-store',
+  }),
+  organisationsHealth: route({
+    method: 'GET',
+    path: '/organisations/:org/health',
+    summary:
+      'How each workspace of the organisation the signed-in person can open is doing: failed, running and late runs, overdue and blocked assets',
+    access: { roles: READERS, person: true },
+    params: OrganisationParams,
+    response: OrganisationHealthResponse,
     cacheControl: 'no-store',
   }),
   organisationsUpdate: route({

@@ -1,8 +1,10 @@
+import { randomUUID } from 'node:crypto';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { createApiKey } from '../src/auth/create-api-key.js';
 import { migrateDatabase } from '../src/db/migrate.js';
 import { createDatabaseBefore, startTestServer, type TestDatabase, type TestServer } from '../src/testing.js';
-import { type Call, client } from './helpers.js';
+import { type Call, client, startedRun } from './helpers.js';
 import { addPerson, confirmAddress, type PersonSession, signInPerson } from './users.support.js';
 
 let server: TestServer;
@@ -192,6 +194,44 @@ describe('organisations', () => {
     expect((await key('POST', '/work-pools', { body: { name: 'after' } })).status).toBe(201);
   });
 
+  test("the organisation's health lists each workspace the person can open, worst first, from its runs and assets", async () => {
+    const made = await aliceIn.mutate('POST', '/organisations/default/workspaces', { slug: 'team-ill' });
+    expect(made.status).toBe(201);
+    const teamIll = made.body.id as string;
+    const key = client(server, (await createApiKey(server.sql, { workspaceId: teamIll, name: 'o', role: 'owner' })).key);
+    expect((await key('POST', '/work-pools', { body: { name: 'default' } })).status).toBe(201);
+    for (let i = 0; i < 2; i++) {
+      const run = await startedRun(server, key);
+      const failed = await run.asRun('POST', `/flow-runs/${run.id}/set-state`, {
+        body: { transitionId: randomUUID(), state: { type: 'FAILED', message: 'boom' } },
+      });
+      expect(failed.status, failed.text).toBe(200);
+    }
+    await startedRun(server, key);
+    // The freshness loop's verdict, as it stores it.
+    await server.sql`
+      INSERT INTO asset_freshness (workspace_id, asset_key, violated, deadline) VALUES (${teamIll}, 'features', true, now())`;
+
+    const health = await aliceIn.call('GET', '/organisations/default/health');
+    expect(health.status, health.text).toBe(200);
+    expect(health.body.windowHours).toBe(24);
+    const [worst] = health.body.items;
+    expect(worst).toMatchObject({
+      workspace: { slug: 'team-ill', role: 'owner' },
+      failedRuns: 2,
+      runningRuns: 1,
+      overdueAssets: 1,
+      blockedAssets: 0,
+    });
+    const slugs = health.body.items.map((h: { workspace: { slug: string } }) => h.workspace.slug);
+    expect(slugs).toEqual(expect.arrayContaining(['default', 'team-a', 'team-ill']));
+    // A person of the organisation without a reader's role sees the workspaces they are in, only.
+    const member = await verifiedPerson('viewer');
+    const memberIn = await signInPerson(server, member.email);
+    const theirs = await memberIn.call('GET', '/organisations/default/health');
+    expect(theirs.body.items.map((h: { workspace: { slug: string } }) => h.workspace.slug)).toEqual(['default']);
+  });
+
   test('a person of another organisation finds nothing of this one, and can open none of its workspaces', async () => {
     const other = await server.createWorkspace();
     const otherOwner = client(server, other.ownerKey);
@@ -203,6 +243,7 @@ describe('organisations', () => {
     for (const [method, path, body] of [
       ['GET', '/organisations/default', undefined],
       ['GET', '/organisations/default/members', undefined],
+      ['GET', '/organisations/default/health', undefined],
       ['PATCH', '/organisations/default', { name: 'Mine now' }],
       ['POST', '/organisations/default/workspaces/team-a/archive', undefined],
       ['PUT', `/organisations/default/workspaces/team-a/members/${grace.userId}`, { role: 'owner' }],

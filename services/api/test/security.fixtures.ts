@@ -826,6 +826,7 @@ export const FIXTURES: Record<RouteName, Fixture> = {
   }),
   organisationsList: async (s) => ({ session: await s.organisationOwner() }),
   organisationsGet: async (s) => ({ params: { org: await s.organisation() }, session: await s.organisationOwner() }),
+  organisationsHealth: async (s) => ({ params: { org: await s.organisation() }, session: await s.organisationOwner() }),
   organisationsUpdate: async (s) => ({
     params: { org: await s.organisation() },
     body: { name: 'Renamed organisation' },

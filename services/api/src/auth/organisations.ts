@@ -1,14 +1,19 @@
 import {
+  HEALTH_WINDOW_HOURS,
   type MemberRole,
   ORGANISATION_ADMINS,
   ORGANISATION_READERS,
   type Organisation,
+  type OrganisationHealthResponse,
   type OrganisationMember,
   type OrganisationRole,
   type OrganisationWorkspace,
   type OrganisationWorkspaceMember,
+  WORKSPACES_PER_ORGANISATION,
+  type WorkspaceHealth,
 } from '@outpost/sdk/contracts';
 import type { AppDeps } from '../context.js';
+import { loadBlockers } from '../db/asset-status.js';
 import type { Db } from '../db/client.js';
 import { voidInvitationTokens } from '../db/email-tokens.js';
 import { deleteMembership, getMember, lockMemberships, remainingOwners } from '../db/memberships.js';
@@ -29,6 +34,7 @@ import {
   renameWorkspace,
   revokeOrganisationSessions,
   setWorkspaceArchived,
+  workspaceCounts,
 } from '../db/organisations.js';
 import { getUser, releaseManagedAccount, revokeUserSessions } from '../db/users.js';
 import { DomainError, notFound } from '../domain-error.js';
@@ -90,6 +96,37 @@ export async function getOrganisation(deps: AppDeps, userId: string, slug: strin
   return organisation;
 }
 
+/**
+ * How each workspace the person can open is doing, worst first. The counts are one statement over
+ * indexes; the blocked assets are one statement per workspace (at most WORKSPACES_PER_ORGANISATION).
+ */
+export async function organisationHealth(deps: AppDeps, userId: string, slug: string): Promise<OrganisationHealthResponse> {
+  const organisation = await getOrganisation(deps, userId, slug);
+  const ids = organisation.workspaces.map((w) => w.id);
+  const counts = await workspaceCounts(deps.sql, ids, HEALTH_WINDOW_HOURS);
+  const items: WorkspaceHealth[] = [];
+  for (const workspace of organisation.workspaces) {
+    const blocked = new Set((await loadBlockers(deps.sql, workspace.id, null)).map((b) => b.assetKey));
+    const count = counts.get(workspace.id);
+    items.push({
+      workspace,
+      failedRuns: count?.failedRuns ?? 0,
+      completedRuns: count?.completedRuns ?? 0,
+      runningRuns: count?.runningRuns ?? 0,
+      lateRuns: count?.lateRuns ?? 0,
+      overdueAssets: count?.overdueAssets ?? 0,
+      blockedAssets: blocked.size,
+    });
+  }
+  const badness = (h: WorkspaceHealth) => [h.failedRuns, h.blockedAssets + h.overdueAssets, h.lateRuns];
+  items.sort((a, b) => {
+    const [x, y] = [badness(a), badness(b)];
+    for (let i = 0; i < x.length; i++) if ((y[i] ?? 0) !== (x[i] ?? 0)) return (y[i] ?? 0) - (x[i] ?? 0);
+    return a.workspace.slug.localeCompare(b.workspace.slug);
+  });
+  return { windowHours: HEALTH_WINDOW_HOURS, items };
+}
+
 export async function updateOrganisation(deps: AppDeps, userId: string, slug: string, name: string): Promise<Organisation> {
   const organisation = await organisationFor(deps.sql, userId, slug);
   await assertRole(deps.sql, userId, organisation, ORGANISATION_ADMINS, 'renaming the organisation');
@@ -107,6 +144,15 @@ export async function createOrganisationWorkspace(
   return deps.sql.begin(async (tx) => {
     const organisation = await organisationFor(tx, userId, slug);
     await assertRole(tx, userId, organisation, ORGANISATION_ADMINS, 'creating a workspace');
+    await lockOrganisation(tx, organisation.id);
+    const [held] = await tx<{ n: number }[]>`
+      SELECT count(*)::int AS n FROM workspaces WHERE organisation_id = ${organisation.id}`;
+    if ((held?.n ?? 0) >= WORKSPACES_PER_ORGANISATION) {
+      throw new DomainError(
+        'quota_exceeded',
+        `an organisation holds at most ${WORKSPACES_PER_ORGANISATION} workspaces (archived ones count), and this one holds ${held?.n}`,
+      );
+    }
     const created = await insertOrganisationWorkspace(tx, {
       organisationId: organisation.id,
       slug: input.slug,

@@ -236,3 +236,53 @@ export async function putActiveMembership(db: Db, workspaceId: string, userId: s
     INSERT INTO memberships (workspace_id, user_id, role, state) VALUES (${workspaceId}, ${userId}, ${role}, 'active')
     ON CONFLICT (workspace_id, user_id) DO UPDATE SET role = EXCLUDED.role, state = 'active', updated_at = now()`;
 }
+
+export interface WorkspaceCounts {
+  failedRuns: number;
+  completedRuns: number;
+  runningRuns: number;
+  lateRuns: number;
+  overdueAssets: number;
+}
+
+/**
+ * Run and asset counts of these workspaces, by workspace id, each from an index: the window of due
+ * times by state (flow_runs_stats_idx), the Late runs (flow_runs_workspace_late_idx), RUNNING runs
+ * (flow_runs_active_workspace_idx) and the freshness verdicts.
+ */
+export async function workspaceCounts(
+  db: Db,
+  workspaceIds: string[],
+  windowHours: number,
+): Promise<Map<string, WorkspaceCounts>> {
+  const counts = new Map<string, WorkspaceCounts>(
+    workspaceIds.map((id) => [id, { failedRuns: 0, completedRuns: 0, runningRuns: 0, lateRuns: 0, overdueAssets: 0 }]),
+  );
+  if (workspaceIds.length === 0) return counts;
+  const ids = db.array(workspaceIds);
+  const rows = await db<
+    { workspace_id: string; failed: number; completed: number; running: number; late: number; overdue: number }[]
+  >`
+    SELECT w.id AS workspace_id,
+      (SELECT count(*)::int FROM flow_runs r WHERE r.workspace_id = w.id
+         AND r.expected_start_time > now() - make_interval(hours => ${windowHours})
+         AND r.state_type IN ('FAILED', 'CRASHED')) AS failed,
+      (SELECT count(*)::int FROM flow_runs r WHERE r.workspace_id = w.id
+         AND r.expected_start_time > now() - make_interval(hours => ${windowHours})
+         AND r.state_type = 'COMPLETED') AS completed,
+      (SELECT count(*)::int FROM flow_runs r WHERE r.workspace_id = w.id AND r.state_type = 'RUNNING') AS running,
+      (SELECT count(*)::int FROM flow_runs r WHERE r.workspace_id = w.id
+         AND r.state_type = 'SCHEDULED' AND r.state_name = 'Late') AS late,
+      (SELECT count(*)::int FROM asset_freshness f WHERE f.workspace_id = w.id AND f.violated) AS overdue
+    FROM workspaces w WHERE w.id = ANY(${ids}::uuid[])`;
+  for (const r of rows) {
+    counts.set(r.workspace_id, {
+      failedRuns: r.failed,
+      completedRuns: r.completed,
+      runningRuns: r.running,
+      lateRuns: r.late,
+      overdueAssets: r.overdue,
+    });
+  }
+  return counts;
+}

@@ -4,6 +4,7 @@ import {
   getOrganisation,
   listMembersOfOrganisation,
   listOrganisations,
+  organisationHealth,
   organisationWorkspaceIds,
   putWorkspaceMember,
   removeFromOrganisation,
@@ -48,6 +49,8 @@ export const organisationHandlers = {
   organisationsList: async ({ principal, deps }) => ({ items: await listOrganisations(deps, personOf(principal)) }),
 
   organisationsGet: async ({ params, principal, deps }) => getOrganisation(deps, personOf(principal), params.org),
+
+  organisationsHealth: async ({ params, principal, deps }) => organisationHealth(deps, personOf(principal), params.org),
 
   organisationsUpdate: async ({ params, body, principal, deps, audit }) => {
     const userId = personOf(principal);
@@ -154,6 +157,7 @@ export const organisationHandlers = {
   Handlers,
   | 'organisationsList'
   | 'organisationsGet'
+  | 'organisationsHealth'
   | 'organisationsUpdate'
   | 'organisationWorkspacesCreate'
   | 'organisationWorkspacesUpdate'
