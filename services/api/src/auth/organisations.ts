@@ -185,8 +185,8 @@ export async function updateOrganisationWorkspace(
 
 /**
  * Archives or restores a workspace. Archived, it keeps every record readable and refuses every
- * change (http: `whileArchived`), its background loops skip it, and its workers' claims are refused;
- * runs already under way report to the end. The app's cache of API keys is emptied, so its keys
+ * change (http: `whileArchived`), its background loops skip it, its workers' claims are refused,
+ * and its schedules stop as a paused deployment's do; runs already under way report to the end. The app's cache of API keys is emptied, so its keys
  * learn of it at once here and within seconds on other replicas (API_KEY_CACHE_MS).
  */
 export async function setOrganisationWorkspaceArchived(
@@ -205,7 +205,8 @@ export async function setOrganisationWorkspaceArchived(
     archived ? 'archiving a workspace' : 'restoring a workspace',
   );
   const workspace = await workspaceOf(deps.sql, organisation, workspaceSlug, userId);
-  if (!(await setWorkspaceArchived(deps.sql, workspace.id, archived))) {
+  const changed = await deps.sql.begin((tx) => setWorkspaceArchived(tx, workspace.id, archived));
+  if (!changed) {
     throw new DomainError('conflict', `the workspace "${workspaceSlug}" is ${archived ? 'already archived' : 'not archived'}`);
   }
   deps.apiKeys.forgetAll();

@@ -32,6 +32,13 @@ import { budgetFailure, evaluateRound, isMatch, type RoundVerdicts, sees, type V
  * behind it runs no action, nor does one past its automation's MAX_FIRINGS_PER_MINUTE; both are
  * recorded on the firing as SKIPPED with the reason. Runs created by automations count against the
  * workspace's `automationRunsPerMinute` quota.
+ *
+ * The automations of an archived workspace do nothing: the workspace takes no new work, though the
+ * runs it had under way still send events. A round evaluates no automation of it and reads its
+ * events past (they are not kept for later: a restored workspace's automations react to what happens
+ * from then on, not to a backlog), opens no cron window for it, and drops its windows that close
+ * meanwhile without firing them (nobody watched for their expected events). Every round reads the
+ * archive state afresh, so a restored workspace's automations work again from the next round.
  */
 
 const CURSOR = 'automations';
@@ -207,9 +214,13 @@ export class AutomationEngine {
     return result;
   }
 
+  /** The enabled automations of these workspaces, except those of archived ones (see the top of this file). */
   async #load(tx: TxSql, workspaces: string[]): Promise<Map<string, Loaded[]>> {
     const rows = await tx<AutomationRow[]>`
-      SELECT * FROM automations WHERE enabled AND workspace_id = ANY(${tx.array(workspaces)}::uuid[]) ORDER BY created_at, id`;
+      SELECT a.* FROM automations a
+      JOIN workspaces w ON w.id = a.workspace_id
+      WHERE a.enabled AND w.archived_at IS NULL AND a.workspace_id = ANY(${tx.array(workspaces)}::uuid[])
+      ORDER BY a.created_at, a.id`;
     const map = new Map<string, Loaded[]>();
     for (const row of rows) {
       const loaded = { row, compiled: this.#compiled(row), disabled: false };
@@ -380,10 +391,12 @@ export class AutomationEngine {
     }
   }
 
-  /** Opens the window of each cron-windowed automation's latest cron time, once. */
+  /** Opens the window of each cron-windowed automation's latest cron time, once (none in an archived workspace). */
   async #openCronWindows(tx: TxSql): Promise<void> {
     const rows = await tx<AutomationRow[]>`
-      SELECT * FROM automations WHERE enabled AND trigger->>'type' = 'proactive' AND trigger ? 'cron'`;
+      SELECT a.* FROM automations a
+      JOIN workspaces w ON w.id = a.workspace_id
+      WHERE a.enabled AND w.archived_at IS NULL AND a.trigger->>'type' = 'proactive' AND a.trigger ? 'cron'`;
     const now = new Date();
     for (const row of rows) {
       const t = this.#compiled(row).trigger;
@@ -399,14 +412,25 @@ export class AutomationEngine {
     }
   }
 
-  /** Fires each open window whose time is up (it closed without the expected event), once. */
+  /**
+   * Fires each open window whose time is up (it closed without the expected event), once. A window
+   * of an archived workspace whose time is up is dropped instead: the rounds did not read its
+   * workspace's events meanwhile, so whether the expected event came is unknown, and firing it once
+   * the workspace is restored would only send stale alerts.
+   */
   async #closeWindows(tx: TxSql): Promise<number> {
+    await tx`
+      DELETE FROM automation_windows w
+      USING automations a, workspaces ws
+      WHERE a.id = w.automation_id AND ws.id = a.workspace_id AND ws.archived_at IS NOT NULL
+        AND w.status = 'OPEN' AND w.closes_at <= now()`;
     const due = await tx<
       { id: string; automation_id: string; group_key: string; opened_at: Date; opening_event: OutpostEvent | null }[]
     >`
       UPDATE automation_windows w SET status = 'FIRED'
       FROM automations a
-      WHERE a.id = w.automation_id AND a.enabled AND w.status = 'OPEN' AND w.closes_at <= now()
+      JOIN workspaces ws ON ws.id = a.workspace_id
+      WHERE a.id = w.automation_id AND a.enabled AND ws.archived_at IS NULL AND w.status = 'OPEN' AND w.closes_at <= now()
       RETURNING w.id, w.automation_id, w.group_key, w.opened_at, w.opening_event`;
     if (due.length === 0) return 0;
     const ids = [...new Set(due.map((w) => w.automation_id))];

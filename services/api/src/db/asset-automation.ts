@@ -90,10 +90,17 @@ export async function listEvaluations(
   return rows.map((row) => ({ ...toEvaluation(row), seq: String(row.seq) }));
 }
 
-/** Workspaces with an asset that has an automation or freshness policy. */
+/**
+ * Workspaces with an asset that has an automation or freshness policy, except archived ones: they
+ * take no new work, and their freshness is not announced either (no automation of theirs would act
+ * on it). Read by every pass, so a restored workspace is back in the next one, which requests what
+ * its policies ask for then.
+ */
 export async function workspacesWithAssetPolicies(db: Db): Promise<string[]> {
   const rows = await db<{ workspace_id: string }[]>`
-    SELECT DISTINCT workspace_id FROM asset_definitions WHERE automation IS NOT NULL OR freshness IS NOT NULL`;
+    SELECT DISTINCT a.workspace_id FROM asset_definitions a
+    JOIN workspaces w ON w.id = a.workspace_id
+    WHERE (a.automation IS NOT NULL OR a.freshness IS NOT NULL) AND w.archived_at IS NULL`;
   return rows.map((r) => r.workspace_id);
 }
 

@@ -176,10 +176,17 @@ export async function insertBackfill(tx: TxSql, b: NewBackfill): Promise<void> {
  * The backfill's row, locked for one pass of the loop, when it is RUNNING and no one else holds it:
  * another replica's pass, or a pause, cancel or retry under way, makes this one skip it (SKIP LOCKED)
  * rather than wait, and the holder's changes are seen by the next pass.
+ *
+ * A backfill of an archived workspace is left alone (it stays RUNNING, and goes on once the
+ * workspace is restored). Checked here as well as in `runningBackfillIds`, since a pass over many
+ * backfills may still be going when the archive commits.
  */
 export async function lockRunningBackfill(tx: TxSql, id: string): Promise<BackfillRecord | null> {
   const [row] = await tx<BackfillRecord[]>`
-    SELECT * FROM backfills WHERE id = ${id} AND status = 'RUNNING' FOR UPDATE SKIP LOCKED`;
+    SELECT * FROM backfills b
+    WHERE b.id = ${id} AND b.status = 'RUNNING'
+      AND NOT EXISTS (SELECT 1 FROM workspaces w WHERE w.id = b.workspace_id AND w.archived_at IS NOT NULL)
+    FOR UPDATE OF b SKIP LOCKED`;
   return row ?? null;
 }
 
@@ -190,9 +197,17 @@ export async function lockBackfill(tx: TxSql, workspaceId: string, id: string): 
   return row ?? null;
 }
 
-/** The RUNNING backfills, for one pass of the loop (the partial index backfills_running_idx). */
+/**
+ * The RUNNING backfills, for one pass of the loop (the partial index backfills_running_idx), except
+ * those of archived workspaces: they take no new work, and must not take up the pass's batch either.
+ */
 export async function runningBackfillIds(db: Db, limit: number): Promise<string[]> {
-  const rows = await db<{ id: string }[]>`SELECT id FROM backfills WHERE status = 'RUNNING' ORDER BY id LIMIT ${limit}`;
+  const rows = await db<{ id: string }[]>`
+    SELECT b.id FROM backfills b
+    WHERE b.status = 'RUNNING'
+      AND NOT EXISTS (SELECT 1 FROM workspaces w WHERE w.id = b.workspace_id AND w.archived_at IS NOT NULL)
+    ORDER BY b.id
+    LIMIT ${limit}`;
   return rows.map((r) => r.id);
 }
 

@@ -5,7 +5,8 @@ import type {
   OrganisationRole,
   OrganisationWorkspace,
 } from '@outpost/sdk/contracts';
-import type { Db } from './client.js';
+import type { Db, TxSql } from './client.js';
+import { deleteUnstartedScheduledRuns } from './schedules.js';
 import { iso, isoOrNull } from './values.js';
 
 /** The organisation roles that read every workspace of the organisation, as SQL. */
@@ -147,12 +148,29 @@ export async function renameWorkspace(db: Db, workspaceId: string, name: string)
   await db`UPDATE workspaces SET name = ${name} WHERE id = ${workspaceId}`;
 }
 
-/** Archives or restores the workspace; false when it already was so. */
-export async function setWorkspaceArchived(db: Db, workspaceId: string, archived: boolean): Promise<boolean> {
+/**
+ * Archives or restores the workspace; false when it already was so. Its schedules go as a paused
+ * deployment's do: archiving drops the runs they made that nobody started and stops their filling;
+ * restoring fills them again from now, so a month archived is not a month of runs to catch up.
+ */
+export async function setWorkspaceArchived(db: TxSql, workspaceId: string, archived: boolean): Promise<boolean> {
   const rows = archived
     ? await db`UPDATE workspaces SET archived_at = now() WHERE id = ${workspaceId} AND archived_at IS NULL RETURNING id`
     : await db`UPDATE workspaces SET archived_at = NULL WHERE id = ${workspaceId} AND archived_at IS NOT NULL RETURNING id`;
-  return rows.length > 0;
+  if (rows.length === 0) return false;
+  if (archived) {
+    await db`
+      UPDATE deployment_schedules SET filled_until = NULL, next_fill_at = 'infinity', updated_at = now()
+      WHERE workspace_id = ${workspaceId}`;
+    const deployments = await db<{ id: string }[]>`SELECT id FROM deployments WHERE workspace_id = ${workspaceId}`;
+    for (const d of deployments) await deleteUnstartedScheduledRuns(db, d.id, null);
+  } else {
+    await db`
+      UPDATE deployment_schedules s SET filled_until = greatest(s.filled_until, now()), next_fill_at = now(), updated_at = now()
+      FROM deployments d
+      WHERE d.id = s.deployment_id AND s.workspace_id = ${workspaceId} AND NOT d.paused`;
+  }
+  return true;
 }
 
 interface MemberRow {

@@ -24,6 +24,11 @@ export async function databaseNow(db: Db): Promise<Date> {
  * Due schedules after `afterId`, in id order: a pass walks them once as a keyset, so a schedule
  * that stays due (a catch-up backlog) waits for the next pass instead of looping within this one.
  * The partial index on next_fill_at keeps a pass with little to do cheap however many schedules exist.
+ *
+ * A schedule of an archived workspace is not due: the workspace takes no new work. Archiving also
+ * sets its schedules aside as pausing does (db/organisations.ts), and restoring fills them from now;
+ * this check covers a pass that read its schedules as the archive committed. It joins the small
+ * workspaces table by its key, and every pass reads it afresh.
  */
 export async function findDueSchedules(db: Db, now: Date, afterId: string | null, limit: number): Promise<DueSchedule[]> {
   return db<DueSchedule[]>`
@@ -31,7 +36,8 @@ export async function findDueSchedules(db: Db, now: Date, afterId: string | null
            s.anchor_date, s.catchup, s.filled_until, s.partitions
     FROM deployment_schedules s
     JOIN deployments d ON d.id = s.deployment_id
-    WHERE s.active AND NOT d.paused AND s.next_fill_at <= ${now}
+    JOIN workspaces w ON w.id = s.workspace_id
+    WHERE s.active AND NOT d.paused AND s.next_fill_at <= ${now} AND w.archived_at IS NULL
       ${afterId === null ? db`` : db`AND s.id > ${afterId}`}
     ORDER BY s.id
     LIMIT ${limit}`;

@@ -297,7 +297,10 @@ export async function claimSensorTicks(db: Db, input: ClaimTicksInput): Promise<
   }));
 }
 
-/** The sensor a tick belongs to, locked, with its lease; null when the tick is not in the workspace. */
+/**
+ * The sensor a tick belongs to, locked, with its lease and whether its workspace is archived; null
+ * when the tick is not in the workspace.
+ */
 export async function lockTickSensor(
   tx: Db,
   workspaceId: string,
@@ -312,6 +315,7 @@ export async function lockTickSensor(
   leaseWorkerId: string | null;
   leaseKeyId: string | null;
   tickStatus: SensorTickStatus;
+  archived: boolean;
 } | null> {
   const rows = await tx<
     {
@@ -324,13 +328,15 @@ export async function lockTickSensor(
       lease_worker_id: string | null;
       lease_key_id: string | null;
       tick_status: SensorTickStatus;
+      archived: boolean;
     }[]
   >`
     SELECT s.id AS sensor_id, s.deployment_id, d.work_pool_id AS pool_id, s.interval_seconds, s.cursor,
-      s.lease_tick_id, s.lease_worker_id, s.lease_key_id, t.status AS tick_status
+      s.lease_tick_id, s.lease_worker_id, s.lease_key_id, t.status AS tick_status, w.archived_at IS NOT NULL AS archived
     FROM sensor_ticks t
     JOIN sensors s ON s.id = t.sensor_id
     JOIN deployments d ON d.id = s.deployment_id
+    JOIN workspaces w ON w.id = t.workspace_id
     WHERE t.workspace_id = ${workspaceId} AND t.id = ${tickId}
     FOR UPDATE OF s`;
   const r = rows[0];
@@ -345,6 +351,7 @@ export async function lockTickSensor(
     leaseWorkerId: r.lease_worker_id,
     leaseKeyId: r.lease_key_id,
     tickStatus: r.tick_status,
+    archived: r.archived,
   };
 }
 

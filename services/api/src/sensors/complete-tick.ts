@@ -31,6 +31,11 @@ export interface CompleteTickInput {
  * A run request that fails (parameters its deployment refuses) leaves the others standing, fails the
  * tick with the reason, and keeps the cursor where it was, so the next tick asks again rather than
  * stepping past what it could not start.
+ *
+ * A tick claimed before its workspace was archived may still be reported (the route is taken while
+ * archived, like the other reports of work under way), but an archived workspace takes no new work:
+ * its run requests start nothing, and the cursor stays where it was, so the sensor asks for them
+ * again on its first tick once the workspace is restored.
  */
 export async function completeSensorTick(sql: Sql, input: CompleteTickInput): Promise<SensorTick> {
   const { workspaceId, tickId, request } = input;
@@ -46,10 +51,12 @@ export async function completeSensorTick(sql: Sql, input: CompleteTickInput): Pr
     const outcome =
       request.outcome.status === 'error'
         ? failed(held.cursor, request.outcome.error, request.logs)
-        : await requestRuns(tx, { workspaceId, sensorId: held.sensorId, deploymentId: held.deploymentId }, held.cursor, {
-            result: request.outcome.result,
-            logs: request.logs,
-          });
+        : held.archived && request.outcome.result.runRequests.length > 0
+          ? notStarted(held.cursor, new Set(request.outcome.result.runRequests.map((r) => r.runKey)).size, request.logs)
+          : await requestRuns(tx, { workspaceId, sensorId: held.sensorId, deploymentId: held.deploymentId }, held.cursor, {
+              result: request.outcome.result,
+              logs: request.logs,
+            });
     await finishSensorTick(tx, {
       workspaceId,
       sensorId: held.sensorId,
@@ -65,6 +72,18 @@ export async function completeSensorTick(sql: Sql, input: CompleteTickInput): Pr
 
 function failed(cursor: string | null, error: string, logs: string[]): TickOutcome {
   return { status: 'FAILED', runs: [], skipReason: null, error, cursorAfter: cursor, logs };
+}
+
+/** The outcome of a tick whose run requests an archived workspace does not start: nothing moves. */
+function notStarted(cursor: string | null, requests: number, logs: string[]): TickOutcome {
+  return {
+    status: 'SKIPPED',
+    runs: [],
+    skipReason: `the workspace is archived: ${requests} run request${requests === 1 ? ' was' : 's were'} not started, and the sensor asks again once it is restored`,
+    error: null,
+    cursorAfter: cursor,
+    logs,
+  };
 }
 
 async function requestRuns(
