@@ -3,6 +3,7 @@ import { type FocusEvent, type KeyboardEvent, lazy, type MouseEvent, Suspense, u
 import { api } from './api/instance.js';
 import { NavLink } from './components/nav-link.js';
 import { ThemeSwitch } from './components/theme-switch.js';
+import { WorkspaceSwitcher } from './components/workspace-switcher.js';
 import { ConfirmEmailPage } from './pages/confirm-email.js';
 import { ConfirmRecipientPage } from './pages/confirm-recipient.js';
 import { SetPasswordPage } from './pages/set-password.js';
@@ -26,6 +27,7 @@ const DeploymentsPage = lazy(() => import('./pages/deployments.js').then((m) => 
 const EventsPage = lazy(() => import('./pages/events.js').then((m) => ({ default: m.EventsPage })));
 const LineagePage = lazy(() => import('./pages/lineage.js').then((m) => ({ default: m.LineagePage })));
 const NotificationsPage = lazy(() => import('./pages/notifications.js').then((m) => ({ default: m.NotificationsPage })));
+const OrganisationPage = lazy(() => import('./pages/organisation.js').then((m) => ({ default: m.OrganisationPage })));
 const OverviewPage = lazy(() => import('./pages/overview.js').then((m) => ({ default: m.OverviewPage })));
 const RunDetailPage = lazy(() => import('./pages/run-detail.js').then((m) => ({ default: m.RunDetailPage })));
 const RunsPage = lazy(() => import('./pages/runs.js').then((m) => ({ default: m.RunsPage })));
@@ -137,7 +139,17 @@ function Shell({ route, search }: { route: Route; search: URLSearchParams }) {
           </button>
           <div className="workspace" data-testid="workspace-name">
             <span className="muted workspace-label">Workspace</span> <strong>{me ? me.workspace.name : '…'}</strong>
+            {me?.archived && (
+              <span
+                className="pill pill-paused"
+                data-testid="workspace-archived"
+                title="Its history reads as before; it takes no changes"
+              >
+                archived
+              </span>
+            )}
           </div>
+          {me?.user && <WorkspaceSwitcher current={me.workspace.slug} />}
         </div>
         <div className="topbar-right">
           {me?.user && (
@@ -205,6 +217,11 @@ function Shell({ route, search }: { route: Route; search: URLSearchParams }) {
         <NavLink to="/settings" current={route.name === 'settings'} testId="nav-settings">
           Settings
         </NavLink>
+        {me?.user && (
+          <NavLink to="/organisation" current={route.name === 'organisation'} testId="nav-organisation">
+            Organisation
+          </NavLink>
+        )}
       </nav>
       <main id="main-content" className="content" ref={main} tabIndex={-1}>
         <Suspense fallback={<div className="page muted">Loading…</div>}>
@@ -214,6 +231,7 @@ function Shell({ route, search }: { route: Route; search: URLSearchParams }) {
             role={role}
             userId={me?.user?.id ?? null}
             workspaceSlug={me?.workspace.slug ?? null}
+            organisationSlug={me?.organisation.slug ?? null}
           />
         </Suspense>
       </main>
@@ -227,12 +245,14 @@ function Page({
   role,
   userId,
   workspaceSlug,
+  organisationSlug,
 }: {
   route: Route;
   search: URLSearchParams;
   role: Role | null;
   userId: string | null;
   workspaceSlug: string | null;
+  organisationSlug: string | null;
 }) {
   switch (route.name) {
     case 'overview':
@@ -271,6 +291,12 @@ function Page({
       return <NotificationsPage />;
     case 'settings':
       return <SettingsPage role={role} userId={userId} workspaceSlug={workspaceSlug} />;
+    case 'organisation':
+      return organisationSlug ? (
+        <OrganisationPage organisation={organisationSlug} currentUserId={userId} />
+      ) : (
+        <div className="page muted">Loading…</div>
+      );
     case 'sign-in':
     case 'set-password':
     case 'confirm-email':

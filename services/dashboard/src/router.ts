@@ -24,6 +24,7 @@ export type Route =
   | { name: 'sensors' }
   | { name: 'sensor'; id: string }
   | { name: 'settings' }
+  | { name: 'organisation' }
   | { name: 'sign-in' }
   | { name: 'set-password' }
   | { name: 'confirm-email' }
@@ -67,6 +68,8 @@ export function matchRoute(path: string): Route {
   switch (first) {
     case 'overview':
       return { name: 'overview' };
+    case 'organisation':
+      return { name: 'organisation' };
     case 'runs':
       return { name: 'runs' };
     case 'deployments':

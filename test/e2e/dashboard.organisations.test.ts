@@ -1,0 +1,154 @@
+import { randomUUID } from 'node:crypto';
+import { startTestServer, type TestServer } from '@outpost/api/testing';
+import { linkIn, TestMailbox } from '@outpost/api/testing-mailbox';
+import { OutpostClient, unwrap } from '@outpost/sdk/client';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchChromium, PolicyWatch, screenshot } from '../support/dashboard.js';
+
+const PASSWORD = 'a platform team keeps this one';
+
+let mailbox: TestMailbox;
+let server: TestServer;
+let owner: OutpostClient;
+let browser: Browser;
+const clients: OutpostClient[] = [];
+const policy = new PolicyWatch();
+
+/** A person added to the default workspace with `role`, who confirmed their address through the mailed link. */
+async function person(email: string, role: 'owner' | 'runner'): Promise<void> {
+  const since = mailbox.messages.length;
+  unwrap(await owner.call('membersAdd', { body: { email, role } }));
+  const { token } = linkIn(await mailbox.next(email, { since }));
+  unwrap(await owner.call('authEmailConfirm', { body: { token, password: PASSWORD } }));
+}
+
+async function page(): Promise<Page> {
+  const context = await browser.newContext({ viewport: { width: 1360, height: 900 } });
+  return policy.watch(await context.newPage());
+}
+
+async function signIn(p: Page, email: string, workspace?: string): Promise<void> {
+  await p.goto(`${server.url}/#/sign-in`);
+  await p.getByTestId('sign-in-email').fill(email);
+  await p.getByTestId('sign-in-password').fill(PASSWORD);
+  if (workspace) {
+    await p.getByTestId('sign-in-password-submit').click();
+    await p.getByTestId('sign-in-password-workspace').fill(workspace);
+  }
+  await p.getByTestId('sign-in-password-submit').click();
+  await p.getByTestId('user-email').getByText(email).waitFor();
+}
+
+/** A run of `key`'s workspace that failed: deployed, claimed and reported over HTTP, as a worker would. */
+async function failedRun(key: string): Promise<void> {
+  const api = new OutpostClient({ baseUrl: server.url, token: key });
+  clients.push(api);
+  unwrap(await api.call('poolsCreate', { body: { name: 'default' } }));
+  const { deployment } = unwrap(
+    await api.call('deploymentsUpsert', {
+      body: { flowName: 'train', name: 'nightly', source: `dir:///${randomUUID()}`, entrypoint: 'flow.mjs', workPool: 'default' },
+    }),
+  );
+  const { flowRun } = unwrap(await api.call('deploymentsCreateRun', { params: { id: deployment.id }, body: {} }));
+  const [claimed] = unwrap(
+    await api.call('claim', { params: { pool: 'default' }, body: { workerId: randomUUID(), limit: 1 } }),
+  ).runs;
+  if (!claimed) throw new Error('the run was not claimed');
+  const run = new OutpostClient({ baseUrl: server.url, token: claimed.token });
+  clients.push(run);
+  for (const type of ['RUNNING', 'FAILED'] as const) {
+    unwrap(
+      await run.call('flowRunsSetState', { params: { id: flowRun.id }, body: { transitionId: randomUUID(), state: { type } } }),
+    );
+  }
+}
+
+beforeAll(async () => {
+  mailbox = await TestMailbox.start();
+  server = await startTestServer({ loops: false, mail: { smtpUrl: mailbox.url, from: 'Outpost <outpost@example.com>' } });
+  owner = new OutpostClient({ baseUrl: server.url, token: server.ownerKey });
+  // The first owner of the default workspace owns its organisation; Bob runs flows in it.
+  await person('alice@platform.example.com', 'owner');
+  await person('bob@platform.example.com', 'runner');
+  browser = await launchChromium();
+}, 120_000);
+afterAll(async () => {
+  await browser?.close();
+  for (const c of clients) await c.close();
+  await owner?.close();
+  await server?.close();
+  await mailbox?.close();
+});
+
+describe('organisations in the dashboard', () => {
+  it("lets the organisation's owner create a workspace, switch to it, see its failures on the organisation's home, archive and restore it, and make an auditor who reads it", async () => {
+    const alice = await page();
+    await signIn(alice, 'alice@platform.example.com');
+    await alice.getByTestId('nav-organisation').click();
+    await alice.getByTestId('organisation-role').getByText('organisation owner').waitFor();
+    await alice.locator('[data-testid="organisation-workspace-row"][data-workspace="default"]').waitFor();
+
+    await alice.getByTestId('workspace-create-slug').fill('vision');
+    await alice.getByTestId('workspace-create-name').fill('Vision team');
+    await alice.getByTestId('workspace-create').click();
+    const vision = alice.locator('[data-testid="organisation-workspace-row"][data-workspace="vision"]');
+    await vision.waitFor();
+    expect(await vision.getAttribute('data-health')).toBe('healthy');
+
+    // The switcher in the top bar moves the session to the new workspace, where Alice is owner.
+    await alice.getByTestId('workspace-switcher').selectOption('vision');
+    await alice.getByTestId('workspace-name').getByText('Vision team').waitFor();
+    expect(await alice.locator('.role').textContent()).toBe('owner');
+    await alice.getByTestId('nav-settings').click();
+    await alice.getByTestId('api-key-name').fill('training');
+    await alice.getByTestId('api-key-role').selectOption('owner');
+    await alice.getByTestId('api-key-create').click();
+    const key = await alice.getByTestId('api-key-secret').inputValue();
+    expect(key).toMatch(/^op_/);
+    await failedRun(key);
+
+    // The organisation's home puts the failing workspace first.
+    await alice.getByTestId('nav-organisation').click();
+    const rows = alice.getByTestId('organisation-workspace-row');
+    await alice.locator('[data-testid="organisation-workspace-row"][data-health="attention"]').waitFor();
+    expect(await rows.first().getAttribute('data-workspace')).toBe('vision');
+    expect(await rows.first().getByTestId('workspace-failed').textContent()).toBe('1');
+    await screenshot(alice, 'organisation-home');
+
+    await vision.getByTestId('workspace-archive').click();
+    await vision.getByTestId('workspace-archive-confirm').click();
+    await alice.locator('[data-testid="organisation-workspace-row"][data-workspace="vision"][data-health="archived"]').waitFor();
+    const refused = await new OutpostClient({ baseUrl: server.url, token: key }).call('poolsCreate', { body: { name: 'more' } });
+    expect(refused.ok).toBe(false);
+    await vision.getByTestId('workspace-restore').click();
+    await alice.locator('[data-testid="organisation-workspace-row"][data-workspace="vision"][data-health="attention"]').waitFor();
+
+    // Bob becomes an auditor: he reads every workspace of the organisation, as a viewer where he is no member.
+    const bobRow = alice.locator('[data-testid="organisation-person"][data-email="bob@platform.example.com"]');
+    await bobRow.getByTestId('organisation-person-role').selectOption('auditor');
+    // What the server kept, read again after a reload.
+    await alice.reload();
+    await expect.poll(() => bobRow.getByTestId('organisation-person-role').inputValue()).toBe('auditor');
+    await screenshot(alice, 'organisation-people');
+    await alice.context().close();
+
+    const bob = await page();
+    await signIn(bob, 'bob@platform.example.com', 'vision');
+    await bob.getByTestId('workspace-name').getByText('Vision team').waitFor();
+    expect(await bob.locator('.role').textContent()).toBe('viewer');
+    await bob.getByTestId('nav-runs').click();
+    await bob.getByTestId('run-row').first().waitFor();
+    expect(await bob.getByTestId('run-row').count()).toBe(1);
+    await bob.getByTestId('nav-organisation').click();
+    await bob.getByTestId('organisation-role').getByText('organisation auditor').waitFor();
+    await bob.locator('[data-testid="organisation-workspace-row"][data-workspace="default"]').waitFor();
+    expect(await bob.getByTestId('workspace-create-form').count()).toBe(0);
+    // In his own workspace his membership's role is his.
+    await bob.getByTestId('workspace-switcher').selectOption('default');
+    await bob.getByTestId('workspace-name').getByText('Default').waitFor();
+    expect(await bob.locator('.role').textContent()).toBe('runner');
+    await bob.context().close();
+    expect(policy.violations).toEqual([]);
+  });
+});
