@@ -394,6 +394,7 @@ export {
   CSRF_COOKIE,
   CSRF_HEADER,
   SESSION_COOKIE,
+  SessionMethod,
 } from './sessions.js';
 export {
   isAllowedTransition,

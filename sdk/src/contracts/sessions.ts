@@ -28,3 +28,11 @@ export const SESSION_COOKIE = 'outpost_session';
 export const CSRF_COOKIE = 'outpost_csrf';
 /** Mutating requests made with the session cookie carry the `outpost_csrf` cookie's value in this header. */
 export const CSRF_HEADER = 'x-outpost-csrf';
+
+/**
+ * How a person's session was opened: with the account's password, or with a workspace's single
+ * sign-on. Only a password session moves to another workspace or acts on an organisation: a
+ * workspace's identity provider is that workspace's owner's choice, trusted there and nowhere else.
+ */
+export const SessionMethod = z.enum(['password', 'single-sign-on']);
+export type SessionMethod = z.infer<typeof SessionMethod>;

@@ -2,9 +2,11 @@ import { randomUUID } from 'node:crypto';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { createApiKey } from '../src/auth/create-api-key.js';
+import { openUserSession } from '../src/auth/sessions.js';
 import { migrateDatabase } from '../src/db/migrate.js';
 import { createDatabaseBefore, startTestServer, type TestDatabase, type TestServer } from '../src/testing.js';
 import { type Call, client, startedRun } from './helpers.js';
+import { browser } from './sessions.support.js';
 import { addPerson, confirmAddress, type PersonSession, signInPerson } from './users.support.js';
 
 let server: TestServer;
@@ -257,6 +259,31 @@ describe('organisations', () => {
     // And the other way round.
     const theirs = organisations.body.items[0].slug as string;
     expect((await aliceIn.call('GET', `/organisations/${theirs}`)).status).toBe(404);
+  });
+
+  test("a session a workspace's single sign-on opened acts in that workspace only: it neither acts on the organisation nor moves to another workspace", async () => {
+    // What a workspace's identity provider vouches for, it vouches for there: its owner chose it.
+    const [place] = await server.sql<{ id: string }[]>`SELECT id FROM workspaces WHERE slug = 'default'`;
+    const opened = await openUserSession(server.sql, {
+      workspaceId: place?.id ?? '',
+      userId: alice.userId,
+      role: 'owner',
+      label: `single sign-on (${alice.email})`,
+      openedBy: 'single-sign-on',
+    });
+    const call = browser(server, `outpost_session=${opened.token}; outpost_csrf=${opened.csrf}`);
+    const headers = { 'x-outpost-csrf': opened.csrf };
+    expect((await call('GET', '/flow-runs')).status).toBe(200);
+    for (const [method, path, body] of [
+      ['GET', '/organisations', undefined],
+      ['GET', '/organisations/default/health', undefined],
+      ['POST', '/organisations/default/workspaces', { slug: 'via-sso' }],
+      ['POST', '/auth/session/workspace', { workspace: 'team-a' }],
+    ] as const) {
+      const res = await call(method, path, { body, headers });
+      expect(res.status, `${method} ${path}`).toBe(403);
+      expect(res.body.detail).toContain('sign in with your password');
+    }
   });
 
   test('an installation from before organisations gets one per workspace, its active owners as owners and its other people as members', async () => {

@@ -211,6 +211,7 @@ export async function finishOidcSignIn(
     userId,
     role,
     label: `single sign-on (${email})`,
+    openedBy: 'single-sign-on',
   });
   return { opened, userId, workspaceId: provider.workspaceId, returnTo: login.returnTo, verifiedNow, accepted };
 }

@@ -1,5 +1,5 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { CSRF_COOKIE, CSRF_HEADER, type Role, SESSION_COOKIE } from '@outpost/sdk/contracts';
+import { CSRF_COOKIE, CSRF_HEADER, type Role, SESSION_COOKIE, type SessionMethod } from '@outpost/sdk/contracts';
 import { findApiKeyByHash, getApiKey } from '../db/api-keys.js';
 import type { Db, Sql } from '../db/client.js';
 import {
@@ -37,6 +37,8 @@ export interface SessionPrincipal {
   apiKeyId: string | null;
   /** The person signed in (password or single sign-on), if it is a person's session. */
   userId?: string | null;
+  /** How a person's session was opened: only a password session acts beyond its workspace. */
+  openedBy?: SessionMethod | null;
   /** The workspace is archived (only mutations marked `whileArchived` are taken). */
   archived?: boolean;
 }
@@ -122,7 +124,7 @@ export async function openSession(sql: Sql, credential: { token?: string; apiKey
  */
 export async function openUserSession(
   sql: Db,
-  input: { workspaceId: string; userId: string; role: Exclude<Role, 'worker'>; label: string },
+  input: { workspaceId: string; userId: string; role: Exclude<Role, 'worker'>; label: string; openedBy: SessionMethod },
 ): Promise<OpenedSession> {
   const token = secret();
   const csrf = secret();
@@ -134,6 +136,7 @@ export async function openUserSession(
     label: input.label,
     apiKeyId: null,
     userId: input.userId,
+    openedBy: input.openedBy,
     absoluteSeconds: SESSION_ABSOLUTE_SECONDS,
   });
   return {
@@ -146,6 +149,7 @@ export async function openUserSession(
       role: input.role,
       apiKeyId: null,
       userId: input.userId,
+      openedBy: input.openedBy,
     },
   };
 }
@@ -218,6 +222,7 @@ export async function authenticateSession(sql: Sql, req: SessionRequest, session
     role: session.role,
     apiKeyId: session.apiKeyId,
     userId: session.userId,
+    openedBy: session.openedBy,
     archived: session.archived,
   };
 }

@@ -7,6 +7,7 @@ import type {
   MemberAddResponse,
   MemberRole,
   Role,
+  SessionMethod,
 } from '@outpost/sdk/contracts';
 import type { AppDeps } from '../context.js';
 import type { Db } from '../db/client.js';
@@ -264,6 +265,7 @@ export async function passwordSignIn(
     userId: user.id,
     role: chosen.role,
     label: `password sign-in (${user.email})`,
+    openedBy: 'password',
   });
   return { opened, userId: user.id };
 }
@@ -275,7 +277,7 @@ export async function passwordSignIn(
  */
 export async function switchWorkspace(
   deps: AppDeps,
-  input: { userId: string; sessionId: string; workspace: string },
+  input: { userId: string; sessionId: string; workspace: string; openedBy: SessionMethod },
 ): Promise<OpenedSession> {
   const user = await getUser(deps.sql, input.userId);
   if (!user) throw new DomainError('unauthenticated', 'the account of this session no longer exists');
@@ -288,6 +290,7 @@ export async function switchWorkspace(
       userId: user.id,
       role: chosen.role,
       label: `switched workspace (${user.email})`,
+      openedBy: input.openedBy,
     });
   });
 }

@@ -24,6 +24,7 @@ import {
   type Role,
   type SensorTickRun,
   type SensorTickStatus,
+  type SessionMethod,
   type StateType,
   type Trigger,
   type WaitKind,
@@ -612,6 +613,8 @@ export const sessions = pgTable(
     apiKeyId: uuid('api_key_id').references(() => apiKeys.id),
     /** A user's session (password or single sign-on) acts with the user's current membership role. */
     userId: uuid('user_id').references(() => users.id),
+    /** How a person's session was opened (`password`, `single-sign-on`); null for other sessions. */
+    openedBy: text('opened_by').$type<SessionMethod>(),
     createdAt: createdAt(),
     lastSeenAt: ts('last_seen_at').notNull().defaultNow(),
     expiresAt: ts('expires_at').notNull(),

@@ -1,4 +1,4 @@
-import type { Role } from '@outpost/sdk/contracts';
+import type { Role, SessionMethod } from '@outpost/sdk/contracts';
 import type { Db } from './client.js';
 
 export interface NewSession {
@@ -10,14 +10,17 @@ export interface NewSession {
   apiKeyId: string | null;
   /** A person's session (password or single sign-on); their role is then read from the membership. */
   userId?: string | null;
+  /** How a person's session was opened. */
+  openedBy?: SessionMethod | null;
   absoluteSeconds: number;
 }
 
 export async function insertSession(db: Db, session: NewSession): Promise<{ id: string }> {
   const [row] = await db<{ id: string }[]>`
-    INSERT INTO sessions (workspace_id, token_hash, csrf_hash, role, label, api_key_id, user_id, expires_at)
+    INSERT INTO sessions (workspace_id, token_hash, csrf_hash, role, label, api_key_id, user_id, opened_by, expires_at)
     VALUES (${session.workspaceId}, ${session.tokenHash}, ${session.csrfHash}, ${session.role}, ${session.label},
-            ${session.apiKeyId}, ${session.userId ?? null}, now() + make_interval(secs => ${session.absoluteSeconds}))
+            ${session.apiKeyId}, ${session.userId ?? null}, ${session.openedBy ?? null},
+            now() + make_interval(secs => ${session.absoluteSeconds}))
     RETURNING id`;
   if (!row) throw new Error('insert returned no row');
   return row;
@@ -30,6 +33,7 @@ export interface SessionRow {
   csrfHash: string;
   apiKeyId: string | null;
   userId: string | null;
+  openedBy: SessionMethod | null;
   /** The workspace is archived: the session reads, and changes nothing. */
   archived: boolean;
   /** last_seen_at is older than the touch interval. */
@@ -54,11 +58,12 @@ export async function findActiveSession(
       csrf_hash: string;
       api_key_id: string | null;
       user_id: string | null;
+      opened_by: SessionMethod | null;
       archived: boolean;
       stale: boolean;
     }[]
   >`
-    SELECT s.id, s.workspace_id, s.csrf_hash, s.api_key_id, s.user_id, w.archived_at IS NOT NULL AS archived,
+    SELECT s.id, s.workspace_id, s.csrf_hash, s.api_key_id, s.user_id, s.opened_by, w.archived_at IS NOT NULL AS archived,
            coalesce(m.role, CASE WHEN om.user_id IS NOT NULL THEN 'viewer' END, s.role) AS role,
            s.last_seen_at < now() - make_interval(secs => ${limits.touchSeconds}) AS stale
     FROM sessions s
@@ -87,6 +92,7 @@ export async function findActiveSession(
         csrfHash: row.csrf_hash,
         apiKeyId: row.api_key_id,
         userId: row.user_id,
+        openedBy: row.opened_by,
         archived: row.archived,
         stale: row.stale,
       }

@@ -16,14 +16,26 @@ import {
 import type { Principal } from '../auth/principal.js';
 import { sessionCookies } from '../auth/sessions.js';
 import { switchWorkspace } from '../auth/users.js';
+import { DomainError } from '../domain-error.js';
 import { auditActor } from '../http/audit.js';
 import type { HandlerContext, Handlers } from './types.js';
 import { whoAmI } from './whoami.js';
 
-/** The account of a person's session; the routes' access (`person`) admits no other caller. */
+/**
+ * The account of a person's session opened with its password. The routes' access (`person`) admits
+ * no caller without an account; a session opened with a workspace's single sign-on is refused here,
+ * because that workspace's owner chose the identity provider, and what it vouches for holds in that
+ * workspace only: not across an organisation, nor in another workspace.
+ */
 function personOf(principal: Principal): string {
-  if (principal.kind === 'session' && principal.userId) return principal.userId;
-  throw new Error('a caller without an account reached a person route');
+  if (principal.kind !== 'session' || !principal.userId) throw new Error('a caller without an account reached a person route');
+  if (principal.openedBy !== 'password') {
+    throw new DomainError(
+      'forbidden',
+      "this session was opened with a workspace's single sign-on, which vouches for you in that workspace only: sign in with your password to act on an organisation or open another workspace",
+    );
+  }
+  return principal.userId;
 }
 
 type Audit = HandlerContext<'organisationsUpdate'>['audit'];
@@ -131,11 +143,12 @@ export const organisationHandlers = {
 
   /** Recorded in the workspace left and the one entered, as the sign-in it is. */
   authSessionSwitch: async ({ body, principal, deps, secure, setCookies, audit, logger }) => {
-    if (principal.kind !== 'session' || !principal.userId) throw new Error('a caller without an account reached a person route');
+    if (principal.kind !== 'session') throw new Error('a caller without an account reached a person route');
     const opened = await switchWorkspace(deps, {
-      userId: principal.userId,
+      userId: personOf(principal),
       sessionId: principal.sessionId,
       workspace: body.workspace,
+      openedBy: 'password',
     });
     for (const workspaceId of new Set([principal.workspaceId, opened.principal.workspaceId])) {
       audit({

@@ -70,3 +70,13 @@ CREATE TRIGGER memberships_organisation_member
 AFTER INSERT OR UPDATE OF state, role ON memberships
 FOR EACH ROW WHEN (NEW.state = 'active')
 EXECUTE FUNCTION organisation_member_of_membership();
+--> statement-breakpoint
+-- How a person's session was opened. A workspace's single sign-on is trusted by that workspace only
+-- (its owner chose the provider), so only a session opened with the account's password moves to
+-- another workspace or acts on an organisation; sessions from before this record their method in
+-- their label.
+ALTER TABLE sessions ADD COLUMN opened_by text;
+--> statement-breakpoint
+UPDATE sessions SET opened_by = 'password' WHERE user_id IS NOT NULL AND label LIKE 'password sign-in (%';
+--> statement-breakpoint
+UPDATE sessions SET opened_by = 'single-sign-on' WHERE user_id IS NOT NULL AND label LIKE 'single sign-on (%';
