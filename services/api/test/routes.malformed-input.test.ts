@@ -69,6 +69,12 @@ const VALID: Partial<Record<RouteName, Record<string, unknown>>> = {
   authEmailConfirm: { token: 'x', password: 'a long passphrase' },
   mailRecipientsConfirm: { token: 'x' },
   workspacesCreate: { slug: 'side-project', name: 'Side project' },
+  organisationsUpdate: { name: 'Acme ML' },
+  organisationWorkspacesCreate: { slug: 'vision-team', name: 'Vision team' },
+  organisationWorkspacesUpdate: { name: 'Vision team' },
+  organisationMembersUpdate: { role: 'auditor' },
+  organisationWorkspaceMembersPut: { role: 'runner' },
+  authSessionSwitch: { workspace: 'vision-team' },
   membersAdd: { email: 'ada@example.com', role: 'viewer' },
   membersUpdate: { role: 'viewer' },
   oidcConfigPut: { issuer: 'https://idp.example.com', clientId: 'outpost' },
@@ -127,6 +133,8 @@ const PARAMS: Record<string, string> = {
   queue: 'default',
   flow: 'f',
   name: 'd',
+  org: 'acme',
+  workspace: 'vision-team',
 };
 
 const entries = Object.entries(routes) as [RouteName, RouteDef][];
