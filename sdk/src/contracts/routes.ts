@@ -284,8 +284,9 @@ export interface RouteAccess {
   /**
    * Taken from a caller whose workspace is archived, although it is not a read: a report of work that
    * started before the archive (so runs under way can finish), or a route that acts on the caller's
-   * organisation or session rather than on the workspace's history. Every other mutation of an
-   * archived workspace is a 409.
+   * organisation or session rather than on the workspace's history, or a revocation (a key, a
+   * member, single sign-on, a webhook's token), which an archived workspace must still be able to
+   * make. Every other mutation of an archived workspace is a 409.
    */
   whileArchived?: boolean;
 }
@@ -394,7 +395,7 @@ export const routes = {
     method: 'DELETE',
     path: '/api-keys/:id',
     summary: 'Revoke an API key',
-    access: { roles: ADMINS },
+    access: { roles: ADMINS, whileArchived: true },
     params: IdParam,
     response: ApiKey,
   }),
@@ -683,7 +684,7 @@ export const routes = {
     method: 'POST',
     path: '/flow-runs/:id/logs',
     summary: 'Append a batch of log lines; (attempt, seq) makes retries safe',
-    access: { roles: ['worker'], runToken: true, workerHistory: true },
+    access: { roles: ['worker'], runToken: true, workerHistory: true, whileArchived: true },
     params: IdParam,
     body: LogBatchRequest,
     response: LogBatchResponse,
@@ -1346,7 +1347,7 @@ export const routes = {
     method: 'PATCH',
     path: '/members/:userId',
     summary: "Change a person's role (owners alone grant or take away owner)",
-    access: { roles: ADMINS },
+    access: { roles: ADMINS, whileArchived: true },
     params: MemberParams,
     body: MemberUpdateRequest,
     response: Member,
@@ -1355,7 +1356,7 @@ export const routes = {
     method: 'DELETE',
     path: '/members/:userId',
     summary: 'Remove a person from the workspace; their sessions in it end',
-    access: { roles: ADMINS },
+    access: { roles: ADMINS, whileArchived: true },
     params: MemberParams,
     response: NoContent,
     status: 204,
@@ -1575,7 +1576,7 @@ export const routes = {
     method: 'DELETE',
     path: '/sso/oidc',
     summary: 'Turn single sign-on off for the workspace',
-    access: { roles: ['owner'] },
+    access: { roles: ['owner'], whileArchived: true },
     response: NoContent,
     status: 204,
   }),
@@ -1831,7 +1832,7 @@ export const routes = {
     method: 'POST',
     path: '/work-pools/:pool/external-polls/claim',
     summary: 'Claim due polls (and cancellations) of external jobs that runs of the pool wait on, each leased to the worker',
-    access: { roles: WORKERS },
+    access: { roles: WORKERS, whileArchived: true },
     params: PoolParam,
     body: ExternalPollClaimRequest,
     response: ExternalPollClaimResponse,
@@ -1896,7 +1897,7 @@ export const routes = {
     method: 'POST',
     path: '/event-webhooks/:id/rotate',
     summary: 'A new URL token and signing secret for a webhook, shown once; the old ones stop working',
-    access: { roles: DEVELOPERS },
+    access: { roles: DEVELOPERS, whileArchived: true },
     params: EventWebhookParams,
     response: EventWebhookSecretResponse,
   }),
@@ -1904,7 +1905,7 @@ export const routes = {
     method: 'DELETE',
     path: '/event-webhooks/:id',
     summary: 'Delete an inbound webhook; its URL stops working',
-    access: { roles: DEVELOPERS },
+    access: { roles: DEVELOPERS, whileArchived: true },
     params: EventWebhookParams,
     response: NoContent,
     status: 204,

@@ -100,6 +100,21 @@ describe('organisations', () => {
     const stepDown = await aliceIn.mutate('PATCH', `/organisations/default/members/${alice.userId}`, { role: 'admin' });
     expect(stepDown.status).toBe(409);
     expect(stepDown.body.detail).toContain('no owner left');
+    // Nor does an admin rearrange the workspaces of the people above them.
+    const demote = await carolIn.mutate('PUT', `/organisations/default/workspaces/default/members/${alice.userId}`, {
+      role: 'viewer',
+    });
+    expect(demote.status).toBe(403);
+    expect(demote.body.detail).toBe("only an organisation owner can change an owner's or admin's workspace roles");
+  });
+
+  test('a person whose last membership in the organisation ends, holding no role of their own in it, leaves it', async () => {
+    const henry = await verifiedPerson('viewer');
+    const listed = async () =>
+      (await aliceIn.call('GET', '/organisations/default/members')).body.items.map((p: { userId: string }) => p.userId);
+    expect(await listed()).toContain(henry.userId);
+    expect((await owner('DELETE', `/members/${henry.userId}`)).status).toBe(204);
+    expect(await listed()).not.toContain(henry.userId);
   });
 
   test('an admin gives a person of the organisation a role in another workspace, active at once', async () => {
@@ -194,6 +209,13 @@ describe('organisations', () => {
     expect(restored.status, restored.text).toBe(200);
     expect(restored.body.archivedAt).toBeNull();
     expect((await key('POST', '/work-pools', { body: { name: 'after' } })).status).toBe(201);
+
+    // Archived, the workspace still revokes: a leaked key must not keep reading its history.
+    const archivedAgain = await aliceIn.mutate('POST', '/organisations/default/workspaces/team-old/archive');
+    expect(archivedAgain.status).toBe(200);
+    const keyId = (await key('GET', '/whoami')).body.principal.id as string;
+    expect((await inOld('DELETE', `/api-keys/${keyId}`)).status).toBe(200);
+    expect((await key('GET', '/work-pools')).status).toBe(401);
   });
 
   test("the organisation's health lists each workspace the person can open, worst first, from its runs and assets", async () => {
@@ -232,6 +254,58 @@ describe('organisations', () => {
     const memberIn = await signInPerson(server, member.email);
     const theirs = await memberIn.call('GET', '/organisations/default/health');
     expect(theirs.body.items.map((h: { workspace: { slug: string } }) => h.workspace.slug)).toEqual(['default']);
+  });
+
+  test('moving a session keeps its end, refuses the workspace it is in, and acting on an organisation needs a session in one of its workspaces', async () => {
+    const ivy = await verifiedPerson('developer');
+    const other = await server.createWorkspace();
+    const otherOwner = client(server, other.ownerKey);
+    const invited = await otherOwner('POST', '/members', { body: { email: ivy.email, role: 'viewer' } });
+    expect(invited.body.outcome).toBe('invited');
+    const ivyIn = await signInPerson(server, ivy.email, undefined, 'default');
+    const accepted = await ivyIn.mutate('POST', `/account/invitations/${other.workspaceId}/accept`);
+    expect(accepted.status, accepted.text).toBe(200);
+
+    const same = await ivyIn.mutate('POST', '/auth/session/workspace', { workspace: 'default' });
+    expect(same.status).toBe(409);
+    const [before] = await server.sql<{ expires_at: Date }[]>`
+      SELECT expires_at FROM sessions WHERE user_id = ${ivy.userId} AND revoked_at IS NULL`;
+    const otherSlug = (await otherOwner('GET', '/whoami')).body.workspace.slug as string;
+    const moved = await ivyIn.mutate('POST', '/auth/session/workspace', { workspace: otherSlug });
+    expect(moved.status, moved.text).toBe(200);
+    const live = await server.sql<{ expires_at: Date; workspace_id: string }[]>`
+      SELECT expires_at, workspace_id FROM sessions WHERE user_id = ${ivy.userId} AND revoked_at IS NULL`;
+    expect(live).toEqual([{ expires_at: before?.expires_at, workspace_id: other.workspaceId }]);
+
+    // From a session in the other organisation, this one is out of reach until she opens one of its workspaces.
+    const cookies = moved.headers.getSetCookie();
+    const value = (name: string) =>
+      cookies
+        .find((c) => c.startsWith(`${name}=`))
+        ?.split(';')[0]
+        ?.split('=')[1] ?? '';
+    const there = browser(server, `outpost_session=${value('outpost_session')}; outpost_csrf=${value('outpost_csrf')}`);
+    const refused = await there('GET', '/organisations/default');
+    expect(refused.status).toBe(403);
+    expect(refused.body.detail).toContain('open a workspace of "default" to act on it');
+  });
+
+  test("workspaces made in an organisation a person made for themselves count against that person's own limit", async () => {
+    const jo = await verifiedPerson('viewer');
+    let joIn = await signInPerson(server, jo.email);
+    expect((await joIn.mutate('POST', '/workspaces', { slug: 'jo-lab' })).status).toBe(201);
+    const moved = await joIn.mutate('POST', '/auth/session/workspace', { workspace: 'jo-lab' });
+    expect(moved.status).toBe(200);
+    joIn = await signInPerson(server, jo.email, undefined, 'jo-lab');
+    for (let i = 2; i <= 5; i++) {
+      const made = await joIn.mutate('POST', '/organisations/jo-lab/workspaces', { slug: `jo-lab-${i}` });
+      expect(made.status, made.text).toBe(201);
+    }
+    const sixth = await joIn.mutate('POST', '/organisations/jo-lab/workspaces', { slug: 'jo-lab-6' });
+    expect(sixth.status).toBe(429);
+    expect(sixth.body.detail).toContain('"workspacesPerAccount"');
+    // An admin of an organisation no person made (the default one here) is bounded by the organisation's limit instead.
+    expect((await aliceIn.mutate('POST', '/organisations/default/workspaces', { slug: 'team-z' })).status).toBe(201);
   });
 
   test('a person of another organisation finds nothing of this one, and can open none of its workspaces', async () => {

@@ -9,6 +9,7 @@ import {
   type OrganisationRole,
   type OrganisationWorkspace,
   type OrganisationWorkspaceMember,
+  WORKSPACES_PER_ACCOUNT,
   WORKSPACES_PER_ORGANISATION,
   type WorkspaceHealth,
 } from '@outpost/sdk/contracts';
@@ -37,6 +38,7 @@ import {
   workspaceCounts,
 } from '../db/organisations.js';
 import { getUser, releaseManagedAccount, revokeUserSessions } from '../db/users.js';
+import { countWorkspacesCreatedBy } from '../db/workspaces.js';
 import { DomainError, notFound } from '../domain-error.js';
 
 /*
@@ -79,6 +81,16 @@ async function assertRole(
   }
 }
 
+/**
+ * The organisation, locked against other changes to its people and workspaces until the transaction
+ * ends, with the person's role read again under the lock: a role taken away a moment ago is gone.
+ */
+async function lockedOrganisationFor(tx: Db, userId: string, slug: string): Promise<OrganisationRow> {
+  const seen = await organisationFor(tx, userId, slug);
+  await lockOrganisation(tx, seen.id);
+  return organisationFor(tx, userId, slug);
+}
+
 /** The organisation's workspace by slug; a 404 when the organisation has none of that slug. */
 async function workspaceOf(db: Db, organisation: OrganisationRow, slug: string, userId: string): Promise<OrganisationWorkspace> {
   const workspace = await organisationWorkspace(db, organisation.id, slug, userId);
@@ -96,6 +108,9 @@ export async function getOrganisation(deps: AppDeps, userId: string, slug: strin
   return organisation;
 }
 
+/** Workspaces whose blocked assets the health reads at once. */
+const HEALTH_CONCURRENCY = 4;
+
 /**
  * How each workspace the person can open is doing, worst first. The counts are one statement over
  * indexes; the blocked assets are one statement per workspace (at most WORKSPACES_PER_ORGANISATION).
@@ -104,9 +119,17 @@ export async function organisationHealth(deps: AppDeps, userId: string, slug: st
   const organisation = await getOrganisation(deps, userId, slug);
   const ids = organisation.workspaces.map((w) => w.id);
   const counts = await workspaceCounts(deps.sql, ids, HEALTH_WINDOW_HOURS);
+  const blocked = new Map<string, number>();
+  // A few workspaces at a time: each read holds a connection of the pool every request shares.
+  for (let i = 0; i < organisation.workspaces.length; i += HEALTH_CONCURRENCY) {
+    await Promise.all(
+      organisation.workspaces.slice(i, i + HEALTH_CONCURRENCY).map(async (w) => {
+        blocked.set(w.id, new Set((await loadBlockers(deps.sql, w.id, null)).map((b) => b.assetKey)).size);
+      }),
+    );
+  }
   const items: WorkspaceHealth[] = [];
   for (const workspace of organisation.workspaces) {
-    const blocked = new Set((await loadBlockers(deps.sql, workspace.id, null)).map((b) => b.assetKey));
     const count = counts.get(workspace.id);
     items.push({
       workspace,
@@ -115,7 +138,7 @@ export async function organisationHealth(deps: AppDeps, userId: string, slug: st
       runningRuns: count?.runningRuns ?? 0,
       lateRuns: count?.lateRuns ?? 0,
       overdueAssets: count?.overdueAssets ?? 0,
-      blockedAssets: blocked.size,
+      blockedAssets: blocked.get(workspace.id) ?? 0,
     });
   }
   const badness = (h: WorkspaceHealth) => [h.failedRuns, h.blockedAssets + h.overdueAssets, h.lateRuns];
@@ -142,9 +165,9 @@ export async function createOrganisationWorkspace(
   input: { slug: string; name?: string | undefined },
 ): Promise<OrganisationWorkspace> {
   return deps.sql.begin(async (tx) => {
-    const organisation = await organisationFor(tx, userId, slug);
+    const organisation = await lockedOrganisationFor(tx, userId, slug);
     await assertRole(tx, userId, organisation, ORGANISATION_ADMINS, 'creating a workspace');
-    await lockOrganisation(tx, organisation.id);
+    if (organisation.selfService) await assertAccountQuota(tx, userId);
     const [held] = await tx<{ n: number }[]>`
       SELECT count(*)::int AS n FROM workspaces WHERE organisation_id = ${organisation.id}`;
     if ((held?.n ?? 0) >= WORKSPACES_PER_ORGANISATION) {
@@ -167,6 +190,23 @@ export async function createOrganisationWorkspace(
     await putActiveMembership(tx, created.id, userId, 'owner');
     return workspaceOf(tx, organisation, input.slug, userId);
   });
+}
+
+/**
+ * An organisation an account made for itself (`POST /workspaces`) is no way round the account's
+ * WORKSPACES_PER_ACCOUNT: each workspace made in it counts against the account that made it, as its
+ * first did, so its quotas cannot be multiplied by making workspaces inside it. The account's row is
+ * locked, as `createOwnWorkspace` locks it.
+ */
+async function assertAccountQuota(tx: Db, userId: string): Promise<void> {
+  await tx`SELECT 1 FROM users WHERE id = ${userId} FOR UPDATE`;
+  const created = await countWorkspacesCreatedBy(tx, userId);
+  if (created >= WORKSPACES_PER_ACCOUNT) {
+    throw new DomainError(
+      'quota_exceeded',
+      `an account may create at most ${WORKSPACES_PER_ACCOUNT} workspaces in organisations made by people (the limit "workspacesPerAccount"), and this one created ${created}`,
+    );
+  }
 }
 
 export async function updateOrganisationWorkspace(
@@ -228,8 +268,7 @@ export async function changeOrganisationRole(
   role: OrganisationRole,
 ): Promise<OrganisationMember> {
   return deps.sql.begin(async (tx) => {
-    const organisation = await organisationFor(tx, userId, slug);
-    await lockOrganisation(tx, organisation.id);
+    const organisation = await lockedOrganisationFor(tx, userId, slug);
     await assertRole(tx, userId, organisation, ORGANISATION_ADMINS, 'changing organisation roles');
     const member = await getOrganisationMember(tx, organisation.id, memberId);
     if (!member) throw notFound('organisation member');
@@ -252,8 +291,7 @@ export async function changeOrganisationRole(
  */
 export async function removeFromOrganisation(deps: AppDeps, userId: string, slug: string, memberId: string): Promise<string[]> {
   return deps.sql.begin(async (tx) => {
-    const organisation = await organisationFor(tx, userId, slug);
-    await lockOrganisation(tx, organisation.id);
+    const organisation = await lockedOrganisationFor(tx, userId, slug);
     await assertRole(tx, userId, organisation, ORGANISATION_ADMINS, 'removing people from the organisation');
     const member = await getOrganisationMember(tx, organisation.id, memberId);
     if (!member) throw notFound('organisation member');
@@ -277,6 +315,13 @@ export async function removeFromOrganisation(deps: AppDeps, userId: string, slug
   });
 }
 
+/** An organisation's owners and admins are staffed by its owners only: an admin does not rearrange the people above them. */
+function assertMayStaff(organisation: OrganisationRow, member: OrganisationMember): void {
+  if (ORGANISATION_ADMINS.includes(member.role) && organisation.role !== 'owner') {
+    throw new DomainError('forbidden', "only an organisation owner can change an owner's or admin's workspace roles");
+  }
+}
+
 async function assertNotLastOwner(db: Db, workspaceId: string, userId: string, slug: string): Promise<void> {
   await lockMemberships(db, workspaceId);
   const member = await getMember(db, workspaceId, userId);
@@ -298,10 +343,12 @@ export async function putWorkspaceMember(
   role: MemberRole,
 ): Promise<OrganisationWorkspaceMember & { workspaceId: string }> {
   return deps.sql.begin(async (tx) => {
-    const organisation = await organisationFor(tx, userId, slug);
+    const organisation = await lockedOrganisationFor(tx, userId, slug);
     await assertRole(tx, userId, organisation, ORGANISATION_ADMINS, "managing a workspace's members");
     const workspace = await workspaceOf(tx, organisation, workspaceSlug, userId);
-    if (!(await getOrganisationMember(tx, organisation.id, memberId))) throw notFound('organisation member');
+    const member = await getOrganisationMember(tx, organisation.id, memberId);
+    if (!member) throw notFound('organisation member');
+    assertMayStaff(organisation, member);
     if (role !== 'owner') await assertNotLastOwner(tx, workspace.id, memberId, workspaceSlug);
     else await lockMemberships(tx, workspace.id);
     await putActiveMembership(tx, workspace.id, memberId, role);
@@ -317,9 +364,12 @@ export async function removeWorkspaceMember(
   memberId: string,
 ): Promise<{ workspaceId: string }> {
   return deps.sql.begin(async (tx) => {
-    const organisation = await organisationFor(tx, userId, slug);
+    const organisation = await lockedOrganisationFor(tx, userId, slug);
     await assertRole(tx, userId, organisation, ORGANISATION_ADMINS, "managing a workspace's members");
     const workspace = await workspaceOf(tx, organisation, workspaceSlug, userId);
+    const member = await getOrganisationMember(tx, organisation.id, memberId);
+    if (!member) throw notFound('member');
+    assertMayStaff(organisation, member);
     await assertNotLastOwner(tx, workspace.id, memberId, workspaceSlug);
     if (!(await deleteMembership(tx, workspace.id, memberId))) throw notFound('member');
     await voidInvitationTokens(tx, memberId, workspace.id);

@@ -124,7 +124,15 @@ export async function openSession(sql: Sql, credential: { token?: string; apiKey
  */
 export async function openUserSession(
   sql: Db,
-  input: { workspaceId: string; userId: string; role: Exclude<Role, 'worker'>; label: string; openedBy: SessionMethod },
+  input: {
+    workspaceId: string;
+    userId: string;
+    role: Exclude<Role, 'worker'>;
+    label: string;
+    openedBy: SessionMethod;
+    /** The end of the session this one replaces, which it keeps. */
+    expiresAt?: Date;
+  },
 ): Promise<OpenedSession> {
   const token = secret();
   const csrf = secret();
@@ -138,6 +146,7 @@ export async function openUserSession(
     userId: input.userId,
     openedBy: input.openedBy,
     absoluteSeconds: SESSION_ABSOLUTE_SECONDS,
+    ...(input.expiresAt ? { expiresAt: input.expiresAt } : {}),
   });
   return {
     token,

@@ -272,25 +272,32 @@ export async function passwordSignIn(
 
 /**
  * Moves a person's session to another workspace they can open (`openableWorkspaces`): a new session
- * there, and the old one ends in the same transaction. A workspace they cannot open is the same 404
- * as one that does not exist.
+ * there, and the old one ends in the same transaction. The new session keeps the old one's end, so
+ * moving never prolongs a session; and only the request that ended the old one gets the new one, so
+ * two moves at once cannot fork it. A workspace they cannot open is the same 404 as one that does
+ * not exist; the workspace the session is already in is a 409.
  */
 export async function switchWorkspace(
   deps: AppDeps,
-  input: { userId: string; sessionId: string; workspace: string; openedBy: SessionMethod },
+  input: { userId: string; sessionId: string; fromWorkspaceId: string; workspace: string; openedBy: SessionMethod },
 ): Promise<OpenedSession> {
   const user = await getUser(deps.sql, input.userId);
   if (!user) throw new DomainError('unauthenticated', 'the account of this session no longer exists');
   const chosen = (await openableWorkspaces(deps.sql, user.id)).find((w) => w.slug === input.workspace);
   if (!chosen) throw notFound('workspace');
+  if (chosen.workspaceId === input.fromWorkspaceId) {
+    throw new DomainError('conflict', `this session is already in the workspace "${input.workspace}"`);
+  }
   return deps.sql.begin(async (tx) => {
-    await revokeSessionById(tx, input.sessionId);
+    const expiresAt = await revokeSessionById(tx, input.sessionId);
+    if (!expiresAt) throw new DomainError('unauthenticated', 'the session has ended; sign in again');
     return openUserSession(tx, {
       workspaceId: chosen.workspaceId,
       userId: user.id,
       role: chosen.role,
       label: `switched workspace (${user.email})`,
       openedBy: input.openedBy,
+      expiresAt,
     });
   });
 }

@@ -18,6 +18,8 @@ export interface OrganisationRow {
   name: string;
   createdAt: string;
   role: OrganisationRole;
+  /** Made by an account with its first workspace: its workspaces count against their creators' WORKSPACES_PER_ACCOUNT. */
+  selfService: boolean;
 }
 
 interface WorkspaceRow {
@@ -43,12 +45,21 @@ function toOrganisationWorkspace(row: WorkspaceRow): OrganisationWorkspace {
 
 /** The organisations the account belongs to, with its role in each, by slug. */
 export async function organisationsOf(db: Db, userId: string, slug: string | null = null): Promise<OrganisationRow[]> {
-  const rows = await db<{ id: string; slug: string; name: string; created_at: Date; role: OrganisationRole }[]>`
-    SELECT o.id, o.slug, o.name, o.created_at, om.role
+  const rows = await db<
+    { id: string; slug: string; name: string; created_at: Date; role: OrganisationRole; self_service: boolean }[]
+  >`
+    SELECT o.id, o.slug, o.name, o.created_at, om.role, o.created_by IS NOT NULL AS self_service
     FROM organisation_members om JOIN organisations o ON o.id = om.organisation_id
     WHERE om.user_id = ${userId} ${slug === null ? db`` : db`AND o.slug = ${slug}`}
     ORDER BY o.slug`;
-  return rows.map((r) => ({ id: r.id, slug: r.slug, name: r.name, createdAt: iso(r.created_at), role: r.role }));
+  return rows.map((r) => ({
+    id: r.id,
+    slug: r.slug,
+    name: r.name,
+    createdAt: iso(r.created_at),
+    role: r.role,
+    selfService: r.self_service,
+  }));
 }
 
 /**
@@ -88,7 +99,14 @@ export async function organisationsWithWorkspaces(db: Db, userId: string, slug: 
     userId,
     organisations.map((o) => o.id),
   );
-  return organisations.map((o) => ({ ...o, workspaces: workspaces.get(o.id) ?? [] }));
+  return organisations.map((o) => ({
+    id: o.id,
+    slug: o.slug,
+    name: o.name,
+    createdAt: o.createdAt,
+    role: o.role,
+    workspaces: workspaces.get(o.id) ?? [],
+  }));
 }
 
 export async function renameOrganisation(db: Db, organisationId: string, name: string): Promise<void> {
@@ -303,4 +321,11 @@ export async function workspaceCounts(
     });
   }
   return counts;
+}
+
+/** The organisation of a workspace, by slug: where a session in that workspace stands. */
+export async function organisationSlugOf(db: Db, workspaceId: string): Promise<string | null> {
+  const [row] = await db<{ slug: string }[]>`
+    SELECT o.slug FROM workspaces w JOIN organisations o ON o.id = w.organisation_id WHERE w.id = ${workspaceId}`;
+  return row?.slug ?? null;
 }

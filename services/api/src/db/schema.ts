@@ -95,6 +95,12 @@ export const organisations = pgTable('organisations', {
   id: uuid('id').primaryKey().defaultRandom(),
   slug: text('slug').notNull().unique(),
   name: text('name').notNull(),
+  /**
+   * The account that made it with its first workspace (`POST /workspaces`): every workspace made in
+   * it counts against its creators' WORKSPACES_PER_ACCOUNT. Null for the bootstrap's, operators' and
+   * those of workspaces from before organisations that nobody created through the API.
+   */
+  createdBy: uuid('created_by').references((): AnyPgColumn => users.id),
   createdAt: createdAt(),
 });
 

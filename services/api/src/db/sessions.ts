@@ -13,6 +13,8 @@ export interface NewSession {
   /** How a person's session was opened. */
   openedBy?: SessionMethod | null;
   absoluteSeconds: number;
+  /** An absolute expiry earlier than `absoluteSeconds` from now: a session that replaces another keeps its end. */
+  expiresAt?: Date;
 }
 
 export async function insertSession(db: Db, session: NewSession): Promise<{ id: string }> {
@@ -20,7 +22,7 @@ export async function insertSession(db: Db, session: NewSession): Promise<{ id: 
     INSERT INTO sessions (workspace_id, token_hash, csrf_hash, role, label, api_key_id, user_id, opened_by, expires_at)
     VALUES (${session.workspaceId}, ${session.tokenHash}, ${session.csrfHash}, ${session.role}, ${session.label},
             ${session.apiKeyId}, ${session.userId ?? null}, ${session.openedBy ?? null},
-            now() + make_interval(secs => ${session.absoluteSeconds}))
+            least(now() + make_interval(secs => ${session.absoluteSeconds}), ${session.expiresAt ?? null}::timestamptz))
     RETURNING id`;
   if (!row) throw new Error('insert returned no row');
   return row;
@@ -106,10 +108,11 @@ export async function touchSession(db: Db, id: string, touchSeconds: number): Pr
     WHERE id = ${id} AND last_seen_at < now() - make_interval(secs => ${touchSeconds})`;
 }
 
-/** Revokes the session with this id; true when it was active until now. */
-export async function revokeSessionById(db: Db, id: string): Promise<boolean> {
-  const rows = await db`UPDATE sessions SET revoked_at = now() WHERE id = ${id} AND revoked_at IS NULL RETURNING id`;
-  return rows.length > 0;
+/** Revokes the session with this id; its absolute expiry when it was active until now, else null. */
+export async function revokeSessionById(db: Db, id: string): Promise<Date | null> {
+  const [row] = await db<{ expires_at: Date }[]>`
+    UPDATE sessions SET revoked_at = now() WHERE id = ${id} AND revoked_at IS NULL RETURNING expires_at`;
+  return row?.expires_at ?? null;
 }
 
 /** Revokes the session with this token hash; true when it was active until now. */

@@ -49,7 +49,7 @@ export async function insertWorkspace(
 ): Promise<Workspace | null> {
   if (await getWorkspaceBySlug(db, input.slug)) return null;
   const [organisation] = await db<{ id: string }[]>`
-    INSERT INTO organisations (slug, name) VALUES (${input.slug}, ${input.name})
+    INSERT INTO organisations (slug, name, created_by) VALUES (${input.slug}, ${input.name}, ${input.createdBy})
     ON CONFLICT (slug) DO NOTHING
     RETURNING id`;
   if (!organisation) return null;
@@ -61,9 +61,15 @@ export async function insertWorkspace(
   return row ? toWorkspace(row) : null;
 }
 
-/** How many workspaces the account created through the API. */
+/**
+ * How many workspaces the account created through the API in organisations people made for
+ * themselves (`POST /workspaces`); those it created as an admin of another organisation count
+ * against that organisation's WORKSPACES_PER_ORGANISATION instead.
+ */
 export async function countWorkspacesCreatedBy(db: Db, userId: string): Promise<number> {
-  const [row] = await db<{ n: number }[]>`SELECT count(*)::int AS n FROM workspaces WHERE created_by = ${userId}`;
+  const [row] = await db<{ n: number }[]>`
+    SELECT count(*)::int AS n FROM workspaces w JOIN organisations o ON o.id = w.organisation_id
+    WHERE w.created_by = ${userId} AND o.created_by IS NOT NULL`;
   return row?.n ?? 0;
 }
 
@@ -95,4 +101,9 @@ export async function getWorkspacePlace(
         archived: row.archived,
       }
     : null;
+}
+
+export async function isWorkspaceArchived(db: Db, id: string): Promise<boolean> {
+  const [row] = await db<{ archived: boolean }[]>`SELECT archived_at IS NOT NULL AS archived FROM workspaces WHERE id = ${id}`;
+  return row?.archived ?? false;
 }

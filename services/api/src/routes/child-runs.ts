@@ -1,5 +1,7 @@
+import { workspaceArchived } from '../auth/access.js';
 import { listChildRuns } from '../db/child-runs.js';
 import { getRunAttempt } from '../db/flow-runs.js';
+import { isWorkspaceArchived } from '../db/workspaces.js';
 import { notFound } from '../errors.js';
 import { createChildRun } from '../runs/create-child-run.js';
 import { createDeploymentRun } from '../runs/create-deployment-run.js';
@@ -16,6 +18,11 @@ export const childRunHandlers = {
   },
 
   flowRunsCreateDeploymentRun: async ({ params, body, principal, deps, status }) => {
+    // A run under way in an archived workspace finishes, but starts no run that a worker would have
+    // to claim there: the claim would be refused, and the parent would wait for nothing.
+    if (principal.kind === 'run_token' && (await isWorkspaceArchived(deps.sql, principal.workspaceId))) {
+      throw workspaceArchived();
+    }
     const result = await createDeploymentRun(deps.sql, {
       workspaceId: principal.workspaceId,
       parentId: params.id,

@@ -16,7 +16,9 @@ import {
 import type { Principal } from '../auth/principal.js';
 import { sessionCookies } from '../auth/sessions.js';
 import { switchWorkspace } from '../auth/users.js';
-import { DomainError } from '../domain-error.js';
+import type { AppDeps } from '../context.js';
+import { organisationSlugOf, organisationsOf } from '../db/organisations.js';
+import { DomainError, notFound } from '../domain-error.js';
 import { auditActor } from '../http/audit.js';
 import type { HandlerContext, Handlers } from './types.js';
 import { whoAmI } from './whoami.js';
@@ -32,10 +34,29 @@ function personOf(principal: Principal): string {
   if (principal.openedBy !== 'password') {
     throw new DomainError(
       'forbidden',
-      "this session was opened with a workspace's single sign-on, which vouches for you in that workspace only: sign in with your password to act on an organisation or open another workspace",
+      principal.openedBy === 'single-sign-on'
+        ? "this session was opened with a workspace's single sign-on, which vouches for you in that workspace only: sign in with your password to act on an organisation or open another workspace"
+        : 'this session was not opened with your password: sign in with your password to act on an organisation or open another workspace',
     );
   }
   return principal.userId;
+}
+
+/**
+ * The person acting on organisation `org`, from a session in one of its workspaces. The pipeline
+ * records every call in the session's workspace, so acting on another organisation from here would
+ * tell this workspace's admins about it: the person opens one of its workspaces first. An
+ * organisation the person is not in is a 404 either way.
+ */
+async function actingIn(deps: AppDeps, principal: Principal, org: string): Promise<string> {
+  const userId = personOf(principal);
+  const here = await organisationSlugOf(deps.sql, principal.workspaceId);
+  if (here === org) return userId;
+  if ((await organisationsOf(deps.sql, userId, org)).length === 0) throw notFound('organisation');
+  throw new DomainError(
+    'forbidden',
+    `this session is in a workspace of the organisation "${here}": open a workspace of "${org}" to act on it`,
+  );
 }
 
 type Audit = HandlerContext<'organisationsUpdate'>['audit'];
@@ -60,12 +81,14 @@ function noteIn(
 export const organisationHandlers = {
   organisationsList: async ({ principal, deps }) => ({ items: await listOrganisations(deps, personOf(principal)) }),
 
-  organisationsGet: async ({ params, principal, deps }) => getOrganisation(deps, personOf(principal), params.org),
+  organisationsGet: async ({ params, principal, deps }) =>
+    getOrganisation(deps, await actingIn(deps, principal, params.org), params.org),
 
-  organisationsHealth: async ({ params, principal, deps }) => organisationHealth(deps, personOf(principal), params.org),
+  organisationsHealth: async ({ params, principal, deps }) =>
+    organisationHealth(deps, await actingIn(deps, principal, params.org), params.org),
 
   organisationsUpdate: async ({ params, body, principal, deps, audit }) => {
-    const userId = personOf(principal);
+    const userId = await actingIn(deps, principal, params.org);
     const updated = await updateOrganisation(deps, userId, params.org, body.name);
     noteIn(audit, principal, await organisationWorkspaceIds(deps, userId, params.org), {
       targetIds: { organisationId: updated.id },
@@ -75,37 +98,55 @@ export const organisationHandlers = {
   },
 
   organisationWorkspacesCreate: async ({ params, body, principal, deps, audit }) => {
-    const created = await createOrganisationWorkspace(deps, personOf(principal), params.org, body);
+    const created = await createOrganisationWorkspace(deps, await actingIn(deps, principal, params.org), params.org, body);
     noteIn(audit, principal, [created.id], { targetIds: { workspaceId: created.id }, summary: { slug: created.slug } });
     return created;
   },
 
   organisationWorkspacesUpdate: async ({ params, body, principal, deps, audit }) => {
-    const updated = await updateOrganisationWorkspace(deps, personOf(principal), params.org, params.workspace, body.name);
+    const updated = await updateOrganisationWorkspace(
+      deps,
+      await actingIn(deps, principal, params.org),
+      params.org,
+      params.workspace,
+      body.name,
+    );
     noteIn(audit, principal, [updated.id], { targetIds: { workspaceId: updated.id }, summary: { name: body.name } });
     return updated;
   },
 
   organisationWorkspacesArchive: async ({ params, principal, deps, audit, logger }) => {
-    const archived = await setOrganisationWorkspaceArchived(deps, personOf(principal), params.org, params.workspace, true);
+    const archived = await setOrganisationWorkspaceArchived(
+      deps,
+      await actingIn(deps, principal, params.org),
+      params.org,
+      params.workspace,
+      true,
+    );
     noteIn(audit, principal, [archived.id], { targetIds: { workspaceId: archived.id }, summary: { archived: true } });
     logger.info({ workspaceId: archived.id }, 'workspace archived');
     return archived;
   },
 
   organisationWorkspacesRestore: async ({ params, principal, deps, audit, logger }) => {
-    const restored = await setOrganisationWorkspaceArchived(deps, personOf(principal), params.org, params.workspace, false);
+    const restored = await setOrganisationWorkspaceArchived(
+      deps,
+      await actingIn(deps, principal, params.org),
+      params.org,
+      params.workspace,
+      false,
+    );
     noteIn(audit, principal, [restored.id], { targetIds: { workspaceId: restored.id }, summary: { archived: false } });
     logger.info({ workspaceId: restored.id }, 'workspace restored');
     return restored;
   },
 
   organisationMembersList: async ({ params, principal, deps }) => ({
-    items: await listMembersOfOrganisation(deps, personOf(principal), params.org),
+    items: await listMembersOfOrganisation(deps, await actingIn(deps, principal, params.org), params.org),
   }),
 
   organisationMembersUpdate: async ({ params, body, principal, deps, audit }) => {
-    const userId = personOf(principal);
+    const userId = await actingIn(deps, principal, params.org);
     const changed = await changeOrganisationRole(deps, userId, params.org, params.userId, body.role);
     // An owner, admin or auditor reads every workspace: each one's admins are told who now can.
     noteIn(audit, principal, await organisationWorkspaceIds(deps, userId, params.org), {
@@ -116,7 +157,7 @@ export const organisationHandlers = {
   },
 
   organisationMembersRemove: async ({ params, principal, deps, audit, logger }) => {
-    const left = await removeFromOrganisation(deps, personOf(principal), params.org, params.userId);
+    const left = await removeFromOrganisation(deps, await actingIn(deps, principal, params.org), params.org, params.userId);
     noteIn(audit, principal, left, { targetIds: { userId: params.userId }, summary: { removedFromOrganisation: true } });
     logger.info({ userId: params.userId, workspaces: left.length }, 'person removed from the organisation');
     return null;
@@ -125,7 +166,7 @@ export const organisationHandlers = {
   organisationWorkspaceMembersPut: async ({ params, body, principal, deps, audit }) => {
     const { workspaceId, ...member } = await putWorkspaceMember(
       deps,
-      personOf(principal),
+      await actingIn(deps, principal, params.org),
       params.org,
       params.workspace,
       params.userId,
@@ -136,7 +177,13 @@ export const organisationHandlers = {
   },
 
   organisationWorkspaceMembersRemove: async ({ params, principal, deps, audit }) => {
-    const { workspaceId } = await removeWorkspaceMember(deps, personOf(principal), params.org, params.workspace, params.userId);
+    const { workspaceId } = await removeWorkspaceMember(
+      deps,
+      await actingIn(deps, principal, params.org),
+      params.org,
+      params.workspace,
+      params.userId,
+    );
     noteIn(audit, principal, [workspaceId], { targetIds: { userId: params.userId }, summary: {} });
     return null;
   },
@@ -147,16 +194,21 @@ export const organisationHandlers = {
     const opened = await switchWorkspace(deps, {
       userId: personOf(principal),
       sessionId: principal.sessionId,
+      fromWorkspaceId: principal.workspaceId,
       workspace: body.workspace,
       openedBy: 'password',
     });
-    for (const workspaceId of new Set([principal.workspaceId, opened.principal.workspaceId])) {
+    // The workspace left is not told where the person went: it may be another organisation's.
+    for (const [workspaceId, summary] of [
+      [principal.workspaceId, {}],
+      [opened.principal.workspaceId, { workspace: body.workspace }],
+    ] as const) {
       audit({
         workspaceId,
         ...auditActor(principal),
         targetIds: { sessionId: principal.sessionId },
         resultIds: { sessionId: opened.principal.sessionId },
-        summary: { workspace: body.workspace },
+        summary,
       });
     }
     logger.info(

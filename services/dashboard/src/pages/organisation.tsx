@@ -28,7 +28,7 @@ export function OrganisationPage({ organisation, currentUserId }: { organisation
   const health = useResource(
     (signal) => api.call('organisationsHealth', { params: { org: organisation }, signal }),
     [organisation],
-    { pollMs: 30_000 },
+    { pollMs: 60_000 },
   );
   const role = details.data?.role ?? null;
   const admin = role !== null && ORGANISATION_ADMINS.includes(role);
@@ -62,7 +62,13 @@ export function OrganisationPage({ organisation, currentUserId }: { organisation
         )}
       </section>
       {reader && (
-        <PeopleSection organisation={organisation} admin={admin} owner={role === 'owner'} currentUserId={currentUserId} />
+        <PeopleSection
+          organisation={organisation}
+          workspaces={details.data?.workspaces.map((w) => w.slug) ?? []}
+          admin={admin}
+          owner={role === 'owner'}
+          currentUserId={currentUserId}
+        />
       )}
       {admin && details.data && <RenameOrganisation organisation={organisation} name={details.data.name} onRenamed={reload} />}
     </div>
@@ -353,21 +359,19 @@ function RenameOrganisation({
 /** The organisation's people: their organisation role and workspaces; owners and admins change them. */
 function PeopleSection({
   organisation,
+  workspaces,
   admin,
   owner,
   currentUserId,
 }: {
   organisation: string;
+  workspaces: string[];
   admin: boolean;
   owner: boolean;
   currentUserId: string | null;
 }) {
   const people = useResource(
     (signal) => api.call('organisationMembersList', { params: { org: organisation }, signal }),
-    [organisation],
-  );
-  const workspaces = useResource(
-    (signal) => api.call('organisationsGet', { params: { org: organisation }, signal }),
     [organisation],
   );
   const [error, setError] = useState<string | null>(null);
@@ -395,13 +399,8 @@ function PeopleSection({
       <div className="panel-header">
         <h2>People</h2>
       </div>
-      {admin && people.data && workspaces.data && (
-        <PlaceForm
-          organisation={organisation}
-          people={people.data.items}
-          workspaces={workspaces.data.workspaces.map((w) => w.slug)}
-          onPlaced={people.reload}
-        />
+      {admin && people.data && (
+        <PlaceForm organisation={organisation} people={people.data.items} workspaces={workspaces} onPlaced={people.reload} />
       )}
       {(error ?? people.error) && <Notice>{error ?? people.error}</Notice>}
       {people.data && (

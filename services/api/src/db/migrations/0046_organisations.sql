@@ -9,6 +9,7 @@ CREATE TABLE organisations (
   id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
   slug text NOT NULL,
   name text NOT NULL,
+  created_by uuid CONSTRAINT organisations_created_by_users_id_fk REFERENCES users(id),
   created_at timestamp(3) with time zone NOT NULL DEFAULT now(),
   CONSTRAINT organisations_slug_unique UNIQUE (slug)
 );
@@ -32,7 +33,7 @@ ALTER TABLE workspaces ADD COLUMN organisation_id uuid
 --> statement-breakpoint
 ALTER TABLE workspaces ADD COLUMN archived_at timestamp(3) with time zone;
 --> statement-breakpoint
-INSERT INTO organisations (slug, name, created_at) SELECT slug, name, created_at FROM workspaces;
+INSERT INTO organisations (slug, name, created_by, created_at) SELECT slug, name, created_by, created_at FROM workspaces;
 --> statement-breakpoint
 UPDATE workspaces w SET organisation_id = o.id FROM organisations o WHERE o.slug = w.slug;
 --> statement-breakpoint
@@ -70,6 +71,24 @@ CREATE TRIGGER memberships_organisation_member
 AFTER INSERT OR UPDATE OF state, role ON memberships
 FOR EACH ROW WHEN (NEW.state = 'active')
 EXECUTE FUNCTION organisation_member_of_membership();
+--> statement-breakpoint
+-- A person whose last membership of the organisation's workspaces ends, and who holds no role of
+-- their own in it, leaves it: the organisation's people are the people of its workspaces.
+CREATE FUNCTION organisation_member_after_membership() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  DELETE FROM organisation_members om
+  USING workspaces w
+  WHERE w.id = OLD.workspace_id AND om.organisation_id = w.organisation_id
+    AND om.user_id = OLD.user_id AND om.role = 'member'
+    AND NOT EXISTS (
+      SELECT 1 FROM memberships m JOIN workspaces ow ON ow.id = m.workspace_id
+      WHERE m.user_id = OLD.user_id AND ow.organisation_id = w.organisation_id AND m.state = 'active');
+  RETURN NULL;
+END $$;
+--> statement-breakpoint
+CREATE TRIGGER memberships_organisation_member_left
+AFTER DELETE ON memberships
+FOR EACH ROW EXECUTE FUNCTION organisation_member_after_membership();
 --> statement-breakpoint
 -- How a person's session was opened. A workspace's single sign-on is trusted by that workspace only
 -- (its owner chose the provider), so only a session opened with the account's password moves to
