@@ -12,7 +12,7 @@ import { SchedulerLoop } from '../src/loops/scheduler.js';
 import { startTestServer, type TestServer, type TestWorkspace } from '../src/testing.js';
 import { asset, assetWorld, deployed } from './assets.support.js';
 import { scheduledDeployment, setState, start, unique } from './backfill.support.js';
-import { type Call, client, deploy } from './helpers.js';
+import { type Call, client, deploy, startedRun } from './helpers.js';
 
 /*
  * An archived workspace keeps its history readable and takes no new work: its schedules, automations,
@@ -274,8 +274,28 @@ describe('sensors', () => {
   });
 });
 
+describe('runs under way', () => {
+  test('a run under way in an archived workspace reports to its end, but starts no run of another deployment', async () => {
+    const { owner } = await workspace();
+    await deploy(owner, { flowName: 'train', name: 'gpu' });
+    const run = await startedRun(server, owner);
+    const [place] = await server.sql<{ workspace_id: string }[]>`SELECT workspace_id FROM flow_runs WHERE id = ${run.id}`;
+    await archive(place?.workspace_id ?? '');
+    const started = await run.asRun('POST', `/flow-runs/${run.id}/deployment-runs`, {
+      body: { deployment: 'train/gpu', parameters: {}, key: 'k-1' },
+    });
+    expect(started.status).toBe(409);
+    expect(started.body.detail).toContain('this workspace is archived');
+    const done = await run.asRun('POST', `/flow-runs/${run.id}/set-state`, {
+      body: { transitionId: randomUUID(), state: { type: 'COMPLETED' } },
+    });
+    expect(done.status, done.text).toBe(200);
+    expect(done.body.status).toBe('ACCEPT');
+  });
+});
+
 describe('the HTTP layer', () => {
-  test("an archived workspace's owner key is refused mutations and claims with a 409, reads with 200, and its heartbeat is taken", async () => {
+  test("an archived workspace's owner key is refused mutations and new work with a 409, reads with 200, and its heartbeat and the polls of runs under way are taken", async () => {
     const active = await workspace();
     const archived = await workspace();
     await archive(archived.ws.workspaceId);
@@ -289,14 +309,13 @@ describe('the HTTP layer', () => {
     const created = await archived.owner('POST', '/work-pools', { body: { name: unique('pool') } });
     expect(created.status).toBe(409);
     expect(created.body.detail).toMatch(/this workspace is archived/);
-    for (const path of [
-      '/work-pools/default/claim',
-      '/work-pools/default/sensor-ticks/claim',
-      '/work-pools/default/external-polls/claim',
-    ]) {
+    for (const path of ['/work-pools/default/claim', '/work-pools/default/sensor-ticks/claim']) {
       const res = await archived.owner('POST', path, { body: { workerId, limit: 1 } });
       expect(res.status, path).toBe(409);
     }
+    // Polling the external jobs of runs under way is part of finishing them.
+    const polls = await archived.owner('POST', '/work-pools/default/external-polls/claim', { body: { workerId, limit: 1 } });
+    expect(polls.status, polls.text).toBe(200);
     expect((await archived.owner('GET', '/work-pools')).status).toBe(200);
     expect((await archived.owner('GET', '/work-pools/default')).status).toBe(200);
     expect((await archived.owner('GET', '/flow-runs')).status).toBe(200);
