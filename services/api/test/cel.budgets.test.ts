@@ -7,8 +7,8 @@ import { AutomationEngine, MAX_BUDGET_FAILURES, MAX_CHAIN, POISON_ATTEMPTS } fro
 import { MAX_COST, MAX_MACRO_NESTING } from '../src/cel/cost.js';
 import { CelSandbox } from '../src/cel/sandbox.js';
 import { threadCpuClock } from '../src/cel/thread-clock.js';
-import { insertEvents } from '../src/db/events.js';
 import { startTestServer, type TestServer, type TestWorkspace } from '../src/testing.js';
+import { drainAutomations, emitEvent } from './events.support.js';
 import { type Call, client, deploy } from './helpers.js';
 
 /*
@@ -55,21 +55,10 @@ afterAll(async () => {
   await server?.close();
 });
 
-async function emit(workspaceId: string, kind: string, payload: Record<string, unknown> = {}): Promise<string> {
-  const [id] = await insertEvents(server.sql, [
-    { workspaceId, kind, resource: { kind: 'api-key', id: 'test', name: null }, payload, source: 'api' },
-  ]);
-  return id as string;
-}
+const emit = (workspaceId: string, kind: string, payload: Record<string, unknown> = {}) =>
+  emitEvent(server.sql, workspaceId, kind, payload);
 
-/** Runs rounds until one reads nothing: every event stored so far has been through the loop. */
-async function drain(): Promise<void> {
-  for (let i = 0; i < 100; i++) {
-    const round = await engine.round(server.sql);
-    if (round.events === 0 && round.steppedOver === 0) return;
-  }
-  throw new Error('the automations loop did not drain the ledger in 100 rounds');
-}
+const drain = () => drainAutomations(engine, server.sql);
 
 async function createAutomation(call: Call, body: Record<string, unknown>): Promise<{ id: string }> {
   const res = await call('POST', '/automations', { body: { name: `a-${randomUUID().slice(0, 8)}`, ...body } });

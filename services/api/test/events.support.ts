@@ -1,4 +1,6 @@
 import type postgres from 'postgres';
+import type { AutomationEngine } from '../src/automations/engine.js';
+import { insertEvents } from '../src/db/events.js';
 
 /** Reads a Server-Sent Events response: data events as parsed JSON, comment lines kept apart. */
 export class EventReader {
@@ -123,4 +125,26 @@ export async function eventMonthsSince(sql: postgres.Sql, since: Date): Promise<
     await tx`INSERT INTO table_partitions (name, parent, starts, ends) VALUES ('events_history', 'events', '-infinity', ${first})`;
     await tx`SELECT ensure_partitions('events', 2)`;
   });
+}
+
+/** Stores one event of `kind` in the workspace, as an API call would; its id. */
+export async function emitEvent(
+  sql: postgres.Sql,
+  workspaceId: string,
+  kind: string,
+  payload: Record<string, unknown> = {},
+): Promise<string> {
+  const [id] = await insertEvents(sql, [
+    { workspaceId, kind, resource: { kind: 'api-key', id: 'test', name: null }, payload, source: 'api' },
+  ]);
+  return id as string;
+}
+
+/** Runs rounds until one reads nothing: every event stored so far has been through the engine, and due windows were closed. */
+export async function drainAutomations(engine: AutomationEngine, sql: postgres.Sql): Promise<void> {
+  for (let i = 0; i < 100; i++) {
+    const round = await engine.round(sql);
+    if (round.events === 0 && round.steppedOver === 0) return;
+  }
+  throw new Error('the automations engine did not drain the ledger in 100 rounds');
 }

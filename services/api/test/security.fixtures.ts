@@ -316,8 +316,8 @@ export class Scene {
     return link.token;
   }
 
-  /** A member whose address is verified (through an emailed link), signed in with a browser session. */
-  async verifiedPerson(): Promise<PersonCookies> {
+  /** A member of the scene whose address was just verified through an emailed link (setting PASSWORD). */
+  async #confirmedMember(): Promise<{ userId: string; email: string }> {
     const { token, userId, email } = await this.emailLink();
     const confirmed = await this.server.app.request('/api/v1/auth/email/confirm', {
       method: 'POST',
@@ -325,6 +325,12 @@ export class Scene {
       body: JSON.stringify({ token, password: PASSWORD }),
     });
     if (confirmed.status !== 200) throw new Error(`confirming the address failed: ${confirmed.status}`);
+    return { userId, email };
+  }
+
+  /** A member whose address is verified (through an emailed link), signed in with a browser session. */
+  async verifiedPerson(): Promise<PersonCookies> {
+    const { userId, email } = await this.#confirmedMember();
     return { ...(await this.signIn(email)), userId, email };
   }
 
@@ -364,13 +370,7 @@ export class Scene {
 
   /** A verified person made owner of the scene's organisation, signed in to the scene's workspace. */
   async organisationOwner(): Promise<PersonCookies> {
-    const { token, userId, email } = await this.emailLink();
-    const confirmed = await this.server.app.request('/api/v1/auth/email/confirm', {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ token, password: PASSWORD }),
-    });
-    if (confirmed.status !== 200) throw new Error(`confirming the address failed: ${confirmed.status}`);
+    const { userId, email } = await this.#confirmedMember();
     await this.server.sql`
       UPDATE organisation_members SET role = 'owner'
       WHERE user_id = ${userId} AND organisation_id = (SELECT organisation_id FROM workspaces WHERE id = ${this.ws.workspaceId})`;

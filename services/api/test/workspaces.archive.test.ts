@@ -4,7 +4,6 @@ import { automationPass } from '../src/assets/automation/pass.js';
 import { CompiledCache } from '../src/automations/compile.js';
 import { AutomationEngine } from '../src/automations/engine.js';
 import { CelSandbox } from '../src/cel/sandbox.js';
-import { insertEvents } from '../src/db/events.js';
 import { setWorkspaceArchived } from '../src/db/organisations.js';
 import { createLogger } from '../src/logger.js';
 import { BackfillLoop } from '../src/loops/backfills.js';
@@ -12,6 +11,7 @@ import { SchedulerLoop } from '../src/loops/scheduler.js';
 import { startTestServer, type TestServer, type TestWorkspace } from '../src/testing.js';
 import { asset, assetWorld, deployed } from './assets.support.js';
 import { scheduledDeployment, setState, start, unique } from './backfill.support.js';
+import { drainAutomations, emitEvent } from './events.support.js';
 import { type Call, client, deploy, startedRun } from './helpers.js';
 
 /*
@@ -90,21 +90,10 @@ describe('the scheduler', () => {
 });
 
 describe('automations', () => {
-  async function emit(workspaceId: string, kind: string, payload: Record<string, unknown> = {}): Promise<string> {
-    const [id] = await insertEvents(server.sql, [
-      { workspaceId, kind, resource: { kind: 'api-key', id: 'test', name: null }, payload, source: 'api' },
-    ]);
-    return id as string;
-  }
+  const emit = (workspaceId: string, kind: string, payload: Record<string, unknown> = {}) =>
+    emitEvent(server.sql, workspaceId, kind, payload);
 
-  /** Runs rounds until one reads nothing: every event stored so far has been through the engine, and due windows were closed. */
-  async function drain(): Promise<void> {
-    for (let i = 0; i < 100; i++) {
-      const round = await engine.round(server.sql);
-      if (round.events === 0 && round.steppedOver === 0) return;
-    }
-    throw new Error('the automations engine did not drain the ledger in 100 rounds');
-  }
+  const drain = () => drainAutomations(engine, server.sql);
 
   async function createAutomation(owner: Call, body: Record<string, unknown>): Promise<string> {
     const res = await owner('POST', '/automations', { body: { name: unique('a'), ...body } });
