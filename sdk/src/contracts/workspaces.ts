@@ -75,10 +75,10 @@ export type ApiKeyListResponse = z.infer<typeof ApiKeyListResponse>;
 
 export const WhoAmIResponse = z.strictObject({
   workspace: Workspace,
-  /** The organisation the workspace belongs to. */
-  organisation: z.strictObject({ id: Id, slug: z.string(), name: z.string() }),
-  /** Archived: its history is readable, and it takes no changes and no new work until it is restored. */
-  archived: z.boolean(),
+  /** The organisation the workspace belongs to (absent from servers older than organisations). */
+  organisation: z.strictObject({ id: Id, slug: z.string(), name: z.string() }).optional(),
+  /** Archived: its history is readable, and it takes no changes and no new work until it is restored (absent from older servers). */
+  archived: z.boolean().optional(),
   principal: z.strictObject({
     /** `session`: a browser session, opened with an API key or a one-time sign-in link, acting with its role. */
     kind: z.enum(['api_key', 'run_token', 'session']),

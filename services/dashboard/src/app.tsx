@@ -231,7 +231,7 @@ function Shell({ route, search }: { route: Route; search: URLSearchParams }) {
             role={role}
             userId={me?.user?.id ?? null}
             workspaceSlug={me?.workspace.slug ?? null}
-            organisationSlug={me?.organisation.slug ?? null}
+            organisationSlug={me?.organisation?.slug ?? null}
           />
         </Suspense>
       </main>
