@@ -12,9 +12,35 @@ export type AuditActorKind = z.infer<typeof AuditActorKind>;
  * One audited call. Entries are append-only: the database refuses to change or delete them.
  * `summary` never holds a secret: only field names and short non-secret values of the request.
  */
+/** A place in a chain as text (0 before the first entry): a bigint no reader rounds. */
+const SeqText = z.string().regex(/^(?:0|[1-9][0-9]{0,18})$/);
+
+/**
+ * An entry's place in its workspace's hash chain: `hash = hex(sha256(prev ‖ text))`, where `text`
+ * is the entry's fields as the SDK's `auditEntryText` prints them, and `prev` is the hash of the
+ * entry at `seq - 1` (64 zeros before the first). Verify a chain with `outpost audit verify`.
+ */
+export const AuditChainLink = z.strictObject({
+  /** The entry's place in its workspace's chain: 1, 2, … without a gap. */
+  seq: z.string().regex(/^[1-9][0-9]{0,18}$/),
+  prev: z.string().regex(/^[0-9a-f]{64}$/),
+  hash: z.string().regex(/^[0-9a-f]{64}$/),
+});
+export type AuditChainLink = z.infer<typeof AuditChainLink>;
+
+/** The newest entry of a workspace's chain (`seq` 0 and 64 zeros before its first entry). */
+export const AuditChainHead = z.strictObject({
+  workspaceId: Id,
+  seq: SeqText,
+  hash: z.string().regex(/^[0-9a-f]{64}$/),
+});
+export type AuditChainHead = z.infer<typeof AuditChainHead>;
+
 export const AuditEntry = z.strictObject({
   /** Increases with every entry; the keyset of the listing. */
   id: z.string(),
+  workspaceId: Id,
+  chain: AuditChainLink,
   occurredAt: Timestamp,
   actor: z.strictObject({
     kind: AuditActorKind,
@@ -63,9 +89,39 @@ export const AuditLogQuery = z.strictObject({
 });
 export type AuditLogQuery = z.input<typeof AuditLogQuery>;
 
-/** The export streams every matching entry, oldest first, as NDJSON (one AuditEntry a line). */
-export const AuditExportQuery = z.strictObject(AuditFilters);
+/**
+ * The export streams every matching entry in chain order (oldest first), as NDJSON (one AuditEntry
+ * a line). `afterSeq` resumes after the last place a reader holds, which is how a SIEM pulls only
+ * what is new without gaps or repeats (entries commit in chain order, not always in time order).
+ */
+export const AuditExportQuery = z.strictObject({
+  ...AuditFilters,
+  afterSeq: SeqText.optional(),
+});
 export type AuditExportQuery = z.input<typeof AuditExportQuery>;
+
+/**
+ * An organisation's export: the entries of all its workspaces (archived ones included), or of one.
+ * Each workspace's entries come in its chain order; workspaces are interleaved by time.
+ */
+export const OrganisationAuditExportQuery = z
+  .strictObject({
+    ...AuditFilters,
+    /** Only this workspace's entries (its slug). */
+    workspace: z.string().max(40).optional(),
+    /** With `workspace`: only its entries after this place of its chain. */
+    afterSeq: SeqText.optional(),
+  })
+  .refine((q) => q.afterSeq === undefined || q.workspace !== undefined, {
+    path: ['afterSeq'],
+    message: "afterSeq is a place in one workspace's chain: name the workspace too",
+  });
+export type OrganisationAuditExportQuery = z.input<typeof OrganisationAuditExportQuery>;
+
+export const AuditChainHeadsResponse = z.strictObject({
+  items: z.array(AuditChainHead.extend({ workspace: z.string() })),
+});
+export type AuditChainHeadsResponse = z.infer<typeof AuditChainHeadsResponse>;
 
 /** Newest first. */
 export const AuditLogResponse = page(AuditEntry);

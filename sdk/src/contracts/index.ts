@@ -75,11 +75,15 @@ export {
 } from './assets.js';
 export {
   AuditActorKind,
+  AuditChainHead,
+  AuditChainHeadsResponse,
+  AuditChainLink,
   AuditEntry,
   AuditExportQuery,
   AuditLogQuery,
   AuditLogResponse,
   MAX_AUDIT_PAGE_SIZE,
+  OrganisationAuditExportQuery,
 } from './audit.js';
 export {
   ACTION_TYPES,
@@ -278,6 +282,11 @@ export {
   OrganisationMemberListResponse,
   OrganisationMemberUpdateRequest,
   OrganisationRole,
+  OrganisationToken,
+  OrganisationTokenCreateRequest,
+  OrganisationTokenCreateResponse,
+  OrganisationTokenListResponse,
+  OrganisationTokenScope,
   OrganisationUpdateRequest,
   OrganisationWorkspace,
   OrganisationWorkspaceCreateRequest,
@@ -285,6 +294,7 @@ export {
   OrganisationWorkspaceMemberPutRequest,
   OrganisationWorkspaceUpdateRequest,
   SessionSwitchRequest,
+  TOKENS_PER_ORGANISATION,
   WORKSPACES_PER_ORGANISATION,
   WorkspaceHealth,
 } from './organisations.js';

@@ -136,3 +136,46 @@ export const OrganisationHealthResponse = z.strictObject({
   items: z.array(WorkspaceHealth),
 });
 export type OrganisationHealthResponse = z.infer<typeof OrganisationHealthResponse>;
+
+/** What an organisation token may do: `audit:read` pulls the organisation's audit export and chain heads. */
+export const OrganisationTokenScope = z.enum(['audit:read']);
+export type OrganisationTokenScope = z.infer<typeof OrganisationTokenScope>;
+
+/** The most live tokens one organisation holds. */
+export const TOKENS_PER_ORGANISATION = 20;
+
+/** An organisation token as its list shows it; the token itself is shown once, when it is made. */
+export const OrganisationToken = z.strictObject({
+  id: Id,
+  name: z.string(),
+  scopes: z.array(OrganisationTokenScope),
+  /** The first characters of the token, to tell tokens apart. */
+  prefix: z.string(),
+  createdAt: Timestamp,
+  /** Who made it (null once the account is gone). */
+  createdBy: z.string().nullable(),
+  expiresAt: Timestamp.nullable(),
+  lastUsedAt: Timestamp.nullable(),
+  revokedAt: Timestamp.nullable(),
+});
+export type OrganisationToken = z.infer<typeof OrganisationToken>;
+
+export const OrganisationTokenListResponse = z.strictObject({ items: z.array(OrganisationToken) });
+export type OrganisationTokenListResponse = z.infer<typeof OrganisationTokenListResponse>;
+
+export const OrganisationTokenCreateRequest = z.strictObject({
+  name: DisplayName,
+  scopes: z.array(OrganisationTokenScope).min(1).max(OrganisationTokenScope.options.length),
+  /** When it stops working; never when left out. */
+  expiresAt: z.iso.datetime({ offset: true }).optional(),
+});
+export type OrganisationTokenCreateRequest = z.infer<typeof OrganisationTokenCreateRequest>;
+
+export const OrganisationTokenCreateResponse = z.strictObject({
+  /** The token, shown this once: the server keeps only its hash. */
+  token: z.string(),
+  organisationToken: OrganisationToken,
+});
+export type OrganisationTokenCreateResponse = z.infer<typeof OrganisationTokenCreateResponse>;
+
+export const OrganisationTokenParams = z.strictObject({ org: WorkspaceSlug, id: Id });

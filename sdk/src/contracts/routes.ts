@@ -28,7 +28,15 @@ import {
   DynamicPartitionKeysResponse,
   DynamicPartitionsParams,
 } from './assets.js';
-import { AuditEntry, AuditExportQuery, AuditLogQuery, AuditLogResponse } from './audit.js';
+import {
+  AuditChainHead,
+  AuditChainHeadsResponse,
+  AuditEntry,
+  AuditExportQuery,
+  AuditLogQuery,
+  AuditLogResponse,
+  OrganisationAuditExportQuery,
+} from './audit.js';
 import {
   Automation,
   AutomationCreateRequest,
@@ -126,6 +134,10 @@ import {
   OrganisationMemberParams,
   OrganisationMemberUpdateRequest,
   OrganisationParams,
+  OrganisationTokenCreateRequest,
+  OrganisationTokenCreateResponse,
+  OrganisationTokenListResponse,
+  OrganisationTokenParams,
   OrganisationUpdateRequest,
   OrganisationWorkspace,
   OrganisationWorkspaceCreateRequest,
@@ -289,6 +301,12 @@ export interface RouteAccess {
    * make. Every other mutation of an archived workspace is a 409.
    */
   whileArchived?: boolean;
+  /**
+   * Also taken from an organisation token holding this scope, for the organisation the path names
+   * (`:org`): a credential of the organisation, not of one workspace or one person. The handler is
+   * then called without a principal and with the token's organisation.
+   */
+  organisationToken?: 'audit:read';
 }
 
 /**
@@ -1539,6 +1557,56 @@ export const routes = {
     response: NoContent,
     status: 204,
   }),
+  organisationTokensList: route({
+    method: 'GET',
+    path: '/organisations/:org/tokens',
+    summary: "The organisation's tokens, live and revoked (its owners and admins)",
+    access: { roles: READERS, person: true },
+    params: OrganisationParams,
+    response: OrganisationTokenListResponse,
+  }),
+  organisationTokensCreate: route({
+    method: 'POST',
+    path: '/organisations/:org/tokens',
+    summary: 'Make an organisation token, e.g. for a SIEM to pull the audit export (its owners and admins); shown once',
+    access: { roles: READERS, person: true, whileArchived: true },
+    params: OrganisationParams,
+    body: OrganisationTokenCreateRequest,
+    response: OrganisationTokenCreateResponse,
+    status: 201,
+    cacheControl: 'no-store',
+  }),
+  organisationTokensRevoke: route({
+    method: 'DELETE',
+    path: '/organisations/:org/tokens/:id',
+    summary: 'Revoke an organisation token (its owners and admins); it is refused from the next call',
+    access: { roles: READERS, person: true, whileArchived: true },
+    params: OrganisationTokenParams,
+    response: NoContent,
+    status: 204,
+  }),
+  organisationAuditExport: route({
+    method: 'GET',
+    path: '/organisations/:org/audit-log/export',
+    summary:
+      "Every matching audit entry of the organisation's workspaces as NDJSON, each workspace's in chain order (its owners, admins and auditors, or an organisation token with audit:read)",
+    access: { roles: READERS, person: true, organisationToken: 'audit:read' },
+    params: OrganisationParams,
+    query: OrganisationAuditExportQuery,
+    response: AuditEntry,
+    stream: 'application/x-ndjson',
+    cacheControl: 'no-store',
+  }),
+  organisationAuditHeads: route({
+    method: 'GET',
+    path: '/organisations/:org/audit-log/heads',
+    summary:
+      "The head of each workspace's audit chain: what a complete export must reach (its owners, admins and auditors, or an organisation token with audit:read)",
+    access: { roles: READERS, person: true, organisationToken: 'audit:read' },
+    params: OrganisationParams,
+    response: AuditChainHeadsResponse,
+    cacheControl: 'no-store',
+  }),
   authSessionSwitch: route({
     method: 'POST',
     path: '/auth/session/workspace',
@@ -1587,6 +1655,14 @@ export const routes = {
     access: { roles: ADMINS },
     query: AuditLogQuery,
     response: AuditLogResponse,
+  }),
+  auditLogHead: route({
+    method: 'GET',
+    path: '/audit-log/head',
+    summary: "The head of the workspace's audit chain: its newest entry's place and hash",
+    access: { roles: ADMINS },
+    response: AuditChainHead,
+    cacheControl: 'no-store',
   }),
   auditLogExport: route({
     method: 'GET',

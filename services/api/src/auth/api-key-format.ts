@@ -1,18 +1,19 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { crc32 } from 'node:zlib';
 
-// Format: `op_` + 32 random base62 characters (~190 bits) + a 6-character base62 CRC32 of those 32.
-// The fixed prefix lets secret scanners find leaked keys; the checksum lets us (and scanners)
-// refuse a mistyped or made-up key without a database lookup. Keys are stored only as sha256.
+// Format: a prefix (`op_` for a workspace's API key, `opo_` for an organisation's token) + 32 random
+// base62 characters (~190 bits) + a 6-character base62 CRC32 of those 32. The fixed prefix lets
+// secret scanners find leaked keys; the checksum lets us (and scanners) refuse a mistyped or
+// made-up key without a database lookup. Keys are stored only as sha256.
 
 const PREFIX = 'op_';
+/** The prefix of an organisation token. */
+export const ORGANISATION_TOKEN_PREFIX = 'opo_';
 const BODY_LENGTH = 32;
 const CHECKSUM_LENGTH = 6;
-const KEY_LENGTH = PREFIX.length + BODY_LENGTH + CHECKSUM_LENGTH;
 /** How much of a key is kept in clear, so people can tell their keys apart in a list. */
 const DISPLAY_PREFIX_LENGTH = 10;
 const ALPHABET = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
-const KEY_PATTERN = new RegExp(`^${PREFIX}[0-9A-Za-z]{${BODY_LENGTH + CHECKSUM_LENGTH}}$`);
 // 248 = 4 × 62: bytes at or above it are dropped, so every character is equally likely.
 const UNBIASED_LIMIT = 256 - (256 % ALPHABET.length);
 
@@ -43,17 +44,36 @@ export function hashApiKey(key: string): string {
   return createHash('sha256').update(key, 'utf8').digest('hex');
 }
 
+function generateSecret(prefix: string): { key: string; hash: string; prefix: string } {
+  const body = randomBase62(BODY_LENGTH);
+  const key = `${prefix}${body}${checksum(body)}`;
+  return { key, hash: hashApiKey(key), prefix: key.slice(0, prefix.length + DISPLAY_PREFIX_LENGTH - PREFIX.length) };
+}
+
+function parseSecret(prefix: string, raw: string): { hash: string } | null {
+  if (raw.length !== prefix.length + BODY_LENGTH + CHECKSUM_LENGTH || !raw.startsWith(prefix)) return null;
+  const rest = raw.slice(prefix.length);
+  if (!/^[0-9A-Za-z]+$/.test(rest)) return null;
+  if (rest.slice(BODY_LENGTH) !== checksum(rest.slice(0, BODY_LENGTH))) return null;
+  return { hash: hashApiKey(raw) };
+}
+
 /** A new key: `key` is shown once, `hash` is stored, `prefix` is kept for display. */
 export function generateApiKey(): { key: string; hash: string; prefix: string } {
-  const body = randomBase62(BODY_LENGTH);
-  const key = `${PREFIX}${body}${checksum(body)}`;
-  return { key, hash: hashApiKey(key), prefix: key.slice(0, DISPLAY_PREFIX_LENGTH) };
+  return generateSecret(PREFIX);
 }
 
 /** The hash to look a presented key up by, or null when it cannot be one of ours. No trimming. */
 export function parseApiKey(raw: string): { hash: string } | null {
-  if (raw.length !== KEY_LENGTH || !KEY_PATTERN.test(raw)) return null;
-  const body = raw.slice(PREFIX.length, PREFIX.length + BODY_LENGTH);
-  if (raw.slice(PREFIX.length + BODY_LENGTH) !== checksum(body)) return null;
-  return { hash: hashApiKey(raw) };
+  return parseSecret(PREFIX, raw);
+}
+
+/** A new organisation token, like generateApiKey. */
+export function generateOrganisationToken(): { key: string; hash: string; prefix: string } {
+  return generateSecret(ORGANISATION_TOKEN_PREFIX);
+}
+
+/** The hash to look a presented organisation token up by, or null when it cannot be one. */
+export function parseOrganisationToken(raw: string): { hash: string } | null {
+  return parseSecret(ORGANISATION_TOKEN_PREFIX, raw);
 }

@@ -98,6 +98,22 @@ async function workspaceOf(db: Db, organisation: OrganisationRow, slug: string, 
   return workspace;
 }
 
+/**
+ * The organisation by slug, once the person's role in it is one of `allowed` and their address is
+ * proven; `doing` says what for, in the refusal.
+ */
+export async function organisationWithRole(
+  deps: AppDeps,
+  userId: string,
+  slug: string,
+  allowed: readonly OrganisationRole[],
+  doing: string,
+): Promise<OrganisationRow> {
+  const organisation = await organisationFor(deps.sql, userId, slug);
+  await assertRole(deps.sql, userId, organisation, allowed, doing);
+  return organisation;
+}
+
 export async function listOrganisations(deps: AppDeps, userId: string): Promise<Organisation[]> {
   return organisationsWithWorkspaces(deps.sql, userId);
 }

@@ -2,7 +2,7 @@ import { type Role, SESSION_COOKIE } from '@outpost/sdk/contracts';
 import type { AppDeps } from '../context.js';
 import { findApiKeyByHash, type KeyPrincipalRow, touchApiKey } from '../db/api-keys.js';
 import { credentialRefused } from '../domain-error.js';
-import { parseApiKey } from './api-key-format.js';
+import { ORGANISATION_TOKEN_PREFIX, parseApiKey } from './api-key-format.js';
 import { looksLikeJwt } from './run-token.js';
 import { authenticateSession, readCookie, type SessionPrincipal, type SessionRequest } from './sessions.js';
 
@@ -50,6 +50,11 @@ export async function authenticate(authorization: string | undefined, { sql, tok
     } catch {
       throw credentialRefused('the run token is invalid or expired');
     }
+  }
+  if (token.startsWith(ORGANISATION_TOKEN_PREFIX)) {
+    throw credentialRefused(
+      "an organisation token is taken only by the organisation's audit routes (/organisations/:org/audit-log/…): send an API key here",
+    );
   }
   const parsed = parseApiKey(token);
   if (!parsed) throw credentialRefused('the API key is malformed');

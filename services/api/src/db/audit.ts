@@ -1,4 +1,4 @@
-import type { AuditActorKind, AuditEntry } from '@outpost/sdk/contracts';
+import type { AuditActorKind, AuditChainHead, AuditEntry } from '@outpost/sdk/contracts';
 import type postgres from 'postgres';
 import type { Db } from './client.js';
 import type { auditLog, Row } from './schema.js';
@@ -36,6 +36,10 @@ interface AuditRow
   extends Pick<
     Row<typeof auditLog>,
     | 'id'
+    | 'workspace_id'
+    | 'chain_seq'
+    | 'chain_prev'
+    | 'chain_hash'
     | 'occurred_at'
     | 'actor_kind'
     | 'actor_id'
@@ -56,6 +60,8 @@ interface AuditRow
 function toEntry(row: AuditRow): AuditEntry {
   return {
     id: row.id,
+    workspaceId: row.workspace_id,
+    chain: { seq: row.chain_seq, prev: row.chain_prev, hash: row.chain_hash },
     occurredAt: iso(row.occurred_at),
     actor: { kind: row.actor_kind, id: row.actor_id, label: row.actor_label },
     action: row.action,
@@ -127,7 +133,7 @@ function where(db: Db, workspaceId: string, f: AuditFilters) {
 // The label is read at query time: who a key or user is now is what a reviewer looks up anyway,
 // and the write path stays one INSERT with no lookups.
 const SELECT = (db: Db) => db`
-  SELECT a.id::text AS id, a.occurred_at, a.actor_kind, a.actor_id, coalesce(u.email, k.name) AS actor_label, a.action,
+  SELECT a.id::text AS id, a.workspace_id, a.chain_seq::text AS chain_seq, a.chain_prev, a.chain_hash, a.occurred_at, a.actor_kind, a.actor_id, coalesce(u.email, k.name) AS actor_label, a.action,
          a.method, a.path, a.status, a.client_address, a.user_agent, a.request_id, a.target_ids, a.result_ids, a.summary
   FROM audit_log a
   LEFT JOIN api_keys k ON a.actor_kind = 'api_key' AND k.id = a.actor_id
@@ -149,18 +155,78 @@ export async function listAuditEntries(
   return rows.map(toEntry);
 }
 
-/** Oldest first, entries newer than `after` (an entry id); the export reads the log in pages of these. */
+/**
+ * A workspace's entries in chain order, after place `afterSeq` of its chain. Entries commit in chain
+ * order (the trigger holds the chain's head until its entry commits), so a reader that resumes
+ * after the last place it read never skips an entry that commits later.
+ */
 export async function readAuditEntriesAfter(
   db: Db,
   workspaceId: string,
   filters: AuditFilters,
-  after: string | null,
+  afterSeq: string | null,
   limit: number,
 ): Promise<AuditEntry[]> {
   const rows = await db<AuditRow[]>`
     ${SELECT(db)}
-    WHERE ${where(db, workspaceId, filters)} ${after ? db`AND a.id > ${after}::bigint` : db``}
-    ORDER BY a.id
+    WHERE ${where(db, workspaceId, filters)} ${afterSeq ? db`AND a.chain_seq > ${afterSeq}::bigint` : db``}
+    ORDER BY a.chain_seq
     LIMIT ${limit}`;
   return rows.map(toEntry);
+}
+
+/** The head of each workspace's chain (place 0 and 64 zeros for a workspace with no entry yet). */
+export async function readChainHeads(db: Db, workspaceIds: readonly string[]): Promise<AuditChainHead[]> {
+  const rows = await db<{ workspace_id: string; seq: string; hash: string }[]>`
+    SELECT w.id AS workspace_id, coalesce(h.seq, 0)::text AS seq, coalesce(h.hash, repeat('0', 64)) AS hash
+    FROM unnest(${db.array([...workspaceIds])}::uuid[]) WITH ORDINALITY AS w(id, n)
+    LEFT JOIN audit_chain_heads h ON h.workspace_id = w.id
+    ORDER BY w.n`;
+  return rows.map((r) => ({ workspaceId: r.workspace_id, seq: r.seq, hash: r.hash }));
+}
+
+/**
+ * Every matching entry of several workspaces: each workspace's in chain order, the workspaces merged
+ * by time (then entry id), read a page per workspace at a time so memory stays bounded by the page
+ * size times the number of workspaces, however long the logs are.
+ */
+export async function* mergedAuditEntries(
+  db: Db,
+  workspaceIds: readonly string[],
+  filters: AuditFilters,
+  pageSize: number,
+  firstAfterSeq: string | null = null,
+): AsyncGenerator<AuditEntry> {
+  interface Cursor {
+    workspaceId: string;
+    buffer: AuditEntry[];
+    afterSeq: string | null;
+    done: boolean;
+  }
+  const cursors: Cursor[] = workspaceIds.map((workspaceId) => ({
+    workspaceId,
+    buffer: [],
+    afterSeq: firstAfterSeq,
+    done: false,
+  }));
+  const refill = async (c: Cursor) => {
+    if (c.done || c.buffer.length > 0) return;
+    const page = await readAuditEntriesAfter(db, c.workspaceId, filters, c.afterSeq, pageSize);
+    c.buffer = page;
+    c.afterSeq = page.at(-1)?.chain.seq ?? c.afterSeq;
+    if (page.length < pageSize) c.done = true;
+  };
+  const earlier = (a: AuditEntry, b: AuditEntry) =>
+    a.occurredAt < b.occurredAt || (a.occurredAt === b.occurredAt && BigInt(a.id) < BigInt(b.id));
+  for (let i = 0; i < cursors.length; i += 4) await Promise.all(cursors.slice(i, i + 4).map(refill));
+  for (;;) {
+    let next: Cursor | null = null;
+    for (const c of cursors) {
+      const head = c.buffer[0];
+      if (head && (!next || earlier(head, next.buffer[0] as AuditEntry))) next = c;
+    }
+    if (!next) return;
+    yield next.buffer.shift() as AuditEntry;
+    await refill(next);
+  }
 }

@@ -125,6 +125,36 @@ export const organisationMembers = pgTable(
   ],
 );
 
+/** What an organisation token may do. */
+export type OrganisationTokenScope = 'audit:read';
+
+/**
+ * A credential of an organisation rather than of a workspace or a person: a SIEM pulls the
+ * organisation's audit export with one. Stored as sha256 only, like API keys.
+ */
+export const organisationTokens = pgTable(
+  'organisation_tokens',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    organisationId: uuid('organisation_id')
+      .notNull()
+      .references(() => organisations.id),
+    name: text('name').notNull(),
+    scopes: text('scopes').array().$type<OrganisationTokenScope[]>().notNull(),
+    prefix: text('prefix').notNull(),
+    tokenHash: text('token_hash').notNull(),
+    createdBy: uuid('created_by').references((): AnyPgColumn => users.id),
+    createdAt: createdAt(),
+    expiresAt: ts('expires_at'),
+    lastUsedAt: ts('last_used_at'),
+    revokedAt: ts('revoked_at'),
+  },
+  (t) => [
+    uniqueIndex('organisation_tokens_hash_uq').on(t.tokenHash),
+    index('organisation_tokens_organisation_idx').on(t.organisationId, t.createdAt),
+  ],
+);
+
 /** The tenant. Every other table (but the server-wide signing keys) carries its id. */
 export const workspaces = pgTable(
   'workspaces',
@@ -933,9 +963,30 @@ export const auditLog = pgTable(
     /** Every id of target_ids and result_ids, for the `objectId` filter. */
     objectIds: text('object_ids').array().notNull().default(sql`'{}'::text[]`),
     summary: jsonb('summary').$type<JsonObject>().notNull().default({}),
+    /**
+     * The entry's place in its workspace's hash chain (1, 2, …), and the chain's hash before and
+     * after it: `hash = sha256(prev ‖ the entry's canonical text)`, written by a trigger that holds
+     * the workspace's head (audit_chain_heads) until the entry commits. See migration 0047.
+     */
+    chainSeq: bigint('chain_seq', { mode: 'number' }).$type<string>().notNull(),
+    chainPrev: text('chain_prev').notNull(),
+    chainHash: text('chain_hash').notNull(),
   },
-  (t) => [index('audit_log_workspace_idx').on(t.workspaceId, t.id), index('audit_log_objects_idx').using('gin', t.objectIds)],
+  (t) => [
+    index('audit_log_workspace_idx').on(t.workspaceId, t.id),
+    index('audit_log_objects_idx').using('gin', t.objectIds),
+    uniqueIndex('audit_log_chain_uq').on(t.workspaceId, t.chainSeq),
+  ],
 );
+
+/** The newest entry of each workspace's audit chain: the row its next entry locks and extends. */
+export const auditChainHeads = pgTable('audit_chain_heads', {
+  workspaceId: uuid('workspace_id')
+    .primaryKey()
+    .references(() => workspaces.id),
+  seq: bigint('seq', { mode: 'number' }).$type<string>().notNull(),
+  hash: text('hash').notNull(),
+});
 
 // ---- artifacts: reports, tables, links and progress a run publishes ----
 

@@ -2,6 +2,8 @@ import { type RouteDef, type RouteName, routes, SESSION_COOKIE, servedPath } fro
 import type { Context, Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { checkTarget } from '../auth/access.js';
+import { ORGANISATION_TOKEN_PREFIX } from '../auth/api-key-format.js';
+import { authenticateOrganisationToken, type OrganisationTokenCaller } from '../auth/organisation-tokens.js';
 import { authenticateCounted, authorize, rateSubject, requestAddress } from '../auth/permissions.js';
 import { bearerToken, type Principal, principalLogFields } from '../auth/principal.js';
 import { authenticateSession, checkSameOrigin, isHttps, readCookie } from '../auth/sessions.js';
@@ -107,12 +109,26 @@ async function serve(
 
   // Assigned in the callback; the cast keeps TypeScript from narrowing it to null for good.
   let audit = null as AuditNote | null;
-  const principal = await callerOf(c, deps, route, address, (caller) => {
-    if (route.audit === 'handler' || !isAudited(name, route.method, caller)) return;
-    audit = { workspaceId: caller.workspaceId, ...auditActor(caller), action: name, targetIds: {}, resultIds: {}, summary: {} };
-    noteAudit(c, audit);
-  });
-  const logger = principal ? c.get('logger').child(principalLogFields(principal)) : c.get('logger');
+  let organisationToken = null as OrganisationTokenCaller | null;
+  const principal = await callerOf(
+    c,
+    deps,
+    route,
+    address,
+    (token) => {
+      organisationToken = token;
+    },
+    (caller) => {
+      if (route.audit === 'handler' || !isAudited(name, route.method, caller)) return;
+      audit = { workspaceId: caller.workspaceId, ...auditActor(caller), action: name, targetIds: {}, resultIds: {}, summary: {} };
+      noteAudit(c, audit);
+    },
+  );
+  const logger = principal
+    ? c.get('logger').child(principalLogFields(principal))
+    : organisationToken
+      ? c.get('logger').child({ organisationTokenId: (organisationToken as OrganisationTokenCaller).tokenId })
+      : c.get('logger');
   const params = parseParams(route, c.req.param() as Record<string, string>);
   if (audit) audit.targetIds = paramIds(params);
   const url = new URL(c.req.url);
@@ -137,6 +153,7 @@ async function serve(
     query: query as never,
     body: body as never,
     principal: principal as never,
+    organisationToken,
     deps,
     logger,
     url,
@@ -191,6 +208,7 @@ async function callerOf(
   deps: AppDeps,
   route: RouteDef,
   address: string | null,
+  onOrganisationToken: (caller: OrganisationTokenCaller) => void,
   onAuthenticated: (principal: Principal) => void,
 ): Promise<Principal | null> {
   const { access } = route;
@@ -198,9 +216,37 @@ async function callerOf(
     authenticateOperator(c, deps, address);
     return null;
   }
+  if (access.organisationToken) {
+    const offered = bearerToken(c.req.header('authorization'));
+    if (offered?.startsWith(ORGANISATION_TOKEN_PREFIX)) {
+      onOrganisationToken(await authenticateOrganisationTokenCounted(deps, offered, access.organisationToken, address));
+      return null;
+    }
+  }
   if (access.anonymous) return access.optionalSession ? liveSession(c, deps, address) : null;
   if (access.anyCredential) return authenticateCounted(c, deps);
   return authorize(c, deps, route, onAuthenticated);
+}
+
+/**
+ * An organisation token, counted like any credential: a failed authentication against the client
+ * address, a live token against its own allowance and its organisation's.
+ */
+async function authenticateOrganisationTokenCounted(
+  deps: AppDeps,
+  token: string,
+  scope: NonNullable<RouteDef['access']['organisationToken']>,
+  address: string | null,
+): Promise<OrganisationTokenCaller> {
+  let caller: OrganisationTokenCaller;
+  try {
+    caller = await authenticateOrganisationToken(deps.sql, token, scope);
+  } catch (error) {
+    if (errorCode(error) === 'unauthenticated') deps.rateLimiter.checkAnonymous(address);
+    throw error;
+  }
+  deps.rateLimiter.check({ workspaceId: `organisation:${caller.organisationId}`, credential: caller.tokenId, traffic: 'api' });
+  return caller;
 }
 
 /** The operator's metrics token, compared in constant time; anything else is a failed authentication. */

@@ -1,6 +1,6 @@
 import { type AuditEntry, type AuditExportQuery, routes } from '@outpost/sdk/contracts';
 import { z } from 'zod';
-import { type AuditFilters, listAuditEntries, readAuditEntriesAfter } from '../db/audit.js';
+import { type AuditFilters, listAuditEntries, readAuditEntriesAfter, readChainHeads } from '../db/audit.js';
 import { encodeCursor } from '../db/values.js';
 import { getWorkspace } from '../db/workspaces.js';
 import { decodeCursor } from './pagination.js';
@@ -9,7 +9,7 @@ import type { Handlers } from './types.js';
 const AuditCursor = z.tuple([z.string().regex(/^[1-9][0-9]{0,18}$/)]);
 const EXPORT_PAGE = 1000;
 
-function filters(query: z.output<typeof AuditExportQuery>): AuditFilters {
+export function filters(query: Omit<z.output<typeof AuditExportQuery>, 'afterSeq'>): AuditFilters {
   return {
     actorId: query.actorId,
     action: query.action,
@@ -28,10 +28,15 @@ export const auditHandlers = {
     const last = items.at(-1);
     return { items, nextCursor: rows.length > query.limit && last ? encodeCursor([last.id]) : null };
   },
-} satisfies Pick<Handlers, 'auditLogList'>;
+  auditLogHead: async ({ principal, deps }) => {
+    const [head] = await readChainHeads(deps.sql, [principal.workspaceId]);
+    if (!head) throw new Error('a workspace has no chain head');
+    return head;
+  },
+} satisfies Pick<Handlers, 'auditLogList' | 'auditLogHead'>;
 
 /**
- * `GET /audit-log/export`: every matching entry of the caller's workspace, oldest first, one JSON
+ * `GET /audit-log/export`: every matching entry of the caller's workspace in chain order, one JSON
  * object a line, read in keyset pages so memory stays flat however long the log is. A failure
  * part-way aborts the response rather than ending it cleanly, so a cut-off export never passes for a whole one.
  */
@@ -42,8 +47,8 @@ export const auditExportHandlers = {
     const encoder = new TextEncoder();
     // The first page is read before the answer starts, so a filter the database refuses is a 4xx
     // problem like anywhere else, not a stream cut off after a 200.
-    let first: AuditEntry[] | null = await readAuditEntriesAfter(deps.sql, principal.workspaceId, selected, null, EXPORT_PAGE);
-    let after: string | null = null;
+    let after: string | null = query.afterSeq ?? null;
+    let first: AuditEntry[] | null = await readAuditEntriesAfter(deps.sql, principal.workspaceId, selected, after, EXPORT_PAGE);
     const body = new ReadableStream<Uint8Array>({
       async pull(controller) {
         try {
@@ -53,7 +58,7 @@ export const auditExportHandlers = {
             controller.close();
             return;
           }
-          after = page.at(-1)?.id ?? after;
+          after = page.at(-1)?.chain.seq ?? after;
           if (deps.validateResponses) for (const entry of page) routes.auditLogExport.response.parse(entry);
           controller.enqueue(encoder.encode(page.map((entry) => `${JSON.stringify(entry)}\n`).join('')));
         } catch (error) {

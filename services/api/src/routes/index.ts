@@ -25,6 +25,7 @@ import { ledgerHandlers } from './ledger.js';
 import { logHandlers } from './logs.js';
 import { metricsHandlers } from './metrics.js';
 import { alertRuleHandlers, notificationHandlers } from './notifications.js';
+import { organisationAuditHandlers } from './organisation-audit.js';
 import { organisationHandlers } from './organisations.js';
 import { poolRunHandlers } from './pool-runs.js';
 import { quotaHandlers } from './quotas.js';
@@ -77,6 +78,7 @@ export function routeHandlers(scope: HandlerScope): Handlers {
     ...ssoHandlers,
     ...auditHandlers,
     ...auditExportHandlers,
+    ...organisationAuditHandlers,
     ...authHandlers,
     ...passwordHandlers,
     ...accountHandlers,

@@ -48,7 +48,7 @@ function personOf(principal: Principal): string {
  * tell this workspace's admins about it: the person opens one of its workspaces first. An
  * organisation the person is not in is a 404 either way.
  */
-async function actingIn(deps: AppDeps, principal: Principal, org: string): Promise<string> {
+export async function actingIn(deps: AppDeps, principal: Principal, org: string): Promise<string> {
   const userId = personOf(principal);
   const here = await organisationSlugOf(deps.sql, principal.workspaceId);
   if (here === org) return userId;
@@ -66,7 +66,7 @@ type Audit = HandlerContext<'organisationsUpdate'>['audit'];
  * change that lands in other workspaces is recorded in each of them too, so their own admins see
  * who archived, renamed or staffed them from the organisation.
  */
-function noteIn(
+export function noteIn(
   audit: Audit,
   principal: Principal,
   workspaceIds: Iterable<string>,

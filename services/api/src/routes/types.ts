@@ -1,5 +1,6 @@
 import type { RouteName, Routes } from '@outpost/sdk/contracts';
 import type { z } from 'zod';
+import type { OrganisationTokenCaller } from '../auth/organisation-tokens.js';
 import type { Principal } from '../auth/principal.js';
 import type { AppDeps } from '../context.js';
 import type { AuditNote, InlineAudit } from '../http/audit.js';
@@ -23,14 +24,24 @@ export type ResponseOf<N extends RouteName> = Routes[N] extends
   ? Response
   : z.input<Routes[N]['response']>;
 
-/** The caller: none on an anonymous route (but the live session of one that reads it), the principal everywhere else. */
-export type CallerOf<N extends RouteName> = Routes[N] extends { access: { anonymous: true } } ? Principal | null : Principal;
+/**
+ * The caller: none on an anonymous route (but the live session of one that reads it), nor when an
+ * organisation token called a route that takes one (`organisationToken` is then set); the principal
+ * everywhere else.
+ */
+export type CallerOf<N extends RouteName> = Routes[N] extends { access: { anonymous: true } }
+  ? Principal | null
+  : Routes[N] extends { access: { organisationToken: string } }
+    ? Principal | null
+    : Principal;
 
 export interface HandlerContext<N extends RouteName> {
   params: ParamsOf<N>;
   query: QueryOf<N>;
   body: BodyOf<N>;
   principal: CallerOf<N>;
+  /** The organisation token that called, on a route that takes one (`access.organisationToken`); null otherwise. */
+  organisationToken: OrganisationTokenCaller | null;
   deps: AppDeps;
   logger: Logger;
   /** The request's URL as received. */

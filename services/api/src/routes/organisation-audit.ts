@@ -1,0 +1,195 @@
+import {
+  type AuditEntry,
+  ORGANISATION_ADMINS,
+  ORGANISATION_READERS,
+  routes,
+  TOKENS_PER_ORGANISATION,
+} from '@outpost/sdk/contracts';
+import { generateOrganisationToken } from '../auth/api-key-format.js';
+import { assertTokenFor, type OrganisationTokenCaller } from '../auth/organisation-tokens.js';
+import { organisationWithRole } from '../auth/organisations.js';
+import type { Principal } from '../auth/principal.js';
+import type { AppDeps } from '../context.js';
+import { mergedAuditEntries, readChainHeads } from '../db/audit.js';
+import {
+  allOrganisationWorkspaces,
+  countLiveOrganisationTokens,
+  insertOrganisationToken,
+  listOrganisationTokens,
+  revokeOrganisationToken,
+} from '../db/organisation-tokens.js';
+import { lockOrganisation } from '../db/organisations.js';
+import { DomainError, notFound } from '../domain-error.js';
+import { filters } from './audit.js';
+import { actingIn, noteIn } from './organisations.js';
+import type { Handlers } from './types.js';
+
+/** Entries read from each workspace at a time, and written to the answer at a time. */
+const EXPORT_PAGE = 500;
+
+/** The organisation's id and every workspace id: where a change to its tokens is recorded. */
+async function tokenAdmin(deps: AppDeps, principal: Principal, org: string, doing: string) {
+  const userId = await actingIn(deps, principal, org);
+  const organisation = await organisationWithRole(deps, userId, org, ORGANISATION_ADMINS, doing);
+  const workspaces = await allOrganisationWorkspaces(deps.sql, organisation.id);
+  return { userId, organisation, workspaceIds: workspaces.map((w) => w.id) };
+}
+
+/**
+ * The organisation an audit reader reads: the token's own (a 404 for any other), or the one a
+ * person's session is in, where they are an owner, admin or auditor.
+ */
+async function auditReader(
+  deps: AppDeps,
+  principal: Principal | null,
+  token: OrganisationTokenCaller | null,
+  org: string,
+): Promise<string> {
+  if (token) {
+    assertTokenFor(token, org);
+    return token.organisationId;
+  }
+  if (!principal) throw new Error('an organisation audit route was reached without a caller');
+  const userId = await actingIn(deps, principal, org);
+  return (await organisationWithRole(deps, userId, org, ORGANISATION_READERS, "reading the organisation's audit log")).id;
+}
+
+/** The organisation's workspaces an export covers: all, or the one named (a 404 for a slug it does not have). */
+async function exportedWorkspaces(deps: AppDeps, organisationId: string, slug: string | undefined) {
+  const all = await allOrganisationWorkspaces(deps.sql, organisationId);
+  if (slug === undefined) return all;
+  const one = all.filter((w) => w.slug === slug);
+  if (one.length === 0) throw notFound('workspace');
+  return one;
+}
+
+export const organisationAuditHandlers = {
+  organisationTokensList: async ({ params, principal, deps }) => {
+    const userId = await actingIn(deps, principal, params.org);
+    const organisation = await organisationWithRole(
+      deps,
+      userId,
+      params.org,
+      ORGANISATION_ADMINS,
+      "reading the organisation's tokens",
+    );
+    return { items: await listOrganisationTokens(deps.sql, organisation.id) };
+  },
+
+  organisationTokensCreate: async ({ params, body, principal, deps, audit, logger }) => {
+    const { userId, organisation, workspaceIds } = await tokenAdmin(deps, principal, params.org, 'making an organisation token');
+    const expiresAt = body.expiresAt ? new Date(body.expiresAt) : null;
+    if (expiresAt && expiresAt.getTime() <= Date.now()) {
+      throw new DomainError('validation_failed', 'the token would expire before it is made', {
+        errors: [{ path: 'expiresAt', message: 'must be in the future' }],
+      });
+    }
+    const { key, hash, prefix } = generateOrganisationToken();
+    const made = await deps.sql.begin(async (tx) => {
+      // Counted under the organisation's lock, so two requests at once cannot both take the last place.
+      await lockOrganisation(tx, organisation.id);
+      if ((await countLiveOrganisationTokens(tx, organisation.id)) >= TOKENS_PER_ORGANISATION) {
+        throw new DomainError(
+          'quota_exceeded',
+          `the organisation holds ${TOKENS_PER_ORGANISATION} live tokens, the most it may: revoke one it no longer uses`,
+        );
+      }
+      return insertOrganisationToken(tx, {
+        organisationId: organisation.id,
+        name: body.name,
+        scopes: [...new Set(body.scopes)],
+        prefix,
+        hash,
+        createdBy: userId,
+        expiresAt,
+      });
+    });
+    // A token reads every workspace's audit log: each one's admins are told it exists.
+    noteIn(audit, principal, workspaceIds, {
+      targetIds: { organisationTokenId: made.id },
+      summary: { name: made.name, scopes: made.scopes.join(' ') },
+    });
+    logger.info({ organisationTokenId: made.id, scopes: made.scopes }, 'organisation token made');
+    return { token: key, organisationToken: made };
+  },
+
+  organisationTokensRevoke: async ({ params, principal, deps, audit, logger }) => {
+    const { organisation, workspaceIds } = await tokenAdmin(deps, principal, params.org, 'revoking an organisation token');
+    if (!(await revokeOrganisationToken(deps.sql, organisation.id, params.id))) throw notFound('organisation token');
+    noteIn(audit, principal, workspaceIds, { targetIds: { organisationTokenId: params.id }, summary: { revoked: true } });
+    logger.info({ organisationTokenId: params.id }, 'organisation token revoked');
+    return null;
+  },
+
+  organisationAuditHeads: async ({ params, principal, organisationToken, deps }) => {
+    const organisationId = await auditReader(deps, principal, organisationToken, params.org);
+    const workspaces = await allOrganisationWorkspaces(deps.sql, organisationId);
+    const heads = await readChainHeads(
+      deps.sql,
+      workspaces.map((w) => w.id),
+    );
+    return { items: heads.map((head, i) => ({ ...head, workspace: workspaces[i]?.slug ?? '' })) };
+  },
+
+  /**
+   * Every matching entry of the organisation's workspaces, one JSON object a line, each workspace's in
+   * chain order and the workspaces merged by time. Memory holds a page per workspace, whatever the
+   * logs' length; a failure part-way aborts the answer rather than ending it, so a cut-off export
+   * never passes for a whole one.
+   */
+  organisationAuditExport: async ({ params, query, principal, organisationToken, deps, logger, signal }) => {
+    const organisationId = await auditReader(deps, principal, organisationToken, params.org);
+    const workspaces = await exportedWorkspaces(deps, organisationId, query.workspace);
+    const entries = mergedAuditEntries(
+      deps.sql,
+      workspaces.map((w) => w.id),
+      filters(query),
+      EXPORT_PAGE,
+      query.afterSeq ?? null,
+    );
+    // The first entry is read before the answer starts, so a filter the database refuses is a 4xx
+    // problem like anywhere else, not a stream cut off after a 200.
+    let pending: IteratorResult<AuditEntry> | null = await entries.next();
+    const encoder = new TextEncoder();
+    const body = new ReadableStream<Uint8Array>({
+      async pull(controller) {
+        try {
+          const lines: string[] = [];
+          while (lines.length < EXPORT_PAGE && !signal.aborted) {
+            const next: IteratorResult<AuditEntry> = pending ?? (await entries.next());
+            pending = null;
+            if (next.done) break;
+            if (deps.validateResponses) routes.organisationAuditExport.response.parse(next.value);
+            lines.push(`${JSON.stringify(next.value)}\n`);
+          }
+          if (lines.length > 0) controller.enqueue(encoder.encode(lines.join('')));
+          if (lines.length < EXPORT_PAGE || signal.aborted) {
+            controller.close();
+            await entries.return(undefined);
+          }
+        } catch (error) {
+          logger.error({ err: error }, 'organisation audit export failed part-way');
+          controller.error(error);
+        }
+      },
+      async cancel() {
+        await entries.return(undefined);
+      },
+    });
+    const day = new Date().toISOString().slice(0, 10);
+    return new Response(body, {
+      status: 200,
+      headers: {
+        'content-type': 'application/x-ndjson; charset=utf-8',
+        'content-disposition': `attachment; filename="audit-log-${params.org}-${day}.ndjson"`,
+      },
+    });
+  },
+} satisfies Pick<
+  Handlers,
+  | 'organisationTokensList'
+  | 'organisationTokensCreate'
+  | 'organisationTokensRevoke'
+  | 'organisationAuditHeads'
+  | 'organisationAuditExport'
+>;
