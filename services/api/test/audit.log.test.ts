@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import { AuditChainVerifier } from '@outpost/sdk/audit-chain';
+import type { AuditEntry } from '@outpost/sdk/contracts';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { appendAuditEntry } from '../src/db/audit.js';
 import { collectIds } from '../src/http/audit.js';
@@ -194,7 +196,7 @@ describe('audit log', () => {
     expect((await other('GET', '/audit-log')).body.items).toEqual([]);
   });
 
-  test('pages newest first with a cursor, and the export streams every matching entry oldest first as NDJSON', async () => {
+  test('pages newest first with a cursor, and the export streams every matching entry in chain order as NDJSON', async () => {
     const ws = await server.createWorkspace();
     const rows = 1234;
     const action = `bulk-${randomUUID()}`;
@@ -240,8 +242,14 @@ describe('audit log', () => {
     );
     const lines = (await res.text()).trimEnd().split('\n');
     expect(lines).toHaveLength(rows);
-    const ids = lines.map((line) => (JSON.parse(line) as { id: string; action: string }).id);
-    expect(ids).toEqual([...seen].reverse());
+    const entries = lines.map((line) => JSON.parse(line) as AuditEntry);
+    // Entries written at once take their places in the order they commit, which need not be their ids'.
+    expect(entries.map((e) => e.id).sort()).toEqual([...seen].sort());
+    const places = entries.map((e) => Number(e.chain.seq));
+    expect(places).toEqual(places.map((_, i) => (places[0] ?? 0) + i));
+    const verifier = new AuditChainVerifier({ complete: true });
+    for (const entry of entries) verifier.add(entry);
+    expect(verifier.finish().flatMap((r) => r.problems)).toEqual([]);
   });
 
   test('filters by time and refuses a forged cursor', async () => {

@@ -75,6 +75,7 @@ const VALID: Partial<Record<RouteName, Record<string, unknown>>> = {
   organisationMembersUpdate: { role: 'auditor' },
   organisationWorkspaceMembersPut: { role: 'runner' },
   authSessionSwitch: { workspace: 'vision-team' },
+  organisationTokensCreate: { name: 'SIEM', scopes: ['audit:read'] },
   membersAdd: { email: 'ada@example.com', role: 'viewer' },
   membersUpdate: { role: 'viewer' },
   oidcConfigPut: { issuer: 'https://idp.example.com', clientId: 'outpost' },

@@ -377,6 +377,19 @@ export class Scene {
     return { ...(await this.signIn(email, await this.slug())), userId, email };
   }
 
+  /** A live organisation token of the scene's organisation holding `audit:read`, made by its owner. */
+  async organisationToken(): Promise<{ id: string; token: string }> {
+    const owner = await this.organisationOwner();
+    const res = await this.server.app.request(`/api/v1/organisations/${await this.organisation()}/tokens`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', cookie: owner.cookie, 'x-outpost-csrf': owner.csrf },
+      body: JSON.stringify({ name: uniqueName('siem'), scopes: ['audit:read'] }),
+    });
+    if (res.status !== 201) throw new Error(`organisation token not made: ${res.status} ${await res.text()}`);
+    const made = (await res.json()) as { token: string; organisationToken: { id: string } };
+    return { id: made.organisationToken.id, token: made.token };
+  }
+
   /** A workspace slug nobody has taken. */
   freshSlug(): string {
     return uniqueName(this.tag)
@@ -873,6 +886,18 @@ export const FIXTURES: Record<RouteName, Fixture> = {
     body: { workspace: await s.organisationWorkspace() },
     session: await s.organisationOwner(),
   }),
+  organisationTokensList: async (s) => ({ params: { org: await s.organisation() }, session: await s.organisationOwner() }),
+  organisationTokensCreate: async (s) => ({
+    params: { org: await s.organisation() },
+    body: { name: uniqueName('siem'), scopes: ['audit:read'] },
+    session: await s.organisationOwner(),
+  }),
+  organisationTokensRevoke: async (s) => ({
+    params: { org: await s.organisation(), id: (await s.organisationToken()).id },
+    session: await s.organisationOwner(),
+  }),
+  organisationAuditExport: async (s) => ({ params: { org: await s.organisation() }, session: await s.organisationOwner() }),
+  organisationAuditHeads: async (s) => ({ params: { org: await s.organisation() }, session: await s.organisationOwner() }),
   quotasList: async () => ({}),
   oidcConfigGet: async (s) => {
     await s.oidc();
@@ -885,6 +910,7 @@ export const FIXTURES: Record<RouteName, Fixture> = {
   },
   auditLogList: async () => ({}),
   auditLogExport: async () => ({}),
+  auditLogHead: async () => ({}),
   openApiDocument: async () => ({}),
   apiDocs: async () => ({}),
   apiDocsScript: async () => ({}),
