@@ -39,14 +39,19 @@ export class Api {
   }
 
   /**
-   * A Server-Sent Events route opened with the key (the typed client answers one JSON body per
+   * A Server-Sent Events (or NDJSON) route opened with the key (the typed client answers one JSON body per
    * call); `what` names it in errors. The caller reads the body and aborts `signal` to stop.
    */
-  async openStream(path: string, what: string, signal: AbortSignal): Promise<Response> {
+  async openStream(
+    path: string,
+    what: string,
+    signal: AbortSignal,
+    accept: 'text/event-stream' | 'application/x-ndjson' = 'text/event-stream',
+  ): Promise<Response> {
     let res: Response;
     try {
       res = await fetch(`${this.url}/api/v1${path}`, {
-        headers: { authorization: `Bearer ${this.#key}`, accept: 'text/event-stream', 'user-agent': 'outpost-cli' },
+        headers: { authorization: `Bearer ${this.#key}`, accept, 'user-agent': 'outpost-cli' },
         signal,
       });
     } catch (error) {

@@ -1,9 +1,21 @@
-import { type AuditLogQuery, type AuditLogResponse, MAX_AUDIT_PAGE_SIZE } from '@outpost/sdk/contracts';
+import { createReadStream, existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { type AuditChainReport, AuditChainVerifier } from '@outpost/sdk/audit-chain';
+import {
+  AuditChainHead,
+  AuditEntry,
+  type AuditLogQuery,
+  type AuditLogResponse,
+  MAX_AUDIT_PAGE_SIZE,
+} from '@outpost/sdk/contracts';
+import { z } from 'zod';
+import { Api } from '../api.js';
 import type { Command, CommandContext } from '../command.js';
 import { booleanOption, stringOption } from '../command.js';
-import { EXIT } from '../errors.js';
+import { CliError, EXIT, UsageError } from '../errors.js';
 import { json, shortTime, table } from '../output.js';
 import { parseLimit } from '../resolve.js';
+import { resolveApiSettings } from '../settings.js';
 
 const FILTERS = {
   action: { type: 'string', placeholder: '<action>', description: 'only this action, e.g. apiKeysCreate' },
@@ -76,6 +88,185 @@ export const auditExport: Command = {
       for (const entry of page.items) ctx.out(JSON.stringify(entry));
       cursor = page.nextCursor;
     } while (cursor);
+    return EXIT.ok;
+  },
+};
+
+/** How many problems of one workspace are printed; the count of the rest follows. */
+const PROBLEMS_SHOWN = 20;
+
+/** What an anchor file holds: the heads a verification reached, to be found again the next time. */
+interface AnchorFile {
+  heads: AuditChainHead[];
+}
+
+function readAnchors(path: string | undefined): AuditChainHead[] {
+  if (!path || !existsSync(path)) return [];
+  try {
+    const parsed = JSON.parse(readFileSync(path, 'utf8')) as AnchorFile;
+    return z.array(AuditChainHead).parse(parsed.heads);
+  } catch (error) {
+    throw new UsageError(`cannot read the anchor file ${path}: ${(error as Error).message}`, [
+      'it is the file an earlier `outpost audit verify --anchor` wrote; move it aside to start a new one',
+    ]);
+  }
+}
+
+/** The anchor file with each verified workspace's last place, keeping the anchors of workspaces this export did not cover. */
+function writeAnchors(path: string, previous: readonly AuditChainHead[], reports: readonly AuditChainReport[]): void {
+  const heads = new Map(previous.map((h) => [h.workspaceId, h]));
+  for (const r of reports)
+    if (r.lastSeq && r.lastHash) heads.set(r.workspaceId, { workspaceId: r.workspaceId, seq: r.lastSeq, hash: r.lastHash });
+  const file: AnchorFile = { heads: [...heads.values()] };
+  const temporary = `${path}.${process.pid}.tmp`;
+  writeFileSync(temporary, `${JSON.stringify(file, null, 2)}\n`, { mode: 0o600 });
+  renameSync(temporary, path);
+}
+
+/** Each line of an NDJSON export, checked against the entry's contract; `where` names the source in errors. */
+async function* exportLines(source: AsyncIterable<string>, where: string): AsyncGenerator<AuditEntry> {
+  let n = 0;
+  for await (const line of source) {
+    n += 1;
+    if (line.trim() === '') continue;
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(line);
+    } catch {
+      throw new CliError(`${where}, line ${n}: not JSON; is this an audit export?`, EXIT.failed);
+    }
+    const entry = AuditEntry.safeParse(parsed);
+    if (!entry.success) {
+      const issue = entry.error.issues[0];
+      throw new CliError(
+        `${where}, line ${n}: not an audit entry with its chain (${issue?.path.join('.') || 'entry'}: ${issue?.message ?? 'invalid'})`,
+        EXIT.failed,
+      );
+    }
+    yield entry.data;
+  }
+}
+
+/** The lines of a response body, as they arrive. */
+async function* bodyLines(res: Response): AsyncGenerator<string> {
+  if (!res.body) return;
+  const decoder = new TextDecoder();
+  let rest = '';
+  for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+    rest += decoder.decode(chunk, { stream: true });
+    let end = rest.indexOf('\n');
+    while (end >= 0) {
+      yield rest.slice(0, end);
+      rest = rest.slice(end + 1);
+      end = rest.indexOf('\n');
+    }
+  }
+  rest += decoder.decode();
+  if (rest !== '') yield rest;
+}
+
+export const auditVerify: Command = {
+  name: 'audit verify',
+  summary: "Verify the audit log's hash chain entry by entry, from its first entry to the head the server reports",
+  options: {
+    organisation: {
+      type: 'string',
+      placeholder: '<slug>',
+      description: 'every workspace of the organisation, read with the organisation token in OUTPOST_ORGANISATION_TOKEN',
+    },
+    workspace: { type: 'string', placeholder: '<slug>', description: 'with --organisation: only this workspace' },
+    file: { type: 'string', placeholder: '<path>', description: 'verify a saved NDJSON export instead of reading the server' },
+    partial: { type: 'boolean', description: 'with --file: the export was filtered, so gaps between its entries are expected' },
+    anchor: {
+      type: 'string',
+      placeholder: '<path>',
+      description: 'heads kept from the last verification: the chain must still pass through them (updated when it holds)',
+    },
+  },
+  notes: [
+    'Each entry hashes the one before it, so an entry changed, removed or reordered after it was written breaks the',
+    'chain from there on. Keep an --anchor file between runs to catch a history rewritten with its hashes recomputed.',
+    'Without --organisation it reads the workspace of the API key (owners and admins).',
+  ],
+  async run(ctx) {
+    const file = stringOption(ctx.values, 'file');
+    const organisation = stringOption(ctx.values, 'organisation');
+    const workspace = stringOption(ctx.values, 'workspace');
+    const anchorPath = stringOption(ctx.values, 'anchor');
+    const partial = booleanOption(ctx.values, 'partial');
+    if (workspace && !organisation) throw new UsageError('--workspace names a workspace of --organisation: give both');
+    if (partial && !file) throw new UsageError('--partial is for a saved export (--file); the server is read whole');
+    const anchors = readAnchors(anchorPath);
+    const verifier = new AuditChainVerifier({ complete: !partial, anchors });
+    let heads: AuditChainHead[] = [];
+    const names = new Map<string, string>();
+
+    if (file) {
+      if (!existsSync(file)) throw new UsageError(`no file at ${file}`);
+      const lines = createInterface({ input: createReadStream(file), crlfDelay: Number.POSITIVE_INFINITY });
+      for await (const entry of exportLines(lines, file)) verifier.add(entry);
+    } else {
+      const abort = new AbortController();
+      let api = ctx.api;
+      let path = '/audit-log/export';
+      if (organisation) {
+        const token = ctx.env.OUTPOST_ORGANISATION_TOKEN?.trim();
+        if (!token) {
+          throw new UsageError('no organisation token: set OUTPOST_ORGANISATION_TOKEN', [
+            "an owner or admin makes one on the dashboard's Organisation page (Tokens), with the scope audit:read",
+          ]);
+        }
+        const settings = resolveApiSettings({ apiUrl: stringOption(ctx.values, 'api-url'), apiKey: token }, ctx.env);
+        const tokenApi = new Api(settings);
+        api = () => tokenApi;
+        const listed = await tokenApi.call(
+          'organisationAuditHeads',
+          { params: { org: organisation } },
+          'cannot read the chain heads',
+        );
+        for (const h of listed.items) names.set(h.workspaceId, h.workspace);
+        heads = listed.items.filter((h) => !workspace || h.workspace === workspace).map(({ workspace: _slug, ...head }) => head);
+        if (workspace && heads.length === 0)
+          throw new CliError(`the organisation "${organisation}" has no workspace "${workspace}"`, EXIT.failed);
+        path = `/organisations/${encodeURIComponent(organisation)}/audit-log/export${workspace ? `?workspace=${encodeURIComponent(workspace)}` : ''}`;
+      } else {
+        heads = [await api().call('auditLogHead', {}, 'cannot read the chain head')];
+      }
+      const res = await api().openStream(path, 'cannot read the audit export', abort.signal, 'application/x-ndjson');
+      for await (const entry of exportLines(bodyLines(res), 'the export')) verifier.add(entry);
+    }
+
+    const reports = verifier.finish(heads);
+    const problems = reports.reduce((n, r) => n + r.problems.length, 0);
+    if (ctx.json) ctx.out(json(reports));
+    else {
+      const rows = reports.map((r) => [
+        names.get(r.workspaceId) ?? r.workspaceId,
+        String(r.entries),
+        r.firstSeq === null ? '-' : `${r.firstSeq}–${r.lastSeq}`,
+        r.lastHash?.slice(0, 12) ?? '-',
+        r.problems.length > 0
+          ? ctx.color.out.red('broken')
+          : r.gaps.length > 0
+            ? `holds, ${r.gaps.length} gaps`
+            : ctx.color.out.green('holds'),
+      ]);
+      for (const line of table(['WORKSPACE', 'ENTRIES', 'PLACES', 'LAST HASH', 'CHAIN'], rows)) ctx.out(line);
+      for (const r of reports) {
+        for (const p of r.problems.slice(0, PROBLEMS_SHOWN)) ctx.err(`${names.get(r.workspaceId) ?? r.workspaceId}: ${p}`);
+        if (r.problems.length > PROBLEMS_SHOWN) ctx.err(`… and ${r.problems.length - PROBLEMS_SHOWN} more in this workspace`);
+      }
+    }
+    if (problems > 0) {
+      ctx.err(
+        `the audit chain does not hold: ${problems} problem${problems === 1 ? '' : 's'}; the anchor file was left as it was`,
+      );
+      return EXIT.failed;
+    }
+    if (anchorPath) {
+      writeAnchors(anchorPath, anchors, reports);
+      ctx.err(`kept the heads reached in ${anchorPath}`);
+    }
     return EXIT.ok;
   },
 };

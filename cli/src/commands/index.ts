@@ -12,7 +12,7 @@ import {
   partitionsRm,
 } from './assets.js';
 import { assetsLineage } from './assets-lineage.js';
-import { auditExport, auditLs } from './audit.js';
+import { auditExport, auditLs, auditVerify } from './audit.js';
 import {
   automationsCreate,
   automationsDisable,
@@ -151,6 +151,7 @@ export const COMMANDS: readonly Command[] = [
   usersResetPassword,
   auditLs,
   auditExport,
+  auditVerify,
   waitsLs,
   waitsApprove,
   waitsReject,

@@ -6,10 +6,12 @@ import { join } from 'node:path';
 import type { Role } from '@outpost/sdk/contracts';
 import type { Hono } from 'hono';
 import postgres from 'postgres';
+import { generateOrganisationToken } from './auth/api-key-format.js';
 import { createApiKey } from './auth/create-api-key.js';
 import type { Sql } from './db/client.js';
 import { type EmbeddedPostgres, startEmbeddedPostgres } from './db/embedded.js';
 import { MIGRATIONS_DIR, migrateDatabase } from './db/migrate.js';
+import { insertOrganisationToken } from './db/organisation-tokens.js';
 import { getPoolByName, insertPool } from './db/pools.js';
 import { ensureWorkspace } from './db/workspaces.js';
 import type { AppEnv } from './http/env.js';
@@ -190,6 +192,26 @@ export async function createDatabaseBefore(tag: string): Promise<TestDatabase> {
 }
 
 export { migrateDatabase };
+
+/**
+ * An organisation token of the workspace's organisation, as an owner makes one on the Organisation
+ * page (`POST /organisations/:org/tokens`), for suites that drive a client with it; its clear text.
+ */
+export async function createOrganisationToken(sql: Sql, workspaceId: string, name = 'test token'): Promise<string> {
+  const [row] = await sql<{ organisation_id: string }[]>`SELECT organisation_id FROM workspaces WHERE id = ${workspaceId}`;
+  if (!row) throw new Error('no such workspace');
+  const { key, hash, prefix } = generateOrganisationToken();
+  await insertOrganisationToken(sql, {
+    organisationId: row.organisation_id,
+    name,
+    scopes: ['audit:read'],
+    prefix,
+    hash,
+    createdBy: null,
+    expiresAt: null,
+  });
+  return key;
+}
 
 // ---- a running server on a fresh database --------------------------------------------------------
 

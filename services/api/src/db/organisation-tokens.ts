@@ -53,7 +53,7 @@ export async function insertOrganisationToken(
     scopes: OrganisationTokenScope[];
     prefix: string;
     hash: string;
-    createdBy: string;
+    createdBy: string | null;
     expiresAt: Date | null;
   },
 ): Promise<OrganisationToken> {
