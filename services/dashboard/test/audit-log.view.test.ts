@@ -5,6 +5,8 @@ import { appendAuditPage, auditActor, auditOutcome, auditQuery, auditTarget, EMP
 function entry(id: string, overrides: Partial<AuditEntry> = {}): AuditEntry {
   return {
     id,
+    workspaceId: '00000000-0000-4000-8000-0000000000aa',
+    chain: { seq: id, prev: '0'.repeat(64), hash: 'a'.repeat(64) },
     occurredAt: '2026-03-01T12:00:00.000Z',
     actor: { kind: 'user', id: '00000000-0000-4000-8000-000000000001', label: 'ada@example.com' },
     action: 'membersAdd',

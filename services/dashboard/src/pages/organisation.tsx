@@ -15,10 +15,13 @@ import { WORKSPACES_CHANGED } from '../components/workspace-switcher.js';
 import { useResource } from '../hooks/use-resource.js';
 import { useSubmit } from '../hooks/use-submit.js';
 import { formatDateTime } from '../lib/format.js';
+import { OrganisationAuditSection } from './organisation-audit.js';
+import { OrganisationTokensSection } from './organisation-tokens.js';
 
 /**
- * The organisation's home: each workspace the person can open with how it is doing, and for its
- * owners and admins the workspaces' lifecycle (create, rename, archive, restore) and its people.
+ * The organisation's home: each workspace the person can open with how it is doing, for its owners,
+ * admins and auditors its people and its audit log, and for its owners and admins the workspaces'
+ * lifecycle (create, rename, archive, restore) and the tokens that read its audit log.
  */
 export function OrganisationPage({ organisation, currentUserId }: { organisation: string; currentUserId: string | null }) {
   const details = useResource(
@@ -70,6 +73,10 @@ export function OrganisationPage({ organisation, currentUserId }: { organisation
           currentUserId={currentUserId}
         />
       )}
+      {reader && (
+        <OrganisationAuditSection organisation={organisation} workspaces={details.data?.workspaces.map((w) => w.slug) ?? []} />
+      )}
+      {admin && <OrganisationTokensSection organisation={organisation} />}
       {admin && details.data && <RenameOrganisation organisation={organisation} name={details.data.name} onRenamed={reload} />}
     </div>
   );

@@ -1,0 +1,119 @@
+import type { OrganisationAuditExportQuery } from '@outpost/sdk/contracts';
+import { useState } from 'react';
+import { api } from '../api/instance.js';
+import { Empty, Notice } from '../components/notice.js';
+import { useResource } from '../hooks/use-resource.js';
+
+/** A `datetime-local` value as an ISO instant (the browser's time zone), or undefined when empty. */
+function localToIso(value: string): string | undefined {
+  if (!value) return undefined;
+  const date = new Date(value);
+  return Number.isNaN(date.getTime()) ? undefined : date.toISOString();
+}
+
+/**
+ * The organisation's audit log for its owners, admins and auditors: the export of every workspace's
+ * entries (or one workspace's, or a time window), and each workspace's chain head, which a whole
+ * export must reach: a verifier that stops short of it was handed a cut-off or trimmed log.
+ */
+export function OrganisationAuditSection({ organisation, workspaces }: { organisation: string; workspaces: string[] }) {
+  const heads = useResource(
+    (signal) => api.call('organisationAuditHeads', { params: { org: organisation }, signal }),
+    [organisation],
+  );
+  const [workspace, setWorkspace] = useState('');
+  const [since, setSince] = useState('');
+  const [until, setUntil] = useState('');
+
+  // A plain link the browser downloads with the session's cookie: the export streams, so it is never
+  // read into the page's memory.
+  const query: OrganisationAuditExportQuery = {};
+  if (workspace) query.workspace = workspace;
+  const sinceIso = localToIso(since);
+  const untilIso = localToIso(until);
+  if (sinceIso) query.since = sinceIso;
+  if (untilIso) query.until = untilIso;
+  const exportHref = api.url('organisationAuditExport', { params: { org: organisation }, query });
+
+  return (
+    <section className="panel" aria-label="Audit">
+      <div className="panel-header">
+        <h2>Audit</h2>
+        <a
+          className="button"
+          href={exportHref}
+          download={`audit-log-${organisation}.ndjson`}
+          data-testid="organisation-audit-export"
+        >
+          Export NDJSON
+        </a>
+      </div>
+      <div className="inline-form" data-testid="organisation-audit-filters">
+        <select
+          value={workspace}
+          onChange={(e) => setWorkspace(e.target.value)}
+          aria-label="Workspace to export"
+          data-testid="organisation-audit-workspace"
+        >
+          <option value="">every workspace</option>
+          {workspaces.map((slug) => (
+            <option key={slug} value={slug}>
+              {slug}
+            </option>
+          ))}
+        </select>
+        <label className="field-inline">
+          <span className="field-label">since</span>
+          <input
+            type="datetime-local"
+            value={since}
+            onChange={(e) => setSince(e.target.value)}
+            data-testid="organisation-audit-since"
+          />
+        </label>
+        <label className="field-inline">
+          <span className="field-label">until</span>
+          <input
+            type="datetime-local"
+            value={until}
+            onChange={(e) => setUntil(e.target.value)}
+            data-testid="organisation-audit-until"
+          />
+        </label>
+      </div>
+      {heads.error && <Notice>{heads.error}</Notice>}
+      {heads.data && heads.data.items.length === 0 && <Empty>No workspaces.</Empty>}
+      {heads.data && heads.data.items.length > 0 && (
+        <table className="grid-table" data-testid="organisation-audit-heads">
+          <thead>
+            <tr>
+              <th>Workspace</th>
+              <th className="num">Entries</th>
+              <th>Last hash</th>
+            </tr>
+          </thead>
+          <tbody>
+            {heads.data.items.map((head) => (
+              <tr
+                key={head.workspaceId}
+                data-testid="organisation-audit-head"
+                data-workspace={head.workspace}
+                data-seq={head.seq}
+              >
+                <td className="strong">{head.workspace}</td>
+                <td className="num" data-testid="organisation-audit-head-seq">
+                  {head.seq}
+                </td>
+                <td>
+                  <code title={head.hash} data-testid="organisation-audit-head-hash">
+                    {head.hash.slice(0, 12)}
+                  </code>
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </section>
+  );
+}

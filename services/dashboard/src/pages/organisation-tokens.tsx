@@ -1,0 +1,256 @@
+import { type OrganisationToken, type OrganisationTokenCreateResponse, TOKENS_PER_ORGANISATION } from '@outpost/sdk/contracts';
+import { type FormEvent, useRef, useState } from 'react';
+import { describeFailure } from '../api/client.js';
+import { api } from '../api/instance.js';
+import { ConfirmButton } from '../components/confirm-button.js';
+import { Empty, Notice } from '../components/notice.js';
+import { useNow } from '../hooks/use-now.js';
+import { useResource } from '../hooks/use-resource.js';
+import { useSubmit } from '../hooks/use-submit.js';
+import { formatDateTime, formatRelative } from '../lib/format.js';
+
+/** Where a token stands: revoked and expired ones are kept in the list but refused by the API. */
+function tokenState(token: OrganisationToken, now: number): 'revoked' | 'expired' | 'live' {
+  if (token.revokedAt) return 'revoked';
+  if (token.expiresAt && Date.parse(token.expiresAt) <= now) return 'expired';
+  return 'live';
+}
+
+/**
+ * The organisation's tokens, which read its audit export without a person's session (a SIEM's
+ * pull): owners and admins make and revoke them; the token itself is shown once, when it is made.
+ */
+export function OrganisationTokensSection({ organisation }: { organisation: string }) {
+  const tokens = useResource(
+    (signal) => api.call('organisationTokensList', { params: { org: organisation }, signal }),
+    [organisation],
+  );
+  const [created, setCreated] = useState<OrganisationTokenCreateResponse | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [confirming, setConfirming] = useState<string | null>(null);
+  const now = useNow(30_000);
+
+  const revoke = async (token: OrganisationToken) => {
+    setConfirming(null);
+    const result = await api.call('organisationTokensRevoke', { params: { org: organisation, id: token.id } });
+    setError(result.ok ? null : describeFailure(result));
+    await tokens.reload();
+  };
+  const live = tokens.data?.items.filter((t) => tokenState(t, now) === 'live').length ?? 0;
+
+  return (
+    <section className="panel" aria-label="Tokens">
+      <div className="panel-header">
+        <h2>Tokens</h2>
+        {tokens.data && (
+          <span className="muted small" data-testid="organisation-tokens-live">
+            {live} of {TOKENS_PER_ORGANISATION} live
+          </span>
+        )}
+      </div>
+      <MakeTokenForm
+        organisation={organisation}
+        onMade={(response) => {
+          setCreated(response);
+          void tokens.reload();
+        }}
+      />
+      {created && <CreatedOrganisationToken organisation={organisation} created={created} onDone={() => setCreated(null)} />}
+      {(error ?? tokens.error) && <Notice>{error ?? tokens.error}</Notice>}
+      {tokens.data && tokens.data.items.length === 0 && <Empty>No organisation tokens.</Empty>}
+      {tokens.data && tokens.data.items.length > 0 && (
+        <table className="grid-table" data-testid="organisation-tokens">
+          <thead>
+            <tr>
+              <th>Name</th>
+              <th>Scopes</th>
+              <th>Token</th>
+              <th>Created</th>
+              <th>Last used</th>
+              <th>Expires</th>
+              <th aria-label="Actions" />
+            </tr>
+          </thead>
+          <tbody>
+            {tokens.data.items.map((token) => {
+              const state = tokenState(token, now);
+              return (
+                <tr
+                  key={token.id}
+                  data-testid="organisation-token-row"
+                  data-token-name={token.name}
+                  data-state={state}
+                  className={state === 'live' ? '' : 'row-revoked'}
+                >
+                  <td className="strong">{token.name}</td>
+                  <td>
+                    <code>{token.scopes.join(' ')}</code>
+                  </td>
+                  <td>
+                    <code>{token.prefix}…</code>
+                  </td>
+                  <td>{formatDateTime(token.createdAt)}</td>
+                  <td data-testid="organisation-token-last-used">
+                    {token.lastUsedAt ? formatRelative(token.lastUsedAt, now) : <span className="muted">never</span>}
+                  </td>
+                  <td>{token.expiresAt ? formatDateTime(token.expiresAt) : <span className="muted">never</span>}</td>
+                  <td className="num">
+                    {state === 'live' ? (
+                      <ConfirmButton
+                        label="Revoke"
+                        testId="organisation-token-revoke"
+                        confirming={confirming === token.id}
+                        onAsk={() => setConfirming(token.id)}
+                        onKeep={() => setConfirming(null)}
+                        onConfirm={() => void revoke(token)}
+                      />
+                    ) : (
+                      <span className="pill pill-offline" data-testid="organisation-token-state">
+                        {state === 'revoked' ? 'Revoked' : 'Expired'}
+                      </span>
+                    )}
+                  </td>
+                </tr>
+              );
+            })}
+          </tbody>
+        </table>
+      )}
+    </section>
+  );
+}
+
+/** A `datetime-local` value as an ISO instant (the browser's time zone), or undefined when empty. */
+function localToIso(value: string): string | undefined {
+  if (!value) return undefined;
+  const date = new Date(value);
+  return Number.isNaN(date.getTime()) ? undefined : date.toISOString();
+}
+
+function MakeTokenForm({
+  organisation,
+  onMade,
+}: {
+  organisation: string;
+  onMade: (made: OrganisationTokenCreateResponse) => void;
+}) {
+  const [name, setName] = useState('');
+  const [expires, setExpires] = useState('');
+  const { error, busy, submit } = useSubmit();
+
+  const onSubmit = async (e: FormEvent) => {
+    e.preventDefault();
+    const expiresAt = localToIso(expires);
+    // The only scope there is; the form names it rather than offering a choice of one.
+    await submit(
+      () =>
+        api.call('organisationTokensCreate', {
+          params: { org: organisation },
+          body: { name: name.trim(), scopes: ['audit:read'], ...(expiresAt ? { expiresAt } : {}) },
+        }),
+      (made) => {
+        setName('');
+        setExpires('');
+        onMade(made);
+      },
+    );
+  };
+
+  return (
+    <form className="inline-form" onSubmit={(e) => void onSubmit(e)} data-testid="organisation-token-form">
+      <input
+        type="text"
+        placeholder="Token name, e.g. siem-pull"
+        value={name}
+        maxLength={100}
+        onChange={(e) => setName(e.target.value)}
+        aria-label="Token name"
+        data-testid="organisation-token-name"
+      />
+      <label className="field-inline">
+        <span className="field-label">expires (optional)</span>
+        <input
+          type="datetime-local"
+          value={expires}
+          onChange={(e) => setExpires(e.target.value)}
+          aria-label="Expires"
+          data-testid="organisation-token-expires"
+        />
+      </label>
+      <span className="muted small">
+        scope <code>audit:read</code>
+      </span>
+      <button
+        type="submit"
+        className="button button-primary"
+        disabled={busy || !name.trim()}
+        data-testid="organisation-token-create"
+      >
+        Make token
+      </button>
+      {error && (
+        <span className="field-error" role="alert" data-testid="organisation-token-error">
+          {error}
+        </span>
+      )}
+    </form>
+  );
+}
+
+/** The new token, shown this once (the server keeps only its hash), with how a SIEM and the CLI use it. */
+function CreatedOrganisationToken({
+  organisation,
+  created,
+  onDone,
+}: {
+  organisation: string;
+  created: OrganisationTokenCreateResponse;
+  onDone: () => void;
+}) {
+  const [copied, setCopied] = useState<'yes' | 'failed' | null>(null);
+  const field = useRef<HTMLInputElement>(null);
+  const exportPath = api.url('organisationAuditExport', { params: { org: organisation } });
+
+  const copy = async () => {
+    try {
+      await navigator.clipboard.writeText(created.token);
+      setCopied('yes');
+    } catch {
+      // clipboard access can be refused (no user activation, insecure context): select it for a manual copy
+      field.current?.select();
+      setCopied('failed');
+    }
+  };
+
+  return (
+    <div className="created-key" role="status" data-testid="organisation-token-created">
+      <p>
+        <strong>{created.organisationToken.name}</strong> ({created.organisationToken.scopes.join(', ')}) was made. Copy the token
+        now: it will not be shown again.
+      </p>
+      <div className="created-key-row">
+        <input
+          ref={field}
+          readOnly
+          value={created.token}
+          className="mono"
+          aria-label="New organisation token"
+          onFocus={(e) => e.target.select()}
+          data-testid="organisation-token-secret"
+        />
+        <button type="button" className="button" onClick={() => void copy()} data-testid="organisation-token-copy">
+          {copied === 'yes' ? 'Copied' : 'Copy'}
+        </button>
+        <button type="button" className="button button-quiet" onClick={onDone} data-testid="organisation-token-done">
+          Done
+        </button>
+      </div>
+      {copied === 'failed' && <span className="muted small">Copying was blocked; the token is selected, press Ctrl+C.</span>}
+      <p className="small" data-testid="organisation-token-usage">
+        A SIEM pulls <code>GET {exportPath}</code> with <code>Authorization: Bearer &lt;token&gt;</code>;{' '}
+        <code>OUTPOST_ORGANISATION_TOKEN=&lt;token&gt; outpost audit verify --organisation {organisation}</code> verifies the
+        chain (with <code>OUTPOST_API_URL</code> set to this server).
+      </p>
+    </div>
+  );
+}
