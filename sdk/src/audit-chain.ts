@@ -147,13 +147,20 @@ export interface AuditChainReport {
 
 export interface AuditChainOptions {
   /**
-   * The export is of every entry (no filter but, at most, a start time): each workspace's chain must
-   * then run without a gap from its first entry to its end, and reach every head and anchor.
+   * The export is of every entry of its workspaces: each chain must then run without a gap from its
+   * first entry (place 1, after 64 zeros) or from right after its anchor, to at least its head.
+   * A filtered export is not complete: its gaps are reported as gaps, not as problems.
    */
   complete: boolean;
   /**
+   * The chains' heads, read before the export began: a complete export must reach each of them, and
+   * hold the same hash there.
+   */
+  heads?: readonly AuditChainHead[];
+  /**
    * Heads kept from an earlier verification: the chain must still pass through each of them with the
-   * same hash, or the history before it was rewritten since.
+   * same hash, or the history before it was rewritten since. An anchor of a workspace this export
+   * does not cover is left alone.
    */
   anchors?: readonly AuditChainHead[];
 }
@@ -167,15 +174,17 @@ const placeKey = (workspaceId: string, seq: string) => `${workspaceId}:${seq}`;
  */
 export class AuditChainVerifier {
   readonly #complete: boolean;
-  readonly #anchors: readonly AuditChainHead[];
-  /** The hash found at each anchor's place, once an entry there has been read. */
-  readonly #atAnchors = new Map<string, string>();
+  readonly #heads: readonly AuditChainHead[];
+  readonly #anchors: ReadonlyMap<string, AuditChainHead>;
+  /** The hash found at each head's and anchor's place, once an entry there has been read ('' until then). */
+  readonly #seenAt = new Map<string, string>();
   readonly #chains = new Map<string, AuditChainReport>();
 
   constructor(options: AuditChainOptions) {
     this.#complete = options.complete;
-    this.#anchors = options.anchors ?? [];
-    for (const a of this.#anchors) this.#atAnchors.set(placeKey(a.workspaceId, a.seq), '');
+    this.#heads = (options.heads ?? []).filter((h) => h.seq !== '0');
+    this.#anchors = new Map((options.anchors ?? []).map((a) => [a.workspaceId, a]));
+    for (const place of [...this.#heads, ...this.#anchors.values()]) this.#seenAt.set(placeKey(place.workspaceId, place.seq), '');
   }
 
   add(entry: AuditEntry): void {
@@ -185,10 +194,8 @@ export class AuditChainVerifier {
     if (auditEntryHash(prev, entry) !== hash) {
       chain.problems.push(`${where}: its content does not match its hash; it was changed after it was written`);
     }
-    if (chain.lastSeq === null) {
-      chain.firstSeq = seq;
-      if (seq === '1' && prev !== AUDIT_CHAIN_GENESIS) chain.problems.push(`${where}: the first entry does not start the chain`);
-    } else {
+    if (chain.lastSeq === null) this.#first(chain, entry);
+    else {
       const expected = seqOf(chain.lastSeq) + 1n;
       const got = seqOf(seq);
       if (got < expected) {
@@ -201,36 +208,59 @@ export class AuditChainVerifier {
       }
     }
     const key = placeKey(entry.workspaceId, seq);
-    if (this.#atAnchors.has(key)) this.#atAnchors.set(key, hash);
+    if (this.#seenAt.has(key)) this.#seenAt.set(key, hash);
     chain.entries += 1;
     chain.lastSeq = seq;
     chain.lastHash = hash;
   }
 
-  /**
-   * Each workspace's report, once every entry was added. `heads` are the chains' heads read before
-   * the export began: a complete export must reach each of them, and agree with its hash there.
-   */
-  finish(heads: readonly AuditChainHead[] = []): AuditChainReport[] {
-    for (const head of heads) {
-      if (head.seq === '0' || !this.#complete) continue;
-      const chain = this.#chain(head.workspaceId);
-      if (chain.lastSeq === null) chain.problems.push(`the export holds none of its ${head.seq} entries`);
-      else if (seqOf(chain.lastSeq) < seqOf(head.seq)) {
-        chain.problems.push(
-          `the export ends at place ${chain.lastSeq}, but the chain's head was at ${head.seq}: entries are missing at the end`,
-        );
+  /** A workspace's first entry in the export: where a complete export may start. */
+  #first(chain: AuditChainReport, entry: AuditEntry): void {
+    const { seq, prev } = entry.chain;
+    chain.firstSeq = seq;
+    const where = `entry ${entry.id} (place ${seq})`;
+    if (seq === '1') {
+      if (prev !== AUDIT_CHAIN_GENESIS) chain.problems.push(`${where}: the first entry does not start the chain`);
+      return;
+    }
+    if (!this.#complete) return;
+    const anchor = this.#anchors.get(entry.workspaceId);
+    if (anchor && seqOf(seq) <= seqOf(anchor.seq)) return; // the anchor's own check follows
+    if (anchor && seqOf(seq) === seqOf(anchor.seq) + 1n) {
+      if (prev !== anchor.hash) {
+        chain.problems.push(`${where}: does not follow the anchor at place ${anchor.seq}: history was rewritten since`);
+      }
+      return;
+    }
+    const from = anchor ? seqOf(anchor.seq) + 1n : 1n;
+    chain.problems.push(`${where}: the export starts here, so places ${from} to ${seqOf(seq) - 1n} are missing`);
+  }
+
+  /** Each workspace's report, once every entry was added. */
+  finish(): AuditChainReport[] {
+    if (this.#complete) {
+      for (const head of this.#heads) {
+        const chain = this.#chain(head.workspaceId);
+        const seen = this.#seenAt.get(placeKey(head.workspaceId, head.seq));
+        if (chain.lastSeq === null) chain.problems.push(`the export holds none of its ${head.seq} entries`);
+        else if (seqOf(chain.lastSeq) < seqOf(head.seq)) {
+          chain.problems.push(
+            `the export ends at place ${chain.lastSeq}, but the chain's head was at ${head.seq}: entries are missing at the end`,
+          );
+        } else if (seen && seen !== head.hash) {
+          chain.problems.push(`the entry at place ${head.seq} is not the chain's head the server holds: the log was rewritten`);
+        }
       }
     }
-    for (const anchor of this.#anchors) {
-      const seen = this.#atAnchors.get(placeKey(anchor.workspaceId, anchor.seq));
+    for (const anchor of this.#anchors.values()) {
+      const chain = this.#chains.get(anchor.workspaceId);
+      if (!chain) continue;
+      const seen = this.#seenAt.get(placeKey(anchor.workspaceId, anchor.seq));
       if (seen === '') {
-        if (this.#complete)
-          this.#chain(anchor.workspaceId).problems.push(`the export does not reach the anchor at place ${anchor.seq}`);
+        const before = chain.firstSeq !== null && seqOf(chain.firstSeq) === seqOf(anchor.seq) + 1n;
+        if (this.#complete && !before) chain.problems.push(`the export does not reach the anchor at place ${anchor.seq}`);
       } else if (seen !== anchor.hash) {
-        this.#chain(anchor.workspaceId).problems.push(
-          `the entry at place ${anchor.seq} is not the one verified before: history was rewritten since`,
-        );
+        chain.problems.push(`the entry at place ${anchor.seq} is not the one verified before: history was rewritten since`);
       }
     }
     return [...this.#chains.values()];

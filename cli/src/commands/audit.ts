@@ -106,7 +106,9 @@ function readAnchors(path: string | undefined): AuditChainHead[] {
     const parsed = JSON.parse(readFileSync(path, 'utf8')) as AnchorFile;
     return z.array(AuditChainHead).parse(parsed.heads);
   } catch (error) {
-    throw new UsageError(`cannot read the anchor file ${path}: ${(error as Error).message}`, [
+    const reason =
+      error instanceof z.ZodError ? `${error.issues[0]?.path.join('.')}: ${error.issues[0]?.message}` : (error as Error).message;
+    throw new UsageError(`cannot read the anchor file ${path}: ${reason}`, [
       'it is the file an earlier `outpost audit verify --anchor` wrote; move it aside to start a new one',
     ]);
   }
@@ -195,20 +197,31 @@ export const auditVerify: Command = {
     const anchorPath = stringOption(ctx.values, 'anchor');
     const partial = booleanOption(ctx.values, 'partial');
     if (workspace && !organisation) throw new UsageError('--workspace names a workspace of --organisation: give both');
+    if (file && organisation) throw new UsageError('--file verifies a saved export; --organisation reads the server: give one');
     if (partial && !file) throw new UsageError('--partial is for a saved export (--file); the server is read whole');
+    if (partial && anchorPath) {
+      throw new UsageError('--anchor needs a whole export: a filtered one (--partial) cannot show the chain passes through it');
+    }
     const anchors = readAnchors(anchorPath);
-    const verifier = new AuditChainVerifier({ complete: !partial, anchors });
-    let heads: AuditChainHead[] = [];
     const names = new Map<string, string>();
+    let verifier: AuditChainVerifier;
+    let read = 0;
+    const readAll = async (entries: AsyncIterable<AuditEntry>) => {
+      for await (const entry of entries) {
+        verifier.add(entry);
+        read += 1;
+      }
+    };
 
     if (file) {
       if (!existsSync(file)) throw new UsageError(`no file at ${file}`);
+      verifier = new AuditChainVerifier({ complete: !partial, anchors });
       const lines = createInterface({ input: createReadStream(file), crlfDelay: Number.POSITIVE_INFINITY });
-      for await (const entry of exportLines(lines, file)) verifier.add(entry);
+      await readAll(exportLines(lines, file));
     } else {
-      const abort = new AbortController();
       let api = ctx.api;
       let path = '/audit-log/export';
+      let heads: AuditChainHead[];
       if (organisation) {
         const token = ctx.env.OUTPOST_ORGANISATION_TOKEN?.trim();
         if (!token) {
@@ -226,17 +239,33 @@ export const auditVerify: Command = {
         );
         for (const h of listed.items) names.set(h.workspaceId, h.workspace);
         heads = listed.items.filter((h) => !workspace || h.workspace === workspace).map(({ workspace: _slug, ...head }) => head);
-        if (workspace && heads.length === 0)
+        if (workspace && heads.length === 0) {
           throw new CliError(`the organisation "${organisation}" has no workspace "${workspace}"`, EXIT.failed);
+        }
         path = `/organisations/${encodeURIComponent(organisation)}/audit-log/export${workspace ? `?workspace=${encodeURIComponent(workspace)}` : ''}`;
       } else {
         heads = [await api().call('auditLogHead', {}, 'cannot read the chain head')];
       }
-      const res = await api().openStream(path, 'cannot read the audit export', abort.signal, 'application/x-ndjson');
-      for await (const entry of exportLines(bodyLines(res), 'the export')) verifier.add(entry);
+      // The heads are read first: everything up to them had committed, so the export must reach them.
+      verifier = new AuditChainVerifier({ complete: true, heads, anchors });
+      const res = await api().openStream(
+        path,
+        'cannot read the audit export',
+        new AbortController().signal,
+        'application/x-ndjson',
+      );
+      try {
+        await readAll(exportLines(bodyLines(res), 'the export'));
+      } catch (error) {
+        if (error instanceof CliError) throw error;
+        throw new CliError(
+          `the export was cut off after ${read} entries (${(error as Error).message}): run the command again`,
+          EXIT.unreachable,
+        );
+      }
     }
 
-    const reports = verifier.finish(heads);
+    const reports = verifier.finish();
     const problems = reports.reduce((n, r) => n + r.problems.length, 0);
     if (ctx.json) ctx.out(json(reports));
     else {

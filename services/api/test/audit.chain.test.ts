@@ -52,9 +52,9 @@ async function exportOf(workspaceKey: string, query = ''): Promise<AuditEntry[]>
 }
 
 function verify(entries: AuditEntry[], options: { complete: boolean; anchors?: AuditChainHead[] }, heads: AuditChainHead[] = []) {
-  const verifier = new AuditChainVerifier(options);
+  const verifier = new AuditChainVerifier({ ...options, heads });
   for (const e of entries) verifier.add(e);
-  return verifier.finish(heads);
+  return verifier.finish();
 }
 
 /** Runs `change` with every trigger of the session off, as only the database's superuser can: a tamperer. */
@@ -153,6 +153,26 @@ describe('the audit hash chain', () => {
 
     const cut = verify((await exportOf(ws.ownerKey)).slice(0, 2), { complete: true }, [head])[0];
     expect(cut?.problems).toContain("the export ends at place 2, but the chain's head was at 5: entries are missing at the end");
+
+    const headless = (await exportOf(ws.ownerKey)).slice(1);
+    expect(verify(headless, { complete: true }, [head])[0]?.problems).toContain(
+      `entry ${headless[0]?.id} (place 2): the export starts here, so places 1 to 1 are missing`,
+    );
+  });
+
+  test('a pull that resumes right after its anchor verifies whole, and anchors of workspaces it does not cover are left alone', async () => {
+    const ws = await server.createWorkspace();
+    for (let i = 0; i < 6; i++) await appendAuditEntry(server.sql, entry(ws.workspaceId, { summary: { n: i } }));
+    const all = await exportOf(ws.ownerKey);
+    const anchor: AuditChainHead = { workspaceId: ws.workspaceId, seq: all[2]?.chain.seq ?? '', hash: all[2]?.chain.hash ?? '' };
+    const elsewhere: AuditChainHead = { workspaceId: server.workspaceId, seq: '1', hash: 'f'.repeat(64) };
+    const rest = await exportOf(ws.ownerKey, `?afterSeq=${anchor.seq}`);
+    const head = (await client(server, ws.ownerKey)('GET', '/audit-log/head')).body as AuditChainHead;
+    expect(verify(rest, { complete: true, anchors: [anchor, elsewhere] }, [head])[0]?.problems).toEqual([]);
+    const forged = { ...anchor, hash: 'e'.repeat(64) };
+    expect(verify(rest, { complete: true, anchors: [forged] }, [head])[0]?.problems).toEqual([
+      `entry ${rest[0]?.id} (place ${rest[0]?.chain.seq}): does not follow the anchor at place ${anchor.seq}: history was rewritten since`,
+    ]);
   });
 
   test('a history rewritten with every hash recomputed still breaks the anchor kept from an earlier verification', async () => {
@@ -164,6 +184,7 @@ describe('the audit hash chain', () => {
 
     // The tamperer changes the second entry, then writes the chain's hashes again from there on.
     const second = first[1] as AuditEntry;
+    const headBefore = (await client(server, ws.ownerKey)('GET', '/audit-log/head')).body as AuditChainHead;
     await tamper(async (tx) => {
       await tx`UPDATE audit_log SET summary = '{"n": "forged"}' WHERE id = ${second.id}`;
       const rows = await tx<{ id: string }[]>`
@@ -173,6 +194,12 @@ describe('the audit hash chain', () => {
           UPDATE audit_log a SET chain_prev = p.chain_hash, chain_hash = audit_chain_hash(p.chain_hash, a)
           FROM audit_log p WHERE a.id = ${row.id} AND p.workspace_id = a.workspace_id AND p.chain_seq = a.chain_seq - 1`;
       }
+    });
+    // The head the server keeps still holds the old hash.
+    expect(verify(await exportOf(ws.ownerKey), { complete: true }, [headBefore])[0]?.problems).toEqual([
+      `the entry at place ${headBefore.seq} is not the chain's head the server holds: the log was rewritten`,
+    ]);
+    await tamper(async (tx) => {
       await tx`
         UPDATE audit_chain_heads h SET hash = a.chain_hash FROM audit_log a
         WHERE h.workspace_id = ${ws.workspaceId} AND a.workspace_id = h.workspace_id AND a.chain_seq = h.seq`;
