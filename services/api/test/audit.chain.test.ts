@@ -230,6 +230,19 @@ describe('the audit hash chain', () => {
     expect(row?.chain_prev).not.toBe(AUDIT_CHAIN_GENESIS);
   });
 
+  test('a request with a lone surrogate in its body is still audited, as U+FFFD, and its entry verifies', async () => {
+    const ws = await server.createWorkspace();
+    const res = await server.app.request('/api/v1/work-pools', {
+      method: 'POST',
+      headers: { authorization: `Bearer ${ws.ownerKey}`, 'content-type': 'application/json' },
+      body: '{"name": "lone-surrogate", "description": "half \\ud83d a rocket"}',
+    });
+    expect(res.status).toBe(201);
+    const [written] = await exportOf(ws.ownerKey, '?action=poolsCreate');
+    expect(written?.summary).toMatchObject({ values: { description: 'half \uFFFD a rocket' } });
+    expect(auditEntryHash(written?.chain.prev ?? '', written as AuditEntry)).toBe(written?.chain.hash);
+  });
+
   test('an export resumed after the last place a reader holds returns exactly the entries after it', async () => {
     const ws = await server.createWorkspace();
     for (let i = 0; i < 7; i++) await appendAuditEntry(server.sql, entry(ws.workspaceId));

@@ -103,14 +103,14 @@ async function workspaceOf(db: Db, organisation: OrganisationRow, slug: string, 
  * proven; `doing` says what for, in the refusal.
  */
 export async function organisationWithRole(
-  deps: AppDeps,
+  db: Db,
   userId: string,
   slug: string,
   allowed: readonly OrganisationRole[],
   doing: string,
 ): Promise<OrganisationRow> {
-  const organisation = await organisationFor(deps.sql, userId, slug);
-  await assertRole(deps.sql, userId, organisation, allowed, doing);
+  const organisation = await organisationFor(db, userId, slug);
+  await assertRole(db, userId, organisation, allowed, doing);
   return organisation;
 }
 

@@ -2,7 +2,7 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { FiringAction, OutpostEvent } from '@outpost/sdk/contracts';
 import type { CelSandbox, SandboxItem, SandboxResult } from '../cel/sandbox.js';
-import { appendAuditEntry } from '../db/audit.js';
+import { appendAuditEntry, type NewAuditEntry } from '../db/audit.js';
 import { type AutomationRow, finishFiring, insertFiring, quarantineEvent } from '../db/automations.js';
 import type { Sql, TxSql } from '../db/client.js';
 import { type EventRow, lockLedgerCursor, readLedger, saveLedgerCursor, toEvent } from '../db/events.js';
@@ -117,6 +117,9 @@ function chainOf(event: OutpostEvent | null | undefined): string[] {
 const at = (event: OutpostEvent): number => Date.parse(event.receivedAt);
 
 export class AutomationEngine {
+  /** The audit entries of the round under way, written at its end (see #round). */
+  #audit: NewAuditEntry[] = [];
+
   constructor(
     private readonly cache: CompiledCache,
     private readonly options: RoundOptions,
@@ -165,6 +168,7 @@ export class AutomationEngine {
   }
 
   async #round(tx: TxSql, batchSize: number): Promise<RoundResult> {
+    this.#audit = [];
     // The row lock makes a second replica's round (a leader that lost its lock mid-round) wait and then read the new cursor.
     const cursor = await lockLedgerCursor(tx, 'automation_cursor', CURSOR);
     // Opened before the events are read, so an expected event of this round already finds its window.
@@ -210,6 +214,12 @@ export class AutomationEngine {
       result.windowsClosed = closed;
       result.firings += closed;
     }
+    // The round's audit entries go last, a workspace at a time: each holds its workspace's chain head
+    // until the round commits, so taking them at the end (and in one order) keeps that hold short
+    // and keeps two writers from waiting on each other's heads.
+    const entries = this.#audit.sort((x, y) => (x.workspaceId < y.workspaceId ? -1 : x.workspaceId > y.workspaceId ? 1 : 0));
+    this.#audit = [];
+    for (const entry of entries) await appendAuditEntry(tx, entry);
     await tx`UPDATE automation_cursor SET attempts = 0 WHERE name = ${CURSOR}`;
     return result;
   }
@@ -532,7 +542,7 @@ export class AutomationEngine {
         }
       }
       outcomes.push(outcome);
-      await appendAuditEntry(tx, {
+      this.#audit.push({
         workspaceId: row.workspace_id,
         actorKind: 'automation',
         actorId: row.id,

@@ -49,11 +49,14 @@ export const auditExportHandlers = {
     // problem like anywhere else, not a stream cut off after a 200.
     let after: string | null = query.afterSeq ?? null;
     let first: AuditEntry[] | null = await readAuditEntriesAfter(deps.sql, principal.workspaceId, selected, after, EXPORT_PAGE);
+    // Set once the reader went away: a page read meanwhile is dropped, not written to a closed stream.
+    let cancelled = false;
     const body = new ReadableStream<Uint8Array>({
       async pull(controller) {
         try {
           const page = first ?? (await readAuditEntriesAfter(deps.sql, principal.workspaceId, selected, after, EXPORT_PAGE));
           first = null;
+          if (cancelled) return;
           if (page.length === 0 || signal.aborted) {
             controller.close();
             return;
@@ -62,9 +65,13 @@ export const auditExportHandlers = {
           if (deps.validateResponses) for (const entry of page) routes.auditLogExport.response.parse(entry);
           controller.enqueue(encoder.encode(page.map((entry) => `${JSON.stringify(entry)}\n`).join('')));
         } catch (error) {
+          if (cancelled) return;
           logger.error({ err: error }, 'audit export failed part-way');
           controller.error(error);
         }
+      },
+      cancel() {
+        cancelled = true;
       },
     });
     const day = new Date().toISOString().slice(0, 10);

@@ -24,13 +24,19 @@ import { filters } from './audit.js';
 import { actingIn, noteIn } from './organisations.js';
 import type { Handlers } from './types.js';
 
-/** Entries read from each workspace at a time, and written to the answer at a time. */
+/** Entries written to the answer at a time. */
 const EXPORT_PAGE = 500;
+/**
+ * Entries buffered across all workspaces of one export: each workspace's page is this divided among
+ * them (at least MIN_WORKSPACE_PAGE), so an organisation of 100 workspaces holds no more than one of 10.
+ */
+const EXPORT_BUFFER = 5_000;
+const MIN_WORKSPACE_PAGE = 50;
 
 /** The organisation's id and every workspace id: where a change to its tokens is recorded. */
 async function tokenAdmin(deps: AppDeps, principal: Principal, org: string, doing: string) {
   const userId = await actingIn(deps, principal, org);
-  const organisation = await organisationWithRole(deps, userId, org, ORGANISATION_ADMINS, doing);
+  const organisation = await organisationWithRole(deps.sql, userId, org, ORGANISATION_ADMINS, doing);
   const workspaces = await allOrganisationWorkspaces(deps.sql, organisation.id);
   return { userId, organisation, workspaceIds: workspaces.map((w) => w.id) };
 }
@@ -51,7 +57,7 @@ async function auditReader(
   }
   if (!principal) throw new Error('an organisation audit route was reached without a caller');
   const userId = await actingIn(deps, principal, org);
-  return (await organisationWithRole(deps, userId, org, ORGANISATION_READERS, "reading the organisation's audit log")).id;
+  return (await organisationWithRole(deps.sql, userId, org, ORGANISATION_READERS, "reading the organisation's audit log")).id;
 }
 
 /** The organisation's workspaces an export covers: all, or the one named (a 404 for a slug it does not have). */
@@ -67,7 +73,7 @@ export const organisationAuditHandlers = {
   organisationTokensList: async ({ params, principal, deps }) => {
     const userId = await actingIn(deps, principal, params.org);
     const organisation = await organisationWithRole(
-      deps,
+      deps.sql,
       userId,
       params.org,
       ORGANISATION_ADMINS,
@@ -86,8 +92,10 @@ export const organisationAuditHandlers = {
     }
     const { key, hash, prefix } = generateOrganisationToken();
     const made = await deps.sql.begin(async (tx) => {
-      // Counted under the organisation's lock, so two requests at once cannot both take the last place.
+      // Counted under the organisation's lock, so two requests at once cannot both take the last place,
+      // and the role read again under it, so a role taken away a moment ago makes no token.
       await lockOrganisation(tx, organisation.id);
+      await organisationWithRole(tx, userId, params.org, ORGANISATION_ADMINS, 'making an organisation token');
       if ((await countLiveOrganisationTokens(tx, organisation.id)) >= TOKENS_PER_ORGANISATION) {
         throw new DomainError(
           'quota_exceeded',
@@ -144,35 +152,40 @@ export const organisationAuditHandlers = {
       deps.sql,
       workspaces.map((w) => w.id),
       filters(query),
-      EXPORT_PAGE,
+      Math.min(EXPORT_PAGE, Math.max(MIN_WORKSPACE_PAGE, Math.floor(EXPORT_BUFFER / workspaces.length))),
       query.afterSeq ?? null,
     );
     // The first entry is read before the answer starts, so a filter the database refuses is a 4xx
     // problem like anywhere else, not a stream cut off after a 200.
     let pending: IteratorResult<AuditEntry> | null = await entries.next();
     const encoder = new TextEncoder();
+    // Set once the reader went away: a page read meanwhile is dropped, not written to a closed stream.
+    let cancelled = false;
     const body = new ReadableStream<Uint8Array>({
       async pull(controller) {
         try {
           const lines: string[] = [];
-          while (lines.length < EXPORT_PAGE && !signal.aborted) {
+          while (lines.length < EXPORT_PAGE && !signal.aborted && !cancelled) {
             const next: IteratorResult<AuditEntry> = pending ?? (await entries.next());
             pending = null;
             if (next.done) break;
             if (deps.validateResponses) routes.organisationAuditExport.response.parse(next.value);
             lines.push(`${JSON.stringify(next.value)}\n`);
           }
+          if (cancelled) return;
           if (lines.length > 0) controller.enqueue(encoder.encode(lines.join('')));
           if (lines.length < EXPORT_PAGE || signal.aborted) {
             controller.close();
             await entries.return(undefined);
           }
         } catch (error) {
+          if (cancelled) return;
           logger.error({ err: error }, 'organisation audit export failed part-way');
           controller.error(error);
         }
       },
       async cancel() {
+        cancelled = true;
         await entries.return(undefined);
       },
     });

@@ -97,6 +97,8 @@ END;
 $$;--> statement-breakpoint
 CREATE TRIGGER "audit_chain_heads_forward" BEFORE UPDATE OR DELETE ON "audit_chain_heads"
   FOR EACH ROW EXECUTE FUNCTION "audit_chain_heads_forward"();--> statement-breakpoint
+CREATE TRIGGER "audit_chain_heads_no_truncate" BEFORE TRUNCATE ON "audit_chain_heads"
+  FOR EACH STATEMENT EXECUTE FUNCTION "audit_log_append_only"();--> statement-breakpoint
 CREATE TABLE "organisation_tokens" (
 	"id" uuid PRIMARY KEY DEFAULT gen_random_uuid() NOT NULL,
 	"organisation_id" uuid NOT NULL,
