@@ -13,8 +13,8 @@ export interface AuditFilterForm {
 
 export const EMPTY_AUDIT_FILTERS: AuditFilterForm = { action: '', actorId: '', objectId: '', outcome: '', since: '', until: '' };
 
-/** A `datetime-local` value as an ISO instant, or undefined when empty or not a date. */
-function localToIso(value: string): string | undefined {
+/** A `datetime-local` value as an ISO instant (the browser's time zone), or undefined when empty or not a date. */
+export function localToIso(value: string): string | undefined {
   if (!value) return undefined;
   const date = new Date(value);
   return Number.isNaN(date.getTime()) ? undefined : date.toISOString();

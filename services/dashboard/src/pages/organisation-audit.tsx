@@ -3,13 +3,7 @@ import { useState } from 'react';
 import { api } from '../api/instance.js';
 import { Empty, Notice } from '../components/notice.js';
 import { useResource } from '../hooks/use-resource.js';
-
-/** A `datetime-local` value as an ISO instant (the browser's time zone), or undefined when empty. */
-function localToIso(value: string): string | undefined {
-  if (!value) return undefined;
-  const date = new Date(value);
-  return Number.isNaN(date.getTime()) ? undefined : date.toISOString();
-}
+import { localToIso } from '../lib/audit-log.js';
 
 /**
  * The organisation's audit log for its owners, admins and auditors: the export of every workspace's

@@ -7,6 +7,7 @@ import { Empty, Notice } from '../components/notice.js';
 import { useNow } from '../hooks/use-now.js';
 import { useResource } from '../hooks/use-resource.js';
 import { useSubmit } from '../hooks/use-submit.js';
+import { localToIso } from '../lib/audit-log.js';
 import { formatDateTime, formatRelative } from '../lib/format.js';
 
 /** Where a token stands: revoked and expired ones are kept in the list but refused by the API. */
@@ -118,13 +119,6 @@ export function OrganisationTokensSection({ organisation }: { organisation: stri
       )}
     </section>
   );
-}
-
-/** A `datetime-local` value as an ISO instant (the browser's time zone), or undefined when empty. */
-function localToIso(value: string): string | undefined {
-  if (!value) return undefined;
-  const date = new Date(value);
-  return Number.isNaN(date.getTime()) ? undefined : date.toISOString();
 }
 
 function MakeTokenForm({
