@@ -28,6 +28,17 @@ async function anonymous(path: string, headers: Record<string, string> = {}) {
   return { res, body: Buffer.from(await res.arrayBuffer()) };
 }
 
+/** As sent to a client that takes gzip: fetch decompresses by itself, node:http shows what was sent. */
+function gzipped(path: string): Promise<{ encoding: string | undefined; body: Buffer }> {
+  return new Promise((resolve, reject) => {
+    get(`${server.url}${path}`, { headers: { 'accept-encoding': 'gzip' } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ encoding: res.headers['content-encoding'], body: Buffer.concat(chunks) }));
+    }).on('error', reject);
+  });
+}
+
 describe('the OpenAPI document', () => {
   test('is served without a credential, and every operation is tagged with the resource its path names', async () => {
     const { res, body } = await anonymous('/api/v1/openapi.json');
@@ -64,6 +75,25 @@ describe('the OpenAPI document', () => {
     }
     expect(doc.components.schemas.JsonValue).toBeDefined();
   });
+
+  test('is the same bytes on every request, compressed when asked, and revalidated by its ETag', async () => {
+    const first = await anonymous('/api/v1/openapi.json');
+    const second = await anonymous('/api/v1/openapi.json');
+    expect(first.res.headers.get('content-type')).toBe('application/json');
+    expect(second.body.equals(first.body)).toBe(true);
+    const etag = first.res.headers.get('etag') ?? '';
+    expect(etag).toMatch(/^".+"$/);
+    expect(second.res.headers.get('etag')).toBe(etag);
+
+    const raw = await gzipped('/api/v1/openapi.json');
+    expect(raw.encoding).toBe('gzip');
+    expect(raw.body.length).toBeLessThan(first.body.length / 4);
+    expect(gunzipSync(raw.body).equals(first.body)).toBe(true);
+
+    const again = await anonymous('/api/v1/openapi.json', { 'if-none-match': etag });
+    expect(again.res.status).toBe(304);
+    expect(again.body.length).toBe(0);
+  });
 });
 
 describe('the reference page at /api/docs', () => {
@@ -88,14 +118,7 @@ describe('the reference page at /api/docs', () => {
     expect(script).toContain('@scalar/api-reference');
     expect(script.length).toBeGreaterThan(100_000);
 
-    // fetch decompresses by itself; node:http shows what was sent.
-    const raw = await new Promise<{ encoding: string | undefined; body: Buffer }>((resolve, reject) => {
-      get(`${server.url}/api/docs/scalar.js`, { headers: { 'accept-encoding': 'gzip' } }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => resolve({ encoding: res.headers['content-encoding'], body: Buffer.concat(chunks) }));
-      }).on('error', reject);
-    });
+    const raw = await gzipped('/api/docs/scalar.js');
     expect(raw.encoding).toBe('gzip');
     expect(raw.body.length).toBeLessThan(plain.body.length / 2);
     expect(gunzipSync(raw.body).equals(plain.body)).toBe(true);

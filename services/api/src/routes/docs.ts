@@ -3,7 +3,8 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { routes, servedPath } from '@outpost/sdk/contracts';
 import { DomainError } from '../domain-error.js';
-import { negotiated } from '../http/encoded.js';
+import { type Encoded, encoded, negotiated } from '../http/encoded.js';
+import { openApiDocument } from '../http/openapi.js';
 import { FileCache } from '../http/static.js';
 import type { Handlers } from './types.js';
 
@@ -67,14 +68,27 @@ function scriptPath(): string | null {
 }
 
 /**
- * `GET /api/docs`, the API's reference for a person (Scalar, over this server's OpenAPI document),
- * and `GET /api/docs/scalar.js`, its script, served from this server: no CDN. Both describe the
- * API and reveal nothing of a workspace, so they take no credential. One per app: the script's
- * cache (read once, gzipped once) belongs to it.
+ * `GET /api/v1/openapi.json`, the API's OpenAPI document; `GET /api/docs`, its reference for a
+ * person (Scalar, over that document); and `GET /api/docs/scalar.js`, the reference's script, served
+ * from this server: no CDN. All three describe the API and reveal nothing of a workspace, so they take
+ * no credential. One per app: the document's bytes and the script's cache (each gzipped once) belong
+ * to it.
  */
 export function apiDocsHandlers() {
   const files = new FileCache();
+  // The document never changes while the process runs: its bytes (some 800 kB), their ETag and their
+  // gzip are made once, and a reference page that loads it again is answered 304.
+  let document: Encoded | null = null;
   return {
+    openApiDocument: async ({ header, deps }) => {
+      if (!document) {
+        const doc = openApiDocument();
+        if (deps.validateResponses) routes.openApiDocument.response.parse(doc);
+        document = encoded(new TextEncoder().encode(JSON.stringify(doc)), 9);
+      }
+      // Sent as the bytes kept, as the lineage is: the pipeline sends a Response as it is.
+      return negotiated(document, header, { 'content-type': 'application/json' }) as never;
+    },
     apiDocs: async () =>
       new Response(PAGE, {
         status: 200,
@@ -94,5 +108,5 @@ export function apiDocsHandlers() {
         'content-security-policy': API_DOCS_CSP,
       });
     },
-  } satisfies Pick<Handlers, 'apiDocs' | 'apiDocsScript'>;
+  } satisfies Pick<Handlers, 'openApiDocument' | 'apiDocs' | 'apiDocsScript'>;
 }

@@ -1,5 +1,4 @@
 import type { EventHub } from '../events/event-hub.js';
-import { openApiDocument } from '../http/openapi.js';
 import type { RunEventHub } from '../runs/run-event-hub.js';
 import { accountHandlers } from './account.js';
 import { apiKeyHandlers } from './api-keys.js';
@@ -35,7 +34,7 @@ import { sensorHandlers } from './sensors.js';
 import { oidcBrowserHandlers, ssoHandlers } from './sso.js';
 import { statsHandlers } from './stats.js';
 import { taskRunHandlers } from './task-runs.js';
-import type { Handlers, ResponseOf } from './types.js';
+import type { Handlers } from './types.js';
 import { memberHandlers, passwordHandlers } from './users.js';
 import { waitHandlers } from './waits.js';
 import { whoamiHandlers } from './whoami.js';
@@ -94,8 +93,6 @@ export function routeHandlers(scope: HandlerScope): Handlers {
     ...ledgerHandlers(scope.ledgerEvents),
     ...eventWebhookHandlers,
     ...quotaHandlers,
-    // The document is built from the table; its contract checks only its outline.
-    openApiDocument: async () => openApiDocument() as ResponseOf<'openApiDocument'>,
     ...apiDocsHandlers(),
   };
 }
