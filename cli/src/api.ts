@@ -39,14 +39,14 @@ export class Api {
   }
 
   /**
-   * A Server-Sent Events (or NDJSON) route opened with the key (the typed client answers one JSON body per
+   * A Server-Sent Events, NDJSON or CSV route opened with the key (the typed client answers one JSON body per
    * call); `what` names it in errors. The caller reads the body and aborts `signal` to stop.
    */
   async openStream(
     path: string,
     what: string,
     signal: AbortSignal,
-    accept: 'text/event-stream' | 'application/x-ndjson' = 'text/event-stream',
+    accept: 'text/event-stream' | 'application/x-ndjson' | 'text/csv' = 'text/event-stream',
   ): Promise<Response> {
     let res: Response;
     try {

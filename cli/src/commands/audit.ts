@@ -9,13 +9,12 @@ import {
   MAX_AUDIT_PAGE_SIZE,
 } from '@outpost/sdk/contracts';
 import { z } from 'zod';
-import { Api } from '../api.js';
 import type { Command, CommandContext } from '../command.js';
 import { booleanOption, stringOption } from '../command.js';
 import { CliError, EXIT, UsageError } from '../errors.js';
+import { organisationTokenApi } from '../organisation-token.js';
 import { json, shortTime, table } from '../output.js';
 import { parseLimit } from '../resolve.js';
-import { resolveApiSettings } from '../settings.js';
 
 const FILTERS = {
   action: { type: 'string', placeholder: '<action>', description: 'only this action, e.g. apiKeysCreate' },
@@ -223,14 +222,7 @@ export const auditVerify: Command = {
       let path = '/audit-log/export';
       let heads: AuditChainHead[];
       if (organisation) {
-        const token = ctx.env.OUTPOST_ORGANISATION_TOKEN?.trim();
-        if (!token) {
-          throw new UsageError('no organisation token: set OUTPOST_ORGANISATION_TOKEN', [
-            "an owner or admin makes one on the dashboard's Organisation page (Tokens), with the scope audit:read",
-          ]);
-        }
-        const settings = resolveApiSettings({ apiUrl: stringOption(ctx.values, 'api-url'), apiKey: token }, ctx.env);
-        const tokenApi = new Api(settings);
+        const tokenApi = organisationTokenApi(ctx, 'audit:read');
         api = () => tokenApi;
         const listed = await tokenApi.call(
           'organisationAuditHeads',

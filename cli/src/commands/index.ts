@@ -63,6 +63,7 @@ import { runsManifest, runsReproduce } from './runs-manifest.js';
 import { runsTasks } from './runs-tasks.js';
 import { sensorsGet, sensorsLs, sensorsPause, sensorsResume, sensorsTick, sensorsTicks } from './sensors.js';
 import { serverQuota, serverRotateKey, serverStart } from './server.js';
+import { usage } from './usage.js';
 import { usersAdd, usersLs, usersResetPassword, usersRm, usersSetRole } from './users.js';
 import { tokensComplete, waitsApprove, waitsLs, waitsReject } from './waits.js';
 import { webhooksCreate, webhooksLs, webhooksRm, webhooksRotate } from './webhooks.js';
@@ -165,6 +166,7 @@ export const COMMANDS: readonly Command[] = [
   webhooksRm,
   whoami,
   quotas,
+  usage,
   completion,
   serverStart,
   serverRotateKey,

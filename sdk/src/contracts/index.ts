@@ -332,7 +332,16 @@ export {
   WorkQueueListResponse,
   WorkQueueUpdateRequest,
 } from './pools.js';
-export { Quota, QuotaListResponse, QuotaName } from './quotas.js';
+export {
+  OrganisationQuota,
+  OrganisationQuotaListResponse,
+  OrganisationQuotaParams,
+  OrganisationQuotaPutRequest,
+  QUOTA_LIMIT_MAX,
+  Quota,
+  QuotaListResponse,
+  QuotaName,
+} from './quotas.js';
 export {
   AssignedResources,
   GpuDevice,
@@ -444,6 +453,17 @@ export {
   TaskRunSetStateRequest,
   TaskRunSummaryResponse,
 } from './task-runs.js';
+export {
+  monthsBetween,
+  OrganisationUsageQuery,
+  OrganisationUsageResponse,
+  USAGE_MEASURES,
+  USAGE_MONTHS_MAX,
+  type UsageMeasure,
+  UsageMonth,
+  usageRange,
+  WorkspaceMonthUsage,
+} from './usage.js';
 export {
   AccountState,
   EmailConfirmRequest,

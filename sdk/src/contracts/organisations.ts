@@ -137,8 +137,11 @@ export const OrganisationHealthResponse = z.strictObject({
 });
 export type OrganisationHealthResponse = z.infer<typeof OrganisationHealthResponse>;
 
-/** What an organisation token may do: `audit:read` pulls the organisation's audit export and chain heads. */
-export const OrganisationTokenScope = z.enum(['audit:read']);
+/**
+ * What an organisation token may do: `audit:read` pulls the organisation's audit export and chain
+ * heads; `usage:read` reads its usage (JSON and CSV), for a billing or chargeback job.
+ */
+export const OrganisationTokenScope = z.enum(['audit:read', 'usage:read']);
 export type OrganisationTokenScope = z.infer<typeof OrganisationTokenScope>;
 
 /** The most live tokens one organisation holds. */

@@ -138,6 +138,7 @@ import {
   OrganisationTokenCreateResponse,
   OrganisationTokenListResponse,
   OrganisationTokenParams,
+  type OrganisationTokenScope,
   OrganisationUpdateRequest,
   OrganisationWorkspace,
   OrganisationWorkspaceCreateRequest,
@@ -162,7 +163,13 @@ import {
   WorkQueueListResponse,
   WorkQueueUpdateRequest,
 } from './pools.js';
-import { QuotaListResponse } from './quotas.js';
+import {
+  OrganisationQuota,
+  OrganisationQuotaListResponse,
+  OrganisationQuotaParams,
+  OrganisationQuotaPutRequest,
+  QuotaListResponse,
+} from './quotas.js';
 import { WorkPoolMetrics } from './resources.js';
 import {
   ClaimResponse,
@@ -205,6 +212,7 @@ import {
   TaskRunSetStateRequest,
   TaskRunSummaryResponse,
 } from './task-runs.js';
+import { OrganisationUsageQuery, OrganisationUsageResponse } from './usage.js';
 import {
   EmailConfirmRequest,
   EmailConfirmResponse,
@@ -306,7 +314,7 @@ export interface RouteAccess {
    * (`:org`): a credential of the organisation, not of one workspace or one person. The handler is
    * then called without a principal and with the token's organisation.
    */
-  organisationToken?: 'audit:read';
+  organisationToken?: OrganisationTokenScope;
 }
 
 /**
@@ -346,7 +354,7 @@ export interface RouteDef {
    * text document, a page or a script (`response` is then a string), or a redirect (to its
    * Location, without a body).
    */
-  produces?: 'application/jwk-set+json' | 'text/plain' | 'text/html' | 'text/javascript' | 'redirect';
+  produces?: 'application/jwk-set+json' | 'text/plain' | 'text/csv' | 'text/html' | 'text/javascript' | 'redirect';
   /** The Cache-Control of a success (a sign-in's cookies, a public document's lifetime). */
   cacheControl?: 'no-store' | 'public, max-age=300';
   /**
@@ -1557,6 +1565,25 @@ export const routes = {
     response: NoContent,
     status: 204,
   }),
+  organisationWorkspaceQuotasList: route({
+    method: 'GET',
+    path: '/organisations/:org/workspaces/:workspace/quotas',
+    summary:
+      "A workspace's quotas (the organisation's owners, admins and auditors): the operator's limit, the organisation's own, the lower one the workspace is held to, and what counts now",
+    access: { roles: READERS, person: true },
+    params: OrganisationWorkspaceParams,
+    response: OrganisationQuotaListResponse,
+  }),
+  organisationWorkspaceQuotasPut: route({
+    method: 'PUT',
+    path: '/organisations/:org/workspaces/:workspace/quotas/:name',
+    summary:
+      "Set the organisation's limit of one of a workspace's quotas, at most the operator's, or take it away with null (owners and admins)",
+    access: { roles: READERS, person: true, whileArchived: true },
+    params: OrganisationQuotaParams,
+    body: OrganisationQuotaPutRequest,
+    response: OrganisationQuota,
+  }),
   organisationTokensList: route({
     method: 'GET',
     path: '/organisations/:org/tokens',
@@ -1595,6 +1622,29 @@ export const routes = {
     query: OrganisationAuditExportQuery,
     response: AuditEntry,
     stream: 'application/x-ndjson',
+    cacheControl: 'no-store',
+  }),
+  organisationUsage: route({
+    method: 'GET',
+    path: '/organisations/:org/usage',
+    summary:
+      'What each workspace of the organisation used in each month of a range: runs, task runs, compute seconds, log lines and bytes, events, metadata bytes (its owners, admins and auditors, or an organisation token with usage:read)',
+    access: { roles: READERS, person: true, organisationToken: 'usage:read' },
+    params: OrganisationParams,
+    query: OrganisationUsageQuery,
+    response: OrganisationUsageResponse,
+    cacheControl: 'no-store',
+  }),
+  organisationUsageExport: route({
+    method: 'GET',
+    path: '/organisations/:org/usage/export',
+    summary:
+      "The organisation's usage as CSV, one line per workspace and month, the same figures as GET /organisations/:org/usage (its owners, admins and auditors, or an organisation token with usage:read)",
+    access: { roles: READERS, person: true, organisationToken: 'usage:read' },
+    params: OrganisationParams,
+    query: OrganisationUsageQuery,
+    response: z.string(),
+    produces: 'text/csv',
     cacheControl: 'no-store',
   }),
   organisationAuditHeads: route({

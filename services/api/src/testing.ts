@@ -3,7 +3,7 @@ import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync
 import { chmod, mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Role } from '@outpost/sdk/contracts';
+import type { OrganisationTokenScope, Role } from '@outpost/sdk/contracts';
 import type { Hono } from 'hono';
 import postgres from 'postgres';
 import { generateOrganisationToken } from './auth/api-key-format.js';
@@ -197,14 +197,19 @@ export { migrateDatabase };
  * An organisation token of the workspace's organisation, as an owner makes one on the Organisation
  * page (`POST /organisations/:org/tokens`), for suites that drive a client with it; its clear text.
  */
-export async function createOrganisationToken(sql: Sql, workspaceId: string, name = 'test token'): Promise<string> {
+export async function createOrganisationToken(
+  sql: Sql,
+  workspaceId: string,
+  name = 'test token',
+  scopes: OrganisationTokenScope[] = ['audit:read'],
+): Promise<string> {
   const [row] = await sql<{ organisation_id: string }[]>`SELECT organisation_id FROM workspaces WHERE id = ${workspaceId}`;
   if (!row) throw new Error('no such workspace');
   const { key, hash, prefix } = generateOrganisationToken();
   await insertOrganisationToken(sql, {
     organisationId: row.organisation_id,
     name,
-    scopes: ['audit:read'],
+    scopes,
     prefix,
     hash,
     createdBy: null,

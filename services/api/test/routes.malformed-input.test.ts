@@ -76,6 +76,7 @@ const VALID: Partial<Record<RouteName, Record<string, unknown>>> = {
   organisationWorkspaceMembersPut: { role: 'runner' },
   authSessionSwitch: { workspace: 'vision-team' },
   organisationTokensCreate: { name: 'SIEM', scopes: ['audit:read'] },
+  organisationWorkspaceQuotasPut: { limit: 10 },
   membersAdd: { email: 'ada@example.com', role: 'viewer' },
   membersUpdate: { role: 'viewer' },
   oidcConfigPut: { issuer: 'https://idp.example.com', clientId: 'outpost' },

@@ -886,6 +886,15 @@ export const FIXTURES: Record<RouteName, Fixture> = {
     body: { workspace: await s.organisationWorkspace() },
     session: await s.organisationOwner(),
   }),
+  organisationWorkspaceQuotasList: async (s) => ({
+    params: { org: await s.organisation(), workspace: await s.organisationWorkspace() },
+    session: await s.organisationOwner(),
+  }),
+  organisationWorkspaceQuotasPut: async (s) => ({
+    params: { org: await s.organisation(), workspace: await s.organisationWorkspace(), name: 'webhooks' },
+    body: { limit: 10 },
+    session: await s.organisationOwner(),
+  }),
   organisationTokensList: async (s) => ({ params: { org: await s.organisation() }, session: await s.organisationOwner() }),
   organisationTokensCreate: async (s) => ({
     params: { org: await s.organisation() },
@@ -898,6 +907,8 @@ export const FIXTURES: Record<RouteName, Fixture> = {
   }),
   organisationAuditExport: async (s) => ({ params: { org: await s.organisation() }, session: await s.organisationOwner() }),
   organisationAuditHeads: async (s) => ({ params: { org: await s.organisation() }, session: await s.organisationOwner() }),
+  organisationUsage: async (s) => ({ params: { org: await s.organisation() }, session: await s.organisationOwner() }),
+  organisationUsageExport: async (s) => ({ params: { org: await s.organisation() }, session: await s.organisationOwner() }),
   quotasList: async () => ({}),
   oidcConfigGet: async (s) => {
     await s.oidc();

@@ -42,6 +42,7 @@ import {
   boolean,
   check,
   customType,
+  date,
   doublePrecision,
   index,
   integer,
@@ -1671,6 +1672,21 @@ export const workspaceQuotas = pgTable(
   (t) => [primaryKey({ columns: [t.workspaceId, t.name] }), check('workspace_quotas_limit_ck', sql`"limit" >= 0`)],
 );
 
+/**
+ * An organisation's own limit on one of its workspace's quotas (owners and admins set it), at most the
+ * operator's: the workspace is held to the lower of this and `workspace_quotas` (or the default).
+ */
+export const organisationQuotaLimits = pgTable(
+  'organisation_quota_limits',
+  {
+    workspaceId: workspaceId(),
+    name: text('name').notNull(),
+    limit: integer('limit').notNull(),
+    updatedAt: ts('updated_at').notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.workspaceId, t.name] }), check('organisation_quota_limits_limit_ck', sql`"limit" >= 0`)],
+);
+
 /** Events the workspace's calls, webhooks and runs stored per UTC day, against its `eventsPerDay` quota. */
 export const workspaceEventCounts = pgTable(
   'workspace_event_counts',
@@ -1882,4 +1898,41 @@ export const eventWebhooks = pgTable(
     uniqueIndex('event_webhooks_name_uq').on(t.workspaceId, t.name),
     uniqueIndex('event_webhooks_token_uq').on(t.tokenHash),
   ],
+);
+
+/** What each measure of usage adds up: the columns `workspace_usage` and `usage_deltas` share. */
+const usageMeasures = () => ({
+  runs: bigint('runs', { mode: 'number' }).notNull().default(0),
+  taskRuns: bigint('task_runs', { mode: 'number' }).notNull().default(0),
+  computeSeconds: doublePrecision('compute_seconds').notNull().default(0),
+  logLines: bigint('log_lines', { mode: 'number' }).notNull().default(0),
+  logBytes: bigint('log_bytes', { mode: 'number' }).notNull().default(0),
+  events: bigint('events', { mode: 'number' }).notNull().default(0),
+  metadataBytes: bigint('metadata_bytes', { mode: 'number' }).notNull().default(0),
+});
+
+/**
+ * A workspace's usage in one UTC month, as the usage loop folded it from `usage_deltas` (migration
+ * 0048 says what each measure counts and where it is counted).
+ */
+export const workspaceUsage = pgTable(
+  'workspace_usage',
+  {
+    workspaceId: workspaceId(),
+    month: date('month').notNull(),
+    ...usageMeasures(),
+  },
+  (t) => [primaryKey({ columns: [t.workspaceId, t.month] })],
+);
+
+/** Counts the database's triggers append, one row per workspace per counted statement, until folded. */
+export const usageDeltas = pgTable(
+  'usage_deltas',
+  {
+    id: serial8('id').primaryKey(),
+    workspaceId: uuid('workspace_id').notNull(),
+    month: date('month').notNull(),
+    ...usageMeasures(),
+  },
+  (t) => [index('usage_deltas_workspace_month_idx').on(t.workspaceId, t.month)],
 );

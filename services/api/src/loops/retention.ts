@@ -4,6 +4,7 @@ import { deleteExpiredEventIds } from '../db/events.js';
 import { foldLineageChanges } from '../db/lineage-changes.js';
 import { detachExpiredPartitions, dropDetachedPartitions, ensurePartitions } from '../db/partitions.js';
 import { pruneSignInArtefacts } from '../db/retention.js';
+import { foldUsageDeltas } from '../db/usage.js';
 import type { Logger } from '../logger.js';
 import { pruneMailUsage } from '../mail/mail-quota.js';
 import { pruneEventCounts } from '../quotas/events-per-day.js';
@@ -38,6 +39,8 @@ export interface RetentionOptions {
   eventsPerBatch?: number;
   /** Most rows of the lineage change log one statement folds into the workspaces' counts. @default 5000 */
   lineageChangesPerBatch?: number;
+  /** Most usage deltas one statement folds into the workspaces' months. @default 5000 */
+  usageDeltasPerBatch?: number;
   /** Delay after a pass that deleted something. @default 1000 */
   busyMs?: number;
   /** Delay after a pass that found nothing to delete. @default 600000 */
@@ -54,8 +57,10 @@ export interface RetentionOptions {
  * bounded number of rows, so its locks and WAL stay short; a pass that deleted something is followed
  * by another soon after, until there is nothing left, and a stop is honoured between statements.
  * Every pass also folds the lineage change log into its counts (`foldLineageChanges`), so the
- * lineage stamp reads only the changes since the last pass. Folding does not by itself bring the
- * next pass sooner (writers add to the log all the time), unless a statement folded all it may.
+ * lineage stamp reads only the changes since the last pass, and folds the usage deltas the database's
+ * triggers append into the workspaces' months (`foldUsageDeltas`), so a usage read adds few. Folding
+ * does not by itself bring the next pass sooner (writers add to both all the time), unless a
+ * statement folded all it may.
  */
 export class RetentionLoop implements BackgroundLoop {
   readonly #loop: ElectedLoop;
@@ -67,6 +72,7 @@ export class RetentionLoop implements BackgroundLoop {
   readonly #taskRunDays: number | null;
   readonly #eventsPerBatch: number;
   readonly #lineageChangesPerBatch: number;
+  readonly #usageDeltasPerBatch: number;
   #signInPrunedAt = Number.NEGATIVE_INFINITY;
   #stopping = false;
 
@@ -84,6 +90,7 @@ export class RetentionLoop implements BackgroundLoop {
     this.#taskRunDays = options.taskRunRetentionDays ?? null;
     this.#eventsPerBatch = options.eventsPerBatch ?? 5_000;
     this.#lineageChangesPerBatch = options.lineageChangesPerBatch ?? 5_000;
+    this.#usageDeltasPerBatch = options.usageDeltasPerBatch ?? 5_000;
     this.#loop = new ElectedLoop(databaseUrl, logger, {
       name: 'retention',
       tick: () => this.tick(),
@@ -105,7 +112,8 @@ export class RetentionLoop implements BackgroundLoop {
 
   /**
    * One pass; returns how many rows and partitions it deleted (0: nothing left to do for now).
-   * Lineage changes it folded count only when it stopped at its statement limit with more left.
+   * Lineage changes and usage deltas it folded count only when it stopped at its statement limit
+   * with more left.
    */
   async tick(): Promise<number> {
     let signIn = 0;
@@ -153,6 +161,14 @@ export class RetentionLoop implements BackgroundLoop {
       lineageFull = folded === this.#lineageChangesPerBatch;
       if (!lineageFull) break;
     }
+    let usageDeltas = 0;
+    let usageFull = false;
+    for (let i = 0; i < this.#batchesPerPass && !this.#stopping; i++) {
+      const folded = await foldUsageDeltas(this.sql, this.#usageDeltasPerBatch);
+      usageDeltas += folded;
+      usageFull = folded === this.#usageDeltasPerBatch;
+      if (!usageFull) break;
+    }
     if (signIn > 0 || dropped.length > 0 || eventIds > 0) {
       this.logger.info(
         {
@@ -162,10 +178,11 @@ export class RetentionLoop implements BackgroundLoop {
           taskRunPartitions: taskRunMonths,
           eventIds,
           lineageChangesFolded: lineageChanges,
+          usageDeltasFolded: usageDeltas,
         },
         'retention deleted expired data',
       );
     }
-    return signIn + dropped.length + eventIds + (lineageFull ? lineageChanges : 0);
+    return signIn + dropped.length + eventIds + (lineageFull ? lineageChanges : 0) + (usageFull ? usageDeltas : 0);
   }
 }

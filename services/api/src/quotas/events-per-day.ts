@@ -1,6 +1,6 @@
 import type { Db, Sql } from '../db/client.js';
 import { eventRows, type NewEvent, storeEventRows } from '../db/events.js';
-import { QUOTA_DEFAULTS, quotaExceeded } from './quotas.js';
+import { effectiveLimitSql, QUOTA_DEFAULTS, quotaExceeded } from './quotas.js';
 
 /*
  * The workspace's `eventsPerDay` quota: events its calls (`POST /events`, by keys, people and run
@@ -33,9 +33,7 @@ export async function storeTenantEvents(sql: Sql, workspaceId: string, batch: re
   try {
     await sql`
       WITH quota AS (
-        SELECT coalesce(
-          (SELECT "limit" FROM workspace_quotas WHERE workspace_id = ${workspaceId} AND name = 'eventsPerDay'),
-          ${QUOTA_DEFAULTS.eventsPerDay}::int) AS "limit"
+        SELECT ${effectiveLimitSql(sql, workspaceId, 'eventsPerDay')} AS "limit"
       ), ${storeEventRows(sql, rows)}, counted AS (
         SELECT count(*)::int AS n FROM stored
       ), taken AS (
@@ -59,8 +57,7 @@ export async function storeTenantEvents(sql: Sql, workspaceId: string, batch: re
 /** The 429 for a batch of `count` events the day has no room for, with today's figures. */
 async function refusal(sql: Sql, workspaceId: string, count: number): Promise<Error> {
   const [row] = await sql<{ used: number; limit: number; retry_after: number }[]>`
-    SELECT coalesce((SELECT "limit" FROM workspace_quotas WHERE workspace_id = ${workspaceId} AND name = 'eventsPerDay'),
-                    ${QUOTA_DEFAULTS.eventsPerDay}::int) AS "limit",
+    SELECT ${effectiveLimitSql(sql, workspaceId, 'eventsPerDay')} AS "limit",
            coalesce((SELECT count FROM workspace_event_counts
                      WHERE workspace_id = ${workspaceId} AND day = date_trunc('day', now(), 'UTC')), 0) AS used,
            -- Seconds until the next UTC midnight, when the day's count starts over.

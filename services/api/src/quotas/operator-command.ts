@@ -1,13 +1,16 @@
+import type { OrganisationQuota } from '@outpost/sdk/contracts';
 import { connectDatabase } from '../db/client.js';
 import { getWorkspaceBySlug } from '../db/workspaces.js';
 import { isQuotaName, QUOTA_NAMES, setQuotaOverride } from './quotas.js';
-import { listQuotas } from './usage.js';
+import { quotaDetails } from './usage.js';
 
 /*
  * `outpost server quota set <workspace> <quota> <limit|default>` and `outpost server quota ls
  * <workspace>`: the operator changes one workspace's quotas, talking to the database as the API
  * servers do (DATABASE_URL). No route does this: a workspace's own credentials must not raise its quotas.
- * Replicas read a workspace's quotas on each check, so a change holds at once.
+ * Replicas read a workspace's quotas on each check, so a change holds at once. The workspace's
+ * organisation may have set limits of its own below the operator's (they are in their own table,
+ * which this leaves alone): the workspace is held to the lower, and `ls` shows both.
  */
 
 export const QUOTA_USAGE = `outpost server quota set <workspace-slug> <quota> <limit|default>   (needs DATABASE_URL)
@@ -18,6 +21,21 @@ export interface CommandIo {
   out: (line: string) => void;
   /** Prints the problem with the usage; returns the exit code of a usage error. */
   fail: (message: string) => number;
+}
+
+/**
+ * One quota as `ls` prints it: the limit the workspace is held to, then where it comes from when not
+ * the default. `automations: 7 (default 500); used 0` for an operator's override alone;
+ * `automations: 3 (operator 7, organisation 3, default 500); used 0` once the organisation set one.
+ */
+function quotaLine(q: OrganisationQuota): string {
+  const from =
+    q.organisationLimit !== null
+      ? ` (operator ${q.operatorLimit}, organisation ${q.organisationLimit}, default ${q.default})`
+      : q.limit === q.default
+        ? ''
+        : ` (default ${q.default})`;
+  return `${q.name}: ${q.limit}${from}; used ${q.used ?? '-'}${q.per ? ` this ${q.per}` : ''}`;
 }
 
 /** Runs `quota <args…>`; returns the exit code. */
@@ -45,10 +63,7 @@ export async function quotaCommand(databaseUrl: string | undefined, args: string
       return 1;
     }
     if (verb === 'set' && name !== undefined && isQuotaName(name)) await setQuotaOverride(sql, workspace.id, name, limit);
-    for (const q of (await listQuotas(sql, workspace.id)).items) {
-      const changed = q.limit === q.default ? '' : ` (default ${q.default})`;
-      io.out(`${q.name}: ${q.limit}${changed}; used ${q.used ?? '-'}${q.per ? ` this ${q.per}` : ''}`);
-    }
+    for (const q of await quotaDetails(sql, workspace.id)) io.out(quotaLine(q));
     return 0;
   } finally {
     await sql.end({ timeout: 5 });

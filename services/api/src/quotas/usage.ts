@@ -1,8 +1,8 @@
-import type { Quota, QuotaListResponse } from '@outpost/sdk/contracts';
+import type { OrganisationQuota, Quota, QuotaListResponse } from '@outpost/sdk/contracts';
 import type { Db } from '../db/client.js';
 import { eventsStoredToday } from './events-per-day.js';
 import { countOf } from './object-counts.js';
-import { QUOTA_DEFAULTS, QUOTA_NAMES, type QuotaName, type Quotas, workspaceQuotas } from './quotas.js';
+import { QUOTA_DEFAULTS, QUOTA_NAMES, type QuotaName, type Quotas, quotaLimits } from './quotas.js';
 
 /** What each quota counts, and over which window: what `GET /quotas` and `outpost quotas` tell. */
 const DESCRIBED: Record<QuotaName, { per: Quota['per']; description: string }> = {
@@ -51,17 +51,34 @@ async function usage(db: Db, workspaceId: string, quotas: Quotas): Promise<Recor
   };
 }
 
-/** The workspace's quotas, each with its limit, its default and what counts against it now. */
+/**
+ * The workspace's quotas, each with the limit it is held to, the operator's and the organisation's
+ * limits it comes from, its default, and what counts against it now: what the organisation's
+ * owners, admins and auditors read, and `outpost server quota ls` prints.
+ */
+export async function quotaDetails(db: Db, workspaceId: string): Promise<OrganisationQuota[]> {
+  const limits = await quotaLimits(db, workspaceId);
+  const held = Object.fromEntries(QUOTA_NAMES.map((name) => [name, limits[name].limit])) as Quotas;
+  const used = await usage(db, workspaceId, held);
+  return QUOTA_NAMES.map((name) => ({
+    name,
+    limit: limits[name].limit,
+    operatorLimit: limits[name].operator,
+    organisationLimit: limits[name].organisation,
+    default: QUOTA_DEFAULTS[name],
+    used: used[name],
+    ...DESCRIBED[name],
+  }));
+}
+
+/**
+ * The workspace's quotas as its members read them (`GET /quotas`): each with the limit it is held
+ * to, its default and what counts against it now. Which of the two limits it comes from is the
+ * organisation's and the operator's business; the answer's shape is the one older clients parse.
+ */
 export async function listQuotas(db: Db, workspaceId: string): Promise<QuotaListResponse> {
-  const quotas = await workspaceQuotas(db, workspaceId);
-  const used = await usage(db, workspaceId, quotas);
+  const details = await quotaDetails(db, workspaceId);
   return {
-    items: QUOTA_NAMES.map((name) => ({
-      name,
-      limit: quotas[name],
-      default: QUOTA_DEFAULTS[name],
-      used: used[name],
-      ...DESCRIBED[name],
-    })),
+    items: details.map(({ operatorLimit: _operator, organisationLimit: _organisation, ...quota }): Quota => quota),
   };
 }

@@ -25,6 +25,8 @@ import { logHandlers } from './logs.js';
 import { metricsHandlers } from './metrics.js';
 import { alertRuleHandlers, notificationHandlers } from './notifications.js';
 import { organisationAuditHandlers } from './organisation-audit.js';
+import { organisationQuotaHandlers } from './organisation-quotas.js';
+import { organisationUsageHandlers } from './organisation-usage.js';
 import { organisationHandlers } from './organisations.js';
 import { poolRunHandlers } from './pool-runs.js';
 import { quotaHandlers } from './quotas.js';
@@ -78,6 +80,8 @@ export function routeHandlers(scope: HandlerScope): Handlers {
     ...auditHandlers,
     ...auditExportHandlers,
     ...organisationAuditHandlers,
+    ...organisationQuotaHandlers,
+    ...organisationUsageHandlers,
     ...authHandlers,
     ...passwordHandlers,
     ...accountHandlers,

@@ -42,26 +42,27 @@ async function tokenAdmin(deps: AppDeps, principal: Principal, org: string, doin
 }
 
 /**
- * The organisation an audit reader reads: the token's own (a 404 for any other), or the one a
- * person's session is in, where they are an owner, admin or auditor.
+ * The organisation a reader reads: the token's own (a 404 for any other), or the one a person's
+ * session is in, where they are an owner, admin or auditor (`doing` names the read in a refusal).
  */
-async function auditReader(
+export async function organisationReader(
   deps: AppDeps,
   principal: Principal | null,
   token: OrganisationTokenCaller | null,
   org: string,
+  doing: string,
 ): Promise<string> {
   if (token) {
     assertTokenFor(token, org);
     return token.organisationId;
   }
-  if (!principal) throw new Error('an organisation audit route was reached without a caller');
+  if (!principal) throw new Error('an organisation route that takes tokens was reached without a caller');
   const userId = await actingIn(deps, principal, org);
-  return (await organisationWithRole(deps.sql, userId, org, ORGANISATION_READERS, "reading the organisation's audit log")).id;
+  return (await organisationWithRole(deps.sql, userId, org, ORGANISATION_READERS, doing)).id;
 }
 
 /** The organisation's workspaces an export covers: all, or the one named (a 404 for a slug it does not have). */
-async function exportedWorkspaces(deps: AppDeps, organisationId: string, slug: string | undefined) {
+export async function exportedWorkspaces(deps: AppDeps, organisationId: string, slug: string | undefined) {
   const all = await allOrganisationWorkspaces(deps.sql, organisationId);
   if (slug === undefined) return all;
   const one = all.filter((w) => w.slug === slug);
@@ -130,7 +131,13 @@ export const organisationAuditHandlers = {
   },
 
   organisationAuditHeads: async ({ params, principal, organisationToken, deps }) => {
-    const organisationId = await auditReader(deps, principal, organisationToken, params.org);
+    const organisationId = await organisationReader(
+      deps,
+      principal,
+      organisationToken,
+      params.org,
+      "reading the organisation's audit log",
+    );
     const workspaces = await allOrganisationWorkspaces(deps.sql, organisationId);
     const heads = await readChainHeads(
       deps.sql,
@@ -146,7 +153,13 @@ export const organisationAuditHandlers = {
    * never passes for a whole one.
    */
   organisationAuditExport: async ({ params, query, principal, organisationToken, deps, logger, signal }) => {
-    const organisationId = await auditReader(deps, principal, organisationToken, params.org);
+    const organisationId = await organisationReader(
+      deps,
+      principal,
+      organisationToken,
+      params.org,
+      "reading the organisation's audit log",
+    );
     const workspaces = await exportedWorkspaces(deps, organisationId, query.workspace);
     const entries = mergedAuditEntries(
       deps.sql,

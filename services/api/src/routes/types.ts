@@ -19,7 +19,7 @@ export type BodyOf<N extends RouteName> = Routes[N] extends { body: infer B } ? 
  */
 export type ResponseOf<N extends RouteName> = Routes[N] extends
   | { stream: string }
-  | { produces: 'text/plain' | 'text/html' | 'text/javascript' }
+  | { produces: 'text/plain' | 'text/csv' | 'text/html' | 'text/javascript' }
   | { produces: 'redirect' }
   ? Response
   : z.input<Routes[N]['response']>;
