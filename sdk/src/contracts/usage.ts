@@ -15,8 +15,9 @@ export type UsageMeasure = (typeof USAGE_MEASURES)[number];
 export const USAGE_MONTHS_MAX = 24;
 
 /** A month as `YYYY-MM` (UTC). */
-const MONTH = /^\d{4}-(0[1-9]|1[0-2])$/;
-export const UsageMonth = z.string().regex(MONTH, 'must be a month as YYYY-MM');
+/** Months from 2000-01 to 2999-12: every month usage can have been counted in, with room to spare. */
+const MONTH = /^2\d{3}-(0[1-9]|1[0-2])$/;
+export const UsageMonth = z.string().regex(MONTH, 'must be a month as YYYY-MM, from 2000-01');
 
 const count = z.number().int().min(0);
 

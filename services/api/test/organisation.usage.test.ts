@@ -88,7 +88,15 @@ describe("an organisation's usage", () => {
     expect(truth).toMatchObject({ runs: 1, taskRuns: 3, logLines: 2 });
     expect(truth?.logBytes).toBe(Buffer.byteLength('loading') + Buffer.byteLength('héllo wörld'));
     expect(usage).toMatchObject(truth as object);
+    // Every row's bytes as stored, log messages included.
+    const [stored] = await server.sql<{ bytes: number }[]>`
+      SELECT ((SELECT coalesce(sum(pg_column_size(r)), 0) FROM flow_runs r WHERE workspace_id = ${team.id})
+            + (SELECT coalesce(sum(pg_column_size(t)), 0) FROM task_runs t WHERE workspace_id = ${team.id})
+            + (SELECT coalesce(sum(pg_column_size(l)), 0) FROM logs l WHERE workspace_id = ${team.id})
+            + (SELECT coalesce(sum(pg_column_size(e)), 0) FROM events e WHERE workspace_id = ${team.id}))::int AS bytes`;
+    // Rows grow after they are written (a run's state, a task run's result), so what they hold now is at least as much.
     expect(usage.metadataBytes).toBeGreaterThan(usage.logBytes);
+    expect(usage.metadataBytes).toBeLessThanOrEqual(stored?.bytes ?? 0);
 
     // A write that does not commit is not counted.
     await server.sql
@@ -101,17 +109,52 @@ describe("an organisation's usage", () => {
     expect((await usageOf('usage-team')).events).toBe(usage.events);
   });
 
-  test('counts the seconds each run spent RUNNING, stretch by stretch', async () => {
+  test('counts the seconds a run spent RUNNING through the state machine, renames included, and not its subflows again', async () => {
+    const before = (await usageOf('usage-team')).computeSeconds;
+    const { id, asRun } = await startedRunIn(team.key);
+    const setState = async (runId: string, state: Record<string, unknown>) => {
+      const res = await asRun('POST', `/flow-runs/${runId}/set-state`, { body: { transitionId: randomUUID(), state } });
+      expect(res.body?.status, res.text).toBe('ACCEPT');
+    };
+    // A subflow runs in the parent's process: its time is the parent's, not counted twice.
+    const child = await asRun('POST', `/flow-runs/${id}/child-runs`, {
+      body: { id: randomUUID(), attempt: 1, flowName: 'usage-child' },
+    });
+    expect(child.status, child.text).toBeLessThan(300);
+    await setState(child.body.flowRun?.id ?? child.body.id, { type: 'COMPLETED' });
+    await setState(id, { type: 'RUNNING', name: 'Training' });
+    await setState(id, { type: 'COMPLETED' });
+    const states = await server.sql<{ type: string; timestamp: Date }[]>`
+      SELECT type, timestamp FROM flow_run_states WHERE flow_run_id = ${id} ORDER BY timestamp, id`;
+    const running = states.find((s) => s.type === 'RUNNING');
+    const completed = states.find((s) => s.type === 'COMPLETED');
+    if (!running || !completed) throw new Error(`states: ${JSON.stringify(states)}`);
+    const spent = (completed.timestamp.getTime() - running.timestamp.getTime()) / 1000;
+    expect((await usageOf('usage-team')).computeSeconds - before).toBeCloseTo(spent, 3);
+  });
+
+  test('counts a stretch to the state that ended it, and a run the lease loop crashed only to its lease end', async () => {
     const { id } = await startedRunIn(team.key);
     const before = (await usageOf('usage-team')).computeSeconds;
-    // Ninety seconds RUNNING, a pause, then thirty more: the time paused is not counted.
     const t = Date.now();
-    const stamp = (offset: number) => new Date(t - 200_000 + offset * 1000);
+    const stamp = (offset: number) => new Date(t - 400_000 + offset * 1000);
+    // Ninety seconds RUNNING, a pause, then RUNNING again until the lease lapsed 30 seconds in;
+    // the loop noticed 200 seconds later.
     await server.sql`UPDATE flow_runs SET state_timestamp = ${stamp(0)} WHERE id = ${id}`;
     await server.sql`UPDATE flow_runs SET state_type = 'PAUSED', state_name = 'Paused', state_timestamp = ${stamp(90)} WHERE id = ${id}`;
-    await server.sql`UPDATE flow_runs SET state_type = 'RUNNING', state_name = 'Running', state_timestamp = ${stamp(170)} WHERE id = ${id}`;
-    await server.sql`UPDATE flow_runs SET state_type = 'COMPLETED', state_name = 'Completed', state_timestamp = ${stamp(200)} WHERE id = ${id}`;
+    await server.sql`UPDATE flow_runs SET state_type = 'RUNNING', state_name = 'Running', state_timestamp = ${stamp(170)},
+                       lease_expires_at = ${stamp(200)} WHERE id = ${id}`;
+    await server.sql`UPDATE flow_runs SET state_type = 'CRASHED', state_name = 'Crashed', state_timestamp = ${stamp(400)} WHERE id = ${id}`;
     expect((await usageOf('usage-team')).computeSeconds - before).toBeCloseTo(120, 3);
+  });
+
+  test('takes back a run deleted before it started, such as a scheduled run a paused deployment withdraws', async () => {
+    const before = (await usageOf('usage-team')).runs;
+    const { id } = await startedRunIn(team.key);
+    expect((await usageOf('usage-team')).runs).toBe(before + 1);
+    await server.sql`DELETE FROM flow_run_states WHERE flow_run_id = ${id}`;
+    await server.sql`DELETE FROM flow_runs WHERE id = ${id}`;
+    expect((await usageOf('usage-team')).runs).toBe(before);
   });
 
   test('reads the same before and after the retention pass folds the counts, and no count is left to fold', async () => {
@@ -186,7 +229,16 @@ describe("an organisation's usage", () => {
     expect(long.body.errors[0].message).toContain(`at most ${USAGE_MONTHS_MAX} months`);
     const notAMonth = await aliceIn.call('GET', '/organisations/default/usage/export?from=2026-13');
     expect(notAMonth.status).toBe(400);
-    expect(notAMonth.body.errors).toEqual([{ path: 'query.from', message: 'must be a month as YYYY-MM' }]);
+    expect(notAMonth.body.errors).toEqual([{ path: 'query.from', message: 'must be a month as YYYY-MM, from 2000-01' }]);
+    // Years past 2999 are not months usage is kept for; 9999-12 would otherwise roll over to a five-digit year.
+    const farOff = await aliceIn.call('GET', '/organisations/default/usage?from=9999-01&to=9999-12');
+    expect(farOff.status).toBe(400);
+    expect(farOff.body.errors.map((e: { path: string }) => e.path)).toEqual(['query.from', 'query.to']);
+    const lastMonths = await aliceIn.call('GET', '/organisations/default/usage?from=2999-01&to=2999-12&workspace=usage-team');
+    expect(lastMonths.status, lastMonths.text).toBe(200);
+    expect((lastMonths.body.items as WorkspaceMonthUsage[]).map((i) => i.month)).toEqual(
+      Array.from({ length: 12 }, (_, i) => `2999-${String(i + 1).padStart(2, '0')}`),
+    );
   });
 
   test('is read with an organisation token holding usage:read, which reads no audit log, and an audit token reads no usage', async () => {

@@ -46,16 +46,18 @@ export interface MonthUsage extends Usage {
 
 /**
  * The usage of each workspace in each month from `from` to `to` (first days, inclusive), folded and
- * not yet folded alike. Only months a workspace used something appear.
+ * not yet folded alike. Only months a workspace used something appear. A deleted run is taken back
+ * from its month only if counting had begun when it was made (migration 0048), so no sum goes
+ * below zero; the floor holds that whatever a row's history.
  */
 export async function readUsage(db: Db, workspaceIds: readonly string[], from: string, to: string): Promise<MonthUsage[]> {
   if (workspaceIds.length === 0) return [];
   const rows = await db<(Omit<MonthUsage, UsageMeasure> & Record<UsageMeasure, string | number>)[]>`
     SELECT workspace_id AS "workspaceId", to_char(month, 'YYYY-MM-DD') AS month,
-           sum(runs)::bigint AS runs, sum(task_runs)::bigint AS "taskRuns",
-           sum(compute_seconds)::float8 AS "computeSeconds", sum(log_lines)::bigint AS "logLines",
-           sum(log_bytes)::bigint AS "logBytes", sum(events)::bigint AS events,
-           sum(metadata_bytes)::bigint AS "metadataBytes"
+           greatest(0, sum(runs))::bigint AS runs, greatest(0, sum(task_runs))::bigint AS "taskRuns",
+           greatest(0, sum(compute_seconds))::float8 AS "computeSeconds", greatest(0, sum(log_lines))::bigint AS "logLines",
+           greatest(0, sum(log_bytes))::bigint AS "logBytes", greatest(0, sum(events))::bigint AS events,
+           greatest(0, sum(metadata_bytes))::bigint AS "metadataBytes"
     FROM (
       SELECT workspace_id, month, runs, task_runs, compute_seconds, log_lines, log_bytes, events, metadata_bytes
       FROM workspace_usage

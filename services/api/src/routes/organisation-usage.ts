@@ -1,6 +1,8 @@
 import {
+  monthsBetween,
   type OrganisationUsageResponse,
   USAGE_MEASURES,
+  USAGE_MONTHS_MAX,
   type UsageMeasure,
   usageRange,
   type WorkspaceMonthUsage,
@@ -9,24 +11,17 @@ import type { OrganisationTokenCaller } from '../auth/organisation-tokens.js';
 import type { Principal } from '../auth/principal.js';
 import type { AppDeps } from '../context.js';
 import { readUsage } from '../db/usage.js';
+import { DomainError } from '../domain-error.js';
 import { exportedWorkspaces, organisationReader } from './organisation-audit.js';
 import type { Handlers } from './types.js';
 
-/** `YYYY-MM` of each month from `from` to `to`, both included. */
-function monthsOf(from: string, to: string): string[] {
-  const months: string[] = [];
-  let year = Number(from.slice(0, 4));
-  let month = Number(from.slice(5, 7));
-  for (let m = from; m <= to; ) {
-    months.push(m);
-    month += 1;
-    if (month === 13) {
-      month = 1;
-      year += 1;
-    }
-    m = `${String(year).padStart(4, '0')}-${String(month).padStart(2, '0')}`;
-  }
-  return months;
+/** `YYYY-MM` of each of the `count` months from `from` on. */
+function monthsFrom(from: string, count: number): string[] {
+  const first = Number(from.slice(0, 4)) * 12 + Number(from.slice(5, 7)) - 1;
+  return Array.from({ length: count }, (_, i) => {
+    const index = first + i;
+    return `${Math.floor(index / 12)}-${String((index % 12) + 1).padStart(2, '0')}`;
+  });
 }
 
 /**
@@ -46,6 +41,17 @@ async function organisationUsage(
     a.slug.localeCompare(b.slug),
   );
   const { from, to } = usageRange(query);
+  // Checked again here: the query's check read the clock a moment ago, and a month may have begun since.
+  const months = monthsBetween(from, to);
+  if (months < 1 || months > USAGE_MONTHS_MAX) {
+    throw new DomainError(
+      'validation_failed',
+      `a usage answer covers 1 to ${USAGE_MONTHS_MAX} months; ${from} to ${to} is ${months}`,
+      {
+        errors: [{ path: 'query.from', message: `must be at most ${USAGE_MONTHS_MAX} months before ${to}` }],
+      },
+    );
+  }
   const counted = await readUsage(
     deps.sql,
     workspaces.map((w) => w.id),
@@ -54,7 +60,7 @@ async function organisationUsage(
   );
   const byKey = new Map(counted.map((row) => [`${row.workspaceId} ${row.month.slice(0, 7)}`, row]));
   const items: WorkspaceMonthUsage[] = [];
-  for (const month of monthsOf(from, to)) {
+  for (const month of monthsFrom(from, months)) {
     for (const workspace of workspaces) {
       const row = byKey.get(`${workspace.id} ${month}`);
       const figures = Object.fromEntries(USAGE_MEASURES.map((m) => [m, row?.[m] ?? 0])) as Record<UsageMeasure, number>;
