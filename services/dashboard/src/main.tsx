@@ -11,6 +11,8 @@ import './styles/task-runs.css';
 import './styles/assets.css';
 import './styles/deployment.css';
 import './styles/run-manifest.css';
+import './styles/usage.css';
+import './styles/organisation-quotas.css';
 
 const root = document.getElementById('root');
 if (root) {

@@ -1,4 +1,9 @@
-import { type OrganisationToken, type OrganisationTokenCreateResponse, TOKENS_PER_ORGANISATION } from '@outpost/sdk/contracts';
+import {
+  type OrganisationToken,
+  type OrganisationTokenCreateResponse,
+  OrganisationTokenScope,
+  TOKENS_PER_ORGANISATION,
+} from '@outpost/sdk/contracts';
 import { type FormEvent, useRef, useState } from 'react';
 import { describeFailure } from '../api/client.js';
 import { api } from '../api/instance.js';
@@ -17,9 +22,16 @@ function tokenState(token: OrganisationToken, now: number): 'revoked' | 'expired
   return 'live';
 }
 
+/** What each scope lets a token read, beside its checkbox. */
+const SCOPE_MEANING: Record<OrganisationTokenScope, string> = {
+  'audit:read': 'the audit export and chain heads',
+  'usage:read': 'the usage figures and CSV',
+};
+
 /**
- * The organisation's tokens, which read its audit export without a person's session (a SIEM's
- * pull): owners and admins make and revoke them; the token itself is shown once, when it is made.
+ * The organisation's tokens, which read its audit export or its usage without a person's session (a
+ * SIEM's pull, a chargeback job): owners and admins make them with the scopes they need and revoke
+ * them; the token itself is shown once, when it is made.
  */
 export function OrganisationTokensSection({ organisation }: { organisation: string }) {
   const tokens = useResource(
@@ -85,7 +97,13 @@ export function OrganisationTokensSection({ organisation }: { organisation: stri
                 >
                   <td className="strong">{token.name}</td>
                   <td>
-                    <code>{token.scopes.join(' ')}</code>
+                    <span className="scope-list">
+                      {token.scopes.map((scope) => (
+                        <code key={scope} data-testid="organisation-token-scope">
+                          {scope}
+                        </code>
+                      ))}
+                    </span>
                   </td>
                   <td>
                     <code>{token.prefix}…</code>
@@ -130,21 +148,25 @@ function MakeTokenForm({
 }) {
   const [name, setName] = useState('');
   const [expires, setExpires] = useState('');
+  const [scopes, setScopes] = useState<OrganisationTokenScope[]>(['audit:read']);
   const { error, busy, submit } = useSubmit();
+  const choose = (scope: OrganisationTokenScope, chosen: boolean) =>
+    // Kept in the contract's order, so the list and the request name scopes alike.
+    setScopes((current) => OrganisationTokenScope.options.filter((s) => (s === scope ? chosen : current.includes(s))));
 
   const onSubmit = async (e: FormEvent) => {
     e.preventDefault();
     const expiresAt = localToIso(expires);
-    // The only scope there is; the form names it rather than offering a choice of one.
     await submit(
       () =>
         api.call('organisationTokensCreate', {
           params: { org: organisation },
-          body: { name: name.trim(), scopes: ['audit:read'], ...(expiresAt ? { expiresAt } : {}) },
+          body: { name: name.trim(), scopes, ...(expiresAt ? { expiresAt } : {}) },
         }),
       (made) => {
         setName('');
         setExpires('');
+        setScopes(['audit:read']);
         onMade(made);
       },
     );
@@ -171,13 +193,30 @@ function MakeTokenForm({
           data-testid="organisation-token-expires"
         />
       </label>
-      <span className="muted small">
-        scope <code>audit:read</code>
-      </span>
+      <fieldset className="scope-choice" data-testid="organisation-token-scopes">
+        <legend className="field-label">scopes</legend>
+        {OrganisationTokenScope.options.map((scope) => (
+          <label key={scope} className="check-row" title={`Reads ${SCOPE_MEANING[scope]}`}>
+            <input
+              type="checkbox"
+              checked={scopes.includes(scope)}
+              onChange={(e) => choose(scope, e.target.checked)}
+              aria-describedby={`organisation-token-scope-${scope.replace(':', '-')}`}
+              data-testid="organisation-token-scope-choice"
+              data-scope={scope}
+            />
+            <code>{scope}</code>
+            <span id={`organisation-token-scope-${scope.replace(':', '-')}`} className="visually-hidden">
+              reads {SCOPE_MEANING[scope]}
+            </span>
+          </label>
+        ))}
+        {scopes.length === 0 && <span className="field-error">Choose at least one scope.</span>}
+      </fieldset>
       <button
         type="submit"
         className="button button-primary"
-        disabled={busy || !name.trim()}
+        disabled={busy || !name.trim() || scopes.length === 0}
         data-testid="organisation-token-create"
       >
         Make token
@@ -203,7 +242,10 @@ function CreatedOrganisationToken({
 }) {
   const [copied, setCopied] = useState<'yes' | 'failed' | null>(null);
   const field = useRef<HTMLInputElement>(null);
-  const exportPath = api.url('organisationAuditExport', { params: { org: organisation } });
+  const { scopes } = created.organisationToken;
+  const auditPath = api.url('organisationAuditExport', { params: { org: organisation } });
+  const usagePath = api.url('organisationUsage', { params: { org: organisation } });
+  const usageExportPath = api.url('organisationUsageExport', { params: { org: organisation } });
 
   const copy = async () => {
     try {
@@ -219,8 +261,8 @@ function CreatedOrganisationToken({
   return (
     <div className="created-key" role="status" data-testid="organisation-token-created">
       <p>
-        <strong>{created.organisationToken.name}</strong> ({created.organisationToken.scopes.join(', ')}) was made. Copy the token
-        now: it will not be shown again.
+        <strong>{created.organisationToken.name}</strong> ({scopes.join(', ')}) was made. Copy the token now: it will not be shown
+        again.
       </p>
       <div className="created-key-row">
         <input
@@ -240,11 +282,21 @@ function CreatedOrganisationToken({
         </button>
       </div>
       {copied === 'failed' && <span className="muted small">Copying was blocked; the token is selected, press Ctrl+C.</span>}
-      <p className="small" data-testid="organisation-token-usage">
-        A SIEM pulls <code>GET {exportPath}</code> with <code>Authorization: Bearer &lt;token&gt;</code>;{' '}
-        <code>OUTPOST_ORGANISATION_TOKEN=&lt;token&gt; outpost audit verify --organisation {organisation}</code> verifies the
-        chain (with <code>OUTPOST_API_URL</code> set to this server).
-      </p>
+      <div className="small" data-testid="organisation-token-usage">
+        {scopes.includes('audit:read') && (
+          <p>
+            A SIEM pulls <code>GET {auditPath}</code> with <code>Authorization: Bearer &lt;token&gt;</code>;{' '}
+            <code>OUTPOST_ORGANISATION_TOKEN=&lt;token&gt; outpost audit verify --organisation {organisation}</code> verifies the
+            chain (with <code>OUTPOST_API_URL</code> set to this server).
+          </p>
+        )}
+        {scopes.includes('usage:read') && (
+          <p>
+            A billing or chargeback job reads <code>GET {usageExportPath}?from=YYYY-MM&amp;to=YYYY-MM</code> (CSV) or{' '}
+            <code>GET {usagePath}</code> (JSON) with <code>Authorization: Bearer &lt;token&gt;</code>.
+          </p>
+        )}
+      </div>
     </div>
   );
 }

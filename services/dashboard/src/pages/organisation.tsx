@@ -16,12 +16,15 @@ import { useResource } from '../hooks/use-resource.js';
 import { useSubmit } from '../hooks/use-submit.js';
 import { formatDateTime } from '../lib/format.js';
 import { OrganisationAuditSection } from './organisation-audit.js';
+import { OrganisationQuotasSection } from './organisation-quotas.js';
 import { OrganisationTokensSection } from './organisation-tokens.js';
+import { OrganisationUsageSection } from './organisation-usage.js';
 
 /**
  * The organisation's home: each workspace the person can open with how it is doing, for its owners,
- * admins and auditors its people and its audit log, and for its owners and admins the workspaces'
- * lifecycle (create, rename, archive, restore) and the tokens that read its audit log.
+ * admins and auditors its people, its audit log and its workspaces' usage, and for its owners and
+ * admins the workspaces' lifecycle (create, rename, archive, restore) and the tokens that read its
+ * audit log and usage.
  */
 export function OrganisationPage({ organisation, currentUserId }: { organisation: string; currentUserId: string | null }) {
   const details = useResource(
@@ -75,6 +78,16 @@ export function OrganisationPage({ organisation, currentUserId }: { organisation
       )}
       {reader && (
         <OrganisationAuditSection organisation={organisation} workspaces={details.data?.workspaces.map((w) => w.slug) ?? []} />
+      )}
+      {reader && (
+        <OrganisationUsageSection organisation={organisation} workspaces={details.data?.workspaces.map((w) => w.slug) ?? []} />
+      )}
+      {reader && (
+        <OrganisationQuotasSection
+          organisation={organisation}
+          workspaces={details.data?.workspaces.map((w) => w.slug) ?? []}
+          admin={admin}
+        />
       )}
       {admin && <OrganisationTokensSection organisation={organisation} />}
       {admin && details.data && <RenameOrganisation organisation={organisation} name={details.data.name} onRenamed={reload} />}
