@@ -164,6 +164,8 @@ describe("the organisation's quotas in the dashboard", () => {
     expect(await automations.input.getAttribute('aria-invalid')).toBe('true');
     expect(await automations.input.getAttribute('aria-describedby')).toBe(await automations.error.getAttribute('id'));
     expect(await automations.limit.getAttribute('data-value')).toBe('3');
+    // The sentence about the last save no longer stands beside a refused one.
+    expect(await page.getByTestId('organisation-quotas-status').textContent()).toBe('');
     expect(await quotaFromApi(context, 'default', 'automations')).toMatchObject({ limit: 3, organisationLimit: 3 });
     await screenshot(page, 'organisation-quotas-refused');
 

@@ -79,6 +79,18 @@ describe('the usage charts', () => {
     expect(measureAxis('count', 0)).toEqual({ max: 1, step: 1, scale: 1 });
   });
 
+  it('labels the axis in the unit of the largest month, even when its rounded-up top reaches the next unit', () => {
+    // 50 minutes: the axis tops out at an hour, but its steps are 20 minutes, not hours.
+    const months = ['2026-01'];
+    const items = [usage('a', '2026-01', 0, { computeSeconds: 3_000 })];
+    const html = renderToStaticMarkup(
+      <UsageChart items={items} months={months} series={usageSeries(items)} measure="computeSeconds" />,
+    );
+    const grid = html.slice(html.indexOf('class="chart-grid"'), html.indexOf('</g></g><g transform'));
+    const labels = [...grid.matchAll(/<text[^>]*>([^<]*)<\/text>/g)].map((m) => m[1]);
+    expect(labels).toEqual(['0', '20m', '40m', '60m']);
+  });
+
   it('names each chart for what it draws and over which months, for people who cannot see it', () => {
     const months = ['2026-01', '2026-02'];
     const items = [usage('a', '2026-01', 3, { logBytes: 2_000 }), usage('a', '2026-02', 4, { logBytes: 0 })];

@@ -162,6 +162,8 @@ export interface MeasureChart {
   totals: number[];
   /** The top of the axis. */
   max: number;
+  /** The unit the axis is labelled in, chosen from the largest total (not from the rounded-up top). */
+  scale: number;
   gridlines: { y: number; value: number }[];
   /** One path per band (all its bars), so the drawing stays small however many months it spans. */
   paths: { series: number; d: string }[];
@@ -219,7 +221,7 @@ export function measureChart(
     totals[m] = (totals[m] ?? 0) + item[measure];
   }
   const unit = MEASURE_TEXT[measure].unit;
-  const { max, step } = measureAxis(unit, Math.max(0, ...totals));
+  const { max, step, scale } = measureAxis(unit, Math.max(0, ...totals));
   const slot = months.length > 0 ? width / months.length : width;
   const gap = Math.min(6, slot * 0.25);
   const barWidth = round(Math.max(1, slot - gap));
@@ -239,5 +241,5 @@ export function measureChart(
   const gridlines: MeasureChart['gridlines'] = [];
   for (let value = 0; value <= max + step / 1e6; value += step)
     gridlines.push({ y: round(height - (value / max) * height), value });
-  return { measure, values, totals, max, gridlines, paths: paths.filter((p) => p.d !== ''), slot };
+  return { measure, values, totals, max, scale, gridlines, paths: paths.filter((p) => p.d !== ''), slot };
 }

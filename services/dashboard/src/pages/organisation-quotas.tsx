@@ -1,5 +1,5 @@
 import type { OrganisationQuota } from '@outpost/sdk/contracts';
-import { type FormEvent, useState } from 'react';
+import { type FormEvent, useEffect, useRef, useState } from 'react';
 import { describeFailure } from '../api/client.js';
 import { api } from '../api/instance.js';
 import { Empty, Notice } from '../components/notice.js';
@@ -78,7 +78,14 @@ export function OrganisationQuotasSection({
         {status}
       </p>
       {workspace && (
-        <WorkspaceQuotas key={workspace} organisation={organisation} workspace={workspace} admin={admin} onSaved={setStatus} />
+        <WorkspaceQuotas
+          key={workspace}
+          organisation={organisation}
+          workspace={workspace}
+          admin={admin}
+          onSaving={() => setStatus('')}
+          onSaved={setStatus}
+        />
       )}
     </section>
   );
@@ -89,20 +96,30 @@ function WorkspaceQuotas({
   organisation,
   workspace,
   admin,
+  onSaving,
   onSaved,
 }: {
   organisation: string;
   workspace: string;
   admin: boolean;
+  onSaving: () => void;
   onSaved: (status: string) => void;
 }) {
+  // A save that ends after another workspace was chosen says nothing under that one's table.
+  const shown = useRef(true);
+  useEffect(
+    () => () => {
+      shown.current = false;
+    },
+    [],
+  );
   const quotas = useResource(
     (signal) => api.call('organisationWorkspaceQuotasList', { params: { org: organisation, workspace }, signal }),
     [organisation, workspace],
   );
   const saved = async (quota: OrganisationQuota) => {
     await quotas.reload();
-    onSaved(savedText(workspace, quota));
+    if (shown.current) onSaved(savedText(workspace, quota));
   };
 
   if (quotas.error) return <Notice>{quotas.error}</Notice>;
@@ -113,6 +130,7 @@ function WorkspaceQuotas({
       workspace={workspace}
       items={quotas.data.items}
       admin={admin}
+      onSaving={onSaving}
       onSaved={(quota) => void saved(quota)}
     />
   );
@@ -124,12 +142,15 @@ export function QuotaTable({
   workspace,
   items,
   admin,
+  onSaving,
   onSaved,
 }: {
   organisation: string;
   workspace: string;
   items: OrganisationQuota[];
   admin: boolean;
+  /** A save began: what the last one said no longer holds. */
+  onSaving?: () => void;
   onSaved: (quota: OrganisationQuota) => void;
 }) {
   return (
@@ -177,7 +198,13 @@ export function QuotaTable({
             </td>
             <td data-testid="organisation-quota-organisation-limit" data-value={quota.organisationLimit ?? ''}>
               {admin ? (
-                <LimitForm organisation={organisation} workspace={workspace} quota={quota} onSaved={onSaved} />
+                <LimitForm
+                  organisation={organisation}
+                  workspace={workspace}
+                  quota={quota}
+                  onSaving={onSaving}
+                  onSaved={onSaved}
+                />
               ) : (
                 <OrganisationLimit quota={quota} />
               )}
@@ -211,11 +238,13 @@ function LimitForm({
   organisation,
   workspace,
   quota,
+  onSaving,
   onSaved,
 }: {
   organisation: string;
   workspace: string;
   quota: OrganisationQuota;
+  onSaving?: (() => void) | undefined;
   onSaved: (quota: OrganisationQuota) => void;
 }) {
   const [draft, setDraft] = useState(quota.organisationLimit === null ? '' : String(quota.organisationLimit));
@@ -226,6 +255,7 @@ function LimitForm({
 
   const send = async (limit: number | null) => {
     setBusy(true);
+    onSaving?.();
     const result = await api.call('organisationWorkspaceQuotasPut', {
       params: { org: organisation, workspace, name: quota.name },
       body: { limit },

@@ -1,11 +1,11 @@
 import {
-  type OrganisationUsageQuery,
+  OrganisationUsageQuery,
   USAGE_MEASURES,
   USAGE_MONTHS_MAX,
   type UsageMeasure,
   type WorkspaceMonthUsage,
 } from '@outpost/sdk/contracts';
-import { useMemo, useState } from 'react';
+import { useMemo, useRef, useState } from 'react';
 import { api } from '../api/instance.js';
 import { Empty, Notice } from '../components/notice.js';
 import { useResource } from '../hooks/use-resource.js';
@@ -34,17 +34,26 @@ export function OrganisationUsageSection({ organisation, workspaces }: { organis
   const [workspace, setWorkspace] = useState('');
   const [month, setMonth] = useState<string | null>(null);
 
+  // A workspace renamed or archived meanwhile drops out of the filter rather than asking for a 404.
+  const chosen = workspace !== '' && workspaces.includes(workspace) ? workspace : '';
+  // A range is asked for only once it is one the API takes (months typed digit by digit pass through
+  // ranges it refuses); until then the last good one stays shown, with what is wrong beside it.
+  const checked = OrganisationUsageQuery.safeParse({ ...(from ? { from } : {}), ...(to ? { to } : {}) });
+  const rangeProblem = checked.success ? null : (checked.error.issues[0]?.message ?? 'not a range of months');
+  const lastGood = useRef({ from, to });
+  if (checked.success) lastGood.current = { from, to };
+  const range = lastGood.current;
   // Blank fields are left out of the query (the API then takes this month), never sent empty.
-  const query: OrganisationUsageQuery = { from, to, workspace };
+  const query: OrganisationUsageQuery = { from: range.from, to: range.to, workspace: chosen };
   const usage = useResource(
     (signal) => api.call('organisationUsage', { params: { org: organisation }, query, signal }),
-    [organisation, from, to, workspace],
+    [organisation, range.from, range.to, chosen],
   );
   // A plain link the browser downloads with the session's cookie, as the audit export is.
   const exportHref = api.url('organisationUsageExport', { params: { org: organisation }, query });
   // The name the server gives the file too, with the API's defaults for blank months.
-  const exportTo = to || utcMonth();
-  const exportName = `usage-${organisation}-${from || exportTo}-to-${exportTo}.csv`;
+  const exportTo = range.to || utcMonth();
+  const exportName = `usage-${organisation}-${range.from || exportTo}-to-${exportTo}.csv`;
   const data = usage.data;
   const months = useMemo(() => (data ? monthRange(data.from, data.to) : []), [data]);
   const series = useMemo(() => (data ? usageSeries(data.items) : []), [data]);
@@ -54,9 +63,11 @@ export function OrganisationUsageSection({ organisation, workspaces }: { organis
     <section className="panel" aria-label="Usage" data-testid="organisation-usage" aria-busy={usage.loading}>
       <div className="panel-header">
         <h2>Usage</h2>
-        <a className="button" href={exportHref} download={exportName} data-testid="organisation-usage-export">
-          Download CSV
-        </a>
+        {rangeProblem === null && (
+          <a className="button" href={exportHref} download={exportName} data-testid="organisation-usage-export">
+            Download CSV
+          </a>
+        )}
       </div>
       <div className="inline-form" data-testid="organisation-usage-filters">
         <label className="field-inline">
@@ -80,7 +91,7 @@ export function OrganisationUsageSection({ organisation, workspaces }: { organis
           />
         </label>
         <select
-          value={workspace}
+          value={chosen}
           onChange={(e) => setWorkspace(e.target.value)}
           aria-label="Workspace"
           data-testid="organisation-usage-workspace"
@@ -94,6 +105,7 @@ export function OrganisationUsageSection({ organisation, workspaces }: { organis
         </select>
         <span className="muted small">UTC months, at most {USAGE_MONTHS_MAX} at once</span>
       </div>
+      {rangeProblem && <Notice testId="organisation-usage-range">The range is not one to show: {rangeProblem}.</Notice>}
       {usage.error && <Notice testId="organisation-usage-error">{usage.error}</Notice>}
       {data && data.items.length === 0 && <Empty>No workspaces.</Empty>}
       {data && data.items.length > 0 && shown && (

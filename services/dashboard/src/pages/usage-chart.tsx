@@ -1,15 +1,6 @@
 import type { UsageMeasure, WorkspaceMonthUsage } from '@outpost/sdk/contracts';
 import { memo, useMemo, useState } from 'react';
-import {
-  axisLabel,
-  formatMeasure,
-  MEASURE_TEXT,
-  measureAxis,
-  measureChart,
-  monthLabel,
-  monthShort,
-  type UsageSeries,
-} from '../lib/usage.js';
+import { axisLabel, formatMeasure, MEASURE_TEXT, measureChart, monthLabel, monthShort, type UsageSeries } from '../lib/usage.js';
 
 const WIDTH = 560;
 const HEIGHT = 190;
@@ -46,7 +37,7 @@ export const UsageChart = memo(function UsageChart({
   );
   const [tableOpen, setTableOpen] = useState(false);
   const { label, unit, noun } = MEASURE_TEXT[measure];
-  const { scale } = measureAxis(unit, chart.max);
+  const { scale } = chart;
   const labelEvery = Math.max(1, Math.ceil(months.length / 8));
   const first = months[0];
   const last = months.at(-1);
