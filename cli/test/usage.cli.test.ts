@@ -1,10 +1,6 @@
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { createOrganisationToken, startTestServer, type TestServer } from '@outpost/api/testing';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { CLI } from './cli.support.js';
-
-const run = promisify(execFile);
+import { outpost } from './cli.support.js';
 
 let server: TestServer;
 let usageToken: string;
@@ -25,18 +21,9 @@ afterAll(async () => {
   await server?.close();
 });
 
-async function outpost(env: Record<string, string>, ...args: string[]) {
-  try {
-    const done = await run(process.execPath, [CLI, ...args], {
-      env: { PATH: process.env.PATH ?? '', OUTPOST_API_URL: server.url, ...env },
-      timeout: 30_000,
-    });
-    return { code: 0, ...done };
-  } catch (error) {
-    const failed = error as { code: number; stdout: string; stderr: string };
-    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
-  }
-}
+/** `outpost <args>` against the test API, with `env` (an organisation token, or none). */
+const usageCli = (env: Record<string, string>, ...args: string[]) =>
+  outpost(args, { env: { OUTPOST_API_URL: server.url, ...env } });
 
 async function organisationSlug(): Promise<string> {
   const [row] = await server.sql<{ slug: string }[]>`
@@ -54,7 +41,7 @@ describe('outpost usage', () => {
     const [mine] = answer.items;
     expect(mine?.events).toBeGreaterThanOrEqual(3);
 
-    const shown = await outpost({ OUTPOST_ORGANISATION_TOKEN: usageToken }, 'usage', '--organisation', org);
+    const shown = await usageCli({ OUTPOST_ORGANISATION_TOKEN: usageToken }, 'usage', '--organisation', org);
     expect(shown.code, shown.stderr).toBe(0);
     const [header, row] = shown.stdout.trimEnd().split('\n');
     expect(header?.split(/\s{2,}/)).toEqual([
@@ -72,7 +59,7 @@ describe('outpost usage', () => {
     expect(cells.slice(0, 3)).toEqual([month, mine?.workspace, String(mine?.runs)]);
     expect(cells[7]).toBe(mine?.events.toLocaleString('en-US'));
 
-    const csv = await outpost(
+    const csv = await usageCli(
       { OUTPOST_ORGANISATION_TOKEN: usageToken },
       'usage',
       '--organisation',
@@ -90,17 +77,17 @@ describe('outpost usage', () => {
 
   test('says what to set without a token, refuses a malformed month, and names the scope a token lacks', async () => {
     const org = await organisationSlug();
-    const none = await outpost({}, 'usage', '--organisation', org);
+    const none = await usageCli({}, 'usage', '--organisation', org);
     expect(none.code).toBe(2);
     expect(none.stderr).toContain('no organisation token: set OUTPOST_ORGANISATION_TOKEN');
     expect(none.stderr).toContain('with the scope usage:read');
 
-    const bad = await outpost({ OUTPOST_ORGANISATION_TOKEN: usageToken }, 'usage', '--organisation', org, '--from', '2026-1');
+    const bad = await usageCli({ OUTPOST_ORGANISATION_TOKEN: usageToken }, 'usage', '--organisation', org, '--from', '2026-1');
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('--from takes a month as YYYY-MM; got 2026-1');
 
     const auditOnly = await createOrganisationToken(server.sql, server.workspaceId, 'siem');
-    const refused = await outpost({ OUTPOST_ORGANISATION_TOKEN: auditOnly }, 'usage', '--organisation', org);
+    const refused = await usageCli({ OUTPOST_ORGANISATION_TOKEN: auditOnly }, 'usage', '--organisation', org);
     expect(refused.code).not.toBe(0);
     expect(refused.stderr).toContain('does not hold the scope "usage:read"');
     expect(refused.stderr).toMatch(/^error: cannot read the usage: Forbidden\n/);
