@@ -3,9 +3,18 @@ import { Id, JsonObject, page, Timestamp } from './common.js';
 
 /**
  * Who made a call: an API key (directly or through a browser session it opened), a signed-in user,
- * a session opened by a one-time sign-in link, a run token, or nobody yet (a sign-in attempt).
+ * a session opened by a one-time sign-in link, a run token, nobody yet (a sign-in attempt), an
+ * automation, or an organisation token (its directory provisioning people and groups over SCIM).
  */
-export const AuditActorKind = z.enum(['api_key', 'user', 'session', 'run_token', 'anonymous', 'automation']);
+export const AuditActorKind = z.enum([
+  'api_key',
+  'user',
+  'session',
+  'run_token',
+  'anonymous',
+  'automation',
+  'organisation_token',
+]);
 export type AuditActorKind = z.infer<typeof AuditActorKind>;
 
 /**
@@ -44,9 +53,9 @@ export const AuditEntry = z.strictObject({
   occurredAt: Timestamp,
   actor: z.strictObject({
     kind: AuditActorKind,
-    /** API key id, user id, session id or run id; null for an anonymous attempt. */
+    /** API key id, user id, session id, run id or organisation token id; null for an anonymous attempt. */
     id: z.string().nullable(),
-    /** The user's email or the key's name (as they are now; null once deleted). */
+    /** The user's email, or the key's or organisation token's name (as they are now; null once deleted). */
     label: z.string().nullable(),
   }),
   /** The route name (`apiKeysCreate`) or auth event (`auth.passwordSignIn`). */

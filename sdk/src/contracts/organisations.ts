@@ -139,9 +139,10 @@ export type OrganisationHealthResponse = z.infer<typeof OrganisationHealthRespon
 
 /**
  * What an organisation token may do: `audit:read` pulls the organisation's audit export and chain
- * heads; `usage:read` reads its usage (JSON and CSV), for a billing or chargeback job.
+ * heads; `usage:read` reads its usage (JSON and CSV), for a billing or chargeback job; `scim` is the
+ * organisation's directory provisioning its people and groups (SCIM 2.0), and opens nothing else.
  */
-export const OrganisationTokenScope = z.enum(['audit:read', 'usage:read']);
+export const OrganisationTokenScope = z.enum(['audit:read', 'usage:read', 'scim']);
 export type OrganisationTokenScope = z.infer<typeof OrganisationTokenScope>;
 
 /** The most live tokens one organisation holds. */

@@ -68,6 +68,15 @@ import {
   FlowRunActionRequest,
 } from './concurrency.js';
 import {
+  DirectoryGroup,
+  OrganisationGroupMembersQuery,
+  OrganisationGroupMembersResponse,
+  OrganisationGroupParams,
+  OrganisationGroupsQuery,
+  OrganisationGroupsResponse,
+  PutGroupRolesBody,
+} from './directory.js';
+import {
   EventEmitBatch,
   EventEmitResponse,
   EventListQuery,
@@ -188,6 +197,26 @@ import {
   StateProposalResponse,
 } from './runs.js';
 import { Schedule, ScheduleListResponse, ScheduleUpdateRequest } from './schedules.js';
+import {
+  SCIM_BASE_PATH,
+  SCIM_BODY_BYTES,
+  ScimGroup,
+  ScimGroupListResponse,
+  ScimGroupRequest,
+  ScimListQuery,
+  ScimParams,
+  ScimPatchRequest,
+  ScimReadQuery,
+  ScimResourceParams,
+  ScimResourceType,
+  ScimResourceTypeListResponse,
+  ScimSchemaDocument,
+  ScimSchemaListResponse,
+  ScimServiceProviderConfig,
+  ScimUser,
+  ScimUserListResponse,
+  ScimUserRequest,
+} from './scim.js';
 import {
   Sensor,
   SensorListQuery,
@@ -315,6 +344,12 @@ export interface RouteAccess {
    * then called without a principal and with the token's organisation.
    */
   organisationToken?: OrganisationTokenScope;
+  /**
+   * Only an organisation token holding `organisationToken`'s scope: the route acts for the
+   * organisation's directory, which is neither a person nor a workspace, so sessions, API keys and
+   * run tokens are refused (403) and `roles` is empty. The handler is called without a principal.
+   */
+  organisationTokenOnly?: boolean;
 }
 
 /**
@@ -354,7 +389,14 @@ export interface RouteDef {
    * text document, a page or a script (`response` is then a string), or a redirect (to its
    * Location, without a body).
    */
-  produces?: 'application/jwk-set+json' | 'text/plain' | 'text/csv' | 'text/html' | 'text/javascript' | 'redirect';
+  produces?:
+    | 'application/jwk-set+json'
+    | 'application/scim+json'
+    | 'text/plain'
+    | 'text/csv'
+    | 'text/html'
+    | 'text/javascript'
+    | 'redirect';
   /** The Cache-Control of a success (a sign-in's cookies, a public document's lifetime). */
   cacheControl?: 'no-store' | 'public, max-age=300';
   /**
@@ -376,6 +418,10 @@ const MiB = 1024 * 1024;
 const LOG_BATCH_BYTES = 5 * MiB;
 
 const IdParam = z.strictObject({ id: Id });
+/** The organisation's directory (SCIM): an organisation token with the `scim` scope, and nothing else. */
+const SCIM_ACCESS = { roles: [], organisationToken: 'scim', organisationTokenOnly: true } as const satisfies RouteAccess;
+const scim = <const T extends Omit<RouteDef, 'access' | 'produces' | 'cacheControl'>>(def: T) =>
+  route({ ...def, access: SCIM_ACCESS, produces: 'application/scim+json', cacheControl: 'no-store' } as const);
 const PoolParam = z.strictObject({ pool: Name });
 const PoolQueueParam = z.strictObject({ pool: Name, queue: Name });
 const DeploymentNameParam = z.strictObject({ flow: Name, name: Name });
@@ -1584,6 +1630,48 @@ export const routes = {
     body: OrganisationQuotaPutRequest,
     response: OrganisationQuota,
   }),
+  organisationGroupsList: route({
+    method: 'GET',
+    path: '/organisations/:org/groups',
+    summary:
+      "The organisation's directory groups by name, each with its member count and the role it grants in each workspace (its owners, admins and auditors)",
+    access: { roles: READERS, person: true },
+    params: OrganisationParams,
+    query: OrganisationGroupsQuery,
+    response: OrganisationGroupsResponse,
+    cacheControl: 'no-store',
+  }),
+  organisationGroupGet: route({
+    method: 'GET',
+    path: '/organisations/:org/groups/:id',
+    summary:
+      'One directory group of the organisation, with the role it grants in each workspace (its owners, admins and auditors)',
+    access: { roles: READERS, person: true },
+    params: OrganisationGroupParams,
+    response: DirectoryGroup,
+    cacheControl: 'no-store',
+  }),
+  organisationGroupMembersList: route({
+    method: 'GET',
+    path: '/organisations/:org/groups/:id/members',
+    summary:
+      "A directory group's members by email, each with whether the directory keeps them active (its owners, admins and auditors)",
+    access: { roles: READERS, person: true },
+    params: OrganisationGroupParams,
+    query: OrganisationGroupMembersQuery,
+    response: OrganisationGroupMembersResponse,
+    cacheControl: 'no-store',
+  }),
+  organisationGroupRolesPut: route({
+    method: 'PUT',
+    path: '/organisations/:org/groups/:id/roles',
+    summary:
+      "Replace the roles a directory group grants in the organisation's workspaces (owners and admins); its members' roles from groups change at once, roles given by hand stay",
+    access: { roles: READERS, person: true, whileArchived: true },
+    params: OrganisationGroupParams,
+    body: PutGroupRolesBody,
+    response: DirectoryGroup,
+  }),
   organisationTokensList: route({
     method: 'GET',
     path: '/organisations/:org/tokens',
@@ -1656,6 +1744,150 @@ export const routes = {
     params: OrganisationParams,
     response: AuditChainHeadsResponse,
     cacheControl: 'no-store',
+  }),
+  // ---- the organisation's directory: SCIM 2.0 (RFC 7643, RFC 7644) ----
+  scimUsersList: scim({
+    method: 'GET',
+    path: `${SCIM_BASE_PATH}/Users`,
+    summary:
+      'SCIM: the people the directory provisioned in the organisation, filtered and paged (an organisation token with scim)',
+    params: ScimParams,
+    query: ScimListQuery,
+    response: ScimUserListResponse,
+  }),
+  scimUsersCreate: scim({
+    method: 'POST',
+    path: `${SCIM_BASE_PATH}/Users`,
+    summary:
+      'SCIM: provision a person: their account, found or made by their email, becomes a member of the organisation (an organisation token with scim)',
+    params: ScimParams,
+    body: ScimUserRequest,
+    maxBodyBytes: SCIM_BODY_BYTES,
+    response: ScimUser,
+    status: 201,
+  }),
+  scimUsersGet: scim({
+    method: 'GET',
+    path: `${SCIM_BASE_PATH}/Users/:id`,
+    summary: 'SCIM: one provisioned person (an organisation token with scim)',
+    params: ScimResourceParams,
+    query: ScimReadQuery,
+    response: ScimUser,
+  }),
+  scimUsersReplace: scim({
+    method: 'PUT',
+    path: `${SCIM_BASE_PATH}/Users/:id`,
+    summary: 'SCIM: replace a provisioned person; active false deprovisions them (an organisation token with scim)',
+    params: ScimResourceParams,
+    body: ScimUserRequest,
+    maxBodyBytes: SCIM_BODY_BYTES,
+    response: ScimUser,
+  }),
+  scimUsersPatch: scim({
+    method: 'PATCH',
+    path: `${SCIM_BASE_PATH}/Users/:id`,
+    summary: 'SCIM: change a provisioned person with add, remove and replace operations (an organisation token with scim)',
+    params: ScimResourceParams,
+    body: ScimPatchRequest,
+    maxBodyBytes: SCIM_BODY_BYTES,
+    response: ScimUser,
+  }),
+  scimUsersDelete: scim({
+    method: 'DELETE',
+    path: `${SCIM_BASE_PATH}/Users/:id`,
+    summary:
+      'SCIM: deprovision a person and forget them: every membership in the organisation, its sessions and API keys end (an organisation token with scim)',
+    params: ScimResourceParams,
+    response: NoContent,
+    status: 204,
+  }),
+  scimGroupsList: scim({
+    method: 'GET',
+    path: `${SCIM_BASE_PATH}/Groups`,
+    summary: "SCIM: the directory's groups, filtered and paged (an organisation token with scim)",
+    params: ScimParams,
+    query: ScimListQuery,
+    response: ScimGroupListResponse,
+  }),
+  scimGroupsCreate: scim({
+    method: 'POST',
+    path: `${SCIM_BASE_PATH}/Groups`,
+    summary: 'SCIM: make a group of provisioned people; its members get the roles it grants (an organisation token with scim)',
+    params: ScimParams,
+    body: ScimGroupRequest,
+    maxBodyBytes: SCIM_BODY_BYTES,
+    response: ScimGroup,
+    status: 201,
+  }),
+  scimGroupsGet: scim({
+    method: 'GET',
+    path: `${SCIM_BASE_PATH}/Groups/:id`,
+    summary: 'SCIM: one group with its members (an organisation token with scim)',
+    params: ScimResourceParams,
+    query: ScimReadQuery,
+    response: ScimGroup,
+  }),
+  scimGroupsReplace: scim({
+    method: 'PUT',
+    path: `${SCIM_BASE_PATH}/Groups/:id`,
+    summary: "SCIM: replace a group's name and members (an organisation token with scim)",
+    params: ScimResourceParams,
+    body: ScimGroupRequest,
+    maxBodyBytes: SCIM_BODY_BYTES,
+    response: ScimGroup,
+  }),
+  scimGroupsPatch: scim({
+    method: 'PATCH',
+    path: `${SCIM_BASE_PATH}/Groups/:id`,
+    summary: "SCIM: change a group's name or members with add, remove and replace operations (an organisation token with scim)",
+    params: ScimResourceParams,
+    body: ScimPatchRequest,
+    maxBodyBytes: SCIM_BODY_BYTES,
+    response: ScimGroup,
+  }),
+  scimGroupsDelete: scim({
+    method: 'DELETE',
+    path: `${SCIM_BASE_PATH}/Groups/:id`,
+    summary: 'SCIM: delete a group; what it granted its members ends (an organisation token with scim)',
+    params: ScimResourceParams,
+    response: NoContent,
+    status: 204,
+  }),
+  scimServiceProviderConfig: scim({
+    method: 'GET',
+    path: `${SCIM_BASE_PATH}/ServiceProviderConfig`,
+    summary: 'SCIM: what this service provider supports (an organisation token with scim)',
+    params: ScimParams,
+    response: ScimServiceProviderConfig,
+  }),
+  scimResourceTypesList: scim({
+    method: 'GET',
+    path: `${SCIM_BASE_PATH}/ResourceTypes`,
+    summary: 'SCIM: the resource types, User and Group (an organisation token with scim)',
+    params: ScimParams,
+    response: ScimResourceTypeListResponse,
+  }),
+  scimResourceTypesGet: scim({
+    method: 'GET',
+    path: `${SCIM_BASE_PATH}/ResourceTypes/:id`,
+    summary: 'SCIM: one resource type (an organisation token with scim)',
+    params: ScimResourceParams,
+    response: ScimResourceType,
+  }),
+  scimSchemasList: scim({
+    method: 'GET',
+    path: `${SCIM_BASE_PATH}/Schemas`,
+    summary:
+      'SCIM: the schemas of the resources, with the attributes this service provider keeps (an organisation token with scim)',
+    params: ScimParams,
+    response: ScimSchemaListResponse,
+  }),
+  scimSchemasGet: scim({
+    method: 'GET',
+    path: `${SCIM_BASE_PATH}/Schemas/:id`,
+    summary: 'SCIM: one schema, by its URN (an organisation token with scim)',
+    params: ScimResourceParams,
+    response: ScimSchemaDocument,
   }),
   authSessionSwitch: route({
     method: 'POST',

@@ -55,6 +55,11 @@ export const ApiKey = z.strictObject({
   lastUsedAt: Timestamp.nullable(),
   expiresAt: Timestamp.nullable(),
   revokedAt: Timestamp.nullable(),
+  /**
+   * The person the key answers to: whoever made it, or made the key that made it. Their leaving the
+   * workspace revokes it (docs/organisations.md). Null for keys that answer to nobody.
+   */
+  createdBy: Id.nullable(),
 });
 export type ApiKey = z.infer<typeof ApiKey>;
 

@@ -1,20 +1,23 @@
 import { dashboardDir } from '@outpost/dashboard';
 import { API_PREFIX } from '@outpost/sdk/contracts';
 import { Hono } from 'hono';
+import { ORGANISATION_TOKEN_PREFIX } from './auth/api-key-format.js';
 import { authenticateCounted, requestAddress } from './auth/permissions.js';
+import { bearerToken } from './auth/principal.js';
 import type { AppDeps } from './context.js';
 import { migrationsApplied } from './db/migrate.js';
 import { ApiError } from './errors.js';
 import { EventHub } from './events/event-hub.js';
 import { auditTrail } from './http/audit.js';
 import type { AppEnv } from './http/env.js';
-import { mountRoutes } from './http/mount-routes.js';
+import { authenticateOrganisationTokenCounted, mountRoutes } from './http/mount-routes.js';
 import { handleError, problemResponse } from './http/problems.js';
 import { requestContext } from './http/request-context.js';
 import { requestMetrics } from './http/request-metrics.js';
 import { baseSecurityHeaders, isApiPath, serveDashboard } from './http/static.js';
 import { routeHandlers } from './routes/index.js';
 import { RunEventHub } from './runs/run-event-hub.js';
+import { isScimPath } from './scim/errors.js';
 import { requestTracing } from './telemetry/tracing.js';
 
 /** The only paths outside the route table: the probes, each matched exactly. */
@@ -66,7 +69,13 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     // probing credentials here is throttled like anywhere else, and a caller's 404s count against it.
     if (isApiPath(path)) {
       try {
-        await authenticateCounted(c, deps);
+        // A directory probing what its SCIM service provider has (`/Bulk`, `/Me`) does so with its token.
+        const bearer = bearerToken(c.req.header('authorization'));
+        if (isScimPath(path) && bearer?.startsWith(ORGANISATION_TOKEN_PREFIX)) {
+          await authenticateOrganisationTokenCounted(deps, bearer, 'scim', requestAddress(c, deps));
+        } else {
+          await authenticateCounted(c, deps);
+        }
       } catch (error) {
         return handleError(deps.logger)(error as Error, c);
       }

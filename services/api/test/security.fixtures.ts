@@ -1,8 +1,8 @@
 import { createHmac, randomUUID } from 'node:crypto';
-import { type Role, type RouteDef, type RouteName, routes, servedPath } from '@outpost/sdk/contracts';
+import { type Role, type RouteDef, type RouteName, routes, SCIM_SCHEMAS, servedPath } from '@outpost/sdk/contracts';
 import { newEmailLink } from '../src/auth/email-links.js';
 import { requestConfirmations } from '../src/notifications/recipients.js';
-import type { TestOidcProvider, TestServer, TestWorkspace } from '../src/testing.js';
+import { createOrganisationToken, type TestOidcProvider, type TestServer, type TestWorkspace } from '../src/testing.js';
 import { type Call, client, type Reply, SOURCE } from './helpers.js';
 import { cookieValue } from './sessions.support.js';
 import { PASSWORD } from './users.support.js';
@@ -27,6 +27,11 @@ export interface Spec {
   cookie?: string;
   /** Other request headers (an inbound webhook's signature). */
   headers?: Record<string, string>;
+  /**
+   * The organisation token the directory's routes (`organisationTokenOnly`) take, and nothing else:
+   * never sent by itself, the suites send it as the bearer where they test who may call.
+   */
+  organisationToken?: string;
 }
 
 /** The cookies of a person's browser session. */
@@ -73,6 +78,7 @@ export class Scene {
   #deployment: { id: string; flowId: string } | null = null;
   #heldDeployment: string | null = null;
   #oidc = false;
+  #scimToken: Promise<string> | null = null;
   /** The identity provider a browser's single sign-on goes to; suites that sign in through one set it. */
   provider: TestOidcProvider | null = null;
 
@@ -377,6 +383,36 @@ export class Scene {
     return { ...(await this.signIn(email, await this.slug())), userId, email };
   }
 
+  /** The organisation token of the scene's directory (scope `scim`), made once per scene. */
+  async scimToken(): Promise<string> {
+    this.#scimToken ??= createOrganisationToken(this.server.sql, this.ws.workspaceId, uniqueName('directory'), ['scim']);
+    return this.#scimToken;
+  }
+
+  /** A request through the scene's directory (SCIM); its answer's body. */
+  async #scim(method: string, path: string, body: unknown): Promise<Reply['body']> {
+    const res = await this.server.app.request(`/api/v1/organisations/${await this.organisation()}/scim/v2${path}`, {
+      method,
+      headers: { authorization: `Bearer ${await this.scimToken()}`, 'content-type': 'application/scim+json' },
+      body: JSON.stringify(body),
+    });
+    if (res.status !== 201) throw new Error(`scene setup ${method} ${path} failed: ${res.status} ${await res.text()}`);
+    return res.json();
+  }
+
+  /** A person the scene's directory provisioned; their id. */
+  async scimUser(): Promise<string> {
+    const body = { schemas: [SCIM_SCHEMAS.user], userName: `${uniqueName(this.tag)}@example.com` };
+    return (await this.#scim('POST', '/Users', body)).id;
+  }
+
+  /** A group of the scene's directory, with one person in it; its id. */
+  async scimGroup(): Promise<string> {
+    const member = await this.scimUser();
+    const body = { schemas: [SCIM_SCHEMAS.group], displayName: uniqueName(this.tag), members: [{ value: member }] };
+    return (await this.#scim('POST', '/Groups', body)).id;
+  }
+
   /** A live organisation token of the scene's organisation holding `audit:read`, made by its owner. */
   async organisationToken(): Promise<{ id: string; token: string }> {
     const owner = await this.organisationOwner();
@@ -404,6 +440,16 @@ export class Scene {
       INSERT INTO workspaces (organisation_id, slug, name, archived_at)
       SELECT organisation_id, ${slug}, ${slug}, ${archived ? new Date() : null} FROM workspaces WHERE id = ${this.ws.workspaceId}`;
     return slug;
+  }
+
+  /** A directory group of the scene's organisation, as the directory (SCIM) would make it; its id. */
+  async directoryGroup(): Promise<string> {
+    const [row] = await this.server.sql<{ id: string }[]>`
+      INSERT INTO directory_groups (organisation_id, display_name)
+      SELECT organisation_id, ${uniqueName(this.tag)} FROM workspaces WHERE id = ${this.ws.workspaceId}
+      RETURNING id`;
+    if (!row) throw new Error('the directory group was not made');
+    return row.id;
   }
 
   /** A workspace of its own that invites the person; its id. */
@@ -895,6 +941,23 @@ export const FIXTURES: Record<RouteName, Fixture> = {
     body: { limit: 10 },
     session: await s.organisationOwner(),
   }),
+  organisationGroupsList: async (s) => {
+    await s.directoryGroup();
+    return { params: { org: await s.organisation() }, session: await s.organisationOwner() };
+  },
+  organisationGroupGet: async (s) => ({
+    params: { org: await s.organisation(), id: await s.directoryGroup() },
+    session: await s.organisationOwner(),
+  }),
+  organisationGroupMembersList: async (s) => ({
+    params: { org: await s.organisation(), id: await s.directoryGroup() },
+    session: await s.organisationOwner(),
+  }),
+  organisationGroupRolesPut: async (s) => ({
+    params: { org: await s.organisation(), id: await s.directoryGroup() },
+    body: { roles: [{ workspace: await s.organisationWorkspace(), role: 'viewer' }] },
+    session: await s.organisationOwner(),
+  }),
   organisationTokensList: async (s) => ({ params: { org: await s.organisation() }, session: await s.organisationOwner() }),
   organisationTokensCreate: async (s) => ({
     params: { org: await s.organisation() },
@@ -909,6 +972,28 @@ export const FIXTURES: Record<RouteName, Fixture> = {
   organisationAuditHeads: async (s) => ({ params: { org: await s.organisation() }, session: await s.organisationOwner() }),
   organisationUsage: async (s) => ({ params: { org: await s.organisation() }, session: await s.organisationOwner() }),
   organisationUsageExport: async (s) => ({ params: { org: await s.organisation() }, session: await s.organisationOwner() }),
+  // The directory (SCIM): an organisation token with the scim scope, and nothing else, calls these.
+  scimUsersList: async (s) => directory(s),
+  scimUsersCreate: async (s) => directory(s, {}, { schemas: [SCIM_SCHEMAS.user], userName: `${uniqueName(s.tag)}@example.com` }),
+  scimUsersGet: async (s) => directory(s, { id: await s.scimUser() }),
+  scimUsersReplace: async (s) =>
+    directory(s, { id: await s.scimUser() }, { schemas: [SCIM_SCHEMAS.user], userName: `${uniqueName(s.tag)}@example.com` }),
+  scimUsersPatch: async (s) =>
+    directory(s, { id: await s.scimUser() }, { Operations: [{ op: 'replace', path: 'displayName', value: 'Patched' }] }),
+  scimUsersDelete: async (s) => directory(s, { id: await s.scimUser() }),
+  scimGroupsList: async (s) => directory(s),
+  scimGroupsCreate: async (s) => directory(s, {}, { schemas: [SCIM_SCHEMAS.group], displayName: uniqueName(s.tag) }),
+  scimGroupsGet: async (s) => directory(s, { id: await s.scimGroup() }),
+  scimGroupsReplace: async (s) =>
+    directory(s, { id: await s.scimGroup() }, { schemas: [SCIM_SCHEMAS.group], displayName: uniqueName(s.tag), members: [] }),
+  scimGroupsPatch: async (s) =>
+    directory(s, { id: await s.scimGroup() }, { Operations: [{ op: 'replace', path: 'displayName', value: uniqueName(s.tag) }] }),
+  scimGroupsDelete: async (s) => directory(s, { id: await s.scimGroup() }),
+  scimServiceProviderConfig: async (s) => directory(s),
+  scimResourceTypesList: async (s) => directory(s),
+  scimResourceTypesGet: async (s) => directory(s, { id: 'User' }),
+  scimSchemasList: async (s) => directory(s),
+  scimSchemasGet: async (s) => directory(s, { id: SCIM_SCHEMAS.group }),
   quotasList: async () => ({}),
   oidcConfigGet: async (s) => {
     await s.oidc();
@@ -1044,6 +1129,15 @@ export const FIXTURES: Record<RouteName, Fixture> = {
     };
   },
 };
+
+/** A request to the scene's directory (SCIM): its organisation, the token that may call it, and `params` and `body`. */
+async function directory(s: Scene, params: Record<string, string> = {}, body?: unknown): Promise<Spec> {
+  return {
+    params: { org: await s.organisation(), ...params },
+    organisationToken: await s.scimToken(),
+    ...(body ? { body } : {}),
+  };
+}
 
 /** Every route of the table that has no fixture (a new route someone must cover). */
 export function routesWithoutFixture(): string[] {

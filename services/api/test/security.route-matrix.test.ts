@@ -1,4 +1,4 @@
-import { type Role, type RouteDef, type RouteName, routes } from '@outpost/sdk/contracts';
+import { type Role, type RouteDef, type RouteName, routes, SCIM_SCHEMAS } from '@outpost/sdk/contracts';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { isAudited } from '../src/http/audit.js';
 import { startTestServer, TestOidcProvider, type TestServer } from '../src/testing.js';
@@ -42,6 +42,8 @@ function allowed(route: RouteDef, column: string): boolean {
   if (route.access.person) return false;
   // The operator's route takes the metrics token alone.
   if (route.access.operator) return false;
+  // The directory's routes (SCIM) take an organisation token with the scim scope alone.
+  if (route.access.organisationTokenOnly) return false;
   if (column === 'run_token') return route.access.runToken === true;
   return route.access.roles.includes(column as Role);
 }
@@ -59,6 +61,12 @@ function expectSuccess(route: RouteDef, res: Reply, label: string): void {
 
 /** A refusal: a 403 for a credential of the wrong role or kind; the operator's route takes no workspace credential at all (401). */
 function expectRefusal(route: RouteDef, res: Reply, label: string): void {
+  if (route.access.organisationTokenOnly) {
+    // SCIM's own error document (RFC 7644 §3.12), as every answer on the directory's paths.
+    expect(res.status, `${label}: ${res.text}`).toBe(403);
+    expect(res.body).toMatchObject({ schemas: [SCIM_SCHEMAS.error], status: '403' });
+    return;
+  }
   const [status, code] = route.access.operator ? [401, 'unauthenticated'] : [403, 'forbidden'];
   expect(res.status, `${label}: ${res.text}`).toBe(status);
   expect(res.body.code).toBe(code);
@@ -107,6 +115,17 @@ test("a person's own routes succeed for a person signed in with a password, what
     const res = await send(server, route, spec, null);
     expect(res.status, `${name}: ${res.text}`).toBeGreaterThanOrEqual(200);
     expect(res.status, `${name}: ${res.text}`).toBeLessThan(300);
+  }
+});
+
+test("the directory's routes succeed for an organisation token holding scim, of the route's organisation", async () => {
+  const directory = ENTRIES.filter(([, route]) => route.access.organisationTokenOnly);
+  expect(directory.length).toBeGreaterThan(0);
+  for (const [name, route] of directory) {
+    const spec = await FIXTURES[name](scene, { kind: 'anonymous' });
+    expect(spec.organisationToken, `${name}: its fixture gives no organisation token`).toBeDefined();
+    const res = await send(server, route, { ...spec, bearer: spec.organisationToken }, null);
+    expectSuccess(route, res, name);
   }
 });
 

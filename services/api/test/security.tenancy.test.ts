@@ -72,10 +72,13 @@ const withObjectPaths = (Object.entries(routes) as [RouteName, RouteDef][]).filt
 
 /**
  * The callers of A that may call the route: its owner key, its worker key, and a run token of one
- * of its runs — or, for a person's own routes, a person of A signed in.
+ * of its runs — or, for a person's own routes, a person of A signed in, and for the directory's, A's
+ * organisation token.
  */
 async function callersOfA(route: RouteDef): Promise<{ label: string; bearer?: string; session?: PersonCookies }[]> {
   if (route.access.person) return [{ label: 'person', session: await a.verifiedPerson() }];
+  // The directory's routes: A's organisation token with the scim scope, on B's organisation's path.
+  if (route.access.organisationTokenOnly) return [{ label: 'directory token', bearer: await a.scimToken() }];
   const found: { label: string; bearer?: string; session?: PersonCookies }[] = [];
   if (route.access.roles.includes('owner')) found.push({ label: 'owner', bearer: a.ws.ownerKey });
   if (route.access.roles.includes('worker')) found.push({ label: 'worker', bearer: await a.key('worker') });

@@ -14,6 +14,12 @@ function targetRun(route: RouteDef, params: Record<string, unknown>): string | n
 
 /** May this principal call the route at all? Checked before the request is parsed. */
 export function checkRole(route: RouteDef, principal: Principal): void {
+  if (route.access.organisationTokenOnly) {
+    throw new DomainError(
+      'forbidden',
+      `only an organisation token holding the scope "${route.access.organisationToken}" can call this route: sessions, API keys and run tokens cannot`,
+    );
+  }
   if (principal.kind === 'run_token') {
     if (!route.access.runToken) throw new DomainError('forbidden', 'a run token cannot call this route');
     return;

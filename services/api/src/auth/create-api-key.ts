@@ -10,6 +10,11 @@ export interface NewApiKey {
   /** For role `worker`: the pools it may poll; all when empty or absent. */
   pools?: string[];
   expiresAt?: Date | null;
+  /**
+   * Who is answerable for the key: the person whose session made it, or the key (or key-opened
+   * session) that made it, whose own maker it inherits. Their deprovisioning revokes it.
+   */
+  madeBy?: { userId: string } | { apiKeyId: string } | null;
 }
 
 /** Creates a key and returns it in clear: the only time it exists outside the caller's hands is this return value. */
@@ -21,6 +26,7 @@ export async function createApiKey(sql: Db, input: NewApiKey): Promise<{ id: str
     role: input.role,
     pools: input.pools ?? [],
     expiresAt: input.expiresAt ?? null,
+    madeBy: input.madeBy ?? null,
     hash,
     prefix,
   });

@@ -16,6 +16,8 @@ import {
 import type { AppDeps } from '../context.js';
 import { loadBlockers } from '../db/asset-status.js';
 import type { Db } from '../db/client.js';
+import { forgetRevokedKeys, revokeCredentialsInOrganisation, revokeCredentialsInWorkspace } from '../db/credentials.js';
+import { applyDirectoryRoles, assertNotTheDirectorys } from '../db/directory.js';
 import { voidInvitationTokens } from '../db/email-tokens.js';
 import { deleteMembership, getMember, lockMemberships, remainingOwners } from '../db/memberships.js';
 import {
@@ -33,7 +35,6 @@ import {
   putOrganisationMember,
   renameOrganisation,
   renameWorkspace,
-  revokeOrganisationSessions,
   setWorkspaceArchived,
   workspaceCounts,
 } from '../db/organisations.js';
@@ -301,16 +302,18 @@ export async function changeOrganisationRole(
 }
 
 /**
- * Takes a person out of the organisation: every membership and invitation in its workspaces, and
- * their sessions in them, end in one transaction. An account one of those workspaces manages is let
+ * Takes a person out of the organisation: every membership and invitation in its workspaces, their
+ * sessions in them and the API keys they made there end in one transaction. An account one of those workspaces manages is let
  * go, its password (which that workspace's admins may know) cleared. Returns the workspaces they left.
  */
 export async function removeFromOrganisation(deps: AppDeps, userId: string, slug: string, memberId: string): Promise<string[]> {
-  return deps.sql.begin(async (tx) => {
+  let revokedKeys: string[] = [];
+  const left = await deps.sql.begin(async (tx) => {
     const organisation = await lockedOrganisationFor(tx, userId, slug);
     await assertRole(tx, userId, organisation, ORGANISATION_ADMINS, 'removing people from the organisation');
     const member = await getOrganisationMember(tx, organisation.id, memberId);
     if (!member) throw notFound('organisation member');
+    await assertNotTheDirectorys(tx, { organisationId: organisation.id, userId: memberId });
     if (ORGANISATION_ADMINS.includes(member.role) && organisation.role !== 'owner') {
       throw new DomainError('forbidden', 'only an organisation owner can remove an owner or admin');
     }
@@ -326,9 +329,11 @@ export async function removeFromOrganisation(deps: AppDeps, userId: string, slug
       await voidInvitationTokens(tx, memberId, workspaceId);
       await releaseManagedAccount(tx, memberId, workspaceId);
     }
-    await revokeOrganisationSessions(tx, organisation.id, memberId);
+    revokedKeys = (await revokeCredentialsInOrganisation(tx, organisation.id, memberId, deps.apiKeys)).apiKeyIds;
     return left;
   });
+  forgetRevokedKeys(deps.apiKeys, revokedKeys);
+  return left;
 }
 
 /** An organisation's owners and admins are staffed by its owners only: an admin does not rearrange the people above them. */
@@ -379,20 +384,27 @@ export async function removeWorkspaceMember(
   workspaceSlug: string,
   memberId: string,
 ): Promise<{ workspaceId: string }> {
-  return deps.sql.begin(async (tx) => {
+  let revokedKeys: string[] = [];
+  const removed = await deps.sql.begin(async (tx) => {
     const organisation = await lockedOrganisationFor(tx, userId, slug);
     await assertRole(tx, userId, organisation, ORGANISATION_ADMINS, "managing a workspace's members");
     const workspace = await workspaceOf(tx, organisation, workspaceSlug, userId);
     const member = await getOrganisationMember(tx, organisation.id, memberId);
     if (!member) throw notFound('member');
     assertMayStaff(organisation, member);
+    await assertNotTheDirectorys(tx, { organisationId: organisation.id, userId: memberId, workspaceId: workspace.id });
     await assertNotLastOwner(tx, workspace.id, memberId, workspaceSlug);
     if (!(await deleteMembership(tx, workspace.id, memberId))) throw notFound('member');
     await voidInvitationTokens(tx, memberId, workspace.id);
     const released = await releaseManagedAccount(tx, memberId, workspace.id);
     await revokeUserSessions(tx, memberId, released ? null : workspace.id);
+    revokedKeys = (await revokeCredentialsInWorkspace(tx, workspace.id, memberId, deps.apiKeys)).apiKeyIds;
+    // What their directory groups grant here, if anything, takes the place of what was given by hand.
+    await applyDirectoryRoles(tx, organisation.id, [memberId]);
     return { workspaceId: workspace.id };
   });
+  forgetRevokedKeys(deps.apiKeys, revokedKeys);
+  return removed;
 }
 
 /** The ids of every workspace of the organisation: where an organisation-wide change is recorded. */

@@ -53,7 +53,7 @@ export async function authenticate(authorization: string | undefined, { sql, tok
   }
   if (token.startsWith(ORGANISATION_TOKEN_PREFIX)) {
     throw credentialRefused(
-      "an organisation token is taken only by the organisation's audit routes (/organisations/:org/audit-log/…): send an API key here",
+      'an organisation token is taken only by organisation routes (/organisations/:org/…): send an API key here',
     );
   }
   const parsed = parseApiKey(token);

@@ -11,6 +11,8 @@ import type {
 } from '@outpost/sdk/contracts';
 import type { AppDeps } from '../context.js';
 import type { Db } from '../db/client.js';
+import { forgetRevokedKeys, revokeCredentialsInWorkspace } from '../db/credentials.js';
+import { applyDirectoryRoles, assertNotTheDirectorys } from '../db/directory.js';
 import { voidInvitationTokens } from '../db/email-tokens.js';
 import {
   deleteMembership,
@@ -21,6 +23,7 @@ import {
   remainingOwners,
   updateMembershipRole,
 } from '../db/memberships.js';
+import { lockOrganisation, organisationOfWorkspace } from '../db/organisations.js';
 import { revokeSessionById } from '../db/sessions.js';
 import {
   claimUnheldAccount,
@@ -170,11 +173,16 @@ export async function changeMemberRole(deps: AppDeps, principal: Principal, user
 
 export async function removeMember(deps: AppDeps, principal: Principal, userId: string): Promise<void> {
   const workspaceId = principal.workspaceId;
+  let revokedKeys: string[] = [];
   await deps.sql.begin(async (tx) => {
+    // The organisation's lock first, as every path that changes memberships from groups takes it.
+    const organisationId = await organisationOfWorkspace(tx, workspaceId);
+    await lockOrganisation(tx, organisationId);
     await lockMemberships(tx, workspaceId);
     const member = await getMember(tx, workspaceId, userId);
     if (!member) throw notFound('member');
     assertMayManage(principal, member.role);
+    await assertNotTheDirectorys(tx, { organisationId, userId, workspaceId });
     if (member.role === 'owner' && member.state === 'active' && (await remainingOwners(tx, workspaceId, userId)) === 0) {
       throw new DomainError('conflict', 'the workspace would have no owner left; make someone else owner first');
     }
@@ -183,7 +191,12 @@ export async function removeMember(deps: AppDeps, principal: Principal, userId: 
     // An account this workspace manages is let go, its password (which admins here may know) cleared.
     const released = await releaseManagedAccount(tx, userId, workspaceId);
     await revokeUserSessions(tx, userId, released ? null : workspaceId);
+    // The keys they made here answer to them: they go with their access.
+    revokedKeys = (await revokeCredentialsInWorkspace(tx, workspaceId, userId, deps.apiKeys)).apiKeyIds;
+    // What their directory groups grant here, if anything, takes the place of what was given by hand.
+    await applyDirectoryRoles(tx, organisationId, [userId]);
   });
+  forgetRevokedKeys(deps.apiKeys, revokedKeys);
 }
 
 /**

@@ -6,7 +6,17 @@ import { iso, isoOrNull, textArray } from './values.js';
 
 type ApiKeyRow = Pick<
   Row<typeof apiKeys>,
-  'id' | 'workspace_id' | 'name' | 'role' | 'prefix' | 'pools' | 'created_at' | 'last_used_at' | 'expires_at' | 'revoked_at'
+  | 'id'
+  | 'workspace_id'
+  | 'name'
+  | 'role'
+  | 'prefix'
+  | 'pools'
+  | 'created_at'
+  | 'last_used_at'
+  | 'expires_at'
+  | 'revoked_at'
+  | 'created_by'
 >;
 
 function toApiKey(row: ApiKeyRow): ApiKey {
@@ -20,16 +30,31 @@ function toApiKey(row: ApiKeyRow): ApiKey {
     lastUsedAt: isoOrNull(row.last_used_at),
     expiresAt: isoOrNull(row.expires_at),
     revokedAt: isoOrNull(row.revoked_at),
+    createdBy: row.created_by,
   };
 }
 
 export async function insertApiKey(
   db: Db,
-  key: { workspaceId: string; name: string; role: Role; pools: string[]; expiresAt: Date | null; hash: string; prefix: string },
+  key: {
+    workspaceId: string;
+    name: string;
+    role: Role;
+    pools: string[];
+    expiresAt: Date | null;
+    hash: string;
+    prefix: string;
+    madeBy: { userId: string } | { apiKeyId: string } | null;
+  },
 ): Promise<ApiKey> {
+  const userId = key.madeBy && 'userId' in key.madeBy ? key.madeBy.userId : null;
+  const parentKeyId = key.madeBy && 'apiKeyId' in key.madeBy ? key.madeBy.apiKeyId : null;
+  // A key made with a key answers to whoever made that one, so deprovisioning them reaches both.
   const [row] = await db<ApiKeyRow[]>`
-    INSERT INTO api_keys (workspace_id, name, role, prefix, key_hash, pools, expires_at)
-    VALUES (${key.workspaceId}, ${key.name}, ${key.role}, ${key.prefix}, ${key.hash}, ${textArray(db, key.pools)}::text[], ${key.expiresAt})
+    INSERT INTO api_keys (workspace_id, name, role, prefix, key_hash, pools, expires_at, created_by)
+    VALUES (${key.workspaceId}, ${key.name}, ${key.role}, ${key.prefix}, ${key.hash}, ${textArray(db, key.pools)}::text[],
+            ${key.expiresAt},
+            coalesce(${userId}::uuid, (SELECT created_by FROM api_keys WHERE id = ${parentKeyId}::uuid AND workspace_id = ${key.workspaceId})))
     RETURNING *`;
   if (!row) throw new Error('insert returned no row');
   return toApiKey(row);

@@ -133,11 +133,12 @@ function where(db: Db, workspaceId: string, f: AuditFilters) {
 // The label is read at query time: who a key or user is now is what a reviewer looks up anyway,
 // and the write path stays one INSERT with no lookups.
 const SELECT = (db: Db) => db`
-  SELECT a.id::text AS id, a.workspace_id, a.chain_seq::text AS chain_seq, a.chain_prev, a.chain_hash, a.occurred_at, a.actor_kind, a.actor_id, coalesce(u.email, k.name) AS actor_label, a.action,
+  SELECT a.id::text AS id, a.workspace_id, a.chain_seq::text AS chain_seq, a.chain_prev, a.chain_hash, a.occurred_at, a.actor_kind, a.actor_id, coalesce(u.email, k.name, ot.name) AS actor_label, a.action,
          a.method, a.path, a.status, a.client_address, a.user_agent, a.request_id, a.target_ids, a.result_ids, a.summary
   FROM audit_log a
   LEFT JOIN api_keys k ON a.actor_kind = 'api_key' AND k.id = a.actor_id
-  LEFT JOIN users u ON a.actor_kind = 'user' AND u.id = a.actor_id`;
+  LEFT JOIN users u ON a.actor_kind = 'user' AND u.id = a.actor_id
+  LEFT JOIN organisation_tokens ot ON a.actor_kind = 'organisation_token' AND ot.id = a.actor_id`;
 
 /** Newest first, entries older than `before` (an entry id) when given. */
 export async function listAuditEntries(

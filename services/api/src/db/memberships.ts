@@ -61,9 +61,10 @@ export async function insertMembership(
   return rows.length > 0;
 }
 
+/** A role set by hand: the membership is the hand's from now on (`direct`), so the directory's groups no longer change it. */
 export async function updateMembershipRole(db: Db, workspaceId: string, userId: string, role: MemberRole): Promise<boolean> {
   const rows = await db`
-    UPDATE memberships SET role = ${role}, updated_at = now()
+    UPDATE memberships SET role = ${role}, source = 'direct', updated_at = now()
     WHERE workspace_id = ${workspaceId} AND user_id = ${userId}
     RETURNING user_id`;
   return rows.length > 0;

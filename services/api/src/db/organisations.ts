@@ -250,15 +250,11 @@ export async function deleteOrganisationMember(db: Db, organisationId: string, u
   return removed.map((r) => r.workspace_id);
 }
 
-/** Ends the account's sessions in every workspace of the organisation. */
-export async function revokeOrganisationSessions(db: Db, organisationId: string, userId: string): Promise<number> {
-  const rows = await db`
-    UPDATE sessions s SET revoked_at = now()
-    FROM workspaces w
-    WHERE w.id = s.workspace_id AND w.organisation_id = ${organisationId}
-      AND s.user_id = ${userId} AND s.revoked_at IS NULL
-    RETURNING s.id`;
-  return rows.length;
+/** The organisation a workspace belongs to (every workspace belongs to one). */
+export async function organisationOfWorkspace(db: Db, workspaceId: string): Promise<string> {
+  const [row] = await db<{ organisation_id: string }[]>`SELECT organisation_id FROM workspaces WHERE id = ${workspaceId}`;
+  if (!row) throw new Error(`workspace ${workspaceId} does not exist`);
+  return row.organisation_id;
 }
 
 /** Serialises changes to one organisation's people, so two demotions cannot both pass the last-owner check. */
@@ -266,11 +262,14 @@ export async function lockOrganisation(db: Db, organisationId: string): Promise<
   await db`SELECT pg_advisory_xact_lock(hashtext('outpost.organisation'), hashtext(${organisationId}))`;
 }
 
-/** Sets the account's active membership of the workspace to `role` (an invitation becomes active). */
+/**
+ * Sets the account's active membership of the workspace to `role` (an invitation becomes active). It
+ * is given by hand: one a directory group granted becomes `direct`, which groups no longer change.
+ */
 export async function putActiveMembership(db: Db, workspaceId: string, userId: string, role: MemberRole): Promise<void> {
   await db`
     INSERT INTO memberships (workspace_id, user_id, role, state) VALUES (${workspaceId}, ${userId}, ${role}, 'active')
-    ON CONFLICT (workspace_id, user_id) DO UPDATE SET role = EXCLUDED.role, state = 'active', updated_at = now()`;
+    ON CONFLICT (workspace_id, user_id) DO UPDATE SET role = EXCLUDED.role, state = 'active', source = 'direct', updated_at = now()`;
 }
 
 export interface WorkspaceCounts {

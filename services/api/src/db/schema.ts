@@ -194,8 +194,17 @@ export const apiKeys = pgTable(
     expiresAt: ts('expires_at'),
     lastUsedAt: ts('last_used_at'),
     revokedAt: ts('revoked_at'),
+    /**
+     * The person the key answers to (db/credentials.ts): whoever made it, or made the key that made
+     * it; their leaving revokes it. Null for keys the bootstrap, an operator or a keyless key made.
+     */
+    createdBy: uuid('created_by').references((): AnyPgColumn => users.id),
   },
-  (t) => [uniqueIndex('api_keys_key_hash_uq').on(t.keyHash), index('api_keys_workspace_idx').on(t.workspaceId, t.createdAt)],
+  (t) => [
+    uniqueIndex('api_keys_key_hash_uq').on(t.keyHash),
+    index('api_keys_workspace_idx').on(t.workspaceId, t.createdAt),
+    index('api_keys_created_by_idx').on(t.createdBy).where(sql`created_by IS NOT NULL`),
+  ],
 );
 
 export const flows = pgTable(
@@ -851,10 +860,108 @@ export const memberships = pgTable(
     role: text('role').$type<MemberRole>().notNull(),
     /** `active`, or `invited`: an invitation the account has not accepted, which grants nothing. */
     state: text('state').$type<MembershipState>().notNull().default('active'),
+    /**
+     * `direct`: given by hand (or an invitation), which the directory never touches; `directory`: what
+     * the person's directory groups grant, which applyDirectoryRoles (db/directory.ts) keeps in step.
+     */
+    source: text('source').$type<MembershipSource>().notNull().default('direct'),
     createdAt: createdAt(),
     updatedAt: ts('updated_at').notNull().defaultNow(),
   },
-  (t) => [primaryKey({ columns: [t.workspaceId, t.userId] }), index('memberships_user_idx').on(t.userId)],
+  (t) => [
+    primaryKey({ columns: [t.workspaceId, t.userId] }),
+    index('memberships_user_idx').on(t.userId),
+    check('memberships_source_ck', sql`source IN ('direct', 'directory')`),
+  ],
+);
+
+// ---- directory: people and groups an organisation's identity provider provisions (SCIM) ----
+
+/** Where a membership comes from: a person's hand, or the directory's groups. */
+export type MembershipSource = 'direct' | 'directory';
+
+/** What a directory group grants in a workspace: never `owner`, which stays a person's own grant. */
+export type DirectoryGroupRoleName = 'admin' | 'developer' | 'runner' | 'viewer';
+
+/**
+ * A person as the organisation's directory provisioned them (SCIM `/Users`): the account is global
+ * and the person's own; this row is the organisation's view of it. `attributes` holds the SCIM
+ * attributes kept as sent (name, emails, enterprise extension…), bounded in size.
+ */
+export const directoryUsers = pgTable(
+  'directory_users',
+  {
+    organisationId: uuid('organisation_id')
+      .notNull()
+      .references(() => organisations.id),
+    userId: uuid('user_id')
+      .notNull()
+      .references(() => users.id),
+    userName: text('user_name').notNull(),
+    externalId: text('external_id'),
+    /** False once the directory deactivated the person: they hold nothing in the organisation until reactivated. */
+    active: boolean('active').notNull().default(true),
+    attributes: jsonb('attributes').$type<JsonObject>().notNull().default({}),
+    createdAt: createdAt(),
+    updatedAt: ts('updated_at').notNull().defaultNow(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.organisationId, t.userId] }),
+    uniqueIndex('directory_users_user_name_uq').on(t.organisationId, sql`lower(user_name)`),
+    index('directory_users_external_id_idx').on(t.organisationId, t.externalId).where(sql`external_id IS NOT NULL`),
+    index('directory_users_user_idx').on(t.userId),
+    check('directory_users_attributes_ck', sql`octet_length(attributes::text) <= 65536`),
+  ],
+);
+
+/** A group of the organisation's directory (SCIM `/Groups`); its members get what directory_group_roles grant. */
+export const directoryGroups = pgTable(
+  'directory_groups',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    organisationId: uuid('organisation_id')
+      .notNull()
+      .references(() => organisations.id),
+    displayName: text('display_name').notNull(),
+    externalId: text('external_id'),
+    createdAt: createdAt(),
+    updatedAt: ts('updated_at').notNull().defaultNow(),
+  },
+  (t) => [
+    uniqueIndex('directory_groups_display_name_uq').on(t.organisationId, sql`lower(display_name)`),
+    index('directory_groups_external_id_idx').on(t.organisationId, t.externalId).where(sql`external_id IS NOT NULL`),
+  ],
+);
+
+/** Who is in a directory group. */
+export const directoryGroupMembers = pgTable(
+  'directory_group_members',
+  {
+    groupId: uuid('group_id')
+      .notNull()
+      .references(() => directoryGroups.id, { onDelete: 'cascade' }),
+    userId: uuid('user_id')
+      .notNull()
+      .references(() => users.id),
+  },
+  (t) => [primaryKey({ columns: [t.groupId, t.userId] }), index('directory_group_members_user_idx').on(t.userId)],
+);
+
+/** The role a directory group grants its members in one workspace of its organisation. */
+export const directoryGroupRoles = pgTable(
+  'directory_group_roles',
+  {
+    groupId: uuid('group_id')
+      .notNull()
+      .references(() => directoryGroups.id, { onDelete: 'cascade' }),
+    workspaceId: workspaceId(),
+    role: text('role').$type<DirectoryGroupRoleName>().notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.groupId, t.workspaceId] }),
+    index('directory_group_roles_workspace_idx').on(t.workspaceId),
+    check('directory_group_roles_role_ck', sql`role IN ('admin', 'developer', 'runner', 'viewer')`),
+  ],
 );
 
 /** One-time tokens (sha256 only) with which a new member sets a first password, or a member a reset one. */

@@ -148,6 +148,7 @@ async function serve(
   if (principal && !route.access.anyCredential) await checkTarget(route, principal, params, body, deps.sql, name);
 
   let status: number = route.status ?? 200;
+  let location: string | null = null;
   const ctx: HandlerContext<RouteName> = {
     params: params as never,
     query: query as never,
@@ -168,6 +169,9 @@ async function serve(
     },
     setCookies: (values) => {
       cookies.push(...values);
+    },
+    location: (href) => {
+      location = href;
     },
     audit: (note) => noteAudit(c, { action: name, ...note }),
     auditInStatement: () => inlineAudit(c, audit, route.status ?? 200, address),
@@ -190,8 +194,9 @@ async function serve(
     }
     if (!audit.written) audit.resultIds = resultIds;
   }
+  if (location !== null) c.header('location', location);
   if (status === 204) return c.body(null, 204);
-  if (route.produces === 'application/jwk-set+json') {
+  if (route.produces === 'application/jwk-set+json' || route.produces === 'application/scim+json') {
     return c.body(JSON.stringify(result), status as 200, { 'content-type': route.produces });
   }
   return c.json(result as object, status as 200);
@@ -222,6 +227,17 @@ async function callerOf(
       onOrganisationToken(await authenticateOrganisationTokenCounted(deps, offered, access.organisationToken, address));
       return null;
     }
+    // Without any credential, say which one the route takes (any other credential is refused below).
+    if (
+      access.organisationTokenOnly &&
+      offered === undefined &&
+      readCookie(c.req.header('cookie'), SESSION_COOKIE) === undefined
+    ) {
+      deps.rateLimiter.checkAnonymous(address);
+      throw credentialRefused(
+        `send an organisation token holding the scope "${access.organisationToken}" as "Authorization: Bearer opo_…"`,
+      );
+    }
   }
   if (access.anonymous) return access.optionalSession ? liveSession(c, deps, address) : null;
   if (access.anyCredential) return authenticateCounted(c, deps);
@@ -232,7 +248,7 @@ async function callerOf(
  * An organisation token, counted like any credential: a failed authentication against the client
  * address, a live token against its own allowance and its organisation's.
  */
-async function authenticateOrganisationTokenCounted(
+export async function authenticateOrganisationTokenCounted(
   deps: AppDeps,
   token: string,
   scope: NonNullable<RouteDef['access']['organisationToken']>,

@@ -1,4 +1,4 @@
-import { JsonValue, Problem, type RouteDef, routes, servedPath } from '@outpost/sdk/contracts';
+import { JsonValue, Problem, type RouteDef, routes, ScimError, servedPath } from '@outpost/sdk/contracts';
 import { z } from 'zod';
 
 type JsonSchema = Record<string, unknown>;
@@ -105,11 +105,15 @@ function parameters(schema: z.ZodType | undefined, location: 'path' | 'query', s
 }
 
 const problemContent = { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } };
+/** The directory's routes (SCIM) answer errors as SCIM does (RFC 7644 §3.12), never as problems. */
+const scimErrorContent = { 'application/scim+json': { schema: { $ref: '#/components/schemas/ScimError' } } };
+const isScim = (route: RouteDef) => route.produces === 'application/scim+json';
 
 /** Who may call it, as OpenAPI says it: nobody in particular, the operator's token, or the API's credentials. */
 function security(route: RouteDef): JsonSchema {
   if (route.access.anonymous) return { security: [] };
   if (route.access.operator) return { security: [{ metrics: [] }] };
+  if (route.access.organisationTokenOnly) return { security: [{ organisationToken: [] }] };
   return {};
 }
 
@@ -121,6 +125,13 @@ function success(route: RouteDef, shared: SharedSchemas): JsonSchema {
   if (route.status === 204) return { description: route.summary };
   const type = route.stream ?? route.produces ?? 'application/json';
   return { description: route.summary, content: { [type]: { schema: schemaOf(route.response, 'output', shared) } } };
+}
+
+/** A SCIM body may come as application/scim+json or application/json; every other body as JSON. */
+function requestContent(route: RouteDef, schema: JsonSchema): JsonSchema {
+  return isScim(route)
+    ? { 'application/json': { schema }, 'application/scim+json': { schema } }
+    : { 'application/json': { schema } };
 }
 
 function operation(name: string, route: RouteDef, shared: SharedSchemas): JsonSchema {
@@ -136,11 +147,13 @@ function operation(name: string, route: RouteDef, shared: SharedSchemas): JsonSc
     ],
     ...security(route),
     ...(route.body
-      ? { requestBody: { required: true, content: { 'application/json': { schema: schemaOf(route.body, 'input', shared) } } } }
+      ? { requestBody: { required: true, content: requestContent(route, schemaOf(route.body, 'input', shared)) } }
       : {}),
     responses: {
       [String(route.status ?? 200)]: success(route, shared),
-      default: { description: 'An RFC 9457 problem', content: problemContent },
+      default: isScim(route)
+        ? { description: 'A SCIM error (RFC 7644 §3.12)', content: scimErrorContent }
+        : { description: 'An RFC 9457 problem', content: problemContent },
     },
   };
 }
@@ -163,6 +176,7 @@ export function openApiDocument(): JsonSchema {
   if (cached) return cached;
   const shared = new SharedSchemas([{ name: 'JsonValue', type: JsonValue, schema: JSON_VALUE }]);
   const problem = schemaOf(Problem, 'output', shared);
+  const scimError = schemaOf(ScimError, 'output', shared);
   const paths: Record<string, Record<string, JsonSchema>> = {};
   const tags: string[] = [];
   for (const [name, route] of Object.entries(routes) as [string, RouteDef][]) {
@@ -190,8 +204,13 @@ export function openApiDocument(): JsonSchema {
           scheme: 'bearer',
           description: "The operator's OUTPOST_METRICS_TOKEN; without one configured the route does not exist",
         },
+        organisationToken: {
+          type: 'http',
+          scheme: 'bearer',
+          description: "An organisation token (opo_…) holding the route's scope: the directory's SCIM routes take nothing else",
+        },
       },
-      schemas: { Problem: problem, ...shared.components },
+      schemas: { Problem: problem, ScimError: scimError, ...shared.components },
     },
     tags: tags.map((tag) => ({ name: tag })),
     paths,

@@ -1,9 +1,11 @@
+import { SCIM_MEDIA_TYPE } from '@outpost/sdk/contracts';
 import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import postgres from 'postgres';
 import { DomainError } from '../domain-error.js';
 import { ApiError, fromDomainError, problemBody } from '../errors.js';
 import type { Logger } from '../logger.js';
+import { isScimPath, scimErrorBody } from '../scim/errors.js';
 import type { AppEnv } from './env.js';
 
 /**
@@ -75,6 +77,10 @@ export function problemResponse(c: Context<AppEnv>, error: ApiError): Response {
   const requestId = c.get('requestId') ?? '';
   for (const [name, value] of Object.entries(error.headers ?? {})) c.header(name, value);
   c.header('x-request-id', requestId);
+  // A directory's SCIM client reads SCIM's own error document (RFC 7644 §3.12), never a problem.
+  if (isScimPath(c.req.path)) {
+    return c.body(JSON.stringify(scimErrorBody(error)), error.status as 400, { 'content-type': SCIM_MEDIA_TYPE });
+  }
   return c.body(JSON.stringify(problemBody(error, c.req.path, requestId)), error.status as 400, {
     'content-type': 'application/problem+json',
   });

@@ -25,6 +25,7 @@ import { logHandlers } from './logs.js';
 import { metricsHandlers } from './metrics.js';
 import { alertRuleHandlers, notificationHandlers } from './notifications.js';
 import { organisationAuditHandlers } from './organisation-audit.js';
+import { organisationGroupHandlers } from './organisation-groups.js';
 import { organisationQuotaHandlers } from './organisation-quotas.js';
 import { organisationUsageHandlers } from './organisation-usage.js';
 import { organisationHandlers } from './organisations.js';
@@ -32,6 +33,7 @@ import { poolRunHandlers } from './pool-runs.js';
 import { quotaHandlers } from './quotas.js';
 import { runManifestHandlers } from './run-manifests.js';
 import { scheduleHandlers } from './schedules.js';
+import { scimHandlers } from './scim.js';
 import { sensorHandlers } from './sensors.js';
 import { oidcBrowserHandlers, ssoHandlers } from './sso.js';
 import { statsHandlers } from './stats.js';
@@ -80,8 +82,10 @@ export function routeHandlers(scope: HandlerScope): Handlers {
     ...auditHandlers,
     ...auditExportHandlers,
     ...organisationAuditHandlers,
+    ...organisationGroupHandlers,
     ...organisationQuotaHandlers,
     ...organisationUsageHandlers,
+    ...scimHandlers,
     ...authHandlers,
     ...passwordHandlers,
     ...accountHandlers,

@@ -62,6 +62,8 @@ export interface HandlerContext<N extends RouteName> {
   status(code: 200 | 201 | 202 | 204): void;
   /** Set-Cookie values sent with the answer, whatever it is. */
   setCookies(cookies: readonly string[]): void;
+  /** The Location of the answer: where a resource the call made lives (a SCIM create, RFC 7644 §3.3). */
+  location(href: string): void;
   /** An audit entry, written with the answer's status (routes whose entry says `audit: 'handler'`); the action is the route's unless given. */
   audit(note: Omit<AuditNote, 'action'> & { action?: string }): void;
   /**

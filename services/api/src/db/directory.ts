@@ -1,0 +1,663 @@
+import { SCIM_STATEMENT_TIMEOUT_MS } from '@outpost/sdk/contracts';
+import postgres from 'postgres';
+import { DomainError } from '../domain-error.js';
+import type { ApiKeyCache } from './api-keys.js';
+import type { Db, Sql } from './client.js';
+import { revokeCredentialsInOrganisation } from './credentials.js';
+import { voidInvitationTokens } from './email-tokens.js';
+import { deleteOrganisationMember, lockOrganisation } from './organisations.js';
+import type { directoryGroups, directoryUsers, Row } from './schema.js';
+import { releaseManagedAccount } from './users.js';
+import { textArray } from './values.js';
+
+/*
+ * An organisation's directory (SCIM, routes/scim.ts): the people and groups its identity provider
+ * provisions, and the memberships their groups grant. Every write here runs in the caller's
+ * transaction under the organisation's lock (lockOrganisation), so two provisioning calls never
+ * derive roles from each other's half-made changes.
+ */
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Whether `value` can be an id of this service provider (anything else names nothing). */
+export function isUuid(value: string): boolean {
+  return UUID.test(value);
+}
+
+/** What a group grants is ranked, and a person gets the highest role any of their groups grants. */
+const RANK = (column: string) =>
+  `CASE ${column} WHEN 'admin' THEN 4 WHEN 'developer' THEN 3 WHEN 'runner' THEN 2 WHEN 'viewer' THEN 1 END`;
+
+/** What deriving roles from groups changed, for the audit log. */
+export interface RoleChanges {
+  /** Memberships the directory made. */
+  granted: number;
+  /** Directory memberships whose role changed. */
+  changed: number;
+  /** Directory memberships no group grants any more, deleted. */
+  removed: number;
+  /** Sessions of those removed memberships, ended. */
+  sessionsEnded: number;
+  /**
+   * API keys the people made in the workspaces they lost (and the sessions those keys opened),
+   * revoked: a key answers to its maker (db/credentials.ts). Forget them with `forgetRevokedKeys`
+   * once the transaction has committed.
+   */
+  revokedKeyIds: string[];
+  /** The workspaces where anything changed. */
+  workspaceIds: string[];
+}
+
+/**
+ * Makes the `directory` memberships of these people in the organisation's workspaces what their
+ * groups grant, in one statement: for each person and workspace the highest role of the groups
+ * they are in that map a role there, counted only while their directory row is active (a person
+ * with no row counts as active: groups may come from single sign-on claims later). A directory
+ * membership no group grants any more is deleted, and the person's sessions in that workspace end
+ * and the API keys they made there are revoked;
+ * one with another role is changed; a missing one is made, active. A `direct` membership (given by
+ * hand, or an invitation) is never touched, so a group never lowers, raises or takes away what a
+ * person was given. Everyone who ends up with a membership holds at least `member` of the
+ * organisation. Set-based throughout: a group of 10,000 people is one statement, not 10,000.
+ */
+export async function applyDirectoryRoles(db: Db, organisationId: string, userIds: readonly string[]): Promise<RoleChanges> {
+  const none: RoleChanges = { granted: 0, changed: 0, removed: 0, sessionsEnded: 0, revokedKeyIds: [], workspaceIds: [] };
+  if (userIds.length === 0) return none;
+  const ids = textArray(db, [...new Set(userIds)]);
+  return withLinearPlans(db, async () => {
+    const [row] = await db<
+      {
+        granted: number;
+        changed: number;
+        removed: number;
+        sessions_ended: number;
+        revoked_key_ids: string[];
+        workspace_ids: string[];
+      }[]
+    >`
+      WITH places AS MATERIALIZED (
+        SELECT ARRAY(SELECT id FROM workspaces WHERE organisation_id = ${organisationId}) AS ids
+      ),
+      wanted AS MATERIALIZED (
+        SELECT gm.user_id, gr.workspace_id,
+               (array_agg(gr.role ORDER BY ${db.unsafe(RANK('gr.role'))} DESC))[1] AS role
+        FROM directory_group_members gm
+        JOIN directory_groups g ON g.id = gm.group_id
+        JOIN directory_group_roles gr ON gr.group_id = gm.group_id
+        WHERE gm.user_id = ANY(${ids}::uuid[])
+          AND g.organisation_id = ${organisationId}
+          AND gr.workspace_id = ANY((SELECT ids FROM places)::uuid[])
+          AND NOT EXISTS (
+            SELECT 1 FROM directory_users du
+            WHERE du.organisation_id = ${organisationId} AND du.user_id = gm.user_id AND NOT du.active)
+        GROUP BY gm.user_id, gr.workspace_id
+      ),
+      removed AS (
+        DELETE FROM memberships m
+        WHERE m.user_id = ANY(${ids}::uuid[]) AND m.workspace_id = ANY((SELECT ids FROM places)::uuid[])
+          AND m.source = 'directory'
+          AND NOT EXISTS (SELECT 1 FROM wanted x WHERE x.workspace_id = m.workspace_id AND x.user_id = m.user_id)
+        RETURNING m.workspace_id, m.user_id
+      ),
+      ended AS (
+        UPDATE sessions s SET revoked_at = now()
+        FROM removed r
+        WHERE s.user_id = ANY(${ids}::uuid[]) AND s.revoked_at IS NULL
+          AND s.workspace_id = r.workspace_id AND s.user_id = r.user_id
+        RETURNING s.id
+      ),
+      revoked AS (
+        UPDATE api_keys k SET revoked_at = now()
+        FROM removed r
+        WHERE k.created_by = ANY(${ids}::uuid[]) AND k.revoked_at IS NULL
+          AND k.workspace_id = r.workspace_id AND k.created_by = r.user_id
+        RETURNING k.id
+      ),
+      key_sessions AS (
+        UPDATE sessions s SET revoked_at = now()
+        FROM revoked k
+        WHERE s.api_key_id = k.id AND s.revoked_at IS NULL
+        RETURNING s.id
+      ),
+      changed AS (
+        UPDATE memberships m SET role = x.role, updated_at = now()
+        FROM wanted x
+        WHERE m.user_id = ANY(${ids}::uuid[]) AND m.workspace_id = ANY((SELECT ids FROM places)::uuid[])
+          AND m.workspace_id = x.workspace_id AND m.user_id = x.user_id AND m.source = 'directory' AND m.role <> x.role
+        RETURNING m.workspace_id
+      ),
+      granted AS (
+        INSERT INTO memberships (workspace_id, user_id, role, state, source)
+        SELECT x.workspace_id, x.user_id, x.role, 'active', 'directory' FROM wanted x
+        ON CONFLICT (workspace_id, user_id) DO NOTHING
+        RETURNING workspace_id
+      ),
+      -- Runs although nothing reads it (a data-modifying WITH always runs to completion). The trigger of
+      -- migration 0046 makes an active member a person of the organisation too; this says it here.
+      joined AS (
+        INSERT INTO organisation_members (organisation_id, user_id, role)
+        SELECT DISTINCT ${organisationId}::uuid, x.user_id, 'member' FROM wanted x
+        ON CONFLICT (organisation_id, user_id) DO NOTHING
+        RETURNING user_id
+      )
+      SELECT (SELECT count(*) FROM granted)::int AS granted,
+             (SELECT count(*) FROM changed)::int AS changed,
+             (SELECT count(*) FROM removed)::int AS removed,
+             (SELECT count(*) FROM ended)::int + (SELECT count(*) FROM key_sessions)::int AS sessions_ended,
+             (SELECT coalesce(array_agg(id::text), '{}') FROM revoked) AS revoked_key_ids,
+             (SELECT coalesce(array_agg(DISTINCT id::text), '{}') FROM (
+                SELECT workspace_id AS id FROM granted UNION SELECT workspace_id FROM changed
+                UNION SELECT workspace_id FROM removed) touched) AS workspace_ids`;
+    if (!row) return none;
+    return {
+      granted: row.granted,
+      changed: row.changed,
+      removed: row.removed,
+      sessionsEnded: row.sessions_ended,
+      revokedKeyIds: row.revoked_key_ids,
+      workspaceIds: row.workspace_ids,
+    };
+  });
+}
+
+/**
+ * Runs `work` (statements over sets of up to 10,000 people) with plans that stay linear in the sets,
+ * whatever the planner believes, then puts the caller's settings back (they are the transaction's):
+ * - nested loops off: right after a directory's first sync the planner believes freshly filled tables
+ *   hold a few rows, and a nested loop over two sets of 10,000 would be quadratic; hash joins are not;
+ * - custom plans: in a cached generic plan a `= ANY($ids)` filter searches the array for every row
+ *   (10,000 × 10,000 comparisons), where a plan made for the values hashes it once.
+ */
+export async function withLinearPlans<T>(db: Db, work: () => Promise<T>): Promise<T> {
+  const [was] = await db<{ nestloop: string; plans: string }[]>`
+    SELECT current_setting('enable_nestloop') AS nestloop, current_setting('plan_cache_mode') AS plans,
+           set_config('enable_nestloop', 'off', true), set_config('plan_cache_mode', 'force_custom_plan', true)`;
+  try {
+    return await work();
+  } finally {
+    await db`
+      SELECT set_config('enable_nestloop', ${was?.nestloop ?? 'on'}, true),
+             set_config('plan_cache_mode', ${was?.plans ?? 'auto'}, true)`;
+  }
+}
+
+/** What deprovisioning a person ended. */
+export interface Deprovisioned {
+  /** The workspaces whose memberships (direct or directory) they lost. */
+  workspaceIds: string[];
+  sessions: number;
+  apiKeys: number;
+  /** The revoked keys, for the caller to forget from its cache once the transaction commits. */
+  apiKeyIds: string[];
+}
+
+/**
+ * Takes a person's access to the organisation away at once (SCIM `active: false`, or DELETE): every
+ * membership of its workspaces, given by hand or by a group, their invitations' links, their
+ * organisation role, their sessions and the API keys they made there. It proceeds for the
+ * organisation's last owner too: a person who left must lose access, so an organisation keeps a
+ * break-glass owner outside its directory. An account one of those workspaces manages is let go, as
+ * removing a person from the organisation does. The caller holds the organisation's lock.
+ */
+export async function deprovisionDirectoryUser(
+  db: Db,
+  organisationId: string,
+  userId: string,
+  cache?: ApiKeyCache,
+): Promise<Deprovisioned> {
+  const workspaceIds = await deleteOrganisationMember(db, organisationId, userId);
+  for (const workspaceId of workspaceIds) {
+    await voidInvitationTokens(db, userId, workspaceId);
+    await releaseManagedAccount(db, userId, workspaceId);
+  }
+  const revoked = await revokeCredentialsInOrganisation(db, organisationId, userId, cache);
+  return { workspaceIds, sessions: revoked.sessions, apiKeys: revoked.apiKeys, apiKeyIds: revoked.apiKeyIds };
+}
+
+/**
+ * Gives a reactivated person back what the directory gives: the organisation's `member` role (a role
+ * given by hand before is not restored) and their groups' memberships. Memberships given by hand
+ * are not restored either: deprovisioning ended them for good.
+ */
+export async function restoreDirectoryUser(db: Db, organisationId: string, userId: string): Promise<RoleChanges> {
+  await db`
+    INSERT INTO organisation_members (organisation_id, user_id, role) VALUES (${organisationId}, ${userId}, 'member')
+    ON CONFLICT (organisation_id, user_id) DO NOTHING`;
+  return applyDirectoryRoles(db, organisationId, [userId]);
+}
+
+/** Makes the account a member of the organisation (never lowering a role it holds). */
+export async function ensureOrganisationMember(db: Db, organisationId: string, userId: string): Promise<void> {
+  await db`
+    INSERT INTO organisation_members (organisation_id, user_id, role) VALUES (${organisationId}, ${userId}, 'member')
+    ON CONFLICT (organisation_id, user_id) DO NOTHING`;
+}
+
+// ---- people ---------------------------------------------------------------------------------------
+
+type DirectoryUserRow = Row<typeof directoryUsers> & { email: string };
+
+/** A person as the directory provisioned them, with their account's address. */
+export interface DirectoryUser {
+  userId: string;
+  userName: string;
+  externalId: string | null;
+  active: boolean;
+  /** The SCIM attributes kept as sent (name, emails, the enterprise extension…). */
+  attributes: Record<string, unknown>;
+  email: string;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+function toDirectoryUser(row: DirectoryUserRow): DirectoryUser {
+  return {
+    userId: row.user_id,
+    userName: row.user_name,
+    externalId: row.external_id,
+    active: row.active,
+    attributes: row.attributes,
+    email: row.email,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+const SELECT_USER = (db: Db) => db`
+  SELECT du.*, u.email FROM directory_users du JOIN users u ON u.id = du.user_id`;
+
+export async function countDirectoryUsers(db: Db, organisationId: string): Promise<number> {
+  const [row] = await db<
+    { n: number }[]
+  >`SELECT count(*)::int AS n FROM directory_users WHERE organisation_id = ${organisationId}`;
+  return row?.n ?? 0;
+}
+
+export async function findDirectoryUser(db: Db, organisationId: string, userId: string): Promise<DirectoryUser | null> {
+  if (!isUuid(userId)) return null;
+  const [row] = await db<DirectoryUserRow[]>`
+    ${SELECT_USER(db)} WHERE du.organisation_id = ${organisationId} AND du.user_id = ${userId}`;
+  return row ? toDirectoryUser(row) : null;
+}
+
+/** The person holding `userName` in the organisation (regardless of case), if any. */
+export async function directoryUserNamed(db: Db, organisationId: string, userName: string): Promise<DirectoryUser | null> {
+  const [row] = await db<DirectoryUserRow[]>`
+    ${SELECT_USER(db)} WHERE du.organisation_id = ${organisationId} AND lower(du.user_name) = lower(${userName})`;
+  return row ? toDirectoryUser(row) : null;
+}
+
+/**
+ * The account with this address, made when there is none: unverified, without a password and
+ * managed by no workspace, so its person signs in with single sign-on or a reset link. An existing
+ * account is linked as it is, locked until the transaction ends: its address, password and
+ * verification are its person's own.
+ */
+export async function findOrMakeAccount(
+  db: Db,
+  email: string,
+  name: string | null,
+): Promise<{ userId: string; created: boolean }> {
+  const [made] = await db<{ id: string }[]>`
+    INSERT INTO users (email, name) VALUES (${email}, ${name})
+    ON CONFLICT (email) DO NOTHING
+    RETURNING id`;
+  if (made) return { userId: made.id, created: true };
+  const [existing] = await db<{ id: string }[]>`SELECT id FROM users WHERE email = ${email} FOR UPDATE`;
+  if (!existing) throw new Error(`the account of ${email} vanished after a conflicting insert`);
+  return { userId: existing.id, created: false };
+}
+
+export interface DirectoryUserFields {
+  userName: string;
+  externalId: string | null;
+  active: boolean;
+  attributes: Record<string, unknown>;
+}
+
+export async function insertDirectoryUser(
+  db: Db,
+  organisationId: string,
+  userId: string,
+  fields: DirectoryUserFields,
+): Promise<void> {
+  await db`
+    INSERT INTO directory_users (organisation_id, user_id, user_name, external_id, active, attributes)
+    VALUES (${organisationId}, ${userId}, ${fields.userName}, ${fields.externalId}, ${fields.active},
+            ${db.json(fields.attributes as postgres.JSONValue)})`;
+}
+
+export async function updateDirectoryUser(
+  db: Db,
+  organisationId: string,
+  userId: string,
+  fields: DirectoryUserFields,
+): Promise<void> {
+  await db`
+    UPDATE directory_users
+    SET user_name = ${fields.userName}, external_id = ${fields.externalId}, active = ${fields.active},
+        attributes = ${db.json(fields.attributes as postgres.JSONValue)}, updated_at = now()
+    WHERE organisation_id = ${organisationId} AND user_id = ${userId}`;
+}
+
+/** Forgets the person: their directory row and their place in every group of the organisation (groups are touched). */
+export async function deleteDirectoryUser(db: Db, organisationId: string, userId: string): Promise<void> {
+  await db`
+    WITH left_groups AS (
+      DELETE FROM directory_group_members gm USING directory_groups g
+      WHERE g.id = gm.group_id AND g.organisation_id = ${organisationId} AND gm.user_id = ${userId}
+      RETURNING gm.group_id
+    )
+    UPDATE directory_groups SET updated_at = now() WHERE id IN (SELECT group_id FROM left_groups)`;
+  await db`DELETE FROM directory_users WHERE organisation_id = ${organisationId} AND user_id = ${userId}`;
+}
+
+/** One equality a list's filter asks of people; the conditions of a filter all hold. */
+export type UserCondition =
+  | { attr: 'id' | 'userName' | 'externalId' | 'email'; value: string }
+  | { attr: 'active'; value: boolean };
+
+function userCondition(db: Db, c: UserCondition) {
+  switch (c.attr) {
+    case 'id':
+      return isUuid(c.value) ? db`du.user_id = ${c.value}` : db`FALSE`;
+    case 'userName':
+      // The expression index (organisation_id, lower(user_name)).
+      return db`lower(du.user_name) = lower(${c.value})`;
+    case 'externalId':
+      return db`du.external_id = ${c.value}`;
+    case 'active':
+      return db`du.active = ${c.value}`;
+    case 'email':
+      // The account's address, or any address the directory sent, regardless of case.
+      return db`(u.email = lower(${c.value}) OR EXISTS (
+        SELECT 1 FROM jsonb_array_elements(CASE WHEN jsonb_typeof(du.attributes->'emails') = 'array'
+                                                THEN du.attributes->'emails' ELSE '[]'::jsonb END) e
+        WHERE lower(e->>'value') = lower(${c.value})))`;
+  }
+}
+
+function conditions(db: Db, organisationId: string, where: readonly UserCondition[]) {
+  return where.reduce((sql, c) => db`${sql} AND ${userCondition(db, c)}`, db`du.organisation_id = ${organisationId}`);
+}
+
+/** A page of the organisation's people matching every condition, in the order they were provisioned, and how many match. */
+export async function listDirectoryUsers(
+  db: Db,
+  organisationId: string,
+  where: readonly UserCondition[],
+  offset: number,
+  limit: number,
+): Promise<{ total: number; items: DirectoryUser[] }> {
+  const filter = conditions(db, organisationId, where);
+  const [counted] = await db<{ n: number }[]>`
+    SELECT count(*)::int AS n FROM directory_users du JOIN users u ON u.id = du.user_id WHERE ${filter}`;
+  const rows =
+    limit === 0
+      ? []
+      : await db<DirectoryUserRow[]>`
+          ${SELECT_USER(db)} WHERE ${filter}
+          ORDER BY du.created_at, du.user_id
+          OFFSET ${offset} LIMIT ${limit}`;
+  return { total: counted?.n ?? 0, items: rows.map(toDirectoryUser) };
+}
+
+/** The organisation's groups each person is in, by person. */
+export async function groupsOfUsers(
+  db: Db,
+  organisationId: string,
+  userIds: readonly string[],
+): Promise<Map<string, { id: string; displayName: string }[]>> {
+  const found = new Map<string, { id: string; displayName: string }[]>(userIds.map((id) => [id, []]));
+  if (userIds.length === 0) return found;
+  const rows = await db<{ user_id: string; id: string; display_name: string }[]>`
+    SELECT gm.user_id, g.id, g.display_name
+    FROM directory_group_members gm JOIN directory_groups g ON g.id = gm.group_id
+    WHERE gm.user_id = ANY(${textArray(db, userIds)}::uuid[]) AND g.organisation_id = ${organisationId}
+    ORDER BY lower(g.display_name), g.id`;
+  for (const row of rows) found.get(row.user_id)?.push({ id: row.id, displayName: row.display_name });
+  return found;
+}
+
+/** Of these values, those that are not people provisioned in the organisation (ids or not). */
+export async function notProvisioned(db: Db, organisationId: string, values: readonly string[]): Promise<string[]> {
+  const ids = values.filter(isUuid).map((v) => v.toLowerCase());
+  const known = new Set<string>();
+  if (ids.length > 0) {
+    const rows = await db<{ user_id: string }[]>`
+      SELECT user_id FROM directory_users
+      WHERE organisation_id = ${organisationId} AND user_id = ANY(${textArray(db, ids)}::uuid[])`;
+    for (const row of rows) known.add(row.user_id);
+  }
+  return values.filter((v) => !known.has(v.toLowerCase()));
+}
+
+// ---- groups ---------------------------------------------------------------------------------------
+
+type DirectoryGroupRow = Row<typeof directoryGroups>;
+
+export interface DirectoryGroupRecord {
+  id: string;
+  displayName: string;
+  externalId: string | null;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+function toGroup(row: DirectoryGroupRow): DirectoryGroupRecord {
+  return {
+    id: row.id,
+    displayName: row.display_name,
+    externalId: row.external_id,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+export async function countDirectoryGroups(db: Db, organisationId: string): Promise<number> {
+  const [row] = await db<
+    { n: number }[]
+  >`SELECT count(*)::int AS n FROM directory_groups WHERE organisation_id = ${organisationId}`;
+  return row?.n ?? 0;
+}
+
+export async function findDirectoryGroup(db: Db, organisationId: string, id: string): Promise<DirectoryGroupRecord | null> {
+  if (!isUuid(id)) return null;
+  const [row] = await db<DirectoryGroupRow[]>`
+    SELECT * FROM directory_groups WHERE organisation_id = ${organisationId} AND id = ${id}`;
+  return row ? toGroup(row) : null;
+}
+
+/** The group named `displayName` in the organisation (regardless of case), if any. */
+export async function directoryGroupNamed(
+  db: Db,
+  organisationId: string,
+  displayName: string,
+): Promise<DirectoryGroupRecord | null> {
+  const [row] = await db<DirectoryGroupRow[]>`
+    SELECT * FROM directory_groups WHERE organisation_id = ${organisationId} AND lower(display_name) = lower(${displayName})`;
+  return row ? toGroup(row) : null;
+}
+
+export async function insertDirectoryGroup(
+  db: Db,
+  organisationId: string,
+  fields: { displayName: string; externalId: string | null },
+): Promise<DirectoryGroupRecord> {
+  const [row] = await db<DirectoryGroupRow[]>`
+    INSERT INTO directory_groups (organisation_id, display_name, external_id)
+    VALUES (${organisationId}, ${fields.displayName}, ${fields.externalId})
+    RETURNING *`;
+  if (!row) throw new Error('insert returned no row');
+  return toGroup(row);
+}
+
+export async function updateDirectoryGroup(
+  db: Db,
+  id: string,
+  fields: { displayName: string; externalId: string | null },
+): Promise<void> {
+  await db`
+    UPDATE directory_groups SET display_name = ${fields.displayName}, external_id = ${fields.externalId}, updated_at = now()
+    WHERE id = ${id}`;
+}
+
+/** Deletes the group (its members and roles go with it); returns who was in it. */
+export async function deleteDirectoryGroup(db: Db, id: string): Promise<string[]> {
+  const members = await groupMemberIds(db, id);
+  await db`DELETE FROM directory_groups WHERE id = ${id}`;
+  return members;
+}
+
+export async function groupMemberIds(db: Db, groupId: string): Promise<string[]> {
+  const rows = await db<{ user_id: string }[]>`SELECT user_id FROM directory_group_members WHERE group_id = ${groupId}`;
+  return rows.map((r) => r.user_id);
+}
+
+/** Makes the group's members exactly `userIds` (people of its organisation), in two statements; who came and went. */
+export async function setGroupMembers(
+  db: Db,
+  groupId: string,
+  userIds: readonly string[],
+): Promise<{ added: string[]; removed: string[] }> {
+  const wanted = textArray(db, userIds);
+  return withLinearPlans(db, async () => {
+    const removed = await db<{ user_id: string }[]>`
+      DELETE FROM directory_group_members WHERE group_id = ${groupId} AND NOT (user_id = ANY(${wanted}::uuid[]))
+      RETURNING user_id`;
+    const added = await db<{ user_id: string }[]>`
+      INSERT INTO directory_group_members (group_id, user_id)
+      SELECT ${groupId}, unnest(${wanted}::uuid[])
+      ON CONFLICT (group_id, user_id) DO NOTHING
+      RETURNING user_id`;
+    return { added: added.map((r) => r.user_id), removed: removed.map((r) => r.user_id) };
+  });
+}
+
+export type GroupCondition = { attr: 'id' | 'displayName' | 'externalId' | 'member'; value: string };
+
+function groupCondition(db: Db, c: GroupCondition) {
+  switch (c.attr) {
+    case 'id':
+      return isUuid(c.value) ? db`g.id = ${c.value}` : db`FALSE`;
+    case 'displayName':
+      // The expression index (organisation_id, lower(display_name)).
+      return db`lower(g.display_name) = lower(${c.value})`;
+    case 'externalId':
+      return db`g.external_id = ${c.value}`;
+    case 'member':
+      return isUuid(c.value)
+        ? db`EXISTS (SELECT 1 FROM directory_group_members gm WHERE gm.group_id = g.id AND gm.user_id = ${c.value})`
+        : db`FALSE`;
+  }
+}
+
+/** A page of the organisation's groups matching every condition, oldest first, each with how many members it has. */
+export async function listDirectoryGroups(
+  db: Db,
+  organisationId: string,
+  where: readonly GroupCondition[],
+  offset: number,
+  limit: number,
+): Promise<{ total: number; items: (DirectoryGroupRecord & { memberCount: number })[] }> {
+  const filter = where.reduce((sql, c) => db`${sql} AND ${groupCondition(db, c)}`, db`g.organisation_id = ${organisationId}`);
+  const [counted] = await db<{ n: number }[]>`SELECT count(*)::int AS n FROM directory_groups g WHERE ${filter}`;
+  const rows =
+    limit === 0
+      ? []
+      : await db<(DirectoryGroupRow & { member_count: number })[]>`
+          SELECT g.*, (SELECT count(*)::int FROM directory_group_members gm WHERE gm.group_id = g.id) AS member_count
+          FROM directory_groups g WHERE ${filter}
+          ORDER BY g.created_at, g.id
+          OFFSET ${offset} LIMIT ${limit}`;
+  return { total: counted?.n ?? 0, items: rows.map((row) => ({ ...toGroup(row), memberCount: row.member_count })) };
+}
+
+/** A group member as a group answers them: their id and the name to show. */
+export interface GroupMember {
+  userId: string;
+  display: string;
+}
+
+/**
+ * The members of these groups (of one organisation), by group, in the order they were provisioned.
+ * The organisation is a constant of the query, so each member's directory row is one lookup of its
+ * primary key, whatever the planner believes of tables a first sync has just filled.
+ */
+export async function membersOfGroups(
+  db: Db,
+  organisationId: string,
+  groupIds: readonly string[],
+): Promise<Map<string, GroupMember[]>> {
+  const found = new Map<string, GroupMember[]>(groupIds.map((id) => [id, []]));
+  if (groupIds.length === 0) return found;
+  const rows = await db<{ group_id: string; user_id: string; display: string }[]>`
+    SELECT gm.group_id, gm.user_id,
+           coalesce(nullif(du.attributes->>'displayName', ''), du.user_name, u.email) AS display
+    FROM directory_group_members gm
+    JOIN users u ON u.id = gm.user_id
+    LEFT JOIN directory_users du ON du.organisation_id = ${organisationId} AND du.user_id = gm.user_id
+    WHERE gm.group_id = ANY(${textArray(db, groupIds)}::uuid[])
+    ORDER BY du.created_at, gm.user_id`;
+  for (const row of rows) found.get(row.group_id)?.push({ userId: row.user_id, display: row.display });
+  return found;
+}
+
+/**
+ * Runs `work` in one transaction whose statements are cancelled after SCIM_STATEMENT_TIMEOUT_MS: the
+ * directory's calls and the changes of what its groups grant recompute memberships for up to
+ * SCIM_GROUP_MEMBERS_MAX people, under the organisation's lock, which a write takes first. A call
+ * cut short changes nothing and is a 503 saying so.
+ */
+export async function directoryTransaction<T>(
+  sql: Sql,
+  organisationId: string,
+  write: boolean,
+  work: (tx: Db) => Promise<T>,
+): Promise<T> {
+  try {
+    return (await sql.begin(async (tx) => {
+      await tx`SELECT set_config('statement_timeout', ${String(SCIM_STATEMENT_TIMEOUT_MS)}, true)`;
+      if (write) await lockOrganisation(tx, organisationId);
+      return work(tx);
+    })) as T;
+  } catch (error) {
+    if (error instanceof postgres.PostgresError && error.code === '57014') {
+      throw new DomainError(
+        'unavailable',
+        `the change took longer than ${SCIM_STATEMENT_TIMEOUT_MS / 1000} seconds, its limit, and changed nothing: retry it`,
+        { retryAfterSeconds: 5 },
+      );
+    }
+    throw error;
+  }
+}
+
+/**
+ * Refuses to take away by hand what the directory keeps giving: its next change for the person
+ * would give it back. A membership a group grants is the directory's (change the group or what it
+ * grants); a person the directory keeps active is the directory's (deactivate or unassign them there).
+ */
+export async function assertNotTheDirectorys(
+  db: Db,
+  what: { organisationId: string; userId: string; workspaceId?: string },
+): Promise<void> {
+  const [row] = await db<{ provisioned: boolean; granted: boolean }[]>`
+    SELECT EXISTS (SELECT 1 FROM directory_users
+                   WHERE organisation_id = ${what.organisationId} AND user_id = ${what.userId} AND active) AS provisioned,
+           EXISTS (SELECT 1 FROM memberships
+                   WHERE workspace_id = ${what.workspaceId ?? null}::uuid AND user_id = ${what.userId}
+                     AND source = 'directory') AS granted`;
+  if (what.workspaceId === undefined && row?.provisioned) {
+    throw new DomainError(
+      'conflict',
+      "the organisation's directory provisions this person: deactivate or unassign them in the identity provider, which takes their access away here at once",
+    );
+  }
+  if (what.workspaceId !== undefined && row?.granted) {
+    throw new DomainError(
+      'conflict',
+      "this membership comes from the person's directory groups: take them out of the group, or change what the group grants",
+    );
+  }
+}

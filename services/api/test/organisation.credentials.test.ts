@@ -1,0 +1,117 @@
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { startTestServer, type TestServer } from '../src/testing.js';
+import { type Call, client } from './helpers.js';
+import { browser, openBrowserSession } from './sessions.support.js';
+import { addPerson, confirmAddress, type PersonSession, signInPerson } from './users.support.js';
+
+/*
+ * An API key answers to the person who made it (or to whoever made the key that made it): when
+ * that person loses their access to a workspace, or leaves the organisation, the keys they made
+ * there stop working at once, and keys made by others keep working.
+ */
+
+let server: TestServer;
+let owner: Call;
+let ownerIn: PersonSession;
+
+async function person(role: 'owner' | 'admin' | 'developer') {
+  const made = await addPerson(server, owner, role);
+  await confirmAddress(server, made);
+  return made;
+}
+
+async function keyMadeBy(as: PersonSession | Call, name: string, role: 'admin' | 'developer' = 'developer'): Promise<string> {
+  const made =
+    typeof as === 'function'
+      ? await as('POST', '/api-keys', { body: { name, role } })
+      : await as.mutate('POST', '/api-keys', { name, role });
+  expect(made.status, made.text).toBe(201);
+  return made.body.key as string;
+}
+
+/** Whether the key still authenticates (the same app, so its cache of verified keys is in play). */
+async function works(key: string): Promise<boolean> {
+  const reply = await client(server, key)('GET', '/flow-runs');
+  if (reply.status !== 200 && reply.status !== 401) throw new Error(`unexpected ${reply.status}: ${reply.text}`);
+  return reply.status === 200;
+}
+
+beforeAll(async () => {
+  server = await startTestServer({ loops: false });
+  owner = client(server, server.ownerKey);
+  // The first person made owner of the workspace owns its organisation.
+  ownerIn = await signInPerson(server, (await person('owner')).email);
+  const created = await ownerIn.mutate('POST', '/organisations/default/workspaces', { slug: 'team-b', name: 'Team B' });
+  expect(created.status, created.text).toBe(201);
+});
+afterAll(async () => {
+  await server?.close();
+});
+
+describe('keys answer to the person who made them', () => {
+  test('removing a person from a workspace revokes the keys they made there, and the keys those keys made, at once', async () => {
+    const admin = await person('admin');
+    const adminIn = await signInPerson(server, admin.email);
+    const theirs = await keyMadeBy(adminIn, 'made-by-a-person', 'admin');
+    const madeByTheirKey = await keyMadeBy(client(server, theirs), 'made-by-their-key');
+    const someoneElses = await keyMadeBy(owner, 'made-by-the-bootstrap-key');
+    // Used once, so each is in the app's cache of verified keys when the removal happens.
+    expect([await works(theirs), await works(madeByTheirKey), await works(someoneElses)]).toEqual([true, true, true]);
+
+    const [row] = await server.sql<{ created_by: string | null }[]>`
+      SELECT created_by FROM api_keys WHERE name = 'made-by-their-key'`;
+    expect(row?.created_by).toBe(admin.userId);
+
+    const removed = await owner('DELETE', `/members/${admin.userId}`);
+    expect(removed.status, removed.text).toBe(204);
+    expect([await works(theirs), await works(madeByTheirKey), await works(someoneElses)]).toEqual([false, false, true]);
+    const revoked = await server.sql<{ name: string; revoked: boolean }[]>`
+      SELECT name, revoked_at IS NOT NULL AS revoked FROM api_keys
+      WHERE name IN ('made-by-a-person', 'made-by-their-key', 'made-by-the-bootstrap-key') ORDER BY name`;
+    expect(revoked.map((k) => [k.name, k.revoked])).toEqual([
+      ['made-by-a-person', true],
+      ['made-by-the-bootstrap-key', false],
+      ['made-by-their-key', true],
+    ]);
+  });
+
+  test('a key another replica revoked a moment ago makes no new key, although this replica still believes it for reads', async () => {
+    const admin = await person('admin');
+    const adminIn = await signInPerson(server, admin.email);
+    const theirs = await keyMadeBy(adminIn, 'revoked-elsewhere', 'admin');
+    expect(await works(theirs)).toBe(true);
+    // Another replica's revocation: the row changes, this app's cache of verified keys does not hear of it.
+    await server.sql`UPDATE api_keys SET revoked_at = now() WHERE name = 'revoked-elsewhere'`;
+    expect(await works(theirs)).toBe(true);
+    const made = await client(server, theirs)('POST', '/api-keys', { body: { name: 'outliving', role: 'developer' } });
+    expect(made.status, made.text).toBe(401);
+    const [row] = await server.sql<{ n: number }[]>`SELECT count(*)::int AS n FROM api_keys WHERE name = 'outliving'`;
+    expect(row?.n).toBe(0);
+  });
+
+  test('removing a person from the organisation revokes the keys they made in every one of its workspaces, and the sessions those keys opened', async () => {
+    const admin = await person('admin');
+    const put = await ownerIn.mutate('PUT', `/organisations/default/workspaces/team-b/members/${admin.userId}`, {
+      role: 'admin',
+    });
+    expect(put.status, put.text).toBe(200);
+    const inDefault = await signInPerson(server, admin.email, undefined, 'default');
+    const inTeam = await signInPerson(server, admin.email, undefined, 'team-b');
+    const here = await keyMadeBy(inDefault, 'departing-default');
+    const there = await keyMadeBy(inTeam, 'departing-team-b');
+    const colleague = await keyMadeBy(ownerIn, 'staying');
+    expect([await works(here), await works(there), await works(colleague)]).toEqual([true, true, true]);
+    // A browser session opened with one of the keys dies with it.
+    const openedWithKey = browser(server, (await openBrowserSession(server, { apiKey: there })).cookie);
+    expect((await openedWithKey('GET', '/whoami')).status).toBe(200);
+
+    const removed = await ownerIn.mutate('DELETE', `/organisations/default/members/${admin.userId}`);
+    expect(removed.status, removed.text).toBe(204);
+    expect([await works(here), await works(there), await works(colleague)]).toEqual([false, false, true]);
+    const [open] = await server.sql<{ n: number }[]>`
+      SELECT count(*)::int AS n FROM sessions s JOIN api_keys k ON k.id = s.api_key_id
+      WHERE k.name = 'departing-team-b' AND s.revoked_at IS NULL`;
+    expect(open?.n).toBe(0);
+    expect((await openedWithKey('GET', '/whoami')).status).toBe(401);
+  });
+});

@@ -1,0 +1,450 @@
+import {
+  SCIM_FILTER_MAX_CHARS,
+  SCIM_GROUP_MEMBERS_MAX,
+  SCIM_GROUPS_PER_ORGANISATION,
+  SCIM_PATCH_OPERATIONS_MAX,
+  SCIM_SCHEMAS,
+} from '@outpost/sdk/contracts';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { createApiKey } from '../src/auth/create-api-key.js';
+import { createOrganisationToken, startTestServer, type TestServer, type TestWorkspace } from '../src/testing.js';
+import { client, type Reply } from './helpers.js';
+import { fresh, minimalUser, type ScimClient, scimClient, tourGuides } from './scim.support.js';
+import { addPerson, confirmAddress, type PersonSession, signInPerson } from './users.support.js';
+
+/*
+ * What provisioning does to people's access: the memberships groups grant, what deprovisioning ends,
+ * who may call the service provider at all, and the bounds every input is held to. Real Postgres and
+ * the real app throughout; a group's role mapping is written straight into directory_group_roles, as
+ * the organisation's owners will map them through their own routes.
+ */
+
+let server: TestServer;
+/** The organisation the directory provisions: its first workspace and two more. */
+let home: TestWorkspace;
+let org: string;
+let organisationId: string;
+let vision: { id: string; slug: string };
+let nlp: { id: string; slug: string };
+let scim: ScimClient;
+let tokenId: string;
+/** A workspace of another organisation, where people's accounts are made and verified first. */
+let elsewhere: TestWorkspace;
+
+beforeAll(async () => {
+  server = await startTestServer({ loops: false });
+  home = await server.createWorkspace();
+  elsewhere = await server.createWorkspace();
+  const [row] = await server.sql<{ slug: string; id: string }[]>`
+    SELECT o.slug, o.id FROM workspaces w JOIN organisations o ON o.id = w.organisation_id WHERE w.id = ${home.workspaceId}`;
+  org = row?.slug ?? '';
+  organisationId = row?.id ?? '';
+  vision = await workspaceOfOrganisation('vision');
+  nlp = await workspaceOfOrganisation('nlp');
+  scim = scimClient(server, org, await createOrganisationToken(server.sql, home.workspaceId, 'directory', ['scim']));
+  const [token] = await server.sql<{ id: string }[]>`
+    SELECT id FROM organisation_tokens WHERE organisation_id = ${organisationId} AND name = 'directory'`;
+  tokenId = token?.id ?? '';
+});
+afterAll(async () => {
+  await server?.close();
+});
+
+async function workspaceOfOrganisation(tag: string): Promise<{ id: string; slug: string }> {
+  const slug = fresh(tag);
+  const [made] = await server.sql<{ id: string }[]>`
+    INSERT INTO workspaces (organisation_id, slug, name) VALUES (${organisationId}, ${slug}, ${slug}) RETURNING id`;
+  return { id: made?.id ?? '', slug };
+}
+
+/** A verified account with a password, made in another organisation: a person who already uses Outpost. */
+async function existingPerson(tag: string): Promise<{ userId: string; email: string }> {
+  const person = await addPerson(server, client(server, elsewhere.ownerKey), 'viewer', `${fresh(tag)}@example.com`);
+  await confirmAddress(server, person);
+  return person;
+}
+
+/** Provisions the person's address through SCIM; the resource's id is their account's. */
+async function provision(email: string): Promise<string> {
+  const res = await scim.post('/Users', minimalUser(email));
+  expect(res.status, res.text).toBe(201);
+  return res.body.id;
+}
+
+async function group(name: string, roles: Record<string, string> = {}): Promise<string> {
+  const res = await scim.post('/Groups', tourGuides(fresh(name), []));
+  expect(res.status, res.text).toBe(201);
+  for (const [workspaceId, role] of Object.entries(roles)) {
+    await server.sql`INSERT INTO directory_group_roles (group_id, workspace_id, role) VALUES (${res.body.id}, ${workspaceId}, ${role})`;
+  }
+  return res.body.id;
+}
+
+async function patch(path: string, operations: unknown[]): Promise<Reply> {
+  const res = await scim.patch(path, operations);
+  expect(res.status, res.text).toBe(200);
+  return res;
+}
+
+/** The person's memberships of the organisation's workspaces, by workspace id. */
+async function membershipsOf(userId: string): Promise<Record<string, string>> {
+  const rows = await server.sql<{ workspace_id: string; role: string; state: string; source: string }[]>`
+    SELECT m.workspace_id, m.role, m.state, m.source FROM memberships m JOIN workspaces w ON w.id = m.workspace_id
+    WHERE m.user_id = ${userId} AND w.organisation_id = ${organisationId}`;
+  return Object.fromEntries(rows.map((r) => [r.workspace_id, `${r.role} ${r.state} ${r.source}`]));
+}
+
+async function organisationRole(userId: string): Promise<string | null> {
+  const [row] = await server.sql<{ role: string }[]>`
+    SELECT role FROM organisation_members WHERE organisation_id = ${organisationId} AND user_id = ${userId}`;
+  return row?.role ?? null;
+}
+
+const whoami = async (session: PersonSession) => (await session.call('GET', '/whoami')).status;
+
+describe('memberships from groups', () => {
+  test("adding a person to a group grants the group's role in its workspace, and removing them takes it away, ends their session there and revokes the keys they made there", async () => {
+    const alice = await existingPerson('alice');
+    expect(await provision(alice.email)).toBe(alice.userId);
+    expect(await organisationRole(alice.userId)).toBe('member');
+    const admins = await group('Vision admins', { [vision.id]: 'admin' });
+
+    await patch(`/Groups/${admins}`, [{ op: 'add', path: 'members', value: [{ value: alice.userId }] }]);
+    expect(await membershipsOf(alice.userId)).toEqual({ [vision.id]: 'admin active directory' });
+    const session = await signInPerson(server, alice.email, undefined, vision.slug);
+    const me = await session.call('GET', '/whoami');
+    expect(me.status, me.text).toBe(200);
+    expect(me.body.principal.role).toBe('admin');
+    const made = await session.mutate('POST', '/api-keys', { name: 'alice-ci', role: 'developer' });
+    expect(made.status, made.text).toBe(201);
+    const key = client(server, made.body.key);
+    // Used once, so this app's cache of verified keys holds it when the group changes.
+    expect((await key('GET', '/flow-runs')).status).toBe(200);
+
+    await patch(`/Groups/${admins}`, [{ op: 'remove', path: `members[value eq "${alice.userId}"]` }]);
+    expect(await membershipsOf(alice.userId)).toEqual({});
+    expect(await whoami(session)).toBe(401);
+    expect((await key('GET', '/flow-runs')).status).toBe(401);
+    // They stay the organisation's person: the directory still provisions them.
+    expect(await organisationRole(alice.userId)).toBe('member');
+  });
+
+  test("a person's role in a workspace is the highest their groups grant, and a membership given by hand is never changed or removed by a group", async () => {
+    const bob = await existingPerson('bob');
+    await provision(bob.email);
+    await server.sql`INSERT INTO memberships (workspace_id, user_id, role, state) VALUES (${vision.id}, ${bob.userId}, 'viewer', 'active')`;
+    const builders = await group('Builders', { [vision.id]: 'developer', [nlp.id]: 'runner' });
+    const leads = await group('NLP leads', { [nlp.id]: 'admin' });
+
+    await patch(`/Groups/${builders}`, [{ op: 'add', path: 'members', value: [{ value: bob.userId }] }]);
+    await patch(`/Groups/${leads}`, [{ op: 'add', path: 'members', value: [{ value: bob.userId }] }]);
+    expect(await membershipsOf(bob.userId)).toEqual({
+      [vision.id]: 'viewer active direct',
+      [nlp.id]: 'admin active directory',
+    });
+
+    await patch(`/Groups/${leads}`, [{ op: 'remove', path: 'members', value: [{ value: bob.userId }] }]);
+    expect(await membershipsOf(bob.userId)).toEqual({ [vision.id]: 'viewer active direct', [nlp.id]: 'runner active directory' });
+
+    const deleted = await scim.delete(`/Groups/${builders}`);
+    expect(deleted.status, deleted.text).toBe(204);
+    expect(await membershipsOf(bob.userId)).toEqual({ [vision.id]: 'viewer active direct' });
+    expect((await server.sql`SELECT 1 FROM directory_group_roles WHERE group_id = ${builders}`).length).toBe(0);
+  });
+
+  test("what the directory gives is not taken away by hand (a 409 that says where to change it), and removing a role given by hand lets the person's groups decide", async () => {
+    const carol = await existingPerson('carol');
+    await provision(carol.email);
+    await server.sql`INSERT INTO memberships (workspace_id, user_id, role, state) VALUES (${vision.id}, ${carol.userId}, 'admin', 'active')`;
+    const readers = await group('Readers', { [vision.id]: 'viewer', [nlp.id]: 'viewer' });
+    await patch(`/Groups/${readers}`, [{ op: 'add', path: 'members', value: [{ value: carol.userId }] }]);
+    expect(await membershipsOf(carol.userId)).toEqual({
+      [vision.id]: 'admin active direct',
+      [nlp.id]: 'viewer active directory',
+    });
+    const nlpOwner = client(
+      server,
+      (await createApiKey(server.sql, { workspaceId: nlp.id, name: 'nlp-owner', role: 'owner' })).key,
+    );
+    const refused = await nlpOwner('DELETE', `/members/${carol.userId}`);
+    expect(refused.status, refused.text).toBe(409);
+    expect(refused.body.detail).toContain('take them out of the group, or change what the group grants');
+
+    const visionOwner = client(
+      server,
+      (await createApiKey(server.sql, { workspaceId: vision.id, name: 'vision-owner', role: 'owner' })).key,
+    );
+    const removed = await visionOwner('DELETE', `/members/${carol.userId}`);
+    expect(removed.status, removed.text).toBe(204);
+    expect(await membershipsOf(carol.userId)).toEqual({
+      [vision.id]: 'viewer active directory',
+      [nlp.id]: 'viewer active directory',
+    });
+  });
+
+  test('a group whose members are replaced by PUT grants the newcomers and takes from those who left, in one call', async () => {
+    const [a, b] = [await existingPerson('put-a'), await existingPerson('put-b')];
+    await provision(a.email);
+    await provision(b.email);
+    const runners = await group('Runners', { [nlp.id]: 'runner' });
+    await patch(`/Groups/${runners}`, [{ op: 'add', path: 'members', value: [{ value: a.userId }] }]);
+    const put = await scim.put(`/Groups/${runners}`, {
+      schemas: [SCIM_SCHEMAS.group],
+      displayName: fresh('Runners'),
+      members: [{ value: b.userId }],
+    });
+    expect(put.status, put.text).toBe(200);
+    expect(await membershipsOf(a.userId)).toEqual({});
+    expect(await membershipsOf(b.userId)).toEqual({ [nlp.id]: 'runner active directory' });
+  });
+});
+
+describe('a group as large as a group may be', () => {
+  test(`a group of ${SCIM_GROUP_MEMBERS_MAX} people gets its role in a workspace in one call, set-based, and loses it when the group is deleted`, async () => {
+    // People provisioned straight into the tables: what matters here is the one call that grants them all.
+    const ids = (
+      await server.sql<{ id: string }[]>`
+        WITH made AS (
+          INSERT INTO users (email) SELECT 'crowd-' || i || '-' || ${fresh('c')} || '@example.com'
+          FROM generate_series(1, ${SCIM_GROUP_MEMBERS_MAX}) i RETURNING id, email)
+        INSERT INTO directory_users (organisation_id, user_id, user_name) SELECT ${organisationId}, id, email FROM made
+        RETURNING user_id AS id`
+    ).map((r) => r.id);
+    const crowd = await workspaceOfOrganisation('crowd');
+    const everyone = await group('Everyone', { [crowd.id]: 'viewer' });
+    const put = await scim.put(`/Groups/${everyone}`, {
+      schemas: [SCIM_SCHEMAS.group],
+      displayName: fresh('Everyone'),
+      members: ids.map((value) => ({ value })),
+    });
+    expect(put.status, put.text.slice(0, 300)).toBe(200);
+    expect(put.body.members).toHaveLength(SCIM_GROUP_MEMBERS_MAX);
+    const count = async () =>
+      (
+        await server.sql<
+          { n: number }[]
+        >`SELECT count(*)::int AS n FROM memberships WHERE workspace_id = ${crowd.id} AND source = 'directory'`
+      )[0]?.n;
+    expect(await count()).toBe(SCIM_GROUP_MEMBERS_MAX);
+
+    const one = await scim.patch(`/Groups/${everyone}`, [{ op: 'remove', path: `members[value eq "${ids[0]}"]` }]);
+    expect(one.status, one.text.slice(0, 300)).toBe(200);
+    expect(await count()).toBe(SCIM_GROUP_MEMBERS_MAX - 1);
+
+    expect((await scim.delete(`/Groups/${everyone}`)).status).toBe(204);
+    expect(await count()).toBe(0);
+    await server.sql`DELETE FROM directory_users WHERE user_id = ANY(${ids}::uuid[])`;
+  });
+});
+
+describe('deprovisioning', () => {
+  test("active false (as Entra ID sends it) ends the person's sessions and API keys at once; reactivation restores what their groups grant, not what was given by hand", async () => {
+    const carol = await existingPerson('carol');
+    await provision(carol.email);
+    await server.sql`INSERT INTO memberships (workspace_id, user_id, role, state) VALUES (${nlp.id}, ${carol.userId}, 'viewer', 'active')`;
+    const admins = await group('Vision admins', { [vision.id]: 'admin' });
+    await patch(`/Groups/${admins}`, [{ op: 'add', path: 'members', value: [{ value: carol.userId }] }]);
+    const session = await signInPerson(server, carol.email, undefined, vision.slug);
+    const made = await session.mutate('POST', '/api-keys', { name: 'carol-ci', role: 'developer' });
+    expect(made.status, made.text).toBe(201);
+    const key = client(server, made.body.key);
+    expect((await key('GET', '/whoami')).status).toBe(200);
+
+    const off = await patch(`/Users/${carol.userId}`, [{ op: 'Replace', value: { active: 'False' } }]);
+    expect(off.body.active).toBe(false);
+    expect(await whoami(session)).toBe(401);
+    expect((await key('GET', '/whoami')).status).toBe(401);
+    expect(await membershipsOf(carol.userId)).toEqual({});
+    expect(await organisationRole(carol.userId)).toBeNull();
+    // Still in the group, which grants nothing while they are inactive.
+    expect((await scim.get(`/Groups/${admins}`)).body.members.map((m: { value: string }) => m.value)).toEqual([carol.userId]);
+
+    const on = await patch(`/Users/${carol.userId}`, [{ op: 'replace', path: 'active', value: true }]);
+    expect(on.body.active).toBe(true);
+    expect(await membershipsOf(carol.userId)).toEqual({ [vision.id]: 'admin active directory' });
+    expect(await organisationRole(carol.userId)).toBe('member');
+    // What was revoked stays revoked.
+    expect((await key('GET', '/whoami')).status).toBe(401);
+    expect(await whoami(session)).toBe(401);
+  });
+
+  test('deleting a person deprovisions them, takes them out of every group and forgets them; their account stays theirs', async () => {
+    const dan = await existingPerson('dan');
+    await provision(dan.email);
+    const viewers = await group('Viewers', { [vision.id]: 'viewer' });
+    await patch(`/Groups/${viewers}`, [{ op: 'add', path: 'members', value: [{ value: dan.userId }] }]);
+    const session = await signInPerson(server, dan.email, undefined, vision.slug);
+
+    const res = await scim.delete(`/Users/${dan.userId}`);
+    expect(res.status, res.text).toBe(204);
+    expect(await whoami(session)).toBe(401);
+    expect(await membershipsOf(dan.userId)).toEqual({});
+    expect(await organisationRole(dan.userId)).toBeNull();
+    expect((await scim.get(`/Groups/${viewers}`)).body).not.toHaveProperty('members');
+    expect((await server.sql`SELECT 1 FROM directory_users WHERE user_id = ${dan.userId}`).length).toBe(0);
+    // The account and its membership elsewhere are untouched.
+    expect((await signInPerson(server, dan.email)).reply.status).toBe(200);
+  });
+
+  test("deprovisioning proceeds for the organisation's last owner: a person who left loses access", async () => {
+    const erin = await existingPerson('erin');
+    await server.sql`INSERT INTO organisation_members (organisation_id, user_id, role) VALUES (${organisationId}, ${erin.userId}, 'owner')
+                     ON CONFLICT (organisation_id, user_id) DO UPDATE SET role = 'owner'`;
+    await server.sql`INSERT INTO memberships (workspace_id, user_id, role, state) VALUES (${home.workspaceId}, ${erin.userId}, 'owner', 'active')`;
+    expect(
+      (await server.sql`SELECT 1 FROM organisation_members WHERE organisation_id = ${organisationId} AND role = 'owner'`).length,
+    ).toBe(1);
+    await provision(erin.email);
+    expect(await organisationRole(erin.userId)).toBe('owner');
+
+    await patch(`/Users/${erin.userId}`, [{ op: 'replace', path: 'active', value: false }]);
+    expect(await organisationRole(erin.userId)).toBeNull();
+    expect(await membershipsOf(erin.userId)).toEqual({});
+  });
+});
+
+describe('who may call the directory', () => {
+  test("another organisation's token is a 404 for this organisation, as for one that does not exist", async () => {
+    const other = await server.createWorkspace();
+    const [row] = await server.sql<{ slug: string }[]>`
+      SELECT o.slug FROM workspaces w JOIN organisations o ON o.id = w.organisation_id WHERE w.id = ${other.workspaceId}`;
+    const theirToken = await createOrganisationToken(server.sql, other.workspaceId, 'their directory', ['scim']);
+    const intruder = scimClient(server, org, theirToken);
+    const person = await provision(`${fresh('target')}@example.com`);
+    for (const path of ['/Users', `/Users/${person}`, '/Groups', '/ServiceProviderConfig']) {
+      const res = await intruder.get(path);
+      expect(res.status, `${path}: ${res.text}`).toBe(404);
+      expect(res.body).toMatchObject({ schemas: [SCIM_SCHEMAS.error], status: '404' });
+    }
+    const deleted = await intruder.delete(`/Users/${person}`);
+    expect(deleted.status).toBe(404);
+    // Their own organisation does not have this organisation's people either.
+    const own = scimClient(server, row?.slug ?? '', theirToken);
+    expect((await own.get(`/Users/${person}`)).status).toBe(404);
+    expect((await scim.get(`/Users/${person}`)).status).toBe(200);
+  });
+
+  test('a token without the scim scope is a 403, a revoked one a 401', async () => {
+    const auditor = scimClient(
+      server,
+      org,
+      await createOrganisationToken(server.sql, home.workspaceId, 'siem', ['audit:read', 'usage:read']),
+    );
+    const res = await auditor.get('/Users');
+    expect(res.status, res.text).toBe(403);
+    expect(res.body).toMatchObject({ schemas: [SCIM_SCHEMAS.error], status: '403' });
+    expect(res.body.detail).toContain('scim');
+
+    const revokedToken = await createOrganisationToken(server.sql, home.workspaceId, 'gone', ['scim']);
+    await server.sql`UPDATE organisation_tokens SET revoked_at = now() WHERE name = 'gone' AND organisation_id = ${organisationId}`;
+    const revoked = await scimClient(server, org, revokedToken).get('/Users');
+    expect(revoked.status).toBe(401);
+    expect(revoked.body.status).toBe('401');
+  });
+
+  test("a person's session, an API key and a scim token on another route are all refused", async () => {
+    const owner = await existingPerson('owner');
+    await server.sql`INSERT INTO memberships (workspace_id, user_id, role, state) VALUES (${home.workspaceId}, ${owner.userId}, 'owner', 'active')`;
+    await server.sql`INSERT INTO organisation_members (organisation_id, user_id, role) VALUES (${organisationId}, ${owner.userId}, 'owner')
+                     ON CONFLICT (organisation_id, user_id) DO UPDATE SET role = 'owner'`;
+    const session = await signInPerson(
+      server,
+      owner.email,
+      undefined,
+      (await server.sql<{ slug: string }[]>`SELECT slug FROM workspaces WHERE id = ${home.workspaceId}`)[0]?.slug,
+    );
+    const bySession = await session.mutate(
+      'POST',
+      `/organisations/${org}/scim/v2/Users`,
+      minimalUser(`${fresh('s')}@example.com`),
+    );
+    expect(bySession.status, bySession.text).toBe(403);
+    expect(bySession.body).toMatchObject({ schemas: [SCIM_SCHEMAS.error], status: '403' });
+    expect((await session.call('GET', `/organisations/${org}/scim/v2/Users`)).status).toBe(403);
+
+    const key = client(server, home.ownerKey);
+    const byKey = await key('GET', `/organisations/${org}/scim/v2/Users`);
+    expect(byKey.status, byKey.text).toBe(403);
+    expect(byKey.body.detail).toContain('organisation token');
+
+    const token = await createOrganisationToken(server.sql, home.workspaceId, 'scim only', ['scim']);
+    expect((await client(server, token)('GET', `/organisations/${org}/audit-log/heads`)).status).toBe(403);
+    expect((await client(server, token)('GET', '/whoami')).status).toBe(401);
+  });
+});
+
+describe('bounds', () => {
+  test(`a PATCH of more than ${SCIM_PATCH_OPERATIONS_MAX} operations, a filter longer than ${SCIM_FILTER_MAX_CHARS} characters and a group of more than ${SCIM_GROUP_MEMBERS_MAX} members are SCIM 400s naming the limit, and change nothing`, async () => {
+    const person = await provision(`${fresh('bounded')}@example.com`);
+    const target = await group('Bounded');
+    const before = await server.sql`SELECT * FROM directory_group_members WHERE group_id = ${target}`;
+
+    const ops = Array.from({ length: SCIM_PATCH_OPERATIONS_MAX + 1 }, () => ({
+      op: 'add',
+      path: 'members',
+      value: [{ value: person }],
+    }));
+    const tooMany = await scim.patch(`/Groups/${target}`, ops);
+    expect(tooMany.status, tooMany.text).toBe(400);
+    expect(tooMany.body).toMatchObject({ schemas: [SCIM_SCHEMAS.error], status: '400', scimType: 'invalidValue' });
+    expect(tooMany.body.detail).toContain('1,000 operations');
+
+    const filter = `userName eq "${'x'.repeat(SCIM_FILTER_MAX_CHARS)}"`;
+    const tooLong = await scim.get(`/Users?filter=${encodeURIComponent(filter)}`);
+    expect(tooLong.status, tooLong.text).toBe(400);
+    expect(tooLong.body).toMatchObject({ status: '400', scimType: 'invalidFilter' });
+    expect(tooLong.body.detail).toContain('1,000 characters');
+
+    const crowd = Array.from({ length: SCIM_GROUP_MEMBERS_MAX + 1 }, (_, i) => ({
+      value: `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`,
+    }));
+    const tooBig = await scim.put(`/Groups/${target}`, { schemas: [SCIM_SCHEMAS.group], displayName: 'Crowd', members: crowd });
+    expect(tooBig.status, tooBig.text).toBe(400);
+    expect(tooBig.body.detail).toContain('10,000 members');
+
+    const huge = await scim.send('POST', '/Users', { raw: JSON.stringify({ userName: 'x'.repeat(3 * 1024 * 1024) }) });
+    expect(huge.status).toBe(413);
+    expect(huge.body).toMatchObject({ schemas: [SCIM_SCHEMAS.error], status: '413' });
+
+    expect(await server.sql`SELECT * FROM directory_group_members WHERE group_id = ${target}`).toEqual(before);
+  });
+
+  test(`an organisation's directory holds at most ${SCIM_GROUPS_PER_ORGANISATION} groups; the next is a 400 that says so`, async () => {
+    const [row] = await server.sql<
+      { n: number }[]
+    >`SELECT count(*)::int AS n FROM directory_groups WHERE organisation_id = ${organisationId}`;
+    await server.sql`
+      INSERT INTO directory_groups (organisation_id, display_name)
+      SELECT ${organisationId}, 'filler ' || i FROM generate_series(1, ${SCIM_GROUPS_PER_ORGANISATION - (row?.n ?? 0)}) i`;
+    const res = await scim.post('/Groups', tourGuides(fresh('One too many'), []));
+    expect(res.status, res.text).toBe(400);
+    expect(res.body.detail).toContain('1,000 groups');
+    await server.sql`DELETE FROM directory_groups WHERE organisation_id = ${organisationId} AND display_name LIKE 'filler %'`;
+  });
+});
+
+describe('the audit log', () => {
+  test('each provisioning call is in the audit log of every workspace of the organisation, with the token as its actor, refusals included', async () => {
+    const userName = `${fresh('audited')}@example.com`;
+    const made = await scim.post('/Users', minimalUser(userName));
+    expect(made.status).toBe(201);
+    const refused = await scim.post('/Users', minimalUser(userName));
+    expect(refused.status).toBe(409);
+    const rows = await server.sql<
+      { workspace_id: string; status: number; result_ids: Record<string, string>; summary: Record<string, unknown> }[]
+    >`
+      SELECT workspace_id, status, result_ids, summary FROM audit_log
+      WHERE action = 'scimUsersCreate' AND actor_kind = 'organisation_token' AND actor_id = ${tokenId}
+        AND summary->>'userName' = ${userName}`;
+    const workspaces = [home.workspaceId, vision.id, nlp.id];
+    for (const workspaceId of workspaces) {
+      const here = rows.filter((r) => r.workspace_id === workspaceId);
+      expect(here.map((r) => r.status).sort(), workspaceId).toEqual([201, 409]);
+      expect(here.find((r) => r.status === 201)?.result_ids).toEqual({ userId: made.body.id });
+    }
+    // The workspace's admins read who it was: the token, by name.
+    const log = await client(server, home.ownerKey)('GET', '/audit-log?action=scimUsersCreate');
+    expect(log.status, log.text).toBe(200);
+    expect(log.body.items[0].actor).toMatchObject({ kind: 'organisation_token', id: tokenId, label: 'directory' });
+  });
+});
