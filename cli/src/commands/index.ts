@@ -50,6 +50,7 @@ import {
 } from './deployments-schedules.js';
 import { dev } from './dev.js';
 import { eventsEmit, eventsLs, eventsTail } from './events.js';
+import { groupsList, groupsMembers, groupsRoles } from './groups.js';
 import { init } from './init.js';
 import { keysCreate, keysLs, keysRevoke } from './keys.js';
 import { logs, runsLogs } from './logs.js';
@@ -167,6 +168,9 @@ export const COMMANDS: readonly Command[] = [
   whoami,
   quotas,
   usage,
+  groupsList,
+  groupsMembers,
+  groupsRoles,
   completion,
   serverStart,
   serverRotateKey,
