@@ -13,6 +13,7 @@ import './styles/deployment.css';
 import './styles/run-manifest.css';
 import './styles/usage.css';
 import './styles/organisation-quotas.css';
+import './styles/organisation-groups.css';
 
 const root = document.getElementById('root');
 if (root) {

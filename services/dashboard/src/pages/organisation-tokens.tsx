@@ -4,7 +4,7 @@ import {
   OrganisationTokenScope,
   TOKENS_PER_ORGANISATION,
 } from '@outpost/sdk/contracts';
-import { type FormEvent, useRef, useState } from 'react';
+import { type FormEvent, type ReactNode, useRef, useState } from 'react';
 import { describeFailure } from '../api/client.js';
 import { api } from '../api/instance.js';
 import { ConfirmButton } from '../components/confirm-button.js';
@@ -14,6 +14,7 @@ import { useResource } from '../hooks/use-resource.js';
 import { useSubmit } from '../hooks/use-submit.js';
 import { localToIso } from '../lib/audit-log.js';
 import { formatDateTime, formatRelative } from '../lib/format.js';
+import { scimBaseUrl } from '../lib/group-roles.js';
 
 /** Where a token stands: revoked and expired ones are kept in the list but refused by the API. */
 function tokenState(token: OrganisationToken, now: number): 'revoked' | 'expired' | 'live' {
@@ -22,16 +23,18 @@ function tokenState(token: OrganisationToken, now: number): 'revoked' | 'expired
   return 'live';
 }
 
-/** What each scope lets a token read, beside its checkbox. */
-const SCOPE_MEANING: Record<OrganisationTokenScope, string> = {
-  'audit:read': 'the audit export and chain heads',
-  'usage:read': 'the usage figures and CSV',
+/** What each scope lets a token do, beside its checkbox. */
+export const SCOPE_MEANING: Record<OrganisationTokenScope, string> = {
+  'audit:read': 'reads the audit export and chain heads',
+  'usage:read': 'reads the usage figures and CSV',
+  scim: "lets the company's directory provision people and groups (SCIM), and nothing else",
 };
 
 /**
  * The organisation's tokens, which read its audit export or its usage without a person's session (a
- * SIEM's pull, a chargeback job): owners and admins make them with the scopes they need and revoke
- * them; the token itself is shown once, when it is made.
+ * SIEM's pull, a chargeback job) or let its identity provider provision it (SCIM): owners and admins
+ * make them with the scopes they need and revoke them; the token itself is shown once, when it is
+ * made.
  */
 export function OrganisationTokensSection({ organisation }: { organisation: string }) {
   const tokens = useResource(
@@ -68,7 +71,14 @@ export function OrganisationTokensSection({ organisation }: { organisation: stri
           void tokens.reload();
         }}
       />
-      {created && <CreatedOrganisationToken organisation={organisation} created={created} onDone={() => setCreated(null)} />}
+      {created && (
+        <CreatedOrganisationToken
+          organisation={organisation}
+          created={created}
+          origin={api.baseUrl || window.location.origin}
+          onDone={() => setCreated(null)}
+        />
+      )}
       {(error ?? tokens.error) && <Notice>{error ?? tokens.error}</Notice>}
       {tokens.data && tokens.data.items.length === 0 && <Empty>No organisation tokens.</Empty>}
       {tokens.data && tokens.data.items.length > 0 && (
@@ -196,7 +206,7 @@ function MakeTokenForm({
       <fieldset className="scope-choice" data-testid="organisation-token-scopes">
         <legend className="field-label">scopes</legend>
         {OrganisationTokenScope.options.map((scope) => (
-          <label key={scope} className="check-row" title={`Reads ${SCOPE_MEANING[scope]}`}>
+          <label key={scope} className="check-row" title={SCOPE_MEANING[scope]}>
             <input
               type="checkbox"
               checked={scopes.includes(scope)}
@@ -207,7 +217,7 @@ function MakeTokenForm({
             />
             <code>{scope}</code>
             <span id={`organisation-token-scope-${scope.replace(':', '-')}`} className="visually-hidden">
-              reads {SCOPE_MEANING[scope]}
+              {SCOPE_MEANING[scope]}
             </span>
           </label>
         ))}
@@ -230,33 +240,27 @@ function MakeTokenForm({
   );
 }
 
-/** The new token, shown this once (the server keeps only its hash), with how a SIEM and the CLI use it. */
-function CreatedOrganisationToken({
+/**
+ * The new token, shown this once (the server keeps only its hash), with how a SIEM, a billing job
+ * and the CLI use it; a `scim` token comes with the SCIM base URL, the other half of what an identity
+ * provider is given.
+ */
+export function CreatedOrganisationToken({
   organisation,
   created,
+  origin,
   onDone,
 }: {
   organisation: string;
   created: OrganisationTokenCreateResponse;
+  /** Where the browser reached this server: the SCIM base URL is an absolute one. */
+  origin: string;
   onDone: () => void;
 }) {
-  const [copied, setCopied] = useState<'yes' | 'failed' | null>(null);
-  const field = useRef<HTMLInputElement>(null);
   const { scopes } = created.organisationToken;
   const auditPath = api.url('organisationAuditExport', { params: { org: organisation } });
   const usagePath = api.url('organisationUsage', { params: { org: organisation } });
   const usageExportPath = api.url('organisationUsageExport', { params: { org: organisation } });
-
-  const copy = async () => {
-    try {
-      await navigator.clipboard.writeText(created.token);
-      setCopied('yes');
-    } catch {
-      // clipboard access can be refused (no user activation, insecure context): select it for a manual copy
-      field.current?.select();
-      setCopied('failed');
-    }
-  };
 
   return (
     <div className="created-key" role="status" data-testid="organisation-token-created">
@@ -264,24 +268,32 @@ function CreatedOrganisationToken({
         <strong>{created.organisationToken.name}</strong> ({scopes.join(', ')}) was made. Copy the token now: it will not be shown
         again.
       </p>
-      <div className="created-key-row">
-        <input
-          ref={field}
-          readOnly
-          value={created.token}
-          className="mono"
-          aria-label="New organisation token"
-          onFocus={(e) => e.target.select()}
-          data-testid="organisation-token-secret"
-        />
-        <button type="button" className="button" onClick={() => void copy()} data-testid="organisation-token-copy">
-          {copied === 'yes' ? 'Copied' : 'Copy'}
-        </button>
+      <CopyField
+        value={created.token}
+        label="New organisation token"
+        what="token"
+        testId="organisation-token-secret"
+        copyTestId="organisation-token-copy"
+      >
         <button type="button" className="button button-quiet" onClick={onDone} data-testid="organisation-token-done">
           Done
         </button>
-      </div>
-      {copied === 'failed' && <span className="muted small">Copying was blocked; the token is selected, press Ctrl+C.</span>}
+      </CopyField>
+      {scopes.includes('scim') && (
+        <div className="created-key-extra" data-testid="organisation-token-scim">
+          <p className="small">
+            Give your identity provider (Okta, Microsoft Entra ID and the like) this SCIM base URL, with the token as its bearer
+            token. The groups it provisions appear under Groups, where you choose the role each grants in each workspace.
+          </p>
+          <CopyField
+            value={scimBaseUrl(origin, organisation)}
+            label="SCIM base URL"
+            what="SCIM base URL"
+            testId="organisation-token-scim-url"
+            copyTestId="organisation-token-scim-url-copy"
+          />
+        </div>
+      )}
       <div className="small" data-testid="organisation-token-usage">
         {scopes.includes('audit:read') && (
           <p>
@@ -298,5 +310,57 @@ function CreatedOrganisationToken({
         )}
       </div>
     </div>
+  );
+}
+
+/** A value to copy out of the page: selected for a manual copy when the clipboard refuses. */
+function CopyField({
+  value,
+  label,
+  what,
+  testId,
+  copyTestId,
+  children,
+}: {
+  value: string;
+  label: string;
+  /** What is copied, as the copy button and the fallback's sentence name it. */
+  what: string;
+  testId: string;
+  copyTestId: string;
+  children?: ReactNode;
+}) {
+  const [copied, setCopied] = useState<'yes' | 'failed' | null>(null);
+  const field = useRef<HTMLInputElement>(null);
+  const copy = async () => {
+    try {
+      await navigator.clipboard.writeText(value);
+      setCopied('yes');
+    } catch {
+      // clipboard access can be refused (no user activation, insecure context): select it for a manual copy
+      field.current?.select();
+      setCopied('failed');
+    }
+  };
+  return (
+    <>
+      <div className="created-key-row">
+        <input
+          ref={field}
+          readOnly
+          value={value}
+          className="mono"
+          aria-label={label}
+          onFocus={(e) => e.target.select()}
+          data-testid={testId}
+        />
+        <button type="button" className="button" onClick={() => void copy()} data-testid={copyTestId}>
+          {copied === 'yes' ? 'Copied' : 'Copy'}
+          <span className="visually-hidden"> the {what}</span>
+        </button>
+        {children}
+      </div>
+      {copied === 'failed' && <span className="muted small">Copying was blocked; the {what} is selected, press Ctrl+C.</span>}
+    </>
   );
 }

@@ -16,15 +16,16 @@ import { useResource } from '../hooks/use-resource.js';
 import { useSubmit } from '../hooks/use-submit.js';
 import { formatDateTime } from '../lib/format.js';
 import { OrganisationAuditSection } from './organisation-audit.js';
+import { OrganisationGroupsSection } from './organisation-groups.js';
 import { OrganisationQuotasSection } from './organisation-quotas.js';
 import { OrganisationTokensSection } from './organisation-tokens.js';
 import { OrganisationUsageSection } from './organisation-usage.js';
 
 /**
  * The organisation's home: each workspace the person can open with how it is doing, for its owners,
- * admins and auditors its people, its audit log and its workspaces' usage, and for its owners and
- * admins the workspaces' lifecycle (create, rename, archive, restore) and the tokens that read its
- * audit log and usage.
+ * admins and auditors its people, its directory groups, its audit log and its workspaces' usage,
+ * and for its owners and admins the workspaces' lifecycle (create, rename, archive, restore) and the
+ * tokens that read its audit log and usage or let its directory provision it.
  */
 export function OrganisationPage({ organisation, currentUserId }: { organisation: string; currentUserId: string | null }) {
   const details = useResource(
@@ -74,6 +75,14 @@ export function OrganisationPage({ organisation, currentUserId }: { organisation
           admin={admin}
           owner={role === 'owner'}
           currentUserId={currentUserId}
+        />
+      )}
+      {reader && (
+        <OrganisationGroupsSection
+          key={organisation}
+          organisation={organisation}
+          workspaces={details.data?.workspaces ?? []}
+          admin={admin}
         />
       )}
       {reader && (
