@@ -35,6 +35,17 @@ export const SCIM_FILTER_MAX_CHARS = 1_000;
 export const SCIM_PATH_MAX_CHARS = 1_000;
 /** The most operations one PATCH carries: each is applied in memory to one resource, under the organisation's lock. */
 export const SCIM_PATCH_OPERATIONS_MAX = 1_000;
+/**
+ * The most attributes the value of one PATCH operation without a `path` names: each of its keys is
+ * read as a path (of at most SCIM_PATH_MAX_CHARS characters) and applied as its own operation.
+ */
+export const SCIM_PATCH_VALUE_KEYS_MAX = 100;
+/**
+ * The most comparisons one filter holds (a list's `filter`, or the value filter of a PATCH path, as in
+ * `members[value eq "…" or value eq "…"]`): a value filter is tested against every value of the
+ * attribute, a group's 10,000 members included.
+ */
+export const SCIM_FILTER_TERMS_MAX = 50;
 /** The most members one group holds: a change of its members re-derives the roles of at most this many people. */
 export const SCIM_GROUP_MEMBERS_MAX = 10_000;
 /** The most groups one organisation's directory holds. */
@@ -172,18 +183,32 @@ export const ScimGroupRequest = z.looseObject({
 export type ScimGroupRequest = z.output<typeof ScimGroupRequest>;
 
 /** One PATCH operation (RFC 7644 §3.5.2); `op` in any case ("Replace" from Entra ID). */
-export const ScimPatchOperation = z.looseObject({
-  op: z
-    .string()
-    .max(20)
-    .transform((op) => op.toLowerCase())
-    .pipe(z.enum(['add', 'remove', 'replace'], 'must be add, remove or replace')),
-  path: z
-    .string()
-    .max(SCIM_PATH_MAX_CHARS, `at most ${groupDigits(SCIM_PATH_MAX_CHARS)} characters`)
-    .optional(),
-  value: z.json().optional(),
-});
+export const ScimPatchOperation = z
+  .looseObject({
+    op: z
+      .string()
+      .max(20)
+      .transform((op) => op.toLowerCase())
+      .pipe(z.enum(['add', 'remove', 'replace'], 'must be add, remove or replace')),
+    path: z
+      .string()
+      .max(SCIM_PATH_MAX_CHARS, `at most ${groupDigits(SCIM_PATH_MAX_CHARS)} characters`)
+      .optional(),
+    value: z.json().optional(),
+  })
+  .superRefine((operation, ctx) => {
+    // Without a path, each key of the value is a path (RFC 7644 §3.5.2.1, §3.5.2.3): bounded in number here.
+    const { path, value } = operation;
+    if ((path === undefined || path.trim() === '') && value !== null && typeof value === 'object' && !Array.isArray(value)) {
+      if (Object.keys(value).length > SCIM_PATCH_VALUE_KEYS_MAX) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['value'],
+          message: `at most ${groupDigits(SCIM_PATCH_VALUE_KEYS_MAX)} attributes in the value of an operation without a path`,
+        });
+      }
+    }
+  });
 export type ScimPatchOperation = z.output<typeof ScimPatchOperation>;
 
 export const ScimPatchRequest = z.looseObject({

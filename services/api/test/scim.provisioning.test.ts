@@ -1,8 +1,11 @@
 import {
   SCIM_FILTER_MAX_CHARS,
+  SCIM_FILTER_TERMS_MAX,
   SCIM_GROUP_MEMBERS_MAX,
   SCIM_GROUPS_PER_ORGANISATION,
   SCIM_PATCH_OPERATIONS_MAX,
+  SCIM_PATCH_VALUE_KEYS_MAX,
+  SCIM_PATH_MAX_CHARS,
   SCIM_SCHEMAS,
 } from '@outpost/sdk/contracts';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
@@ -57,10 +60,15 @@ async function workspaceOfOrganisation(tag: string): Promise<{ id: string; slug:
   return { id: made?.id ?? '', slug };
 }
 
-/** A verified account with a password, made in another organisation: a person who already uses Outpost. */
+/**
+ * A verified account with a password, made in another organisation, that is already a person of
+ * this one (as someone who accepted an invitation to one of its workspaces would be): the directory's
+ * grants to it are active at once.
+ */
 async function existingPerson(tag: string): Promise<{ userId: string; email: string }> {
   const person = await addPerson(server, client(server, elsewhere.ownerKey), 'viewer', `${fresh(tag)}@example.com`);
   await confirmAddress(server, person);
+  await server.sql`INSERT INTO organisation_members (organisation_id, user_id, role) VALUES (${organisationId}, ${person.userId}, 'member')`;
   return person;
 }
 
@@ -238,7 +246,7 @@ describe('a group as large as a group may be', () => {
 });
 
 describe('deprovisioning', () => {
-  test("active false (as Entra ID sends it) ends the person's sessions and API keys at once; reactivation restores what their groups grant, not what was given by hand", async () => {
+  test("active false (as Entra ID sends it) ends the person's sessions and API keys at once; reactivation offers again what their groups grant, not what was given by hand", async () => {
     const carol = await existingPerson('carol');
     await provision(carol.email);
     await server.sql`INSERT INTO memberships (workspace_id, user_id, role, state) VALUES (${nlp.id}, ${carol.userId}, 'viewer', 'active')`;
@@ -261,8 +269,10 @@ describe('deprovisioning', () => {
 
     const on = await patch(`/Users/${carol.userId}`, [{ op: 'replace', path: 'active', value: true }]);
     expect(on.body.active).toBe(true);
-    expect(await membershipsOf(carol.userId)).toEqual({ [vision.id]: 'admin active directory' });
-    expect(await organisationRole(carol.userId)).toBe('member');
+    // Carol's account is her own (she made it elsewhere): her groups' roles come back as invitations,
+    // and she is the organisation's again once she accepts one.
+    expect(await membershipsOf(carol.userId)).toEqual({ [vision.id]: 'admin invited directory' });
+    expect(await organisationRole(carol.userId)).toBeNull();
     // What was revoked stays revoked.
     expect((await key('GET', '/whoami')).status).toBe(401);
     expect(await whoami(session)).toBe(401);
@@ -286,20 +296,50 @@ describe('deprovisioning', () => {
     expect((await signInPerson(server, dan.email)).reply.status).toBe(200);
   });
 
-  test("deprovisioning proceeds for the organisation's last owner: a person who left loses access", async () => {
+  test('the directory does not deprovision an organisation owner: a 400 mutability, and the owner keeps every access', async () => {
     const erin = await existingPerson('erin');
-    await server.sql`INSERT INTO organisation_members (organisation_id, user_id, role) VALUES (${organisationId}, ${erin.userId}, 'owner')
-                     ON CONFLICT (organisation_id, user_id) DO UPDATE SET role = 'owner'`;
+    await server.sql`UPDATE organisation_members SET role = 'owner' WHERE organisation_id = ${organisationId} AND user_id = ${erin.userId}`;
     await server.sql`INSERT INTO memberships (workspace_id, user_id, role, state) VALUES (${home.workspaceId}, ${erin.userId}, 'owner', 'active')`;
-    expect(
-      (await server.sql`SELECT 1 FROM organisation_members WHERE organisation_id = ${organisationId} AND role = 'owner'`).length,
-    ).toBe(1);
     await provision(erin.email);
     expect(await organisationRole(erin.userId)).toBe('owner');
 
-    await patch(`/Users/${erin.userId}`, [{ op: 'replace', path: 'active', value: false }]);
-    expect(await organisationRole(erin.userId)).toBeNull();
-    expect(await membershipsOf(erin.userId)).toEqual({});
+    const refused = await scim.patch(`/Users/${erin.userId}`, [{ op: 'replace', path: 'active', value: false }]);
+    expect(refused.status, refused.text).toBe(400);
+    expect(refused.body).toMatchObject({ status: '400', scimType: 'mutability' });
+    expect(refused.body.detail).toContain('does not deprovision an owner');
+    const deleted = await scim.delete(`/Users/${erin.userId}`);
+    expect(deleted.status, deleted.text).toBe(400);
+    expect(await organisationRole(erin.userId)).toBe('owner');
+    expect(await membershipsOf(erin.userId)).toEqual({ [home.workspaceId]: 'owner active direct' });
+  });
+
+  test("an account its person made elsewhere joins no organisation unasked: its groups' roles are invitations until the person accepts one", async () => {
+    const stranger = await addPerson(server, client(server, elsewhere.ownerKey), 'viewer', `${fresh('stranger')}@example.com`);
+    await confirmAddress(server, stranger);
+    expect(await provision(stranger.email)).toBe(stranger.userId);
+    expect(await organisationRole(stranger.userId)).toBeNull();
+    const developers = await group('Stranger developers', { [vision.id]: 'developer', [nlp.id]: 'viewer' });
+    await patch(`/Groups/${developers}`, [{ op: 'add', path: 'members', value: [{ value: stranger.userId }] }]);
+    expect(await membershipsOf(stranger.userId)).toEqual({
+      [vision.id]: 'developer invited directory',
+      [nlp.id]: 'viewer invited directory',
+    });
+    // The organisation's people do not list them, and nothing they can open is theirs yet.
+    expect(await organisationRole(stranger.userId)).toBeNull();
+
+    const session = await signInPerson(server, stranger.email);
+    const offered = await session.call('GET', '/account/invitations');
+    expect(offered.status, offered.text).toBe(200);
+    expect(offered.body.items.map((i: { workspace: { slug: string } }) => i.workspace.slug).sort()).toEqual(
+      [vision.slug, nlp.slug].sort(),
+    );
+    const accepted = await session.mutate('POST', `/account/invitations/${vision.id}/accept`);
+    expect(accepted.status, accepted.text).toBe(200);
+    expect(await organisationRole(stranger.userId)).toBe('member');
+    expect(await membershipsOf(stranger.userId)).toEqual({
+      [vision.id]: 'developer active directory',
+      [nlp.id]: 'viewer invited directory',
+    });
   });
 });
 
@@ -407,6 +447,59 @@ describe('bounds', () => {
     expect(huge.body).toMatchObject({ schemas: [SCIM_SCHEMAS.error], status: '413' });
 
     expect(await server.sql`SELECT * FROM directory_group_members WHERE group_id = ${target}`).toEqual(before);
+  });
+
+  test(`a filter of more than ${SCIM_FILTER_TERMS_MAX} comparisons, and an operation without a path naming more than ${SCIM_PATCH_VALUE_KEYS_MAX} attributes or one longer than ${SCIM_PATH_MAX_CHARS} characters, are SCIM 400s naming the limit that change nothing; at the limits they apply`, async () => {
+    const person = await provision(`${fresh('terms')}@example.com`);
+    const target = await group('Bounded terms');
+    await patch(`/Groups/${target}`, [{ op: 'add', path: 'members', value: [{ value: person }] }]);
+    const stored = async () => ({
+      group: await server.sql`SELECT * FROM directory_groups WHERE id = ${target}`,
+      members: await server.sql`SELECT * FROM directory_group_members WHERE group_id = ${target}`,
+    });
+    const before = await stored();
+    /** `members[value eq "<person>" or value eq "1" or …]`: `terms` comparisons, within the longest path. */
+    const membersPath = (terms: number) => {
+      const compared = Array.from({ length: terms }, (_, i) => `value eq "${i === 0 ? person : i}"`);
+      const path = `members[${compared.join(' or ')}]`;
+      expect(path.length).toBeLessThanOrEqual(SCIM_PATH_MAX_CHARS);
+      return path;
+    };
+
+    const chained = await scim.patch(`/Groups/${target}`, [{ op: 'remove', path: membersPath(SCIM_FILTER_TERMS_MAX + 1) }]);
+    expect(chained.status, chained.text).toBe(400);
+    expect(chained.body).toMatchObject({ schemas: [SCIM_SCHEMAS.error], status: '400', scimType: 'invalidPath' });
+    expect(chained.body.detail).toContain(`more than ${SCIM_FILTER_TERMS_MAX} comparisons`);
+
+    const listed = Array.from({ length: SCIM_FILTER_TERMS_MAX + 1 }, () => 'id pr').join(' and ');
+    const list = await scim.get(`/Users?filter=${encodeURIComponent(listed)}`);
+    expect(list.status, list.text).toBe(400);
+    expect(list.body).toMatchObject({ status: '400', scimType: 'invalidFilter' });
+    expect(list.body.detail).toContain(`more than ${SCIM_FILTER_TERMS_MAX} comparisons`);
+
+    const longKey = await scim.patch(`/Groups/${target}`, [
+      { op: 'replace', value: { displayName: fresh('Renamed'), ['x'.repeat(SCIM_PATH_MAX_CHARS + 1)]: 'y' } },
+    ]);
+    expect(longKey.status, longKey.text).toBe(400);
+    expect(longKey.body).toMatchObject({ schemas: [SCIM_SCHEMAS.error], status: '400', scimType: 'invalidPath' });
+    expect(longKey.body.detail).toContain('1,000 characters');
+
+    /** A new displayName and `count - 1` attributes a group does not have (ignored, as in a POST). */
+    const renaming = (count: number) => ({
+      displayName: fresh('Renamed'),
+      ...Object.fromEntries(Array.from({ length: count - 1 }, (_, i) => [`unkept${i}`, 'x'])),
+    });
+    const manyKeys = await scim.patch(`/Groups/${target}`, [{ op: 'replace', value: renaming(SCIM_PATCH_VALUE_KEYS_MAX + 1) }]);
+    expect(manyKeys.status, manyKeys.text).toBe(400);
+    expect(manyKeys.body).toMatchObject({ schemas: [SCIM_SCHEMAS.error], status: '400', scimType: 'invalidValue' });
+    expect(manyKeys.body.detail).toContain(`at most ${SCIM_PATCH_VALUE_KEYS_MAX} attributes`);
+
+    expect(await stored()).toEqual(before);
+
+    const renamed = renaming(SCIM_PATCH_VALUE_KEYS_MAX);
+    expect((await patch(`/Groups/${target}`, [{ op: 'replace', value: renamed }])).body.displayName).toBe(renamed.displayName);
+    await patch(`/Groups/${target}`, [{ op: 'remove', path: membersPath(SCIM_FILTER_TERMS_MAX) }]);
+    expect(await server.sql`SELECT * FROM directory_group_members WHERE group_id = ${target}`).toEqual([]);
   });
 
   test(`an organisation's directory holds at most ${SCIM_GROUPS_PER_ORGANISATION} groups; the next is a 400 that says so`, async () => {

@@ -156,6 +156,8 @@ export async function addMember(deps: AppDeps, principal: Principal, input: Memb
 export async function changeMemberRole(deps: AppDeps, principal: Principal, userId: string, role: MemberRole): Promise<Member> {
   const workspaceId = principal.workspaceId;
   return deps.sql.begin(async (tx) => {
+    // The organisation's lock first, as the directory's changes of memberships take it.
+    await lockOrganisation(tx, await organisationOfWorkspace(tx, workspaceId));
     await lockMemberships(tx, workspaceId);
     const member = await getMember(tx, workspaceId, userId);
     if (!member) throw notFound('member');
@@ -165,7 +167,7 @@ export async function changeMemberRole(deps: AppDeps, principal: Principal, user
     if (activeOwner && role !== 'owner' && (await remainingOwners(tx, workspaceId, userId)) === 0) {
       throw new DomainError('conflict', 'the workspace would have no owner left; make someone else owner first');
     }
-    await updateMembershipRole(tx, workspaceId, userId, role);
+    if (!(await updateMembershipRole(tx, workspaceId, userId, role))) throw notFound('member');
     // Sessions read the role from the membership on every request, so the change applies at once.
     return { ...member, role };
   });

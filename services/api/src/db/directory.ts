@@ -55,10 +55,11 @@ export interface RoleChanges {
  * with no row counts as active: groups may come from single sign-on claims later). A directory
  * membership no group grants any more is deleted, and the person's sessions in that workspace end
  * and the API keys they made there are revoked;
- * one with another role is changed; a missing one is made, active. A `direct` membership (given by
- * hand, or an invitation) is never touched, so a group never lowers, raises or takes away what a
- * person was given. Everyone who ends up with a membership holds at least `member` of the
- * organisation. Set-based throughout: a group of 10,000 people is one statement, not 10,000.
+ * one with another role is changed; a missing one is made: active for a person of the organisation,
+ * an invitation for anyone else (an account its person made elsewhere joins no organisation unasked;
+ * accepting makes them its person, by the trigger of migration 0046). A `direct` membership (given
+ * by hand, or an invitation) is never touched, so a group never lowers, raises or takes away what a
+ * person was given. Set-based throughout: a group of 10,000 people is one statement, not 10,000.
  */
 export async function applyDirectoryRoles(db: Db, organisationId: string, userIds: readonly string[]): Promise<RoleChanges> {
   const none: RoleChanges = { granted: 0, changed: 0, removed: 0, sessionsEnded: 0, revokedKeyIds: [], workspaceIds: [] };
@@ -126,19 +127,18 @@ export async function applyDirectoryRoles(db: Db, organisationId: string, userId
           AND m.workspace_id = x.workspace_id AND m.user_id = x.user_id AND m.source = 'directory' AND m.role <> x.role
         RETURNING m.workspace_id
       ),
+      -- Active for a person of the organisation; for anyone else an invitation, which grants nothing
+      -- until its person accepts it: an account made elsewhere joins no organisation unasked.
       granted AS (
         INSERT INTO memberships (workspace_id, user_id, role, state, source)
-        SELECT x.workspace_id, x.user_id, x.role, 'active', 'directory' FROM wanted x
+        SELECT x.workspace_id, x.user_id, x.role,
+               CASE WHEN EXISTS (SELECT 1 FROM organisation_members om
+                                 WHERE om.organisation_id = ${organisationId} AND om.user_id = x.user_id)
+                    THEN 'active' ELSE 'invited' END,
+               'directory'
+        FROM wanted x
         ON CONFLICT (workspace_id, user_id) DO NOTHING
         RETURNING workspace_id
-      ),
-      -- Runs although nothing reads it (a data-modifying WITH always runs to completion). The trigger of
-      -- migration 0046 makes an active member a person of the organisation too; this says it here.
-      joined AS (
-        INSERT INTO organisation_members (organisation_id, user_id, role)
-        SELECT DISTINCT ${organisationId}::uuid, x.user_id, 'member' FROM wanted x
-        ON CONFLICT (organisation_id, user_id) DO NOTHING
-        RETURNING user_id
       )
       SELECT (SELECT count(*) FROM granted)::int AS granted,
              (SELECT count(*) FROM changed)::int AS changed,
@@ -172,13 +172,13 @@ export async function withLinearPlans<T>(db: Db, work: () => Promise<T>): Promis
   const [was] = await db<{ nestloop: string; plans: string }[]>`
     SELECT current_setting('enable_nestloop') AS nestloop, current_setting('plan_cache_mode') AS plans,
            set_config('enable_nestloop', 'off', true), set_config('plan_cache_mode', 'force_custom_plan', true)`;
-  try {
-    return await work();
-  } finally {
-    await db`
-      SELECT set_config('enable_nestloop', ${was?.nestloop ?? 'on'}, true),
-             set_config('plan_cache_mode', ${was?.plans ?? 'auto'}, true)`;
-  }
+  // Put back after success only: after a failure the transaction is aborted (no statement runs, and
+  // one would hide the failure), and its rollback puts the settings back by itself.
+  const result = await work();
+  await db`
+    SELECT set_config('enable_nestloop', ${was?.nestloop ?? 'on'}, true),
+           set_config('plan_cache_mode', ${was?.plans ?? 'auto'}, true)`;
+  return result;
 }
 
 /** What deprovisioning a person ended. */
@@ -194,9 +194,9 @@ export interface Deprovisioned {
 /**
  * Takes a person's access to the organisation away at once (SCIM `active: false`, or DELETE): every
  * membership of its workspaces, given by hand or by a group, their invitations' links, their
- * organisation role, their sessions and the API keys they made there. It proceeds for the
- * organisation's last owner too: a person who left must lose access, so an organisation keeps a
- * break-glass owner outside its directory. An account one of those workspaces manages is let go, as
+ * organisation role, their sessions and the API keys they made there. The caller refuses an
+ * organisation owner (routes/scim.ts): a directory's token does not take an organisation from its
+ * owners. An account one of those workspaces manages is let go, as
  * removing a person from the organisation does. The caller holds the organisation's lock.
  */
 export async function deprovisionDirectoryUser(
@@ -220,8 +220,11 @@ export async function deprovisionDirectoryUser(
  * are not restored either: deprovisioning ended them for good.
  */
 export async function restoreDirectoryUser(db: Db, organisationId: string, userId: string): Promise<RoleChanges> {
+  // Only an account the directory made is its person again unasked; another is offered invitations.
   await db`
-    INSERT INTO organisation_members (organisation_id, user_id, role) VALUES (${organisationId}, ${userId}, 'member')
+    INSERT INTO organisation_members (organisation_id, user_id, role)
+    SELECT organisation_id, user_id, 'member' FROM directory_users
+    WHERE organisation_id = ${organisationId} AND user_id = ${userId} AND account_made
     ON CONFLICT (organisation_id, user_id) DO NOTHING`;
   return applyDirectoryRoles(db, organisationId, [userId]);
 }
@@ -309,6 +312,8 @@ export async function findOrMakeAccount(
 }
 
 export interface DirectoryUserFields {
+  /** The directory made the account (only on insert): see directory_users.account_made. */
+  accountMade?: boolean;
   userName: string;
   externalId: string | null;
   active: boolean;
@@ -322,8 +327,8 @@ export async function insertDirectoryUser(
   fields: DirectoryUserFields,
 ): Promise<void> {
   await db`
-    INSERT INTO directory_users (organisation_id, user_id, user_name, external_id, active, attributes)
-    VALUES (${organisationId}, ${userId}, ${fields.userName}, ${fields.externalId}, ${fields.active},
+    INSERT INTO directory_users (organisation_id, user_id, user_name, external_id, active, account_made, attributes)
+    VALUES (${organisationId}, ${userId}, ${fields.userName}, ${fields.externalId}, ${fields.active}, ${fields.accountMade ?? false},
             ${db.json(fields.attributes as postgres.JSONValue)})`;
 }
 
@@ -424,9 +429,11 @@ export async function notProvisioned(db: Db, organisationId: string, values: rea
   const ids = values.filter(isUuid).map((v) => v.toLowerCase());
   const known = new Set<string>();
   if (ids.length > 0) {
+    // One index lookup per id: `user_id = ANY($ids)` in a cached generic plan would compare every
+    // row of the organisation's directory with every id (10,000 × 50,000), whatever the statistics.
     const rows = await db<{ user_id: string }[]>`
-      SELECT user_id FROM directory_users
-      WHERE organisation_id = ${organisationId} AND user_id = ANY(${textArray(db, ids)}::uuid[])`;
+      SELECT du.user_id FROM unnest(${textArray(db, ids)}::uuid[]) AS wanted(id)
+      JOIN directory_users du ON du.organisation_id = ${organisationId} AND du.user_id = wanted.id`;
     for (const row of rows) known.add(row.user_id);
   }
   return values.filter((v) => !known.has(v.toLowerCase()));

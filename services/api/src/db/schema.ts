@@ -901,6 +901,11 @@ export const directoryUsers = pgTable(
     externalId: text('external_id'),
     /** False once the directory deactivated the person: they hold nothing in the organisation until reactivated. */
     active: boolean('active').notNull().default(true),
+    /**
+     * The directory made the account. Only such an account becomes a person of the organisation by
+     * being provisioned; one its person made is offered the groups' roles as invitations.
+     */
+    accountMade: boolean('account_made').notNull().default(false),
     attributes: jsonb('attributes').$type<JsonObject>().notNull().default({}),
     createdAt: createdAt(),
     updatedAt: ts('updated_at').notNull().defaultNow(),

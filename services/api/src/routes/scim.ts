@@ -99,6 +99,25 @@ const baseOf = (deps: AppDeps, token: OrganisationTokenCaller) => scimBaseUrl(de
 const inDirectory = <T>(deps: AppDeps, organisationId: string, write: boolean, work: (tx: Db) => Promise<T>): Promise<T> =>
   directoryTransaction(deps.sql, organisationId, write, work);
 
+/**
+ * Deprovisions a person (db/directory.ts), unless they own the organisation: a directory, or whoever
+ * holds its token, does not take the organisation from its owners. An owner is made an admin (or
+ * removed) by another owner first; the organisation is never left without one by a token.
+ */
+async function deprovision(deps: AppDeps, tx: Db, token: OrganisationTokenCaller, userId: string): Promise<Deprovisioned> {
+  const [owner] = await tx<{ role: string }[]>`
+    SELECT role FROM organisation_members
+    WHERE organisation_id = ${token.organisationId} AND user_id = ${userId} AND role = 'owner'`;
+  if (owner) {
+    throw new ScimProblem(
+      'validation_failed',
+      'mutability',
+      'this person owns the organisation, and the directory does not deprovision an owner: another owner changes their organisation role first',
+    );
+  }
+  return deprovisionDirectoryUser(tx, token.organisationId, userId, deps.apiKeys);
+}
+
 /** What an audit entry of a provisioning call records, filled in as the call goes. */
 interface Recorded {
   resultIds: Record<string, string>;
@@ -239,8 +258,7 @@ async function replaceUser(deps: AppDeps, tx: Db, token: OrganisationTokenCaller
   });
   let changes: RoleChanges | null = null;
   let deprovisioned: Deprovisioned | null = null;
-  if (current.active && !active)
-    deprovisioned = await deprovisionDirectoryUser(tx, token.organisationId, current.userId, deps.apiKeys);
+  if (current.active && !active) deprovisioned = await deprovision(deps, tx, token, current.userId);
   if (!current.active && active) changes = await restoreDirectoryUser(tx, token.organisationId, current.userId);
   return { changes, deprovisioned };
 }
@@ -402,6 +420,7 @@ export const scimHandlers = {
         );
       }
       await insertDirectoryUser(tx, token.organisationId, account.userId, {
+        accountMade: account.created,
         userName: body.userName,
         externalId: body.externalId ?? null,
         active,
@@ -410,18 +429,21 @@ export const scimHandlers = {
       let changes: RoleChanges | null = null;
       let deprovisioned: Deprovisioned | null = null;
       if (active) {
-        await ensureOrganisationMember(tx, token.organisationId, account.userId);
+        // An account the directory made is the organisation's person; one its person made elsewhere is
+        // offered what the groups grant as invitations (applyDirectoryRoles), and joins by accepting.
+        if (account.created) await ensureOrganisationMember(tx, token.organisationId, account.userId);
         changes = await applyDirectoryRoles(tx, token.organisationId, [account.userId]);
       } else {
         // Provisioned inactive: an account that was already in the organisation loses its access now.
-        deprovisioned = await deprovisionDirectoryUser(tx, token.organisationId, account.userId, deps.apiKeys);
+        deprovisioned = await deprovision(deps, tx, token, account.userId);
       }
       return { account, changes, deprovisioned, resource: await renderedUser(tx, token, base, account.userId, null) };
     });
     recorded.resultIds.userId = done.resource.id;
     Object.assign(
       recorded.summary,
-      { active, accountCreated: done.account.created },
+      // Not whether the account was made: workspace admins read this entry, and must not learn who has an account.
+      { active },
       settled(deps, done.changes, done.deprovisioned),
     );
     ctx.location(`${base}/Users/${done.resource.id}`);
@@ -442,7 +464,7 @@ export const scimHandlers = {
     const done = await inDirectory(deps, token.organisationId, true, async (tx) => {
       const current = await findDirectoryUser(tx, token.organisationId, params.id);
       if (!current) throw notFound('user');
-      const deprovisioned = await deprovisionDirectoryUser(tx, token.organisationId, current.userId, deps.apiKeys);
+      const deprovisioned = await deprovision(deps, tx, token, current.userId);
       await deleteDirectoryUser(tx, token.organisationId, current.userId);
       return { current, deprovisioned };
     });

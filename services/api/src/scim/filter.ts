@@ -1,11 +1,14 @@
-import type { ScimErrorType } from '@outpost/sdk/contracts';
+import { SCIM_FILTER_TERMS_MAX, type ScimErrorType } from '@outpost/sdk/contracts';
 import { scimBadRequest } from './errors.js';
 
 /*
  * SCIM filters and PATCH paths (RFC 7644 §3.4.2.2, §3.5.2): a small recursive-descent parser over
  * text already bounded in length (SCIM_FILTER_MAX_CHARS, SCIM_PATH_MAX_CHARS), with the nesting of
- * parentheses and brackets bounded too, so parsing is linear and shallow whatever is sent. Operators
- * and attribute names are case-insensitive; values are JSON literals.
+ * parentheses and brackets bounded too, so parsing is linear and shallow whatever is sent. `and` and
+ * `or` chains are built without nesting, so the comparisons one filter holds are bounded as it is
+ * parsed (SCIM_FILTER_TERMS_MAX), and what walks a filter takes a chain as a list (`terms`): no
+ * recursion deeper than the parentheses. Operators and attribute names are case-insensitive; values
+ * are JSON literals.
  */
 
 export type CompareOp = 'eq' | 'ne' | 'co' | 'sw' | 'ew' | 'gt' | 'ge' | 'lt' | 'le';
@@ -43,6 +46,7 @@ class Parser {
   #tokens: Token[];
   #pos = 0;
   #depth = 0;
+  #terms = 0;
 
   constructor(
     readonly text: string,
@@ -116,6 +120,12 @@ class Parser {
     if (++this.#depth > MAX_NESTING) this.fail(`it nests more than ${MAX_NESTING} levels deep`, at);
   }
 
+  /** Counts a comparison (or `pr`) as it is read: a filter holds at most SCIM_FILTER_TERMS_MAX. */
+  #term(at: number): void {
+    if (++this.#terms > SCIM_FILTER_TERMS_MAX)
+      this.fail(`it holds more than ${SCIM_FILTER_TERMS_MAX} comparisons, the most one filter may`, at);
+  }
+
   /** filter := and ('or' and)* */
   filter(): FilterNode {
     let left = this.#and();
@@ -161,6 +171,7 @@ class Parser {
       this.#depth--;
       return { kind: 'complex', attr, filter };
     }
+    this.#term(token.at);
     const op = this.next();
     if (op?.kind !== 'word') this.fail(`expected an operator after "${attr}"`, op?.at ?? this.text.length);
     const name = op.text.toLowerCase();
@@ -224,15 +235,28 @@ export function parsePatchPath(text: string): PatchPath {
   return new Parser(text, 'invalidPath', 'path').path();
 }
 
+/**
+ * The operands of a chain of `kind` (`a and b and (c and d)` → a, b, c, d), in order; anything else
+ * is a chain of one. Iterative: a chain's length never reaches the stack.
+ */
+export function terms(node: FilterNode, kind: 'and' | 'or'): FilterNode[] {
+  const found: FilterNode[] = [];
+  const pending = [node];
+  for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
+    if ((next.kind === 'and' || next.kind === 'or') && next.kind === kind) pending.push(next.right, next.left);
+    else found.push(next);
+  }
+  return found;
+}
+
 /** Whether a filter is only `eq` comparisons joined by `and`: what an add or replace may make a value from. */
 export function equalities(node: FilterNode): { attr: string; value: FilterValue }[] | null {
-  if (node.kind === 'compare') return node.op === 'eq' ? [{ attr: node.attr, value: node.value }] : null;
-  if (node.kind === 'and') {
-    const left = equalities(node.left);
-    const right = equalities(node.right);
-    return left && right ? [...left, ...right] : null;
+  const made: { attr: string; value: FilterValue }[] = [];
+  for (const term of terms(node, 'and')) {
+    if (term.kind !== 'compare' || term.op !== 'eq') return null;
+    made.push({ attr: term.attr, value: term.value });
   }
-  return null;
+  return made;
 }
 
 function text(value: unknown): string | null {
@@ -261,10 +285,11 @@ export function matches(node: FilterNode, item: unknown): boolean {
   }
   const record = item as Record<string, unknown>;
   switch (node.kind) {
+    // A chain is walked as a list, so recursion goes only as deep as the filter's parentheses.
     case 'and':
-      return matches(node.left, item) && matches(node.right, item);
+      return terms(node, 'and').every((term) => matches(term, record));
     case 'or':
-      return matches(node.left, item) || matches(node.right, item);
+      return terms(node, 'or').some((term) => matches(term, record));
     case 'not':
       return !matches(node.inner, item);
     case 'present': {

@@ -1,4 +1,4 @@
-import type { ScimPatchOperation } from '@outpost/sdk/contracts';
+import { groupDigits, SCIM_PATH_MAX_CHARS, type ScimPatchOperation } from '@outpost/sdk/contracts';
 import { type AttributeDef, type ResourceSchema, resolveAttribute, subAttribute } from './attributes.js';
 import { ScimProblem, scimBadRequest } from './errors.js';
 import { equalities, type FilterNode, matches, parsePatchPath } from './filter.js';
@@ -18,12 +18,16 @@ import { equalities, type FilterNode, matches, parsePatchPath } from './filter.j
  *   removing group members), and a remove whose filter selects nothing changes nothing.
  * Every operation is applied within APPLY_BUDGET_MS of the request's start; past it the PATCH is
  * refused whole, so a large group patched a thousand times over takes bounded time on the event loop.
+ * The deadline is checked before each operation, each key of an operation without a path, and every
+ * STEPS_PER_CHECK values of a multi-valued attribute walked, so no one operation runs past it either.
  */
 
 type Obj = Record<string, unknown>;
 
 /** How long applying one PATCH's operations may take, in milliseconds of the event loop. */
 export const APPLY_BUDGET_MS = 2_000;
+/** Values of a multi-valued attribute walked between two looks at the clock. */
+const STEPS_PER_CHECK = 256;
 
 const isObject = (value: unknown): value is Obj => value !== null && typeof value === 'object' && !Array.isArray(value);
 
@@ -87,12 +91,18 @@ function selector(filter: FilterNode): (item: unknown) => boolean {
   return (item) => matches(filter, item);
 }
 
+/** An operation's path; null without one, when its value is an object of attributes, each key read as a path. */
+function pathOf(operation: ScimPatchOperation): string | null {
+  return operation.path === undefined || operation.path.trim() === '' ? null : operation.path;
+}
+
 function list(value: unknown): unknown[] {
   return Array.isArray(value) ? value : value === undefined || value === null ? [] : [value];
 }
 
 export class PatchApplier {
   readonly #deadline: number;
+  #steps = 0;
 
   constructor(
     readonly schema: ResourceSchema,
@@ -104,16 +114,23 @@ export class PatchApplier {
 
   /** Applies the operations in order to `doc` (changed in place); a failing one refuses the whole PATCH. */
   apply(operations: readonly ScimPatchOperation[]): Obj {
+    // Before any is applied: the keys of a value without a path are paths, and as long as a path may be.
     operations.forEach((operation, index) => {
-      if (performance.now() > this.#deadline) {
-        throw new ScimProblem(
-          'validation_failed',
-          null,
-          `applying the PATCH took longer than ${APPLY_BUDGET_MS} ms, its limit, by operation ${index + 1}: send the change in smaller PATCHes`,
-        );
+      if (pathOf(operation) !== null || !isObject(operation.value)) return;
+      for (const key of Object.keys(operation.value)) {
+        if (key.length > SCIM_PATH_MAX_CHARS) {
+          throw scimBadRequest(
+            'invalidPath',
+            `Operations.${index}: an attribute of the value is longer than ${groupDigits(SCIM_PATH_MAX_CHARS)} characters, the most a path may be`,
+          );
+        }
       }
-      if (operation.path === undefined || operation.path.trim() === '') this.#withoutPath(operation, index);
-      else this.#withPath(operation.op, operation.path, operation.value, index);
+    });
+    operations.forEach((operation, index) => {
+      this.#inTime(index);
+      const path = pathOf(operation);
+      if (path === null) this.#withoutPath(operation, index);
+      else this.#withPath(operation.op, path, operation.value, index);
     });
     // An extension left without attributes is not answered as an empty object.
     for (const extension of this.schema.extensions) {
@@ -121,6 +138,22 @@ export class PatchApplier {
       if (isObject(held) && Object.keys(held).length === 0) delete this.doc[extension.urn];
     }
     return this.doc;
+  }
+
+  /** Refuses the PATCH once it has taken longer than APPLY_BUDGET_MS; `index` is the operation being applied. */
+  #inTime(index: number): void {
+    if (performance.now() > this.#deadline) {
+      throw new ScimProblem(
+        'validation_failed',
+        null,
+        `applying the PATCH took longer than ${APPLY_BUDGET_MS} ms, its limit, by operation ${index + 1}: send the change in smaller PATCHes`,
+      );
+    }
+  }
+
+  /** One value of a multi-valued attribute walked: every STEPS_PER_CHECK of them, the deadline is checked. */
+  #step(index: number): void {
+    if (++this.#steps % STEPS_PER_CHECK === 0) this.#inTime(index);
   }
 
   #withoutPath(operation: ScimPatchOperation, index: number): void {
@@ -133,6 +166,7 @@ export class PatchApplier {
       );
     }
     for (const [key, value] of Object.entries(operation.value)) {
+      this.#inTime(index);
       try {
         this.#withPath(operation.op, key, value, index);
       } catch (error) {
@@ -190,13 +224,13 @@ export class PatchApplier {
     const target = this.#target(path, index);
     if (!target) return;
     if (op === 'remove') {
-      this.#remove(target, value);
+      this.#remove(target, value, index);
       return;
     }
     // A null value leaves the attribute unassigned, as a null in a PUT does.
     if (value === undefined) throw scimBadRequest('invalidValue', `Operations.${index}: an ${op} of "${path}" takes a value`);
     if (value === null) {
-      this.#remove(target, undefined);
+      this.#remove(target, undefined, index);
       return;
     }
     if (target.filter !== null) {
@@ -218,10 +252,15 @@ export class PatchApplier {
       return;
     }
     if (attribute.multiValued) {
-      const incoming = list(value).map((item) => canonical(attribute, item));
       const kept = op === 'add' ? list(container[key]) : [];
-      const seen = new Set(kept.map(identity));
-      for (const item of incoming) {
+      const seen = new Set<string>();
+      for (const item of kept) {
+        this.#step(index);
+        seen.add(identity(item));
+      }
+      for (const sent of list(value)) {
+        this.#step(index);
+        const item = canonical(attribute, sent);
         const id = identity(item);
         if (seen.has(id)) continue;
         seen.add(id);
@@ -245,6 +284,7 @@ export class PatchApplier {
     const selected = selector(filter as FilterNode);
     let found = false;
     for (let i = 0; i < items.length; i++) {
+      this.#step(index);
       const item = items[i];
       if (!selected(item)) continue;
       found = true;
@@ -270,17 +310,24 @@ export class PatchApplier {
     container[key] = items;
   }
 
-  #remove(target: Target, value: unknown): void {
+  #remove(target: Target, value: unknown, index: number): void {
     const { container, attribute, sub, filter } = target;
     const key = attribute.name;
     if (filter === null && sub === null) {
       if (attribute.multiValued && value !== undefined && value !== null) {
         // Entra ID removes group members by naming them in the value of a remove of `members`.
-        const gone = new Set(list(value).map((item) => identity(canonical(attribute, item))));
+        const gone = new Set<string>();
+        for (const item of list(value)) {
+          this.#step(index);
+          gone.add(identity(canonical(attribute, item)));
+        }
         this.#setList(
           container,
           key,
-          list(container[key]).filter((item) => !gone.has(identity(item))),
+          list(container[key]).filter((item) => {
+            this.#step(index);
+            return !gone.has(identity(item));
+          }),
         );
       } else {
         delete container[key];
@@ -304,11 +351,17 @@ export class PatchApplier {
       this.#setList(
         container,
         key,
-        items.filter((item) => !selected(item)),
+        items.filter((item) => {
+          this.#step(index);
+          return !selected(item);
+        }),
       );
       return;
     }
-    for (const item of items) if (isObject(item) && selected(item)) delete item[sub.name];
+    for (const item of items) {
+      this.#step(index);
+      if (isObject(item) && selected(item)) delete item[sub.name];
+    }
   }
 
   /** A multi-valued attribute left without values is unassigned (RFC 7644 §3.5.2.2). */

@@ -1,7 +1,7 @@
 import type { GroupCondition, UserCondition } from '../db/directory.js';
 import { GROUP_SCHEMA, type ResourceSchema, resolveAttribute, USER_SCHEMA } from './attributes.js';
 import { scimBadRequest } from './errors.js';
-import { type FilterNode, type FilterValue, parseFilter } from './filter.js';
+import { type FilterNode, type FilterValue, parseFilter, terms } from './filter.js';
 
 /*
  * A list's filter as the conditions db/directory.ts turns into one indexed query: `eq` comparisons of
@@ -9,11 +9,6 @@ import { type FilterNode, type FilterValue, parseFilter } from './filter.js';
  * Entra ID look people and groups up by userName, externalId, emails and displayName); anything else
  * is a 400 invalidFilter that says what is supported, rather than a scan of the whole directory.
  */
-
-/** The comparisons of an `and` of comparisons, in order. */
-function conjuncts(node: FilterNode): FilterNode[] {
-  return node.kind === 'and' ? [...conjuncts(node.left), ...conjuncts(node.right)] : [node];
-}
 
 /** `attr eq value`, also written `attr[value eq "…"]` for a multi-valued attribute. */
 function equality(node: FilterNode): { attr: string; value: FilterValue } | null {
@@ -32,7 +27,7 @@ function conditionsOf<C>(schema: ResourceSchema, filter: string | undefined, sup
   const refuse = (what: string): never => {
     throw scimBadRequest('invalidFilter', `${what}: this service provider filters ${names} with "eq", joined by "and"`);
   };
-  return conjuncts(parseFilter(filter)).map((node) => {
+  return terms(parseFilter(filter), 'and').map((node) => {
     const found = equality(node);
     if (!found) return refuse(node.kind === 'or' ? '"or" is not supported' : 'only "eq" comparisons are supported');
     const resolved = resolveAttribute(schema, found.attr);

@@ -7,6 +7,9 @@
 -- maps a group to a role in a workspace of the organisation (never owner). A membership records where
 -- it came from: `direct` (by hand, or an invitation), which the directory never touches, or `directory`,
 -- which db/directory.ts applyDirectoryRoles keeps equal to the highest role of the person's groups.
+-- `account_made` says the directory made the account: only such an account becomes a person of the
+-- organisation on being provisioned; an account its person made elsewhere is offered what the groups
+-- grant as invitations, which its person accepts (or not).
 -- Names are unique per organisation regardless of case, as SCIM's caseExact=false for userName and
 -- displayName says, hence the expression indexes. Every existing membership was given by hand.
 CREATE TABLE "directory_users" (
@@ -15,6 +18,7 @@ CREATE TABLE "directory_users" (
 	"user_name" text NOT NULL,
 	"external_id" text,
 	"active" boolean DEFAULT true NOT NULL,
+	"account_made" boolean DEFAULT false NOT NULL,
 	"attributes" jsonb DEFAULT '{}'::jsonb NOT NULL,
 	"created_at" timestamp (3) with time zone DEFAULT now() NOT NULL,
 	"updated_at" timestamp (3) with time zone DEFAULT now() NOT NULL,
