@@ -285,6 +285,14 @@ export {
   NotificationDeliveryStatus,
 } from './notifications.js';
 export {
+  OrganisationSso,
+  OrganisationSsoRequest,
+  SSO_CLAIM_GROUP_LENGTH_MAX,
+  SSO_CLAIM_GROUPS_MAX,
+  SSO_GROUP_ROLES_MAX,
+  SsoGroupRole,
+} from './organisation-sso.js';
+export {
   HEALTH_WINDOW_HOURS,
   ORGANISATION_ADMINS,
   ORGANISATION_READERS,

@@ -134,6 +134,7 @@ import {
   NotificationDeliveryListQuery,
   NotificationDeliveryListResponse,
 } from './notifications.js';
+import { OrganisationSso, OrganisationSsoRequest } from './organisation-sso.js';
 import {
   Organisation,
   OrganisationHealthResponse,
@@ -1672,6 +1673,36 @@ export const routes = {
     body: PutGroupRolesBody,
     response: DirectoryGroup,
   }),
+  organisationSsoGet: route({
+    method: 'GET',
+    path: '/organisations/:org/sso',
+    summary:
+      "The organisation's single sign-on: its OpenID Connect provider and the roles its groups claim grants (its owners, admins and auditors; never the client secret)",
+    access: { roles: READERS, person: true },
+    params: OrganisationParams,
+    response: OrganisationSso,
+    cacheControl: 'no-store',
+  }),
+  organisationSsoPut: route({
+    method: 'PUT',
+    path: '/organisations/:org/sso',
+    summary:
+      "Configure the organisation's single sign-on (owners and admins); a new mapping of groups to roles applies at once to everyone who signed in with it",
+    access: { roles: READERS, person: true, whileArchived: true },
+    params: OrganisationParams,
+    body: OrganisationSsoRequest,
+    response: OrganisationSso,
+  }),
+  organisationSsoDelete: route({
+    method: 'DELETE',
+    path: '/organisations/:org/sso',
+    summary:
+      "Turn the organisation's single sign-on off (owners and admins): the roles its groups claim granted end, and its sessions with them",
+    access: { roles: READERS, person: true, whileArchived: true },
+    params: OrganisationParams,
+    response: NoContent,
+    status: 204,
+  }),
   organisationTokensList: route({
     method: 'GET',
     path: '/organisations/:org/tokens',
@@ -2022,6 +2053,24 @@ export const routes = {
     rate: 'address',
     params: z.strictObject({ workspace: z.string() }),
     query: z.looseObject({ returnTo: QueryText.describe('Where in the dashboard to land once signed in') }),
+    response: NoContent,
+    status: 302,
+    produces: 'redirect',
+    cacheControl: 'no-store',
+    audit: 'handler',
+  }),
+  organisationSignInStart: route({
+    method: 'GET',
+    path: '/auth/oidc/organisations/:org/start',
+    summary:
+      "A browser's start of the organisation's single sign-on: a redirect to its identity provider (a browser that cannot start lands on the sign-in page with the reason)",
+    access: { roles: [], anonymous: true },
+    rate: 'address',
+    params: z.strictObject({ org: z.string() }),
+    query: z.looseObject({
+      returnTo: QueryText.describe('Where in the dashboard to land once signed in'),
+      workspace: QueryText.describe('The workspace to open, by slug; otherwise the first the person can open'),
+    }),
     response: NoContent,
     status: 302,
     produces: 'redirect',

@@ -30,9 +30,12 @@ export const CSRF_COOKIE = 'outpost_csrf';
 export const CSRF_HEADER = 'x-outpost-csrf';
 
 /**
- * How a person's session was opened: with the account's password, or with a workspace's single
- * sign-on. Only a password session moves to another workspace or acts on an organisation: a
- * workspace's identity provider is that workspace's owner's choice, trusted there and nowhere else.
+ * How a person's session was opened: with the account's password, with a workspace's single sign-on,
+ * or with an organisation's. A workspace's identity provider is that workspace's owner's choice,
+ * trusted there and nowhere else: such a session stays in its workspace and acts on no organisation.
+ * An organisation's provider is trusted across that organisation: its session moves between the
+ * organisation's workspaces and acts on it, and on nothing outside it. A password session goes
+ * wherever its person may.
  */
-export const SessionMethod = z.enum(['password', 'single-sign-on']);
+export const SessionMethod = z.enum(['password', 'single-sign-on', 'organisation-sign-on']);
 export type SessionMethod = z.infer<typeof SessionMethod>;

@@ -78,6 +78,7 @@ const VALID: Partial<Record<RouteName, Record<string, unknown>>> = {
   organisationTokensCreate: { name: 'SIEM', scopes: ['audit:read'] },
   organisationWorkspaceQuotasPut: { limit: 10 },
   organisationGroupRolesPut: { roles: [{ workspace: 'vision-team', role: 'viewer' }] },
+  organisationSsoPut: { issuer: 'https://idp.example.com', clientId: 'outpost', allowedDomains: ['example.com'] },
   membersAdd: { email: 'ada@example.com', role: 'viewer' },
   membersUpdate: { role: 'viewer' },
   oidcConfigPut: { issuer: 'https://idp.example.com', clientId: 'outpost' },
@@ -384,7 +385,16 @@ describe.each(withQuery)('%s query', (name, route) => {
 
 test('only documents and browser redirects take any query: every other route is strict about its own', () => {
   expect(withAnyQuery.map(([name]) => name).sort()).toEqual(
-    ['apiDocs', 'apiDocsScript', 'jwks', 'metrics', 'oidcSignInCallback', 'oidcSignInStart', 'openApiDocument'].sort(),
+    [
+      'apiDocs',
+      'apiDocsScript',
+      'jwks',
+      'metrics',
+      'oidcSignInCallback',
+      'oidcSignInStart',
+      'openApiDocument',
+      'organisationSignInStart',
+    ].sort(),
   );
 });
 

@@ -515,6 +515,22 @@ export class Scene {
     return config.signInPath;
   }
 
+  /** The organisation's own single sign-on, with the scene's provider when it has one (addresses at example.com); its start path. */
+  async organisationSso(): Promise<string> {
+    const owner = await this.organisationOwner();
+    const res = await this.server.app.request(`/api/v1/organisations/${await this.organisation()}/sso`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json', cookie: owner.cookie, 'x-outpost-csrf': owner.csrf },
+      body: JSON.stringify({
+        issuer: this.provider?.issuer ?? 'https://idp.example.com',
+        clientId: this.provider?.clientId ?? `${this.tag}-client`,
+        allowedDomains: ['example.com'],
+      }),
+    });
+    if (res.status !== 200) throw new Error(`organisation single sign-on not set: ${res.status} ${await res.text()}`);
+    return ((await res.json()) as { signInPath: string }).signInPath;
+  }
+
   /** The provider's redirect back, as a browser that started single sign-on brings it: the query and the state cookie. */
   async oidcCallback(): Promise<Spec> {
     const start = await this.server.app.request(await this.sso());
@@ -958,6 +974,19 @@ export const FIXTURES: Record<RouteName, Fixture> = {
     body: { roles: [{ workspace: await s.organisationWorkspace(), role: 'viewer' }] },
     session: await s.organisationOwner(),
   }),
+  organisationSsoGet: async (s) => {
+    await s.organisationSso();
+    return { params: { org: await s.organisation() }, session: await s.organisationOwner() };
+  },
+  organisationSsoPut: async (s) => ({
+    params: { org: await s.organisation() },
+    body: { issuer: 'https://idp.example.com', clientId: `${s.tag}-client`, allowedDomains: ['example.com'] },
+    session: await s.organisationOwner(),
+  }),
+  organisationSsoDelete: async (s) => {
+    await s.organisationSso();
+    return { params: { org: await s.organisation() }, session: await s.organisationOwner() };
+  },
   organisationTokensList: async (s) => ({ params: { org: await s.organisation() }, session: await s.organisationOwner() }),
   organisationTokensCreate: async (s) => ({
     params: { org: await s.organisation() },
@@ -1015,6 +1044,7 @@ export const FIXTURES: Record<RouteName, Fixture> = {
   metrics: async () => ({}),
   oidcSignInStart: async (s) => ({ params: { workspace: (await s.sso()).split('/').at(-2) ?? '' } }),
   oidcSignInCallback: async (s) => s.oidcCallback(),
+  organisationSignInStart: async (s) => ({ params: { org: (await s.organisationSso()).split('/').at(-2) ?? '' } }),
   assetsList: async () => ({}),
   assetsGet: async (s) => ({ query: { key: (await s.assets()).a } }),
   assetsLineage: async () => ({}),

@@ -4,7 +4,7 @@ import { API_PREFIX } from '@outpost/sdk/contracts';
 import type { AppDeps } from '../context.js';
 import { voidInvitationTokens } from '../db/email-tokens.js';
 import { activateMembership, getMember, insertMembership, lockMemberships } from '../db/memberships.js';
-import { consumeOidcLogin, getOidcProvider, insertOidcLogin, type OidcProviderRecord } from '../db/oidc.js';
+import { consumeOidcLogin, getOidcProvider, insertOidcLogin, type OidcLogin, type OidcProviderRecord } from '../db/oidc.js';
 import { ensureUser, findUserByIdentity, linkIdentity, lockUserByEmail, normaliseEmail, verifyAccount } from '../db/users.js';
 import { getWorkspaceBySlug } from '../db/workspaces.js';
 import { DomainError, notFound } from '../domain-error.js';
@@ -47,9 +47,10 @@ function providerFailure(error: unknown): SsoError {
   return new SsoError('sso_unavailable', 'the identity provider could not be used', { cause: error });
 }
 
-function clientSecret(deps: AppDeps, provider: OidcProviderRecord): string | null {
-  if (provider.clientSecretEncrypted === null) return null;
-  const secret = deps.secretBox?.open(provider.clientSecretEncrypted, provider.workspaceId) ?? null;
+/** The client secret sealed for `context` (the workspace's or organisation's id), or null for a public client. */
+export function clientSecret(deps: AppDeps, sealed: string | null, context: string): string | null {
+  if (sealed === null) return null;
+  const secret = deps.secretBox?.open(sealed, context) ?? null;
   if (secret === null) {
     throw new SsoError(
       'sso_unavailable',
@@ -59,17 +60,25 @@ function clientSecret(deps: AppDeps, provider: OidcProviderRecord): string | nul
   return secret;
 }
 
-/** Begins a sign-in: stores state, nonce and PKCE verifier, and returns where to send the browser. */
-export async function startOidcSignIn(
+/** A provider as a sign-in uses it, whoever configured it. */
+export interface SignInProvider {
+  issuer: string;
+  clientId: string;
+  clientSecret: string | null;
+  /** The claim listing the person's groups, read only for an organisation's provider. */
+  groupsClaim?: string;
+}
+
+/** Stores state, nonce and PKCE verifier of a sign-in, and returns where to send the browser. */
+export async function beginSignIn(
   deps: AppDeps,
-  input: { workspaceSlug: string; returnTo: string },
+  issuer: string,
+  clientId: string,
+  login: Omit<OidcLogin, 'nonce' | 'codeVerifier'>,
 ): Promise<{ location: string; state: string }> {
-  const workspace = await getWorkspaceBySlug(deps.sql, input.workspaceSlug);
-  const provider = workspace ? await getOidcProvider(deps.sql, workspace.id) : null;
-  if (!workspace || !provider) throw notFound('single sign-on for this workspace');
   let meta: Awaited<ReturnType<AppDeps['oidc']['discover']>>;
   try {
-    meta = await deps.oidc.discover(provider.issuer);
+    meta = await deps.oidc.discover(issuer);
   } catch (error) {
     throw new DomainError('unavailable', 'the identity provider cannot be reached or is misconfigured', { cause: error });
   }
@@ -77,15 +86,14 @@ export async function startOidcSignIn(
   const nonce = randomToken();
   const pkce = pkcePair();
   await insertOidcLogin(deps.sql, {
+    ...login,
     stateHash: sha256(state),
-    workspaceId: workspace.id,
     nonce,
     codeVerifier: pkce.verifier,
-    returnTo: input.returnTo,
     ttlSeconds: OIDC_LOGIN_SECONDS,
   });
   const location = deps.oidc.authorizationUrl(meta, {
-    clientId: provider.clientId,
+    clientId,
     redirectUri: `${deps.publicUrl}${OIDC_CALLBACK_PATH}`,
     state,
     nonce,
@@ -94,13 +102,28 @@ export async function startOidcSignIn(
   return { location, state };
 }
 
+/** Begins a sign-in with a workspace's provider. */
+export async function startOidcSignIn(
+  deps: AppDeps,
+  input: { workspaceSlug: string; returnTo: string },
+): Promise<{ location: string; state: string }> {
+  const workspace = await getWorkspaceBySlug(deps.sql, input.workspaceSlug);
+  const provider = workspace ? await getOidcProvider(deps.sql, workspace.id) : null;
+  if (!workspace || !provider) throw notFound('single sign-on for this workspace');
+  return beginSignIn(deps, provider.issuer, provider.clientId, {
+    workspaceId: workspace.id,
+    organisationId: null,
+    returnTo: input.returnTo,
+  });
+}
+
 function sameState(a: string, b: string): boolean {
   const x = Buffer.from(a);
   const y = Buffer.from(b);
   return x.length === y.length && timingSafeEqual(x, y);
 }
 
-function domainAllowed(email: string | null, domains: string[]): boolean {
+export function domainAllowed(email: string | null, domains: string[]): boolean {
   const domain = email?.split('@').at(-1);
   return domain !== undefined && domains.includes(domain);
 }
@@ -179,32 +202,59 @@ export interface OidcSignedIn {
   accepted: boolean;
 }
 
-/** Finishes a sign-in from the provider's redirect: state, code exchange, ID token, user, session. */
-export async function finishOidcSignIn(
-  deps: AppDeps,
-  input: { code: string; state: string; cookieState: string | undefined },
-): Promise<OidcSignedIn> {
+/**
+ * The sign-in a provider's redirect finishes, once its state is this browser's and still good: a
+ * state is taken out of the table by the first callback that brings it.
+ */
+export async function takeSignIn(deps: AppDeps, input: { state: string; cookieState: string | undefined }): Promise<OidcLogin> {
   if (!input.cookieState || !sameState(input.cookieState, input.state)) {
     throw new SsoError('sso_state', 'this sign-in was not started in this browser, or its cookie is gone');
   }
   const login = await consumeOidcLogin(deps.sql, sha256(input.state));
   if (!login) throw new SsoError('sso_state', 'this sign-in has expired or was already finished');
-  const provider = await getOidcProvider(deps.sql, login.workspaceId);
-  if (!provider) throw new SsoError('sso_unavailable', 'single sign-on was turned off for the workspace');
-  let claims: IdentityClaims;
+  return login;
+}
+
+/** The code exchanged at the provider, and the ID token's claims once verified. */
+export async function identityOf(
+  deps: AppDeps,
+  provider: SignInProvider,
+  login: OidcLogin,
+  code: string,
+): Promise<IdentityClaims> {
   try {
     const meta = await deps.oidc.discover(provider.issuer);
     const idToken = await deps.oidc.exchangeCode(meta, {
       clientId: provider.clientId,
-      clientSecret: clientSecret(deps, provider),
-      code: input.code,
+      clientSecret: provider.clientSecret,
+      code,
       redirectUri: `${deps.publicUrl}${OIDC_CALLBACK_PATH}`,
       codeVerifier: login.codeVerifier,
     });
-    claims = await deps.oidc.verifyIdToken(meta, idToken, { clientId: provider.clientId, nonce: login.nonce });
+    return await deps.oidc.verifyIdToken(meta, idToken, {
+      clientId: provider.clientId,
+      nonce: login.nonce,
+      ...(provider.groupsClaim !== undefined ? { groupsClaim: provider.groupsClaim } : {}),
+    });
   } catch (error) {
     throw error instanceof SsoError ? error : providerFailure(error);
   }
+}
+
+/** Finishes a sign-in with a workspace's provider: code exchange, ID token, user, session. */
+export async function finishOidcSignIn(deps: AppDeps, login: OidcLogin, code: string): Promise<OidcSignedIn> {
+  const provider = login.workspaceId === null ? null : await getOidcProvider(deps.sql, login.workspaceId);
+  if (!provider) throw new SsoError('sso_unavailable', 'single sign-on was turned off for the workspace');
+  const claims = await identityOf(
+    deps,
+    {
+      issuer: provider.issuer,
+      clientId: provider.clientId,
+      clientSecret: clientSecret(deps, provider.clientSecretEncrypted, provider.workspaceId),
+    },
+    login,
+    code,
+  );
   const { userId, email, role, verifiedNow, accepted } = await resolveUser(deps, provider, claims);
   const opened = await openUserSession(deps.sql, {
     workspaceId: provider.workspaceId,

@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { isIP } from 'node:net';
+import { SSO_CLAIM_GROUP_LENGTH_MAX, SSO_CLAIM_GROUPS_MAX } from '@outpost/sdk/contracts';
 import { createRemoteJWKSet, customFetch, type JWTPayload, type JWTVerifyGetKey, jwtVerify } from 'jose';
 import { z } from 'zod';
 import { type HostResolver, type OutboundAllowance, OutboundRefused, refusalAtSave } from '../http/outbound-address.js';
@@ -48,12 +49,35 @@ export interface ProviderMetadata {
   tokenAuthMethods: string[];
 }
 
+/**
+ * The groups claim's values: a list of strings (or one string, as some providers send a single
+ * group). Values longer than SSO_CLAIM_GROUP_LENGTH_MAX match no mapping and are left out; a list of
+ * more than SSO_CLAIM_GROUPS_MAX values is refused rather than cut, so a person's roles never depend
+ * on which part of their groups was read. Anything else is no groups.
+ */
+function groupsOf(claim: unknown): string[] {
+  const values = typeof claim === 'string' ? [claim] : Array.isArray(claim) ? claim : [];
+  if (values.length > SSO_CLAIM_GROUPS_MAX) {
+    throw new OidcError(
+      'id_token_invalid',
+      `the ID token lists ${values.length} groups, more than the ${SSO_CLAIM_GROUPS_MAX} read: have the provider send only the groups assigned to this application`,
+    );
+  }
+  return [
+    ...new Set(
+      values.filter((v): v is string => typeof v === 'string' && v.length > 0 && v.length <= SSO_CLAIM_GROUP_LENGTH_MAX),
+    ),
+  ];
+}
+
 export interface IdentityClaims {
   issuer: string;
   subject: string;
   email: string | null;
   emailVerified: boolean;
   name: string | null;
+  /** The values of the groups claim asked for (`groupsClaim`), strings only; empty when not asked or absent. */
+  groups: string[];
 }
 
 const Discovery = z.looseObject({
@@ -290,7 +314,7 @@ export class OidcRelyingParty {
   async verifyIdToken(
     meta: ProviderMetadata,
     idToken: string,
-    input: { clientId: string; nonce: string },
+    input: { clientId: string; nonce: string; groupsClaim?: string },
   ): Promise<IdentityClaims> {
     let payload: JWTPayload;
     try {
@@ -321,6 +345,7 @@ export class OidcRelyingParty {
       // Some issuers send the string "true"; anything else is unverified.
       emailVerified: address !== null && (verified === true || verified === 'true'),
       name: typeof name === 'string' ? name.slice(0, 200) : null,
+      groups: input.groupsClaim === undefined ? [] : groupsOf((payload as Record<string, unknown>)[input.groupsClaim]),
     };
   }
 

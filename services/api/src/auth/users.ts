@@ -23,7 +23,7 @@ import {
   remainingOwners,
   updateMembershipRole,
 } from '../db/memberships.js';
-import { lockOrganisation, organisationOfWorkspace } from '../db/organisations.js';
+import { lockOrganisation, organisationOfWorkspace, organisationSlugOf } from '../db/organisations.js';
 import { revokeSessionById } from '../db/sessions.js';
 import {
   claimUnheldAccount,
@@ -294,12 +294,26 @@ export async function passwordSignIn(
  */
 export async function switchWorkspace(
   deps: AppDeps,
-  input: { userId: string; sessionId: string; fromWorkspaceId: string; workspace: string; openedBy: SessionMethod },
+  input: {
+    userId: string;
+    sessionId: string;
+    fromWorkspaceId: string;
+    workspace: string;
+    openedBy: SessionMethod;
+    /** The slug of the organisation the session is confined to; a workspace outside it is unknown. */
+    withinOrganisation: string | null;
+  },
 ): Promise<OpenedSession> {
   const user = await getUser(deps.sql, input.userId);
   if (!user) throw new DomainError('unauthenticated', 'the account of this session no longer exists');
   const chosen = (await openableWorkspaces(deps.sql, user.id)).find((w) => w.slug === input.workspace);
   if (!chosen) throw notFound('workspace');
+  if (
+    input.withinOrganisation !== null &&
+    (await organisationSlugOf(deps.sql, chosen.workspaceId)) !== input.withinOrganisation
+  ) {
+    throw notFound('workspace');
+  }
   if (chosen.workspaceId === input.fromWorkspaceId) {
     throw new DomainError('conflict', `this session is already in the workspace "${input.workspace}"`);
   }

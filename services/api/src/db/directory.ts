@@ -51,8 +51,9 @@ export interface RoleChanges {
 /**
  * Makes the `directory` memberships of these people in the organisation's workspaces what their
  * groups grant, in one statement: for each person and workspace the highest role of the groups
- * they are in that map a role there, counted only while their directory row is active (a person
- * with no row counts as active: groups may come from single sign-on claims later). A directory
+ * they are in that map a role there — the directory's groups, and the groups their last sign-in with
+ * the organisation's single sign-on listed (db/organisation-sso.ts) — counted only while their
+ * directory row is active (a person with no row, known only from single sign-on, counts as active). A directory
  * membership no group grants any more is deleted, and the person's sessions in that workspace end
  * and the API keys they made there are revoked;
  * one with another role is changed; a missing one is made: active for a person of the organisation,
@@ -79,19 +80,30 @@ export async function applyDirectoryRoles(db: Db, organisationId: string, userId
       WITH places AS MATERIALIZED (
         SELECT ARRAY(SELECT id FROM workspaces WHERE organisation_id = ${organisationId}) AS ids
       ),
-      wanted AS MATERIALIZED (
-        SELECT gm.user_id, gr.workspace_id,
-               (array_agg(gr.role ORDER BY ${db.unsafe(RANK('gr.role'))} DESC))[1] AS role
+      grants AS (
+        SELECT gm.user_id, gr.workspace_id, gr.role
         FROM directory_group_members gm
         JOIN directory_groups g ON g.id = gm.group_id
         JOIN directory_group_roles gr ON gr.group_id = gm.group_id
         WHERE gm.user_id = ANY(${ids}::uuid[])
           AND g.organisation_id = ${organisationId}
           AND gr.workspace_id = ANY((SELECT ids FROM places)::uuid[])
-          AND NOT EXISTS (
+        UNION ALL
+        SELECT sg.user_id, sr.workspace_id, sr.role
+        FROM organisation_sso_groups sg
+        JOIN organisation_sso_group_roles sr
+          ON sr.organisation_id = sg.organisation_id AND sr.group_value = sg.group_value
+        WHERE sg.organisation_id = ${organisationId} AND sg.user_id = ANY(${ids}::uuid[])
+          AND sr.workspace_id = ANY((SELECT ids FROM places)::uuid[])
+      ),
+      wanted AS MATERIALIZED (
+        SELECT x.user_id, x.workspace_id,
+               (array_agg(x.role ORDER BY ${db.unsafe(RANK('x.role'))} DESC))[1] AS role
+        FROM grants x
+        WHERE NOT EXISTS (
             SELECT 1 FROM directory_users du
-            WHERE du.organisation_id = ${organisationId} AND du.user_id = gm.user_id AND NOT du.active)
-        GROUP BY gm.user_id, gr.workspace_id
+            WHERE du.organisation_id = ${organisationId} AND du.user_id = x.user_id AND NOT du.active)
+        GROUP BY x.user_id, x.workspace_id
       ),
       removed AS (
         DELETE FROM memberships m

@@ -49,7 +49,10 @@ export async function deleteOidcProvider(db: Db, workspaceId: string): Promise<b
 // ---- sign-ins under way ----------------------------------------------------------------------------
 
 export interface OidcLogin {
-  workspaceId: string;
+  /** A workspace's sign-in: its workspace. The organisation's: the workspace asked for, or null. */
+  workspaceId: string | null;
+  /** Set for a sign-in with the organisation's provider. */
+  organisationId: string | null;
   nonce: string;
   codeVerifier: string;
   returnTo: string;
@@ -58,16 +61,31 @@ export interface OidcLogin {
 /** Records a sign-in under way; the retention loop deletes the ones never finished (db/retention.ts). */
 export async function insertOidcLogin(db: Db, input: OidcLogin & { stateHash: string; ttlSeconds: number }): Promise<void> {
   await db`
-    INSERT INTO oidc_logins (state_hash, workspace_id, nonce, code_verifier, return_to, expires_at)
-    VALUES (${input.stateHash}, ${input.workspaceId}, ${input.nonce}, ${input.codeVerifier}, ${input.returnTo},
-            now() + make_interval(secs => ${input.ttlSeconds}))`;
+    INSERT INTO oidc_logins (state_hash, workspace_id, organisation_id, nonce, code_verifier, return_to, expires_at)
+    VALUES (${input.stateHash}, ${input.workspaceId}, ${input.organisationId}, ${input.nonce}, ${input.codeVerifier},
+            ${input.returnTo}, now() + make_interval(secs => ${input.ttlSeconds}))`;
 }
 
 /** Takes the sign-in with this state out of the table: a state is good for one callback, within its time. */
 export async function consumeOidcLogin(db: Db, stateHash: string): Promise<OidcLogin | null> {
-  const [row] = await db<{ workspace_id: string; nonce: string; code_verifier: string; return_to: string; live: boolean }[]>`
+  const [row] = await db<
+    {
+      workspace_id: string | null;
+      organisation_id: string | null;
+      nonce: string;
+      code_verifier: string;
+      return_to: string;
+      live: boolean;
+    }[]
+  >`
     DELETE FROM oidc_logins WHERE state_hash = ${stateHash}
-    RETURNING workspace_id, nonce, code_verifier, return_to, expires_at > now() AS live`;
+    RETURNING workspace_id, organisation_id, nonce, code_verifier, return_to, expires_at > now() AS live`;
   if (!row?.live) return null;
-  return { workspaceId: row.workspace_id, nonce: row.nonce, codeVerifier: row.code_verifier, returnTo: row.return_to };
+  return {
+    workspaceId: row.workspace_id,
+    organisationId: row.organisation_id,
+    nonce: row.nonce,
+    codeVerifier: row.code_verifier,
+    returnTo: row.return_to,
+  };
 }

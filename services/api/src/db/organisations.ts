@@ -239,7 +239,7 @@ export async function otherOrganisationOwners(db: Db, organisationId: string, le
 
 /**
  * Takes the account out of the organisation: its memberships and invitations in every workspace of
- * it, and its organisation role. Returns the workspaces it was in.
+ * it, its organisation role, and the groups its single sign-on listed. Returns the workspaces it was in.
  */
 export async function deleteOrganisationMember(db: Db, organisationId: string, userId: string): Promise<string[]> {
   const removed = await db<{ workspace_id: string }[]>`
@@ -247,6 +247,8 @@ export async function deleteOrganisationMember(db: Db, organisationId: string, u
     WHERE w.id = m.workspace_id AND w.organisation_id = ${organisationId} AND m.user_id = ${userId}
     RETURNING m.workspace_id`;
   await db`DELETE FROM organisation_members WHERE organisation_id = ${organisationId} AND user_id = ${userId}`;
+  // The groups their last single sign-on listed grant nothing once they are out (db/organisation-sso.ts).
+  await db`DELETE FROM organisation_sso_groups WHERE organisation_id = ${organisationId} AND user_id = ${userId}`;
   return removed.map((r) => r.workspace_id);
 }
 

@@ -969,6 +969,58 @@ export const directoryGroupRoles = pgTable(
   ],
 );
 
+/** An organisation's own OpenID Connect provider, trusted across its workspaces for `allowed_domains` only. */
+export const organisationSso = pgTable('organisation_sso', {
+  organisationId: uuid('organisation_id')
+    .primaryKey()
+    .references(() => organisations.id),
+  issuer: text('issuer').notNull(),
+  clientId: text('client_id').notNull(),
+  /** AES-256-GCM under OUTPOST_SECRET_KEY; null for a public client (PKCE alone). */
+  clientSecretEncrypted: text('client_secret_encrypted'),
+  allowedDomains: text('allowed_domains').array().notNull(),
+  /** The ID token claim listing the person's groups. */
+  groupsClaim: text('groups_claim').notNull().default('groups'),
+  createdAt: createdAt(),
+  updatedAt: ts('updated_at').notNull().defaultNow(),
+});
+
+/** The role a value of the organisation's groups claim grants in one of its workspaces. */
+export const organisationSsoGroupRoles = pgTable(
+  'organisation_sso_group_roles',
+  {
+    organisationId: uuid('organisation_id')
+      .notNull()
+      .references(() => organisations.id),
+    groupValue: text('group_value').notNull(),
+    workspaceId: workspaceId(),
+    role: text('role').$type<DirectoryGroupRoleName>().notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.organisationId, t.groupValue, t.workspaceId] }),
+    index('organisation_sso_group_roles_workspace_idx').on(t.workspaceId),
+    check('organisation_sso_group_roles_role_ck', sql`role IN ('admin', 'developer', 'runner', 'viewer')`),
+  ],
+);
+
+/** A person's groups as their last sign-in with the organisation's provider listed them. */
+export const organisationSsoGroups = pgTable(
+  'organisation_sso_groups',
+  {
+    organisationId: uuid('organisation_id')
+      .notNull()
+      .references(() => organisations.id),
+    userId: uuid('user_id')
+      .notNull()
+      .references(() => users.id),
+    groupValue: text('group_value').notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.organisationId, t.userId, t.groupValue] }),
+    index('organisation_sso_groups_group_idx').on(t.organisationId, t.groupValue),
+  ],
+);
+
 /** One-time tokens (sha256 only) with which a new member sets a first password, or a member a reset one. */
 export const passwordSetupTokens = pgTable(
   'password_setup_tokens',
@@ -1044,7 +1096,10 @@ export const oidcLogins = pgTable(
   'oidc_logins',
   {
     stateHash: text('state_hash').primaryKey(),
-    workspaceId: workspaceId(),
+    /** A workspace's sign-in: its workspace; the organisation's: the workspace asked for, if any. */
+    workspaceId: uuid('workspace_id').references(() => workspaces.id),
+    /** Set for a sign-in with the organisation's provider (organisation_sso). */
+    organisationId: uuid('organisation_id').references(() => organisations.id),
     nonce: text('nonce').notNull(),
     codeVerifier: text('code_verifier').notNull(),
     /** Dashboard path to land on after signing in. */
@@ -1052,7 +1107,10 @@ export const oidcLogins = pgTable(
     createdAt: createdAt(),
     expiresAt: ts('expires_at').notNull(),
   },
-  (t) => [index('oidc_logins_expiry_idx').on(t.expiresAt)],
+  (t) => [
+    index('oidc_logins_expiry_idx').on(t.expiresAt),
+    check('oidc_logins_whose_ck', sql`organisation_id IS NOT NULL OR workspace_id IS NOT NULL`),
+  ],
 );
 
 /** Every audited call. Append-only: a trigger refuses UPDATE, DELETE and TRUNCATE (see the migration). */

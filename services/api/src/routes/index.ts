@@ -27,6 +27,7 @@ import { alertRuleHandlers, notificationHandlers } from './notifications.js';
 import { organisationAuditHandlers } from './organisation-audit.js';
 import { organisationGroupHandlers } from './organisation-groups.js';
 import { organisationQuotaHandlers } from './organisation-quotas.js';
+import { organisationSsoHandlers } from './organisation-sso.js';
 import { organisationUsageHandlers } from './organisation-usage.js';
 import { organisationHandlers } from './organisations.js';
 import { poolRunHandlers } from './pool-runs.js';
@@ -83,6 +84,7 @@ export function routeHandlers(scope: HandlerScope): Handlers {
     ...auditExportHandlers,
     ...organisationAuditHandlers,
     ...organisationGroupHandlers,
+    ...organisationSsoHandlers,
     ...organisationQuotaHandlers,
     ...organisationUsageHandlers,
     ...scimHandlers,

@@ -24,14 +24,16 @@ import type { HandlerContext, Handlers } from './types.js';
 import { whoAmI } from './whoami.js';
 
 /**
- * The account of a person's session opened with its password. The routes' access (`person`) admits
- * no caller without an account; a session opened with a workspace's single sign-on is refused here,
- * because that workspace's owner chose the identity provider, and what it vouches for holds in that
- * workspace only: not across an organisation, nor in another workspace.
+ * The account of a person's session opened with its password or with an organisation's single
+ * sign-on. The routes' access (`person`) admits no caller without an account; a session opened with
+ * a workspace's single sign-on is refused here, because that workspace's owner chose the identity
+ * provider, and what it vouches for holds in that workspace only: not across an organisation, nor in
+ * another workspace. An organisation's provider vouches across that organisation only (actingIn,
+ * confinedTo).
  */
 function personOf(principal: Principal): string {
   if (principal.kind !== 'session' || !principal.userId) throw new Error('a caller without an account reached a person route');
-  if (principal.openedBy !== 'password') {
+  if (principal.openedBy !== 'password' && principal.openedBy !== 'organisation-sign-on') {
     throw new DomainError(
       'forbidden',
       principal.openedBy === 'single-sign-on'
@@ -43,15 +45,27 @@ function personOf(principal: Principal): string {
 }
 
 /**
+ * The organisation a session is confined to: that of its workspace for a session opened with an
+ * organisation's single sign-on (its provider vouches for the person there and nowhere else), none
+ * for a password session.
+ */
+export async function confinedTo(deps: AppDeps, principal: Principal): Promise<string | null> {
+  if (principal.kind !== 'session' || principal.openedBy !== 'organisation-sign-on') return null;
+  return organisationSlugOf(deps.sql, principal.workspaceId);
+}
+
+/**
  * The person acting on organisation `org`, from a session in one of its workspaces. The pipeline
  * records every call in the session's workspace, so acting on another organisation from here would
  * tell this workspace's admins about it: the person opens one of its workspaces first. An
- * organisation the person is not in is a 404 either way.
+ * organisation the person is not in is a 404 either way, and so is any other organisation for a
+ * session its single sign-on opened: that session does not learn which others its person is in.
  */
 export async function actingIn(deps: AppDeps, principal: Principal, org: string): Promise<string> {
   const userId = personOf(principal);
   const here = await organisationSlugOf(deps.sql, principal.workspaceId);
   if (here === org) return userId;
+  if (principal.kind === 'session' && principal.openedBy === 'organisation-sign-on') throw notFound('organisation');
   if ((await organisationsOf(deps.sql, userId, org)).length === 0) throw notFound('organisation');
   throw new DomainError(
     'forbidden',
@@ -79,7 +93,13 @@ export function noteIn(
 }
 
 export const organisationHandlers = {
-  organisationsList: async ({ principal, deps }) => ({ items: await listOrganisations(deps, personOf(principal)) }),
+  /** A session its organisation's single sign-on opened sees that organisation only. */
+  organisationsList: async ({ principal, deps }) => {
+    const userId = personOf(principal);
+    const confined = await confinedTo(deps, principal);
+    const items = await listOrganisations(deps, userId);
+    return { items: confined === null ? items : items.filter((o) => o.slug === confined) };
+  },
 
   organisationsGet: async ({ params, principal, deps }) =>
     getOrganisation(deps, await actingIn(deps, principal, params.org), params.org),
@@ -191,12 +211,16 @@ export const organisationHandlers = {
   /** Recorded in the workspace left and the one entered, as the sign-in it is. */
   authSessionSwitch: async ({ body, principal, deps, secure, setCookies, audit, logger }) => {
     if (principal.kind !== 'session') throw new Error('a caller without an account reached a person route');
+    const userId = personOf(principal);
+    // A session its organisation's single sign-on opened moves within that organisation, and stays one.
+    const confined = await confinedTo(deps, principal);
     const opened = await switchWorkspace(deps, {
-      userId: personOf(principal),
+      userId,
       sessionId: principal.sessionId,
       fromWorkspaceId: principal.workspaceId,
       workspace: body.workspace,
-      openedBy: 'password',
+      openedBy: confined === null ? 'password' : 'organisation-sign-on',
+      withinOrganisation: confined,
     });
     // The workspace left is not told where the person went: it may be another organisation's.
     for (const [workspaceId, summary] of [

@@ -12,13 +12,16 @@ import {
   type SsoFailure,
   safeReturnTo,
   startOidcSignIn,
+  takeSignIn,
 } from '../auth/oidc-sign-in.js';
+import { finishOrganisationSignIn, type OrganisationSignedIn, startOrganisationSignIn } from '../auth/organisation-sign-in.js';
 import { readCookie, sessionCookies } from '../auth/sessions.js';
 import type { AppDeps } from '../context.js';
+import { forgetRevokedKeys } from '../db/credentials.js';
 import { deleteOidcProvider, getOidcProvider, type OidcProviderRecord, upsertOidcProvider } from '../db/oidc.js';
 import { getWorkspace } from '../db/workspaces.js';
 import { ApiError, errorCode, notFound } from '../errors.js';
-import { type Handlers, redirectTo } from './types.js';
+import { type Handlers, type Recover, redirectTo } from './types.js';
 
 function toConfig(deps: AppDeps, provider: OidcProviderRecord, workspace: Workspace): OidcConfig {
   return {
@@ -105,6 +108,20 @@ const first = (value: string | string[] | undefined): string | undefined => (Arr
 const returnToOf = (url: URL): string => safeReturnTo(url.searchParams.get('returnTo') ?? undefined);
 
 /**
+ * A browser that navigated to a start lands back on the sign-in page with the reason; API clients get
+ * the problem document. Either way a workspace or organisation without single sign-on looks like an
+ * unknown one.
+ */
+const toSignInPage: Recover = (error, { url, header }) => {
+  const code = errorCode(error);
+  if (code === null || !/\btext\/html\b/.test(header('accept') ?? '')) return null;
+  const failure: SsoFailure = code === 'not_found' ? 'sso_off' : code === 'rate_limited' ? 'sso_busy' : 'sso_unavailable';
+  const returnTo = returnToOf(url);
+  const next = returnTo === '/' ? '' : `&next=${encodeURIComponent(returnTo)}`;
+  return redirectTo(`/#/sign-in?error=${failure}${next}`);
+};
+
+/**
  * `GET /auth/oidc/:workspace/start?returnTo=/runs` sends the browser to the identity provider with
  * state, nonce and a PKCE challenge; `GET /auth/oidc/callback` comes back with the code, opens a
  * session and lands on the dashboard. The state cookie is SameSite=Lax: the callback is a top-level
@@ -120,32 +137,39 @@ export const oidcBrowserHandlers = {
       setCookies([stateCookie(state, OIDC_LOGIN_SECONDS, secure)]);
       return redirectTo(location);
     },
-    // A browser that navigated here lands back on the sign-in page with the reason; API clients get
-    // the problem document. Either way a workspace without single sign-on looks like an unknown one.
-    recover: (error, { url, header }) => {
-      const code = errorCode(error);
-      if (code === null || !/\btext\/html\b/.test(header('accept') ?? '')) return null;
-      const failure: SsoFailure = code === 'not_found' ? 'sso_off' : code === 'rate_limited' ? 'sso_busy' : 'sso_unavailable';
-      const returnTo = returnToOf(url);
-      const next = returnTo === '/' ? '' : `&next=${encodeURIComponent(returnTo)}`;
-      return redirectTo(`/#/sign-in?error=${failure}${next}`);
+    recover: toSignInPage,
+  },
+
+  organisationSignInStart: {
+    handle: async ({ params, url, deps, secure, setCookies }) => {
+      const slug = Name.safeParse(params.org);
+      if (!slug.success) throw notFound('single sign-on for this organisation');
+      const workspace = Name.safeParse(url.searchParams.get('workspace') ?? undefined);
+      const { location, state } = await startOrganisationSignIn(deps, {
+        organisationSlug: slug.data,
+        workspaceSlug: workspace.success ? workspace.data : undefined,
+        returnTo: returnToOf(url),
+      });
+      setCookies([stateCookie(state, OIDC_LOGIN_SECONDS, secure)]);
+      return redirectTo(location);
     },
+    recover: toSignInPage,
   },
 
   oidcSignInCallback: async ({ query, header, deps, secure, logger, setCookies, audit }) => {
     const cleared = stateCookie('', 0, secure);
     const code = first(query.code);
     const state = first(query.state);
-    let signedIn: OidcSignedIn;
+    let signedIn: OidcSignedIn | OrganisationSignedIn;
     try {
       if (query.error !== undefined || !code || !state || code.length > 4096 || state.length > 200) {
         throw new SsoError('sso_rejected', 'the identity provider did not sign the person in');
       }
-      signedIn = await finishOidcSignIn(deps, {
-        code,
-        state,
-        cookieState: readCookie(header('cookie'), OIDC_STATE_COOKIE),
-      });
+      const login = await takeSignIn(deps, { state, cookieState: readCookie(header('cookie'), OIDC_STATE_COOKIE) });
+      signedIn =
+        login.organisationId === null
+          ? await finishOidcSignIn(deps, login, code)
+          : await finishOrganisationSignIn(deps, login, code);
     } catch (error) {
       if (!(error instanceof SsoError)) throw error;
       logger.warn({ err: error, failure: error.failure }, 'single sign-on failed');
@@ -153,6 +177,24 @@ export const oidcBrowserHandlers = {
       return redirectTo(`/#/sign-in?error=${error.failure}`);
     }
     const { opened, userId, workspaceId, returnTo, verifiedNow, accepted } = signedIn;
+    const changes = 'changes' in signedIn ? (signedIn as OrganisationSignedIn).changes : null;
+    if (changes) {
+      // Keys of a person who lost a workspace went with it (db/credentials.ts); this app believes them no longer.
+      forgetRevokedKeys(deps.apiKeys, changes.revokedKeyIds);
+      // Each workspace where the person's groups changed their role records it, as a group change does.
+      for (const changed of changes.workspaceIds) {
+        if (changed === workspaceId) continue;
+        audit({
+          workspaceId: changed,
+          actorKind: 'user',
+          actorId: userId,
+          action: 'authOidcSignIn',
+          targetIds: { userId },
+          resultIds: {},
+          summary: { through: 'organisation single sign-on', rolesFromGroups: true },
+        });
+      }
+    }
     if (accepted) {
       audit({
         workspaceId,
@@ -171,10 +213,13 @@ export const oidcBrowserHandlers = {
       action: 'authOidcSignIn',
       targetIds: { userId },
       resultIds: { sessionId: opened.principal.sessionId },
-      summary: verifiedNow ? { emailVerified: true } : {},
+      summary: {
+        ...(verifiedNow ? { emailVerified: true } : {}),
+        ...(changes ? { through: 'organisation single sign-on' } : {}),
+      },
     });
     logger.info({ sessionId: opened.principal.sessionId, userId }, 'single sign-on');
     setCookies([cleared, ...sessionCookies(opened, secure)]);
     return redirectTo(`/#${returnTo}`);
   },
-} satisfies Pick<Handlers, 'oidcSignInStart' | 'oidcSignInCallback'>;
+} satisfies Pick<Handlers, 'oidcSignInStart' | 'organisationSignInStart' | 'oidcSignInCallback'>;

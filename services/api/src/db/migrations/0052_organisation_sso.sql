@@ -1,0 +1,58 @@
+-- An organisation's own single sign-on (docs/organisations.md, "Single sign-on for the organisation").
+--
+-- `organisation_sso` is its OpenID Connect provider: trusted only for verified addresses of
+-- `allowed_domains`, and across the organisation's workspaces only. `organisation_sso_group_roles`
+-- maps a value of the ID token's groups claim (`groups_claim`) to a role in a workspace of the
+-- organisation (never owner). `organisation_sso_groups` keeps each person's groups as their last
+-- sign-in listed them: db/directory.ts applyDirectoryRoles counts them beside directory groups, so a
+-- changed mapping applies at once to everyone who signed in, without waiting for their next sign-in.
+-- A sign-in under way (`oidc_logins`) is now a workspace's or the organisation's; for the latter,
+-- `workspace_id` is the workspace asked for, if any.
+CREATE TABLE "organisation_sso" (
+	"organisation_id" uuid PRIMARY KEY NOT NULL,
+	"issuer" text NOT NULL,
+	"client_id" text NOT NULL,
+	"client_secret_encrypted" text,
+	"allowed_domains" text[] NOT NULL,
+	"groups_claim" text DEFAULT 'groups' NOT NULL,
+	"created_at" timestamp (3) with time zone DEFAULT now() NOT NULL,
+	"updated_at" timestamp (3) with time zone DEFAULT now() NOT NULL
+);
+--> statement-breakpoint
+CREATE TABLE "organisation_sso_group_roles" (
+	"organisation_id" uuid NOT NULL,
+	"group_value" text NOT NULL,
+	"workspace_id" uuid NOT NULL,
+	"role" text NOT NULL,
+	CONSTRAINT "organisation_sso_group_roles_organisation_id_group_value_workspace_id_pk" PRIMARY KEY("organisation_id","group_value","workspace_id"),
+	CONSTRAINT "organisation_sso_group_roles_role_ck" CHECK (role IN ('admin', 'developer', 'runner', 'viewer'))
+);
+--> statement-breakpoint
+CREATE TABLE "organisation_sso_groups" (
+	"organisation_id" uuid NOT NULL,
+	"user_id" uuid NOT NULL,
+	"group_value" text NOT NULL,
+	CONSTRAINT "organisation_sso_groups_organisation_id_user_id_group_value_pk" PRIMARY KEY("organisation_id","user_id","group_value")
+);
+--> statement-breakpoint
+ALTER TABLE "organisation_sso" ADD CONSTRAINT "organisation_sso_organisation_id_organisations_id_fk" FOREIGN KEY ("organisation_id") REFERENCES "public"."organisations"("id") ON DELETE no action ON UPDATE no action;
+--> statement-breakpoint
+ALTER TABLE "organisation_sso_group_roles" ADD CONSTRAINT "organisation_sso_group_roles_organisation_id_organisations_id_fk" FOREIGN KEY ("organisation_id") REFERENCES "public"."organisations"("id") ON DELETE no action ON UPDATE no action;
+--> statement-breakpoint
+ALTER TABLE "organisation_sso_group_roles" ADD CONSTRAINT "organisation_sso_group_roles_workspace_id_workspaces_id_fk" FOREIGN KEY ("workspace_id") REFERENCES "public"."workspaces"("id") ON DELETE no action ON UPDATE no action;
+--> statement-breakpoint
+ALTER TABLE "organisation_sso_groups" ADD CONSTRAINT "organisation_sso_groups_organisation_id_organisations_id_fk" FOREIGN KEY ("organisation_id") REFERENCES "public"."organisations"("id") ON DELETE no action ON UPDATE no action;
+--> statement-breakpoint
+ALTER TABLE "organisation_sso_groups" ADD CONSTRAINT "organisation_sso_groups_user_id_users_id_fk" FOREIGN KEY ("user_id") REFERENCES "public"."users"("id") ON DELETE no action ON UPDATE no action;
+--> statement-breakpoint
+CREATE INDEX "organisation_sso_groups_group_idx" ON "organisation_sso_groups" USING btree ("organisation_id","group_value");
+--> statement-breakpoint
+CREATE INDEX "organisation_sso_group_roles_workspace_idx" ON "organisation_sso_group_roles" USING btree ("workspace_id");
+--> statement-breakpoint
+ALTER TABLE "oidc_logins" ALTER COLUMN "workspace_id" DROP NOT NULL;
+--> statement-breakpoint
+ALTER TABLE "oidc_logins" ADD COLUMN "organisation_id" uuid;
+--> statement-breakpoint
+ALTER TABLE "oidc_logins" ADD CONSTRAINT "oidc_logins_organisation_id_organisations_id_fk" FOREIGN KEY ("organisation_id") REFERENCES "public"."organisations"("id") ON DELETE no action ON UPDATE no action;
+--> statement-breakpoint
+ALTER TABLE "oidc_logins" ADD CONSTRAINT "oidc_logins_whose_ck" CHECK (organisation_id IS NOT NULL OR workspace_id IS NOT NULL);
