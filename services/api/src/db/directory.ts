@@ -676,7 +676,7 @@ export async function assertNotTheDirectorys(
   if (what.workspaceId !== undefined && row?.granted) {
     throw new DomainError(
       'conflict',
-      "this membership comes from the person's directory groups: take them out of the group, or change what the group grants",
+      "this membership comes from the person's groups (the directory's, or those their single sign-on lists): take them out of the group, or change what the group grants (the organisation's Groups, or its single sign-on mapping)",
     );
   }
 }
