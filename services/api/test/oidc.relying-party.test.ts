@@ -18,7 +18,10 @@ beforeEach(() => {
 });
 
 /** Walks the authorization-code flow as a browser would and verifies the ID token. */
-async function signIn(rp: OidcRelyingParty, options: { secret?: string | null; verifierOverride?: string } = {}) {
+async function signIn(
+  rp: OidcRelyingParty,
+  options: { secret?: string | null; verifierOverride?: string; groupsClaim?: string } = {},
+) {
   const meta = await rp.discover(provider.issuer);
   const state = randomToken();
   const nonce = randomToken();
@@ -40,10 +43,40 @@ async function signIn(rp: OidcRelyingParty, options: { secret?: string | null; v
     redirectUri,
     codeVerifier: options.verifierOverride ?? pkce.verifier,
   });
-  return rp.verifyIdToken(meta, idToken, { clientId: provider.clientId, nonce });
+  return rp.verifyIdToken(meta, idToken, {
+    clientId: provider.clientId,
+    nonce,
+    ...(options.groupsClaim === undefined ? {} : { groupsClaim: options.groupsClaim }),
+  });
 }
 
 describe('OpenID Connect relying party', () => {
+  test.each([
+    ['a list of names', ['ml', 'ops', 'ml'], ['ml', 'ops']],
+    ['one name', 'ml', ['ml']],
+    ['values that are not names, or too long to map', ['ml', 7, null, { id: 'x' }, '', 'x'.repeat(257)], ['ml']],
+    ['an object', { ml: true }, []],
+    ['nothing', undefined, []],
+  ])('reads the groups claim asked for from %s, as distinct strings', async (_what, groups, expected) => {
+    provider.person = { sub: 'user-1', email: 'ada@example.com', emailVerified: true, groups };
+    expect((await signIn(new OidcRelyingParty({ allowLoopbackHttp: true }), { groupsClaim: 'groups' })).groups).toEqual(expected);
+  });
+
+  test('refuses a groups claim of more values than it reads, rather than reading part of it', async () => {
+    provider.person = {
+      sub: 'user-1',
+      email: 'ada@example.com',
+      emailVerified: true,
+      groups: Array.from({ length: 501 }, (_, i) => `g${i}`),
+    };
+    const refused = await signIn(new OidcRelyingParty({ allowLoopbackHttp: true }), { groupsClaim: 'groups' }).catch((e) => e);
+    expect(refused).toBeInstanceOf(OidcError);
+    expect(refused.reason).toBe('id_token_invalid');
+    expect(refused.message).toMatch(/501 groups/);
+    // Without a claim asked for, the groups are not read at all.
+    expect((await signIn(new OidcRelyingParty({ allowLoopbackHttp: true }))).groups).toEqual([]);
+  });
+
   test('completes the code flow with PKCE S256 and a client secret, and reads the verified identity', async () => {
     const rp = new OidcRelyingParty({ allowLoopbackHttp: true });
     const claims = await signIn(rp);
@@ -53,6 +86,7 @@ describe('OpenID Connect relying party', () => {
       email: 'ada@example.com',
       emailVerified: true,
       name: 'Ada',
+      groups: [],
     });
     const last = provider.tokenRequests.at(-1);
     expect(last?.body.get('code_verifier')).toMatch(/^[A-Za-z0-9_-]{43}$/);
