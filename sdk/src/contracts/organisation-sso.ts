@@ -5,7 +5,7 @@ import { WorkspaceSlug } from './workspaces.js';
 
 /*
  * An organisation's own single sign-on (docs/organisations.md, "Single sign-on for the
- * organisation"): one OpenID Connect provider, configured by the organisation's owners and admins,
+ * organisation"): one OpenID Connect provider, configured by the organisation's owners,
  * through which its people sign in to any of its workspaces. Its ID tokens' groups claim grants
  * workspace roles through a mapping kept here. A workspace may still have its own provider
  * (`/sso/oidc`), but only the organisation's provider grants roles from groups: a workspace's admins

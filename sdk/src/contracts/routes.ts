@@ -1687,7 +1687,7 @@ export const routes = {
     method: 'PUT',
     path: '/organisations/:org/sso',
     summary:
-      "Configure the organisation's single sign-on (owners and admins); a new mapping of groups to roles applies at once to everyone who signed in with it",
+      "Configure the organisation's single sign-on (its owners); a new mapping of groups to roles applies at once to everyone who signed in with it",
     access: { roles: READERS, person: true, whileArchived: true },
     params: OrganisationParams,
     body: OrganisationSsoRequest,
@@ -1697,7 +1697,7 @@ export const routes = {
     method: 'DELETE',
     path: '/organisations/:org/sso',
     summary:
-      "Turn the organisation's single sign-on off (owners and admins): the roles its groups claim granted end, and its sessions with them",
+      "Turn the organisation's single sign-on off (its owners): the roles its groups claim granted end, and so do the sessions it opened",
     access: { roles: READERS, person: true, whileArchived: true },
     params: OrganisationParams,
     response: NoContent,

@@ -21,6 +21,8 @@ let aliceIn: PersonSession;
 let aliceEmail: string;
 /** An auditor of the organisation. */
 let bobIn: PersonSession;
+/** An admin of the organisation. */
+let carolIn: PersonSession;
 /** A member of the organisation and nothing more. */
 let daveIn: PersonSession;
 /** Another organisation: its slug and the API key of its workspace's owner. */
@@ -115,6 +117,9 @@ beforeAll(async () => {
   const bob = await verifiedPerson('viewer');
   expect((await aliceIn.mutate('PATCH', `/organisations/default/members/${bob.userId}`, { role: 'auditor' })).status).toBe(200);
   bobIn = await signInPerson(server, bob.email, undefined, 'default');
+  const carol = await verifiedPerson('viewer');
+  expect((await aliceIn.mutate('PATCH', `/organisations/default/members/${carol.userId}`, { role: 'admin' })).status).toBe(200);
+  carolIn = await signInPerson(server, carol.email, undefined, 'default');
   const dave = await verifiedPerson('viewer');
   daveIn = await signInPerson(server, dave.email);
 
@@ -134,7 +139,7 @@ beforeEach(async () => {
 });
 
 describe('settings', () => {
-  test('owners and admins set the provider and its mapping; auditors read it without the secret; members are refused', async () => {
+  test('owners set the provider and its mapping; admins and auditors read it without the secret; members are refused', async () => {
     const set = await configure({
       groupsClaim: 'roles',
       groupRoles: [
@@ -159,7 +164,12 @@ describe('settings', () => {
     const read = await bobIn.call('GET', SSO);
     expect(read.status).toBe(200);
     expect(read.body).toEqual(set.body);
-    // An auditor reads; only owners and admins change it. A member of the organisation reads nothing.
+    // Admins and auditors read; only owners change it (whoever runs the provider signs in as anyone,
+    // owners included). A member of the organisation reads nothing.
+    expect((await carolIn.call('GET', SSO)).body).toEqual(set.body);
+    const byAdmin = await carolIn.mutate('PUT', SSO, { issuer: idp.issuer, clientId: 'x', allowedDomains: ['example.com'] });
+    expect(byAdmin.status).toBe(403);
+    expect((await carolIn.mutate('DELETE', SSO)).status).toBe(403);
     expect((await bobIn.mutate('PUT', SSO, { issuer: idp.issuer, clientId: 'x', allowedDomains: ['example.com'] })).status).toBe(
       403,
     );
@@ -422,6 +432,52 @@ describe('changes of the mapping', () => {
     expect(await membership('team-b', email)).toBeNull();
     // Signing in again does not bring them back: they are outside the organisation now.
     expect((await signInThroughOrganisation()).location).toBe('/#/sign-in?error=sso_not_member');
+  });
+});
+
+describe('what the provider vouched for, over time', () => {
+  test('a mapping that leaves a person no workspace keeps them the organisation’s, and a later one gives them workspaces again', async () => {
+    await configure({ groupRoles: [{ group: 'seasonal', workspace: 'team-a', role: 'runner' }] });
+    const email = newEmail('seasonal');
+    idp.person = { sub: `sub-${email}`, email, emailVerified: true, groups: ['seasonal'] };
+    expect((await signInThroughOrganisation()).session).not.toBeNull();
+    await configure({ groupRoles: [] });
+    expect(await membership('team-a', email)).toBeNull();
+    expect(await organisationRoleOf(email)).toBe('member');
+    await configure({ groupRoles: [{ group: 'seasonal', workspace: 'team-b', role: 'viewer' }] });
+    expect(await membership('team-b', email)).toEqual({ role: 'viewer', source: 'directory', state: 'active' });
+    expect((await signInThroughOrganisation()).session).not.toBeNull();
+  });
+
+  test('a sign-in whose groups no longer open a workspace is refused, and what they stopped granting is gone', async () => {
+    await configure({ groupRoles: [{ group: 'project-x', workspace: 'team-a', role: 'developer' }] });
+    const email = newEmail('moved-on');
+    idp.person = { sub: `sub-${email}`, email, emailVerified: true, groups: ['project-x'] };
+    expect((await signInThroughOrganisation()).session).not.toBeNull();
+    expect(await membership('team-a', email)).toMatchObject({ role: 'developer' });
+    // Left the group at the provider: the next sign-in takes the role away, then finds nothing to open.
+    idp.person = { sub: `sub-${email}`, email, emailVerified: true, groups: [] };
+    expect((await signInThroughOrganisation()).location).toBe('/#/sign-in?error=sso_not_member');
+    expect(await membership('team-a', email)).toBeNull();
+  });
+
+  test('another provider ends the sessions the old one opened and forgets the groups it listed', async () => {
+    await configure({ groupRoles: [{ group: 'ml-platform', workspace: 'team-a', role: 'viewer' }] });
+    const email = newEmail('old-provider');
+    idp.person = { sub: `sub-${email}`, email, emailVerified: true, groups: ['ml-platform'] };
+    const { session } = await signInThroughOrganisation();
+    if (!session) throw new Error('no session opened');
+    // A password session of the owner is not the provider's, and outlives the change.
+    const changed = await configure({ clientId: `${idp.clientId}-next`, clientSecret: null });
+    expect(changed.body.clientId).toBe(`${idp.clientId}-next`);
+    expect((await session.call('GET', '/whoami')).status).toBe(401);
+    expect(await membership('team-a', email)).toBeNull();
+    expect((await aliceIn.call('GET', SSO)).status).toBe(200);
+    // Every workspace of the organisation records the change, with what it set.
+    const [entry] = await server.sql<{ summary: { clientId: string; sessionsEnded: number } }[]>`
+      SELECT summary FROM audit_log WHERE workspace_id = ${workspaceIds['team-b'] ?? ''} AND action = 'organisationSsoPut'
+      ORDER BY id DESC LIMIT 1`;
+    expect(entry?.summary).toMatchObject({ clientId: `${idp.clientId}-next`, sessionsEnded: 1 });
   });
 });
 

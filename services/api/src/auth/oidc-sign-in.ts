@@ -2,6 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { MemberRole } from '@outpost/sdk/contracts';
 import { API_PREFIX } from '@outpost/sdk/contracts';
 import type { AppDeps } from '../context.js';
+import type { RoleChanges } from '../db/directory.js';
 import { voidInvitationTokens } from '../db/email-tokens.js';
 import { activateMembership, getMember, insertMembership, lockMemberships } from '../db/memberships.js';
 import { consumeOidcLogin, getOidcProvider, insertOidcLogin, type OidcLogin, type OidcProviderRecord } from '../db/oidc.js';
@@ -28,14 +29,23 @@ export function safeReturnTo(value: string | undefined): string {
 /** Why single sign-on did not finish, as the sign-in page is told (never details of the provider's answer). */
 export type SsoFailure = 'sso_off' | 'sso_busy' | 'sso_state' | 'sso_unavailable' | 'sso_rejected' | 'sso_not_member';
 
+/** What a refused sign-in changed before it was refused: an organisation's sign-in commits the roles its claim took away. */
+export interface SsoRefusalAfter {
+  userId: string;
+  organisationId: string;
+  changes: RoleChanges;
+}
+
 export class SsoError extends Error {
   override readonly name = 'SsoError';
+  readonly after: SsoRefusalAfter | undefined;
   constructor(
     readonly failure: SsoFailure,
     message: string,
-    options: { cause?: unknown } = {},
+    options: { cause?: unknown; after?: SsoRefusalAfter } = {},
   ) {
-    super(message, options);
+    super(message, options.cause === undefined ? {} : { cause: options.cause });
+    this.after = options.after;
   }
 }
 

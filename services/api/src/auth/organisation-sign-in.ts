@@ -1,10 +1,10 @@
-import type { MemberRole } from '@outpost/sdk/contracts';
+import { type MemberRole, SCIM_USERS_PER_ORGANISATION } from '@outpost/sdk/contracts';
 import type { AppDeps } from '../context.js';
 import type { Db } from '../db/client.js';
 import { applyDirectoryRoles, directoryTransaction, type RoleChanges } from '../db/directory.js';
 import { openableWorkspaces } from '../db/memberships.js';
 import type { OidcLogin } from '../db/oidc.js';
-import { anySsoGrant, getOrganisationSso, replacePersonSsoGroups } from '../db/organisation-sso.js';
+import { anySsoGrant, getOrganisationSso, type OrganisationSsoRecord, replacePersonSsoGroups } from '../db/organisation-sso.js';
 import { putOrganisationMember } from '../db/organisations.js';
 import { ensureUser, findUserByIdentity, linkIdentity, lockUserByEmail, verifyAccount } from '../db/users.js';
 import { notFound } from '../domain-error.js';
@@ -50,7 +50,8 @@ export async function startOrganisationSignIn(
 interface Resolved {
   userId: string;
   email: string;
-  workspaceId: string;
+  /** The workspace the session opens, or null when none is open to the person (after their roles changed). */
+  workspaceId: string | null;
   role: MemberRole;
   verifiedNow: boolean;
   changes: RoleChanges;
@@ -71,13 +72,33 @@ async function standing(
   return row ?? { person: false, made: false, inactive: false };
 }
 
+/** How many people the organisation has: a sign-in makes no account past SCIM_USERS_PER_ORGANISATION. */
+async function organisationPeople(db: Db, organisationId: string): Promise<number> {
+  const [row] = await db<{ n: number }[]>`
+    SELECT count(*)::int AS n FROM organisation_members WHERE organisation_id = ${organisationId}`;
+  return row?.n ?? 0;
+}
+
+/**
+ * The provider as it is now, under the organisation's lock: a sign-in that began before its settings
+ * changed, or before it was turned off, finishes nothing (the token was checked against the old ones).
+ */
+async function sameProvider(db: Db, organisationId: string, used: OrganisationSsoRecord): Promise<void> {
+  const now = await getOrganisationSso(db, organisationId);
+  if (!now || now.updatedAt.getTime() !== used.updatedAt.getTime()) {
+    throw new SsoError('sso_unavailable', "the organisation's single sign-on changed during this sign-in: sign in again");
+  }
+}
+
 async function resolvePerson(
   deps: AppDeps,
-  organisationId: string,
+  provider: OrganisationSsoRecord,
   claims: IdentityClaims & { email: string },
   wantedWorkspaceId: string | null,
 ): Promise<Resolved> {
+  const organisationId = provider.organisationId;
   return directoryTransaction(deps.sql, organisationId, true, async (tx) => {
+    await sameProvider(tx, organisationId, provider);
     let user = await findUserByIdentity(tx, claims.issuer, claims.subject);
     user ??= await lockUserByEmail(tx, claims.email);
     let verifiedNow = false;
@@ -107,8 +128,17 @@ async function resolvePerson(
           "none of this person's groups grants a role in the organisation's workspaces: ask its admins to map one",
         );
       }
+      if ((await organisationPeople(tx, organisationId)) >= SCIM_USERS_PER_ORGANISATION) {
+        throw new SsoError(
+          'sso_not_member',
+          `the organisation has ${SCIM_USERS_PER_ORGANISATION} people, its limit: an owner removes someone first`,
+        );
+      }
       // Made verified: the organisation's provider vouched for an address of the organisation's domains.
-      user = (await ensureUser(tx, { email: claims.email, name: claims.name, managedBy: null })).user;
+      const made = await ensureUser(tx, { email: claims.email, name: claims.name, managedBy: null });
+      // Someone else made this account a moment ago: it is not this sign-in's to take.
+      if (!made.created) throw new SsoError('sso_state', 'an account with this address was just made: sign in again');
+      user = made.user;
       await putOrganisationMember(tx, organisationId, user.id, 'member');
     }
     await linkIdentity(tx, { issuer: claims.issuer, subject: claims.subject, userId: user.id });
@@ -118,13 +148,16 @@ async function resolvePerson(
     const ours = new Set(places.map((w) => w.id));
     const openable = (await openableWorkspaces(tx, user.id)).filter((w) => ours.has(w.workspaceId));
     const chosen = openable.find((w) => w.workspaceId === wantedWorkspaceId) ?? openable[0];
-    if (!chosen) {
-      throw new SsoError(
-        'sso_not_member',
-        'no workspace of the organisation is open to this person: ask its admins to map one of their groups, or add them',
-      );
-    }
-    return { userId: user.id, email: user.email, workspaceId: chosen.workspaceId, role: chosen.role, verifiedNow, changes };
+    // With no workspace open, the sign-in still commits what the claim changed (roles it no longer
+    // grants are taken away) and is refused after.
+    return {
+      userId: user.id,
+      email: user.email,
+      workspaceId: chosen?.workspaceId ?? null,
+      role: chosen?.role ?? 'viewer',
+      verifiedNow,
+      changes,
+    };
   });
 }
 
@@ -159,7 +192,14 @@ export async function finishOrganisationSignIn(deps: AppDeps, login: OidcLogin, 
       "the identity provider did not vouch for a verified address of the organisation's domains",
     );
   }
-  const resolved = await resolvePerson(deps, organisationId, { ...claims, email }, login.workspaceId);
+  const resolved = await resolvePerson(deps, provider, { ...claims, email }, login.workspaceId);
+  if (resolved.workspaceId === null) {
+    throw new SsoError(
+      'sso_not_member',
+      'no workspace of the organisation is open to this person: ask its admins to map one of their groups, or add them',
+      { after: { userId: resolved.userId, organisationId, changes: resolved.changes } },
+    );
+  }
   const opened = await openUserSession(deps.sql, {
     workspaceId: resolved.workspaceId,
     userId: resolved.userId,

@@ -110,22 +110,41 @@ async function peopleInGroups(db: Db, organisationId: string, groups: readonly s
   return rows.map((r) => r.user_id);
 }
 
+/** Forgets every person's stored groups (another provider lists other groups); returns whose they were. */
+export async function forgetSsoGroups(db: Db, organisationId: string): Promise<string[]> {
+  const people = await db<{ user_id: string }[]>`
+    DELETE FROM organisation_sso_groups WHERE organisation_id = ${organisationId} RETURNING user_id`;
+  return [...new Set(people.map((r) => r.user_id))];
+}
+
+/**
+ * Ends every session the organisation's provider opened, in every workspace of the organisation:
+ * what it vouched for ends when it is replaced or turned off. Returns how many ended.
+ */
+export async function endSsoSessions(db: Db, organisationId: string): Promise<number> {
+  const ended = await db`
+    UPDATE sessions SET revoked_at = now()
+    WHERE user_id IN (SELECT user_id FROM organisation_members WHERE organisation_id = ${organisationId})
+      AND opened_by = 'organisation-sign-on' AND revoked_at IS NULL
+      AND workspace_id IN (SELECT id FROM workspaces WHERE organisation_id = ${organisationId})
+    RETURNING id`;
+  return ended.length;
+}
+
 /**
  * Turns the organisation's single sign-on off: its provider, its mapping, every stored group and the
  * sessions it opened go. Returns the people who had stored groups, whose roles from them end.
  */
-export async function deleteOrganisationSso(db: Db, organisationId: string): Promise<{ found: boolean; people: string[] }> {
+export async function deleteOrganisationSso(
+  db: Db,
+  organisationId: string,
+): Promise<{ found: boolean; people: string[]; sessionsEnded: number }> {
   const deleted = await db`DELETE FROM organisation_sso WHERE organisation_id = ${organisationId} RETURNING organisation_id`;
   await db`DELETE FROM organisation_sso_group_roles WHERE organisation_id = ${organisationId}`;
-  const people = await db<{ user_id: string }[]>`
-    DELETE FROM organisation_sso_groups WHERE organisation_id = ${organisationId} RETURNING user_id`;
-  // What the provider vouched for ends with it: its sessions, in every workspace of the organisation.
-  await db`
-    UPDATE sessions SET revoked_at = now()
-    WHERE user_id IN (SELECT user_id FROM organisation_members WHERE organisation_id = ${organisationId})
-      AND opened_by = 'organisation-sign-on' AND revoked_at IS NULL
-      AND workspace_id IN (SELECT id FROM workspaces WHERE organisation_id = ${organisationId})`;
-  return { found: deleted.length > 0, people: [...new Set(people.map((r) => r.user_id))] };
+  // Sessions first: a person whose last groups go may leave the organisation (migration 0052's trigger).
+  const sessionsEnded = await endSsoSessions(db, organisationId);
+  const people = await forgetSsoGroups(db, organisationId);
+  return { found: deleted.length > 0, people, sessionsEnded };
 }
 
 /** Stores the person's groups as this sign-in listed them, replacing what the last one did. */

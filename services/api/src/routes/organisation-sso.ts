@@ -1,7 +1,7 @@
 import {
   API_PREFIX,
-  ORGANISATION_ADMINS,
   ORGANISATION_READERS,
+  type OrganisationRole,
   type OrganisationSso,
   type OrganisationSsoRequest,
 } from '@outpost/sdk/contracts';
@@ -11,10 +11,12 @@ import { organisationWithRole } from '../auth/organisations.js';
 import type { AppDeps } from '../context.js';
 import type { Db } from '../db/client.js';
 import { forgetRevokedKeys } from '../db/credentials.js';
-import { applyDirectoryRoles, directoryTransaction, type RoleChanges } from '../db/directory.js';
+import { applyDirectoryRoles, directoryTransaction } from '../db/directory.js';
 import { organisationWorkspacesBySlug } from '../db/directory-groups.js';
 import {
   deleteOrganisationSso,
+  endSsoSessions,
+  forgetSsoGroups,
   getOrganisationSso,
   type OrganisationSsoRecord,
   replaceSsoGroupRoles,
@@ -27,13 +29,17 @@ import type { Handlers } from './types.js';
 
 /*
  * The organisation's own single sign-on (docs/organisations.md, "Single sign-on for the
- * organisation"): owners, admins and auditors read it; owners and admins set and remove it. Setting
+ * organisation"): owners, admins and auditors read it; owners alone set and remove it, because whoever
+ * runs the provider can sign in as any person of the organisation, its owners included: choosing it
+ * is an owner's power, as making an owner is. Setting
  * a new mapping of groups to roles, or removing the provider, recomputes at once the roles of
  * everyone whose last sign-in listed an affected group, under the organisation's lock and within the
  * directory's time limit, as a change of a directory group's roles does (routes/organisation-groups.ts).
  */
 
 const DEFAULT_GROUPS_CLAIM = 'groups';
+/** Who sets and removes the provider. */
+const OWNERS: readonly OrganisationRole[] = ['owner'];
 
 async function toSso(deps: AppDeps, db: Db, slug: string, record: OrganisationSsoRecord): Promise<OrganisationSso> {
   return {
@@ -80,16 +86,6 @@ async function resolveGroupRoles(
   return roles.map((r) => ({ group: r.group, workspaceId: bySlug.get(r.workspace) as string, role: r.role }));
 }
 
-/** Records, in each workspace where someone's role from groups changed, who changed the mapping. */
-function noteChanges(
-  audit: Parameters<typeof noteIn>[0],
-  principal: Parameters<typeof noteIn>[1],
-  changes: RoleChanges,
-  summary: Record<string, unknown>,
-): void {
-  noteIn(audit, principal, changes.workspaceIds, { targetIds: {}, summary });
-}
-
 export const organisationSsoHandlers = {
   organisationSsoGet: async ({ params, principal, deps }) => {
     const userId = await actingIn(deps, principal, params.org);
@@ -108,7 +104,7 @@ export const organisationSsoHandlers = {
   organisationSsoPut: async ({ params, body, principal, deps, audit, logger }) => {
     const doing = "changing the organisation's single sign-on";
     const userId = await actingIn(deps, principal, params.org);
-    const seen = await organisationWithRole(deps.sql, userId, params.org, ORGANISATION_ADMINS, doing);
+    const seen = await organisationWithRole(deps.sql, userId, params.org, OWNERS, doing);
     try {
       // The form and the address are checked here; the issuer is first contacted when someone signs in.
       await deps.oidc.checkIssuerDestination(body.issuer);
@@ -122,9 +118,9 @@ export const organisationSsoHandlers = {
         'the server has no OUTPOST_SECRET_KEY to encrypt it with; set one, or use a public client',
       );
     }
-    const { sso, changes } = await directoryTransaction(deps.sql, seen.id, true, async (tx) => {
+    const { sso, changes, sessionsEnded, workspaceIds } = await directoryTransaction(deps.sql, seen.id, true, async (tx) => {
       // Read again under the lock: a role taken away a moment ago no longer acts.
-      const organisation = await organisationWithRole(tx, userId, params.org, ORGANISATION_ADMINS, doing);
+      const organisation = await organisationWithRole(tx, userId, params.org, OWNERS, doing);
       const roles =
         body.groupRoles === undefined ? null : await resolveGroupRoles(tx, organisation.id, params.org, body.groupRoles);
       const existing = await getOrganisationSso(tx, organisation.id);
@@ -140,16 +136,39 @@ export const organisationSsoHandlers = {
         allowedDomains: [...new Set(body.allowedDomains)],
         groupsClaim: body.groupsClaim ?? existing?.groupsClaim ?? DEFAULT_GROUPS_CLAIM,
       });
+      // Another provider, client or claim: what the old one vouched for ends (its sessions, and the
+      // groups its tokens listed); other domains: its sessions end, and people sign in again.
+      const providerChanged =
+        existing !== null &&
+        (existing.issuer !== record.issuer ||
+          existing.clientId !== record.clientId ||
+          existing.groupsClaim !== record.groupsClaim);
+      const domainsChanged = existing !== null && existing.allowedDomains.join(' ') !== record.allowedDomains.join(' ');
+      const forgotten = providerChanged ? await forgetSsoGroups(tx, organisation.id) : [];
+      const sessionsEnded = providerChanged || domainsChanged ? await endSsoSessions(tx, organisation.id) : 0;
       const people = roles === null ? [] : await replaceSsoGroupRoles(tx, organisation.id, roles);
-      const changes = await applyDirectoryRoles(tx, organisation.id, people);
-      return { sso: await toSso(deps, tx, params.org, record), changes };
+      const changes = await applyDirectoryRoles(tx, organisation.id, [...new Set([...forgotten, ...people])]);
+      const everywhere = await tx<{ id: string }[]>`SELECT id FROM workspaces WHERE organisation_id = ${organisation.id}`;
+      return {
+        sso: await toSso(deps, tx, params.org, record),
+        changes,
+        sessionsEnded,
+        workspaceIds: everywhere.map((w) => w.id),
+      };
     });
     forgetRevokedKeys(deps.apiKeys, changes.revokedKeyIds);
-    noteChanges(audit, principal, changes, {
-      singleSignOn: 'mapping changed',
-      changed: changes.changed,
-      granted: changes.granted,
-      removed: changes.removed,
+    // Every workspace of the organisation records it: whoever runs the provider can sign in as its people.
+    noteIn(audit, principal, workspaceIds, {
+      targetIds: {},
+      summary: {
+        issuer: sso.issuer,
+        clientId: sso.clientId,
+        allowedDomains: sso.allowedDomains,
+        groupsClaim: sso.groupsClaim,
+        groupRoles: sso.groupRoles.length,
+        sessionsEnded,
+        rolesFromGroups: { granted: changes.granted, changed: changes.changed, removed: changes.removed },
+      },
     });
     logger.info({ workspaces: changes.workspaceIds.length, grants: sso.groupRoles.length }, "organisation's single sign-on set");
     return sso;
@@ -158,15 +177,23 @@ export const organisationSsoHandlers = {
   organisationSsoDelete: async ({ params, principal, deps, audit, logger }) => {
     const doing = "turning the organisation's single sign-on off";
     const userId = await actingIn(deps, principal, params.org);
-    const seen = await organisationWithRole(deps.sql, userId, params.org, ORGANISATION_ADMINS, doing);
-    const changes = await directoryTransaction(deps.sql, seen.id, true, async (tx) => {
-      const organisation = await organisationWithRole(tx, userId, params.org, ORGANISATION_ADMINS, doing);
-      const { found, people } = await deleteOrganisationSso(tx, organisation.id);
+    const seen = await organisationWithRole(deps.sql, userId, params.org, OWNERS, doing);
+    const { changes, sessionsEnded, workspaceIds } = await directoryTransaction(deps.sql, seen.id, true, async (tx) => {
+      const organisation = await organisationWithRole(tx, userId, params.org, OWNERS, doing);
+      const { found, people, sessionsEnded } = await deleteOrganisationSso(tx, organisation.id);
       if (!found) throw notFound('single sign-on settings of the organisation');
-      return applyDirectoryRoles(tx, organisation.id, people);
+      const everywhere = await tx<{ id: string }[]>`SELECT id FROM workspaces WHERE organisation_id = ${organisation.id}`;
+      return {
+        changes: await applyDirectoryRoles(tx, organisation.id, people),
+        sessionsEnded,
+        workspaceIds: everywhere.map((w) => w.id),
+      };
     });
     forgetRevokedKeys(deps.apiKeys, changes.revokedKeyIds);
-    noteChanges(audit, principal, changes, { singleSignOn: 'turned off', removed: changes.removed });
+    noteIn(audit, principal, workspaceIds, {
+      targetIds: {},
+      summary: { turnedOff: true, sessionsEnded, rolesFromGroups: { removed: changes.removed } },
+    });
     logger.info({ workspaces: changes.workspaceIds.length, removed: changes.removed }, "organisation's single sign-on off");
     return null;
   },

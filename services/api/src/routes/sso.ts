@@ -18,10 +18,11 @@ import { finishOrganisationSignIn, type OrganisationSignedIn, startOrganisationS
 import { readCookie, sessionCookies } from '../auth/sessions.js';
 import type { AppDeps } from '../context.js';
 import { forgetRevokedKeys } from '../db/credentials.js';
+import type { RoleChanges } from '../db/directory.js';
 import { deleteOidcProvider, getOidcProvider, type OidcProviderRecord, upsertOidcProvider } from '../db/oidc.js';
 import { getWorkspace } from '../db/workspaces.js';
 import { ApiError, errorCode, notFound } from '../errors.js';
-import { type Handlers, type Recover, redirectTo } from './types.js';
+import { type HandlerContext, type Handlers, type Recover, redirectTo } from './types.js';
 
 function toConfig(deps: AppDeps, provider: OidcProviderRecord, workspace: Workspace): OidcConfig {
   return {
@@ -122,6 +123,36 @@ const toSignInPage: Recover = (error, { url, header }) => {
 };
 
 /**
+ * What an organisation's sign-in changed in the person's roles: the keys of workspaces they lost are
+ * forgotten here (db/credentials.ts), and each workspace where their role from groups changed records
+ * it, as a change of a group does (the workspace the session opens records the sign-in itself).
+ */
+function roleChangesOfSignIn(
+  deps: AppDeps,
+  audit: HandlerContext<'oidcSignInCallback'>['audit'],
+  userId: string,
+  changes: RoleChanges,
+  openedIn: string | null,
+): void {
+  forgetRevokedKeys(deps.apiKeys, changes.revokedKeyIds);
+  for (const changed of changes.workspaceIds) {
+    if (changed === openedIn) continue;
+    audit({
+      workspaceId: changed,
+      actorKind: 'user',
+      actorId: userId,
+      action: 'authOidcSignIn',
+      targetIds: { userId },
+      resultIds: {},
+      summary: {
+        through: 'organisation single sign-on',
+        rolesFromGroups: { granted: changes.granted, changed: changes.changed, removed: changes.removed },
+      },
+    });
+  }
+}
+
+/**
  * `GET /auth/oidc/:workspace/start?returnTo=/runs` sends the browser to the identity provider with
  * state, nonce and a PKCE challenge; `GET /auth/oidc/callback` comes back with the code, opens a
  * session and lands on the dashboard. The state cookie is SameSite=Lax: the callback is a top-level
@@ -173,28 +204,14 @@ export const oidcBrowserHandlers = {
     } catch (error) {
       if (!(error instanceof SsoError)) throw error;
       logger.warn({ err: error, failure: error.failure }, 'single sign-on failed');
+      // A refused organisation sign-in may still have taken away roles its groups no longer grant.
+      if (error.after) roleChangesOfSignIn(deps, audit, error.after.userId, error.after.changes, null);
       setCookies([cleared]);
       return redirectTo(`/#/sign-in?error=${error.failure}`);
     }
     const { opened, userId, workspaceId, returnTo, verifiedNow, accepted } = signedIn;
     const changes = 'changes' in signedIn ? (signedIn as OrganisationSignedIn).changes : null;
-    if (changes) {
-      // Keys of a person who lost a workspace went with it (db/credentials.ts); this app believes them no longer.
-      forgetRevokedKeys(deps.apiKeys, changes.revokedKeyIds);
-      // Each workspace where the person's groups changed their role records it, as a group change does.
-      for (const changed of changes.workspaceIds) {
-        if (changed === workspaceId) continue;
-        audit({
-          workspaceId: changed,
-          actorKind: 'user',
-          actorId: userId,
-          action: 'authOidcSignIn',
-          targetIds: { userId },
-          resultIds: {},
-          summary: { through: 'organisation single sign-on', rolesFromGroups: true },
-        });
-      }
-    }
+    if (changes) roleChangesOfSignIn(deps, audit, userId, changes, workspaceId);
     if (accepted) {
       audit({
         workspaceId,

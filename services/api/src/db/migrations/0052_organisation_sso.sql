@@ -7,7 +7,11 @@
 -- sign-in listed them: db/directory.ts applyDirectoryRoles counts them beside directory groups, so a
 -- changed mapping applies at once to everyone who signed in, without waiting for their next sign-in.
 -- A sign-in under way (`oidc_logins`) is now a workspace's or the organisation's; for the latter,
--- `workspace_id` is the workspace asked for, if any.
+-- `workspace_id` is the workspace asked for, if any. A person whose groups the provider listed stays
+-- the organisation's `member` when their last membership ends (a mapping stopped granting it), as an
+-- active person of the directory does: the provider still vouches for them, and a later mapping, or
+-- their next sign-in, gives them workspaces again. Removing them from the organisation forgets
+-- their groups (db/organisations.ts deleteOrganisationMember).
 CREATE TABLE "organisation_sso" (
 	"organisation_id" uuid PRIMARY KEY NOT NULL,
 	"issuer" text NOT NULL,
@@ -56,3 +60,21 @@ ALTER TABLE "oidc_logins" ADD COLUMN "organisation_id" uuid;
 ALTER TABLE "oidc_logins" ADD CONSTRAINT "oidc_logins_organisation_id_organisations_id_fk" FOREIGN KEY ("organisation_id") REFERENCES "public"."organisations"("id") ON DELETE no action ON UPDATE no action;
 --> statement-breakpoint
 ALTER TABLE "oidc_logins" ADD CONSTRAINT "oidc_logins_whose_ck" CHECK (organisation_id IS NOT NULL OR workspace_id IS NOT NULL);
+--> statement-breakpoint
+CREATE OR REPLACE FUNCTION organisation_member_after_membership() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  DELETE FROM organisation_members om
+  USING workspaces w
+  WHERE w.id = OLD.workspace_id AND om.organisation_id = w.organisation_id
+    AND om.user_id = OLD.user_id AND om.role = 'member'
+    AND NOT EXISTS (
+      SELECT 1 FROM memberships m JOIN workspaces ow ON ow.id = m.workspace_id
+      WHERE m.user_id = OLD.user_id AND ow.organisation_id = w.organisation_id AND m.state = 'active')
+    AND NOT EXISTS (
+      SELECT 1 FROM directory_users du
+      WHERE du.organisation_id = w.organisation_id AND du.user_id = OLD.user_id AND du.active)
+    AND NOT EXISTS (
+      SELECT 1 FROM organisation_sso_groups sg
+      WHERE sg.organisation_id = w.organisation_id AND sg.user_id = OLD.user_id);
+  RETURN NULL;
+END $$;
