@@ -285,6 +285,8 @@ export {
   NotificationDeliveryStatus,
 } from './notifications.js';
 export {
+  OrganisationDomain,
+  OrganisationDomainParams,
   OrganisationSso,
   OrganisationSsoRequest,
   SSO_CLAIM_GROUP_LENGTH_MAX,

@@ -44,6 +44,23 @@ export const SsoGroupRole = z.strictObject({
 });
 export type SsoGroupRole = z.infer<typeof SsoGroupRole>;
 
+/**
+ * An allowed domain and what proves the organisation holds it: a TXT record named `recordName` whose
+ * value is `recordValue`. Only a verified domain signs anyone in, and one organisation at a time holds
+ * a domain verified.
+ */
+export const OrganisationDomain = z.strictObject({
+  domain: z.string(),
+  verified: z.boolean(),
+  verifiedAt: Timestamp.nullable(),
+  recordName: z.string(),
+  recordValue: z.string(),
+});
+export type OrganisationDomain = z.infer<typeof OrganisationDomain>;
+
+/** A domain by name; a name no domain can have is an unknown domain, a 404, like any other. */
+export const OrganisationDomainParams = z.strictObject({ org: WorkspaceSlug, domain: z.string().max(253) });
+
 /** The organisation's provider, as its owners, admins and auditors see it. The client secret is write-only. */
 export const OrganisationSso = z.strictObject({
   issuer: z.string(),
@@ -51,6 +68,8 @@ export const OrganisationSso = z.strictObject({
   hasClientSecret: z.boolean(),
   /** Only verified addresses of these domains sign in; the provider is trusted for nobody else. */
   allowedDomains: z.array(z.string()),
+  /** Each allowed domain with its proof: until it is verified, nobody of that domain signs in. */
+  domains: z.array(OrganisationDomain),
   /** The ID token claim that lists the person's groups. */
   groupsClaim: z.string(),
   /** The roles the groups claim grants, by group, then workspace slug. */

@@ -134,7 +134,7 @@ import {
   NotificationDeliveryListQuery,
   NotificationDeliveryListResponse,
 } from './notifications.js';
-import { OrganisationSso, OrganisationSsoRequest } from './organisation-sso.js';
+import { OrganisationDomainParams, OrganisationSso, OrganisationSsoRequest } from './organisation-sso.js';
 import {
   Organisation,
   OrganisationHealthResponse,
@@ -1702,6 +1702,16 @@ export const routes = {
     params: OrganisationParams,
     response: NoContent,
     status: 204,
+  }),
+  organisationSsoDomainVerify: route({
+    method: 'POST',
+    path: '/organisations/:org/sso/domains/:domain/verify',
+    summary:
+      "Prove an allowed domain of the organisation's single sign-on by its TXT record (its owners); until then nobody of that domain signs in",
+    access: { roles: READERS, person: true, whileArchived: true },
+    params: OrganisationDomainParams,
+    response: OrganisationSso,
+    cacheControl: 'no-store',
   }),
   organisationTokensList: route({
     method: 'GET',

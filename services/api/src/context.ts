@@ -1,3 +1,4 @@
+import type { DomainRecords } from './auth/domain-records.js';
 import type { OidcRelyingParty } from './auth/oidc.js';
 import type { ScryptParams } from './auth/passwords.js';
 import type { RunTokens } from './auth/run-tokens.js';
@@ -42,6 +43,8 @@ export interface AppDeps {
   publicUrl: string;
   /** OpenID Connect relying party, with its discovery and JWKS caches. */
   oidc: OidcRelyingParty;
+  /** TXT lookups that prove an organisation's single sign-on domains. */
+  domainRecords: DomainRecords;
   /** Encrypts stored OIDC client secrets; null without OUTPOST_SECRET_KEY (public clients only). */
   secretBox: SecretBox | null;
   /** scrypt parameters of new password hashes. */

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { DEFAULT_LEASE_SECONDS, DEFAULT_PORT } from '@outpost/sdk/contracts';
 import type { Hono } from 'hono';
 import { createApp } from './app.js';
+import { DomainRecords } from './auth/domain-records.js';
 import { OidcRelyingParty } from './auth/oidc.js';
 import { DEFAULT_SCRYPT, type ScryptParams } from './auth/passwords.js';
 import { RunTokens } from './auth/run-tokens.js';
@@ -98,6 +99,8 @@ export interface ServerOptions {
   secretKey?: string;
   /** Accept `http://` OIDC issuers on loopback addresses (development and tests only). @default false */
   allowLoopbackOidc?: boolean;
+  /** Name servers (`host:port`) for the TXT records that prove single sign-on domains; the system's when absent. */
+  dnsServers?: string[];
   /** scrypt parameters of new password hashes. @default N=2^15, r=8, p=3 */
   passwordParams?: ScryptParams;
   /** OUTPOST_METRICS_TOKEN (32+ characters): the bearer token `/metrics` asks for; without it `/metrics` is not served. */
@@ -245,6 +248,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       // Set to the listening address below unless configured.
       publicUrl: options.publicUrl?.replace(/\/+$/, '') ?? '',
       oidc: new OidcRelyingParty({ allowLoopbackHttp: options.allowLoopbackOidc ?? false }),
+      domainRecords: new DomainRecords(options.dnsServers),
       secretBox,
       passwordParams: options.passwordParams ?? DEFAULT_SCRYPT,
       apiKeys: new ApiKeyCache(),

@@ -19,6 +19,7 @@ import { type RunningServer, type ServerOptions, startServer } from './server.js
 
 export { MAX_BUDGET_FAILURES } from './automations/engine.js';
 export { deleteExpiredEventIds, ledgerReadUpToNow } from './db/events.js';
+export { TestDnsServer } from './testing-dns-server.js';
 export { type ProviderPerson, TestOidcProvider, type TokenTwist } from './testing-oidc-provider.js';
 export { type OtlpReceiver, type ReceivedSpan, startOtlpReceiver } from './testing-otlp-receiver.js';
 

@@ -1,6 +1,6 @@
 import { SSO_CLAIM_GROUPS_MAX } from '@outpost/sdk/contracts';
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
-import { startTestServer, TestOidcProvider, type TestServer } from '../src/testing.js';
+import { startTestServer, TestDnsServer, TestOidcProvider, type TestServer } from '../src/testing.js';
 import { type Call, client, type Reply } from './helpers.js';
 import { browser, cookieValue } from './sessions.support.js';
 import { addPerson, confirmAddress, newEmail, type PersonSession, signInPerson } from './users.support.js';
@@ -15,6 +15,8 @@ import { addPerson, confirmAddress, newEmail, type PersonSession, signInPerson }
 let server: TestServer;
 let owner: Call;
 let idp: TestOidcProvider;
+/** The name server the API asks for the TXT records that prove domains. */
+let dns: TestDnsServer;
 let organisationId: string;
 /** The organisation's owner, signed in with a password. */
 let aliceIn: PersonSession;
@@ -100,7 +102,8 @@ async function organisationRoleOf(email: string): Promise<string | null> {
 
 beforeAll(async () => {
   idp = await new TestOidcProvider().start();
-  server = await startTestServer({ loops: false, secretKey: SECRET_KEY });
+  dns = await new TestDnsServer().start();
+  server = await startTestServer({ loops: false, secretKey: SECRET_KEY, dnsServers: [dns.address] });
   owner = client(server, server.ownerKey);
   const alice = await verifiedPerson('owner');
   aliceEmail = alice.email;
@@ -122,6 +125,7 @@ beforeAll(async () => {
   carolIn = await signInPerson(server, carol.email, undefined, 'default');
   const dave = await verifiedPerson('viewer');
   daveIn = await signInPerson(server, dave.email);
+  // The organisation's provider is set, and example.com proven, before each test (beforeEach).
 
   const elsewhere = await server.createWorkspace();
   const [otherRow] = await server.sql<{ slug: string }[]>`
@@ -131,11 +135,23 @@ beforeAll(async () => {
 afterAll(async () => {
   await server?.close();
   await idp?.close();
+  await dns?.close();
 });
+
+/** Serves a domain's TXT record, as its owner would add it at their DNS provider. */
+async function publish(domain: { recordName: string; recordValue: string }): Promise<void> {
+  dns.records.set(domain.recordName, [...(dns.records.get(domain.recordName) ?? []), domain.recordValue]);
+}
 beforeEach(async () => {
   idp.twist = {};
   idp.confidential = true;
-  await configure({ groupRoles: [], groupsClaim: 'groups' });
+  const set = await configure({ groupRoles: [], groupsClaim: 'groups' });
+  // Turning single sign-on off forgets its domains' proofs: prove example.com again when it was.
+  const domain = set.body.domains[0];
+  if (!domain.verified) {
+    await publish(domain);
+    expect((await aliceIn.mutate('POST', `${SSO}/domains/example.com/verify`)).status).toBe(200);
+  }
 });
 
 describe('settings', () => {
@@ -325,6 +341,59 @@ describe('signing in', () => {
     const opened = await signInThroughOrganisation('?workspace=team-a');
     const who = await opened.session?.call('GET', '/whoami');
     expect(who?.body).toMatchObject({ workspace: { slug: 'team-a' }, principal: { role: 'developer' } });
+  });
+});
+
+describe('domains', () => {
+  test('a domain signs nobody in until its TXT record proves it, and then one organisation alone holds it', async () => {
+    await configure({
+      allowedDomains: ['example.com', 'acme.example'],
+      groupRoles: [{ group: 'ml-platform', workspace: 'team-a', role: 'viewer' }],
+    });
+    const before = await aliceIn.call('GET', SSO);
+    const acme = before.body.domains.find((d: { domain: string }) => d.domain === 'acme.example');
+    expect(acme).toMatchObject({ verified: false, verifiedAt: null, recordName: '_outpost-challenge.acme.example' });
+    expect(acme.recordValue).toMatch(/^outpost-domain-verification=[A-Za-z0-9_-]{20,}$/);
+    // The domain that was proven stays proven with its token when the list is set again.
+    expect(before.body.domains.find((d: { domain: string }) => d.domain === 'example.com')).toMatchObject({ verified: true });
+
+    const email = newEmail('acme').replace('@example.com', '@acme.example');
+    idp.person = { sub: `sub-${email}`, email, emailVerified: true, groups: ['ml-platform'] };
+    expect((await signInThroughOrganisation()).location).toBe('/#/sign-in?error=sso_not_member');
+    expect(await server.sql`SELECT 1 FROM users WHERE email = ${email}`).toHaveLength(0);
+
+    // Without the record, or with another value, proving fails and says what to publish where.
+    dns.records.set('_outpost-challenge.acme.example', ['outpost-domain-verification=someone-elses']);
+    const early = await aliceIn.mutate('POST', `${SSO}/domains/acme.example/verify`);
+    expect(early.status).toBe(409);
+    expect(early.body.detail).toContain('_outpost-challenge.acme.example');
+    expect(early.body.detail).toContain(acme.recordValue);
+    expect((await daveIn.mutate('POST', `${SSO}/domains/acme.example/verify`)).status).toBe(403);
+    expect((await aliceIn.mutate('POST', `${SSO}/domains/unlisted.example/verify`)).status).toBe(404);
+
+    await publish(acme);
+    const proven = await aliceIn.mutate('POST', `${SSO}/domains/acme.example/verify`);
+    expect(proven.status, proven.text).toBe(200);
+    expect(proven.body.domains.find((d: { domain: string }) => d.domain === 'acme.example')).toMatchObject({ verified: true });
+    expect((await signInThroughOrganisation()).session).not.toBeNull();
+
+    // Another organisation lists the same domain: it proves nothing while this one holds it.
+    const [row] = await server.sql<
+      { organisation_id: string }[]
+    >`SELECT organisation_id FROM workspaces WHERE id = ${other.workspaceId}`;
+    const rival = await verifiedPerson('owner', client(server, other.ownerKey));
+    await server.sql`UPDATE organisation_members SET role = 'owner' WHERE organisation_id = ${row?.organisation_id ?? ''} AND user_id = ${rival.userId}`;
+    const rivalIn = await signInPerson(server, rival.email);
+    const theirs = await rivalIn.mutate('PUT', `/organisations/${other.slug}/sso`, {
+      issuer: idp.issuer,
+      clientId: idp.clientId,
+      allowedDomains: ['acme.example'],
+    });
+    expect(theirs.status, theirs.text).toBe(200);
+    await publish(theirs.body.domains[0]);
+    const taken = await rivalIn.mutate('POST', `/organisations/${other.slug}/sso/domains/acme.example/verify`);
+    expect(taken.status).toBe(409);
+    expect(taken.body.detail).toMatch(/another organisation holds acme.example/);
   });
 });
 

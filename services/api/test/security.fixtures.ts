@@ -983,6 +983,15 @@ export const FIXTURES: Record<RouteName, Fixture> = {
     body: { issuer: 'https://idp.example.com', clientId: `${s.tag}-client`, allowedDomains: ['example.com'] },
     session: await s.organisationOwner(),
   }),
+  // Proving a domain already proven looks nothing up: the route's access is what the matrix checks.
+  organisationSsoDomainVerify: async (s) => {
+    await s.organisationSso();
+    const domain = `d${randomUUID().slice(0, 8)}.example.com`;
+    await s.server.sql`
+      INSERT INTO organisation_domains (organisation_id, domain, token, verified_at)
+      SELECT organisation_id, ${domain}, 'proven', now() FROM workspaces WHERE id = ${s.ws.workspaceId}`;
+    return { params: { org: await s.organisation(), domain }, session: await s.organisationOwner() };
+  },
   organisationSsoDelete: async (s) => {
     await s.organisationSso();
     return { params: { org: await s.organisation() }, session: await s.organisationOwner() };

@@ -161,6 +161,7 @@ describe('path tricks never skip authentication', () => {
       'oidcSignInCallback',
       'oidcSignInStart',
       'openApiDocument',
+      'organisationSignInStart',
     ]);
     expect((await raw('GET', '/api/v1/.well-known/jwks.json')).status).toBe(200);
     expect((await raw('GET', '/api/v1/openapi.json')).status).toBe(200);

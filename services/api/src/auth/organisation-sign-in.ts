@@ -4,7 +4,13 @@ import type { Db } from '../db/client.js';
 import { applyDirectoryRoles, directoryTransaction, type RoleChanges } from '../db/directory.js';
 import { openableWorkspaces } from '../db/memberships.js';
 import type { OidcLogin } from '../db/oidc.js';
-import { anySsoGrant, getOrganisationSso, type OrganisationSsoRecord, replacePersonSsoGroups } from '../db/organisation-sso.js';
+import {
+  anySsoGrant,
+  domainVerified,
+  getOrganisationSso,
+  type OrganisationSsoRecord,
+  replacePersonSsoGroups,
+} from '../db/organisation-sso.js';
 import { putOrganisationMember } from '../db/organisations.js';
 import { ensureUser, findUserByIdentity, linkIdentity, lockUserByEmail, verifyAccount } from '../db/users.js';
 import { notFound } from '../domain-error.js';
@@ -99,6 +105,14 @@ async function resolvePerson(
   const organisationId = provider.organisationId;
   return directoryTransaction(deps.sql, organisationId, true, async (tx) => {
     await sameProvider(tx, organisationId, provider);
+    // Only a domain the organisation proved it holds: otherwise it could make or open accounts at
+    // anyone's addresses.
+    if (!(await domainVerified(tx, organisationId, claims.email.split('@').at(-1) ?? ''))) {
+      throw new SsoError(
+        'sso_not_member',
+        "the address's domain is not yet verified for the organisation: an owner verifies it under Single sign-on",
+      );
+    }
     let user = await findUserByIdentity(tx, claims.issuer, claims.subject);
     user ??= await lockUserByEmail(tx, claims.email);
     let verifiedNow = false;

@@ -132,8 +132,8 @@ export async function endSsoSessions(db: Db, organisationId: string): Promise<nu
 }
 
 /**
- * Turns the organisation's single sign-on off: its provider, its mapping, every stored group and the
- * sessions it opened go. Returns the people who had stored groups, whose roles from them end.
+ * Turns the organisation's single sign-on off: its provider, its domains and their proofs, its
+ * mapping, every stored group and the sessions it opened go. Returns the people who had stored groups, whose roles from them end.
  */
 export async function deleteOrganisationSso(
   db: Db,
@@ -141,6 +141,7 @@ export async function deleteOrganisationSso(
 ): Promise<{ found: boolean; people: string[]; sessionsEnded: number }> {
   const deleted = await db`DELETE FROM organisation_sso WHERE organisation_id = ${organisationId} RETURNING organisation_id`;
   await db`DELETE FROM organisation_sso_group_roles WHERE organisation_id = ${organisationId}`;
+  await db`DELETE FROM organisation_domains WHERE organisation_id = ${organisationId}`;
   // Sessions first: a person whose last groups go may leave the organisation (migration 0052's trigger).
   const sessionsEnded = await endSsoSessions(db, organisationId);
   const people = await forgetSsoGroups(db, organisationId);
@@ -168,5 +169,63 @@ export async function anySsoGrant(db: Db, organisationId: string, groups: readon
     SELECT EXISTS (
       SELECT 1 FROM organisation_sso_group_roles
       WHERE organisation_id = ${organisationId} AND group_value = ANY(${textArray(db, groups)}::text[])) AS found`;
+  return row?.found ?? false;
+}
+
+// ---- the allowed domains and what proves them -----------------------------------------------------
+
+export interface OrganisationDomainRecord {
+  domain: string;
+  token: string;
+  verifiedAt: Date | null;
+}
+
+/** The organisation's allowed domains, by name. */
+export async function organisationDomains(db: Db, organisationId: string): Promise<OrganisationDomainRecord[]> {
+  const rows = await db<{ domain: string; token: string; verified_at: Date | null }[]>`
+    SELECT domain, token, verified_at FROM organisation_domains WHERE organisation_id = ${organisationId} ORDER BY domain`;
+  return rows.map((r) => ({ domain: r.domain, token: r.token, verifiedAt: r.verified_at }));
+}
+
+/**
+ * Makes the organisation's domains these: a new one gets a token to prove it with, one left out is
+ * forgotten with its proof. A domain kept keeps its token and its proof.
+ */
+export async function replaceOrganisationDomains(
+  db: Db,
+  organisationId: string,
+  domains: readonly string[],
+  newToken: () => string,
+): Promise<void> {
+  await db`
+    DELETE FROM organisation_domains
+    WHERE organisation_id = ${organisationId} AND NOT (domain = ANY(${textArray(db, domains)}::text[]))`;
+  if (domains.length === 0) return;
+  await db`
+    INSERT INTO organisation_domains (organisation_id, domain, token)
+    SELECT ${organisationId}, d, t
+    FROM unnest(${textArray(db, domains)}::text[], ${textArray(
+      db,
+      domains.map(() => newToken()),
+    )}::text[]) AS x(d, t)
+    ON CONFLICT (organisation_id, domain) DO NOTHING`;
+}
+
+/** Records the domain as proven; false when another organisation holds it proven already. */
+export async function markDomainVerified(db: Db, organisationId: string, domain: string): Promise<boolean> {
+  const rows = await db`
+    UPDATE organisation_domains SET verified_at = now()
+    WHERE organisation_id = ${organisationId} AND domain = ${domain} AND verified_at IS NULL
+      AND NOT EXISTS (SELECT 1 FROM organisation_domains o
+                      WHERE o.domain = ${domain} AND o.verified_at IS NOT NULL AND o.organisation_id <> ${organisationId})
+    RETURNING domain`;
+  return rows.length > 0;
+}
+
+/** Whether the organisation holds this domain proven. */
+export async function domainVerified(db: Db, organisationId: string, domain: string): Promise<boolean> {
+  const [row] = await db<{ found: boolean }[]>`
+    SELECT EXISTS (SELECT 1 FROM organisation_domains
+                   WHERE organisation_id = ${organisationId} AND domain = ${domain} AND verified_at IS NOT NULL) AS found`;
   return row?.found ?? false;
 }

@@ -985,6 +985,27 @@ export const organisationSso = pgTable('organisation_sso', {
   updatedAt: ts('updated_at').notNull().defaultNow(),
 });
 
+/**
+ * An allowed domain of the organisation's single sign-on and what proves it: a TXT record with `token`.
+ * A proven domain is one organisation's at a time.
+ */
+export const organisationDomains = pgTable(
+  'organisation_domains',
+  {
+    organisationId: uuid('organisation_id')
+      .notNull()
+      .references(() => organisations.id),
+    domain: text('domain').notNull(),
+    token: text('token').notNull(),
+    verifiedAt: ts('verified_at'),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.organisationId, t.domain] }),
+    uniqueIndex('organisation_domains_verified_uq').on(t.domain).where(sql`verified_at IS NOT NULL`),
+  ],
+);
+
 /** The role a value of the organisation's groups claim grants in one of its workspaces. */
 export const organisationSsoGroupRoles = pgTable(
   'organisation_sso_group_roles',

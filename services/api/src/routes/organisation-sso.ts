@@ -5,7 +5,8 @@ import {
   type OrganisationSso,
   type OrganisationSsoRequest,
 } from '@outpost/sdk/contracts';
-import { OidcError } from '../auth/oidc.js';
+import { DOMAIN_CHALLENGE_PREFIX, DOMAIN_CHALLENGE_VALUE } from '../auth/domain-records.js';
+import { OidcError, randomToken } from '../auth/oidc.js';
 import { OIDC_CALLBACK_PATH } from '../auth/oidc-sign-in.js';
 import { organisationWithRole } from '../auth/organisations.js';
 import type { AppDeps } from '../context.js';
@@ -18,7 +19,10 @@ import {
   endSsoSessions,
   forgetSsoGroups,
   getOrganisationSso,
+  markDomainVerified,
   type OrganisationSsoRecord,
+  organisationDomains,
+  replaceOrganisationDomains,
   replaceSsoGroupRoles,
   ssoGroupRoles,
   upsertOrganisationSso,
@@ -47,6 +51,13 @@ async function toSso(deps: AppDeps, db: Db, slug: string, record: OrganisationSs
     clientId: record.clientId,
     hasClientSecret: record.clientSecretEncrypted !== null,
     allowedDomains: record.allowedDomains,
+    domains: (await organisationDomains(db, record.organisationId)).map((d) => ({
+      domain: d.domain,
+      verified: d.verifiedAt !== null,
+      verifiedAt: d.verifiedAt?.toISOString() ?? null,
+      recordName: `${DOMAIN_CHALLENGE_PREFIX}.${d.domain}`,
+      recordValue: `${DOMAIN_CHALLENGE_VALUE}${d.token}`,
+    })),
     groupsClaim: record.groupsClaim,
     groupRoles: await ssoGroupRoles(db, record.organisationId),
     redirectUri: `${deps.publicUrl}${OIDC_CALLBACK_PATH}`,
@@ -146,6 +157,7 @@ export const organisationSsoHandlers = {
       const domainsChanged = existing !== null && existing.allowedDomains.join(' ') !== record.allowedDomains.join(' ');
       const forgotten = providerChanged ? await forgetSsoGroups(tx, organisation.id) : [];
       const sessionsEnded = providerChanged || domainsChanged ? await endSsoSessions(tx, organisation.id) : 0;
+      await replaceOrganisationDomains(tx, organisation.id, record.allowedDomains, randomToken);
       const people = roles === null ? [] : await replaceSsoGroupRoles(tx, organisation.id, roles);
       const changes = await applyDirectoryRoles(tx, organisation.id, [...new Set([...forgotten, ...people])]);
       const everywhere = await tx<{ id: string }[]>`SELECT id FROM workspaces WHERE organisation_id = ${organisation.id}`;
@@ -174,6 +186,48 @@ export const organisationSsoHandlers = {
     return sso;
   },
 
+  /**
+   * Looks the domain's TXT record up and, when it holds the organisation's token, records the domain
+   * as proven. The lookup is bounded (auth/domain-records.ts) and made outside any transaction.
+   */
+  organisationSsoDomainVerify: async ({ params, principal, deps, audit }) => {
+    const doing = "proving a domain of the organisation's single sign-on";
+    const userId = await actingIn(deps, principal, params.org);
+    const organisation = await organisationWithRole(deps.sql, userId, params.org, OWNERS, doing);
+    const record = await getOrganisationSso(deps.sql, organisation.id);
+    const domain = record
+      ? (await organisationDomains(deps.sql, organisation.id)).find((d) => d.domain === params.domain)
+      : undefined;
+    if (!record || !domain) throw notFound('allowed domain of the organisation');
+    if (domain.verifiedAt === null) {
+      const name = `${DOMAIN_CHALLENGE_PREFIX}.${domain.domain}`;
+      const expected = `${DOMAIN_CHALLENGE_VALUE}${domain.token}`;
+      const values = await deps.domainRecords.txt(name);
+      if (!values.includes(expected)) {
+        throw new DomainError(
+          'conflict',
+          `no TXT record at ${name} holds "${expected}" yet: add it at the domain's DNS provider, wait for it to be served, and try again`,
+        );
+      }
+      if (!(await markDomainVerified(deps.sql, organisation.id, domain.domain))) {
+        throw new DomainError(
+          'conflict',
+          `another organisation holds ${domain.domain} verified: one organisation at a time signs in the people of a domain`,
+        );
+      }
+      const everywhere = await deps.sql<{ id: string }[]>`SELECT id FROM workspaces WHERE organisation_id = ${organisation.id}`;
+      noteIn(
+        audit,
+        principal,
+        everywhere.map((w) => w.id),
+        { targetIds: {}, summary: { domain: domain.domain, verified: true } },
+      );
+    }
+    const now = await getOrganisationSso(deps.sql, organisation.id);
+    if (!now) throw notFound('single sign-on settings of the organisation');
+    return toSso(deps, deps.sql, params.org, now);
+  },
+
   organisationSsoDelete: async ({ params, principal, deps, audit, logger }) => {
     const doing = "turning the organisation's single sign-on off";
     const userId = await actingIn(deps, principal, params.org);
@@ -197,4 +251,4 @@ export const organisationSsoHandlers = {
     logger.info({ workspaces: changes.workspaceIds.length, removed: changes.removed }, "organisation's single sign-on off");
     return null;
   },
-} satisfies Pick<Handlers, 'organisationSsoGet' | 'organisationSsoPut' | 'organisationSsoDelete'>;
+} satisfies Pick<Handlers, 'organisationSsoGet' | 'organisationSsoPut' | 'organisationSsoDomainVerify' | 'organisationSsoDelete'>;

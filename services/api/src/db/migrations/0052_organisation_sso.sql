@@ -7,7 +7,10 @@
 -- sign-in listed them: db/directory.ts applyDirectoryRoles counts them beside directory groups, so a
 -- changed mapping applies at once to everyone who signed in, without waiting for their next sign-in.
 -- A sign-in under way (`oidc_logins`) is now a workspace's or the organisation's; for the latter,
--- `workspace_id` is the workspace asked for, if any. A person whose groups the provider listed stays
+-- `workspace_id` is the workspace asked for, if any. `organisation_domains` are the allowed domains
+-- with what proves them: a TXT record holding the token at `_outpost-challenge.<domain>`. Only a
+-- proven domain signs anyone in, and one organisation at a time holds a proven domain, so no
+-- organisation makes or opens accounts at another's addresses. A person whose groups the provider listed stays
 -- the organisation's `member` when their last membership ends (a mapping stopped granting it), as an
 -- active person of the directory does: the provider still vouches for them, and a later mapping, or
 -- their next sign-in, gives them workspaces again. Removing them from the organisation forgets
@@ -78,3 +81,16 @@ BEGIN
       WHERE sg.organisation_id = w.organisation_id AND sg.user_id = OLD.user_id);
   RETURN NULL;
 END $$;
+--> statement-breakpoint
+CREATE TABLE "organisation_domains" (
+	"organisation_id" uuid NOT NULL,
+	"domain" text NOT NULL,
+	"token" text NOT NULL,
+	"verified_at" timestamp (3) with time zone,
+	"created_at" timestamp (3) with time zone DEFAULT now() NOT NULL,
+	CONSTRAINT "organisation_domains_organisation_id_domain_pk" PRIMARY KEY("organisation_id","domain")
+);
+--> statement-breakpoint
+ALTER TABLE "organisation_domains" ADD CONSTRAINT "organisation_domains_organisation_id_organisations_id_fk" FOREIGN KEY ("organisation_id") REFERENCES "public"."organisations"("id") ON DELETE no action ON UPDATE no action;
+--> statement-breakpoint
+CREATE UNIQUE INDEX "organisation_domains_verified_uq" ON "organisation_domains" USING btree ("domain") WHERE verified_at IS NOT NULL;
