@@ -114,4 +114,47 @@ describe('keys answer to the person who made them', () => {
     expect(open?.n).toBe(0);
     expect((await openedWithKey('GET', '/whoami')).status).toBe(401);
   });
+
+  test('a key never outranks its maker: a demotion, by hand or by a group, revokes the keys made above the new role', async () => {
+    const admin = await person('admin');
+    const adminIn = await signInPerson(server, admin.email);
+    const adminKey = await keyMadeBy(adminIn, 'above-developer', 'admin');
+    const developerKey = await keyMadeBy(adminIn, 'at-developer', 'developer');
+    expect([await works(adminKey), await works(developerKey)]).toEqual([true, true]);
+    // By hand, in the workspace: admin → developer. The admin key goes, the developer key stays.
+    const demoted = await owner('PATCH', `/members/${admin.userId}`, { body: { role: 'developer' } });
+    expect(demoted.status, demoted.text).toBe(200);
+    expect([await works(adminKey), await works(developerKey)]).toEqual([false, true]);
+
+    // By the organisation, in another workspace: admin there, a key, then viewer.
+    const put = (role: string) =>
+      ownerIn.mutate('PUT', `/organisations/default/workspaces/team-b/members/${admin.userId}`, { role });
+    expect((await put('admin')).status).toBe(200);
+    const inTeam = await signInPerson(server, admin.email, undefined, 'team-b');
+    const teamKey = await keyMadeBy(inTeam, 'team-b-developer', 'developer');
+    expect((await put('viewer')).status).toBe(200);
+    expect(await works(teamKey)).toBe(false);
+
+    // By a group: a directory membership whose group now grants less loses the keys above it.
+    const [org] = await server.sql<{ organisation_id: string; id: string }[]>`
+      SELECT organisation_id, id FROM workspaces WHERE slug = 'team-b'`;
+    const grouped = await person('admin');
+    await server.sql`
+      INSERT INTO memberships (workspace_id, user_id, role, state, source)
+      VALUES (${org?.id ?? ''}, ${grouped.userId}, 'admin', 'active', 'directory')
+      ON CONFLICT (workspace_id, user_id) DO UPDATE SET role = 'admin', source = 'directory'`;
+    const groupedIn = await signInPerson(server, grouped.email, undefined, 'team-b');
+    const groupKey = await keyMadeBy(groupedIn, 'from-a-group', 'admin');
+    const [group] = await server.sql<{ id: string }[]>`
+      INSERT INTO directory_groups (organisation_id, display_name) VALUES (${org?.organisation_id ?? ''}, 'Runners') RETURNING id`;
+    await server.sql`INSERT INTO directory_group_members (group_id, user_id) VALUES (${group?.id ?? ''}, ${grouped.userId})`;
+    const mapped = await ownerIn.mutate('PUT', `/organisations/default/groups/${group?.id}/roles`, {
+      roles: [{ workspace: 'team-b', role: 'runner' }],
+    });
+    expect(mapped.status, mapped.text).toBe(200);
+    const [membership] = await server.sql<{ role: string }[]>`
+      SELECT role FROM memberships WHERE workspace_id = ${org?.id ?? ''} AND user_id = ${grouped.userId}`;
+    expect(membership?.role).toBe('runner');
+    expect(await works(groupKey)).toBe(false);
+  });
 });

@@ -16,7 +16,12 @@ import {
 import type { AppDeps } from '../context.js';
 import { loadBlockers } from '../db/asset-status.js';
 import type { Db } from '../db/client.js';
-import { forgetRevokedKeys, revokeCredentialsInOrganisation, revokeCredentialsInWorkspace } from '../db/credentials.js';
+import {
+  forgetRevokedKeys,
+  revokeCredentialsInOrganisation,
+  revokeCredentialsInWorkspace,
+  revokeKeysAboveRole,
+} from '../db/credentials.js';
 import { applyDirectoryRoles, assertNotTheDirectorys } from '../db/directory.js';
 import { voidInvitationTokens } from '../db/email-tokens.js';
 import { deleteMembership, getMember, lockMemberships, remainingOwners } from '../db/memberships.js';
@@ -363,7 +368,8 @@ export async function putWorkspaceMember(
   memberId: string,
   role: MemberRole,
 ): Promise<OrganisationWorkspaceMember & { workspaceId: string }> {
-  return deps.sql.begin(async (tx) => {
+  let revokedKeys: string[] = [];
+  const put = await deps.sql.begin(async (tx) => {
     const organisation = await lockedOrganisationFor(tx, userId, slug);
     await assertRole(tx, userId, organisation, ORGANISATION_ADMINS, "managing a workspace's members");
     const workspace = await workspaceOf(tx, organisation, workspaceSlug, userId);
@@ -373,8 +379,12 @@ export async function putWorkspaceMember(
     if (role !== 'owner') await assertNotLastOwner(tx, workspace.id, memberId, workspaceSlug);
     else await lockMemberships(tx, workspace.id);
     await putActiveMembership(tx, workspace.id, memberId, role);
+    // A key never outranks its maker: those the person made above the new role go.
+    revokedKeys = await revokeKeysAboveRole(tx, workspace.id, memberId, role);
     return { userId: memberId, workspace: workspaceSlug, role, workspaceId: workspace.id };
   });
+  forgetRevokedKeys(deps.apiKeys, revokedKeys);
+  return put;
 }
 
 export async function removeWorkspaceMember(

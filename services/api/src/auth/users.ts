@@ -11,7 +11,7 @@ import type {
 } from '@outpost/sdk/contracts';
 import type { AppDeps } from '../context.js';
 import type { Db } from '../db/client.js';
-import { forgetRevokedKeys, revokeCredentialsInWorkspace } from '../db/credentials.js';
+import { forgetRevokedKeys, revokeCredentialsInWorkspace, revokeKeysAboveRole } from '../db/credentials.js';
 import { applyDirectoryRoles, assertNotTheDirectorys } from '../db/directory.js';
 import { voidInvitationTokens } from '../db/email-tokens.js';
 import {
@@ -155,7 +155,8 @@ export async function addMember(deps: AppDeps, principal: Principal, input: Memb
 
 export async function changeMemberRole(deps: AppDeps, principal: Principal, userId: string, role: MemberRole): Promise<Member> {
   const workspaceId = principal.workspaceId;
-  return deps.sql.begin(async (tx) => {
+  let revokedKeys: string[] = [];
+  const changed = await deps.sql.begin(async (tx) => {
     // The organisation's lock first, as the directory's changes of memberships take it.
     await lockOrganisation(tx, await organisationOfWorkspace(tx, workspaceId));
     await lockMemberships(tx, workspaceId);
@@ -168,9 +169,13 @@ export async function changeMemberRole(deps: AppDeps, principal: Principal, user
       throw new DomainError('conflict', 'the workspace would have no owner left; make someone else owner first');
     }
     if (!(await updateMembershipRole(tx, workspaceId, userId, role))) throw notFound('member');
-    // Sessions read the role from the membership on every request, so the change applies at once.
+    // Sessions read the role from the membership on every request, so the change applies at once;
+    // keys carry their role, so those above the new one go (a key never outranks its maker).
+    revokedKeys = await revokeKeysAboveRole(tx, workspaceId, userId, role);
     return { ...member, role };
   });
+  forgetRevokedKeys(deps.apiKeys, revokedKeys);
+  return changed;
 }
 
 export async function removeMember(deps: AppDeps, principal: Principal, userId: string): Promise<void> {

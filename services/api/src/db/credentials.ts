@@ -67,6 +67,35 @@ async function revokeCredentials(
   return { sessions: sessions.length, apiKeys: apiKeyIds.length, apiKeyIds };
 }
 
+/**
+ * What a role is worth, for keys: a key never outranks the person who made it. A `worker` key is an
+ * admin's credential for machines (only owners and admins make keys), so it ranks with admin.
+ */
+const KEY_RANKS: Record<string, number> = { owner: 5, admin: 4, worker: 4, developer: 3, runner: 2, viewer: 1 };
+export const KEY_RANK_SQL = (column: string): string =>
+  `CASE ${column} ${Object.entries(KEY_RANKS)
+    .map(([role, rank]) => `WHEN '${role}' THEN ${rank}`)
+    .join(' ')} ELSE 5 END`;
+
+/**
+ * Revokes the keys the person made in the workspace whose role outranks `role`, their role there now,
+ * and the sessions those keys opened: a demotion takes away what the person's keys could do above it,
+ * as a removal takes all of them. Returns the keys' ids, for `forgetRevokedKeys` after the commit.
+ */
+export async function revokeKeysAboveRole(db: Db, workspaceId: string, userId: string, role: string): Promise<string[]> {
+  const rank = KEY_RANKS[role] ?? 0;
+  const keys = await db<{ id: string }[]>`
+    UPDATE api_keys SET revoked_at = now()
+    WHERE workspace_id = ${workspaceId} AND created_by = ${userId} AND revoked_at IS NULL
+      AND ${db.unsafe(KEY_RANK_SQL('role'))} > ${rank}
+    RETURNING id`;
+  const ids = keys.map((k) => k.id);
+  if (ids.length > 0) {
+    await db`UPDATE sessions SET revoked_at = now() WHERE api_key_id = ANY(${textArray(db, ids)}::uuid[]) AND revoked_at IS NULL`;
+  }
+  return ids;
+}
+
 /** Makes this app's key cache forget revoked keys: call once the revoking transaction has committed. */
 export function forgetRevokedKeys(cache: ApiKeyCache, ids: readonly string[]): void {
   for (const id of ids) cache.forget(id);

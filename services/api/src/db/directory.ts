@@ -3,7 +3,7 @@ import postgres from 'postgres';
 import { DomainError } from '../domain-error.js';
 import type { ApiKeyCache } from './api-keys.js';
 import type { Db, Sql } from './client.js';
-import { revokeCredentialsInOrganisation } from './credentials.js';
+import { KEY_RANK_SQL, revokeCredentialsInOrganisation } from './credentials.js';
 import { voidInvitationTokens } from './email-tokens.js';
 import { deleteOrganisationMember, lockOrganisation } from './organisations.js';
 import type { directoryGroups, directoryUsers, Row } from './schema.js';
@@ -56,7 +56,8 @@ export interface RoleChanges {
  * directory row is active (a person with no row, known only from single sign-on, counts as active). A directory
  * membership no group grants any more is deleted, and the person's sessions in that workspace end
  * and the API keys they made there are revoked;
- * one with another role is changed; a missing one is made: active for a person of the organisation,
+ * one with another role is changed, and the keys the person made there above the new role are revoked
+ * (a key never outranks its maker); a missing one is made: active for a person of the organisation,
  * an invitation for anyone else (an account its person made elsewhere joins no organisation unasked;
  * accepting makes them its person, by the trigger of migration 0046). A `direct` membership (given
  * by hand, or an invitation) is never touched, so a group never lowers, raises or takes away what a
@@ -112,6 +113,13 @@ export async function applyDirectoryRoles(db: Db, organisationId: string, userId
           AND NOT EXISTS (SELECT 1 FROM wanted x WHERE x.workspace_id = m.workspace_id AND x.user_id = m.user_id)
         RETURNING m.workspace_id, m.user_id
       ),
+      changed AS (
+        UPDATE memberships m SET role = x.role, updated_at = now()
+        FROM wanted x
+        WHERE m.user_id = ANY(${ids}::uuid[]) AND m.workspace_id = ANY((SELECT ids FROM places)::uuid[])
+          AND m.workspace_id = x.workspace_id AND m.user_id = x.user_id AND m.source = 'directory' AND m.role <> x.role
+        RETURNING m.workspace_id, m.user_id, m.role
+      ),
       ended AS (
         UPDATE sessions s SET revoked_at = now()
         FROM removed r
@@ -119,11 +127,14 @@ export async function applyDirectoryRoles(db: Db, organisationId: string, userId
           AND s.workspace_id = r.workspace_id AND s.user_id = r.user_id
         RETURNING s.id
       ),
+      -- A key answers to its maker: all of theirs go with a membership, and those above a lowered role.
       revoked AS (
         UPDATE api_keys k SET revoked_at = now()
-        FROM removed r
+        FROM (SELECT workspace_id, user_id, NULL::text AS role FROM removed
+              UNION ALL SELECT workspace_id, user_id, role FROM changed) r
         WHERE k.created_by = ANY(${ids}::uuid[]) AND k.revoked_at IS NULL
           AND k.workspace_id = r.workspace_id AND k.created_by = r.user_id
+          AND (r.role IS NULL OR ${db.unsafe(KEY_RANK_SQL('k.role'))} > ${db.unsafe(KEY_RANK_SQL('r.role'))})
         RETURNING k.id
       ),
       key_sessions AS (
@@ -131,13 +142,6 @@ export async function applyDirectoryRoles(db: Db, organisationId: string, userId
         FROM revoked k
         WHERE s.api_key_id = k.id AND s.revoked_at IS NULL
         RETURNING s.id
-      ),
-      changed AS (
-        UPDATE memberships m SET role = x.role, updated_at = now()
-        FROM wanted x
-        WHERE m.user_id = ANY(${ids}::uuid[]) AND m.workspace_id = ANY((SELECT ids FROM places)::uuid[])
-          AND m.workspace_id = x.workspace_id AND m.user_id = x.user_id AND m.source = 'directory' AND m.role <> x.role
-        RETURNING m.workspace_id
       ),
       -- Active for a person of the organisation; for anyone else an invitation, which grants nothing
       -- until its person accepts it: an account made elsewhere joins no organisation unasked.
