@@ -407,6 +407,8 @@ export {
   ScheduleUpdateRequest,
 } from './schedules.js';
 export {
+  DIRECTORY_QUEUE_PER_ORGANISATION,
+  DIRECTORY_QUEUE_WAIT_MS,
   SCIM_BASE_PATH,
   SCIM_BODY_BYTES,
   SCIM_FILTER_MAX_CHARS,

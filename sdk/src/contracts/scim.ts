@@ -75,6 +75,16 @@ export const SCIM_BODY_BYTES = 2 * 1024 * 1024;
  */
 export const SCIM_STATEMENT_TIMEOUT_MS = 30_000;
 
+/**
+ * How many changes of one organisation's directory (SCIM writes, group role mappings, single sign-on
+ * settings and sign-ins) wait in each API process while one runs: they wait in memory, holding no
+ * database connection, and one past the queue is a 503 with Retry-After at once. Identity providers
+ * send in parallel; one organisation must not take the pool's connections from the others.
+ */
+export const DIRECTORY_QUEUE_PER_ORGANISATION = 16;
+/** How long a change waits in that queue before it is a 503 that changed nothing. */
+export const DIRECTORY_QUEUE_WAIT_MS = 30_000;
+
 // ---- values ---------------------------------------------------------------------------------------
 
 /** Text without control characters or lone surrogates, which no directory attribute needs and Postgres may refuse. */

@@ -1,4 +1,5 @@
 import {
+  DIRECTORY_QUEUE_PER_ORGANISATION,
   SCIM_FILTER_MAX_CHARS,
   SCIM_FILTER_TERMS_MAX,
   SCIM_GROUP_MEMBERS_MAX,
@@ -11,7 +12,7 @@ import {
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { createApiKey } from '../src/auth/create-api-key.js';
 import { createOrganisationToken, startTestServer, type TestServer, type TestWorkspace } from '../src/testing.js';
-import { client, type Reply } from './helpers.js';
+import { client, eventually, type Reply } from './helpers.js';
 import { fresh, minimalUser, type ScimClient, scimClient, tourGuides } from './scim.support.js';
 import { addPerson, confirmAddress, type PersonSession, signInPerson } from './users.support.js';
 
@@ -513,6 +514,52 @@ describe('bounds', () => {
     expect(res.status, res.text).toBe(400);
     expect(res.body.detail).toContain('1,000 groups');
     await server.sql`DELETE FROM directory_groups WHERE organisation_id = ${organisationId} AND display_name LIKE 'filler %'`;
+  });
+});
+
+describe('a directory sending in parallel', () => {
+  test('holds one database connection: the rest wait in memory, those past the queue are a 503 at once, and another organisation is served meanwhile', async () => {
+    // The organisation's lock, held as another replica's long change would hold it.
+    const replica = await server.sql.reserve();
+    await replica`SELECT pg_advisory_lock(hashtext('outpost.organisation'), hashtext(${organisationId}))`;
+    const sent = DIRECTORY_QUEUE_PER_ORGANISATION + 4;
+    const answers: Reply[] = [];
+    const calls = Array.from({ length: sent }, (_, i) =>
+      scim.post('/Users', minimalUser(`${fresh(`burst-${i}`)}@example.com`)).then((reply) => {
+        answers.push(reply);
+        return reply;
+      }),
+    );
+    try {
+      // One runs (waiting on the lock), DIRECTORY_QUEUE_PER_ORGANISATION wait in memory, the rest are turned away.
+      const turnedAway = await eventually(async () =>
+        answers.length >= sent - 1 - DIRECTORY_QUEUE_PER_ORGANISATION ? answers : undefined,
+      );
+      expect(turnedAway.map((r) => r.status)).toEqual(Array(sent - 1 - DIRECTORY_QUEUE_PER_ORGANISATION).fill(503));
+      expect(turnedAway[0]?.headers.get('retry-after')).toBe('5');
+      expect(turnedAway[0]?.body).toMatchObject({ schemas: [SCIM_SCHEMAS.error], status: '503' });
+      const [waiting] = await server.sql<{ n: number }[]>`
+        SELECT count(*)::int AS n FROM pg_stat_activity
+        WHERE datname = current_database() AND wait_event_type = 'Lock' AND wait_event = 'advisory'`;
+      expect(waiting?.n).toBe(1);
+      // Another organisation's directory does not wait behind this one.
+      const [other] = await server.sql<{ id: string }[]>`SELECT id FROM workspaces WHERE id = ${elsewhere.workspaceId}`;
+      const [otherOrg] = await server.sql<{ slug: string }[]>`
+        SELECT o.slug FROM organisations o JOIN workspaces w ON w.organisation_id = o.id WHERE w.id = ${other?.id ?? ''}`;
+      const theirs = scimClient(
+        server,
+        otherOrg?.slug ?? '',
+        await createOrganisationToken(server.sql, elsewhere.workspaceId, 'theirs', ['scim']),
+      );
+      expect((await theirs.post('/Users', minimalUser(`${fresh('other-org')}@example.com`))).status).toBe(201);
+      expect(answers).toHaveLength(sent - 1 - DIRECTORY_QUEUE_PER_ORGANISATION);
+    } finally {
+      await replica`SELECT pg_advisory_unlock(hashtext('outpost.organisation'), hashtext(${organisationId}))`;
+      replica.release();
+    }
+    // Once the lock is free, every change that waited is made.
+    const all = await Promise.all(calls);
+    expect(all.filter((r) => r.status === 201)).toHaveLength(1 + DIRECTORY_QUEUE_PER_ORGANISATION);
   });
 });
 

@@ -13,7 +13,7 @@ import {
 } from '../db/organisation-sso.js';
 import { putOrganisationMember } from '../db/organisations.js';
 import { ensureUser, findUserByIdentity, linkIdentity, lockUserByEmail, verifyAccount } from '../db/users.js';
-import { notFound } from '../domain-error.js';
+import { DomainError, notFound } from '../domain-error.js';
 import type { IdentityClaims } from './oidc.js';
 import { beginSignIn, clientSecret, domainAllowed, identityOf, type OidcSignedIn, SsoError } from './oidc-sign-in.js';
 import { openUserSession } from './sessions.js';
@@ -206,7 +206,16 @@ export async function finishOrganisationSignIn(deps: AppDeps, login: OidcLogin, 
       "the identity provider did not vouch for a verified address of the organisation's domains",
     );
   }
-  const resolved = await resolvePerson(deps, provider, { ...claims, email }, login.workspaceId);
+  let resolved: Resolved;
+  try {
+    resolved = await resolvePerson(deps, provider, { ...claims, email }, login.workspaceId);
+  } catch (error) {
+    // The organisation's queue is full, or its change ran past its time: the sign-in page says try again.
+    if (error instanceof DomainError && error.code === 'unavailable') {
+      throw new SsoError('sso_busy', error.message, { cause: error });
+    }
+    throw error;
+  }
   if (resolved.workspaceId === null) {
     throw new SsoError(
       'sso_not_member',

@@ -1,4 +1,4 @@
-import { SCIM_STATEMENT_TIMEOUT_MS } from '@outpost/sdk/contracts';
+import { DIRECTORY_QUEUE_PER_ORGANISATION, DIRECTORY_QUEUE_WAIT_MS, SCIM_STATEMENT_TIMEOUT_MS } from '@outpost/sdk/contracts';
 import postgres from 'postgres';
 import { DomainError } from '../domain-error.js';
 import type { ApiKeyCache } from './api-keys.js';
@@ -626,6 +626,56 @@ export async function membersOfGroups(
   return found;
 }
 
+const queueBusy = (why: string) =>
+  new DomainError('unavailable', `the organisation's directory is busy (${why}); nothing was changed: retry`, {
+    retryAfterSeconds: 5,
+  });
+
+/**
+ * One write of each organisation's directory at a time in this process, the others waiting in memory
+ * (DIRECTORY_QUEUE_PER_ORGANISATION of them, each up to DIRECTORY_QUEUE_WAIT_MS): only the running one
+ * holds a database connection, so an identity provider sending in parallel takes one connection of
+ * the pool, not all of them. The organisation's advisory lock still orders writes across processes.
+ */
+class OrganisationQueue {
+  readonly #queues = new Map<string, (() => void)[]>();
+
+  async run<T>(organisationId: string, work: () => Promise<T>): Promise<T> {
+    const waiting = this.#queues.get(organisationId);
+    if (waiting === undefined) this.#queues.set(organisationId, []);
+    else await this.#wait(waiting);
+    try {
+      return await work();
+    } finally {
+      const queue = this.#queues.get(organisationId) ?? [];
+      const next = queue.shift();
+      if (next) next();
+      else this.#queues.delete(organisationId);
+    }
+  }
+
+  #wait(queue: (() => void)[]): Promise<void> {
+    if (queue.length >= DIRECTORY_QUEUE_PER_ORGANISATION) {
+      return Promise.reject(queueBusy(`${DIRECTORY_QUEUE_PER_ORGANISATION} changes are waiting`));
+    }
+    return new Promise<void>((resolve, reject) => {
+      const go = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        const at = queue.indexOf(go);
+        if (at >= 0) queue.splice(at, 1);
+        reject(queueBusy(`waited ${DIRECTORY_QUEUE_WAIT_MS / 1000} seconds`));
+      }, DIRECTORY_QUEUE_WAIT_MS);
+      timer.unref();
+      queue.push(go);
+    });
+  }
+}
+
+const organisationQueue = new OrganisationQueue();
+
 /**
  * Runs `work` in one transaction whose statements are cancelled after SCIM_STATEMENT_TIMEOUT_MS: the
  * directory's calls and the changes of what its groups grant recompute memberships for up to
@@ -633,6 +683,16 @@ export async function membersOfGroups(
  * cut short changes nothing and is a 503 saying so.
  */
 export async function directoryTransaction<T>(
+  sql: Sql,
+  organisationId: string,
+  write: boolean,
+  work: (tx: Db) => Promise<T>,
+): Promise<T> {
+  if (write) return organisationQueue.run(organisationId, () => directoryTransactionNow(sql, organisationId, true, work));
+  return directoryTransactionNow(sql, organisationId, false, work);
+}
+
+async function directoryTransactionNow<T>(
   sql: Sql,
   organisationId: string,
   write: boolean,
