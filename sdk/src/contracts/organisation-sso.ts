@@ -1,6 +1,7 @@
 import * as z from 'zod';
 import { Timestamp } from './common.js';
 import { GroupRole } from './directory.js';
+import { EmailDomain } from './users.js';
 import { WorkspaceSlug } from './workspaces.js';
 
 /*
@@ -18,12 +19,6 @@ export const SSO_CLAIM_GROUPS_MAX = 500;
 export const SSO_CLAIM_GROUP_LENGTH_MAX = 256;
 /** How many (group, workspace) grants an organisation's mapping holds at most. */
 export const SSO_GROUP_ROLES_MAX = 1000;
-
-const Domain = z
-  .string()
-  .min(3)
-  .max(253)
-  .regex(/^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/, 'a lowercase domain name such as example.com');
 
 /** A claim name: the key in the ID token's payload that holds the person's groups. */
 const ClaimName = z
@@ -92,7 +87,7 @@ export const OrganisationSsoRequest = z.strictObject({
   clientId: z.string().min(1).max(500),
   /** Omitted: keep the stored one; null: none (public client). Needs OUTPOST_SECRET_KEY on the server. */
   clientSecret: z.string().min(1).max(2000).nullable().optional(),
-  allowedDomains: z.array(Domain).min(1).max(50),
+  allowedDomains: z.array(EmailDomain).min(1).max(50),
   groupsClaim: ClaimName.optional(),
   groupRoles: z
     .array(SsoGroupRole)

@@ -167,7 +167,8 @@ export type EmailConfirmResponse = z.infer<typeof EmailConfirmResponse>;
 /** Roles single sign-on may give someone on their first sign-in: never owner, admin or worker. */
 export const SsoDefaultRole = z.enum(['developer', 'runner', 'viewer']);
 
-const Domain = z
+/** An email domain as single sign-on settings name it: lowercase, with a top-level domain. */
+export const EmailDomain = z
   .string()
   .min(3)
   .max(253)
@@ -197,6 +198,6 @@ export const OidcConfigRequest = z.strictObject({
   clientSecret: z.string().min(1).max(2000).nullable().optional(),
   /** Admit a first-time sign-in with this role, if its verified email is in `allowedDomains`; null: members only. */
   defaultRole: SsoDefaultRole.nullable().optional(),
-  allowedDomains: z.array(Domain).max(50).optional(),
+  allowedDomains: z.array(EmailDomain).max(50).optional(),
 });
 export type OidcConfigRequest = z.infer<typeof OidcConfigRequest>;
