@@ -14,6 +14,7 @@ import './styles/run-manifest.css';
 import './styles/usage.css';
 import './styles/organisation-quotas.css';
 import './styles/organisation-groups.css';
+import './styles/organisation-sso.css';
 
 const root = document.getElementById('root');
 if (root) {

@@ -18,14 +18,15 @@ import { formatDateTime } from '../lib/format.js';
 import { OrganisationAuditSection } from './organisation-audit.js';
 import { OrganisationGroupsSection } from './organisation-groups.js';
 import { OrganisationQuotasSection } from './organisation-quotas.js';
+import { OrganisationSsoSection } from './organisation-sso.js';
 import { OrganisationTokensSection } from './organisation-tokens.js';
 import { OrganisationUsageSection } from './organisation-usage.js';
 
 /**
  * The organisation's home: each workspace the person can open with how it is doing, for its owners,
- * admins and auditors its people, its directory groups, its audit log and its workspaces' usage,
- * and for its owners and admins the workspaces' lifecycle (create, rename, archive, restore) and the
- * tokens that read its audit log and usage or let its directory provision it.
+ * admins and auditors its people, its directory groups, its single sign-on, its audit log and its
+ * workspaces' usage, and for its owners and admins the workspaces' lifecycle (create, rename,
+ * archive, restore) and the tokens that read its audit log and usage or let its directory provision it.
  */
 export function OrganisationPage({ organisation, currentUserId }: { organisation: string; currentUserId: string | null }) {
   const details = useResource(
@@ -83,6 +84,14 @@ export function OrganisationPage({ organisation, currentUserId }: { organisation
           organisation={organisation}
           workspaces={details.data?.workspaces ?? []}
           admin={admin}
+        />
+      )}
+      {reader && (
+        <OrganisationSsoSection
+          key={organisation}
+          organisation={organisation}
+          workspaces={details.data?.workspaces ?? []}
+          owner={role === 'owner'}
         />
       )}
       {reader && (

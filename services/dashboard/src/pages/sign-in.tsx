@@ -14,23 +14,81 @@ function nextPath(search: URLSearchParams): { path: string; search: URLSearchPar
 
 /** What the server's single sign-on redirects mean, as `?error=` on this page. */
 const SSO_FAILURES: Record<string, string> = {
-  sso_off: 'No workspace by that name signs in with single sign-on.',
+  sso_off: 'No workspace or organisation by that name signs in with single sign-on.',
   sso_state: 'This sign-in expired or was started in another browser. Please try again.',
   sso_unavailable: 'The identity provider could not be reached or is misconfigured. Try again, or ask an admin.',
   sso_rejected: 'The identity provider did not sign you in.',
-  sso_not_member: 'You are not a member of this workspace yet. Ask an admin to add you.',
-  sso_busy: 'Too many sign-in attempts from this address. Wait a minute and try again.',
+  sso_not_member:
+    'Single sign-on did not let you in: you are not a member of this workspace, or none of your groups grants you a workspace of the organisation. Ask an admin.',
+  sso_busy: 'Too many sign-ins at once, from this address or into the organisation. Wait a minute and try again.',
 };
 
-/** The workspace last used for single sign-on in this browser: a name, never a credential. */
-const SSO_WORKSPACE_KEY = 'outpost.sso-workspace';
+/** Whose single sign-on this tab started last: the redirect back names the failure, not whose it was. */
+type SsoKind = 'workspace' | 'organisation';
 
-function rememberedWorkspace(): string {
+/** The failures that read differently for a workspace's single sign-on and an organisation's. */
+const SSO_FAILURES_OF: Record<SsoKind, Record<string, string>> = {
+  workspace: {
+    sso_off: 'No workspace by that name signs in with single sign-on.',
+    sso_not_member: 'You are not a member of this workspace yet. Ask an admin to add you.',
+    sso_busy: 'Too many sign-in attempts from this address. Wait a minute and try again.',
+  },
+  organisation: {
+    sso_off: 'No organisation by that name signs in with single sign-on.',
+    sso_not_member:
+      "The organisation's single sign-on did not let you in: none of your groups grants you one of its workspaces, your address is not at one of its verified domains, or your account exists outside the organisation (sign in with your password and accept its invitation first). Ask its owners.",
+  },
+};
+
+/** The workspace and organisation last used for single sign-on in this browser: names, never credentials. */
+const SSO_WORKSPACE_KEY = 'outpost.sso-workspace';
+const SSO_ORGANISATION_KEY = 'outpost.sso-organisation';
+/** Per tab, so that another tab's sign-in does not change what this one's failure says. */
+const SSO_STARTED_KEY = 'outpost.sso-started';
+
+function remembered(key: string): string {
   try {
-    return window.localStorage.getItem(SSO_WORKSPACE_KEY) ?? '';
+    return window.localStorage.getItem(key) ?? '';
   } catch {
     return '';
   }
+}
+
+function startedKind(): SsoKind | null {
+  try {
+    const kind = window.sessionStorage.getItem(SSO_STARTED_KEY);
+    return kind === 'workspace' || kind === 'organisation' ? kind : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Remembers the name for the next sign-in and whose sign-in this tab starts, then leaves for the server's start. */
+function startSso(kind: SsoKind, slug: string, search: URLSearchParams): void {
+  try {
+    window.localStorage.setItem(kind === 'workspace' ? SSO_WORKSPACE_KEY : SSO_ORGANISATION_KEY, slug);
+    window.sessionStorage.setItem(SSO_STARTED_KEY, kind);
+  } catch {
+    // storage may be off; the names are only a convenience, and a failure then reads for either
+  }
+  const next = nextPath(search);
+  const returnTo = `${next.path}${next.search.size > 0 ? `?${next.search}` : ''}`;
+  const start = kind === 'workspace' ? `/api/v1/auth/oidc/${encodeURIComponent(slug)}/start` : organisationStart(slug);
+  window.location.assign(`${start}?returnTo=${encodeURIComponent(returnTo)}`);
+}
+
+/** Where a browser starts signing in with an organisation's provider. */
+function organisationStart(slug: string): string {
+  return `/api/v1/auth/oidc/organisations/${encodeURIComponent(slug)}/start`;
+}
+
+/** A failure from the server's redirect in words, for the single sign-on this tab started, if it knows which. */
+function ssoFailureText(failure: string, kind: SsoKind | null): string {
+  // own keys only: `__proto__` or `toString` in a crafted link must not reach the page as a value
+  const own = (messages: Record<string, string>) => (Object.hasOwn(messages, failure) ? messages[failure] : undefined);
+  return (
+    (kind ? own(SSO_FAILURES_OF[kind]) : undefined) ?? own(SSO_FAILURES) ?? 'Single sign-on did not finish. Please try again.'
+  );
 }
 
 export function SignInPage({ search }: { search: URLSearchParams }) {
@@ -38,14 +96,11 @@ export function SignInPage({ search }: { search: URLSearchParams }) {
   const [apiKey, setApiKey] = useState('');
   const [email, setEmail] = useState('');
   const [password, setPassword] = useState('');
-  const [workspace, setWorkspace] = useState(() => search.get('workspace') ?? rememberedWorkspace());
+  const [workspace, setWorkspace] = useState(() => search.get('workspace') ?? remembered(SSO_WORKSPACE_KEY));
+  const [organisation, setOrganisation] = useState(() => search.get('organisation') ?? remembered(SSO_ORGANISATION_KEY));
   const [error, setError] = useState<string | null>(() => {
     const failure = search.get('error');
-    if (failure === null) return null;
-    // own keys only: `__proto__` or `toString` in a crafted link must not reach the page as a value
-    return Object.hasOwn(SSO_FAILURES, failure)
-      ? (SSO_FAILURES[failure] as string)
-      : 'Single sign-on did not finish. Please try again.';
+    return failure === null ? null : ssoFailureText(failure, startedKind());
   });
   const [busy, setBusy] = useState(false);
   // Shown once the server asks for it (an account that can sign in to several workspaces names one),
@@ -113,6 +168,12 @@ export function SignInPage({ search }: { search: URLSearchParams }) {
   // a failure reported by the server's redirect is shown once, not again on reload
   // biome-ignore lint/correctness/useExhaustiveDependencies: read once, when the page opens
   useEffect(() => {
+    try {
+      // read by the first render; a later failure in this tab is another sign-in's
+      window.sessionStorage.removeItem(SSO_STARTED_KEY);
+    } catch {
+      // storage may be off
+    }
     if (!search.has('error')) return;
     const rest = new URLSearchParams(search);
     rest.delete('error');
@@ -160,15 +221,19 @@ export function SignInPage({ search }: { search: URLSearchParams }) {
       setError('Enter the name of your workspace, e.g. acme-data.');
       return;
     }
-    try {
-      window.localStorage.setItem(SSO_WORKSPACE_KEY, slug);
-    } catch {
-      // storage may be off; the name is only a convenience
-    }
-    const next = nextPath(search);
-    const returnTo = `${next.path}${next.search.size > 0 ? `?${next.search}` : ''}`;
     setBusy(true);
-    window.location.assign(`/api/v1/auth/oidc/${encodeURIComponent(slug)}/start?returnTo=${encodeURIComponent(returnTo)}`);
+    startSso('workspace', slug, search);
+  };
+
+  const onOrganisationSsoSubmit = (e: FormEvent) => {
+    e.preventDefault();
+    const slug = organisation.trim();
+    if (!Name.safeParse(slug).success) {
+      setError('Enter the short name of your organisation, e.g. acme.');
+      return;
+    }
+    setBusy(true);
+    startSso('organisation', slug, search);
   };
 
   return (
@@ -185,8 +250,8 @@ export function SignInPage({ search }: { search: URLSearchParams }) {
           </p>
         ) : (
           <p className="muted">
-            Sign in with your email and password, through your workspace's single sign-on, with the sign-in link printed by the
-            server, or with an API key.
+            Sign in with your email and password, through your workspace's or your organisation's single sign-on, with the sign-in
+            link printed by the server, or with an API key.
           </p>
         )}
         {error && (
@@ -254,6 +319,24 @@ export function SignInPage({ search }: { search: URLSearchParams }) {
           </label>
           <button type="submit" className="button" disabled={busy} data-testid="sign-in-sso-submit">
             Continue with single sign-on
+          </button>
+        </form>
+        <p className="muted small sign-in-or">or through your organisation</p>
+        <form onSubmit={onOrganisationSsoSubmit} data-testid="sign-in-org-sso-form" className="form">
+          <label className="field">
+            <span className="field-label">Your organisation</span>
+            <input
+              type="text"
+              spellCheck={false}
+              placeholder="acme"
+              value={organisation}
+              maxLength={100}
+              onChange={(e) => setOrganisation(e.target.value)}
+              data-testid="sign-in-org-sso-organisation"
+            />
+          </label>
+          <button type="submit" className="button" disabled={busy} data-testid="sign-in-org-sso-submit">
+            Continue with your organisation
           </button>
         </form>
         <p className="muted small sign-in-or">or with an API key</p>

@@ -5,6 +5,7 @@ import { api } from '../api/instance.js';
 import { Notice } from '../components/notice.js';
 import { useResource } from '../hooks/use-resource.js';
 import { formatDateTime } from '../lib/format.js';
+import { parseDomains } from '../lib/organisation-sso.js';
 
 type DefaultRole = NonNullable<OidcConfig['defaultRole']>;
 
@@ -21,18 +22,6 @@ async function readConfig(signal: AbortSignal): Promise<ApiResult<OidcConfig | n
 /** Where people of this workspace sign in: the dashboard's sign-in page with the workspace filled in. */
 export function ssoSignInLink(origin: string, workspaceSlug: string): string {
   return `${origin}/#/sign-in?workspace=${encodeURIComponent(workspaceSlug)}`;
-}
-
-/** Comma- or space-separated domains as the API takes them: trimmed, lower-case, without duplicates. */
-export function parseDomains(text: string): string[] {
-  return [
-    ...new Set(
-      text
-        .split(/[\s,]+/)
-        .map((d) => d.trim().toLowerCase().replace(/^@/, ''))
-        .filter(Boolean),
-    ),
-  ];
 }
 
 /**
