@@ -89,6 +89,11 @@ export const OrganisationSsoRequest = z.strictObject({
   clientSecret: z.string().min(1).max(2000).nullable().optional(),
   allowedDomains: z.array(EmailDomain).min(1).max(50),
   groupsClaim: ClaimName.optional(),
+  /**
+   * The `updatedAt` of the settings this change was made from: when they changed since (another
+   * owner replaced the provider), the change is a 409 rather than a silent revert. Omitted: no check.
+   */
+  expectedUpdatedAt: Timestamp.optional(),
   groupRoles: z
     .array(SsoGroupRole)
     .max(SSO_GROUP_ROLES_MAX)

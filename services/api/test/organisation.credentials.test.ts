@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { startTestServer, type TestServer } from '../src/testing.js';
-import { type Call, client } from './helpers.js';
+import { type Call, client, eventually } from './helpers.js';
 import { browser, openBrowserSession } from './sessions.support.js';
 import { addPerson, confirmAddress, type PersonSession, signInPerson } from './users.support.js';
 
@@ -156,5 +156,31 @@ describe('keys answer to the person who made them', () => {
       SELECT role FROM memberships WHERE workspace_id = ${org?.id ?? ''} AND user_id = ${grouped.userId}`;
     expect(membership?.role).toBe('runner');
     expect(await works(groupKey)).toBe(false);
+  });
+
+  test('a key asked for while its maker is being demoted is judged by the role they have once the demotion committed', async () => {
+    const admin = await person('admin');
+    const adminIn = await signInPerson(server, admin.email);
+    const [row] = await server.sql<{ organisation_id: string; id: string }[]>`
+      SELECT organisation_id, id FROM workspaces WHERE slug = 'default'`;
+    // A demotion holds the organisation's lock; the request to make a key waits behind it.
+    const demotion = await server.sql.reserve();
+    await demotion`BEGIN`;
+    await demotion`SELECT pg_advisory_xact_lock(hashtext('outpost.organisation'), hashtext(${row?.organisation_id ?? ''}))`;
+    const asked = adminIn.mutate('POST', '/api-keys', { name: 'during-demotion', role: 'admin' });
+    await eventually(async () => {
+      const [waiting] = await server.sql<{ n: number }[]>`
+        SELECT count(*)::int AS n FROM pg_stat_activity
+        WHERE datname = current_database() AND wait_event_type = 'Lock' AND wait_event = 'advisory'`;
+      return (waiting?.n ?? 0) > 0 ? true : undefined;
+    });
+    await demotion`UPDATE memberships SET role = 'developer' WHERE workspace_id = ${row?.id ?? ''} AND user_id = ${admin.userId}`;
+    await demotion`COMMIT`;
+    demotion.release();
+    const answer = await asked;
+    expect(answer.status, answer.text).toBe(403);
+    expect(answer.body.detail).toMatch(/now developer/);
+    const [made] = await server.sql<{ n: number }[]>`SELECT count(*)::int AS n FROM api_keys WHERE name = 'during-demotion'`;
+    expect(made?.n).toBe(0);
   });
 });

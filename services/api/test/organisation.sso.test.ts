@@ -397,6 +397,78 @@ describe('domains', () => {
   });
 });
 
+describe('domains changing hands', () => {
+  test('a domain whose holder no longer serves its record passes to the organisation that proves it; one taken out of the list takes its people’s groups with it', async () => {
+    await configure({
+      allowedDomains: ['example.com', 'beta.example'],
+      groupRoles: [{ group: 'beta-team', workspace: 'team-a', role: 'runner' }],
+    });
+    const beta = (await aliceIn.call('GET', SSO)).body.domains.find((d: { domain: string }) => d.domain === 'beta.example');
+    dns.records.set(beta.recordName, [beta.recordValue]);
+    expect((await aliceIn.mutate('POST', `${SSO}/domains/beta.example/verify`)).status).toBe(200);
+    const email = newEmail('beta').replace('@example.com', '@beta.example');
+    idp.person = { sub: `sub-${email}`, email, emailVerified: true, groups: ['beta-team'] };
+    expect((await signInThroughOrganisation()).session).not.toBeNull();
+    expect(await membership('team-a', email)).toMatchObject({ role: 'runner' });
+
+    // The domain is sold: its new holder serves only its own record, and proves it.
+    const [row] = await server.sql<
+      { organisation_id: string }[]
+    >`SELECT organisation_id FROM workspaces WHERE id = ${other.workspaceId}`;
+    const buyer = await verifiedPerson('owner', client(server, other.ownerKey));
+    await server.sql`UPDATE organisation_members SET role = 'owner' WHERE organisation_id = ${row?.organisation_id ?? ''} AND user_id = ${buyer.userId}`;
+    const buyerIn = await signInPerson(server, buyer.email);
+    const theirs = await buyerIn.mutate('PUT', `/organisations/${other.slug}/sso`, {
+      issuer: idp.issuer,
+      clientId: idp.clientId,
+      allowedDomains: ['beta.example'],
+    });
+    expect(theirs.status, theirs.text).toBe(200);
+    // While both records are served, the holder keeps it.
+    dns.records.set(beta.recordName, [beta.recordValue, theirs.body.domains[0].recordValue]);
+    const held = await buyerIn.mutate('POST', `/organisations/${other.slug}/sso/domains/beta.example/verify`);
+    expect(held.status).toBe(409);
+    dns.records.set(beta.recordName, [theirs.body.domains[0].recordValue]);
+    const taken = await buyerIn.mutate('POST', `/organisations/${other.slug}/sso/domains/beta.example/verify`);
+    expect(taken.status, taken.text).toBe(200);
+    expect(taken.body.domains[0]).toMatchObject({ domain: 'beta.example', verified: true });
+    // The seller's provider no longer signs in that domain, and what its groups gave there is gone.
+    const ours = (await aliceIn.call('GET', SSO)).body.domains.find((d: { domain: string }) => d.domain === 'beta.example');
+    expect(ours.verified).toBe(false);
+    expect(await membership('team-a', email)).toBeNull();
+    expect((await signInThroughOrganisation()).location).toBe('/#/sign-in?error=sso_not_member');
+
+    // Taking a domain out of the list forgets the groups of its people, and what they granted.
+    await configure({
+      allowedDomains: ['example.com', 'gamma.example'],
+      groupRoles: [{ group: 'g', workspace: 'team-b', role: 'viewer' }],
+    });
+    const gamma = (await aliceIn.call('GET', SSO)).body.domains.find((d: { domain: string }) => d.domain === 'gamma.example');
+    dns.records.set(gamma.recordName, [gamma.recordValue]);
+    expect((await aliceIn.mutate('POST', `${SSO}/domains/gamma.example/verify`)).status).toBe(200);
+    const gammaEmail = newEmail('gamma').replace('@example.com', '@gamma.example');
+    idp.person = { sub: `sub-${gammaEmail}`, email: gammaEmail, emailVerified: true, groups: ['g'] };
+    expect((await signInThroughOrganisation()).session).not.toBeNull();
+    await configure({ allowedDomains: ['example.com'] });
+    expect(await membership('team-b', gammaEmail)).toBeNull();
+  });
+
+  test('settings read before another owner changed them are refused rather than put back', async () => {
+    const read = (await aliceIn.call('GET', SSO)).body;
+    await configure({ clientId: `${idp.clientId}-rotated` });
+    const stale = await aliceIn.mutate('PUT', SSO, {
+      issuer: read.issuer,
+      clientId: read.clientId,
+      allowedDomains: read.allowedDomains,
+      expectedUpdatedAt: read.updatedAt,
+      groupRoles: [],
+    });
+    expect(stale.status).toBe(409);
+    expect(stale.body.detail).toMatch(/changed since these settings were read/);
+    expect((await aliceIn.call('GET', SSO)).body.clientId).toBe(`${idp.clientId}-rotated`);
+  });
+});
+
 describe('the session it opens is confined to the organisation', () => {
   test('it moves among the organisation’s workspaces and acts on the organisation, and knows nothing of another', async () => {
     await configure({

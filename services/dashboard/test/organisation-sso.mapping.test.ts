@@ -87,7 +87,7 @@ describe("the provider's settings form", () => {
     expect(settingsDraft(null)).toMatchObject({ issuer: '', publicClient: false, domains: '', groupsClaim: 'groups' });
   });
 
-  it('sends no mapping, so that the API keeps it, and keeps a stored secret the form left blank', () => {
+  it('sends no mapping, so that the API keeps it, keeps a stored secret the form left blank, and says which settings it changes', () => {
     const request = settingsRequest({ ...settingsDraft(SSO), clientId: ' outpost-2 ', groupsClaim: ' ' }, SSO);
     expect(request).toEqual({
       ok: true,
@@ -96,8 +96,15 @@ describe("the provider's settings form", () => {
         clientId: 'outpost-2',
         allowedDomains: ['acme.example', 'acme.org'],
         groupsClaim: 'groups',
+        expectedUpdatedAt: SSO.updatedAt,
       },
     });
+    // A first set-up has nothing to have changed since.
+    const first = settingsRequest(
+      { ...settingsDraft(null), issuer: SSO.issuer, clientId: 'c', domains: 'acme.example', publicClient: true },
+      null,
+    );
+    expect(first.ok && 'expectedUpdatedAt' in first.body).toBe(false);
   });
 
   it('sends a new secret as typed, and null for a public client', () => {
@@ -150,13 +157,14 @@ describe('the mapping of the groups claim to roles', () => {
     expect(addMappingRow([])).toEqual([{ id: 0, group: '', workspace: '', role: 'viewer' }]);
   });
 
-  it('sends the whole request: the provider as configured, without its secret, and every row trimmed', () => {
+  it('sends the whole request: the provider as configured, without its secret, as of when it was read, and every row trimmed', () => {
     const rows = [...mappingRows(SSO.groupRoles), { id: 5, group: '  ops ', workspace: 'vision', role: 'runner' as const }];
     expect(mappingRequest(SSO, rows)).toEqual({
       issuer: SSO.issuer,
       clientId: 'outpost',
       allowedDomains: ['acme.example', 'acme.org'],
       groupsClaim: 'roles',
+      expectedUpdatedAt: SSO.updatedAt,
       groupRoles: [...SSO.groupRoles, { group: 'ops', workspace: 'vision', role: 'runner' }],
     });
     expect(mappingRequest(SSO, [])).toMatchObject({ groupRoles: [] });

@@ -16,7 +16,7 @@ import { ensureUser, findUserByIdentity, linkIdentity, lockUserByEmail, verifyAc
 import { DomainError, notFound } from '../domain-error.js';
 import type { IdentityClaims } from './oidc.js';
 import { beginSignIn, clientSecret, domainAllowed, identityOf, type OidcSignedIn, SsoError } from './oidc-sign-in.js';
-import { openUserSession } from './sessions.js';
+import { type OpenedSession, openUserSession } from './sessions.js';
 
 /*
  * Signing in with an organisation's own provider (docs/organisations.md, "Single sign-on for the
@@ -55,10 +55,8 @@ export async function startOrganisationSignIn(
 
 interface Resolved {
   userId: string;
-  email: string;
-  /** The workspace the session opens, or null when none is open to the person (after their roles changed). */
-  workspaceId: string | null;
-  role: MemberRole;
+  /** The session opened, in the same transaction; null when no workspace is open to the person. */
+  opened: OpenedSession | null;
   verifiedNow: boolean;
   changes: RoleChanges;
 }
@@ -163,15 +161,18 @@ async function resolvePerson(
     const openable = (await openableWorkspaces(tx, user.id)).filter((w) => ours.has(w.workspaceId));
     const chosen = openable.find((w) => w.workspaceId === wantedWorkspaceId) ?? openable[0];
     // With no workspace open, the sign-in still commits what the claim changed (roles it no longer
-    // grants are taken away) and is refused after.
-    return {
-      userId: user.id,
-      email: user.email,
-      workspaceId: chosen?.workspaceId ?? null,
-      role: chosen?.role ?? 'viewer',
-      verifiedNow,
-      changes,
-    };
+    // grants are taken away) and is refused after. The session is opened under the lock, so owners
+    // who replace or turn off the provider a moment later end it with the others.
+    const opened = chosen
+      ? await openUserSession(tx, {
+          workspaceId: chosen.workspaceId,
+          userId: user.id,
+          role: chosen.role,
+          label: `organisation single sign-on (${user.email})`,
+          openedBy: 'organisation-sign-on',
+        })
+      : null;
+    return { userId: user.id, opened, verifiedNow, changes };
   });
 }
 
@@ -216,24 +217,18 @@ export async function finishOrganisationSignIn(deps: AppDeps, login: OidcLogin, 
     }
     throw error;
   }
-  if (resolved.workspaceId === null) {
+  const { opened } = resolved;
+  if (opened === null) {
     throw new SsoError(
       'sso_not_member',
       'no workspace of the organisation is open to this person: ask its admins to map one of their groups, or add them',
       { after: { userId: resolved.userId, organisationId, changes: resolved.changes } },
     );
   }
-  const opened = await openUserSession(deps.sql, {
-    workspaceId: resolved.workspaceId,
-    userId: resolved.userId,
-    role: resolved.role,
-    label: `organisation single sign-on (${resolved.email})`,
-    openedBy: 'organisation-sign-on',
-  });
   return {
     opened,
     userId: resolved.userId,
-    workspaceId: resolved.workspaceId,
+    workspaceId: opened.principal.workspaceId,
     returnTo: login.returnTo,
     verifiedNow: resolved.verifiedNow,
     accepted: false,

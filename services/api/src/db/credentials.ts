@@ -72,6 +72,9 @@ async function revokeCredentials(
  * admin's credential for machines (only owners and admins make keys), so it ranks with admin.
  */
 const KEY_RANKS: Record<string, number> = { owner: 5, admin: 4, worker: 4, developer: 3, runner: 2, viewer: 1 };
+
+/** A role's rank for keys (see KEY_RANK_SQL); 0 for none. */
+export const keyRank = (role: string | null): number => (role === null ? 0 : (KEY_RANKS[role] ?? 0));
 export const KEY_RANK_SQL = (column: string): string =>
   `CASE ${column} ${Object.entries(KEY_RANKS)
     .map(([role, rank]) => `WHEN '${role}' THEN ${rank}`)

@@ -632,31 +632,41 @@ const queueBusy = (why: string) =>
   });
 
 /**
- * One write of each organisation's directory at a time in this process, the others waiting in memory
- * (DIRECTORY_QUEUE_PER_ORGANISATION of them, each up to DIRECTORY_QUEUE_WAIT_MS): only the running one
- * holds a database connection, so an identity provider sending in parallel takes one connection of
- * the pool, not all of them. The organisation's advisory lock still orders writes across processes.
+ * At most `capacity` calls of each organisation's directory at a time in this process, the others
+ * waiting in memory (DIRECTORY_QUEUE_PER_ORGANISATION of them, each up to DIRECTORY_QUEUE_WAIT_MS): only
+ * the running ones hold database connections, so an identity provider sending in parallel takes one
+ * or two connections of the pool, not all of them. The organisation's advisory lock still orders
+ * writes across processes.
  */
 class OrganisationQueue {
-  readonly #queues = new Map<string, (() => void)[]>();
+  readonly #lines = new Map<string, { running: number; waiting: (() => void)[] }>();
+
+  constructor(private readonly capacity: number) {}
 
   async run<T>(organisationId: string, work: () => Promise<T>): Promise<T> {
-    const waiting = this.#queues.get(organisationId);
-    if (waiting === undefined) this.#queues.set(organisationId, []);
-    else await this.#wait(waiting);
+    let line = this.#lines.get(organisationId);
+    if (!line) {
+      line = { running: 0, waiting: [] };
+      this.#lines.set(organisationId, line);
+    }
+    // A turn handed over by a call that ended keeps its place in `running`.
+    if (line.running < this.capacity) line.running += 1;
+    else await this.#wait(line.waiting);
     try {
       return await work();
     } finally {
-      const queue = this.#queues.get(organisationId) ?? [];
-      const next = queue.shift();
+      const next = line.waiting.shift();
       if (next) next();
-      else this.#queues.delete(organisationId);
+      else {
+        line.running -= 1;
+        if (line.running === 0) this.#lines.delete(organisationId);
+      }
     }
   }
 
   #wait(queue: (() => void)[]): Promise<void> {
     if (queue.length >= DIRECTORY_QUEUE_PER_ORGANISATION) {
-      return Promise.reject(queueBusy(`${DIRECTORY_QUEUE_PER_ORGANISATION} changes are waiting`));
+      return Promise.reject(queueBusy(`${DIRECTORY_QUEUE_PER_ORGANISATION} calls are waiting`));
     }
     return new Promise<void>((resolve, reject) => {
       const go = () => {
@@ -674,7 +684,9 @@ class OrganisationQueue {
   }
 }
 
-const organisationQueue = new OrganisationQueue();
+/** One write at a time per organisation (they take its lock anyway); two reads. */
+const writes = new OrganisationQueue(1);
+const reads = new OrganisationQueue(2);
 
 /**
  * Runs `work` in one transaction whose statements are cancelled after SCIM_STATEMENT_TIMEOUT_MS: the
@@ -688,8 +700,7 @@ export async function directoryTransaction<T>(
   write: boolean,
   work: (tx: Db) => Promise<T>,
 ): Promise<T> {
-  if (write) return organisationQueue.run(organisationId, () => directoryTransactionNow(sql, organisationId, true, work));
-  return directoryTransactionNow(sql, organisationId, false, work);
+  return (write ? writes : reads).run(organisationId, () => directoryTransactionNow(sql, organisationId, write, work));
 }
 
 async function directoryTransactionNow<T>(

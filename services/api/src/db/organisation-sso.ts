@@ -117,17 +117,35 @@ export async function forgetSsoGroups(db: Db, organisationId: string): Promise<s
   return [...new Set(people.map((r) => r.user_id))];
 }
 
+/** The domain of an address, as sign-in reads it: what follows its last `@`. */
+const EMAIL_DOMAIN_SQL = "substring(u.email from '@([^@]*)$')";
+
+/** Forgets the stored groups of the people whose address is at one of these domains; returns whose they were. */
+export async function forgetSsoGroupsAtDomains(db: Db, organisationId: string, domains: readonly string[]): Promise<string[]> {
+  if (domains.length === 0) return [];
+  const people = await db<{ user_id: string }[]>`
+    DELETE FROM organisation_sso_groups sg USING users u
+    WHERE sg.organisation_id = ${organisationId} AND u.id = sg.user_id
+      AND ${db.unsafe(EMAIL_DOMAIN_SQL)} = ANY(${textArray(db, domains)}::text[])
+    RETURNING sg.user_id`;
+  return [...new Set(people.map((r) => r.user_id))];
+}
+
 /**
- * Ends every session the organisation's provider opened, in every workspace of the organisation:
- * what it vouched for ends when it is replaced or turned off. Returns how many ended.
+ * Ends the sessions the organisation's provider opened, in every workspace of the organisation (of
+ * people at these domains only, when given): what it vouched for ends when it is replaced or turned
+ * off, or no longer vouches for a domain. Returns how many ended.
  */
-export async function endSsoSessions(db: Db, organisationId: string): Promise<number> {
+export async function endSsoSessions(db: Db, organisationId: string, domains: readonly string[] | null = null): Promise<number> {
   const ended = await db`
-    UPDATE sessions SET revoked_at = now()
-    WHERE user_id IN (SELECT user_id FROM organisation_members WHERE organisation_id = ${organisationId})
-      AND opened_by = 'organisation-sign-on' AND revoked_at IS NULL
-      AND workspace_id IN (SELECT id FROM workspaces WHERE organisation_id = ${organisationId})
-    RETURNING id`;
+    UPDATE sessions s SET revoked_at = now()
+    FROM users u
+    WHERE u.id = s.user_id
+      AND s.user_id IN (SELECT user_id FROM organisation_members WHERE organisation_id = ${organisationId})
+      AND s.opened_by = 'organisation-sign-on' AND s.revoked_at IS NULL
+      AND s.workspace_id IN (SELECT id FROM workspaces WHERE organisation_id = ${organisationId})
+      AND (${domains === null} OR ${db.unsafe(EMAIL_DOMAIN_SQL)} = ANY(${textArray(db, domains ?? [])}::text[]))
+    RETURNING s.id`;
   return ended.length;
 }
 
@@ -211,15 +229,14 @@ export async function replaceOrganisationDomains(
     ON CONFLICT (organisation_id, domain) DO NOTHING`;
 }
 
-/** Records the domain as proven; false when another organisation holds it proven already. */
-export async function markDomainVerified(db: Db, organisationId: string, domain: string): Promise<boolean> {
-  const rows = await db`
+/**
+ * Records the domain as proven by the record holding `token`. The unique index of proven domains
+ * refuses it (23505) while another organisation holds the domain.
+ */
+export async function markDomainVerified(db: Db, organisationId: string, domain: string, token: string): Promise<void> {
+  await db`
     UPDATE organisation_domains SET verified_at = now()
-    WHERE organisation_id = ${organisationId} AND domain = ${domain} AND verified_at IS NULL
-      AND NOT EXISTS (SELECT 1 FROM organisation_domains o
-                      WHERE o.domain = ${domain} AND o.verified_at IS NOT NULL AND o.organisation_id <> ${organisationId})
-    RETURNING domain`;
-  return rows.length > 0;
+    WHERE organisation_id = ${organisationId} AND domain = ${domain} AND token = ${token} AND verified_at IS NULL`;
 }
 
 /** Whether the organisation holds this domain proven. */

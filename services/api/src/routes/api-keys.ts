@@ -2,6 +2,7 @@ import { createApiKey, type NewApiKey } from '../auth/create-api-key.js';
 import type { Principal } from '../auth/principal.js';
 import { getApiKey, listApiKeys, revokeApiKey } from '../db/api-keys.js';
 import type { Db } from '../db/client.js';
+import { keyRank } from '../db/credentials.js';
 import { lockMemberships } from '../db/memberships.js';
 import { lockOrganisation, organisationOfWorkspace } from '../db/organisations.js';
 import { credentialRefused } from '../domain-error.js';
@@ -49,6 +50,32 @@ async function assertStillLive(tx: Db, principal: Principal): Promise<void> {
   if (!live.key) throw credentialRefused('the API key is unknown, revoked or expired');
 }
 
+/**
+ * The highest role a key made by this caller may have, read under the same locks: the caller's role
+ * as it is now, not as it was when the request was authenticated. A person's session counts their
+ * membership's role; a key counts its own role and, when a person made it, that person's role now. A
+ * demotion that committed while this request waited for the locks is seen here, so no key outranks
+ * its maker even for a moment.
+ */
+async function roleNow(tx: Db, principal: Principal): Promise<string | null> {
+  if (principal.kind === 'session' && principal.userId) {
+    const [row] = await tx<{ role: string }[]>`
+      SELECT role FROM memberships
+      WHERE workspace_id = ${principal.workspaceId} AND user_id = ${principal.userId} AND state = 'active'`;
+    return row?.role ?? null;
+  }
+  const keyId = principal.kind === 'api_key' ? principal.keyId : principal.kind === 'session' ? principal.apiKeyId : null;
+  if (keyId === null) return null;
+  const [row] = await tx<{ role: string; made_by: string | null; maker_role: string | null }[]>`
+    SELECT k.role, k.created_by AS made_by, m.role AS maker_role
+    FROM api_keys k
+    LEFT JOIN memberships m ON m.workspace_id = k.workspace_id AND m.user_id = k.created_by AND m.state = 'active'
+    WHERE k.id = ${keyId}`;
+  if (!row) return null;
+  if (row.made_by === null) return row.role;
+  return keyRank(row.maker_role) < keyRank(row.role) ? row.maker_role : row.role;
+}
+
 export const apiKeyHandlers = {
   apiKeysCreate: async ({ body, principal, deps }) => {
     if (body.role === 'owner' && callerRole(principal) !== 'owner') {
@@ -68,6 +95,13 @@ export const apiKeyHandlers = {
     const { apiKey, key } = await deps.sql.begin(async (tx) => {
       await lockAgainstRevocation(tx, principal.workspaceId);
       await assertStillLive(tx, principal);
+      const now = await roleNow(tx, principal);
+      if (now !== 'owner' && now !== 'admin') {
+        throw new ApiError('forbidden', `your role here is now ${now ?? 'none'}: only owners and admins make keys`);
+      }
+      if (keyRank(body.role) > keyRank(now)) {
+        throw new ApiError('forbidden', `a key never outranks its maker: your role here is ${now}`);
+      }
       return createApiKey(tx, {
         workspaceId: principal.workspaceId,
         name: body.name,

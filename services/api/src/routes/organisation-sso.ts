@@ -4,7 +4,9 @@ import {
   type OrganisationRole,
   type OrganisationSso,
   type OrganisationSsoRequest,
+  SCIM_STATEMENT_TIMEOUT_MS,
 } from '@outpost/sdk/contracts';
+import postgres from 'postgres';
 import { DOMAIN_CHALLENGE_PREFIX, DOMAIN_CHALLENGE_VALUE } from '../auth/domain-records.js';
 import { OidcError, randomToken } from '../auth/oidc.js';
 import { OIDC_CALLBACK_PATH } from '../auth/oidc-sign-in.js';
@@ -18,6 +20,7 @@ import {
   deleteOrganisationSso,
   endSsoSessions,
   forgetSsoGroups,
+  forgetSsoGroupsAtDomains,
   getOrganisationSso,
   markDomainVerified,
   type OrganisationSsoRecord,
@@ -27,6 +30,7 @@ import {
   ssoGroupRoles,
   upsertOrganisationSso,
 } from '../db/organisation-sso.js';
+import { lockOrganisation } from '../db/organisations.js';
 import { DomainError, notFound } from '../domain-error.js';
 import { actingIn, noteIn } from './organisations.js';
 import type { Handlers } from './types.js';
@@ -97,6 +101,71 @@ async function resolveGroupRoles(
   return roles.map((r) => ({ group: r.group, workspaceId: bySlug.get(r.workspace) as string, role: r.role }));
 }
 
+/** Organisations whose domain is being looked up in this process: one lookup each at a time. */
+const lookups = new Set<string>();
+
+async function lookingUp<T>(organisationId: string, lookup: () => Promise<T>): Promise<T> {
+  if (lookups.has(organisationId)) {
+    throw new DomainError('conflict', "a domain of the organisation is being checked already: wait for that check's answer");
+  }
+  lookups.add(organisationId);
+  try {
+    return await lookup();
+  } finally {
+    lookups.delete(organisationId);
+  }
+}
+
+/**
+ * Records the domain as this organisation's, proven by `served` (the TXT values found), under the
+ * locks of this organisation and of the one holding the domain, taken in one order. `changed`: the
+ * domain was removed, or given another token, meanwhile; `held`: another organisation holds it and
+ * its record is served too; `taken`: the holder's record is gone, so the domain passed to this one,
+ * and the holder's people at that domain lost what its provider's groups gave them.
+ */
+async function claimDomain(
+  deps: AppDeps,
+  organisationId: string,
+  domain: { domain: string; token: string },
+  served: readonly string[],
+): Promise<{ result: 'verified' | 'taken' | 'held' | 'changed'; revokedKeyIds: string[] }> {
+  const [holder] = await deps.sql<{ organisation_id: string }[]>`
+    SELECT organisation_id FROM organisation_domains
+    WHERE domain = ${domain.domain} AND verified_at IS NOT NULL AND organisation_id <> ${organisationId}`;
+  const involved = [organisationId, ...(holder ? [holder.organisation_id] : [])].sort();
+  try {
+    return await deps.sql.begin(async (tx) => {
+      await tx`SELECT set_config('statement_timeout', ${String(SCIM_STATEMENT_TIMEOUT_MS)}, true)`;
+      for (const id of involved) await lockOrganisation(tx, id);
+      const [mine] = await tx<{ token: string; verified: boolean }[]>`
+        SELECT token, verified_at IS NOT NULL AS verified FROM organisation_domains
+        WHERE organisation_id = ${organisationId} AND domain = ${domain.domain}`;
+      if (!mine || mine.token !== domain.token) return { result: 'changed' as const, revokedKeyIds: [] };
+      if (mine.verified) return { result: 'verified' as const, revokedKeyIds: [] };
+      const [theirs] = await tx<{ organisation_id: string; token: string }[]>`
+        SELECT organisation_id, token FROM organisation_domains
+        WHERE domain = ${domain.domain} AND verified_at IS NOT NULL AND organisation_id <> ${organisationId}`;
+      let revokedKeyIds: string[] = [];
+      if (theirs) {
+        if (theirs.organisation_id !== holder?.organisation_id) return { result: 'changed' as const, revokedKeyIds: [] };
+        if (served.includes(`${DOMAIN_CHALLENGE_VALUE}${theirs.token}`)) return { result: 'held' as const, revokedKeyIds: [] };
+        await tx`
+          UPDATE organisation_domains SET verified_at = NULL
+          WHERE organisation_id = ${theirs.organisation_id} AND domain = ${domain.domain}`;
+        const people = await forgetSsoGroupsAtDomains(tx, theirs.organisation_id, [domain.domain]);
+        await endSsoSessions(tx, theirs.organisation_id, [domain.domain]);
+        revokedKeyIds = (await applyDirectoryRoles(tx, theirs.organisation_id, people)).revokedKeyIds;
+      }
+      await markDomainVerified(tx, organisationId, domain.domain, domain.token);
+      return { result: theirs ? ('taken' as const) : ('verified' as const), revokedKeyIds };
+    });
+  } catch (error) {
+    // Another organisation proved it a moment ago (the unique index of proven domains).
+    if (error instanceof postgres.PostgresError && error.code === '23505') return { result: 'held', revokedKeyIds: [] };
+    throw error;
+  }
+}
+
 export const organisationSsoHandlers = {
   organisationSsoGet: async ({ params, principal, deps }) => {
     const userId = await actingIn(deps, principal, params.org);
@@ -135,6 +204,17 @@ export const organisationSsoHandlers = {
       const roles =
         body.groupRoles === undefined ? null : await resolveGroupRoles(tx, organisation.id, params.org, body.groupRoles);
       const existing = await getOrganisationSso(tx, organisation.id);
+      if (
+        body.expectedUpdatedAt !== undefined &&
+        existing?.updatedAt.toISOString() !== new Date(body.expectedUpdatedAt).toISOString()
+      ) {
+        throw new DomainError(
+          'conflict',
+          existing
+            ? "the organisation's single sign-on changed since these settings were read: reload them, then make the change again"
+            : "the organisation's single sign-on was turned off since these settings were read: set it up again",
+        );
+      }
       let sealed = existing?.clientSecretEncrypted ?? null;
       if (body.clientSecret === null) sealed = null;
       else if (body.clientSecret !== undefined && deps.secretBox)
@@ -154,8 +234,15 @@ export const organisationSsoHandlers = {
         (existing.issuer !== record.issuer ||
           existing.clientId !== record.clientId ||
           existing.groupsClaim !== record.groupsClaim);
-      const domainsChanged = existing !== null && existing.allowedDomains.join(' ') !== record.allowedDomains.join(' ');
-      const forgotten = providerChanged ? await forgetSsoGroups(tx, organisation.id) : [];
+      const kept = new Set(record.allowedDomains);
+      const removedDomains = (existing?.allowedDomains ?? []).filter((d) => !kept.has(d));
+      const domainsChanged =
+        existing !== null &&
+        (removedDomains.length > 0 || record.allowedDomains.some((d) => !existing.allowedDomains.includes(d)));
+      // The provider no longer vouches for addresses of a domain taken out: its people's groups go.
+      const forgotten = providerChanged
+        ? await forgetSsoGroups(tx, organisation.id)
+        : await forgetSsoGroupsAtDomains(tx, organisation.id, removedDomains);
       const sessionsEnded = providerChanged || domainsChanged ? await endSsoSessions(tx, organisation.id) : 0;
       await replaceOrganisationDomains(tx, organisation.id, record.allowedDomains, randomToken);
       const people = roles === null ? [] : await replaceSsoGroupRoles(tx, organisation.id, roles);
@@ -188,39 +275,44 @@ export const organisationSsoHandlers = {
 
   /**
    * Looks the domain's TXT record up and, when it holds the organisation's token, records the domain
-   * as proven. The lookup is bounded (auth/domain-records.ts) and made outside any transaction.
+   * as proven. The lookup is bounded (auth/domain-records.ts), one at a time per organisation, and
+   * made outside any transaction; what it proved is written only if the token is still the domain's.
+   * A domain another organisation holds passes to this one when this one's record is served and the
+   * holder's is not any more (the domain changed hands); while both are served, the holder keeps it.
    */
   organisationSsoDomainVerify: async ({ params, principal, deps, audit }) => {
     const doing = "proving a domain of the organisation's single sign-on";
     const userId = await actingIn(deps, principal, params.org);
     const organisation = await organisationWithRole(deps.sql, userId, params.org, OWNERS, doing);
-    const record = await getOrganisationSso(deps.sql, organisation.id);
-    const domain = record
-      ? (await organisationDomains(deps.sql, organisation.id)).find((d) => d.domain === params.domain)
-      : undefined;
-    if (!record || !domain) throw notFound('allowed domain of the organisation');
+    const domain = (await organisationDomains(deps.sql, organisation.id)).find((d) => d.domain === params.domain);
+    if (!domain) throw notFound('allowed domain of the organisation');
     if (domain.verifiedAt === null) {
       const name = `${DOMAIN_CHALLENGE_PREFIX}.${domain.domain}`;
       const expected = `${DOMAIN_CHALLENGE_VALUE}${domain.token}`;
-      const values = await deps.domainRecords.txt(name);
+      const values = await lookingUp(organisation.id, () => deps.domainRecords.txt(name));
       if (!values.includes(expected)) {
         throw new DomainError(
           'conflict',
           `no TXT record at ${name} holds "${expected}" yet: add it at the domain's DNS provider, wait for it to be served, and try again`,
         );
       }
-      if (!(await markDomainVerified(deps.sql, organisation.id, domain.domain))) {
+      const outcome = await claimDomain(deps, organisation.id, domain, values);
+      forgetRevokedKeys(deps.apiKeys, outcome.revokedKeyIds);
+      if (outcome.result === 'held') {
         throw new DomainError(
           'conflict',
-          `another organisation holds ${domain.domain} verified: one organisation at a time signs in the people of a domain`,
+          `another organisation holds ${domain.domain} verified, and its record is still served: one organisation at a time signs in the people of a domain`,
         );
+      }
+      if (outcome.result === 'changed') {
+        throw new DomainError('conflict', `${domain.domain} was changed while it was checked: try again`);
       }
       const everywhere = await deps.sql<{ id: string }[]>`SELECT id FROM workspaces WHERE organisation_id = ${organisation.id}`;
       noteIn(
         audit,
         principal,
         everywhere.map((w) => w.id),
-        { targetIds: {}, summary: { domain: domain.domain, verified: true } },
+        { targetIds: {}, summary: { domain: domain.domain, verified: true, takenFromAnother: outcome.result === 'taken' } },
       );
     }
     const now = await getOrganisationSso(deps.sql, organisation.id);

@@ -233,6 +233,9 @@ export const oidcBrowserHandlers = {
       summary: {
         ...(verifiedNow ? { emailVerified: true } : {}),
         ...(changes ? { through: 'organisation single sign-on' } : {}),
+        ...(changes?.workspaceIds.includes(workspaceId)
+          ? { rolesFromGroups: { granted: changes.granted, changed: changes.changed, removed: changes.removed } }
+          : {}),
       },
     });
     logger.info({ sessionId: opened.principal.sessionId, userId }, 'single sign-on');

@@ -74,7 +74,7 @@ export type FieldErrors = Partial<Record<string, string[]>>;
  */
 export function settingsRequest(
   draft: SettingsDraft,
-  current: Pick<OrganisationSso, 'hasClientSecret'> | null,
+  current: Pick<OrganisationSso, 'hasClientSecret' | 'updatedAt'> | null,
 ): { ok: true; body: OrganisationSsoRequest } | { ok: false; errors: FieldErrors } {
   const errors: FieldErrors = {};
   const issuer = draft.issuer.trim();
@@ -95,6 +95,8 @@ export function settingsRequest(
     groupsClaim: draft.groupsClaim.trim() || DEFAULT_GROUPS_CLAIM,
     // A change that leaves the secret blank keeps the stored one.
     ...(draft.publicClient ? { clientSecret: null } : draft.secret ? { clientSecret: draft.secret } : {}),
+    // Made from the settings as loaded: if another owner changed them meanwhile, the API says so.
+    ...(current ? { expectedUpdatedAt: current.updatedAt } : {}),
   };
   if (Object.keys(errors).length > 0) return { ok: false, errors };
   const parsed = OrganisationSsoRequest.safeParse(body);
@@ -143,10 +145,10 @@ export function mappingGrants(rows: readonly MappingRow[]): SsoGroupRole[] {
 
 /**
  * The whole request a save of the mapping sends: the provider as configured (the secret omitted, so
- * kept) and the rows' grants, which replace the mapping.
+ * kept), the time those settings were read, and the rows' grants, which replace the mapping.
  */
 export function mappingRequest(
-  current: Pick<OrganisationSso, 'issuer' | 'clientId' | 'allowedDomains' | 'groupsClaim'>,
+  current: Pick<OrganisationSso, 'issuer' | 'clientId' | 'allowedDomains' | 'groupsClaim' | 'updatedAt'>,
   rows: readonly MappingRow[],
 ): OrganisationSsoRequest {
   return {
@@ -154,6 +156,8 @@ export function mappingRequest(
     clientId: current.clientId,
     allowedDomains: [...current.allowedDomains],
     groupsClaim: current.groupsClaim,
+    // A stale page must not put back a provider another owner replaced: the API refuses it (409).
+    expectedUpdatedAt: current.updatedAt,
     groupRoles: mappingGrants(rows),
   };
 }
