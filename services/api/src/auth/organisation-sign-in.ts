@@ -1,4 +1,4 @@
-import { type MemberRole, SCIM_USERS_PER_ORGANISATION } from '@outpost/sdk/contracts';
+import { SCIM_USERS_PER_ORGANISATION } from '@outpost/sdk/contracts';
 import type { AppDeps } from '../context.js';
 import type { Db } from '../db/client.js';
 import { applyDirectoryRoles, directoryTransaction, type RoleChanges } from '../db/directory.js';
