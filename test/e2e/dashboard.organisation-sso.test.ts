@@ -198,7 +198,8 @@ describe("the organisation's single sign-on in the dashboard", () => {
     await rows.nth(1).getByTestId('org-sso-mapping-remove').click();
     expect(await rows.count()).toBe(1);
 
-    // The save sends the whole request: the provider as it is, its secret left out (kept), and the mapping.
+    // The save sends the whole request: the provider as it is, its secret left out (kept), the time
+    // the page read it (a stale page is refused, not obeyed), and the mapping.
     const put = olive.waitForResponse(
       (r) => r.request().method() === 'PUT' && r.url().endsWith(`/organisations/${organisation}/sso`),
     );
@@ -210,8 +211,12 @@ describe("the organisation's single sign-on in the dashboard", () => {
       clientId: idp.clientId,
       allowedDomains: ['example.com'],
       groupsClaim: 'groups',
+      expectedUpdatedAt: expect.any(String),
       groupRoles: [{ group: GROUP, workspace: ML_TEAM, role: 'developer' }],
     });
+    expect(Date.parse(answer.request().postDataJSON().expectedUpdatedAt)).toBeLessThan(
+      Date.parse((await answer.json()).updatedAt),
+    );
     await mapping
       .getByTestId('org-sso-mapping-status')
       .getByText(`Saved: ${GROUP} grants developer in ${ML_TEAM}.`, { exact: false })
