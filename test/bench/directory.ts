@@ -2,6 +2,7 @@ import { createOrganisationToken, startTestServer, TestDnsServer, TestOidcProvid
 import { SCIM_GROUP_MEMBERS_MAX, SCIM_PATCH_OPERATIONS_MAX, SCIM_SCHEMAS } from '@outpost/sdk/contracts';
 import {
   expectGroupMemberships,
+  GRANTED_WORKSPACES,
   type Organisation,
   organisationOf,
   seedDirectoryPeople,
@@ -37,20 +38,22 @@ export const notes = `### directory: SCIM groups and the organisation's single s
 Each figure is the median of its samples (${SAMPLES} of each size; ${PATCH_SAMPLES} for the PATCHes; ${SIGN_INS} sign-ins), large and
 small alternated, on one server and database. People are seeded with SQL (account, organisation member, and a directory
 user or stored single sign-on groups); what is timed is one API call over HTTP on 127.0.0.1, request to last byte.
-- **group roles PUT**: \`PUT /organisations/:org/groups/:id/roles\` by an owner's password session, granting roles in 3
-  workspaces, the role switched between developer and viewer each call, so every member's 3 memberships change (30,000
-  for the large group); each group's first grant (30,000 inserts) is a warm-up. Baseline: the same call on a group of 10.
+- **group roles PUT**: \`PUT /organisations/:org/groups/:id/roles\` by an owner's password session, granting roles in
+  ${GRANTED_WORKSPACES} workspaces (BENCH_DIRECTORY_WORKSPACES), the role switched between developer and viewer each call, so
+  every member's ${GRANTED_WORKSPACES} memberships change (${(GRANTED_WORKSPACES * CROWD).toLocaleString('en')} for the large
+  group); each group's first grant is a warm-up. Baseline: the same call on a group of 10.
   The per-member row divides each by its group's size: below 1× the large group costs less per person than the small
   one (fixed costs amortised); a plan quadratic in the group would make it grow with the size.
 - **SCIM PATCH adding members**: one \`PATCH /scim/v2/Groups/:id\` whose single \`add\` of \`members\` lists all 10,000 (a value
   list is bounded by the group's ${CROWD.toLocaleString('en')} members and the 2 MiB body, not by the ${SCIM_PATCH_OPERATIONS_MAX.toLocaleString('en')}-operation limit), into an
-  empty group mapped to 3 workspaces: 30,000 memberships made. Each add is undone by one \`remove\` listing the same
-  members (Entra ID's form), its own row: it deletes the 30,000. Baseline: the same for 10 people.
+  empty group mapped to ${GRANTED_WORKSPACES} workspaces: ${(GRANTED_WORKSPACES * CROWD).toLocaleString('en')} memberships made.
+  Each add is undone by one \`remove\` listing the same members (Entra ID's form), its own row: it deletes them all. Baseline: the same for 10 people.
   Every deleted membership fires the row trigger \`memberships_organisation_member_left\`. The recomputation's transaction
   runs with \`plan_cache_mode = force_custom_plan\` (db/directory.ts \`withLinearPlans\`), under which the trigger's DELETE
-  was planned again for each row (10.4 s for this row); since migration 0052 the membership triggers keep their cached
-  plans (\`ALTER FUNCTION … SET plan_cache_mode = 'auto'\`), and removal costs about what adding does.
-- **organisation SSO PUT**: \`PUT /organisations/:org/sso\` changing only the mapping (the group's role in 3 workspaces,
+  was planned again for each row (10.4 s for this row at 3 workspaces; at 10, past the 30 s limit, so such a group
+  could not be unmapped); since migration 0052 the membership triggers keep their cached plans
+  (\`ALTER FUNCTION … SET plan_cache_mode = 'auto'\`), and removal costs about what adding does (3.1 s at 10 workspaces).
+- **organisation SSO PUT**: \`PUT /organisations/:org/sso\` changing only the mapping (the group's role in ${GRANTED_WORKSPACES} workspaces,
   switched between developer and viewer), in an organisation where 10,000 people's last sign-in listed that group,
   against another organisation where 10 did. Same provider, same body.
 - **organisation SSO sign-in**: the whole browser round trip (start → the test provider's authorize → callback with the
@@ -106,7 +109,7 @@ async function groupRoles(server: TestServer, acme: Organisation, scim: Scim) {
     small.push(await timed('the roles of the handful', 200, rolesPut(acme, handful, role)));
     big.push(await timed('the roles of everyone', 200, rolesPut(acme, everyone, role)));
   }
-  await expectGroupMemberships(server, crowd, ROLES[(SAMPLES - 1) % 2] as string, 3 * CROWD);
+  await expectGroupMemberships(server, crowd, ROLES[(SAMPLES - 1) % 2] as string, GRANTED_WORKSPACES * CROWD);
   return { everyone, big, small };
 }
 
@@ -130,7 +133,7 @@ async function groupMembers(server: TestServer, acme: Organisation, scim: Scim) 
     times.addSmall.push(await timed('adding 10', 200, patch(fewArrivals, bodies.addSmall)));
     times.removeSmall.push(await timed('removing 10', 200, patch(fewArrivals, bodies.removeSmall)));
     times.addBig.push(await timed('adding 10,000', 200, patch(arrivals, bodies.addBig)));
-    if (i === 0) await expectGroupMemberships(server, newcomers, 'developer', 3 * CROWD);
+    if (i === 0) await expectGroupMemberships(server, newcomers, 'developer', GRANTED_WORKSPACES * CROWD);
     times.removeBig.push(await timed('removing 10,000', 200, patch(arrivals, bodies.removeBig)));
   }
   await expectGroupMemberships(server, newcomers, 'developer', 0);
@@ -176,7 +179,7 @@ async function ssoMapping(server: TestServer, idp: TestOidcProvider, dns: TestDn
     times.small.push(await timed('the mapping where 10 hold the group', 200, change(small, 'sso-few', role)));
     times.big.push(await timed('the mapping where 10,000 hold the group', 200, change(big, 'sso-everyone', role)));
   }
-  await expectGroupMemberships(server, everyone, ROLES[(SAMPLES - 1) % 2] as string, 3 * CROWD);
+  await expectGroupMemberships(server, everyone, ROLES[(SAMPLES - 1) % 2] as string, GRANTED_WORKSPACES * CROWD);
   return times;
 }
 
@@ -302,7 +305,7 @@ export async function run(): Promise<Row[]> {
     const idleNote = 'the same calls with the directory idle, same server and run';
     return [
       row(
-        `group roles PUT, ${crowd} members, 3 workspaces`,
+        `group roles PUT, ${crowd} members, ${GRANTED_WORKSPACES} workspaces`,
         median(roles.big),
         'ms',
         median(roles.small),

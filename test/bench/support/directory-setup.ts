@@ -11,13 +11,16 @@ export interface Organisation {
   id: string;
   slug: string;
   owner: PersonSession;
-  /** Slugs of the three workspaces groups grant roles in. */
+  /** Slugs of the workspaces groups grant roles in (GRANTED_WORKSPACES). */
   workspaces: string[];
   /** The address domain of its people, the one its single sign-on allows. */
   domain: string;
 }
 
-/** The organisation of a workspace, with an owner signed in with a password and three more workspaces. */
+/** How many workspaces groups grant roles in (BENCH_DIRECTORY_WORKSPACES; 3 unless set). */
+export const GRANTED_WORKSPACES = Number(process.env.BENCH_DIRECTORY_WORKSPACES ?? 3);
+
+/** The organisation of a workspace, with an owner signed in with a password and GRANTED_WORKSPACES more workspaces. */
 export async function organisationOf(
   server: TestServer,
   workspace: { workspaceId: string; ownerKey: string },
@@ -29,7 +32,7 @@ export async function organisationOf(
   if (!org) throw new Error(`no organisation for workspace ${workspace.workspaceId}`);
   const owner = await ownerOf(server, workspace.workspaceId, workspace.ownerKey, `owner-${tag}@${domain}`);
   const workspaces: string[] = [];
-  for (let i = 1; i <= 3; i++) {
+  for (let i = 1; i <= GRANTED_WORKSPACES; i++) {
     const slug = `${tag}-${i}`;
     expectJson(await owner.call('POST', `/organisations/${org.slug}/workspaces`, { slug }), 201, `workspace ${slug}`);
     workspaces.push(slug);
