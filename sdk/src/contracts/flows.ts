@@ -3,6 +3,7 @@ import { AssetDefinitionInput } from './assets.js';
 import { TriggerInputs } from './automations.js';
 import { Id, JsonObject, Name, PageLimit, page, Tags, Timestamp } from './common.js';
 import { CollisionStrategy } from './concurrency.js';
+import { startupVariableMessage, startupVariablesIn } from './job-variables.js';
 import { ResourceRequest } from './resources.js';
 import { ScheduleInputs } from './schedules.js';
 import { SensorDefinitionInput } from './sensors.js';
@@ -33,6 +34,12 @@ export const Source = z
     'must be pinned: oci://…@sha256:<digest>, oci-layout:///…@sha256:<digest>, git+https://…#<commit sha> or dir:///…',
   );
 
+/** A deployment signature (`outpost deploy --sign-key`): a JWS in compact form, kept by the API as it came. */
+export const DeploymentSignature = z
+  .string()
+  .max(262_144)
+  .regex(/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/, 'must be a JWS in compact form (header.payload.signature)');
+
 export const DeploymentUpsertRequest = z.strictObject({
   flowName: Name,
   name: Name,
@@ -49,10 +56,23 @@ export const DeploymentUpsertRequest = z.strictObject({
   tags: Tags.optional(),
   /** Worker labels a run of this deployment needs, e.g. `{ gpu: "true" }`. */
   labels: z.record(z.string().max(100), z.string().max(200)).optional(),
-  /** Secret references and other settings resolved by the worker; never secret values. */
-  jobVariables: JsonObject.optional(),
+  /**
+   * Secret references and other settings resolved by the worker; never secret values. Start-up
+   * variables (`NODE_OPTIONS`, `LD_PRELOAD`, `PATH`, `PYTHONPATH`…) are refused in `env`.
+   */
+  jobVariables: JsonObject.optional().superRefine((jobVariables, ctx) => {
+    for (const name of startupVariablesIn(jobVariables)) {
+      ctx.addIssue({ code: 'custom', path: ['env', name], message: startupVariableMessage(name) });
+    }
+  }),
   /** What each run needs of its worker: `{ gpus: 1, gpuMemoryGb: 40, memoryGb: 16, cpus: 2 }`. */
   resources: ResourceRequest.optional(),
+  /**
+   * The customer's signature of what runs (`outpost deploy --sign-key`): workers started with
+   * `--trust-key` run nothing else. Checked here only against the request it came with; the API
+   * holds no key that could verify or make one.
+   */
+  signature: DeploymentSignature.optional(),
   retries: z.number().int().min(0).max(100).optional(),
   retryDelaySeconds: z.number().int().min(0).max(86_400).optional(),
   /** Exponential backoff: retry n waits `retryDelaySeconds × retryBackoff^(n-1)` (capped at a day). @default 1 */
@@ -117,6 +137,8 @@ export const Deployment = z.strictObject({
   paused: z.boolean(),
   /** The version new runs get (absent from older servers). */
   versionId: Id.optional(),
+  /** The signature of that version (`outpost deploy --sign-key`); null when unsigned (absent from older servers). */
+  signature: z.string().nullable().optional(),
   createdAt: Timestamp,
   updatedAt: Timestamp,
 });

@@ -224,6 +224,7 @@ export {
   Deployment,
   DeploymentListQuery,
   DeploymentListResponse,
+  DeploymentSignature,
   DeploymentUpdateRequest,
   DeploymentUpsertRequest,
   DeploymentUpsertResponse,
@@ -231,6 +232,7 @@ export {
   FlowListResponse,
   Source,
 } from './flows.js';
+export { isStartupVariable, startupVariableMessage, startupVariablesIn } from './job-variables.js';
 export {
   BaseJobTemplate,
   DEFAULT_BASE_JOB_TEMPLATE,

@@ -232,6 +232,8 @@ export const ClaimedRun = z.strictObject({
     source: z.string(),
     entrypoint: z.string(),
     jobVariables: JsonObject,
+    /** The customer's signature of the run's deployment version; null when unsigned. A worker with `--trust-key` verifies it. */
+    signature: z.string().nullable().default(null),
   }),
   /** JWT for this run and attempt only (audience `outpost-run`). */
   token: z.string(),

@@ -149,6 +149,8 @@ export const ClaimedSensorTick = z.strictObject({
     source: z.string(),
     entrypoint: z.string(),
     jobVariables: JsonObject,
+    /** The customer's signature of the deployment's current version; null when unsigned. */
+    signature: z.string().nullable().default(null),
   }),
   leaseExpiresAt: Timestamp,
   /** The worker stops an evaluation that takes longer, and reports the tick FAILED. */

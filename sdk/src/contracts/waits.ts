@@ -280,9 +280,14 @@ export const ClaimedExternalPoll = z.strictObject({
   failedPolls: z.number().int(),
   deployment: z.strictObject({
     id: Id,
+    /** The deployment's flow and name, which its signature names (absent from older servers). */
+    flowName: Name.optional(),
+    name: Name.optional(),
     source: z.string(),
     entrypoint: z.string(),
     jobVariables: JsonObject,
+    /** The customer's signature of the run's deployment version; null when unsigned. */
+    signature: z.string().nullable().default(null),
   }),
   leaseExpiresAt: Timestamp,
   /** The worker stops a poll that takes longer, and reports it failed. */

@@ -36,6 +36,8 @@ export interface ClaimedRow extends RunRow {
   source: string;
   entrypoint: string;
   job_variables: Record<string, unknown>;
+  /** The version's signature (a compact JWS); null when unsigned. */
+  signature: string | null;
   resources: ResourceRequest | null;
   /** What the claim handed the run; null when it asked for nothing. */
   assigned: AssignedResources | null;
@@ -381,7 +383,7 @@ export function handedRuns(db: Db, source: 'claimed' | 'adopted') {
              c.state_type, c.state_name, c.state_message, c.state_timestamp, c.state_data,
              c.attempt, c.max_retries, c.idempotency_key, c.worker_id, c.lease_expires_at,
              c.expected_start_time, c.start_time, c.end_time, c.created_at, c.updated_at,
-             v.source, v.entrypoint, v.job_variables, c.deployment_version_id, v.source_digest,
+             v.source, v.entrypoint, v.job_variables, v.signature, c.deployment_version_id, v.source_digest,
              c.scheduled_time, c.schedule_id, c.partition_key, c.resources, q.priority AS queue_priority,
              coalesce((SELECT max(l.seq) FROM logs l
                        WHERE l.workspace_id = c.workspace_id AND l.flow_run_id = c.id AND l.attempt = c.attempt), 0)::int AS log_seq

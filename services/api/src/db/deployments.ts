@@ -36,6 +36,7 @@ interface DeploymentRow
   flow_name: string;
   pool_name: string;
   queue_name: string;
+  signature: string | null;
 }
 
 /** A deployment plus the ids a run of it needs. */
@@ -73,6 +74,7 @@ function toRecord(row: DeploymentRow): DeploymentRecord {
       collisionStrategy: row.collision_strategy,
       paused: row.paused,
       versionId: row.version_id,
+      signature: row.signature,
       createdAt: iso(row.created_at),
       updatedAt: iso(row.updated_at),
     },
@@ -81,8 +83,9 @@ function toRecord(row: DeploymentRow): DeploymentRecord {
 
 function deploymentSelect(db: Db): postgres.PendingQuery<postgres.Row[]> {
   return db`
-    SELECT d.*, f.name AS flow_name, p.name AS pool_name, q.name AS queue_name
+    SELECT d.*, f.name AS flow_name, p.name AS pool_name, q.name AS queue_name, v.signature
     FROM deployments d
+    LEFT JOIN deployment_versions v ON v.id = d.version_id
     JOIN flows f ON f.id = d.flow_id
     JOIN work_pools p ON p.id = d.work_pool_id
     JOIN work_queues q ON q.id = d.work_queue_id`;
@@ -137,6 +140,8 @@ export interface DeploymentUpsert {
   jobVariables: Record<string, unknown>;
   /** What each run asks of its worker; null for nothing. */
   resources: ResourceRequest | null;
+  /** The customer's signature of the version (a compact JWS); null when unsigned. */
+  signature: string | null;
   retries: number;
   retryDelaySeconds: number;
   retryBackoff: number;
@@ -148,13 +153,19 @@ export interface DeploymentUpsert {
 /** PUT semantics: every field is replaced (omitted ones take their defaults) except `paused`. */
 export async function upsertDeployment(db: Db, d: DeploymentUpsert): Promise<{ id: string; created: boolean }> {
   // The version first (found or added): the deployment then points at it in the same upsert.
+  // A signed version's identity is its content's hash and its signature (migration 0053).
   const [version] = await db<{ id: string }[]>`
-    INSERT INTO deployment_versions (workspace_id, content_hash, source, entrypoint, parameter_schema, job_variables, source_digest)
-    SELECT ${d.workspaceId}, deployment_content_hash(v.source, v.entrypoint, v.parameter_schema, v.job_variables),
-           v.source, v.entrypoint, v.parameter_schema, v.job_variables, deployment_source_digest(v.source)
+    INSERT INTO deployment_versions (workspace_id, content_hash, source, entrypoint, parameter_schema, job_variables, source_digest, signature)
+    SELECT ${d.workspaceId},
+           CASE WHEN v.signature IS NULL
+                THEN deployment_content_hash(v.source, v.entrypoint, v.parameter_schema, v.job_variables)
+                ELSE encode(sha256(convert_to(deployment_content_hash(v.source, v.entrypoint, v.parameter_schema, v.job_variables)
+                                              || ':' || v.signature, 'UTF8')), 'hex') END,
+           v.source, v.entrypoint, v.parameter_schema, v.job_variables, deployment_source_digest(v.source), v.signature
     FROM (SELECT ${d.source}::text AS source, ${d.entrypoint}::text AS entrypoint,
                  ${jsonb(db, d.parameterSchema)}::jsonb AS parameter_schema,
-                 ${db.json(d.jobVariables as postgres.JSONValue)}::jsonb AS job_variables) v
+                 ${db.json(d.jobVariables as postgres.JSONValue)}::jsonb AS job_variables,
+                 ${d.signature}::text AS signature) v
     ON CONFLICT (workspace_id, content_hash) DO UPDATE SET content_hash = excluded.content_hash
     RETURNING id`;
   if (!version) throw new Error('version upsert returned no row');

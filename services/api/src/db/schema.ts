@@ -290,6 +290,8 @@ export const deploymentVersions = pgTable(
     jobVariables: jsonb('job_variables').$type<JsonObject>().notNull().default({}),
     /** What the source is pinned to: `sha256:…` for OCI, the commit for git, null for a `dir:` source. */
     sourceDigest: text('source_digest'),
+    /** The customer's signature of this version (a compact JWS, `outpost deploy --sign-key`); null when unsigned. */
+    signature: text('signature'),
     createdAt: createdAt(),
   },
   (t) => [uniqueIndex('deployment_versions_content_uq').on(t.workspaceId, t.contentHash)],

@@ -230,6 +230,7 @@ export async function claimSensorTicks(db: Db, input: ClaimTicksInput): Promise<
       source: string;
       entrypoint: string;
       job_variables: Record<string, unknown>;
+      signature: string | null;
     }[]
   >`
     WITH due AS (
@@ -270,9 +271,10 @@ export async function claimSensorTicks(db: Db, input: ClaimTicksInput): Promise<
     )
     SELECT l.lease_tick_id AS tick_id, l.id AS sensor_id, l.name, l.interval_seconds, l.cursor, l.last_tick_at,
       l.lease_expires_at, d.id AS deployment_id, d.name AS deployment_name, f.name AS flow_name,
-      d.source, d.entrypoint, d.job_variables
+      d.source, d.entrypoint, d.job_variables, v.signature
     FROM leased l
     JOIN deployments d ON d.id = l.deployment_id
+    LEFT JOIN deployment_versions v ON v.id = d.version_id
     JOIN flows f ON f.id = d.flow_id
     ORDER BY l.next_tick_at`;
   return rows.map((r) => ({
@@ -291,6 +293,7 @@ export async function claimSensorTicks(db: Db, input: ClaimTicksInput): Promise<
       source: r.source,
       entrypoint: r.entrypoint,
       jobVariables: r.job_variables as ClaimedSensorTick['deployment']['jobVariables'],
+      signature: r.signature,
     },
     leaseExpiresAt: iso(r.lease_expires_at),
     timeoutSeconds: input.timeoutSeconds,

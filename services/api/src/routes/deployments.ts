@@ -1,4 +1,10 @@
-import { ASSET_FLOW_NAME, Name } from '@outpost/sdk/contracts';
+import { ASSET_FLOW_NAME, type DeploymentUpsertRequest, Name } from '@outpost/sdk/contracts';
+import {
+  DeploymentSignatureError,
+  deploymentStatement,
+  readDeploymentSignature,
+  statementMismatch,
+} from '@outpost/sdk/signing';
 import { z } from 'zod';
 import { checkAssetInputs, registerDeploymentAssets } from '../assets/deploy-assets.js';
 import { assertPartitionsWithinQuota } from '../assets/partition-limits.js';
@@ -36,9 +42,32 @@ function checkSensorNames(names: string[]): void {
   });
 }
 
+/**
+ * A signature must sign the request it came with. The API holds no key and cannot tell a forgery
+ * (workers can); this catches a signature made for another deployment, pool or build at deploy time,
+ * rather than as a refused run later.
+ */
+function checkSignature(body: DeploymentUpsertRequest): void {
+  if (body.signature === undefined) return;
+  let problem: string | null;
+  try {
+    const { statement } = readDeploymentSignature(body.signature);
+    const mismatch = statementMismatch(statement, deploymentStatement({ ...body, deployment: body.name }));
+    problem = mismatch ? `signs another ${mismatch} than this request's` : null;
+  } catch (error) {
+    if (!(error instanceof DeploymentSignatureError)) throw error;
+    problem = error.message;
+  }
+  if (problem === null) return;
+  throw new ApiError('validation_failed', `the deployment signature ${problem}`, {
+    errors: [{ path: 'body.signature', message: problem }],
+  });
+}
+
 export const deploymentHandlers = {
   deploymentsUpsert: async ({ body, principal, deps }) => {
     const workspaceId = principal.workspaceId;
+    checkSignature(body);
     if (body.parameterSchema) assertParameterSchema(body.parameterSchema, 'body.parameterSchema');
     const schedules = prepareSchedules(body);
     if (body.assets !== undefined) {
@@ -82,6 +111,7 @@ export const deploymentHandlers = {
         labels: body.labels ?? {},
         jobVariables: body.jobVariables ?? {},
         resources: body.resources ?? null,
+        signature: body.signature ?? null,
         retries: body.retries ?? 0,
         retryDelaySeconds: body.retryDelaySeconds ?? 0,
         retryBackoff: body.retryBackoff ?? 1,

@@ -165,6 +165,7 @@ export async function toClaimedRun(deps: AppDeps, row: ClaimedRow): Promise<Clai
       source: row.source,
       entrypoint: row.entrypoint,
       jobVariables: row.job_variables as ClaimedRun['deployment']['jobVariables'],
+      signature: row.signature,
     },
     token: await deps.tokens.sign({
       runId: row.id,

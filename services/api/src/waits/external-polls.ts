@@ -49,9 +49,12 @@ export async function claimExternalPolls(db: Db, input: ClaimPollsInput): Promis
       failed_polls: number;
       poll_lease_expires_at: Date;
       deployment_id: string;
+      flow_name: string;
+      deployment_name: string;
       source: string;
       entrypoint: string;
       job_variables: Record<string, unknown>;
+      signature: string | null;
     }[]
   >`
     WITH due AS (
@@ -77,9 +80,11 @@ export async function claimExternalPolls(db: Db, input: ClaimPollsInput): Promis
       RETURNING w.*, due.poll_at AS due_at_poll
     )
     SELECT l.id, l.poll_lease_id, l.status, l.flow_run_id, l.spec, l.polls, l.failed_polls, l.poll_lease_expires_at,
-      r.deployment_id, v.source, v.entrypoint, v.job_variables
+      r.deployment_id, f.name AS flow_name, d.name AS deployment_name, v.source, v.entrypoint, v.job_variables, v.signature
     FROM leased l
     JOIN flow_runs r ON r.id = l.flow_run_id
+    JOIN flows f ON f.id = r.flow_id
+    JOIN deployments d ON d.id = r.deployment_id
     JOIN deployment_versions v ON v.id = r.deployment_version_id
     ORDER BY l.due_at_poll`;
   return rows.map((r) => ({
@@ -92,9 +97,12 @@ export async function claimExternalPolls(db: Db, input: ClaimPollsInput): Promis
     failedPolls: r.failed_polls,
     deployment: {
       id: r.deployment_id,
+      flowName: r.flow_name,
+      name: r.deployment_name,
       source: r.source,
       entrypoint: r.entrypoint,
       jobVariables: r.job_variables as ClaimedExternalPoll['deployment']['jobVariables'],
+      signature: r.signature,
     },
     leaseExpiresAt: iso(r.poll_lease_expires_at),
     timeoutSeconds: input.timeoutSeconds,
