@@ -54,6 +54,7 @@ export class DeployLedger {
       existing.source === request.source &&
       existing.entrypoint === request.entrypoint &&
       existing.workPool === request.workPool &&
+      (existing.signature ?? null) === (request.signature ?? null) &&
       this.#deployments.get(existing.id) === requestDigest(request)
     );
   }

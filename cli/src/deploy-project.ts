@@ -1,3 +1,4 @@
+import type { KeyObject } from 'node:crypto';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -16,6 +17,7 @@ import {
 } from '@outpost/sdk/bundle';
 import { failureCode } from '@outpost/sdk/client';
 import type { DeploymentUpsertRequest } from '@outpost/sdk/contracts';
+import { deploymentStatement, signDeploymentStatement } from '@outpost/sdk/signing';
 import type { Api } from './api.js';
 import type { DeployLedger } from './deploy-ledger.js';
 import { type Discovered, type DiscoveredAsset, discoverFlows } from './discover.js';
@@ -47,6 +49,11 @@ export interface DeployProjectOptions {
   ledger?: DeployLedger | undefined;
   /** The API session; unused on a dry run. */
   api: (() => Api) | null;
+  /**
+   * The deploy key (`--sign-key`): each deployment is registered with a signature over what its runs
+   * execute, which workers started with `--trust-key` require. Unsigned when absent.
+   */
+  signKey?: KeyObject | null | undefined;
   progress(line: string): void;
 }
 
@@ -195,6 +202,9 @@ async function register(api: Api, planned: PlannedDeployment[], source: string, 
   try {
     for (const p of planned) {
       const body: DeploymentUpsertRequest = { ...p.request, source };
+      if (options.signKey) {
+        body.signature = await signDeploymentStatement(deploymentStatement({ ...body, deployment: body.name }), options.signKey);
+      }
       const what = `${p.flow}/${p.name}`;
       if (ledger) {
         const found = await api.attempt('deploymentsGetByName', { params: { flow: p.flow, name: p.name } });

@@ -1,8 +1,12 @@
+import type { KeyObject } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { DeploymentSignatureError, parseSigningKey } from '@outpost/sdk/signing';
 import type { Command } from '../command.js';
 import { booleanOption, stringOption } from '../command.js';
 import { type DeployResult, deployProject } from '../deploy-project.js';
 import type { DiscoveredAsset } from '../discover.js';
-import { EXIT } from '../errors.js';
+import { EXIT, UsageError } from '../errors.js';
 import { CONFIG_FILE } from '../load-config.js';
 import { json } from '../output.js';
 import { TypeCheckError } from '../typecheck.js';
@@ -14,6 +18,11 @@ export const deploy: Command = {
     config: { type: 'string', short: 'c', placeholder: '<path>', description: `the project's config (default ./${CONFIG_FILE})` },
     deployment: { type: 'string', short: 'd', placeholder: '<flow/name>', description: 'deploy only this deployment' },
     registry: { type: 'string', placeholder: '<target>', description: "push here instead of the config's registry" },
+    'sign-key': {
+      type: 'string',
+      placeholder: '<file>',
+      description: 'sign each deployment with this deploy key (outpost deploy-keys create); default OUTPOST_SIGN_KEY',
+    },
     'dry-run': { type: 'boolean', description: 'build and show what would be pushed and registered; push nothing, call no API' },
     'no-typecheck': {
       type: 'boolean',
@@ -23,9 +32,11 @@ export const deploy: Command = {
   notes: [
     'Registry credentials are your own: OUTPOST_REGISTRY_USERNAME/OUTPOST_REGISTRY_PASSWORD, or ~/.docker/config.json.',
     'Deployments reference the pushed bundle by digest only; the API never receives your code.',
+    'Workers started with --trust-key run only deployments signed by that key: sign with --sign-key (docs/security.md).',
   ],
   async run(ctx) {
     const dryRun = booleanOption(ctx.values, 'dry-run');
+    const signKey = await loadSignKey(stringOption(ctx.values, 'sign-key') ?? ctx.env.OUTPOST_SIGN_KEY, ctx.cwd);
     // The config module reads process.env (a registry from OUTPOST_REGISTRY, say); let it see .env too.
     for (const [k, v] of Object.entries(ctx.env)) if (v !== undefined && process.env[k] === undefined) process.env[k] = v;
     // Steps still under way ("building …", "pushing …") show beside the spinner; the rest stay as lines.
@@ -40,6 +51,7 @@ export const deploy: Command = {
       registry: stringOption(ctx.values, 'registry'),
       typecheck: !booleanOption(ctx.values, 'no-typecheck'),
       api: dryRun ? null : ctx.api,
+      signKey,
       progress,
     })
       .finally(() => spinner.stop())
@@ -53,6 +65,32 @@ export const deploy: Command = {
     return EXIT.ok;
   },
 };
+
+/**
+ * The deploy key from `--sign-key` or OUTPOST_SIGN_KEY: a file's path, or the PEM itself (as a CI
+ * system's secret variable holds it). A key that cannot be read stops the deploy before anything
+ * is built, in one line.
+ */
+async function loadSignKey(given: string | undefined, cwd: string): Promise<KeyObject | null> {
+  if (given === undefined || given.trim() === '') return null;
+  const inline = given.trimStart().startsWith('-----BEGIN');
+  const where = inline ? 'OUTPOST_SIGN_KEY' : given;
+  let pem = given;
+  if (!inline) {
+    try {
+      pem = await readFile(resolve(cwd, given), 'utf8');
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      throw new UsageError(`--sign-key: cannot read ${given} (${code === 'ENOENT' ? 'no such file' : (code ?? 'error')})`);
+    }
+  }
+  try {
+    return parseSigningKey(pem);
+  } catch (error) {
+    if (!(error instanceof DeploymentSignatureError)) throw error;
+    throw new UsageError(`--sign-key: ${where} ${error.message}`);
+  }
+}
 
 function summarise(result: DeployResult, dryRun: boolean) {
   return {

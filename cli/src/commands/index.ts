@@ -38,6 +38,7 @@ import {
 import { completion } from './completion.js';
 import { concurrencyLimitsLs, concurrencyLimitsRm, concurrencyLimitsSet } from './concurrency-limits.js';
 import { deploy } from './deploy.js';
+import { deployKeysCreate } from './deploy-keys.js';
 import { deploymentsLs } from './deployments.js';
 import {
   deploymentsPause,
@@ -77,6 +78,7 @@ export const COMMANDS: readonly Command[] = [
   init,
   dev,
   deploy,
+  deployKeysCreate,
   run,
   logs,
   runsLs,
