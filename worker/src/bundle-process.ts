@@ -10,6 +10,7 @@ import { Redactor } from './redact.js';
 import { JobConfigError, resolveJobVariables, type SecretResolver } from './secrets.js';
 import { isSourceAllowed } from './sources/allow.js';
 import { fetchBundle } from './sources/pull.js';
+import { type ClaimedCode, checkClaimedCode } from './trust.js';
 
 /** The most log lines an evaluation keeps (the last ones), and the longest line. */
 const MAX_LOG_LINES = 200;
@@ -29,7 +30,7 @@ export function sdkProgramPath(specifier: string): string {
 }
 
 export interface BundleProcessDeps {
-  options: Pick<WorkerOptions, 'allowSources' | 'cacheDir' | 'cancelGraceMs'>;
+  options: Pick<WorkerOptions, 'allowSources' | 'cacheDir' | 'cancelGraceMs' | 'trustKeys' | 'pool'>;
   workerEnv: NodeJS.ProcessEnv;
   /** The environment every flow of this worker shares (`baseChildEnv`). */
   baseEnv: Record<string, string>;
@@ -37,12 +38,8 @@ export interface BundleProcessDeps {
   logger: Logger;
 }
 
-/** The deployment code a short evaluation runs from. */
-export interface BundleCode {
-  source: string;
-  entrypoint: string;
-  jobVariables: Record<string, unknown>;
-}
+/** The deployment code a short evaluation runs from, with what its signature is checked against. */
+export type BundleCode = ClaimedCode;
 
 export interface BundleProcessSpec<A> {
   /** What runs, for messages: `the sensor`, `the job's poll`. */
@@ -65,6 +62,10 @@ export interface BundleProcessResult<A> {
   logs: string[];
   /** Masks the secrets this evaluation knew in what is reported from its answer. */
   redact: (text: string) => string;
+  /** The same for JSON: keys as well as string values (`Redactor.redactJson`). */
+  redactJson: <T>(value: T) => T;
+  /** Whether a value that must be reported exactly (a cursor, a run key) holds a secret. */
+  holdsSecret: (text: string) => boolean;
 }
 
 /**
@@ -87,8 +88,15 @@ export async function runBundleProcess<A>(
     outcome: outcome.status === 'error' ? { status: 'error', error: redactor.redact(outcome.error).slice(0, 8_000) } : outcome,
     logs: lines.map((line) => redactor.redact(line).slice(0, MAX_LOG_LINE)),
     redact: (text) => redactor.redact(text),
+    redactJson: (value) => redactor.redactJson(value),
+    holdsSecret: (text) => redactor.holdsSecret(text),
   });
 
+  const trust = await checkClaimedCode(code, { keys: deps.options.trustKeys, pool: deps.options.pool });
+  if (trust.kind === 'refused') {
+    deps.logger.warn({ reason: trust.reason }, `refused to run ${spec.what}: it did not verify against the trust keys`);
+    return result({ status: 'error', error: `refused to run ${spec.what}: ${trust.reason}` });
+  }
   let jobEnv: Record<string, string>;
   try {
     const resolved = await resolveJobVariables(code.jobVariables as never, (name) => deps.secrets.resolve(name));

@@ -4,8 +4,10 @@ import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { MAX_BATCH_LINES, MAX_CLAIM_WAIT_MS, type WorkerResources } from '@outpost/sdk/contracts';
+import { DeploymentSignatureError, parseTrustKey, type TrustKey } from '@outpost/sdk/signing';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { podTemplateProblems } from './executors/kubernetes/pod-policy.js';
 
 /** Durations are written `500ms`, `10s`, `2m` or a bare number of seconds (`0.5`). */
 const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m)?$/;
@@ -29,6 +31,11 @@ const Label = z.string().regex(/^[^=\s]{1,100}=[^\s]{0,200}$/, 'labels are key=v
 const HOST_PORT = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):([0-9]{1,5})$/;
 const HOST_OPTIONAL_PORT = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+)(:[0-9]{1,5})?$/;
 const EnvName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name');
+/** Kubernetes names: a namespace (DNS label), a Secret or ServiceAccount (DNS subdomain), a label key. */
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
+const QUALIFIED_NAME = /^([a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
+const KEY_OR_PREFIX = /^(([a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?\/)|([a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)$/;
 
 const RawOptions = z.strictObject({
   /** OUTPOST_API_URL: base URL of the control plane the worker polls over outbound HTTP(S). */
@@ -147,8 +154,51 @@ const RawOptions = z.strictObject({
   imagePullTimeoutMs: duration('image pull timeout').pipe(z.number().min(0).max(86_400_000)),
   /** --unschedulable-timeout / OUTPOST_WORKER_UNSCHEDULABLE_TIMEOUT (kubernetes): how long a pod may stay unschedulable before the run crashes. */
   unschedulableTimeoutMs: duration('unschedulable timeout').pipe(z.number().min(0).max(86_400_000)),
-  /** --base-job-template / OUTPOST_WORKER_BASE_JOB_TEMPLATE (kubernetes): a Job (JSON or YAML file) that replaces the pool's base job template. */
+  /**
+   * --base-job-template / OUTPOST_WORKER_BASE_JOB_TEMPLATE (kubernetes): the Job (JSON or YAML file)
+   * every run's Job is built from; DEFAULT_BASE_JOB_TEMPLATE when not set. The pool's template from
+   * the API is never used: the pod template is the customer's, set here. A template whose pod may
+   * share the node's namespaces, run privileged, add capabilities or mount `hostPath` is refused.
+   */
   baseJobTemplate: z.record(z.string(), z.unknown()).nullable(),
+  /**
+   * --allow-image (repeatable) / OUTPOST_WORKER_ALLOW_IMAGES (comma-separated) (kubernetes): image
+   * prefixes a deployment's `image` job variable may name, matched at a `/`, `:` or `@` boundary
+   * (`registry.internal/acme/` or `registry.internal/acme`, never `registry.internal/acme-evil`);
+   * none by default: only the base job template's image.
+   */
+  allowImages: z.array(z.string().regex(/^[A-Za-z0-9][^\s,]{0,254}$/, 'an image prefix such as registry.internal/acme/')),
+  /**
+   * --allow-service-account (repeatable) / OUTPOST_WORKER_ALLOW_SERVICE_ACCOUNTS (kubernetes):
+   * ServiceAccounts a `serviceAccountName` job variable may name; none by default: the template's.
+   * The worker's own is refused even when listed (its Role could start Jobs outside these bounds).
+   */
+  allowServiceAccounts: z.array(z.string().regex(DNS_SUBDOMAIN, 'a ServiceAccount name')),
+  /**
+   * --allow-secret (repeatable) / OUTPOST_WORKER_ALLOW_SECRETS (kubernetes): Kubernetes Secrets
+   * the `envFromSecrets` job variable may read; none by default.
+   */
+  allowSecrets: z.array(z.string().regex(DNS_SUBDOMAIN, 'a Secret name')),
+  /**
+   * --allow-namespace (repeatable) / OUTPOST_WORKER_ALLOW_NAMESPACES (kubernetes): namespaces a
+   * `namespace` job variable may pick besides the worker's (and the template's); none by default.
+   */
+  allowNamespaces: z.array(z.string().regex(DNS_LABEL, 'a Kubernetes namespace name')),
+  /**
+   * --allow-toleration (repeatable) / OUTPOST_WORKER_ALLOW_TOLERATIONS (kubernetes): taint keys a
+   * `tolerations` job variable may tolerate (e.g. nvidia.com/gpu); none by default: the template's.
+   */
+  allowTolerations: z.array(z.string().regex(QUALIFIED_NAME, 'a taint key such as nvidia.com/gpu')),
+  /**
+   * --allow-pod-label (repeatable) / OUTPOST_WORKER_ALLOW_POD_LABELS (kubernetes): label keys the
+   * `labels` job variable may set, or prefixes ending in `/`; none by default: the template's.
+   */
+  allowPodLabels: z.array(z.string().regex(KEY_OR_PREFIX, 'a label key, or a prefix ending in /')),
+  /**
+   * --allow-pod-annotation (repeatable) / OUTPOST_WORKER_ALLOW_POD_ANNOTATIONS (kubernetes):
+   * annotation keys the `annotations` job variable may set, or prefixes ending in `/`; none by default.
+   */
+  allowPodAnnotations: z.array(z.string().regex(KEY_OR_PREFIX, 'an annotation key, or a prefix ending in /')),
   /**
    * --otel-share-collector-credentials / OUTPOST_WORKER_OTEL_SHARE_COLLECTOR_CREDENTIALS=true: flows
    * (processes and pods) get the worker's OTLP headers (OTEL_EXPORTER_OTLP_HEADERS,
@@ -169,6 +219,11 @@ export type SecretSourceKind = z.infer<typeof SecretSource>;
 
 export type WorkerOptions = Omit<z.infer<typeof RawOptions>, 'labels'> & {
   labels: Record<string, string>;
+  /**
+   * --trust-key (repeatable) / OUTPOST_TRUST_KEYS (comma-separated paths): the deploy keys whose
+   * signatures this worker accepts. Empty: every run the control plane hands over is run (trust.ts).
+   */
+  trustKeys: TrustKey[];
   /** What the worker offers runs, once detected at start (resources.ts); absent before. */
   resources?: WorkerResources;
 };
@@ -283,6 +338,13 @@ const SOURCES: Record<string, string> = {
   imagePullTimeoutMs: '--image-pull-timeout',
   unschedulableTimeoutMs: '--unschedulable-timeout',
   baseJobTemplate: '--base-job-template',
+  allowImages: '--allow-image',
+  allowServiceAccounts: '--allow-service-account',
+  allowSecrets: '--allow-secret',
+  allowNamespaces: '--allow-namespace',
+  allowTolerations: '--allow-toleration',
+  allowPodLabels: '--allow-pod-label',
+  allowPodAnnotations: '--allow-pod-annotation',
   otelShareCollectorCredentials: 'OUTPOST_WORKER_OTEL_SHARE_COLLECTOR_CREDENTIALS',
 };
 
@@ -307,6 +369,7 @@ const FLAGS = {
   'result-storage': { type: 'string' },
   prestart: { type: 'string' },
   'allow-source': { type: 'string', multiple: true },
+  'trust-key': { type: 'string', multiple: true },
   'health-port': { type: 'string' },
   'health-host': { type: 'string' },
   sensors: { type: 'string' },
@@ -324,6 +387,13 @@ const FLAGS = {
   'image-pull-timeout': { type: 'string' },
   'unschedulable-timeout': { type: 'string' },
   'base-job-template': { type: 'string' },
+  'allow-image': { type: 'string', multiple: true },
+  'allow-service-account': { type: 'string', multiple: true },
+  'allow-secret': { type: 'string', multiple: true },
+  'allow-namespace': { type: 'string', multiple: true },
+  'allow-toleration': { type: 'string', multiple: true },
+  'allow-pod-label': { type: 'string', multiple: true },
+  'allow-pod-annotation': { type: 'string', multiple: true },
   'otel-share-collector-credentials': { type: 'boolean' },
 } as const;
 
@@ -368,6 +438,9 @@ export const OPTIONS_HELP = `Usage: outpost worker start --pool <name> [options]
                               (default: file://~/.local/share/outpost/results)
   --prestart <n>              flow processes kept started, waiting for a run (default: ${DEFAULTS.prestart})
   --allow-source <prefix>     run code only from sources starting with this, repeatable (default: any)
+  --trust-key <file>          run only deployments signed by this Ed25519 public key (outpost deploy-keys
+                              create), repeatable for a rotation; env OUTPOST_TRUST_KEYS, comma-separated
+                              (default: none, and the worker trusts the control plane)
   --health-port <port>        serve /healthz and /metrics on this port (default: off)
   --health-host <address>     address of the health port (default: ${DEFAULTS.healthHost}; 0.0.0.0 for Kubernetes probes)
   --sensors <n>               sensor ticks of the pool evaluated at once; 0 evaluates none (default: ${DEFAULTS.sensors})
@@ -385,7 +458,18 @@ export const OPTIONS_HELP = `Usage: outpost worker start --pool <name> [options]
 Kubernetes (--type kubernetes):
   --namespace <name>          namespace of the Jobs (default: the kubeconfig's, else "default")
   --kubeconfig <path>         cluster credentials (default: in-cluster, else KUBECONFIG)
-  --base-job-template <file>  a Job (JSON or YAML) replacing the pool's base job template
+  --base-job-template <file>  the Job (JSON or YAML) every run's Job is built from (default: the SDK's
+                              DEFAULT_BASE_JOB_TEMPLATE; the pool's template from the API is ignored)
+  --allow-image <prefix>      images a deployment's job variables may name, repeatable (default: none,
+                              only the template's image)
+  --allow-service-account <name>
+                              service accounts job variables may name, repeatable (default: the template's)
+  --allow-secret <name>       Secrets envFromSecrets may read, repeatable (default: none)
+  --allow-namespace <name>    namespaces job variables may pick, repeatable (default: the worker's)
+  --allow-toleration <key>    taint keys job variables may tolerate, repeatable (default: the template's)
+  --allow-pod-label <key>     label keys (or prefixes ending in /) job variables may set, repeatable (default: none)
+  --allow-pod-annotation <key>
+                              annotation keys (or prefixes ending in /) job variables may set, repeatable (default: none)
   --relay-listen <host:port>  where pods connect back to this worker (default: ${DEFAULTS.relayListen})
   --relay-address <host:port> the address pods dial (default: $POD_IP and the listen port)
   --image-pull-timeout <d>    a pod that cannot pull its image this long crashes the run (default: ${DEFAULTS.imagePullTimeout})
@@ -459,6 +543,18 @@ export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv = p
     unschedulableTimeoutMs:
       flag('unschedulable-timeout') ?? env.OUTPOST_WORKER_UNSCHEDULABLE_TIMEOUT ?? DEFAULTS.unschedulableTimeout,
     baseJobTemplate: readJobTemplate(nonEmpty(flag('base-job-template') ?? env.OUTPOST_WORKER_BASE_JOB_TEMPLATE)),
+    allowImages: list('allow-image').length > 0 ? list('allow-image') : envList('OUTPOST_WORKER_ALLOW_IMAGES'),
+    allowServiceAccounts:
+      list('allow-service-account').length > 0
+        ? list('allow-service-account')
+        : envList('OUTPOST_WORKER_ALLOW_SERVICE_ACCOUNTS'),
+    allowSecrets: list('allow-secret').length > 0 ? list('allow-secret') : envList('OUTPOST_WORKER_ALLOW_SECRETS'),
+    allowNamespaces: list('allow-namespace').length > 0 ? list('allow-namespace') : envList('OUTPOST_WORKER_ALLOW_NAMESPACES'),
+    allowTolerations:
+      list('allow-toleration').length > 0 ? list('allow-toleration') : envList('OUTPOST_WORKER_ALLOW_TOLERATIONS'),
+    allowPodLabels: list('allow-pod-label').length > 0 ? list('allow-pod-label') : envList('OUTPOST_WORKER_ALLOW_POD_LABELS'),
+    allowPodAnnotations:
+      list('allow-pod-annotation').length > 0 ? list('allow-pod-annotation') : envList('OUTPOST_WORKER_ALLOW_POD_ANNOTATIONS'),
     otelShareCollectorCredentials:
       values['otel-share-collector-credentials'] === true
         ? 'true'
@@ -504,7 +600,33 @@ export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv = p
     const at = label.indexOf('=');
     labels[label.slice(0, at)] = label.slice(at + 1);
   }
-  return { ...data, labels };
+  const trustKeys = readTrustKeys(list('trust-key').length > 0 ? list('trust-key') : envList('OUTPOST_TRUST_KEYS'));
+  return { ...data, labels, trustKeys };
+}
+
+/**
+ * Reads `--trust-key` / OUTPOST_TRUST_KEYS: Ed25519 public keys (PEM files, `outpost deploy-keys
+ * create` writes them). With any, the worker runs only deployments signed by one of them; several
+ * let a rotation overlap. A key that cannot be read stops the worker at boot, naming the file.
+ */
+function readTrustKeys(paths: readonly string[]): TrustKey[] {
+  const keys: TrustKey[] = [];
+  for (const path of paths) {
+    let pem: string;
+    try {
+      pem = readFileSync(resolve(path), 'utf8');
+    } catch (error) {
+      throw new OptionsError(`--trust-key: cannot read ${path} (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
+    }
+    try {
+      const key = parseTrustKey(pem);
+      if (!keys.some((k) => k.kid === key.kid)) keys.push(key);
+    } catch (error) {
+      if (!(error instanceof DeploymentSignatureError)) throw error;
+      throw new OptionsError(`--trust-key: ${path} ${error.message}`);
+    }
+  }
+  return keys;
 }
 
 /** `0,1,2` as ids; unset is null (detect), and an empty value declares no GPUs. */
@@ -516,7 +638,7 @@ function gpuList(value: string | undefined): string[] | null {
     .filter(Boolean);
 }
 
-/** Reads `--base-job-template`: a Job as JSON or YAML. */
+/** Reads `--base-job-template`: a Job as JSON or YAML, within the pod policy (executors/kubernetes/pod-policy.ts). */
 function readJobTemplate(path: string | null): Record<string, unknown> | null {
   if (!path) return null;
   let text: string;
@@ -541,6 +663,9 @@ function readJobTemplate(path: string | null): Record<string, unknown> | null {
   ) {
     throw new OptionsError(`--base-job-template: ${path} must be a Job with spec.template.spec.containers`);
   }
+  // The same policy every Job is checked against before it is created: refused here, the worker never starts with it.
+  const [problem] = podTemplateProblems(job.spec?.template);
+  if (problem) throw new OptionsError(`--base-job-template: ${path} sets ${problem.path}, which is refused: ${problem.message}`);
   return job as Record<string, unknown>;
 }
 

@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { isStartupVariable, startupVariableMessage } from '@outpost/sdk/contracts';
 import type { SecretSourceKind } from './options.js';
 
 /**
@@ -191,6 +192,8 @@ export async function resolveJobVariables(
     if (!ENV_NAME.test(key)) throw new JobConfigError(`job variable env.${key} is not a valid variable name`);
     if (key.startsWith('OUTPOST_'))
       throw new JobConfigError(`job variable env.${key} is reserved: OUTPOST_ variables are set by the worker`);
+    // The API refuses these at deploy; a control plane that stores one anyway is refused here too.
+    if (isStartupVariable(key)) throw new JobConfigError(`job variable env.${startupVariableMessage(key)}`);
     if (typeof value === 'string') env[key] = value;
     else if (typeof value === 'number' || typeof value === 'boolean') env[key] = String(value);
     else if (isSecretRef(value)) {

@@ -365,9 +365,18 @@ export async function startWorker(given: WorkerOptions, hooks: WorkerHooks = {})
       resultStorage: `${storage.protocol}//${storage.host}${storage.pathname}`,
       secretSources: options.secretsOrder,
       allowSources: options.allowSources.length > 0 ? options.allowSources : 'any',
+      trustKeys: options.trustKeys.map((k) => k.kid),
     },
     'worker settings',
   );
+  // Said once: without trust keys, whoever holds the control plane decides what this worker runs.
+  if (options.trustKeys.length === 0) {
+    logger.warn(
+      'no --trust-key: this worker trusts the control plane and runs any deployment it hands over (docs/security.md, "Signed deployments")',
+    );
+  } else {
+    logger.info({ trustKeys: options.trustKeys.map((k) => k.kid) }, 'runs only deployments signed by its trust keys');
+  }
   try {
     await takeOverAdopted();
   } catch (error) {

@@ -5,12 +5,13 @@ import type { WorkerOptions } from '../options.js';
 import { JobConfigError, resolveJobVariables, type SecretResolver } from '../secrets.js';
 import type { LogInput } from '../ship-logs.js';
 import { isSourceAllowed } from '../sources/allow.js';
+import { checkClaimedCode } from '../trust.js';
 import { fetchBundle } from '../sources/pull.js';
 import type { PreparedRun } from './executor.js';
 import type { StartFailure } from './final-state.js';
 
 export interface PrepareDeps {
-  options: Pick<WorkerOptions, 'allowSources' | 'cacheDir' | 'resources'>;
+  options: Pick<WorkerOptions, 'allowSources' | 'cacheDir' | 'resources' | 'trustKeys' | 'pool'>;
   /** The worker's own environment: the only place registry and git credentials come from. */
   workerEnv: NodeJS.ProcessEnv;
   secrets: SecretResolver;
@@ -31,12 +32,23 @@ export type Preparation =
   | { kind: 'stopped' };
 
 /**
- * The stage between claim and execute: resolves the deployment's secrets, checks the source
- * against `--allow-source`, and fetches the flow's code by its pinned reference. Everything that can
- * refuse a run before any of its code runs happens here.
+ * The stage between claim and execute: checks the deployment's signature against `--trust-key`,
+ * resolves its secrets, checks the source against `--allow-source`, and fetches the flow's code by
+ * its pinned reference. Everything that can refuse a run before any of its code runs happens here;
+ * the signature is checked first, so no secret is read for a run the customer did not sign.
  */
 export async function prepareRun(claimed: ClaimedRun, deps: PrepareDeps): Promise<Preparation> {
   const { deployment, flowRun } = claimed;
+  const trust = await checkClaimedCode(
+    deployment,
+    { keys: deps.options.trustKeys, pool: deps.options.pool },
+    flowRun.parameters as Record<string, unknown>,
+  );
+  if (trust.kind === 'refused') {
+    deps.logger.warn({ reason: trust.reason }, 'refused a run that did not verify against the trust keys');
+    return refused({ type: 'FAILED', name: SIGNATURE_REFUSED, message: `refused to run: ${trust.reason}` });
+  }
+  if (trust.kid) deps.note('info', `deployment signature verified (key ${trust.kid})`);
   let jobEnv: Record<string, string>;
   let waitHoldSeconds: number | null;
   try {
@@ -111,6 +123,9 @@ function gpuEnv(claimed: ClaimedRun, options: Pick<WorkerOptions, 'resources'>):
   if (assigned.length > 0) return assigned;
   return (options.resources?.gpus.length ?? 0) > 0 ? [] : null;
 }
+
+/** The state name of a run refused by the signature check: a retry would be refused alike, so none is made. */
+export const SIGNATURE_REFUSED = CONFIGURATION_ERROR;
 
 function refused(failure: StartFailure): Preparation {
   return { kind: 'refused', failure };

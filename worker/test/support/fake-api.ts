@@ -78,7 +78,16 @@ export class FakeApi {
   }
 
   /** Queues a run for the next claim and returns its id. */
-  enqueue(deployment: { source: string; entrypoint: string; flowName: string; jobVariables?: Record<string, unknown> }): string {
+  enqueue(deployment: {
+    source: string;
+    entrypoint: string;
+    flowName: string;
+    jobVariables?: Record<string, unknown>;
+    /** The deployment's name (`test` when not given). */
+    name?: string;
+    signature?: string | null;
+    parameters?: Record<string, unknown>;
+  }): string {
     const id = randomUUID();
     const now = new Date().toISOString();
     const claimed: ClaimedRun = {
@@ -88,10 +97,10 @@ export class FakeApi {
         flowId: randomUUID(),
         flowName: deployment.flowName,
         deploymentId: randomUUID(),
-        deploymentName: 'test',
+        deploymentName: deployment.name ?? 'test',
         workPool: 'default',
         workQueue: 'default',
-        parameters: {},
+        parameters: (deployment.parameters ?? {}) as ClaimedRun['flowRun']['parameters'],
         tags: [],
         state: state('PENDING'),
         attempt: 1,
@@ -107,11 +116,12 @@ export class FakeApi {
       },
       deployment: {
         id: randomUUID(),
-        name: 'test',
+        name: deployment.name ?? 'test',
         flowName: deployment.flowName,
         source: deployment.source,
         entrypoint: deployment.entrypoint,
         jobVariables: (deployment.jobVariables ?? {}) as ClaimedRun['deployment']['jobVariables'],
+        signature: deployment.signature ?? null,
       },
       token: `run-token-${id}`,
       leaseExpiresAt: now,
