@@ -35,7 +35,8 @@ const EnvName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment var
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
 const QUALIFIED_NAME = /^([a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
-const KEY_OR_PREFIX = /^(([a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?\/)|([a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)$/;
+const KEY_OR_PREFIX =
+  /^(([a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?\/)|([a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)$/;
 
 const RawOptions = z.strictObject({
   /** OUTPOST_API_URL: base URL of the control plane the worker polls over outbound HTTP(S). */
@@ -545,9 +546,7 @@ export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv = p
     baseJobTemplate: readJobTemplate(nonEmpty(flag('base-job-template') ?? env.OUTPOST_WORKER_BASE_JOB_TEMPLATE)),
     allowImages: list('allow-image').length > 0 ? list('allow-image') : envList('OUTPOST_WORKER_ALLOW_IMAGES'),
     allowServiceAccounts:
-      list('allow-service-account').length > 0
-        ? list('allow-service-account')
-        : envList('OUTPOST_WORKER_ALLOW_SERVICE_ACCOUNTS'),
+      list('allow-service-account').length > 0 ? list('allow-service-account') : envList('OUTPOST_WORKER_ALLOW_SERVICE_ACCOUNTS'),
     allowSecrets: list('allow-secret').length > 0 ? list('allow-secret') : envList('OUTPOST_WORKER_ALLOW_SECRETS'),
     allowNamespaces: list('allow-namespace').length > 0 ? list('allow-namespace') : envList('OUTPOST_WORKER_ALLOW_NAMESPACES'),
     allowTolerations:

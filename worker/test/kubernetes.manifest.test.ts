@@ -2,6 +2,7 @@ import { DEFAULT_RUNNER_IMAGE } from '@outpost/sdk/contracts';
 import { Job } from 'kubernetes-models/batch/v1';
 import { Secret } from 'kubernetes-models/v1';
 import { describe, expect, it } from 'vitest';
+import type { JobBounds } from '../src/executors/kubernetes/bounds.js';
 import {
   buildJobManifest,
   buildRelaySecret,
@@ -17,6 +18,17 @@ import {
 
 const RUN_ID = '3f2a9c1e-7b44-4d0a-9e5f-0c1d2e3f4a5b';
 
+/** A worker whose `--allow-*` flags admit every documented job variable below (kubernetes.manifest-bounds.test.ts tests the bounds). */
+const BOUNDS: JobBounds = {
+  images: ['registry.internal/ml/'],
+  serviceAccounts: ['flows'],
+  secrets: ['warehouse', 'aws-creds'],
+  namespaces: ['ml-team'],
+  tolerations: ['nvidia.com/gpu'],
+  podLabels: ['team', 'app.kubernetes.io/', 'outpost.dev/'],
+  podAnnotations: ['cost-center'],
+};
+
 function input(jobVariables: Record<string, unknown> = {}, extra: Partial<ManifestInput> = {}): ManifestInput {
   return {
     runId: RUN_ID,
@@ -29,6 +41,7 @@ function input(jobVariables: Record<string, unknown> = {}, extra: Partial<Manife
     command: ['outpost-pod-runner'],
     relayAddress: '10.0.0.7:7420',
     relaySecret: relaySecretName(RUN_ID, 2),
+    bounds: BOUNDS,
     ...extra,
   };
 }
@@ -108,7 +121,7 @@ describe('the Kubernetes Job manifest', () => {
     expect(build().metadata.name).toBe(jobName(RUN_ID, 2));
   });
 
-  it('labels the Job and its Pod with run, attempt, pool and worker, and never retries the Pod', () => {
+  it('labels the Job and its Pod with run, attempt, pool and worker, even over a label the worker allows, and never retries the Pod', () => {
     const built = build({ labels: { team: 'ml', 'outpost.dev/run-id': 'forged' } });
     const own = {
       'outpost.dev/run-id': RUN_ID,

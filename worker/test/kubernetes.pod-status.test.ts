@@ -72,4 +72,25 @@ describe('reading a pod of an attempt', () => {
     );
     expect(reading).toEqual({ kind: 'ended', exit: { code: 3, signal: null } });
   });
+
+  it('takes a container the kubelet cannot create (a non-numeric user in a pod that must not run as root) as a start problem', () => {
+    const message = 'container has runAsNonRoot and image has non-numeric user (node), cannot verify user is non-root';
+    const reading = readPod(
+      pod({
+        phase: 'Pending',
+        containerStatuses: [
+          {
+            name: 'flow',
+            image: 'i',
+            imageID: '',
+            ready: false,
+            restartCount: 0,
+            state: { waiting: { reason: 'CreateContainerConfigError', message } },
+          },
+        ],
+      }),
+      'flow',
+    );
+    expect(reading).toEqual({ kind: 'image-pull', reason: 'CreateContainerConfigError', message });
+  });
 });

@@ -154,6 +154,15 @@ export class AttemptAlreadyStarted extends Error {
   }
 }
 
+/**
+ * A run this executor will not start as it is configured (a Kubernetes job variable outside the
+ * worker's bounds, one that cannot become a Job): the run fails with a configuration error, which
+ * is never retried, since every attempt would be refused the same way.
+ */
+export class AttemptRefused extends Error {
+  override readonly name: string = 'AttemptRefused';
+}
+
 /** `<runId>#<attempt>`: one live attempt per key. */
 export function attemptKey(run: { runId: string; attempt: number }): string {
   return `${run.runId}#${run.attempt}`;

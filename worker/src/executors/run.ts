@@ -1,5 +1,5 @@
 import type { OutpostClient } from '@outpost/sdk/client';
-import type { ClaimedRun, StateType } from '@outpost/sdk/contracts';
+import { type ClaimedRun, CONFIGURATION_ERROR, type StateType } from '@outpost/sdk/contracts';
 import type { Span } from '@outpost/sdk/telemetry';
 import type { Logger } from 'pino';
 import type { WorkerOptions } from '../options.js';
@@ -7,7 +7,7 @@ import { resolveJobVariables, type SecretResolver } from '../secrets.js';
 import type { LogLineCounts } from '../ship-logs.js';
 import { endAttemptSpan, startAttemptSpan, traceEnv } from '../telemetry/tracing.js';
 import type { DeferredSink } from './deferred-sink.js';
-import type { Attempt, AttemptExit, Executor, StopRequest } from './executor.js';
+import { type Attempt, type AttemptExit, AttemptRefused, type Executor, type StopRequest } from './executor.js';
 import { type RunOutcome, STOP_STRENGTH, type StartFailure, type StopReason } from './final-state.js';
 import { prepareRun } from './prepare.js';
 import { RunReport } from './report.js';
@@ -277,6 +277,14 @@ export class RunExecution {
     try {
       this.handle = await this.deps.executor.start(run, this.report.sink, this.stopRequested.signal);
     } catch (error) {
+      // A run the executor refuses as configured (a job variable outside the worker's bounds) fails the same way on every attempt.
+      if (error instanceof AttemptRefused) {
+        return this.finish(null, {
+          type: 'FAILED',
+          name: CONFIGURATION_ERROR,
+          message: `cannot start the run: ${error.message}`,
+        });
+      }
       return this.finish(null, { type: 'CRASHED', message: `could not start the flow process: ${(error as Error).message}` });
     }
     return this.followUp(this.handle);

@@ -1,6 +1,7 @@
 import { lstatSync, readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { PassThrough } from 'node:stream';
+import { isDeepStrictEqual } from 'node:util';
 import { Log, type V1Job, type V1Pod, type V1Secret } from '@kubernetes/client-node';
 import { POD_RUNNER_COMMAND as SDK_POD_RUNNER_COMMAND } from '@outpost/sdk/contracts';
 import type { Logger } from 'pino';
@@ -21,10 +22,10 @@ import {
 } from '../executor.js';
 import { isReadyMessage, type ParentMessage, startMessageOf } from '../messages.js';
 import { listOwnJobs, NamespaceRecord } from './adoption.js';
+import type { JobBounds } from './bounds.js';
 import { type Cluster, connectCluster, describeKubeError, statusOf } from './cluster.js';
 import {
   attemptLabels,
-  baseTemplate,
   buildJobManifest,
   buildRelaySecret,
   FLOW_CONTAINER,
@@ -38,6 +39,7 @@ import {
   namespaceOf,
   type RunResources,
   relaySecretName,
+  workerTemplate,
 } from './manifest.js';
 import { jobActive, jobFailure, readPod } from './pod-status.js';
 import { PodWatch } from './pod-watch.js';
@@ -70,6 +72,8 @@ export class KubernetesExecutor implements Executor {
   private relayAddress: Promise<string> | null = null;
 
   private readonly pool: ExecutorContext['pool'];
+  /** The pool template last warned about, so an ignored template is logged once, not at every run. */
+  private ignoredPoolTemplate: string | null = null;
   /** The flows' OpenTelemetry variables: settings for the pod spec, shared collector credentials for the relay. */
   private readonly otel: ReturnType<typeof otelEnvOf>;
   private readonly namespaces: NamespaceRecord;
@@ -131,6 +135,29 @@ export class KubernetesExecutor implements Executor {
 
   open(): void {
     void this.address().catch((error: unknown) => this.logger.error({ err: error }, 'the relay for pods could not start'));
+    void this.noticePoolTemplate();
+  }
+
+  /**
+   * Warns, once per template, when the API's pool carries a base job template other than this
+   * worker's: it is ignored. The pod template is the customer's to set on the worker
+   * (`--base-job-template`); a template from the control plane could ask for the node.
+   */
+  private async noticePoolTemplate(): Promise<void> {
+    try {
+      const fromPool = (await this.pool?.())?.baseJobTemplate;
+      if (!fromPool || typeof fromPool !== 'object') return;
+      const own = workerTemplate(this.options.baseJobTemplate);
+      const seen = JSON.stringify(fromPool);
+      if (seen === this.ignoredPoolTemplate || isDeepStrictEqual(fromPool, own)) return;
+      this.ignoredPoolTemplate = seen;
+      this.logger.warn(
+        { pool: this.options.pool },
+        `the work pool's base job template from the API is ignored: this worker builds Jobs from ${this.options.baseJobTemplate ? 'its --base-job-template' : 'the default template (set --base-job-template to change it)'}`,
+      );
+    } catch (error) {
+      this.logger.debug({ err: error }, 'could not compare the work pool base job template');
+    }
   }
 
   async close(): Promise<void> {
@@ -147,15 +174,19 @@ export class KubernetesExecutor implements Executor {
     const log = this.logger.child({ runId: run.runId, attempt: run.attempt });
     const claimed = run.claimed as typeof run.claimed & { resources?: RunResources | null };
     const relayAddress = await this.address();
+    void this.noticePoolTemplate();
+    // Throws JobManifestError (the run fails, nothing is created) for job variables outside the worker's bounds.
     const manifest = buildJobManifest({
       runId: run.runId,
       attempt: run.attempt,
       pool: this.options.pool,
       worker: this.options.name,
       namespace: this.cluster.namespace,
-      // --base-job-template overrides the pool's template, which overrides the built-in default.
-      template: baseTemplate((await this.pool?.()) ?? null, this.options.baseJobTemplate),
+      // The worker's --base-job-template, else the default: never the pool's from the API.
+      template: workerTemplate(this.options.baseJobTemplate),
       jobVariables: run.claimed.deployment.jobVariables,
+      bounds: jobBoundsOf(this.options),
+      ownServiceAccount: this.cluster.serviceAccount ?? null,
       resources: claimed.resources ?? null,
       command: POD_RUNNER_COMMAND,
       relayAddress,
@@ -238,12 +269,11 @@ export class KubernetesExecutor implements Executor {
 
   /**
    * Where an earlier process of this worker may have left Jobs: its namespace, its base job
-   * template's (the pool's may have changed since; `namespaceOf` of no job variables), and every
-   * namespace it recorded creating a Job in (one a deployment's job variables named).
+   * template's (`namespaceOf` of no job variables), and every namespace it recorded creating a Job
+   * in (one a deployment's job variables named, within `--allow-namespace`).
    */
   private async adoptionNamespaces(): Promise<string[]> {
-    const pool = this.options.baseJobTemplate ? null : ((await this.pool?.()) ?? null);
-    const template = baseTemplate(pool, this.options.baseJobTemplate);
+    const template = workerTemplate(this.options.baseJobTemplate);
     const fromTemplate = namespaceOf({ namespace: this.cluster.namespace, template, jobVariables: {} });
     return [...new Set([this.cluster.namespace, fromTemplate, ...this.namespaces.read()])];
   }
@@ -723,6 +753,19 @@ class KubeAttempt implements Attempt {
       imageDigest: this.imageDigest,
     };
   }
+}
+
+/** What the worker's `--allow-*` flags let a deployment's job variables add to its Jobs. */
+export function jobBoundsOf(options: WorkerOptions): JobBounds {
+  return {
+    images: options.allowImages,
+    serviceAccounts: options.allowServiceAccounts,
+    secrets: options.allowSecrets,
+    namespaces: options.allowNamespaces,
+    tolerations: options.allowTolerations,
+    podLabels: options.allowPodLabels,
+    podAnnotations: options.allowPodAnnotations,
+  };
 }
 
 /** A Kubernetes executor for the worker's options. */

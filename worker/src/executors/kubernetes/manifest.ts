@@ -1,24 +1,31 @@
 import { createHash } from 'node:crypto';
+import { isDeepStrictEqual } from 'node:util';
 import { DEFAULT_BASE_JOB_TEMPLATE as SDK_DEFAULT_BASE_JOB_TEMPLATE } from '@outpost/sdk/contracts';
+import { AttemptRefused } from '../executor.js';
+import { BOUND_FLAGS, isImageAllowed, isKeyAllowed, type JobBounds, quantityValue, TEMPLATE_ONLY } from './bounds.js';
+import { CONTAINER_LISTS, containerNames, DEFAULT_FLOW_SECURITY_CONTEXT, podTemplateProblems } from './pod-policy.js';
 
 /*
- * The Job an attempt runs as, built from the pool's base job template and the deployment's job
- * variables. Pure: no I/O, no clock, so every manifest it can build is checked against the current
- * Kubernetes schemas in a unit test.
+ * The Job an attempt runs as, built from the worker's base job template and the deployment's job
+ * variables, within the bounds the worker's `--allow-*` flags set (bounds.ts) and the pod policy
+ * (pod-policy.ts). Pure: no I/O, no clock, so every manifest it can build is checked against the
+ * current Kubernetes schemas in a unit test.
  */
 
 /** A Kubernetes object as plain JSON. */
 export type KubeObject = Record<string, unknown>;
 
-/** The base job template every pool gets unless it says otherwise (or `--base-job-template` does). */
+/** The base job template of a worker started without `--base-job-template`. */
 export const DEFAULT_BASE_JOB_TEMPLATE: KubeObject = SDK_DEFAULT_BASE_JOB_TEMPLATE;
 
-/** The pool's base job template: the worker's `--base-job-template` when given, else the pool's, else the default. */
-export function baseTemplate(pool: { baseJobTemplate?: unknown } | null, override: KubeObject | null = null): KubeObject {
-  if (override) return override;
-  const fromPool = pool?.baseJobTemplate;
-  if (fromPool && typeof fromPool === 'object' && !Array.isArray(fromPool)) return fromPool as KubeObject;
-  return DEFAULT_BASE_JOB_TEMPLATE;
+/**
+ * The base job template this worker builds Jobs from: its `--base-job-template`, else the default.
+ * Never the pool's: the control plane is not trusted inside the customer's network (design
+ * invariant 8), and a pod template from it could ask for the node (`hostPID`, a privileged
+ * container, a `hostPath` of `/`) or for any Secret and service account of the namespace.
+ */
+export function workerTemplate(configured: KubeObject | null): KubeObject {
+  return configured ?? DEFAULT_BASE_JOB_TEMPLATE;
 }
 
 /** The job variables a Kubernetes deployment may set. Anything else in `jobVariables` is ignored here. */
@@ -51,10 +58,14 @@ export interface ManifestInput {
   attempt: number;
   pool: string;
   worker: string;
-  /** The namespace when neither the job variables nor the template name one. */
+  /** The worker's namespace: where Jobs go when neither the job variables nor the template name one. */
   namespace: string;
   template: KubeObject;
   jobVariables: Record<string, unknown>;
+  /** What the worker's `--allow-*` flags let job variables add; absent: nothing beyond the template. */
+  bounds?: JobBounds;
+  /** The ServiceAccount the worker itself runs as, which no run's pod may use; null when not known. */
+  ownServiceAccount?: { namespace: string; name: string } | null;
   resources?: RunResources | null | undefined;
   /** The pod's command (the pod runner) and its connection to this worker. */
   command: string[];
@@ -74,9 +85,20 @@ export const LABEL_POOL = 'outpost.dev/pool';
 export const LABEL_WORKER = 'outpost.dev/worker';
 export const FLOW_CONTAINER = 'flow';
 
-/** A job variable the executor cannot turn into a Job: the run fails with this message. */
-export class JobManifestError extends Error {
+/**
+ * A job variable the executor cannot turn into a Job, or one outside the worker's bounds: the run
+ * fails (a configuration error, never retried) with this message, before anything is created.
+ */
+export class JobManifestError extends AttemptRefused {
   override readonly name = 'JobManifestError';
+}
+
+/** Refuses a job variable outside a bound, naming the variable and, when one can, the flag that widens it. */
+function outOfBounds(variable: string, value: unknown, why: string, bound?: keyof JobBounds): never {
+  const widen = bound ? `; the worker allows more with ${BOUND_FLAGS[bound]}` : '';
+  throw new JobManifestError(
+    `job variable ${variable} (${JSON.stringify(value)}) is outside this worker's bounds: ${why}${widen}`,
+  );
 }
 
 /** `outpost-<run id, first 8+ characters>-<attempt>`: one name per attempt, so a second create is a 409. */
@@ -220,19 +242,107 @@ function resourcesFromRun(resources: RunResources | null | undefined): {
 /** The namespace an attempt's Job goes to: the job variables', else the template's, else the worker's. */
 export function namespaceOf(input: Pick<ManifestInput, 'namespace' | 'template' | 'jobVariables'>): string {
   const fromVariables = optionalString(input.jobVariables.namespace, 'namespace');
-  const fromTemplate = object(input.template.metadata).namespace;
-  return fromVariables ?? (typeof fromTemplate === 'string' && fromTemplate ? fromTemplate : input.namespace);
+  return fromVariables ?? templateNamespace(input.template) ?? input.namespace;
+}
+
+function templateNamespace(template: KubeObject): string | undefined {
+  const fromTemplate = object(template.metadata).namespace;
+  return typeof fromTemplate === 'string' && fromTemplate ? fromTemplate : undefined;
+}
+
+/** Job variable labels or annotations: each key the template's with the same value, or one the worker allows. */
+function boundedMetadata(
+  value: unknown,
+  what: 'labels' | 'annotations',
+  template: Record<string, string>,
+  allowed: readonly string[],
+): Record<string, string> {
+  const map = stringMap(value, what);
+  for (const [key, item] of Object.entries(map)) {
+    if (template[key] !== item && !isKeyAllowed(key, allowed)) {
+      outOfBounds(
+        `${what}.${key}`,
+        item,
+        `a run's pod carries the template's ${what} only (${what === 'labels' ? 'a label can put a pod behind a Service or NetworkPolicy' : 'an annotation can change what admission and the node do with a pod'})`,
+        what === 'labels' ? 'podLabels' : 'podAnnotations',
+      );
+    }
+  }
+  return map;
+}
+
+/** Every request and limit within the template's limit of the same resource, when it sets one. */
+function checkCeilings(
+  ceilings: Record<string, string>,
+  quantities: { requests: Record<string, string>; limits: Record<string, string> },
+): void {
+  for (const [name, ceiling] of Object.entries(ceilings)) {
+    const bound = quantityValue(ceiling);
+    if (bound === null) continue;
+    for (const kind of ['requests', 'limits'] as const) {
+      const asked = quantities[kind][name];
+      if (asked === undefined || asked === ceiling) continue;
+      const value = quantityValue(asked);
+      if (value === null || value > bound) {
+        outOfBounds(
+          `resources.${kind}.${name}`,
+          asked,
+          `the base job template limits ${name} to ${ceiling} (a job variable or the run's hardware request asked for more)`,
+        );
+      }
+    }
+  }
+}
+
+/**
+ * The checks on the finished Job, whatever its template and variables: the pod policy
+ * (pod-policy.ts), no container the template does not have, and never the worker's own
+ * ServiceAccount. None of these can fail through job variables, which add no container and no
+ * privilege; they stand against a mis-written template and a change to this file.
+ */
+function checkFinalPod(
+  job: { metadata: Record<string, unknown>; spec: Record<string, unknown> },
+  templatePodSpec: Record<string, unknown>,
+  ownServiceAccount: ManifestInput['ownServiceAccount'],
+): void {
+  const [problem] = podTemplateProblems(job.spec.template);
+  if (problem) {
+    throw new JobManifestError(
+      `the Job would set ${problem.path}, which is refused: ${problem.message}; fix the base job template`,
+    );
+  }
+  const podSpec = object(object(job.spec.template).spec);
+  const built = containerNames(podSpec);
+  const own = containerNames(templatePodSpec);
+  for (const kind of CONTAINER_LISTS) {
+    // The first container is the flow's: it is named `flow` when the template leaves it unnamed.
+    const compared = kind === 'containers' ? (names: string[]) => names.slice(1) : (names: string[]) => names;
+    if (built[kind].length !== own[kind].length || !isDeepStrictEqual(compared(built[kind]), compared(own[kind]))) {
+      throw new JobManifestError(
+        `the Job's ${kind} are not the base job template's: a run's pod has only the template's containers`,
+      );
+    }
+  }
+  // A pod without one runs as its namespace's `default`, which is the worker's own when the worker runs as that.
+  const account = podSpec.serviceAccountName ?? podSpec.serviceAccount ?? 'default';
+  if (ownServiceAccount && job.metadata.namespace === ownServiceAccount.namespace && account === ownServiceAccount.name) {
+    throw new JobManifestError(
+      `the Job would run as ServiceAccount "${ownServiceAccount.name}", which is the worker's own: a run's pod holding the worker's Role could create Jobs outside these bounds; name another serviceAccountName in the base job template`,
+    );
+  }
 }
 
 /**
  * The Job for one attempt. The template gives the shape (its first container runs the flow); the
- * job variables override image, resources, placement, env and metadata; the worker's own fields
- * (name, labels, `backoffLimit: 0`, `restartPolicy: Never`, the pod runner's command and relay
- * variables) override both, so no template or variable can make an attempt retry itself or talk
- * to anything but its worker.
+ * job variables add image, resources, placement, env and metadata within the worker's bounds; the
+ * worker's own fields (name, labels, `backoffLimit: 0`, `restartPolicy: Never`, the pod runner's
+ * command and relay variables) override both, so no template or variable can make an attempt
+ * retry itself or talk to anything but its worker. Throws `JobManifestError`, naming the variable
+ * and the flag that would allow it, for anything outside the bounds.
  */
 export function buildJobManifest(input: ManifestInput): KubeObject {
   const vars = input.jobVariables;
+  const bounds = input.bounds ?? TEMPLATE_ONLY;
   const template = structuredClone(input.template);
   const metadata = object(template.metadata);
   const spec = object(template.spec);
@@ -243,20 +353,14 @@ export function buildJobManifest(input: ManifestInput): KubeObject {
   const container = object(containers[0]);
   const ownLabels = attemptLabels(input);
 
-  const labels = { ...stringMap(metadata.labels, 'template labels'), ...stringMap(vars.labels, 'labels'), ...ownLabels };
-  const annotations = {
-    ...stringMap(metadata.annotations, 'template annotations'),
-    ...stringMap(vars.annotations, 'annotations'),
-  };
-  const podLabels = {
-    ...stringMap(podMetadata.labels, 'template pod labels'),
-    ...stringMap(vars.labels, 'labels'),
-    ...ownLabels,
-  };
-  const podAnnotations = {
-    ...stringMap(podMetadata.annotations, 'template pod annotations'),
-    ...stringMap(vars.annotations, 'annotations'),
-  };
+  const templatePodLabels = stringMap(podMetadata.labels, 'template pod labels');
+  const templatePodAnnotations = stringMap(podMetadata.annotations, 'template pod annotations');
+  const variableLabels = boundedMetadata(vars.labels, 'labels', templatePodLabels, bounds.podLabels);
+  const variableAnnotations = boundedMetadata(vars.annotations, 'annotations', templatePodAnnotations, bounds.podAnnotations);
+  const labels = { ...stringMap(metadata.labels, 'template labels'), ...variableLabels, ...ownLabels };
+  const annotations = { ...stringMap(metadata.annotations, 'template annotations'), ...variableAnnotations };
+  const podLabels = { ...templatePodLabels, ...variableLabels, ...ownLabels };
+  const podAnnotations = { ...templatePodAnnotations, ...variableAnnotations };
 
   // Resources: the template's, then the job variables', then what the run itself asks for.
   const templateResources = object(container.resources);
@@ -269,19 +373,22 @@ export function buildJobManifest(input: ManifestInput): KubeObject {
     throw new JobManifestError('job variable "resources" must be an object with "requests" and/or "limits"');
   }
   const fromRun = resourcesFromRun(input.resources);
+  const templateLimits = quantityMap(templateResources.limits, 'template resources.limits');
   const requests = {
     ...quantityMap(templateResources.requests, 'template resources.requests'),
     ...quantityMap(variableResources.requests, 'resources.requests'),
     ...fromRun.requests,
   };
   const limits = {
-    ...quantityMap(templateResources.limits, 'template resources.limits'),
+    ...templateLimits,
     ...quantityMap(variableResources.limits, 'resources.limits'),
     ...fromRun.limits,
   };
   // A request above its limit is refused by the API server; the run's own request raises the limit too.
   for (const [name, value] of Object.entries(fromRun.requests))
     if (limits[name] !== undefined && name !== 'cpu') limits[name] = value;
+  // The template's limits are the most a run may get: capacity beyond them is the operator's to give.
+  checkCeilings(templateLimits, { requests, limits });
 
   // Environment: the worker's OpenTelemetry settings, the template's, plain job values, Secret references; then the worker's own.
   const env = new Map<string, Record<string, unknown>>();
@@ -306,7 +413,12 @@ export function buildJobManifest(input: ManifestInput): KubeObject {
   }
   for (const [name, value] of Object.entries(object(fromSecrets))) {
     if (!ENV_NAME.test(name)) throw new JobManifestError(`job variable envFromSecrets.${name} is not a valid variable name`);
-    env.set(name, { name, valueFrom: { secretKeyRef: secretRefOf(name, value) } });
+    const ref = secretRefOf(name, value);
+    // Any pod of the namespace may name any of its Secrets; the worker decides which ones runs may.
+    if (!bounds.secrets.includes(ref.name)) {
+      outOfBounds(`envFromSecrets.${name}`, value, `a run's pod reads only the Secrets the worker lists`, 'secrets');
+    }
+    env.set(name, { name, valueFrom: { secretKeyRef: ref } });
   }
   for (const name of [...env.keys()]) if (name.startsWith('OUTPOST_')) env.delete(name);
   env.set('OUTPOST_RELAY_ADDRESS', { name: 'OUTPOST_RELAY_ADDRESS', value: input.relayAddress });
@@ -316,7 +428,17 @@ export function buildJobManifest(input: ManifestInput): KubeObject {
   env.set('OUTPOST_RUN_ID', { name: 'OUTPOST_RUN_ID', value: input.runId });
   env.set('OUTPOST_RUN_ATTEMPT', { name: 'OUTPOST_RUN_ATTEMPT', value: String(input.attempt) });
 
-  const image = optionalString(vars.image, 'image') ?? (typeof container.image === 'string' ? container.image : undefined);
+  const templateImage = typeof container.image === 'string' && container.image ? container.image : undefined;
+  const variableImage = optionalString(vars.image, 'image');
+  if (variableImage !== undefined && variableImage !== templateImage && !isImageAllowed(variableImage, bounds.images)) {
+    outOfBounds(
+      'image',
+      variableImage,
+      `a run's pod runs the base job template's image${templateImage ? ` (${templateImage})` : ''}`,
+      'images',
+    );
+  }
+  const image = variableImage ?? templateImage;
   if (!image) throw new JobManifestError('no image: set job variable "image" or an image in the base job template');
 
   const flowContainer: Record<string, unknown> = {
@@ -327,6 +449,9 @@ export function buildJobManifest(input: ManifestInput): KubeObject {
     env: [...env.values()],
   };
   delete flowContainer.args;
+  // A template that says nothing of privileges gets none: no escalation, no capabilities, seccomp on, not root.
+  if (flowContainer.securityContext === undefined || flowContainer.securityContext === null)
+    flowContainer.securityContext = structuredClone(DEFAULT_FLOW_SECURITY_CONTEXT);
   if (Object.keys(requests).length > 0 || Object.keys(limits).length > 0) {
     flowContainer.resources = {
       ...(Object.keys(requests).length > 0 ? { requests } : {}),
@@ -339,19 +464,51 @@ export function buildJobManifest(input: ManifestInput): KubeObject {
     restartPolicy: 'Never',
     containers: [flowContainer, ...containers.slice(1)],
   };
-  const nodeSelector = {
-    ...stringMap(podSpec.nodeSelector, 'template nodeSelector'),
-    ...stringMap(vars.nodeSelector, 'nodeSelector'),
-  };
+  // Node selectors only narrow where a pod may go: a job variable may add one, never change the template's.
+  const templateSelector = stringMap(podSpec.nodeSelector, 'template nodeSelector');
+  const variableSelector = stringMap(vars.nodeSelector, 'nodeSelector');
+  for (const [key, value] of Object.entries(variableSelector)) {
+    if (templateSelector[key] !== undefined && templateSelector[key] !== value) {
+      outOfBounds(
+        `nodeSelector.${key}`,
+        value,
+        `the base job template selects ${key}=${templateSelector[key]}, which job variables may not change`,
+      );
+    }
+  }
+  const nodeSelector = { ...templateSelector, ...variableSelector };
   if (Object.keys(nodeSelector).length > 0) newPodSpec.nodeSelector = nodeSelector;
   if (vars.tolerations !== undefined && vars.tolerations !== null) {
     if (!Array.isArray(vars.tolerations) || vars.tolerations.some((t) => !t || typeof t !== 'object' || Array.isArray(t))) {
       throw new JobManifestError('job variable "tolerations" must be a list of toleration objects');
     }
-    newPodSpec.tolerations = [...(Array.isArray(podSpec.tolerations) ? podSpec.tolerations : []), ...vars.tolerations];
+    const templateTolerations = Array.isArray(podSpec.tolerations) ? podSpec.tolerations : [];
+    (vars.tolerations as Record<string, unknown>[]).forEach((toleration, i) => {
+      if (templateTolerations.some((t) => isDeepStrictEqual(t, toleration))) return;
+      // A toleration without a key tolerates every taint, the control plane's nodes' included.
+      if (typeof toleration.key !== 'string' || toleration.key === '') {
+        outOfBounds(`tolerations[${i}]`, toleration, 'a toleration from job variables names the key of the taint it tolerates');
+      }
+      if (!bounds.tolerations.includes(toleration.key)) {
+        outOfBounds(`tolerations[${i}]`, toleration, `a run's pod tolerates only the template's taints`, 'tolerations');
+      }
+    });
+    newPodSpec.tolerations = [...templateTolerations, ...vars.tolerations];
   }
   const serviceAccountName = optionalString(vars.serviceAccountName, 'serviceAccountName');
-  if (serviceAccountName) newPodSpec.serviceAccountName = serviceAccountName;
+  if (serviceAccountName) {
+    const templateAccount = podSpec.serviceAccountName ?? podSpec.serviceAccount;
+    if (serviceAccountName !== templateAccount && !bounds.serviceAccounts.includes(serviceAccountName)) {
+      outOfBounds(
+        'serviceAccountName',
+        serviceAccountName,
+        `a run's pod runs as the base job template's service account (${typeof templateAccount === 'string' ? templateAccount : "the namespace's default"})`,
+        'serviceAccounts',
+      );
+    }
+    newPodSpec.serviceAccountName = serviceAccountName;
+    delete newPodSpec.serviceAccount;
+  }
 
   const newSpec: Record<string, unknown> = {
     ...spec,
@@ -369,18 +526,39 @@ export function buildJobManifest(input: ManifestInput): KubeObject {
   delete newSpec.selector;
   delete newSpec.manualSelector;
   const deadline = positiveInt(vars.activeDeadlineSeconds, 'activeDeadlineSeconds');
-  if (deadline !== undefined) newSpec.activeDeadlineSeconds = deadline;
+  if (deadline !== undefined) {
+    const templateDeadline = spec.activeDeadlineSeconds;
+    if (typeof templateDeadline === 'number' && deadline > templateDeadline) {
+      outOfBounds(
+        'activeDeadlineSeconds',
+        deadline,
+        `the base job template's activeDeadlineSeconds (${templateDeadline}) is the longest a run may ask for`,
+      );
+    }
+    newSpec.activeDeadlineSeconds = deadline;
+  }
   if (spec.ttlSecondsAfterFinished === undefined || spec.ttlSecondsAfterFinished === null) delete newSpec.ttlSecondsAfterFinished;
 
+  const namespace = namespaceOf(input);
+  const allowedNamespaces = [input.namespace, templateNamespace(input.template), ...bounds.namespaces];
+  if (vars.namespace !== undefined && vars.namespace !== null && !allowedNamespaces.includes(namespace)) {
+    outOfBounds(
+      'namespace',
+      namespace,
+      `Jobs go to the worker's namespace (${templateNamespace(input.template) ?? input.namespace})`,
+      'namespaces',
+    );
+  }
   const newMetadata: Record<string, unknown> = {
     ...metadata,
     name: jobName(input.runId, input.attempt),
-    namespace: namespaceOf(input),
+    namespace,
     labels,
     ...(Object.keys(annotations).length > 0 ? { annotations } : {}),
   };
   if (Object.keys(annotations).length === 0) delete newMetadata.annotations;
   delete newMetadata.generateName;
+  checkFinalPod({ metadata: newMetadata, spec: newSpec }, podSpec, input.ownServiceAccount);
   return { ...template, apiVersion: 'batch/v1', kind: 'Job', metadata: newMetadata, spec: newSpec };
 }
 

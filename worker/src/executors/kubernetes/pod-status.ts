@@ -5,7 +5,10 @@ import type { AttemptExit } from '../executor.js';
 export type PodReading =
   /** Still on its way: scheduled or not, pulling, running. */
   | { kind: 'pending' }
-  /** Its image cannot be pulled (yet): a problem once it lasts past `--image-pull-timeout`. */
+  /**
+   * Its image cannot be pulled, or its container cannot be created from it (yet): a problem once it
+   * lasts past `--image-pull-timeout`.
+   */
   | { kind: 'image-pull'; reason: string; message: string }
   /** No node can take it (yet): a problem once it lasts past `--unschedulable-timeout`. */
   | { kind: 'unschedulable'; message: string }
@@ -14,7 +17,18 @@ export type PodReading =
   /** It ended. */
   | { kind: 'ended'; exit: AttemptExit };
 
-const IMAGE_PULL_REASONS = new Set(['ImagePullBackOff', 'ErrImagePull', 'InvalidImageName', 'ErrImageNeverPull']);
+/**
+ * Why a container waits that only a change to the Job can fix. `CreateContainerConfigError` is what
+ * the kubelet says of a Secret the pod names that does not exist, and of an image whose user is not
+ * numeric in a pod that must not run as root (the default securityContext, `runAsNonRoot`).
+ */
+const IMAGE_PULL_REASONS = new Set([
+  'ImagePullBackOff',
+  'ErrImagePull',
+  'InvalidImageName',
+  'ErrImageNeverPull',
+  'CreateContainerConfigError',
+]);
 
 /** Reads a pod's status; `container` is the flow container's name. */
 export function readPod(pod: V1Pod, container: string): PodReading {
