@@ -33,7 +33,10 @@ COPY sdk/dist sdk/dist
 COPY worker/package.json worker/
 COPY worker/dist worker/dist
 COPY worker/bin worker/bin
-# The bundle is written under the temporary directory, which is writable for this user.
-USER node
+# The bundle is written under the temporary directory, which is writable for this user. Numeric
+# (`node` is 1000:1000 in the base image): the securityContext the Kubernetes worker gives a flow
+# container (`runAsNonRoot: true`) can only be checked against a numeric user; with a name the
+# kubelet refuses to start the container (CreateContainerConfigError).
+USER 1000:1000
 ENV PATH=/app/bin:/usr/local/bin:/usr/bin:/bin
 ENTRYPOINT ["outpost-pod-runner"]

@@ -30,7 +30,8 @@ COPY sdk/dist sdk/dist
 COPY worker/package.json worker/
 COPY worker/dist worker/dist
 COPY worker/bin worker/bin
-USER node
+# Numeric (`node` is 1000:1000 in the base image), so a pod with `runAsNonRoot: true` can check it.
+USER 1000:1000
 ENV PATH=/app/bin:/usr/local/bin:/usr/bin:/bin \
     OUTPOST_WORKER_CACHE_DIR=/home/node/.cache/outpost/bundles \
     OUTPOST_WORKER_SPOOL_DIR=/home/node/.cache/outpost/spool

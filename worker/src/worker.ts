@@ -531,7 +531,7 @@ function poolReader(client: OutpostClient, pool: string, logger: Logger): () => 
     else
       logger.warn(
         { pool, failure: describeFailure(result) },
-        'could not read the work pool; using the base job template read before',
+        'could not read the work pool; comparing its base job template with the one read before',
       );
     return cached?.value ?? null;
   };

@@ -5,9 +5,12 @@ export const WorkPoolType = z.enum(['process', 'kubernetes']);
 export type WorkPoolType = z.infer<typeof WorkPoolType>;
 
 /**
- * A Kubernetes pool's base job template: a `batch/v1` Job manifest every run's Job starts from.
- * The API validates it against the Kubernetes schemas when it is saved; Outpost owns retries, so
- * `spec.backoffLimit` is 0 or absent, and it has at least one container.
+ * A Kubernetes pool's base job template: a `batch/v1` Job manifest kept with the pool, for the
+ * dashboard and as a record. Workers never build Jobs from it: a worker's template is its own
+ * `--base-job-template` file (else DEFAULT_BASE_JOB_TEMPLATE), because the control plane is not
+ * trusted inside the customer's network. The API validates it against the Kubernetes schemas when
+ * it is saved; Outpost owns retries, so `spec.backoffLimit` is 0 or absent, and it has at least one
+ * container.
  */
 export const BaseJobTemplate = z.record(z.string(), z.unknown());
 export type BaseJobTemplate = Record<string, unknown>;
@@ -23,8 +26,10 @@ export const DEFAULT_RUNNER_IMAGE = 'ghcr.io/outpost-dev/runner:0.1.0';
 export const POD_RUNNER_COMMAND = ['outpost-pod-runner'] as const;
 
 /**
- * The Job a Kubernetes pool without a base job template starts from: the one default, which the
- * worker builds such a pool's Jobs from and docs/kubernetes.md shows.
+ * The Job a Kubernetes worker started without `--base-job-template` builds every run's Job from,
+ * which docs/kubernetes.md shows. The worker gives its flow container a securityContext without
+ * privileges (no escalation, capabilities dropped, seccomp RuntimeDefault, non-root), which the
+ * runner image's numeric user satisfies.
  */
 export const DEFAULT_BASE_JOB_TEMPLATE = {
   apiVersion: 'batch/v1',

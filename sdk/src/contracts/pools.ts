@@ -33,7 +33,12 @@ export const WorkPool = z.strictObject({
   status: z.enum(['READY', 'NOT_READY', 'PAUSED']).optional(),
   /** Which executor the pool's workers run. Absent from servers that predate it (a process pool). */
   type: WorkPoolType.optional(),
-  /** Kubernetes pools: the batch/v1 Job each run's Job starts from; null uses DEFAULT_BASE_JOB_TEMPLATE. */
+  /**
+   * Kubernetes pools: a batch/v1 Job shown with the pool (the dashboard edits it). Workers ignore it:
+   * each builds its Jobs from its own `--base-job-template` (else DEFAULT_BASE_JOB_TEMPLATE), since a
+   * pod template from the control plane could ask for the node (design invariant 8); a worker whose
+   * template differs logs once that it ignores this one.
+   */
   baseJobTemplate: BaseJobTemplate.nullable().optional(),
   /** Most GPUs the pool's held runs may be assigned at once; null means no quota (absent from older servers). */
   gpuQuota: z.number().int().nullable().optional(),
