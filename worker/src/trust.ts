@@ -1,5 +1,12 @@
 import { createHash } from 'node:crypto';
-import { canonicalJson, type DeploymentStatement, DeploymentSignatureError, statementMismatch, type TrustKey, verifyDeploymentSignature } from '@outpost/sdk/signing';
+import {
+  canonicalJson,
+  DeploymentSignatureError,
+  type DeploymentStatement,
+  statementMismatch,
+  type TrustKey,
+  verifyDeploymentSignature,
+} from '@outpost/sdk/signing';
 import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 
 /*
@@ -47,7 +54,10 @@ export async function checkClaimedCode(
   }
   const { statement, kid } = verified;
   if (code.flowName === undefined || code.name === undefined) {
-    return { kind: 'refused', reason: 'the control plane did not say which deployment this is, so its signature cannot be matched to it' };
+    return {
+      kind: 'refused',
+      reason: 'the control plane did not say which deployment this is, so its signature cannot be matched to it',
+    };
   }
   const mismatch = statementMismatch(statement, {
     flowName: code.flowName,
@@ -65,7 +75,8 @@ export async function checkClaimedCode(
   }
   if (parameters !== undefined && statement.parameterSchema) {
     const problem = parameterProblem(statement.parameterSchema, parameters ?? {});
-    if (problem) return { kind: 'refused', reason: `the run's parameters do not satisfy the signed parameter schema: ${problem}` };
+    if (problem)
+      return { kind: 'refused', reason: `the run's parameters do not satisfy the signed parameter schema: ${problem}` };
   }
   return { kind: 'trusted', statement, kid };
 }

@@ -44,7 +44,9 @@ export function generateDeployKeyPair(): { privateKeyPem: string; publicKeyPem: 
 export function keyId(key: KeyObject): string {
   const publicKey = key.type === 'private' ? createPublicKey(key) : key;
   const jwk = publicKey.export({ format: 'jwk' });
-  return createHash('sha256').update(JSON.stringify({ crv: jwk.crv, kty: jwk.kty, x: jwk.x })).digest('base64url');
+  return createHash('sha256')
+    .update(JSON.stringify({ crv: jwk.crv, kty: jwk.kty, x: jwk.x }))
+    .digest('base64url');
 }
 
 function requireEd25519(key: KeyObject, what: string): KeyObject {
@@ -128,14 +130,19 @@ export async function verifyDeploymentSignature(
   if (!jws) throw new DeploymentSignatureError('the deployment version is not signed');
   const { kid } = readDeploymentSignature(jws);
   const key = keys.find((k) => k.kid === kid);
-  if (!key) throw new DeploymentSignatureError(`the deployment version is signed by a key this worker does not trust (${kid ?? 'no kid'})`);
+  if (!key)
+    throw new DeploymentSignatureError(
+      `the deployment version is signed by a key this worker does not trust (${kid ?? 'no kid'})`,
+    );
   try {
     const { payload } = await compactVerify(jws, key.key, { algorithms: ['EdDSA'] });
     return { kid: key.kid, statement: parseStatement(payload) };
   } catch (error) {
     if (error instanceof DeploymentSignatureError) throw error;
     if (error instanceof errors.JWSSignatureVerificationFailed) {
-      throw new DeploymentSignatureError(`the deployment signature does not verify with trust key ${key.kid} (altered or forged)`);
+      throw new DeploymentSignatureError(
+        `the deployment signature does not verify with trust key ${key.kid} (altered or forged)`,
+      );
     }
     throw new DeploymentSignatureError(`the deployment signature is malformed (${(error as Error).message})`);
   }
