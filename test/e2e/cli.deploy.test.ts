@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { startTestServer, type TestServer } from '@outpost/api/testing';
@@ -38,6 +38,19 @@ const BOOM_FLOW = `import { flow, log, z } from '@outpost/sdk';
 export const boom = flow({ name: 'boom', params: z.object({ reason: z.string().default('on purpose') }) }, async ({ reason }) => {
   log.info('about to fail');
   throw new Error(\`boom: \${reason}\`);
+});
+`;
+
+const SIGNED_CONFIG = `import { defineConfig } from '@outpost/sdk';
+export default defineConfig({
+  project: 'signed',
+  registry: 'oci-layout:./registry',
+  deployments: [{ flow: 'signed', name: 'default', entrypoint: 'flows/signed.ts', pool: 'signed' }],
+});
+`;
+const SIGNED_FLOW = `import { flow, log } from '@outpost/sdk';
+export const signed = flow({ name: 'signed' }, async () => {
+  log.info('signed hello');
 });
 `;
 
@@ -246,6 +259,62 @@ describe('outpost CLI against a real API, registry layout and worker', () => {
       expect(watched.output).toContain(`pulling bundle oci://${registry.host}/acme/hello@sha256:`);
       expect(watched.output).toContain('sum of squares 1..2 = 5');
       expect(watched.code).toBe(0);
+    });
+  });
+
+  describe('signed deployments', () => {
+    let keys: string;
+    let project: string;
+    let trusting: Spawned | null = null;
+
+    beforeAll(async () => {
+      keys = join(scratch, 'deploy-keys');
+      project = await makeProject(join(scratch, 'signed-project'), {
+        'outpost.config.ts': SIGNED_CONFIG,
+        'flows/signed.ts': SIGNED_FLOW,
+      });
+    });
+
+    afterAll(async () => {
+      await trusting?.stop('SIGTERM');
+    });
+
+    it('deploy-keys create writes a private key only its owner can read and a public key, and never overwrites them', async () => {
+      const r = await runCli(['deploy-keys', 'create', keys], env, scratch);
+      expect(r.code).toBe(0);
+      expect(r.output).toMatch(/created deploy key [A-Za-z0-9_-]{43}/);
+      expect((await stat(join(keys, 'deploy-key.pem'))).mode & 0o777).toBe(0o600);
+      expect(await readFile(join(keys, 'deploy-key.pub.pem'), 'utf8')).toContain('BEGIN PUBLIC KEY');
+      const again = await runCli(['deploy-keys', 'create', keys], env, scratch);
+      expect(again.code).toBe(2);
+      expect(again.output).toContain('exists already');
+    });
+
+    it('a worker with --trust-key refuses the unsigned deployment and runs the one deploy --sign-key signed', async () => {
+      trusting = await startCliWorker(server, scratch, {
+        key: await server.createKey('worker', ['signed']),
+        name: 'trusting',
+        args: ['--pool', 'signed', '--trust-key', join(keys, 'deploy-key.pub.pem')],
+      });
+      const unsigned = await runCli(['deploy', '--no-typecheck'], env, project);
+      expect(unsigned.code).toBe(0);
+      const refused = await runCli(['run', 'signed/default', '--watch'], env);
+      expect(refused.output).toContain('refused to run: the deployment version is not signed');
+      expect(refused.code).toBe(1);
+
+      const signed = await runCli(['deploy', '--no-typecheck', '--sign-key', join(keys, 'deploy-key.pem')], env, project);
+      expect(signed.code).toBe(0);
+      const ran = await runCli(['run', 'signed/default', '--watch'], env);
+      expect(ran.output).toContain('deployment signature verified');
+      expect(ran.output).toContain('signed hello');
+      expect(ran.code).toBe(0);
+    });
+
+    it('deploy exits 2 in one line when the signing key cannot be read', async () => {
+      const r = await runCli(['deploy', '--no-typecheck', '--sign-key', join(keys, 'missing.pem')], env, project);
+      expect(r.code).toBe(2);
+      expect(r.output).toContain('--sign-key: cannot read');
+      expect(r.output).not.toMatch(/\n\s+at /);
     });
   });
 
