@@ -297,8 +297,9 @@ function checkCeilings(
 /**
  * The checks on the finished Job, whatever its template and variables: the pod policy
  * (pod-policy.ts), no container the template does not have, and never the worker's own
- * ServiceAccount. None of these can fail through job variables, which add no container and no
- * privilege; they stand against a mis-written template and a change to this file.
+ * ServiceAccount. Job variables add no container and no privilege, so the first two stand against
+ * a mis-written template and a change to this file; the third also against the worker's own account
+ * listed in `--allow-service-account` by mistake.
  */
 function checkFinalPod(
   job: { metadata: Record<string, unknown>; spec: Record<string, unknown> },
@@ -327,7 +328,7 @@ function checkFinalPod(
   const account = podSpec.serviceAccountName ?? podSpec.serviceAccount ?? 'default';
   if (ownServiceAccount && job.metadata.namespace === ownServiceAccount.namespace && account === ownServiceAccount.name) {
     throw new JobManifestError(
-      `the Job would run as ServiceAccount "${ownServiceAccount.name}", which is the worker's own: a run's pod holding the worker's Role could create Jobs outside these bounds; name another serviceAccountName in the base job template`,
+      `the Job would run as ServiceAccount "${ownServiceAccount.name}", which is the worker's own: a run's pod holding the worker's Role could create Jobs outside these bounds; give runs another service account (the base job template's serviceAccountName)`,
     );
   }
 }
