@@ -3,8 +3,11 @@ import { pathToFileURL } from 'node:url';
 import type { TestServer } from '@outpost/api/testing';
 import { type Spawned, spawnCli } from '../../support/processes.js';
 
-/** `outpost worker start` on pool `default`, its cache, spool and result storage under `scratch`, logging warnings only. */
-export function startBenchWorker(server: TestServer, key: string, scratch: string, prestart = 0): Spawned {
+/**
+ * `outpost worker start` on pool `default`, its cache, spool and result storage under `scratch`,
+ * logging warnings only; `args` add flags (`--trust-key …`).
+ */
+export function startBenchWorker(server: TestServer, key: string, scratch: string, prestart = 0, args: string[] = []): Spawned {
   return spawnCli(
     [
       'worker',
@@ -21,6 +24,7 @@ export function startBenchWorker(server: TestServer, key: string, scratch: strin
       String(prestart),
       '--log-level',
       'warn',
+      ...args,
     ],
     { OUTPOST_API_URL: server.url, OUTPOST_API_KEY: key },
   );
