@@ -1,6 +1,7 @@
 /**
  * Removes resolved secret values from text before it leaves the worker (log lines, state messages,
- * task names, artifacts).
+ * task names, artifacts), and from JSON — keys as well as values (event payloads, metadata,
+ * parameters).
  *
  * Literal masking alone is defeated by a flow that prints a secret base64-encoded (the tj-actions
  * incident, 2025) or URL-encoded into a connection string, so every value is matched in each form
@@ -112,18 +113,54 @@ export class Redactor {
     return text.replace(this.pattern, REDACTED);
   }
 
-  /** Redacts every string value inside a JSON value (a state's message or result reference). */
+  /**
+   * Redacts every string inside a JSON value — object keys as well as string values — for anything
+   * that leaves the worker as JSON (state data, event payloads, metadata, parameters). A key holding
+   * a secret keeps its shape with the secret masked (`token-***`); when masking makes two keys of one
+   * object the same, the later ones get `#2`, `#3`… so no entry is silently dropped. Numbers,
+   * booleans and null are left as they are.
+   */
   redactJson<T>(value: T): T {
     if (!this.pattern) return value;
     return this.walk(value) as T;
+  }
+
+  /** Whether `text` holds any form of a secret: for values that must reach the API exactly or not at all. */
+  holdsSecret(text: string): boolean {
+    return this.redact(text) !== text;
+  }
+
+  /** Whether any key or string value inside a JSON value holds a secret. */
+  jsonHoldsSecret(value: unknown): boolean {
+    if (!this.pattern) return false;
+    if (typeof value === 'string') return this.holdsSecret(value);
+    if (Array.isArray(value)) return value.some((v) => this.jsonHoldsSecret(v));
+    if (value !== null && typeof value === 'object') {
+      return Object.entries(value).some(([k, v]) => this.holdsSecret(k) || this.jsonHoldsSecret(v));
+    }
+    return false;
   }
 
   private walk(value: unknown): unknown {
     if (typeof value === 'string') return this.redact(value);
     if (Array.isArray(value)) return value.map((v) => this.walk(v));
     if (value !== null && typeof value === 'object') {
+      const entries = Object.entries(value);
+      const keys = entries.map(([k]) => this.redact(k));
+      // Keys that held no secret keep their names; a masked key that meets a name already taken is numbered.
+      const taken = new Set(keys.filter((k, i) => k === entries[i]![0]));
       const out: Record<string, unknown> = {};
-      for (const [k, v] of Object.entries(value)) out[k] = this.walk(v);
+      entries.forEach(([k, v], i) => {
+        let key = keys[i]!;
+        if (key !== k) {
+          let n = 1;
+          const base = key;
+          while (taken.has(key)) key = `${base}#${++n}`;
+          taken.add(key);
+        }
+        // defineProperty, so a key named `__proto__` stays an entry instead of replacing the prototype.
+        Object.defineProperty(out, key, { value: this.walk(v), enumerable: true, writable: true, configurable: true });
+      });
       return out;
     }
     return value;

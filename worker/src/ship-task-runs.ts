@@ -212,14 +212,17 @@ export class TaskRunShipper {
       name: redactor.redact(event.name),
       taskKey: redactor.redact(event.taskKey),
       dynamicKey: redactor.redact(event.dynamicKey),
+      // The runtime sends a hash here, never the key it was made from; masked all the same, like any text that leaves.
+      ...(event.cacheKey === undefined ? {} : { cacheKey: redactor.redact(event.cacheKey) }),
       state,
     };
   }
 }
 
-/** State messages and result references are free text written by flow code: redacted like logs. */
+/** State names, messages and result references are written by flow code: redacted like logs, JSON in keys and values. */
 export function redactState(redactor: Redactor, state: ProposedState): ProposedState {
   const out: ProposedState = { ...state };
+  if (state.name !== undefined) out.name = redactor.redact(state.name);
   if (state.message !== undefined) out.message = redactor.redact(state.message).slice(0, MAX_STATE_MESSAGE_LENGTH);
   if (state.data !== undefined) out.data = redactor.redactJson(state.data);
   return out;

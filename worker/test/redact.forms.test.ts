@@ -58,7 +58,7 @@ describe('Redactor', () => {
     expect(redactor.redact(line)).toBe(line);
   });
 
-  it('redacts string values inside JSON state data but never the keys', () => {
+  it('redacts string values inside JSON state data and leaves keys that hold no secret as they are', () => {
     const data = { message: `failed with ${SECRET}`, nested: [SECRET, 3, null], [SECRET.slice(0, 3)]: true };
     expect(redactor.redactJson(data)).toEqual({ message: `failed with ${REDACTED}`, nested: [REDACTED, 3, null], hun: true });
   });

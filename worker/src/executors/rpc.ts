@@ -12,8 +12,11 @@ import { isStaleAttempt, type RunApi } from './run-api.js';
 import type { SubflowRuns } from './subflow-runs.js';
 
 type AssetEvent = Extract<RpcRequest, { method: 'reportAssetEvents' }>['body']['events'][number];
+type WaitSpec = Extract<RpcRequest, { method: 'createWait' }>['body']['spec'];
+type EmittedEvent = Extract<RpcRequest, { method: 'emitEvent' }>['body']['event'];
+type EventResource = NonNullable<EmittedEvent['resource']>;
 
-/** An asset event as it leaves the network: its free text (failure messages, metadata) redacted. */
+/** An asset event as it leaves the network: its free text (failure messages, metadata keys and values) redacted. */
 export function redactAssetEvent(redactor: Redactor, event: AssetEvent): AssetEvent {
   switch (event.kind) {
     case 'failure':
@@ -21,6 +24,100 @@ export function redactAssetEvent(redactor: Redactor, event: AssetEvent): AssetEv
     case 'materialization':
     case 'check':
       return { ...event, metadata: redactor.redactJson(event.metadata ?? {}) as typeof event.metadata };
+  }
+}
+
+function redactResource(redactor: Redactor, resource: EventResource): EventResource {
+  return {
+    kind: redactor.redact(resource.kind),
+    id: redactor.redact(resource.id),
+    ...(typeof resource.name === 'string'
+      ? { name: redactor.redact(resource.name) }
+      : resource.name === null
+        ? { name: null }
+        : {}),
+  };
+}
+
+/** A custom event as it leaves the network: its resources and its payload (keys and values) redacted. */
+export function redactEmittedEvent(redactor: Redactor, event: EmittedEvent): EmittedEvent {
+  return {
+    ...event,
+    ...(event.resource ? { resource: redactResource(redactor, event.resource) } : {}),
+    ...(event.related ? { related: event.related.map((r) => redactResource(redactor, r)) } : {}),
+    ...(event.payload ? { payload: redactor.redactJson(event.payload) as typeof event.payload } : {}),
+  };
+}
+
+/**
+ * A wait's spec as it leaves the network: what people read (an approval's title, description and
+ * form, a deferred job's label and link) redacted. What the control plane must hold exactly to do
+ * its work (a job's handle, an event wait's kind and match, a token) is checked by `exactFieldHoldingSecret`.
+ */
+export function redactWaitSpec(redactor: Redactor, spec: WaitSpec): WaitSpec {
+  switch (spec.kind) {
+    case 'approval':
+      return {
+        ...spec,
+        title: redactor.redact(spec.title),
+        ...(spec.description === undefined ? {} : { description: redactor.redact(spec.description) }),
+        ...(spec.form === undefined ? {} : { form: redactor.redactJson(spec.form) }),
+      };
+    case 'external': {
+      let link = spec.link === null ? null : redactor.redact(spec.link);
+      // A link masked past being a URL (the whole link was the secret) is left out rather than refused.
+      if (link !== null && link !== spec.link && !URL.canParse(link)) link = null;
+      return { ...spec, label: redactor.redact(spec.label), link };
+    }
+    default:
+      return spec;
+  }
+}
+
+/**
+ * The field of a request that holds a secret although it must reach the API exactly — an
+ * idempotency key, a name the API looks things up by, a deferred job's handle (the poll hands it
+ * back to the job), a partition key, a recorded result's identity — or null when none does. Masking
+ * such a value would break what it is for (a replay would not find its results, a poll would ask
+ * for a job named `***`), and sending it would leak the secret, so the request is refused instead.
+ */
+export function exactFieldHoldingSecret(redactor: Redactor, request: RpcRequest): string | null {
+  const secret = (text: string | null | undefined) => typeof text === 'string' && redactor.holdsSecret(text);
+  switch (request.method) {
+    case 'createChildRun':
+      return secret(request.body.flowName) ? 'the subflow name' : null;
+    case 'reportAssetEvents':
+      for (const event of request.body.events) {
+        if (secret(event.assetKey)) return 'an asset key';
+        if (secret(event.partitionKey)) return 'a partition key';
+        if (event.kind === 'check' && secret(event.checkName)) return 'a check name';
+        if (event.kind === 'materialization' && (secret(event.codeVersion) || secret(event.dataVersion)))
+          return 'a code or data version';
+      }
+      return null;
+    case 'addDynamicPartitions':
+      if (secret(request.body.name)) return 'a dynamic partition set name';
+      return request.body.keys.some((key) => secret(key)) ? 'a partition key' : null;
+    case 'createWait': {
+      const { key, spec } = request.body;
+      if (secret(key)) return 'the wait key';
+      if (spec.kind === 'event' && (secret(spec.event) || secret(spec.match))) return "an event wait's kind or match";
+      if (spec.kind === 'token' && secret(spec.token)) return 'the wait token';
+      if (spec.kind === 'external' && secret(spec.job)) return "the deferred job's name";
+      if (spec.kind === 'external' && redactor.jsonHoldsSecret(spec.handle)) return "the deferred job's handle";
+      return null;
+    }
+    case 'suspend':
+      return request.body.results.some((r) => secret(r.taskKey) || secret(r.dynamicKey) || secret(r.ref))
+        ? 'a recorded task result'
+        : null;
+    case 'createDeploymentRun':
+      if (secret(request.body.deployment)) return 'the deployment name';
+      return secret(request.body.key) ? 'the run key' : null;
+    case 'emitEvent':
+      return secret(request.body.event.kind) ? 'the event kind' : null;
+    default:
+      return null;
   }
 }
 
@@ -122,6 +219,12 @@ export class RpcServer {
     }
     const own = runId === api.runId;
     const redactor = this.deps.redactor();
+    const exact = exactFieldHoldingSecret(redactor, request);
+    if (exact !== null) {
+      const message = `${exact} holds a secret value: it is sent to the control plane as it is, so the request is refused`;
+      this.replyError(proc, request.id, { message, status: 400, code: 'validation_failed' });
+      return;
+    }
     // A state change, a subflow run or an artifact may name (or end) task runs: those come first.
     if (!(await this.deps.taskRuns.flush())) {
       this.deps.logger.warn({ runId, method: request.method }, 'going on before every task-run event was delivered');
@@ -162,7 +265,7 @@ export class RpcServer {
               id,
               attempt: api.attempt,
               flowName,
-              // Subflow parameters are values from the flow's own memory: redacted like any text that leaves.
+              // Subflow parameters are values from the flow's own memory: redacted (keys and values) like any text that leaves.
               parameters: redactor.redactJson(parameters),
               ...(parentTaskRunId ? { parentTaskRunId } : {}),
             },
@@ -190,30 +293,14 @@ export class RpcServer {
         break;
       }
       case 'addDynamicPartitions': {
+        // Keys leave the network as they are (a key holding a secret was refused above).
         const { name, keys } = request.body;
-        // Keys leave the network as metadata: a secret's value must not become one.
-        if (keys.some((key) => redactor.redact(key) !== key)) {
-          const message = 'a partition key holds a secret value: keys are sent to the control plane';
-          this.replyError(proc, request.id, { message, status: 400, code: 'validation_failed' });
-          return;
-        }
         result = await api.call('dynamicPartitionsAdd', { params: { name }, body: { keys } }, RPC_DEADLINE_MS);
         break;
       }
       case 'createWait': {
-        const { spec } = request.body;
-        // An approval's title and description are shown to people on the control plane: redacted like any text that leaves.
-        const body =
-          spec.kind === 'approval'
-            ? {
-                ...request.body,
-                spec: {
-                  ...spec,
-                  title: redactor.redact(spec.title),
-                  ...(spec.description === undefined ? {} : { description: redactor.redact(spec.description) }),
-                },
-              }
-            : request.body;
+        // What people read of a wait (an approval's text and form, a deferred job's label and link) is redacted like any text that leaves.
+        const body = { ...request.body, spec: redactWaitSpec(redactor, request.body.spec) };
         result = await api.call('flowRunWaitsCreate', { params: { id: runId }, body }, RPC_DEADLINE_MS);
         break;
       }
@@ -249,7 +336,11 @@ export class RpcServer {
           {
             params: { id: runId },
             // Parameters are values from the flow's memory: redacted like any text that leaves.
-            body: { ...rest, ...(parameters ? { parameters: redactor.redactJson(parameters) as typeof parameters } : {}) },
+            body: {
+              ...rest,
+              ...(rest.tags ? { tags: rest.tags.map((tag) => redactor.redact(tag)) } : {}),
+              ...(parameters ? { parameters: redactor.redactJson(parameters) as typeof parameters } : {}),
+            },
           },
           RPC_DEADLINE_MS,
         );
@@ -263,14 +354,8 @@ export class RpcServer {
           'eventsEmit',
           {
             body: {
-              events: [
-                {
-                  ...event,
-                  ...(resource ? { resource } : {}),
-                  // The payload is values from the flow's memory: every secret the worker knows is masked before it leaves.
-                  ...(event.payload ? { payload: redactor.redactJson(event.payload) as typeof event.payload } : {}),
-                },
-              ],
+              // The payload and resources are values from the flow's memory: every secret the worker knows is masked, in keys and values.
+              events: [redactEmittedEvent(redactor, { ...event, ...(resource ? { resource } : {}) })],
             },
           },
           RPC_DEADLINE_MS,

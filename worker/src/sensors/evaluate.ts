@@ -49,8 +49,36 @@ export async function evaluateSensorTick(
   const { outcome, logs, redact } = ran;
   if (outcome.status === 'error') return { outcome, logs };
   const answer = outcome.answer;
+  if (answer.status === 'error') return { outcome: { status: 'error', error: redact(answer.error).slice(0, 8_000) }, logs };
+  return { outcome: redactSensorResult(answer.result, ran), logs };
+}
+
+/**
+ * A tick's result as it leaves the network: run parameters (keys and values), tags and the skip
+ * reason masked. A cursor or a run key that holds a secret fails the tick instead: the control
+ * plane hands the cursor back to the next tick and de-duplicates runs by key, so a masked one would
+ * change what the sensor does, and an unmasked one would leak the secret.
+ */
+export function redactSensorResult(
+  result: SensorResult,
+  redactor: { redact: (text: string) => string; redactJson: <T>(value: T) => T; holdsSecret: (text: string) => boolean },
+): TickOutcome {
+  const refuse = (what: string): TickOutcome => ({
+    status: 'error',
+    error: `the sensor's ${what} holds a secret value: it is sent to the control plane as it is, so the tick's result is not reported`,
+  });
+  if (result.cursor !== undefined && redactor.holdsSecret(result.cursor)) return refuse('cursor');
+  if (result.runRequests.some((r) => redactor.holdsSecret(r.runKey))) return refuse('run key');
   return {
-    outcome: answer.status === 'error' ? { status: 'error', error: redact(answer.error).slice(0, 8_000) } : answer,
-    logs,
+    status: 'ok',
+    result: {
+      ...result,
+      runRequests: result.runRequests.map((r) => ({
+        ...r,
+        ...(r.parameters === undefined ? {} : { parameters: redactor.redactJson(r.parameters) }),
+        ...(r.tags === undefined ? {} : { tags: r.tags.map((tag) => redactor.redact(tag)) }),
+      })),
+      ...(result.skipReason === undefined ? {} : { skipReason: redactor.redact(result.skipReason) }),
+    },
   };
 }

@@ -42,22 +42,15 @@ export async function evaluateExternalPoll(
     stopped,
   );
   if (ran === null) return null;
-  const { outcome, logs, redact } = ran;
+  const { outcome, logs, redact, redactJson } = ran;
   if (outcome.status === 'error') return { outcome: { state: 'error', error: outcome.error }, logs };
   const { answer } = outcome;
   if ('error' in answer)
     return { outcome: { state: 'error', error: redact(answer.error).slice(0, 8_000) || 'the poll failed' }, logs };
   const status = answer.status;
-  // What reaches the control plane is masked like the logs: a job's message or result may echo a credential.
-  return { outcome: maskStrings(status, redact) as Status, logs };
-}
-
-/** The value with every string in it (keys too) masked. */
-function maskStrings(value: unknown, redact: (text: string) => string): unknown {
-  if (typeof value === 'string') return redact(value);
-  if (Array.isArray(value)) return value.map((v) => maskStrings(v, redact));
-  if (value !== null && typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [redact(k), maskStrings(v, redact)]));
-  }
-  return value;
+  // What reaches the control plane is masked like the logs, keys as well as values: a job's message or
+  // result may echo a credential. The result is what `defer()` returns once the run resumes, so a
+  // secret in it comes back masked: the control plane must not hold it, and the flow reads it from
+  // the job's system if it needs it.
+  return { outcome: redactJson(status), logs };
 }
