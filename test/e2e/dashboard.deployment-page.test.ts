@@ -1,5 +1,12 @@
 import { unwrap } from '@outpost/sdk/client';
 import type { Backfill, Deployment, Schedule } from '@outpost/sdk/contracts';
+import {
+  deploymentStatement,
+  generateDeployKeyPair,
+  keyId,
+  parseSigningKey,
+  signDeploymentStatement,
+} from '@outpost/sdk/signing';
 import type { Browser, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -133,6 +140,7 @@ describe('the deployment page', () => {
     expect(await page.getByTestId('deployment-name').textContent()).toBe('greet/daily');
     expect(await page.getByTestId('deployment-status').textContent()).toBe('Active');
     expect(await page.getByTestId('deployment-concurrency').textContent()).toContain('No limit');
+    expect(await page.getByTestId('deployment-signature').textContent()).toBe('unsigned');
     // The parameters form keeps the schema's field order.
     const fields = await page
       .locator('[data-testid="deployment-run"] [data-testid^="param-"]')
@@ -312,5 +320,21 @@ describe('the deployment page', () => {
     expect(shown).toEqual(soonestFirst.map((r) => r.id));
     expect(await rows.getByTestId('run-link').allTextContents()).toEqual(['in-1h', 'in-2h', 'in-3h']);
     await screenshot(page, 'deployment-upcoming-runs');
+  });
+  it('says which deploy key signed a signed deployment', async () => {
+    const pair = generateDeployKeyPair();
+    const key = parseSigningKey(pair.privateKeyPem);
+    const body = {
+      flowName: 'greet',
+      name: 'signed',
+      source: pinned.source,
+      entrypoint: pinned.entrypoint,
+      workPool: 'default',
+    };
+    const signature = await signDeploymentStatement(deploymentStatement({ ...body, deployment: body.name }), key);
+    const { deployment: signed } = unwrap(await stack.owner.call('deploymentsUpsert', { body: { ...body, signature } }));
+    await page.goto(`${stack.server.url}/#/deployments/${signed.id}`);
+    const fact = page.getByTestId('deployment-signature');
+    await expect.poll(() => fact.textContent(), { timeout: 15_000 }).toBe(`signed · key ${keyId(key).slice(0, 12)}`);
   });
 });

@@ -209,6 +209,20 @@ function DeploymentHeader({
             <div className="muted small mono">{d.entrypoint}</div>
           </dd>
         </div>
+        <div>
+          <dt>Signature</dt>
+          <dd data-testid="deployment-signature">
+            {d.signature ? (
+              <span title={`signed with deploy key ${signatureKeyId(d.signature) ?? 'unknown'}`}>
+                signed · key <span className="mono small">{(signatureKeyId(d.signature) ?? '?').slice(0, 12)}</span>
+              </span>
+            ) : (
+              <span className="muted" title="Workers started with --trust-key refuse its runs (outpost deploy --sign-key)">
+                unsigned
+              </span>
+            )}
+          </dd>
+        </div>
         {d.versionId && (
           <div>
             <dt>Version</dt>
@@ -323,4 +337,25 @@ function ConcurrencyDialog({
       </form>
     </Dialog>
   );
+}
+
+/**
+ * The deploy key that made a deployment signature: the `kid` of its JWS header (the key's RFC 7638
+ * thumbprint, as `outpost deploy-keys create` prints it). Decoded with `atob`, since this runs in
+ * the browser; null when the header cannot be read. Shown only: the worker is what verifies.
+ */
+function signatureKeyId(jws: string): string | null {
+  try {
+    const header = jws.split('.')[0] ?? '';
+    const json = atob(
+      header
+        .replace(/-/g, '+')
+        .replace(/_/g, '/')
+        .padEnd(Math.ceil(header.length / 4) * 4, '='),
+    );
+    const kid = (JSON.parse(json) as { kid?: unknown }).kid;
+    return typeof kid === 'string' ? kid : null;
+  } catch {
+    return null;
+  }
 }
