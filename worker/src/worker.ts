@@ -370,8 +370,9 @@ export async function startWorker(given: WorkerOptions, hooks: WorkerHooks = {})
     'worker settings',
   );
   // Said once: without trust keys, whoever holds the control plane decides what this worker runs.
+  // At info, like the settings: `outpost dev`'s local worker (logging warnings only) trusts its own API.
   if (options.trustKeys.length === 0) {
-    logger.warn(
+    logger.info(
       'no --trust-key: this worker trusts the control plane and runs any deployment it hands over (docs/security.md, "Signed deployments")',
     );
   } else {
