@@ -104,15 +104,18 @@ describe('signing: deployment statements', () => {
 });
 
 describe('contracts: start-up variables are never job variables', () => {
-  it('refuses NODE_OPTIONS, LD_PRELOAD, PATH and PYTHONPATH in jobVariables.env, each at its own path', () => {
-    const result = DeploymentUpsertRequest.safeParse({
+  const withEnv = (env: Record<string, unknown>) =>
+    DeploymentUpsertRequest.safeParse({
       flowName: 'f',
       name: 'd',
       source: 'dir:///srv/flows',
       entrypoint: 'flows/f.js',
       workPool: 'default',
-      jobVariables: { env: { NODE_OPTIONS: '--import=x', LD_PRELOAD: '/x.so', PATH: '/evil', pythonpath: '/x', MODE: 'ok' } },
+      jobVariables: { env },
     });
+
+  it('refuses NODE_OPTIONS, LD_PRELOAD, PATH and PYTHONPATH in jobVariables.env, each at its own path', () => {
+    const result = withEnv({ NODE_OPTIONS: '--import=x', LD_PRELOAD: '/x.so', PATH: '/evil', pythonpath: '/x', MODE: 'ok' });
     expect(result.success).toBe(false);
     const paths = result.error?.issues.map((i) => i.path.join('.')) ?? [];
     expect(paths.sort()).toEqual([
@@ -124,14 +127,7 @@ describe('contracts: start-up variables are never job variables', () => {
   });
 
   it('accepts ordinary variables and secret references', () => {
-    const result = DeploymentUpsertRequest.safeParse({
-      flowName: 'f',
-      name: 'd',
-      source: 'dir:///srv/flows',
-      entrypoint: 'flows/f.js',
-      workPool: 'default',
-      jobVariables: { env: { MODE: 'ok', DB_PASSWORD: { $secret: 'DB_PASSWORD' }, NODEJS_LIKE: 'fine' } },
-    });
+    const result = withEnv({ MODE: 'ok', DB_PASSWORD: { $secret: 'DB_PASSWORD' }, NODEJS_LIKE: 'fine' });
     expect(result.success).toBe(true);
   });
 });
