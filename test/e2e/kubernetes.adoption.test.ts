@@ -17,7 +17,8 @@ import { type KubeCluster, startKubeCluster } from '../support/kube/index.js';
 /*
  * A restarted Kubernetes worker adopts the Jobs its earlier process left running, against a real
  * kube-apiserver (the test control plane, v1.20.2): in a namespace a deployment's job variables
- * named, in the one its base job template names, and when listing them fails at first. The Jobs'
+ * named (one its --allow-namespace admits), in the one its own base job template names, and when
+ * listing them fails at first. The Jobs'
  * pods never run (no node): adoption is about finding and managing the Jobs, which the adopted
  * attempt then deletes in their own namespace.
  */
@@ -67,6 +68,11 @@ describe('a restarted Kubernetes worker adopting its Jobs', () => {
         // No node runs the pods: they stay Pending, and must not be given up on during the test.
         '--unschedulable-timeout',
         '600s',
+        // What the deployments' job variables below name: an image and the second namespace.
+        '--allow-image',
+        'outpost/flows:e2e',
+        '--allow-namespace',
+        second,
       ],
       {
         OUTPOST_API_URL: 'http://127.0.0.1:1',
@@ -77,12 +83,12 @@ describe('a restarted Kubernetes worker adopting its Jobs', () => {
     );
   }
 
-  function executor(workerOptions: WorkerOptions, extra: { template?: Record<string, unknown>; log?: Writable } = {}): Executor {
+  function executor(workerOptions: WorkerOptions, extra: { log?: Writable } = {}): Executor {
     return createKubernetesExecutor({
       options: workerOptions,
       logger: extra.log ? pino({ level: 'info' }, extra.log) : pino({ level: 'silent' }),
       baseEnv: {},
-      pool: async () => (extra.template ? { baseJobTemplate: extra.template } : null),
+      pool: async () => null,
     });
   }
 
@@ -141,7 +147,7 @@ describe('a restarted Kubernetes worker adopting its Jobs', () => {
     }
   });
 
-  it("adopts a Job in the namespace the pool's base job template names, with no record of it", async () => {
+  it("adopts a Job in the namespace the worker's base job template names, with no record of it", async () => {
     const template = {
       apiVersion: 'batch/v1',
       kind: 'Job',
@@ -149,11 +155,11 @@ describe('a restarted Kubernetes worker adopting its Jobs', () => {
       spec: { template: { spec: { restartPolicy: 'Never', containers: [{ name: 'flow', image: 'outpost/runner:e2e' }] } } },
     };
     const run = prepared();
-    await leftRunning(executor(options('spool-b'), { template }), run);
+    await leftRunning(executor({ ...options('spool-b'), baseJobTemplate: template }), run);
     expect(await jobNamespaces(run.runId)).toEqual([second]);
 
     // Another spool directory: a replaced worker pod without the first one's files.
-    const restarted = executor(options('spool-c'), { template });
+    const restarted = executor({ ...options('spool-c'), baseJobTemplate: template });
     try {
       const adopted = await restarted.adopt(() => SINK);
       expect(adopted.map((a) => a.runId)).toEqual([run.runId]);

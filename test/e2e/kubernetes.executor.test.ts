@@ -14,8 +14,30 @@ import { isAlive, startWorkerProcess, type WorkerProcess, waitFor } from '../sup
  * `outpost worker start --type kubernetes` against a real API server (v1.20.2) whose node this test
  * plays: each attempt is one Job, its pod runs flow code through `outpost-pod-runner`, and what the
  * platform does to a pod (OOM kill, image pull failure, no node to run on) ends the run CRASHED with why.
+ * The Job is built from the worker's own template within its bounds, whatever the pool says.
  */
 const SECRET = 'kube-s3cret-value-41';
+/** What a hostile control plane puts in a pool's base job template: everything that hands a pod the node. */
+const HOSTILE_TEMPLATE = {
+  apiVersion: 'batch/v1',
+  kind: 'Job',
+  metadata: { labels: { pwned: 'true' } },
+  spec: {
+    template: {
+      spec: {
+        restartPolicy: 'Never',
+        hostPID: true,
+        hostNetwork: true,
+        initContainers: [{ name: 'escape', image: 'attacker/tools:1', securityContext: { privileged: true } }],
+        containers: [
+          { name: 'flow', image: 'attacker/runner:1', volumeMounts: [{ name: 'host', mountPath: '/host' }] },
+          { name: 'miner', image: 'attacker/miner:1' },
+        ],
+        volumes: [{ name: 'host', hostPath: { path: '/' } }],
+      },
+    },
+  },
+};
 const WORKER_VERSION = (JSON.parse(readFileSync(join(repoRoot, 'worker/package.json'), 'utf8')) as { version: string }).version;
 
 describe('the Kubernetes executor in a worker', () => {
@@ -34,23 +56,13 @@ describe('the Kubernetes executor in a worker', () => {
     stage = await startKubeStage({ scratchPrefix: 'outpost-e2e-kube-', node: { gpus: 4 } });
     ({ cluster, node, plane, scratch, source } = stage);
     key = await plane.server.createKey('worker', ['default', 'kube']);
-    // A Kubernetes pool whose base job template labels its Jobs and keeps them longer.
+    // A Kubernetes pool made through the API (as a developer key, or whoever holds the control
+    // plane, may) whose base job template asks for the node: its process and network namespaces, a
+    // privileged init container, a second container and the node's root filesystem.
     const created = await plane.owner.call('poolsCreate', {
-      body: {
-        name: 'kube',
-        type: 'kubernetes',
-        baseJobTemplate: {
-          apiVersion: 'batch/v1',
-          kind: 'Job',
-          metadata: { labels: { team: 'vision' } },
-          spec: {
-            ttlSecondsAfterFinished: 900,
-            template: { spec: { restartPolicy: 'Never', containers: [{ name: 'flow', image: 'outpost/runner:e2e' }] } },
-          },
-        },
-      },
+      body: { name: 'kube', type: 'kubernetes', baseJobTemplate: HOSTILE_TEMPLATE },
     });
-    expect(created.ok).toBe(true);
+    expect(created.ok, JSON.stringify(created)).toBe(true);
     // A fixed port: pods of a worker that restarts dial the address in their environment.
     relayPort = await freePort();
   });
@@ -87,6 +99,12 @@ describe('the Kubernetes executor in a worker', () => {
         '500ms',
         '--poll-wait',
         '1s',
+        // What the deployments below name in their job variables: the flows' image, and the label
+        // the test node reads to misbehave on purpose.
+        '--allow-image',
+        'outpost/flows:e2e',
+        '--allow-pod-label',
+        'scenario',
       ],
       { ...stage!.workerEnv(key), DB_PASSWORD: SECRET },
     );
@@ -199,18 +217,79 @@ describe('the Kubernetes executor in a worker', () => {
     expect(await jobsOf(child.id)).toHaveLength(1);
   });
 
-  it("builds each Job from its pool's base job template", async () => {
-    worker('kube');
-    const runId = await plane.run(
-      await plane.deploy('hello', source, { name: `hello-${randomUUID().slice(0, 8)}`, workPool: 'kube' }),
+  it("builds each Job from the worker's own base job template: a privileged, hostPID, hostPath template from the API never reaches it", async () => {
+    const own = join(scratch, 'own-template.json');
+    writeFileSync(
+      own,
+      JSON.stringify({
+        apiVersion: 'batch/v1',
+        kind: 'Job',
+        metadata: { labels: { team: 'vision' } },
+        spec: {
+          ttlSecondsAfterFinished: 900,
+          template: { spec: { restartPolicy: 'Never', containers: [{ name: 'flow', image: 'outpost/runner:e2e' }] } },
+        },
+      }),
     );
-    expect((await plane.settled(runId)).state.type).toBe('COMPLETED');
-    const [job] = (await jobsOf(runId)) as unknown as {
-      metadata: { labels: Record<string, string> };
-      spec: { ttlSecondsAfterFinished?: number };
-    }[];
-    expect(job?.metadata.labels).toMatchObject({ team: 'vision', 'outpost.dev/pool': 'kube' });
-    expect(job?.spec.ttlSecondsAfterFinished).toBe(900);
+    const w = worker('kube', ['--base-job-template', own]);
+    const deployment = await plane.deploy('hello', source, { name: `hello-${randomUUID().slice(0, 8)}`, workPool: 'kube' });
+    const first = await plane.run(deployment);
+    expect((await plane.settled(first)).state.type).toBe('COMPLETED');
+    const second = await plane.run(deployment);
+    expect((await plane.settled(second)).state.type).toBe('COMPLETED');
+    for (const runId of [first, second]) {
+      const [job] = (await jobsOf(runId)) as unknown as {
+        metadata: { labels: Record<string, string> };
+        spec: {
+          ttlSecondsAfterFinished?: number;
+          template: {
+            spec: Record<string, unknown> & { containers: { name: string; image: string; securityContext?: unknown }[] };
+          };
+        };
+      }[];
+      expect(job?.metadata.labels).toMatchObject({ team: 'vision', 'outpost.dev/pool': 'kube' });
+      expect(job?.metadata.labels).not.toHaveProperty('pwned');
+      expect(job?.spec.ttlSecondsAfterFinished).toBe(900);
+      const pod = job!.spec.template.spec;
+      for (const field of ['hostPID', 'hostNetwork', 'hostIPC', 'initContainers', 'volumes'])
+        expect(pod[field], field).toBeUndefined();
+      expect(pod.containers.map((c) => [c.name, c.image])).toEqual([['flow', 'outpost/runner:e2e']]);
+      expect(pod.containers[0]!.securityContext).toEqual({
+        allowPrivilegeEscalation: false,
+        capabilities: { drop: ['ALL'] },
+        seccompProfile: { type: 'RuntimeDefault' },
+        runAsNonRoot: true,
+      });
+    }
+    // The worker says once, not at every run, that it ignores the pool's template.
+    const warnings = w
+      .output()
+      .split('\n')
+      .filter((l) => l.includes("the work pool's base job template from the API is ignored"));
+    expect(warnings).toHaveLength(1);
+  });
+
+  it("fails a run whose job variables reach outside the worker's bounds as a configuration error, naming the variable and the flag, and creates no Job", async () => {
+    worker();
+    for (const [jobVariables, variable, flag] of [
+      [{ image: 'docker.io/attacker/miner:latest' }, 'job variable image', '--allow-image'],
+      [{ serviceAccountName: 'cluster-admin' }, 'job variable serviceAccountName', '--allow-service-account'],
+      [
+        { envFromSecrets: { TOKEN: 'outpost-worker-key/OUTPOST_API_KEY' } },
+        'job variable envFromSecrets.TOKEN',
+        '--allow-secret',
+      ],
+    ] as const) {
+      const runId = await plane.run(await deploy('hello', jobVariables));
+      const run = await plane.settled(runId);
+      expect(run.state.type).toBe('FAILED');
+      expect(run.state.name).toBe('ConfigurationError');
+      expect(run.state.message).toContain(variable);
+      expect(run.state.message).toContain(flag);
+      // Refused before anything was created, and not retried: every attempt would be refused the same way.
+      expect(run.attempt).toBe(1);
+      expect(await jobsOf(runId)).toEqual([]);
+    }
   });
 
   it("delivers the pod's output with the flow's secret masked", async () => {
