@@ -10,6 +10,8 @@ export interface OrganisationTokenCaller {
   organisationId: string;
   organisationSlug: string;
   scopes: readonly OrganisationTokenScope[];
+  /** The person it acts for, with their powers (null: an operator's token, which answers to nobody). */
+  createdBy: string | null;
 }
 
 /** last_used_at is written at most this often per token. */
@@ -29,11 +31,22 @@ export async function authenticateOrganisationToken(
   if (!parsed) throw credentialRefused('the organisation token is malformed');
   const row = await findOrganisationTokenByHash(sql, parsed.hash, TOUCH_SECONDS);
   if (!row?.active) throw credentialRefused('the organisation token is unknown, revoked or expired');
+  // Revoked in the transaction that lowered its maker's role; read here too, so no path that changes
+  // a role can leave a token working above its maker.
+  if (!row.makerMayHold) {
+    throw credentialRefused('the person who made this organisation token no longer holds a role that may use it');
+  }
   if (row.stale) await touchOrganisationToken(sql, row.id, TOUCH_SECONDS);
   if (!row.scopes.includes(scope)) {
     throw new DomainError('forbidden', `this organisation token does not hold the scope "${scope}"`);
   }
-  return { tokenId: row.id, organisationId: row.organisationId, organisationSlug: row.organisationSlug, scopes: row.scopes };
+  return {
+    tokenId: row.id,
+    organisationId: row.organisationId,
+    organisationSlug: row.organisationSlug,
+    scopes: row.scopes,
+    createdBy: row.createdBy,
+  };
 }
 
 /** The token's organisation must be the one the path names; another one is a 404, as for a person outside it. */

@@ -25,6 +25,7 @@ import {
 import { applyDirectoryRoles, assertNotTheDirectorys } from '../db/directory.js';
 import { voidInvitationTokens } from '../db/email-tokens.js';
 import { deleteMembership, getMember, lockMemberships, remainingOwners } from '../db/memberships.js';
+import { revokeTokensOutrankingMaker, TOKEN_SCOPE_MAKERS } from '../db/organisation-tokens.js';
 import {
   deleteOrganisationMember,
   getOrganisationMember,
@@ -44,6 +45,7 @@ import {
   workspaceCounts,
 } from '../db/organisations.js';
 import { getUser, releaseManagedAccount, revokeUserSessions } from '../db/users.js';
+import { textArray } from '../db/values.js';
 import { countWorkspacesCreatedBy } from '../db/workspaces.js';
 import { DomainError, notFound } from '../domain-error.js';
 
@@ -301,6 +303,8 @@ export async function changeOrganisationRole(
       throw new DomainError('conflict', 'the organisation would have no owner left; make someone else owner first');
     }
     await putOrganisationMember(tx, organisation.id, memberId, role);
+    // A token never outranks its maker: those whose scopes need the role taken away go with it.
+    await revokeTokensOutrankingMaker(tx, organisation.id, memberId);
     // Sessions read the organisation role on every request, so a reader's view ends or begins at once.
     return { ...member, role };
   });
@@ -346,6 +350,52 @@ function assertMayStaff(organisation: OrganisationRow, member: OrganisationMembe
   if (ORGANISATION_ADMINS.includes(member.role) && organisation.role !== 'owner') {
     throw new DomainError('forbidden', "only an organisation owner can change an owner's or admin's workspace roles");
   }
+}
+
+/**
+ * assertMayStaff for many people at once, in one statement however many: what changing a group's
+ * members or roles does to each of them. `actorRole` is the organisation role of the person acting,
+ * by hand or through a token they made; a group holding an owner or admin is staffed by owners only,
+ * or an admin could give themselves (or another admin) a role through a group they are in.
+ */
+export async function assertMayStaffAll(
+  db: Db,
+  organisationId: string,
+  actorRole: OrganisationRole,
+  memberIds: readonly string[],
+): Promise<void> {
+  if (actorRole === 'owner' || memberIds.length === 0) return;
+  const [row] = await db<{ n: number }[]>`
+    SELECT count(*)::int AS n FROM organisation_members
+    WHERE organisation_id = ${organisationId} AND user_id = ANY(${textArray(db, [...new Set(memberIds)])}::uuid[])
+      AND role = ANY(${textArray(db, ORGANISATION_ADMINS)}::text[])`;
+  if ((row?.n ?? 0) > 0) {
+    throw new DomainError(
+      'forbidden',
+      `only an organisation owner can change an owner's or admin's workspace roles, and this change concerns ${row?.n} of them`,
+    );
+  }
+}
+
+/**
+ * What a `scim` token may do to these people: what its maker may do by hand (assertMayStaffAll), with
+ * their organisation role read again under the organisation's lock, which the caller holds. A maker
+ * who no longer holds a role that may keep the token is refused (`403`), though the token is revoked in
+ * the transaction that changed their role and refused at authentication. A token without a maker was
+ * made by the server's operator, not through the API: it acts with an owner's powers.
+ */
+export async function assertTokenMayStaff(
+  db: Db,
+  token: { organisationId: string; createdBy: string | null },
+  memberIds: readonly string[],
+): Promise<void> {
+  if (token.createdBy === null) return;
+  const [maker] = await db<{ role: OrganisationRole }[]>`
+    SELECT role FROM organisation_members WHERE organisation_id = ${token.organisationId} AND user_id = ${token.createdBy}`;
+  if (!maker || !TOKEN_SCOPE_MAKERS.scim.includes(maker.role)) {
+    throw new DomainError('forbidden', 'the person who made this token no longer holds a role that may use it');
+  }
+  await assertMayStaffAll(db, token.organisationId, maker.role, memberIds);
 }
 
 async function assertNotLastOwner(db: Db, workspaceId: string, userId: string, slug: string): Promise<void> {

@@ -1,5 +1,6 @@
 import type { ApiKeyCache } from './api-keys.js';
 import type { Db } from './client.js';
+import { revokeTokensOutrankingMaker } from './organisation-tokens.js';
 import { textArray } from './values.js';
 
 /** What ending a person's access to an organisation revoked. */
@@ -10,11 +11,14 @@ export interface RevokedCredentials {
   apiKeys: number;
   /** Their ids, for `forgetRevokedKeys` once the transaction has committed. */
   apiKeyIds: string[];
+  /** Organisation tokens the person made that need a role they no longer hold (db/organisation-tokens.ts). */
+  organisationTokens: number;
 }
 
 /**
  * Ends a person's sessions and revokes the API keys they made in every workspace of the
- * organisation, in the caller's transaction: what deprovisioning and removal from the organisation
+ * organisation (and the organisation tokens they made that need a role they no longer hold), in the
+ * caller's transaction: what deprovisioning and removal from the organisation
  * do, so a departed person holds no credential of it a moment later. Sessions are read from the
  * database on every request, so they end with the commit. Keys are believed for up to
  * API_KEY_CACHE_MS by each app that verified them: the caller passes `cache`, which forgets them
@@ -64,7 +68,15 @@ async function revokeCredentials(
   if (apiKeyIds.length > 0) {
     await db`UPDATE sessions SET revoked_at = now() WHERE api_key_id = ANY(${textArray(db, apiKeyIds)}::uuid[]) AND revoked_at IS NULL`;
   }
-  return { sessions: sessions.length, apiKeys: apiKeyIds.length, apiKeyIds };
+  // An organisation token never outranks its maker: those needing a role the person lost go too. A
+  // workspace's removal can end their organisation role (the last membership of a `member`), so it is
+  // read again either way.
+  const [organisation] =
+    'organisationId' in where
+      ? [{ id: where.organisationId }]
+      : await db<{ id: string }[]>`SELECT organisation_id AS id FROM workspaces WHERE id = ${where.workspaceId}`;
+  const organisationTokens = organisation ? await revokeTokensOutrankingMaker(db, organisation.id, userId) : 0;
+  return { sessions: sessions.length, apiKeys: apiKeyIds.length, apiKeyIds, organisationTokens };
 }
 
 /**

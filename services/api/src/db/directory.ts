@@ -61,7 +61,9 @@ export interface RoleChanges {
  * an invitation for anyone else (an account its person made elsewhere joins no organisation unasked;
  * accepting makes them its person, by the trigger of migration 0046). A `direct` membership (given
  * by hand, or an invitation) is never touched, so a group never lowers, raises or takes away what a
- * person was given. Set-based throughout: a group of 10,000 people is one statement, not 10,000.
+ * person was given. An owner membership is never the directory's (groups never grant `owner`), and is
+ * never removed or changed here even if one were: no group, claim or mapping change can take a
+ * workspace's last owner away. Set-based throughout: a group of 10,000 people is one statement, not 10,000.
  */
 export async function applyDirectoryRoles(db: Db, organisationId: string, userIds: readonly string[]): Promise<RoleChanges> {
   const none: RoleChanges = { granted: 0, changed: 0, removed: 0, sessionsEnded: 0, revokedKeyIds: [], workspaceIds: [] };
@@ -109,7 +111,7 @@ export async function applyDirectoryRoles(db: Db, organisationId: string, userId
       removed AS (
         DELETE FROM memberships m
         WHERE m.user_id = ANY(${ids}::uuid[]) AND m.workspace_id = ANY((SELECT ids FROM places)::uuid[])
-          AND m.source = 'directory'
+          AND m.source = 'directory' AND m.role <> 'owner'
           AND NOT EXISTS (SELECT 1 FROM wanted x WHERE x.workspace_id = m.workspace_id AND x.user_id = m.user_id)
         RETURNING m.workspace_id, m.user_id
       ),
@@ -117,7 +119,7 @@ export async function applyDirectoryRoles(db: Db, organisationId: string, userId
         UPDATE memberships m SET role = x.role, updated_at = now()
         FROM wanted x
         WHERE m.user_id = ANY(${ids}::uuid[]) AND m.workspace_id = ANY((SELECT ids FROM places)::uuid[])
-          AND m.workspace_id = x.workspace_id AND m.user_id = x.user_id AND m.source = 'directory' AND m.role <> x.role
+          AND m.workspace_id = x.workspace_id AND m.user_id = x.user_id AND m.source = 'directory' AND m.role <> 'owner' AND m.role <> x.role
         RETURNING m.workspace_id, m.user_id, m.role
       ),
       ended AS (
@@ -205,14 +207,17 @@ export interface Deprovisioned {
   apiKeys: number;
   /** The revoked keys, for the caller to forget from its cache once the transaction commits. */
   apiKeyIds: string[];
+  /** Organisation tokens they made, revoked: a token never outranks its maker. */
+  organisationTokens: number;
 }
 
 /**
  * Takes a person's access to the organisation away at once (SCIM `active: false`, or DELETE): every
  * membership of its workspaces, given by hand or by a group, their invitations' links, their
- * organisation role, their sessions and the API keys they made there. The caller refuses an
- * organisation owner (routes/scim.ts): a directory's token does not take an organisation from its
- * owners. An account one of those workspaces manages is let go, as
+ * organisation role, their sessions, the API keys they made there and the organisation tokens they
+ * made. The caller refuses an organisation owner (routes/scim.ts): a directory's token does not take
+ * an organisation from its owners; the last owner of a workspace is refused here (a 409 naming it,
+ * deleteOrganisationMember). An account one of those workspaces manages is let go, as
  * removing a person from the organisation does. The caller holds the organisation's lock.
  */
 export async function deprovisionDirectoryUser(
@@ -227,7 +232,13 @@ export async function deprovisionDirectoryUser(
     await releaseManagedAccount(db, userId, workspaceId);
   }
   const revoked = await revokeCredentialsInOrganisation(db, organisationId, userId, cache);
-  return { workspaceIds, sessions: revoked.sessions, apiKeys: revoked.apiKeys, apiKeyIds: revoked.apiKeyIds };
+  return {
+    workspaceIds,
+    sessions: revoked.sessions,
+    apiKeys: revoked.apiKeys,
+    apiKeyIds: revoked.apiKeyIds,
+    organisationTokens: revoked.organisationTokens,
+  };
 }
 
 /**

@@ -1,6 +1,59 @@
-import type { OrganisationToken, OrganisationTokenScope } from '@outpost/sdk/contracts';
+import {
+  ORGANISATION_ADMINS,
+  type OrganisationRole,
+  type OrganisationToken,
+  type OrganisationTokenScope,
+} from '@outpost/sdk/contracts';
 import type { Db } from './client.js';
 import { iso, isoOrNull } from './values.js';
+
+/**
+ * The organisation roles that may make a token with each scope, and that its maker must keep for it to
+ * work: a token never outranks its maker. `audit:read` and `usage:read` read what owners and admins
+ * read by hand. `scim` is an owner's: the directory deprovisions anyone but owners, from every
+ * workspace at once, and puts people in groups that grant workspace roles, including to owners' and
+ * admins' own groups. By hand an admin may neither remove an admin nor staff one (assertMayStaff), so
+ * a `scim` token made by an admin would hold powers its maker does not; and its deprovisioning takes
+ * people out of every workspace, which only the organisation's owners oversee whole.
+ */
+export const TOKEN_SCOPE_MAKERS: Record<OrganisationTokenScope, readonly OrganisationRole[]> = {
+  'audit:read': ORGANISATION_ADMINS,
+  'usage:read': ORGANISATION_ADMINS,
+  scim: ['owner'],
+};
+
+/** The roles that may make (and keep) a token holding every one of these scopes. */
+export function rolesToMake(scopes: readonly OrganisationTokenScope[]): OrganisationRole[] {
+  return ORGANISATION_ADMINS.filter((role) => scopes.every((scope) => TOKEN_SCOPE_MAKERS[scope].includes(role)));
+}
+
+/** SQL true when `role` (a column, maybe null) may hold a token with the scope `scope` (a column): TOKEN_SCOPE_MAKERS. */
+const MAY_HOLD_SQL = (scope: string, role: string): string =>
+  `coalesce(CASE ${scope} ${Object.entries(TOKEN_SCOPE_MAKERS)
+    .map(([s, roles]) => `WHEN '${s}' THEN ${role} IN (${roles.map((r) => `'${r}'`).join(', ')})`)
+    .join(' ')} ELSE false END, false)`;
+
+/**
+ * Revokes the organisation's live tokens that `userId` made and whose scopes need a role they no longer
+ * hold there (demoted, removed, deprovisioned): in the caller's transaction, the one that changed the
+ * role. Tokens are looked up on every call, so they stop at the commit. Returns how many.
+ */
+export async function revokeTokensOutrankingMaker(db: Db, organisationId: string, userId: string): Promise<number> {
+  const rows = await db`
+    UPDATE organisation_tokens t SET revoked_at = now()
+    WHERE t.organisation_id = ${organisationId} AND t.created_by = ${userId} AND t.revoked_at IS NULL
+      AND EXISTS (
+        SELECT 1 FROM unnest(t.scopes) AS s(scope)
+        WHERE NOT ${db.unsafe(
+          MAY_HOLD_SQL(
+            's.scope',
+            `(SELECT om.role FROM organisation_members om
+              WHERE om.organisation_id = t.organisation_id AND om.user_id = t.created_by)`,
+          ),
+        )})
+    RETURNING t.id`;
+  return rows.length;
+}
 
 interface TokenRow {
   id: string;
@@ -81,6 +134,10 @@ export interface OrganisationTokenRow {
   organisationId: string;
   organisationSlug: string;
   scopes: OrganisationTokenScope[];
+  /** The person who made it; null for a token an operator made, which answers to nobody. */
+  createdBy: string | null;
+  /** Whether its maker still holds a role that may hold every scope of it (always true without a maker). */
+  makerMayHold: boolean;
   active: boolean;
   /** last_used_at is older than the touch interval. */
   stale: boolean;
@@ -92,12 +149,25 @@ export async function findOrganisationTokenByHash(
   touchSeconds: number,
 ): Promise<OrganisationTokenRow | null> {
   const [row] = await db<
-    { id: string; organisation_id: string; slug: string; scopes: OrganisationTokenScope[]; active: boolean; stale: boolean }[]
+    {
+      id: string;
+      organisation_id: string;
+      slug: string;
+      scopes: OrganisationTokenScope[];
+      created_by: string | null;
+      maker_may_hold: boolean;
+      active: boolean;
+      stale: boolean;
+    }[]
   >`
-    SELECT t.id, t.organisation_id, o.slug, t.scopes,
+    SELECT t.id, t.organisation_id, o.slug, t.scopes, t.created_by,
+           t.created_by IS NULL OR NOT EXISTS (
+             SELECT 1 FROM unnest(t.scopes) AS s(scope)
+             WHERE NOT ${db.unsafe(MAY_HOLD_SQL('s.scope', 'om.role'))}) AS maker_may_hold,
            t.revoked_at IS NULL AND (t.expires_at IS NULL OR t.expires_at > now()) AS active,
            t.last_used_at IS NULL OR t.last_used_at < now() - make_interval(secs => ${touchSeconds}) AS stale
     FROM organisation_tokens t JOIN organisations o ON o.id = t.organisation_id
+    LEFT JOIN organisation_members om ON om.organisation_id = t.organisation_id AND om.user_id = t.created_by
     WHERE t.token_hash = ${hash}`;
   return row
     ? {
@@ -105,6 +175,8 @@ export async function findOrganisationTokenByHash(
         organisationId: row.organisation_id,
         organisationSlug: row.slug,
         scopes: row.scopes,
+        createdBy: row.created_by,
+        makerMayHold: row.maker_may_hold,
         active: row.active,
         stale: row.stale,
       }

@@ -5,7 +5,9 @@ import type {
   OrganisationRole,
   OrganisationWorkspace,
 } from '@outpost/sdk/contracts';
+import { DomainError } from '../domain-error.js';
 import type { Db, TxSql } from './client.js';
+import { lockMemberships, remainingOwners } from './memberships.js';
 import { deleteUnstartedScheduledRuns } from './schedules.js';
 import { iso, isoOrNull } from './values.js';
 
@@ -238,10 +240,45 @@ export async function otherOrganisationOwners(db: Db, organisationId: string, le
 }
 
 /**
+ * Refuses (409) to take the account out of the organisation when that would leave the organisation,
+ * or one of its workspaces, without an owner. Every path that takes a person out ends in
+ * deleteOrganisationMember (removal by hand, the directory's deprovisioning and DELETE), so the check
+ * lives there, whatever the caller checked before. Each workspace's memberships are locked, as a
+ * demotion there locks them, so two removals cannot both pass the count.
+ */
+async function assertOwnersRemainWithout(db: Db, organisationId: string, userId: string): Promise<void> {
+  if ((await getOrganisationRole(db, organisationId, userId)) === 'owner') {
+    if ((await otherOrganisationOwners(db, organisationId, userId)) === 0) {
+      throw new DomainError('conflict', 'the organisation would have no owner left; make someone else owner first');
+    }
+  }
+  const owned = await db<{ id: string; slug: string }[]>`
+    SELECT w.id, w.slug FROM memberships m JOIN workspaces w ON w.id = m.workspace_id
+    WHERE w.organisation_id = ${organisationId} AND m.user_id = ${userId} AND m.role = 'owner' AND m.state = 'active'
+    ORDER BY w.slug`;
+  for (const workspace of owned) {
+    await lockMemberships(db, workspace.id);
+    if ((await remainingOwners(db, workspace.id, userId)) === 0) {
+      throw new DomainError(
+        'conflict',
+        `the workspace "${workspace.slug}" would have no owner left; make someone else its owner first`,
+      );
+    }
+  }
+}
+
+async function getOrganisationRole(db: Db, organisationId: string, userId: string): Promise<string | null> {
+  const [row] = await db<{ role: string }[]>`
+    SELECT role FROM organisation_members WHERE organisation_id = ${organisationId} AND user_id = ${userId}`;
+  return row?.role ?? null;
+}
+
+/**
  * Takes the account out of the organisation: its memberships and invitations in every workspace of
  * it, its organisation role, and the groups its single sign-on listed. Returns the workspaces it was in.
  */
 export async function deleteOrganisationMember(db: Db, organisationId: string, userId: string): Promise<string[]> {
+  await assertOwnersRemainWithout(db, organisationId, userId);
   const removed = await db<{ workspace_id: string }[]>`
     DELETE FROM memberships m USING workspaces w
     WHERE w.id = m.workspace_id AND w.organisation_id = ${organisationId} AND m.user_id = ${userId}

@@ -153,6 +153,8 @@ export const organisationTokens = pgTable(
   (t) => [
     uniqueIndex('organisation_tokens_hash_uq').on(t.tokenHash),
     index('organisation_tokens_organisation_idx').on(t.organisationId, t.createdAt),
+    // Revoking the tokens of a maker who lost the role their scopes need (migration 0054).
+    index('organisation_tokens_created_by_idx').on(t.createdBy).where(sql`created_by IS NOT NULL`),
   ],
 );
 

@@ -17,6 +17,7 @@ import {
   insertOrganisationToken,
   listOrganisationTokens,
   revokeOrganisationToken,
+  rolesToMake,
 } from '../db/organisation-tokens.js';
 import { lockOrganisation } from '../db/organisations.js';
 import { DomainError, notFound } from '../domain-error.js';
@@ -84,7 +85,12 @@ export const organisationAuditHandlers = {
   },
 
   organisationTokensCreate: async ({ params, body, principal, deps, audit, logger }) => {
+    const scopes = [...new Set(body.scopes)];
+    // A token never outranks its maker (db/organisation-tokens.ts TOKEN_SCOPE_MAKERS): `scim` is an owner's.
+    const makers = rolesToMake(scopes);
+    const doing = `making an organisation token with the scopes ${scopes.map((s) => `"${s}"`).join(', ')}`;
     const { userId, organisation, workspaceIds } = await tokenAdmin(deps, principal, params.org, 'making an organisation token');
+    await organisationWithRole(deps.sql, userId, params.org, makers, doing);
     const expiresAt = body.expiresAt ? new Date(body.expiresAt) : null;
     if (expiresAt && expiresAt.getTime() <= Date.now()) {
       throw new DomainError('validation_failed', 'the token would expire before it is made', {
@@ -96,7 +102,7 @@ export const organisationAuditHandlers = {
       // Counted under the organisation's lock, so two requests at once cannot both take the last place,
       // and the role read again under it, so a role taken away a moment ago makes no token.
       await lockOrganisation(tx, organisation.id);
-      await organisationWithRole(tx, userId, params.org, ORGANISATION_ADMINS, 'making an organisation token');
+      await organisationWithRole(tx, userId, params.org, makers, doing);
       if ((await countLiveOrganisationTokens(tx, organisation.id)) >= TOKENS_PER_ORGANISATION) {
         throw new DomainError(
           'quota_exceeded',
@@ -106,7 +112,7 @@ export const organisationAuditHandlers = {
       return insertOrganisationToken(tx, {
         organisationId: organisation.id,
         name: body.name,
-        scopes: [...new Set(body.scopes)],
+        scopes,
         prefix,
         hash,
         createdBy: userId,

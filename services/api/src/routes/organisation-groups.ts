@@ -1,6 +1,6 @@
 import { type DirectoryGroup, ORGANISATION_ADMINS, ORGANISATION_READERS, type OrganisationRole } from '@outpost/sdk/contracts';
 import { z } from 'zod';
-import { organisationWithRole } from '../auth/organisations.js';
+import { assertMayStaffAll, organisationWithRole } from '../auth/organisations.js';
 import type { Principal } from '../auth/principal.js';
 import type { AppDeps } from '../context.js';
 import type { Db } from '../db/client.js';
@@ -132,6 +132,8 @@ export const organisationGroupHandlers = {
       const roles = body.roles.map((r) => ({ workspaceId: bySlug.get(r.workspace) as string, role: r.role }));
       const previous = await replaceDirectoryGroupRoles(tx, before.id, roles);
       const memberIds = await directoryGroupMemberIds(tx, before.id);
+      // The rules of staffing by hand: an admin does not give roles to owners or admins through a group.
+      await assertMayStaffAll(tx, organisation.id, organisation.role, memberIds);
       // One recomputation for every member at once: a group may hold thousands of people.
       const changes = await applyDirectoryRoles(tx, organisation.id, memberIds);
       const now = new Map(roles.map((r) => [r.workspaceId, r.role]));

@@ -16,6 +16,7 @@ import {
 } from '@outpost/sdk/contracts';
 import * as z from 'zod';
 import { assertTokenFor, type OrganisationTokenCaller } from '../auth/organisation-tokens.js';
+import { assertTokenMayStaff } from '../auth/organisations.js';
 import type { AppDeps } from '../context.js';
 import type { Db } from '../db/client.js';
 import { forgetRevokedKeys } from '../db/credentials.js';
@@ -52,7 +53,7 @@ import {
 } from '../db/directory.js';
 import { allOrganisationWorkspaces } from '../db/organisation-tokens.js';
 import { normaliseEmail } from '../db/users.js';
-import { notFound } from '../domain-error.js';
+import { isDomainError, notFound } from '../domain-error.js';
 import { ApiError, zodFieldErrors } from '../errors.js';
 import { GROUP_SCHEMA, USER_SCHEMA } from '../scim/attributes.js';
 import { resourceTypes, schemaDocuments, serviceProviderConfig } from '../scim/discovery.js';
@@ -102,9 +103,12 @@ const inDirectory = <T>(deps: AppDeps, organisationId: string, write: boolean, w
 /**
  * Deprovisions a person (db/directory.ts), unless they own the organisation: a directory, or whoever
  * holds its token, does not take the organisation from its owners. An owner is made an admin (or
- * removed) by another owner first; the organisation is never left without one by a token.
+ * removed) by another owner first; the organisation is never left without one by a token. The token
+ * acts with its maker's powers (assertTokenMayStaff), and a workspace is never left without an owner
+ * (db/organisations.ts deleteOrganisationMember: a 409 naming it).
  */
 async function deprovision(deps: AppDeps, tx: Db, token: OrganisationTokenCaller, userId: string): Promise<Deprovisioned> {
+  await assertTokenMayStaff(tx, token, [userId]);
   const [owner] = await tx<{ role: string }[]>`
     SELECT role FROM organisation_members
     WHERE organisation_id = ${token.organisationId} AND user_id = ${userId} AND role = 'owner'`;
@@ -115,7 +119,13 @@ async function deprovision(deps: AppDeps, tx: Db, token: OrganisationTokenCaller
       'this person owns the organisation, and the directory does not deprovision an owner: another owner changes their organisation role first',
     );
   }
-  return deprovisionDirectoryUser(tx, token.organisationId, userId, deps.apiKeys);
+  try {
+    return await deprovisionDirectoryUser(tx, token.organisationId, userId, deps.apiKeys);
+  } catch (error) {
+    // The last owner of a workspace: a 409 of no `scimType` (SCIM's 409s are otherwise `uniqueness`).
+    if (isDomainError(error, 'conflict')) throw new ScimProblem('conflict', null, error.message);
+    throw error;
+  }
 }
 
 /** What an audit entry of a provisioning call records, filled in as the call goes. */
@@ -171,6 +181,7 @@ function settled(deps: AppDeps, changes: RoleChanges | null, deprovisioned: Depr
           membershipsRemoved: deprovisioned.workspaceIds.length,
           sessionsEnded: deprovisioned.sessions,
           apiKeysRevoked: deprovisioned.apiKeys,
+          organisationTokensRevoked: deprovisioned.organisationTokens,
         }
       : {}),
   };
@@ -259,7 +270,10 @@ async function replaceUser(deps: AppDeps, tx: Db, token: OrganisationTokenCaller
   let changes: RoleChanges | null = null;
   let deprovisioned: Deprovisioned | null = null;
   if (current.active && !active) deprovisioned = await deprovision(deps, tx, token, current.userId);
-  if (!current.active && active) changes = await restoreDirectoryUser(tx, token.organisationId, current.userId);
+  if (!current.active && active) {
+    await assertTokenMayStaff(tx, token, [current.userId]);
+    changes = await restoreDirectoryUser(tx, token.organisationId, current.userId);
+  }
   return { changes, deprovisioned };
 }
 
@@ -345,6 +359,7 @@ async function changeGroup(
     const held = new Set(before);
     const same = wanted.length === held.size && wanted.every((id) => held.has(id));
     const moved = same ? { added: [], removed: [] } : await setGroupMembers(tx, current.id, wanted);
+    await assertTokenMayStaff(tx, token, [...moved.added, ...moved.removed]);
     const changes = await applyDirectoryRoles(tx, token.organisationId, [...moved.added, ...moved.removed]);
     const group = (await findDirectoryGroup(tx, token.organisationId, current.id)) as DirectoryGroupRecord;
     return { changes, moved, resource: await renderedGroup(tx, token, base, group, null) };
@@ -535,6 +550,7 @@ export const scimHandlers = {
         externalId: body.externalId ?? null,
       });
       const { added } = await setGroupMembers(tx, group.id, wanted);
+      await assertTokenMayStaff(tx, token, added);
       // A new group maps no roles yet (owners and admins map them), but the call stays correct if it ever does.
       const changes = await applyDirectoryRoles(tx, token.organisationId, added);
       return { changes, members: added.length, resource: await renderedGroup(tx, token, base, group, null) };
@@ -562,6 +578,7 @@ export const scimHandlers = {
       const group = await findDirectoryGroup(tx, token.organisationId, params.id);
       if (!group) throw notFound('group');
       const members = await deleteDirectoryGroup(tx, group.id);
+      await assertTokenMayStaff(tx, token, members);
       return { group, members, changes: await applyDirectoryRoles(tx, token.organisationId, members) };
     });
     recorded.resultIds.groupId = done.group.id;
