@@ -33,8 +33,21 @@ export const SCIM_SCHEMAS = {
 export const SCIM_FILTER_MAX_CHARS = 1_000;
 /** The longest PATCH `path`, in characters. */
 export const SCIM_PATH_MAX_CHARS = 1_000;
-/** The most operations one PATCH carries: each is applied in memory to one resource, under the organisation's lock. */
+/**
+ * The most operations one PATCH carries: each is applied in memory to one resource, under the
+ * organisation's lock. Directories send a handful (Okta one `add` or `remove` of `members` per change,
+ * Entra ID a few per provisioning cycle; AWS IAM Identity Center accepts at most 100 membership
+ * changes in a request): 1,000 leaves room for any of them, and the cost of each is bounded below.
+ */
 export const SCIM_PATCH_OPERATIONS_MAX = 1_000;
+/**
+ * The most values the `value` of one operation lists (the members of an `add`, `remove` or
+ * `replace` of `members`), and the most all of one PATCH's operations list together. A list longer
+ * than the largest group could never be applied; directories send far fewer per request (AWS IAM
+ * Identity Center takes 100), but a group may be filled in one PATCH as a PUT may, so the bound is the
+ * group's. Applying a value is a lookup in an index of the group, not a walk of it (scim/patch.ts).
+ */
+export const SCIM_PATCH_VALUES_MAX = 10_000;
 /**
  * The most attributes the value of one PATCH operation without a `path` names: each of its keys is
  * read as a path (of at most SCIM_PATH_MAX_CHARS characters) and applied as its own operation.
@@ -42,11 +55,19 @@ export const SCIM_PATCH_OPERATIONS_MAX = 1_000;
 export const SCIM_PATCH_VALUE_KEYS_MAX = 100;
 /**
  * The most comparisons one filter holds (a list's `filter`, or the value filter of a PATCH path, as in
- * `members[value eq "…" or value eq "…"]`): a value filter is tested against every value of the
- * attribute, a group's 10,000 members included.
+ * `members[value eq "…" or value eq "…"]`). Directories name one member per filter (Entra ID's
+ * `members[value eq "…"]`); 50 is room for a hand-written chain. A chain of `value eq` comparisons is
+ * applied as lookups of its values; any other filter is tested against every value of the attribute
+ * (a group's 10,000 members included), at a cost counted against scim/patch.ts PATCH_WALK_STEPS_MAX.
  */
 export const SCIM_FILTER_TERMS_MAX = 50;
-/** The most members one group holds: a change of its members re-derives the roles of at most this many people. */
+/**
+ * The most members one group holds: a change of its members re-derives the roles of at most this many
+ * people, and a PATCH that would take a group past it is refused whole. Not the 50,000 people of an
+ * organisation (SCIM_USERS_PER_ORGANISATION): a directory's "everyone" group is better mapped by
+ * single sign-on, and at 10,000 the heaviest change of a group takes a few seconds of one connection
+ * (bench/directory.ts) and applying a PATCH to it a few milliseconds of the event loop.
+ */
 export const SCIM_GROUP_MEMBERS_MAX = 10_000;
 /** The most groups one organisation's directory holds. */
 export const SCIM_GROUPS_PER_ORGANISATION = 1_000;
@@ -209,6 +230,13 @@ export const ScimPatchOperation = z
   .superRefine((operation, ctx) => {
     // Without a path, each key of the value is a path (RFC 7644 §3.5.2.1, §3.5.2.3): bounded in number here.
     const { path, value } = operation;
+    if (Array.isArray(value) && value.length > SCIM_PATCH_VALUES_MAX) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['value'],
+        message: `at most ${groupDigits(SCIM_PATCH_VALUES_MAX)} values in one operation, the most a group holds`,
+      });
+    }
     if ((path === undefined || path.trim() === '') && value !== null && typeof value === 'object' && !Array.isArray(value)) {
       if (Object.keys(value).length > SCIM_PATCH_VALUE_KEYS_MAX) {
         ctx.addIssue({
@@ -226,7 +254,17 @@ export const ScimPatchRequest = z.looseObject({
   Operations: z
     .array(ScimPatchOperation)
     .min(1, 'at least one operation')
-    .max(SCIM_PATCH_OPERATIONS_MAX, `at most ${groupDigits(SCIM_PATCH_OPERATIONS_MAX)} operations in one PATCH`),
+    .max(SCIM_PATCH_OPERATIONS_MAX, `at most ${groupDigits(SCIM_PATCH_OPERATIONS_MAX)} operations in one PATCH`)
+    .superRefine((operations, ctx) => {
+      let values = 0;
+      for (const operation of operations) values += Array.isArray(operation.value) ? operation.value.length : 0;
+      if (values > SCIM_PATCH_VALUES_MAX) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `at most ${groupDigits(SCIM_PATCH_VALUES_MAX)} values in all of one PATCH's operations, the most a group holds`,
+        });
+      }
+    }),
 });
 export type ScimPatchRequest = z.output<typeof ScimPatchRequest>;
 

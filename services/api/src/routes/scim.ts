@@ -58,7 +58,7 @@ import { ApiError, zodFieldErrors } from '../errors.js';
 import { GROUP_SCHEMA, USER_SCHEMA } from '../scim/attributes.js';
 import { resourceTypes, schemaDocuments, serviceProviderConfig } from '../scim/discovery.js';
 import { ScimProblem, scimBadRequest } from '../scim/errors.js';
-import { PatchApplier } from '../scim/patch.js';
+import { type CompiledOperation, compilePatch, PatchApplier } from '../scim/patch.js';
 import { groupConditions, userConditions } from '../scim/query.js';
 import {
   accountName,
@@ -278,7 +278,10 @@ async function replaceUser(deps: AppDeps, tx: Db, token: OrganisationTokenCaller
 }
 
 /** A change of a person, PUT or PATCH: `make` turns the stored person into the body to store. */
-async function changeUser(ctx: Ctx<'scimUsersReplace' | 'scimUsersPatch'>, make: (current: DirectoryUser) => ScimUserRequest) {
+async function changeUser(
+  ctx: Ctx<'scimUsersReplace' | 'scimUsersPatch'>,
+  make: (current: DirectoryUser) => ScimUserRequest | Promise<ScimUserRequest>,
+) {
   const { deps, params } = ctx;
   const token = tokenFor(ctx);
   const base = baseOf(deps, token);
@@ -286,7 +289,7 @@ async function changeUser(ctx: Ctx<'scimUsersReplace' | 'scimUsersPatch'>, make:
   const done = await inDirectory(deps, token.organisationId, true, async (tx) => {
     const current = await findDirectoryUser(tx, token.organisationId, params.id);
     if (!current) throw notFound('user');
-    const body = make(current);
+    const body = await make(current);
     const outcome = await replaceUser(deps, tx, token, current, body);
     return { ...outcome, body, resource: await renderedUser(tx, token, base, current.userId, null) };
   });
@@ -338,7 +341,7 @@ async function renderedGroup(
 /** A change of a group, PUT or PATCH: `make` turns the stored group (and its member ids) into the body to store. */
 async function changeGroup(
   ctx: Ctx<'scimGroupsReplace' | 'scimGroupsPatch'>,
-  make: (current: DirectoryGroupRecord, memberIds: string[]) => ScimGroupRequest,
+  make: (current: DirectoryGroupRecord, memberIds: string[]) => ScimGroupRequest | Promise<ScimGroupRequest>,
 ) {
   const { deps, params } = ctx;
   const token = tokenFor(ctx);
@@ -348,7 +351,7 @@ async function changeGroup(
     const current = await findDirectoryGroup(tx, token.organisationId, params.id);
     if (!current) throw notFound('group');
     const before = await groupMemberIds(tx, current.id);
-    const body = make(current, before);
+    const body = await make(current, before);
     if (body.displayName.toLowerCase() !== current.displayName.toLowerCase()) {
       const holder = await directoryGroupNamed(tx, token.organisationId, body.displayName);
       if (holder && holder.id !== current.id) throw groupNameTaken(body.displayName);
@@ -373,9 +376,13 @@ async function changeGroup(
   return done.resource;
 }
 
-/** Applies a PATCH's operations to a resource's document; its time budget starts when it is applied, under the lock. */
-function patchOf(operations: readonly ScimPatchOperation[]) {
-  return (doc: Record<string, unknown>, schema: typeof USER_SCHEMA) => new PatchApplier(schema, doc).apply(operations);
+/**
+ * A PATCH's operations, their paths parsed (and refused, naming the limit) before the organisation's
+ * lock is taken; then applied to a resource's document in slices that yield to the event loop (scim/patch.ts).
+ */
+async function patchOf(operations: readonly ScimPatchOperation[]) {
+  const compiled: CompiledOperation[] = await compilePatch(operations);
+  return (doc: Record<string, unknown>, schema: typeof USER_SCHEMA) => new PatchApplier(schema, doc).apply(compiled);
 }
 
 export const scimHandlers = {
@@ -468,8 +475,10 @@ export const scimHandlers = {
   scimUsersReplace: async (ctx) => changeUser(ctx, () => ctx.body),
 
   scimUsersPatch: async (ctx) => {
-    const patch = patchOf(ctx.body.Operations);
-    return changeUser(ctx, (current) => patchedResource(UserBody, patch(userDocument(current), USER_SCHEMA), 'person'));
+    const patch = await patchOf(ctx.body.Operations);
+    return changeUser(ctx, async (current) =>
+      patchedResource(UserBody, await patch(userDocument(current), USER_SCHEMA), 'person'),
+    );
   },
 
   scimUsersDelete: async (ctx) => {
@@ -564,9 +573,9 @@ export const scimHandlers = {
   scimGroupsReplace: async (ctx) => changeGroup(ctx, () => ctx.body),
 
   scimGroupsPatch: async (ctx) => {
-    const patch = patchOf(ctx.body.Operations);
-    return changeGroup(ctx, (current, memberIds) =>
-      patchedResource(GroupBody, patch(groupDocument(current, memberIds), GROUP_SCHEMA), 'group'),
+    const patch = await patchOf(ctx.body.Operations);
+    return changeGroup(ctx, async (current, memberIds) =>
+      patchedResource(GroupBody, await patch(groupDocument(current, memberIds), GROUP_SCHEMA), 'group'),
     );
   },
 
