@@ -1,12 +1,14 @@
 import { createHmac, randomUUID } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
 import {
+  createOrganisationToken,
   createTestDatabase,
   createTestWorkspace,
   ledgerReadUpToNow,
   MAX_BUDGET_FAILURES,
   type TestDatabase,
 } from '@outpost/api/testing';
+import { SCIM_FILTER_TERMS_MAX, SCIM_GROUP_MEMBERS_MAX, SCIM_PATCH_OPERATIONS_MAX, SCIM_SCHEMAS } from '@outpost/sdk/contracts';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ApiProcess, startApiProcess } from '../support/api-process.js';
@@ -343,6 +345,79 @@ describe('security.noisy-neighbour: one workspace cannot stall another', () => {
     expect(res.body.errors[0].path).toBe('body.assets.0.partitions');
     expect(res.body.detail).toContain('partitionsPerDefinition');
     expect((await victim('GET', '/assets')).status).toBe(200);
+  });
+
+  it('applies SCIM PATCHes at their bounds against a group at its size limit in slices, and refuses one past them, naming the limit', async () => {
+    // The attacker's organisation: a directory token, and a group of SCIM_GROUP_MEMBERS_MAX people (seeded with SQL).
+    const token = await createOrganisationToken(sql, attackerWorkspace, 'directory', ['scim']);
+    const [org] = await sql<{ id: string; slug: string }[]>`
+      SELECT o.id, o.slug FROM organisations o JOIN workspaces w ON w.organisation_id = o.id WHERE w.id = ${attackerWorkspace}`;
+    const people = (
+      await sql<{ id: string }[]>`
+        WITH made AS (
+          INSERT INTO users (email) SELECT 'crowd-' || i || '@noisy.example.com' FROM generate_series(1, ${SCIM_GROUP_MEMBERS_MAX}) i
+          RETURNING id, email)
+        INSERT INTO directory_users (organisation_id, user_id, user_name) SELECT ${org?.id ?? ''}, id, email FROM made
+        RETURNING user_id AS id`
+    ).map((r) => r.id);
+    const directory = caller(() => api.url, token);
+    const scim: Call = (method, path, body) => directory(method, `/organisations/${org?.slug}/scim/v2${path}`, body);
+    const made = await scim('POST', '/Groups', {
+      schemas: [SCIM_SCHEMAS.group],
+      displayName: 'Everyone',
+      members: people.map((value) => ({ value })),
+    });
+    expect(made.status, made.text.slice(0, 300)).toBe(201);
+    const group = `/Groups/${made.body.id}`;
+    const patchOf = (operations: unknown[]) => ({ schemas: [SCIM_SCHEMAS.patchOp], Operations: operations });
+    // SCIM_PATCH_OPERATIONS_MAX removals, each a filter of SCIM_FILTER_TERMS_MAX `value eq` comparisons
+    // naming four members, within the longest path; then one add of them all back; then value filters of
+    // another kind, each walking the whole group, as many as PATCH_WALK_STEPS_MAX allows.
+    const named = 4;
+    const removals = patchOf(
+      Array.from({ length: SCIM_PATCH_OPERATIONS_MAX }, (_, i) => {
+        const terms = [
+          ...people.slice(i * named, (i + 1) * named).map((id) => `value eq "${id}"`),
+          ...Array.from({ length: SCIM_FILTER_TERMS_MAX - named }, (_, j) => `value eq "${j}"`),
+        ];
+        return { op: 'remove', path: `members[${terms.join(' or ')}]` };
+      }),
+    );
+    const removed = people.slice(0, SCIM_PATCH_OPERATIONS_MAX * named);
+    const readd = patchOf([{ op: 'add', path: 'members', value: removed.map((value) => ({ value })) }]);
+    const walk = `members[${Array.from({ length: SCIM_FILTER_TERMS_MAX }, (_, i) => `display eq "${i}"`).join(' or ')}]`;
+    const walks = (n: number) => patchOf(Array.from({ length: n }, () => ({ op: 'remove', path: walk })));
+
+    const answers = await watched(async () => {
+      const replies: Reply[] = [];
+      for (let cycle = 0; cycle < 3; cycle++) {
+        replies.push(await scim('PATCH', group, removals));
+        replies.push(await scim('PATCH', group, readd));
+        replies.push(await scim('PATCH', group, walks(4)));
+      }
+      return replies;
+    });
+    for (const res of answers) expect(res.status, res.text.slice(0, 300)).toBe(200);
+    expect((await scim('GET', group)).body.members).toHaveLength(SCIM_GROUP_MEMBERS_MAX);
+
+    // Past the bounds: refused with a SCIM error naming the limit, and nothing changed.
+    const tooManyWalks = await scim('PATCH', group, walks(5));
+    expect(tooManyWalks.status, tooManyWalks.text).toBe(400);
+    expect(tooManyWalks.body).toMatchObject({ schemas: [SCIM_SCHEMAS.error], status: '400', scimType: 'tooMany' });
+    expect(tooManyWalks.body.detail).toContain('2,000,000 values');
+    const tooManyTerms = await scim(
+      'PATCH',
+      group,
+      patchOf([
+        {
+          op: 'remove',
+          path: `members[${Array.from({ length: SCIM_FILTER_TERMS_MAX + 1 }, (_, i) => `value eq "${i}"`).join(' or ')}]`,
+        },
+      ]),
+    );
+    expect(tooManyTerms.status, tooManyTerms.text).toBe(400);
+    expect(tooManyTerms.body.detail).toContain(`more than ${SCIM_FILTER_TERMS_MAX} comparisons`);
+    expect((await scim('GET', group)).body.members).toHaveLength(SCIM_GROUP_MEMBERS_MAX);
   });
 
   it('stops an automation that runs, twice per firing, the deployment whose runs trigger it', async () => {
