@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestServer } from '@outpost/api/testing';
@@ -26,6 +26,12 @@ import { startWorker, type WorkerHandle } from '../src/worker.js';
 import { buildDemoBundle, deployDemoFlows, reportedGrandchild } from './support/bundle.js';
 import { expectNoLiveChildren } from './support/leaks.js';
 import { waitFor } from './support/wait.js';
+
+/** The line of the fixture's `fails` flow that throws: what its stack trace must point at. */
+const THROW_LINE =
+  readFileSync(new URL('./fixtures/flows/demo.ts', import.meta.url), 'utf8')
+    .split('\n')
+    .findIndex((line) => line.includes("throw new Error('the warehouse refused the load')")) + 1;
 
 // The API package is imported by name at run time, so this suite needs `npm run build -w @outpost/api` first.
 const apiTesting = '@outpost/api/testing';
@@ -134,7 +140,7 @@ export function describeExecutor(name: string, makeExecutor: MakeExecutor): void
         expect(outcome).toMatchObject({ ending: 'reported', state: 'FAILED' });
         // Its stack trace reaches the API pointing at the flow's TypeScript, not the bundle.
         const stack = (await logsOf(runId)).find((l) => l.level === 'error' && l.message.includes('\n    at '));
-        expect(stack?.message).toMatch(/flows\/demo\.ts:63:\d+/);
+        expect(stack?.message).toMatch(new RegExp(`flows/demo\\.ts:${THROW_LINE}:\\d+`));
         expect(stack?.message).not.toMatch(/demo\.mjs:\d+/);
       });
 

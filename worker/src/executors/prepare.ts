@@ -5,8 +5,8 @@ import type { WorkerOptions } from '../options.js';
 import { JobConfigError, resolveJobVariables, type SecretResolver } from '../secrets.js';
 import type { LogInput } from '../ship-logs.js';
 import { isSourceAllowed } from '../sources/allow.js';
-import { checkClaimedCode } from '../trust.js';
 import { fetchBundle } from '../sources/pull.js';
+import { checkClaimedCode } from '../trust.js';
 import type { PreparedRun } from './executor.js';
 import type { StartFailure } from './final-state.js';
 

@@ -1,10 +1,5 @@
 import { ASSET_FLOW_NAME, type DeploymentUpsertRequest, Name } from '@outpost/sdk/contracts';
-import {
-  DeploymentSignatureError,
-  deploymentStatement,
-  readDeploymentSignature,
-  statementMismatch,
-} from '@outpost/sdk/signing';
+import { DeploymentSignatureError, deploymentStatement, readDeploymentSignature, statementMismatch } from '@outpost/sdk/signing';
 import { z } from 'zod';
 import { checkAssetInputs, registerDeploymentAssets } from '../assets/deploy-assets.js';
 import { assertPartitionsWithinQuota } from '../assets/partition-limits.js';
