@@ -215,7 +215,33 @@ describe('the asset pages of the dashboard against a real API', () => {
     await rows.nth(GRAPH.length - 1).waitFor();
     expect(await rows.count()).toBe(GRAPH.length);
 
-    const listed = unwrap(await owner.call('assetsList', {})).items;
+    // The page and the API are each read at one moment, and the server's loops may change an asset
+    // in between: compare a page read just after the API's answer, reloading until both agree.
+    type Listed = Awaited<ReturnType<typeof listAssets>>;
+    const listAssets = async () => unwrap(await owner.call('assetsList', {})).items;
+    let listed: Listed = [];
+    await expect
+      .poll(
+        async () => {
+          listed = await listAssets();
+          const shown = await rows.evaluateAll((els) =>
+            els.map((e) => `${e.getAttribute('data-asset')}=${e.getAttribute('data-health')}`),
+          );
+          if (
+            shown.sort().join() ===
+            listed
+              .map((a) => `${a.key}=${a.health}`)
+              .sort()
+              .join()
+          )
+            return true;
+          await page.reload();
+          await rows.nth(GRAPH.length - 1).waitFor();
+          return false;
+        },
+        { timeout: 30_000 },
+      )
+      .toBe(true);
     expect(listed.map((a) => a.key).sort()).toEqual(GRAPH.map((a) => a.key).sort());
     for (const a of listed) {
       const row = page.locator(`[data-testid="asset-row"][data-asset="${a.key}"]`);
