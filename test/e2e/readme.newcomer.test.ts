@@ -136,7 +136,7 @@ describe.each(WALKERS)('the README tour, on a fresh clone, $label', (walker) => 
     expect(help.code, help.output).toBe(0);
     expect(help.output).toMatch(/init \[dir\]/);
     expect(help.output).toContain('building the workspace first');
-  });
+  }, 420_000); // a cold npm cache downloads every dependency of the workspace: minutes on a slow registry day
 
   it('starts the platform with npm start and prints the sign-in link, API URL and key', async () => {
     platform = startJob('npm start', clone, term({ OUTPOST_PORT: String(port) }), user);
