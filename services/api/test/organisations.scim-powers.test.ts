@@ -319,6 +319,37 @@ describe("groups are staffed by the hand's rules", () => {
     expect(await roleIn(slug, bob.userId)).toBe('admin');
   });
 
+  test("an admin changes, removes or raises no organisation owner's group-given role through a mapping, and the owner's role stays", async () => {
+    const mia = await person('owner');
+    const bob = await person('admin');
+    const dave = await person('member');
+    await provision(mia);
+    const slug = await workspaceOwnedOnlyBy(dave);
+    const group = await oliveScim.post('/Groups', { displayName: `mia's team ${slug}`, members: [{ value: mia.userId }] });
+    expect(group.status, group.text).toBe(201);
+    const path = `${ORG}/groups/${(group.body as { id: string }).id}/roles`;
+    const given = await olive.in.mutate('PUT', path, { roles: [{ workspace: slug, role: 'developer' }] });
+    expect(given.status, given.text).toBe(200);
+    expect(await roleIn(slug, mia.userId)).toBe('developer');
+
+    for (const roles of [[{ workspace: slug, role: 'viewer' }], [{ workspace: slug, role: 'admin' }], []]) {
+      const changed = await bob.in.mutate('PUT', path, { roles });
+      expect(changed.status, changed.text).toBe(403);
+      expect(changed.body.detail).toContain('only an organisation owner');
+      expect(await roleIn(slug, mia.userId)).toBe('developer');
+    }
+    const [mapping] = await server.sql<{ roles: string[] }[]>`
+      SELECT coalesce(array_agg(role), '{}') AS roles FROM directory_group_roles WHERE group_id = ${(group.body as { id: string }).id}`;
+    expect(mapping?.roles).toEqual(['developer']);
+
+    // The same change by hand is refused to an admin too.
+    const byHand = await bob.in.mutate('PUT', `${ORG}/workspaces/${slug}/members/${mia.userId}`, { role: 'viewer' });
+    expect(byHand.status, byHand.text).toBe(403);
+    const removed = await olive.in.mutate('PUT', path, { roles: [] });
+    expect(removed.status, removed.text).toBe(200);
+    expect(await roleIn(slug, mia.userId)).toBeNull();
+  });
+
   test('an admin still maps a group that holds no owner or admin', async () => {
     const bob = await person('admin');
     const erin = await person('member');
