@@ -60,6 +60,28 @@ describe('audit log', () => {
     expect(denied).toMatchObject({ status: 403, actor: { kind: 'api_key' } });
   });
 
+  test('a call with a NUL byte or a lone surrogate in its path, a parameter or its body is answered 4xx and recorded with the bytes escaped', async () => {
+    const viewer = client(server, await server.createKey('viewer'));
+    const calls: [Call, string, string, Record<string, unknown>, number][] = [
+      // Valid for the contract, refused by Postgres (class 22): the summary carries the body.
+      [owner, 'POST', '/work-pools', { name: 'nul-described', description: 'nul\u0000pool lone \uD800 half' }, 400],
+      [owner, 'POST', '/work-pools', { ['na\u0000me']: 'keyed' }, 400],
+      [owner, 'PATCH', '/work-pools/nul%00pool', { paused: true }, 400],
+      [viewer, 'PATCH', '/work-pools/nul%00pool', { paused: true }, 403],
+    ];
+    const before = await entries('&outcome=failure');
+    const answered: number[] = [];
+    for (const [call, method, path, body] of calls) answered.push((await call(method, path, { body })).status);
+    expect(answered).toEqual(calls.map((c) => c[4]));
+    const fresh = (await entries('&outcome=failure')).filter((e) => !before.some((b) => b.id === e.id)).reverse();
+    expect(fresh.map((e) => [e.method, e.status])).toEqual(calls.map((c) => [c[1], c[4]]));
+    expect(fresh[0]?.summary).toEqual({
+      fields: ['description', 'name'],
+      values: { name: 'nul-described', description: 'nul\\u0000pool lone \uFFFD half' },
+    });
+    for (const e of fresh.slice(2)) expect(e.path).toBe(String.raw`/api/v1/work-pools/nul\u0000pool`);
+  });
+
   test('no secret reaches the log: API keys, passwords, setup tokens and client secrets stay out', async () => {
     const key = await owner('POST', '/api-keys', { body: { name: 'ci', role: 'developer' } });
     const added = await owner('POST', '/members', { body: { email: 'secretive@example.com', role: 'viewer' } });

@@ -77,7 +77,48 @@ function toEntry(row: AuditRow): AuditEntry {
   };
 }
 
-export async function appendAuditEntry(db: Db, e: NewAuditEntry): Promise<void> {
+const UNSTORABLE = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+
+/**
+ * The text as Postgres stores it: a NUL, which text and jsonb refuse, as the six characters
+ * `\u0000`, and each lone surrogate, which jsonb refuses, as U+FFFD. Without this a call carrying
+ * such a byte in its path, a parameter or its body would be answered while its entry failed to
+ * insert, and a refusal could be kept out of the log at will.
+ */
+export function storableText(value: string): string {
+  return value.replace(UNSTORABLE, (c) => (c === '\u0000' ? '\\u0000' : '\uFFFD'));
+}
+
+function storableValue(value: unknown): unknown {
+  if (typeof value === 'string') return storableText(value);
+  if (Array.isArray(value)) return value.map(storableValue);
+  if (value !== null && typeof value === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) out[storableText(k)] = storableValue(v);
+    return out;
+  }
+  return value;
+}
+
+const storableOrNull = (value: string | null) => (value === null ? null : storableText(value));
+
+/** The entry with every text Postgres would refuse escaped: what the caller sent is recorded, never dropped. */
+export function storableEntry<E extends PendingAuditEntry>(e: E): E {
+  return {
+    ...e,
+    action: storableText(e.action),
+    path: storableOrNull(e.path),
+    clientAddress: storableOrNull(e.clientAddress),
+    userAgent: storableOrNull(e.userAgent),
+    requestId: storableOrNull(e.requestId),
+    targetIds: storableValue(e.targetIds) as Record<string, string>,
+    summary: storableValue(e.summary) as Record<string, unknown>,
+    ...('resultIds' in e ? { resultIds: storableValue(e.resultIds) } : {}),
+  };
+}
+
+export async function appendAuditEntry(db: Db, entry: NewAuditEntry): Promise<void> {
+  const e = storableEntry(entry);
   const objectIds = [...new Set([...Object.values(e.targetIds), ...Object.values(e.resultIds)])];
   await db`
     INSERT INTO audit_log (workspace_id, actor_kind, actor_id, action, method, path, status, client_address, user_agent,
@@ -98,10 +139,11 @@ export type PendingAuditEntry = Omit<NewAuditEntry, 'resultIds'>;
  */
 export function auditInsertFrom(
   db: Db,
-  e: PendingAuditEntry,
+  entry: PendingAuditEntry,
   from: postgres.PendingQuery<postgres.Row[]>,
   ids: { name: string; value: postgres.PendingQuery<postgres.Row[]> }[],
 ): postgres.PendingQuery<postgres.Row[]> {
+  const e = storableEntry(entry);
   const targets = [...new Set(Object.values(e.targetIds))];
   const pairs = ids.flatMap(({ name, value }, i) => (i === 0 ? [db`${name}::text, ${value}`] : [db`, ${name}::text, ${value}`]));
   const values = ids.map(({ value }, i) => (i === 0 ? value : db`, ${value}`));

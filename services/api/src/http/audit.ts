@@ -2,7 +2,7 @@ import type { AuditActorKind, RouteName } from '@outpost/sdk/contracts';
 import type { Context, MiddlewareHandler } from 'hono';
 import type { Principal } from '../auth/principal.js';
 import type { AppDeps } from '../context.js';
-import { appendAuditEntry, type NewAuditEntry } from '../db/audit.js';
+import { appendAuditEntry, type NewAuditEntry, storableText } from '../db/audit.js';
 import type { AppEnv } from './env.js';
 
 /** What a route notes about a call; the middleware completes it with the status and request details. */
@@ -67,25 +67,18 @@ const MAX_STRING = 200;
 const MAX_SUMMARY_BYTES = 4096;
 const ID_FIELD = /^(?:id|[a-z][A-Za-z]*Id)$/;
 
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
-
-/** The string with each lone surrogate as U+FFFD (String#toWellFormed, which ES2023 lacks). */
-function wellFormed(value: string): string {
-  return value.replace(LONE_SURROGATE, '\uFFFD');
-}
-
 function keepValue(value: unknown, depth: number): unknown {
   if (value === null || typeof value === 'boolean') return value;
   if (typeof value === 'number') return Number.isFinite(value) ? value : undefined;
-  // A lone surrogate is kept as U+FFFD: Postgres refuses it in jsonb, which would lose the entry.
-  if (typeof value === 'string') return value.length <= MAX_STRING ? wellFormed(value) : `${value.length} characters`;
+  // Text Postgres refuses (a NUL, a lone surrogate) is escaped: it would otherwise lose the entry.
+  if (typeof value === 'string') return value.length <= MAX_STRING ? storableText(value) : `${value.length} characters`;
   if (Array.isArray(value)) return `${value.length} items`;
   if (typeof value === 'object' && depth < 2) {
     const kept: Record<string, unknown> = {};
     for (const [key, inner] of Object.entries(value as Record<string, unknown>)) {
       if (SECRET_FIELD.test(key)) continue;
       const v = keepValue(inner, depth + 1);
-      if (v !== undefined) kept[wellFormed(key)] = v;
+      if (v !== undefined) kept[storableText(key)] = v;
     }
     return kept;
   }
@@ -100,13 +93,13 @@ function keepValue(value: unknown, depth: number): unknown {
 export function summarise(body: unknown): Record<string, unknown> {
   if (body === null || typeof body !== 'object' || Array.isArray(body)) return {};
   const fields = Object.keys(body)
-    .map((key) => wellFormed(key))
+    .map((key) => storableText(key))
     .sort();
   const values: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(body as Record<string, unknown>)) {
     if (SECRET_FIELD.test(key)) continue;
     const kept = keepValue(value, 1);
-    if (kept !== undefined) values[wellFormed(key)] = kept;
+    if (kept !== undefined) values[storableText(key)] = kept;
   }
   const summary = { fields, values };
   return JSON.stringify(summary).length <= MAX_SUMMARY_BYTES ? summary : { fields };
