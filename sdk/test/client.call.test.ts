@@ -103,3 +103,58 @@ describe('OutpostClient onCallEnded', () => {
     }
   });
 });
+
+describe('OutpostClient.call against a newer server', () => {
+  const whoami = {
+    workspace: { id: '00000000-0000-4000-8000-000000000001', slug: 'a', name: 'A', createdAt: '2026-01-01T00:00:00.000Z' },
+    principal: { kind: 'api_key', id: '00000000-0000-4000-8000-000000000002', role: 'owner' },
+  };
+  const pool = {
+    id: '00000000-0000-4000-8000-000000000003',
+    name: 'default',
+    description: null,
+    paused: false,
+    concurrencyLimit: null,
+    createdAt: '2026-01-01T00:00:00.000Z',
+  };
+  let answers: Record<string, unknown>;
+  let server: Server;
+  let client: OutpostClient;
+
+  beforeAll(async () => {
+    server = createServer((req, res) => {
+      req.resume();
+      const body = answers[req.url?.replace(/\?.*$/, '') ?? ''];
+      res.writeHead(body === undefined ? 404 : 200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(body ?? { type: 'about:blank', title: 'Not Found', status: 404, code: 'not_found' }));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    client = new OutpostClient({ baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, token: 'op_x' });
+  });
+  afterAll(async () => {
+    await client.close();
+    await new Promise((resolve) => server.close(resolve));
+  });
+
+  it('reads answers carrying fields it does not know, at the top, nested and in list items, and leaves them out', async () => {
+    answers = {
+      '/api/v1/whoami': { ...whoami, region: 'eu', workspace: { ...whoami.workspace, plan: { tier: 'team' } } },
+      '/api/v1/work-pools': { items: [{ ...pool, autoscale: true }, pool], next: 'cursor' },
+    };
+    const me = await client.call('whoami', {});
+    expect(me.ok && me.data).toEqual(whoami);
+    const pools = await client.call('poolsList', {});
+    expect(pools.ok && pools.data).toEqual({ items: [pool, pool] });
+  });
+
+  it('still refuses an answer missing a field or with a field of the wrong type, naming it, even beside unknown fields', async () => {
+    const { slug: _slug, ...noSlug } = whoami.workspace;
+    answers = { '/api/v1/whoami': { ...whoami, region: 'eu', workspace: noSlug } };
+    const missing = await client.call('whoami', {});
+    expect(missing).toMatchObject({ ok: false, kind: 'invalid_response' });
+    expect(!missing.ok && missing.kind === 'invalid_response' && missing.message).toMatch(/workspace\.slug/);
+    answers = { '/api/v1/whoami': { ...whoami, principal: { ...whoami.principal, role: 42, scope: 'x' } } };
+    const wrong = await client.call('whoami', {});
+    expect(!wrong.ok && wrong.kind === 'invalid_response' && wrong.message).toMatch(/principal\.role/);
+  });
+});

@@ -7,6 +7,7 @@
  */
 import type { z } from 'zod';
 import { codeForStatus, ErrorCode, Problem } from '../contracts/common.js';
+import { parseAnswer } from './answers.js';
 import { type RouteDef, type RouteName, type Routes, routes, servedPath } from '../contracts/routes.js';
 
 type Infer<T> = T extends z.ZodType ? z.output<T> : never;
@@ -345,7 +346,7 @@ export class ClientCore {
         return { ok: false, kind: 'invalid_response', status, message: 'body is not JSON' };
       }
     }
-    const parsed = def.response.safeParse(json);
+    const parsed = parseAnswer(def.response, json);
     if (!parsed.success) {
       return {
         ok: false,

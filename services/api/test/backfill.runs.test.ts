@@ -145,10 +145,14 @@ describe('controls', () => {
     // Both runs created before the pause still run to their end. The claim skips a row another
     // transaction holds (SKIP LOCKED: the pass the pause woke may be reading it), so it asks again
     // until it gets the run; asking for five, it can never get more than the one left.
-    const second = await eventually(async () => {
-      const runs = await start(worker, pool, 5);
-      return runs.length > 0 ? runs : undefined;
-    }, 15_000, 'the second run created before the pause to be claimed');
+    const second = await eventually(
+      async () => {
+        const runs = await start(worker, pool, 5);
+        return runs.length > 0 ? runs : undefined;
+      },
+      15_000,
+      'the second run created before the pause to be claimed',
+    );
     expect(second).toHaveLength(1);
     for (const run of [...running, ...second]) await setState(worker, run.id, run.attempt, 'COMPLETED');
     // A pass of the loop now (the one the finished runs woke, and one more) creates nothing.

@@ -77,6 +77,7 @@ function toEntry(row: AuditRow): AuditEntry {
   };
 }
 
+// biome-ignore lint/suspicious/noControlCharactersInRegex: a NUL is what this escapes
 const UNSTORABLE = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
 
 /**
