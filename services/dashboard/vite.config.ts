@@ -1,9 +1,28 @@
+import { builtinModules } from 'node:module';
 import { DEFAULT_PORT } from '@outpost/sdk/contracts';
-import { defineConfig } from 'vite';
+import { defineConfig, type Plugin } from 'vite';
+
+const NODE_BUILTINS = new Set(builtinModules);
+
+/**
+ * Fails the build when any module of the bundle imports a Node built-in: the dashboard runs in a
+ * browser, where Vite would only stub it out and the page would break when the code runs.
+ */
+const noNodeBuiltins: Plugin = {
+  name: 'outpost:no-node-builtins',
+  enforce: 'pre',
+  resolveId(id, importer) {
+    if (id.startsWith('node:') || NODE_BUILTINS.has(id) || NODE_BUILTINS.has(id.split('/')[0] ?? '')) {
+      this.error(`${importer ?? 'the dashboard'} imports the Node built-in "${id}", which a browser does not have`);
+    }
+    return null;
+  },
+};
 
 // JSX is compiled by Vite's own transformer with the automatic runtime; no plugin is needed.
 export default defineConfig({
   base: './',
+  plugins: [noNodeBuiltins],
   oxc: { jsx: { runtime: 'automatic', importSource: 'react' } },
   server: {
     // `npm run dev` serves the page from Vite and forwards the API, so cookies stay same-origin

@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import { Id, JsonObject, PageLimit, Timestamp } from './common.js';
+import { utf8Length } from './utf8.js';
 
 /**
  * The event ledger: an append-only record of what happened in a workspace. The control plane writes
@@ -98,7 +99,7 @@ export const OutpostEvent = z.object({
 export type OutpostEvent = z.infer<typeof OutpostEvent>;
 
 function payloadBytes(payload: unknown): number {
-  return Buffer.byteLength(JSON.stringify(payload ?? {}), 'utf8');
+  return utf8Length(JSON.stringify(payload ?? {}));
 }
 
 /** A custom event. `id` makes a repeated emit idempotent; `resource` defaults to the caller (run, key, webhook). */

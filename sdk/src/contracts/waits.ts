@@ -1,6 +1,7 @@
 import * as z from 'zod';
 import { Id, JsonObject, JsonValue, Name, PageLimit, Timestamp } from './common.js';
 import { EventKind, type OutpostEvent } from './event-ledger.js';
+import { utf8Length } from './utf8.js';
 import { Role } from './workspaces.js';
 
 /**
@@ -83,7 +84,7 @@ export const MAX_EXTERNAL_JSON_BYTES = 16 * 1024;
 export const MIN_EXTERNAL_POLL_SECONDS = 1;
 export const MAX_EXTERNAL_POLL_SECONDS = 86_400;
 
-const jsonBytes = (value: unknown) => Buffer.byteLength(JSON.stringify(value ?? null), 'utf8');
+const jsonBytes = (value: unknown) => utf8Length(JSON.stringify(value ?? null));
 /** JSON within MAX_EXTERNAL_JSON_BYTES. */
 export const ExternalJson = JsonValue.refine((v) => jsonBytes(v) <= MAX_EXTERNAL_JSON_BYTES, {
   message: `must be at most ${MAX_EXTERNAL_JSON_BYTES} bytes as JSON`,

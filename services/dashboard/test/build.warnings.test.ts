@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -46,11 +46,37 @@ function build(outDir: string): Promise<{ code: number | null; output: string }>
   });
 }
 
-describe('dashboard production build', () => {
-  it('prints no warnings and keeps every chunk under 500 kB', async () => {
+/**
+ * Node's globals at a place code uses them (not a property such as `ArrayBuffer` or `x.process`). A
+ * bundled library may test `typeof process` before touching it; such a guarded use is left out.
+ */
+const NODE_GLOBAL = /(?<![\w$.])(?:(Buffer)\s*[.(]|(process)\.[A-Za-z_$]|(__dirname|__filename)\b|(require|setImmediate)\()/g;
+
+function unguardedNodeGlobals(code: string): string[] {
+  const found: string[] = [];
+  for (const match of code.matchAll(NODE_GLOBAL)) {
+    const before = code.slice(Math.max(0, match.index - 120), match.index);
+    const name = match.slice(1).find((group) => group !== undefined);
+    if (before.includes(`typeof ${name}`)) continue;
+    found.push(code.slice(Math.max(0, match.index - 40), match.index + 60));
+  }
+  return found;
+}
+
+let built: { outDir: string; code: number | null; output: string } | undefined;
+
+async function builtOnce() {
+  if (!built) {
     const outDir = await mkdtemp(join(tmpdir(), 'outpost-dashboard-build-'));
     outDirs.push(outDir);
-    const { code, output } = await build(outDir);
+    built = { outDir, ...(await build(outDir)) };
+  }
+  return built;
+}
+
+describe('dashboard production build', () => {
+  it('prints no warnings and keeps every chunk under 500 kB', async () => {
+    const { code, output } = await builtOnce();
     expect(code, output).toBe(0);
     const lines = output
       .split('\n')
@@ -65,4 +91,24 @@ describe('dashboard production build', () => {
     });
     expect(oversized).toEqual([]);
   }, 120_000);
+
+  it('uses no Node built-in: no chunk calls Buffer, process, require or another Node global the browser lacks', async () => {
+    const { outDir, code, output } = await builtOnce();
+    expect(code, output).toBe(0);
+    const assets = join(outDir, 'assets');
+    const chunks = (await readdir(assets)).filter((name) => name.endsWith('.js'));
+    expect(chunks.length).toBeGreaterThan(5);
+    const uses: string[] = [];
+    for (const name of chunks) {
+      for (const use of unguardedNodeGlobals(await readFile(join(assets, name), 'utf8'))) uses.push(`${name}: ${use}`);
+    }
+    expect(uses).toEqual([]);
+  }, 120_000);
+
+  it('finds a Node global the way a bundle would use it, and passes a guarded one', () => {
+    expect(unguardedNodeGlobals('th=e=>Buffer.byteLength(JSON.stringify(e??null))')).toHaveLength(1);
+    expect(unguardedNodeGlobals('if(typeof process==`object`&&typeof process.emit==`function`){process.emit(`x`)}')).toEqual([]);
+    expect(unguardedNodeGlobals('ArrayBuffer.isView(e);a.process(b);process(e,t){};`stops the process. Then`')).toEqual([]);
+    expect(unguardedNodeGlobals('let e=process.env.X;require(`fs`)')).toHaveLength(2);
+  });
 });
