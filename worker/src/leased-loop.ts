@@ -27,7 +27,16 @@ export interface LeasedWork<Item, Report> {
   describe: (item: Item) => Record<string, unknown>;
   /** Logs an accepted report. */
   reported: (log: Logger, answer: unknown) => void;
+  /**
+   * Milliseconds from an accepted report's answer until the item it reported is due again, when the
+   * answer says: the loop then asks at that moment instead of at its next `pollMs` cycle, so an item
+   * due every 5 s is evaluated every 5 s, not every 5 s rounded up to the cycle.
+   */
+  dueAgainInMs?: (answer: unknown) => number | null;
 }
+
+/** Added to a due time the server gave: its clock read before the answer left, so this wakes just after. */
+const DUE_MARGIN_MS = 25;
 
 /**
  * While fewer than `slots` evaluations run, asks the API for due items every `pollMs` (at once after
@@ -37,6 +46,10 @@ export interface LeasedWork<Item, Report> {
  */
 export class LeasedLoop<Item, Report> {
   private timer: NodeJS.Timeout | null = null;
+  /** When the pending timer fires (Date.now() time), while there is one. */
+  private timerAt = 0;
+  /** The earliest moment an item is known to be due again, or null. */
+  private wakeAt: number | null = null;
   private claiming: Promise<void> | null = null;
   private stopped = false;
   private failures = 0;
@@ -67,8 +80,12 @@ export class LeasedLoop<Item, Report> {
   private schedule(delay: number): void {
     if (this.stopped) return;
     if (this.timer) clearTimeout(this.timer);
+    const now = Date.now();
+    const at = this.wakeAt !== null && this.wakeAt < now + delay ? Math.max(now, this.wakeAt) : now + delay;
+    this.timerAt = at;
     this.timer = setTimeout(() => {
       this.timer = null;
+      if (this.wakeAt !== null && this.wakeAt <= Date.now()) this.wakeAt = null;
       this.claiming = this.claimOnce()
         .then((next) => {
           if (next !== null) this.schedule(next);
@@ -76,7 +93,18 @@ export class LeasedLoop<Item, Report> {
         .finally(() => {
           this.claiming = null;
         });
-    }, delay);
+    }, at - now);
+  }
+
+  /**
+   * Asks again in `ms` (plus a margin) if that is sooner than the next ask already planned. While a
+   * claim is under way or every slot is busy, the wake is kept and the next schedule honours it.
+   */
+  private wakeIn(ms: number): void {
+    if (this.stopped) return;
+    const at = Date.now() + ms + DUE_MARGIN_MS;
+    if (this.wakeAt === null || at < this.wakeAt) this.wakeAt = at;
+    if (this.timer !== null && this.timerAt > at) this.schedule(at - Date.now());
   }
 
   /** One claim; the delay before the next, or null to wait for an evaluation to end. */
@@ -129,6 +157,8 @@ export class LeasedLoop<Item, Report> {
       const result = await work.report(item, report);
       if (result.ok) {
         work.reported(log, result.data);
+        const dueIn = work.dueAgainInMs?.(result.data) ?? null;
+        if (dueIn !== null) this.wakeIn(dueIn);
         return;
       }
       // Refused (the lease ran out and the item was taken over, or it is gone): nothing to retry.

@@ -222,6 +222,10 @@ export async function startWorker(given: WorkerOptions, hooks: WorkerHooks = {})
       }),
     describe: (poll) => ({ waitId: poll.waitId, job: poll.spec.job, action: poll.action }),
     reported: (log, answer) => log.info(answer as object, 'deferred job poll reported'),
+    dueAgainInMs: (answer) => {
+      const seconds = (answer as { nextPollInSeconds?: number | null }).nextPollInSeconds;
+      return typeof seconds === 'number' ? seconds * 1000 : null;
+    },
   });
 
   function launch(claimed: ClaimedRun, sentAt: number, adopted: AdoptedRun | null = null): void {

@@ -305,6 +305,7 @@ export {
   OrganisationListResponse,
   OrganisationMember,
   OrganisationMemberListResponse,
+  OrganisationMembersQuery,
   OrganisationMemberUpdateRequest,
   OrganisationRole,
   OrganisationToken,

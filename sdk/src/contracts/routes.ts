@@ -142,6 +142,7 @@ import {
   OrganisationMember,
   OrganisationMemberListResponse,
   OrganisationMemberParams,
+  OrganisationMembersQuery,
   OrganisationMemberUpdateRequest,
   OrganisationParams,
   OrganisationTokenCreateRequest,
@@ -1570,10 +1571,13 @@ export const routes = {
   organisationMembersList: route({
     method: 'GET',
     path: '/organisations/:org/members',
-    summary: "The organisation's people (owners, admins and auditors): each one's organisation role and workspaces",
+    summary:
+      "The organisation's people by email address, a page at a time (owners, admins and auditors): each one's organisation role and workspaces",
     access: { roles: READERS, person: true },
     params: OrganisationParams,
+    query: OrganisationMembersQuery,
     response: OrganisationMemberListResponse,
+    cacheControl: 'no-store',
   }),
   organisationMembersUpdate: route({
     method: 'PATCH',
@@ -1672,6 +1676,16 @@ export const routes = {
     params: OrganisationGroupParams,
     body: PutGroupRolesBody,
     response: DirectoryGroup,
+  }),
+  organisationDirectoryUserDelete: route({
+    method: 'DELETE',
+    path: '/organisations/:org/directory/users/:userId',
+    summary:
+      "Forget a person the organisation's directory provisioned (its owners): the directory's record of them, their groups and the memberships those groups gave end, and so do their sessions in the organisation's workspaces; a person whose account the directory made leaves the organisation. Refused (409) when it would leave a workspace or the organisation without an owner",
+    access: { roles: READERS, person: true, whileArchived: true },
+    params: OrganisationMemberParams,
+    response: NoContent,
+    status: 204,
   }),
   organisationSsoGet: route({
     method: 'GET',

@@ -327,6 +327,12 @@ export const ExternalPollCompleteResponse = z.strictObject({
   status: WaitStatus,
   /** When the next poll is due; null once the wait no longer needs one. */
   nextPollAt: Timestamp.nullable(),
+  /**
+   * The same, as seconds from this answer (free of any difference between the worker's clock and
+   * the server's): the worker asks for the poll then rather than at its next fixed claim. Absent
+   * from older servers.
+   */
+  nextPollInSeconds: z.number().min(0).nullable().optional(),
 });
 
 /** Polls that fail in a row before an external job counts as failed. */

@@ -974,6 +974,10 @@ export const FIXTURES: Record<RouteName, Fixture> = {
     body: { roles: [{ workspace: await s.organisationWorkspace(), role: 'viewer' }] },
     session: await s.organisationOwner(),
   }),
+  organisationDirectoryUserDelete: async (s) => ({
+    params: { org: await s.organisation(), userId: await s.scimUser() },
+    session: await s.organisationOwner(),
+  }),
   organisationSsoGet: async (s) => {
     await s.organisationSso();
     return { params: { org: await s.organisation() }, session: await s.organisationOwner() };

@@ -136,6 +136,9 @@ describe('an external wait', () => {
     const res = await report(held.pool, poll!, { state: 'running', message: 'RUNNING: 3 of 9 tasks' }, ['polled run 981']);
     expect(res.status).toBe(200);
     expect(res.body.status).toBe('WAITING');
+    // Relative to the answer too, so a worker whose clock differs from the server's asks when it is due.
+    expect(res.body.nextPollInSeconds).toBe(60);
+    expect(res.body.nextPollAt).toEqual(expect.any(String));
     const after = await waitOf(wait.id);
     expect(after.poll).toMatchObject({ count: 1, failed: 0, message: 'RUNNING: 3 of 9 tasks', logs: ['polled run 981'] });
     expect(Date.parse(after.poll.nextAt) - Date.now()).toBeGreaterThan(50_000);
@@ -149,7 +152,7 @@ describe('an external wait', () => {
     const [poll] = await claimPolls(held.pool);
     const outcome = { state: 'succeeded', result: { modelUri: 's3://models/churn/981' }, message: 'TERMINATED: SUCCESS' };
     const res = await report(held.pool, poll!, outcome);
-    expect(res.body).toEqual({ status: 'RESOLVED', nextPollAt: null });
+    expect(res.body).toEqual({ status: 'RESOLVED', nextPollAt: null, nextPollInSeconds: null });
     const after = await waitOf(wait.id);
     expect(after).toMatchObject({ status: 'RESOLVED', value: outcome, poll: { count: 1, nextAt: null, cancelPending: false } });
     const run = await runOf(held.runId);
@@ -210,7 +213,7 @@ describe('an external wait', () => {
     const [cancel] = await claimPolls(held.pool);
     expect(cancel).toMatchObject({ waitId: wait.id, action: 'cancel', spec: { handle: { runId: 981 } } });
     const res = await report(held.pool, cancel!, { state: 'cancelled', message: 'cancellation requested' });
-    expect(res.body).toEqual({ status: 'CANCELLED', nextPollAt: null });
+    expect(res.body).toEqual({ status: 'CANCELLED', nextPollAt: null, nextPollInSeconds: null });
     const after = await waitOf(wait.id);
     expect(after.poll).toMatchObject({ cancelPending: false, nextAt: null, message: 'cancellation requested' });
     await server.sql`UPDATE waits SET poll_lease_expires_at = NULL WHERE id = ${wait.id}`;

@@ -22,7 +22,13 @@ import {
   revokeCredentialsInWorkspace,
   revokeKeysAboveRole,
 } from '../db/credentials.js';
-import { applyDirectoryRoles, assertNotTheDirectorys } from '../db/directory.js';
+import {
+  applyDirectoryRoles,
+  assertNotTheDirectorys,
+  deleteDirectoryUser,
+  deprovisionDirectoryUser,
+  directoryTransaction,
+} from '../db/directory.js';
 import { voidInvitationTokens } from '../db/email-tokens.js';
 import { deleteMembership, getMember, lockMemberships, remainingOwners } from '../db/memberships.js';
 import { revokeTokensOutrankingMaker, TOKEN_SCOPE_MAKERS } from '../db/organisation-tokens.js';
@@ -277,10 +283,17 @@ export async function setOrganisationWorkspaceArchived(
   return workspaceOf(deps.sql, organisation, workspaceSlug, userId);
 }
 
-export async function listMembersOfOrganisation(deps: AppDeps, userId: string, slug: string): Promise<OrganisationMember[]> {
+/** A page of the organisation's people by email address, after `afterEmail` (the last page's last). */
+export async function listMembersOfOrganisation(
+  deps: AppDeps,
+  userId: string,
+  slug: string,
+  afterEmail: string | null,
+  limit: number,
+): Promise<{ items: OrganisationMember[]; next: string | null }> {
   const organisation = await organisationFor(deps.sql, userId, slug);
   await assertRole(deps.sql, userId, organisation, ORGANISATION_READERS, "reading the organisation's people");
-  return listOrganisationMembers(deps.sql, organisation.id);
+  return listOrganisationMembers(deps.sql, organisation.id, afterEmail, limit);
 }
 
 /** Owners alone grant or take away owner and admin; the organisation keeps at least one owner. */
@@ -465,6 +478,73 @@ export async function removeWorkspaceMember(
   });
   forgetRevokedKeys(deps.apiKeys, revokedKeys);
   return removed;
+}
+
+/** What forgetting a person of the directory ended. */
+export interface ForgottenDirectoryPerson {
+  /** The workspaces where the person lost a membership (direct or given by groups). */
+  workspaceIds: string[];
+  /** Whether they left the organisation (the directory had made their account). */
+  leftOrganisation: boolean;
+  /** Whether their account went too: the directory made it and nobody ever used it. */
+  accountDeleted: boolean;
+  sessionsEnded: number;
+}
+
+/**
+ * Forgets a person the organisation's directory provisioned, for its owners: for an identity provider
+ * that is gone, or a record it will never delete. The directory's record of the person goes, with
+ * their place in its groups and what those groups gave (db/directory.ts applyDirectoryRoles; what the
+ * organisation's single sign-on lists for them stays hers to give), and their sessions in the
+ * organisation's workspaces end. A person whose account the directory made was made the
+ * organisation's by the directory, so they leave it as a directory's DELETE takes them out
+ * (deprovisionDirectoryUser), and their account goes too when nobody ever used it. Whatever would leave
+ * a workspace or the organisation without an owner is refused with a 409 naming it
+ * (db/organisations.ts deleteOrganisationMember); nothing is changed then.
+ */
+export async function forgetDirectoryPerson(
+  deps: AppDeps,
+  userId: string,
+  slug: string,
+  personId: string,
+): Promise<ForgottenDirectoryPerson> {
+  const doing = 'forgetting a person of the directory';
+  const seen = await organisationWithRole(deps.sql, userId, slug, ['owner'], doing);
+  let revokedKeys: string[] = [];
+  const forgotten = await directoryTransaction(deps.sql, seen.id, true, async (tx) => {
+    // Read again under the organisation's lock: a role taken away a moment ago no longer acts.
+    const organisation = await organisationWithRole(tx, userId, slug, ['owner'], doing);
+    const [record] = await tx<{ account_made: boolean }[]>`
+      SELECT account_made FROM directory_users WHERE organisation_id = ${organisation.id} AND user_id = ${personId}`;
+    if (!record) throw notFound('person of the directory');
+    const workspaceIds = new Set<string>();
+    let sessionsEnded = 0;
+    let leftOrganisation = false;
+    if (record.account_made && (await getOrganisationMember(tx, organisation.id, personId))) {
+      const gone = await deprovisionDirectoryUser(tx, organisation.id, personId, deps.apiKeys);
+      for (const id of gone.workspaceIds) workspaceIds.add(id);
+      sessionsEnded += gone.sessions;
+      revokedKeys = gone.apiKeyIds;
+      leftOrganisation = true;
+    }
+    const { accountDeleted } = await deleteDirectoryUser(tx, organisation.id, personId);
+    if (!accountDeleted) {
+      // Out of the groups, nothing of theirs grants a role any more: what the groups gave goes.
+      const changes = await applyDirectoryRoles(tx, organisation.id, [personId]);
+      for (const id of changes.workspaceIds) workspaceIds.add(id);
+      sessionsEnded += changes.sessionsEnded;
+      revokedKeys = [...revokedKeys, ...changes.revokedKeyIds];
+      const ended = await tx`
+        UPDATE sessions SET revoked_at = now()
+        WHERE user_id = ${personId} AND revoked_at IS NULL
+          AND workspace_id IN (SELECT id FROM workspaces WHERE organisation_id = ${organisation.id})
+        RETURNING id`;
+      sessionsEnded += ended.length;
+    }
+    return { workspaceIds: [...workspaceIds], leftOrganisation, accountDeleted, sessionsEnded };
+  });
+  forgetRevokedKeys(deps.apiKeys, revokedKeys);
+  return forgotten;
 }
 
 /** The ids of every workspace of the organisation: where an organisation-wide change is recorded. */

@@ -372,8 +372,14 @@ export async function updateDirectoryUser(
     WHERE organisation_id = ${organisationId} AND user_id = ${userId}`;
 }
 
-/** Forgets the person: their directory row and their place in every group of the organisation (groups are touched). */
-export async function deleteDirectoryUser(db: Db, organisationId: string, userId: string): Promise<void> {
+/**
+ * Forgets the person: their directory row and their place in every group of the organisation (groups
+ * are touched). An account the directory made (directory_users.account_made) that nobody ever used
+ * goes too (deleteUnusedAccount), so a directory that creates and deletes people leaves no accounts
+ * behind. Call it once the person's memberships of the organisation are gone (deprovisioning), or the
+ * account is kept.
+ */
+export async function deleteDirectoryUser(db: Db, organisationId: string, userId: string): Promise<{ accountDeleted: boolean }> {
   await db`
     WITH left_groups AS (
       DELETE FROM directory_group_members gm USING directory_groups g
@@ -381,7 +387,49 @@ export async function deleteDirectoryUser(db: Db, organisationId: string, userId
       RETURNING gm.group_id
     )
     UPDATE directory_groups SET updated_at = now() WHERE id IN (SELECT group_id FROM left_groups)`;
-  await db`DELETE FROM directory_users WHERE organisation_id = ${organisationId} AND user_id = ${userId}`;
+  const [gone] = await db<{ account_made: boolean }[]>`
+    DELETE FROM directory_users WHERE organisation_id = ${organisationId} AND user_id = ${userId}
+    RETURNING account_made`;
+  return { accountDeleted: gone?.account_made === true && (await deleteUnusedAccount(db, userId)) };
+}
+
+/**
+ * Deletes the account when nobody ever used it: no password set and no address proven (a password,
+ * a sign-in with single sign-on or a followed link would have done one or the other), never signed
+ * in (no session, even an ended one), no identity linked, no link used, and nothing of any
+ * organisation or workspace held or made (memberships, invitations, organisation roles, another
+ * directory's row, groups, keys, tokens, workspaces). Its unused emailed links go with it. The row is
+ * locked first, so another organisation's directory linking the account meanwhile is seen (it waits
+ * for this transaction, or this one for it). Returns whether it was deleted.
+ */
+async function deleteUnusedAccount(db: Db, userId: string): Promise<boolean> {
+  const [locked] = await db<{ id: string }[]>`
+    SELECT id FROM users
+    WHERE id = ${userId} AND password_hash IS NULL AND password_changed_at IS NULL
+      AND email_verified_at IS NULL AND managed_by IS NULL
+    FOR UPDATE`;
+  if (!locked) return false;
+  const [unused] = await db<{ unused: boolean }[]>`
+    SELECT NOT (
+      EXISTS (SELECT 1 FROM sessions WHERE user_id = ${userId})
+      OR EXISTS (SELECT 1 FROM user_identities WHERE user_id = ${userId})
+      OR EXISTS (SELECT 1 FROM email_tokens WHERE user_id = ${userId} AND used_at IS NOT NULL)
+      OR EXISTS (SELECT 1 FROM password_setup_tokens WHERE user_id = ${userId} AND used_at IS NOT NULL)
+      OR EXISTS (SELECT 1 FROM memberships WHERE user_id = ${userId})
+      OR EXISTS (SELECT 1 FROM organisation_members WHERE user_id = ${userId})
+      OR EXISTS (SELECT 1 FROM directory_users WHERE user_id = ${userId})
+      OR EXISTS (SELECT 1 FROM directory_group_members WHERE user_id = ${userId})
+      OR EXISTS (SELECT 1 FROM organisation_sso_groups WHERE user_id = ${userId})
+      OR EXISTS (SELECT 1 FROM api_keys WHERE created_by = ${userId})
+      OR EXISTS (SELECT 1 FROM organisation_tokens WHERE created_by = ${userId})
+      OR EXISTS (SELECT 1 FROM organisations WHERE created_by = ${userId})
+      OR EXISTS (SELECT 1 FROM workspaces WHERE created_by = ${userId})
+    ) AS unused`;
+  if (!unused?.unused) return false;
+  await db`DELETE FROM email_tokens WHERE user_id = ${userId}`;
+  await db`DELETE FROM password_setup_tokens WHERE user_id = ${userId}`;
+  const deleted = await db`DELETE FROM users WHERE id = ${userId} RETURNING id`;
+  return deleted.length > 0;
 }
 
 /** One equality a list's filter asks of people; the conditions of a filter all hold. */

@@ -221,9 +221,27 @@ function toOrganisationMember(row: MemberRow): OrganisationMember {
   };
 }
 
-export async function listOrganisationMembers(db: Db, organisationId: string): Promise<OrganisationMember[]> {
-  const rows = await db<MemberRow[]>`${SELECT_ORGANISATION_MEMBER(db, organisationId)} ORDER BY u.email`;
-  return rows.map(toOrganisationMember);
+/**
+ * A page of the organisation's people by email address (unique, lowercased: an account's sign-in
+ * name), after `afterEmail`; `next` is the last one's address when more follow. A page reads `limit`
+ * + 1 of them: in an organisation of most of the accounts, along the unique index on users' addresses
+ * from the cursor, each one's membership a lookup of organisation_members' primary key; in a small one,
+ * its members by that key, sorted. Each one's workspaces are one lookup of memberships_user_idx.
+ */
+export async function listOrganisationMembers(
+  db: Db,
+  organisationId: string,
+  afterEmail: string | null,
+  limit: number,
+): Promise<{ items: OrganisationMember[]; next: string | null }> {
+  const rows = await db<MemberRow[]>`
+    ${SELECT_ORGANISATION_MEMBER(db, organisationId)}
+    ${afterEmail === null ? db`` : db`AND u.email > ${afterEmail}`}
+    ORDER BY u.email
+    LIMIT ${limit + 1}`;
+  const items = rows.slice(0, limit).map(toOrganisationMember);
+  const last = rows.length > limit ? items.at(-1) : undefined;
+  return { items, next: last ? last.email : null };
 }
 
 export async function getOrganisationMember(db: Db, organisationId: string, userId: string): Promise<OrganisationMember | null> {

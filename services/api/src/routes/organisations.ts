@@ -1,6 +1,8 @@
+import { z } from 'zod';
 import {
   changeOrganisationRole,
   createOrganisationWorkspace,
+  forgetDirectoryPerson,
   getOrganisation,
   listMembersOfOrganisation,
   listOrganisations,
@@ -18,8 +20,10 @@ import { sessionCookies } from '../auth/sessions.js';
 import { switchWorkspace } from '../auth/users.js';
 import type { AppDeps } from '../context.js';
 import { organisationSlugOf, organisationsOf } from '../db/organisations.js';
+import { encodeCursor } from '../db/values.js';
 import { DomainError, notFound } from '../domain-error.js';
 import { auditActor } from '../http/audit.js';
+import { decodeCursor } from './pagination.js';
 import type { HandlerContext, Handlers } from './types.js';
 import { whoAmI } from './whoami.js';
 
@@ -72,6 +76,9 @@ export async function actingIn(deps: AppDeps, principal: Principal, org: string)
     `this session is in a workspace of the organisation "${here}": open a workspace of "${org}" to act on it`,
   );
 }
+
+/** A cursor of the organisation's people: the last person's email address (unique). */
+const MemberCursor = z.tuple([z.string().max(320)]);
 
 type Audit = HandlerContext<'organisationsUpdate'>['audit'];
 
@@ -161,9 +168,17 @@ export const organisationHandlers = {
     return restored;
   },
 
-  organisationMembersList: async ({ params, principal, deps }) => ({
-    items: await listMembersOfOrganisation(deps, await actingIn(deps, principal, params.org), params.org),
-  }),
+  organisationMembersList: async ({ params, query, principal, deps }) => {
+    const after = decodeCursor(query.cursor, MemberCursor);
+    const page = await listMembersOfOrganisation(
+      deps,
+      await actingIn(deps, principal, params.org),
+      params.org,
+      after?.[0] ?? null,
+      query.limit,
+    );
+    return { items: page.items, nextCursor: page.next === null ? null : encodeCursor([page.next]) };
+  },
 
   organisationMembersUpdate: async ({ params, body, principal, deps, audit }) => {
     const userId = await actingIn(deps, principal, params.org);
@@ -180,6 +195,24 @@ export const organisationHandlers = {
     const left = await removeFromOrganisation(deps, await actingIn(deps, principal, params.org), params.org, params.userId);
     noteIn(audit, principal, left, { targetIds: { userId: params.userId }, summary: { removedFromOrganisation: true } });
     logger.info({ userId: params.userId, workspaces: left.length }, 'person removed from the organisation');
+    return null;
+  },
+
+  /** Recorded in the session's workspace and in each workspace where the person lost a membership. */
+  organisationDirectoryUserDelete: async ({ params, principal, deps, audit, logger }) => {
+    const forgotten = await forgetDirectoryPerson(deps, await actingIn(deps, principal, params.org), params.org, params.userId);
+    noteIn(audit, principal, forgotten.workspaceIds, {
+      targetIds: { userId: params.userId },
+      summary: {
+        forgottenByDirectory: true,
+        leftOrganisation: forgotten.leftOrganisation,
+        sessionsEnded: forgotten.sessionsEnded,
+      },
+    });
+    logger.info(
+      { userId: params.userId, workspaces: forgotten.workspaceIds.length, accountDeleted: forgotten.accountDeleted },
+      'person of the directory forgotten',
+    );
     return null;
   },
 
@@ -255,6 +288,7 @@ export const organisationHandlers = {
   | 'organisationMembersList'
   | 'organisationMembersUpdate'
   | 'organisationMembersRemove'
+  | 'organisationDirectoryUserDelete'
   | 'organisationWorkspaceMembersPut'
   | 'organisationWorkspaceMembersRemove'
   | 'authSessionSwitch'

@@ -126,7 +126,7 @@ export function backoffSeconds(pollSeconds: number, failed: number): number {
 export async function completeExternalPoll(
   sql: Sql,
   input: { workspaceId: string; poolId: string; waitId: string; request: CompleteRequest },
-): Promise<{ status: WaitStatus; nextPollAt: string | null }> {
+): Promise<{ status: WaitStatus; nextPollAt: string | null; nextPollInSeconds: number | null }> {
   const { request } = input;
   const { outcome } = request;
   return sql.begin(async (tx) => {
@@ -183,6 +183,7 @@ export async function completeExternalPoll(
       await resolveWaits(tx, [{ id: input.waitId, outcome: { status: 'RESOLVED', value } }]);
       status = 'RESOLVED';
     }
-    return { status, nextPollAt: updated?.poll_at && status === 'WAITING' ? iso(updated.poll_at) : null };
+    const dueAt = status === 'WAITING' ? (updated?.poll_at ?? null) : null;
+    return { status, nextPollAt: dueAt ? iso(dueAt) : null, nextPollInSeconds: dueAt ? nextIn : null };
   });
 }

@@ -12,6 +12,7 @@ import { api } from '../api/instance.js';
 import { ConfirmButton } from '../components/confirm-button.js';
 import { Empty, Notice } from '../components/notice.js';
 import { WORKSPACES_CHANGED } from '../components/workspace-switcher.js';
+import { useCursorList } from '../hooks/use-cursor-list.js';
 import { useResource } from '../hooks/use-resource.js';
 import { useSubmit } from '../hooks/use-submit.js';
 import { formatDateTime } from '../lib/format.js';
@@ -394,6 +395,9 @@ function RenameOrganisation({
   );
 }
 
+/** People read this many at a time, by email address; "Load more people" reads the next. */
+const PEOPLE_PAGE_SIZE = 100;
+
 /** The organisation's people: their organisation role and workspaces; owners and admins change them. */
 function PeopleSection({
   organisation,
@@ -408,9 +412,18 @@ function PeopleSection({
   owner: boolean;
   currentUserId: string | null;
 }) {
-  const people = useResource(
-    (signal) => api.call('organisationMembersList', { params: { org: organisation }, signal }),
-    [organisation],
+  // Read again from the first page after a change that may take someone out or bring someone in.
+  const [readings, setReadings] = useState(0);
+  const reload = async () => setReadings((n) => n + 1);
+  const people = useCursorList(
+    (cursor, signal) =>
+      api.call('organisationMembersList', {
+        params: { org: organisation },
+        query: { limit: PEOPLE_PAGE_SIZE, ...(cursor ? { cursor } : {}) },
+        signal,
+      }),
+    (person) => person.userId,
+    [organisation, readings],
   );
   const [error, setError] = useState<string | null>(null);
   const [confirming, setConfirming] = useState<string | null>(null);
@@ -421,13 +434,13 @@ function PeopleSection({
       body: { role },
     });
     setError(result.ok ? null : describeFailure(result));
-    await people.reload();
+    if (result.ok) people.replace(result.data);
   };
   const remove = async (person: OrganisationMember) => {
     setConfirming(null);
     const result = await api.call('organisationMembersRemove', { params: { org: organisation, userId: person.userId } });
     setError(result.ok ? null : describeFailure(result));
-    await people.reload();
+    await reload();
   };
   // Admins change member and auditor; owner and admin are for owners to grant.
   const grantable = (role: OrganisationRole) => owner || !ORGANISATION_ADMINS.includes(role);
@@ -437,11 +450,11 @@ function PeopleSection({
       <div className="panel-header">
         <h2>People</h2>
       </div>
-      {admin && people.data && (
-        <PlaceForm organisation={organisation} people={people.data.items} workspaces={workspaces} onPlaced={people.reload} />
+      {admin && people.loaded && (
+        <PlaceForm organisation={organisation} people={people.items} workspaces={workspaces} onPlaced={reload} />
       )}
       {(error ?? people.error) && <Notice>{error ?? people.error}</Notice>}
-      {people.data && (
+      {people.loaded && (
         <table className="grid-table" data-testid="organisation-people">
           <thead>
             <tr>
@@ -452,7 +465,7 @@ function PeopleSection({
             </tr>
           </thead>
           <tbody>
-            {people.data.items.map((person) => (
+            {people.items.map((person) => (
               <tr key={person.userId} data-testid="organisation-person" data-email={person.email}>
                 <td>
                   <div className="cell-main">
@@ -502,11 +515,22 @@ function PeopleSection({
           </tbody>
         </table>
       )}
+      {people.nextCursor && (
+        <button
+          type="button"
+          className="button"
+          disabled={people.loading}
+          onClick={people.more}
+          data-testid="organisation-people-more"
+        >
+          {people.loading ? 'Loading…' : 'Load more people'}
+        </button>
+      )}
     </section>
   );
 }
 
-/** Gives a person of the organisation a role in one of its workspaces. */
+/** Gives a person of the organisation a role in one of its workspaces (one of those shown above). */
 function PlaceForm({
   organisation,
   people,
