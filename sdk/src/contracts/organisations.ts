@@ -156,6 +156,19 @@ export type OrganisationHealthResponse = z.infer<typeof OrganisationHealthRespon
 export const OrganisationTokenScope = z.enum(['audit:read', 'usage:read', 'scim']);
 export type OrganisationTokenScope = z.infer<typeof OrganisationTokenScope>;
 
+/**
+ * The organisation roles that may make a token with each scope, and that its maker must keep for it
+ * to work: a token never outranks its maker. `audit:read` and `usage:read` read what owners and
+ * admins read by hand. `scim` is an owner's: the directory deprovisions anyone but owners, from
+ * every workspace at once, and puts people in groups that grant workspace roles, including to
+ * owners' and admins' own groups, which an admin may not staff by hand.
+ */
+export const TOKEN_SCOPE_MAKERS: Record<OrganisationTokenScope, readonly OrganisationRole[]> = {
+  'audit:read': ORGANISATION_ADMINS,
+  'usage:read': ORGANISATION_ADMINS,
+  scim: ['owner'],
+};
+
 /** The most live tokens one organisation holds. */
 export const TOKENS_PER_ORGANISATION = 20;
 

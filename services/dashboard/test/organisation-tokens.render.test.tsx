@@ -37,8 +37,9 @@ function created(scopes: OrganisationTokenScope[]): string {
 
 describe("the organisation's tokens", () => {
   it('offers a checkbox for every scope of the contract, each described for a screen reader', () => {
-    const html = renderToStaticMarkup(<OrganisationTokensSection organisation="acme" />);
+    const html = renderToStaticMarkup(<OrganisationTokensSection organisation="acme" callerRole="owner" />);
     expect(Scopes.options).toContain('scim');
+    expect(html).not.toMatch(/<input type="checkbox"[^>]*disabled=""/);
     for (const scope of Scopes.options) {
       expect(html).toContain(`data-scope="${scope}"`);
       expect(SCOPE_MEANING[scope]).toMatch(/^[a-z].{10,}[^.]$/);
@@ -46,6 +47,20 @@ describe("the organisation's tokens", () => {
     expect(html).toMatch(
       /aria-describedby="organisation-token-scope-scim"[^>]*data-scope="scim"\/><code>scim<\/code><span id="organisation-token-scope-scim" class="visually-hidden">lets the company&#x27;s directory provision people and groups \(SCIM\), and nothing else<\/span>/,
     );
+  });
+
+  it('offers an admin the reading scopes but not scim, saying that only owners make those tokens', () => {
+    const html = renderToStaticMarkup(<OrganisationTokensSection organisation="acme" callerRole="admin" />);
+    const choices = [...html.matchAll(/<input type="checkbox"[^>]*data-scope="([^"]+)"[^>]*>/g)].map((m) => ({
+      scope: m[1],
+      disabled: m[0].includes('disabled=""'),
+    }));
+    expect(choices).toEqual([
+      { scope: 'audit:read', disabled: false },
+      { scope: 'usage:read', disabled: false },
+      { scope: 'scim', disabled: true },
+    ]);
+    expect(html).toContain('data-testid="organisation-token-scope-makers">only owners make these</span>');
   });
 
   it('shows a scim token with the SCIM base URL its identity provider is given, each with a copy button', () => {

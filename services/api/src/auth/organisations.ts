@@ -9,6 +9,7 @@ import {
   type OrganisationRole,
   type OrganisationWorkspace,
   type OrganisationWorkspaceMember,
+  TOKEN_SCOPE_MAKERS,
   WORKSPACES_PER_ACCOUNT,
   WORKSPACES_PER_ORGANISATION,
   type WorkspaceHealth,
@@ -31,7 +32,7 @@ import {
 } from '../db/directory.js';
 import { voidInvitationTokens } from '../db/email-tokens.js';
 import { deleteMembership, getMember, lockMemberships, remainingOwners } from '../db/memberships.js';
-import { revokeTokensOutrankingMaker, TOKEN_SCOPE_MAKERS } from '../db/organisation-tokens.js';
+import { revokeTokensOutrankingMaker } from '../db/organisation-tokens.js';
 import {
   deleteOrganisationMember,
   getOrganisationMember,

@@ -3,24 +3,10 @@ import {
   type OrganisationRole,
   type OrganisationToken,
   type OrganisationTokenScope,
+  TOKEN_SCOPE_MAKERS,
 } from '@outpost/sdk/contracts';
 import type { Db } from './client.js';
 import { iso, isoOrNull } from './values.js';
-
-/**
- * The organisation roles that may make a token with each scope, and that its maker must keep for it to
- * work: a token never outranks its maker. `audit:read` and `usage:read` read what owners and admins
- * read by hand. `scim` is an owner's: the directory deprovisions anyone but owners, from every
- * workspace at once, and puts people in groups that grant workspace roles, including to owners' and
- * admins' own groups. By hand an admin may neither remove an admin nor staff one (assertMayStaff), so
- * a `scim` token made by an admin would hold powers its maker does not; and its deprovisioning takes
- * people out of every workspace, which only the organisation's owners oversee whole.
- */
-export const TOKEN_SCOPE_MAKERS: Record<OrganisationTokenScope, readonly OrganisationRole[]> = {
-  'audit:read': ORGANISATION_ADMINS,
-  'usage:read': ORGANISATION_ADMINS,
-  scim: ['owner'],
-};
 
 /** The roles that may make (and keep) a token holding every one of these scopes. */
 export function rolesToMake(scopes: readonly OrganisationTokenScope[]): OrganisationRole[] {

@@ -1,7 +1,9 @@
 import {
+  type OrganisationRole,
   type OrganisationToken,
   type OrganisationTokenCreateResponse,
   OrganisationTokenScope,
+  TOKEN_SCOPE_MAKERS,
   TOKENS_PER_ORGANISATION,
 } from '@outpost/sdk/contracts';
 import { type FormEvent, type ReactNode, useRef, useState } from 'react';
@@ -33,10 +35,10 @@ export const SCOPE_MEANING: Record<OrganisationTokenScope, string> = {
 /**
  * The organisation's tokens, which read its audit export or its usage without a person's session (a
  * SIEM's pull, a chargeback job) or let its identity provider provision it (SCIM): owners and admins
- * make them with the scopes they need and revoke them; the token itself is shown once, when it is
- * made.
+ * make them with the scopes their role may hold (only owners make scim tokens) and revoke them; the
+ * token itself is shown once, when it is made.
  */
-export function OrganisationTokensSection({ organisation }: { organisation: string }) {
+export function OrganisationTokensSection({ organisation, callerRole }: { organisation: string; callerRole: OrganisationRole }) {
   const tokens = useResource(
     (signal) => api.call('organisationTokensList', { params: { org: organisation }, signal }),
     [organisation],
@@ -66,6 +68,7 @@ export function OrganisationTokensSection({ organisation }: { organisation: stri
       </div>
       <MakeTokenForm
         organisation={organisation}
+        callerRole={callerRole}
         onMade={(response) => {
           setCreated(response);
           void tokens.reload();
@@ -149,13 +152,23 @@ export function OrganisationTokensSection({ organisation }: { organisation: stri
   );
 }
 
+/** Who may make a token with the scope, said beside a scope the caller may not choose. */
+function makers(scope: OrganisationTokenScope): string {
+  const roles = TOKEN_SCOPE_MAKERS[scope];
+  return roles.length === 1 ? `only ${roles[0]}s make these` : `only ${roles.join(' and ')}s make these`;
+}
+
 function MakeTokenForm({
   organisation,
+  callerRole,
   onMade,
 }: {
   organisation: string;
+  callerRole: OrganisationRole;
   onMade: (made: OrganisationTokenCreateResponse) => void;
 }) {
+  // A token never outranks its maker: the server refuses a scope the caller's role may not hold.
+  const allowed = (scope: OrganisationTokenScope) => TOKEN_SCOPE_MAKERS[scope].includes(callerRole);
   const [name, setName] = useState('');
   const [expires, setExpires] = useState('');
   const [scopes, setScopes] = useState<OrganisationTokenScope[]>(['audit:read']);
@@ -206,10 +219,11 @@ function MakeTokenForm({
       <fieldset className="scope-choice" data-testid="organisation-token-scopes">
         <legend className="field-label">scopes</legend>
         {OrganisationTokenScope.options.map((scope) => (
-          <label key={scope} className="check-row" title={SCOPE_MEANING[scope]}>
+          <label key={scope} className="check-row" title={allowed(scope) ? SCOPE_MEANING[scope] : makers(scope)}>
             <input
               type="checkbox"
               checked={scopes.includes(scope)}
+              disabled={!allowed(scope)}
               onChange={(e) => choose(scope, e.target.checked)}
               aria-describedby={`organisation-token-scope-${scope.replace(':', '-')}`}
               data-testid="organisation-token-scope-choice"
@@ -219,6 +233,11 @@ function MakeTokenForm({
             <span id={`organisation-token-scope-${scope.replace(':', '-')}`} className="visually-hidden">
               {SCOPE_MEANING[scope]}
             </span>
+            {!allowed(scope) && (
+              <span className="muted small" data-testid="organisation-token-scope-makers">
+                {makers(scope)}
+              </span>
+            )}
           </label>
         ))}
         {scopes.length === 0 && <span className="field-error">Choose at least one scope.</span>}

@@ -108,7 +108,7 @@ export function OrganisationPage({ organisation, currentUserId }: { organisation
           admin={admin}
         />
       )}
-      {admin && <OrganisationTokensSection organisation={organisation} />}
+      {admin && role && <OrganisationTokensSection organisation={organisation} callerRole={role} />}
       {admin && details.data && <RenameOrganisation organisation={organisation} name={details.data.name} onRenamed={reload} />}
     </div>
   );
