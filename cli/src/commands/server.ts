@@ -37,3 +37,29 @@ export const serverQuota: Command = {
     return exitCodeOf(await api.main(['server', 'quota', ...args]));
   },
 };
+
+export const serverUsersVerifyEmail: Command = {
+  name: 'server users verify-email',
+  summary:
+    "Confirm an account's address, as the operator (needs DATABASE_URL): <address>; organisation powers need a confirmed one",
+  usesApi: false,
+  passthrough: true,
+  async run(ctx) {
+    const api = await importOptional<{ main: PackageMain }>('@outpost/api', '`outpost server users verify-email`');
+    const args = exportSettings(ctx.rawArgs, ctx.env, process.env);
+    return exitCodeOf(await api.main(['server', 'users', 'verify-email', ...args]));
+  },
+};
+
+export const serverOrganisationsSetOwner: Command = {
+  name: 'server organisations set-owner',
+  summary:
+    'Make an account an owner of an organisation, as the operator (needs DATABASE_URL): <org-slug> <address> [--confirm-email]',
+  usesApi: false,
+  passthrough: true,
+  async run(ctx) {
+    const api = await importOptional<{ main: PackageMain }>('@outpost/api', '`outpost server organisations set-owner`');
+    const args = exportSettings(ctx.rawArgs, ctx.env, process.env);
+    return exitCodeOf(await api.main(['server', 'organisations', 'set-owner', ...args]));
+  },
+};

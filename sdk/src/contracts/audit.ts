@@ -4,7 +4,8 @@ import { Id, JsonObject, page, Timestamp } from './common.js';
 /**
  * Who made a call: an API key (directly or through a browser session it opened), a signed-in user,
  * a session opened by a one-time sign-in link, a run token, nobody yet (a sign-in attempt), an
- * automation, or an organisation token (its directory provisioning people and groups over SCIM).
+ * automation, an organisation token (its directory provisioning people and groups over SCIM), or the
+ * server's operator (`outpost server …` commands run with the database's credentials; no id).
  */
 export const AuditActorKind = z.enum([
   'api_key',
@@ -14,6 +15,7 @@ export const AuditActorKind = z.enum([
   'anonymous',
   'automation',
   'organisation_token',
+  'operator',
 ]);
 export type AuditActorKind = z.infer<typeof AuditActorKind>;
 

@@ -113,6 +113,34 @@ export const PasswordSetupRequest = z.strictObject({
 });
 export type PasswordSetupRequest = z.infer<typeof PasswordSetupRequest>;
 
+/**
+ * Asks for a password reset link for an address. The answer is the same whether or not an account
+ * has the address (nothing here says who has an account): when one does, a one-time link that works
+ * for PASSWORD_RESET_MINUTES goes to the address (or, on a server without a mail server, into its log).
+ */
+export const PasswordResetRequest = z.strictObject({ email: z.string().min(1).max(320) });
+export type PasswordResetRequest = z.infer<typeof PasswordResetRequest>;
+
+/** How long a password reset link works. */
+export const PASSWORD_RESET_MINUTES = 30;
+
+export const PasswordResetResponse = z.strictObject({ message: z.string() });
+export type PasswordResetResponse = z.infer<typeof PasswordResetResponse>;
+
+/**
+ * Uses a password reset link: sets the password, confirms the address (the link reached it), and
+ * ends every session of the account. A refused password leaves the link usable.
+ */
+export const PasswordResetConfirmRequest = z.strictObject({
+  token: z.string().min(1).max(200),
+  password: Password,
+});
+export type PasswordResetConfirmRequest = z.infer<typeof PasswordResetConfirmRequest>;
+
+/** The account whose password was reset, to sign in with. */
+export const PasswordResetConfirmResponse = z.strictObject({ email: z.string() });
+export type PasswordResetConfirmResponse = z.infer<typeof PasswordResetConfirmResponse>;
+
 // ---- the signed-in person's own account --------------------------------------------------------
 
 /** A workspace that invited the signed-in person, and the role it offers. */

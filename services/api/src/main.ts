@@ -9,6 +9,7 @@ import { connectDatabase } from './db/client.js';
 import { DEFAULT_PUBLISH_SECONDS, rotateSigningKey } from './db/signing-keys.js';
 import { DEFAULT_HTTP_LIMITS } from './http/server-limits.js';
 import { DEFAULT_LATE_AFTER_SECONDS } from './loops/late-runs.js';
+import { ACCOUNT_USAGE, accountCommand } from './operator/account-commands.js';
 import { QUOTA_USAGE, quotaCommand } from './quotas/operator-command.js';
 import { METRICS_TOKEN_PATTERN } from './routes/metrics.js';
 import { startServer } from './server.js';
@@ -60,8 +61,10 @@ const EnvFields = z.object({
   /**
    * The mail server invitation and address-confirmation links go out through:
    * `smtp://user:pass@host:587` (STARTTLS when the server offers it) or `smtps://user:pass@host:465`.
-   * Unset, no mail is sent: an admin adding a new person hands over the setup link, and an invited
-   * person who has not confirmed their address can do so only by single sign-on.
+   * Unset, no mail is sent: an admin adding a new person hands over the setup link, and address
+   * confirmation and password reset links are printed to the server's log instead. Organisation
+   * powers need a confirmed address: an emailed link or single sign-on confirms one, and so does the
+   * operator (`outpost server users verify-email`, `outpost server organisations set-owner --confirm-email`).
    */
   OUTPOST_SMTP_URL: z.url({ protocol: /^smtps?$/ }).optional(),
   /** The sender of that mail, e.g. `Outpost <outpost@example.com>`; required with OUTPOST_SMTP_URL. */
@@ -99,6 +102,7 @@ const Env = EnvFields.refine(
 const USAGE = `Usage: outpost server start [--host 127.0.0.1] [--port ${DEFAULT_PORT}] [--data-dir .outpost/pg]
        outpost server signing-keys rotate [--publish-seconds 900]   (needs DATABASE_URL)
        ${QUOTA_USAGE}
+       ${ACCOUNT_USAGE}
 
 Environment:
   DATABASE_URL            Postgres connection URL (default: embedded Postgres in --data-dir)
@@ -114,7 +118,11 @@ Environment:
   OUTPOST_SECRET_KEY      32+ characters; seals run-token signing keys and OIDC client secrets in the database
   OUTPOST_METRICS_TOKEN   32+ characters; bearer token that opens /metrics (default: /metrics not served)
   OUTPOST_TRUSTED_PROXY_HOPS  reverse proxies whose X-Forwarded-For is believed (default: 0)
-  OUTPOST_SMTP_URL        smtp://user:pass@host:587 or smtps://…:465; sends invitation and confirmation links
+  OUTPOST_SMTP_URL        smtp://user:pass@host:587 or smtps://…:465; sends invitation, address confirmation and
+                          password reset links (unset: those links are printed to this server's log instead).
+                          Organisation powers need a confirmed address: an emailed link or single sign-on gives
+                          one, or the operator with \`outpost server users verify-email <address>\` or
+                          \`outpost server organisations set-owner <org> <address> --confirm-email\`
   OUTPOST_MAIL_FROM       sender of that mail, e.g. "Outpost <outpost@example.com>" (with OUTPOST_SMTP_URL)
   OUTPOST_NOTIFY_ALLOW_PRIVATE_NETWORKS  1: notification webhooks may reach private and loopback addresses
   OUTPOST_CEL_TIMEOUT_MS  milliseconds of CPU time one evaluation of a tenant's CEL may take (default: 50)
@@ -137,6 +145,7 @@ const OPTIONS = {
   port: { type: 'string' },
   'data-dir': { type: 'string' },
   'publish-seconds': { type: 'string' },
+  'confirm-email': { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -179,6 +188,16 @@ export async function main(argv: string[]): Promise<number> {
   if (quota[0] === 'quota') {
     return quotaCommand(env.data.DATABASE_URL, quota.slice(1), { out: (line) => process.stdout.write(`${line}\n`), fail });
   }
+  if (quota[0] === 'users' || quota[0] === 'organisations') {
+    return accountCommand(
+      env.data.DATABASE_URL,
+      quota[0],
+      quota.slice(1),
+      { confirmEmail: values['confirm-email'] === true },
+      { out: (line) => process.stdout.write(`${line}\n`), fail },
+    );
+  }
+  if (values['confirm-email']) return fail('--confirm-email goes with organisations set-owner');
   if (command !== 'server start') return fail(`unknown command: ${command || '(none)'}`);
   const port = values.port === undefined ? DEFAULT_PORT : Number(values.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) return fail(`--port must be 0..65535, got ${values.port}`);

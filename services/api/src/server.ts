@@ -35,6 +35,7 @@ import { RetentionLoop, type RetentionOptions } from './loops/retention.js';
 import { SchedulerLoop, type SchedulerOptions } from './loops/scheduler.js';
 import { WaitsLoop, type WaitsLoopOptions } from './loops/waits.js';
 import { WorkerStatusLoop, type WorkerStatusLoopOptions } from './loops/worker-status.js';
+import { LINKS_PRINTED_NOTICE } from './mail/link-delivery.js';
 import { Mailer, type MailSettings } from './mail/mailer.js';
 import { ApiMetrics } from './metrics/api-metrics.js';
 import { metricsTokenDigest } from './routes/metrics.js';
@@ -229,6 +230,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
 
     const mailer = options.mail ? new Mailer(options.mail, logger) : null;
     if (mailer) cleanups.push(async () => mailer.close());
+    else logger.warn(LINKS_PRINTED_NOTICE);
 
     const shutdown = new AbortController();
     const metrics = new ApiMetrics(sql, logger);

@@ -66,6 +66,8 @@ const VALID: Partial<Record<RouteName, Record<string, unknown>>> = {
   authPasswordSignIn: { email: 'ada@example.com', password: 'a long passphrase' },
   authPasswordChange: { email: 'ada@example.com', currentPassword: 'a long passphrase', newPassword: 'another passphrase' },
   authPasswordSetup: { token: 'x', password: 'a long passphrase' },
+  authPasswordReset: { email: 'nobody@example.com' },
+  authPasswordResetConfirm: { token: 'x', password: 'a long passphrase' },
   authEmailConfirm: { token: 'x', password: 'a long passphrase' },
   mailRecipientsConfirm: { token: 'x' },
   workspacesCreate: { slug: 'side-project', name: 'Side project' },

@@ -1,6 +1,6 @@
 import { createHmac, randomUUID } from 'node:crypto';
 import { type Role, type RouteDef, type RouteName, routes, SCIM_SCHEMAS, servedPath } from '@outpost/sdk/contracts';
-import { newEmailLink } from '../src/auth/email-links.js';
+import { newEmailLink, newPasswordResetLink } from '../src/auth/email-links.js';
 import { requestConfirmations } from '../src/notifications/recipients.js';
 import { createOrganisationToken, type TestOidcProvider, type TestServer, type TestWorkspace } from '../src/testing.js';
 import { type Call, client, type Reply, SOURCE } from './helpers.js';
@@ -313,6 +313,13 @@ export class Scene {
     });
     const token = new URL(link.replace('/#/', '/')).searchParams.get('token') ?? '';
     return { token, userId: member.userId, email: member.email };
+  }
+
+  /** A password reset link's token for a member of the scene (as the mail would carry it). */
+  async resetLink(): Promise<string> {
+    const member = await this.member();
+    const { link } = await newPasswordResetLink(this.server.sql, this.server.url, { userId: member.userId, email: member.email });
+    return new URL(link.replace('/#/', '/')).searchParams.get('token') ?? '';
   }
 
   /** The token of a confirmation link mailed to a new external recipient of the scene's email channels. */
@@ -879,6 +886,8 @@ export const FIXTURES: Record<RouteName, Fixture> = {
     body: { email: (await s.person()).email, currentPassword: PASSWORD, newPassword: 'a different passphrase' },
   }),
   authPasswordSetup: async (s) => ({ body: { token: (await s.member()).setupToken, password: PASSWORD } }),
+  authPasswordReset: async (s) => ({ body: { email: (await s.member()).email } }),
+  authPasswordResetConfirm: async (s) => ({ body: { token: await s.resetLink(), password: PASSWORD } }),
   membersList: async () => ({}),
   membersAdd: async (s) => ({ body: { email: `${uniqueName(s.tag)}@example.com`, role: 'viewer' } }),
   membersUpdate: async (s) => ({ params: { userId: (await s.member()).userId }, body: { role: 'runner' } }),

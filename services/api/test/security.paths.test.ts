@@ -149,6 +149,9 @@ describe('path tricks never skip authentication', () => {
       'apiDocsScript',
       'authEmailConfirm',
       'authPasswordChange',
+      // Asking for a reset link (answered the same for every address) and using one.
+      'authPasswordReset',
+      'authPasswordResetConfirm',
       'authPasswordSetup',
       'authPasswordSignIn',
       'authSessionCreate',

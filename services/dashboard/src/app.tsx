@@ -6,6 +6,7 @@ import { ThemeSwitch } from './components/theme-switch.js';
 import { WorkspaceSwitcher } from './components/workspace-switcher.js';
 import { ConfirmEmailPage } from './pages/confirm-email.js';
 import { ConfirmRecipientPage } from './pages/confirm-recipient.js';
+import { ResetPasswordPage } from './pages/reset-password.js';
 import { SetPasswordPage } from './pages/set-password.js';
 import { SignInPage } from './pages/sign-in.js';
 import { matchRoute, navigate, parseHash, type Route, useHash } from './router.js';
@@ -43,6 +44,7 @@ export function App() {
   const route = matchRoute(location.path);
   if (route.name === 'sign-in') return <SignInPage search={location.search} />;
   if (route.name === 'set-password') return <SetPasswordPage search={location.search} />;
+  if (route.name === 'reset-password') return <ResetPasswordPage search={location.search} />;
   if (route.name === 'confirm-email') return <ConfirmEmailPage search={location.search} />;
   if (route.name === 'confirm-recipient') return <ConfirmRecipientPage search={location.search} />;
   return <Shell route={route} search={location.search} />;

@@ -27,6 +27,7 @@ export type Route =
   | { name: 'organisation' }
   | { name: 'sign-in' }
   | { name: 'set-password' }
+  | { name: 'reset-password' }
   | { name: 'confirm-email' }
   | { name: 'confirm-recipient' }
   | { name: 'not-found' };
@@ -98,6 +99,8 @@ export function matchRoute(path: string): Route {
       return { name: 'sign-in' };
     case 'set-password':
       return { name: 'set-password' };
+    case 'reset-password':
+      return { name: 'reset-password' };
     case 'confirm-email':
       return { name: 'confirm-email' };
     case 'confirm-recipient':

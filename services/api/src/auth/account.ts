@@ -13,6 +13,7 @@ import { activateMembership, insertMembership, invitationsOf, lockMemberships } 
 import { getUser, revokeUserSessions, setPasswordHash, verifyAccount } from '../db/users.js';
 import { countWorkspacesCreatedBy, getWorkspace, insertWorkspace } from '../db/workspaces.js';
 import { DomainError, notFound } from '../domain-error.js';
+import { deliverLink } from '../mail/link-delivery.js';
 import { verificationMail } from '../mail/messages.js';
 import { emailTokenHash, newEmailLink } from './email-links.js';
 import { hashPassword, passwordProblem } from './passwords.js';
@@ -93,21 +94,19 @@ export async function sendVerification(deps: AppDeps, userId: string): Promise<V
   const user = await getUser(deps.sql, userId);
   if (!user) throw new DomainError('unauthenticated', 'the account of this session no longer exists');
   if (user.emailVerifiedAt) throw new DomainError('conflict', 'this address is already confirmed');
-  if (!deps.mailer) {
-    return {
-      email: 'not_configured',
-      message:
-        'No email server is configured on this Outpost server (OUTPOST_SMTP_URL), so no link can be sent. Ask its operator to configure one, or sign in with single sign-on.',
-    };
-  }
   const link = await newEmailLink(deps.sql, deps.publicUrl, { userId, email: user.email, workspaceId: null });
-  const email = await deps.mailer.send(verificationMail({ to: user.email, ...link }), { userId, purpose: 'verification' });
+  const email = await deliverLink(deps, { ...verificationMail({ to: user.email, ...link }), link: link.link }, {
+    userId,
+    purpose: 'verification',
+  });
   return {
     email,
     message:
       email === 'sent'
         ? `A link to confirm ${user.email} was sent there.`
-        : 'The email could not be sent; try again later, or ask the operator of this server.',
+        : email === 'not_configured'
+          ? "No email server is configured on this Outpost server (OUTPOST_SMTP_URL), so the link was printed to the server's log: ask its operator for it, or to confirm your address with `outpost server users verify-email`, or sign in with single sign-on."
+          : 'The email could not be sent; try again later, or ask the operator of this server.',
   };
 }
 

@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Db } from '../db/client.js';
-import { insertEmailToken } from '../db/email-tokens.js';
+import { PASSWORD_RESET_MINUTES } from '@outpost/sdk/contracts';
+import { insertEmailToken, voidPasswordResetTokens } from '../db/email-tokens.js';
 
 /** An emailed link works this long. */
 export const EMAIL_LINK_SECONDS = 7 * 24 * 3600;
@@ -26,6 +27,31 @@ export async function newEmailLink(
   const token = randomBytes(32).toString('base64url');
   const { expiresAt } = await insertEmailToken(db, { tokenHash: sha256(token), ...input, ttlSeconds: EMAIL_LINK_SECONDS });
   return { link: `${publicUrl}/#/confirm-email?token=${token}`, expiresAt };
+}
+
+/** A password reset link works this long (PASSWORD_RESET_MINUTES). */
+export const PASSWORD_RESET_SECONDS = PASSWORD_RESET_MINUTES * 60;
+
+/**
+ * A one-time link that resets the account's password, for PASSWORD_RESET_MINUTES; it replaces any
+ * earlier one. Like every emailed link, it goes into the email (or, without a mail server, the
+ * server's log) and nowhere else.
+ */
+export async function newPasswordResetLink(
+  db: Db,
+  publicUrl: string,
+  input: { userId: string; email: string },
+): Promise<EmailLink> {
+  await voidPasswordResetTokens(db, input.userId);
+  const token = randomBytes(32).toString('base64url');
+  const { expiresAt } = await insertEmailToken(db, {
+    tokenHash: sha256(token),
+    ...input,
+    workspaceId: null,
+    ttlSeconds: PASSWORD_RESET_SECONDS,
+    purpose: 'password_reset',
+  });
+  return { link: `${publicUrl}/#/reset-password?token=${token}`, expiresAt };
 }
 
 export function emailTokenHash(token: string): string {

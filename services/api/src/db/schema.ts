@@ -1081,6 +1081,8 @@ export const emailTokens = pgTable(
     createdAt: createdAt(),
     expiresAt: ts('expires_at').notNull(),
     usedAt: ts('used_at'),
+    /** `confirm` (confirmation or invitation link, /auth/email/confirm) or `password_reset` (/auth/password-reset/confirm). */
+    purpose: text('purpose').$type<'confirm' | 'password_reset'>().notNull().default('confirm'),
   },
   (t) => [index('email_tokens_user_idx').on(t.userId), index('email_tokens_expiry_idx').on(t.expiresAt)],
 );

@@ -234,6 +234,35 @@ export class RateLimiter {
     if (wait > 0) throw rateLimited(wait, 'too many password attempts for this account or from this address');
   }
 
+  /**
+   * Password reset requests, with the allowances of password attempts (checkSignIn) in buckets of
+   * their own: per address asked for and client address, per address asked for, and per client
+   * address. Counted by the address asked for, whether or not an account has it, so a refusal says
+   * nothing about accounts; and apart from sign-ins, so asking for someone's reset cannot lock
+   * them out of signing in.
+   */
+  checkPasswordReset(email: string, address: string | null): void {
+    const s = this.settings;
+    const account = email.trim().toLowerCase().slice(0, 320);
+    const from = address ?? 'unknown';
+    const wait = this.#buckets.take([
+      {
+        key: `rk:${from}\n${account}`,
+        perMinute: s.signInAttemptsPerAccountAddress / 15,
+        capacity: s.signInAttemptsPerAccountAddress,
+      },
+      { key: `r:${account}`, perMinute: s.signInAttemptsPerAccount / 15, capacity: s.signInAttemptsPerAccount },
+      { key: `ra:${from}`, perMinute: s.signInAttemptsPerAddress / 15, capacity: s.signInAttemptsPerAddress },
+    ]);
+    if (wait > 0) throw rateLimited(wait, 'too many password reset requests for this address or from this client');
+  }
+
+  /** Emails to an account's address, taken silently: false when its allowance is used up (nothing is thrown). */
+  takeEmail(userId: string): boolean {
+    const n = this.settings.emailsPerAccountPerHour;
+    return this.#buckets.take([{ key: `e:${userId}`, perMinute: n / 60, capacity: n }]) === 0;
+  }
+
   /** For requests without a credential (public routes, failed authentication), counted per client address. */
   checkAnonymous(address: string | null): void {
     const wait = this.#buckets.take([this.#bucket(`a:${address ?? 'unknown'}`, this.settings.anonymousPerMinute)]);

@@ -64,6 +64,24 @@ export function verificationMail(input: { to: string; link: string; expiresAt: D
   } satisfies OutgoingMail;
 }
 
+/** To an address someone asked a password reset for; the link sets a new password and confirms the address. */
+export function passwordResetMail(input: { to: string; link: string; expiresAt: Date }) {
+  return {
+    to: input.to,
+    subject: 'Reset your Outpost password',
+    text: [
+      `Someone asked to reset the password of the Outpost account of this address. To choose a new`,
+      `password, open this link before ${until(input.expiresAt)}; it works once. Every session of the account`,
+      'ends when the new password is set.',
+      '',
+      input.link,
+      '',
+      'If you did not ask for this, ignore this message: your password stays as it is unless the link is used.',
+      '',
+    ].join('\n'),
+  } satisfies OutgoingMail;
+}
+
 /**
  * A workspace's name as text inside a message: quoted and escaped, control characters and line
  * breaks gone, at most 100 characters — the one thing a tenant writes that this mail carries.

@@ -1,4 +1,5 @@
 import { confirmEmail } from '../auth/account.js';
+import { confirmPasswordReset, PASSWORD_RESET_ANSWER, requestPasswordReset } from '../auth/password-reset.js';
 import { sessionCookies } from '../auth/sessions.js';
 import {
   addMember,
@@ -136,4 +137,29 @@ export const passwordHandlers = {
     logger.info({ userId }, 'password set with a setup token; every session of the account ended');
     return null;
   },
-} satisfies Pick<Handlers, 'authPasswordSignIn' | 'authPasswordChange' | 'authEmailConfirm' | 'authPasswordSetup'>;
+
+  /**
+   * The answer is the same whether or not an account has the address. Asking is not audited: anyone
+   * may ask for anyone, and each workspace of the account would learn the asker's address; using
+   * the link is.
+   */
+  authPasswordReset: async ({ body, deps, address }) => {
+    await requestPasswordReset(deps, body, address);
+    return { message: PASSWORD_RESET_ANSWER };
+  },
+
+  authPasswordResetConfirm: async ({ body, deps, logger, audit }) => {
+    const { userId, email, verifiedNow } = await confirmPasswordReset(deps, body);
+    await noteAccountEvent(audit, deps, { userId, actor: 'user', body });
+    logger.info({ userId, verifiedNow }, 'password reset with an emailed link; every session of the account ended');
+    return { email };
+  },
+} satisfies Pick<
+  Handlers,
+  | 'authPasswordSignIn'
+  | 'authPasswordChange'
+  | 'authEmailConfirm'
+  | 'authPasswordSetup'
+  | 'authPasswordReset'
+  | 'authPasswordResetConfirm'
+>;

@@ -2,7 +2,7 @@ import { Name } from '@outpost/sdk/contracts';
 import { type FormEvent, useEffect, useRef, useState } from 'react';
 import { describeFailure } from '../api/client.js';
 import { api } from '../api/instance.js';
-import { navigate, parseHash } from '../router.js';
+import { href, navigate, parseHash } from '../router.js';
 
 /** Where to go after signing in: only a path inside the dashboard, never another origin. */
 function nextPath(search: URLSearchParams): { path: string; search: URLSearchParams } {
@@ -301,6 +301,13 @@ export function SignInPage({ search }: { search: URLSearchParams }) {
           <button type="submit" className="button button-primary" disabled={busy} data-testid="sign-in-password-submit">
             {busy ? 'Signing in…' : 'Sign in with password'}
           </button>
+          <a
+            className="small"
+            href={href('/reset-password', email.trim() ? { email: email.trim() } : {})}
+            data-testid="sign-in-forgot-password"
+          >
+            Forgot password?
+          </a>
         </form>
         <p className="muted small sign-in-or">or with single sign-on</p>
         <form onSubmit={onSsoSubmit} data-testid="sign-in-sso-form" className="form">
