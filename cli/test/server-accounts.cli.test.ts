@@ -18,7 +18,8 @@ afterAll(async () => {
   await server?.close();
 });
 
-const operator = (args: string[]) => outpost(['server', ...args], { env: { DATABASE_URL: server.databaseUrl }, timeoutMs: 60_000 });
+const operator = (args: string[]) =>
+  outpost(['server', ...args], { env: { DATABASE_URL: server.databaseUrl }, timeoutMs: 60_000 });
 
 /** A person the owner adds to the default workspace: an account it manages, its address not confirmed. */
 async function addPerson(): Promise<{ userId: string; email: string; setupToken: string }> {
@@ -68,7 +69,10 @@ async function organisationRole(userId: string): Promise<string | null> {
   return row?.role ?? null;
 }
 
-async function auditOf(userId: string, action: string): Promise<{ actor_kind: string; actor_id: string | null; summary: unknown }[]> {
+async function auditOf(
+  userId: string,
+  action: string,
+): Promise<{ actor_kind: string; actor_id: string | null; summary: unknown }[]> {
   return server.sql`
     SELECT actor_kind, actor_id, summary FROM audit_log
     WHERE workspace_id = ${server.workspaceId} AND action = ${action} AND ${userId} = ANY(object_ids)`;
@@ -112,11 +116,15 @@ describe('outpost server organisations set-owner', { timeout: 120_000 }, () => {
     const person = await addPerson();
     expect((await post('/auth/password/setup', { token: person.setupToken, password: PASSWORD })).status).toBe(204);
     // Before: the person is in the organisation, but its pages refuse an unconfirmed address.
-    const before = await fetch(`${server.url}/api/v1/organisations/default/members`, { headers: { cookie: await signIn(person.email) } });
+    const before = await fetch(`${server.url}/api/v1/organisations/default/members`, {
+      headers: { cookie: await signIn(person.email) },
+    });
     expect(before.status).toBe(403);
     const refused = await operator(['organisations', 'set-owner', 'default', person.email]);
     expect(refused.code).toBe(1);
-    expect(refused.stderr).toMatch(/^error: the address \S+ is not confirmed, and organisation powers act only for a confirmed address: add --confirm-email/);
+    expect(refused.stderr).toMatch(
+      /^error: the address \S+ is not confirmed, and organisation powers act only for a confirmed address: add --confirm-email/,
+    );
     expect(refused.stderr.split('\n').filter(Boolean)).toHaveLength(1);
     expect(await organisationRole(person.userId)).not.toBe('owner');
     expect((await account(person.userId)).verified).toBe(false);
@@ -124,7 +132,9 @@ describe('outpost server organisations set-owner', { timeout: 120_000 }, () => {
     const named = await operator(['organisations', 'set-owner', 'default', person.email, '--confirm-email']);
     expect(named.code, named.stderr).toBe(0);
     expect(named.stdout).toContain(`confirmed the address ${person.email}`);
-    expect(named.stdout).toMatch(new RegExp(`${person.email.replace(/[.]/g, '\\.')} is now an owner of the organisation default`));
+    expect(named.stdout).toMatch(
+      new RegExp(`${person.email.replace(/[.]/g, '\\.')} is now an owner of the organisation default`),
+    );
     expect(await organisationRole(person.userId)).toBe('owner');
     const [entry] = await auditOf(person.userId, 'operator.organisations.set-owner');
     expect(entry).toMatchObject({ actor_kind: 'operator', actor_id: null, summary: { organisation: 'default', role: 'owner' } });

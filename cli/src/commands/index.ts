@@ -64,13 +64,7 @@ import { runsArtifacts, runsStates } from './runs-history.js';
 import { runsManifest, runsReproduce } from './runs-manifest.js';
 import { runsTasks } from './runs-tasks.js';
 import { sensorsGet, sensorsLs, sensorsPause, sensorsResume, sensorsTick, sensorsTicks } from './sensors.js';
-import {
-  serverOrganisationsSetOwner,
-  serverQuota,
-  serverRotateKey,
-  serverStart,
-  serverUsersVerifyEmail,
-} from './server.js';
+import { serverOrganisationsSetOwner, serverQuota, serverRotateKey, serverStart, serverUsersVerifyEmail } from './server.js';
 import { usage } from './usage.js';
 import { usersAdd, usersLs, usersResetPassword, usersRm, usersSetRole } from './users.js';
 import { tokensComplete, waitsApprove, waitsLs, waitsReject } from './waits.js';

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { newEmailLink } from '../src/auth/email-links.js';
 import { startTestServer, TEST_RATE_LIMITS, type TestServer } from '../src/testing.js';
 import { type ReceivedMail, TestMailbox } from '../src/testing-mailbox.js';
-import { type Call, client } from './helpers.js';
+import { type Call, client, type Reply } from './helpers.js';
 import { minimalUser, scimClient } from './scim.support.js';
 import { addPerson, confirmAddress, newEmail, PASSWORD, signInPerson } from './users.support.js';
 
@@ -52,14 +52,7 @@ function fromAddress(): string {
   return `203.0.113.${clients}`;
 }
 
-interface HttpReply {
-  status: number;
-  body: any;
-  text: string;
-  headers: Headers;
-}
-
-async function httpPost(target: Pick<TestServer, 'url'>, path: string, body: unknown, from = fromAddress()): Promise<HttpReply> {
+async function httpPost(target: Pick<TestServer, 'url'>, path: string, body: unknown, from = fromAddress()): Promise<Reply> {
   const res = await fetch(`${target.url}/api/v1${path}`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', 'x-forwarded-for': from },
@@ -174,32 +167,40 @@ describe('using a reset link', () => {
     const sameAsEmail = await httpPost(server, '/auth/password-reset/confirm', { token, password: person.email });
     expect(sameAsEmail.status).toBe(400);
     expect(sameAsEmail.body.errors[0].path).toBe('body.password');
-    expect((await httpPost(server, '/auth/password-reset/confirm', { token, password: 'a good long passphrase' })).status).toBe(200);
+    expect((await httpPost(server, '/auth/password-reset/confirm', { token, password: 'a good long passphrase' })).status).toBe(
+      200,
+    );
   });
 
   test('only the latest link works, an expired one does not, and other links are no reset links', async () => {
     const person = await addPerson(server, owner, 'viewer');
     const first = await resetLinkFor(person.email);
     const second = await resetLinkFor(person.email);
-    expect((await httpPost(server, '/auth/password-reset/confirm', { token: first.token, password: 'the first passphrase' })).status).toBe(
-      401,
-    );
+    expect(
+      (await httpPost(server, '/auth/password-reset/confirm', { token: first.token, password: 'the first passphrase' })).status,
+    ).toBe(401);
     await server.sql`UPDATE email_tokens SET expires_at = now() - interval '1 second' WHERE user_id = ${person.userId} AND purpose = 'password_reset' AND used_at IS NULL`;
     expect(
       (await httpPost(server, '/auth/password-reset/confirm', { token: second.token, password: 'the second passphrase' })).status,
     ).toBe(401);
 
     // A confirmation link does not reset a password, and a reset link does not accept invitations.
-    const { link } = await newEmailLink(server.sql, server.url, { userId: person.userId, email: person.email, workspaceId: null });
+    const { link } = await newEmailLink(server.sql, server.url, {
+      userId: person.userId,
+      email: person.email,
+      workspaceId: null,
+    });
     const confirmation = link.slice(link.indexOf('token=') + 'token='.length);
-    expect((await httpPost(server, '/auth/password-reset/confirm', { token: confirmation, password: 'a third passphrase' })).status).toBe(
+    expect(
+      (await httpPost(server, '/auth/password-reset/confirm', { token: confirmation, password: 'a third passphrase' })).status,
+    ).toBe(401);
+    const third = await resetLinkFor(person.email);
+    expect((await httpPost(server, '/auth/email/confirm', { token: third.token, password: 'a fourth passphrase' })).status).toBe(
       401,
     );
-    const third = await resetLinkFor(person.email);
-    expect((await httpPost(server, '/auth/email/confirm', { token: third.token, password: 'a fourth passphrase' })).status).toBe(401);
-    expect((await httpPost(server, '/auth/password-reset/confirm', { token: third.token, password: 'a fifth passphrase' })).status).toBe(
-      200,
-    );
+    expect(
+      (await httpPost(server, '/auth/password-reset/confirm', { token: third.token, password: 'a fifth passphrase' })).status,
+    ).toBe(200);
   });
 
   test('an account the directory made gets a password and a confirmed address through the link', async () => {

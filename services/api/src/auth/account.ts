@@ -95,10 +95,8 @@ export async function sendVerification(deps: AppDeps, userId: string): Promise<V
   if (!user) throw new DomainError('unauthenticated', 'the account of this session no longer exists');
   if (user.emailVerifiedAt) throw new DomainError('conflict', 'this address is already confirmed');
   const link = await newEmailLink(deps.sql, deps.publicUrl, { userId, email: user.email, workspaceId: null });
-  const email = await deliverLink(deps, { ...verificationMail({ to: user.email, ...link }), link: link.link }, {
-    userId,
-    purpose: 'verification',
-  });
+  const mail = { ...verificationMail({ to: user.email, ...link }), link: link.link };
+  const email = await deliverLink(deps, mail, { userId, purpose: 'verification' });
   return {
     email,
     message:

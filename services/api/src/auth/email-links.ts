@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
-import type { Db } from '../db/client.js';
 import { PASSWORD_RESET_MINUTES } from '@outpost/sdk/contracts';
+import type { Db } from '../db/client.js';
 import { insertEmailToken, voidPasswordResetTokens } from '../db/email-tokens.js';
 
 /** An emailed link works this long. */

@@ -35,7 +35,10 @@ export async function requestPasswordReset(
   if (!user) return { userId: null };
   // The address's own allowance of mail: past it, nothing more is sent this hour (and the answer is the same).
   if (!deps.rateLimiter.takeEmail(user.id)) {
-    deps.logger.info({ userId: user.id, purpose: 'password reset' }, 'password reset link not sent: too many emails to this address');
+    deps.logger.info(
+      { userId: user.id, purpose: 'password reset' },
+      'password reset link not sent: too many emails to this address',
+    );
     return { userId: user.id };
   }
   void sendResetLink(deps, user.id, user.email).catch((error: unknown) => {
@@ -46,7 +49,11 @@ export async function requestPasswordReset(
 
 async function sendResetLink(deps: AppDeps, userId: string, email: string): Promise<void> {
   const link = await newPasswordResetLink(deps.sql, deps.publicUrl, { userId, email });
-  await deliverLink(deps, { ...passwordResetMail({ to: email, ...link }), link: link.link }, { userId, purpose: 'password reset' });
+  await deliverLink(
+    deps,
+    { ...passwordResetMail({ to: email, ...link }), link: link.link },
+    { userId, purpose: 'password reset' },
+  );
 }
 
 /**
@@ -63,7 +70,8 @@ export async function confirmPasswordReset(
     // The cheap check first: a made-up token costs one indexed UPDATE, never a scrypt.
     const used = await consumeEmailToken(tx, emailTokenHash(input.token), 'password_reset');
     const user = used ? await getUser(tx, used.userId) : null;
-    if (!used || !user) throw new DomainError('unauthenticated', 'this reset link has expired, was already used, or was replaced');
+    if (!used || !user)
+      throw new DomainError('unauthenticated', 'this reset link has expired, was already used, or was replaced');
     const problem = passwordProblem(input.password, user.email);
     if (problem) {
       throw new DomainError('validation_failed', 'the new password is not acceptable', {

@@ -1,5 +1,5 @@
-import { appendAuditEntry } from '../db/audit.js';
 import type postgres from 'postgres';
+import { appendAuditEntry } from '../db/audit.js';
 import { connectDatabase, type Db } from '../db/client.js';
 import { usableMemberships } from '../db/memberships.js';
 import { lockOrganisation, putOrganisationMember } from '../db/organisations.js';
@@ -70,11 +70,15 @@ async function confirmAddress(db: Db, user: UserRecord): Promise<{ managedBy: st
     RETURNING before.managed_by`;
   if (!row) return undefined;
   await voidSetupTokens(db, user.id);
-  await noteIn(db, [...(await usableMemberships(db, user.id)).map((m) => m.workspaceId), ...(row.managed_by ? [row.managed_by] : [])], {
-    action: 'operator.users.verify-email',
-    targetIds: { userId: user.id },
-    summary: { email: user.email },
-  });
+  await noteIn(
+    db,
+    [...(await usableMemberships(db, user.id)).map((m) => m.workspaceId), ...(row.managed_by ? [row.managed_by] : [])],
+    {
+      action: 'operator.users.verify-email',
+      targetIds: { userId: user.id },
+      summary: { email: user.email },
+    },
+  );
   return { managedBy: row.managed_by };
 }
 
@@ -129,9 +133,7 @@ async function setOwner(db: postgres.Sql, slug: string, email: string, confirmEm
         summary: { organisation: organisation.slug, email: user.email, role: 'owner', previousRole: before?.role ?? null },
       },
     );
-    out.push(
-      `${user.email} is now an owner of the organisation ${organisation.slug}${before ? ` (was ${before.role})` : ''}`,
-    );
+    out.push(`${user.email} is now an owner of the organisation ${organisation.slug}${before ? ` (was ${before.role})` : ''}`);
     return out;
   });
   for (const line of lines) io.out(line);

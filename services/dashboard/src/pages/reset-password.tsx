@@ -44,7 +44,8 @@ export function ResetPasswordPage({ search }: { search: URLSearchParams }) {
     const result = await api.call('authPasswordReset', { body: { email: address }, allowUnauthenticated: true });
     setBusy(false);
     if (result.ok) setAsked(result.data.message);
-    else if (result.kind === 'http_error' && result.status === 429) setError('Too many requests for this address; try again later.');
+    else if (result.kind === 'http_error' && result.status === 429)
+      setError('Too many requests for this address; try again later.');
     else setError(describeFailure(result));
   };
 
@@ -91,8 +92,7 @@ export function ResetPasswordPage({ search }: { search: URLSearchParams }) {
         {done ? (
           <div className="form" data-testid="reset-password-done">
             <p>
-              The password of <strong>{done}</strong> is set, and the address is confirmed. Every session of the account
-              ended.
+              The password of <strong>{done}</strong> is set, and the address is confirmed. Every session of the account ended.
             </p>
             <a className="button button-primary" href={href('/sign-in')} data-testid="reset-password-sign-in">
               Sign in
