@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { Id, PageLimit, page, Timestamp } from './common.js';
+import { Id, PageQuery, page, Timestamp } from './common.js';
 import { MemberRole } from './users.js';
 import { WorkspaceSlug } from './workspaces.js';
 
@@ -89,17 +89,11 @@ export const OrganisationMember = z.strictObject({
 });
 export type OrganisationMember = z.infer<typeof OrganisationMember>;
 
-/**
- * A page of the organisation's people; `cursor` is the last page's `nextCursor`. It carries the last
- * person's address (up to 320 characters of any script), hence more room than most lists'.
- */
-export const OrganisationMembersQuery = z.strictObject({
-  limit: PageLimit,
-  cursor: z.string().max(2000).optional(),
-});
+/** A page of the organisation's people; `cursor` is the last page's `nextCursor`. */
+export const OrganisationMembersQuery = PageQuery;
 export type OrganisationMembersQuery = z.input<typeof OrganisationMembersQuery>;
 
-/** The organisation's people by email address (unique: an account's sign-in name), a page at a time. */
+/** The organisation's people in the order they joined it, a page at a time. */
 export const OrganisationMemberListResponse = page(OrganisationMember);
 export type OrganisationMemberListResponse = z.infer<typeof OrganisationMemberListResponse>;
 

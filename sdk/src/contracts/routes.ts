@@ -1601,7 +1601,7 @@ export const routes = {
     method: 'GET',
     path: '/organisations/:org/members',
     summary:
-      "The organisation's people by email address, a page at a time (owners, admins and auditors): each one's organisation role and workspaces",
+      "The organisation's people in the order they joined it, a page at a time (owners, admins and auditors): each one's organisation role and workspaces",
     access: { roles: READERS, person: true },
     params: OrganisationParams,
     query: OrganisationMembersQuery,

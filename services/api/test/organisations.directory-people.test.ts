@@ -110,8 +110,8 @@ afterAll(async () => {
 });
 
 describe("the organisation's people come a page at a time", () => {
-  test('pages follow each other by email address, each person once, until a page without a next cursor', async () => {
-    // 130 more people than the organisation had, made as the directory or an invitation would.
+  test('pages follow each other in the order people joined, each person once, until a page without a next cursor', async () => {
+    // 130 more people than the organisation had, joining in one statement: the same moment, ordered by id.
     await server.sql`
       WITH made AS (
         INSERT INTO users (email, name)
@@ -122,7 +122,7 @@ describe("the organisation's people come a page at a time", () => {
       SELECT (SELECT id FROM organisations WHERE slug = 'default'), id, 'member' FROM made`;
     const everyone = await server.sql<{ email: string }[]>`
       SELECT u.email FROM organisation_members om JOIN users u ON u.id = om.user_id
-      JOIN organisations o ON o.id = om.organisation_id WHERE o.slug = 'default' ORDER BY u.email`;
+      JOIN organisations o ON o.id = om.organisation_id WHERE o.slug = 'default' ORDER BY om.created_at, om.user_id`;
     expect(everyone.length).toBeGreaterThan(130);
 
     const seen: string[] = [];

@@ -39,6 +39,7 @@ import {
   insertOrganisationWorkspace,
   listOrganisationMembers,
   lockOrganisation,
+  type MemberKey,
   type OrganisationRow,
   organisationsOf,
   organisationsWithWorkspaces,
@@ -284,17 +285,17 @@ export async function setOrganisationWorkspaceArchived(
   return workspaceOf(deps.sql, organisation, workspaceSlug, userId);
 }
 
-/** A page of the organisation's people by email address, after `afterEmail` (the last page's last). */
+/** A page of the organisation's people in the order they joined, after `after` (the last page's last). */
 export async function listMembersOfOrganisation(
   deps: AppDeps,
   userId: string,
   slug: string,
-  afterEmail: string | null,
+  after: MemberKey | null,
   limit: number,
-): Promise<{ items: OrganisationMember[]; next: string | null }> {
+): Promise<{ items: OrganisationMember[]; next: MemberKey | null }> {
   const organisation = await organisationFor(deps.sql, userId, slug);
   await assertRole(deps.sql, userId, organisation, ORGANISATION_READERS, "reading the organisation's people");
-  return listOrganisationMembers(deps.sql, organisation.id, afterEmail, limit);
+  return listOrganisationMembers(deps.sql, organisation.id, after, limit);
 }
 
 /** Owners alone grant or take away owner and admin; the organisation keeps at least one owner. */

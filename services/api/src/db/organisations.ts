@@ -221,27 +221,29 @@ function toOrganisationMember(row: MemberRow): OrganisationMember {
   };
 }
 
+/** Where a page of the organisation's people starts: after the one who joined at `createdAt` with this id. */
+export type MemberKey = readonly [createdAt: string, userId: string];
+
 /**
- * A page of the organisation's people by email address (unique, lowercased: an account's sign-in
- * name), after `afterEmail`; `next` is the last one's address when more follow. A page reads `limit`
- * + 1 of them: in an organisation of most of the accounts, along the unique index on users' addresses
- * from the cursor, each one's membership a lookup of organisation_members' primary key; in a small one,
- * its members by that key, sorted. Each one's workspaces are one lookup of memberships_user_idx.
+ * A page of the organisation's people in the order they joined it (then by id), after `after`; `next`
+ * is the last one's key when more follow. A page reads `limit` + 1 entries of the index
+ * (organisation_id, created_at, user_id) from the cursor, however many people the organisation has,
+ * and each one's account and workspaces by key.
  */
 export async function listOrganisationMembers(
   db: Db,
   organisationId: string,
-  afterEmail: string | null,
+  after: MemberKey | null,
   limit: number,
-): Promise<{ items: OrganisationMember[]; next: string | null }> {
+): Promise<{ items: OrganisationMember[]; next: MemberKey | null }> {
   const rows = await db<MemberRow[]>`
     ${SELECT_ORGANISATION_MEMBER(db, organisationId)}
-    ${afterEmail === null ? db`` : db`AND u.email > ${afterEmail}`}
-    ORDER BY u.email
+    ${after === null ? db`` : db`AND (om.created_at, om.user_id) > (${after[0]}::timestamptz, ${after[1]}::uuid)`}
+    ORDER BY om.created_at, om.user_id
     LIMIT ${limit + 1}`;
   const items = rows.slice(0, limit).map(toOrganisationMember);
   const last = rows.length > limit ? items.at(-1) : undefined;
-  return { items, next: last ? last.email : null };
+  return { items, next: last ? [last.createdAt, last.userId] : null };
 }
 
 export async function getOrganisationMember(db: Db, organisationId: string, userId: string): Promise<OrganisationMember | null> {

@@ -122,6 +122,8 @@ export const organisationMembers = pgTable(
   (t) => [
     primaryKey({ columns: [t.organisationId, t.userId] }),
     index('organisation_members_user_idx').on(t.userId),
+    // The people list's pages, in the order they joined (migration 0057).
+    index('organisation_members_joined_idx').on(t.organisationId, t.createdAt, t.userId),
     check('organisation_members_role_ck', sql`role IN ('owner', 'admin', 'auditor', 'member')`),
   ],
 );

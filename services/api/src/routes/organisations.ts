@@ -77,8 +77,8 @@ export async function actingIn(deps: AppDeps, principal: Principal, org: string)
   );
 }
 
-/** A cursor of the organisation's people: the last person's email address (unique). */
-const MemberCursor = z.tuple([z.string().max(320)]);
+/** A cursor of the organisation's people: when the last one joined, and their id. */
+const MemberCursor = z.tuple([z.iso.datetime(), z.uuid()]);
 
 type Audit = HandlerContext<'organisationsUpdate'>['audit'];
 
@@ -174,10 +174,10 @@ export const organisationHandlers = {
       deps,
       await actingIn(deps, principal, params.org),
       params.org,
-      after?.[0] ?? null,
+      after,
       query.limit,
     );
-    return { items: page.items, nextCursor: page.next === null ? null : encodeCursor([page.next]) };
+    return { items: page.items, nextCursor: page.next === null ? null : encodeCursor([...page.next]) };
   },
 
   organisationMembersUpdate: async ({ params, body, principal, deps, audit }) => {

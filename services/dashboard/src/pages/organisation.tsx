@@ -395,7 +395,7 @@ function RenameOrganisation({
   );
 }
 
-/** People read this many at a time, by email address; "Load more people" reads the next. */
+/** People read this many at a time, in the order they joined; "Load more people" reads the next. */
 const PEOPLE_PAGE_SIZE = 100;
 
 /** The organisation's people: their organisation role and workspaces; owners and admins change them. */
