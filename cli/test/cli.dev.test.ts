@@ -121,6 +121,31 @@ describe('outpost dev', () => {
     expect((await signIn()).status).toBe(200);
     expect((await signIn()).status).toBe(401);
 
+    // The local person: owner of the workspace and its organisation with a confirmed address, so the
+    // Organisation pages answer without a mail server once its password is chosen with the printed link.
+    const personLink = out.match(
+      /person:\s+owner@localhost, [^\n]*choose its password at (\S+)\/#\/reset-password\?token=([A-Za-z0-9_-]+)/,
+    );
+    expect(personLink?.[1]).toBe(url);
+    const chosen = await fetch(`${url}/api/v1/auth/password-reset/confirm`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ token: personLink?.[2], password: 'a local passphrase' }),
+    });
+    expect(chosen.status).toBe(200);
+    const personSignIn = await fetch(`${url}/api/v1/auth/password`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email: 'owner@localhost', password: 'a local passphrase' }),
+    });
+    expect(personSignIn.status).toBe(200);
+    const cookie = personSignIn.headers
+      .getSetCookie()
+      .map((c) => c.split(';')[0])
+      .join('; ');
+    const organisation = await fetch(`${url}/api/v1/organisations/default/members`, { headers: { cookie } });
+    expect(organisation.status).toBe(200);
+
     const credentialsPath = join(cwd, '.outpost', 'credentials.json');
     expect((await stat(credentialsPath)).mode & 0o777).toBe(0o600);
     const credentials = JSON.parse(await readFile(credentialsPath, 'utf8')) as { ownerKey: string; workerKey: string };
@@ -179,6 +204,9 @@ describe('outpost dev', () => {
     expect(second.output()).toContain(`owner key: ${key}`);
     expect(second.output().match(/sign-in\?token=(\S+)/)?.[1]).not.toBe(link?.[2]);
     expect(second.output()).not.toContain('stored in .outpost/credentials.json');
+    // Its password was chosen: no new link, and the person stays the organisation's owner.
+    expect(second.output()).toContain('person:    owner@localhost, owner of the workspace and its organisation');
+    expect(second.output()).not.toContain('reset-password?token=');
     expect(second.output()).not.toContain('created work pool');
     expect(second.output()).toContain('worker:    polling pool "local"');
     expect(second.output()).toMatch(/pushed (\d+) blobs \(\1 skipped\)/);

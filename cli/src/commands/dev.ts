@@ -35,6 +35,7 @@ interface ApiPackage {
     port?: number;
     logLevel?: string;
     secretKey?: string;
+    mail?: { smtpUrl: string; from: string };
   }): Promise<RunningServer>;
   createApiKey(
     sql: unknown,
@@ -44,8 +45,15 @@ interface ApiPackage {
     sql: unknown,
     options: { workspaceId: string; role: string; ttlSeconds?: number },
   ): Promise<{ token: string; path: string; expiresAt: Date }>;
+  ensureLocalOwner(
+    sql: unknown,
+    options: { workspaceId: string; email: string; publicUrl: string },
+  ): Promise<{ userId: string; email: string; passwordLink: string | null }>;
   isStartupError(error: unknown): error is Error & { line(): string };
 }
+
+/** The person `npm start` makes: owner of the local workspace and its organisation, address confirmed. */
+const LOCAL_OWNER_EMAIL = 'owner@localhost';
 
 interface RunningWorker {
   /** `graceMs: 0` stops the running flows at once (they are still recorded as ended). */
@@ -119,7 +127,10 @@ export const dev: Command = {
     const logLevel = ctx.env.OUTPOST_LOG_LEVEL ?? 'warn';
     // Seals the run-token signing keys (and OIDC client secrets) in the database: made once, kept beside it.
     const secretKey = ctx.env.OUTPOST_SECRET_KEY ?? (await localSecretKey(join(home, 'secret-key')));
-    const server = await startServer(api, { port, dataDir: join(home, 'pg'), databaseUrl, logLevel, secretKey });
+    // Mail goes out only when a mail server is named; without one the server prints its links to its log.
+    const smtpUrl = ctx.env.OUTPOST_SMTP_URL;
+    const mail = smtpUrl ? { smtpUrl, from: ctx.env.OUTPOST_MAIL_FROM ?? 'Outpost <outpost@localhost>' } : undefined;
+    const server = await startServer(api, { port, dataDir: join(home, 'pg'), databaseUrl, logLevel, secretKey, mail });
     let watching: ProjectWatch | null = null;
     try {
       const { credentials, firstStart } = await ensureCredentials(api, server, join(home, 'credentials.json'));
@@ -173,6 +184,12 @@ export const dev: Command = {
         role: 'owner',
         ttlSeconds: SIGN_IN_LINK_SECONDS,
       });
+      // A person with a confirmed address, so the Organisation pages work here without a mail server.
+      const localOwner = await api.ensureLocalOwner(server.sql, {
+        workspaceId: credentials.workspaceId,
+        email: LOCAL_OWNER_EMAIL,
+        publicUrl: server.url,
+      });
       printBanner(
         ctx,
         server.url,
@@ -181,6 +198,7 @@ export const dev: Command = {
         deployed,
         `${server.url}${signIn.path}`,
         project ? 'project' : 'examples',
+        localOwner,
       );
       if (booleanOption(ctx.values, 'watch')) {
         const watched = projectDirs.filter((dir) => existsSync(join(dir, 'outpost.config.ts')));
@@ -251,7 +269,14 @@ function parsePort(raw: string | undefined): number {
 
 async function startServer(
   api: ApiPackage,
-  options: { port: number; dataDir: string; databaseUrl: string | undefined; logLevel: string; secretKey: string },
+  options: {
+    port: number;
+    dataDir: string;
+    databaseUrl: string | undefined;
+    logLevel: string;
+    secretKey: string;
+    mail: { smtpUrl: string; from: string } | undefined;
+  },
 ): Promise<RunningServer> {
   try {
     return await api.startServer({
@@ -259,6 +284,7 @@ async function startServer(
       port: options.port,
       logLevel: options.logLevel,
       secretKey: options.secretKey,
+      ...(options.mail ? { mail: options.mail } : {}),
       ...(options.databaseUrl ? { databaseUrl: options.databaseUrl } : { dataDir: options.dataDir }),
     });
   } catch (error) {
@@ -408,6 +434,7 @@ function printBanner(
   deployed: readonly DeployResult[],
   signInUrl: string,
   what: 'examples' | 'project',
+  localOwner: { email: string; passwordLink: string | null },
 ): void {
   const first = deployed[0]?.deployments[0];
   const pipeline = deployed.flatMap((d) => d.deployments).find((d) => d.flow === 'assets' && d.name === 'churn');
@@ -416,6 +443,11 @@ function printBanner(
     'Outpost is running.',
     `  dashboard: ${signInUrl}`,
     `             (one-time sign-in link, valid ${SIGN_IN_LINK_SECONDS / 60} minutes; each start prints a new one)`,
+    `  person:    ${localOwner.email}, owner of the workspace and its organisation (address confirmed): ${
+      localOwner.passwordLink
+        ? `choose its password at ${localOwner.passwordLink} (30 minutes), then sign in with it for the Organisation pages`
+        : 'sign in with its password for the Organisation pages ("Forgot password?" prints a link to the log)'
+    }`,
     `  API:       ${url}`,
     `  owner key: ${ownerKey}${firstStart ? '  (stored in .outpost/credentials.json, mode 0600)' : ''}`,
     `  worker:    polling pool "${LOCAL_POOL}"`,
