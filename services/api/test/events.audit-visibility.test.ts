@@ -96,4 +96,20 @@ describe('audit events in the ledger follow the audit log role rule', () => {
     const adminReplay = await stream(adminKey, '?afterSeq=0&kind=audit.*');
     await adminReplay.waitFor((e: OutpostEvent) => e.kind === 'audit.apikeyscreate');
   });
+
+  test('a refused call is in the audit log but is no event: only what happened reaches the ledger', async () => {
+    const viewer = client(server, viewerKey);
+    const refused = await viewer('POST', '/api-keys', { body: { name: 'k-refused', role: 'owner' } });
+    expect(refused.status).toBe(403);
+    await auditedActionThenMarker('marker.refused');
+    const audit = await owner('GET', '/audit-log?action=apiKeysCreate&limit=50');
+    expect(audit.status).toBe(200);
+    const statuses = (audit.body.items as { status: number }[]).map((e) => e.status);
+    expect(statuses).toEqual(expect.arrayContaining([403, 201]));
+    const events = await owner('GET', '/events?kind=audit.apikeyscreate&limit=200');
+    expect(events.status).toBe(200);
+    const eventStatuses = (events.body.items as OutpostEvent[]).map((e) => (e.payload as { status: number }).status);
+    expect(eventStatuses.length).toBeGreaterThan(0);
+    expect(eventStatuses.filter((status) => status >= 400)).toEqual([]);
+  });
 });
