@@ -17,6 +17,7 @@ import {
   fresh,
   fullUser,
   minimalUser,
+  proveDomain,
   type ScimClient,
   scimClient,
   tourGuides,
@@ -36,8 +37,10 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 beforeAll(async () => {
   server = await startTestServer({ loops: false });
   const ws = await server.createWorkspace();
-  const [row] = await server.sql<{ slug: string }[]>`
-    SELECT o.slug FROM workspaces w JOIN organisations o ON o.id = w.organisation_id WHERE w.id = ${ws.workspaceId}`;
+  const [row] = await server.sql<{ slug: string; id: string }[]>`
+    SELECT o.slug, o.id FROM workspaces w JOIN organisations o ON o.id = w.organisation_id WHERE w.id = ${ws.workspaceId}`;
+  // The addresses below are the organisation's own: its directory makes their accounts.
+  await proveDomain(server, row?.id ?? '', 'example.com');
   const token = await createOrganisationToken(server.sql, ws.workspaceId, 'directory', ['scim']);
   scim = scimClient(server, row?.slug ?? '', token);
 });

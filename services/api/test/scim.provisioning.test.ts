@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { createApiKey } from '../src/auth/create-api-key.js';
 import { createOrganisationToken, startTestServer, type TestServer, type TestWorkspace } from '../src/testing.js';
 import { client, eventually, type Reply } from './helpers.js';
-import { fresh, minimalUser, type ScimClient, scimClient, tourGuides } from './scim.support.js';
+import { fresh, minimalUser, proveDomain, type ScimClient, scimClient, tourGuides } from './scim.support.js';
 import { addPerson, confirmAddress, type PersonSession, signInPerson } from './users.support.js';
 
 /*
@@ -43,6 +43,9 @@ beforeAll(async () => {
     SELECT o.slug, o.id FROM workspaces w JOIN organisations o ON o.id = w.organisation_id WHERE w.id = ${home.workspaceId}`;
   org = row?.slug ?? '';
   organisationId = row?.id ?? '';
+  // The people below are at the organisation's own domain, which it proved: its directory makes and
+  // links their accounts (elsewhere it makes none: test/scim.domain-proof.test.ts).
+  await proveDomain(server, organisationId, 'example.com');
   vision = await workspaceOfOrganisation('vision');
   nlp = await workspaceOfOrganisation('nlp');
   scim = scimClient(server, org, await createOrganisationToken(server.sql, home.workspaceId, 'directory', ['scim']));

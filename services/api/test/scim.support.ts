@@ -154,6 +154,18 @@ export function createRequest(userName: string, email: string) {
   };
 }
 
+/**
+ * Records `domain` as proven by the organisation, as its owner's DNS check does
+ * (routes/organisation-sso.ts): the directory makes and links accounts at its addresses. Anywhere
+ * else it provisions people as pending, with no account (test/scim.domain-proof.test.ts).
+ */
+export async function proveDomain(server: Pick<TestServer, 'sql'>, organisationId: string, domain: string): Promise<void> {
+  await server.sql`
+    INSERT INTO organisation_domains (organisation_id, domain, token, verified_at)
+    VALUES (${organisationId}, ${domain}, ${`proven-${domain}`}, now())
+    ON CONFLICT (organisation_id, domain) DO UPDATE SET verified_at = now()`;
+}
+
 let counter = 0;
 /** A fresh name per call, so tests never collide. */
 export function fresh(tag: string): string {

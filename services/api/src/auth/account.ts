@@ -2,14 +2,19 @@ import {
   type EmailConfirmResponse,
   type InvitationAcceptResponse,
   type InvitationListResponse,
+  type MemberRole,
   type VerificationSendResponse,
   WORKSPACES_PER_ACCOUNT,
   type WorkspaceCreateRequest,
   type WorkspaceCreateResponse,
 } from '@outpost/sdk/contracts';
 import type { AppDeps } from '../context.js';
+import type { Db } from '../db/client.js';
+import { forgetRevokedKeys } from '../db/credentials.js';
+import { claimPendingDirectoryPerson, pendingDirectoryOffers } from '../db/directory.js';
 import { consumeEmailToken, voidInvitationTokens } from '../db/email-tokens.js';
 import { activateMembership, insertMembership, invitationsOf, lockMemberships } from '../db/memberships.js';
+import { lockOrganisation } from '../db/organisations.js';
 import { getUser, revokeUserSessions, setPasswordHash, verifyAccount } from '../db/users.js';
 import { countWorkspacesCreatedBy, getWorkspace, insertWorkspace } from '../db/workspaces.js';
 import { DomainError, notFound } from '../domain-error.js';
@@ -31,27 +36,64 @@ const unverified = () =>
     'confirm your email address first (Settings → Confirm address): whoever set this account up may not be you',
   );
 
-/** The account's open invitations, once its address is verified; before, none is shown. */
+/**
+ * The account's open invitations, once its address is verified; before, none is shown. Besides the
+ * workspaces' invitations, what an organisation's directory offers the address while the person is
+ * pending there (provisioned outside the organisation's proven domains: db/directory.ts
+ * pendingDirectoryOffers), each workspace once, newest first.
+ */
 export async function listInvitations(deps: AppDeps, userId: string): Promise<InvitationListResponse> {
   const user = await getUser(deps.sql, userId);
   // A workspace's admin may hold an account they manage: the workspaces inviting its address are not theirs to see.
   if (!user?.emailVerifiedAt) return { emailVerified: false, items: [] };
-  return { emailVerified: true, items: await invitationsOf(deps.sql, userId) };
+  const invited = await invitationsOf(deps.sql, userId);
+  const offered = (await pendingDirectoryOffers(deps.sql, userId, user.email)).filter(
+    (o) => !invited.some((i) => i.workspace.id === o.workspace.id),
+  );
+  const items = [...invited, ...offered].sort(
+    (a, b) => b.invitedAt.localeCompare(a.invitedAt) || a.workspace.slug.localeCompare(b.workspace.slug),
+  );
+  return { emailVerified: true, items };
 }
 
-/** Accepts the account's invitation to a workspace: the membership becomes active. Needs a verified address. */
+/**
+ * Accepts the account's invitation to a workspace: the membership becomes active. Needs a verified
+ * address. An offer of an organisation's directory to the address (listInvitations) is accepted the
+ * same way: the directory's pending record becomes the account's (db/directory.ts
+ * claimPendingDirectoryPerson), its groups' roles are applied, and the workspace's becomes active.
+ * The organisation's lock is taken first, as the directory's changes of memberships take it.
+ */
 export async function acceptInvitation(deps: AppDeps, userId: string, workspaceId: string): Promise<InvitationAcceptResponse> {
-  return deps.sql.begin(async (tx) => {
+  let revokedKeys: string[] = [];
+  const accepted = await deps.sql.begin(async (tx) => {
+    const [place] = await tx<{ organisation_id: string }[]>`SELECT organisation_id FROM workspaces WHERE id = ${workspaceId}`;
+    if (place) await lockOrganisation(tx, place.organisation_id);
     await lockMemberships(tx, workspaceId);
     const user = await getUser(tx, userId);
     // Refused before anything is looked up, so an account that is not verified learns nothing of invitations.
     if (!user?.emailVerifiedAt) throw unverified();
-    const role = await activateMembership(tx, workspaceId, userId);
+    let role = await activateMembership(tx, workspaceId, userId);
+    if (!role && place) {
+      const claimed = await claimPendingDirectoryPerson(tx, place.organisation_id, workspaceId, userId, user.email);
+      if (claimed) {
+        revokedKeys = claimed.revokedKeyIds;
+        // The groups' roles came as an invitation (or active at once, for a person of the organisation already).
+        role = (await activateMembership(tx, workspaceId, userId)) ?? (await activeRole(tx, workspaceId, userId));
+      }
+    }
     const workspace = role ? await getWorkspace(tx, workspaceId) : null;
     if (!role || !workspace) throw notFound('invitation');
     await voidInvitationTokens(tx, userId, workspaceId);
     return { workspace, role };
   });
+  forgetRevokedKeys(deps.apiKeys, revokedKeys);
+  return accepted;
+}
+
+async function activeRole(db: Db, workspaceId: string, userId: string): Promise<MemberRole | null> {
+  const [row] = await db<{ role: MemberRole }[]>`
+    SELECT role FROM memberships WHERE workspace_id = ${workspaceId} AND user_id = ${userId} AND state = 'active'`;
+  return row?.role ?? null;
 }
 
 /**

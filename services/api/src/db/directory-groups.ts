@@ -83,7 +83,9 @@ export async function getDirectoryGroup(db: Db, organisationId: string, groupId:
 /**
  * A page of the group's members by email (unique: an account's sign-in name), after `afterEmail`.
  * A member without a directory record of the organisation counts as active, as applyDirectoryRoles
- * counts them: only the directory's own `active: false` takes their groups' roles away.
+ * counts them: only the directory's own `active: false` takes their groups' roles away. A pending
+ * member (provisioned outside the organisation's proven domains, not yet accepted: no account) is
+ * listed at the address they were provisioned with, and not active: the group gives them nothing yet.
  */
 export async function listDirectoryGroupMembers(
   db: Db,
@@ -93,12 +95,15 @@ export async function listDirectoryGroupMembers(
   limit: number,
 ): Promise<{ items: DirectoryGroupMember[]; next: string | null }> {
   const rows = await db<{ user_id: string; email: string; name: string | null; active: boolean }[]>`
-    SELECT u.id AS user_id, u.email, u.name, coalesce(du.active, true) AS active
-    FROM directory_group_members gm
-    JOIN users u ON u.id = gm.user_id
-    LEFT JOIN directory_users du ON du.organisation_id = ${organisationId} AND du.user_id = gm.user_id
-    WHERE gm.group_id = ${groupId} ${afterEmail === null ? db`` : db`AND u.email > ${afterEmail}`}
-    ORDER BY u.email
+    SELECT m.* FROM (
+      SELECT gm.user_id, coalesce(u.email, du.pending_email) AS email, u.name,
+             coalesce(du.active, true) AND du.pending_email IS NULL AS active
+      FROM directory_group_members gm
+      LEFT JOIN users u ON u.id = gm.user_id
+      LEFT JOIN directory_users du ON du.organisation_id = ${organisationId} AND du.user_id = gm.user_id
+      WHERE gm.group_id = ${groupId}) m
+    WHERE m.email IS NOT NULL ${afterEmail === null ? db`` : db`AND m.email > ${afterEmail}`}
+    ORDER BY m.email
     LIMIT ${limit + 1}`;
   const items = rows.slice(0, limit).map((r) => ({ userId: r.user_id, email: r.email, name: r.name, active: r.active }));
   const last = rows.length > limit ? items.at(-1) : undefined;

@@ -1,4 +1,10 @@
-import { DIRECTORY_QUEUE_PER_ORGANISATION, DIRECTORY_QUEUE_WAIT_MS, SCIM_STATEMENT_TIMEOUT_MS } from '@outpost/sdk/contracts';
+import {
+  DIRECTORY_QUEUE_PER_ORGANISATION,
+  DIRECTORY_QUEUE_WAIT_MS,
+  type Invitation,
+  type MemberRole,
+  SCIM_STATEMENT_TIMEOUT_MS,
+} from '@outpost/sdk/contracts';
 import postgres from 'postgres';
 import { DomainError } from '../domain-error.js';
 import type { ApiKeyCache } from './api-keys.js';
@@ -8,7 +14,7 @@ import { voidInvitationTokens } from './email-tokens.js';
 import { deleteOrganisationMember, lockOrganisation } from './organisations.js';
 import type { directoryGroups, directoryUsers, Row } from './schema.js';
 import { releaseManagedAccount } from './users.js';
-import { textArray } from './values.js';
+import { iso, textArray } from './values.js';
 
 /*
  * An organisation's directory (SCIM, routes/scim.ts): the people and groups its identity provider
@@ -53,7 +59,9 @@ export interface RoleChanges {
  * groups grant, in one statement: for each person and workspace the highest role of the groups
  * they are in that map a role there — the directory's groups, and the groups their last sign-in with
  * the organisation's single sign-on listed (db/organisation-sso.ts) — counted only while their
- * directory row is active (a person with no row, known only from single sign-on, counts as active). A directory
+ * directory row is active (a person with no row, known only from single sign-on, counts as active)
+ * and linked to an account: a pending person (an address outside the organisation's proven domains,
+ * directory_users.pending_email) is granted nothing until they accept (claimPendingDirectoryPerson). A directory
  * membership no group grants any more is deleted, and the person's sessions in that workspace end
  * and the API keys they made there are revoked;
  * one with another role is changed, and the keys the person made there above the new role are revoked
@@ -105,7 +113,8 @@ export async function applyDirectoryRoles(db: Db, organisationId: string, userId
         FROM grants x
         WHERE NOT EXISTS (
             SELECT 1 FROM directory_users du
-            WHERE du.organisation_id = ${organisationId} AND du.user_id = x.user_id AND NOT du.active)
+            WHERE du.organisation_id = ${organisationId} AND du.user_id = x.user_id
+              AND (NOT du.active OR du.pending_email IS NOT NULL))
         GROUP BY x.user_id, x.workspace_id
       ),
       removed AS (
@@ -263,18 +272,96 @@ export async function ensureOrganisationMember(db: Db, organisationId: string, u
     ON CONFLICT (organisation_id, user_id) DO NOTHING`;
 }
 
+// ---- pending people: addresses outside the organisation's proven domains ------------------------------
+
+/**
+ * What the directories of organisations offer the account at `email` while it is pending there (a
+ * record provisioned at that address, outside the organisation's proven domains, not yet linked):
+ * for each workspace its groups map, the highest role they grant, as an invitation. Only for the
+ * account's own, verified address (the caller checks it): the person proves the address, and only
+ * then sees who provisioned it. Workspaces where the account has a membership (or an invitation,
+ * listed already), and organisations whose directory already holds the account, offer nothing.
+ */
+export async function pendingDirectoryOffers(db: Db, accountId: string, email: string): Promise<Invitation[]> {
+  const rows = await db<{ id: string; slug: string; name: string; ws_created_at: Date; role: MemberRole; created_at: Date }[]>`
+    SELECT w.id, w.slug, w.name, w.created_at AS ws_created_at,
+           (array_agg(gr.role ORDER BY ${db.unsafe(RANK('gr.role'))} DESC))[1] AS role,
+           min(du.created_at) AS created_at
+    FROM directory_users du
+    JOIN directory_group_members gm ON gm.user_id = du.user_id
+    JOIN directory_groups g ON g.id = gm.group_id AND g.organisation_id = du.organisation_id
+    JOIN directory_group_roles gr ON gr.group_id = g.id
+    JOIN workspaces w ON w.id = gr.workspace_id AND w.organisation_id = du.organisation_id
+    WHERE du.pending_email = ${email} AND du.active
+      AND NOT EXISTS (SELECT 1 FROM memberships m WHERE m.workspace_id = w.id AND m.user_id = ${accountId})
+      AND NOT EXISTS (SELECT 1 FROM directory_users linked
+                      WHERE linked.organisation_id = du.organisation_id AND linked.user_id = ${accountId})
+    GROUP BY w.id, w.slug, w.name, w.created_at`;
+  return rows.map((r) => ({
+    workspace: { id: r.id, slug: r.slug, name: r.name, createdAt: iso(r.ws_created_at) },
+    role: r.role,
+    invitedAt: iso(r.created_at),
+  }));
+}
+
+/**
+ * The person at `email` accepts what the organisation's directory offers them in `workspaceId`
+ * (pendingDirectoryOffers): their pending record, and their place in its groups, become their
+ * account's (`accountId`), and the directory keeps knowing them by the id it had (scim_id). Their
+ * groups' roles are then applied as for anyone the directory links (applyDirectoryRoles): the caller
+ * activates the workspace's invitation, which makes them the organisation's person, and the
+ * organisation's other workspaces stay invitations until accepted. Null when there is no such offer.
+ * The caller holds the organisation's lock and has checked the account's address is verified.
+ */
+export async function claimPendingDirectoryPerson(
+  db: Db,
+  organisationId: string,
+  workspaceId: string,
+  accountId: string,
+  email: string,
+): Promise<RoleChanges | null> {
+  const [pending] = await db<{ user_id: string }[]>`
+    SELECT du.user_id FROM directory_users du
+    WHERE du.organisation_id = ${organisationId} AND du.pending_email = ${email} AND du.active
+      AND NOT EXISTS (SELECT 1 FROM directory_users linked
+                      WHERE linked.organisation_id = ${organisationId} AND linked.user_id = ${accountId})
+      AND EXISTS (SELECT 1 FROM directory_group_members gm
+                  JOIN directory_groups g ON g.id = gm.group_id
+                  JOIN directory_group_roles gr ON gr.group_id = g.id
+                  WHERE gm.user_id = du.user_id AND g.organisation_id = ${organisationId} AND gr.workspace_id = ${workspaceId})
+    FOR UPDATE OF du`;
+  if (!pending) return null;
+  await db`
+    UPDATE directory_group_members gm SET user_id = ${accountId}
+    FROM directory_groups g
+    WHERE g.id = gm.group_id AND g.organisation_id = ${organisationId} AND gm.user_id = ${pending.user_id}
+      AND NOT EXISTS (SELECT 1 FROM directory_group_members held WHERE held.group_id = gm.group_id AND held.user_id = ${accountId})`;
+  await db`DELETE FROM directory_group_members WHERE user_id = ${pending.user_id}`;
+  await db`
+    UPDATE directory_users
+    SET user_id = ${accountId}, scim_id = ${pending.user_id}, pending_email = NULL, updated_at = now()
+    WHERE organisation_id = ${organisationId} AND user_id = ${pending.user_id}`;
+  return applyDirectoryRoles(db, organisationId, [accountId]);
+}
+
 // ---- people ---------------------------------------------------------------------------------------
 
 type DirectoryUserRow = Row<typeof directoryUsers> & { email: string };
 
 /** A person as the directory provisioned them, with their account's address. */
 export interface DirectoryUser {
+  /** The id the directory knows them by (SCIM `id`): `userId`, or a pending person's own id once they accepted. */
+  id: string;
+  /** Their account's id, or a pending person's own id (directory_users.user_id: the key of groups and of every change). */
   userId: string;
+  /** No account is linked: the address is outside the organisation's proven domains and its person has not accepted. */
+  pending: boolean;
   userName: string;
   externalId: string | null;
   active: boolean;
   /** The SCIM attributes kept as sent (name, emails, the enterprise extension…). */
   attributes: Record<string, unknown>;
+  /** The account's address; a pending person's address. */
   email: string;
   createdAt: Date;
   updatedAt: Date;
@@ -282,7 +369,9 @@ export interface DirectoryUser {
 
 function toDirectoryUser(row: DirectoryUserRow): DirectoryUser {
   return {
+    id: row.scim_id ?? row.user_id,
     userId: row.user_id,
+    pending: row.pending_email !== null,
     userName: row.user_name,
     externalId: row.external_id,
     active: row.active,
@@ -293,8 +382,13 @@ function toDirectoryUser(row: DirectoryUserRow): DirectoryUser {
   };
 }
 
+/** A pending person has no account: their address is the one they were provisioned with. */
 const SELECT_USER = (db: Db) => db`
-  SELECT du.*, u.email FROM directory_users du JOIN users u ON u.id = du.user_id`;
+  SELECT du.*, coalesce(u.email, du.pending_email) AS email
+  FROM directory_users du LEFT JOIN users u ON u.id = du.user_id AND du.pending_email IS NULL`;
+
+/** The person the directory knows by `id` (its SCIM id), as a condition on `du`. */
+const BY_SCIM_ID = (db: Db, id: string) => db`(du.scim_id = ${id} OR (du.scim_id IS NULL AND du.user_id = ${id}))`;
 
 export async function countDirectoryUsers(db: Db, organisationId: string): Promise<number> {
   const [row] = await db<
@@ -303,11 +397,54 @@ export async function countDirectoryUsers(db: Db, organisationId: string): Promi
   return row?.n ?? 0;
 }
 
-export async function findDirectoryUser(db: Db, organisationId: string, userId: string): Promise<DirectoryUser | null> {
-  if (!isUuid(userId)) return null;
+/** The person the directory knows by `id` (SCIM `id`: DirectoryUser.id), if any. */
+export async function findDirectoryUser(db: Db, organisationId: string, id: string): Promise<DirectoryUser | null> {
+  if (!isUuid(id)) return null;
   const [row] = await db<DirectoryUserRow[]>`
-    ${SELECT_USER(db)} WHERE du.organisation_id = ${organisationId} AND du.user_id = ${userId}`;
+    ${SELECT_USER(db)} WHERE du.organisation_id = ${organisationId} AND ${BY_SCIM_ID(db, id)}`;
   return row ? toDirectoryUser(row) : null;
+}
+
+/**
+ * The person the organisation's directory holds at this address, if any: a pending one provisioned
+ * with it, or the one linked to its account. Either way a second record of the address is refused,
+ * and the answer is the organisation's own records, never whether an account exists elsewhere.
+ */
+export async function directoryUserAt(db: Db, organisationId: string, email: string): Promise<DirectoryUser | null> {
+  const [row] = await db<DirectoryUserRow[]>`
+    ${SELECT_USER(db)}
+    WHERE du.organisation_id = ${organisationId}
+      AND (du.pending_email = ${email}
+           OR (du.pending_email IS NULL AND du.user_id = (SELECT id FROM users WHERE email = ${email})))
+    LIMIT 1`;
+  return row ? toDirectoryUser(row) : null;
+}
+
+/**
+ * Whether the directory may make or link the account of this address: its domain is one the
+ * organisation proved it holds (organisation_domains.verified_at, proven by DNS: routes/organisation-sso.ts).
+ */
+export async function inProvenDomain(db: Db, organisationId: string, email: string): Promise<boolean> {
+  const domain = email.slice(email.lastIndexOf('@') + 1);
+  const [row] = await db<{ found: boolean }[]>`
+    SELECT EXISTS (SELECT 1 FROM organisation_domains
+                   WHERE organisation_id = ${organisationId} AND domain = ${domain} AND verified_at IS NOT NULL) AS found`;
+  return row?.found ?? false;
+}
+
+/**
+ * The account at this address when it is already a person of the organisation (organisation_members:
+ * they joined by accepting, or were given a role by hand), locked until the transaction ends; null
+ * otherwise, whether or not an account exists — the organisation lists its people already, so linking
+ * one tells it nothing new, and nothing is learnt of anyone else.
+ */
+export async function organisationPersonAt(db: Db, organisationId: string, email: string): Promise<string | null> {
+  const [row] = await db<{ id: string }[]>`
+    SELECT u.id FROM users u
+    JOIN organisation_members om ON om.user_id = u.id AND om.organisation_id = ${organisationId}
+    WHERE u.email = ${email}
+    FOR UPDATE OF u`;
+  return row?.id ?? null;
 }
 
 /** The person holding `userName` in the organisation (regardless of case), if any. */
@@ -321,7 +458,8 @@ export async function directoryUserNamed(db: Db, organisationId: string, userNam
  * The account with this address, made when there is none: unverified, without a password and
  * managed by no workspace, so its person signs in with single sign-on or a reset link. An existing
  * account is linked as it is, locked until the transaction ends: its address, password and
- * verification are its person's own.
+ * verification are its person's own. Only for an address of a domain the organisation proved
+ * (inProvenDomain): anywhere else a directory makes or links nothing (routes/scim.ts).
  */
 export async function findOrMakeAccount(
   db: Db,
@@ -341,6 +479,8 @@ export async function findOrMakeAccount(
 export interface DirectoryUserFields {
   /** The directory made the account (only on insert): see directory_users.account_made. */
   accountMade?: boolean;
+  /** Only on insert: the person is pending at this address (no account; `userId` is the directory's own id). */
+  pendingEmail?: string | null;
   userName: string;
   externalId: string | null;
   active: boolean;
@@ -354,9 +494,9 @@ export async function insertDirectoryUser(
   fields: DirectoryUserFields,
 ): Promise<void> {
   await db`
-    INSERT INTO directory_users (organisation_id, user_id, user_name, external_id, active, account_made, attributes)
+    INSERT INTO directory_users (organisation_id, user_id, user_name, external_id, active, account_made, pending_email, attributes)
     VALUES (${organisationId}, ${userId}, ${fields.userName}, ${fields.externalId}, ${fields.active}, ${fields.accountMade ?? false},
-            ${db.json(fields.attributes as postgres.JSONValue)})`;
+            ${fields.pendingEmail ?? null}, ${db.json(fields.attributes as postgres.JSONValue)})`;
 }
 
 export async function updateDirectoryUser(
@@ -440,7 +580,7 @@ export type UserCondition =
 function userCondition(db: Db, c: UserCondition) {
   switch (c.attr) {
     case 'id':
-      return isUuid(c.value) ? db`du.user_id = ${c.value}` : db`FALSE`;
+      return isUuid(c.value) ? BY_SCIM_ID(db, c.value) : db`FALSE`;
     case 'userName':
       // The expression index (organisation_id, lower(user_name)).
       return db`lower(du.user_name) = lower(${c.value})`;
@@ -450,7 +590,7 @@ function userCondition(db: Db, c: UserCondition) {
       return db`du.active = ${c.value}`;
     case 'email':
       // The account's address, or any address the directory sent, regardless of case.
-      return db`(u.email = lower(${c.value}) OR EXISTS (
+      return db`(coalesce(u.email, du.pending_email) = lower(${c.value}) OR EXISTS (
         SELECT 1 FROM jsonb_array_elements(CASE WHEN jsonb_typeof(du.attributes->'emails') = 'array'
                                                 THEN du.attributes->'emails' ELSE '[]'::jsonb END) e
         WHERE lower(e->>'value') = lower(${c.value})))`;
@@ -471,7 +611,9 @@ export async function listDirectoryUsers(
 ): Promise<{ total: number; items: DirectoryUser[] }> {
   const filter = conditions(db, organisationId, where);
   const [counted] = await db<{ n: number }[]>`
-    SELECT count(*)::int AS n FROM directory_users du JOIN users u ON u.id = du.user_id WHERE ${filter}`;
+    SELECT count(*)::int AS n
+    FROM directory_users du LEFT JOIN users u ON u.id = du.user_id AND du.pending_email IS NULL
+    WHERE ${filter}`;
   const rows =
     limit === 0
       ? []
@@ -501,17 +643,52 @@ export async function groupsOfUsers(
 
 /** Of these values, those that are not people provisioned in the organisation (ids or not). */
 export async function notProvisioned(db: Db, organisationId: string, values: readonly string[]): Promise<string[]> {
-  const ids = values.filter(isUuid).map((v) => v.toLowerCase());
-  const known = new Set<string>();
-  if (ids.length > 0) {
-    // One index lookup per id: `user_id = ANY($ids)` in a cached generic plan would compare every
-    // row of the organisation's directory with every id (10,000 × 50,000), whatever the statistics.
-    const rows = await db<{ user_id: string }[]>`
-      SELECT du.user_id FROM unnest(${textArray(db, ids)}::uuid[]) AS wanted(id)
-      JOIN directory_users du ON du.organisation_id = ${organisationId} AND du.user_id = wanted.id`;
-    for (const row of rows) known.add(row.user_id);
-  }
+  const known = await directoryKeys(db, organisationId, values);
   return values.filter((v) => !known.has(v.toLowerCase()));
+}
+
+/**
+ * Of these values (ids the directory knows people by: DirectoryUser.id), those naming a person
+ * provisioned in the organisation, lowercased, each with the person's directory_users.user_id (the
+ * key of their groups). The two differ only for a pending person who accepted.
+ */
+export async function directoryKeys(db: Db, organisationId: string, values: readonly string[]): Promise<Map<string, string>> {
+  const ids = values.filter(isUuid).map((v) => v.toLowerCase());
+  const known = new Map<string, string>();
+  if (ids.length === 0) return known;
+  // One index lookup per id: `user_id = ANY($ids)` in a cached generic plan would compare every
+  // row of the organisation's directory with every id (10,000 × 50,000), whatever the statistics.
+  // (No condition on scim_id here: a new column's guessed selectivity would turn it quadratic.)
+  const rows = await db<{ user_id: string; scim_id: string | null }[]>`
+    SELECT du.user_id, du.scim_id FROM unnest(${textArray(db, ids)}::uuid[]) AS wanted(id)
+    JOIN directory_users du ON du.organisation_id = ${organisationId} AND du.user_id = wanted.id`;
+  // A person who accepted is known by their scim_id only (their user_id is their account's).
+  for (const row of rows) if (row.scim_id === null) known.set(row.user_id, row.user_id);
+  if (known.size < ids.length) {
+    const accepted = await acceptedPeople(db, organisationId);
+    for (const id of ids) {
+      const key = accepted.byScimId.get(id);
+      if (key !== undefined) known.set(id, key);
+    }
+  }
+  return known;
+}
+
+/**
+ * The organisation's people who accepted after being pending, the only ones whose id for the
+ * directory (scim_id) is not their key (user_id): one scan of the partial index of scim_id, which
+ * holds them alone.
+ */
+async function acceptedPeople(
+  db: Db,
+  organisationId: string,
+): Promise<{ byScimId: Map<string, string>; byKey: Map<string, string> }> {
+  const rows = await db<{ user_id: string; scim_id: string }[]>`
+    SELECT user_id, scim_id FROM directory_users WHERE organisation_id = ${organisationId} AND scim_id IS NOT NULL`;
+  return {
+    byScimId: new Map(rows.map((r) => [r.scim_id, r.user_id])),
+    byKey: new Map(rows.map((r) => [r.user_id, r.scim_id])),
+  };
 }
 
 // ---- groups ---------------------------------------------------------------------------------------
@@ -596,6 +773,13 @@ export async function groupMemberIds(db: Db, groupId: string): Promise<string[]>
   return rows.map((r) => r.user_id);
 }
 
+/** These members of a group (their keys: groupMemberIds) as the directory knows them (DirectoryUser.id): what a PATCH starts from. */
+export async function groupMemberScimIds(db: Db, organisationId: string, memberKeys: readonly string[]): Promise<string[]> {
+  if (memberKeys.length === 0) return [];
+  const { byKey } = await acceptedPeople(db, organisationId);
+  return memberKeys.map((key) => byKey.get(key) ?? key);
+}
+
 /** Makes the group's members exactly `userIds` (people of its organisation), in two statements; who came and went. */
 export async function setGroupMembers(
   db: Db,
@@ -618,7 +802,7 @@ export async function setGroupMembers(
 
 export type GroupCondition = { attr: 'id' | 'displayName' | 'externalId' | 'member'; value: string };
 
-function groupCondition(db: Db, c: GroupCondition) {
+function groupCondition(db: Db, organisationId: string, c: GroupCondition) {
   switch (c.attr) {
     case 'id':
       return isUuid(c.value) ? db`g.id = ${c.value}` : db`FALSE`;
@@ -628,8 +812,13 @@ function groupCondition(db: Db, c: GroupCondition) {
     case 'externalId':
       return db`g.external_id = ${c.value}`;
     case 'member':
+      // The value is the id the directory knows the person by (DirectoryUser.id): their key is found
+      // once, then each group is one lookup of its members' primary key.
       return isUuid(c.value)
-        ? db`EXISTS (SELECT 1 FROM directory_group_members gm WHERE gm.group_id = g.id AND gm.user_id = ${c.value})`
+        ? db`EXISTS (SELECT 1 FROM directory_group_members gm
+                     WHERE gm.group_id = g.id
+                       AND gm.user_id = (SELECT du.user_id FROM directory_users du
+                                         WHERE du.organisation_id = ${organisationId} AND ${BY_SCIM_ID(db, c.value)}))`
         : db`FALSE`;
   }
 }
@@ -642,7 +831,10 @@ export async function listDirectoryGroups(
   offset: number,
   limit: number,
 ): Promise<{ total: number; items: (DirectoryGroupRecord & { memberCount: number })[] }> {
-  const filter = where.reduce((sql, c) => db`${sql} AND ${groupCondition(db, c)}`, db`g.organisation_id = ${organisationId}`);
+  const filter = where.reduce(
+    (sql, c) => db`${sql} AND ${groupCondition(db, organisationId, c)}`,
+    db`g.organisation_id = ${organisationId}`,
+  );
   const [counted] = await db<{ n: number }[]>`SELECT count(*)::int AS n FROM directory_groups g WHERE ${filter}`;
   const rows =
     limit === 0
@@ -657,6 +849,7 @@ export async function listDirectoryGroups(
 
 /** A group member as a group answers them: their id and the name to show. */
 export interface GroupMember {
+  /** The id the directory knows them by (DirectoryUser.id). */
   userId: string;
   display: string;
 }
@@ -674,10 +867,10 @@ export async function membersOfGroups(
   const found = new Map<string, GroupMember[]>(groupIds.map((id) => [id, []]));
   if (groupIds.length === 0) return found;
   const rows = await db<{ group_id: string; user_id: string; display: string }[]>`
-    SELECT gm.group_id, gm.user_id,
-           coalesce(nullif(du.attributes->>'displayName', ''), du.user_name, u.email) AS display
+    SELECT gm.group_id, coalesce(du.scim_id, gm.user_id) AS user_id,
+           coalesce(nullif(du.attributes->>'displayName', ''), du.user_name, u.email, du.pending_email) AS display
     FROM directory_group_members gm
-    JOIN users u ON u.id = gm.user_id
+    LEFT JOIN users u ON u.id = gm.user_id
     LEFT JOIN directory_users du ON du.organisation_id = ${organisationId} AND du.user_id = gm.user_id
     WHERE gm.group_id = ANY(${textArray(db, groupIds)}::uuid[])
     ORDER BY du.created_at, gm.user_id`;

@@ -893,6 +893,11 @@ export type DirectoryGroupRoleName = 'admin' | 'developer' | 'runner' | 'viewer'
  * A person as the organisation's directory provisioned them (SCIM `/Users`): the account is global
  * and the person's own; this row is the organisation's view of it. `attributes` holds the SCIM
  * attributes kept as sent (name, emails, enterprise extension…), bounded in size.
+ *
+ * A person at an address outside the organisation's proven domains is **pending** (`pendingEmail`
+ * set): no account is made or linked, and `userId` is an id of the directory's own that names no
+ * account, until the person accepts (db/directory.ts claimPendingDirectoryPerson). So `userId`
+ * has no foreign key: it names the account of a linked record only.
  */
 export const directoryUsers = pgTable(
   'directory_users',
@@ -900,9 +905,12 @@ export const directoryUsers = pgTable(
     organisationId: uuid('organisation_id')
       .notNull()
       .references(() => organisations.id),
-    userId: uuid('user_id')
-      .notNull()
-      .references(() => users.id),
+    /** The account of a linked person; the directory's own id of a pending one. */
+    userId: uuid('user_id').notNull(),
+    /** The id the directory knows a person by when it is not `userId`: a pending person who accepted. */
+    scimId: uuid('scim_id'),
+    /** The address of a pending person, awaiting its person's acceptance; null once linked to an account. */
+    pendingEmail: text('pending_email'),
     userName: text('user_name').notNull(),
     externalId: text('external_id'),
     /** False once the directory deactivated the person: they hold nothing in the organisation until reactivated. */
@@ -921,7 +929,10 @@ export const directoryUsers = pgTable(
     uniqueIndex('directory_users_user_name_uq').on(t.organisationId, sql`lower(user_name)`),
     index('directory_users_external_id_idx').on(t.organisationId, t.externalId).where(sql`external_id IS NOT NULL`),
     index('directory_users_user_idx').on(t.userId),
+    uniqueIndex('directory_users_pending_email_uq').on(t.pendingEmail, t.organisationId).where(sql`pending_email IS NOT NULL`),
+    uniqueIndex('directory_users_scim_id_uq').on(t.organisationId, t.scimId).where(sql`scim_id IS NOT NULL`),
     check('directory_users_attributes_ck', sql`octet_length(attributes::text) <= 65536`),
+    check('directory_users_pending_ck', sql`pending_email IS NULL OR (scim_id IS NULL AND NOT account_made)`),
   ],
 );
 
@@ -944,16 +955,14 @@ export const directoryGroups = pgTable(
   ],
 );
 
-/** Who is in a directory group. */
+/** Who is in a directory group: a person's directory_users.user_id (an account's, or a pending person's own id). */
 export const directoryGroupMembers = pgTable(
   'directory_group_members',
   {
     groupId: uuid('group_id')
       .notNull()
       .references(() => directoryGroups.id, { onDelete: 'cascade' }),
-    userId: uuid('user_id')
-      .notNull()
-      .references(() => users.id),
+    userId: uuid('user_id').notNull(),
   },
   (t) => [primaryKey({ columns: [t.groupId, t.userId] }), index('directory_group_members_user_idx').on(t.userId)],
 );

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import {
   ScimGroupRequest as GroupBody,
   groupDigits,
@@ -31,20 +32,24 @@ import {
   deleteDirectoryUser,
   deprovisionDirectoryUser,
   directoryGroupNamed,
+  directoryKeys,
   directoryTransaction,
+  directoryUserAt,
   directoryUserNamed,
   ensureOrganisationMember,
   findDirectoryGroup,
   findDirectoryUser,
   findOrMakeAccount,
   groupMemberIds,
+  groupMemberScimIds,
   groupsOfUsers,
+  inProvenDomain,
   insertDirectoryGroup,
   insertDirectoryUser,
   listDirectoryGroups,
   listDirectoryUsers,
   membersOfGroups,
-  notProvisioned,
+  organisationPersonAt,
   type RoleChanges,
   restoreDirectoryUser,
   setGroupMembers,
@@ -126,6 +131,14 @@ async function deprovision(deps: AppDeps, tx: Db, token: OrganisationTokenCaller
     if (isDomainError(error, 'conflict')) throw new ScimProblem('conflict', null, error.message);
     throw error;
   }
+}
+
+/** What deprovisioning a pending person takes away: nothing, as they hold nothing (no account is theirs yet). */
+const NOTHING_DEPROVISIONED: Deprovisioned = { workspaceIds: [], sessions: 0, apiKeys: 0, apiKeyIds: [], organisationTokens: 0 };
+
+/** Deprovisions the person: a linked one as `deprovision` does; a pending one holds nothing to take. */
+async function deprovisionPerson(deps: AppDeps, tx: Db, token: OrganisationTokenCaller, person: DirectoryUser) {
+  return person.pending ? NOTHING_DEPROVISIONED : deprovision(deps, tx, token, person.userId);
 }
 
 /** What an audit entry of a provisioning call records, filled in as the call goes. */
@@ -237,14 +250,42 @@ function addressOf(body: ScimUserRequest): string {
   return normaliseEmail(address);
 }
 
+/**
+ * Who a person the directory provisions at `address` is (docs/organisations.md, "Directory
+ * provisioning (SCIM)"). In a domain the organisation proved it holds, their account, found or made
+ * (`made`). Anywhere else the directory makes and claims nothing: the account of someone who is
+ * already a person of the organisation is linked (the organisation lists its people anyway), and
+ * anyone else is pending — a record at the address (`pendingEmail`) with an id of its own, no
+ * account made or linked, and nothing granted until the person, signed in with that address
+ * proven, accepts what the groups offer. So whether an account exists at an address outside the
+ * proven domains changes nothing the directory, or the organisation, is answered.
+ */
+async function newPerson(
+  tx: Db,
+  organisationId: string,
+  address: string,
+  name: string | null,
+): Promise<{ userId: string; made: boolean; pendingEmail: string | null }> {
+  if (await inProvenDomain(tx, organisationId, address)) {
+    const account = await findOrMakeAccount(tx, address, name);
+    return { userId: account.userId, made: account.created, pendingEmail: null };
+  }
+  const person = await organisationPersonAt(tx, organisationId, address);
+  if (person !== null) return { userId: person, made: false, pendingEmail: null };
+  return { userId: randomUUID(), made: false, pendingEmail: address };
+}
+
 function userNameTaken(userName: string): ScimProblem {
   return new ScimProblem('conflict', 'uniqueness', `the userName "${userName}" is already provisioned in this organisation`);
 }
 
-async function renderedUser(tx: Db, token: OrganisationTokenCaller, base: string, userId: string, p: Projection | null) {
-  const user = (await findDirectoryUser(tx, token.organisationId, userId)) as DirectoryUser;
+/** The person the directory knows by `id` (DirectoryUser.id), as a resource. */
+async function renderedUser(tx: Db, token: OrganisationTokenCaller, base: string, id: string, p: Projection | null) {
+  const user = (await findDirectoryUser(tx, token.organisationId, id)) as DirectoryUser;
   const groups =
-    p === null || answers(p, 'groups') ? ((await groupsOfUsers(tx, token.organisationId, [userId])).get(userId) ?? []) : null;
+    p === null || answers(p, 'groups')
+      ? ((await groupsOfUsers(tx, token.organisationId, [user.userId])).get(user.userId) ?? [])
+      : null;
   const resource = renderUser(user, groups, base);
   return p === null ? resource : project(resource, p);
 }
@@ -269,7 +310,7 @@ async function replaceUser(deps: AppDeps, tx: Db, token: OrganisationTokenCaller
   });
   let changes: RoleChanges | null = null;
   let deprovisioned: Deprovisioned | null = null;
-  if (current.active && !active) deprovisioned = await deprovision(deps, tx, token, current.userId);
+  if (current.active && !active) deprovisioned = await deprovisionPerson(deps, tx, token, current);
   if (!current.active && active) {
     await assertTokenMayStaff(tx, token, [current.userId]);
     changes = await restoreDirectoryUser(tx, token.organisationId, current.userId);
@@ -291,7 +332,7 @@ async function changeUser(
     if (!current) throw notFound('user');
     const body = await make(current);
     const outcome = await replaceUser(deps, tx, token, current, body);
-    return { ...outcome, body, resource: await renderedUser(tx, token, base, current.userId, null) };
+    return { ...outcome, body, resource: await renderedUser(tx, token, base, current.id, null) };
   });
   recorded.resultIds.userId = done.resource.id;
   Object.assign(
@@ -304,10 +345,14 @@ async function changeUser(
 
 // ---- groups -----------------------------------------------------------------------------------------
 
-/** The members a group's body names, each a person provisioned in the organisation; anyone else is a 400 naming them. */
+/**
+ * The members a group's body names, each a person provisioned in the organisation, as their keys
+ * (directory_users.user_id); anyone else is a 400 naming them.
+ */
 async function checkedMembers(tx: Db, token: OrganisationTokenCaller, body: ScimGroupRequest): Promise<string[]> {
   const values = memberValues(body);
-  const unknown = await notProvisioned(tx, token.organisationId, values);
+  const keys = await directoryKeys(tx, token.organisationId, values);
+  const unknown = values.filter((v) => !keys.has(v));
   if (unknown.length > 0) {
     const named = unknown.slice(0, 10).map((v) => `"${v}"`);
     if (unknown.length > 10) named.push(`and ${unknown.length - 10} more`);
@@ -316,7 +361,7 @@ async function checkedMembers(tx: Db, token: OrganisationTokenCaller, body: Scim
       `members: ${named.join(', ')} ${unknown.length === 1 ? 'is not a person' : 'are not people'} provisioned in this organisation (groups hold people, not groups)`,
     );
   }
-  return values;
+  return [...new Set(values.map((v) => keys.get(v) as string))];
 }
 
 function groupNameTaken(displayName: string): ScimProblem {
@@ -338,7 +383,7 @@ async function renderedGroup(
   return p === null ? resource : project(resource, p);
 }
 
-/** A change of a group, PUT or PATCH: `make` turns the stored group (and its member ids) into the body to store. */
+/** A change of a group, PUT or PATCH: `make` turns the stored group (and its members' ids, as the directory knows them) into the body to store. */
 async function changeGroup(
   ctx: Ctx<'scimGroupsReplace' | 'scimGroupsPatch'>,
   make: (current: DirectoryGroupRecord, memberIds: string[]) => ScimGroupRequest | Promise<ScimGroupRequest>,
@@ -351,7 +396,7 @@ async function changeGroup(
     const current = await findDirectoryGroup(tx, token.organisationId, params.id);
     if (!current) throw notFound('group');
     const before = await groupMemberIds(tx, current.id);
-    const body = await make(current, before);
+    const body = await make(current, await groupMemberScimIds(tx, token.organisationId, before));
     if (body.displayName.toLowerCase() !== current.displayName.toLowerCase()) {
       const holder = await directoryGroupNamed(tx, token.organisationId, body.displayName);
       if (holder && holder.id !== current.id) throw groupNameTaken(body.displayName);
@@ -432,34 +477,40 @@ export const scimHandlers = {
         );
       }
       if (await directoryUserNamed(tx, token.organisationId, body.userName)) throw userNameTaken(body.userName);
-      const account = await findOrMakeAccount(tx, address, accountName(body));
-      const linked = await findDirectoryUser(tx, token.organisationId, account.userId);
-      if (linked) {
+      // One record per address: the organisation's own records answer, never whether an account exists.
+      const held = await directoryUserAt(tx, token.organisationId, address);
+      if (held) {
         throw new ScimProblem(
           'conflict',
           'uniqueness',
-          `the account of ${address} is already provisioned in this organisation, as the userName "${linked.userName}"`,
+          `${address} is already provisioned in this organisation, as the userName "${held.userName}"`,
         );
       }
-      await insertDirectoryUser(tx, token.organisationId, account.userId, {
-        accountMade: account.created,
+      const person = await newPerson(tx, token.organisationId, address, accountName(body));
+      await insertDirectoryUser(tx, token.organisationId, person.userId, {
+        accountMade: person.made,
+        pendingEmail: person.pendingEmail,
         userName: body.userName,
         externalId: body.externalId ?? null,
         active,
         attributes: keptUserAttributes(body),
       });
+      const user = (await findDirectoryUser(tx, token.organisationId, person.userId)) as DirectoryUser;
+      // Every path below runs for a pending person too, granting and taking nothing: the answer, and
+      // the audit entry, are the same whichever path the address took.
       let changes: RoleChanges | null = null;
       let deprovisioned: Deprovisioned | null = null;
       if (active) {
         // An account the directory made is the organisation's person; one its person made elsewhere is
-        // offered what the groups grant as invitations (applyDirectoryRoles), and joins by accepting.
-        if (account.created) await ensureOrganisationMember(tx, token.organisationId, account.userId);
-        changes = await applyDirectoryRoles(tx, token.organisationId, [account.userId]);
+        // offered what the groups grant as invitations (applyDirectoryRoles), and joins by accepting;
+        // a pending person is granted nothing until they accept (db/directory.ts pendingDirectoryOffers).
+        if (person.made) await ensureOrganisationMember(tx, token.organisationId, person.userId);
+        changes = await applyDirectoryRoles(tx, token.organisationId, [person.userId]);
       } else {
         // Provisioned inactive: an account that was already in the organisation loses its access now.
-        deprovisioned = await deprovision(deps, tx, token, account.userId);
+        deprovisioned = await deprovisionPerson(deps, tx, token, user);
       }
-      return { account, changes, deprovisioned, resource: await renderedUser(tx, token, base, account.userId, null) };
+      return { changes, deprovisioned, resource: await renderedUser(tx, token, base, user.id, null) };
     });
     recorded.resultIds.userId = done.resource.id;
     Object.assign(
@@ -488,11 +539,11 @@ export const scimHandlers = {
     const done = await inDirectory(deps, token.organisationId, true, async (tx) => {
       const current = await findDirectoryUser(tx, token.organisationId, params.id);
       if (!current) throw notFound('user');
-      const deprovisioned = await deprovision(deps, tx, token, current.userId);
+      const deprovisioned = await deprovisionPerson(deps, tx, token, current);
       await deleteDirectoryUser(tx, token.organisationId, current.userId);
       return { current, deprovisioned };
     });
-    recorded.resultIds.userId = done.current.userId;
+    recorded.resultIds.userId = done.current.id;
     Object.assign(recorded.summary, { userName: done.current.userName }, settled(deps, null, done.deprovisioned));
     return null;
   },

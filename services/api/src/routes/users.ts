@@ -11,7 +11,7 @@ import {
   setupPassword,
 } from '../auth/users.js';
 import type { AppDeps } from '../context.js';
-import { listMembers, usableMemberships } from '../db/memberships.js';
+import { listMembers, openableWorkspaces, usableMemberships } from '../db/memberships.js';
 import { findUserByEmail } from '../db/users.js';
 import { errorCode } from '../errors.js';
 import { summarise } from '../http/audit.js';
@@ -38,9 +38,10 @@ export const memberHandlers = {
 type Audit = HandlerContext<'authPasswordSignIn'>['audit'];
 
 /**
- * Records an event of an account in every workspace it can sign in to: the admins of each can see
- * sign-ins, failed attempts and password changes of their people. A workspace that only invited
- * the account sees none of it: it is no concern of theirs until the person accepts.
+ * Records an event of an account in every workspace it can sign in to, or in `workspaceId` alone:
+ * the admins of each can see password changes of their people, and a sign-in, or a failed attempt,
+ * where it was made (noteFailure). A workspace that only invited the account sees none of it: it is
+ * no concern of theirs until the person accepts.
  */
 async function noteAccountEvent(
   audit: Audit,
@@ -65,11 +66,35 @@ async function noteAccountEvent(
   }
 }
 
-/** A refused attempt on an existing account is recorded too (status 401 or 429): that is what a reviewer looks for. */
-async function noteFailure(audit: Audit, deps: AppDeps, body: { email?: string }, error: unknown): Promise<void> {
+/**
+ * The workspace of the account an attempt to sign in to it was aimed at: the one it named, or, when
+ * it named none, the account's only one (where such a sign-in opens: auth/users.ts passwordSignIn).
+ * Null when it named one the account cannot open, or none while the account opens several.
+ */
+async function attemptedWorkspace(deps: AppDeps, userId: string, named: unknown): Promise<string | null> {
+  const openable = await openableWorkspaces(deps.sql, userId);
+  if (typeof named === 'string') return openable.find((w) => w.slug === named)?.workspaceId ?? null;
+  return openable.length === 1 ? (openable[0]?.workspaceId ?? null) : null;
+}
+
+/**
+ * A refused attempt on an existing account is recorded too (status 401 or 429): that is what a
+ * reviewer looks for. It is recorded, with the caller's address and user agent, in the workspace the
+ * attempt was aimed at only (attemptedWorkspace): the account's other workspaces — another tenant, or
+ * an organisation whose directory provisioned the account — learn nothing of where, or from where,
+ * its person signs in. An attempt aimed at none of the account's workspaces is recorded in none.
+ */
+async function noteFailure(
+  audit: Audit,
+  deps: AppDeps,
+  body: { email?: string; workspace?: string },
+  error: unknown,
+): Promise<void> {
   if (!['unauthenticated', 'rate_limited', 'forbidden'].includes(errorCode(error) ?? '')) return;
   const user = body.email ? await findUserByEmail(deps.sql, body.email) : null;
-  if (user) await noteAccountEvent(audit, deps, { userId: user.id, actor: 'anonymous', body });
+  if (!user) return;
+  const workspaceId = await attemptedWorkspace(deps, user.id, body.workspace);
+  if (workspaceId) await noteAccountEvent(audit, deps, { userId: user.id, actor: 'anonymous', body, workspaceId });
 }
 
 /**

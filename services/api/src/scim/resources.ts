@@ -93,7 +93,7 @@ export function renderUser(user: DirectoryUser, groups: { id: string; displayNam
   const enterprise = a[ENTERPRISE] as ScimUser[typeof ENTERPRISE];
   const resource: ScimUser = {
     schemas: enterprise ? [SCIM_SCHEMAS.user, ENTERPRISE] : [SCIM_SCHEMAS.user],
-    id: user.userId,
+    id: user.id,
     ...(user.externalId !== null ? { externalId: user.externalId } : {}),
     userName: user.userName,
     ...(a.name ? { name: a.name as ScimUser['name'] } : {}),
@@ -111,7 +111,7 @@ export function renderUser(user: DirectoryUser, groups: { id: string; displayNam
       resourceType: 'User',
       created: user.createdAt.toISOString(),
       lastModified: user.updatedAt.toISOString(),
-      location: `${base}/Users/${user.userId}`,
+      location: `${base}/Users/${user.id}`,
     },
   };
   return resource;
