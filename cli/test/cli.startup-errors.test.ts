@@ -87,6 +87,27 @@ describe('outpost server start and outpost dev (npm start)', () => {
     }
   });
 
+  it('listens where OUTPOST_HOST and OUTPOST_PORT, or PORT, say when no flag does, and names a bad one', async () => {
+    // A database of its own: `outpost dev` above sealed the shared one's signing keys with its key.
+    const own = await createTestDatabase();
+    const { port, server } = await holdPort();
+    try {
+      for (const env of [
+        { OUTPOST_PORT: String(port) },
+        { PORT: String(port) },
+        { OUTPOST_HOST: '127.0.0.1', PORT: String(port) },
+      ]) {
+        const start = await outpost(['server', 'start'], { env: { DATABASE_URL: own.url, ...env } });
+        expectOneLine(start, new RegExp(`port ${port} on 127\\.0\\.0\\.1 is in use`));
+      }
+    } finally {
+      server.close();
+    }
+    const bad = await outpost(['server', 'start'], { env: { DATABASE_URL: own.url, OUTPOST_PORT: 'http', PORT: '4200' } });
+    expectOneLine(bad, /OUTPOST_PORT must be a port from 0 to 65535, got "http"/);
+    await own.drop();
+  });
+
   it('says when the data directory cannot be written', async () => {
     const locked = join(scratch, 'read-only');
     mkdirSync(locked, { mode: 0o755 });

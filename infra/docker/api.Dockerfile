@@ -39,5 +39,7 @@ COPY cli/package.json cli/
 COPY cli/bin cli/bin
 COPY cli/dist cli/dist
 USER node
+# Configured by environment, as containers are: OUTPOST_PORT (or PORT) and OUTPOST_HOST override these.
+ENV OUTPOST_HOST=0.0.0.0 OUTPOST_PORT=4200
 EXPOSE 4200
-CMD ["node", "services/api/dist/main.js", "server", "start", "--host", "0.0.0.0", "--port", "4200"]
+CMD ["node", "services/api/dist/main.js", "server", "start"]

@@ -168,7 +168,15 @@ describe('the outpost (control plane) chart', () => {
     const api = one<Workload>(docs, 'Deployment');
     expect(api.spec.replicas).toBe(2);
     const env = envOf(api);
-    expect([...env.keys()].sort()).toEqual(['DATABASE_URL', 'OUTPOST_LEASE_SECONDS', 'OUTPOST_LOG_LEVEL', 'OUTPOST_SECRET_KEY']);
+    expect([...env.keys()].sort()).toEqual([
+      'DATABASE_URL',
+      'OUTPOST_HOST',
+      'OUTPOST_LEASE_SECONDS',
+      'OUTPOST_LOG_LEVEL',
+      'OUTPOST_PORT',
+      'OUTPOST_SECRET_KEY',
+    ]);
+    expect(env.get('OUTPOST_PORT')?.value).toBe('4200');
     expect(env.get('DATABASE_URL')?.valueFrom?.secretKeyRef).toEqual({ name: 'outpost-database', key: 'DATABASE_URL' });
     expect(env.get('OUTPOST_SECRET_KEY')?.valueFrom?.secretKeyRef).toEqual({
       name: 'outpost-secret-key',

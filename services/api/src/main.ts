@@ -26,6 +26,11 @@ const EnvFields = z.object({
   OUTPOST_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Seconds a claim or heartbeat extends a lease; workers heartbeat well within it. */
   OUTPOST_LEASE_SECONDS: z.coerce.number().int().min(5).max(3600).default(DEFAULT_LEASE_SECONDS),
+  /** Address to listen on when --host is not given (containers are configured by environment). */
+  OUTPOST_HOST: z.string().min(1).optional(),
+  /** Port to listen on when --port is not given; PORT (as platforms set it) when this is unset. */
+  OUTPOST_PORT: z.string().optional(),
+  PORT: z.string().optional(),
   /** Seconds held leases get to be renewed after the control plane was away, before any expires; default the lease length. */
   OUTPOST_LEASE_GRACE_SECONDS: z.coerce.number().int().min(0).max(86_400).optional(),
   /** Seconds past its scheduled time before an unclaimed run is marked Late. */
@@ -106,6 +111,8 @@ const USAGE = `Usage: outpost server start [--host 127.0.0.1] [--port ${DEFAULT_
 
 Environment:
   DATABASE_URL            Postgres connection URL (default: embedded Postgres in --data-dir)
+  OUTPOST_HOST            address to listen on when --host is not given (default: 127.0.0.1)
+  OUTPOST_PORT, PORT      port to listen on when --port is not given, in that order (default: ${DEFAULT_PORT})
   OUTPOST_LOG_LEVEL       fatal|error|warn|info|debug|trace|silent (default: info)
   OUTPOST_LEASE_SECONDS   lease length in seconds (default: ${DEFAULT_LEASE_SECONDS})
   OUTPOST_LEASE_GRACE_SECONDS  after an outage of the API or its database, seconds workers get to renew
@@ -199,15 +206,29 @@ export async function main(argv: string[]): Promise<number> {
   }
   if (values['confirm-email']) return fail('--confirm-email goes with organisations set-owner');
   if (command !== 'server start') return fail(`unknown command: ${command || '(none)'}`);
-  const port = values.port === undefined ? DEFAULT_PORT : Number(values.port);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) return fail(`--port must be 0..65535, got ${values.port}`);
+  const [portSource, portText] =
+    values.port !== undefined
+      ? ['--port', values.port]
+      : env.data.OUTPOST_PORT !== undefined
+        ? ['OUTPOST_PORT', env.data.OUTPOST_PORT]
+        : env.data.PORT !== undefined
+          ? ['PORT', env.data.PORT]
+          : ['--port', String(DEFAULT_PORT)];
+  const port = /^\d+$/.test(portText.trim()) ? Number(portText) : Number.NaN;
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    if (portSource === '--port') return fail(`--port must be 0..65535, got ${portText}`);
+    process.stderr.write(
+      `error: ${portSource} must be a port from 0 to 65535, got "${portText}" — set it to the port to listen on\n`,
+    );
+    return 2;
+  }
 
   let server: Awaited<ReturnType<typeof startServer>>;
   try {
     server = await startServer({
       databaseUrl: env.data.DATABASE_URL,
       dataDir: values['data-dir'],
-      host: values.host,
+      host: values.host ?? env.data.OUTPOST_HOST,
       port,
       leaseSeconds: env.data.OUTPOST_LEASE_SECONDS,
       ...(env.data.OUTPOST_LEASE_GRACE_SECONDS === undefined
