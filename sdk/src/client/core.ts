@@ -7,8 +7,8 @@
  */
 import type { z } from 'zod';
 import { codeForStatus, ErrorCode, Problem } from '../contracts/common.js';
-import { parseAnswer } from './answers.js';
 import { type RouteDef, type RouteName, type Routes, routes, servedPath } from '../contracts/routes.js';
+import { parseAnswer } from './answers.js';
 
 type Infer<T> = T extends z.ZodType ? z.output<T> : never;
 type InputOf<T> = T extends z.ZodType ? z.input<T> : never;
