@@ -1,5 +1,5 @@
 import type postgres from 'postgres';
-import { appendAuditEntry } from '../db/audit.js';
+import { appendOperatorEntries } from '../db/audit.js';
 import { lockOrganisation, organisationOfWorkspace, putActiveMembership, putOrganisationMember } from '../db/organisations.js';
 import { getUser } from '../db/users.js';
 import { newPasswordResetLink } from './email-links.js';
@@ -36,19 +36,9 @@ export async function ensureLocalOwner(
     await putActiveMembership(tx, input.workspaceId, row.id, 'owner');
     if (before?.role !== 'owner') {
       await putOrganisationMember(tx, organisationId, row.id, 'owner');
-      await appendAuditEntry(tx, {
-        workspaceId: input.workspaceId,
-        actorKind: 'operator',
-        actorId: null,
+      await appendOperatorEntries(tx, [input.workspaceId], {
         action: 'operator.organisations.set-owner',
-        method: null,
-        path: null,
-        status: 200,
-        clientAddress: null,
-        userAgent: null,
-        requestId: null,
         targetIds: { userId: row.id, organisationId },
-        resultIds: {},
         summary: { email: row.email, role: 'owner', previousRole: before?.role ?? null, by: 'local launcher' },
       });
     }

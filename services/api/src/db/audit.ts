@@ -129,6 +129,29 @@ export async function appendAuditEntry(db: Db, entry: NewAuditEntry): Promise<vo
             ${db.json(e.summary as never)})`;
 }
 
+/** Records an operator's change in each workspace: the operator has no id, the change no request. */
+export async function appendOperatorEntries(
+  db: Db,
+  workspaceIds: Iterable<string>,
+  entry: { action: string; targetIds: Record<string, string>; summary: Record<string, unknown> },
+): Promise<void> {
+  for (const workspaceId of new Set(workspaceIds)) {
+    await appendAuditEntry(db, {
+      workspaceId,
+      actorKind: 'operator',
+      actorId: null,
+      method: null,
+      path: null,
+      status: 200,
+      clientAddress: null,
+      userAgent: null,
+      requestId: null,
+      resultIds: {},
+      ...entry,
+    });
+  }
+}
+
 /** An entry whose result ids the statement writing it computes (auditInsertFrom). */
 export type PendingAuditEntry = Omit<NewAuditEntry, 'resultIds'>;
 

@@ -1,5 +1,5 @@
 import type postgres from 'postgres';
-import { appendAuditEntry } from '../db/audit.js';
+import { appendOperatorEntries } from '../db/audit.js';
 import { connectDatabase, type Db } from '../db/client.js';
 import { usableMemberships } from '../db/memberships.js';
 import { lockOrganisation, putOrganisationMember } from '../db/organisations.js';
@@ -34,29 +34,6 @@ async function accountOf(db: Db, email: string): Promise<UserRecord> {
   return (await findUserByEmail(db, email)) ?? refuse(`no account has the address "${email}"`);
 }
 
-/** Records an operator's change in each workspace: the operator has no id, the change no request. */
-async function noteIn(
-  db: Db,
-  workspaceIds: Iterable<string>,
-  entry: { action: string; targetIds: Record<string, string>; summary: Record<string, unknown> },
-): Promise<void> {
-  for (const workspaceId of new Set(workspaceIds)) {
-    await appendAuditEntry(db, {
-      workspaceId,
-      actorKind: 'operator',
-      actorId: null,
-      method: null,
-      path: null,
-      status: 200,
-      clientAddress: null,
-      userAgent: null,
-      requestId: null,
-      resultIds: {},
-      ...entry,
-    });
-  }
-}
-
 /**
  * Confirms the account's address as the operator: it becomes the person's own (no workspace manages
  * it any more, and no workspace's setup token resets its password). The password and sessions stay.
@@ -70,7 +47,7 @@ async function confirmAddress(db: Db, user: UserRecord): Promise<{ managedBy: st
     RETURNING before.managed_by`;
   if (!row) return undefined;
   await voidSetupTokens(db, user.id);
-  await noteIn(
+  await appendOperatorEntries(
     db,
     [...(await usableMemberships(db, user.id)).map((m) => m.workspaceId), ...(row.managed_by ? [row.managed_by] : [])],
     {
@@ -124,7 +101,7 @@ async function setOwner(db: postgres.Sql, slug: string, email: string, confirmEm
     }
     await putOrganisationMember(tx, organisation.id, user.id, 'owner');
     const workspaces = await tx<{ id: string }[]>`SELECT id FROM workspaces WHERE organisation_id = ${organisation.id}`;
-    await noteIn(
+    await appendOperatorEntries(
       tx,
       workspaces.map((w) => w.id),
       {
