@@ -2,7 +2,7 @@ import { AUDIT_CHAIN_GENESIS, AuditChainVerifier, auditEntryHash, auditEntryText
 import type { AuditChainHead, AuditEntry } from '@outpost/sdk/contracts';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { appendAuditEntry, type NewAuditEntry } from '../src/db/audit.js';
+import { appendAuditEntry, mergedAuditEntries, type NewAuditEntry } from '../src/db/audit.js';
 import { migrateDatabase } from '../src/db/migrate.js';
 import { createDatabaseBefore, startTestServer, type TestDatabase, type TestServer } from '../src/testing.js';
 import { type Call, client } from './helpers.js';
@@ -295,6 +295,33 @@ describe('the audit hash chain', () => {
 });
 
 describe("the organisation's audit export", () => {
+  test('merges many workspaces in time order, every entry once, however small the pages each is read in', async () => {
+    const workspaces = await Promise.all(Array.from({ length: 7 }, () => server.createWorkspace()));
+    const ids = workspaces.map((w) => w.workspaceId);
+    // Written one after another into workspaces in a scattered order: the log's own order is the answer.
+    const written: string[] = [];
+    for (let i = 0; i < 60; i++) {
+      const action = `merge${i}`;
+      await appendAuditEntry(server.sql, entry(ids[(i * 5 + (i >> 2)) % ids.length] as string, { action }));
+      written.push(action);
+    }
+    for (const pageSize of [1, 3, 50]) {
+      const merged: AuditEntry[] = [];
+      for await (const e of mergedAuditEntries(server.sql, ids, { action: undefined }, pageSize)) merged.push(e);
+      const ours = merged.filter((e) => e.action.startsWith('merge'));
+      expect(
+        ours.map((e) => e.action),
+        `pages of ${pageSize}`,
+      ).toEqual(written);
+      const keys = merged.map((e) => [e.occurredAt, BigInt(e.id)] as const);
+      for (let i = 1; i < keys.length; i++) {
+        const [at, id] = keys[i] as readonly [string, bigint];
+        const [prevAt, prevId] = keys[i - 1] as readonly [string, bigint];
+        expect(prevAt < at || (prevAt === at && prevId < id), `pages of ${pageSize}, entry ${i}`).toBe(true);
+      }
+    }
+  });
+
   test('an organisation token pulls every workspace of its organisation, archived ones too, and nothing of another', async () => {
     const made = await aliceIn.mutate('POST', '/organisations/default/tokens', { name: 'SIEM', scopes: ['audit:read'] });
     expect(made.status, made.text).toBe(201);
