@@ -92,11 +92,12 @@ describe('outpost server start and outpost dev (npm start)', () => {
     const own = await createTestDatabase();
     const { port, server } = await holdPort();
     try {
-      for (const env of [
+      const envs: Record<string, string>[] = [
         { OUTPOST_PORT: String(port) },
         { PORT: String(port) },
         { OUTPOST_HOST: '127.0.0.1', PORT: String(port) },
-      ]) {
+      ];
+      for (const env of envs) {
         const start = await outpost(['server', 'start'], { env: { DATABASE_URL: own.url, ...env } });
         expectOneLine(start, new RegExp(`port ${port} on 127\\.0\\.0\\.1 is in use`));
       }
