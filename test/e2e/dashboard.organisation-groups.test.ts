@@ -210,13 +210,15 @@ describe("the organisation's directory groups in the dashboard", () => {
 
     // A token for the identity provider: made with the scim scope alone, it is shown with the SCIM
     // base URL, and the two together read the directory's groups as the provider would. Only an
-    // owner makes a scim token (a token never outranks its maker), so Alice is made one first; the
-    // page reads her role on the next request.
+    // owner makes a scim token (a token never outranks its maker), and the page offers an admin the
+    // scope disabled, so Alice is made one first and the page read again.
     await server.sql`
       UPDATE organisation_members SET role = 'owner'
       FROM users u
       WHERE organisation_members.user_id = u.id AND u.email = ${ALICE}
         AND organisation_members.organisation_id = (SELECT organisation_id FROM workspaces WHERE id = ${server.workspaceId})`;
+    await page.reload();
+    await page.getByTestId('organisation-role').getByText('organisation owner').waitFor();
     await page.getByTestId('organisation-token-name').fill('okta');
     for (const choice of await page.getByTestId('organisation-token-scope-choice').all()) {
       await choice.setChecked((await choice.getAttribute('data-scope')) === 'scim');
