@@ -8,7 +8,14 @@ import {
   seedDirectoryPeople,
   seedSsoPeople,
 } from './support/directory-setup.js';
-import { expectJson, type Reply, scimCaller, send, signInThroughOrganisation } from './support/organisation-http.js';
+import {
+  expectJson,
+  type Reply,
+  scimCaller,
+  send,
+  signInThroughOrganisation,
+  tenantWithRuns,
+} from './support/organisation-http.js';
 import { pause, percentile, type Row, row } from './support/row.js';
 
 /**
@@ -203,29 +210,6 @@ async function ssoSignIns(server: TestServer, idp: TestOidcProvider, big: Organi
   return times;
 }
 
-/** An owner key of a workspace of an organisation of its own, holding 60 runs of one deployment. */
-async function tenantWithRuns(server: TestServer): Promise<string> {
-  const { ownerKey } = await server.createWorkspace();
-  const api = `${server.url}/api/v1`;
-  const headers = { authorization: `Bearer ${ownerKey}`, 'content-type': 'application/json' };
-  const deployment = JSON.stringify({
-    flowName: 'etl',
-    name: 'nightly',
-    source: 'dir:///bench-directory',
-    entrypoint: 'flow.mjs',
-    workPool: 'default',
-  });
-  const made = expectJson<{ deployment: { id: string } }>(
-    await send(`${api}/deployments`, 'PUT', headers, deployment),
-    200,
-    "the tenant's deployment",
-  );
-  for (let i = 0; i < 60; i++) {
-    expectJson(await send(`${api}/deployments/${made.deployment.id}/runs`, 'POST', headers, '{}'), 201, "the tenant's run");
-  }
-  return ownerKey;
-}
-
 /** The tenant's runs list, one call after another 10 ms apart: at most `count`, within `ms`, until `stop()`. */
 async function probe(server: TestServer, ownerKey: string, count: number, ms: number, stop: () => boolean): Promise<number[]> {
   const times: number[] = [];
@@ -248,7 +232,7 @@ async function otherTenant(
   scim: Scim,
   groups: { everyone: string; arrivals: string; addBig: string; removeBig: string },
 ) {
-  const tenant = await tenantWithRuns(server);
+  const tenant = await tenantWithRuns(server, 'bench-directory');
   const idle = await probe(server, tenant, IDLE_PROBES, Number.POSITIVE_INFINITY, () => false);
   let calls = 0;
   let done = false;

@@ -1,6 +1,6 @@
 import { createOrganisationToken, startTestServer, type TestServer } from '@outpost/api/testing';
 import { type Organisation, seedDirectoryPeople } from './support/directory-setup.js';
-import { expectJson, ownerOf, type PersonSession, type Reply, send } from './support/organisation-http.js';
+import { expectJson, ownerOf, type PersonSession, type Reply, send, tenantWithRuns } from './support/organisation-http.js';
 import { pause, percentile, type Row, row } from './support/row.js';
 
 /**
@@ -241,29 +241,6 @@ async function alternate(
 
 const ms = (what: string, call: () => Promise<Reply>) => async () => (await timed(what, call)).ms;
 
-/** An owner key of a workspace of an organisation of its own, holding 60 runs of one deployment. */
-async function tenantWithRuns(server: TestServer): Promise<string> {
-  const { ownerKey } = await server.createWorkspace();
-  const api = `${server.url}/api/v1`;
-  const headers = { authorization: `Bearer ${ownerKey}`, 'content-type': 'application/json' };
-  const deployment = JSON.stringify({
-    flowName: 'etl',
-    name: 'nightly',
-    source: 'dir:///bench-organisation-scale',
-    entrypoint: 'flow.mjs',
-    workPool: 'default',
-  });
-  const made = expectJson<{ deployment: { id: string } }>(
-    await send(`${api}/deployments`, 'PUT', headers, deployment),
-    200,
-    "the tenant's deployment",
-  );
-  for (let i = 0; i < 60; i++) {
-    expectJson(await send(`${api}/deployments/${made.deployment.id}/runs`, 'POST', headers, '{}'), 201, "the tenant's run");
-  }
-  return ownerKey;
-}
-
 /** The tenant's runs list, one call after another 10 ms apart: at most `count`, until `stop()`. */
 async function probe(server: TestServer, ownerKey: string, count: number, stop: () => boolean): Promise<number[]> {
   const times: number[] = [];
@@ -276,7 +253,7 @@ async function probe(server: TestServer, ownerKey: string, count: number, stop: 
 }
 
 async function otherTenant(server: TestServer, large: Calls) {
-  const tenant = await tenantWithRuns(server);
+  const tenant = await tenantWithRuns(server, 'bench-organisation-scale');
   const idle = await probe(server, tenant, IDLE_PROBES, () => false);
   let calls = 0;
   let done = false;

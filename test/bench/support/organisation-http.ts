@@ -125,3 +125,29 @@ export async function signInThroughOrganisation(server: TestServer, org: string)
     throw new Error(`sign-in through ${org} opened no session: ${callback.status} ${callback.headers.get('location')}`);
   }
 }
+
+/**
+ * An owner key of a workspace of an organisation of its own, holding 60 runs of one deployment
+ * (from `dir:///<source>`): the other tenant whose latency the organisation benchmarks measure.
+ */
+export async function tenantWithRuns(server: TestServer, source: string): Promise<string> {
+  const { ownerKey } = await server.createWorkspace();
+  const api = `${server.url}/api/v1`;
+  const headers = { authorization: `Bearer ${ownerKey}`, 'content-type': 'application/json' };
+  const deployment = JSON.stringify({
+    flowName: 'etl',
+    name: 'nightly',
+    source: `dir:///${source}`,
+    entrypoint: 'flow.mjs',
+    workPool: 'default',
+  });
+  const made = expectJson<{ deployment: { id: string } }>(
+    await send(`${api}/deployments`, 'PUT', headers, deployment),
+    200,
+    "the tenant's deployment",
+  );
+  for (let i = 0; i < 60; i++) {
+    expectJson(await send(`${api}/deployments/${made.deployment.id}/runs`, 'POST', headers, '{}'), 201, "the tenant's run");
+  }
+  return ownerKey;
+}
