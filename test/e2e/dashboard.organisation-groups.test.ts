@@ -204,7 +204,10 @@ describe("the organisation's directory groups in the dashboard", () => {
     expect(DirectoryGroup.parse(await getJson(context, `/groups/${dataPlatform}`)).roles).toEqual([
       { workspace: 'vision', role: 'developer' },
     ]);
-    const people = OrganisationMemberListResponse.parse(await getJson(context, '/members')).items;
+    // The organisation holds more people than a default page, so one page of 200 reads them all.
+    const everyone = OrganisationMemberListResponse.parse(await getJson(context, '/members?limit=200'));
+    expect(everyone.nextCursor).toBeNull();
+    const people = everyone.items;
     expect(people.find((p) => p.email === DANA)?.workspaces).toEqual([{ slug: 'vision', role: 'developer' }]);
     expect(people.find((p) => p.email === ERIN)?.workspaces).toEqual([]);
 
