@@ -1788,7 +1788,7 @@ export const routes = {
     method: 'GET',
     path: '/organisations/:org/audit-log/export',
     summary:
-      "Every matching audit entry of the organisation's workspaces as NDJSON, each workspace's in chain order (its owners, admins and auditors, or an organisation token with audit:read)",
+      "Every matching audit entry of the organisation's workspaces as NDJSON, each workspace's in chain order (its owners, admins and auditors, or an organisation token with audit:read); two run at once per organisation, and a third is refused with 429 and Retry-After",
     access: { roles: READERS, person: true, organisationToken: 'audit:read' },
     params: OrganisationParams,
     query: OrganisationAuditExportQuery,

@@ -7,6 +7,7 @@ import type { ApiKeyCache } from './db/api-keys.js';
 import type { LimitedPools } from './db/claim.js';
 import type { Sql } from './db/client.js';
 import type { WorkerRows } from './db/workers.js';
+import type { BulkReads } from './http/bulk-reads.js';
 import type { RateLimiter } from './http/rate-limit.js';
 import type { Logger } from './logger.js';
 import type { Mailer } from './mail/mailer.js';
@@ -37,6 +38,8 @@ export interface AppDeps {
   dashboardDir?: string | null;
   /** Request limits per credential, per workspace and per client address. */
   rateLimiter: RateLimiter;
+  /** Places and pacing of long reads of a tenant's history (the organisation's audit export). */
+  bulkReads: BulkReads;
   /** Reverse proxies in front of the API whose X-Forwarded-For entries are believed (0: none). */
   trustedProxyHops: number;
   /** The origin browsers reach the API at, without a trailing slash; single sign-on redirect URIs are made from it. */

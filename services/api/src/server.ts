@@ -19,6 +19,7 @@ import { type EmbeddedPostgres, startEmbeddedPostgres } from './db/embedded.js';
 import { migrateDatabase } from './db/migrate.js';
 import { ensurePartitions } from './db/partitions.js';
 import { WorkerRows } from './db/workers.js';
+import { type BulkReadLimits, BulkReads } from './http/bulk-reads.js';
 import type { AppEnv } from './http/env.js';
 import { createHttpServer } from './http/http-server.js';
 import { RateLimiter, type RateLimitSettings } from './http/rate-limit.js';
@@ -92,6 +93,8 @@ export interface ServerOptions {
   dashboardDir?: string | null;
   /** Request limits per credential, workspace and client address (see http/rate-limit.ts for the defaults). */
   rateLimits?: Partial<RateLimitSettings>;
+  /** Places and share of long reads (the organisation's audit export); DEFAULT_BULK_READ_LIMITS otherwise. */
+  bulkReads?: Partial<BulkReadLimits>;
   /** Reverse proxies in front of the API whose X-Forwarded-For entries are believed. @default 0 */
   trustedProxyHops?: number;
   /** The origin browsers reach the API at; single sign-on redirect URIs are made from it. @default the server's own URL */
@@ -246,6 +249,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       shutdown: shutdown.signal,
       dashboardDir: options.dashboardDir,
       rateLimiter: new RateLimiter(options.rateLimits),
+      bulkReads: new BulkReads(options.bulkReads),
       trustedProxyHops: options.trustedProxyHops ?? 0,
       // Set to the listening address below unless configured.
       publicUrl: options.publicUrl?.replace(/\/+$/, '') ?? '',

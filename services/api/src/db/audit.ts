@@ -255,13 +255,14 @@ export async function readChainHeads(db: Db, workspaceIds: readonly string[]): P
 /**
  * Every matching entry of several workspaces: each workspace's in chain order, the workspaces merged
  * by time (then entry id), read a page per workspace at a time so memory stays bounded by the page
- * size times the number of workspaces, however long the logs are.
+ * size times the number of workspaces, however long the logs are. `pageSize` may be a function of the
+ * workspaces still being read, so a fixed buffer is shared among fewer as they run out.
  */
 export async function* mergedAuditEntries(
   db: Db,
   workspaceIds: readonly string[],
   filters: AuditFilters,
-  pageSize: number,
+  pageSize: number | ((liveWorkspaces: number) => number),
   firstAfterSeq: string | null = null,
 ): AsyncGenerator<AuditEntry> {
   interface Cursor {
@@ -276,12 +277,18 @@ export async function* mergedAuditEntries(
     afterSeq: firstAfterSeq,
     done: false,
   }));
+  // Workspaces not yet read to their end: a page size given as a function grows as they run out.
+  let live = cursors.length;
   const refill = async (c: Cursor) => {
     if (c.done || c.buffer.length > 0) return;
-    const page = await readAuditEntriesAfter(db, c.workspaceId, filters, c.afterSeq, pageSize);
+    const size = typeof pageSize === 'number' ? pageSize : pageSize(live);
+    const page = await readAuditEntriesAfter(db, c.workspaceId, filters, c.afterSeq, size);
     c.buffer = page;
     c.afterSeq = page.at(-1)?.chain.seq ?? c.afterSeq;
-    if (page.length < pageSize) c.done = true;
+    if (page.length < size) {
+      c.done = true;
+      live--;
+    }
   };
   const earlier = (a: AuditEntry, b: AuditEntry) =>
     a.occurredAt < b.occurredAt || (a.occurredAt === b.occurredAt && BigInt(a.id) < BigInt(b.id));

@@ -34,6 +34,14 @@ const EXPORT_PAGE = 500;
 const EXPORT_BUFFER = 5_000;
 const MIN_WORKSPACE_PAGE = 50;
 
+/**
+ * A workspace's page when `live` workspaces still have entries to read: the buffer shared among
+ * them, so pages grow as workspaces run out and the last ones are read in pages of EXPORT_PAGE.
+ */
+function exportPageSize(live: number): number {
+  return Math.min(EXPORT_PAGE, Math.max(MIN_WORKSPACE_PAGE, Math.floor(EXPORT_BUFFER / Math.max(1, live))));
+}
+
 /** The organisation's id and every workspace id: where a change to its tokens is recorded. */
 async function tokenAdmin(deps: AppDeps, principal: Principal, org: string, doing: string) {
   const userId = await actingIn(deps, principal, org);
@@ -166,23 +174,36 @@ export const organisationAuditHandlers = {
       params.org,
       "reading the organisation's audit log",
     );
-    const workspaces = await exportedWorkspaces(deps, organisationId, query.workspace);
-    const entries = mergedAuditEntries(
-      deps.sql,
-      workspaces.map((w) => w.id),
-      filters(query),
-      Math.min(EXPORT_PAGE, Math.max(MIN_WORKSPACE_PAGE, Math.floor(EXPORT_BUFFER / workspaces.length))),
-      query.afterSeq ?? null,
-    );
-    // The first entry is read before the answer starts, so a filter the database refuses is a 4xx
-    // problem like anywhere else, not a stream cut off after a 200.
-    let pending: IteratorResult<AuditEntry> | null = await entries.next();
+    // A place of the organisation's few, held until the answer ends, however it ends.
+    const read = deps.bulkReads.enter(organisationId, "an export of the organisation's audit log");
+    signal.addEventListener('abort', read.release, { once: true });
+    let entries: AsyncGenerator<AuditEntry>;
+    let pending: IteratorResult<AuditEntry> | null;
+    try {
+      const workspaces = await exportedWorkspaces(deps, organisationId, query.workspace);
+      entries = mergedAuditEntries(
+        deps.sql,
+        workspaces.map((w) => w.id),
+        filters(query),
+        exportPageSize,
+        query.afterSeq ?? null,
+      );
+      // The first entry is read before the answer starts, so a filter the database refuses is a 4xx
+      // problem like anywhere else, not a stream cut off after a 200.
+      pending = await entries.next();
+    } catch (error) {
+      read.release();
+      throw error;
+    }
     const encoder = new TextEncoder();
     // Set once the reader went away: a page read meanwhile is dropped, not written to a closed stream.
     let cancelled = false;
     const body = new ReadableStream<Uint8Array>({
       async pull(controller) {
         try {
+          // Each page of the answer is a slice of work; between slices the export rests (http/bulk-reads.ts).
+          await read.turn(signal);
+          const started = performance.now();
           const lines: string[] = [];
           while (lines.length < EXPORT_PAGE && !signal.aborted && !cancelled) {
             const next: IteratorResult<AuditEntry> = pending ?? (await entries.next());
@@ -193,11 +214,14 @@ export const organisationAuditHandlers = {
           }
           if (cancelled) return;
           if (lines.length > 0) controller.enqueue(encoder.encode(lines.join('')));
+          read.worked(performance.now() - started);
           if (lines.length < EXPORT_PAGE || signal.aborted) {
+            read.release();
             controller.close();
             await entries.return(undefined);
           }
         } catch (error) {
+          read.release();
           if (cancelled) return;
           logger.error({ err: error }, 'organisation audit export failed part-way');
           controller.error(error);
@@ -205,6 +229,7 @@ export const organisationAuditHandlers = {
       },
       async cancel() {
         cancelled = true;
+        read.release();
         await entries.return(undefined);
       },
     });
