@@ -1,21 +1,26 @@
 import { type FlowRun, type FlowRunAttempt, shortCodeDigest } from '@outpost/sdk/contracts';
 import { Notice } from '../components/notice.js';
 import { StateBadge } from '../components/state-badge.js';
+import { ATTEMPT_CAUSE_TEXT, type AttemptCause } from '../lib/attempt-causes.js';
 import { formatDateTime, formatDuration, spanMs } from '../lib/format.js';
 
 /**
  * Every attempt a worker claimed: which worker ran it, when, how long, how it ended, the exit code
  * its worker saw and the code it was handed. Kept after the run ends (the run itself then names no
- * worker). The run page reads them (useRunAttempts) whenever the run changes.
+ * worker). The run page reads them (useRunAttempts) whenever the run changes. Each attempt says why
+ * it began (`causes`, read from the run's state history): resumed after a wait, retried by the retry
+ * policy, or retried by hand.
  */
 export function RunAttempts({
   run,
   now,
   attempts,
   error,
+  causes,
 }: {
   run: FlowRun;
   now: number;
+  causes: ReadonlyMap<number, AttemptCause>;
   attempts: readonly FlowRunAttempt[] | null;
   error: string | null;
 }) {
@@ -34,6 +39,7 @@ export function RunAttempts({
           <thead>
             <tr>
               <th>Attempt</th>
+              <th>Cause</th>
               <th>Worker</th>
               <th>Claimed</th>
               <th>Started</th>
@@ -47,6 +53,7 @@ export function RunAttempts({
             {attempts.map((a) => (
               <tr key={a.attempt} data-testid="run-attempt-row" data-attempt={a.attempt}>
                 <td>{a.attempt}</td>
+                <td data-testid="run-attempt-cause">{causeText(causes.get(a.attempt))}</td>
                 <td className="mono small" title={a.workerId} data-testid="run-attempt-worker">
                   {a.workerName ?? a.workerId.slice(0, 8)}
                 </td>
@@ -67,4 +74,8 @@ export function RunAttempts({
       )}
     </section>
   );
+}
+
+function causeText(cause: AttemptCause | undefined) {
+  return cause ? ATTEMPT_CAUSE_TEXT[cause] : <span className="muted">—</span>;
 }

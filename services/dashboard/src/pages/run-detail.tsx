@@ -1,12 +1,5 @@
-import {
-  type Artifact,
-  attemptLabel,
-  type FlowRun,
-  isTerminal,
-  type Role,
-  type StateHistoryResponse,
-} from '@outpost/sdk/contracts';
-import { type ReactNode, useCallback, useEffect, useRef, useState } from 'react';
+import { type Artifact, type FlowRun, isTerminal, type Role, type StateHistoryResponse } from '@outpost/sdk/contracts';
+import { type ReactNode, useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { describeFailure } from '../api/client.js';
 import { api } from '../api/instance.js';
 import { subscribeRunEvents } from '../api/run-events.js';
@@ -19,6 +12,7 @@ import { useNow } from '../hooks/use-now.js';
 import { useRunAttempts } from '../hooks/use-run-attempts.js';
 import { useTaskRuns } from '../hooks/use-task-runs.js';
 import { mayCall } from '../lib/asset-metadata.js';
+import { attemptCauses, describeRunAttempt } from '../lib/attempt-causes.js';
 import {
   deploymentLabel,
   formatDateTime,
@@ -55,6 +49,7 @@ export function RunDetailPage({ id, role }: { id: string; role: Role | null }) {
   const taskRuns = useTaskRuns(id, run ? live : null, run?.updatedAt ?? null);
   const manifest = useRunManifest(run);
   const attempts = useRunAttempts(run);
+  const causes = useMemo(() => attemptCauses(states), [states]);
 
   const acceptRun = useCallback((next: FlowRun) => {
     setRun((current) => (current && Date.parse(current.updatedAt) > Date.parse(next.updatedAt) ? current : next));
@@ -180,7 +175,7 @@ export function RunDetailPage({ id, role }: { id: string; role: Role | null }) {
           )}
         </Fact>
         <Fact label="Attempt" testId="run-attempt">
-          {attemptLabel(run)}
+          {describeRunAttempt(run, causes)}
         </Fact>
         <Fact label="Scheduled">{formatDateTime(run.scheduledTime ?? run.expectedStartTime)}</Fact>
         <Fact label="Started">{run.startTime ? formatDateTime(run.startTime) : formatRelative(run.expectedStartTime, now)}</Fact>
@@ -202,7 +197,7 @@ export function RunDetailPage({ id, role }: { id: string; role: Role | null }) {
           <TagList tags={run.tags} />
         </Fact>
       </dl>
-      <RunAttempts run={run} now={now} attempts={attempts.attempts} error={attempts.error} />
+      <RunAttempts run={run} now={now} attempts={attempts.attempts} error={attempts.error} causes={causes} />
       <RunManifest view={manifest} />
       <div className="two-columns">
         <section className="panel" aria-label="Parameters">
