@@ -321,6 +321,21 @@ describe('the deployment page', () => {
     expect(await rows.getByTestId('run-link').allTextContents()).toEqual(['in-1h', 'in-2h', 'in-3h']);
     await screenshot(page, 'deployment-upcoming-runs');
   });
+  it('lists upcoming runs soonest first on the runs page too, above the runs that have started', async () => {
+    const { items } = unwrap(await stack.owner.call('flowRunsList', { query: { deploymentId: pinned.id, limit: 10 } }));
+    const upcoming = items.filter((r) => r.state.type === 'SCHEDULED' && r.startTime === null);
+    const soonestFirst = [...upcoming].sort((a, b) => Date.parse(a.expectedStartTime) - Date.parse(b.expectedStartTime));
+    expect(soonestFirst.map((r) => r.name)).toEqual(['in-1h', 'in-2h', 'in-3h']);
+    // Created 2h, 1h, 3h: the API's newest-first order is not the order they run in.
+    expect(upcoming.map((r) => r.name)).not.toEqual(['in-1h', 'in-2h', 'in-3h']);
+
+    await page.goto(`${stack.server.url}/#/runs?deployment=${pinned.id}`);
+    const rows = page.locator('[data-testid="runs-table"] [data-testid="run-row"]');
+    await expect.poll(() => rows.count(), { timeout: 15_000 }).toBe(items.length);
+    const shown = await rows.evaluateAll((nodes) => nodes.map((n) => n.getAttribute('data-run-id')));
+    expect(shown.slice(0, 3)).toEqual(soonestFirst.map((r) => r.id));
+    await screenshot(page, 'runs-upcoming-soonest-first');
+  });
   it('says which deploy key signed a signed deployment', async () => {
     const pair = generateDeployKeyPair();
     const key = parseSigningKey(pair.privateKeyPem);

@@ -6,9 +6,9 @@ export function isUpcoming(run: Pick<FlowRun, 'state' | 'startTime'>): boolean {
 }
 
 /**
- * Runs as a deployment page lists them: the upcoming ones first, soonest first (by expected start
- * time, not by when the scheduler created them, which is in batches and in no useful order), then
- * the rest in the order given (newest first).
+ * Runs as the deployment page and each page of the runs list show them: the upcoming ones first,
+ * soonest first (by expected start time, not by when the scheduler created them, which is in
+ * batches and in no useful order), then the rest in the order given (newest first).
  */
 export function upcomingFirst<T extends Pick<FlowRun, 'id' | 'state' | 'startTime' | 'expectedStartTime'>>(
   runs: readonly T[],

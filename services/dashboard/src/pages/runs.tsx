@@ -12,6 +12,7 @@ import { VirtualList } from '../components/virtual-list.js';
 import { useNow } from '../hooks/use-now.js';
 import { deploymentLabel, formatDateTime, formatDuration, formatRelative, pluralise, spanMs } from '../lib/format.js';
 import { filtersFromSearch, filtersKey, filtersToSearch, listQuery, type RunFilters, runMatches } from '../lib/run-filters.js';
+import { upcomingFirst } from '../lib/run-order.js';
 import { currentCursor, initialPages, runPagesReducer } from '../lib/run-pages.js';
 import { href, navigate } from '../router.js';
 import { RunFilterBar } from './run-filter-bar.js';
@@ -67,6 +68,8 @@ export function RunsPage({ search }: { search: URLSearchParams }) {
   );
 
   const setFilters = (next: RunFilters) => navigate('/runs', filtersToSearch(next), { replace: true });
+  // The scheduler creates a schedule's runs in batches, so creation order says nothing of when they run.
+  const rows = useMemo(() => upcomingFirst(pages.items), [pages.items]);
 
   return (
     <div className="page page-fill">
@@ -90,16 +93,16 @@ export function RunsPage({ search }: { search: URLSearchParams }) {
           <span>Start</span>
           <span className="num">Duration</span>
         </div>
-        {pages.items.length === 0 && !pages.loading ? (
+        {rows.length === 0 && !pages.loading ? (
           <Empty>No runs match these filters.</Empty>
         ) : (
           <VirtualList
-            count={pages.items.length}
+            count={rows.length}
             rowHeight={ROW_HEIGHT}
             resetKey={`${key}/${pages.index}`}
             className="table-body"
             renderRow={(i) => {
-              const run = pages.items[i];
+              const run = rows[i];
               return run ? <RunRow key={run.id} run={run} now={now} onTag={(tag) => setFilters({ ...filters, tag })} /> : null;
             }}
           />
