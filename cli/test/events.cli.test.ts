@@ -62,20 +62,23 @@ describe('outpost events and webhooks', () => {
         body: JSON.stringify(body),
       });
     expect((await call('/work-pools', { name: 'cli-sensors' })).status).toBe(201);
-    // A sensor poll, as a worker makes every few seconds: audited, and internal bookkeeping.
-    expect((await call('/work-pools/cli-sensors/sensor-ticks/claim', { workerId: randomUUID(), limit: 1 })).status).toBe(200);
+    // A restarted worker adopting its runs: audited, and internal bookkeeping.
+    expect(
+      (await call('/work-pools/cli-sensors/runs/adopt', { workerId: randomUUID(), runs: [{ id: randomUUID(), attempt: 1 }] }))
+        .status,
+    ).toBe(200);
     expect((await call('/events', { events: [{ kind: 'cli.after-poll', payload: {} }] })).status).toBe(202);
 
     const kinds = (stdout: string) => (JSON.parse(stdout) as { kind: string }[]).map((e) => e.kind);
     const plain = await outpost('events', 'ls', '--limit', '200', '--json');
     expect(plain.code, plain.stderr).toBe(0);
     expect(kinds(plain.stdout)).toContain('cli.after-poll');
-    expect(kinds(plain.stdout)).not.toContain('audit.sensorticksclaim');
+    expect(kinds(plain.stdout)).not.toContain('audit.poolrunsadopt');
     const all = await outpost('events', 'ls', '--limit', '200', '--internal', '--json');
     expect(all.code, all.stderr).toBe(0);
-    expect(kinds(all.stdout)).toEqual(expect.arrayContaining(['cli.after-poll', 'audit.sensorticksclaim']));
+    expect(kinds(all.stdout)).toEqual(expect.arrayContaining(['cli.after-poll', 'audit.poolrunsadopt']));
     const table = await outpost('events', 'ls', '--internal', '--kind', 'audit.*');
-    expect(table.stdout).toMatch(/audit\.sensorticksclaim\s+audit-entry:sensorTicksClaim/);
+    expect(table.stdout).toMatch(/audit\.poolrunsadopt\s+audit-entry:poolRunsAdopt/);
 
     const help = await outpost('events', 'ls', '--help');
     expect(help.stdout).toContain('--internal');

@@ -103,13 +103,16 @@ describe('events and webhooks in the dashboard', () => {
   it('hides internal bookkeeping until "Show internal events" is ticked, then lists and streams it', async () => {
     unwrap(await owner.call('poolsCreate', { body: { name: 'sensing' } }));
     const poll = () =>
-      owner.call('sensorTicksClaim', { params: { pool: 'sensing' }, body: { workerId: randomUUID(), limit: 1 } });
-    // A worker's sensor poll (audited, internal), then an event after it.
+      owner.call('poolRunsAdopt', {
+        params: { pool: 'sensing' },
+        body: { workerId: randomUUID(), runs: [{ id: randomUUID(), attempt: 1 }] },
+      });
+    // A restarted worker adopting its runs (audited, internal), then an event after it.
     unwrap(await poll());
     const { ids } = unwrap(await owner.call('eventsEmit', { body: { events: [{ kind: 'after.poll' }] } }));
     await page.goto(`${server.url}/#/events`);
     await page.locator(`[data-testid="event-row"][data-event-id="${ids[0]}"]`).waitFor();
-    const claims = page.locator('[data-testid="event-row"][data-kind="audit.sensorticksclaim"]');
+    const claims = page.locator('[data-testid="event-row"][data-kind="audit.poolrunsadopt"]');
     expect(await claims.count()).toBe(0);
     expect(await page.getByTestId('events-internal').isChecked()).toBe(false);
 

@@ -68,19 +68,20 @@ export const SYSTEM_EVENT_KINDS = {
 } as const;
 
 /**
- * Internal bookkeeping: the audit events of the worker protocol's own calls, made by worker keys
- * every few seconds whether or not anything happens (a sensor poll claims ticks even when none is
- * due). What they change is recorded where it happens — a run's `flow-run.*` events, its logs, a
- * sensor's ticks — so the list and the live stream leave them out unless asked with
- * `internal=true`, or unless `kind` names one exactly. Automations, triggers and waits still see
- * them; the audit log keeps them as every other entry.
+ * Internal bookkeeping: the audit events of the worker protocol's own calls, made by worker keys.
+ * What they change is recorded where it happens — a run's `flow-run.*` events, its logs, a sensor's
+ * ticks — so the list and the live stream leave them out unless asked with `internal=true`, or
+ * unless `kind` names one exactly. Automations, triggers and waits still see them.
+ * The hot paths (sensor polls and tick reports, batched run states and logs) are no longer audited
+ * at all (UNAUDITED_ROUTES in the API), so only entries written before that carry their kinds;
+ * they stay internal so that such history does not flood the list either.
  */
 export const INTERNAL_EVENT_KINDS = {
-  'audit.sensorticksclaim': "a worker's sensor poll claimed the pool's due ticks (every poll, with or without one)",
-  'audit.sensortickscomplete': "a worker reported a sensor tick's outcome (its runs have flow-run events of their own)",
+  'audit.sensorticksclaim': "a worker's sensor poll claimed the pool's due ticks (no longer audited; earlier entries)",
+  'audit.sensortickscomplete': "a worker reported a sensor tick's outcome (no longer audited; earlier entries)",
   'audit.poolrunsadopt': 'a restarted worker adopted the runs it held',
-  'audit.poolrunssetstates': "a worker reported many runs' states at once (each has its flow-run event)",
-  'audit.poolrunslogswrite': "a worker delivered many runs' log lines at once (the lines are their own record)",
+  'audit.poolrunssetstates': "a worker reported many runs' states at once (no longer audited; earlier entries)",
+  'audit.poolrunslogswrite': "a worker delivered many runs' log lines at once (no longer audited; earlier entries)",
 } as const;
 export type InternalEventKind = keyof typeof INTERNAL_EVENT_KINDS;
 

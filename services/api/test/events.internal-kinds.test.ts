@@ -7,10 +7,10 @@ import { EventReader } from './events.support.js';
 import { type Call, client } from './helpers.js';
 
 /*
- * Internal bookkeeping (the audit events of the worker protocol, one per sensor poll of every
- * worker) is left out of the events list and the live stream unless a reader asks for it with
- * `internal=true` or names its kind exactly. Audit events people care about (an API key created)
- * stay in view.
+ * Internal bookkeeping (the audit events of the worker protocol's calls, such as a restarted worker
+ * adopting its runs) is left out of the events list and the live stream unless a reader asks for it
+ * with `internal=true` or names its kind exactly. Audit events people care about (an API key
+ * created) stay in view. The protocol's hot paths (sensor polls every few seconds) are not audited.
  */
 
 let server: TestServer;
@@ -36,11 +36,18 @@ afterAll(async () => {
   await server?.close();
 });
 
-/** A worker's sensor poll (audited as `audit.sensorticksclaim`), a key created (audited), then a marker event. */
+/**
+ * A worker's sensor poll (not audited), a worker adopting its runs after a restart (audited as
+ * `audit.poolrunsadopt`), a key created (audited), then a marker event.
+ */
 async function bookkeepingThenMarker(marker: string): Promise<void> {
   const worker = client(server, await ws.createKey('worker', [pool]));
   const claimed = await worker('POST', `/work-pools/${pool}/sensor-ticks/claim`, { body: { workerId: randomUUID(), limit: 1 } });
   expect(claimed.status, claimed.text).toBe(200);
+  const adopted = await worker('POST', `/work-pools/${pool}/runs/adopt`, {
+    body: { workerId: randomUUID(), runs: [{ id: randomUUID(), attempt: 1 }] },
+  });
+  expect(adopted.status, adopted.text).toBe(200);
   const created = await owner('POST', '/api-keys', { body: { name: `k-${marker}`, role: 'viewer' } });
   expect(created.status, created.text).toBe(201);
   const emitted = await owner('POST', '/events', { body: { events: [{ kind: marker, payload: {} }] } });
@@ -63,30 +70,30 @@ async function stream(key: string, query: string): Promise<EventReader> {
 const kinds = (items: OutpostEvent[]) => items.map((e) => e.kind);
 
 describe('internal bookkeeping events are hidden unless asked for', () => {
-  test('the list leaves out sensor tick claims by default and shows them with internal=true, in its own workspace only', async () => {
+  test('the list leaves out a worker adopting its runs by default and shows them with internal=true, in its own workspace only', async () => {
     await bookkeepingThenMarker('marker.list');
 
     const plain = await owner('GET', '/events?limit=200');
     expect(plain.status, plain.text).toBe(200);
     expect(kinds(plain.body.items)).toEqual(expect.arrayContaining(['marker.list', 'audit.apikeyscreate']));
-    expect(kinds(plain.body.items)).not.toContain('audit.sensorticksclaim');
+    expect(kinds(plain.body.items)).not.toContain('audit.poolrunsadopt');
 
     const withInternal = await owner('GET', '/events?limit=200&internal=true');
     expect(kinds(withInternal.body.items)).toEqual(
-      expect.arrayContaining(['marker.list', 'audit.apikeyscreate', 'audit.sensorticksclaim']),
+      expect.arrayContaining(['marker.list', 'audit.apikeyscreate', 'audit.poolrunsadopt']),
     );
     // In ledger order too (what `events tail` and live views page with).
     const ascending = await owner('GET', '/events?order=asc&afterSeq=0&limit=200');
     expect(kinds(ascending.body.items)).toContain('marker.list');
-    expect(kinds(ascending.body.items)).not.toContain('audit.sensorticksclaim');
+    expect(kinds(ascending.body.items)).not.toContain('audit.poolrunsadopt');
 
     // A prefix does not bring them back; naming the kind exactly does.
     const audit = await owner('GET', '/events?kind=audit.*');
     expect(kinds(audit.body.items)).toContain('audit.apikeyscreate');
-    expect(kinds(audit.body.items)).not.toContain('audit.sensorticksclaim');
-    const exact = await owner('GET', '/events?kind=audit.sensorticksclaim');
-    expect(kinds(exact.body.items)).toEqual(expect.arrayContaining(['audit.sensorticksclaim']));
-    expect(new Set(kinds(exact.body.items))).toEqual(new Set(['audit.sensorticksclaim']));
+    expect(kinds(audit.body.items)).not.toContain('audit.poolrunsadopt');
+    const exact = await owner('GET', '/events?kind=audit.poolrunsadopt');
+    expect(kinds(exact.body.items)).toEqual(expect.arrayContaining(['audit.poolrunsadopt']));
+    expect(new Set(kinds(exact.body.items))).toEqual(new Set(['audit.poolrunsadopt']));
 
     // Another workspace asking for internal events sees none of this one's.
     const elsewhere = await client(server, other.ownerKey)('GET', '/events?limit=200&internal=true');
@@ -109,19 +116,19 @@ describe('internal bookkeeping events are hidden unless asked for', () => {
 
     await plain.waitFor((e: OutpostEvent) => e.kind === 'marker.live');
     await withInternal.waitFor((e: OutpostEvent) => e.kind === 'marker.live');
-    // Streams are in ledger order: the claim, committed before the marker, came first or not at all.
+    // Streams are in ledger order: the adoption, committed before the marker, came first or not at all.
     expect(kinds(plain.events as OutpostEvent[])).toContain('audit.apikeyscreate');
-    expect(kinds(plain.events as OutpostEvent[])).not.toContain('audit.sensorticksclaim');
-    expect(kinds(withInternal.events as OutpostEvent[])).toContain('audit.sensorticksclaim');
+    expect(kinds(plain.events as OutpostEvent[])).not.toContain('audit.poolrunsadopt');
+    expect(kinds(withInternal.events as OutpostEvent[])).toContain('audit.poolrunsadopt');
 
     const replayed = await stream(ws.ownerKey, '?afterSeq=0');
     await replayed.waitFor((e: OutpostEvent) => e.kind === 'marker.live');
-    expect(kinds(replayed.events as OutpostEvent[])).not.toContain('audit.sensorticksclaim');
+    expect(kinds(replayed.events as OutpostEvent[])).not.toContain('audit.poolrunsadopt');
     const replayedInternal = await stream(ws.ownerKey, '?afterSeq=0&internal=true');
-    await replayedInternal.waitFor((e: OutpostEvent) => e.kind === 'audit.sensorticksclaim');
+    await replayedInternal.waitFor((e: OutpostEvent) => e.kind === 'audit.poolrunsadopt');
   });
 
-  test('every internal kind is the audit event of an audited mutation a worker key makes', () => {
+  test('every internal kind is the audit event of a mutation a worker key makes, and every such audited mutation is internal', () => {
     const byKind = new Map(Object.entries(routes).map(([name, route]) => [`audit.${name.toLowerCase()}`, { name, route }]));
     for (const kind of Object.keys(INTERNAL_EVENT_KINDS)) {
       const found = byKind.get(kind);
@@ -129,7 +136,33 @@ describe('internal bookkeeping events are hidden unless asked for', () => {
       if (!found) continue;
       expect(found.route.method, kind).not.toBe('GET');
       expect(found.route.access.roles as readonly string[], kind).toContain('worker');
-      expect(UNAUDITED_ROUTES[found.name as RouteName], kind).toBeUndefined();
+    }
+    // The worker protocol's own routes (a pool's runs and sensor ticks) are either not audited or internal.
+    const protocol = Object.entries(routes).filter(
+      ([, route]) => route.method !== 'GET' && /^\/work-pools\/:pool\/(?:runs|sensor-ticks)\//.test(route.path),
+    );
+    expect(protocol.length).toBeGreaterThanOrEqual(5);
+    for (const [name] of protocol) {
+      const audited = UNAUDITED_ROUTES[name as RouteName] === undefined;
+      expect(!audited || `audit.${name.toLowerCase()}` in INTERNAL_EVENT_KINDS, name).toBe(true);
+    }
+  });
+
+  test('sensor polls and tick reports, batched run states and logs leave no audit entry', async () => {
+    const worker = client(server, await ws.createKey('worker', [pool]));
+    const before = await server.sql<{ n: number }[]>`
+      SELECT count(*)::int AS n FROM audit_log WHERE workspace_id = ${ws.workspaceId} AND path LIKE ${`/api/v1/work-pools/${pool}/%`}`;
+    for (let i = 0; i < 3; i++) {
+      const claimed = await worker('POST', `/work-pools/${pool}/sensor-ticks/claim`, {
+        body: { workerId: randomUUID(), limit: 1 },
+      });
+      expect(claimed.status, claimed.text).toBe(200);
+    }
+    const after = await server.sql<{ n: number }[]>`
+      SELECT count(*)::int AS n FROM audit_log WHERE workspace_id = ${ws.workspaceId} AND path LIKE ${`/api/v1/work-pools/${pool}/%`}`;
+    expect(after[0]?.n).toBe(before[0]?.n);
+    for (const name of ['sensorTicksClaim', 'sensorTicksComplete', 'poolRunsSetStates', 'poolRunsLogsWrite'] as const) {
+      expect(UNAUDITED_ROUTES[name], name).toEqual(expect.any(String));
     }
   });
 });

@@ -38,6 +38,11 @@ export const UNAUDITED_ROUTES: Partial<Record<RouteName, string>> = {
   eventsEmit: 'events are an append-only record of their own, with their source (api, run) and its id',
   externalPollsClaim: 'each poll of a deferred job; the lease and its worker are kept on the wait',
   externalPollsComplete: "each poll of a deferred job; what it saw is kept on the wait, and its ending is the wait's resolution",
+  sensorTicksClaim: "every worker's sensor poll, every few seconds, due tick or not; a claimed tick keeps its worker and lease",
+  sensorTicksComplete:
+    "each sensor tick; its outcome, cursor and runs are kept on the tick, the runs' creation in their state history",
+  poolRunsSetStates: "a worker's batch of run states; each state, with its worker, is in its run's state history",
+  poolRunsLogsWrite: "a worker's batch of log lines; the lines are an append-only record of their own",
 };
 
 /** Whether a call of this route by this principal is audited: mutations by people and keys. */

@@ -206,7 +206,7 @@ export function EventsPage({ search }: { search: URLSearchParams }) {
         <button type="submit" className="button" data-testid="events-apply">
           Filter
         </button>
-        <label className="field-inline" title="Audit events of the worker protocol, such as audit.sensorticksclaim">
+        <label className="field-inline" title="Audit events of the worker protocol, such as audit.poolrunsadopt">
           <input
             type="checkbox"
             checked={applied.internal}
