@@ -59,18 +59,18 @@ count), large and empty alternated, after one warm-up each.
 Bounds (from the requirement; the rows show whether they hold, nothing asserts them): each of the four calls under
 ${P95_BOUND_MS.toLocaleString('en')} ms p95 at these bounds, and the other tenant's p99 raised by at most ${NEIGHBOUR_BOUND}×.
 
-Measured (2 shared cores, load average 8–10, Postgres on the same machine; the people list paged in joining order, migration
-0057): health p95 171 ms (5.3× the empty organisation), members first page p95 53 ms (2.1×), usage p95 160 ms (7.8×), the
-last day's export p95 386 ms, the export's first line p95 888 ms: within 1 s. Not within the bounds: the whole year's
-export, 10.7 s p50 and 17.8 s p95 for 100,003 entries; every page of the people, 8.0 s for 251 pages of 200; and the other
-tenant's p99, 201 ms against 37 ms idle (5.4×), with the export holding most of each busy cycle. An earlier run, paging by
-email address, walked every page in 15.6 s; before the list was paged, the whole list of 50,000 was one answer of 8–10.5 s
-(its statement alone 11.6 s under EXPLAIN ANALYZE: a correlated subquery per person, 1.8 s of it JIT). The export's page
-statement is not the cost: each workspace's page of 50 (5,000 buffered over 100 workspaces) is an index scan of
-\`audit_log_chain_uq\` in under 1 ms, generic plan or custom; the time goes to the 2,000 pages read one after another as
-the merge empties them and to each entry's JSON on the API's event loop, which is also what the other tenant waits behind.
-The first line waits for the first page of all 100 workspaces (read 4 at a time). Seeding took 130–170 s, most of it the
-100,000 audit entries (about 700 a second through the chain trigger on this machine).`;
+Measured on 2026-11-28 (2 cores, load average about 1, Postgres on the same machine): health p95 27.5 ms (2.4× the empty
+organisation), members first page p95 8.9 ms (1.4×), usage p95 34 ms (3.3×), the export's first line p95 134 ms, the last
+day's export p95 109 ms: within 1 s. The whole year's export, 100,003 entries, takes 5.3 s p50. The other tenant's p99 is
+18.5 ms against 11.9 ms idle (1.56×), within the bound. Before the export was paced, the same run gave 3.4 s for the whole
+year and 54.7 ms (4.5×) for the other tenant's p99. The export now works in slices of 500 entries and rests between them,
+so that running exports together take at most half of the server's time (services/api/src/http/bulk-reads.ts), and an
+organisation runs at most two at once. Each workspace's page is the 5,000-entry buffer shared among the workspaces still
+being read, so it grows from 50 as workspaces run out; the merge is a binary heap. On 2026-11-27, under a load average of
+8–10 and before the heap, pacing and growing pages, the whole year took 10.7 s p50 and the other tenant's p99 was 5.4×.
+Every page of the people takes 3.2 s for 251 pages of 200; before the list was paged, the whole list of 50,000 was one
+answer of 8–10.5 s. The first line waits for the first page of all 100 workspaces (read 4 at a time). Seeding takes
+30–170 s, most of it the 100,000 audit entries through the chain trigger.`;
 
 interface Org {
   id: string;
