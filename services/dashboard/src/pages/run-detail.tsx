@@ -13,15 +13,8 @@ import { useRunAttempts } from '../hooks/use-run-attempts.js';
 import { useTaskRuns } from '../hooks/use-task-runs.js';
 import { mayCall } from '../lib/asset-metadata.js';
 import { attemptCauses, describeRunAttempt } from '../lib/attempt-causes.js';
-import {
-  deploymentLabel,
-  formatDateTime,
-  formatDuration,
-  formatRelative,
-  pluralise,
-  runningTimeMs,
-  spanMs,
-} from '../lib/format.js';
+import { deploymentLabel, formatDateTime, formatRelative } from '../lib/format.js';
+import { runDuration } from '../lib/run-duration.js';
 import { href } from '../router.js';
 import { RunActions } from './run-actions.js';
 import { RunArtifacts } from './run-artifacts.js';
@@ -127,11 +120,7 @@ export function RunDetailPage({ id, role }: { id: string; role: Role | null }) {
     return <div className="page">{error ? <Notice>{error}</Notice> : <p className="muted">Loading run…</p>}</div>;
   }
 
-  // The running time of the run's attempts; the run's own start-to-end span (which counts the wait
-  // before each retry) until the attempts are read.
-  const running = attempts.attempts ? runningTimeMs(attempts.attempts, now) : null;
-  const duration = running ?? spanMs(run.startTime, run.endTime, now);
-  const retried = (attempts.attempts?.length ?? 0) > 1;
+  const duration = runDuration(run, attempts.attempts, now);
   return (
     <div className="page run-detail" data-testid="run-detail">
       <nav className="breadcrumbs" aria-label="Breadcrumbs">
@@ -181,16 +170,19 @@ export function RunDetailPage({ id, role }: { id: string; role: Role | null }) {
         <Fact label="Started">{run.startTime ? formatDateTime(run.startTime) : formatRelative(run.expectedStartTime, now)}</Fact>
         <Fact label="Ended">{formatDateTime(run.endTime)}</Fact>
         <Fact label="Duration" testId="run-duration">
-          <span
-            title={
-              retried
-                ? 'Running time: the sum of the attempts, start to end; the wait between an attempt and its retry is not counted.'
-                : 'Running time, from start to end.'
-            }
-          >
-            {duration === null ? '—' : formatDuration(duration)}
+          <span title="Wall-clock time, from the run's first start to its end (to now while it runs), waits between attempts included.">
+            {duration.text}
           </span>
-          {retried && <span className="muted small"> over {pluralise(attempts.attempts?.length ?? 0, 'attempt')}</span>}
+          {duration.working && (
+            <span
+              className="muted small"
+              data-testid="run-working-time"
+              title="The attempts' running time added up; the waits between attempts are not counted."
+            >
+              {' '}
+              ({duration.working})
+            </span>
+          )}
         </Fact>
         <Fact label="Pool / queue">{run.workPool ? `${run.workPool} / ${run.workQueue ?? 'default'}` : '—'}</Fact>
         <Fact label="Tags">
