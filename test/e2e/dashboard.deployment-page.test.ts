@@ -138,6 +138,8 @@ describe('the deployment page', () => {
     await page.waitForURL(new RegExp(`#/deployments/${deployment.id}$`));
     await page.getByTestId('deployment-page').waitFor();
     expect(await page.getByTestId('deployment-name').textContent()).toBe('greet/daily');
+    // The breadcrumb ends at the deployment, not at a trailing slash.
+    expect(await page.getByTestId('breadcrumbs').innerText()).toBe('Deployments / greet/daily');
     expect(await page.getByTestId('deployment-status').textContent()).toBe('Active');
     expect(await page.getByTestId('deployment-concurrency').textContent()).toContain('No limit');
     expect(await page.getByTestId('deployment-signature').textContent()).toBe('unsigned');

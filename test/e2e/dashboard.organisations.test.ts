@@ -99,6 +99,15 @@ describe('organisations in the dashboard', () => {
     // The switcher in the top bar moves the session to the new workspace, where Alice is owner.
     await alice.getByTestId('workspace-switcher').selectOption('vision');
     await alice.getByTestId('workspace-name').getByText('Vision team').waitFor();
+    // The top bar names the workspace once: the closed switcher says what it does, not the name again.
+    const switcher = alice.getByTestId('workspace-switcher');
+    expect(
+      await switcher.evaluate(
+        (s: { selectedOptions: ArrayLike<{ textContent: string | null }> }) => s.selectedOptions[0]?.textContent,
+      ),
+    ).toBe('Switch workspace…');
+    expect(await switcher.locator('option[value="vision"]').isDisabled()).toBe(true);
+    expect(await switcher.locator('option[value="default"]').isDisabled()).toBe(false);
     expect(await alice.locator('.role').textContent()).toBe('owner');
     await alice.getByTestId('nav-settings').click();
     await alice.getByTestId('api-key-name').fill('training');

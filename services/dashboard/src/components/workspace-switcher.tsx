@@ -40,20 +40,27 @@ export function WorkspaceSwitcher({ current }: { current: string }) {
 
   return (
     <span className="workspace-switcher">
+      {/* The top bar already names the current workspace: closed, the list says what it does instead. */}
       <select
-        value={current}
+        value=""
         disabled={busy}
-        onChange={(e) => void switchTo(e.target.value)}
+        onChange={(e) => {
+          if (e.target.value) void switchTo(e.target.value);
+        }}
         aria-label="Switch workspace"
         data-testid="workspace-switcher"
       >
+        <option value="" disabled>
+          Switch workspace…
+        </option>
         {items.map((organisation) => (
           <optgroup key={organisation.id} label={organisation.name}>
             {organisation.workspaces.map((w) => (
-              <option key={w.id} value={w.slug} data-testid="workspace-switcher-option">
+              <option key={w.id} value={w.slug} disabled={w.slug === current} data-testid="workspace-switcher-option">
                 {w.name}
                 {w.archivedAt ? ' (archived)' : ''}
                 {w.role === 'viewer' ? ' · read-only' : ''}
+                {w.slug === current ? ' (current)' : ''}
               </option>
             ))}
           </optgroup>

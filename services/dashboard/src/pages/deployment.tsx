@@ -9,6 +9,7 @@ import { SourceText } from '../components/source-text.js';
 import { TagList } from '../components/tag-list.js';
 import { useNow } from '../hooks/use-now.js';
 import { useResource } from '../hooks/use-resource.js';
+import { deploymentLabel } from '../lib/format.js';
 import { href } from '../router.js';
 import { DeploymentBackfills } from './deployment-backfills.js';
 import { DeploymentRuns } from './deployment-runs.js';
@@ -63,8 +64,9 @@ export function DeploymentPage({ id, role }: { id: string; role: Role | null }) 
 
   return (
     <div className="page deployment-page" data-testid="deployment-page">
-      <nav className="breadcrumbs small" aria-label="Breadcrumb">
-        <a href={href('/deployments')}>Deployments</a> /
+      <nav className="breadcrumbs" aria-label="Breadcrumbs" data-testid="breadcrumbs">
+        <a href={href('/deployments')}>Deployments</a> <span aria-hidden="true">/</span>{' '}
+        <span>{deploymentLabel(d.flowName, d.name)}</span>
       </nav>
       <DeploymentHeader
         deployment={d}
