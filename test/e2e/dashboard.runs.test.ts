@@ -233,17 +233,18 @@ describe('the dashboard against a real API and worker', () => {
     const retried = await apiRun(run.id);
     expect(retried.attempt).toBe(2);
     expect(retried.state.type).toBe('FAILED');
-    // The duration is the attempts' running time, said so on hover; the wait before the retry is not in it.
+    // The duration is the wall-clock time from the first start to the end, said so on hover; the
+    // attempts' running time, which leaves out the wait before the retry, stands beside it, labelled.
     const duration = page.getByTestId('run-duration');
-    await duration.getByText('over 2 attempts').waitFor({ timeout: 30_000 });
-    expect(await duration.locator('[title]').first().getAttribute('title')).toContain(
-      'the wait between an attempt and its retry is not counted',
-    );
-    // A retry past the run's retry limit says so, and each attempt keeps its worker after the run ended.
-    expect(await page.getByTestId('run-attempt').textContent()).toBe('2 (retried by hand after 1)');
+    await page.getByTestId('run-working-time').getByText('working over 2 attempts').waitFor({ timeout: 30_000 });
+    expect(await duration.locator('[title]').first().getAttribute('title')).toContain("from the run's first start to its end");
+    // A retry asked for by hand says so, and each attempt keeps its worker after the run ended.
+    expect(await page.getByTestId('run-attempt').textContent()).toBe('2 (retried by hand)');
     const rows = page.getByTestId('run-attempt-row');
     await rows.nth(1).locator('[data-testid="run-attempt-badge"][data-state="FAILED"]').waitFor({ timeout: 30_000 });
     expect(await rows.count()).toBe(2);
+    expect(await rows.nth(0).getByTestId('run-attempt-cause').textContent()).toBe('first attempt');
+    expect(await rows.nth(1).getByTestId('run-attempt-cause').textContent()).toBe('retried by hand');
     for (const i of [0, 1]) {
       expect((await rows.nth(i).getByTestId('run-attempt-worker').textContent())?.trim()).not.toBe('');
       expect(await rows.nth(i).getByTestId('run-attempt-badge').getAttribute('data-state')).toBe('FAILED');
@@ -264,7 +265,7 @@ describe('the dashboard against a real API and worker', () => {
     await screenshot(page, 'run-detail-retried');
   });
 
-  it("names an asset run's task runs after the partition in the Gantt chart, wrapping a long name and titling it whole", async () => {
+  it("names an asset run's task runs after the partition in the Gantt chart, a long name cut short on one line and titled whole", async () => {
     const greet = unwrap(await stack.owner.call('deploymentsGet', { params: { id: stack.deployments.get('greet') as string } }));
     const check = 'every_event_falls_within_its_day';
     // The fixture bundle's `raw/events` asset, deployed as the `assets` flow that the worker runs.
@@ -300,22 +301,30 @@ describe('the dashboard against a real API and worker', () => {
     );
     expect(items.map((t) => t.name).sort()).toEqual(expected);
     for (const name of expected) {
-      const label = names.filter({ hasText: name });
-      expect(await label.getAttribute('title')).toBe(name);
-      // Wholly shown: nothing cut off or hidden behind an ellipsis.
-      const fits = await label.evaluate((el) => {
-        const box = el as unknown as { scrollWidth: number; clientWidth: number; scrollHeight: number; clientHeight: number };
-        return box.scrollWidth <= box.clientWidth && box.scrollHeight <= box.clientHeight;
-      });
-      expect(fits, name).toBe(true);
+      expect(await names.filter({ hasText: name }).getAttribute('title')).toBe(name);
     }
-    // The check's name is wider than the label column, so it wraps onto a second line.
+    type Box = { scrollWidth: number; clientWidth: number; clientHeight: number };
+    const measure = (hasText: string) =>
+      names.filter({ hasText }).evaluate((el) => {
+        const box = el as unknown as Box;
+        const style = (
+          globalThis as unknown as { getComputedStyle: (e: unknown) => { textOverflow: string; whiteSpace: string } }
+        ).getComputedStyle(el);
+        return {
+          cut: box.scrollWidth > box.clientWidth,
+          height: box.clientHeight,
+          ellipsis: style.textOverflow === 'ellipsis' && style.whiteSpace === 'nowrap',
+        };
+      });
+    // The asset's own name fits its column wholly; the check's is wider, so it stays on one line
+    // (no taller than the short name) and ends in an ellipsis instead of wrapping onto the next row.
+    const short = await measure(expected[0] as string);
+    expect(short.cut).toBe(false);
+    const long = await measure(check);
+    expect(long.cut).toBe(true);
+    expect(long.ellipsis).toBe(true);
+    expect(long.height).toBe(short.height);
     const checkLabel = names.filter({ hasText: check });
-    const lineHeight = await names
-      .filter({ hasText: expected[0] as string })
-      .evaluate((el) => (el as unknown as { clientHeight: number }).clientHeight);
-    const height = await checkLabel.evaluate((el) => (el as unknown as { clientHeight: number }).clientHeight);
-    expect(height).toBeGreaterThan(lineHeight * 1.5);
     await checkLabel.scrollIntoViewIfNeeded();
     await screenshot(page, 'run-detail-asset-gantt');
   });
