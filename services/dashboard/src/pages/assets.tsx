@@ -235,9 +235,13 @@ export function AssetsPage({ search, role }: { search: URLSearchParams; role: Ro
       {error && <Notice>{error}</Notice>}
       {items.length === 0 && !loading ? (
         <Empty>
-          {filters.q || filters.owner || filters.group || filters.health
-            ? 'No assets match these filters.'
-            : 'No assets yet. Deploy an asset graph with `outpost deploy` (a deployment with `assets: true`).'}
+          {filters.q || filters.owner || filters.group || filters.health ? (
+            'No assets match these filters.'
+          ) : (
+            <>
+              No assets yet. Deploy an asset graph with <code>outpost deploy</code> (a deployment with <code>assets: true</code>).
+            </>
+          )}
         </Empty>
       ) : (
         <table className="grid-table asset-table" data-testid="assets-table">

@@ -51,7 +51,9 @@ export function DeploymentsPage() {
         <PoolWaitingBanner key={p.name} pool={p.name} reason={p.reason} />
       ))}
       {items.length === 0 && !loading ? (
-        <Empty>No deployments yet. Run `outpost deploy` in a flow project to register one.</Empty>
+        <Empty>
+          No deployments yet. Run <code>outpost deploy</code> in a flow project to register one.
+        </Empty>
       ) : (
         <table className="grid-table" data-testid="deployments-table">
           <thead>

@@ -37,7 +37,9 @@ export function LineagePage({ search }: { search: URLSearchParams }) {
       </div>
       {lineage.error && <Notice>{lineage.error}</Notice>}
       {lineage.data && lineage.data.nodes.length === 0 ? (
-        <Empty>No assets yet. Deploy an asset graph with `outpost deploy` (a deployment with `assets: true`).</Empty>
+        <Empty>
+          No assets yet. Deploy an asset graph with <code>outpost deploy</code> (a deployment with <code>assets: true</code>).
+        </Empty>
       ) : layout && lineage.data ? (
         <ReactFlowProvider>
           <LineageGraph

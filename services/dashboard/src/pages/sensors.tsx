@@ -108,7 +108,9 @@ export function SensorsPage({ role }: { role: Role | null }) {
       </div>
       {sensors.error && <Notice>{sensors.error}</Notice>}
       {sensors.data && items.length === 0 ? (
-        <Empty>No sensors. A deployment defines its sensors in code; `outpost deploy` registers them.</Empty>
+        <Empty>
+          No sensors. A deployment defines its sensors in code; <code>outpost deploy</code> registers them.
+        </Empty>
       ) : (
         <section className="panel">
           <table className="grid-table compact">

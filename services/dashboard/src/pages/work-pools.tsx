@@ -40,7 +40,9 @@ export function WorkPoolsPage({ role }: { role: Role | null }) {
       </div>
       {pools.error && <Notice>{pools.error}</Notice>}
       {pools.data && pools.data.items.length === 0 && (
-        <Empty>No work pools yet. Create one, then start a worker with `outpost worker start --pool &lt;name&gt;`.</Empty>
+        <Empty>
+          No work pools yet. Create one, then start a worker with <code>outpost worker start --pool &lt;name&gt;</code>.
+        </Empty>
       )}
       {pools.data?.items.map((pool) => (
         <PoolCard key={pool.id} pool={pool} role={role} onChanged={pools.reload} />
