@@ -40,6 +40,33 @@ async function sameDocument(): Promise<boolean> {
 
 const stateBadge = (state: string) => page.locator(`[data-testid="run-state"][data-state="${state}"]`);
 
+/** Deploys the fixture bundle's `raw/events` asset as the `assets` flow the worker runs; the name of its check. */
+async function deployAssets(): Promise<string> {
+  const check = 'every_event_falls_within_its_day';
+  const greet = unwrap(await stack.owner.call('deploymentsGet', { params: { id: stack.deployments.get('greet') as string } }));
+  // The fixture bundle's `raw/events` asset, deployed as the `assets` flow that the worker runs.
+  unwrap(
+    await stack.owner.call('deploymentsUpsert', {
+      body: {
+        flowName: 'assets',
+        name: 'e2e',
+        source: greet.source,
+        entrypoint: greet.entrypoint,
+        workPool: 'default',
+        assets: [
+          {
+            key: 'raw/events',
+            partitions: { kind: 'time', cadence: 'daily', start: '2026-01-01', end: '2026-02-01', timezone: 'UTC' },
+            codeVersion: 'v1',
+            checks: [{ name: check, blocking: false }],
+          },
+        ],
+      },
+    }),
+  );
+  return check;
+}
+
 beforeAll(async () => {
   stack = await startDashboardStack();
   browser = await launchChromium();
@@ -266,28 +293,7 @@ describe('the dashboard against a real API and worker', () => {
   });
 
   it("names an asset run's task runs after the partition in the Gantt chart, a long name cut short on one line and titled whole", async () => {
-    const greet = unwrap(await stack.owner.call('deploymentsGet', { params: { id: stack.deployments.get('greet') as string } }));
-    const check = 'every_event_falls_within_its_day';
-    // The fixture bundle's `raw/events` asset, deployed as the `assets` flow that the worker runs.
-    unwrap(
-      await stack.owner.call('deploymentsUpsert', {
-        body: {
-          flowName: 'assets',
-          name: 'e2e',
-          source: greet.source,
-          entrypoint: greet.entrypoint,
-          workPool: 'default',
-          assets: [
-            {
-              key: 'raw/events',
-              partitions: { kind: 'time', cadence: 'daily', start: '2026-01-01', end: '2026-02-01', timezone: 'UTC' },
-              codeVersion: 'v1',
-              checks: [{ name: check, blocking: false }],
-            },
-          ],
-        },
-      }),
-    );
+    const check = await deployAssets();
     const { flowRunId } = unwrap(
       await stack.owner.call('assetsMaterialize', { body: { assets: ['raw/events'], partitions: { keys: ['2026-01-03'] } } }),
     );
@@ -327,6 +333,61 @@ describe('the dashboard against a real API and worker', () => {
     const checkLabel = names.filter({ hasText: check });
     await checkLabel.scrollIntoViewIfNeeded();
     await screenshot(page, 'run-detail-asset-gantt');
+  });
+
+  it('leads from the top of the run page to each section the run has, and shows a log line’s task with its partition', async () => {
+    const check = await deployAssets();
+    const { flowRunId } = unwrap(
+      await stack.owner.call('assetsMaterialize', { body: { assets: ['raw/events'], partitions: { keys: ['2026-01-04'] } } }),
+    );
+    await page.goto(`${stack.server.url}/#/runs/${flowRunId}`);
+    await stateBadge('COMPLETED').waitFor({ timeout: 60_000 });
+    const links = page.getByTestId('run-section-link');
+    // The run has task runs and logs, and no waits: the navigation offers what it has and nothing else.
+    await expect
+      .poll(async () => await links.allTextContents(), { timeout: 30_000 })
+      .toEqual(expect.arrayContaining(['Logs', 'Task runs']));
+    expect(await links.allTextContents()).not.toContain('Waits');
+    // In a screen too short for the page, the navigation is in its first screen and the logs are
+    // below it; the Logs button brings the logs into view without the reader scrolling.
+    const size = page.viewportSize();
+    await page.setViewportSize({ width: size?.width ?? 1280, height: 500 });
+    try {
+      const nav = await page.getByTestId('run-sections').boundingBox();
+      expect(nav?.y ?? Number.POSITIVE_INFINITY).toBeLessThan(500);
+      const logs = page.locator('#run-logs');
+      expect((await logs.boundingBox())?.y).toBeGreaterThan(500);
+      await links.filter({ hasText: 'Logs' }).click();
+      await expect
+        .poll(async () => {
+          const box = await logs.boundingBox();
+          return box !== null && box.y >= 0 && box.y < 250;
+        })
+        .toBe(true);
+    } finally {
+      if (size) await page.setViewportSize(size);
+    }
+    const logs = page.locator('#run-logs');
+    expect(
+      await logs.evaluate(
+        (el) => el === (globalThis as unknown as { document: { activeElement: unknown } }).document.activeElement,
+      ),
+    ).toBe(true);
+    // The check's log lines name their task; the partition key is shown whole however long the name is.
+    const task = page.locator('[data-testid="log-task"]', { hasText: check }).first();
+    await task.waitFor({ timeout: 30_000 });
+    expect(await task.getAttribute('title')).toBe(`raw/events:${check} [2026-01-04]`);
+    const partition = task.getByTestId('log-task-partition');
+    expect(await partition.textContent()).toBe('[2026-01-04]');
+    const [column, key] = await Promise.all([task.boundingBox(), partition.boundingBox()]);
+    expect(column && key && key.x + key.width <= column.x + column.width + 0.5).toBe(true);
+    expect(
+      await partition.evaluate((el) => {
+        const box = el as unknown as { scrollWidth: number; clientWidth: number };
+        return box.scrollWidth <= box.clientWidth;
+      }),
+    ).toBe(true);
+    await screenshot(page, 'run-detail-sections');
   });
 
   it('shows the other main pages, all within the content security policy', async () => {

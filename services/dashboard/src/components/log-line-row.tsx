@@ -24,6 +24,15 @@ export function highlight(message: string, query: string) {
   );
 }
 
+/**
+ * A task name split before its partition key (`features:rejected_rows [2026-11-02]`), so a narrow
+ * column can cut the name short and keep the key whole; null partition for a name without one.
+ */
+export function splitTaskName(name: string): { name: string; partition: string | null } {
+  const match = /^(.*\S)\s+(\[[^[\]]*\])$/.exec(name);
+  return match ? { name: match[1] as string, partition: match[2] as string } : { name, partition: null };
+}
+
 /** One log line. Messages come from customer code: they are only ever rendered as text. */
 export function LogLineRow({
   line,
@@ -55,10 +64,24 @@ export function LogLineRow({
         </span>
       )}
       <span className="log-level">{line.level}</span>
-      <span className="log-task" data-testid="log-task" title={line.taskName ?? 'the flow'}>
-        {line.taskName ?? ''}
-      </span>
+      <LogTask name={line.taskName} />
       <span className="log-message">{highlight(line.message, query)}</span>
     </div>
+  );
+}
+
+/** The line's task: its name cut short with an ellipsis when it must be, its partition key never. */
+function LogTask({ name }: { name: string | null | undefined }) {
+  if (!name) return <span className="log-task" data-testid="log-task" title="the flow" />;
+  const split = splitTaskName(name);
+  return (
+    <span className="log-task" data-testid="log-task" title={name}>
+      <span className="log-task-name">{split.name}</span>
+      {split.partition && (
+        <span className="log-task-partition" data-testid="log-task-partition">
+          {split.partition}
+        </span>
+      )}
+    </span>
   );
 }

@@ -22,6 +22,7 @@ import { RunAttempts } from './run-attempts.js';
 import { RunChildren } from './run-children.js';
 import { RunLogs } from './run-logs.js';
 import { ReproduceButton, ReproducedFrom, RunManifest, useRunManifest } from './run-manifest.js';
+import { RunSections } from './run-sections.js';
 import { RunTaskRuns } from './run-task-runs.js';
 import { RunTimeline } from './run-timeline.js';
 import { RunWaits } from './run-waits.js';
@@ -43,6 +44,7 @@ export function RunDetailPage({ id, role }: { id: string; role: Role | null }) {
   const manifest = useRunManifest(run);
   const attempts = useRunAttempts(run);
   const causes = useMemo(() => attemptCauses(states), [states]);
+  const [waitCount, setWaitCount] = useState(0);
 
   const acceptRun = useCallback((next: FlowRun) => {
     setRun((current) => (current && Date.parse(current.updatedAt) > Date.parse(next.updatedAt) ? current : next));
@@ -144,7 +146,16 @@ export function RunDetailPage({ id, role }: { id: string; role: Role | null }) {
       <ReproducedFrom run={run} view={manifest} />
       {error && <Notice>{error}</Notice>}
       {run.waitingFor && run.workPool && <PoolWaitingBanner pool={run.workPool} reason={run.waitingFor} />}
-      <RunWaits run={run} />
+      <RunSections
+        sections={[
+          { id: 'run-logs', label: 'Logs', present: true },
+          { id: 'run-task-runs', label: 'Task runs', present: (taskRuns.summary?.total ?? 0) > 0 },
+          { id: 'run-artifacts', label: 'Artifacts', present: artifacts.length > 0 },
+          { id: 'run-waits', label: 'Waits', present: waitCount > 0 },
+          { id: 'run-manifest', label: 'Manifest', present: manifest.manifest !== null },
+        ]}
+      />
+      <RunWaits run={run} onCount={setWaitCount} />
       <dl className="facts">
         <Fact label="Flow">{run.flowName}</Fact>
         {run.parentFlowRunId && (
@@ -207,7 +218,7 @@ export function RunDetailPage({ id, role }: { id: string; role: Role | null }) {
       </div>
       <RunTaskRuns view={taskRuns} now={now} flowStart={run.startTime} />
       <RunChildren runs={children} />
-      <section className="panel" aria-label="Artifacts">
+      <section className="panel" aria-label="Artifacts" id="run-artifacts" tabIndex={-1}>
         <div className="panel-header">
           <h2>Artifacts</h2>
           <span className="muted small">{artifacts.length}</span>

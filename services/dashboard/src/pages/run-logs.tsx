@@ -55,7 +55,7 @@ export function RunLogs({ runId, live }: { runId: string; live: boolean }) {
   const error = searching ? search.error : tail.error;
   const empty = searching ? matchCount === 0 : tail.store.size === 0;
   return (
-    <section className="panel logs-panel" aria-label="Logs">
+    <section className="panel logs-panel" aria-label="Logs" id="run-logs" tabIndex={-1}>
       <div className="panel-header">
         <h2>Logs</h2>
         <div className="log-tools">

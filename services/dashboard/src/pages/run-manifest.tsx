@@ -117,7 +117,7 @@ export function ReproducedFrom({ run, view }: { run: FlowRun; view: ManifestView
 export function RunManifest({ view }: { view: ManifestView }) {
   const { manifest, error } = view;
   return (
-    <details className="panel run-manifest" aria-label="Manifest" data-testid="run-manifest">
+    <details className="panel run-manifest" aria-label="Manifest" data-testid="run-manifest" id="run-manifest" tabIndex={-1}>
       <summary className="panel-header manifest-summary" data-testid="run-manifest-toggle">
         <h2>Manifest</h2>
         <span className="muted small manifest-line" data-testid="run-manifest-line">

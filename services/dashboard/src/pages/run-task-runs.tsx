@@ -51,7 +51,7 @@ export function RunTaskRuns({ view, now, flowStart }: { view: TaskRunsView; now:
   }
 
   return (
-    <section className="panel" aria-label="Task runs" data-testid="task-runs-panel">
+    <section className="panel" aria-label="Task runs" data-testid="task-runs-panel" id="run-task-runs" tabIndex={-1}>
       <div className="panel-header">
         <h2>Task runs</h2>
         <span className="muted small" data-testid="task-total">

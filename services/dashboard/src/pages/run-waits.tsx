@@ -1,4 +1,5 @@
 import { type FlowRun, isTerminal, type Wait } from '@outpost/sdk/contracts';
+import { useEffect } from 'react';
 import { api } from '../api/instance.js';
 import { Notice } from '../components/notice.js';
 import { useResource } from '../hooks/use-resource.js';
@@ -51,7 +52,7 @@ function ExternalPolling({ wait }: { wait: Wait }) {
  * The run's durable waits on its page: a banner for each one still WAITING (an approval with its
  * form, Approve and Reject), and the decisions already taken on its approvals.
  */
-export function RunWaits({ run }: { run: FlowRun }) {
+export function RunWaits({ run, onCount }: { run: FlowRun; onCount?: (count: number) => void }) {
   const live = !isTerminal(run.state.type);
   const waits = useResource(
     (signal) => api.call('waitsList', { query: { flowRunId: run.id, limit: 50 }, signal }),
@@ -63,9 +64,10 @@ export function RunWaits({ run }: { run: FlowRun }) {
   const items = waits.data?.items ?? [];
   const waiting = items.filter((w) => w.status === 'WAITING');
   const decided = items.filter((w) => w.spec.kind === 'approval' && w.status !== 'WAITING');
+  useEffect(() => onCount?.(items.length), [items.length, onCount]);
   if (items.length === 0) return waits.error ? <Notice>{waits.error}</Notice> : null;
   return (
-    <section className="run-waits" aria-label="Waits" data-testid="run-waits">
+    <section className="run-waits" aria-label="Waits" data-testid="run-waits" id="run-waits" tabIndex={-1}>
       {waiting.map((wait) => (
         <Notice key={wait.id} kind="warning" testId="run-waiting-banner">
           <div className="run-waiting-title">
