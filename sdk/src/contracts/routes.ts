@@ -1994,9 +1994,9 @@ export const routes = {
   oidcConfigGet: route({
     method: 'GET',
     path: '/sso/oidc',
-    summary: "The workspace's OpenID Connect single sign-on settings (never the client secret)",
+    summary: "The workspace's OpenID Connect single sign-on settings (never the client secret); null while single sign-on is off",
     access: { roles: ADMINS },
-    response: OidcConfig,
+    response: OidcConfig.nullable(),
   }),
   oidcConfigPut: route({
     method: 'PUT',

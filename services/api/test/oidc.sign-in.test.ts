@@ -222,6 +222,17 @@ describe('OpenID Connect single sign-on', () => {
     }
   });
 
+  test('the settings of a workspace without single sign-on read as null, an answer and not an error', async () => {
+    expect((await owner('DELETE', '/sso/oidc')).status).toBe(204);
+    const off = await owner('GET', '/sso/oidc');
+    expect(off.status).toBe(200);
+    expect(off.text).toBe('null');
+    await configure();
+    const on = await owner('GET', '/sso/oidc');
+    expect(on.status).toBe(200);
+    expect(on.body).toMatchObject({ issuer: idp.issuer, clientId: idp.clientId, hasClientSecret: true });
+  });
+
   test('a workspace without single sign-on is a 404 at the start, like an unknown workspace', async () => {
     expect((await owner('DELETE', '/sso/oidc')).status).toBe(204);
     const off = await server.app.request('/api/v1/auth/oidc/default/start');

@@ -49,7 +49,8 @@ const invalid = (path: string, message: string) =>
 export const ssoHandlers = {
   oidcConfigGet: async ({ principal, deps }) => {
     const provider = await getOidcProvider(deps.sql, principal.workspaceId);
-    if (!provider) throw notFound('single sign-on settings');
+    // Off is a state of the workspace's settings like any other, not a missing resource.
+    if (!provider) return null;
     return toConfig(deps, provider, await workspaceOf(deps, principal.workspaceId));
   },
 

@@ -12,11 +12,9 @@ type DefaultRole = NonNullable<OidcConfig['defaultRole']>;
 /** Where the provider sends people back; the server reports its own public address once configured. */
 const CALLBACK_PATH = '/api/v1/auth/oidc/callback';
 
-/** The workspace's settings, or null when single sign-on is off (the API's 404). */
-async function readConfig(signal: AbortSignal): Promise<ApiResult<OidcConfig | null>> {
-  const result = await api.call('oidcConfigGet', { signal });
-  if (!result.ok && result.kind === 'http_error' && result.status === 404) return { ok: true, status: 404, data: null };
-  return result;
+/** The workspace's settings, or null when single sign-on is off. */
+function readConfig(signal: AbortSignal): Promise<ApiResult<OidcConfig | null>> {
+  return api.call('oidcConfigGet', { signal });
 }
 
 /** Where people of this workspace sign in: the dashboard's sign-in page with the workspace filled in. */
