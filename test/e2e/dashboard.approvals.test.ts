@@ -112,6 +112,11 @@ describe('approvals in the dashboard', () => {
     const run = unwrap(await owner.call('flowRunsGet', { params: { id: runId } }));
     expect(run).toMatchObject({ attempt: 2, state: { type: 'SCHEDULED', name: 'Resuming' } });
     await page.getByTestId('run-state').getByText('Resuming').waitFor();
+    // The new attempt is a resumption, not a retry: the run allows none, and spent none.
+    await expect
+      .poll(async () => await page.getByTestId('run-attempt').textContent(), { timeout: 30_000 })
+      .toBe('2 (resumed after a wait)');
+    expect(await page.getByTestId('run-section-link').allTextContents()).toContain('Waits');
     expect(policy.violations).toEqual([]);
   });
 
