@@ -109,17 +109,25 @@ describe('outpost dev', () => {
     expect(out).toContain('npx outpost workers ls --pool local');
     expect(out).toMatch(/deployed:\s+hello\/default → oci-layout:\/\/\/.*\/\.outpost\/registry@sha256:[a-f0-9]{64}/);
     expect(out).toContain(`OUTPOST_API_URL=${url} OUTPOST_API_KEY=${key}`);
-    // The one-time dashboard link opens a session once.
+    // The one-time dashboard link opens a session once, as the local person: the Organisation pages answer.
     const link = out.match(/dashboard:\s+(http:\/\/127\.0\.0\.1:\d+)\/#\/sign-in\?token=([A-Za-z0-9_-]+)/);
     expect(link?.[1]).toBe(url);
+    expect(out).toContain('(one-time sign-in link as owner@localhost');
     const signIn = () =>
       fetch(`${url}/api/v1/auth/session`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify({ token: link?.[2] }),
       });
-    expect((await signIn()).status).toBe(200);
+    const linked = await signIn();
+    expect(linked.status).toBe(200);
     expect((await signIn()).status).toBe(401);
+    const linkCookie = linked.headers
+      .getSetCookie()
+      .map((c) => c.split(';')[0])
+      .join('; ');
+    const linkedOrganisation = await fetch(`${url}/api/v1/organisations/default/members`, { headers: { cookie: linkCookie } });
+    expect(linkedOrganisation.status).toBe(200);
 
     // The local person: owner of the workspace and its organisation with a confirmed address, so the
     // Organisation pages answer without a mail server once its password is chosen with the printed link.

@@ -43,7 +43,7 @@ interface ApiPackage {
   ): Promise<{ id: string; key: string }>;
   createSignInLink(
     sql: unknown,
-    options: { workspaceId: string; role: string; ttlSeconds?: number },
+    options: { workspaceId: string; role: string; ttlSeconds?: number; userId?: string },
   ): Promise<{ token: string; path: string; expiresAt: Date }>;
   ensureLocalOwner(
     sql: unknown,
@@ -178,17 +178,19 @@ export const dev: Command = {
       }
 
       worker = await startLocalWorker(workerPkg, server.url, credentials.workerKey, home, ctx, stopping, active);
-      // A fresh single-use link on every start: it opens a dashboard session as the owner, once.
-      const signIn = await api.createSignInLink(server.sql, {
-        workspaceId: credentials.workspaceId,
-        role: 'owner',
-        ttlSeconds: SIGN_IN_LINK_SECONDS,
-      });
       // A person with a confirmed address, so the Organisation pages work here without a mail server.
       const localOwner = await api.ensureLocalOwner(server.sql, {
         workspaceId: credentials.workspaceId,
         email: LOCAL_OWNER_EMAIL,
         publicUrl: server.url,
+      });
+      // A fresh single-use link on every start: it opens a dashboard session as that person, once,
+      // with the Organisation pages as well as the workspace's.
+      const signIn = await api.createSignInLink(server.sql, {
+        workspaceId: credentials.workspaceId,
+        role: 'owner',
+        ttlSeconds: SIGN_IN_LINK_SECONDS,
+        userId: localOwner.userId,
       });
       printBanner(
         ctx,
@@ -442,11 +444,11 @@ function printBanner(
     '',
     'Outpost is running.',
     `  dashboard: ${signInUrl}`,
-    `             (one-time sign-in link, valid ${SIGN_IN_LINK_SECONDS / 60} minutes; each start prints a new one)`,
-    `  person:    ${localOwner.email}, owner of the workspace and its organisation (address confirmed): ${
+    `             (one-time sign-in link as ${localOwner.email}, valid ${SIGN_IN_LINK_SECONDS / 60} minutes; each start prints a new one)`,
+    `  person:    ${localOwner.email}, owner of the workspace and its organisation (address confirmed)${
       localOwner.passwordLink
-        ? `choose its password at ${localOwner.passwordLink} (30 minutes), then sign in with it for the Organisation pages`
-        : 'sign in with its password for the Organisation pages ("Forgot password?" prints a link to the log)'
+        ? `; to sign in without the link, choose its password at ${localOwner.passwordLink} (30 minutes)`
+        : '; its password signs in too ("Forgot password?" prints a link to the log)'
     }`,
     `  API:       ${url}`,
     `  owner key: ${ownerKey}${firstStart ? '  (stored in .outpost/credentials.json, mode 0600)' : ''}`,

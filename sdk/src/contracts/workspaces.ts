@@ -90,7 +90,7 @@ export const WhoAmIResponse = z.strictObject({
     id: z.string(),
     role: Role.nullable(),
   }),
-  /** The person signed in, for a session opened with a password or single sign-on. */
+  /** The person signed in, for a session opened with a password, single sign-on or a sign-in link made for them. */
   user: z.strictObject({ id: Id, email: z.string(), name: z.string().nullable() }).optional(),
 });
 export type WhoAmIResponse = z.infer<typeof WhoAmIResponse>;

@@ -3,6 +3,7 @@ import { createSignInLink } from '../src/auth/sessions.js';
 import { startTestServer, type TestServer } from '../src/testing.js';
 import { type Call, client } from './helpers.js';
 import { browser, cookieValue, openBrowserSession, signIn } from './sessions.support.js';
+import { addPerson } from './users.support.js';
 
 let server: TestServer;
 let owner: Call;
@@ -48,6 +49,27 @@ describe('one-time sign-in links', () => {
     expect(both.body.errors.map((e: { path: string }) => e.path)).toEqual(['body']);
     expect((await signIn(server, {})).status).toBe(400);
     expect((await signIn(server, { token: '' })).status).toBe(400);
+  });
+
+  test("a link made for a person opens that person's session with their membership's role, and none once they left the workspace", async () => {
+    const dana = await addPerson(server, owner, 'developer');
+    const made = () => createSignInLink(server.sql, { workspaceId: server.workspaceId, role: 'owner', userId: dana.userId });
+    const { token } = await made();
+    const opened = await signIn(server, { token });
+    expect(opened.status, opened.text).toBe(200);
+    // The person's own role, not the role stored with the link.
+    expect(opened.body.principal).toMatchObject({ kind: 'session', role: 'developer' });
+    expect(opened.body.user).toMatchObject({ id: dana.userId, email: dana.email });
+    const [session] = await server.sql<{ user_id: string; opened_by: string; label: string }[]>`
+      SELECT user_id, opened_by, label FROM sessions WHERE user_id = ${dana.userId} ORDER BY created_at DESC LIMIT 1`;
+    expect(session).toEqual({ user_id: dana.userId, opened_by: 'password', label: `sign-in link (${dana.email})` });
+
+    const unused = await made();
+    const removed = await owner('DELETE', `/members/${dana.userId}`);
+    expect(removed.status, removed.text).toBe(204);
+    const refused = await signIn(server, { token: unused.token });
+    expect(refused.status).toBe(401);
+    expect(refused.headers.getSetCookie()).toEqual([]);
   });
 
   test('only hashes of sign-in tokens, session tokens and CSRF tokens are stored', async () => {

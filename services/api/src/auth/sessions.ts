@@ -2,6 +2,7 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { CSRF_COOKIE, CSRF_HEADER, type Role, SESSION_COOKIE, type SessionMethod } from '@outpost/sdk/contracts';
 import { findApiKeyByHash, getApiKey } from '../db/api-keys.js';
 import type { Db, Sql } from '../db/client.js';
+import { openableWorkspaces } from '../db/memberships.js';
 import {
   consumeSignInToken,
   findActiveSession,
@@ -10,6 +11,7 @@ import {
   revokeSessionByHash,
   touchSession,
 } from '../db/sessions.js';
+import { getUser } from '../db/users.js';
 import { credentialRefused, DomainError } from '../domain-error.js';
 import { parseApiKey } from './api-key-format.js';
 
@@ -56,10 +58,15 @@ export interface SignInLink {
   expiresAt: Date;
 }
 
-/** A single-use link that opens a session with `role` in the workspace; valid for `ttlSeconds` (900 by default). */
+/**
+ * A single-use link that opens a session with `role` in the workspace; valid for `ttlSeconds` (900 by
+ * default). With `userId` it signs in as that person instead, with the role of their membership when
+ * the link is used (`role` is then only what is stored), as a password sign-in would: the local
+ * launcher's link for its owner, so the dashboard opens with the Organisation pages.
+ */
 export async function createSignInLink(
   sql: Db,
-  input: { workspaceId: string; role: Role; ttlSeconds?: number },
+  input: { workspaceId: string; role: Role; ttlSeconds?: number; userId?: string },
 ): Promise<SignInLink> {
   if (input.role === 'worker') throw new Error('a sign-in link cannot carry the worker role');
   const token = secret();
@@ -68,6 +75,7 @@ export async function createSignInLink(
     tokenHash: sha256(token),
     role: input.role,
     ttlSeconds: input.ttlSeconds ?? 900,
+    userId: input.userId ?? null,
   });
   return { token, path: `/#/sign-in?token=${token}`, expiresAt };
 }
@@ -93,8 +101,23 @@ export async function openSession(sql: Sql, credential: { token?: string; apiKey
   if (credential.token !== undefined) {
     const presented = credential.token;
     return sql.begin(async (tx) => {
-      const link = await consumeSignInToken(tx, sha256(presented));
-      if (!link || link.role === 'worker') throw credentialRefused('this sign-in link has expired or was already used');
+      const used = await consumeSignInToken(tx, sha256(presented));
+      if (!used || used.role === 'worker') throw credentialRefused('this sign-in link has expired or was already used');
+      const { userId } = used;
+      const link = { workspaceId: used.workspaceId, role: used.role };
+      if (userId !== null) {
+        // A person's link: their role now, in a workspace they can still open; otherwise the same 401.
+        const member = (await openableWorkspaces(tx, userId)).find((w) => w.workspaceId === link.workspaceId);
+        const user = member ? await getUser(tx, userId) : null;
+        if (!member || !user) throw credentialRefused('this sign-in link has expired or was already used');
+        return openUserSession(tx, {
+          workspaceId: link.workspaceId,
+          userId,
+          role: member.role,
+          label: `sign-in link (${user.email})`,
+          openedBy: 'password',
+        });
+      }
       const { id } = await insertSession(tx, { ...session, ...link, label: 'sign-in link', apiKeyId: null });
       return { token, csrf, principal: { kind: 'session', sessionId: id, ...link, role: link.role, apiKeyId: null } };
     });

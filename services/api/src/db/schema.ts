@@ -687,6 +687,8 @@ export const signInTokens = pgTable(
     workspaceId: workspaceId(),
     tokenHash: text('token_hash').notNull(),
     role: text('role').$type<Role>().notNull(),
+    /** The person the link signs in as (their membership's role then applies); null: a session of `role` alone. */
+    userId: uuid('user_id').references(() => users.id, { onDelete: 'cascade' }),
     createdAt: createdAt(),
     expiresAt: ts('expires_at').notNull(),
     usedAt: ts('used_at'),

@@ -124,11 +124,12 @@ export async function revokeSessionByHash(db: Db, tokenHash: string): Promise<bo
 
 export async function insertSignInToken(
   db: Db,
-  token: { workspaceId: string; tokenHash: string; role: Role; ttlSeconds: number },
+  token: { workspaceId: string; tokenHash: string; role: Role; ttlSeconds: number; userId?: string | null },
 ): Promise<{ id: string; expiresAt: Date }> {
   const [row] = await db<{ id: string; expires_at: Date }[]>`
-    INSERT INTO sign_in_tokens (workspace_id, token_hash, role, expires_at)
-    VALUES (${token.workspaceId}, ${token.tokenHash}, ${token.role}, now() + make_interval(secs => ${token.ttlSeconds}))
+    INSERT INTO sign_in_tokens (workspace_id, token_hash, role, user_id, expires_at)
+    VALUES (${token.workspaceId}, ${token.tokenHash}, ${token.role}, ${token.userId ?? null},
+            now() + make_interval(secs => ${token.ttlSeconds}))
     RETURNING id, expires_at`;
   if (!row) throw new Error('insert returned no row');
   return { id: row.id, expiresAt: row.expires_at };
@@ -138,10 +139,13 @@ export async function insertSignInToken(
  * Uses the sign-in token up: one UPDATE that only an unused, unexpired token matches, so two
  * concurrent sign-ins with the same link cannot both succeed (the second finds used_at set).
  */
-export async function consumeSignInToken(db: Db, tokenHash: string): Promise<{ workspaceId: string; role: Role } | null> {
-  const [row] = await db<{ workspace_id: string; role: Role }[]>`
+export async function consumeSignInToken(
+  db: Db,
+  tokenHash: string,
+): Promise<{ workspaceId: string; role: Role; userId: string | null } | null> {
+  const [row] = await db<{ workspace_id: string; role: Role; user_id: string | null }[]>`
     UPDATE sign_in_tokens SET used_at = now()
     WHERE token_hash = ${tokenHash} AND used_at IS NULL AND expires_at > now()
-    RETURNING workspace_id, role`;
-  return row ? { workspaceId: row.workspace_id, role: row.role } : null;
+    RETURNING workspace_id, role, user_id`;
+  return row ? { workspaceId: row.workspace_id, role: row.role, userId: row.user_id } : null;
 }
