@@ -95,6 +95,23 @@ describe('organisations in the dashboard', () => {
     const vision = alice.locator('[data-testid="organisation-workspace-row"][data-workspace="vision"]');
     await vision.waitFor();
     expect(await vision.getAttribute('data-health')).toBe('healthy');
+    // People shows her new place without a reload: she owns the workspace she made.
+    await alice
+      .locator('[data-testid="organisation-person"][data-email="alice@platform.example.com"]')
+      .getByTestId('organisation-person-workspaces')
+      .getByText('vision (owner)')
+      .waitFor();
+    // Scrolled to its end, the page scrolls inside the frame: the document itself never scrolls.
+    await alice.locator('.content').evaluate((el: { scrollTop: number; scrollHeight: number }) => {
+      el.scrollTop = el.scrollHeight;
+    });
+    expect(
+      await alice.evaluate(() => {
+        const root = (globalThis as unknown as { document: { scrollingElement: { scrollHeight: number; clientHeight: number } } })
+          .document.scrollingElement;
+        return root.scrollHeight - root.clientHeight;
+      }),
+    ).toBe(0);
 
     // The switcher in the top bar moves the session to the new workspace, where Alice is owner.
     await alice.getByTestId('workspace-switcher').selectOption('vision');

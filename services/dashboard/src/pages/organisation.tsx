@@ -412,9 +412,11 @@ function PeopleSection({
   owner: boolean;
   currentUserId: string | null;
 }) {
-  // Read again from the first page after a change that may take someone out or bring someone in.
+  // Read again from the first page after a change that may take someone out or bring someone in, and
+  // when the organisation's workspaces change (a new workspace's creator is its owner there).
   const [readings, setReadings] = useState(0);
   const reload = async () => setReadings((n) => n + 1);
+  const workspacesKey = workspaces.join(' ');
   const people = useCursorList(
     (cursor, signal) =>
       api.call('organisationMembersList', {
@@ -423,7 +425,7 @@ function PeopleSection({
         signal,
       }),
     (person) => person.userId,
-    [organisation, readings],
+    [organisation, readings, workspacesKey],
   );
   const [error, setError] = useState<string | null>(null);
   const [confirming, setConfirming] = useState<string | null>(null);
@@ -491,7 +493,7 @@ function PeopleSection({
                     person.role
                   )}
                 </td>
-                <td className="small">
+                <td className="small" data-testid="organisation-person-workspaces">
                   {person.workspaces.length === 0 ? (
                     <span className="muted">none</span>
                   ) : (
