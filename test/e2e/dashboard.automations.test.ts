@@ -224,4 +224,76 @@ describe('automations in the dashboard', () => {
     expect(left).not.toContain('cache-stale-alert');
     expect(policy.violations).toEqual([]);
   });
+
+  it("shows a trigger's whole expression wrapped in its box, and the runs a firing started by name, linked to their pages", async () => {
+    const { deployment } = unwrap(
+      await owner.call('deploymentsUpsert', {
+        body: {
+          flowName: 'refresh',
+          name: 'warehouse',
+          source: `oci://127.0.0.1:5000/acme/flows@sha256:${'a'.repeat(64)}`,
+          entrypoint: 'flows/refresh.js',
+          workPool: 'default',
+        },
+      }),
+    );
+    // Long enough that on one line it would run far past the box's right edge.
+    const match = [
+      'event.kind == "warehouse.table.loaded"',
+      'event.payload.schema == "analytics_reporting_daily_snapshots"',
+      'event.payload.table.startsWith("orders_by_customer_region_and_fulfilment_centre")',
+      'event.payload.rows > 1000000',
+    ].join(' && ');
+    const automation = unwrap(
+      await owner.call('automationsCreate', {
+        body: {
+          name: 'refresh-on-load',
+          trigger: { type: 'event', match },
+          actions: [{ type: 'run-deployment', deployment: 'refresh/warehouse' }],
+        },
+      }),
+    );
+    unwrap(
+      await owner.call('eventsEmit', {
+        body: {
+          events: [
+            {
+              kind: 'warehouse.table.loaded',
+              payload: {
+                schema: 'analytics_reporting_daily_snapshots',
+                table: 'orders_by_customer_region_and_fulfilment_centre_eu',
+                rows: 2000000,
+              },
+            },
+          ],
+        },
+      }),
+    );
+
+    await page.goto(`${server.url}/#/automations/${automation.id}`);
+    const runLink = page.getByTestId('firing-run').first();
+    await runLink.waitFor({ timeout: 20_000 });
+    const { items: runs } = unwrap(await owner.call('flowRunsList', { query: { deploymentId: deployment.id, limit: 10 } }));
+    expect(runs).toHaveLength(1);
+    const [run] = runs;
+    expect(await runLink.getAttribute('href')).toBe(`#/runs/${run?.id}`);
+    await expect.poll(() => runLink.textContent()).toBe(run?.name);
+    expect(await page.getByTestId('firing-action').first().textContent()).not.toContain(run?.id ?? '');
+
+    const box = page.getByTestId('automation-trigger');
+    // The JSON shows the expression with its quotes escaped; all of it is there, on lines that fit the box.
+    expect(JSON.parse(await box.innerText())).toEqual({ type: 'event', match });
+    const fits = await box.evaluate((el: { scrollWidth: number; clientWidth: number }) => el.scrollWidth <= el.clientWidth);
+    expect(fits).toBe(true);
+    const font = await box.evaluate(
+      (el) =>
+        (globalThis as unknown as { getComputedStyle(node: unknown): { fontFamily: string } }).getComputedStyle(el).fontFamily,
+    );
+    expect(font).toMatch(/mono/i);
+    await screenshot(page, 'automation-detail-run-firing');
+
+    await runLink.click();
+    await page.waitForURL(new RegExp(`#/runs/${run?.id}$`));
+    expect(policy.violations).toEqual([]);
+  });
 });

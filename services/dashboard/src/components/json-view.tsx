@@ -6,7 +6,7 @@ const TOKEN = /("(?:\\.|[^"\\])*")(\s*:)?|\b(true|false|null)\b|(-?\d+(?:\.\d+)?
  * Pretty-printed JSON with quiet colouring. Every piece is a React text node, so values that look
  * like markup (parameters are user input) show as the characters they are.
  */
-export function JsonView({ value, testId }: { value: unknown; testId?: string }) {
+export function JsonView({ value, testId, wrap = false }: { value: unknown; testId?: string; wrap?: boolean }) {
   const text = JSON.stringify(value, null, 2) ?? 'undefined';
   const parts: { text: string; kind: string }[] = [];
   let last = 0;
@@ -25,7 +25,7 @@ export function JsonView({ value, testId }: { value: unknown; testId?: string })
   }
   if (last < text.length) parts.push({ text: text.slice(last), kind: '' });
   return (
-    <pre className="json-view" data-testid={testId}>
+    <pre className={wrap ? 'json-view json-view-wrap' : 'json-view'} data-testid={testId}>
       {parts.map((p, i) =>
         p.kind ? (
           // biome-ignore lint/suspicious/noArrayIndexKey: tokens of one immutable string

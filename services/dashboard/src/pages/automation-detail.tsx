@@ -1,5 +1,5 @@
-import type { Automation, Firing } from '@outpost/sdk/contracts';
-import { useState } from 'react';
+import type { Automation, Firing, FiringAction } from '@outpost/sdk/contracts';
+import { useEffect, useMemo, useRef, useState } from 'react';
 import { describeFailure } from '../api/client.js';
 import { api } from '../api/instance.js';
 import { JsonView } from '../components/json-view.js';
@@ -12,6 +12,34 @@ import { deploymentLabel, triggerSummary } from './automations.js';
 
 const POLL_MS = 5000;
 
+/** Actions whose results are runs: the run they started, cancelled, paused or resumed. */
+const RUN_ACTIONS: ReadonlySet<FiringAction['type']> = new Set(['run-deployment', 'cancel-run', 'pause-run', 'resume-run']);
+
+/**
+ * The names of the runs the firings' actions touched, by id. Each run is asked for once (a run's
+ * name does not change); one that cannot be read (deleted since) keeps no name.
+ */
+function useRunNames(firings: readonly Firing[] | undefined): ReadonlyMap<string, string> {
+  const ids = useMemo(
+    () => [
+      ...new Set((firings ?? []).flatMap((f) => f.actions.filter((x) => RUN_ACTIONS.has(x.type)).flatMap((x) => x.resultIds))),
+    ],
+    [firings],
+  );
+  const asked = useRef(new Set<string>());
+  const [names, setNames] = useState<ReadonlyMap<string, string>>(new Map());
+  useEffect(() => {
+    const unasked = ids.filter((id) => !asked.current.has(id));
+    for (const id of unasked) asked.current.add(id);
+    for (const id of unasked) {
+      void api.call('flowRunsGet', { params: { id } }).then((r) => {
+        if (r.ok) setNames((current) => new Map(current).set(id, r.data.name));
+      });
+    }
+  }, [ids]);
+  return names;
+}
+
 /** One automation: its trigger and actions as saved, and its recent firings with each action's outcome. */
 export function AutomationDetailPage({ id }: { id: string }) {
   const automation = useResource((signal) => api.call('automationsGet', { params: { id }, signal }), [id], {
@@ -23,6 +51,7 @@ export function AutomationDetailPage({ id }: { id: string }) {
     { pollMs: POLL_MS },
   );
   const deployments = useResource((signal) => api.call('deploymentsList', { query: { limit: 200 }, signal }), []);
+  const runNames = useRunNames(firings.data?.items);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const [editing, setEditing] = useState(false);
@@ -120,7 +149,7 @@ export function AutomationDetailPage({ id }: { id: string }) {
         <>
           {a.description && <p className="muted">{a.description}</p>}
           <p className="muted small">
-            {a.trigger.type} trigger: <span className="mono">{triggerSummary(a.trigger)}</span> · deployment{' '}
+            {a.trigger.type} trigger: <span className="mono trigger-summary">{triggerSummary(a.trigger)}</span> · deployment{' '}
             {deploymentLabel(deployments.data?.items, a.deploymentId)} · last fired {formatDateTime(a.lastFiredAt)}
           </p>
           {!a.enabled && a.disabledReason && <Notice testId="automation-detail-disabled">Turned off: {a.disabledReason}</Notice>}
@@ -145,7 +174,7 @@ export function AutomationDetailPage({ id }: { id: string }) {
               <div className="panel-header">
                 <h2>Trigger</h2>
               </div>
-              <JsonView value={a.trigger} testId="automation-trigger" />
+              <JsonView value={a.trigger} testId="automation-trigger" wrap />
             </section>
             <section className="panel" aria-label="Actions">
               <div className="panel-header">
@@ -174,7 +203,7 @@ export function AutomationDetailPage({ id }: { id: string }) {
             </thead>
             <tbody>
               {firings.data?.items.map((f) => (
-                <FiringRow key={f.id} firing={f} />
+                <FiringRow key={f.id} firing={f} runNames={runNames} />
               ))}
             </tbody>
           </table>
@@ -184,7 +213,7 @@ export function AutomationDetailPage({ id }: { id: string }) {
   );
 }
 
-function FiringRow({ firing }: { firing: Firing }) {
+function FiringRow({ firing, runNames }: { firing: Firing; runNames: ReadonlyMap<string, string> }) {
   return (
     <tr data-testid="firing-row">
       <td>{formatDateTime(firing.firedAt)}</td>
@@ -199,7 +228,21 @@ function FiringRow({ firing }: { firing: Firing }) {
                 {action.status}
               </span>{' '}
               {action.type}
-              {action.resultIds.length > 0 && <span className="muted small mono"> {action.resultIds.join(', ')}</span>}
+              {action.resultIds.length > 0 &&
+                (RUN_ACTIONS.has(action.type) ? (
+                  <span className="small">
+                    {action.resultIds.map((id, i) => (
+                      <span key={id}>
+                        {i === 0 ? ' ' : ', '}
+                        <a href={href(`/runs/${id}`)} title={id} data-testid="firing-run" data-run-id={id}>
+                          {runNames.get(id) ?? 'run'}
+                        </a>
+                      </span>
+                    ))}
+                  </span>
+                ) : (
+                  <span className="muted small mono"> {action.resultIds.join(', ')}</span>
+                ))}
               {action.error && <span className="text-bad"> — {action.error}</span>}
             </li>
           ))}
