@@ -177,4 +177,34 @@ describe('organisations in the dashboard', () => {
     await bob.context().close();
     expect(policy.violations).toEqual([]);
   });
+
+  it('tells an organisation owner whose address is unconfirmed, once, how to confirm it, instead of an error in every section', async () => {
+    await person('carol@platform.example.com', 'owner');
+    // An account the workspace set up whose address is not confirmed (as `outpost users add` makes
+    // one), made an owner of the organisation.
+    await server.sql`
+      UPDATE organisation_members SET role = 'owner'
+      FROM users u WHERE organisation_members.user_id = u.id AND u.email = 'carol@platform.example.com'`;
+    await server.sql`
+      UPDATE users SET email_verified_at = NULL, managed_by = ${server.workspaceId} WHERE email = 'carol@platform.example.com'`;
+    const carol = await page();
+    await signIn(carol, 'carol@platform.example.com');
+    await carol.getByTestId('nav-organisation').click();
+    const confirm = carol.getByTestId('organisation-confirm-address');
+    await confirm.getByText('Confirm your email address').waitFor();
+    // The workspaces she can open are listed; no section asks the API for what it would refuse.
+    await carol.locator('[data-testid="organisation-workspace-row"][data-workspace="default"]').waitFor();
+    expect(await carol.locator('.notice-error').count()).toBe(0);
+    expect(await carol.getByTestId('organisation-people').count()).toBe(0);
+    expect(await carol.getByTestId('organisation-groups').count()).toBe(0);
+    expect(await carol.getByTestId('workspace-create-form').count()).toBe(0);
+
+    const since = mailbox.messages.length;
+    await confirm.getByTestId('verification-send').click();
+    await confirm.getByTestId('verification-notice').waitFor();
+    const { token } = linkIn(await mailbox.next('carol@platform.example.com', { since }));
+    expect(token.length).toBeGreaterThan(0);
+    await carol.context().close();
+    expect(policy.violations).toEqual([]);
+  });
 });

@@ -55,9 +55,9 @@ export function OrganisationGroupsSection({
   const [open, setOpen] = useState<string | null>(null);
 
   return (
-    <section className="panel" aria-label="Groups" data-testid="organisation-groups">
+    <section className="panel" aria-label="Directory groups" data-testid="organisation-groups">
       <div className="panel-header">
-        <h2>Groups</h2>
+        <h2>Directory groups</h2>
         <span className="muted small">made and filled by your directory; each grants its members a role per workspace</span>
       </div>
       {groups.error && <Notice>{groups.error}</Notice>}

@@ -39,9 +39,13 @@ export function OrganisationPage({ organisation, currentUserId }: { organisation
     [organisation],
     { pollMs: 60_000 },
   );
+  // Organisation roles act only for a confirmed address: until then every section would answer 403,
+  // so the page says once what to do instead.
+  const account = useResource((signal) => api.call('accountInvitationsList', { signal }), []);
+  const confirmed = account.data?.emailVerified === true;
   const role = details.data?.role ?? null;
-  const admin = role !== null && ORGANISATION_ADMINS.includes(role);
-  const reader = role !== null && ORGANISATION_READERS.includes(role);
+  const admin = confirmed && role !== null && ORGANISATION_ADMINS.includes(role);
+  const reader = confirmed && role !== null && ORGANISATION_READERS.includes(role);
   const reload = async () => {
     await Promise.all([details.reload(), health.reload()]);
     window.dispatchEvent(new Event(WORKSPACES_CHANGED));
@@ -58,6 +62,7 @@ export function OrganisationPage({ organisation, currentUserId }: { organisation
         )}
       </div>
       {details.error && <Notice>{details.error}</Notice>}
+      {role !== null && ORGANISATION_READERS.includes(role) && account.data?.emailVerified === false && <ConfirmAddress />}
       <section className="panel" aria-label="Workspaces">
         <div className="panel-header">
           <h2>Workspaces</h2>
@@ -110,6 +115,40 @@ export function OrganisationPage({ organisation, currentUserId }: { organisation
       )}
       {admin && role && <OrganisationTokensSection organisation={organisation} callerRole={role} />}
       {admin && details.data && <RenameOrganisation organisation={organisation} name={details.data.name} onRenamed={reload} />}
+    </div>
+  );
+}
+
+/** One sentence, and the way to act on it, for an organisation role held by an unconfirmed address. */
+function ConfirmAddress() {
+  const send = useSubmit();
+  const [sent, setSent] = useState<string | null>(null);
+  const sendLink = () =>
+    send.submit(
+      () => api.call('accountVerificationSend', {}),
+      (data) => setSent(data.message),
+    );
+  return (
+    <div className="inline-form" data-testid="organisation-confirm-address">
+      <span>
+        Confirm your email address to see and manage the organisation's people, groups, single sign-on, audit log, usage and
+        tokens: organisation roles act only for a proven address.
+      </span>
+      <button
+        type="button"
+        className="button"
+        disabled={send.busy}
+        onClick={() => void sendLink()}
+        data-testid="verification-send"
+      >
+        Email me a link
+      </button>
+      {sent && (
+        <Notice kind="info" testId="verification-notice">
+          {sent}
+        </Notice>
+      )}
+      {send.error && <Notice>{send.error}</Notice>}
     </div>
   );
 }
