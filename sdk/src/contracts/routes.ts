@@ -1720,10 +1720,10 @@ export const routes = {
     method: 'GET',
     path: '/organisations/:org/sso',
     summary:
-      "The organisation's single sign-on: its OpenID Connect provider and the roles its groups claim grants (its owners, admins and auditors; never the client secret)",
+      "The organisation's single sign-on: its OpenID Connect provider and the roles its groups claim grants (its owners, admins and auditors; never the client secret); null while it is off",
     access: { roles: READERS, person: true },
     params: OrganisationParams,
-    response: OrganisationSso,
+    response: OrganisationSso.nullable(),
     cacheControl: 'no-store',
   }),
   organisationSsoPut: route({

@@ -177,7 +177,8 @@ export const organisationSsoHandlers = {
       "reading the organisation's single sign-on",
     );
     const record = await getOrganisationSso(deps.sql, organisation.id);
-    if (!record) throw notFound('single sign-on settings of the organisation');
+    // Off is a state of the organisation's settings like any other, not a missing resource.
+    if (!record) return null;
     return toSso(deps, deps.sql, params.org, record);
   },
 

@@ -11,11 +11,9 @@ import { OrgSsoDomains } from './organisation-sso-domains.js';
 import { OrgSsoForm } from './organisation-sso-form.js';
 import { GroupMappingEditor } from './organisation-sso-mapping.js';
 
-/** The organisation's provider, or null when it has none (the API's 404). */
-async function readSso(organisation: string, signal: AbortSignal): Promise<ApiResult<OrganisationSso | null>> {
-  const result = await api.call('organisationSsoGet', { params: { org: organisation }, signal });
-  if (!result.ok && result.kind === 'http_error' && result.status === 404) return { ok: true, status: 404, data: null };
-  return result;
+/** The organisation's provider, or null when it has none. */
+function readSso(organisation: string, signal: AbortSignal): Promise<ApiResult<OrganisationSso | null>> {
+  return api.call('organisationSsoGet', { params: { org: organisation }, signal });
 }
 
 /** What turning it off does, said before it is done: setting it up again restores neither the mapping nor the sessions. */
