@@ -128,6 +128,10 @@ describe('the dashboard against a real API and worker', () => {
     const run = await apiRun(id);
     expect(run.state.type).toBe('COMPLETED');
     expect(run.parameters).toEqual({ name: 'Ada', times: 3 });
+    // The return value stays in the worker's result storage: the page shows where, as the API holds it.
+    const ref = (run.state.data as { resultRef?: string } | null)?.resultRef;
+    expect(ref).toEqual(expect.any(String));
+    await expect.poll(() => page.getByTestId('run-result').textContent()).toBe(`in your storage at ${ref}`);
     // The deployment is named with its flow, here as on every page.
     expect(await page.getByTestId('run-deployment').textContent()).toBe('greet/e2e');
 

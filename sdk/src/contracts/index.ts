@@ -505,6 +505,7 @@ export {
   MAX_STATE_MESSAGE_LENGTH,
   ProposalStatus,
   ProposedState,
+  resultRefOf,
   State,
   StateName,
   StateType,

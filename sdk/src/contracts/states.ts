@@ -78,6 +78,17 @@ export const State = z.strictObject({
 });
 export type State = z.infer<typeof State>;
 
+/**
+ * The reference a COMPLETED state's `data` carries when its run stored its return value in the
+ * customer's result storage (`{ "resultRef": "s3://…" }`); null otherwise. The value itself never
+ * reaches the control plane.
+ */
+export function resultRefOf(data: unknown): string | null {
+  if (data === null || typeof data !== 'object' || Array.isArray(data)) return null;
+  const ref = (data as { resultRef?: unknown }).resultRef;
+  return typeof ref === 'string' && ref.length > 0 ? ref : null;
+}
+
 /** A state a client proposes. The server fills in the timestamp. */
 export const ProposedState = z.strictObject({
   type: StateType,

@@ -1,3 +1,4 @@
+import { resultRefOf } from '../contracts/states.js';
 import { decodeResult, encodeResult, sha256Hex } from './cache.js';
 import type { ResultStorage } from './result-storage.js';
 
@@ -12,12 +13,7 @@ export function flowResultKey(runId: string): string {
   return `flow-${sha256Hex(`flow-result\u0000${runId}`)}`;
 }
 
-/** The reference a COMPLETED state's `data` carries when its run stored its result; null otherwise. */
-export function resultRefOf(data: unknown): string | null {
-  if (data === null || typeof data !== 'object' || Array.isArray(data)) return null;
-  const ref = (data as { resultRef?: unknown }).resultRef;
-  return typeof ref === 'string' && ref.length > 0 ? ref : null;
-}
+export { resultRefOf };
 
 /** Writes the run's result; throws `NotCacheableError` for a value with no exact JSON form. Answers the reference. */
 export async function writeFlowResult(storage: ResultStorage, runId: string, value: unknown): Promise<string> {

@@ -1,4 +1,11 @@
-import { type Artifact, type FlowRun, isTerminal, type Role, type StateHistoryResponse } from '@outpost/sdk/contracts';
+import {
+  type Artifact,
+  type FlowRun,
+  isTerminal,
+  type Role,
+  resultRefOf,
+  type StateHistoryResponse,
+} from '@outpost/sdk/contracts';
 import { type ReactNode, useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { describeFailure } from '../api/client.js';
 import { api } from '../api/instance.js';
@@ -195,6 +202,11 @@ export function RunDetailPage({ id, role }: { id: string; role: Role | null }) {
             </span>
           )}
         </Fact>
+        {run.state.type === 'COMPLETED' && (
+          <Fact label="Return value" testId="run-result">
+            <RunResult data={run.state.data} />
+          </Fact>
+        )}
         <Fact label="Pool / queue">{run.workPool ? `${run.workPool} / ${run.workQueue ?? 'default'}` : '—'}</Fact>
         <Fact label="Tags">
           <TagList tags={run.tags} />
@@ -227,6 +239,20 @@ export function RunDetailPage({ id, role }: { id: string; role: Role | null }) {
       </section>
       <RunLogs runId={run.id} live={live} />
     </div>
+  );
+}
+
+/**
+ * Where the flow's return value is: it stays in the customer's result storage, and the control plane
+ * holds only its reference, so that is what the page can show.
+ */
+function RunResult({ data }: { data: unknown }) {
+  const ref = resultRefOf(data);
+  if (!ref) return <span className="muted">none stored</span>;
+  return (
+    <span title="The value stays in your result storage; the control plane keeps only where it is. A flow that starts this run with runDeployment reads it.">
+      in your storage at <code className="result-ref">{ref}</code>
+    </span>
   );
 }
 
