@@ -26,4 +26,16 @@ describe('attemptLabel', () => {
   it('names a run retried by hand past its retries rather than saying an impossible "3 of 2"', () => {
     expect(attemptLabel({ attempt: 3, maxRetries: 1 })).toBe('3 (retried by hand after 2)');
   });
+
+  it('names attempts that resumed the run after a wait, which spend no retry', () => {
+    expect(attemptLabel({ attempt: 3, maxRetries: 0, resumes: 2 })).toBe('3 (resumed after a wait twice)');
+    expect(attemptLabel({ attempt: 2, maxRetries: 0, resumes: 1 })).toBe('2 (resumed after a wait once)');
+    expect(attemptLabel({ attempt: 4, maxRetries: 2, resumes: 1 })).toBe('4 (resumed after a wait once; retry 2 of 2)');
+    expect(attemptLabel({ attempt: 5, maxRetries: 1, resumes: 1 })).toBe(
+      '5 (resumed after a wait once; retried by hand after 1 retry)',
+    );
+    expect(attemptLabel({ attempt: 6, maxRetries: 0, resumes: 5 })).toBe('6 (resumed after a wait 5 times)');
+    // No resumption: as before.
+    expect(attemptLabel({ attempt: 2, maxRetries: 2, resumes: 0 })).toBe('2 of 3');
+  });
 });

@@ -22,6 +22,8 @@ export const FlowRun = z.strictObject({
   /** Attempt number, starting at 1; also the lease's fencing token. */
   attempt: z.number().int(),
   maxRetries: z.number().int(),
+  /** Attempts that began by resuming the run after a wait: they spend no retry (absent from older servers and the claim). */
+  resumes: z.number().int().min(0).optional(),
   idempotencyKey: z.string().nullable(),
   workerId: Id.nullable(),
   leaseExpiresAt: Timestamp.nullable(),
@@ -215,11 +217,27 @@ export function shortCodeDigest(digest: string): string {
 
 /**
  * "2 of 3" while the run is within its retries; a run retried by hand past them reads
- * "3 (retried by hand after 2)" rather than an impossible "3 of 2".
+ * "3 (retried by hand after 2)" rather than an impossible "3 of 2". Attempts that resumed the run
+ * after a wait spend no retry, and are named as such: "3 (resumed after a wait twice)",
+ * "4 (resumed after a wait once; retry 2 of 2)".
  */
-export function attemptLabel(run: Pick<FlowRun, 'attempt' | 'maxRetries'>): string {
+export function attemptLabel(run: Pick<FlowRun, 'attempt' | 'maxRetries' | 'resumes'>): string {
+  const resumes = Math.min(run.resumes ?? 0, run.attempt - 1);
   const allowed = run.maxRetries + 1;
-  return run.attempt <= allowed ? `${run.attempt} of ${allowed}` : `${run.attempt} (retried by hand after ${allowed})`;
+  if (resumes === 0) {
+    return run.attempt <= allowed ? `${run.attempt} of ${allowed}` : `${run.attempt} (retried by hand after ${allowed})`;
+  }
+  const retries = run.attempt - 1 - resumes;
+  const times = resumes === 1 ? 'once' : resumes === 2 ? 'twice' : `${resumes} times`;
+  const parts = [`resumed after a wait ${times}`];
+  if (retries > 0) {
+    parts.push(
+      retries <= run.maxRetries
+        ? `retry ${retries} of ${run.maxRetries}`
+        : `retried by hand after ${run.maxRetries} ${run.maxRetries === 1 ? 'retry' : 'retries'}`,
+    );
+  }
+  return `${run.attempt} (${parts.join('; ')})`;
 }
 
 /** What the worker needs to run a claimed run. Source is a pinned reference, never code. */

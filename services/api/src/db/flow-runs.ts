@@ -40,6 +40,8 @@ export interface RunRow
   > {
   /** Absent from queries that do not select it. */
   partition_key?: string | null;
+  /** Absent from queries that do not select it (the claim's). */
+  resumes?: number;
   /** Absent from queries that do not select it. */
   resources?: ResourceRequest | null;
   flow_name: string;
@@ -79,7 +81,7 @@ export function runSelect(db: Db, source: 'flow_runs' | 'run' = 'flow_runs'): po
     SELECT r.id, r.workspace_id, r.name, r.flow_id, f.name AS flow_name, r.deployment_id, d.name AS deployment_name,
            r.work_pool_id, p.name AS pool_name, q.name AS queue_name, r.parameters, r.tags,
            r.state_type, r.state_name, r.state_message, r.state_timestamp, r.state_data,
-           r.attempt, r.max_retries, r.idempotency_key, r.worker_id, r.lease_expires_at,
+           r.attempt, r.max_retries, r.resumes, r.idempotency_key, r.worker_id, r.lease_expires_at,
            r.expected_start_time, r.start_time, r.end_time, r.created_at, r.updated_at,
            r.parent_flow_run_id, r.parent_task_run_id, r.backfill_id, ${waitingForColumn(db)},
            r.scheduled_time, r.schedule_id, r.deployment_version_id, v.source_digest, r.partition_key, r.resources,
@@ -113,6 +115,7 @@ export function toFlowRun(row: RunRow): FlowRun {
     },
     attempt: row.attempt,
     maxRetries: row.max_retries,
+    ...(row.resumes === undefined ? {} : { resumes: row.resumes }),
     idempotencyKey: row.idempotency_key,
     workerId: row.worker_id,
     leaseExpiresAt: isoOrNull(row.lease_expires_at),
