@@ -20,7 +20,8 @@ export function DurationChart({ runs, now }: { runs: FlowRun[]; now: number }) {
   const present = STACK_ORDER.filter((s) => chart.bars.some((b) => b.state === s));
   return (
     <figure className="chart duration-chart" data-testid="duration-chart">
-      <svg viewBox={`0 0 ${WIDTH} ${HEIGHT}`} role="img" aria-label="Duration of recent runs by final state">
+      {/* no image role: each bar is a link to its run, and an image holds nothing focusable */}
+      <svg viewBox={`0 0 ${WIDTH} ${HEIGHT}`} aria-label="Duration of recent runs by final state">
         <g className="chart-grid" transform={`translate(0,${PAD_TOP})`}>
           {chart.gridlines.map((g) => (
             <g key={g.ms}>
@@ -36,6 +37,7 @@ export function DurationChart({ runs, now }: { runs: FlowRun[]; now: number }) {
             <a
               key={b.runId}
               href={href(`/runs/${b.runId}`)}
+              aria-label={`${b.runName} · ${DEFAULT_STATE_NAME[b.state]} · ${formatDuration(b.durationMs)}`}
               data-testid="duration-bar"
               data-run-id={b.runId}
               data-state={b.state}
