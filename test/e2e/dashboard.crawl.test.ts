@@ -87,7 +87,6 @@ const NOT_CRAWLED: Record<string, string> = {
 
 /** Checks known to fail on a route, each with the finding it waits on: `route|check`. */
 const KNOWN: Record<string, string> = {
-  'asset|requests': 'an asset never materialised asks for its materialisations lineage and gets a 404',
   'lineage|axe': 'color-contrast: the graph attribution link is #999 on white',
   'organisation|requests': 'with no single sign-on configured, GET /organisations/:slug/sso answers 404',
   'organisation|alert':

@@ -3,7 +3,7 @@ import { type ReactNode, useState } from 'react';
 import { MATERIALIZATIONS_SHOWN } from '../api/first-reads.js';
 import { api } from '../api/instance.js';
 import { HealthBadge } from '../components/health-badge.js';
-import { Notice } from '../components/notice.js';
+import { Empty, Notice } from '../components/notice.js';
 import { TagList } from '../components/tag-list.js';
 import { useResource } from '../hooks/use-resource.js';
 import { mayCall } from '../lib/asset-metadata.js';
@@ -205,7 +205,11 @@ export function AssetDetailPage({ assetKey, role }: { assetKey: string; role: Ro
         <div className="panel-header">
           <h2>What produced this</h2>
         </div>
-        <AssetProvenance assetKey={a.key} recent={materializations.data?.items ?? []} />
+        {a.latest ? (
+          <AssetProvenance assetKey={a.key} recent={materializations.data?.items ?? []} />
+        ) : (
+          <Empty>Not materialised yet.</Empty>
+        )}
       </section>
       {materializing && (
         <MaterializeDialog
