@@ -87,7 +87,6 @@ const NOT_CRAWLED: Record<string, string> = {
 
 /** Checks known to fail on a route, each with the finding it waits on: `route|check`. */
 const KNOWN: Record<string, string> = {
-  'lineage|axe': 'color-contrast: the graph attribution link is #999 on white',
   'organisation|requests': 'with no single sign-on configured, GET /organisations/:slug/sso answers 404',
   'organisation|alert':
     'with no single sign-on configured, the page shows "single sign-on settings of the organisation not found"',
