@@ -86,11 +86,7 @@ const NOT_CRAWLED: Record<string, string> = {
 };
 
 /** Checks known to fail on a route, each with the finding it waits on: `route|check`. */
-const KNOWN: Record<string, string> = {
-  'organisation|requests': 'with no single sign-on configured, GET /organisations/:slug/sso answers 404',
-  'organisation|alert':
-    'with no single sign-on configured, the page shows "single sign-on settings of the organisation not found"',
-};
+const KNOWN: Record<string, string> = {};
 
 interface BrowserGlobals {
   document: {
