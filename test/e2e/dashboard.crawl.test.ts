@@ -63,16 +63,16 @@ const PAGES: CrawlPage[] = [
   { route: 'assets', path: () => '/assets', ready: '[data-testid="asset-filters"]' },
   { route: 'asset', path: () => '/assets/scores', ready: '[data-testid="asset-key"]' },
   { route: 'lineage', path: () => '/lineage', ready: '#main-content h1' },
-  { route: 'work-pools', path: () => '/work-pools', ready: '#main-content h1' },
+  { route: 'work-pools', path: () => '/work-pools', ready: '[data-testid="queue-row"]' },
   { route: 'approvals', path: () => '/approvals', ready: '[data-testid="approval-row"]' },
   { route: 'events', path: () => '/events', ready: '[data-testid="event-row"]' },
-  { route: 'webhooks', path: () => '/webhooks', ready: '#main-content h1' },
+  { route: 'webhooks', path: () => '/webhooks', ready: '[data-testid="webhook-row"]' },
   { route: 'automations', path: () => '/automations', ready: '[data-testid="automations-page"]' },
   { route: 'automation', path: () => `/automations/${seeded.automation}`, ready: '[data-testid="automation-name"]' },
-  { route: 'notifications', path: () => '/notifications', ready: '#main-content h1' },
-  { route: 'sensors', path: () => '/sensors', ready: '#main-content h1' },
+  { route: 'notifications', path: () => '/notifications', ready: '[data-testid="channel-row"]' },
+  { route: 'sensors', path: () => '/sensors', ready: '[data-testid="sensor-row"]' },
   { route: 'sensor', path: () => `/sensors/${seeded.sensor}`, ready: '[data-testid="sensor-name"]' },
-  { route: 'settings', path: () => '/settings', ready: '#main-content h1' },
+  { route: 'settings', path: () => '/settings', ready: '[data-testid="member-row"]' },
   { route: 'organisation', path: () => '/organisation', ready: '[data-testid="organisation-workspace-row"]' },
   { route: 'not-found', path: () => '/no-such-page', ready: '#main-content h1' },
 ];
@@ -212,6 +212,14 @@ beforeAll(async () => {
       body: { events: [{ kind: 'model.trained', payload: { auc: 0.91 } }, { kind: 'model.drifted' }] },
     }),
   );
+  // An email channel whose outside recipient has not confirmed yet.
+  const since = mailbox.messages.length;
+  unwrap(
+    await owner.call('notificationChannelsCreate', {
+      body: { name: 'mail-ops', kind: 'email', recipients: ['oncall@example.org'] },
+    }),
+  );
+  await mailbox.next('oncall@example.org', { since });
   const { items } = unwrap(await owner.call('sensorsList', { query: { deployment: deployment.id } }));
   seeded.sensor = items.find((s) => s.name === 'new-files')?.id ?? '';
 
