@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { homedir, tmpdir } from 'node:os';
 import path from 'node:path';
@@ -105,9 +105,21 @@ export async function startKubeCluster(): Promise<KubeCluster> {
         `the Kubernetes control plane is not built — run \`node test/support/kube/build-once.mjs\`, then the tests again`,
       );
     }
-    const [api, etcd, peer] = [await freePort(), await freePort(), await freePort()];
-    const up = await script(['up', stateDir, String(api), String(etcd), String(peer)]);
-    if (up.code !== 0) throw new Error(`control-plane.sh up failed (${up.code}): ${up.stderr.trim()}`);
+    const start = async () => {
+      const ports = [await freePort(), await freePort(), await freePort()] as const;
+      return { api: ports[0], up: await script(['up', stateDir, ...ports.map(String)]) };
+    };
+    let { api, up } = await start();
+    if (up.code !== 0) {
+      // A port taken between choosing and binding it, or a start slower than the wait on a loaded
+      // machine: once more, on fresh ports and a fresh state; a second failure says both.
+      const first = up.stderr.trim();
+      await script(['down', stateDir]);
+      await rm(stateDir, { recursive: true, force: true });
+      await mkdir(stateDir, { recursive: true });
+      ({ api, up } = await start());
+      if (up.code !== 0) throw new Error(`control-plane.sh up failed twice (${up.code}): ${first}\n${up.stderr.trim()}`);
+    }
     const node = await script(['node', stateDir]);
     if (node.code !== 0) throw new Error(`control-plane.sh node failed (${node.code}): ${node.stderr.trim()}`);
 

@@ -138,8 +138,8 @@ users: [{name: admin, user: {token: "$token"}}]
 contexts: [{name: outpost-test, context: {cluster: outpost-test, user: admin, namespace: default}}]
 current-context: outpost-test
 EOF
-  wait_until 60 "$K/bin/kubectl" --kubeconfig "$S/kubeconfig" get --raw /readyz ||
-    { echo "kube-apiserver did not become ready on 127.0.0.1:$api — see $S/apiserver.log" >&2; exit 1; }
+  wait_until 120 "$K/bin/kubectl" --kubeconfig "$S/kubeconfig" get --raw /readyz ||
+    { echo "kube-apiserver did not become ready on 127.0.0.1:$api; the end of $S/apiserver.log:" >&2; tail -n 15 apiserver.log >&2; exit 1; }
   "$K/bin/kube-controller-manager" --kubeconfig="$S/kubeconfig" --leader-elect=false \
     --port=0 --bind-address=127.0.0.1 --secure-port=0 \
     --service-account-private-key-file="$S/sa.key" --root-ca-file="$S/pki/apiserver.crt" \
