@@ -295,6 +295,8 @@ export const AssetLineageResponse = z.strictObject({
       group: z.string().nullable(),
       deploymentName: z.string(),
       partitioned: z.boolean(),
+      /** How many partitions are in each status, for a partitioned asset's health bar; null when unpartitioned. */
+      partitionCounts: PartitionCounts.nullable(),
       health: AssetHealth,
       /** The first stale reason, for the node's tooltip. */
       staleReason: z.string().nullable(),

@@ -86,11 +86,23 @@ describe('registering an asset graph with a deploy', () => {
       group: null,
       deploymentName: 'assets/warehouse',
       partitioned: true,
+      partitionCounts: {
+        total: expect.any(Number),
+        MISSING: expect.any(Number),
+        MATERIALIZED: 0,
+        FAILED: 0,
+        STALE: 0,
+        MATERIALIZING: 0,
+      },
       health: 'MISSING',
       staleReason: null,
       lastMaterializedAt: null,
       checks: { passed: 0, failed: 0, blocking: false },
     });
+    const rawEvents = lineage.body.nodes.find((n: { key: string }) => n.key === 'raw/events');
+    expect(rawEvents.partitionCounts.total).toBeGreaterThan(0);
+    expect(rawEvents.partitionCounts.MISSING).toBe(rawEvents.partitionCounts.total);
+    expect(lineage.body.nodes.find((n: { key: string }) => n.key === 'model/churn').partitionCounts).toBeNull();
   });
 
   test('a key another deployment defines is a 409 naming that deployment and both places, and nothing changes', async () => {

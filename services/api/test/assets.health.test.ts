@@ -72,7 +72,7 @@ describe('staleness', () => {
     expect(after.stale[0].message).toMatch(/^upstream features materialised \d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC after this$/);
   });
 
-  test('an upstream materialised later makes its downstream stale, partition by partition when they share partitions', async () => {
+  test('an upstream materialised later makes its downstream stale, partition by partition when they share partitions, and the lineage counts them', async () => {
     const world = await assetWorld(server);
     await deployed(world, [
       asset('events', { partitions: daily }),
@@ -98,6 +98,11 @@ describe('staleness', () => {
     const sessions = await getAsset(world, 'sessions');
     expect(sessions.health).toBe('STALE');
     expect(sessions.partitionCounts).toEqual(grid.body.counts);
+    // The lineage carries the same counts for each partitioned node, for its health bar, and none for the others.
+    const lineage = await world.owner('GET', '/assets/lineage');
+    const counts = new Map(lineage.body.nodes.map((n: { key: string; partitionCounts: unknown }) => [n.key, n.partitionCounts]));
+    expect(counts.get('sessions')).toEqual(grid.body.counts);
+    expect(counts.get('summary')).toBeNull();
     // The unpartitioned summary reads every partition of sessions: one stale partition makes it stale.
     expect((await getAsset(world, 'summary')).stale).toEqual([
       { kind: 'upstream_stale', upstream: 'sessions', message: 'upstream sessions is stale' },

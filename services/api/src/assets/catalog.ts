@@ -343,6 +343,9 @@ async function computeLineage(db: Db, workspaceId: string, stamp: string | null)
       group: node.group,
       deploymentName: node.deploymentName,
       partitioned: node.partitions !== null,
+      // Kept with a large lineage like the rest: a time definition without an end gains its newest
+      // partition (as MISSING) on the next change of any fact, not at midnight.
+      partitionCounts: node.partitions ? partitionCounts(state, node as AssetNode & { partitions: PartitionsDefinition }) : null,
       health,
       staleReason: health === 'STALE' ? (evaluation?.stale[0]?.message ?? null) : null,
       lastMaterializedAt: at === null ? null : new Date(at).toISOString(),
