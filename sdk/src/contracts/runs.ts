@@ -81,8 +81,17 @@ export const FlowRunCreateResponse = z.strictObject({
 });
 export type FlowRunCreateResponse = z.infer<typeof FlowRunCreateResponse>;
 
+/**
+ * The order of a runs list: newest created first (the default), or soonest expected start first,
+ * which with `state=SCHEDULED` lists upcoming runs in the order they are due.
+ */
+export const FlowRunListSort = z.enum(['CREATED_DESC', 'EXPECTED_START_TIME_ASC']);
+export type FlowRunListSort = z.infer<typeof FlowRunListSort>;
+
 export const FlowRunListQuery = z.strictObject({
   limit: PageLimit,
+  /** @default 'CREATED_DESC'; a cursor continues only the order it was returned with. */
+  sort: FlowRunListSort.optional(),
   cursor: z.string().max(500).optional(),
   /** Comma-separated state types. */
   state: StateTypeList.optional(),

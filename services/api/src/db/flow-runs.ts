@@ -155,12 +155,19 @@ export interface RunListFilter {
   createdBefore?: Date;
   /** Rows strictly older than this (created_at, id). */
   before?: { createdAt: Date; id: string };
+  /** Soonest expected start first instead of newest first. @default false */
+  soonestFirst?: boolean;
+  /** With `soonestFirst`: rows strictly after this (expected_start_time, id). */
+  after?: { expectedStartTime: Date; id: string };
 }
 
 /**
  * Newest first. The keyset `(created_at, id) < (…)` walks the (workspace_id, created_at, id) index
  * backwards, so a page costs the same however deep it is, and rows created while a client pages
- * are never returned twice.
+ * are never returned twice. With `soonestFirst`, by expected start time instead (the keyset
+ * `(expected_start_time, id) > (…)`, served by the (workspace_id, expected_start_time, …) index):
+ * upcoming runs in the order they are due, which creation order does not give, since a schedule's
+ * runs are created in batches.
  */
 export async function listFlowRuns(db: Db, workspaceId: string, filter: RunListFilter, limit: number): Promise<FlowRun[]> {
   const rows = await db<RunRow[]>`
@@ -175,7 +182,8 @@ export async function listFlowRuns(db: Db, workspaceId: string, filter: RunListF
       ${filter.createdAfter ? db`AND r.created_at > ${filter.createdAfter}` : db``}
       ${filter.createdBefore ? db`AND r.created_at < ${filter.createdBefore}` : db``}
       ${filter.before ? db`AND (r.created_at, r.id) < (${filter.before.createdAt}::timestamptz, ${filter.before.id}::uuid)` : db``}
-    ORDER BY r.created_at DESC, r.id DESC
+      ${filter.after ? db`AND (r.expected_start_time, r.id) > (${filter.after.expectedStartTime}::timestamptz, ${filter.after.id}::uuid)` : db``}
+    ORDER BY ${filter.soonestFirst ? db`r.expected_start_time ASC, r.id ASC` : db`r.created_at DESC, r.id DESC`}
     LIMIT ${limit}`;
   return rows.map(toFlowRun);
 }

@@ -15,7 +15,8 @@ const RunCursor = z.tuple([z.iso.datetime(), z.uuid()]);
 
 export const flowRunHandlers = {
   flowRunsList: async ({ query, principal, deps }) => {
-    const before = decodeCursor(query.cursor, RunCursor);
+    const soonestFirst = query.sort === 'EXPECTED_START_TIME_ASC';
+    const at = decodeCursor(query.cursor, RunCursor);
     const rows = await listFlowRuns(
       deps.sql,
       principal.workspaceId,
@@ -28,13 +29,17 @@ export const flowRunHandlers = {
         workPool: query.workPool,
         createdAfter: query.createdAfter ? new Date(query.createdAfter) : undefined,
         createdBefore: query.createdBefore ? new Date(query.createdBefore) : undefined,
-        before: before ? { createdAt: new Date(before[0]), id: before[1] } : undefined,
+        before: at && !soonestFirst ? { createdAt: new Date(at[0]), id: at[1] } : undefined,
+        after: at && soonestFirst ? { expectedStartTime: new Date(at[0]), id: at[1] } : undefined,
+        soonestFirst,
       },
       query.limit + 1,
     );
     const items = rows.slice(0, query.limit);
     const last = items.at(-1);
-    return { items, nextCursor: rows.length > query.limit && last ? encodeCursor([last.createdAt, last.id]) : null };
+    const more = rows.length > query.limit && last;
+    if (!more) return { items, nextCursor: null };
+    return { items, nextCursor: encodeCursor([soonestFirst ? last.expectedStartTime : last.createdAt, last.id]) };
   },
 
   flowRunsGet: async ({ params, principal, deps }) => {
