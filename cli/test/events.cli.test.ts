@@ -73,10 +73,10 @@ describe('outpost events and webhooks', () => {
     const plain = await outpost('events', 'ls', '--limit', '200', '--json');
     expect(plain.code, plain.stderr).toBe(0);
     expect(kinds(plain.stdout)).toContain('cli.after-poll');
-    expect(kinds(plain.stdout)).not.toContain('audit.poolrunsadopt');
+    expect(kinds(plain.stdout)).not.toContain('audit.pool-runs-adopt');
     const all = await outpost('events', 'ls', '--limit', '200', '--internal', '--json');
     expect(all.code, all.stderr).toBe(0);
-    expect(kinds(all.stdout)).toEqual(expect.arrayContaining(['cli.after-poll', 'audit.poolrunsadopt']));
+    expect(kinds(all.stdout)).toEqual(expect.arrayContaining(['cli.after-poll', 'audit.pool-runs-adopt']));
     const table = await outpost('events', 'ls', '--internal', '--kind', 'audit.*');
     expect(table.stdout).toMatch(/audit\.poolrunsadopt\s+audit-entry:poolRunsAdopt/);
 

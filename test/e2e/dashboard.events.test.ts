@@ -112,7 +112,7 @@ describe('events and webhooks in the dashboard', () => {
     const { ids } = unwrap(await owner.call('eventsEmit', { body: { events: [{ kind: 'after.poll' }] } }));
     await page.goto(`${server.url}/#/events`);
     await page.locator(`[data-testid="event-row"][data-event-id="${ids[0]}"]`).waitFor();
-    const claims = page.locator('[data-testid="event-row"][data-kind="audit.poolrunsadopt"]');
+    const claims = page.locator('[data-testid="event-row"][data-kind="audit.pool-runs-adopt"]');
     expect(await claims.count()).toBe(0);
     expect(await page.getByTestId('events-internal').isChecked()).toBe(false);
 

@@ -13,11 +13,11 @@ const KIND = {
 
 const INTERNAL = {
   type: 'boolean',
-  description: 'also internal bookkeeping (e.g. audit.poolrunsadopt), hidden by default',
+  description: 'also internal bookkeeping (e.g. audit.pool-runs-adopt), hidden by default',
 } as const;
 
 const INTERNAL_NOTE =
-  'Internal bookkeeping (the audit events of the worker protocol, e.g. audit.poolrunsadopt) is left out unless --internal is given or --kind names it exactly.';
+  'Internal bookkeeping (the audit events of the worker protocol, e.g. audit.pool-runs-adopt) is left out unless --internal is given or --kind names it exactly.';
 
 /** One line an event: time, kind, what it is about, and its payload in short. */
 export function eventLine(e: OutpostEvent): string {

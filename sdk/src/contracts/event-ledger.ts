@@ -64,8 +64,27 @@ export const SYSTEM_EVENT_KINDS = {
   'worker.offline': 'a worker missed heartbeats for longer than the offline bound',
   'work-pool.not-ready': 'a pool has no online worker',
   'work-pool.ready': 'a pool has an online worker again',
-  'audit.<action>': 'an audited action (payload: actorKind, actorId, method, path, status, targetIds, resultIds)',
+  'audit.<action>':
+    'an audited action that succeeded, its action in kebab case, e.g. audit.api-keys-create (payload: actorKind, actorId, method, path, status, targetIds, resultIds)',
 } as const;
+
+/**
+ * The ledger kind of an audited action: `audit.` and the action in kebab case, as every other kind
+ * is written (`apiKeysCreate` → `audit.api-keys-create`, `automation.run-deployment` stays as it is).
+ * Migration 0060 writes the same in SQL; events written before it carry the action lower-cased
+ * whole (`audit.apikeyscreate`), which `legacyAuditKind` gives.
+ */
+export function auditEventKind(action: string): string {
+  return `audit.${action
+    .replace(/([a-z0-9])([A-Z])/g, '$1-$2')
+    .toLowerCase()
+    .replace(/[^a-z0-9_.-]+/g, '-')}`;
+}
+
+/** The kind an audited action had in the ledger before migration 0060: the action lower-cased whole. */
+export function legacyAuditKind(action: string): string {
+  return `audit.${action.toLowerCase().replace(/[^a-z0-9_.-]+/g, '-')}`;
+}
 
 /**
  * Internal bookkeeping: the audit events of the worker protocol's own calls, made by worker keys.
@@ -77,9 +96,10 @@ export const SYSTEM_EVENT_KINDS = {
  * they stay internal so that such history does not flood the list either.
  */
 export const INTERNAL_EVENT_KINDS = {
+  'audit.pool-runs-adopt': 'a restarted worker adopted the runs it held',
   'audit.sensorticksclaim': "a worker's sensor poll claimed the pool's due ticks (no longer audited; earlier entries)",
   'audit.sensortickscomplete': "a worker reported a sensor tick's outcome (no longer audited; earlier entries)",
-  'audit.poolrunsadopt': 'a restarted worker adopted the runs it held',
+  'audit.poolrunsadopt': 'a restarted worker adopted the runs it held (the kind before migration 0060; earlier entries)',
   'audit.poolrunssetstates': "a worker reported many runs' states at once (no longer audited; earlier entries)",
   'audit.poolrunslogswrite': "a worker delivered many runs' log lines at once (no longer audited; earlier entries)",
 } as const;

@@ -190,6 +190,7 @@ export {
   PutGroupRolesBody,
 } from './directory.js';
 export {
+  auditEventKind,
   DEFAULT_EVENT_RETENTION_DAYS,
   EVENT_SOURCES,
   EventEmitBatch,
@@ -203,6 +204,7 @@ export {
   EventStreamQuery,
   INTERNAL_EVENT_KINDS,
   type InternalEventKind,
+  legacyAuditKind,
   MAX_EVENT_PAYLOAD_BYTES,
   MAX_EVENT_RELATED,
   OutpostEvent,

@@ -63,16 +63,16 @@ describe('audit events in the ledger follow the audit log role rule', () => {
     const asked = await viewer('GET', '/events?kind=audit.*');
     expect(asked.status, asked.text).toBe(200);
     expect(asked.body.items).toEqual([]);
-    const exact = await viewer('GET', '/events?kind=audit.apikeyscreate');
+    const exact = await viewer('GET', '/events?kind=audit.api-keys-create');
     expect(exact.body.items).toEqual([]);
     const all = await viewer('GET', '/events');
     expect(kinds(all.body.items)).toContain('marker.list');
     expect(kinds(all.body.items).filter((k) => k.startsWith('audit.'))).toEqual([]);
 
     const adminSees = await admin('GET', '/events?kind=audit.*');
-    expect(kinds(adminSees.body.items)).toContain('audit.apikeyscreate');
+    expect(kinds(adminSees.body.items)).toContain('audit.api-keys-create');
     expect(kinds((await admin('GET', '/events')).body.items)).toEqual(
-      expect.arrayContaining(['audit.apikeyscreate', 'marker.list']),
+      expect.arrayContaining(['audit.api-keys-create', 'marker.list']),
     );
   });
 
@@ -88,13 +88,13 @@ describe('audit events in the ledger follow the audit log role rule', () => {
     // Both streams are in ledger order: the audit event, committed before the marker, came first or not at all.
     expect(kinds(viewerLive.events as OutpostEvent[]).filter((k) => k.startsWith('audit.'))).toEqual([]);
     expect(kinds(viewerAudit.events as OutpostEvent[])).toEqual(['marker.live']);
-    expect(kinds(adminLive.events as OutpostEvent[])).toContain('audit.apikeyscreate');
+    expect(kinds(adminLive.events as OutpostEvent[])).toContain('audit.api-keys-create');
 
     const replayed = await stream(viewerKey, '?afterSeq=0');
     await replayed.waitFor((e: OutpostEvent) => e.kind === 'marker.live');
     expect(kinds(replayed.events as OutpostEvent[]).filter((k) => k.startsWith('audit.'))).toEqual([]);
     const adminReplay = await stream(adminKey, '?afterSeq=0&kind=audit.*');
-    await adminReplay.waitFor((e: OutpostEvent) => e.kind === 'audit.apikeyscreate');
+    await adminReplay.waitFor((e: OutpostEvent) => e.kind === 'audit.api-keys-create');
   });
 
   test('a refused call is in the audit log but is no event: only what happened reaches the ledger', async () => {
@@ -106,7 +106,7 @@ describe('audit events in the ledger follow the audit log role rule', () => {
     expect(audit.status).toBe(200);
     const statuses = (audit.body.items as { status: number }[]).map((e) => e.status);
     expect(statuses).toEqual(expect.arrayContaining([403, 201]));
-    const events = await owner('GET', '/events?kind=audit.apikeyscreate&limit=200');
+    const events = await owner('GET', '/events?kind=audit.api-keys-create&limit=200');
     expect(events.status).toBe(200);
     const eventStatuses = (events.body.items as OutpostEvent[]).map((e) => (e.payload as { status: number }).status);
     expect(eventStatuses.length).toBeGreaterThan(0);

@@ -1,6 +1,14 @@
 import { randomUUID } from 'node:crypto';
-import { INTERNAL_EVENT_KINDS, type OutpostEvent, type RouteName, routes } from '@outpost/sdk/contracts';
+import {
+  auditEventKind,
+  INTERNAL_EVENT_KINDS,
+  legacyAuditKind,
+  type OutpostEvent,
+  type RouteName,
+  routes,
+} from '@outpost/sdk/contracts';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
+import { currentAuditKinds } from '../src/db/event-list.js';
 import { UNAUDITED_ROUTES } from '../src/http/audit.js';
 import { startTestServer, type TestServer, type TestWorkspace } from '../src/testing.js';
 import { EventReader } from './events.support.js';
@@ -38,7 +46,7 @@ afterAll(async () => {
 
 /**
  * A worker's sensor poll (not audited), a worker adopting its runs after a restart (audited as
- * `audit.poolrunsadopt`), a key created (audited), then a marker event.
+ * `audit.pool-runs-adopt`), a key created (audited), then a marker event.
  */
 async function bookkeepingThenMarker(marker: string): Promise<void> {
   const worker = client(server, await ws.createKey('worker', [pool]));
@@ -75,25 +83,25 @@ describe('internal bookkeeping events are hidden unless asked for', () => {
 
     const plain = await owner('GET', '/events?limit=200');
     expect(plain.status, plain.text).toBe(200);
-    expect(kinds(plain.body.items)).toEqual(expect.arrayContaining(['marker.list', 'audit.apikeyscreate']));
-    expect(kinds(plain.body.items)).not.toContain('audit.poolrunsadopt');
+    expect(kinds(plain.body.items)).toEqual(expect.arrayContaining(['marker.list', 'audit.api-keys-create']));
+    expect(kinds(plain.body.items)).not.toContain('audit.pool-runs-adopt');
 
     const withInternal = await owner('GET', '/events?limit=200&internal=true');
     expect(kinds(withInternal.body.items)).toEqual(
-      expect.arrayContaining(['marker.list', 'audit.apikeyscreate', 'audit.poolrunsadopt']),
+      expect.arrayContaining(['marker.list', 'audit.api-keys-create', 'audit.pool-runs-adopt']),
     );
     // In ledger order too (what `events tail` and live views page with).
     const ascending = await owner('GET', '/events?order=asc&afterSeq=0&limit=200');
     expect(kinds(ascending.body.items)).toContain('marker.list');
-    expect(kinds(ascending.body.items)).not.toContain('audit.poolrunsadopt');
+    expect(kinds(ascending.body.items)).not.toContain('audit.pool-runs-adopt');
 
     // A prefix does not bring them back; naming the kind exactly does.
     const audit = await owner('GET', '/events?kind=audit.*');
-    expect(kinds(audit.body.items)).toContain('audit.apikeyscreate');
-    expect(kinds(audit.body.items)).not.toContain('audit.poolrunsadopt');
+    expect(kinds(audit.body.items)).toContain('audit.api-keys-create');
+    expect(kinds(audit.body.items)).not.toContain('audit.pool-runs-adopt');
     const exact = await owner('GET', '/events?kind=audit.poolrunsadopt');
-    expect(kinds(exact.body.items)).toEqual(expect.arrayContaining(['audit.poolrunsadopt']));
-    expect(new Set(kinds(exact.body.items))).toEqual(new Set(['audit.poolrunsadopt']));
+    expect(kinds(exact.body.items)).toEqual(expect.arrayContaining(['audit.pool-runs-adopt']));
+    expect(new Set(kinds(exact.body.items))).toEqual(new Set(['audit.pool-runs-adopt']));
 
     // Another workspace asking for internal events sees none of this one's.
     const elsewhere = await client(server, other.ownerKey)('GET', '/events?limit=200&internal=true');
@@ -117,19 +125,25 @@ describe('internal bookkeeping events are hidden unless asked for', () => {
     await plain.waitFor((e: OutpostEvent) => e.kind === 'marker.live');
     await withInternal.waitFor((e: OutpostEvent) => e.kind === 'marker.live');
     // Streams are in ledger order: the adoption, committed before the marker, came first or not at all.
-    expect(kinds(plain.events as OutpostEvent[])).toContain('audit.apikeyscreate');
-    expect(kinds(plain.events as OutpostEvent[])).not.toContain('audit.poolrunsadopt');
-    expect(kinds(withInternal.events as OutpostEvent[])).toContain('audit.poolrunsadopt');
+    expect(kinds(plain.events as OutpostEvent[])).toContain('audit.api-keys-create');
+    expect(kinds(plain.events as OutpostEvent[])).not.toContain('audit.pool-runs-adopt');
+    expect(kinds(withInternal.events as OutpostEvent[])).toContain('audit.pool-runs-adopt');
 
     const replayed = await stream(ws.ownerKey, '?afterSeq=0');
     await replayed.waitFor((e: OutpostEvent) => e.kind === 'marker.live');
-    expect(kinds(replayed.events as OutpostEvent[])).not.toContain('audit.poolrunsadopt');
+    expect(kinds(replayed.events as OutpostEvent[])).not.toContain('audit.pool-runs-adopt');
     const replayedInternal = await stream(ws.ownerKey, '?afterSeq=0&internal=true');
-    await replayedInternal.waitFor((e: OutpostEvent) => e.kind === 'audit.poolrunsadopt');
+    await replayedInternal.waitFor((e: OutpostEvent) => e.kind === 'audit.pool-runs-adopt');
   });
 
   test('every internal kind is the audit event of a mutation a worker key makes, and every such audited mutation is internal', () => {
-    const byKind = new Map(Object.entries(routes).map(([name, route]) => [`audit.${name.toLowerCase()}`, { name, route }]));
+    // Each route under both spellings: the kind since migration 0060, and the one before it.
+    const byKind = new Map(
+      Object.entries(routes).flatMap(([name, route]) => [
+        [auditEventKind(name), { name, route }],
+        [legacyAuditKind(name), { name, route }],
+      ]),
+    );
     for (const kind of Object.keys(INTERNAL_EVENT_KINDS)) {
       const found = byKind.get(kind);
       expect(found, `${kind} names no route`).toBeDefined();
@@ -144,7 +158,7 @@ describe('internal bookkeeping events are hidden unless asked for', () => {
     expect(protocol.length).toBeGreaterThanOrEqual(5);
     for (const [name] of protocol) {
       const audited = UNAUDITED_ROUTES[name as RouteName] === undefined;
-      expect(!audited || `audit.${name.toLowerCase()}` in INTERNAL_EVENT_KINDS, name).toBe(true);
+      expect(!audited || auditEventKind(name) in INTERNAL_EVENT_KINDS, name).toBe(true);
     }
   });
 
@@ -164,5 +178,40 @@ describe('internal bookkeeping events are hidden unless asked for', () => {
     for (const name of ['sensorTicksClaim', 'sensorTicksComplete', 'poolRunsSetStates', 'poolRunsLogsWrite'] as const) {
       expect(UNAUDITED_ROUTES[name], name).toEqual(expect.any(String));
     }
+  });
+});
+
+describe('audit events are named in kebab case, and the old spelling still finds them', () => {
+  test('a new audit event is named after its action in kebab case, like every other kind', () => {
+    expect(auditEventKind('apiKeysCreate')).toBe('audit.api-keys-create');
+    expect(auditEventKind('poolRunsAdopt')).toBe('audit.pool-runs-adopt');
+    expect(auditEventKind('automation.run-deployment')).toBe('audit.automation.run-deployment');
+    expect(auditEventKind('operator.users.verify-email')).toBe('audit.operator.users.verify-email');
+    expect(legacyAuditKind('apiKeysCreate')).toBe('audit.apikeyscreate');
+  });
+
+  test('a filter naming either spelling finds events of both, those written before the change and after', async () => {
+    // An event as the ledger wrote it before migration 0060, beside a key created now.
+    await server.sql`
+      INSERT INTO events (workspace_id, kind, resource_kind, resource_id, resource_name, payload, source)
+      VALUES (${ws.workspaceId}, 'audit.apikeyscreate', 'audit-entry', ${randomUUID()}, 'apiKeysCreate', '{}', 'system')`;
+    const created = await owner('POST', '/api-keys', { body: { name: `k-${randomUUID().slice(0, 6)}`, role: 'viewer' } });
+    expect(created.status, created.text).toBe(201);
+    for (const kind of ['audit.apikeyscreate', 'audit.api-keys-create']) {
+      const found = await owner('GET', `/events?kind=${kind}&limit=200`);
+      expect(found.status, found.text).toBe(200);
+      expect(new Set(kinds(found.body.items)), kind).toEqual(new Set(['audit.apikeyscreate', 'audit.api-keys-create']));
+    }
+  });
+
+  test("an automation's expression naming an old audit kind is read with the current one, and only whole kinds change", () => {
+    expect(currentAuditKinds('event.kind == "audit.deploymentspause"')).toBe('event.kind == "audit.deployments-pause"');
+    expect(currentAuditKinds('event.kind in ["audit.apikeyscreate", "audit.api-keys-create"]')).toBe(
+      'event.kind in ["audit.api-keys-create", "audit.api-keys-create"]',
+    );
+    // Not a route's kind, a prefix of one, or a kind already in kebab case: left as written.
+    expect(currentAuditKinds('event.kind.startsWith("audit.deployments")')).toBe('event.kind.startsWith("audit.deployments")');
+    expect(currentAuditKinds('event.kind == "audit.nosuchthing"')).toBe('event.kind == "audit.nosuchthing"');
+    expect(currentAuditKinds('event.kind == "flow-run.failed"')).toBe('event.kind == "flow-run.failed"');
   });
 });

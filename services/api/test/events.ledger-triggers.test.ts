@@ -70,7 +70,7 @@ describe('system events written by the ledger triggers', () => {
     for (const kind of ['deployment.created', 'deployment.paused', 'deployment.resumed', 'deployment.updated']) {
       expect(count(rows, kind, deployment.id), kind).toBe(1);
     }
-    expect(count(rows, 'audit.deploymentspause')).toBe(1);
+    expect(count(rows, 'audit.deployments-pause')).toBe(1);
 
     const running = rows.find((r) => r.kind === 'flow-run.running');
     expect(running?.payload).toMatchObject({

@@ -1,5 +1,6 @@
 import type { AutomationAction, EventTrigger, FieldError, Trigger } from '@outpost/sdk/contracts';
 import { CelChecks, celValidationError } from '../cel/problems.js';
+import { currentAuditKinds } from '../db/event-list.js';
 import { canonicalTimezone } from '../scheduling/schedule-input.js';
 import { cronJob, type Timeline, timelineOf } from '../scheduling/timeline.js';
 
@@ -143,11 +144,11 @@ export interface CompiledAutomation {
 
 function prepareEventTrigger(t: EventTrigger, prefix: string, expressions: Record<string, string>): CompiledEventTrigger {
   const match = `${prefix}match`;
-  expressions[match] = t.match;
+  expressions[match] = currentAuditKinds(t.match);
   let groupBy: string | null = null;
   if (t.groupBy) {
     groupBy = `${prefix}groupBy`;
-    expressions[groupBy] = t.groupBy;
+    expressions[groupBy] = currentAuditKinds(t.groupBy);
   }
   return { source: t, match, groupBy };
 }
@@ -177,11 +178,11 @@ export function compileAutomation(trigger: Trigger, actions: readonly Automation
       };
       break;
     case 'proactive': {
-      if (trigger.after) expressions.after = trigger.after;
-      if (trigger.groupBy) expressions.groupBy = trigger.groupBy;
+      if (trigger.after) expressions.after = currentAuditKinds(trigger.after);
+      if (trigger.groupBy) expressions.groupBy = currentAuditKinds(trigger.groupBy);
       compiled = {
         type: 'proactive',
-        expect: trigger.expect,
+        expect: currentAuditKinds(trigger.expect),
         after: trigger.after ? 'after' : null,
         groupBy: trigger.groupBy ? 'groupBy' : null,
         cron: trigger.cron

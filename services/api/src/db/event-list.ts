@@ -1,4 +1,4 @@
-import { EventKind, INTERNAL_EVENT_KINDS } from '@outpost/sdk/contracts';
+import { auditEventKind, EventKind, INTERNAL_EVENT_KINDS, legacyAuditKind, routes } from '@outpost/sdk/contracts';
 import { type Db, type Sql, withPlanner } from './client.js';
 import type { EventRow } from './events.js';
 import { textArray } from './values.js';
@@ -38,11 +38,41 @@ export function kindListSql(kinds: readonly string[]): string {
   return `(${kinds.map((k) => `'${EventKind.parse(k)}'`).join(', ')})`;
 }
 
-/** The predicate of `events_visible_idx`: every internal kind left out (migration 0036). */
+/** The predicate of `events_visible_idx`: every internal kind left out (migrations 0036 and 0060). */
 export const VISIBLE_EVENTS_SQL = `kind NOT IN ${kindListSql(INTERNAL_KINDS)}`;
 
 /** The kinds of the events the audit log writes into the ledger (migration 0020). */
 export const AUDIT_KIND_PREFIX = 'audit.';
+
+/**
+ * Each audited route's kind in both spellings, the one before migration 0060 and the one since
+ * (`audit.apikeyscreate` ↔ `audit.api-keys-create`): a filter naming either finds both, so a saved
+ * link, a script or a dashboard written against the old names still finds old and new events.
+ */
+const AUDIT_KIND_SPELLINGS = new Map<string, readonly string[]>();
+const CURRENT_AUDIT_KIND = new Map<string, string>();
+for (const action of Object.keys(routes)) {
+  const legacy = legacyAuditKind(action);
+  const current = auditEventKind(action);
+  if (legacy === current) continue;
+  AUDIT_KIND_SPELLINGS.set(legacy, [legacy, current]);
+  AUDIT_KIND_SPELLINGS.set(current, [legacy, current]);
+  CURRENT_AUDIT_KIND.set(legacy, current);
+}
+
+/**
+ * An automation's expression with every audit kind of the old spelling in its text written the
+ * current way (`"audit.deploymentspause"` → `"audit.deployments-pause"`), so an automation written
+ * before migration 0060 keeps matching the events written since. Only whole kinds are rewritten.
+ */
+export function currentAuditKinds(expression: string): string {
+  return expression.replace(/audit\.[a-z0-9_]+(?![a-z0-9_-])/g, (kind) => CURRENT_AUDIT_KIND.get(kind) ?? kind);
+}
+
+/** `kinds` with each exact audit kind joined by its other spelling (prefixes are left as they are). */
+export function withAuditSpellings(kinds: readonly string[]): string[] {
+  return [...new Set(kinds.flatMap((k) => AUDIT_KIND_SPELLINGS.get(k) ?? [k]))];
+}
 
 /** `"flow-run.*, model.metrics"` → the kinds to match, or undefined for every kind. */
 export function parseKinds(text: string | undefined): string[] | undefined {
@@ -50,7 +80,7 @@ export function parseKinds(text: string | undefined): string[] | undefined {
     .split(',')
     .map((k) => k.trim())
     .filter((k) => k !== '');
-  return kinds.length > 0 ? kinds : undefined;
+  return kinds.length > 0 ? withAuditSpellings(kinds) : undefined;
 }
 
 /** Whether an event's kind is one of `kinds` (the same rule as the SQL below, for the live stream). */

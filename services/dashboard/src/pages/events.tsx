@@ -206,7 +206,7 @@ export function EventsPage({ search }: { search: URLSearchParams }) {
         <button type="submit" className="button" data-testid="events-apply">
           Filter
         </button>
-        <label className="field-inline" title="Audit events of the worker protocol, such as audit.poolrunsadopt">
+        <label className="field-inline" title="Audit events of the worker protocol, such as audit.pool-runs-adopt">
           <input
             type="checkbox"
             checked={applied.internal}
