@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { createSignInLink } from '@outpost/api';
 import { startTestServer, type TestServer } from '@outpost/api/testing';
 import { OutpostClient, unwrap } from '@outpost/sdk/client';
 import type { Browser, Page } from 'playwright-core';
@@ -118,6 +119,123 @@ describe('approvals in the dashboard', () => {
       .toBe('2 (resumed after a wait)');
     expect(await page.getByTestId('run-section-link').allTextContents()).toContain('Waits');
     expect(policy.violations).toEqual([]);
+  });
+
+  it('approves one approval with its form and rejects another from the inbox, without leaving it or reloading the page', async () => {
+    const scale = await suspendedOnApproval('Scale service');
+    const purge = await suspendedOnApproval('Purge cache');
+    const scaleRun = unwrap(await owner.call('flowRunsGet', { params: { id: scale.runId } }));
+
+    await page.goto(`${server.url}/#/approvals`);
+    const scaleRow = page.getByTestId('approval-row').filter({ hasText: 'Scale service' });
+    await scaleRow.waitFor();
+    // The button names the approval and its run for a screen reader; the keyboard opens it.
+    const open = page.getByRole('button', { name: `Approve / Reject… “Scale service” for ${scaleRun.name}` });
+    expect(await open.count()).toBe(1);
+    await open.focus();
+    await page.keyboard.press('Enter');
+
+    const dialog = page.getByTestId('approval-dialog');
+    await dialog.waitFor();
+    expect(await dialog.getByRole('heading').textContent()).toBe('Scale service');
+    expect(await dialog.textContent()).toContain('Promote the model to production.');
+    expect(await dialog.getByTestId('approval-dialog-run').textContent()).toBe(scaleRun.name);
+    // Focus is in the form, on its first field; Escape closes it and gives focus back to the button.
+    expect(await dialog.getByTestId('param-reason').evaluate((el) => el === el.ownerDocument.activeElement)).toBe(true);
+    await page.keyboard.press('Escape');
+    await dialog.waitFor({ state: 'detached' });
+    expect(await open.evaluate((el) => el === el.ownerDocument.activeElement)).toBe(true);
+    await page.keyboard.press('Enter');
+    await dialog.getByTestId('param-reason').waitFor();
+    expect(await dialog.getByTestId('param-reason').evaluate((el) => el === el.ownerDocument.activeElement)).toBe(true);
+
+    await page.keyboard.type('load doubled');
+    await dialog.getByTestId('param-replicas').fill('4');
+    await screenshot(page, 'approvals-inbox-dialog');
+    await dialog.getByTestId('approval-approve').click();
+    await dialog.waitFor({ state: 'detached' });
+
+    // The decision is said where focus now is, and the row moves to the recent decisions.
+    const status = page.getByTestId('approval-decided-status');
+    expect(await status.textContent()).toContain(`Approved “Scale service” for ${scaleRun.name}`);
+    expect(await status.evaluate((el) => el === el.ownerDocument.activeElement)).toBe(true);
+    await scaleRow.waitFor({ state: 'detached' });
+    const scaleRecent = page.getByTestId('approval-recent').filter({ hasText: 'Scale service' });
+    await scaleRecent.waitFor();
+    expect(await scaleRecent.getByTestId('approval-decision').getAttribute('data-approved')).toBe('true');
+
+    await page.getByTestId('approval-row').filter({ hasText: 'Purge cache' }).getByTestId('approval-decide').click();
+    await dialog.waitFor();
+    await dialog.getByTestId('approval-comment').fill('cache is warm, not now');
+    await dialog.getByTestId('approval-reject').click();
+    await dialog.waitFor({ state: 'detached' });
+    const purgeRecent = page.getByTestId('approval-recent').filter({ hasText: 'Purge cache' });
+    await purgeRecent.waitFor();
+    expect(await purgeRecent.textContent()).toContain('Rejected');
+    expect(await purgeRecent.textContent()).toContain('“cache is warm, not now”');
+    expect(await page.getByTestId('approval-row').filter({ hasText: 'Purge cache' }).count()).toBe(0);
+    await screenshot(page, 'approvals-inbox-decided');
+
+    const scaled = unwrap(await owner.call('waitsGet', { params: { id: scale.waitId }, query: {} })).wait;
+    expect(scaled.status).toBe('RESOLVED');
+    expect(scaled.value).toMatchObject({ approved: true, data: { reason: 'load doubled', replicas: 4 }, comment: null });
+    const purged = unwrap(await owner.call('waitsGet', { params: { id: purge.waitId }, query: {} })).wait;
+    expect(purged.status).toBe('RESOLVED');
+    expect(purged.value).toMatchObject({ approved: false, data: null, comment: 'cache is warm, not now' });
+    for (const runId of [scale.runId, purge.runId]) {
+      expect(unwrap(await owner.call('flowRunsGet', { params: { id: runId } })).state).toMatchObject({
+        type: 'SCHEDULED',
+        name: 'Resuming',
+      });
+    }
+    expect(policy.violations).toEqual([]);
+  });
+
+  it('says in the inbox’s form when someone else decided the approval first, and closing it drops the row', async () => {
+    const { waitId } = await suspendedOnApproval('Rotate keys');
+    await page.goto(`${server.url}/#/approvals`);
+    const row = page.getByTestId('approval-row').filter({ hasText: 'Rotate keys' });
+    await row.getByTestId('approval-decide').click();
+    const dialog = page.getByTestId('approval-dialog');
+    await dialog.waitFor();
+    unwrap(await owner.call('waitsDecide', { params: { id: waitId }, body: { approved: false, comment: 'done elsewhere' } }));
+
+    await dialog.getByTestId('param-reason').fill('routine rotation');
+    await dialog.getByTestId('param-replicas').fill('1');
+    await dialog.getByTestId('approval-approve').click();
+    const error = dialog.getByTestId('approval-error');
+    await error.waitFor();
+    expect(await error.textContent()).toContain('already resolved');
+    expect(unwrap(await owner.call('waitsGet', { params: { id: waitId }, query: {} })).wait.value).toMatchObject({
+      approved: false,
+      comment: 'done elsewhere',
+    });
+
+    await dialog.getByTestId('approval-cancel').click();
+    await dialog.waitFor({ state: 'detached' });
+    await row.waitFor({ state: 'detached' });
+    const recent = page.getByTestId('approval-recent').filter({ hasText: 'Rotate keys' });
+    await recent.waitFor();
+    expect(await recent.textContent()).toContain('“done elsewhere”');
+  });
+
+  it('shows a viewer the waiting approvals without a button to decide them', async () => {
+    await suspendedOnApproval('Viewer cannot decide');
+    const context = await browser.newContext({ viewport: { width: 1360, height: 860 } });
+    try {
+      const viewer = policy.watch(await context.newPage());
+      const link = await createSignInLink(server.sql, { workspaceId: server.workspaceId, role: 'viewer' });
+      await viewer.goto(`${server.url}${link.path}`);
+      await viewer.getByTestId('workspace-name').getByText('Default').waitFor();
+      await viewer.goto(`${server.url}/#/approvals`);
+      await viewer.getByTestId('approval-row').filter({ hasText: 'Viewer cannot decide' }).waitFor();
+      expect(await viewer.getByTestId('approval-decide').count()).toBe(0);
+      // The owner, on the same inbox, has one.
+      await page.goto(`${server.url}/#/approvals`);
+      await page.getByTestId('approval-row').filter({ hasText: 'Viewer cannot decide' }).getByTestId('approval-decide').waitFor();
+    } finally {
+      await context.close();
+    }
   });
 
   it('rejecting needs no form, and the decision shows in the inbox’s recent decisions', async () => {

@@ -280,7 +280,7 @@ function Page({
     case 'work-pools':
       return <WorkPoolsPage role={role} />;
     case 'approvals':
-      return <ApprovalsPage />;
+      return <ApprovalsPage role={role} />;
     case 'events':
       return <EventsPage search={search} />;
     case 'webhooks':

@@ -24,7 +24,8 @@ function keepFocusInside(e: KeyboardEvent<HTMLDialogElement>): void {
 
 /**
  * A modal built on the native <dialog>: focus trapping, Escape and the backdrop come from the
- * browser; focus goes back to what opened it when it closes.
+ * browser; focus goes back to what opened it when it closes. `initialFocus` (a selector) names the
+ * control focused on opening, instead of the first one, the header's Close button.
  */
 export function Dialog({
   title,
@@ -32,18 +33,22 @@ export function Dialog({
   children,
   testId,
   wide = false,
+  initialFocus,
 }: {
   title: string;
   onClose: () => void;
   children: ReactNode;
   testId?: string;
   wide?: boolean;
+  initialFocus?: string;
 }) {
   const ref = useRef<HTMLDialogElement>(null);
+  const initialFocusRef = useRef(initialFocus);
   useEffect(() => {
     const dialog = ref.current;
     const opener = document.activeElement instanceof HTMLElement ? document.activeElement : null;
     if (dialog && !dialog.open) dialog.showModal();
+    if (initialFocusRef.current) dialog?.querySelector<HTMLElement>(initialFocusRef.current)?.focus();
     return () => {
       dialog?.close();
       // The dialog leaves the page with its owner's state, so the browser cannot restore focus itself.

@@ -10,9 +10,18 @@ import { ParameterField } from './parameter-field.js';
 /**
  * Decides an approval wait: the form the flow asked for (its JSON schema, rendered like a run's
  * parameters), a comment, Approve or Reject. The form is checked in the browser first and again by
- * the API, whose field errors (`body.data.<field>`) land on their fields.
+ * the API, whose field errors (`body.data.<field>`) land on their fields. The comment is also a
+ * rejection's reason. With `onCancel` (in a dialog) a Cancel button comes before Reject.
  */
-export function ApprovalForm({ wait, onDecided }: { wait: Wait; onDecided: (wait: Wait) => void }) {
+export function ApprovalForm({
+  wait,
+  onDecided,
+  onCancel,
+}: {
+  wait: Wait;
+  onDecided: (wait: Wait) => void;
+  onCancel?: () => void;
+}) {
   const spec = wait.spec.kind === 'approval' ? wait.spec : null;
   const model = useMemo(() => buildFormModel(spec?.form ?? { type: 'object', properties: {} }), [spec?.form]);
   const [values, setValues] = useState<FormValues>(() => initialValues(model, {}));
@@ -92,11 +101,16 @@ export function ApprovalForm({ wait, onDecided }: { wait: Wait; onDecided: (wait
       )}
       {errors[RAW_FIELD] && <Notice>{errors[RAW_FIELD]}</Notice>}
       <label className="field">
-        <span className="field-label">Comment</span>
+        <span className="field-label">Comment (the reason, when rejecting)</span>
         <textarea rows={2} value={comment} onChange={(e) => setComment(e.target.value)} data-testid="approval-comment" />
       </label>
       {failure && <Notice testId="approval-error">{failure}</Notice>}
       <div className="dialog-actions">
+        {onCancel && (
+          <button type="button" className="button" onClick={onCancel} data-testid="approval-cancel">
+            Cancel
+          </button>
+        )}
         <button type="button" className="button" disabled={busy} onClick={() => void decide(false)} data-testid="approval-reject">
           Reject
         </button>
