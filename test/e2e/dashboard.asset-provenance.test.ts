@@ -45,8 +45,13 @@ let browser: Browser;
 let page: Page;
 const policy = new PolicyWatch();
 /** The model's two materialisations and the runs that wrote them. */
-let older: { id: string; runId: string };
-let latest: { id: string; runId: string };
+let older: { id: string; runId: string; runName: string };
+let latest: { id: string; runId: string; runName: string };
+/** The numeric metadata of the two days of features, as written: a raw row count and a typed size. */
+const FEATURE_METADATA = {
+  '2026-01-01': { row_count: 1200, bytes: { type: 'int', value: 40_960 }, path: 's3://lake/features/2026-01-01.parquet' },
+  '2026-01-02': { row_count: 1350, bytes: { type: 'int', value: 45_056 }, path: 's3://lake/features/2026-01-02.parquet' },
+} as const;
 let waiver: AssetCheckWaiver;
 
 /** The API's provenance document of one materialisation of the model (the latest without `at`), as the owner reads it. */
@@ -79,6 +84,20 @@ async function exportJson(p: Page): Promise<{ name: string; doc: AssetMaterializ
   return { name: download.suggestedFilename(), doc: JSON.parse(text) as AssetMaterializationLineageResponse };
 }
 
+/** The name of a run, as the API gives it. */
+async function runName(id: string): Promise<string> {
+  return unwrap(await owner.call('flowRunsGet', { params: { id } })).name;
+}
+
+/** The points of the metadata chart on the page as [value, run id], left to right. */
+async function chartPoints(p: Page): Promise<[number, string][]> {
+  return p
+    .getByTestId('metadata-chart-point')
+    .evaluateAll((els) =>
+      els.map((el) => [Number(el.getAttribute('data-value')), el.getAttribute('data-run-id') ?? ''] as [number, string]),
+    );
+}
+
 async function openModel(p: Page): Promise<void> {
   await p.goto(`${server.url}/#/assets/${encodeURIComponent(MODEL)}`);
   await p.locator('[data-testid="asset-detail"]').getByTestId('provenance-root').waitFor();
@@ -90,7 +109,9 @@ beforeAll(async () => {
   seeder = await AssetSeeder.create(server, owner);
   const s = seeder;
   await s.deploy(graph('model-v2'));
-  await s.materialize({ assets: ['churn/features'], partitions: { keys: ['2026-01-01'] } });
+  await s.materialize({ assets: ['churn/features'], partitions: { keys: ['2026-01-01'] } }, (_assets, day) => [
+    s.materialization('churn/features', day, FEATURE_METADATA['2026-01-01']),
+  ]);
   await s.materialize({ assets: ['ref/customers'] });
   // Version 2 of the model, trained on the first day of features only.
   const first = s.materialization(MODEL, null, {
@@ -100,7 +121,9 @@ beforeAll(async () => {
   const firstRun = await s.materialize({ assets: [MODEL] }, () => [first]);
   // New model code and a second day of features, then version 3, whose AUC check fails and is waived.
   await s.deploy(graph('model-v3'));
-  await s.materialize({ assets: ['churn/features'], partitions: { keys: ['2026-01-02'] } });
+  await s.materialize({ assets: ['churn/features'], partitions: { keys: ['2026-01-02'] } }, (_assets, day) => [
+    s.materialization('churn/features', day, FEATURE_METADATA['2026-01-02']),
+  ]);
   const second = s.materialization(MODEL, null, {
     auc: 0.71,
     'registered.mlflow': { name: 'churn', version: '3', uri: 'models:/churn/3' },
@@ -118,8 +141,8 @@ beforeAll(async () => {
     metadata: { auc: 0.71, floor: 0.75 },
   };
   const secondRun = await s.materialize({ assets: [MODEL] }, () => [second, check]);
-  older = { id: first.id, runId: firstRun.flowRunId ?? '' };
-  latest = { id: second.id, runId: secondRun.flowRunId ?? '' };
+  older = { id: first.id, runId: firstRun.flowRunId ?? '', runName: await runName(firstRun.flowRunId ?? '') };
+  latest = { id: second.id, runId: secondRun.flowRunId ?? '', runName: await runName(secondRun.flowRunId ?? '') };
   const { key } = unwrap(await owner.call('apiKeysCreate', { body: { name: WAIVER_KEY, role: 'admin' } }));
   const lead = new OutpostClient({ baseUrl: server.url, token: key });
   try {
@@ -148,11 +171,13 @@ describe('the "What produced this" panel of an asset', () => {
     const panel = page.getByTestId('asset-provenance');
     expect(await panel.getByTestId('provenance-at').inputValue()).toBe('');
 
-    // The run that wrote it (linked), the code version and the bundle's digest.
+    // The run that wrote it by its name (linked), the code version and the bundle's digest.
+    expect(doc.materializations[0]?.run.name).toBe(latest.runName);
+    expect(latest.runName).not.toBe(latest.runId.slice(0, 8));
     const root = panel.getByTestId('provenance-root');
     const rootText = (await root.textContent()) ?? '';
-    expect(rootText).toContain(`Run ${latest.runId.slice(0, 8)} (attempt 1), code model-v3, bundle ${BUNDLE_DIGEST}`);
-    expect(await root.locator(`a[href$="/runs/${latest.runId}"]`).count()).toBe(1);
+    expect(rootText).toContain(`Run ${latest.runName} (attempt 1), code model-v3, bundle ${BUNDLE_DIGEST}`);
+    expect(await root.locator(`a[href$="/runs/${latest.runId}"]`).textContent()).toBe(latest.runName);
 
     // Every upstream materialisation it consumed: both days of the partitioned features, the customers table.
     const rows = panel.getByTestId('provenance-node');
@@ -174,6 +199,16 @@ describe('the "What produced this" panel of an asset', () => {
     expect(await day2.locator('td').nth(1).textContent()).toBe('churn/features');
     expect(await day2.locator('td').nth(2).textContent()).toBe('2026-01-02');
     expect(await panel.getByTestId('provenance-truncated').count()).toBe(0);
+    // Each upstream row names the run that wrote it, linked to that run's page.
+    for (const m of doc.materializations.slice(1)) {
+      const row = panel.locator(
+        `[data-testid="provenance-node"][data-asset="${m.assetKey}"][data-partition="${m.partitionKey ?? ''}"]`,
+      );
+      const link = row.getByTestId('provenance-run');
+      expect(m.run.name).toBe(await runName(m.run.id));
+      expect(await link.textContent()).toBe(m.run.name);
+      expect(await link.getAttribute('href')).toMatch(new RegExp(`/runs/${m.run.id}$`));
+    }
 
     // The failed check, not blocking, waived by the named key with its reason.
     const checks = panel.getByTestId('provenance-check');
@@ -231,8 +266,10 @@ describe('the "What produced this" panel of an asset', () => {
     expect(await registration.count()).toBe(1);
     expect(await registration.first().textContent()).toBe('Registered in mlflow: name=churn uri=models:/churn/2 version=2');
     const rootText = (await panel.getByTestId('provenance-root').textContent()) ?? '';
-    expect(rootText).toContain(`Run ${older.runId.slice(0, 8)} (attempt 1), code model-v2, bundle ${BUNDLE_DIGEST}`);
-    expect(rootText).not.toContain(latest.runId.slice(0, 8));
+    expect(rootText).toContain(`Run ${older.runName} (attempt 1), code model-v2, bundle ${BUNDLE_DIGEST}`);
+    expect(await panel.getByTestId('provenance-root').getByTestId('provenance-run').getAttribute('data-run-id')).toBe(
+      older.runId,
+    );
     expect(await upstreamRows(page)).toEqual([
       ['churn/features', '2026-01-01'],
       ['ref/customers', ''],
@@ -274,6 +311,113 @@ describe('the "What produced this" panel of an asset', () => {
     expect(previous.doc.materializationId).toBe(older.id);
     expect(timeless(previous.doc)).toEqual(timeless(await apiDocument(older.id)));
     expect(timeless(previous.doc)).not.toEqual(timeless(newest.doc));
+    expect(policy.violations).toEqual([]);
+  });
+
+  it('keeps the upstream table whole at phone width: it scrolls sideways in its own box, and the page does not', async () => {
+    const context = await browser.newContext({ viewport: { width: 390, height: 844 } });
+    try {
+      const p = await context.newPage();
+      await p.goto(await ownerSignInUrl(server));
+      await p.getByTestId('workspace-name').getByText('Default').waitFor();
+      await openModel(p);
+      await p.getByTestId('provenance-node').nth(2).waitFor();
+      const box = p.getByTestId('provenance-upstream-scroll');
+      const widths = await box.evaluate((el) => {
+        const table = el.querySelector('table') as unknown as { scrollWidth: number };
+        const panel = el.closest('.panel') as unknown as { clientWidth: number };
+        const doc = (el.ownerDocument as unknown as { documentElement: { scrollWidth: number; clientWidth: number } })
+          .documentElement;
+        return {
+          box: (el as unknown as { clientWidth: number }).clientWidth,
+          boxScroll: (el as unknown as { scrollWidth: number }).scrollWidth,
+          table: table.scrollWidth,
+          panel: panel.clientWidth,
+          page: doc.scrollWidth,
+          window: doc.clientWidth,
+        };
+      });
+      // The table is wider than the panel, so its box scrolls to the whole of it, the Run column included.
+      expect(widths.table).toBeGreaterThan(widths.panel);
+      expect(widths.boxScroll).toBeGreaterThanOrEqual(widths.table);
+      expect(widths.box).toBeLessThanOrEqual(widths.panel);
+      expect(widths.page).toBeLessThanOrEqual(widths.window);
+      // The facts above it wrap, the 71-character bundle digest included, instead of running out of the panel.
+      const overflowing = await p
+        .getByTestId('provenance-root')
+        .locator(':scope > li')
+        .evaluateAll(
+          (items) =>
+            items.filter(
+              (item) =>
+                (item as unknown as { scrollWidth: number; clientWidth: number }).scrollWidth >
+                (item as unknown as { clientWidth: number }).clientWidth,
+            ).length,
+        );
+      expect(overflowing).toBe(0);
+      // The metadata chart is drawn as wide as its panel, so its text keeps its size.
+      const chart = await p
+        .getByTestId('metadata-chart')
+        .locator('svg')
+        .evaluate((svg) => ({
+          drawn: (svg as unknown as { viewBox: { baseVal: { width: number } } }).viewBox.baseVal.width,
+          shown: (svg as unknown as { getBoundingClientRect(): { width: number } }).getBoundingClientRect().width,
+        }));
+      expect(Math.abs(chart.drawn - chart.shown)).toBeLessThanOrEqual(1);
+      const lastRun = p.getByTestId('provenance-node').nth(2).getByTestId('provenance-run');
+      await lastRun.scrollIntoViewIfNeeded();
+      expect(await lastRun.isVisible()).toBe(true);
+      await screenshot(p, 'asset-provenance-phone');
+    } finally {
+      await context.close();
+    }
+  });
+
+  it('charts the numeric metadata of an asset over its materialisations, one point per materialisation linked to its run', async () => {
+    // The model: auc is its one numeric key (its registration is a structure), so there is no chooser.
+    await openModel(page);
+    const chart = page.getByTestId('metadata-chart');
+    await chart.waitFor();
+    expect(await chart.getAttribute('data-key')).toBe('auc');
+    expect(await page.getByTestId('metadata-chart-key').count()).toBe(0);
+    expect(await chartPoints(page)).toEqual([
+      [0.81, older.runId],
+      [0.71, latest.runId],
+    ]);
+    const points = page.getByTestId('metadata-chart-point');
+    expect(await points.nth(0).getAttribute('href')).toMatch(new RegExp(`/runs/${older.runId}$`));
+    expect(await points.nth(1).locator('title').textContent()).toMatch(/^auc 0\.71 · \S/);
+    const ticks = await page.getByTestId('metadata-chart-tick').allTextContents();
+    expect(ticks.length).toBeGreaterThanOrEqual(2);
+    for (const t of ticks) expect(t).toMatch(/^\d\.\d{2}$/);
+
+    // The features: a raw row count and a typed size per day; the chooser offers both, not the path.
+    await page.goto(`${server.url}/#/assets/${encodeURIComponent('churn/features')}`);
+    const key = page.getByTestId('metadata-chart-key');
+    await key.waitFor();
+    // In the metadata table's column order (Postgres keeps an object's keys shortest first).
+    expect(await key.locator('option').allTextContents()).toEqual(['bytes', 'row_count']);
+    await page.locator('[data-testid="metadata-chart"][data-key="bytes"]').waitFor();
+    const runs = unwrap(await owner.call('assetsMaterializations', { query: { key: 'churn/features' } })).items;
+    const runOf = (day: string) => runs.find((m) => m.partitionKey === day)?.flowRunId ?? '';
+    expect(await chartPoints(page)).toEqual([
+      [40_960, runOf('2026-01-01')],
+      [45_056, runOf('2026-01-02')],
+    ]);
+    expect(await points.nth(1).locator('title').textContent()).toMatch(/^bytes 44 KiB · .+ · partition 2026-01-02$/);
+    await key.selectOption('row_count');
+    await page.locator('[data-testid="metadata-chart"][data-key="row_count"]').waitFor();
+    expect(await chartPoints(page)).toEqual([
+      [1200, runOf('2026-01-01')],
+      [1350, runOf('2026-01-02')],
+    ]);
+
+    // The customers: one materialisation is no line, so a sentence says so.
+    await page.goto(`${server.url}/#/assets/${encodeURIComponent('ref/customers')}`);
+    const note = page.getByTestId('metadata-chart-note');
+    await note.waitFor();
+    expect(await note.textContent()).toBe('Only 1 materialisation has a numeric rows: a chart needs two.');
+    expect(await page.getByTestId('metadata-chart').count()).toBe(0);
     expect(policy.violations).toEqual([]);
   });
 

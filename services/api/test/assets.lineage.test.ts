@@ -63,6 +63,10 @@ describe('the lineage of a materialisation', () => {
     const customers = (await world.owner('GET', '/assets/materializations?key=ref/customers')).body.items;
     expect(features).toHaveLength(2);
 
+    // The run by its name too, as the dashboard shows it.
+    const runName = (await world.owner('GET', `/flow-runs/${modelRun.id}`)).body.name;
+    expect(runName).toMatch(/^[a-z]+-[a-z]+/);
+
     const res = await world.owner('GET', '/assets/materializations/lineage?key=churn/model');
     expect(res.status, res.text).toBe(200);
     const doc = res.body;
@@ -80,7 +84,7 @@ describe('the lineage of a materialisation', () => {
       depth: 0,
       codeVersion: 'v1-churn/model',
       dataVersion: model.dataVersion,
-      run: { id: modelRun.id, entrypoint: 'assets.js' },
+      run: { id: modelRun.id, name: runName, entrypoint: 'assets.js' },
       inputsRecorded: true,
       registrations: [{ registry: 'mlflow', details: { name: 'churn', version: '3', uri: 'models:/churn/3' } }],
     });

@@ -1,5 +1,5 @@
 import type { Asset, AssetCheckStatus, PartitionSelection, Role } from '@outpost/sdk/contracts';
-import { type ReactNode, useState } from 'react';
+import { type ReactNode, useEffect, useRef, useState } from 'react';
 import { MATERIALIZATIONS_SHOWN } from '../api/first-reads.js';
 import { api } from '../api/instance.js';
 import { HealthBadge } from '../components/health-badge.js';
@@ -15,16 +15,20 @@ import { AssetAutomation } from './asset-automation.js';
 import { AssetChecks } from './asset-checks.js';
 import { AssetMaterializations } from './asset-materializations.js';
 import { MaterializeDialog } from './asset-materialize-dialog.js';
+import { AssetMetadataChart } from './asset-metadata-chart.js';
 import { AssetPartitions } from './asset-partitions.js';
 import { AssetProvenance } from './asset-provenance.js';
 import { WaiveDialog } from './asset-waive-dialog.js';
 
 const POLL_MS = 5000;
+/** How many materialisations the metadata chart reads: the most the API gives in one page. */
+const CHARTED = 200;
 
 /**
  * One asset: its definition (upstream and downstream as links, owners, code version, partitions in
  * words), why it is stale, its checks, the partition grid, and its latest materialisations with
- * their declared metadata. Re-read every few seconds, so a running materialisation shows up.
+ * their declared metadata, each numeric metadata key charted over time. Re-read every few seconds,
+ * so a running materialisation shows up.
  */
 export function AssetDetailPage({ assetKey, role }: { assetKey: string; role: Role | null }) {
   // A 404 is an answer here (no such asset), not a failure to show.
@@ -43,6 +47,20 @@ export function AssetDetailPage({ assetKey, role }: { assetKey: string; role: Ro
     [assetKey],
     { pollMs: POLL_MS },
   );
+  // The chart reads a longer history, once, and again only when a new materialisation lands.
+  const history = useResource(
+    (signal) => api.call('assetsMaterializations', { query: { key: assetKey, limit: CHARTED }, signal }),
+    [assetKey],
+  );
+  const latestId = asset.data && asset.data !== 'missing' ? (asset.data.latest?.id ?? null) : undefined;
+  const chartedLatest = useRef<{ key: string; id: string | null } | null>(null);
+  const reloadHistory = history.reload;
+  useEffect(() => {
+    if (latestId === undefined) return;
+    const seen = chartedLatest.current;
+    if (seen && seen.key === assetKey && seen.id !== latestId) void reloadHistory();
+    chartedLatest.current = { key: assetKey, id: latestId };
+  }, [assetKey, latestId, reloadHistory]);
   const [materializing, setMaterializing] = useState<{ selection: PartitionSelection | null } | null>(null);
   const [waiving, setWaiving] = useState<{ check: AssetCheckStatus; partitionKey: string | null } | null>(null);
   const [waived, setWaived] = useState<string | null>(null);
@@ -200,6 +218,13 @@ export function AssetDetailPage({ assetKey, role }: { assetKey: string; role: Ro
         ) : (
           !materializations.error && <p className="muted">Loading…</p>
         )}
+      </section>
+      <section className="panel" aria-label="Metadata over time">
+        <div className="panel-header">
+          <h2>Metadata over time</h2>
+        </div>
+        {history.error && <Notice>{history.error}</Notice>}
+        {history.data ? <AssetMetadataChart items={history.data.items} /> : !history.error && <p className="muted">Loading…</p>}
       </section>
       <section className="panel" aria-label="What produced this">
         <div className="panel-header">

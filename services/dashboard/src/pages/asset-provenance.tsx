@@ -1,4 +1,9 @@
-import type { AssetMaterialization, AssetMaterializationLineageResponse, LineageMaterialization } from '@outpost/sdk/contracts';
+import type {
+  AssetMaterialization,
+  AssetMaterializationLineageResponse,
+  LineageMaterialization,
+  LineageRun,
+} from '@outpost/sdk/contracts';
 import { useState } from 'react';
 import { api } from '../api/instance.js';
 import { Empty, Notice } from '../components/notice.js';
@@ -59,40 +64,40 @@ export function AssetProvenance({ assetKey, recent }: { assetKey: string; recent
       ) : (
         <>
           <RootFacts m={root} />
-          <table className="grid-table compact" data-testid="provenance-upstream">
-            <thead>
-              <tr>
-                <th className="num">Level</th>
-                <th>Upstream</th>
-                <th>Partition</th>
-                <th>Code version</th>
-                <th>Data version</th>
-                <th>Materialised</th>
-                <th>Run</th>
-              </tr>
-            </thead>
-            <tbody>
-              {d.materializations.slice(1).map((m) => (
-                <tr key={m.id} data-testid="provenance-node" data-asset={m.assetKey} data-partition={m.partitionKey ?? ''}>
-                  <td className="num">{m.depth}</td>
-                  <td className="mono">{m.assetKey}</td>
-                  <td className="mono small">{m.partitionKey ?? '—'}</td>
-                  <td className="mono small" title={m.codeVersion}>
-                    {m.codeVersion.slice(0, 12)}
-                  </td>
-                  <td className="mono small" title={m.dataVersion ?? undefined}>
-                    {m.dataVersion ? m.dataVersion.slice(0, 12) : '—'}
-                  </td>
-                  <td>{formatDateTime(m.createdAt)}</td>
-                  <td>
-                    <a href={href(`/runs/${m.run.id}`)} className="mono">
-                      {m.run.id.slice(0, 8)}
-                    </a>
-                  </td>
+          <div className="table-scroll" data-testid="provenance-upstream-scroll">
+            <table className="grid-table compact" data-testid="provenance-upstream">
+              <thead>
+                <tr>
+                  <th className="num">Level</th>
+                  <th>Upstream</th>
+                  <th>Partition</th>
+                  <th>Code version</th>
+                  <th>Data version</th>
+                  <th>Materialised</th>
+                  <th>Run</th>
                 </tr>
-              ))}
-            </tbody>
-          </table>
+              </thead>
+              <tbody>
+                {d.materializations.slice(1).map((m) => (
+                  <tr key={m.id} data-testid="provenance-node" data-asset={m.assetKey} data-partition={m.partitionKey ?? ''}>
+                    <td className="num">{m.depth}</td>
+                    <td className="mono">{m.assetKey}</td>
+                    <td className="mono small">{m.partitionKey ?? '—'}</td>
+                    <td className="mono small" title={m.codeVersion}>
+                      {m.codeVersion.slice(0, 12)}
+                    </td>
+                    <td className="mono small" title={m.dataVersion ?? undefined}>
+                      {m.dataVersion ? m.dataVersion.slice(0, 12) : '—'}
+                    </td>
+                    <td>{formatDateTime(m.createdAt)}</td>
+                    <td>
+                      <RunLink run={m.run} />
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
           {root.inputs.some((i) => i.partitions.length === 0) && (
             <p className="muted small">
               Never materialised when this was written:{' '}
@@ -116,13 +121,9 @@ export function AssetProvenance({ assetKey, recent }: { assetKey: string; recent
 
 function RootFacts({ m }: { m: LineageMaterialization }) {
   return (
-    <ul className="plain-list" data-testid="provenance-root">
+    <ul className="plain-list provenance-facts" data-testid="provenance-root">
       <li>
-        Run{' '}
-        <a href={href(`/runs/${m.run.id}`)} className="mono">
-          {m.run.id.slice(0, 8)}
-        </a>{' '}
-        (attempt {m.attempt}), code <span className="mono">{m.codeVersion}</span>
+        Run <RunLink run={m.run} /> (attempt {m.attempt}), code <span className="mono">{m.codeVersion}</span>
         {m.run.sourceDigest && (
           <>
             , bundle <span className="mono">{m.run.sourceDigest}</span>
@@ -154,6 +155,15 @@ function RootFacts({ m }: { m: LineageMaterialization }) {
         </li>
       ))}
     </ul>
+  );
+}
+
+/** A run by its name, linked to its page; a run recorded without one by the start of its id. */
+function RunLink({ run }: { run: LineageRun }) {
+  return (
+    <a href={href(`/runs/${run.id}`)} className="nowrap" title={run.id} data-testid="provenance-run" data-run-id={run.id}>
+      {run.name ?? <span className="mono">{run.id.slice(0, 8)}</span>}
+    </a>
   );
 }
 
