@@ -252,6 +252,107 @@ describe('the dashboard against a real API and worker', () => {
     await screenshot(page, 'run-detail-cancelled');
   });
 
+  it("keeps the runs list's filters and chart in the address: a link reproduces the view, and Back restores the view before", async () => {
+    const greetId = stack.deployments.get('greet') as string;
+    const { flowRun: tagged } = unwrap(
+      await stack.owner.call('deploymentsCreateRun', {
+        params: { id: greetId },
+        body: { tags: ['report'], parameters: { name: 'Tagged' } },
+      }),
+    );
+    await expect.poll(async () => (await apiRun(tagged.id)).state.type, { timeout: 60_000 }).toBe('COMPLETED');
+    // A run still going, drawn hollow at its duration so far.
+    const going = await createRun('forever');
+    await expect.poll(async () => (await apiRun(going.id)).state.type, { timeout: 60_000 }).toBe('RUNNING');
+
+    await page.goto(`${stack.server.url}/#/runs`);
+    await page.getByTestId('run-row').first().waitFor();
+    await markDocument();
+    await page.getByTestId('filter-state-COMPLETED').click();
+    await page.waitForURL(/state=COMPLETED/);
+    await page.getByTestId('filter-flow').selectOption('greet');
+    await page.waitForURL(/flow=greet/);
+    await page.getByTestId('filter-deployment').selectOption(greetId);
+    await page.waitForURL(/deployment=/);
+    await page.getByTestId('filter-tag').fill('report');
+    await page.getByTestId('filter-tag').press('Enter');
+    await page.waitForURL(/tag=report/);
+    await page.getByTestId('filter-window').selectOption('24h');
+    await page.waitForURL(/window=24h/);
+    await page.getByTestId('chart-durations').click();
+    await page.waitForURL(/chart=durations/);
+    expect(await sameDocument()).toBe(true);
+
+    const rows = page.locator('[data-testid="runs-table"] [data-testid="run-row"]');
+    await expect.poll(() => rows.evaluateAll((n) => n.map((e) => e.getAttribute('data-run-id')))).toEqual([tagged.id]);
+    const dot = page.locator(`[data-testid="scatter-dot"][data-run-id="${tagged.id}"]`);
+    await dot.waitFor();
+    expect(await page.getByTestId('scatter-dot').count()).toBe(1);
+    expect(await dot.getAttribute('data-state')).toBe('COMPLETED');
+    expect(await dot.getAttribute('href')).toBe(`#/runs/${tagged.id}`);
+    const label = (await dot.getAttribute('aria-label')) ?? '';
+    expect(label).toMatch(new RegExp(`^${tagged.name} · Completed · [^·]+ · started [^·]+$`));
+    expect(await dot.locator('title').textContent()).toBe(label);
+    expect(await dot.locator('circle').getAttribute('class')).toBe('fill-completed');
+    expect(await page.getByTestId('scatter-y-tick').count()).toBeGreaterThan(1);
+    expect(await page.getByTestId('scatter-x-tick').count()).toBeGreaterThan(0);
+    await screenshot(page, 'runs-durations-filtered');
+
+    // The address alone reproduces the view in another tab.
+    const shared = page.url();
+    const other = await page.context().newPage();
+    try {
+      await other.goto(shared);
+      await other.locator(`[data-testid="scatter-dot"][data-run-id="${tagged.id}"]`).waitFor();
+      expect(await other.getByTestId('filter-state-COMPLETED').getAttribute('aria-pressed')).toBe('true');
+      expect(await other.getByTestId('filter-state-FAILED').getAttribute('aria-pressed')).toBe('false');
+      await expect.poll(() => other.getByTestId('filter-flow').inputValue()).toBe('greet');
+      await expect.poll(() => other.getByTestId('filter-deployment').inputValue()).toBe(greetId);
+      expect(await other.getByTestId('filter-tag').inputValue()).toBe('report');
+      expect(await other.getByTestId('filter-window').inputValue()).toBe('24h');
+      expect(await other.getByTestId('chart-durations').getAttribute('aria-pressed')).toBe('true');
+      const otherRows = other.locator('[data-testid="runs-table"] [data-testid="run-row"]');
+      await expect.poll(() => otherRows.evaluateAll((n) => n.map((e) => e.getAttribute('data-run-id')))).toEqual([tagged.id]);
+    } finally {
+      await other.close();
+    }
+
+    // Back undoes one change at a time, in the same document.
+    await page.goBack();
+    await page.getByTestId('duration-scatter').waitFor({ state: 'detached' });
+    expect(page.url()).not.toContain('chart=');
+    expect(await page.getByTestId('filter-window').inputValue()).toBe('24h');
+    await page.goBack();
+    await expect.poll(() => page.getByTestId('filter-window').inputValue()).toBe('all');
+    expect(await page.getByTestId('filter-tag').inputValue()).toBe('report');
+    await page.goBack();
+    await expect.poll(() => page.getByTestId('filter-tag').inputValue()).toBe('');
+    expect(page.url()).toMatch(/deployment=/);
+    await page.goBack();
+    await expect.poll(() => page.getByTestId('filter-deployment').inputValue()).toBe('');
+    expect(await page.getByTestId('filter-flow').inputValue()).toBe('greet');
+    await page.goBack();
+    await expect.poll(() => page.getByTestId('filter-flow').inputValue()).toBe('');
+    expect(await page.getByTestId('filter-state-COMPLETED').getAttribute('aria-pressed')).toBe('true');
+    await page.goBack();
+    await expect.poll(() => page.getByTestId('filter-state-COMPLETED').getAttribute('aria-pressed')).toBe('false');
+    expect(page.url()).toMatch(/#\/runs$/);
+    expect(await sameDocument()).toBe(true);
+
+    // Forward again to the chart, now over every run: the one still going is a hollow ring.
+    await page.goto(`${stack.server.url}/#/runs?flow=forever&chart=durations`);
+    const ring = page.locator(`[data-testid="scatter-dot"][data-run-id="${going.id}"]`);
+    await ring.waitFor();
+    expect(await ring.getAttribute('data-running')).toBe('true');
+    expect(await ring.locator('circle').getAttribute('class')).toBe('scatter-running stroke-running');
+    expect(await ring.getAttribute('aria-label')).toMatch(/ so far · started /);
+    await screenshot(page, 'runs-durations-running');
+    unwrap(await stack.owner.call('flowRunsCancel', { params: { id: going.id }, body: {} }));
+    await page
+      .locator(`[data-testid="scatter-dot"][data-run-id="${going.id}"][data-running="false"]`)
+      .waitFor({ timeout: 60_000 });
+  });
+
   it('retries a failed run as a new attempt', async () => {
     const run = await createRun('flaky');
     await page.goto(`${stack.server.url}/#/runs/${run.id}`);

@@ -10,6 +10,7 @@ import './styles/pages.css';
 import './styles/task-runs.css';
 import './styles/assets.css';
 import './styles/deployment.css';
+import './styles/scatter.css';
 import './styles/run-manifest.css';
 import './styles/usage.css';
 import './styles/organisation-quotas.css';

@@ -138,11 +138,27 @@ describe('keyset pagination of runs', () => {
 
 describe('run filters in the URL', () => {
   it('round-trips through the query string and drops unknown values', () => {
-    const search = new URLSearchParams('state=failed,CRASHED,BOGUS&deployment=d1&tag=ml&window=24h&extra=1');
+    const search = new URLSearchParams(
+      'state=failed,CRASHED,BOGUS&deployment=d1&flow=etl&tag=ml&window=24h&chart=durations&extra=1',
+    );
     const filters = filtersFromSearch(search);
-    expect(filters).toEqual({ states: ['FAILED', 'CRASHED'], deploymentId: 'd1', tag: 'ml', window: '24h' });
+    expect(filters).toEqual({
+      states: ['FAILED', 'CRASHED'],
+      deploymentId: 'd1',
+      flow: 'etl',
+      tag: 'ml',
+      window: '24h',
+      chart: 'durations',
+    });
     expect(filtersFromSearch(filtersToSearch(filters))).toEqual(filters);
-    expect(filtersKey(filtersFromSearch(new URLSearchParams('window=forever')))).toBe('');
+    expect(filtersKey(filtersFromSearch(new URLSearchParams('window=forever&chart=pie')))).toBe('');
+    expect(filtersFromSearch(new URLSearchParams('chart=pie')).chart).toBe('none');
+  });
+
+  it('keeps the loaded pages when only the chart changes, since the chart lists the same runs', () => {
+    const table = filtersFromSearch(new URLSearchParams('state=FAILED&flow=etl'));
+    expect(filtersKey({ ...table, chart: 'durations' })).toBe(filtersKey(table));
+    expect(filtersKey({ ...table, flow: 'other' })).not.toBe(filtersKey(table));
   });
 
   it('asks the server for the same set the live events are matched against', () => {
@@ -153,6 +169,7 @@ describe('run filters in the URL', () => {
       cursor: 'c1',
       state: 'RUNNING',
       deploymentId: undefined,
+      flow: undefined,
       tag: 'ml',
       createdAfter: new Date(BASE).toISOString(),
     });
@@ -161,5 +178,7 @@ describe('run filters in the URL', () => {
     expect(runMatches({ ...running, tags: [] }, filters, now)).toBe(false);
     expect(runMatches(run(5), filters, now)).toBe(false);
     expect(runMatches(run(-5, { state: running.state }), filters, now)).toBe(false);
+    expect(runMatches(running, { ...filters, flow: running.flowName }, now)).toBe(true);
+    expect(runMatches(running, { ...filters, flow: `${running.flowName}-other` }, now)).toBe(false);
   });
 });

@@ -11,15 +11,25 @@ const WINDOW_MS: Record<TimeWindow, number | null> = {
   all: null,
 };
 
-/** The runs table's filters; they live in the URL so a filtered view can be shared and reloaded. */
+/** What the runs page draws over its table: nothing, or the scatter of the listed runs' durations. */
+export const RUNS_CHARTS = ['none', 'durations'] as const;
+export type RunsChartChoice = (typeof RUNS_CHARTS)[number];
+
+/**
+ * The runs table's filters and chart; they live in the URL so a filtered view can be shared and
+ * reloaded, and each change is a history entry, so Back returns to the view before it.
+ */
 export interface RunFilters {
   states: StateType[];
   deploymentId: string | null;
+  flow: string | null;
   tag: string | null;
   window: TimeWindow;
+  /** Not a filter: changing it keeps the loaded pages. */
+  chart: RunsChartChoice;
 }
 
-export const NO_FILTERS: RunFilters = { states: [], deploymentId: null, tag: null, window: 'all' };
+export const NO_FILTERS: RunFilters = { states: [], deploymentId: null, flow: null, tag: null, window: 'all', chart: 'none' };
 
 export function filtersFromSearch(search: URLSearchParams): RunFilters {
   const states = (search.get('state') ?? '')
@@ -27,11 +37,14 @@ export function filtersFromSearch(search: URLSearchParams): RunFilters {
     .map((s) => StateType.safeParse(s.trim().toUpperCase()))
     .flatMap((r) => (r.success ? [r.data] : []));
   const window = search.get('window');
+  const chart = search.get('chart');
   return {
     states: [...new Set(states)],
     deploymentId: search.get('deployment') || null,
+    flow: search.get('flow') || null,
     tag: search.get('tag') || null,
     window: (TIME_WINDOWS as readonly string[]).includes(window ?? '') ? (window as TimeWindow) : 'all',
+    chart: (RUNS_CHARTS as readonly string[]).includes(chart ?? '') ? (chart as RunsChartChoice) : 'none',
   };
 }
 
@@ -39,14 +52,21 @@ export function filtersToSearch(filters: RunFilters): URLSearchParams {
   const search = new URLSearchParams();
   if (filters.states.length > 0) search.set('state', filters.states.join(','));
   if (filters.deploymentId) search.set('deployment', filters.deploymentId);
+  if (filters.flow) search.set('flow', filters.flow);
   if (filters.tag) search.set('tag', filters.tag);
   if (filters.window !== 'all') search.set('window', filters.window);
+  if (filters.chart !== 'none') search.set('chart', filters.chart);
   return search;
 }
 
-/** A stable identity for a set of filters: pages loaded under another key are stale. */
+/** A stable identity for a set of filters: pages loaded under another key are stale. The chart is not part of it. */
 export function filtersKey(filters: RunFilters): string {
-  return filtersToSearch(filters).toString();
+  return filtersToSearch({ ...filters, chart: 'none' }).toString();
+}
+
+/** Whether any filter narrows the list (the chart choice does not). */
+export function hasFilters(filters: RunFilters): boolean {
+  return filtersKey(filters) !== '';
 }
 
 function windowStart(filters: RunFilters, now: number): number | null {
@@ -62,6 +82,7 @@ export function listQuery(filters: RunFilters, cursor: string | null, limit: num
     cursor: cursor ?? undefined,
     state: filters.states.length > 0 ? filters.states.join(',') : undefined,
     deploymentId: filters.deploymentId ?? undefined,
+    flow: filters.flow ?? undefined,
     tag: filters.tag ?? undefined,
     createdAfter: start === null ? undefined : new Date(start).toISOString(),
   };
@@ -71,6 +92,7 @@ export function listQuery(filters: RunFilters, cursor: string | null, limit: num
 export function runMatches(run: FlowRun, filters: RunFilters, now: number): boolean {
   if (filters.states.length > 0 && !filters.states.includes(run.state.type)) return false;
   if (filters.deploymentId && run.deploymentId !== filters.deploymentId) return false;
+  if (filters.flow && run.flowName !== filters.flow) return false;
   if (filters.tag && !run.tags.includes(filters.tag)) return false;
   const start = windowStart(filters, now);
   return start === null || Date.parse(run.createdAt) >= start;

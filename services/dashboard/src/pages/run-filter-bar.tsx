@@ -2,7 +2,7 @@ import { MAX_PAGE_SIZE, StateType } from '@outpost/sdk/contracts';
 import { useEffect, useState } from 'react';
 import { api } from '../api/instance.js';
 import { useResource } from '../hooks/use-resource.js';
-import { type RunFilters, TIME_WINDOWS, type TimeWindow } from '../lib/run-filters.js';
+import { hasFilters, NO_FILTERS, type RunFilters, TIME_WINDOWS, type TimeWindow } from '../lib/run-filters.js';
 
 const WINDOW_LABEL: Record<TimeWindow, string> = {
   '1h': 'Last hour',
@@ -25,7 +25,9 @@ export function RunFilterBar({ filters, onChange }: { filters: RunFilters; onCha
     const next = tag.trim() || null;
     if (next !== filters.tag) onChange({ ...filters, tag: next });
   };
-  const active = filters.states.length > 0 || filters.deploymentId || filters.tag || filters.window !== 'all';
+  const active = hasFilters(filters);
+  const flows = [...new Set(deployments.data?.items.map((d) => d.flowName))].sort();
+  if (filters.flow && !flows.includes(filters.flow)) flows.unshift(filters.flow);
 
   return (
     <div className="filter-bar" data-testid="runs-filters">
@@ -60,6 +62,19 @@ export function RunFilterBar({ filters, onChange }: { filters: RunFilters; onCha
             </option>
           ))}
         </select>
+        <select
+          value={filters.flow ?? ''}
+          onChange={(e) => onChange({ ...filters, flow: e.target.value || null })}
+          aria-label="Flow"
+          data-testid="filter-flow"
+        >
+          <option value="">All flows</option>
+          {flows.map((f) => (
+            <option key={f} value={f}>
+              {f}
+            </option>
+          ))}
+        </select>
         <input
           type="search"
           placeholder="Tag"
@@ -88,7 +103,7 @@ export function RunFilterBar({ filters, onChange }: { filters: RunFilters; onCha
           <button
             type="button"
             className="button button-quiet"
-            onClick={() => onChange({ states: [], deploymentId: null, tag: null, window: 'all' })}
+            onClick={() => onChange({ ...NO_FILTERS, chart: filters.chart })}
             data-testid="filter-clear"
           >
             Clear filters

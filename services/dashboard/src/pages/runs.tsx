@@ -11,10 +11,19 @@ import { TagList } from '../components/tag-list.js';
 import { VirtualList } from '../components/virtual-list.js';
 import { useNow } from '../hooks/use-now.js';
 import { deploymentLabel, formatDateTime, formatDuration, formatRelative, pluralise, spanMs } from '../lib/format.js';
-import { filtersFromSearch, filtersKey, filtersToSearch, listQuery, type RunFilters, runMatches } from '../lib/run-filters.js';
+import {
+  filtersFromSearch,
+  filtersKey,
+  filtersToSearch,
+  listQuery,
+  type RunFilters,
+  type RunsChartChoice,
+  runMatches,
+} from '../lib/run-filters.js';
 import { upcomingFirst } from '../lib/run-order.js';
 import { currentCursor, initialPages, runPagesReducer } from '../lib/run-pages.js';
 import { href, navigate } from '../router.js';
+import { DurationScatterChart } from './duration-scatter-chart.js';
 import { RunFilterBar } from './run-filter-bar.js';
 
 const ROW_HEIGHT = 40;
@@ -67,7 +76,9 @@ export function RunsPage({ search }: { search: URLSearchParams }) {
     [loadPage],
   );
 
-  const setFilters = (next: RunFilters) => navigate('/runs', filtersToSearch(next), { replace: true });
+  // A history entry per change: Back returns to the filters before it, and the address is the view to share.
+  const setFilters = (next: RunFilters) => navigate('/runs', filtersToSearch(next));
+  const setChart = (chart: RunsChartChoice) => setFilters({ ...filters, chart });
   // The scheduler creates a schedule's runs in batches, so creation order says nothing of when they run.
   const rows = useMemo(() => upcomingFirst(pages.items), [pages.items]);
 
@@ -75,9 +86,33 @@ export function RunsPage({ search }: { search: URLSearchParams }) {
     <div className="page page-fill">
       <div className="page-header">
         <h1>Runs</h1>
-        <LiveIndicator status={live} />
+        <div className="runs-header-actions">
+          <LiveIndicator status={live} />
+          <fieldset className="segmented" aria-label="Chart">
+            {(['none', 'durations'] as const).map((c) => (
+              <button
+                type="button"
+                key={c}
+                className={`segment${filters.chart === c ? ' segment-on' : ''}`}
+                aria-pressed={filters.chart === c}
+                onClick={() => setChart(c)}
+                data-testid={`chart-${c}`}
+              >
+                {c === 'none' ? 'Table only' : 'Durations'}
+              </button>
+            ))}
+          </fieldset>
+        </div>
       </div>
       <RunFilterBar filters={filters} onChange={setFilters} />
+      {filters.chart === 'durations' && (
+        <DurationScatterChart
+          runs={pages.items}
+          now={now}
+          className="runs-scatter"
+          label="Durations of the runs on this page by start time and state"
+        />
+      )}
       {pages.unseen > 0 && (
         <button type="button" className="new-runs" onClick={() => dispatch({ type: 'first' })} data-testid="runs-new">
           {pluralise(pages.unseen, 'new run')} — show newest
