@@ -547,7 +547,105 @@ describe('the asset pages of the dashboard against a real API', () => {
     expect(policy.violations).toEqual([]);
   });
 
-  it('opens a lineage too large to read fitted, as boxes with their dependencies drawn, and selects a box clicked', async () => {
+  it("draws a partitioned asset's partitions as a bar, and collapses groups into one node each and expands them again", async () => {
+    await page.goto(`${server.url}/#/lineage`);
+    const graph = page.getByTestId('lineage-graph');
+    await page.locator('[data-testid="lineage-graph"][data-ready="true"][data-collapsed="0"]').waitFor({ timeout: 30_000 });
+    await page
+      .getByTestId('lineage-node')
+      .nth(GRAPH.length - 1)
+      .waitFor();
+    const lineage = unwrap(await owner.call('assetsLineage', {}));
+    const node = (key: string) => page.locator(`[data-testid="lineage-node"][data-asset="${key}"]`);
+
+    // raw/events: materialised, failed and missing partitions, each a share of the bar as wide as its share of the partitions.
+    const events = lineage.nodes.find((n) => n.key === 'raw/events')?.partitionCounts;
+    if (!events) throw new Error('raw/events has no partition counts in the lineage');
+    expect(events.MATERIALIZED).toBeGreaterThan(0);
+    expect(events.FAILED).toBe(1);
+    expect(events.MISSING).toBeGreaterThan(0);
+    expect(events.STALE + events.MATERIALIZING).toBe(0);
+    const bar = node('raw/events').getByTestId('lineage-node-partition-bar');
+    const label = `${events.MATERIALIZED} of ${events.total} partitions materialised, 1 failed, ${events.MISSING} missing`;
+    expect(await bar.getAttribute('aria-label')).toBe(label);
+    expect(await bar.getAttribute('title')).toBe(label);
+    const barBox = await bar.boundingBox();
+    if (!barBox) throw new Error('the partition bar is not on screen');
+    for (const status of ['MATERIALIZED', 'FAILED', 'MISSING'] as const) {
+      const segment = await bar.locator(`[data-status="${status}"]`).boundingBox();
+      expect(segment, status).not.toBeNull();
+      expect(segment?.width ?? 0, status).toBeCloseTo((barBox.width * events[status]) / events.total, 0);
+    }
+    for (const n of lineage.nodes) {
+      expect(await node(n.key).getByTestId('lineage-node-partition-bar').count(), n.key).toBe(n.partitionCounts ? 1 : 0);
+    }
+
+    // Collapsed, the two groups of more than one asset (ingest and ml) are one node each; sales/regional, alone in its group, stays.
+    await page.getByTestId('lineage-collapse-all').click();
+    await page.locator('[data-testid="lineage-graph"][data-ready="true"][data-collapsed="2"]').waitFor();
+    const group = (name: string) => page.locator(`[data-testid="lineage-group"][data-group="${name}"]`);
+    await group('ml').waitFor();
+    expect(await page.getByTestId('lineage-group').count()).toBe(2);
+    expect(await page.getByTestId('lineage-node').count()).toBe(1);
+    expect(await node('sales/regional').count()).toBe(1);
+    expect(await group('ingest').getByTestId('lineage-group-name').textContent()).toBe('ingest · 3 assets');
+    const severity = ['FAILED', 'BLOCKED', 'OVERDUE', 'STALE', 'MISSING', 'FRESH'];
+    for (const name of ['ingest', 'ml']) {
+      const members = lineage.nodes.filter((n) => n.group === name);
+      const worst = severity.find((h) => members.some((n) => n.health === h));
+      expect(await group(name).getAttribute('data-health'), name).toBe(worst);
+      const counts = severity
+        .map((h) => [h, members.filter((n) => n.health === h).length] as const)
+        .filter(([, c]) => c > 0)
+        .map(([h, c]) => `${c} ${h.toLowerCase()}`)
+        .join(' · ');
+      expect(await group(name).getByTestId('lineage-group-counts').textContent(), name).toBe(counts);
+    }
+    // ingest's one partitioned asset is raw/events: the group's bar is its bar.
+    expect(await group('ingest').getByTestId('lineage-group-partition-bar').getAttribute('aria-label')).toBe(label);
+    // raw/events → features and dim/users → model/churn are one edge between the groups; the rest lie inside them.
+    await page.locator('.react-flow__edge').first().waitFor();
+    expect(await page.locator('.react-flow__edge').count()).toBe(1);
+    expect(await page.locator('.react-flow__edge[data-testid="rf__edge-group:ingest->group:ml"]').count()).toBe(1);
+    expect(await graph.getAttribute('data-shown-nodes')).toBe('3');
+    await screenshot(page, 'assets-lineage-collapsed');
+
+    // Expanding ml from its node: its assets again, the edges into them from the collapsed ingest.
+    await group('ml').getByTestId('lineage-group-expand').click();
+    await page.locator('[data-testid="lineage-graph"][data-ready="true"][data-collapsed="1"]').waitFor();
+    await node('evaluation').waitFor();
+    expect(await page.getByTestId('lineage-node').count()).toBe(4);
+    const expected = ['group:ingest->features', 'group:ingest->model/churn', 'features->model/churn', 'model/churn->evaluation'];
+    await page
+      .locator('.react-flow__edge')
+      .nth(expected.length - 1)
+      .waitFor();
+    expect(await page.locator('.react-flow__edge').count()).toBe(expected.length);
+    for (const id of expected) expect(await page.locator(`.react-flow__edge[data-testid="rf__edge-${id}"]`).count(), id).toBe(1);
+
+    // Finding an asset of a collapsed group expands the group and selects the asset.
+    await page.getByTestId('lineage-search').fill('dim/users');
+    await page.getByTestId('lineage-search').press('Enter');
+    await page.locator('[data-testid="lineage-graph"][data-ready="true"][data-collapsed="0"]').waitFor();
+    await page.locator('[data-testid="lineage-selection"][data-asset="dim/users"]').waitFor();
+    expect(await graph.getAttribute('data-selected')).toBe('dim/users');
+    await page
+      .getByTestId('lineage-node')
+      .nth(GRAPH.length - 1)
+      .waitFor();
+    expect(await page.getByTestId('lineage-node').count()).toBe(GRAPH.length);
+
+    // The selected asset's panel collapses its group, which is then selected.
+    await page.getByTestId('lineage-selection-collapse').click();
+    await page.locator('[data-testid="lineage-selection"][data-group="ingest"]').waitFor();
+    expect(await graph.getAttribute('data-selected')).toBe('group:ingest');
+    await page.getByTestId('lineage-selection-expand').click();
+    await page.locator('[data-testid="lineage-graph"][data-ready="true"][data-collapsed="0"]').waitFor();
+    expect(await page.getByTestId('lineage-group').count()).toBe(0);
+    expect(policy.violations).toEqual([]);
+  });
+
+  it('opens a lineage of 400 assets with its groups collapsed, and expanded, too large to read fitted, as boxes with their dependencies drawn, and selects a box clicked', async () => {
     // 400 assets in 20 layers, each depending on one or two of the layer before, in a workspace of its own.
     const ws = await server.createWorkspace();
     const client = new OutpostClient({ baseUrl: server.url, token: ws.ownerKey });
@@ -582,7 +680,16 @@ describe('the asset pages of the dashboard against a real API', () => {
       await p.goto(`${server.url}${link.path}`);
       await p.getByTestId('workspace-name').waitFor();
       await p.goto(`${server.url}/#/lineage`);
-      const frame = p.locator('[data-testid="lineage-graph"][data-ready="true"]');
+      // More than 300 assets open with every group collapsed: the 20 layers, by key prefix.
+      const collapsed = p.locator('[data-testid="lineage-graph"][data-ready="true"][data-collapsed="20"]');
+      await collapsed.waitFor({ timeout: 30_000 });
+      expect(await collapsed.getAttribute('data-nodes')).toBe('400');
+      await p.locator('[data-testid="lineage-group"]').nth(19).waitFor();
+      expect(await p.locator('[data-testid="lineage-group"]').count()).toBe(20);
+      expect(await p.locator('[data-testid="lineage-node"]').count()).toBe(0);
+      expect(await p.locator('[data-testid="lineage-group"][data-group="big/l3"]').getAttribute('data-size')).toBe('20');
+      await p.getByTestId('lineage-expand-all').click();
+      const frame = p.locator('[data-testid="lineage-graph"][data-ready="true"][data-collapsed="0"]');
       await frame.waitFor({ timeout: 30_000 });
       expect(await frame.getAttribute('data-nodes')).toBe('400');
       expect(await frame.getAttribute('class')).toContain('lineage-far');

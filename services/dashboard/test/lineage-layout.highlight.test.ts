@@ -6,6 +6,7 @@ const node = (key: string) => ({
   group: null,
   deploymentName: 'assets/warehouse',
   partitioned: false,
+  partitionCounts: null,
   health: 'FRESH' as const,
   staleReason: null,
   lastMaterializedAt: null,

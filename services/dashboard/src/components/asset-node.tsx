@@ -3,6 +3,7 @@ import { Handle, type Node, type NodeProps, Position } from '@xyflow/react';
 import { createContext, memo, useContext } from 'react';
 import { assetPath, href } from '../router.js';
 import { HEALTH_LABEL, healthClass } from './health-badge.js';
+import { PartitionBar } from './partition-bar.js';
 
 export type LineageNode = AssetLineageResponse['nodes'][number];
 export type AssetFlowNode = Node<{ asset: LineageNode }, 'asset'>;
@@ -17,7 +18,7 @@ export const LineageFar = createContext(false);
 
 /**
  * One asset in the lineage graph: its key (a link to its page), health colour, a mark when it is
- * partitioned, and its checks (passed, failed, and whether a failure blocks downstream). Memoised:
+ * partitioned with a bar of its partitions by status, and its checks (passed, failed, and whether a failure blocks downstream). Memoised:
  * a node re-renders only when its own data changes, not when another node is selected.
  */
 export const AssetNode = memo(function AssetNode({ data }: NodeProps<AssetFlowNode>) {
@@ -69,6 +70,7 @@ export const AssetNode = memo(function AssetNode({ data }: NodeProps<AssetFlowNo
           </span>
         )}
       </div>
+      {a.partitionCounts && <PartitionBar counts={a.partitionCounts} />}
       <Handle type="source" position={Position.Right} isConnectable={false} />
     </div>
   );

@@ -1,5 +1,6 @@
 import '@xyflow/react/dist/style.css';
-import type { AssetHealth, AssetLineageResponse } from '@outpost/sdk/contracts';
+import '../styles/lineage-groups.css';
+import type { AssetHealth, AssetLineageResponse, PartitionCounts } from '@outpost/sdk/contracts';
 import {
   Background,
   Controls,
@@ -14,6 +15,7 @@ import {
 } from '@xyflow/react';
 import { useCallback, useMemo, useRef, useState } from 'react';
 import { formatDateTime, pluralise } from '../lib/format.js';
+import { assetGroup, groupHealthText, type LineageGroup, type LineageView } from '../lib/lineage-groups.js';
 import {
   edgeRole,
   type LayoutResult,
@@ -26,10 +28,13 @@ import {
 } from '../lib/lineage-layout.js';
 import { assetPath, href, navigate } from '../router.js';
 import { type AssetFlowNode, AssetNode, LineageFar, type LineageNode } from './asset-node.js';
+import { ExpandGroup, type GroupFlowNode, GroupNode } from './group-node.js';
 import { HealthBadge } from './health-badge.js';
 import { LineageFarEdges } from './lineage-far-edges.js';
 
-const nodeTypes = { asset: AssetNode };
+// Not 'group': React Flow's stylesheet draws a frame around nodes of that type.
+const nodeTypes = { asset: AssetNode, assetGroup: GroupNode };
+type FlowNode = AssetFlowNode | GroupFlowNode;
 const NO_EDGES: Edge[] = [];
 /**
  * Where edges attach, known up front: React Flow then draws a node's edges before measuring it, and
@@ -50,12 +55,25 @@ const MINIMAP_FILL: Record<AssetHealth, string> = {
   OVERDUE: 'var(--health-overdue)',
 };
 
+function sameCounts(a: PartitionCounts | null, b: PartitionCounts | null): boolean {
+  if (a === null || b === null) return a === b;
+  return (
+    a.total === b.total &&
+    a.MATERIALIZED === b.MATERIALIZED &&
+    a.FAILED === b.FAILED &&
+    a.STALE === b.STALE &&
+    a.MATERIALIZING === b.MATERIALIZING &&
+    a.MISSING === b.MISSING
+  );
+}
+
 /** What a node shows; a re-read lineage (every 15 s) re-renders only the nodes whose asset changed. */
 function sameAsset(a: LineageNode, b: LineageNode): boolean {
   return (
     a === b ||
     (a.key === b.key &&
       a.health === b.health &&
+      sameCounts(a.partitionCounts, b.partitionCounts) &&
       a.staleReason === b.staleReason &&
       a.partitioned === b.partitioned &&
       a.lastMaterializedAt === b.lastMaterializedAt &&
@@ -71,25 +89,45 @@ function roleClass(role: LineageRole): string {
   return role === 'none' ? '' : `lineage-${role}`;
 }
 
+/** Where the graph is opened after groups are collapsed or expanded: a node selected and centred, or these nodes fitted. */
+export interface LineageFocus {
+  select: string | null;
+  fit: readonly string[] | null;
+}
+
 /**
  * The lineage graph: the layered layout's positions rendered by React Flow, with only the visible
  * nodes and edges in the DOM, a minimap, zoom controls and fit-to-view. Clicking a node selects it and highlights
  * everything upstream (blue) and downstream (amber) of it; its key links to the asset's page, as
- * does a double click.
+ * does a double click. Groups of assets can be collapsed into one node each (the page lays out the
+ * view again); finding an asset of a collapsed group expands that group.
  */
 export function LineageGraph({
   lineage,
+  view,
+  groups,
+  collapsed,
+  onCollapsedChange,
   layout,
   initialSelection,
+  initialFit,
   layoutMs,
 }: {
   lineage: AssetLineageResponse;
+  /** The graph as drawn, with the collapsed groups as one node each. */
+  view: LineageView;
+  groups: ReadonlyMap<string, LineageGroup>;
+  collapsed: ReadonlySet<string>;
+  onCollapsedChange: (next: ReadonlySet<string>, focus: LineageFocus) => void;
   layout: LayoutResult;
   initialSelection: string | null;
+  initialFit: readonly string[] | null;
   /** The layout's time on the page: on the frame as data-layout-ms for benchmarks, not shown. */
   layoutMs: number;
 }) {
-  const index = useMemo(() => lineageIndex(lineage.edges), [lineage.edges]);
+  // Highlights follow the edges drawn; an asset's upstream and downstream counts, every asset's.
+  const index = useMemo(() => lineageIndex(view.edges), [view.edges]);
+  const fullIndex = useMemo(() => lineageIndex(lineage.edges), [lineage.edges]);
   const [selected, setSelected] = useState<string | null>(initialSelection);
   // Far from the start when even the whole window could not show the fitted graph at a readable
   // zoom, so the first paint draws boxes only; onMove corrects it from the real zoom.
@@ -102,18 +140,23 @@ export function LineageGraph({
   const [ready, setReady] = useState(false);
   const [query, setQuery] = useState('');
   const [notFound, setNotFound] = useState<string | null>(null);
-  const flow = useRef<ReactFlowInstance<AssetFlowNode, Edge> | null>(null);
+  const flow = useRef<ReactFlowInstance<FlowNode, Edge> | null>(null);
 
   const positions = useMemo(() => new Map(layout.positions.map((p) => [p.key, p])), [layout]);
   const byKey = useMemo(() => new Map(lineage.nodes.map((n) => [n.key, n])), [lineage.nodes]);
-  const role = useMemo(() => lineageRoles(index, selected && byKey.has(selected) ? selected : null), [index, selected, byKey]);
+  const shownGroups = useMemo(() => new Map(view.groups.map((g) => [g.id, g])), [view.groups]);
+  const shown = (key: string | null) => key !== null && view.shownAs.get(key) === key;
+  const role = useMemo(
+    () => lineageRoles(index, selected && view.shownAs.get(selected) === selected ? selected : null),
+    [index, selected, view.shownAs],
+  );
 
   // Node objects are kept while their class stays the same, so selecting one re-renders only the
   // nodes whose highlight changes.
   const cache = useRef(new Map<string, AssetFlowNode>());
-  const nodes = useMemo(() => {
+  const nodes = useMemo<FlowNode[]>(() => {
     const next = new Map<string, AssetFlowNode>();
-    const list = lineage.nodes.map((asset) => {
+    const list: FlowNode[] = view.assets.map((asset) => {
       const className = roleClass(role(asset.key));
       const position = positions.get(asset.key) ?? { x: 0, y: 0 };
       const old = cache.current.get(asset.key);
@@ -140,12 +183,27 @@ export function LineageGraph({
       return node;
     });
     cache.current = next;
+    for (const group of view.groups) {
+      const position = positions.get(group.id) ?? { x: 0, y: 0 };
+      list.push({
+        id: group.id,
+        type: 'assetGroup',
+        position: { x: position.x, y: position.y },
+        data: { group },
+        width: NODE_WIDTH,
+        height: NODE_HEIGHT,
+        handles: HANDLES,
+        className: roleClass(role(group.id)),
+        draggable: false,
+        connectable: false,
+      });
+    }
     return list;
-  }, [lineage.nodes, positions, role]);
+  }, [view, positions, role]);
 
   const edges = useMemo<Edge[]>(
     () =>
-      lineage.edges.map((e) => {
+      view.edges.map((e) => {
         const className = roleClass(edgeRole(role(e.from), role(e.to)));
         return {
           id: `${e.from}->${e.to}`,
@@ -157,7 +215,7 @@ export function LineageGraph({
           selectable: false,
         };
       }),
-    [lineage.edges, role],
+    [view.edges, role],
   );
 
   const center = useCallback(
@@ -170,20 +228,48 @@ export function LineageGraph({
   );
 
   const onInit = useCallback(
-    (instance: ReactFlowInstance<AssetFlowNode, Edge>) => {
+    (instance: ReactFlowInstance<FlowNode, Edge>) => {
       flow.current = instance;
       const focus = initialSelection ? positions.get(initialSelection) : undefined;
+      const fit = (initialFit ?? []).flatMap((k) => positions.get(k) ?? []);
       if (focus) void instance.setCenter(focus.x + NODE_WIDTH / 2, focus.y + NODE_HEIGHT / 2, { zoom: 1 });
+      else if (fit.length > 0) {
+        const x = Math.min(...fit.map((p) => p.x));
+        const y = Math.min(...fit.map((p) => p.y));
+        const width = Math.max(...fit.map((p) => p.x)) + NODE_WIDTH - x;
+        const height = Math.max(...fit.map((p) => p.y)) + NODE_HEIGHT - y;
+        void instance.fitBounds({ x, y, width, height }, { padding: 0.1 }).then(() => {
+          if (instance.getZoom() > 1) void instance.zoomTo(1);
+        });
+      }
       // Fitted to the layout's own bounds: React Flow's fitView fits only the nodes it has measured,
       // and with only visible nodes rendered those were the few under the first viewport.
       else void instance.fitBounds({ x: 0, y: 0, width: layout.width, height: layout.height }, { padding: 0.05 });
       setReady(true);
     },
-    [initialSelection, positions, layout],
+    [initialSelection, initialFit, positions, layout],
   );
 
-  const onNodeClick: NodeMouseHandler<AssetFlowNode> = useCallback((_e, node) => setSelected(node.id), []);
-  const onNodeDoubleClick: NodeMouseHandler<AssetFlowNode> = useCallback((_e, node) => navigate(assetPath(node.id)), []);
+  const expand = useCallback(
+    (name: string, focus?: LineageFocus) => {
+      const group = groups.get(name);
+      const next = new Set(collapsed);
+      next.delete(name);
+      onCollapsedChange(next, focus ?? { select: null, fit: group?.keys ?? null });
+    },
+    [collapsed, groups, onCollapsedChange],
+  );
+  const collapse = (name: string) => {
+    const group = groups.get(name);
+    if (!group) return;
+    onCollapsedChange(new Set(collapsed).add(name), { select: group.id, fit: null });
+  };
+
+  const onNodeClick: NodeMouseHandler<FlowNode> = useCallback((_e, node) => setSelected(node.id), []);
+  const onNodeDoubleClick: NodeMouseHandler<FlowNode> = useCallback(
+    (_e, node) => (node.type === 'assetGroup' ? expand(node.data.group.name) : navigate(assetPath(node.id))),
+    [expand],
+  );
   // Moves before the first fit (the default viewport being set up) say nothing about the fitted zoom.
   const onMove = useCallback((_e: unknown, viewport: Viewport) => {
     if (flow.current) setFar(viewport.zoom < FAR_ZOOM);
@@ -198,13 +284,22 @@ export function LineageGraph({
       return;
     }
     setNotFound(null);
+    const name = assetGroup({ key, group: byKey.get(key)?.group ?? null });
+    if (!shown(key) && name !== null) {
+      // A new layout with the group open, centred on the asset found.
+      expand(name, { select: key, fit: null });
+      return;
+    }
     setSelected(key);
     center(key);
   };
 
-  const chosen = selected ? byKey.get(selected) : undefined;
-  const upstreamCount = chosen ? reachable(index.upstream, chosen.key).size : 0;
-  const downstreamCount = chosen ? reachable(index.downstream, chosen.key).size : 0;
+  const chosen = selected && shown(selected) ? byKey.get(selected) : undefined;
+  const chosenGroup = selected ? shownGroups.get(selected) : undefined;
+  const upstreamCount = chosen ? reachable(fullIndex.upstream, chosen.key).size : 0;
+  const downstreamCount = chosen ? reachable(fullIndex.downstream, chosen.key).size : 0;
+  const chosenGroupName = chosen ? assetGroup(chosen) : null;
+  const collapsible = [...groups.keys()].filter((name) => !collapsed.has(name));
 
   return (
     <>
@@ -225,8 +320,31 @@ export function LineageGraph({
           Find
         </button>
         {notFound && <span className="muted small">{notFound}</span>}
+        {groups.size > 0 && (
+          <span className="lineage-group-controls">
+            <button
+              type="button"
+              className="button"
+              disabled={collapsible.length === 0}
+              onClick={() => onCollapsedChange(new Set(groups.keys()), { select: null, fit: null })}
+              data-testid="lineage-collapse-all"
+            >
+              Collapse groups
+            </button>
+            <button
+              type="button"
+              className="button"
+              disabled={collapsed.size === 0}
+              onClick={() => onCollapsedChange(new Set(), { select: null, fit: null })}
+              data-testid="lineage-expand-all"
+            >
+              Expand groups
+            </button>
+          </span>
+        )}
         <span className="muted small" data-testid="lineage-summary">
           {pluralise(lineage.nodes.length, 'asset')} · {pluralise(lineage.edges.length, 'dependency', 'dependencies')}
+          {view.groups.length > 0 && ` · ${pluralise(view.groups.length, 'group')} collapsed`}
         </span>
       </form>
       <div
@@ -234,35 +352,64 @@ export function LineageGraph({
         data-testid="lineage-graph"
         data-nodes={lineage.nodes.length}
         data-edges={lineage.edges.length}
+        data-shown-nodes={view.assets.length + view.groups.length}
+        data-shown-edges={view.edges.length}
+        data-collapsed={view.groups.length}
         data-ready={String(ready)}
         data-layout-ms={Math.round(layoutMs)}
-        data-selected={chosen?.key ?? ''}
+        data-selected={chosen?.key ?? chosenGroup?.id ?? ''}
       >
-        <LineageFar.Provider value={far}>
-          <ReactFlow<AssetFlowNode, Edge>
-            nodes={nodes}
-            edges={far ? NO_EDGES : edges}
-            nodeTypes={nodeTypes}
-            onInit={onInit}
-            onNodeClick={onNodeClick}
-            onNodeDoubleClick={onNodeDoubleClick}
-            onPaneClick={() => setSelected(null)}
-            onMove={onMove}
-            onlyRenderVisibleElements
-            minZoom={0.02}
-            maxZoom={2}
-            nodesDraggable={false}
-            nodesConnectable={false}
-            edgesFocusable={false}
-            zoomOnDoubleClick={false}
-            deleteKeyCode={null}
-          >
-            <Background gap={24} size={1} />
-            <MiniMap pannable zoomable nodeColor={(n: AssetFlowNode) => MINIMAP_FILL[n.data.asset.health]} nodeStrokeWidth={0} />
-            <Controls showInteractive={false} />
-            {far && <LineageFarEdges edges={lineage.edges} positions={positions} role={role} />}
-          </ReactFlow>
-        </LineageFar.Provider>
+        <ExpandGroup.Provider value={expand}>
+          <LineageFar.Provider value={far}>
+            <ReactFlow<FlowNode, Edge>
+              nodes={nodes}
+              edges={far ? NO_EDGES : edges}
+              nodeTypes={nodeTypes}
+              onInit={onInit}
+              onNodeClick={onNodeClick}
+              onNodeDoubleClick={onNodeDoubleClick}
+              onPaneClick={() => setSelected(null)}
+              onMove={onMove}
+              onlyRenderVisibleElements
+              minZoom={0.02}
+              maxZoom={2}
+              nodesDraggable={false}
+              nodesConnectable={false}
+              edgesFocusable={false}
+              zoomOnDoubleClick={false}
+              deleteKeyCode={null}
+            >
+              <Background gap={24} size={1} />
+              <MiniMap
+                pannable
+                zoomable
+                nodeColor={(n: FlowNode) => MINIMAP_FILL[n.type === 'assetGroup' ? n.data.group.health : n.data.asset.health]}
+                nodeStrokeWidth={0}
+              />
+              <Controls showInteractive={false} />
+              {far && <LineageFarEdges edges={view.edges} positions={positions} role={role} />}
+            </ReactFlow>
+          </LineageFar.Provider>
+        </ExpandGroup.Provider>
+        {chosenGroup && (
+          <aside className="lineage-panel" data-testid="lineage-selection" data-group={chosenGroup.name}>
+            <div className="mono strong">{chosenGroup.name}</div>
+            <div>
+              <HealthBadge health={chosenGroup.health} testId="lineage-selection-health" />
+            </div>
+            <div className="small" data-testid="lineage-selection-counts">
+              {pluralise(chosenGroup.keys.length, 'asset')}: {groupHealthText(chosenGroup)}
+            </div>
+            <button
+              type="button"
+              className="button button-primary"
+              onClick={() => expand(chosenGroup.name)}
+              data-testid="lineage-selection-expand"
+            >
+              Expand group
+            </button>
+          </aside>
+        )}
         {chosen && (
           <aside className="lineage-panel" data-testid="lineage-selection" data-asset={chosen.key}>
             <div className="mono strong">{chosen.key}</div>
@@ -283,6 +430,16 @@ export function LineageGraph({
             <a href={href(assetPath(chosen.key))} className="button button-primary" data-testid="lineage-open">
               Open asset →
             </a>
+            {chosenGroupName !== null && groups.has(chosenGroupName) && (
+              <button
+                type="button"
+                className="button"
+                onClick={() => collapse(chosenGroupName)}
+                data-testid="lineage-selection-collapse"
+              >
+                Collapse {chosenGroupName}
+              </button>
+            )}
           </aside>
         )}
       </div>

@@ -1,5 +1,3 @@
-import type { AssetLineageResponse } from '@outpost/sdk/contracts';
-
 /*
  * The lineage graph apart from React: what the layout (lineage-layered.ts) is asked and answers,
  * the identity of a graph's shape, and the upstream/downstream closure of a node for highlighting.
@@ -23,7 +21,10 @@ export interface LayoutResult {
   height: number;
 }
 
-export function layoutRequest(lineage: Pick<AssetLineageResponse, 'nodes' | 'edges'>): LayoutRequest {
+export function layoutRequest(lineage: {
+  nodes: readonly { key: string }[];
+  edges: readonly { from: string; to: string }[];
+}): LayoutRequest {
   return { keys: lineage.nodes.map((n) => n.key), edges: lineage.edges.map((e) => [e.from, e.to]) };
 }
 
