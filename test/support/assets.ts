@@ -8,6 +8,13 @@ import type {
   JsonObject,
 } from '@outpost/sdk/contracts';
 
+export interface PlayOptions {
+  /** End the run FAILED. */
+  failed?: boolean;
+  /** Also record the task runs a worker would: one per materialisation or failure reported. */
+  taskRuns?: boolean;
+}
+
 /**
  * Asset history made through the real API, the way a worker makes it: a deployment of the `assets`
  * flow registers the graph; `assetsMaterialize` creates a run; a worker key claims it, a run token
@@ -102,7 +109,7 @@ export class AssetSeeder {
   async play(
     runId: string,
     events: (assets: string[], partition: string | null) => AssetEvent[],
-    options: { failed?: boolean } = {},
+    options: PlayOptions = {},
   ): Promise<void> {
     const { runs } = unwrap(
       await this.worker.call('claim', { params: { pool: this.pool }, body: { workerId: randomUUID(), limit: 1 } }),
@@ -122,6 +129,7 @@ export class AssetSeeder {
       if (running.status !== 'ACCEPT') throw new Error(`run ${runId} was not started: ${running.status}`);
       const parameters = claimed.flowRun.parameters as { assets?: string[] };
       const list = events(parameters.assets ?? [], claimed.flowRun.partitionKey ?? null);
+      if (options.taskRuns) await this.recordTaskRuns(run, runId, claimed.flowRun.attempt, list);
       if (list.length > 0) {
         unwrap(
           await run.call('assetEventsReport', {
@@ -136,11 +144,45 @@ export class AssetSeeder {
     }
   }
 
+  /**
+   * One finished task run per materialisation or failure in `events`, named as the SDK names an
+   * asset's task run (`key`, or `key [partition]`): COMPLETED for a materialisation, FAILED for a failure.
+   */
+  private async recordTaskRuns(run: OutpostClient, runId: string, attempt: number, list: AssetEvent[]): Promise<void> {
+    for (const e of list) {
+      if (e.kind !== 'materialization' && e.kind !== 'failure') continue;
+      const name = e.partitionKey ? `${e.assetKey} [${e.partitionKey}]` : e.assetKey;
+      const id = randomUUID();
+      unwrap(
+        await run.call('taskRunsCreate', {
+          params: { id: runId },
+          body: {
+            id,
+            flowRunAttempt: attempt,
+            name,
+            taskKey: e.assetKey,
+            dynamicKey: e.partitionKey ?? '',
+            state: { type: 'RUNNING' },
+          },
+        }),
+      );
+      unwrap(
+        await run.call('taskRunsSetState', {
+          params: { runId, id },
+          body: {
+            flowRunAttempt: attempt,
+            state: e.kind === 'failure' ? { type: 'FAILED', message: e.message } : { type: 'COMPLETED' },
+          },
+        }),
+      );
+    }
+  }
+
   /** Materialises through the API and the worker's path; every selected asset succeeds unless `events` says otherwise. */
   async materialize(
     request: AssetMaterializeRequest,
     events?: (assets: string[], partition: string | null) => AssetEvent[],
-    options: { failed?: boolean } = {},
+    options: PlayOptions = {},
   ): Promise<AssetMaterializeResponse> {
     const answer = unwrap(await this.owner.call('assetsMaterialize', { body: request }));
     if (!answer.flowRunId) throw new Error('expected one run, got a backfill');

@@ -1,5 +1,6 @@
 import {
   type Artifact,
+  ASSET_FLOW_NAME,
   type FlowRun,
   isTerminal,
   type Role,
@@ -21,10 +22,12 @@ import { useTaskRuns } from '../hooks/use-task-runs.js';
 import { mayCall } from '../lib/asset-metadata.js';
 import { attemptCauses, describeRunAttempt } from '../lib/attempt-causes.js';
 import { deploymentLabel, formatDateTime, formatRelative } from '../lib/format.js';
+import { requestedAssets, runAssets } from '../lib/run-assets.js';
 import { runDuration } from '../lib/run-duration.js';
 import { href } from '../router.js';
 import { RunActions } from './run-actions.js';
 import { RunArtifacts } from './run-artifacts.js';
+import { RunAssets } from './run-assets.js';
 import { RunAttempts } from './run-attempts.js';
 import { RunChildren } from './run-children.js';
 import { RunLogs } from './run-logs.js';
@@ -130,6 +133,8 @@ export function RunDetailPage({ id, role }: { id: string; role: Role | null }) {
   }
 
   const duration = runDuration(run, attempts.attempts, now);
+  const isAssetRun = run.flowName === ASSET_FLOW_NAME;
+  const hasAssets = isAssetRun && runAssets(taskRuns.summary, requestedAssets(run.parameters)).length > 0;
   return (
     <div className="page run-detail" data-testid="run-detail">
       <nav className="breadcrumbs" aria-label="Breadcrumbs">
@@ -156,6 +161,7 @@ export function RunDetailPage({ id, role }: { id: string; role: Role | null }) {
       <RunSections
         sections={[
           { id: 'run-logs', label: 'Logs', present: true },
+          { id: 'run-assets', label: 'Assets', present: hasAssets },
           { id: 'run-task-runs', label: 'Task runs', present: (taskRuns.summary?.total ?? 0) > 0 },
           { id: 'run-artifacts', label: 'Artifacts', present: artifacts.length > 0 },
           { id: 'run-waits', label: 'Waits', present: waitCount > 0 },
@@ -228,6 +234,7 @@ export function RunDetailPage({ id, role }: { id: string; role: Role | null }) {
           <RunTimeline entries={states} now={now} live={live} />
         </section>
       </div>
+      {isAssetRun && <RunAssets run={run} summary={taskRuns.summary} />}
       <RunTaskRuns view={taskRuns} now={now} flowStart={run.startTime} />
       <RunChildren runs={children} />
       <section className="panel" aria-label="Artifacts" id="run-artifacts" tabIndex={-1}>
