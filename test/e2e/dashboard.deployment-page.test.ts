@@ -231,6 +231,17 @@ describe('the deployment page', () => {
     await page.locator(`[data-testid="run-row"][data-run-id="${run?.id}"]`).waitFor();
     expect(await page.getByTestId('duration-chart').locator('.legend').textContent()).toContain('Completed');
     await screenshot(page, 'deployment-page-run');
+    // The same runs over time: a dot at the run's start, linking to it, then back to the bars.
+    await page.getByTestId('deployment-chart-dots').click();
+    const dot = page.locator(`[data-testid="scatter-dot"][data-run-id="${run?.id}"]`);
+    await dot.waitFor();
+    expect(await dot.getAttribute('data-state')).toBe('COMPLETED');
+    expect(await dot.getAttribute('href')).toBe(`#/runs/${run?.id}`);
+    expect(await dot.getAttribute('aria-label')).toMatch(new RegExp(`^${run?.name} · Completed · [^·]+ · started `));
+    expect(await page.getByTestId('duration-chart').count()).toBe(0);
+    await screenshot(page, 'deployment-page-run-dots');
+    await page.getByTestId('deployment-chart-bars').click();
+    await bar.waitFor();
   });
 
   it('creates a backfill over a time range with a concurrency, shows its progress, and cancels it', async () => {
@@ -338,6 +349,37 @@ describe('the deployment page', () => {
     expect(shown.slice(0, 3)).toEqual(soonestFirst.map((r) => r.id));
     await screenshot(page, 'runs-upcoming-soonest-first');
   });
+  it('shows the soonest upcoming run first even when more than the 50 newest runs were created after it', async () => {
+    const greet = unwrap(await stack.owner.call('deploymentsGet', { params: { id: stack.deployments.get('greet') as string } }));
+    const { deployment: busy } = unwrap(
+      await stack.owner.call('deploymentsUpsert', {
+        body: { flowName: 'greet', name: 'busy', source: greet.source, entrypoint: greet.entrypoint, workPool: 'default' },
+      }),
+    );
+    const hour = 3_600_000;
+    const create = async (name: string, inHours: number) =>
+      unwrap(
+        await stack.owner.call('deploymentsCreateRun', {
+          params: { id: busy.id },
+          body: { name, scheduledTime: new Date(Date.now() + inHours * hour).toISOString() },
+        }),
+      ).flowRun;
+    // Created first, due first: a schedule's batch can leave the soonest run older than the newest 50.
+    const soonest = await create('soonest', 1);
+    for (let i = 0; i < 55; i++) await create(`later-${i}`, 24 + i);
+    const newest = unwrap(await stack.owner.call('flowRunsList', { query: { deploymentId: busy.id, limit: 50 } }));
+    expect(newest.items.map((r) => r.id)).not.toContain(soonest.id);
+
+    await page.goto(`${stack.server.url}/#/deployments/${busy.id}`);
+    const rows = page.locator('[data-testid="deployment-runs"] [data-testid="run-row"]');
+    await expect.poll(() => rows.first().getAttribute('data-run-id'), { timeout: 15_000 }).toBe(soonest.id);
+    expect(await rows.first().getByTestId('run-link').textContent()).toBe('soonest');
+    // After it, the rest of the upcoming runs the page read, still soonest first.
+    const names = await rows.getByTestId('run-link').allTextContents();
+    expect(names.slice(0, 4)).toEqual(['soonest', 'later-0', 'later-1', 'later-2']);
+    await screenshot(page, 'deployment-soonest-upcoming');
+  });
+
   it('says which deploy key signed a signed deployment', async () => {
     const pair = generateDeployKeyPair();
     const key = parseSigningKey(pair.privateKeyPem);

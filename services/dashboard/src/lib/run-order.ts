@@ -18,3 +18,17 @@ export function upcomingFirst<T extends Pick<FlowRun, 'id' | 'state' | 'startTim
     .sort((a, b) => Date.parse(a.expectedStartTime) - Date.parse(b.expectedStartTime) || a.id.localeCompare(b.id));
   return [...upcoming, ...runs.filter((r) => !isUpcoming(r))];
 }
+
+/**
+ * The runs of two reads as one list: `recent` in its order, then those of `more` it lacks. A run in
+ * both is kept in whichever copy was updated last, so a stale read never undoes a newer state.
+ */
+export function mergeRuns<T extends Pick<FlowRun, 'id' | 'updatedAt'>>(recent: readonly T[], more: readonly T[]): T[] {
+  const extra = new Map(more.map((r) => [r.id, r]));
+  const merged = recent.map((r) => {
+    const other = extra.get(r.id);
+    extra.delete(r.id);
+    return other && Date.parse(other.updatedAt) > Date.parse(r.updatedAt) ? other : r;
+  });
+  return [...merged, ...extra.values()];
+}

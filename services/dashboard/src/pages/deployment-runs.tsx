@@ -1,4 +1,5 @@
 import { DEFAULT_STATE_NAME, type FlowRun, type StateType } from '@outpost/sdk/contracts';
+import { useState } from 'react';
 import { Empty } from '../components/notice.js';
 import { StateSwatch, stateLegendTitle } from '../components/state-swatch.js';
 import { durationBars } from '../lib/duration-chart.js';
@@ -6,6 +7,7 @@ import { formatDateTime, formatDuration } from '../lib/format.js';
 import { upcomingFirst } from '../lib/run-order.js';
 import { STACK_ORDER } from '../lib/stats-chart.js';
 import { href } from '../router.js';
+import { DurationScatterChart } from './duration-scatter-chart.js';
 import { RunRow } from './runs.js';
 
 const WIDTH = 960;
@@ -65,17 +67,39 @@ export function DurationChart({ runs, now }: { runs: FlowRun[]; now: number }) {
   );
 }
 
-/** The deployment's latest runs: the duration chart over the runs table's rows, with a link to all of them. */
+/**
+ * The deployment's latest runs: the duration chart (bars in start order, or dots over time) over
+ * the runs table's rows, with a link to all of them.
+ */
 export function DeploymentRuns({ deploymentId, runs, now }: { deploymentId: string; runs: FlowRun[]; now: number }) {
+  const [chart, setChart] = useState<'bars' | 'dots'>('bars');
   return (
     <section className="panel deployment-section" aria-labelledby="runs-heading" data-testid="deployment-runs">
       <div className="section-header">
         <h2 id="runs-heading">Runs</h2>
+        <fieldset className="segmented" aria-label="Chart">
+          {(['bars', 'dots'] as const).map((c) => (
+            <button
+              type="button"
+              key={c}
+              className={`segment${chart === c ? ' segment-on' : ''}`}
+              aria-pressed={chart === c}
+              onClick={() => setChart(c)}
+              data-testid={`deployment-chart-${c}`}
+            >
+              {c === 'bars' ? 'Bars' : 'Over time'}
+            </button>
+          ))}
+        </fieldset>
         <a href={href('/runs', { deployment: deploymentId })} className="small">
           All runs of this deployment →
         </a>
       </div>
-      <DurationChart runs={runs} now={now} />
+      {chart === 'bars' ? (
+        <DurationChart runs={runs} now={now} />
+      ) : (
+        <DurationScatterChart runs={runs} now={now} label="Duration of recent runs by start time and state" />
+      )}
       <div className="table runs-table" data-testid="runs-table">
         <div className="table-head">
           <span>State</span>

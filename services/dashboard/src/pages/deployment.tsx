@@ -1,5 +1,5 @@
 import type { CollisionStrategy, Deployment, FlowRun, Role } from '@outpost/sdk/contracts';
-import { type FormEvent, useEffect, useState } from 'react';
+import { type FormEvent, useEffect, useMemo, useState } from 'react';
 import { describeFailure } from '../api/client.js';
 import { api } from '../api/instance.js';
 import { subscribeRunEvents } from '../api/run-events.js';
@@ -10,6 +10,7 @@ import { TagList } from '../components/tag-list.js';
 import { useNow } from '../hooks/use-now.js';
 import { useResource } from '../hooks/use-resource.js';
 import { deploymentLabel } from '../lib/format.js';
+import { mergeRuns } from '../lib/run-order.js';
 import { href } from '../router.js';
 import { DeploymentBackfills } from './deployment-backfills.js';
 import { DeploymentRuns } from './deployment-runs.js';
@@ -17,6 +18,11 @@ import { DeploymentSchedules } from './deployment-schedules.js';
 import { RunForm } from './run-dialog.js';
 
 const RECENT_RUNS = 50;
+/**
+ * Upcoming runs are read on their own, soonest first: a schedule creates its runs in batches, so
+ * the soonest may be older than the 50 newest and missing from them.
+ */
+const UPCOMING_RUNS = 10;
 const DEPLOYERS: readonly Role[] = ['owner', 'admin', 'developer'];
 const RUNNERS: readonly Role[] = [...DEPLOYERS, 'runner'];
 
@@ -34,6 +40,14 @@ export function DeploymentPage({ id, role }: { id: string; role: Role | null }) 
     (signal) => api.call('flowRunsList', { query: { deploymentId: id, limit: RECENT_RUNS }, signal }),
     [id],
   );
+  const upcoming = useResource(
+    (signal) =>
+      api.call('flowRunsList', {
+        query: { deploymentId: id, state: 'SCHEDULED', sort: 'EXPECTED_START_TIME_ASC', limit: UPCOMING_RUNS },
+        signal,
+      }),
+    [id],
+  );
   const [liveRuns, setLiveRuns] = useState<FlowRun[]>([]);
   const [started, setStarted] = useState<FlowRun | null>(null);
 
@@ -42,6 +56,7 @@ export function DeploymentPage({ id, role }: { id: string; role: Role | null }) 
   }, [runs.data]);
 
   const reloadRuns = runs.reload;
+  const reloadUpcoming = upcoming.reload;
   useEffect(
     () =>
       subscribeRunEvents({
@@ -50,10 +65,13 @@ export function DeploymentPage({ id, role }: { id: string; role: Role | null }) 
           if (run.deploymentId !== id) return;
           setLiveRuns((current) => upsertRun(current, run));
         },
-        poll: reloadRuns,
+        poll: async () => {
+          await Promise.all([reloadRuns(), reloadUpcoming()]);
+        },
       }),
-    [id, reloadRuns],
+    [id, reloadRuns, reloadUpcoming],
   );
+  const shownRuns = useMemo(() => mergeRuns(liveRuns, upcoming.data?.items ?? []), [liveRuns, upcoming.data]);
 
   const d = deployment.data;
   if (!d) {
@@ -74,8 +92,9 @@ export function DeploymentPage({ id, role }: { id: string; role: Role | null }) 
         onChanged={() => {
           void deployment.reload();
           void schedules.reload();
-          // pausing deletes the runs its schedules made that nobody claimed: the list is read again
+          // pausing deletes the runs its schedules made that nobody claimed: the lists are read again
           void runs.reload();
+          void upcoming.reload();
         }}
       />
       <div className="deployment-grid">
@@ -107,12 +126,14 @@ export function DeploymentPage({ id, role }: { id: string; role: Role | null }) 
             void schedules.reload();
             // a pause or a new definition deletes the schedule's unclaimed runs, which no event announces
             void runs.reload();
+            void upcoming.reload();
           }}
         />
       </div>
       {schedules.error && <Notice>{schedules.error}</Notice>}
       {runs.error && <Notice>{runs.error}</Notice>}
-      <DeploymentRuns deploymentId={d.id} runs={liveRuns} now={now} />
+      {upcoming.error && <Notice>{upcoming.error}</Notice>}
+      <DeploymentRuns deploymentId={d.id} runs={shownRuns} now={now} />
       {backfills.error && <Notice>{backfills.error}</Notice>}
       <DeploymentBackfills
         deployment={d}
