@@ -38,6 +38,7 @@ const seeded = {
   suspended: '',
   automation: '',
   sensor: '',
+  assetRun: '',
 };
 
 /** A page of the dashboard: where it is, and what shows once its data has arrived. */
@@ -58,6 +59,7 @@ const PAGES: CrawlPage[] = [
   { route: 'run', path: () => `/runs/${seeded.cancelled}`, ready: '[data-testid="run-name"]' },
   { route: 'run', path: () => `/runs/${seeded.scheduled}`, ready: '[data-testid="run-name"]' },
   { route: 'run', path: () => `/runs/${seeded.suspended}`, ready: '[data-testid="run-waiting-banner"]' },
+  { route: 'run', path: () => `/runs/${seeded.assetRun}`, ready: '[data-testid="run-asset-node"]' },
   { route: 'deployments', path: () => '/deployments', ready: '[data-testid="deployment-row"]' },
   { route: 'deployment', path: () => `/deployments/${seeded.deployment}`, ready: '[data-testid="deployment-name"]' },
   { route: 'assets', path: () => '/assets', ready: '[data-testid="asset-filters"]' },
@@ -166,6 +168,8 @@ beforeAll(async () => {
       },
     }),
   );
+  // A run of the assets flow, waiting in a pool no worker polls: its page draws the assets it was asked for.
+  seeded.assetRun = unwrap(await owner.call('assetsMaterialize', { body: { assets: ['scores', 'features'] } })).flowRunId ?? '';
   const create = async (body: { scheduledTime?: string } = {}) =>
     unwrap(await owner.call('deploymentsCreateRun', { params: { id: deployment.id }, body })).flowRun.id;
 
