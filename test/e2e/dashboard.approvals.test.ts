@@ -219,8 +219,8 @@ describe('approvals in the dashboard', () => {
     expect(await recent.textContent()).toContain('“done elsewhere”');
   });
 
-  it('shows a viewer the waiting approvals without a button to decide them', async () => {
-    await suspendedOnApproval('Viewer cannot decide');
+  it('shows a viewer the waiting approvals without a button to decide them, in the inbox and on the run page', async () => {
+    const { runId } = await suspendedOnApproval('Viewer cannot decide');
     const context = await browser.newContext({ viewport: { width: 1360, height: 860 } });
     try {
       const viewer = policy.watch(await context.newPage());
@@ -230,6 +230,12 @@ describe('approvals in the dashboard', () => {
       await viewer.goto(`${server.url}/#/approvals`);
       await viewer.getByTestId('approval-row').filter({ hasText: 'Viewer cannot decide' }).waitFor();
       expect(await viewer.getByTestId('approval-decide').count()).toBe(0);
+      // The run page says why there is no form instead of offering one the API would refuse.
+      await viewer.goto(`${server.url}/#/runs/${runId}`);
+      const notYours = viewer.getByTestId('run-approval-not-yours');
+      await notYours.waitFor();
+      expect(await notYours.textContent()).toMatch(/role \(viewer\) cannot approve or reject it/);
+      expect(await viewer.getByTestId('approval-form').count()).toBe(0);
       // The owner, on the same inbox, has one.
       await page.goto(`${server.url}/#/approvals`);
       await page.getByTestId('approval-row').filter({ hasText: 'Viewer cannot decide' }).getByTestId('approval-decide').waitFor();

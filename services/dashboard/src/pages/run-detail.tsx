@@ -168,7 +168,7 @@ export function RunDetailPage({ id, role }: { id: string; role: Role | null }) {
           { id: 'run-manifest', label: 'Manifest', present: manifest.manifest !== null },
         ]}
       />
-      <RunWaits run={run} onCount={setWaitCount} />
+      <RunWaits run={run} role={role} onCount={setWaitCount} />
       <dl className="facts">
         <Fact label="Flow">{run.flowName}</Fact>
         {run.parentFlowRunId && (

@@ -1,8 +1,9 @@
-import { type FlowRun, isTerminal, type Wait } from '@outpost/sdk/contracts';
+import { type FlowRun, isTerminal, type Role, type Wait } from '@outpost/sdk/contracts';
 import { useEffect } from 'react';
 import { api } from '../api/instance.js';
 import { Notice } from '../components/notice.js';
 import { useResource } from '../hooks/use-resource.js';
+import { mayDecide } from '../lib/approval-access.js';
 import { formatDateTime } from '../lib/format.js';
 import { ApprovalForm, DecisionSummary } from './approval-form.js';
 
@@ -50,9 +51,9 @@ function ExternalPolling({ wait }: { wait: Wait }) {
 
 /**
  * The run's durable waits on its page: a banner for each one still WAITING (an approval with its
- * form, Approve and Reject), and the decisions already taken on its approvals.
+ * form, Approve and Reject, for a role that may decide it), and the decisions already taken on its approvals.
  */
-export function RunWaits({ run, onCount }: { run: FlowRun; onCount?: (count: number) => void }) {
+export function RunWaits({ run, role, onCount }: { run: FlowRun; role: Role | null; onCount?: (count: number) => void }) {
   const live = !isTerminal(run.state.type);
   const waits = useResource(
     (signal) => api.call('waitsList', { query: { flowRunId: run.id, limit: 50 }, signal }),
@@ -74,7 +75,16 @@ export function RunWaits({ run, onCount }: { run: FlowRun; onCount?: (count: num
             {run.state.type === 'PAUSED' ? 'Suspended, waiting for' : 'Waiting for'} <strong>{waitLabel(wait)}</strong>
             {wait.expiresAt && <span className="muted"> (times out {formatDateTime(wait.expiresAt)})</span>}
           </div>
-          {wait.spec.kind === 'approval' && <ApprovalForm wait={wait} onDecided={() => void waits.reload()} />}
+          {wait.spec.kind === 'approval' &&
+            (mayDecide(role, wait) ? (
+              <ApprovalForm wait={wait} onDecided={() => void waits.reload()} />
+            ) : (
+              <p className="muted small" data-testid="run-approval-not-yours">
+                {wait.spec.roles?.length
+                  ? `Decided by ${wait.spec.roles.join(', ')}; your role (${role ?? 'none'}) cannot approve or reject it.`
+                  : `Your role (${role ?? 'none'}) cannot approve or reject it.`}
+              </p>
+            ))}
           <ExternalPolling wait={wait} />
         </Notice>
       ))}
