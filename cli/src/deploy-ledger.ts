@@ -20,6 +20,7 @@ const LedgerFile = z.object({
 export class DeployLedger {
   readonly #path: string;
   readonly #deployments: Map<string, string>;
+  #saving: Promise<void> = Promise.resolve();
 
   private constructor(path: string, deployments: Map<string, string>) {
     this.#path = path;
@@ -63,13 +64,20 @@ export class DeployLedger {
     this.#deployments.set(deploymentId, requestDigest(request));
   }
 
-  /** Written whole to a temporary file, then renamed over the old one. */
+  /**
+   * Written whole to a temporary file, then renamed over the old one. Saves never overlap (projects
+   * deploying at once share a ledger and its temporary file), and each writes everything recorded so far.
+   */
   async save(): Promise<void> {
-    const body = { version: 1, deployments: Object.fromEntries(this.#deployments) } satisfies z.infer<typeof LedgerFile>;
-    await mkdir(dirname(this.#path), { recursive: true });
-    const temporary = `${this.#path}.${process.pid}.tmp`;
-    await writeFile(temporary, `${JSON.stringify(body, null, 2)}\n`);
-    await rename(temporary, this.#path);
+    const write = async () => {
+      const body = { version: 1, deployments: Object.fromEntries(this.#deployments) } satisfies z.infer<typeof LedgerFile>;
+      await mkdir(dirname(this.#path), { recursive: true });
+      const temporary = `${this.#path}.${process.pid}.tmp`;
+      await writeFile(temporary, `${JSON.stringify(body, null, 2)}\n`);
+      await rename(temporary, this.#path);
+    };
+    this.#saving = this.#saving.then(write, write);
+    await this.#saving;
   }
 }
 

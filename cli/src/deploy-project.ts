@@ -26,6 +26,7 @@ import { loadConfig, type ResolvedDeployment } from './load-config.js';
 import { parseDeploymentRef } from './resolve.js';
 import type { Env } from './settings.js';
 import { typecheckProject } from './typecheck.js';
+import type { TypecheckCache } from './typecheck-cache.js';
 
 export interface DeployProjectOptions {
   /** `outpost.config.ts` or the directory holding it, relative to `cwd`. */
@@ -42,6 +43,8 @@ export interface DeployProjectOptions {
   pool?: string | undefined;
   /** Type-check the entrypoints before building; false skips it (`--no-typecheck`). @default true */
   typecheck?: boolean | undefined;
+  /** Skip a type-check whose inputs are all as they were when it last passed (`outpost dev`). */
+  typecheckCache?: TypecheckCache | undefined;
   /**
    * Register only what changed since the ledger's last record (`outpost dev`); without one, every
    * deployment is registered, and the config's schedules and limits replace the server's.
@@ -241,8 +244,11 @@ async function checkedApi(options: DeployProjectOptions): Promise<Api> {
 /** Nothing with a type error is deployed, unless the check is switched off. */
 async function typecheck(options: DeployProjectOptions, projectDir: string, configPath: string, entrypoints: string[]) {
   if (options.typecheck === false) return;
-  options.progress(`type-checking ${entrypoints.length} entrypoint${entrypoints.length === 1 ? '' : 's'}…`);
-  await typecheckProject(projectDir, entrypoints, configPath);
+  const { skipped } = await typecheckProject(projectDir, entrypoints, configPath, {
+    cache: options.typecheckCache,
+    checking: () => options.progress(`type-checking ${entrypoints.length} entrypoint${entrypoints.length === 1 ? '' : 's'}…`),
+  });
+  if (skipped) options.progress('type-check skipped: nothing it reads has changed since it last passed');
 }
 
 function select(deployments: ResolvedDeployment[], only: string | undefined): ResolvedDeployment[] {

@@ -1,7 +1,9 @@
-import { existsSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import type ts from 'typescript';
 import { CliError, EXIT } from './errors.js';
+import { checkKey, fileDigest, type TypecheckCache, type TypecheckInputs } from './typecheck-cache.js';
 
 /**
  * What a project without a tsconfig.json is checked with: strict, and resolving imports the way
@@ -36,27 +38,126 @@ export class TypeCheckError extends CliError {
  * Type-checks the entrypoints (and the config file, when given) with everything they import, using
  * the project's own tsconfig.json when it has one. Throws a TypeCheckError listing every error.
  * The compiler is loaded here, not at start-up: importing it costs a few hundred milliseconds.
+ * With a cache, a check whose inputs are all as they were at its last pass is skipped (the result
+ * says so) without loading the compiler; `checking` is called when the check really runs.
  */
-export async function typecheckProject(projectDir: string, entrypoints: readonly string[], configFile?: string): Promise<void> {
-  const { default: typescript } = await import('typescript');
+export async function typecheckProject(
+  projectDir: string,
+  entrypoints: readonly string[],
+  configFile?: string,
+  { cache, checking }: { cache?: TypecheckCache | undefined; checking?: () => void } = {},
+): Promise<{ skipped: boolean }> {
   const roots = [...entrypoints.map((e) => resolve(projectDir, e)), ...(configFile ? [configFile] : [])];
-  const options = compilerOptions(typescript, projectDir);
+  const key = checkKey(projectDir, roots);
+  const compiler = compilerVersion();
+  if (cache?.passed(key, compiler)) return { skipped: true };
+  checking?.();
+  const { default: typescript } = await import('typescript');
+  const inputs = new InputRecorder(compiler);
+  const options = compilerOptions(typescript, projectDir, inputs);
   // Type roots (`node_modules/@types`) are looked for from the current directory: the project's, not
   // wherever the CLI was started (`--config other/dir`).
   const host = typescript.createCompilerHost(options);
   host.getCurrentDirectory = () => projectDir;
+  if (cache) inputs.watch(host);
   const program = typescript.createProgram({ rootNames: roots, options, host });
   const diagnostics = typescript.getPreEmitDiagnostics(program).filter((d) => d.category === typescript.DiagnosticCategory.Error);
   if (diagnostics.length > 0) throw new TypeCheckError(diagnostics.map((d) => formatDiagnostic(typescript, d, projectDir)));
+  await cache?.recordPass(key, inputs.result());
+  return { skipped: false };
 }
 
-function compilerOptions(typescript: typeof ts, projectDir: string): ts.CompilerOptions {
+/**
+ * The compiler's version, read without loading it, and the version of this check's own rules (its
+ * defaults): a change to either makes every cached pass stale.
+ */
+function compilerVersion(): string {
+  const path = createRequire(import.meta.url).resolve('typescript/package.json');
+  const { version } = JSON.parse(readFileSync(path, 'utf8')) as { version?: string };
+  return `typescript ${version ?? 'unknown'}; check 1`;
+}
+
+/** Notes what a check reads, looks for and lists, through the compiler host it uses. */
+class InputRecorder {
+  readonly #files: Record<string, string> = {};
+  readonly #missing = new Set<string>();
+  readonly #missingDirectories = new Set<string>();
+  readonly #directories: Record<string, string[]> = {};
+
+  constructor(readonly compiler: string) {}
+
+  /** For the tsconfig chain; the compiler host's `readFile` goes through here too, once `watch`ed. */
+  readFile = (path: string): string | undefined => this.#read(path, () => undefined);
+
+  /** The file's text, its digest noted; `decodeUtf16` reads a file with a UTF-16 byte-order mark. */
+  #read(path: string, decodeUtf16: () => string | undefined): string | undefined {
+    let bytes: Buffer;
+    try {
+      bytes = readFileSync(path);
+    } catch {
+      this.#missing.add(path);
+      return undefined;
+    }
+    this.#files[path] = fileDigest(bytes);
+    if ((bytes[0] === 0xfe && bytes[1] === 0xff) || (bytes[0] === 0xff && bytes[1] === 0xfe)) return decodeUtf16();
+    const text = bytes.toString('utf8');
+    return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+  }
+
+  exists = (path: string): boolean => {
+    if (statSync(path, { throwIfNoEntry: false })?.isFile()) return true;
+    this.#missing.add(path);
+    return false;
+  };
+
+  watch(host: ts.CompilerHost): void {
+    const { fileExists, directoryExists, getDirectories, readFile } = host;
+    // UTF-16 files are decoded by the compiler's own reader.
+    host.readFile = (path) => this.#read(path, () => readFile.call(host, path));
+    host.fileExists = (path) => {
+      const found = fileExists.call(host, path);
+      if (!found) this.#missing.add(path);
+      return found;
+    };
+    if (directoryExists) {
+      host.directoryExists = (path) => {
+        const found = directoryExists.call(host, path);
+        if (!found) this.#missingDirectories.add(path);
+        return found;
+      };
+    }
+    if (getDirectories) {
+      host.getDirectories = (path) => {
+        try {
+          this.#directories[path] = readdirSync(path).sort();
+        } catch {
+          this.#missingDirectories.add(path);
+        }
+        return getDirectories.call(host, path);
+      };
+    }
+  }
+
+  result(): TypecheckInputs {
+    return {
+      compiler: this.compiler,
+      files: this.#files,
+      missing: [...this.#missing].sort(),
+      missingDirectories: [...this.#missingDirectories].sort(),
+      directories: this.#directories,
+    };
+  }
+}
+
+function compilerOptions(typescript: typeof ts, projectDir: string, inputs: InputRecorder): ts.CompilerOptions {
   const path = join(projectDir, 'tsconfig.json');
   // Only the project's own file: one found further up (a monorepo's, say) describes other code.
-  if (!existsSync(path)) return defaults(typescript);
-  const read = typescript.readConfigFile(path, typescript.sys.readFile);
+  if (!inputs.exists(path)) return defaults(typescript);
+  const read = typescript.readConfigFile(path, inputs.readFile);
   if (read.error) throw new TypeCheckError([formatDiagnostic(typescript, read.error, projectDir)]);
-  const parsed = typescript.parseJsonConfigFileContent(read.config, typescript.sys, projectDir, undefined, path);
+  // Read through the recorder, so a change to a tsconfig it extends counts as a change too.
+  const configHost = { ...typescript.sys, fileExists: inputs.exists, readFile: inputs.readFile };
+  const parsed = typescript.parseJsonConfigFileContent(read.config, configHost, projectDir, undefined, path);
   // "No inputs were found" (TS18003) concerns the tsconfig's own include, which the check does not use.
   const problems = parsed.errors.filter((d) => d.code !== 18003 && d.category === typescript.DiagnosticCategory.Error);
   if (problems.length > 0) throw new TypeCheckError(problems.map((d) => formatDiagnostic(typescript, d, projectDir)));

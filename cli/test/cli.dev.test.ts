@@ -332,6 +332,61 @@ describe('outpost dev', () => {
     }
   }, 240_000);
 
+  it('skips the type-check on a restart with nothing changed, and checks a changed file again, refusing its type error', async () => {
+    const home = await mkdtemp(join(tmpdir(), 'outpost-cli-typecheck-cache-'));
+    await chmod(home, 0o755);
+    // Inside the checkout, so the project's `@outpost/sdk` import resolves to the workspace's SDK.
+    const project = await mkdtemp(join(fileURLToPath(new URL('.', import.meta.url)), '.typecheck-'));
+    const flowFile = join(project, 'flows', 'checked.ts');
+    const flowSource = (extra: string) =>
+      `import { flow } from '@outpost/sdk';\nexport const checked = flow({ name: 'checked' }, async () => 'ok');\n${extra}`;
+    try {
+      await mkdir(join(project, 'flows'));
+      await writeFile(join(project, 'package.json'), JSON.stringify({ name: 'checked-demo', private: true, type: 'module' }));
+      await writeFile(
+        join(project, 'outpost.config.ts'),
+        `import { defineConfig } from '@outpost/sdk';\nexport default defineConfig({ project: 'checked-demo', registry: 'oci-layout:./.outpost/registry', deployments: [{ flow: 'checked', name: 'default', entrypoint: 'flows/checked.ts' }] });\n`,
+      );
+      await writeFile(flowFile, flowSource(''));
+      const start = async () => {
+        const dev = startDev(home, ['--project', project]);
+        running.push(dev);
+        await dev.waitFor(/Ctrl-C stops everything/, 120_000);
+        expect(await stopDev(dev)).toBe(0);
+        return dev.output();
+      };
+
+      const first = await start();
+      expect(first).toContain('type-checking 1 entrypoint…');
+      expect(first).not.toContain('type-check skipped');
+
+      const second = await start();
+      expect(second).toContain('type-check skipped: nothing it reads has changed since it last passed');
+      expect(second).not.toContain('type-checking');
+      expect(second).toContain('project:   1 deployment unchanged');
+
+      // A changed file is checked again: its type error is reported, and nothing starts.
+      await writeFile(flowFile, flowSource("export const n: number = 'x';\n"));
+      const broken = startDev(home, ['--project', project]);
+      running.push(broken);
+      expect(await broken.exited).toBe(2);
+      expect(broken.output()).toContain('type-checking 1 entrypoint…');
+      expect(broken.output()).toMatch(/ {2}flows\/checked\.ts:3:14 {2}Type 'string' is not assignable to type 'number'\./);
+      expect(broken.output()).toContain('1 type error: nothing deployed');
+
+      // Fixed again: checked (the failure was not recorded as a pass), then skipped once more.
+      await writeFile(flowFile, flowSource('export const n: number = 1;\n'));
+      const fixed = await start();
+      expect(fixed).toContain('type-checking 1 entrypoint…');
+      expect(fixed).toContain('project:   1 deployment updated');
+      expect(await start()).toContain('type-check skipped');
+      expect(processesMentioning(join(home, '.outpost'))).toEqual([]);
+    } finally {
+      await rm(project, { recursive: true, force: true });
+      await rm(home, { recursive: true, force: true });
+    }
+  }, 360_000);
+
   it("stops in order on a terminal's Ctrl-C: the run in progress ends CRASHED saying so, Postgres stops last, in a few readable lines", async () => {
     const home = await mkdtemp(join(tmpdir(), 'outpost-cli-ctrl-c-'));
     await chmod(home, 0o755);

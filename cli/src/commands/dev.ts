@@ -17,6 +17,7 @@ import { interruptSignal } from '../follow.js';
 import { importOptional } from '../handover.js';
 import { exampleDir } from '../packages.js';
 import { TypeCheckError } from '../typecheck.js';
+import { TypecheckCache } from '../typecheck-cache.js';
 import { type ProjectWatch, watchProjects } from '../watch-projects.js';
 
 interface RunningServer {
@@ -138,6 +139,8 @@ export const dev: Command = {
       // Each start re-registers only what changed since the last: schedules and limits changed on the
       // server (dashboard, CLI) stay, as long as the deployment's code and config have not changed.
       const ledger = await DeployLedger.open(join(home, 'deployed.json'));
+      // A restart with nothing changed skips the type-checks, most of its time; any change checks again.
+      const typecheckCache = await TypecheckCache.open(join(home, 'typecheck.json'));
       const deploy = async (projectDir: string, progress: (line: string) => void) => {
         const session = new Api({ apiUrl: server.url, apiKey: credentials.ownerKey });
         try {
@@ -150,6 +153,7 @@ export const dev: Command = {
             // The examples name the pool `default`, for a real deploy; here only the local worker runs them.
             pool: LOCAL_POOL,
             typecheck: !booleanOption(ctx.values, 'no-typecheck'),
+            typecheckCache,
             ledger,
             api: () => session,
             progress,
@@ -165,16 +169,32 @@ export const dev: Command = {
       } finally {
         await session.close();
       }
-      for (const projectDir of projectDirs) {
+      // The projects deploy at once (their bundles build and their flows load side by side); the
+      // lines of each are printed together and in order, as if they had deployed one after another.
+      const output = new OrderedLines(projectDirs.length, (line) => ctx.err(line));
+      const deploying = projectDirs.map((projectDir, i) => {
         if (!existsSync(join(projectDir, 'outpost.config.ts'))) {
-          ctx.err(`no outpost.config.ts in ${projectDir}; nothing deployed`);
-          continue;
+          output.line(i, `no outpost.config.ts in ${projectDir}; nothing deployed`);
+          output.done(i);
+          return null;
         }
-        const result = await deploy(projectDir, (line) => ctx.err(`  ${line}`)).catch((error: unknown) => {
-          if (error instanceof TypeCheckError) for (const line of error.diagnostics) ctx.err(`  ${line}`);
-          throw error;
-        });
-        deployed.push(result);
+        return deploy(projectDir, (line) => output.line(i, `  ${line}`)).then(
+          (result) => {
+            output.done(i);
+            return result;
+          },
+          (error: unknown) => {
+            if (error instanceof TypeCheckError) for (const line of error.diagnostics) output.line(i, `  ${line}`);
+            output.done(i);
+            throw error;
+          },
+        );
+      });
+      // Every deploy has ended before the first failure (in the projects' order) stops the start.
+      const settled = await Promise.allSettled(deploying);
+      for (const outcome of settled) {
+        if (outcome.status === 'rejected') throw outcome.reason;
+        if (outcome.value) deployed.push(outcome.value);
       }
 
       worker = await startLocalWorker(workerPkg, server.url, credentials.workerKey, home, ctx, stopping, active);
@@ -246,6 +266,38 @@ export const dev: Command = {
     }
   },
 };
+
+/**
+ * Lines from several sources at once, printed as if the sources had run one after another: the
+ * first unfinished source's lines at once, each later one's held until those before it are done.
+ */
+class OrderedLines {
+  readonly #held: string[][];
+  readonly #finished: boolean[];
+  #current = 0;
+
+  constructor(
+    sources: number,
+    private readonly print: (line: string) => void,
+  ) {
+    this.#held = Array.from({ length: sources }, () => []);
+    this.#finished = Array.from({ length: sources }, () => false);
+  }
+
+  line(source: number, text: string): void {
+    if (source === this.#current) this.print(text);
+    else this.#held[source]?.push(text);
+  }
+
+  done(source: number): void {
+    this.#finished[source] = true;
+    while (this.#current < this.#finished.length && this.#finished[this.#current]) {
+      this.#current++;
+      for (const text of this.#held[this.#current] ?? []) this.print(text);
+      this.#held[this.#current] = [];
+    }
+  }
+}
 
 /** The local platform's OUTPOST_SECRET_KEY: read from `path`, or made there (mode 0600) on the first start. */
 async function localSecretKey(path: string): Promise<string> {

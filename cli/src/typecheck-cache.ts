@@ -1,0 +1,114 @@
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import * as z from 'zod';
+
+/**
+ * Everything a passing type-check depended on: the content of each file the compiler read (sources,
+ * the SDK's and the libraries' declarations, the tsconfig chain), each path it looked for and did not
+ * find (a file added there could change what an import resolves to), the directories it listed (type
+ * roots), and the compiler's version. The same inputs give the same answer, so the check can be skipped.
+ */
+const Inputs = z.object({
+  compiler: z.string(),
+  /** sha256 of each file read, by absolute path. */
+  files: z.record(z.string(), z.string()),
+  /** Files looked for and not found (a directory of that name is not a file). */
+  missing: z.array(z.string()),
+  /** Directories looked for and not found. */
+  missingDirectories: z.array(z.string()),
+  /** The sorted entries of each directory listed, by absolute path. */
+  directories: z.record(z.string(), z.array(z.string())),
+});
+export type TypecheckInputs = z.infer<typeof Inputs>;
+
+const CacheFile = z.object({
+  version: z.literal(1),
+  /** By check (project directory and root files): the inputs of its last pass. */
+  checks: z.record(z.string(), Inputs),
+});
+
+/**
+ * The last passing type-check of each project `outpost dev` deploys, kept in .outpost/typecheck.json,
+ * so a restart with nothing changed skips a check that costs seconds (measured: 2 to 3.5 s per
+ * example, most of a restart's time). Only passes are kept: a project with a type error is checked
+ * (and refused) on every start.
+ */
+export class TypecheckCache {
+  readonly #path: string;
+  readonly #checks: Map<string, TypecheckInputs>;
+  #saving: Promise<void> = Promise.resolve();
+
+  private constructor(path: string, checks: Map<string, TypecheckInputs>) {
+    this.#path = path;
+    this.#checks = checks;
+  }
+
+  /** The cache at `path`; an empty one when the file is missing or unreadable (everything is then checked). */
+  static async open(path: string): Promise<TypecheckCache> {
+    let raw: unknown = null;
+    try {
+      raw = JSON.parse(await readFile(path, 'utf8'));
+    } catch (error) {
+      // Missing, or a torn write: start afresh, which costs one full check per project.
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT' && !(error instanceof SyntaxError)) throw error;
+    }
+    const parsed = CacheFile.safeParse(raw);
+    return new TypecheckCache(path, new Map(parsed.success ? Object.entries(parsed.data.checks) : []));
+  }
+
+  /** Whether the check named `key` passed before with exactly the inputs it would read now. */
+  passed(key: string, compiler: string): boolean {
+    const last = this.#checks.get(key);
+    return last !== undefined && unchanged(last, compiler);
+  }
+
+  /** Records a pass and writes the file (saves never overlap, so concurrent checks each keep theirs). */
+  async recordPass(key: string, inputs: TypecheckInputs): Promise<void> {
+    this.#checks.set(key, inputs);
+    const body = { version: 1, checks: Object.fromEntries(this.#checks) } satisfies z.infer<typeof CacheFile>;
+    const write = async () => {
+      await mkdir(dirname(this.#path), { recursive: true });
+      const temporary = `${this.#path}.${process.pid}.tmp`;
+      await writeFile(temporary, `${JSON.stringify(body)}\n`);
+      await rename(temporary, this.#path);
+    };
+    this.#saving = this.#saving.then(write, write);
+    await this.#saving;
+  }
+}
+
+/** The key of a check: the project and its root files, whatever order they are given in. */
+export function checkKey(projectDir: string, roots: readonly string[]): string {
+  return JSON.stringify([projectDir, [...roots].sort()]);
+}
+
+export function fileDigest(bytes: string | Buffer): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
+function unchanged(last: TypecheckInputs, compiler: string): boolean {
+  if (last.compiler !== compiler) return false;
+  for (const path of last.missing) if (statSync(path, { throwIfNoEntry: false })?.isFile()) return false;
+  for (const path of last.missingDirectories) if (statSync(path, { throwIfNoEntry: false })?.isDirectory()) return false;
+  for (const [path, entries] of Object.entries(last.directories)) {
+    let now: string[];
+    try {
+      now = readdirSync(path).sort();
+    } catch {
+      return false;
+    }
+    if (now.length !== entries.length || now.some((entry, i) => entry !== entries[i])) return false;
+  }
+  for (const [path, digest] of Object.entries(last.files)) {
+    let bytes: Buffer;
+    try {
+      bytes = readFileSync(path);
+    } catch {
+      return false;
+    }
+    if (fileDigest(bytes) !== digest) return false;
+  }
+  return true;
+}
