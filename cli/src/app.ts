@@ -1,15 +1,15 @@
 import { type ParseArgsConfig, parseArgs } from 'node:util';
 import type { Api } from './api.js';
 import { type CommandInfo, loadCatalog } from './catalog.js';
+import { CliError, EXIT, UsageError } from './cli-error.js';
+import { animates, colorsFor } from './colors.js';
 import type { CommandContext, OptionSpecs, OptionValues, Output } from './command.js';
 import { GLOBAL_OPTIONS, stringOption } from './command.js';
 import { completions } from './completion.js';
-import { CliError, EXIT, UsageError } from './errors.js';
 import { commandHelp, groupHelp, rootHelp } from './help.js';
+import { type Env, loadEnv } from './load-env.js';
 import { cliVersion } from './packages.js';
-import { type Env, loadEnv, resolveApiSettings } from './settings.js';
 import { SpinnerHost } from './spinner.js';
-import { animates, colorsFor } from './style.js';
 import { closest } from './suggest.js';
 
 export interface AppOptions extends Output {
@@ -58,8 +58,13 @@ export async function runCli(argv: readonly string[], options: AppOptions): Prom
       throw new UsageError(`missing argument: outpost ${command.name} ${command.args ?? ''}`.trim(), ['see --help']);
     if (positionals.length > range.max) throw new UsageError(`unexpected argument "${positionals[range.max]}"`, ['see --help']);
     const json = values.json === true;
-    // Imported only now: the API client brings the contracts' schemas, which --help never needs.
-    const [implementation, { Api }] = await Promise.all([catalog.load(info), import('./api.js')]);
+    // Imported only now: the API client and its settings bring the contracts' schemas (zod), which
+    // parsing, --help and completion never need.
+    const [implementation, { Api }, { resolveApiSettings }] = await Promise.all([
+      catalog.load(info),
+      import('./api.js'),
+      import('./settings.js'),
+    ]);
     spinners = new SpinnerHost({
       write: options.writeErr ?? (() => undefined),
       enabled: options.writeErr !== undefined && animates(options.tty?.err ?? false, env, json),

@@ -1,6 +1,6 @@
 import type { CommandInfo } from './catalog.js';
+import { UsageError } from './cli-error.js';
 import { GLOBAL_OPTIONS } from './command.js';
-import { UsageError } from './errors.js';
 
 export const SHELLS = ['bash', 'zsh', 'fish'] as const;
 export type Shell = (typeof SHELLS)[number];

@@ -1,31 +1,11 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { parseEnv } from 'node:util';
 import { DEFAULT_PORT } from '@outpost/sdk/contracts';
-import { UsageError } from './errors.js';
+import { UsageError } from './cli-error.js';
+import type { Env } from './load-env.js';
 
-export type Env = Readonly<Record<string, string | undefined>>;
+export { type Env, loadEnv } from './load-env.js';
 
 /** Where `outpost dev` serves the API; also the URL used when none is configured. */
 export const DEFAULT_API_URL = `http://127.0.0.1:${DEFAULT_PORT}`;
-
-/**
- * The environment the CLI reads: the process environment over the variables of a `.env` file in
- * `cwd`, so a variable exported in the shell wins over the file.
- */
-export function loadEnv(cwd: string, processEnv: Env): { env: Env; envFile: string | null } {
-  const path = join(cwd, '.env');
-  if (!existsSync(path)) return { env: { ...processEnv }, envFile: null };
-  let fileVars: Record<string, string>;
-  try {
-    fileVars = parseEnv(readFileSync(path, 'utf8')) as Record<string, string>;
-  } catch (error) {
-    throw new UsageError(`cannot read ${path}`, [(error as Error).message]);
-  }
-  const env: Record<string, string | undefined> = { ...fileVars };
-  for (const [k, v] of Object.entries(processEnv)) if (v !== undefined) env[k] = v;
-  return { env, envFile: path };
-}
 
 export interface ApiSettings {
   apiUrl: string;
