@@ -1,12 +1,14 @@
+import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { startTestServer, type TestServer } from '@outpost/api/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { outpost } from './cli.support.js';
+import { CLI, outpost } from './cli.support.js';
 
 const REPO = join(import.meta.dirname, '..', '..');
+const CLI_DIR = join(REPO, 'cli');
 
 interface ProjectPackage {
   dependencies: Record<string, string>;
@@ -120,6 +122,115 @@ describe('outpost init', () => {
     }
   });
 });
+
+describe('outpost init in an existing project', () => {
+  let scratch: string;
+
+  beforeAll(() => {
+    scratch = mkdtempSync(join(tmpdir(), 'outpost-init-existing-'));
+  });
+
+  afterAll(() => {
+    rmSync(scratch, { recursive: true, force: true });
+  });
+
+  /** A project of someone's own: a package.json with scripts and a dependency, and a flow file of the same name. */
+  function existingProject(dir: string): void {
+    mkdirSync(join(dir, 'flows'), { recursive: true });
+    writeFileSync(
+      join(dir, 'package.json'),
+      `${JSON.stringify(
+        {
+          name: 'mine',
+          version: '2.0.0',
+          type: 'module',
+          scripts: { test: 'node --test', build: 'tsc' },
+          dependencies: { zod: '^4.1.0' },
+        },
+        null,
+        2,
+      )}\n`,
+    );
+    writeFileSync(join(dir, 'flows', 'example.ts'), 'export const mine = 1;\n');
+    writeFileSync(join(dir, '.gitignore'), 'dist/\n');
+  }
+
+  it('adds its files and scripts, keeps every existing file and script, and says what it skipped', async () => {
+    const dir = join(scratch, 'mine');
+    existingProject(dir);
+    const result = await outpost(['init', dir, '--skip-install']);
+    expect(result.code, result.stderr).toBe(0);
+    expect(readFileSync(join(dir, 'flows', 'example.ts'), 'utf8')).toBe('export const mine = 1;\n');
+    expect(readFileSync(join(dir, '.gitignore'), 'utf8')).toBe('dist/\n');
+    for (const file of ['outpost.config.ts', 'flows/example.test.ts', 'tsconfig.json']) {
+      expect(existsSync(join(dir, file)), file).toBe(true);
+    }
+    const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as ProjectPackage & { name: string };
+    expect(pkg.name).toBe('mine');
+    expect(pkg.scripts).toMatchObject({ test: 'node --test', build: 'tsc', deploy: 'outpost deploy', typecheck: 'tsc --noEmit' });
+    expect(pkg.dependencies.zod).toBe('^4.1.0');
+    expect(pkg.dependencies['@outpost/sdk']).toBe(`file:${relative(dir, join(REPO, 'sdk'))}`);
+    expect(pkg.devDependencies['@outpost/cli']).toBe(`file:${relative(dir, join(REPO, 'cli'))}`);
+    expect(result.stderr).toContain(`skipped ${join(dir, 'flows', 'example.ts')} (it exists; left as it is)`);
+    expect(result.stderr).toContain(`skipped ${join(dir, '.gitignore')}`);
+    expect(result.stderr).toContain('kept your script "test" in package.json (outpost init would have set: vitest run)');
+    expect(result.stdout).toContain('skipped (they exist): flows/example.ts, .gitignore');
+    expect(result.stdout).toContain(`then install: (cd ${dir} && npm install)`);
+  });
+
+  it('names the install command of the lock file the project has', async () => {
+    const dir = join(scratch, 'pnpm');
+    existingProject(dir);
+    writeFileSync(join(dir, 'pnpm-lock.yaml'), "lockfileVersion: '9.0'\n");
+    const result = await outpost(['init', dir, '--skip-install']);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toContain(`then install: (cd ${dir} && pnpm install)`);
+  });
+
+  it('outside a clone of Outpost, depends on the registry packages at ^ its own version', async () => {
+    // An install as npm leaves it: the CLI and the SDK under node_modules (inside cli/, so their
+    // own dependencies resolve as they do here).
+    const install = mkdtempSync(join(CLI_DIR, '.init-test-'));
+    try {
+      const modules = join(install, 'node_modules', '@outpost');
+      for (const part of ['bin', 'dist', 'package.json'])
+        cpSync(join(CLI_DIR, part), join(modules, 'cli', part), { recursive: true });
+      for (const part of ['dist', 'package.json'])
+        cpSync(join(REPO, 'sdk', part), join(modules, 'sdk', part), { recursive: true });
+      const dir = join(scratch, 'outside');
+      existingProject(dir);
+      const bin = join(modules, 'cli', 'bin', 'outpost.js');
+      expect(bin).not.toBe(CLI);
+      const result = await runNode([bin, 'init', dir, '--skip-install']);
+      expect(result.code, result.stderr).toBe(0);
+      const version = (JSON.parse(readFileSync(join(CLI_DIR, 'package.json'), 'utf8')) as { version: string }).version;
+      const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as ProjectPackage;
+      expect(pkg.dependencies['@outpost/sdk']).toBe(`^${version}`);
+      expect(pkg.devDependencies['@outpost/cli']).toBe(`^${version}`);
+    } finally {
+      rmSync(install, { recursive: true, force: true });
+    }
+  });
+});
+
+function runNode(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, args, {
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => {
+      stdout += c.toString('utf8');
+    });
+    child.stderr.on('data', (c: Buffer) => {
+      stderr += c.toString('utf8');
+    });
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
 
 describe('outpost run on a pool no worker polls', () => {
   let server: TestServer;

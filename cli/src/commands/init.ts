@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -6,6 +7,7 @@ import type { Command, CommandContext } from '../command.js';
 import { stringOption } from '../command.js';
 import { EXIT, UsageError } from '../errors.js';
 import { cliVersion, outpostCheckout, sdkDir, sdkPackage } from '../packages.js';
+import { installCommand, mergePackageJson } from './init-existing.js';
 import { type ProjectVersions, projectFiles } from './init-templates.js';
 
 /** The pool a project targets when no running platform says otherwise. */
@@ -28,7 +30,8 @@ function projectNameFrom(dir: string): string {
 export const init: Command = {
   name: 'init',
   args: '[dir]',
-  summary: 'Create a project: config, an example flow with tasks, its vitest test, package.json',
+  summary:
+    'Create a project, or add Outpost to an existing one: config, an example flow with tasks, its vitest test, package.json',
   positionals: { min: 0, max: 1 },
   options: {
     name: { type: 'string', placeholder: '<project>', description: 'the project name (default: the directory name)' },
@@ -37,6 +40,10 @@ export const init: Command = {
       placeholder: '<pool>',
       description: `the work pool the deployment targets (default: one a live worker polls, else "${DEFAULT_POOL}")`,
     },
+    'skip-install': {
+      type: 'boolean',
+      description: 'in an existing project, do not install the packages it adds (print the command instead)',
+    },
     'sdk-version': {
       type: 'string',
       placeholder: '<range>',
@@ -44,7 +51,8 @@ export const init: Command = {
     },
   },
   notes: [
-    'Never overwrites a file: if one of them exists, nothing is written and the command exits 2 naming it.',
+    'Never overwrites a file. In a directory without a package.json, if one of its files exists, nothing is written and the command exits 2 naming it.',
+    "In an existing project (a package.json there), it writes only the files that are missing and names those it skipped, adds its scripts and the packages it needs to package.json without replacing any you have, and installs them with the project's package manager (from its lock file; npm by default).",
     "Run from a clone of the Outpost repository, the project depends on that clone's packages (file: paths), so it installs with no registry package of Outpost's; --sdk-version names published ones instead.",
     'With an API reachable (OUTPOST_API_URL, OUTPOST_API_KEY), the deployment targets a pool that a live worker polls.',
     'Then: npm install, npm test, npm start (the flow, locally), npm run deploy, npm run run.',
@@ -61,6 +69,7 @@ export const init: Command = {
     const versions = projectVersions(dir, stringOption(ctx.values, 'sdk-version'));
     const pool = stringOption(ctx.values, 'pool') ?? (await livePool(ctx)) ?? DEFAULT_POOL;
     const files = projectFiles({ project, pool, versions });
+    if (existsSync(path.join(dir, 'package.json'))) return await initExisting(ctx, dir, project, pool, files);
     // All or nothing: a half-scaffolded project is harder to fix than none.
     const existing = Object.keys(files).filter((file) => existsSync(path.join(dir, file)));
     if (existing.length > 0) {
@@ -104,12 +113,78 @@ export const init: Command = {
  * (`file:` paths relative to the project) and the tools are the versions the checkout uses, so
  * `npm install` needs nothing of Outpost's from the registry.
  */
+/** `outpost init` where a package.json exists: add what is missing, keep everything that is there. */
+async function initExisting(
+  ctx: CommandContext,
+  dir: string,
+  project: string,
+  pool: string,
+  files: Record<string, string>,
+): Promise<number> {
+  const { 'package.json': template, ...rest } = files;
+  const written: string[] = [];
+  const skipped: string[] = [];
+  for (const [file, text] of Object.entries(rest)) {
+    const target = path.join(dir, file);
+    if (existsSync(target)) {
+      skipped.push(file);
+      ctx.err(`skipped ${target} (it exists; left as it is)`);
+      continue;
+    }
+    await mkdir(path.dirname(target), { recursive: true });
+    await writeFile(target, text, { flag: 'wx' });
+    written.push(file);
+    ctx.err(`created ${target}`);
+  }
+  const pkgPath = path.join(dir, 'package.json');
+  const merged = mergePackageJson(readFileSync(pkgPath, 'utf8'), template!);
+  if (merged.changed) await writeFile(pkgPath, merged.text);
+  for (const name of merged.addedScripts) ctx.err(`added script "${name}" to package.json`);
+  for (const name of merged.keptScripts)
+    ctx.err(`kept your script "${name}" in package.json (outpost init would have set: ${merged.theirs[name]})`);
+  for (const name of merged.addedPackages) ctx.err(`added ${name}@${merged.ranges[name]} to package.json`);
+  if (!merged.esm)
+    ctx.err('note: package.json has no "type": "module"; the example flow is an ES module (left for you to change)');
+  const install = installCommand(dir);
+  let installed = merged.addedPackages.length === 0;
+  if (!installed && ctx.values['skip-install'] !== true) {
+    ctx.err(`running ${install.join(' ')} in ${dir}`);
+    const child = spawnSync(install[0]!, install.slice(1), { cwd: dir, stdio: ['ignore', 2, 2] });
+    installed = child.status === 0;
+    if (!installed) ctx.err(`note: ${install.join(' ')} did not succeed${child.error ? ` (${child.error.message})` : ''}`);
+  }
+  if (ctx.json) {
+    ctx.out(
+      JSON.stringify(
+        {
+          dir,
+          project,
+          pool,
+          files: written,
+          skipped,
+          scripts: { added: merged.addedScripts, kept: merged.keptScripts },
+          packages: merged.addedPackages,
+          installed,
+        },
+        null,
+        2,
+      ),
+    );
+    return EXIT.ok;
+  }
+  ctx.out(`added Outpost to ${dir} (deployment example/default on pool "${pool}")`);
+  if (skipped.length > 0) ctx.out(`skipped (they exist): ${skipped.join(', ')}`);
+  if (merged.keptScripts.length > 0) ctx.out(`kept your scripts: ${merged.keptScripts.join(', ')}`);
+  if (!installed) ctx.out(`then install: (cd ${dir} && ${install.join(' ')})`);
+  return EXIT.ok;
+}
+
 function projectVersions(dir: string, sdkVersion: string | undefined): ProjectVersions {
   const sdk = sdkPackage();
   const zod = sdk.dependencies?.zod ?? '^4.0.0';
   const checkout = outpostCheckout();
   if (sdkVersion !== undefined || !checkout) {
-    const range = sdkVersion ?? `^${sdk.version ?? cliVersion()}`;
+    const range = sdkVersion ?? `^${cliVersion()}`;
     return { sdk: range, cli: range, zod, ...TOOL_VERSIONS };
   }
   const link = (target: string) => `file:${path.relative(dir, target).split(path.sep).join('/') || '.'}`;
