@@ -5,23 +5,27 @@ import type { Env } from './settings.js';
 export type PackageMain = (argv: string[]) => unknown;
 
 /**
- * Imports an optional package. The name is a variable so the SDK keeps no dependency on it
- * (the API and worker packages depend on the SDK, not the other way round).
+ * Imports an optional package: the first of `names` that is installed. The name is a variable so the
+ * SDK keeps no dependency on it (the API and worker packages depend on the SDK, not the other way
+ * round). When none is installed, the hint names the last, the one published to the registry.
  */
-export async function importOptional<T>(name: string, purpose: string): Promise<T> {
-  const specifier: string = name;
-  try {
-    return (await import(specifier)) as T;
-  } catch (error) {
-    const code = (error as { code?: string }).code;
-    const message = (error as Error).message ?? '';
-    if ((code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') && message.includes(`'${name}'`)) {
-      throw new CliError(`${purpose} needs the ${name} package, which is not installed`, EXIT.usage, [
-        `install it next to @outpost/cli: npm install ${name}`,
-      ]);
+export async function importOptional<T>(names: string | readonly string[], purpose: string): Promise<T> {
+  const candidates = typeof names === 'string' ? [names] : names;
+  for (const name of candidates) {
+    const specifier: string = name;
+    try {
+      return (await import(specifier)) as T;
+    } catch (error) {
+      const code = (error as { code?: string }).code;
+      const message = (error as Error).message ?? '';
+      if ((code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') && message.includes(`'${name}'`)) continue;
+      throw error;
     }
-    throw error;
   }
+  const name = candidates[candidates.length - 1];
+  throw new CliError(`${purpose} needs the ${name} package, which is not installed`, EXIT.usage, [
+    `install it next to @outpost/cli: npm install ${name}`,
+  ]);
 }
 
 /**

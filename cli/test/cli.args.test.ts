@@ -143,4 +143,13 @@ describe('handing over to an optional package', () => {
     expect((error as CliError).message).toContain('needs the @outpost/not-a-package package, which is not installed');
     expect((error as CliError).details).toContain('install it next to @outpost/cli: npm install @outpost/not-a-package');
   });
+
+  it('takes the first installed of several packages, and names the last when none is', async () => {
+    const sdk = await importOptional<{ defineConfig?: unknown }>(['@outpost/not-a-package', '@outpost/sdk'], '`x`');
+    expect(typeof sdk.defineConfig).toBe('function');
+    const error = await importOptional(['@outpost/not-a-package', '@outpost/nor-this'], '`outpost server start`').catch(
+      (e: unknown) => e,
+    );
+    expect((error as CliError).details).toContain('install it next to @outpost/cli: npm install @outpost/nor-this');
+  });
 });

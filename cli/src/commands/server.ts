@@ -1,13 +1,19 @@
 import type { Command } from '../command.js';
 import { exitCodeOf, exportSettings, importOptional, type PackageMain } from '../handover.js';
 
+/**
+ * The control plane: `@outpost/api` in a clone of the repository, else `@outpost/server`, the
+ * package published from it (the API bundled with the dashboard).
+ */
+const CONTROL_PLANE = ['@outpost/api', '@outpost/server'];
+
 export const serverStart: Command = {
   name: 'server start',
   summary: 'Run the control plane: API, background loops and dashboard (--help lists its options)',
   usesApi: false,
   passthrough: true,
   async run(ctx) {
-    const api = await importOptional<{ main: PackageMain }>('@outpost/api', '`outpost server start`');
+    const api = await importOptional<{ main: PackageMain }>(CONTROL_PLANE, '`outpost server start`');
     const args = exportSettings(ctx.rawArgs, ctx.env, process.env);
     return exitCodeOf(await api.main(['server', 'start', ...args]));
   },
@@ -19,7 +25,7 @@ export const serverRotateKey: Command = {
   usesApi: false,
   passthrough: true,
   async run(ctx) {
-    const api = await importOptional<{ main: PackageMain }>('@outpost/api', '`outpost server signing-keys rotate`');
+    const api = await importOptional<{ main: PackageMain }>(CONTROL_PLANE, '`outpost server signing-keys rotate`');
     const args = exportSettings(ctx.rawArgs, ctx.env, process.env);
     return exitCodeOf(await api.main(['signing-keys', 'rotate', ...args]));
   },
@@ -32,7 +38,7 @@ export const serverQuota: Command = {
   usesApi: false,
   passthrough: true,
   async run(ctx) {
-    const api = await importOptional<{ main: PackageMain }>('@outpost/api', '`outpost server quota`');
+    const api = await importOptional<{ main: PackageMain }>(CONTROL_PLANE, '`outpost server quota`');
     const args = exportSettings(ctx.rawArgs, ctx.env, process.env);
     return exitCodeOf(await api.main(['server', 'quota', ...args]));
   },
@@ -45,7 +51,7 @@ export const serverUsersVerifyEmail: Command = {
   usesApi: false,
   passthrough: true,
   async run(ctx) {
-    const api = await importOptional<{ main: PackageMain }>('@outpost/api', '`outpost server users verify-email`');
+    const api = await importOptional<{ main: PackageMain }>(CONTROL_PLANE, '`outpost server users verify-email`');
     const args = exportSettings(ctx.rawArgs, ctx.env, process.env);
     return exitCodeOf(await api.main(['server', 'users', 'verify-email', ...args]));
   },
@@ -58,7 +64,7 @@ export const serverOrganisationsSetOwner: Command = {
   usesApi: false,
   passthrough: true,
   async run(ctx) {
-    const api = await importOptional<{ main: PackageMain }>('@outpost/api', '`outpost server organisations set-owner`');
+    const api = await importOptional<{ main: PackageMain }>(CONTROL_PLANE, '`outpost server organisations set-owner`');
     const args = exportSettings(ctx.rawArgs, ctx.env, process.env);
     return exitCodeOf(await api.main(['server', 'organisations', 'set-owner', ...args]));
   },
