@@ -67,7 +67,7 @@ export function manifestProblems(pkg, version, publishable) {
   const problems = [];
   if (pkg.private) problems.push('is private');
   if (pkg.version !== version) problems.push(`has version ${pkg.version}, not the release's ${version}`);
-  for (const field of ['files', 'license', 'repository', 'exports']) {
+  for (const field of ['files', 'license', 'exports']) {
     if (pkg[field] === undefined) problems.push(`has no "${field}"`);
   }
   if (!pkg.engines?.node) problems.push('has no engines.node');
