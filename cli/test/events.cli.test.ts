@@ -78,7 +78,7 @@ describe('outpost events and webhooks', () => {
     expect(all.code, all.stderr).toBe(0);
     expect(kinds(all.stdout)).toEqual(expect.arrayContaining(['cli.after-poll', 'audit.pool-runs-adopt']));
     const table = await outpost('events', 'ls', '--internal', '--kind', 'audit.*');
-    expect(table.stdout).toMatch(/audit\.poolrunsadopt\s+audit-entry:poolRunsAdopt/);
+    expect(table.stdout).toMatch(/audit\.pool-runs-adopt\s+audit-entry:poolRunsAdopt/);
 
     const help = await outpost('events', 'ls', '--help');
     expect(help.stdout).toContain('--internal');
