@@ -115,7 +115,7 @@ describe('the developer loop: outpost init, vitest, deploy, a worker, logs, and 
     if (scratch) await rm(scratch, { recursive: true, force: true });
   });
 
-  it('outpost init scaffolds a project, refuses to overwrite it, and its vitest test passes against the workspace SDK', async () => {
+  it('outpost init scaffolds a project, keeps every file of it when run again, and its vitest test passes against the workspace SDK', async () => {
     const created = await runCli(['init', project], {}, scratch);
     expect(created.output).toContain('created project churn-model');
     expect(created.code).toBe(0);
@@ -126,10 +126,17 @@ describe('the developer loop: outpost init, vitest, deploy, a worker, logs, and 
     expect(pkg).toMatchObject({ name: 'churn-model', type: 'module', dependencies: { '@outpost/sdk': expect.any(String) } });
     expect(Object.keys(pkg.devDependencies).sort()).toEqual(['@outpost/cli', '@types/node', 'tsx', 'typescript', 'vitest']);
 
-    const again = await runCli(['init', project], {}, scratch);
-    expect(again.code).toBe(2);
-    expect(again.output).toContain(path.join(project, 'outpost.config.ts'));
-    expect(again.output).toContain('never overwrites');
+    // Again in the same directory: an existing project, whose files are each kept as they are.
+    const configBefore = await readFile(path.join(project, 'outpost.config.ts'), 'utf8');
+    await writeFile(
+      path.join(project, 'flows/example.ts'),
+      `${await readFile(path.join(project, 'flows/example.ts'), 'utf8')}// mine\n`,
+    );
+    const again = await runCli(['init', project, '--skip-install'], {}, scratch);
+    expect(again.code, again.output).toBe(0);
+    expect(again.output).toContain(`skipped ${path.join(project, 'outpost.config.ts')} (it exists; left as it is)`);
+    expect(await readFile(path.join(project, 'outpost.config.ts'), 'utf8')).toBe(configBefore);
+    expect(await readFile(path.join(project, 'flows/example.ts'), 'utf8')).toContain('// mine');
 
     // Instead of installing from a registry: @outpost/sdk is this workspace's SDK, the rest the workspace's own copies.
     await mkdir(path.join(project, 'node_modules', '@outpost'), { recursive: true });
