@@ -1,11 +1,11 @@
-import { DEFAULT_STATE_NAME, type FlowRun, isTerminal, type TaskRunSummaryResponse } from '@outpost/sdk/contracts';
+import { DEFAULT_STATE_NAME, type FlowRun, isTerminal } from '@outpost/sdk/contracts';
 import { useMemo } from 'react';
 import { api } from '../api/instance.js';
 import { Notice } from '../components/notice.js';
 import { useResource } from '../hooks/use-resource.js';
 import { layeredLayout } from '../lib/lineage-layered.js';
 import { NODE_HEIGHT, NODE_WIDTH } from '../lib/lineage-layout.js';
-import { describeRunAsset, edgesAmong, requestedAssets, runAssets } from '../lib/run-assets.js';
+import { describeRunAsset, edgesAmong, type RunAsset } from '../lib/run-assets.js';
 import { assetPath, href } from '../router.js';
 
 /** Drawn at 0.75 of the lineage page's node size: the run page shows a handful of assets, not a map. */
@@ -17,13 +17,11 @@ const STRIPE = 6;
  * the left), each with the state its task runs add up to and a link to its page. The edges come from
  * the workspace's lineage, read once.
  */
-export function RunAssets({ run, summary }: { run: FlowRun; summary: TaskRunSummaryResponse | null }) {
+export function RunAssets({ run, assets }: { run: FlowRun; assets: readonly RunAsset[] }) {
   const lineage = useResource((signal) => api.call('assetsLineage', { signal }), []);
-  const assets = useMemo(() => runAssets(summary, requestedAssets(run.parameters)), [summary, run.parameters]);
   const keys = useMemo(() => assets.map((a) => a.key), [assets]);
   const edges = useMemo(() => edgesAmong(keys, lineage.data?.edges ?? []), [keys, lineage.data]);
   const layout = useMemo(() => layeredLayout({ keys, edges }), [keys, edges]);
-  if (assets.length === 0) return null;
   const ended = isTerminal(run.state.type);
   const at = new Map(layout.positions.map((p) => [p.key, p]));
   const byKey = new Map(assets.map((a) => [a.key, a]));

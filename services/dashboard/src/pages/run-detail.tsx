@@ -54,6 +54,13 @@ export function RunDetailPage({ id, role }: { id: string; role: Role | null }) {
   const manifest = useRunManifest(run);
   const attempts = useRunAttempts(run);
   const causes = useMemo(() => attemptCauses(states), [states]);
+  // The assets of a run of the `assets` flow, folded from its task runs once per summary (not per clock tick).
+  const flowName = run?.flowName;
+  const parameters = run?.parameters;
+  const assets = useMemo(
+    () => (flowName === ASSET_FLOW_NAME && parameters ? runAssets(taskRuns.summary, requestedAssets(parameters)) : []),
+    [flowName, parameters, taskRuns.summary],
+  );
   const [waitCount, setWaitCount] = useState(0);
 
   const acceptRun = useCallback((next: FlowRun) => {
@@ -133,8 +140,6 @@ export function RunDetailPage({ id, role }: { id: string; role: Role | null }) {
   }
 
   const duration = runDuration(run, attempts.attempts, now);
-  const isAssetRun = run.flowName === ASSET_FLOW_NAME;
-  const hasAssets = isAssetRun && runAssets(taskRuns.summary, requestedAssets(run.parameters)).length > 0;
   return (
     <div className="page run-detail" data-testid="run-detail">
       <nav className="breadcrumbs" aria-label="Breadcrumbs">
@@ -161,7 +166,7 @@ export function RunDetailPage({ id, role }: { id: string; role: Role | null }) {
       <RunSections
         sections={[
           { id: 'run-logs', label: 'Logs', present: true },
-          { id: 'run-assets', label: 'Assets', present: hasAssets },
+          { id: 'run-assets', label: 'Assets', present: assets.length > 0 },
           { id: 'run-task-runs', label: 'Task runs', present: (taskRuns.summary?.total ?? 0) > 0 },
           { id: 'run-artifacts', label: 'Artifacts', present: artifacts.length > 0 },
           { id: 'run-waits', label: 'Waits', present: waitCount > 0 },
@@ -234,7 +239,7 @@ export function RunDetailPage({ id, role }: { id: string; role: Role | null }) {
           <RunTimeline entries={states} now={now} live={live} />
         </section>
       </div>
-      {isAssetRun && <RunAssets run={run} summary={taskRuns.summary} />}
+      {assets.length > 0 && <RunAssets run={run} assets={assets} />}
       <RunTaskRuns view={taskRuns} now={now} flowStart={run.startTime} />
       <RunChildren runs={children} />
       <section className="panel" aria-label="Artifacts" id="run-artifacts" tabIndex={-1}>
