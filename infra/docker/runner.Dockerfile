@@ -3,7 +3,7 @@
 # verified bundle and runs it. The default base job template names it
 # `ghcr.io/outpost-dev/runner:<SDK version>` (DEFAULT_RUNNER_IMAGE in @outpost/sdk/contracts); push
 # it to a registry your cluster pulls from. Built by `npm run images`: see infra/README.md.
-# Flows that need system libraries or native modules extend it: FROM registry.internal/outpost/outpost-runner:0.1.0
+# Flows that need system libraries or native modules extend it: FROM registry.internal/outpost/outpost-runner:0.2.0
 ARG BUILD_BASE=localhost/outpost/base-build:20
 ARG BASE=localhost/outpost/base-node:20
 

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { unwrap } from '@outpost/sdk/client';
 import type { FlowRun, WorkPool, WorkQueue } from '@outpost/sdk/contracts';
 import type { Browser, Locator, Page } from 'playwright-core';
@@ -11,6 +12,8 @@ import {
   signInWithKey,
   startDashboardStack,
 } from '../support/dashboard.js';
+
+const WORKER_VERSION = (JSON.parse(readFileSync(new URL('../../worker/package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 let stack: DashboardStack;
 let browser: Browser;
@@ -172,7 +175,7 @@ describe('the work pools page against a real API and worker', () => {
       const worker = card('default').locator('[data-testid="worker-row"][data-worker="dashboard-e2e"]');
       await worker.waitFor();
       expect(await worker.getByTestId('worker-status').textContent()).toBe('Online');
-      expect(await worker.getByTestId('worker-version').textContent()).toBe('0.1.0');
+      expect(await worker.getByTestId('worker-version').textContent()).toBe(WORKER_VERSION);
       await worker.locator(`[data-testid="worker-run"][data-run-id="${run.id}"]`).waitFor({ timeout: 30_000 });
       expect(await worker.locator(`[data-testid="worker-run"][data-run-id="${run.id}"]`).textContent()).toBe(run.name);
       await screenshot(page, 'work-pools-worker-running');

@@ -9,6 +9,7 @@ import { OutpostClient, unwrap } from '@outpost/sdk/client';
 import type { StateType } from '@outpost/sdk/contracts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HealthReport } from '../src/health.js';
+import { WORKER_VERSION } from '../src/version.js';
 import { buildDemoBundle } from './support/bundle.js';
 import { expectNoLiveChildren } from './support/leaks.js';
 import { parseExposition, type Scrape } from './support/prometheus.js';
@@ -251,7 +252,7 @@ describe('the worker health port, a real worker process against a real API', () 
       expect(before.value('outpost_worker_runs_claimed_total')).toBe(0);
       expect(before.value('outpost_worker_runs_finished_total', { state: 'COMPLETED' })).toBe(0);
       expect(before.value('outpost_worker_running_attempts')).toBe(0);
-      expect(before.value('outpost_worker_info', { worker: 'health-metrics', pool: 'default', version: '0.1.0' })).toBe(1);
+      expect(before.value('outpost_worker_info', { worker: 'health-metrics', pool: 'default', version: WORKER_VERSION })).toBe(1);
       // The process's own metrics come along, as on the API.
       expect(before.value('process_cpu_user_seconds_total')).toBeGreaterThan(0);
 
