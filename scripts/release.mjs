@@ -7,7 +7,8 @@
 //
 // Options: --dry-run, --registry <url>, --skip-build (the packages are built already),
 // --work-dir <dir> (keep the tarballs and installs there instead of a temporary directory that is
-// removed), --report <file> (write what was checked as JSON).
+// removed), --report <file> (write what was checked as JSON), --install-registry <url> (the registry
+// the install checks take third-party packages from; npm's configured one when absent).
 import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -105,12 +106,13 @@ function kb(bytes) {
   return `${(bytes / 1000).toFixed(1)} kB`;
 }
 
+/** The registry the install checks read third-party packages from (`--install-registry`), if not npm's own. */
+let installRegistry;
+
 async function npm(args, cwd) {
-  const { stdout } = await run('npm', args, {
-    cwd,
-    maxBuffer: 64 * 1024 * 1024,
-    env: { ...process.env, npm_config_update_notifier: 'false' },
-  });
+  const env = { ...process.env, npm_config_update_notifier: 'false' };
+  if (installRegistry && args[0] === 'install') env.npm_config_registry = installRegistry;
+  const { stdout } = await run('npm', args, { cwd, maxBuffer: 64 * 1024 * 1024, env });
   return stdout;
 }
 
@@ -168,8 +170,10 @@ export async function release(argv) {
       'skip-build': { type: 'boolean', default: false },
       'work-dir': { type: 'string' },
       report: { type: 'string' },
+      'install-registry': { type: 'string' },
     },
   });
+  installRegistry = values['install-registry'];
   const dryRun = values['dry-run'];
   if (!dryRun && !values.registry) {
     throw new Error('refusing to publish without a registry: pass --dry-run, or --registry <url> to publish to');

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type LocalRegistry, startLocalRegistry } from '../support/local-registry.js';
 import { repoRoot } from '../support/processes.js';
 
 const run = promisify(execFile);
@@ -17,18 +18,24 @@ interface Report {
 describe('the release dry-run', () => {
   let work: string;
   let report: Report;
+  let registry: LocalRegistry;
 
   beforeAll(async () => {
     work = await mkdtemp(join(tmpdir(), 'outpost-release-test-'));
+    // Third-party packages come from a registry on 127.0.0.1, never from the public one.
+    registry = await startLocalRegistry();
     const reportPath = join(work, 'report.json');
-    await run('node', ['scripts/release.mjs', '--dry-run', '--skip-build', '--work-dir', work, '--report', reportPath], {
+    const args = ['--dry-run', '--skip-build', '--work-dir', work, '--report', reportPath, '--install-registry', registry.url];
+    await run('node', ['scripts/release.mjs', ...args], {
       cwd: repoRoot,
       maxBuffer: 16 * 1024 * 1024,
+      env: { ...process.env, npm_config_cache: join(work, 'npm-cache') },
     });
     report = JSON.parse(await readFile(reportPath, 'utf8')) as Report;
   });
 
   afterAll(async () => {
+    await registry?.stop();
     if (work) await rm(work, { recursive: true, force: true });
   });
 
