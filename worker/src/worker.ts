@@ -100,7 +100,7 @@ export async function startWorker(given: WorkerOptions, hooks: WorkerHooks = {})
   const client = new OutpostClient({
     baseUrl: options.apiUrl,
     token: options.apiKey,
-    userAgent: `outpost-worker/${WORKER_VERSION}`,
+    identity: { name: 'worker', version: WORKER_VERSION },
     onCallEnded: (call) => {
       metrics.callEnded(call);
       if (!call.result.ok) return;

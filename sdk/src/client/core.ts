@@ -8,6 +8,7 @@
 import type { z } from 'zod';
 import { codeForStatus, ErrorCode, Problem } from '../contracts/common.js';
 import { type RouteDef, type RouteName, type Routes, routes, servedPath } from '../contracts/routes.js';
+import { CLIENT_VERSION_HEADER, SERVER_VERSION_HEADER } from '../contracts/versions.js';
 import { parseAnswer } from './answers.js';
 
 type Infer<T> = T extends z.ZodType ? z.output<T> : never;
@@ -62,6 +63,19 @@ export interface TransportResponse {
 /** Moves one request over the wire; a rejection (refused connection, abort) is a network error. */
 export type Transport = (request: TransportRequest) => Promise<TransportResponse>;
 
+/** Which Outpost client is calling: sent on every request as `outpost-version` and the user agent `outpost-<name>/<version>`. */
+export interface ClientIdentity {
+  /** `cli`, `worker` or `sdk`. */
+  name: string;
+  /** The calling package's own version, e.g. `0.2.0`. */
+  version: string;
+}
+
+/** The headers that tell the API which client and version is calling (docs/versions.md). */
+export function identityHeaders(identity: ClientIdentity): Record<string, string> {
+  return { [CLIENT_VERSION_HEADER]: identity.version, 'user-agent': `outpost-${identity.name}/${identity.version}` };
+}
+
 export interface ClientCoreOptions {
   /** Origin of the API, e.g. `http://127.0.0.1:4200`; empty for the page's own origin. */
   baseUrl: string;
@@ -70,6 +84,13 @@ export interface ClientCoreOptions {
   requestHeaders?: (method: HttpMethod) => Record<string, string>;
   /** Per-request timeout in milliseconds, on top of any long-poll wait; none when absent. */
   timeoutMs?: number;
+  /**
+   * The client sending the requests, for version negotiation: without it no version is sent and the
+   * API serves the request as it serves curl (the dashboard, served by its own server, sends none).
+   */
+  identity?: ClientIdentity;
+  /** Told of the `outpost-server-version` of every answer (null when it carries none: a server before 0.2.0, a proxy). */
+  onServerVersion?: (version: string | null, status: number) => void;
 }
 
 /** What a fetch transport may fix for every request, with the meaning `fetch` gives them. */
@@ -276,12 +297,16 @@ export class ClientCore {
   private readonly transport: Transport;
   private readonly requestHeaders: (method: HttpMethod) => Record<string, string>;
   private readonly timeoutMs: number | undefined;
+  private readonly identity: Record<string, string>;
+  private readonly onServerVersion: ClientCoreOptions['onServerVersion'];
 
   constructor(options: ClientCoreOptions) {
     this.baseUrl = options.baseUrl.replace(/\/+$/, '');
     this.transport = options.transport;
     this.requestHeaders = options.requestHeaders ?? (() => ({}));
     this.timeoutMs = options.timeoutMs;
+    this.identity = options.identity ? identityHeaders(options.identity) : {};
+    this.onServerVersion = options.onServerVersion;
   }
 
   /**
@@ -301,6 +326,7 @@ export class ClientCore {
     const url = this.url(name, input);
     const headers: Record<string, string> = {
       accept: 'application/json',
+      ...this.identity,
       ...this.requestHeaders(def.method),
       ...raw.headers,
     };
@@ -328,6 +354,7 @@ export class ClientCore {
       unlink?.();
     }
     const { status, text } = res;
+    this.onServerVersion?.(res.header(SERVER_VERSION_HEADER) ?? null, status);
     if (status >= 400) {
       let problem: Problem | null = null;
       try {

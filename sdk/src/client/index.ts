@@ -1,6 +1,7 @@
 import { Agent, type Dispatcher, request } from 'undici';
 import type { ErrorCode } from '../contracts/common.js';
 import type { RouteName } from '../contracts/routes.js';
+import { SDK_VERSION } from '../version.js';
 import {
   type CallFailure,
   type CallInput,
@@ -8,6 +9,7 @@ import {
   type CallOutput,
   type CallResult,
   ClientCore,
+  type ClientIdentity,
   describeFailure,
   failureCode,
   type Transport,
@@ -24,7 +26,8 @@ export interface ClientOptions {
   timeoutMs?: number;
   /** undici dispatcher; a keep-alive Agent when absent. */
   dispatcher?: Dispatcher;
-  userAgent?: string;
+  /** Who is calling, sent as `outpost-version` and the user agent; the SDK itself (`outpost-sdk/<its version>`) when absent. */
+  identity?: ClientIdentity;
   /**
    * Told of every call once it has ended, whatever the outcome (a worker's metrics); kept by
    * `withToken`. `aborted` is set when the caller's own signal ended the call.
@@ -83,7 +86,7 @@ export class OutpostClient {
   private readonly timeoutMs: number;
   private readonly dispatcher: Dispatcher;
   private readonly ownsDispatcher: boolean;
-  private readonly userAgent: string;
+  private readonly identity: ClientIdentity;
   private readonly core: ClientCore;
   private readonly onCallEnded: ((call: EndedCall) => void) | undefined;
 
@@ -93,14 +96,15 @@ export class OutpostClient {
     this.timeoutMs = options.timeoutMs ?? 30_000;
     this.ownsDispatcher = !options.dispatcher;
     this.dispatcher = options.dispatcher ?? new Agent({ keepAliveTimeout: 10_000, connections: 32 });
-    this.userAgent = options.userAgent ?? 'outpost-client';
+    this.identity = options.identity ?? { name: 'sdk', version: SDK_VERSION };
     this.onCallEnded = options.onCallEnded;
-    const credentials = { authorization: `Bearer ${this.token}`, 'user-agent': this.userAgent };
+    const credentials = { authorization: `Bearer ${this.token}` };
     this.core = new ClientCore({
       baseUrl: this.baseUrl,
       transport: undiciTransport(this.dispatcher),
       requestHeaders: () => credentials,
       timeoutMs: this.timeoutMs,
+      identity: this.identity,
     });
   }
 
@@ -111,7 +115,7 @@ export class OutpostClient {
       token,
       timeoutMs: this.timeoutMs,
       dispatcher: this.dispatcher,
-      userAgent: this.userAgent,
+      identity: this.identity,
       ...(this.onCallEnded ? { onCallEnded: this.onCallEnded } : {}),
     });
   }

@@ -86,6 +86,8 @@ export type Problem = z.infer<typeof Problem>;
  * - `quota_exceeded`: the workspace reached one of its quotas (events a day, automations, mail an
  *   hour…), or an account the workspaces it may create; the detail names the quota and its limit,
  *   and Retry-After says when a time-based one frees up.
+ * - `client_too_old`: the client's `outpost-version` is older than the server supports (see
+ *   docs/versions.md); the detail names the oldest supported version and the command to upgrade.
  * - `unavailable`: the server or a service it needs cannot answer now; retry (Retry-After if sent).
  * - `internal`: a bug; the request id finds it in the server logs.
  */
@@ -103,6 +105,7 @@ export const ErrorCode = z.enum([
   'rate_limited',
   'quota_exceeded',
   'method_not_allowed',
+  'client_too_old',
   'unavailable',
   'internal',
 ]);
@@ -151,6 +154,8 @@ export function statusForCode(code: ErrorCode): number {
     case 'rate_limited':
     case 'quota_exceeded':
       return 429;
+    case 'client_too_old':
+      return 426;
     case 'unavailable':
       return 503;
     case 'internal':

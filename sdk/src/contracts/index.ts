@@ -571,6 +571,15 @@ export {
   VerificationSendResponse,
 } from './users.js';
 export {
+  CLIENT_VERSION_HEADER,
+  compareVersions,
+  formatVersion,
+  parseClientAgent,
+  parseVersion,
+  SERVER_VERSION_HEADER,
+  type Version,
+} from './versions.js';
+export {
   ApprovalDecideRequest,
   ApprovalDecision,
   ApprovalWaitSpec,

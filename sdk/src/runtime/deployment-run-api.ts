@@ -2,6 +2,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type CallResult, ClientCore, describeFailure, fetchTransport, isRetryable } from '../client/core.js';
 import { isTerminal, type State } from '../contracts/states.js';
+import { SDK_VERSION } from '../version.js';
 import {
   type DeploymentRun,
   type DeploymentRunClient,
@@ -35,8 +36,14 @@ function clientFor(options: RunDeploymentOptions, env: NodeJS.ProcessEnv): Deplo
       'runDeployment() outside a worker-run flow calls the Outpost API: set OUTPOST_API_URL and OUTPOST_API_KEY, or pass { apiUrl, apiKey } or { client }',
     );
   }
-  const headers = { authorization: `Bearer ${token}`, 'user-agent': 'outpost-sdk' };
-  return new ClientCore({ baseUrl, transport: fetchTransport(), requestHeaders: () => headers, timeoutMs: 30_000 });
+  const headers = { authorization: `Bearer ${token}` };
+  return new ClientCore({
+    baseUrl,
+    transport: fetchTransport(),
+    requestHeaders: () => headers,
+    timeoutMs: 30_000,
+    identity: { name: 'sdk', version: SDK_VERSION },
+  });
 }
 
 function data<T>(what: string, result: CallResult<T>): T {

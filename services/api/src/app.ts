@@ -9,6 +9,7 @@ import { migrationsApplied } from './db/migrate.js';
 import { ApiError } from './errors.js';
 import { EventHub } from './events/event-hub.js';
 import { auditTrail } from './http/audit.js';
+import { clientVersions } from './http/client-versions.js';
 import type { AppEnv } from './http/env.js';
 import { authenticateOrganisationTokenCounted, mountRoutes } from './http/mount-routes.js';
 import { handleError, problemResponse } from './http/problems.js';
@@ -34,6 +35,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.use('*', requestContext(deps.logger));
   app.use('*', requestMetrics(deps.metrics));
   app.use('*', baseSecurityHeaders());
+  app.use('*', clientVersions());
   app.use(
     `${API_PREFIX}/*`,
     auditTrail(deps, (c) => requestAddress(c, deps)),

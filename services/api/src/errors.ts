@@ -16,6 +16,7 @@ const TITLES: Record<ErrorCode, string> = {
   rate_limited: 'Too many requests',
   quota_exceeded: 'Quota exceeded',
   method_not_allowed: 'Method not allowed',
+  client_too_old: 'Upgrade required',
   unavailable: 'Service unavailable',
   internal: 'Internal error',
 };
