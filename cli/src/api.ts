@@ -1,7 +1,20 @@
-import { type CallInput, type CallOutput, type CallResult, ClientCore, fetchTransport } from '@outpost/sdk/client-core';
+import {
+  type CallFailure,
+  type CallInput,
+  type CallOutput,
+  type CallResult,
+  ClientCore,
+  type ClientIdentity,
+  fetchTransport,
+  identityHeaders,
+} from '@outpost/sdk/client-core';
 import type { RouteName } from '@outpost/sdk/contracts';
-import { apiFailure, CliError, EXIT, networkFailure } from './errors.js';
+import { apiFailure, CliError, EXIT, networkFailure, olderServerNote } from './errors.js';
+import { cliVersion } from './packages.js';
 import type { ApiSettings } from './settings.js';
+
+/** How the CLI names itself to the API: `outpost-version` and `outpost-cli/<version>` (docs/versions.md). */
+export const CLI_IDENTITY: ClientIdentity = { name: 'cli', version: cliVersion() };
 
 /** How long one call may take before it fails as a network error. */
 const REQUEST_TIMEOUT_MS = 30_000;
@@ -11,26 +24,43 @@ export class Api {
   readonly url: string;
   readonly client: ClientCore;
   readonly #key: string;
+  /** The `outpost-server-version` of the last answer: undefined before one, null when it carried none. */
+  #serverVersion: string | null | undefined;
 
   constructor(settings: ApiSettings) {
     this.url = settings.apiUrl;
     this.#key = settings.apiKey;
     // Node's own fetch rather than the SDK's undici client: a command makes a few calls, and
     // importing undici would add about 90 ms to every start.
-    const headers = { authorization: `Bearer ${settings.apiKey}`, 'user-agent': 'outpost-cli' };
+    const headers = { authorization: `Bearer ${settings.apiKey}` };
     this.client = new ClientCore({
       baseUrl: settings.apiUrl,
       transport: fetchTransport(),
       requestHeaders: () => headers,
       timeoutMs: REQUEST_TIMEOUT_MS,
+      identity: CLI_IDENTITY,
+      onServerVersion: (version) => {
+        this.#serverVersion = version;
+      },
     });
   }
 
   /** `what` names the operation in an error message, e.g. "cannot list runs". */
   async call<N extends RouteName>(name: N, input: CallInput<N>, what: string): Promise<CallOutput<N>> {
     const result = await this.client.call(name, input);
-    if (!result.ok) throw apiFailure(result, what, this.url);
+    if (!result.ok) throw this.failure(result, what);
     return result.data;
+  }
+
+  /**
+   * A failed call as the CLI reports it; when the server is older than this CLI and the failure is
+   * one an older server gives to what it does not know (no such route, an unknown field), one more
+   * line says so.
+   */
+  failure(result: CallFailure, what: string): CliError {
+    const error = apiFailure(result, what, this.url);
+    const note = olderServerNote(result, this.#serverVersion, CLI_IDENTITY.version);
+    return note ? new CliError(error.message, error.exitCode, [...error.details, note], { cause: error.cause }) : error;
   }
 
   /** The raw result, for callers that treat some failures (a 404, say) as an answer. */
@@ -51,7 +81,7 @@ export class Api {
     let res: Response;
     try {
       res = await fetch(`${this.url}/api/v1${path}`, {
-        headers: { authorization: `Bearer ${this.#key}`, accept, 'user-agent': 'outpost-cli' },
+        headers: { authorization: `Bearer ${this.#key}`, accept, ...identityHeaders(CLI_IDENTITY) },
         signal,
       });
     } catch (error) {

@@ -1,4 +1,5 @@
 import { type CallFailure, describeTlsFailure, failureCode, isAccessRefused } from '@outpost/sdk/client-core';
+import { compareVersions, formatVersion, parseVersion } from '@outpost/sdk/contracts';
 import { CliError, EXIT } from './cli-error.js';
 
 // The error classes live apart from the API's failure translation so that what runs before a
@@ -16,6 +17,13 @@ export function apiFailure(failure: CallFailure, what: string, apiUrl: string): 
       ]);
     case 'http_error': {
       const problem = failure.problem;
+      // The server no longer supports this CLI's version: its one line names the upgrade.
+      if (failureCode(failure) === 'client_too_old') {
+        return new CliError(
+          problem?.detail ?? `this CLI is too old for the API at ${apiUrl}: upgrade it with \`npm install -g @outpost/cli\``,
+          EXIT.unreachable,
+        );
+      }
       const title = problem?.title ?? `HTTP ${failure.status}`;
       const details: string[] = [];
       if (problem?.detail) details.push(problem.detail);
@@ -31,6 +39,30 @@ export function apiFailure(failure: CallFailure, what: string, apiUrl: string): 
       return new CliError(`${what}: ${title}`, isAccessRefused(failure) ? EXIT.unreachable : EXIT.failed, details);
     }
   }
+}
+
+/**
+ * One line for a failure that may come from a server older than this CLI: a route it does not have
+ * (404 `not_found` naming no route) or a field it does not know (400 with "unknown field"). The
+ * server's version is its `outpost-server-version`; a server without one predates 0.2.0. Null when
+ * the server is not older, the failure is another, or the answer came from no Outpost server.
+ */
+export function olderServerNote(
+  failure: CallFailure,
+  serverVersion: string | null | undefined,
+  cliVersion: string,
+): string | null {
+  if (failure.kind !== 'http_error' || !failure.problem || serverVersion === undefined) return null;
+  const code = failureCode(failure);
+  const unknownRoute = code === 'not_found' && /^no route /.test(failure.problem.detail ?? '');
+  const unknownField = code === 'validation_failed' && (failure.problem.errors ?? []).some((e) => e.message === 'unknown field');
+  if (!unknownRoute && !unknownField) return null;
+  const cli = parseVersion(cliVersion);
+  if (!cli) return null;
+  const server = parseVersion(serverVersion);
+  if (server && compareVersions(server, cli) >= 0) return null;
+  const range = server ? `^${server.major}.${server.minor}` : '^0.1';
+  return `note: the server runs Outpost ${server ? formatVersion(server) : 'older than 0.2.0'}, older than this CLI (${cliVersion}), and may not know this yet: upgrade the server, or use \`npm install -g @outpost/cli@${range}\``;
 }
 
 /** A call that reached no answer: a TLS refusal in one line with what to do, anything else with its own message. */

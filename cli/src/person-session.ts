@@ -7,6 +7,7 @@ import {
   type Transport,
 } from '@outpost/sdk/client-core';
 import { CSRF_COOKIE, CSRF_HEADER, type RouteName, SESSION_COOKIE } from '@outpost/sdk/contracts';
+import { CLI_IDENTITY } from './api.js';
 import { type CommandContext, stringOption } from './command.js';
 import { apiFailure, CliError, networkFailure, UsageError } from './errors.js';
 import { resolveApiUrl } from './settings.js';
@@ -48,7 +49,6 @@ class CookieJar {
     const cookie = [...this.#cookies].map(([name, value]) => `${name}=${value}`).join('; ');
     const csrf = this.#cookies.get(CSRF_COOKIE);
     return {
-      'user-agent': 'outpost-cli',
       ...(cookie ? { cookie } : {}),
       ...(MUTATING.has(method) && csrf ? { [CSRF_HEADER]: csrf } : {}),
     };
@@ -82,6 +82,7 @@ export class PersonApi {
       transport,
       requestHeaders: (method) => jar.headers(method),
       timeoutMs: REQUEST_TIMEOUT_MS,
+      identity: CLI_IDENTITY,
     });
   }
 
