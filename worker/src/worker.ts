@@ -333,6 +333,20 @@ export async function startWorker(given: WorkerOptions, hooks: WorkerHooks = {})
     }
     const result = await heartbeat.beat();
     if (result.ok) break;
+    // A server that no longer supports this worker's version says so in one line, with the
+    // command that upgrades it: retrying would not change its answer.
+    if (failureCode(result) === 'client_too_old') {
+      await recovery.stop();
+      await client.close();
+      await health?.close();
+      setState('failed');
+      resolveDone();
+      throw new WorkerStartError(
+        result.kind === 'http_error' && result.problem?.detail
+          ? result.problem.detail
+          : `this worker (${WORKER_VERSION}) is too old for the API at ${options.apiUrl}: upgrade it with \`npm install -g @outpost/worker\``,
+      );
+    }
     if (isAccessRefused(result)) {
       await recovery.stop();
       await client.close();
