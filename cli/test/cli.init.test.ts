@@ -178,6 +178,26 @@ describe('outpost init in an existing project', () => {
     expect(result.stdout).toContain(`then install: (cd ${dir} && npm install)`);
   });
 
+  it('makes a project with no code of its own ES modules, and leaves one with code as it is', async () => {
+    const bare = join(scratch, 'bare');
+    mkdirSync(bare, { recursive: true });
+    // What `npm init -y` writes with npm 11.
+    writeFileSync(join(bare, 'package.json'), `${JSON.stringify({ name: 'bare', version: '1.0.0', type: 'commonjs' }, null, 2)}\n`);
+    const made = await outpost(['init', bare, '--skip-install']);
+    expect(made.code, made.stderr).toBe(0);
+    expect((JSON.parse(readFileSync(join(bare, 'package.json'), 'utf8')) as { type: string }).type).toBe('module');
+    expect(made.stderr).toContain('set "type": "module" in package.json');
+
+    const withCode = join(scratch, 'with-code');
+    mkdirSync(join(withCode, 'src'), { recursive: true });
+    writeFileSync(join(withCode, 'package.json'), `${JSON.stringify({ name: 'with-code', version: '1.0.0' }, null, 2)}\n`);
+    writeFileSync(join(withCode, 'src', 'index.js'), "module.exports = require('node:os').hostname();\n");
+    const kept = await outpost(['init', withCode, '--skip-install']);
+    expect(kept.code, kept.stderr).toBe(0);
+    expect((JSON.parse(readFileSync(join(withCode, 'package.json'), 'utf8')) as { type?: string }).type).toBeUndefined();
+    expect(kept.stderr).toContain('note: package.json has no "type": "module"');
+  });
+
   it('names the install command of the lock file the project has', async () => {
     const dir = join(scratch, 'pnpm');
     existingProject(dir);

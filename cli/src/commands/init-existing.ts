@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { type Dirent, existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { UsageError } from '../cli-error.js';
 
@@ -19,15 +19,44 @@ export interface MergedPackageJson {
   theirs: Record<string, string>;
   addedPackages: string[];
   ranges: Record<string, string>;
-  /** Whether the project is ES modules (`"type": "module"`), which the example flow needs; left as the project has it. */
+  /**
+   * Whether the project is ES modules (`"type": "module"`), which the example flow needs. A project
+   * with no code of its own yet (`npm init -y` writes `"type": "commonjs"`) is made one; one with
+   * code is left as it has it.
+   */
   esm: boolean;
+  /** Whether `"type": "module"` was set here, on a project with no code of its own. */
+  madeEsm: boolean;
+}
+
+const CODE = /\.(c|m)?(j|t)sx?$/;
+
+/** Whether `dir` holds JavaScript or TypeScript of its own (node_modules and dot folders aside), other than `ignore`. */
+export function hasOwnCode(dir: string, ignore: ReadonlySet<string>, depth = 4, prefix = ''): boolean {
+  let entries: Dirent[];
+  try {
+    entries = readdirSync(path.join(dir, prefix), { withFileTypes: true });
+  } catch {
+    return false;
+  }
+  for (const entry of entries) {
+    const relative = prefix ? `${prefix}/${entry.name}` : entry.name;
+    if (entry.isDirectory()) {
+      if (entry.name === 'node_modules' || entry.name.startsWith('.') || depth === 0) continue;
+      if (hasOwnCode(dir, ignore, depth - 1, relative)) return true;
+    } else if (CODE.test(entry.name) && !ignore.has(relative)) {
+      return true;
+    }
+  }
+  return false;
 }
 
 /**
  * The project's package.json with `outpost init`'s scripts and packages added where the project has
- * none of that name; nothing it has is replaced.
+ * none of that name; nothing it has is replaced, except a project with no code of its own (`ownCode`
+ * false) is made ES modules.
  */
-export function mergePackageJson(existing: string, template: string): MergedPackageJson {
+export function mergePackageJson(existing: string, template: string, ownCode = true): MergedPackageJson {
   let pkg: PackageJson;
   try {
     pkg = JSON.parse(existing) as PackageJson;
@@ -44,6 +73,7 @@ export function mergePackageJson(existing: string, template: string): MergedPack
     addedPackages: [],
     ranges: {},
     esm: false,
+    madeEsm: false,
   };
   for (const [name, script] of Object.entries(ours.scripts ?? {})) {
     if (pkg.scripts?.[name] === undefined) {
@@ -61,6 +91,10 @@ export function mergePackageJson(existing: string, template: string): MergedPack
       result.addedPackages.push(name);
       result.ranges[name] = range;
     }
+  }
+  if (pkg.type !== 'module' && !ownCode) {
+    pkg.type = 'module';
+    result.madeEsm = true;
   }
   result.esm = pkg.type === 'module';
   const indent = /^[{[]\r?\n(\s+)/.exec(existing)?.[1] ?? '  ';

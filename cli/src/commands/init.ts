@@ -7,7 +7,7 @@ import type { Command, CommandContext } from '../command.js';
 import { stringOption } from '../command.js';
 import { EXIT, UsageError } from '../errors.js';
 import { cliVersion, outpostCheckout, sdkDir, sdkPackage } from '../packages.js';
-import { installCommand, mergePackageJson } from './init-existing.js';
+import { hasOwnCode, installCommand, mergePackageJson } from './init-existing.js';
 import { type ProjectVersions, projectFiles } from './init-templates.js';
 
 /** The pool a project targets when no running platform says otherwise. */
@@ -137,12 +137,14 @@ async function initExisting(
     ctx.err(`created ${target}`);
   }
   const pkgPath = path.join(dir, 'package.json');
-  const merged = mergePackageJson(readFileSync(pkgPath, 'utf8'), template!);
+  const merged = mergePackageJson(readFileSync(pkgPath, 'utf8'), template!, hasOwnCode(dir, new Set(written)));
   if (merged.changed) await writeFile(pkgPath, merged.text);
   for (const name of merged.addedScripts) ctx.err(`added script "${name}" to package.json`);
   for (const name of merged.keptScripts)
     ctx.err(`kept your script "${name}" in package.json (outpost init would have set: ${merged.theirs[name]})`);
   for (const name of merged.addedPackages) ctx.err(`added ${name}@${merged.ranges[name]} to package.json`);
+  if (merged.madeEsm)
+    ctx.err('set "type": "module" in package.json (the project had no code of its own; the example flow is an ES module)');
   if (!merged.esm)
     ctx.err('note: package.json has no "type": "module"; the example flow is an ES module (left for you to change)');
   const install = installCommand(dir);
