@@ -1,6 +1,12 @@
 import { CliError, EXIT } from './errors.js';
 import type { Env } from './settings.js';
 
+/**
+ * The control plane: `@outpost/api` in a clone of the repository, else `@outpost/server`, the
+ * package published from it (the API bundled with the dashboard).
+ */
+export const CONTROL_PLANE = ['@outpost/api', '@outpost/server'] as const;
+
 /** `main(argv)` of a package the CLI hands a command over to. */
 export type PackageMain = (argv: string[]) => unknown;
 

@@ -14,7 +14,7 @@ import { type DeployResult, deployProject, ensurePool, type PlannedDeployment } 
 import { type DevCredentials, readDevCredentials, writeDevCredentials } from '../dev-credentials.js';
 import { CliError, EXIT, UsageError } from '../errors.js';
 import { interruptSignal } from '../follow.js';
-import { importOptional } from '../handover.js';
+import { CONTROL_PLANE, importOptional } from '../handover.js';
 import { exampleDir } from '../packages.js';
 import { TypeCheckError } from '../typecheck.js';
 import { TypecheckCache } from '../typecheck-cache.js';
@@ -86,6 +86,23 @@ const DRAIN_GRACE_SECONDS = 20;
 /** What `npm start` deploys: the smallest project, and the ML pipeline that shows the rest. */
 const EXAMPLES = ['hello', 'ml-pipeline'];
 
+function isExample(dir: string): boolean {
+  return EXAMPLES.some((name) => exampleDir(name) === dir);
+}
+
+/**
+ * What `outpost dev` deploys without `--project`: the project in the current directory when it has an
+ * `outpost.config.ts` (an installed CLI, in the user's project); else, in a clone of the repository,
+ * the SDK's examples. The published SDK ships no examples, so outside a clone with no project here
+ * there is nothing to deploy, and it says what to do.
+ */
+function defaultProjects(cwd: string): string[] {
+  if (existsSync(join(cwd, 'outpost.config.ts'))) return [cwd];
+  const examples = EXAMPLES.map(exampleDir);
+  if (examples.some((dir) => existsSync(join(dir, 'outpost.config.ts')))) return examples;
+  throw new UsageError(`no outpost.config.ts in ${cwd}: run \`npx outpost init\` here first, or pass --project <dir>`);
+}
+
 export const dev: Command = {
   name: 'dev',
   summary: 'Run everything locally: API on embedded Postgres, a worker, and the example flows deployed',
@@ -95,7 +112,7 @@ export const dev: Command = {
     project: {
       type: 'string',
       placeholder: '<dir>',
-      description: `deploy this project instead of the examples (its deployments go to the pool "${LOCAL_POOL}")`,
+      description: `deploy this project (default: the current directory's, else the examples in a clone; its deployments go to the pool "${LOCAL_POOL}")`,
     },
     'database-url': { type: 'string', placeholder: '<url>', description: 'use this Postgres instead of the embedded one' },
     watch: { type: 'boolean', description: 'redeploy a project to the local platform whenever one of its files changes' },
@@ -109,7 +126,7 @@ export const dev: Command = {
     const port = parsePort(stringOption(ctx.values, 'port') ?? ctx.env.OUTPOST_PORT);
     const home = resolve(ctx.cwd, '.outpost');
     const project = stringOption(ctx.values, 'project');
-    const projectDirs = project ? [resolve(ctx.cwd, project)] : EXAMPLES.map(exampleDir);
+    const projectDirs = project ? [resolve(ctx.cwd, project)] : defaultProjects(ctx.cwd);
     let worker: RunningWorker | null = null;
     /** Runs the local worker is running now, for what Ctrl-C says. */
     const active = new Set<string>();
@@ -119,7 +136,7 @@ export const dev: Command = {
       void worker?.stop({ graceMs: 0 });
     });
     const stopping = interruptSignal(ctx.interrupts);
-    const api = await importOptional<ApiPackage>('@outpost/api', '`outpost dev`');
+    const api = await importOptional<ApiPackage>(CONTROL_PLANE, '`outpost dev`');
     const workerPkg = await importOptional<WorkerPackage>('@outpost/worker', '`outpost dev`');
 
     const databaseUrl = stringOption(ctx.values, 'database-url') ?? ctx.env.DATABASE_URL;
@@ -219,7 +236,7 @@ export const dev: Command = {
         firstStart,
         deployed,
         `${server.url}${signIn.path}`,
-        project ? 'project' : 'examples',
+        project || !projectDirs.some(isExample) ? 'project' : 'examples',
         localOwner,
       );
       if (booleanOption(ctx.values, 'watch')) {

@@ -1,11 +1,5 @@
 import type { Command } from '../command.js';
-import { exitCodeOf, exportSettings, importOptional, type PackageMain } from '../handover.js';
-
-/**
- * The control plane: `@outpost/api` in a clone of the repository, else `@outpost/server`, the
- * package published from it (the API bundled with the dashboard).
- */
-const CONTROL_PLANE = ['@outpost/api', '@outpost/server'];
+import { CONTROL_PLANE, exitCodeOf, exportSettings, importOptional, type PackageMain } from '../handover.js';
 
 export const serverStart: Command = {
   name: 'server start',
