@@ -19,6 +19,7 @@ const ALONE = [
   'e2e/integrations.kubernetes-pod.test.ts',
   'e2e/helm.*.test.ts',
   'e2e/release.dry-run.test.ts',
+  'e2e/version-skew.test.ts',
 ];
 
 /** Files beside each other: the rest wait on servers, workers and browsers far more than they compute (about 20% of two cores each). */
