@@ -9,7 +9,9 @@ import type { z } from 'zod';
 import { codeForStatus, ErrorCode, Problem } from '../contracts/common.js';
 import { type RouteDef, type RouteName, type Routes, routes, servedPath } from '../contracts/routes.js';
 import { CLIENT_VERSION_HEADER, SERVER_VERSION_HEADER } from '../contracts/versions.js';
-import { parseAnswer } from './answers.js';
+import { parseAnswer, type UnknownValue } from './answers.js';
+
+export type { UnknownValue } from './answers.js';
 
 type Infer<T> = T extends z.ZodType ? z.output<T> : never;
 type InputOf<T> = T extends z.ZodType ? z.input<T> : never;
@@ -91,6 +93,11 @@ export interface ClientCoreOptions {
   identity?: ClientIdentity;
   /** Told of the `outpost-server-version` of every answer (null when it carries none: a server before 0.2.0, a proxy). */
   onServerVersion?: (version: string | null, status: number) => void;
+  /**
+   * Told of the enum values an answer carried that this client does not know (a newer server's
+   * state type, say), kept in the data as the strings they are: a worker warns of them.
+   */
+  onUnknownValues?: (route: RouteName, values: UnknownValue[]) => void;
 }
 
 /** What a fetch transport may fix for every request, with the meaning `fetch` gives them. */
@@ -299,6 +306,7 @@ export class ClientCore {
   private readonly timeoutMs: number | undefined;
   private readonly identity: Record<string, string>;
   private readonly onServerVersion: ClientCoreOptions['onServerVersion'];
+  private readonly onUnknownValues: ClientCoreOptions['onUnknownValues'];
 
   constructor(options: ClientCoreOptions) {
     this.baseUrl = options.baseUrl.replace(/\/+$/, '');
@@ -307,6 +315,7 @@ export class ClientCore {
     this.timeoutMs = options.timeoutMs;
     this.identity = options.identity ? identityHeaders(options.identity) : {};
     this.onServerVersion = options.onServerVersion;
+    this.onUnknownValues = options.onUnknownValues;
   }
 
   /**
@@ -373,7 +382,8 @@ export class ClientCore {
         return { ok: false, kind: 'invalid_response', status, message: 'body is not JSON' };
       }
     }
-    const parsed = parseAnswer(def.response, json);
+    const onUnknown = this.onUnknownValues;
+    const parsed = parseAnswer(def.response, json, onUnknown && ((values) => onUnknown(name, values)));
     if (!parsed.success) {
       return {
         ok: false,

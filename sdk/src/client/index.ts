@@ -9,6 +9,7 @@ import {
   type CallOutput,
   type CallResult,
   ClientCore,
+  type ClientCoreOptions,
   type ClientIdentity,
   describeFailure,
   failureCode,
@@ -33,6 +34,8 @@ export interface ClientOptions {
    * `withToken`. `aborted` is set when the caller's own signal ended the call.
    */
   onCallEnded?: (call: EndedCall) => void;
+  /** Told of enum values an answer carried that this client does not know (see ClientCoreOptions); kept by `withToken`. */
+  onUnknownValues?: ClientCoreOptions['onUnknownValues'];
 }
 
 /** One finished call, as `onCallEnded` is told of it. */
@@ -89,6 +92,7 @@ export class OutpostClient {
   private readonly identity: ClientIdentity;
   private readonly core: ClientCore;
   private readonly onCallEnded: ((call: EndedCall) => void) | undefined;
+  private readonly onUnknownValues: ClientCoreOptions['onUnknownValues'];
 
   constructor(options: ClientOptions) {
     this.baseUrl = options.baseUrl.replace(/\/+$/, '');
@@ -98,6 +102,7 @@ export class OutpostClient {
     this.dispatcher = options.dispatcher ?? new Agent({ keepAliveTimeout: 10_000, connections: 32 });
     this.identity = options.identity ?? { name: 'sdk', version: SDK_VERSION };
     this.onCallEnded = options.onCallEnded;
+    this.onUnknownValues = options.onUnknownValues;
     const credentials = { authorization: `Bearer ${this.token}` };
     this.core = new ClientCore({
       baseUrl: this.baseUrl,
@@ -105,6 +110,7 @@ export class OutpostClient {
       requestHeaders: () => credentials,
       timeoutMs: this.timeoutMs,
       identity: this.identity,
+      ...(this.onUnknownValues ? { onUnknownValues: this.onUnknownValues } : {}),
     });
   }
 
@@ -117,6 +123,7 @@ export class OutpostClient {
       dispatcher: this.dispatcher,
       identity: this.identity,
       ...(this.onCallEnded ? { onCallEnded: this.onCallEnded } : {}),
+      ...(this.onUnknownValues ? { onUnknownValues: this.onUnknownValues } : {}),
     });
   }
 

@@ -574,9 +574,13 @@ export {
   CLIENT_VERSION_HEADER,
   compareVersions,
   formatVersion,
+  isKnownValue,
+  type Open,
+  openValue,
   parseClientAgent,
   parseVersion,
   SERVER_VERSION_HEADER,
+  type Unrecognised,
   type Version,
 } from './versions.js';
 export {

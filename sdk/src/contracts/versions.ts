@@ -38,3 +38,26 @@ export function parseClientAgent(agent: string | null | undefined): { name: stri
   const match = /^outpost-([a-z][a-z-]{0,30})\/(\S{1,40})/.exec(agent ?? '');
   return match ? { name: match[1] ?? '', version: match[2] ?? '' } : null;
 }
+
+declare const unrecognised: unique symbol;
+
+/**
+ * A value of an enum that this client does not know, kept as the string a newer server sent (the
+ * client's answer parsing keeps them; docs/versions.md). Only a check against the known values
+ * (`isKnownValue`) turns it back into the enum, so code that switches on an answer's enum and
+ * reads it as `Open<E>` is made by the compiler to handle the value it does not know.
+ */
+export type Unrecognised = string & { readonly [unrecognised]: true };
+
+/** An enum field of an answer as it may arrive from a newer server: a known value, or one that is not. */
+export type Open<E extends string> = E | Unrecognised;
+
+/** Reads an answer's enum value honestly: its type says it may be one this client does not know. */
+export function openValue<E extends string>(value: E): Open<E> {
+  return value;
+}
+
+/** True when `value` is one of `known` (an enum schema's `options`), narrowing an `Open<E>` back to `E`. */
+export function isKnownValue<E extends string>(known: readonly E[], value: string): value is E {
+  return (known as readonly string[]).includes(value);
+}
