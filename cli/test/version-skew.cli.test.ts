@@ -4,7 +4,8 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, expect, test } from 'vitest';
 import { outpost } from './cli.support.js';
 
-const CLI_VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+const CLI_VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string })
+  .version;
 const KEY = 'op_test_key';
 
 const WHOAMI = {
@@ -81,4 +82,16 @@ test('the note stays out of the way: not when the older server answers, nor when
   expect(missed.code).not.toBe(0);
   expect(missed.stderr).toContain('no route GET /api/v1/whoami');
   expect(missed.stderr).not.toContain('note:');
+});
+
+test('a newer server’s values the CLI does not know are printed as they are, and its new fields are left out', async () => {
+  const newer = await api(() => ({
+    status: 200,
+    body: { ...WHOAMI, principal: { kind: 'service_account', id: 'sa-1', role: 'auditor' }, region: 'eu-west' },
+    headers: { 'outpost-server-version': '9.0.0' },
+  }));
+  const result = await outpost(['whoami'], { env: { OUTPOST_API_URL: newer.url, OUTPOST_API_KEY: KEY } });
+  expect(result.stderr).toBe('');
+  expect(result.stdout).toContain('principal:  service_account sa-1 (auditor)');
+  expect(result.code).toBe(0);
 });

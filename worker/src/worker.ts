@@ -97,10 +97,23 @@ export async function startWorker(given: WorkerOptions, hooks: WorkerHooks = {})
     { worker: options.name, pool: options.pool, version: WORKER_VERSION },
     { runningAttempts: () => executions.size, lastContactAt: () => contact.wallClock },
   );
+  const warnedUnknown = new Set<string>();
   const client = new OutpostClient({
     baseUrl: options.apiUrl,
     token: options.apiKey,
     identity: { name: 'worker', version: WORKER_VERSION },
+    // A newer server's enum values (a state type, a kind) are kept as they are; said once each.
+    onUnknownValues: (route, values) => {
+      for (const { path, value } of values) {
+        const where = `${route}: ${path.filter((p) => typeof p === 'string').join('.')}`;
+        if (warnedUnknown.has(`${where}=${value}`)) continue;
+        warnedUnknown.add(`${where}=${value}`);
+        logger.warn(
+          { route, field: where, value },
+          `the API answered with "${value}" at ${where}, unknown to this worker (${WORKER_VERSION}): it is left as it is; upgrade the worker to act on it`,
+        );
+      }
+    },
     onCallEnded: (call) => {
       metrics.callEnded(call);
       if (!call.result.ok) return;

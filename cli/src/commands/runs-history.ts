@@ -1,4 +1,4 @@
-import type { Artifact } from '@outpost/sdk/contracts';
+import { type Artifact, type ArtifactType, type Open, openValue } from '@outpost/sdk/contracts';
 import type { Command } from '../command.js';
 import { stringOption } from '../command.js';
 import { CliError, EXIT } from '../errors.js';
@@ -82,7 +82,9 @@ type Data = Record<string, unknown>;
 /** The artifact in one line: what a person would glance at in the dashboard's list. */
 function summary(a: Artifact): string {
   const d = (a.data ?? {}) as Data;
-  switch (a.type) {
+  // A newer server's artifact type arrives as it is (docs/versions.md): shown by its name.
+  const type: Open<ArtifactType> = openValue(a.type);
+  switch (type) {
     case 'markdown':
       return oneLine(String(d.markdown ?? ''), 60);
     case 'table': {
@@ -94,13 +96,16 @@ function summary(a: Artifact): string {
       return String(d.url ?? '');
     case 'progress':
       return `${Math.round(Number(d.progress ?? 0) * 100)}%`;
+    default:
+      return `(${type})`;
   }
 }
 
 function render(a: Artifact): string[] {
   const d = (a.data ?? {}) as Data;
   const head = a.description ? [a.description, ''] : [];
-  switch (a.type) {
+  const type: Open<ArtifactType> = openValue(a.type);
+  switch (type) {
     case 'markdown':
       return [...head, ...String(d.markdown ?? '').split('\n')];
     case 'table': {
@@ -114,5 +119,7 @@ function render(a: Artifact): string[] {
       return [...head, d.text ? `${String(d.text)}: ${String(d.url)}` : String(d.url)];
     case 'progress':
       return [...head, summary(a)];
+    default:
+      return [...head, `(a ${type} artifact, which this CLI cannot show: upgrade it to see it)`];
   }
 }
