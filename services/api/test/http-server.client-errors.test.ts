@@ -1,4 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
+import { SERVER_VERSION } from '../src/http/server-version.js';
 import { startTestServer, type TestServer } from '../src/testing.js';
 import { type Call, client } from './helpers.js';
 import { destroyOpenConnections, type RawConnection, type RawResponse, rawConnection, requestHead } from './raw-http.support.js';
@@ -50,6 +51,7 @@ function expectProblem(response: RawResponse, status: number, code: string): voi
   expect(typeof problem.detail).toBe('string');
   expect(problem.requestId).toMatch(/^[0-9a-f-]{36}$/);
   expect(response.headers['x-request-id']).toBe(problem.requestId);
+  expect(response.headers['outpost-server-version']).toBe(SERVER_VERSION);
   expect(response.body).not.toMatch(/at .*\.js:\d+/);
 }
 

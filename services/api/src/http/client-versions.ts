@@ -11,7 +11,6 @@
  *
  * Every answer, errors, probes and the dashboard included, carries `outpost-server-version`.
  */
-import { readFileSync } from 'node:fs';
 import {
   API_PREFIX,
   CLIENT_VERSION_HEADER,
@@ -26,25 +25,9 @@ import type { MiddlewareHandler } from 'hono';
 import { ApiError } from '../errors.js';
 import type { AppEnv } from './env.js';
 import { problemResponse } from './problems.js';
+import { SERVER_VERSION } from './server-version.js';
 
-/**
- * The version of the package this code runs from: @outpost/api in a checkout, @outpost/server when
- * bundled into it (the same version), found as the nearest package.json above this file.
- */
-function ownVersion(): string {
-  for (let dir = new URL('.', import.meta.url), depth = 0; depth < 6; dir = new URL('..', dir), depth++) {
-    try {
-      const pkg = JSON.parse(readFileSync(new URL('package.json', dir), 'utf8')) as { name?: unknown; version?: unknown };
-      if (typeof pkg.name === 'string' && pkg.name.startsWith('@outpost/') && typeof pkg.version === 'string') return pkg.version;
-    } catch {
-      // no package.json here: look one directory up
-    }
-  }
-  return '0.0.0';
-}
-
-/** This server's version, as `outpost-server-version` announces it. */
-export const SERVER_VERSION: string = ownVersion();
+export { SERVER_VERSION } from './server-version.js';
 
 /** The oldest client version `server` supports: the previous minor of its major (or its own minor at x.0). */
 export function oldestSupported(server: Version): Version {

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { type ServerResponse, STATUS_CODES } from 'node:http';
-import type { Problem } from '@outpost/sdk/contracts';
+import { type Problem, SERVER_VERSION_HEADER } from '@outpost/sdk/contracts';
+import { SERVER_VERSION } from './server-version.js';
 
 /**
  * Problems the HTTP server answers itself, before or instead of the app: parser errors, timeouts,
@@ -38,6 +39,7 @@ export function rawProblem(code: RawProblemCode, detail: string, headers: Record
       'cache-control': 'no-store',
       'x-content-type-options': 'nosniff',
       'x-request-id': requestId,
+      [SERVER_VERSION_HEADER]: SERVER_VERSION,
       ...headers,
       connection: 'close',
     },
