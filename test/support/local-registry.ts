@@ -24,6 +24,9 @@ const run = promisify(execFile);
 /** The packages published from this repository, by folder, in the order a registry needs them. */
 export const PUBLISHED = ['sdk', 'worker', 'services/server', 'cli'] as const;
 
+/** The tools `outpost init` writes into a project's devDependencies (cli/src/commands/init.ts). */
+const PROJECT_TOOLS = ['typescript', 'vitest', 'tsx', '@types/node'];
+
 export interface LocalRegistry {
   /** `http://127.0.0.1:<port>/` */
   url: string;
@@ -43,6 +46,7 @@ interface LockEntry {
   optional?: boolean;
   os?: string[];
   cpu?: string[];
+  libc?: string[];
   dependencies?: Record<string, string>;
   optionalDependencies?: Record<string, string>;
   peerDependencies?: Record<string, string>;
@@ -57,8 +61,18 @@ function admits(list: string[] | undefined, value: string): boolean {
   return allowed.length === 0 || allowed.includes(value);
 }
 
+/** `glibc` or `musl` on Linux, as npm tells them apart. */
+function libc(): string {
+  const report = process.report?.getReport() as { header?: { glibcVersionRuntime?: string } } | undefined;
+  return report?.header?.glibcVersionRuntime ? 'glibc' : 'musl';
+}
+
 function platformFits(entry: LockEntry): boolean {
-  return admits(entry.os, process.platform) && admits(entry.cpu, process.arch);
+  return (
+    admits(entry.os, process.platform) &&
+    admits(entry.cpu, process.arch) &&
+    (process.platform !== 'linux' || admits(entry.libc, libc()))
+  );
 }
 
 /** Orders exact versions from a lockfile (numeric segments compared as numbers). */
@@ -87,6 +101,13 @@ export function thirdPartyClosure(lock: { packages: Record<string, LockEntry> })
   const { packages } = lock;
   const seen = new Map<string, { name: string; version: string }>();
   const queue: string[] = [...PUBLISHED];
+  // What `outpost init` adds to a project besides Outpost's own packages, as the repository pins them.
+  for (const name of PROJECT_TOOLS) {
+    const found = resolveIn(packages, '', name);
+    if (!found?.startsWith('node_modules/') || !packages[found]?.version) throw new Error(`the lockfile has no ${name}`);
+    seen.set(`${name}@${packages[found]!.version}`, { name, version: packages[found]!.version! });
+    queue.push(found);
+  }
   const visited = new Set<string>();
   while (queue.length > 0) {
     const location = queue.shift()!;
@@ -280,7 +301,7 @@ async function seed(target: string): Promise<void> {
     // npm's cache holds each package's metadata and tarball since `npm ci`; --offline keeps it there.
     for (let i = 0; i < wanted.length; i += 100) {
       const specs = wanted.slice(i, i + 100).map(({ name, version }) => `${name}@${version}`);
-      await run('npm', ['pack', '--offline', '--silent', '--pack-destination', tarballs, ...specs], {
+      await run('npm', ['pack', '--offline', '--loglevel=error', '--pack-destination', tarballs, ...specs], {
         cwd: work,
         maxBuffer: 64 * 1024 * 1024,
         env: { ...withoutNpmVariables(process.env), npm_config_update_notifier: 'false' },
@@ -328,6 +349,7 @@ function withoutNpmVariables(env: NodeJS.ProcessEnv): Record<string, string> {
 function lockHash(): string {
   return createHash('sha256')
     .update(readFileSync(join(repoRoot, 'package-lock.json')))
+    .update(PROJECT_TOOLS.join(','))
     .digest('hex')
     .slice(0, 16);
 }
