@@ -83,6 +83,30 @@ export function manifestProblems(pkg, version, publishable) {
   return problems;
 }
 
+/** Files outside the packages that name the release's version: the charts and the compose file's default image tag. */
+const VERSIONED_FILES = [
+  { file: 'infra/helm/outpost/Chart.yaml', patterns: [/^version: (\S+)$/m, /^appVersion: "([^"]+)"$/m] },
+  { file: 'infra/helm/outpost-worker/Chart.yaml', patterns: [/^version: (\S+)$/m, /^appVersion: "([^"]+)"$/m] },
+  { file: 'infra/compose.yaml', patterns: [/OUTPOST_VERSION:-([^}]+)\}/g] },
+];
+
+/** Where the charts, the compose file or the changelog do not name the release's version, as sentences. */
+export function versionedFileProblems(root, version) {
+  const problems = [];
+  for (const { file, patterns } of VERSIONED_FILES) {
+    const text = readFileSync(join(root, file), 'utf8');
+    for (const pattern of patterns) {
+      const found = pattern.global ? [...text.matchAll(pattern)].map((m) => m[1]) : [pattern.exec(text)?.[1]];
+      if (found.length === 0 || found[0] === undefined) problems.push(`${file} does not match ${pattern}`);
+      for (const value of found)
+        if (value !== undefined && value !== version) problems.push(`${file} names ${value}, not ${version}`);
+    }
+  }
+  if (!readFileSync(join(root, 'CHANGELOG.md'), 'utf8').includes(`\n## ${version}\n`))
+    problems.push(`CHANGELOG.md has no "## ${version}" section`);
+  return problems;
+}
+
 /** What is wrong with a packed tarball, as sentences; none when it may be published. */
 export function tarballProblems(pkg, packed, budgetBytes) {
   const problems = [];
@@ -182,7 +206,10 @@ export async function release(argv) {
   const version = readJson(join(ROOT, 'package.json')).version;
   const manifests = PACKAGES.map((entry) => ({ ...entry, pkg: readJson(join(ROOT, entry.dir, 'package.json')) }));
   const publishable = new Set(manifests.map(({ pkg }) => pkg.name));
-  const problems = manifests.flatMap(({ pkg }) => manifestProblems(pkg, version, publishable).map((p) => `${pkg.name} ${p}`));
+  const problems = [
+    ...manifests.flatMap(({ pkg }) => manifestProblems(pkg, version, publishable).map((p) => `${pkg.name} ${p}`)),
+    ...versionedFileProblems(ROOT, version),
+  ];
   if (problems.length > 0) throw new Error(`not ready to publish:\n  ${problems.join('\n  ')}`);
 
   if (!values['skip-build']) {

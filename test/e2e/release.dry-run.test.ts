@@ -74,6 +74,16 @@ describe('the release dry-run', () => {
     expect(stdout).toContain('outpost server start');
   });
 
+  it('finds the release version in the charts, the compose file and the changelog, and names a file that lags', async () => {
+    const { versionedFileProblems } = (await import(join(repoRoot, 'scripts/release.mjs'))) as {
+      versionedFileProblems: (root: string, version: string) => string[];
+    };
+    expect(versionedFileProblems(repoRoot, report.version)).toEqual([]);
+    const ahead = versionedFileProblems(repoRoot, '99.0.0');
+    expect(ahead).toContain(`infra/helm/outpost-worker/Chart.yaml names ${report.version}, not 99.0.0`);
+    expect(ahead).toContain('CHANGELOG.md has no "## 99.0.0" section');
+  });
+
   it('refuses to publish without --dry-run or a registry', async () => {
     const error = await run('node', ['scripts/release.mjs'], { cwd: repoRoot }).catch((e: { code: number; stderr: string }) => e);
     expect((error as { code: number }).code).toBe(1);
