@@ -1,5 +1,5 @@
 import type { CallResult, OutpostClient } from '@outpost/sdk/client';
-import { describeFailure, isRetryable } from '@outpost/sdk/client';
+import { describeFailure, failureCode, isRetryable } from '@outpost/sdk/client';
 import { DEFAULT_LEASE_SECONDS, type WorkerHeartbeatResponse, type WorkerSilencePolicy } from '@outpost/sdk/contracts';
 import type { Logger } from 'pino';
 import { retryDelay } from './backoff.js';
@@ -17,6 +17,8 @@ export interface HeartbeatDeps {
   logger: Logger;
   /** The runs this worker holds right now. */
   held: () => Iterable<RunExecution>;
+  /** The API no longer supports this worker's version (426 `client_too_old`); `detail` is its one line. */
+  onClientTooOld?: (detail: string) => void;
 }
 
 /**
@@ -123,6 +125,10 @@ export class Heartbeat {
       if (isRetryable(result)) this.unreachableSince ??= sentAt;
       else this.unreachableSince = null;
       this.log.warn({ failures: this.failures, runs: held.length, reason: describeFailure(result) }, 'heartbeat failed');
+      if (failureCode(result) === 'client_too_old') {
+        const detail = result.kind === 'http_error' ? result.problem?.detail : undefined;
+        this.deps.onClientTooOld?.(detail ?? `this worker (${WORKER_VERSION}) is too old for the API: upgrade it`);
+      }
       return result;
     }
     if (this.failures > 0) this.log.info({ failures: this.failures }, 'heartbeat recovered; leases renewed');

@@ -172,7 +172,16 @@ export async function startWorker(given: WorkerOptions, hooks: WorkerHooks = {})
     workerId,
     logger,
     held: () => [...executions.values()].filter((e) => e.holdsLease),
+    // A server upgraded past this worker's version while it runs: said in one line, then the
+    // worker stops (its runs' leases can no longer be renewed) and ends as failed.
+    onClientTooOld: (detail) => {
+      if (state !== 'running' || tooOld !== null) return;
+      tooOld = detail;
+      logger.error(detail);
+      void self.stop({ graceMs: 0 });
+    },
   });
+  let tooOld: string | null = null;
   let slotFreed: (() => void) | null = null;
   const claims = new ClaimLoop({
     client,
@@ -497,11 +506,11 @@ export async function startWorker(given: WorkerOptions, hooks: WorkerHooks = {})
     await client.close();
     await health?.close();
     await tracing?.shutdown();
-    setState('stopped');
+    setState(tooOld === null ? 'stopped' : 'failed');
     resolveDone();
   }
 
-  return {
+  const self: WorkerHandle = {
     workerId,
     get state() {
       return state;
@@ -527,6 +536,7 @@ export async function startWorker(given: WorkerOptions, hooks: WorkerHooks = {})
     },
     done,
   };
+  return self;
 }
 
 /**

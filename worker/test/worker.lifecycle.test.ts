@@ -10,7 +10,7 @@ import { parseOptions, type WorkerOptions } from '../src/options.js';
 import { isProcessRunning } from '../src/process-group.js';
 import { startWorker, type WorkerHandle, WorkerStartError, type WorkerState } from '../src/worker.js';
 import { buildDemoBundle } from './support/bundle.js';
-import { FakeApi } from './support/fake-api.js';
+import { FakeApi, TOO_OLD_DETAIL } from './support/fake-api.js';
 import { expectNoLiveChildren } from './support/leaks.js';
 import { waitFor } from './support/wait.js';
 
@@ -157,6 +157,21 @@ describe('worker lifecycle against a scripted control plane', () => {
     expect(api.runs.get(id)!.states.at(-1)!.message).toContain('secret "HF_TOKEN" was not found on the worker');
     // No retry can fix a missing secret: the proposal says so, and the API ends the run on this attempt.
     expect(api.runs.get(id)!.states.at(-1)!.name).toBe('ConfigurationError');
+  });
+
+  it('stops as failed, saying the server’s one line, when the server it runs against no longer supports its version', async () => {
+    const lines: Record<string, unknown>[] = [];
+    worker = await startWorker(options(api.url), {
+      logger: pino({ level: 'info' }, { write: (line: string) => lines.push(JSON.parse(line)) }),
+      env: WORKER_ENV,
+      onStateChange: (s) => states.push(s),
+    });
+    expect(worker.state).toBe('running');
+    api.heartbeatDown = 'too_old';
+    await worker.done;
+    expect(worker.state).toBe('failed');
+    expect(states).toEqual(['running', 'draining', 'failed']);
+    expect(lines.filter((l) => l.level === 50).map((l) => l.msg)).toEqual([TOO_OLD_DETAIL]);
   });
 
   it('kills the process group itself when it cannot renew the lease, and proposes nothing', async () => {

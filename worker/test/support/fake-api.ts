@@ -22,6 +22,10 @@ function state(type: StateType, message: string | null = null) {
   return { type, name: type.charAt(0) + type.slice(1).toLowerCase(), message, timestamp: new Date().toISOString(), data: null };
 }
 
+/** The line a server that no longer supports the worker answers its heartbeats with. */
+export const TOO_OLD_DETAIL =
+  'outpost-worker 0.2.0 is too old for this server (0.4.0), which supports 0.3.0 and newer: upgrade it with `npm install -g @outpost/worker@^0.4`';
+
 export class FakeApi {
   url = '';
   readonly runs = new Map<string, FakeRun>();
@@ -43,7 +47,7 @@ export class FakeApi {
    * How heartbeats fail, when they do: `unavailable` answers 503 (the API up, its database down),
    * `reset` drops the connection unanswered (this worker cut off, for all it can tell).
    */
-  heartbeatDown: false | 'unavailable' | 'reset' = false;
+  heartbeatDown: false | 'unavailable' | 'reset' | 'too_old' = false;
   /** 'ok', or a status to answer the next claims with. */
   claimScript: number[] = [];
   readonly cancel = new Set<string>();
@@ -185,6 +189,16 @@ export class FakeApi {
     if (hold && (body.runs as Array<{ id: string }>).some((r) => r.id === hold.runId)) await hold.release;
     if (this.heartbeatDown === 'unavailable') {
       this.json(res, 503, { type: 'about:blank', title: 'Unavailable', status: 503, code: 'unavailable' });
+      return;
+    }
+    if (this.heartbeatDown === 'too_old') {
+      this.json(res, 426, {
+        type: 'urn:outpost:problem:client_too_old',
+        title: 'Upgrade required',
+        status: 426,
+        code: 'client_too_old',
+        detail: TOO_OLD_DETAIL,
+      });
       return;
     }
     if (this.heartbeatDown === 'reset') {
