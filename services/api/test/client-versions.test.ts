@@ -87,7 +87,9 @@ describe('over HTTP', () => {
       if (result.ok || result.kind !== 'http_error') throw new Error('expected an HTTP error');
       expect(result.status).toBe(426);
       expect(result.problem?.code).toBe('client_too_old');
-      expect(result.problem?.detail).toMatch(/^outpost-worker 0\.0\.9 is too old for this server \(\d+\.\d+\.\d+\), which supports /);
+      expect(result.problem?.detail).toMatch(
+        /^outpost-worker 0\.0\.9 is too old for this server \(\d+\.\d+\.\d+\), which supports /,
+      );
       expect(result.problem?.detail).toContain('`npm install -g @outpost/worker@^');
       expect(result.problem?.detail).not.toContain('\n');
     } finally {
