@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import * as z from 'zod';
 import { parseAnswer, type UnknownValue } from '../src/client/answers.js';
 import { OutpostClient } from '../src/client/index.js';
+import { Role } from '../src/contracts/index.js';
 import { SDK_VERSION } from '../src/version.js';
 
 /** A whoami answer as a newer server gives it: a field, a principal kind and a role this client has never heard of. */
