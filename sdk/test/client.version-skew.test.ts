@@ -50,11 +50,7 @@ describe('an SDK client against a newer server, over HTTP', () => {
           route: 'whoami',
           values: [
             { path: ['principal', 'kind'], value: 'service_account', known: ['api_key', 'run_token', 'session'] },
-            {
-              path: ['principal', 'role'],
-              value: 'auditor',
-              known: ['owner', 'admin', 'developer', 'runner', 'viewer', 'worker'],
-            },
+            { path: ['principal', 'role'], value: 'auditor', known: Role.options },
           ],
         },
       ]);
