@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import * as z from 'zod';
 import { parseAnswer, type UnknownValue } from '../src/client/answers.js';
 import { OutpostClient } from '../src/client/index.js';
-import { Role } from '../src/contracts/index.js';
+import { isKnownValue, type Open, openValue, Role } from '../src/contracts/index.js';
 import { SDK_VERSION } from '../src/version.js';
 
 /** A whoami answer as a newer server gives it: a field, a principal kind and a role this client has never heard of. */
@@ -123,5 +123,48 @@ describe('what parseAnswer forgives and what it does not', () => {
 
   test('an unknown value longer than a word is not kept', () => {
     expect(parseAnswer(Answer, { items: [{ kind: 'x'.repeat(500), next: null }], version: 1 }).success).toBe(false);
+  });
+});
+
+describe('types that stay honest about values a client does not know', () => {
+  type Kind = 'a' | 'b';
+  const KINDS: readonly Kind[] = ['a', 'b'];
+
+  test('an Open value is not the enum until checked against the known values', () => {
+    const answered: Open<Kind> = openValue<Kind>('a');
+    // @ts-expect-error an answer's value may be one this client does not know
+    const unchecked: Kind = answered;
+    expect(unchecked).toBe('a');
+    const seen = 'c' as Open<Kind>;
+    expect(isKnownValue(KINDS, answered)).toBe(true);
+    expect(isKnownValue(KINDS, seen)).toBe(false);
+    if (isKnownValue(KINDS, answered)) {
+      const checked: Kind = answered;
+      expect(checked).toBe('a');
+    }
+  });
+
+  test('a switch over an Open value must say what it does with an unknown one', () => {
+    // @ts-expect-error without a default branch the function may end without a value
+    function withoutDefault(kind: Open<Kind>): string {
+      switch (kind) {
+        case 'a':
+          return 'A';
+        case 'b':
+          return 'B';
+      }
+    }
+    function withDefault(kind: Open<Kind>): string {
+      switch (kind) {
+        case 'a':
+          return 'A';
+        case 'b':
+          return 'B';
+        default:
+          return `(${kind})`;
+      }
+    }
+    expect(withoutDefault('a')).toBe('A');
+    expect(withDefault('z' as Open<Kind>)).toBe('(z)');
   });
 });
