@@ -20,6 +20,7 @@ const ALONE = [
   'e2e/helm.*.test.ts',
   'e2e/release.dry-run.test.ts',
   'e2e/version-skew.test.ts',
+  'e2e/install.registry.test.ts',
 ];
 
 /** Files beside each other: the rest wait on servers, workers and browsers far more than they compute (about 20% of two cores each). */
