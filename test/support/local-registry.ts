@@ -10,7 +10,7 @@
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, lstatSync, readdirSync, readFileSync } from 'node:fs';
 import { cp, mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -393,8 +393,9 @@ export function previousRelease(version = '0.1.0'): { version: string; tarballs:
   return { version, tarballs };
 }
 
+/** Bytes under `path` as `du -sb` counts them: a symlink (node_modules/.bin, a shared library's alias) is not followed. */
 function treeBytes(path: string): number {
-  const info = statSync(path, { throwIfNoEntry: false });
+  const info = lstatSync(path, { throwIfNoEntry: false });
   if (!info) return 0;
   if (!info.isDirectory()) return info.size;
   return readdirSync(path).reduce((sum, entry) => sum + treeBytes(join(path, entry)), 0);
