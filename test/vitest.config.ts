@@ -7,6 +7,7 @@ import { configDefaults, defineConfig } from 'vitest/config';
  */
 const ALONE = [
   'e2e/readme.newcomer.test.ts',
+  'e2e/upgrade.previous-release.test.ts',
   'e2e/images.compose.test.ts',
   'e2e/chaos.short.test.ts',
   'e2e/lifecycle.*.test.ts',

@@ -1,0 +1,118 @@
+/**
+ * An upgrade as an operator makes it: the previous release's control plane, installed from an npm
+ * registry, fills a database; then this checkout's `outpost server start` takes the same database,
+ * migrates it, and serves what the old one stored.
+ */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { freePort } from '@outpost/api';
+import { OutpostClient, unwrap } from '@outpost/sdk/client';
+import postgres from 'postgres';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { installFrom, type LocalRegistry, previousRelease, startLocalRegistry } from '../support/local-registry.js';
+import { type Job, startJob } from '../support/newcomer.js';
+import { repoRoot } from '../support/processes.js';
+
+const ADMIN_DATABASE_URL = process.env.TEST_DATABASE_URL ?? process.env.DATABASE_URL;
+
+async function stop(job: Job): Promise<void> {
+  const stopped = job.interrupt();
+  const timer = setTimeout(() => {
+    if (job.child.pid && job.child.exitCode === null) process.kill(-job.child.pid, 'SIGKILL');
+  }, 15_000);
+  await stopped.catch(() => undefined);
+  clearTimeout(timer);
+}
+
+describe.skipIf(!ADMIN_DATABASE_URL)('upgrading from the previous release', () => {
+  let scratch: string;
+  let registry: LocalRegistry;
+  let databaseUrl: string;
+  const database = `outpost_upgrade_${process.pid}_${Date.now()}`;
+  const jobs: Job[] = [];
+
+  beforeAll(async () => {
+    scratch = mkdtempSync(path.join(tmpdir(), 'outpost-upgrade-'));
+    const admin = postgres(ADMIN_DATABASE_URL!, { max: 1, onnotice: () => {} });
+    try {
+      await admin.unsafe(`CREATE DATABASE ${database}`);
+    } finally {
+      await admin.end({ timeout: 5 });
+    }
+    const url = new URL(ADMIN_DATABASE_URL!);
+    url.pathname = `/${database}`;
+    databaseUrl = url.toString();
+    registry = await startLocalRegistry();
+    const release = previousRelease('0.1.0');
+    for (const name of ['@outpost/sdk', '@outpost/worker', '@outpost/server', '@outpost/cli']) {
+      await registry.publish(release.tarballs[name]!);
+    }
+  }, 120_000);
+
+  afterAll(async () => {
+    for (const job of jobs.reverse()) await stop(job);
+    await registry?.stop();
+    const admin = postgres(ADMIN_DATABASE_URL!, { max: 1, onnotice: () => {} });
+    await admin.unsafe(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`).catch(() => undefined);
+    await admin.end({ timeout: 5 });
+    if (scratch) rmSync(scratch, { recursive: true, force: true });
+  }, 60_000);
+
+  it('the current server migrates a 0.1.0 database and keeps its key, pool, deployment and runs', async () => {
+    const home = path.join(scratch, 'home');
+    const old = path.join(scratch, 'old');
+    await installFrom(registry, old, ['@outpost/server@0.1.0'], home);
+    const env = { ...registry.npmEnv(home), PATH: process.env.PATH ?? '/usr/bin:/bin', DATABASE_URL: databaseUrl };
+
+    const oldPort = await freePort();
+    const oldServer = startJob(`npx outpost-server start --port ${oldPort}`, old, env);
+    jobs.push(oldServer);
+    const [, oldUrl] = await oldServer.waitFor(/Outpost API: (http:\/\/\S+)\n/, 90_000);
+    const [, key] = await oldServer.waitFor(/Owner API key \(shown once, store it now\): (\S+)\n/, 10_000);
+    const before = new OutpostClient({ baseUrl: oldUrl!, token: key! });
+    unwrap(await before.call('poolsCreate', { body: { name: 'upgraded' } }));
+    const {
+      deployment: { id: deploymentId },
+    } = unwrap(
+      await before.call('deploymentsUpsert', {
+        body: { flowName: 'nightly', name: 'd', source: 'dir:///never-fetched', entrypoint: 'flow.mjs', workPool: 'upgraded' },
+      }),
+    );
+    const runs = [];
+    for (let i = 0; i < 3; i++) {
+      runs.push(unwrap(await before.call('deploymentsCreateRun', { params: { id: deploymentId }, body: {} })).flowRun);
+    }
+    const sql = postgres(databaseUrl, { max: 1, onnotice: () => {} });
+    const [applied] = await sql<{ count: number }[]>`SELECT count(*)::int AS count FROM drizzle.__drizzle_migrations`;
+    await stop(oldServer);
+    jobs.splice(jobs.indexOf(oldServer), 1);
+
+    const port = await freePort();
+    const current = startJob(`node ${path.join(repoRoot, 'cli/bin/outpost.js')} server start --port ${port}`, scratch, env);
+    jobs.push(current);
+    const [, url] = await current.waitFor(/Outpost API: (http:\/\/\S+)\n/, 90_000);
+    const [after] = await sql<{ count: number }[]>`SELECT count(*)::int AS count FROM drizzle.__drizzle_migrations`;
+    await sql.end({ timeout: 5 });
+    // Every migration this release knows is applied (0.2.0 adds none to 0.1.0's so far; a later one will).
+    const journal = JSON.parse(
+      readFileSync(path.join(repoRoot, 'services/api/src/db/migrations/meta/_journal.json'), 'utf8'),
+    ) as { entries: unknown[] };
+    expect(applied!.count).toBeLessThanOrEqual(journal.entries.length);
+    expect(after!.count).toBe(journal.entries.length);
+
+    const client = new OutpostClient({ baseUrl: url!, token: key! });
+    const deployment = unwrap(await client.call('deploymentsGetByName', { params: { flow: 'nightly', name: 'd' } }));
+    expect(deployment.workPool).toBe('upgraded');
+    for (const run of runs) {
+      const read = unwrap(await client.call('flowRunsGet', { params: { id: run.id } }));
+      expect({ id: read.id, name: read.name, state: read.state.type }).toEqual({
+        id: run.id,
+        name: run.name,
+        state: run.state.type,
+      });
+    }
+    const { flowRun: fresh } = unwrap(await client.call('deploymentsCreateRun', { params: { id: deployment.id }, body: {} }));
+    expect(fresh.deploymentId).toBe(deploymentId);
+  }, 240_000);
+});
