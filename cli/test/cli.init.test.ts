@@ -182,7 +182,10 @@ describe('outpost init in an existing project', () => {
     const bare = join(scratch, 'bare');
     mkdirSync(bare, { recursive: true });
     // What `npm init -y` writes with npm 11.
-    writeFileSync(join(bare, 'package.json'), `${JSON.stringify({ name: 'bare', version: '1.0.0', type: 'commonjs' }, null, 2)}\n`);
+    writeFileSync(
+      join(bare, 'package.json'),
+      `${JSON.stringify({ name: 'bare', version: '1.0.0', type: 'commonjs' }, null, 2)}\n`,
+    );
     const made = await outpost(['init', bare, '--skip-install']);
     expect(made.code, made.stderr).toBe(0);
     expect((JSON.parse(readFileSync(join(bare, 'package.json'), 'utf8')) as { type: string }).type).toBe('module');

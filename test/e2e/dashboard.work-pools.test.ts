@@ -13,7 +13,9 @@ import {
   startDashboardStack,
 } from '../support/dashboard.js';
 
-const WORKER_VERSION = (JSON.parse(readFileSync(new URL('../../worker/package.json', import.meta.url), 'utf8')) as { version: string }).version;
+const WORKER_VERSION = (
+  JSON.parse(readFileSync(new URL('../../worker/package.json', import.meta.url), 'utf8')) as { version: string }
+).version;
 
 let stack: DashboardStack;
 let browser: Browser;
