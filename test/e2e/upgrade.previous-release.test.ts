@@ -76,7 +76,14 @@ describe.skipIf(!ADMIN_DATABASE_URL)('upgrading from the previous release', () =
       deployment: { id: deploymentId },
     } = unwrap(
       await before.call('deploymentsUpsert', {
-        body: { flowName: 'nightly', name: 'd', source: 'dir:///never-fetched', entrypoint: 'flow.mjs', workPool: 'upgraded' },
+        body: {
+          flowName: 'nightly',
+          name: 'd',
+          source: 'dir:///never-fetched',
+          entrypoint: 'flow.mjs',
+          workPool: 'upgraded',
+          schedules: [{ cron: '30 2 * * *', timezone: 'Europe/Paris' }],
+        },
       }),
     );
     const runs = [];
@@ -104,6 +111,8 @@ describe.skipIf(!ADMIN_DATABASE_URL)('upgrading from the previous release', () =
     const client = new OutpostClient({ baseUrl: url!, token: key! });
     const deployment = unwrap(await client.call('deploymentsGetByName', { params: { flow: 'nightly', name: 'd' } }));
     expect(deployment.workPool).toBe('upgraded');
+    const { items: schedules } = unwrap(await client.call('schedulesList', { params: { id: deployment.id } }));
+    expect(schedules).toMatchObject([{ cron: '30 2 * * *', timezone: 'Europe/Paris', active: true }]);
     for (const run of runs) {
       const read = unwrap(await client.call('flowRunsGet', { params: { id: run.id } }));
       expect({ id: read.id, name: read.name, state: read.state.type }).toEqual({
