@@ -16,6 +16,17 @@ import { repoRoot } from '../support/processes.js';
 
 const ADMIN_DATABASE_URL = process.env.TEST_DATABASE_URL ?? process.env.DATABASE_URL;
 
+/** Polls `read` until it returns something, for up to 30 s. */
+async function poll<T>(read: () => Promise<T | null>): Promise<T> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const value = await read();
+    if (value !== null) return value;
+    if (Date.now() > deadline) throw new Error('the condition did not hold within 30 s');
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
 async function stop(job: Job): Promise<void> {
   const stopped = job.interrupt();
   const timer = setTimeout(() => {
@@ -59,7 +70,7 @@ describe.skipIf(!ADMIN_DATABASE_URL)('upgrading from the previous release', () =
     if (scratch) rmSync(scratch, { recursive: true, force: true });
   }, 60_000);
 
-  it('the current server migrates a 0.1.0 database and keeps its key, pool, deployment and runs', async () => {
+  it('the current server migrates a 0.1.0 database and keeps its keys, pool, deployments, runs, schedules and automations working', async () => {
     const home = path.join(scratch, 'home');
     const old = path.join(scratch, 'old');
     await installFrom(registry, old, ['@outpost/server@0.1.0'], home);
@@ -90,6 +101,36 @@ describe.skipIf(!ADMIN_DATABASE_URL)('upgrading from the previous release', () =
     for (let i = 0; i < 3; i++) {
       runs.push(unwrap(await before.call('deploymentsCreateRun', { params: { id: deploymentId }, body: {} })).flowRun);
     }
+    // Runs in more than one state: one cancelled before the upgrade.
+    unwrap(await before.call('flowRunsCancel', { params: { id: runs[2]!.id }, body: {} }));
+    runs[2] = unwrap(await before.call('flowRunsGet', { params: { id: runs[2]!.id } }));
+    expect(runs[2]!.state.type).toBe('CANCELLED');
+    // A schedule whose runs the next server must make: paused here, which deletes the runs it had made.
+    const hourly = unwrap(
+      await before.call('deploymentsUpsert', {
+        body: {
+          flowName: 'hourly',
+          name: 'd',
+          source: 'dir:///never-fetched',
+          entrypoint: 'flow.mjs',
+          workPool: 'upgraded',
+          schedules: [{ cron: '0 * * * *', timezone: 'UTC' }],
+        },
+      }),
+    ).deployment;
+    unwrap(await before.call('deploymentsPause', { params: { id: hourly.id } }));
+    expect(unwrap(await before.call('flowRunsList', { query: { deploymentId: hourly.id } })).items).toEqual([]);
+    // A second key, and an automation that starts a run on an event.
+    const { key: developerKey } = unwrap(await before.call('apiKeysCreate', { body: { name: 'ci-deploys', role: 'developer' } }));
+    unwrap(
+      await before.call('automationsCreate', {
+        body: {
+          name: 'on-upgrade-check',
+          trigger: { type: 'event', match: 'event.kind == "upgrade.checked"' },
+          actions: [{ type: 'run-deployment', deployment: 'nightly/d' }],
+        },
+      }),
+    );
     const sql = postgres(databaseUrl, { max: 1, onnotice: () => {} });
     const [applied] = await sql<{ count: number }[]>`SELECT count(*)::int AS count FROM drizzle.__drizzle_migrations`;
     await stop(oldServer);
@@ -123,5 +164,33 @@ describe.skipIf(!ADMIN_DATABASE_URL)('upgrading from the previous release', () =
     }
     const { flowRun: fresh } = unwrap(await client.call('deploymentsCreateRun', { params: { id: deployment.id }, body: {} }));
     expect(fresh.deploymentId).toBe(deploymentId);
+
+    // The second key works as the role it was given.
+    const developer = new OutpostClient({ baseUrl: url!, token: developerKey });
+    expect(unwrap(await developer.call('whoami', {})).principal.role).toBe('developer');
+
+    // The old schedule, resumed, gets its runs from this server's scheduler: on the hour, ahead of now.
+    unwrap(await client.call('deploymentsResume', { params: { id: hourly.id } }));
+    const scheduled = await poll(async () => {
+      const { items } = unwrap(await client.call('flowRunsList', { query: { deploymentId: hourly.id } }));
+      return items.length > 0 ? items : null;
+    });
+    for (const run of scheduled) {
+      expect(run.state.type).toBe('SCHEDULED');
+      expect(new Date(run.expectedStartTime).getUTCMinutes()).toBe(0);
+      expect(Date.parse(run.expectedStartTime)).toBeGreaterThan(Date.now() - 60_000);
+    }
+
+    // The old automation fires on this server: an event starts a run of nightly/d.
+    unwrap(await client.call('eventsEmit', { body: { events: [{ kind: 'upgrade.checked' }] } }));
+    // Runs not made by a schedule: the three from before, the one made after the upgrade, and the automation's.
+    const unscheduled = async () =>
+      unwrap(await client.call('flowRunsList', { query: { deploymentId } })).items.filter((run) => !run.scheduleId);
+    const fired = await poll(async () => {
+      const items = await unscheduled();
+      return items.length > runs.length + 1 ? items : null;
+    });
+    expect(fired.length).toBe(runs.length + 2);
+    expect(fired.map((run) => run.id)).toEqual(expect.arrayContaining([...runs.map((run) => run.id), fresh.id]));
   }, 240_000);
 });
