@@ -1,4 +1,5 @@
 import { configDefaults, defineConfig } from 'vitest/config';
+import FileTimesReporter from '../scripts/file-times-reporter.mjs';
 
 /**
  * End-to-end files that run alone: they time leases and outages, kill and freeze processes, measure
@@ -29,6 +30,7 @@ const SIDE_BY_SIDE = 3;
 
 export default defineConfig({
   test: {
+    reporters: ['default', new FileTimesReporter()],
     testTimeout: 180_000,
     hookTimeout: 180_000,
     projects: [

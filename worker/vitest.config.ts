@@ -1,7 +1,9 @@
 import { defineConfig } from 'vitest/config';
+import FileTimesReporter from '../scripts/file-times-reporter.mjs';
 
 export default defineConfig({
   test: {
+    reporters: ['default', new FileTimesReporter()],
     include: ['test/**/*.test.ts'],
     testTimeout: 60_000,
     hookTimeout: 60_000,

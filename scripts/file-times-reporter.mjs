@@ -1,0 +1,33 @@
+// A Vitest reporter that prints, once the run ends, how long each test file took, slowest first, so
+// the files that make `npm test` long are visible in every CI log. Used beside the default reporter
+// by every package's vitest.config.ts.
+import { relative } from 'node:path';
+
+/** How many of the slowest files the table lists. */
+const SHOWN = 15;
+
+export default class FileTimesReporter {
+  /** @param {import('vitest/node').Vitest} vitest */
+  onInit(vitest) {
+    this.root = vitest.config.root;
+  }
+
+  /** @param {ReadonlyArray<import('vitest/node').TestModule>} testModules */
+  onTestRunEnd(testModules) {
+    const rows = testModules
+      .map((module) => ({
+        file: relative(this.root ?? process.cwd(), module.moduleId),
+        seconds: module.diagnostic().duration / 1000,
+      }))
+      .sort((a, b) => b.seconds - a.seconds);
+    // A run of one or two files (a developer's) needs no table.
+    if (rows.length < 3) return;
+    const total = rows.reduce((sum, row) => sum + row.seconds, 0);
+    const width = Math.max(...rows.slice(0, SHOWN).map((row) => row.file.length));
+    const lines = rows.slice(0, SHOWN).map((row) => `  ${row.file.padEnd(width)}  ${row.seconds.toFixed(1).padStart(7)} s`);
+    const rest = rows.length > SHOWN ? [`  … and ${rows.length - SHOWN} more files`] : [];
+    process.stdout.write(
+      `\nSlowest test files (${rows.length} files, ${total.toFixed(0)} s of file time in all):\n${[...lines, ...rest].join('\n')}\n`,
+    );
+  }
+}
