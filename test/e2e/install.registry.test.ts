@@ -11,17 +11,17 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync }
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { freePort } from '@outpost/api';
+import type { TestDatabase } from '@outpost/api/testing';
 import { OutpostClient, unwrap } from '@outpost/sdk/client';
-import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRegistry, type TestRegistry } from '../../sdk/test/support/registry.js';
+import { emptyDatabase } from '../support/empty-database.js';
 import { type LocalRegistry, packCurrentRelease, startLocalRegistry } from '../support/local-registry.js';
 import { type Job, processesUnder, type ShellResult, sh, startJob } from '../support/newcomer.js';
 import { repoRoot } from '../support/processes.js';
 
 const README = readFileSync(path.join(repoRoot, 'README.md'), 'utf8');
 const VERSION = (JSON.parse(readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as { version: string }).version;
-const ADMIN_DATABASE_URL = process.env.TEST_DATABASE_URL ?? process.env.DATABASE_URL;
 
 /** The README's "Install" section: each bash block is one terminal, each line one command as typed. */
 function installTerminals(): string[][] {
@@ -66,25 +66,18 @@ function filesUnder(dir: string): string[] {
   return readdirSync(dir, { recursive: true, encoding: 'utf8' });
 }
 
-describe.skipIf(!ADMIN_DATABASE_URL)('the README Install section, from an npm registry only', () => {
+describe('the README Install section, from an npm registry only', () => {
   let scratch: string;
   let npmRegistry: LocalRegistry;
   let ociRegistry: TestRegistry;
   let databaseUrl: string;
-  const database = `outpost_install_${process.pid}_${Date.now()}`;
+  let database: TestDatabase | undefined;
   const jobs: Job[] = [];
 
   beforeAll(async () => {
     scratch = mkdtempSync(path.join(tmpdir(), 'outpost-install-'));
-    const admin = postgres(ADMIN_DATABASE_URL!, { max: 1, onnotice: () => {} });
-    try {
-      await admin.unsafe(`CREATE DATABASE ${database}`);
-    } finally {
-      await admin.end({ timeout: 5 });
-    }
-    const url = new URL(ADMIN_DATABASE_URL!);
-    url.pathname = `/${database}`;
-    databaseUrl = url.toString();
+    database = await emptyDatabase();
+    databaseUrl = database.url;
     const [registry, oci, tarballs] = await Promise.all([
       startLocalRegistry(),
       startRegistry(),
@@ -109,11 +102,7 @@ describe.skipIf(!ADMIN_DATABASE_URL)('the README Install section, from an npm re
     }
     await npmRegistry?.stop();
     await ociRegistry?.stop();
-    if (ADMIN_DATABASE_URL) {
-      const admin = postgres(ADMIN_DATABASE_URL, { max: 1, onnotice: () => {} });
-      await admin.unsafe(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`).catch(() => undefined);
-      await admin.end({ timeout: 5 });
-    }
+    await database?.drop();
     if (scratch) rmSync(scratch, { recursive: true, force: true });
   }, 60_000);
 

@@ -7,14 +7,14 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { freePort } from '@outpost/api';
+import type { TestDatabase } from '@outpost/api/testing';
 import { OutpostClient, unwrap } from '@outpost/sdk/client';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { emptyDatabase } from '../support/empty-database.js';
 import { installFrom, type LocalRegistry, previousRelease, startLocalRegistry } from '../support/local-registry.js';
 import { type Job, startJob } from '../support/newcomer.js';
 import { repoRoot } from '../support/processes.js';
-
-const ADMIN_DATABASE_URL = process.env.TEST_DATABASE_URL ?? process.env.DATABASE_URL;
 
 /** Polls `read` until it returns something, for up to 30 s. */
 async function poll<T>(read: () => Promise<T | null>): Promise<T> {
@@ -36,24 +36,17 @@ async function stop(job: Job): Promise<void> {
   clearTimeout(timer);
 }
 
-describe.skipIf(!ADMIN_DATABASE_URL)('upgrading from the previous release', () => {
+describe('upgrading from the previous release', () => {
   let scratch: string;
   let registry: LocalRegistry;
   let databaseUrl: string;
-  const database = `outpost_upgrade_${process.pid}_${Date.now()}`;
+  let database: TestDatabase | undefined;
   const jobs: Job[] = [];
 
   beforeAll(async () => {
     scratch = mkdtempSync(path.join(tmpdir(), 'outpost-upgrade-'));
-    const admin = postgres(ADMIN_DATABASE_URL!, { max: 1, onnotice: () => {} });
-    try {
-      await admin.unsafe(`CREATE DATABASE ${database}`);
-    } finally {
-      await admin.end({ timeout: 5 });
-    }
-    const url = new URL(ADMIN_DATABASE_URL!);
-    url.pathname = `/${database}`;
-    databaseUrl = url.toString();
+    database = await emptyDatabase();
+    databaseUrl = database.url;
     registry = await startLocalRegistry();
     const release = previousRelease('0.1.0');
     for (const name of ['@outpost/sdk', '@outpost/worker', '@outpost/server', '@outpost/cli']) {
@@ -64,9 +57,7 @@ describe.skipIf(!ADMIN_DATABASE_URL)('upgrading from the previous release', () =
   afterAll(async () => {
     for (const job of jobs.reverse()) await stop(job);
     await registry?.stop();
-    const admin = postgres(ADMIN_DATABASE_URL!, { max: 1, onnotice: () => {} });
-    await admin.unsafe(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`).catch(() => undefined);
-    await admin.end({ timeout: 5 });
+    await database?.drop();
     if (scratch) rmSync(scratch, { recursive: true, force: true });
   }, 60_000);
 

@@ -11,9 +11,9 @@ import { cp, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/pr
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createTestDatabase, type TestDatabase } from '@outpost/api/testing';
-import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ApiProcess, startApiProcess } from '../support/api-process.js';
+import { emptyDatabase } from '../support/empty-database.js';
 import { installFrom, type LocalRegistry, previousRelease, startLocalRegistry } from '../support/local-registry.js';
 import { repoRoot, runCli, type Spawned, spawnCli, watchOutput } from '../support/processes.js';
 
@@ -75,18 +75,6 @@ function startBin(bin: string, args: string[], env: Record<string, string>, cwd:
       await watched.exited;
     },
   };
-}
-
-/** An empty database (no schema, no migrations), as a new installation starts from. */
-async function emptyDatabase(): Promise<TestDatabase> {
-  const db = await createTestDatabase();
-  const sql = postgres(db.url, { max: 1, onnotice: () => {} });
-  try {
-    await sql.unsafe('DROP SCHEMA public CASCADE; DROP SCHEMA IF EXISTS drizzle CASCADE; CREATE SCHEMA public');
-  } finally {
-    await sql.end({ timeout: 5 });
-  }
-  return db;
 }
 
 describe(`version skew between ${PREVIOUS.version} and ${CURRENT}`, () => {
