@@ -342,42 +342,40 @@ export async function startWorker(given: WorkerOptions, hooks: WorkerHooks = {})
   recovery.start();
 
   // Start: the first heartbeat registers the worker and tells it the lease length.
+  /** Ends a start that cannot go on: what started so far stops, and the worker ends `state`. */
+  const endStart = async (state: 'stopped' | 'failed', error: WorkerStartError): Promise<never> => {
+    await recovery.stop();
+    await client.close();
+    await health?.close();
+    setState(state);
+    resolveDone();
+    throw error;
+  };
   let failures = 0;
   let lastWaitLog = 0;
   for (;;) {
-    if (hooks.signal?.aborted) {
-      await recovery.stop();
-      await client.close();
-      await health?.close();
-      setState('stopped');
-      resolveDone();
-      throw new WorkerStartError('worker start aborted');
-    }
+    if (hooks.signal?.aborted) await endStart('stopped', new WorkerStartError('worker start aborted'));
     const result = await heartbeat.beat();
     if (result.ok) break;
     // A server that no longer supports this worker's version says so in one line, with the
     // command that upgrades it: retrying would not change its answer.
     if (failureCode(result) === 'client_too_old') {
-      await recovery.stop();
-      await client.close();
-      await health?.close();
-      setState('failed');
-      resolveDone();
-      throw new WorkerStartError(
-        result.kind === 'http_error' && result.problem?.detail
-          ? result.problem.detail
-          : `this worker (${WORKER_VERSION}) is too old for the API at ${options.apiUrl}: upgrade it with \`npm install -g @outpost/worker\``,
+      await endStart(
+        'failed',
+        new WorkerStartError(
+          result.kind === 'http_error' && result.problem?.detail
+            ? result.problem.detail
+            : `this worker (${WORKER_VERSION}) is too old for the API at ${options.apiUrl}: upgrade it with \`npm install -g @outpost/worker\``,
+        ),
       );
     }
     if (isAccessRefused(result)) {
-      await recovery.stop();
-      await client.close();
-      await health?.close();
-      setState('failed');
-      resolveDone();
-      throw new WorkerStartError(
-        `the API refused the worker: ${describeFailure(result)}`,
-        refusalHint(failureCode(result) === 'unauthenticated', options.pool),
+      await endStart(
+        'failed',
+        new WorkerStartError(
+          `the API refused the worker: ${describeFailure(result)}`,
+          refusalHint(failureCode(result) === 'unauthenticated', options.pool),
+        ),
       );
     }
     failures++;
