@@ -17,7 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRegistry, type TestRegistry } from '../../sdk/test/support/registry.js';
 import { emptyDatabase } from '../support/empty-database.js';
 import { type LocalRegistry, packCurrentRelease, startLocalRegistry } from '../support/local-registry.js';
-import { type Job, processesUnder, type ShellResult, sh, startJob } from '../support/newcomer.js';
+import { type Job, processesUnder, type ShellResult, sh, startJob, stopJob } from '../support/newcomer.js';
 import { repoRoot } from '../support/processes.js';
 
 const README = readFileSync(path.join(repoRoot, 'README.md'), 'utf8');
@@ -92,14 +92,7 @@ describe('the README Install section, from an npm registry only', () => {
   }, 180_000);
 
   afterAll(async () => {
-    for (const job of jobs.reverse()) {
-      const stopped = job.interrupt();
-      const timer = setTimeout(() => {
-        if (job.child.pid && job.child.exitCode === null) process.kill(-job.child.pid, 'SIGKILL');
-      }, 15_000);
-      await stopped.catch(() => undefined);
-      clearTimeout(timer);
-    }
+    for (const job of jobs.reverse()) await stopJob(job);
     await npmRegistry?.stop();
     await ociRegistry?.stop();
     await database?.drop();

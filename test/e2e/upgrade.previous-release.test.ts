@@ -13,28 +13,9 @@ import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { emptyDatabase } from '../support/empty-database.js';
 import { installFrom, type LocalRegistry, previousRelease, startLocalRegistry } from '../support/local-registry.js';
-import { type Job, startJob } from '../support/newcomer.js';
+import { type Job, startJob, stopJob } from '../support/newcomer.js';
 import { repoRoot } from '../support/processes.js';
-
-/** Polls `read` until it returns something, for up to 30 s. */
-async function poll<T>(read: () => Promise<T | null>): Promise<T> {
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    const value = await read();
-    if (value !== null) return value;
-    if (Date.now() > deadline) throw new Error('the condition did not hold within 30 s');
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-}
-
-async function stop(job: Job): Promise<void> {
-  const stopped = job.interrupt();
-  const timer = setTimeout(() => {
-    if (job.child.pid && job.child.exitCode === null) process.kill(-job.child.pid, 'SIGKILL');
-  }, 15_000);
-  await stopped.catch(() => undefined);
-  clearTimeout(timer);
-}
+import { waitFor } from '../support/worker-process.js';
 
 describe('upgrading from the previous release', () => {
   let scratch: string;
@@ -55,7 +36,7 @@ describe('upgrading from the previous release', () => {
   }, 120_000);
 
   afterAll(async () => {
-    for (const job of jobs.reverse()) await stop(job);
+    for (const job of jobs.reverse()) await stopJob(job);
     await registry?.stop();
     await database?.drop();
     if (scratch) rmSync(scratch, { recursive: true, force: true });
@@ -124,7 +105,7 @@ describe('upgrading from the previous release', () => {
     );
     const sql = postgres(databaseUrl, { max: 1, onnotice: () => {} });
     const [applied] = await sql<{ count: number }[]>`SELECT count(*)::int AS count FROM drizzle.__drizzle_migrations`;
-    await stop(oldServer);
+    await stopJob(oldServer);
     jobs.splice(jobs.indexOf(oldServer), 1);
 
     const port = await freePort();
@@ -162,10 +143,14 @@ describe('upgrading from the previous release', () => {
 
     // The old schedule, resumed, gets its runs from this server's scheduler: on the hour, ahead of now.
     unwrap(await client.call('deploymentsResume', { params: { id: hourly.id } }));
-    const scheduled = await poll(async () => {
-      const { items } = unwrap(await client.call('flowRunsList', { query: { deploymentId: hourly.id } }));
-      return items.length > 0 ? items : null;
-    });
+    const scheduled = await waitFor(
+      async () => {
+        const { items } = unwrap(await client.call('flowRunsList', { query: { deploymentId: hourly.id } }));
+        return items.length > 0 ? items : null;
+      },
+      30_000,
+      "the resumed schedule's runs",
+    );
     for (const run of scheduled) {
       expect(run.state.type).toBe('SCHEDULED');
       expect(new Date(run.expectedStartTime).getUTCMinutes()).toBe(0);
@@ -177,10 +162,14 @@ describe('upgrading from the previous release', () => {
     // Runs not made by a schedule: the three from before, the one made after the upgrade, and the automation's.
     const unscheduled = async () =>
       unwrap(await client.call('flowRunsList', { query: { deploymentId } })).items.filter((run) => !run.scheduleId);
-    const fired = await poll(async () => {
-      const items = await unscheduled();
-      return items.length > runs.length + 1 ? items : null;
-    });
+    const fired = await waitFor(
+      async () => {
+        const items = await unscheduled();
+        return items.length > runs.length + 1 ? items : null;
+      },
+      30_000,
+      "the automation's run",
+    );
     expect(fired.length).toBe(runs.length + 2);
     expect(fired.map((run) => run.id)).toEqual(expect.arrayContaining([...runs.map((run) => run.id), fresh.id]));
   }, 240_000);

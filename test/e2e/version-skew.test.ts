@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ApiProcess, startApiProcess } from '../support/api-process.js';
 import { emptyDatabase } from '../support/empty-database.js';
 import { installFrom, type LocalRegistry, previousRelease, startLocalRegistry } from '../support/local-registry.js';
-import { repoRoot, runCli, type Spawned, spawnCli, watchOutput } from '../support/processes.js';
+import { repoRoot, runCli, type Spawned, spawnCli, spawnNode } from '../support/processes.js';
 
 const CURRENT = (JSON.parse(await readFile(join(repoRoot, 'package.json'), 'utf8')) as { version: string }).version;
 const PREVIOUS = previousRelease('0.1.0');
@@ -57,24 +57,6 @@ async function runBin(bin: string, args: string[], env: Record<string, string>, 
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString('utf8')));
   const [code] = (await once(child, 'close')) as [number | null];
   return { code, stdout, stderr, output: stdout + stderr };
-}
-
-/** Starts `bin` as a long-running process (a worker, a server), its output watched. */
-function startBin(bin: string, args: string[], env: Record<string, string>, cwd: string): Spawned {
-  const child = spawn(process.execPath, [bin, ...args], {
-    cwd,
-    env: { PATH: process.env.PATH ?? '', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const watched = watchOutput(child);
-  return {
-    ...watched,
-    async stop(signal = 'SIGTERM') {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      child.kill(signal);
-      await watched.exited;
-    },
-  };
 }
 
 describe(`version skew between ${PREVIOUS.version} and ${CURRENT}`, () => {
@@ -126,7 +108,7 @@ describe(`version skew between ${PREVIOUS.version} and ${CURRENT}`, () => {
     expect(deployed.output).toMatch(/registered skew\/default/);
     expect(deployed.code).toBe(0);
 
-    const worker = startBin(
+    const worker = spawnNode(
       bin('@outpost/worker/bin/outpost-worker.js'),
       [
         'start',
@@ -185,7 +167,7 @@ describe(`version skew between ${PREVIOUS.version} and ${CURRENT}`, () => {
   it(`runs this checkout's CLI and worker against the ${PREVIOUS.version} server: whoami, deploy, and a run to COMPLETED`, async () => {
     const db = await emptyDatabase();
     databases.push(db);
-    const old = startBin(
+    const old = spawnNode(
       bin('@outpost/server/bin/outpost-server.js'),
       ['start', '--host', '127.0.0.1', '--port', '0'],
       { HOME: home, DATABASE_URL: db.url, OUTPOST_LOG_LEVEL: 'info' },

@@ -93,6 +93,16 @@ export function startJob(line: string, cwd: string, env: NodeJS.ProcessEnv, user
   };
 }
 
+/** Ctrl-C to a job, and SIGKILL to its process group if it has not ended 15 s later (a test's clean-up). */
+export async function stopJob(job: Job): Promise<void> {
+  const stopped = job.interrupt();
+  const timer = setTimeout(() => {
+    if (job.child.pid && job.child.exitCode === null) process.kill(-job.child.pid, 'SIGKILL');
+  }, 15_000);
+  await stopped.catch(() => undefined);
+  clearTimeout(timer);
+}
+
 /**
  * Processes whose working directory or command line lies under `dir` (the clone, the project):
  * after Ctrl-C none may be left, Postgres and flow processes included.

@@ -65,9 +65,14 @@ export function watchOutput(child: ChildProcess): Omit<Spawned, 'stop'> {
 
 /** Starts the `outpost` CLI as a real child process with the given environment. */
 export function spawnCli(args: string[], env: Record<string, string>, cwd = repoRoot): Spawned {
-  const child = spawn(process.execPath, [cliPath, ...args], {
+  return spawnNode(cliPath, args, { HOME: process.env.HOME ?? '', ...env }, cwd);
+}
+
+/** Starts `script` with this Node as a real child process: only PATH and `env` in its environment, its output watched. */
+export function spawnNode(script: string, args: string[], env: Record<string, string>, cwd: string): Spawned {
+  const child = spawn(process.execPath, [script, ...args], {
     cwd,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
+    env: { PATH: process.env.PATH ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const watched = watchOutput(child);
