@@ -37,6 +37,8 @@ export {
   DoneMessage,
   GetWaitBody,
   LogMessage,
+  PreloadedMessage,
+  PreloadMessage,
   ReadyMessage,
   ReplayBody,
   ReplyMessage,

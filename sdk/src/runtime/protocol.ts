@@ -91,7 +91,22 @@ export const RpcPendingMessage = z.strictObject({ t: z.literal('rpcPending'), id
 export type RpcPendingMessage = z.infer<typeof RpcPendingMessage>;
 export const RPC_PENDING_INTERVAL_MS = 30_000;
 
-export const WorkerToRunnerMessage = z.union([StartMessage, ReplyMessage, CancelMessage, TaskAckMessage, RpcPendingMessage]);
+/**
+ * Warm start: import the bundle's `entry` now, from `cwd`, before any run is handed over. The process
+ * has only the variables every run of the worker shares; the run's own arrive later with `start`,
+ * whose `entry` must be this one (docs/runtime-protocol.md, "Warm starts").
+ */
+export const PreloadMessage = z.strictObject({ t: z.literal('preload'), entry: z.string().min(1), cwd: z.string().min(1) });
+export type PreloadMessage = z.infer<typeof PreloadMessage>;
+
+export const WorkerToRunnerMessage = z.union([
+  StartMessage,
+  ReplyMessage,
+  CancelMessage,
+  TaskAckMessage,
+  RpcPendingMessage,
+  PreloadMessage,
+]);
 export type WorkerToRunnerMessage = z.infer<typeof WorkerToRunnerMessage>;
 
 /**
@@ -236,6 +251,27 @@ export const ReadyMessage = z.strictObject({ t: z.literal('ready') });
 export const DoneMessage = z.strictObject({ t: z.literal('done'), stateType: ProposedState.shape.type });
 export type DoneMessage = z.infer<typeof DoneMessage>;
 
+/**
+ * The answer to `preload`: whether the bundle imported, and which variables its import read (only
+ * names, never values), so the worker can tell whether the run's own variables would have changed
+ * what the import saw. `envListed`: the import listed the whole environment (`{ ...process.env }`).
+ */
+export const PreloadedMessage = z.strictObject({
+  t: z.literal('preloaded'),
+  ok: z.boolean(),
+  envReads: z.array(z.string()),
+  envListed: z.boolean(),
+  error: z.string().optional(),
+});
+export type PreloadedMessage = z.infer<typeof PreloadedMessage>;
+
 /** Flow process → worker. */
-export const RunnerToWorkerMessage = z.union([ReadyMessage, LogMessage, TaskEventMessage, RpcRequest, DoneMessage]);
+export const RunnerToWorkerMessage = z.union([
+  ReadyMessage,
+  LogMessage,
+  TaskEventMessage,
+  RpcRequest,
+  DoneMessage,
+  PreloadedMessage,
+]);
 export type RunnerToWorkerMessage = z.infer<typeof RunnerToWorkerMessage>;
