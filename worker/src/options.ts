@@ -90,6 +90,11 @@ const RawOptions = z.strictObject({
   /** --prestart / OUTPOST_WORKER_PRESTART: flow processes kept started and waiting, to cut start latency. */
   prestart: z.coerce.number().int().min(0).max(32),
   /**
+   * --warm / OUTPOST_WORKER_WARM: flow processes kept with a deployment's bundle already imported,
+   * one per deployment version that ran last (docs/scaling.md, "Start latency"). 0 turns warm starts off.
+   */
+  warm: z.coerce.number().int().min(0).max(32),
+  /**
    * --allow-source (repeatable) / OUTPOST_WORKER_ALLOW_SOURCES (comma-separated): source prefixes this
    * worker runs code from, e.g. `oci://registry.internal:5000/acme/`; any source when none is given.
    */
@@ -320,6 +325,7 @@ const SOURCES: Record<string, string> = {
   secretsTimeoutMs: 'OUTPOST_WORKER_SECRETS_TIMEOUT',
   resultStorage: '--result-storage',
   prestart: '--prestart',
+  warm: '--warm',
   allowSources: '--allow-source',
   healthPort: '--health-port',
   healthHost: '--health-host',
@@ -369,6 +375,7 @@ const FLAGS = {
   'secrets-order': { type: 'string' },
   'result-storage': { type: 'string' },
   prestart: { type: 'string' },
+  warm: { type: 'string' },
   'allow-source': { type: 'string', multiple: true },
   'trust-key': { type: 'string', multiple: true },
   'health-port': { type: 'string' },
@@ -406,6 +413,7 @@ const DEFAULTS = {
   drainGrace: '30s',
   cancelGrace: '10s',
   prestart: '2',
+  warm: '0',
   healthHost: '127.0.0.1',
   sensors: '1',
   triggers: '4',
@@ -438,6 +446,9 @@ export const OPTIONS_HELP = `Usage: outpost worker start --pool <name> [options]
   --result-storage <url>      file:///dir or s3://bucket/prefix?endpoint=…&region=…
                               (default: file://~/.local/share/outpost/results)
   --prestart <n>              flow processes kept started, waiting for a run (default: ${DEFAULTS.prestart})
+  --warm <n>                  flow processes kept with a recent deployment's code already imported, so its
+                              next run starts at once; its module top level must not read the run's
+                              variables (default: ${DEFAULTS.warm}, off)
   --allow-source <prefix>     run code only from sources starting with this, repeatable (default: any)
   --trust-key <file>          run only deployments signed by this Ed25519 public key (outpost deploy-keys
                               create), repeatable for a rotation; env OUTPOST_TRUST_KEYS, comma-separated
@@ -524,6 +535,7 @@ export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv = p
     secretsTimeoutMs: env.OUTPOST_WORKER_SECRETS_TIMEOUT ?? '10s',
     resultStorage: flag('result-storage') ?? env.OUTPOST_WORKER_RESULT_STORAGE ?? pathToFileURL(dirs.resultsDir).href,
     prestart: flag('prestart') ?? env.OUTPOST_WORKER_PRESTART ?? DEFAULTS.prestart,
+    warm: flag('warm') ?? env.OUTPOST_WORKER_WARM ?? DEFAULTS.warm,
     allowSources: list('allow-source').length > 0 ? list('allow-source') : envList('OUTPOST_WORKER_ALLOW_SOURCES'),
     healthPort: nonEmpty(flag('health-port') ?? env.OUTPOST_WORKER_HEALTH_PORT),
     healthHost: flag('health-host') ?? env.OUTPOST_WORKER_HEALTH_HOST ?? DEFAULTS.healthHost,

@@ -400,6 +400,7 @@ export async function startWorker(given: WorkerOptions, hooks: WorkerHooks = {})
       cpus: options.resources?.cpus ?? null,
       queues: options.queues,
       prestart: options.prestart,
+      warm: options.warm,
       resultStorage: `${storage.protocol}//${storage.host}${storage.pathname}`,
       secretSources: options.secretsOrder,
       allowSources: options.allowSources.length > 0 ? options.allowSources : 'any',

@@ -1,4 +1,5 @@
 export { type BuildBundleOptions, buildBundle } from './build.js';
+export { holdCacheEntry } from './cache.js';
 export { type RegistryCredentials, resolveRegistryCredentials } from './credentials.js';
 export { BundleError, type BundleErrorCode } from './errors.js';
 export { type ResolveGitRefOptions, resolveGitRef } from './git-resolve.js';

@@ -26,7 +26,10 @@ import { type RunTracingHook, setRunTracingHook } from './tracing-hook.js';
 class PreStartListener {
   cancelReason: string | null = null;
   readonly started: Promise<StartFields>;
+  /** A warm start's `preload`, if the worker sends one before `start`. */
+  readonly preload: Promise<Preload>;
   private onStart!: (raw: unknown) => void;
+  private onPreload!: (raw: unknown) => void;
 
   constructor(private readonly port: NodeJS.Process) {
     this.started = new Promise((resolve, reject) => {
@@ -36,12 +39,23 @@ class PreStartListener {
         else reject(new Error(`malformed start message: ${checked.message}`));
       };
     });
+    this.preload = new Promise((resolve, reject) => {
+      this.onPreload = (raw) => {
+        const { entry, cwd } = raw as { entry?: unknown; cwd?: unknown };
+        if (typeof entry === 'string' && entry !== '' && typeof cwd === 'string' && cwd !== '') resolve({ entry, cwd });
+        else reject(new Error('malformed preload message: it needs an entry and a cwd'));
+      };
+    });
+    // Neither is awaited until the worker speaks; a malformed one is reported where it is awaited.
+    this.started.catch(() => {});
+    this.preload.catch(() => {});
     port.on('message', this.listener);
   }
 
   private readonly listener = (message: unknown): void => {
     const t = (message as { t?: unknown } | null)?.t;
     if (t === 'start') this.onStart(message);
+    else if (t === 'preload') this.onPreload(message);
     else if (t === 'taskAck') recordTaskAck(this.port, message);
     else if (t === 'cancel') {
       const reason = (message as { reason?: unknown }).reason;
@@ -51,6 +65,59 @@ class PreStartListener {
 
   close(): void {
     this.port.off('message', this.listener);
+  }
+}
+
+interface Preload {
+  entry: string;
+  cwd: string;
+}
+
+/**
+ * A warm start's import: the bundle is imported before its run is handed over, with only the
+ * variables every run of the worker shares. What the import reads of `process.env` is recorded by
+ * name (never by value) while it runs: a variable the run will set, read now, would have been seen
+ * unset, so the worker gives such a run a fresh process instead (docs/runtime-protocol.md).
+ */
+async function preloadBundle(
+  preload: Preload,
+): Promise<{ t: 'preloaded'; ok: boolean; envReads: string[]; envListed: boolean; error?: string }> {
+  process.chdir(preload.cwd);
+  const env = process.env;
+  const reads = new Set<string>();
+  let listed = false;
+  let watching = true;
+  const noteRead = (key: string | symbol) => {
+    if (watching && typeof key === 'string') reads.add(key);
+  };
+  // A module that keeps `process.env` keeps this proxy: it forwards to the real environment, which
+  // the run's variables are written to at hand-over, and records nothing after the import.
+  process.env = new Proxy(env, {
+    get(target, key) {
+      noteRead(key);
+      return Reflect.get(target, key);
+    },
+    has(target, key) {
+      noteRead(key);
+      return Reflect.has(target, key);
+    },
+    getOwnPropertyDescriptor(target, key) {
+      noteRead(key);
+      return Reflect.getOwnPropertyDescriptor(target, key);
+    },
+    ownKeys(target) {
+      if (watching) listed = true;
+      return Reflect.ownKeys(target);
+    },
+  });
+  try {
+    await import(pathToFileURL(preload.entry).href);
+    return { t: 'preloaded', ok: true, envReads: [...reads], envListed: listed };
+  } catch (thrown) {
+    return { t: 'preloaded', ok: false, envReads: [...reads], envListed: listed, error: describeError(toError(thrown)) };
+  } finally {
+    watching = false;
+    process.env = env;
   }
 }
 
@@ -118,13 +185,27 @@ async function main(): Promise<number> {
 
   const worker = new PreStartListener(process);
   await flush({ t: 'ready' });
+  const first = await Promise.race([worker.started.then(() => null), worker.preload]);
+  let preloaded: string | null = null;
+  if (first !== null) {
+    const answer = await preloadBundle(first);
+    await flush(answer);
+    // The worker gives this process no run; it starts the next one afresh, which reports why.
+    if (!answer.ok) return 0;
+    preloaded = first.entry;
+  }
   const start = await worker.started;
   // A flow process the worker started ahead of its run learns the run's environment only now.
   if (start.cwd !== undefined) process.chdir(start.cwd);
   if (start.env !== undefined) Object.assign(process.env, start.env);
   await startTracing(start.run as StartMessage['run']);
 
-  if (worker.cancelReason === null) {
+  if (preloaded !== null && preloaded !== start.entry) {
+    worker.close();
+    await finishWithoutFlow('FAILED', `this flow process imported ${preloaded} ahead of the run, not ${start.entry}`);
+    return 0;
+  }
+  if (worker.cancelReason === null && preloaded === null) {
     try {
       await import(pathToFileURL(start.entry).href);
     } catch (thrown) {

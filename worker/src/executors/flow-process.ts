@@ -3,7 +3,7 @@ import { createRequire } from 'node:module';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { killGroup, liveGroupMembers, terminateGroup, waitForGroupExit } from '../process-group.js';
-import type { ParentMessage } from './messages.js';
+import { type ParentMessage, PreloadedMessage } from './messages.js';
 
 /** The file behind `@outpost/sdk/runner`: the program every flow process runs. */
 export function runnerPath(): string {
@@ -55,6 +55,11 @@ export class FlowProcess {
   private exitInfo: ExitInfo | null = null;
   private handlers: FlowProcessHandlers | null = null;
   private sawReady = false;
+  /** True once the runner says `ready`; false if it exits first. */
+  private readonly saidReady: Promise<boolean>;
+  private onReady!: () => void;
+  /** A warm start's answer to `preload`, kept apart from the run's messages. */
+  private onPreloaded: ((answer: PreloadedMessage) => void) | null = null;
   private buffered: BufferedEvent[] = [];
   private dropped = 0;
 
@@ -67,6 +72,10 @@ export class FlowProcess {
         this.exitInfo = { code, signal };
         resolve(this.exitInfo);
       });
+    });
+    this.saidReady = new Promise<boolean>((resolve) => {
+      this.onReady = () => resolve(true);
+      void this.exited.then(() => resolve(false));
     });
     const closes: Promise<void>[] = [];
     for (const stream of ['stdout', 'stderr'] as const) {
@@ -100,8 +109,37 @@ export class FlowProcess {
     return this.sawReady;
   }
 
+  /**
+   * Asks the runner to import the bundle now, before a run is handed over (a warm start). Resolves
+   * with its answer, or null if the process exits (or the channel closes) first. The answer is not
+   * one of the run's messages: it never reaches the handlers.
+   */
+  async preload(entry: string, cwd: string): Promise<PreloadedMessage | null> {
+    // The runner listens from before its `ready`; a message sent earlier could be lost.
+    if (!(await this.saidReady)) return null;
+    const answer = new Promise<PreloadedMessage | null>((resolve) => {
+      this.onPreloaded = resolve;
+      void this.exited.then(() => resolve(null));
+    });
+    if (!this.send({ t: 'preload', entry, cwd })) return null;
+    return answer;
+  }
+
   private emit(event: BufferedEvent): void {
-    if (event.kind === 'message' && (event.message as { t?: unknown } | null)?.t === 'ready') this.sawReady = true;
+    // An answer nobody asked for (a flow calling process.send itself) goes where the run's messages go.
+    if (event.kind === 'message' && this.onPreloaded && (event.message as { t?: unknown } | null)?.t === 'preloaded') {
+      const parsed = PreloadedMessage.safeParse(event.message);
+      if (parsed.success) {
+        const answered = this.onPreloaded;
+        this.onPreloaded = null;
+        answered(parsed.data);
+        return;
+      }
+    }
+    if (event.kind === 'message' && (event.message as { t?: unknown } | null)?.t === 'ready') {
+      this.sawReady = true;
+      this.onReady();
+    }
     if (this.handlers) this.deliver(this.handlers, event);
     else if (this.buffered.length < MAX_BUFFERED_EVENTS) this.buffered.push(event);
     else this.dropped++;

@@ -1,6 +1,6 @@
 import type { ClaimedRun } from '@outpost/sdk/contracts';
 import type { RpcError, StartMessage, WorkerToRunnerMessage } from '@outpost/sdk/runtime';
-import { RpcRequest, RunnerToWorkerMessage } from '@outpost/sdk/runtime';
+import { PreloadedMessage, RpcRequest, RunnerToWorkerMessage } from '@outpost/sdk/runtime';
 
 /*
  * The runtime protocol (docs/runtime-protocol.md) is defined once, by the SDK runtime. Customer code
@@ -8,7 +8,7 @@ import { RpcRequest, RunnerToWorkerMessage } from '@outpost/sdk/runtime';
  * those schemas before acting on it; anything else is ignored with a warning.
  */
 
-export { RpcRequest, RunnerToWorkerMessage as ChildMessage };
+export { PreloadedMessage, RpcRequest, RunnerToWorkerMessage as ChildMessage };
 export type RpcRequestMessage = RpcRequest;
 export type RpcErrorBody = RpcError;
 /** Worker → flow process. */

@@ -5,6 +5,8 @@ import type { WorkerOptions } from '../options.js';
 import { parentWatchExecArgv } from '../parent-watch-argv.js';
 import { resultStorageExecArgv } from '../results/exec-argv.js';
 import { RunnerPool } from '../runner-pool.js';
+import { holdBundle } from '../sources/pull.js';
+import { WarmPool } from '../warm-pool.js';
 import {
   type AdoptedAttempt,
   type Attempt,
@@ -40,6 +42,8 @@ export class ProcessExecutor implements Executor {
   private readonly execArgv: string[];
   /** Flow processes started ahead of need; null when `--prestart 0`. */
   private readonly pool: RunnerPool | null;
+  /** Flow processes with a deployment version's bundle already imported; null when `--warm 0`. */
+  private readonly warm: WarmPool | null;
   private readonly live = new Set<string>();
 
   constructor(settings: ExecutorContext) {
@@ -59,6 +63,18 @@ export class ProcessExecutor implements Executor {
             logger: settings.logger,
           })
         : null;
+    this.warm =
+      settings.options.warm > 0
+        ? new WarmPool({
+            size: settings.options.warm,
+            obtain: () =>
+              Promise.resolve(this.pool?.take() ?? null).then(
+                (proc) =>
+                  proc ?? FlowProcess.start({ script: this.runner, execArgv: this.execArgv, cwd: tmpdir(), env: this.baseEnv }),
+              ),
+            logger: settings.logger,
+          })
+        : null;
   }
 
   open(): void {
@@ -66,7 +82,7 @@ export class ProcessExecutor implements Executor {
   }
 
   async close(): Promise<void> {
-    await this.pool?.stop();
+    await Promise.all([this.pool?.stop(), this.warm?.stop()]);
   }
 
   async adopt(): Promise<AdoptedAttempt[]> {
@@ -86,10 +102,26 @@ export class ProcessExecutor implements Executor {
         if (isReadyMessage(raw)) ready();
       },
     };
-    // A pre-started process gets the run's variables with `start`; one that needs them at process start is spawned afresh.
-    const pooled = canApplyAtStart(run.jobEnv) ? (this.pool?.take() ?? null) : null;
+    // A pre-started (or warm) process gets the run's variables with `start`; one that needs them at process start is spawned afresh.
+    const late = canApplyAtStart(run.jobEnv);
+    const version = late && this.warm ? warmKeyOf(run) : null;
+    let pooled: FlowProcess | null = null;
+    let warm = false;
     let proc: FlowProcess;
     try {
+      if (version !== null && this.warm) {
+        const taken = await this.warm.take(version, run.runEnv);
+        if (taken.kind === 'warm') {
+          pooled = taken.proc;
+          warm = true;
+        } else if (taken.reason !== null) {
+          sink.note(
+            'warning',
+            `this run starts in a fresh process, not a warm one: ${taken.reason} (docs/runtime-protocol.md, "Warm starts")`,
+          );
+        }
+      }
+      if (late) pooled ??= this.pool?.take() ?? null;
       if (pooled) {
         proc = pooled;
         pooled.attach(handlers);
@@ -109,11 +141,16 @@ export class ProcessExecutor implements Executor {
     this.logger
       .child({ runId: run.runId, attempt: run.attempt })
       .info(
-        { pid: proc.pid, digest: run.bundle.digest, commit: run.bundle.commit, prestarted: pooled !== null },
+        { pid: proc.pid, digest: run.bundle.digest, commit: run.bundle.commit, prestarted: pooled !== null, warm },
         'flow process started',
       );
     const attempt = new ProcessAttempt(run, proc, this.options, () => this.live.delete(key));
-    void this.handOver(run, proc, readyPromise, { sink, stopped, pooled: pooled !== null });
+    void this.handOver(run, proc, readyPromise, { sink, stopped, pooled: pooled !== null }).then(() => {
+      // After the hand-over, off its path: this version runs here, so its next run may find its code imported.
+      if (version === null || !this.warm || stopped.aborted) return;
+      const release = holdBundle(run.bundle);
+      if (release) setImmediate(() => this.warm?.warm({ key: version, entry: run.bundle.entry, dir: run.bundle.dir, release }));
+    });
     return attempt;
   }
 
@@ -199,4 +236,14 @@ class ProcessAttempt implements Attempt {
 /** The default executor: a process group per attempt on this machine. */
 export function createProcessExecutor(context: ExecutorContext): Executor {
   return new ProcessExecutor(context);
+}
+
+/**
+ * The version of a run's code a warm process may be kept for: its deployment, the bundle's pinned
+ * digest or commit, and its entry module. Null for a `dir:///` source, whose files may change.
+ */
+export function warmKeyOf(run: PreparedRun): string | null {
+  const pinned = run.bundle.digest ?? (run.bundle.commit !== undefined ? `git:${run.bundle.commit}` : null);
+  if (pinned === null) return null;
+  return JSON.stringify([run.claimed.deployment.id, pinned, run.bundle.entry]);
 }

@@ -1,5 +1,13 @@
-import { isGitSource, parseSource, pullBundle, resolveBundleEntrypoint, resolveRegistryCredentials } from '@outpost/sdk/bundle';
+import {
+  holdCacheEntry,
+  isGitSource,
+  parseSource,
+  pullBundle,
+  resolveBundleEntrypoint,
+  resolveRegistryCredentials,
+} from '@outpost/sdk/bundle';
 import { fetchGitBundle } from './git.js';
+import { holdTree } from './git-cache-prune.js';
 
 export interface FetchedBundle {
   /** Directory holding the bundle's files; the flow process runs with it as cwd and as `OUTPOST_BUNDLE_DIR`. */
@@ -43,4 +51,14 @@ export async function fetchBundle(source: string, entrypoint: string, options: F
     release?.();
     throw error;
   }
+}
+
+/**
+ * Another hold on a fetched bundle's files, for a process that will run it later (a warm start):
+ * null for a `dir:///` source, whose files are not pinned by content and may change under it.
+ */
+export function holdBundle(bundle: FetchedBundle): (() => void) | null {
+  if (bundle.digest !== null) return holdCacheEntry(bundle.dir);
+  if (bundle.commit !== undefined) return holdTree(bundle.dir);
+  return null;
 }

@@ -91,8 +91,11 @@ export class FakeApi {
     name?: string;
     signature?: string | null;
     parameters?: Record<string, unknown>;
+    /** The deployment's id (a new one when not given): runs of one deployment share it. */
+    deploymentId?: string;
   }): string {
     const id = randomUUID();
+    const deploymentId = deployment.deploymentId ?? randomUUID();
     const now = new Date().toISOString();
     const claimed: ClaimedRun = {
       flowRun: {
@@ -100,7 +103,7 @@ export class FakeApi {
         name: `run-${id.slice(0, 8)}`,
         flowId: randomUUID(),
         flowName: deployment.flowName,
-        deploymentId: randomUUID(),
+        deploymentId,
         deploymentName: deployment.name ?? 'test',
         workPool: 'default',
         workQueue: 'default',
@@ -119,7 +122,7 @@ export class FakeApi {
         updatedAt: now,
       },
       deployment: {
-        id: randomUUID(),
+        id: deploymentId,
         name: deployment.name ?? 'test',
         flowName: deployment.flowName,
         source: deployment.source,
