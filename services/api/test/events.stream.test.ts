@@ -130,6 +130,31 @@ describe('the event hub', () => {
     }
   });
 
+  test('a change arriving while nothing is being read is written at once, not after the batch window', async () => {
+    const deployment = await deploy(owner, { flowName: 'leading-edge', name: 'd' });
+    // Created before the hub has a stream for the workspace, so their own announcements are ignored.
+    const first = await createRun(owner, deployment.id);
+    const second = await createRun(owner, deployment.id);
+    const notifier = new RunNotifier(server.databaseUrl, createLogger('silent'));
+    await notifier.start();
+    // A window far longer than the waits below: only a read at the change's arrival can pass.
+    const hub = new RunEventHub(server.sql, notifier, createLogger('silent'), { flushMs: 600_000 });
+    const announce = (runId: string) => server.sql`SELECT pg_notify('outpost_run_events', ${`${server.workspaceId}:${runId}`})`;
+    try {
+      const reader = new EventReader(hub.open(server.workspaceId, new AbortController().signal));
+      await reader.waitForComment('connected');
+      await announce(first.id);
+      expect(await reader.waitFor<FlowRun>((r) => r.id === first.id)).toMatchObject({ id: first.id });
+      // The first read is over; a later lone change is read at once too, not held for the window.
+      await announce(second.id);
+      expect(await reader.waitFor<FlowRun>((r) => r.id === second.id)).toMatchObject({ id: second.id });
+      expect((reader.events as FlowRun[]).map((r) => r.id)).toEqual([first.id, second.id]);
+    } finally {
+      hub.close();
+      await notifier.close();
+    }
+  }, 30_000);
+
   test('after the listener reconnects every stream is ended, so clients re-read what they missed', async () => {
     const notifier = new RunNotifier(server.databaseUrl, createLogger('silent'));
     await notifier.start();

@@ -7,7 +7,11 @@ import type { RunChangeListener, RunNotifier } from './run-notifier.js';
 export interface RunEventHubOptions {
   /** A comment line this often keeps proxies from closing idle streams. @default 15000 */
   pingMs?: number;
-  /** Changes arriving within this long are read together, one query per workspace. @default 25 */
+  /**
+   * A change arriving while nothing is being read is read at once; changes arriving while a read is
+   * in flight wait for it and are read together, one query per workspace, no sooner than this long
+   * after that read started. @default 25
+   */
   flushMs?: number;
   /** A client this many bytes behind is disconnected; it reconnects and re-reads. @default 1048576 */
   maxBehindBytes?: number;
@@ -24,15 +28,21 @@ const encoder = new TextEncoder();
 /**
  * Fans flow-run changes out to the Server-Sent Event streams of this API process. The process's
  * one LISTEN connection (RunNotifier) reports `(workspace, run)` pairs; changes for workspaces
- * with open streams are batched for a moment, re-read scoped to their workspace, and written to
- * that workspace's streams only. Events are hints: when the listener reconnects, every stream is
- * ended so its client reconnects and re-reads what it shows.
+ * with open streams are re-read scoped to their workspace and written to that workspace's streams
+ * only. A change arriving when nothing is being read is read at once (a lone change, such as a run's
+ * end, reaches its streams one read after its NOTIFY); changes arriving during a read are batched
+ * into the next one, so a burst costs one query per workspace per batch and at most one read is in
+ * flight. Events are hints: when the listener reconnects, every stream is ended so its client
+ * reconnects and re-reads what it shows.
  */
 export class RunEventHub implements RunChangeListener {
   readonly #streams = new Map<string, Set<Subscriber>>();
   #pending = new Map<string, Set<string>>();
-  #flushTimer: NodeJS.Timeout | null = null;
+  /** Cancels the scheduled read, when there is one: at once (an immediate) or after a read just done (a timeout). */
+  #cancelScheduled: (() => void) | null = null;
   #flushing: Promise<void> | null = null;
+  /** When the last read started (performance.now()), to space reads of a burst by flushMs. */
+  #lastFlushStart = Number.NEGATIVE_INFINITY;
   #pingTimer: NodeJS.Timeout | null = null;
   #closed = false;
   readonly #unlisten: () => void;
@@ -133,8 +143,7 @@ export class RunEventHub implements RunChangeListener {
     if (this.#closed) return;
     this.#closed = true;
     this.#unlisten();
-    if (this.#flushTimer) clearTimeout(this.#flushTimer);
-    this.#flushTimer = null;
+    this.#cancelScheduledFlush();
     this.#pending.clear();
     this.resync();
     this.#stopPing();
@@ -169,15 +178,43 @@ export class RunEventHub implements RunChangeListener {
     for (const set of [...this.#streams.values()]) for (const sub of [...set]) sub.write(': ping\n\n');
   }
 
+  /**
+   * Reads the pending changes at once unless a read is scheduled or in flight; the end of a read
+   * in flight schedules the next one (#readAfter).
+   */
   #scheduleFlush(): void {
-    if (this.#flushTimer || this.#flushing || this.#closed) return;
-    this.#flushTimer = setTimeout(() => {
-      this.#flushTimer = null;
-      this.#flushing = this.#flush().finally(() => {
-        this.#flushing = null;
-        if (this.#pending.size > 0) this.#scheduleFlush();
-      });
-    }, this.#flushMs);
+    if (this.#cancelScheduled || this.#flushing || this.#closed) return;
+    // An immediate, not a direct call: the notifications of the current I/O turn join this read.
+    const immediate = setImmediate(() => this.#startFlush());
+    this.#cancelScheduled = () => clearImmediate(immediate);
+  }
+
+  /** After a read: what arrived during it is read no sooner than flushMs after that read started. */
+  #readAfter(): void {
+    if (this.#cancelScheduled || this.#closed || this.#pending.size === 0) return;
+    const wait = this.#lastFlushStart + this.#flushMs - performance.now();
+    if (wait > 0) {
+      const timeout = setTimeout(() => this.#startFlush(), wait);
+      this.#cancelScheduled = () => clearTimeout(timeout);
+    } else {
+      const immediate = setImmediate(() => this.#startFlush());
+      this.#cancelScheduled = () => clearImmediate(immediate);
+    }
+  }
+
+  #startFlush(): void {
+    this.#cancelScheduled = null;
+    if (this.#closed) return;
+    this.#lastFlushStart = performance.now();
+    this.#flushing = this.#flush().finally(() => {
+      this.#flushing = null;
+      this.#readAfter();
+    });
+  }
+
+  #cancelScheduledFlush(): void {
+    this.#cancelScheduled?.();
+    this.#cancelScheduled = null;
   }
 
   async #flush(): Promise<void> {
