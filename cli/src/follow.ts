@@ -5,6 +5,8 @@ import type { Api } from './api.js';
 import { shortTime } from './output.js';
 
 const PAGE = 1000;
+/** How long after a dropped event stream following opens it again (polling goes on meanwhile). */
+const RECONNECT_MS = 1000;
 
 export interface FollowOptions {
   /** Keep reading until the run is terminal and every log line is read. */
@@ -17,7 +19,7 @@ export interface FollowOptions {
   onRun?(run: FlowRun): void | Promise<void>;
   /** Aborting stops following at the next poll. */
   signal?: AbortSignal;
-  /** @default 500 */
+  /** The longest wait between two polls; a change of the run on the event stream ends a wait early. @default 500 */
   pollMs?: number;
 }
 
@@ -26,9 +28,32 @@ export type FollowResult = { kind: 'done'; run: FlowRun | null } | { kind: 'inte
 /**
  * Prints a run's logs in order. Following polls logs by cursor and the run's state; once the state
  * is terminal it drains what is left (the worker flushes a run's logs before proposing its
- * terminal state, so lines written before the end are already stored by then).
+ * terminal state, so lines written before the end are already stored by then). While it waits,
+ * the workspace's flow-run event stream is open: a change of this run polls at once, so its end is
+ * seen when it happens rather than at the next poll; without the stream (an older server, a drop)
+ * the poll every `pollMs` goes on alone. The stream is closed when following ends.
  */
 export async function followLogs(api: Api, runId: string, options: FollowOptions): Promise<FollowResult> {
+  const waker = new Waker();
+  const stop = new AbortController();
+  let events: Promise<void> | null = null;
+  try {
+    return await poll(api, runId, options, (ms) => {
+      events ??= wakeOnRunEvents(api, runId, waker, stop.signal);
+      return waker.wait(ms, options.signal);
+    });
+  } finally {
+    stop.abort();
+    await events;
+  }
+}
+
+async function poll(
+  api: Api,
+  runId: string,
+  options: FollowOptions,
+  wait: (ms: number) => Promise<boolean>,
+): Promise<FollowResult> {
   let cursor: string | undefined;
   let terminal: FlowRun | null = null;
   const pollMs = options.pollMs ?? 500;
@@ -52,10 +77,97 @@ export async function followLogs(api: Api, runId: string, options: FollowOptions
       terminal = run;
       continue;
     }
+    if (!(await wait(pollMs))) return { kind: 'interrupted' };
+  }
+}
+
+/** Ends a wait between two polls early. A wake while no one waits ends the next wait at once. */
+class Waker {
+  #woken = false;
+  #wake: (() => void) | null = null;
+
+  wake(): void {
+    this.#woken = true;
+    this.#wake?.();
+  }
+
+  /** Resolves true after `ms` or at a wake, false when `signal` aborts. */
+  wait(ms: number, signal?: AbortSignal): Promise<boolean> {
+    if (signal?.aborted) return Promise.resolve(false);
+    if (this.#woken) {
+      this.#woken = false;
+      return Promise.resolve(true);
+    }
+    return new Promise((resolve) => {
+      const finish = (ok: boolean) => {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', aborted);
+        this.#wake = null;
+        this.#woken = false;
+        resolve(ok);
+      };
+      const aborted = () => finish(false);
+      const timer = setTimeout(() => finish(true), ms);
+      signal?.addEventListener('abort', aborted, { once: true });
+      this.#wake = () => finish(true);
+    });
+  }
+}
+
+/**
+ * Wakes `waker` at each change of run `runId` on the workspace's flow-run event stream, and once
+ * each time the stream connects (a change may have come before it). A stream that drops is opened
+ * again; when the first opening fails (a server without the stream, a refusal) polling goes on
+ * alone. Ends when `signal` aborts; never throws.
+ */
+async function wakeOnRunEvents(api: Api, runId: string, waker: Waker, signal: AbortSignal): Promise<void> {
+  for (let connected = false; !signal.aborted; ) {
     try {
-      await delay(pollMs, undefined, options.signal ? { signal: options.signal } : {});
+      const res = await api.openStream('/flow-runs/events', `cannot follow run ${runId}`, signal);
+      connected = true;
+      await readEventStream(res, {
+        comment: (text) => {
+          if (text === 'connected') waker.wake();
+        },
+        data: (data) => {
+          if (!data.includes(runId)) return;
+          try {
+            if ((JSON.parse(data) as { id?: unknown }).id === runId) waker.wake();
+          } catch {
+            // not a run: nothing to wake for
+          }
+        },
+      });
     } catch {
-      return { kind: 'interrupted' };
+      if (!connected) return;
+    }
+    try {
+      await delay(RECONNECT_MS, undefined, { signal });
+    } catch {
+      return;
+    }
+  }
+}
+
+/** Reads a Server-Sent Events body to its end, calling `data` with each event's data and `comment` with each comment line. */
+async function readEventStream(res: Response, on: { data(data: string): void; comment(text: string): void }): Promise<void> {
+  const body = res.body;
+  if (!body) return;
+  const reader = body.pipeThrough(new TextDecoderStream()).getReader();
+  let buffer = '';
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) return;
+    buffer += value;
+    for (let end = buffer.indexOf('\n\n'); end >= 0; end = buffer.indexOf('\n\n')) {
+      const block = buffer.slice(0, end);
+      buffer = buffer.slice(end + 2);
+      const data: string[] = [];
+      for (const line of block.split('\n')) {
+        if (line.startsWith(':')) on.comment(line.slice(1).trim());
+        else if (line.startsWith('data:')) data.push(line.slice(5).trimStart());
+      }
+      if (data.length > 0) on.data(data.join('\n'));
     }
   }
 }

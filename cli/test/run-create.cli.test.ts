@@ -1,7 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { startTestServer, type TestServer } from '@outpost/api/testing';
 import { OutpostClient, unwrap } from '@outpost/sdk/client';
+import type { FlowRun } from '@outpost/sdk/contracts';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { Api } from '../src/api.js';
+import { followLogs } from '../src/follow.js';
 import { outpost as run, startOutpost } from './cli.support.js';
 
 let server: TestServer;
@@ -124,4 +127,53 @@ describe('outpost run --watch', () => {
       await worker.close();
     }
   });
+
+  test('following wakes on the run’s changes on the event stream: its end is read when it happens, not at the next poll', async () => {
+    const deployment = unwrap(await owner.call('deploymentsGetByName', { params: { flow: 'later', name: 'cli' } }));
+    const { flowRun } = unwrap(await owner.call('deploymentsCreateRun', { params: { id: deployment.id }, body: {} }));
+    const worker = new OutpostClient({ baseUrl: server.url, token: await server.createKey('worker', ['default']) });
+    const seen: string[] = [];
+    let first!: () => void;
+    const firstRead = new Promise<void>((resolve) => {
+      first = resolve;
+    });
+    // A poll interval far longer than the test may take: only a wake from the stream can read the end.
+    const following = followLogs(new Api({ apiUrl: server.url, apiKey: server.ownerKey }), flowRun.id, {
+      follow: true,
+      print: () => {},
+      onRun: (r: FlowRun) => {
+        seen.push(r.state.type);
+        first();
+      },
+      pollMs: 600_000,
+    });
+    try {
+      await firstRead;
+      const claimed = unwrap(
+        await worker.call('claim', { params: { pool: 'default' }, body: { workerId: randomUUID(), limit: 10 } }),
+      ).runs;
+      const mine = claimed.find((c) => c.flowRun.id === flowRun.id);
+      expect(mine).toBeDefined();
+      const asRun = new OutpostClient({ baseUrl: server.url, token: mine!.token });
+      try {
+        for (const type of ['RUNNING', 'COMPLETED'] as const) {
+          unwrap(
+            await asRun.call('flowRunsSetState', {
+              params: { id: flowRun.id },
+              body: { transitionId: randomUUID(), state: { type } },
+            }),
+          );
+        }
+      } finally {
+        await asRun.close();
+      }
+      const result = await following;
+      expect(result.kind).toBe('done');
+      expect(result.kind === 'done' ? result.run?.state.type : null).toBe('COMPLETED');
+      expect(seen[0]).toBe('SCHEDULED');
+      expect(seen.at(-1)).toBe('COMPLETED');
+    } finally {
+      await worker.close();
+    }
+  }, 30_000);
 });

@@ -123,8 +123,9 @@ export async function watch(ctx: CommandContext, runId: string): Promise<number>
       const { items } = await api.call('flowRunsStates', { params: { id: runId } }, `cannot read the states of run ${runId}`);
       for (const [i, entry] of items.entries()) {
         if (i < printed) continue;
-        // The run's final state is the last line, "run … ended …".
-        if (i === items.length - 1 && isTerminal(entry.state.type) && isTerminal(run.state.type)) continue;
+        // The run's final state is the last line, "run … ended …". A terminal entry still last in a
+        // history read just after a non-terminal run is the end the next poll reads: it waits for it.
+        if (i === items.length - 1 && isTerminal(entry.state.type)) continue;
         const label =
           entry.state.name.toUpperCase() === entry.state.type ? entry.state.type : `${entry.state.type} (${entry.state.name})`;
         ctx.err(
