@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { ASSET_METADATA_MAX_BYTES, type AssetEvent, type AssetGateResponse } from '../contracts/assets.js';
+import type { AssetEvent, AssetGateResponse } from '../contracts/assets.js';
+import { ASSET_METADATA_MAX_BYTES } from '../contracts/limits.js';
 import type { PartitionsDefinition } from '../contracts/partitions.js';
 import { partitionInfo, partitionKeys, partitionKeysInRange, samePartitioning } from '../partitions/index.js';
 import { canonicalJson, NotCacheableError, sha256Hex } from '../runtime/cache.js';

@@ -1,6 +1,6 @@
 import { readFile, stat } from 'node:fs/promises';
 import { dirname, isAbsolute, relative, resolve, sep } from 'node:path';
-import type { BuildFailure, Message, Metafile } from 'esbuild';
+import type { BuildFailure, BuildOptions, Message, Metafile } from 'esbuild';
 import { BUNDLE_PYTHON_DIR, PYTHON_CLIENT_FILE } from '../pipes/python-path.js';
 import { BundleError } from './errors.js';
 import { collectProjectFiles } from './files.js';
@@ -28,6 +28,20 @@ const REQUIRE_BANNER =
   "import { createRequire as __outpostCreateRequire } from 'node:module';\nconst require = __outpostCreateRequire(import.meta.url);";
 
 const ESBUILD: string = 'esbuild';
+
+/** How every deploy bundles a flow module, whatever its entries and wherever it lands. */
+export const DEPLOY_BUILD_OPTIONS = {
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node20',
+  sourcemap: 'linked',
+  banner: { js: REQUIRE_BANNER },
+  // Flow and task names may default to function names, which minification would otherwise mangle.
+  keepNames: true,
+  metafile: true,
+  logLevel: 'silent',
+} as const satisfies BuildOptions;
 
 function toPosix(path: string): string {
   return path.split(sep).join('/');
@@ -122,18 +136,9 @@ export async function buildBundle(options: BuildBundleOptions): Promise<BuiltBun
       // source-map paths short and relative to the project (`hello.ts`, `../node_modules/zod/…`).
       outdir: root,
       outExtension: { '.js': '.mjs' },
-      bundle: true,
-      platform: 'node',
-      format: 'esm',
-      target: 'node20',
-      sourcemap: 'linked',
-      banner: { js: REQUIRE_BANNER },
+      ...DEPLOY_BUILD_OPTIONS,
       minify: options.minify ?? false,
-      // Flow and task names may default to function names, which minification would otherwise mangle.
-      keepNames: true,
       write: false,
-      metafile: true,
-      logLevel: 'silent',
     });
   } catch (error) {
     if (isBuildFailure(error)) {

@@ -25,11 +25,7 @@ export const CheckName = z
   .max(100)
   .regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]*$/, 'use letters, digits, "_", "." or "-"');
 
-/** The flow every asset deployment runs: it materialises the assets its parameters select. */
-export const ASSET_FLOW_NAME = 'assets';
-
-/** Largest materialisation or check metadata, as UTF-8 JSON. */
-export const ASSET_METADATA_MAX_BYTES = 16 * 1024;
+export { ASSET_FLOW_NAME, ASSET_METADATA_MAX_BYTES } from './limits.js';
 
 export const CheckSeverity = z.enum(['ERROR', 'WARN']);
 export type CheckSeverity = z.infer<typeof CheckSeverity>;

@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import { Id, JsonObject, PageLimit, Timestamp } from './common.js';
+import { MAX_EVENT_PAYLOAD_BYTES } from './limits.js';
 import { utf8Length } from './utf8.js';
 
 /**
@@ -18,8 +19,7 @@ export const EventKind = z
   .regex(/^[a-z0-9][a-z0-9_-]*(\.[a-z0-9_-]+)*$/, 'use lower-case words separated by ".", e.g. "model.metrics"');
 export type EventKind = z.infer<typeof EventKind>;
 
-/** The most bytes an event's payload takes as JSON: events are facts, not data. */
-export const MAX_EVENT_PAYLOAD_BYTES = 16 * 1024;
+export { MAX_EVENT_PAYLOAD_BYTES };
 /** The most related resources one event names. */
 export const MAX_EVENT_RELATED = 20;
 /** Days an event is kept unless `OUTPOST_EVENT_RETENTION_DAYS` says otherwise. */

@@ -1,7 +1,8 @@
 import * as z from 'zod';
 import { BatchItemError, groupDigits, Id, MAX_BATCH_RUNS, Timestamp } from './common.js';
+import { LOG_LEVELS } from './limits.js';
 
-export const LogLevel = z.enum(['debug', 'info', 'warning', 'error', 'critical']);
+export const LogLevel = z.enum(LOG_LEVELS);
 export type LogLevel = z.infer<typeof LogLevel>;
 
 /** How far ahead of the control plane's clock a line's timestamp may be (a worker machine's clock drift). */

@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import { JsonValue, Timestamp } from './common.js';
+import { MAX_STATE_MESSAGE_LENGTH, resultRefOf } from './limits.js';
 
 export const StateType = z.enum([
   'SCHEDULED',
@@ -55,12 +56,7 @@ export const DEFAULT_STATE_NAME: Record<StateType, string> = {
 
 export const StateName = z.string().min(1).max(50);
 
-/**
- * The longest message a state carries, in UTF-16 code units. A message is a one-line reason (an
- * error's text, why a run was cancelled), stored on every state row and shown in lists; whoever
- * writes one (runtime, worker) cuts it to this length rather than have the proposal refused.
- */
-export const MAX_STATE_MESSAGE_LENGTH = 4000;
+export { MAX_STATE_MESSAGE_LENGTH };
 
 /**
  * The name of a FAILED state that no retry can fix — a missing secret, a source the worker may not
@@ -78,16 +74,7 @@ export const State = z.strictObject({
 });
 export type State = z.infer<typeof State>;
 
-/**
- * The reference a COMPLETED state's `data` carries when its run stored its return value in the
- * customer's result storage (`{ "resultRef": "s3://…" }`); null otherwise. The value itself never
- * reaches the control plane.
- */
-export function resultRefOf(data: unknown): string | null {
-  if (data === null || typeof data !== 'object' || Array.isArray(data)) return null;
-  const ref = (data as { resultRef?: unknown }).resultRef;
-  return typeof ref === 'string' && ref.length > 0 ? ref : null;
-}
+export { resultRefOf };
 
 /** A state a client proposes. The server fills in the timestamp. */
 export const ProposedState = z.strictObject({

@@ -2,9 +2,11 @@ import { randomUUID } from 'node:crypto';
 import type { ArtifactType } from '../contracts/artifacts.js';
 import { currentScope } from './context.js';
 import { describeError, toError } from './errors.js';
+import { lazy } from './lazy.js';
 import { log } from './logger.js';
-import { CreateArtifactBody } from './protocol.js';
 import { localReporter } from './reporter-local.js';
+
+const protocol = lazy(() => import('./protocol.js'));
 
 export interface ArtifactOptions {
   /** Shown next to the artifact. @default undefined */
@@ -51,6 +53,7 @@ const progressChains = new Map<string, Promise<void>>();
 
 async function publish(type: ArtifactType, key: string, data: unknown, options: ArtifactOptions = {}): Promise<void> {
   const { run, task } = currentScope();
+  const { CreateArtifactBody } = await protocol();
   const parsed = CreateArtifactBody.safeParse({
     id: randomUUID(),
     key,

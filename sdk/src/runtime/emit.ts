@@ -1,6 +1,10 @@
-import { EventEmitRequest, type EventResource, MAX_EVENT_PAYLOAD_BYTES } from '../contracts/event-ledger.js';
+import type { EventResource } from '../contracts/event-ledger.js';
+import { MAX_EVENT_PAYLOAD_BYTES } from '../contracts/limits.js';
 import { currentScope } from './context.js';
+import { lazy } from './lazy.js';
 import { localReporter } from './reporter-local.js';
+
+const eventLedger = lazy(() => import('../contracts/event-ledger.js'));
 
 export interface EmitOptions {
   /** What the event is about. @default the flow run that emits it */
@@ -27,6 +31,7 @@ export async function emit(kind: string, payload: Record<string, unknown> = {}, 
     ...(options.id ? { id: options.id } : {}),
   };
   // Checked here, so a mistake fails in the flow with the field that is wrong.
+  const { EventEmitRequest } = await eventLedger();
   const checked = EventEmitRequest.safeParse(candidate);
   if (!checked.success) {
     const issue = checked.error.issues[0];

@@ -1,4 +1,5 @@
-import { MAX_STATE_MESSAGE_LENGTH, type ProposedState, type StateType } from '../contracts/states.js';
+import { MAX_STATE_MESSAGE_LENGTH } from '../contracts/limits.js';
+import type { ProposedState, StateType } from '../contracts/states.js';
 import { currentScope, type FlowContext, type RunInfo, type RunScope, toRunContext, withRunScope } from './context.js';
 import { RunDurability } from './durable.js';
 import { describeError, FlowCancelledError, FlowTimeoutError, ParameterValidationError, toError } from './errors.js';

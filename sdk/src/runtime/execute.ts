@@ -2,8 +2,7 @@ import type { FlowDefinition } from './engine.js';
 import { runFlowRun } from './engine.js';
 import { FlowCancelledError } from './errors.js';
 import { IpcChannel, type IpcPort } from './ipc-channel.js';
-import { StartMessage } from './protocol.js';
-import { IpcReporter } from './reporter-ipc.js';
+import type { StartMessage } from './protocol.js';
 import { runTracingHook } from './tracing-hook.js';
 
 /**
@@ -13,15 +12,19 @@ import { runTracingHook } from './tracing-hook.js';
  * worker then proposes CRASHED.
  */
 export async function executeRun(def: FlowDefinition, start: StartMessage, port: IpcPort = process): Promise<void> {
-  // The runner that calls this may come from another SDK version than this bundle's copy: check what it passed.
-  const { run } = StartMessage.parse(start);
+  // Listening from the first moment, so a cancel the worker sends while the rest loads is not lost.
   const channel = new IpcChannel(port);
   const cancel = new AbortController();
   channel.onCancel((reason) => cancel.abort(new FlowCancelledError(reason)));
-  const reporter = new IpcReporter(channel);
-  const tracing = runTracingHook();
-  tracing?.observe(reporter);
+  let tracing: ReturnType<typeof runTracingHook> = null;
   try {
+    // Loaded here, not when the bundle is imported: their schemas are needed by a run under a worker only.
+    const [{ StartMessage }, { IpcReporter }] = await Promise.all([import('./protocol.js'), import('./reporter-ipc.js')]);
+    // The runner that calls this may come from another SDK version than this bundle's copy: check what it passed.
+    const { run } = StartMessage.parse(start);
+    const reporter = new IpcReporter(channel);
+    tracing = runTracingHook();
+    tracing?.observe(reporter);
     const outcome = await runFlowRun(def, run.parameters, {
       reporter,
       run: {

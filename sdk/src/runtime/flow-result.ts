@@ -1,4 +1,4 @@
-import { resultRefOf } from '../contracts/states.js';
+import { resultRefOf } from '../contracts/limits.js';
 import { decodeResult, encodeResult, sha256Hex } from './cache.js';
 import type { ResultStorage } from './result-storage.js';
 

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import * as z from 'zod';
-import { ASSET_FLOW_NAME } from '../contracts/assets.js';
+import { ASSET_FLOW_NAME } from '../contracts/limits.js';
 import type { FlowContext } from './context.js';
 import { activeRunScope, type FlowDefinition, runFlowRun } from './engine.js';
 import { executeRun } from './execute.js';

@@ -1,12 +1,21 @@
-import { recordTaskAck, taskWindow } from './ipc-window.js';
-import {
-  ReplyMessage,
-  type RpcBody,
-  type RpcError as RpcErrorBody,
-  type RpcMethod,
-  type RunnerToWorkerMessage,
-  TASK_EVENT_WINDOW,
-} from './protocol.js';
+import { recordTaskAck, TASK_EVENT_WINDOW, taskWindow } from './ipc-window.js';
+import { lazy } from './lazy.js';
+import type { ReplyMessage, RpcBody, RpcError as RpcErrorBody, RpcMethod, RunnerToWorkerMessage } from './protocol.js';
+
+type Protocol = typeof import('./protocol.js');
+
+/*
+ * The protocol's schemas, loaded when a channel opens rather than when the runtime is imported. A
+ * reply only ever answers an rpc sent after that, so it nearly always finds them loaded; one that
+ * does not is checked once they are, before any later message.
+ */
+let protocol: Protocol | null = null;
+const loadProtocol = lazy(() =>
+  import('./protocol.js').then((loaded) => {
+    protocol = loaded;
+    return loaded;
+  }),
+);
 
 /** The part of Node's `process` (as an IPC child) the channel uses; tests pass an in-memory stand-in. */
 export interface IpcPort {
@@ -70,6 +79,7 @@ export class IpcChannel {
   ) {
     port.on('message', this.onMessage);
     port.on('disconnect', this.onDisconnect);
+    void loadProtocol();
   }
 
   /** Queue a message; delivery failures surface as a disconnect, which ends the process. */
@@ -167,16 +177,21 @@ export class IpcChannel {
       return;
     }
     if (t !== 'reply') return;
+    if (protocol) this.onReply(protocol, raw);
+    else void loadProtocol().then((loaded) => this.onReply(loaded, raw));
+  };
+
+  private onReply({ ReplyMessage }: Protocol, raw: unknown): void {
     const parsed = ReplyMessage.safeParse(raw);
     if (!parsed.success) return;
-    const reply = parsed.data;
+    const reply: ReplyMessage = parsed.data;
     const entry = this.pending.get(reply.id);
     if (!entry) return;
     this.pending.delete(reply.id);
     clearTimeout(entry.timer);
     if (reply.ok) entry.resolve(reply.result);
     else entry.reject(new RpcFailedError(entry.method, reply.error));
-  };
+  }
 
   private readonly onDisconnect = (): void => {
     this.releaseTaskRoom(true);

@@ -11,6 +11,13 @@ export interface TaskWindow {
   waiters: (() => void)[];
 }
 
+/**
+ * Task-run events a flow process may have sent and the worker not yet settled. Past it the next task
+ * waits to start until the worker catches up, so a map far faster than the API holds a bounded
+ * backlog (about 1 KB an event in the worker) instead of the whole map.
+ */
+export const TASK_EVENT_WINDOW = 10_000;
+
 const TASK_WINDOWS_KEY = Symbol.for('outpost.ipc.taskWindows');
 
 /** The window of `port`, shared by every copy of the SDK in the process. */

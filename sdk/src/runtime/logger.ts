@@ -1,5 +1,6 @@
 import { format } from 'node:util';
-import { LogLevel } from '../contracts/logs.js';
+import { LOG_LEVELS } from '../contracts/limits.js';
+import type { LogLevel } from '../contracts/logs.js';
 import { currentScope } from './context.js';
 import type { Reporter } from './reporter.js';
 import { localReporter } from './reporter-local.js';
@@ -10,7 +11,8 @@ const SEVERITY: Record<LogLevel, number> = { debug: 10, info: 20, warning: 30, e
  * Lines below this level are dropped, locally and under the worker. Read once, when the runtime
  * loads; an unknown value keeps the default rather than failing the import of a flow module.
  */
-const threshold: LogLevel = LogLevel.catch('info').parse(process.env.OUTPOST_LOG_LEVEL?.toLowerCase() ?? 'info');
+const configured = process.env.OUTPOST_LOG_LEVEL?.toLowerCase();
+const threshold: LogLevel = LOG_LEVELS.find((level) => level === configured) ?? 'info';
 
 function emit(level: LogLevel, message: string, fallback: Reporter): void {
   if (SEVERITY[level] < SEVERITY[threshold]) return;

@@ -75,12 +75,7 @@ export type CancelMessage = z.infer<typeof CancelMessage>;
 export const TaskAckMessage = z.strictObject({ t: z.literal('taskAck'), settled: z.number().int().min(0) });
 export type TaskAckMessage = z.infer<typeof TaskAckMessage>;
 
-/**
- * Task-run events a flow process may have sent and the worker not yet settled. Past it the next task
- * waits to start until the worker catches up, so a map far faster than the API holds a bounded
- * backlog (about 1 KB an event in the worker) instead of the whole map.
- */
-export const TASK_EVENT_WINDOW = 10_000;
+export { TASK_EVENT_WINDOW } from './ipc-window.js';
 
 /** Worker → flow process. */
 /**

@@ -1,5 +1,3 @@
-import { DeploymentRunCreateRequest } from '../contracts/manifests.js';
-import { RunWaitValue } from '../contracts/waits.js';
 import { currentScope } from './context.js';
 import {
   checkDeploymentRef,
@@ -86,6 +84,7 @@ async function startChildRun<R>(
   if (key.length > MAX_CALL_KEY_LENGTH) {
     throw new TypeError(`runDeployment('${deployment}'): key is longer than ${MAX_CALL_KEY_LENGTH} characters`);
   }
+  const { DeploymentRunCreateRequest } = await import('../contracts/manifests.js');
   const checked = DeploymentRunCreateRequest.safeParse({
     deployment,
     parameters: JSON.parse(JSON.stringify(parameters)),
@@ -146,6 +145,7 @@ class ChildDeploymentRun<R> implements DeploymentRun<R> {
         }
         throw error;
       }
+      const { RunWaitValue } = await import('../contracts/waits.js');
       const parsed = RunWaitValue.safeParse(value);
       if (!parsed.success) throw new Error(`runDeployment('${this.deployment}'): unexpected wait value: ${parsed.error.message}`);
       this.ended = parsed.data.state;

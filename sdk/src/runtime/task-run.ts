@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { MAX_STATE_MESSAGE_LENGTH, type ProposedState } from '../contracts/states.js';
+import { MAX_STATE_MESSAGE_LENGTH } from '../contracts/limits.js';
+import type { ProposedState } from '../contracts/states.js';
 import { currentScope, type RunScope, type TaskContext, withTaskScope } from './context.js';
 import { describeError, TaskTimeoutError, toError } from './errors.js';
 import { log } from './logger.js';

@@ -1,10 +1,11 @@
 import type * as z from 'zod';
 import type { JsonObject } from '../contracts/common.js';
 import type { OutpostEvent } from '../contracts/event-ledger.js';
-import { type ApprovalDecision, type SuspendResponse, type Wait, WaitCreateRequest, type WaitSpec } from '../contracts/waits.js';
+import type { ApprovalDecision, SuspendResponse, Wait, WaitCreateRequest, WaitSpec } from '../contracts/waits.js';
 import type { Role } from '../contracts/workspaces.js';
 import { currentScope } from './context.js';
 import { describeError } from './errors.js';
+import { lazy } from './lazy.js';
 import { log } from './logger.js';
 import { toFlowJsonSchema } from './params.js';
 import { raceAbort, sleep } from './timers.js';
@@ -111,7 +112,10 @@ export function durableScope(what: string) {
   return null;
 }
 
-function checkedRequest(what: string, request: unknown): WaitCreateRequest {
+const waitContracts = lazy(() => import('../contracts/waits.js'));
+
+async function checkedRequest(what: string, request: unknown): Promise<WaitCreateRequest> {
+  const { WaitCreateRequest } = await waitContracts();
   const parsed = WaitCreateRequest.safeParse(request);
   if (parsed.success) return parsed.data;
   const detail = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
@@ -152,7 +156,7 @@ export async function durableWait(
   const key = options.key ?? numbered;
   if (key === undefined) throw new TypeError(`${what}: a wait outside the numbered sequence needs a key`);
   const holdUntil = Date.now() + (behaviour.holdFirstSeconds ?? 0) * 1000;
-  const request = checkedRequest(what, {
+  const request = await checkedRequest(what, {
     key,
     spec,
     ...(options.timeoutSeconds === undefined ? {} : { timeoutSeconds: options.timeoutSeconds }),
@@ -318,7 +322,7 @@ async function createToken(options: WaitTokenOptions = {}): Promise<WaitTokenHan
   const scope = durableScope('wait.createToken()');
   if (!scope) throw needsWorker('wait.createToken()');
   const key = options.key ?? scope.durable.nextWaitKey();
-  const request = checkedRequest('wait.createToken()', {
+  const request = await checkedRequest('wait.createToken()', {
     key,
     spec: { kind: 'token' },
     ...(options.timeoutSeconds === undefined ? {} : { timeoutSeconds: options.timeoutSeconds }),
