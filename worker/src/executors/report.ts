@@ -1,11 +1,12 @@
 import type { OutpostClient } from '@outpost/sdk/client';
-import { describeFailure } from '@outpost/sdk/client';
+import { type CallResult, describeFailure } from '@outpost/sdk/client';
 import {
   type ClaimedRun,
   isTerminal,
   MAX_STATE_MESSAGE_LENGTH,
   type ProposedState,
   type State,
+  type StateProposalResponse,
   type StateType,
 } from '@outpost/sdk/contracts';
 import type { Logger } from 'pino';
@@ -19,7 +20,7 @@ import { WORKER_VERSION } from '../version.js';
 import type { Attempt, AttemptExit, AttemptSink } from './executor.js';
 import { decideEnding, describeExit, type RunOutcome, type StartFailure, type StopReason } from './final-state.js';
 import { ChildMessage, rpcIdOf } from './messages.js';
-import { RpcServer } from './rpc.js';
+import { RPC_DEADLINE_MS, RpcServer } from './rpc.js';
 import { RunApi } from './run-api.js';
 import { SubflowRuns } from './subflow-runs.js';
 
@@ -83,6 +84,8 @@ export class RunReport {
   /** The API parked the run on a wait: like a terminal state, the attempt's lease is over. */
   private suspended = false;
   private lastState: State;
+  /** The RUNNING proposal made at hand-over, until the runtime's own first RUNNING proposal takes it. */
+  private earlyRunning: Promise<CallResult<StateProposalResponse>> | null = null;
 
   constructor(
     claimed: ClaimedRun,
@@ -130,6 +133,11 @@ export class RunReport {
       logger: log,
       flushBeforeStateMs: FLUSH_BEFORE_STATE_MS,
       onState: (response) => this.onStateAnswer(response),
+      takeEarlyRunning: () => {
+        const early = this.earlyRunning;
+        this.earlyRunning = null;
+        return early;
+      },
       onStaleAttempt: () => deps.lose(),
       onSuspended: () => {
         // The lease was released with the suspension: stop renewing it, and end the process.
@@ -137,6 +145,20 @@ export class RunReport {
         this.lastState = { ...this.lastState, type: 'PAUSED', name: 'Suspended' };
         deps.requestStop('suspended', 'the run is suspended until its wait resolves');
       },
+    });
+  }
+
+  /**
+   * Proposes RUNNING now, at hand-over, while the flow process loads: the runtime's own RUNNING
+   * proposal, when it comes, is answered with this one's answer (`RpcServer`), so the round trip to
+   * the API overlaps the process start instead of following it. The answer is taken in as it comes:
+   * a run cancelled meanwhile is stopped even if its code never gets as far as proposing.
+   */
+  proposeRunningEarly(): void {
+    if (this.earlyRunning) return;
+    this.earlyRunning = this.api.proposeState({ type: 'RUNNING' }, RPC_DEADLINE_MS).then((answer) => {
+      if (answer.ok) this.onStateAnswer(answer.data);
+      return answer;
     });
   }
 

@@ -122,7 +122,7 @@ export function exactFieldHoldingSecret(redactor: Redactor, request: RpcRequest)
 }
 
 /** Worker-side retries of one rpc end well before the runtime gives up waiting for the reply (120 s). */
-const RPC_DEADLINE_MS = 60_000;
+export const RPC_DEADLINE_MS = 60_000;
 
 export interface RpcServerDeps {
   api: RunApi;
@@ -136,6 +136,11 @@ export interface RpcServerDeps {
   flushBeforeStateMs: number;
   /** Every answer to a state proposal of the run itself, so the execution knows the run's state. */
   onState: (response: StateProposalResponse) => void;
+  /**
+   * The RUNNING proposal the worker made itself at hand-over, if any and not yet given out: the
+   * runtime's own first RUNNING proposal is answered with it instead of a second round trip.
+   */
+  takeEarlyRunning?: () => Promise<CallResult<StateProposalResponse>> | null;
   /** A write was refused because this attempt is no longer current. */
   onStaleAttempt: () => void;
   /** The API parked the run on a wait: the flow process is to end, and nothing more is proposed for this attempt. */
@@ -232,6 +237,13 @@ export class RpcServer {
     let result: CallResult<unknown>;
     switch (request.method) {
       case 'setState': {
+        const early = own && request.body.state.type === 'RUNNING' ? (this.deps.takeEarlyRunning?.() ?? null) : null;
+        const earlyAnswer = early ? await early : null;
+        // The report took that answer in when it came; a failed early proposal is made again here.
+        if (earlyAnswer?.ok) {
+          result = earlyAnswer;
+          break;
+        }
         // Lines logged before a state change must be readable once the change is: the run's own
         // pending lines ride along with the proposal (stored first, in the same transaction), or,
         // when they cannot (a batch in flight, lines spooled, more than a batch), are flushed first.

@@ -273,6 +273,9 @@ export class RunExecution {
     this.releaseBundle = run.bundle.release ?? null;
     this.report.mapStacksFrom(run.bundle.dir);
     if (this.stopReason) return this.finish(null);
+    // A local process is running the moment it is handed the run: RUNNING is proposed while it loads
+    // the code. An executor that starts elsewhere (a pod waiting to be scheduled) leaves it to the runtime.
+    if (this.deps.executor.kind === 'process') this.report.proposeRunningEarly();
     // Execute: the executor starts the attempt and carries the runtime protocol to the report stage.
     try {
       this.handle = await this.deps.executor.start(run, this.report.sink, this.stopRequested.signal);
