@@ -23,6 +23,10 @@ export interface WarmTarget {
   key: string;
   entry: string;
   dir: string;
+  /** Variables every run of this version has with the same value (`OUTPOST_BUNDLE_DIR`), set for the import. */
+  env: Record<string, string>;
+  /** Every variable the import sees: the worker's shared ones and `env`. */
+  seen: Record<string, string>;
   /** Releases the pool's own hold on the bundle's files (`holdBundle`): called once the process is used or stopped. */
   release: () => void;
 }
@@ -31,6 +35,7 @@ export type WarmTake = { kind: 'warm'; proc: FlowProcess } | { kind: 'cold'; rea
 
 interface Entry {
   key: string;
+  seen: Record<string, string>;
   proc: FlowProcess;
   /** The runner's answer to `preload`; null if it exited first. */
   loaded: Promise<PreloadedMessage | null>;
@@ -43,11 +48,15 @@ interface Entry {
  * with only the variables every run of the worker shares: one that read a variable the run sets (or
  * listed them all) saw a different environment than the run would give it.
  */
-export function warmRefusal(answer: PreloadedMessage | null, runEnv: Record<string, string>): string | null {
+export function warmRefusal(
+  answer: PreloadedMessage | null,
+  runEnv: Record<string, string>,
+  seen: Record<string, string | undefined> = {},
+): string | null {
   if (answer === null) return 'the process importing its code ahead of the run exited';
   if (!answer.ok) return `importing its code ahead of the run failed (${answer.error ?? 'no reason given'})`;
   if (answer.envListed) return "its code lists the whole environment when imported, before the run's variables are set";
-  const read = answer.envReads.filter((name) => Object.hasOwn(runEnv, name));
+  const read = answer.envReads.filter((name) => Object.hasOwn(runEnv, name) && runEnv[name] !== seen[name]);
   if (read.length > 0) {
     const names = read.slice(0, 5).join(', ') + (read.length > 5 ? ` and ${read.length - 5} more` : '');
     return `its code reads ${names} when imported, before the run's variables are set`;
@@ -89,7 +98,8 @@ export class WarmPool {
     const entry = this.entries.get(key);
     if (!entry) return { kind: 'cold', reason: null };
     this.forget(entry);
-    const refusal = warmRefusal(await entry.loaded, runEnv) ?? (entry.proc.connected ? null : 'the warm process exited');
+    const refusal =
+      warmRefusal(await entry.loaded, runEnv, entry.seen) ?? (entry.proc.connected ? null : 'the warm process exited');
     if (refusal !== null) {
       this.refuse(key, refusal);
       void this.discard(entry);
@@ -129,8 +139,9 @@ export class WarmPool {
       }
       const entry: Entry = {
         key: target.key,
+        seen: target.seen,
         proc,
-        loaded: proc.preload(target.entry, target.dir),
+        loaded: proc.preload(target.entry, target.dir, target.env),
         release: target.release,
         idleTimer: setTimeout(() => {
           if (this.entries.get(target.key) !== entry) return;

@@ -20,6 +20,7 @@ interface Seen {
   pid: number;
   importedBy: number;
   importedAt: number;
+  bundleDir: string | null;
   run: string;
   jobOnly: string | null;
   leftBehind: string | null;
@@ -124,6 +125,8 @@ describe('warm starts', () => {
     expect(seen.leftBehind).toBeNull();
     expect(seen.earlierRun).toBeNull();
     expect(seen.cwd).toContain(join(scratch, 'cache'));
+    // Read at import, yet no reason to start afresh: every run of this version has the same bundle directory.
+    expect(seen.bundleDir).toBe(seen.cwd);
   });
 
   it('never gives a warm process to another deployment of the same code', async () => {

@@ -91,7 +91,13 @@ export const RPC_PENDING_INTERVAL_MS = 30_000;
  * has only the variables every run of the worker shares; the run's own arrive later with `start`,
  * whose `entry` must be this one (docs/runtime-protocol.md, "Warm starts").
  */
-export const PreloadMessage = z.strictObject({ t: z.literal('preload'), entry: z.string().min(1), cwd: z.string().min(1) });
+export const PreloadMessage = z.strictObject({
+  t: z.literal('preload'),
+  entry: z.string().min(1),
+  cwd: z.string().min(1),
+  /** Variables every run of this version will have with the same value (`OUTPOST_BUNDLE_DIR`), set before the import. */
+  env: z.record(z.string(), z.string()).optional(),
+});
 export type PreloadMessage = z.infer<typeof PreloadMessage>;
 
 export const WorkerToRunnerMessage = z.union([

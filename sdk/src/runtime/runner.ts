@@ -41,9 +41,13 @@ class PreStartListener {
     });
     this.preload = new Promise((resolve, reject) => {
       this.onPreload = (raw) => {
-        const { entry, cwd } = raw as { entry?: unknown; cwd?: unknown };
-        if (typeof entry === 'string' && entry !== '' && typeof cwd === 'string' && cwd !== '') resolve({ entry, cwd });
-        else reject(new Error('malformed preload message: it needs an entry and a cwd'));
+        const { entry, cwd, env } = raw as { entry?: unknown; cwd?: unknown; env?: unknown };
+        const envOk =
+          env === undefined ||
+          (typeof env === 'object' && env !== null && Object.values(env).every((value) => typeof value === 'string'));
+        if (typeof entry === 'string' && entry !== '' && typeof cwd === 'string' && cwd !== '' && envOk)
+          resolve({ entry, cwd, ...(env === undefined ? {} : { env: env as Record<string, string> }) });
+        else reject(new Error('malformed preload message: it needs an entry, a cwd and string variables'));
       };
     });
     // Neither is awaited until the worker speaks; a malformed one is reported where it is awaited.
@@ -71,6 +75,7 @@ class PreStartListener {
 interface Preload {
   entry: string;
   cwd: string;
+  env?: Record<string, string>;
 }
 
 /**
@@ -84,6 +89,7 @@ async function preloadBundle(
 ): Promise<{ t: 'preloaded'; ok: boolean; envReads: string[]; envListed: boolean; error?: string }> {
   process.chdir(preload.cwd);
   const env = process.env;
+  if (preload.env) Object.assign(env, preload.env);
   const reads = new Set<string>();
   let listed = false;
   let watching = true;

@@ -114,14 +114,14 @@ export class FlowProcess {
    * with its answer, or null if the process exits (or the channel closes) first. The answer is not
    * one of the run's messages: it never reaches the handlers.
    */
-  async preload(entry: string, cwd: string): Promise<PreloadedMessage | null> {
+  async preload(entry: string, cwd: string, env: Record<string, string>): Promise<PreloadedMessage | null> {
     // The runner listens from before its `ready`; a message sent earlier could be lost.
     if (!(await this.saidReady)) return null;
     const answer = new Promise<PreloadedMessage | null>((resolve) => {
       this.onPreloaded = resolve;
       void this.exited.then(() => resolve(null));
     });
-    if (!this.send({ t: 'preload', entry, cwd })) return null;
+    if (!this.send({ t: 'preload', entry, cwd, env })) return null;
     return answer;
   }
 

@@ -149,7 +149,18 @@ export class ProcessExecutor implements Executor {
       // After the hand-over, off its path: this version runs here, so its next run may find its code imported.
       if (version === null || !this.warm || stopped.aborted) return;
       const release = holdBundle(run.bundle);
-      if (release) setImmediate(() => this.warm?.warm({ key: version, entry: run.bundle.entry, dir: run.bundle.dir, release }));
+      if (!release) return;
+      // What every run of this version has alike; the rest of a run's variables arrive with its `start`.
+      const env = { OUTPOST_BUNDLE_DIR: run.bundle.dir };
+      const target = {
+        key: version,
+        entry: run.bundle.entry,
+        dir: run.bundle.dir,
+        env,
+        seen: { ...this.baseEnv, ...env },
+        release,
+      };
+      setImmediate(() => this.warm?.warm(target));
     });
     return attempt;
   }
