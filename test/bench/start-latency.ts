@@ -3,7 +3,9 @@ import { once } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildWorkerFlows, Plane } from '../support/worker-flows.js';
+import { buildBundle, pushBundle } from '@outpost/sdk/bundle';
+import { stop as stopEsbuild } from 'esbuild';
+import { Plane, WORKER_FLOWS } from '../support/worker-flows.js';
 import { startWorkerProcess, waitFor } from '../support/worker-process.js';
 import { percentile, type Row, row } from './support/row.js';
 
@@ -13,23 +15,36 @@ import { percentile, type Row, row } from './support/row.js';
  * clock. It includes everything in between: bundle lookup in the cache, process start (or not), the
  * runner loading the bundle, and the runtime's RUNNING proposal to the API. The same flow, the same
  * API, sequential runs: once with a freshly spawned flow process per run (`--prestart 0`), once with
- * the worker's default of two pre-started flow processes. Baseline for the fresh spawn: a bare
- * `node -e 0` process start and exit.
+ * the worker's default of two pre-started flow processes, once with warm starts (`--warm 2`: the
+ * deployment's bundle already imported). The bundle is pulled by digest from an OCI image layout, as
+ * a deployed one is. Baseline for the fresh spawn: a bare `node -e 0` process start and exit.
  */
 export const timeoutSeconds = 300;
 
 const SAMPLES = 25;
 
-async function measure(plane: Plane, source: string, scratch: string, prestart: number): Promise<number[]> {
-  const deploymentId = await plane.deploy('stamp', source, { name: `stamp-${prestart}` });
+async function measure(plane: Plane, source: string, scratch: string, prestart: number, warm = 0): Promise<number[]> {
+  const name = `stamp-${prestart}-${warm}`;
+  const deploymentId = await plane.deploy('stamp', source, { name });
   const worker = startWorkerProcess(
-    ['--pool', 'default', '--prestart', String(prestart), '--heartbeat-interval', '2s', '--poll-wait', '10s'],
+    [
+      '--pool',
+      'default',
+      '--prestart',
+      String(prestart),
+      '--warm',
+      String(warm),
+      '--heartbeat-interval',
+      '2s',
+      '--poll-wait',
+      '10s',
+    ],
     {
       OUTPOST_API_URL: plane.server.url,
       OUTPOST_API_KEY: await plane.server.createKey('worker', ['default']),
       HOME: scratch,
-      OUTPOST_WORKER_CACHE_DIR: join(scratch, `cache-${prestart}`),
-      OUTPOST_WORKER_SPOOL_DIR: join(scratch, `spool-${prestart}`),
+      OUTPOST_WORKER_CACHE_DIR: join(scratch, `cache-${name}`),
+      OUTPOST_WORKER_SPOOL_DIR: join(scratch, `spool-${name}`),
       OUTPOST_WORKER_RESULT_STORAGE: `file://${join(scratch, 'results')}`,
       OUTPOST_WORKER_LOG_BATCH_INTERVAL: '20ms',
     },
@@ -79,13 +94,31 @@ export async function run(): Promise<Row[]> {
   const plane = await Plane.start();
   const scratch = await mkdtemp(join(tmpdir(), 'outpost-bench-start-'));
   try {
-    const source = await buildWorkerFlows(join(scratch, 'bundle'));
+    const built = await buildBundle({ projectDir: WORKER_FLOWS, entrypoints: ['flows/worker.ts'] });
+    await stopEsbuild();
+    const { source } = await pushBundle(built, `oci-layout://${join(scratch, 'layout')}`);
     const fresh = await measure(plane, source, scratch, 0);
     const pooled = await measure(plane, source, scratch, 2);
+    const warm = await measure(plane, source, scratch, 2, 2);
     const bare = await bareStarts();
     const freshNote = 'the same run on a freshly spawned flow process (`--prestart 0`)';
     const bareNote = 'a bare `node -e 0` process start and exit';
+    const pooledNote = "the same run on one of the worker's default pre-started processes";
     return [
+      row(
+        'claim → first flow line, warm start (`--warm 2`), p50',
+        percentile(warm, 50),
+        'ms',
+        percentile(pooled, 50),
+        pooledNote,
+      ),
+      row(
+        'claim → first flow line, warm start (`--warm 2`), p95',
+        percentile(warm, 95),
+        'ms',
+        percentile(pooled, 95),
+        pooledNote,
+      ),
       row('claim → first flow line, pre-started process, p50', percentile(pooled, 50), 'ms', percentile(fresh, 50), freshNote),
       row('claim → first flow line, pre-started process, p95', percentile(pooled, 95), 'ms', percentile(fresh, 95), freshNote),
       row('claim → first flow line, fresh spawn, p50', percentile(fresh, 50), 'ms', percentile(bare, 50), bareNote),
