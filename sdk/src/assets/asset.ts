@@ -1,16 +1,13 @@
 import { createHash } from 'node:crypto';
 import * as z from 'zod';
-import {
-  AssetDefinitionInput,
-  AssetKey,
-  CheckName,
-  CheckSeverity,
-  type CheckSeverity as CheckSeverityType,
-} from '../contracts/assets.js';
-import { Name, Tags } from '../contracts/common.js';
-import { type PartitionsDefinition, PartitionsDefinition as PartitionsDefinitionSchema } from '../contracts/partitions.js';
+import type { AssetDefinitionInput, CheckSeverity as CheckSeverityType } from '../contracts/assets.js';
+import { assetSchemas } from '../contracts/assets-schemas.js';
+import { commonSchemas } from '../contracts/common-schemas.js';
+import type { PartitionsDefinition } from '../contracts/partitions.js';
+import { partitionSchemas } from '../contracts/partitions-schemas.js';
 import type { PartitionInfo } from '../partitions/index.js';
 import type { RunContext } from '../runtime/context.js';
+import { lazy } from '../runtime/lazy.js';
 import type { Logger } from '../runtime/logger.js';
 import { type AutomationCondition, automationPolicy, type FreshnessPolicy, freshnessPolicy } from './automation.js';
 import { ensureAssetFlow } from './flow.js';
@@ -94,11 +91,14 @@ export interface AssetCheck<T = any> {
   fn(value: T, ctx: CheckContext): boolean | CheckOutcome | Promise<boolean | CheckOutcome>;
 }
 
-const CheckOptionsSchema = z.strictObject({
-  blocking: z.boolean().default(false),
-  severity: CheckSeverity.default('ERROR'),
-  description: z.string().max(2000).optional(),
-});
+// Built when first used, so importing the SDK builds none of it.
+const CheckOptionsSchema = lazy(() =>
+  z.strictObject({
+    blocking: z.boolean().default(false),
+    severity: assetSchemas().CheckSeverity.default('ERROR'),
+    description: z.string().max(2000).optional(),
+  }),
+);
 
 function invalid(what: string, error: z.ZodError): TypeError {
   const detail = error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
@@ -119,10 +119,10 @@ export function check<T = any>(name: string, options: CheckOptions, fn: CheckFun
 export function check<T>(name: string, optionsOrFn: CheckOptions | CheckFunction<T>, maybeFn?: CheckFunction<T>): AssetCheck<T> {
   const fn = typeof optionsOrFn === 'function' ? optionsOrFn : maybeFn;
   const options = typeof optionsOrFn === 'function' ? {} : optionsOrFn;
-  const checkedName = CheckName.safeParse(name);
+  const checkedName = assetSchemas().CheckName.safeParse(name);
   if (!checkedName.success) throw invalid(`check name '${String(name)}'`, checkedName.error);
   if (typeof fn !== 'function') throw new TypeError(`check '${name}' needs a function`);
-  const parsed = CheckOptionsSchema.safeParse(options ?? {});
+  const parsed = CheckOptionsSchema().safeParse(options ?? {});
   if (!parsed.success) throw invalid(`options of check '${name}'`, parsed.error);
   const { blocking, severity, description } = parsed.data;
   return Object.freeze({ name, blocking, severity, description, fn });
@@ -276,44 +276,47 @@ export interface AssetOptions<T, D extends readonly AssetDep[], PD extends Parti
 
 const isFunction = (value: unknown) => typeof value === 'function';
 
-const AssetOptionsSchema = z.strictObject({
-  key: AssetKey,
-  deps: z.array(z.unknown()).max(500).default([]),
-  partitions: PartitionsDefinitionSchema.optional(),
-  io: z
-    .custom<IOManager>(
-      (v) => isFunction((v as IOManager | null)?.store) && isFunction((v as IOManager | null)?.load),
-      'expected an I/O manager (store and load functions)',
-    )
-    .optional(),
-  checks: z
-    .array(
-      z.custom<AssetCheck>(
-        (v) => typeof (v as AssetCheck | null)?.name === 'string' && isFunction((v as AssetCheck | null)?.fn),
-        'expected a check made with check()',
-      ),
-    )
-    .max(100)
-    .default([]),
-  description: z.string().max(4000).optional(),
-  owners: z.array(z.string().min(1).max(200)).max(50).default([]),
-  tags: Tags.default([]),
-  group: Name.optional(),
-  codeVersion: z.string().min(1).max(200).optional(),
-  retries: z.number().int().min(0).default(0),
-  retryDelaySeconds: z.number().min(0).default(0),
-  backoff: z.number().min(1).default(1),
-  jitter: z.number().min(0).max(1).default(0),
-  timeoutSeconds: z.number().positive().optional(),
-  retryOn: z.custom<(error: Error) => boolean>(isFunction, 'expected a function').optional(),
-  cache: z.boolean().optional(),
-  cacheKey: z.custom<(ctx: AssetContext) => string>(isFunction, 'expected a function').optional(),
-  cacheExpirationSeconds: z.number().positive().optional(),
-  concurrency: z.number().int().min(1).default(1),
-  acceptsRange: z.boolean().default(false),
-  automation: z.unknown().optional(),
-  freshness: z.unknown().optional(),
-});
+// Built when first used, so importing the SDK builds none of it.
+const AssetOptionsSchema = lazy(() =>
+  z.strictObject({
+    key: assetSchemas().AssetKey,
+    deps: z.array(z.unknown()).max(500).default([]),
+    partitions: partitionSchemas().PartitionsDefinition.optional(),
+    io: z
+      .custom<IOManager>(
+        (v) => isFunction((v as IOManager | null)?.store) && isFunction((v as IOManager | null)?.load),
+        'expected an I/O manager (store and load functions)',
+      )
+      .optional(),
+    checks: z
+      .array(
+        z.custom<AssetCheck>(
+          (v) => typeof (v as AssetCheck | null)?.name === 'string' && isFunction((v as AssetCheck | null)?.fn),
+          'expected a check made with check()',
+        ),
+      )
+      .max(100)
+      .default([]),
+    description: z.string().max(4000).optional(),
+    owners: z.array(z.string().min(1).max(200)).max(50).default([]),
+    tags: commonSchemas().Tags.default([]),
+    group: commonSchemas().Name.optional(),
+    codeVersion: z.string().min(1).max(200).optional(),
+    retries: z.number().int().min(0).default(0),
+    retryDelaySeconds: z.number().min(0).default(0),
+    backoff: z.number().min(1).default(1),
+    jitter: z.number().min(0).max(1).default(0),
+    timeoutSeconds: z.number().positive().optional(),
+    retryOn: z.custom<(error: Error) => boolean>(isFunction, 'expected a function').optional(),
+    cache: z.boolean().optional(),
+    cacheKey: z.custom<(ctx: AssetContext) => string>(isFunction, 'expected a function').optional(),
+    cacheExpirationSeconds: z.number().positive().optional(),
+    concurrency: z.number().int().min(1).default(1),
+    acceptsRange: z.boolean().default(false),
+    automation: z.unknown().optional(),
+    freshness: z.unknown().optional(),
+  }),
+);
 
 /**
  * Identifies an asset's code: its function's source and its checks' (names, settings and
@@ -363,7 +366,7 @@ export function asset<T, PD extends PartitionsDefinition | undefined>(
   fn: (ctx: AssetContext, ...values: unknown[]) => unknown,
 ): Asset<T, IsPartitioned<PD>> {
   const definedAt = callSite(asset as (...args: never[]) => unknown);
-  const parsed = AssetOptionsSchema.safeParse(options);
+  const parsed = AssetOptionsSchema().safeParse(options);
   if (!parsed.success) {
     const key = typeof (options as { key?: unknown } | null)?.key === 'string' ? ` '${(options as { key: string }).key}'` : '';
     throw invalid(`options of asset${key}${definedAt ? ` (${definedAt})` : ''}`, parsed.error);
@@ -377,7 +380,7 @@ export function asset<T, PD extends PartitionsDefinition | undefined>(
     if (isAsset(dep)) {
       key = dep.key;
       depAssets.set(key, dep);
-    } else if (typeof dep === 'string' && AssetKey.safeParse(dep).success) {
+    } else if (typeof dep === 'string' && assetSchemas().AssetKey.safeParse(dep).success) {
       key = dep;
     } else {
       const why =
@@ -402,11 +405,13 @@ export function asset<T, PD extends PartitionsDefinition | undefined>(
   const automation = automationPolicy(settings.automation as AutomationCondition | AutomationCondition[] | undefined);
   const freshness = freshnessPolicy(settings.freshness as FreshnessPolicy | undefined);
   // Checked now, so a wrong policy fails where it is written, not at deploy.
-  const policies = AssetDefinitionInput.pick({ automation: true, freshness: true }).safeParse({ automation, freshness });
+  const policies = assetSchemas()
+    .AssetDefinitionInput.pick({ automation: true, freshness: true })
+    .safeParse({ automation, freshness });
   if (!policies.success) throw invalid(`options of asset '${settings.key}'${definedAt ? ` (${definedAt})` : ''}`, policies.error);
 
   const definition = (): AssetDefinitionInput =>
-    AssetDefinitionInput.parse({
+    assetSchemas().AssetDefinitionInput.parse({
       key: settings.key,
       deps: depKeys,
       ...(partitionsDef ? { partitions: partitionsDef } : {}),

@@ -1,5 +1,5 @@
 import type { DynamicPartitionKeysResponse } from '../contracts/assets.js';
-import { DynamicPartitions, PartitionKey } from '../contracts/partitions.js';
+import { partitionSchemas } from '../contracts/partitions-schemas.js';
 import { currentScope } from '../runtime/context.js';
 
 /**
@@ -14,6 +14,7 @@ import { currentScope } from '../runtime/context.js';
 export async function addDynamicPartitions(name: string, keys: readonly string[]): Promise<DynamicPartitionKeysResponse> {
   const run = currentScope().run;
   if (!run) throw new Error('addDynamicPartitions() is called inside a flow or an asset (a run adds the keys)');
+  const { DynamicPartitions, PartitionKey } = partitionSchemas();
   const checkedName = DynamicPartitions.shape.name.safeParse(name);
   if (!checkedName.success)
     throw new TypeError(`invalid dynamic partition set name '${name}': ${checkedName.error.issues[0]?.message}`);

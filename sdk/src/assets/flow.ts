@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { ASSET_FLOW_NAME, type AssetEvent, AssetRunParameters } from '../contracts/assets.js';
+import type { AssetEvent, AssetRunParameters } from '../contracts/assets.js';
+import { assetSchemas } from '../contracts/assets-schemas.js';
+import { ASSET_FLOW_NAME } from '../contracts/limits.js';
 import { currentScope, type FlowContext } from '../runtime/context.js';
 import { type FlowDefinition, runFlowRun } from '../runtime/engine.js';
 import { executeRun } from '../runtime/execute.js';
@@ -90,7 +92,10 @@ async function assetFlowBody(params: Record<string, unknown>, ctx: FlowContext):
 
 export const assetFlowDefinition: FlowDefinition = {
   name: ASSET_FLOW_NAME,
-  params: AssetRunParameters as unknown as ParamsSchema,
+  // Built when the definition is first read for its parameters, not when the SDK is imported.
+  get params() {
+    return assetSchemas().AssetRunParameters as unknown as ParamsSchema;
+  },
   timeoutSeconds: undefined,
   fn: assetFlowBody,
   onCompletion: undefined,
@@ -105,7 +110,7 @@ export function ensureAssetFlow(): void {
   registered = true;
   registerFlow({
     name: ASSET_FLOW_NAME,
-    parameterSchema: () => parameterJsonSchema(ASSET_FLOW_NAME, AssetRunParameters as unknown as ParamsSchema),
+    parameterSchema: () => parameterJsonSchema(ASSET_FLOW_NAME, assetSchemas().AssetRunParameters as unknown as ParamsSchema),
     execute: (start, port) => executeRun(assetFlowDefinition, start, port),
     acceptsRunContext: true,
   });

@@ -1,174 +1,42 @@
-import * as z from 'zod';
-import { Id, JsonObject, Labels, Name, PageLimit, Tags, Timestamp } from './common.js';
+import type * as z from 'zod';
+import { sensorSchemas } from './sensors-schemas.js';
 
 /*
- * Sensors: functions in a deployment's code that a worker of the deployment's pool evaluates on an
- * interval, inside the customer's network. Each evaluation (a tick) returns run requests keyed for
- * de-duplication and a cursor the control plane keeps for the next tick. The control plane never
- * runs sensor code: it hands out due ticks under a lease and records what the worker reports.
+ * The schemas are built in `./sensors-schemas.js`, on first use; importing this module builds them all.
  */
 
-/** The shortest interval between two ticks of a sensor. */
-export const MIN_SENSOR_INTERVAL_SECONDS = 1;
-/** The longest a sensor's cursor may be, in characters. */
-export const MAX_SENSOR_CURSOR_LENGTH = 16_384;
-/** The most run requests one tick may make. */
-export const MAX_SENSOR_RUN_REQUESTS = 500;
+export { MAX_SENSOR_CURSOR_LENGTH, MAX_SENSOR_RUN_REQUESTS, MIN_SENSOR_INTERVAL_SECONDS } from './sensors-schemas.js';
+export const {
+  SensorDefinitionInput,
+  SensorCursor,
+  SensorRunRequest,
+  SensorResult,
+  SensorTickStatus,
+  SensorTickRun,
+  SensorTick,
+  Sensor,
+  SensorListQuery,
+  SensorListResponse,
+  SensorTickListQuery,
+  SensorTickListResponse,
+  SensorTickClaimRequest,
+  ClaimedSensorTick,
+  SensorTickClaimResponse,
+  SensorTickCompleteRequest,
+  SensorTickParams,
+} = sensorSchemas();
 
-/** A sensor as the deployment's code defines it; `outpost deploy` sends these. */
-export const SensorDefinitionInput = z.strictObject({
-  name: Name,
-  intervalSeconds: z.number().int().min(MIN_SENSOR_INTERVAL_SECONDS).max(86_400),
-  description: z.string().max(2000).optional(),
-});
 export type SensorDefinitionInput = z.infer<typeof SensorDefinitionInput>;
-
-export const SensorCursor = z.string().max(MAX_SENSOR_CURSOR_LENGTH);
-
-/**
- * One run a tick asks for. Its run key makes it once-only: a run key a sensor requested before
- * (by any tick, on any worker) gives the run it created then, and creates nothing.
- */
-export const SensorRunRequest = z.strictObject({
-  runKey: z.string().min(1).max(150),
-  parameters: JsonObject.optional(),
-  tags: Tags.optional(),
-});
 export type SensorRunRequest = z.infer<typeof SensorRunRequest>;
-
-/** What a sensor function returns (after the SDK's defaults). */
-export const SensorResult = z.strictObject({
-  runRequests: z.array(SensorRunRequest).max(MAX_SENSOR_RUN_REQUESTS).default([]),
-  /** Stored for the next tick; absent keeps the stored cursor. */
-  cursor: SensorCursor.optional(),
-  /** Why the tick asked for nothing; shown on the sensor's page. */
-  skipReason: z.string().max(1000).optional(),
-});
 export type SensorResult = z.infer<typeof SensorResult>;
 export type SensorResultInput = z.input<typeof SensorResult>;
-
-export const SensorTickStatus = z.enum(['RUNNING', 'REQUESTED', 'SKIPPED', 'FAILED']);
 export type SensorTickStatus = z.infer<typeof SensorTickStatus>;
-
-/** What became of one run request of a tick. */
-export const SensorTickRun = z.strictObject({
-  runKey: z.string(),
-  flowRunId: Id.nullable(),
-  /** False when the run key had already made its run (a repeat changes nothing). */
-  created: z.boolean(),
-  error: z.string().nullable(),
-});
 export type SensorTickRun = z.infer<typeof SensorTickRun>;
-
-export const SensorTick = z.strictObject({
-  id: Id,
-  sensorId: Id,
-  status: SensorTickStatus,
-  startedAt: Timestamp,
-  endedAt: Timestamp.nullable(),
-  workerId: Id.nullable(),
-  runs: z.array(SensorTickRun),
-  skipReason: z.string().nullable(),
-  error: z.string().nullable(),
-  cursorBefore: z.string().nullable(),
-  cursorAfter: z.string().nullable(),
-  /** The last lines the sensor logged in this tick (redacted by the worker). */
-  logs: z.array(z.string()),
-});
 export type SensorTick = z.infer<typeof SensorTick>;
-
-export const Sensor = z.strictObject({
-  id: Id,
-  name: Name,
-  description: z.string().nullable(),
-  deploymentId: Id,
-  deploymentName: Name,
-  flowName: Name,
-  workPool: Name,
-  intervalSeconds: z.number().int(),
-  paused: z.boolean(),
-  cursor: z.string().nullable(),
-  nextTickAt: Timestamp,
-  /** A worker is evaluating it until this time. */
-  leaseExpiresAt: Timestamp.nullable(),
-  lastTick: z
-    .strictObject({
-      id: Id,
-      status: SensorTickStatus,
-      at: Timestamp,
-      runCount: z.number().int(),
-      skipReason: z.string().nullable(),
-      error: z.string().nullable(),
-    })
-    .nullable(),
-  createdAt: Timestamp,
-  updatedAt: Timestamp,
-});
 export type Sensor = z.infer<typeof Sensor>;
-
-export const SensorListQuery = z.strictObject({
-  deployment: Id.optional(),
-  limit: PageLimit,
-  cursor: z.string().max(500).optional(),
-});
-export const SensorListResponse = z.strictObject({ items: z.array(Sensor), nextCursor: z.string().nullable() });
 export type SensorListResponse = z.infer<typeof SensorListResponse>;
-
-export const SensorTickListQuery = z.strictObject({
-  status: SensorTickStatus.optional(),
-  limit: PageLimit,
-  cursor: z.string().max(500).optional(),
-});
-export const SensorTickListResponse = z.strictObject({ items: z.array(SensorTick), nextCursor: z.string().nullable() });
 export type SensorTickListResponse = z.infer<typeof SensorTickListResponse>;
-
-// ---- the worker's side ----
-
-export const SensorTickClaimRequest = z.strictObject({
-  workerId: Id,
-  /** How many ticks the worker can evaluate now. */
-  limit: z.number().int().min(1).max(20),
-  labels: Labels.optional(),
-});
 export type SensorTickClaimRequest = z.input<typeof SensorTickClaimRequest>;
-
-/** A due tick, leased to the worker that claimed it until `leaseExpiresAt`. */
-export const ClaimedSensorTick = z.strictObject({
-  tickId: Id,
-  sensor: z.strictObject({
-    id: Id,
-    name: Name,
-    intervalSeconds: z.number().int(),
-    cursor: z.string().nullable(),
-    lastTickAt: Timestamp.nullable(),
-  }),
-  deployment: z.strictObject({
-    id: Id,
-    name: Name,
-    flowName: Name,
-    source: z.string(),
-    entrypoint: z.string(),
-    jobVariables: JsonObject,
-    /** The customer's signature of the deployment's current version; null when unsigned. */
-    signature: z.string().nullable().default(null),
-  }),
-  leaseExpiresAt: Timestamp,
-  /** The worker stops an evaluation that takes longer, and reports the tick FAILED. */
-  timeoutSeconds: z.number().int(),
-});
 export type ClaimedSensorTick = z.infer<typeof ClaimedSensorTick>;
-
-export const SensorTickClaimResponse = z.strictObject({ ticks: z.array(ClaimedSensorTick) });
 export type SensorTickClaimResponse = z.infer<typeof SensorTickClaimResponse>;
-
-export const SensorTickCompleteRequest = z.strictObject({
-  workerId: Id,
-  outcome: z.discriminatedUnion('status', [
-    z.strictObject({ status: z.literal('ok'), result: SensorResult }),
-    z.strictObject({ status: z.literal('error'), error: z.string().min(1).max(8_000) }),
-  ]),
-  logs: z.array(z.string().max(2_000)).max(200).default([]),
-});
 export type SensorTickCompleteRequest = z.input<typeof SensorTickCompleteRequest>;
-
-export const SensorTickParams = z.strictObject({ pool: Name, id: Id });

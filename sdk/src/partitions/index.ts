@@ -1,13 +1,14 @@
 import { DateTime, IANAZone } from 'luxon';
-import {
-  type DynamicPartitions,
-  type MultiPartitions,
+import type {
+  DynamicPartitions,
+  MultiPartitions,
   PartitionsDefinition,
-  type SinglePartitions,
-  type StaticPartitions,
-  type TimeCadence,
-  type TimeWindowPartitions,
+  SinglePartitions,
+  StaticPartitions,
+  TimeCadence,
+  TimeWindowPartitions,
 } from '../contracts/partitions.js';
+import { partitionSchemas } from '../contracts/partitions-schemas.js';
 
 /*
  * Partition keys from a definition, the same on the worker (`ctx.partition`) and in the control
@@ -51,7 +52,7 @@ export interface TimeWindowOptions {
 }
 
 function timeWindows(cadence: TimeCadence, o: TimeWindowOptions & { weekStartsOn?: number }): TimeWindowPartitions {
-  const def = PartitionsDefinition.parse({ kind: 'time', cadence, ...o }) as TimeWindowPartitions;
+  const def = partitionSchemas().PartitionsDefinition.parse({ kind: 'time', cadence, ...o }) as TimeWindowPartitions;
   validateTime(def);
   return def;
 }
@@ -65,7 +66,7 @@ export const partitions = {
   /** Windows start on the first of a month; the first one on or after `start`. */
   monthly: (o: TimeWindowOptions) => timeWindows('monthly', o),
   static: (keys: readonly string[]): StaticPartitions => {
-    const def = PartitionsDefinition.parse({ kind: 'static', keys: [...keys] }) as StaticPartitions;
+    const def = partitionSchemas().PartitionsDefinition.parse({ kind: 'static', keys: [...keys] }) as StaticPartitions;
     const seen = new Set<string>();
     for (const k of def.keys) {
       if (seen.has(k)) throw new TypeError(`static partitions list "${k}" twice`);
@@ -74,12 +75,13 @@ export const partitions = {
     return def;
   },
   /** A named set whose keys are added through the API (`POST /dynamic-partitions/:name`) or from a flow. */
-  dynamic: (name: string): DynamicPartitions => PartitionsDefinition.parse({ kind: 'dynamic', name }) as DynamicPartitions,
+  dynamic: (name: string): DynamicPartitions =>
+    partitionSchemas().PartitionsDefinition.parse({ kind: 'dynamic', name }) as DynamicPartitions,
   /** Two definitions crossed, e.g. `{ date: partitions.daily(…), region: partitions.static(['eu', 'us']) }`. */
   multi: (dimensions: Record<string, SinglePartitions>): MultiPartitions => {
     const entries = Object.entries(dimensions);
     if (entries.length !== 2) throw new TypeError(`multi partitions need exactly two dimensions, got ${entries.length}`);
-    return PartitionsDefinition.parse({
+    return partitionSchemas().PartitionsDefinition.parse({
       kind: 'multi',
       dimensions: entries.map(([name, partitions]) => ({ name, partitions })),
     }) as MultiPartitions;
@@ -515,7 +517,9 @@ export function dynamicPartitionNames(def: PartitionsDefinition): string[] {
 /** Two definitions with the same keys for the same data (defaults applied), so partition keys line up. */
 export function samePartitioning(a: PartitionsDefinition | null, b: PartitionsDefinition | null): boolean {
   if (a === null || b === null) return a === b;
-  return canonical(PartitionsDefinition.parse(a)) === canonical(PartitionsDefinition.parse(b));
+  return (
+    canonical(partitionSchemas().PartitionsDefinition.parse(a)) === canonical(partitionSchemas().PartitionsDefinition.parse(b))
+  );
 }
 
 function canonical(value: unknown): string {

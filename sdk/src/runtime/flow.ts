@@ -4,6 +4,7 @@ import { ASSET_FLOW_NAME } from '../contracts/limits.js';
 import type { FlowContext } from './context.js';
 import { activeRunScope, type FlowDefinition, runFlowRun } from './engine.js';
 import { executeRun } from './execute.js';
+import { lazy } from './lazy.js';
 import { type ParamsSchema, parameterJsonSchema } from './params.js';
 import { registerFlow } from './registry.js';
 import { localReporter } from './reporter-local.js';
@@ -83,23 +84,26 @@ export type FlowInputOf<F> = F extends { readonly [flowTypes]?: (input: infer I)
 /** What flow `F` returns; `unknown` when `F` is not a flow. */
 export type FlowResultOf<F> = F extends { readonly [flowTypes]?: (input: never) => infer R } ? R : unknown;
 
-const FlowOptionsSchema = z.object({
-  name: z
-    .string()
-    .min(1)
-    .max(100)
-    .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'use letters, digits, ".", "_" or "-", starting with a letter or digit'),
-  // Duck-typed: a user's own copy of zod is as good as ours.
-  params: z
-    .custom<ParamsSchema>(
-      (value) => typeof (value as { safeParseAsync?: unknown } | null)?.safeParseAsync === 'function',
-      'expected a zod schema',
-    )
-    .optional(),
-  description: z.string().optional(),
-  timeoutSeconds: z.number().positive().optional(),
-  persistResult: z.boolean().optional(),
-});
+// Built on the first call, not when the SDK is imported.
+const FlowOptionsSchema = lazy(() =>
+  z.object({
+    name: z
+      .string()
+      .min(1)
+      .max(100)
+      .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'use letters, digits, ".", "_" or "-", starting with a letter or digit'),
+    // Duck-typed: a user's own copy of zod is as good as ours.
+    params: z
+      .custom<ParamsSchema>(
+        (value) => typeof (value as { safeParseAsync?: unknown } | null)?.safeParseAsync === 'function',
+        'expected a zod schema',
+      )
+      .optional(),
+    description: z.string().optional(),
+    timeoutSeconds: z.number().positive().optional(),
+    persistResult: z.boolean().optional(),
+  }),
+);
 
 /**
  * Define a flow. Calling it runs it here and now (logs print to the console); deployed, the worker
@@ -120,7 +124,7 @@ export function flow<P extends ParamsSchema | undefined, R>(
   options: FlowOptions<P>,
   fn: (params: FlowParams<P>, ctx: FlowContext) => R,
 ): Flow<P, Awaited<R>> {
-  const checked = FlowOptionsSchema.safeParse(options);
+  const checked = FlowOptionsSchema().safeParse(options);
   if (!checked.success) {
     const detail = checked.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
     throw new TypeError(`invalid flow options: ${detail}`);

@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import { currentScope } from './context.js';
+import { lazy } from './lazy.js';
 import type { ResultStorage } from './result-storage.js';
 import { TaskCache } from './task-cache.js';
 import { mapWithConcurrency } from './task-map.js';
@@ -55,27 +56,31 @@ export const DEFAULT_MAP_CONCURRENCY = 8;
 
 const isFunction = (value: unknown) => typeof value === 'function';
 
-const TaskOptionsSchema = z.strictObject({
-  name: z.string().min(1).max(200),
-  description: z.string().optional(),
-  retries: z.number().int().min(0).default(0),
-  retryDelaySeconds: z.number().min(0).default(0),
-  backoff: z.number().min(1).default(1),
-  jitter: z.number().min(0).max(1).default(0),
-  timeoutSeconds: z.number().positive().optional(),
-  retryOn: z.custom<(error: Error) => boolean>(isFunction, 'expected a function').optional(),
-  cache: z.boolean().optional(),
-  cacheKey: z.custom<(...args: unknown[]) => string>(isFunction, 'expected a function').optional(),
-  cacheExpirationSeconds: z.number().positive().optional(),
-  resultStorage: z
-    .custom<ResultStorage>(
-      (value) => isFunction((value as ResultStorage | null)?.read) && isFunction((value as ResultStorage | null)?.write),
-      'expected a ResultStorage (read and write functions)',
-    )
-    .optional(),
-});
+// Built on the first call, not when the SDK is imported.
+const TaskOptionsSchema = lazy(() =>
+  z.strictObject({
+    name: z.string().min(1).max(200),
+    description: z.string().optional(),
+    retries: z.number().int().min(0).default(0),
+    retryDelaySeconds: z.number().min(0).default(0),
+    backoff: z.number().min(1).default(1),
+    jitter: z.number().min(0).max(1).default(0),
+    timeoutSeconds: z.number().positive().optional(),
+    retryOn: z.custom<(error: Error) => boolean>(isFunction, 'expected a function').optional(),
+    cache: z.boolean().optional(),
+    cacheKey: z.custom<(...args: unknown[]) => string>(isFunction, 'expected a function').optional(),
+    cacheExpirationSeconds: z.number().positive().optional(),
+    resultStorage: z
+      .custom<ResultStorage>(
+        (value) => isFunction((value as ResultStorage | null)?.read) && isFunction((value as ResultStorage | null)?.write),
+        'expected a ResultStorage (read and write functions)',
+      )
+      .optional(),
+  }),
+);
 
-const MapOptionsSchema = z.strictObject({ concurrency: z.number().int().min(1).default(DEFAULT_MAP_CONCURRENCY) });
+// Built on the first call, not when the SDK is imported.
+const MapOptionsSchema = lazy(() => z.strictObject({ concurrency: z.number().int().min(1).default(DEFAULT_MAP_CONCURRENCY) }));
 
 /** What `map` passes each item as: the task's single argument (further arguments must be optional). */
 export type MapItem<A extends unknown[]> = A extends []
@@ -117,7 +122,7 @@ export function task<A extends unknown[], R>(
   options: TaskOptions<A> | string,
   fn: (...args: A) => R | Promise<R>,
 ): Task<A, Awaited<R>> {
-  const parsed = TaskOptionsSchema.safeParse(typeof options === 'string' ? { name: options } : options);
+  const parsed = TaskOptionsSchema().safeParse(typeof options === 'string' ? { name: options } : options);
   if (!parsed.success) throw invalid('task options', parsed.error);
   const settings = parsed.data;
   const caching = settings.cache ?? settings.cacheKey !== undefined;
@@ -134,7 +139,7 @@ export function task<A extends unknown[], R>(
     : null;
   const call = (...args: A) => runTask(settings, fn, args, undefined, cache) as Promise<Awaited<R>>;
   const map = async (items: Iterable<MapItem<A>>, mapOptions: MapOptions = {}): Promise<Awaited<R>[]> => {
-    const checked = MapOptionsSchema.safeParse(mapOptions);
+    const checked = MapOptionsSchema().safeParse(mapOptions);
     if (!checked.success) throw invalid(`map options of task '${settings.name}'`, checked.error);
     const list = Array.from(items);
     const { run } = currentScope();

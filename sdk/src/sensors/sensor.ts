@@ -1,5 +1,6 @@
 import { format } from 'node:util';
-import { SensorDefinitionInput, SensorResult } from '../contracts/sensors.js';
+import type { SensorDefinitionInput, SensorResult } from '../contracts/sensors.js';
+import { sensorSchemas } from '../contracts/sensors-schemas.js';
 import type { Logger } from '../runtime/logger.js';
 
 /** The global key under which sensors register; shared by every copy of the SDK in a process. */
@@ -95,7 +96,7 @@ function sensorLogger(name: string): Logger {
  * ```
  */
 export function sensor(options: SensorOptions, fn: SensorFunction): Sensor {
-  const parsed = SensorDefinitionInput.safeParse({
+  const parsed = sensorSchemas().SensorDefinitionInput.safeParse({
     name: options.name,
     intervalSeconds: options.intervalSeconds ?? 30,
     ...(options.description !== undefined ? { description: options.description } : {}),
@@ -122,7 +123,7 @@ export function sensor(options: SensorOptions, fn: SensorFunction): Sensor {
         signal: signal ?? new AbortController().signal,
         sensorName: definition.name,
       });
-      const result = SensorResult.safeParse(returned ?? {});
+      const result = sensorSchemas().SensorResult.safeParse(returned ?? {});
       if (!result.success) {
         const issue = result.error.issues[0];
         throw new Error(`sensor '${definition.name}' returned an invalid result: ${issue?.path.join('.')}: ${issue?.message}`);
