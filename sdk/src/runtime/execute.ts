@@ -6,6 +6,42 @@ import type { StartMessage } from './protocol.js';
 import { runTracingHook } from './tracing-hook.js';
 
 /**
+ * Loads and builds ahead of a run what `executeRun` loads when a run starts: the protocol and the
+ * IPC reporter with the schemas they check with, each check run once on a message of the kind every
+ * run exchanges (zod compiles a schema's check on its first use). A warm flow process calls this
+ * (`RegisteredFlow.prepare`) after importing its bundle, so that work is off the run's start.
+ */
+export async function prepareRun(): Promise<void> {
+  const [protocol, runs] = await Promise.all([
+    import('./protocol.js'),
+    import('../contracts/runs.js'),
+    import('./reporter-ipc.js'),
+  ]);
+  const id = '00000000-0000-4000-8000-000000000000';
+  const timestamp = new Date(0).toISOString();
+  protocol.StartMessage.safeParse({
+    t: 'start',
+    run: { id, attempt: 1, name: 'prepare', flowName: 'prepare', deploymentId: id, parameters: {} },
+    entry: '/prepare',
+  });
+  protocol.RunnerToWorkerMessage.safeParse({ t: 'log', level: 'info', message: '', timestamp });
+  protocol.RunnerToWorkerMessage.safeParse({
+    t: 'rpc',
+    id: 1,
+    method: 'setState',
+    body: { transitionId: id, state: { type: 'RUNNING' } },
+  });
+  protocol.ReplyMessage.safeParse({ t: 'reply', id: 1, ok: true, result: null });
+  runs.StateProposalResponse.safeParse({
+    status: 'ACCEPT',
+    state: { type: 'RUNNING', name: 'Running', message: null, timestamp, data: null },
+    attempt: 1,
+    reason: null,
+    waitSeconds: null,
+  });
+}
+
+/**
  * Run `def` as the worker's run: everything is reported over the IPC channel, `cancel` messages
  * abort the flow's signal, and `done` is written before this resolves, so the caller may exit.
  * Throws only on an internal failure (the worker unreachable, a malformed start message); the

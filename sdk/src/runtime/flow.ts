@@ -3,7 +3,7 @@ import * as z from 'zod';
 import { ASSET_FLOW_NAME } from '../contracts/limits.js';
 import type { FlowContext } from './context.js';
 import { activeRunScope, type FlowDefinition, runFlowRun } from './engine.js';
-import { executeRun } from './execute.js';
+import { executeRun, prepareRun } from './execute.js';
 import { lazy } from './lazy.js';
 import { type ParamsSchema, parameterJsonSchema } from './params.js';
 import { registerFlow } from './registry.js';
@@ -149,6 +149,7 @@ export function flow<P extends ParamsSchema | undefined, R>(
     name: def.name,
     parameterSchema: jsonSchema,
     execute: (start, port) => executeRun(def, start, port),
+    prepare: prepareRun,
     acceptsRunContext: true,
   });
 

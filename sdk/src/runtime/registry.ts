@@ -20,6 +20,11 @@ export interface RegisteredFlow {
    * start message strictly and would refuse them, so the runner sends it the older fields only.
    */
   readonly acceptsRunContext?: boolean;
+  /**
+   * Loads and builds what `execute` needs before a run is given (`prepareRun`): a flow process that
+   * imported its bundle ahead of its run (a warm start) calls it then. Absent in older bundles.
+   */
+  prepare?(): Promise<void>;
 }
 
 /** The registry, created on first use. */
