@@ -186,6 +186,8 @@ function describeMessage(m: RunnerToWorkerMessage): string {
       return `done ${m.stateType}`;
     case 'ready':
       return 'ready';
+    case 'preloaded':
+      return `preloaded ${m.ok}`;
   }
 }
 
