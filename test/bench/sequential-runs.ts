@@ -15,8 +15,9 @@ import { pause, percentile, type Row, row, waitFor } from './support/row.js';
  * API only after the previous one's COMPLETED arrived on the flow-run event stream (one stream open
  * for the pass, as a dashboard or `outpost run --watch` has), and each runs in a flow process the
  * real worker process starts for it (`--prestart 0`: process start included). A second pass uses
- * the worker's default of keeping two flow processes started ahead. Baseline: 40 sequential
- * `node -e 0` process starts.
+ * the worker's default of keeping two flow processes started ahead, a third warm starts (`--warm 2`:
+ * a process with the deployment's code already imported). Baseline: 40 sequential `node -e 0`
+ * process starts.
  */
 export const timeoutSeconds = 300;
 
@@ -170,14 +171,21 @@ interface Pass {
   lagP50: number;
 }
 
-async function sequentialRuns(server: TestServer, scratch: string, deploymentId: string, prestart: number): Promise<Pass> {
+async function sequentialRuns(
+  server: TestServer,
+  scratch: string,
+  deploymentId: string,
+  prestart: number,
+  warm = 0,
+): Promise<Pass> {
   const client = new OutpostClient({ baseUrl: server.url, token: server.ownerKey });
   const ends = await RunEnds.open(client, server.ownerKey);
   const worker = startBenchWorker(
     server,
     await server.createKey('worker', ['default']),
-    join(scratch, `worker-${prestart}`),
+    join(scratch, `worker-${prestart}-${warm}`),
     prestart,
+    ['--warm', String(warm)],
   );
   try {
     await waitFor('the worker to come online', async () => {
@@ -231,13 +239,15 @@ export async function run(): Promise<Row[]> {
       .finally(() => client.close());
 
     const cold = await sequentialRuns(server, scratch, deployment.id, 0);
-    const warm = await sequentialRuns(server, scratch, deployment.id, 2);
+    const pooled = await sequentialRuns(server, scratch, deployment.id, 2);
+    const warm = await sequentialRuns(server, scratch, deployment.id, 2, 2);
     const bare = await bareProcessStarts();
     const note = `${RUNS} sequential \`node -e 0\` process starts (${dirname(process.execPath)}/node ${process.version})`;
     return [
       row(`${RUNS} sequential light runs, process start included`, cold.seconds, 's', bare, note),
-      row(`${RUNS} sequential light runs, 2 flow processes pre-started (default)`, warm.seconds, 's', bare, note),
-      row(`a run's end → its event on the stream, p50 (the ${RUNS} default-pass runs)`, warm.lagP50, 'ms', null),
+      row(`${RUNS} sequential light runs, 2 flow processes pre-started (default)`, pooled.seconds, 's', bare, note),
+      row(`${RUNS} sequential light runs, warm starts (\`--warm 2\`)`, warm.seconds, 's', bare, note),
+      row(`a run's end → its event on the stream, p50 (the ${RUNS} default-pass runs)`, pooled.lagP50, 'ms', null),
     ];
   } finally {
     await server.close();
