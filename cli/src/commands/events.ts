@@ -2,6 +2,7 @@ import { type EventEmitRequest, MAX_PAGE_SIZE, type OutpostEvent } from '@outpos
 import type { Command, CommandContext } from '../command.js';
 import { booleanOption, stringOption } from '../command.js';
 import { EXIT, UsageError } from '../errors.js';
+import { readEventStream } from '../event-stream.js';
 import { json, shortTime, table } from '../output.js';
 import { parseLimit } from '../resolve.js';
 
@@ -73,28 +74,6 @@ export const eventsLs: Command = {
   },
 };
 
-/** Reads SSE blocks from a response body, calling `onEvent` with each `data:` payload. */
-async function readEvents(res: Response, onEvent: (data: string) => void): Promise<void> {
-  const body = res.body;
-  if (!body) return;
-  const reader = body.pipeThrough(new TextDecoderStream()).getReader();
-  let buffer = '';
-  for (;;) {
-    const { value, done } = await reader.read();
-    if (done) return;
-    buffer += value;
-    for (let end = buffer.indexOf('\n\n'); end >= 0; end = buffer.indexOf('\n\n')) {
-      const block = buffer.slice(0, end);
-      buffer = buffer.slice(end + 2);
-      const data = block
-        .split('\n')
-        .filter((l) => l.startsWith('data:'))
-        .map((l) => l.slice(5).trimStart());
-      if (data.length > 0) onEvent(data.join('\n'));
-    }
-  }
-}
-
 export const eventsTail: Command = {
   name: 'events tail',
   summary: "Follow the workspace's events live, one line each (NDJSON with --json), until Ctrl-C",
@@ -121,10 +100,13 @@ export const eventsTail: Command = {
       if (lastSeq) query.set('afterSeq', lastSeq);
       try {
         const res = await api.openStream(`/events/stream?${query}`, 'cannot follow events', stop.signal);
-        await readEvents(res, (data) => {
-          const event = JSON.parse(data) as OutpostEvent;
-          lastSeq = event.seq;
-          ctx.out(ctx.json ? JSON.stringify(event) : eventLine(event));
+        await readEventStream(res, {
+          comment: () => {},
+          data: (data) => {
+            const event = JSON.parse(data) as OutpostEvent;
+            lastSeq = event.seq;
+            ctx.out(ctx.json ? JSON.stringify(event) : eventLine(event));
+          },
         });
       } catch (error) {
         if (stop.signal.aborted) break;
