@@ -81,16 +81,9 @@ export class WarmPool {
   private readonly refused = new Map<string, string>();
   private stopped = false;
   private readonly log: Logger;
-  /** Processes warmed so far, and runs given one, for diagnostics and tests. */
-  readonly stats = { warmed: 0, taken: 0 };
 
   constructor(private readonly options: WarmPoolOptions) {
     this.log = options.logger.child({ component: 'warm-pool' });
-  }
-
-  /** Processes waiting with a bundle imported or importing. */
-  get size(): number {
-    return this.entries.size;
   }
 
   /** The warm process of `key`, once it has imported its bundle, if these variables allow it. */
@@ -105,7 +98,6 @@ export class WarmPool {
       void this.discard(entry);
       return { kind: 'cold', reason: refusal };
     }
-    this.stats.taken++;
     return { kind: 'warm', proc: entry.proc };
   }
 
@@ -120,12 +112,9 @@ export class WarmPool {
       this.forget(oldest);
       void this.discard(oldest);
     }
-    this.stats.warmed++;
-    let settle!: (proc: FlowProcess | null) => void;
-    const obtained = new Promise<FlowProcess | null>((resolve) => (settle = resolve));
-    void this.options.obtain().then(settle, (error: unknown) => {
+    const obtained = this.options.obtain().catch((error: unknown) => {
       this.log.warn({ err: error }, 'could not start a warm flow process');
-      settle(null);
+      return null;
     });
     void obtained.then(async (proc) => {
       if (proc === null) {

@@ -118,18 +118,16 @@ async function preloadBundle(
   });
   try {
     await import(pathToFileURL(preload.entry).href);
-    watching = false;
-    process.env = env;
-    // The bundle's runtime loads what a run needs now rather than after the run is given.
-    const prepare = [...flowRegistry().values()].find((registered) => registered.prepare)?.prepare;
-    await prepare?.().catch(() => {});
-    return { t: 'preloaded', ok: true, envReads: [...reads], envListed: listed };
   } catch (thrown) {
     return { t: 'preloaded', ok: false, envReads: [...reads], envListed: listed, error: describeError(toError(thrown)) };
   } finally {
     watching = false;
     process.env = env;
   }
+  // The bundle's runtime loads what a run needs now rather than after the run is given.
+  const prepare = [...flowRegistry().values()].find((registered) => registered.prepare)?.prepare;
+  await prepare?.().catch(() => {});
+  return { t: 'preloaded', ok: true, envReads: [...reads], envListed: listed };
 }
 
 /** Resolves once `message` (and, the channel being ordered, every one before it) is written. */
