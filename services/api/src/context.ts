@@ -2,7 +2,7 @@ import type { DomainRecords } from './auth/domain-records.js';
 import type { OidcRelyingParty } from './auth/oidc.js';
 import type { ScryptParams } from './auth/passwords.js';
 import type { RunTokens } from './auth/run-tokens.js';
-import type { SecretBox } from './auth/secret-box.js';
+import type { SecretBox } from './db/secret-box.js';
 import type { ApiKeyCache } from './db/api-keys.js';
 import type { LimitedPools } from './db/claim.js';
 import type { Sql } from './db/client.js';

@@ -7,7 +7,7 @@ import { DomainRecords } from './auth/domain-records.js';
 import { OidcRelyingParty } from './auth/oidc.js';
 import { DEFAULT_SCRYPT, type ScryptParams } from './auth/passwords.js';
 import { RunTokens } from './auth/run-tokens.js';
-import { SecretBox } from './auth/secret-box.js';
+import { SecretBox } from './db/secret-box.js';
 import { type CelSandboxOptions, celSandbox, configureCelSandbox } from './cel/sandbox.js';
 import type { AppDeps } from './context.js';
 import { ApiKeyCache } from './db/api-keys.js';

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
 import { OidcError, OidcRelyingParty, type ProviderMetadata } from '../src/auth/oidc.js';
-import { type HostResolver, OutboundRefused } from '../src/http/outbound-address.js';
+import { type HostResolver, OutboundRefused } from '../src/outbound/address.js';
 import { startTestServer, TestOidcProvider, type TestServer } from '../src/testing.js';
 import { type Call, client } from './helpers.js';
 

@@ -9,7 +9,7 @@ import {
   ownAddresses,
   refusalAtSave,
   resolveDestination,
-} from '../src/http/outbound-address.js';
+} from '../src/outbound/address.js';
 
 // Nothing in this file opens a connection: every refusal is decided before one would be made.
 

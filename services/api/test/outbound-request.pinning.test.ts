@@ -1,8 +1,8 @@
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { type HostResolver, OutboundRefused } from '../src/http/outbound-address.js';
-import { OutboundFailure, outboundRequest } from '../src/http/outbound-request.js';
+import { type HostResolver, OutboundRefused } from '../src/outbound/address.js';
+import { OutboundFailure, outboundRequest } from '../src/outbound/request.js';
 
 // The only receiver is on 127.0.0.1; every other address in this file is refused before a socket opens.
 

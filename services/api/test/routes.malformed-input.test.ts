@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { type RouteDef, type RouteName, routes } from '@outpost/sdk/contracts';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { z } from 'zod';
-import { maxBodyBytes } from '../src/http/mount-routes.js';
+import { maxBodyBytes } from '../src/routes/mount.js';
 import { startTestServer, type TestServer } from '../src/testing.js';
 import { type Call, client, type Reply, SOURCE } from './helpers.js';
 import { addPerson, signInPerson } from './users.support.js';

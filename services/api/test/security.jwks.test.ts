@@ -1,7 +1,7 @@
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { RunTokens } from '../src/auth/run-tokens.js';
-import { rotateSigningKey } from '../src/db/signing-keys.js';
+import { rotateSigningKey } from '../src/auth/signing-keys.js';
 import { main } from '../src/main.js';
 import { startTestServer, type TestServer } from '../src/testing.js';
 import { client } from './helpers.js';

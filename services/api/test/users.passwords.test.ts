@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { hashPassword, passwordProblem, verifyPassword } from '../src/auth/passwords.js';
-import { SecretBox } from '../src/auth/secret-box.js';
+import { SecretBox } from '../src/db/secret-box.js';
 
 const CHEAP = { N: 2 ** 10, r: 8, p: 1 };
 

@@ -3,8 +3,8 @@ import { isIP } from 'node:net';
 import { SSO_CLAIM_GROUP_LENGTH_MAX, SSO_CLAIM_GROUPS_MAX } from '@outpost/sdk/contracts';
 import { createRemoteJWKSet, customFetch, type JWTPayload, type JWTVerifyGetKey, jwtVerify } from 'jose';
 import { z } from 'zod';
-import { type HostResolver, type OutboundAllowance, OutboundRefused, refusalAtSave } from '../http/outbound-address.js';
-import { type OutboundResponse, outboundRequest } from '../http/outbound-request.js';
+import { type HostResolver, type OutboundAllowance, OutboundRefused, refusalAtSave } from '../outbound/address.js';
+import { type OutboundResponse, outboundRequest } from '../outbound/request.js';
 
 // The relying-party half of OpenID Connect: discovery, the authorization-code flow with PKCE (S256),
 // the code exchange, and ID token verification with jose against the issuer's JWKS. Nothing here
@@ -95,7 +95,7 @@ const TokenResponse = z.looseObject({ id_token: z.string().min(1).max(32_768) })
 export interface RelyingPartyOptions {
   /**
    * Accept issuers and endpoints on loopback addresses, over `http://` too (development and tests);
-   * production needs HTTPS to a public address (http/outbound-address.ts).
+   * production needs HTTPS to a public address (outbound/address.ts).
    */
   allowLoopbackHttp?: boolean;
   /** Tests inject names that resolve where they choose. @default the system's getaddrinfo */
@@ -164,7 +164,7 @@ export class OidcRelyingParty {
     if (refused) throw new OidcError('issuer_not_allowed', `the issuer's address is not allowed: ${refused}`);
   }
 
-  /** A request through the checked, pinned dialler (http/outbound-request.ts); no redirect is followed. */
+  /** A request through the checked, pinned dialler (outbound/request.ts); no redirect is followed. */
   #request(url: string, init: { method?: string; headers?: Record<string, string>; body?: string }): Promise<OutboundResponse> {
     return outboundRequest(url, {
       ...init,

@@ -4,7 +4,7 @@ import type {
   NotificationDelivery,
   NotificationDeliveryStatus,
 } from '@outpost/sdk/contracts';
-import type { SecretBox } from '../auth/secret-box.js';
+import type { SecretBox } from './secret-box.js';
 import type { Db } from './client.js';
 import type { notificationChannels, notificationDeliveries, Row } from './schema.js';
 import { encodeCursor, iso, isoOrNull } from './values.js';

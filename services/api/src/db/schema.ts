@@ -2084,7 +2084,7 @@ export const sensorTicks = pgTable(
 );
 // ---- inbound webhooks: deliveries that become events ----
 
-/** An inbound webhook. The URL token is kept as its sha256 only; the signing secret is sealed (auth/secret-box.ts). */
+/** An inbound webhook. The URL token is kept as its sha256 only; the signing secret is sealed (db/secret-box.ts). */
 export const eventWebhooks = pgTable(
   'event_webhooks',
   {

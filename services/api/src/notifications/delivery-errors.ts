@@ -1,7 +1,7 @@
 import type { NotificationDelivery, Role } from '@outpost/sdk/contracts';
 import type { Principal } from '../auth/principal.js';
-import { OutboundRefused } from '../http/outbound-address.js';
-import { OutboundFailure } from '../http/outbound-request.js';
+import { OutboundRefused } from '../outbound/address.js';
+import { OutboundFailure } from '../outbound/request.js';
 
 /*
  * A delivery's last error says what the receiver answered and why a connection failed: the status,

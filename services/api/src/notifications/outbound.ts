@@ -1,15 +1,15 @@
-import type { OutboundAllowance } from '../http/outbound-address.js';
-import { outboundRequest } from '../http/outbound-request.js';
+import type { OutboundAllowance } from '../outbound/address.js';
+import { outboundRequest } from '../outbound/request.js';
 import { ReceiverAnswered } from './delivery-errors.js';
 
 /*
  * Outgoing notification requests go to URLs that workspace members typed in. Each is dialled through
- * http/outbound-request.ts: every address the host resolves to is checked when the connection is
+ * outbound/request.ts: every address the host resolves to is checked when the connection is
  * made (not only when the channel is saved), and the connection goes to the checked address.
  * OUTPOST_NOTIFY_ALLOW_PRIVATE_NETWORKS=1 lets self-hosted setups (and tests) reach private networks.
  */
 
-export { OutboundRefused } from '../http/outbound-address.js';
+export { OutboundRefused } from '../outbound/address.js';
 
 export interface PostOptions {
   headers: Record<string, string>;

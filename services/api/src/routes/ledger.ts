@@ -1,6 +1,6 @@
 import { type EventResource, MAX_EVENT_RELATED } from '@outpost/sdk/contracts';
 import { z } from 'zod';
-import { mayReadAuditLog } from '../auth/permissions.js';
+import { mayReadAuditLog } from '../http/permissions.js';
 import type { Principal } from '../auth/principal.js';
 import { type EventFilters, listEvents, parseKinds, runAsResource } from '../db/event-list.js';
 import { type NewEvent, toEvent } from '../db/events.js';

@@ -26,7 +26,7 @@ import {
 } from '../db/notifications.js';
 import { getWorkspace } from '../db/workspaces.js';
 import { ApiError, notFound } from '../errors.js';
-import { refusalAtSave } from '../http/outbound-address.js';
+import { refusalAtSave } from '../outbound/address.js';
 import { assertMailHeadroom } from '../mail/mail-quota.js';
 import { recipientConfirmationMail } from '../mail/messages.js';
 import { alertRuleAutomation } from '../notifications/alert-rules.js';
@@ -58,7 +58,7 @@ function checkTemplates(body: { subjectTemplate?: string | null | undefined; bod
   checks.throwIfAny();
 }
 
-/** The URL check of a save: refused addresses (http/outbound-address.ts) are refused here already, and again at each send. */
+/** The URL check of a save: refused addresses (outbound/address.ts) are refused here already, and again at each send. */
 async function checkUrl(deps: AppDeps, path: string, url: string | undefined): Promise<void> {
   if (url === undefined) return;
   const refused = await refusalAtSave(new URL(url), notificationAllowance(deps.notifications.allowPrivateNetworks));

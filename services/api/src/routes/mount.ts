@@ -4,14 +4,14 @@ import { bodyLimit } from 'hono/body-limit';
 import { checkTarget } from '../auth/access.js';
 import { ORGANISATION_TOKEN_PREFIX } from '../auth/api-key-format.js';
 import { authenticateOrganisationToken, type OrganisationTokenCaller } from '../auth/organisation-tokens.js';
-import { authenticateCounted, authorize, rateSubject, requestAddress } from '../auth/permissions.js';
+import { authenticateCounted, authorize, rateSubject, requestAddress } from '../http/permissions.js';
 import { bearerToken, type Principal, principalLogFields } from '../auth/principal.js';
 import { authenticateSession, checkSameOrigin, isHttps, readCookie } from '../auth/sessions.js';
 import type { AppDeps } from '../context.js';
 import { credentialRefused } from '../domain-error.js';
 import { ApiError, errorCode } from '../errors.js';
-import { carriesMetricsToken } from '../routes/metrics.js';
-import type { Handler, HandlerContext, Handlers, Recover, RouteHandler } from '../routes/types.js';
+import { carriesMetricsToken } from './metrics.js';
+import type { Handler, HandlerContext, Handlers, Recover, RouteHandler } from './types.js';
 import {
   type AuditNote,
   auditActor,
@@ -22,11 +22,11 @@ import {
   paramIds,
   sameIds,
   summarise,
-} from './audit.js';
-import type { AppEnv } from './env.js';
-import { batchItems } from './rate-limit.js';
-import { parseBody, parseParams, parseQuery } from './request-input.js';
-import { checkStorageLimits } from './storage-limits.js';
+} from '../http/audit.js';
+import type { AppEnv } from '../http/env.js';
+import { batchItems } from '../http/rate-limit.js';
+import { parseBody, parseParams, parseQuery } from '../http/request-input.js';
+import { checkStorageLimits } from '../http/storage-limits.js';
 
 const DEFAULT_BODY_BYTES = 1024 * 1024;
 

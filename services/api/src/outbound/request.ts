@@ -9,7 +9,7 @@ import {
   OutboundRefused,
   resolveHost,
   systemResolver,
-} from './outbound-address.js';
+} from './address.js';
 
 export interface OutboundRequestOptions {
   method?: string;

@@ -2,16 +2,16 @@ import { type Role, type RouteDef, routes } from '@outpost/sdk/contracts';
 import type { Context } from 'hono';
 import type { AppDeps } from '../context.js';
 import { isDomainError } from '../domain-error.js';
-import { clientAddress } from '../http/client-address.js';
-import type { AppEnv } from '../http/env.js';
-import type { RateSubject } from '../http/rate-limit.js';
-import { checkRole } from './access.js';
-import { authenticateRequest, type Principal } from './principal.js';
+import { clientAddress } from './client-address.js';
+import type { AppEnv } from './env.js';
+import type { RateSubject } from './rate-limit.js';
+import { checkRole } from '../auth/access.js';
+import { authenticateRequest, type Principal } from '../auth/principal.js';
 
 /*
  * Who may call what is decided in one place: the `access` of each route in the contract table
  * (sdk/src/contracts/routes.ts) — roles, run tokens, a session, the metrics token, or anonymous —
- * checked by the one pipeline (http/mount-routes.ts) for every route. The anonymous entries of the
+ * checked by the one pipeline (routes/mount.ts) for every route. The anonymous entries of the
  * table are the routes reachable without a credential; the only paths outside the table at all are
  * the two health probes listed here, each matched exactly (no prefix, suffix or case folding: a path
  * that merely ends in "healthz" is an ordinary, authenticated path).
