@@ -2,6 +2,7 @@ import type { OrganisationSso } from '@outpost/sdk/contracts';
 import { type ReactNode, useState } from 'react';
 import { type ApiResult, describeFailure } from '../api/client.js';
 import { api } from '../api/instance.js';
+import { ConfirmTurnOff } from '../components/confirm-button.js';
 import { Notice } from '../components/notice.js';
 import { useResource } from '../hooks/use-resource.js';
 import { formatDateTime } from '../lib/format.js';
@@ -40,12 +41,10 @@ export function OrganisationSsoSection({
 }) {
   const config = useResource((signal) => readSso(organisation, signal), [organisation]);
   const [editing, setEditing] = useState(false);
-  const [confirmingOff, setConfirmingOff] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const [status, setStatus] = useState('');
 
   const turnOff = async () => {
-    setConfirmingOff(false);
     const result = await api.call('organisationSsoDelete', { params: { org: organisation } });
     setError(result.ok ? null : describeFailure(result));
     setStatus(result.ok ? OFF_DONE : '');
@@ -91,33 +90,12 @@ export function OrganisationSsoSection({
               >
                 Change
               </button>
-              {confirmingOff ? (
-                <>
-                  <span className="muted small" data-testid="org-sso-turn-off-effect">
-                    {OFF_WARNING}
-                  </span>
-                  <button type="button" className="button button-quiet" onClick={() => setConfirmingOff(false)}>
-                    Keep
-                  </button>
-                  <button
-                    type="button"
-                    className="button button-danger-solid"
-                    onClick={() => void turnOff()}
-                    data-testid="org-sso-turn-off-confirm"
-                  >
-                    Turn off now
-                  </button>
-                </>
-              ) : (
-                <button
-                  type="button"
-                  className="button button-danger"
-                  onClick={() => setConfirmingOff(true)}
-                  data-testid="org-sso-turn-off"
-                >
-                  Turn off
-                </button>
-              )}
+              <ConfirmTurnOff
+                testId="org-sso-turn-off"
+                effect={OFF_WARNING}
+                effectTestId="org-sso-turn-off-effect"
+                onConfirm={() => void turnOff()}
+              />
             </div>
           )}
         </>

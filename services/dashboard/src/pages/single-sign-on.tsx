@@ -2,6 +2,7 @@ import { type OidcConfig, type OidcConfigRequest, SsoDefaultRole } from '@outpos
 import { type FormEvent, useState } from 'react';
 import { type ApiResult, describeFailure } from '../api/client.js';
 import { api } from '../api/instance.js';
+import { ConfirmTurnOff } from '../components/confirm-button.js';
 import { Notice } from '../components/notice.js';
 import { useResource } from '../hooks/use-resource.js';
 import { formatDateTime } from '../lib/format.js';
@@ -30,11 +31,9 @@ export function ssoSignInLink(origin: string, workspaceSlug: string): string {
 export function SingleSignOnSection({ workspaceSlug, canChange }: { workspaceSlug: string | null; canChange: boolean }) {
   const config = useResource(readConfig, []);
   const [editing, setEditing] = useState(false);
-  const [confirmingOff, setConfirmingOff] = useState(false);
   const [error, setError] = useState<string | null>(null);
 
   const turnOff = async () => {
-    setConfirmingOff(false);
     const result = await api.call('oidcConfigDelete', {});
     setError(result.ok ? null : describeFailure(result));
     await config.reload();
@@ -102,33 +101,11 @@ export function SingleSignOnSection({ workspaceSlug, canChange }: { workspaceSlu
               <button type="button" className="button" onClick={() => setEditing(true)} data-testid="sso-edit">
                 Change
               </button>
-              {confirmingOff ? (
-                <>
-                  <span className="muted small">
-                    People who joined through single sign-on have no password until they set one.
-                  </span>
-                  <button type="button" className="button button-quiet" onClick={() => setConfirmingOff(false)}>
-                    Keep
-                  </button>
-                  <button
-                    type="button"
-                    className="button button-danger-solid"
-                    onClick={() => void turnOff()}
-                    data-testid="sso-turn-off-confirm"
-                  >
-                    Turn off now
-                  </button>
-                </>
-              ) : (
-                <button
-                  type="button"
-                  className="button button-danger"
-                  onClick={() => setConfirmingOff(true)}
-                  data-testid="sso-turn-off"
-                >
-                  Turn off
-                </button>
-              )}
+              <ConfirmTurnOff
+                testId="sso-turn-off"
+                effect="People who joined through single sign-on have no password until they set one."
+                onConfirm={() => void turnOff()}
+              />
             </div>
           )}
         </>
