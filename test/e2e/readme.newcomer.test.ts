@@ -26,7 +26,9 @@ function fromReadme(line: string): string {
  * placeholders (`<id>`, `<run>`) as written: the suite must type each one.
  */
 function tourCommands(): string[] {
-  const tour = README.slice(README.indexOf('## A ten-minute tour'), README.indexOf('## Concepts'));
+  const start = README.indexOf('## A ten-minute tour');
+  expect(start, 'README.md should have an "## A ten-minute tour" section').toBeGreaterThanOrEqual(0);
+  const tour = README.slice(start, README.indexOf('\n## ', start + 1));
   const commands = new Set<string>();
   for (const match of tour.matchAll(/`(npx outpost [^`\n]+)`/g)) commands.add(match[1]!.trim());
   for (const block of tour.matchAll(/```bash\n([\s\S]*?)```/g)) {
