@@ -1,3 +1,5 @@
+import type { ApiFailure } from '../api/client.js';
+
 /** The two fields of a new password (typed twice), named `${testId}-password` and `${testId}-repeat` for tests. */
 export function NewPasswordFields({
   password,
@@ -38,4 +40,20 @@ export function NewPasswordFields({
       </label>
     </>
   );
+}
+
+/**
+ * What is wrong with a new password typed twice, as the sentence to show, or null. `required` false
+ * lets both fields stay empty (the account keeps its password).
+ */
+export function newPasswordProblem(password: string, repeat: string, required = true): string | null {
+  if (required && password.length < 1) return 'Choose a password.';
+  if (password !== repeat) return 'The two passwords differ.';
+  return null;
+}
+
+/** The API's refusal of the password itself (too short, too common…), when that is why it failed. */
+export function passwordRefusal(failure: ApiFailure): string | undefined {
+  if (failure.kind !== 'http_error') return undefined;
+  return failure.problem?.errors?.find((issue) => issue.path === 'body.password')?.message;
 }

@@ -1,8 +1,9 @@
 import type { MailRecipientConfirmResponse } from '@outpost/sdk/contracts';
-import { useEffect, useState } from 'react';
+import { useState } from 'react';
 import { describeFailure } from '../api/client.js';
 import { api } from '../api/instance.js';
-import { navigate } from '../router.js';
+import { SignInCard } from '../components/sign-in-card.js';
+import { useLinkToken } from '../hooks/use-link-token.js';
 
 /**
  * Uses the link Outpost mailed to an email channel's external recipient
@@ -10,20 +11,13 @@ import { navigate } from '../router.js';
  * Nothing is confirmed until the person presses the button, so a mail scanner opening the link does not.
  */
 export function ConfirmRecipientPage({ search }: { search: URLSearchParams }) {
-  const tokenInAddress = search.get('token');
-  const [token, setToken] = useState(() => tokenInAddress ?? '');
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   const [done, setDone] = useState<MailRecipientConfirmResponse | null>(null);
-
-  // The token leaves the address bar at once and is kept in memory only.
-  useEffect(() => {
-    if (!tokenInAddress) return;
-    setToken(tokenInAddress);
+  const token = useLinkToken(search, '/confirm-recipient', () => {
     setError(null);
     setDone(null);
-    navigate('/confirm-recipient', undefined, { replace: true });
-  }, [tokenInAddress]);
+  });
 
   const confirm = async () => {
     setBusy(true);
@@ -36,41 +30,34 @@ export function ConfirmRecipientPage({ search }: { search: URLSearchParams }) {
   };
 
   return (
-    <div className="sign-in">
-      <div className="sign-in-card">
-        <div className="brand brand-large">
-          <span className="brand-mark" aria-hidden="true" />
-          Outpost
+    <SignInCard title="Confirm notifications">
+      {done ? (
+        <p data-testid="confirm-recipient-done">
+          <strong>{done.address}</strong> now receives the notifications of <strong>{done.workspace.name}</strong>.
+        </p>
+      ) : !token ? (
+        <div className="notice notice-error" role="alert" data-testid="confirm-recipient-error">
+          This page needs the link Outpost emailed you.
         </div>
-        <h1>Confirm notifications</h1>
-        {done ? (
-          <p data-testid="confirm-recipient-done">
-            <strong>{done.address}</strong> now receives the notifications of <strong>{done.workspace.name}</strong>.
-          </p>
-        ) : !token ? (
-          <div className="notice notice-error" role="alert" data-testid="confirm-recipient-error">
-            This page needs the link Outpost emailed you.
-          </div>
-        ) : (
-          <div className="form" data-testid="confirm-recipient">
-            <p className="muted">Receive this workspace's notifications at this address?</p>
-            {error && (
-              <div className="notice notice-error" role="alert" data-testid="confirm-recipient-error">
-                {error}
-              </div>
-            )}
-            <button
-              type="button"
-              className="button button-primary"
-              disabled={busy}
-              onClick={() => void confirm()}
-              data-testid="confirm-recipient-submit"
-            >
-              {busy ? 'Confirming…' : 'Confirm'}
-            </button>
-          </div>
-        )}
-      </div>
-    </div>
+      ) : (
+        <div className="form" data-testid="confirm-recipient">
+          <p className="muted">Receive this workspace's notifications at this address?</p>
+          {error && (
+            <div className="notice notice-error" role="alert" data-testid="confirm-recipient-error">
+              {error}
+            </div>
+          )}
+          <button
+            type="button"
+            className="button button-primary"
+            disabled={busy}
+            onClick={() => void confirm()}
+            data-testid="confirm-recipient-submit"
+          >
+            {busy ? 'Confirming…' : 'Confirm'}
+          </button>
+        </div>
+      )}
+    </SignInCard>
   );
 }

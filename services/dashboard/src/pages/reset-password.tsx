@@ -1,8 +1,10 @@
-import { type FormEvent, useEffect, useState } from 'react';
+import { type FormEvent, useState } from 'react';
 import { describeFailure } from '../api/client.js';
 import { api } from '../api/instance.js';
-import { NewPasswordFields } from '../components/new-password-fields.js';
-import { href, navigate } from '../router.js';
+import { NewPasswordFields, newPasswordProblem, passwordRefusal } from '../components/new-password-fields.js';
+import { SignInCard } from '../components/sign-in-card.js';
+import { useLinkToken } from '../hooks/use-link-token.js';
+import { href } from '../router.js';
 
 /**
  * Password reset. Without a token (`#/reset-password`, from "Forgot password?" on the sign-in page)
@@ -11,8 +13,6 @@ import { href, navigate } from '../router.js';
  * and ends every session of the account.
  */
 export function ResetPasswordPage({ search }: { search: URLSearchParams }) {
-  const tokenInAddress = search.get('token');
-  const [token, setToken] = useState(() => tokenInAddress ?? '');
   const [email, setEmail] = useState(() => search.get('email') ?? '');
   const [password, setPassword] = useState('');
   const [repeat, setRepeat] = useState('');
@@ -20,17 +20,12 @@ export function ResetPasswordPage({ search }: { search: URLSearchParams }) {
   const [busy, setBusy] = useState(false);
   const [asked, setAsked] = useState<string | null>(null);
   const [done, setDone] = useState<string | null>(null);
-
-  // As on the other link pages: the token leaves the address bar at once and is kept in memory only.
-  useEffect(() => {
-    if (!tokenInAddress) return;
-    setToken(tokenInAddress);
+  const token = useLinkToken(search, '/reset-password', () => {
     setPassword('');
     setRepeat('');
     setError(null);
     setDone(null);
-    navigate('/reset-password', undefined, { replace: true });
-  }, [tokenInAddress]);
+  });
 
   const onAsk = async (e: FormEvent) => {
     e.preventDefault();
@@ -51,12 +46,9 @@ export function ResetPasswordPage({ search }: { search: URLSearchParams }) {
 
   const onReset = async (e: FormEvent) => {
     e.preventDefault();
-    if (password.length < 1) {
-      setError('Choose a password.');
-      return;
-    }
-    if (password !== repeat) {
-      setError('The two passwords differ.');
+    const problem = newPasswordProblem(password, repeat);
+    if (problem) {
+      setError(problem);
       return;
     }
     setBusy(true);
@@ -67,9 +59,8 @@ export function ResetPasswordPage({ search }: { search: URLSearchParams }) {
       setDone(result.data.email);
       return;
     }
-    const passwordIssue =
-      result.kind === 'http_error' ? result.problem?.errors?.find((issue) => issue.path === 'body.password') : undefined;
-    if (passwordIssue) setError(`Password: ${passwordIssue.message}.`);
+    const refusal = passwordRefusal(result);
+    if (refusal) setError(`Password: ${refusal}.`);
     else if (result.kind === 'http_error' && result.status === 401) {
       setError('This link has expired, was already used, or a newer one was sent. Ask for a new one.');
     } else setError(describeFailure(result));
@@ -82,69 +73,62 @@ export function ResetPasswordPage({ search }: { search: URLSearchParams }) {
   );
 
   return (
-    <div className="sign-in">
-      <div className="sign-in-card">
-        <div className="brand brand-large">
-          <span className="brand-mark" aria-hidden="true" />
-          Outpost
+    <SignInCard title="Reset your password">
+      {done ? (
+        <div className="form" data-testid="reset-password-done">
+          <p>
+            The password of <strong>{done}</strong> is set, and the address is confirmed. Every session of the account ended.
+          </p>
+          <a className="button button-primary" href={href('/sign-in')} data-testid="reset-password-sign-in">
+            Sign in
+          </a>
         </div>
-        <h1>Reset your password</h1>
-        {done ? (
-          <div className="form" data-testid="reset-password-done">
-            <p>
-              The password of <strong>{done}</strong> is set, and the address is confirmed. Every session of the account ended.
-            </p>
-            <a className="button button-primary" href={href('/sign-in')} data-testid="reset-password-sign-in">
-              Sign in
-            </a>
-          </div>
-        ) : token ? (
-          <form className="form" onSubmit={(e) => void onReset(e)} data-testid="reset-password">
-            <p className="muted">Choose the password you will sign in with.</p>
-            <NewPasswordFields
-              password={password}
-              repeat={repeat}
-              onPassword={setPassword}
-              onRepeat={setRepeat}
-              testId="reset-password"
+      ) : token ? (
+        <form className="form" onSubmit={(e) => void onReset(e)} data-testid="reset-password">
+          <p className="muted">Choose the password you will sign in with.</p>
+          <NewPasswordFields
+            password={password}
+            repeat={repeat}
+            onPassword={setPassword}
+            onRepeat={setRepeat}
+            testId="reset-password"
+          />
+          {errorNotice}
+          <button type="submit" className="button button-primary" disabled={busy} data-testid="reset-password-submit">
+            {busy ? 'Saving…' : 'Set password'}
+          </button>
+        </form>
+      ) : asked ? (
+        <div className="form" data-testid="reset-password-asked">
+          <p>{asked}</p>
+          <a className="button" href={href('/sign-in')}>
+            Back to sign-in
+          </a>
+        </div>
+      ) : (
+        <form className="form" onSubmit={(e) => void onAsk(e)} data-testid="reset-password-ask">
+          <p className="muted">We email a link to choose a new password to the address of your account.</p>
+          <label className="field">
+            <span className="field-label">Email</span>
+            <input
+              type="email"
+              autoComplete="username"
+              spellCheck={false}
+              value={email}
+              maxLength={320}
+              onChange={(e) => setEmail(e.target.value)}
+              data-testid="reset-password-email"
             />
-            {errorNotice}
-            <button type="submit" className="button button-primary" disabled={busy} data-testid="reset-password-submit">
-              {busy ? 'Saving…' : 'Set password'}
-            </button>
-          </form>
-        ) : asked ? (
-          <div className="form" data-testid="reset-password-asked">
-            <p>{asked}</p>
-            <a className="button" href={href('/sign-in')}>
-              Back to sign-in
-            </a>
-          </div>
-        ) : (
-          <form className="form" onSubmit={(e) => void onAsk(e)} data-testid="reset-password-ask">
-            <p className="muted">We email a link to choose a new password to the address of your account.</p>
-            <label className="field">
-              <span className="field-label">Email</span>
-              <input
-                type="email"
-                autoComplete="username"
-                spellCheck={false}
-                value={email}
-                maxLength={320}
-                onChange={(e) => setEmail(e.target.value)}
-                data-testid="reset-password-email"
-              />
-            </label>
-            {errorNotice}
-            <button type="submit" className="button button-primary" disabled={busy} data-testid="reset-password-request">
-              {busy ? 'Sending…' : 'Email me a link'}
-            </button>
-            <a className="small" href={href('/sign-in')}>
-              Back to sign-in
-            </a>
-          </form>
-        )}
-      </div>
-    </div>
+          </label>
+          {errorNotice}
+          <button type="submit" className="button button-primary" disabled={busy} data-testid="reset-password-request">
+            {busy ? 'Sending…' : 'Email me a link'}
+          </button>
+          <a className="small" href={href('/sign-in')}>
+            Back to sign-in
+          </a>
+        </form>
+      )}
+    </SignInCard>
   );
 }

@@ -1,39 +1,30 @@
-import { type FormEvent, useEffect, useState } from 'react';
+import { type FormEvent, useState } from 'react';
 import { describeFailure } from '../api/client.js';
 import { api } from '../api/instance.js';
-import { NewPasswordFields } from '../components/new-password-fields.js';
-import { href, navigate } from '../router.js';
+import { NewPasswordFields, newPasswordProblem } from '../components/new-password-fields.js';
+import { SignInCard } from '../components/sign-in-card.js';
+import { useLinkToken } from '../hooks/use-link-token.js';
+import { href } from '../router.js';
 
 /** Sets a first password with the one-time setup token an admin handed over (`#/set-password?token=…`). */
 export function SetPasswordPage({ search }: { search: URLSearchParams }) {
-  const tokenInAddress = search.get('token');
-  const [token, setToken] = useState(() => tokenInAddress ?? '');
   const [password, setPassword] = useState('');
   const [repeat, setRepeat] = useState('');
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   const [done, setDone] = useState(false);
-
-  // Each link that arrives (also a second one in the same tab) starts afresh; the token then leaves
-  // the address bar and is kept in memory only, so it is neither in history nor on screen.
-  useEffect(() => {
-    if (!tokenInAddress) return;
-    setToken(tokenInAddress);
+  const token = useLinkToken(search, '/set-password', () => {
     setPassword('');
     setRepeat('');
     setError(null);
     setDone(false);
-    navigate('/set-password', undefined, { replace: true });
-  }, [tokenInAddress]);
+  });
 
   const onSubmit = async (e: FormEvent) => {
     e.preventDefault();
-    if (password.length < 1) {
-      setError('Choose a password.');
-      return;
-    }
-    if (password !== repeat) {
-      setError('The two passwords differ.');
+    const problem = newPasswordProblem(password, repeat);
+    if (problem) {
+      setError(problem);
       return;
     }
     setBusy(true);
@@ -52,44 +43,37 @@ export function SetPasswordPage({ search }: { search: URLSearchParams }) {
   };
 
   return (
-    <div className="sign-in">
-      <div className="sign-in-card">
-        <div className="brand brand-large">
-          <span className="brand-mark" aria-hidden="true" />
-          Outpost
+    <SignInCard title="Set your password">
+      {done ? (
+        <div className="form" data-testid="set-password-done">
+          <p>Your password is set.</p>
+          <a className="button button-primary" href={href('/sign-in')}>
+            Sign in
+          </a>
         </div>
-        <h1>Set your password</h1>
-        {done ? (
-          <div className="form" data-testid="set-password-done">
-            <p>Your password is set.</p>
-            <a className="button button-primary" href={href('/sign-in')}>
-              Sign in
-            </a>
-          </div>
-        ) : !token ? (
-          <div className="notice notice-error" role="alert" data-testid="set-password-error">
-            This page needs the setup link an admin of the workspace gave you.
-          </div>
-        ) : (
-          <form className="form" onSubmit={(e) => void onSubmit(e)} data-testid="set-password">
-            <NewPasswordFields
-              password={password}
-              repeat={repeat}
-              onPassword={setPassword}
-              onRepeat={setRepeat}
-              testId="set-password"
-            />
-            {error && (
-              <div className="notice notice-error" role="alert" data-testid="set-password-error">
-                {error}
-              </div>
-            )}
-            <button type="submit" className="button button-primary" disabled={busy} data-testid="set-password-submit">
-              {busy ? 'Saving…' : 'Set password'}
-            </button>
-          </form>
-        )}
-      </div>
-    </div>
+      ) : !token ? (
+        <div className="notice notice-error" role="alert" data-testid="set-password-error">
+          This page needs the setup link an admin of the workspace gave you.
+        </div>
+      ) : (
+        <form className="form" onSubmit={(e) => void onSubmit(e)} data-testid="set-password">
+          <NewPasswordFields
+            password={password}
+            repeat={repeat}
+            onPassword={setPassword}
+            onRepeat={setRepeat}
+            testId="set-password"
+          />
+          {error && (
+            <div className="notice notice-error" role="alert" data-testid="set-password-error">
+              {error}
+            </div>
+          )}
+          <button type="submit" className="button button-primary" disabled={busy} data-testid="set-password-submit">
+            {busy ? 'Saving…' : 'Set password'}
+          </button>
+        </form>
+      )}
+    </SignInCard>
   );
 }

@@ -2,6 +2,7 @@ import { Name } from '@outpost/sdk/contracts';
 import { type FormEvent, useEffect, useRef, useState } from 'react';
 import { describeFailure } from '../api/client.js';
 import { api } from '../api/instance.js';
+import { SignInCard } from '../components/sign-in-card.js';
 import { href, navigate, parseHash } from '../router.js';
 
 /** Where to go after signing in: only a path inside the dashboard, never another origin. */
@@ -237,80 +238,47 @@ export function SignInPage({ search }: { search: URLSearchParams }) {
   };
 
   return (
-    <div className="sign-in">
-      <div className="sign-in-card">
-        <div className="brand brand-large">
-          <span className="brand-mark" aria-hidden="true" />
-          Outpost
+    <SignInCard title="Sign in">
+      {busy && exchanged.current && !apiKey ? (
+        <p className="muted" data-testid="sign-in-pending">
+          Signing you in…
+        </p>
+      ) : (
+        <p className="muted">
+          Sign in with your email and password, through your workspace's or your organisation's single sign-on, with the sign-in
+          link printed by the server, or with an API key.
+        </p>
+      )}
+      {error && (
+        <div className="notice notice-error" role="alert" data-testid="sign-in-error">
+          {error}
         </div>
-        <h1>Sign in</h1>
-        {busy && exchanged.current && !apiKey ? (
-          <p className="muted" data-testid="sign-in-pending">
-            Signing you in…
-          </p>
-        ) : (
-          <p className="muted">
-            Sign in with your email and password, through your workspace's or your organisation's single sign-on, with the sign-in
-            link printed by the server, or with an API key.
-          </p>
-        )}
-        {error && (
-          <div className="notice notice-error" role="alert" data-testid="sign-in-error">
-            {error}
-          </div>
-        )}
-        <form onSubmit={onPasswordSubmit} data-testid="sign-in-password-form" className="form">
-          <label className="field">
-            <span className="field-label">Email</span>
-            <input
-              type="email"
-              autoComplete="username"
-              spellCheck={false}
-              value={email}
-              maxLength={320}
-              onChange={(e) => setEmail(e.target.value)}
-              data-testid="sign-in-email"
-            />
-          </label>
-          <label className="field">
-            <span className="field-label">Password</span>
-            <input
-              type="password"
-              autoComplete="current-password"
-              value={password}
-              maxLength={1024}
-              onChange={(e) => setPassword(e.target.value)}
-              data-testid="sign-in-password"
-            />
-          </label>
-          {askWorkspace && (
-            <label className="field">
-              <span className="field-label">Workspace</span>
-              <input
-                type="text"
-                autoComplete="organization"
-                spellCheck={false}
-                placeholder="acme-data"
-                value={workspace}
-                maxLength={100}
-                onChange={(e) => setWorkspace(e.target.value)}
-                data-testid="sign-in-password-workspace"
-              />
-            </label>
-          )}
-          <button type="submit" className="button button-primary" disabled={busy} data-testid="sign-in-password-submit">
-            {busy ? 'Signing in…' : 'Sign in with password'}
-          </button>
-          <a
-            className="small"
-            href={href('/reset-password', email.trim() ? { email: email.trim() } : {})}
-            data-testid="sign-in-forgot-password"
-          >
-            Forgot password?
-          </a>
-        </form>
-        <p className="muted small sign-in-or">or with single sign-on</p>
-        <form onSubmit={onSsoSubmit} data-testid="sign-in-sso-form" className="form">
+      )}
+      <form onSubmit={onPasswordSubmit} data-testid="sign-in-password-form" className="form">
+        <label className="field">
+          <span className="field-label">Email</span>
+          <input
+            type="email"
+            autoComplete="username"
+            spellCheck={false}
+            value={email}
+            maxLength={320}
+            onChange={(e) => setEmail(e.target.value)}
+            data-testid="sign-in-email"
+          />
+        </label>
+        <label className="field">
+          <span className="field-label">Password</span>
+          <input
+            type="password"
+            autoComplete="current-password"
+            value={password}
+            maxLength={1024}
+            onChange={(e) => setPassword(e.target.value)}
+            data-testid="sign-in-password"
+          />
+        </label>
+        {askWorkspace && (
           <label className="field">
             <span className="field-label">Workspace</span>
             <input
@@ -321,50 +289,76 @@ export function SignInPage({ search }: { search: URLSearchParams }) {
               value={workspace}
               maxLength={100}
               onChange={(e) => setWorkspace(e.target.value)}
-              data-testid="sign-in-sso-workspace"
+              data-testid="sign-in-password-workspace"
             />
           </label>
-          <button type="submit" className="button" disabled={busy} data-testid="sign-in-sso-submit">
-            Continue with single sign-on
-          </button>
-        </form>
-        <p className="muted small sign-in-or">or through your organisation</p>
-        <form onSubmit={onOrganisationSsoSubmit} data-testid="sign-in-org-sso-form" className="form">
-          <label className="field">
-            <span className="field-label">Your organisation</span>
-            <input
-              type="text"
-              spellCheck={false}
-              placeholder="acme"
-              value={organisation}
-              maxLength={100}
-              onChange={(e) => setOrganisation(e.target.value)}
-              data-testid="sign-in-org-sso-organisation"
-            />
-          </label>
-          <button type="submit" className="button" disabled={busy} data-testid="sign-in-org-sso-submit">
-            Continue with your organisation
-          </button>
-        </form>
-        <p className="muted small sign-in-or">or with an API key</p>
-        <form onSubmit={onSubmit} data-testid="sign-in-form" className="form">
-          <label className="field">
-            <span className="field-label">API key</span>
-            <input
-              type="password"
-              autoComplete="off"
-              spellCheck={false}
-              placeholder="op_…"
-              value={apiKey}
-              onChange={(e) => setApiKey(e.target.value)}
-              data-testid="sign-in-api-key"
-            />
-          </label>
-          <button type="submit" className="button button-primary" disabled={busy} data-testid="sign-in-submit">
-            {busy ? 'Signing in…' : 'Sign in with API key'}
-          </button>
-        </form>
-      </div>
-    </div>
+        )}
+        <button type="submit" className="button button-primary" disabled={busy} data-testid="sign-in-password-submit">
+          {busy ? 'Signing in…' : 'Sign in with password'}
+        </button>
+        <a
+          className="small"
+          href={href('/reset-password', email.trim() ? { email: email.trim() } : {})}
+          data-testid="sign-in-forgot-password"
+        >
+          Forgot password?
+        </a>
+      </form>
+      <p className="muted small sign-in-or">or with single sign-on</p>
+      <form onSubmit={onSsoSubmit} data-testid="sign-in-sso-form" className="form">
+        <label className="field">
+          <span className="field-label">Workspace</span>
+          <input
+            type="text"
+            autoComplete="organization"
+            spellCheck={false}
+            placeholder="acme-data"
+            value={workspace}
+            maxLength={100}
+            onChange={(e) => setWorkspace(e.target.value)}
+            data-testid="sign-in-sso-workspace"
+          />
+        </label>
+        <button type="submit" className="button" disabled={busy} data-testid="sign-in-sso-submit">
+          Continue with single sign-on
+        </button>
+      </form>
+      <p className="muted small sign-in-or">or through your organisation</p>
+      <form onSubmit={onOrganisationSsoSubmit} data-testid="sign-in-org-sso-form" className="form">
+        <label className="field">
+          <span className="field-label">Your organisation</span>
+          <input
+            type="text"
+            spellCheck={false}
+            placeholder="acme"
+            value={organisation}
+            maxLength={100}
+            onChange={(e) => setOrganisation(e.target.value)}
+            data-testid="sign-in-org-sso-organisation"
+          />
+        </label>
+        <button type="submit" className="button" disabled={busy} data-testid="sign-in-org-sso-submit">
+          Continue with your organisation
+        </button>
+      </form>
+      <p className="muted small sign-in-or">or with an API key</p>
+      <form onSubmit={onSubmit} data-testid="sign-in-form" className="form">
+        <label className="field">
+          <span className="field-label">API key</span>
+          <input
+            type="password"
+            autoComplete="off"
+            spellCheck={false}
+            placeholder="op_…"
+            value={apiKey}
+            onChange={(e) => setApiKey(e.target.value)}
+            data-testid="sign-in-api-key"
+          />
+        </label>
+        <button type="submit" className="button button-primary" disabled={busy} data-testid="sign-in-submit">
+          {busy ? 'Signing in…' : 'Sign in with API key'}
+        </button>
+      </form>
+    </SignInCard>
   );
 }
