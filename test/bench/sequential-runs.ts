@@ -25,7 +25,7 @@ const RUNS = 40;
 /** How long one run may take to end before the pass fails. */
 const RUN_TIMEOUT_MS = 30_000;
 
-export const notes = `Each run's end is taken from the flow-run event stream (\`GET /flow-runs/events\`, one
+const ABOUT = `Each run's end is taken from the flow-run event stream (\`GET /flow-runs/events\`, one
 stream open for the whole pass): the next run is created when the previous one's COMPLETED event
 arrives, as a client watching the run would see it, not by polling the run. The last row is the
 time from the start of the transaction that ended a run (its state's timestamp, read from
@@ -40,6 +40,9 @@ m4.large (2 vCPU). Its published totals: **Hatchet 1.22 s, Temporal 2.97 s, Pref
 Those are tasks inside one workflow on their own machines and engines; the rows above are 40
 separate runs, each in a fresh (or pre-started) Node process, on the machine described above.
 The figures are quoted for orientation only and were not reproduced here.`;
+
+/** ABOUT, and once run() has measured, the phase table of each pass (see phasesOf). */
+export let notes = ABOUT;
 
 const CONFIG = `import { defineConfig } from '@outpost/sdk';
 export default defineConfig({
@@ -158,17 +161,70 @@ class RunEnds {
   }
 }
 
+/** One timed run on the client's clock (epoch ms): when its create call went out, and when its end arrived. */
+interface Timed {
+  id: string;
+  sent: number;
+  ended: number;
+}
+
 /** Creates a run, waits for its end on the event stream and throws unless it COMPLETED. */
-async function runOnce(client: OutpostClient, ends: RunEnds, deploymentId: string): Promise<void> {
+async function runOnce(client: OutpostClient, ends: RunEnds, deploymentId: string): Promise<Timed> {
+  const sent = Date.now();
   const { flowRun } = unwrap(await client.call('deploymentsCreateRun', { params: { id: deploymentId }, body: {} }));
   const state = await ends.ended(flowRun.id, RUN_TIMEOUT_MS);
   if (state.type !== 'COMPLETED') throw new Error(`run ${flowRun.id} ended ${state.type}: ${state.message ?? ''}`);
+  return { id: flowRun.id, sent, ended: Date.now() };
 }
 
 interface Pass {
   seconds: number;
   /** p50 of the lags of the timed runs' ends (RunEnds.lags). */
   lagP50: number;
+  /** Per phase of a run, its p50 over the timed runs (Phases). */
+  phases: Record<Phase, number>;
+}
+
+const PHASES = {
+  create: 'create call sent → run created (its SCHEDULED state)',
+  dispatch: 'created → claimed (PENDING)',
+  handOver: 'claimed → RUNNING',
+  execute: 'RUNNING → COMPLETED (the flow, its task, its logs and the COMPLETED proposal)',
+  notify: 'COMPLETED → its event at the client',
+} as const;
+type Phase = keyof typeof PHASES;
+
+/**
+ * Where each timed run's time went, from its state history (the database's clock) and the client's
+ * two moments (the same machine's clock): the p50 of each phase.
+ */
+async function phasesOf(server: TestServer, timed: Timed[]): Promise<Record<Phase, number>> {
+  const states = await server.sql<{ id: string; type: string; at: number }[]>`
+    SELECT flow_run_id AS id, type, extract(epoch FROM timestamp) * 1000 AS at
+    FROM flow_run_states WHERE flow_run_id = ANY(${timed.map((t) => t.id)}::uuid[])`;
+  const at = new Map<string, Map<string, number>>();
+  for (const s of states) {
+    if (!at.has(s.id)) at.set(s.id, new Map());
+    at.get(s.id)?.set(s.type, Number(s.at));
+  }
+  const spans: Record<Phase, number[]> = { create: [], dispatch: [], handOver: [], execute: [], notify: [] };
+  for (const t of timed) {
+    const run = at.get(t.id);
+    const [scheduled, pending, running, completed] = ['SCHEDULED', 'PENDING', 'RUNNING', 'COMPLETED'].map((type) =>
+      run?.get(type),
+    );
+    if (scheduled === undefined || pending === undefined || running === undefined || completed === undefined)
+      throw new Error(`run ${t.id} lacks a state of its history`);
+    spans.create.push(scheduled - t.sent);
+    spans.dispatch.push(pending - scheduled);
+    spans.handOver.push(running - pending);
+    spans.execute.push(completed - running);
+    spans.notify.push(t.ended - completed);
+  }
+  return Object.fromEntries(Object.entries(spans).map(([phase, values]) => [phase, percentile(values, 50)])) as Record<
+    Phase,
+    number
+  >;
 }
 
 async function sequentialRuns(
@@ -197,9 +253,11 @@ async function sequentialRuns(
     // Pre-started processes replace the one the warm-up used; let them start before timing.
     if (prestart > 0) await pause(2000);
     ends.lags.length = 0;
+    const timed: Timed[] = [];
     const started = performance.now();
-    for (let i = 0; i < RUNS; i++) await runOnce(client, ends, deploymentId);
-    return { seconds: (performance.now() - started) / 1000, lagP50: percentile(ends.lags, 50) };
+    for (let i = 0; i < RUNS; i++) timed.push(await runOnce(client, ends, deploymentId));
+    const seconds = (performance.now() - started) / 1000;
+    return { seconds, lagP50: percentile(ends.lags, 50), phases: await phasesOf(server, timed) };
   } catch (error) {
     throw new Error(`${(error as Error).message}\nworker output:\n${worker.output().slice(-3000)}`, { cause: error });
   } finally {
@@ -243,6 +301,21 @@ export async function run(): Promise<Row[]> {
     const warm = await sequentialRuns(server, scratch, deployment.id, 2, 2);
     const bare = await bareProcessStarts();
     const note = `${RUNS} sequential \`node -e 0\` process starts (${dirname(process.execPath)}/node ${process.version})`;
+    notes = [
+      ABOUT,
+      '',
+      `### sequential-runs: where a run's time goes (p50 of each phase over the ${RUNS} timed runs of a pass, ms)`,
+      "States' times are the database's clock, the client's moments the same machine's; a run's phases add up to",
+      'roughly its share of the pass (the p50s of the phases need not add up to the p50 of the whole).',
+      '',
+      '| phase | process start included | 2 pre-started | warm |',
+      '| --- | ---: | ---: | ---: |',
+      ...(Object.keys(PHASES) as Phase[]).map(
+        (phase) =>
+          `| ${PHASES[phase]} | ${cold.phases[phase].toFixed(1)} | ${pooled.phases[phase].toFixed(1)} | ${warm.phases[phase].toFixed(1)} |`,
+      ),
+      `| a run, all told (the pass over ${RUNS}) | ${((cold.seconds * 1000) / RUNS).toFixed(1)} | ${((pooled.seconds * 1000) / RUNS).toFixed(1)} | ${((warm.seconds * 1000) / RUNS).toFixed(1)} |`,
+    ].join('\n');
     return [
       row(`${RUNS} sequential light runs, process start included`, cold.seconds, 's', bare, note),
       row(`${RUNS} sequential light runs, 2 flow processes pre-started (default)`, pooled.seconds, 's', bare, note),
