@@ -2,8 +2,7 @@ import type { Backfill, Deployment, Schedule } from '@outpost/sdk/contracts';
 import { type FormEvent, useState } from 'react';
 import { describeFailure } from '../api/client.js';
 import { api } from '../api/instance.js';
-import { Dialog } from '../components/dialog.js';
-import { DialogActions } from '../components/form-field.js';
+import { FormDialog } from '../components/form-dialog.js';
 import { Empty, Notice } from '../components/notice.js';
 import { formatDateTime } from '../lib/format.js';
 
@@ -204,43 +203,49 @@ function BackfillDialog({
   };
 
   return (
-    <Dialog title={`Backfill ${deployment.flowName}/${deployment.name}`} onClose={onClose} testId="backfill-dialog">
-      <form className="form" onSubmit={(e) => void onSubmit(e)} noValidate data-testid="backfill-form">
-        <label className="field">
-          <span className="field-label">Schedule whose times to run</span>
-          <select value={schedule} onChange={(e) => setSchedule(e.target.value)} data-testid="backfill-schedule">
-            {schedules.map((s) => (
-              <option key={s.slug} value={s.slug}>
-                {s.slug}
-              </option>
-            ))}
-          </select>
-        </label>
-        <label className="field">
-          <span className="field-label">From (included, your local time)</span>
-          <input type="datetime-local" value={start} onChange={(e) => setStart(e.target.value)} data-testid="backfill-start" />
-          {errors.start && <span className="field-error">{errors.start}</span>}
-        </label>
-        <label className="field">
-          <span className="field-label">Until (excluded)</span>
-          <input type="datetime-local" value={end} onChange={(e) => setEnd(e.target.value)} data-testid="backfill-end" />
-          {errors.end && <span className="field-error">{errors.end}</span>}
-        </label>
-        <label className="field">
-          <span className="field-label">Runs in flight at once</span>
-          <input
-            type="number"
-            min={1}
-            max={1000}
-            value={maxConcurrent}
-            onChange={(e) => setMaxConcurrent(e.target.value)}
-            data-testid="backfill-max-concurrent"
-          />
-          {errors.maxConcurrent && <span className="field-error">{errors.maxConcurrent}</span>}
-        </label>
-        {failure && <Notice testId="backfill-error">{failure}</Notice>}
-        <DialogActions label="Create backfill" busyLabel="Creating…" busy={busy} testId="backfill-submit" onClose={onClose} />
-      </form>
-    </Dialog>
+    <FormDialog
+      title={`Backfill ${deployment.flowName}/${deployment.name}`}
+      testId="backfill"
+      errorTestId="backfill-error"
+      label="Create backfill"
+      busyLabel="Creating…"
+      busy={busy}
+      failure={failure}
+      onSubmit={onSubmit}
+      onClose={onClose}
+    >
+      <label className="field">
+        <span className="field-label">Schedule whose times to run</span>
+        <select value={schedule} onChange={(e) => setSchedule(e.target.value)} data-testid="backfill-schedule">
+          {schedules.map((s) => (
+            <option key={s.slug} value={s.slug}>
+              {s.slug}
+            </option>
+          ))}
+        </select>
+      </label>
+      <label className="field">
+        <span className="field-label">From (included, your local time)</span>
+        <input type="datetime-local" value={start} onChange={(e) => setStart(e.target.value)} data-testid="backfill-start" />
+        {errors.start && <span className="field-error">{errors.start}</span>}
+      </label>
+      <label className="field">
+        <span className="field-label">Until (excluded)</span>
+        <input type="datetime-local" value={end} onChange={(e) => setEnd(e.target.value)} data-testid="backfill-end" />
+        {errors.end && <span className="field-error">{errors.end}</span>}
+      </label>
+      <label className="field">
+        <span className="field-label">Runs in flight at once</span>
+        <input
+          type="number"
+          min={1}
+          max={1000}
+          value={maxConcurrent}
+          onChange={(e) => setMaxConcurrent(e.target.value)}
+          data-testid="backfill-max-concurrent"
+        />
+        {errors.maxConcurrent && <span className="field-error">{errors.maxConcurrent}</span>}
+      </label>
+    </FormDialog>
   );
 }

@@ -7,9 +7,8 @@ import {
 } from '@outpost/sdk/contracts';
 import { type FormEvent, useState } from 'react';
 import { api } from '../api/instance.js';
-import { Dialog } from '../components/dialog.js';
-import { DialogActions, describedBy, type FieldErrorMap, FieldErrors, TextField } from '../components/form-field.js';
-import { Notice } from '../components/notice.js';
+import { FormDialog } from '../components/form-dialog.js';
+import { describedBy, type FieldErrorMap, FieldErrors, TextField } from '../components/form-field.js';
 import { useFieldSubmit } from '../hooks/use-submit.js';
 import { parseLimit } from '../lib/field-errors.js';
 
@@ -98,99 +97,113 @@ export function WorkPoolDialog({
   };
 
   return (
-    <Dialog title={pool ? `Edit pool ${pool.name}` : 'New work pool'} onClose={onClose} testId="pool-dialog" wide={kubernetes}>
-      <form className="form" onSubmit={(e) => void onSubmit(e)} noValidate data-testid="pool-form">
-        {!pool && (
-          <>
-            <TextField
-              label="Name"
-              required
-              value={name}
-              onChange={setName}
-              autoComplete="off"
-              testId="pool-name"
-              errors={errors.name}
-            />
-            <label className="field">
-              <span className="field-label">Type</span>
-              <select value={type} onChange={(e) => setType(e.target.value as WorkPoolType)} data-testid="pool-type">
-                <option value="process">Process: a local process per run</option>
-                <option value="kubernetes">Kubernetes: a Job per run</option>
-              </select>
-            </label>
-          </>
-        )}
-        <TextField
-          label="Concurrency limit"
-          numeric
-          value={limit}
-          onChange={setLimit}
-          placeholder="No limit"
-          help="Most runs of this pool held at once; blank for no limit."
-          testId="pool-limit"
-          errors={errors.concurrencyLimit}
-        />
-        <label className="field">
-          <span className="field-label">Description</span>
-          <textarea
-            rows={2}
-            value={description}
-            onChange={(e) => setDescription(e.target.value)}
-            data-testid="pool-description"
-            {...describedBy(errors.description, 'pool-description-error')}
+    <FormDialog
+      title={pool ? `Edit pool ${pool.name}` : 'New work pool'}
+      testId="pool"
+      errorTestId="pool-dialog-error"
+      wide={kubernetes}
+      label={pool ? 'Save' : 'Create pool'}
+      busyLabel="Saving…"
+      busy={busy}
+      failure={failure}
+      onSubmit={onSubmit}
+      onClose={onClose}
+    >
+      {!pool && (
+        <>
+          <TextField
+            label="Name"
+            required
+            value={name}
+            onChange={setName}
+            autoComplete="off"
+            testId="pool-name"
+            errors={errors.name}
           />
-          <FieldErrors id="pool-description-error" messages={errors.description} />
-        </label>
-        <label className="field">
-          <span className="field-label">When a worker falls silent</span>
-          <select value={silence} onChange={(e) => setSilence(e.target.value as WorkerSilencePolicy)} data-testid="pool-silence">
-            <option value="retry">Retry its runs after the lease and its grace</option>
-            <option value="wait">Wait out the disconnected tolerance first: never two copies at once</option>
-          </select>
-        </label>
-        <TextField
-          label="Disconnected tolerance (seconds)"
-          numeric
-          value={tolerance}
-          onChange={setTolerance}
-          placeholder="No limit"
-          help="How long a worker that cannot reach Outpost keeps running its runs; blank for no limit."
-          testId="pool-tolerance"
-          errors={errors.disconnectedToleranceSeconds}
-        />
-        {pool && (
-          <label className="field field-inline">
-            <input type="checkbox" checked={paused} onChange={(e) => setPaused(e.target.checked)} data-testid="pool-paused" />
-            Paused: workers claim nothing from this pool
-          </label>
-        )}
-        {kubernetes && (
           <label className="field">
-            <span className="field-label">Base job template</span>
-            <textarea
-              className="mono"
-              rows={14}
-              spellCheck={false}
-              value={template}
-              onChange={(e) => setTemplate(e.target.value)}
-              data-testid="pool-template"
-              {...describedBy(errors.baseJobTemplate, 'pool-template-errors')}
-            />
-            <span className="field-help">
-              The batch/v1 Job, as JSON, that each run&apos;s Job starts from; blank uses the default.
-            </span>
-            <FieldErrors id="pool-template-errors" messages={errors.baseJobTemplate} testId="pool-template-errors" />
+            <span className="field-label">Type</span>
+            <select value={type} onChange={(e) => setType(e.target.value as WorkPoolType)} data-testid="pool-type">
+              <option value="process">Process: a local process per run</option>
+              <option value="kubernetes">Kubernetes: a Job per run</option>
+            </select>
           </label>
-        )}
-        {failure && <Notice testId="pool-dialog-error">{failure}</Notice>}
-        <DialogActions
-          label={pool ? 'Save' : 'Create pool'}
-          busyLabel="Saving…"
-          busy={busy}
-          testId="pool-submit"
-          onClose={onClose}
+        </>
+      )}
+      <TextField
+        label="Concurrency limit"
+        numeric
+        value={limit}
+        onChange={setLimit}
+        placeholder="No limit"
+        help="Most runs of this pool held at once; blank for no limit."
+        testId="pool-limit"
+        errors={errors.concurrencyLimit}
+      />
+      <label className="field">
+        <span className="field-label">Description</span>
+        <textarea
+          rows={2}
+          value={description}
+          onChange={(e) => setDescription(e.target.value)}
+          data-testid="pool-description"
+          {...describedBy(errors.description, 'pool-description-error')}
         />
-      </form>
-    </Dialog>
+        <FieldErrors id="pool-description-error" messages={errors.description} />
+      </label>
+      <label className="field">
+        <span className="field-label">When a worker falls silent</span>
+        <select value={silence} onChange={(e) => setSilence(e.target.value as WorkerSilencePolicy)} data-testid="pool-silence">
+          <option value="retry">Retry its runs after the lease and its grace</option>
+          <option value="wait">Wait out the disconnected tolerance first: never two copies at once</option>
+        </select>
+      </label>
+      <TextField
+        label="Disconnected tolerance (seconds)"
+        numeric
+        value={tolerance}
+        onChange={setTolerance}
+        placeholder="No limit"
+        help="How long a worker that cannot reach Outpost keeps running its runs; blank for no limit."
+        testId="pool-tolerance"
+        errors={errors.disconnectedToleranceSeconds}
+      />
+      {pool && <PausedField what="pool" paused={paused} onChange={setPaused} />}
+      {kubernetes && (
+        <label className="field">
+          <span className="field-label">Base job template</span>
+          <textarea
+            className="mono"
+            rows={14}
+            spellCheck={false}
+            value={template}
+            onChange={(e) => setTemplate(e.target.value)}
+            data-testid="pool-template"
+            {...describedBy(errors.baseJobTemplate, 'pool-template-errors')}
+          />
+          <span className="field-help">
+            The batch/v1 Job, as JSON, that each run&apos;s Job starts from; blank uses the default.
+          </span>
+          <FieldErrors id="pool-template-errors" messages={errors.baseJobTemplate} testId="pool-template-errors" />
+        </label>
+      )}
+    </FormDialog>
+  );
+}
+
+/** A pool's or a queue's pause, offered when it is edited: `${what}-paused` for tests. */
+export function PausedField({
+  what,
+  paused,
+  onChange,
+}: {
+  what: 'pool' | 'queue';
+  paused: boolean;
+  onChange: (paused: boolean) => void;
+}) {
+  return (
+    <label className="field field-inline">
+      <input type="checkbox" checked={paused} onChange={(e) => onChange(e.target.checked)} data-testid={`${what}-paused`} />
+      Paused: workers claim nothing from this {what}
+    </label>
   );
 }

@@ -1,11 +1,11 @@
 import type { WorkQueue } from '@outpost/sdk/contracts';
 import { type FormEvent, useState } from 'react';
 import { api } from '../api/instance.js';
-import { Dialog } from '../components/dialog.js';
-import { DialogActions, type FieldErrorMap, TextField } from '../components/form-field.js';
-import { Notice } from '../components/notice.js';
+import { FormDialog } from '../components/form-dialog.js';
+import { type FieldErrorMap, TextField } from '../components/form-field.js';
 import { useFieldSubmit } from '../hooks/use-submit.js';
 import { parseLimit } from '../lib/field-errors.js';
+import { PausedField } from './work-pool-dialog.js';
 
 /** Create a queue in a pool, or edit one's priority, concurrency limit and pause. */
 export function WorkQueueDialog({
@@ -54,52 +54,47 @@ export function WorkQueueDialog({
   };
 
   return (
-    <Dialog title={queue ? `Edit queue ${queue.name}` : `New queue in ${poolName}`} onClose={onClose} testId="queue-dialog">
-      <form className="form" onSubmit={(e) => void onSubmit(e)} noValidate data-testid="queue-form">
-        {!queue && (
-          <TextField
-            label="Name"
-            required
-            value={name}
-            onChange={setName}
-            autoComplete="off"
-            testId="queue-name"
-            errors={errors.name}
-          />
-        )}
+    <FormDialog
+      title={queue ? `Edit queue ${queue.name}` : `New queue in ${poolName}`}
+      testId="queue"
+      errorTestId="queue-dialog-error"
+      label={queue ? 'Save' : 'Create queue'}
+      busyLabel="Saving…"
+      busy={busy}
+      failure={failure}
+      onSubmit={onSubmit}
+      onClose={onClose}
+    >
+      {!queue && (
         <TextField
-          label="Priority"
-          numeric
-          value={priority}
-          onChange={setPriority}
-          help="1 is claimed first."
-          testId="queue-priority"
-          errors={errors.priority}
+          label="Name"
+          required
+          value={name}
+          onChange={setName}
+          autoComplete="off"
+          testId="queue-name"
+          errors={errors.name}
         />
-        <TextField
-          label="Concurrency limit"
-          numeric
-          value={limit}
-          onChange={setLimit}
-          placeholder="No limit"
-          testId="queue-limit"
-          errors={errors.concurrencyLimit}
-        />
-        {queue && (
-          <label className="field field-inline">
-            <input type="checkbox" checked={paused} onChange={(e) => setPaused(e.target.checked)} data-testid="queue-paused" />
-            Paused: workers claim nothing from this queue
-          </label>
-        )}
-        {failure && <Notice testId="queue-dialog-error">{failure}</Notice>}
-        <DialogActions
-          label={queue ? 'Save' : 'Create queue'}
-          busyLabel="Saving…"
-          busy={busy}
-          testId="queue-submit"
-          onClose={onClose}
-        />
-      </form>
-    </Dialog>
+      )}
+      <TextField
+        label="Priority"
+        numeric
+        value={priority}
+        onChange={setPriority}
+        help="1 is claimed first."
+        testId="queue-priority"
+        errors={errors.priority}
+      />
+      <TextField
+        label="Concurrency limit"
+        numeric
+        value={limit}
+        onChange={setLimit}
+        placeholder="No limit"
+        testId="queue-limit"
+        errors={errors.concurrencyLimit}
+      />
+      {queue && <PausedField what="queue" paused={paused} onChange={setPaused} />}
+    </FormDialog>
   );
 }

@@ -1,0 +1,46 @@
+import type { FormEvent, ReactNode } from 'react';
+import { Dialog } from './dialog.js';
+import { DialogActions } from './form-field.js';
+import { Notice } from './notice.js';
+
+/**
+ * A dialog that is one form: its fields, then the failure no field explains, then Cancel and the
+ * submit button. Test ids: `${testId}-dialog`, `${testId}-form`, `${testId}-submit`, and
+ * `errorTestId` on the failure.
+ */
+export function FormDialog({
+  title,
+  testId,
+  errorTestId,
+  wide,
+  label,
+  busyLabel,
+  busy,
+  failure,
+  onSubmit,
+  onClose,
+  children,
+}: {
+  title: string;
+  testId: string;
+  errorTestId: string;
+  wide?: boolean;
+  /** The submit button's text, and its text while the form is out. */
+  label: string;
+  busyLabel: string;
+  busy: boolean;
+  failure: string | null;
+  onSubmit: (e: FormEvent) => Promise<void>;
+  onClose: () => void;
+  children: ReactNode;
+}) {
+  return (
+    <Dialog title={title} onClose={onClose} testId={`${testId}-dialog`} wide={wide}>
+      <form className="form" onSubmit={(e) => void onSubmit(e)} noValidate data-testid={`${testId}-form`}>
+        {children}
+        {failure && <Notice testId={errorTestId}>{failure}</Notice>}
+        <DialogActions label={label} busyLabel={busyLabel} busy={busy} testId={`${testId}-submit`} onClose={onClose} />
+      </form>
+    </Dialog>
+  );
+}
