@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { generateDrizzleJson, generateMigration } from 'drizzle-kit/api';
 import postgres from 'postgres';
 import { MIGRATIONS_DIR, migrateDatabase } from '../src/db/migrate.js';
-import { createTestDatabase } from '../src/testing.js';
+import { createTestDatabase } from '../src/testing/index.js';
 
 /** Each object of a database's public schema, by kind and name, as Postgres prints its definition. */
 type Catalog = Map<string, string>;

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { tagOf } from '../src/http/openapi.js';
 import { DASHBOARD_CSP } from '../src/http/static.js';
 import { API_DOCS_CSP } from '../src/routes/docs.js';
-import { startTestServer, type TestServer } from '../src/testing.js';
+import { startTestServer, type TestServer } from '../src/testing/index.js';
 
 let server: TestServer;
 

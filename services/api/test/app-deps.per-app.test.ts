@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { startTestServer, type TestReplica, type TestServer } from '../src/testing.js';
+import { startTestServer, type TestReplica, type TestServer } from '../src/testing/index.js';
 import { type Call, client, createRun, deploy } from './helpers.js';
 import { delta, METRICS_TOKEN, scrape } from './metrics.support.js';
 

@@ -4,7 +4,7 @@ import { lineage } from '../src/assets/catalog.js';
 import { foldLineageChanges, lineageFactsStamp } from '../src/db/lineage-changes.js';
 import { createLogger } from '../src/logger.js';
 import { RetentionLoop } from '../src/loops/retention.js';
-import { startTestServer, type TestServer } from '../src/testing.js';
+import { startTestServer, type TestServer } from '../src/testing/index.js';
 import { type AssetWorld, asset, assetWorld, checkResult, deployed, materializeAll } from './assets.support.js';
 import { client } from './helpers.js';
 

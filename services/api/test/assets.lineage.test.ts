@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { startTestServer, type TestServer } from '../src/testing.js';
+import { startTestServer, type TestServer } from '../src/testing/index.js';
 import { type AssetWorld, asset, assetWorld, checkResult, deployed, materialization, materializeAll } from './assets.support.js';
 import { client } from './helpers.js';
 

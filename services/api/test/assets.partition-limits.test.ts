@@ -3,7 +3,7 @@ import { automationPass } from '../src/assets/automation/pass.js';
 import { MAX_MISSING_PER_PASS } from '../src/assets/automation/plan.js';
 import { createLogger } from '../src/logger.js';
 import { QUOTA_DEFAULTS } from '../src/quotas/quotas.js';
-import { startTestServer, type TestServer } from '../src/testing.js';
+import { startTestServer, type TestServer } from '../src/testing/index.js';
 import { asset, assetWorld, deployAssets, deployed, materializeAll } from './assets.support.js';
 import { scheduledDeployment } from './backfill.support.js';
 import { client } from './helpers.js';

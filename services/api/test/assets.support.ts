@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { expect } from 'vitest';
-import type { TestServer, TestWorkspace } from '../src/testing.js';
+import type { TestServer, TestWorkspace } from '../src/testing/index.js';
 import { type Call, client, type Reply, SOURCE } from './helpers.js';
 
 /** A workspace of its own with a pool and a worker key: each test's assets are keyed alone. */

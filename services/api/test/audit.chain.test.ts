@@ -4,7 +4,7 @@ import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { appendAuditEntry, mergedAuditEntries, type NewAuditEntry } from '../src/db/audit.js';
 import { migrateDatabase } from '../src/db/migrate.js';
-import { createDatabaseBefore, startTestServer, type TestDatabase, type TestServer } from '../src/testing.js';
+import { createDatabaseBefore, startTestServer, type TestDatabase, type TestServer } from '../src/testing/index.js';
 import { type Call, client } from './helpers.js';
 import { addPerson, confirmAddress, type PersonSession, signInPerson } from './users.support.js';
 

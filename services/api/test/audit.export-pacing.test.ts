@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { ApiError } from '../src/errors.js';
 import { BulkReads } from '../src/http/bulk-reads.js';
-import { createOrganisationToken, startTestServer, type TestServer } from '../src/testing.js';
+import { createOrganisationToken, startTestServer, type TestServer } from '../src/testing/index.js';
 import { eventually } from './helpers.js';
 
 describe('places and pacing of long reads', () => {

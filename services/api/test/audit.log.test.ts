@@ -4,7 +4,7 @@ import type { AuditEntry } from '@outpost/sdk/contracts';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { appendAuditEntry } from '../src/db/audit.js';
 import { collectIds } from '../src/http/audit.js';
-import { startTestServer, type TestServer } from '../src/testing.js';
+import { startTestServer, type TestServer } from '../src/testing/index.js';
 import { type Call, client, deploy } from './helpers.js';
 import { addPerson, PASSWORD, post, signInPerson } from './users.support.js';
 

@@ -5,7 +5,7 @@ import { selectionKeys } from '../src/backfills/units.js';
 import { connectDatabase, type Sql } from '../src/db/client.js';
 import { BackfillLoop } from '../src/loops/backfills.js';
 import { type RunningServer, startServer } from '../src/server.js';
-import { createTestDatabase, TEST_RATE_LIMITS, type TestDatabase } from '../src/testing.js';
+import { createTestDatabase, TEST_RATE_LIMITS, type TestDatabase } from '../src/testing/index.js';
 import { runsPerKey, sampler, scheduledDeployment, setState, snapshot, start } from './backfill.support.js';
 import { type Call, client, eventually } from './helpers.js';
 

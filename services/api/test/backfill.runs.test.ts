@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { startTestServer, type TestServer } from '../src/testing.js';
+import { startTestServer, type TestServer } from '../src/testing/index.js';
 import { runsPerKey, sampler, scheduledDeployment, setState, start, unique } from './backfill.support.js';
 import { type Call, client, deploy, eventually } from './helpers.js';
 

@@ -7,7 +7,7 @@ import { AutomationEngine, MAX_BUDGET_FAILURES, MAX_CHAIN, POISON_ATTEMPTS } fro
 import { MAX_COST, MAX_MACRO_NESTING } from '../src/cel/cost.js';
 import { CelSandbox } from '../src/cel/sandbox.js';
 import { threadCpuClock } from '../src/cel/thread-clock.js';
-import { startTestServer, type TestServer, type TestWorkspace } from '../src/testing.js';
+import { startTestServer, type TestServer, type TestWorkspace } from '../src/testing/index.js';
 import { drainAutomations, emitEvent } from './events.support.js';
 import { type Call, client, deploy } from './helpers.js';
 

@@ -4,7 +4,7 @@ import { parseVersion } from '@outpost/sdk/contracts';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { judgeClient, oldestSupported, SERVER_VERSION, tooOldDetail } from '../src/http/client-versions.js';
-import { startTestServer, type TestServer } from '../src/testing.js';
+import { startTestServer, type TestServer } from '../src/testing/index.js';
 
 const v = (text: string) => {
   const parsed = parseVersion(text);

@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto';
 import type { OutpostEvent } from '@outpost/sdk/contracts';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { startTestServer, type TestServer, type TestWorkspace } from '../src/testing.js';
+import { startTestServer, type TestServer, type TestWorkspace } from '../src/testing/index.js';
 import { type Call, client } from './helpers.js';
 
 let server: TestServer;

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { MAX_EVENT_PAYLOAD_BYTES, type OutpostEvent } from '@outpost/sdk/contracts';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
-import { startTestServer, type TestServer, type TestWorkspace } from '../src/testing.js';
+import { startTestServer, type TestServer, type TestWorkspace } from '../src/testing/index.js';
 import { EventReader } from './events.support.js';
 import { type Call, claim, client, createRun, deploy } from './helpers.js';
 

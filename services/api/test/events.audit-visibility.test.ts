@@ -1,6 +1,6 @@
 import type { OutpostEvent } from '@outpost/sdk/contracts';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
-import { startTestServer, type TestServer, type TestWorkspace } from '../src/testing.js';
+import { startTestServer, type TestServer, type TestWorkspace } from '../src/testing/index.js';
 import { EventReader } from './events.support.js';
 import { type Call, client } from './helpers.js';
 

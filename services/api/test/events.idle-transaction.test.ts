@@ -3,7 +3,7 @@ import type { OutpostEvent } from '@outpost/sdk/contracts';
 import postgres from 'postgres';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { insertEvents } from '../src/db/events.js';
-import { ledgerReadUpToNow, startTestServer, type TestServer } from '../src/testing.js';
+import { ledgerReadUpToNow, startTestServer, type TestServer } from '../src/testing/index.js';
 import { EventReader } from './events.support.js';
 import { type Call, client, deploy, eventually } from './helpers.js';
 

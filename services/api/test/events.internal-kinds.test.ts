@@ -10,7 +10,7 @@ import {
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { currentAuditKinds } from '../src/db/event-list.js';
 import { UNAUDITED_ROUTES } from '../src/http/audit.js';
-import { startTestServer, type TestServer, type TestWorkspace } from '../src/testing.js';
+import { startTestServer, type TestServer, type TestWorkspace } from '../src/testing/index.js';
 import { EventReader } from './events.support.js';
 import { type Call, client } from './helpers.js';
 

@@ -8,7 +8,7 @@ import { ensureWorkspace } from '../src/db/workspaces.js';
 import { createLogger } from '../src/logger.js';
 import { RetentionLoop } from '../src/loops/retention.js';
 import { storeTenantEvents } from '../src/quotas/events-per-day.js';
-import { createDatabaseBefore, createTestDatabase, type TestDatabase } from '../src/testing.js';
+import { createDatabaseBefore, createTestDatabase, type TestDatabase } from '../src/testing/index.js';
 import { eventMonthsSince } from './events.support.js';
 
 const DAY = 86_400_000;

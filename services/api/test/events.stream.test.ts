@@ -5,7 +5,7 @@ import { createSignInLink } from '../src/auth/sessions.js';
 import { createLogger } from '../src/logger.js';
 import { RunEventHub } from '../src/runs/run-event-hub.js';
 import { RunNotifier } from '../src/runs/run-notifier.js';
-import { startTestServer, type TestServer, type TestWorkspace } from '../src/testing.js';
+import { startTestServer, type TestServer, type TestWorkspace } from '../src/testing/index.js';
 import { EventReader, openEvents } from './events.support.js';
 import { type Call, claim, client, createRun, deploy, eventually } from './helpers.js';
 import { openBrowserSession } from './sessions.support.js';

@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { SERVER_VERSION } from '../src/http/server-version.js';
-import { startTestServer, type TestServer } from '../src/testing.js';
+import { startTestServer, type TestServer } from '../src/testing/index.js';
 import { type Call, client } from './helpers.js';
 import { destroyOpenConnections, type RawConnection, type RawResponse, rawConnection, requestHead } from './raw-http.support.js';
 

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { PROBE_HEADROOM } from '../src/http/server-limits.js';
-import { startTestServer, type TestServer } from '../src/testing.js';
+import { startTestServer, type TestServer } from '../src/testing/index.js';
 import { type Call, client, eventually } from './helpers.js';
 import { destroyOpenConnections, type RawConnection, rawConnection, requestHead } from './raw-http.support.js';
 

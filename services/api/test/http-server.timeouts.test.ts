@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { FlowRun } from '@outpost/sdk/contracts';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
-import { startTestServer, type TestServer } from '../src/testing.js';
+import { startTestServer, type TestServer } from '../src/testing/index.js';
 import { openEvents } from './events.support.js';
 import { type Call, client, createRun, deploy } from './helpers.js';
 import { destroyOpenConnections, rawConnection, requestHead } from './raw-http.support.js';

@@ -3,7 +3,7 @@ import postgres from 'postgres';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { createLogger } from '../src/logger.js';
 import { LateRunsLoop } from '../src/loops/late-runs.js';
-import { startTestServer, type TestServer } from '../src/testing.js';
+import { startTestServer, type TestServer } from '../src/testing/index.js';
 import { type Call, claim, client, deploy, eventually } from './helpers.js';
 
 let server: TestServer;

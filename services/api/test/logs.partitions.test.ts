@@ -3,7 +3,7 @@ import { afterAll, describe, expect, test } from 'vitest';
 import { migrateDatabase } from '../src/db/migrate.js';
 import { detachExpiredPartitions, dropDetachedPartitions, ensurePartitions } from '../src/db/partitions.js';
 import { ensureWorkspace } from '../src/db/workspaces.js';
-import { createDatabaseBefore, createTestDatabase, type TestDatabase } from '../src/testing.js';
+import { createDatabaseBefore, createTestDatabase, type TestDatabase } from '../src/testing/index.js';
 
 const DAY = 86_400_000;
 const databases: TestDatabase[] = [];

@@ -3,7 +3,7 @@ import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { searchLogs } from '../src/db/log-search.js';
 import { readLogs } from '../src/db/logs.js';
-import { startTestServer, type TestServer } from '../src/testing.js';
+import { startTestServer, type TestServer } from '../src/testing/index.js';
 import { type Call, claim, client, createRun, deploy } from './helpers.js';
 
 let server: TestServer;

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { isPublicPath } from '../src/http/permissions.js';
-import { startTestServer, TEST_RATE_LIMITS, type TestServer } from '../src/testing.js';
+import { startTestServer, TEST_RATE_LIMITS, type TestServer } from '../src/testing/index.js';
 import { claim, client, createRun, deploy } from './helpers.js';
 import { delta, METRICS_TOKEN, scrape } from './metrics.support.js';
 

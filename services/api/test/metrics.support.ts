@@ -1,4 +1,4 @@
-import type { TestServer } from '../src/testing.js';
+import type { TestServer } from '../src/testing/index.js';
 
 /** A metrics token for tests: 32+ visible characters, as OUTPOST_METRICS_TOKEN must be. */
 export const METRICS_TOKEN = 'metrics-token-for-tests-0123456789abcdef';

@@ -2,7 +2,7 @@ import postgres from 'postgres';
 import { afterAll, describe, expect, test } from 'vitest';
 import { migrateDatabase } from '../src/db/migrate.js';
 import { isStartupError } from '../src/startup-error.js';
-import { createDatabaseBefore, createTestDatabase, type TestDatabase } from '../src/testing.js';
+import { createDatabaseBefore, createTestDatabase, type TestDatabase } from '../src/testing/index.js';
 
 const databases: TestDatabase[] = [];
 const clients: postgres.Sql[] = [];

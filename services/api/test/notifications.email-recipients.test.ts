@@ -6,8 +6,8 @@ import { NotificationLoop } from '../src/loops/notifications.js';
 import { Mailer } from '../src/mail/mailer.js';
 import { enqueueNotification } from '../src/notifications/enqueue.js';
 import { QUOTA_DEFAULTS } from '../src/quotas/quotas.js';
-import { startTestServer, type TestServer } from '../src/testing.js';
-import { linkIn, TestMailbox } from '../src/testing-mailbox.js';
+import { startTestServer, type TestServer } from '../src/testing/index.js';
+import { linkIn, TestMailbox } from '../src/testing/mailbox.js';
 import { type Call, client } from './helpers.js';
 import { addPerson, confirmAddress, newEmail, post } from './users.support.js';
 

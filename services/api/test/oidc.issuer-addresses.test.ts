@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
 import { OidcError, OidcRelyingParty, type ProviderMetadata } from '../src/auth/oidc.js';
 import { type HostResolver, OutboundRefused } from '../src/outbound/address.js';
-import { startTestServer, TestOidcProvider, type TestServer } from '../src/testing.js';
+import { startTestServer, TestOidcProvider, type TestServer } from '../src/testing/index.js';
 import { type Call, client } from './helpers.js';
 
 // The test provider listens on 127.0.0.1; the test server (like the relying parties built with

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
 import { OidcError, OidcRelyingParty, pkcePair, randomToken } from '../src/auth/oidc.js';
-import { TestOidcProvider } from '../src/testing.js';
+import { TestOidcProvider } from '../src/testing/index.js';
 
 let provider: TestOidcProvider;
 const redirectUri = 'http://127.0.0.1:9/api/v1/auth/oidc/callback';

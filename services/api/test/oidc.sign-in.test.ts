@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
-import { startTestServer, TEST_RATE_LIMITS, TestOidcProvider, type TestServer } from '../src/testing.js';
+import { startTestServer, TEST_RATE_LIMITS, TestOidcProvider, type TestServer } from '../src/testing/index.js';
 import { type Call, client } from './helpers.js';
 import { browser, cookieValue } from './sessions.support.js';
 import { addPerson, newEmail, post, signInPerson } from './users.support.js';

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { WORKSPACES_PER_ORGANISATION } from '@outpost/sdk/contracts';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { startTestServer, type TestServer } from '../src/testing.js';
+import { startTestServer, type TestServer } from '../src/testing/index.js';
 import { type Call, client, type Reply } from './helpers.js';
 import { addPerson, confirmAddress, type PersonSession, signInPerson } from './users.support.js';
 

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { createApiKey } from '../src/auth/create-api-key.js';
 import { quotaCommand } from '../src/quotas/operator-command.js';
 import { QUOTA_DEFAULTS, type QuotaName, setQuotaOverride } from '../src/quotas/quotas.js';
-import { startTestServer, type TestServer } from '../src/testing.js';
+import { startTestServer, type TestServer } from '../src/testing/index.js';
 import { type Call, client, type Reply } from './helpers.js';
 import { uniqueName } from './security.fixtures.js';
 import { addPerson, confirmAddress, type PersonSession, signInPerson } from './users.support.js';

@@ -1,6 +1,6 @@
 import { SSO_CLAIM_GROUPS_MAX } from '@outpost/sdk/contracts';
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
-import { startTestServer, TestDnsServer, TestOidcProvider, type TestServer } from '../src/testing.js';
+import { startTestServer, TestDnsServer, TestOidcProvider, type TestServer } from '../src/testing/index.js';
 import { type Call, client, type Reply } from './helpers.js';
 import { browser, cookieValue } from './sessions.support.js';
 import { addPerson, confirmAddress, newEmail, type PersonSession, signInPerson } from './users.support.js';

@@ -3,7 +3,7 @@ import { USAGE_MONTHS_MAX, type WorkspaceMonthUsage } from '@outpost/sdk/contrac
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { createApiKey } from '../src/auth/create-api-key.js';
 import { foldUsageDeltas } from '../src/db/usage.js';
-import { startTestServer, type TestServer } from '../src/testing.js';
+import { startTestServer, type TestServer } from '../src/testing/index.js';
 import { type Call, client, startedRun } from './helpers.js';
 import { addPerson, confirmAddress, type PersonSession, signInPerson } from './users.support.js';
 

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { startTestServer, type TestServer } from '../src/testing.js';
+import { startTestServer, type TestServer } from '../src/testing/index.js';
 import { type Call, client } from './helpers.js';
 import { minimalUser, type ScimClient, scimClient } from './scim.support.js';
 import { addPerson, confirmAddress, newEmail, type PersonSession, signInPerson } from './users.support.js';

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { createApiKey } from '../src/auth/create-api-key.js';
 import { openUserSession } from '../src/auth/sessions.js';
 import { migrateDatabase } from '../src/db/migrate.js';
-import { createDatabaseBefore, startTestServer, type TestDatabase, type TestServer } from '../src/testing.js';
+import { createDatabaseBefore, startTestServer, type TestDatabase, type TestServer } from '../src/testing/index.js';
 import { type Call, client, startedRun } from './helpers.js';
 import { browser } from './sessions.support.js';
 import { addPerson, confirmAddress, type PersonSession, signInPerson } from './users.support.js';

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { takeMail } from '../src/mail/mail-quota.js';
 import { quotaCommand } from '../src/quotas/operator-command.js';
 import { QUOTA_DEFAULTS, type QuotaName, setQuotaOverride } from '../src/quotas/quotas.js';
-import { startTestServer, type TestServer, type TestWorkspace } from '../src/testing.js';
+import { startTestServer, type TestServer, type TestWorkspace } from '../src/testing/index.js';
 import { type Call, client, type Reply, SOURCE } from './helpers.js';
 import { Scene, uniqueName } from './security.fixtures.js';
 

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { startTestServer, TEST_RATE_LIMITS, type TestServer, type TestWorkspace } from '../src/testing.js';
+import { startTestServer, TEST_RATE_LIMITS, type TestServer, type TestWorkspace } from '../src/testing/index.js';
 
 let server: TestServer;
 let noisy: TestWorkspace;

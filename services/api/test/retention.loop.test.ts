@@ -2,7 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { createLogger } from '../src/logger.js';
 import { RetentionLoop, type RetentionOptions } from '../src/loops/retention.js';
-import { startTestServer, type TestServer } from '../src/testing.js';
+import { startTestServer, type TestServer } from '../src/testing/index.js';
 import { type Call, claim, client, createRun, deploy } from './helpers.js';
 import { addPerson } from './users.support.js';
 

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it, test } from 'vitest';
 import { jitterSample, MAX_RETRY_DELAY_SECONDS, retryDelaySeconds } from '../src/orchestration/retry-delay.js';
 import { applyRetryPolicy } from '../src/orchestration/transition-rules.js';
 import type { RunSnapshot } from '../src/orchestration/types.js';
-import { startTestServer, type TestServer } from '../src/testing.js';
+import { startTestServer, type TestServer } from '../src/testing/index.js';
 import { type Call, claim, client, deploy } from './helpers.js';
 
 describe('retryDelaySeconds', () => {

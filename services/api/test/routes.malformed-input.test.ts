@@ -3,7 +3,7 @@ import { type RouteDef, type RouteName, routes } from '@outpost/sdk/contracts';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { z } from 'zod';
 import { maxBodyBytes } from '../src/routes/mount.js';
-import { startTestServer, type TestServer } from '../src/testing.js';
+import { startTestServer, type TestServer } from '../src/testing/index.js';
 import { type Call, client, type Reply, SOURCE } from './helpers.js';
 import { addPerson, signInPerson } from './users.support.js';
 

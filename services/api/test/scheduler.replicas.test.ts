@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { createApiKey } from '../src/auth/create-api-key.js';
 import { type RunningServer, startServer } from '../src/server.js';
-import { createTestDatabase, type TestDatabase } from '../src/testing.js';
+import { createTestDatabase, type TestDatabase } from '../src/testing/index.js';
 import { client, deploy, eventually } from './helpers.js';
 
 let db: TestDatabase;

@@ -9,7 +9,7 @@ import {
   SCIM_SCHEMAS,
 } from '@outpost/sdk/contracts';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { createOrganisationToken, startTestServer, type TestServer } from '../src/testing.js';
+import { createOrganisationToken, startTestServer, type TestServer } from '../src/testing/index.js';
 import type { Reply } from './helpers.js';
 import {
   createRequest,

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { createOrganisationToken, startTestServer, type TestServer, type TestWorkspace } from '../src/testing.js';
+import { createOrganisationToken, startTestServer, type TestServer, type TestWorkspace } from '../src/testing/index.js';
 import { client, type Reply } from './helpers.js';
 import { createRequest, fresh, proveDomain, type ScimClient, scimClient, tourGuides } from './scim.support.js';
 import { addPerson, confirmAddress, PASSWORD, type PersonSession, post, signInPerson } from './users.support.js';

@@ -11,7 +11,7 @@ import {
 } from '@outpost/sdk/contracts';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { createApiKey } from '../src/auth/create-api-key.js';
-import { createOrganisationToken, startTestServer, type TestServer, type TestWorkspace } from '../src/testing.js';
+import { createOrganisationToken, startTestServer, type TestServer, type TestWorkspace } from '../src/testing/index.js';
 import { client, eventually, type Reply } from './helpers.js';
 import { fresh, minimalUser, proveDomain, type ScimClient, scimClient, tourGuides } from './scim.support.js';
 import { addPerson, confirmAddress, type PersonSession, signInPerson } from './users.support.js';

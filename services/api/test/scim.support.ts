@@ -1,5 +1,5 @@
 import { SCIM_MEDIA_TYPE, SCIM_SCHEMAS } from '@outpost/sdk/contracts';
-import type { TestServer } from '../src/testing.js';
+import type { TestServer } from '../src/testing/index.js';
 import type { Reply } from './helpers.js';
 
 /*

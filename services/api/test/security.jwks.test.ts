@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { RunTokens } from '../src/auth/run-tokens.js';
 import { rotateSigningKey } from '../src/auth/signing-keys.js';
 import { main } from '../src/main.js';
-import { startTestServer, type TestServer } from '../src/testing.js';
+import { startTestServer, type TestServer } from '../src/testing/index.js';
 import { client } from './helpers.js';
 import { Scene } from './security.fixtures.js';
 

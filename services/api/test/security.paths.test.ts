@@ -2,7 +2,7 @@ import { request } from 'node:http';
 import { type RouteDef, routes, servedPath } from '@outpost/sdk/contracts';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { isPublicPath, PUBLIC_PATHS } from '../src/http/permissions.js';
-import { startTestServer, type TestServer } from '../src/testing.js';
+import { startTestServer, type TestServer } from '../src/testing/index.js';
 import { METRICS_TOKEN } from './metrics.support.js';
 
 let server: TestServer;

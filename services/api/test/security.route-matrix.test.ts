@@ -1,7 +1,7 @@
 import { type Role, type RouteDef, type RouteName, routes, SCIM_SCHEMAS } from '@outpost/sdk/contracts';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { isAudited } from '../src/http/audit.js';
-import { startTestServer, TestOidcProvider, type TestServer } from '../src/testing.js';
+import { startTestServer, TestOidcProvider, type TestServer } from '../src/testing/index.js';
 import type { Reply } from './helpers.js';
 import { METRICS_TOKEN } from './metrics.support.js';
 import { type Caller, FIXTURES, routesWithoutFixture, Scene, send } from './security.fixtures.js';

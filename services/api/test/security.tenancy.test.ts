@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { type RouteDef, type RouteName, routes } from '@outpost/sdk/contracts';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { Sql } from '../src/db/client.js';
-import { startTestServer, type TestServer } from '../src/testing.js';
+import { startTestServer, type TestServer } from '../src/testing/index.js';
 import { type Call, client, type Reply } from './helpers.js';
 import { type Caller, FIXTURES, type HeldRun, type PersonCookies, Scene, send } from './security.fixtures.js';
 import { tally } from './security.tally.js';

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { createSignInLink } from '../src/auth/sessions.js';
-import { startTestServer, type TestServer } from '../src/testing.js';
+import { startTestServer, type TestServer } from '../src/testing/index.js';
 import { type BrowserSession, browser, openBrowserSession } from './sessions.support.js';
 
 let server: TestServer;

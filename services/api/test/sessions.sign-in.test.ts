@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { createSignInLink } from '../src/auth/sessions.js';
-import { startTestServer, type TestServer } from '../src/testing.js';
+import { startTestServer, type TestServer } from '../src/testing/index.js';
 import { type Call, client } from './helpers.js';
 import { browser, cookieValue, openBrowserSession, signIn } from './sessions.support.js';
 import { addPerson } from './users.support.js';

@@ -1,4 +1,4 @@
-import type { TestServer } from '../src/testing.js';
+import type { TestServer } from '../src/testing/index.js';
 import type { Reply } from './helpers.js';
 
 export interface BrowserSession {

@@ -5,7 +5,7 @@ import { connectDatabase, type Sql } from '../src/db/client.js';
 import { rotateSigningKey } from '../src/auth/signing-keys.js';
 import { startServer } from '../src/server.js';
 import { isStartupError } from '../src/startup-error.js';
-import { createTestDatabase, type TestDatabase } from '../src/testing.js';
+import { createTestDatabase, type TestDatabase } from '../src/testing/index.js';
 
 const KEY = 'a-server-key-of-at-least-thirty-two-characters';
 const OTHER = 'another-server-key-of-thirty-two-characters!!';

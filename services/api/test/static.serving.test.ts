@@ -5,7 +5,7 @@ import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { GZIP_FROM } from '../src/http/encoded.js';
 import { DASHBOARD_CSP } from '../src/http/static.js';
-import { startTestServer, type TestServer } from '../src/testing.js';
+import { startTestServer, type TestServer } from '../src/testing/index.js';
 
 let server: TestServer;
 let bare: TestServer;

@@ -5,7 +5,7 @@ import { migrateDatabase } from '../src/db/migrate.js';
 import { lockRunTaskRuns } from '../src/db/task-runs.js';
 import { createLogger } from '../src/logger.js';
 import { RetentionLoop } from '../src/loops/retention.js';
-import { createDatabaseBefore, startTestServer, type TestDatabase, type TestServer } from '../src/testing.js';
+import { createDatabaseBefore, startTestServer, type TestDatabase, type TestServer } from '../src/testing/index.js';
 import { type Call, client, eventually, startedRun } from './helpers.js';
 
 const DAY = 86_400_000;

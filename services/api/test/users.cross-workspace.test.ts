@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { startTestServer, type TestServer, type TestWorkspace } from '../src/testing.js';
-import { linkIn, TestMailbox } from '../src/testing-mailbox.js';
+import { startTestServer, type TestServer, type TestWorkspace } from '../src/testing/index.js';
+import { linkIn, TestMailbox } from '../src/testing/mailbox.js';
 import { type Call, claim, client, createRun, deploy } from './helpers.js';
 import { newEmail, PASSWORD, post, signInPerson } from './users.support.js';
 

@@ -1,8 +1,8 @@
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { startTestServer, type TestServer } from '../src/testing.js';
-import { linkIn, TestMailbox } from '../src/testing-mailbox.js';
+import { startTestServer, type TestServer } from '../src/testing/index.js';
+import { linkIn, TestMailbox } from '../src/testing/mailbox.js';
 import { type Call, client } from './helpers.js';
 import { addPerson, newEmail, post, signInPerson } from './users.support.js';
 

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { startTestServer, TEST_RATE_LIMITS, type TestServer } from '../src/testing.js';
+import { startTestServer, TEST_RATE_LIMITS, type TestServer } from '../src/testing/index.js';
 import { type Call, client } from './helpers.js';
 import { addPerson, confirmAddress, newEmail, PASSWORD, post, signInPerson } from './users.support.js';
 

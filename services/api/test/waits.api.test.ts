@@ -4,7 +4,7 @@ import { insertEvents } from '../src/db/events.js';
 import { createLogger } from '../src/logger.js';
 import { LeaseExpiryLoop } from '../src/loops/lease-expiry.js';
 import { WaitsLoop } from '../src/loops/waits.js';
-import { startTestServer, type TestServer } from '../src/testing.js';
+import { startTestServer, type TestServer } from '../src/testing/index.js';
 import { type Call, claim, client, createRun, deploy, eventually, SOURCE } from './helpers.js';
 
 let server: TestServer;

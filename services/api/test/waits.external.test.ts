@@ -3,7 +3,7 @@ import { MAX_EXTERNAL_JSON_BYTES, MAX_FAILED_EXTERNAL_POLLS } from '@outpost/sdk
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { createLogger } from '../src/logger.js';
 import { WaitsLoop } from '../src/loops/waits.js';
-import { startTestServer, type TestServer } from '../src/testing.js';
+import { startTestServer, type TestServer } from '../src/testing/index.js';
 import { backoffSeconds } from '../src/waits/external-polls.js';
 import { type Call, claim, client, createRun, deploy } from './helpers.js';
 

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { createLogger } from '../src/logger.js';
 import { WorkerStatusLoop } from '../src/loops/worker-status.js';
-import { startTestServer, type TestServer } from '../src/testing.js';
+import { startTestServer, type TestServer } from '../src/testing/index.js';
 import { type Call, client } from './helpers.js';
 
 let server: TestServer;

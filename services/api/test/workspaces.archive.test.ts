@@ -8,7 +8,7 @@ import { setWorkspaceArchived } from '../src/db/organisations.js';
 import { createLogger } from '../src/logger.js';
 import { BackfillLoop } from '../src/loops/backfills.js';
 import { SchedulerLoop } from '../src/loops/scheduler.js';
-import { startTestServer, type TestServer, type TestWorkspace } from '../src/testing.js';
+import { startTestServer, type TestServer, type TestWorkspace } from '../src/testing/index.js';
 import { asset, assetWorld, deployed } from './assets.support.js';
 import { scheduledDeployment, setState, start, unique } from './backfill.support.js';
 import { drainAutomations, emitEvent } from './events.support.js';

@@ -1,6 +1,6 @@
 import { WORKSPACES_PER_ACCOUNT } from '@outpost/sdk/contracts';
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { startTestServer, type TestServer, type TestWorkspace } from '../src/testing.js';
+import { startTestServer, type TestServer, type TestWorkspace } from '../src/testing/index.js';
 import { type Call, client } from './helpers.js';
 import { uniqueName } from './security.fixtures.js';
 import { addPerson, confirmAddress, type PersonSession, post, signInPerson } from './users.support.js';

@@ -6,22 +6,22 @@ import { join } from 'node:path';
 import type { OrganisationTokenScope, Role } from '@outpost/sdk/contracts';
 import type { Hono } from 'hono';
 import postgres from 'postgres';
-import { generateOrganisationToken } from './auth/api-key-format.js';
-import { createApiKey } from './auth/create-api-key.js';
-import type { Sql } from './db/client.js';
-import { type EmbeddedPostgres, startEmbeddedPostgres } from './db/embedded.js';
-import { MIGRATIONS_DIR, migrateDatabase } from './db/migrate.js';
-import { insertOrganisationToken } from './db/organisation-tokens.js';
-import { getPoolByName, insertPool } from './db/pools.js';
-import { ensureWorkspace } from './db/workspaces.js';
-import type { AppEnv } from './http/env.js';
-import { type RunningServer, type ServerOptions, startServer } from './server.js';
+import { generateOrganisationToken } from '../auth/api-key-format.js';
+import { createApiKey } from '../auth/create-api-key.js';
+import type { Sql } from '../db/client.js';
+import { type EmbeddedPostgres, startEmbeddedPostgres } from '../db/embedded.js';
+import { MIGRATIONS_DIR, migrateDatabase } from '../db/migrate.js';
+import { insertOrganisationToken } from '../db/organisation-tokens.js';
+import { getPoolByName, insertPool } from '../db/pools.js';
+import { ensureWorkspace } from '../db/workspaces.js';
+import type { AppEnv } from '../http/env.js';
+import { type RunningServer, type ServerOptions, startServer } from '../server.js';
 
-export { MAX_BUDGET_FAILURES } from './automations/engine.js';
-export { deleteExpiredEventIds, ledgerReadUpToNow } from './db/events.js';
-export { TestDnsServer } from './testing-dns-server.js';
-export { type ProviderPerson, TestOidcProvider, type TokenTwist } from './testing-oidc-provider.js';
-export { type OtlpReceiver, type ReceivedSpan, startOtlpReceiver } from './testing-otlp-receiver.js';
+export { MAX_BUDGET_FAILURES } from '../automations/engine.js';
+export { deleteExpiredEventIds, ledgerReadUpToNow } from '../db/events.js';
+export { TestDnsServer } from './dns-server.js';
+export { type ProviderPerson, TestOidcProvider, type TokenTwist } from './oidc-provider.js';
+export { type OtlpReceiver, type ReceivedSpan, startOtlpReceiver } from './otlp-receiver.js';
 
 export interface TestDatabase {
   /** URL of a fresh, migrated database of its own. */
