@@ -7,15 +7,12 @@ import {
   TOKENS_PER_ORGANISATION,
 } from '@outpost/sdk/contracts';
 import { type FormEvent, type ReactNode, useRef, useState } from 'react';
-import { describeFailure } from '../api/client.js';
 import { api } from '../api/instance.js';
-import { ConfirmButton } from '../components/confirm-button.js';
-import { Empty, Notice } from '../components/notice.js';
+import { CredentialCells, CredentialTable, useRevoke } from '../components/credential-table.js';
 import { useNow } from '../hooks/use-now.js';
 import { useResource } from '../hooks/use-resource.js';
 import { useSubmit } from '../hooks/use-submit.js';
 import { localToIso } from '../lib/audit-log.js';
-import { formatDateTime, formatRelative } from '../lib/format.js';
 import { scimBaseUrl } from '../lib/group-roles.js';
 
 /** Where a token stands: revoked and expired ones are kept in the list but refused by the API. */
@@ -44,16 +41,9 @@ export function OrganisationTokensSection({ organisation, callerRole }: { organi
     [organisation],
   );
   const [created, setCreated] = useState<OrganisationTokenCreateResponse | null>(null);
-  const [error, setError] = useState<string | null>(null);
-  const [confirming, setConfirming] = useState<string | null>(null);
+  const revocation = useRevoke((id) => api.call('organisationTokensRevoke', { params: { org: organisation, id } }), tokens);
   const now = useNow(30_000);
 
-  const revoke = async (token: OrganisationToken) => {
-    setConfirming(null);
-    const result = await api.call('organisationTokensRevoke', { params: { org: organisation, id: token.id } });
-    setError(result.ok ? null : describeFailure(result));
-    await tokens.reload();
-  };
   const live = tokens.data?.items.filter((t) => tokenState(t, now) === 'live').length ?? 0;
 
   return (
@@ -82,72 +72,47 @@ export function OrganisationTokensSection({ organisation, callerRole }: { organi
           onDone={() => setCreated(null)}
         />
       )}
-      {(error ?? tokens.error) && <Notice>{error ?? tokens.error}</Notice>}
-      {tokens.data && tokens.data.items.length === 0 && <Empty>No organisation tokens.</Empty>}
-      {tokens.data && tokens.data.items.length > 0 && (
-        <table className="grid-table" data-testid="organisation-tokens">
-          <thead>
-            <tr>
-              <th>Name</th>
-              <th>Scopes</th>
-              <th>Token</th>
-              <th>Created</th>
-              <th>Last used</th>
-              <th>Expires</th>
-              <th aria-label="Actions" />
+      <CredentialTable
+        list={tokens}
+        error={revocation.error}
+        empty="No organisation tokens."
+        testId="organisation-tokens"
+        kind="Scopes"
+        secret="Token"
+        row={(token) => {
+          const state = tokenState(token, now);
+          return (
+            <tr
+              key={token.id}
+              data-testid="organisation-token-row"
+              data-token-name={token.name}
+              data-state={state}
+              className={state === 'live' ? '' : 'row-revoked'}
+            >
+              <td className="strong">{token.name}</td>
+              <td>
+                <span className="scope-list">
+                  {token.scopes.map((scope) => (
+                    <code key={scope} data-testid="organisation-token-scope">
+                      {scope}
+                    </code>
+                  ))}
+                </span>
+              </td>
+              <CredentialCells credential={token} now={now} lastUsedTestId="organisation-token-last-used" />
+              <td className="num">
+                {state === 'live' ? (
+                  revocation.button(token.id, 'organisation-token-revoke')
+                ) : (
+                  <span className="pill pill-offline" data-testid="organisation-token-state">
+                    {state === 'revoked' ? 'Revoked' : 'Expired'}
+                  </span>
+                )}
+              </td>
             </tr>
-          </thead>
-          <tbody>
-            {tokens.data.items.map((token) => {
-              const state = tokenState(token, now);
-              return (
-                <tr
-                  key={token.id}
-                  data-testid="organisation-token-row"
-                  data-token-name={token.name}
-                  data-state={state}
-                  className={state === 'live' ? '' : 'row-revoked'}
-                >
-                  <td className="strong">{token.name}</td>
-                  <td>
-                    <span className="scope-list">
-                      {token.scopes.map((scope) => (
-                        <code key={scope} data-testid="organisation-token-scope">
-                          {scope}
-                        </code>
-                      ))}
-                    </span>
-                  </td>
-                  <td>
-                    <code>{token.prefix}…</code>
-                  </td>
-                  <td>{formatDateTime(token.createdAt)}</td>
-                  <td data-testid="organisation-token-last-used">
-                    {token.lastUsedAt ? formatRelative(token.lastUsedAt, now) : <span className="muted">never</span>}
-                  </td>
-                  <td>{token.expiresAt ? formatDateTime(token.expiresAt) : <span className="muted">never</span>}</td>
-                  <td className="num">
-                    {state === 'live' ? (
-                      <ConfirmButton
-                        label="Revoke"
-                        testId="organisation-token-revoke"
-                        confirming={confirming === token.id}
-                        onAsk={() => setConfirming(token.id)}
-                        onKeep={() => setConfirming(null)}
-                        onConfirm={() => void revoke(token)}
-                      />
-                    ) : (
-                      <span className="pill pill-offline" data-testid="organisation-token-state">
-                        {state === 'revoked' ? 'Revoked' : 'Expired'}
-                      </span>
-                    )}
-                  </td>
-                </tr>
-              );
-            })}
-          </tbody>
-        </table>
-      )}
+          );
+        }}
+      />
     </section>
   );
 }

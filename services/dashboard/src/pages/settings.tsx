@@ -1,13 +1,11 @@
-import { type ApiKey, type ApiKeyCreateResponse, Role } from '@outpost/sdk/contracts';
+import { type ApiKeyCreateResponse, Role } from '@outpost/sdk/contracts';
 import { type FormEvent, useState } from 'react';
-import { describeFailure } from '../api/client.js';
 import { api } from '../api/instance.js';
-import { ConfirmButton } from '../components/confirm-button.js';
-import { Empty, Notice } from '../components/notice.js';
+import { CredentialCells, CredentialTable, useRevoke } from '../components/credential-table.js';
+import { Notice } from '../components/notice.js';
 import { useNow } from '../hooks/use-now.js';
 import { useResource } from '../hooks/use-resource.js';
 import { useSubmit } from '../hooks/use-submit.js';
-import { formatDateTime, formatRelative } from '../lib/format.js';
 import { AuditLogSection } from './audit-log.js';
 import { CreatedKey } from './created-key.js';
 import { InvitationsSection } from './invitations.js';
@@ -25,19 +23,11 @@ export function SettingsPage({
 }) {
   const keys = useResource((signal) => api.call('apiKeysList', { signal }), []);
   const [created, setCreated] = useState<ApiKeyCreateResponse | null>(null);
-  const [error, setError] = useState<string | null>(null);
-  const [confirming, setConfirming] = useState<string | null>(null);
+  const revocation = useRevoke((id) => api.call('apiKeysRevoke', { params: { id } }), keys);
   const now = useNow(30_000);
   const canManage = role === null || role === 'owner' || role === 'admin';
   // people and the audit log appear once whoami has confirmed the role: the API refuses every other one
   const canGovern = role === 'owner' || role === 'admin';
-
-  const revoke = async (key: ApiKey) => {
-    setConfirming(null);
-    const result = await api.call('apiKeysRevoke', { params: { id: key.id } });
-    setError(result.ok ? null : describeFailure(result));
-    await keys.reload();
-  };
 
   return (
     <div className="page">
@@ -58,63 +48,33 @@ export function SettingsPage({
           />
         )}
         {created && <CreatedKey created={created} onDone={() => setCreated(null)} />}
-        {(error ?? keys.error) && <Notice>{error ?? keys.error}</Notice>}
-        {keys.data && keys.data.items.length === 0 && <Empty>No API keys.</Empty>}
-        {keys.data && keys.data.items.length > 0 && (
-          <table className="grid-table" data-testid="api-keys-table">
-            <thead>
-              <tr>
-                <th>Name</th>
-                <th>Role</th>
-                <th>Key</th>
-                <th>Created</th>
-                <th>Last used</th>
-                <th>Expires</th>
-                <th aria-label="Actions" />
-              </tr>
-            </thead>
-            <tbody>
-              {keys.data.items.map((key) => (
-                <tr
-                  key={key.id}
-                  data-testid="api-key-row"
-                  data-key-name={key.name}
-                  className={key.revokedAt ? 'row-revoked' : ''}
-                >
-                  <td>
-                    <div className="cell-main">
-                      <span className="strong">{key.name}</span>
-                      {key.pools.length > 0 && <span className="muted small">pools: {key.pools.join(', ')}</span>}
-                    </div>
-                  </td>
-                  <td>{key.role}</td>
-                  <td>
-                    <code>{key.prefix}…</code>
-                  </td>
-                  <td>{formatDateTime(key.createdAt)}</td>
-                  <td>{key.lastUsedAt ? formatRelative(key.lastUsedAt, now) : <span className="muted">never</span>}</td>
-                  <td>{key.expiresAt ? formatDateTime(key.expiresAt) : <span className="muted">never</span>}</td>
-                  <td className="num">
-                    {key.revokedAt ? (
-                      <span className="pill pill-offline">Revoked</span>
-                    ) : (
-                      canManage && (
-                        <ConfirmButton
-                          label="Revoke"
-                          testId="api-key-revoke"
-                          confirming={confirming === key.id}
-                          onAsk={() => setConfirming(key.id)}
-                          onKeep={() => setConfirming(null)}
-                          onConfirm={() => void revoke(key)}
-                        />
-                      )
-                    )}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        )}
+        <CredentialTable
+          list={keys}
+          error={revocation.error}
+          empty="No API keys."
+          testId="api-keys-table"
+          kind="Role"
+          secret="Key"
+          row={(key) => (
+            <tr key={key.id} data-testid="api-key-row" data-key-name={key.name} className={key.revokedAt ? 'row-revoked' : ''}>
+              <td>
+                <div className="cell-main">
+                  <span className="strong">{key.name}</span>
+                  {key.pools.length > 0 && <span className="muted small">pools: {key.pools.join(', ')}</span>}
+                </div>
+              </td>
+              <td>{key.role}</td>
+              <CredentialCells credential={key} now={now} />
+              <td className="num">
+                {key.revokedAt ? (
+                  <span className="pill pill-offline">Revoked</span>
+                ) : (
+                  canManage && revocation.button(key.id, 'api-key-revoke')
+                )}
+              </td>
+            </tr>
+          )}
+        />
       </section>
       {userId !== null && <InvitationsSection />}
       {canGovern && <MembersSection currentUserId={userId} />}
