@@ -1,38 +1,20 @@
 import { randomUUID } from 'node:crypto';
-import { startTestServer, type TestServer } from '@outpost/api/testing';
-import { OutpostClient, unwrap } from '@outpost/sdk/client';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { outpostOn } from './cli.support.js';
+import { unwrap } from '@outpost/sdk/client';
+import { describe, expect, test } from 'vitest';
+import { deployFromDir, useTestApi } from './api.support.js';
 
-let server: TestServer;
-let owner: OutpostClient;
 let deploymentId: string;
 
-function outpost(...args: string[]) {
-  return outpostOn(server, args);
-}
-
-beforeAll(async () => {
-  server = await startTestServer({ loops: false });
-  owner = new OutpostClient({ baseUrl: server.url, token: server.ownerKey });
-  const { deployment } = unwrap(
-    await owner.call('deploymentsUpsert', {
-      body: {
-        flowName: 'etl',
-        name: 'hourly',
-        source: `dir:///${randomUUID()}`,
-        entrypoint: 'flow.mjs',
-        workPool: 'default',
-        schedules: [{ slug: 'every-hour', cron: '0 * * * *' }],
-      },
-    }),
-  );
-  deploymentId = deployment.id;
-}, 120_000);
-afterAll(async () => {
-  await owner?.close();
-  await server?.close();
+const api = useTestApi(async ({ owner }) => {
+  deploymentId = (
+    await deployFromDir(owner, {
+      flowName: 'etl',
+      name: 'hourly',
+      schedules: [{ slug: 'every-hour', cron: '0 * * * *' }],
+    })
+  ).id;
 });
+const { outpost } = api;
 
 describe('outpost backfills', () => {
   test('create starts the first runs of a time range; ls, list, get, partitions, pause, resume and cancel follow it', async () => {
@@ -53,10 +35,10 @@ describe('outpost backfills', () => {
     // The dashboard has no backfill page: its runs are its deployment's, on the runs page filtered to it.
     expect(created.stderr).toBe(
       'backfill of etl/hourly (schedule every-hour) covers 2026-11-01 00:00:00 → 2026-11-01 05:00:00 UTC (5 partitions): 2 runs started, 2 at a time\n' +
-        `dashboard: ${new URL(server.url).origin}/#/deployments/${deploymentId}\n`,
+        `dashboard: ${new URL(api.server.url).origin}/#/deployments/${deploymentId}\n`,
     );
     const id = created.stdout.trim();
-    const stored = unwrap(await owner.call('backfillsGet', { params: { id } }));
+    const stored = unwrap(await api.owner.call('backfillsGet', { params: { id } }));
     expect(stored).toMatchObject({ runCount: 2, maxConcurrent: 2, parameters: { day: 1 }, status: 'RUNNING' });
 
     for (const words of [['ls', 'etl/hourly'], ['list'], ['ls', '--status', 'running']]) {
@@ -95,7 +77,7 @@ describe('outpost backfills', () => {
     const cancelled = await outpost('backfills', 'cancel', id);
     expect(cancelled.code).toBe(0);
     expect(cancelled.stdout).toBe(`backfill ${id} is CANCELLED: 2/5 done: 2 CANCELLED, 3 not started\n`);
-    const runs = unwrap(await owner.call('flowRunsList', { query: { deploymentId, state: 'CANCELLED' } })).items;
+    const runs = unwrap(await api.owner.call('flowRunsList', { query: { deploymentId, state: 'CANCELLED' } })).items;
     expect(runs.filter((r) => r.backfillId === id)).toHaveLength(2);
     const retry = await outpost('backfills', 'retry-failed', id);
     expect(retry.code).toBe(1);
@@ -104,29 +86,22 @@ describe('outpost backfills', () => {
   });
 
   test('create over partitions of a schedule or of assets; every run carries its partition', async () => {
-    const { deployment } = unwrap(
-      await owner.call('deploymentsUpsert', {
-        body: {
-          flowName: 'etl',
-          name: 'regions',
-          source: `dir:///${randomUUID()}`,
-          entrypoint: 'flow.mjs',
-          workPool: 'default',
-          schedules: [{ slug: 'nightly', cron: '0 0 * * *', partitions: { kind: 'static', keys: ['eu', 'us', 'apac'] } }],
-        },
-      }),
-    );
+    const deployment = await deployFromDir(api.owner, {
+      flowName: 'etl',
+      name: 'regions',
+      schedules: [{ slug: 'nightly', cron: '0 0 * * *', partitions: { kind: 'static', keys: ['eu', 'us', 'apac'] } }],
+    });
     const created = await outpost('backfills', 'create', 'etl/regions', '--partition', 'eu..us', '--max-concurrent', '5');
     expect(created.code).toBe(0);
     expect(created.stderr).toBe(
       'backfill of etl/regions (schedule nightly) covers eu..us (2 partitions): 2 runs started, 5 at a time\n' +
-        `dashboard: ${new URL(server.url).origin}/#/deployments/${deployment.id}\n`,
+        `dashboard: ${new URL(api.server.url).origin}/#/deployments/${deployment.id}\n`,
     );
-    const runs = unwrap(await owner.call('flowRunsList', { query: { deploymentId: deployment.id } })).items;
+    const runs = unwrap(await api.owner.call('flowRunsList', { query: { deploymentId: deployment.id } })).items;
     expect(runs.map((r) => r.partitionKey).sort()).toEqual(['eu', 'us']);
 
     unwrap(
-      await owner.call('deploymentsUpsert', {
+      await api.owner.call('deploymentsUpsert', {
         body: {
           flowName: 'assets',
           name: 'warehouse',
@@ -153,7 +128,7 @@ describe('outpost backfills', () => {
   });
 
   test('assets materialize prints the dashboard page of the run it starts, or of the runs of the backfill it starts', async () => {
-    const origin = new URL(server.url).origin;
+    const origin = new URL(api.server.url).origin;
     const one = await outpost('assets', 'materialize', 'raw/events', '--partition', 'a');
     expect(one.code, one.stderr).toBe(0);
     const runId = /^run ([0-9a-f-]{36}) will materialise raw\/events/.exec(one.stdout)?.[1];
@@ -164,12 +139,12 @@ describe('outpost backfills', () => {
     expect(many.code, many.stderr).toBe(0);
     const backfillId = /^backfill ([0-9a-f-]{36}) will materialise raw\/events/.exec(many.stdout)?.[1];
     expect(backfillId).toBeDefined();
-    const backfill = unwrap(await owner.call('backfillsGet', { params: { id: backfillId! } }));
+    const backfill = unwrap(await api.owner.call('backfillsGet', { params: { id: backfillId! } }));
     expect(many.stderr).toBe(`dashboard: ${origin}/#/deployments/${backfill.deploymentId}\n`);
   });
 
   test('a range that ends before it starts, no selection, or a deployment and assets together are usage errors and create nothing', async () => {
-    const before = unwrap(await owner.call('backfillsListAll', { query: { limit: 200 } })).items.length;
+    const before = unwrap(await api.owner.call('backfillsListAll', { query: { limit: 200 } })).items.length;
     const cases: [string[], RegExp | string][] = [
       [['etl/hourly', '--start', '2026-11-02', '--end', '2026-11-01'], /^error: --end \(.*\) must be after --start \(.*\)$/],
       [['etl/hourly', '--start', '2026-11-01'], 'error: a backfill needs --start and --end, or --partition or --all-partitions'],
@@ -191,13 +166,13 @@ describe('outpost backfills', () => {
     const refused = await outpost('backfills', 'create', 'etl/hourly', '--partition', 'eu');
     expect(refused.code).toBe(1);
     expect(refused.stderr.split('\n')[0]).toMatch(/^error: cannot backfill etl\/hourly: /);
-    expect(unwrap(await owner.call('backfillsListAll', { query: { limit: 200 } })).items).toHaveLength(before);
+    expect(unwrap(await api.owner.call('backfillsListAll', { query: { limit: 200 } })).items).toHaveLength(before);
   });
 });
 
 describe('outpost schedules pause and resume', () => {
   test('pause and resume one schedule by its slug; an unknown slug is one error line', async () => {
-    const active = async () => unwrap(await owner.call('schedulesList', { params: { id: deploymentId } })).items[0]?.active;
+    const active = async () => unwrap(await api.owner.call('schedulesList', { params: { id: deploymentId } })).items[0]?.active;
     const paused = await outpost('schedules', 'pause', 'etl/hourly', 'every-hour');
     expect(paused.code).toBe(0);
     expect(paused.stdout).toBe('schedule every-hour of etl/hourly is paused\n');
@@ -218,7 +193,7 @@ describe('outpost concurrency-limits', () => {
     expect(created.stdout).toBe('tag gpu: at most 2 active runs (0 now)\n');
     const changed = await outpost('concurrency-limits', 'set', 'gpu', '1');
     expect(changed.stdout).toBe('tag gpu: at most 1 active run (0 now)\n');
-    expect(unwrap(await owner.call('concurrencyLimitsGet', { params: { tag: 'gpu' } })).limit).toBe(1);
+    expect(unwrap(await api.owner.call('concurrencyLimitsGet', { params: { tag: 'gpu' } })).limit).toBe(1);
 
     const listed = await outpost('concurrency-limits', 'ls');
     expect(listed.stdout.trimEnd().split('\n')).toEqual([
@@ -228,7 +203,7 @@ describe('outpost concurrency-limits', () => {
 
     const removed = await outpost('concurrency-limits', 'rm', 'gpu');
     expect(removed.stdout).toBe('tag gpu is no longer limited\n');
-    expect(unwrap(await owner.call('concurrencyLimitsList', {})).items).toEqual([]);
+    expect(unwrap(await api.owner.call('concurrencyLimitsList', {})).items).toEqual([]);
     const again = await outpost('concurrency-limits', 'rm', 'gpu');
     expect(again.code).toBe(1);
     expect(again.stderr.split('\n')[0]).toMatch(/^error: cannot remove the limit of tag gpu: /);

@@ -1,42 +1,17 @@
-import { randomUUID } from 'node:crypto';
-import { startTestServer, type TestServer } from '@outpost/api/testing';
-import { OutpostClient, unwrap } from '@outpost/sdk/client';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { outpostOn } from './cli.support.js';
+import { unwrap } from '@outpost/sdk/client';
+import { describe, expect, test } from 'vitest';
+import { deployFromDir, useTestApi } from './api.support.js';
 
-let server: TestServer;
-let owner: OutpostClient;
-
-function outpost(...args: string[]) {
-  return outpostOn(server, args);
-}
-
-beforeAll(async () => {
-  server = await startTestServer({ loops: false });
-  owner = new OutpostClient({ baseUrl: server.url, token: server.ownerKey });
-  unwrap(
-    await owner.call('deploymentsUpsert', {
-      body: {
-        flowName: 'train',
-        name: 'cli',
-        source: `dir:///${randomUUID()}`,
-        entrypoint: 'flow.mjs',
-        workPool: 'default',
-        resources: { gpus: 1, gpuMemoryGb: 40 },
-      },
-    }),
-  );
-}, 120_000);
-afterAll(async () => {
-  await owner?.close();
-  await server?.close();
+const api = useTestApi(async ({ owner }) => {
+  await deployFromDir(owner, { flowName: 'train', name: 'cli', resources: { gpus: 1, gpuMemoryGb: 40 } });
 });
+const { outpost } = api;
 
 describe('resources from the command line', () => {
   test('outpost run --gpus 2 asks for two GPUs over the deployment’s request, and a bad count is a usage error', async () => {
     const result = await outpost('run', 'train/cli', '--gpus', '2', '--cpus', '4');
     expect(result.code, result.stderr).toBe(0);
-    const created = unwrap(await owner.call('flowRunsGet', { params: { id: result.stdout.trim() } }));
+    const created = unwrap(await api.owner.call('flowRunsGet', { params: { id: result.stdout.trim() } }));
     expect(created.resources).toEqual({ gpus: 2, gpuMemoryGb: 40, cpus: 4 });
 
     const bad = await outpost('run', 'train/cli', '--gpus', '1.5');
@@ -48,13 +23,13 @@ describe('resources from the command line', () => {
     const set = await outpost('pools', 'update', 'default', '--gpu-quota', '4', '--gpu-quota-tag', 'team:vision=2');
     expect(set.code, set.stderr).toBe(0);
     expect(set.stdout).toContain('GPU quota 4, per tag team:vision=2');
-    expect(unwrap(await owner.call('poolsGet', { params: { pool: 'default' } }))).toMatchObject({
+    expect(unwrap(await api.owner.call('poolsGet', { params: { pool: 'default' } }))).toMatchObject({
       gpuQuota: 4,
       gpuQuotaByTag: { 'team:vision': 2 },
     });
     const removed = await outpost('pools', 'update', 'default', '--gpu-quota', 'none');
     expect(removed.code, removed.stderr).toBe(0);
-    expect(unwrap(await owner.call('poolsGet', { params: { pool: 'default' } })).gpuQuota).toBeNull();
+    expect(unwrap(await api.owner.call('poolsGet', { params: { pool: 'default' } })).gpuQuota).toBeNull();
 
     const bad = await outpost('pools', 'update', 'default', '--gpu-quota-tag', 'team:vision');
     expect(bad.code).not.toBe(0);
@@ -65,7 +40,7 @@ describe('resources from the command line', () => {
     const set = await outpost('pools', 'update', 'default', '--on-worker-silence', 'wait', '--disconnected-tolerance', '30m');
     expect(set.code, set.stderr).toBe(0);
     expect(set.stdout).toContain('on worker silence wait, disconnected tolerance 30m');
-    expect(unwrap(await owner.call('poolsGet', { params: { pool: 'default' } }))).toMatchObject({
+    expect(unwrap(await api.owner.call('poolsGet', { params: { pool: 'default' } }))).toMatchObject({
       onWorkerSilence: 'wait',
       disconnectedToleranceSeconds: 1800,
     });

@@ -1,33 +1,20 @@
 import { randomUUID } from 'node:crypto';
-import { startTestServer, type TestServer } from '@outpost/api/testing';
 import { OutpostClient, unwrap } from '@outpost/sdk/client';
 import type { FlowRun } from '@outpost/sdk/contracts';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { Api } from '../src/api.js';
 import { followLogs } from '../src/follow.js';
-import { outpost as run, startOutpost } from './cli.support.js';
+import { deployFromDir, useTestApi } from './api.support.js';
+import { outpostOn, startOutpost } from './cli.support.js';
 
-let server: TestServer;
-let owner: OutpostClient;
+const api = useTestApi(async ({ owner }) => {
+  await deployFromDir(owner, { flowName: 'later', name: 'cli' });
+});
 
 function outpost(...args: string[]) {
   // TZ pins the zone "tomorrow 06:00" is read in.
-  return run(args, { env: { OUTPOST_API_URL: server.url, OUTPOST_API_KEY: server.ownerKey, TZ: 'UTC' } });
+  return outpostOn(api.server, args, { env: { TZ: 'UTC' } });
 }
-
-beforeAll(async () => {
-  server = await startTestServer({ loops: false });
-  owner = new OutpostClient({ baseUrl: server.url, token: server.ownerKey });
-  unwrap(
-    await owner.call('deploymentsUpsert', {
-      body: { flowName: 'later', name: 'cli', source: `dir:///${randomUUID()}`, entrypoint: 'flow.mjs', workPool: 'default' },
-    }),
-  );
-}, 120_000);
-afterAll(async () => {
-  await owner?.close();
-  await server?.close();
-});
 
 /** 06:00 UTC on the day after `at`. */
 function tomorrowSix(at: Date): string {
@@ -42,14 +29,14 @@ describe('outpost run', () => {
     const after = new Date();
     expect(result.code).toBe(0);
     const id = result.stdout.trim();
-    const created = unwrap(await owner.call('flowRunsGet', { params: { id } }));
+    const created = unwrap(await api.owner.call('flowRunsGet', { params: { id } }));
     expect([tomorrowSix(before), tomorrowSix(after)]).toContain(created.expectedStartTime);
     expect(created.state.type).toBe('SCHEDULED');
     const stderr = result.stderr.split('\n');
     expect(stderr[0]).toBe(
       `created run ${created.name} of later/cli (SCHEDULED, starts ${created.expectedStartTime.replace('T', ' ').slice(0, 19)} UTC)`,
     );
-    expect(stderr[1]).toBe(`dashboard: ${new URL(server.url).origin}/#/runs/${id}`);
+    expect(stderr[1]).toBe(`dashboard: ${new URL(api.server.url).origin}/#/runs/${id}`);
   });
 
   test('--start-at takes an ISO timestamp, and words it cannot read are a usage error before any run exists', async () => {
@@ -59,11 +46,11 @@ describe('outpost run', () => {
     expect(iso.code).toBe(0);
     expect(JSON.parse(iso.stdout).expectedStartTime).toBe(at.toISOString());
 
-    const runsBefore = unwrap(await owner.call('flowRunsList', { query: { flow: 'later' } })).items.length;
+    const runsBefore = unwrap(await api.owner.call('flowRunsList', { query: { flow: 'later' } })).items.length;
     const bad = await outpost('run', 'later/cli', '--start-at', 'after lunch-ish');
     expect(bad.code).toBe(2);
     expect(bad.stderr.split('\n')[0]).toBe('error: --start-at cannot read "after lunch-ish"');
-    expect(unwrap(await owner.call('flowRunsList', { query: { flow: 'later' } })).items).toHaveLength(runsBefore);
+    expect(unwrap(await api.owner.call('flowRunsList', { query: { flow: 'later' } })).items).toHaveLength(runsBefore);
   });
 
   test('--idempotency-key: a repeated request finds the first run instead of creating another', async () => {
@@ -75,7 +62,7 @@ describe('outpost run', () => {
     expect(again.stdout).toBe(first.stdout);
     expect(first.stderr).toMatch(/^created run /);
     expect(again.stderr).toMatch(/^found existing run /);
-    expect(again.stderr).toContain(`dashboard: ${new URL(server.url).origin}/#/runs/${first.stdout.trim()}`);
+    expect(again.stderr).toContain(`dashboard: ${new URL(api.server.url).origin}/#/runs/${first.stdout.trim()}`);
   });
 });
 
@@ -90,9 +77,9 @@ async function until(check: () => boolean, ms: number, what: string): Promise<vo
 
 describe('outpost run --watch', () => {
   test('prints every state the run passed through, even several between two polls', async () => {
-    const worker = new OutpostClient({ baseUrl: server.url, token: await server.createKey('worker', ['default']) });
+    const worker = new OutpostClient({ baseUrl: api.server.url, token: await api.server.createKey('worker', ['default']) });
     const watcher = startOutpost(['run', 'later/cli', '--watch'], {
-      env: { OUTPOST_API_URL: server.url, OUTPOST_API_KEY: server.ownerKey },
+      env: { OUTPOST_API_URL: api.server.url, OUTPOST_API_KEY: api.server.ownerKey },
     });
     try {
       await until(() => watcher.stderr().includes('state: SCHEDULED\n'), 30_000, 'the first state');
@@ -103,7 +90,7 @@ describe('outpost run --watch', () => {
       const claimed = unwrap(await worker.call('claim', { params: { pool: 'default' }, body: { workerId, limit: 10 } })).runs;
       const mine = claimed.find((c) => c.flowRun.id === id);
       expect(mine).toBeDefined();
-      const asRun = new OutpostClient({ baseUrl: server.url, token: mine!.token });
+      const asRun = new OutpostClient({ baseUrl: api.server.url, token: mine!.token });
       try {
         for (const type of ['RUNNING', 'COMPLETED'] as const) {
           unwrap(
@@ -129,16 +116,16 @@ describe('outpost run --watch', () => {
   });
 
   test('following wakes on the run’s changes on the event stream: its end is read when it happens, not at the next poll', async () => {
-    const deployment = unwrap(await owner.call('deploymentsGetByName', { params: { flow: 'later', name: 'cli' } }));
-    const { flowRun } = unwrap(await owner.call('deploymentsCreateRun', { params: { id: deployment.id }, body: {} }));
-    const worker = new OutpostClient({ baseUrl: server.url, token: await server.createKey('worker', ['default']) });
+    const deployment = unwrap(await api.owner.call('deploymentsGetByName', { params: { flow: 'later', name: 'cli' } }));
+    const { flowRun } = unwrap(await api.owner.call('deploymentsCreateRun', { params: { id: deployment.id }, body: {} }));
+    const worker = new OutpostClient({ baseUrl: api.server.url, token: await api.server.createKey('worker', ['default']) });
     const seen: string[] = [];
     let first!: () => void;
     const firstRead = new Promise<void>((resolve) => {
       first = resolve;
     });
     // A poll interval far longer than the test may take: only a wake from the stream can read the end.
-    const following = followLogs(new Api({ apiUrl: server.url, apiKey: server.ownerKey }), flowRun.id, {
+    const following = followLogs(new Api({ apiUrl: api.server.url, apiKey: api.server.ownerKey }), flowRun.id, {
       follow: true,
       print: () => {},
       onRun: (r: FlowRun) => {
@@ -154,7 +141,7 @@ describe('outpost run --watch', () => {
       ).runs;
       const mine = claimed.find((c) => c.flowRun.id === flowRun.id);
       expect(mine).toBeDefined();
-      const asRun = new OutpostClient({ baseUrl: server.url, token: mine!.token });
+      const asRun = new OutpostClient({ baseUrl: api.server.url, token: mine!.token });
       try {
         for (const type of ['RUNNING', 'COMPLETED'] as const) {
           unwrap(

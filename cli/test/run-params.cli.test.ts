@@ -1,49 +1,27 @@
 import { randomUUID } from 'node:crypto';
-import { startTestServer, type TestServer } from '@outpost/api/testing';
-import { OutpostClient, unwrap } from '@outpost/sdk/client';
-import type { JsonObject } from '@outpost/sdk/contracts';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { outpostOn } from './cli.support.js';
+import { unwrap } from '@outpost/sdk/client';
+import { describe, expect, test } from 'vitest';
+import { deployFromDir, useTestApi } from './api.support.js';
 
-let server: TestServer;
-let owner: OutpostClient;
 const flow = `p${randomUUID().slice(0, 8)}`;
 
-function outpost(...args: string[]) {
-  return outpostOn(server, args);
-}
-
-async function runCount(): Promise<number> {
-  return unwrap(await owner.call('flowRunsList', { query: { flow } })).items.length;
-}
-
-beforeAll(async () => {
-  server = await startTestServer({ loops: false });
-  owner = new OutpostClient({ baseUrl: server.url, token: server.ownerKey });
-  const deployment = (name: string, parameterSchema?: JsonObject) =>
-    owner.call('deploymentsUpsert', {
-      body: {
-        flowName: flow,
-        name,
-        source: `dir:///${randomUUID()}`,
-        entrypoint: 'flow.mjs',
-        workPool: 'default',
-        ...(parameterSchema ? { parameterSchema } : {}),
-      },
-    });
+const api = useTestApi(async ({ owner }) => {
   // What zod writes for z.object({ n: z.number().int().default(3), mode: z.enum(['fast', 'slow']).default('fast') }).
-  unwrap(
-    await deployment('daily', {
+  await deployFromDir(owner, {
+    flowName: flow,
+    name: 'daily',
+    parameterSchema: {
       type: 'object',
       properties: { n: { type: 'integer', default: 3 }, mode: { type: 'string', enum: ['fast', 'slow'], default: 'fast' } },
-    }),
-  );
-  unwrap(await deployment('free'));
-}, 120_000);
-afterAll(async () => {
-  await owner?.close();
-  await server?.close();
+    },
+  });
+  await deployFromDir(owner, { flowName: flow, name: 'free' });
 });
+const { outpost } = api;
+
+async function runCount(): Promise<number> {
+  return unwrap(await api.owner.call('flowRunsList', { query: { flow } })).items.length;
+}
 
 describe('outpost run with parameters the flow does not take', () => {
   test('an unknown parameter is one error line naming it and the parameters the flow has, and no run is created', async () => {

@@ -1,42 +1,23 @@
-import { randomUUID } from 'node:crypto';
-import { startTestServer, type TestServer } from '@outpost/api/testing';
-import { OutpostClient, unwrap } from '@outpost/sdk/client';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { outpostOn } from './cli.support.js';
+import { unwrap } from '@outpost/sdk/client';
+import { describe, expect, test } from 'vitest';
+import { deployFromDir, useTestApi } from './api.support.js';
 
-let server: TestServer;
-let owner: OutpostClient;
 let deploymentId: string;
 
-function outpost(...args: string[]) {
-  return outpostOn(server, args);
-}
-
-beforeAll(async () => {
-  server = await startTestServer({ loops: false });
-  owner = new OutpostClient({ baseUrl: server.url, token: server.ownerKey });
-  const { deployment } = unwrap(
-    await owner.call('deploymentsUpsert', {
-      body: {
-        flowName: 'etl',
-        name: 'daily',
-        source: `dir:///${randomUUID()}`,
-        entrypoint: 'flow.mjs',
-        workPool: 'default',
-        parameterSchema: { type: 'object', properties: { full: { type: 'boolean' } } },
-        schedules: [{ slug: 'nightly', cron: '0 2 * * *' }],
-      },
-    }),
-  );
-  deploymentId = deployment.id;
-}, 120_000);
-afterAll(async () => {
-  await owner?.close();
-  await server?.close();
+const api = useTestApi(async ({ owner }) => {
+  deploymentId = (
+    await deployFromDir(owner, {
+      flowName: 'etl',
+      name: 'daily',
+      parameterSchema: { type: 'object', properties: { full: { type: 'boolean' } } },
+      schedules: [{ slug: 'nightly', cron: '0 2 * * *' }],
+    })
+  ).id;
 });
+const { outpost } = api;
 
 async function schedule() {
-  const { items } = unwrap(await owner.call('schedulesList', { params: { id: deploymentId } }));
+  const { items } = unwrap(await api.owner.call('schedulesList', { params: { id: deploymentId } }));
   return items[0];
 }
 
@@ -96,7 +77,7 @@ describe('outpost deployments set-concurrency', () => {
     const set = await outpost('deployments', 'set-concurrency', 'etl/daily', '2', '--collision', 'cancel-new');
     expect(set.code).toBe(0);
     expect(set.stdout).toBe('deployment etl/daily runs at most 2 at once; a due run over it is cancelled\n');
-    expect(unwrap(await owner.call('deploymentsGet', { params: { id: deploymentId } }))).toMatchObject({
+    expect(unwrap(await api.owner.call('deploymentsGet', { params: { id: deploymentId } }))).toMatchObject({
       concurrencyLimit: 2,
       collisionStrategy: 'CANCEL_NEW',
     });
@@ -104,13 +85,13 @@ describe('outpost deployments set-concurrency', () => {
     const removed = await outpost('deployments', 'set-concurrency', 'etl/daily', 'none');
     expect(removed.code).toBe(0);
     expect(removed.stdout).toBe('deployment etl/daily has no concurrency limit\n');
-    expect(unwrap(await owner.call('deploymentsGet', { params: { id: deploymentId } })).concurrencyLimit).toBeNull();
+    expect(unwrap(await api.owner.call('deploymentsGet', { params: { id: deploymentId } })).concurrencyLimit).toBeNull();
   });
 
   test('a limit that is not a number or none is a usage error that sends nothing', async () => {
     const bad = await outpost('deployments', 'set-concurrency', 'etl/daily', 'lots');
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('the limit must be a whole number from 0 to 100000, or none');
-    expect(unwrap(await owner.call('deploymentsGet', { params: { id: deploymentId } })).concurrencyLimit).toBeNull();
+    expect(unwrap(await api.owner.call('deploymentsGet', { params: { id: deploymentId } })).concurrencyLimit).toBeNull();
   });
 });
