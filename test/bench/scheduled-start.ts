@@ -19,7 +19,9 @@ import { pause, percentile, type Row, row, waitFor } from './support/row.js';
  * long-poll `POST /work-pools/default/claim` with a worker key (`waitMs` 25 s, `limit` = free slots,
  * at most 100, as worker/src/poll.ts does), claim again at once while they have free slots, and
  * propose RUNNING for each run the moment its claim returns, with the run's token, one request
- * per run (the worker's `proposeRunningEarly`).
+ * per run (the worker's `proposeRunningEarly`). A second round does the same but proposes RUNNING
+ * once per claim for all its runs (`POST /work-pools/:pool/runs/set-states`, worker key), which the
+ * worker does not do today: it shows how much of the delay is the per-run proposals.
  *
  * Clocks: both times are the claimer's `Date.now()` when the claim's response, or the RUNNING
  * answer, arrived, minus the run's `expectedStartTime` (the database's clock). Postgres runs on
@@ -30,7 +32,8 @@ import { pause, percentile, type Row, row, waitFor } from './support/row.js';
  * of 1,000 jobs due at one whole second and eight claimers on connections of their own, each
  * woken by its own timer at the due time, claiming up to 100 at a time (150 slots each) with
  * `UPDATE … FROM (SELECT … FOR UPDATE SKIP LOCKED LIMIT n) … RETURNING`, then one raw
- * `INSERT` of a RUNNING row into a bare states table per job, sent at once; same clocks.
+ * `INSERT` of a RUNNING row into a bare states table per job, sent at once (for the second round,
+ * one multi-row `INSERT` per claim); same clocks. Each round has a fresh database of its own.
  */
 export const timeoutSeconds = 180;
 
@@ -75,7 +78,7 @@ function wholeSecondIn(ms: number): Date {
 }
 
 /** The floor: a bare job table drained by timer-woken SKIP LOCKED claimers, one RUNNING insert per job. */
-async function floor(databaseUrl: string): Promise<Figures> {
+async function floor(databaseUrl: string, proposal: Proposal): Promise<Figures> {
   const admin = postgres(databaseUrl, { max: 1, onnotice: () => {} });
   const conns = Array.from({ length: WORKERS }, () =>
     postgres(databaseUrl, { max: 1, onnotice: () => {}, connection: { application_name: 'outpost-bench-raw' } }),
@@ -113,14 +116,29 @@ async function floor(databaseUrl: string): Promise<Figures> {
           if (jobs.length === 0) break;
           claims++;
           held += jobs.length;
-          for (const job of jobs) {
+          const batch = jobs.map((job) => {
             const sample: Sample = { dueAt: job.due_at.getTime(), claimedAt, runningAt: null };
             samples.set(job.id, sample);
+            return { id: job.id, sample };
+          });
+          if (proposal === 'per-claim') {
+            const ids = batch.map((b) => b.id);
             running.push(
-              sql`INSERT INTO bench_sched_states (job_id, type) VALUES (${job.id}, 'RUNNING')`.then(() => {
-                sample.runningAt = Date.now();
-              }),
+              sql`INSERT INTO bench_sched_states (job_id, type) SELECT unnest(${sql.array(ids)}::bigint[]), 'RUNNING'`.then(
+                () => {
+                  const at = Date.now();
+                  for (const b of batch) b.sample.runningAt = at;
+                },
+              ),
             );
+          } else {
+            for (const b of batch) {
+              running.push(
+                sql`INSERT INTO bench_sched_states (job_id, type) VALUES (${b.id}, 'RUNNING')`.then(() => {
+                  b.sample.runningAt = Date.now();
+                }),
+              );
+            }
           }
         }
       }),
@@ -160,23 +178,52 @@ async function seedSchedules(sql: postgres.Sql, workspaceId: string, anchor: Dat
     FROM unnest(${sql.array(deploymentIds)}::uuid[], ${sql.array(slugs)}::text[]) AS t(deployment_id, slug)`;
 }
 
-/** A worker's claim loop: long-polls while it has free slots, proposes RUNNING for each run it is handed. */
-function worker(baseUrl: string, workerKey: string, dueAt: number, samples: Map<string, Sample>) {
+/**
+ * How a worker proposes RUNNING: `per-run` as the worker does (one `POST /flow-runs/:id/set-state`
+ * with the run's token for each run it is handed), `per-claim` one `POST /work-pools/:pool/runs/set-states`
+ * with the worker key for all the runs of a claim.
+ */
+type Proposal = 'per-run' | 'per-claim';
+
+/** A worker's claim loop: long-polls while it has free slots, proposes RUNNING for the runs it is handed. */
+function worker(baseUrl: string, workerKey: string, dueAt: number, samples: Map<string, Sample>, proposal: Proposal) {
   const client = new OutpostClient({ baseUrl, token: workerKey });
   const aborted = new AbortController();
   const workerId = randomUUID();
   const running: Promise<void>[] = [];
   let claims = 0;
-  const start = async (run: ClaimedRun, claimedAt: number) => {
+  const sampleOf = (run: ClaimedRun, claimedAt: number): Sample => {
     const sample: Sample = { dueAt: Date.parse(run.flowRun.expectedStartTime ?? ''), claimedAt, runningAt: null };
     if (sample.dueAt !== dueAt) throw new Error(`claimed a run due at ${run.flowRun.expectedStartTime}`);
     samples.set(run.flowRun.id, sample);
+    return sample;
+  };
+  const startOne = async (run: ClaimedRun, claimedAt: number) => {
+    const sample = sampleOf(run, claimedAt);
     const answer = await client.withToken(run.token).call('flowRunsSetState', {
       params: { id: run.flowRun.id },
       body: { transitionId: randomUUID(), attempt: run.flowRun.attempt, state: { type: 'RUNNING' } },
     });
     if (!answer.ok || answer.data.status !== 'ACCEPT') throw new Error(`RUNNING was answered ${JSON.stringify(answer)}`);
     sample.runningAt = Date.now();
+  };
+  const startAll = async (runs: ClaimedRun[], claimedAt: number) => {
+    const batch = runs.map((run) => sampleOf(run, claimedAt));
+    const answer = await client.call('poolRunsSetStates', {
+      params: { pool: 'default' },
+      body: {
+        items: runs.map((run) => ({
+          flowRunId: run.flowRun.id,
+          attempt: run.flowRun.attempt,
+          transitionId: randomUUID(),
+          state: { type: 'RUNNING' as const },
+        })),
+      },
+    });
+    const refused = answer.ok ? answer.data.items.find((item) => item.answer?.status !== 'ACCEPT') : answer;
+    if (refused) throw new Error(`RUNNING was refused: ${JSON.stringify(refused)}`);
+    const at = Date.now();
+    for (const sample of batch) sample.runningAt = at;
   };
   const polling = (async () => {
     let held = 0;
@@ -193,7 +240,9 @@ function worker(baseUrl: string, workerKey: string, dueAt: number, samples: Map<
       }
       if (result.data.runs.length > 0) claims++;
       held += result.data.runs.length;
-      for (const run of result.data.runs) running.push(start(run, claimedAt));
+      if (proposal === 'per-claim') {
+        if (result.data.runs.length > 0) running.push(startAll(result.data.runs, claimedAt));
+      } else for (const run of result.data.runs) running.push(startOne(run, claimedAt));
     }
   })();
   const ended = polling.then(
@@ -226,7 +275,7 @@ interface ApiFigures extends Figures {
   insertedAheadMs: number;
 }
 
-async function throughApi(): Promise<ApiFigures> {
+async function throughApi(proposal: Proposal): Promise<ApiFigures> {
   const api = await startBenchApi();
   const scheduler = new SchedulerLoop(api.server.sql, api.server.databaseUrl, createLogger('silent'));
   const samples = new Map<string, Sample>();
@@ -237,7 +286,7 @@ async function throughApi(): Promise<ApiFigures> {
     await seedSchedules(sql, api.server.workspaceId, due);
     await sql`ANALYZE`;
     // The workers wait on an empty pool first, as they would; the scheduler's NOTIFY tells them what is coming.
-    for (let i = 0; i < WORKERS; i++) workers.push(worker(api.server.url, api.workerKey, due.getTime(), samples));
+    for (let i = 0; i < WORKERS; i++) workers.push(worker(api.server.url, api.workerKey, due.getTime(), samples, proposal));
     scheduler.start();
     await waitFor(
       'the scheduler to insert every run due',
@@ -282,43 +331,56 @@ async function throughApi(): Promise<ApiFigures> {
 }
 
 const ms = (v: number) => `${v.toFixed(0)} ms`;
+const p = (values: number[], q: number) => percentile(values, q);
+
+function describe(label: string, api: ApiFigures, raw: Figures): string {
+  const runningSpan = Math.max(...api.dbRunning) - Math.min(...api.dbRunning);
+  return `- **${label}**: ${SCHEDULES.toLocaleString('en-US')} runs inserted by the scheduler ${ms(api.insertedAheadMs)} before they were due; \
+${api.claims} claims with runs. Database clock (\`flow_run_states\` − expected start): PENDING p50 ${ms(p(api.dbPending, 50))}, \
+p95 ${ms(p(api.dbPending, 95))}, max ${ms(Math.max(...api.dbPending))}; RUNNING p50 ${ms(p(api.dbRunning, 50))}, p95 ${ms(p(api.dbRunning, 95))}, \
+max ${ms(Math.max(...api.dbRunning))}, the first to the last RUNNING ${ms(runningSpan)} (${(SCHEDULES / (runningSpan / 1000)).toFixed(0)}/s). \
+Workers' clock: claim returned p50 ${ms(p(api.claimed, 50))}, p95 ${ms(p(api.claimed, 95))}; RUNNING accepted p50 ${ms(p(api.running, 50))}, \
+p95 ${ms(p(api.running, 95))}. Floor (${raw.claims} claims): claimed p50 ${ms(p(raw.claimed, 50))}, p95 ${ms(p(raw.claimed, 95))}; \
+RUNNING p50 ${ms(p(raw.running, 50))}, p95 ${ms(p(raw.running, 95))}.`;
+}
 
 export let notes = '';
 
-export async function run(): Promise<Row[]> {
+/** The floor on a database of its own, then the API on another. */
+async function round(proposal: Proposal): Promise<{ raw: Figures; api: ApiFigures }> {
   const base = await startBenchApi();
   let raw: Figures;
   try {
-    raw = await floor(base.server.databaseUrl);
+    raw = await floor(base.server.databaseUrl, proposal);
   } finally {
     await base.close();
   }
-  const api = await throughApi();
-  const note = `bare job table, ${WORKERS} timer-woken claimers, UPDATE … SKIP LOCKED (≤ ${CLAIM_MAX} a claim) + one RUNNING INSERT per job (${raw.claims} claims)`;
-  const p = (values: number[], q: number) => percentile(values, q);
-  notes = `### scheduled-start: where the time goes
-${SCHEDULES.toLocaleString('en-US')} runs due at one whole second, inserted by the scheduler ${ms(api.insertedAheadMs)} ahead; ${WORKERS} workers, ${api.claims} claims with runs.
-By the database's clock (state timestamps in \`flow_run_states\` − expected start): claimed (PENDING) p50 ${ms(p(api.dbPending, 50))}, p95 ${ms(p(api.dbPending, 95))}, max ${ms(Math.max(...api.dbPending))}; RUNNING p50 ${ms(p(api.dbRunning, 50))}, p95 ${ms(p(api.dbRunning, 95))}, max ${ms(Math.max(...api.dbRunning))}.
-By the workers' clock: claim returned p50 ${ms(p(api.claimed, 50))}, p95 ${ms(p(api.claimed, 95))}; RUNNING accepted p50 ${ms(p(api.running, 50))}, p95 ${ms(p(api.running, 95))}.
-Floor: claimed p50 ${ms(p(raw.claimed, 50))}, p95 ${ms(p(raw.claimed, 95))}; RUNNING p50 ${ms(p(raw.running, 50))}, p95 ${ms(p(raw.running, 95))}. Goal: RUNNING within 100 ms of due, p95.`;
-  return [
-    row('scheduled runs, 1,000 due in one second: due → claim returned, p50', p(api.claimed, 50), 'ms', p(raw.claimed, 50), note),
-    row('scheduled runs, 1,000 due in one second: due → claim returned, p95', p(api.claimed, 95), 'ms', p(raw.claimed, 95), note),
-    row(
-      'scheduled runs, 1,000 due in one second: due → RUNNING accepted, p50',
-      p(api.running, 50),
-      'ms',
-      p(raw.running, 50),
-      note,
-    ),
-    row(
-      'scheduled runs, 1,000 due in one second: due → RUNNING accepted, p95',
-      p(api.running, 95),
-      'ms',
-      p(raw.running, 95),
-      note,
+  return { raw, api: await throughApi(proposal) };
+}
+
+export async function run(): Promise<Row[]> {
+  const perRun = await round('per-run');
+  const perClaim = await round('per-claim');
+  const name = 'scheduled runs, 1,000 due in one second';
+  const floorNote = (proposal: Proposal) =>
+    `bare job table, ${WORKERS} timer-woken claimers, UPDATE … SKIP LOCKED (≤ ${CLAIM_MAX} a claim), then ${
+      proposal === 'per-run' ? 'one RUNNING INSERT per job' : 'one multi-row RUNNING INSERT per claim'
+    }`;
+  const rows = (label: string, r: { raw: Figures; api: ApiFigures }, proposal: Proposal, claimed: boolean) => [
+    ...(claimed
+      ? [50, 95].map((q) =>
+          row(`${label}: due → claim returned, p${q}`, p(r.api.claimed, q), 'ms', p(r.raw.claimed, q), floorNote(proposal)),
+        )
+      : []),
+    ...[50, 95].map((q) =>
+      row(`${label}: due → RUNNING accepted, p${q}`, p(r.api.running, q), 'ms', p(r.raw.running, q), floorNote(proposal)),
     ),
   ];
+  notes = `### scheduled-start: where the time goes
+Goal: a scheduled run RUNNING within 100 ms of its due time (p95). ${WORKERS} workers with ${SLOTS} slots, claims of at most ${CLAIM_MAX}.
+${describe('RUNNING proposed per run (the worker)', perRun.api, perRun.raw)}
+${describe('RUNNING proposed once per claim (`POST /work-pools/:pool/runs/set-states`)', perClaim.api, perClaim.raw)}`;
+  return [...rows(name, perRun, 'per-run', true), ...rows(`${name}, RUNNING once per claim`, perClaim, 'per-claim', true)];
 }
 
 /** Run directly: `node --import tsx test/bench/scheduled-start.ts` (needs DATABASE_URL or TEST_DATABASE_URL). */
