@@ -1,19 +1,18 @@
 import { randomUUID } from 'node:crypto';
-import { startTestServer, type TestServer } from '@outpost/api/testing';
 import { OutpostClient, unwrap } from '@outpost/sdk/client';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
+import { useTestApi } from './api.support.js';
 import { outpost as run } from './cli.support.js';
 
 /*
  * `outpost assets lineage` against a real API: a partitioned feature asset and an unpartitioned
  * reference table feed a model registered in MLflow, whose failed check an admin waived.
  */
-let server: TestServer;
 const SOURCE = `oci://127.0.0.1:5000/acme/assets@sha256:${'b'.repeat(64)}`;
 const ids = { features: [] as string[], customers: '', model: '' };
 
 function outpost(args: string[]) {
-  return run(args, { env: { OUTPOST_API_URL: server.url, OUTPOST_API_KEY: server.ownerKey } });
+  return run(args, { env: { OUTPOST_API_URL: api.server.url, OUTPOST_API_KEY: api.server.ownerKey } });
 }
 
 /** One run of the assets flow that reports `events` (a function of the run's partition) and completes. */
@@ -25,7 +24,7 @@ async function materialize(owner: OutpostClient, worker: OutpostClient, body: Re
   );
   const claimed = runs.find((r) => r.flowRun.id === runId);
   if (!claimed) throw new Error('the materialise run was not claimed');
-  const asRun = new OutpostClient({ baseUrl: server.url, token: claimed.token });
+  const asRun = new OutpostClient({ baseUrl: api.server.url, token: claimed.token });
   try {
     const state = (type: 'RUNNING' | 'COMPLETED') =>
       asRun.call('flowRunsSetState', { params: { id: runId }, body: { transitionId: randomUUID(), state: { type } } });
@@ -56,10 +55,8 @@ function materialization(assetKey: string, partitionKey: string | null, extra: R
   };
 }
 
-beforeAll(async () => {
-  server = await startTestServer({ loops: false });
-  const owner = new OutpostClient({ baseUrl: server.url, token: server.ownerKey });
-  const worker = new OutpostClient({ baseUrl: server.url, token: await server.createKey('worker', ['default']) });
+const api = useTestApi(async ({ owner }) => {
+  const worker = new OutpostClient({ baseUrl: api.server.url, token: await api.server.createKey('worker', ['default']) });
   try {
     unwrap(
       await owner.call('deploymentsUpsert', {
@@ -114,7 +111,7 @@ beforeAll(async () => {
       },
     ]);
     const lead = unwrap(await owner.call('apiKeysCreate', { body: { name: 'ana-lima', role: 'admin' } }));
-    const asLead = new OutpostClient({ baseUrl: server.url, token: lead.key });
+    const asLead = new OutpostClient({ baseUrl: api.server.url, token: lead.key });
     try {
       unwrap(
         await asLead.call('assetsWaive', {
@@ -126,12 +123,7 @@ beforeAll(async () => {
     }
   } finally {
     await worker.close();
-    await owner.close();
   }
-}, 120_000);
-
-afterAll(async () => {
-  await server?.close();
 });
 
 describe('outpost assets lineage', () => {

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { startTestServer, type TestServer } from '@outpost/api/testing';
 import { OutpostClient, unwrap } from '@outpost/sdk/client';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
+import { useTestApi } from './api.support.js';
 import { outpost as run } from './cli.support.js';
 
 /*
@@ -9,20 +9,17 @@ import { outpost as run } from './cli.support.js';
  * way `outpost deploy` registers it, one run materialising it through a worker key, and a failed
  * blocking check for the waiver commands.
  */
-let server: TestServer;
 let viewerKey: string;
 let materializedBy: string;
 const SOURCE = `oci://127.0.0.1:5000/acme/assets@sha256:${'a'.repeat(64)}`;
 
-function outpost(args: string[], key = server.ownerKey) {
-  return run(args, { env: { OUTPOST_API_URL: server.url, OUTPOST_API_KEY: key } });
+function outpost(args: string[], key = api.server.ownerKey) {
+  return run(args, { env: { OUTPOST_API_URL: api.server.url, OUTPOST_API_KEY: key } });
 }
 
-beforeAll(async () => {
-  server = await startTestServer({ loops: false });
-  viewerKey = await server.createKey('viewer');
-  const owner = new OutpostClient({ baseUrl: server.url, token: server.ownerKey });
-  const worker = new OutpostClient({ baseUrl: server.url, token: await server.createKey('worker', ['default']) });
+const api = useTestApi(async ({ owner }) => {
+  viewerKey = await api.server.createKey('viewer');
+  const worker = new OutpostClient({ baseUrl: api.server.url, token: await api.server.createKey('worker', ['default']) });
   try {
     unwrap(
       await owner.call('deploymentsUpsert', {
@@ -57,7 +54,7 @@ beforeAll(async () => {
     const { runs } = unwrap(await worker.call('claim', { params: { pool: 'default' }, body: { workerId, limit: 5 } }));
     const claimed = runs.find((r) => r.flowRun.id === materializedBy);
     if (!claimed) throw new Error('the materialise run was not claimed');
-    const asRun = new OutpostClient({ baseUrl: server.url, token: claimed.token });
+    const asRun = new OutpostClient({ baseUrl: api.server.url, token: claimed.token });
     try {
       unwrap(
         await asRun.call('flowRunsSetState', {
@@ -110,12 +107,7 @@ beforeAll(async () => {
     }
   } finally {
     await worker.close();
-    await owner.close();
   }
-}, 120_000);
-
-afterAll(async () => {
-  await server?.close();
 });
 
 describe('outpost assets', () => {

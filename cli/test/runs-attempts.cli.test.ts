@@ -1,26 +1,18 @@
 import { randomUUID } from 'node:crypto';
-import { startTestServer, type TestServer } from '@outpost/api/testing';
 import { OutpostClient, unwrap } from '@outpost/sdk/client';
 import type { FlowRun, FlowRunAttempt } from '@outpost/sdk/contracts';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { outpostOn } from './cli.support.js';
+import { describe, expect, test } from 'vitest';
+import { useTestApi } from './api.support.js';
 
-let server: TestServer;
 let runId: string;
 const DIGEST = `sha256:${'d'.repeat(64)}`;
-
-function outpost(...args: string[]) {
-  return outpostOn(server, args);
-}
 
 /**
  * A run with no retries that a worker named `trainer-7` ran and crashed (exit code 137), then
  * retried by hand and claimed again: attempt 2 of a run allowed one.
  */
-beforeAll(async () => {
-  server = await startTestServer({ loops: false });
-  const owner = new OutpostClient({ baseUrl: server.url, token: server.ownerKey });
-  const worker = new OutpostClient({ baseUrl: server.url, token: await server.createKey('worker', ['default']) });
+const api = useTestApi(async ({ owner }) => {
+  const worker = new OutpostClient({ baseUrl: api.server.url, token: await api.server.createKey('worker', ['default']) });
   try {
     const { deployment } = unwrap(
       await owner.call('deploymentsUpsert', {
@@ -57,12 +49,10 @@ beforeAll(async () => {
     expect((await claimOnce())?.flowRun.attempt).toBe(2);
   } finally {
     await worker.close();
-    await owner.close();
   }
-}, 120_000);
-afterAll(async () => {
-  await server?.close();
 });
+
+const { outpost } = api;
 
 describe('outpost runs attempts', () => {
   test("prints each attempt with its worker, how it ended, its exit code and the code's digest", async () => {
@@ -109,7 +99,7 @@ describe('outpost runs attempts', () => {
   });
 
   test('says so when no worker has claimed the run, and names a run it cannot find', async () => {
-    const owner = new OutpostClient({ baseUrl: server.url, token: server.ownerKey });
+    const owner = new OutpostClient({ baseUrl: api.server.url, token: api.server.ownerKey });
     try {
       const [deployment] = unwrap(await owner.call('deploymentsList', {})).items;
       const fresh = unwrap(await owner.call('deploymentsCreateRun', { params: { id: deployment?.id as string }, body: {} }))
@@ -128,7 +118,7 @@ describe('outpost runs attempts', () => {
 
   test('shows the code of a git-pinned run as the first 12 digits of its commit', async () => {
     const commit = `0123456789ab${'e'.repeat(28)}`;
-    const owner = new OutpostClient({ baseUrl: server.url, token: server.ownerKey });
+    const owner = new OutpostClient({ baseUrl: api.server.url, token: api.server.ownerKey });
     let id: string;
     try {
       const { deployment } = unwrap(

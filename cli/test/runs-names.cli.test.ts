@@ -1,12 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { startTestServer, type TestServer } from '@outpost/api/testing';
 import { OutpostClient, unwrap } from '@outpost/sdk/client';
 import type { JsonObject, LogLineInput } from '@outpost/sdk/contracts';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { afterAll, describe, expect, test } from 'vitest';
+import { deployFromDir, useTestApi } from './api.support.js';
 import { outpost as run, startOutpost } from './cli.support.js';
 
-let server: TestServer;
-let owner: OutpostClient;
 let worker: OutpostClient;
 let asRun: OutpostClient;
 let deploymentId: string;
@@ -17,13 +15,10 @@ const trainTask = randomUUID();
 const evaluateTask = randomUUID();
 
 function env() {
-  return { OUTPOST_API_URL: server.url, OUTPOST_API_KEY: server.ownerKey };
-}
-function outpost(...args: string[]) {
-  return run(args, { env: env() });
+  return { OUTPOST_API_URL: api.server.url, OUTPOST_API_KEY: api.server.ownerKey };
 }
 async function createRun(name: string) {
-  return unwrap(await owner.call('deploymentsCreateRun', { params: { id: deploymentId }, body: { name } })).flowRun;
+  return unwrap(await api.owner.call('deploymentsCreateRun', { params: { id: deploymentId }, body: { name } })).flowRun;
 }
 function line(message: string, taskRunId?: string): LogLineInput {
   seq += 1;
@@ -33,16 +28,9 @@ async function log(...lines: LogLineInput[]) {
   unwrap(await asRun.call('logsWrite', { params: { id: heronId }, body: { attempt: 1, logs: lines } }));
 }
 
-beforeAll(async () => {
-  server = await startTestServer({ loops: false });
-  owner = new OutpostClient({ baseUrl: server.url, token: server.ownerKey });
+const api = useTestApi(async ({ server, owner }) => {
   worker = new OutpostClient({ baseUrl: server.url, token: await server.createKey('worker', ['default']) });
-  const { deployment } = unwrap(
-    await owner.call('deploymentsUpsert', {
-      body: { flowName: 'names', name: 'cli', source: `dir:///${randomUUID()}`, entrypoint: 'flow.mjs', workPool: 'default' },
-    }),
-  );
-  deploymentId = deployment.id;
+  deploymentId = (await deployFromDir(owner, { flowName: 'names', name: 'cli' })).id;
   heronId = (await createRun('lone-heron')).id;
   const [claimed] = unwrap(
     await worker.call('claim', { params: { pool: 'default' }, body: { workerId: randomUUID(), limit: 1 } }),
@@ -92,12 +80,11 @@ beforeAll(async () => {
   unwrap(await artifact('done', 'progress', { progress: 0.5 }));
   await createRun('calm-otter');
   await createRun('calm-otter');
-}, 120_000);
+});
+const { outpost } = api;
 afterAll(async () => {
   await asRun?.close();
   await worker?.close();
-  await owner?.close();
-  await server?.close();
 });
 
 describe('runs named by name or id', () => {
@@ -111,7 +98,7 @@ describe('runs named by name or id', () => {
   });
 
   test('a name two runs carry lists both with their ids and exits 1 under one error line', async () => {
-    const otters = unwrap(await owner.call('flowRunsList', { query: { name: 'calm-otter' } })).items;
+    const otters = unwrap(await api.owner.call('flowRunsList', { query: { name: 'calm-otter' } })).items;
     expect(otters).toHaveLength(2);
     const result = await outpost('runs', 'get', 'calm-otter');
     expect(result.code).toBe(1);

@@ -1,29 +1,21 @@
 import { randomUUID } from 'node:crypto';
-import { startTestServer, type TestServer } from '@outpost/api/testing';
 import { OutpostClient, unwrap } from '@outpost/sdk/client';
 import type { TaskRun, TaskRunSummaryResponse } from '@outpost/sdk/contracts';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { outpostOn } from './cli.support.js';
+import { describe, expect, test } from 'vitest';
+import { useTestApi } from './api.support.js';
 
-let server: TestServer;
 let runId: string;
 const SCORED = 2_500;
 const T0 = Date.now() - 120_000;
 const at = (ms: number) => new Date(T0 + ms).toISOString();
-
-function outpost(...args: string[]) {
-  return outpostOn(server, args);
-}
 
 /**
  * A run claimed by a worker key and started, whose three task runs arrive the way a worker ships
  * them (one batch with its run token): `train` finished in 1.5 s, `train` failed on its second try,
  * `evaluate` still running; then 2,500 finished `score` task runs inserted straight into Postgres.
  */
-beforeAll(async () => {
-  server = await startTestServer({ loops: false });
-  const owner = new OutpostClient({ baseUrl: server.url, token: server.ownerKey });
-  const worker = new OutpostClient({ baseUrl: server.url, token: await server.createKey('worker', ['default']) });
+const api = useTestApi(async ({ owner }) => {
+  const worker = new OutpostClient({ baseUrl: api.server.url, token: await api.server.createKey('worker', ['default']) });
   let asRun: OutpostClient | null = null;
   try {
     const { deployment } = unwrap(
@@ -37,7 +29,7 @@ beforeAll(async () => {
     ).runs;
     if (!claimed) throw new Error('the run was not claimed');
     runId = claimed.flowRun.id;
-    asRun = new OutpostClient({ baseUrl: server.url, token: claimed.token });
+    asRun = new OutpostClient({ baseUrl: api.server.url, token: claimed.token });
     unwrap(
       await asRun.call('flowRunsSetState', {
         params: { id: runId },
@@ -75,19 +67,17 @@ beforeAll(async () => {
   } finally {
     await asRun?.close();
     await worker.close();
-    await owner.close();
   }
-  await server.sql`
+  await api.server.sql`
     INSERT INTO task_runs (id, workspace_id, flow_run_id, flow_run_attempt, name, task_key, dynamic_key, state_type, state_name,
                            start_time, end_time, created_at)
-    SELECT gen_random_uuid(), ${server.workspaceId}, ${runId}, 1, 'score', 'score-' || g, g::text, 'COMPLETED', 'Completed',
+    SELECT gen_random_uuid(), ${api.server.workspaceId}, ${runId}, 1, 'score', 'score-' || g, g::text, 'COMPLETED', 'Completed',
            c, c + interval '250 milliseconds', c
     FROM generate_series(1, ${SCORED}) g
     CROSS JOIN LATERAL (SELECT ${new Date(T0 + 10_000)}::timestamptz + g * interval '10 milliseconds' AS c) t`;
-}, 120_000);
-afterAll(async () => {
-  await server?.close();
 });
+
+const { outpost } = api;
 
 describe('outpost runs tasks', () => {
   test('prints every task run of a run, oldest first, across pages: name, key, state, duration and tries', async () => {

@@ -1,29 +1,22 @@
 import { randomUUID } from 'node:crypto';
-import { startTestServer, type TestServer } from '@outpost/api/testing';
 import { OutpostClient, unwrap } from '@outpost/sdk/client';
 import type { Wait, WaitCreateRequest } from '@outpost/sdk/contracts';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { outpostOn } from './cli.support.js';
+import { afterAll, describe, expect, test } from 'vitest';
+import { deployFromDir, useTestApi } from './api.support.js';
 
-let server: TestServer;
-let owner: OutpostClient;
 let worker: OutpostClient;
 let deploymentId: string;
 const clients: OutpostClient[] = [];
 
-function outpost(...args: string[]) {
-  return outpostOn(server, args);
-}
-
 /** A running run (claimed over HTTP, no worker process) and a client holding its run token. */
 async function runningRun(): Promise<{ id: string; token: OutpostClient }> {
-  const { flowRun } = unwrap(await owner.call('deploymentsCreateRun', { params: { id: deploymentId }, body: {} }));
+  const { flowRun } = unwrap(await api.owner.call('deploymentsCreateRun', { params: { id: deploymentId }, body: {} }));
   const { runs } = unwrap(
     await worker.call('claim', { params: { pool: 'default' }, body: { workerId: randomUUID(), limit: 10 } }),
   );
   const claimed = runs.find((r) => r.flowRun.id === flowRun.id);
   if (!claimed) throw new Error('the run was not claimed');
-  const token = new OutpostClient({ baseUrl: server.url, token: claimed.token });
+  const token = new OutpostClient({ baseUrl: api.server.url, token: claimed.token });
   clients.push(token);
   unwrap(
     await token.call('flowRunsSetState', {
@@ -38,21 +31,14 @@ async function begin(r: { id: string; token: OutpostClient }, body: WaitCreateRe
   return unwrap(await r.token.call('flowRunWaitsCreate', { params: { id: r.id }, body })).wait;
 }
 
-beforeAll(async () => {
-  server = await startTestServer({ loops: false });
-  owner = new OutpostClient({ baseUrl: server.url, token: server.ownerKey });
+const api = useTestApi(async ({ server, owner }) => {
   worker = new OutpostClient({ baseUrl: server.url, token: await server.createKey('worker') });
-  deploymentId = unwrap(
-    await owner.call('deploymentsUpsert', {
-      body: { flowName: 'gated', name: 'cli', source: `dir:///${randomUUID()}`, entrypoint: 'flow.mjs', workPool: 'default' },
-    }),
-  ).deployment.id;
-}, 120_000);
+  deploymentId = (await deployFromDir(owner, { flowName: 'gated', name: 'cli' })).id;
+});
+const { outpost } = api;
 afterAll(async () => {
   for (const c of clients) await c.close();
   await worker?.close();
-  await owner?.close();
-  await server?.close();
 });
 
 describe('outpost waits and tokens', () => {
@@ -93,7 +79,7 @@ describe('outpost waits and tokens', () => {
     const done = await outpost('tokens', 'complete', name, '--value', '{"rows": 12}');
     expect(done.code).toBe(0);
     expect(done.stdout).toContain(`wait t is RESOLVED`);
-    const stored = unwrap(await owner.call('waitsGet', { params: { id: tokenWait.id }, query: {} })).wait;
+    const stored = unwrap(await api.owner.call('waitsGet', { params: { id: tokenWait.id }, query: {} })).wait;
     expect(stored.value).toEqual({ rows: 12 });
 
     const early = await outpost('tokens', 'complete', `${name}-later`);
