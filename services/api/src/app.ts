@@ -18,7 +18,7 @@ import { requestMetrics } from './http/request-metrics.js';
 import { baseSecurityHeaders, isApiPath, serveDashboard } from './http/static.js';
 import { routeHandlers } from './routes/index.js';
 import { RunEventHub } from './runs/run-event-hub.js';
-import { isScimPath } from './scim/errors.js';
+import { isScimPath } from './identity/scim/errors.js';
 import { requestTracing } from './telemetry/tracing.js';
 
 /** The only paths outside the route table: the probes, each matched exactly. */

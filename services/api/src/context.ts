@@ -1,5 +1,5 @@
-import type { DomainRecords } from './auth/domain-records.js';
-import type { OidcRelyingParty } from './auth/oidc.js';
+import type { DomainRecords } from './identity/domain-records.js';
+import type { OidcRelyingParty } from './identity/oidc.js';
 import type { ScryptParams } from './auth/passwords.js';
 import type { RunTokens } from './auth/run-tokens.js';
 import type { SecretBox } from './db/secret-box.js';

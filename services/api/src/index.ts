@@ -1,7 +1,7 @@
 export type { NewApiKey } from './auth/create-api-key.js';
 export { createApiKey } from './auth/create-api-key.js';
-export type { LocalOwner } from './auth/local-owner.js';
-export { ensureLocalOwner } from './auth/local-owner.js';
+export type { LocalOwner } from './identity/local-owner.js';
+export { ensureLocalOwner } from './identity/local-owner.js';
 export type { SignInLink } from './auth/sessions.js';
 export { createSignInLink } from './auth/sessions.js';
 export type { ClaimedRow, ClaimInput } from './db/claim.js';

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { ensureLocalOwner } from '../src/auth/local-owner.js';
+import { ensureLocalOwner } from '../src/identity/local-owner.js';
 import { startTestServer, type TestServer } from '../src/testing/index.js';
 import { post, signInPerson } from './users.support.js';
 

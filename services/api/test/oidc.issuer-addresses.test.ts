@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
-import { OidcError, OidcRelyingParty, type ProviderMetadata } from '../src/auth/oidc.js';
+import { OidcError, OidcRelyingParty, type ProviderMetadata } from '../src/identity/oidc.js';
 import { type HostResolver, OutboundRefused } from '../src/outbound/address.js';
 import { startTestServer, TestOidcProvider, type TestServer } from '../src/testing/index.js';
 import { type Call, client } from './helpers.js';

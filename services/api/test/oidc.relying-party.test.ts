@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
-import { OidcError, OidcRelyingParty, pkcePair, randomToken } from '../src/auth/oidc.js';
+import { OidcError, OidcRelyingParty, pkcePair, randomToken } from '../src/identity/oidc.js';
 import { TestOidcProvider } from '../src/testing/index.js';
 
 let provider: TestOidcProvider;

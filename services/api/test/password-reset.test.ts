@@ -1,7 +1,7 @@
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { newEmailLink } from '../src/auth/email-links.js';
+import { newEmailLink } from '../src/identity/email-links.js';
 import { startTestServer, TEST_RATE_LIMITS, type TestServer } from '../src/testing/index.js';
 import { type ReceivedMail, TestMailbox } from '../src/testing/mailbox.js';
 import { type Call, client, type Reply } from './helpers.js';

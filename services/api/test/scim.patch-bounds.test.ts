@@ -8,7 +8,7 @@ import {
   SCIM_SCHEMAS,
 } from '@outpost/sdk/contracts';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { PATCH_WALK_STEPS_MAX } from '../src/scim/patch.js';
+import { PATCH_WALK_STEPS_MAX } from '../src/identity/scim/patch.js';
 import { createOrganisationToken, startTestServer, type TestServer } from '../src/testing/index.js';
 import { fresh, type ScimClient, scimClient } from './scim.support.js';
 

@@ -1,6 +1,6 @@
 import { createHmac, randomUUID } from 'node:crypto';
 import { type Role, type RouteDef, type RouteName, routes, SCIM_SCHEMAS, servedPath } from '@outpost/sdk/contracts';
-import { newEmailLink, newPasswordResetLink } from '../src/auth/email-links.js';
+import { newEmailLink, newPasswordResetLink } from '../src/identity/email-links.js';
 import { requestConfirmations } from '../src/notifications/recipients.js';
 import { createOrganisationToken, type TestOidcProvider, type TestServer, type TestWorkspace } from '../src/testing/index.js';
 import { type Call, client, type Reply, SOURCE } from './helpers.js';

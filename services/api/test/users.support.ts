@@ -1,5 +1,5 @@
 import type { MemberRole } from '@outpost/sdk/contracts';
-import { newEmailLink } from '../src/auth/email-links.js';
+import { newEmailLink } from '../src/identity/email-links.js';
 import type { TestServer } from '../src/testing/index.js';
 import type { Call, Reply } from './helpers.js';
 import { browser, cookieValue } from './sessions.support.js';

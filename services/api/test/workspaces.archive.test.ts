@@ -4,7 +4,7 @@ import { automationPass } from '../src/assets/automation/pass.js';
 import { CompiledCache } from '../src/automations/compile.js';
 import { AutomationEngine } from '../src/automations/engine.js';
 import { CelSandbox } from '../src/cel/sandbox.js';
-import { setWorkspaceArchived } from '../src/db/organisations.js';
+import { setWorkspaceArchived } from '../src/identity/db/organisations.js';
 import { createLogger } from '../src/logger.js';
 import { BackfillLoop } from '../src/loops/backfills.js';
 import { SchedulerLoop } from '../src/loops/scheduler.js';

@@ -5,7 +5,7 @@ import postgres from 'postgres';
 import { DomainError } from '../domain-error.js';
 import { ApiError, fromDomainError, problemBody } from '../errors.js';
 import type { Logger } from '../logger.js';
-import { isScimPath, scimErrorBody } from '../scim/errors.js';
+import { isScimPath, scimErrorBody } from '../identity/scim/errors.js';
 import type { AppEnv } from './env.js';
 
 /**

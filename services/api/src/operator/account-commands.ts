@@ -2,7 +2,7 @@ import type postgres from 'postgres';
 import { appendOperatorEntries } from '../db/audit.js';
 import { connectDatabase, type Db } from '../db/client.js';
 import { usableMemberships } from '../db/memberships.js';
-import { lockOrganisation, putOrganisationMember } from '../db/organisations.js';
+import { lockOrganisation, putOrganisationMember } from '../identity/db/organisations.js';
 import { findUserByEmail, type UserRecord, voidSetupTokens } from '../db/users.js';
 
 /*

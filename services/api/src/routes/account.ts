@@ -1,4 +1,4 @@
-import { acceptInvitation, createOwnWorkspace, listInvitations, sendVerification } from '../auth/account.js';
+import { acceptInvitation, createOwnWorkspace, listInvitations, sendVerification } from '../identity/account.js';
 import type { Principal } from '../auth/principal.js';
 import type { AppDeps } from '../context.js';
 import { DomainError, notFound } from '../domain-error.js';

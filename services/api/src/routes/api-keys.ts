@@ -4,7 +4,7 @@ import { getApiKey, listApiKeys, revokeApiKey } from '../db/api-keys.js';
 import type { Db } from '../db/client.js';
 import { keyRank } from '../db/credentials.js';
 import { lockMemberships } from '../db/memberships.js';
-import { lockOrganisation, organisationOfWorkspace } from '../db/organisations.js';
+import { lockOrganisation, organisationOfWorkspace } from '../identity/db/organisations.js';
 import { credentialRefused } from '../domain-error.js';
 import { ApiError, notFound } from '../errors.js';
 import type { Handlers } from './types.js';

@@ -14,12 +14,12 @@ import {
   setOrganisationWorkspaceArchived,
   updateOrganisation,
   updateOrganisationWorkspace,
-} from '../auth/organisations.js';
+} from '../identity/organisations.js';
 import type { Principal } from '../auth/principal.js';
 import { sessionCookies } from '../auth/sessions.js';
-import { switchWorkspace } from '../auth/users.js';
+import { switchWorkspace } from '../identity/users.js';
 import type { AppDeps } from '../context.js';
-import { organisationSlugOf, organisationsOf } from '../db/organisations.js';
+import { organisationSlugOf, organisationsOf } from '../identity/db/organisations.js';
 import { encodeCursor } from '../db/values.js';
 import { DomainError, notFound } from '../domain-error.js';
 import { auditActor } from '../http/audit.js';

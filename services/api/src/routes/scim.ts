@@ -17,7 +17,7 @@ import {
 } from '@outpost/sdk/contracts';
 import * as z from 'zod';
 import { assertTokenFor, type OrganisationTokenCaller } from '../auth/organisation-tokens.js';
-import { assertTokenMayStaff } from '../auth/organisations.js';
+import { assertTokenMayStaff } from '../identity/organisations.js';
 import type { AppDeps } from '../context.js';
 import type { Db } from '../db/client.js';
 import { forgetRevokedKeys } from '../db/credentials.js';
@@ -55,16 +55,16 @@ import {
   setGroupMembers,
   updateDirectoryGroup,
   updateDirectoryUser,
-} from '../db/directory.js';
+} from '../identity/db/directory.js';
 import { allOrganisationWorkspaces } from '../db/organisation-tokens.js';
 import { normaliseEmail } from '../db/users.js';
 import { isDomainError, notFound } from '../domain-error.js';
 import { ApiError, zodFieldErrors } from '../errors.js';
-import { GROUP_SCHEMA, USER_SCHEMA } from '../scim/attributes.js';
-import { resourceTypes, schemaDocuments, serviceProviderConfig } from '../scim/discovery.js';
-import { ScimProblem, scimBadRequest } from '../scim/errors.js';
-import { type CompiledOperation, compilePatch, PatchApplier } from '../scim/patch.js';
-import { groupConditions, userConditions } from '../scim/query.js';
+import { GROUP_SCHEMA, USER_SCHEMA } from '../identity/scim/attributes.js';
+import { resourceTypes, schemaDocuments, serviceProviderConfig } from '../identity/scim/discovery.js';
+import { ScimProblem, scimBadRequest } from '../identity/scim/errors.js';
+import { type CompiledOperation, compilePatch, PatchApplier } from '../identity/scim/patch.js';
+import { groupConditions, userConditions } from '../identity/scim/query.js';
 import {
   accountName,
   answers,
@@ -78,7 +78,7 @@ import {
   renderUser,
   scimBaseUrl,
   userDocument,
-} from '../scim/resources.js';
+} from '../identity/scim/resources.js';
 import type { HandlerContext, Handlers } from './types.js';
 
 /*

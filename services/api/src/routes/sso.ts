@@ -1,6 +1,6 @@
 import type { OidcConfig, Workspace } from '@outpost/sdk/contracts';
 import { API_PREFIX, Name } from '@outpost/sdk/contracts';
-import { OidcError } from '../auth/oidc.js';
+import { OidcError } from '../identity/oidc.js';
 import {
   finishOidcSignIn,
   OIDC_CALLBACK_PATH,
@@ -13,13 +13,13 @@ import {
   safeReturnTo,
   startOidcSignIn,
   takeSignIn,
-} from '../auth/oidc-sign-in.js';
-import { finishOrganisationSignIn, type OrganisationSignedIn, startOrganisationSignIn } from '../auth/organisation-sign-in.js';
+} from '../identity/oidc-sign-in.js';
+import { finishOrganisationSignIn, type OrganisationSignedIn, startOrganisationSignIn } from '../identity/organisation-sign-in.js';
 import { readCookie, sessionCookies } from '../auth/sessions.js';
 import type { AppDeps } from '../context.js';
 import { forgetRevokedKeys } from '../db/credentials.js';
-import type { RoleChanges } from '../db/directory.js';
-import { deleteOidcProvider, getOidcProvider, type OidcProviderRecord, upsertOidcProvider } from '../db/oidc.js';
+import type { RoleChanges } from '../identity/db/directory.js';
+import { deleteOidcProvider, getOidcProvider, type OidcProviderRecord, upsertOidcProvider } from '../identity/db/oidc.js';
 import { getWorkspace } from '../db/workspaces.js';
 import { ApiError, errorCode, notFound } from '../errors.js';
 import { type HandlerContext, type Handlers, type Recover, redirectTo } from './types.js';

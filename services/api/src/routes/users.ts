@@ -1,5 +1,5 @@
-import { confirmEmail } from '../auth/account.js';
-import { confirmPasswordReset, PASSWORD_RESET_ANSWER, requestPasswordReset } from '../auth/password-reset.js';
+import { confirmEmail } from '../identity/account.js';
+import { confirmPasswordReset, PASSWORD_RESET_ANSWER, requestPasswordReset } from '../identity/password-reset.js';
 import { sessionCookies } from '../auth/sessions.js';
 import {
   addMember,
@@ -9,7 +9,7 @@ import {
   passwordSignIn,
   removeMember,
   setupPassword,
-} from '../auth/users.js';
+} from '../identity/users.js';
 import type { AppDeps } from '../context.js';
 import { listMembers, openableWorkspaces, usableMemberships } from '../db/memberships.js';
 import { findUserByEmail } from '../db/users.js';

@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { PASSWORD_RESET_MINUTES } from '@outpost/sdk/contracts';
 import type { Db } from '../db/client.js';
-import { insertEmailToken, voidPasswordResetTokens } from '../db/email-tokens.js';
+import { insertEmailToken, voidPasswordResetTokens } from './db/email-tokens.js';
 
 /** An emailed link works this long. */
 export const EMAIL_LINK_SECONDS = 7 * 24 * 3600;

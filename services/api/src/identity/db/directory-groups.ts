@@ -1,6 +1,6 @@
 import type { DirectoryGroup, DirectoryGroupMember, GroupRole } from '@outpost/sdk/contracts';
-import type { Db } from './client.js';
-import { iso } from './values.js';
+import type { Db } from '../../db/client.js';
+import { iso } from '../../db/values.js';
 
 /*
  * What an organisation's owners, admins and auditors read of its directory groups, and the one thing

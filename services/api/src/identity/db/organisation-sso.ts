@@ -1,7 +1,7 @@
 import type { GroupRole, SsoGroupRole } from '@outpost/sdk/contracts';
-import type { Db } from './client.js';
-import type { organisationSso, Row } from './schema.js';
-import { textArray } from './values.js';
+import type { Db } from '../../db/client.js';
+import type { organisationSso, Row } from '../../db/schema.js';
+import { textArray } from '../../db/values.js';
 
 /*
  * An organisation's own single sign-on (auth/organisation-sign-in.ts): its provider, the roles the

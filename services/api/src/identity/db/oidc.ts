@@ -1,5 +1,5 @@
-import type { Db } from './client.js';
-import type { oidcProviders, Row } from './schema.js';
+import type { Db } from '../../db/client.js';
+import type { oidcProviders, Row } from '../../db/schema.js';
 
 export type OidcProviderRecord = Pick<
   typeof oidcProviders.$inferSelect,

@@ -29,8 +29,8 @@ import {
   deleteDirectoryUser,
   deprovisionDirectoryUser,
   directoryTransaction,
-} from '../db/directory.js';
-import { voidInvitationTokens } from '../db/email-tokens.js';
+} from './db/directory.js';
+import { voidInvitationTokens } from './db/email-tokens.js';
 import { deleteMembership, getMember, lockMemberships, remainingOwners } from '../db/memberships.js';
 import { revokeTokensOutrankingMaker } from '../db/organisation-tokens.js';
 import {
@@ -51,7 +51,7 @@ import {
   renameWorkspace,
   setWorkspaceArchived,
   workspaceCounts,
-} from '../db/organisations.js';
+} from './db/organisations.js';
 import { getUser, releaseManagedAccount, revokeUserSessions } from '../db/users.js';
 import { textArray } from '../db/values.js';
 import { countWorkspacesCreatedBy } from '../db/workspaces.js';

@@ -12,8 +12,8 @@ import type {
 import type { AppDeps } from '../context.js';
 import type { Db } from '../db/client.js';
 import { forgetRevokedKeys, revokeCredentialsInWorkspace, revokeKeysAboveRole } from '../db/credentials.js';
-import { applyDirectoryRoles, assertNotTheDirectorys } from '../db/directory.js';
-import { voidInvitationTokens } from '../db/email-tokens.js';
+import { applyDirectoryRoles, assertNotTheDirectorys } from './db/directory.js';
+import { voidInvitationTokens } from './db/email-tokens.js';
 import {
   deleteMembership,
   getMember,
@@ -23,7 +23,7 @@ import {
   remainingOwners,
   updateMembershipRole,
 } from '../db/memberships.js';
-import { lockOrganisation, organisationOfWorkspace, organisationSlugOf } from '../db/organisations.js';
+import { lockOrganisation, organisationOfWorkspace, organisationSlugOf } from './db/organisations.js';
 import { revokeSessionById } from '../db/sessions.js';
 import {
   claimUnheldAccount,
@@ -42,9 +42,9 @@ import { DomainError, notFound } from '../domain-error.js';
 import { takeMailOrThrow } from '../mail/mail-quota.js';
 import { invitationMail, newAccountMail } from '../mail/messages.js';
 import { type EmailLink, newEmailLink } from './email-links.js';
-import { hashPassword, passwordProblem, verifyPassword } from './passwords.js';
-import type { Principal } from './principal.js';
-import { type OpenedSession, openUserSession } from './sessions.js';
+import { hashPassword, passwordProblem, verifyPassword } from '../auth/passwords.js';
+import type { Principal } from '../auth/principal.js';
+import { type OpenedSession, openUserSession } from '../auth/sessions.js';
 
 /** A setup token (first password, or a reset an admin issued) works this long. */
 const SETUP_TOKEN_SECONDS = 7 * 24 * 3600;

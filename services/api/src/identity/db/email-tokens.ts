@@ -1,4 +1,4 @@
-import type { Db } from './client.js';
+import type { Db } from '../../db/client.js';
 
 /** What a link does: confirm an address (and accept an invitation), or reset a password. Each works on its own route only. */
 export type EmailTokenPurpose = 'confirm' | 'password_reset';
