@@ -38,13 +38,34 @@ export function parseDomains(text: string): string[] {
 
 // ---- the provider's settings ---------------------------------------------------------------------
 
-/** The settings form as typed. */
-export interface SettingsDraft {
+/** The provider and its client as typed, alike in a workspace's and an organisation's single sign-on. */
+export interface ClientDraft {
   issuer: string;
   clientId: string;
   /** Blank keeps the stored secret. */
   secret: string;
   publicClient: boolean;
+}
+
+/** What a person most often gets wrong about the provider and its client, in words, by field. */
+export function clientErrors(draft: ClientDraft, hasStoredSecret: boolean): FieldErrors {
+  const errors: FieldErrors = {};
+  if (!/^https?:\/\/\S+$/.test(draft.issuer.trim()))
+    errors.issuer = ['enter the provider’s issuer URL, e.g. https://login.example.com'];
+  if (!draft.clientId.trim()) errors.clientId = ['enter the ID the provider gave this application'];
+  if (!draft.publicClient && !draft.secret && !hasStoredSecret) {
+    errors.clientSecret = ['enter it, or mark the client as public if the provider issued none'];
+  }
+  return errors;
+}
+
+/** The client secret as a request carries it: none for a public client, else the one typed; a change that leaves it blank keeps the stored one. */
+export function clientSecretField(draft: ClientDraft): { clientSecret?: string | null } {
+  return draft.publicClient ? { clientSecret: null } : draft.secret ? { clientSecret: draft.secret } : {};
+}
+
+/** The settings form as typed. */
+export interface SettingsDraft extends ClientDraft {
   domains: string;
   groupsClaim: string;
 }
@@ -76,15 +97,10 @@ export function settingsRequest(
   draft: SettingsDraft,
   current: Pick<OrganisationSso, 'hasClientSecret' | 'updatedAt'> | null,
 ): { ok: true; body: OrganisationSsoRequest } | { ok: false; errors: FieldErrors } {
-  const errors: FieldErrors = {};
+  const errors = clientErrors(draft, current?.hasClientSecret ?? false);
   const issuer = draft.issuer.trim();
   const clientId = draft.clientId.trim();
   const allowedDomains = parseDomains(draft.domains);
-  if (!/^https?:\/\/\S+$/.test(issuer)) errors.issuer = ['enter the provider’s issuer URL, e.g. https://login.example.com'];
-  if (!clientId) errors.clientId = ['enter the ID the provider gave this application'];
-  if (!draft.publicClient && !draft.secret && !current?.hasClientSecret) {
-    errors.clientSecret = ['enter it, or mark the client as public if the provider issued none'];
-  }
   if (allowedDomains.length === 0) {
     errors.allowedDomains = ['name the email domains of the organisation’s people, e.g. example.com'];
   }
@@ -93,8 +109,7 @@ export function settingsRequest(
     clientId,
     allowedDomains,
     groupsClaim: draft.groupsClaim.trim() || DEFAULT_GROUPS_CLAIM,
-    // A change that leaves the secret blank keeps the stored one.
-    ...(draft.publicClient ? { clientSecret: null } : draft.secret ? { clientSecret: draft.secret } : {}),
+    ...clientSecretField(draft),
     // Made from the settings as loaded: if another owner changed them meanwhile, the API says so.
     ...(current ? { expectedUpdatedAt: current.updatedAt } : {}),
   };

@@ -2,7 +2,6 @@ import type { OrganisationSso } from '@outpost/sdk/contracts';
 import { type ReactNode, useState } from 'react';
 import { type ApiResult, describeFailure } from '../api/client.js';
 import { api } from '../api/instance.js';
-import { ConfirmTurnOff } from '../components/confirm-button.js';
 import { Notice } from '../components/notice.js';
 import { useResource } from '../hooks/use-resource.js';
 import { formatDateTime } from '../lib/format.js';
@@ -11,6 +10,7 @@ import { settingsSavedText, signInLink } from '../lib/organisation-sso.js';
 import { OrgSsoDomains } from './organisation-sso-domains.js';
 import { OrgSsoForm } from './organisation-sso-form.js';
 import { GroupMappingEditor } from './organisation-sso-mapping.js';
+import { SsoChangeActions } from './sso-provider-form.js';
 
 /** The organisation's provider, or null when it has none. */
 function readSso(organisation: string, signal: AbortSignal): Promise<ApiResult<OrganisationSso | null>> {
@@ -78,25 +78,16 @@ export function OrganisationSsoSection({
             }
           />
           {owner && (
-            <div className="actions">
-              <button
-                type="button"
-                className="button"
-                onClick={() => {
-                  setEditing(true);
-                  setStatus('');
-                }}
-                data-testid="org-sso-edit"
-              >
-                Change
-              </button>
-              <ConfirmTurnOff
-                testId="org-sso-turn-off"
-                effect={OFF_WARNING}
-                effectTestId="org-sso-turn-off-effect"
-                onConfirm={() => void turnOff()}
-              />
-            </div>
+            <SsoChangeActions
+              testId="org-sso"
+              effect={OFF_WARNING}
+              effectTestId="org-sso-turn-off-effect"
+              onChange={() => {
+                setEditing(true);
+                setStatus('');
+              }}
+              onTurnOff={() => void turnOff()}
+            />
           )}
         </>
       )}

@@ -2,16 +2,13 @@ import { type OidcConfig, type OidcConfigRequest, SsoDefaultRole } from '@outpos
 import { type FormEvent, useState } from 'react';
 import { type ApiResult, describeFailure } from '../api/client.js';
 import { api } from '../api/instance.js';
-import { ConfirmTurnOff } from '../components/confirm-button.js';
 import { Notice } from '../components/notice.js';
 import { useResource } from '../hooks/use-resource.js';
 import { formatDateTime } from '../lib/format.js';
-import { parseDomains } from '../lib/organisation-sso.js';
+import { type ClientDraft, callbackUri, clientErrors, clientSecretField, parseDomains } from '../lib/organisation-sso.js';
+import { SsoChangeActions, SsoProviderForm } from './sso-provider-form.js';
 
 type DefaultRole = NonNullable<OidcConfig['defaultRole']>;
-
-/** Where the provider sends people back; the server reports its own public address once configured. */
-const CALLBACK_PATH = '/api/v1/auth/oidc/callback';
 
 /** The workspace's settings, or null when single sign-on is off. */
 function readConfig(signal: AbortSignal): Promise<ApiResult<OidcConfig | null>> {
@@ -97,16 +94,12 @@ export function SingleSignOnSection({ workspaceSlug, canChange }: { workspaceSlu
             <dd>{formatDateTime(current.updatedAt)}</dd>
           </dl>
           {canChange && (
-            <div className="actions">
-              <button type="button" className="button" onClick={() => setEditing(true)} data-testid="sso-edit">
-                Change
-              </button>
-              <ConfirmTurnOff
-                testId="sso-turn-off"
-                effect="People who joined through single sign-on have no password until they set one."
-                onConfirm={() => void turnOff()}
-              />
-            </div>
+            <SsoChangeActions
+              testId="sso"
+              effect="People who joined through single sign-on have no password until they set one."
+              onChange={() => setEditing(true)}
+              onTurnOff={() => void turnOff()}
+            />
           )}
         </>
       )}
@@ -125,11 +118,16 @@ export function SingleSignOnSection({ workspaceSlug, canChange }: { workspaceSlu
   );
 }
 
+/** How the single line under the form names the field of a check's first problem. */
+const CLIENT_LABELS: Record<string, string> = { issuer: 'Issuer', clientId: 'Client ID', clientSecret: 'Client secret' };
+
 function SsoForm({ current, onCancel, onSaved }: { current: OidcConfig | null; onCancel: () => void; onSaved: () => void }) {
-  const [issuer, setIssuer] = useState(current?.issuer ?? '');
-  const [clientId, setClientId] = useState(current?.clientId ?? '');
-  const [secret, setSecret] = useState('');
-  const [publicClient, setPublicClient] = useState(current ? !current.hasClientSecret : false);
+  const [draft, setDraft] = useState<ClientDraft>(() => ({
+    issuer: current?.issuer ?? '',
+    clientId: current?.clientId ?? '',
+    secret: '',
+    publicClient: current ? !current.hasClientSecret : false,
+  }));
   const [defaultRole, setDefaultRole] = useState<DefaultRole | ''>(current?.defaultRole ?? '');
   const [domains, setDomains] = useState(current?.allowedDomains.join(', ') ?? '');
   const [error, setError] = useState<string | null>(null);
@@ -138,16 +136,9 @@ function SsoForm({ current, onCancel, onSaved }: { current: OidcConfig | null; o
   const onSubmit = async (e: FormEvent) => {
     e.preventDefault();
     const allowedDomains = parseDomains(domains);
-    if (!/^https?:\/\/\S+$/.test(issuer.trim())) {
-      setError('Issuer: enter the provider’s issuer URL, e.g. https://login.example.com.');
-      return;
-    }
-    if (!clientId.trim()) {
-      setError('Client ID: enter the ID the provider gave this application.');
-      return;
-    }
-    if (!publicClient && !secret && !current?.hasClientSecret) {
-      setError('Client secret: enter it, or mark the client as public if the provider issued none.');
+    const [problem] = Object.entries(clientErrors(draft, current?.hasClientSecret ?? false));
+    if (problem) {
+      setError(`${CLIENT_LABELS[problem[0]]}: ${problem[1]?.[0]}.`);
       return;
     }
     if (defaultRole && allowedDomains.length === 0) {
@@ -155,12 +146,11 @@ function SsoForm({ current, onCancel, onSaved }: { current: OidcConfig | null; o
       return;
     }
     const body: OidcConfigRequest = {
-      issuer: issuer.trim(),
-      clientId: clientId.trim(),
+      issuer: draft.issuer.trim(),
+      clientId: draft.clientId.trim(),
       defaultRole: defaultRole || null,
       allowedDomains: defaultRole ? allowedDomains : [],
-      // left empty on a change: the stored secret stays
-      ...(publicClient ? { clientSecret: null } : secret ? { clientSecret: secret } : {}),
+      ...clientSecretField(draft),
     };
     setBusy(true);
     const result = await api.call('oidcConfigPut', { body });
@@ -169,65 +159,24 @@ function SsoForm({ current, onCancel, onSaved }: { current: OidcConfig | null; o
       setError(describeFailure(result));
       return;
     }
-    setSecret('');
+    setDraft((d) => ({ ...d, secret: '' }));
     onSaved();
   };
 
   return (
-    <form className="form sso-form" onSubmit={(e) => void onSubmit(e)} data-testid="sso-form">
-      <p className="muted small">
-        Register this redirect URI at the provider first; it gives you the client ID and secret:{' '}
-        <code data-testid="sso-form-redirect-uri">{current?.redirectUri ?? `${window.location.origin}${CALLBACK_PATH}`}</code>
-      </p>
-      <label className="field">
-        <span className="field-label">Issuer</span>
-        <input
-          type="url"
-          spellCheck={false}
-          placeholder="https://login.example.com"
-          value={issuer}
-          maxLength={500}
-          onChange={(e) => setIssuer(e.target.value)}
-          data-testid="sso-issuer"
-        />
-        <span className="field-help">Exactly the issuer of the provider’s discovery document.</span>
-      </label>
-      <label className="field">
-        <span className="field-label">Client ID</span>
-        <input
-          type="text"
-          spellCheck={false}
-          value={clientId}
-          maxLength={500}
-          onChange={(e) => setClientId(e.target.value)}
-          data-testid="sso-client-id"
-        />
-      </label>
-      <label className="field field-inline">
-        <input
-          type="checkbox"
-          checked={publicClient}
-          onChange={(e) => setPublicClient(e.target.checked)}
-          data-testid="sso-public-client"
-        />
-        <span>Public client: the provider issued no secret (PKCE alone)</span>
-      </label>
-      {!publicClient && (
-        <label className="field">
-          <span className="field-label">Client secret</span>
-          <input
-            type="password"
-            autoComplete="off"
-            spellCheck={false}
-            placeholder={current?.hasClientSecret ? 'unchanged' : ''}
-            value={secret}
-            maxLength={2000}
-            onChange={(e) => setSecret(e.target.value)}
-            data-testid="sso-client-secret"
-          />
-          <span className="field-help">Stored encrypted; never shown again.</span>
-        </label>
-      )}
+    <SsoProviderForm
+      testId="sso"
+      redirectUri={current?.redirectUri ?? callbackUri(window.location.origin)}
+      draft={draft}
+      onDraft={(change) => setDraft((d) => ({ ...d, ...change }))}
+      errors={{}}
+      hasStoredSecret={current?.hasClientSecret ?? false}
+      secretHelp="Stored encrypted; never shown again."
+      failure={error}
+      busy={busy}
+      onSubmit={onSubmit}
+      onCancel={onCancel}
+    >
       <label className="field">
         <span className="field-label">People not yet members</span>
         <select
@@ -257,19 +206,6 @@ function SsoForm({ current, onCancel, onSaved }: { current: OidcConfig | null; o
           <span className="field-help">Only a verified email at one of these joins with the role above.</span>
         </label>
       )}
-      {error && (
-        <div className="notice notice-error" role="alert" data-testid="sso-error">
-          {error}
-        </div>
-      )}
-      <div className="actions">
-        <button type="button" className="button button-quiet" onClick={onCancel}>
-          Cancel
-        </button>
-        <button type="submit" className="button button-primary" disabled={busy} data-testid="sso-save">
-          {busy ? 'Saving…' : 'Save'}
-        </button>
-      </div>
-    </form>
+    </SsoProviderForm>
   );
 }

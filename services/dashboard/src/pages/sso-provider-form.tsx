@@ -1,0 +1,180 @@
+import type { FormEvent, ReactNode } from 'react';
+import { ConfirmTurnOff } from '../components/confirm-button.js';
+import { describedBy, FieldErrors } from '../components/form-field.js';
+import type { ClientDraft, FieldErrors as FieldErrorMap } from '../lib/organisation-sso.js';
+
+/**
+ * A labelled input of a single sign-on form with its help and errors, tied together for screen
+ * readers; the input takes `id` (the test id) and the error props from `children`.
+ */
+export function SsoField({
+  label,
+  testId,
+  errors,
+  help,
+  children,
+}: {
+  label: string;
+  testId: string;
+  errors: string[] | undefined;
+  help?: ReactNode;
+  children: (aria: { id: string } & ReturnType<typeof describedBy>) => ReactNode;
+}) {
+  const errorId = `${testId}-error`;
+  return (
+    <div className="field">
+      <label className="field-label" htmlFor={testId}>
+        {label}
+      </label>
+      {children({ id: testId, ...describedBy(errors, errorId) })}
+      {help && <span className="field-help">{help}</span>}
+      <FieldErrors id={errorId} messages={errors} testId={errorId} />
+    </div>
+  );
+}
+
+/**
+ * The form that sets up or changes an OpenID Connect provider, for a workspace (`testId` "sso") or
+ * the organisation ("org-sso"): the redirect URI to register first, `effect` (what a change does),
+ * the issuer and the client, then the fields of its own (`children`), the failure and Save.
+ * Test ids are `testId` with `-form`, `-issuer`, `-client-id`, `-public-client`, `-client-secret`,
+ * `-error`, `-cancel` and `-save`.
+ */
+export function SsoProviderForm({
+  testId,
+  redirectUri,
+  effect,
+  draft,
+  onDraft,
+  errors,
+  hasStoredSecret,
+  secretHelp,
+  failure,
+  busy,
+  noValidate,
+  onSubmit,
+  onCancel,
+  children,
+}: {
+  testId: 'sso' | 'org-sso';
+  redirectUri: string;
+  effect?: ReactNode;
+  draft: ClientDraft;
+  onDraft: (change: Partial<ClientDraft>) => void;
+  errors: FieldErrorMap;
+  hasStoredSecret: boolean;
+  secretHelp: string;
+  failure: string | null;
+  busy: boolean;
+  /** Leaves every check to the form's own, which names each problem under its field. */
+  noValidate?: boolean;
+  onSubmit: (e: FormEvent) => Promise<void>;
+  onCancel: () => void;
+  children: ReactNode;
+}) {
+  return (
+    <form className="form sso-form" noValidate={noValidate} onSubmit={(e) => void onSubmit(e)} data-testid={`${testId}-form`}>
+      <p className="muted small">
+        Register this redirect URI at the provider first; it gives you the client ID and secret:{' '}
+        <code data-testid={`${testId}-form-redirect-uri`}>{redirectUri}</code>
+      </p>
+      {effect}
+      <SsoField
+        label="Issuer"
+        testId={`${testId}-issuer`}
+        errors={errors.issuer}
+        help="Exactly the issuer of the provider’s discovery document."
+      >
+        {(aria) => (
+          <input
+            type="url"
+            spellCheck={false}
+            placeholder="https://login.example.com"
+            value={draft.issuer}
+            maxLength={500}
+            onChange={(e) => onDraft({ issuer: e.target.value })}
+            data-testid={`${testId}-issuer`}
+            {...aria}
+          />
+        )}
+      </SsoField>
+      <SsoField label="Client ID" testId={`${testId}-client-id`} errors={errors.clientId}>
+        {(aria) => (
+          <input
+            type="text"
+            spellCheck={false}
+            value={draft.clientId}
+            maxLength={500}
+            onChange={(e) => onDraft({ clientId: e.target.value })}
+            data-testid={`${testId}-client-id`}
+            {...aria}
+          />
+        )}
+      </SsoField>
+      <label className="field field-inline">
+        <input
+          type="checkbox"
+          checked={draft.publicClient}
+          onChange={(e) => onDraft({ publicClient: e.target.checked })}
+          data-testid={`${testId}-public-client`}
+        />
+        <span>Public client: the provider issued no secret (PKCE alone)</span>
+      </label>
+      {!draft.publicClient && (
+        <SsoField label="Client secret" testId={`${testId}-client-secret`} errors={errors.clientSecret} help={secretHelp}>
+          {(aria) => (
+            <input
+              type="password"
+              autoComplete="off"
+              spellCheck={false}
+              placeholder={hasStoredSecret ? 'unchanged' : ''}
+              value={draft.secret}
+              maxLength={2000}
+              onChange={(e) => onDraft({ secret: e.target.value })}
+              data-testid={`${testId}-client-secret`}
+              {...aria}
+            />
+          )}
+        </SsoField>
+      )}
+      {children}
+      {failure && (
+        <div className="notice notice-error" role="alert" data-testid={`${testId}-error`}>
+          {failure}
+        </div>
+      )}
+      <div className="actions">
+        <button type="button" className="button button-quiet" onClick={onCancel} data-testid={`${testId}-cancel`}>
+          Cancel
+        </button>
+        <button type="submit" className="button button-primary" disabled={busy} data-testid={`${testId}-save`}>
+          {busy ? 'Saving…' : 'Save'}
+        </button>
+      </div>
+    </form>
+  );
+}
+
+/** A configured provider's Change and Turn off (asked twice, saying `effect`), for its owners. */
+export function SsoChangeActions({
+  testId,
+  effect,
+  effectTestId,
+  onChange,
+  onTurnOff,
+}: {
+  testId: 'sso' | 'org-sso';
+  effect: string;
+  effectTestId?: string;
+  onChange: () => void;
+  onTurnOff: () => void;
+}) {
+  return (
+    <div className="actions">
+      <button type="button" className="button" onClick={onChange} data-testid={`${testId}-edit`}>
+        Change
+      </button>
+      <ConfirmTurnOff testId={`${testId}-turn-off`} effect={effect} effectTestId={effectTestId} onConfirm={onTurnOff} />
+    </div>
+  );
+}
