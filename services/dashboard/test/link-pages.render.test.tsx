@@ -4,7 +4,9 @@ import type { ApiFailure } from '../src/api/client.js';
 import { newPasswordProblem, passwordRefusal } from '../src/components/new-password-fields.js';
 import { ConfirmEmailPage } from '../src/pages/confirm-email.js';
 import { ConfirmRecipientPage } from '../src/pages/confirm-recipient.js';
+import { ResetPasswordPage } from '../src/pages/reset-password.js';
 import { SetPasswordPage } from '../src/pages/set-password.js';
+import { SignInPage } from '../src/pages/sign-in.js';
 
 describe('the pages a link opens', () => {
   it('show the brand and their heading, and the form once the link carries a token', () => {
@@ -25,6 +27,21 @@ describe('the pages a link opens', () => {
   it('let an address be confirmed keeping the password, until the API asks for one', () => {
     const html = renderToStaticMarkup(<ConfirmEmailPage search={new URLSearchParams({ token: 'tok' })} />);
     expect(html).toContain('Choose a new password, or leave both fields empty to keep the one you have.');
+  });
+});
+
+describe('the fields of the sign-in and reset pages', () => {
+  it('ask for the account by its address, filled in from the link', () => {
+    const html = renderToStaticMarkup(<ResetPasswordPage search={new URLSearchParams({ email: 'ada@acme.example' })} />);
+    expect(html).toMatch(
+      /<input type="email" autoComplete="username"[^>]*data-testid="reset-password-email" value="ada@acme.example"\/>/,
+    );
+  });
+
+  it('ask for the workspace in the password form and in the single sign-on form alike', () => {
+    const html = renderToStaticMarkup(<SignInPage search={new URLSearchParams({ workspace: 'acme-data' })} />);
+    expect(html).toContain('data-testid="sign-in-email"');
+    expect(html).toMatch(/placeholder="acme-data"[^>]*data-testid="sign-in-sso-workspace" value="acme-data"/);
   });
 });
 

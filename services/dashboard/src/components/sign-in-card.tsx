@@ -15,3 +15,29 @@ export function SignInCard({ title, children }: { title: string; children: React
     </div>
   );
 }
+
+/** The address of a person's account, as the sign-in page and the password reset ask for it. */
+export function AccountEmailField({
+  value,
+  onChange,
+  testId,
+}: {
+  value: string;
+  onChange: (value: string) => void;
+  testId: string;
+}) {
+  return (
+    <label className="field">
+      <span className="field-label">Email</span>
+      <input
+        type="email"
+        autoComplete="username"
+        spellCheck={false}
+        value={value}
+        maxLength={320}
+        onChange={(e) => onChange(e.target.value)}
+        data-testid={testId}
+      />
+    </label>
+  );
+}

@@ -2,7 +2,7 @@ import { type FormEvent, useState } from 'react';
 import { describeFailure } from '../api/client.js';
 import { api } from '../api/instance.js';
 import { NewPasswordFields, newPasswordProblem, passwordRefusal } from '../components/new-password-fields.js';
-import { SignInCard } from '../components/sign-in-card.js';
+import { AccountEmailField, SignInCard } from '../components/sign-in-card.js';
 import { useLinkToken } from '../hooks/use-link-token.js';
 import { href } from '../router.js';
 
@@ -108,18 +108,7 @@ export function ResetPasswordPage({ search }: { search: URLSearchParams }) {
       ) : (
         <form className="form" onSubmit={(e) => void onAsk(e)} data-testid="reset-password-ask">
           <p className="muted">We email a link to choose a new password to the address of your account.</p>
-          <label className="field">
-            <span className="field-label">Email</span>
-            <input
-              type="email"
-              autoComplete="username"
-              spellCheck={false}
-              value={email}
-              maxLength={320}
-              onChange={(e) => setEmail(e.target.value)}
-              data-testid="reset-password-email"
-            />
-          </label>
+          <AccountEmailField value={email} onChange={setEmail} testId="reset-password-email" />
           {errorNotice}
           <button type="submit" className="button button-primary" disabled={busy} data-testid="reset-password-request">
             {busy ? 'Sending…' : 'Email me a link'}

@@ -2,7 +2,7 @@ import { Name } from '@outpost/sdk/contracts';
 import { type FormEvent, useEffect, useRef, useState } from 'react';
 import { describeFailure } from '../api/client.js';
 import { api } from '../api/instance.js';
-import { SignInCard } from '../components/sign-in-card.js';
+import { AccountEmailField, SignInCard } from '../components/sign-in-card.js';
 import { href, navigate, parseHash } from '../router.js';
 
 /** Where to go after signing in: only a path inside the dashboard, never another origin. */
@@ -255,18 +255,7 @@ export function SignInPage({ search }: { search: URLSearchParams }) {
         </div>
       )}
       <form onSubmit={onPasswordSubmit} data-testid="sign-in-password-form" className="form">
-        <label className="field">
-          <span className="field-label">Email</span>
-          <input
-            type="email"
-            autoComplete="username"
-            spellCheck={false}
-            value={email}
-            maxLength={320}
-            onChange={(e) => setEmail(e.target.value)}
-            data-testid="sign-in-email"
-          />
-        </label>
+        <AccountEmailField value={email} onChange={setEmail} testId="sign-in-email" />
         <label className="field">
           <span className="field-label">Password</span>
           <input
@@ -278,21 +267,7 @@ export function SignInPage({ search }: { search: URLSearchParams }) {
             data-testid="sign-in-password"
           />
         </label>
-        {askWorkspace && (
-          <label className="field">
-            <span className="field-label">Workspace</span>
-            <input
-              type="text"
-              autoComplete="organization"
-              spellCheck={false}
-              placeholder="acme-data"
-              value={workspace}
-              maxLength={100}
-              onChange={(e) => setWorkspace(e.target.value)}
-              data-testid="sign-in-password-workspace"
-            />
-          </label>
-        )}
+        {askWorkspace && <WorkspaceField value={workspace} onChange={setWorkspace} testId="sign-in-password-workspace" />}
         <button type="submit" className="button button-primary" disabled={busy} data-testid="sign-in-password-submit">
           {busy ? 'Signing in…' : 'Sign in with password'}
         </button>
@@ -306,19 +281,7 @@ export function SignInPage({ search }: { search: URLSearchParams }) {
       </form>
       <p className="muted small sign-in-or">or with single sign-on</p>
       <form onSubmit={onSsoSubmit} data-testid="sign-in-sso-form" className="form">
-        <label className="field">
-          <span className="field-label">Workspace</span>
-          <input
-            type="text"
-            autoComplete="organization"
-            spellCheck={false}
-            placeholder="acme-data"
-            value={workspace}
-            maxLength={100}
-            onChange={(e) => setWorkspace(e.target.value)}
-            data-testid="sign-in-sso-workspace"
-          />
-        </label>
+        <WorkspaceField value={workspace} onChange={setWorkspace} testId="sign-in-sso-workspace" />
         <button type="submit" className="button" disabled={busy} data-testid="sign-in-sso-submit">
           Continue with single sign-on
         </button>
@@ -360,5 +323,24 @@ export function SignInPage({ search }: { search: URLSearchParams }) {
         </button>
       </form>
     </SignInCard>
+  );
+}
+
+/** The workspace's short name, which both the password and the single sign-on forms ask for. */
+function WorkspaceField({ value, onChange, testId }: { value: string; onChange: (value: string) => void; testId: string }) {
+  return (
+    <label className="field">
+      <span className="field-label">Workspace</span>
+      <input
+        type="text"
+        autoComplete="organization"
+        spellCheck={false}
+        placeholder="acme-data"
+        value={value}
+        maxLength={100}
+        onChange={(e) => onChange(e.target.value)}
+        data-testid={testId}
+      />
+    </label>
   );
 }
