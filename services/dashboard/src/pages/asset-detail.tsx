@@ -1,7 +1,8 @@
 import type { Asset, AssetCheckStatus, PartitionSelection, Role } from '@outpost/sdk/contracts';
-import { type ReactNode, useEffect, useRef, useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import { MATERIALIZATIONS_SHOWN } from '../api/first-reads.js';
 import { api } from '../api/instance.js';
+import { Fact } from '../components/fact.js';
 import { HealthBadge } from '../components/health-badge.js';
 import { Empty, Notice } from '../components/notice.js';
 import { TagList } from '../components/tag-list.js';
@@ -273,14 +274,5 @@ function AssetLinks({ keys, testId, empty }: { keys: readonly string[]; testId: 
         </li>
       ))}
     </ul>
-  );
-}
-
-function Fact({ label, children, testId, wide }: { label: string; children: ReactNode; testId?: string; wide?: boolean }) {
-  return (
-    <div className={`fact${wide ? ' fact-wide' : ''}`}>
-      <dt>{label}</dt>
-      <dd data-testid={testId}>{children}</dd>
-    </div>
   );
 }

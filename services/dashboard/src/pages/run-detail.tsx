@@ -7,10 +7,11 @@ import {
   resultRefOf,
   type StateHistoryResponse,
 } from '@outpost/sdk/contracts';
-import { type ReactNode, useCallback, useEffect, useMemo, useRef, useState } from 'react';
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { describeFailure } from '../api/client.js';
 import { api } from '../api/instance.js';
 import { subscribeRunEvents } from '../api/run-events.js';
+import { Fact } from '../components/fact.js';
 import { JsonView } from '../components/json-view.js';
 import { Notice } from '../components/notice.js';
 import { PoolWaitingBanner } from '../components/pool-waiting-banner.js';
@@ -265,14 +266,5 @@ function RunResult({ data }: { data: unknown }) {
     <span title="The value stays in your result storage; the control plane keeps only where it is. A flow that starts this run with runDeployment reads it.">
       in your storage at <code className="result-ref">{ref}</code>
     </span>
-  );
-}
-
-function Fact({ label, children, testId }: { label: string; children: ReactNode; testId?: string }) {
-  return (
-    <div className="fact">
-      <dt>{label}</dt>
-      <dd data-testid={testId}>{children}</dd>
-    </div>
   );
 }

@@ -1,6 +1,6 @@
 import type { Role, Sensor, SensorTick } from '@outpost/sdk/contracts';
-import type { ReactNode } from 'react';
 import { api } from '../api/instance.js';
+import { Fact } from '../components/fact.js';
 import { Empty, Notice } from '../components/notice.js';
 import { useResource } from '../hooks/use-resource.js';
 import { formatDateTime, formatDuration } from '../lib/format.js';
@@ -142,14 +142,5 @@ function TickRow({ tick }: { tick: SensorTick }) {
         {tick.cursorBefore ?? '∅'} → {tick.cursorAfter ?? '∅'}
       </td>
     </tr>
-  );
-}
-
-function Fact({ label, children, testId, wide }: { label: string; children: ReactNode; testId?: string; wide?: boolean }) {
-  return (
-    <div className={`fact${wide ? ' fact-wide' : ''}`}>
-      <dt>{label}</dt>
-      <dd data-testid={testId}>{children}</dd>
-    </div>
   );
 }
