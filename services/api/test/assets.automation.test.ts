@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { automationPass } from '../src/assets/automation/pass.js';
-import { databaseNow } from '../src/db/asset-automation.js';
+import { databaseNow } from '../src/assets/db/asset-automation.js';
 import { createLogger } from '../src/logger.js';
 import { startTestServer, type TestServer } from '../src/testing/index.js';
 import {

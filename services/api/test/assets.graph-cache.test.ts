@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { loadAssetNodes } from '../src/db/asset-definitions.js';
+import { loadAssetNodes } from '../src/assets/db/asset-definitions.js';
 import { startTestServer, type TestServer } from '../src/testing/index.js';
 import { type AssetWorld, asset, assetWorld, deployed } from './assets.support.js';
 

@@ -1,7 +1,7 @@
 import { gunzipSync } from 'node:zlib';
 import { afterAll, afterEach, beforeAll, describe, expect, test, vi } from 'vitest';
 import { lineage } from '../src/assets/catalog.js';
-import { foldLineageChanges, lineageFactsStamp } from '../src/db/lineage-changes.js';
+import { foldLineageChanges, lineageFactsStamp } from '../src/assets/db/lineage-changes.js';
 import { createLogger } from '../src/logger.js';
 import { RetentionLoop } from '../src/loops/retention.js';
 import { startTestServer, type TestServer } from '../src/testing/index.js';

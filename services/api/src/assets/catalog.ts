@@ -9,7 +9,7 @@ import type {
 } from '@outpost/sdk/contracts';
 import { CHECK_FAILURES_LISTED } from '@outpost/sdk/contracts';
 import { dynamicPartitionNames } from '@outpost/sdk/partitions';
-import { loadAssetNodes } from '../db/asset-definitions.js';
+import { loadAssetNodes } from './db/asset-definitions.js';
 import {
   type CheckFailureRow,
   type CheckResultRow,
@@ -20,11 +20,11 @@ import {
   toCheckResult,
   toWaiver,
   type WaiverRow,
-} from '../db/asset-records.js';
+} from './db/asset-records.js';
 import { loadBlockers, loadPartitionRows } from '../db/asset-status.js';
 import type { Db } from '../db/client.js';
-import { loadDynamicKeys } from '../db/dynamic-partitions.js';
-import { lineageFactsStamp } from '../db/lineage-changes.js';
+import { loadDynamicKeys } from './db/dynamic-partitions.js';
+import { lineageFactsStamp } from './db/lineage-changes.js';
 import { type Encoded, encoded } from '../http/encoded.js';
 import { freshnessState, freshnessVerdict } from './automation/freshness.js';
 import { type AssetGraph, type AssetNode, buildGraph, withUpstream } from './graph.js';

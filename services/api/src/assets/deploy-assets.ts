@@ -1,6 +1,6 @@
 import type { AssetDefinitionInput, FieldError } from '@outpost/sdk/contracts';
 import type { z } from 'zod';
-import { type AssetDefinitionRecord, loadAssetNodes, lockAssetGraph, replaceDeploymentAssets } from '../db/asset-definitions.js';
+import { type AssetDefinitionRecord, loadAssetNodes, lockAssetGraph, replaceDeploymentAssets } from './db/asset-definitions.js';
 import type { TxSql } from '../db/client.js';
 import { DomainError } from '../domain-error.js';
 import { assetCronErrors } from './automation/cron.js';

@@ -1,6 +1,6 @@
-import type { AssetNode } from '../db/asset-definitions.js';
+import type { AssetNode } from './db/asset-definitions.js';
 
-export type { AssetNode } from '../db/asset-definitions.js';
+export type { AssetNode } from './db/asset-definitions.js';
 
 /*
  * The asset graph of a workspace as pure data: nodes with their deps, the order that puts every

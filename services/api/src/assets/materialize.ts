@@ -6,11 +6,11 @@ import type {
 } from '@outpost/sdk/contracts';
 import { dynamicPartitionNames, samePartitioning } from '@outpost/sdk/partitions';
 import type { z } from 'zod';
-import { loadAssetNodes } from '../db/asset-definitions.js';
-import { markMaterializing } from '../db/asset-events.js';
+import { loadAssetNodes } from './db/asset-definitions.js';
+import { markMaterializing } from './db/asset-events.js';
 import { loadBlockers } from '../db/asset-status.js';
 import type { Db, Sql } from '../db/client.js';
-import { loadDynamicKeys } from '../db/dynamic-partitions.js';
+import { loadDynamicKeys } from './db/dynamic-partitions.js';
 import { DomainError, notFound } from '../domain-error.js';
 import { workspaceQuotas } from '../quotas/quotas.js';
 import { createFlowRun } from '../runs/create-flow-run.js';

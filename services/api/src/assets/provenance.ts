@@ -5,7 +5,7 @@ import type {
   LineageMaterialization,
   LineageRegistration,
 } from '@outpost/sdk/contracts';
-import { loadAssetNodes } from '../db/asset-definitions.js';
+import { loadAssetNodes } from './db/asset-definitions.js';
 import {
   type LineageMaterializationRow,
   latestMaterializationId,
@@ -13,8 +13,8 @@ import {
   lineageInputs,
   lineageMaterializations,
   lineageWaivers,
-} from '../db/asset-lineage.js';
-import { assetHasHistory } from '../db/asset-records.js';
+} from './db/asset-lineage.js';
+import { assetHasHistory } from './db/asset-records.js';
 import type { Db } from '../db/client.js';
 import { notFound } from '../domain-error.js';
 

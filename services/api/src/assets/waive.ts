@@ -1,6 +1,6 @@
 import type { AssetCheckWaiver, AssetWaiveRequest, AuditActorKind } from '@outpost/sdk/contracts';
-import { loadAssetNodes } from '../db/asset-definitions.js';
-import { type CheckResultRow, insertWaiver, latestCheckResult, newestLatestFailure, toWaiver } from '../db/asset-records.js';
+import { loadAssetNodes } from './db/asset-definitions.js';
+import { type CheckResultRow, insertWaiver, latestCheckResult, newestLatestFailure, toWaiver } from './db/asset-records.js';
 import type { Sql } from '../db/client.js';
 import { DomainError, notFound } from '../domain-error.js';
 

@@ -17,8 +17,8 @@ import {
   planAssetSelection,
   selectedPartitionKeys,
 } from '../assets/materialize.js';
-import { loadAssetNodes } from '../db/asset-definitions.js';
-import { markMaterializing } from '../db/asset-events.js';
+import { loadAssetNodes } from '../assets/db/asset-definitions.js';
+import { markMaterializing } from '../assets/db/asset-events.js';
 import type { BackfillRecord, StoredSelection } from '../db/backfills.js';
 import type { Sql, TxSql } from '../db/client.js';
 import { DomainError } from '../domain-error.js';

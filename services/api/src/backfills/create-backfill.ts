@@ -11,7 +11,7 @@ import {
 } from '../db/backfills.js';
 import type { Db, Sql, TxSql } from '../db/client.js';
 import { getDeployment } from '../db/deployments.js';
-import { loadDynamicKeys } from '../db/dynamic-partitions.js';
+import { loadDynamicKeys } from '../assets/db/dynamic-partitions.js';
 import { definitionOf } from '../db/schedules.js';
 import { DomainError, notFound } from '../domain-error.js';
 import { workspaceQuotas } from '../quotas/quotas.js';

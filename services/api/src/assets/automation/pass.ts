@@ -7,8 +7,8 @@ import {
   recordedEvaluationKeys,
   setFreshness,
   workspacesWithAssetPolicies,
-} from '../../db/asset-automation.js';
-import type { AssetNode } from '../../db/asset-definitions.js';
+} from '../db/asset-automation.js';
+import type { AssetNode } from '../db/asset-definitions.js';
 import type { Sql } from '../../db/client.js';
 import { insertEvents } from '../../db/events.js';
 import type { Logger } from '../../logger.js';

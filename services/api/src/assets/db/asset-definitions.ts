@@ -4,8 +4,8 @@ import type {
   AssetFreshnessPolicy,
   PartitionsDefinition,
 } from '@outpost/sdk/contracts';
-import type { Db, TxSql } from './client.js';
-import type { assetDefinitions, Row } from './schema.js';
+import type { Db, TxSql } from '../../db/client.js';
+import type { assetDefinitions, Row } from '../../db/schema.js';
 
 /** One asset as its deployment registered it. */
 export interface AssetNode {

@@ -1,7 +1,7 @@
 import type { AssetAutomationEvaluation } from '@outpost/sdk/contracts';
-import type { Db } from './client.js';
-import type { assetAutomationEvaluations, Row } from './schema.js';
-import { iso } from './values.js';
+import type { Db } from '../../db/client.js';
+import type { assetAutomationEvaluations, Row } from '../../db/schema.js';
+import { iso } from '../../db/values.js';
 
 /*
  * The asset automation loop's records: its decisions (one row per cause and outcome: the unique

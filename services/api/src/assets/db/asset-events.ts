@@ -1,6 +1,6 @@
 import type { CheckSeverity } from '@outpost/sdk/contracts';
 import type postgres from 'postgres';
-import type { Db, TxSql } from './client.js';
+import type { Db, TxSql } from '../../db/client.js';
 
 /*
  * Writing what a run reports about assets. Each kind of event is one statement for the whole

@@ -1,6 +1,6 @@
 import type postgres from 'postgres';
-import type { Db, TxSql } from './client.js';
-import type { MaterializationInputPartition } from './schema.js';
+import type { Db, TxSql } from '../../db/client.js';
+import type { MaterializationInputPartition } from '../../db/schema.js';
 
 /*
  * The provenance of materialisations: what each one consumed from its upstream assets (written

@@ -1,4 +1,4 @@
-import type { Db } from './client.js';
+import type { Db } from '../../db/client.js';
 
 /*
  * Dynamic partition sets: named lists of keys per workspace, in the order they were added (a

@@ -1,7 +1,7 @@
 import type { AssetCheckResult, AssetCheckWaiver, AssetMaterialization } from '@outpost/sdk/contracts';
-import type { Db } from './client.js';
-import type { assetCheckResults, assetCheckWaivers, assetMaterializations, Row } from './schema.js';
-import { iso } from './values.js';
+import type { Db } from '../../db/client.js';
+import type { assetCheckResults, assetCheckWaivers, assetMaterializations, Row } from '../../db/schema.js';
+import { iso } from '../../db/values.js';
 
 /*
  * What runs recorded about assets, read back: materialisations and check results newest first

@@ -1,4 +1,4 @@
-import type { Db } from './client.js';
+import type { Db } from '../../db/client.js';
 
 /*
  * The log of lineage changes (0043_lineage_changes.sql): a statement trigger on each table a
