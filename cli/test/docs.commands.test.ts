@@ -1,25 +1,13 @@
 import { execFile } from 'node:child_process';
-import { readdir, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { GLOBAL_OPTIONS } from '../src/command.js';
 import { COMMANDS } from '../src/commands/index.js';
+import { markdownFiles, REPO } from './docs.support.js';
 
-const repo = fileURLToPath(new URL('../..', import.meta.url));
-const SKIP_DIRS = new Set(['node_modules', '.git', 'dist', '.turbo', 'results']);
-
-async function markdownFiles(dir: string): Promise<string[]> {
-  const found: string[] = [];
-  for (const entry of await readdir(dir, { withFileTypes: true })) {
-    if (SKIP_DIRS.has(entry.name) || entry.name.startsWith('.')) continue;
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) found.push(...(await markdownFiles(path)));
-    else if (entry.name.endsWith('.md')) found.push(path);
-  }
-  return found;
-}
+const SKIP_DIRS = new Set(['node_modules', 'dist', 'results']);
 
 /** The code a markdown file shows: its fenced blocks' lines and its inline code spans. */
 function codeOf(markdown: string): string[] {
@@ -37,7 +25,7 @@ function codeOf(markdown: string): string[] {
 }
 
 const byName = new Map(COMMANDS.map((command) => [command.name, command]));
-const outpostBin = join(repo, 'cli', 'bin', 'outpost.js');
+const outpostBin = join(REPO, 'cli', 'bin', 'outpost.js');
 
 /**
  * The options of each command: its declared ones and the global ones, or, for a command that hands
@@ -103,7 +91,7 @@ describe('the commands the docs show', () => {
   });
 
   it('are every one a command the CLI has, with options it takes', async () => {
-    const files = [...(await markdownFiles(repo))];
+    const files = [...(await markdownFiles(REPO, SKIP_DIRS))];
     expect(files.length).toBeGreaterThan(10);
     const problems: string[] = [];
     let seen = 0;
@@ -115,7 +103,7 @@ describe('the commands the docs show', () => {
           if (!match || match[1] === undefined) continue;
           seen += 1;
           const problem = problemWith(match[1], options);
-          if (problem) problems.push(`${relative(repo, file)}: \`outpost ${match[1].trim()}\`: ${problem}`);
+          if (problem) problems.push(`${relative(REPO, file)}: \`outpost ${match[1].trim()}\`: ${problem}`);
         }
       }
     }

@@ -1,22 +1,10 @@
 import { existsSync } from 'node:fs';
-import { readdir, readFile } from 'node:fs/promises';
-import { dirname, join, relative, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { readFile } from 'node:fs/promises';
+import { dirname, relative, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { markdownFiles, REPO } from './docs.support.js';
 
-const repo = fileURLToPath(new URL('../..', import.meta.url));
-const SKIP_DIRS = new Set(['node_modules', '.git', 'dist', '.turbo', '.outpost']);
-
-async function markdownFiles(dir: string): Promise<string[]> {
-  const found: string[] = [];
-  for (const entry of await readdir(dir, { withFileTypes: true })) {
-    if (SKIP_DIRS.has(entry.name) || entry.name.startsWith('.')) continue;
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) found.push(...(await markdownFiles(path)));
-    else if (entry.name.endsWith('.md')) found.push(path);
-  }
-  return found;
-}
+const SKIP_DIRS = new Set(['node_modules', 'dist']);
 
 /** The markdown without its fenced blocks and inline code spans, where a `[x](y)` is no link. */
 function prose(markdown: string): string {
@@ -69,8 +57,8 @@ describe('the links between the docs', () => {
   });
 
   it('point, from every markdown file, at a file that exists and at a heading it has', async () => {
-    const files = await markdownFiles(repo);
-    expect(files.map((file) => relative(repo, file))).toEqual(expect.arrayContaining(['README.md', 'docs/sdk.md']));
+    const files = await markdownFiles(REPO, SKIP_DIRS);
+    expect(files.map((file) => relative(REPO, file))).toEqual(expect.arrayContaining(['README.md', 'docs/sdk.md']));
     const problems: string[] = [];
     let checked = 0;
     for (const file of files) {
@@ -79,9 +67,9 @@ describe('the links between the docs', () => {
         const [path = '', fragment] = target.split('#');
         const destination = path === '' ? file : resolve(dirname(file), decodeURI(path));
         if (!existsSync(destination)) {
-          problems.push(`${relative(repo, file)}: ${target}: no file ${relative(repo, destination)}`);
+          problems.push(`${relative(REPO, file)}: ${target}: no file ${relative(REPO, destination)}`);
         } else if (fragment && destination.endsWith('.md') && !anchors(await readFile(destination, 'utf8')).has(fragment)) {
-          problems.push(`${relative(repo, file)}: ${target}: ${relative(repo, destination)} has no heading #${fragment}`);
+          problems.push(`${relative(REPO, file)}: ${target}: ${relative(REPO, destination)} has no heading #${fragment}`);
         }
       }
     }
