@@ -1,23 +1,13 @@
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { closedPort, HELLO_EXAMPLE, outpost, startWhoamiServer } from './cli.support.js';
-
-const ROOT_NODE_MODULES = fileURLToPath(new URL('../../node_modules', import.meta.url));
+import { closedPort, HELLO_EXAMPLE, outpost, startWhoamiServer, writeProject } from './cli.support.js';
 
 /** A throwaway project that resolves @outpost/sdk through the repository's node_modules. */
 async function makeProject(files: Record<string, string>): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'outpost-cli-project-'));
-  await symlink(ROOT_NODE_MODULES, join(dir, 'node_modules'), 'dir');
-  await writeFile(join(dir, 'package.json'), '{ "type": "module" }\n');
-  for (const [path, text] of Object.entries(files)) {
-    await mkdir(dirname(join(dir, path)), { recursive: true });
-    await writeFile(join(dir, path), text);
-  }
-  return dir;
+  return writeProject(await mkdtemp(join(tmpdir(), 'outpost-cli-project-')), files);
 }
 
 const FLOW = (name: string, extra = '') => `import { flow, z } from '@outpost/sdk';

@@ -1,12 +1,31 @@
 import { spawn } from 'node:child_process';
+import { mkdir, symlink, writeFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type RequestListener, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** The `outpost` command, run as users run it (the launcher npm links). */
 export const CLI = fileURLToPath(new URL('../bin/outpost.js', import.meta.url));
 export const HELLO_EXAMPLE = fileURLToPath(new URL('../../sdk/examples/hello/', import.meta.url));
+
+/** The repository's node_modules, through which a throwaway project resolves @outpost/sdk and its types. */
+export const ROOT_NODE_MODULES = fileURLToPath(new URL('../../node_modules', import.meta.url));
+
+/**
+ * Makes `dir` (which must exist) a throwaway ES-module project: a link to the repository's
+ * node_modules, a package.json, and `files` by their paths within it. Returns `dir`.
+ */
+export async function writeProject(dir: string, files: Record<string, string>): Promise<string> {
+  await symlink(ROOT_NODE_MODULES, join(dir, 'node_modules'), 'dir');
+  await writeFile(join(dir, 'package.json'), '{ "type": "module" }\n');
+  for (const [path, text] of Object.entries(files)) {
+    await mkdir(dirname(join(dir, path)), { recursive: true });
+    await writeFile(join(dir, path), text);
+  }
+  return dir;
+}
 
 export interface CliResult {
   code: number | null;

@@ -1,14 +1,11 @@
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { startTestServer, type TestServer } from '@outpost/api/testing';
 import { OutpostClient } from '@outpost/sdk/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { outpost } from './cli.support.js';
-
-const ROOT_NODE_MODULES = fileURLToPath(new URL('../../node_modules', import.meta.url));
+import { outpost, ROOT_NODE_MODULES, writeProject } from './cli.support.js';
 
 const CONFIG = (project: string) => `import { defineConfig } from '@outpost/sdk';
 export default defineConfig({
@@ -44,13 +41,7 @@ describe('outpost deploy type-checks the project first', () => {
   async function project(name: string, files: Record<string, string>): Promise<string> {
     const dir = join(scratch, name);
     await mkdir(dir);
-    await symlink(ROOT_NODE_MODULES, join(dir, 'node_modules'), 'dir');
-    await writeFile(join(dir, 'package.json'), '{ "type": "module" }\n');
-    for (const [path, text] of Object.entries(files)) {
-      await mkdir(dirname(join(dir, path)), { recursive: true });
-      await writeFile(join(dir, path), text);
-    }
-    return dir;
+    return writeProject(dir, files);
   }
 
   const env = () => ({ OUTPOST_API_URL: server.url, OUTPOST_API_KEY: server.ownerKey });

@@ -1,12 +1,9 @@
-import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { startTestServer, type TestServer } from '@outpost/api/testing';
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { outpostOn } from './cli.support.js';
-
-const ROOT_NODE_MODULES = fileURLToPath(new URL('../../node_modules', import.meta.url));
+import { outpostOn, writeProject } from './cli.support.js';
 
 let server: TestServer;
 let project: string;
@@ -27,16 +24,11 @@ export default defineConfig({
 
 beforeAll(async () => {
   server = await startTestServer({ loops: false });
-  project = await mkdtemp(join(tmpdir(), 'outpost-schedules-cli-'));
-  await symlink(ROOT_NODE_MODULES, join(project, 'node_modules'), 'dir');
-  await writeFile(join(project, 'package.json'), '{ "type": "module" }\n');
-  await mkdir(join(project, 'flows'));
-  await writeFile(
-    join(project, 'flows/greet.ts'),
-    `import { flow, z } from '@outpost/sdk';
+  project = await writeProject(await mkdtemp(join(tmpdir(), 'outpost-schedules-cli-')), {
+    'flows/greet.ts': `import { flow, z } from '@outpost/sdk';
 export const f = flow({ name: 'greet', params: z.object({ who: z.string().default('world') }) }, async ({ who }) => \`hi \${who}\`);
 `,
-  );
+  });
 });
 afterAll(async () => {
   await server?.close();
