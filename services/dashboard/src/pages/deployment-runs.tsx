@@ -8,7 +8,7 @@ import { upcomingFirst } from '../lib/run-order.js';
 import { STACK_ORDER } from '../lib/stats-chart.js';
 import { href } from '../router.js';
 import { DurationScatterChart } from './duration-scatter-chart.js';
-import { RunRow } from './runs.js';
+import { RunRow, RunsTable } from './runs.js';
 
 const WIDTH = 960;
 const HEIGHT = 200;
@@ -100,15 +100,7 @@ export function DeploymentRuns({ deploymentId, runs, now }: { deploymentId: stri
       ) : (
         <DurationScatterChart runs={runs} now={now} label="Duration of recent runs by start time and state" />
       )}
-      <div className="table runs-table" data-testid="runs-table">
-        <div className="table-head">
-          <span>State</span>
-          <span>Run</span>
-          <span>Deployment</span>
-          <span>Tags</span>
-          <span>Start</span>
-          <span className="num">Duration</span>
-        </div>
+      <RunsTable>
         {runs.length === 0 ? (
           <Empty>No runs yet.</Empty>
         ) : (
@@ -118,7 +110,7 @@ export function DeploymentRuns({ deploymentId, runs, now }: { deploymentId: stri
             ))}
           </div>
         )}
-      </div>
+      </RunsTable>
     </section>
   );
 }

@@ -1,5 +1,5 @@
 import type { FlowRun } from '@outpost/sdk/contracts';
-import { useCallback, useEffect, useMemo, useReducer, useRef, useState } from 'react';
+import { type ReactNode, useCallback, useEffect, useMemo, useReducer, useRef, useState } from 'react';
 import { describeFailure } from '../api/client.js';
 import { RUNS_PAGE_SIZE } from '../api/first-reads.js';
 import { api } from '../api/instance.js';
@@ -119,15 +119,7 @@ export function RunsPage({ search }: { search: URLSearchParams }) {
         </button>
       )}
       {pages.error && <Notice>{pages.error}</Notice>}
-      <div className="table runs-table" data-testid="runs-table">
-        <div className="table-head">
-          <span>State</span>
-          <span>Run</span>
-          <span>Deployment</span>
-          <span>Tags</span>
-          <span>Start</span>
-          <span className="num">Duration</span>
-        </div>
+      <RunsTable>
         {rows.length === 0 && !pages.loading ? (
           <Empty>No runs match these filters.</Empty>
         ) : (
@@ -142,7 +134,7 @@ export function RunsPage({ search }: { search: URLSearchParams }) {
             }}
           />
         )}
-      </div>
+      </RunsTable>
       <div className="pager">
         <span className="muted" data-testid="runs-page">
           {pages.loading ? 'Loading…' : `Page ${pages.index + 1} · ${pluralise(pages.items.length, 'run')}`}
@@ -166,6 +158,23 @@ export function RunsPage({ search }: { search: URLSearchParams }) {
           Older →
         </button>
       </div>
+    </div>
+  );
+}
+
+/** The table of flow runs, its head and then `children`: the runs page's and a deployment's alike, a `RunRow` each. */
+export function RunsTable({ children }: { children: ReactNode }) {
+  return (
+    <div className="table runs-table" data-testid="runs-table">
+      <div className="table-head">
+        <span>State</span>
+        <span>Run</span>
+        <span>Deployment</span>
+        <span>Tags</span>
+        <span>Start</span>
+        <span className="num">Duration</span>
+      </div>
+      {children}
     </div>
   );
 }
