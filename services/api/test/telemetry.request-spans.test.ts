@@ -1,6 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { type OtlpReceiver, type ReceivedSpan, startOtlpReceiver, startTestServer, type TestServer } from '../src/testing/index.js';
+import {
+  type OtlpReceiver,
+  type ReceivedSpan,
+  startOtlpReceiver,
+  startTestServer,
+  type TestServer,
+} from '../src/testing/index.js';
 import { client, createRun, deploy, eventually } from './helpers.js';
 
 let receiver: OtlpReceiver;

@@ -1,9 +1,9 @@
 import type { AssetDefinitionInput, FieldError } from '@outpost/sdk/contracts';
 import type { z } from 'zod';
-import { type AssetDefinitionRecord, loadAssetNodes, lockAssetGraph, replaceDeploymentAssets } from './db/asset-definitions.js';
 import type { TxSql } from '../db/client.js';
 import { DomainError } from '../domain-error.js';
 import { assetCronErrors } from './automation/cron.js';
+import { type AssetDefinitionRecord, loadAssetNodes, lockAssetGraph, replaceDeploymentAssets } from './db/asset-definitions.js';
 import { findCycle, formatPath } from './graph.js';
 import { partitionsDefinitionErrors } from './partition-keys.js';
 

@@ -1,10 +1,10 @@
 import type { AssetGateResponse } from '@outpost/sdk/contracts';
 import { dynamicPartitionNames, partitionKeysPage, partitionRangeBounds } from '@outpost/sdk/partitions';
+import type { Db } from '../db/client.js';
+import { notFound } from '../domain-error.js';
 import { loadAssetNodes } from './db/asset-definitions.js';
 import { getAssetRun, runMaterializations } from './db/asset-events.js';
-import type { Db } from '../db/client.js';
 import { loadDynamicKeys } from './db/dynamic-partitions.js';
-import { notFound } from '../domain-error.js';
 import { buildGraph } from './graph.js';
 import { blockedAssets, loadBlockingBook } from './materialize.js';
 import { runSelection, selectedAssets } from './record-events.js';

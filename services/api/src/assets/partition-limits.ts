@@ -1,10 +1,10 @@
 import type { FieldError, PartitionsDefinition, SinglePartitions } from '@outpost/sdk/contracts';
 import { dynamicPartitionNames, partitionKeyCount } from '@outpost/sdk/partitions';
-import { loadAssetNodes } from './db/asset-definitions.js';
 import type { Db } from '../db/client.js';
-import { countDynamicKeys } from './db/dynamic-partitions.js';
 import { DomainError } from '../domain-error.js';
 import { quotaExceeded, workspaceQuotas } from '../quotas/quotas.js';
+import { loadAssetNodes } from './db/asset-definitions.js';
+import { countDynamicKeys } from './db/dynamic-partitions.js';
 import { describePartitions, PARTITION_LIMIT_HORIZON_DAYS } from './partition-keys.js';
 
 /*

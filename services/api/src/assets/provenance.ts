@@ -5,6 +5,8 @@ import type {
   LineageMaterialization,
   LineageRegistration,
 } from '@outpost/sdk/contracts';
+import type { Db } from '../db/client.js';
+import { notFound } from '../domain-error.js';
 import { loadAssetNodes } from './db/asset-definitions.js';
 import {
   type LineageMaterializationRow,
@@ -15,8 +17,6 @@ import {
   lineageWaivers,
 } from './db/asset-lineage.js';
 import { assetHasHistory } from './db/asset-records.js';
-import type { Db } from '../db/client.js';
-import { notFound } from '../domain-error.js';
 
 /*
  * The provenance document of one materialisation: a breadth-first walk upstream through the inputs

@@ -7,6 +7,8 @@ import {
 } from '@outpost/sdk/contracts';
 import { dynamicPartitionNames, partitionKeyIndex, partitionRangeBounds, samePartitioning } from '@outpost/sdk/partitions';
 import type { z } from 'zod';
+import type { Sql } from '../db/client.js';
+import { DomainError, notFound } from '../domain-error.js';
 import { loadAssetNodes } from './db/asset-definitions.js';
 import {
   type AssetRun,
@@ -22,9 +24,7 @@ import {
   runMaterializations,
 } from './db/asset-events.js';
 import { type InputSpec, insertMaterializationInputs } from './db/asset-lineage.js';
-import type { Sql } from '../db/client.js';
 import { loadDynamicKeys } from './db/dynamic-partitions.js';
-import { DomainError, notFound } from '../domain-error.js';
 import { type AssetGraph, type AssetNode, buildGraph, topologicalOrder } from './graph.js';
 import { type DynamicKeys, isPartitionKey } from './partition-keys.js';
 

@@ -1,9 +1,9 @@
 import { AssetRunParameters, type FieldError } from '@outpost/sdk/contracts';
 import { dynamicPartitionNames } from '@outpost/sdk/partitions';
-import { loadAssetNodes } from './db/asset-definitions.js';
 import type { Db } from '../db/client.js';
-import { loadDynamicKeys } from './db/dynamic-partitions.js';
 import { DomainError } from '../domain-error.js';
+import { loadAssetNodes } from './db/asset-definitions.js';
+import { loadDynamicKeys } from './db/dynamic-partitions.js';
 import { isPartitionKey } from './partition-keys.js';
 
 /**

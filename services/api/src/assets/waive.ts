@@ -1,8 +1,8 @@
 import type { AssetCheckWaiver, AssetWaiveRequest, AuditActorKind } from '@outpost/sdk/contracts';
-import { loadAssetNodes } from './db/asset-definitions.js';
-import { type CheckResultRow, insertWaiver, latestCheckResult, newestLatestFailure, toWaiver } from './db/asset-records.js';
 import type { Sql } from '../db/client.js';
 import { DomainError, notFound } from '../domain-error.js';
+import { loadAssetNodes } from './db/asset-definitions.js';
+import { type CheckResultRow, insertWaiver, latestCheckResult, newestLatestFailure, toWaiver } from './db/asset-records.js';
 
 /**
  * Waives the failure of a check, so what it blocks may be materialised again: the latest result

@@ -7,6 +7,8 @@ import {
 } from '@outpost/sdk/contracts';
 import { dynamicPartitionNames } from '@outpost/sdk/partitions';
 import type { z } from 'zod';
+import { loadAssetNodes } from '../assets/db/asset-definitions.js';
+import { markMaterializing } from '../assets/db/asset-events.js';
 import { type AssetGraph, buildGraph } from '../assets/graph.js';
 import {
   type AssetSelectionPlan,
@@ -17,8 +19,6 @@ import {
   planAssetSelection,
   selectedPartitionKeys,
 } from '../assets/materialize.js';
-import { loadAssetNodes } from '../assets/db/asset-definitions.js';
-import { markMaterializing } from '../assets/db/asset-events.js';
 import type { BackfillRecord, StoredSelection } from '../db/backfills.js';
 import type { Sql, TxSql } from '../db/client.js';
 import { DomainError } from '../domain-error.js';

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { BackfillCreateRequest, PartitionSelection, PartitionsDefinition } from '@outpost/sdk/contracts';
 import { dynamicPartitionNames, type KeyOptions } from '@outpost/sdk/partitions';
 import type { z } from 'zod';
+import { loadDynamicKeys } from '../assets/db/dynamic-partitions.js';
 import {
   type BackfillRecord,
   insertBackfill,
@@ -11,7 +12,6 @@ import {
 } from '../db/backfills.js';
 import type { Db, Sql, TxSql } from '../db/client.js';
 import { getDeployment } from '../db/deployments.js';
-import { loadDynamicKeys } from '../assets/db/dynamic-partitions.js';
 import { definitionOf } from '../db/schedules.js';
 import { DomainError, notFound } from '../domain-error.js';
 import { workspaceQuotas } from '../quotas/quotas.js';

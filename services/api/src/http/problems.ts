@@ -4,8 +4,8 @@ import { HTTPException } from 'hono/http-exception';
 import postgres from 'postgres';
 import { DomainError } from '../domain-error.js';
 import { ApiError, fromDomainError, problemBody } from '../errors.js';
-import type { Logger } from '../logger.js';
 import { isScimPath, scimErrorBody } from '../identity/scim/errors.js';
+import type { Logger } from '../logger.js';
 import type { AppEnv } from './env.js';
 
 /**

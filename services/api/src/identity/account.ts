@@ -8,20 +8,20 @@ import {
   type WorkspaceCreateRequest,
   type WorkspaceCreateResponse,
 } from '@outpost/sdk/contracts';
+import { hashPassword, passwordProblem } from '../auth/passwords.js';
 import type { AppDeps } from '../context.js';
 import type { Db } from '../db/client.js';
 import { forgetRevokedKeys } from '../db/credentials.js';
-import { claimPendingDirectoryPerson, pendingDirectoryOffers } from './db/directory.js';
-import { consumeEmailToken, voidInvitationTokens } from './db/email-tokens.js';
 import { activateMembership, insertMembership, invitationsOf, lockMemberships } from '../db/memberships.js';
-import { lockOrganisation } from './db/organisations.js';
 import { getUser, revokeUserSessions, setPasswordHash, verifyAccount } from '../db/users.js';
 import { countWorkspacesCreatedBy, getWorkspace, insertWorkspace } from '../db/workspaces.js';
 import { DomainError, notFound } from '../domain-error.js';
 import { deliverLink } from '../mail/link-delivery.js';
 import { verificationMail } from '../mail/messages.js';
+import { claimPendingDirectoryPerson, pendingDirectoryOffers } from './db/directory.js';
+import { consumeEmailToken, voidInvitationTokens } from './db/email-tokens.js';
+import { lockOrganisation } from './db/organisations.js';
 import { emailTokenHash, newEmailLink } from './email-links.js';
-import { hashPassword, passwordProblem } from '../auth/passwords.js';
 
 /*
  * What a person does with their own account: see and accept invitations, and prove their address.

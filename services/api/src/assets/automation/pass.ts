@@ -1,4 +1,8 @@
 import { createHash } from 'node:crypto';
+import type { Sql } from '../../db/client.js';
+import { insertEvents } from '../../db/events.js';
+import type { Logger } from '../../logger.js';
+import { type CatalogState, loadCatalogState } from '../catalog.js';
 import {
   databaseNow,
   lockFreshness,
@@ -9,10 +13,6 @@ import {
   workspacesWithAssetPolicies,
 } from '../db/asset-automation.js';
 import type { AssetNode } from '../db/asset-definitions.js';
-import type { Sql } from '../../db/client.js';
-import { insertEvents } from '../../db/events.js';
-import type { Logger } from '../../logger.js';
-import { type CatalogState, loadCatalogState } from '../catalog.js';
 import { createAssetRun, planAssetSelection } from '../materialize.js';
 import { freshnessState, freshnessVerdict } from './freshness.js';
 import { type AutomationCandidate, evaluationKey, planAutomation } from './plan.js';

@@ -6,15 +6,15 @@ import {
   SCIM_STATEMENT_TIMEOUT_MS,
 } from '@outpost/sdk/contracts';
 import postgres from 'postgres';
-import { DomainError } from '../../domain-error.js';
 import type { ApiKeyCache } from '../../db/api-keys.js';
 import type { Db, Sql } from '../../db/client.js';
 import { KEY_RANK_SQL, revokeCredentialsInOrganisation } from '../../db/credentials.js';
-import { voidInvitationTokens } from './email-tokens.js';
-import { deleteOrganisationMember, lockOrganisation } from './organisations.js';
 import type { directoryGroups, directoryUsers, Row } from '../../db/schema.js';
 import { releaseManagedAccount } from '../../db/users.js';
 import { iso, textArray } from '../../db/values.js';
+import { DomainError } from '../../domain-error.js';
+import { voidInvitationTokens } from './email-tokens.js';
+import { deleteOrganisationMember, lockOrganisation } from './organisations.js';
 
 /*
  * An organisation's directory (SCIM, routes/scim.ts): the people and groups its identity provider

@@ -5,11 +5,11 @@ import type {
   OrganisationRole,
   OrganisationWorkspace,
 } from '@outpost/sdk/contracts';
-import { DomainError } from '../../domain-error.js';
 import type { Db, TxSql } from '../../db/client.js';
 import { lockMemberships, remainingOwners } from '../../db/memberships.js';
 import { deleteUnstartedScheduledRuns } from '../../db/schedules.js';
 import { iso, isoOrNull } from '../../db/values.js';
+import { DomainError } from '../../domain-error.js';
 
 /** The organisation roles that read every workspace of the organisation, as SQL. */
 const READER_ROLES_SQL = `('owner', 'admin', 'auditor')`;
