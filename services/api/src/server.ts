@@ -11,7 +11,7 @@ import { SecretBox } from './db/secret-box.js';
 import { type CelSandboxOptions, celSandbox, configureCelSandbox } from './cel/sandbox.js';
 import type { AppDeps } from './context.js';
 import { ApiKeyCache } from './db/api-keys.js';
-import { bootstrapDefaults } from './db/bootstrap.js';
+import { bootstrapDefaults } from './identity/bootstrap.js';
 import { LimitedPools } from './db/claim.js';
 import { connectDatabase, type Sql } from './db/client.js';
 import { assertDatabaseUrl, connectFailure } from './db/connect-errors.js';

@@ -1,8 +1,8 @@
 import { createApiKey } from '../auth/create-api-key.js';
-import { hasActiveOwnerKey } from './api-keys.js';
-import type { Sql } from './client.js';
-import { getPoolByName, insertPool } from './pools.js';
-import { ensureWorkspace } from './workspaces.js';
+import { hasActiveOwnerKey } from '../db/api-keys.js';
+import type { Sql } from '../db/client.js';
+import { getPoolByName, insertPool } from '../db/pools.js';
+import { ensureWorkspace } from '../db/workspaces.js';
 
 /**
  * Ensures workspace `default` with work pool `default` (and its queue), and creates an owner key
