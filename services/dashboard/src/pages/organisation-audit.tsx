@@ -2,6 +2,7 @@ import type { OrganisationAuditExportQuery } from '@outpost/sdk/contracts';
 import { useState } from 'react';
 import { api } from '../api/instance.js';
 import { Empty, Notice } from '../components/notice.js';
+import { WorkspaceFilter } from '../components/workspace-filter.js';
 import { useResource } from '../hooks/use-resource.js';
 import { localToIso } from '../lib/audit-log.js';
 
@@ -43,19 +44,13 @@ export function OrganisationAuditSection({ organisation, workspaces }: { organis
         </a>
       </div>
       <div className="inline-form" data-testid="organisation-audit-filters">
-        <select
+        <WorkspaceFilter
           value={workspace}
-          onChange={(e) => setWorkspace(e.target.value)}
-          aria-label="Workspace to export"
-          data-testid="organisation-audit-workspace"
-        >
-          <option value="">every workspace</option>
-          {workspaces.map((slug) => (
-            <option key={slug} value={slug}>
-              {slug}
-            </option>
-          ))}
-        </select>
+          workspaces={workspaces}
+          onChange={setWorkspace}
+          label="Workspace to export"
+          testId="organisation-audit-workspace"
+        />
         <label className="field-inline">
           <span className="field-label">since</span>
           <input

@@ -8,6 +8,7 @@ import {
 import { useMemo, useRef, useState } from 'react';
 import { api } from '../api/instance.js';
 import { Empty, Notice } from '../components/notice.js';
+import { WorkspaceFilter } from '../components/workspace-filter.js';
 import { useResource } from '../hooks/use-resource.js';
 import {
   addMonths,
@@ -90,19 +91,13 @@ export function OrganisationUsageSection({ organisation, workspaces }: { organis
             data-testid="organisation-usage-to"
           />
         </label>
-        <select
+        <WorkspaceFilter
           value={chosen}
-          onChange={(e) => setWorkspace(e.target.value)}
-          aria-label="Workspace"
-          data-testid="organisation-usage-workspace"
-        >
-          <option value="">every workspace</option>
-          {workspaces.map((slug) => (
-            <option key={slug} value={slug}>
-              {slug}
-            </option>
-          ))}
-        </select>
+          workspaces={workspaces}
+          onChange={setWorkspace}
+          label="Workspace"
+          testId="organisation-usage-workspace"
+        />
         <span className="muted small">UTC months, at most {USAGE_MONTHS_MAX} at once</span>
       </div>
       {rangeProblem && <Notice testId="organisation-usage-range">The range is not one to show: {rangeProblem}.</Notice>}
