@@ -3,9 +3,10 @@ import { type FormEvent, useMemo, useState } from 'react';
 import { describeFailure } from '../api/client.js';
 import { api } from '../api/instance.js';
 import { Notice } from '../components/notice.js';
+import { useSchemaForm } from '../hooks/use-schema-form.js';
 import { formatDateTime } from '../lib/format.js';
-import { buildFormModel, type FormValues, initialValues, RAW_FIELD, validateForm } from '../lib/json-schema-form.js';
-import { ParameterField } from './parameter-field.js';
+import { buildFormModel, RAW_FIELD, validateForm } from '../lib/json-schema-form.js';
+import { ParameterFields } from './parameter-field.js';
 
 /**
  * Decides an approval wait: the form the flow asked for (its JSON schema, rendered like a run's
@@ -24,17 +25,11 @@ export function ApprovalForm({
 }) {
   const spec = wait.spec.kind === 'approval' ? wait.spec : null;
   const model = useMemo(() => buildFormModel(spec?.form ?? { type: 'object', properties: {} }), [spec?.form]);
-  const [values, setValues] = useState<FormValues>(() => initialValues(model, {}));
+  const { values, errors, setErrors, setValue, placeRefusal } = useSchemaForm(model, {});
   const [comment, setComment] = useState('');
-  const [errors, setErrors] = useState<Record<string, string>>({});
   const [failure, setFailure] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   if (!spec) return null;
-
-  const setValue = (name: string, value: string | boolean) => {
-    setValues((v) => ({ ...v, [name]: value }));
-    setErrors(({ [name]: _, ...rest }) => rest);
-  };
 
   const decide = async (approved: boolean) => {
     let data: JsonObject | undefined;
@@ -54,15 +49,7 @@ export function ApprovalForm({
     });
     setBusy(false);
     if (!result.ok) {
-      const fieldErrors = result.kind === 'http_error' ? result.problem?.errors : undefined;
-      if (fieldErrors && fieldErrors.length > 0) {
-        const byField: Record<string, string> = {};
-        for (const fe of fieldErrors) {
-          const name = fe.path.replace(/^body\.data\.?/, '').split('.')[0] ?? '';
-          byField[model.fields.some((f) => f.name === name) ? name : RAW_FIELD] = fe.message;
-        }
-        setErrors(byField);
-      }
+      placeRefusal(result, (path) => path.replace(/^body\.data\.?/, '').split('.')[0] ?? '');
       setFailure(describeFailure(result));
       return;
     }
@@ -89,15 +76,7 @@ export function ApprovalForm({
           />
         </label>
       ) : (
-        model.fields.map((field) => (
-          <ParameterField
-            key={field.name}
-            field={field}
-            value={values[field.name]}
-            error={errors[field.name]}
-            onChange={(v) => setValue(field.name, v)}
-          />
-        ))
+        <ParameterFields model={model} values={values} errors={errors} onChange={setValue} />
       )}
       {errors[RAW_FIELD] && <Notice>{errors[RAW_FIELD]}</Notice>}
       <label className="field">

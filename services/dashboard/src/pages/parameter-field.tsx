@@ -1,6 +1,6 @@
 import type { ReactNode } from 'react';
 import { pluralise } from '../lib/format.js';
-import type { FieldModel } from '../lib/json-schema-form.js';
+import type { FieldModel, FormModel, FormValues } from '../lib/json-schema-form.js';
 
 function hint(field: FieldModel): string | null {
   const parts: string[] = [];
@@ -97,4 +97,27 @@ export function ParameterField({
       )}
     </div>
   );
+}
+
+/** A field for each property of a schema's form, in the schema's order, each with its error. */
+export function ParameterFields({
+  model,
+  values,
+  errors,
+  onChange,
+}: {
+  model: FormModel;
+  values: FormValues;
+  errors: Record<string, string>;
+  onChange: (name: string, value: string | boolean) => void;
+}) {
+  return model.fields.map((field) => (
+    <ParameterField
+      key={field.name}
+      field={field}
+      value={values[field.name]}
+      error={errors[field.name]}
+      onChange={(v) => onChange(field.name, v)}
+    />
+  ));
 }

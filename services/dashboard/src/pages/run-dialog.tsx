@@ -4,9 +4,10 @@ import { describeFailure } from '../api/client.js';
 import { api } from '../api/instance.js';
 import { Dialog } from '../components/dialog.js';
 import { Notice } from '../components/notice.js';
-import { buildFormModel, type FormValues, initialValues, RAW_FIELD, validateForm } from '../lib/json-schema-form.js';
+import { useSchemaForm } from '../hooks/use-schema-form.js';
+import { buildFormModel, RAW_FIELD, validateForm } from '../lib/json-schema-form.js';
 import { navigate } from '../router.js';
-import { ParameterField } from './parameter-field.js';
+import { ParameterFields } from './parameter-field.js';
 
 /** Starts a run of a deployment with parameters checked against its schema before anything is sent. */
 export function RunDialog({ deployment, onClose }: { deployment: Deployment; onClose: () => void }) {
@@ -39,17 +40,11 @@ export function RunForm({
   onCancel?: () => void;
 }) {
   const model = useMemo(() => buildFormModel(deployment.parameterSchema), [deployment.parameterSchema]);
-  const [values, setValues] = useState<FormValues>(() => initialValues(model, deployment.parameters));
-  const [errors, setErrors] = useState<Record<string, string>>({});
+  const { values, errors, setErrors, setValue, placeRefusal } = useSchemaForm(model, deployment.parameters);
   const [failure, setFailure] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   // one key per dialog: a double submit or a retried request creates a single run
   const [idempotencyKey, setIdempotencyKey] = useState(() => crypto.randomUUID());
-
-  const setValue = (name: string, value: string | boolean) => {
-    setValues((v) => ({ ...v, [name]: value }));
-    setErrors(({ [name]: _, ...rest }) => rest);
-  };
 
   const onSubmit = async (e: FormEvent) => {
     e.preventDefault();
@@ -68,15 +63,7 @@ export function RunForm({
     });
     setBusy(false);
     if (!result.ok) {
-      const fieldErrors = result.kind === 'http_error' ? result.problem?.errors : undefined;
-      if (fieldErrors && fieldErrors.length > 0) {
-        const byField: Record<string, string> = {};
-        for (const fe of fieldErrors) {
-          const name = fe.path.replace(/^\/?(body[./])?(parameters[./])?/, '').split(/[./]/)[0] ?? '';
-          byField[model.fields.some((f) => f.name === name) ? name : RAW_FIELD] = fe.message;
-        }
-        setErrors(byField);
-      }
+      placeRefusal(result, (path) => path.replace(/^\/?(body[./])?(parameters[./])?/, '').split(/[./]/)[0] ?? '');
       setFailure(describeFailure(result));
       return;
     }
@@ -101,15 +88,7 @@ export function RunForm({
       ) : model.fields.length === 0 ? (
         <p className="muted">This flow takes no parameters.</p>
       ) : (
-        model.fields.map((field) => (
-          <ParameterField
-            key={field.name}
-            field={field}
-            value={values[field.name]}
-            error={errors[field.name]}
-            onChange={(v) => setValue(field.name, v)}
-          />
-        ))
+        <ParameterFields model={model} values={values} errors={errors} onChange={setValue} />
       )}
       {errors[RAW_FIELD] && !model.raw && <Notice>{errors[RAW_FIELD]}</Notice>}
       {failure && <Notice testId="run-dialog-error">{failure}</Notice>}
