@@ -1,6 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import type { JsonObject, StateProposalResponse, TaskRunEvent } from '../src/contracts/index.js';
+import type {
+  JsonObject,
+  StateProposalResponse,
+  TaskRunEvent,
+  Wait,
+  WaitCreateRequest,
+  WaitSpec,
+} from '../src/contracts/index.js';
 import { flowRegistry, type RunnerToWorkerMessage, type StartMessage } from '../src/runtime/index.js';
 
 export type Rpc = Extract<RunnerToWorkerMessage, { t: 'rpc' }>;
@@ -96,4 +103,34 @@ export async function executeUnderWorker(
   const start = startFor(flowName, parameters);
   await entry.execute(start, worker);
   return start;
+}
+
+/** The wait row the API answers `createWait` with: WAITING, for a run of its own, unless `patch` says otherwise. */
+export function waitRow(key: string, asked: WaitCreateRequest['spec'], patch: Partial<Wait> = {}): Wait {
+  // The server names a token wait's token when the flow did not.
+  const spec: WaitSpec = asked.kind === 'token' ? { kind: 'token', token: asked.token ?? `t-${key}` } : asked;
+  return {
+    id: randomUUID(),
+    flowRunId: randomUUID(),
+    flowRunName: 'calm-otter',
+    poll: null,
+    key,
+    spec,
+    status: 'WAITING',
+    createdAt: new Date().toISOString(),
+    expiresAt: null,
+    resolvedAt: null,
+    value: null,
+    ...patch,
+  };
+}
+
+/** Starts the registered flow as the worker's run (attempt `attempt`) and returns its completion, not awaited. */
+export function launch(flowName: string, worker: MemoryWorker, attempt = 1, runId = randomUUID()) {
+  const entry = flowRegistry().get(flowName);
+  if (!entry) throw new Error(`flow ${flowName} not registered`);
+  const start = startFor(flowName);
+  start.run.id = runId;
+  start.run.attempt = attempt;
+  return entry.execute(start, worker);
 }

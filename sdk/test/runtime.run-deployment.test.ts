@@ -1,10 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, expectTypeOf, it } from 'vitest';
+import { describe, expect, expectTypeOf, it } from 'vitest';
 import type { CallResult } from '../src/client/core.js';
-import type { FlowRun, RunWaitValue, Wait, WaitCreateRequest, WaitSpec } from '../src/contracts/index.js';
+import type { FlowRun, RunWaitValue, WaitSpec } from '../src/contracts/index.js';
 import {
   type DeploymentRun,
   type DeploymentRunClient,
@@ -18,9 +15,10 @@ import {
   z,
 } from '../src/index.js';
 import { readFlowResult, writeFlowResult } from '../src/runtime/flow-result.js';
-import { flowRegistry, flowResultKey, resultRefOf } from '../src/runtime/index.js';
+import { flowResultKey, resultRefOf } from '../src/runtime/index.js';
 import { testFlow } from '../src/testing/index.js';
-import { MemoryWorker, type Rpc, startFor } from './runtime.memory-worker.js';
+import { launch, MemoryWorker, type Rpc, waitRow } from './runtime.memory-worker.js';
+import { useResultStorageDir } from './support/result-storage.js';
 
 /*
  * runDeployment from the flow process's side, against the worker's end of the IPC channel in memory
@@ -28,43 +26,12 @@ import { MemoryWorker, type Rpc, startFor } from './runtime.memory-worker.js';
  * path — worker, API, a child on a worker — is exercised by worker/test/worker.run-deployment.test.ts.
  */
 
-let storageDir: string;
-const savedEnv = { ...process.env };
-
-beforeEach(async () => {
-  storageDir = await mkdtemp(path.join(tmpdir(), 'outpost-run-deployment-'));
-  process.env.OUTPOST_RESULT_STORAGE = `file://${storageDir}`;
-  delete process.env.OUTPOST_WAIT_HOLD_SECONDS;
-});
-
-afterEach(async () => {
-  process.env = { ...savedEnv };
-  await rm(storageDir, { recursive: true, force: true });
-});
+const storageDir = useResultStorageDir('outpost-run-deployment-');
 
 const train = flow(
   { name: 'rd-train', params: z.object({ epochs: z.number().int(), lr: z.number().default(0.01) }) },
   async ({ epochs }) => ({ auc: 0.9, epochs }),
 );
-
-function waitRow(key: string, asked: WaitCreateRequest['spec'], patch: Partial<Wait> = {}): Wait {
-  // The server names a token wait's token when the flow did not.
-  const spec: WaitSpec = asked.kind === 'token' ? { kind: 'token', token: asked.token ?? `t-${key}` } : asked;
-  return {
-    id: randomUUID(),
-    flowRunId: randomUUID(),
-    flowRunName: 'calm-otter',
-    poll: null,
-    key,
-    spec,
-    status: 'WAITING',
-    createdAt: new Date().toISOString(),
-    expiresAt: null,
-    resolvedAt: null,
-    value: null,
-    ...patch,
-  };
-}
 
 /** A worker that starts each deployment run once per key and resolves its run wait as `ending` says. */
 function childWorker(ending: (childId: string) => RunWaitValue['state'] | null) {
@@ -92,15 +59,6 @@ function childWorker(ending: (childId: string) => RunWaitValue['state'] | null) 
   return { worker, children };
 }
 
-function launch(flowName: string, worker: MemoryWorker, attempt = 1, runId = randomUUID()) {
-  const entry = flowRegistry().get(flowName);
-  if (!entry) throw new Error(`flow ${flowName} not registered`);
-  const start = startFor(flowName);
-  start.run.id = runId;
-  start.run.attempt = attempt;
-  return entry.execute(start, worker);
-}
-
 const completed = { type: 'COMPLETED', name: 'Completed', message: null };
 
 describe('runDeployment in a flow run by a worker', () => {
@@ -117,7 +75,7 @@ describe('runDeployment in a flow run by a worker', () => {
     // The child wrote its result where the parent's storage is, as a child on a worker of the same storage does.
     worker.gate = async (rpc) => {
       if (rpc.method === 'createWait' && rpc.body.spec.kind === 'run') {
-        await writeFlowResult(directoryResultStorage(storageDir), rpc.body.spec.flowRunId, { auc: 0.93 });
+        await writeFlowResult(directoryResultStorage(storageDir()), rpc.body.spec.flowRunId, { auc: 0.93 });
       }
     };
 
@@ -149,7 +107,7 @@ describe('runDeployment in a flow run by a worker', () => {
     const [, completedState, , keptState] = worker.rpcs('setState').map((b) => b.state);
     const ref = resultRefOf(completedState?.data);
     expect(ref).toMatch(new RegExp(`^file://.*/${flowResultKey(runId)}$`));
-    expect(await readFlowResult(directoryResultStorage(storageDir), runId)).toEqual({ value: { rows: 42 } });
+    expect(await readFlowResult(directoryResultStorage(storageDir()), runId)).toEqual({ value: { rows: 42 } });
     expect(keptState).toEqual({ type: 'COMPLETED', data: null });
   });
 
@@ -297,7 +255,7 @@ function stateOf(type: FlowRun['state']['type'], data: unknown = null): FlowRun[
 
 describe('runDeployment from an app', () => {
   it('creates the run through the API and returns at once; wait() polls until it ends and result() reads its storage', async () => {
-    const storage = directoryResultStorage(storageDir);
+    const storage = directoryResultStorage(storageDir());
     const states = [stateOf('SCHEDULED'), stateOf('RUNNING')];
     const { client, calls, runId } = apiClient(states);
 

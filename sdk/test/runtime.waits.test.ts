@@ -1,13 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { RecordedResult, Wait, WaitCreateRequest, WaitSpec } from '../src/contracts/index.js';
+import { describe, expect, it } from 'vitest';
+import type { RecordedResult, Wait, WaitSpec } from '../src/contracts/index.js';
 import { flow, task, WaitTimeoutError, wait, z } from '../src/index.js';
 import { encodeResult } from '../src/runtime/cache.js';
-import { directoryResultStorage, flowRegistry, recordedResultKey } from '../src/runtime/index.js';
-import { MemoryWorker, type Rpc, startFor } from './runtime.memory-worker.js';
+import { directoryResultStorage, recordedResultKey } from '../src/runtime/index.js';
+import { launch, MemoryWorker, type Rpc, waitRow } from './runtime.memory-worker.js';
+import { useResultStorageDir } from './support/result-storage.js';
 
 /*
  * The flow process's side of durable waits, against the worker's end of the IPC channel in memory
@@ -15,50 +13,9 @@ import { MemoryWorker, type Rpc, startFor } from './runtime.memory-worker.js';
  * after a suspension replays. The API behind the worker is exercised by test/e2e/waits.*.test.ts.
  */
 
-let storageDir: string;
-const savedEnv = { ...process.env };
-
-beforeEach(async () => {
-  storageDir = await mkdtemp(path.join(tmpdir(), 'outpost-waits-'));
-  process.env.OUTPOST_RESULT_STORAGE = `file://${storageDir}`;
-  delete process.env.OUTPOST_WAIT_HOLD_SECONDS;
-});
-
-afterEach(async () => {
-  process.env = { ...savedEnv };
-  await rm(storageDir, { recursive: true, force: true });
-});
-
-function waitRow(key: string, asked: WaitCreateRequest['spec'], patch: Partial<Wait> = {}): Wait {
-  // The server names a token wait's token when the flow did not.
-  const spec: WaitSpec = asked.kind === 'token' ? { kind: 'token', token: asked.token ?? `t-${key}` } : asked;
-  return {
-    id: randomUUID(),
-    flowRunId: randomUUID(),
-    flowRunName: 'calm-otter',
-    poll: null,
-    key,
-    spec,
-    status: 'WAITING',
-    createdAt: new Date().toISOString(),
-    expiresAt: null,
-    resolvedAt: null,
-    value: null,
-    ...patch,
-  };
-}
+const storageDir = useResultStorageDir('outpost-waits-');
 
 const resolved = (value: Wait['value']): Partial<Wait> => ({ status: 'RESOLVED', value, resolvedAt: new Date().toISOString() });
-
-/** Starts the registered flow as the worker's run (attempt `attempt`) and returns its completion, not awaited. */
-function launch(flowName: string, worker: MemoryWorker, attempt = 1, runId = randomUUID()) {
-  const entry = flowRegistry().get(flowName);
-  if (!entry) throw new Error(`flow ${flowName} not registered`);
-  const start = startFor(flowName);
-  start.run.id = runId;
-  start.run.attempt = attempt;
-  return entry.execute(start, worker);
-}
 
 async function until(condition: () => boolean, what: string, ms = 5_000): Promise<void> {
   const deadline = Date.now() + ms;
@@ -260,7 +217,7 @@ describe('waits under the worker', () => {
     const [suspension] = worker.rpcs('suspend');
     const byKey = Object.fromEntries((suspension?.results ?? []).map((r) => [r.taskKey, r]));
     expect(Object.keys(byKey).sort()).toEqual(['wait-quick-0', 'wait-slow-0']);
-    const storage = directoryResultStorage(storageDir);
+    const storage = directoryResultStorage(storageDir());
     const stored = await storage.read(recordedResultKey(runId, 'wait-quick-0', '0'));
     expect(new TextDecoder().decode(stored ?? new Uint8Array())).toBe('{"value":{"n":1,"doubled":2}}');
     expect(byKey['wait-quick-0']?.ref).toMatch(/^file:\/\//);
@@ -361,7 +318,7 @@ describe('waits under the worker', () => {
       result = await second(a);
     });
     const runId = randomUUID();
-    const storage = directoryResultStorage(storageDir);
+    const storage = directoryResultStorage(storageDir());
     const { ref } = await storage.write(recordedResultKey(runId, 'replay-first-0', '0'), encodeResult(2), { expiresAt: null });
     const recorded: RecordedResult[] = [{ taskRunId: randomUUID(), taskKey: 'replay-first-0', dynamicKey: '0', ref }];
     const worker = new MemoryWorker();
