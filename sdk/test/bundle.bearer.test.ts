@@ -1,8 +1,8 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type BuiltBundle, BundleError, pullBundle, pushBundle, verifySource } from '../src/bundle/index.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type BuiltBundle, pullBundle, pushBundle, verifySource } from '../src/bundle/index.js';
+import { caughtBundleError, useTemporaryDirs } from './support/bundle.js';
 import { startRegistry, startTokenServer, type TestRegistry, type TokenServer } from './support/registry.js';
 
 // docker-registry runs with `auth: token`, trusting a certificate made by openssl; the token server
@@ -11,8 +11,6 @@ const user = { username: 'robot', password: 'token-server-password' };
 const refreshToken = 'identity-token-from-docker-login';
 let tokens: TokenServer;
 let registry: TestRegistry;
-const temporaryDirs: string[] = [];
-
 function fileBundle(text: string): BuiltBundle {
   return {
     files: [{ path: 'flows/job.mjs', bytes: new TextEncoder().encode(text) }],
@@ -20,20 +18,7 @@ function fileBundle(text: string): BuiltBundle {
   };
 }
 
-async function temporaryDir(): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'outpost-bundle-bearer-'));
-  temporaryDirs.push(dir);
-  return dir;
-}
-
-async function caught(promise: Promise<unknown>): Promise<BundleError> {
-  const error = await promise.then(
-    () => null,
-    (reason: unknown) => reason,
-  );
-  expect(error).toBeInstanceOf(BundleError);
-  return error as BundleError;
-}
+const temporaryDir = useTemporaryDirs('outpost-bundle-bearer-');
 
 beforeAll(async () => {
   tokens = await startTokenServer({ ...user, refreshToken });
@@ -43,10 +28,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await registry?.stop();
   await tokens?.stop();
-});
-
-afterEach(async () => {
-  await Promise.all(temporaryDirs.splice(0).map((dir) => rm(dir, { recursive: true, force: true })));
 });
 
 describe('the bearer-token flow against docker-registry with auth: token', () => {
@@ -76,7 +57,7 @@ describe('the bearer-token flow against docker-registry with auth: token', () =>
 
   it('a wrong password is refused by the token server as unauthorized, without the password in the message', async () => {
     const password = 'not-the-token-server-password';
-    const error = await caught(
+    const error = await caughtBundleError(
       pushBundle(fileBundle('x'), `oci://${registry.host}/acme/bearer`, { credentials: { username: user.username, password } }),
     );
     expect(error.code).toBe('unauthorized');
@@ -85,12 +66,14 @@ describe('the bearer-token flow against docker-registry with auth: token', () =>
   });
 
   it('an anonymous token that grants nothing ends as unauthorized', async () => {
-    const error = await caught(pushBundle(fileBundle('x'), `oci://${registry.host}/acme/bearer`, { credentials: null }));
+    const error = await caughtBundleError(
+      pushBundle(fileBundle('x'), `oci://${registry.host}/acme/bearer`, { credentials: null }),
+    );
     expect(error.code).toBe('unauthorized');
   });
 
   it('a wrong identity token is refused as unauthorized', async () => {
-    const error = await caught(
+    const error = await caughtBundleError(
       pushBundle(fileBundle('x'), `oci://${registry.host}/acme/bearer`, { credentials: { identityToken: 'stolen-or-stale' } }),
     );
     expect(error.code).toBe('unauthorized');

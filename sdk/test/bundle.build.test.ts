@@ -1,23 +1,18 @@
 import { execFile } from 'node:child_process';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { homedir, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { type BuiltBundle, BundleError, buildBundle } from '../src/bundle/index.js';
 import { packBundle } from '../src/bundle/manifest.js';
+import { useTemporaryDirs } from './support/bundle.js';
 
 const run = promisify(execFile);
 const fixture = fileURLToPath(new URL('./fixtures/bundle-project', import.meta.url));
 const repositoryRoot = resolve(fixture, '../../../..');
-const temporaryDirs: string[] = [];
-
-async function temporaryDir(): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'outpost-bundle-build-'));
-  temporaryDirs.push(dir);
-  return dir;
-}
+const temporaryDir = useTemporaryDirs('outpost-bundle-build-');
 
 async function writeBundle(bundle: BuiltBundle, dir: string): Promise<void> {
   for (const file of bundle.files) {
@@ -35,10 +30,6 @@ async function runInNode(dir: string, module: string, call: string): Promise<str
   });
   return JSON.parse(stdout.trim()) as string;
 }
-
-afterEach(async () => {
-  await Promise.all(temporaryDirs.splice(0).map((dir) => rm(dir, { recursive: true, force: true })));
-});
 
 describe('buildBundle', () => {
   it('building the same project twice gives byte-identical bundles and the same digest', async () => {

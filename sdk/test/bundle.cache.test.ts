@@ -1,17 +1,11 @@
-import { mkdir, mkdtemp, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { sha256Digest } from '../src/bundle/digest.js';
 import { type BuiltBundle, pullBundle, pushBundle, resolveBundleEntrypoint } from '../src/bundle/index.js';
+import { useTemporaryDirs } from './support/bundle.js';
 
-const temporaryDirs: string[] = [];
-
-async function temporaryDir(): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'outpost-bundle-cache-'));
-  temporaryDirs.push(dir);
-  return dir;
-}
+const temporaryDir = useTemporaryDirs('outpost-bundle-cache-');
 
 function sizedBundle(name: string, bytes: number): BuiltBundle {
   return {
@@ -49,10 +43,6 @@ async function handMadeLayout(layers: { title: string; bytes: Uint8Array }[]): P
   const { digest } = await put(manifest);
   return `oci-layout://${dir}@${digest}`;
 }
-
-afterEach(async () => {
-  await Promise.all(temporaryDirs.splice(0).map((dir) => rm(dir, { recursive: true, force: true })));
-});
 
 describe('the bundle cache', () => {
   it('serves a pulled digest from disk once its origin is gone', async () => {

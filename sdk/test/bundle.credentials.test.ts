@@ -1,16 +1,10 @@
-import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { resolveRegistryCredentials } from '../src/bundle/index.js';
+import { useTemporaryDirs } from './support/bundle.js';
 
-const temporaryDirs: string[] = [];
-
-async function temporaryDir(): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'outpost-bundle-credentials-'));
-  temporaryDirs.push(dir);
-  return dir;
-}
+const temporaryDir = useTemporaryDirs('outpost-bundle-credentials-');
 
 async function dockerConfig(config: unknown): Promise<string> {
   const dir = await temporaryDir();
@@ -21,10 +15,6 @@ async function dockerConfig(config: unknown): Promise<string> {
 function basic(username: string, password: string): string {
   return Buffer.from(`${username}:${password}`).toString('base64');
 }
-
-afterEach(async () => {
-  await Promise.all(temporaryDirs.splice(0).map((dir) => rm(dir, { recursive: true, force: true })));
-});
 
 describe('resolveRegistryCredentials', () => {
   it('takes OUTPOST_REGISTRY_USERNAME and OUTPOST_REGISTRY_PASSWORD before any Docker config', async () => {

@@ -1,16 +1,15 @@
-import { chmod, mkdir, mkdtemp, readFile, rm, stat, symlink, truncate, utimes, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { chmod, mkdir, readFile, stat, symlink, truncate, utimes, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { buildBundle, pullBundle, pushBundle } from '../src/bundle/index.js';
 import { EXECUTABLE_ANNOTATION, packBundle, TITLE_ANNOTATION } from '../src/bundle/manifest.js';
+import { useTemporaryDirs } from './support/bundle.js';
 
-const temporaryDirs: string[] = [];
+const temporaryDir = useTemporaryDirs('outpost-bundle-files-');
 
 /** A scratch directory holding a project (`project/`) and whatever lies beside it. */
 async function scratch(): Promise<{ base: string; project: string }> {
-  const base = await mkdtemp(join(tmpdir(), 'outpost-bundle-files-'));
-  temporaryDirs.push(base);
+  const base = await temporaryDir();
   const project = join(base, 'project');
   await put(project, 'flows/train.ts', "export const greeting: string = 'hello';\n");
   await put(project, 'scripts/train.py', 'print("training")\n', 0o755);
@@ -30,10 +29,6 @@ async function put(dir: string, path: string, text: string, mode?: number): Prom
 function build(project: string, files: string[]) {
   return buildBundle({ projectDir: project, entrypoints: ['flows/train.ts'], files });
 }
-
-afterEach(async () => {
-  await Promise.all(temporaryDirs.splice(0).map((dir) => rm(dir, { recursive: true, force: true })));
-});
 
 describe('buildBundle with project files', () => {
   it('ships the files a pattern matches at their project paths, executable bit included, with the same digest twice', async () => {

@@ -1,11 +1,9 @@
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
   type BuiltBundle,
-  BundleError,
   buildBundle,
   type PushProgress,
   pullBundle,
@@ -13,28 +11,14 @@ import {
   resolveBundleEntrypoint,
   verifySource,
 } from '../src/bundle/index.js';
+import { caughtBundleError, useTemporaryDirs } from './support/bundle.js';
 import { freePort, startRegistry, type TestRegistry } from './support/registry.js';
 
 const fixture = fileURLToPath(new URL('./fixtures/bundle-project', import.meta.url));
 const user = { username: 'ci-deployer', password: 'correct horse battery staple' };
 let registry: TestRegistry;
 let bundle: BuiltBundle;
-const temporaryDirs: string[] = [];
-
-async function temporaryDir(): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'outpost-bundle-registry-'));
-  temporaryDirs.push(dir);
-  return dir;
-}
-
-async function caught(promise: Promise<unknown>): Promise<BundleError> {
-  const error = await promise.then(
-    () => null,
-    (reason: unknown) => reason,
-  );
-  expect(error).toBeInstanceOf(BundleError);
-  return error as BundleError;
-}
+const temporaryDir = useTemporaryDirs('outpost-bundle-registry-');
 
 beforeAll(async () => {
   [registry, bundle] = await Promise.all([
@@ -49,7 +33,6 @@ afterAll(async () => {
 
 afterEach(async () => {
   vi.unstubAllEnvs();
-  await Promise.all(temporaryDirs.splice(0).map((dir) => rm(dir, { recursive: true, force: true })));
 });
 
 describe('pushBundle and pullBundle against a registry with htpasswd auth', () => {
@@ -91,7 +74,7 @@ describe('pushBundle and pullBundle against a registry with htpasswd auth', () =
     const pushed = await pushBundle(bundle, `oci://${registry.host}/acme/verify`, { credentials: user });
     await verifySource(pushed.source, { credentials: user });
     const missing = `oci://${registry.host}/acme/verify@sha256:${'0'.repeat(64)}`;
-    const error = await caught(verifySource(missing, { credentials: user }));
+    const error = await caughtBundleError(verifySource(missing, { credentials: user }));
     expect(error.code).toBe('not_found');
   });
 
@@ -106,13 +89,13 @@ describe('pushBundle and pullBundle against a registry with htpasswd auth', () =
   it('a wrong password fails with an unauthorized BundleError whose message does not contain the password', async () => {
     const password = 'hunter2-wrong-password';
     const credentials = { username: user.username, password };
-    const push = await caught(pushBundle(bundle, `oci://${registry.host}/acme/flows`, { credentials }));
+    const push = await caughtBundleError(pushBundle(bundle, `oci://${registry.host}/acme/flows`, { credentials }));
     expect(push.code).toBe('unauthorized');
     expect(push.message).toContain(registry.host);
     expect(push.message).not.toContain(password);
 
     const pushed = await pushBundle(bundle, `oci://${registry.host}/acme/flows`, { credentials: user });
-    const pull = await caught(pullBundle(pushed.source, { cacheDir: await temporaryDir(), credentials }));
+    const pull = await caughtBundleError(pullBundle(pushed.source, { cacheDir: await temporaryDir(), credentials }));
     expect(pull.code).toBe('unauthorized');
     expect(pull.message).not.toContain(password);
     expect(JSON.stringify(pull)).not.toContain(password);
@@ -133,17 +116,17 @@ describe('pushBundle and pullBundle against a registry with htpasswd auth', () =
   });
 
   it('no credentials for a registry that wants them fails as unauthorized and says how to give them', async () => {
-    const error = await caught(pushBundle(bundle, `oci://${registry.host}/acme/flows`, { credentials: null }));
+    const error = await caughtBundleError(pushBundle(bundle, `oci://${registry.host}/acme/flows`, { credentials: null }));
     expect(error.code).toBe('unauthorized');
     expect(error.message).toContain('OUTPOST_REGISTRY_USERNAME');
   });
 
   it('an unreachable registry fails with unreachable, naming the host', async () => {
     const host = `127.0.0.1:${await freePort()}`;
-    const push = await caught(pushBundle(bundle, `oci://${host}/acme/flows`, { credentials: user }));
+    const push = await caughtBundleError(pushBundle(bundle, `oci://${host}/acme/flows`, { credentials: user }));
     expect(push.code).toBe('unreachable');
     expect(push.message).toContain(host);
-    const pull = await caught(
+    const pull = await caughtBundleError(
       pullBundle(`oci://${host}/acme/flows@sha256:${'a'.repeat(64)}`, { cacheDir: await temporaryDir() }),
     );
     expect(pull.code).toBe('unreachable');
@@ -161,7 +144,7 @@ describe('pushBundle and pullBundle against a registry with htpasswd auth', () =
     await writeFile(dataPath, tampered);
     try {
       const cacheDir = await temporaryDir();
-      const error = await caught(pullBundle(pushed.source, { cacheDir, credentials: user }));
+      const error = await caughtBundleError(pullBundle(pushed.source, { cacheDir, credentials: user }));
       expect(error.code).toBe('integrity');
       expect(error.message).toContain('flows/hello.mjs');
       expect(await readdir(cacheDir)).toEqual([]);
@@ -171,7 +154,9 @@ describe('pushBundle and pullBundle against a registry with htpasswd auth', () =
   });
 
   it('a reference without a digest is not pulled', async () => {
-    const error = await caught(pullBundle(`oci://${registry.host}/acme/flows:latest`, { cacheDir: await temporaryDir() }));
+    const error = await caughtBundleError(
+      pullBundle(`oci://${registry.host}/acme/flows:latest`, { cacheDir: await temporaryDir() }),
+    );
     expect(error.code).toBe('invalid');
     expect(error.message).toContain('not pinned');
   });
