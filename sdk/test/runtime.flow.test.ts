@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
   type FlowContext,
   FlowTimeoutError,
@@ -13,20 +13,11 @@ import {
   z,
 } from '../src/index.js';
 import { flowRegistry } from '../src/runtime/index.js';
+import { usePrintedLines } from './support/console.js';
 
-let printed: string[];
-
-beforeEach(() => {
-  printed = [];
-  const record = (...args: unknown[]) => {
-    printed.push(args.join(' '));
-  };
-  vi.spyOn(console, 'log').mockImplementation(record);
-  vi.spyOn(console, 'error').mockImplementation(record);
-});
+const printed = usePrintedLines();
 
 afterEach(() => {
-  vi.restoreAllMocks();
   vi.useRealTimers();
 });
 

@@ -1,22 +1,16 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { flow, TaskTimeoutError, task, taskContext } from '../src/index.js';
 import { retryDelayMs } from '../src/runtime/index.js';
+import { usePrintedLines } from './support/console.js';
 
-let printed: string[];
+const printed = usePrintedLines();
 
 beforeEach(() => {
-  printed = [];
-  const record = (...args: unknown[]) => {
-    printed.push(args.join(' '));
-  };
-  vi.spyOn(console, 'log').mockImplementation(record);
-  vi.spyOn(console, 'error').mockImplementation(record);
   vi.useFakeTimers();
 });
 
 afterEach(() => {
   vi.useRealTimers();
-  vi.restoreAllMocks();
 });
 
 describe('task()', () => {
