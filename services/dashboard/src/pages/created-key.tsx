@@ -1,21 +1,9 @@
 import type { ApiKeyCreateResponse } from '@outpost/sdk/contracts';
-import { useRef, useState } from 'react';
+import { useCopy } from '../hooks/use-copy.js';
 
 /** The new key, shown this once; it cannot be read again from the API. */
 export function CreatedKey({ created, onDone }: { created: ApiKeyCreateResponse; onDone: () => void }) {
-  const [copied, setCopied] = useState<'yes' | 'failed' | null>(null);
-  const field = useRef<HTMLInputElement>(null);
-
-  const copy = async () => {
-    try {
-      await navigator.clipboard.writeText(created.key);
-      setCopied('yes');
-    } catch {
-      // clipboard access can be refused (no user activation, insecure context): select it for a manual copy
-      field.current?.select();
-      setCopied('failed');
-    }
-  };
+  const { copied, copy, field } = useCopy(created.key);
 
   return (
     <div className="created-key" role="status" data-testid="api-key-created">

@@ -6,9 +6,10 @@ import {
   TOKEN_SCOPE_MAKERS,
   TOKENS_PER_ORGANISATION,
 } from '@outpost/sdk/contracts';
-import { type FormEvent, type ReactNode, useRef, useState } from 'react';
+import { type FormEvent, type ReactNode, useState } from 'react';
 import { api } from '../api/instance.js';
 import { CredentialCells, CredentialTable, useRevoke } from '../components/credential-table.js';
+import { useCopy } from '../hooks/use-copy.js';
 import { useNow } from '../hooks/use-now.js';
 import { useResource } from '../hooks/use-resource.js';
 import { useSubmit } from '../hooks/use-submit.js';
@@ -314,18 +315,7 @@ function CopyField({
   copyTestId: string;
   children?: ReactNode;
 }) {
-  const [copied, setCopied] = useState<'yes' | 'failed' | null>(null);
-  const field = useRef<HTMLInputElement>(null);
-  const copy = async () => {
-    try {
-      await navigator.clipboard.writeText(value);
-      setCopied('yes');
-    } catch {
-      // clipboard access can be refused (no user activation, insecure context): select it for a manual copy
-      field.current?.select();
-      setCopied('failed');
-    }
-  };
+  const { copied, copy, field } = useCopy(value);
   return (
     <>
       <div className="created-key-row">

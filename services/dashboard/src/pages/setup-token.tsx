@@ -1,4 +1,4 @@
-import { useRef, useState } from 'react';
+import { useCopy } from '../hooks/use-copy.js';
 import { formatDateTime } from '../lib/format.js';
 import { href } from '../router.js';
 
@@ -17,20 +17,8 @@ export function SetupToken({
   message?: string;
   onDone: () => void;
 }) {
-  const [copied, setCopied] = useState<'yes' | 'failed' | null>(null);
-  const field = useRef<HTMLInputElement>(null);
   const link = `${window.location.origin}${window.location.pathname}${href('/set-password', { token })}`;
-
-  const copy = async () => {
-    try {
-      await navigator.clipboard.writeText(link);
-      setCopied('yes');
-    } catch {
-      // clipboard access can be refused (no user activation, insecure context): select it for a manual copy
-      field.current?.select();
-      setCopied('failed');
-    }
-  };
+  const { copied, copy, field } = useCopy(link);
 
   return (
     <div className="created-key" role="status" data-testid="member-added">
