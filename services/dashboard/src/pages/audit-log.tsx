@@ -2,6 +2,7 @@ import type { AuditEntry } from '@outpost/sdk/contracts';
 import { type FormEvent, useCallback, useEffect, useRef, useState } from 'react';
 import { describeFailure } from '../api/client.js';
 import { api } from '../api/instance.js';
+import { LoadMore } from '../components/load-more.js';
 import { Empty, Notice } from '../components/notice.js';
 import {
   type AuditFilterForm,
@@ -172,17 +173,7 @@ export function AuditLogSection() {
           </tbody>
         </table>
       )}
-      {listing.nextCursor && (
-        <button
-          type="button"
-          className="button"
-          disabled={listing.loading}
-          onClick={() => void load(applied, listing.nextCursor)}
-          data-testid="audit-more"
-        >
-          {listing.loading ? 'Loading…' : 'Load more'}
-        </button>
-      )}
+      <LoadMore list={listing} onMore={() => void load(applied, listing.nextCursor)} label="Load more" testId="audit-more" />
     </section>
   );
 }

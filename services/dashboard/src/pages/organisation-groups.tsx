@@ -2,6 +2,7 @@ import type { DirectoryGroup, DirectoryGroupMember, GroupRole } from '@outpost/s
 import { type FormEvent, lazy, Suspense, useEffect, useRef, useState } from 'react';
 import { describeFailure } from '../api/client.js';
 import { api } from '../api/instance.js';
+import { LoadMore } from '../components/load-more.js';
 import { Empty, Notice } from '../components/notice.js';
 import { useCursorList } from '../hooks/use-cursor-list.js';
 import { useResource } from '../hooks/use-resource.js';
@@ -67,17 +68,7 @@ export function OrganisationGroupsSection({
       {groups.items.length > 0 && (
         <GroupTable items={groups.items} open={open} onOpen={(id) => setOpen((current) => (current === id ? null : id))} />
       )}
-      {groups.nextCursor && (
-        <button
-          type="button"
-          className="button"
-          disabled={groups.loading}
-          onClick={groups.more}
-          data-testid="organisation-groups-more"
-        >
-          {groups.loading ? 'Loading…' : 'Load more groups'}
-        </button>
-      )}
+      <LoadMore list={groups} onMore={groups.more} label="Load more groups" testId="organisation-groups-more" />
       {open && (
         <GroupDetail
           key={open}
@@ -494,17 +485,7 @@ function GroupMembers({ organisation, group }: { organisation: string; group: Di
         <Empty>The directory has put no one in this group.</Empty>
       )}
       {members.items.length > 0 && <MemberTable items={members.items} />}
-      {members.nextCursor && (
-        <button
-          type="button"
-          className="button"
-          disabled={members.loading}
-          onClick={members.more}
-          data-testid="organisation-group-members-more"
-        >
-          {members.loading ? 'Loading…' : 'Load more members'}
-        </button>
-      )}
+      <LoadMore list={members} onMore={members.more} label="Load more members" testId="organisation-group-members-more" />
     </div>
   );
 }

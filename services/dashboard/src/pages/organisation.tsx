@@ -10,6 +10,7 @@ import { type FormEvent, useState } from 'react';
 import { describeFailure } from '../api/client.js';
 import { api } from '../api/instance.js';
 import { ConfirmButton } from '../components/confirm-button.js';
+import { LoadMore } from '../components/load-more.js';
 import { Empty, Notice } from '../components/notice.js';
 import { WORKSPACES_CHANGED } from '../components/workspace-switcher.js';
 import { useCursorList } from '../hooks/use-cursor-list.js';
@@ -556,17 +557,7 @@ function PeopleSection({
           </tbody>
         </table>
       )}
-      {people.nextCursor && (
-        <button
-          type="button"
-          className="button"
-          disabled={people.loading}
-          onClick={people.more}
-          data-testid="organisation-people-more"
-        >
-          {people.loading ? 'Loading…' : 'Load more people'}
-        </button>
-      )}
+      <LoadMore list={people} onMore={people.more} label="Load more people" testId="organisation-people-more" />
     </section>
   );
 }
