@@ -4,6 +4,7 @@ import { describeFailure } from '../api/client.js';
 import { api } from '../api/instance.js';
 import { LoadMore } from '../components/load-more.js';
 import { Empty, Notice } from '../components/notice.js';
+import { SaveOrUndo } from '../components/save-or-undo.js';
 import { useCursorList } from '../hooks/use-cursor-list.js';
 import { useResource } from '../hooks/use-resource.js';
 import { formatDateTime, pluralise } from '../lib/format.js';
@@ -340,27 +341,16 @@ export function GroupRolesEditor({
       <h4>Workspace roles</h4>
       {table}
       <div className="inline-form">
-        <button
-          type="submit"
-          className="button button-primary"
-          disabled={busy || unchanged}
-          data-testid="organisation-group-roles-save"
-        >
-          {busy ? 'Saving…' : 'Save roles'}
-        </button>
-        <button
-          type="button"
-          className="button button-quiet"
-          disabled={busy || unchanged}
-          onClick={() => {
+        <SaveOrUndo
+          busy={busy}
+          unchanged={unchanged}
+          onUndo={() => {
             setDraft(roleDraft(rows, saved));
             setErrors({ byWorkspace: {}, other: [] });
             setFailure(null);
           }}
-          data-testid="organisation-group-roles-undo"
-        >
-          Undo changes
-        </button>
+          testId="organisation-group-roles"
+        />
         <span className="muted small">Members get the highest role any of their groups grants; roles given by hand stay.</span>
       </div>
       {failure && <Notice testId="organisation-group-roles-error">{failure}</Notice>}

@@ -4,6 +4,7 @@ import { describeFailure } from '../api/client.js';
 import { api } from '../api/instance.js';
 import { describedBy } from '../components/form-field.js';
 import { Empty, Notice } from '../components/notice.js';
+import { SaveOrUndo } from '../components/save-or-undo.js';
 import { GROUP_ROLES_WEAKEST_FIRST, type GroupWorkspace } from '../lib/group-roles.js';
 import {
   addMappingRow,
@@ -138,22 +139,16 @@ export function GroupMappingEditor({
         >
           Add a group
         </button>
-        <button type="submit" className="button button-primary" disabled={busy || unchanged} data-testid="org-sso-mapping-save">
-          {busy ? 'Saving…' : 'Save roles'}
-        </button>
-        <button
-          type="button"
-          className="button button-quiet"
-          disabled={busy || unchanged}
-          onClick={() => {
+        <SaveOrUndo
+          busy={busy}
+          unchanged={unchanged}
+          onUndo={() => {
             setRows(mappingRows(saved));
             setErrors({});
             setFailure(null);
           }}
-          data-testid="org-sso-mapping-undo"
-        >
-          Undo changes
-        </button>
+          testId="org-sso-mapping"
+        />
       </div>
       {failure && <Notice testId="org-sso-mapping-failure">{failure}</Notice>}
       <p className="muted small org-sso-status" role="status" aria-live="polite" data-testid="org-sso-mapping-status">
