@@ -25,6 +25,9 @@ describe('the work pool and queue dialogs', () => {
     expect(html).toContain('data-testid="pool-name"');
     expect(html).toContain('data-testid="pool-type"');
     expect(html).not.toContain('pool-paused');
+    expect(html).toContain(
+      'placeholder="No limit" data-testid="pool-limit" value=""/><span class="field-help">Most runs of this pool held at once; blank for no limit.</span>',
+    );
     expect(html).toMatch(/data-testid="pool-submit">Create pool</);
   });
 
@@ -34,6 +37,7 @@ describe('the work pool and queue dialogs', () => {
     expect(html).toContain('data-testid="queue-dialog"');
     expect(html).toContain('data-testid="queue-form"');
     expect(html).not.toContain('queue-name');
+    expect(html).toContain('placeholder="No limit" data-testid="queue-limit" value="4"/></label>');
     expect(html).toMatch(
       /<input type="checkbox" data-testid="queue-paused" checked=""\/>Paused: workers claim nothing from this queue/,
     );

@@ -6,15 +6,15 @@ import { Notice } from './notice.js';
 /**
  * A dialog that is one form: its fields, then the failure no field explains, then Cancel and the
  * submit button. Test ids: `${testId}-dialog`, `${testId}-form`, `${testId}-submit`, and
- * `errorTestId` on the failure.
+ * `errorTestId` (`${testId}-dialog-error` unless given) on the failure.
  */
 export function FormDialog({
   title,
   testId,
-  errorTestId,
+  errorTestId = `${testId}-dialog-error`,
   wide,
   label,
-  busyLabel,
+  busyLabel = 'Saving…',
   busy,
   failure,
   onSubmit,
@@ -23,11 +23,12 @@ export function FormDialog({
 }: {
   title: string;
   testId: string;
-  errorTestId: string;
+  errorTestId?: string;
   wide?: boolean;
-  /** The submit button's text, and its text while the form is out. */
+  /** The submit button's text. */
   label: string;
-  busyLabel: string;
+  /** The submit button's text while the form is out; "Saving…" unless given. */
+  busyLabel?: string;
   busy: boolean;
   failure: string | null;
   onSubmit: (e: FormEvent) => Promise<void>;

@@ -100,10 +100,8 @@ export function WorkPoolDialog({
     <FormDialog
       title={pool ? `Edit pool ${pool.name}` : 'New work pool'}
       testId="pool"
-      errorTestId="pool-dialog-error"
       wide={kubernetes}
       label={pool ? 'Save' : 'Create pool'}
-      busyLabel="Saving…"
       busy={busy}
       failure={failure}
       onSubmit={onSubmit}
@@ -111,15 +109,7 @@ export function WorkPoolDialog({
     >
       {!pool && (
         <>
-          <TextField
-            label="Name"
-            required
-            value={name}
-            onChange={setName}
-            autoComplete="off"
-            testId="pool-name"
-            errors={errors.name}
-          />
+          <NameField what="pool" value={name} onChange={setName} errors={errors.name} />
           <label className="field">
             <span className="field-label">Type</span>
             <select value={type} onChange={(e) => setType(e.target.value as WorkPoolType)} data-testid="pool-type">
@@ -129,14 +119,11 @@ export function WorkPoolDialog({
           </label>
         </>
       )}
-      <TextField
-        label="Concurrency limit"
-        numeric
+      <LimitField
+        what="pool"
         value={limit}
         onChange={setLimit}
-        placeholder="No limit"
         help="Most runs of this pool held at once; blank for no limit."
-        testId="pool-limit"
         errors={errors.concurrencyLimit}
       />
       <label className="field">
@@ -187,6 +174,59 @@ export function WorkPoolDialog({
         </label>
       )}
     </FormDialog>
+  );
+}
+
+/** The name of a new pool or queue (`${what}-name` for tests); an existing one keeps its name. */
+export function NameField({
+  what,
+  value,
+  onChange,
+  errors,
+}: {
+  what: 'pool' | 'queue';
+  value: string;
+  onChange: (value: string) => void;
+  errors: string[] | undefined;
+}) {
+  return (
+    <TextField
+      label="Name"
+      required
+      value={value}
+      onChange={onChange}
+      autoComplete="off"
+      testId={`${what}-name`}
+      errors={errors}
+    />
+  );
+}
+
+/** A pool's or a queue's concurrency limit, blank for none (`${what}-limit` for tests). */
+export function LimitField({
+  what,
+  value,
+  onChange,
+  help,
+  errors,
+}: {
+  what: 'pool' | 'queue';
+  value: string;
+  onChange: (value: string) => void;
+  help?: string;
+  errors: string[] | undefined;
+}) {
+  return (
+    <TextField
+      label="Concurrency limit"
+      numeric
+      value={value}
+      onChange={onChange}
+      placeholder="No limit"
+      help={help}
+      testId={`${what}-limit`}
+      errors={errors}
+    />
   );
 }
 

@@ -5,7 +5,7 @@ import { FormDialog } from '../components/form-dialog.js';
 import { type FieldErrorMap, TextField } from '../components/form-field.js';
 import { useFieldSubmit } from '../hooks/use-submit.js';
 import { parseLimit } from '../lib/field-errors.js';
-import { PausedField } from './work-pool-dialog.js';
+import { LimitField, NameField, PausedField } from './work-pool-dialog.js';
 
 /** Create a queue in a pool, or edit one's priority, concurrency limit and pause. */
 export function WorkQueueDialog({
@@ -57,25 +57,13 @@ export function WorkQueueDialog({
     <FormDialog
       title={queue ? `Edit queue ${queue.name}` : `New queue in ${poolName}`}
       testId="queue"
-      errorTestId="queue-dialog-error"
       label={queue ? 'Save' : 'Create queue'}
-      busyLabel="Saving…"
       busy={busy}
       failure={failure}
       onSubmit={onSubmit}
       onClose={onClose}
     >
-      {!queue && (
-        <TextField
-          label="Name"
-          required
-          value={name}
-          onChange={setName}
-          autoComplete="off"
-          testId="queue-name"
-          errors={errors.name}
-        />
-      )}
+      {!queue && <NameField what="queue" value={name} onChange={setName} errors={errors.name} />}
       <TextField
         label="Priority"
         numeric
@@ -85,15 +73,7 @@ export function WorkQueueDialog({
         testId="queue-priority"
         errors={errors.priority}
       />
-      <TextField
-        label="Concurrency limit"
-        numeric
-        value={limit}
-        onChange={setLimit}
-        placeholder="No limit"
-        testId="queue-limit"
-        errors={errors.concurrencyLimit}
-      />
+      <LimitField what="queue" value={limit} onChange={setLimit} errors={errors.concurrencyLimit} />
       {queue && <PausedField what="queue" paused={paused} onChange={setPaused} />}
     </FormDialog>
   );
