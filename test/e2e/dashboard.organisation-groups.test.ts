@@ -1,6 +1,3 @@
-import { startTestServer, type TestServer } from '@outpost/api/testing';
-import { linkIn, TestMailbox } from '@outpost/api/testing-mailbox';
-import { OutpostClient, unwrap } from '@outpost/sdk/client';
 import {
   CSRF_COOKIE,
   CSRF_HEADER,
@@ -9,11 +6,11 @@ import {
   OrganisationMemberListResponse,
   ScimGroupListResponse,
 } from '@outpost/sdk/contracts';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { axeViolations, launchChromium, PolicyWatch, screenshot } from '../support/dashboard.js';
+import type { BrowserContext, Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
+import { axeViolations, screenshot } from '../support/dashboard.js';
+import { useOrganisationDashboard } from '../support/organisation-dashboard.js';
 
-const PASSWORD = 'a platform team keeps this one';
 const ALICE = 'alice@groups.example.com';
 const BOB = 'bob@groups.example.com';
 /** A person the directory keeps active in the group, and one it deactivated. */
@@ -25,46 +22,22 @@ const PAGE = 50;
 const FILLERS = Array.from({ length: PAGE - 1 }, (_, i) => `member-${String(i).padStart(2, '0')}@groups.example.com`);
 const LAST_MEMBER = FILLERS.at(-1);
 
-let mailbox: TestMailbox;
-let server: TestServer;
-let owner: OutpostClient;
-let browser: Browser;
 let organisation: string;
 let dataPlatform: string;
 let analysts: string;
-const policy = new PolicyWatch();
-
-/** A person added to the default workspace with `role`, who confirmed their address through the mailed link. */
-async function person(email: string, role: 'owner' | 'runner'): Promise<void> {
-  const since = mailbox.messages.length;
-  unwrap(await owner.call('membersAdd', { body: { email, role } }));
-  const { token } = linkIn(await mailbox.next(email, { since }));
-  unwrap(await owner.call('authEmailConfirm', { body: { token, password: PASSWORD } }));
-}
 
 /**
  * A browser signed in as `email` to the default workspace, on the organisation's page. The
  * organisation's admins and auditors can open both its workspaces, so sign-in asks which one.
  * `bypassCSP` lets axe-core's inline script in, for the accessibility check.
  */
-async function signedIn(email: string, { bypassCSP = false } = {}): Promise<{ context: BrowserContext; page: Page }> {
-  const context = await browser.newContext({ viewport: { width: 1360, height: 900 }, bypassCSP });
-  const page = policy.watch(await context.newPage());
-  await page.goto(`${server.url}/#/sign-in`);
-  await page.getByTestId('sign-in-email').fill(email);
-  await page.getByTestId('sign-in-password').fill(PASSWORD);
-  await page.getByTestId('sign-in-password-submit').click();
-  await page.getByTestId('sign-in-password-workspace').fill('default');
-  await page.getByTestId('sign-in-password-submit').click();
-  await page.getByTestId('user-email').getByText(email).waitFor();
-  await page.getByTestId('nav-organisation').click();
-  await page.getByTestId('organisation-role').waitFor();
-  return { context, page };
+function signedIn(email: string, { bypassCSP = false } = {}): Promise<{ context: BrowserContext; page: Page }> {
+  return dash.signedInToOrganisation(email, { workspace: 'default', bypassCSP });
 }
 
 /** What the API answers the signed-in person, with the session's cookie as the page sends it. */
 async function getJson(context: BrowserContext, path: string): Promise<unknown> {
-  const res = await context.request.get(`${server.url}/api/v1/organisations/${organisation}${path}`);
+  const res = await context.request.get(`${dash.server.url}/api/v1/organisations/${organisation}${path}`);
   expect(res.status()).toBe(200);
   return res.json();
 }
@@ -75,16 +48,14 @@ function groupRow(page: Page, name: string) {
   return { row, open: row.getByTestId('organisation-group-open') };
 }
 
-beforeAll(async () => {
-  mailbox = await TestMailbox.start();
-  server = await startTestServer({ loops: false, mail: { smtpUrl: mailbox.url, from: 'Outpost <outpost@example.com>' } });
-  owner = new OutpostClient({ baseUrl: server.url, token: server.ownerKey });
+const dash = useOrganisationDashboard({ seed });
+
+async function seed(): Promise<void> {
+  const { server } = dash;
   // Alice administers the organisation and Bob audits it; both run flows in its default workspace.
-  await person(ALICE, 'runner');
-  await person(BOB, 'runner');
-  const [org] = await server.sql<{ slug: string; id: string }[]>`
-    SELECT o.slug, o.id FROM organisations o JOIN workspaces w ON w.organisation_id = o.id WHERE w.id = ${server.workspaceId}`;
-  if (!org) throw new Error('the default workspace has no organisation');
+  await dash.person(ALICE, 'runner');
+  await dash.person(BOB, 'runner');
+  const org = dash.organisation;
   organisation = org.slug;
   await server.sql`
     UPDATE organisation_members SET role = CASE u.email WHEN ${ALICE} THEN 'admin' ELSE 'auditor' END
@@ -124,14 +95,7 @@ beforeAll(async () => {
   await server.sql`
     INSERT INTO directory_groups (organisation_id, display_name)
     SELECT ${org.id}, 'Team ' || lpad(n::text, 3, '0') FROM generate_series(1, ${PAGE}) AS n`;
-  browser = await launchChromium();
-}, 120_000);
-afterAll(async () => {
-  await browser?.close();
-  await owner?.close();
-  await server?.close();
-  await mailbox?.close();
-});
+}
 
 describe("the organisation's directory groups in the dashboard", () => {
   it("lets the organisation's admin read the groups and a group's members page by page, grant the group a role in a workspace, which its active members then hold, and make the token its directory provisions with", async () => {
@@ -216,11 +180,11 @@ describe("the organisation's directory groups in the dashboard", () => {
     // base URL, and the two together read the directory's groups as the provider would. Only an
     // owner makes a scim token (a token never outranks its maker), and the page offers an admin the
     // scope disabled, so Alice is made one first and the page read again.
-    await server.sql`
+    await dash.server.sql`
       UPDATE organisation_members SET role = 'owner'
       FROM users u
       WHERE organisation_members.user_id = u.id AND u.email = ${ALICE}
-        AND organisation_members.organisation_id = (SELECT organisation_id FROM workspaces WHERE id = ${server.workspaceId})`;
+        AND organisation_members.organisation_id = (SELECT organisation_id FROM workspaces WHERE id = ${dash.server.workspaceId})`;
     await page.reload();
     await page.getByTestId('organisation-role').getByText('organisation owner').waitFor();
     await page.getByTestId('organisation-token-name').fill('okta');
@@ -230,7 +194,7 @@ describe("the organisation's directory groups in the dashboard", () => {
     await page.getByTestId('organisation-token-create').click();
     const token = await page.getByTestId('organisation-token-secret').inputValue();
     const base = await page.getByTestId('organisation-token-scim-url').inputValue();
-    expect(base).toBe(`${server.url}/api/v1/organisations/${organisation}/scim/v2`);
+    expect(base).toBe(`${dash.server.url}/api/v1/organisations/${organisation}/scim/v2`);
     const provider = await fetch(`${base}/Groups?filter=${encodeURIComponent('displayName eq "Data platform"')}`, {
       headers: { authorization: `Bearer ${token}` },
     });
@@ -240,7 +204,7 @@ describe("the organisation's directory groups in the dashboard", () => {
     await page.getByTestId('organisation-token-scim').scrollIntoViewIfNeeded();
     await screenshot(page, 'organisation-token-scim');
     await context.close();
-    expect(policy.violations).toEqual([]);
+    expect(dash.policy.violations).toEqual([]);
   });
 
   it("shows the organisation's auditor a group's roles and members without a way to change them", async () => {
@@ -275,17 +239,20 @@ describe("the organisation's directory groups in the dashboard", () => {
     await screenshot(page, 'organisation-group-auditor');
 
     // Nor does the API take a change from him.
-    const csrf = (await context.cookies(server.url)).find((c) => c.name === CSRF_COOKIE)?.value;
+    const csrf = (await context.cookies(dash.server.url)).find((c) => c.name === CSRF_COOKIE)?.value;
     expect(csrf).toBeTruthy();
-    const refused = await context.request.put(`${server.url}/api/v1/organisations/${organisation}/groups/${analysts}/roles`, {
-      data: { roles: [] },
-      headers: { [CSRF_HEADER]: csrf ?? '' },
-    });
+    const refused = await context.request.put(
+      `${dash.server.url}/api/v1/organisations/${organisation}/groups/${analysts}/roles`,
+      {
+        data: { roles: [] },
+        headers: { [CSRF_HEADER]: csrf ?? '' },
+      },
+    );
     expect(refused.status()).toBe(403);
     expect(DirectoryGroup.parse(await getJson(context, `/groups/${analysts}`)).roles).toEqual([
       { workspace: 'default', role: 'viewer' },
     ]);
     await context.close();
-    expect(policy.violations).toEqual([]);
+    expect(dash.policy.violations).toEqual([]);
   });
 });

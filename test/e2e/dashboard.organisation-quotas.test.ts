@@ -1,54 +1,28 @@
-import { startTestServer, type TestServer } from '@outpost/api/testing';
-import { linkIn, TestMailbox } from '@outpost/api/testing-mailbox';
-import { OutpostClient, unwrap } from '@outpost/sdk/client';
+import { unwrap } from '@outpost/sdk/client';
 import { CSRF_COOKIE, CSRF_HEADER, type OrganisationQuota, OrganisationQuotaListResponse } from '@outpost/sdk/contracts';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium, PolicyWatch, screenshot } from '../support/dashboard.js';
+import type { BrowserContext, Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
+import { screenshot } from '../support/dashboard.js';
+import { useOrganisationDashboard } from '../support/organisation-dashboard.js';
 
-const PASSWORD = 'a platform team keeps this one';
 const ALICE = 'alice@quotas.example.com';
 const BOB = 'bob@quotas.example.com';
 /** The operator's limit of the default workspace's automations, set below the default of 500. */
 const OPERATOR_AUTOMATIONS = 40;
 
-let mailbox: TestMailbox;
-let server: TestServer;
-let owner: OutpostClient;
-let browser: Browser;
 let organisation: string;
-const policy = new PolicyWatch();
-
-/** A person added to the default workspace with `role`, who confirmed their address through the mailed link. */
-async function person(email: string, role: 'owner' | 'runner'): Promise<void> {
-  const since = mailbox.messages.length;
-  unwrap(await owner.call('membersAdd', { body: { email, role } }));
-  const { token } = linkIn(await mailbox.next(email, { since }));
-  unwrap(await owner.call('authEmailConfirm', { body: { token, password: PASSWORD } }));
-}
 
 /**
  * A browser signed in as `email` to the default workspace, on the organisation's page. Owners and
  * auditors of the organisation can open both its workspaces, so sign-in asks which one.
  */
-async function signedIn(email: string): Promise<{ context: BrowserContext; page: Page }> {
-  const context = await browser.newContext({ viewport: { width: 1360, height: 900 } });
-  const page = policy.watch(await context.newPage());
-  await page.goto(`${server.url}/#/sign-in`);
-  await page.getByTestId('sign-in-email').fill(email);
-  await page.getByTestId('sign-in-password').fill(PASSWORD);
-  await page.getByTestId('sign-in-password-submit').click();
-  await page.getByTestId('sign-in-password-workspace').fill('default');
-  await page.getByTestId('sign-in-password-submit').click();
-  await page.getByTestId('user-email').getByText(email).waitFor();
-  await page.getByTestId('nav-organisation').click();
-  await page.getByTestId('organisation-role').waitFor();
-  return { context, page };
+function signedIn(email: string): Promise<{ context: BrowserContext; page: Page }> {
+  return dash.signedInToOrganisation(email, { workspace: 'default' });
 }
 
 /** One quota of a workspace as the API answers the signed-in person, with the session's cookie. */
 async function quotaFromApi(context: BrowserContext, workspace: string, name: string): Promise<OrganisationQuota> {
-  const res = await context.request.get(`${server.url}/api/v1/organisations/${organisation}/workspaces/${workspace}/quotas`);
+  const res = await context.request.get(`${dash.server.url}/api/v1/organisations/${organisation}/workspaces/${workspace}/quotas`);
   expect(res.status()).toBe(200);
   const quota = OrganisationQuotaListResponse.parse(await res.json()).items.find((q) => q.name === name);
   if (!quota) throw new Error(`the API lists no quota named ${name}`);
@@ -75,16 +49,14 @@ function nextPut(page: Page, name: string) {
   return page.waitForResponse((r) => r.request().method() === 'PUT' && r.url().endsWith(`/quotas/${name}`));
 }
 
-beforeAll(async () => {
-  mailbox = await TestMailbox.start();
-  server = await startTestServer({ loops: false, mail: { smtpUrl: mailbox.url, from: 'Outpost <outpost@example.com>' } });
-  owner = new OutpostClient({ baseUrl: server.url, token: server.ownerKey });
+const dash = useOrganisationDashboard({ seed });
+
+async function seed(): Promise<void> {
+  const { server } = dash;
   // The first owner of the default workspace owns its organisation; Bob, who runs flows in it, audits it.
-  await person(ALICE, 'owner');
-  await person(BOB, 'runner');
-  const [row] = await server.sql<{ slug: string; id: string }[]>`
-    SELECT o.slug, o.id FROM organisations o JOIN workspaces w ON w.organisation_id = o.id WHERE w.id = ${server.workspaceId}`;
-  if (!row) throw new Error('the default workspace has no organisation');
+  await dash.person(ALICE, 'owner');
+  await dash.person(BOB, 'runner');
+  const row = dash.organisation;
   organisation = row.slug;
   await server.sql`
     UPDATE organisation_members SET role = 'auditor'
@@ -97,14 +69,7 @@ beforeAll(async () => {
   // What `outpost server quota set default automations 40` stores: the operator's own limit.
   await server.sql`
     INSERT INTO workspace_quotas (workspace_id, name, "limit") VALUES (${server.workspaceId}, 'automations', ${OPERATOR_AUTOMATIONS})`;
-  browser = await launchChromium();
-}, 120_000);
-afterAll(async () => {
-  await browser?.close();
-  await owner?.close();
-  await server?.close();
-  await mailbox?.close();
-});
+}
 
 describe("the organisation's quotas in the dashboard", () => {
   it("lets the organisation's owner lower a workspace's automations below the operator's limit, refuses a limit above it without changing anything, and restores the operator's when she removes hers", async () => {
@@ -141,7 +106,7 @@ describe("the organisation's quotas in the dashboard", () => {
       .getByText("Set the organisation's limit of automations to 3: the workspace default is held to 3.")
       .waitFor();
     // The workspace's own members read the same limit, and the other workspace is as it was.
-    const held = unwrap(await owner.call('quotasList', {})).items.find((q) => q.name === 'automations');
+    const held = unwrap(await dash.owner.call('quotasList', {})).items.find((q) => q.name === 'automations');
     expect(held?.limit).toBe(3);
     expect(await quotaFromApi(context, 'default', 'automations')).toMatchObject({
       limit: 3,
@@ -193,7 +158,7 @@ describe("the organisation's quotas in the dashboard", () => {
       organisationLimit: null,
     });
     await context.close();
-    expect(policy.violations).toEqual([]);
+    expect(dash.policy.violations).toEqual([]);
   });
 
   it("shows the organisation's auditor each workspace's quotas without a way to change them", async () => {
@@ -204,7 +169,7 @@ describe("the organisation's quotas in the dashboard", () => {
     await page.locator('[data-testid="organisation-quotas-table"][data-workspace="vision"]').waitFor();
 
     // Every quota the API lists is a row, the organisation's limit shown as text.
-    const res = await context.request.get(`${server.url}/api/v1/organisations/${organisation}/workspaces/vision/quotas`);
+    const res = await context.request.get(`${dash.server.url}/api/v1/organisations/${organisation}/workspaces/vision/quotas`);
     const answer = OrganisationQuotaListResponse.parse(await res.json());
     const rows = await page.$$eval('[data-testid="organisation-quota-row"]', (trs) =>
       trs.map((tr) => tr.getAttribute('data-quota')),
@@ -221,15 +186,15 @@ describe("the organisation's quotas in the dashboard", () => {
     await screenshot(page, 'organisation-quotas-auditor');
 
     // Nor does the API take a change from him.
-    const csrf = (await context.cookies(server.url)).find((c) => c.name === CSRF_COOKIE)?.value;
+    const csrf = (await context.cookies(dash.server.url)).find((c) => c.name === CSRF_COOKIE)?.value;
     expect(csrf).toBeTruthy();
     const put = await context.request.put(
-      `${server.url}/api/v1/organisations/${organisation}/workspaces/vision/quotas/webhooks`,
+      `${dash.server.url}/api/v1/organisations/${organisation}/workspaces/vision/quotas/webhooks`,
       { data: { limit: 1 }, headers: { [CSRF_HEADER]: csrf ?? '' } },
     );
     expect(put.status()).toBe(403);
     expect((await quotaFromApi(context, 'vision', 'webhooks')).organisationLimit).toBe(7);
     await context.close();
-    expect(policy.violations).toEqual([]);
+    expect(dash.policy.violations).toEqual([]);
   });
 });
