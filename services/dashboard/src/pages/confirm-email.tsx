@@ -2,9 +2,10 @@ import type { EmailConfirmResponse } from '@outpost/sdk/contracts';
 import { type FormEvent, useState } from 'react';
 import { describeFailure } from '../api/client.js';
 import { api } from '../api/instance.js';
-import { NewPasswordFields, newPasswordProblem, passwordRefusal } from '../components/new-password-fields.js';
+import { NewPasswordFields, passwordRefusal } from '../components/new-password-fields.js';
 import { SignInCard } from '../components/sign-in-card.js';
 import { useLinkToken } from '../hooks/use-link-token.js';
+import { useNewPassword } from '../hooks/use-new-password.js';
 import { href } from '../router.js';
 
 /**
@@ -13,33 +14,21 @@ import { href } from '../router.js';
  * password (one an admin set up may be known to them); a confirmed one may keep its password.
  */
 export function ConfirmEmailPage({ search }: { search: URLSearchParams }) {
-  const [password, setPassword] = useState('');
-  const [repeat, setRepeat] = useState('');
+  const { password, repeat, setPassword, setRepeat, error, setError, busy, send, clear } = useNewPassword();
   const [needsPassword, setNeedsPassword] = useState(false);
-  const [error, setError] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
   const [done, setDone] = useState<EmailConfirmResponse | null>(null);
   const token = useLinkToken(search, '/confirm-email', () => {
-    setPassword('');
-    setRepeat('');
-    setError(null);
+    clear();
     setDone(null);
   });
 
   const onSubmit = async (e: FormEvent) => {
     e.preventDefault();
-    const problem = newPasswordProblem(password, repeat, needsPassword);
-    if (problem) {
-      setError(problem);
-      return;
-    }
-    setBusy(true);
-    setError(null);
-    const result = await api.call('authEmailConfirm', {
-      body: password ? { token, password } : { token },
-      allowUnauthenticated: true,
-    });
-    setBusy(false);
+    const result = await send(
+      () => api.call('authEmailConfirm', { body: password ? { token, password } : { token }, allowUnauthenticated: true }),
+      needsPassword,
+    );
+    if (!result) return;
     if (result.ok) {
       setDone(result.data);
       return;

@@ -1,9 +1,10 @@
 import { type FormEvent, useState } from 'react';
 import { describeFailure } from '../api/client.js';
 import { api } from '../api/instance.js';
-import { NewPasswordFields, newPasswordProblem, passwordRefusal } from '../components/new-password-fields.js';
+import { NewPasswordFields, passwordRefusal } from '../components/new-password-fields.js';
 import { AccountEmailField, SignInCard } from '../components/sign-in-card.js';
 import { useLinkToken } from '../hooks/use-link-token.js';
+import { useNewPassword } from '../hooks/use-new-password.js';
 import { href } from '../router.js';
 
 /**
@@ -14,16 +15,11 @@ import { href } from '../router.js';
  */
 export function ResetPasswordPage({ search }: { search: URLSearchParams }) {
   const [email, setEmail] = useState(() => search.get('email') ?? '');
-  const [password, setPassword] = useState('');
-  const [repeat, setRepeat] = useState('');
-  const [error, setError] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
+  const { password, repeat, setPassword, setRepeat, error, setError, busy, run, send, clear } = useNewPassword();
   const [asked, setAsked] = useState<string | null>(null);
   const [done, setDone] = useState<string | null>(null);
   const token = useLinkToken(search, '/reset-password', () => {
-    setPassword('');
-    setRepeat('');
-    setError(null);
+    clear();
     setDone(null);
   });
 
@@ -34,10 +30,7 @@ export function ResetPasswordPage({ search }: { search: URLSearchParams }) {
       setError('Enter the email address of your account.');
       return;
     }
-    setBusy(true);
-    setError(null);
-    const result = await api.call('authPasswordReset', { body: { email: address }, allowUnauthenticated: true });
-    setBusy(false);
+    const result = await run(() => api.call('authPasswordReset', { body: { email: address }, allowUnauthenticated: true }));
     if (result.ok) setAsked(result.data.message);
     else if (result.kind === 'http_error' && result.status === 429)
       setError('Too many requests for this address; try again later.');
@@ -46,15 +39,10 @@ export function ResetPasswordPage({ search }: { search: URLSearchParams }) {
 
   const onReset = async (e: FormEvent) => {
     e.preventDefault();
-    const problem = newPasswordProblem(password, repeat);
-    if (problem) {
-      setError(problem);
-      return;
-    }
-    setBusy(true);
-    setError(null);
-    const result = await api.call('authPasswordResetConfirm', { body: { token, password }, allowUnauthenticated: true });
-    setBusy(false);
+    const result = await send(() =>
+      api.call('authPasswordResetConfirm', { body: { token, password }, allowUnauthenticated: true }),
+    );
+    if (!result) return;
     if (result.ok) {
       setDone(result.data.email);
       return;

@@ -1,36 +1,25 @@
 import { type FormEvent, useState } from 'react';
 import { describeFailure } from '../api/client.js';
 import { api } from '../api/instance.js';
-import { NewPasswordFields, newPasswordProblem } from '../components/new-password-fields.js';
+import { NewPasswordFields } from '../components/new-password-fields.js';
 import { SignInCard } from '../components/sign-in-card.js';
 import { useLinkToken } from '../hooks/use-link-token.js';
+import { useNewPassword } from '../hooks/use-new-password.js';
 import { href } from '../router.js';
 
 /** Sets a first password with the one-time setup token an admin handed over (`#/set-password?token=…`). */
 export function SetPasswordPage({ search }: { search: URLSearchParams }) {
-  const [password, setPassword] = useState('');
-  const [repeat, setRepeat] = useState('');
-  const [error, setError] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
+  const { password, repeat, setPassword, setRepeat, error, setError, busy, send, clear } = useNewPassword();
   const [done, setDone] = useState(false);
   const token = useLinkToken(search, '/set-password', () => {
-    setPassword('');
-    setRepeat('');
-    setError(null);
+    clear();
     setDone(false);
   });
 
   const onSubmit = async (e: FormEvent) => {
     e.preventDefault();
-    const problem = newPasswordProblem(password, repeat);
-    if (problem) {
-      setError(problem);
-      return;
-    }
-    setBusy(true);
-    setError(null);
-    const result = await api.call('authPasswordSetup', { body: { token, password }, allowUnauthenticated: true });
-    setBusy(false);
+    const result = await send(() => api.call('authPasswordSetup', { body: { token, password }, allowUnauthenticated: true }));
+    if (!result) return;
     if (result.ok) {
       setDone(true);
       return;
