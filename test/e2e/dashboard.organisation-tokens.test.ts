@@ -1,68 +1,31 @@
-import { startTestServer, type TestServer } from '@outpost/api/testing';
-import { linkIn, TestMailbox } from '@outpost/api/testing-mailbox';
-import { OutpostClient, unwrap } from '@outpost/sdk/client';
 import { AuditEntry } from '@outpost/sdk/contracts';
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium, PolicyWatch, screenshot } from '../support/dashboard.js';
+import { describe, expect, it } from 'vitest';
+import { screenshot } from '../support/dashboard.js';
+import { useOrganisationDashboard } from '../support/organisation-dashboard.js';
 
-const PASSWORD = 'a platform team keeps this one';
 const ALICE = 'alice@platform.example.com';
 
-let mailbox: TestMailbox;
-let server: TestServer;
-let owner: OutpostClient;
-let browser: Browser;
 let organisation: string;
-const policy = new PolicyWatch();
-
-/** A person added to the default workspace as its owner, who confirmed their address through the mailed link. */
-async function ownerPerson(email: string): Promise<void> {
-  const since = mailbox.messages.length;
-  unwrap(await owner.call('membersAdd', { body: { email, role: 'owner' } }));
-  const { token } = linkIn(await mailbox.next(email, { since }));
-  unwrap(await owner.call('authEmailConfirm', { body: { token, password: PASSWORD } }));
-}
-
-async function signIn(p: Page, email: string): Promise<void> {
-  await p.goto(`${server.url}/#/sign-in`);
-  await p.getByTestId('sign-in-email').fill(email);
-  await p.getByTestId('sign-in-password').fill(PASSWORD);
-  await p.getByTestId('sign-in-password-submit').click();
-  await p.getByTestId('user-email').getByText(email).waitFor();
-}
 
 /** What a SIEM does with the token: pulls the organisation's export from outside the browser. */
 function pull(token: string): Promise<Response> {
-  return fetch(`${server.url}/api/v1/organisations/${organisation}/audit-log/export`, {
+  return fetch(`${dash.server.url}/api/v1/organisations/${organisation}/audit-log/export`, {
     headers: { authorization: `Bearer ${token}` },
   });
 }
 
-beforeAll(async () => {
-  mailbox = await TestMailbox.start();
-  server = await startTestServer({ loops: false, mail: { smtpUrl: mailbox.url, from: 'Outpost <outpost@example.com>' } });
-  owner = new OutpostClient({ baseUrl: server.url, token: server.ownerKey });
+const dash = useOrganisationDashboard({ seed });
+
+async function seed(): Promise<void> {
   // The first owner of the default workspace owns its organisation.
-  await ownerPerson(ALICE);
-  const [row] = await server.sql<{ slug: string }[]>`
-    SELECT o.slug FROM organisations o JOIN workspaces w ON w.organisation_id = o.id WHERE w.id = ${server.workspaceId}`;
-  if (!row) throw new Error('the default workspace has no organisation');
-  organisation = row.slug;
-  browser = await launchChromium();
-}, 120_000);
-afterAll(async () => {
-  await browser?.close();
-  await owner?.close();
-  await server?.close();
-  await mailbox?.close();
-});
+  await dash.person(ALICE, 'owner');
+  organisation = dash.organisation.slug;
+}
 
 describe('organisation tokens and audit in the dashboard', () => {
   it("lets the organisation's owner make a token shown once, which pulls the organisation's audit export until she revokes it, and shows each workspace's chain head", async () => {
-    const context = await browser.newContext({ viewport: { width: 1360, height: 900 } });
-    const alice = policy.watch(await context.newPage());
-    await signIn(alice, ALICE);
+    const { context, page: alice } = await dash.freshPage();
+    await dash.signIn(alice, ALICE);
     await alice.getByTestId('nav-organisation').click();
     await alice.getByTestId('organisation-role').getByText('organisation owner').waitFor();
 
@@ -82,7 +45,7 @@ describe('organisation tokens and audit in the dashboard', () => {
       `/api/v1/organisations/${organisation}/audit-log/export?workspace=default`,
     );
     // The link downloads with the session's cookie, as the browser follows it.
-    const download = await context.request.get(`${server.url}${await exportLink.getAttribute('href')}`);
+    const download = await context.request.get(`${dash.server.url}${await exportLink.getAttribute('href')}`);
     expect(download.status()).toBe(200);
     expect(download.headers()['content-type']).toContain('application/x-ndjson');
 
@@ -116,7 +79,7 @@ describe('organisation tokens and audit in the dashboard', () => {
     expect(lines.length).toBeGreaterThan(Number(seq));
     const entries = lines.map((l) => AuditEntry.parse(JSON.parse(l)));
     for (const entry of entries) expect(entry.chain.hash).toMatch(/^[0-9a-f]{64}$/);
-    const seen = entries.find((e) => e.workspaceId === server.workspaceId && e.chain.seq === seq);
+    const seen = entries.find((e) => e.workspaceId === dash.server.workspaceId && e.chain.seq === seq);
     expect(seen?.chain.hash.slice(0, 12)).toBe(shownHash);
     expect(entries.some((e) => e.action === 'organisationTokensCreate')).toBe(true);
 
@@ -137,6 +100,6 @@ describe('organisation tokens and audit in the dashboard', () => {
     await refused.body?.cancel();
     await screenshot(alice, 'organisation-token-revoked');
     await context.close();
-    expect(policy.violations).toEqual([]);
+    expect(dash.policy.violations).toEqual([]);
   });
 });

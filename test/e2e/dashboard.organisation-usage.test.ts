@@ -1,27 +1,20 @@
 import { randomUUID } from 'node:crypto';
-import { startTestServer, type TestServer } from '@outpost/api/testing';
-import { linkIn, TestMailbox } from '@outpost/api/testing-mailbox';
 import { OutpostClient, unwrap } from '@outpost/sdk/client';
 import { OrganisationUsageResponse, USAGE_MEASURES, USAGE_MONTHS_MAX } from '@outpost/sdk/contracts';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { axeViolations, launchChromium, PolicyWatch, screenshot } from '../support/dashboard.js';
+import type { BrowserContext, Page } from 'playwright-core';
+import { afterAll, describe, expect, it } from 'vitest';
+import { axeViolations, screenshot } from '../support/dashboard.js';
+import { PASSWORD, useOrganisationDashboard } from '../support/organisation-dashboard.js';
 
-const PASSWORD = 'a platform team keeps this one';
 const ALICE = 'alice@usage.example.com';
 const BOB = 'bob@usage.example.com';
 const CAROL = 'carol@usage.example.com';
 /** Every organisation holds at most this many workspaces; the scale check fills one up. */
 const WORKSPACES_MAX = 100;
 
-let mailbox: TestMailbox;
-let server: TestServer;
-let owner: OutpostClient;
-let browser: Browser;
 let organisation: string;
 let organisationId: string;
 const clients: OutpostClient[] = [];
-const policy = new PolicyWatch();
 
 /** `YYYY-MM`, `n` months after `month`. */
 function addMonths(month: string, n: number): string {
@@ -30,19 +23,10 @@ function addMonths(month: string, n: number): string {
 }
 const thisMonth = () => new Date().toISOString().slice(0, 7);
 
-/** A person added to the default workspace with `role`, who confirmed their address through the mailed link. */
-async function person(email: string, role: 'owner' | 'runner'): Promise<void> {
-  const since = mailbox.messages.length;
-  unwrap(await owner.call('membersAdd', { body: { email, role } }));
-  const { token } = linkIn(await mailbox.next(email, { since }));
-  unwrap(await owner.call('authEmailConfirm', { body: { token, password: PASSWORD } }));
-}
-
 /** `bypassCSP` lets axe-core's inline script in, for the accessibility check. */
 async function signedIn(email: string, { bypassCSP = false } = {}): Promise<{ context: BrowserContext; page: Page }> {
-  const context = await browser.newContext({ viewport: { width: 1360, height: 900 }, bypassCSP });
-  const page = policy.watch(await context.newPage());
-  await page.goto(`${server.url}/#/sign-in`);
+  const { context, page } = await dash.freshPage({ bypassCSP });
+  await page.goto(`${dash.server.url}/#/sign-in`);
   await page.getByTestId('sign-in-email').fill(email);
   await page.getByTestId('sign-in-password').fill(PASSWORD);
   await page.getByTestId('sign-in-password-submit').click();
@@ -63,7 +47,7 @@ async function signedIn(email: string, { bypassCSP = false } = {}): Promise<{ co
 /** What the API answers the signed-in person, with the session's cookie as the page sends it. */
 async function usageFromApi(context: BrowserContext, query: Record<string, string>): Promise<OrganisationUsageResponse> {
   const res = await context.request.get(
-    `${server.url}/api/v1/organisations/${organisation}/usage?${new URLSearchParams(query).toString()}`,
+    `${dash.server.url}/api/v1/organisations/${organisation}/usage?${new URLSearchParams(query).toString()}`,
   );
   expect(res.status()).toBe(200);
   return OrganisationUsageResponse.parse(await res.json());
@@ -103,19 +87,19 @@ function itemsOf(answer: OrganisationUsageResponse, month: string) {
 /** Runs of the default workspace, one claimed, run and failed over HTTP as a worker would, and custom events. */
 async function useTheDefaultWorkspace(): Promise<void> {
   const { deployment } = unwrap(
-    await owner.call('deploymentsUpsert', {
+    await dash.owner.call('deploymentsUpsert', {
       body: { flowName: 'train', name: 'nightly', source: `dir:///${randomUUID()}`, entrypoint: 'flow.mjs', workPool: 'default' },
     }),
   );
   const runs = [];
   for (let i = 0; i < 3; i++) {
-    runs.push(unwrap(await owner.call('deploymentsCreateRun', { params: { id: deployment.id }, body: {} })).flowRun);
+    runs.push(unwrap(await dash.owner.call('deploymentsCreateRun', { params: { id: deployment.id }, body: {} })).flowRun);
   }
   const [claimed] = unwrap(
-    await owner.call('claim', { params: { pool: 'default' }, body: { workerId: randomUUID(), limit: 1 } }),
+    await dash.owner.call('claim', { params: { pool: 'default' }, body: { workerId: randomUUID(), limit: 1 } }),
   ).runs;
   if (!claimed) throw new Error('no run was claimed');
-  const run = new OutpostClient({ baseUrl: server.url, token: claimed.token });
+  const run = new OutpostClient({ baseUrl: dash.server.url, token: claimed.token });
   clients.push(run);
   for (const type of ['RUNNING', 'FAILED'] as const) {
     unwrap(
@@ -126,25 +110,22 @@ async function useTheDefaultWorkspace(): Promise<void> {
     );
   }
   unwrap(
-    await owner.call('eventsEmit', {
+    await dash.owner.call('eventsEmit', {
       body: { events: Array.from({ length: 5 }, (_, i) => ({ kind: 'billing.probe', payload: { i } })) },
     }),
   );
 }
 
-beforeAll(async () => {
-  mailbox = await TestMailbox.start();
-  server = await startTestServer({ loops: false, mail: { smtpUrl: mailbox.url, from: 'Outpost <outpost@example.com>' } });
-  owner = new OutpostClient({ baseUrl: server.url, token: server.ownerKey });
+const dash = useOrganisationDashboard({ seed });
+
+async function seed(): Promise<void> {
+  const { server } = dash;
   // The first owner of the default workspace owns its organisation; Bob and Carol run flows in it.
-  await person(ALICE, 'owner');
-  await person(BOB, 'runner');
-  await person(CAROL, 'runner');
-  const [row] = await server.sql<{ slug: string; id: string }[]>`
-    SELECT o.slug, o.id FROM organisations o JOIN workspaces w ON w.organisation_id = o.id WHERE w.id = ${server.workspaceId}`;
-  if (!row) throw new Error('the default workspace has no organisation');
-  organisation = row.slug;
-  organisationId = row.id;
+  await dash.person(ALICE, 'owner');
+  await dash.person(BOB, 'runner');
+  await dash.person(CAROL, 'runner');
+  organisation = dash.organisation.slug;
+  organisationId = dash.organisation.id;
   // Bob audits the organisation; Carol stays a plain member of it.
   await server.sql`
     UPDATE organisation_members SET role = 'auditor'
@@ -156,14 +137,9 @@ beforeAll(async () => {
     SELECT id, ${`${addMonths(thisMonth(), -1)}-01`}::date, 1234567, 89, 12345.5, 4000, 5500000, 77, 2500000000
     FROM workspaces WHERE slug = 'vision'`;
   await useTheDefaultWorkspace();
-  browser = await launchChromium();
-}, 120_000);
+}
 afterAll(async () => {
-  await browser?.close();
   for (const c of clients) await c.close();
-  await owner?.close();
-  await server?.close();
-  await mailbox?.close();
 });
 
 describe("the organisation's usage in the dashboard", () => {
@@ -221,7 +197,7 @@ describe("the organisation's usage in the dashboard", () => {
     expect((await reread).status()).toBe(200);
     await expect.poll(() => charts.first().locator('.usage-chart-target').count(), { timeout: 15_000 }).toBe(12);
     const exportLink = page.getByTestId('organisation-usage-export');
-    const yearHref = new URL(`${server.url}${await exportLink.getAttribute('href')}`);
+    const yearHref = new URL(`${dash.server.url}${await exportLink.getAttribute('href')}`);
     expect(yearHref.pathname).toBe(`/api/v1/organisations/${organisation}/usage/export`);
     expect(Object.fromEntries(yearHref.searchParams)).toEqual({ from: yearFrom, to });
 
@@ -229,7 +205,7 @@ describe("the organisation's usage in the dashboard", () => {
     await page.getByTestId('organisation-usage-workspace').selectOption('vision');
     await expect.poll(() => page.getByTestId('organisation-usage-row').count(), { timeout: 15_000 }).toBe(1);
     await page.locator('[data-testid="organisation-usage-row"][data-workspace="vision"]').waitFor();
-    const href = new URL(`${server.url}${await exportLink.getAttribute('href')}`);
+    const href = new URL(`${dash.server.url}${await exportLink.getAttribute('href')}`);
     expect(Object.fromEntries(href.searchParams)).toEqual({ from: yearFrom, to, workspace: 'vision' });
     expect(await exportLink.getAttribute('download')).toBe(`usage-${organisation}-${yearFrom}-to-${to}.csv`);
     // The link downloads with the session's cookie: a CSV of the chosen range, a line per month.
@@ -264,7 +240,7 @@ describe("the organisation's usage in the dashboard", () => {
     await problem.waitFor({ state: 'detached' });
     expect(await section.getByTestId('organisation-usage-export').getAttribute('href')).toContain(`from=${addMonths(to, -2)}`);
     await context.close();
-    expect(policy.violations).toEqual([]);
+    expect(dash.policy.violations).toEqual([]);
   });
 
   it("shows the organisation's auditor its usage, and a plain member of it none", async () => {
@@ -286,10 +262,10 @@ describe("the organisation's usage in the dashboard", () => {
     expect(await carol.page.getByTestId('organisation-usage').count()).toBe(0);
     expect(await carol.page.getByTestId('organisation-usage-export').count()).toBe(0);
     // Nor does the API answer her.
-    const refused = await carol.context.request.get(`${server.url}/api/v1/organisations/${organisation}/usage`);
+    const refused = await carol.context.request.get(`${dash.server.url}/api/v1/organisations/${organisation}/usage`);
     expect(refused.status()).toBe(403);
     await carol.context.close();
-    expect(policy.violations).toEqual([]);
+    expect(dash.policy.violations).toEqual([]);
   });
 
   it('lets the owner make a token with the scopes she chooses, listing each, which reads the usage it was made for and nothing else', async () => {
@@ -329,29 +305,29 @@ describe("the organisation's usage in the dashboard", () => {
 
     // The usage-only token reads the usage CSV, and not the audit export.
     const headers = { authorization: `Bearer ${usageOnly}` };
-    const csv = await fetch(`${server.url}/api/v1/organisations/${organisation}/usage/export`, { headers });
+    const csv = await fetch(`${dash.server.url}/api/v1/organisations/${organisation}/usage/export`, { headers });
     expect(csv.status).toBe(200);
     expect((await csv.text()).split('\r\n')[0]).toContain('month,workspace,runs');
-    const audit = await fetch(`${server.url}/api/v1/organisations/${organisation}/audit-log/export`, { headers });
+    const audit = await fetch(`${dash.server.url}/api/v1/organisations/${organisation}/audit-log/export`, { headers });
     expect(audit.status).toBe(403);
     await audit.body?.cancel();
     await page.getByTestId('organisation-tokens').scrollIntoViewIfNeeded();
     await screenshot(page, 'organisation-token-scopes');
     await context.close();
-    expect(policy.violations).toEqual([]);
+    expect(dash.policy.violations).toEqual([]);
   });
 
   it('draws every workspace of a full organisation over two years', async () => {
-    const [{ count } = { count: 0 }] = await server.sql<{ count: number }[]>`
+    const [{ count } = { count: 0 }] = await dash.server.sql<{ count: number }[]>`
       SELECT count(*)::int AS count FROM workspaces WHERE organisation_id = ${organisationId}`;
     // The organisation filled to its limit, as the harness makes workspaces; then two years of usage for each.
-    await server.sql`
+    await dash.server.sql`
       INSERT INTO workspaces (organisation_id, slug, name)
       SELECT ${organisationId}, 'team-' || lpad(n::text, 3, '0'), 'Team ' || n
       FROM generate_series(1, ${WORKSPACES_MAX - count}) n`;
     const to = thisMonth();
     const from = addMonths(to, 1 - USAGE_MONTHS_MAX);
-    await server.sql`
+    await dash.server.sql`
       INSERT INTO workspace_usage (workspace_id, month, runs, task_runs, compute_seconds, log_lines, log_bytes, events, metadata_bytes)
       SELECT w.id, (${`${from}-01`}::date + make_interval(months => k))::date,
              w.n * 10 + k, w.n * 40 + k, w.n * 600.5 + k, w.n * 1000 + k, w.n * 90000 + k, w.n * 3 + k, w.n * 250000 + k
@@ -417,6 +393,6 @@ describe("the organisation's usage in the dashboard", () => {
     await page.getByTestId('organisation-usage-charts').scrollIntoViewIfNeeded();
     await screenshot(page, 'organisation-usage-full');
     await context.close();
-    expect(policy.violations).toEqual([]);
+    expect(dash.policy.violations).toEqual([]);
   });
 });

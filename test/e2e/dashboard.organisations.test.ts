@@ -1,48 +1,20 @@
 import { randomUUID } from 'node:crypto';
-import { startTestServer, type TestServer } from '@outpost/api/testing';
-import { linkIn, TestMailbox } from '@outpost/api/testing-mailbox';
+import { linkIn } from '@outpost/api/testing-mailbox';
 import { OutpostClient, unwrap } from '@outpost/sdk/client';
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium, PolicyWatch, screenshot } from '../support/dashboard.js';
+import type { Page } from 'playwright-core';
+import { afterAll, describe, expect, it } from 'vitest';
+import { screenshot } from '../support/dashboard.js';
+import { useOrganisationDashboard } from '../support/organisation-dashboard.js';
 
-const PASSWORD = 'a platform team keeps this one';
-
-let mailbox: TestMailbox;
-let server: TestServer;
-let owner: OutpostClient;
-let browser: Browser;
 const clients: OutpostClient[] = [];
-const policy = new PolicyWatch();
-
-/** A person added to the default workspace with `role`, who confirmed their address through the mailed link. */
-async function person(email: string, role: 'owner' | 'runner'): Promise<void> {
-  const since = mailbox.messages.length;
-  unwrap(await owner.call('membersAdd', { body: { email, role } }));
-  const { token } = linkIn(await mailbox.next(email, { since }));
-  unwrap(await owner.call('authEmailConfirm', { body: { token, password: PASSWORD } }));
-}
 
 async function page(): Promise<Page> {
-  const context = await browser.newContext({ viewport: { width: 1360, height: 900 } });
-  return policy.watch(await context.newPage());
-}
-
-async function signIn(p: Page, email: string, workspace?: string): Promise<void> {
-  await p.goto(`${server.url}/#/sign-in`);
-  await p.getByTestId('sign-in-email').fill(email);
-  await p.getByTestId('sign-in-password').fill(PASSWORD);
-  if (workspace) {
-    await p.getByTestId('sign-in-password-submit').click();
-    await p.getByTestId('sign-in-password-workspace').fill(workspace);
-  }
-  await p.getByTestId('sign-in-password-submit').click();
-  await p.getByTestId('user-email').getByText(email).waitFor();
+  return (await dash.freshPage()).page;
 }
 
 /** A run of `key`'s workspace that failed: deployed, claimed and reported over HTTP, as a worker would. */
 async function failedRun(key: string): Promise<void> {
-  const api = new OutpostClient({ baseUrl: server.url, token: key });
+  const api = new OutpostClient({ baseUrl: dash.server.url, token: key });
   clients.push(api);
   unwrap(await api.call('poolsCreate', { body: { name: 'default' } }));
   const { deployment } = unwrap(
@@ -55,7 +27,7 @@ async function failedRun(key: string): Promise<void> {
     await api.call('claim', { params: { pool: 'default' }, body: { workerId: randomUUID(), limit: 1 } }),
   ).runs;
   if (!claimed) throw new Error('the run was not claimed');
-  const run = new OutpostClient({ baseUrl: server.url, token: claimed.token });
+  const run = new OutpostClient({ baseUrl: dash.server.url, token: claimed.token });
   clients.push(run);
   for (const type of ['RUNNING', 'FAILED'] as const) {
     unwrap(
@@ -64,27 +36,21 @@ async function failedRun(key: string): Promise<void> {
   }
 }
 
-beforeAll(async () => {
-  mailbox = await TestMailbox.start();
-  server = await startTestServer({ loops: false, mail: { smtpUrl: mailbox.url, from: 'Outpost <outpost@example.com>' } });
-  owner = new OutpostClient({ baseUrl: server.url, token: server.ownerKey });
+const dash = useOrganisationDashboard({ seed });
+
+async function seed(): Promise<void> {
   // The first owner of the default workspace owns its organisation; Bob runs flows in it.
-  await person('alice@platform.example.com', 'owner');
-  await person('bob@platform.example.com', 'runner');
-  browser = await launchChromium();
-}, 120_000);
+  await dash.person('alice@platform.example.com', 'owner');
+  await dash.person('bob@platform.example.com', 'runner');
+}
 afterAll(async () => {
-  await browser?.close();
   for (const c of clients) await c.close();
-  await owner?.close();
-  await server?.close();
-  await mailbox?.close();
 });
 
 describe('organisations in the dashboard', () => {
   it("lets the organisation's owner create a workspace, switch to it, see its failures on the organisation's home, archive and restore it, and make an auditor who reads it", async () => {
     const alice = await page();
-    await signIn(alice, 'alice@platform.example.com');
+    await dash.signIn(alice, 'alice@platform.example.com');
     await alice.getByTestId('nav-organisation').click();
     await alice.getByTestId('organisation-role').getByText('organisation owner').waitFor();
     await alice.locator('[data-testid="organisation-workspace-row"][data-workspace="default"]').waitFor();
@@ -145,7 +111,9 @@ describe('organisations in the dashboard', () => {
     await vision.getByTestId('workspace-archive').click();
     await vision.getByTestId('workspace-archive-confirm').click();
     await alice.locator('[data-testid="organisation-workspace-row"][data-workspace="vision"][data-health="archived"]').waitFor();
-    const refused = await new OutpostClient({ baseUrl: server.url, token: key }).call('poolsCreate', { body: { name: 'more' } });
+    const refused = await new OutpostClient({ baseUrl: dash.server.url, token: key }).call('poolsCreate', {
+      body: { name: 'more' },
+    });
     expect(refused.ok).toBe(false);
     await vision.getByTestId('workspace-restore').click();
     await alice.locator('[data-testid="organisation-workspace-row"][data-workspace="vision"][data-health="attention"]').waitFor();
@@ -160,7 +128,7 @@ describe('organisations in the dashboard', () => {
     await alice.context().close();
 
     const bob = await page();
-    await signIn(bob, 'bob@platform.example.com', 'vision');
+    await dash.signIn(bob, 'bob@platform.example.com', 'vision');
     await bob.getByTestId('workspace-name').getByText('Vision team').waitFor();
     expect(await bob.locator('.role').textContent()).toBe('viewer');
     await bob.getByTestId('nav-runs').click();
@@ -175,20 +143,20 @@ describe('organisations in the dashboard', () => {
     await bob.getByTestId('workspace-name').getByText('Default').waitFor();
     expect(await bob.locator('.role').textContent()).toBe('runner');
     await bob.context().close();
-    expect(policy.violations).toEqual([]);
+    expect(dash.policy.violations).toEqual([]);
   });
 
   it('tells an organisation owner whose address is unconfirmed, once, how to confirm it, instead of an error in every section', async () => {
-    await person('carol@platform.example.com', 'owner');
+    await dash.person('carol@platform.example.com', 'owner');
     // An account the workspace set up whose address is not confirmed (as `outpost users add` makes
     // one), made an owner of the organisation.
-    await server.sql`
+    await dash.server.sql`
       UPDATE organisation_members SET role = 'owner'
       FROM users u WHERE organisation_members.user_id = u.id AND u.email = 'carol@platform.example.com'`;
-    await server.sql`
-      UPDATE users SET email_verified_at = NULL, managed_by = ${server.workspaceId} WHERE email = 'carol@platform.example.com'`;
+    await dash.server.sql`
+      UPDATE users SET email_verified_at = NULL, managed_by = ${dash.server.workspaceId} WHERE email = 'carol@platform.example.com'`;
     const carol = await page();
-    await signIn(carol, 'carol@platform.example.com');
+    await dash.signIn(carol, 'carol@platform.example.com');
     await carol.getByTestId('nav-organisation').click();
     const confirm = carol.getByTestId('organisation-confirm-address');
     await confirm.getByText('Confirm your email address').waitFor();
@@ -199,12 +167,12 @@ describe('organisations in the dashboard', () => {
     expect(await carol.getByTestId('organisation-groups').count()).toBe(0);
     expect(await carol.getByTestId('workspace-create-form').count()).toBe(0);
 
-    const since = mailbox.messages.length;
+    const since = dash.mailbox.messages.length;
     await confirm.getByTestId('verification-send').click();
     await confirm.getByTestId('verification-notice').waitFor();
-    const { token } = linkIn(await mailbox.next('carol@platform.example.com', { since }));
+    const { token } = linkIn(await dash.mailbox.next('carol@platform.example.com', { since }));
     expect(token.length).toBeGreaterThan(0);
     await carol.context().close();
-    expect(policy.violations).toEqual([]);
+    expect(dash.policy.violations).toEqual([]);
   });
 });
