@@ -27,6 +27,8 @@ describe('the pages a link opens', () => {
   it('let an address be confirmed keeping the password, until the API asks for one', () => {
     const html = renderToStaticMarkup(<ConfirmEmailPage search={new URLSearchParams({ token: 'tok' })} />);
     expect(html).toContain('Choose a new password, or leave both fields empty to keep the one you have.');
+    expect(html).toMatch(/<form class="form" data-testid="confirm-email"><p class="muted">Choose a new password/);
+    expect(html).toMatch(/data-testid="confirm-email-submit">Confirm<\/button><\/form>/);
   });
 });
 

@@ -1,4 +1,6 @@
+import type { FormEvent, ReactNode } from 'react';
 import type { ApiFailure } from '../api/client.js';
+import type { NewPassword } from '../hooks/use-new-password.js';
 
 /** The two fields of a new password (typed twice), named `${testId}-password` and `${testId}-repeat` for tests. */
 export function NewPasswordFields({
@@ -56,4 +58,46 @@ export function newPasswordProblem(password: string, repeat: string, required = 
 export function passwordRefusal(failure: ApiFailure): string | undefined {
   if (failure.kind !== 'http_error') return undefined;
   return failure.problem?.errors?.find((issue) => issue.path === 'body.password')?.message;
+}
+
+/**
+ * The form of a page that chooses a new password: `intro`, the two fields, the error and the submit
+ * button (`label`, `busyLabel` while the call is out). Test ids: `testId` on the form, and it with
+ * `-password`, `-repeat`, `-error` and `-submit`.
+ */
+export function NewPasswordForm({
+  testId,
+  intro,
+  state,
+  label,
+  busyLabel,
+  onSubmit,
+}: {
+  testId: string;
+  intro?: ReactNode;
+  state: NewPassword;
+  label: string;
+  busyLabel: string;
+  onSubmit: (e: FormEvent) => Promise<void>;
+}) {
+  return (
+    <form className="form" onSubmit={(e) => void onSubmit(e)} data-testid={testId}>
+      {intro}
+      <NewPasswordFields
+        password={state.password}
+        repeat={state.repeat}
+        onPassword={state.setPassword}
+        onRepeat={state.setRepeat}
+        testId={testId}
+      />
+      {state.error && (
+        <div className="notice notice-error" role="alert" data-testid={`${testId}-error`}>
+          {state.error}
+        </div>
+      )}
+      <button type="submit" className="button button-primary" disabled={state.busy} data-testid={`${testId}-submit`}>
+        {state.busy ? busyLabel : label}
+      </button>
+    </form>
+  );
 }

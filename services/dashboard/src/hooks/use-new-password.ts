@@ -37,3 +37,5 @@ export function useNewPassword() {
   };
   return { password, repeat, setPassword, setRepeat, error, setError, busy, run, send, clear };
 }
+
+export type NewPassword = ReturnType<typeof useNewPassword>;

@@ -2,7 +2,7 @@ import type { EmailConfirmResponse } from '@outpost/sdk/contracts';
 import { type FormEvent, useState } from 'react';
 import { describeFailure } from '../api/client.js';
 import { api } from '../api/instance.js';
-import { NewPasswordFields, passwordRefusal } from '../components/new-password-fields.js';
+import { NewPasswordForm, passwordRefusal } from '../components/new-password-fields.js';
 import { SignInCard } from '../components/sign-in-card.js';
 import { useLinkToken } from '../hooks/use-link-token.js';
 import { useNewPassword } from '../hooks/use-new-password.js';
@@ -14,7 +14,8 @@ import { href } from '../router.js';
  * password (one an admin set up may be known to them); a confirmed one may keep its password.
  */
 export function ConfirmEmailPage({ search }: { search: URLSearchParams }) {
-  const { password, repeat, setPassword, setRepeat, error, setError, busy, send, clear } = useNewPassword();
+  const passwordForm = useNewPassword();
+  const { password, setError, send, clear } = passwordForm;
   const [needsPassword, setNeedsPassword] = useState(false);
   const [done, setDone] = useState<EmailConfirmResponse | null>(null);
   const token = useLinkToken(search, '/confirm-email', () => {
@@ -73,28 +74,20 @@ export function ConfirmEmailPage({ search }: { search: URLSearchParams }) {
           This page needs the link Outpost emailed you.
         </div>
       ) : (
-        <form className="form" onSubmit={(e) => void onSubmit(e)} data-testid="confirm-email">
-          <p className="muted">
-            {needsPassword
-              ? 'Choose the password you will sign in with.'
-              : 'Choose a new password, or leave both fields empty to keep the one you have.'}
-          </p>
-          <NewPasswordFields
-            password={password}
-            repeat={repeat}
-            onPassword={setPassword}
-            onRepeat={setRepeat}
-            testId="confirm-email"
-          />
-          {error && (
-            <div className="notice notice-error" role="alert" data-testid="confirm-email-error">
-              {error}
-            </div>
-          )}
-          <button type="submit" className="button button-primary" disabled={busy} data-testid="confirm-email-submit">
-            {busy ? 'Confirming…' : 'Confirm'}
-          </button>
-        </form>
+        <NewPasswordForm
+          testId="confirm-email"
+          intro={
+            <p className="muted">
+              {needsPassword
+                ? 'Choose the password you will sign in with.'
+                : 'Choose a new password, or leave both fields empty to keep the one you have.'}
+            </p>
+          }
+          state={passwordForm}
+          label="Confirm"
+          busyLabel="Confirming…"
+          onSubmit={onSubmit}
+        />
       )}
     </SignInCard>
   );

@@ -1,7 +1,7 @@
 import { type FormEvent, useState } from 'react';
 import { describeFailure } from '../api/client.js';
 import { api } from '../api/instance.js';
-import { NewPasswordFields, passwordRefusal } from '../components/new-password-fields.js';
+import { NewPasswordForm, passwordRefusal } from '../components/new-password-fields.js';
 import { AccountEmailField, SignInCard } from '../components/sign-in-card.js';
 import { useLinkToken } from '../hooks/use-link-token.js';
 import { useNewPassword } from '../hooks/use-new-password.js';
@@ -15,7 +15,8 @@ import { href } from '../router.js';
  */
 export function ResetPasswordPage({ search }: { search: URLSearchParams }) {
   const [email, setEmail] = useState(() => search.get('email') ?? '');
-  const { password, repeat, setPassword, setRepeat, error, setError, busy, run, send, clear } = useNewPassword();
+  const passwordForm = useNewPassword();
+  const { password, error, setError, busy, run, send, clear } = passwordForm;
   const [asked, setAsked] = useState<string | null>(null);
   const [done, setDone] = useState<string | null>(null);
   const token = useLinkToken(search, '/reset-password', () => {
@@ -72,20 +73,14 @@ export function ResetPasswordPage({ search }: { search: URLSearchParams }) {
           </a>
         </div>
       ) : token ? (
-        <form className="form" onSubmit={(e) => void onReset(e)} data-testid="reset-password">
-          <p className="muted">Choose the password you will sign in with.</p>
-          <NewPasswordFields
-            password={password}
-            repeat={repeat}
-            onPassword={setPassword}
-            onRepeat={setRepeat}
-            testId="reset-password"
-          />
-          {errorNotice}
-          <button type="submit" className="button button-primary" disabled={busy} data-testid="reset-password-submit">
-            {busy ? 'Saving…' : 'Set password'}
-          </button>
-        </form>
+        <NewPasswordForm
+          testId="reset-password"
+          intro={<p className="muted">Choose the password you will sign in with.</p>}
+          state={passwordForm}
+          label="Set password"
+          busyLabel="Saving…"
+          onSubmit={onReset}
+        />
       ) : asked ? (
         <div className="form" data-testid="reset-password-asked">
           <p>{asked}</p>

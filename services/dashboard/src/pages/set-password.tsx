@@ -1,7 +1,7 @@
 import { type FormEvent, useState } from 'react';
 import { describeFailure } from '../api/client.js';
 import { api } from '../api/instance.js';
-import { NewPasswordFields } from '../components/new-password-fields.js';
+import { NewPasswordForm } from '../components/new-password-fields.js';
 import { SignInCard } from '../components/sign-in-card.js';
 import { useLinkToken } from '../hooks/use-link-token.js';
 import { useNewPassword } from '../hooks/use-new-password.js';
@@ -9,7 +9,8 @@ import { href } from '../router.js';
 
 /** Sets a first password with the one-time setup token an admin handed over (`#/set-password?token=…`). */
 export function SetPasswordPage({ search }: { search: URLSearchParams }) {
-  const { password, repeat, setPassword, setRepeat, error, setError, busy, send, clear } = useNewPassword();
+  const passwordForm = useNewPassword();
+  const { password, setError, send, clear } = passwordForm;
   const [done, setDone] = useState(false);
   const token = useLinkToken(search, '/set-password', () => {
     clear();
@@ -45,23 +46,13 @@ export function SetPasswordPage({ search }: { search: URLSearchParams }) {
           This page needs the setup link an admin of the workspace gave you.
         </div>
       ) : (
-        <form className="form" onSubmit={(e) => void onSubmit(e)} data-testid="set-password">
-          <NewPasswordFields
-            password={password}
-            repeat={repeat}
-            onPassword={setPassword}
-            onRepeat={setRepeat}
-            testId="set-password"
-          />
-          {error && (
-            <div className="notice notice-error" role="alert" data-testid="set-password-error">
-              {error}
-            </div>
-          )}
-          <button type="submit" className="button button-primary" disabled={busy} data-testid="set-password-submit">
-            {busy ? 'Saving…' : 'Set password'}
-          </button>
-        </form>
+        <NewPasswordForm
+          testId="set-password"
+          state={passwordForm}
+          label="Set password"
+          busyLabel="Saving…"
+          onSubmit={onSubmit}
+        />
       )}
     </SignInCard>
   );
