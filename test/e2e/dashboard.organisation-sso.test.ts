@@ -1,6 +1,4 @@
-import { startTestServer, TestDnsServer, TestOidcProvider, type TestServer } from '@outpost/api/testing';
-import { linkIn, TestMailbox } from '@outpost/api/testing-mailbox';
-import { OutpostClient, unwrap } from '@outpost/sdk/client';
+import { TestDnsServer, TestOidcProvider } from '@outpost/api/testing';
 import {
   CSRF_COOKIE,
   CSRF_HEADER,
@@ -8,11 +6,11 @@ import {
   OrganisationSso,
   WhoAmIResponse,
 } from '@outpost/sdk/contracts';
-import type { APIResponse, Browser, BrowserContext, Page } from 'playwright-core';
+import type { APIResponse, BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { axeViolations, launchChromium, PolicyWatch, screenshot } from '../support/dashboard.js';
+import { axeViolations, screenshot } from '../support/dashboard.js';
+import { useOrganisationDashboard } from '../support/organisation-dashboard.js';
 
-const PASSWORD = 'a platform team keeps this one';
 /** The organisation's owner, who signs in with a password: organisation pages take a person's session. */
 const OLIVE = 'olive@platform.example.org';
 /** An admin of the organisation: she reads its single sign-on, and only owners change it. */
@@ -22,44 +20,17 @@ const GROUP = 'ml-platform';
 const ML_TEAM = 'ml-team';
 const NEWCOMER = 'newcomer@example.com';
 
-let mailbox: TestMailbox;
 let idp: TestOidcProvider;
 /** The name server the API asks for the TXT record that proves the organisation holds example.com. */
 let dns: TestDnsServer;
-let server: TestServer;
-let owner: OutpostClient;
-let browser: Browser;
 let organisation: string;
 let oliveContext: BrowserContext;
 let olive: Page;
-const policy = new PolicyWatch();
-
-/**
- * A browser of its own (no cookies of anyone else), on the dashboard. `bypassCSP` lets axe-core's
- * inline script in, for the accessibility check.
- */
-async function freshPage({ bypassCSP = false } = {}): Promise<{ context: BrowserContext; page: Page }> {
-  const context = await browser.newContext({ viewport: { width: 1360, height: 900 }, bypassCSP });
-  return { context, page: policy.watch(await context.newPage()) };
-}
-
-/** Signs `page` in as `email` with the password; `workspace` once the account can open more than one. */
-async function signInWithPassword(page: Page, email: string, workspace?: string): Promise<void> {
-  await page.goto(`${server.url}/#/sign-in`);
-  await page.getByTestId('sign-in-email').fill(email);
-  await page.getByTestId('sign-in-password').fill(PASSWORD);
-  if (workspace) {
-    await page.getByTestId('sign-in-password-submit').click();
-    await page.getByTestId('sign-in-password-workspace').fill(workspace);
-  }
-  await page.getByTestId('sign-in-password-submit').click();
-  await page.getByTestId('user-email').getByText(email).waitFor();
-}
 
 /** The API as the person signed in to `context` reaches it: the session's cookie, and its CSRF token on a change. */
 async function asPerson(context: BrowserContext, method: string, path: string, data?: unknown): Promise<APIResponse> {
-  const csrf = (await context.cookies(server.url)).find((c) => c.name === CSRF_COOKIE)?.value ?? '';
-  return context.request.fetch(`${server.url}/api/v1${path}`, {
+  const csrf = (await context.cookies(dash.server.url)).find((c) => c.name === CSRF_COOKIE)?.value ?? '';
+  return context.request.fetch(`${dash.server.url}/api/v1${path}`, {
     method,
     headers: { [CSRF_HEADER]: csrf },
     ...(data === undefined ? {} : { data }),
@@ -72,35 +43,28 @@ async function whoami(page: Page): Promise<WhoAmIResponse> {
 }
 
 beforeAll(async () => {
-  mailbox = await TestMailbox.start();
   idp = await new TestOidcProvider().start();
   dns = await new TestDnsServer().start();
-  server = await startTestServer({
-    loops: false,
-    secretKey: 'a server key of at least thirty-two characters',
-    dnsServers: [dns.address],
-    mail: { smtpUrl: mailbox.url, from: 'Outpost <outpost@example.com>' },
-  });
-  owner = new OutpostClient({ baseUrl: server.url, token: server.ownerKey });
+});
+afterAll(async () => {
+  await idp?.close();
+  await dns?.close();
+});
+
+const dash = useOrganisationDashboard({
+  server: () => ({ secretKey: 'a server key of at least thirty-two characters', dnsServers: [dns.address] }),
+  seed,
+});
+
+async function seed(): Promise<void> {
   // The first owner of the default workspace owns its organisation; Ada runs flows in it.
-  for (const [email, role] of [
-    [OLIVE, 'owner'],
-    [ADA, 'runner'],
-  ] as const) {
-    const since = mailbox.messages.length;
-    unwrap(await owner.call('membersAdd', { body: { email, role } }));
-    const { token } = linkIn(await mailbox.next(email, { since }));
-    unwrap(await owner.call('authEmailConfirm', { body: { token, password: PASSWORD } }));
-  }
-  const [row] = await server.sql<{ slug: string }[]>`
-    SELECT o.slug FROM organisations o JOIN workspaces w ON w.organisation_id = o.id WHERE w.id = ${server.workspaceId}`;
-  if (!row) throw new Error('the default workspace has no organisation');
-  organisation = row.slug;
-  browser = await launchChromium();
+  await dash.person(OLIVE, 'owner');
+  await dash.person(ADA, 'runner');
+  organisation = dash.organisation.slug;
 
   // Olive signs in with her password, and makes the organisation's second workspace through the API.
-  ({ context: oliveContext, page: olive } = await freshPage());
-  await signInWithPassword(olive, OLIVE);
+  ({ context: oliveContext, page: olive } = await dash.freshPage());
+  await dash.signIn(olive, OLIVE);
   const created = await asPerson(oliveContext, 'POST', `/organisations/${organisation}/workspaces`, {
     slug: ML_TEAM,
     name: 'ML team',
@@ -116,17 +80,9 @@ beforeAll(async () => {
     role: 'admin',
   });
   expect(promoted.status()).toBe(200);
-}, 120_000);
+}
 afterEach(() => {
-  expect(policy.violations).toEqual([]);
-});
-afterAll(async () => {
-  await browser?.close();
-  await owner?.close();
-  await server?.close();
-  await idp?.close();
-  await dns?.close();
-  await mailbox?.close();
+  expect(dash.policy.violations).toEqual([]);
 });
 
 describe("the organisation's single sign-on in the dashboard", () => {
@@ -137,7 +93,9 @@ describe("the organisation's single sign-on in the dashboard", () => {
     await section.getByTestId('org-sso-off').waitFor();
     await section.getByTestId('org-sso-set-up').click();
     // The redirect URI is shown before anything is saved: providers ask for it before they issue a client.
-    expect(await section.getByTestId('org-sso-form-redirect-uri').textContent()).toBe(`${server.url}/api/v1/auth/oidc/callback`);
+    expect(await section.getByTestId('org-sso-form-redirect-uri').textContent()).toBe(
+      `${dash.server.url}/api/v1/auth/oidc/callback`,
+    );
 
     await section.getByTestId('org-sso-issuer').fill(idp.issuer);
     await section.getByTestId('org-sso-client-id').fill(idp.clientId);
@@ -157,8 +115,8 @@ describe("the organisation's single sign-on in the dashboard", () => {
       'Saved. Publish the TXT record of example.com and verify it: until then nobody at that domain signs in. Map the groups of the ID token to workspace roles below.',
     );
     expect(await section.getByTestId('org-sso-claim-value').textContent()).toBe('groups');
-    expect(await section.getByTestId('org-sso-redirect-uri').textContent()).toBe(`${server.url}/api/v1/auth/oidc/callback`);
-    const link = `${server.url}/api/v1/auth/oidc/organisations/${organisation}/start`;
+    expect(await section.getByTestId('org-sso-redirect-uri').textContent()).toBe(`${dash.server.url}/api/v1/auth/oidc/callback`);
+    const link = `${dash.server.url}/api/v1/auth/oidc/organisations/${organisation}/start`;
     expect(await section.getByTestId('org-sso-sign-in-link').textContent()).toBe(link);
 
     // The domain signs nobody in until its TXT record proves the organisation holds it: the page says
@@ -236,15 +194,15 @@ describe("the organisation's single sign-on in the dashboard", () => {
       domains: [expect.objectContaining({ domain: 'example.com', verified: true })],
       groupsClaim: 'groups',
       groupRoles: [{ group: GROUP, workspace: ML_TEAM, role: 'developer' }],
-      redirectUri: `${server.url}/api/v1/auth/oidc/callback`,
+      redirectUri: `${dash.server.url}/api/v1/auth/oidc/callback`,
       signInPath: `/api/v1/auth/oidc/organisations/${organisation}/start`,
     });
 
     // A newcomer the provider lists in the group: signed out, the runs page sends them to sign in.
     idp.person = { sub: 'sso-newcomer', email: NEWCOMER, emailVerified: true, name: 'Nico', groups: [GROUP] };
-    const { context, page } = await freshPage();
+    const { context, page } = await dash.freshPage();
     try {
-      await page.goto(`${server.url}/#/runs`);
+      await page.goto(`${dash.server.url}/#/runs`);
       await page.getByTestId('sign-in-org-sso-form').waitFor();
       expect(new URL(page.url()).hash).toBe('#/sign-in?next=%2Fruns');
       await page.getByTestId('sign-in-org-sso-organisation').fill(organisation);
@@ -274,9 +232,9 @@ describe("the organisation's single sign-on in the dashboard", () => {
   });
 
   it("shows the organisation's admin its single sign-on and mapping without the means to change them, as the API takes no change from her", async () => {
-    const { context, page } = await freshPage();
+    const { context, page } = await dash.freshPage();
     try {
-      await signInWithPassword(page, ADA, 'default');
+      await dash.signIn(page, ADA, 'default');
       await page.getByTestId('nav-organisation').click();
       await page.getByTestId('organisation-role').getByText('organisation admin').waitFor();
       const section = page.getByTestId('org-sso');
@@ -302,10 +260,10 @@ describe("the organisation's single sign-on in the dashboard", () => {
   });
 
   it('shows the section, with its mapping editor, without WCAG 2 A or AA violations', async () => {
-    const { context, page } = await freshPage({ bypassCSP: true });
+    const { context, page } = await dash.freshPage({ bypassCSP: true });
     try {
       // Olive can open both workspaces of the organisation now: sign-in asks which one.
-      await signInWithPassword(page, OLIVE, 'default');
+      await dash.signIn(page, OLIVE, 'default');
       await page.getByTestId('nav-organisation').click();
       await page.getByTestId('org-sso').getByTestId('org-sso-mapping-row').first().waitFor();
       expect(await axeViolations(page)).toEqual([]);
@@ -316,9 +274,9 @@ describe("the organisation's single sign-on in the dashboard", () => {
 
   it('sends a person whose groups grant no workspace back to the sign-in page with the reason, and makes no account', async () => {
     idp.person = { sub: 'sso-stranger', email: 'stranger@example.com', emailVerified: true, groups: ['finance'] };
-    const { context, page } = await freshPage();
+    const { context, page } = await dash.freshPage();
     try {
-      await page.goto(`${server.url}/#/sign-in?organisation=${organisation}`);
+      await page.goto(`${dash.server.url}/#/sign-in?organisation=${organisation}`);
       expect(await page.getByTestId('sign-in-org-sso-organisation').inputValue()).toBe(organisation);
       await page.getByTestId('sign-in-org-sso-submit').click();
       await page.getByTestId('sign-in-error').waitFor();
@@ -332,13 +290,13 @@ describe("the organisation's single sign-on in the dashboard", () => {
     } finally {
       await context.close();
     }
-    expect(await server.sql`SELECT 1 FROM users WHERE email = 'stranger@example.com'`).toHaveLength(0);
+    expect(await dash.server.sql`SELECT 1 FROM users WHERE email = 'stranger@example.com'`).toHaveLength(0);
   });
 
   it('tells a person who names an organisation without single sign-on so, on the sign-in page', async () => {
-    const { context, page } = await freshPage();
+    const { context, page } = await dash.freshPage();
     try {
-      await page.goto(`${server.url}/#/sign-in`);
+      await page.goto(`${dash.server.url}/#/sign-in`);
       await page.getByTestId('sign-in-org-sso-organisation').fill('no-such-organisation');
       await page.getByTestId('sign-in-org-sso-submit').click();
       await page.getByTestId('sign-in-error').getByText('No organisation by that name signs in with single sign-on.').waitFor();
@@ -349,9 +307,9 @@ describe("the organisation's single sign-on in the dashboard", () => {
 
   it('lets the owner turn it off, saying first that the roles its groups granted and its sessions end, which they then do', async () => {
     idp.person = { sub: 'sso-newcomer', email: NEWCOMER, emailVerified: true, groups: [GROUP] };
-    const { context, page } = await freshPage();
+    const { context, page } = await dash.freshPage();
     try {
-      await page.goto(`${server.url}/#/sign-in`);
+      await page.goto(`${dash.server.url}/#/sign-in`);
       await page.getByTestId('sign-in-org-sso-organisation').fill(organisation);
       await page.getByTestId('sign-in-org-sso-submit').click();
       await page.getByTestId('user-email').getByText(NEWCOMER).waitFor();
