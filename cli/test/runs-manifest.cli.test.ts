@@ -1,29 +1,20 @@
 import { randomUUID } from 'node:crypto';
-import { startTestServer, type TestServer } from '@outpost/api/testing';
 import { OutpostClient, unwrap } from '@outpost/sdk/client';
 import type { FlowRun, FlowRunManifest } from '@outpost/sdk/contracts';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { outpostOn } from './cli.support.js';
+import { describe, expect, test } from 'vitest';
+import { useTestApi } from './api.support.js';
 
-let server: TestServer;
-let owner: OutpostClient;
 let original: FlowRun;
 const DIGEST = `sha256:${'c'.repeat(64)}`;
 const SOURCE = `oci://127.0.0.1:5000/acme/flows@${DIGEST}`;
 const NAME = `manifest-${randomUUID().slice(0, 8)}`;
-
-function outpost(...args: string[]) {
-  return outpostOn(server, args);
-}
 
 /**
  * A run named NAME of a deployment that reads a secret and asks for a GPU, claimed by a worker
  * advertising two devices, which reports where the attempt runs and finishes it; then the
  * deployment is redeployed with another entrypoint and defaults, as happens before one reproduces.
  */
-beforeAll(async () => {
-  server = await startTestServer({ loops: false });
-  owner = new OutpostClient({ baseUrl: server.url, token: server.ownerKey });
+const api = useTestApi(async ({ server, owner }) => {
   const worker = new OutpostClient({ baseUrl: server.url, token: await server.createKey('worker', ['default']) });
   let asRun: OutpostClient | null = null;
   try {
@@ -79,11 +70,8 @@ beforeAll(async () => {
     await asRun?.close();
     await worker.close();
   }
-}, 120_000);
-afterAll(async () => {
-  await owner?.close();
-  await server?.close();
 });
+const { outpost } = api;
 
 describe('outpost runs manifest', () => {
   test('shows the pinned code, parameters, job variables, secret names and where each attempt ran, for a run named by its name', async () => {
@@ -132,13 +120,13 @@ describe('outpost runs reproduce', () => {
     expect(made.code).toBe(0);
     const id = made.stdout.trim();
     expect(id).toMatch(/^[0-9a-f-]{36}$/);
-    const copy = unwrap(await owner.call('flowRunsGet', { params: { id } }));
+    const copy = unwrap(await api.owner.call('flowRunsGet', { params: { id } }));
     expect(copy.reproducedFromId).toBe(original.id);
     expect(copy.deploymentVersionId).toBe(original.deploymentVersionId);
     expect(copy.parameters).toEqual({ lr: 0.5 });
     expect(made.stderr).toContain(`created run ${copy.name} of train/gpu`);
     expect(made.stderr).toContain(`reproducing ${NAME} on code ${DIGEST}`);
-    expect(made.stderr).toContain(`dashboard: ${new URL(server.url).origin}/#/runs/${id}`);
+    expect(made.stderr).toContain(`dashboard: ${new URL(api.server.url).origin}/#/runs/${id}`);
     // Not a terminal: plain text, no spinner, no colour.
     expect(made.stderr).not.toContain('\u001b');
 
@@ -162,11 +150,11 @@ describe('outpost runs reproduce', () => {
 
   test('a retry of a reproduction, named by its name, prints the dashboard page of the run', async () => {
     const name = `${NAME}-retried`;
-    const { flowRun } = unwrap(await owner.call('flowRunsReproduce', { params: { id: original.id }, body: { name } }));
-    unwrap(await owner.call('flowRunsCancel', { params: { id: flowRun.id }, body: { transitionId: randomUUID() } }));
+    const { flowRun } = unwrap(await api.owner.call('flowRunsReproduce', { params: { id: original.id }, body: { name } }));
+    unwrap(await api.owner.call('flowRunsCancel', { params: { id: flowRun.id }, body: { transitionId: randomUUID() } }));
     const retried = await outpost('runs', 'retry', name);
     expect(retried.code, retried.stderr).toBe(0);
     expect(retried.stdout).toBe(`run ${flowRun.id} is SCHEDULED (AwaitingRetry), attempt 2\n`);
-    expect(retried.stderr).toBe(`dashboard: ${new URL(server.url).origin}/#/runs/${flowRun.id}\n`);
+    expect(retried.stderr).toBe(`dashboard: ${new URL(api.server.url).origin}/#/runs/${flowRun.id}\n`);
   });
 });
