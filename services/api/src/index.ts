@@ -1,13 +1,13 @@
 export type { NewApiKey } from './auth/create-api-key.js';
 export { createApiKey } from './auth/create-api-key.js';
-export type { LocalOwner } from './identity/local-owner.js';
-export { ensureLocalOwner } from './identity/local-owner.js';
 export type { SignInLink } from './auth/sessions.js';
 export { createSignInLink } from './auth/sessions.js';
 export type { ClaimedRow, ClaimInput } from './db/claim.js';
 export { claimDueRuns } from './db/claim.js';
 export type { EmbeddedPostgres, EmbeddedPostgresOptions } from './db/embedded.js';
 export { freePort, startEmbeddedPostgres } from './db/embedded.js';
+export type { LocalOwner } from './identity/local-owner.js';
+export { ensureLocalOwner } from './identity/local-owner.js';
 export type { Logger } from './logger.js';
 export { createLogger } from './logger.js';
 export type { SchedulerOptions, SchedulerPass } from './loops/scheduler.js';

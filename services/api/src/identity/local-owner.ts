@@ -1,7 +1,7 @@
 import type postgres from 'postgres';
 import { appendOperatorEntries } from '../db/audit.js';
-import { lockOrganisation, organisationOfWorkspace, putActiveMembership, putOrganisationMember } from './db/organisations.js';
 import { getUser } from '../db/users.js';
+import { lockOrganisation, organisationOfWorkspace, putActiveMembership, putOrganisationMember } from './db/organisations.js';
 import { newPasswordResetLink } from './email-links.js';
 
 /*

@@ -1,16 +1,16 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { MemberRole } from '@outpost/sdk/contracts';
 import { API_PREFIX } from '@outpost/sdk/contracts';
+import { type OpenedSession, openUserSession } from '../auth/sessions.js';
 import type { AppDeps } from '../context.js';
-import type { RoleChanges } from './db/directory.js';
-import { voidInvitationTokens } from './db/email-tokens.js';
 import { activateMembership, getMember, insertMembership, lockMemberships } from '../db/memberships.js';
-import { consumeOidcLogin, getOidcProvider, insertOidcLogin, type OidcLogin, type OidcProviderRecord } from './db/oidc.js';
 import { ensureUser, findUserByIdentity, linkIdentity, lockUserByEmail, normaliseEmail, verifyAccount } from '../db/users.js';
 import { getWorkspaceBySlug } from '../db/workspaces.js';
 import { DomainError, notFound } from '../domain-error.js';
+import type { RoleChanges } from './db/directory.js';
+import { voidInvitationTokens } from './db/email-tokens.js';
+import { consumeOidcLogin, getOidcProvider, insertOidcLogin, type OidcLogin, type OidcProviderRecord } from './db/oidc.js';
 import { type IdentityClaims, OidcError, pkcePair, randomToken } from './oidc.js';
-import { type OpenedSession, openUserSession } from '../auth/sessions.js';
 
 /** The browser-bound half of the state: a sign-in must finish in the browser that started it (no login CSRF). */
 export const OIDC_STATE_COOKIE = 'outpost_oidc';

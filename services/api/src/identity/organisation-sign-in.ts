@@ -1,8 +1,11 @@
 import { SCIM_USERS_PER_ORGANISATION } from '@outpost/sdk/contracts';
+import { type OpenedSession, openUserSession } from '../auth/sessions.js';
 import type { AppDeps } from '../context.js';
 import type { Db } from '../db/client.js';
-import { applyDirectoryRoles, directoryTransaction, type RoleChanges } from './db/directory.js';
 import { openableWorkspaces } from '../db/memberships.js';
+import { ensureUser, findUserByIdentity, linkIdentity, lockUserByEmail, verifyAccount } from '../db/users.js';
+import { DomainError, notFound } from '../domain-error.js';
+import { applyDirectoryRoles, directoryTransaction, type RoleChanges } from './db/directory.js';
 import type { OidcLogin } from './db/oidc.js';
 import {
   anySsoGrant,
@@ -12,11 +15,8 @@ import {
   replacePersonSsoGroups,
 } from './db/organisation-sso.js';
 import { putOrganisationMember } from './db/organisations.js';
-import { ensureUser, findUserByIdentity, linkIdentity, lockUserByEmail, verifyAccount } from '../db/users.js';
-import { DomainError, notFound } from '../domain-error.js';
 import type { IdentityClaims } from './oidc.js';
 import { beginSignIn, clientSecret, domainAllowed, identityOf, type OidcSignedIn, SsoError } from './oidc-sign-in.js';
-import { type OpenedSession, openUserSession } from '../auth/sessions.js';
 
 /*
  * Signing in with an organisation's own provider (docs/organisations.md, "Single sign-on for the

@@ -23,6 +23,12 @@ import {
   revokeCredentialsInWorkspace,
   revokeKeysAboveRole,
 } from '../db/credentials.js';
+import { deleteMembership, getMember, lockMemberships, remainingOwners } from '../db/memberships.js';
+import { revokeTokensOutrankingMaker } from '../db/organisation-tokens.js';
+import { getUser, releaseManagedAccount, revokeUserSessions } from '../db/users.js';
+import { textArray } from '../db/values.js';
+import { countWorkspacesCreatedBy } from '../db/workspaces.js';
+import { DomainError, notFound } from '../domain-error.js';
 import {
   applyDirectoryRoles,
   assertNotTheDirectorys,
@@ -31,8 +37,6 @@ import {
   directoryTransaction,
 } from './db/directory.js';
 import { voidInvitationTokens } from './db/email-tokens.js';
-import { deleteMembership, getMember, lockMemberships, remainingOwners } from '../db/memberships.js';
-import { revokeTokensOutrankingMaker } from '../db/organisation-tokens.js';
 import {
   deleteOrganisationMember,
   getOrganisationMember,
@@ -52,10 +56,6 @@ import {
   setWorkspaceArchived,
   workspaceCounts,
 } from './db/organisations.js';
-import { getUser, releaseManagedAccount, revokeUserSessions } from '../db/users.js';
-import { textArray } from '../db/values.js';
-import { countWorkspacesCreatedBy } from '../db/workspaces.js';
-import { DomainError, notFound } from '../domain-error.js';
 
 /*
  * Organisations own workspaces (docs/organisations.md). Every route here acts for a person (a

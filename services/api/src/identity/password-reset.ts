@@ -1,12 +1,12 @@
 import { PASSWORD_RESET_MINUTES } from '@outpost/sdk/contracts';
+import { hashPassword, passwordProblem } from '../auth/passwords.js';
 import type { AppDeps } from '../context.js';
-import { consumeEmailToken, voidPasswordResetTokens } from './db/email-tokens.js';
 import { findUserByEmail, getUser, revokeUserSessions, setPasswordHash, verifyAccount } from '../db/users.js';
 import { DomainError } from '../domain-error.js';
 import { deliverLink } from '../mail/link-delivery.js';
 import { passwordResetMail } from '../mail/messages.js';
+import { consumeEmailToken, voidPasswordResetTokens } from './db/email-tokens.js';
 import { emailTokenHash, newPasswordResetLink } from './email-links.js';
-import { hashPassword, passwordProblem } from '../auth/passwords.js';
 
 /*
  * Password reset by emailed link, for anyone whose account has an address: a person who forgot

@@ -9,11 +9,12 @@ import type {
   Role,
   SessionMethod,
 } from '@outpost/sdk/contracts';
+import { hashPassword, passwordProblem, verifyPassword } from '../auth/passwords.js';
+import type { Principal } from '../auth/principal.js';
+import { type OpenedSession, openUserSession } from '../auth/sessions.js';
 import type { AppDeps } from '../context.js';
 import type { Db } from '../db/client.js';
 import { forgetRevokedKeys, revokeCredentialsInWorkspace, revokeKeysAboveRole } from '../db/credentials.js';
-import { applyDirectoryRoles, assertNotTheDirectorys } from './db/directory.js';
-import { voidInvitationTokens } from './db/email-tokens.js';
 import {
   deleteMembership,
   getMember,
@@ -23,7 +24,6 @@ import {
   remainingOwners,
   updateMembershipRole,
 } from '../db/memberships.js';
-import { lockOrganisation, organisationOfWorkspace, organisationSlugOf } from './db/organisations.js';
 import { revokeSessionById } from '../db/sessions.js';
 import {
   claimUnheldAccount,
@@ -41,10 +41,10 @@ import { getWorkspace } from '../db/workspaces.js';
 import { DomainError, notFound } from '../domain-error.js';
 import { takeMailOrThrow } from '../mail/mail-quota.js';
 import { invitationMail, newAccountMail } from '../mail/messages.js';
+import { applyDirectoryRoles, assertNotTheDirectorys } from './db/directory.js';
+import { voidInvitationTokens } from './db/email-tokens.js';
+import { lockOrganisation, organisationOfWorkspace, organisationSlugOf } from './db/organisations.js';
 import { type EmailLink, newEmailLink } from './email-links.js';
-import { hashPassword, passwordProblem, verifyPassword } from '../auth/passwords.js';
-import type { Principal } from '../auth/principal.js';
-import { type OpenedSession, openUserSession } from '../auth/sessions.js';
 
 /** A setup token (first password, or a reset an admin issued) works this long. */
 const SETUP_TOKEN_SECONDS = 7 * 24 * 3600;

@@ -1,7 +1,7 @@
 import { DEFAULT_EVENT_RETENTION_DAYS } from '@outpost/sdk/contracts';
+import { foldLineageChanges } from '../assets/db/lineage-changes.js';
 import type { Sql } from '../db/client.js';
 import { deleteExpiredEventIds } from '../db/events.js';
-import { foldLineageChanges } from '../assets/db/lineage-changes.js';
 import { detachExpiredPartitions, dropDetachedPartitions, ensurePartitions } from '../db/partitions.js';
 import { pruneSignInArtefacts } from '../db/retention.js';
 import { foldUsageDeltas } from '../db/usage.js';

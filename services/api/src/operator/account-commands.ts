@@ -2,8 +2,8 @@ import type postgres from 'postgres';
 import { appendOperatorEntries } from '../db/audit.js';
 import { connectDatabase, type Db } from '../db/client.js';
 import { usableMemberships } from '../db/memberships.js';
-import { lockOrganisation, putOrganisationMember } from '../identity/db/organisations.js';
 import { findUserByEmail, type UserRecord, voidSetupTokens } from '../db/users.js';
+import { lockOrganisation, putOrganisationMember } from '../identity/db/organisations.js';
 
 /*
  * `outpost server users verify-email <address>` and `outpost server organisations set-owner

@@ -1,7 +1,7 @@
-import { acceptInvitation, createOwnWorkspace, listInvitations, sendVerification } from '../identity/account.js';
 import type { Principal } from '../auth/principal.js';
 import type { AppDeps } from '../context.js';
 import { DomainError, notFound } from '../domain-error.js';
+import { acceptInvitation, createOwnWorkspace, listInvitations, sendVerification } from '../identity/account.js';
 import type { Handlers } from './types.js';
 
 /** The account of a person's session; the route's access (`person`) admits no other caller. */

@@ -4,9 +4,9 @@ import { getApiKey, listApiKeys, revokeApiKey } from '../db/api-keys.js';
 import type { Db } from '../db/client.js';
 import { keyRank } from '../db/credentials.js';
 import { lockMemberships } from '../db/memberships.js';
-import { lockOrganisation, organisationOfWorkspace } from '../identity/db/organisations.js';
 import { credentialRefused } from '../domain-error.js';
 import { ApiError, notFound } from '../errors.js';
+import { lockOrganisation, organisationOfWorkspace } from '../identity/db/organisations.js';
 import type { Handlers } from './types.js';
 
 function callerRole(principal: { kind: string; role?: string }): string | null {

@@ -1,7 +1,7 @@
-import { assertDynamicSetWithinQuota } from '../assets/partition-limits.js';
 import { dynamicSetDeclared } from '../assets/db/asset-definitions.js';
-import type { Db } from '../db/client.js';
 import { addDynamicKeys, countDynamicKeys, deleteDynamicKey, listDynamicKeys } from '../assets/db/dynamic-partitions.js';
+import { assertDynamicSetWithinQuota } from '../assets/partition-limits.js';
+import type { Db } from '../db/client.js';
 import { notFound } from '../errors.js';
 import type { Handlers } from './types.js';
 

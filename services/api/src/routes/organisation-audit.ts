@@ -7,7 +7,6 @@ import {
 } from '@outpost/sdk/contracts';
 import { generateOrganisationToken } from '../auth/api-key-format.js';
 import { assertTokenFor, type OrganisationTokenCaller } from '../auth/organisation-tokens.js';
-import { organisationWithRole } from '../identity/organisations.js';
 import type { Principal } from '../auth/principal.js';
 import type { AppDeps } from '../context.js';
 import { mergedAuditEntries, readChainHeads } from '../db/audit.js';
@@ -19,8 +18,9 @@ import {
   revokeOrganisationToken,
   rolesToMake,
 } from '../db/organisation-tokens.js';
-import { lockOrganisation } from '../identity/db/organisations.js';
 import { DomainError, notFound } from '../domain-error.js';
+import { lockOrganisation } from '../identity/db/organisations.js';
+import { organisationWithRole } from '../identity/organisations.js';
 import { filters } from './audit.js';
 import { actingIn, noteIn } from './organisations.js';
 import type { Handlers } from './types.js';

@@ -1,10 +1,11 @@
 import { type DirectoryGroup, ORGANISATION_ADMINS, ORGANISATION_READERS, type OrganisationRole } from '@outpost/sdk/contracts';
 import { z } from 'zod';
-import { assertMayStaffAll, organisationWithRole } from '../identity/organisations.js';
 import type { Principal } from '../auth/principal.js';
 import type { AppDeps } from '../context.js';
 import type { Db } from '../db/client.js';
 import { forgetRevokedKeys } from '../db/credentials.js';
+import { encodeCursor } from '../db/values.js';
+import { DomainError, notFound } from '../domain-error.js';
 import { applyDirectoryRoles, directoryTransaction } from '../identity/db/directory.js';
 import {
   directoryGroupMemberIds,
@@ -15,8 +16,7 @@ import {
   replaceDirectoryGroupRoles,
 } from '../identity/db/directory-groups.js';
 import type { OrganisationRow } from '../identity/db/organisations.js';
-import { encodeCursor } from '../db/values.js';
-import { DomainError, notFound } from '../domain-error.js';
+import { assertMayStaffAll, organisationWithRole } from '../identity/organisations.js';
 import { actingIn, noteIn } from './organisations.js';
 import { decodeCursor } from './pagination.js';
 import type { Handlers } from './types.js';

@@ -4,11 +4,11 @@ import {
   type OrganisationRole,
   type OrganisationWorkspace,
 } from '@outpost/sdk/contracts';
-import { organisationWithRole } from '../identity/organisations.js';
 import type { Principal } from '../auth/principal.js';
 import type { AppDeps } from '../context.js';
-import { organisationWorkspace } from '../identity/db/organisations.js';
 import { DomainError, notFound } from '../domain-error.js';
+import { organisationWorkspace } from '../identity/db/organisations.js';
+import { organisationWithRole } from '../identity/organisations.js';
 import { isQuotaName, QUOTA_NAMES, type QuotaName, quotaLimits, setOrganisationQuotaLimit } from '../quotas/quotas.js';
 import { quotaDetails } from '../quotas/usage.js';
 import { actingIn, noteIn } from './organisations.js';

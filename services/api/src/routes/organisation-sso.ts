@@ -7,13 +7,10 @@ import {
   SCIM_STATEMENT_TIMEOUT_MS,
 } from '@outpost/sdk/contracts';
 import postgres from 'postgres';
-import { DOMAIN_CHALLENGE_PREFIX, DOMAIN_CHALLENGE_VALUE } from '../identity/domain-records.js';
-import { OidcError, randomToken } from '../identity/oidc.js';
-import { OIDC_CALLBACK_PATH } from '../identity/oidc-sign-in.js';
-import { organisationWithRole } from '../identity/organisations.js';
 import type { AppDeps } from '../context.js';
 import type { Db } from '../db/client.js';
 import { forgetRevokedKeys } from '../db/credentials.js';
+import { DomainError, notFound } from '../domain-error.js';
 import { applyDirectoryRoles, directoryTransaction } from '../identity/db/directory.js';
 import { organisationWorkspacesBySlug } from '../identity/db/directory-groups.js';
 import {
@@ -31,7 +28,10 @@ import {
   upsertOrganisationSso,
 } from '../identity/db/organisation-sso.js';
 import { lockOrganisation } from '../identity/db/organisations.js';
-import { DomainError, notFound } from '../domain-error.js';
+import { DOMAIN_CHALLENGE_PREFIX, DOMAIN_CHALLENGE_VALUE } from '../identity/domain-records.js';
+import { OidcError, randomToken } from '../identity/oidc.js';
+import { OIDC_CALLBACK_PATH } from '../identity/oidc-sign-in.js';
+import { organisationWithRole } from '../identity/organisations.js';
 import { actingIn, noteIn } from './organisations.js';
 import type { Handlers } from './types.js';
 
