@@ -1,4 +1,11 @@
 import { z } from 'zod';
+import type { Principal } from '../auth/principal.js';
+import { sessionCookies } from '../auth/sessions.js';
+import type { AppDeps } from '../context.js';
+import { encodeCursor } from '../db/values.js';
+import { DomainError, notFound } from '../domain-error.js';
+import { auditActor } from '../http/audit.js';
+import { organisationSlugOf, organisationsOf } from '../identity/db/organisations.js';
 import {
   changeOrganisationRole,
   createOrganisationWorkspace,
@@ -15,14 +22,7 @@ import {
   updateOrganisation,
   updateOrganisationWorkspace,
 } from '../identity/organisations.js';
-import type { Principal } from '../auth/principal.js';
-import { sessionCookies } from '../auth/sessions.js';
 import { switchWorkspace } from '../identity/users.js';
-import type { AppDeps } from '../context.js';
-import { organisationSlugOf, organisationsOf } from '../identity/db/organisations.js';
-import { encodeCursor } from '../db/values.js';
-import { DomainError, notFound } from '../domain-error.js';
-import { auditActor } from '../http/audit.js';
 import { decodeCursor } from './pagination.js';
 import type { HandlerContext, Handlers } from './types.js';
 import { whoAmI } from './whoami.js';

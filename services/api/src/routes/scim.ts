@@ -17,10 +17,13 @@ import {
 } from '@outpost/sdk/contracts';
 import * as z from 'zod';
 import { assertTokenFor, type OrganisationTokenCaller } from '../auth/organisation-tokens.js';
-import { assertTokenMayStaff } from '../identity/organisations.js';
 import type { AppDeps } from '../context.js';
 import type { Db } from '../db/client.js';
 import { forgetRevokedKeys } from '../db/credentials.js';
+import { allOrganisationWorkspaces } from '../db/organisation-tokens.js';
+import { normaliseEmail } from '../db/users.js';
+import { isDomainError, notFound } from '../domain-error.js';
+import { ApiError, zodFieldErrors } from '../errors.js';
 import {
   applyDirectoryRoles,
   countDirectoryGroups,
@@ -56,10 +59,7 @@ import {
   updateDirectoryGroup,
   updateDirectoryUser,
 } from '../identity/db/directory.js';
-import { allOrganisationWorkspaces } from '../db/organisation-tokens.js';
-import { normaliseEmail } from '../db/users.js';
-import { isDomainError, notFound } from '../domain-error.js';
-import { ApiError, zodFieldErrors } from '../errors.js';
+import { assertTokenMayStaff } from '../identity/organisations.js';
 import { GROUP_SCHEMA, USER_SCHEMA } from '../identity/scim/attributes.js';
 import { resourceTypes, schemaDocuments, serviceProviderConfig } from '../identity/scim/discovery.js';
 import { ScimProblem, scimBadRequest } from '../identity/scim/errors.js';

@@ -1,5 +1,12 @@
 import type { OidcConfig, Workspace } from '@outpost/sdk/contracts';
 import { API_PREFIX, Name } from '@outpost/sdk/contracts';
+import { readCookie, sessionCookies } from '../auth/sessions.js';
+import type { AppDeps } from '../context.js';
+import { forgetRevokedKeys } from '../db/credentials.js';
+import { getWorkspace } from '../db/workspaces.js';
+import { ApiError, errorCode, notFound } from '../errors.js';
+import type { RoleChanges } from '../identity/db/directory.js';
+import { deleteOidcProvider, getOidcProvider, type OidcProviderRecord, upsertOidcProvider } from '../identity/db/oidc.js';
 import { OidcError } from '../identity/oidc.js';
 import {
   finishOidcSignIn,
@@ -14,14 +21,11 @@ import {
   startOidcSignIn,
   takeSignIn,
 } from '../identity/oidc-sign-in.js';
-import { finishOrganisationSignIn, type OrganisationSignedIn, startOrganisationSignIn } from '../identity/organisation-sign-in.js';
-import { readCookie, sessionCookies } from '../auth/sessions.js';
-import type { AppDeps } from '../context.js';
-import { forgetRevokedKeys } from '../db/credentials.js';
-import type { RoleChanges } from '../identity/db/directory.js';
-import { deleteOidcProvider, getOidcProvider, type OidcProviderRecord, upsertOidcProvider } from '../identity/db/oidc.js';
-import { getWorkspace } from '../db/workspaces.js';
-import { ApiError, errorCode, notFound } from '../errors.js';
+import {
+  finishOrganisationSignIn,
+  type OrganisationSignedIn,
+  startOrganisationSignIn,
+} from '../identity/organisation-sign-in.js';
 import { type HandlerContext, type Handlers, type Recover, redirectTo } from './types.js';
 
 function toConfig(deps: AppDeps, provider: OidcProviderRecord, workspace: Workspace): OidcConfig {

@@ -1,6 +1,11 @@
+import { sessionCookies } from '../auth/sessions.js';
+import type { AppDeps } from '../context.js';
+import { listMembers, openableWorkspaces, usableMemberships } from '../db/memberships.js';
+import { findUserByEmail } from '../db/users.js';
+import { errorCode } from '../errors.js';
+import { summarise } from '../http/audit.js';
 import { confirmEmail } from '../identity/account.js';
 import { confirmPasswordReset, PASSWORD_RESET_ANSWER, requestPasswordReset } from '../identity/password-reset.js';
-import { sessionCookies } from '../auth/sessions.js';
 import {
   addMember,
   changeMemberRole,
@@ -10,11 +15,6 @@ import {
   removeMember,
   setupPassword,
 } from '../identity/users.js';
-import type { AppDeps } from '../context.js';
-import { listMembers, openableWorkspaces, usableMemberships } from '../db/memberships.js';
-import { findUserByEmail } from '../db/users.js';
-import { errorCode } from '../errors.js';
-import { summarise } from '../http/audit.js';
 import type { HandlerContext, Handlers } from './types.js';
 import { whoAmI } from './whoami.js';
 
