@@ -10,6 +10,7 @@ import type { RunOutcome } from './executors/final-state.js';
 import { createKubernetesExecutor } from './executors/kubernetes/executor.js';
 import { createProcessExecutor } from './executors/process.js';
 import { type AdoptedRun, RunExecution } from './executors/run.js';
+import { RunningProposals } from './executors/running-proposals.js';
 import { type HealthReport, type HealthServer, healthListenFailure, startHealthServer } from './health.js';
 import { Heartbeat } from './lease.js';
 import { LeasedLoop } from './leased-loop.js';
@@ -157,6 +158,8 @@ export async function startWorker(given: WorkerOptions, hooks: WorkerHooks = {})
       options.type === 'kubernetes' ? 'check --kubeconfig / KUBECONFIG and --namespace' : '',
     );
   }
+  // Runs handed over while a RUNNING proposal is out go together in the next request.
+  const running = new RunningProposals(client, options.pool, logger);
   let state: WorkerState = 'starting';
   let resolveDone!: () => void;
   const done = new Promise<void>((resolve) => (resolveDone = resolve));
@@ -273,6 +276,7 @@ export async function startWorker(given: WorkerOptions, hooks: WorkerHooks = {})
         holdUntil: (renewedAt) => heartbeat.holdUntil(renewedAt),
         apiUnreachable: () => heartbeat.unreachable,
         logLines: metrics.logLines,
+        running,
       },
       sentAt,
       adopted,

@@ -22,6 +22,7 @@ import { decideEnding, describeExit, type RunOutcome, type StartFailure, type St
 import { ChildMessage, rpcIdOf } from './messages.js';
 import { RPC_DEADLINE_MS, RpcServer } from './rpc.js';
 import { RunApi } from './run-api.js';
+import type { RunningProposals } from './running-proposals.js';
 import { SubflowRuns } from './subflow-runs.js';
 
 /**
@@ -58,6 +59,8 @@ export interface RunReportDeps {
   attempt: () => Attempt | null;
   /** For an attempt adopted from an earlier worker process: the highest log seq the API holds for it. */
   logSeqAfter?: number;
+  /** The worker's RUNNING proposals at hand-over, batched while one is in flight; without it, each run proposes its own. */
+  running?: RunningProposals;
 }
 
 /**
@@ -156,7 +159,10 @@ export class RunReport {
    */
   proposeRunningEarly(): void {
     if (this.earlyRunning) return;
-    this.earlyRunning = this.api.proposeState({ type: 'RUNNING' }, RPC_DEADLINE_MS).then((answer) => {
+    const proposed = this.deps.running
+      ? this.deps.running.propose(this.api, RPC_DEADLINE_MS)
+      : this.api.proposeState({ type: 'RUNNING' }, RPC_DEADLINE_MS);
+    this.earlyRunning = proposed.then((answer) => {
       if (answer.ok) this.onStateAnswer(answer.data);
       return answer;
     });

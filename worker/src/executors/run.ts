@@ -11,6 +11,7 @@ import { type Attempt, type AttemptExit, AttemptRefused, type Executor, type Sto
 import { type RunOutcome, STOP_STRENGTH, type StartFailure, type StopReason } from './final-state.js';
 import { prepareRun } from './prepare.js';
 import { RunReport } from './report.js';
+import type { RunningProposals } from './running-proposals.js';
 
 export interface ExecutionDeps {
   client: OutpostClient;
@@ -30,6 +31,8 @@ export interface ExecutionDeps {
   apiUnreachable?: () => boolean;
   /** Counts the run's log lines as they are delivered and spooled. */
   logLines?: LogLineCounts;
+  /** The worker's RUNNING proposals at hand-over (RunningProposals): one request for a burst of runs. */
+  running?: RunningProposals;
 }
 
 /** An attempt an earlier process of this worker started, whose run the API handed to this one. */
@@ -106,6 +109,7 @@ export class RunExecution {
       leaseMs: deps.leaseMs,
       ...(deps.apiUnreachable ? { apiUnreachable: deps.apiUnreachable } : {}),
       ...(deps.logLines ? { logLines: deps.logLines } : {}),
+      ...(deps.running ? { running: deps.running } : {}),
       signal: this.abort.signal,
       stopReason: () => this.stopReason,
       requestStop: (reason, message) => this.requestStop(reason, message),

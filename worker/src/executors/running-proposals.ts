@@ -1,0 +1,88 @@
+import { randomUUID } from 'node:crypto';
+import type { CallResult, OutpostClient } from '@outpost/sdk/client';
+import { MAX_BATCH_RUNS, type StateProposalResponse } from '@outpost/sdk/contracts';
+import type { Logger } from 'pino';
+import type { RunApi } from './run-api.js';
+
+/** A RUNNING proposal waiting for the request in flight to come back. */
+interface Queued {
+  api: RunApi;
+  transitionId: string;
+  deadlineMs: number;
+  resolve: (answer: CallResult<StateProposalResponse>) => void;
+}
+
+/**
+ * The RUNNING proposals a worker makes as it hands runs over (RunReport.proposeRunningEarly), one
+ * request at a time: a run handed over while none is in flight is proposed at once, on its own, with
+ * the run's token, exactly as before; runs handed over while one is in flight wait for it, and then
+ * go together in one `POST /work-pools/:pool/runs/set-states` with the worker's key. A burst (a
+ * claim of many runs, a thousand schedules due in one second) thus costs a few requests and
+ * transactions instead of one per run, while a lone run waits for nothing.
+ *
+ * The batch is only a shortcut. A run whose item comes back with an error, or whose batch fails as
+ * a whole, is proposed again on its own with the same transition id: the API answers a repeated
+ * transition with its first answer, so a batch that was applied but whose answer was lost changes
+ * nothing twice, and an older server without the route still gets every proposal.
+ */
+export class RunningProposals {
+  readonly #queue: Queued[] = [];
+  #inFlight = false;
+
+  constructor(
+    private readonly client: OutpostClient,
+    private readonly pool: string,
+    private readonly logger: Logger,
+  ) {}
+
+  propose(api: RunApi, deadlineMs: number): Promise<CallResult<StateProposalResponse>> {
+    const transitionId = randomUUID();
+    if (this.#inFlight) return new Promise((resolve) => this.#queue.push({ api, transitionId, deadlineMs, resolve }));
+    this.#inFlight = true;
+    const answer = api.proposeState({ type: 'RUNNING' }, deadlineMs, transitionId);
+    void answer.finally(() => this.#next());
+    return answer;
+  }
+
+  /** Sends what queued meanwhile, then whatever queues while that is out, until nothing waits. */
+  #next(): void {
+    const taken = this.#queue.splice(0, MAX_BATCH_RUNS);
+    if (taken.length === 0) {
+      this.#inFlight = false;
+      return;
+    }
+    const sent = taken.length === 1 ? this.#alone(taken[0] as Queued) : this.#together(taken);
+    void sent.finally(() => this.#next());
+  }
+
+  async #alone(queued: Queued): Promise<void> {
+    queued.resolve(await queued.api.proposeState({ type: 'RUNNING' }, queued.deadlineMs, queued.transitionId));
+  }
+
+  async #together(batch: Queued[]): Promise<void> {
+    const result = await this.client.call('poolRunsSetStates', {
+      params: { pool: this.pool },
+      body: {
+        items: batch.map((q) => ({
+          flowRunId: q.api.runId,
+          transitionId: q.transitionId,
+          attempt: q.api.attempt,
+          state: { type: 'RUNNING' as const },
+        })),
+      },
+    });
+    const answers = new Map(result.ok ? result.data.items.map((item) => [item.flowRunId, item.answer]) : []);
+    if (!result.ok) this.logger.debug({ runs: batch.length, status: result.kind }, 'RUNNING proposals of a batch go one by one');
+    // Each run on its own where the batch gave no answer; those requests go side by side, as they did before batching.
+    await Promise.all(
+      batch.map(async (q) => {
+        const answer = answers.get(q.api.runId);
+        q.resolve(
+          answer
+            ? { ok: true, status: 200, data: answer }
+            : await q.api.proposeState({ type: 'RUNNING' }, q.deadlineMs, q.transitionId),
+        );
+      }),
+    );
+  }
+}
