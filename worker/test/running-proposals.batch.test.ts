@@ -100,7 +100,9 @@ describe('RUNNING proposals at hand-over', () => {
     const applied = unwrap(
       await worker.call('poolRunsSetStates', {
         params: { pool: 'default' },
-        body: { items: [{ flowRunId: second.flowRun.id, transitionId, attempt: second.flowRun.attempt, state: { type: 'RUNNING' } }] },
+        body: {
+          items: [{ flowRunId: second.flowRun.id, transitionId, attempt: second.flowRun.attempt, state: { type: 'RUNNING' } }],
+        },
       }),
     );
     const replayed = await apiFor(worker, second).proposeState({ type: 'RUNNING' }, 30_000, transitionId);
