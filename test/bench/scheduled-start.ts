@@ -4,7 +4,10 @@ import { fileURLToPath } from 'node:url';
 import { createLogger, SchedulerLoop } from '@outpost/api';
 import { OutpostClient } from '@outpost/sdk/client';
 import type { ClaimedRun } from '@outpost/sdk/contracts';
+import { pino } from 'pino';
 import postgres from 'postgres';
+import { RunApi } from '../../worker/src/executors/run-api.js';
+import { RunningProposals } from '../../worker/src/executors/running-proposals.js';
 import { startBenchApi } from './support/api.js';
 import { pause, percentile, type Row, row, waitFor } from './support/row.js';
 
@@ -46,6 +49,7 @@ const SLOTS = 150;
 const CLAIM_MAX = 100;
 /** The worker's default `--poll-wait`. */
 const POLL_WAIT_MS = 25_000;
+const quiet = pino({ level: 'silent' });
 /** How far ahead the runs are due: room for the scheduler's first pass and the claimers to settle. */
 const LEAD_MS = 12_000;
 /** The most the runs may take to be claimed and RUNNING before the bench gives up. */
@@ -179,11 +183,13 @@ async function seedSchedules(sql: postgres.Sql, workspaceId: string, anchor: Dat
 }
 
 /**
- * How a worker proposes RUNNING: `per-run` as the worker does (one `POST /flow-runs/:id/set-state`
- * with the run's token for each run it is handed), `per-claim` one `POST /work-pools/:pool/runs/set-states`
- * with the worker key for all the runs of a claim.
+ * How a worker proposes RUNNING: `per-run` one `POST /flow-runs/:id/set-state` with the run's token
+ * for each run it is handed, side by side (the worker before RunningProposals); `worker` as the
+ * worker does now (worker/src/executors/running-proposals.ts: one request at a time, a lone run on
+ * its own, the runs handed over meanwhile together); `per-claim` one
+ * `POST /work-pools/:pool/runs/set-states` with the worker key for all the runs of a claim.
  */
-type Proposal = 'per-run' | 'per-claim';
+type Proposal = 'per-run' | 'worker' | 'per-claim';
 
 /** A worker's claim loop: long-polls while it has free slots, proposes RUNNING for the runs it is handed. */
 function worker(baseUrl: string, workerKey: string, dueAt: number, samples: Map<string, Sample>, proposal: Proposal) {
@@ -198,12 +204,19 @@ function worker(baseUrl: string, workerKey: string, dueAt: number, samples: Map<
     samples.set(run.flowRun.id, sample);
     return sample;
   };
+  const proposals = new RunningProposals(client, 'default', quiet);
   const startOne = async (run: ClaimedRun, claimedAt: number) => {
     const sample = sampleOf(run, claimedAt);
-    const answer = await client.withToken(run.token).call('flowRunsSetState', {
-      params: { id: run.flowRun.id },
-      body: { transitionId: randomUUID(), attempt: run.flowRun.attempt, state: { type: 'RUNNING' } },
-    });
+    const answer =
+      proposal === 'worker'
+        ? await proposals.propose(
+            new RunApi(client, run.flowRun.id, run.flowRun.attempt, run.token, quiet, aborted.signal),
+            SETTLE_MS,
+          )
+        : await client.withToken(run.token).call('flowRunsSetState', {
+            params: { id: run.flowRun.id },
+            body: { transitionId: randomUUID(), attempt: run.flowRun.attempt, state: { type: 'RUNNING' } },
+          });
     if (!answer.ok || answer.data.status !== 'ACCEPT') throw new Error(`RUNNING was answered ${JSON.stringify(answer)}`);
     sample.runningAt = Date.now();
   };
@@ -360,11 +373,12 @@ async function round(proposal: Proposal): Promise<{ raw: Figures; api: ApiFigure
 
 export async function run(): Promise<Row[]> {
   const perRun = await round('per-run');
+  const asWorker = await round('worker');
   const perClaim = await round('per-claim');
   const name = 'scheduled runs, 1,000 due in one second';
   const floorNote = (proposal: Proposal) =>
     `bare job table, ${WORKERS} timer-woken claimers, UPDATE … SKIP LOCKED (≤ ${CLAIM_MAX} a claim), then ${
-      proposal === 'per-run' ? 'one RUNNING INSERT per job' : 'one multi-row RUNNING INSERT per claim'
+      proposal === 'per-claim' ? 'one multi-row RUNNING INSERT per claim' : 'one RUNNING INSERT per job'
     }`;
   const rows = (label: string, r: { raw: Figures; api: ApiFigures }, proposal: Proposal, claimed: boolean) => [
     ...(claimed
@@ -378,9 +392,14 @@ export async function run(): Promise<Row[]> {
   ];
   notes = `### scheduled-start: where the time goes
 Goal: a scheduled run RUNNING within 100 ms of its due time (p95). ${WORKERS} workers with ${SLOTS} slots, claims of at most ${CLAIM_MAX}.
-${describe('RUNNING proposed per run (the worker)', perRun.api, perRun.raw)}
+${describe('RUNNING proposed per run, side by side (the worker before batching)', perRun.api, perRun.raw)}
+${describe('RUNNING proposed as the worker does (one request at a time; what queues meanwhile goes together)', asWorker.api, asWorker.raw)}
 ${describe('RUNNING proposed once per claim (`POST /work-pools/:pool/runs/set-states`)', perClaim.api, perClaim.raw)}`;
-  return [...rows(name, perRun, 'per-run', true), ...rows(`${name}, RUNNING once per claim`, perClaim, 'per-claim', true)];
+  return [
+    ...rows(`${name}, RUNNING per run`, perRun, 'per-run', true),
+    ...rows(`${name}, RUNNING as the worker proposes it`, asWorker, 'worker', false),
+    ...rows(`${name}, RUNNING once per claim`, perClaim, 'per-claim', false),
+  ];
 }
 
 /** Run directly: `node --import tsx test/bench/scheduled-start.ts` (needs DATABASE_URL or TEST_DATABASE_URL). */
