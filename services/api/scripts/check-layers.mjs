@@ -68,7 +68,8 @@ function importsOf(file, root) {
       const clause = node.importClause;
       const named = clause?.namedBindings && ts.isNamedImports(clause.namedBindings) ? clause.namedBindings.elements : null;
       const typeOnly =
-        clause !== undefined && (clause.isTypeOnly || (!clause.name && named !== null && named.length > 0 && named.every((e) => e.isTypeOnly)));
+        clause !== undefined &&
+        (clause.isTypeOnly || (!clause.name && named !== null && named.length > 0 && named.every((e) => e.isTypeOnly)));
       add(node.moduleSpecifier.text, typeOnly);
     } else if (ts.isExportDeclaration(node) && node.moduleSpecifier && ts.isStringLiteral(node.moduleSpecifier)) {
       add(node.moduleSpecifier.text, node.isTypeOnly);
@@ -166,8 +167,13 @@ export function checkLayers(root) {
     const lines = [];
     for (const from of component)
       for (const [to, imports] of roomEdges.get(from) ?? [])
-        if (inside.has(to)) lines.push(`    ${from} → ${to}: ${imports.slice(0, 3).join(', ')}${imports.length > 3 ? ` (+${imports.length - 3})` : ''}`);
-    problems.push(`rooms ${component.join(', ')} import each other in a cycle; break it so one sits below the other:\n${lines.join('\n')}`);
+        if (inside.has(to))
+          lines.push(
+            `    ${from} → ${to}: ${imports.slice(0, 3).join(', ')}${imports.length > 3 ? ` (+${imports.length - 3})` : ''}`,
+          );
+    problems.push(
+      `rooms ${component.join(', ')} import each other in a cycle; break it so one sits below the other:\n${lines.join('\n')}`,
+    );
   }
   for (const component of cycles(files, (f) => [...(valueEdges.get(f) ?? [])]))
     problems.push(`files ${component.join(', ')} import each other's values in a cycle`);

@@ -2,7 +2,6 @@ import { dashboardDir } from '@outpost/dashboard';
 import { API_PREFIX } from '@outpost/sdk/contracts';
 import { Hono } from 'hono';
 import { ORGANISATION_TOKEN_PREFIX } from './auth/api-key-format.js';
-import { authenticateCounted, requestAddress } from './http/permissions.js';
 import { bearerToken } from './auth/principal.js';
 import type { AppDeps } from './context.js';
 import { migrationsApplied } from './db/migrate.js';
@@ -11,14 +10,15 @@ import { EventHub } from './events/event-hub.js';
 import { auditTrail } from './http/audit.js';
 import { clientVersions } from './http/client-versions.js';
 import type { AppEnv } from './http/env.js';
-import { authenticateOrganisationTokenCounted, mountRoutes } from './routes/mount.js';
+import { authenticateCounted, requestAddress } from './http/permissions.js';
 import { handleError, problemResponse } from './http/problems.js';
 import { requestContext } from './http/request-context.js';
 import { requestMetrics } from './http/request-metrics.js';
 import { baseSecurityHeaders, isApiPath, serveDashboard } from './http/static.js';
-import { routeHandlers } from './routes/index.js';
-import { RunEventHub } from './runs/run-event-hub.js';
 import { isScimPath } from './identity/scim/errors.js';
+import { routeHandlers } from './routes/index.js';
+import { authenticateOrganisationTokenCounted, mountRoutes } from './routes/mount.js';
+import { RunEventHub } from './runs/run-event-hub.js';
 import { requestTracing } from './telemetry/tracing.js';
 
 /** The only paths outside the route table: the probes, each matched exactly. */

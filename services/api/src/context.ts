@@ -1,14 +1,14 @@
-import type { DomainRecords } from './identity/domain-records.js';
-import type { OidcRelyingParty } from './identity/oidc.js';
 import type { ScryptParams } from './auth/passwords.js';
 import type { RunTokens } from './auth/run-tokens.js';
-import type { SecretBox } from './db/secret-box.js';
 import type { ApiKeyCache } from './db/api-keys.js';
 import type { LimitedPools } from './db/claim.js';
 import type { Sql } from './db/client.js';
+import type { SecretBox } from './db/secret-box.js';
 import type { WorkerRows } from './db/workers.js';
 import type { BulkReads } from './http/bulk-reads.js';
 import type { RateLimiter } from './http/rate-limit.js';
+import type { DomainRecords } from './identity/domain-records.js';
+import type { OidcRelyingParty } from './identity/oidc.js';
 import type { Logger } from './logger.js';
 import type { Mailer } from './mail/mailer.js';
 import type { ApiMetrics } from './metrics/api-metrics.js';

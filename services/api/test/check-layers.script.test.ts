@@ -39,7 +39,8 @@ async function check(root: string, ...args: string[]): Promise<{ code: number; s
 /** Rooms that import only downwards: db ← runs ← routes, with the composition root on top. */
 const layered = {
   'db/client.ts': 'export const sql = 1;\n',
-  'runs/create.ts': "import { sql } from '../db/client.js';\nimport type { AppDeps } from '../context.js';\nexport const create = (d: AppDeps) => sql + d.n;\n",
+  'runs/create.ts':
+    "import { sql } from '../db/client.js';\nimport type { AppDeps } from '../context.js';\nexport const create = (d: AppDeps) => sql + d.n;\n",
   'routes/runs.ts': "import { create } from '../runs/create.js';\nexport const handler = create;\n",
   'context.ts': "import type { create } from './runs/create.js';\nexport interface AppDeps { n: number; c?: typeof create }\n",
   'app.ts': "import { handler } from './routes/runs.js';\nexport const app = handler;\n",
@@ -54,7 +55,10 @@ describe('the layer check over the API source', () => {
   });
 
   test('fails an import that runs back up, naming both rooms and the file that does it', async () => {
-    const root = tree({ ...layered, 'db/client.ts': "import { create } from '../runs/create.js';\nexport const sql = 1 + String(create).length;\n" });
+    const root = tree({
+      ...layered,
+      'db/client.ts': "import { create } from '../runs/create.js';\nexport const sql = 1 + String(create).length;\n",
+    });
     const result = await check(root);
     expect(result.code).toBe(1);
     expect(result.stderr).toContain('rooms db/, runs/ import each other in a cycle');
@@ -62,7 +66,10 @@ describe('the layer check over the API source', () => {
   });
 
   test('counts a type-only import that runs back up as one, since the rooms are then still tangled', async () => {
-    const root = tree({ ...layered, 'db/types.ts': "import type { create } from '../runs/create.js';\nexport type C = typeof create;\n" });
+    const root = tree({
+      ...layered,
+      'db/types.ts': "import type { create } from '../runs/create.js';\nexport type C = typeof create;\n",
+    });
     const result = await check(root);
     expect(result.code).toBe(1);
     expect(result.stderr).toContain('db/types.ts → runs/create.ts');
@@ -76,7 +83,10 @@ describe('the layer check over the API source', () => {
   });
 
   test('fails product code that imports test support', async () => {
-    const root = tree({ ...layered, 'runs/uses-testing.ts': "import { start } from '../testing/index.js';\nexport const s = start;\n" });
+    const root = tree({
+      ...layered,
+      'runs/uses-testing.ts': "import { start } from '../testing/index.js';\nexport const s = start;\n",
+    });
     const result = await check(root);
     expect(result.code).toBe(1);
     expect(result.stderr).toContain('runs/uses-testing.ts imports testing/index.ts: test support is for the suites');

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RunTokens } from '../src/auth/run-tokens.js';
-import { SecretBox } from '../src/db/secret-box.js';
-import { connectDatabase, type Sql } from '../src/db/client.js';
 import { rotateSigningKey } from '../src/auth/signing-keys.js';
+import { connectDatabase, type Sql } from '../src/db/client.js';
+import { SecretBox } from '../src/db/secret-box.js';
 import { startServer } from '../src/server.js';
 import { isStartupError } from '../src/startup-error.js';
 import { createTestDatabase, type TestDatabase } from '../src/testing/index.js';

@@ -1,8 +1,8 @@
 import type { JsonWebKey } from 'node:crypto';
 import type { Sql } from '../db/client.js';
-import { loadSigningKeys } from './signing-keys.js';
-import { type RunTokenClaims, RunTokenError, RunTokenIssuer } from './run-token.js';
 import type { SecretBox } from '../db/secret-box.js';
+import { type RunTokenClaims, RunTokenError, RunTokenIssuer } from './run-token.js';
+import { loadSigningKeys } from './signing-keys.js';
 
 /** How often a token that fails to verify may trigger a reload of the keys (another replica may have added one). */
 const RELOAD_INTERVAL_MS = 30_000;

@@ -1,8 +1,8 @@
 import type { JsonWebKey } from 'node:crypto';
-import { generateSigningKey, type SigningKeyRecord } from './run-token.js';
+import type { Db, Sql } from '../db/client.js';
 import type { SecretBox } from '../db/secret-box.js';
 import { StartupError } from '../startup-error.js';
-import type { Db, Sql } from '../db/client.js';
+import { generateSigningKey, type SigningKeyRecord } from './run-token.js';
 
 /**
  * A private key as stored: sealed with the server's SecretBox (OUTPOST_SECRET_KEY, kept outside the

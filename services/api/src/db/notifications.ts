@@ -4,9 +4,9 @@ import type {
   NotificationDelivery,
   NotificationDeliveryStatus,
 } from '@outpost/sdk/contracts';
-import type { SecretBox } from './secret-box.js';
 import type { Db } from './client.js';
 import type { notificationChannels, notificationDeliveries, Row } from './schema.js';
+import type { SecretBox } from './secret-box.js';
 import { encodeCursor, iso, isoOrNull } from './values.js';
 
 export type ChannelRow = Row<typeof notificationChannels>;

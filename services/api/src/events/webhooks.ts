@@ -1,9 +1,9 @@
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { EventEmitRequest, type EventResource, type EventWebhookTemplate, MAX_EVENT_PAYLOAD_BYTES } from '@outpost/sdk/contracts';
-import type { SecretBox } from '../db/secret-box.js';
 import { compileTemplate } from '../cel/index.js';
 import { celFieldError, celValidationError } from '../cel/problems.js';
 import { celSandbox, isBudgetFailure } from '../cel/sandbox.js';
+import type { SecretBox } from '../db/secret-box.js';
 import { DomainError } from '../domain-error.js';
 
 /*

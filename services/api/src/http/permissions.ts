@@ -1,12 +1,12 @@
 import { type Role, type RouteDef, routes } from '@outpost/sdk/contracts';
 import type { Context } from 'hono';
+import { checkRole } from '../auth/access.js';
+import { authenticateRequest, type Principal } from '../auth/principal.js';
 import type { AppDeps } from '../context.js';
 import { isDomainError } from '../domain-error.js';
 import { clientAddress } from './client-address.js';
 import type { AppEnv } from './env.js';
 import type { RateSubject } from './rate-limit.js';
-import { checkRole } from '../auth/access.js';
-import { authenticateRequest, type Principal } from '../auth/principal.js';
 
 /*
  * Who may call what is decided in one place: the `access` of each route in the contract table

@@ -1,6 +1,5 @@
 import { type EventResource, MAX_EVENT_RELATED } from '@outpost/sdk/contracts';
 import { z } from 'zod';
-import { mayReadAuditLog } from '../http/permissions.js';
 import type { Principal } from '../auth/principal.js';
 import { type EventFilters, listEvents, parseKinds, runAsResource } from '../db/event-list.js';
 import { type NewEvent, toEvent } from '../db/events.js';
@@ -8,6 +7,7 @@ import { encodeCursor } from '../db/values.js';
 import { notFound } from '../domain-error.js';
 import { ApiError } from '../errors.js';
 import type { EventHub } from '../events/event-hub.js';
+import { mayReadAuditLog } from '../http/permissions.js';
 import { storeTenantEvents } from '../quotas/events-per-day.js';
 import { decodeCursor } from './pagination.js';
 import type { Handlers } from './types.js';

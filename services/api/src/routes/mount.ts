@@ -4,14 +4,11 @@ import { bodyLimit } from 'hono/body-limit';
 import { checkTarget } from '../auth/access.js';
 import { ORGANISATION_TOKEN_PREFIX } from '../auth/api-key-format.js';
 import { authenticateOrganisationToken, type OrganisationTokenCaller } from '../auth/organisation-tokens.js';
-import { authenticateCounted, authorize, rateSubject, requestAddress } from '../http/permissions.js';
 import { bearerToken, type Principal, principalLogFields } from '../auth/principal.js';
 import { authenticateSession, checkSameOrigin, isHttps, readCookie } from '../auth/sessions.js';
 import type { AppDeps } from '../context.js';
 import { credentialRefused } from '../domain-error.js';
 import { ApiError, errorCode } from '../errors.js';
-import { carriesMetricsToken } from './metrics.js';
-import type { Handler, HandlerContext, Handlers, Recover, RouteHandler } from './types.js';
 import {
   type AuditNote,
   auditActor,
@@ -24,9 +21,12 @@ import {
   summarise,
 } from '../http/audit.js';
 import type { AppEnv } from '../http/env.js';
+import { authenticateCounted, authorize, rateSubject, requestAddress } from '../http/permissions.js';
 import { batchItems } from '../http/rate-limit.js';
 import { parseBody, parseParams, parseQuery } from '../http/request-input.js';
 import { checkStorageLimits } from '../http/storage-limits.js';
+import { carriesMetricsToken } from './metrics.js';
+import type { Handler, HandlerContext, Handlers, Recover, RouteHandler } from './types.js';
 
 const DEFAULT_BODY_BYTES = 1024 * 1024;
 

@@ -26,7 +26,6 @@ import {
 } from '../db/notifications.js';
 import { getWorkspace } from '../db/workspaces.js';
 import { ApiError, notFound } from '../errors.js';
-import { refusalAtSave } from '../outbound/address.js';
 import { assertMailHeadroom } from '../mail/mail-quota.js';
 import { recipientConfirmationMail } from '../mail/messages.js';
 import { alertRuleAutomation } from '../notifications/alert-rules.js';
@@ -42,6 +41,7 @@ import {
 } from '../notifications/recipients.js';
 import { newSigningSecret } from '../notifications/signature.js';
 import { TEMPLATE_VARIABLES } from '../notifications/templates.js';
+import { refusalAtSave } from '../outbound/address.js';
 import { decodeCursor } from './pagination.js';
 import type { Handlers } from './types.js';
 
