@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { automationPass } from '../src/assets/automation/pass.js';
 import { databaseNow } from '../src/assets/db/asset-automation.js';
 import { createLogger } from '../src/logger.js';
+import { automationPass } from '../src/materialization/automation-pass.js';
 import { startTestServer, type TestServer } from '../src/testing/index.js';
 import {
   type AssetWorld,

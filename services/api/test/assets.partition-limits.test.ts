@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { automationPass } from '../src/assets/automation/pass.js';
-import { MAX_MISSING_PER_PASS } from '../src/assets/automation/plan.js';
 import { createLogger } from '../src/logger.js';
+import { automationPass } from '../src/materialization/automation-pass.js';
+import { MAX_MISSING_PER_PASS } from '../src/materialization/automation-plan.js';
 import { QUOTA_DEFAULTS } from '../src/quotas/quotas.js';
 import { startTestServer, type TestServer } from '../src/testing/index.js';
 import { asset, assetWorld, deployAssets, deployed, materializeAll } from './assets.support.js';

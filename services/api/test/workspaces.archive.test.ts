@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { automationPass } from '../src/assets/automation/pass.js';
 import { CompiledCache } from '../src/automations/compile.js';
 import { AutomationEngine } from '../src/automations/engine.js';
 import { CelSandbox } from '../src/cel/sandbox.js';
@@ -8,6 +7,7 @@ import { setWorkspaceArchived } from '../src/identity/db/organisations.js';
 import { createLogger } from '../src/logger.js';
 import { BackfillLoop } from '../src/loops/backfills.js';
 import { SchedulerLoop } from '../src/loops/scheduler.js';
+import { automationPass } from '../src/materialization/automation-pass.js';
 import { startTestServer, type TestServer, type TestWorkspace } from '../src/testing/index.js';
 import { asset, assetWorld, deployed } from './assets.support.js';
 import { scheduledDeployment, setState, start, unique } from './backfill.support.js';

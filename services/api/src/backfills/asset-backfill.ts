@@ -10,6 +10,9 @@ import type { z } from 'zod';
 import { loadAssetNodes } from '../assets/db/asset-definitions.js';
 import { markMaterializing } from '../assets/db/asset-events.js';
 import { type AssetGraph, buildGraph } from '../assets/graph.js';
+import type { BackfillRecord, StoredSelection } from '../db/backfills.js';
+import type { Sql, TxSql } from '../db/client.js';
+import { DomainError } from '../domain-error.js';
 import {
   type AssetSelectionPlan,
   blockedMessage,
@@ -18,17 +21,14 @@ import {
   materializeSelection,
   planAssetSelection,
   selectedPartitionKeys,
-} from '../assets/materialize.js';
-import type { BackfillRecord, StoredSelection } from '../db/backfills.js';
-import type { Sql, TxSql } from '../db/client.js';
-import { DomainError } from '../domain-error.js';
+} from '../materialization/materialize.js';
 import type { PassContext } from './advance-backfill.js';
 import { startBackfill } from './create-backfill.js';
 
 /*
  * Backfills of assets: the owning deployment's `assets` flow, one run per partition (or one over the
  * whole range for assets that accept ranges), the selection planned and its partitions checked
- * exactly as `POST /assets/materialize` does (assets/materialize.ts). A partition whose assets a
+ * exactly as `POST /assets/materialize` does (materialization/materialize.ts). A partition whose assets a
  * failed, unwaived blocking check upstream forbids is recorded BLOCKED and not run; the check is made
  * when the partition is reached, so a waiver or a fix before then lets it run.
  */

@@ -1,6 +1,6 @@
-import { type AutomationPassOptions, automationPass } from '../assets/automation/pass.js';
 import type { Sql } from '../db/client.js';
 import type { Logger } from '../logger.js';
+import { type AutomationPassOptions, automationPass } from '../materialization/automation-pass.js';
 import type { RunNotifier } from '../runs/run-notifier.js';
 import { type BackgroundLoop, ElectedLoop } from './elected-loop.js';
 

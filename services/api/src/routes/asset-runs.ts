@@ -1,5 +1,5 @@
-import { assetGate } from '../assets/gate.js';
 import { recordAssetEvents } from '../assets/record-events.js';
+import { assetGate } from '../materialization/gate.js';
 import type { Handlers } from './types.js';
 
 /** What a run of the assets flow tells and asks about its assets, with its run token or through its worker. */

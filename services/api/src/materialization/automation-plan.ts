@@ -1,11 +1,11 @@
 import type { AssetAutomationEvaluation, PartitionsDefinition } from '@outpost/sdk/contracts';
 import { samePartitioning } from '@outpost/sdk/partitions';
-import type { CatalogState } from '../catalog.js';
-import type { AssetNode } from '../graph.js';
-import { blockedMessage } from '../materialize.js';
-import { countPartitionKeys, pagePartitionKeys } from '../partition-keys.js';
-import { formatTime, type PartitionRow } from '../status.js';
-import { latestTick } from './cron.js';
+import { latestTick } from '../assets/automation/cron.js';
+import type { CatalogState } from '../assets/catalog.js';
+import type { AssetNode } from '../assets/graph.js';
+import { countPartitionKeys, pagePartitionKeys } from '../assets/partition-keys.js';
+import { formatTime, type PartitionRow } from '../assets/status.js';
+import { blockedMessage } from './materialize.js';
 
 /*
  * What the automation asks for, derived from the catalog's facts (pure: the pass loads the facts

@@ -1,13 +1,13 @@
 import type { AssetGateResponse } from '@outpost/sdk/contracts';
 import { dynamicPartitionNames, partitionKeysPage, partitionRangeBounds } from '@outpost/sdk/partitions';
+import { loadAssetNodes } from '../assets/db/asset-definitions.js';
+import { getAssetRun, runMaterializations } from '../assets/db/asset-events.js';
+import { loadDynamicKeys } from '../assets/db/dynamic-partitions.js';
+import { buildGraph } from '../assets/graph.js';
+import { runSelection, selectedAssets } from '../assets/record-events.js';
 import type { Db } from '../db/client.js';
 import { notFound } from '../domain-error.js';
-import { loadAssetNodes } from './db/asset-definitions.js';
-import { getAssetRun, runMaterializations } from './db/asset-events.js';
-import { loadDynamicKeys } from './db/dynamic-partitions.js';
-import { buildGraph } from './graph.js';
 import { blockedAssets, loadBlockingBook } from './materialize.js';
-import { runSelection, selectedAssets } from './record-events.js';
 
 /*
  * The gate a run of the assets flow asks before it materialises anything: so a run however it was

@@ -6,17 +6,17 @@ import type {
 } from '@outpost/sdk/contracts';
 import { dynamicPartitionNames, samePartitioning } from '@outpost/sdk/partitions';
 import type { z } from 'zod';
+import { loadAssetNodes } from '../assets/db/asset-definitions.js';
+import { markMaterializing } from '../assets/db/asset-events.js';
+import { loadDynamicKeys } from '../assets/db/dynamic-partitions.js';
+import { type AssetGraph, buildGraph, compareKeys, topologicalOrder, withDownstream, withUpstream } from '../assets/graph.js';
+import { type DynamicKeys, describePartitions, resolvePartitionSelection } from '../assets/partition-keys.js';
+import { type AssetFacts, AssetStatusBook, type Blocker } from '../assets/status.js';
 import { loadBlockers } from '../db/asset-status.js';
 import type { Db, Sql } from '../db/client.js';
 import { DomainError, notFound } from '../domain-error.js';
 import { workspaceQuotas } from '../quotas/quotas.js';
 import { createFlowRun } from '../runs/create-flow-run.js';
-import { loadAssetNodes } from './db/asset-definitions.js';
-import { markMaterializing } from './db/asset-events.js';
-import { loadDynamicKeys } from './db/dynamic-partitions.js';
-import { type AssetGraph, buildGraph, compareKeys, topologicalOrder, withDownstream, withUpstream } from './graph.js';
-import { type DynamicKeys, describePartitions, resolvePartitionSelection } from './partition-keys.js';
-import { type AssetFacts, AssetStatusBook, type Blocker } from './status.js';
 
 /*
  * Materialising a selection of assets: which assets (expanded upstream or downstream, in

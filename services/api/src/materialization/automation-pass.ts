@@ -1,8 +1,6 @@
 import { createHash } from 'node:crypto';
-import type { Sql } from '../../db/client.js';
-import { insertEvents } from '../../db/events.js';
-import type { Logger } from '../../logger.js';
-import { type CatalogState, loadCatalogState } from '../catalog.js';
+import { freshnessState, freshnessVerdict } from '../assets/automation/freshness.js';
+import { type CatalogState, loadCatalogState } from '../assets/catalog.js';
 import {
   databaseNow,
   lockFreshness,
@@ -11,11 +9,13 @@ import {
   recordedEvaluationKeys,
   setFreshness,
   workspacesWithAssetPolicies,
-} from '../db/asset-automation.js';
-import type { AssetNode } from '../db/asset-definitions.js';
-import { createAssetRun, planAssetSelection } from '../materialize.js';
-import { freshnessState, freshnessVerdict } from './freshness.js';
-import { type AutomationCandidate, evaluationKey, planAutomation } from './plan.js';
+} from '../assets/db/asset-automation.js';
+import type { AssetNode } from '../assets/db/asset-definitions.js';
+import type { Sql } from '../db/client.js';
+import { insertEvents } from '../db/events.js';
+import type { Logger } from '../logger.js';
+import { type AutomationCandidate, evaluationKey, planAutomation } from './automation-plan.js';
+import { createAssetRun, planAssetSelection } from './materialize.js';
 
 /*
  * One pass of the asset automation: for each workspace with asset policies, load the catalog's
