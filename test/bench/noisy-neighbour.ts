@@ -23,7 +23,7 @@ ${SCIM_PATCH_OPERATIONS_MAX.toLocaleString('en')} removals, each a filter of ${S
 the 1,000-character path), against a group of ${SCIM_GROUP_MEMBERS_MAX.toLocaleString('en')} members, then a PATCH adding the 4,000
 back (the finding: 1,000 such operations against 2,000 people held the event loop for 2 s and took
 another organisation's reader from a p99 of 58 ms to 2,127 ms). The work is applied in slices that
-yield to the event loop (services/api/src/scim/patch.ts).`;
+yield to the event loop (services/api/src/identity/scim/patch.ts).`;
 
 const SAMPLES = 300;
 const SENDERS = 4;
