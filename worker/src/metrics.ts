@@ -110,6 +110,9 @@ export class WorkerMetrics {
       },
     });
     for (const state of FINISHED_STATES) this.#finished.inc({ state }, 0);
+    // Made now, not at the first scrape: the process's CPU counters count from when they are made,
+    // so a first scrape soon after would read the CPU of the last few milliseconds, often 0.
+    processMetrics();
   }
 
   claimed(runs: number): void {
