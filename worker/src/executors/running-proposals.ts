@@ -9,7 +9,7 @@ interface Queued {
   api: RunApi;
   transitionId: string;
   deadlineMs: number;
-  resolve: (answer: CallResult<StateProposalResponse>) => void;
+  resolve: (answer: Promise<CallResult<StateProposalResponse>>) => void;
 }
 
 /**
@@ -39,50 +39,60 @@ export class RunningProposals {
     const transitionId = randomUUID();
     if (this.#inFlight) return new Promise((resolve) => this.#queue.push({ api, transitionId, deadlineMs, resolve }));
     this.#inFlight = true;
-    const answer = api.proposeState({ type: 'RUNNING' }, deadlineMs, transitionId);
-    void answer.finally(() => this.#next());
+    const answer = alone(api, deadlineMs, transitionId);
+    answer.then(this.#next, this.#next);
     return answer;
   }
 
   /** Sends what queued meanwhile, then whatever queues while that is out, until nothing waits. */
-  #next(): void {
+  readonly #next = (): void => {
     const taken = this.#queue.splice(0, MAX_BATCH_RUNS);
     if (taken.length === 0) {
       this.#inFlight = false;
       return;
     }
-    const sent = taken.length === 1 ? this.#alone(taken[0] as Queued) : this.#together(taken);
-    void sent.finally(() => this.#next());
-  }
+    const sent = taken.length === 1 ? answerAlone(taken[0] as Queued) : this.#together(taken);
+    sent.then(this.#next, this.#next);
+  };
 
-  async #alone(queued: Queued): Promise<void> {
-    queued.resolve(await queued.api.proposeState({ type: 'RUNNING' }, queued.deadlineMs, queued.transitionId));
-  }
-
-  async #together(batch: Queued[]): Promise<void> {
-    const result = await this.client.call('poolRunsSetStates', {
-      params: { pool: this.pool },
-      body: {
-        items: batch.map((q) => ({
-          flowRunId: q.api.runId,
-          transitionId: q.transitionId,
-          attempt: q.api.attempt,
-          state: { type: 'RUNNING' as const },
-        })),
-      },
-    });
-    const answers = new Map(result.ok ? result.data.items.map((item) => [item.flowRunId, item.answer]) : []);
-    if (!result.ok) this.logger.debug({ runs: batch.length, status: result.kind }, 'RUNNING proposals of a batch go one by one');
+  async #together(batch: Queued[]): Promise<unknown> {
+    // A client call answers failures rather than throwing; were it to throw, every run goes on its own.
+    const result = await this.client
+      .call('poolRunsSetStates', {
+        params: { pool: this.pool },
+        body: {
+          items: batch.map((q) => ({
+            flowRunId: q.api.runId,
+            transitionId: q.transitionId,
+            attempt: q.api.attempt,
+            state: { type: 'RUNNING' as const },
+          })),
+        },
+      })
+      .catch(() => null);
+    const answers = new Map(result?.ok ? result.data.items.map((item) => [item.flowRunId, item.answer]) : []);
+    if (!result?.ok)
+      this.logger.debug({ runs: batch.length, status: result?.kind ?? 'thrown' }, 'RUNNING proposals of a batch go one by one');
     // Each run on its own where the batch gave no answer; those requests go side by side, as they did before batching.
-    await Promise.all(
-      batch.map(async (q) => {
+    return Promise.allSettled(
+      batch.map((q) => {
         const answer = answers.get(q.api.runId);
-        q.resolve(
-          answer
-            ? { ok: true, status: 200, data: answer }
-            : await q.api.proposeState({ type: 'RUNNING' }, q.deadlineMs, q.transitionId),
-        );
+        if (!answer) return answerAlone(q);
+        q.resolve(Promise.resolve({ ok: true, status: 200, data: answer }));
+        return null;
       }),
     );
   }
+}
+
+/** One run's RUNNING, on its own with its token: the path every run took before batching, and the fallback. */
+function alone(api: RunApi, deadlineMs: number, transitionId: string): Promise<CallResult<StateProposalResponse>> {
+  return api.proposeState({ type: 'RUNNING' }, deadlineMs, transitionId);
+}
+
+/** A queued run proposed on its own; its caller gets the answer, or the failure, as it comes. */
+function answerAlone(queued: Queued): Promise<CallResult<StateProposalResponse>> {
+  const answer = alone(queued.api, queued.deadlineMs, queued.transitionId);
+  queued.resolve(answer);
+  return answer;
 }
