@@ -3,6 +3,7 @@ import { BatchItemError, Id, JsonObject, MAX_BATCH_RUNS, Name, PageLimit, page, 
 import { LogLines } from './logs.js';
 import { AssignedResources, ResourceRequest } from './resources.js';
 import { ProposalStatus, ProposedState, State, StateType, StateTypeList } from './states.js';
+import { MAX_TASK_RUN_EVENTS, TaskRunEvent } from './task-runs.js';
 
 export const RunWaitingFor = z.enum(['no_worker', 'pool_paused']);
 export type RunWaitingFor = z.infer<typeof RunWaitingFor>;
@@ -121,6 +122,14 @@ export const StateProposalRequest = z.strictObject({
    * Numbered like `POST /flow-runs/:id/logs` lines, so a redelivery stores nothing twice.
    */
   logs: LogLines.optional(),
+  /**
+   * Task-run events of the caller's attempt to apply first, in the same transaction, as
+   * `POST /flow-runs/:id/task-runs/batch` would: a run's last task runs and its end travel in one
+   * request, and whoever reads the run's end reads its task runs' ends too. Idempotent like the
+   * batch route (ids and `seq`), so a redelivered proposal applies nothing twice. Only the holder of
+   * the attempt (its worker or run token) may send them.
+   */
+  taskRuns: z.array(TaskRunEvent).min(1).max(MAX_TASK_RUN_EVENTS).optional(),
   /**
    * The flow process's exit code, when the worker saw it exit before proposing: recorded on the
    * attempt this proposal ends. Only the holder of the attempt (its worker or run token) may send it.

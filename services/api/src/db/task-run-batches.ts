@@ -1,6 +1,6 @@
 import type { TaskRunBatchResponse, TaskRunEvent } from '@outpost/sdk/contracts';
 import { DEFAULT_STATE_NAME, TERMINAL_STATES } from '@outpost/sdk/contracts';
-import type { Db, Sql } from './client.js';
+import type { Db, Sql, TxSql } from './client.js';
 import { lockRunTaskRuns } from './task-runs.js';
 
 type CreateEvent = Extract<TaskRunEvent, { kind: 'create' }>;
@@ -28,10 +28,20 @@ type StateEvent = Extract<TaskRunEvent, { kind: 'state' }>;
  * `task_runs` is partitioned by month of that column, so each lookup by id probes the months since
  * the run began, not every month kept.
  */
-export async function applyTaskRunEvents(
-  sql: Sql,
-  input: { workspaceId: string; flowRunId: string; since: Date; attempt: number; events: readonly TaskRunEvent[] },
-): Promise<TaskRunBatchResponse> {
+export async function applyTaskRunEvents(sql: Sql, input: TaskRunEventsInput): Promise<TaskRunBatchResponse> {
+  return sql.begin((tx) => applyTaskRunEventsIn(tx, input));
+}
+
+export interface TaskRunEventsInput {
+  workspaceId: string;
+  flowRunId: string;
+  since: Date;
+  attempt: number;
+  events: readonly TaskRunEvent[];
+}
+
+/** `applyTaskRunEvents` inside a caller's transaction: a state proposal that carries its run's last task-run events. */
+export async function applyTaskRunEventsIn(tx: TxSql, input: TaskRunEventsInput): Promise<TaskRunBatchResponse> {
   const creates = new Map<string, { event: CreateEvent; index: number }>();
   const states: { event: StateEvent; index: number }[] = [];
   input.events.forEach((event, index) => {
@@ -39,40 +49,38 @@ export async function applyTaskRunEvents(
       if (!creates.has(event.id)) creates.set(event.id, { event, index });
     } else states.push({ event, index });
   });
-  return sql.begin(async (tx) => {
-    if (creates.size > 0) await lockRunTaskRuns(tx, input.flowRunId);
-    const created =
-      creates.size > 0
-        ? await insertCreated(
-            tx,
-            input,
-            [...creates.values()].map((c) => c.event),
-          )
-        : new Set<string>();
-    const notCreated = [...creates.keys()].filter((id) => !created.has(id));
-    const foreign = notCreated.length > 0 ? await foreignIds(tx, input, notCreated) : new Set<string>();
-    const refused: TaskRunBatchResponse['refused'] = [];
-    for (const [id, { index }] of creates) {
-      if (foreign.has(id)) refused.push({ index, id, detail: 'this task run id is already in use' });
+  if (creates.size > 0) await lockRunTaskRuns(tx, input.flowRunId);
+  const created =
+    creates.size > 0
+      ? await insertCreated(
+          tx,
+          input,
+          [...creates.values()].map((c) => c.event),
+        )
+      : new Set<string>();
+  const notCreated = [...creates.keys()].filter((id) => !created.has(id));
+  const foreign = notCreated.length > 0 ? await foreignIds(tx, input, notCreated) : new Set<string>();
+  const refused: TaskRunBatchResponse['refused'] = [];
+  for (const [id, { index }] of creates) {
+    if (foreign.has(id)) refused.push({ index, id, detail: 'this task run id is already in use' });
+  }
+  let applied = created.size;
+  let duplicates = creates.size - created.size - foreign.size;
+  if (states.length > 0) {
+    const previous = await updateStates(
+      tx,
+      input,
+      states.map((s) => s.event).filter((e) => !foreign.has(e.id)),
+    );
+    for (const { event, index } of states) {
+      if (foreign.has(event.id)) refused.push({ index, id: event.id, detail: 'this task run id is already in use' });
+      else if (!previous.has(event.id)) refused.push({ index, id: event.id, detail: 'no such task run in this flow run' });
+      else if (event.seq > (previous.get(event.id) ?? 0)) applied++;
+      else duplicates++;
     }
-    let applied = created.size;
-    let duplicates = creates.size - created.size - foreign.size;
-    if (states.length > 0) {
-      const previous = await updateStates(
-        tx,
-        input,
-        states.map((s) => s.event).filter((e) => !foreign.has(e.id)),
-      );
-      for (const { event, index } of states) {
-        if (foreign.has(event.id)) refused.push({ index, id: event.id, detail: 'this task run id is already in use' });
-        else if (!previous.has(event.id)) refused.push({ index, id: event.id, detail: 'no such task run in this flow run' });
-        else if (event.seq > (previous.get(event.id) ?? 0)) applied++;
-        else duplicates++;
-      }
-    }
-    refused.sort((a, b) => a.index - b.index);
-    return { applied, duplicates, refused };
-  });
+  }
+  refused.sort((a, b) => a.index - b.index);
+  return { applied, duplicates, refused };
 }
 
 /** An event's state as the columns of the JSON rows the statements below read. */

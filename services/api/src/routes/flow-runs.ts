@@ -64,6 +64,13 @@ export const flowRunHandlers = {
         ],
       });
     }
+    if (body.taskRuns && (actor === 'user' || attempt === null)) {
+      throw new ApiError('validation_failed', 'only the worker holding the attempt reports its task runs', {
+        errors: [
+          { path: 'body.taskRuns', message: 'allowed only for the holder of the attempt (a worker naming it, or its run token)' },
+        ],
+      });
+    }
     if (body.logs && attempt === null) {
       throw new ApiError('validation_failed', 'log lines belong to an attempt', {
         errors: [{ path: 'body.attempt', message: 'required with logs' }],
@@ -77,6 +84,7 @@ export const flowRunHandlers = {
       attempt,
       actor,
       ...(body.logs ? { logs: toLogRows(body.logs) } : {}),
+      ...(body.taskRuns ? { taskRuns: body.taskRuns } : {}),
       ...(body.exitCode === undefined ? {} : { exitCode: body.exitCode }),
       fence: ownFence(principal, params.id),
     });

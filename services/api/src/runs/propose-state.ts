@@ -1,8 +1,17 @@
-import { isHeld, type ProposedState, type State, type StateProposalResponse, type StateType } from '@outpost/sdk/contracts';
+import {
+  isHeld,
+  type ProposedState,
+  type State,
+  type StateProposalResponse,
+  type StateType,
+  type TaskRunEvent,
+} from '@outpost/sdk/contracts';
 import { type AttemptFence, claimedAgain } from '../auth/access.js';
 import type { Sql, TxSql } from '../db/client.js';
+import { getRunAttemptSince } from '../db/flow-runs.js';
 import { insertRunLogs, type LogLineRow } from '../db/logs.js';
 import { applyStateChanges, type LockedRun, lockRuns, type RunStateChange } from '../db/run-states.js';
+import { applyTaskRunEventsIn } from '../db/task-run-batches.js';
 import { DomainError, notFound } from '../domain-error.js';
 import type { ApiMetrics, JudgedStatus } from '../metrics/api-metrics.js';
 import { type Actor, judge } from '../orchestration/rules.js';
@@ -19,6 +28,8 @@ export interface Proposal {
   onlyIfLeaseExpired?: boolean;
   /** Lines of `attempt` logged before the proposal: stored first, in the same transaction. */
   logs?: LogLineRow[];
+  /** Task-run events of `attempt` that happened before the proposal: applied first, in the same transaction. */
+  taskRuns?: readonly TaskRunEvent[];
   /** A retry this proposal causes starts no sooner than this many seconds from now. */
   minRetryDelaySeconds?: number;
   /** The flow process's exit code, recorded on the attempt the proposal ends (holders of the attempt only). */
@@ -149,7 +160,8 @@ export async function proposeState(sql: Sql, metrics: ApiMetrics | null, p: Prop
       // Judged before anything is written, so a refusal leaves no statement in flight behind it.
       // Lines of an earlier attempt go through the logs route; here they would be judged stale anyway.
       const carries = p.logs !== undefined && p.logs.length > 0;
-      if (carries && p.attempt !== run.attempt) stale(`the flow run is at attempt ${run.attempt}`);
+      const carriesTaskRuns = p.taskRuns !== undefined && p.taskRuns.length > 0;
+      if ((carries || carriesTaskRuns) && p.attempt !== run.attempt) stale(`the flow run is at attempt ${run.attempt}`);
       let answer: StateProposalResponse | null;
       let change: RunStateChange | null = null;
       if (p.onlyIfLeaseExpired && (!run.leaseExpired || !isHeld(run.stateType))) {
@@ -160,6 +172,22 @@ export async function proposeState(sql: Sql, metrics: ApiMetrics | null, p: Prop
         change = verdict.change;
         answer = verdict.response;
         judged = answer.status;
+      }
+      // The task runs' events come before the run's change, whatever its verdict: they happened. An
+      // event the batch route would refuse (an id another run holds, a change to a task run this run
+      // never created) is skipped here as there, and the proposal is still judged.
+      if (carriesTaskRuns && p.attempt !== null) {
+        const attempt = await getRunAttemptSince(tx, run.workspaceId, run.id);
+        if (attempt) {
+          const events = p.taskRuns ?? [];
+          await applyTaskRunEventsIn(tx, {
+            workspaceId: run.workspaceId,
+            flowRunId: run.id,
+            since: attempt.since,
+            attempt: p.attempt,
+            events,
+          });
+        }
       }
       const writes: Promise<unknown>[] = [];
       if (carries) {
