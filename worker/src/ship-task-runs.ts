@@ -15,6 +15,9 @@ interface Pending {
   weight: number;
 }
 
+/** Events a state proposal carries at most; more go the usual way, in batches, before it. */
+const CARRY_MAX = 100;
+
 /** How soon a stalled shipper (a batch out of retries) tries again on its own. */
 const RETRY_STALLED_MS = 5_000;
 /** Worker-side retries of one batch, before the events are kept for the next flush instead. */
@@ -109,6 +112,39 @@ export class TaskRunShipper {
       }
       await this.startSending();
     }
+  }
+
+  /**
+   * Hands every queued event to another request that delivers them (the run's state proposal
+   * carrying its last task runs), when that is all there is to send: nothing in flight or stalled,
+   * only `flowRunId`'s events, a hundred at most. Until `done` is called nothing else is sent and
+   * `flush()` waits, so events still arrive in order; `done(true)` settles them, `done(false)`
+   * leaves them queued for the next batch. Null when they must go the usual way (then `flush` first).
+   */
+  takeForRequest(flowRunId: string): { events: TaskRunEvent[]; done: (delivered: boolean) => void } | null {
+    if (this.sending || this.stalled || this.queue.length === 0 || this.queue.length > CARRY_MAX) return null;
+    if (this.queue.some((entry) => entry.flowRunId !== flowRunId)) return null;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    const taken = this.queue.slice();
+    // In flight now: nothing more merges into these.
+    for (const t of taken) if (t.event.kind === 'create' && this.unsent.get(t.event.id) === t) this.unsent.delete(t.event.id);
+    let release!: () => void;
+    this.sending = new Promise<void>((resolve) => (release = resolve)).finally(() => {
+      this.sending = null;
+      if (this.queue.length > 0 && !this.timer) this.kick(this.batchMs);
+    });
+    let settled = false;
+    return {
+      events: taken.map((t) => t.event),
+      done: (delivered) => {
+        if (settled) return;
+        settled = true;
+        // Events pushed since stay behind the taken ones: the first `taken.length` are these.
+        if (delivered) this.settle(taken.length);
+        release();
+      },
+    };
   }
 
   /**

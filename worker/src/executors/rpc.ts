@@ -230,8 +230,10 @@ export class RpcServer {
       this.replyError(proc, request.id, { message, status: 400, code: 'validation_failed' });
       return;
     }
-    // A state change, a subflow run or an artifact may name (or end) task runs: those come first.
-    if (!(await this.deps.taskRuns.flush())) {
+    // A state change, a subflow run or an artifact may name (or end) task runs: those come first —
+    // delivered before the request, or, for the run's own state change, carried in it.
+    const carryTasks = own && request.method === 'setState' && api.carriesTaskRuns;
+    if (!carryTasks && !(await this.deps.taskRuns.flush())) {
       this.deps.logger.warn({ runId, method: request.method }, 'going on before every task-run event was delivered');
     }
     let result: CallResult<unknown>;
@@ -244,25 +246,12 @@ export class RpcServer {
           result = earlyAnswer;
           break;
         }
-        // Lines logged before a state change must be readable once the change is: the run's own
-        // pending lines ride along with the proposal (stored first, in the same transaction), or,
-        // when they cannot (a batch in flight, lines spooled, more than a batch), are flushed first.
-        const carried = own ? this.deps.shipper.takeForRequest() : null;
-        if (!carried) {
-          const { flushBeforeStateMs } = this.deps;
-          const flushed = own
-            ? await this.deps.shipper.flush(flushBeforeStateMs)
-            : await this.deps.subflows.flush(runId, flushBeforeStateMs);
-          if (!flushed) this.deps.logger.warn({ runId }, 'proposing a state before every earlier log line was delivered');
+        const state = this.redactState(request.body.state);
+        let answer = await this.propose(api, runId, own, state, request.body.transitionId, carryTasks);
+        // An older API refuses the task runs' field: they go on their own, and the proposal again.
+        if (carryTasks && api.refusedTaskRuns(answer)) {
+          answer = await this.propose(api, runId, own, state, request.body.transitionId, false);
         }
-        const answer = await api.proposeState(
-          this.redactState(request.body.state),
-          RPC_DEADLINE_MS,
-          request.body.transitionId,
-          runId,
-          carried?.lines,
-        );
-        carried?.done(answer.ok);
         if (answer.ok && own) this.deps.onState(answer.data);
         result = answer;
         break;
@@ -404,6 +393,46 @@ export class RpcServer {
     if (result.kind === 'http_error' && result.problem) error.code = result.problem.code;
     this.replyError(proc, request.id, error);
     if (isStaleAttempt(result)) this.deps.onStaleAttempt();
+  }
+
+  /**
+   * One state proposal of the run or a subflow run. Lines logged before a state change must be
+   * readable once the change is: the run's own pending lines ride along with the proposal (stored
+   * first, in the same transaction), or, when they cannot (a batch in flight, lines spooled, more
+   * than a batch), are flushed first. With `carryTasks` the run's pending task-run events ride
+   * along the same way, or are flushed first.
+   */
+  private async propose(
+    api: RunApi,
+    runId: string,
+    own: boolean,
+    state: ProposedState,
+    transitionId: string,
+    carryTasks: boolean,
+  ): Promise<CallResult<StateProposalResponse>> {
+    const tasks = carryTasks ? this.deps.taskRuns.takeForRequest(runId) : null;
+    if (carryTasks && !tasks && !(await this.deps.taskRuns.flush())) {
+      this.deps.logger.warn({ runId, method: 'setState' }, 'going on before every task-run event was delivered');
+    }
+    const carried = own ? this.deps.shipper.takeForRequest() : null;
+    if (!carried) {
+      const { flushBeforeStateMs } = this.deps;
+      const flushed = own
+        ? await this.deps.shipper.flush(flushBeforeStateMs)
+        : await this.deps.subflows.flush(runId, flushBeforeStateMs);
+      if (!flushed) this.deps.logger.warn({ runId }, 'proposing a state before every earlier log line was delivered');
+    }
+    let answer: CallResult<StateProposalResponse>;
+    try {
+      answer = await api.proposeState(state, RPC_DEADLINE_MS, transitionId, runId, carried?.lines, undefined, tasks?.events);
+    } catch (error) {
+      carried?.done(false);
+      tasks?.done(false);
+      throw error;
+    }
+    carried?.done(answer.ok);
+    tasks?.done(answer.ok);
+    return answer;
   }
 
   private redactState(state: ProposedState): ProposedState {

@@ -1,10 +1,23 @@
 import { randomUUID } from 'node:crypto';
 import type { CallInput, CallOutput, CallResult, OutpostClient } from '@outpost/sdk/client';
 import { describeFailure, failureCode, isRetryable } from '@outpost/sdk/client';
-import { type ProposedState, type RouteName, type StateProposalResponse, statusForCode } from '@outpost/sdk/contracts';
+import {
+  type ProposedState,
+  type RouteName,
+  type StateProposalResponse,
+  statusForCode,
+  type TaskRunEvent,
+} from '@outpost/sdk/contracts';
 import type { Logger } from 'pino';
 import { retryDelay, sleep } from '../backoff.js';
 import type { NumberedLine } from '../spool.js';
+
+/**
+ * Clients (one a worker) whose API refused `taskRuns` on a state proposal: a server older than the
+ * field. For the worker's life its task-run events then go in batches of their own, as before,
+ * and the refusal costs one request once, not one a run.
+ */
+const carryRefusedBy = new WeakSet<OutpostClient>();
 
 /**
  * The API as one run attempt sees it: every call carries the run's token (refreshed by each
@@ -92,6 +105,7 @@ export class RunApi {
     runId: string = this.runId,
     logs?: NumberedLine[],
     exitCode?: number | null,
+    taskRuns?: TaskRunEvent[],
   ): Promise<CallResult<StateProposalResponse>> {
     return this.call(
       'flowRunsSetState',
@@ -102,11 +116,29 @@ export class RunApi {
           attempt: this.attempt,
           state,
           ...(logs && logs.length > 0 ? { logs } : {}),
+          ...(taskRuns && taskRuns.length > 0 ? { taskRuns } : {}),
           ...(exitCode === undefined || exitCode === null ? {} : { exitCode }),
         },
       },
       deadlineMs,
     );
+  }
+
+  /** Whether this worker's API takes task-run events with a state proposal (it has not refused them). */
+  get carriesTaskRuns(): boolean {
+    return !carryRefusedBy.has(this.client);
+  }
+
+  /**
+   * True, and remembered for the worker's life, when `result` is an API refusing the `taskRuns`
+   * field of a proposal (a server older than it answers 400 naming `body.taskRuns`).
+   */
+  refusedTaskRuns(result: CallResult<unknown>): boolean {
+    if (result.ok || result.kind !== 'http_error' || result.status !== 400) return false;
+    if (!result.problem?.errors?.some((e) => e.path === 'body.taskRuns')) return false;
+    carryRefusedBy.add(this.client);
+    this.logger.warn('the API takes no task-run events with a state proposal (an older server): they go in batches of their own');
+    return true;
   }
 }
 

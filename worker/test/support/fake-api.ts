@@ -154,23 +154,7 @@ export class FakeApi {
     if (taskBatch) {
       const run = this.runs.get(taskBatch[1]!)!;
       this.taskBatches++;
-      let applied = 0;
-      for (const event of body.events as Array<{
-        kind: string;
-        id: string;
-        name?: string;
-        seq?: number;
-        state: { type: StateType };
-      }>) {
-        const known = run.taskRuns.get(event.id);
-        if (event.kind === 'create' && !known)
-          run.taskRuns.set(event.id, { name: event.name ?? '', state: event.state.type, seq: 0 });
-        else if (event.kind === 'state' && known && (event.seq ?? 0) > known.seq) {
-          known.state = event.state.type;
-          known.seq = event.seq ?? 0;
-        } else continue;
-        applied++;
-      }
+      const applied = applyTaskEvents(run, body.events as TaskEvent[]);
       return this.json(res, 200, { applied, duplicates: (body.events as unknown[]).length - applied, refused: [] });
     }
     const logs = /^\/flow-runs\/([^/]+)\/logs$/.exec(path);
@@ -258,10 +242,11 @@ export class FakeApi {
       this.json(res, 409, { type: 'about:blank', title: 'Stale attempt', status: 409, code: 'stale_attempt' });
       return;
     }
-    // Lines carried by the proposal are stored first, as the real API does in the same transaction.
+    // Lines and task-run events carried by the proposal are stored first, as the real API does in the same transaction.
     for (const line of (body.logs ?? []) as Array<{ seq: number; message: string; stream: string }>) {
       run.logs.set(`${body.attempt}/${line.seq}`, line);
     }
+    applyTaskEvents(run, (body.taskRuns ?? []) as TaskEvent[]);
     const proposed = body.state as { type: StateType; name?: string; message?: string };
     const terminal = ['COMPLETED', 'FAILED', 'CRASHED', 'CANCELLED'];
     let status = 'ACCEPT';
@@ -284,4 +269,25 @@ export class FakeApi {
     res.writeHead(status, { 'content-type': status >= 400 ? 'application/problem+json' : 'application/json' });
     res.end(JSON.stringify(body));
   }
+}
+
+type TaskEvent = { kind: string; id: string; name?: string; seq?: number; state: { type: StateType } };
+
+/** Applies task-run events as the API does (a creation once, a change only past the last `seq`); how many changed something. */
+function applyTaskEvents(
+  run: { taskRuns: Map<string, { name: string; state: StateType; seq: number }> },
+  events: readonly TaskEvent[],
+): number {
+  let applied = 0;
+  for (const event of events) {
+    const known = run.taskRuns.get(event.id);
+    if (event.kind === 'create' && !known)
+      run.taskRuns.set(event.id, { name: event.name ?? '', state: event.state.type, seq: 0 });
+    else if (event.kind === 'state' && known && (event.seq ?? 0) > known.seq) {
+      known.state = event.state.type;
+      known.seq = event.seq ?? 0;
+    } else continue;
+    applied++;
+  }
+  return applied;
 }
