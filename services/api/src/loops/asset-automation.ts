@@ -21,7 +21,6 @@ export interface AssetAutomationLoopOptions extends AutomationPassOptions {
  */
 export class AssetAutomationLoop implements BackgroundLoop {
   readonly #loop: ElectedLoop;
-  #unsubscribe: (() => void) | null = null;
 
   constructor(
     private readonly sql: Sql,
@@ -40,17 +39,15 @@ export class AssetAutomationLoop implements BackgroundLoop {
       },
       busyMs: options.busyMs ?? 250,
       idleMs: options.idleMs ?? 10_000,
+      wakeOn: (wake) => this.notifier?.onLedgerEvents(wake),
     });
   }
 
   start(): void {
-    this.#unsubscribe ??= this.notifier?.onLedgerEvents(() => this.#loop.wake()) ?? null;
     this.#loop.start();
   }
 
   async stop(): Promise<void> {
-    this.#unsubscribe?.();
-    this.#unsubscribe = null;
     await this.#loop.stop();
   }
 }

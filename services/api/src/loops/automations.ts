@@ -30,7 +30,6 @@ export interface AutomationLoopOptions {
 export class AutomationLoop implements BackgroundLoop {
   readonly #loop: ElectedLoop;
   readonly #engine: AutomationEngine;
-  #unsubscribe: (() => void) | null = null;
 
   constructor(
     private readonly sql: Sql,
@@ -55,17 +54,15 @@ export class AutomationLoop implements BackgroundLoop {
       },
       busyMs: options.busyMs ?? 0,
       idleMs: options.idleMs ?? 1_000,
+      wakeOn: (wake) => this.notifier?.onLedgerEvents(wake),
     });
   }
 
   start(): void {
-    this.#unsubscribe ??= this.notifier?.onLedgerEvents(() => this.#loop.wake()) ?? null;
     this.#loop.start();
   }
 
   async stop(): Promise<void> {
-    this.#unsubscribe?.();
-    this.#unsubscribe = null;
     await this.#loop.stop();
   }
 }

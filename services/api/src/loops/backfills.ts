@@ -43,7 +43,6 @@ export class BackfillLoop implements BackgroundLoop {
   readonly #batchSize: number;
   /** Unit keys by backfill id, most recently used last. */
   readonly #keys = new Map<string, string[]>();
-  #unsubscribe: (() => void) | null = null;
 
   constructor(
     private readonly sql: Sql,
@@ -62,17 +61,15 @@ export class BackfillLoop implements BackgroundLoop {
       },
       busyMs: options.busyMs ?? 250,
       idleMs: options.idleMs ?? 2_000,
+      wakeOn: (wake) => this.notifier?.onBackfillNudge(wake),
     });
   }
 
   start(): void {
-    this.#unsubscribe ??= this.notifier?.onBackfillNudge(() => this.#loop.wake()) ?? null;
     this.#loop.start();
   }
 
   async stop(): Promise<void> {
-    this.#unsubscribe?.();
-    this.#unsubscribe = null;
     await this.#loop.stop();
   }
 

@@ -17,6 +17,11 @@ export interface ElectedLoopOptions {
   busyMs: number;
   /** Delay after an idle tick (or when another replica leads). */
   idleMs: number;
+  /**
+   * A doorbell: subscribes `wake` to a notice that new work may be there (a NOTIFY the run notifier
+   * relays) and returns how to unsubscribe. Subscribed when the loop starts, dropped when it stops.
+   */
+  wakeOn?: (wake: () => void) => (() => void) | null | undefined;
 }
 
 /**
@@ -32,6 +37,8 @@ export class ElectedLoop implements BackgroundLoop {
   #stopped = true;
   /** A wake-up came while a round was under way: the next round starts at once. */
   #woken = false;
+  /** Drops the doorbell's subscription (`wakeOn`), while the loop runs. */
+  #unsubscribe: (() => void) | null = null;
 
   constructor(
     databaseUrl: string,
@@ -43,12 +50,15 @@ export class ElectedLoop implements BackgroundLoop {
 
   start(): void {
     if (!this.#stopped) return;
+    this.#unsubscribe ??= this.options.wakeOn?.(() => this.wake()) ?? null;
     this.#stopped = false;
     this.#schedule(0);
   }
 
   /** Waits for a round under way, then gives up leadership. */
   async stop(): Promise<void> {
+    this.#unsubscribe?.();
+    this.#unsubscribe = null;
     this.#stopped = true;
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = null;

@@ -44,7 +44,6 @@ export function backoffMs(attempt: number, baseMs: number, maxMs: number, random
 export class NotificationLoop implements BackgroundLoop {
   readonly #loop: ElectedLoop;
   readonly #options: Required<NotificationLoopOptions>;
-  #unsubscribe: (() => void) | null = null;
 
   constructor(
     private readonly sql: Sql,
@@ -69,17 +68,15 @@ export class NotificationLoop implements BackgroundLoop {
       tick: () => this.tick(),
       busyMs: 0,
       idleMs: this.#options.idleMs,
+      wakeOn: (wake) => this.notifier?.onNotificationsDue(wake),
     });
   }
 
   start(): void {
-    this.#unsubscribe ??= this.notifier?.onNotificationsDue(() => this.#loop.wake()) ?? null;
     this.#loop.start();
   }
 
   async stop(): Promise<void> {
-    this.#unsubscribe?.();
-    this.#unsubscribe = null;
     await this.#loop.stop();
   }
 

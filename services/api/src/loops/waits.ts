@@ -50,7 +50,6 @@ interface WaitingEventWait {
 export class WaitsLoop implements BackgroundLoop {
   readonly #loop: ElectedLoop;
   readonly #batchSize: number;
-  #unsubscribe: (() => void) | null = null;
 
   constructor(
     private readonly sql: Sql,
@@ -65,18 +64,16 @@ export class WaitsLoop implements BackgroundLoop {
       tick: () => this.tick(),
       busyMs: options.busyMs ?? 100,
       idleMs: options.idleMs ?? 1_000,
+      // A committed event may resolve an event wait: look at once rather than at the next idle round.
+      wakeOn: (wake) => this.notifier?.onLedgerEvents(wake),
     });
   }
 
   start(): void {
-    // A committed event may resolve an event wait: look at once rather than at the next idle round.
-    this.#unsubscribe ??= this.notifier?.onLedgerEvents(() => this.#loop.wake()) ?? null;
     this.#loop.start();
   }
 
   async stop(): Promise<void> {
-    this.#unsubscribe?.();
-    this.#unsubscribe = null;
     await this.#loop.stop();
   }
 
