@@ -5,35 +5,24 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RunApi } from '../src/executors/run-api.js';
 import { RunningProposals } from '../src/executors/running-proposals.js';
+import { type RunApiServer, recording, startRunApiServer } from './support/run-api.js';
 
-// The API package is imported by name at run time, so this suite needs `npm run build -w @outpost/api` first.
-const apiTesting = '@outpost/api/testing';
-const { startTestServer } = (await import(apiTesting)) as typeof import('@outpost/api/testing');
-
-const SOURCE = `oci://127.0.0.1:5000/acme/flows@sha256:${'a'.repeat(64)}`;
 const logger = pino({ level: 'silent' });
 
 describe('RUNNING proposals at hand-over', () => {
-  let server: TestServer;
+  let api: RunApiServer;
   let owner: OutpostClient;
+  let server: TestServer;
   let workerKey: string;
   let deploymentId: string;
 
   beforeAll(async () => {
-    server = await startTestServer();
-    owner = new OutpostClient({ baseUrl: server.url, token: server.ownerKey });
-    workerKey = await server.createKey('worker', ['default']);
-    const { deployment } = unwrap(
-      await owner.call('deploymentsUpsert', {
-        body: { flowName: 'handed-over', name: 'd', source: SOURCE, entrypoint: 'flows/x.js', workPool: 'default' },
-      }),
-    );
-    deploymentId = deployment.id;
+    api = await startRunApiServer('handed-over');
+    ({ server, owner, workerKey, deploymentId } = api);
   });
 
   afterAll(async () => {
-    await owner?.close();
-    await server?.close();
+    await api?.close();
   });
 
   /** `count` runs created and claimed by a worker of the `default` pool, with the routes the worker's own client called. */
@@ -41,15 +30,7 @@ describe('RUNNING proposals at hand-over', () => {
     for (let i = 0; i < count; i++) unwrap(await owner.call('deploymentsCreateRun', { params: { id: deploymentId }, body: {} }));
     const real = new OutpostClient({ baseUrl: server.url, token: workerKey });
     const routes: RouteName[] = [];
-    const worker = new Proxy(real, {
-      get(target, property, receiver) {
-        if (property !== 'call') return Reflect.get(target, property, receiver);
-        return (name: RouteName, ...rest: unknown[]) => {
-          routes.push(name);
-          return (target.call as (...args: unknown[]) => unknown)(name, ...rest);
-        };
-      },
-    });
+    const worker = recording(real, routes);
     const { runs } = unwrap(
       await real.call('claim', { params: { pool: 'default' }, body: { workerId: crypto.randomUUID(), limit: count } }),
     );

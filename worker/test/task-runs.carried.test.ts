@@ -9,12 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RunApi } from '../src/executors/run-api.js';
 import { Redactor } from '../src/redact.js';
 import { TaskRunShipper } from '../src/ship-task-runs.js';
+import { type RunApiServer, recording, startRunApiServer } from './support/run-api.js';
 
-// The API package is imported by name at run time, so this suite needs `npm run build -w @outpost/api` first.
-const apiTesting = '@outpost/api/testing';
-const { startTestServer } = (await import(apiTesting)) as typeof import('@outpost/api/testing');
-
-const SOURCE = `oci://127.0.0.1:5000/acme/flows@sha256:${'a'.repeat(64)}`;
 const logger = pino({ level: 'silent' });
 
 /**
@@ -57,41 +53,20 @@ async function olderServerIn(front: string): Promise<{ url: string; server: Serv
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server };
 }
 
-/** `client`, recording the route of every call it (or a copy of it with another token) makes. */
-function recording(client: OutpostClient, routes: RouteName[]): OutpostClient {
-  return new Proxy(client, {
-    get(target, property, receiver) {
-      if (property === 'withToken') return (token: string) => recording(target.withToken(token), routes);
-      if (property !== 'call') return Reflect.get(target, property, receiver);
-      return (name: RouteName, ...rest: unknown[]) => {
-        routes.push(name);
-        return (target.call as (...args: unknown[]) => unknown)(name, ...rest);
-      };
-    },
-  });
-}
-
 describe("a run's task-run events carried with its state proposal", () => {
+  let api: RunApiServer;
   let server: TestServer;
   let owner: OutpostClient;
   let workerKey: string;
   let deploymentId: string;
 
   beforeAll(async () => {
-    server = await startTestServer();
-    owner = new OutpostClient({ baseUrl: server.url, token: server.ownerKey });
-    workerKey = await server.createKey('worker', ['default']);
-    const { deployment } = unwrap(
-      await owner.call('deploymentsUpsert', {
-        body: { flowName: 'carried', name: 'd', source: SOURCE, entrypoint: 'flows/x.js', workPool: 'default' },
-      }),
-    );
-    deploymentId = deployment.id;
+    api = await startRunApiServer('carried');
+    ({ server, owner, workerKey, deploymentId } = api);
   });
 
   afterAll(async () => {
-    await owner?.close();
-    await server?.close();
+    await api?.close();
   });
 
   /** A run claimed by a worker whose client (at `baseUrl`) records the routes it calls, RUNNING. */
