@@ -107,7 +107,7 @@ describe("the organisation's directory groups in the dashboard", () => {
     // A page of groups by name, then the rest on request: every group the API lists, in its order.
     await groupRow(page, 'Data platform').row.waitFor();
     // Read once the page has settled: the organisation's details arrive after its first paint.
-    await expect.poll(() => rows.count()).toBe(PAGE);
+    await expect.poll(() => rows.count(), { timeout: 15_000 }).toBe(PAGE);
     await section.getByTestId('organisation-groups-more').click();
     await groupRow(page, `Team ${String(PAGE).padStart(3, '0')}`).row.waitFor();
     expect(await section.getByTestId('organisation-groups-more').count()).toBe(0);
