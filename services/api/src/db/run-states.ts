@@ -25,6 +25,8 @@ export interface LockedRun {
   expectedStartTime: Date;
   workPoolId: string | null;
   leaseExpired: boolean;
+  /** The lower bound of the run's task runs' `created_at` (`task_runs_since`): where their partitions begin. */
+  taskRunsSince: Date;
   /** With a pool scope: the API key of the worker holding the run, if any. */
   holderKeyId?: string | null;
   /** The database clock (transaction start), at the stored precision. */
@@ -51,6 +53,7 @@ interface LockedRow
     | 'work_pool_id'
   > {
   lease_expired: boolean;
+  task_runs_since: Date;
   holder_key_id: string | null;
   replay: StateProposalResponse | null;
   now: Date;
@@ -83,7 +86,7 @@ export async function lockRuns(
   const rows = await tx<LockedRow[]>`
     SELECT r.id, r.workspace_id, r.state_type, r.state_name, r.state_message, r.state_timestamp, r.state_data, r.attempt,
            r.max_retries, r.resumes, r.retry_delay_seconds, r.retry_backoff, r.retry_jitter, r.expected_start_time, r.work_pool_id,
-           ${leaseRunOut(tx)} AS lease_expired, now()::timestamptz(3) AS now,
+           ${leaseRunOut(tx)} AS lease_expired, now()::timestamptz(3) AS now, task_runs_since(r.created_at) AS task_runs_since,
            ${
              scope
                ? tx`(SELECT w.api_key_id FROM workers w WHERE w.workspace_id = r.workspace_id AND w.id = r.worker_id)`
@@ -115,6 +118,7 @@ export async function lockRuns(
     expectedStartTime: row.expected_start_time,
     workPoolId: row.work_pool_id,
     leaseExpired: row.lease_expired,
+    taskRunsSince: row.task_runs_since,
     holderKeyId: row.holder_key_id,
     replay: row.replay,
     claimedByOther: row.claimed_by_other,

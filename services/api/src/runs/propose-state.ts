@@ -8,7 +8,6 @@ import {
 } from '@outpost/sdk/contracts';
 import { type AttemptFence, claimedAgain } from '../auth/access.js';
 import type { Sql, TxSql } from '../db/client.js';
-import { getRunAttemptSince } from '../db/flow-runs.js';
 import { insertRunLogs, type LogLineRow } from '../db/logs.js';
 import { applyStateChanges, type LockedRun, lockRuns, type RunStateChange } from '../db/run-states.js';
 import { applyTaskRunEventsIn } from '../db/task-run-batches.js';
@@ -176,18 +175,11 @@ export async function proposeState(sql: Sql, metrics: ApiMetrics | null, p: Prop
       // The task runs' events come before the run's change, whatever its verdict: they happened. An
       // event the batch route would refuse (an id another run holds, a change to a task run this run
       // never created) is skipped here as there, and the proposal is still judged.
-      if (carriesTaskRuns && p.attempt !== null) {
-        const attempt = await getRunAttemptSince(tx, run.workspaceId, run.id);
-        if (attempt) {
-          const events = p.taskRuns ?? [];
-          await applyTaskRunEventsIn(tx, {
-            workspaceId: run.workspaceId,
-            flowRunId: run.id,
-            since: attempt.since,
-            attempt: p.attempt,
-            events,
-          });
-        }
+      // The attempt is the run's: a carrying proposal of another was judged stale above.
+      if (carriesTaskRuns) {
+        const events = p.taskRuns ?? [];
+        const input = { workspaceId: run.workspaceId, flowRunId: run.id, since: run.taskRunsSince, attempt: run.attempt, events };
+        await applyTaskRunEventsIn(tx, input);
       }
       const writes: Promise<unknown>[] = [];
       if (carries) {
