@@ -127,8 +127,7 @@ export class TaskRunShipper {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     const taken = this.queue.slice();
-    // In flight now: nothing more merges into these.
-    for (const t of taken) if (t.event.kind === 'create' && this.unsent.get(t.event.id) === t) this.unsent.delete(t.event.id);
+    this.leave(taken);
     let release!: () => void;
     this.sending = new Promise<void>((resolve) => (release = resolve)).finally(() => {
       this.sending = null;
@@ -183,8 +182,7 @@ export class TaskRunShipper {
         let n = 0;
         while (n < this.queue.length && n < this.batchSize && this.queue[n]!.flowRunId === first.flowRunId) n++;
         const batch = this.queue.slice(0, n);
-        // In flight now: nothing more merges into these.
-        for (const b of batch) if (b.event.kind === 'create' && this.unsent.get(b.event.id) === b) this.unsent.delete(b.event.id);
+        this.leave(batch);
         const result = await this.options.api.call(
           'taskRunsBatch',
           {
@@ -230,6 +228,11 @@ export class TaskRunShipper {
       this.stalled = true;
       this.options.logger.error({ err: error }, 'task-run batch failed unexpectedly');
     }
+  }
+
+  /** Entries going out now: no later change merges into a creation in flight. */
+  private leave(entries: readonly Pending[]): void {
+    for (const e of entries) if (e.event.kind === 'create' && this.unsent.get(e.event.id) === e) this.unsent.delete(e.event.id);
   }
 
   /** Takes the first `n` entries off the queue for good, counting every event they carry. */
