@@ -2,7 +2,7 @@ import { latestArtifacts, listRunArtifacts, upsertArtifact } from '../db/artifac
 import { taskRunBelongsTo } from '../db/child-runs.js';
 import { getRunAttempt } from '../db/flow-runs.js';
 import { ApiError, notFound } from '../errors.js';
-import type { Handlers } from './types.js';
+import type { Handlers } from '../http/route-types.js';
 
 export const artifactHandlers = {
   artifactsCreate: async ({ params, body, principal, deps, status }) => {

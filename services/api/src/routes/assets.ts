@@ -23,8 +23,8 @@ import { encodeCursor } from '../db/values.js';
 import { ApiError, notFound } from '../errors.js';
 import { auditActor } from '../http/audit.js';
 import { negotiated } from '../http/encoded.js';
-import { decodeCursor } from './pagination.js';
-import type { Handlers } from './types.js';
+import { decodeCursor } from '../http/pagination.js';
+import type { Handlers } from '../http/route-types.js';
 
 const KeyCursor = z.tuple([AssetKey]);
 const SeqCursor = z.tuple([z.string().regex(/^\d{1,19}$/)]);

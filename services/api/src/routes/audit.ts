@@ -3,8 +3,8 @@ import { z } from 'zod';
 import { type AuditFilters, listAuditEntries, readAuditEntriesAfter, readChainHeads } from '../db/audit.js';
 import { encodeCursor } from '../db/values.js';
 import { getWorkspace } from '../db/workspaces.js';
-import { decodeCursor } from './pagination.js';
-import type { Handlers } from './types.js';
+import { decodeCursor } from '../http/pagination.js';
+import type { Handlers } from '../http/route-types.js';
 
 const AuditCursor = z.tuple([z.string().regex(/^[1-9][0-9]{0,18}$/)]);
 const EXPORT_PAGE = 1000;

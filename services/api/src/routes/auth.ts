@@ -1,7 +1,7 @@
 import { SESSION_COOKIE } from '@outpost/sdk/contracts';
 import { clearedCookies, openSession, readCookie, revokeSession, sessionCookies } from '../auth/sessions.js';
 import { auditActor, summarise } from '../http/audit.js';
-import type { Handlers } from './types.js';
+import type { Handlers } from '../http/route-types.js';
 import { whoAmI } from './whoami.js';
 
 /**

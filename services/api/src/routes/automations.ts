@@ -14,9 +14,9 @@ import {
 } from '../db/automations.js';
 import { encodeCursor } from '../db/values.js';
 import { ApiError, notFound } from '../errors.js';
+import { decodeCursor } from '../http/pagination.js';
+import type { Handlers } from '../http/route-types.js';
 import { assertRoomForOne } from '../quotas/object-counts.js';
-import { decodeCursor } from './pagination.js';
-import type { Handlers } from './types.js';
 
 const AutomationCursor = z.tuple([z.string(), z.uuid()]);
 const FiringCursor = z.tuple([z.iso.datetime({ offset: true }), z.uuid()]);

@@ -8,8 +8,8 @@ import type { Db } from '../db/client.js';
 import { getDeployment } from '../db/deployments.js';
 import { encodeCursor } from '../db/values.js';
 import { notFound } from '../errors.js';
-import { decodeCursor } from './pagination.js';
-import type { Handlers } from './types.js';
+import { decodeCursor } from '../http/pagination.js';
+import type { Handlers } from '../http/route-types.js';
 
 const BackfillCursor = z.tuple([z.iso.datetime(), z.uuid()]);
 const PartitionCursor = z.tuple([z.number().int().min(-1)]);

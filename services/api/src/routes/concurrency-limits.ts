@@ -6,7 +6,7 @@ import {
   updateConcurrencyLimit,
 } from '../db/concurrency-limits.js';
 import { ApiError, notFound } from '../errors.js';
-import type { Handlers } from './types.js';
+import type { Handlers } from '../http/route-types.js';
 
 export const concurrencyLimitHandlers = {
   concurrencyLimitsCreate: async ({ body, principal, deps }) => {

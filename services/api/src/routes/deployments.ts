@@ -17,11 +17,11 @@ import { applyDeploymentSchedules } from '../db/schedules.js';
 import { registerDeploymentSensors } from '../db/sensors.js';
 import { encodeCursor } from '../db/values.js';
 import { ApiError, notFound } from '../errors.js';
+import { decodeCursor } from '../http/pagination.js';
+import type { Handlers } from '../http/route-types.js';
 import { createFlowRun } from '../runs/create-flow-run.js';
 import { assertParameterSchema, withPropertyOrder } from '../runs/parameter-schema.js';
-import { decodeCursor } from './pagination.js';
 import { prepareSchedules } from './schedules.js';
-import type { Handlers } from './types.js';
 
 const DeploymentCursor = z.tuple([Name, Name]);
 const IdempotencyKey = z.string().min(1).max(200);

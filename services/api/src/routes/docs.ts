@@ -5,8 +5,8 @@ import { routes, servedPath } from '@outpost/sdk/contracts';
 import { DomainError } from '../domain-error.js';
 import { type Encoded, encoded, negotiated } from '../http/encoded.js';
 import { openApiDocument } from '../http/openapi.js';
+import type { Handlers } from '../http/route-types.js';
 import { FileCache } from '../http/static.js';
-import type { Handlers } from './types.js';
 
 /**
  * The reference page's own policy. Scripts come from this server alone, as everywhere, and the

@@ -3,7 +3,7 @@ import { addDynamicKeys, countDynamicKeys, deleteDynamicKey, listDynamicKeys } f
 import { assertDynamicSetWithinQuota } from '../assets/partition-limits.js';
 import type { Db } from '../db/client.js';
 import { notFound } from '../errors.js';
-import type { Handlers } from './types.js';
+import type { Handlers } from '../http/route-types.js';
 
 /**
  * A set exists for a workspace when one of its assets reads keys from it, or it has keys (added

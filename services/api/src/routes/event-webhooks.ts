@@ -22,9 +22,9 @@ import {
   sealWebhookSecret,
   signatureMatches,
 } from '../events/webhooks.js';
+import type { Handlers } from '../http/route-types.js';
 import { storeTenantEvents } from '../quotas/events-per-day.js';
 import { assertRoomForOne } from '../quotas/object-counts.js';
-import type { Handlers } from './types.js';
 
 function shownOnce(row: EventWebhookRow, token: string, secret: string): EventWebhookSecretResponse {
   return { webhook: toEventWebhook(row), path: `${API_PREFIX}/hooks/${token}`, token, secret };

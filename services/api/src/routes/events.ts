@@ -1,6 +1,6 @@
 import { ApiError } from '../errors.js';
+import type { Handlers } from '../http/route-types.js';
 import type { RunEventHub } from '../runs/run-event-hub.js';
-import type { Handlers } from './types.js';
 
 /**
  * `GET /flow-runs/events`: the caller's workspace's run changes as Server-Sent Events, from the

@@ -5,11 +5,11 @@ import { listRunAttempts } from '../db/run-attempts.js';
 import { listRunStates } from '../db/run-states.js';
 import { encodeCursor } from '../db/values.js';
 import { ApiError, notFound } from '../errors.js';
+import { decodeCursor } from '../http/pagination.js';
+import type { Handlers } from '../http/route-types.js';
 import type { Actor } from '../orchestration/rules.js';
 import { proposeState } from '../runs/propose-state.js';
 import { toLogRows } from './logs.js';
-import { decodeCursor } from './pagination.js';
-import type { Handlers } from './types.js';
 
 const RunCursor = z.tuple([z.iso.datetime(), z.uuid()]);
 

@@ -2,8 +2,8 @@ import { z } from 'zod';
 import { getFlow, listFlows } from '../db/flows.js';
 import { encodeCursor } from '../db/values.js';
 import { notFound } from '../errors.js';
-import { decodeCursor } from './pagination.js';
-import type { Handlers } from './types.js';
+import { decodeCursor } from '../http/pagination.js';
+import type { Handlers } from '../http/route-types.js';
 
 const FlowCursor = z.tuple([z.string().max(100)]);
 

@@ -1,4 +1,5 @@
 import type { EventHub } from '../events/event-hub.js';
+import type { Handlers } from '../http/route-types.js';
 import type { RunEventHub } from '../runs/run-event-hub.js';
 import { accountHandlers } from './account.js';
 import { apiKeyHandlers } from './api-keys.js';
@@ -39,7 +40,6 @@ import { sensorHandlers } from './sensors.js';
 import { oidcBrowserHandlers, ssoHandlers } from './sso.js';
 import { statsHandlers } from './stats.js';
 import { taskRunHandlers } from './task-runs.js';
-import type { Handlers } from './types.js';
 import { memberHandlers, passwordHandlers } from './users.js';
 import { waitHandlers } from './waits.js';
 import { whoamiHandlers } from './whoami.js';

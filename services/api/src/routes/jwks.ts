@@ -1,4 +1,4 @@
-import type { Handlers, ResponseOf } from './types.js';
+import type { Handlers, ResponseOf } from '../http/route-types.js';
 
 /**
  * The JWKS document of run-token signing keys: public, counted per address in a bucket of its own.

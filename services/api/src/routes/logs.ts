@@ -6,8 +6,8 @@ import { searchLogs } from '../db/log-search.js';
 import { insertLogs, type LogLineRow, readLogs } from '../db/logs.js';
 import { encodeCursor } from '../db/values.js';
 import { ApiError, notFound } from '../errors.js';
-import { decodeCursor } from './pagination.js';
-import type { Handlers } from './types.js';
+import { decodeCursor } from '../http/pagination.js';
+import type { Handlers } from '../http/route-types.js';
 
 const LogCursor = z.tuple([z.number().int().min(0).max(2_147_483_647), z.number().int().min(0).max(2_147_483_647)]);
 

@@ -26,6 +26,8 @@ import {
 } from '../db/notifications.js';
 import { getWorkspace } from '../db/workspaces.js';
 import { ApiError, notFound } from '../errors.js';
+import { decodeCursor } from '../http/pagination.js';
+import type { Handlers } from '../http/route-types.js';
 import { assertMailHeadroom } from '../mail/mail-quota.js';
 import { recipientConfirmationMail } from '../mail/messages.js';
 import { alertRuleAutomation } from '../notifications/alert-rules.js';
@@ -42,8 +44,6 @@ import {
 import { newSigningSecret } from '../notifications/signature.js';
 import { TEMPLATE_VARIABLES } from '../notifications/templates.js';
 import { refusalAtSave } from '../outbound/address.js';
-import { decodeCursor } from './pagination.js';
-import type { Handlers } from './types.js';
 
 const invalid = (path: string, message: string) =>
   new ApiError('validation_failed', `${path}: ${message}`, { errors: [{ path, message }] });

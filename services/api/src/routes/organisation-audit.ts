@@ -19,11 +19,11 @@ import {
   rolesToMake,
 } from '../db/organisation-tokens.js';
 import { DomainError, notFound } from '../domain-error.js';
+import type { Handlers } from '../http/route-types.js';
 import { lockOrganisation } from '../identity/db/organisations.js';
 import { organisationWithRole } from '../identity/organisations.js';
 import { filters } from './audit.js';
 import { actingIn, noteIn } from './organisations.js';
-import type { Handlers } from './types.js';
 
 /** Entries written to the answer at a time. */
 const EXPORT_PAGE = 500;

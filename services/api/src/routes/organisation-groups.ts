@@ -6,6 +6,8 @@ import type { Db } from '../db/client.js';
 import { forgetRevokedKeys } from '../db/credentials.js';
 import { encodeCursor } from '../db/values.js';
 import { DomainError, notFound } from '../domain-error.js';
+import { decodeCursor } from '../http/pagination.js';
+import type { Handlers } from '../http/route-types.js';
 import { applyDirectoryRoles, directoryTransaction } from '../identity/db/directory.js';
 import {
   directoryGroupMemberIds,
@@ -18,8 +20,6 @@ import {
 import type { OrganisationRow } from '../identity/db/organisations.js';
 import { assertMayStaffAll, organisationWithRole } from '../identity/organisations.js';
 import { actingIn, noteIn } from './organisations.js';
-import { decodeCursor } from './pagination.js';
-import type { Handlers } from './types.js';
 
 /*
  * The organisation's side of its directory groups (docs/organisations.md, "Groups"): owners, admins

@@ -11,6 +11,7 @@ import type { AppDeps } from '../context.js';
 import type { Db } from '../db/client.js';
 import { forgetRevokedKeys } from '../db/credentials.js';
 import { DomainError, notFound } from '../domain-error.js';
+import type { Handlers } from '../http/route-types.js';
 import { applyDirectoryRoles, directoryTransaction } from '../identity/db/directory.js';
 import { organisationWorkspacesBySlug } from '../identity/db/directory-groups.js';
 import {
@@ -33,7 +34,6 @@ import { OidcError, randomToken } from '../identity/oidc.js';
 import { OIDC_CALLBACK_PATH } from '../identity/oidc-sign-in.js';
 import { organisationWithRole } from '../identity/organisations.js';
 import { actingIn, noteIn } from './organisations.js';
-import type { Handlers } from './types.js';
 
 /*
  * The organisation's own single sign-on (docs/organisations.md, "Single sign-on for the

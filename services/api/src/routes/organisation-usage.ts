@@ -12,8 +12,8 @@ import type { Principal } from '../auth/principal.js';
 import type { AppDeps } from '../context.js';
 import { readUsage } from '../db/usage.js';
 import { DomainError } from '../domain-error.js';
+import type { Handlers } from '../http/route-types.js';
 import { exportedWorkspaces, organisationReader } from './organisation-audit.js';
-import type { Handlers } from './types.js';
 
 /** `YYYY-MM` of each of the `count` months from `from` on. */
 function monthsFrom(from: string, count: number): string[] {

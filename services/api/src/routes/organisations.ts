@@ -5,6 +5,8 @@ import type { AppDeps } from '../context.js';
 import { encodeCursor } from '../db/values.js';
 import { DomainError, notFound } from '../domain-error.js';
 import { auditActor } from '../http/audit.js';
+import { decodeCursor } from '../http/pagination.js';
+import type { HandlerContext, Handlers } from '../http/route-types.js';
 import { organisationSlugOf, organisationsOf } from '../identity/db/organisations.js';
 import {
   changeOrganisationRole,
@@ -23,8 +25,6 @@ import {
   updateOrganisationWorkspace,
 } from '../identity/organisations.js';
 import { switchWorkspace } from '../identity/users.js';
-import { decodeCursor } from './pagination.js';
-import type { HandlerContext, Handlers } from './types.js';
 import { whoAmI } from './whoami.js';
 
 /**

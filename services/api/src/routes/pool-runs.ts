@@ -1,10 +1,10 @@
 import { batchKey, insertRunLogs, poolRunHolders } from '../db/logs.js';
 import { DomainError } from '../domain-error.js';
 import { batchItemError } from '../errors.js';
+import type { Handlers } from '../http/route-types.js';
 import { notHeld, proposeStates, sum } from '../runs/propose-state.js';
 import { toLogRows } from './logs.js';
 import { apiKeyId, poolOrNotFound } from './scope.js';
-import type { Handlers } from './types.js';
 
 /**
  * Batch calls of a worker key for the runs its workers hold in one pool: many state proposals, or

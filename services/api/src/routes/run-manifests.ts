@@ -1,9 +1,9 @@
 import { getRunAttempt } from '../db/flow-runs.js';
 import { getRunManifest, recordAttemptEnvironment } from '../db/run-manifests.js';
 import { DomainError, notFound } from '../domain-error.js';
+import type { Handlers } from '../http/route-types.js';
 import { reproduceRun } from '../runs/reproduce-run.js';
 import { apiKeyId } from './scope.js';
-import type { Handlers } from './types.js';
 
 export const runManifestHandlers = {
   flowRunsManifest: async ({ params, principal, deps }) => {

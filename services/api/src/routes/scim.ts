@@ -24,6 +24,7 @@ import { allOrganisationWorkspaces } from '../db/organisation-tokens.js';
 import { normaliseEmail } from '../db/users.js';
 import { isDomainError, notFound } from '../domain-error.js';
 import { ApiError, zodFieldErrors } from '../errors.js';
+import type { HandlerContext, Handlers } from '../http/route-types.js';
 import {
   applyDirectoryRoles,
   countDirectoryGroups,
@@ -79,7 +80,6 @@ import {
   scimBaseUrl,
   userDocument,
 } from '../identity/scim/resources.js';
-import type { HandlerContext, Handlers } from './types.js';
 
 /*
  * The organisation's SCIM 2.0 service provider (docs/organisations.md, "Directory provisioning

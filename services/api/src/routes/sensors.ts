@@ -3,10 +3,10 @@ import { z } from 'zod';
 import { claimSensorTicks, getSensor, listSensors, listSensorTicks, makeSensorDue, setSensorPaused } from '../db/sensors.js';
 import { encodeCursor } from '../db/values.js';
 import { notFound } from '../errors.js';
+import { decodeCursor } from '../http/pagination.js';
+import type { Handlers } from '../http/route-types.js';
 import { completeSensorTick } from '../sensors/complete-tick.js';
-import { decodeCursor } from './pagination.js';
 import { apiKeyId, poolOrNotFound } from './scope.js';
-import type { Handlers } from './types.js';
 
 const SensorCursor = z.tuple([Name, Id]);
 const TickCursor = z.tuple([Timestamp, Id]);

@@ -5,6 +5,7 @@ import type { AppDeps } from '../context.js';
 import { forgetRevokedKeys } from '../db/credentials.js';
 import { getWorkspace } from '../db/workspaces.js';
 import { ApiError, errorCode, notFound } from '../errors.js';
+import { type HandlerContext, type Handlers, type Recover, redirectTo } from '../http/route-types.js';
 import type { RoleChanges } from '../identity/db/directory.js';
 import { deleteOidcProvider, getOidcProvider, type OidcProviderRecord, upsertOidcProvider } from '../identity/db/oidc.js';
 import { OidcError } from '../identity/oidc.js';
@@ -26,7 +27,6 @@ import {
   type OrganisationSignedIn,
   startOrganisationSignIn,
 } from '../identity/organisation-sign-in.js';
-import { type HandlerContext, type Handlers, type Recover, redirectTo } from './types.js';
 
 function toConfig(deps: AppDeps, provider: OidcProviderRecord, workspace: Workspace): OidcConfig {
   return {

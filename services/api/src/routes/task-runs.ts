@@ -4,8 +4,8 @@ import { applyTaskRunEvents } from '../db/task-run-batches.js';
 import { insertTaskRun, listTaskRuns, setTaskRunState, summarizeTaskRuns } from '../db/task-runs.js';
 import { encodeCursor } from '../db/values.js';
 import { ApiError, notFound } from '../errors.js';
-import { decodeCursor } from './pagination.js';
-import type { Handlers } from './types.js';
+import { decodeCursor } from '../http/pagination.js';
+import type { Handlers } from '../http/route-types.js';
 
 const TaskRunCursor = z.tuple([z.iso.datetime({ offset: true }), z.uuid()]);
 

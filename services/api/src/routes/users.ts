@@ -4,6 +4,7 @@ import { listMembers, openableWorkspaces, usableMemberships } from '../db/member
 import { findUserByEmail } from '../db/users.js';
 import { errorCode } from '../errors.js';
 import { summarise } from '../http/audit.js';
+import type { HandlerContext, Handlers } from '../http/route-types.js';
 import { confirmEmail } from '../identity/account.js';
 import { confirmPasswordReset, PASSWORD_RESET_ANSWER, requestPasswordReset } from '../identity/password-reset.js';
 import {
@@ -15,7 +16,6 @@ import {
   removeMember,
   setupPassword,
 } from '../identity/users.js';
-import type { HandlerContext, Handlers } from './types.js';
 import { whoAmI } from './whoami.js';
 
 export const memberHandlers = {

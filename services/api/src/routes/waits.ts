@@ -4,15 +4,15 @@ import type { AppDeps } from '../context.js';
 import { encodeCursor } from '../db/values.js';
 import { getWait, listRecordedResults, listWaits, toWait, type WaitRow, waitNudgeKey } from '../db/waits.js';
 import { notFound } from '../domain-error.js';
+import { decodeCursor } from '../http/pagination.js';
+import type { Handlers } from '../http/route-types.js';
 import type { Actor } from '../orchestration/rules.js';
 import { createWait } from '../waits/create-wait.js';
 import { decideApproval } from '../waits/decide.js';
 import { claimExternalPolls, completeExternalPoll } from '../waits/external-polls.js';
 import { suspendRun } from '../waits/suspend.js';
 import { completeToken } from '../waits/tokens.js';
-import { decodeCursor } from './pagination.js';
 import { poolOrNotFound } from './scope.js';
-import type { Handlers } from './types.js';
 
 const WaitCursor = z.tuple([z.iso.datetime(), z.uuid()]);
 

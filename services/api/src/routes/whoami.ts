@@ -4,7 +4,7 @@ import type { Db } from '../db/client.js';
 import { getUser } from '../db/users.js';
 import { getWorkspacePlace } from '../db/workspaces.js';
 import { ApiError } from '../errors.js';
-import type { Handlers } from './types.js';
+import type { Handlers } from '../http/route-types.js';
 
 function describe(principal: Principal): WhoAmIResponse['principal'] {
   switch (principal.kind) {

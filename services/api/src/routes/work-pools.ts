@@ -2,9 +2,9 @@ import type { FieldError } from '@outpost/sdk/contracts';
 import { poolRunCounts } from '../db/pool-run-counts.js';
 import { insertPool, insertQueue, listPools, listQueues, updatePool, updateQueue } from '../db/pools.js';
 import { ApiError, notFound } from '../errors.js';
+import type { Handlers } from '../http/route-types.js';
 import { validateBaseJobTemplate } from '../pools/job-template.js';
 import { poolOrNotFound } from './scope.js';
-import type { Handlers } from './types.js';
 
 /** `body.baseJobTemplate.spec.template…` from a path inside the template. */
 function templateField(path: string): string {

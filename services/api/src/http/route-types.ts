@@ -3,8 +3,8 @@ import type { z } from 'zod';
 import type { OrganisationTokenCaller } from '../auth/organisation-tokens.js';
 import type { Principal } from '../auth/principal.js';
 import type { AppDeps } from '../context.js';
-import type { AuditNote, InlineAudit } from '../http/audit.js';
 import type { Logger } from '../logger.js';
+import type { AuditNote, InlineAudit } from './audit.js';
 
 type Out<T> = T extends z.ZodType ? z.output<T> : undefined;
 
