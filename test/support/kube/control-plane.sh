@@ -160,13 +160,17 @@ node() {
 
 down() {
   [ $# -eq 1 ] || usage
-  local S=$1 p pid
+  local S=$1 p pid pids=()
+  # Every component is told at once (their state goes with the directory), then each is waited for.
   for p in scheduler kcm apiserver etcd; do
     [ -f "$S/$p.pid" ] || continue
     pid=$(cat "$S/$p.pid")
     kill "$pid" 2>/dev/null || true
-    wait_until 20 sh -c "! kill -0 $pid" || kill -9 "$pid" 2>/dev/null || true
+    pids+=("$pid")
     rm -f "$S/$p.pid"
+  done
+  for pid in "${pids[@]}"; do
+    wait_until 20 sh -c "! kill -0 $pid" || kill -9 "$pid" 2>/dev/null || true
   done
 }
 
