@@ -3,8 +3,8 @@ import FileTimesReporter from '../scripts/file-times-reporter.mjs';
 
 /**
  * End-to-end files that run alone: they time leases and outages, kill and freeze processes, measure
- * a noisy neighbour, build images, start Kubernetes control planes, or walk the README with a fresh
- * `npm ci`. On a 2-core machine another file beside them would starve the processes they time.
+ * a noisy neighbour, build images, or walk the README with a fresh `npm ci`. On a 2-core machine
+ * another file beside them would starve the processes they time.
  */
 const ALONE = [
   'e2e/readme.newcomer.test.ts',
@@ -16,13 +16,21 @@ const ALONE = [
   'e2e/*exactly-once.test.ts',
   'e2e/worker.fan-out.test.ts',
   'e2e/worker.logs-outage.test.ts',
-  'e2e/kube*.test.ts',
-  'e2e/kubernetes.*.test.ts',
-  'e2e/integrations.kubernetes-pod.test.ts',
-  'e2e/helm.*.test.ts',
+  'e2e/helm.charts.test.ts',
   'e2e/release.dry-run.test.ts',
   'e2e/version-skew.test.ts',
   'e2e/install.registry.test.ts',
+];
+
+/**
+ * Files that work on a Kubernetes control plane. They run one at a time, after the rest, on one plane
+ * they share (support/kube/shared-plane.ts): each gets a namespace and clears the plane after itself.
+ */
+const KUBE = [
+  'e2e/kube-harness.test.ts',
+  'e2e/kubernetes.*.test.ts',
+  'e2e/integrations.kubernetes-pod.test.ts',
+  'e2e/helm.worker-*.test.ts',
 ];
 
 /** Files beside each other: the rest wait on servers, workers and browsers far more than they compute (about 20% of two cores each). */
@@ -39,7 +47,7 @@ export default defineConfig({
         test: {
           name: 'e2e',
           include: ['e2e/**/*.test.ts'],
-          exclude: [...configDefaults.exclude, ...ALONE],
+          exclude: [...configDefaults.exclude, ...ALONE, ...KUBE],
           maxWorkers: SIDE_BY_SIDE,
           sequence: { groupOrder: 0 },
         },
@@ -51,6 +59,16 @@ export default defineConfig({
           include: ALONE,
           fileParallelism: false,
           sequence: { groupOrder: 1 },
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'e2e-kube',
+          include: KUBE,
+          fileParallelism: false,
+          globalSetup: ['support/kube/shared-plane.ts'],
+          sequence: { groupOrder: 2 },
         },
       },
     ],

@@ -30,11 +30,11 @@ export interface KubeCluster {
   token: string;
   /** A fresh namespace this cluster created, with its `default` ServiceAccount in place. */
   namespace: string;
-  /** Where etcd's data, the certificates, the token file and the component logs live. */
+  /** The plane's: where etcd's data, the certificates, the token file and the component logs live. */
   stateDir: string;
   /** Runs kubectl v1.20.2 against the cluster (default namespace: `namespace`); never rejects on a non-zero exit. */
   kubectl(args: string[], options?: { stdin?: string }): Promise<CommandResult>;
-  /** Stops every component and removes the state directory. */
+  /** Stops the plane this file started, or clears what the file left on a shared one (startKubeCluster). */
   stop(): Promise<void>;
 }
 
@@ -84,12 +84,21 @@ export async function until<T>(
   }
 }
 
+/** A control plane's address, admin token and state directory: what a file needs to work on it. */
+export interface ControlPlane {
+  /** `https://127.0.0.1:<port>` */
+  server: string;
+  token: string;
+  /** etcd's data, the certificates (`pki/apiserver.crt`), the token file and the component logs. */
+  stateDir: string;
+}
+
 /**
- * Starts a control plane of its own on free ports, in a temporary state directory, waits until the
- * API server answers `/readyz`, and creates a fresh namespace. Needs the binaries built by
- * `control-plane.sh build` (npm test runs test/support/kube/build-once.mjs first).
+ * Starts a control plane on free ports, in a temporary state directory, and waits until the API
+ * server answers `/readyz`. Needs the binaries built by `control-plane.sh build` (npm test runs
+ * test/support/kube/build-once.mjs first). `stop` ends every component and removes the state.
  */
-export async function startKubeCluster(): Promise<KubeCluster> {
+export async function startControlPlane(): Promise<ControlPlane & { stop(): Promise<void> }> {
   const stateDir = await mkdtemp(path.join(tmpdir(), 'outpost-kube-'));
   // kubectl keeps its caches under HOME: the state directory, not the developer’s ~/.kube.
   const env = { ...process.env, HOME: stateDir, OUTPOST_KUBE_CACHE: cacheDir };
@@ -135,30 +144,117 @@ export async function startKubeCluster(): Promise<KubeCluster> {
     } finally {
       await insecure.close();
     }
+    return { server, token, stateDir, stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
 
-    const namespace = `outpost-test-${randomBytes(4).toString('hex')}`;
-    const kubeconfigPath = path.join(stateDir, 'kubeconfig.yaml');
-    await writeFile(
-      kubeconfigPath,
-      [
-        'apiVersion: v1',
-        'kind: Config',
-        `clusters: [{name: outpost-test, cluster: {server: "${server}", insecure-skip-tls-verify: true}}]`,
-        `users: [{name: admin, user: {token: "${token}"}}]`,
-        `contexts: [{name: outpost-test, context: {cluster: outpost-test, user: admin, namespace: ${namespace}}}]`,
-        'current-context: outpost-test',
-        '',
-      ].join('\n'),
-      { mode: 0o600 },
+/**
+ * A cluster for one test file: a fresh namespace, with its `default` ServiceAccount in place, on a
+ * control plane. Under the `e2e-kube` project the plane is the one its files share, started by the
+ * first that asks (shared-plane.ts); `stop` then removes what the file left on it, not the plane.
+ * Anywhere else (a benchmark, a file run by another project) the file starts a plane of its own and
+ * `stop` ends it.
+ */
+export async function startKubeCluster(): Promise<KubeCluster> {
+  const shared = await sharedControlPlane();
+  if (shared) return clusterOn(shared, () => clearSharedPlane(shared));
+  const plane = await startControlPlane();
+  try {
+    return await clusterOn(plane, plane.stop);
+  } catch (error) {
+    await plane.stop();
+    throw error;
+  }
+}
+
+declare module 'vitest' {
+  interface ProvidedContext {
+    /** The address a file of the `e2e-kube` project asks for the control plane its files share. */
+    kubeControlPlane?: string;
+  }
+}
+
+/** The project's shared plane, when this file runs under vitest in a project that provides one. */
+async function sharedControlPlane(): Promise<ControlPlane | null> {
+  if (!process.env.VITEST) return null;
+  const { inject } = await import('vitest');
+  const url = inject('kubeControlPlane');
+  if (!url) return null;
+  const response = await fetch(url, { method: 'POST' });
+  const body = await response.text();
+  if (!response.ok) throw new Error(`the shared Kubernetes control plane did not start: ${body}`);
+  return JSON.parse(body) as ControlPlane;
+}
+
+/**
+ * Leaves a shared plane as the next file expects it: the files of the project run one at a time, so
+ * every namespace but the system's, every Pod and every Node on it are this file's. Pods go at once
+ * (no kubelet is left to confirm a graceful end), and the namespaces after, in the background.
+ */
+async function clearSharedPlane(plane: ControlPlane): Promise<void> {
+  const kubectl = await adminKubectl(plane);
+  const failures: string[] = [];
+  const step = async (args: string[]) => {
+    const result = await kubectl(args);
+    if (result.code !== 0) failures.push(`kubectl ${args.join(' ')}: ${result.stderr.trim()}`);
+    return result;
+  };
+  const listed = await step(['get', 'namespaces', '-o', 'jsonpath={.items[*].metadata.name}']);
+  const namespaces = listed.stdout.split(/\s+/).filter((name) => name && !SYSTEM_NAMESPACES.has(name));
+  if (namespaces.length > 0) await step(['delete', 'namespace', '--wait=false', ...namespaces]);
+  await step(['delete', 'pods', '--all-namespaces', '--all', '--force', '--grace-period=0']);
+  await step(['delete', 'nodes', '--all']);
+  await kubectl.done();
+  if (failures.length > 0) throw new Error(`cannot clear the shared control plane for the next file: ${failures.join('; ')}`);
+}
+
+const SYSTEM_NAMESPACES = new Set(['default', 'kube-system', 'kube-public', 'kube-node-lease']);
+
+/** kubectl as the plane's admin (default namespace `namespace`), from a directory of its own; `done` removes that directory. */
+async function adminKubectl(plane: ControlPlane, namespace = 'default') {
+  const home = await mkdtemp(path.join(tmpdir(), 'outpost-kubectl-'));
+  const kubeconfigPath = path.join(home, 'kubeconfig.yaml');
+  await writeFile(kubeconfigPath, kubeconfig(plane, namespace), { mode: 0o600 });
+  const env = { ...process.env, HOME: home, OUTPOST_KUBE_CACHE: cacheDir };
+  const kubectl = (args: string[], options: { stdin?: string } = {}) =>
+    run(
+      kubectlPath,
+      ['--kubeconfig', kubeconfigPath, '--cache-dir', path.join(home, 'kubectl-cache'), ...args],
+      env,
+      options.stdin,
     );
-    const kubectl = (args: string[], options: { stdin?: string } = {}) =>
-      run(
-        kubectlPath,
-        ['--kubeconfig', kubeconfigPath, '--cache-dir', path.join(stateDir, 'kubectl-cache'), ...args],
-        env,
-        options.stdin,
-      );
+  return Object.assign(kubectl, { home, kubeconfigPath, done: () => rm(home, { recursive: true, force: true }) });
+}
 
+function kubeconfig(plane: ControlPlane, namespace: string): string {
+  return [
+    'apiVersion: v1',
+    'kind: Config',
+    `clusters: [{name: outpost-test, cluster: {server: "${plane.server}", insecure-skip-tls-verify: true}}]`,
+    `users: [{name: admin, user: {token: "${plane.token}"}}]`,
+    `contexts: [{name: outpost-test, context: {cluster: outpost-test, user: admin, namespace: ${namespace}}}]`,
+    'current-context: outpost-test',
+    '',
+  ].join('\n');
+}
+
+/** A fresh namespace on `plane` and a kubeconfig whose context names it; `release` runs on `stop`. */
+async function clusterOn(plane: ControlPlane, release: () => Promise<void>): Promise<KubeCluster> {
+  const namespace = `outpost-test-${randomBytes(4).toString('hex')}`;
+  const admin = await adminKubectl(plane, namespace);
+  const stop = async () => {
+    try {
+      await release();
+    } finally {
+      await admin.done();
+    }
+  };
+  try {
+    const { kubeconfigPath } = admin;
+    const kubectl = (args: string[], options: { stdin?: string } = {}) => admin(args, options);
     const created = await kubectl(['create', 'namespace', namespace]);
     if (created.code !== 0) throw new Error(`cannot create namespace ${namespace}: ${created.stderr.trim()}`);
     // Pods are refused until the ServiceAccount controller made the namespace's `default` account.
@@ -166,10 +262,9 @@ export async function startKubeCluster(): Promise<KubeCluster> {
       `the default ServiceAccount of ${namespace}`,
       async () => (await kubectl(['get', 'serviceaccount', 'default'])).code === 0,
     );
-
-    return { kubeconfigPath, server, token, namespace, stateDir, kubectl, stop };
+    return { kubeconfigPath, server: plane.server, token: plane.token, namespace, stateDir: plane.stateDir, kubectl, stop };
   } catch (error) {
-    await stop();
+    await admin.done();
     throw error;
   }
 }
