@@ -1,3 +1,4 @@
+import { automationHandlers } from '../automations/handlers.js';
 import type { EventHub } from '../events/event-hub.js';
 import type { Handlers } from '../http/route-types.js';
 import type { RunEventHub } from '../runs/run-event-hub.js';
@@ -8,7 +9,6 @@ import { assetRunHandlers } from './asset-runs.js';
 import { assetHandlers } from './assets.js';
 import { auditExportHandlers, auditHandlers } from './audit.js';
 import { authHandlers } from './auth.js';
-import { automationHandlers } from './automations.js';
 import { backfillHandlers } from './backfills.js';
 import { childRunHandlers } from './child-runs.js';
 import { concurrencyLimitHandlers } from './concurrency-limits.js';

@@ -1,6 +1,6 @@
 import type { Automation } from '@outpost/sdk/contracts';
 import * as z from 'zod';
-import { assertAutomation } from '../automations/compile.js';
+import { assertAutomation } from './compile.js';
 import {
   type AutomationRow,
   deleteAutomation,
