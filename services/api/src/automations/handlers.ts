@@ -1,6 +1,5 @@
 import type { Automation } from '@outpost/sdk/contracts';
 import * as z from 'zod';
-import { assertAutomation } from './compile.js';
 import {
   type AutomationRow,
   deleteAutomation,
@@ -17,6 +16,7 @@ import { ApiError, notFound } from '../errors.js';
 import { decodeCursor } from '../http/pagination.js';
 import type { Handlers } from '../http/route-types.js';
 import { assertRoomForOne } from '../quotas/object-counts.js';
+import { assertAutomation } from './compile.js';
 
 const AutomationCursor = z.tuple([z.string(), z.uuid()]);
 const FiringCursor = z.tuple([z.iso.datetime({ offset: true }), z.uuid()]);

@@ -1,4 +1,5 @@
 import { automationHandlers } from '../automations/handlers.js';
+import { backfillHandlers } from '../backfills/handlers.js';
 import type { EventHub } from '../events/event-hub.js';
 import type { Handlers } from '../http/route-types.js';
 import type { RunEventHub } from '../runs/run-event-hub.js';
@@ -9,7 +10,6 @@ import { assetRunHandlers } from './asset-runs.js';
 import { assetHandlers } from './assets.js';
 import { auditExportHandlers, auditHandlers } from './audit.js';
 import { authHandlers } from './auth.js';
-import { backfillHandlers } from './backfills.js';
 import { childRunHandlers } from './child-runs.js';
 import { concurrencyLimitHandlers } from './concurrency-limits.js';
 import { deploymentHandlers } from './deployments.js';

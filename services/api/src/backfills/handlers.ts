@@ -1,7 +1,4 @@
 import { z } from 'zod';
-import { createAssetBackfill } from '../backfills/asset-backfill.js';
-import { cancelBackfill, pauseBackfill, resumeBackfill, retryFailedPartitions } from '../backfills/controls.js';
-import { createDeploymentBackfill } from '../backfills/create-backfill.js';
 import { listPartitions } from '../db/backfill-partitions.js';
 import { getBackfill, listBackfills } from '../db/backfills.js';
 import type { Db } from '../db/client.js';
@@ -10,6 +7,9 @@ import { encodeCursor } from '../db/values.js';
 import { notFound } from '../errors.js';
 import { decodeCursor } from '../http/pagination.js';
 import type { Handlers } from '../http/route-types.js';
+import { createAssetBackfill } from './asset-backfill.js';
+import { cancelBackfill, pauseBackfill, resumeBackfill, retryFailedPartitions } from './controls.js';
+import { createDeploymentBackfill } from './create-backfill.js';
 
 const BackfillCursor = z.tuple([z.iso.datetime(), z.uuid()]);
 const PartitionCursor = z.tuple([z.number().int().min(-1)]);
