@@ -1,3 +1,4 @@
+import { dynamicPartitionHandlers } from '../assets/partition-handlers.js';
 import { automationHandlers } from '../automations/handlers.js';
 import { backfillHandlers } from '../backfills/handlers.js';
 import type { EventHub } from '../events/event-hub.js';
@@ -14,7 +15,6 @@ import { childRunHandlers } from './child-runs.js';
 import { concurrencyLimitHandlers } from './concurrency-limits.js';
 import { deploymentHandlers } from './deployments.js';
 import { apiDocsHandlers } from './docs.js';
-import { dynamicPartitionHandlers } from './dynamic-partitions.js';
 import { eventWebhookHandlers } from './event-webhooks.js';
 import { runEventHandlers } from './events.js';
 import { flowRunActionHandlers } from './flow-run-actions.js';

@@ -1,9 +1,9 @@
-import { dynamicSetDeclared } from '../assets/db/asset-definitions.js';
-import { addDynamicKeys, countDynamicKeys, deleteDynamicKey, listDynamicKeys } from '../assets/db/dynamic-partitions.js';
-import { assertDynamicSetWithinQuota } from '../assets/partition-limits.js';
 import type { Db } from '../db/client.js';
 import { notFound } from '../errors.js';
 import type { Handlers } from '../http/route-types.js';
+import { dynamicSetDeclared } from './db/asset-definitions.js';
+import { addDynamicKeys, countDynamicKeys, deleteDynamicKey, listDynamicKeys } from './db/dynamic-partitions.js';
+import { assertDynamicSetWithinQuota } from './partition-limits.js';
 
 /**
  * A set exists for a workspace when one of its assets reads keys from it, or it has keys (added
