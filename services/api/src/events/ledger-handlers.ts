@@ -6,11 +6,11 @@ import { type NewEvent, toEvent } from '../db/events.js';
 import { encodeCursor } from '../db/values.js';
 import { notFound } from '../domain-error.js';
 import { ApiError } from '../errors.js';
-import type { EventHub } from '../events/event-hub.js';
 import { decodeCursor } from '../http/pagination.js';
 import { mayReadAuditLog } from '../http/permissions.js';
 import type { Handlers } from '../http/route-types.js';
 import { storeTenantEvents } from '../quotas/events-per-day.js';
+import type { EventHub } from './event-hub.js';
 
 const SeqCursor = z.tuple([z.string().regex(/^\d{1,19}$/)]);
 
