@@ -12,6 +12,9 @@ import {
 } from '../db/event-webhooks.js';
 import { DomainError, notFound } from '../domain-error.js';
 import { ApiError } from '../errors.js';
+import type { Handlers } from '../http/route-types.js';
+import { storeTenantEvents } from '../quotas/events-per-day.js';
+import { assertRoomForOne } from '../quotas/object-counts.js';
 import {
   compileWebhookTemplate,
   hashWebhookToken,
@@ -21,10 +24,7 @@ import {
   renderWebhookEvent,
   sealWebhookSecret,
   signatureMatches,
-} from '../events/webhooks.js';
-import type { Handlers } from '../http/route-types.js';
-import { storeTenantEvents } from '../quotas/events-per-day.js';
-import { assertRoomForOne } from '../quotas/object-counts.js';
+} from './webhooks.js';
 
 function shownOnce(row: EventWebhookRow, token: string, secret: string): EventWebhookSecretResponse {
   return { webhook: toEventWebhook(row), path: `${API_PREFIX}/hooks/${token}`, token, secret };
