@@ -4,8 +4,8 @@ import { getRunAttempt } from '../db/flow-runs.js';
 import { isWorkspaceArchived } from '../db/workspaces.js';
 import { notFound } from '../errors.js';
 import type { Handlers } from '../http/route-types.js';
-import { createChildRun } from '../runs/create-child-run.js';
-import { createDeploymentRun } from '../runs/create-deployment-run.js';
+import { createChildRun } from './create-child-run.js';
+import { createDeploymentRun } from './create-deployment-run.js';
 
 /** A run with more subflows than this lists the oldest ones; a flow that fans out wider should map tasks instead. */
 const MAX_LISTED_CHILDREN = 1000;
