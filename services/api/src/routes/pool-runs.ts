@@ -2,8 +2,8 @@ import { batchKey, insertRunLogs, poolRunHolders } from '../db/logs.js';
 import { DomainError } from '../domain-error.js';
 import { batchItemError } from '../errors.js';
 import type { Handlers } from '../http/route-types.js';
+import { toLogRows } from '../runs/log-handlers.js';
 import { notHeld, proposeStates, sum } from '../runs/propose-state.js';
-import { toLogRows } from './logs.js';
 import { apiKeyId, poolOrNotFound } from './scope.js';
 
 /**
