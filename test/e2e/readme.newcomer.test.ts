@@ -96,7 +96,10 @@ function giveTo(dir: string, user: User): void {
 
 const commit = snapshotCommit();
 
-describe.each(WALKERS)('the README tour, on a fresh clone, $label', (walker) => {
+// The walkers (root and an ordinary user, when the suite runs as root) go side by side, each in its
+// own clone, home and port: most of a walk is npm installing and a build waiting on the disk. Within
+// a walk the steps run in order.
+describe.concurrent.each(WALKERS)('the README tour, on a fresh clone, $label', (walker) => {
   let root: string;
   let clone: string;
   let home: string;
@@ -125,12 +128,12 @@ describe.each(WALKERS)('the README tour, on a fresh clone, $label', (walker) => 
     rmSync(root, { recursive: true, force: true });
   });
 
-  it('runs in a private directory of its own', () => {
+  it.sequential('runs in a private directory of its own', () => {
     expect(statSync(root).mode & 0o777).toBe(0o700);
     expect(statSync(clone).uid).toBe(user.uid ?? userInfo().uid);
   });
 
-  it('installs with npm ci, and `npx outpost --help` works before anything is built', async () => {
+  it.sequential('installs with npm ci, and `npx outpost --help` works before anything is built', async () => {
     expect(fromReadme('npm ci && npm start')).toBeTruthy();
     const install = await sh('npm ci', clone, term(), user);
     expect(install.code, install.output).toBe(0);
@@ -140,7 +143,7 @@ describe.each(WALKERS)('the README tour, on a fresh clone, $label', (walker) => 
     expect(help.output).toContain('building the workspace first');
   }, 420_000); // a cold npm cache downloads every dependency of the workspace: minutes on a slow registry day
 
-  it('starts the platform with npm start and prints the sign-in link, API URL and key', async () => {
+  it.sequential('starts the platform with npm start and prints the sign-in link, API URL and key', async () => {
     platform = startJob('npm start', clone, term({ OUTPOST_PORT: String(port) }), user);
     await platform.waitFor(/Ctrl-C stops everything\./, 300_000);
     const out = platform.output();
@@ -150,7 +153,7 @@ describe.each(WALKERS)('the README tour, on a fresh clone, $label', (walker) => 
     expect(out).toContain('deployed:  hello/default');
   });
 
-  describe('in a second terminal', () => {
+  describe.sequential('in a second terminal', () => {
     let env: NodeJS.ProcessEnv;
     let project: string;
 
@@ -163,14 +166,14 @@ describe.each(WALKERS)('the README tour, on a fresh clone, $label', (walker) => 
       project = path.join(root, 'my-pipeline');
     });
 
-    it('runs the hello example to COMPLETED, its secret redacted', async () => {
+    it.sequential('runs the hello example to COMPLETED, its secret redacted', async () => {
       const run = await sh(fromReadme('npx outpost run hello/default --param n=5 --watch'), clone, env, user);
       expect(run.code, run.output).toBe(0);
       expect(run.output).toMatch(/ended COMPLETED/);
       expect(run.output).toContain('greeting secret: ***');
     });
 
-    it('cancels a slow run while it runs, retries it as attempt 2, shows its manifest, reproduces it and lists its events', async () => {
+    it.sequential('cancels a slow run while it runs, retries it as attempt 2, shows its manifest, reproduces it and lists its events', async () => {
       const api = new OutpostClient({ baseUrl: env.OUTPOST_API_URL!, token: env.OUTPOST_API_KEY! });
       const stateOf = async (id: string) => unwrap(await api.call('flowRunsGet', { params: { id } }));
       const reach = (id: string, state: string) =>
@@ -215,7 +218,7 @@ describe.each(WALKERS)('the README tour, on a fresh clone, $label', (walker) => 
       }
     });
 
-    it("changes the hello deployment's schedule and concurrency limit from the terminal", async () => {
+    it.sequential("changes the hello deployment's schedule and concurrency limit from the terminal", async () => {
       const schedule = await sh(
         fromReadme('npx outpost schedules update hello/default weekday-morning --cron "0 6 * * 1-5" --timezone Europe/Berlin'),
         clone,
@@ -232,7 +235,7 @@ describe.each(WALKERS)('the README tour, on a fresh clone, $label', (walker) => 
       expect(limit.output).toContain('deployment hello/default runs at most 2 at once');
     });
 
-    it('runs the ML example, an asset graph, to COMPLETED', async () => {
+    it.sequential('runs the ML example, an asset graph, to COMPLETED', async () => {
       const run = await sh(fromReadme('npx outpost run assets/churn --watch'), clone, env, user);
       expect(run.code, run.output).toBe(0);
       expect(run.output).toMatch(/ended COMPLETED/);
@@ -250,7 +253,7 @@ describe.each(WALKERS)('the README tour, on a fresh clone, $label', (walker) => 
       }
     });
 
-    it('creates a project next to the clone that targets the pool the local worker polls', async () => {
+    it.sequential('creates a project next to the clone that targets the pool the local worker polls', async () => {
       const init = await sh(fromReadme('npx outpost init ../my-pipeline'), clone, env, user);
       expect(init.code, init.output).toBe(0);
       expect(init.output).toContain('on pool "local"');
@@ -266,7 +269,7 @@ describe.each(WALKERS)('the README tour, on a fresh clone, $label', (walker) => 
       expect(readFileSync(path.join(project, 'tsconfig.json'), 'utf8')).toContain('"strict": true');
     });
 
-    it('installs the project, tests its flow with no server, and type-checks it', async () => {
+    it.sequential('installs the project, tests its flow with no server, and type-checks it', async () => {
       expect(fromReadme('cd ../my-pipeline')).toBeTruthy();
       const install = await sh(fromReadme('npm install'), project, env, user);
       expect(install.code, install.output).toBe(0);
@@ -277,7 +280,7 @@ describe.each(WALKERS)('the README tour, on a fresh clone, $label', (walker) => 
       expect(types.code, types.output).toBe(0);
     });
 
-    it('deploys the project and runs it to COMPLETED on the local worker', async () => {
+    it.sequential('deploys the project and runs it to COMPLETED on the local worker', async () => {
       const deploy = await sh(fromReadme('npm run deploy'), project, env, user);
       expect(deploy.code, deploy.output).toBe(0);
       expect(deploy.output).toContain('example/default');
@@ -288,13 +291,13 @@ describe.each(WALKERS)('the README tour, on a fresh clone, $label', (walker) => 
     });
   });
 
-  it('has typed every `npx outpost` command the tour shows', () => {
+  it.sequential('has typed every `npx outpost` command the tour shows', () => {
     const shown = tourCommands();
     expect(shown.length).toBeGreaterThanOrEqual(12);
     expect(shown.filter((command) => !typed.has(command))).toEqual([]);
   });
 
-  it('stops everything on Ctrl-C, leaving no process behind', async () => {
+  it.sequential('stops everything on Ctrl-C, leaving no process behind', async () => {
     const job = platform!;
     platform = null;
     const exit = await job.interrupt();
