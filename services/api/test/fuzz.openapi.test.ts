@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { Sql } from '../src/db/client.js';
 import { openApiDocument } from '../src/http/openapi.js';
-import { isScimPath } from '../src/identity/scim/errors.js';
+import { isScimPath } from '../src/http/scim-errors.js';
 import { createOrganisationToken, startTestServer, type TestServer, type TestWorkspace } from '../src/testing/index.js';
 import {
   mutateBody,

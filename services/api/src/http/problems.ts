@@ -4,9 +4,9 @@ import { HTTPException } from 'hono/http-exception';
 import postgres from 'postgres';
 import { DomainError } from '../domain-error.js';
 import { ApiError, fromDomainError, problemBody } from '../errors.js';
-import { isScimPath, scimErrorBody } from '../identity/scim/errors.js';
 import type { Logger } from '../logger.js';
 import type { AppEnv } from './env.js';
+import { isScimPath, scimErrorBody } from './scim-errors.js';
 
 /**
  * Database errors that mean something about the request rather than about the server. Anything

@@ -25,6 +25,7 @@ import { normaliseEmail } from '../db/users.js';
 import { isDomainError, notFound } from '../domain-error.js';
 import { ApiError, zodFieldErrors } from '../errors.js';
 import type { HandlerContext, Handlers } from '../http/route-types.js';
+import { ScimProblem, scimBadRequest } from '../http/scim-errors.js';
 import {
   applyDirectoryRoles,
   countDirectoryGroups,
@@ -63,7 +64,6 @@ import {
 import { assertTokenMayStaff } from '../identity/organisations.js';
 import { GROUP_SCHEMA, USER_SCHEMA } from '../identity/scim/attributes.js';
 import { resourceTypes, schemaDocuments, serviceProviderConfig } from '../identity/scim/discovery.js';
-import { ScimProblem, scimBadRequest } from '../identity/scim/errors.js';
 import { type CompiledOperation, compilePatch, PatchApplier } from '../identity/scim/patch.js';
 import { groupConditions, userConditions } from '../identity/scim/query.js';
 import {

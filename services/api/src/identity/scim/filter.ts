@@ -1,5 +1,5 @@
 import { SCIM_FILTER_TERMS_MAX, type ScimErrorType } from '@outpost/sdk/contracts';
-import { scimBadRequest } from './errors.js';
+import { scimBadRequest } from '../../http/scim-errors.js';
 
 /*
  * SCIM filters and PATCH paths (RFC 7644 §3.4.2.2, §3.5.2): a small recursive-descent parser over

@@ -1,6 +1,6 @@
 import { groupDigits, SCIM_PATH_MAX_CHARS, type ScimPatchOperation } from '@outpost/sdk/contracts';
+import { ScimProblem, scimBadRequest } from '../../http/scim-errors.js';
 import { type AttributeDef, type ResourceSchema, resolveAttribute, subAttribute } from './attributes.js';
-import { ScimProblem, scimBadRequest } from './errors.js';
 import { equalities, type FilterNode, matches, type PatchPath, parsePatchPath, terms } from './filter.js';
 
 /*

@@ -1,6 +1,6 @@
+import { scimBadRequest } from '../../http/scim-errors.js';
 import type { GroupCondition, UserCondition } from '../db/directory.js';
 import { GROUP_SCHEMA, type ResourceSchema, resolveAttribute, USER_SCHEMA } from './attributes.js';
-import { scimBadRequest } from './errors.js';
 import { type FilterNode, type FilterValue, parseFilter, terms } from './filter.js';
 
 /*

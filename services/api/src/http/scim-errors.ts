@@ -1,5 +1,5 @@
 import { API_PREFIX, type ErrorCode, SCIM_SCHEMAS, type ScimError, type ScimErrorType } from '@outpost/sdk/contracts';
-import { ApiError } from '../../errors.js';
+import { ApiError } from '../errors.js';
 
 /*
  * Errors on the SCIM paths are SCIM's own document (RFC 7644 §3.12), not RFC 9457 problems: a
