@@ -16,16 +16,16 @@ import {
   ScimUserRequest as UserBody,
 } from '@outpost/sdk/contracts';
 import * as z from 'zod';
-import { assertTokenFor, type OrganisationTokenCaller } from '../auth/organisation-tokens.js';
-import type { AppDeps } from '../context.js';
-import type { Db } from '../db/client.js';
-import { forgetRevokedKeys } from '../db/credentials.js';
-import { allOrganisationWorkspaces } from '../db/organisation-tokens.js';
-import { normaliseEmail } from '../db/users.js';
-import { isDomainError, notFound } from '../domain-error.js';
-import { ApiError, zodFieldErrors } from '../errors.js';
-import type { HandlerContext, Handlers } from '../http/route-types.js';
-import { ScimProblem, scimBadRequest } from '../http/scim-errors.js';
+import { assertTokenFor, type OrganisationTokenCaller } from '../../auth/organisation-tokens.js';
+import type { AppDeps } from '../../context.js';
+import type { Db } from '../../db/client.js';
+import { forgetRevokedKeys } from '../../db/credentials.js';
+import { allOrganisationWorkspaces } from '../../db/organisation-tokens.js';
+import { normaliseEmail } from '../../db/users.js';
+import { isDomainError, notFound } from '../../domain-error.js';
+import { ApiError, zodFieldErrors } from '../../errors.js';
+import type { HandlerContext, Handlers } from '../../http/route-types.js';
+import { ScimProblem, scimBadRequest } from '../../http/scim-errors.js';
 import {
   applyDirectoryRoles,
   countDirectoryGroups,
@@ -60,12 +60,12 @@ import {
   setGroupMembers,
   updateDirectoryGroup,
   updateDirectoryUser,
-} from '../identity/db/directory.js';
-import { assertTokenMayStaff } from '../identity/organisations.js';
-import { GROUP_SCHEMA, USER_SCHEMA } from '../identity/scim/attributes.js';
-import { resourceTypes, schemaDocuments, serviceProviderConfig } from '../identity/scim/discovery.js';
-import { type CompiledOperation, compilePatch, PatchApplier } from '../identity/scim/patch.js';
-import { groupConditions, userConditions } from '../identity/scim/query.js';
+} from '../db/directory.js';
+import { assertTokenMayStaff } from '../organisations.js';
+import { GROUP_SCHEMA, USER_SCHEMA } from './attributes.js';
+import { resourceTypes, schemaDocuments, serviceProviderConfig } from './discovery.js';
+import { type CompiledOperation, compilePatch, PatchApplier } from './patch.js';
+import { groupConditions, userConditions } from './query.js';
 import {
   accountName,
   answers,
@@ -79,7 +79,7 @@ import {
   renderUser,
   scimBaseUrl,
   userDocument,
-} from '../identity/scim/resources.js';
+} from './resources.js';
 
 /*
  * The organisation's SCIM 2.0 service provider (docs/organisations.md, "Directory provisioning
