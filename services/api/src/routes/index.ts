@@ -7,6 +7,7 @@ import { ledgerHandlers } from '../events/ledger-handlers.js';
 import { eventWebhookHandlers } from '../events/webhook-handlers.js';
 import type { Handlers } from '../http/route-types.js';
 import { scimHandlers } from '../identity/scim/handlers.js';
+import { whoamiHandlers } from '../identity/whoami-handlers.js';
 import { flowRunActionHandlers } from '../runs/action-handlers.js';
 import { artifactHandlers } from '../runs/artifact-handlers.js';
 import { childRunHandlers } from '../runs/child-run-handlers.js';
@@ -42,7 +43,6 @@ import { oidcBrowserHandlers, ssoHandlers } from './sso.js';
 import { statsHandlers } from './stats.js';
 import { memberHandlers, passwordHandlers } from './users.js';
 import { waitHandlers } from './waits.js';
-import { whoamiHandlers } from './whoami.js';
 import { workPoolHandlers } from './work-pools.js';
 import { workerHandlers } from './workers.js';
 

@@ -25,7 +25,7 @@ import {
   updateOrganisationWorkspace,
 } from '../identity/organisations.js';
 import { switchWorkspace } from '../identity/users.js';
-import { whoAmI } from './whoami.js';
+import { whoAmI } from '../identity/whoami-handlers.js';
 
 /**
  * The account of a person's session opened with its password or with an organisation's single

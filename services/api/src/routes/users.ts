@@ -16,7 +16,7 @@ import {
   removeMember,
   setupPassword,
 } from '../identity/users.js';
-import { whoAmI } from './whoami.js';
+import { whoAmI } from '../identity/whoami-handlers.js';
 
 export const memberHandlers = {
   membersList: async ({ principal, deps }) => ({ items: await listMembers(deps.sql, principal.workspaceId) }),
