@@ -2,7 +2,7 @@ import { SESSION_COOKIE } from '@outpost/sdk/contracts';
 import { clearedCookies, openSession, readCookie, revokeSession, sessionCookies } from '../auth/sessions.js';
 import { auditActor, summarise } from '../http/audit.js';
 import type { Handlers } from '../http/route-types.js';
-import { whoAmI } from '../identity/whoami-handlers.js';
+import { whoAmI } from './whoami-handlers.js';
 
 /**
  * Signing in and out, reachable without a credential. Sign-in takes a one-time sign-in token or an
