@@ -2,7 +2,7 @@ import type { Principal } from '../auth/principal.js';
 import type { AppDeps } from '../context.js';
 import { DomainError, notFound } from '../domain-error.js';
 import type { Handlers } from '../http/route-types.js';
-import { acceptInvitation, createOwnWorkspace, listInvitations, sendVerification } from '../identity/account.js';
+import { acceptInvitation, createOwnWorkspace, listInvitations, sendVerification } from './account.js';
 
 /** The account of a person's session; the route's access (`person`) admits no other caller. */
 function personOf(principal: Principal): string {
