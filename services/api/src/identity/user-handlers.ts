@@ -5,8 +5,8 @@ import { findUserByEmail } from '../db/users.js';
 import { errorCode } from '../errors.js';
 import { summarise } from '../http/audit.js';
 import type { HandlerContext, Handlers } from '../http/route-types.js';
-import { confirmEmail } from '../identity/account.js';
-import { confirmPasswordReset, PASSWORD_RESET_ANSWER, requestPasswordReset } from '../identity/password-reset.js';
+import { confirmEmail } from './account.js';
+import { confirmPasswordReset, PASSWORD_RESET_ANSWER, requestPasswordReset } from './password-reset.js';
 import {
   addMember,
   changeMemberRole,
@@ -15,8 +15,8 @@ import {
   passwordSignIn,
   removeMember,
   setupPassword,
-} from '../identity/users.js';
-import { whoAmI } from '../identity/whoami-handlers.js';
+} from './users.js';
+import { whoAmI } from './whoami-handlers.js';
 
 export const memberHandlers = {
   membersList: async ({ principal, deps }) => ({ items: await listMembers(deps.sql, principal.workspaceId) }),
