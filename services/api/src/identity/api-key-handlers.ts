@@ -7,7 +7,7 @@ import { lockMemberships } from '../db/memberships.js';
 import { credentialRefused } from '../domain-error.js';
 import { ApiError, notFound } from '../errors.js';
 import type { Handlers } from '../http/route-types.js';
-import { lockOrganisation, organisationOfWorkspace } from '../identity/db/organisations.js';
+import { lockOrganisation, organisationOfWorkspace } from './db/organisations.js';
 
 function callerRole(principal: { kind: string; role?: string }): string | null {
   return principal.kind === 'api_key' || principal.kind === 'session' ? (principal.role ?? null) : null;
