@@ -6,9 +6,9 @@ import { forgetRevokedKeys } from '../db/credentials.js';
 import { getWorkspace } from '../db/workspaces.js';
 import { ApiError, errorCode, notFound } from '../errors.js';
 import { type HandlerContext, type Handlers, type Recover, redirectTo } from '../http/route-types.js';
-import type { RoleChanges } from '../identity/db/directory.js';
-import { deleteOidcProvider, getOidcProvider, type OidcProviderRecord, upsertOidcProvider } from '../identity/db/oidc.js';
-import { OidcError } from '../identity/oidc.js';
+import type { RoleChanges } from './db/directory.js';
+import { deleteOidcProvider, getOidcProvider, type OidcProviderRecord, upsertOidcProvider } from './db/oidc.js';
+import { OidcError } from './oidc.js';
 import {
   finishOidcSignIn,
   OIDC_CALLBACK_PATH,
@@ -21,12 +21,8 @@ import {
   safeReturnTo,
   startOidcSignIn,
   takeSignIn,
-} from '../identity/oidc-sign-in.js';
-import {
-  finishOrganisationSignIn,
-  type OrganisationSignedIn,
-  startOrganisationSignIn,
-} from '../identity/organisation-sign-in.js';
+} from './oidc-sign-in.js';
+import { finishOrganisationSignIn, type OrganisationSignedIn, startOrganisationSignIn } from './organisation-sign-in.js';
 
 function toConfig(deps: AppDeps, provider: OidcProviderRecord, workspace: Workspace): OidcConfig {
   return {
