@@ -21,9 +21,9 @@ import {
 import { DomainError, notFound } from '../domain-error.js';
 import type { Handlers } from '../http/route-types.js';
 import { lockOrganisation } from '../identity/db/organisations.js';
+import { actingIn, noteIn } from '../identity/organisation-handlers.js';
 import { organisationWithRole } from '../identity/organisations.js';
 import { filters } from './audit.js';
-import { actingIn, noteIn } from './organisations.js';
 
 /** Entries written to the answer at a time. */
 const EXPORT_PAGE = 500;

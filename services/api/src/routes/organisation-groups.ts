@@ -18,8 +18,8 @@ import {
   replaceDirectoryGroupRoles,
 } from '../identity/db/directory-groups.js';
 import type { OrganisationRow } from '../identity/db/organisations.js';
+import { actingIn, noteIn } from '../identity/organisation-handlers.js';
 import { assertMayStaffAll, organisationWithRole } from '../identity/organisations.js';
-import { actingIn, noteIn } from './organisations.js';
 
 /*
  * The organisation's side of its directory groups (docs/organisations.md, "Groups"): owners, admins

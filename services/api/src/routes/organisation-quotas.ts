@@ -9,10 +9,10 @@ import type { AppDeps } from '../context.js';
 import { DomainError, notFound } from '../domain-error.js';
 import type { Handlers } from '../http/route-types.js';
 import { organisationWorkspace } from '../identity/db/organisations.js';
+import { actingIn, noteIn } from '../identity/organisation-handlers.js';
 import { organisationWithRole } from '../identity/organisations.js';
 import { isQuotaName, QUOTA_NAMES, type QuotaName, quotaLimits, setOrganisationQuotaLimit } from '../quotas/quotas.js';
 import { quotaDetails } from '../quotas/usage.js';
-import { actingIn, noteIn } from './organisations.js';
 
 /*
  * An organisation's limits on its workspaces' quotas (docs/organisations.md, "Quotas"). Owners and

@@ -32,8 +32,8 @@ import { lockOrganisation } from '../identity/db/organisations.js';
 import { DOMAIN_CHALLENGE_PREFIX, DOMAIN_CHALLENGE_VALUE } from '../identity/domain-records.js';
 import { OidcError, randomToken } from '../identity/oidc.js';
 import { OIDC_CALLBACK_PATH } from '../identity/oidc-sign-in.js';
+import { actingIn, noteIn } from '../identity/organisation-handlers.js';
 import { organisationWithRole } from '../identity/organisations.js';
-import { actingIn, noteIn } from './organisations.js';
 
 /*
  * The organisation's own single sign-on (docs/organisations.md, "Single sign-on for the

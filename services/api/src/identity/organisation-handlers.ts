@@ -7,7 +7,7 @@ import { DomainError, notFound } from '../domain-error.js';
 import { auditActor } from '../http/audit.js';
 import { decodeCursor } from '../http/pagination.js';
 import type { HandlerContext, Handlers } from '../http/route-types.js';
-import { organisationSlugOf, organisationsOf } from '../identity/db/organisations.js';
+import { organisationSlugOf, organisationsOf } from './db/organisations.js';
 import {
   changeOrganisationRole,
   createOrganisationWorkspace,
@@ -23,9 +23,9 @@ import {
   setOrganisationWorkspaceArchived,
   updateOrganisation,
   updateOrganisationWorkspace,
-} from '../identity/organisations.js';
-import { switchWorkspace } from '../identity/users.js';
-import { whoAmI } from '../identity/whoami-handlers.js';
+} from './organisations.js';
+import { switchWorkspace } from './users.js';
+import { whoAmI } from './whoami-handlers.js';
 
 /**
  * The account of a person's session opened with its password or with an organisation's single
