@@ -8,7 +8,7 @@ import { encodeCursor } from '../db/values.js';
 import { DomainError, notFound } from '../domain-error.js';
 import { decodeCursor } from '../http/pagination.js';
 import type { Handlers } from '../http/route-types.js';
-import { applyDirectoryRoles, directoryTransaction } from '../identity/db/directory.js';
+import { applyDirectoryRoles, directoryTransaction } from './db/directory.js';
 import {
   directoryGroupMemberIds,
   getDirectoryGroup,
@@ -16,10 +16,10 @@ import {
   listDirectoryGroups,
   organisationWorkspacesBySlug,
   replaceDirectoryGroupRoles,
-} from '../identity/db/directory-groups.js';
-import type { OrganisationRow } from '../identity/db/organisations.js';
-import { actingIn, noteIn } from '../identity/organisation-handlers.js';
-import { assertMayStaffAll, organisationWithRole } from '../identity/organisations.js';
+} from './db/directory-groups.js';
+import type { OrganisationRow } from './db/organisations.js';
+import { actingIn, noteIn } from './organisation-handlers.js';
+import { assertMayStaffAll, organisationWithRole } from './organisations.js';
 
 /*
  * The organisation's side of its directory groups (docs/organisations.md, "Groups"): owners, admins
