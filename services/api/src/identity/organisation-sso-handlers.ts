@@ -12,8 +12,8 @@ import type { Db } from '../db/client.js';
 import { forgetRevokedKeys } from '../db/credentials.js';
 import { DomainError, notFound } from '../domain-error.js';
 import type { Handlers } from '../http/route-types.js';
-import { applyDirectoryRoles, directoryTransaction } from '../identity/db/directory.js';
-import { organisationWorkspacesBySlug } from '../identity/db/directory-groups.js';
+import { applyDirectoryRoles, directoryTransaction } from './db/directory.js';
+import { organisationWorkspacesBySlug } from './db/directory-groups.js';
 import {
   deleteOrganisationSso,
   endSsoSessions,
@@ -27,13 +27,13 @@ import {
   replaceSsoGroupRoles,
   ssoGroupRoles,
   upsertOrganisationSso,
-} from '../identity/db/organisation-sso.js';
-import { lockOrganisation } from '../identity/db/organisations.js';
-import { DOMAIN_CHALLENGE_PREFIX, DOMAIN_CHALLENGE_VALUE } from '../identity/domain-records.js';
-import { OidcError, randomToken } from '../identity/oidc.js';
-import { OIDC_CALLBACK_PATH } from '../identity/oidc-sign-in.js';
-import { actingIn, noteIn } from '../identity/organisation-handlers.js';
-import { organisationWithRole } from '../identity/organisations.js';
+} from './db/organisation-sso.js';
+import { lockOrganisation } from './db/organisations.js';
+import { DOMAIN_CHALLENGE_PREFIX, DOMAIN_CHALLENGE_VALUE } from './domain-records.js';
+import { OidcError, randomToken } from './oidc.js';
+import { OIDC_CALLBACK_PATH } from './oidc-sign-in.js';
+import { actingIn, noteIn } from './organisation-handlers.js';
+import { organisationWithRole } from './organisations.js';
 
 /*
  * The organisation's own single sign-on (docs/organisations.md, "Single sign-on for the
