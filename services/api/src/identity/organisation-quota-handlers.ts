@@ -8,11 +8,11 @@ import type { Principal } from '../auth/principal.js';
 import type { AppDeps } from '../context.js';
 import { DomainError, notFound } from '../domain-error.js';
 import type { Handlers } from '../http/route-types.js';
-import { organisationWorkspace } from '../identity/db/organisations.js';
-import { actingIn, noteIn } from '../identity/organisation-handlers.js';
-import { organisationWithRole } from '../identity/organisations.js';
 import { isQuotaName, QUOTA_NAMES, type QuotaName, quotaLimits, setOrganisationQuotaLimit } from '../quotas/quotas.js';
 import { quotaDetails } from '../quotas/usage.js';
+import { organisationWorkspace } from './db/organisations.js';
+import { actingIn, noteIn } from './organisation-handlers.js';
+import { organisationWithRole } from './organisations.js';
 
 /*
  * An organisation's limits on its workspaces' quotas (docs/organisations.md, "Quotas"). Owners and
