@@ -156,7 +156,7 @@ export function createRequest(userName: string, email: string) {
 
 /**
  * Records `domain` as proven by the organisation, as its owner's DNS check does
- * (routes/organisation-sso.ts): the directory makes and links accounts at its addresses. Anywhere
+ * (identity/organisation-sso-handlers.ts): the directory makes and links accounts at its addresses. Anywhere
  * else it provisions people as pending, with no account (test/scim.domain-proof.test.ts).
  */
 export async function proveDomain(server: Pick<TestServer, 'sql'>, organisationId: string, domain: string): Promise<void> {

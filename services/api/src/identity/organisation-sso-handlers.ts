@@ -42,7 +42,7 @@ import { organisationWithRole } from './organisations.js';
  * is an owner's power, as making an owner is. Setting
  * a new mapping of groups to roles, or removing the provider, recomputes at once the roles of
  * everyone whose last sign-in listed an affected group, under the organisation's lock and within the
- * directory's time limit, as a change of a directory group's roles does (routes/organisation-groups.ts).
+ * directory's time limit, as a change of a directory group's roles does (organisation-group-handlers.ts).
  */
 
 const DEFAULT_GROUPS_CLAIM = 'groups';

@@ -104,7 +104,7 @@ export async function setQuotaOverride(db: Db, workspaceId: string, name: QuotaN
 
 /**
  * Sets the organisation's limit of the workspace's quota `name`, or takes it away with null. The
- * caller refuses a limit above the operator's first (routes/organisation-quotas.ts); one that passes
+ * caller refuses a limit above the operator's first (identity/organisation-quota-handlers.ts); one that passes
  * it anyway (the operator lowered theirs meanwhile) lets nothing more through, since every check takes the lower.
  */
 export async function setOrganisationQuotaLimit(

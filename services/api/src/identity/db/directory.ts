@@ -17,7 +17,7 @@ import { voidInvitationTokens } from './email-tokens.js';
 import { deleteOrganisationMember, lockOrganisation } from './organisations.js';
 
 /*
- * An organisation's directory (SCIM, routes/scim.ts): the people and groups its identity provider
+ * An organisation's directory (SCIM, scim/handlers.ts): the people and groups its identity provider
  * provisions, and the memberships their groups grant. Every write here runs in the caller's
  * transaction under the organisation's lock (lockOrganisation), so two provisioning calls never
  * derive roles from each other's half-made changes.
@@ -224,7 +224,7 @@ export interface Deprovisioned {
  * Takes a person's access to the organisation away at once (SCIM `active: false`, or DELETE): every
  * membership of its workspaces, given by hand or by a group, their invitations' links, their
  * organisation role, their sessions, the API keys they made there and the organisation tokens they
- * made. The caller refuses an organisation owner (routes/scim.ts): a directory's token does not take
+ * made. The caller refuses an organisation owner (scim/handlers.ts): a directory's token does not take
  * an organisation from its owners; the last owner of a workspace is refused here (a 409 naming it,
  * deleteOrganisationMember). An account one of those workspaces manages is let go, as
  * removing a person from the organisation does. The caller holds the organisation's lock.
@@ -422,7 +422,7 @@ export async function directoryUserAt(db: Db, organisationId: string, email: str
 
 /**
  * Whether the directory may make or link the account of this address: its domain is one the
- * organisation proved it holds (organisation_domains.verified_at, proven by DNS: routes/organisation-sso.ts).
+ * organisation proved it holds (organisation_domains.verified_at, proven by DNS: organisation-sso-handlers.ts).
  */
 export async function inProvenDomain(db: Db, organisationId: string, email: string): Promise<boolean> {
   const domain = email.slice(email.lastIndexOf('@') + 1);
@@ -459,7 +459,7 @@ export async function directoryUserNamed(db: Db, organisationId: string, userNam
  * managed by no workspace, so its person signs in with single sign-on or a reset link. An existing
  * account is linked as it is, locked until the transaction ends: its address, password and
  * verification are its person's own. Only for an address of a domain the organisation proved
- * (inProvenDomain): anywhere else a directory makes or links nothing (routes/scim.ts).
+ * (inProvenDomain): anywhere else a directory makes or links nothing (scim/handlers.ts).
  */
 export async function findOrMakeAccount(
   db: Db,
