@@ -3,13 +3,11 @@ import FileTimesReporter from '../scripts/file-times-reporter.mjs';
 
 /**
  * End-to-end files that run alone: they time leases and outages, kill and freeze processes, measure
- * a noisy neighbour, build images, or walk the README with a fresh `npm ci`. On a 2-core machine
- * another file beside them would starve the processes they time.
+ * a noisy neighbour, or walk the README with a fresh `npm ci` (its two walkers already side by side).
+ * On a 2-core machine another file beside them would starve the processes they time.
  */
 const ALONE = [
   'e2e/readme.newcomer.test.ts',
-  'e2e/upgrade.previous-release.test.ts',
-  'e2e/images.compose.test.ts',
   'e2e/chaos.short.test.ts',
   'e2e/lifecycle.*.test.ts',
   'e2e/security.noisy-neighbour.test.ts',
@@ -17,9 +15,19 @@ const ALONE = [
   'e2e/worker.fan-out.test.ts',
   'e2e/worker.logs-outage.test.ts',
   'e2e/helm.charts.test.ts',
-  'e2e/release.dry-run.test.ts',
-  'e2e/version-skew.test.ts',
+];
+
+/**
+ * Files that install and start releases: packages from a registry, a previous release, the images
+ * and their compose stack. They time nothing tighter than a start-up, and most of their time is npm
+ * and podman writing to the disk, so two go side by side.
+ */
+const INSTALLS = [
   'e2e/install.registry.test.ts',
+  'e2e/release.dry-run.test.ts',
+  'e2e/upgrade.previous-release.test.ts',
+  'e2e/version-skew.test.ts',
+  'e2e/images.compose.test.ts',
 ];
 
 /**
@@ -47,7 +55,7 @@ export default defineConfig({
         test: {
           name: 'e2e',
           include: ['e2e/**/*.test.ts'],
-          exclude: [...configDefaults.exclude, ...ALONE, ...KUBE],
+          exclude: [...configDefaults.exclude, ...ALONE, ...INSTALLS, ...KUBE],
           maxWorkers: SIDE_BY_SIDE,
           sequence: { groupOrder: 0 },
         },
@@ -64,11 +72,20 @@ export default defineConfig({
       {
         extends: true,
         test: {
+          name: 'e2e-install',
+          include: INSTALLS,
+          maxWorkers: 2,
+          sequence: { groupOrder: 2 },
+        },
+      },
+      {
+        extends: true,
+        test: {
           name: 'e2e-kube',
           include: KUBE,
           fileParallelism: false,
           globalSetup: ['support/kube/shared-plane.ts'],
-          sequence: { groupOrder: 2 },
+          sequence: { groupOrder: 3 },
         },
       },
     ],
