@@ -49,6 +49,9 @@ export default defineConfig({
     reporters: ['default', new FileTimesReporter()],
     testTimeout: 180_000,
     hookTimeout: 180_000,
+    // A page, a server and a worker answer in tens of milliseconds alone, but in seconds on a 2-core
+    // machine running three files at once: a poll gives them 15 s unless it says otherwise, not 1 s.
+    expect: { poll: { timeout: 15_000 } },
     projects: [
       {
         extends: true,
