@@ -93,12 +93,15 @@ export interface ControlPlane {
   stateDir: string;
 }
 
+/** A control plane this process started: `stop` ends every component and removes its state. */
+export type RunningControlPlane = ControlPlane & { stop(): Promise<void> };
+
 /**
  * Starts a control plane on free ports, in a temporary state directory, and waits until the API
  * server answers `/readyz`. Needs the binaries built by `control-plane.sh build` (npm test runs
  * test/support/kube/build-once.mjs first). `stop` ends every component and removes the state.
  */
-export async function startControlPlane(): Promise<ControlPlane & { stop(): Promise<void> }> {
+export async function startControlPlane(): Promise<RunningControlPlane> {
   const stateDir = await mkdtemp(path.join(tmpdir(), 'outpost-kube-'));
   // kubectl keeps its caches under HOME: the state directory, not the developer’s ~/.kube.
   const env = { ...process.env, HOME: stateDir, OUTPOST_KUBE_CACHE: cacheDir };
@@ -254,7 +257,7 @@ async function clusterOn(plane: ControlPlane, release: () => Promise<void>): Pro
   };
   try {
     const { kubeconfigPath } = admin;
-    const kubectl = (args: string[], options: { stdin?: string } = {}) => admin(args, options);
+    const kubectl = admin;
     const created = await kubectl(['create', 'namespace', namespace]);
     if (created.code !== 0) throw new Error(`cannot create namespace ${namespace}: ${created.stderr.trim()}`);
     // Pods are refused until the ServiceAccount controller made the namespace's `default` account.

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { TestProject } from 'vitest/node';
-import { type ControlPlane, startControlPlane } from './cluster.js';
+import { type RunningControlPlane, startControlPlane } from './cluster.js';
 
 /**
  * The `e2e-kube` project's global setup: one Kubernetes control plane for all its files, which run
@@ -13,7 +13,7 @@ import { type ControlPlane, startControlPlane } from './cluster.js';
  * after itself (cluster.ts).
  */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
-  let plane: Promise<ControlPlane & { stop(): Promise<void> }> | null = null;
+  let plane: Promise<RunningControlPlane> | null = null;
   const secret = randomBytes(16).toString('hex');
   const server = createServer((request, response) => {
     request.resume();
