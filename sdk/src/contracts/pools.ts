@@ -215,6 +215,9 @@ export type WorkerHeartbeatResponse = z.infer<typeof WorkerHeartbeatResponse>;
 /** The longest a claim may long-poll before it answers with no runs; a worker's poll wait is bounded by it. */
 export const MAX_CLAIM_WAIT_MS = 30_000;
 
+/** The furthest ahead of its due time a claim may take a run (`ClaimRequest.prefetchMs`). */
+export const MAX_CLAIM_PREFETCH_MS = 60_000;
+
 export const ClaimRequest = z.strictObject({
   workerId: Id,
   /** How many runs the worker can take now; 0 when it is full and only watches `held`. */
@@ -230,5 +233,12 @@ export const ClaimRequest = z.strictObject({
    * its next heartbeat.
    */
   held: z.array(HeldRun).max(1000).optional(),
+  /**
+   * Also take runs due within this many milliseconds, and hold them until they are due (each claimed
+   * run's `dueInMs`), so a burst of runs due at one moment is claimed before it rather than after it.
+   * Only runs no concurrency limit counts are taken early: a run of a limited pool, queue, deployment
+   * or tag, or of a capped backfill, is claimed when due, so no slot a limit counts is held ahead.
+   */
+  prefetchMs: z.number().int().min(0).max(MAX_CLAIM_PREFETCH_MS).optional(),
 });
 export type ClaimRequest = z.input<typeof ClaimRequest>;

@@ -283,6 +283,12 @@ export const ClaimedRun = z.strictObject({
    * its attempt and what its earlier claimer logged, and the worker numbers its own lines after it.
    */
   logSeqAfter: z.number().int().min(0).default(0),
+  /**
+   * Milliseconds from this answer until the run is due (its expected start, on the database's clock):
+   * present only for a run claimed ahead of its due time, which a claim does only when asked
+   * (`ClaimRequest.prefetchMs`). The worker starts it then, and waits no longer than it asked for.
+   */
+  dueInMs: z.number().int().min(0).optional(),
 });
 export type ClaimedRun = z.infer<typeof ClaimedRun>;
 

@@ -27,6 +27,11 @@ export interface ClaimInput {
   leaseSeconds: number;
   /** The key the worker claims with, recorded on each attempt it takes. */
   apiKeyId?: string | null;
+  /**
+   * Also take runs due within this many milliseconds (`ClaimRequest.prefetchMs`). Only the unlocked
+   * statement does: it takes no run a limit counts, so no counted slot is held ahead of its time.
+   */
+  aheadMs?: number;
 }
 
 export interface ClaimedRow extends RunRow {
@@ -351,7 +356,7 @@ function unlockedClaimStatement(tx: Db, input: ClaimInput) {
           SELECT r.id, q.priority, r.expected_start_time
           FROM flow_runs r
           JOIN deployments d ON d.id = r.deployment_id
-          WHERE r.work_queue_id = q.id AND ${eligible(tx, input)}
+          WHERE r.work_queue_id = q.id AND ${eligible(tx, input, input.aheadMs ?? 0)}
             AND r.resources IS NULL AND d.concurrency_limit IS NULL
             AND (r.backfill_id IS NULL
                  OR NOT EXISTS (SELECT 1 FROM backfills b
@@ -399,10 +404,12 @@ export function handedRuns(db: Db, source: 'claimed' | 'adopted') {
 /**
  * The WHERE conditions of a due run this worker could take were it not for concurrency limits, over
  * `flow_runs r` joined to `deployments d` (queue pauses and the queue filter come from queue_room).
+ * With `aheadMs`, a run due within that many milliseconds counts as due.
  */
-function eligible(tx: Db, input: ClaimInput) {
+function eligible(tx: Db, input: ClaimInput, aheadMs = 0) {
+  const due = aheadMs > 0 ? tx`now() + make_interval(secs => ${aheadMs / 1000}::float8)` : tx`now()`;
   return tx`r.work_pool_id = ${input.poolId} AND r.workspace_id = ${input.workspaceId}
-          AND r.state_type = 'SCHEDULED' AND r.expected_start_time <= now()
+          AND r.state_type = 'SCHEDULED' AND r.expected_start_time <= ${due}
           AND NOT d.paused
           AND r.labels <@ ${tx.json(input.labels)}::jsonb`;
 }

@@ -28,6 +28,7 @@ export const workerHandlers = {
       labels: body.labels ?? null,
       waitMs: body.waitMs,
       held: body.held ?? [],
+      prefetchMs: body.prefetchMs ?? 0,
       signal,
     });
   },

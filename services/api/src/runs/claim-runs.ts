@@ -19,10 +19,22 @@ export interface ClaimRequestInput {
   held: HeldRun[];
   /** The request's signal: a client that went away claims nothing more. */
   signal: AbortSignal;
+  /** Also claim runs due this soon (ClaimRequest.prefetchMs; 0: only runs due now). */
+  prefetchMs?: number;
 }
 
 /** Past the due time by the database clock before claiming again, so the run is due when we look. */
 const DUE_SLACK_MS = 5;
+
+/**
+ * How long a claim that took nothing waits for the pool's next due run, `nextDue` ms away (plus the
+ * slack): until it is `prefetchMs` from due, when the worker asked to claim ahead; until it is due
+ * otherwise, and also when it is already that close, since the claim just passed it over (a run a
+ * limit counts, taken only when due), so waking earlier would only claim nothing again.
+ */
+export function wakeBefore(nextDue: number, prefetchMs: number): number {
+  return (nextDue > prefetchMs ? nextDue - prefetchMs : nextDue) + DUE_SLACK_MS;
+}
 
 /** Workers remembered at most by IdleWorkers; the oldest go first. */
 const IDLE_WORKERS_MAX = 10_000;
@@ -69,6 +81,9 @@ export async function claimRuns(deps: AppDeps, input: ClaimRequestInput): Promis
     labels: input.labels,
     apiKeyId: input.apiKeyId,
   });
+  const prefetchMs = input.prefetchMs ?? 0;
+  /** When the last claim statement returned (performance.now()): a prefetched run's wait counts from its answer. */
+  let claimedAt = 0;
   const claimOnce = async () => {
     const started = performance.now();
     const rows = await tracedClaim(input.pool.name, () =>
@@ -83,11 +98,13 @@ export async function claimRuns(deps: AppDeps, input: ClaimRequestInput): Promis
           labels: input.labels ?? worker.labels,
           leaseSeconds: deps.leaseSeconds,
           apiKeyId: input.apiKeyId,
+          aheadMs: prefetchMs,
         },
         deps.limitedPools,
       ),
     );
-    deps.metrics.claimTransaction((performance.now() - started) / 1000);
+    claimedAt = performance.now();
+    deps.metrics.claimTransaction((claimedAt - started) / 1000);
     // The claim's state timestamp is the database's statement time, the clock expected start times are on.
     deps.metrics.runsClaimed(rows.map((row) => ({ expectedStartTime: row.expected_start_time, claimedAt: row.state_timestamp })));
     return rows;
@@ -108,10 +125,17 @@ export async function claimRuns(deps: AppDeps, input: ClaimRequestInput): Promis
           sub.nudge();
         })
       : null;
-  const answer = async (rows: ClaimedRow[], cancel: HeldRun[]): Promise<ClaimResponse> => ({
-    runs: await Promise.all(rows.map((row) => toClaimedRun(deps, row))),
-    ...(held.size > 0 ? { cancel } : {}),
-  });
+  const answer = async (rows: ClaimedRow[], cancel: HeldRun[]): Promise<ClaimResponse> => {
+    const runs = await Promise.all(rows.map((row) => toClaimedRun(deps, row)));
+    // A run taken ahead of its due time says how long until it is: the database's two times, less
+    // what passed since the statement, so the worker counts from this answer and starts no earlier.
+    const sinceClaim = performance.now() - claimedAt;
+    rows.forEach((row, i) => {
+      const dueInMs = Math.round(row.expected_start_time.getTime() - row.state_timestamp.getTime() - sinceClaim);
+      if (dueInMs > 0 && runs[i]) runs[i].dueInMs = dueInMs;
+    });
+    return { runs, ...(held.size > 0 ? { cancel } : {}) };
+  };
   const deadline = Date.now() + input.waitMs;
   let lookFirst = sub !== null && deps.idleWorkers.has(key);
   let final = false;
@@ -130,7 +154,7 @@ export async function claimRuns(deps: AppDeps, input: ClaimRequestInput): Promis
       } else if (lookFirst) {
         const due = await dueState();
         nextDue = due.msUntilNext;
-        if (due.dueNow) rows = await claimOnce();
+        if (due.dueNow || (nextDue !== null && nextDue <= prefetchMs)) rows = await claimOnce();
       } else {
         rows = await claimOnce();
         nextDue = rows.length === 0 && sub && !signal.aborted ? (await dueState()).msUntilNext : null;
@@ -140,7 +164,7 @@ export async function claimRuns(deps: AppDeps, input: ClaimRequestInput): Promis
         return answer(rows, []);
       }
       const remaining = deadline - Date.now();
-      const waitMs = nextDue === null ? remaining : Math.min(remaining, nextDue + DUE_SLACK_MS);
+      const waitMs = nextDue === null ? remaining : Math.min(remaining, wakeBefore(nextDue, prefetchMs));
       const nudged = remaining > 0 ? await sub.wait(waitMs, signal) : false;
       // Woken by a nudge or a due time: claim at once. At the deadline: one last look, so polling stays
       // correct without any NOTIFY, but a cheap one — the claim runs only if something is due. A wait
