@@ -3,7 +3,7 @@ import { homedir, hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { MAX_BATCH_LINES, MAX_CLAIM_WAIT_MS, type WorkerResources } from '@outpost/sdk/contracts';
+import { MAX_BATCH_LINES, MAX_CLAIM_PREFETCH_MS, MAX_CLAIM_WAIT_MS, type WorkerResources } from '@outpost/sdk/contracts';
 import { DeploymentSignatureError, parseTrustKey, type TrustKey } from '@outpost/sdk/signing';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
@@ -61,6 +61,11 @@ const RawOptions = z.strictObject({
   heartbeatIntervalMs: duration('heartbeat interval').pipe(z.number().min(100).max(300_000)),
   /** --poll-wait / OUTPOST_WORKER_POLL_WAIT: how long a claim long-polls when nothing is due. */
   pollWaitMs: duration('poll wait').pipe(z.number().min(0).max(MAX_CLAIM_WAIT_MS)),
+  /**
+   * --prefetch / OUTPOST_WORKER_PREFETCH: also claim runs due this soon, prepare them (source, secrets)
+   * and start each at its due time; only runs no concurrency limit counts (docs/scaling.md, "Start latency").
+   */
+  prefetchMs: duration('prefetch').pipe(z.number().min(0).max(MAX_CLAIM_PREFETCH_MS)),
   /** --drain-grace / OUTPOST_WORKER_DRAIN_GRACE: on SIGTERM, how long running flows may finish. */
   drainGraceMs: duration('drain grace').pipe(z.number().min(0).max(86_400_000)),
   /** --cancel-grace / OUTPOST_WORKER_CANCEL_GRACE: between SIGTERM and SIGKILL of a run's process group. */
@@ -311,6 +316,7 @@ const SOURCES: Record<string, string> = {
   queues: '--queue',
   heartbeatIntervalMs: '--heartbeat-interval',
   pollWaitMs: '--poll-wait',
+  prefetchMs: '--prefetch',
   drainGraceMs: '--drain-grace',
   cancelGraceMs: '--cancel-grace',
   cancelNoticeMs: 'OUTPOST_WORKER_CANCEL_NOTICE',
@@ -363,6 +369,7 @@ const FLAGS = {
   queue: { type: 'string', multiple: true },
   'heartbeat-interval': { type: 'string' },
   'poll-wait': { type: 'string' },
+  prefetch: { type: 'string' },
   'drain-grace': { type: 'string' },
   'cancel-grace': { type: 'string' },
   'pass-env': { type: 'string', multiple: true },
@@ -410,6 +417,7 @@ const DEFAULTS = {
   limit: '4',
   heartbeatInterval: '10s',
   pollWait: '25s',
+  prefetch: '0s',
   drainGrace: '30s',
   cancelGrace: '10s',
   prestart: '2',
@@ -433,6 +441,9 @@ export const OPTIONS_HELP = `Usage: outpost worker start --pool <name> [options]
   --queue <name>              claim only from this queue, repeatable
   --heartbeat-interval <d>    lease renewal interval (default: ${DEFAULTS.heartbeatInterval})
   --poll-wait <d>             long-poll wait of a claim (default: ${DEFAULTS.pollWait})
+  --prefetch <d>              claim runs due this soon and start each at its due time, so a burst due at
+                              once starts on time; runs under a concurrency limit wait until due
+                              (default: ${DEFAULTS.prefetch}, off; at most 60s)
   --drain-grace <d>           on SIGTERM, time runs get to finish (default: ${DEFAULTS.drainGrace})
   --cancel-grace <d>          SIGTERM to SIGKILL of a cancelled run (default: ${DEFAULTS.cancelGrace})
   --pass-env <NAME>           pass this worker variable to flows, repeatable
@@ -521,6 +532,7 @@ export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv = p
     spoolDir: resolve(flag('spool-dir') ?? env.OUTPOST_WORKER_SPOOL_DIR ?? dirs.spoolDir),
     heartbeatIntervalMs: flag('heartbeat-interval') ?? env.OUTPOST_WORKER_HEARTBEAT_INTERVAL ?? DEFAULTS.heartbeatInterval,
     pollWaitMs: flag('poll-wait') ?? env.OUTPOST_WORKER_POLL_WAIT ?? DEFAULTS.pollWait,
+    prefetchMs: flag('prefetch') ?? env.OUTPOST_WORKER_PREFETCH ?? DEFAULTS.prefetch,
     drainGraceMs: flag('drain-grace') ?? env.OUTPOST_WORKER_DRAIN_GRACE ?? DEFAULTS.drainGrace,
     cancelGraceMs: flag('cancel-grace') ?? env.OUTPOST_WORKER_CANCEL_GRACE ?? DEFAULTS.cancelGrace,
     cancelNoticeMs: env.OUTPOST_WORKER_CANCEL_NOTICE ?? '2s',

@@ -39,6 +39,8 @@ export class ClaimLoop {
   private watching: AbortController | null = null;
   /** An API that refuses a watch-only claim (older than this worker): watch through heartbeats only. */
   private watchRefused = false;
+  /** An API that refuses `prefetchMs` (older than this worker): claim runs when they are due. */
+  private prefetchRefused = false;
   private stopped = false;
   private failures = 0;
   private readonly abort = new AbortController();
@@ -119,6 +121,7 @@ export class ClaimLoop {
       queues?: string[];
       labels?: Record<string, string>;
       held?: HeldRun[];
+      prefetchMs?: number;
     } = {
       workerId,
       limit: watchOnly ? 0 : Math.min(free, 100),
@@ -127,6 +130,8 @@ export class ClaimLoop {
     if (options.queues.length > 0) body.queues = options.queues;
     if (Object.keys(options.labels).length > 0) body.labels = options.labels;
     if (held.length > 0) body.held = held;
+    const prefetching = !watchOnly && options.prefetchMs > 0 && !this.prefetchRefused;
+    if (prefetching) body.prefetchMs = options.prefetchMs;
     // A watch-only claim claims nothing, so dropping it for a freed slot loses nothing.
     const watch = watchOnly ? new AbortController() : null;
     this.watching = watch;
@@ -146,6 +151,18 @@ export class ClaimLoop {
     if (!result.ok && watchOnly && result.kind === 'http_error' && result.status === 400) {
       this.watchRefused = true;
       this.log.info('the API does not take watch-only claims; cancels reach this worker with its heartbeats');
+      return 0;
+    }
+    // An older API's strict body refuses the field by name; any other 400 is a failure like the rest.
+    if (
+      !result.ok &&
+      prefetching &&
+      result.kind === 'http_error' &&
+      result.status === 400 &&
+      JSON.stringify(result.problem ?? {}).includes('prefetchMs')
+    ) {
+      this.prefetchRefused = true;
+      this.log.warn('the API does not take --prefetch; runs are claimed when they are due');
       return 0;
     }
     if (!result.ok) {

@@ -489,6 +489,8 @@ export async function startWorker(given: WorkerOptions, hooks: WorkerHooks = {})
   );
   async function drain(graceMs: number): Promise<void> {
     setState('draining');
+    // Runs claimed ahead of their due time (--prefetch) and not started go back to the queue now.
+    for (const execution of executions.values()) if (execution.waitingForDue) execution.shutdown();
     await claims.stop();
     await Promise.all([sensors.stop(), triggers.stop()]);
     await executor.close();

@@ -13,6 +13,7 @@ describe('parseOptions', () => {
       queues: [],
       heartbeatIntervalMs: 10_000,
       pollWaitMs: 25_000,
+      prefetchMs: 0,
       drainGraceMs: 30_000,
       cancelGraceMs: 10_000,
       logBatchSize: 500,
@@ -76,6 +77,12 @@ describe('parseOptions', () => {
     expect(error).toBeInstanceOf(OptionsError);
     const message = (error as Error).message;
     for (const field of ['apiUrl', 'apiKey', 'pool', 'limit', 'heartbeatIntervalMs']) expect(message).toContain(field);
+  });
+
+  it('claims ahead of due times only when --prefetch says so, at most 60 s ahead', () => {
+    expect(parseOptions(['--pool', 'p', '--prefetch', '10s'], ENV).prefetchMs).toBe(10_000);
+    expect(parseOptions(['--pool', 'p'], { ...ENV, OUTPOST_WORKER_PREFETCH: '1500ms' }).prefetchMs).toBe(1_500);
+    expect(() => parseOptions(['--pool', 'p', '--prefetch', '2m'], ENV)).toThrow(/--prefetch/);
   });
 
   it('never passes OUTPOST_ variables to flows even when asked', () => {

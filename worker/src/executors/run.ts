@@ -1,3 +1,4 @@
+import { setTimeout as delay } from 'node:timers/promises';
 import type { OutpostClient } from '@outpost/sdk/client';
 import { type ClaimedRun, CONFIGURATION_ERROR, type StateType } from '@outpost/sdk/contracts';
 import type { Span } from '@outpost/sdk/telemetry';
@@ -91,6 +92,12 @@ export class RunExecution {
   private releaseBundle: (() => void) | null = null;
   /** The attempt's trace span, ended with its final state. */
   private readonly span: Span;
+  /** When the claim's answer arrived (Date.now()): a prefetched run's due time counts from it. */
+  private readonly receivedAt = Date.now();
+  /** How long after `receivedAt` the run is due: > 0 for a run claimed ahead of its due time (`--prefetch`). */
+  private readonly dueInMs: number;
+  /** Claimed ahead of its due time and not yet started: being prepared, or prepared and waiting. */
+  private beforeDue: boolean;
 
   constructor(
     private readonly claimed: ClaimedRun,
@@ -101,6 +108,9 @@ export class RunExecution {
     this.runId = claimed.flowRun.id;
     this.attempt = claimed.flowRun.attempt;
     this.log = deps.logger.child({ runId: this.runId, attempt: this.attempt });
+    // The API's figure, bounded by what this worker asked for: a control plane cannot make it hold a slot longer.
+    this.dueInMs = Math.min(claimed.dueInMs ?? 0, deps.options.prefetchMs);
+    this.beforeDue = this.dueInMs > 0;
     this.report = new RunReport(claimed, {
       client: deps.client,
       options: deps.options,
@@ -233,6 +243,11 @@ export class RunExecution {
     return this.stopReason !== null;
   }
 
+  /** A run claimed ahead of its due time that has not started: a drain hands it back at once. */
+  get waitingForDue(): boolean {
+    return this.beforeDue;
+  }
+
   /** The worker is shutting down and the drain grace is over. */
   shutdown(): void {
     this.requestStop('drain', 'worker shut down');
@@ -277,6 +292,14 @@ export class RunExecution {
     this.releaseBundle = run.bundle.release ?? null;
     this.report.mapStacksFrom(run.bundle.dir);
     if (this.stopReason) return this.finish(null);
+    // A run claimed ahead of its due time (--prefetch) starts then, its source and secrets ready.
+    if (this.beforeDue) {
+      const left = this.receivedAt + this.dueInMs - Date.now();
+      // Aborted by a stop (a cancel, a drain, a lost lease), which the check below acts on.
+      if (left > 0) await delay(left, undefined, { signal: this.stopRequested.signal }).catch(() => undefined);
+      this.beforeDue = false;
+      if (this.stopReason) return this.finish(null);
+    }
     // A local process is running the moment it is handed the run: RUNNING is proposed while it loads
     // the code. An executor that starts elsewhere (a pod waiting to be scheduled) leaves it to the runtime.
     if (this.deps.executor.kind === 'process') this.report.proposeRunningEarly();
