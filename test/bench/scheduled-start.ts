@@ -21,10 +21,11 @@ import { pause, percentile, type Row, row, waitFor } from './support/row.js';
  * (20 deployments × 50, every hour from the same anchor); eight workers with `--limit 150`
  * long-poll `POST /work-pools/default/claim` with a worker key (`waitMs` 25 s, `limit` = free slots,
  * at most 100, as worker/src/poll.ts does), claim again at once while they have free slots, and
- * propose RUNNING for each run the moment its claim returns, with the run's token, one request
- * per run (the worker's `proposeRunningEarly`). A second round does the same but proposes RUNNING
- * once per claim for all its runs (`POST /work-pools/:pool/runs/set-states`, worker key), which the
- * worker does not do today: it shows how much of the delay is the per-run proposals.
+ * propose RUNNING for each run the moment its claim returns, as the worker's `proposeRunningEarly`
+ * does (RunningProposals: one request at a time, what is handed over meanwhile together). Three
+ * rounds (Proposal): the worker as it claims by default, when due; the worker with `--prefetch 5s`,
+ * which claims the runs up to 5 s ahead and proposes each at its due time; and a bound that claims
+ * when due and proposes RUNNING once per claim.
  *
  * Clocks: both times are the claimer's `Date.now()` when the claim's response, or the RUNNING
  * answer, arrived, minus the run's `expectedStartTime` (the database's clock). Postgres runs on
@@ -35,8 +36,9 @@ import { pause, percentile, type Row, row, waitFor } from './support/row.js';
  * of 1,000 jobs due at one whole second and eight claimers on connections of their own, each
  * woken by its own timer at the due time, claiming up to 100 at a time (150 slots each) with
  * `UPDATE … FROM (SELECT … FOR UPDATE SKIP LOCKED LIMIT n) … RETURNING`, then one raw
- * `INSERT` of a RUNNING row into a bare states table per job, sent at once (for the second round,
- * one multi-row `INSERT` per claim); same clocks. Each round has a fresh database of its own.
+ * `INSERT` of a RUNNING row into a bare states table per job, sent at once (for the other rounds,
+ * one multi-row `INSERT` per claim; for the prefetching one, claimers woken 5 s ahead that take the
+ * jobs due within 5 s and insert at the due time); same clocks. Each round has a fresh database.
  */
 export const timeoutSeconds = 180;
 
@@ -52,6 +54,8 @@ const POLL_WAIT_MS = 25_000;
 const quiet = pino({ level: 'silent' });
 /** How far ahead the runs are due: room for the scheduler's first pass and the claimers to settle. */
 const LEAD_MS = 12_000;
+/** The prefetching round's `--prefetch`: well after the scheduler's pass inserts the runs, about 10 s ahead. */
+const PREFETCH_MS = 5_000;
 /** The most the runs may take to be claimed and RUNNING before the bench gives up. */
 const SETTLE_MS = 60_000;
 
@@ -83,6 +87,8 @@ function wholeSecondIn(ms: number): Date {
 
 /** The floor: a bare job table drained by timer-woken SKIP LOCKED claimers, one RUNNING insert per job. */
 async function floor(databaseUrl: string, proposal: Proposal): Promise<Figures> {
+  // Prefetching claimers wake ahead of the due time, take the jobs due within their reach, and start them when due.
+  const ahead = proposal === 'prefetch' ? PREFETCH_MS : 0;
   const admin = postgres(databaseUrl, { max: 1, onnotice: () => {} });
   const conns = Array.from({ length: WORKERS }, () =>
     postgres(databaseUrl, { max: 1, onnotice: () => {}, connection: { application_name: 'outpost-bench-raw' } }),
@@ -97,7 +103,7 @@ async function floor(databaseUrl: string, proposal: Proposal): Promise<Figures> 
       CREATE TABLE bench_sched_states (
         id bigserial PRIMARY KEY, job_id bigint NOT NULL REFERENCES bench_sched_jobs, type text NOT NULL,
         at timestamptz NOT NULL DEFAULT clock_timestamp())`;
-    const due = wholeSecondIn(3_000);
+    const due = wholeSecondIn(3_000 + ahead);
     await admin`
       INSERT INTO bench_sched_jobs (state, due_at) SELECT 'scheduled', ${due} FROM generate_series(1, ${SCHEDULES})`;
     await admin`ANALYZE bench_sched_jobs`;
@@ -107,16 +113,18 @@ async function floor(databaseUrl: string, proposal: Proposal): Promise<Figures> 
     const running: Promise<void>[] = [];
     await Promise.all(
       conns.map(async (sql, worker) => {
-        await pause(due.getTime() - Date.now());
+        await pause(due.getTime() - ahead - Date.now());
         let held = 0;
         while (held < SLOTS) {
           const jobs = await sql<{ id: string; due_at: Date }[]>`
             UPDATE bench_sched_jobs j SET state = 'claimed', worker = ${worker}
-            FROM (SELECT id FROM bench_sched_jobs WHERE state = 'scheduled' AND due_at <= now()
+            FROM (SELECT id FROM bench_sched_jobs WHERE state = 'scheduled'
+                    AND due_at <= now() + make_interval(secs => ${ahead / 1000}::float8)
                   ORDER BY due_at, id LIMIT ${Math.min(SLOTS - held, CLAIM_MAX)} FOR UPDATE SKIP LOCKED) d
             WHERE j.id = d.id
             RETURNING j.id, j.due_at`;
           const claimedAt = Date.now();
+          if (ahead > 0) await pause(due.getTime() - Date.now());
           if (jobs.length === 0) break;
           claims++;
           held += jobs.length;
@@ -125,7 +133,7 @@ async function floor(databaseUrl: string, proposal: Proposal): Promise<Figures> 
             samples.set(job.id, sample);
             return { id: job.id, sample };
           });
-          if (proposal === 'per-claim') {
+          if (proposal !== 'worker') {
             const ids = batch.map((b) => b.id);
             running.push(
               sql`INSERT INTO bench_sched_states (job_id, type) SELECT unnest(${sql.array(ids)}::bigint[]), 'RUNNING'`.then(
@@ -183,13 +191,13 @@ async function seedSchedules(sql: postgres.Sql, workspaceId: string, anchor: Dat
 }
 
 /**
- * How a worker proposes RUNNING: `per-run` one `POST /flow-runs/:id/set-state` with the run's token
- * for each run it is handed, side by side (the worker before RunningProposals); `worker` as the
- * worker does now (worker/src/executors/running-proposals.ts: one request at a time, a lone run on
- * its own, the runs handed over meanwhile together); `per-claim` one
- * `POST /work-pools/:pool/runs/set-states` with the worker key for all the runs of a claim.
+ * How a worker claims and proposes RUNNING: `worker` as the worker does by default (claims when due;
+ * worker/src/executors/running-proposals.ts: one request at a time, a lone run on its own, the runs
+ * handed over meanwhile together); `prefetch` as the worker does with `--prefetch 5s` (claims up to
+ * 5 s ahead, waits each run's `dueInMs`, then proposes as `worker`); `per-claim` claims when due and
+ * proposes once per claim (`POST /work-pools/:pool/runs/set-states`, worker key), a bound.
  */
-type Proposal = 'per-run' | 'worker' | 'per-claim';
+type Proposal = 'worker' | 'prefetch' | 'per-claim';
 
 /** A worker's claim loop: long-polls while it has free slots, proposes RUNNING for the runs it is handed. */
 function worker(baseUrl: string, workerKey: string, dueAt: number, samples: Map<string, Sample>, proposal: Proposal) {
@@ -207,16 +215,12 @@ function worker(baseUrl: string, workerKey: string, dueAt: number, samples: Map<
   const proposals = new RunningProposals(client, 'default', quiet);
   const startOne = async (run: ClaimedRun, claimedAt: number) => {
     const sample = sampleOf(run, claimedAt);
-    const answer =
-      proposal === 'worker'
-        ? await proposals.propose(
-            new RunApi(client, run.flowRun.id, run.flowRun.attempt, run.token, quiet, aborted.signal),
-            SETTLE_MS,
-          )
-        : await client.withToken(run.token).call('flowRunsSetState', {
-            params: { id: run.flowRun.id },
-            body: { transitionId: randomUUID(), attempt: run.flowRun.attempt, state: { type: 'RUNNING' } },
-          });
+    // As RunExecution: a run claimed ahead of its due time waits for it, counted from the claim's answer.
+    if (run.dueInMs) await pause(claimedAt + Math.min(run.dueInMs, PREFETCH_MS) - Date.now());
+    const answer = await proposals.propose(
+      new RunApi(client, run.flowRun.id, run.flowRun.attempt, run.token, quiet, aborted.signal),
+      SETTLE_MS,
+    );
     if (!answer.ok || answer.data.status !== 'ACCEPT') throw new Error(`RUNNING was answered ${JSON.stringify(answer)}`);
     sample.runningAt = Date.now();
   };
@@ -243,7 +247,15 @@ function worker(baseUrl: string, workerKey: string, dueAt: number, samples: Map<
     while (!aborted.signal.aborted && held < SLOTS) {
       const result = await client.call(
         'claim',
-        { params: { pool: 'default' }, body: { workerId, limit: Math.min(SLOTS - held, CLAIM_MAX), waitMs: POLL_WAIT_MS } },
+        {
+          params: { pool: 'default' },
+          body: {
+            workerId,
+            limit: Math.min(SLOTS - held, CLAIM_MAX),
+            waitMs: POLL_WAIT_MS,
+            ...(proposal === 'prefetch' ? { prefetchMs: PREFETCH_MS } : {}),
+          },
+        },
         { signal: aborted.signal },
       );
       const claimedAt = Date.now();
@@ -372,13 +384,15 @@ async function round(proposal: Proposal): Promise<{ raw: Figures; api: ApiFigure
 }
 
 export async function run(): Promise<Row[]> {
-  const perRun = await round('per-run');
   const asWorker = await round('worker');
+  const prefetching = await round('prefetch');
   const perClaim = await round('per-claim');
   const name = 'scheduled runs, 1,000 due in one second';
   const floorNote = (proposal: Proposal) =>
-    `bare job table, ${WORKERS} timer-woken claimers, UPDATE … SKIP LOCKED (≤ ${CLAIM_MAX} a claim), then ${
-      proposal === 'per-claim' ? 'one multi-row RUNNING INSERT per claim' : 'one RUNNING INSERT per job'
+    `bare job table, ${WORKERS} timer-woken claimers, UPDATE … SKIP LOCKED (≤ ${CLAIM_MAX} a claim${
+      proposal === 'prefetch' ? `, ${PREFETCH_MS / 1000} s ahead` : ''
+    }), then ${proposal === 'worker' ? 'one RUNNING INSERT per job' : 'one multi-row RUNNING INSERT per claim'}${
+      proposal === 'prefetch' ? ' at the due time' : ''
     }`;
   const rows = (label: string, r: { raw: Figures; api: ApiFigures }, proposal: Proposal, claimed: boolean) => [
     ...(claimed
@@ -392,12 +406,12 @@ export async function run(): Promise<Row[]> {
   ];
   notes = `### scheduled-start: where the time goes
 Goal: a scheduled run RUNNING within 100 ms of its due time (p95). ${WORKERS} workers with ${SLOTS} slots, claims of at most ${CLAIM_MAX}.
-${describe('RUNNING proposed per run, side by side (the worker before batching)', perRun.api, perRun.raw)}
-${describe('RUNNING proposed as the worker does (one request at a time; what queues meanwhile goes together)', asWorker.api, asWorker.raw)}
-${describe('RUNNING proposed once per claim (`POST /work-pools/:pool/runs/set-states`)', perClaim.api, perClaim.raw)}`;
+${describe('claimed when due, RUNNING proposed as the worker does (one request at a time; what queues meanwhile goes together)', asWorker.api, asWorker.raw)}
+${describe(`claimed up to ${PREFETCH_MS / 1000} s ahead (\`--prefetch ${PREFETCH_MS / 1000}s\`), each started at its due time, RUNNING proposed as the worker does`, prefetching.api, prefetching.raw)}
+${describe('claimed when due, RUNNING proposed once per claim (`POST /work-pools/:pool/runs/set-states`)', perClaim.api, perClaim.raw)}`;
   return [
-    ...rows(`${name}, RUNNING per run`, perRun, 'per-run', true),
-    ...rows(`${name}, RUNNING as the worker proposes it`, asWorker, 'worker', false),
+    ...rows(`${name}, as the worker claims by default`, asWorker, 'worker', true),
+    ...rows(`${name}, --prefetch ${PREFETCH_MS / 1000}s`, prefetching, 'prefetch', false),
     ...rows(`${name}, RUNNING once per claim`, perClaim, 'per-claim', false),
   ];
 }

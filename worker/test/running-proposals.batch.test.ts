@@ -45,7 +45,7 @@ describe('RUNNING proposals at hand-over', () => {
     return unwrap(await owner.call('flowRunsGet', { params: { id } })).state.type;
   }
 
-  it('proposes a lone run at once with its own token, and the runs handed over meanwhile in one request for all', async () => {
+  it('proposes the runs handed over in one turn in one request for all', async () => {
     const { worker, claimed, routes } = await claimedRuns(6);
     const proposals = new RunningProposals(worker, 'default', logger);
     const answers: CallResult<StateProposalResponse>[] = await Promise.all(
@@ -55,8 +55,22 @@ describe('RUNNING proposals at hand-over', () => {
       expect(answer.ok && answer.data.status).toBe('ACCEPT');
       expect(answer.ok && answer.data.state.type).toBe('RUNNING');
     }
-    // The first went alone; the five that queued behind it went together.
     expect(routes.filter((r) => r === 'poolRunsSetStates')).toHaveLength(1);
+    expect(routes.filter((r) => r === 'flowRunsSetState')).toHaveLength(0);
+    for (const run of claimed) expect(await stateOf(run.flowRun.id)).toBe('RUNNING');
+  });
+
+  it('proposes a lone run on its own with its token, and the runs handed over while it is out in one request', async () => {
+    const { worker, claimed, routes } = await claimedRuns(4);
+    const [lone, ...later] = claimed as [ClaimedRun, ...ClaimedRun[]];
+    const proposals = new RunningProposals(worker, 'default', logger);
+    const first = proposals.propose(apiFor(worker, lone), 30_000);
+    // The next turn: the lone run's request has gone out on its own.
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(routes).toEqual(['flowRunsSetState']);
+    const rest = later.map((run) => proposals.propose(apiFor(worker, run), 30_000));
+    for (const answer of await Promise.all([first, ...rest])) expect(answer.ok && answer.data.status).toBe('ACCEPT');
+    expect(routes).toEqual(['flowRunsSetState', 'poolRunsSetStates']);
     for (const run of claimed) expect(await stateOf(run.flowRun.id)).toBe('RUNNING');
   });
 

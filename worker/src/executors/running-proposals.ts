@@ -14,11 +14,12 @@ interface Queued {
 
 /**
  * The RUNNING proposals a worker makes as it hands runs over (RunReport.proposeRunningEarly), one
- * request at a time: a run handed over while none is in flight is proposed at once, on its own, with
- * the run's token, exactly as before; runs handed over while one is in flight wait for it, and then
+ * request at a time: a run handed over while none is in flight is proposed at the end of the event
+ * loop's turn, on its own with the run's token when it is the only one, together with the others
+ * handed over in the same turn when not; runs handed over while one is in flight wait for it, and then
  * go together in one `POST /work-pools/:pool/runs/set-states` with the worker's key. A burst (a
  * claim of many runs, a thousand schedules due in one second) thus costs a few requests and
- * transactions instead of one per run, while a lone run waits for nothing.
+ * transactions instead of one per run, while a lone run waits for nothing but the end of its turn.
  *
  * The batch is only a shortcut. A run whose item comes back with an error, or whose batch fails as
  * a whole, is proposed again on its own with the same transition id: the API answers a repeated
@@ -37,11 +38,16 @@ export class RunningProposals {
 
   propose(api: RunApi, deadlineMs: number): Promise<CallResult<StateProposalResponse>> {
     const transitionId = randomUUID();
-    if (this.#inFlight) return new Promise((resolve) => this.#queue.push({ api, transitionId, deadlineMs, resolve }));
-    this.#inFlight = true;
-    const answer = alone(api, deadlineMs, transitionId);
-    answer.then(this.#next, this.#next);
-    return answer;
+    const queued = new Promise<CallResult<StateProposalResponse>>((resolve) =>
+      this.#queue.push({ api, transitionId, deadlineMs, resolve }),
+    );
+    if (!this.#inFlight) {
+      // Sent once the runs handed over in this turn of the event loop are in (a claim's runs, the
+      // prefetched runs due at one moment): together if there are several, on its own if not.
+      this.#inFlight = true;
+      setImmediate(this.#next);
+    }
+    return queued;
   }
 
   /** Sends what queued meanwhile, then whatever queues while that is out, until nothing waits. */
