@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestServer } from '@outpost/api/testing';
@@ -115,5 +117,95 @@ describe('a worker with --prefetch claims runs ahead of their due time and start
     expect(run.states.map((s) => s.type)).toEqual(['SCHEDULED', 'PENDING', 'SCHEDULED']);
     // The drain did not hold the run until its due time (a grace of 60 s would have let it).
     expect(run.states.at(-1)?.at.getTime()).toBeLessThan(run.due.getTime());
+  });
+});
+
+/**
+ * A control plane that lies about due times: a real HTTP proxy in front of the API that says every
+ * claimed run is due in ten minutes. The worker holds a run no longer than its own --prefetch.
+ */
+async function lyingProxy(target: string): Promise<{ url: string; close: () => Promise<void> }> {
+  const server: Server = createServer(async (req, res) => {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const headers = Object.fromEntries(
+      Object.entries(req.headers).filter(([name]) => !['host', 'connection', 'content-length'].includes(name)),
+    ) as Record<string, string>;
+    const method = req.method ?? 'GET';
+    const answer = await fetch(`${target}${req.url ?? '/'}`, {
+      method,
+      headers,
+      ...(method === 'GET' || method === 'HEAD' ? {} : { body: Buffer.concat(chunks) }),
+    });
+    let body = Buffer.from(await answer.arrayBuffer());
+    // The runs' claim only, not the sensor ticks' or the deferred jobs' claims.
+    if (/\/work-pools\/[^/]+\/claim$/.test(req.url ?? '') && answer.ok) {
+      const claim = JSON.parse(body.toString()) as { runs: { dueInMs?: number }[] };
+      for (const run of claim.runs) run.dueInMs = 600_000;
+      body = Buffer.from(JSON.stringify(claim));
+    }
+    res.writeHead(answer.status, { 'content-type': answer.headers.get('content-type') ?? 'application/json' });
+    res.end(body);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+describe('a control plane cannot make a prefetching worker hold a run past its own --prefetch', () => {
+  let server: TestServer;
+  let owner: OutpostClient;
+  let proxy: Awaited<ReturnType<typeof lyingProxy>>;
+  let worker: WorkerHandle;
+  let bundle: { dir: string; source: string; entrypoint: string };
+  let scratch: string;
+  const outcomes: RunOutcome[] = [];
+
+  beforeAll(async () => {
+    server = await startTestServer();
+    owner = new OutpostClient({ baseUrl: server.url, token: server.ownerKey });
+    proxy = await lyingProxy(server.url);
+    bundle = await buildDemoBundle();
+    scratch = mkdtempSync(join(tmpdir(), 'outpost-worker-prefetch-lie-'));
+    const options = parseOptions(['--pool', 'default', '--name', 'told-to-wait', '--prefetch', '3s'], {
+      OUTPOST_API_URL: proxy.url,
+      OUTPOST_API_KEY: await server.createKey('worker', ['default']),
+      OUTPOST_WORKER_CACHE_DIR: join(scratch, 'cache'),
+      OUTPOST_WORKER_SPOOL_DIR: join(scratch, 'spool'),
+      OUTPOST_WORKER_PRESTART: '0',
+    });
+    worker = await startWorker(options, {
+      logger: pino({ level: process.env.OUTPOST_TEST_LOG_LEVEL ?? 'silent' }),
+      env: { PATH: process.env.PATH ?? '', HOME: scratch, DB_PASSWORD: 'prefetch-secret' },
+      onRunFinished: (o) => outcomes.push(o),
+    });
+  });
+
+  afterAll(async () => {
+    await worker?.stop({ graceMs: 0 });
+    await proxy?.close();
+    await owner?.close();
+    await server?.close();
+    if (bundle) rmSync(bundle.dir, { recursive: true, force: true });
+    if (scratch) rmSync(scratch, { recursive: true, force: true });
+    await expectNoLiveChildren();
+  });
+
+  it('runs a run the claim says is due in ten minutes within its own three seconds', async () => {
+    const hello = (await deployDemoFlows(owner, bundle, ['hello'], 'told-to-wait')).get('hello')!;
+    const body = { scheduledTime: new Date(Date.now() + 2_000).toISOString() };
+    const runId = unwrap(await owner.call('deploymentsCreateRun', { params: { id: hello }, body })).flowRun.id;
+    // Ten minutes is far past this wait: the run ends only if the worker kept to its own bound.
+    const ended = await waitFor(() => outcomes.find((o) => o.runId === runId), 60_000, `run ${runId} to end`);
+    expect(ended.state).toBe('COMPLETED');
+    const [run] = await server.sql<{ due: Date; start: Date }[]>`
+      SELECT expected_start_time AS due, start_time AS start FROM flow_runs WHERE id = ${runId}`;
+    expect(run?.start.getTime()).toBeGreaterThanOrEqual(run?.due.getTime() ?? Number.POSITIVE_INFINITY);
   });
 });
