@@ -2,8 +2,8 @@ import { getRunAttempt } from '../db/flow-runs.js';
 import { getRunManifest, recordAttemptEnvironment } from '../db/run-manifests.js';
 import { DomainError, notFound } from '../domain-error.js';
 import type { Handlers } from '../http/route-types.js';
+import { apiKeyId } from '../http/scope.js';
 import { reproduceRun } from '../runs/reproduce-run.js';
-import { apiKeyId } from './scope.js';
 
 export const runManifestHandlers = {
   flowRunsManifest: async ({ params, principal, deps }) => {

@@ -6,13 +6,13 @@ import { getWait, listRecordedResults, listWaits, toWait, type WaitRow, waitNudg
 import { notFound } from '../domain-error.js';
 import { decodeCursor } from '../http/pagination.js';
 import type { Handlers } from '../http/route-types.js';
+import { poolOrNotFound } from '../http/scope.js';
 import type { Actor } from '../orchestration/rules.js';
 import { createWait } from '../waits/create-wait.js';
 import { decideApproval } from '../waits/decide.js';
 import { claimExternalPolls, completeExternalPoll } from '../waits/external-polls.js';
 import { suspendRun } from '../waits/suspend.js';
 import { completeToken } from '../waits/tokens.js';
-import { poolOrNotFound } from './scope.js';
 
 const WaitCursor = z.tuple([z.iso.datetime(), z.uuid()]);
 

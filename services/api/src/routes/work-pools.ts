@@ -3,8 +3,8 @@ import { poolRunCounts } from '../db/pool-run-counts.js';
 import { insertPool, insertQueue, listPools, listQueues, updatePool, updateQueue } from '../db/pools.js';
 import { ApiError, notFound } from '../errors.js';
 import type { Handlers } from '../http/route-types.js';
+import { poolOrNotFound } from '../http/scope.js';
 import { validateBaseJobTemplate } from '../pools/job-template.js';
-import { poolOrNotFound } from './scope.js';
 
 /** `body.baseJobTemplate.spec.template…` from a path inside the template. */
 function templateField(path: string): string {

@@ -1,9 +1,9 @@
 import { adoptRuns } from '../db/adopt.js';
 import { listWorkers } from '../db/workers.js';
 import type { Handlers } from '../http/route-types.js';
+import { apiKeyId, poolOrNotFound } from '../http/scope.js';
 import { claimRuns, toClaimedRun } from '../runs/claim-runs.js';
 import { heartbeat } from '../runs/heartbeat.js';
-import { apiKeyId, poolOrNotFound } from './scope.js';
 
 export const workerHandlers = {
   workersList: async ({ params, principal, deps }) => {
