@@ -23,6 +23,7 @@ import { childRunHandlers } from '../runs/child-run-handlers.js';
 import { logHandlers } from '../runs/log-handlers.js';
 import type { RunEventHub } from '../runs/run-event-hub.js';
 import { taskRunHandlers } from '../runs/task-run-handlers.js';
+import { workerHandlers } from '../runs/worker-handlers.js';
 import { assetRunHandlers } from './asset-runs.js';
 import { assetHandlers } from './assets.js';
 import { auditExportHandlers, auditHandlers } from './audit.js';
@@ -44,7 +45,6 @@ import { sensorHandlers } from './sensors.js';
 import { statsHandlers } from './stats.js';
 import { waitHandlers } from './waits.js';
 import { workPoolHandlers } from './work-pools.js';
-import { workerHandlers } from './workers.js';
 
 /** What the handlers share with the rest of one app: the hub its event streams hang on. */
 export interface HandlerScope {
