@@ -3,8 +3,8 @@ import { DomainError } from '../domain-error.js';
 import { batchItemError } from '../errors.js';
 import type { Handlers } from '../http/route-types.js';
 import { apiKeyId, poolOrNotFound } from '../http/scope.js';
-import { toLogRows } from '../runs/log-handlers.js';
-import { notHeld, proposeStates, sum } from '../runs/propose-state.js';
+import { toLogRows } from './log-handlers.js';
+import { notHeld, proposeStates, sum } from './propose-state.js';
 
 /**
  * Batch calls of a worker key for the runs its workers hold in one pool: many state proposals, or
