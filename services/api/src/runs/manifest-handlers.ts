@@ -3,7 +3,7 @@ import { getRunManifest, recordAttemptEnvironment } from '../db/run-manifests.js
 import { DomainError, notFound } from '../domain-error.js';
 import type { Handlers } from '../http/route-types.js';
 import { apiKeyId } from '../http/scope.js';
-import { reproduceRun } from '../runs/reproduce-run.js';
+import { reproduceRun } from './reproduce-run.js';
 
 export const runManifestHandlers = {
   flowRunsManifest: async ({ params, principal, deps }) => {
