@@ -8,8 +8,8 @@ import { ApiError, notFound } from '../errors.js';
 import { decodeCursor } from '../http/pagination.js';
 import type { Handlers } from '../http/route-types.js';
 import type { Actor } from '../orchestration/rules.js';
-import { toLogRows } from '../runs/log-handlers.js';
-import { proposeState } from '../runs/propose-state.js';
+import { toLogRows } from './log-handlers.js';
+import { proposeState } from './propose-state.js';
 
 const RunCursor = z.tuple([z.iso.datetime(), z.uuid()]);
 
