@@ -27,6 +27,7 @@ import { poolRunHandlers } from '../runs/pool-run-handlers.js';
 import type { RunEventHub } from '../runs/run-event-hub.js';
 import { taskRunHandlers } from '../runs/task-run-handlers.js';
 import { workerHandlers } from '../runs/worker-handlers.js';
+import { waitHandlers } from '../waits/handlers.js';
 import { assetRunHandlers } from './asset-runs.js';
 import { assetHandlers } from './assets.js';
 import { auditExportHandlers, auditHandlers } from './audit.js';
@@ -43,7 +44,6 @@ import { quotaHandlers } from './quotas.js';
 import { scheduleHandlers } from './schedules.js';
 import { sensorHandlers } from './sensors.js';
 import { statsHandlers } from './stats.js';
-import { waitHandlers } from './waits.js';
 import { workPoolHandlers } from './work-pools.js';
 
 /** What the handlers share with the rest of one app: the hub its event streams hang on. */

@@ -8,11 +8,11 @@ import { decodeCursor } from '../http/pagination.js';
 import type { Handlers } from '../http/route-types.js';
 import { poolOrNotFound } from '../http/scope.js';
 import type { Actor } from '../orchestration/rules.js';
-import { createWait } from '../waits/create-wait.js';
-import { decideApproval } from '../waits/decide.js';
-import { claimExternalPolls, completeExternalPoll } from '../waits/external-polls.js';
-import { suspendRun } from '../waits/suspend.js';
-import { completeToken } from '../waits/tokens.js';
+import { createWait } from './create-wait.js';
+import { decideApproval } from './decide.js';
+import { claimExternalPolls, completeExternalPoll } from './external-polls.js';
+import { suspendRun } from './suspend.js';
+import { completeToken } from './tokens.js';
 
 const WaitCursor = z.tuple([z.iso.datetime(), z.uuid()]);
 
