@@ -27,6 +27,7 @@ import { poolRunHandlers } from '../runs/pool-run-handlers.js';
 import type { RunEventHub } from '../runs/run-event-hub.js';
 import { taskRunHandlers } from '../runs/task-run-handlers.js';
 import { workerHandlers } from '../runs/worker-handlers.js';
+import { sensorHandlers } from '../sensors/handlers.js';
 import { waitHandlers } from '../waits/handlers.js';
 import { assetRunHandlers } from './asset-runs.js';
 import { assetHandlers } from './assets.js';
@@ -42,7 +43,6 @@ import { organisationAuditHandlers } from './organisation-audit.js';
 import { organisationUsageHandlers } from './organisation-usage.js';
 import { quotaHandlers } from './quotas.js';
 import { scheduleHandlers } from './schedules.js';
-import { sensorHandlers } from './sensors.js';
 import { statsHandlers } from './stats.js';
 import { workPoolHandlers } from './work-pools.js';
 

@@ -6,7 +6,7 @@ import { notFound } from '../errors.js';
 import { decodeCursor } from '../http/pagination.js';
 import type { Handlers } from '../http/route-types.js';
 import { apiKeyId, poolOrNotFound } from '../http/scope.js';
-import { completeSensorTick } from '../sensors/complete-tick.js';
+import { completeSensorTick } from './complete-tick.js';
 
 const SensorCursor = z.tuple([Name, Id]);
 const TickCursor = z.tuple([Timestamp, Id]);
