@@ -17,6 +17,7 @@ import { scimHandlers } from '../identity/scim/handlers.js';
 import { oidcBrowserHandlers, ssoHandlers } from '../identity/sso-handlers.js';
 import { memberHandlers, passwordHandlers } from '../identity/user-handlers.js';
 import { whoamiHandlers } from '../identity/whoami-handlers.js';
+import { workPoolHandlers } from '../pools/handlers.js';
 import { flowRunActionHandlers } from '../runs/action-handlers.js';
 import { artifactHandlers } from '../runs/artifact-handlers.js';
 import { childRunHandlers } from '../runs/child-run-handlers.js';
@@ -44,7 +45,6 @@ import { organisationUsageHandlers } from './organisation-usage.js';
 import { quotaHandlers } from './quotas.js';
 import { scheduleHandlers } from './schedules.js';
 import { statsHandlers } from './stats.js';
-import { workPoolHandlers } from './work-pools.js';
 
 /** What the handlers share with the rest of one app: the hub its event streams hang on. */
 export interface HandlerScope {

@@ -4,7 +4,7 @@ import { insertPool, insertQueue, listPools, listQueues, updatePool, updateQueue
 import { ApiError, notFound } from '../errors.js';
 import type { Handlers } from '../http/route-types.js';
 import { poolOrNotFound } from '../http/scope.js';
-import { validateBaseJobTemplate } from '../pools/job-template.js';
+import { validateBaseJobTemplate } from './job-template.js';
 
 /** `body.baseJobTemplate.spec.template…` from a path inside the template. */
 function templateField(path: string): string {
