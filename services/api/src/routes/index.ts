@@ -27,6 +27,7 @@ import { logHandlers } from '../runs/log-handlers.js';
 import { runManifestHandlers } from '../runs/manifest-handlers.js';
 import { poolRunHandlers } from '../runs/pool-run-handlers.js';
 import type { RunEventHub } from '../runs/run-event-hub.js';
+import { statsHandlers } from '../runs/stats-handlers.js';
 import { taskRunHandlers } from '../runs/task-run-handlers.js';
 import { workerHandlers } from '../runs/worker-handlers.js';
 import { sensorHandlers } from '../sensors/handlers.js';
@@ -44,7 +45,6 @@ import { organisationAuditHandlers } from './organisation-audit.js';
 import { organisationUsageHandlers } from './organisation-usage.js';
 import { quotaHandlers } from './quotas.js';
 import { scheduleHandlers } from './schedules.js';
-import { statsHandlers } from './stats.js';
 
 /** What the handlers share with the rest of one app: the hub its event streams hang on. */
 export interface HandlerScope {
