@@ -12,7 +12,8 @@ export const TRANSITION_ACTORS: readonly TransitionActor[] = ['worker', 'run', '
 export const STATE_MEANING: Record<StateType, string> = {
   SCHEDULED:
     'Waiting for a worker to claim it at its expected start time; its name says why it waits (Late, AwaitingRetry, AwaitingConcurrencySlot).',
-  PENDING: 'Claimed by a worker, which is starting the flow process; it fills a concurrency slot from here on.',
+  PENDING:
+    'Claimed by a worker, which is starting the flow process, or holding it for its due time (`--prefetch`); it fills a concurrency slot from here on.',
   RUNNING: 'The flow is executing on the worker that holds it.',
   PAUSED:
     'The flow suspended itself on a durable wait (Suspended), or a user held it before it started (Paused); it holds no slot and no lease until the wait resolves or the user releases it, and it is queued again.',
@@ -54,7 +55,12 @@ export const STATE_TRANSITIONS: readonly StateTransition[] = [
     by: SYSTEM,
     when: 'a loop renames a waiting run (Late once overdue, AwaitingConcurrencySlot)',
   },
-  { from: 'SCHEDULED', to: 'PENDING', by: EXECUTION, when: 'a worker claims the run once it is due' },
+  {
+    from: 'SCHEDULED',
+    to: 'PENDING',
+    by: EXECUTION,
+    when: 'a worker claims the run once it is due, or up to its `--prefetch` ahead when no concurrency limit counts the run',
+  },
   { from: 'SCHEDULED', to: 'CANCELLED', by: USER, when: 'cancelled while waiting: nobody holds it, so it stops at once' },
   {
     from: 'SCHEDULED',
