@@ -1,7 +1,6 @@
 import type { ScryptParams } from './auth/passwords.js';
 import type { RunTokens } from './auth/run-tokens.js';
 import type { ApiKeyCache } from './db/api-keys.js';
-import type { LimitedPools } from './db/claim.js';
 import type { Sql } from './db/client.js';
 import type { SecretBox } from './db/secret-box.js';
 import type { WorkerRows } from './db/workers.js';
@@ -13,6 +12,7 @@ import type { Logger } from './logger.js';
 import type { Mailer } from './mail/mailer.js';
 import type { ApiMetrics } from './metrics/api-metrics.js';
 import type { IdleWorkers } from './runs/claim-runs.js';
+import type { LimitedPools } from './runs/db/claim.js';
 import type { RunNotifier } from './runs/run-notifier.js';
 
 /**

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import postgres from 'postgres';
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { claimDueRuns, LimitedPools } from '../src/db/claim.js';
+import { claimDueRuns, LimitedPools } from '../src/runs/db/claim.js';
 import { startTestServer, type TestServer } from '../src/testing/index.js';
 import { type Call, client, createRun, deploy } from './helpers.js';
 

@@ -2,8 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { HELD_STATES } from '@outpost/sdk/contracts';
 import postgres from 'postgres';
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { claimDueRuns } from '../src/db/claim.js';
 import { stateList } from '../src/db/values.js';
+import { claimDueRuns } from '../src/runs/db/claim.js';
 import { startTestServer, type TestServer } from '../src/testing/index.js';
 import { type Call, client, deploy } from './helpers.js';
 

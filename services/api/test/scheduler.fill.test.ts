@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { claimDueRuns } from '../src/db/claim.js';
 import { createLogger } from '../src/logger.js';
 import { SchedulerLoop } from '../src/loops/scheduler.js';
+import { claimDueRuns } from '../src/runs/db/claim.js';
 import { startTestServer, type TestServer } from '../src/testing/index.js';
 import { type Call, client, deploy } from './helpers.js';
 

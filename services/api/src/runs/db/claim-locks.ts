@@ -1,4 +1,4 @@
-import type { Db, TxSql } from './client.js';
+import type { Db, TxSql } from '../../db/client.js';
 
 /** The limits a claim serialises on: one transaction-scoped advisory lock per limited key it may fill. */
 export interface ClaimLocks {

@@ -1,5 +1,5 @@
+import type { Sql } from '../../db/client.js';
 import { type ClaimedRow, handedRuns } from './claim.js';
-import type { Sql } from './client.js';
 
 export interface AdoptInput {
   workspaceId: string;

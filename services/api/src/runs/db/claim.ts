@@ -1,6 +1,5 @@
 import { type AssignedResources, HELD_STATES, type ResourceRequest } from '@outpost/sdk/contracts';
-import { cappedBackfillDue, lockDueBackfills } from './backfills.js';
-import { type ClaimLocks, limitKeys, lockClaimLimits, lockedNothing } from './claim-locks.js';
+import { cappedBackfillDue, lockDueBackfills } from '../../db/backfills.js';
 import {
   assignResources,
   type FreeResources,
@@ -10,10 +9,11 @@ import {
   readFreeResources,
   recordAssignments,
   runningTotals,
-} from './claim-resources.js';
-import type { Db, Sql } from './client.js';
-import type { RunRow } from './flow-runs.js';
-import { stateList, textArray } from './values.js';
+} from '../../db/claim-resources.js';
+import type { Db, Sql } from '../../db/client.js';
+import type { RunRow } from '../../db/flow-runs.js';
+import { stateList, textArray } from '../../db/values.js';
+import { type ClaimLocks, limitKeys, lockClaimLimits, lockedNothing } from './claim-locks.js';
 
 export interface ClaimInput {
   workspaceId: string;
