@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { explainUnfitRuns } from '../src/db/unfit-runs.js';
+import { explainUnfitRuns } from '../src/runs/db/unfit-runs.js';
 import { startTestServer, type TestServer } from '../src/testing/index.js';
 import { type Call, client, deploy } from './helpers.js';
 import { METRICS_TOKEN, scrape } from './metrics.support.js';

@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import type { Sql } from '../db/client.js';
-import { explainUnfitRuns } from '../db/unfit-runs.js';
 import { isDomainError } from '../domain-error.js';
 import type { Logger } from '../logger.js';
 import type { ApiMetrics } from '../metrics/api-metrics.js';
 import { LATE } from '../orchestration/decisions.js';
+import { explainUnfitRuns } from '../runs/db/unfit-runs.js';
 import { proposeState } from '../runs/propose-state.js';
 import { type BackgroundLoop, ElectedLoop } from './elected-loop.js';
 
