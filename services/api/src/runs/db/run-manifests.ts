@@ -5,8 +5,8 @@ import type {
   ManifestInputAsset,
   StateType,
 } from '@outpost/sdk/contracts';
-import type { Db } from './client.js';
-import { iso } from './values.js';
+import type { Db } from '../../db/client.js';
+import { iso } from '../../db/values.js';
 
 /*
  * A run's manifest: what it ran (its pinned deployment version), with what (parameters, job
