@@ -2,9 +2,9 @@ import { randomUUID } from 'node:crypto';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { migrateDatabase } from '../src/db/migrate.js';
-import { lockRunTaskRuns } from '../src/db/task-runs.js';
 import { createLogger } from '../src/logger.js';
 import { RetentionLoop } from '../src/loops/retention.js';
+import { lockRunTaskRuns } from '../src/runs/db/task-runs.js';
 import { createDatabaseBefore, startTestServer, type TestDatabase, type TestServer } from '../src/testing/index.js';
 import { type Call, client, eventually, startedRun } from './helpers.js';
 

@@ -1,11 +1,11 @@
 import { z } from 'zod';
 import { getRunAttemptSince } from '../db/flow-runs.js';
-import { applyTaskRunEvents } from '../db/task-run-batches.js';
-import { insertTaskRun, listTaskRuns, setTaskRunState, summarizeTaskRuns } from '../db/task-runs.js';
 import { encodeCursor } from '../db/values.js';
 import { ApiError, notFound } from '../errors.js';
 import { decodeCursor } from '../http/pagination.js';
 import type { Handlers } from '../http/route-types.js';
+import { applyTaskRunEvents } from './db/task-run-batches.js';
+import { insertTaskRun, listTaskRuns, setTaskRunState, summarizeTaskRuns } from './db/task-runs.js';
 
 const TaskRunCursor = z.tuple([z.iso.datetime({ offset: true }), z.uuid()]);
 

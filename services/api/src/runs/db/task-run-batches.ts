@@ -1,6 +1,6 @@
 import type { TaskRunBatchResponse, TaskRunEvent } from '@outpost/sdk/contracts';
 import { DEFAULT_STATE_NAME, TERMINAL_STATES } from '@outpost/sdk/contracts';
-import type { Db, Sql, TxSql } from './client.js';
+import type { Db, Sql, TxSql } from '../../db/client.js';
 import { lockRunTaskRuns } from './task-runs.js';
 
 type CreateEvent = Extract<TaskRunEvent, { kind: 'create' }>;

@@ -1,8 +1,8 @@
 import type { ProposedState, StateType, TaskRun, TaskRunSummaryResponse } from '@outpost/sdk/contracts';
 import { DEFAULT_STATE_NAME, isTerminal } from '@outpost/sdk/contracts';
-import type { Db, Sql } from './client.js';
-import type { Row, taskRuns } from './schema.js';
-import { iso, isoOrNull, jsonb, textArray } from './values.js';
+import type { Db, Sql } from '../../db/client.js';
+import type { Row, taskRuns } from '../../db/schema.js';
+import { iso, isoOrNull, jsonb, textArray } from '../../db/values.js';
 
 type TaskRunRow = Pick<
   Row<typeof taskRuns>,
