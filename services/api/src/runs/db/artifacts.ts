@@ -1,7 +1,7 @@
 import type { Artifact, ArtifactType } from '@outpost/sdk/contracts';
-import type { Db } from './client.js';
-import type { artifacts, Row } from './schema.js';
-import { iso, jsonb } from './values.js';
+import type { Db } from '../../db/client.js';
+import type { artifacts, Row } from '../../db/schema.js';
+import { iso, jsonb } from '../../db/values.js';
 
 type ArtifactRow = Pick<
   Row<typeof artifacts>,
