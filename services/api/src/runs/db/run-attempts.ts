@@ -1,7 +1,7 @@
 import type { FlowRunAttempt } from '@outpost/sdk/contracts';
-import type { Db } from './client.js';
-import type { flowRunAttempts, Row } from './schema.js';
-import { iso, isoOrNull } from './values.js';
+import type { Db } from '../../db/client.js';
+import type { flowRunAttempts, Row } from '../../db/schema.js';
+import { iso, isoOrNull } from '../../db/values.js';
 
 type AttemptRow = Pick<
   Row<typeof flowRunAttempts>,
