@@ -1,7 +1,7 @@
 import type { FlowRun } from '@outpost/sdk/contracts';
 import type { Sql } from '../db/client.js';
-import { getFlowRunsByIds } from '../db/run-events.js';
 import type { Logger } from '../logger.js';
+import { getFlowRunsByIds } from './db/run-events.js';
 import type { RunChangeListener, RunNotifier } from './run-notifier.js';
 
 export interface RunEventHubOptions {
