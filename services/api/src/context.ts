@@ -58,7 +58,7 @@ export interface AppDeps {
   workerRows: WorkerRows;
   /** Workers whose last claim on this app came back empty (runs/claim-runs.ts). */
   idleWorkers: IdleWorkers;
-  /** Pools whose last claim had a limit to lock: they skip the unlocked one-statement claim (db/claim.ts). */
+  /** Pools whose last claim had a limit to lock: they skip the unlocked one-statement claim (runs/db/claim.ts). */
   limitedPools: LimitedPools;
   /** This server's Prometheus metrics. */
   metrics: ApiMetrics;

@@ -72,7 +72,7 @@ test('a claim of a pool where nothing is limited is one statement, with no trans
 });
 
 /**
- * The claim sends its lock statements together (db/claim.ts): postgres.js sends a query when it is
+ * The claim sends its lock statements together (runs/db/claim.ts): postgres.js sends a query when it is
  * first awaited, so the order they reach the server in is checked here, on the wire. The lock statements
  * must run inside the transaction (their advisory locks are transaction-scoped) and before the claim.
  */

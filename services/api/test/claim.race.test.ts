@@ -175,7 +175,7 @@ test('claims take higher-priority queues first, then the earliest scheduled time
 });
 
 test('a limited run of a higher-priority queue is claimed before an unlimited run of a lower one', async () => {
-  // The one-statement claim takes only unlimited runs (db/claim.ts); it must not pass over a limited
+  // The one-statement claim takes only unlimited runs (runs/db/claim.ts); it must not pass over a limited
   // run that comes first, so with anything limited due it leaves the claim to the locked path.
   const name = `prio-limit-${randomUUID().slice(0, 8)}`;
   await owner('POST', '/work-pools', { body: { name } });

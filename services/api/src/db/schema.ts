@@ -542,7 +542,7 @@ export const flowRunStates = pgTable(
  * Partitioned by month of `created_at` (migration 0045; drizzle cannot say so, the migrations do), so
  * the key holds it and an id is unique within a month. Every task run's `created_at` is at or after
  * its flow run's, so a statement looking task runs up by id bounds `created_at` from below by the
- * flow run's creation and probes only the months since (db/task-runs.ts, db/task-run-batches.ts).
+ * flow run's creation and probes only the months since (runs/db/task-runs.ts, runs/db/task-run-batches.ts).
  */
 export const taskRuns = pgTable(
   'task_runs',
