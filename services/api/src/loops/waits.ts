@@ -2,10 +2,10 @@ import type { EventWaitSpec, OutpostEvent, RunWaitValue } from '@outpost/sdk/con
 import type * as z from 'zod';
 import type { Db, Sql } from '../db/client.js';
 import { lockLedgerCursor, readLedger, saveLedgerCursor, toEvent } from '../db/events.js';
-import type { WaitOutcome } from '../db/waits.js';
 import type { Logger } from '../logger.js';
 import type { RunNotifier } from '../runs/run-notifier.js';
 import { eventsSince, runBinding, runWaitOutcome, TERMINAL_RUN_STATES } from '../waits/create-wait.js';
+import type { WaitOutcome } from '../waits/db/waits.js';
 import { firstMatch, lookBack, overBudgetOutcome, type RunBinding } from '../waits/event-match.js';
 import { dueWaitOutcomes, resolveWaits } from '../waits/resolve.js';
 import { type BackgroundLoop, ElectedLoop } from './elected-loop.js';

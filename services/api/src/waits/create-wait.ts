@@ -9,9 +9,9 @@ import {
 } from '@outpost/sdk/contracts';
 import type { Db, Sql, TxSql } from '../db/client.js';
 import { AUDIT_KIND_PREFIX } from '../db/event-list.js';
-import { getWait, toWait, type WaitOutcome } from '../db/waits.js';
 import { DomainError, notFound } from '../domain-error.js';
 import { assertUsableSchema, withPropertyOrder } from '../runs/parameter-schema.js';
+import { getWait, toWait, type WaitOutcome } from './db/waits.js';
 import { assertMatchCompiles, lookBack, overBudgetOutcome, type RunBinding } from './event-match.js';
 import { resolveWaits } from './resolve.js';
 import { lockToken } from './tokens.js';

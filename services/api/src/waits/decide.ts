@@ -3,9 +3,9 @@ import type { Principal } from '../auth/principal.js';
 import { getApiKey } from '../db/api-keys.js';
 import type { Sql } from '../db/client.js';
 import { getUser } from '../db/users.js';
-import { getWait, toWait } from '../db/waits.js';
 import { DomainError, notFound } from '../domain-error.js';
 import { assertMatchesSchema } from '../runs/parameter-schema.js';
+import { getWait, toWait } from './db/waits.js';
 import { resolveWaits } from './resolve.js';
 
 /** Who may decide an approval that names no roles. */

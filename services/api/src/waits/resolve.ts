@@ -1,8 +1,8 @@
 import type { WaitStatus } from '@outpost/sdk/contracts';
 import type { Db, TxSql } from '../db/client.js';
 import { applyStateChanges, type LockedRun, lockRuns, type RunStateChange } from '../db/run-states.js';
-import { endWaits, type WaitOutcome } from '../db/waits.js';
 import { judge } from '../orchestration/rules.js';
+import { endWaits, type WaitOutcome } from './db/waits.js';
 
 /** What a suspended run's PAUSED state carries: the wait it is parked on. */
 export interface SuspendedData {

@@ -1,10 +1,10 @@
 import { isAllowedTransition, type RecordedResult, type SuspendResponse, type WaitSpec } from '@outpost/sdk/contracts';
 import type { Sql } from '../db/client.js';
 import { applyStateChanges, lockRuns } from '../db/run-states.js';
-import { getWait, lockWait, recordResults, toWait } from '../db/waits.js';
 import { DomainError, notFound } from '../domain-error.js';
 import { SUSPENDED } from '../orchestration/decisions.js';
 import type { Actor } from '../orchestration/rules.js';
+import { getWait, lockWait, recordResults, toWait } from './db/waits.js';
 import type { SuspendedData } from './resolve.js';
 
 /** The suspended state's message: what the run waits for, in words. */

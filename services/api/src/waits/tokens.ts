@@ -1,7 +1,7 @@
 import type { Wait } from '@outpost/sdk/contracts';
 import type { Db, Sql } from '../db/client.js';
-import { getWait, toWait } from '../db/waits.js';
 import { DomainError } from '../domain-error.js';
+import { getWait, toWait } from './db/waits.js';
 import { resolveWaits } from './resolve.js';
 
 /**

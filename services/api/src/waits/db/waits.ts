@@ -1,7 +1,7 @@
 import type { RecordedResult, Wait, WaitKind, WaitSpec, WaitStatus } from '@outpost/sdk/contracts';
-import type { Db } from './client.js';
-import { RUNS_CHANNEL } from './flow-runs.js';
-import { iso } from './values.js';
+import type { Db } from '../../db/client.js';
+import { RUNS_CHANNEL } from '../../db/flow-runs.js';
+import { iso } from '../../db/values.js';
 
 /** A wait joined to its run's name, as every reader answers it. */
 export interface WaitRow {
