@@ -14,13 +14,13 @@ import {
 import { ensureFlow } from '../db/flows.js';
 import { getPoolByName, getQueue } from '../db/pools.js';
 import { applyDeploymentSchedules } from '../db/schedules.js';
-import { registerDeploymentSensors } from '../db/sensors.js';
 import { encodeCursor } from '../db/values.js';
 import { ApiError, notFound } from '../errors.js';
 import { decodeCursor } from '../http/pagination.js';
 import type { Handlers } from '../http/route-types.js';
 import { createFlowRun } from '../runs/create-flow-run.js';
 import { assertParameterSchema, withPropertyOrder } from '../runs/parameter-schema.js';
+import { registerDeploymentSensors } from '../sensors/db/sensors.js';
 import { prepareSchedules } from './schedules.js';
 
 const DeploymentCursor = z.tuple([Name, Name]);

@@ -1,9 +1,9 @@
 import type { SensorTick, SensorTickCompleteRequest, SensorTickRun } from '@outpost/sdk/contracts';
 import type { z } from 'zod';
 import type { Sql, TxSql } from '../db/client.js';
-import { finishSensorTick, getSensorTick, lockTickSensor, type TickOutcome } from '../db/sensors.js';
 import { DomainError, notFound } from '../domain-error.js';
 import { createFlowRunId } from '../runs/create-flow-run.js';
+import { finishSensorTick, getSensorTick, lockTickSensor, type TickOutcome } from './db/sensors.js';
 
 type CompleteRequest = z.output<typeof SensorTickCompleteRequest>;
 

@@ -1,12 +1,12 @@
 import { Id, Name, Timestamp } from '@outpost/sdk/contracts';
 import { z } from 'zod';
-import { claimSensorTicks, getSensor, listSensors, listSensorTicks, makeSensorDue, setSensorPaused } from '../db/sensors.js';
 import { encodeCursor } from '../db/values.js';
 import { notFound } from '../errors.js';
 import { decodeCursor } from '../http/pagination.js';
 import type { Handlers } from '../http/route-types.js';
 import { apiKeyId, poolOrNotFound } from '../http/scope.js';
 import { completeSensorTick } from './complete-tick.js';
+import { claimSensorTicks, getSensor, listSensors, listSensorTicks, makeSensorDue, setSensorPaused } from './db/sensors.js';
 
 const SensorCursor = z.tuple([Name, Id]);
 const TickCursor = z.tuple([Timestamp, Id]);

@@ -6,8 +6,8 @@ import type {
   SensorTickRun,
   SensorTickStatus,
 } from '@outpost/sdk/contracts';
-import type { Db } from './client.js';
-import { iso, isoOrNull, jsonb } from './values.js';
+import type { Db } from '../../db/client.js';
+import { iso, isoOrNull, jsonb } from '../../db/values.js';
 
 /*
  * Sensors and their ticks. The lease on a sensor row is the only claim: a worker holds it while it
