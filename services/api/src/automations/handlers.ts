@@ -1,5 +1,11 @@
 import type { Automation } from '@outpost/sdk/contracts';
 import * as z from 'zod';
+import { encodeCursor } from '../db/values.js';
+import { ApiError, notFound } from '../errors.js';
+import { decodeCursor } from '../http/pagination.js';
+import type { Handlers } from '../http/route-types.js';
+import { assertRoomForOne } from '../quotas/object-counts.js';
+import { assertAutomation } from './compile.js';
 import {
   type AutomationRow,
   deleteAutomation,
@@ -10,13 +16,7 @@ import {
   listQuarantine,
   toAutomation,
   updateAutomation,
-} from '../db/automations.js';
-import { encodeCursor } from '../db/values.js';
-import { ApiError, notFound } from '../errors.js';
-import { decodeCursor } from '../http/pagination.js';
-import type { Handlers } from '../http/route-types.js';
-import { assertRoomForOne } from '../quotas/object-counts.js';
-import { assertAutomation } from './compile.js';
+} from './db/automations.js';
 
 const AutomationCursor = z.tuple([z.string(), z.uuid()]);
 const FiringCursor = z.tuple([z.iso.datetime({ offset: true }), z.uuid()]);

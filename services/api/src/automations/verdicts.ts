@@ -1,8 +1,8 @@
 import type { OutpostEvent } from '@outpost/sdk/contracts';
 import { type CelSandbox, isBudgetFailure, type SandboxItem, type SandboxResult } from '../cel/sandbox.js';
-import type { AutomationRow } from '../db/automations.js';
 import type { EventRow } from '../db/events.js';
 import { MATCH_VARIABLES } from './compile.js';
+import type { AutomationRow } from './db/automations.js';
 
 /*
  * The first half of an automations round: every expression that depends only on the event (a

@@ -6,9 +6,9 @@ import {
 } from '@outpost/sdk/contracts';
 import * as z from 'zod';
 import { assertAutomation } from '../automations/compile.js';
+import { type AutomationRow, insertAutomation, toAutomation } from '../automations/db/automations.js';
 import { CelChecks } from '../cel/problems.js';
 import type { AppDeps } from '../context.js';
-import { type AutomationRow, insertAutomation, toAutomation } from '../db/automations.js';
 import {
   type ChannelChanges,
   type ChannelRow,

@@ -1,7 +1,7 @@
 import type { Automation, AutomationAction, Firing, FiringAction, QuarantinedEvent, Trigger } from '@outpost/sdk/contracts';
-import type { Db } from './client.js';
-import type { automationFirings, automationQuarantine, automations, Row } from './schema.js';
-import { iso } from './values.js';
+import type { Db } from '../../db/client.js';
+import type { automationFirings, automationQuarantine, automations, Row } from '../../db/schema.js';
+import { iso } from '../../db/values.js';
 
 export type AutomationRow = Row<typeof automations>;
 type FiringRow = Row<typeof automationFirings>;
