@@ -1,10 +1,16 @@
 import { NOTIFICATION_DELIVERY_HEADER, NOTIFICATION_SIGNATURE_HEADER } from '@outpost/sdk/contracts';
 import type { Sql } from '../db/client.js';
-import { claimDueDeliveries, type DueDelivery, markFailed, markSent, openChannelSecret } from '../db/notifications.js';
 import type { SecretBox } from '../db/secret-box.js';
 import type { Logger } from '../logger.js';
 import { takeMail } from '../mail/mail-quota.js';
 import type { Mailer } from '../mail/mailer.js';
+import {
+  claimDueDeliveries,
+  type DueDelivery,
+  markFailed,
+  markSent,
+  openChannelSecret,
+} from '../notifications/db/notifications.js';
 import { failureText } from '../notifications/delivery-errors.js';
 import { notificationAllowance, OutboundRefused, postOutbound } from '../notifications/outbound.js';
 import { deliverableRecipients } from '../notifications/recipients.js';

@@ -9,6 +9,13 @@ import { assertAutomation } from '../automations/compile.js';
 import { type AutomationRow, insertAutomation, toAutomation } from '../automations/db/automations.js';
 import { CelChecks } from '../cel/problems.js';
 import type { AppDeps } from '../context.js';
+import { getWorkspace } from '../db/workspaces.js';
+import { ApiError, notFound } from '../errors.js';
+import { decodeCursor } from '../http/pagination.js';
+import type { Handlers } from '../http/route-types.js';
+import { assertMailHeadroom } from '../mail/mail-quota.js';
+import { recipientConfirmationMail } from '../mail/messages.js';
+import { alertRuleAutomation } from '../notifications/alert-rules.js';
 import {
   type ChannelChanges,
   type ChannelRow,
@@ -23,14 +30,7 @@ import {
   toChannel,
   toDelivery,
   updateChannel,
-} from '../db/notifications.js';
-import { getWorkspace } from '../db/workspaces.js';
-import { ApiError, notFound } from '../errors.js';
-import { decodeCursor } from '../http/pagination.js';
-import type { Handlers } from '../http/route-types.js';
-import { assertMailHeadroom } from '../mail/mail-quota.js';
-import { recipientConfirmationMail } from '../mail/messages.js';
-import { alertRuleAutomation } from '../notifications/alert-rules.js';
+} from '../notifications/db/notifications.js';
 import { deliveryFor } from '../notifications/delivery-errors.js';
 import { enqueueNotification } from '../notifications/enqueue.js';
 import { notificationAllowance } from '../notifications/outbound.js';

@@ -2,8 +2,8 @@ import postgres from 'postgres';
 import { BACKFILLS_CHANNEL } from '../db/backfills.js';
 import { LEDGER_CHANNEL } from '../db/events.js';
 import { RUNS_CHANNEL } from '../db/flow-runs.js';
-import { NOTIFICATIONS_CHANNEL } from '../db/notifications.js';
 import type { Logger } from '../logger.js';
+import { NOTIFICATIONS_CHANNEL } from '../notifications/db/notifications.js';
 import { parseRunEventPayload, RUN_EVENTS_CHANNEL } from './db/run-events.js';
 
 /** Follows flow-run changes announced on the run-events channel (the live event streams). */

@@ -4,10 +4,10 @@ import type {
   NotificationDelivery,
   NotificationDeliveryStatus,
 } from '@outpost/sdk/contracts';
-import type { Db } from './client.js';
-import type { notificationChannels, notificationDeliveries, Row } from './schema.js';
-import type { SecretBox } from './secret-box.js';
-import { encodeCursor, iso, isoOrNull } from './values.js';
+import type { Db } from '../../db/client.js';
+import type { notificationChannels, notificationDeliveries, Row } from '../../db/schema.js';
+import type { SecretBox } from '../../db/secret-box.js';
+import { encodeCursor, iso, isoOrNull } from '../../db/values.js';
 
 export type ChannelRow = Row<typeof notificationChannels>;
 export type DeliveryRow = Row<typeof notificationDeliveries>;
