@@ -1,4 +1,9 @@
 import { API_PREFIX, DEFAULT_WEBHOOK_SIGNATURE_HEADER, type EventWebhookSecretResponse } from '@outpost/sdk/contracts';
+import { DomainError, notFound } from '../domain-error.js';
+import { ApiError } from '../errors.js';
+import type { Handlers } from '../http/route-types.js';
+import { storeTenantEvents } from '../quotas/events-per-day.js';
+import { assertRoomForOne } from '../quotas/object-counts.js';
 import {
   deleteEventWebhook,
   type EventWebhookRow,
@@ -9,12 +14,7 @@ import {
   rotateEventWebhook,
   toEventWebhook,
   touchEventWebhook,
-} from '../db/event-webhooks.js';
-import { DomainError, notFound } from '../domain-error.js';
-import { ApiError } from '../errors.js';
-import type { Handlers } from '../http/route-types.js';
-import { storeTenantEvents } from '../quotas/events-per-day.js';
-import { assertRoomForOne } from '../quotas/object-counts.js';
+} from './db/event-webhooks.js';
 import {
   compileWebhookTemplate,
   hashWebhookToken,

@@ -1,7 +1,7 @@
 import type { EventWebhook, EventWebhookTemplate } from '@outpost/sdk/contracts';
-import type { Db } from './client.js';
-import type { eventWebhooks, Row } from './schema.js';
-import { iso, isoOrNull } from './values.js';
+import type { Db } from '../../db/client.js';
+import type { eventWebhooks, Row } from '../../db/schema.js';
+import { iso, isoOrNull } from '../../db/values.js';
 
 export type EventWebhookRow = Row<typeof eventWebhooks>;
 
