@@ -1,4 +1,8 @@
 import type { FlowRunCreateRequest, JsonObject, PartitionsDefinition } from '@outpost/sdk/contracts';
+import { type BackfillRecord, lockRunningBackfill, saveProgress, setBackfillStatus } from '../db/backfills.js';
+import type { TxSql } from '../db/client.js';
+import { DomainError } from '../domain-error.js';
+import { createFlowRunId } from '../runs/create-flow-run.js';
 import {
   allCompleted,
   countRunsInFlight,
@@ -7,11 +11,7 @@ import {
   type ReachedPartition,
   requeuedPartitions,
   updateRequeuedPartition,
-} from '../db/backfill-partitions.js';
-import { type BackfillRecord, lockRunningBackfill, saveProgress, setBackfillStatus } from '../db/backfills.js';
-import type { TxSql } from '../db/client.js';
-import { DomainError } from '../domain-error.js';
-import { createFlowRunId } from '../runs/create-flow-run.js';
+} from './db/backfill-partitions.js';
 import { type UnitRun, unitRun } from './units.js';
 
 /** The most partitions one pass reaches per backfill (runs created plus partitions found blocked): short transactions. */

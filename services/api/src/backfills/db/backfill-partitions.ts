@@ -1,7 +1,7 @@
 import type { BackfillPartition, BackfillPartitionStatus } from '@outpost/sdk/contracts';
-import type { Db, TxSql } from './client.js';
-import type { backfillPartitions, Row } from './schema.js';
-import { iso } from './values.js';
+import type { Db, TxSql } from '../../db/client.js';
+import type { backfillPartitions, Row } from '../../db/schema.js';
+import { iso } from '../../db/values.js';
 
 /*
  * One row per partition a backfill reached: written with its first run (or when found BLOCKED),
