@@ -43,7 +43,7 @@ export function backoffMs(attempt: number, baseMs: number, maxMs: number, random
 
 /**
  * Sends the outbox (notification_deliveries): each due delivery is taken for one attempt (a lease on
- * its next_attempt_at, db/notifications.ts), sent outside any transaction, then marked SENT, given
+ * its next_attempt_at, notifications/db/notifications.ts), sent outside any transaction, then marked SENT, given
  * another attempt after an exponential backoff, or DEAD with the last error once the attempts are
  * used up. A new or retried delivery NOTIFYs `outpost_notifications`, which wakes the loop at once.
  */
