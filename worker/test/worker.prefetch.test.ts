@@ -1,71 +1,34 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import type { TestServer } from '@outpost/api/testing';
-import { OutpostClient, unwrap } from '@outpost/sdk/client';
-import { pino } from 'pino';
+import { unwrap } from '@outpost/sdk/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RunOutcome } from '../src/executors/final-state.js';
-import { parseOptions } from '../src/options.js';
-import { startWorker, type WorkerHandle } from '../src/worker.js';
-import { buildDemoBundle, deployDemoFlows } from './support/bundle.js';
-import { expectNoLiveChildren } from './support/leaks.js';
+import { deployDemoFlows } from './support/bundle.js';
+import { type DemoWorker, startDemoWorker } from './support/demo-worker.js';
 import { waitFor } from './support/wait.js';
 
-// The API package is imported by name at run time, so this suite needs `npm run build -w @outpost/api` first.
-const apiTesting = '@outpost/api/testing';
-const { startTestServer } = (await import(apiTesting)) as typeof import('@outpost/api/testing');
-
 describe('a worker with --prefetch claims runs ahead of their due time and starts each when it is due', () => {
-  let server: TestServer;
-  let owner: OutpostClient;
-  let worker: WorkerHandle;
-  let bundle: { dir: string; source: string; entrypoint: string };
-  let scratch: string;
+  let demo: DemoWorker;
   let hello = '';
-  const outcomes: RunOutcome[] = [];
 
   beforeAll(async () => {
-    server = await startTestServer();
-    owner = new OutpostClient({ baseUrl: server.url, token: server.ownerKey });
-    bundle = await buildDemoBundle();
-    scratch = mkdtempSync(join(tmpdir(), 'outpost-worker-prefetch-'));
-    hello = (await deployDemoFlows(owner, bundle, ['hello'], 'prefetch')).get('hello')!;
-    const options = parseOptions(['--pool', 'default', '--name', 'prefetcher', '--limit', '4', '--prefetch', '30s'], {
-      OUTPOST_API_URL: server.url,
-      OUTPOST_API_KEY: await server.createKey('worker', ['default']),
-      OUTPOST_WORKER_CACHE_DIR: join(scratch, 'cache'),
-      OUTPOST_WORKER_SPOOL_DIR: join(scratch, 'spool'),
-      OUTPOST_WORKER_PRESTART: '0',
-    });
-    worker = await startWorker(options, {
-      logger: pino({ level: process.env.OUTPOST_TEST_LOG_LEVEL ?? 'silent' }),
-      env: { PATH: process.env.PATH ?? '', HOME: scratch, DB_PASSWORD: 'prefetch-secret' },
-      onRunFinished: (o) => outcomes.push(o),
-    });
+    demo = await startDemoWorker({ name: 'prefetcher', args: ['--limit', '4', '--prefetch', '30s'] });
+    hello = (await deployDemoFlows(demo.owner, demo.bundle, ['hello'], 'prefetch')).get('hello')!;
   });
 
   afterAll(async () => {
-    await worker?.stop({ graceMs: 0 });
-    await owner?.close();
-    await server?.close();
-    if (bundle) rmSync(bundle.dir, { recursive: true, force: true });
-    if (scratch) rmSync(scratch, { recursive: true, force: true });
-    await expectNoLiveChildren();
+    await demo?.close();
   });
 
   const scheduleIn = async (ms: number) => {
     const body = { scheduledTime: new Date(Date.now() + ms).toISOString() };
-    return unwrap(await owner.call('deploymentsCreateRun', { params: { id: hello }, body })).flowRun.id;
+    return unwrap(await demo.owner.call('deploymentsCreateRun', { params: { id: hello }, body })).flowRun.id;
   };
   /** The run's due time and state history, on the database's clock. */
   const history = async (runId: string) => {
-    const [run] = await server.sql<{ due: Date; start: Date | null; state: string }[]>`
+    const [run] = await demo.server.sql<{ due: Date; start: Date | null; state: string }[]>`
       SELECT expected_start_time AS due, start_time AS start, state_type AS state FROM flow_runs WHERE id = ${runId}`;
-    const states = await server.sql<{ type: string; at: Date }[]>`
+    const states = await demo.server.sql<{ type: string; at: Date }[]>`
       SELECT type, timestamp AS at FROM flow_run_states WHERE flow_run_id = ${runId} ORDER BY timestamp, id`;
     if (!run) throw new Error(`no run ${runId}`);
     return { ...run, states };
@@ -85,7 +48,7 @@ describe('a worker with --prefetch claims runs ahead of their due time and start
     const claimed = await claimedAhead(runId);
     const pendingAt = claimed.states.find((s) => s.type === 'PENDING')?.at;
     expect(pendingAt?.getTime()).toBeLessThan(claimed.due.getTime());
-    const ended = await waitFor(() => outcomes.find((o) => o.runId === runId), 60_000, `run ${runId} to end`);
+    const ended = await waitFor(() => demo.outcomes.find((o) => o.runId === runId), 60_000, `run ${runId} to end`);
     expect(ended.state).toBe('COMPLETED');
     const run = await history(runId);
     expect(run.states.map((s) => s.type)).toEqual(['SCHEDULED', 'PENDING', 'RUNNING', 'COMPLETED']);
@@ -95,9 +58,11 @@ describe('a worker with --prefetch claims runs ahead of their due time and start
   it('cancels a run waiting for its due time without starting its flow', async () => {
     const runId = await scheduleIn(20_000);
     await claimedAhead(runId);
-    const answer = unwrap(await owner.call('flowRunsCancel', { params: { id: runId }, body: { transitionId: randomUUID() } }));
+    const answer = unwrap(
+      await demo.owner.call('flowRunsCancel', { params: { id: runId }, body: { transitionId: randomUUID() } }),
+    );
     expect(answer.state.type).toBe('CANCELLING');
-    const ended = await waitFor(() => outcomes.find((o) => o.runId === runId), 30_000, `run ${runId} to be cancelled`);
+    const ended = await waitFor(() => demo.outcomes.find((o) => o.runId === runId), 30_000, `run ${runId} to be cancelled`);
     expect(ended.ending).toBe('cancel');
     const run = await history(runId);
     expect(run.state).toBe('CANCELLED');
@@ -110,7 +75,7 @@ describe('a worker with --prefetch claims runs ahead of their due time and start
   it('hands a run waiting for its due time back to the queue when the worker drains, without waiting for it', async () => {
     const runId = await scheduleIn(30_000);
     const claimed = await claimedAhead(runId);
-    await worker.stop({ graceMs: 60_000 });
+    await demo.worker.stop({ graceMs: 60_000 });
     const run = await history(runId);
     expect(run.state).toBe('SCHEDULED');
     expect(run.due.getTime()).toBe(claimed.due.getTime());
@@ -159,52 +124,24 @@ async function lyingProxy(target: string): Promise<{ url: string; close: () => P
 }
 
 describe('a control plane cannot make a prefetching worker hold a run past its own --prefetch', () => {
-  let server: TestServer;
-  let owner: OutpostClient;
-  let proxy: Awaited<ReturnType<typeof lyingProxy>>;
-  let worker: WorkerHandle;
-  let bundle: { dir: string; source: string; entrypoint: string };
-  let scratch: string;
-  const outcomes: RunOutcome[] = [];
+  let demo: DemoWorker;
 
   beforeAll(async () => {
-    server = await startTestServer();
-    owner = new OutpostClient({ baseUrl: server.url, token: server.ownerKey });
-    proxy = await lyingProxy(server.url);
-    bundle = await buildDemoBundle();
-    scratch = mkdtempSync(join(tmpdir(), 'outpost-worker-prefetch-lie-'));
-    const options = parseOptions(['--pool', 'default', '--name', 'told-to-wait', '--prefetch', '3s'], {
-      OUTPOST_API_URL: proxy.url,
-      OUTPOST_API_KEY: await server.createKey('worker', ['default']),
-      OUTPOST_WORKER_CACHE_DIR: join(scratch, 'cache'),
-      OUTPOST_WORKER_SPOOL_DIR: join(scratch, 'spool'),
-      OUTPOST_WORKER_PRESTART: '0',
-    });
-    worker = await startWorker(options, {
-      logger: pino({ level: process.env.OUTPOST_TEST_LOG_LEVEL ?? 'silent' }),
-      env: { PATH: process.env.PATH ?? '', HOME: scratch, DB_PASSWORD: 'prefetch-secret' },
-      onRunFinished: (o) => outcomes.push(o),
-    });
+    demo = await startDemoWorker({ name: 'told-to-wait', args: ['--prefetch', '3s'], between: lyingProxy });
   });
 
   afterAll(async () => {
-    await worker?.stop({ graceMs: 0 });
-    await proxy?.close();
-    await owner?.close();
-    await server?.close();
-    if (bundle) rmSync(bundle.dir, { recursive: true, force: true });
-    if (scratch) rmSync(scratch, { recursive: true, force: true });
-    await expectNoLiveChildren();
+    await demo?.close();
   });
 
   it('runs a run the claim says is due in ten minutes within its own three seconds', async () => {
-    const hello = (await deployDemoFlows(owner, bundle, ['hello'], 'told-to-wait')).get('hello')!;
+    const hello = (await deployDemoFlows(demo.owner, demo.bundle, ['hello'], 'told-to-wait')).get('hello')!;
     const body = { scheduledTime: new Date(Date.now() + 2_000).toISOString() };
-    const runId = unwrap(await owner.call('deploymentsCreateRun', { params: { id: hello }, body })).flowRun.id;
+    const runId = unwrap(await demo.owner.call('deploymentsCreateRun', { params: { id: hello }, body })).flowRun.id;
     // Ten minutes is far past this wait: the run ends only if the worker kept to its own bound.
-    const ended = await waitFor(() => outcomes.find((o) => o.runId === runId), 60_000, `run ${runId} to end`);
+    const ended = await waitFor(() => demo.outcomes.find((o) => o.runId === runId), 60_000, `run ${runId} to end`);
     expect(ended.state).toBe('COMPLETED');
-    const [run] = await server.sql<{ due: Date; start: Date }[]>`
+    const [run] = await demo.server.sql<{ due: Date; start: Date }[]>`
       SELECT expected_start_time AS due, start_time AS start FROM flow_runs WHERE id = ${runId}`;
     expect(run?.start.getTime()).toBeGreaterThanOrEqual(run?.due.getTime() ?? Number.POSITIVE_INFINITY);
   });
