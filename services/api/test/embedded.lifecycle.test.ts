@@ -94,8 +94,13 @@ test('`server start` on embedded Postgres prints the URL and a first owner key, 
       45_000,
       'the server URL',
     );
-    const key = /Owner API key[^:]*: (op_\w+)/.exec(first.output())?.[1];
-    expect(key).toBeDefined();
+    // The key's line may arrive in a later chunk than the URL's on a loaded machine.
+    const key = await eventually(
+      async () => /Owner API key[^:]*: (op_\w+)/.exec(first.output())?.[1],
+      15_000,
+      'the first owner key',
+    );
+    expect(key).toMatch(/^op_/);
     expect((await fetch(`${url}/readyz`)).status).toBe(200);
     const who = await fetch(`${url}/api/v1/whoami`, { headers: { authorization: `Bearer ${key}` } });
     expect(who.status).toBe(200);
