@@ -192,10 +192,11 @@ async function seedSchedules(sql: postgres.Sql, workspaceId: string, anchor: Dat
 
 /**
  * How a worker claims and proposes RUNNING: `worker` as the worker does by default (claims when due;
- * worker/src/executors/running-proposals.ts: one request at a time, a lone run on its own, the runs
- * handed over meanwhile together); `prefetch` as the worker does with `--prefetch 5s` (claims up to
- * 5 s ahead, waits each run's `dueInMs`, then proposes as `worker`); `per-claim` claims when due and
- * proposes once per claim (`POST /work-pools/:pool/runs/set-states`, worker key), a bound.
+ * worker/src/executors/running-proposals.ts: one request at a time, the runs handed over in one
+ * event-loop turn together, a lone run on its own, the runs handed over meanwhile in the next);
+ * `prefetch` as the worker does with `--prefetch 5s` (claims up to 5 s ahead, waits each run's
+ * `dueInMs`, then proposes as `worker`); `per-claim` claims when due and proposes once per claim
+ * (`POST /work-pools/:pool/runs/set-states`, worker key), a bound.
  */
 type Proposal = 'worker' | 'prefetch' | 'per-claim';
 

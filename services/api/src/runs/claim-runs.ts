@@ -32,7 +32,7 @@ const DUE_SLACK_MS = 5;
  * otherwise, and also when it is already that close, since the claim just passed it over (a run a
  * limit counts, taken only when due), so waking earlier would only claim nothing again.
  */
-export function wakeBefore(nextDue: number, prefetchMs: number): number {
+function wakeBefore(nextDue: number, prefetchMs: number): number {
   return (nextDue > prefetchMs ? nextDue - prefetchMs : nextDue) + DUE_SLACK_MS;
 }
 
