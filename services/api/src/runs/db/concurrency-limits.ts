@@ -1,9 +1,9 @@
 import { type ConcurrencyLimit, HELD_STATES } from '@outpost/sdk/contracts';
 import type postgres from 'postgres';
-import type { Db } from './client.js';
-import { RUNS_CHANNEL } from './flow-runs.js';
-import type { concurrencyLimits, Row } from './schema.js';
-import { iso, stateList } from './values.js';
+import type { Db } from '../../db/client.js';
+import { RUNS_CHANNEL } from '../../db/flow-runs.js';
+import type { concurrencyLimits, Row } from '../../db/schema.js';
+import { iso, stateList } from '../../db/values.js';
 
 interface LimitRow extends Pick<Row<typeof concurrencyLimits>, 'id' | 'tag' | 'limit' | 'created_at' | 'updated_at'> {
   active: number;

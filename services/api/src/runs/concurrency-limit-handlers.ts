@@ -1,12 +1,12 @@
+import { ApiError, notFound } from '../errors.js';
+import type { Handlers } from '../http/route-types.js';
 import {
   deleteConcurrencyLimit,
   getConcurrencyLimit,
   insertConcurrencyLimit,
   listConcurrencyLimits,
   updateConcurrencyLimit,
-} from '../db/concurrency-limits.js';
-import { ApiError, notFound } from '../errors.js';
-import type { Handlers } from '../http/route-types.js';
+} from './db/concurrency-limits.js';
 
 export const concurrencyLimitHandlers = {
   concurrencyLimitsCreate: async ({ body, principal, deps }) => {
