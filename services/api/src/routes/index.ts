@@ -1,6 +1,8 @@
 import { dynamicPartitionHandlers } from '../assets/partition-handlers.js';
 import { automationHandlers } from '../automations/handlers.js';
 import { backfillHandlers } from '../backfills/handlers.js';
+import { deploymentHandlers } from '../deployments/handlers.js';
+import { scheduleHandlers } from '../deployments/schedule-handlers.js';
 import type { EventHub } from '../events/event-hub.js';
 import { runEventHandlers } from '../events/handlers.js';
 import { ledgerHandlers } from '../events/ledger-handlers.js';
@@ -36,7 +38,6 @@ import { waitHandlers } from '../waits/handlers.js';
 import { assetRunHandlers } from './asset-runs.js';
 import { assetHandlers } from './assets.js';
 import { auditExportHandlers, auditHandlers } from './audit.js';
-import { deploymentHandlers } from './deployments.js';
 import { apiDocsHandlers } from './docs.js';
 import { jwksHandlers } from './jwks.js';
 import { metricsHandlers } from './metrics.js';
@@ -44,7 +45,6 @@ import { alertRuleHandlers, notificationHandlers } from './notifications.js';
 import { organisationAuditHandlers } from './organisation-audit.js';
 import { organisationUsageHandlers } from './organisation-usage.js';
 import { quotaHandlers } from './quotas.js';
-import { scheduleHandlers } from './schedules.js';
 
 /** What the handlers share with the rest of one app: the hub its event streams hang on. */
 export interface HandlerScope {

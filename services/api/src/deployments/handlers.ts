@@ -21,7 +21,7 @@ import type { Handlers } from '../http/route-types.js';
 import { createFlowRun } from '../runs/create-flow-run.js';
 import { assertParameterSchema, withPropertyOrder } from '../runs/parameter-schema.js';
 import { registerDeploymentSensors } from '../sensors/db/sensors.js';
-import { prepareSchedules } from './schedules.js';
+import { prepareSchedules } from './schedule-handlers.js';
 
 const DeploymentCursor = z.tuple([Name, Name]);
 const IdempotencyKey = z.string().min(1).max(200);
