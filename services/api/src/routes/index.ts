@@ -10,11 +10,14 @@ import { eventWebhookHandlers } from '../events/webhook-handlers.js';
 import type { Handlers } from '../http/route-types.js';
 import { accountHandlers } from '../identity/account-handlers.js';
 import { apiKeyHandlers } from '../identity/api-key-handlers.js';
+import { auditExportHandlers, auditHandlers } from '../identity/audit-handlers.js';
 import { authHandlers } from '../identity/auth-handlers.js';
+import { organisationAuditHandlers } from '../identity/organisation-audit-handlers.js';
 import { organisationGroupHandlers } from '../identity/organisation-group-handlers.js';
 import { organisationHandlers } from '../identity/organisation-handlers.js';
 import { organisationQuotaHandlers } from '../identity/organisation-quota-handlers.js';
 import { organisationSsoHandlers } from '../identity/organisation-sso-handlers.js';
+import { organisationUsageHandlers } from '../identity/organisation-usage-handlers.js';
 import { scimHandlers } from '../identity/scim/handlers.js';
 import { oidcBrowserHandlers, ssoHandlers } from '../identity/sso-handlers.js';
 import { memberHandlers, passwordHandlers } from '../identity/user-handlers.js';
@@ -37,13 +40,10 @@ import { sensorHandlers } from '../sensors/handlers.js';
 import { waitHandlers } from '../waits/handlers.js';
 import { assetRunHandlers } from './asset-runs.js';
 import { assetHandlers } from './assets.js';
-import { auditExportHandlers, auditHandlers } from './audit.js';
 import { apiDocsHandlers } from './docs.js';
 import { jwksHandlers } from './jwks.js';
 import { metricsHandlers } from './metrics.js';
 import { alertRuleHandlers, notificationHandlers } from './notifications.js';
-import { organisationAuditHandlers } from './organisation-audit.js';
-import { organisationUsageHandlers } from './organisation-usage.js';
 import { quotaHandlers } from './quotas.js';
 
 /** What the handlers share with the rest of one app: the hub its event streams hang on. */

@@ -13,7 +13,7 @@ import type { AppDeps } from '../context.js';
 import { readUsage } from '../db/usage.js';
 import { DomainError } from '../domain-error.js';
 import type { Handlers } from '../http/route-types.js';
-import { exportedWorkspaces, organisationReader } from './organisation-audit.js';
+import { exportedWorkspaces, organisationReader } from './organisation-audit-handlers.js';
 
 /** `YYYY-MM` of each of the `count` months from `from` on. */
 function monthsFrom(from: string, count: number): string[] {

@@ -20,10 +20,10 @@ import {
 } from '../db/organisation-tokens.js';
 import { DomainError, notFound } from '../domain-error.js';
 import type { Handlers } from '../http/route-types.js';
-import { lockOrganisation } from '../identity/db/organisations.js';
-import { actingIn, noteIn } from '../identity/organisation-handlers.js';
-import { organisationWithRole } from '../identity/organisations.js';
-import { filters } from './audit.js';
+import { filters } from './audit-handlers.js';
+import { lockOrganisation } from './db/organisations.js';
+import { actingIn, noteIn } from './organisation-handlers.js';
+import { organisationWithRole } from './organisations.js';
 
 /** Entries written to the answer at a time. */
 const EXPORT_PAGE = 500;
