@@ -23,6 +23,7 @@ import { oidcBrowserHandlers, ssoHandlers } from '../identity/sso-handlers.js';
 import { memberHandlers, passwordHandlers } from '../identity/user-handlers.js';
 import { whoamiHandlers } from '../identity/whoami-handlers.js';
 import { workPoolHandlers } from '../pools/handlers.js';
+import { quotaHandlers } from '../quotas/handlers.js';
 import { flowRunActionHandlers } from '../runs/action-handlers.js';
 import { artifactHandlers } from '../runs/artifact-handlers.js';
 import { childRunHandlers } from '../runs/child-run-handlers.js';
@@ -44,7 +45,6 @@ import { apiDocsHandlers } from './docs.js';
 import { jwksHandlers } from './jwks.js';
 import { metricsHandlers } from './metrics.js';
 import { alertRuleHandlers, notificationHandlers } from './notifications.js';
-import { quotaHandlers } from './quotas.js';
 
 /** What the handlers share with the rest of one app: the hub its event streams hang on. */
 export interface HandlerScope {

@@ -1,5 +1,5 @@
 import type { Handlers } from '../http/route-types.js';
-import { listQuotas } from '../quotas/usage.js';
+import { listQuotas } from './usage.js';
 
 /** `GET /quotas`: any member reads the workspace's quotas and what counts against them. */
 export const quotaHandlers = {
