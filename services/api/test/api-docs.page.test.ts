@@ -2,9 +2,9 @@ import { get } from 'node:http';
 import { gunzipSync } from 'node:zlib';
 import { type RouteDef, routes, servedPath } from '@outpost/sdk/contracts';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { API_DOCS_CSP } from '../src/http/docs-handlers.js';
 import { tagOf } from '../src/http/openapi.js';
 import { DASHBOARD_CSP } from '../src/http/static.js';
-import { API_DOCS_CSP } from '../src/routes/docs.js';
 import { startTestServer, type TestServer } from '../src/testing/index.js';
 
 let server: TestServer;

@@ -3,10 +3,10 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { routes, servedPath } from '@outpost/sdk/contracts';
 import { DomainError } from '../domain-error.js';
-import { type Encoded, encoded, negotiated } from '../http/encoded.js';
-import { openApiDocument } from '../http/openapi.js';
-import type { Handlers } from '../http/route-types.js';
-import { FileCache } from '../http/static.js';
+import { type Encoded, encoded, negotiated } from './encoded.js';
+import { openApiDocument } from './openapi.js';
+import type { Handlers } from './route-types.js';
+import { FileCache } from './static.js';
 
 /**
  * The reference page's own policy. Scripts come from this server alone, as everywhere, and the
