@@ -13,6 +13,7 @@ import { accountHandlers } from '../identity/account-handlers.js';
 import { apiKeyHandlers } from '../identity/api-key-handlers.js';
 import { auditExportHandlers, auditHandlers } from '../identity/audit-handlers.js';
 import { authHandlers } from '../identity/auth-handlers.js';
+import { jwksHandlers } from '../identity/jwks-handlers.js';
 import { organisationAuditHandlers } from '../identity/organisation-audit-handlers.js';
 import { organisationGroupHandlers } from '../identity/organisation-group-handlers.js';
 import { organisationHandlers } from '../identity/organisation-handlers.js';
@@ -42,7 +43,6 @@ import { sensorHandlers } from '../sensors/handlers.js';
 import { waitHandlers } from '../waits/handlers.js';
 import { assetRunHandlers } from './asset-runs.js';
 import { assetHandlers } from './assets.js';
-import { jwksHandlers } from './jwks.js';
 import { metricsHandlers } from './metrics.js';
 import { alertRuleHandlers, notificationHandlers } from './notifications.js';
 
