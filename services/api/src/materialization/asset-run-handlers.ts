@@ -1,6 +1,6 @@
 import { recordAssetEvents } from '../assets/record-events.js';
 import type { Handlers } from '../http/route-types.js';
-import { assetGate } from '../materialization/gate.js';
+import { assetGate } from './gate.js';
 
 /** What a run of the assets flow tells and asks about its assets, with its run token or through its worker. */
 export const assetRunHandlers = {
