@@ -7,11 +7,11 @@ import { z } from 'zod';
 import { DEFAULT_PUBLISH_SECONDS, rotateSigningKey } from './auth/signing-keys.js';
 import { connectDatabase } from './db/client.js';
 import { SecretBox } from './db/secret-box.js';
+import { METRICS_TOKEN_PATTERN } from './http/metrics-handlers.js';
 import { DEFAULT_HTTP_LIMITS } from './http/server-limits.js';
 import { DEFAULT_LATE_AFTER_SECONDS } from './loops/late-runs.js';
 import { ACCOUNT_USAGE, accountCommand } from './operator/account-commands.js';
 import { QUOTA_USAGE, quotaCommand } from './quotas/operator-command.js';
-import { METRICS_TOKEN_PATTERN } from './routes/metrics.js';
 import { startServer } from './server.js';
 import { isStartupError } from './startup-error.js';
 

@@ -18,6 +18,7 @@ import { WorkerRows } from './db/workers.js';
 import { type BulkReadLimits, BulkReads } from './http/bulk-reads.js';
 import type { AppEnv } from './http/env.js';
 import { createHttpServer } from './http/http-server.js';
+import { metricsTokenDigest } from './http/metrics-handlers.js';
 import { RateLimiter, type RateLimitSettings } from './http/rate-limit.js';
 import { type HttpLimits, resolveHttpLimits } from './http/server-limits.js';
 import { bootstrapDefaults } from './identity/bootstrap.js';
@@ -38,7 +39,6 @@ import { WorkerStatusLoop, type WorkerStatusLoopOptions } from './loops/worker-s
 import { LINKS_PRINTED_NOTICE } from './mail/link-delivery.js';
 import { Mailer, type MailSettings } from './mail/mailer.js';
 import { ApiMetrics } from './metrics/api-metrics.js';
-import { metricsTokenDigest } from './routes/metrics.js';
 import { IdleWorkers } from './runs/claim-runs.js';
 import { LimitedPools } from './runs/db/claim.js';
 import { RunNotifier } from './runs/run-notifier.js';

@@ -8,6 +8,7 @@ import { runEventHandlers } from '../events/handlers.js';
 import { ledgerHandlers } from '../events/ledger-handlers.js';
 import { eventWebhookHandlers } from '../events/webhook-handlers.js';
 import { apiDocsHandlers } from '../http/docs-handlers.js';
+import { metricsHandlers } from '../http/metrics-handlers.js';
 import type { Handlers } from '../http/route-types.js';
 import { accountHandlers } from '../identity/account-handlers.js';
 import { apiKeyHandlers } from '../identity/api-key-handlers.js';
@@ -43,7 +44,6 @@ import { workerHandlers } from '../runs/worker-handlers.js';
 import { sensorHandlers } from '../sensors/handlers.js';
 import { waitHandlers } from '../waits/handlers.js';
 import { assetHandlers } from './assets.js';
-import { metricsHandlers } from './metrics.js';
 import { alertRuleHandlers, notificationHandlers } from './notifications.js';
 
 /** What the handlers share with the rest of one app: the hub its event streams hang on. */

@@ -21,12 +21,12 @@ import {
   summarise,
 } from '../http/audit.js';
 import type { AppEnv } from '../http/env.js';
+import { carriesMetricsToken } from '../http/metrics-handlers.js';
 import { authenticateCounted, authorize, rateSubject, requestAddress } from '../http/permissions.js';
 import { batchItems } from '../http/rate-limit.js';
 import { parseBody, parseParams, parseQuery } from '../http/request-input.js';
 import type { Handler, HandlerContext, Handlers, Recover, RouteHandler } from '../http/route-types.js';
 import { checkStorageLimits } from '../http/storage-limits.js';
-import { carriesMetricsToken } from './metrics.js';
 
 const DEFAULT_BODY_BYTES = 1024 * 1024;
 

@@ -1,5 +1,5 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { Handlers } from '../http/route-types.js';
+import type { Handlers } from './route-types.js';
 
 /**
  * What OUTPOST_METRICS_TOKEN must look like: 32 or more visible ASCII characters (a bearer token
