@@ -9,7 +9,6 @@ import type {
 } from '@outpost/sdk/contracts';
 import { CHECK_FAILURES_LISTED } from '@outpost/sdk/contracts';
 import { dynamicPartitionNames } from '@outpost/sdk/partitions';
-import { loadBlockers, loadPartitionRows } from '../db/asset-status.js';
 import type { Db } from '../db/client.js';
 import { type Encoded, encoded } from '../http/encoded.js';
 import { freshnessState, freshnessVerdict } from './automation/freshness.js';
@@ -25,6 +24,7 @@ import {
   toWaiver,
   type WaiverRow,
 } from './db/asset-records.js';
+import { loadBlockers, loadPartitionRows } from './db/asset-status.js';
 import { loadDynamicKeys } from './db/dynamic-partitions.js';
 import { lineageFactsStamp } from './db/lineage-changes.js';
 import { type AssetGraph, type AssetNode, buildGraph, withUpstream } from './graph.js';

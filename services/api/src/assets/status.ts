@@ -1,6 +1,6 @@
 import type { AssetHealth, PartitionStatus, StaleReason } from '@outpost/sdk/contracts';
 import { samePartitioning } from '@outpost/sdk/partitions';
-import type { Blocker, PartitionRow } from '../db/asset-status.js';
+import type { Blocker, PartitionRow } from './db/asset-status.js';
 import { type AssetGraph, type AssetNode, topologicalOrder } from './graph.js';
 
 /*
@@ -18,7 +18,7 @@ import { type AssetGraph, type AssetNode, topologicalOrder } from './graph.js';
  * downstream, for all partitions).
  */
 
-export type { Blocker, PartitionRow } from '../db/asset-status.js';
+export type { Blocker, PartitionRow } from './db/asset-status.js';
 
 export interface AssetFacts {
   /** By partition key ('' for an unpartitioned asset). */

@@ -14,8 +14,8 @@ import {
   WORKSPACES_PER_ORGANISATION,
   type WorkspaceHealth,
 } from '@outpost/sdk/contracts';
+import { loadBlockers } from '../assets/db/asset-status.js';
 import type { AppDeps } from '../context.js';
-import { loadBlockers } from '../db/asset-status.js';
 import type { Db } from '../db/client.js';
 import {
   forgetRevokedKeys,

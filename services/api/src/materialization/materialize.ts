@@ -8,11 +8,11 @@ import { dynamicPartitionNames, samePartitioning } from '@outpost/sdk/partitions
 import type { z } from 'zod';
 import { loadAssetNodes } from '../assets/db/asset-definitions.js';
 import { markMaterializing } from '../assets/db/asset-events.js';
+import { loadBlockers } from '../assets/db/asset-status.js';
 import { loadDynamicKeys } from '../assets/db/dynamic-partitions.js';
 import { type AssetGraph, buildGraph, compareKeys, topologicalOrder, withDownstream, withUpstream } from '../assets/graph.js';
 import { type DynamicKeys, describePartitions, resolvePartitionSelection } from '../assets/partition-keys.js';
 import { type AssetFacts, AssetStatusBook, type Blocker } from '../assets/status.js';
-import { loadBlockers } from '../db/asset-status.js';
 import type { Db, Sql } from '../db/client.js';
 import { DomainError, notFound } from '../domain-error.js';
 import { workspaceQuotas } from '../quotas/quotas.js';

@@ -1,8 +1,8 @@
 import { TERMINAL_STATES } from '@outpost/sdk/contracts';
 import type postgres from 'postgres';
-import type { Db } from './client.js';
-import type { assetPartitions, Row } from './schema.js';
-import { stateList } from './values.js';
+import type { Db } from '../../db/client.js';
+import type { assetPartitions, Row } from '../../db/schema.js';
+import { stateList } from '../../db/values.js';
 
 /*
  * The facts staleness, health and blocking are derived from (assets/status.ts): the latest status
