@@ -1,6 +1,6 @@
 import { type StateCounts, type StateType, type StatsOverviewResponse, TERMINAL_STATES } from '@outpost/sdk/contracts';
-import { busiestDeployments, countRunsByBucket, lateRuns, windowBounds } from '../db/stats.js';
 import type { Handlers } from '../http/route-types.js';
+import { busiestDeployments, countRunsByBucket, lateRuns, windowBounds } from './db/stats.js';
 
 const WINDOWS = {
   '1h': { seconds: 3600, bucketSeconds: 300 },

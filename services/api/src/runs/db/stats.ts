@@ -1,6 +1,6 @@
 import { FAILED_STATES, type StateType } from '@outpost/sdk/contracts';
-import type { Db } from './client.js';
-import { stateList } from './values.js';
+import type { Db } from '../../db/client.js';
+import { stateList } from '../../db/values.js';
 
 export interface StatsWindowBounds {
   from: Date;
