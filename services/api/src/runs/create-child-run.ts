@@ -2,9 +2,9 @@ import type { FlowRunChildCreateRequest, FlowRunCreateResponse } from '@outpost/
 import { findRunOwner, insertChildRun, lockParentRun, taskRunBelongsTo } from '../db/child-runs.js';
 import type { Sql } from '../db/client.js';
 import { getFlowRun } from '../db/flow-runs.js';
-import { ensureFlow } from '../db/flows.js';
 import { DomainError, notFound } from '../domain-error.js';
 import { runName } from './create-flow-run.js';
+import { ensureFlow } from './db/flows.js';
 
 /**
  * Starts a subflow run under `parentId`: RUNNING at once, with the parent's attempt, worker and

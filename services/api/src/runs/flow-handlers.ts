@@ -1,9 +1,9 @@
 import { z } from 'zod';
-import { getFlow, listFlows } from '../db/flows.js';
 import { encodeCursor } from '../db/values.js';
 import { notFound } from '../errors.js';
 import { decodeCursor } from '../http/pagination.js';
 import type { Handlers } from '../http/route-types.js';
+import { getFlow, listFlows } from './db/flows.js';
 
 const FlowCursor = z.tuple([z.string().max(100)]);
 

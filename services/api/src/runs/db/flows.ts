@@ -1,6 +1,6 @@
 import type { Flow } from '@outpost/sdk/contracts';
-import type { Db } from './client.js';
-import { iso } from './values.js';
+import type { Db } from '../../db/client.js';
+import { iso } from '../../db/values.js';
 
 function toFlow(row: { id: string; name: string; created_at: Date }): Flow {
   return { id: row.id, name: row.name, createdAt: iso(row.created_at) };
