@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { USAGE_MONTHS_MAX, type WorkspaceMonthUsage } from '@outpost/sdk/contracts';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { createApiKey } from '../src/auth/create-api-key.js';
-import { foldUsageDeltas } from '../src/db/usage.js';
+import { foldUsageDeltas } from '../src/quotas/db/usage.js';
 import { startTestServer, type TestServer } from '../src/testing/index.js';
 import { type Call, client, startedRun } from './helpers.js';
 import { addPerson, confirmAddress, type PersonSession, signInPerson } from './users.support.js';

@@ -10,9 +10,9 @@ import {
 import type { OrganisationTokenCaller } from '../auth/organisation-tokens.js';
 import type { Principal } from '../auth/principal.js';
 import type { AppDeps } from '../context.js';
-import { readUsage } from '../db/usage.js';
 import { DomainError } from '../domain-error.js';
 import type { Handlers } from '../http/route-types.js';
+import { readUsage } from '../quotas/db/usage.js';
 import { exportedWorkspaces, organisationReader } from './organisation-audit-handlers.js';
 
 /** `YYYY-MM` of each of the `count` months from `from` on. */

@@ -4,9 +4,9 @@ import type { Sql } from '../db/client.js';
 import { deleteExpiredEventIds } from '../db/events.js';
 import { detachExpiredPartitions, dropDetachedPartitions, ensurePartitions } from '../db/partitions.js';
 import { pruneSignInArtefacts } from '../db/retention.js';
-import { foldUsageDeltas } from '../db/usage.js';
 import type { Logger } from '../logger.js';
 import { pruneMailUsage } from '../mail/mail-quota.js';
+import { foldUsageDeltas } from '../quotas/db/usage.js';
 import { pruneEventCounts } from '../quotas/events-per-day.js';
 import { type BackgroundLoop, ElectedLoop } from './elected-loop.js';
 

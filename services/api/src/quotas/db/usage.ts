@@ -1,5 +1,5 @@
 import type { UsageMeasure } from '@outpost/sdk/contracts';
-import type { Db } from './client.js';
+import type { Db } from '../../db/client.js';
 
 /*
  * Usage per workspace and UTC month. The database's triggers append what each statement adds to
