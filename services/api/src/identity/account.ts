@@ -11,13 +11,13 @@ import {
 import { hashPassword, passwordProblem } from '../auth/passwords.js';
 import type { AppDeps } from '../context.js';
 import type { Db } from '../db/client.js';
-import { forgetRevokedKeys } from '../db/credentials.js';
 import { activateMembership, insertMembership, invitationsOf, lockMemberships } from '../db/memberships.js';
 import { getUser, revokeUserSessions, setPasswordHash, verifyAccount } from '../db/users.js';
 import { countWorkspacesCreatedBy, getWorkspace, insertWorkspace } from '../db/workspaces.js';
 import { DomainError, notFound } from '../domain-error.js';
 import { deliverLink } from '../mail/link-delivery.js';
 import { verificationMail } from '../mail/messages.js';
+import { forgetRevokedKeys } from './db/credentials.js';
 import { claimPendingDirectoryPerson, pendingDirectoryOffers } from './db/directory.js';
 import { consumeEmailToken, voidInvitationTokens } from './db/email-tokens.js';
 import { lockOrganisation } from './db/organisations.js';

@@ -2,11 +2,11 @@ import { createApiKey, type NewApiKey } from '../auth/create-api-key.js';
 import type { Principal } from '../auth/principal.js';
 import { getApiKey, listApiKeys, revokeApiKey } from '../db/api-keys.js';
 import type { Db } from '../db/client.js';
-import { keyRank } from '../db/credentials.js';
 import { lockMemberships } from '../db/memberships.js';
 import { credentialRefused } from '../domain-error.js';
 import { ApiError, notFound } from '../errors.js';
 import type { Handlers } from '../http/route-types.js';
+import { keyRank } from './db/credentials.js';
 import { lockOrganisation, organisationOfWorkspace } from './db/organisations.js';
 
 function callerRole(principal: { kind: string; role?: string }): string | null {

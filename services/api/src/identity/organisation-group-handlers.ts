@@ -3,11 +3,11 @@ import { z } from 'zod';
 import type { Principal } from '../auth/principal.js';
 import type { AppDeps } from '../context.js';
 import type { Db } from '../db/client.js';
-import { forgetRevokedKeys } from '../db/credentials.js';
 import { encodeCursor } from '../db/values.js';
 import { DomainError, notFound } from '../domain-error.js';
 import { decodeCursor } from '../http/pagination.js';
 import type { Handlers } from '../http/route-types.js';
+import { forgetRevokedKeys } from './db/credentials.js';
 import { applyDirectoryRoles, directoryTransaction } from './db/directory.js';
 import {
   directoryGroupMemberIds,

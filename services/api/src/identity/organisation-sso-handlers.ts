@@ -9,9 +9,9 @@ import {
 import postgres from 'postgres';
 import type { AppDeps } from '../context.js';
 import type { Db } from '../db/client.js';
-import { forgetRevokedKeys } from '../db/credentials.js';
 import { DomainError, notFound } from '../domain-error.js';
 import type { Handlers } from '../http/route-types.js';
+import { forgetRevokedKeys } from './db/credentials.js';
 import { applyDirectoryRoles, directoryTransaction } from './db/directory.js';
 import { organisationWorkspacesBySlug } from './db/directory-groups.js';
 import {

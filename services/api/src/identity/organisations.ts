@@ -17,18 +17,18 @@ import {
 import { loadBlockers } from '../assets/db/asset-status.js';
 import type { AppDeps } from '../context.js';
 import type { Db } from '../db/client.js';
-import {
-  forgetRevokedKeys,
-  revokeCredentialsInOrganisation,
-  revokeCredentialsInWorkspace,
-  revokeKeysAboveRole,
-} from '../db/credentials.js';
 import { deleteMembership, getMember, lockMemberships, remainingOwners } from '../db/memberships.js';
 import { revokeTokensOutrankingMaker } from '../db/organisation-tokens.js';
 import { getUser, releaseManagedAccount, revokeUserSessions } from '../db/users.js';
 import { textArray } from '../db/values.js';
 import { countWorkspacesCreatedBy } from '../db/workspaces.js';
 import { DomainError, notFound } from '../domain-error.js';
+import {
+  forgetRevokedKeys,
+  revokeCredentialsInOrganisation,
+  revokeCredentialsInWorkspace,
+  revokeKeysAboveRole,
+} from './db/credentials.js';
 import {
   applyDirectoryRoles,
   assertNotTheDirectorys,

@@ -14,7 +14,6 @@ import type { Principal } from '../auth/principal.js';
 import { type OpenedSession, openUserSession } from '../auth/sessions.js';
 import type { AppDeps } from '../context.js';
 import type { Db } from '../db/client.js';
-import { forgetRevokedKeys, revokeCredentialsInWorkspace, revokeKeysAboveRole } from '../db/credentials.js';
 import {
   deleteMembership,
   getMember,
@@ -41,6 +40,7 @@ import { getWorkspace } from '../db/workspaces.js';
 import { DomainError, notFound } from '../domain-error.js';
 import { takeMailOrThrow } from '../mail/mail-quota.js';
 import { invitationMail, newAccountMail } from '../mail/messages.js';
+import { forgetRevokedKeys, revokeCredentialsInWorkspace, revokeKeysAboveRole } from './db/credentials.js';
 import { applyDirectoryRoles, assertNotTheDirectorys } from './db/directory.js';
 import { voidInvitationTokens } from './db/email-tokens.js';
 import { lockOrganisation, organisationOfWorkspace, organisationSlugOf } from './db/organisations.js';

@@ -8,11 +8,11 @@ import {
 import postgres from 'postgres';
 import type { ApiKeyCache } from '../../db/api-keys.js';
 import type { Db, Sql } from '../../db/client.js';
-import { KEY_RANK_SQL, revokeCredentialsInOrganisation } from '../../db/credentials.js';
 import type { directoryGroups, directoryUsers, Row } from '../../db/schema.js';
 import { releaseManagedAccount } from '../../db/users.js';
 import { iso, textArray } from '../../db/values.js';
 import { DomainError } from '../../domain-error.js';
+import { KEY_RANK_SQL, revokeCredentialsInOrganisation } from './credentials.js';
 import { voidInvitationTokens } from './email-tokens.js';
 import { deleteOrganisationMember, lockOrganisation } from './organisations.js';
 

@@ -19,13 +19,13 @@ import * as z from 'zod';
 import { assertTokenFor, type OrganisationTokenCaller } from '../../auth/organisation-tokens.js';
 import type { AppDeps } from '../../context.js';
 import type { Db } from '../../db/client.js';
-import { forgetRevokedKeys } from '../../db/credentials.js';
 import { allOrganisationWorkspaces } from '../../db/organisation-tokens.js';
 import { normaliseEmail } from '../../db/users.js';
 import { isDomainError, notFound } from '../../domain-error.js';
 import { ApiError, zodFieldErrors } from '../../errors.js';
 import type { HandlerContext, Handlers } from '../../http/route-types.js';
 import { ScimProblem, scimBadRequest } from '../../http/scim-errors.js';
+import { forgetRevokedKeys } from '../db/credentials.js';
 import {
   applyDirectoryRoles,
   countDirectoryGroups,

@@ -1,7 +1,7 @@
-import type { ApiKeyCache } from './api-keys.js';
-import type { Db } from './client.js';
-import { revokeTokensOutrankingMaker } from './organisation-tokens.js';
-import { textArray } from './values.js';
+import type { ApiKeyCache } from '../../db/api-keys.js';
+import type { Db } from '../../db/client.js';
+import { revokeTokensOutrankingMaker } from '../../db/organisation-tokens.js';
+import { textArray } from '../../db/values.js';
 
 /** What ending a person's access to an organisation revoked. */
 export interface RevokedCredentials {
