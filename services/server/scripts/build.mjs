@@ -1,7 +1,7 @@
 // Builds the published control plane from the API's compiled dist/ and the dashboard's build:
 //   dist/api/        the API bundled with esbuild: main, index (exports `main`), the CEL sandbox
 //                    thread, and the SQL migrations next to them (migrate.ts finds `./migrations`)
-//   dist/api-docs/   the API reference's script (routes/docs.ts looks for `../../dist/api-docs/`)
+//   dist/api-docs/   the API reference's script (http/docs-handlers.ts looks for `../../dist/api-docs/`)
 //   dist/dashboard/  the dashboard's built files, served at /
 // `postgres` and `drizzle-orm` (which imports it) are inlined from this repository's node_modules,
 // where the root postinstall has applied services/api/patches/postgres+3.4.9.patch: an npm install

@@ -199,7 +199,7 @@ export const apiKeys = pgTable(
     lastUsedAt: ts('last_used_at'),
     revokedAt: ts('revoked_at'),
     /**
-     * The person the key answers to (db/credentials.ts): whoever made it, or made the key that made
+     * The person the key answers to (identity/db/credentials.ts): whoever made it, or made the key that made
      * it; their leaving revokes it. Null for keys the bootstrap, an operator or a keyless key made.
      */
     createdBy: uuid('created_by').references((): AnyPgColumn => users.id),

@@ -22,7 +22,7 @@ function madeBy(principal: Principal): NewApiKey['madeBy'] {
 }
 
 /**
- * Takes the locks every revocation of a person's keys holds (db/credentials.ts): the organisation's
+ * Takes the locks every revocation of a person's keys holds (identity/db/credentials.ts): the organisation's
  * (the directory, removal from the organisation) and the workspace's memberships' (removal from the
  * workspace), in that order, as those paths take them. A key made meanwhile is then either seen by
  * the revocation's UPDATE or made after it, by a caller `assertStillLive` refuses.

@@ -145,7 +145,7 @@ export const organisationGroupHandlers = {
         revokedKeyIds: changes.revokedKeyIds,
       };
     });
-    // Keys of people who lost a workspace went with it (db/credentials.ts); this app believes them no longer.
+    // Keys of people who lost a workspace went with it (identity/db/credentials.ts); this app believes them no longer.
     forgetRevokedKeys(deps.apiKeys, revokedKeyIds);
     // Each workspace whose grant changed records it, so its own admins see who changed which group's
     // role there; the call itself is recorded in the session's workspace, as every call is.

@@ -125,7 +125,7 @@ const toSignInPage: Recover = (error, { url, header }) => {
 
 /**
  * What an organisation's sign-in changed in the person's roles: the keys of workspaces they lost are
- * forgotten here (db/credentials.ts), and each workspace where their role from groups changed records
+ * forgotten here (identity/db/credentials.ts), and each workspace where their role from groups changed records
  * it, as a change of a group does (the workspace the session opens records the sign-in itself).
  */
 function roleChangesOfSignIn(

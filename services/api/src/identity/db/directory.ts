@@ -46,7 +46,7 @@ export interface RoleChanges {
   sessionsEnded: number;
   /**
    * API keys the people made in the workspaces they lost (and the sessions those keys opened),
-   * revoked: a key answers to its maker (db/credentials.ts). Forget them with `forgetRevokedKeys`
+   * revoked: a key answers to its maker (identity/db/credentials.ts). Forget them with `forgetRevokedKeys`
    * once the transaction has committed.
    */
   revokedKeyIds: string[];

@@ -176,7 +176,7 @@ async function recordIn(
 /** What a change of roles and a deprovisioning did, for the audit summary. */
 /**
  * What a committed provisioning call did, for its audit entry; and this app's cache of verified keys
- * forgets the keys it revoked (db/credentials.ts: other replicas stop believing them within seconds).
+ * forgets the keys it revoked (identity/db/credentials.ts: other replicas stop believing them within seconds).
  */
 function settled(deps: AppDeps, changes: RoleChanges | null, deprovisioned: Deprovisioned | null): Record<string, number> {
   forgetRevokedKeys(deps.apiKeys, [...(changes?.revokedKeyIds ?? []), ...(deprovisioned?.apiKeyIds ?? [])]);
