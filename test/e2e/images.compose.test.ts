@@ -89,14 +89,16 @@ describe('the platform run from its images by infra/compose.yaml', () => {
     );
     const up = compose('--profile', 'registry', 'up', '-d', 'api', 'registry');
     expect(up.status, up.stderr).toBe(0);
-  });
+    // On a machine with none of the images yet, building the bases and three images is minutes of
+    // podman writing layers, beside another install suite: far past the default hook time.
+  }, 600_000);
 
   afterAll(async () => {
     if (env) compose('--profile', 'worker', '--profile', 'registry', 'down', '--volumes', '--timeout', '20');
     service?.kill('SIGTERM');
     await client?.close();
     await db?.drop();
-    if (scratch) await rm(scratch, { recursive: true, force: true });
+    if (scratch) await rm(scratch, { recursive: true, force: true, maxRetries: 5 });
   });
 
   it('builds small, labelled images that run as a non-root user, with no embedded Postgres in the API image', () => {
