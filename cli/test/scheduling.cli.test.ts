@@ -80,7 +80,9 @@ test('schedules declared in outpost.config.ts are deployed, listed, replaced on 
   const invalid = await outpost(['deploy', '--dry-run']);
   expect(invalid.code).not.toBe(0);
   expect(invalid.stderr).toContain('deployments.0.schedules.0');
-});
+  // Three deploys, each bundling and type-checking the project, among ten CLI processes: past the
+  // suite's 60 s default on a loaded 2-core machine with two other files beside it.
+}, 180_000);
 
 test('the retry and concurrency settings of a deployment in outpost.config.ts reach the deployment', async () => {
   await writeFile(
