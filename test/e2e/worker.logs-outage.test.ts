@@ -2,6 +2,7 @@ import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { unwrap } from '@outpost/sdk/client';
 import { isTerminal } from '@outpost/sdk/contracts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TcpProxy } from '../support/tcp-proxy.js';
@@ -105,11 +106,17 @@ describe('worker: no log line lost through faults', () => {
       expect(terminated).toBeGreaterThan(0);
       const run = await plane.settled(runId);
       expect(run.state.type).toBe('COMPLETED');
-      const states = (await plane.owner.call('flowRunsStates', { params: { id: runId } })) as {
-        ok: true;
-        data: { items: Array<{ state: { type: string } }> };
-      };
-      expect(states.data.items.map((s) => s.state.type)).toEqual(expect.arrayContaining(['PENDING', 'RUNNING', 'COMPLETED']));
+      // The last sessions were terminated moments ago: a 503 ("retry") may still answer, as in settled().
+      const states = await waitFor(
+        async () => {
+          const result = await plane.owner.call('flowRunsStates', { params: { id: runId } });
+          if (!result.ok && result.kind === 'http_error' && result.status === 503) return null;
+          return unwrap(result) as { items: Array<{ state: { type: string } }> };
+        },
+        30_000,
+        'the run history',
+      );
+      expect(states.items.map((s) => s.state.type)).toEqual(expect.arrayContaining(['PENDING', 'RUNNING', 'COMPLETED']));
       const rows = await plane.lines(runId);
       expectContiguous(rows);
       expect(flowLines(rows)).toEqual(Array.from({ length: 3_000 }, (_, i) => i + 1));

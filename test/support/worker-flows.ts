@@ -55,10 +55,17 @@ export class Plane {
     return unwrap(await this.owner.call('flowRunsGet', { params: { id: runId } }));
   }
 
+  /**
+   * Polls the run until it is terminal. A 503 counts as "not yet": the API answers so, with "retry",
+   * while it reconnects to its database (as after every session of it is terminated), and a client is
+   * meant to retry it. Any other failure ends the wait.
+   */
   async settled(runId: string, timeoutMs = 120_000): Promise<FlowRun> {
     return waitFor(
       async () => {
-        const run = await this.get(runId);
+        const result = await this.owner.call('flowRunsGet', { params: { id: runId } });
+        if (!result.ok && result.kind === 'http_error' && result.status === 503) return null;
+        const run = unwrap(result);
         return isTerminal(run.state.type) ? run : null;
       },
       timeoutMs,
