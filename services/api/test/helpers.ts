@@ -79,6 +79,47 @@ export async function startedRun(
   return { id: claimed.flowRun.id, asRun };
 }
 
+/** A name no other test of the run uses: `name-` and eight hex digits. */
+export const unique = (name: string): string => `${name}-${randomUUID().slice(0, 8)}`;
+
+/** A run a worker claimed and started, as its run token's holder sees it. */
+export interface HeldRun {
+  runId: string;
+  pool: string;
+  /** The run token's client. */
+  token: Call;
+  attempt: number;
+  source: string;
+}
+
+/** Claims the next run of `pool` as `worker`, checks it is `runId`, and starts it with the run token. */
+export async function startClaimed(server: Pick<TestServer, 'app'>, worker: Call, runId: string, pool: string): Promise<HeldRun> {
+  const [claimed] = await claim(worker, pool);
+  if (claimed?.flowRun.id !== runId) throw new Error(`claimed ${claimed?.flowRun.id ?? 'nothing'}, not run ${runId}`);
+  const token = client(server, claimed.token);
+  const started = await token('POST', `/flow-runs/${runId}/set-state`, {
+    body: { transitionId: randomUUID(), state: { type: 'RUNNING' } },
+  });
+  if (started.body.status !== 'ACCEPT') throw new Error(`RUNNING was not accepted: ${started.text}`);
+  return { runId, pool, token, attempt: claimed.flowRun.attempt, source: claimed.deployment.source };
+}
+
+/**
+ * A RUNNING run of a new deployment in a pool of its own, claimed by `worker`. `deployment` adds to
+ * the deployment's fields (a flow name, retries), `run` to the run's (parameters).
+ */
+export async function runInOwnPool(
+  server: Pick<TestServer, 'app'>,
+  callers: { owner: Call; worker: Call },
+  options: { deployment?: Record<string, unknown>; run?: Record<string, unknown> } = {},
+): Promise<HeldRun> {
+  const pool = unique('pool');
+  await callers.owner('POST', '/work-pools', { body: { name: pool } });
+  const d = await deploy(callers.owner, { flowName: unique('flow'), workPool: pool, ...options.deployment });
+  const run = await createRun(callers.owner, d.id, options.run ?? {});
+  return startClaimed(server, callers.worker, run.id, pool);
+}
+
 /** Polls `check` until it returns a value other than undefined, or fails after `timeoutMs`. */
 export async function eventually<T>(check: () => Promise<T | undefined>, timeoutMs = 15_000, what = 'condition'): Promise<T> {
   const deadline = Date.now() + timeoutMs;

@@ -5,7 +5,18 @@ import { createLogger } from '../src/logger.js';
 import { LeaseExpiryLoop } from '../src/loops/lease-expiry.js';
 import { WaitsLoop } from '../src/loops/waits.js';
 import { startTestServer, type TestServer } from '../src/testing/index.js';
-import { type Call, claim, client, createRun, deploy, eventually, SOURCE } from './helpers.js';
+import {
+  type Call,
+  client,
+  createRun,
+  deploy,
+  eventually,
+  type HeldRun,
+  runInOwnPool,
+  SOURCE,
+  startClaimed,
+  unique,
+} from './helpers.js';
 
 let server: TestServer;
 let owner: Call;
@@ -24,37 +35,14 @@ afterAll(async () => {
   await server?.close();
 });
 
-const unique = (name: string) => `${name}-${randomUUID().slice(0, 8)}`;
-
-interface Held {
-  runId: string;
-  pool: string;
-  token: Call;
-  attempt: number;
-  source: string;
+/** A RUNNING run in a pool of its own, claimed by the worker, with the run token's client. */
+function runningRun(retries = 0, parameters: Record<string, unknown> = {}): Promise<HeldRun> {
+  return runInOwnPool(server, { owner, worker }, { deployment: { flowName: unique('waits'), retries }, run: { parameters } });
 }
 
-/** A RUNNING run in a pool of its own, claimed by a worker, with the run token's client. */
-async function runningRun(retries = 0, parameters: Record<string, unknown> = {}): Promise<Held> {
-  const pool = unique('pool');
-  await owner('POST', '/work-pools', { body: { name: pool } });
-  const d = await deploy(owner, { flowName: unique('waits'), workPool: pool, retries });
-  const run = await createRun(owner, d.id, { parameters });
-  return start(run.id, pool);
-}
+const start = (runId: string, pool: string) => startClaimed(server, worker, runId, pool);
 
-async function start(runId: string, pool: string): Promise<Held> {
-  const [claimed] = await claim(worker, pool);
-  expect(claimed.flowRun.id).toBe(runId);
-  const token = client(server, claimed.token);
-  const started = await token('POST', `/flow-runs/${runId}/set-state`, {
-    body: { transitionId: randomUUID(), state: { type: 'RUNNING' } },
-  });
-  expect(started.body.status).toBe('ACCEPT');
-  return { runId, pool, token, attempt: claimed.flowRun.attempt, source: claimed.deployment.source };
-}
-
-async function begin(held: Held, body: Record<string, unknown>) {
+async function begin(held: HeldRun, body: Record<string, unknown>) {
   return held.token('POST', `/flow-runs/${held.runId}/waits`, { body });
 }
 
@@ -62,7 +50,7 @@ async function runOf(runId: string) {
   return (await owner('GET', `/flow-runs/${runId}`)).body;
 }
 
-async function suspend(held: Held, waitId: string, results: unknown[] = []) {
+async function suspend(held: HeldRun, waitId: string, results: unknown[] = []) {
   const res = await held.token('POST', `/flow-runs/${held.runId}/suspend`, { body: { waitId, results } });
   expect(res.status).toBe(200);
   return res.body;

@@ -5,7 +5,7 @@ import { createLogger } from '../src/logger.js';
 import { WaitsLoop } from '../src/loops/waits.js';
 import { startTestServer, type TestServer } from '../src/testing/index.js';
 import { backoffSeconds } from '../src/waits/external-polls.js';
-import { type Call, claim, client, createRun, deploy } from './helpers.js';
+import { type Call, client, createRun, deploy, runInOwnPool, unique } from './helpers.js';
 
 let server: TestServer;
 let owner: Call;
@@ -24,26 +24,8 @@ afterAll(async () => {
   await server?.close();
 });
 
-const unique = (name: string) => `${name}-${randomUUID().slice(0, 8)}`;
-
-interface Held {
-  runId: string;
-  pool: string;
-  token: Call;
-  source: string;
-}
-
-/** A RUNNING run in a pool of its own, claimed by a worker, with the run token's client. */
-async function runningRun(): Promise<Held> {
-  const pool = unique('pool');
-  await owner('POST', '/work-pools', { body: { name: pool } });
-  const d = await deploy(owner, { flowName: unique('deferred'), workPool: pool });
-  const run = await createRun(owner, d.id, {});
-  const [claimed] = await claim(worker, pool);
-  const token = client(server, claimed.token);
-  await token('POST', `/flow-runs/${run.id}/set-state`, { body: { transitionId: randomUUID(), state: { type: 'RUNNING' } } });
-  return { runId: run.id, pool, token, source: claimed.deployment.source };
-}
+/** A RUNNING run in a pool of its own, claimed by the worker, with the run token's client. */
+const runningRun = () => runInOwnPool(server, { owner, worker }, { deployment: { flowName: unique('deferred') } });
 
 const externalSpec = (handle: unknown = { runId: 981 }, pollSeconds = 60) => ({
   kind: 'external',

@@ -1,7 +1,6 @@
-import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { startTestServer, type TestServer } from '../src/testing/index.js';
-import { type Call, claim, client, createRun, deploy } from './helpers.js';
+import { type Call, client, runInOwnPool, unique } from './helpers.js';
 
 /*
  * Wait tokens as capabilities: a token wait that names no token gets one the control plane makes
@@ -24,23 +23,8 @@ afterAll(async () => {
   await server?.close();
 });
 
-const unique = (name: string) => `${name}-${randomUUID().slice(0, 8)}`;
-
-/** A RUNNING run, with its run token's client. */
-async function runningRun(): Promise<{ runId: string; token: Call }> {
-  const pool = unique('pool');
-  await owner('POST', '/work-pools', { body: { name: pool } });
-  const d = await deploy(owner, { flowName: unique('tokens'), workPool: pool });
-  const run = await createRun(owner, d.id);
-  const [claimed] = await claim(worker, pool);
-  expect(claimed.flowRun.id).toBe(run.id);
-  const token = client(server, claimed.token);
-  const started = await token('POST', `/flow-runs/${run.id}/set-state`, {
-    body: { transitionId: randomUUID(), state: { type: 'RUNNING' } },
-  });
-  expect(started.body.status).toBe('ACCEPT');
-  return { runId: run.id, token };
-}
+/** A RUNNING run in a pool of its own, with its run token's client. */
+const runningRun = () => runInOwnPool(server, { owner, worker }, { deployment: { flowName: unique('tokens') } });
 
 describe('wait tokens', () => {
   test('a token wait that names no token gets an unguessable one, the same on every replay', async () => {
