@@ -4,7 +4,7 @@ import type { SandboxResult } from '../cel/sandbox.js';
 import type { TxSql } from '../db/client.js';
 import { getDeploymentByName } from '../db/deployments.js';
 import { updatePool } from '../db/pools.js';
-import { setDeploymentPaused, setScheduleActive } from '../db/schedules.js';
+import { setDeploymentPaused, setScheduleActive } from '../runs/db/schedules.js';
 import { DomainError } from '../domain-error.js';
 import { enqueueNotification } from '../notifications/enqueue.js';
 import { quotaExceeded, workspaceQuotas } from '../quotas/quotas.js';

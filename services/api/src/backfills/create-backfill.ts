@@ -12,7 +12,7 @@ import {
 } from '../db/backfills.js';
 import type { Db, Sql, TxSql } from '../db/client.js';
 import { getDeployment } from '../db/deployments.js';
-import { definitionOf } from '../db/schedules.js';
+import { definitionOf } from '../runs/db/schedules.js';
 import { DomainError, notFound } from '../domain-error.js';
 import { workspaceQuotas } from '../quotas/quotas.js';
 import { assertParameters } from '../runs/parameter-schema.js';

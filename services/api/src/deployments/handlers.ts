@@ -12,7 +12,7 @@ import {
   upsertDeployment,
 } from '../db/deployments.js';
 import { getPoolByName, getQueue } from '../db/pools.js';
-import { applyDeploymentSchedules } from '../db/schedules.js';
+import { applyDeploymentSchedules } from '../runs/db/schedules.js';
 import { encodeCursor } from '../db/values.js';
 import { ApiError, notFound } from '../errors.js';
 import { decodeCursor } from '../http/pagination.js';

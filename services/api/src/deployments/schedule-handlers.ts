@@ -1,5 +1,5 @@
 import { getDeployment } from '../db/deployments.js';
-import { editSchedule, getSchedule, listSchedules, setDeploymentPaused } from '../db/schedules.js';
+import { editSchedule, getSchedule, listSchedules, setDeploymentPaused } from '../runs/db/schedules.js';
 import { ApiError, notFound } from '../errors.js';
 import type { BodyOf, Handlers } from '../http/route-types.js';
 import { assertParameters } from '../runs/parameter-schema.js';

@@ -1,6 +1,6 @@
 import type { Sql } from '../db/client.js';
 import { applyFills, databaseNow, findDueSchedules, type ScheduleFill } from '../db/schedule-fills.js';
-import { definitionOf } from '../db/schedules.js';
+import { definitionOf } from '../runs/db/schedules.js';
 import type { Logger } from '../logger.js';
 import { DEFAULT_FILL_BOUNDS, type FillBounds, planFill } from '../scheduling/fill-plan.js';
 import { latestPartitionAt } from '../scheduling/partition-windows.js';

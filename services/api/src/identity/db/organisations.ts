@@ -7,7 +7,7 @@ import type {
 } from '@outpost/sdk/contracts';
 import type { Db, TxSql } from '../../db/client.js';
 import { lockMemberships, remainingOwners } from '../../db/memberships.js';
-import { deleteUnstartedScheduledRuns } from '../../db/schedules.js';
+import { deleteUnstartedScheduledRuns } from '../../runs/db/schedules.js';
 import { iso, isoOrNull } from '../../db/values.js';
 import { DomainError } from '../../domain-error.js';
 

@@ -1,11 +1,11 @@
 import type { PartitionsDefinition, Schedule } from '@outpost/sdk/contracts';
 import type postgres from 'postgres';
-import { canonicalJson, definitionKey, type NormalizedSchedule } from '../scheduling/schedule-input.js';
-import type { ScheduleDefinition } from '../scheduling/timeline.js';
-import type { Db, TxSql } from './client.js';
-import { RUNS_CHANNEL } from './flow-runs.js';
-import type { deploymentSchedules, Row } from './schema.js';
-import { iso, isoOrNull, jsonb } from './values.js';
+import type { Db, TxSql } from '../../db/client.js';
+import { RUNS_CHANNEL } from '../../db/flow-runs.js';
+import type { deploymentSchedules, Row } from '../../db/schema.js';
+import { iso, isoOrNull, jsonb } from '../../db/values.js';
+import { canonicalJson, definitionKey, type NormalizedSchedule } from '../../scheduling/schedule-input.js';
+import type { ScheduleDefinition } from '../../scheduling/timeline.js';
 
 type ScheduleRow = Pick<
   Row<typeof deploymentSchedules>,
