@@ -7,9 +7,9 @@ import type {
 } from '@outpost/sdk/contracts';
 import type { Db, TxSql } from '../../db/client.js';
 import { lockMemberships, remainingOwners } from '../../db/memberships.js';
-import { deleteUnstartedScheduledRuns } from '../../runs/db/schedules.js';
 import { iso, isoOrNull } from '../../db/values.js';
 import { DomainError } from '../../domain-error.js';
+import { withdrawUnstartedScheduledRuns } from '../../runs/db/schedules.js';
 
 /** The organisation roles that read every workspace of the organisation, as SQL. */
 const READER_ROLES_SQL = `('owner', 'admin', 'auditor')`;
@@ -183,7 +183,7 @@ export async function setWorkspaceArchived(db: TxSql, workspaceId: string, archi
       UPDATE deployment_schedules SET filled_until = NULL, next_fill_at = 'infinity', updated_at = now()
       WHERE workspace_id = ${workspaceId}`;
     const deployments = await db<{ id: string }[]>`SELECT id FROM deployments WHERE workspace_id = ${workspaceId}`;
-    for (const d of deployments) await deleteUnstartedScheduledRuns(db, d.id, null);
+    for (const d of deployments) await withdrawUnstartedScheduledRuns(db, d.id, null);
   } else {
     await db`
       UPDATE deployment_schedules s SET filled_until = greatest(s.filled_until, now()), next_fill_at = now(), updated_at = now()

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { PartitionsDefinition, Schedule } from '@outpost/sdk/contracts';
 import type postgres from 'postgres';
 import type { Db, TxSql } from '../../db/client.js';
@@ -6,6 +7,7 @@ import type { deploymentSchedules, Row } from '../../db/schema.js';
 import { iso, isoOrNull, jsonb } from '../../db/values.js';
 import { canonicalJson, definitionKey, type NormalizedSchedule } from '../../scheduling/schedule-input.js';
 import type { ScheduleDefinition } from '../../scheduling/timeline.js';
+import { proposeInTransaction } from '../propose-state.js';
 
 type ScheduleRow = Pick<
   Row<typeof deploymentSchedules>,
@@ -71,27 +73,51 @@ export async function getSchedule(db: Db, workspaceId: string, deploymentId: str
   return row ? toSchedule(row) : null;
 }
 
+/** The message of a run claimed ahead of its due time and cancelled because its schedule changed. */
+export const WITHDRAWN_MESSAGE = 'cancelled before its due time: its schedule was changed, paused or removed';
+
 /**
- * Deletes the runs a schedule created that nobody has claimed yet (SCHEDULED on attempt 1 — every
- * claim or retry moves the attempt on), with their history. `slugs` null means every schedule of
- * the deployment. Rows a claim holds are waited for and then re-checked, so a run claimed meanwhile
- * is kept.
+ * Withdraws the runs a schedule created that have not started, in the caller's transaction. `slugs`
+ * null means every schedule of the deployment.
+ * - Runs nobody has claimed (SCHEDULED on attempt 1: a retry moves the attempt on) are deleted, with
+ *   their history. Rows a claim holds are waited for and then re-checked, so a run claimed meanwhile
+ *   is kept.
+ * - Runs a worker claimed ahead of their due time (`--prefetch`: PENDING, not yet due) are cancelled
+ *   as a user's cancel would, through the state rules, so the worker hears it (its claim's held-run
+ *   watch) and ends them CANCELLED, unstarted. A run already due is starting, as any claimed run,
+ *   and is left to run.
+ * Returns how many runs were withdrawn.
  */
-export async function deleteUnstartedScheduledRuns(tx: TxSql, deploymentId: string, slugs: string[] | null): Promise<number> {
+export async function withdrawUnstartedScheduledRuns(tx: TxSql, deploymentId: string, slugs: string[] | null): Promise<number> {
   if (slugs !== null && slugs.length === 0) return 0;
-  const rows = await tx<{ id: string }[]>`
+  const ofSchedules = slugs === null ? tx`` : tx`AND split_part(r.idempotency_key, ':', 2) = ANY(${tx.array(slugs)}::text[])`;
+  const deleted = await tx<{ id: string }[]>`
     WITH doomed AS (
       SELECT r.id FROM flow_runs r
       WHERE r.deployment_id = ${deploymentId} AND r.state_type = 'SCHEDULED' AND r.attempt = 1 AND r.start_time IS NULL
-        AND split_part(r.idempotency_key, ':', 1) = 'scheduled'
-        ${slugs === null ? tx`` : tx`AND split_part(r.idempotency_key, ':', 2) = ANY(${tx.array(slugs)}::text[])`}
+        AND split_part(r.idempotency_key, ':', 1) = 'scheduled' ${ofSchedules}
       FOR UPDATE
     ), history AS (
       DELETE FROM flow_run_states st USING doomed WHERE st.flow_run_id = doomed.id
     )
     DELETE FROM flow_runs r USING doomed WHERE r.id = doomed.id
     RETURNING r.id`;
-  return rows.length;
+  const prefetched = await tx<{ id: string; workspace_id: string }[]>`
+    SELECT r.id, r.workspace_id FROM flow_runs r
+    WHERE r.deployment_id = ${deploymentId} AND r.state_type = 'PENDING' AND r.attempt = 1 AND r.start_time IS NULL
+      AND r.expected_start_time > now() AND split_part(r.idempotency_key, ':', 1) = 'scheduled' ${ofSchedules}
+    ORDER BY r.id`;
+  for (const run of prefetched) {
+    await proposeInTransaction(tx, {
+      workspaceId: run.workspace_id,
+      runId: run.id,
+      transitionId: randomUUID(),
+      state: { type: 'CANCELLED', message: WITHDRAWN_MESSAGE },
+      attempt: null,
+      actor: 'user',
+    });
+  }
+  return deleted.length + prefetched.length;
 }
 
 /**
@@ -180,7 +206,7 @@ export async function syncSchedules(
         next_fill_at = ${dueNow(tx, deploymentId)}, updated_at = now()
       WHERE id = ${row.id}`;
   }
-  await deleteUnstartedScheduledRuns(tx, deploymentId, emptied);
+  await withdrawUnstartedScheduledRuns(tx, deploymentId, emptied);
   if (removed.length > 0) {
     await tx`DELETE FROM deployment_schedules WHERE deployment_id = ${deploymentId} AND slug = ANY(${tx.array(removed)}::text[])`;
   }
@@ -210,7 +236,7 @@ export async function setScheduleActive(
       next_fill_at = ${dueNow(tx, deploymentId)}, updated_at = now()
     WHERE id = ${row.id}
     RETURNING *`;
-  if (!active) await deleteUnstartedScheduledRuns(tx, deploymentId, [slug]);
+  if (!active) await withdrawUnstartedScheduledRuns(tx, deploymentId, [slug]);
   return updated ? toSchedule(updated) : null;
 }
 
@@ -236,7 +262,7 @@ export async function setDeploymentPaused(
     await tx`
       UPDATE deployment_schedules SET filled_until = NULL, next_fill_at = 'infinity', updated_at = now()
       WHERE deployment_id = ${deploymentId}`;
-    await deleteUnstartedScheduledRuns(tx, deploymentId, null);
+    await withdrawUnstartedScheduledRuns(tx, deploymentId, null);
   } else {
     await tx`
       UPDATE deployment_schedules SET filled_until = greatest(filled_until, now()), next_fill_at = now(), updated_at = now()
@@ -299,7 +325,7 @@ export async function editSchedule(
       next_fill_at = ${dueNow(tx, deploymentId)}, updated_at = now()
     WHERE id = ${row.id}
     RETURNING *`;
-  if (redefined || paused) await deleteUnstartedScheduledRuns(tx, deploymentId, [slug]);
+  if (redefined || paused) await withdrawUnstartedScheduledRuns(tx, deploymentId, [slug]);
   else await refreshUnstartedScheduledRuns(tx, deploymentId);
   return updated ? toSchedule(updated) : null;
 }
