@@ -72,6 +72,43 @@ describe('a worker with --prefetch claims runs ahead of their due time and start
     expect(run.states.at(-1)?.at.getTime()).toBeLessThan(run.due.getTime());
   });
 
+  it('ends the runs it holds for their due time CANCELLED, unstarted, when their deployment is paused', async () => {
+    const { deployment } = unwrap(
+      await demo.owner.call('deploymentsUpsert', {
+        body: {
+          flowName: 'hello',
+          name: 'prefetch-scheduled',
+          source: demo.bundle.source,
+          entrypoint: demo.bundle.entrypoint,
+          workPool: 'default',
+          schedules: [{ slug: 'every-20s', intervalSeconds: 20 }],
+        },
+      }),
+    );
+    // The scheduler fills the schedule ahead; the worker claims what falls due within its 30 s. A run
+    // due within seconds may start before the pause lands, as it should: only those further off count.
+    const held = await waitFor(
+      async () => {
+        const rows = await demo.server.sql<{ id: string }[]>`
+          SELECT id FROM flow_runs WHERE deployment_id = ${deployment.id} AND state_type = 'PENDING'
+            AND expected_start_time > now() + interval '5 seconds'`;
+        return rows.length > 0 ? rows.map((r) => r.id) : null;
+      },
+      60_000,
+      'a scheduled run to be claimed well ahead of its due time',
+    );
+    unwrap(await demo.owner.call('deploymentsPause', { params: { id: deployment.id } }));
+    for (const runId of held) {
+      const ended = await waitFor(() => demo.outcomes.find((o) => o.runId === runId), 30_000, `run ${runId} to be cancelled`);
+      expect(ended.ending).toBe('cancel');
+      const run = await history(runId);
+      expect(run.state).toBe('CANCELLED');
+      expect(run.states.map((s) => s.type)).not.toContain('RUNNING');
+      expect(run.start).toBeNull();
+      expect(run.states.at(-1)?.at.getTime()).toBeLessThan(run.due.getTime());
+    }
+  });
+
   it('hands a run waiting for its due time back to the queue when the worker drains, without waiting for it', async () => {
     const runId = await scheduleIn(30_000);
     const claimed = await claimedAhead(runId);
