@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { MAX_EVENT_PAYLOAD_BYTES, type OutpostEvent } from '@outpost/sdk/contracts';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { startTestServer, type TestServer, type TestWorkspace } from '../src/testing/index.js';
-import { EventReader } from './events.support.js';
+import { type EventReader, streamEvents } from './events.support.js';
 import { type Call, claim, client, createRun, deploy } from './helpers.js';
 
 let server: TestServer;
@@ -26,18 +26,10 @@ async function emit(call: Call, events: unknown[]) {
   return call('POST', '/events', { body: { events } });
 }
 
-async function stream(key: string, query = '', headers: Record<string, string> = {}): Promise<EventReader> {
+function stream(key: string, query = '', headers: Record<string, string> = {}): Promise<EventReader> {
   const abort = new AbortController();
   aborts.push(abort);
-  const response = await fetch(`${server.url}/api/v1/events/stream${query}`, {
-    headers: { authorization: `Bearer ${key}`, ...headers },
-    signal: abort.signal,
-  });
-  expect(response.status).toBe(200);
-  expect(response.headers.get('content-type')).toBe('text/event-stream; charset=utf-8');
-  const reader = new EventReader(response);
-  await reader.waitForComment('connected');
-  return reader;
+  return streamEvents(server.url, key, query, abort.signal, headers);
 }
 
 describe('POST /events', () => {

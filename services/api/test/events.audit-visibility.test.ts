@@ -1,7 +1,7 @@
 import type { OutpostEvent } from '@outpost/sdk/contracts';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { startTestServer, type TestServer, type TestWorkspace } from '../src/testing/index.js';
-import { EventReader } from './events.support.js';
+import { type EventReader, streamEvents } from './events.support.js';
 import { type Call, client } from './helpers.js';
 
 /*
@@ -39,17 +39,10 @@ async function auditedActionThenMarker(marker: string): Promise<void> {
   expect(emitted.status, emitted.text).toBe(202);
 }
 
-async function stream(key: string, query: string): Promise<EventReader> {
+function stream(key: string, query: string): Promise<EventReader> {
   const abort = new AbortController();
   aborts.push(abort);
-  const response = await fetch(`${server.url}/api/v1/events/stream${query}`, {
-    headers: { authorization: `Bearer ${key}` },
-    signal: abort.signal,
-  });
-  expect(response.status).toBe(200);
-  const reader = new EventReader(response);
-  await reader.waitForComment('connected');
-  return reader;
+  return streamEvents(server.url, key, query, abort.signal);
 }
 
 const kinds = (items: OutpostEvent[]) => items.map((e) => e.kind);

@@ -4,7 +4,7 @@ import postgres from 'postgres';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { insertEvents } from '../src/db/events.js';
 import { ledgerReadUpToNow, startTestServer, type TestServer } from '../src/testing/index.js';
-import { EventReader } from './events.support.js';
+import { streamEvents } from './events.support.js';
 import { type Call, client, deploy, eventually } from './helpers.js';
 
 /**
@@ -155,13 +155,7 @@ describe('a session idle in a transaction', () => {
     await openStray();
     const abort = new AbortController();
     aborts.push(abort);
-    const response = await fetch(`${server.url}/api/v1/events/stream?kind=idle.live`, {
-      headers: { authorization: `Bearer ${server.ownerKey}` },
-      signal: abort.signal,
-    });
-    expect(response.status).toBe(200);
-    const live = new EventReader(response);
-    await live.waitForComment('connected');
+    const live = await streamEvents(server.url, server.ownerKey, '?kind=idle.live', abort.signal);
     const ids = await emitted('idle.live', 50);
     await live.waitFor<OutpostEvent>((e) => e.id === ids.at(-1));
     expect((live.events as OutpostEvent[]).map((e) => e.id)).toEqual(ids);

@@ -108,6 +108,29 @@ export async function openEvents(
 }
 
 /**
+ * Opens the event ledger's stream (`/api/v1/events/stream` and `query`) with a bearer key over real
+ * HTTP, and resolves once it is an event stream the server says is connected; `signal` ends it.
+ */
+export async function streamEvents(
+  baseUrl: string,
+  key: string,
+  query: string,
+  signal: AbortSignal,
+  headers: Record<string, string> = {},
+): Promise<EventReader> {
+  const response = await fetch(`${baseUrl}/api/v1/events/stream${query}`, {
+    headers: { authorization: `Bearer ${key}`, ...headers },
+    signal,
+  });
+  if (response.status !== 200) throw new Error(`the event stream answered ${response.status}: ${await response.text()}`);
+  const type = response.headers.get('content-type');
+  if (type !== 'text/event-stream; charset=utf-8') throw new Error(`the event stream answered ${type}`);
+  const reader = new EventReader(response);
+  await reader.waitForComment('connected');
+  return reader;
+}
+
+/**
  * Gives a new test database the event partitions months of use leave: one a month from `since` on,
  * after an empty `events_history` ending where they start, each listed in `table_partitions` and
  * made by `ensure_partitions` (migration 0044) as the server makes them.
