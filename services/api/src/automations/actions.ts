@@ -4,12 +4,12 @@ import type { SandboxResult } from '../cel/sandbox.js';
 import type { TxSql } from '../db/client.js';
 import { getDeploymentByName } from '../db/deployments.js';
 import { updatePool } from '../db/pools.js';
-import { setDeploymentPaused, setScheduleActive } from '../runs/db/schedules.js';
 import { DomainError } from '../domain-error.js';
 import { enqueueNotification } from '../notifications/enqueue.js';
 import { quotaExceeded, workspaceQuotas } from '../quotas/quotas.js';
 import { automationRunsLastMinute } from '../quotas/usage.js';
 import { createFlowRun } from '../runs/create-flow-run.js';
+import { setDeploymentPaused, setScheduleActive } from '../runs/db/schedules.js';
 import { proposeInTransaction } from '../runs/propose-state.js';
 import type { CompiledAction } from './compile.js';
 

@@ -12,9 +12,9 @@ import {
 } from '../db/backfills.js';
 import type { Db, Sql, TxSql } from '../db/client.js';
 import { getDeployment } from '../db/deployments.js';
-import { definitionOf } from '../runs/db/schedules.js';
 import { DomainError, notFound } from '../domain-error.js';
 import { workspaceQuotas } from '../quotas/quotas.js';
+import { definitionOf } from '../runs/db/schedules.js';
 import { assertParameters } from '../runs/parameter-schema.js';
 import { advanceBackfill, type PassContext } from './advance-backfill.js';
 import { resolvePartitionSelection, SelectionError, storedTimeline, timeKeys } from './units.js';

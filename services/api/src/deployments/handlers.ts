@@ -12,13 +12,13 @@ import {
   upsertDeployment,
 } from '../db/deployments.js';
 import { getPoolByName, getQueue } from '../db/pools.js';
-import { applyDeploymentSchedules } from '../runs/db/schedules.js';
 import { encodeCursor } from '../db/values.js';
 import { ApiError, notFound } from '../errors.js';
 import { decodeCursor } from '../http/pagination.js';
 import type { Handlers } from '../http/route-types.js';
 import { createFlowRun } from '../runs/create-flow-run.js';
 import { ensureFlow } from '../runs/db/flows.js';
+import { applyDeploymentSchedules } from '../runs/db/schedules.js';
 import { assertParameterSchema, withPropertyOrder } from '../runs/parameter-schema.js';
 import { registerDeploymentSensors } from '../sensors/db/sensors.js';
 import { prepareSchedules } from './schedule-handlers.js';
