@@ -43,6 +43,17 @@ describe('a worker with --prefetch claims runs ahead of their due time and start
       `run ${runId} to be claimed ahead of its due time`,
     );
 
+  /** Waits for the worker to end the run as cancelled, and checks it never started, well before its due time. */
+  const endedCancelledUnstarted = async (runId: string) => {
+    const ended = await waitFor(() => demo.outcomes.find((o) => o.runId === runId), 30_000, `run ${runId} to be cancelled`);
+    expect(ended.ending).toBe('cancel');
+    const run = await history(runId);
+    expect(run.state).toBe('CANCELLED');
+    expect(run.states.map((s) => s.type)).not.toContain('RUNNING');
+    expect(run.start).toBeNull();
+    expect(run.states.at(-1)?.at.getTime()).toBeLessThan(run.due.getTime());
+  };
+
   it('holds the run PENDING until it is due, then runs it, never before', async () => {
     const runId = await scheduleIn(4_000);
     const claimed = await claimedAhead(runId);
@@ -62,14 +73,7 @@ describe('a worker with --prefetch claims runs ahead of their due time and start
       await demo.owner.call('flowRunsCancel', { params: { id: runId }, body: { transitionId: randomUUID() } }),
     );
     expect(answer.state.type).toBe('CANCELLING');
-    const ended = await waitFor(() => demo.outcomes.find((o) => o.runId === runId), 30_000, `run ${runId} to be cancelled`);
-    expect(ended.ending).toBe('cancel');
-    const run = await history(runId);
-    expect(run.state).toBe('CANCELLED');
-    expect(run.states.map((s) => s.type)).not.toContain('RUNNING');
-    expect(run.start).toBeNull();
-    // Cancelled well before the due time it was waiting for.
-    expect(run.states.at(-1)?.at.getTime()).toBeLessThan(run.due.getTime());
+    await endedCancelledUnstarted(runId);
   });
 
   it('ends the runs it holds for their due time CANCELLED, unstarted, when their deployment is paused', async () => {
@@ -98,15 +102,7 @@ describe('a worker with --prefetch claims runs ahead of their due time and start
       'a scheduled run to be claimed well ahead of its due time',
     );
     unwrap(await demo.owner.call('deploymentsPause', { params: { id: deployment.id } }));
-    for (const runId of held) {
-      const ended = await waitFor(() => demo.outcomes.find((o) => o.runId === runId), 30_000, `run ${runId} to be cancelled`);
-      expect(ended.ending).toBe('cancel');
-      const run = await history(runId);
-      expect(run.state).toBe('CANCELLED');
-      expect(run.states.map((s) => s.type)).not.toContain('RUNNING');
-      expect(run.start).toBeNull();
-      expect(run.states.at(-1)?.at.getTime()).toBeLessThan(run.due.getTime());
-    }
+    for (const runId of held) await endedCancelledUnstarted(runId);
   });
 
   it('hands a run waiting for its due time back to the queue when the worker drains, without waiting for it', async () => {
