@@ -87,9 +87,6 @@ export default defineConfig({
           name: 'e2e-kube',
           include: KUBE,
           fileParallelism: false,
-          // The first file's set-up waits for the control plane's compilation when `npm test` started it
-          // in the background and it has not finished (support/kube/cluster.ts, awaitBackgroundBuild).
-          hookTimeout: 1_860_000,
           globalSetup: ['support/kube/shared-plane.ts'],
           sequence: { groupOrder: 3 },
         },

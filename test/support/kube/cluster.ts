@@ -97,50 +97,9 @@ export interface ControlPlane {
 export type RunningControlPlane = ControlPlane & { stop(): Promise<void> };
 
 /**
- * Returns once the control plane's binaries are built. A build `build-once.mjs --background` started
- * (as `npm test` does, beside the other suites) is waited for, up to 30 minutes (the `e2e-kube`
- * project's hooks may take that long); one that failed, or none at all, ends in an error naming what
- * to do.
- */
-async function awaitBackgroundBuild(): Promise<void> {
-  const env = { ...process.env, OUTPOST_KUBE_CACHE: cacheDir };
-  const script = (args: string[]) => run(controlPlaneScript, args, env);
-  const read = (name: string) =>
-    readFile(path.join(cacheDir, name), 'utf8').then(
-      (text) => text.trim(),
-      () => null,
-    );
-  const deadline = Date.now() + 30 * 60_000;
-  for (;;) {
-    if ((await script(['built'])).code === 0) return;
-    const status = await read('build.status');
-    if (status !== null) {
-      throw new Error(`the Kubernetes control plane build failed (exit ${status}) — see ${path.join(cacheDir, 'build.log')}`);
-    }
-    const pid = Number(await read('build.pid'));
-    let running = pid > 0;
-    try {
-      if (running) process.kill(pid, 0);
-    } catch {
-      running = false;
-    }
-    if (!running) {
-      throw new Error(
-        'the Kubernetes control plane is not built — run `node test/support/kube/build-once.mjs`, then the tests again',
-      );
-    }
-    if (Date.now() > deadline)
-      throw new Error(
-        `the Kubernetes control plane build is still running after 30 minutes — see ${path.join(cacheDir, 'build.log')}`,
-      );
-    await new Promise((resolve) => setTimeout(resolve, 2_000));
-  }
-}
-
-/**
  * Starts a control plane on free ports, in a temporary state directory, and waits until the API
- * server answers `/readyz`. Needs the binaries built by `control-plane.sh build` (npm test starts
- * test/support/kube/build-once.mjs --background first, and this waits for it). `stop` ends every component and removes the state.
+ * server answers `/readyz`. Needs the binaries built by `control-plane.sh build` (npm test runs
+ * test/support/kube/build-once.mjs first). `stop` ends every component and removes the state.
  */
 export async function startControlPlane(): Promise<RunningControlPlane> {
   const stateDir = await mkdtemp(path.join(tmpdir(), 'outpost-kube-'));
@@ -152,7 +111,12 @@ export async function startControlPlane(): Promise<RunningControlPlane> {
     await rm(stateDir, { recursive: true, force: true });
   };
   try {
-    await awaitBackgroundBuild();
+    const built = await script(['built']);
+    if (built.code !== 0) {
+      throw new Error(
+        `the Kubernetes control plane is not built — run \`node test/support/kube/build-once.mjs\`, then the tests again`,
+      );
+    }
     const start = async () => {
       const ports = [await freePort(), await freePort(), await freePort()] as const;
       return { api: ports[0], up: await script(['up', stateDir, ...ports.map(String)]) };
@@ -222,8 +186,6 @@ async function sharedControlPlane(): Promise<ControlPlane | null> {
   const { inject } = await import('vitest');
   const url = inject('kubeControlPlane');
   if (!url) return null;
-  // Waited for here, in the file's hook, rather than inside the request, which would time out first.
-  await awaitBackgroundBuild();
   const response = await fetch(url, { method: 'POST' });
   const body = await response.text();
   if (!response.ok) throw new Error(`the shared Kubernetes control plane did not start: ${body}`);
