@@ -77,31 +77,23 @@ describe('a worker with --prefetch claims runs ahead of their due time and start
   });
 
   it('ends the runs it holds for their due time CANCELLED, unstarted, when their deployment is paused', async () => {
-    const { deployment } = unwrap(
-      await demo.owner.call('deploymentsUpsert', {
-        body: {
-          flowName: 'hello',
-          name: 'prefetch-scheduled',
-          source: demo.bundle.source,
-          entrypoint: demo.bundle.entrypoint,
-          workPool: 'default',
-          schedules: [{ slug: 'every-20s', intervalSeconds: 20 }],
-        },
-      }),
-    );
+    const deployments = await deployDemoFlows(demo.owner, demo.bundle, ['hello'], 'prefetch-scheduled', {
+      schedules: [{ slug: 'every-20s', intervalSeconds: 20 }],
+    });
+    const deploymentId = deployments.get('hello')!;
     // The scheduler fills the schedule ahead; the worker claims what falls due within its 30 s. A run
     // due within seconds may start before the pause lands, as it should: only those further off count.
     const held = await waitFor(
       async () => {
         const rows = await demo.server.sql<{ id: string }[]>`
-          SELECT id FROM flow_runs WHERE deployment_id = ${deployment.id} AND state_type = 'PENDING'
+          SELECT id FROM flow_runs WHERE deployment_id = ${deploymentId} AND state_type = 'PENDING'
             AND expected_start_time > now() + interval '5 seconds'`;
         return rows.length > 0 ? rows.map((r) => r.id) : null;
       },
       60_000,
       'a scheduled run to be claimed well ahead of its due time',
     );
-    unwrap(await demo.owner.call('deploymentsPause', { params: { id: deployment.id } }));
+    unwrap(await demo.owner.call('deploymentsPause', { params: { id: deploymentId } }));
     for (const runId of held) await endedCancelledUnstarted(runId);
   });
 

@@ -44,6 +44,8 @@ export async function deployDemoFlows<N extends string>(
   bundle: { source: string; entrypoint: string },
   flowNames: readonly N[],
   name: string,
+  /** More fields of each deployment (its schedules, say). */
+  extra: Record<string, unknown> = {},
 ): Promise<Map<N, string>> {
   const deployments = new Map<N, string>();
   for (const flowName of flowNames) {
@@ -56,6 +58,7 @@ export async function deployDemoFlows<N extends string>(
           entrypoint: bundle.entrypoint,
           workPool: 'default',
           jobVariables: { env: { DB_PASSWORD: { $secret: 'DB_PASSWORD' } } },
+          ...extra,
         },
       }),
     );
