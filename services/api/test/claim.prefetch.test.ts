@@ -131,6 +131,34 @@ describe('a run claimed ahead of its due time, when its schedule changes before 
     return row;
   }
 
+  /** The database's clock, whose `now()` decides whether a run is due. */
+  async function databaseNow(): Promise<number> {
+    const [row] = await server.sql<{ now: Date }[]>`SELECT clock_timestamp() AS now`;
+    return row!.now.getTime();
+  }
+
+  /**
+   * Makes a schedule change and splits the runs in `ids` by their due time against the database's
+   * clock around it: those due after it ended were not due at any moment of it, so it withdrew them;
+   * those due before it began were due, so it left them to run. A run due while it ran may be either.
+   */
+  async function aroundChange(ids: string[], change: () => Promise<void>) {
+    const before = await databaseNow();
+    await change();
+    const after = await databaseNow();
+    const runs = await Promise.all(
+      ids.map(async (id) => {
+        const [row] = await server.sql<{ due: Date }[]>`SELECT expected_start_time AS due FROM flow_runs WHERE id = ${id}`;
+        return { id, due: row!.due.getTime(), ...(await runOf(id)) };
+      }),
+    );
+    return {
+      all: runs,
+      notDue: runs.filter((r) => r.due > after),
+      due: runs.filter((r) => r.due <= before),
+    };
+  }
+
   async function unclaimed(deploymentId: string): Promise<number> {
     const [row] = await server.sql<{ n: number }[]>`
       SELECT count(*)::int AS n FROM flow_runs WHERE deployment_id = ${deploymentId} AND state_type = 'SCHEDULED'`;
@@ -144,18 +172,31 @@ describe('a run claimed ahead of its due time, when its schedule changes before 
     expect(claimed.every((c) => (c.dueInMs ?? 0) > 0)).toBe(true);
     expect(await unclaimed(deploymentId)).toBeGreaterThan(0);
 
-    expect((await owner('POST', `/deployments/${deploymentId}/pause`)).status).toBe(200);
-    for (const c of claimed) {
-      const run = await runOf(c.flowRun.id);
+    const { notDue, due } = await aroundChange(
+      claimed.map((c) => c.flowRun.id),
+      async () => {
+        expect((await owner('POST', `/deployments/${deploymentId}/pause`)).status).toBe(200);
+      },
+    );
+    // A 30 s window over runs every 5 s holds several not due for seconds yet, however slow the pause.
+    expect(notDue.length).toBeGreaterThanOrEqual(4);
+    for (const run of notDue) {
       // Held by its worker: CANCELLING, which the worker's claim hears and ends CANCELLED, unstarted.
       expect(run).toMatchObject({ state: 'CANCELLING', message: WITHDRAWN_MESSAGE, start: null });
     }
+    for (const run of due) expect(run.state).toBe('PENDING');
     expect(await unclaimed(deploymentId)).toBe(0);
     const cancel = await worker('POST', `/work-pools/${pool}/claim`, {
       body: { workerId: randomUUID(), limit: 0, held: claimed.map((c) => ({ id: c.flowRun.id, attempt: 1 })) },
     });
     expect(cancel.status).toBe(200);
-    expect((cancel.body.cancel as { id: string }[]).map((c) => c.id).sort()).toEqual(claimed.map((c) => c.flowRun.id).sort());
+    const cancelling = await Promise.all(claimed.map(async (c) => ({ id: c.flowRun.id, ...(await runOf(c.flowRun.id)) })));
+    expect((cancel.body.cancel as { id: string }[]).map((c) => c.id).sort()).toEqual(
+      cancelling
+        .filter((r) => r.state === 'CANCELLING')
+        .map((r) => r.id)
+        .sort(),
+    );
   });
 
   test("switching one schedule off cancels that schedule's runs claimed ahead, not another schedule's", async () => {
@@ -164,17 +205,19 @@ describe('a run claimed ahead of its due time, when its schedule changes before 
       { slug: 'slow', intervalSeconds: 11 },
     ]);
     const claimed = await claimWith(pool, { prefetchMs: 30_000 });
-    const ofSchedule = async (slug: string) => {
-      const runs = await Promise.all(claimed.map(async (c) => ({ id: c.flowRun.id, ...(await runOf(c.flowRun.id)) })));
-      return runs.filter((r) => r.key.startsWith(`scheduled:${slug}:`));
-    };
-    expect((await ofSchedule('fast')).length).toBeGreaterThan(0);
-    expect((await ofSchedule('slow')).length).toBeGreaterThan(0);
-
-    const off = await owner('PATCH', `/deployments/${deploymentId}/schedules/fast`, { body: { active: false } });
-    expect(off.status).toBe(200);
-    for (const run of await ofSchedule('fast')) expect(run).toMatchObject({ state: 'CANCELLING', message: WITHDRAWN_MESSAGE });
-    for (const run of await ofSchedule('slow')) expect(run.state).toBe('PENDING');
+    const { all, notDue, due } = await aroundChange(
+      claimed.map((c) => c.flowRun.id),
+      async () => {
+        const off = await owner('PATCH', `/deployments/${deploymentId}/schedules/fast`, { body: { active: false } });
+        expect(off.status).toBe(200);
+      },
+    );
+    const of = (slug: string, runs: typeof notDue) => runs.filter((r) => r.key.startsWith(`scheduled:${slug}:`));
+    // A 30 s window holds runs of each schedule not due for seconds yet, however slow the change.
+    expect(of('fast', notDue).length).toBeGreaterThanOrEqual(2);
+    expect(of('slow', notDue).length).toBeGreaterThanOrEqual(1);
+    for (const run of of('fast', notDue)) expect(run).toMatchObject({ state: 'CANCELLING', message: WITHDRAWN_MESSAGE });
+    for (const run of [...of('fast', due), ...of('slow', all)]) expect(run.state).toBe('PENDING');
   });
 
   test('a run claimed ahead that is due by the time of the change is starting, and is left to run', async () => {
