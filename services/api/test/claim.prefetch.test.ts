@@ -124,8 +124,9 @@ describe('a run claimed ahead of its due time, when its schedule changes before 
   }
 
   async function runOf(id: string) {
-    const [row] = await server.sql<{ state: string; message: string | null; key: string; start: Date | null }[]>`
-      SELECT state_type AS state, state_message AS message, idempotency_key AS key, start_time AS start
+    const [row] = await server.sql<{ state: string; message: string | null; key: string; start: Date | null; due: Date }[]>`
+      SELECT state_type AS state, state_message AS message, idempotency_key AS key, start_time AS start,
+        expected_start_time AS due
       FROM flow_runs WHERE id = ${id}`;
     if (!row) throw new Error(`no run ${id}`);
     return row;
@@ -146,16 +147,11 @@ describe('a run claimed ahead of its due time, when its schedule changes before 
     const before = await databaseNow();
     await change();
     const after = await databaseNow();
-    const runs = await Promise.all(
-      ids.map(async (id) => {
-        const [row] = await server.sql<{ due: Date }[]>`SELECT expected_start_time AS due FROM flow_runs WHERE id = ${id}`;
-        return { id, due: row!.due.getTime(), ...(await runOf(id)) };
-      }),
-    );
+    const runs = await Promise.all(ids.map(async (id) => ({ id, ...(await runOf(id)) })));
     return {
       all: runs,
-      notDue: runs.filter((r) => r.due > after),
-      due: runs.filter((r) => r.due <= before),
+      notDue: runs.filter((r) => r.due.getTime() > after),
+      due: runs.filter((r) => r.due.getTime() <= before),
     };
   }
 
@@ -172,7 +168,7 @@ describe('a run claimed ahead of its due time, when its schedule changes before 
     expect(claimed.every((c) => (c.dueInMs ?? 0) > 0)).toBe(true);
     expect(await unclaimed(deploymentId)).toBeGreaterThan(0);
 
-    const { notDue, due } = await aroundChange(
+    const { all, notDue, due } = await aroundChange(
       claimed.map((c) => c.flowRun.id),
       async () => {
         expect((await owner('POST', `/deployments/${deploymentId}/pause`)).status).toBe(200);
@@ -190,9 +186,8 @@ describe('a run claimed ahead of its due time, when its schedule changes before 
       body: { workerId: randomUUID(), limit: 0, held: claimed.map((c) => ({ id: c.flowRun.id, attempt: 1 })) },
     });
     expect(cancel.status).toBe(200);
-    const cancelling = await Promise.all(claimed.map(async (c) => ({ id: c.flowRun.id, ...(await runOf(c.flowRun.id)) })));
     expect((cancel.body.cancel as { id: string }[]).map((c) => c.id).sort()).toEqual(
-      cancelling
+      all
         .filter((r) => r.state === 'CANCELLING')
         .map((r) => r.id)
         .sort(),
