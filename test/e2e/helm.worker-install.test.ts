@@ -43,8 +43,8 @@ describe('the worker chart installed with helm', () => {
     kube = (args, stdin) => cluster.kubectl(args, stdin === undefined ? {} : { stdin });
     server = await startTestServer();
     // Building the images (49 s with every layer cached, minutes when a layer is not), pushing two of
-    // about 300 MB and starting a node took more than the default 180 s on a 2-core machine, as the
-    // compose suite's set-up does.
+    // about 300 MB and starting a node once took more than the default 180 s on a 2-core machine: ten
+    // minutes, as the compose suite's set-up, which builds the same images, has.
   }, 600_000);
 
   afterAll(async () => {
