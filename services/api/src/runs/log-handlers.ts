@@ -2,7 +2,7 @@ import type { LogLineInput } from '@outpost/sdk/contracts';
 import { z } from 'zod';
 import { claimedAgain, ownFence } from '../auth/access.js';
 import { getRunAttempt, getRunAttemptHeld } from '../db/flow-runs.js';
-import { insertLogs, type LogLineRow, readLogs } from '../db/logs.js';
+import { insertLogs, type LogLineRow, readLogs } from './db/logs.js';
 import { encodeCursor } from '../db/values.js';
 import { ApiError, notFound } from '../errors.js';
 import { decodeCursor } from '../http/pagination.js';

@@ -1,4 +1,4 @@
-import { batchKey, insertRunLogs, poolRunHolders } from '../db/logs.js';
+import { batchKey, insertRunLogs, poolRunHolders } from './db/logs.js';
 import { DomainError } from '../domain-error.js';
 import { batchItemError } from '../errors.js';
 import type { Handlers } from '../http/route-types.js';

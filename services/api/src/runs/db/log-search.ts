@@ -1,6 +1,6 @@
 import { LOG_SEARCH_SCAN_LINES, type LogLevel, type LogLine } from '@outpost/sdk/contracts';
 import type { Sql } from '../../db/client.js';
-import { inKeyOrder, type LogLineSelected, levelsFrom, toLogLine } from '../../db/logs.js';
+import { inKeyOrder, type LogLineSelected, levelsFrom, toLogLine } from './logs.js';
 
 /** A line's place in a run's log, the order lines are read in. */
 export interface LogPosition {

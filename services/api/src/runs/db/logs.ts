@@ -1,6 +1,6 @@
 import type { LogLevel, LogLine } from '@outpost/sdk/contracts';
-import { type Db, type Sql, withPlanner } from './client.js';
-import { iso } from './values.js';
+import { type Db, type Sql, withPlanner } from '../../db/client.js';
+import { iso } from '../../db/values.js';
 
 export const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warning', 'error', 'critical'];
 
