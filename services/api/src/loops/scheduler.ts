@@ -1,5 +1,5 @@
 import type { Sql } from '../db/client.js';
-import { applyFills, databaseNow, findDueSchedules, type ScheduleFill } from '../db/schedule-fills.js';
+import { applyFills, databaseNow, findDueSchedules, type ScheduleFill } from '../scheduling/db/schedule-fills.js';
 import type { Logger } from '../logger.js';
 import { definitionOf } from '../runs/db/schedules.js';
 import { DEFAULT_FILL_BOUNDS, type FillBounds, planFill } from '../scheduling/fill-plan.js';

@@ -1,6 +1,6 @@
-import type { Db } from './client.js';
-import { RUNS_CHANNEL } from './flow-runs.js';
-import type { deploymentSchedules, Row } from './schema.js';
+import type { Db } from '../../db/client.js';
+import { RUNS_CHANNEL } from '../../db/flow-runs.js';
+import type { deploymentSchedules, Row } from '../../db/schema.js';
 
 /** An active schedule of an unpaused deployment that is due for a fill, as the scheduler reads it. */
 export interface DueSchedule
