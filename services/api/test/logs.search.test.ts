@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { readLogs } from '../src/runs/db/logs.js';
 import { searchLogs } from '../src/runs/db/log-search.js';
+import { readLogs } from '../src/runs/db/logs.js';
 import { startTestServer, type TestServer } from '../src/testing/index.js';
 import { type Call, claim, client, createRun, deploy } from './helpers.js';
 

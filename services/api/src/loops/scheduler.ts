@@ -1,7 +1,7 @@
 import type { Sql } from '../db/client.js';
-import { applyFills, databaseNow, findDueSchedules, type ScheduleFill } from '../scheduling/db/schedule-fills.js';
 import type { Logger } from '../logger.js';
 import { definitionOf } from '../runs/db/schedules.js';
+import { applyFills, databaseNow, findDueSchedules, type ScheduleFill } from '../scheduling/db/schedule-fills.js';
 import { DEFAULT_FILL_BOUNDS, type FillBounds, planFill } from '../scheduling/fill-plan.js';
 import { latestPartitionAt } from '../scheduling/partition-windows.js';
 import { TimelineCache } from '../scheduling/timeline.js';

@@ -2,12 +2,12 @@ import type { LogLineInput } from '@outpost/sdk/contracts';
 import { z } from 'zod';
 import { claimedAgain, ownFence } from '../auth/access.js';
 import { getRunAttempt, getRunAttemptHeld } from '../db/flow-runs.js';
-import { insertLogs, type LogLineRow, readLogs } from './db/logs.js';
 import { encodeCursor } from '../db/values.js';
 import { ApiError, notFound } from '../errors.js';
 import { decodeCursor } from '../http/pagination.js';
 import type { Handlers } from '../http/route-types.js';
 import { searchLogs } from './db/log-search.js';
+import { insertLogs, type LogLineRow, readLogs } from './db/logs.js';
 
 const LogCursor = z.tuple([z.number().int().min(0).max(2_147_483_647), z.number().int().min(0).max(2_147_483_647)]);
 

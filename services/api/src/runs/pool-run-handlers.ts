@@ -1,8 +1,8 @@
-import { batchKey, insertRunLogs, poolRunHolders } from './db/logs.js';
 import { DomainError } from '../domain-error.js';
 import { batchItemError } from '../errors.js';
 import type { Handlers } from '../http/route-types.js';
 import { apiKeyId, poolOrNotFound } from '../http/scope.js';
+import { batchKey, insertRunLogs, poolRunHolders } from './db/logs.js';
 import { toLogRows } from './log-handlers.js';
 import { notHeld, proposeStates, sum } from './propose-state.js';
 
