@@ -1,6 +1,6 @@
+import type { ApiKeyCache } from './auth/db/api-keys.js';
 import type { ScryptParams } from './auth/passwords.js';
 import type { RunTokens } from './auth/run-tokens.js';
-import type { ApiKeyCache } from './db/api-keys.js';
 import type { Sql } from './db/client.js';
 import type { SecretBox } from './db/secret-box.js';
 import type { WorkerRows } from './db/workers.js';

@@ -1,7 +1,7 @@
 import type { ApiKey, Role } from '@outpost/sdk/contracts';
-import { insertApiKey } from '../db/api-keys.js';
 import type { Db } from '../db/client.js';
 import { generateApiKey } from './api-key-format.js';
+import { insertApiKey } from './db/api-keys.js';
 
 export interface NewApiKey {
   workspaceId: string;

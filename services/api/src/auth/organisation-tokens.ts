@@ -1,8 +1,8 @@
 import type { OrganisationTokenScope } from '@outpost/sdk/contracts';
 import type { Db } from '../db/client.js';
-import { findOrganisationTokenByHash, touchOrganisationToken } from '../db/organisation-tokens.js';
 import { credentialRefused, DomainError, notFound } from '../domain-error.js';
 import { parseOrganisationToken } from './api-key-format.js';
+import { findOrganisationTokenByHash, touchOrganisationToken } from './db/organisation-tokens.js';
 
 /** The caller of a route that takes organisation tokens, when it sent one: its organisation and scopes. */
 export interface OrganisationTokenCaller {

@@ -1,8 +1,8 @@
 import { type Role, SESSION_COOKIE } from '@outpost/sdk/contracts';
 import type { AppDeps } from '../context.js';
-import { findApiKeyByHash, type KeyPrincipalRow, touchApiKey } from '../db/api-keys.js';
 import { credentialRefused } from '../domain-error.js';
 import { ORGANISATION_TOKEN_PREFIX, parseApiKey } from './api-key-format.js';
+import { findApiKeyByHash, type KeyPrincipalRow, touchApiKey } from './db/api-keys.js';
 import { looksLikeJwt } from './run-token.js';
 import { authenticateSession, readCookie, type SessionPrincipal, type SessionRequest } from './sessions.js';
 

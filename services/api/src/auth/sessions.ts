@@ -1,8 +1,11 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { CSRF_COOKIE, CSRF_HEADER, type Role, SESSION_COOKIE, type SessionMethod } from '@outpost/sdk/contracts';
-import { findApiKeyByHash, getApiKey } from '../db/api-keys.js';
 import type { Db, Sql } from '../db/client.js';
 import { openableWorkspaces } from '../db/memberships.js';
+import { getUser } from '../db/users.js';
+import { credentialRefused, DomainError } from '../domain-error.js';
+import { parseApiKey } from './api-key-format.js';
+import { findApiKeyByHash, getApiKey } from './db/api-keys.js';
 import {
   consumeSignInToken,
   findActiveSession,
@@ -10,10 +13,7 @@ import {
   insertSignInToken,
   revokeSessionByHash,
   touchSession,
-} from '../db/sessions.js';
-import { getUser } from '../db/users.js';
-import { credentialRefused, DomainError } from '../domain-error.js';
-import { parseApiKey } from './api-key-format.js';
+} from './db/sessions.js';
 
 /** A session ends after this long without a request… */
 export const SESSION_IDLE_SECONDS = 12 * 3600;

@@ -1,6 +1,6 @@
 import { createApiKey, type NewApiKey } from '../auth/create-api-key.js';
+import { getApiKey, listApiKeys, revokeApiKey } from '../auth/db/api-keys.js';
 import type { Principal } from '../auth/principal.js';
-import { getApiKey, listApiKeys, revokeApiKey } from '../db/api-keys.js';
 import type { Db } from '../db/client.js';
 import { lockMemberships } from '../db/memberships.js';
 import { credentialRefused } from '../domain-error.js';

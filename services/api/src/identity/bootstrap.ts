@@ -1,5 +1,5 @@
 import { createApiKey } from '../auth/create-api-key.js';
-import { hasActiveOwnerKey } from '../db/api-keys.js';
+import { hasActiveOwnerKey } from '../auth/db/api-keys.js';
 import type { Sql } from '../db/client.js';
 import { getPoolByName, insertPool } from '../db/pools.js';
 import { ensureWorkspace } from '../db/workspaces.js';

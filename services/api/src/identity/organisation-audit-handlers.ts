@@ -6,10 +6,6 @@ import {
   TOKENS_PER_ORGANISATION,
 } from '@outpost/sdk/contracts';
 import { generateOrganisationToken } from '../auth/api-key-format.js';
-import { assertTokenFor, type OrganisationTokenCaller } from '../auth/organisation-tokens.js';
-import type { Principal } from '../auth/principal.js';
-import type { AppDeps } from '../context.js';
-import { mergedAuditEntries, readChainHeads } from '../db/audit.js';
 import {
   allOrganisationWorkspaces,
   countLiveOrganisationTokens,
@@ -17,7 +13,11 @@ import {
   listOrganisationTokens,
   revokeOrganisationToken,
   rolesToMake,
-} from '../db/organisation-tokens.js';
+} from '../auth/db/organisation-tokens.js';
+import { assertTokenFor, type OrganisationTokenCaller } from '../auth/organisation-tokens.js';
+import type { Principal } from '../auth/principal.js';
+import type { AppDeps } from '../context.js';
+import { mergedAuditEntries, readChainHeads } from '../db/audit.js';
 import { DomainError, notFound } from '../domain-error.js';
 import type { Handlers } from '../http/route-types.js';
 import { filters } from './audit-handlers.js';

@@ -15,10 +15,10 @@ import {
   type WorkspaceHealth,
 } from '@outpost/sdk/contracts';
 import { loadBlockers } from '../assets/db/asset-status.js';
+import { revokeTokensOutrankingMaker } from '../auth/db/organisation-tokens.js';
 import type { AppDeps } from '../context.js';
 import type { Db } from '../db/client.js';
 import { deleteMembership, getMember, lockMemberships, remainingOwners } from '../db/memberships.js';
-import { revokeTokensOutrankingMaker } from '../db/organisation-tokens.js';
 import { getUser, releaseManagedAccount, revokeUserSessions } from '../db/users.js';
 import { textArray } from '../db/values.js';
 import { countWorkspacesCreatedBy } from '../db/workspaces.js';

@@ -9,6 +9,7 @@ import type {
   Role,
   SessionMethod,
 } from '@outpost/sdk/contracts';
+import { revokeSessionById } from '../auth/db/sessions.js';
 import { hashPassword, passwordProblem, verifyPassword } from '../auth/passwords.js';
 import type { Principal } from '../auth/principal.js';
 import { type OpenedSession, openUserSession } from '../auth/sessions.js';
@@ -23,7 +24,6 @@ import {
   remainingOwners,
   updateMembershipRole,
 } from '../db/memberships.js';
-import { revokeSessionById } from '../db/sessions.js';
 import {
   claimUnheldAccount,
   consumeSetupToken,

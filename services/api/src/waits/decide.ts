@@ -1,6 +1,6 @@
 import type { ApprovalDecision, Role, Wait } from '@outpost/sdk/contracts';
+import { getApiKey } from '../auth/db/api-keys.js';
 import type { Principal } from '../auth/principal.js';
-import { getApiKey } from '../db/api-keys.js';
 import type { Sql } from '../db/client.js';
 import { getUser } from '../db/users.js';
 import { DomainError, notFound } from '../domain-error.js';

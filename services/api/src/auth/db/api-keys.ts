@@ -1,8 +1,8 @@
 import type { ApiKey, Role } from '@outpost/sdk/contracts';
-import { makeRoom } from '../bounded-map.js';
-import type { Db } from './client.js';
-import type { apiKeys, Row } from './schema.js';
-import { iso, isoOrNull, textArray } from './values.js';
+import { makeRoom } from '../../bounded-map.js';
+import type { Db } from '../../db/client.js';
+import type { apiKeys, Row } from '../../db/schema.js';
+import { iso, isoOrNull, textArray } from '../../db/values.js';
 
 type ApiKeyRow = Pick<
   Row<typeof apiKeys>,

@@ -5,8 +5,8 @@ import {
   type OrganisationTokenScope,
   TOKEN_SCOPE_MAKERS,
 } from '@outpost/sdk/contracts';
-import type { Db } from './client.js';
-import { iso, isoOrNull } from './values.js';
+import type { Db } from '../../db/client.js';
+import { iso, isoOrNull } from '../../db/values.js';
 
 /** The roles that may make (and keep) a token holding every one of these scopes. */
 export function rolesToMake(scopes: readonly OrganisationTokenScope[]): OrganisationRole[] {

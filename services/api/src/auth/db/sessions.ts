@@ -1,5 +1,5 @@
 import type { Role, SessionMethod } from '@outpost/sdk/contracts';
-import type { Db } from './client.js';
+import type { Db } from '../../db/client.js';
 
 export interface NewSession {
   workspaceId: string;

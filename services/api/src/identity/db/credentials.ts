@@ -1,6 +1,6 @@
-import type { ApiKeyCache } from '../../db/api-keys.js';
+import type { ApiKeyCache } from '../../auth/db/api-keys.js';
+import { revokeTokensOutrankingMaker } from '../../auth/db/organisation-tokens.js';
 import type { Db } from '../../db/client.js';
-import { revokeTokensOutrankingMaker } from '../../db/organisation-tokens.js';
 import { textArray } from '../../db/values.js';
 
 /** What ending a person's access to an organisation revoked. */

@@ -6,7 +6,7 @@ import {
   SCIM_STATEMENT_TIMEOUT_MS,
 } from '@outpost/sdk/contracts';
 import postgres from 'postgres';
-import type { ApiKeyCache } from '../../db/api-keys.js';
+import type { ApiKeyCache } from '../../auth/db/api-keys.js';
 import type { Db, Sql } from '../../db/client.js';
 import type { directoryGroups, directoryUsers, Row } from '../../db/schema.js';
 import { releaseManagedAccount } from '../../db/users.js';

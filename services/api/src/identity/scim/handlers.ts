@@ -16,10 +16,10 @@ import {
   ScimUserRequest as UserBody,
 } from '@outpost/sdk/contracts';
 import * as z from 'zod';
+import { allOrganisationWorkspaces } from '../../auth/db/organisation-tokens.js';
 import { assertTokenFor, type OrganisationTokenCaller } from '../../auth/organisation-tokens.js';
 import type { AppDeps } from '../../context.js';
 import type { Db } from '../../db/client.js';
-import { allOrganisationWorkspaces } from '../../db/organisation-tokens.js';
 import { normaliseEmail } from '../../db/users.js';
 import { isDomainError, notFound } from '../../domain-error.js';
 import { ApiError, zodFieldErrors } from '../../errors.js';
