@@ -52,7 +52,7 @@ export interface AppDeps {
   secretBox: SecretBox | null;
   /** scrypt parameters of new password hashes. */
   passwordParams: ScryptParams;
-  /** Active API keys this app verified in the last seconds (db/api-keys.ts). */
+  /** Active API keys this app verified in the last seconds (auth/db/api-keys.ts). */
   apiKeys: ApiKeyCache;
   /** Worker rows this app's claims wrote in the last seconds (db/workers.ts). */
   workerRows: WorkerRows;

@@ -13,7 +13,7 @@ afterAll(async () => {
   await server?.close();
 });
 
-// An active key is believed for a few seconds after it was looked up (db/api-keys.ts); revoking it
+// An active key is believed for a few seconds after it was looked up (auth/db/api-keys.ts); revoking it
 // on this replica must still take effect at once.
 test('a key in use is refused on its very next request once revoked', async () => {
   const created = await owner('POST', '/api-keys', { body: { name: 'busy', role: 'viewer' } });

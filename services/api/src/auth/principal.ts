@@ -59,7 +59,7 @@ export async function authenticate(authorization: string | undefined, { sql, tok
   const parsed = parseApiKey(token);
   if (!parsed) throw credentialRefused('the API key is malformed');
   // An active key this app verified moments ago is believed for a few seconds; revocation through
-  // this app forgets it at once (db/api-keys.ts says what the cache keeps and for how long).
+  // this app forgets it at once (auth/db/api-keys.ts says what the cache keeps and for how long).
   const cached = apiKeys.get(parsed.hash);
   if (cached) return keyPrincipal(cached);
   const generation = apiKeys.generation;

@@ -94,7 +94,7 @@ export const organisationAuditHandlers = {
 
   organisationTokensCreate: async ({ params, body, principal, deps, audit, logger }) => {
     const scopes = [...new Set(body.scopes)];
-    // A token never outranks its maker (db/organisation-tokens.ts TOKEN_SCOPE_MAKERS): `scim` is an owner's.
+    // A token never outranks its maker (TOKEN_SCOPE_MAKERS in the contracts): `scim` is an owner's.
     const makers = rolesToMake(scopes);
     const doing = `making an organisation token with the scopes ${scopes.map((s) => `"${s}"`).join(', ')}`;
     const { userId, organisation, workspaceIds } = await tokenAdmin(deps, principal, params.org, 'making an organisation token');

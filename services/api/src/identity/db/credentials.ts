@@ -11,7 +11,7 @@ export interface RevokedCredentials {
   apiKeys: number;
   /** Their ids, for `forgetRevokedKeys` once the transaction has committed. */
   apiKeyIds: string[];
-  /** Organisation tokens the person made that need a role they no longer hold (db/organisation-tokens.ts). */
+  /** Organisation tokens the person made that need a role they no longer hold (auth/db/organisation-tokens.ts). */
   organisationTokens: number;
 }
 
