@@ -2,7 +2,7 @@ import * as z from 'zod';
 import { BatchItemError, Id, JsonObject, MAX_BATCH_RUNS, Name, PageLimit, page, Tags, Timestamp } from './common.js';
 import { LogLines } from './logs.js';
 import { AssignedResources, ResourceRequest } from './resources.js';
-import { ProposalStatus, ProposedState, State, StateType, StateTypeList } from './states.js';
+import { ProposedState, State, StateProposalResponse, StateType, StateTypeList } from './states.js';
 import { MAX_TASK_RUN_EVENTS, TaskRunEvent } from './task-runs.js';
 
 export const RunWaitingFor = z.enum(['no_worker', 'pool_paused']);
@@ -138,16 +138,8 @@ export const StateProposalRequest = z.strictObject({
 });
 export type StateProposalRequest = z.infer<typeof StateProposalRequest>;
 
-export const StateProposalResponse = z.strictObject({
-  status: ProposalStatus,
-  /** The run's state after the proposal was judged. */
-  state: State,
-  attempt: z.number().int(),
-  reason: z.string().nullable(),
-  /** With WAIT: seconds to wait before proposing again. */
-  waitSeconds: z.number().nullable(),
-});
-export type StateProposalResponse = z.infer<typeof StateProposalResponse>;
+// Defined beside the states it answers with: a flow process checks it on every run, and needs nothing else of this module.
+export { StateProposalResponse };
 
 export const StateProposalBatchItem = z.strictObject({
   flowRunId: Id,

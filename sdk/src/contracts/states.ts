@@ -87,3 +87,15 @@ export type ProposedState = z.infer<typeof ProposedState>;
 
 export const ProposalStatus = z.enum(['ACCEPT', 'REJECT', 'WAIT', 'ABORT']);
 export type ProposalStatus = z.infer<typeof ProposalStatus>;
+
+/** The answer to a state proposal. */
+export const StateProposalResponse = z.strictObject({
+  status: ProposalStatus,
+  /** The run's state after the proposal was judged. */
+  state: State,
+  attempt: z.number().int(),
+  reason: z.string().nullable(),
+  /** With WAIT: seconds to wait before proposing again. */
+  waitSeconds: z.number().nullable(),
+});
+export type StateProposalResponse = z.infer<typeof StateProposalResponse>;

@@ -2,37 +2,30 @@ import type { FlowDefinition } from './engine.js';
 import { runFlowRun } from './engine.js';
 import { FlowCancelledError } from './errors.js';
 import { IpcChannel, type IpcPort } from './ipc-channel.js';
-import type { StartMessage } from './protocol.js';
 import { runTracingHook } from './tracing-hook.js';
+import type { StartMessage } from './worker-messages.js';
 
 /**
- * Loads and builds ahead of a run what `executeRun` loads when a run starts: the protocol and the
- * IPC reporter with the schemas they check with, each check run once on a message of the kind every
- * run exchanges (zod compiles a schema's check on its first use). A warm flow process calls this
+ * Loads and builds ahead of a run what `executeRun` loads when a run starts: the worker's messages
+ * and the IPC reporter with the schemas they check with, each check run once on a message of the kind
+ * every run exchanges (zod compiles a schema's check on its first use). A warm flow process calls this
  * (`RegisteredFlow.prepare`) after importing its bundle, so that work is off the run's start.
  */
 export async function prepareRun(): Promise<void> {
-  const [protocol, runs] = await Promise.all([
-    import('./protocol.js'),
-    import('../contracts/runs.js'),
+  const [messages, states] = await Promise.all([
+    import('./worker-messages.js'),
+    import('../contracts/states.js'),
     import('./reporter-ipc.js'),
   ]);
   const id = '00000000-0000-4000-8000-000000000000';
   const timestamp = new Date(0).toISOString();
-  protocol.StartMessage.safeParse({
+  messages.StartMessage.safeParse({
     t: 'start',
     run: { id, attempt: 1, name: 'prepare', flowName: 'prepare', deploymentId: id, parameters: {} },
     entry: '/prepare',
   });
-  protocol.RunnerToWorkerMessage.safeParse({ t: 'log', level: 'info', message: '', timestamp });
-  protocol.RunnerToWorkerMessage.safeParse({
-    t: 'rpc',
-    id: 1,
-    method: 'setState',
-    body: { transitionId: id, state: { type: 'RUNNING' } },
-  });
-  protocol.ReplyMessage.safeParse({ t: 'reply', id: 1, ok: true, result: null });
-  runs.StateProposalResponse.safeParse({
+  messages.ReplyMessage.safeParse({ t: 'reply', id: 1, ok: true, result: null });
+  states.StateProposalResponse.safeParse({
     status: 'ACCEPT',
     state: { type: 'RUNNING', name: 'Running', message: null, timestamp, data: null },
     attempt: 1,
@@ -55,7 +48,7 @@ export async function executeRun(def: FlowDefinition, start: StartMessage, port:
   let tracing: ReturnType<typeof runTracingHook> = null;
   try {
     // Loaded here, not when the bundle is imported: their schemas are needed by a run under a worker only.
-    const [{ StartMessage }, { IpcReporter }] = await Promise.all([import('./protocol.js'), import('./reporter-ipc.js')]);
+    const [{ StartMessage }, { IpcReporter }] = await Promise.all([import('./worker-messages.js'), import('./reporter-ipc.js')]);
     // The runner that calls this may come from another SDK version than this bundle's copy: check what it passed.
     const { run } = StartMessage.parse(start);
     const reporter = new IpcReporter(channel);

@@ -1,17 +1,18 @@
 import { recordTaskAck, TASK_EVENT_WINDOW, taskWindow } from './ipc-window.js';
 import { lazy } from './lazy.js';
-import type { ReplyMessage, RpcBody, RpcError as RpcErrorBody, RpcMethod, RunnerToWorkerMessage } from './protocol.js';
+import type { RpcBody, RpcMethod, RunnerToWorkerMessage } from './protocol.js';
+import type { ReplyMessage, RpcError as RpcErrorBody } from './worker-messages.js';
 
-type Protocol = typeof import('./protocol.js');
+type Protocol = typeof import('./worker-messages.js');
 
 /*
- * The protocol's schemas, loaded when a channel opens rather than when the runtime is imported. A
- * reply only ever answers an rpc sent after that, so it nearly always finds them loaded; one that
- * does not is checked once they are, before any later message.
+ * The schemas of the worker's messages, loaded when a channel opens rather than when the runtime is
+ * imported. A reply only ever answers an rpc sent after that, so it nearly always finds them loaded;
+ * one that does not is checked once they are, before any later message.
  */
 let protocol: Protocol | null = null;
 const loadProtocol = lazy(() =>
-  import('./protocol.js').then((loaded) => {
+  import('./worker-messages.js').then((loaded) => {
     protocol = loaded;
     return loaded;
   }),

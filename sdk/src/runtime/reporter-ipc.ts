@@ -1,19 +1,27 @@
 import { randomUUID } from 'node:crypto';
 import * as z from 'zod';
-import { AssetEvent, AssetGateResponse, DynamicPartitionKeysResponse } from '../contracts/assets.js';
+import type { AssetEvent, AssetGateResponse, DynamicPartitionKeysResponse } from '../contracts/assets.js';
 import { Id } from '../contracts/common.js';
-import { type EventEmitRequest, EventEmitResponse } from '../contracts/event-ledger.js';
-import { StateProposalResponse } from '../contracts/runs.js';
+import type { EventEmitRequest } from '../contracts/event-ledger.js';
 import type { ProposedState } from '../contracts/states.js';
+import { StateProposalResponse } from '../contracts/states.js';
 import type { TaskRunEvent } from '../contracts/task-runs.js';
-import { ReplayResponse, SuspendResponse, WaitResponse } from '../contracts/waits.js';
 import type { RunInfo } from './context.js';
 import type { WaitPort } from './durable.js';
 import { readFlowResult, writeFlowResult } from './flow-result.js';
 import type { IpcChannel } from './ipc-channel.js';
+import { lazy } from './lazy.js';
 import type { CreateArtifactBody, CreateChildRunBody } from './protocol.js';
 import type { LogRecord, ProposalOutcome, Reporter } from './reporter.js';
 import { resultStorageFromEnv } from './result-storage.js';
+
+/*
+ * The answers of assets, events and waits are checked with schemas built when a flow first uses
+ * one of them: a run's start and end need only the state proposal's.
+ */
+const assets = lazy(() => import('../contracts/assets.js'));
+const eventLedger = lazy(() => import('../contracts/event-ledger.js'));
+const waits = lazy(() => import('../contracts/waits.js'));
 
 /** The parts of a started deployment run the runtime needs. */
 const StartedRun = z.object({ flowRun: z.object({ id: Id, name: z.string() }), created: z.boolean() });
@@ -57,10 +65,10 @@ export class IpcReporter implements Reporter {
       return parsed.data;
     };
     return {
-      create: async (body) => (await call('createWait', body, WaitResponse)).wait,
-      get: async (waitId, holdSeconds) => (await call('getWait', { waitId, holdSeconds }, WaitResponse)).wait,
-      suspend: (body) => call('suspend', body, SuspendResponse),
-      replay: async () => (await call('replay', {}, ReplayResponse)).results,
+      create: async (body) => (await call('createWait', body, (await waits()).WaitResponse)).wait,
+      get: async (waitId, holdSeconds) => (await call('getWait', { waitId, holdSeconds }, (await waits()).WaitResponse)).wait,
+      suspend: async (body) => call('suspend', body, (await waits()).SuspendResponse),
+      replay: async () => (await call('replay', {}, (await waits()).ReplayResponse)).results,
       startDeploymentRun: async (body) => {
         const { flowRun, created } = await call('createDeploymentRun', body, StartedRun);
         return { id: flowRun.id, name: flowRun.name, created };
@@ -121,27 +129,27 @@ export class IpcReporter implements Reporter {
 
   async assetGate(): Promise<AssetGateResponse> {
     const result = await this.channel.rpc('assetGate', { ...this.target });
-    const parsed = AssetGateResponse.safeParse(result);
+    const parsed = (await assets()).AssetGateResponse.safeParse(result);
     if (!parsed.success) throw new Error(`assetGate: unexpected reply from the worker: ${parsed.error.message}`);
     return parsed.data;
   }
 
   async reportAssetEvents(events: AssetEvent[]): Promise<void> {
     // Checked here, so a malformed event fails in the flow process with its field path.
-    const checked = z.array(AssetEvent).parse(events);
+    const checked = z.array((await assets()).AssetEvent).parse(events);
     await this.channel.rpc('reportAssetEvents', { events: checked, ...this.target });
   }
 
   async addDynamicPartitions(name: string, keys: string[]): Promise<DynamicPartitionKeysResponse> {
     const result = await this.channel.rpc('addDynamicPartitions', { name, keys, ...this.target });
-    const parsed = DynamicPartitionKeysResponse.safeParse(result);
+    const parsed = (await assets()).DynamicPartitionKeysResponse.safeParse(result);
     if (!parsed.success) throw new Error(`addDynamicPartitions: unexpected reply from the worker: ${parsed.error.message}`);
     return parsed.data;
   }
 
   async emitEvent(event: EventEmitRequest): Promise<string> {
     const result = await this.channel.rpc('emitEvent', { event, ...this.target });
-    const parsed = EventEmitResponse.safeParse(result);
+    const parsed = (await eventLedger()).EventEmitResponse.safeParse(result);
     const id = parsed.success ? parsed.data.ids[0] : undefined;
     if (!id) throw new Error(`emitEvent: unexpected reply from the worker: ${parsed.error?.message ?? 'no id'}`);
     return id;
