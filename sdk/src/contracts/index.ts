@@ -406,6 +406,8 @@ export {
 } from './runs.js';
 export {
   CatchupPolicy,
+  type CronReading,
+  cronReading,
   MAX_SCHEDULES_PER_DEPLOYMENT,
   Schedule,
   ScheduleInput,

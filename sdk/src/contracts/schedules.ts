@@ -2,6 +2,34 @@ import * as z from 'zod';
 import { Id, JsonObject, Name, Timestamp } from './common.js';
 import { PartitionsDefinition } from './partitions.js';
 
+/** Zone names that are UTC under another name: read as a fixed offset (below). */
+const UTC_ZONES = new Set([
+  'UTC',
+  'Etc/UTC',
+  'Etc/GMT',
+  'GMT',
+  'Etc/UCT',
+  'UCT',
+  'Etc/Universal',
+  'Universal',
+  'Etc/Zulu',
+  'Zulu',
+]);
+
+/** The options of croner's `Cron` a schedule's cron is read with. */
+export type CronReading = ({ utcOffset: 0 } | { timezone: string }) & { mode: '5-or-6-parts'; paused: true };
+
+/**
+ * How a schedule's cron is read, by the API's scheduler and by every preview of its next times, so
+ * the two never disagree: the fields in the schedule's zone with croner (DST-correct), five or six
+ * of them, the job never started. A UTC zone is passed as a fixed offset: the same instants, and
+ * about ten times faster (croner formats a date per step in a named zone).
+ */
+export function cronReading(timezone: string): CronReading {
+  const zone = UTC_ZONES.has(timezone) ? { utcOffset: 0 as const } : { timezone };
+  return { ...zone, mode: '5-or-6-parts', paused: true };
+}
+
 /**
  * What the scheduler does with the scheduled times it missed while it was not running (an outage,
  * a long deploy): `all` creates a run for each (at most 100 per scheduler pass), `latest` only for

@@ -1,4 +1,4 @@
-import type { TimeWindowPartitions } from '@outpost/sdk/contracts';
+import { cronReading, type TimeWindowPartitions } from '@outpost/sdk/contracts';
 import { Cron } from 'croner';
 import { WindowTimeline } from './partition-windows.js';
 
@@ -16,19 +16,6 @@ export type ScheduleDefinition =
   /** At each window's end (plus its end offset) of time-window partitions. */
   | { kind: 'windows'; partitions: TimeWindowPartitions };
 
-const UTC_ZONES = new Set([
-  'UTC',
-  'Etc/UTC',
-  'Etc/GMT',
-  'GMT',
-  'Etc/UCT',
-  'UCT',
-  'Etc/Universal',
-  'Universal',
-  'Etc/Zulu',
-  'Zulu',
-]);
-
 /**
  * Croner reads the fields in the zone, DST-correct: a time that does not exist (spring forward)
  * runs once at the first valid instant after the gap, and a time that occurs twice (fall back) runs
@@ -36,12 +23,12 @@ const UTC_ZONES = new Set([
  * Patterns with wildcards or steps there are interval-like: they skip the gap and run on both
  * occurrences of a repeated hour, as the instants really happen twice.
  *
- * A UTC zone is passed as a fixed offset: same instants, and about ten times faster (croner formats
- * a date per step in a named zone), which matters when the scheduler walks thousands of schedules.
+ * The options are the contracts' `cronReading`, which the dashboard's preview of next times reads
+ * with too. A UTC zone is a fixed offset there, about ten times faster, which matters when the
+ * scheduler walks thousands of schedules.
  */
 export function cronJob(cron: string, timezone: string): Cron {
-  const zone = UTC_ZONES.has(timezone) ? { utcOffset: 0 } : { timezone };
-  return new Cron(cron, { ...zone, mode: '5-or-6-parts', paused: true });
+  return new Cron(cron, cronReading(timezone));
 }
 
 class CronTimeline implements Timeline {

@@ -1,4 +1,4 @@
-import type { Schedule } from '@outpost/sdk/contracts';
+import { cronReading, type Schedule } from '@outpost/sdk/contracts';
 import { Cron } from 'croner';
 import cronstrue from 'cronstrue';
 
@@ -41,33 +41,17 @@ export function describeSchedule(s: ScheduleTimes): string {
   return "At the end of each of its partitions' time windows";
 }
 
-const UTC_ZONES = new Set([
-  'UTC',
-  'Etc/UTC',
-  'Etc/GMT',
-  'GMT',
-  'Etc/UCT',
-  'UCT',
-  'Etc/Universal',
-  'Universal',
-  'Etc/Zulu',
-  'Zulu',
-]);
-
 /**
  * The next `count` times after `now`, computed as the API's scheduler computes them: croner with the
- * same options reads the cron fields in the schedule's zone (DST-correct), and an interval steps
- * from its anchor in elapsed time. Empty when the cron cannot be read or never fires again.
+ * same options (`cronReading`) reads the cron fields in the schedule's zone (DST-correct), and an
+ * interval steps from its anchor in elapsed time. Empty when the cron cannot be read or never fires
+ * again.
  */
 export function nextRunTimes(s: ScheduleTimes, now: Date, count: number): Date[] {
   if (s.cron !== null) {
     const zone = s.timezone ?? 'UTC';
     try {
-      const job = new Cron(s.cron, {
-        ...(UTC_ZONES.has(zone) ? { utcOffset: 0 } : { timezone: zone }),
-        mode: '5-or-6-parts',
-        paused: true,
-      });
+      const job = new Cron(s.cron, cronReading(zone));
       return job.nextRuns(count, now);
     } catch {
       return [];
