@@ -1,9 +1,7 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { TestReplica, TestServer } from '@outpost/api/testing';
 import { OutpostClient, unwrap } from '@outpost/sdk/client';
 import type { StateType } from '@outpost/sdk/contracts';
@@ -12,6 +10,7 @@ import type { HealthReport } from '../src/health.js';
 import { WORKER_VERSION } from '../src/version.js';
 import { buildDemoBundle } from './support/bundle.js';
 import { expectNoLiveChildren } from './support/leaks.js';
+import { type MainProcess, runMain } from './support/main-process.js';
 import { parseExposition, type Scrape } from './support/prometheus.js';
 import { waitFor } from './support/wait.js';
 
@@ -21,28 +20,8 @@ const { startTestServer } = (await import(apiTesting)) as typeof import('@outpos
 const apiIndex = '@outpost/api';
 const { freePort } = (await import(apiIndex)) as typeof import('@outpost/api');
 
-const MAIN = fileURLToPath(new URL('../src/main.ts', import.meta.url));
 /** A short lease, so "has not reached the API for longer than its lease" takes seconds. */
 const LEASE_SECONDS = 2;
-
-interface WorkerProcess {
-  child: ChildProcess;
-  output: () => string;
-  exited: Promise<number | null>;
-}
-
-/** The worker's own entry point in a real process (TypeScript through tsx), as in main.signals.test.ts. */
-function runMain(args: string[], env: Record<string, string>): WorkerProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], {
-    env: { PATH: process.env.PATH ?? '', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  return { child, output: () => out, exited };
-}
 
 interface Probe {
   status: number;
@@ -112,7 +91,7 @@ describe('the worker health port, a real worker process against a real API', () 
     ...more,
   ];
   /** The health URL the worker logs once it listens (it was given port 0: any free port). */
-  const healthUrlOf = (worker: WorkerProcess) =>
+  const healthUrlOf = (worker: MainProcess) =>
     waitFor(() => /"url":"(http:\/\/127\.0\.0\.1:\d+)"/.exec(worker.output())?.[1], 30_000, 'the health port to listen');
 
   const runTo = async (flowName: string, states: StateType[]) => {

@@ -2,16 +2,14 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { TestServer } from '@outpost/api/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MAIN } from './support/main-process.js';
 import { waitFor } from './support/wait.js';
 
 // The API package is imported by name at run time, so this suite needs `npm run build -w @outpost/api` first.
 const apiTesting = '@outpost/api/testing';
 const { startTestServer } = (await import(apiTesting)) as typeof import('@outpost/api/testing');
-
-const MAIN = fileURLToPath(new URL('../src/main.ts', import.meta.url));
 
 describe("the worker's own log lines", () => {
   let server: TestServer;

@@ -1,40 +1,18 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { TestServer } from '@outpost/api/testing';
 import { OutpostClient, unwrap } from '@outpost/sdk/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isProcessRunning } from '../src/process-group.js';
 import { buildDemoBundle, reportedGrandchild } from './support/bundle.js';
 import { expectNoLiveChildren } from './support/leaks.js';
+import { runMain } from './support/main-process.js';
 import { waitFor } from './support/wait.js';
 
 // The API package is imported by name at run time, so this suite needs `npm run build -w @outpost/api` first.
 const apiTesting = '@outpost/api/testing';
 const { startTestServer } = (await import(apiTesting)) as typeof import('@outpost/api/testing');
-
-const MAIN = fileURLToPath(new URL('../src/main.ts', import.meta.url));
-
-interface Started {
-  child: ChildProcess;
-  output: () => string;
-  exited: Promise<number | null>;
-}
-
-/** The worker's own entry point in a real process, as `outpost-worker` runs it (TypeScript through tsx). */
-function runMain(args: string[], env: Record<string, string>): Started {
-  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], {
-    env: { PATH: process.env.PATH ?? '', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  return { child, output: () => out, exited };
-}
 
 describe('outpost-worker', () => {
   it('prints its usage and exits 0 for --help, and exits 2 naming the missing settings', async () => {
