@@ -67,7 +67,6 @@ export type TaskAckMessage = z.infer<typeof TaskAckMessage>;
 
 export { TASK_EVENT_WINDOW } from './ipc-window.js';
 
-/** Worker → flow process. */
 /**
  * The worker is still serving rpc `id` (the API is away and it keeps retrying): the runtime waits
  * another full rpc timeout for its reply. Sent every `RPC_PENDING_INTERVAL_MS` while an rpc is served.
