@@ -1,10 +1,12 @@
 /**
  * Outpost as a new user gets it: only from an npm registry. The four packages of this checkout are
  * packed and published to a local Verdaccio; then, with a fresh HOME whose npm reads that registry
- * and nothing of the clone on PATH, the README's "Install" section is typed command by command — a
- * control plane from `@outpost/server` on a new database, a project from `@outpost/cli` and
- * `@outpost/sdk`, a deploy to Debian's docker-registry, a worker from `@outpost/worker`, and a run
- * to COMPLETED. The commands come from the README, so it cannot drift from what works.
+ * and nothing of the clone on PATH, the install commands the docs show are typed one by one: the
+ * README's "Install" (everything on one machine with `outpost dev`) and the operating guide's "A
+ * control plane of your own" (a control plane from `@outpost/server` on a new database, a project
+ * from `@outpost/cli` and `@outpost/sdk`, a deploy to Debian's docker-registry, a worker from
+ * `@outpost/worker`, and a run to COMPLETED). The commands come from the docs, so they cannot drift
+ * from what works.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -21,19 +23,34 @@ import { type Job, processesUnder, type ShellResult, sh, startJob, stopJob } fro
 import { repoRoot } from '../support/processes.js';
 
 const README = readFileSync(path.join(repoRoot, 'README.md'), 'utf8');
+const OPERATING = readFileSync(path.join(repoRoot, 'docs/operating.md'), 'utf8');
 const VERSION = (JSON.parse(readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as { version: string }).version;
 
-/** The README's "Install" section: each bash block is one terminal, each line one command as typed. */
+/** A markdown file's section under `heading`, up to the next heading of its level. */
+function section(markdown: string, file: string, heading: string): string {
+  const start = markdown.indexOf(`\n${heading}\n`);
+  expect(start, `${file} should have a "${heading}" section`).toBeGreaterThanOrEqual(0);
+  const end = markdown.indexOf(`\n${heading.split(' ')[0]} `, start + 1);
+  return markdown.slice(start, end === -1 ? undefined : end);
+}
+
+/**
+ * The install commands: the README's "Install" section (everything on one machine) and the
+ * operating guide's "A control plane of your own" (a server and a project of a team's). Each bash
+ * block is one terminal, each line one command as typed.
+ */
 function installTerminals(): string[][] {
-  const start = README.indexOf('\n## Install\n');
-  expect(start, 'README.md should have an "## Install" section').toBeGreaterThanOrEqual(0);
-  const end = README.indexOf('\n## ', start + 1);
-  const section = README.slice(start, end);
-  const blocks = [...section.matchAll(/```bash\n([\s\S]*?)```/g)].map((m) =>
-    m[1]!
-      .split('\n')
-      .map((line) => line.replace(/\s+#.*$/, '').trim())
-      .filter((line) => line !== ''),
+  const sections = [
+    section(README, 'README.md', '## Install'),
+    section(OPERATING, 'docs/operating.md', '## A control plane of your own'),
+  ];
+  const blocks = sections.flatMap((text) =>
+    [...text.matchAll(/```bash\n([\s\S]*?)```/g)].map((m) =>
+      m[1]!
+        .split('\n')
+        .map((line) => line.replace(/\s+#.*$/, '').trim())
+        .filter((line) => line !== ''),
+    ),
   );
   expect(blocks.length).toBeGreaterThan(0);
   return blocks;
@@ -45,7 +62,7 @@ const LONG_RUNNING = /^npx outpost(-server start| server start| worker start| de
 /** The one terminal of `terminals` whose commands include `command`. */
 function terminalWith(terminals: string[][], command: string): string[] {
   const found = terminals.filter((lines) => lines.some((line) => line.startsWith(command)));
-  expect(found.length, `one terminal of the Install section types \`${command}\``).toBe(1);
+  expect(found.length, `one terminal of the install commands types \`${command}\``).toBe(1);
   return found[0]!;
 }
 
