@@ -1,4 +1,3 @@
-import type { OrganisationSso } from '@outpost/sdk/contracts';
 import { describe, expect, it } from 'vitest';
 import type { ApiFailure } from '../src/api/client.js';
 import {
@@ -18,37 +17,15 @@ import {
   signInLink,
   workspaceChoices,
 } from '../src/lib/organisation-sso.js';
+import { organisationSso } from './organisation-sso.support.js';
 
-const SSO: OrganisationSso = {
-  issuer: 'https://login.acme.example',
-  clientId: 'outpost',
-  hasClientSecret: true,
-  allowedDomains: ['acme.example', 'acme.org'],
-  domains: [
-    {
-      domain: 'acme.example',
-      verified: true,
-      verifiedAt: '2026-03-01T12:00:00.000Z',
-      recordName: '_outpost-challenge.acme.example',
-      recordValue: 'outpost-domain-verification=aaaaaaaaaaaaaaaaaaaa',
-    },
-    {
-      domain: 'acme.org',
-      verified: false,
-      verifiedAt: null,
-      recordName: '_outpost-challenge.acme.org',
-      recordValue: 'outpost-domain-verification=bbbbbbbbbbbbbbbbbbbb',
-    },
-  ],
+const SSO = organisationSso({
   groupsClaim: 'roles',
   groupRoles: [
     { group: 'data', workspace: 'default', role: 'viewer' },
     { group: 'ml-platform', workspace: 'vision', role: 'developer' },
   ],
-  redirectUri: 'https://outpost.acme.example/api/v1/auth/oidc/callback',
-  signInPath: '/api/v1/auth/oidc/organisations/acme/start',
-  updatedAt: '2026-03-01T12:00:00.000Z',
-};
+});
 
 function refused(errors: { path: string; message: string }[]): ApiFailure {
   return {

@@ -1,4 +1,3 @@
-import type { OrganisationSso } from '@outpost/sdk/contracts';
 import { renderToStaticMarkup } from 'react-dom/server';
 import { describe, expect, it } from 'vitest';
 import type { GroupWorkspace } from '../src/lib/group-roles.js';
@@ -6,39 +5,17 @@ import { mappingRows, workspaceChoices } from '../src/lib/organisation-sso.js';
 import { OrgSsoEmpty, OrgSsoSummary } from '../src/pages/organisation-sso.js';
 import { OrgSsoDomains } from '../src/pages/organisation-sso-domains.js';
 import { GroupMappingEditor, MappingTable } from '../src/pages/organisation-sso-mapping.js';
+import { organisationSso } from './organisation-sso.support.js';
 
 const WORKSPACES: GroupWorkspace[] = [
   { slug: 'default', name: 'Default', archivedAt: null },
   { slug: 'vision', name: 'Vision team', archivedAt: null },
 ];
 
-const SSO: OrganisationSso = {
-  issuer: 'https://login.acme.example',
-  clientId: 'outpost',
-  hasClientSecret: true,
-  allowedDomains: ['acme.example', 'acme.org'],
-  domains: [
-    {
-      domain: 'acme.example',
-      verified: true,
-      verifiedAt: '2026-03-01T12:00:00.000Z',
-      recordName: '_outpost-challenge.acme.example',
-      recordValue: 'outpost-domain-verification=aaaaaaaaaaaaaaaaaaaa',
-    },
-    {
-      domain: 'acme.org',
-      verified: false,
-      verifiedAt: null,
-      recordName: '_outpost-challenge.acme.org',
-      recordValue: 'outpost-domain-verification=bbbbbbbbbbbbbbbbbbbb',
-    },
-  ],
+const SSO = organisationSso({
   groupsClaim: 'groups',
   groupRoles: [{ group: 'ml-platform', workspace: 'vision', role: 'developer' }],
-  redirectUri: 'https://outpost.acme.example/api/v1/auth/oidc/callback',
-  signInPath: '/api/v1/auth/oidc/organisations/acme/start',
-  updatedAt: '2026-03-01T12:00:00.000Z',
-};
+});
 
 function editor(owner: boolean): string {
   return renderToStaticMarkup(
