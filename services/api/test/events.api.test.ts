@@ -1,22 +1,18 @@
 import { randomUUID } from 'node:crypto';
 import { MAX_EVENT_PAYLOAD_BYTES, type OutpostEvent } from '@outpost/sdk/contracts';
-import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { startTestServer, type TestServer, type TestWorkspace } from '../src/testing/index.js';
-import { type EventReader, streamEvents } from './events.support.js';
+import { eventStreams } from './events.support.js';
 import { type Call, claim, client, createRun, deploy } from './helpers.js';
 
 let server: TestServer;
 let ws: TestWorkspace;
 let owner: Call;
-const aborts: AbortController[] = [];
 
 beforeAll(async () => {
   server = await startTestServer({ loops: false });
   ws = await server.createWorkspace();
   owner = client(server, ws.ownerKey);
-});
-afterEach(() => {
-  for (const c of aborts.splice(0)) c.abort();
 });
 afterAll(async () => {
   await server?.close();
@@ -26,11 +22,7 @@ async function emit(call: Call, events: unknown[]) {
   return call('POST', '/events', { body: { events } });
 }
 
-function stream(key: string, query = '', headers: Record<string, string> = {}): Promise<EventReader> {
-  const abort = new AbortController();
-  aborts.push(abort);
-  return streamEvents(server.url, key, query, abort.signal, headers);
-}
+const stream = eventStreams(() => server.url);
 
 describe('POST /events', () => {
   test('an API key records custom events about itself, idempotently by id', async () => {

@@ -1,7 +1,7 @@
 import type { OutpostEvent } from '@outpost/sdk/contracts';
-import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { startTestServer, type TestServer, type TestWorkspace } from '../src/testing/index.js';
-import { type EventReader, streamEvents } from './events.support.js';
+import { eventKinds, eventStreams } from './events.support.js';
 import { type Call, client } from './helpers.js';
 
 /*
@@ -15,7 +15,6 @@ let ws: TestWorkspace;
 let owner: Call;
 let viewerKey: string;
 let adminKey: string;
-const aborts: AbortController[] = [];
 
 beforeAll(async () => {
   server = await startTestServer({ loops: false });
@@ -23,9 +22,6 @@ beforeAll(async () => {
   owner = client(server, ws.ownerKey);
   viewerKey = await ws.createKey('viewer');
   adminKey = await ws.createKey('admin');
-});
-afterEach(() => {
-  for (const c of aborts.splice(0)) c.abort();
 });
 afterAll(async () => {
   await server?.close();
@@ -39,13 +35,7 @@ async function auditedActionThenMarker(marker: string): Promise<void> {
   expect(emitted.status, emitted.text).toBe(202);
 }
 
-function stream(key: string, query: string): Promise<EventReader> {
-  const abort = new AbortController();
-  aborts.push(abort);
-  return streamEvents(server.url, key, query, abort.signal);
-}
-
-const kinds = (items: OutpostEvent[]) => items.map((e) => e.kind);
+const stream = eventStreams(() => server.url);
 
 describe('audit events in the ledger follow the audit log role rule', () => {
   test('a viewer listing events sees no audit event, filtered by kind or not; an admin sees them', async () => {
@@ -59,12 +49,12 @@ describe('audit events in the ledger follow the audit log role rule', () => {
     const exact = await viewer('GET', '/events?kind=audit.api-keys-create');
     expect(exact.body.items).toEqual([]);
     const all = await viewer('GET', '/events');
-    expect(kinds(all.body.items)).toContain('marker.list');
-    expect(kinds(all.body.items).filter((k) => k.startsWith('audit.'))).toEqual([]);
+    expect(eventKinds(all.body.items)).toContain('marker.list');
+    expect(eventKinds(all.body.items).filter((k) => k.startsWith('audit.'))).toEqual([]);
 
     const adminSees = await admin('GET', '/events?kind=audit.*');
-    expect(kinds(adminSees.body.items)).toContain('audit.api-keys-create');
-    expect(kinds((await admin('GET', '/events')).body.items)).toEqual(
+    expect(eventKinds(adminSees.body.items)).toContain('audit.api-keys-create');
+    expect(eventKinds((await admin('GET', '/events')).body.items)).toEqual(
       expect.arrayContaining(['audit.api-keys-create', 'marker.list']),
     );
   });
@@ -79,13 +69,13 @@ describe('audit events in the ledger follow the audit log role rule', () => {
     await viewerAudit.waitFor((e: OutpostEvent) => e.kind === 'marker.live');
     await adminLive.waitFor((e: OutpostEvent) => e.kind === 'marker.live');
     // Both streams are in ledger order: the audit event, committed before the marker, came first or not at all.
-    expect(kinds(viewerLive.events as OutpostEvent[]).filter((k) => k.startsWith('audit.'))).toEqual([]);
-    expect(kinds(viewerAudit.events as OutpostEvent[])).toEqual(['marker.live']);
-    expect(kinds(adminLive.events as OutpostEvent[])).toContain('audit.api-keys-create');
+    expect(eventKinds(viewerLive.events as OutpostEvent[]).filter((k) => k.startsWith('audit.'))).toEqual([]);
+    expect(eventKinds(viewerAudit.events as OutpostEvent[])).toEqual(['marker.live']);
+    expect(eventKinds(adminLive.events as OutpostEvent[])).toContain('audit.api-keys-create');
 
     const replayed = await stream(viewerKey, '?afterSeq=0');
     await replayed.waitFor((e: OutpostEvent) => e.kind === 'marker.live');
-    expect(kinds(replayed.events as OutpostEvent[]).filter((k) => k.startsWith('audit.'))).toEqual([]);
+    expect(eventKinds(replayed.events as OutpostEvent[]).filter((k) => k.startsWith('audit.'))).toEqual([]);
     const adminReplay = await stream(adminKey, '?afterSeq=0&kind=audit.*');
     await adminReplay.waitFor((e: OutpostEvent) => e.kind === 'audit.api-keys-create');
   });

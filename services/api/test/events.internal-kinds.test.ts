@@ -7,11 +7,11 @@ import {
   type RouteName,
   routes,
 } from '@outpost/sdk/contracts';
-import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { currentAuditKinds } from '../src/db/event-list.js';
 import { UNAUDITED_ROUTES } from '../src/http/audit.js';
 import { startTestServer, type TestServer, type TestWorkspace } from '../src/testing/index.js';
-import { type EventReader, streamEvents } from './events.support.js';
+import { eventKinds, eventStreams } from './events.support.js';
 import { type Call, client } from './helpers.js';
 
 /*
@@ -26,7 +26,6 @@ let ws: TestWorkspace;
 let other: TestWorkspace;
 let owner: Call;
 let pool: string;
-const aborts: AbortController[] = [];
 
 beforeAll(async () => {
   server = await startTestServer({ loops: false });
@@ -36,9 +35,6 @@ beforeAll(async () => {
   pool = `sensors-${randomUUID().slice(0, 8)}`;
   const made = await owner('POST', '/work-pools', { body: { name: pool } });
   expect(made.status, made.text).toBe(201);
-});
-afterEach(() => {
-  for (const c of aborts.splice(0)) c.abort();
 });
 afterAll(async () => {
   await server?.close();
@@ -62,13 +58,7 @@ async function bookkeepingThenMarker(marker: string): Promise<void> {
   expect(emitted.status, emitted.text).toBe(202);
 }
 
-function stream(key: string, query: string): Promise<EventReader> {
-  const abort = new AbortController();
-  aborts.push(abort);
-  return streamEvents(server.url, key, query, abort.signal);
-}
-
-const kinds = (items: OutpostEvent[]) => items.map((e) => e.kind);
+const stream = eventStreams(() => server.url);
 
 describe('internal bookkeeping events are hidden unless asked for', () => {
   test('the list leaves out a worker adopting its runs by default and shows them with internal=true, in its own workspace only', async () => {
@@ -76,32 +66,32 @@ describe('internal bookkeeping events are hidden unless asked for', () => {
 
     const plain = await owner('GET', '/events?limit=200');
     expect(plain.status, plain.text).toBe(200);
-    expect(kinds(plain.body.items)).toEqual(expect.arrayContaining(['marker.list', 'audit.api-keys-create']));
-    expect(kinds(plain.body.items)).not.toContain('audit.pool-runs-adopt');
+    expect(eventKinds(plain.body.items)).toEqual(expect.arrayContaining(['marker.list', 'audit.api-keys-create']));
+    expect(eventKinds(plain.body.items)).not.toContain('audit.pool-runs-adopt');
 
     const withInternal = await owner('GET', '/events?limit=200&internal=true');
-    expect(kinds(withInternal.body.items)).toEqual(
+    expect(eventKinds(withInternal.body.items)).toEqual(
       expect.arrayContaining(['marker.list', 'audit.api-keys-create', 'audit.pool-runs-adopt']),
     );
     // In ledger order too (what `events tail` and live views page with).
     const ascending = await owner('GET', '/events?order=asc&afterSeq=0&limit=200');
-    expect(kinds(ascending.body.items)).toContain('marker.list');
-    expect(kinds(ascending.body.items)).not.toContain('audit.pool-runs-adopt');
+    expect(eventKinds(ascending.body.items)).toContain('marker.list');
+    expect(eventKinds(ascending.body.items)).not.toContain('audit.pool-runs-adopt');
 
     // A prefix does not bring them back; naming the kind exactly does.
     const audit = await owner('GET', '/events?kind=audit.*');
-    expect(kinds(audit.body.items)).toContain('audit.api-keys-create');
-    expect(kinds(audit.body.items)).not.toContain('audit.pool-runs-adopt');
+    expect(eventKinds(audit.body.items)).toContain('audit.api-keys-create');
+    expect(eventKinds(audit.body.items)).not.toContain('audit.pool-runs-adopt');
     const exact = await owner('GET', '/events?kind=audit.poolrunsadopt');
-    expect(kinds(exact.body.items)).toEqual(expect.arrayContaining(['audit.pool-runs-adopt']));
-    expect(new Set(kinds(exact.body.items))).toEqual(new Set(['audit.pool-runs-adopt']));
+    expect(eventKinds(exact.body.items)).toEqual(expect.arrayContaining(['audit.pool-runs-adopt']));
+    expect(new Set(eventKinds(exact.body.items))).toEqual(new Set(['audit.pool-runs-adopt']));
 
     // Another workspace asking for internal events sees none of this one's.
     const elsewhere = await client(server, other.ownerKey)('GET', '/events?limit=200&internal=true');
     expect(elsewhere.status).toBe(200);
     const paths = (elsewhere.body.items as OutpostEvent[]).map((e) => String(e.payload.path ?? ''));
     expect(paths.filter((p) => p.includes(pool))).toEqual([]);
-    expect(kinds(elsewhere.body.items)).not.toContain('marker.list');
+    expect(eventKinds(elsewhere.body.items)).not.toContain('marker.list');
   });
 
   test('a value other than true or false for internal is refused with the field named', async () => {
@@ -118,13 +108,13 @@ describe('internal bookkeeping events are hidden unless asked for', () => {
     await plain.waitFor((e: OutpostEvent) => e.kind === 'marker.live');
     await withInternal.waitFor((e: OutpostEvent) => e.kind === 'marker.live');
     // Streams are in ledger order: the adoption, committed before the marker, came first or not at all.
-    expect(kinds(plain.events as OutpostEvent[])).toContain('audit.api-keys-create');
-    expect(kinds(plain.events as OutpostEvent[])).not.toContain('audit.pool-runs-adopt');
-    expect(kinds(withInternal.events as OutpostEvent[])).toContain('audit.pool-runs-adopt');
+    expect(eventKinds(plain.events as OutpostEvent[])).toContain('audit.api-keys-create');
+    expect(eventKinds(plain.events as OutpostEvent[])).not.toContain('audit.pool-runs-adopt');
+    expect(eventKinds(withInternal.events as OutpostEvent[])).toContain('audit.pool-runs-adopt');
 
     const replayed = await stream(ws.ownerKey, '?afterSeq=0');
     await replayed.waitFor((e: OutpostEvent) => e.kind === 'marker.live');
-    expect(kinds(replayed.events as OutpostEvent[])).not.toContain('audit.pool-runs-adopt');
+    expect(eventKinds(replayed.events as OutpostEvent[])).not.toContain('audit.pool-runs-adopt');
     const replayedInternal = await stream(ws.ownerKey, '?afterSeq=0&internal=true');
     await replayedInternal.waitFor((e: OutpostEvent) => e.kind === 'audit.pool-runs-adopt');
   });
@@ -193,7 +183,7 @@ describe('audit events are named in kebab case, and the old spelling still finds
     for (const kind of ['audit.apikeyscreate', 'audit.api-keys-create']) {
       const found = await owner('GET', `/events?kind=${kind}&limit=200`);
       expect(found.status, found.text).toBe(200);
-      expect(new Set(kinds(found.body.items)), kind).toEqual(new Set(['audit.apikeyscreate', 'audit.api-keys-create']));
+      expect(new Set(eventKinds(found.body.items)), kind).toEqual(new Set(['audit.apikeyscreate', 'audit.api-keys-create']));
     }
   });
 

@@ -1,4 +1,6 @@
+import type { OutpostEvent } from '@outpost/sdk/contracts';
 import type postgres from 'postgres';
+import { afterEach } from 'vitest';
 import type { AutomationEngine } from '../src/automations/engine.js';
 import { insertEvents } from '../src/db/events.js';
 
@@ -129,6 +131,28 @@ export async function streamEvents(
   await reader.waitForComment('connected');
   return reader;
 }
+
+/**
+ * A suite's ledger streams: the function it returns opens one as `streamEvents` does, on the server
+ * `baseUrl` names when called (a suite starts its server in `beforeAll`), and each stream is ended
+ * after the test that opened it.
+ */
+export function eventStreams(
+  baseUrl: () => string,
+): (key: string, query?: string, headers?: Record<string, string>) => Promise<EventReader> {
+  const aborts: AbortController[] = [];
+  afterEach(() => {
+    for (const abort of aborts.splice(0)) abort.abort();
+  });
+  return (key, query = '', headers = {}) => {
+    const abort = new AbortController();
+    aborts.push(abort);
+    return streamEvents(baseUrl(), key, query, abort.signal, headers);
+  };
+}
+
+/** The kinds of a page of events, in order. */
+export const eventKinds = (items: OutpostEvent[]): string[] => items.map((e) => e.kind);
 
 /**
  * Gives a new test database the event partitions months of use leave: one a month from `since` on,
