@@ -1,4 +1,4 @@
-import { type DirectoryGroup, ORGANISATION_ADMINS, ORGANISATION_READERS, type OrganisationRole } from '@outpost/sdk/contracts';
+import { type DirectoryGroup, ORGANISATION_ADMINS, ORGANISATION_READERS } from '@outpost/sdk/contracts';
 import { z } from 'zod';
 import type { Principal } from '../auth/principal.js';
 import type { AppDeps } from '../context.js';
@@ -37,17 +37,10 @@ const GroupCursor = z.tuple([z.string().max(3000), z.uuid()]);
 /** A cursor of a group's members: the last member's email (unique). */
 const MemberCursor = z.tuple([z.string().max(320)]);
 
-/** The organisation, once the person's organisation role is one of `allowed` (read with `db`). */
-async function organisationFor(
-  deps: AppDeps,
-  db: Db,
-  principal: Principal,
-  org: string,
-  allowed: readonly OrganisationRole[],
-  doing: string,
-): Promise<OrganisationRow> {
+/** The organisation, once the person's organisation role may read its groups. */
+async function readableOrganisation(deps: AppDeps, principal: Principal, org: string): Promise<OrganisationRow> {
   const userId = await actingIn(deps, principal, org);
-  return organisationWithRole(db, userId, org, allowed, doing);
+  return organisationWithRole(deps.sql, userId, org, ORGANISATION_READERS, "reading the organisation's groups");
 }
 
 async function groupOf(db: Db, organisationId: string, groupId: string): Promise<DirectoryGroup> {
@@ -59,40 +52,19 @@ async function groupOf(db: Db, organisationId: string, groupId: string): Promise
 export const organisationGroupHandlers = {
   organisationGroupsList: async ({ params, query, principal, deps }) => {
     const after = decodeCursor(query.cursor, GroupCursor);
-    const organisation = await organisationFor(
-      deps,
-      deps.sql,
-      principal,
-      params.org,
-      ORGANISATION_READERS,
-      "reading the organisation's groups",
-    );
+    const organisation = await readableOrganisation(deps, principal, params.org);
     const page = await listDirectoryGroups(deps.sql, organisation.id, after, query.limit);
     return { items: page.items, nextCursor: page.next ? encodeCursor(page.next) : null };
   },
 
   organisationGroupGet: async ({ params, principal, deps }) => {
-    const organisation = await organisationFor(
-      deps,
-      deps.sql,
-      principal,
-      params.org,
-      ORGANISATION_READERS,
-      "reading the organisation's groups",
-    );
+    const organisation = await readableOrganisation(deps, principal, params.org);
     return groupOf(deps.sql, organisation.id, params.id);
   },
 
   organisationGroupMembersList: async ({ params, query, principal, deps }) => {
     const after = decodeCursor(query.cursor, MemberCursor);
-    const organisation = await organisationFor(
-      deps,
-      deps.sql,
-      principal,
-      params.org,
-      ORGANISATION_READERS,
-      "reading the organisation's groups",
-    );
+    const organisation = await readableOrganisation(deps, principal, params.org);
     await groupOf(deps.sql, organisation.id, params.id);
     const page = await listDirectoryGroupMembers(deps.sql, organisation.id, params.id, after?.[0] ?? null, query.limit);
     return { items: page.items, nextCursor: page.next === null ? null : encodeCursor([page.next]) };
