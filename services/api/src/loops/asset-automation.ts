@@ -2,7 +2,7 @@ import type { Sql } from '../db/client.js';
 import type { Logger } from '../logger.js';
 import { type AutomationPassOptions, automationPass } from '../materialization/automation-pass.js';
 import type { RunNotifier } from '../runs/run-notifier.js';
-import { type BackgroundLoop, ElectedLoop } from './elected-loop.js';
+import { ElectedRounds } from './elected-loop.js';
 
 export interface AssetAutomationLoopOptions extends AutomationPassOptions {
   /** Delay after a pass that requested runs or announced a change. @default 250 */
@@ -19,9 +19,7 @@ export interface AssetAutomationLoopOptions extends AutomationPassOptions {
  * Woken by the event ledger's NOTIFY (a materialisation is an event) and by its timer (cron ticks
  * and freshness deadlines pass without any event).
  */
-export class AssetAutomationLoop implements BackgroundLoop {
-  readonly #loop: ElectedLoop;
-
+export class AssetAutomationLoop extends ElectedRounds {
   constructor(
     private readonly sql: Sql,
     databaseUrl: string,
@@ -29,25 +27,17 @@ export class AssetAutomationLoop implements BackgroundLoop {
     private readonly notifier: RunNotifier | null,
     private readonly options: AssetAutomationLoopOptions = {},
   ) {
-    this.#loop = new ElectedLoop(databaseUrl, logger, {
-      name: 'asset-automation',
-      tick: async () => {
-        const pass = await automationPass(this.sql, this.logger, this.options);
-        const found = pass.requested + pass.freshnessChanges;
-        if (found + pass.skipped + pass.failed > 0) this.logger.debug(pass, 'asset automation pass');
-        return found;
-      },
-      busyMs: options.busyMs ?? 250,
-      idleMs: options.idleMs ?? 10_000,
-      wakeOn: (wake) => this.notifier?.onLedgerEvents(wake),
-    });
+    super(databaseUrl, logger, { name: 'asset-automation', busyMs: options.busyMs ?? 250, idleMs: options.idleMs ?? 10_000 });
   }
 
-  start(): void {
-    this.#loop.start();
+  protected async round(): Promise<number> {
+    const pass = await automationPass(this.sql, this.logger, this.options);
+    const found = pass.requested + pass.freshnessChanges;
+    if (found + pass.skipped + pass.failed > 0) this.logger.debug(pass, 'asset automation pass');
+    return found;
   }
 
-  async stop(): Promise<void> {
-    await this.#loop.stop();
+  protected override doorbell(wake: () => void): (() => void) | null | undefined {
+    return this.notifier?.onLedgerEvents(wake);
   }
 }

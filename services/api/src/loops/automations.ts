@@ -4,7 +4,7 @@ import { type CelSandbox, celSandbox } from '../cel/sandbox.js';
 import type { Sql } from '../db/client.js';
 import type { Logger } from '../logger.js';
 import type { RunNotifier } from '../runs/run-notifier.js';
-import { type BackgroundLoop, ElectedLoop } from './elected-loop.js';
+import { ElectedRounds } from './elected-loop.js';
 
 export interface AutomationLoopOptions {
   /** Delay after a round that read events or fired. @default 0 */
@@ -27,8 +27,7 @@ export interface AutomationLoopOptions {
  * one transaction (automations/engine.ts), so a leader that dies mid-round leaves nothing behind
  * and the next one redoes it.
  */
-export class AutomationLoop implements BackgroundLoop {
-  readonly #loop: ElectedLoop;
+export class AutomationLoop extends ElectedRounds {
   readonly #engine: AutomationEngine;
 
   constructor(
@@ -38,31 +37,23 @@ export class AutomationLoop implements BackgroundLoop {
     private readonly notifier: RunNotifier | null,
     options: AutomationLoopOptions = {},
   ) {
+    super(databaseUrl, logger, { name: 'automations', busyMs: options.busyMs ?? 0, idleMs: options.idleMs ?? 1_000 });
     this.#engine = new AutomationEngine(new CompiledCache(), {
       batchSize: options.batchSize ?? 500,
       sandbox: options.sandbox ?? celSandbox(),
       workspaceBudgetMs: options.workspaceBudgetMs,
       holdFile: options.holdFile ?? process.env.OUTPOST_TEST_AUTOMATION_HOLD_FILE,
     });
-    this.#loop = new ElectedLoop(databaseUrl, logger, {
-      name: 'automations',
-      tick: async () => {
-        const round = await this.#engine.round(this.sql);
-        if (round.firings > 0) this.logger.debug(round, 'automations round');
-        if (round.steppedOver > 0) this.logger.warn(round, 'automations loop stepped over an event that kept failing its rounds');
-        return round.events + round.firings;
-      },
-      busyMs: options.busyMs ?? 0,
-      idleMs: options.idleMs ?? 1_000,
-      wakeOn: (wake) => this.notifier?.onLedgerEvents(wake),
-    });
   }
 
-  start(): void {
-    this.#loop.start();
+  protected async round(): Promise<number> {
+    const round = await this.#engine.round(this.sql);
+    if (round.firings > 0) this.logger.debug(round, 'automations round');
+    if (round.steppedOver > 0) this.logger.warn(round, 'automations loop stepped over an event that kept failing its rounds');
+    return round.events + round.firings;
   }
 
-  async stop(): Promise<void> {
-    await this.#loop.stop();
+  protected override doorbell(wake: () => void): (() => void) | null | undefined {
+    return this.notifier?.onLedgerEvents(wake);
   }
 }

@@ -6,7 +6,7 @@ import { type BackfillRecord, runningBackfillIds } from '../db/backfills.js';
 import type { Sql } from '../db/client.js';
 import type { Logger } from '../logger.js';
 import type { RunNotifier } from '../runs/run-notifier.js';
-import { type BackgroundLoop, ElectedLoop } from './elected-loop.js';
+import { ElectedRounds } from './elected-loop.js';
 
 export interface BackfillLoopOptions {
   /** Delay after a pass that created runs. @default 250 */
@@ -38,8 +38,7 @@ const KEY_CACHE_SIZE = 32;
  * `outpost_backfills` (trigger of migration 0018), which wakes the loop at once, so throughput
  * follows the runs and not the interval; the interval is the fallback when a NOTIFY is lost.
  */
-export class BackfillLoop implements BackgroundLoop {
-  readonly #loop: ElectedLoop;
+export class BackfillLoop extends ElectedRounds {
   readonly #batchSize: number;
   /** Unit keys by backfill id, most recently used last. */
   readonly #keys = new Map<string, string[]>();
@@ -51,26 +50,18 @@ export class BackfillLoop implements BackgroundLoop {
     private readonly notifier: RunNotifier | null,
     options: BackfillLoopOptions = {},
   ) {
+    super(databaseUrl, logger, { name: 'backfills', busyMs: options.busyMs ?? 250, idleMs: options.idleMs ?? 2_000 });
     this.#batchSize = options.batchSize ?? 1_000;
-    this.#loop = new ElectedLoop(databaseUrl, logger, {
-      name: 'backfills',
-      tick: async () => {
-        const pass = await this.tick();
-        if (pass.created + pass.blocked + pass.finished > 0) this.logger.debug(pass, 'backfill pass');
-        return pass.created + pass.blocked + pass.finished;
-      },
-      busyMs: options.busyMs ?? 250,
-      idleMs: options.idleMs ?? 2_000,
-      wakeOn: (wake) => this.notifier?.onBackfillNudge(wake),
-    });
   }
 
-  start(): void {
-    this.#loop.start();
+  protected async round(): Promise<number> {
+    const pass = await this.tick();
+    if (pass.created + pass.blocked + pass.finished > 0) this.logger.debug(pass, 'backfill pass');
+    return pass.created + pass.blocked + pass.finished;
   }
 
-  async stop(): Promise<void> {
-    await this.#loop.stop();
+  protected override doorbell(wake: () => void): (() => void) | null | undefined {
+    return this.notifier?.onBackfillNudge(wake);
   }
 
   readonly #context: PassContext = {

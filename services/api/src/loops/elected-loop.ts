@@ -103,3 +103,42 @@ export class ElectedLoop implements BackgroundLoop {
     this.#schedule(woken ? 0 : found > 0 ? this.options.busyMs : this.options.idleMs);
   }
 }
+
+/**
+ * A background loop whose rounds run on one replica at a time (ElectedLoop): a subclass names the
+ * loop, gives its delays and implements `round`, and may ring a doorbell; starting, stopping and
+ * waking are the elected loop's.
+ */
+export abstract class ElectedRounds implements BackgroundLoop {
+  readonly #loop: ElectedLoop;
+
+  protected constructor(databaseUrl: string, logger: Logger, options: Omit<ElectedLoopOptions, 'tick' | 'wakeOn'>) {
+    this.#loop = new ElectedLoop(databaseUrl, logger, {
+      ...options,
+      tick: () => this.round(),
+      wakeOn: (wake) => this.doorbell(wake),
+    });
+  }
+
+  /** One idempotent round on the leading replica; returns how much work it found. */
+  protected abstract round(): Promise<number>;
+
+  /** Subscribes `wake` to a notice that new work may be there (ElectedLoopOptions.wakeOn); none unless overridden. */
+  protected doorbell(_wake: () => void): (() => void) | null | undefined {
+    return null;
+  }
+
+  start(): void {
+    this.#loop.start();
+  }
+
+  /** Waits for a round under way, then lets another replica lead. */
+  stop(): Promise<void> {
+    return this.#loop.stop();
+  }
+
+  /** A latency hint: a round now rather than at the next interval (ElectedLoop.wake). */
+  wake(): void {
+    this.#loop.wake();
+  }
+}

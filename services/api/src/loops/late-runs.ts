@@ -6,7 +6,7 @@ import type { ApiMetrics } from '../metrics/api-metrics.js';
 import { LATE } from '../orchestration/decisions.js';
 import { explainUnfitRuns } from '../runs/db/unfit-runs.js';
 import { proposeState } from '../runs/propose-state.js';
-import { type BackgroundLoop, ElectedLoop } from './elected-loop.js';
+import { ElectedRounds } from './elected-loop.js';
 
 /** A due run not claimed this many seconds after its scheduled time is Late, unless configured otherwise. */
 export const DEFAULT_LATE_AFTER_SECONDS = 15;
@@ -42,8 +42,7 @@ interface LateCandidate {
  * already Late is accepted unchanged with no new history, so ticks are idempotent and two replicas
  * running one at once still record one Late per run. Only the database clock decides lateness.
  */
-export class LateRunsLoop implements BackgroundLoop {
-  readonly #loop: ElectedLoop;
+export class LateRunsLoop extends ElectedRounds {
   readonly #lateAfterSeconds: number;
   readonly #batchSize: number;
   readonly #metrics: ApiMetrics | null;
@@ -55,23 +54,14 @@ export class LateRunsLoop implements BackgroundLoop {
     /** `metrics`: the server's, which count the transitions the loop proposes. */
     options: LateRunsOptions & { metrics?: ApiMetrics | null } = {},
   ) {
+    super(databaseUrl, logger, { name: 'late-runs', busyMs: options.busyMs ?? 200, idleMs: options.idleMs ?? 2_000 });
     this.#metrics = options.metrics ?? null;
     this.#lateAfterSeconds = options.lateAfterSeconds ?? DEFAULT_LATE_AFTER_SECONDS;
     this.#batchSize = options.batchSize ?? 100;
-    this.#loop = new ElectedLoop(databaseUrl, logger, {
-      name: 'late-runs',
-      tick: () => this.tick(),
-      busyMs: options.busyMs ?? 200,
-      idleMs: options.idleMs ?? 2_000,
-    });
   }
 
-  start(): void {
-    this.#loop.start();
-  }
-
-  stop(): Promise<void> {
-    return this.#loop.stop();
+  protected round(): Promise<number> {
+    return this.tick();
   }
 
   /** Marks one batch of late runs; returns how many it renamed. */

@@ -6,7 +6,7 @@ import { isDomainError } from '../domain-error.js';
 import type { Logger } from '../logger.js';
 import type { ApiMetrics } from '../metrics/api-metrics.js';
 import { proposeState } from '../runs/propose-state.js';
-import { type BackgroundLoop, ElectedLoop } from './elected-loop.js';
+import { ElectedRounds } from './elected-loop.js';
 
 export interface LeaseExpiryOptions {
   /** Delay after a tick that found work. @default 200 */
@@ -53,8 +53,7 @@ function expiryState(stateType: StateType): ProposedState {
  * clock decides expiry. One replica at a time runs it (advisory-lock leader); tick() itself is
  * idempotent and safe to run concurrently, since each run is re-checked under its row lock.
  */
-export class LeaseExpiryLoop implements BackgroundLoop {
-  readonly #loop: ElectedLoop;
+export class LeaseExpiryLoop extends ElectedRounds {
   readonly #batchSize: number;
 
   readonly #graceSeconds: number;
@@ -68,24 +67,15 @@ export class LeaseExpiryLoop implements BackgroundLoop {
     /** `metrics`: the server's, which count the transitions the loop proposes. */
     options: LeaseExpiryOptions & { leaseSeconds?: number; metrics?: ApiMetrics | null } = {},
   ) {
+    super(databaseUrl, logger, { name: 'lease-expiry', busyMs: options.busyMs ?? 200, idleMs: options.idleMs ?? 2_000 });
     this.#metrics = options.metrics ?? null;
     this.#batchSize = options.batchSize ?? 100;
     this.#graceSeconds = options.graceSeconds ?? options.leaseSeconds ?? DEFAULT_LEASE_SECONDS;
     this.#awayAfterSeconds = options.awayAfterSeconds ?? (options.leaseSeconds ?? DEFAULT_LEASE_SECONDS) / 2;
-    this.#loop = new ElectedLoop(databaseUrl, logger, {
-      name: 'lease-expiry',
-      tick: () => this.tick(),
-      busyMs: options.busyMs ?? 200,
-      idleMs: options.idleMs ?? 2_000,
-    });
   }
 
-  start(): void {
-    this.#loop.start();
-  }
-
-  stop(): Promise<void> {
-    return this.#loop.stop();
+  protected round(): Promise<number> {
+    return this.tick();
   }
 
   /**

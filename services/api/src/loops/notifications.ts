@@ -16,7 +16,7 @@ import { notificationAllowance, OutboundRefused, postOutbound } from '../notific
 import { deliverableRecipients } from '../notifications/recipients.js';
 import { signatureHeader } from '../notifications/signature.js';
 import type { RunNotifier } from '../runs/run-notifier.js';
-import { type BackgroundLoop, ElectedLoop } from './elected-loop.js';
+import { ElectedRounds } from './elected-loop.js';
 
 export interface NotificationLoopOptions {
   /** Attempts before a delivery is DEAD. @default 6 */
@@ -47,8 +47,7 @@ export function backoffMs(attempt: number, baseMs: number, maxMs: number, random
  * another attempt after an exponential backoff, or DEAD with the last error once the attempts are
  * used up. A new or retried delivery NOTIFYs `outpost_notifications`, which wakes the loop at once.
  */
-export class NotificationLoop implements BackgroundLoop {
-  readonly #loop: ElectedLoop;
+export class NotificationLoop extends ElectedRounds {
   readonly #options: Required<NotificationLoopOptions>;
 
   constructor(
@@ -60,7 +59,7 @@ export class NotificationLoop implements BackgroundLoop {
     private readonly mailer: Mailer | null,
     options: NotificationLoopOptions = {},
   ) {
-    this.#options = {
+    const settings: Required<NotificationLoopOptions> = {
       maxAttempts: options.maxAttempts ?? 6,
       baseDelayMs: options.baseDelayMs ?? 10_000,
       maxDelayMs: options.maxDelayMs ?? 3_600_000,
@@ -69,21 +68,16 @@ export class NotificationLoop implements BackgroundLoop {
       idleMs: options.idleMs ?? 1_000,
       allowPrivateNetworks: options.allowPrivateNetworks ?? false,
     };
-    this.#loop = new ElectedLoop(databaseUrl, logger, {
-      name: 'notifications',
-      tick: () => this.tick(),
-      busyMs: 0,
-      idleMs: this.#options.idleMs,
-      wakeOn: (wake) => this.notifier?.onNotificationsDue(wake),
-    });
+    super(databaseUrl, logger, { name: 'notifications', busyMs: 0, idleMs: settings.idleMs });
+    this.#options = settings;
   }
 
-  start(): void {
-    this.#loop.start();
+  protected round(): Promise<number> {
+    return this.tick();
   }
 
-  async stop(): Promise<void> {
-    await this.#loop.stop();
+  protected override doorbell(wake: () => void): (() => void) | null | undefined {
+    return this.notifier?.onNotificationsDue(wake);
   }
 
   /** One pass: sends what is due; returns how many deliveries it attempted. */

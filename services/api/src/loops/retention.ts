@@ -8,7 +8,7 @@ import type { Logger } from '../logger.js';
 import { pruneMailUsage } from '../mail/mail-quota.js';
 import { foldUsageDeltas } from '../quotas/db/usage.js';
 import { pruneEventCounts } from '../quotas/events-per-day.js';
-import { type BackgroundLoop, ElectedLoop } from './elected-loop.js';
+import { ElectedRounds } from './elected-loop.js';
 
 export interface RetentionOptions {
   /**
@@ -62,8 +62,7 @@ export interface RetentionOptions {
  * does not by itself bring the next pass sooner (writers add to both all the time), unless a
  * statement folded all it may.
  */
-export class RetentionLoop implements BackgroundLoop {
-  readonly #loop: ElectedLoop;
+export class RetentionLoop extends ElectedRounds {
   readonly #days: number | null;
   readonly #graceSeconds: number;
   readonly #batchesPerPass: number;
@@ -82,6 +81,7 @@ export class RetentionLoop implements BackgroundLoop {
     private readonly logger: Logger,
     options: RetentionOptions = {},
   ) {
+    super(databaseUrl, logger, { name: 'retention', busyMs: options.busyMs ?? 1_000, idleMs: options.idleMs ?? 600_000 });
     this.#days = options.logRetentionDays ?? null;
     this.#graceSeconds = options.signInGraceSeconds ?? 86_400;
     this.#signInEveryMs = options.signInEveryMs ?? 60_000;
@@ -91,23 +91,21 @@ export class RetentionLoop implements BackgroundLoop {
     this.#eventsPerBatch = options.eventsPerBatch ?? 5_000;
     this.#lineageChangesPerBatch = options.lineageChangesPerBatch ?? 5_000;
     this.#usageDeltasPerBatch = options.usageDeltasPerBatch ?? 5_000;
-    this.#loop = new ElectedLoop(databaseUrl, logger, {
-      name: 'retention',
-      tick: () => this.tick(),
-      busyMs: options.busyMs ?? 1_000,
-      idleMs: options.idleMs ?? 600_000,
-    });
   }
 
-  start(): void {
+  protected round(): Promise<number> {
+    return this.tick();
+  }
+
+  override start(): void {
     this.#stopping = false;
-    this.#loop.start();
+    super.start();
   }
 
   /** Ends the pass under way after its current statement, then gives up leadership. */
-  stop(): Promise<void> {
+  override stop(): Promise<void> {
     this.#stopping = true;
-    return this.#loop.stop();
+    return super.stop();
   }
 
   /**

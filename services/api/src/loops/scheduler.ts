@@ -5,7 +5,7 @@ import { applyFills, databaseNow, findDueSchedules, type ScheduleFill } from '..
 import { DEFAULT_FILL_BOUNDS, type FillBounds, planFill } from '../scheduling/fill-plan.js';
 import { latestPartitionAt } from '../scheduling/partition-windows.js';
 import { TimelineCache } from '../scheduling/timeline.js';
-import { type BackgroundLoop, ElectedLoop } from './elected-loop.js';
+import { ElectedRounds } from './elected-loop.js';
 
 export interface SchedulerOptions {
   /** Delay after a pass that created runs. @default 1000 */
@@ -39,8 +39,7 @@ function compactTime(at: Date): string {
  * the per-pass timeline cache walks a cron shared by many schedules once. One replica at a time
  * runs the loop (advisory-lock leader), and tick() is still safe to run concurrently.
  */
-export class SchedulerLoop implements BackgroundLoop {
-  readonly #loop: ElectedLoop;
+export class SchedulerLoop extends ElectedRounds {
   readonly #batchSize: number;
   readonly #bounds: FillBounds;
 
@@ -50,26 +49,15 @@ export class SchedulerLoop implements BackgroundLoop {
     private readonly logger: Logger,
     options: SchedulerOptions = {},
   ) {
+    super(databaseUrl, logger, { name: 'scheduler', busyMs: options.busyMs ?? 1_000, idleMs: options.idleMs ?? 5_000 });
     this.#batchSize = options.batchSize ?? 500;
     this.#bounds = { ...DEFAULT_FILL_BOUNDS, ...options.bounds };
-    this.#loop = new ElectedLoop(databaseUrl, logger, {
-      name: 'scheduler',
-      tick: async () => {
-        const pass = await this.tick();
-        if (pass.created > 0) this.logger.debug(pass, 'scheduler pass created runs');
-        return pass.created;
-      },
-      busyMs: options.busyMs ?? 1_000,
-      idleMs: options.idleMs ?? 5_000,
-    });
   }
 
-  start(): void {
-    this.#loop.start();
-  }
-
-  stop(): Promise<void> {
-    return this.#loop.stop();
+  protected async round(): Promise<number> {
+    const pass = await this.tick();
+    if (pass.created > 0) this.logger.debug(pass, 'scheduler pass created runs');
+    return pass.created;
   }
 
   /** One pass over every due schedule. */

@@ -8,7 +8,7 @@ import { eventsSince, runBinding, runWaitOutcome, TERMINAL_RUN_STATES } from '..
 import type { WaitOutcome } from '../waits/db/waits.js';
 import { firstMatch, lookBack, overBudgetOutcome, type RunBinding } from '../waits/event-match.js';
 import { dueWaitOutcomes, resolveWaits } from '../waits/resolve.js';
-import { type BackgroundLoop, ElectedLoop } from './elected-loop.js';
+import { ElectedRounds } from './elected-loop.js';
 
 export interface WaitsLoopOptions {
   /** Delay after a round that found work. @default 100 */
@@ -47,8 +47,7 @@ interface WaitingEventWait {
  *   passed before the wait was visible. Looking back again once the wait is committed closes that
  *   gap: any event is either visible to this look-back or read later through the cursor.
  */
-export class WaitsLoop implements BackgroundLoop {
-  readonly #loop: ElectedLoop;
+export class WaitsLoop extends ElectedRounds {
   readonly #batchSize: number;
 
   constructor(
@@ -58,28 +57,17 @@ export class WaitsLoop implements BackgroundLoop {
     private readonly notifier: RunNotifier | null,
     options: WaitsLoopOptions = {},
   ) {
+    super(databaseUrl, logger, { name: 'waits', busyMs: options.busyMs ?? 100, idleMs: options.idleMs ?? 1_000 });
     this.#batchSize = options.batchSize ?? 500;
-    this.#loop = new ElectedLoop(databaseUrl, logger, {
-      name: 'waits',
-      tick: () => this.tick(),
-      busyMs: options.busyMs ?? 100,
-      idleMs: options.idleMs ?? 1_000,
-      // A committed event may resolve an event wait: look at once rather than at the next idle round.
-      wakeOn: (wake) => this.notifier?.onLedgerEvents(wake),
-    });
   }
 
-  start(): void {
-    this.#loop.start();
+  protected round(): Promise<number> {
+    return this.tick();
   }
 
-  async stop(): Promise<void> {
-    await this.#loop.stop();
-  }
-
-  /** A latency hint: events or waits may be there now. */
-  wake(): void {
-    this.#loop.wake();
+  /** A committed event may resolve an event wait: look at once rather than at the next idle round. */
+  protected override doorbell(wake: () => void): (() => void) | null | undefined {
+    return this.notifier?.onLedgerEvents(wake);
   }
 
   /** One round; returns how many waits it ended plus events it read. */

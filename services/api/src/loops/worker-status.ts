@@ -3,7 +3,7 @@ import { insertEvents, type NewEvent } from '../db/events.js';
 import { poolStatusColumn } from '../db/pool-status.js';
 import { workerOnline } from '../db/workers.js';
 import type { Logger } from '../logger.js';
-import { type BackgroundLoop, ElectedLoop } from './elected-loop.js';
+import { ElectedRounds } from './elected-loop.js';
 
 export interface WorkerStatusLoopOptions {
   /** Delay between passes. @default 5000 */
@@ -56,9 +56,7 @@ export function poolEventKind(before: PoolStatus | null, now: PoolStatus): strin
  * under a transaction-scoped advisory lock: two replicas (or a leader that lost its lock mid-pass)
  * never announce one change twice.
  */
-export class WorkerStatusLoop implements BackgroundLoop {
-  readonly #loop: ElectedLoop;
-
+export class WorkerStatusLoop extends ElectedRounds {
   constructor(
     private readonly sql: Sql,
     databaseUrl: string,
@@ -66,20 +64,11 @@ export class WorkerStatusLoop implements BackgroundLoop {
     options: WorkerStatusLoopOptions = {},
   ) {
     const interval = options.intervalMs ?? 5_000;
-    this.#loop = new ElectedLoop(databaseUrl, logger, {
-      name: 'worker-status',
-      tick: () => this.tick(),
-      busyMs: interval,
-      idleMs: interval,
-    });
+    super(databaseUrl, logger, { name: 'worker-status', busyMs: interval, idleMs: interval });
   }
 
-  start(): void {
-    this.#loop.start();
-  }
-
-  stop(): Promise<void> {
-    return this.#loop.stop();
+  protected round(): Promise<number> {
+    return this.tick();
   }
 
   /** One pass: announces every change since the last; returns how many events it wrote. */
