@@ -10,76 +10,66 @@ const until = (expiresAt: Date) => `${expiresAt.toISOString().slice(0, 16).repla
 
 const IGNORE = 'If you did not expect this message, ignore it: nothing happens unless the link is used.';
 
+/** A message of a few lines, its one link on a line of its own, then what to do if it was not expected. */
+function linkMail(to: string, subject: string, lines: string[], link: string, ignore = IGNORE): OutgoingMail {
+  return { to, subject, text: [...lines, '', link, '', ignore, ''].join('\n') };
+}
+
 /** To a new account a workspace's admin created: verify the address and choose a password. */
 export function newAccountMail(input: { to: string; workspace: Workspace; role: MemberRole; link: string; expiresAt: Date }) {
-  return {
-    to: input.to,
-    subject: `You were added to ${input.workspace.name} on Outpost`,
-    text: [
+  return linkMail(
+    input.to,
+    `You were added to ${input.workspace.name} on Outpost`,
+    [
       `An admin of the Outpost workspace "${input.workspace.name}" (${input.workspace.slug}) added you as ${input.role}.`,
       '',
       `To confirm this address and choose your password, open this link before ${until(input.expiresAt)}:`,
-      '',
-      input.link,
-      '',
-      IGNORE,
-      '',
-    ].join('\n'),
-  } satisfies OutgoingMail;
+    ],
+    input.link,
+  );
 }
 
 /** To an existing account another workspace invited: accepting it needs this address proven. */
 export function invitationMail(input: { to: string; workspace: Workspace; role: MemberRole; link: string; expiresAt: Date }) {
-  return {
-    to: input.to,
-    subject: `You are invited to ${input.workspace.name} on Outpost`,
-    text: [
+  return linkMail(
+    input.to,
+    `You are invited to ${input.workspace.name} on Outpost`,
+    [
       `You are invited to join the Outpost workspace "${input.workspace.name}" (${input.workspace.slug}) as ${input.role}.`,
       '',
       `To accept, open this link before ${until(input.expiresAt)}. If your account's address was not`,
       'confirmed before, you will choose a new password there.',
-      '',
-      input.link,
-      '',
-      IGNORE,
-      '',
-    ].join('\n'),
-  } satisfies OutgoingMail;
+    ],
+    input.link,
+  );
 }
 
 /** To a signed-in person who asked to verify their address. */
 export function verificationMail(input: { to: string; link: string; expiresAt: Date }) {
-  return {
-    to: input.to,
-    subject: 'Confirm your address for Outpost',
-    text: [
+  return linkMail(
+    input.to,
+    'Confirm your address for Outpost',
+    [
       `To confirm this address for your Outpost account, open this link before ${until(input.expiresAt)}.`,
       'If it was not confirmed before, you will choose a new password there.',
-      '',
-      input.link,
-      '',
-      IGNORE,
-      '',
-    ].join('\n'),
-  } satisfies OutgoingMail;
+    ],
+    input.link,
+  );
 }
 
 /** To an address someone asked a password reset for; the link sets a new password and confirms the address. */
 export function passwordResetMail(input: { to: string; link: string; expiresAt: Date }) {
-  return {
-    to: input.to,
-    subject: 'Reset your Outpost password',
-    text: [
+  return linkMail(
+    input.to,
+    'Reset your Outpost password',
+    [
       `Someone asked to reset the password of the Outpost account of this address. To choose a new`,
       `password, open this link before ${until(input.expiresAt)}; it works once. Every session of the account`,
       'ends when the new password is set.',
-      '',
-      input.link,
-      '',
-      'If you did not ask for this, ignore this message: your password stays as it is unless the link is used.',
-      '',
-    ].join('\n'),
-  } satisfies OutgoingMail;
+    ],
+    input.link,
+    'If you did not ask for this, ignore this message: your password stays as it is unless the link is used.',
+  );
 }
 
 /**
@@ -97,18 +87,15 @@ export function quotedName(name: string): string {
  * cannot carry a message of the tenant's choosing.
  */
 export function recipientConfirmationMail(input: { to: string; workspaceName: string; link: string; expiresAt: Date }) {
-  return {
-    to: input.to,
-    subject: 'Confirm notifications from Outpost',
-    text: [
+  return linkMail(
+    input.to,
+    'Confirm notifications from Outpost',
+    [
       `The Outpost workspace ${quotedName(input.workspaceName)} wants to send notifications to this address.`,
       '',
       `To receive them, open this link before ${until(input.expiresAt)}:`,
-      '',
-      input.link,
-      '',
-      'If you do not want them, ignore this message: nothing is sent to this address unless the link is used.',
-      '',
-    ].join('\n'),
-  } satisfies OutgoingMail;
+    ],
+    input.link,
+    'If you do not want them, ignore this message: nothing is sent to this address unless the link is used.',
+  );
 }
