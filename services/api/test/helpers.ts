@@ -18,6 +18,18 @@ export interface CallOptions {
   headers?: Record<string, string>;
 }
 
+/** A response read whole: its body parsed as JSON when it is JSON, kept as text otherwise. */
+export async function replyOf(res: Response): Promise<Reply> {
+  const text = await res.text();
+  let body: unknown = null;
+  try {
+    body = text ? JSON.parse(text) : null;
+  } catch {
+    body = text;
+  }
+  return { status: res.status, body, headers: res.headers, text };
+}
+
 /** Calls the app in-process (`app.request`) with a bearer token. */
 export function client(server: Pick<TestServer, 'app'>, token: string) {
   return async (method: string, path: string, options: CallOptions = {}): Promise<Reply> => {
@@ -28,15 +40,7 @@ export function client(server: Pick<TestServer, 'app'>, token: string) {
       body = JSON.stringify(options.body);
       headers['content-type'] ??= 'application/json';
     }
-    const res = await server.app.request(`/api/v1${path}`, { method, headers, body });
-    const text = await res.text();
-    let parsed: unknown = null;
-    try {
-      parsed = text ? JSON.parse(text) : null;
-    } catch {
-      parsed = text;
-    }
-    return { status: res.status, body: parsed, headers: res.headers, text };
+    return replyOf(await server.app.request(`/api/v1${path}`, { method, headers, body }));
   };
 }
 

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { z } from 'zod';
 import { maxBodyBytes } from '../src/routes/mount.js';
 import { startTestServer, type TestServer } from '../src/testing/index.js';
-import { type Call, client, type Reply, SOURCE } from './helpers.js';
+import { type Call, client, type Reply, replyOf, SOURCE } from './helpers.js';
 import { addPerson, signInPerson } from './users.support.js';
 
 let server: TestServer;
@@ -220,13 +220,7 @@ beforeAll(async () => {
       body = JSON.stringify(options.body);
       headers['content-type'] ??= 'application/json';
     }
-    const res = await server.app.request(`/api/v1${path}`, { method, headers, body });
-    const text = await res.text();
-    let parsed: unknown = text;
-    try {
-      parsed = text ? JSON.parse(text) : null;
-    } catch {}
-    return { status: res.status, body: parsed, headers: res.headers, text };
+    return replyOf(await server.app.request(`/api/v1${path}`, { method, headers, body }));
   };
   for (const [name] of withBody) if (!VALID[name]) throw new Error(`no valid body for ${name}`);
   before = await tableCounts();

@@ -1,6 +1,6 @@
 import { SCIM_MEDIA_TYPE, SCIM_SCHEMAS } from '@outpost/sdk/contracts';
 import type { TestServer } from '../src/testing/index.js';
-import type { Reply } from './helpers.js';
+import { type Reply, replyOf } from './helpers.js';
 
 /*
  * A small SCIM client, as a directory (Okta, Entra ID) talks to the service provider: bearer token,
@@ -36,14 +36,7 @@ export function scimClient(server: Pick<TestServer, 'app'>, org: string, token: 
     };
     const body = options.raw ?? (options.body === undefined ? undefined : JSON.stringify(options.body));
     const res = await server.app.request(`${base}${path}`, { method, headers, body });
-    const text = await res.text();
-    let parsed: unknown = null;
-    try {
-      parsed = text ? JSON.parse(text) : null;
-    } catch {
-      parsed = text;
-    }
-    return { status: res.status, body: parsed, headers: res.headers, text };
+    return replyOf(res);
   };
   return {
     base,

@@ -3,7 +3,7 @@ import { type Role, type RouteDef, type RouteName, routes, SCIM_SCHEMAS, servedP
 import { newEmailLink, newPasswordResetLink } from '../src/identity/email-links.js';
 import { requestConfirmations } from '../src/notifications/recipients.js';
 import { createOrganisationToken, type TestOidcProvider, type TestServer, type TestWorkspace } from '../src/testing/index.js';
-import { type Call, client, type Reply, SOURCE } from './helpers.js';
+import { type Call, client, type Reply, replyOf, SOURCE } from './helpers.js';
 import { cookieValue } from './sessions.support.js';
 import { PASSWORD } from './users.support.js';
 
@@ -1233,12 +1233,5 @@ export async function send(server: Pick<TestServer, 'app'>, route: RouteDef, spe
     await res.body?.cancel().catch(() => {});
     return { status: res.status, body: null, headers: res.headers, text: '' };
   }
-  const text = await res.text();
-  let parsed: unknown = null;
-  try {
-    parsed = text ? JSON.parse(text) : null;
-  } catch {
-    parsed = text;
-  }
-  return { status: res.status, body: parsed, headers: res.headers, text };
+  return replyOf(res);
 }

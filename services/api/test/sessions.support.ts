@@ -1,5 +1,5 @@
 import type { TestServer } from '../src/testing/index.js';
-import type { Reply } from './helpers.js';
+import { type Reply, replyOf } from './helpers.js';
 
 export interface BrowserSession {
   /** The Cookie header a browser would send. */
@@ -9,17 +9,6 @@ export interface BrowserSession {
   /** Every Set-Cookie of the sign-in response. */
   setCookies: string[];
   reply: Reply;
-}
-
-async function reply(res: Response): Promise<Reply> {
-  const text = await res.text();
-  let body: unknown = null;
-  try {
-    body = text ? JSON.parse(text) : null;
-  } catch {
-    body = text;
-  }
-  return { status: res.status, body, headers: res.headers, text };
 }
 
 /** The value a Set-Cookie header gives the named cookie, or undefined. */
@@ -39,7 +28,7 @@ export async function signIn(
     headers: { 'content-type': 'application/json', ...options.headers },
     body: JSON.stringify(body),
   });
-  return reply(res);
+  return replyOf(res);
 }
 
 /** Signs in and returns the cookies a browser would keep; fails the test when sign-in fails. */
@@ -66,6 +55,6 @@ export function browser(server: Pick<TestServer, 'app'>, cookie: string) {
       body = JSON.stringify(options.body);
       headers['content-type'] = 'application/json';
     }
-    return reply(await server.app.request(`/api/v1${path}`, { method, headers, body }));
+    return replyOf(await server.app.request(`/api/v1${path}`, { method, headers, body }));
   };
 }

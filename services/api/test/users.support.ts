@@ -1,7 +1,7 @@
 import type { MemberRole } from '@outpost/sdk/contracts';
 import { newEmailLink } from '../src/identity/email-links.js';
 import type { TestServer } from '../src/testing/index.js';
-import type { Call, Reply } from './helpers.js';
+import { type Call, type Reply, replyOf } from './helpers.js';
 import { browser, cookieValue } from './sessions.support.js';
 
 let counter = 0;
@@ -13,20 +13,9 @@ export function newEmail(tag = 'person'): string {
 
 export const PASSWORD = 'correct horse battery staple';
 
-async function reply(res: Response): Promise<Reply> {
-  const text = await res.text();
-  let body: unknown = null;
-  try {
-    body = text ? JSON.parse(text) : null;
-  } catch {
-    body = text;
-  }
-  return { status: res.status, body, headers: res.headers, text };
-}
-
 /** POST to one of the anonymous password routes, as the sign-in page or the CLI would. */
 export async function post(server: Pick<TestServer, 'app'>, path: string, body: unknown, headers: Record<string, string> = {}) {
-  return reply(
+  return replyOf(
     await server.app.request(`/api/v1${path}`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', ...headers },
