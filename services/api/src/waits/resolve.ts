@@ -1,7 +1,7 @@
 import type { WaitStatus } from '@outpost/sdk/contracts';
 import type { Db, TxSql } from '../db/client.js';
-import { applyStateChanges, type LockedRun, lockRuns, type RunStateChange } from '../db/run-states.js';
 import { judge } from '../orchestration/rules.js';
+import { applyStateChanges, type LockedRun, lockRuns, type RunStateChange } from '../runs/db/run-states.js';
 import { endWaits, type WaitOutcome } from './db/waits.js';
 
 /** What a suspended run's PAUSED state carries: the wait it is parked on. */

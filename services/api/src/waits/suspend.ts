@@ -1,9 +1,9 @@
 import { isAllowedTransition, type RecordedResult, type SuspendResponse, type WaitSpec } from '@outpost/sdk/contracts';
 import type { Sql } from '../db/client.js';
-import { applyStateChanges, lockRuns } from '../db/run-states.js';
 import { DomainError, notFound } from '../domain-error.js';
 import { SUSPENDED } from '../orchestration/decisions.js';
 import type { Actor } from '../orchestration/rules.js';
+import { applyStateChanges, lockRuns } from '../runs/db/run-states.js';
 import { getWait, lockWait, recordResults, toWait } from './db/waits.js';
 import type { SuspendedData } from './resolve.js';
 

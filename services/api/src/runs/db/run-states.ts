@@ -1,11 +1,11 @@
 import type { StateHistoryResponse, StateProposalResponse, StateType } from '@outpost/sdk/contracts';
 import { isHeld, isTerminal } from '@outpost/sdk/contracts';
-import type { Db, TxSql } from './client.js';
-import { RUNS_CHANNEL } from './flow-runs.js';
-import { leaseRunOut } from './leases.js';
-import type { flowRuns, Row } from './schema.js';
-import { iso } from './values.js';
-import { type AttemptFence, claimedByOther } from './workers.js';
+import type { Db, TxSql } from '../../db/client.js';
+import { RUNS_CHANNEL } from '../../db/flow-runs.js';
+import { leaseRunOut } from '../../db/leases.js';
+import type { flowRuns, Row } from '../../db/schema.js';
+import { iso } from '../../db/values.js';
+import { type AttemptFence, claimedByOther } from '../../db/workers.js';
 
 export interface LockedRun {
   id: string;
