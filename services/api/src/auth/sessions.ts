@@ -1,11 +1,10 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { CSRF_COOKIE, CSRF_HEADER, type Role, SESSION_COOKIE, type SessionMethod } from '@outpost/sdk/contracts';
 import type { Db, Sql } from '../db/client.js';
-import { openableWorkspaces } from '../db/memberships.js';
-import { getUser } from '../db/users.js';
 import { credentialRefused, DomainError } from '../domain-error.js';
 import { parseApiKey } from './api-key-format.js';
 import { findApiKeyByHash, getApiKey } from './db/api-keys.js';
+import { openableWorkspaces } from './db/memberships.js';
 import {
   consumeSignInToken,
   findActiveSession,
@@ -14,6 +13,7 @@ import {
   revokeSessionByHash,
   touchSession,
 } from './db/sessions.js';
+import { getUser } from './db/users.js';
 
 /** A session ends after this long without a request… */
 export const SESSION_IDLE_SECONDS = 12 * 3600;

@@ -8,11 +8,11 @@ import {
   type WorkspaceCreateRequest,
   type WorkspaceCreateResponse,
 } from '@outpost/sdk/contracts';
+import { activateMembership, insertMembership, invitationsOf, lockMemberships } from '../auth/db/memberships.js';
+import { getUser, revokeUserSessions, setPasswordHash, verifyAccount } from '../auth/db/users.js';
 import { hashPassword, passwordProblem } from '../auth/passwords.js';
 import type { AppDeps } from '../context.js';
 import type { Db } from '../db/client.js';
-import { activateMembership, insertMembership, invitationsOf, lockMemberships } from '../db/memberships.js';
-import { getUser, revokeUserSessions, setPasswordHash, verifyAccount } from '../db/users.js';
 import { countWorkspacesCreatedBy, getWorkspace, insertWorkspace } from '../db/workspaces.js';
 import { DomainError, notFound } from '../domain-error.js';
 import { deliverLink } from '../mail/link-delivery.js';

@@ -1,8 +1,8 @@
 import { createApiKey, type NewApiKey } from '../auth/create-api-key.js';
 import { getApiKey, listApiKeys, revokeApiKey } from '../auth/db/api-keys.js';
+import { lockMemberships } from '../auth/db/memberships.js';
 import type { Principal } from '../auth/principal.js';
 import type { Db } from '../db/client.js';
-import { lockMemberships } from '../db/memberships.js';
 import { credentialRefused } from '../domain-error.js';
 import { ApiError, notFound } from '../errors.js';
 import type { Handlers } from '../http/route-types.js';

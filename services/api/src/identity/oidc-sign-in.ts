@@ -1,10 +1,17 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { MemberRole } from '@outpost/sdk/contracts';
 import { API_PREFIX } from '@outpost/sdk/contracts';
+import { activateMembership, getMember, insertMembership, lockMemberships } from '../auth/db/memberships.js';
+import {
+  ensureUser,
+  findUserByIdentity,
+  linkIdentity,
+  lockUserByEmail,
+  normaliseEmail,
+  verifyAccount,
+} from '../auth/db/users.js';
 import { type OpenedSession, openUserSession } from '../auth/sessions.js';
 import type { AppDeps } from '../context.js';
-import { activateMembership, getMember, insertMembership, lockMemberships } from '../db/memberships.js';
-import { ensureUser, findUserByIdentity, linkIdentity, lockUserByEmail, normaliseEmail, verifyAccount } from '../db/users.js';
 import { getWorkspaceBySlug } from '../db/workspaces.js';
 import { DomainError, notFound } from '../domain-error.js';
 import type { RoleChanges } from './db/directory.js';

@@ -1,9 +1,9 @@
 import { SCIM_USERS_PER_ORGANISATION } from '@outpost/sdk/contracts';
+import { openableWorkspaces } from '../auth/db/memberships.js';
+import { ensureUser, findUserByIdentity, linkIdentity, lockUserByEmail, verifyAccount } from '../auth/db/users.js';
 import { type OpenedSession, openUserSession } from '../auth/sessions.js';
 import type { AppDeps } from '../context.js';
 import type { Db } from '../db/client.js';
-import { openableWorkspaces } from '../db/memberships.js';
-import { ensureUser, findUserByIdentity, linkIdentity, lockUserByEmail, verifyAccount } from '../db/users.js';
 import { DomainError, notFound } from '../domain-error.js';
 import { applyDirectoryRoles, directoryTransaction, type RoleChanges } from './db/directory.js';
 import type { OidcLogin } from './db/oidc.js';

@@ -15,11 +15,11 @@ import {
   type WorkspaceHealth,
 } from '@outpost/sdk/contracts';
 import { loadBlockers } from '../assets/db/asset-status.js';
+import { deleteMembership, getMember, lockMemberships, remainingOwners } from '../auth/db/memberships.js';
 import { revokeTokensOutrankingMaker } from '../auth/db/organisation-tokens.js';
+import { getUser, releaseManagedAccount, revokeUserSessions } from '../auth/db/users.js';
 import type { AppDeps } from '../context.js';
 import type { Db } from '../db/client.js';
-import { deleteMembership, getMember, lockMemberships, remainingOwners } from '../db/memberships.js';
-import { getUser, releaseManagedAccount, revokeUserSessions } from '../db/users.js';
 import { textArray } from '../db/values.js';
 import { countWorkspacesCreatedBy } from '../db/workspaces.js';
 import { DomainError, notFound } from '../domain-error.js';

@@ -1,7 +1,7 @@
 import { PASSWORD_RESET_MINUTES } from '@outpost/sdk/contracts';
+import { findUserByEmail, getUser, revokeUserSessions, setPasswordHash, verifyAccount } from '../auth/db/users.js';
 import { hashPassword, passwordProblem } from '../auth/passwords.js';
 import type { AppDeps } from '../context.js';
-import { findUserByEmail, getUser, revokeUserSessions, setPasswordHash, verifyAccount } from '../db/users.js';
 import { DomainError } from '../domain-error.js';
 import { deliverLink } from '../mail/link-delivery.js';
 import { passwordResetMail } from '../mail/messages.js';

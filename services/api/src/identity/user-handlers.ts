@@ -1,7 +1,7 @@
+import { listMembers, openableWorkspaces, usableMemberships } from '../auth/db/memberships.js';
+import { findUserByEmail } from '../auth/db/users.js';
 import { sessionCookies } from '../auth/sessions.js';
 import type { AppDeps } from '../context.js';
-import { listMembers, openableWorkspaces, usableMemberships } from '../db/memberships.js';
-import { findUserByEmail } from '../db/users.js';
 import { errorCode } from '../errors.js';
 import { summarise } from '../http/audit.js';
 import type { HandlerContext, Handlers } from '../http/route-types.js';

@@ -9,12 +9,6 @@ import type {
   Role,
   SessionMethod,
 } from '@outpost/sdk/contracts';
-import { revokeSessionById } from '../auth/db/sessions.js';
-import { hashPassword, passwordProblem, verifyPassword } from '../auth/passwords.js';
-import type { Principal } from '../auth/principal.js';
-import { type OpenedSession, openUserSession } from '../auth/sessions.js';
-import type { AppDeps } from '../context.js';
-import type { Db } from '../db/client.js';
 import {
   deleteMembership,
   getMember,
@@ -23,7 +17,8 @@ import {
   openableWorkspaces,
   remainingOwners,
   updateMembershipRole,
-} from '../db/memberships.js';
+} from '../auth/db/memberships.js';
+import { revokeSessionById } from '../auth/db/sessions.js';
 import {
   claimUnheldAccount,
   consumeSetupToken,
@@ -35,7 +30,12 @@ import {
   revokeUserSessions,
   setPasswordHash,
   upgradePasswordHash,
-} from '../db/users.js';
+} from '../auth/db/users.js';
+import { hashPassword, passwordProblem, verifyPassword } from '../auth/passwords.js';
+import type { Principal } from '../auth/principal.js';
+import { type OpenedSession, openUserSession } from '../auth/sessions.js';
+import type { AppDeps } from '../context.js';
+import type { Db } from '../db/client.js';
 import { getWorkspace } from '../db/workspaces.js';
 import { DomainError, notFound } from '../domain-error.js';
 import { takeMailOrThrow } from '../mail/mail-quota.js';

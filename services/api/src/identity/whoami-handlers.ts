@@ -1,7 +1,7 @@
 import type { WhoAmIResponse } from '@outpost/sdk/contracts';
+import { getUser } from '../auth/db/users.js';
 import type { Principal } from '../auth/principal.js';
 import type { Db } from '../db/client.js';
-import { getUser } from '../db/users.js';
 import { getWorkspacePlace } from '../db/workspaces.js';
 import { ApiError } from '../errors.js';
 import type { Handlers } from '../http/route-types.js';

@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { normaliseEmail } from '../auth/db/users.js';
 import type { Db } from '../db/client.js';
-import { normaliseEmail } from '../db/users.js';
 import { textArray } from '../db/values.js';
 import { DomainError } from '../domain-error.js';
 import { takeMailOrThrow } from '../mail/mail-quota.js';

@@ -1,8 +1,8 @@
 import type { ApprovalDecision, Role, Wait } from '@outpost/sdk/contracts';
 import { getApiKey } from '../auth/db/api-keys.js';
+import { getUser } from '../auth/db/users.js';
 import type { Principal } from '../auth/principal.js';
 import type { Sql } from '../db/client.js';
-import { getUser } from '../db/users.js';
 import { DomainError, notFound } from '../domain-error.js';
 import { assertMatchesSchema } from '../runs/parameter-schema.js';
 import { getWait, toWait } from './db/waits.js';

@@ -7,9 +7,9 @@ import {
 } from '@outpost/sdk/contracts';
 import postgres from 'postgres';
 import type { ApiKeyCache } from '../../auth/db/api-keys.js';
+import { releaseManagedAccount } from '../../auth/db/users.js';
 import type { Db, Sql } from '../../db/client.js';
 import type { directoryGroups, directoryUsers, Row } from '../../db/schema.js';
-import { releaseManagedAccount } from '../../db/users.js';
 import { iso, textArray } from '../../db/values.js';
 import { DomainError } from '../../domain-error.js';
 import { KEY_RANK_SQL, revokeCredentialsInOrganisation } from './credentials.js';

@@ -5,8 +5,8 @@ import type {
   OrganisationRole,
   OrganisationWorkspace,
 } from '@outpost/sdk/contracts';
+import { lockMemberships, remainingOwners } from '../../auth/db/memberships.js';
 import type { Db, TxSql } from '../../db/client.js';
-import { lockMemberships, remainingOwners } from '../../db/memberships.js';
 import { iso, isoOrNull } from '../../db/values.js';
 import { DomainError } from '../../domain-error.js';
 import { withdrawUnstartedScheduledRuns } from '../../runs/db/schedules.js';

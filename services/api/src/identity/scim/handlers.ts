@@ -17,10 +17,10 @@ import {
 } from '@outpost/sdk/contracts';
 import * as z from 'zod';
 import { allOrganisationWorkspaces } from '../../auth/db/organisation-tokens.js';
+import { normaliseEmail } from '../../auth/db/users.js';
 import { assertTokenFor, type OrganisationTokenCaller } from '../../auth/organisation-tokens.js';
 import type { AppDeps } from '../../context.js';
 import type { Db } from '../../db/client.js';
-import { normaliseEmail } from '../../db/users.js';
 import { isDomainError, notFound } from '../../domain-error.js';
 import { ApiError, zodFieldErrors } from '../../errors.js';
 import type { HandlerContext, Handlers } from '../../http/route-types.js';

@@ -1,5 +1,5 @@
-import type { Db } from './client.js';
-import type { Row, users } from './schema.js';
+import type { Db } from '../../db/client.js';
+import type { Row, users } from '../../db/schema.js';
 
 /** An account as stored (see `users` in schema.ts). */
 export type UserRecord = typeof users.$inferSelect;

@@ -1,7 +1,7 @@
 import type { AccountState, Invitation, Member, MemberRole, MembershipState } from '@outpost/sdk/contracts';
-import type { Db } from './client.js';
-import type { memberships, Row, users } from './schema.js';
-import { iso } from './values.js';
+import type { Db } from '../../db/client.js';
+import type { memberships, Row, users } from '../../db/schema.js';
+import { iso } from '../../db/values.js';
 
 interface MemberRow
   extends Pick<Row<typeof memberships>, 'user_id' | 'role' | 'state' | 'created_at'>,
