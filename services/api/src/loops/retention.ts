@@ -3,7 +3,7 @@ import { foldLineageChanges } from '../assets/db/lineage-changes.js';
 import type { Sql } from '../db/client.js';
 import { deleteExpiredEventIds } from '../db/events.js';
 import { detachExpiredPartitions, dropDetachedPartitions, ensurePartitions } from '../db/partitions.js';
-import { pruneSignInArtefacts } from '../db/retention.js';
+import { pruneSignInArtefacts } from '../identity/db/sign-in-retention.js';
 import type { Logger } from '../logger.js';
 import { pruneMailUsage } from '../mail/mail-quota.js';
 import { foldUsageDeltas } from '../quotas/db/usage.js';

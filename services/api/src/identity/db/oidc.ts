@@ -58,7 +58,7 @@ export interface OidcLogin {
   returnTo: string;
 }
 
-/** Records a sign-in under way; the retention loop deletes the ones never finished (db/retention.ts). */
+/** Records a sign-in under way; the retention loop deletes the ones never finished (identity/db/sign-in-retention.ts). */
 export async function insertOidcLogin(db: Db, input: OidcLogin & { stateHash: string; ttlSeconds: number }): Promise<void> {
   await db`
     INSERT INTO oidc_logins (state_hash, workspace_id, organisation_id, nonce, code_verifier, return_to, expires_at)

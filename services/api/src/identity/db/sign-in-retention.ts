@@ -1,4 +1,4 @@
-import type { Db } from './client.js';
+import type { Db } from '../../db/client.js';
 
 /** What one pruning pass deleted. */
 export interface Pruned {
