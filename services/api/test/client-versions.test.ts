@@ -1,10 +1,9 @@
-import { Writable } from 'node:stream';
 import { OutpostClient } from '@outpost/sdk/client';
 import { parseVersion } from '@outpost/sdk/contracts';
-import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { judgeClient, oldestSupported, SERVER_VERSION, tooOldDetail } from '../src/http/client-versions.js';
 import { startTestServer, type TestServer } from '../src/testing/index.js';
+import { capturedLogger } from './helpers.js';
 
 const v = (text: string) => {
   const parsed = parseVersion(text);
@@ -46,16 +45,11 @@ describe('the support policy', () => {
 
 describe('over HTTP', () => {
   let server: TestServer;
-  const lines: Record<string, unknown>[] = [];
+  const log = capturedLogger('info');
+  const lines = log.records;
 
   beforeAll(async () => {
-    const sink = new Writable({
-      write(chunk, _encoding, done) {
-        for (const line of String(chunk).split('\n').filter(Boolean)) lines.push(JSON.parse(line));
-        done();
-      },
-    });
-    server = await startTestServer({ loops: false, logger: pino({ level: 'info' }, sink) });
+    server = await startTestServer({ loops: false, logger: log.logger });
   });
   afterAll(async () => {
     await server?.close();

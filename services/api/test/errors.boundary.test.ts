@@ -1,21 +1,14 @@
-import { Writable } from 'node:stream';
-import { pino } from 'pino';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { startTestServer, type TestServer } from '../src/testing/index.js';
-import { type Call, client } from './helpers.js';
+import { type Call, capturedLogger, client } from './helpers.js';
 
 let server: TestServer;
 let owner: Call;
-const lines: Record<string, unknown>[] = [];
+const log = capturedLogger('info');
+const lines = log.records;
 
 beforeAll(async () => {
-  const sink = new Writable({
-    write(chunk, _encoding, done) {
-      for (const line of String(chunk).split('\n').filter(Boolean)) lines.push(JSON.parse(line));
-      done();
-    },
-  });
-  server = await startTestServer({ loops: false, logger: pino({ level: 'info' }, sink) });
+  server = await startTestServer({ loops: false, logger: log.logger });
   owner = client(server, server.ownerKey);
 });
 afterAll(async () => {

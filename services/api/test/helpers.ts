@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import { Writable } from 'node:stream';
+import { type Level, type Logger, pino } from 'pino';
 import type { TestServer } from '../src/testing/index.js';
 
 export const SOURCE = `oci://127.0.0.1:5000/acme/flows@sha256:${'a'.repeat(64)}`;
@@ -16,6 +18,28 @@ export interface CallOptions {
   /** Sent as-is instead of JSON-encoding `body`. */
   raw?: string;
   headers?: Record<string, string>;
+}
+
+/**
+ * A pino logger at `level` whose output a test reads back: `chunks` as written, `records` each line
+ * parsed. `onWrite` runs after each write, for a test waiting on a line.
+ */
+export function capturedLogger(
+  level: Level,
+  onWrite?: () => void,
+): { logger: Logger; chunks: string[]; records: Record<string, unknown>[] } {
+  const chunks: string[] = [];
+  const records: Record<string, unknown>[] = [];
+  const sink = new Writable({
+    write(chunk, _encoding, done) {
+      const text = String(chunk);
+      chunks.push(text);
+      for (const line of text.split('\n').filter(Boolean)) records.push(JSON.parse(line));
+      onWrite?.();
+      done();
+    },
+  });
+  return { logger: pino({ level }, sink), chunks, records };
 }
 
 /** A response read whole: its body parsed as JSON when it is JSON, kept as text otherwise. */

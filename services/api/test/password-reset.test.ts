@@ -1,10 +1,8 @@
-import { Writable } from 'node:stream';
-import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { newEmailLink } from '../src/identity/email-links.js';
 import { startTestServer, TEST_RATE_LIMITS, type TestServer } from '../src/testing/index.js';
 import { type ReceivedMail, TestMailbox } from '../src/testing/mailbox.js';
-import { type Call, client, type Reply } from './helpers.js';
+import { type Call, capturedLogger, client, type Reply } from './helpers.js';
 import { minimalUser, scimClient } from './scim.support.js';
 import { addPerson, confirmAddress, newEmail, PASSWORD, signInPerson } from './users.support.js';
 
@@ -20,21 +18,16 @@ const LIMITS = { ...TEST_RATE_LIMITS, signInAttemptsPerAccountAddress: 3, signIn
 let mailbox: TestMailbox;
 let server: TestServer;
 let owner: Call;
-const logLines: string[] = [];
+const log = capturedLogger('debug');
+const logLines = log.chunks;
 
 beforeAll(async () => {
   mailbox = await TestMailbox.start();
-  const sink = new Writable({
-    write(chunk, _encoding, done) {
-      logLines.push(String(chunk));
-      done();
-    },
-  });
   server = await startTestServer({
     loops: false,
     mail: { smtpUrl: mailbox.url, from: 'Outpost <outpost@example.com>' },
     publicUrl: PUBLIC_URL,
-    logger: pino({ level: 'debug' }, sink),
+    logger: log.logger,
     rateLimits: LIMITS,
     trustedProxyHops: 1,
   });
@@ -234,18 +227,14 @@ describe('using a reset link', () => {
 
 describe('a server without a mail server', () => {
   let plain: TestServer;
-  const plainLog: string[] = [];
   const waiters: (() => void)[] = [];
+  const plainLogger = capturedLogger('info', () => {
+    for (const wake of waiters.splice(0)) wake();
+  });
+  const plainLog = plainLogger.chunks;
 
   beforeAll(async () => {
-    const sink = new Writable({
-      write(chunk, _encoding, done) {
-        plainLog.push(String(chunk));
-        for (const wake of waiters.splice(0)) wake();
-        done();
-      },
-    });
-    plain = await startTestServer({ loops: false, publicUrl: PUBLIC_URL, logger: pino({ level: 'info' }, sink) });
+    plain = await startTestServer({ loops: false, publicUrl: PUBLIC_URL, logger: plainLogger.logger });
   });
   afterAll(async () => {
     await plain?.close();

@@ -1,9 +1,7 @@
-import { Writable } from 'node:stream';
-import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { startTestServer, type TestServer } from '../src/testing/index.js';
 import { linkIn, TestMailbox } from '../src/testing/mailbox.js';
-import { type Call, client } from './helpers.js';
+import { type Call, capturedLogger, client } from './helpers.js';
 import { addPerson, newEmail, post, signInPerson } from './users.support.js';
 
 /*
@@ -16,21 +14,16 @@ const FROM = 'Outpost <outpost@example.com>';
 let mailbox: TestMailbox;
 let server: TestServer;
 let owner: Call;
-const logLines: string[] = [];
+const log = capturedLogger('debug');
+const logLines = log.chunks;
 
 beforeAll(async () => {
   mailbox = await TestMailbox.start();
-  const sink = new Writable({
-    write(chunk, _encoding, done) {
-      logLines.push(String(chunk));
-      done();
-    },
-  });
   server = await startTestServer({
     loops: false,
     mail: { smtpUrl: mailbox.url, from: FROM },
     publicUrl: 'https://outpost.example.com',
-    logger: pino({ level: 'debug' }, sink),
+    logger: log.logger,
   });
   owner = client(server, server.ownerKey);
 });
