@@ -65,7 +65,7 @@ describe('audit log', () => {
     const calls: [Call, string, string, Record<string, unknown>, number][] = [
       // Valid for the contract, refused by Postgres (class 22): the summary carries the body.
       [owner, 'POST', '/work-pools', { name: 'nul-described', description: 'nul\u0000pool lone \uD800 half' }, 400],
-      [owner, 'POST', '/work-pools', { ['na\u0000me']: 'keyed' }, 400],
+      [owner, 'POST', '/work-pools', { 'na\u0000me': 'keyed' }, 400],
       [owner, 'PATCH', '/work-pools/nul%00pool', { paused: true }, 400],
       [viewer, 'PATCH', '/work-pools/nul%00pool', { paused: true }, 403],
     ];

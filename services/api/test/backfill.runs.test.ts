@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { startTestServer, type TestServer } from '../src/testing/index.js';
-import { runsPerKey, sampler, scheduledDeployment, setState, start, unique } from './backfill.support.js';
-import { type Call, client, deploy, eventually } from './helpers.js';
+import { runsPerKey, sampler, scheduledDeployment, setState, start } from './backfill.support.js';
+import { type Call, client, deploy, eventually, unique } from './helpers.js';
 
 /*
  * Lazy backfills through the API with the loops on. The backfill loop's own tick is an hour here,

@@ -1,10 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Sql } from '../src/db/client.js';
-import { type Call, deploy } from './helpers.js';
-
-export function unique(name: string): string {
-  return `${name}-${randomUUID().slice(0, 8)}`;
-}
+import { type Call, deploy, unique } from './helpers.js';
 
 /** A deployment in a pool of its own with the given schedules (default: hourly from an anchor). */
 export async function scheduledDeployment(

@@ -164,3 +164,19 @@ export function comparable(problem: Record<string, unknown>): Record<string, unk
   const { requestId: _r, instance: _i, ...rest } = problem;
   return rest;
 }
+
+/** A run row as the scheduler wrote it. */
+export interface ScheduledRunRow {
+  id: string;
+  idempotency_key: string;
+  expected_start_time: Date;
+  parameters: Record<string, unknown>;
+  state_type: string;
+}
+
+/** A deployment's runs, by expected start time and then idempotency key. */
+export function scheduledRuns(server: Pick<TestServer, 'sql'>, deploymentId: string): Promise<ScheduledRunRow[]> {
+  return server.sql<ScheduledRunRow[]>`
+    SELECT id, idempotency_key, expected_start_time, parameters, state_type FROM flow_runs
+    WHERE deployment_id = ${deploymentId} ORDER BY expected_start_time, idempotency_key`;
+}

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { createLogger } from '../src/logger.js';
 import { LeaseExpiryLoop } from '../src/loops/lease-expiry.js';
 import { startTestServer, type TestServer } from '../src/testing/index.js';
-import { type Call, claim, client, createRun, deploy, eventually, SOURCE } from './helpers.js';
+import { type Call, claim, client, createRun, deploy, eventually, SOURCE, unique } from './helpers.js';
 
 let server: TestServer;
 let owner: Call;
@@ -21,10 +21,6 @@ afterAll(async () => {
   await leases?.stop();
   await server?.close();
 });
-
-function unique(name: string): string {
-  return `${name}-${randomUUID().slice(0, 8)}`;
-}
 
 /** A run of a deployment in a pool of its own, with `retries`. */
 async function runInPool(retries = 0) {

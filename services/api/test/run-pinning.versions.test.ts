@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { createLogger } from '../src/logger.js';
 import { SchedulerLoop } from '../src/loops/scheduler.js';
 import { startTestServer, type TestServer } from '../src/testing/index.js';
-import { type Call, claim, client, createRun, deploy } from './helpers.js';
+import { type Call, claim, client, createRun, deploy, unique } from './helpers.js';
 
 let server: TestServer;
 let owner: Call;
@@ -23,10 +23,6 @@ afterAll(async () => {
 
 const digest = (c: string) => `sha256:${c.repeat(64)}`;
 const oci = (c: string) => `oci://127.0.0.1:5000/acme/flows@${digest(c)}`;
-
-function unique(name: string): string {
-  return `${name}-${randomUUID().slice(0, 8)}`;
-}
 
 /** A deployment in a pool of its own, so claims see only its runs. */
 async function pinned(extra: Record<string, unknown> = {}) {

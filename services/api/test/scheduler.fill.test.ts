@@ -4,7 +4,7 @@ import { createLogger } from '../src/logger.js';
 import { SchedulerLoop } from '../src/loops/scheduler.js';
 import { claimDueRuns } from '../src/runs/db/claim.js';
 import { startTestServer, type TestServer } from '../src/testing/index.js';
-import { type Call, client, deploy } from './helpers.js';
+import { type Call, client, deploy, scheduledRuns, unique } from './helpers.js';
 
 let server: TestServer;
 let owner: Call;
@@ -20,27 +20,11 @@ afterAll(async () => {
   await server?.close();
 });
 
-interface RunRow {
-  id: string;
-  idempotency_key: string;
-  expected_start_time: Date;
-  parameters: Record<string, unknown>;
-  state_type: string;
-}
-
-async function runsOf(deploymentId: string): Promise<RunRow[]> {
-  return server.sql<RunRow[]>`
-    SELECT id, idempotency_key, expected_start_time, parameters, state_type FROM flow_runs
-    WHERE deployment_id = ${deploymentId} ORDER BY expected_start_time, idempotency_key`;
-}
+const runsOf = (deploymentId: string) => scheduledRuns(server, deploymentId);
 
 async function dbNow(): Promise<Date> {
   const [row] = await server.sql<{ now: Date }[]>`SELECT now() AS now`;
   return row?.now as Date;
-}
-
-function unique(name: string): string {
-  return `${name}-${randomUUID().slice(0, 8)}`;
 }
 
 describe('filling ahead', () => {

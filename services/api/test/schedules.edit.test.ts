@@ -1,9 +1,8 @@
-import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { createLogger } from '../src/logger.js';
 import { SchedulerLoop } from '../src/loops/scheduler.js';
 import { startTestServer, type TestServer } from '../src/testing/index.js';
-import { type Call, client, deploy } from './helpers.js';
+import { type Call, client, deploy, scheduledRuns, unique } from './helpers.js';
 
 let server: TestServer;
 let owner: Call;
@@ -19,22 +18,7 @@ afterAll(async () => {
   await server?.close();
 });
 
-interface RunRow {
-  id: string;
-  idempotency_key: string;
-  expected_start_time: Date;
-  parameters: Record<string, unknown>;
-}
-
-async function runsOf(deploymentId: string): Promise<RunRow[]> {
-  return server.sql<RunRow[]>`
-    SELECT id, idempotency_key, expected_start_time, parameters FROM flow_runs
-    WHERE deployment_id = ${deploymentId} ORDER BY expected_start_time`;
-}
-
-function unique(name: string): string {
-  return `${name}-${randomUUID().slice(0, 8)}`;
-}
+const runsOf = (deploymentId: string) => scheduledRuns(server, deploymentId);
 
 const berlin = new Intl.DateTimeFormat('en-GB', {
   timeZone: 'Europe/Berlin',

@@ -10,9 +10,9 @@ import { SchedulerLoop } from '../src/loops/scheduler.js';
 import { automationPass } from '../src/materialization/automation-pass.js';
 import { startTestServer, type TestServer, type TestWorkspace } from '../src/testing/index.js';
 import { asset, assetWorld, deployed } from './assets.support.js';
-import { scheduledDeployment, setState, start, unique } from './backfill.support.js';
+import { scheduledDeployment, setState, start } from './backfill.support.js';
 import { drainAutomations, emitEvent } from './events.support.js';
-import { type Call, client, deploy, startedRun } from './helpers.js';
+import { type Call, client, deploy, startedRun, unique } from './helpers.js';
 
 /*
  * An archived workspace keeps its history readable and takes no new work: its schedules, automations,
