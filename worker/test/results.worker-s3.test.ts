@@ -7,7 +7,7 @@ import type { RunOutcome } from '../src/executors/final-state.js';
 import { parseOptions } from '../src/options.js';
 import { startWorker, type WorkerHandle } from '../src/worker.js';
 import { buildDemoBundle } from './support/bundle.js';
-import { FakeApi } from './support/fake-api.js';
+import { FakeApi, fakeApiWorkerEnv } from './support/fake-api.js';
 import { expectNoLiveChildren } from './support/leaks.js';
 import { S3TestServer } from './support/s3-server.js';
 import { waitFor } from './support/wait.js';
@@ -41,13 +41,7 @@ describe('task results in S3, through the worker', () => {
           '--result-storage',
           `s3://results/cache?endpoint=${encodeURIComponent(s3.url)}&region=eu-central-1`,
         ],
-        {
-          OUTPOST_API_URL: api.url,
-          OUTPOST_API_KEY: 'op_worker_key_for_tests',
-          OUTPOST_WORKER_CACHE_DIR: join(scratch, 'cache'),
-          OUTPOST_WORKER_SPOOL_DIR: join(scratch, 'spool'),
-          OUTPOST_WORKER_LOG_BATCH_INTERVAL: '50ms',
-        },
+        fakeApiWorkerEnv(api.url, scratch),
       ),
       {
         logger: pino({ level: 'silent' }),

@@ -8,7 +8,7 @@ import { parseOptions } from '../src/options.js';
 import { isSourceAllowed } from '../src/sources/allow.js';
 import { startWorker } from '../src/worker.js';
 import { buildDemoBundle } from './support/bundle.js';
-import { FakeApi } from './support/fake-api.js';
+import { FakeApi, fakeApiWorkerEnv } from './support/fake-api.js';
 import { expectNoLiveChildren } from './support/leaks.js';
 import { waitFor } from './support/wait.js';
 
@@ -45,13 +45,7 @@ describe('--allow-source', () => {
     const worker = await startWorker(
       parseOptions(
         ['--pool', 'default', '--heartbeat-interval', '300ms', '--poll-wait', '200ms', '--allow-source', `dir://${bundle.dir}`],
-        {
-          OUTPOST_API_URL: api.url,
-          OUTPOST_API_KEY: 'op_worker_key_for_tests',
-          OUTPOST_WORKER_CACHE_DIR: join(scratch, 'cache'),
-          OUTPOST_WORKER_SPOOL_DIR: join(scratch, 'spool'),
-          OUTPOST_WORKER_LOG_BATCH_INTERVAL: '50ms',
-        },
+        fakeApiWorkerEnv(api.url, scratch),
       ),
       {
         logger: pino({ level: 'silent' }),

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunOutcome } from '../src/executors/final-state.js';
 import { parseOptions } from '../src/options.js';
 import { startWorker, type WorkerHandle } from '../src/worker.js';
-import { FakeApi } from './support/fake-api.js';
+import { FakeApi, fakeApiWorkerEnv } from './support/fake-api.js';
 import { expectNoLiveChildren } from './support/leaks.js';
 import { waitFor } from './support/wait.js';
 
@@ -66,14 +66,7 @@ describe('warm starts', () => {
           '--poll-wait',
           '200ms',
         ],
-        {
-          OUTPOST_API_URL: api.url,
-          OUTPOST_API_KEY: 'op_worker_key_for_tests',
-          OUTPOST_WORKER_CACHE_DIR: join(scratch, 'cache'),
-          OUTPOST_WORKER_SPOOL_DIR: join(scratch, 'spool'),
-          OUTPOST_WORKER_RESULT_STORAGE: `file://${join(scratch, 'results')}`,
-          OUTPOST_WORKER_LOG_BATCH_INTERVAL: '50ms',
-        },
+        fakeApiWorkerEnv(api.url, scratch, { OUTPOST_WORKER_RESULT_STORAGE: `file://${join(scratch, 'results')}` }),
       ),
       {
         logger: pino({ level: 'info' }, sink),

@@ -12,7 +12,7 @@ import { parseOptions } from '../src/options.js';
 import { REDACTED } from '../src/redact.js';
 import { startWorker, type WorkerHandle } from '../src/worker.js';
 import { buildDemoBundle } from './support/bundle.js';
-import { FakeApi } from './support/fake-api.js';
+import { FakeApi, fakeApiWorkerEnv } from './support/fake-api.js';
 import { expectNoLiveChildren } from './support/leaks.js';
 import { waitFor } from './support/wait.js';
 
@@ -190,13 +190,10 @@ describe('what a flow process and its Pipes child send through the worker', () =
     api = new RecordingApi();
     await api.start();
     worker = await startWorker(
-      parseOptions(['--pool', 'default', '--heartbeat-interval', '300ms', '--poll-wait', '200ms', '--prestart', '0'], {
-        OUTPOST_API_URL: api.url,
-        OUTPOST_API_KEY: 'op_worker_key_for_tests',
-        OUTPOST_WORKER_CACHE_DIR: join(scratch, 'cache'),
-        OUTPOST_WORKER_SPOOL_DIR: join(scratch, 'spool'),
-        OUTPOST_WORKER_LOG_BATCH_INTERVAL: '50ms',
-      }),
+      parseOptions(
+        ['--pool', 'default', '--heartbeat-interval', '300ms', '--poll-wait', '200ms', '--prestart', '0'],
+        fakeApiWorkerEnv(api.url, scratch),
+      ),
       {
         logger: pino({ level: process.env.OUTPOST_TEST_LOG_LEVEL ?? 'silent' }),
         env: { PATH: process.env.PATH ?? '', HOME: scratch, API_TOKEN: TOKEN },

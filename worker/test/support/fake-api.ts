@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import type { ClaimedRun, StateType } from '@outpost/sdk/contracts';
 
 /*
@@ -25,6 +26,21 @@ function state(type: StateType, message: string | null = null) {
 /** The line a server that no longer supports the worker answers its heartbeats with. */
 export const TOO_OLD_DETAIL =
   'outpost-worker 0.2.0 is too old for this server (0.4.0), which supports 0.3.0 and newer: upgrade it with `npm install -g @outpost/worker@^0.4`';
+
+/**
+ * The environment `parseOptions` reads for a worker of the fake control plane at `apiUrl`: the key it
+ * accepts, a cache and spool under `scratch`, log batches every 50 ms, and `extra` on top.
+ */
+export function fakeApiWorkerEnv(apiUrl: string, scratch: string, extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    OUTPOST_API_URL: apiUrl,
+    OUTPOST_API_KEY: 'op_worker_key_for_tests',
+    OUTPOST_WORKER_CACHE_DIR: join(scratch, 'cache'),
+    OUTPOST_WORKER_SPOOL_DIR: join(scratch, 'spool'),
+    OUTPOST_WORKER_LOG_BATCH_INTERVAL: '50ms',
+    ...extra,
+  };
+}
 
 export class FakeApi {
   url = '';
