@@ -19,20 +19,21 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRegistry, type TestRegistry } from '../../sdk/test/support/registry.js';
 import { emptyDatabase } from '../support/empty-database.js';
 import { type LocalRegistry, packCurrentRelease, startLocalRegistry } from '../support/local-registry.js';
-import { type Job, processesUnder, type ShellResult, sh, startJob, stopJob } from '../support/newcomer.js';
+import {
+  bashBlocks,
+  type Job,
+  markdownSection,
+  processesUnder,
+  type ShellResult,
+  sh,
+  startJob,
+  stopJob,
+} from '../support/newcomer.js';
 import { repoRoot } from '../support/processes.js';
 
 const README = readFileSync(path.join(repoRoot, 'README.md'), 'utf8');
 const OPERATING = readFileSync(path.join(repoRoot, 'docs/operating.md'), 'utf8');
 const VERSION = (JSON.parse(readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as { version: string }).version;
-
-/** A markdown file's section under `heading`, up to the next heading of its level. */
-function section(markdown: string, file: string, heading: string): string {
-  const start = markdown.indexOf(`\n${heading}\n`);
-  expect(start, `${file} should have a "${heading}" section`).toBeGreaterThanOrEqual(0);
-  const end = markdown.indexOf(`\n${heading.split(' ')[0]} `, start + 1);
-  return markdown.slice(start, end === -1 ? undefined : end);
-}
 
 /**
  * The install commands: the README's "Install" section (everything on one machine) and the
@@ -41,17 +42,10 @@ function section(markdown: string, file: string, heading: string): string {
  */
 function installTerminals(): string[][] {
   const sections = [
-    section(README, 'README.md', '## Install'),
-    section(OPERATING, 'docs/operating.md', '## A control plane of your own'),
+    markdownSection(README, 'README.md', '## Install'),
+    markdownSection(OPERATING, 'docs/operating.md', '## A control plane of your own'),
   ];
-  const blocks = sections.flatMap((text) =>
-    [...text.matchAll(/```bash\n([\s\S]*?)```/g)].map((m) =>
-      m[1]!
-        .split('\n')
-        .map((line) => line.replace(/\s+#.*$/, '').trim())
-        .filter((line) => line !== ''),
-    ),
-  );
+  const blocks = sections.flatMap(bashBlocks);
   expect(blocks.length).toBeGreaterThan(0);
   return blocks;
 }

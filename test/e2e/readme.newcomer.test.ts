@@ -5,7 +5,17 @@ import path from 'node:path';
 import { freePort } from '@outpost/api';
 import { OutpostClient, unwrap } from '@outpost/sdk/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cloneAt, type Job, processesUnder, sh, snapshotCommit, startJob, type User } from '../support/newcomer.js';
+import {
+  bashBlocks,
+  cloneAt,
+  type Job,
+  markdownSection,
+  processesUnder,
+  sh,
+  snapshotCommit,
+  startJob,
+  type User,
+} from '../support/newcomer.js';
 import { repoRoot } from '../support/processes.js';
 import { waitFor } from '../support/worker-process.js';
 
@@ -26,17 +36,10 @@ function fromReadme(line: string): string {
  * placeholders (`<id>`, `<run>`) as written: the suite must type each one.
  */
 function tourCommands(): string[] {
-  const start = README.indexOf('## A ten-minute tour');
-  expect(start, 'README.md should have an "## A ten-minute tour" section').toBeGreaterThanOrEqual(0);
-  const tour = README.slice(start, README.indexOf('\n## ', start + 1));
+  const tour = markdownSection(README, 'README.md', '## A ten-minute tour');
   const commands = new Set<string>();
   for (const match of tour.matchAll(/`(npx outpost [^`\n]+)`/g)) commands.add(match[1]!.trim());
-  for (const block of tour.matchAll(/```bash\n([\s\S]*?)```/g)) {
-    for (const line of block[1]!.split('\n')) {
-      const command = line.replace(/\s+#.*$/, '').trim();
-      if (command.startsWith('npx outpost ')) commands.add(command);
-    }
-  }
+  for (const command of bashBlocks(tour).flat()) if (command.startsWith('npx outpost ')) commands.add(command);
   return [...commands];
 }
 

@@ -2,6 +2,7 @@ import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { expect } from 'vitest';
 import { repoRoot, watchOutput } from './processes.js';
 
 /**
@@ -120,4 +121,22 @@ export function processesUnder(dir: string): string[] {
     }
   }
   return found;
+}
+
+/** A markdown file's section under `heading` (a line of its own), up to the next heading of that level. */
+export function markdownSection(markdown: string, file: string, heading: string): string {
+  const start = markdown.indexOf(`\n${heading}\n`);
+  expect(start, `${file} should have a "${heading}" section`).toBeGreaterThanOrEqual(0);
+  const end = markdown.indexOf(`\n${heading.split(' ')[0]} `, start + 1);
+  return markdown.slice(start, end === -1 ? undefined : end);
+}
+
+/** The lines of each ```bash block in `markdown`, as typed: one array a block, comments and blank lines left out. */
+export function bashBlocks(markdown: string): string[][] {
+  return [...markdown.matchAll(/```bash\n([\s\S]*?)```/g)].map((m) =>
+    m[1]!
+      .split('\n')
+      .map((line) => line.replace(/\s+#.*$/, '').trim())
+      .filter((line) => line !== ''),
+  );
 }
