@@ -410,10 +410,9 @@ export class RpcServer {
     transitionId: string,
     carryTasks: boolean,
   ): Promise<CallResult<StateProposalResponse>> {
-    const tasks = carryTasks ? this.deps.taskRuns.takeForRequest(runId) : null;
-    if (carryTasks && !tasks && !(await this.deps.taskRuns.flush())) {
-      this.deps.logger.warn({ runId, method: 'setState' }, 'going on before every task-run event was delivered');
-    }
+    // The log lines first: a batch of them waits for the task runs queued before it (a line may
+    // name one), so the task-run events are taken for this request only once no batch is left to
+    // send; taken earlier, the batch would wait for this proposal and this proposal for the batch.
     const carried = own ? this.deps.shipper.takeForRequest() : null;
     if (!carried) {
       const { flushBeforeStateMs } = this.deps;
@@ -421,6 +420,10 @@ export class RpcServer {
         ? await this.deps.shipper.flush(flushBeforeStateMs)
         : await this.deps.subflows.flush(runId, flushBeforeStateMs);
       if (!flushed) this.deps.logger.warn({ runId }, 'proposing a state before every earlier log line was delivered');
+    }
+    const tasks = carryTasks ? this.deps.taskRuns.takeForRequest(runId) : null;
+    if (carryTasks && !tasks && !(await this.deps.taskRuns.flush())) {
+      this.deps.logger.warn({ runId, method: 'setState' }, 'going on before every task-run event was delivered');
     }
     let answer: CallResult<StateProposalResponse>;
     try {
