@@ -40,9 +40,9 @@ function heldApi() {
     // An API that takes a run's last task runs with its state proposal.
     carriesTaskRuns: true,
     refusedTaskRuns: () => false,
-    async call(name: string, input: { body: NumberedLine[] | { events: TaskRunEvent[] } }): Promise<CallResult<unknown>> {
+    async call(name: string, input: { body: { logs: NumberedLine[] } | { events: TaskRunEvent[] } }): Promise<CallResult<unknown>> {
       if (name === 'logsWrite') {
-        const lines = (input.body as NumberedLine[]).map((line) => line.seq);
+        const lines = (input.body as { logs: NumberedLine[] }).logs.map((line) => line.seq);
         calls.push({ name, lines, taskRuns: 0 });
         if (++batches === 1) {
           firstBatchSent();
@@ -101,7 +101,7 @@ describe("a run's state proposal and its log and task-run shippers", () => {
       logger,
       send: async (batch) => {
         await taskRuns.flush();
-        return api.call('logsWrite', { params: { id: RUN }, body: batch.logs }, 0);
+        return api.call('logsWrite', { params: { id: RUN }, body: batch }, 0);
       },
     });
     const rpc = new RpcServer({
