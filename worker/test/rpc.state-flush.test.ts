@@ -40,7 +40,10 @@ function heldApi() {
     // An API that takes a run's last task runs with its state proposal.
     carriesTaskRuns: true,
     refusedTaskRuns: () => false,
-    async call(name: string, input: { body: { logs: NumberedLine[] } | { events: TaskRunEvent[] } }): Promise<CallResult<unknown>> {
+    async call(
+      name: string,
+      input: { body: { logs: NumberedLine[] } | { events: TaskRunEvent[] } },
+    ): Promise<CallResult<unknown>> {
       if (name === 'logsWrite') {
         const lines = (input.body as { logs: NumberedLine[] }).logs.map((line) => line.seq);
         calls.push({ name, lines, taskRuns: 0 });
