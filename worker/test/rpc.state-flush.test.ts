@@ -6,6 +6,7 @@ import type { TaskRunEvent } from '@outpost/sdk/contracts';
 import { RpcRequest } from '@outpost/sdk/runtime';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
+import { logBatchSender } from '../src/executors/report.js';
 import { RpcServer } from '../src/executors/rpc.js';
 import type { RunApi } from '../src/executors/run-api.js';
 import type { SubflowRuns } from '../src/executors/subflow-runs.js';
@@ -94,7 +95,7 @@ describe("a run's state proposal and its log and task-run shippers", () => {
       // Queued until something flushes it or a request takes it.
       batchMs: 600_000,
     });
-    // As the run's report wires them: a log batch first stores the task runs queued before it.
+    // With the run's report's sender: a log batch first stores the task runs queued before it.
     const shipper = new LogShipper({
       runId: RUN,
       attempt: 1,
@@ -102,10 +103,7 @@ describe("a run's state proposal and its log and task-run shippers", () => {
       batchSize: 100,
       batchMs: 0,
       logger,
-      send: async (batch) => {
-        await taskRuns.flush();
-        return api.call('logsWrite', { params: { id: RUN }, body: batch }, 0);
-      },
+      send: logBatchSender(api, taskRuns, RUN),
     });
     const rpc = new RpcServer({
       api,
@@ -147,7 +145,7 @@ describe("a run's state proposal and its log and task-run shippers", () => {
     expect(replies, warnings.join('\n')).toEqual([expect.objectContaining({ id: 1, ok: true })]);
     const state = calls.findIndex((call) => call.name === 'flowRunsSetState');
     const storedBefore = calls.slice(0, state).flatMap((call) => call.lines);
-    expect([...storedBefore, ...calls[state]!.lines].sort()).toEqual([1, 2]);
+    expect([...storedBefore, ...calls[state]!.lines].sort((a, b) => a - b)).toEqual([1, 2]);
     // The task run goes before the line that follows it, or with the state: never after either.
     const taskRunAt = calls.findIndex((call) => call.taskRuns > 0);
     expect(taskRunAt).toBeGreaterThanOrEqual(0);

@@ -13,7 +13,7 @@ import type { Logger } from 'pino';
 import { credentialValues } from '../child-env.js';
 import type { WorkerOptions } from '../options.js';
 import { Redactor } from '../redact.js';
-import { type LogInput, type LogLineCounts, LogShipper } from '../ship-logs.js';
+import { type LogInput, type LogLineCounts, LogShipper, type SendLogBatch } from '../ship-logs.js';
 import { TaskRunShipper } from '../ship-task-runs.js';
 import { StackMapper } from '../stack-maps.js';
 import { WORKER_VERSION } from '../version.js';
@@ -30,6 +30,18 @@ import { SubflowRuns } from './subflow-runs.js';
  * 120 s for its answer and the proposal itself may retry for 60 s, which leaves 50 s.
  */
 const FLUSH_BEFORE_STATE_MS = 50_000;
+
+/**
+ * How a run's log batches (its own or a subflow run's, `runId`) reach the API: the task runs queued
+ * before a batch are stored first, since a line may name one. A batch still goes after the run is
+ * stopped for good: its lines are worth delivering.
+ */
+export function logBatchSender(api: RunApi, taskRuns: TaskRunShipper, runId: string): SendLogBatch {
+  return async (batch) => {
+    await taskRuns.flush();
+    return api.call('logsWrite', { params: { id: runId }, body: batch }, 0, { abortable: false });
+  };
+}
 const FINAL_FLUSH_MS = 15_000;
 /** How long the attempt's environment report may retry: it is for the manifest, and never holds the run up for long. */
 const ENVIRONMENT_REPORT_MS = 30_000;
@@ -108,7 +120,6 @@ export class RunReport {
       runLog: (level, message) => this.note(level, message),
       onSettled: (settled) => deps.attempt()?.send({ t: 'taskAck', settled }),
     });
-    // A log line may name a task run: the task runs created before it are stored first, so the link holds.
     const shipperFor = (id: string) =>
       new LogShipper({
         ...(id === runId && deps.logSeqAfter ? { after: deps.logSeqAfter } : {}),
@@ -120,10 +131,7 @@ export class RunReport {
         logger: log,
         redact: (text) => this.redactor.redact(this.stacks ? this.stacks.map(text) : text),
         ...(deps.logLines ? { counts: deps.logLines } : {}),
-        send: async (batch) => {
-          await this.taskRuns.flush();
-          return this.api.call('logsWrite', { params: { id }, body: batch }, 0, { abortable: false });
-        },
+        send: logBatchSender(this.api, this.taskRuns, id),
       });
     this.shipper = shipperFor(runId);
     this.subflows = new SubflowRuns(attempt, shipperFor);
