@@ -7,5 +7,9 @@ export default defineConfig({
     reporters: ['default', new FileTimesReporter()],
     include: ['test/**/*.test.ts', 'test/**/*.test.tsx'],
     environment: 'node',
+    // One worker keeps the modules it has loaded (React, the pages) from one file to the next: the
+    // suite took 10 s so against 49 s when each of its 52 files loaded them afresh. The files are
+    // pure functions and rendered markup; the one that fakes timers puts the real ones back.
+    isolate: false,
   },
 });
