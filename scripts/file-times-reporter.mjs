@@ -7,9 +7,26 @@ import { relative } from 'node:path';
 const SHOWN = process.env.CI ? Number.POSITIVE_INFINITY : 15;
 
 export default class FileTimesReporter {
+  /** When each project's first file started and its last one ended (ms), for its wall time. */
+  spans = new Map();
+
   /** @param {import('vitest/node').Vitest} vitest */
   onInit(vitest) {
     this.root = vitest.config.root;
+  }
+
+  /** @param {import('vitest/node').TestModule} module */
+  onTestModuleStart(module) {
+    const name = module.project.name;
+    const span = this.spans.get(name);
+    if (span) span.start = Math.min(span.start, Date.now());
+    else this.spans.set(name, { start: Date.now(), end: Date.now() });
+  }
+
+  /** @param {import('vitest/node').TestModule} module */
+  onTestModuleEnd(module) {
+    const span = this.spans.get(module.project.name);
+    if (span) span.end = Math.max(span.end, Date.now());
   }
 
   /** @param {ReadonlyArray<import('vitest/node').TestModule>} testModules */
@@ -26,8 +43,14 @@ export default class FileTimesReporter {
     const width = Math.max(...rows.slice(0, SHOWN).map((row) => row.file.length));
     const lines = rows.slice(0, SHOWN).map((row) => `  ${row.file.padEnd(width)}  ${row.seconds.toFixed(1).padStart(7)} s`);
     const rest = rows.length > SHOWN ? [`  … and ${rows.length - SHOWN} more files`] : [];
+    // A suite of several projects (the end-to-end groups) says how long each took, from its first
+    // file's start to its last one's end.
+    const groups =
+      this.spans.size > 1
+        ? `\nWall time by project: ${[...this.spans].map(([name, span]) => `${name} ${((span.end - span.start) / 1000).toFixed(0)} s`).join(', ')}\n`
+        : '';
     process.stdout.write(
-      `\nSlowest test files (${rows.length} files, ${total.toFixed(0)} s of file time in all):\n${[...lines, ...rest].join('\n')}\n`,
+      `\nSlowest test files (${rows.length} files, ${total.toFixed(0)} s of file time in all):\n${[...lines, ...rest].join('\n')}\n${groups}`,
     );
   }
 }
