@@ -52,6 +52,10 @@ export default defineConfig({
     // A page, a server and a worker answer in tens of milliseconds alone, but in seconds on a 2-core
     // machine running three files at once: a poll gives them 15 s unless it says otherwise, not 1 s.
     expect: { poll: { timeout: 15_000 } },
+    // A vitest worker keeps the modules it has loaded (the API, the SDK, playwright) from one file to
+    // the next: importing them took about 3 s a file, a sixth of a light file's time. Files start and
+    // stop their own servers, processes and browsers, and change nothing global.
+    isolate: false,
     projects: [
       {
         extends: true,
