@@ -6,7 +6,7 @@ import {
   type WorkPool,
 } from '@outpost/sdk/contracts';
 import type { AppDeps } from '../context.js';
-import { endedAttempts, renewLeases } from '../db/leases.js';
+import { endedAttempts, renewLeases } from './db/leases.js';
 import { iso } from '../db/values.js';
 import { dropEarlierWorkersOfName } from '../db/workers.js';
 

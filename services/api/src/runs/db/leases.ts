@@ -1,6 +1,6 @@
 import { HELD_STATES, type StateType, TERMINAL_STATES } from '@outpost/sdk/contracts';
-import type { Db } from './client.js';
-import { stateList } from './values.js';
+import type { Db } from '../../db/client.js';
+import { stateList } from '../../db/values.js';
 
 export interface RenewedLease {
   id: string;
