@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { DEFAULT_LEASE_SECONDS, type ProposedState, type StateType } from '@outpost/sdk/contracts';
 import type { Sql } from '../db/client.js';
-import { findExpiredLeases, graceHeldLeases, markLoopTick } from '../runs/db/leases.js';
 import { isDomainError } from '../domain-error.js';
 import type { Logger } from '../logger.js';
 import type { ApiMetrics } from '../metrics/api-metrics.js';
+import { findExpiredLeases, graceHeldLeases, markLoopTick } from '../runs/db/leases.js';
 import { proposeState } from '../runs/propose-state.js';
 import { ElectedRounds } from './elected-loop.js';
 

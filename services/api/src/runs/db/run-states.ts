@@ -2,10 +2,10 @@ import type { StateHistoryResponse, StateProposalResponse, StateType } from '@ou
 import { isHeld, isTerminal } from '@outpost/sdk/contracts';
 import type { Db, TxSql } from '../../db/client.js';
 import { RUNS_CHANNEL } from '../../db/flow-runs.js';
-import { leaseRunOut } from './leases.js';
 import type { flowRuns, Row } from '../../db/schema.js';
 import { iso } from '../../db/values.js';
 import { type AttemptFence, claimedByOther } from '../../db/workers.js';
+import { leaseRunOut } from './leases.js';
 
 export interface LockedRun {
   id: string;
