@@ -30,6 +30,9 @@ import { SubflowRuns } from './subflow-runs.js';
  * 120 s for its answer and the proposal itself may retry for 60 s, which leaves 50 s.
  */
 const FLUSH_BEFORE_STATE_MS = 50_000;
+const FINAL_FLUSH_MS = 15_000;
+/** How long the attempt's environment report may retry: it is for the manifest, and never holds the run up for long. */
+const ENVIRONMENT_REPORT_MS = 30_000;
 
 /**
  * How a run's log batches (its own or a subflow run's, `runId`) reach the API: the task runs queued
@@ -42,9 +45,6 @@ export function logBatchSender(api: RunApi, taskRuns: TaskRunShipper, runId: str
     return api.call('logsWrite', { params: { id: runId }, body: batch }, 0, { abortable: false });
   };
 }
-const FINAL_FLUSH_MS = 15_000;
-/** How long the attempt's environment report may retry: it is for the manifest, and never holds the run up for long. */
-const ENVIRONMENT_REPORT_MS = 30_000;
 
 export interface RunReportDeps {
   client: OutpostClient;
