@@ -46,6 +46,15 @@ export async function connectDatabase(url: string, options: ConnectOptions = {})
 export type PlannerSetting = 'enable_sort = off' | 'plan_cache_mode = force_custom_plan';
 
 /**
+ * How many rows `rows` holds: a FROM list with its conditions, as in
+ * countRows(db, db`directory_users WHERE organisation_id = ${id}`).
+ */
+export async function countRows(db: Db, rows: postgres.PendingQuery<postgres.Row[]>): Promise<number> {
+  const [row] = await db<{ n: number }[]>`SELECT count(*)::int AS n FROM ${rows}`;
+  return row?.n ?? 0;
+}
+
+/**
  * Runs `read` in a transaction of its own under `setting` (SET LOCAL: it ends with the
  * transaction, so the pooled connection goes back as it was).
  */

@@ -1,5 +1,5 @@
 import type { Workspace } from '@outpost/sdk/contracts';
-import type { Db } from './client.js';
+import { countRows, type Db } from './client.js';
 import { iso } from './values.js';
 
 function toWorkspace(row: { id: string; slug: string; name: string; created_at: Date }): Workspace {
@@ -67,10 +67,10 @@ export async function insertWorkspace(
  * against that organisation's WORKSPACES_PER_ORGANISATION instead.
  */
 export async function countWorkspacesCreatedBy(db: Db, userId: string): Promise<number> {
-  const [row] = await db<{ n: number }[]>`
-    SELECT count(*)::int AS n FROM workspaces w JOIN organisations o ON o.id = w.organisation_id
-    WHERE w.created_by = ${userId} AND o.created_by IS NOT NULL`;
-  return row?.n ?? 0;
+  return countRows(
+    db,
+    db`workspaces w JOIN organisations o ON o.id = w.organisation_id WHERE w.created_by = ${userId} AND o.created_by IS NOT NULL`,
+  );
 }
 
 /** The workspace with its organisation and whether it is archived: what a caller is told of where it acts. */

@@ -3,7 +3,7 @@ import { openableWorkspaces } from '../auth/db/memberships.js';
 import { ensureUser, findUserByIdentity, linkIdentity, lockUserByEmail, verifyAccount } from '../auth/db/users.js';
 import { type OpenedSession, openUserSession } from '../auth/sessions.js';
 import type { AppDeps } from '../context.js';
-import type { Db } from '../db/client.js';
+import { countRows, type Db } from '../db/client.js';
 import { DomainError, notFound } from '../domain-error.js';
 import { applyDirectoryRoles, directoryTransaction, type RoleChanges } from './db/directory.js';
 import type { OidcLogin } from './db/oidc.js';
@@ -78,9 +78,7 @@ async function standing(
 
 /** How many people the organisation has: a sign-in makes no account past SCIM_USERS_PER_ORGANISATION. */
 async function organisationPeople(db: Db, organisationId: string): Promise<number> {
-  const [row] = await db<{ n: number }[]>`
-    SELECT count(*)::int AS n FROM organisation_members WHERE organisation_id = ${organisationId}`;
-  return row?.n ?? 0;
+  return countRows(db, db`organisation_members WHERE organisation_id = ${organisationId}`);
 }
 
 /**

@@ -19,7 +19,7 @@ import { deleteMembership, getMember, lockMemberships, remainingOwners } from '.
 import { revokeTokensOutrankingMaker } from '../auth/db/organisation-tokens.js';
 import { getUser, releaseManagedAccount, revokeUserSessions } from '../auth/db/users.js';
 import type { AppDeps } from '../context.js';
-import type { Db } from '../db/client.js';
+import { countRows, type Db } from '../db/client.js';
 import { textArray } from '../db/values.js';
 import { countWorkspacesCreatedBy } from '../db/workspaces.js';
 import { DomainError, notFound } from '../domain-error.js';
@@ -200,12 +200,11 @@ export async function createOrganisationWorkspace(
     const organisation = await lockedOrganisationFor(tx, userId, slug);
     await assertRole(tx, userId, organisation, ORGANISATION_ADMINS, 'creating a workspace');
     if (organisation.selfService) await assertAccountQuota(tx, userId);
-    const [held] = await tx<{ n: number }[]>`
-      SELECT count(*)::int AS n FROM workspaces WHERE organisation_id = ${organisation.id}`;
-    if ((held?.n ?? 0) >= WORKSPACES_PER_ORGANISATION) {
+    const held = await countRows(tx, tx`workspaces WHERE organisation_id = ${organisation.id}`);
+    if (held >= WORKSPACES_PER_ORGANISATION) {
       throw new DomainError(
         'quota_exceeded',
-        `an organisation holds at most ${WORKSPACES_PER_ORGANISATION} workspaces (archived ones count), and this one holds ${held?.n}`,
+        `an organisation holds at most ${WORKSPACES_PER_ORGANISATION} workspaces (archived ones count), and this one holds ${held}`,
       );
     }
     const created = await insertOrganisationWorkspace(tx, {
@@ -380,14 +379,16 @@ export async function assertMayStaffAll(
   memberIds: readonly string[],
 ): Promise<void> {
   if (actorRole === 'owner' || memberIds.length === 0) return;
-  const [row] = await db<{ n: number }[]>`
-    SELECT count(*)::int AS n FROM organisation_members
-    WHERE organisation_id = ${organisationId} AND user_id = ANY(${textArray(db, [...new Set(memberIds)])}::uuid[])
-      AND role = ANY(${textArray(db, ORGANISATION_ADMINS)}::text[])`;
-  if ((row?.n ?? 0) > 0) {
+  const admins = await countRows(
+    db,
+    db`organisation_members
+       WHERE organisation_id = ${organisationId} AND user_id = ANY(${textArray(db, [...new Set(memberIds)])}::uuid[])
+         AND role = ANY(${textArray(db, ORGANISATION_ADMINS)}::text[])`,
+  );
+  if (admins > 0) {
     throw new DomainError(
       'forbidden',
-      `only an organisation owner can change an owner's or admin's workspace roles, and this change concerns ${row?.n} of them`,
+      `only an organisation owner can change an owner's or admin's workspace roles, and this change concerns ${admins} of them`,
     );
   }
 }

@@ -1,4 +1,4 @@
-import type { Db, TxSql } from '../db/client.js';
+import { countRows, type Db, type TxSql } from '../db/client.js';
 import { quotaExceeded, workspaceQuotas } from './quotas.js';
 
 /*
@@ -13,8 +13,7 @@ const TABLES: Record<CountedKind, string> = { automations: 'automations', webhoo
 
 /** How many of the kind the workspace has now. Bounded by the quota itself, so cheap to count. */
 export async function countOf(db: Db, workspaceId: string, kind: CountedKind): Promise<number> {
-  const [row] = await db<{ n: number }[]>`SELECT count(*)::int AS n FROM ${db(TABLES[kind])} WHERE workspace_id = ${workspaceId}`;
-  return row?.n ?? 0;
+  return countRows(db, db`${db(TABLES[kind])} WHERE workspace_id = ${workspaceId}`);
 }
 
 /** Holds the workspace's lock for the kind to the end of the transaction. */

@@ -1,4 +1,4 @@
-import type { Db } from '../../db/client.js';
+import { countRows, type Db } from '../../db/client.js';
 
 /*
  * Dynamic partition sets: named lists of keys per workspace, in the order they were added (a
@@ -24,9 +24,7 @@ export async function loadDynamicKeys(db: Db, workspaceId: string, names: readon
 }
 
 export async function countDynamicKeys(db: Db, workspaceId: string, name: string): Promise<number> {
-  const [row] = await db<{ n: number }[]>`
-    SELECT count(*)::int AS n FROM dynamic_partition_keys WHERE workspace_id = ${workspaceId} AND name = ${name}`;
-  return row?.n ?? 0;
+  return countRows(db, db`dynamic_partition_keys WHERE workspace_id = ${workspaceId} AND name = ${name}`);
 }
 
 /** Adds the keys not yet in the set, in the given order; returns how many were added. */

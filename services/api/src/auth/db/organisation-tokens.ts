@@ -5,7 +5,7 @@ import {
   type OrganisationTokenScope,
   TOKEN_SCOPE_MAKERS,
 } from '@outpost/sdk/contracts';
-import type { Db } from '../../db/client.js';
+import { countRows, type Db } from '../../db/client.js';
 import { iso, isoOrNull } from '../../db/values.js';
 
 /** The roles that may make (and keep) a token holding every one of these scopes. */
@@ -78,10 +78,11 @@ export async function listOrganisationTokens(db: Db, organisationId: string): Pr
 
 /** Tokens of the organisation that still work: what TOKENS_PER_ORGANISATION counts. */
 export async function countLiveOrganisationTokens(db: Db, organisationId: string): Promise<number> {
-  const [row] = await db<{ n: number }[]>`
-    SELECT count(*)::int AS n FROM organisation_tokens
-    WHERE organisation_id = ${organisationId} AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now())`;
-  return row?.n ?? 0;
+  return countRows(
+    db,
+    db`organisation_tokens
+       WHERE organisation_id = ${organisationId} AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now())`,
+  );
 }
 
 export async function insertOrganisationToken(

@@ -8,7 +8,7 @@ import {
 import postgres from 'postgres';
 import type { ApiKeyCache } from '../../auth/db/api-keys.js';
 import { releaseManagedAccount } from '../../auth/db/users.js';
-import type { Db, Sql } from '../../db/client.js';
+import { countRows, type Db, type Sql } from '../../db/client.js';
 import type { directoryGroups, directoryUsers, Row } from '../../db/schema.js';
 import { iso, textArray } from '../../db/values.js';
 import { DomainError } from '../../domain-error.js';
@@ -391,10 +391,7 @@ const SELECT_USER = (db: Db) => db`
 const BY_SCIM_ID = (db: Db, id: string) => db`(du.scim_id = ${id} OR (du.scim_id IS NULL AND du.user_id = ${id}))`;
 
 export async function countDirectoryUsers(db: Db, organisationId: string): Promise<number> {
-  const [row] = await db<
-    { n: number }[]
-  >`SELECT count(*)::int AS n FROM directory_users WHERE organisation_id = ${organisationId}`;
-  return row?.n ?? 0;
+  return countRows(db, db`directory_users WHERE organisation_id = ${organisationId}`);
 }
 
 /** The person the directory knows by `id` (SCIM `id`: DirectoryUser.id), if any. */
@@ -714,10 +711,7 @@ function toGroup(row: DirectoryGroupRow): DirectoryGroupRecord {
 }
 
 export async function countDirectoryGroups(db: Db, organisationId: string): Promise<number> {
-  const [row] = await db<
-    { n: number }[]
-  >`SELECT count(*)::int AS n FROM directory_groups WHERE organisation_id = ${organisationId}`;
-  return row?.n ?? 0;
+  return countRows(db, db`directory_groups WHERE organisation_id = ${organisationId}`);
 }
 
 export async function findDirectoryGroup(db: Db, organisationId: string, id: string): Promise<DirectoryGroupRecord | null> {

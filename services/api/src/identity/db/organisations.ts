@@ -6,7 +6,7 @@ import type {
   OrganisationWorkspace,
 } from '@outpost/sdk/contracts';
 import { lockMemberships, remainingOwners } from '../../auth/db/memberships.js';
-import type { Db, TxSql } from '../../db/client.js';
+import { countRows, type Db, type TxSql } from '../../db/client.js';
 import { iso, isoOrNull } from '../../db/values.js';
 import { DomainError } from '../../domain-error.js';
 import { withdrawUnstartedScheduledRuns } from '../../runs/db/schedules.js';
@@ -253,10 +253,10 @@ export async function getOrganisationMember(db: Db, organisationId: string, user
 
 /** Owners of the organisation other than `leaving`. */
 export async function otherOrganisationOwners(db: Db, organisationId: string, leaving: string): Promise<number> {
-  const [row] = await db<{ n: number }[]>`
-    SELECT count(*)::int AS n FROM organisation_members
-    WHERE organisation_id = ${organisationId} AND role = 'owner' AND user_id <> ${leaving}`;
-  return row?.n ?? 0;
+  return countRows(
+    db,
+    db`organisation_members WHERE organisation_id = ${organisationId} AND role = 'owner' AND user_id <> ${leaving}`,
+  );
 }
 
 /**
