@@ -1,8 +1,8 @@
 import type { RouteDef } from '@outpost/sdk/contracts';
-import { isSubflowOf } from '../db/child-runs.js';
 import type { Sql } from '../db/client.js';
 import { type AttemptFence, attemptClaimedByOther, keyHoldsRun, keyRanRun } from '../db/workers.js';
 import { DomainError, notFound } from '../domain-error.js';
+import { isSubflowOf } from './db/subflows.js';
 import type { Principal } from './principal.js';
 
 /** Routes under /flow-runs/:id name one run; run tokens and worker keys may act only on their own. */

@@ -1,7 +1,7 @@
 import type { CollisionStrategy, Deployment, ResourceRequest } from '@outpost/sdk/contracts';
 import type postgres from 'postgres';
 import type { Db } from './client.js';
-import { RUNS_CHANNEL } from './flow-runs.js';
+import { RUNS_CHANNEL } from './pools.js';
 import type { deployments, Row } from './schema.js';
 import { iso, jsonb, textArray } from './values.js';
 

@@ -2,11 +2,10 @@ import type { FlowRun, ResourceRequest, RunWaitingFor, StateType } from '@outpos
 import type postgres from 'postgres';
 import { auditInsertFrom, type PendingAuditEntry } from './audit.js';
 import type { Db } from './client.js';
+import { RUNS_CHANNEL } from './pools.js';
 import type { flowRuns, Row } from './schema.js';
 import { iso, isoOrNull, jsonb, textArray } from './values.js';
 import { type AttemptFence, claimedByOther, workerOnline } from './workers.js';
-
-export const RUNS_CHANNEL = 'outpost_runs';
 
 export interface RunRow
   extends Pick<

@@ -1,7 +1,7 @@
 import postgres from 'postgres';
 import { BACKFILLS_CHANNEL } from '../db/backfills.js';
 import { LEDGER_CHANNEL } from '../db/events.js';
-import { RUNS_CHANNEL } from '../db/flow-runs.js';
+import { RUNS_CHANNEL } from '../db/pools.js';
 import type { Logger } from '../logger.js';
 import { NOTIFICATIONS_CHANNEL } from '../notifications/db/notifications.js';
 import { parseRunEventPayload, RUN_EVENTS_CHANNEL } from './db/run-events.js';

@@ -1,7 +1,7 @@
 import type { StateHistoryResponse, StateProposalResponse, StateType } from '@outpost/sdk/contracts';
 import { isHeld, isTerminal } from '@outpost/sdk/contracts';
 import type { Db, TxSql } from '../../db/client.js';
-import { RUNS_CHANNEL } from '../../db/flow-runs.js';
+import { RUNS_CHANNEL } from '../../db/pools.js';
 import type { flowRuns, Row } from '../../db/schema.js';
 import { iso } from '../../db/values.js';
 import { type AttemptFence, claimedByOther } from '../../db/workers.js';
