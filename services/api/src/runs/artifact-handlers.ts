@@ -1,8 +1,8 @@
-import { getRunAttempt } from '../db/flow-runs.js';
 import { ApiError, notFound } from '../errors.js';
 import type { Handlers } from '../http/route-types.js';
 import { latestArtifacts, listRunArtifacts, upsertArtifact } from './db/artifacts.js';
 import { taskRunBelongsTo } from './db/child-runs.js';
+import { getRunAttempt } from './db/flow-runs.js';
 
 export const artifactHandlers = {
   artifactsCreate: async ({ params, body, principal, deps, status }) => {

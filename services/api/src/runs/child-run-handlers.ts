@@ -1,11 +1,11 @@
 import { workspaceArchived } from '../auth/access.js';
-import { getRunAttempt } from '../db/flow-runs.js';
 import { isWorkspaceArchived } from '../db/workspaces.js';
 import { notFound } from '../errors.js';
 import type { Handlers } from '../http/route-types.js';
 import { createChildRun } from './create-child-run.js';
 import { createDeploymentRun } from './create-deployment-run.js';
 import { listChildRuns } from './db/child-runs.js';
+import { getRunAttempt } from './db/flow-runs.js';
 
 /** A run with more subflows than this lists the oldest ones; a flow that fans out wider should map tasks instead. */
 const MAX_LISTED_CHILDREN = 1000;

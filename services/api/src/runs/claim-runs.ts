@@ -1,9 +1,9 @@
 import type { ClaimedRun, ClaimResponse, HeldRun, WorkPool } from '@outpost/sdk/contracts';
 import type { AppDeps } from '../context.js';
-import { toFlowRun } from '../db/flow-runs.js';
 import { iso } from '../db/values.js';
 import { tracedClaim } from '../telemetry/tracing.js';
 import { type ClaimedRow, claimDueRuns, poolDueState } from './db/claim.js';
+import { toFlowRun } from './db/flow-runs.js';
 import { cancellingAttempts } from './db/leases.js';
 
 export interface ClaimRequestInput {

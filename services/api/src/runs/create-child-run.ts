@@ -1,9 +1,9 @@
 import type { FlowRunChildCreateRequest, FlowRunCreateResponse } from '@outpost/sdk/contracts';
 import type { Sql } from '../db/client.js';
-import { getFlowRun } from '../db/flow-runs.js';
 import { DomainError, notFound } from '../domain-error.js';
 import { runName } from './create-flow-run.js';
 import { findRunOwner, insertChildRun, lockParentRun, taskRunBelongsTo } from './db/child-runs.js';
+import { getFlowRun } from './db/flow-runs.js';
 import { ensureFlow } from './db/flows.js';
 
 /**

@@ -9,16 +9,16 @@ import { dynamicPartitionNames, hasPartitionKey } from '@outpost/sdk/partitions'
 import { assertAssetRunPartition } from '../assets/run-partition.js';
 import type { Db } from '../db/client.js';
 import { type DeploymentRecord, getDeployment } from '../db/deployments.js';
+import { getQueue } from '../db/pools.js';
+import { DomainError, notFound } from '../domain-error.js';
+import type { InlineAudit } from '../http/audit.js';
 import {
   findRunByIdempotencyKey,
   getFlowRunByIdempotencyKey,
   insertFlowRun,
   insertFlowRunAnswered,
   type NewFlowRun,
-} from '../db/flow-runs.js';
-import { getQueue } from '../db/pools.js';
-import { DomainError, notFound } from '../domain-error.js';
-import type { InlineAudit } from '../http/audit.js';
+} from './db/flow-runs.js';
 import { assertKnownParameters, assertParameters } from './parameter-schema.js';
 
 const MAX_TAGS = 50;

@@ -1,11 +1,11 @@
 import { z } from 'zod';
 import { ownFence } from '../auth/access.js';
-import { getFlowRun, listFlowRuns } from '../db/flow-runs.js';
 import { encodeCursor } from '../db/values.js';
 import { ApiError, notFound } from '../errors.js';
 import { decodeCursor } from '../http/pagination.js';
 import type { Handlers } from '../http/route-types.js';
 import type { Actor } from '../orchestration/rules.js';
+import { getFlowRun, listFlowRuns } from './db/flow-runs.js';
 import { listRunAttempts } from './db/run-attempts.js';
 import { listRunStates } from './db/run-states.js';
 import { toLogRows } from './log-handlers.js';

@@ -1,11 +1,11 @@
 import type { LogLineInput } from '@outpost/sdk/contracts';
 import { z } from 'zod';
 import { claimedAgain, ownFence } from '../auth/access.js';
-import { getRunAttempt, getRunAttemptHeld } from '../db/flow-runs.js';
 import { encodeCursor } from '../db/values.js';
 import { ApiError, notFound } from '../errors.js';
 import { decodeCursor } from '../http/pagination.js';
 import type { Handlers } from '../http/route-types.js';
+import { getRunAttempt, getRunAttemptHeld } from './db/flow-runs.js';
 import { searchLogs } from './db/log-search.js';
 import { insertLogs, type LogLineRow, readLogs } from './db/logs.js';
 

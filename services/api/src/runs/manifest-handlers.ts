@@ -1,7 +1,7 @@
-import { getRunAttempt } from '../db/flow-runs.js';
 import { DomainError, notFound } from '../domain-error.js';
 import type { Handlers } from '../http/route-types.js';
 import { apiKeyId } from '../http/scope.js';
+import { getRunAttempt } from './db/flow-runs.js';
 import { getRunManifest, recordAttemptEnvironment } from './db/run-manifests.js';
 import { reproduceRun } from './reproduce-run.js';
 

@@ -1,8 +1,8 @@
 import type { FlowRunCreateResponse, ResourceRequest } from '@outpost/sdk/contracts';
 import type { Db } from '../db/client.js';
-import { getFlowRun, insertFlowRun } from '../db/flow-runs.js';
 import { DomainError, notFound } from '../domain-error.js';
 import { runName } from './create-flow-run.js';
+import { getFlowRun, insertFlowRun } from './db/flow-runs.js';
 
 interface OriginalRun {
   flow_id: string;

@@ -1,9 +1,9 @@
 import { z } from 'zod';
-import { getRunAttemptSince } from '../db/flow-runs.js';
 import { encodeCursor } from '../db/values.js';
 import { ApiError, notFound } from '../errors.js';
 import { decodeCursor } from '../http/pagination.js';
 import type { Handlers } from '../http/route-types.js';
+import { getRunAttemptSince } from './db/flow-runs.js';
 import { applyTaskRunEvents } from './db/task-run-batches.js';
 import { insertTaskRun, listTaskRuns, setTaskRunState, summarizeTaskRuns } from './db/task-runs.js';
 

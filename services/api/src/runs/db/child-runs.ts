@@ -1,7 +1,7 @@
 import type { FlowRun, StateType } from '@outpost/sdk/contracts';
 import type { Db, TxSql } from '../../db/client.js';
-import { type RunRow, runSelect, toFlowRun } from '../../db/flow-runs.js';
 import { jsonb } from '../../db/values.js';
+import { type RunRow, runSelect, toFlowRun } from './flow-runs.js';
 
 /** The parent as a child-run create sees it, locked against state changes until the child exists. */
 export interface LockedParent {

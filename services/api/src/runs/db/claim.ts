@@ -11,9 +11,9 @@ import {
   runningTotals,
 } from '../../db/claim-resources.js';
 import type { Db, Sql } from '../../db/client.js';
-import type { RunRow } from '../../db/flow-runs.js';
 import { stateList, textArray } from '../../db/values.js';
 import { type ClaimLocks, limitKeys, lockClaimLimits, lockedNothing } from './claim-locks.js';
+import type { RunRow } from './flow-runs.js';
 
 export interface ClaimInput {
   workspaceId: string;

@@ -1,6 +1,6 @@
 import type { FlowRun } from '@outpost/sdk/contracts';
 import type { Db } from '../../db/client.js';
-import { type RunRow, runSelect, toFlowRun } from '../../db/flow-runs.js';
+import { type RunRow, runSelect, toFlowRun } from './flow-runs.js';
 
 /**
  * NOTIFY channel of flow-run changes (created, state changed), read by the API's event streams.

@@ -1,11 +1,11 @@
 import type { FlowRun, ResourceRequest, RunWaitingFor, StateType } from '@outpost/sdk/contracts';
 import type postgres from 'postgres';
-import { auditInsertFrom, type PendingAuditEntry } from './audit.js';
-import type { Db } from './client.js';
-import { RUNS_CHANNEL } from './pools.js';
-import type { flowRuns, Row } from './schema.js';
-import { iso, isoOrNull, jsonb, textArray } from './values.js';
-import { type AttemptFence, claimedByOther, workerOnline } from './workers.js';
+import { auditInsertFrom, type PendingAuditEntry } from '../../db/audit.js';
+import type { Db } from '../../db/client.js';
+import { RUNS_CHANNEL } from '../../db/pools.js';
+import type { flowRuns, Row } from '../../db/schema.js';
+import { iso, isoOrNull, jsonb, textArray } from '../../db/values.js';
+import { type AttemptFence, claimedByOther, workerOnline } from '../../db/workers.js';
 
 export interface RunRow
   extends Pick<
