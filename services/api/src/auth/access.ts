@@ -1,8 +1,7 @@
 import type { RouteDef } from '@outpost/sdk/contracts';
 import type { Sql } from '../db/client.js';
-import { type AttemptFence, attemptClaimedByOther, keyHoldsRun, keyRanRun } from '../db/workers.js';
 import { DomainError, notFound } from '../domain-error.js';
-import { isSubflowOf } from './db/subflows.js';
+import { type AttemptFence, attemptClaimedByOther, isSubflowOf, keyHoldsRun, keyRanRun } from './db/run-access.js';
 import type { Principal } from './principal.js';
 
 /** Routes under /flow-runs/:id name one run; run tokens and worker keys may act only on their own. */
@@ -51,7 +50,7 @@ export function workspaceArchived(): DomainError {
  */
 export const FENCED_BY_HANDLER: ReadonlySet<string> = new Set(['flowRunsSetState', 'logsWrite']);
 
-export type { AttemptFence } from '../db/workers.js';
+export type { AttemptFence } from './db/run-access.js';
 
 /** The fence a FENCED_BY_HANDLER route checks itself: a run token's, for its own run; null otherwise. */
 export function ownFence(principal: Principal, runId: string): AttemptFence | null {

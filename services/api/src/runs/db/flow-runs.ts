@@ -1,11 +1,12 @@
 import type { FlowRun, ResourceRequest, RunWaitingFor, StateType } from '@outpost/sdk/contracts';
 import type postgres from 'postgres';
+import { type AttemptFence, claimedByOther } from '../../auth/db/run-access.js';
 import { auditInsertFrom, type PendingAuditEntry } from '../../db/audit.js';
 import type { Db } from '../../db/client.js';
 import { RUNS_CHANNEL } from '../../db/pools.js';
 import type { flowRuns, Row } from '../../db/schema.js';
 import { iso, isoOrNull, jsonb, textArray } from '../../db/values.js';
-import { type AttemptFence, claimedByOther, workerOnline } from '../../db/workers.js';
+import { workerOnline } from '../../db/workers.js';
 
 export interface RunRow
   extends Pick<
