@@ -2,6 +2,7 @@ import { type AssignedResources, HELD_STATES, type ResourceRequest, type WorkerR
 import type postgres from 'postgres';
 import type { Db } from './client.js';
 import { stateList } from './values.js';
+import { compareDeviceIds } from './workers.js';
 
 /** A GPU device of a worker no held run was assigned. */
 export interface FreeGpu {
@@ -21,14 +22,6 @@ export interface FreeResources {
   poolGpuRoom: number | null;
   /** GPUs each quota-limited tag still allows. */
   tagGpuRoom: Record<string, number>;
-}
-
-/** Numeric ids in number order, then the rest by text: device 10 comes after device 2. */
-export function compareDeviceIds(a: string, b: string): number {
-  const na = Number(a);
-  const nb = Number(b);
-  if (Number.isInteger(na) && Number.isInteger(nb)) return na - nb;
-  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 /**

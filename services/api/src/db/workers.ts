@@ -1,9 +1,16 @@
 import { HELD_STATES, type Worker, type WorkerGpuUse, type WorkerResources, type WorkerRunningRun } from '@outpost/sdk/contracts';
 import type postgres from 'postgres';
 import { makeRoom } from '../bounded-map.js';
-import { compareDeviceIds } from './claim-resources.js';
 import type { Db } from './client.js';
 import { iso, jsonb, stateList } from './values.js';
+
+/** Numeric ids in number order, then the rest by text: device 10 comes after device 2. */
+export function compareDeviceIds(a: string, b: string): number {
+  const na = Number(a);
+  const nb = Number(b);
+  if (Number.isInteger(na) && Number.isInteger(nb)) return na - nb;
+  return a < b ? -1 : a > b ? 1 : 0;
+}
 
 /** Three missed 30-second heartbeats and a worker is OFFLINE. */
 export const ONLINE_WINDOW_SECONDS = 90;
