@@ -1,5 +1,8 @@
 import { type AssignedResources, HELD_STATES, type ResourceRequest } from '@outpost/sdk/contracts';
 import { cappedBackfillDue, lockDueBackfills } from '../../db/backfills.js';
+import type { Db, Sql } from '../../db/client.js';
+import { stateList, textArray } from '../../db/values.js';
+import { type ClaimLocks, limitKeys, lockClaimLimits, lockedNothing } from './claim-locks.js';
 import {
   assignResources,
   type FreeResources,
@@ -9,10 +12,7 @@ import {
   readFreeResources,
   recordAssignments,
   runningTotals,
-} from '../../db/claim-resources.js';
-import type { Db, Sql } from '../../db/client.js';
-import { stateList, textArray } from '../../db/values.js';
-import { type ClaimLocks, limitKeys, lockClaimLimits, lockedNothing } from './claim-locks.js';
+} from './claim-resources.js';
 import type { RunRow } from './flow-runs.js';
 
 export interface ClaimInput {

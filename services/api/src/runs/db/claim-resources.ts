@@ -1,8 +1,8 @@
 import { type AssignedResources, HELD_STATES, type ResourceRequest, type WorkerResources } from '@outpost/sdk/contracts';
 import type postgres from 'postgres';
-import type { Db } from './client.js';
-import { stateList } from './values.js';
-import { compareDeviceIds } from './workers.js';
+import type { Db } from '../../db/client.js';
+import { stateList } from '../../db/values.js';
+import { compareDeviceIds } from '../../db/workers.js';
 
 /** A GPU device of a worker no held run was assigned. */
 export interface FreeGpu {
