@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import postgres from 'postgres';
 import { afterAll, describe, expect, test } from 'vitest';
+import { LEDGER_CHANNEL } from '../src/db/channels.js';
 import { listEvents } from '../src/db/event-list.js';
-import { LEDGER_CHANNEL, type NewEvent, storeEvents } from '../src/db/events.js';
+import { type NewEvent, storeEvents } from '../src/db/events.js';
 import { migrateDatabase } from '../src/db/migrate.js';
 import { ensureWorkspace } from '../src/db/workspaces.js';
 import { createLogger } from '../src/logger.js';

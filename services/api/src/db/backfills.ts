@@ -8,16 +8,10 @@ import {
   type TimeWindowPartitions,
 } from '@outpost/sdk/contracts';
 import type postgres from 'postgres';
+import { BACKFILLS_CHANNEL } from './channels.js';
 import type { Db, TxSql } from './client.js';
 import type { backfills, Row } from './schema.js';
 import { iso, isoOrNull } from './values.js';
-
-/**
- * NOTIFY channel that wakes the backfill loop: a backfill run left flight (trigger of migration
- * 0017), or a backfill was created, resumed or given partitions to retry. The payload is the
- * backfill's id. A hint only: the loop ticks on its own too.
- */
-export const BACKFILLS_CHANNEL = 'outpost_backfills';
 
 /** How a stored selection keeps what the contract does not show: the schedule's times. */
 export type StoredSelection = BackfillSelection & {

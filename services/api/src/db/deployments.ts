@@ -1,7 +1,7 @@
 import type { CollisionStrategy, Deployment, ResourceRequest } from '@outpost/sdk/contracts';
 import type postgres from 'postgres';
+import { RUNS_CHANNEL } from './channels.js';
 import type { Db } from './client.js';
-import { RUNS_CHANNEL } from './pools.js';
 import type { deployments, Row } from './schema.js';
 import { iso, jsonb, textArray } from './values.js';
 

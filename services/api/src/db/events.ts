@@ -3,9 +3,6 @@ import type { Db } from './client.js';
 import type { events, Row } from './schema.js';
 import { iso } from './values.js';
 
-/** The channel the ledger's statement trigger notifies once per transaction that wrote events. */
-export const LEDGER_CHANNEL = 'outpost_events';
-
 /** An event to append; system events come from triggers (0020_event_ledger.sql), these from code. */
 export interface NewEvent {
   workspaceId: string;

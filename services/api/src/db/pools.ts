@@ -1,15 +1,10 @@
 import type { WorkerSilencePolicy, WorkPool, WorkPoolType, WorkQueue } from '@outpost/sdk/contracts';
 import type postgres from 'postgres';
+import { RUNS_CHANNEL } from './channels.js';
 import type { Db } from './client.js';
 import { poolStatusColumn } from './pool-status.js';
 import type { Row, workPools, workQueues } from './schema.js';
 import { iso } from './values.js';
-
-/**
- * The channel the API's waiting claims listen on (runs/run-notifier.ts): the payload is a pool's id
- * when a run of the pool may have become claimable, or `wait:<id>` when a wait ended with its run.
- */
-export const RUNS_CHANNEL = 'outpost_runs';
 
 interface PoolRow
   extends Pick<

@@ -1,10 +1,7 @@
 import postgres from 'postgres';
-import { BACKFILLS_CHANNEL } from '../db/backfills.js';
-import { LEDGER_CHANNEL } from '../db/events.js';
-import { RUNS_CHANNEL } from '../db/pools.js';
+import { BACKFILLS_CHANNEL, LEDGER_CHANNEL, NOTIFICATIONS_CHANNEL, RUN_EVENTS_CHANNEL, RUNS_CHANNEL } from '../db/channels.js';
 import type { Logger } from '../logger.js';
-import { NOTIFICATIONS_CHANNEL } from '../notifications/db/notifications.js';
-import { parseRunEventPayload, RUN_EVENTS_CHANNEL } from './db/run-events.js';
+import { parseRunEventPayload } from './db/run-events.js';
 
 /** Follows flow-run changes announced on the run-events channel (the live event streams). */
 export interface RunChangeListener {

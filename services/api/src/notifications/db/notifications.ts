@@ -13,9 +13,6 @@ export type ChannelRow = Row<typeof notificationChannels>;
 export type DeliveryRow = Row<typeof notificationDeliveries>;
 
 /** What a channel's sealed secret is bound to: a value copied to another channel's row does not open. */
-/** NOTIFYed (by the outbox's trigger) when a delivery is created or retried. */
-export const NOTIFICATIONS_CHANNEL = 'outpost_notifications';
-
 export const channelSecretContext = (channelId: string): string => `notification-channel:${channelId}`;
 
 const PLAIN = 'plain:';

@@ -1,7 +1,7 @@
 import { type ConcurrencyLimit, HELD_STATES } from '@outpost/sdk/contracts';
 import type postgres from 'postgres';
+import { RUNS_CHANNEL } from '../../db/channels.js';
 import type { Db } from '../../db/client.js';
-import { RUNS_CHANNEL } from '../../db/pools.js';
 import type { concurrencyLimits, Row } from '../../db/schema.js';
 import { iso, stateList } from '../../db/values.js';
 

@@ -2,14 +2,6 @@ import type { FlowRun } from '@outpost/sdk/contracts';
 import type { Db } from '../../db/client.js';
 import { type RunRow, runSelect, toFlowRun } from './flow-runs.js';
 
-/**
- * NOTIFY channel of flow-run changes (created, state changed), read by the API's event streams.
- * The trigger of migration 0005 sends on it for every writer of flow_runs. The payload names only
- * the workspace and the run; listeners re-read the run scoped to the workspace, so nothing about a
- * run travels through the channel.
- */
-export const RUN_EVENTS_CHANNEL = 'outpost_run_events';
-
 const PAYLOAD = /^([0-9a-f-]{36}):([0-9a-f-]{36})$/;
 
 export function parseRunEventPayload(payload: string): { workspaceId: string; runId: string } | null {

@@ -1,8 +1,8 @@
 import type { StateHistoryResponse, StateProposalResponse, StateType } from '@outpost/sdk/contracts';
 import { isHeld, isTerminal } from '@outpost/sdk/contracts';
 import { type AttemptFence, claimedByOther } from '../../auth/db/run-access.js';
+import { RUNS_CHANNEL } from '../../db/channels.js';
 import type { Db, TxSql } from '../../db/client.js';
-import { RUNS_CHANNEL } from '../../db/pools.js';
 import type { flowRuns, Row } from '../../db/schema.js';
 import { iso } from '../../db/values.js';
 import { leaseRunOut } from './leases.js';

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { PartitionsDefinition, Schedule } from '@outpost/sdk/contracts';
 import type postgres from 'postgres';
+import { RUNS_CHANNEL } from '../../db/channels.js';
 import type { Db, TxSql } from '../../db/client.js';
-import { RUNS_CHANNEL } from '../../db/pools.js';
 import type { deploymentSchedules, Row } from '../../db/schema.js';
 import { iso, isoOrNull, jsonb } from '../../db/values.js';
 import { canonicalJson, definitionKey, type NormalizedSchedule } from '../../scheduling/schedule-input.js';

@@ -1,5 +1,5 @@
+import { RUNS_CHANNEL } from '../../db/channels.js';
 import type { Db } from '../../db/client.js';
-import { RUNS_CHANNEL } from '../../db/pools.js';
 import type { deploymentSchedules, Row } from '../../db/schema.js';
 
 /** An active schedule of an unpaused deployment that is due for a fill, as the scheduler reads it. */

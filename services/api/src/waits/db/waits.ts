@@ -1,6 +1,6 @@
 import type { RecordedResult, Wait, WaitKind, WaitSpec, WaitStatus } from '@outpost/sdk/contracts';
+import { RUNS_CHANNEL } from '../../db/channels.js';
 import type { Db } from '../../db/client.js';
-import { RUNS_CHANNEL } from '../../db/pools.js';
 import { iso } from '../../db/values.js';
 
 /** A wait joined to its run's name, as every reader answers it. */
