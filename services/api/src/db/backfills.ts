@@ -236,36 +236,3 @@ export async function waitingBackfillRuns(db: Db, id: string): Promise<string[]>
     SELECT id FROM flow_runs WHERE backfill_id = ${id} AND state_type = 'SCHEDULED' ORDER BY expected_start_time, id`;
   return runs.map((r) => r.id);
 }
-
-/**
- * For the claim: takes a transaction-scoped advisory lock on every backfill the claim must cap
- * (not cancelled, claim_capped) with a due run in the pool, in ascending key order, and returns
- * their ids. Claimers that could start runs of one such backfill so run one after another, and each
- * counts the backfill's active runs after the previous one committed, so max_concurrent holds under
- * concurrent claimers. Called after the concurrency-limit locks, so every claimer takes all its
- * locks in one global order (limits, then backfills) and none can wait on another in a cycle.
- *
- * Only backfills made before they were lazy (migration 0018) are claim_capped: they created every
- * run up front. A lazy backfill never has more than max_concurrent runs to claim, so the claim takes
- * no lock for it: the lock made every claimer of a pool with a backfill's runs wait for the others,
- * which is what bounded the drain of a 10,000-partition backfill by four claimers (test/bench/backfill.ts).
- */
-export async function lockDueBackfills(tx: TxSql, input: { workspaceId: string; poolId: string }): Promise<string[]> {
-  const rows = await tx<{ id: string }[]>`
-    SELECT ordered.id, pg_advisory_xact_lock(ordered.h) IS NULL AS _
-    FROM (
-      SELECT b.id, hashtextextended(${'outpost.backfill.'} || b.id::text, 0) AS h
-      FROM backfills b
-      WHERE ${cappedBackfillDue(tx, input)}
-      ORDER BY h, b.id
-    ) ordered`;
-  return rows.map((r) => r.id);
-}
-
-/** Over `backfills b`: a backfill the claim must cap (and so lock) that has a due run in the pool. */
-export function cappedBackfillDue(db: Db, input: { workspaceId: string; poolId: string }) {
-  return db`b.workspace_id = ${input.workspaceId} AND b.cancelled_at IS NULL AND b.claim_capped
-        AND b.id IN (SELECT r.backfill_id FROM flow_runs r
-                     WHERE r.work_pool_id = ${input.poolId} AND r.backfill_id IS NOT NULL
-                       AND r.state_type = 'SCHEDULED' AND r.expected_start_time <= now())`;
-}

@@ -1,8 +1,14 @@
 import { type AssignedResources, HELD_STATES, type ResourceRequest } from '@outpost/sdk/contracts';
-import { cappedBackfillDue, lockDueBackfills } from '../../db/backfills.js';
 import type { Db, Sql } from '../../db/client.js';
 import { stateList, textArray } from '../../db/values.js';
-import { type ClaimLocks, limitKeys, lockClaimLimits, lockedNothing } from './claim-locks.js';
+import {
+  type ClaimLocks,
+  cappedBackfillDue,
+  limitKeys,
+  lockClaimLimits,
+  lockDueBackfills,
+  lockedNothing,
+} from './claim-locks.js';
 import {
   assignResources,
   type FreeResources,
@@ -111,7 +117,7 @@ export async function claimDueRuns(sql: Sql, input: ClaimInput, limitedPools?: L
   // Both lock statements are sent together (each goes out, in call order, as soon as it is awaited),
   // then the claim: BEGIN, locks, claim, COMMIT — four round trips instead of five. The server runs
   // them in this order, so the locks are granted before the claim statement takes its snapshot and
-  // the backfill locks come after the limits' (see backfills.ts). BEGIN and COMMIT stay with
+  // the backfill locks come after the limits' (lockDueBackfills). BEGIN and COMMIT stay with
   // postgres.js's sql.begin, which recovers a connection the server ended mid-transaction.
   return sql.begin(async (tx) => {
     const [locks, backfills] = await Promise.all([lockClaimLimits(tx, input), lockDueBackfills(tx, input)]);
@@ -173,7 +179,7 @@ const LIMITED_POOLS_MAX = 10_000;
  * claim of a pool with nothing to lock is unlockedClaimStatement).
  */
 function claimStatement(tx: Db, input: ClaimInput, locks: ClaimLocks, backfills: string[], free: FreeResources | null) {
-  // Eager backfills are capped here (max_concurrent); their locks come after the limits' (see backfills.ts).
+  // Eager backfills are capped here (max_concurrent); their locks come after the limits' (lockDueBackfills).
   const backfillIds = tx.array(backfills);
   const deploymentIds = tx.array(locks.deploymentIds);
   const lockedTags = textArray(tx, locks.tags);
