@@ -1,5 +1,4 @@
 import type { FlowRunCreateRequest, JsonObject, PartitionsDefinition } from '@outpost/sdk/contracts';
-import { type BackfillRecord, lockRunningBackfill, saveProgress, setBackfillStatus } from '../db/backfills.js';
 import type { TxSql } from '../db/client.js';
 import { DomainError } from '../domain-error.js';
 import { createFlowRunId } from '../runs/create-flow-run.js';
@@ -12,6 +11,7 @@ import {
   requeuedPartitions,
   updateRequeuedPartition,
 } from './db/backfill-partitions.js';
+import { type BackfillRecord, lockRunningBackfill, saveProgress, setBackfillStatus } from './db/backfills.js';
 import { type UnitRun, unitRun } from './units.js';
 
 /** The most partitions one pass reaches per backfill (runs created plus partitions found blocked): short transactions. */

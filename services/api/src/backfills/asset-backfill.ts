@@ -10,7 +10,6 @@ import type { z } from 'zod';
 import { loadAssetNodes } from '../assets/db/asset-definitions.js';
 import { markMaterializing } from '../assets/db/asset-events.js';
 import { type AssetGraph, buildGraph } from '../assets/graph.js';
-import type { BackfillRecord, StoredSelection } from '../db/backfills.js';
 import type { Sql, TxSql } from '../db/client.js';
 import { DomainError } from '../domain-error.js';
 import {
@@ -24,6 +23,7 @@ import {
 } from '../materialization/materialize.js';
 import type { PassContext } from './advance-backfill.js';
 import { startBackfill } from './create-backfill.js';
+import type { BackfillRecord, StoredSelection } from './db/backfills.js';
 
 /*
  * Backfills of assets: the owning deployment's `assets` flow, one run per partition (or one over the

@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { type BackfillRecord, lockBackfill, nudgeBackfillLoop, setBackfillStatus, waitingBackfillRuns } from '../db/backfills.js';
 import type { Sql, TxSql } from '../db/client.js';
 import { DomainError, notFound } from '../domain-error.js';
 import type { Logger } from '../logger.js';
 import type { ApiMetrics } from '../metrics/api-metrics.js';
 import { proposeState } from '../runs/propose-state.js';
 import { clearRequeued, requeueFailed } from './db/backfill-partitions.js';
+import { type BackfillRecord, lockBackfill, nudgeBackfillLoop, setBackfillStatus, waitingBackfillRuns } from './db/backfills.js';
 
 /*
  * Pause, resume, cancel and retry-failed. Each takes the backfill's row lock first (waiting for a

@@ -3,13 +3,6 @@ import type { BackfillCreateRequest, PartitionSelection, PartitionsDefinition } 
 import { dynamicPartitionNames, type KeyOptions } from '@outpost/sdk/partitions';
 import type { z } from 'zod';
 import { loadDynamicKeys } from '../assets/db/dynamic-partitions.js';
-import {
-  type BackfillRecord,
-  insertBackfill,
-  type NewBackfill,
-  nudgeBackfillLoop,
-  type StoredSelection,
-} from '../db/backfills.js';
 import type { Db, Sql, TxSql } from '../db/client.js';
 import { getDeployment } from '../db/deployments.js';
 import { DomainError, notFound } from '../domain-error.js';
@@ -17,6 +10,13 @@ import { workspaceQuotas } from '../quotas/quotas.js';
 import { definitionOf } from '../runs/db/schedules.js';
 import { assertParameters } from '../runs/parameter-schema.js';
 import { advanceBackfill, type PassContext } from './advance-backfill.js';
+import {
+  type BackfillRecord,
+  insertBackfill,
+  type NewBackfill,
+  nudgeBackfillLoop,
+  type StoredSelection,
+} from './db/backfills.js';
 import { resolvePartitionSelection, SelectionError, storedTimeline, timeKeys } from './units.js';
 
 interface ScheduleRow {

@@ -1,5 +1,4 @@
 import { z } from 'zod';
-import { getBackfill, listBackfills } from '../db/backfills.js';
 import type { Db } from '../db/client.js';
 import { getDeployment } from '../db/deployments.js';
 import { encodeCursor } from '../db/values.js';
@@ -10,6 +9,7 @@ import { createAssetBackfill } from './asset-backfill.js';
 import { cancelBackfill, pauseBackfill, resumeBackfill, retryFailedPartitions } from './controls.js';
 import { createDeploymentBackfill } from './create-backfill.js';
 import { listPartitions } from './db/backfill-partitions.js';
+import { getBackfill, listBackfills } from './db/backfills.js';
 
 const BackfillCursor = z.tuple([z.iso.datetime(), z.uuid()]);
 const PartitionCursor = z.tuple([z.number().int().min(-1)]);

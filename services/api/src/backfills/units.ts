@@ -13,10 +13,10 @@ import {
   partitionKeysPage,
   partitionRangeBounds,
 } from '@outpost/sdk/partitions';
-import type { StoredSelection } from '../db/backfills.js';
 import { timesInRange } from '../scheduling/backfill-times.js';
 import { latestPartitionAt } from '../scheduling/partition-windows.js';
 import { type ScheduleDefinition, timelineOf } from '../scheduling/timeline.js';
+import type { StoredSelection } from './db/backfills.js';
 
 /*
  * What a backfill's units are: the partition keys (or scheduled times) it covers, in its order.

@@ -1,8 +1,8 @@
 import type { PartitionsDefinition } from '@outpost/sdk/contracts';
 import { advanceBackfill, type PassContext } from '../backfills/advance-backfill.js';
 import { assetPassContext } from '../backfills/asset-backfill.js';
+import { type BackfillRecord, runningBackfillIds } from '../backfills/db/backfills.js';
 import { selectionKeys } from '../backfills/units.js';
-import { type BackfillRecord, runningBackfillIds } from '../db/backfills.js';
 import type { Sql } from '../db/client.js';
 import type { Logger } from '../logger.js';
 import type { RunNotifier } from '../runs/run-notifier.js';

@@ -8,10 +8,10 @@ import {
   type TimeWindowPartitions,
 } from '@outpost/sdk/contracts';
 import type postgres from 'postgres';
-import { BACKFILLS_CHANNEL } from './channels.js';
-import type { Db, TxSql } from './client.js';
-import type { backfills, Row } from './schema.js';
-import { iso, isoOrNull } from './values.js';
+import { BACKFILLS_CHANNEL } from '../../db/channels.js';
+import type { Db, TxSql } from '../../db/client.js';
+import type { backfills, Row } from '../../db/schema.js';
+import { iso, isoOrNull } from '../../db/values.js';
 
 /** How a stored selection keeps what the contract does not show: the schedule's times. */
 export type StoredSelection = BackfillSelection & {
