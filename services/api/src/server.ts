@@ -13,6 +13,7 @@ import { assertDatabaseUrl, connectFailure } from './db/connect-errors.js';
 import { type EmbeddedPostgres, startEmbeddedPostgres } from './db/embedded.js';
 import { migrateDatabase } from './db/migrate.js';
 import { ensurePartitions } from './db/partitions.js';
+import { poolRunCounts } from './db/pool-run-counts.js';
 import { SecretBox } from './db/secret-box.js';
 import { WorkerRows } from './db/workers.js';
 import { type BulkReadLimits, BulkReads } from './http/bulk-reads.js';
@@ -236,7 +237,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     else logger.warn(LINKS_PRINTED_NOTICE);
 
     const shutdown = new AbortController();
-    const metrics = new ApiMetrics(sql, logger);
+    const metrics = new ApiMetrics(() => poolRunCounts(sql), logger);
     // Everything this app caches or counts is made here, for it alone (see AppDeps).
     const deps: AppDeps = {
       sql,

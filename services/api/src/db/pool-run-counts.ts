@@ -1,26 +1,8 @@
 import { HELD_STATES } from '@outpost/sdk/contracts';
+import type { PoolRunCounts } from '../metrics/api-metrics.js';
 import type { Db } from './client.js';
 import { stateList } from './values.js';
 import { workerOnline } from './workers.js';
-
-/** How many runs of one pool wait or are held, for the queue-depth gauges of `/metrics`. */
-export interface PoolRunCounts {
-  /** Slug of the pool's workspace. */
-  workspace: string;
-  pool: string;
-  /** SCHEDULED runs whose expected start time has passed: due, not yet claimed. */
-  due: number;
-  pending: number;
-  running: number;
-  cancelling: number;
-  /** Seconds the longest-waiting due run has waited; 0 with none. */
-  oldest_waiting_seconds: number;
-  /** GPUs the due runs ask for. */
-  gpus_requested: number;
-  /** GPU devices of the pool's online workers, and those no held run was assigned. */
-  gpus_total: number;
-  gpus_free: number;
-}
 
 /**
  * Every pool of every workspace with its due and held runs, in one statement, read when Prometheus

@@ -1,8 +1,25 @@
 import type { ProposalStatus, StateType } from '@outpost/sdk/contracts';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
-import type { Sql } from '../db/client.js';
-import { poolRunCounts } from '../db/pool-run-counts.js';
 import type { Logger } from '../logger.js';
+
+/** How many runs of one pool wait or are held, for the queue-depth gauges of `/metrics`. */
+export interface PoolRunCounts {
+  /** Slug of the pool's workspace. */
+  workspace: string;
+  pool: string;
+  /** SCHEDULED runs whose expected start time has passed: due, not yet claimed. */
+  due: number;
+  pending: number;
+  running: number;
+  cancelling: number;
+  /** Seconds the longest-waiting due run has waited; 0 with none. */
+  oldest_waiting_seconds: number;
+  /** GPUs the due runs ask for. */
+  gpus_requested: number;
+  /** GPU devices of the pool's online workers, and those no held run was assigned. */
+  gpus_total: number;
+  gpus_free: number;
+}
 
 /** A judged proposal: the orchestration answer, or STALE when the proposer's attempt was fenced off. */
 export type JudgedStatus = ProposalStatus | 'STALE';
@@ -46,7 +63,7 @@ export class ApiMetrics {
   readonly registry = new Registry();
   readonly contentType = Registry.PROMETHEUS_CONTENT_TYPE;
   readonly #exposed: Registry;
-  readonly #sql: Sql;
+  readonly #readPoolCounts: () => Promise<PoolRunCounts[]>;
   readonly #logger: Logger;
   #scrape: Promise<string> | null = null;
 
@@ -151,8 +168,9 @@ export class ApiMetrics {
     this.#gpusTotal,
   ];
 
-  constructor(sql: Sql, logger: Logger) {
-    this.#sql = sql;
+  /** `readPoolCounts` reads every pool's due and held runs when Prometheus scrapes. */
+  constructor(readPoolCounts: () => Promise<PoolRunCounts[]>, logger: Logger) {
+    this.#readPoolCounts = readPoolCounts;
     this.#logger = logger;
     this.#exposed = Registry.merge([processMetrics(), this.registry]);
   }
@@ -201,7 +219,7 @@ export class ApiMetrics {
     this.#held.reset();
     for (const gauge of this.#poolGauges) gauge.reset();
     try {
-      for (const row of await poolRunCounts(this.#sql)) {
+      for (const row of await this.#readPoolCounts()) {
         const labels = { workspace: row.workspace, pool: row.pool };
         this.#due.set(labels, row.due);
         this.#held.set({ ...labels, state: 'PENDING' }, row.pending);
