@@ -13,7 +13,6 @@ import { assertDatabaseUrl, connectFailure } from './db/connect-errors.js';
 import { type EmbeddedPostgres, startEmbeddedPostgres } from './db/embedded.js';
 import { migrateDatabase } from './db/migrate.js';
 import { ensurePartitions } from './db/partitions.js';
-import { poolRunCounts } from './db/pool-run-counts.js';
 import { SecretBox } from './db/secret-box.js';
 import { WorkerRows } from './db/workers.js';
 import { type BulkReadLimits, BulkReads } from './http/bulk-reads.js';
@@ -40,6 +39,7 @@ import { WorkerStatusLoop, type WorkerStatusLoopOptions } from './loops/worker-s
 import { LINKS_PRINTED_NOTICE } from './mail/link-delivery.js';
 import { Mailer, type MailSettings } from './mail/mailer.js';
 import { ApiMetrics } from './metrics/api-metrics.js';
+import { poolRunCounts } from './pools/db/pool-run-counts.js';
 import { IdleWorkers } from './runs/claim-runs.js';
 import { LimitedPools } from './runs/db/claim.js';
 import { RunNotifier } from './runs/run-notifier.js';

@@ -1,8 +1,8 @@
 import { HELD_STATES } from '@outpost/sdk/contracts';
-import type { PoolRunCounts } from '../metrics/api-metrics.js';
-import type { Db } from './client.js';
-import { stateList } from './values.js';
-import { workerOnline } from './workers.js';
+import type { Db } from '../../db/client.js';
+import { stateList } from '../../db/values.js';
+import { workerOnline } from '../../db/workers.js';
+import type { PoolRunCounts } from '../../metrics/api-metrics.js';
 
 /**
  * Every pool of every workspace with its due and held runs, in one statement, read when Prometheus
