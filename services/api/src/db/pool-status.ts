@@ -1,6 +1,16 @@
 import type postgres from 'postgres';
 import type { Db } from './client.js';
-import { workerOnline } from './workers.js';
+
+/** Three missed 30-second heartbeats and a worker is OFFLINE. */
+export const ONLINE_WINDOW_SECONDS = 90;
+
+/**
+ * Whether the worker row `w` is ONLINE: a sign of life within the window, and no graceful stop
+ * since. Used in the select list or WHERE clause of statements over `workers w`.
+ */
+export function workerOnline(db: Db): postgres.PendingQuery<postgres.Row[]> {
+  return db`(w.last_heartbeat_at > now() - make_interval(secs => ${ONLINE_WINDOW_SECONDS}) AND w.stopped_at IS NULL)`;
+}
 
 /**
  * A pool's status, computed when it is read rather than kept by a loop: it derives from two facts

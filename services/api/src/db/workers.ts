@@ -1,7 +1,7 @@
 import { HELD_STATES, type Worker, type WorkerGpuUse, type WorkerResources, type WorkerRunningRun } from '@outpost/sdk/contracts';
-import type postgres from 'postgres';
 import { makeRoom } from '../bounded-map.js';
 import type { Db } from './client.js';
+import { workerOnline } from './pool-status.js';
 import { iso, jsonb, stateList } from './values.js';
 
 /** Numeric ids in number order, then the rest by text: device 10 comes after device 2. */
@@ -10,17 +10,6 @@ export function compareDeviceIds(a: string, b: string): number {
   const nb = Number(b);
   if (Number.isInteger(na) && Number.isInteger(nb)) return na - nb;
   return a < b ? -1 : a > b ? 1 : 0;
-}
-
-/** Three missed 30-second heartbeats and a worker is OFFLINE. */
-export const ONLINE_WINDOW_SECONDS = 90;
-
-/**
- * Whether the worker row `w` is ONLINE: a sign of life within the window, and no graceful stop
- * since. Used in the select list or WHERE clause of statements over `workers w`.
- */
-export function workerOnline(db: Db): postgres.PendingQuery<postgres.Row[]> {
-  return db`(w.last_heartbeat_at > now() - make_interval(secs => ${ONLINE_WINDOW_SECONDS}) AND w.stopped_at IS NULL)`;
 }
 
 export interface WorkerUpsert {

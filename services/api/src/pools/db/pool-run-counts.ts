@@ -1,7 +1,7 @@
 import { HELD_STATES } from '@outpost/sdk/contracts';
 import type { Db } from '../../db/client.js';
+import { workerOnline } from '../../db/pool-status.js';
 import { stateList } from '../../db/values.js';
-import { workerOnline } from '../../db/workers.js';
 import type { PoolRunCounts } from '../../metrics/api-metrics.js';
 
 /**
