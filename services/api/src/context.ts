@@ -3,7 +3,6 @@ import type { ScryptParams } from './auth/passwords.js';
 import type { RunTokens } from './auth/run-tokens.js';
 import type { Sql } from './db/client.js';
 import type { SecretBox } from './db/secret-box.js';
-import type { WorkerRows } from './db/workers.js';
 import type { BulkReads } from './http/bulk-reads.js';
 import type { RateLimiter } from './http/rate-limit.js';
 import type { DomainRecords } from './identity/domain-records.js';
@@ -13,6 +12,7 @@ import type { Mailer } from './mail/mailer.js';
 import type { ApiMetrics } from './metrics/api-metrics.js';
 import type { IdleWorkers } from './runs/claim-runs.js';
 import type { LimitedPools } from './runs/db/claim.js';
+import type { WorkerRows } from './runs/db/workers.js';
 import type { RunNotifier } from './runs/run-notifier.js';
 
 /**

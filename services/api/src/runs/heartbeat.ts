@@ -7,8 +7,8 @@ import {
 } from '@outpost/sdk/contracts';
 import type { AppDeps } from '../context.js';
 import { iso } from '../db/values.js';
-import { dropEarlierWorkersOfName } from '../db/workers.js';
 import { endedAttempts, renewLeases } from './db/leases.js';
+import { dropEarlierWorkersOfName } from './db/workers.js';
 
 /**
  * One call per interval: refresh the worker, renew every lease it still holds, hand out fresh run

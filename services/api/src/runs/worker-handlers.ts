@@ -1,8 +1,8 @@
-import { listWorkers } from '../db/workers.js';
 import type { Handlers } from '../http/route-types.js';
 import { apiKeyId, poolOrNotFound } from '../http/scope.js';
 import { claimRuns, toClaimedRun } from './claim-runs.js';
 import { adoptRuns } from './db/adopt.js';
+import { listWorkers } from './db/workers.js';
 import { heartbeat } from './heartbeat.js';
 
 export const workerHandlers = {

@@ -2,7 +2,7 @@ import { type AssignedResources, HELD_STATES, type ResourceRequest, type WorkerR
 import type postgres from 'postgres';
 import type { Db } from '../../db/client.js';
 import { stateList } from '../../db/values.js';
-import { compareDeviceIds } from '../../db/workers.js';
+import { compareDeviceIds } from './workers.js';
 
 /** A GPU device of a worker no held run was assigned. */
 export interface FreeGpu {
