@@ -54,7 +54,7 @@ export interface AppDeps {
   passwordParams: ScryptParams;
   /** Active API keys this app verified in the last seconds (auth/db/api-keys.ts). */
   apiKeys: ApiKeyCache;
-  /** Worker rows this app's claims wrote in the last seconds (db/workers.ts). */
+  /** Worker rows this app's claims wrote in the last seconds (runs/db/workers.ts). */
   workerRows: WorkerRows;
   /** Workers whose last claim on this app came back empty (runs/claim-runs.ts). */
   idleWorkers: IdleWorkers;
