@@ -1,5 +1,5 @@
 import type { JsonWebKey } from 'node:crypto';
-import type { Db, Sql } from '../db/client.js';
+import { countRows, type Db, type Sql } from '../db/client.js';
 import type { SecretBox } from '../db/secret-box.js';
 import { StartupError } from '../startup-error.js';
 import { generateSigningKey, type SigningKeyRecord } from './run-token.js';
@@ -62,8 +62,7 @@ export async function loadSigningKeys(sql: Sql, box: SecretBox | null = null): P
   return sql.begin(async (tx) => {
     await tx`SELECT pg_advisory_xact_lock(hashtext('outpost.signing-keys'))`;
     if (box) await sealPlainKeys(tx, box);
-    const [active] = await tx<{ n: number }[]>`SELECT count(*)::int AS n FROM signing_keys WHERE retired_at IS NULL`;
-    if (!active?.n) {
+    if ((await countRows(tx, tx`signing_keys WHERE retired_at IS NULL`)) === 0) {
       const key = await generateSigningKey();
       await tx`
         INSERT INTO signing_keys (kid, private_jwk, public_jwk, created_at)
@@ -120,8 +119,7 @@ export async function rotateSigningKey(
     if (box) await sealPlainKeys(tx, box);
     else {
       // A plain key among sealed ones would hand a copy of the database what sealing kept from it.
-      const [sealed] = await tx<{ n: number }[]>`SELECT count(*)::int AS n FROM signing_keys WHERE private_jwk ? 'sealed'`;
-      if (sealed?.n) {
+      if ((await countRows(tx, tx`signing_keys WHERE private_jwk ? 'sealed'`)) > 0) {
         throw new StartupError(
           'the run-token signing keys in the database are sealed, and OUTPOST_SECRET_KEY is not set',
           'set OUTPOST_SECRET_KEY to the key the API servers use',

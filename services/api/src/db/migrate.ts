@@ -6,7 +6,7 @@ import { drizzle } from 'drizzle-orm/postgres-js';
 import { migrate } from 'drizzle-orm/postgres-js/migrator';
 import postgres from 'postgres';
 import { StartupError } from '../startup-error.js';
-import type { Db } from './client.js';
+import { countRows, type Db } from './client.js';
 
 /** The committed SQL migrations (copied next to the compiled code by the build). */
 export const MIGRATIONS_DIR = fileURLToPath(new URL('./migrations', import.meta.url));
@@ -64,6 +64,5 @@ export async function migrationsApplied(db: Db): Promise<boolean> {
   expected ??= readMigrationFiles({ migrationsFolder: MIGRATIONS_DIR }).length;
   const [table] = await db<{ exists: boolean }[]>`SELECT to_regclass('drizzle.__drizzle_migrations') IS NOT NULL AS exists`;
   if (!table?.exists) return false;
-  const [row] = await db<{ applied: number }[]>`SELECT count(*)::int AS applied FROM drizzle.__drizzle_migrations`;
-  return (row?.applied ?? 0) >= expected;
+  return (await countRows(db, db`drizzle.__drizzle_migrations`)) >= expected;
 }

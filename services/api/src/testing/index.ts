@@ -9,7 +9,7 @@ import postgres from 'postgres';
 import { generateOrganisationToken } from '../auth/api-key-format.js';
 import { createApiKey } from '../auth/create-api-key.js';
 import { insertOrganisationToken } from '../auth/db/organisation-tokens.js';
-import type { Sql } from '../db/client.js';
+import { countRows, type Sql } from '../db/client.js';
 import { type EmbeddedPostgres, startEmbeddedPostgres } from '../db/embedded.js';
 import { MIGRATIONS_DIR, migrateDatabase } from '../db/migrate.js';
 import { getPoolByName, insertPool } from '../db/pools.js';
@@ -123,8 +123,7 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   try {
     await admin`SELECT pg_advisory_lock(hashtext('outpost.test-template'))`;
     try {
-      const [found] = await admin<{ n: number }[]>`SELECT count(*)::int AS n FROM pg_database WHERE datname = ${template}`;
-      if (!found?.n) {
+      if ((await countRows(admin, admin`pg_database WHERE datname = ${template}`)) === 0) {
         const building = `${template}_building`;
         await admin.unsafe(`DROP DATABASE IF EXISTS ${quote(building)} WITH (FORCE)`);
         await admin.unsafe(`CREATE DATABASE ${quote(building)}`);

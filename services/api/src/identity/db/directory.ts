@@ -607,10 +607,10 @@ export async function listDirectoryUsers(
   limit: number,
 ): Promise<{ total: number; items: DirectoryUser[] }> {
   const filter = conditions(db, organisationId, where);
-  const [counted] = await db<{ n: number }[]>`
-    SELECT count(*)::int AS n
-    FROM directory_users du LEFT JOIN users u ON u.id = du.user_id AND du.pending_email IS NULL
-    WHERE ${filter}`;
+  const total = await countRows(
+    db,
+    db`directory_users du LEFT JOIN users u ON u.id = du.user_id AND du.pending_email IS NULL WHERE ${filter}`,
+  );
   const rows =
     limit === 0
       ? []
@@ -618,7 +618,7 @@ export async function listDirectoryUsers(
           ${SELECT_USER(db)} WHERE ${filter}
           ORDER BY du.created_at, du.user_id
           OFFSET ${offset} LIMIT ${limit}`;
-  return { total: counted?.n ?? 0, items: rows.map(toDirectoryUser) };
+  return { total, items: rows.map(toDirectoryUser) };
 }
 
 /** The organisation's groups each person is in, by person. */
@@ -829,7 +829,7 @@ export async function listDirectoryGroups(
     (sql, c) => db`${sql} AND ${groupCondition(db, organisationId, c)}`,
     db`g.organisation_id = ${organisationId}`,
   );
-  const [counted] = await db<{ n: number }[]>`SELECT count(*)::int AS n FROM directory_groups g WHERE ${filter}`;
+  const total = await countRows(db, db`directory_groups g WHERE ${filter}`);
   const rows =
     limit === 0
       ? []
@@ -838,7 +838,7 @@ export async function listDirectoryGroups(
           FROM directory_groups g WHERE ${filter}
           ORDER BY g.created_at, g.id
           OFFSET ${offset} LIMIT ${limit}`;
-  return { total: counted?.n ?? 0, items: rows.map((row) => ({ ...toGroup(row), memberCount: row.member_count })) };
+  return { total, items: rows.map((row) => ({ ...toGroup(row), memberCount: row.member_count })) };
 }
 
 /** A group member as a group answers them: their id and the name to show. */
