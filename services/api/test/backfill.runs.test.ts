@@ -331,8 +331,20 @@ describe('partitioned schedules', () => {
     }
     expect(seen.map((s) => s.key)).toEqual(['2025-03-28', '2025-03-29', '2025-03-30', '2025-03-31', '2025-04-01', '2025-04-02']);
     for (const s of seen) expect(s.parameters).toEqual({ region: 'eu', day: 'y', tier: 'gold' });
-    const run = await owner('GET', `/flow-runs?deploymentId=${deploymentId}&limit=1`);
-    expect(run.body.items[0]).toMatchObject({ partitionKey: '2025-04-02', backfillId: res.body.id });
+    // Every run carries its key and the backfill. A pass creates its runs in one transaction, so they
+    // share a creation time, and the list (newest first) orders them among themselves by id: the
+    // runs are matched by key, not by position.
+    const runs = await owner('GET', `/flow-runs?deploymentId=${deploymentId}&limit=10`);
+    expect(
+      runs.body.items
+        .map((r: { partitionKey: string; backfillId: string }) => ({ key: r.partitionKey, backfillId: r.backfillId }))
+        .sort((a: { key: string }, b: { key: string }) => a.key.localeCompare(b.key)),
+    ).toEqual(
+      ['2025-03-28', '2025-03-29', '2025-03-30', '2025-03-31', '2025-04-01', '2025-04-02'].map((key) => ({
+        key,
+        backfillId: res.body.id,
+      })),
+    );
     expect((await backfill(res.body.id)).status).toBe('COMPLETED');
   });
 
