@@ -85,9 +85,11 @@ export function OrganisationPage({ organisation, currentUserId }: { organisation
           currentUserId={currentUserId}
         />
       )}
+      {/* The sections' keys restart them for another organisation and differ from each other: React
+          may keep a stale copy of one of two siblings that share a key on screen beside its new one. */}
       {reader && (
         <OrganisationGroupsSection
-          key={organisation}
+          key={`groups:${organisation}`}
           organisation={organisation}
           workspaces={details.data?.workspaces ?? []}
           admin={admin}
@@ -95,7 +97,7 @@ export function OrganisationPage({ organisation, currentUserId }: { organisation
       )}
       {reader && (
         <OrganisationSsoSection
-          key={organisation}
+          key={`sso:${organisation}`}
           organisation={organisation}
           workspaces={details.data?.workspaces ?? []}
           owner={role === 'owner'}
