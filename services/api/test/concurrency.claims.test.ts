@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import postgres from 'postgres';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { claimDueRuns } from '../src/runs/db/claim.js';
-import { proposeState } from '../src/runs/propose-state.js';
+import { proposeState } from '../src/runs/db/propose-state.js';
 import { startTestServer, type TestServer } from '../src/testing/index.js';
 import { type Call, client, deploy } from './helpers.js';
 

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import postgres from 'postgres';
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { proposeState } from '../src/runs/propose-state.js';
+import { proposeState } from '../src/runs/db/propose-state.js';
 import { startTestServer, type TestServer } from '../src/testing/index.js';
 import { type Call, claim, client, createRun, deploy } from './helpers.js';
 

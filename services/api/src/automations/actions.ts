@@ -10,7 +10,7 @@ import { quotaExceeded, workspaceQuotas } from '../quotas/quotas.js';
 import { automationRunsLastMinute } from '../quotas/usage.js';
 import { createFlowRun } from '../runs/create-flow-run.js';
 import { setDeploymentPaused, setScheduleActive } from '../runs/db/schedules.js';
-import { proposeInTransaction } from '../runs/propose-state.js';
+import { proposeInTransaction } from '../runs/db/propose-state.js';
 import type { CompiledAction } from './compile.js';
 
 /** An action's failure as the firing records it: one line a user reads. */

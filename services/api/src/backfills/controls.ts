@@ -3,7 +3,7 @@ import type { Sql, TxSql } from '../db/client.js';
 import { DomainError, notFound } from '../domain-error.js';
 import type { Logger } from '../logger.js';
 import type { ApiMetrics } from '../metrics/api-metrics.js';
-import { proposeState } from '../runs/propose-state.js';
+import { proposeState } from '../runs/db/propose-state.js';
 import { clearRequeued, requeueFailed } from './db/backfill-partitions.js';
 import { type BackfillRecord, lockBackfill, nudgeBackfillLoop, setBackfillStatus, waitingBackfillRuns } from './db/backfills.js';
 

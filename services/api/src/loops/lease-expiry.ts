@@ -5,7 +5,7 @@ import { isDomainError } from '../domain-error.js';
 import type { Logger } from '../logger.js';
 import type { ApiMetrics } from '../metrics/api-metrics.js';
 import { findExpiredLeases, graceHeldLeases, markLoopTick } from '../runs/db/leases.js';
-import { proposeState } from '../runs/propose-state.js';
+import { proposeState } from '../runs/db/propose-state.js';
 import { ElectedRounds } from './elected-loop.js';
 
 export interface LeaseExpiryOptions {

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { ProposedState, StateProposalResponse } from '@outpost/sdk/contracts';
 import type { AppDeps } from '../context.js';
 import type { Handlers } from '../http/route-types.js';
-import { proposeState } from './propose-state.js';
+import { proposeState } from './db/propose-state.js';
 
 /**
  * Cancel and retry are proposals by a user, judged by the same rules as `set-state`: the answer

@@ -9,7 +9,7 @@ import { getFlowRun, listFlowRuns } from './db/flow-runs.js';
 import { listRunAttempts } from './db/run-attempts.js';
 import { listRunStates } from './db/run-states.js';
 import { toLogRows } from './log-handlers.js';
-import { proposeState } from './propose-state.js';
+import { proposeState } from './db/propose-state.js';
 
 const RunCursor = z.tuple([z.iso.datetime(), z.uuid()]);
 

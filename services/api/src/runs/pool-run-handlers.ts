@@ -4,7 +4,7 @@ import type { Handlers } from '../http/route-types.js';
 import { apiKeyId, poolOrNotFound } from '../http/scope.js';
 import { batchKey, insertRunLogs, poolRunHolders } from './db/logs.js';
 import { toLogRows } from './log-handlers.js';
-import { notHeld, proposeStates, sum } from './propose-state.js';
+import { notHeld, proposeStates, sum } from './db/propose-state.js';
 
 /**
  * Batch calls of a worker key for the runs its workers hold in one pool: many state proposals, or

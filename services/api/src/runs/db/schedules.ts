@@ -7,7 +7,7 @@ import type { deploymentSchedules, Row } from '../../db/schema.js';
 import { iso, isoOrNull, jsonb } from '../../db/values.js';
 import { canonicalJson, definitionKey, type NormalizedSchedule } from '../../scheduling/schedule-input.js';
 import type { ScheduleDefinition } from '../../scheduling/timeline.js';
-import { proposeInTransaction } from '../propose-state.js';
+import { proposeInTransaction } from './propose-state.js';
 
 type ScheduleRow = Pick<
   Row<typeof deploymentSchedules>,

@@ -6,14 +6,14 @@ import {
   type StateType,
   type TaskRunEvent,
 } from '@outpost/sdk/contracts';
-import { type AttemptFence, claimedAgain } from '../auth/access.js';
-import type { Sql, TxSql } from '../db/client.js';
-import { DomainError, notFound } from '../domain-error.js';
-import type { ApiMetrics, JudgedStatus } from '../metrics/api-metrics.js';
-import { type Actor, judge } from '../orchestration/rules.js';
-import { insertRunLogs, type LogLineRow } from './db/logs.js';
-import { applyStateChanges, type LockedRun, lockRuns, type RunStateChange } from './db/run-states.js';
-import { applyTaskRunEventsIn } from './db/task-run-batches.js';
+import { type AttemptFence, claimedAgain } from '../../auth/access.js';
+import type { Sql, TxSql } from '../../db/client.js';
+import { DomainError, notFound } from '../../domain-error.js';
+import type { ApiMetrics, JudgedStatus } from '../../metrics/api-metrics.js';
+import { type Actor, judge } from '../../orchestration/rules.js';
+import { insertRunLogs, type LogLineRow } from './logs.js';
+import { applyStateChanges, type LockedRun, lockRuns, type RunStateChange } from './run-states.js';
+import { applyTaskRunEventsIn } from './task-run-batches.js';
 
 export interface Proposal {
   workspaceId: string;
