@@ -89,11 +89,17 @@ function importsOf(file, root) {
   return found;
 }
 
-/** The room of a path relative to root: its top folder, or the file itself. */
+/**
+ * The room of a path relative to root: its top folder, or the file itself. A feature's `db/` folder
+ * (`runs/db/`) is a room of its own, below its feature: rooms under the feature may read the
+ * feature's tables through it, and it may import neither its feature nor any room above it.
+ */
 function roomOf(relative) {
-  const top = relative.split(path.sep)[0];
-  if (!relative.includes(path.sep) && /^testing([.-]|$)/.test(top)) return 'testing/';
-  return relative.includes(path.sep) ? `${top}/` : top;
+  const parts = relative.split(path.sep);
+  const top = parts[0];
+  if (parts.length === 1) return /^testing([.-]|$)/.test(top) ? 'testing/' : top;
+  if (parts.length > 2 && parts[1] === 'db' && top !== 'db') return `${top}/db/`;
+  return `${top}/`;
 }
 
 /** Strongly connected components (Tarjan), each of more than one node or with a self-loop. */
@@ -199,7 +205,7 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const { problems, order } = checkLayers(args.root);
   if (problems.length > 0) {
     for (const problem of problems) console.error(`check-layers: ${problem}`);
-    console.error(`check-layers: ${problems.length} broken rule(s); see services/api/src/README.md for the layers`);
+    console.error(`check-layers: ${problems.length} broken rule(s); see services/api/README.md for the layers`);
     process.exit(1);
   }
   if (args.order) console.log(order.join('\n'));
