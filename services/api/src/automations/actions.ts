@@ -3,7 +3,7 @@ import type { FlowRunCreateRequest, OutpostEvent, ProposedState } from '@outpost
 import type { SandboxResult } from '../cel/sandbox.js';
 import type { TxSql } from '../db/client.js';
 import { getDeploymentByName } from '../db/deployments.js';
-import { updatePool } from '../db/pools.js';
+import { updatePool } from '../pools/db/pools.js';
 import { DomainError } from '../domain-error.js';
 import { enqueueNotification } from '../notifications/enqueue.js';
 import { quotaExceeded, workspaceQuotas } from '../quotas/quotas.js';

@@ -11,7 +11,7 @@ import {
   updateDeploymentLimits,
   upsertDeployment,
 } from '../db/deployments.js';
-import { getPoolByName, getQueue } from '../db/pools.js';
+import { getPoolByName, getQueue } from '../pools/db/pools.js';
 import { encodeCursor } from '../db/values.js';
 import { ApiError, notFound } from '../errors.js';
 import { decodeCursor } from '../http/pagination.js';

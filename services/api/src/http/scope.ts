@@ -1,7 +1,7 @@
 import type { WorkPool } from '@outpost/sdk/contracts';
 import type { Principal } from '../auth/principal.js';
 import type { Db } from '../db/client.js';
-import { getPoolByName } from '../db/pools.js';
+import { getPoolByName } from '../pools/db/pools.js';
 import { notFound } from '../errors.js';
 
 /** The pool named in the path, in the caller's workspace; a pool of another workspace is simply not found. */

@@ -1,6 +1,6 @@
 import type { Sql } from '../db/client.js';
 import { insertEvents, type NewEvent } from '../db/events.js';
-import { poolStatusColumn, workerOnline } from '../db/pool-status.js';
+import { poolStatusColumn, workerOnline } from '../pools/db/pool-status.js';
 import type { Logger } from '../logger.js';
 import { ElectedRounds } from './elected-loop.js';
 

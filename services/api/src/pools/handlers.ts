@@ -1,5 +1,5 @@
 import type { FieldError } from '@outpost/sdk/contracts';
-import { insertPool, insertQueue, listPools, listQueues, updatePool, updateQueue } from '../db/pools.js';
+import { insertPool, insertQueue, listPools, listQueues, updatePool, updateQueue } from './db/pools.js';
 import { ApiError, notFound } from '../errors.js';
 import type { Handlers } from '../http/route-types.js';
 import { poolOrNotFound } from '../http/scope.js';

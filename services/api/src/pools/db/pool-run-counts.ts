@@ -1,6 +1,6 @@
 import { HELD_STATES } from '@outpost/sdk/contracts';
 import type { Db } from '../../db/client.js';
-import { workerOnline } from '../../db/pool-status.js';
+import { workerOnline } from './pool-status.js';
 import { stateList } from '../../db/values.js';
 import type { PoolRunCounts } from '../../metrics/api-metrics.js';
 

@@ -4,7 +4,7 @@ import { type AttemptFence, claimedByOther } from '../../auth/db/run-access.js';
 import { auditInsertFrom, type PendingAuditEntry } from '../../db/audit.js';
 import { RUNS_CHANNEL } from '../../db/channels.js';
 import type { Db } from '../../db/client.js';
-import { workerOnline } from '../../db/pool-status.js';
+import { workerOnline } from '../../pools/db/pool-status.js';
 import type { flowRuns, Row } from '../../db/schema.js';
 import { iso, isoOrNull, jsonb, textArray } from '../../db/values.js';
 

@@ -1,7 +1,7 @@
 import { HELD_STATES, type Worker, type WorkerGpuUse, type WorkerResources, type WorkerRunningRun } from '@outpost/sdk/contracts';
 import { makeRoom } from '../../bounded-map.js';
 import type { Db } from '../../db/client.js';
-import { workerOnline } from '../../db/pool-status.js';
+import { workerOnline } from '../../pools/db/pool-status.js';
 import { iso, jsonb, stateList } from '../../db/values.js';
 
 /** Numeric ids in number order, then the rest by text: device 10 comes after device 2. */

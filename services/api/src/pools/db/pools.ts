@@ -1,10 +1,10 @@
 import type { WorkerSilencePolicy, WorkPool, WorkPoolType, WorkQueue } from '@outpost/sdk/contracts';
 import type postgres from 'postgres';
-import { RUNS_CHANNEL } from './channels.js';
-import type { Db } from './client.js';
+import { RUNS_CHANNEL } from '../../db/channels.js';
+import type { Db } from '../../db/client.js';
 import { poolStatusColumn } from './pool-status.js';
-import type { Row, workPools, workQueues } from './schema.js';
-import { iso } from './values.js';
+import type { Row, workPools, workQueues } from '../../db/schema.js';
+import { iso } from '../../db/values.js';
 
 interface PoolRow
   extends Pick<

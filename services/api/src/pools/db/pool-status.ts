@@ -1,5 +1,5 @@
 import type postgres from 'postgres';
-import type { Db } from './client.js';
+import type { Db } from '../../db/client.js';
 
 /** Three missed 30-second heartbeats and a worker is OFFLINE. */
 export const ONLINE_WINDOW_SECONDS = 90;
