@@ -5,7 +5,7 @@ import { LEDGER_CHANNEL } from '../src/db/channels.js';
 import { listEvents } from '../src/db/event-list.js';
 import { type NewEvent, storeEvents } from '../src/db/events.js';
 import { migrateDatabase } from '../src/db/migrate.js';
-import { ensureWorkspace } from '../src/db/workspaces.js';
+import { ensureWorkspace } from '../src/identity/db/workspaces.js';
 import { createLogger } from '../src/logger.js';
 import { RetentionLoop } from '../src/loops/retention.js';
 import { storeTenantEvents } from '../src/quotas/events-per-day.js';

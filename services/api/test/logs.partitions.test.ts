@@ -2,7 +2,7 @@ import postgres from 'postgres';
 import { afterAll, describe, expect, test } from 'vitest';
 import { migrateDatabase } from '../src/db/migrate.js';
 import { detachExpiredPartitions, dropDetachedPartitions, ensurePartitions } from '../src/db/partitions.js';
-import { ensureWorkspace } from '../src/db/workspaces.js';
+import { ensureWorkspace } from '../src/identity/db/workspaces.js';
 import { createDatabaseBefore, createTestDatabase, type TestDatabase } from '../src/testing/index.js';
 
 const DAY = 86_400_000;

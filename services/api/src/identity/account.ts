@@ -13,7 +13,7 @@ import { getUser, revokeUserSessions, setPasswordHash, verifyAccount } from '../
 import { hashPassword, passwordProblem } from '../auth/passwords.js';
 import type { AppDeps } from '../context.js';
 import type { Db } from '../db/client.js';
-import { countWorkspacesCreatedBy, getWorkspace, insertWorkspace } from '../db/workspaces.js';
+import { countWorkspacesCreatedBy, getWorkspace, insertWorkspace } from './db/workspaces.js';
 import { DomainError, notFound } from '../domain-error.js';
 import { deliverLink } from '../mail/link-delivery.js';
 import { verificationMail } from '../mail/messages.js';

@@ -2,7 +2,7 @@ import { type AuditEntry, type AuditExportQuery, routes } from '@outpost/sdk/con
 import { z } from 'zod';
 import { type AuditFilters, listAuditEntries, readAuditEntriesAfter, readChainHeads } from '../db/audit.js';
 import { encodeCursor } from '../db/values.js';
-import { getWorkspace } from '../db/workspaces.js';
+import { getWorkspace } from './db/workspaces.js';
 import { decodeCursor } from '../http/pagination.js';
 import type { Handlers } from '../http/route-types.js';
 

@@ -2,7 +2,7 @@ import { createApiKey } from '../auth/create-api-key.js';
 import { hasActiveOwnerKey } from '../auth/db/api-keys.js';
 import type { Sql } from '../db/client.js';
 import { getPoolByName, insertPool } from '../pools/db/pools.js';
-import { ensureWorkspace } from '../db/workspaces.js';
+import { ensureWorkspace } from './db/workspaces.js';
 
 /**
  * Ensures workspace `default` with work pool `default` (and its queue), and creates an owner key

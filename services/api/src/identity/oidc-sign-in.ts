@@ -12,7 +12,7 @@ import {
 } from '../auth/db/users.js';
 import { type OpenedSession, openUserSession } from '../auth/sessions.js';
 import type { AppDeps } from '../context.js';
-import { getWorkspaceBySlug } from '../db/workspaces.js';
+import { getWorkspaceBySlug } from './db/workspaces.js';
 import { DomainError, notFound } from '../domain-error.js';
 import type { RoleChanges } from './db/directory.js';
 import { voidInvitationTokens } from './db/email-tokens.js';

@@ -21,7 +21,7 @@ import { getUser, releaseManagedAccount, revokeUserSessions } from '../auth/db/u
 import type { AppDeps } from '../context.js';
 import { countRows, type Db } from '../db/client.js';
 import { textArray } from '../db/values.js';
-import { countWorkspacesCreatedBy } from '../db/workspaces.js';
+import { countWorkspacesCreatedBy } from './db/workspaces.js';
 import { DomainError, notFound } from '../domain-error.js';
 import {
   forgetRevokedKeys,

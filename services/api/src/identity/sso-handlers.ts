@@ -2,7 +2,7 @@ import type { OidcConfig, Workspace } from '@outpost/sdk/contracts';
 import { API_PREFIX, Name } from '@outpost/sdk/contracts';
 import { readCookie, sessionCookies } from '../auth/sessions.js';
 import type { AppDeps } from '../context.js';
-import { getWorkspace } from '../db/workspaces.js';
+import { getWorkspace } from './db/workspaces.js';
 import { ApiError, errorCode, notFound } from '../errors.js';
 import { type HandlerContext, type Handlers, type Recover, redirectTo } from '../http/route-types.js';
 import { forgetRevokedKeys } from './db/credentials.js';

@@ -36,7 +36,7 @@ import type { Principal } from '../auth/principal.js';
 import { type OpenedSession, openUserSession } from '../auth/sessions.js';
 import type { AppDeps } from '../context.js';
 import type { Db } from '../db/client.js';
-import { getWorkspace } from '../db/workspaces.js';
+import { getWorkspace } from './db/workspaces.js';
 import { DomainError, notFound } from '../domain-error.js';
 import { takeMailOrThrow } from '../mail/mail-quota.js';
 import { invitationMail, newAccountMail } from '../mail/messages.js';

@@ -2,7 +2,7 @@ import type { WhoAmIResponse } from '@outpost/sdk/contracts';
 import { getUser } from '../auth/db/users.js';
 import type { Principal } from '../auth/principal.js';
 import type { Db } from '../db/client.js';
-import { getWorkspacePlace } from '../db/workspaces.js';
+import { getWorkspacePlace } from './db/workspaces.js';
 import { ApiError } from '../errors.js';
 import type { Handlers } from '../http/route-types.js';
 

@@ -1,6 +1,6 @@
 import type { OrganisationQuota } from '@outpost/sdk/contracts';
 import { connectDatabase } from '../db/client.js';
-import { getWorkspaceBySlug } from '../db/workspaces.js';
+import { getWorkspaceBySlug } from '../identity/db/workspaces.js';
 import { isQuotaName, QUOTA_NAMES, setQuotaOverride } from './quotas.js';
 import { quotaDetails } from './usage.js';
 

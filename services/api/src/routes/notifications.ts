@@ -9,7 +9,7 @@ import { assertAutomation } from '../automations/compile.js';
 import { type AutomationRow, insertAutomation, toAutomation } from '../automations/db/automations.js';
 import { CelChecks } from '../cel/problems.js';
 import type { AppDeps } from '../context.js';
-import { getWorkspace } from '../db/workspaces.js';
+import { getWorkspace } from '../identity/db/workspaces.js';
 import { ApiError, notFound } from '../errors.js';
 import { decodeCursor } from '../http/pagination.js';
 import type { Handlers } from '../http/route-types.js';

@@ -1,5 +1,5 @@
 import { workspaceArchived } from '../auth/access.js';
-import { isWorkspaceArchived } from '../db/workspaces.js';
+import { isWorkspaceArchived } from '../identity/db/workspaces.js';
 import { notFound } from '../errors.js';
 import type { Handlers } from '../http/route-types.js';
 import { createChildRun } from './create-child-run.js';

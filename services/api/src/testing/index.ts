@@ -13,7 +13,7 @@ import { countRows, type Sql } from '../db/client.js';
 import { type EmbeddedPostgres, startEmbeddedPostgres } from '../db/embedded.js';
 import { MIGRATIONS_DIR, migrateDatabase } from '../db/migrate.js';
 import { getPoolByName, insertPool } from '../pools/db/pools.js';
-import { ensureWorkspace } from '../db/workspaces.js';
+import { ensureWorkspace } from '../identity/db/workspaces.js';
 import type { AppEnv } from '../http/env.js';
 import { type RunningServer, type ServerOptions, startServer } from '../server.js';
 

@@ -1,6 +1,6 @@
 import type { Workspace } from '@outpost/sdk/contracts';
-import { countRows, type Db } from './client.js';
-import { iso } from './values.js';
+import { countRows, type Db } from '../../db/client.js';
+import { iso } from '../../db/values.js';
 
 function toWorkspace(row: { id: string; slug: string; name: string; created_at: Date }): Workspace {
   return { id: row.id, slug: row.slug, name: row.name, createdAt: iso(row.created_at) };
