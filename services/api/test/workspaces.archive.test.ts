@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { CompiledCache } from '../src/automations/compile.js';
 import { AutomationEngine } from '../src/automations/engine.js';
 import { CelSandbox } from '../src/cel/sandbox.js';
-import { setWorkspaceArchived } from '../src/identity/db/organisations.js';
+import { archiveWorkspaceIn } from '../src/identity/organisations.js';
 import { createLogger } from '../src/logger.js';
 import { BackfillLoop } from '../src/loops/backfills.js';
 import { SchedulerLoop } from '../src/loops/scheduler.js';
@@ -19,7 +19,7 @@ import { type Call, client, deploy, startedRun, unique } from './helpers.js';
  * backfills, asset automation and sensors stop, and its keys' changes and claims are refused. The
  * loops are driven here pass by pass, as the scheduler's, backfills' and automations' own suites do.
  *
- * The archive is the statement the archive route makes (setWorkspaceArchived), without the route.
+ * The archive is the statement the archive route makes (archiveWorkspaceIn), without the route.
  * The app believes an API key it verified for a few seconds (API_KEY_CACHE_MS), and only the route
  * empties that cache; so a key whose refusal a test asserts is one the app has not seen before the archive.
  */
@@ -46,11 +46,11 @@ afterAll(async () => {
 });
 
 async function archive(workspaceId: string): Promise<void> {
-  expect(await server.sql.begin((tx) => setWorkspaceArchived(tx, workspaceId, true))).toBe(true);
+  expect(await server.sql.begin((tx) => archiveWorkspaceIn(tx, workspaceId, true))).toBe(true);
 }
 
 async function restore(workspaceId: string): Promise<void> {
-  expect(await server.sql.begin((tx) => setWorkspaceArchived(tx, workspaceId, false))).toBe(true);
+  expect(await server.sql.begin((tx) => archiveWorkspaceIn(tx, workspaceId, false))).toBe(true);
 }
 
 /** A fresh workspace and a caller with its owner key. */

@@ -19,10 +19,10 @@ import { deleteMembership, getMember, lockMemberships, remainingOwners } from '.
 import { revokeTokensOutrankingMaker } from '../auth/db/organisation-tokens.js';
 import { getUser, releaseManagedAccount, revokeUserSessions } from '../auth/db/users.js';
 import type { AppDeps } from '../context.js';
-import { countRows, type Db } from '../db/client.js';
+import { countRows, type Db, type TxSql } from '../db/client.js';
 import { textArray } from '../db/values.js';
-import { countWorkspacesCreatedBy } from './db/workspaces.js';
 import { DomainError, notFound } from '../domain-error.js';
+import { setWorkspaceSchedulesArchived } from '../runs/db/schedules.js';
 import {
   forgetRevokedKeys,
   revokeCredentialsInOrganisation,
@@ -56,6 +56,7 @@ import {
   setWorkspaceArchived,
   workspaceCounts,
 } from './db/organisations.js';
+import { countWorkspacesCreatedBy } from './db/workspaces.js';
 
 /*
  * Organisations own workspaces (docs/organisations.md). Every route here acts for a person (a
@@ -255,6 +256,16 @@ export async function updateOrganisationWorkspace(
 }
 
 /**
+ * Archives or restores the workspace in the caller's transaction, its schedules with it; false when
+ * it already was so.
+ */
+export async function archiveWorkspaceIn(tx: TxSql, workspaceId: string, archived: boolean): Promise<boolean> {
+  if (!(await setWorkspaceArchived(tx, workspaceId, archived))) return false;
+  await setWorkspaceSchedulesArchived(tx, workspaceId, archived);
+  return true;
+}
+
+/**
  * Archives or restores a workspace. Archived, it keeps every record readable and refuses every
  * change (http: `whileArchived`), its background loops skip it, its workers' claims are refused,
  * and its schedules stop as a paused deployment's do; runs already under way report to the end. The app's cache of API keys is emptied, so its keys
@@ -276,7 +287,7 @@ export async function setOrganisationWorkspaceArchived(
     archived ? 'archiving a workspace' : 'restoring a workspace',
   );
   const workspace = await workspaceOf(deps.sql, organisation, workspaceSlug, userId);
-  const changed = await deps.sql.begin((tx) => setWorkspaceArchived(tx, workspace.id, archived));
+  const changed = await deps.sql.begin((tx) => archiveWorkspaceIn(tx, workspace.id, archived));
   if (!changed) {
     throw new DomainError('conflict', `the workspace "${workspaceSlug}" is ${archived ? 'already archived' : 'not archived'}`);
   }

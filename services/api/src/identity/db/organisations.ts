@@ -9,7 +9,6 @@ import { lockMemberships, remainingOwners } from '../../auth/db/memberships.js';
 import { countRows, type Db, type TxSql } from '../../db/client.js';
 import { iso, isoOrNull } from '../../db/values.js';
 import { DomainError } from '../../domain-error.js';
-import { withdrawUnstartedScheduledRuns } from '../../runs/db/schedules.js';
 
 /** The organisation roles that read every workspace of the organisation, as SQL. */
 const READER_ROLES_SQL = `('owner', 'admin', 'auditor')`;
@@ -168,29 +167,12 @@ export async function renameWorkspace(db: Db, workspaceId: string, name: string)
   await db`UPDATE workspaces SET name = ${name} WHERE id = ${workspaceId}`;
 }
 
-/**
- * Archives or restores the workspace; false when it already was so. Its schedules go as a paused
- * deployment's do: archiving drops the runs they made that nobody started and stops their filling;
- * restoring fills them again from now, so a month archived is not a month of runs to catch up.
- */
+/** Archives or restores the workspace's row; false when it already was so. */
 export async function setWorkspaceArchived(db: TxSql, workspaceId: string, archived: boolean): Promise<boolean> {
   const rows = archived
     ? await db`UPDATE workspaces SET archived_at = now() WHERE id = ${workspaceId} AND archived_at IS NULL RETURNING id`
     : await db`UPDATE workspaces SET archived_at = NULL WHERE id = ${workspaceId} AND archived_at IS NOT NULL RETURNING id`;
-  if (rows.length === 0) return false;
-  if (archived) {
-    await db`
-      UPDATE deployment_schedules SET filled_until = NULL, next_fill_at = 'infinity', updated_at = now()
-      WHERE workspace_id = ${workspaceId}`;
-    const deployments = await db<{ id: string }[]>`SELECT id FROM deployments WHERE workspace_id = ${workspaceId}`;
-    for (const d of deployments) await withdrawUnstartedScheduledRuns(db, d.id, null);
-  } else {
-    await db`
-      UPDATE deployment_schedules s SET filled_until = greatest(s.filled_until, now()), next_fill_at = now(), updated_at = now()
-      FROM deployments d
-      WHERE d.id = s.deployment_id AND s.workspace_id = ${workspaceId} AND NOT d.paused`;
-  }
-  return true;
+  return rows.length > 0;
 }
 
 interface MemberRow {

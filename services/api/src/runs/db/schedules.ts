@@ -121,6 +121,27 @@ export async function withdrawUnstartedScheduledRuns(tx: TxSql, deploymentId: st
 }
 
 /**
+ * A workspace's schedules as its archive or restore leaves them, in the archive's transaction. They
+ * go as a paused deployment's do: archiving drops the runs they made that nobody started and stops
+ * their filling; restoring fills them again from now, so a month archived is not a month of runs to
+ * catch up.
+ */
+export async function setWorkspaceSchedulesArchived(tx: TxSql, workspaceId: string, archived: boolean): Promise<void> {
+  if (archived) {
+    await tx`
+      UPDATE deployment_schedules SET filled_until = NULL, next_fill_at = 'infinity', updated_at = now()
+      WHERE workspace_id = ${workspaceId}`;
+    const deployments = await tx<{ id: string }[]>`SELECT id FROM deployments WHERE workspace_id = ${workspaceId}`;
+    for (const d of deployments) await withdrawUnstartedScheduledRuns(tx, d.id, null);
+  } else {
+    await tx`
+      UPDATE deployment_schedules s SET filled_until = greatest(s.filled_until, now()), next_fill_at = now(), updated_at = now()
+      FROM deployments d
+      WHERE d.id = s.deployment_id AND s.workspace_id = ${workspaceId} AND NOT d.paused`;
+  }
+}
+
+/**
  * Brings the runs schedules created but nobody claimed yet in line with the deployment as it is now
  * (parameters merged with the schedule's, tags, labels, pool, queue, retry policy, code version), in place, so a
  * redeploy neither loses nor duplicates them. Runs already equal are not touched.
