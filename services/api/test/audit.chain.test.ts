@@ -2,8 +2,8 @@ import { AUDIT_CHAIN_GENESIS, AuditChainVerifier, auditEntryHash, auditEntryText
 import type { AuditChainHead, AuditEntry } from '@outpost/sdk/contracts';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { appendAuditEntry, mergedAuditEntries, type NewAuditEntry } from '../src/db/audit.js';
 import { migrateDatabase } from '../src/db/migrate.js';
+import { appendAuditEntry, mergedAuditEntries, type NewAuditEntry } from '../src/identity/db/audit.js';
 import { createDatabaseBefore, startTestServer, type TestDatabase, type TestServer } from '../src/testing/index.js';
 import { type Call, client } from './helpers.js';
 import { addPerson, confirmAddress, type PersonSession, signInPerson } from './users.support.js';

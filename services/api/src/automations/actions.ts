@@ -3,14 +3,14 @@ import type { FlowRunCreateRequest, OutpostEvent, ProposedState } from '@outpost
 import type { SandboxResult } from '../cel/sandbox.js';
 import type { TxSql } from '../db/client.js';
 import { getDeploymentByName } from '../db/deployments.js';
-import { updatePool } from '../pools/db/pools.js';
 import { DomainError } from '../domain-error.js';
 import { enqueueNotification } from '../notifications/enqueue.js';
+import { updatePool } from '../pools/db/pools.js';
 import { quotaExceeded, workspaceQuotas } from '../quotas/quotas.js';
 import { automationRunsLastMinute } from '../quotas/usage.js';
 import { createFlowRun } from '../runs/create-flow-run.js';
-import { setDeploymentPaused, setScheduleActive } from '../runs/db/schedules.js';
 import { proposeInTransaction } from '../runs/db/propose-state.js';
+import { setDeploymentPaused, setScheduleActive } from '../runs/db/schedules.js';
 import type { CompiledAction } from './compile.js';
 
 /** An action's failure as the firing records it: one line a user reads. */

@@ -11,11 +11,11 @@ import {
   updateDeploymentLimits,
   upsertDeployment,
 } from '../db/deployments.js';
-import { getPoolByName, getQueue } from '../pools/db/pools.js';
 import { encodeCursor } from '../db/values.js';
 import { ApiError, notFound } from '../errors.js';
 import { decodeCursor } from '../http/pagination.js';
 import type { Handlers } from '../http/route-types.js';
+import { getPoolByName, getQueue } from '../pools/db/pools.js';
 import { createFlowRun } from '../runs/create-flow-run.js';
 import { ensureFlow } from '../runs/db/flows.js';
 import { applyDeploymentSchedules } from '../runs/db/schedules.js';

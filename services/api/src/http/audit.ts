@@ -2,7 +2,7 @@ import type { AuditActorKind, RouteName } from '@outpost/sdk/contracts';
 import type { Context, MiddlewareHandler } from 'hono';
 import type { Principal } from '../auth/principal.js';
 import type { AppDeps } from '../context.js';
-import { appendAuditEntry, type NewAuditEntry, storableText } from '../db/audit.js';
+import { appendAuditEntry, type NewAuditEntry, storableText } from '../identity/db/audit.js';
 import type { AppEnv } from './env.js';
 
 /** What a route notes about a call; the middleware completes it with the status and request details. */

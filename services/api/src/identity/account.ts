@@ -13,7 +13,6 @@ import { getUser, revokeUserSessions, setPasswordHash, verifyAccount } from '../
 import { hashPassword, passwordProblem } from '../auth/passwords.js';
 import type { AppDeps } from '../context.js';
 import type { Db } from '../db/client.js';
-import { countWorkspacesCreatedBy, getWorkspace, insertWorkspace } from './db/workspaces.js';
 import { DomainError, notFound } from '../domain-error.js';
 import { deliverLink } from '../mail/link-delivery.js';
 import { verificationMail } from '../mail/messages.js';
@@ -21,6 +20,7 @@ import { forgetRevokedKeys } from './db/credentials.js';
 import { claimPendingDirectoryPerson, pendingDirectoryOffers } from './db/directory.js';
 import { consumeEmailToken, voidInvitationTokens } from './db/email-tokens.js';
 import { lockOrganisation } from './db/organisations.js';
+import { countWorkspacesCreatedBy, getWorkspace, insertWorkspace } from './db/workspaces.js';
 import { emailTokenHash, newEmailLink } from './email-links.js';
 
 /*

@@ -1,10 +1,10 @@
 import { type AuditEntry, type AuditExportQuery, routes } from '@outpost/sdk/contracts';
 import { z } from 'zod';
-import { type AuditFilters, listAuditEntries, readAuditEntriesAfter, readChainHeads } from '../db/audit.js';
 import { encodeCursor } from '../db/values.js';
-import { getWorkspace } from './db/workspaces.js';
 import { decodeCursor } from '../http/pagination.js';
 import type { Handlers } from '../http/route-types.js';
+import { type AuditFilters, listAuditEntries, readAuditEntriesAfter, readChainHeads } from './db/audit.js';
+import { getWorkspace } from './db/workspaces.js';
 
 const AuditCursor = z.tuple([z.string().regex(/^[1-9][0-9]{0,18}$/)]);
 const EXPORT_PAGE = 1000;

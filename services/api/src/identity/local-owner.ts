@@ -1,6 +1,6 @@
 import type postgres from 'postgres';
 import { getUser } from '../auth/db/users.js';
-import { appendOperatorEntries } from '../db/audit.js';
+import { appendOperatorEntries } from './db/audit.js';
 import { lockOrganisation, organisationOfWorkspace, putActiveMembership, putOrganisationMember } from './db/organisations.js';
 import { newPasswordResetLink } from './email-links.js';
 

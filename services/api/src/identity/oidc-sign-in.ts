@@ -12,11 +12,11 @@ import {
 } from '../auth/db/users.js';
 import { type OpenedSession, openUserSession } from '../auth/sessions.js';
 import type { AppDeps } from '../context.js';
-import { getWorkspaceBySlug } from './db/workspaces.js';
 import { DomainError, notFound } from '../domain-error.js';
 import type { RoleChanges } from './db/directory.js';
 import { voidInvitationTokens } from './db/email-tokens.js';
 import { consumeOidcLogin, getOidcProvider, insertOidcLogin, type OidcLogin, type OidcProviderRecord } from './db/oidc.js';
+import { getWorkspaceBySlug } from './db/workspaces.js';
 import { type IdentityClaims, OidcError, pkcePair, randomToken } from './oidc.js';
 
 /** The browser-bound half of the state: a sign-in must finish in the browser that started it (no login CSRF). */

@@ -17,10 +17,10 @@ import {
 import { assertTokenFor, type OrganisationTokenCaller } from '../auth/organisation-tokens.js';
 import type { Principal } from '../auth/principal.js';
 import type { AppDeps } from '../context.js';
-import { mergedAuditEntries, readChainHeads } from '../db/audit.js';
 import { DomainError, notFound } from '../domain-error.js';
 import type { Handlers } from '../http/route-types.js';
 import { filters } from './audit-handlers.js';
+import { mergedAuditEntries, readChainHeads } from './db/audit.js';
 import { lockOrganisation } from './db/organisations.js';
 import { actingIn, noteIn } from './organisation-handlers.js';
 import { organisationWithRole } from './organisations.js';

@@ -2,12 +2,12 @@ import type { OidcConfig, Workspace } from '@outpost/sdk/contracts';
 import { API_PREFIX, Name } from '@outpost/sdk/contracts';
 import { readCookie, sessionCookies } from '../auth/sessions.js';
 import type { AppDeps } from '../context.js';
-import { getWorkspace } from './db/workspaces.js';
 import { ApiError, errorCode, notFound } from '../errors.js';
 import { type HandlerContext, type Handlers, type Recover, redirectTo } from '../http/route-types.js';
 import { forgetRevokedKeys } from './db/credentials.js';
 import type { RoleChanges } from './db/directory.js';
 import { deleteOidcProvider, getOidcProvider, type OidcProviderRecord, upsertOidcProvider } from './db/oidc.js';
+import { getWorkspace } from './db/workspaces.js';
 import { OidcError } from './oidc.js';
 import {
   finishOidcSignIn,

@@ -36,7 +36,6 @@ import type { Principal } from '../auth/principal.js';
 import { type OpenedSession, openUserSession } from '../auth/sessions.js';
 import type { AppDeps } from '../context.js';
 import type { Db } from '../db/client.js';
-import { getWorkspace } from './db/workspaces.js';
 import { DomainError, notFound } from '../domain-error.js';
 import { takeMailOrThrow } from '../mail/mail-quota.js';
 import { invitationMail, newAccountMail } from '../mail/messages.js';
@@ -44,6 +43,7 @@ import { forgetRevokedKeys, revokeCredentialsInWorkspace, revokeKeysAboveRole } 
 import { applyDirectoryRoles, assertNotTheDirectorys } from './db/directory.js';
 import { voidInvitationTokens } from './db/email-tokens.js';
 import { lockOrganisation, organisationOfWorkspace, organisationSlugOf } from './db/organisations.js';
+import { getWorkspace } from './db/workspaces.js';
 import { type EmailLink, newEmailLink } from './email-links.js';
 
 /** A setup token (first password, or a reset an admin issued) works this long. */

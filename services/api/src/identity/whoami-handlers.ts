@@ -2,9 +2,9 @@ import type { WhoAmIResponse } from '@outpost/sdk/contracts';
 import { getUser } from '../auth/db/users.js';
 import type { Principal } from '../auth/principal.js';
 import type { Db } from '../db/client.js';
-import { getWorkspacePlace } from './db/workspaces.js';
 import { ApiError } from '../errors.js';
 import type { Handlers } from '../http/route-types.js';
+import { getWorkspacePlace } from './db/workspaces.js';
 
 function describe(principal: Principal): WhoAmIResponse['principal'] {
   switch (principal.kind) {

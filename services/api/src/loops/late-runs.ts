@@ -4,8 +4,8 @@ import { isDomainError } from '../domain-error.js';
 import type { Logger } from '../logger.js';
 import type { ApiMetrics } from '../metrics/api-metrics.js';
 import { LATE } from '../orchestration/decisions.js';
-import { explainUnfitRuns } from '../runs/db/unfit-runs.js';
 import { proposeState } from '../runs/db/propose-state.js';
+import { explainUnfitRuns } from '../runs/db/unfit-runs.js';
 import { ElectedRounds } from './elected-loop.js';
 
 /** A due run not claimed this many seconds after its scheduled time is Late, unless configured otherwise. */

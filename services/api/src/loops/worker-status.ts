@@ -1,7 +1,7 @@
 import type { Sql } from '../db/client.js';
 import { insertEvents, type NewEvent } from '../db/events.js';
-import { poolStatusColumn, workerOnline } from '../pools/db/pool-status.js';
 import type { Logger } from '../logger.js';
+import { poolStatusColumn, workerOnline } from '../pools/db/pool-status.js';
 import { ElectedRounds } from './elected-loop.js';
 
 export interface WorkerStatusLoopOptions {

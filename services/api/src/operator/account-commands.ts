@@ -1,8 +1,8 @@
 import type postgres from 'postgres';
 import { usableMemberships } from '../auth/db/memberships.js';
 import { findUserByEmail, type UserRecord, voidSetupTokens } from '../auth/db/users.js';
-import { appendOperatorEntries } from '../db/audit.js';
 import { connectDatabase, type Db } from '../db/client.js';
+import { appendOperatorEntries } from '../identity/db/audit.js';
 import { lockOrganisation, putOrganisationMember } from '../identity/db/organisations.js';
 
 /*

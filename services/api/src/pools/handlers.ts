@@ -1,9 +1,9 @@
 import type { FieldError } from '@outpost/sdk/contracts';
-import { insertPool, insertQueue, listPools, listQueues, updatePool, updateQueue } from './db/pools.js';
 import { ApiError, notFound } from '../errors.js';
 import type { Handlers } from '../http/route-types.js';
 import { poolOrNotFound } from '../http/scope.js';
 import { poolRunCounts } from './db/pool-run-counts.js';
+import { insertPool, insertQueue, listPools, listQueues, updatePool, updateQueue } from './db/pools.js';
 import { validateBaseJobTemplate } from './job-template.js';
 
 /** `body.baseJobTemplate.spec.template…` from a path inside the template. */

@@ -1,7 +1,7 @@
 import { workspaceArchived } from '../auth/access.js';
-import { isWorkspaceArchived } from '../identity/db/workspaces.js';
 import { notFound } from '../errors.js';
 import type { Handlers } from '../http/route-types.js';
+import { isWorkspaceArchived } from '../identity/db/workspaces.js';
 import { createChildRun } from './create-child-run.js';
 import { createDeploymentRun } from './create-deployment-run.js';
 import { listChildRuns } from './db/child-runs.js';

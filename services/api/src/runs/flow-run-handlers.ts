@@ -6,10 +6,10 @@ import { decodeCursor } from '../http/pagination.js';
 import type { Handlers } from '../http/route-types.js';
 import type { Actor } from '../orchestration/rules.js';
 import { getFlowRun, listFlowRuns } from './db/flow-runs.js';
+import { proposeState } from './db/propose-state.js';
 import { listRunAttempts } from './db/run-attempts.js';
 import { listRunStates } from './db/run-states.js';
 import { toLogRows } from './log-handlers.js';
-import { proposeState } from './db/propose-state.js';
 
 const RunCursor = z.tuple([z.iso.datetime(), z.uuid()]);
 

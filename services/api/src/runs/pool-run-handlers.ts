@@ -3,8 +3,8 @@ import { batchItemError } from '../errors.js';
 import type { Handlers } from '../http/route-types.js';
 import { apiKeyId, poolOrNotFound } from '../http/scope.js';
 import { batchKey, insertRunLogs, poolRunHolders } from './db/logs.js';
-import { toLogRows } from './log-handlers.js';
 import { notHeld, proposeStates, sum } from './db/propose-state.js';
+import { toLogRows } from './log-handlers.js';
 
 /**
  * Batch calls of a worker key for the runs its workers hold in one pool: many state proposals, or

@@ -12,9 +12,9 @@ import { insertOrganisationToken } from '../auth/db/organisation-tokens.js';
 import { countRows, type Sql } from '../db/client.js';
 import { type EmbeddedPostgres, startEmbeddedPostgres } from '../db/embedded.js';
 import { MIGRATIONS_DIR, migrateDatabase } from '../db/migrate.js';
-import { getPoolByName, insertPool } from '../pools/db/pools.js';
-import { ensureWorkspace } from '../identity/db/workspaces.js';
 import type { AppEnv } from '../http/env.js';
+import { ensureWorkspace } from '../identity/db/workspaces.js';
+import { getPoolByName, insertPool } from '../pools/db/pools.js';
 import { type RunningServer, type ServerOptions, startServer } from '../server.js';
 
 export { MAX_BUDGET_FAILURES } from '../automations/engine.js';

@@ -1,8 +1,8 @@
 import { HELD_STATES } from '@outpost/sdk/contracts';
 import type { Db } from '../../db/client.js';
-import { workerOnline } from './pool-status.js';
 import { stateList } from '../../db/values.js';
 import type { PoolRunCounts } from '../../metrics/api-metrics.js';
+import { workerOnline } from './pool-status.js';
 
 /**
  * Every pool of every workspace with its due and held runs, in one statement, read when Prometheus

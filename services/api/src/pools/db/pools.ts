@@ -2,9 +2,9 @@ import type { WorkerSilencePolicy, WorkPool, WorkPoolType, WorkQueue } from '@ou
 import type postgres from 'postgres';
 import { RUNS_CHANNEL } from '../../db/channels.js';
 import type { Db } from '../../db/client.js';
-import { poolStatusColumn } from './pool-status.js';
 import type { Row, workPools, workQueues } from '../../db/schema.js';
 import { iso } from '../../db/values.js';
+import { poolStatusColumn } from './pool-status.js';
 
 interface PoolRow
   extends Pick<

@@ -1,12 +1,12 @@
 import type { FlowRun, ResourceRequest, RunWaitingFor, StateType } from '@outpost/sdk/contracts';
 import type postgres from 'postgres';
 import { type AttemptFence, claimedByOther } from '../../auth/db/run-access.js';
-import { auditInsertFrom, type PendingAuditEntry } from '../../db/audit.js';
 import { RUNS_CHANNEL } from '../../db/channels.js';
 import type { Db } from '../../db/client.js';
-import { workerOnline } from '../../pools/db/pool-status.js';
 import type { flowRuns, Row } from '../../db/schema.js';
 import { iso, isoOrNull, jsonb, textArray } from '../../db/values.js';
+import { auditInsertFrom, type PendingAuditEntry } from '../../identity/db/audit.js';
+import { workerOnline } from '../../pools/db/pool-status.js';
 
 export interface RunRow
   extends Pick<

@@ -1,7 +1,7 @@
 import { HELD_STATES } from '@outpost/sdk/contracts';
 import type { Db } from '../../db/client.js';
-import { ONLINE_WINDOW_SECONDS, workerOnline } from '../../pools/db/pool-status.js';
 import { stateList } from '../../db/values.js';
+import { ONLINE_WINDOW_SECONDS, workerOnline } from '../../pools/db/pool-status.js';
 
 /** Every message this pass writes starts so; a run that fits again loses only such a message. */
 export const UNFIT_PREFIX = 'waiting for resources: ';

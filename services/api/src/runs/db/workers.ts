@@ -1,8 +1,8 @@
 import { HELD_STATES, type Worker, type WorkerGpuUse, type WorkerResources, type WorkerRunningRun } from '@outpost/sdk/contracts';
 import { makeRoom } from '../../bounded-map.js';
 import type { Db } from '../../db/client.js';
-import { workerOnline } from '../../pools/db/pool-status.js';
 import { iso, jsonb, stateList } from '../../db/values.js';
+import { workerOnline } from '../../pools/db/pool-status.js';
 
 /** Numeric ids in number order, then the rest by text: device 10 comes after device 2. */
 export function compareDeviceIds(a: string, b: string): number {

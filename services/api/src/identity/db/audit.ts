@@ -1,8 +1,8 @@
 import type { AuditActorKind, AuditChainHead, AuditEntry } from '@outpost/sdk/contracts';
 import type postgres from 'postgres';
-import type { Db } from './client.js';
-import type { auditLog, Row } from './schema.js';
-import { iso } from './values.js';
+import type { Db } from '../../db/client.js';
+import type { auditLog, Row } from '../../db/schema.js';
+import { iso } from '../../db/values.js';
 
 // The audit log is append-only: this module only inserts and reads, and a trigger (migration
 // 0004_governance) refuses UPDATE, DELETE and TRUNCATE on the table, whoever asks.
