@@ -1,6 +1,7 @@
-import { auditEventKind, EventKind, INTERNAL_EVENT_KINDS, legacyAuditKind, routes } from '@outpost/sdk/contracts';
+import { auditEventKind, INTERNAL_EVENT_KINDS, legacyAuditKind, routes } from '@outpost/sdk/contracts';
 import { type Db, type Sql, withPlanner } from './client.js';
 import type { EventRow } from './events.js';
+import { kindListSql } from './event-index.js';
 import { textArray } from './values.js';
 
 /** What `GET /events` and the live stream filter on; kinds are exact or a prefix ending in `*`. */
@@ -27,19 +28,6 @@ export function hiddenKinds(f: EventFilters): string[] {
   if (f.withInternal) return [];
   return INTERNAL_KINDS.filter((k) => !f.kinds?.includes(k));
 }
-
-/**
- * Kinds as SQL literals in parentheses, `('audit.a', 'audit.b')`, for `NOT IN`: written out rather
- * than sent as a parameter so the planner matches `events_visible_idx`, whose predicate names the
- * same list, which it cannot prove of a parameter in a generic plan. Each entry is checked against
- * the kind pattern (lower-case words, digits, `_`, `-`, `.`), so no quote reaches the SQL text.
- */
-export function kindListSql(kinds: readonly string[]): string {
-  return `(${kinds.map((k) => `'${EventKind.parse(k)}'`).join(', ')})`;
-}
-
-/** The predicate of `events_visible_idx`: every internal kind left out (migrations 0036 and 0060). */
-export const VISIBLE_EVENTS_SQL = `kind NOT IN ${kindListSql(INTERNAL_KINDS)}`;
 
 /** The kinds of the events the audit log writes into the ledger (migration 0020). */
 export const AUDIT_KIND_PREFIX = 'audit.';

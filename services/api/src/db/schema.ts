@@ -54,7 +54,7 @@ import {
   uniqueIndex,
   uuid,
 } from 'drizzle-orm/pg-core';
-import { VISIBLE_EVENTS_SQL } from './event-list.js';
+import { VISIBLE_EVENTS_SQL } from './event-index.js';
 import { stateListSql } from './values.js';
 
 /*
