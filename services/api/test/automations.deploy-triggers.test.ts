@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { insertEvents } from '../src/db/events.js';
+import { insertEvents } from '../src/events/db/events.js';
 import { startTestServer, type TestServer } from '../src/testing/index.js';
 import { type Call, client, eventually, SOURCE } from './helpers.js';
 

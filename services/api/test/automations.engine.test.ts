@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { insertEvents } from '../src/db/events.js';
+import { insertEvents } from '../src/events/db/events.js';
 import { ledgerReadUpToNow, startTestServer, type TestServer } from '../src/testing/index.js';
 import { type Call, client, createRun, deploy, eventually } from './helpers.js';
 

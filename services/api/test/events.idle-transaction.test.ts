@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { OutpostEvent } from '@outpost/sdk/contracts';
 import postgres from 'postgres';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
-import { insertEvents } from '../src/db/events.js';
+import { insertEvents } from '../src/events/db/events.js';
 import { ledgerReadUpToNow, startTestServer, type TestServer } from '../src/testing/index.js';
 import { streamEvents } from './events.support.js';
 import { type Call, client, deploy, eventually } from './helpers.js';

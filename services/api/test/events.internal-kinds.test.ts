@@ -8,7 +8,7 @@ import {
   routes,
 } from '@outpost/sdk/contracts';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { currentAuditKinds } from '../src/db/event-list.js';
+import { currentAuditKinds } from '../src/events/db/event-list.js';
 import { UNAUDITED_ROUTES } from '../src/http/audit.js';
 import { startTestServer, type TestServer, type TestWorkspace } from '../src/testing/index.js';
 import { eventKinds, eventStreams } from './events.support.js';

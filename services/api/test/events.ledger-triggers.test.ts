@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { type EventRow, LEDGER_START, type LedgerCursor, readLedger } from '../src/db/events.js';
+import { type EventRow, LEDGER_START, type LedgerCursor, readLedger } from '../src/events/db/events.js';
 import { startTestServer, type TestServer } from '../src/testing/index.js';
 import { asset, assetWorld, checkResult, deployed, finish, materialization, report, start } from './assets.support.js';
 import { client, deploy, SOURCE } from './helpers.js';

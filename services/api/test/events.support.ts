@@ -2,7 +2,7 @@ import type { OutpostEvent } from '@outpost/sdk/contracts';
 import type postgres from 'postgres';
 import { afterEach } from 'vitest';
 import type { AutomationEngine } from '../src/automations/engine.js';
-import { insertEvents } from '../src/db/events.js';
+import { insertEvents } from '../src/events/db/events.js';
 
 /** Reads a Server-Sent Events response: data events as parsed JSON, comment lines kept apart. */
 export class EventReader {

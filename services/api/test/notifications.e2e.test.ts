@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { OutpostEvent } from '@outpost/sdk/contracts';
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { toEvent } from '../src/db/events.js';
+import { toEvent } from '../src/events/db/events.js';
 import { verifySignature } from '../src/notifications/signature.js';
 import { startTestServer, type TestServer } from '../src/testing/index.js';
 import { linkIn, TestMailbox } from '../src/testing/mailbox.js';

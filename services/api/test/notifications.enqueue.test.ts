@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { insertEvents, toEvent } from '../src/db/events.js';
 import { isDomainError } from '../src/domain-error.js';
+import { insertEvents, toEvent } from '../src/events/db/events.js';
 import { enqueueNotification } from '../src/notifications/enqueue.js';
 import { startTestServer, type TestServer } from '../src/testing/index.js';
 

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { insertEvents } from '../src/db/events.js';
+import { insertEvents } from '../src/events/db/events.js';
 import { createLogger } from '../src/logger.js';
 import { LeaseExpiryLoop } from '../src/loops/lease-expiry.js';
 import { WaitsLoop } from '../src/loops/waits.js';

@@ -1,6 +1,6 @@
 import type { AutomationAction, EventTrigger, FieldError, Trigger } from '@outpost/sdk/contracts';
 import { CelChecks, celValidationError } from '../cel/problems.js';
-import { currentAuditKinds } from '../db/event-list.js';
+import { currentAuditKinds } from '../events/db/event-list.js';
 import { canonicalTimezone } from '../scheduling/schedule-input.js';
 import { cronJob, type Timeline, timelineOf } from '../scheduling/timeline.js';
 

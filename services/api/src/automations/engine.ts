@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { FiringAction, OutpostEvent } from '@outpost/sdk/contracts';
 import type { CelSandbox, SandboxItem, SandboxResult } from '../cel/sandbox.js';
 import type { Sql, TxSql } from '../db/client.js';
-import { type EventRow, lockLedgerCursor, readLedger, saveLedgerCursor, toEvent } from '../db/events.js';
+import { type EventRow, lockLedgerCursor, readLedger, saveLedgerCursor, toEvent } from '../events/db/events.js';
 import { appendAuditEntry, type NewAuditEntry } from '../identity/db/audit.js';
 import { type ActionContext, failureMessage, runAction } from './actions.js';
 import { type CompiledAutomation, type CompiledCache, EXPECT_VARIABLES, TEMPLATE_VARIABLES } from './compile.js';

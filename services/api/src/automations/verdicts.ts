@@ -1,6 +1,6 @@
 import type { OutpostEvent } from '@outpost/sdk/contracts';
 import { type CelSandbox, isBudgetFailure, type SandboxItem, type SandboxResult } from '../cel/sandbox.js';
-import type { EventRow } from '../db/events.js';
+import type { EventRow } from '../events/db/events.js';
 import { MATCH_VARIABLES } from './compile.js';
 import type { AutomationRow } from './db/automations.js';
 

@@ -1,8 +1,8 @@
 import type { Sql } from '../db/client.js';
-import { AUDIT_KIND_PREFIX, type EventFilters, hiddenKinds, kindMatches } from '../db/event-list.js';
-import { type EventRow, type LedgerCursor, readLedger, toEvent } from '../db/events.js';
 import type { Logger } from '../logger.js';
 import type { RunNotifier } from '../runs/run-notifier.js';
+import { AUDIT_KIND_PREFIX, type EventFilters, hiddenKinds, kindMatches } from './db/event-list.js';
+import { type EventRow, type LedgerCursor, readLedger, toEvent } from './db/events.js';
 
 export interface EventHubOptions {
   /** A comment line this often keeps proxies from closing idle streams. @default 15000 */

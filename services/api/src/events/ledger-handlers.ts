@@ -1,8 +1,6 @@
 import { type EventResource, MAX_EVENT_RELATED } from '@outpost/sdk/contracts';
 import { z } from 'zod';
 import type { Principal } from '../auth/principal.js';
-import { type EventFilters, listEvents, parseKinds, runAsResource } from '../db/event-list.js';
-import { type NewEvent, toEvent } from '../db/events.js';
 import { encodeCursor } from '../db/values.js';
 import { notFound } from '../domain-error.js';
 import { ApiError } from '../errors.js';
@@ -10,6 +8,8 @@ import { decodeCursor } from '../http/pagination.js';
 import { mayReadAuditLog } from '../http/permissions.js';
 import type { Handlers } from '../http/route-types.js';
 import { storeTenantEvents } from '../quotas/events-per-day.js';
+import { type EventFilters, listEvents, parseKinds, runAsResource } from './db/event-list.js';
+import { type NewEvent, toEvent } from './db/events.js';
 import type { EventHub } from './event-hub.js';
 
 const SeqCursor = z.tuple([z.string().regex(/^\d{1,19}$/)]);

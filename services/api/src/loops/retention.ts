@@ -1,8 +1,8 @@
 import { DEFAULT_EVENT_RETENTION_DAYS } from '@outpost/sdk/contracts';
 import { foldLineageChanges } from '../assets/db/lineage-changes.js';
 import type { Sql } from '../db/client.js';
-import { deleteExpiredEventIds } from '../db/events.js';
 import { detachExpiredPartitions, dropDetachedPartitions, ensurePartitions } from '../db/partitions.js';
+import { deleteExpiredEventIds } from '../events/db/events.js';
 import { pruneSignInArtefacts } from '../identity/db/sign-in-retention.js';
 import type { Logger } from '../logger.js';
 import { pruneMailUsage } from '../mail/mail-quota.js';

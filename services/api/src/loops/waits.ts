@@ -1,7 +1,7 @@
 import type { EventWaitSpec, OutpostEvent, RunWaitValue } from '@outpost/sdk/contracts';
 import type * as z from 'zod';
 import type { Db, Sql } from '../db/client.js';
-import { lockLedgerCursor, readLedger, saveLedgerCursor, toEvent } from '../db/events.js';
+import { lockLedgerCursor, readLedger, saveLedgerCursor, toEvent } from '../events/db/events.js';
 import type { Logger } from '../logger.js';
 import type { RunNotifier } from '../runs/run-notifier.js';
 import { eventsSince, runBinding, runWaitOutcome, TERMINAL_RUN_STATES } from '../waits/create-wait.js';

@@ -1,5 +1,5 @@
 import type { Sql } from '../db/client.js';
-import { insertEvents, type NewEvent } from '../db/events.js';
+import { insertEvents, type NewEvent } from '../events/db/events.js';
 import type { Logger } from '../logger.js';
 import { poolStatusColumn, workerOnline } from '../pools/db/pool-status.js';
 import { ElectedRounds } from './elected-loop.js';

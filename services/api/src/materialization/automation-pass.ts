@@ -12,7 +12,7 @@ import {
 } from '../assets/db/asset-automation.js';
 import type { AssetNode } from '../assets/db/asset-definitions.js';
 import type { Sql } from '../db/client.js';
-import { insertEvents } from '../db/events.js';
+import { insertEvents } from '../events/db/events.js';
 import type { Logger } from '../logger.js';
 import { type AutomationCandidate, evaluationKey, planAutomation } from './automation-plan.js';
 import { createAssetRun, planAssetSelection } from './materialize.js';

@@ -1,5 +1,5 @@
 import type { Db, Sql } from '../db/client.js';
-import { eventRows, type NewEvent, storeEventRows } from '../db/events.js';
+import { eventRows, type NewEvent, storeEventRows } from '../events/db/events.js';
 import { effectiveLimitSql, QUOTA_DEFAULTS, quotaExceeded } from './quotas.js';
 
 /*

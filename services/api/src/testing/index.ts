@@ -18,7 +18,7 @@ import { getPoolByName, insertPool } from '../pools/db/pools.js';
 import { type RunningServer, type ServerOptions, startServer } from '../server.js';
 
 export { MAX_BUDGET_FAILURES } from '../automations/engine.js';
-export { deleteExpiredEventIds, ledgerReadUpToNow } from '../db/events.js';
+export { deleteExpiredEventIds, ledgerReadUpToNow } from '../events/db/events.js';
 export { TestDnsServer } from './dns-server.js';
 export { type ProviderPerson, TestOidcProvider, type TokenTwist } from './oidc-provider.js';
 export { type OtlpReceiver, type ReceivedSpan, startOtlpReceiver } from './otlp-receiver.js';

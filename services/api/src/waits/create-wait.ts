@@ -8,8 +8,8 @@ import {
   type WaitSpec,
 } from '@outpost/sdk/contracts';
 import type { Db, Sql, TxSql } from '../db/client.js';
-import { AUDIT_KIND_PREFIX } from '../db/event-list.js';
 import { DomainError, notFound } from '../domain-error.js';
+import { AUDIT_KIND_PREFIX } from '../events/db/event-list.js';
 import { assertUsableSchema, withPropertyOrder } from '../runs/parameter-schema.js';
 import { getWait, toWait, type WaitOutcome } from './db/waits.js';
 import { assertMatchCompiles, lookBack, overBudgetOutcome, type RunBinding } from './event-match.js';

@@ -4,7 +4,7 @@ import { type CelProgram, compileCel } from '../cel/index.js';
 import { celFieldError, celValidationError } from '../cel/problems.js';
 import { celSandbox, isBudgetFailure, type SandboxItem } from '../cel/sandbox.js';
 import type { Db } from '../db/client.js';
-import { type EventRow, toEvent } from '../db/events.js';
+import { type EventRow, toEvent } from '../events/db/events.js';
 
 type EventSpec = z.infer<typeof EventWaitSpec>;
 

@@ -1,8 +1,8 @@
 import { auditEventKind, INTERNAL_EVENT_KINDS, legacyAuditKind, routes } from '@outpost/sdk/contracts';
-import { type Db, type Sql, withPlanner } from './client.js';
+import { type Db, type Sql, withPlanner } from '../../db/client.js';
+import { kindListSql } from '../../db/event-index.js';
+import { textArray } from '../../db/values.js';
 import type { EventRow } from './events.js';
-import { kindListSql } from './event-index.js';
-import { textArray } from './values.js';
 
 /** What `GET /events` and the live stream filter on; kinds are exact or a prefix ending in `*`. */
 export interface EventFilters {

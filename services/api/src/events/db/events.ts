@@ -1,7 +1,7 @@
 import type { EventResource, EventSource, OutpostEvent } from '@outpost/sdk/contracts';
-import type { Db } from './client.js';
-import type { events, Row } from './schema.js';
-import { iso } from './values.js';
+import type { Db } from '../../db/client.js';
+import type { events, Row } from '../../db/schema.js';
+import { iso } from '../../db/values.js';
 
 /** An event to append; system events come from triggers (0020_event_ledger.sql), these from code. */
 export interface NewEvent {
