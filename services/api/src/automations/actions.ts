@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { FlowRunCreateRequest, OutpostEvent, ProposedState } from '@outpost/sdk/contracts';
 import type { SandboxResult } from '../cel/sandbox.js';
 import type { TxSql } from '../db/client.js';
-import { getDeploymentByName } from '../db/deployments.js';
+import { getDeploymentByName } from '../deployments/db/deployments.js';
 import { DomainError } from '../domain-error.js';
 import { enqueueNotification } from '../notifications/enqueue.js';
 import { updatePool } from '../pools/db/pools.js';

@@ -4,7 +4,7 @@ import { dynamicPartitionNames, type KeyOptions } from '@outpost/sdk/partitions'
 import type { z } from 'zod';
 import { loadDynamicKeys } from '../assets/db/dynamic-partitions.js';
 import type { Db, Sql, TxSql } from '../db/client.js';
-import { getDeployment } from '../db/deployments.js';
+import { getDeployment } from '../deployments/db/deployments.js';
 import { DomainError, notFound } from '../domain-error.js';
 import { workspaceQuotas } from '../quotas/quotas.js';
 import { definitionOf } from '../runs/db/schedules.js';

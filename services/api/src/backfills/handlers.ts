@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { Db } from '../db/client.js';
-import { getDeployment } from '../db/deployments.js';
 import { encodeCursor } from '../db/values.js';
+import { getDeployment } from '../deployments/db/deployments.js';
 import { notFound } from '../errors.js';
 import { decodeCursor } from '../http/pagination.js';
 import type { Handlers } from '../http/route-types.js';

@@ -4,13 +4,6 @@ import { z } from 'zod';
 import { checkAssetInputs, registerDeploymentAssets } from '../assets/deploy-assets.js';
 import { assertPartitionsWithinQuota } from '../assets/partition-limits.js';
 import { applyDeploymentTriggers, assertDeploymentTriggers } from '../automations/deployment-triggers.js';
-import {
-  getDeployment,
-  getDeploymentByName,
-  listDeployments,
-  updateDeploymentLimits,
-  upsertDeployment,
-} from '../db/deployments.js';
 import { encodeCursor } from '../db/values.js';
 import { ApiError, notFound } from '../errors.js';
 import { decodeCursor } from '../http/pagination.js';
@@ -21,6 +14,13 @@ import { ensureFlow } from '../runs/db/flows.js';
 import { applyDeploymentSchedules } from '../runs/db/schedules.js';
 import { assertParameterSchema, withPropertyOrder } from '../runs/parameter-schema.js';
 import { registerDeploymentSensors } from '../sensors/db/sensors.js';
+import {
+  getDeployment,
+  getDeploymentByName,
+  listDeployments,
+  updateDeploymentLimits,
+  upsertDeployment,
+} from './db/deployments.js';
 import { prepareSchedules } from './schedule-handlers.js';
 
 const DeploymentCursor = z.tuple([Name, Name]);

@@ -1,10 +1,10 @@
-import { getDeployment } from '../db/deployments.js';
 import { ApiError, notFound } from '../errors.js';
 import type { BodyOf, Handlers } from '../http/route-types.js';
 import { editSchedule, getSchedule, listSchedules, setDeploymentPaused } from '../runs/db/schedules.js';
 import { assertParameters } from '../runs/parameter-schema.js';
 import { editedDefinition } from '../scheduling/schedule-edit.js';
 import { type NormalizedSchedule, normalizeSchedules } from '../scheduling/schedule-input.js';
+import { getDeployment } from './db/deployments.js';
 
 export const scheduleHandlers = {
   schedulesList: async ({ params, principal, deps }) => {

@@ -1,6 +1,6 @@
 import type { DeploymentRunCreateRequest, FlowRunCreateResponse } from '@outpost/sdk/contracts';
 import type { Db } from '../db/client.js';
-import { getDeploymentByName } from '../db/deployments.js';
+import { getDeploymentByName } from '../deployments/db/deployments.js';
 import { DomainError, notFound } from '../domain-error.js';
 import { createFlowRun } from './create-flow-run.js';
 

@@ -8,7 +8,7 @@ import {
 import { dynamicPartitionNames, hasPartitionKey } from '@outpost/sdk/partitions';
 import { assertAssetRunPartition } from '../assets/run-partition.js';
 import type { Db } from '../db/client.js';
-import { type DeploymentRecord, getDeployment } from '../db/deployments.js';
+import { type DeploymentRecord, getDeployment } from '../deployments/db/deployments.js';
 import { DomainError, notFound } from '../domain-error.js';
 import type { InlineAudit } from '../http/audit.js';
 import { getQueue } from '../pools/db/pools.js';

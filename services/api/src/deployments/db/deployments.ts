@@ -1,9 +1,9 @@
 import type { CollisionStrategy, Deployment, ResourceRequest } from '@outpost/sdk/contracts';
 import type postgres from 'postgres';
-import { RUNS_CHANNEL } from './channels.js';
-import type { Db } from './client.js';
-import type { deployments, Row } from './schema.js';
-import { iso, jsonb, textArray } from './values.js';
+import { RUNS_CHANNEL } from '../../db/channels.js';
+import type { Db } from '../../db/client.js';
+import type { deployments, Row } from '../../db/schema.js';
+import { iso, jsonb, textArray } from '../../db/values.js';
 
 interface DeploymentRow
   extends Pick<
