@@ -103,6 +103,35 @@ describe('the layer check over the API source', () => {
     expect(result.stderr).toContain('files runs/a.ts, runs/b.ts import each other');
   });
 
+  test("lets a room below a feature read the feature's tables through its db/ folder, a room of its own", async () => {
+    const root = tree({
+      ...layered,
+      'pools/db/pools.ts': "import { sql } from '../../db/client.js';\nexport const poolRow = () => sql;\n",
+      'pools/handlers.ts':
+        "import { create } from '../runs/create.js';\nimport { poolRow } from './db/pools.js';\nexport const h = () => [create, poolRow];\n",
+      'runs/scope.ts': "import { poolRow } from '../pools/db/pools.js';\nexport const scope = poolRow;\n",
+    });
+    const result = await check(root, '--order');
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    const order = result.stdout.trim().split('\n');
+    expect(order.indexOf('pools/db/')).toBeLessThan(order.indexOf('runs/'));
+    expect(order.indexOf('runs/')).toBeLessThan(order.indexOf('pools/'));
+  });
+
+  test("fails a feature's db/ folder that imports its own feature, since the two rooms then import each other", async () => {
+    const root = tree({
+      ...layered,
+      'runs/db/runs.ts': "import { create } from '../create.js';\nexport const row = create;\n",
+      'runs/create.ts': "import { sql } from '../db/client.js';\nexport const create = () => sql;\n",
+      'runs/list.ts': "import { row } from './db/runs.js';\nexport const list = row;\n",
+    });
+    const result = await check(root);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('rooms runs/, runs/db/ import each other in a cycle');
+    expect(result.stderr).toContain('runs/db/runs.ts → runs/create.ts');
+  });
+
   test('passes the API as it is', async () => {
     const result = await check(fileURLToPath(new URL('../src', import.meta.url)));
     expect(result.stderr).toBe('');

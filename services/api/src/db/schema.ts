@@ -1543,7 +1543,7 @@ const pgSnapshot = customType<{ data: string }>({ dataType: () => 'pg_snapshot' 
  * Append-only (an update raises; retention drops whole months). System events are written by
  * triggers on the tables whose changes they describe (see 0020_event_ledger.sql), in the same
  * transaction. A reader that must see each event once reads in `(txid, seq)` order up to the oldest
- * running transaction (`db/events.ts`), so an event committed late never sorts before one already
+ * running transaction (`events/db/events.ts`), so an event committed late never sorts before one already
  * read. Partitioned by month of `received_at` (migration 0044; drizzle cannot say so, the migrations
  * do), so the key holds it; ids are kept unique in a workspace by `event_ids`.
  */
@@ -1570,7 +1570,7 @@ export const events = pgTable(
     primaryKey({ columns: [t.seq, t.receivedAt] }),
     index('events_workspace_idx').on(t.workspaceId, t.seq),
     index('events_kind_idx').on(t.workspaceId, t.kind, t.seq),
-    // Newest-first pages without internal bookkeeping (db/event-list.ts, migration 0036).
+    // Newest-first pages without internal bookkeeping (events/db/event-list.ts, migration 0036).
     index('events_visible_idx').on(t.workspaceId, t.seq).where(sql.raw(VISIBLE_EVENTS_SQL)),
     index('events_resource_idx').on(t.workspaceId, t.resourceId, t.seq),
     index('events_related_idx').using('gin', sql`${t.related} jsonb_path_ops`),
@@ -1580,7 +1580,7 @@ export const events = pgTable(
 );
 
 /**
- * The ids of the events stored through the ingest statement (`db/events.ts` storeEventRows), one row
+ * The ids of the events stored through the ingest statement (`events/db/events.ts` storeEventRows), one row
  * an id: what stores an id once in its workspace across the ledger's months, where a unique index
  * cannot reach. `received_at` is its event's, so retention deletes the ids of the months it dropped
  * by a range of `event_ids_received_idx`.
@@ -1685,7 +1685,7 @@ export const recordedResults = pgTable(
   (t) => [primaryKey({ columns: [t.flowRunId, t.taskKey, t.dynamicKey] })],
 );
 
-/** The ledger position the waits loop has matched events up to (`db/events.ts` LedgerCursor). */
+/** The ledger position the waits loop has matched events up to (`events/db/events.ts` LedgerCursor). */
 export const waitEventCursor = pgTable('wait_event_cursor', {
   name: text('name').primaryKey(),
   txid: xid8('txid').notNull(),
@@ -1782,7 +1782,7 @@ export const automationWindows = pgTable(
   ],
 );
 
-/** The automations loop's place in the ledger (`db/events.ts` LedgerCursor, read by readLedger). */
+/** The automations loop's place in the ledger (`events/db/events.ts` LedgerCursor, read by readLedger). */
 export const automationCursor = pgTable('automation_cursor', {
   name: text('name').primaryKey(),
   txid: xid8('txid').notNull(),

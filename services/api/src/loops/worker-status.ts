@@ -49,7 +49,7 @@ export function poolEventKind(before: PoolStatus | null, now: PoolStatus): strin
 }
 
 /**
- * Turns workers' and pools' statuses (computed from heartbeats when read, db/pool-status.ts) into
+ * Turns workers' and pools' statuses (computed from heartbeats when read, pools/db/pool-status.ts) into
  * events: `worker.online|offline|stopped` and `work-pool.not-ready|ready`, one per change. What was
  * last announced is kept in `reported_statuses`, written in the transaction that inserts the events,
  * under a transaction-scoped advisory lock: two replicas (or a leader that lost its lock mid-pass)
