@@ -3,8 +3,8 @@
  * Keeps the API's rooms layered: no import runs back up.
  *
  * A room is a top-level folder of src/ (`runs/`, `identity/`, `db/` …), a feature's own `db/` folder
- * (`runs/db/`), or a top-level file. The
- * rules, over every static import, `export … from` and literal dynamic `import()`:
+ * (`runs/db/`), or a top-level file. The rules, over every static import, `export … from` and
+ * literal dynamic `import()`:
  * 1. The composition root — context.ts, app.ts, server.ts, main.ts, index.ts — is imported only by
  *    itself and by test support (which starts servers), except that any module may `import type`
  *    from context.ts (AppDeps: what a handler or a loop is given).
