@@ -1,4 +1,4 @@
-import type { ReactNode } from 'react';
+import type { InputHTMLAttributes, ReactNode } from 'react';
 
 /** A form's field errors by field name, as `fieldErrorsByField` gives them and local checks add to them. */
 export type FieldErrorMap = Record<string, string[]>;
@@ -18,6 +18,31 @@ export function FieldErrors({ id, messages, testId }: { id: string; messages: st
 /** Props that tie an input to its error list, so a screen reader reads the error with the field. */
 export function describedBy(messages: string[] | undefined, id: string) {
   return messages?.length ? { 'aria-invalid': true as const, 'aria-describedby': id } : {};
+}
+
+/**
+ * A one-line input over a string the caller keeps: `onChange` gets the new text. Every other
+ * attribute (the name a screen reader reads, the placeholder, limits, autocomplete) passes through.
+ */
+export function TextInput({
+  value,
+  onChange,
+  testId,
+  ...attributes
+}: Omit<InputHTMLAttributes<HTMLInputElement>, 'value' | 'onChange'> & {
+  value: string;
+  onChange: (value: string) => void;
+  testId: string;
+}) {
+  return (
+    <input
+      {...(attributes.type === undefined && { type: 'text' })}
+      {...attributes}
+      value={value}
+      onChange={(e) => onChange(e.target.value)}
+      data-testid={testId}
+    />
+  );
 }
 
 /**
@@ -59,14 +84,13 @@ export function TextField({
           </>
         )}
       </span>
-      <input
-        type="text"
+      <TextInput
         inputMode={numeric ? 'numeric' : undefined}
         value={value}
-        onChange={(e) => onChange(e.target.value)}
+        onChange={onChange}
         placeholder={placeholder}
         autoComplete={autoComplete}
-        data-testid={testId}
+        testId={testId}
         {...describedBy(errors, errorId)}
       />
       {help && <span className="field-help">{help}</span>}

@@ -1,3 +1,4 @@
+import { TextInput } from './form-field.js';
 import '@xyflow/react/dist/style.css';
 import '../styles/lineage-groups.css';
 import type { AssetHealth, AssetLineageResponse, PartitionCounts } from '@outpost/sdk/contracts';
@@ -304,14 +305,14 @@ export function LineageGraph({
   return (
     <>
       <form className="lineage-toolbar" onSubmit={find}>
-        <input
+        <TextInput
           type="search"
           list="lineage-keys"
           placeholder="Find an asset"
           aria-label="Find an asset"
           value={query}
-          onChange={(e) => setQuery(e.target.value)}
-          data-testid="lineage-search"
+          onChange={setQuery}
+          testId="lineage-search"
         />
         <datalist id="lineage-keys">
           {lineage.nodes.length <= 2000 && lineage.nodes.map((n) => <option key={n.key} value={n.key} />)}

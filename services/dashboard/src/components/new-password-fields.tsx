@@ -1,6 +1,7 @@
 import type { FormEvent, ReactNode } from 'react';
 import type { ApiFailure } from '../api/client.js';
 import type { NewPassword } from '../hooks/use-new-password.js';
+import { TextInput } from './form-field.js';
 
 /** The two fields of a new password (typed twice), named `${testId}-password` and `${testId}-repeat` for tests. */
 export function NewPasswordFields({
@@ -20,24 +21,24 @@ export function NewPasswordFields({
     <>
       <label className="field">
         <span className="field-label">New password</span>
-        <input
+        <TextInput
           type="password"
           autoComplete="new-password"
           value={password}
           maxLength={256}
-          onChange={(e) => onPassword(e.target.value)}
-          data-testid={`${testId}-password`}
+          onChange={onPassword}
+          testId={`${testId}-password`}
         />
       </label>
       <label className="field">
         <span className="field-label">Repeat it</span>
-        <input
+        <TextInput
           type="password"
           autoComplete="new-password"
           value={repeat}
           maxLength={256}
-          onChange={(e) => onRepeat(e.target.value)}
-          data-testid={`${testId}-repeat`}
+          onChange={onRepeat}
+          testId={`${testId}-repeat`}
         />
       </label>
     </>

@@ -1,4 +1,5 @@
 import type { ReactNode } from 'react';
+import { TextInput } from './form-field.js';
 
 /** The card of the pages a person uses before signing in: the brand, the page's heading, then `children`. */
 export function SignInCard({ title, children }: { title: string; children: ReactNode }) {
@@ -29,14 +30,14 @@ export function AccountEmailField({
   return (
     <label className="field">
       <span className="field-label">Email</span>
-      <input
+      <TextInput
         type="email"
         autoComplete="username"
         spellCheck={false}
         value={value}
         maxLength={320}
-        onChange={(e) => onChange(e.target.value)}
-        data-testid={testId}
+        onChange={onChange}
+        testId={testId}
       />
     </label>
   );

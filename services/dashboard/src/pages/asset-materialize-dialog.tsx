@@ -3,6 +3,7 @@ import { type FormEvent, useState } from 'react';
 import { describeFailure } from '../api/client.js';
 import { api } from '../api/instance.js';
 import { Dialog } from '../components/dialog.js';
+import { TextInput } from '../components/form-field.js';
 import { Notice } from '../components/notice.js';
 import { pluralise } from '../lib/format.js';
 import { navigate } from '../router.js';
@@ -186,34 +187,31 @@ export function MaterializeDialog({
               {mode === 'one' && (
                 <label className="field">
                   <span className="field-label">Partition key</span>
-                  <input
-                    type="text"
+                  <TextInput
                     className="mono"
                     value={key}
-                    onChange={(e) => setKey(e.target.value)}
+                    onChange={setKey}
                     placeholder="2026-03-01"
-                    data-testid="materialize-partition"
+                    testId="materialize-partition"
                   />
                 </label>
               )}
               {mode === 'range' && (
                 <div className="range-fields">
-                  <input
-                    type="text"
+                  <TextInput
                     className="mono"
                     aria-label="First partition"
                     value={start}
-                    onChange={(e) => setStart(e.target.value)}
-                    data-testid="materialize-range-start"
+                    onChange={setStart}
+                    testId="materialize-range-start"
                   />
                   <span aria-hidden="true">→</span>
-                  <input
-                    type="text"
+                  <TextInput
                     className="mono"
                     aria-label="Last partition"
                     value={end}
-                    onChange={(e) => setEnd(e.target.value)}
-                    data-testid="materialize-range-end"
+                    onChange={setEnd}
+                    testId="materialize-range-end"
                   />
                 </div>
               )}
@@ -221,13 +219,13 @@ export function MaterializeDialog({
                 <>
                   <label className="field field-inline">
                     <span className="field-label">Max concurrency</span>
-                    <input
+                    <TextInput
                       type="number"
                       min={1}
                       max={1000}
                       value={maxConcurrent}
-                      onChange={(e) => setMaxConcurrent(e.target.value)}
-                      data-testid="materialize-max-concurrent"
+                      onChange={setMaxConcurrent}
+                      testId="materialize-max-concurrent"
                     />
                     <span className="field-help">At most this many runs at once; the next start as earlier ones finish.</span>
                   </label>

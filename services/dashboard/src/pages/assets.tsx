@@ -4,6 +4,7 @@ import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { describeFailure } from '../api/client.js';
 import { ASSETS_PAGE_SIZE } from '../api/first-reads.js';
 import { api } from '../api/instance.js';
+import { TextInput } from '../components/form-field.js';
 import { HEALTH_LABEL, HealthBadge } from '../components/health-badge.js';
 import { Empty, Notice } from '../components/notice.js';
 import { TagList } from '../components/tag-list.js';
@@ -153,13 +154,13 @@ export function AssetsPage({ search, role }: { search: URLSearchParams; role: Ro
         <AssetViews current="catalog" />
       </div>
       <div className="asset-filters" data-testid="asset-filters">
-        <input
+        <TextInput
           type="search"
           placeholder="Search keys, descriptions, owners, tags"
           aria-label="Search assets"
           value={q}
-          onChange={(e) => setQ(e.target.value)}
-          data-testid="asset-search"
+          onChange={setQ}
+          testId="asset-search"
         />
         <select
           aria-label="Owner"

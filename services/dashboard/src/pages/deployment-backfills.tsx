@@ -3,6 +3,7 @@ import { type FormEvent, useState } from 'react';
 import { describeFailure } from '../api/client.js';
 import { api } from '../api/instance.js';
 import { FormDialog } from '../components/form-dialog.js';
+import { TextInput } from '../components/form-field.js';
 import { Empty, Notice } from '../components/notice.js';
 import { formatDateTime } from '../lib/format.js';
 
@@ -236,13 +237,13 @@ function BackfillDialog({
       </label>
       <label className="field">
         <span className="field-label">Runs in flight at once</span>
-        <input
+        <TextInput
           type="number"
           min={1}
           max={1000}
           value={maxConcurrent}
-          onChange={(e) => setMaxConcurrent(e.target.value)}
-          data-testid="backfill-max-concurrent"
+          onChange={setMaxConcurrent}
+          testId="backfill-max-concurrent"
         />
         {errors.maxConcurrent && <span className="field-error">{errors.maxConcurrent}</span>}
       </label>

@@ -3,6 +3,7 @@ import { type FormEvent, useState } from 'react';
 import { describeFailure } from '../api/client.js';
 import { api } from '../api/instance.js';
 import { Dialog } from '../components/dialog.js';
+import { TextInput } from '../components/form-field.js';
 import { Empty, Notice } from '../components/notice.js';
 import { describeSchedule, formatInZone, nextRunTimes } from '../lib/schedule-text.js';
 
@@ -211,13 +212,7 @@ function ScheduleEditDialog({
         ) : (
           <label className="field">
             <span className="field-label">Every (seconds)</span>
-            <input
-              type="number"
-              min={1}
-              value={interval}
-              onChange={(e) => setInterval(e.target.value)}
-              data-testid="schedule-interval"
-            />
+            <TextInput type="number" min={1} value={interval} onChange={setInterval} testId="schedule-interval" />
             {errors.intervalSeconds && <span className="field-error">{errors.intervalSeconds}</span>}
           </label>
         )}

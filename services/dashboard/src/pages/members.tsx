@@ -3,6 +3,7 @@ import { type FormEvent, useState } from 'react';
 import { describeFailure } from '../api/client.js';
 import { api } from '../api/instance.js';
 import { ConfirmButton } from '../components/confirm-button.js';
+import { TextInput } from '../components/form-field.js';
 import { Empty, Notice } from '../components/notice.js';
 import { useResource } from '../hooks/use-resource.js';
 import { useSubmit } from '../hooks/use-submit.js';
@@ -188,15 +189,15 @@ function AddMemberForm({ onAdded }: { onAdded: (added: MemberAddResponse) => voi
 
   return (
     <form className="inline-form" onSubmit={(e) => void onSubmit(e)} data-testid="member-add-form">
-      <input
+      <TextInput
         type="email"
         placeholder="Email, e.g. ada@example.com"
         className="wide-input"
         value={email}
         maxLength={320}
-        onChange={(e) => setEmail(e.target.value)}
+        onChange={setEmail}
         aria-label="Email"
-        data-testid="member-add-email"
+        testId="member-add-email"
       />
       <select
         value={role}

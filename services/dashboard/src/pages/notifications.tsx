@@ -8,6 +8,7 @@ import {
 import { type FormEvent, useState } from 'react';
 import { describeFailure } from '../api/client.js';
 import { api } from '../api/instance.js';
+import { TextInput } from '../components/form-field.js';
 import { Empty, Notice } from '../components/notice.js';
 import { useResource } from '../hooks/use-resource.js';
 import { useSubmit } from '../hooks/use-submit.js';
@@ -254,14 +255,7 @@ function CreateChannel({ onCreated }: { onCreated: () => Promise<void> }) {
 
   return (
     <form className="inline-form" onSubmit={(e) => void onSubmit(e)} noValidate data-testid="channel-form">
-      <input
-        type="text"
-        placeholder="Channel name"
-        value={name}
-        onChange={(e) => setName(e.target.value)}
-        aria-label="Channel name"
-        data-testid="channel-name"
-      />
+      <TextInput placeholder="Channel name" value={name} onChange={setName} aria-label="Channel name" testId="channel-name" />
       <select
         value={kind}
         onChange={(e) => setKind(e.target.value as NotificationChannelKind)}
@@ -272,15 +266,14 @@ function CreateChannel({ onCreated }: { onCreated: () => Promise<void> }) {
         <option value="slack">slack</option>
         <option value="email">email</option>
       </select>
-      <input
-        type="text"
+      <TextInput
         spellCheck={false}
         className="wide-input"
         placeholder={TARGET_LABEL[kind]}
         value={target}
-        onChange={(e) => setTarget(e.target.value)}
+        onChange={setTarget}
         aria-label={TARGET_LABEL[kind]}
-        data-testid="channel-target"
+        testId="channel-target"
       />
       <button type="submit" className="button button-primary" disabled={busy || !name || !target} data-testid="channel-create">
         Add channel
@@ -350,22 +343,21 @@ function CreateAlertRule({ channels, onCreated }: { channels: string[]; onCreate
           </option>
         ))}
       </select>
-      <input
-        type="text"
+      <TextInput
         placeholder="Deployment (optional), flow/deployment"
         value={deployment}
-        onChange={(e) => setDeployment(e.target.value)}
+        onChange={setDeployment}
         aria-label="Deployment"
-        data-testid="alert-rule-deployment"
+        testId="alert-rule-deployment"
       />
-      <input
+      <TextInput
         type="number"
         min={1}
         placeholder="Minutes (optional)"
         value={minutes}
-        onChange={(e) => setMinutes(e.target.value)}
+        onChange={setMinutes}
         aria-label="Minutes"
-        data-testid="alert-rule-minutes"
+        testId="alert-rule-minutes"
       />
       <button
         type="submit"

@@ -1,6 +1,7 @@
 import type { OrganisationAuditExportQuery } from '@outpost/sdk/contracts';
 import { useState } from 'react';
 import { api } from '../api/instance.js';
+import { TextInput } from '../components/form-field.js';
 import { Empty, Notice } from '../components/notice.js';
 import { WorkspaceFilter } from '../components/workspace-filter.js';
 import { useResource } from '../hooks/use-resource.js';
@@ -53,21 +54,11 @@ export function OrganisationAuditSection({ organisation, workspaces }: { organis
         />
         <label className="field-inline">
           <span className="field-label">since</span>
-          <input
-            type="datetime-local"
-            value={since}
-            onChange={(e) => setSince(e.target.value)}
-            data-testid="organisation-audit-since"
-          />
+          <TextInput type="datetime-local" value={since} onChange={setSince} testId="organisation-audit-since" />
         </label>
         <label className="field-inline">
           <span className="field-label">until</span>
-          <input
-            type="datetime-local"
-            value={until}
-            onChange={(e) => setUntil(e.target.value)}
-            data-testid="organisation-audit-until"
-          />
+          <TextInput type="datetime-local" value={until} onChange={setUntil} testId="organisation-audit-until" />
         </label>
       </div>
       {heads.error && <Notice>{heads.error}</Notice>}

@@ -2,6 +2,7 @@ import type { OrganisationQuota } from '@outpost/sdk/contracts';
 import { type FormEvent, useEffect, useRef, useState } from 'react';
 import { describeFailure } from '../api/client.js';
 import { api } from '../api/instance.js';
+import { TextInput } from '../components/form-field.js';
 import { Empty, Notice } from '../components/notice.js';
 import { useResource } from '../hooks/use-resource.js';
 import { fieldErrorsByField, parseLimit } from '../lib/field-errors.js';
@@ -285,7 +286,7 @@ function LimitForm({
       <label className="visually-hidden" htmlFor={inputId}>
         Organisation's limit of {quota.name}
       </label>
-      <input
+      <TextInput
         id={inputId}
         type="number"
         inputMode="numeric"
@@ -294,10 +295,10 @@ function LimitForm({
         step={1}
         placeholder="none"
         value={draft}
-        onChange={(e) => setDraft(e.target.value)}
+        onChange={setDraft}
         aria-invalid={error ? true : undefined}
         aria-describedby={error ? errorId : undefined}
-        data-testid="organisation-quota-input"
+        testId="organisation-quota-input"
       />
       <button
         type="submit"

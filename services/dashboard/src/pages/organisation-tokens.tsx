@@ -9,6 +9,7 @@ import {
 import { type FormEvent, type ReactNode, useState } from 'react';
 import { api } from '../api/instance.js';
 import { CredentialCells, CredentialTable, useRevoke } from '../components/credential-table.js';
+import { TextInput } from '../components/form-field.js';
 import { useCopy } from '../hooks/use-copy.js';
 import { useNow } from '../hooks/use-now.js';
 import { useResource } from '../hooks/use-resource.js';
@@ -163,23 +164,22 @@ function MakeTokenForm({
 
   return (
     <form className="inline-form" onSubmit={(e) => void onSubmit(e)} data-testid="organisation-token-form">
-      <input
-        type="text"
+      <TextInput
         placeholder="Token name, e.g. siem-pull"
         value={name}
         maxLength={100}
-        onChange={(e) => setName(e.target.value)}
+        onChange={setName}
         aria-label="Token name"
-        data-testid="organisation-token-name"
+        testId="organisation-token-name"
       />
       <label className="field-inline">
         <span className="field-label">expires (optional)</span>
-        <input
+        <TextInput
           type="datetime-local"
           value={expires}
-          onChange={(e) => setExpires(e.target.value)}
+          onChange={setExpires}
           aria-label="Expires"
-          data-testid="organisation-token-expires"
+          testId="organisation-token-expires"
         />
       </label>
       <fieldset className="scope-choice" data-testid="organisation-token-scopes">

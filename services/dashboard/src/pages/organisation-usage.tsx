@@ -7,6 +7,7 @@ import {
 } from '@outpost/sdk/contracts';
 import { useMemo, useRef, useState } from 'react';
 import { api } from '../api/instance.js';
+import { TextInput } from '../components/form-field.js';
 import { Empty, Notice } from '../components/notice.js';
 import { WorkspaceFilter } from '../components/workspace-filter.js';
 import { useResource } from '../hooks/use-resource.js';
@@ -73,23 +74,11 @@ export function OrganisationUsageSection({ organisation, workspaces }: { organis
       <div className="inline-form" data-testid="organisation-usage-filters">
         <label className="field-inline">
           <span className="field-label">from</span>
-          <input
-            type="month"
-            value={from}
-            max={to || undefined}
-            onChange={(e) => setFrom(e.target.value)}
-            data-testid="organisation-usage-from"
-          />
+          <TextInput type="month" value={from} max={to || undefined} onChange={setFrom} testId="organisation-usage-from" />
         </label>
         <label className="field-inline">
           <span className="field-label">to</span>
-          <input
-            type="month"
-            value={to}
-            min={from || undefined}
-            onChange={(e) => setTo(e.target.value)}
-            data-testid="organisation-usage-to"
-          />
+          <TextInput type="month" value={to} min={from || undefined} onChange={setTo} testId="organisation-usage-to" />
         </label>
         <WorkspaceFilter
           value={chosen}

@@ -10,6 +10,7 @@ import { type FormEvent, useState } from 'react';
 import { describeFailure } from '../api/client.js';
 import { api } from '../api/instance.js';
 import { ConfirmButton } from '../components/confirm-button.js';
+import { TextInput } from '../components/form-field.js';
 import { LoadMore } from '../components/load-more.js';
 import { Empty, Notice } from '../components/notice.js';
 import { WORKSPACES_CHANGED } from '../components/workspace-switcher.js';
@@ -325,22 +326,22 @@ function CreateWorkspaceForm({ organisation, onCreated }: { organisation: string
   };
   return (
     <form className="inline-form" onSubmit={(e) => void onSubmit(e)} data-testid="workspace-create-form">
-      <input
+      <TextInput
         placeholder="Short name, e.g. vision-team"
         value={slug}
         maxLength={40}
-        onChange={(e) => setSlug(e.target.value)}
+        onChange={setSlug}
         aria-label="Short name"
-        data-testid="workspace-create-slug"
+        testId="workspace-create-slug"
       />
-      <input
+      <TextInput
         placeholder="Display name (optional)"
         className="wide-input"
         value={name}
         maxLength={100}
-        onChange={(e) => setName(e.target.value)}
+        onChange={setName}
         aria-label="Display name"
-        data-testid="workspace-create-name"
+        testId="workspace-create-name"
       />
       <button type="submit" className="button button-primary" disabled={busy || !slug.trim()} data-testid="workspace-create">
         Create workspace
@@ -376,12 +377,12 @@ function RenameWorkspace({
   };
   return (
     <form className="inline-form" onSubmit={(e) => void onSubmit(e)}>
-      <input
+      <TextInput
         value={value}
         maxLength={100}
-        onChange={(e) => setValue(e.target.value)}
+        onChange={setValue}
         aria-label={`New name of ${slug}`}
-        data-testid="workspace-rename-name"
+        testId="workspace-rename-name"
       />
       <button
         type="submit"
@@ -420,13 +421,13 @@ function RenameOrganisation({
         <h2>Name</h2>
       </div>
       <form className="inline-form" onSubmit={(e) => void onSubmit(e)}>
-        <input
+        <TextInput
           className="wide-input"
           value={value}
           maxLength={100}
-          onChange={(e) => setValue(e.target.value)}
+          onChange={setValue}
           aria-label="Organisation name"
-          data-testid="organisation-rename-name"
+          testId="organisation-rename-name"
         />
         <button type="submit" className="button" disabled={busy || !value.trim() || value.trim() === name}>
           Rename

@@ -1,5 +1,6 @@
 import type { LogLevel, LogLine } from '@outpost/sdk/contracts';
 import { useMemo, useRef, useState } from 'react';
+import { TextInput } from '../components/form-field.js';
 import { LogLineRow } from '../components/log-line-row.js';
 import { Notice } from '../components/notice.js';
 import { VirtualList } from '../components/virtual-list.js';
@@ -71,13 +72,13 @@ export function RunLogs({ runId, live }: { runId: string; live: boolean }) {
               </option>
             ))}
           </select>
-          <input
+          <TextInput
             type="search"
             placeholder="Search logs"
             value={query}
-            onChange={(e) => setQuery(e.target.value)}
+            onChange={setQuery}
             aria-label="Search logs"
-            data-testid="log-search"
+            testId="log-search"
             maxLength={200}
           />
           <span className="muted small" data-testid="log-count" aria-live="polite">

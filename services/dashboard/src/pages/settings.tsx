@@ -2,6 +2,7 @@ import { type ApiKeyCreateResponse, Role } from '@outpost/sdk/contracts';
 import { type FormEvent, useState } from 'react';
 import { api } from '../api/instance.js';
 import { CredentialCells, CredentialTable, useRevoke } from '../components/credential-table.js';
+import { TextInput } from '../components/form-field.js';
 import { Notice } from '../components/notice.js';
 import { useNow } from '../hooks/use-now.js';
 import { useResource } from '../hooks/use-resource.js';
@@ -115,14 +116,13 @@ function CreateKeyForm({ onCreated }: { onCreated: (created: ApiKeyCreateRespons
 
   return (
     <form className="inline-form" onSubmit={(e) => void onSubmit(e)} data-testid="api-key-form">
-      <input
-        type="text"
+      <TextInput
         placeholder="Key name, e.g. ci-deploy"
         value={name}
         maxLength={100}
-        onChange={(e) => setName(e.target.value)}
+        onChange={setName}
         aria-label="Key name"
-        data-testid="api-key-name"
+        testId="api-key-name"
       />
       <select value={role} onChange={(e) => setRole(e.target.value as Role)} aria-label="Role" data-testid="api-key-role">
         {Role.options.map((r) => (
@@ -132,14 +132,13 @@ function CreateKeyForm({ onCreated }: { onCreated: (created: ApiKeyCreateRespons
         ))}
       </select>
       {role === 'worker' && (
-        <input
-          type="text"
+        <TextInput
           placeholder="Pools, comma-separated (empty: all)"
           className="wide-input"
           value={pools}
-          onChange={(e) => setPools(e.target.value)}
+          onChange={setPools}
           aria-label="Pools"
-          data-testid="api-key-pools"
+          testId="api-key-pools"
         />
       )}
       <button type="submit" className="button button-primary" disabled={busy || !name} data-testid="api-key-create">

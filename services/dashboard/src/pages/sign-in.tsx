@@ -2,6 +2,7 @@ import { Name } from '@outpost/sdk/contracts';
 import { type FormEvent, useEffect, useRef, useState } from 'react';
 import { describeFailure } from '../api/client.js';
 import { api } from '../api/instance.js';
+import { TextInput } from '../components/form-field.js';
 import { AccountEmailField, SignInCard } from '../components/sign-in-card.js';
 import { href, navigate, parseHash } from '../router.js';
 
@@ -258,13 +259,13 @@ export function SignInPage({ search }: { search: URLSearchParams }) {
         <AccountEmailField value={email} onChange={setEmail} testId="sign-in-email" />
         <label className="field">
           <span className="field-label">Password</span>
-          <input
+          <TextInput
             type="password"
             autoComplete="current-password"
             value={password}
             maxLength={1024}
-            onChange={(e) => setPassword(e.target.value)}
-            data-testid="sign-in-password"
+            onChange={setPassword}
+            testId="sign-in-password"
           />
         </label>
         {askWorkspace && <WorkspaceField value={workspace} onChange={setWorkspace} testId="sign-in-password-workspace" />}
@@ -290,14 +291,13 @@ export function SignInPage({ search }: { search: URLSearchParams }) {
       <form onSubmit={onOrganisationSsoSubmit} data-testid="sign-in-org-sso-form" className="form">
         <label className="field">
           <span className="field-label">Your organisation</span>
-          <input
-            type="text"
+          <TextInput
             spellCheck={false}
             placeholder="acme"
             value={organisation}
             maxLength={100}
-            onChange={(e) => setOrganisation(e.target.value)}
-            data-testid="sign-in-org-sso-organisation"
+            onChange={setOrganisation}
+            testId="sign-in-org-sso-organisation"
           />
         </label>
         <button type="submit" className="button" disabled={busy} data-testid="sign-in-org-sso-submit">
@@ -308,14 +308,14 @@ export function SignInPage({ search }: { search: URLSearchParams }) {
       <form onSubmit={onSubmit} data-testid="sign-in-form" className="form">
         <label className="field">
           <span className="field-label">API key</span>
-          <input
+          <TextInput
             type="password"
             autoComplete="off"
             spellCheck={false}
             placeholder="op_…"
             value={apiKey}
-            onChange={(e) => setApiKey(e.target.value)}
-            data-testid="sign-in-api-key"
+            onChange={setApiKey}
+            testId="sign-in-api-key"
           />
         </label>
         <button type="submit" className="button button-primary" disabled={busy} data-testid="sign-in-submit">
@@ -331,15 +331,14 @@ function WorkspaceField({ value, onChange, testId }: { value: string; onChange: 
   return (
     <label className="field">
       <span className="field-label">Workspace</span>
-      <input
-        type="text"
+      <TextInput
         autoComplete="organization"
         spellCheck={false}
         placeholder="acme-data"
         value={value}
         maxLength={100}
-        onChange={(e) => onChange(e.target.value)}
-        data-testid={testId}
+        onChange={onChange}
+        testId={testId}
       />
     </label>
   );

@@ -2,6 +2,7 @@ import { type OidcConfig, type OidcConfigRequest, SsoDefaultRole } from '@outpos
 import { type FormEvent, useState } from 'react';
 import { type ApiResult, describeFailure } from '../api/client.js';
 import { api } from '../api/instance.js';
+import { TextInput } from '../components/form-field.js';
 import { Notice } from '../components/notice.js';
 import { useResource } from '../hooks/use-resource.js';
 import { formatDateTime } from '../lib/format.js';
@@ -195,13 +196,12 @@ function SsoForm({ current, onCancel, onSaved }: { current: OidcConfig | null; o
       {defaultRole && (
         <label className="field">
           <span className="field-label">Email domains</span>
-          <input
-            type="text"
+          <TextInput
             spellCheck={false}
             placeholder="example.com, example.org"
             value={domains}
-            onChange={(e) => setDomains(e.target.value)}
-            data-testid="sso-domains"
+            onChange={setDomains}
+            testId="sso-domains"
           />
           <span className="field-help">Only a verified email at one of these joins with the role above.</span>
         </label>

@@ -3,6 +3,7 @@ import { type FormEvent, useState } from 'react';
 import { describeFailure } from '../api/client.js';
 import { api } from '../api/instance.js';
 import { ConfirmButton } from '../components/confirm-button.js';
+import { TextInput } from '../components/form-field.js';
 import { Empty, Notice } from '../components/notice.js';
 import { useNow } from '../hooks/use-now.js';
 import { useResource } from '../hooks/use-resource.js';
@@ -152,24 +153,22 @@ function CreateWebhookForm({ onCreated }: { onCreated: (created: EventWebhookSec
 
   return (
     <form className="inline-form" onSubmit={(e) => void onSubmit(e)} data-testid="webhook-form">
-      <input
-        type="text"
+      <TextInput
         placeholder="Name, e.g. github"
         value={name}
         maxLength={100}
-        onChange={(e) => setName(e.target.value)}
+        onChange={setName}
         aria-label="Name"
-        data-testid="webhook-name"
+        testId="webhook-name"
       />
-      <input
-        type="text"
+      <TextInput
         placeholder="Event kind, e.g. github.push"
         className="wide-input"
         value={kind}
         maxLength={2000}
-        onChange={(e) => setKind(e.target.value)}
+        onChange={setKind}
         aria-label="Event kind"
-        data-testid="webhook-kind"
+        testId="webhook-kind"
       />
       <button type="submit" className="button button-primary" disabled={busy || !name || !kind} data-testid="webhook-create">
         Create webhook
