@@ -1,20 +1,13 @@
 import { get } from 'node:http';
 import { gunzipSync } from 'node:zlib';
 import { type RouteDef, routes, servedPath } from '@outpost/sdk/contracts';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { API_DOCS_CSP } from '../src/http/docs-handlers.js';
 import { tagOf } from '../src/http/openapi.js';
 import { DASHBOARD_CSP } from '../src/http/static.js';
-import { startTestServer, type TestServer } from '../src/testing/index.js';
+import { useServer } from './helpers.js';
 
-let server: TestServer;
-
-beforeAll(async () => {
-  server = await startTestServer({ loops: false });
-});
-afterAll(async () => {
-  await server?.close();
-});
+const api = useServer();
 
 type Document = {
   tags: { name: string }[];
@@ -24,14 +17,14 @@ type Document = {
 
 /** Over real HTTP, without any credential. */
 async function anonymous(path: string, headers: Record<string, string> = {}) {
-  const res = await fetch(`${server.url}${path}`, { headers });
+  const res = await fetch(`${api.server.url}${path}`, { headers });
   return { res, body: Buffer.from(await res.arrayBuffer()) };
 }
 
 /** As sent to a client that takes gzip: fetch decompresses by itself, node:http shows what was sent. */
 function gzipped(path: string): Promise<{ encoding: string | undefined; body: Buffer }> {
   return new Promise((resolve, reject) => {
-    get(`${server.url}${path}`, { headers: { 'accept-encoding': 'gzip' } }, (res) => {
+    get(`${api.server.url}${path}`, { headers: { 'accept-encoding': 'gzip' } }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => resolve({ encoding: res.headers['content-encoding'], body: Buffer.concat(chunks) }));

@@ -1,31 +1,21 @@
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { startTestServer, type TestServer } from '../src/testing/index.js';
-import { type Call, claim, client, comparable, createRun, deploy } from './helpers.js';
+import { describe, expect, test } from 'vitest';
+import { claim, client, comparable, createRun, deploy, useServer } from './helpers.js';
 
-let server: TestServer;
-let owner: Call;
-
-beforeAll(async () => {
-  server = await startTestServer({ loops: false });
-  owner = client(server, server.ownerKey);
-});
-afterAll(async () => {
-  await server?.close();
-});
+const api = useServer();
 
 /** A claimed, RUNNING run with its token (and a second one of the same pool, for scoping). */
 async function runningRuns() {
   const pool = `art-${randomUUID().slice(0, 8)}`;
-  await owner('POST', '/work-pools', { body: { name: pool } });
-  const deployment = await deploy(owner, { flowName: pool, name: 'd', workPool: pool });
-  const a = await createRun(owner, deployment.id);
-  const b = await createRun(owner, deployment.id);
-  const claimed = await claim(owner, pool, 2);
+  await api.owner('POST', '/work-pools', { body: { name: pool } });
+  const deployment = await deploy(api.owner, { flowName: pool, name: 'd', workPool: pool });
+  const a = await createRun(api.owner, deployment.id);
+  const b = await createRun(api.owner, deployment.id);
+  const claimed = await claim(api.owner, pool, 2);
   const tokenOf = (id: string) => claimed.find((c: { flowRun: { id: string } }) => c.flowRun.id === id).token as string;
-  const asA = client(server, tokenOf(a.id));
+  const asA = client(api.server, tokenOf(a.id));
   await asA('POST', `/flow-runs/${a.id}/set-state`, { body: { transitionId: randomUUID(), state: { type: 'RUNNING' } } });
-  return { a, b, asA, asB: client(server, tokenOf(b.id)) };
+  return { a, b, asA, asB: client(api.server, tokenOf(b.id)) };
 }
 
 function markdown(key: string, text: string, extra: Record<string, unknown> = {}) {
@@ -78,7 +68,7 @@ describe('artifacts', () => {
     };
     expect((await asA('POST', `/flow-runs/${a.id}/artifacts`, { body: link })).status).toBe(201);
 
-    const viewer = client(server, await server.createKey('viewer'));
+    const viewer = client(api.server, await api.server.createKey('viewer'));
     const listed = await viewer('GET', `/flow-runs/${a.id}/artifacts`);
     expect(listed.status).toBe(200);
     // Oldest first; two rows created within one millisecond may come in either order, so compare as a set.
@@ -104,7 +94,7 @@ describe('artifacts', () => {
     const second = await asA('POST', `/flow-runs/${a.id}/artifacts`, { body: progress(0.75) });
     expect(second.status).toBe(200);
     expect(second.body.artifact).toMatchObject({ id: first.body.artifact.id, data: { progress: 0.75 } });
-    const items = (await owner('GET', `/flow-runs/${a.id}/artifacts`)).body.items;
+    const items = (await api.owner('GET', `/flow-runs/${a.id}/artifacts`)).body.items;
     expect(items).toHaveLength(1);
     expect(items[0].data).toEqual({ progress: 0.75 });
     expect(Date.parse(items[0].updatedAt)).toBeGreaterThanOrEqual(Date.parse(items[0].createdAt));
@@ -118,20 +108,20 @@ describe('artifacts', () => {
     await two.asA('POST', `/flow-runs/${two.a.id}/artifacts`, { body: markdown(key, 'second week') });
     await two.asA('POST', `/flow-runs/${two.a.id}/artifacts`, { body: markdown(`${key}-other`, 'other') });
 
-    const latest = await owner('GET', `/artifacts?key=${key}`);
+    const latest = await api.owner('GET', `/artifacts?key=${key}`);
     expect(latest.status).toBe(200);
     expect(latest.body.items).toHaveLength(1);
     expect(latest.body.items[0]).toMatchObject({ key, flowRunId: two.a.id, data: { markdown: 'second week' } });
 
-    const everyKey = (await owner('GET', '/artifacts?limit=200')).body.items as { key: string; data: unknown }[];
+    const everyKey = (await api.owner('GET', '/artifacts?limit=200')).body.items as { key: string; data: unknown }[];
     const mine = everyKey.filter((x) => x.key.startsWith(key));
     expect(mine.map((x) => x.key)).toEqual([`${key}-other`, key]);
     expect(mine.find((x) => x.key === key)?.data).toEqual({ markdown: 'second week' });
 
-    const stranger = client(server, (await server.createWorkspace()).ownerKey);
+    const stranger = client(api.server, (await api.server.createWorkspace()).ownerKey);
     expect((await stranger('GET', `/artifacts?key=${key}`)).body.items).toEqual([]);
     expect((await stranger('GET', `/flow-runs/${one.a.id}/artifacts`)).status).toBe(404);
-    expect((await owner('GET', '/artifacts?key=Not A Key')).status).toBe(400);
+    expect((await api.owner('GET', '/artifacts?key=Not A Key')).status).toBe(400);
   });
 
   test('refuses data that does not match its type, unsafe links, keys out of pattern and data over 256 KiB, with field paths', async () => {
@@ -149,7 +139,7 @@ describe('artifacts', () => {
       expect(res.body.code).toBe('validation_failed');
       expect(res.body.errors.map((e: { path: string }) => e.path)).toContain(path);
     }
-    expect((await owner('GET', `/flow-runs/${a.id}/artifacts`)).body.items).toEqual([]);
+    expect((await api.owner('GET', `/flow-runs/${a.id}/artifacts`)).body.items).toEqual([]);
   });
 
   test('only the run’s own token (or its worker) writes; a sibling’s token, a stale attempt and a taken id are refused', async () => {
@@ -171,8 +161,8 @@ describe('artifacts', () => {
     expect(taken.status).toBe(409);
     expect(JSON.stringify(taken.body)).not.toContain('mine');
 
-    expect((await owner('POST', `/flow-runs/${a.id}/artifacts`, { body: markdown('report', 'x') })).status).toBe(403);
-    const items = (await owner('GET', `/flow-runs/${a.id}/artifacts`)).body.items;
+    expect((await api.owner('POST', `/flow-runs/${a.id}/artifacts`, { body: markdown('report', 'x') })).status).toBe(403);
+    const items = (await api.owner('GET', `/flow-runs/${a.id}/artifacts`)).body.items;
     expect(items.map((x: { data: { markdown: string } }) => x.data.markdown)).toEqual(['mine']);
   });
 
@@ -186,7 +176,7 @@ describe('artifacts', () => {
     expect((await asA('POST', `/flow-runs/${childId}/artifacts`, { body: markdown('eval', 'child report') })).status).toBe(201);
     expect((await asB('POST', `/flow-runs/${childId}/artifacts`, { body: markdown('eval', 'x') })).status).toBe(404);
     expect(
-      (await owner('GET', `/flow-runs/${childId}/artifacts`)).body.items.map((x: { flowRunId: string }) => x.flowRunId),
+      (await api.owner('GET', `/flow-runs/${childId}/artifacts`)).body.items.map((x: { flowRunId: string }) => x.flowRunId),
     ).toEqual([childId]);
   });
 });

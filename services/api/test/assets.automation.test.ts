@@ -1,8 +1,7 @@
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { databaseNow } from '../src/assets/db/asset-automation.js';
 import { createLogger } from '../src/logger.js';
 import { automationPass } from '../src/materialization/automation-pass.js';
-import { startTestServer, type TestServer } from '../src/testing/index.js';
 import {
   type AssetWorld,
   asset,
@@ -19,24 +18,19 @@ import {
   report,
   start,
 } from './assets.support.js';
+import { useServer } from './helpers.js';
 
-let server: TestServer;
 const logger = createLogger('silent');
 
-beforeAll(async () => {
-  server = await startTestServer({ loops: false });
-});
-afterAll(async () => {
-  await server?.close();
-});
+const api = useServer();
 
 function pass(options: { maxRequests?: number } = {}) {
-  return automationPass(server.sql, logger, options);
+  return automationPass(api.server.sql, logger, options);
 }
 
 /** The runs of the world's asset deployment, oldest first, with what each materialises. */
 async function runs(world: AssetWorld) {
-  return server.sql<
+  return api.server.sql<
     { id: string; parameters: { assets: string[] }; partition_key: string | null; idempotency_key: string | null }[]
   >`
     SELECT id, parameters, partition_key, idempotency_key FROM flow_runs
@@ -56,13 +50,13 @@ async function evaluations(world: AssetWorld, key: string) {
 }
 
 async function events(world: AssetWorld, kind: string) {
-  return server.sql<{ resource_id: string; payload: Record<string, unknown> }[]>`
+  return api.server.sql<{ resource_id: string; payload: Record<string, unknown> }[]>`
     SELECT resource_id, payload FROM events WHERE workspace_id = ${world.ws.workspaceId} AND kind = ${kind} ORDER BY seq`;
 }
 
 describe('deploying policies', () => {
   test('a deploy stores the automation and freshness policies and the catalog shows them', async () => {
-    const world = await assetWorld(server);
+    const world = await assetWorld(api.server);
     await deployed(world, [
       asset('raw', { freshness: { maxLagMinutes: 90, cron: { cron: '0 9 * * *', timezone: 'Europe/Berlin' } } }),
       asset('features', { deps: ['raw'], automation: { onUpstreamUpdate: true, onMissing: true } }),
@@ -77,7 +71,7 @@ describe('deploying policies', () => {
   });
 
   test('a cron that does not parse, an unknown zone and an empty policy are refused with their paths', async () => {
-    const world = await assetWorld(server);
+    const world = await assetWorld(api.server);
     const res = await deployAssets(world, [
       asset('a', { automation: { cron: { cron: '61 * * * *' } } }),
       asset('b', { freshness: { maxLagMinutes: 5, cron: { cron: '0 * * * *', timezone: 'Mars/Olympus' } } }),
@@ -94,12 +88,12 @@ describe('deploying policies', () => {
 
 describe('on upstream update', () => {
   test('materialising the upstream requests one run of the downstream, once however many passes look', async () => {
-    const world = await assetWorld(server);
+    const world = await assetWorld(api.server);
     await deployed(world, [asset('raw'), asset('features', { deps: ['raw'], automation: { onUpstreamUpdate: true } })]);
     await pass();
     expect(await runs(world)).toEqual([]);
 
-    const { run: rawRun } = await materializeAll(server, world, { assets: ['raw'] });
+    const { run: rawRun } = await materializeAll(api.server, world, { assets: ['raw'] });
     // Two replicas' passes at once, and one more after: the same cause, one run.
     await Promise.all([pass(), pass()]);
     await pass();
@@ -113,7 +107,7 @@ describe('on upstream update', () => {
     expect(rawRun.id).not.toBe(auto?.id);
 
     // The run does its work: features is fresh, and nothing more is asked for.
-    const held = await start(server, world, auto?.id as string);
+    const held = await start(api.server, world, auto?.id as string);
     expect((await report(held, [materialization('features')])).status).toBe(200);
     await finish(held);
     await pass();
@@ -121,7 +115,7 @@ describe('on upstream update', () => {
     expect((await getAsset(world, 'features')).health).toBe('FRESH');
 
     // A new upstream materialisation is a new cause.
-    await materializeAll(server, world, { assets: ['raw'] });
+    await materializeAll(api.server, world, { assets: ['raw'] });
     await pass();
     const third = await runs(world);
     expect(third.map((r) => r.parameters.assets)).toEqual([['raw'], ['features'], ['raw'], ['features']]);
@@ -130,12 +124,12 @@ describe('on upstream update', () => {
   });
 
   test('a failed automatic run is not requested again for the same upstream change', async () => {
-    const world = await assetWorld(server);
+    const world = await assetWorld(api.server);
     await deployed(world, [asset('raw'), asset('features', { deps: ['raw'], automation: { onUpstreamUpdate: true } })]);
-    await materializeAll(server, world, { assets: ['raw'] });
+    await materializeAll(api.server, world, { assets: ['raw'] });
     await pass();
     const auto = (await runs(world))[1];
-    const held = await start(server, world, auto?.id as string);
+    const held = await start(api.server, world, auto?.id as string);
     await report(held, [{ kind: 'failure', id: crypto.randomUUID(), assetKey: 'features', partitionKey: null, message: 'boom' }]);
     await finish(held, 'FAILED');
     await pass();
@@ -144,14 +138,14 @@ describe('on upstream update', () => {
   });
 
   test('a run already materialising it, an upstream in flight and a failed blocking check are recorded as skip reasons, once each', async () => {
-    const world = await assetWorld(server);
+    const world = await assetWorld(api.server);
     await deployed(world, [
       asset('raw', { checks: [{ name: 'no_nulls', blocking: true }] }),
       asset('features', { deps: ['raw'], automation: { onUpstreamUpdate: true } }),
     ]);
     // One run materialises raw and then features; between the two, features is in flight.
     const res = await materialize(world, { assets: ['features'], upstream: true });
-    const both = await start(server, world, res.body.flowRunId);
+    const both = await start(api.server, world, res.body.flowRunId);
     await report(both, [materialization('raw')]);
     await pass();
     await pass();
@@ -163,10 +157,10 @@ describe('on upstream update', () => {
 
     // raw written again by a run that is still going: features waits for it.
     const rawRes = await materialize(world, { assets: ['raw'] });
-    const rawRun = await start(server, world, rawRes.body.flowRunId);
+    const rawRun = await start(api.server, world, rawRes.body.flowRunId);
     await report(rawRun, [materialization('raw')]);
     const second = await materialize(world, { assets: ['raw'] });
-    const secondRun = await start(server, world, second.body.flowRunId);
+    const secondRun = await start(api.server, world, second.body.flowRunId);
     await pass();
     records = await evaluations(world, 'features');
     expect(records[0]).toMatchObject({ outcome: 'SKIPPED', skipReason: 'upstream_in_flight' });
@@ -189,13 +183,13 @@ const daily = (start: string, end: string) => ({ kind: 'time', cadence: 'daily',
 
 describe('partitions', () => {
   test('a partitioned downstream is materialised for the partition its upstream wrote, and only that one', async () => {
-    const world = await assetWorld(server);
+    const world = await assetWorld(api.server);
     const p = daily('2026-01-01', '2026-02-01');
     await deployed(world, [
       asset('raw', { partitions: p }),
       asset('features', { deps: ['raw'], partitions: p, automation: { onUpstreamUpdate: true } }),
     ]);
-    await materializeAll(server, world, { assets: ['raw'], partitions: { keys: ['2026-01-05'] } });
+    await materializeAll(api.server, world, { assets: ['raw'], partitions: { keys: ['2026-01-05'] } });
     await pass();
     const auto = (await runs(world)).filter((r) => r.idempotency_key?.startsWith('auto:'));
     expect(auto.map((r) => [r.parameters.assets, r.partition_key])).toEqual([[['features'], '2026-01-05']]);
@@ -204,7 +198,7 @@ describe('partitions', () => {
   });
 
   test('missing partitions of a 10,000-partition asset are requested a bounded number per pass, newest first', async () => {
-    const world = await assetWorld(server);
+    const world = await assetWorld(api.server);
     // Daily since 1999: more than 10,000 closed days.
     await deployed(world, [asset('history', { partitions: daily('1999-01-01', '2099-01-01'), automation: { onMissing: true } })]);
     const keys = await world.owner('GET', '/assets/partitions?key=history&limit=1');
@@ -237,18 +231,18 @@ describe('partitions', () => {
 
 describe('on cron', () => {
   test('a cron tick materialises the asset only when an upstream changed since its last materialisation', async () => {
-    const world = await assetWorld(server);
+    const world = await assetWorld(api.server);
     await deployed(world, [
       asset('raw'),
       asset('features', { deps: ['raw'], automation: { cron: { cron: '* * * * * *', timezone: 'UTC' } } }),
     ]);
-    await materializeAll(server, world, { assets: ['features'], upstream: true });
+    await materializeAll(api.server, world, { assets: ['features'], upstream: true });
     // Ticks pass (one a second) with nothing new upstream: nothing is requested.
-    const t0 = await databaseNow(server.sql);
-    while ((await databaseNow(server.sql)).getTime() < t0.getTime() + 2_200) await pass();
+    const t0 = await databaseNow(api.server.sql);
+    while ((await databaseNow(api.server.sql)).getTime() < t0.getTime() + 2_200) await pass();
     expect(await runs(world)).toHaveLength(1);
 
-    await materializeAll(server, world, { assets: ['raw'] });
+    await materializeAll(api.server, world, { assets: ['raw'] });
     const deadline = Date.now() + 10_000;
     let auto: { parameters: { assets: string[] }; idempotency_key: string | null }[] = [];
     while (auto.length === 0 && Date.now() < deadline) {
@@ -265,15 +259,15 @@ describe('on cron', () => {
 
 describe('freshness', () => {
   test('an asset older than its bound is OVERDUE and raises one violated event, and one restored event when written again', async () => {
-    const world = await assetWorld(server);
+    const world = await assetWorld(api.server);
     await deployed(world, [asset('scores', { freshness: { maxLagMinutes: 30 } }), asset('other')]);
-    await materializeAll(server, world, { assets: ['scores'] });
+    await materializeAll(api.server, world, { assets: ['scores'] });
     await pass();
     expect(await events(world, 'asset.freshness.violated')).toEqual([]);
     expect((await getAsset(world, 'scores')).health).toBe('FRESH');
 
     // Its data is now two hours old.
-    await server.sql`
+    await api.server.sql`
       UPDATE asset_partitions SET materialized_at = materialized_at - interval '2 hours'
       WHERE workspace_id = ${world.ws.workspaceId} AND asset_key = 'scores'`;
     await Promise.all([pass(), pass()]);
@@ -288,7 +282,7 @@ describe('freshness', () => {
     const overdue = await world.owner('GET', '/assets?health=OVERDUE');
     expect(overdue.body.items.map((a: { key: string }) => a.key)).toEqual(['scores']);
 
-    await materializeAll(server, world, { assets: ['scores'] });
+    await materializeAll(api.server, world, { assets: ['scores'] });
     await pass();
     await pass();
     expect((await events(world, 'asset.freshness.restored')).map((e) => e.resource_id)).toEqual(['scores']);

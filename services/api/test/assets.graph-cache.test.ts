@@ -1,36 +1,29 @@
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { loadAssetNodes } from '../src/assets/db/asset-definitions.js';
-import { startTestServer, type TestServer } from '../src/testing/index.js';
 import { type AssetWorld, asset, assetWorld, deployed } from './assets.support.js';
+import { useServer } from './helpers.js';
 
-let server: TestServer;
-
-beforeAll(async () => {
-  server = await startTestServer({ loops: false });
-});
-afterAll(async () => {
-  await server?.close();
-});
+const api = useServer();
 
 const keys = (n: number, prefix = 'wh/t') => Array.from({ length: n }, (_, i) => `${prefix}${String(i).padStart(4, '0')}`);
 
 /** What loadAssetNodes sends, by first word: the stamp is a SELECT of count(*), the full read names a.key first. */
 async function traced(world: AssetWorld): Promise<{ nodes: Awaited<ReturnType<typeof loadAssetNodes>>; statements: string[] }> {
   const statements: string[] = [];
-  const previous = server.sql.options.debug;
-  server.sql.options.debug = (_connection, query) => {
+  const previous = api.server.sql.options.debug;
+  api.server.sql.options.debug = (_connection, query) => {
     statements.push(query.trim().split(/\s+/).slice(0, 2).join(' '));
   };
   try {
-    return { nodes: await loadAssetNodes(server.sql, world.ws.workspaceId), statements };
+    return { nodes: await loadAssetNodes(api.server.sql, world.ws.workspaceId), statements };
   } finally {
-    server.sql.options.debug = previous;
+    api.server.sql.options.debug = previous;
   }
 }
 
 describe('the asset graph of a large workspace', () => {
   test('is decoded again only after its definitions change, and every change is seen at once', async () => {
-    const world = await assetWorld(server);
+    const world = await assetWorld(api.server);
     await deployed(
       world,
       keys(600).map((k) => asset(k)),
@@ -65,8 +58,8 @@ describe('the asset graph of a large workspace', () => {
   });
 
   test('of another workspace is never the one read, and a small graph is read whole every time', async () => {
-    const big = await assetWorld(server);
-    const small = await assetWorld(server);
+    const big = await assetWorld(api.server);
+    const small = await assetWorld(api.server);
     await deployed(
       big,
       keys(600, 'big/').map((k) => asset(k)),

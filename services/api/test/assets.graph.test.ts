@@ -1,22 +1,14 @@
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { startTestServer, type TestServer } from '../src/testing/index.js';
+import { describe, expect, test } from 'vitest';
 import { asset, assetWorld, deployAssets, deployed, getAsset, materializeAll, paths } from './assets.support.js';
-import { client } from './helpers.js';
+import { client, useServer } from './helpers.js';
 
-let server: TestServer;
-
-beforeAll(async () => {
-  server = await startTestServer({ loops: false });
-});
-afterAll(async () => {
-  await server?.close();
-});
+const api = useServer();
 
 const daily = { kind: 'time', cadence: 'daily', start: '2026-01-01', timezone: 'Europe/Berlin' };
 
 describe('registering an asset graph with a deploy', () => {
   test('the deploy registers keys, deps, partitions, checks and owners; the catalog and lineage show them', async () => {
-    const world = await assetWorld(server);
+    const world = await assetWorld(api.server);
     const deployment = await deployed(world, [
       asset('raw/events', { partitions: daily, io: 's3', owners: ['data@acme.io'], definedAt: 'assets.ts:3' }),
       asset('features', {
@@ -106,7 +98,7 @@ describe('registering an asset graph with a deploy', () => {
   });
 
   test('a key another deployment defines is a 409 naming that deployment and both places, and nothing changes', async () => {
-    const world = await assetWorld(server);
+    const world = await assetWorld(api.server);
     await deployed(world, [asset('orders', { definedAt: 'sales.ts:4' })], { name: 'sales' });
     const res = await deployAssets(world, [asset('orders', { definedAt: 'finance.ts:9' }), asset('ledger')], { name: 'finance' });
     expect(res.status).toBe(409);
@@ -119,7 +111,7 @@ describe('registering an asset graph with a deploy', () => {
   });
 
   test('a key defined twice in one deploy is refused naming both places', async () => {
-    const world = await assetWorld(server);
+    const world = await assetWorld(api.server);
     const res = await deployAssets(world, [asset('orders', { definedAt: 'a.ts:1' }), asset('orders', { definedAt: 'b.ts:2' })]);
     expect(res.status).toBe(400);
     expect(res.body.errors).toEqual([
@@ -128,7 +120,7 @@ describe('registering an asset graph with a deploy', () => {
   });
 
   test('a cycle is refused with the cycle printed, across deployments too', async () => {
-    const world = await assetWorld(server);
+    const world = await assetWorld(api.server);
     const res = await deployAssets(world, [asset('a', { deps: ['b'] }), asset('b', { deps: ['a'] })]);
     expect(res.status).toBe(400);
     expect(res.body.code).toBe('validation_failed');
@@ -144,7 +136,7 @@ describe('registering an asset graph with a deploy', () => {
   });
 
   test('a dep neither defined nor registered is refused naming it by path', async () => {
-    const world = await assetWorld(server);
+    const world = await assetWorld(api.server);
     await deployed(world, [asset('registered')], { name: 'other' });
     const res = await deployAssets(world, [asset('a', { deps: ['registered'] }), asset('b', { deps: ['a', 'ghost'] })]);
     expect(res.status).toBe(400);
@@ -155,14 +147,14 @@ describe('registering an asset graph with a deploy', () => {
   });
 
   test('only a deployment of the assets flow carries assets', async () => {
-    const world = await assetWorld(server);
+    const world = await assetWorld(api.server);
     const res = await deployAssets(world, [asset('a')], { flowName: 'etl' });
     expect(res.status).toBe(400);
     expect(paths(res)).toEqual(['body.assets']);
   });
 
   test('bad partitions definitions are refused by field: an unknown zone, an end before the start, a repeated key', async () => {
-    const world = await assetWorld(server);
+    const world = await assetWorld(api.server);
     const res = await deployAssets(world, [
       asset('a', { partitions: { kind: 'time', cadence: 'daily', start: '2026-01-01', timezone: 'Mars/Olympus' } }),
       asset('b', { partitions: { kind: 'time', cadence: 'daily', start: '2026-01-01', end: '2025-01-01' } }),
@@ -173,9 +165,9 @@ describe('registering an asset graph with a deploy', () => {
   });
 
   test('a redeploy replaces the set: keys no longer sent are gone from the catalog, their history stays readable', async () => {
-    const world = await assetWorld(server);
+    const world = await assetWorld(api.server);
     await deployed(world, [asset('keep'), asset('drop')]);
-    await materializeAll(server, world, { assets: ['drop'] });
+    await materializeAll(api.server, world, { assets: ['drop'] });
     const before = (await getAsset(world, 'keep')).updatedAt;
     await deployed(world, [asset('keep')]);
     expect((await getAsset(world, 'keep')).updatedAt).toBe(before);
@@ -189,7 +181,7 @@ describe('registering an asset graph with a deploy', () => {
   });
 
   test('a graph of 1,000 assets is registered, materialised and read whole in one lineage answer, quickly', async () => {
-    const world = await assetWorld(server);
+    const world = await assetWorld(api.server);
     const key = (layer: number, i: number) => `layer${layer}/asset${i}`;
     const assets = [];
     for (let layer = 0; layer < 10; layer++) {
@@ -200,7 +192,7 @@ describe('registering an asset graph with a deploy', () => {
     }
     await deployed(world, assets);
     // One run materialises all of them, in dependency order, and reports them in one batch.
-    const { assets: ordered } = await materializeAll(server, world, { assets: assets.map((a) => a.key as string) });
+    const { assets: ordered } = await materializeAll(api.server, world, { assets: assets.map((a) => a.key as string) });
     expect(ordered.indexOf(key(0, 5))).toBeLessThan(ordered.indexOf(key(1, 4)));
 
     const started = performance.now();
@@ -218,8 +210,8 @@ describe('registering an asset graph with a deploy', () => {
   });
 
   test("another workspace's assets are absent: 404s for its keys, nothing of it in lists and lineage", async () => {
-    const a = await assetWorld(server);
-    const b = await assetWorld(server);
+    const a = await assetWorld(api.server);
+    const b = await assetWorld(api.server);
     await deployed(b, [asset('secret', { partitions: daily })]);
     await deployed(a, [asset('mine')]);
     for (const path of [
@@ -247,6 +239,6 @@ describe('registering an asset graph with a deploy', () => {
     // A's key of B's workspace may even be defined by A: the namespaces are apart.
     await deployed(a, [asset('mine'), asset('secret')]);
     expect((await getAsset(a, 'secret')).partitions).toBeNull();
-    expect((await client(server, b.ws.ownerKey)('GET', '/assets/detail?key=secret')).body.partitions).toEqual(daily);
+    expect((await client(api.server, b.ws.ownerKey)('GET', '/assets/detail?key=secret')).body.partitions).toEqual(daily);
   });
 });

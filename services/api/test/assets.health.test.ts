@@ -1,5 +1,4 @@
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { startTestServer, type TestServer } from '../src/testing/index.js';
+import { describe, expect, test } from 'vitest';
 import {
   asset,
   assetWorld,
@@ -13,22 +12,15 @@ import {
   report,
   start,
 } from './assets.support.js';
-import { client } from './helpers.js';
+import { client, useServer } from './helpers.js';
 
-let server: TestServer;
-
-beforeAll(async () => {
-  server = await startTestServer({ loops: false });
-});
-afterAll(async () => {
-  await server?.close();
-});
+const api = useServer();
 
 const daily = { kind: 'time', cadence: 'daily', start: '2026-01-01', end: '2026-02-01', timezone: 'UTC' };
 
 describe('staleness', () => {
   test('a code version change makes the asset stale, and everything downstream of it, each with its reason', async () => {
-    const world = await assetWorld(server);
+    const world = await assetWorld(api.server);
     const graph = (featuresVersion: string) => [
       asset('raw'),
       asset('features', { deps: ['raw'], codeVersion: featuresVersion }),
@@ -36,7 +28,7 @@ describe('staleness', () => {
       asset('card', { deps: ['model'] }),
     ];
     await deployed(world, graph('3f2a1b9c0d4e5f60718293a4'));
-    await materializeAll(server, world, { assets: ['card'], upstream: true }, (assets) =>
+    await materializeAll(api.server, world, { assets: ['card'], upstream: true }, (assets) =>
       assets.map((k) => materialization(k, null, k === 'features' ? { codeVersion: '3f2a1b9c0d4e5f60718293a4' } : {})),
     );
     for (const key of ['raw', 'features', 'model', 'card']) expect((await getAsset(world, key)).health, key).toBe('FRESH');
@@ -62,7 +54,7 @@ describe('staleness', () => {
     ]);
 
     // Materialising it with the new code makes it fresh; downstream is then older than it.
-    await materializeAll(server, world, { assets: ['features'] }, () => [
+    await materializeAll(api.server, world, { assets: ['features'] }, () => [
       materialization('features', null, { codeVersion: '9bc1d2e3f4a5b6c7d8e9f001' }),
     ]);
     expect((await getAsset(world, 'features')).health).toBe('FRESH');
@@ -73,20 +65,20 @@ describe('staleness', () => {
   });
 
   test('an upstream materialised later makes its downstream stale, partition by partition when they share partitions, and the lineage counts them', async () => {
-    const world = await assetWorld(server);
+    const world = await assetWorld(api.server);
     await deployed(world, [
       asset('events', { partitions: daily }),
       asset('sessions', { deps: ['events'], partitions: daily }),
       asset('summary', { deps: ['sessions'] }),
     ]);
     for (const day of ['2026-01-02', '2026-01-03']) {
-      await materializeAll(server, world, { assets: ['sessions'], upstream: true, partitions: { keys: [day] } });
+      await materializeAll(api.server, world, { assets: ['sessions'], upstream: true, partitions: { keys: [day] } });
     }
-    await materializeAll(server, world, { assets: ['summary'] });
+    await materializeAll(api.server, world, { assets: ['summary'] });
     expect((await getAsset(world, 'sessions')).health).toBe('FRESH');
     expect((await getAsset(world, 'summary')).health).toBe('FRESH');
 
-    await materializeAll(server, world, { assets: ['events'], partitions: { keys: ['2026-01-03'] } });
+    await materializeAll(api.server, world, { assets: ['events'], partitions: { keys: ['2026-01-03'] } });
     const grid = await world.owner('GET', '/assets/partitions?key=sessions');
     const byKey = new Map(grid.body.partitions.map((p: { key: string }) => [p.key, p]));
     expect(byKey.get('2026-01-02')).toMatchObject({ status: 'MATERIALIZED', staleReason: null });
@@ -110,11 +102,11 @@ describe('staleness', () => {
   });
 
   test('a failure report makes the asset FAILED and keeps its last good materialisation', async () => {
-    const world = await assetWorld(server);
+    const world = await assetWorld(api.server);
     await deployed(world, [asset('a')]);
-    const { run } = await materializeAll(server, world, { assets: ['a'] });
+    const { run } = await materializeAll(api.server, world, { assets: ['a'] });
     const made = await materialize(world, { assets: ['a'] });
-    const second = await start(server, world, made.body.flowRunId);
+    const second = await start(api.server, world, made.body.flowRunId);
     const failed = await report(second, [
       { kind: 'failure', id: crypto.randomUUID(), assetKey: 'a', partitionKey: null, message: 'disk full' },
     ]);
@@ -128,7 +120,7 @@ describe('staleness', () => {
 
 describe('blocking checks', () => {
   async function blockedWorld() {
-    const world = await assetWorld(server);
+    const world = await assetWorld(api.server);
     await deployed(world, [
       asset('raw', {
         checks: [
@@ -139,7 +131,7 @@ describe('blocking checks', () => {
       asset('features', { deps: ['raw'] }),
       asset('model', { deps: ['features'] }),
     ]);
-    await materializeAll(server, world, { assets: ['raw'] }, () => [
+    await materializeAll(api.server, world, { assets: ['raw'] }, () => [
       materialization('raw'),
       checkResult('raw', 'no_null_ids', false),
       checkResult('raw', 'row_count', false, null, { blocking: false, severity: 'WARN' }),
@@ -179,7 +171,10 @@ describe('blocking checks', () => {
       body: { workerId: crypto.randomUUID(), limit: 10 },
     });
     const tokenOf = (id: string) => claimed.body.runs.find((r: { flowRun: { id: string } }) => r.flowRun.id === id).token;
-    const gate = await client(server, tokenOf(byHand.body.flowRun.id))('GET', `/flow-runs/${byHand.body.flowRun.id}/asset-gate`);
+    const gate = await client(api.server, tokenOf(byHand.body.flowRun.id))(
+      'GET',
+      `/flow-runs/${byHand.body.flowRun.id}/asset-gate`,
+    );
     expect(gate.body).toEqual({
       blocked: [
         { assetKey: 'features', by: { assetKey: 'raw', checkName: 'no_null_ids', partitionKey: null } },
@@ -187,15 +182,18 @@ describe('blocking checks', () => {
       ],
       materialized: [],
     });
-    const open = await client(server, tokenOf(withRaw.body.flowRunId))('GET', `/flow-runs/${withRaw.body.flowRunId}/asset-gate`);
+    const open = await client(api.server, tokenOf(withRaw.body.flowRunId))(
+      'GET',
+      `/flow-runs/${withRaw.body.flowRunId}/asset-gate`,
+    );
     expect(open.body).toEqual({ blocked: [], materialized: [] });
   });
 
   test('a waiver by a viewer is refused; by an admin it is recorded and audited, and downstream may run again', async () => {
     const world = await blockedWorld();
-    const viewer = client(server, await world.ws.createKey('viewer'));
-    const developer = client(server, await world.ws.createKey('developer'));
-    const admin = client(server, await world.ws.createKey('admin'));
+    const viewer = client(api.server, await world.ws.createKey('viewer'));
+    const developer = client(api.server, await world.ws.createKey('developer'));
+    const admin = client(api.server, await world.ws.createKey('admin'));
     const body = { assetKey: 'raw', checkName: 'no_null_ids', reason: 'known upstream outage, ids are backfilled tomorrow' };
     expect((await viewer('POST', '/assets/waivers', { body })).status).toBe(403);
     expect((await developer('POST', '/assets/waivers', { body })).status).toBe(403);
@@ -232,7 +230,7 @@ describe('blocking checks', () => {
   test('a waiver is refused when the latest result of the check is not a failure, and a new failure blocks again', async () => {
     const world = await blockedWorld();
     const body = { assetKey: 'raw', checkName: 'no_null_ids', reason: 'accepted' };
-    await materializeAll(server, world, { assets: ['raw'] }, () => [
+    await materializeAll(api.server, world, { assets: ['raw'] }, () => [
       materialization('raw'),
       checkResult('raw', 'no_null_ids', true),
     ]);
@@ -243,14 +241,14 @@ describe('blocking checks', () => {
     expect(refused.body.detail).toBe('nothing to waive: the latest result of the check "no_null_ids" of "raw" passed');
     expect((await world.owner('POST', '/assets/waivers', { body: { ...body, checkName: 'nope' } })).status).toBe(404);
 
-    await materializeAll(server, world, { assets: ['raw'] }, () => [
+    await materializeAll(api.server, world, { assets: ['raw'] }, () => [
       materialization('raw'),
       checkResult('raw', 'no_null_ids', false),
     ]);
     expect((await materialize(world, { assets: ['features'] })).status).toBe(409);
     expect((await world.owner('POST', '/assets/waivers', { body })).status).toBe(201);
     expect((await materialize(world, { assets: ['features'] })).status).toBe(201);
-    await materializeAll(server, world, { assets: ['raw'] }, () => [
+    await materializeAll(api.server, world, { assets: ['raw'] }, () => [
       materialization('raw'),
       checkResult('raw', 'no_null_ids', false),
     ]);
@@ -267,12 +265,12 @@ describe('blocking checks', () => {
   });
 
   test('a blocking check on one partition blocks that partition downstream only', async () => {
-    const world = await assetWorld(server);
+    const world = await assetWorld(api.server);
     await deployed(world, [
       asset('events', { partitions: daily, checks: [{ name: 'complete', blocking: true }] }),
       asset('sessions', { deps: ['events'], partitions: daily }),
     ]);
-    await materializeAll(server, world, { assets: ['events'], partitions: { keys: ['2026-01-04'] } }, (_, p) => [
+    await materializeAll(api.server, world, { assets: ['events'], partitions: { keys: ['2026-01-04'] } }, (_, p) => [
       materialization('events', p),
       checkResult('events', 'complete', false, p),
     ]);
@@ -289,13 +287,13 @@ describe('blocking checks', () => {
   });
 
   test("a check's status lists the failing partition that blocks although a newer partition passed, then the waiver that lifts it", async () => {
-    const world = await assetWorld(server);
+    const world = await assetWorld(api.server);
     await deployed(world, [asset('events', { partitions: daily, checks: [{ name: 'complete', blocking: true }] })]);
-    await materializeAll(server, world, { assets: ['events'], partitions: { keys: ['2026-01-04'] } }, (_, p) => [
+    await materializeAll(api.server, world, { assets: ['events'], partitions: { keys: ['2026-01-04'] } }, (_, p) => [
       materialization('events', p),
       checkResult('events', 'complete', false, p),
     ]);
-    await materializeAll(server, world, { assets: ['events'], partitions: { keys: ['2026-01-05'] } }, (_, p) => [
+    await materializeAll(api.server, world, { assets: ['events'], partitions: { keys: ['2026-01-05'] } }, (_, p) => [
       materialization('events', p),
       checkResult('events', 'complete', true, p),
     ]);

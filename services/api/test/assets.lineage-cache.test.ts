@@ -1,21 +1,14 @@
 import { gunzipSync } from 'node:zlib';
-import { afterAll, afterEach, beforeAll, describe, expect, test, vi } from 'vitest';
+import { afterEach, describe, expect, test, vi } from 'vitest';
 import { lineage } from '../src/assets/catalog.js';
 import { foldLineageChanges, lineageFactsStamp } from '../src/assets/db/lineage-changes.js';
 import { createLogger } from '../src/logger.js';
 import { RetentionLoop } from '../src/loops/retention.js';
-import { startTestServer, type TestServer } from '../src/testing/index.js';
 import { type AssetWorld, asset, assetWorld, checkResult, deployed, materializeAll } from './assets.support.js';
-import { client } from './helpers.js';
+import { client, useServer } from './helpers.js';
 
-let server: TestServer;
+const api = useServer();
 
-beforeAll(async () => {
-  server = await startTestServer({ loops: false });
-});
-afterAll(async () => {
-  await server?.close();
-});
 afterEach(() => {
   vi.useRealTimers();
 });
@@ -50,15 +43,15 @@ function nodeOf(body: LineageBody, key: string): LineageNode {
 /** The lineage read in this process, with the statements it sent (first two words of each). */
 async function traced(world: AssetWorld): Promise<{ body: LineageBody; statements: string[] }> {
   const statements: string[] = [];
-  const previous = server.sql.options.debug;
-  server.sql.options.debug = (_connection, query) => {
+  const previous = api.server.sql.options.debug;
+  api.server.sql.options.debug = (_connection, query) => {
     statements.push(query.trim().split(/\s+/).slice(0, 2).join(' '));
   };
   try {
-    const view = await lineage(server.sql, world.ws.workspaceId);
+    const view = await lineage(api.server.sql, world.ws.workspaceId);
     return { body: JSON.parse(new TextDecoder().decode(view.json().body)) as LineageBody, statements };
   } finally {
-    server.sql.options.debug = previous;
+    api.server.sql.options.debug = previous;
   }
 }
 
@@ -66,7 +59,7 @@ const STAMP = 'SELECT (coalesce((SELECT';
 
 describe('the lineage of a large workspace', () => {
   test('is evaluated again only after a fact changes, and a materialisation, a failed check, a waiver or a new definition shows in the next call', async () => {
-    const world = await assetWorld(server);
+    const world = await assetWorld(api.server);
     await deployed(world, [
       asset('raw', { checks: [{ name: 'no_null_ids', blocking: true }] }),
       asset('features', { deps: ['raw'] }),
@@ -83,7 +76,7 @@ describe('the lineage of a large workspace', () => {
     expect(kept.body).toEqual(first.body);
 
     // A materialisation.
-    await materializeAll(server, world, { assets: ['raw', 'features'] });
+    await materializeAll(api.server, world, { assets: ['raw', 'features'] });
     let body = await read(world);
     expect(nodeOf(body, 'raw')).toMatchObject({ health: 'FRESH', staleReason: null });
     expect(nodeOf(body, 'raw').lastMaterializedAt).not.toBeNull();
@@ -92,20 +85,22 @@ describe('the lineage of a large workspace', () => {
     expect((await traced(world)).statements).toEqual([STAMP]);
 
     // Upstream materialised again: its downstream is stale, with the reason.
-    await materializeAll(server, world, { assets: ['raw'] });
+    await materializeAll(api.server, world, { assets: ['raw'] });
     body = await read(world);
     expect(nodeOf(body, 'features').health).toBe('STALE');
     expect(nodeOf(body, 'features').staleReason).toMatch(/^upstream raw materialised /);
 
     // A failed blocking check, from a run of checks alone (nothing materialised): the asset and
     // everything downstream of it are blocked.
-    await materializeAll(server, world, { assets: ['raw'], checksOnly: true }, () => [checkResult('raw', 'no_null_ids', false)]);
+    await materializeAll(api.server, world, { assets: ['raw'], checksOnly: true }, () => [
+      checkResult('raw', 'no_null_ids', false),
+    ]);
     body = await read(world);
     expect(nodeOf(body, 'raw')).toMatchObject({ health: 'BLOCKED', checks: { passed: 0, failed: 1, blocking: true } });
     expect(nodeOf(body, 'model').health).toBe('BLOCKED');
 
     // A waiver lifts the block.
-    const admin = client(server, await world.ws.createKey('admin'));
+    const admin = client(api.server, await world.ws.createKey('admin'));
     const waived = await admin('POST', '/assets/waivers', {
       body: { assetKey: 'raw', checkName: 'no_null_ids', reason: 'ids are backfilled tomorrow' },
     });
@@ -132,9 +127,9 @@ describe('the lineage of a large workspace', () => {
   });
 
   test('turns an asset OVERDUE when its freshness policy is violated by the clock alone', async () => {
-    const world = await assetWorld(server);
+    const world = await assetWorld(api.server);
     await deployed(world, [asset('hourly', { freshness: { maxLagMinutes: 60 } }), ...fillers(600)]);
-    await materializeAll(server, world, { assets: ['hourly'] });
+    await materializeAll(api.server, world, { assets: ['hourly'] });
     await traced(world);
     expect(nodeOf((await traced(world)).body, 'hourly').health).toBe('FRESH');
 
@@ -147,8 +142,8 @@ describe('the lineage of a large workspace', () => {
   });
 
   test('of another workspace is never the one answered, and a small workspace is evaluated every time without a stamp', async () => {
-    const big = await assetWorld(server);
-    const small = await assetWorld(server);
+    const big = await assetWorld(api.server);
+    const small = await assetWorld(api.server);
     await deployed(big, fillers(600));
     await deployed(small, [asset('only')]);
     await traced(big);
@@ -163,10 +158,10 @@ describe('the lineage of a large workspace', () => {
 
 describe('the lineage over HTTP', () => {
   test('carries an ETag: a client that holds it is answered 304 until a fact changes, and one that takes gzip gets the same JSON compressed', async () => {
-    const world = await assetWorld(server);
+    const world = await assetWorld(api.server);
     await deployed(world, [asset('raw'), asset('model', { deps: ['raw'] }), ...fillers(600)]);
     const get = (headers: Record<string, string> = {}) =>
-      server.app.request('/api/v1/assets/lineage', {
+      api.server.app.request('/api/v1/assets/lineage', {
         headers: { authorization: `Bearer ${world.ws.ownerKey}`, ...headers },
       });
     const plain = await get();
@@ -191,7 +186,7 @@ describe('the lineage over HTTP', () => {
     // A list of validators, one of them this one, weak or not, holds it too.
     expect((await get({ 'if-none-match': `"other", W/${etag}` })).status).toBe(304);
 
-    await materializeAll(server, world, { assets: ['raw'] });
+    await materializeAll(api.server, world, { assets: ['raw'] });
     const changed = await get({ 'if-none-match': etag });
     expect(changed.status).toBe(200);
     expect(changed.headers.get('etag')).not.toBe(etag);
@@ -200,36 +195,36 @@ describe('the lineage over HTTP', () => {
   });
 
   test("a small workspace's lineage, not kept between calls, carries an ETag of its content too", async () => {
-    const world = await assetWorld(server);
+    const world = await assetWorld(api.server);
     await deployed(world, [asset('raw'), asset('model', { deps: ['raw'] })]);
     const get = (headers: Record<string, string> = {}) =>
-      server.app.request('/api/v1/assets/lineage', {
+      api.server.app.request('/api/v1/assets/lineage', {
         headers: { authorization: `Bearer ${world.ws.ownerKey}`, ...headers },
       });
     const etag = (await get()).headers.get('etag') as string;
     expect(etag).toMatch(/^"[\w-]{27}"$/);
     expect((await get({ 'if-none-match': etag })).status).toBe(304);
-    await materializeAll(server, world, { assets: ['raw'] });
+    await materializeAll(api.server, world, { assets: ['raw'] });
     expect((await get({ 'if-none-match': etag })).status).toBe(200);
   });
 });
 
 describe('the stamp of the facts a lineage is derived from', () => {
-  const stampOf = (world: AssetWorld) => lineageFactsStamp(server.sql, world.ws.workspaceId);
+  const stampOf = (world: AssetWorld) => lineageFactsStamp(api.server.sql, world.ws.workspaceId);
   const allLogRows = async () => {
-    const [row] = await server.sql<{ n: number }[]>`SELECT count(*)::int AS n FROM lineage_changes`;
+    const [row] = await api.server.sql<{ n: number }[]>`SELECT count(*)::int AS n FROM lineage_changes`;
     return row?.n ?? -1;
   };
   const logRows = async (world: AssetWorld) => {
-    const [row] = await server.sql<{ n: number }[]>`
+    const [row] = await api.server.sql<{ n: number }[]>`
       SELECT count(*)::int AS n FROM lineage_changes WHERE workspace_id = ${world.ws.workspaceId}`;
     return row?.n ?? -1;
   };
 
   test('moves after each kind of fact write and after a delete, and not after a write that changed nothing or one of another workspace', async () => {
-    const world = await assetWorld(server);
-    const other = await assetWorld(server);
-    const admin = client(server, await world.ws.createKey('admin'));
+    const world = await assetWorld(api.server);
+    const other = await assetWorld(api.server);
+    const admin = client(api.server, await world.ws.createKey('admin'));
     const raw = asset('raw', { checks: [{ name: 'no_null_ids', blocking: true }] });
     const customers = asset('customers', { partitions: { kind: 'dynamic', name: 'customers' } });
     const seen: string[] = [await stampOf(world)];
@@ -251,9 +246,11 @@ describe('the stamp of the facts a lineage is derived from', () => {
     await deployed(world, [raw, { ...customers, codeVersion: 'v2' }]);
     await moved('a definition deleted');
 
-    await materializeAll(server, world, { assets: ['raw'] });
+    await materializeAll(api.server, world, { assets: ['raw'] });
     await moved('a materialisation (partition status)');
-    await materializeAll(server, world, { assets: ['raw'], checksOnly: true }, () => [checkResult('raw', 'no_null_ids', false)]);
+    await materializeAll(api.server, world, { assets: ['raw'], checksOnly: true }, () => [
+      checkResult('raw', 'no_null_ids', false),
+    ]);
     await moved('a check result');
     const waived = await admin('POST', '/assets/waivers', {
       body: { assetKey: 'raw', checkName: 'no_null_ids', reason: 'known gap' },
@@ -271,17 +268,17 @@ describe('the stamp of the facts a lineage is derived from', () => {
     await moved('a dynamic partition key deleted');
 
     await deployed(other, [raw, customers]);
-    await materializeAll(server, other, { assets: ['raw'] });
+    await materializeAll(api.server, other, { assets: ['raw'] });
     expect((await other.owner('POST', '/dynamic-partitions/customers', { body: { keys: ['acme'] } })).body.added).toBe(1);
     await stayed("another workspace's writes");
     expect(await logRows(other)).toBeGreaterThan(0);
   });
 
   test('is the same after the retention loop folds the log, at every step of it, and the next change moves it again', async () => {
-    const worlds = [await assetWorld(server), await assetWorld(server)];
+    const worlds = [await assetWorld(api.server), await assetWorld(api.server)];
     for (const world of worlds) {
       await deployed(world, [asset('raw'), asset('model', { deps: ['raw'] })]);
-      await materializeAll(server, world, { assets: ['raw', 'model'] });
+      await materializeAll(api.server, world, { assets: ['raw', 'model'] });
     }
     const before = await Promise.all(worlds.map(stampOf));
     expect(Math.min(...(await Promise.all(worlds.map(logRows))))).toBeGreaterThanOrEqual(2);
@@ -289,13 +286,13 @@ describe('the stamp of the facts a lineage is derived from', () => {
     // A row at a time, of whichever workspace: the sums hold after each statement.
     for (let i = 0; i < 3; i++) {
       const rows = await allLogRows();
-      expect(await foldLineageChanges(server.sql, 1)).toBe(1);
+      expect(await foldLineageChanges(api.server.sql, 1)).toBe(1);
       expect(await allLogRows()).toBe(rows - 1);
       expect(await Promise.all(worlds.map(stampOf))).toEqual(before);
     }
 
     // The loop folds the rest (of every workspace) in bounded statements.
-    const loop = new RetentionLoop(server.sql, server.databaseUrl, createLogger('silent'), {
+    const loop = new RetentionLoop(api.server.sql, api.server.databaseUrl, createLogger('silent'), {
       eventRetentionDays: null,
       lineageChangesPerBatch: 2,
       batchesPerPass: 1_000,
@@ -303,17 +300,17 @@ describe('the stamp of the facts a lineage is derived from', () => {
     expect(await loop.tick()).toBe(0);
     expect(await allLogRows()).toBe(0);
     expect(await Promise.all(worlds.map(stampOf))).toEqual(before);
-    expect(await foldLineageChanges(server.sql, 1)).toBe(0);
+    expect(await foldLineageChanges(api.server.sql, 1)).toBe(0);
     expect(await loop.tick()).toBe(0);
 
     const [first, second] = worlds as [AssetWorld, AssetWorld];
-    await materializeAll(server, first, { assets: ['raw'] });
+    await materializeAll(api.server, first, { assets: ['raw'] });
     expect(await stampOf(first)).not.toBe(before[0]);
     expect(await stampOf(second)).toBe(before[1]);
   });
 
   test('moves when a change commits after a later-begun one, however early its transaction wrote', async () => {
-    const world = await assetWorld(server);
+    const world = await assetWorld(api.server);
     await deployed(world, [asset('raw'), asset('early'), ...fillers(600)]);
     const workspaceId = world.ws.workspaceId;
     await traced(world);
@@ -327,7 +324,7 @@ describe('the stamp of the facts a lineage is derived from', () => {
       wrote = resolve;
     });
     // Writes a status for `early` (its row in the log gets the lower seq), then holds its transaction open.
-    const late = server.sql.begin(async (tx) => {
+    const late = api.server.sql.begin(async (tx) => {
       await tx`
         INSERT INTO asset_partitions (workspace_id, asset_key, partition_key, status, materialized_at)
         VALUES (${workspaceId}, 'early', '', 'MATERIALIZED', now())`;
@@ -336,7 +333,7 @@ describe('the stamp of the facts a lineage is derived from', () => {
     });
     await written;
     const before = await stampOf(world);
-    await materializeAll(server, world, { assets: ['raw'] });
+    await materializeAll(api.server, world, { assets: ['raw'] });
     const middle = await stampOf(world);
     expect(middle).not.toBe(before);
     // Kept with the middle stamp: the held status is not in it.

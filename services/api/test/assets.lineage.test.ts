@@ -1,27 +1,19 @@
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { startTestServer, type TestServer } from '../src/testing/index.js';
+import { describe, expect, test } from 'vitest';
 import { type AssetWorld, asset, assetWorld, checkResult, deployed, materialization, materializeAll } from './assets.support.js';
-import { client } from './helpers.js';
+import { client, useServer } from './helpers.js';
 
-let server: TestServer;
-
-beforeAll(async () => {
-  server = await startTestServer({ loops: false });
-});
-afterAll(async () => {
-  await server?.close();
-});
+const api = useServer();
 
 const daily = { kind: 'time', cadence: 'daily', start: '2026-01-01', end: '2026-02-01', timezone: 'UTC' };
 
 /** Materialises the assets in one run, reporting `events` (each asset's materialisation by default). */
 async function run(world: AssetWorld, body: Record<string, unknown>, events?: (partition: string | null) => unknown[]) {
-  return materializeAll(server, world, body, events ? (_assets, partition) => events(partition) : undefined);
+  return materializeAll(api.server, world, body, events ? (_assets, partition) => events(partition) : undefined);
 }
 
 /** Two upstreams (one partitioned by day) feeding a model registered in MLflow, with a waived failed check. */
 async function modelWorld() {
-  const world = await assetWorld(server);
+  const world = await assetWorld(api.server);
   await deployed(world, [
     asset('churn/features', { partitions: daily }),
     asset('ref/customers'),
@@ -45,7 +37,7 @@ async function modelWorld() {
   const modelRun = await run(world, { assets: ['churn/model'] }, () => [model, check]);
   const lead = await world.owner('POST', '/api-keys', { body: { name: 'ana-lima', role: 'admin' } });
   expect(lead.status, lead.text).toBe(201);
-  const waived = await client(server, lead.body.key)('POST', '/assets/waivers', {
+  const waived = await client(api.server, lead.body.key)('POST', '/assets/waivers', {
     body: {
       assetKey: 'churn/model',
       checkName: 'auc_floor',
@@ -156,7 +148,7 @@ describe('the lineage of a materialisation', () => {
   });
 
   test('a partitioned asset consumes the same partition of an upstream partitioned alike, and a missing one is counted as none', async () => {
-    const world = await assetWorld(server);
+    const world = await assetWorld(api.server);
     await deployed(world, [asset('events', { partitions: daily }), asset('sessions', { deps: ['events'], partitions: daily })]);
     await run(world, { assets: ['events'], partitions: { keys: ['2026-01-01'] } });
     await run(world, { assets: ['events'], partitions: { keys: ['2026-01-02'] } });
@@ -180,12 +172,12 @@ describe('the lineage of a materialisation', () => {
 
   test('another workspace, another asset or an unknown id gets a 404 that says what is missing', async () => {
     const { world, model } = await modelWorld();
-    const other = client(server, (await server.createWorkspace()).ownerKey);
+    const other = client(api.server, (await api.server.createWorkspace()).ownerKey);
     const foreign = await other('GET', `/assets/materializations/lineage?key=churn/model&at=${model.id}`);
     expect(foreign.status).toBe(404);
     expect(foreign.body.detail).toBe('asset "churn/model" not found');
     // Even an asset of the same key in the other workspace does not reach this one's materialisation.
-    const otherWorld = await assetWorld(server);
+    const otherWorld = await assetWorld(api.server);
     await deployed(otherWorld, [asset('churn/model')]);
     const sameKey = await otherWorld.owner('GET', `/assets/materializations/lineage?key=churn/model&at=${model.id}`);
     expect(sameKey.status).toBe(404);
@@ -204,7 +196,7 @@ describe('the lineage of a materialisation', () => {
   });
 
   test('the walk upstream stops at its depth and node bounds and says what it left out', async () => {
-    const world = await assetWorld(server);
+    const world = await assetWorld(api.server);
     await deployed(world, [asset('a'), asset('b', { deps: ['a'] }), asset('c', { deps: ['b'] }), asset('d', { deps: ['c'] })]);
     await run(world, { assets: ['d'], upstream: true });
 

@@ -1,12 +1,11 @@
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { createLogger } from '../src/logger.js';
 import { automationPass } from '../src/materialization/automation-pass.js';
 import { MAX_MISSING_PER_PASS } from '../src/materialization/automation-plan.js';
 import { QUOTA_DEFAULTS } from '../src/quotas/quotas.js';
-import { startTestServer, type TestServer } from '../src/testing/index.js';
 import { asset, assetWorld, deployAssets, deployed, materializeAll } from './assets.support.js';
 import { scheduledDeployment } from './backfill.support.js';
-import { client } from './helpers.js';
+import { client, useServer } from './helpers.js';
 
 /*
  * Partition definitions are counted, never enumerated: a definition over the workspace's
@@ -15,14 +14,7 @@ import { client } from './helpers.js';
  * and a backfill alike.
  */
 
-let server: TestServer;
-
-beforeAll(async () => {
-  server = await startTestServer({ loops: false });
-});
-afterAll(async () => {
-  await server?.close();
-});
+const api = useServer();
 
 const LIMIT = QUOTA_DEFAULTS.partitionsPerDefinition;
 const DAY_MS = 86_400_000;
@@ -35,7 +27,7 @@ function dailyOf(n: number) {
 
 describe('deploying partitions definitions over the quota', () => {
   test('an hourly definition from 1900 is refused with the field path and the quota named', async () => {
-    const world = await assetWorld(server);
+    const world = await assetWorld(api.server);
     const res = await deployAssets(world, [
       asset('ok', { partitions: { kind: 'time', cadence: 'daily', start: '2020-01-01', timezone: 'UTC' } }),
       asset('ticks', { partitions: { kind: 'time', cadence: 'hourly', start: '1900-01-01T00:00', timezone: 'Europe/Berlin' } }),
@@ -51,7 +43,7 @@ describe('deploying partitions definitions over the quota', () => {
   });
 
   test('a definition from year 1 (17.7 million hours) is refused like any other, its count in the message', async () => {
-    const world = await assetWorld(server);
+    const world = await assetWorld(api.server);
     const res = await deployAssets(world, [
       asset('ancient', { partitions: { kind: 'time', cadence: 'hourly', start: '0001-01-01T00:00', timezone: 'UTC' } }),
     ]);
@@ -62,7 +54,7 @@ describe('deploying partitions definitions over the quota', () => {
   });
 
   test('an open-ended definition that passes the quota within the horizon is refused; one with an end below it is not', async () => {
-    const world = await assetWorld(server);
+    const world = await assetWorld(api.server);
     // 30 days under the quota now, past it within the 90-day horizon.
     const start = new Date(Date.now() - (LIMIT - 30) * DAY_MS).toISOString().slice(0, 10);
     const open = await deployAssets(world, [
@@ -74,7 +66,7 @@ describe('deploying partitions definitions over the quota', () => {
   });
 
   test('a multi definition is refused for its product and for a dimension alone, each at its own path', async () => {
-    const world = await assetWorld(server);
+    const world = await assetWorld(api.server);
     const product = await deployAssets(world, [
       asset('grid', {
         partitions: {
@@ -104,7 +96,7 @@ describe('deploying partitions definitions over the quota', () => {
   });
 
   test('a schedule with partitions over the quota is refused at its path', async () => {
-    const owner = client(server, (await server.createWorkspace()).ownerKey);
+    const owner = client(api.server, (await api.server.createWorkspace()).ownerKey);
     await expect(
       scheduledDeployment(owner, {
         schedules: [
@@ -115,7 +107,7 @@ describe('deploying partitions definitions over the quota', () => {
   });
 
   test('a dynamic set stops at the quota when an asset crosses it with another dimension: 429 quota_exceeded, nothing added', async () => {
-    const world = await assetWorld(server);
+    const world = await assetWorld(api.server);
     await deployed(world, [
       asset('per-customer', {
         partitions: {
@@ -142,11 +134,11 @@ describe('deploying partitions definitions over the quota', () => {
 
 describe('a definition at the quota', () => {
   test('GET /assets counts it and the grid pages it, by position and by status', async () => {
-    const world = await assetWorld(server);
+    const world = await assetWorld(api.server);
     await deployed(world, [asset('days', { partitions: dailyOf(LIMIT) })]);
     const first = dailyOf(LIMIT).start;
     for (const key of [first, '1999-12-31'])
-      await materializeAll(server, world, { assets: ['days'], partitions: { keys: [key] } });
+      await materializeAll(api.server, world, { assets: ['days'], partitions: { keys: [key] } });
 
     const list = await world.owner('GET', '/assets?limit=10');
     expect(list.status, list.text).toBe(200);
@@ -184,15 +176,15 @@ describe('a definition at the quota', () => {
   });
 
   test("the automation loop's pass over it requests a bounded number of runs, newest partitions first", async () => {
-    const world = await assetWorld(server);
+    const world = await assetWorld(api.server);
     await deployed(world, [asset('days', { partitions: dailyOf(LIMIT), automation: { onMissing: true } })]);
-    const result = await automationPass(server.sql, createLogger('silent'), { maxRequests: 5 });
+    const result = await automationPass(api.server.sql, createLogger('silent'), { maxRequests: 5 });
     expect(result.failed).toBe(0);
     expect(result.requested).toBe(5);
-    const runs = await server.sql<{ n: number }[]>`
+    const runs = await api.server.sql<{ n: number }[]>`
       SELECT count(*)::int AS n FROM flow_runs WHERE workspace_id = ${world.ws.workspaceId}`;
     expect(runs[0]?.n).toBe(5);
-    const records = await server.sql<{ partition_key: string }[]>`
+    const records = await api.server.sql<{ partition_key: string }[]>`
       SELECT partition_key FROM asset_automation_evaluations WHERE workspace_id = ${world.ws.workspaceId} ORDER BY partition_key DESC`;
     expect(records.length).toBeLessThanOrEqual(MAX_MISSING_PER_PASS);
     expect(records[0]?.partition_key).toBe('1999-12-31');
@@ -201,7 +193,7 @@ describe('a definition at the quota', () => {
 
 describe('backfills of schedules with partitions', () => {
   test('a backfill of all the partitions of a definition at the quota covers them all and starts only maxConcurrent runs', async () => {
-    const owner = client(server, (await server.createWorkspace()).ownerKey);
+    const owner = client(api.server, (await api.server.createWorkspace()).ownerKey);
     const { deploymentId } = await scheduledDeployment(owner, {
       schedules: [{ slug: 'days', intervalSeconds: 86_400, partitions: dailyOf(LIMIT) }],
     });
@@ -212,13 +204,13 @@ describe('backfills of schedules with partitions', () => {
     const b = await owner('GET', `/backfills/${all.body.id}`);
     expect(b.body.partitions.total).toBe(LIMIT);
     expect(b.body.runCount).toBe(3);
-    const runs = await server.sql<{ n: number }[]>`
+    const runs = await api.server.sql<{ n: number }[]>`
       SELECT count(*)::int AS n FROM flow_runs WHERE deployment_id = ${deploymentId}`;
     expect(runs[0]?.n).toBe(3);
   });
 
   test('a backfill over the times of a window schedule across a century covers its windows only, counted not walked', async () => {
-    const owner = client(server, (await server.createWorkspace()).ownerKey);
+    const owner = client(api.server, (await api.server.createWorkspace()).ownerKey);
     const { deploymentId } = await scheduledDeployment(owner, {
       schedules: [
         { slug: 'hours', partitions: { kind: 'time', cadence: 'hourly', start: '2018-01-01T00:00', timezone: 'Europe/Berlin' } },
@@ -235,7 +227,7 @@ describe('backfills of schedules with partitions', () => {
   });
 
   test('a backfill over more scheduled times than the quota is refused, naming it', async () => {
-    const owner = client(server, (await server.createWorkspace()).ownerKey);
+    const owner = client(api.server, (await api.server.createWorkspace()).ownerKey);
     const { deploymentId } = await scheduledDeployment(owner, { schedules: [{ slug: 'minutes', intervalSeconds: 60 }] });
     const res = await owner('POST', `/deployments/${deploymentId}/backfills`, {
       body: { schedule: 'minutes', start: '2024-01-01T00:00:00Z', end: '2025-01-01T00:00:00Z' },

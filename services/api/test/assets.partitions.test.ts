@@ -1,5 +1,4 @@
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { startTestServer, type TestServer } from '../src/testing/index.js';
+import { describe, expect, test } from 'vitest';
 import {
   asset,
   assetWorld,
@@ -12,31 +11,24 @@ import {
   report,
   start,
 } from './assets.support.js';
-import { client } from './helpers.js';
+import { client, useServer } from './helpers.js';
 
-let server: TestServer;
-
-beforeAll(async () => {
-  server = await startTestServer({ loops: false });
-});
-afterAll(async () => {
-  await server?.close();
-});
+const api = useServer();
 
 /** 10,000 daily windows, all closed: 1990-01-01 up to (not including) 2017-05-19. */
 const TEN_THOUSAND_DAYS = { kind: 'time', cadence: 'daily', start: '1990-01-01', end: '2017-05-19', timezone: 'Europe/Berlin' };
 
 describe('the partition grid', () => {
   test('a daily definition of 10,000 partitions lists them in order with their statuses and counts, in pages', async () => {
-    const world = await assetWorld(server);
+    const world = await assetWorld(api.server);
     await deployed(world, [
       asset('ticks', { partitions: TEN_THOUSAND_DAYS }),
       asset('bars', { deps: ['ticks'], partitions: TEN_THOUSAND_DAYS }),
     ]);
-    await materializeAll(server, world, { assets: ['bars'], upstream: true, partitions: { keys: ['2000-02-29'] } });
-    await materializeAll(server, world, { assets: ['ticks'], partitions: { keys: ['2017-05-18'] } });
+    await materializeAll(api.server, world, { assets: ['bars'], upstream: true, partitions: { keys: ['2000-02-29'] } });
+    await materializeAll(api.server, world, { assets: ['ticks'], partitions: { keys: ['2017-05-18'] } });
     const failing = await materialize(world, { assets: ['bars'], partitions: { keys: ['1990-01-01'] } });
-    const run = await start(server, world, failing.body.flowRunId);
+    const run = await start(api.server, world, failing.body.flowRunId);
     await report(run, [{ kind: 'failure', id: crypto.randomUUID(), assetKey: 'bars', partitionKey: '1990-01-01', message: 'x' }]);
     // A partition being materialised right now.
     await materialize(world, { assets: ['bars'], partitions: { keys: ['1990-01-02'] } });
@@ -74,7 +66,7 @@ describe('the partition grid', () => {
   });
 
   test('an unpartitioned asset has no grid', async () => {
-    const world = await assetWorld(server);
+    const world = await assetWorld(api.server);
     await deployed(world, [asset('flat')]);
     const res = await world.owner('GET', '/assets/partitions?key=flat');
     expect(res.status).toBe(400);
@@ -82,7 +74,7 @@ describe('the partition grid', () => {
   });
 
   test('a two-dimensional definition lists its dimensions for the grid and keys joined by "|"', async () => {
-    const world = await assetWorld(server);
+    const world = await assetWorld(api.server);
     const multi = {
       kind: 'multi',
       dimensions: [
@@ -91,7 +83,7 @@ describe('the partition grid', () => {
       ],
     };
     await deployed(world, [asset('sales', { partitions: multi })]);
-    await materializeAll(server, world, { assets: ['sales'], partitions: { keys: ['2026-01-02|us'] } });
+    await materializeAll(api.server, world, { assets: ['sales'], partitions: { keys: ['2026-01-02|us'] } });
     const grid = await world.owner('GET', '/assets/partitions?key=sales');
     expect(grid.body.dimensions).toEqual([
       { name: 'date', keys: ['2026-01-01', '2026-01-02', '2026-01-03'] },
@@ -110,7 +102,7 @@ describe('the partition grid', () => {
 
 describe('dynamic partitions', () => {
   test('keys are added (once each, in order), listed and deleted; a run token may add and list; the grid follows', async () => {
-    const world = await assetWorld(server);
+    const world = await assetWorld(api.server);
     await deployed(world, [asset('customers', { partitions: { kind: 'dynamic', name: 'customers' } })]);
     expect((await world.owner('GET', '/dynamic-partitions/customers')).body).toEqual({ name: 'customers', keys: [] });
     const added = await world.owner('POST', '/dynamic-partitions/customers', { body: { keys: ['acme', 'globex', 'acme'] } });
@@ -122,7 +114,7 @@ describe('dynamic partitions', () => {
     // A run adds keys as it finds them (its token acts in its workspace).
     const made = await materialize(world, { assets: ['customers'], partitions: { keys: ['globex'] } });
     expect(made.status).toBe(201);
-    const run = await start(server, world, made.body.flowRunId);
+    const run = await start(api.server, world, made.body.flowRunId);
     const fromRun = await run.as('POST', '/dynamic-partitions/customers', { body: { keys: ['umbrella'] } });
     expect(fromRun.body.added).toBe(1);
     expect((await run.as('GET', '/dynamic-partitions/customers')).body.keys).toEqual(['acme', 'globex', 'initech', 'umbrella']);
@@ -140,14 +132,14 @@ describe('dynamic partitions', () => {
     ]);
     expect((await materialize(world, { assets: ['customers'], partitions: { keys: ['acme'] } })).status).toBe(400);
 
-    const viewer = client(server, await world.ws.createKey('viewer'));
+    const viewer = client(api.server, await world.ws.createKey('viewer'));
     expect((await viewer('GET', '/dynamic-partitions/customers')).status).toBe(200);
     expect((await viewer('POST', '/dynamic-partitions/customers', { body: { keys: ['x'] } })).status).toBe(403);
   });
 
   test("a set no asset reads is a 404, as is another workspace's", async () => {
-    const a = await assetWorld(server);
-    const b = await assetWorld(server);
+    const a = await assetWorld(api.server);
+    const b = await assetWorld(api.server);
     await deployed(b, [asset('tenants', { partitions: { kind: 'dynamic', name: 'tenants' } })]);
     await b.owner('POST', '/dynamic-partitions/tenants', { body: { keys: ['t1'] } });
     for (const name of ['tenants', 'nobody-reads-this']) {

@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { startTestServer, type TestServer } from '../src/testing/index.js';
+import { describe, expect, test } from 'vitest';
 import {
   asset,
   assetWorld,
@@ -14,16 +13,9 @@ import {
   report,
   start,
 } from './assets.support.js';
-import { client, SOURCE } from './helpers.js';
+import { client, SOURCE, useServer } from './helpers.js';
 
-let server: TestServer;
-
-beforeAll(async () => {
-  server = await startTestServer({ loops: false });
-});
-afterAll(async () => {
-  await server?.close();
-});
+const api = useServer();
 
 const daily = { kind: 'time', cadence: 'daily', start: '2026-01-01', end: '2026-02-01', timezone: 'Europe/Berlin' };
 
@@ -37,7 +29,7 @@ function graph() {
 
 describe('materialising assets', () => {
   test('a selection with upstream makes one run of the assets flow, in dependency order, with its partition', async () => {
-    const world = await assetWorld(server);
+    const world = await assetWorld(api.server);
     const deployment = await deployed(world, graph());
     const res = await materialize(world, { assets: ['report'], upstream: true, partitions: { keys: ['2026-01-05'] } });
     expect(res.status, res.text).toBe(201);
@@ -56,7 +48,7 @@ describe('materialising assets', () => {
       state: { type: 'SCHEDULED' },
     });
     // The worker is handed the partition with the run.
-    const held = await start(server, world, res.body.flowRunId);
+    const held = await start(api.server, world, res.body.flowRunId);
     expect(held.claimed.flowRun.partitionKey).toBe('2026-01-05');
     // Until the run reports, its partitions show as being materialised.
     const grid = await world.owner('GET', '/assets/partitions?key=features&status=MATERIALIZING');
@@ -71,7 +63,7 @@ describe('materialising assets', () => {
   });
 
   test('a selection is refused when its partitions do not fit: missing, unwanted, unknown keys, or several', async () => {
-    const world = await assetWorld(server);
+    const world = await assetWorld(api.server);
     await deployed(world, [...graph(), asset('dim/regions')]);
     const none = await materialize(world, { assets: ['features'] });
     expect(none.status).toBe(400);
@@ -102,7 +94,7 @@ describe('materialising assets', () => {
   });
 
   test("a selection spanning two deployments is refused naming each deployment's assets", async () => {
-    const world = await assetWorld(server);
+    const world = await assetWorld(api.server);
     await deployed(world, [asset('source')], { name: 'ingest' });
     await deployed(world, [asset('mart', { deps: ['source'] })], { name: 'marts' });
     const res = await materialize(world, { assets: ['mart'], upstream: true });
@@ -113,10 +105,10 @@ describe('materialising assets', () => {
   });
 
   test('a runner may materialise, a viewer may not', async () => {
-    const world = await assetWorld(server);
+    const world = await assetWorld(api.server);
     await deployed(world, [asset('a')]);
-    const runner = client(server, await world.ws.createKey('runner'));
-    const viewer = client(server, await world.ws.createKey('viewer'));
+    const runner = client(api.server, await world.ws.createKey('runner'));
+    const viewer = client(api.server, await world.ws.createKey('viewer'));
     expect((await runner('POST', '/assets/materialize', { body: { assets: ['a'] } })).status).toBe(201);
     expect((await viewer('POST', '/assets/materialize', { body: { assets: ['a'] } })).status).toBe(403);
   });
@@ -124,10 +116,10 @@ describe('materialising assets', () => {
 
 describe('asset events', () => {
   test('a repeated report records each event once, and a second attempt replaces its first attempt’s rows', async () => {
-    const world = await assetWorld(server);
+    const world = await assetWorld(api.server);
     await deployed(world, [asset('a'), asset('b', { deps: ['a'] })], { retries: 1 });
     const made = await materialize(world, { assets: ['b'], upstream: true });
-    const first = await start(server, world, made.body.flowRunId);
+    const first = await start(api.server, world, made.body.flowRunId);
     const written = materialization('a');
     const once = await report(first, [written]);
     expect(once.body).toEqual({ recorded: 1 });
@@ -138,7 +130,7 @@ describe('asset events', () => {
 
     // The attempt fails, the run is retried: the gate says what the first attempt already wrote.
     await finish(first, 'FAILED');
-    const second = await start(server, world, made.body.flowRunId);
+    const second = await start(api.server, world, made.body.flowRunId);
     expect(second.attempt).toBe(2);
     const gate = await second.as('GET', `/flow-runs/${made.body.flowRunId}/asset-gate`);
     expect(gate.body).toEqual({ blocked: [], materialized: [{ assetKey: 'a', partitionKey: null, id: written.id }] });
@@ -164,10 +156,10 @@ describe('asset events', () => {
   });
 
   test('a run reports only on what its parameters select, and only declared checks and bounded metadata', async () => {
-    const world = await assetWorld(server);
+    const world = await assetWorld(api.server);
     await deployed(world, graph());
     const made = await materialize(world, { assets: ['features'], partitions: { keys: ['2026-01-03'] } });
-    const run = await start(server, world, made.body.flowRunId);
+    const run = await start(api.server, world, made.body.flowRunId);
     const bad = await report(run, [
       materialization('raw/events', '2026-01-03'),
       materialization('features', '2026-01-04'),
@@ -189,7 +181,7 @@ describe('asset events', () => {
     expect(good.body).toEqual({ recorded: 2 });
     // Another run's token reaches nothing of this run.
     const other = await materialize(world, { assets: ['features'], partitions: { keys: ['2026-01-04'] } });
-    const otherRun = await start(server, world, other.body.flowRunId);
+    const otherRun = await start(api.server, world, other.body.flowRunId);
     const foreign = await otherRun.as('POST', `/flow-runs/${run.id}/asset-events`, {
       body: { attempt: 1, events: [materialization('features', '2026-01-03')] },
     });
@@ -206,7 +198,7 @@ describe('asset events', () => {
 
 describe('a run that lists no assets', () => {
   test('works on every asset of its deployment, in dependency order: it reports on them and the gate covers them', async () => {
-    const world = await assetWorld(server);
+    const world = await assetWorld(api.server);
     await deployed(world, [asset('elsewhere')], { name: 'other' });
     const deployment = await deployed(world, [
       asset('raw', { checks: [{ name: 'complete', blocking: true }] }),
@@ -214,7 +206,7 @@ describe('a run that lists no assets', () => {
     ]);
     // What a schedule makes: a run of the deployment with no selection.
     const made = await world.owner('POST', `/deployments/${deployment.id}/runs`, { body: {} });
-    const run = await start(server, world, made.body.flowRun.id);
+    const run = await start(api.server, world, made.body.flowRun.id);
     const refused = await report(run, [materialization('elsewhere')]);
     expect(paths(refused)).toEqual(['body.events.0.assetKey']);
     const events = [materialization('raw'), checkResult('raw', 'complete', false)];
@@ -223,13 +215,13 @@ describe('a run that lists no assets', () => {
     expect(gate.body).toEqual({ blocked: [], materialized: [] });
 
     const next = await world.owner('POST', `/deployments/${deployment.id}/runs`, { body: {} });
-    const second = await start(server, world, next.body.flowRun.id);
+    const second = await start(api.server, world, next.body.flowRun.id);
     // raw comes first in the run and is materialised again, so its failed check does not block clean.
     expect((await second.as('GET', `/flow-runs/${second.id}/asset-gate`)).body.blocked).toEqual([]);
     const partial = await world.owner('POST', `/deployments/${deployment.id}/runs`, {
       body: { parameters: { assets: ['clean'] } },
     });
-    const third = await start(server, world, partial.body.flowRun.id);
+    const third = await start(api.server, world, partial.body.flowRun.id);
     expect((await third.as('GET', `/flow-runs/${third.id}/asset-gate`)).body.blocked).toEqual([
       { assetKey: 'clean', by: { assetKey: 'raw', checkName: 'complete', partitionKey: null } },
     ]);
@@ -238,7 +230,7 @@ describe('a run that lists no assets', () => {
 
 describe('the partition a run works on', () => {
   test('a run made by hand keeps its partition key, checked against the assets it selects; its subflow runs take it', async () => {
-    const world = await assetWorld(server);
+    const world = await assetWorld(api.server);
     const deployment = await deployed(world, graph());
     const parameters = { assets: ['raw/events'] };
     const wrong = await world.owner('POST', `/deployments/${deployment.id}/runs`, {
@@ -255,7 +247,7 @@ describe('the partition a run works on', () => {
     expect(made.body.flowRun.partitionKey).toBe('2026-01-07');
     const listed = await world.owner('GET', '/flow-runs');
     expect(listed.body.items[0].partitionKey).toBe('2026-01-07');
-    const run = await start(server, world, made.body.flowRun.id);
+    const run = await start(api.server, world, made.body.flowRun.id);
     const child = await run.as('POST', `/flow-runs/${run.id}/child-runs`, {
       body: { id: randomUUID(), attempt: 1, flowName: 'load-one-day' },
     });

@@ -1,39 +1,33 @@
 import { randomUUID } from 'node:crypto';
 import { AuditChainVerifier } from '@outpost/sdk/audit-chain';
 import type { AuditEntry } from '@outpost/sdk/contracts';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { beforeAll, describe, expect, test } from 'vitest';
 import { collectIds } from '../src/http/audit.js';
 import { appendAuditEntry } from '../src/identity/db/audit.js';
-import { startTestServer, type TestServer } from '../src/testing/index.js';
-import { type Call, client, deploy } from './helpers.js';
+import { type Call, client, deploy, useServer } from './helpers.js';
 import { addPerson, PASSWORD, post, signInPerson } from './users.support.js';
 
-let server: TestServer;
-let owner: Call;
 let ownerKeyId: string;
 
+const api = useServer({ loops: false, secretKey: 'k'.repeat(40) });
+
 beforeAll(async () => {
-  server = await startTestServer({ loops: false, secretKey: 'k'.repeat(40) });
-  owner = client(server, server.ownerKey);
-  ownerKeyId = (await owner('GET', '/whoami')).body.principal.id;
-});
-afterAll(async () => {
-  await server?.close();
+  ownerKeyId = (await api.owner('GET', '/whoami')).body.principal.id;
 });
 
 async function entries(query = ''): Promise<Record<string, unknown>[]> {
-  const res = await owner('GET', `/audit-log?limit=500${query}`);
+  const res = await api.owner('GET', `/audit-log?limit=500${query}`);
   expect(res.status, res.text).toBe(200);
   return res.body.items;
 }
 
 describe('audit log', () => {
   test('a mutation is recorded with who, what, when, from where, and the ids it named and produced; a read is not', async () => {
-    const created = await owner('POST', '/work-pools', {
+    const created = await api.owner('POST', '/work-pools', {
       body: { name: 'audited', concurrencyLimit: 3 },
       headers: { 'user-agent': 'audit-test/1.0' },
     });
-    await owner('GET', '/work-pools/audited');
+    await api.owner('GET', '/work-pools/audited');
     const [entry] = await entries(`&objectId=${created.body.id}`);
     expect(entry).toMatchObject({
       actor: { kind: 'api_key', id: ownerKeyId, label: 'owner' },
@@ -46,7 +40,7 @@ describe('audit log', () => {
       summary: { fields: ['concurrencyLimit', 'name'], values: { name: 'audited', concurrencyLimit: 3 } },
     });
     expect(Date.now() - Date.parse(String(entry?.occurredAt))).toBeLessThan(60_000);
-    const patched = await owner('PATCH', '/work-pools/audited', { body: { paused: true } });
+    const patched = await api.owner('PATCH', '/work-pools/audited', { body: { paused: true } });
     expect(patched.status).toBe(200);
     const [update] = await entries('&action=poolsUpdate');
     expect(update).toMatchObject({ targetIds: { pool: 'audited' }, resultIds: { id: created.body.id }, status: 200 });
@@ -54,19 +48,19 @@ describe('audit log', () => {
   });
 
   test('refused mutations are recorded with their status', async () => {
-    const viewer = client(server, await server.createKey('viewer'));
+    const viewer = client(api.server, await api.server.createKey('viewer'));
     expect((await viewer('POST', '/work-pools', { body: { name: 'denied' } })).status).toBe(403);
     const [denied] = await entries('&outcome=failure&action=poolsCreate');
     expect(denied).toMatchObject({ status: 403, actor: { kind: 'api_key' } });
   });
 
   test('a call with a NUL byte or a lone surrogate in its path, a parameter or its body is answered 4xx and recorded with the bytes escaped', async () => {
-    const viewer = client(server, await server.createKey('viewer'));
+    const viewer = client(api.server, await api.server.createKey('viewer'));
     const calls: [Call, string, string, Record<string, unknown>, number][] = [
       // Valid for the contract, refused by Postgres (class 22): the summary carries the body.
-      [owner, 'POST', '/work-pools', { name: 'nul-described', description: 'nul\u0000pool lone \uD800 half' }, 400],
-      [owner, 'POST', '/work-pools', { 'na\u0000me': 'keyed' }, 400],
-      [owner, 'PATCH', '/work-pools/nul%00pool', { paused: true }, 400],
+      [api.owner, 'POST', '/work-pools', { name: 'nul-described', description: 'nul\u0000pool lone \uD800 half' }, 400],
+      [api.owner, 'POST', '/work-pools', { 'na\u0000me': 'keyed' }, 400],
+      [api.owner, 'PATCH', '/work-pools/nul%00pool', { paused: true }, 400],
       [viewer, 'PATCH', '/work-pools/nul%00pool', { paused: true }, 403],
     ];
     const before = await entries('&outcome=failure');
@@ -83,19 +77,19 @@ describe('audit log', () => {
   });
 
   test('no secret reaches the log: API keys, passwords, setup tokens and client secrets stay out', async () => {
-    const key = await owner('POST', '/api-keys', { body: { name: 'ci', role: 'developer' } });
-    const added = await owner('POST', '/members', { body: { email: 'secretive@example.com', role: 'viewer' } });
-    await post(server, '/auth/password/setup', { token: added.body.setupToken, password: PASSWORD });
-    await post(server, '/auth/password/change', {
+    const key = await api.owner('POST', '/api-keys', { body: { name: 'ci', role: 'developer' } });
+    const added = await api.owner('POST', '/members', { body: { email: 'secretive@example.com', role: 'viewer' } });
+    await post(api.server, '/auth/password/setup', { token: added.body.setupToken, password: PASSWORD });
+    await post(api.server, '/auth/password/change', {
       email: 'secretive@example.com',
       currentPassword: PASSWORD,
       newPassword: 'the second secret passphrase',
     });
-    await post(server, '/auth/password', { email: 'secretive@example.com', password: 'a wrong secret guess' });
-    await owner('PUT', '/sso/oidc', {
+    await post(api.server, '/auth/password', { email: 'secretive@example.com', password: 'a wrong secret guess' });
+    await api.owner('PUT', '/sso/oidc', {
       body: { issuer: 'https://idp.example.com', clientId: 'c', clientSecret: 'very-secret-client-value' },
     });
-    const rows = await server.sql<{ row: string }[]>`SELECT row_to_json(a)::text AS row FROM audit_log a`;
+    const rows = await api.server.sql<{ row: string }[]>`SELECT row_to_json(a)::text AS row FROM audit_log a`;
     const all = rows.map((r) => r.row).join('\n');
     for (const secret of [
       key.body.key,
@@ -115,9 +109,9 @@ describe('audit log', () => {
   });
 
   test("a person's calls, sign-ins and failed attempts are recorded under their account", async () => {
-    const { email, userId } = await addPerson(server, owner, 'developer');
-    await post(server, '/auth/password', { email, password: 'definitely not it' });
-    const person = await signInPerson(server, email);
+    const { email, userId } = await addPerson(api.server, api.owner, 'developer');
+    await post(api.server, '/auth/password', { email, password: 'definitely not it' });
+    const person = await signInPerson(api.server, email);
     await person.mutate('POST', '/work-pools', { name: 'by-a-person' });
     const mine = await entries(`&objectId=${userId}`);
     expect(mine.map((e) => [e.action, e.status, (e.actor as { kind: string }).kind])).toEqual(
@@ -131,9 +125,9 @@ describe('audit log', () => {
   });
 
   test('opening and closing a browser session with an API key is recorded as that key, without the key', async () => {
-    const key = await server.createKey('viewer');
-    const keyId = (await client(server, key)('GET', '/whoami')).body.principal.id;
-    const opened = await server.app.request('/api/v1/auth/session', {
+    const key = await api.server.createKey('viewer');
+    const keyId = (await client(api.server, key)('GET', '/whoami')).body.principal.id;
+    const opened = await api.server.app.request('/api/v1/auth/session', {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ apiKey: key }),
@@ -141,7 +135,7 @@ describe('audit log', () => {
     expect(opened.status).toBe(200);
     const cookies = opened.headers.getSetCookie().map((c) => c.split(';')[0] ?? '');
     const csrf = cookies.find((c) => c.startsWith('outpost_csrf='))?.split('=')[1] ?? '';
-    const closed = await server.app.request('/api/v1/auth/session', {
+    const closed = await api.server.app.request('/api/v1/auth/session', {
       method: 'DELETE',
       headers: { cookie: cookies.join('; '), 'x-outpost-csrf': csrf },
     });
@@ -151,14 +145,14 @@ describe('audit log', () => {
       ['authSessionDelete', 204],
       ['authSessionCreate', 200],
     ]);
-    const rows = await server.sql<{ row: string }[]>`SELECT row_to_json(a)::text AS row FROM audit_log a`;
+    const rows = await api.server.sql<{ row: string }[]>`SELECT row_to_json(a)::text AS row FROM audit_log a`;
     expect(rows.map((r) => r.row).join('\n')).not.toContain(key);
   });
 
   test("a created run's entry is written with the run, naming the ids of the answer; a replay and a refusal are recorded too", async () => {
-    const deployment = await deploy(owner, { name: 'audited-runs', tags: ['nightly'] });
+    const deployment = await deploy(api.owner, { name: 'audited-runs', tags: ['nightly'] });
     const headers = { 'idempotency-key': 'audit-run-1', 'user-agent': 'audit-test/2.0' };
-    const created = await owner('POST', `/deployments/${deployment.id}/runs`, { body: { tags: ['adhoc'] }, headers });
+    const created = await api.owner('POST', `/deployments/${deployment.id}/runs`, { body: { tags: ['adhoc'] }, headers });
     expect(created.status, created.text).toBe(201);
     const run = created.body.flowRun;
     const [entry] = await entries(`&objectId=${run.id}`);
@@ -176,21 +170,21 @@ describe('audit log', () => {
     expect(entry?.resultIds).toEqual(collectIds(created.body));
     expect(entry?.resultIds).toMatchObject({ flowRun: run.id, 'flowRun.deploymentId': deployment.id });
     // One commit: the entry and the run were written by one transaction.
-    const [same] = await server.sql<{ same: boolean }[]>`
+    const [same] = await api.server.sql<{ same: boolean }[]>`
       SELECT (SELECT xmin FROM flow_runs WHERE id = ${run.id}) = a.xmin AS same
       FROM audit_log a WHERE a.result_ids ->> 'flowRun' = ${run.id}`;
     expect(same?.same).toBe(true);
-    const [objects] = await server.sql<{ object_ids: string[] }[]>`
+    const [objects] = await api.server.sql<{ object_ids: string[] }[]>`
       SELECT object_ids FROM audit_log WHERE result_ids ->> 'flowRun' = ${run.id}`;
     expect(objects?.object_ids).toEqual([...new Set([deployment.id, ...Object.values(collectIds(created.body))])]);
     // The answer is the run as it reads back.
-    const read = await owner('GET', `/flow-runs/${run.id}`);
+    const read = await api.owner('GET', `/flow-runs/${run.id}`);
     expect(read.body).toEqual(run);
 
-    const replayed = await owner('POST', `/deployments/${deployment.id}/runs`, { body: { tags: ['adhoc'] }, headers });
+    const replayed = await api.owner('POST', `/deployments/${deployment.id}/runs`, { body: { tags: ['adhoc'] }, headers });
     expect(replayed.status).toBe(200);
     expect(replayed.body.flowRun).toEqual(run);
-    const refused = await owner('POST', `/deployments/${deployment.id}/runs`, {
+    const refused = await api.owner('POST', `/deployments/${deployment.id}/runs`, {
       body: { tags: Array.from({ length: 60 }, (_, i) => `t${i}`) },
     });
     expect(refused.status).toBe(400);
@@ -200,32 +194,32 @@ describe('audit log', () => {
   });
 
   test('the database refuses to change or remove entries, whoever asks', async () => {
-    await owner('POST', '/work-pools', { body: { name: 'immutable' } });
-    await expect(server.sql`UPDATE audit_log SET status = 200`).rejects.toThrow(/append-only/);
-    await expect(server.sql`DELETE FROM audit_log`).rejects.toThrow(/append-only/);
-    await expect(server.sql`TRUNCATE audit_log`).rejects.toThrow(/append-only/);
+    await api.owner('POST', '/work-pools', { body: { name: 'immutable' } });
+    await expect(api.server.sql`UPDATE audit_log SET status = 200`).rejects.toThrow(/append-only/);
+    await expect(api.server.sql`DELETE FROM audit_log`).rejects.toThrow(/append-only/);
+    await expect(api.server.sql`TRUNCATE audit_log`).rejects.toThrow(/append-only/);
     expect((await entries()).length).toBeGreaterThan(0);
   });
 
   test('only owners and admins read it, and another workspace never sees our entries', async () => {
     for (const role of ['developer', 'runner', 'viewer', 'worker'] as const) {
-      const caller = client(server, await server.createKey(role));
+      const caller = client(api.server, await api.server.createKey(role));
       expect((await caller('GET', '/audit-log')).status, role).toBe(403);
       expect((await caller('GET', '/audit-log/export')).status, role).toBe(403);
     }
-    expect((await client(server, await server.createKey('admin'))('GET', '/audit-log')).status).toBe(200);
-    const other = client(server, (await server.createWorkspace()).ownerKey);
+    expect((await client(api.server, await api.server.createKey('admin'))('GET', '/audit-log')).status).toBe(200);
+    const other = client(api.server, (await api.server.createWorkspace()).ownerKey);
     expect((await other('GET', '/audit-log')).body.items).toEqual([]);
   });
 
   test('pages newest first with a cursor, and the export streams every matching entry in chain order as NDJSON', async () => {
-    const ws = await server.createWorkspace();
+    const ws = await api.server.createWorkspace();
     const rows = 1234;
     const action = `bulk-${randomUUID()}`;
     for (let i = 0; i < rows; i += 200) {
       await Promise.all(
         Array.from({ length: Math.min(200, rows - i) }, (_, j) =>
-          appendAuditEntry(server.sql, {
+          appendAuditEntry(api.server.sql, {
             workspaceId: ws.workspaceId,
             actorKind: 'api_key',
             actorId: null,
@@ -243,7 +237,7 @@ describe('audit log', () => {
         ),
       );
     }
-    const call = client(server, ws.ownerKey);
+    const call = client(api.server, ws.ownerKey);
     const seen: string[] = [];
     let cursor: string | null = null;
     do {
@@ -254,7 +248,7 @@ describe('audit log', () => {
     expect(seen).toHaveLength(rows);
     expect([...seen].sort((a, b) => Number(b) - Number(a))).toEqual(seen);
 
-    const res = await server.app.request(`/api/v1/audit-log/export?action=${action}`, {
+    const res = await api.server.app.request(`/api/v1/audit-log/export?action=${action}`, {
       headers: { authorization: `Bearer ${ws.ownerKey}` },
     });
     expect(res.status).toBe(200);
@@ -278,7 +272,7 @@ describe('audit log', () => {
   test('filters by time and refuses a forged cursor', async () => {
     const future = new Date(Date.now() + 3600_000).toISOString();
     expect(await entries(`&since=${encodeURIComponent(future)}`)).toEqual([]);
-    const forged = await owner('GET', `/audit-log?cursor=${Buffer.from('["0; DROP"]').toString('base64url')}`);
+    const forged = await api.owner('GET', `/audit-log?cursor=${Buffer.from('["0; DROP"]').toString('base64url')}`);
     expect(forged.status).toBe(400);
     expect(forged.body.errors).toEqual([{ path: 'query.cursor', message: 'invalid cursor' }]);
   });

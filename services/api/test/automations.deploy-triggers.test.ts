@@ -1,22 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, expect, test } from 'vitest';
+import { expect, test } from 'vitest';
 import { insertEvents } from '../src/events/db/events.js';
-import { startTestServer, type TestServer } from '../src/testing/index.js';
-import { type Call, client, eventually, SOURCE } from './helpers.js';
+import { eventually, SOURCE, useServer } from './helpers.js';
 
-let server: TestServer;
-let owner: Call;
-
-beforeAll(async () => {
-  server = await startTestServer({ automations: { idleMs: 50 } });
-  owner = client(server, server.ownerKey);
-});
-afterAll(async () => {
-  await server?.close();
-});
+const api = useServer({ automations: { idleMs: 50 } });
 
 function upsert(flowName: string, triggers: unknown[]) {
-  return owner('PUT', '/deployments', {
+  return api.owner('PUT', '/deployments', {
     body: { flowName, name: 'main', source: SOURCE, entrypoint: 'flows/f.js', workPool: 'default', triggers },
   });
 }
@@ -33,7 +23,7 @@ test('a deployment trigger runs its deployment with templated parameters, and a 
   ]);
   expect(first.status).toBe(200);
   const deploymentId = first.body.deployment.id;
-  const listed = await owner('GET', `/automations?deploymentId=${deploymentId}`);
+  const listed = await api.owner('GET', `/automations?deploymentId=${deploymentId}`);
   expect(listed.body.items.map((a: { name: string }) => a.name)).toEqual(['gone-later', 'on-file']);
   const onFile = listed.body.items[1];
 
@@ -45,13 +35,13 @@ test('a deployment trigger runs its deployment with templated parameters, and a 
     },
   ]);
   expect(again.status).toBe(200);
-  const relisted = await owner('GET', `/automations?deploymentId=${deploymentId}`);
+  const relisted = await api.owner('GET', `/automations?deploymentId=${deploymentId}`);
   // Same automation (same id) for the name kept; the other is gone.
   expect(relisted.body.items.map((a: { id: string }) => a.id)).toEqual([onFile.id]);
 
-  await insertEvents(server.sql, [
+  await insertEvents(api.server.sql, [
     {
-      workspaceId: server.workspaceId,
+      workspaceId: api.server.workspaceId,
       kind: `${flow}.file`,
       resource: { kind: 'api-key', id: 'k' },
       payload: { path: '/in/a.csv' },
@@ -59,7 +49,7 @@ test('a deployment trigger runs its deployment with templated parameters, and a 
     },
   ]);
   const runs = await eventually(async () => {
-    const res = await owner('GET', `/flow-runs?deploymentId=${deploymentId}`);
+    const res = await api.owner('GET', `/flow-runs?deploymentId=${deploymentId}`);
     return res.body.items.length > 0 ? res.body.items : undefined;
   });
   expect(runs.map((r: { parameters: unknown }) => r.parameters)).toEqual([{ path: '/in/a.csv' }]);
@@ -78,6 +68,6 @@ test('a trigger expression that does not compile fails the deploy with a 422 nam
     'body.triggers.1.parameters.n',
   ]);
   for (const e of res.body.errors) expect(e.message).toMatch(/\(line 1, column \d+\)$/);
-  const deployments = await owner('GET', `/deployments?flow=${flow}`);
+  const deployments = await api.owner('GET', `/deployments?flow=${flow}`);
   expect(deployments.body.items).toEqual([]);
 });

@@ -1,25 +1,16 @@
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { insertEvents } from '../src/events/db/events.js';
-import { ledgerReadUpToNow, startTestServer, type TestServer } from '../src/testing/index.js';
-import { type Call, client, createRun, deploy, eventually } from './helpers.js';
+import { ledgerReadUpToNow } from '../src/testing/index.js';
+import { client, createRun, deploy, eventually, useServer } from './helpers.js';
 
-let server: TestServer;
-let owner: Call;
-
-beforeAll(async () => {
-  server = await startTestServer({ automations: { idleMs: 50 } });
-  owner = client(server, server.ownerKey);
-});
-afterAll(async () => {
-  await server?.close();
-});
+const api = useServer({ automations: { idleMs: 50 } });
 
 /** A custom event in the test workspace, as `POST /events` or a webhook would store it. */
 async function emit(kind: string, payload: Record<string, unknown> = {}, resourceId = 'test'): Promise<string> {
-  const [id] = await insertEvents(server.sql, [
+  const [id] = await insertEvents(api.server.sql, [
     {
-      workspaceId: server.workspaceId,
+      workspaceId: api.server.workspaceId,
       kind,
       resource: { kind: 'api-key', id: resourceId, name: null },
       payload,
@@ -30,26 +21,26 @@ async function emit(kind: string, payload: Record<string, unknown> = {}, resourc
 }
 
 async function createAutomation(body: Record<string, unknown>): Promise<{ id: string }> {
-  const res = await owner('POST', '/automations', { body: { name: `a-${randomUUID().slice(0, 8)}`, ...body } });
+  const res = await api.owner('POST', '/automations', { body: { name: `a-${randomUUID().slice(0, 8)}`, ...body } });
   if (res.status !== 201) throw new Error(`create failed: ${res.status} ${res.text}`);
   return res.body;
 }
 
 async function firings(id: string): Promise<{ key: string; eventIds: string[]; actions: Record<string, unknown>[] }[]> {
-  const res = await owner('GET', `/automations/${id}/firings`);
+  const res = await api.owner('GET', `/automations/${id}/firings`);
   expect(res.status).toBe(200);
   return res.body.items;
 }
 
 async function runsOf(deploymentId: string): Promise<{ id: string; parameters: Record<string, unknown> }[]> {
-  const res = await owner('GET', `/flow-runs?deploymentId=${deploymentId}`);
+  const res = await api.owner('GET', `/flow-runs?deploymentId=${deploymentId}`);
   return res.body.items;
 }
 
 /** Waits until the loop has read every event stored so far. */
 async function settled(): Promise<void> {
   await eventually(
-    async () => ((await ledgerReadUpToNow(server.sql, 'automation_cursor')) ? true : undefined),
+    async () => ((await ledgerReadUpToNow(api.server.sql, 'automation_cursor')) ? true : undefined),
     15_000,
     'the automations loop to read the ledger',
   );
@@ -57,7 +48,7 @@ async function settled(): Promise<void> {
 
 describe('event triggers', () => {
   test('a matching event runs the deployment once with parameters rendered from the event, audited as the automation', async () => {
-    const d = await deploy(owner, { flowName: `etl-${randomUUID().slice(0, 6)}` });
+    const d = await deploy(api.owner, { flowName: `etl-${randomUUID().slice(0, 6)}` });
     const a = await createAutomation({
       trigger: { type: 'event', match: 'event.kind == "file.arrived" && event.payload.size > 10' },
       actions: [
@@ -82,17 +73,17 @@ describe('event triggers', () => {
     expect(fired[0]?.actions).toEqual([
       { index: 0, type: 'run-deployment', status: 'SUCCEEDED', error: null, resultIds: [runs[0]?.id] },
     ]);
-    const audit = await server.sql<{ actor_kind: string; action: string }[]>`
+    const audit = await api.server.sql<{ actor_kind: string; action: string }[]>`
       SELECT actor_kind, action FROM audit_log WHERE actor_id = ${a.id}`;
     expect(audit).toEqual([{ actor_kind: 'automation', action: 'automation.run-deployment' }]);
-    const got = await owner('GET', `/automations/${a.id}`);
+    const got = await api.owner('GET', `/automations/${a.id}`);
     expect(got.body.lastFiredAt).not.toBeNull();
     expect(got.body.lastError).toBeNull();
   });
 
   test('a threshold counts per group within its window, and a cooldown keeps the group quiet after it fires', async () => {
     const pool = `pool-${randomUUID().slice(0, 6)}`;
-    expect((await owner('POST', '/work-pools', { body: { name: pool } })).status).toBe(201);
+    expect((await api.owner('POST', '/work-pools', { body: { name: pool } })).status).toBe(201);
     const a = await createAutomation({
       trigger: {
         type: 'event',
@@ -111,13 +102,13 @@ describe('event triggers', () => {
     const fired = await firings(a.id);
     expect(fired).toHaveLength(1);
     expect(fired[0]?.eventIds).toHaveLength(3);
-    const p = await owner('GET', `/work-pools/${pool}`);
+    const p = await api.owner('GET', `/work-pools/${pool}`);
     expect(p.body.paused).toBe(true);
   });
 
   test('a failing action is recorded with its reason while the next action still runs', async () => {
     const pool = `pool-${randomUUID().slice(0, 6)}`;
-    expect((await owner('POST', '/work-pools', { body: { name: pool } })).status).toBe(201);
+    expect((await api.owner('POST', '/work-pools', { body: { name: pool } })).status).toBe(201);
     const a = await createAutomation({
       trigger: { type: 'event', match: 'event.kind == "boom.once"' },
       actions: [
@@ -132,13 +123,13 @@ describe('event triggers', () => {
       { index: 0, status: 'FAILED', error: 'deployment "missing/deployment" not found' },
       { index: 1, status: 'SUCCEEDED' },
     ]);
-    const got = await owner('GET', `/automations/${a.id}`);
+    const got = await api.owner('GET', `/automations/${a.id}`);
     expect(got.body.lastError).toBe('action 0 (run-deployment): deployment "missing/deployment" not found');
-    expect((await owner('GET', `/work-pools/${pool}`)).body.paused).toBe(true);
+    expect((await api.owner('GET', `/work-pools/${pool}`)).body.paused).toBe(true);
   });
 
   test('parameters the deployment refuses fail the action with the field named', async () => {
-    const d = await deploy(owner, {
+    const d = await deploy(api.owner, {
       flowName: `typed-${randomUUID().slice(0, 6)}`,
       parameterSchema: { type: 'object', properties: { n: { type: 'integer' } }, required: ['n'] },
     });
@@ -156,7 +147,7 @@ describe('event triggers', () => {
 
   test('an automation disabled sees nothing, and one created later does not fire on earlier events', async () => {
     const pool = `pool-${randomUUID().slice(0, 6)}`;
-    expect((await owner('POST', '/work-pools', { body: { name: pool } })).status).toBe(201);
+    expect((await api.owner('POST', '/work-pools', { body: { name: pool } })).status).toBe(201);
     await emit('late.kind');
     await settled();
     const a = await createAutomation({
@@ -167,7 +158,7 @@ describe('event triggers', () => {
     await emit('late.kind');
     await settled();
     expect(await firings(a.id)).toEqual([]);
-    expect((await owner('POST', `/automations/${a.id}/enable`)).body.enabled).toBe(true);
+    expect((await api.owner('POST', `/automations/${a.id}/enable`)).body.enabled).toBe(true);
     await emit('late.kind');
     await settled();
     expect(await firings(a.id)).toHaveLength(1);
@@ -177,7 +168,7 @@ describe('event triggers', () => {
 describe('notify', () => {
   test('a notify action puts one rendered delivery in the outbox, and a missing channel fails the action by name', async () => {
     const channel = `ops-${randomUUID().slice(0, 6)}`;
-    const created = await owner('POST', '/notification-channels', {
+    const created = await api.owner('POST', '/notification-channels', {
       body: { kind: 'webhook', name: channel, url: 'https://hooks.example.com/outpost' },
     });
     expect(created.status).toBe(201);
@@ -195,7 +186,7 @@ describe('notify', () => {
       { index: 0, type: 'notify', status: 'SUCCEEDED' },
       { index: 1, type: 'notify', status: 'FAILED', error: 'notification channel "no-such-channel" does not exist' },
     ]);
-    const deliveries = await server.sql<{ subject: string }[]>`
+    const deliveries = await api.server.sql<{ subject: string }[]>`
       SELECT subject FROM notification_deliveries WHERE automation_id = ${a.id}`;
     expect(deliveries).toEqual([{ subject: 'disk full on db-1' }]);
   });
@@ -204,7 +195,7 @@ describe('notify', () => {
 describe('compound and sequence triggers', () => {
   test('a compound trigger fires once both kinds were seen within its window', async () => {
     const pool = `pool-${randomUUID().slice(0, 6)}`;
-    expect((await owner('POST', '/work-pools', { body: { name: pool } })).status).toBe(201);
+    expect((await api.owner('POST', '/work-pools', { body: { name: pool } })).status).toBe(201);
     const a = await createAutomation({
       trigger: {
         type: 'compound',
@@ -229,7 +220,7 @@ describe('compound and sequence triggers', () => {
 
   test('a sequence fires only for its events in order', async () => {
     const pool = `pool-${randomUUID().slice(0, 6)}`;
-    expect((await owner('POST', '/work-pools', { body: { name: pool } })).status).toBe(201);
+    expect((await api.owner('POST', '/work-pools', { body: { name: pool } })).status).toBe(201);
     const a = await createAutomation({
       trigger: {
         type: 'sequence',
@@ -256,7 +247,7 @@ describe('compound and sequence triggers', () => {
 describe('proactive triggers', () => {
   test('a window opened by an event fires exactly once when it closes without the expected event, and not when it is met', async () => {
     const pool = `pool-${randomUUID().slice(0, 6)}`;
-    expect((await owner('POST', '/work-pools', { body: { name: pool } })).status).toBe(201);
+    expect((await api.owner('POST', '/work-pools', { body: { name: pool } })).status).toBe(201);
     const a = await createAutomation({
       trigger: {
         type: 'proactive',
@@ -277,14 +268,14 @@ describe('proactive triggers', () => {
     expect(fired).toHaveLength(1);
     expect(fired[0]?.key).toMatch(/^window:missed:/);
     // Several idle rounds later, still one.
-    const rounds = await server.sql<
+    const rounds = await api.server.sql<
       { n: number }[]
     >`SELECT count(*)::int AS n FROM automation_windows WHERE automation_id = ${a.id}`;
     expect(rounds[0]?.n).toBe(2);
     await emit('unrelated.tick');
     await settled();
     expect(await firings(a.id)).toHaveLength(1);
-    const windows = await server.sql<{ group_key: string; status: string }[]>`
+    const windows = await api.server.sql<{ group_key: string; status: string }[]>`
       SELECT group_key, status FROM automation_windows WHERE automation_id = ${a.id} ORDER BY group_key`;
     expect(windows).toEqual([
       { group_key: 'met', status: 'MET' },
@@ -306,14 +297,14 @@ describe('actions on runs, deployments, schedules and pools', () => {
     return fired?.actions[0] as { status: string; error: string | null; resultIds: string[] };
   }
   async function runState(id: string): Promise<string> {
-    const res = await owner('GET', `/flow-runs/${id}`);
+    const res = await api.owner('GET', `/flow-runs/${id}`);
     expect(res.status).toBe(200);
     return res.body.state.type;
   }
 
   test('cancel-run, pause-run and resume-run act on the run the template names, and holding a RUNNING run fails with why', async () => {
-    const d = await deploy(owner, { flowName: `ops-${randomUUID().slice(0, 6)}` });
-    const held = await createRun(owner, d.id);
+    const d = await deploy(api.owner, { flowName: `ops-${randomUUID().slice(0, 6)}` });
+    const held = await createRun(api.owner, d.id);
     const paused = await fireAction({ type: 'pause-run', run: '{{ event.payload.run }}' }, { run: held.id });
     expect(paused.error).toBeNull();
     expect(paused).toMatchObject({ status: 'SUCCEEDED', resultIds: [held.id] });
@@ -322,14 +313,14 @@ describe('actions on runs, deployments, schedules and pools', () => {
     expect(resumed).toMatchObject({ status: 'SUCCEEDED', resultIds: [held.id] });
     expect(await runState(held.id)).toBe('SCHEDULED');
 
-    const doomed = await createRun(owner, d.id);
+    const doomed = await createRun(api.owner, d.id);
     const cancelled = await fireAction({ type: 'cancel-run', run: '{{ event.payload.run }}' }, { run: doomed.id });
     expect(cancelled).toMatchObject({ status: 'SUCCEEDED', resultIds: [doomed.id] });
     expect(['CANCELLING', 'CANCELLED']).toContain(await runState(doomed.id));
 
-    const running = await createRun(owner, d.id);
+    const running = await createRun(api.owner, d.id);
     // Running under a lease well beyond the test: the lease loop of this server must not crash it meanwhile.
-    await server.sql`
+    await api.server.sql`
       UPDATE flow_runs SET state_type = 'RUNNING', lease_expires_at = now() + interval '1 hour' WHERE id = ${running.id}`;
     const refused = await fireAction({ type: 'pause-run', run: '{{ event.payload.run }}' }, { run: running.id });
     expect(refused.status).toBe('FAILED');
@@ -338,18 +329,18 @@ describe('actions on runs, deployments, schedules and pools', () => {
   });
 
   test('pause and resume a deployment, one of its schedules and a work pool', async () => {
-    const d = await deploy(owner, {
+    const d = await deploy(api.owner, {
       flowName: `ops-${randomUUID().slice(0, 6)}`,
       schedules: [{ slug: 'hourly', cron: '0 * * * *' }],
     });
     const ref = `${d.flowName}/${d.name}`;
     expect(await fireAction({ type: 'pause-deployment', deployment: ref })).toMatchObject({ status: 'SUCCEEDED' });
-    expect((await owner('GET', `/deployments/${d.id}`)).body.paused).toBe(true);
+    expect((await api.owner('GET', `/deployments/${d.id}`)).body.paused).toBe(true);
     expect(await fireAction({ type: 'resume-deployment', deployment: ref })).toMatchObject({ status: 'SUCCEEDED' });
-    expect((await owner('GET', `/deployments/${d.id}`)).body.paused).toBe(false);
+    expect((await api.owner('GET', `/deployments/${d.id}`)).body.paused).toBe(false);
 
     const active = async () => {
-      const [row] = await server.sql<{ active: boolean }[]>`
+      const [row] = await api.server.sql<{ active: boolean }[]>`
         SELECT active FROM deployment_schedules WHERE deployment_id = ${d.id} AND slug = 'hourly'`;
       return row?.active;
     };
@@ -365,16 +356,16 @@ describe('actions on runs, deployments, schedules and pools', () => {
     expect(missing).toMatchObject({ status: 'FAILED', error: 'schedule "weekly" not found' });
 
     const pool = `pool-${randomUUID().slice(0, 6)}`;
-    expect((await owner('POST', '/work-pools', { body: { name: pool } })).status).toBe(201);
-    expect((await owner('PATCH', `/work-pools/${pool}`, { body: { paused: true } })).status).toBe(200);
+    expect((await api.owner('POST', '/work-pools', { body: { name: pool } })).status).toBe(201);
+    expect((await api.owner('PATCH', `/work-pools/${pool}`, { body: { paused: true } })).status).toBe(200);
     expect(await fireAction({ type: 'resume-pool', pool })).toMatchObject({ status: 'SUCCEEDED' });
-    expect((await owner('GET', `/work-pools/${pool}`)).body.paused).toBe(false);
+    expect((await api.owner('GET', `/work-pools/${pool}`)).body.paused).toBe(false);
   });
 });
 
 describe('validation', () => {
   test('an expression that does not compile is a 422 naming the body path and the position', async () => {
-    const res = await owner('POST', '/automations', {
+    const res = await api.owner('POST', '/automations', {
       body: {
         name: 'broken',
         trigger: { type: 'event', match: 'event.kind == "x" &&' },
@@ -394,9 +385,9 @@ describe('validation', () => {
       trigger: { type: 'event', match: 'event.kind == "never.seen"' },
       actions: [{ type: 'pause-pool', pool: 'x' }],
     };
-    expect((await owner('POST', '/automations', { body })).status).toBe(201);
-    expect((await owner('POST', '/automations', { body })).status).toBe(409);
-    const viewer = client(server, await server.createKey('viewer'));
+    expect((await api.owner('POST', '/automations', { body })).status).toBe(201);
+    expect((await api.owner('POST', '/automations', { body })).status).toBe(409);
+    const viewer = client(api.server, await api.server.createKey('viewer'));
     expect((await viewer('POST', '/automations', { body: { ...body, name: 'other' } })).status).toBe(403);
     expect((await viewer('GET', '/automations')).status).toBe(200);
   });

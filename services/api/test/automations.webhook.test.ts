@@ -1,24 +1,14 @@
 import { createHmac, randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, expect, test } from 'vitest';
-import { startTestServer, type TestServer } from '../src/testing/index.js';
-import { type Call, claim, client, eventually, SOURCE } from './helpers.js';
+import { expect, test } from 'vitest';
+import { claim, eventually, SOURCE, useServer } from './helpers.js';
 
-let server: TestServer;
-let owner: Call;
-
-beforeAll(async () => {
-  server = await startTestServer({ automations: { idleMs: 50 } });
-  owner = client(server, server.ownerKey);
-});
-afterAll(async () => {
-  await server?.close();
-});
+const api = useServer({ automations: { idleMs: 50 } });
 
 const sign = (secret: string, body: string) => `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
 
 test('a signed webhook delivery starts the deployment its trigger names, with a parameter templated from the delivery', async () => {
   const flow = `ingest-${randomUUID().slice(0, 6)}`;
-  const deployed = await owner('PUT', '/deployments', {
+  const deployed = await api.owner('PUT', '/deployments', {
     body: {
       flowName: flow,
       name: 'main',
@@ -37,7 +27,7 @@ test('a signed webhook delivery starts the deployment its trigger names, with a 
   expect(deployed.status).toBe(200);
   const deploymentId: string = deployed.body.deployment.id;
 
-  const created = await owner('POST', '/event-webhooks', {
+  const created = await api.owner('POST', '/event-webhooks', {
     body: {
       name: `uploads-${flow}`,
       template: {
@@ -55,7 +45,7 @@ test('a signed webhook delivery starts the deployment its trigger names, with a 
 
   const deliver = async (bucket: string, key: string) => {
     const body = JSON.stringify({ Records: [{ s3: { bucket: { name: bucket }, object: { key, size: 1024 } } }] });
-    const res = await fetch(`${server.url}${hook.path}`, {
+    const res = await fetch(`${api.server.url}${hook.path}`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', 'x-outpost-signature': sign(hook.secret, body) },
       body,
@@ -67,19 +57,19 @@ test('a signed webhook delivery starts the deployment its trigger names, with a 
   await deliver('raw', 'in/2026-11-23.csv');
 
   const run = await eventually(async () => {
-    const runs = await owner('GET', `/flow-runs?deploymentId=${deploymentId}`);
+    const runs = await api.owner('GET', `/flow-runs?deploymentId=${deploymentId}`);
     return runs.body.items.length > 0 ? runs.body.items : undefined;
   });
   expect(run).toHaveLength(1);
   expect(run[0].parameters).toEqual({ path: 's3://raw/in/2026-11-23.csv', size: 1024 });
 
   // A worker of the pool receives it with the templated parameters.
-  const [claimed] = await claim(owner, 'default', 1);
+  const [claimed] = await claim(api.owner, 'default', 1);
   expect(claimed.flowRun.id).toBe(run[0].id);
   expect(claimed.flowRun.parameters).toEqual({ path: 's3://raw/in/2026-11-23.csv', size: 1024 });
 
-  const automations = await owner('GET', `/automations?deploymentId=${deploymentId}`);
-  const firings = await owner('GET', `/automations/${automations.body.items[0].id}/firings`);
+  const automations = await api.owner('GET', `/automations?deploymentId=${deploymentId}`);
+  const firings = await api.owner('GET', `/automations/${automations.body.items[0].id}/firings`);
   expect(firings.body.items).toHaveLength(1);
   expect(firings.body.items[0].actions[0]).toMatchObject({ type: 'run-deployment', status: 'SUCCEEDED' });
 });

@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { materializeOrBackfill } from '../src/backfills/asset-backfill.js';
-import { startTestServer, type TestServer } from '../src/testing/index.js';
 import {
   type AssetWorld,
   asset,
@@ -14,7 +13,7 @@ import {
   paths,
   report,
 } from './assets.support.js';
-import { client, eventually } from './helpers.js';
+import { client, eventually, useServer } from './helpers.js';
 
 /*
  * Backfills of assets: runs of the owning deployment's `assets` flow, one per partition (or one over
@@ -22,14 +21,7 @@ import { client, eventually } from './helpers.js';
  * forbids recorded BLOCKED instead of run.
  */
 
-let server: TestServer;
-
-beforeAll(async () => {
-  server = await startTestServer({ backfills: { idleMs: 3_600_000, busyMs: 3_600_000 } });
-});
-afterAll(async () => {
-  await server?.close();
-});
+const api = useServer({ backfills: { idleMs: 3_600_000, busyMs: 3_600_000 } });
 
 const regions = { kind: 'static', keys: ['a', 'b', 'c'] };
 
@@ -53,7 +45,7 @@ async function materializeNext(world: AssetWorld): Promise<{ partitionKey: strin
     expect(res.status, res.text).toBe(200);
     return res.body.runs[0];
   });
-  const as = client(server, claimed.token);
+  const as = client(api.server, claimed.token);
   const runId = claimed.flowRun.id as string;
   const running = await as('POST', `/flow-runs/${runId}/set-state`, {
     body: { transitionId: randomUUID(), state: { type: 'RUNNING' } },
@@ -70,7 +62,7 @@ async function materializeNext(world: AssetWorld): Promise<{ partitionKey: strin
 
 describe('asset backfills', () => {
   test("run the owning deployment's assets flow once per partition, the selection in dependency order, each run carrying its partition", async () => {
-    const world = await assetWorld(server);
+    const world = await assetWorld(api.server);
     const deployment = await graph(world);
     const res = await world.owner('POST', '/backfills', {
       body: { assets: ['features'], upstream: true, partitions: { all: true }, maxConcurrent: 2 },
@@ -113,10 +105,10 @@ describe('asset backfills', () => {
   });
 
   test('a partition blocked by a failed blocking check upstream is BLOCKED and not run; after a waiver, retry-failed runs it', async () => {
-    const world = await assetWorld(server);
+    const world = await assetWorld(api.server);
     await graph(world);
     // raw/events fails its blocking check on partition b.
-    await materializeAll(server, world, { assets: ['raw/events'], partitions: { keys: ['b'] } }, (assets, partition) => [
+    await materializeAll(api.server, world, { assets: ['raw/events'], partitions: { keys: ['b'] } }, (assets, partition) => [
       ...assets.map((k) => materialization(k, partition)),
       checkResult('raw/events', 'no_null_ids', false, partition),
     ]);
@@ -156,7 +148,7 @@ describe('asset backfills', () => {
     ).toMatchObject({ BLOCKED: 1 });
 
     const admin = await world.ws.createKey('admin');
-    const waived = await server.app.request('/api/v1/assets/waivers', {
+    const waived = await api.server.app.request('/api/v1/assets/waivers', {
       method: 'POST',
       headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' },
       body: JSON.stringify({
@@ -177,7 +169,7 @@ describe('asset backfills', () => {
   });
 
   test('with singleRun, assets that accept ranges get one run over the whole range; others are refused by field', async () => {
-    const refusing = await assetWorld(server);
+    const refusing = await assetWorld(api.server);
     await graph(refusing);
     const refused = await refusing.owner('POST', '/backfills', {
       body: { assets: ['features'], partitions: { all: true }, singleRun: true },
@@ -185,7 +177,7 @@ describe('asset backfills', () => {
     expect(refused.status).toBe(400);
     expect(paths(refused)).toEqual(['body.singleRun']);
 
-    const world = await assetWorld(server);
+    const world = await assetWorld(api.server);
     await graph(world, { acceptsRange: true });
     const res = await world.owner('POST', '/backfills', {
       body: {
@@ -218,7 +210,7 @@ describe('asset backfills', () => {
   });
 
   test('selections materialise refuses are refused the same way, and nothing is written', async () => {
-    const world = await assetWorld(server);
+    const world = await assetWorld(api.server);
     await graph(world);
     const cases: [Record<string, unknown>, number, string[]][] = [
       [{ assets: ['nope'], partitions: { all: true } }, 404, []],
@@ -231,22 +223,22 @@ describe('asset backfills', () => {
       expect(paths(res)).toEqual(fields);
     }
     const viewer = await world.ws.createKey('viewer');
-    const forbidden = await server.app.request('/api/v1/backfills', {
+    const forbidden = await api.server.app.request('/api/v1/backfills', {
       method: 'POST',
       headers: { authorization: `Bearer ${viewer}`, 'content-type': 'application/json' },
       body: JSON.stringify({ assets: ['features'], partitions: { all: true } }),
     });
     expect(forbidden.status).toBe(403);
-    const [row] = await server.sql<
+    const [row] = await api.server.sql<
       { n: number }[]
     >`SELECT count(*)::int AS n FROM backfills WHERE workspace_id = ${world.ws.workspaceId}`;
     expect(row?.n).toBe(0);
   });
 
   test('materialise with several partitions makes a backfill, and with one partition one run (what POST /assets/materialize needs)', async () => {
-    const world = await assetWorld(server);
+    const world = await assetWorld(api.server);
     await graph(world);
-    const several = await materializeOrBackfill(server.sql, {
+    const several = await materializeOrBackfill(api.server.sql, {
       workspaceId: world.ws.workspaceId,
       request: {
         assets: ['features'],
@@ -263,7 +255,7 @@ describe('asset backfills', () => {
       runCount: 2,
       partitions: { total: 2 },
     });
-    const one = await materializeOrBackfill(server.sql, {
+    const one = await materializeOrBackfill(api.server.sql, {
       workspaceId: world.ws.workspaceId,
       request: {
         assets: ['features'],
@@ -277,10 +269,10 @@ describe('asset backfills', () => {
   });
 
   test('checks over several partitions make a checks-only backfill that a failed blocking check upstream does not stop', async () => {
-    const world = await assetWorld(server);
+    const world = await assetWorld(api.server);
     await graph(world);
     // raw/events fails its blocking check on partition a: materialising features there is blocked…
-    await materializeAll(server, world, { assets: ['raw/events'], partitions: { keys: ['a'] } }, (assets, partition) => [
+    await materializeAll(api.server, world, { assets: ['raw/events'], partitions: { keys: ['a'] } }, (assets, partition) => [
       ...assets.map((k) => materialization(k, partition)),
       checkResult('raw/events', 'no_null_ids', false, partition),
     ]);

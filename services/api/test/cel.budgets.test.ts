@@ -7,9 +7,9 @@ import { AutomationEngine, MAX_BUDGET_FAILURES, MAX_CHAIN, POISON_ATTEMPTS } fro
 import { MAX_COST, MAX_MACRO_NESTING } from '../src/cel/cost.js';
 import { CelSandbox } from '../src/cel/sandbox.js';
 import { threadCpuClock } from '../src/cel/thread-clock.js';
-import { startTestServer, type TestServer, type TestWorkspace } from '../src/testing/index.js';
+import type { TestWorkspace } from '../src/testing/index.js';
 import { drainAutomations, emitEvent } from './events.support.js';
-import { type Call, client, deploy } from './helpers.js';
+import { type Call, client, deploy, useServer } from './helpers.js';
 
 /*
  * What a tenant's CEL may cost the control plane: refused when saved over its estimated budget,
@@ -18,8 +18,6 @@ import { type Call, client, deploy } from './helpers.js';
  * follows from the rounds the test ran.
  */
 
-let server: TestServer;
-let owner: Call;
 let other: TestWorkspace;
 let otherOwner: Call;
 let sandbox: CelSandbox;
@@ -42,23 +40,22 @@ function nestedAll(depth: number): string {
   return source;
 }
 
+const api = useServer();
+
 beforeAll(async () => {
-  server = await startTestServer({ loops: false });
-  owner = client(server, server.ownerKey);
-  other = await server.createWorkspace();
-  otherOwner = client(server, other.ownerKey);
+  other = await api.server.createWorkspace();
+  otherOwner = client(api.server, other.ownerKey);
   sandbox = new CelSandbox({ timeoutMs: 50, threads: 2 });
   engine = new AutomationEngine(new CompiledCache(), { batchSize: 500, sandbox, firingsPerMinute: FIRINGS_PER_MINUTE });
 });
 afterAll(async () => {
   await sandbox?.close();
-  await server?.close();
 });
 
 const emit = (workspaceId: string, kind: string, payload: Record<string, unknown> = {}) =>
-  emitEvent(server.sql, workspaceId, kind, payload);
+  emitEvent(api.server.sql, workspaceId, kind, payload);
 
-const drain = () => drainAutomations(engine, server.sql);
+const drain = () => drainAutomations(engine, api.server.sql);
 
 async function createAutomation(call: Call, body: Record<string, unknown>): Promise<{ id: string }> {
   const res = await call('POST', '/automations', { body: { name: `a-${randomUUID().slice(0, 8)}`, ...body } });
@@ -68,7 +65,7 @@ async function createAutomation(call: Call, body: Record<string, unknown>): Prom
 
 describe('save-time budget', () => {
   test('seven nested macros are refused with the nesting limit and the field that holds them', async () => {
-    const res = await owner('POST', '/automations', {
+    const res = await api.owner('POST', '/automations', {
       body: {
         name: 'bomb',
         trigger: { type: 'event', match: nestedAll(7) },
@@ -82,7 +79,7 @@ describe('save-time budget', () => {
 
   test('three macros over lists read from the event are refused by their estimated cost', async () => {
     const match = 'event.payload.a.all(a, event.payload.b.all(b, event.payload.c.all(c, a + b + c > 0)))';
-    const res = await owner('POST', '/automations', {
+    const res = await api.owner('POST', '/automations', {
       body: { name: 'costly', trigger: { type: 'event', match }, actions: [{ type: 'pause-pool', pool: 'default' }] },
     });
     expect(res.status).toBe(422);
@@ -90,7 +87,7 @@ describe('save-time budget', () => {
   });
 
   test('a webhook template with a bomb in one of its strings is refused naming that string', async () => {
-    const res = await owner('POST', '/event-webhooks', {
+    const res = await api.owner('POST', '/event-webhooks', {
       body: { name: 'hook', template: { kind: 'x.y', payload: { n: `{{ ${nestedAll(5)} }}` } } },
     });
     expect(res.status).toBe(422);
@@ -99,7 +96,7 @@ describe('save-time budget', () => {
 
   test('a template with more expressions than allowed is refused', async () => {
     const payload = Object.fromEntries(Array.from({ length: 101 }, (_, i) => [`f${i}`, '{{ body.x }}']));
-    const res = await owner('POST', '/event-webhooks', { body: { name: 'wide', template: { kind: 'x.y', payload } } });
+    const res = await api.owner('POST', '/event-webhooks', { body: { name: 'wide', template: { kind: 'x.y', payload } } });
     expect(res.status).toBe(422);
     expect(res.body.detail).toContain('at most 100');
   });
@@ -215,7 +212,7 @@ describe('the sandbox', () => {
 
 describe('the automations loop', () => {
   test('an automation over budget skips the event, records why, and is turned off after repeated overruns; the other workspace fires', async () => {
-    const slow = await createAutomation(owner, {
+    const slow = await createAutomation(api.owner, {
       trigger: { type: 'event', match: `event.kind == "big" && ${QUADRATIC}` },
       actions: [{ type: 'pause-pool', pool: 'default' }],
     });
@@ -224,18 +221,18 @@ describe('the automations loop', () => {
       actions: [{ type: 'pause-pool', pool: 'default' }],
     });
     const big = [];
-    for (let i = 0; i < MAX_BUDGET_FAILURES; i++) big.push(await emit(server.workspaceId, 'big', { items: longList(5000) }));
+    for (let i = 0; i < MAX_BUDGET_FAILURES; i++) big.push(await emit(api.server.workspaceId, 'big', { items: longList(5000) }));
     const small = await emit(other.workspaceId, 'small');
     await drain();
 
     const firings = await otherOwner('GET', `/automations/${victim.id}/firings`);
     expect(firings.body.items.map((f: { eventIds: string[] }) => f.eventIds)).toEqual([[small]]);
 
-    const a = await owner('GET', `/automations/${slow.id}`);
+    const a = await api.owner('GET', `/automations/${slow.id}`);
     expect(a.body.enabled).toBe(false);
     expect(a.body.disabledReason).toContain('ran past their budget');
     expect(a.body.lastError).toContain('ran past its budget');
-    const quarantine = await owner('GET', '/automation-quarantine');
+    const quarantine = await api.owner('GET', '/automation-quarantine');
     const mine = quarantine.body.items.filter((q: { automationId: string }) => q.automationId === slow.id);
     expect(mine.map((q: { eventId: string }) => q.eventId).sort()).toEqual([...big].sort());
     // Another workspace never sees these.
@@ -244,77 +241,77 @@ describe('the automations loop', () => {
 
     // Enabled again with the same expressions, it is evaluated again, and its next overrun turns it off at once,
     // however many cheap events (the enable's own audit entry among them) came between.
-    expect((await owner('POST', `/automations/${slow.id}/enable`)).body.disabledReason).toBeNull();
-    await emit(server.workspaceId, 'big', { items: longList(5000) });
+    expect((await api.owner('POST', `/automations/${slow.id}/enable`)).body.disabledReason).toBeNull();
+    await emit(api.server.workspaceId, 'big', { items: longList(5000) });
     await drain();
-    expect((await owner('GET', `/automations/${slow.id}`)).body.enabled).toBe(false);
-    await owner('DELETE', `/automations/${slow.id}`);
+    expect((await api.owner('GET', `/automations/${slow.id}`)).body.enabled).toBe(false);
+    await api.owner('DELETE', `/automations/${slow.id}`);
     await otherOwner('DELETE', `/automations/${victim.id}`);
   });
 
   test('a round that keeps failing narrows to one event, then steps over it, quarantined for the whole workspace', async () => {
     await drain();
-    const poison = await emit(server.workspaceId, 'poison');
-    const after = await emit(server.workspaceId, 'after');
+    const poison = await emit(api.server.workspaceId, 'poison');
+    const after = await emit(api.server.workspaceId, 'after');
     // As if that many rounds had died at this cursor (the end-to-end suite kills a real process).
-    await server.sql`UPDATE automation_cursor SET attempts = ${POISON_ATTEMPTS}`;
-    const round = await engine.round(server.sql);
+    await api.server.sql`UPDATE automation_cursor SET attempts = ${POISON_ATTEMPTS}`;
+    const round = await engine.round(api.server.sql);
     expect(round.steppedOver).toBe(1);
-    const [cursor] = await server.sql<{ attempts: number }[]>`SELECT attempts FROM automation_cursor`;
+    const [cursor] = await api.server.sql<{ attempts: number }[]>`SELECT attempts FROM automation_cursor`;
     expect(cursor?.attempts).toBe(0);
-    const quarantine = await owner('GET', '/automation-quarantine');
+    const quarantine = await api.owner('GET', '/automation-quarantine');
     const entry = quarantine.body.items.find((q: { eventId: string }) => q.eventId === poison);
     expect(entry).toMatchObject({ automationId: null, eventKind: 'poison' });
     expect(quarantine.body.items.some((q: { eventId: string }) => q.eventId === after)).toBe(false);
     // The next event is read normally.
-    const next = await engine.round(server.sql);
+    const next = await engine.round(api.server.sql);
     expect(next.events).toBeGreaterThanOrEqual(1);
   });
 
   test('a round after one that failed reads a single event', async () => {
     await drain();
-    await emit(server.workspaceId, 'one');
-    await emit(server.workspaceId, 'two');
-    await server.sql`UPDATE automation_cursor SET attempts = 1`;
-    expect((await engine.round(server.sql)).events).toBe(1);
-    expect((await engine.round(server.sql)).events).toBe(1);
+    await emit(api.server.workspaceId, 'one');
+    await emit(api.server.workspaceId, 'two');
+    await api.server.sql`UPDATE automation_cursor SET attempts = 1`;
+    expect((await engine.round(api.server.sql)).events).toBe(1);
+    expect((await engine.round(api.server.sql)).events).toBe(1);
   });
 
   test('an automation that runs the deployment whose runs trigger it stops at the chain limit', async () => {
-    const d = await deploy(owner, { flowName: `loop-${randomUUID().slice(0, 6)}` });
-    const a = await createAutomation(owner, {
+    const d = await deploy(api.owner, { flowName: `loop-${randomUUID().slice(0, 6)}` });
+    const a = await createAutomation(api.owner, {
       trigger: { type: 'event', match: `event.kind == "flow-run.scheduled" && event.payload.deploymentId == "${d.id}"` },
       actions: [{ type: 'run-deployment', deployment: `${d.flowName}/${d.name}` }],
     });
     await drain();
-    const manual = await owner('POST', `/deployments/${d.id}/runs`, { body: {} });
+    const manual = await api.owner('POST', `/deployments/${d.id}/runs`, { body: {} });
     expect(manual.status).toBe(201);
     await drain();
-    const runs = await server.sql<{ n: number }[]>`SELECT count(*)::int AS n FROM flow_runs WHERE deployment_id = ${d.id}`;
+    const runs = await api.server.sql<{ n: number }[]>`SELECT count(*)::int AS n FROM flow_runs WHERE deployment_id = ${d.id}`;
     // The manual run, then one run per firing for MAX_CHAIN generations.
     expect(runs[0]?.n).toBe(1 + MAX_CHAIN);
-    const firings = await server.sql<{ actions: { status: string; error: string | null }[] }[]>`
+    const firings = await api.server.sql<{ actions: { status: string; error: string | null }[] }[]>`
       SELECT actions FROM automation_firings WHERE automation_id = ${a.id}`;
     const skipped = firings.filter((f) => f.actions.every((x) => x.status === 'SKIPPED'));
     expect(skipped.length).toBe(1);
     expect(firings.length).toBe(MAX_CHAIN + 1);
     expect(skipped[0]?.actions[0]?.error).toContain(`a chain stops at ${MAX_CHAIN}`);
-    await owner('DELETE', `/automations/${a.id}`);
+    await api.owner('DELETE', `/automations/${a.id}`);
   });
 
   test("an automation's actions run at most its firing limit a minute; the rest are recorded as skipped", async () => {
-    const a = await createAutomation(owner, {
+    const a = await createAutomation(api.owner, {
       trigger: { type: 'event', match: 'event.kind == "tick"' },
       actions: [{ type: 'pause-pool', pool: 'default' }],
     });
     await drain();
-    for (let i = 0; i < FIRINGS_PER_MINUTE + 5; i++) await emit(server.workspaceId, 'tick');
+    for (let i = 0; i < FIRINGS_PER_MINUTE + 5; i++) await emit(api.server.workspaceId, 'tick');
     await drain();
-    const firings = await server.sql<{ actions: { status: string }[] }[]>`
+    const firings = await api.server.sql<{ actions: { status: string }[] }[]>`
       SELECT actions FROM automation_firings WHERE automation_id = ${a.id}`;
     expect(firings.length).toBe(FIRINGS_PER_MINUTE + 5);
     expect(firings.filter((f) => f.actions[0]?.status === 'SUCCEEDED').length).toBe(FIRINGS_PER_MINUTE);
     expect(firings.filter((f) => f.actions[0]?.status === 'SKIPPED').length).toBe(5);
-    await owner('DELETE', `/automations/${a.id}`);
+    await api.owner('DELETE', `/automations/${a.id}`);
   });
 });

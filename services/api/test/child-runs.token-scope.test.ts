@@ -1,32 +1,22 @@
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { createLogger } from '../src/logger.js';
 import { LeaseExpiryLoop } from '../src/loops/lease-expiry.js';
-import { startTestServer, type TestServer } from '../src/testing/index.js';
-import { type Call, claim, client, comparable, createRun, deploy, eventually } from './helpers.js';
+import { type Call, claim, client, comparable, createRun, deploy, eventually, useServer } from './helpers.js';
 
-let server: TestServer;
-let owner: Call;
-
-beforeAll(async () => {
-  server = await startTestServer({ loops: false, leaseSeconds: 2 });
-  owner = client(server, server.ownerKey);
-});
-afterAll(async () => {
-  await server?.close();
-});
+const api = useServer({ loops: false, leaseSeconds: 2 });
 
 /** Two claimed runs of one pool, both RUNNING, each with its own token. */
 async function runningPair() {
   const pool = `sub-${randomUUID().slice(0, 8)}`;
-  await owner('POST', '/work-pools', { body: { name: pool } });
-  const deployment = await deploy(owner, { flowName: pool, name: 'd', workPool: pool, retries: 2 });
-  const a = await createRun(owner, deployment.id);
-  const b = await createRun(owner, deployment.id);
-  const claimed = await claim(owner, pool, 2);
+  await api.owner('POST', '/work-pools', { body: { name: pool } });
+  const deployment = await deploy(api.owner, { flowName: pool, name: 'd', workPool: pool, retries: 2 });
+  const a = await createRun(api.owner, deployment.id);
+  const b = await createRun(api.owner, deployment.id);
+  const claimed = await claim(api.owner, pool, 2);
   const claimOf = (id: string) => claimed.find((c: { flowRun: { id: string } }) => c.flowRun.id === id);
-  const asA = client(server, claimOf(a.id).token);
-  const asB = client(server, claimOf(b.id).token);
+  const asA = client(api.server, claimOf(a.id).token);
+  const asB = client(api.server, claimOf(b.id).token);
   for (const [as, run] of [
     [asA, a],
     [asB, b],
@@ -83,13 +73,13 @@ describe('child runs', () => {
     expect(again.status).toBe(200);
     expect(again.body).toMatchObject({ created: false, flowRun: { id: body.id } });
 
-    const listed = await owner('GET', `/flow-runs/${a.id}/child-runs`);
+    const listed = await api.owner('GET', `/flow-runs/${a.id}/child-runs`);
     expect(listed.body.items.map((r: { id: string }) => r.id)).toEqual([body.id]);
     expect(
-      (await owner('GET', `/flow-runs/${body.id}/states`)).body.items.map((s: { state: { type: string } }) => s.state.type),
+      (await api.owner('GET', `/flow-runs/${body.id}/states`)).body.items.map((s: { state: { type: string } }) => s.state.type),
     ).toEqual(['RUNNING']);
     // Flow runs list it like any run, and the parent keeps its own links empty.
-    expect((await owner('GET', `/flow-runs/${a.id}`)).body).toMatchObject({ parentFlowRunId: null, parentTaskRunId: null });
+    expect((await api.owner('GET', `/flow-runs/${a.id}`)).body).toMatchObject({ parentFlowRunId: null, parentTaskRunId: null });
   });
 
   test("the parent's token writes the child's states, task runs and logs; a sibling's token gets 404s like a missing run", async () => {
@@ -129,10 +119,10 @@ describe('child runs', () => {
       expect(comparable(res.body)).toEqual(comparable(missing.body));
     }
     // The child is untouched by the sibling, and the child's token-holder cannot reach the sibling either.
-    expect((await owner('GET', `/flow-runs/${child.id}`)).body.state.type).toBe('COMPLETED');
-    expect((await owner('GET', `/flow-runs/${child.id}/logs`)).body.items.map((l: { message: string }) => l.message)).toEqual([
-      'inside the child',
-    ]);
+    expect((await api.owner('GET', `/flow-runs/${child.id}`)).body.state.type).toBe('COMPLETED');
+    expect((await api.owner('GET', `/flow-runs/${child.id}/logs`)).body.items.map((l: { message: string }) => l.message)).toEqual(
+      ['inside the child'],
+    );
     expect((await asA('GET', `/flow-runs/${b.id}`)).status).toBe(404);
   });
 
@@ -151,11 +141,11 @@ describe('child runs', () => {
 
   test('refuses a parent that is not RUNNING, a stale attempt, a foreign task run and an id already in use', async () => {
     const pool = `sub-${randomUUID().slice(0, 8)}`;
-    await owner('POST', '/work-pools', { body: { name: pool } });
-    const deployment = await deploy(owner, { flowName: pool, name: 'd', workPool: pool });
-    const run = await createRun(owner, deployment.id);
-    const [claimed] = await claim(owner, pool);
-    const as = client(server, claimed.token);
+    await api.owner('POST', '/work-pools', { body: { name: pool } });
+    const deployment = await deploy(api.owner, { flowName: pool, name: 'd', workPool: pool });
+    const run = await createRun(api.owner, deployment.id);
+    const [claimed] = await claim(api.owner, pool);
+    const as = client(api.server, claimed.token);
 
     const pending = await as('POST', `/flow-runs/${run.id}/child-runs`, { body: childBody() });
     expect(pending.status).toBe(409);
@@ -181,20 +171,20 @@ describe('child runs', () => {
     });
     expect(unknownField.status).toBe(400);
     // Only the worker path may create children: a person's key cannot.
-    expect((await owner('POST', `/flow-runs/${run.id}/child-runs`, { body: childBody() })).status).toBe(403);
+    expect((await api.owner('POST', `/flow-runs/${run.id}/child-runs`, { body: childBody() })).status).toBe(403);
   });
 
   test('a child lives on its root’s lease: renewed by the root’s heartbeat, crashed with the root, never retried', async () => {
     const { pool, a, asA, workerId } = await runningPair();
     const child = (await asA('POST', `/flow-runs/${a.id}/child-runs`, { body: childBody() })).body.flowRun;
-    const loop = new LeaseExpiryLoop(server.sql, server.databaseUrl, createLogger('silent'));
+    const loop = new LeaseExpiryLoop(api.server.sql, api.server.databaseUrl, createLogger('silent'));
     try {
       const leaseOf = async (id: string) =>
         (
-          await server.sql<{ lease: Date }[]>`SELECT lease_expires_at AS lease FROM flow_runs WHERE id = ${id}`
+          await api.server.sql<{ lease: Date }[]>`SELECT lease_expires_at AS lease FROM flow_runs WHERE id = ${id}`
         )[0]?.lease.getTime();
       const before = await leaseOf(child.id);
-      const beat = await owner('POST', `/work-pools/${pool}/workers/heartbeat`, {
+      const beat = await api.owner('POST', `/work-pools/${pool}/workers/heartbeat`, {
         body: { workerId, name: 'w', capacity: 2, runs: [{ id: a.id, attempt: 1 }] },
       });
       expect(beat.body.renewed.map((r: { id: string }) => r.id)).toEqual([a.id]);
@@ -203,16 +193,16 @@ describe('child runs', () => {
 
       // The worker stops renewing: root and child both crash; the root retries, the child does not.
       await eventually(async () =>
-        (await server.sql`SELECT lease_expires_at < now() AS gone FROM flow_runs WHERE id = ${child.id}`)[0]?.gone
+        (await api.server.sql`SELECT lease_expires_at < now() AS gone FROM flow_runs WHERE id = ${child.id}`)[0]?.gone
           ? true
           : undefined,
       );
       await loop.tick();
-      expect((await owner('GET', `/flow-runs/${a.id}`)).body).toMatchObject({
+      expect((await api.owner('GET', `/flow-runs/${a.id}`)).body).toMatchObject({
         state: { type: 'SCHEDULED', name: 'AwaitingRetry' },
         attempt: 2,
       });
-      expect((await owner('GET', `/flow-runs/${child.id}`)).body).toMatchObject({
+      expect((await api.owner('GET', `/flow-runs/${child.id}`)).body).toMatchObject({
         state: { type: 'CRASHED', message: 'lease expired' },
         attempt: 1,
       });

@@ -1,22 +1,16 @@
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, expect, test } from 'vitest';
-import { startTestServer, type TestServer } from '../src/testing/index.js';
+import { beforeAll, expect, test } from 'vitest';
 import { setState } from './backfill.support.js';
-import { type Call, client, deploy, eventually } from './helpers.js';
+import { type Call, client, deploy, eventually, useServer } from './helpers.js';
 
-let server: TestServer;
-let owner: Call;
 let worker: Call;
 let workerKey: string;
 
+const api = useServer();
+
 beforeAll(async () => {
-  server = await startTestServer({ loops: false });
-  owner = client(server, server.ownerKey);
-  workerKey = await server.createKey('worker');
-  worker = client(server, workerKey);
-});
-afterAll(async () => {
-  await server?.close();
+  workerKey = await api.server.createKey('worker');
+  worker = client(api.server, workerKey);
 });
 
 interface ClaimBody {
@@ -25,7 +19,7 @@ interface ClaimBody {
 }
 
 /** A pool with one run RUNNING on a worker, as a worker that claimed it sees it. */
-async function runningRun(as: { owner: Call; worker: Call } = { owner, worker }) {
+async function runningRun(as: { owner: Call; worker: Call } = { owner: api.owner, worker }) {
   const pool = `watch-${randomUUID().slice(0, 8)}`;
   await as.owner('POST', '/work-pools', { body: { name: pool } });
   const deployment = await deploy(as.owner, { flowName: pool, name: 'd', workPool: pool });
@@ -44,7 +38,7 @@ async function runningRun(as: { owner: Call; worker: Call } = { owner, worker })
 async function waitingClaim(pool: string, body: Record<string, unknown>) {
   const workerId = randomUUID();
   let settled = false;
-  const reply = fetch(`${server.url}/api/v1/work-pools/${pool}/claim`, {
+  const reply = fetch(`${api.server.url}/api/v1/work-pools/${pool}/claim`, {
     method: 'POST',
     headers: { authorization: `Bearer ${workerKey}`, 'content-type': 'application/json' },
     body: JSON.stringify({ workerId, ...body }),
@@ -53,7 +47,7 @@ async function waitingClaim(pool: string, body: Record<string, unknown>) {
     return { status: res.status, body: (await res.json()) as ClaimBody };
   });
   await eventually(async () => {
-    const [row] = await server.sql`SELECT 1 FROM workers WHERE id = ${workerId}`;
+    const [row] = await api.server.sql`SELECT 1 FROM workers WHERE id = ${workerId}`;
     return row ? true : undefined;
   });
   return { reply, settled: () => settled };
@@ -67,7 +61,7 @@ test('a full worker watching its held run (limit 0) hears the cancel as soon as 
     held: [{ id: run.id, attempt: run.attempt }],
   });
   expect(claim.settled()).toBe(false);
-  const cancelled = await owner('POST', `/flow-runs/${run.id}/cancel`, { body: { transitionId: randomUUID() } });
+  const cancelled = await api.owner('POST', `/flow-runs/${run.id}/cancel`, { body: { transitionId: randomUUID() } });
   expect(cancelled.body.state.type).toBe('CANCELLING');
   const res = await claim.reply;
   expect(res.status).toBe(200);
@@ -76,7 +70,7 @@ test('a full worker watching its held run (limit 0) hears the cancel as soon as 
 
 test('a claim that names an attempt already asked to cancel answers at once, and a later attempt of the run is not it', async () => {
   const run = await runningRun();
-  await owner('POST', `/flow-runs/${run.id}/cancel`, { body: { transitionId: randomUUID() } });
+  await api.owner('POST', `/flow-runs/${run.id}/cancel`, { body: { transitionId: randomUUID() } });
   const now = await worker('POST', `/work-pools/${run.pool}/claim`, {
     body: { workerId: randomUUID(), limit: 0, waitMs: 25_000, held: [{ id: run.id, attempt: run.attempt }] },
   });
@@ -89,20 +83,25 @@ test('a claim that names an attempt already asked to cancel answers at once, and
 
 test('a watch-only claim claims nothing, even with a run due, and answers with no cancel when its wait ends', async () => {
   const run = await runningRun();
-  const due = await owner('POST', `/deployments/${run.deploymentId}/runs`, { body: {} });
+  const due = await api.owner('POST', `/deployments/${run.deploymentId}/runs`, { body: {} });
   const res = await worker('POST', `/work-pools/${run.pool}/claim`, {
     body: { workerId: randomUUID(), limit: 0, waitMs: 300, held: [{ id: run.id, attempt: run.attempt }] },
   });
   expect(res.body).toEqual({ runs: [], cancel: [] });
-  const [row] = await server.sql<{ state_type: string }[]>`SELECT state_type FROM flow_runs WHERE id = ${due.body.flowRun.id}`;
+  const [row] = await api.server.sql<
+    { state_type: string }[]
+  >`SELECT state_type FROM flow_runs WHERE id = ${due.body.flowRun.id}`;
   expect(row?.state_type).toBe('SCHEDULED');
 });
 
 test("a cancel of a run the claim does not name, or of another workspace's run it names, is not reported", async () => {
   const mine = await runningRun();
   const other = await runningRun();
-  const elsewhere = await server.createWorkspace();
-  const stranger = { owner: client(server, elsewhere.ownerKey), worker: client(server, await elsewhere.createKey('worker')) };
+  const elsewhere = await api.server.createWorkspace();
+  const stranger = {
+    owner: client(api.server, elsewhere.ownerKey),
+    worker: client(api.server, await elsewhere.createKey('worker')),
+  };
   const foreign = await runningRun(stranger);
   const claim = await waitingClaim(mine.pool, {
     limit: 0,
@@ -112,7 +111,7 @@ test("a cancel of a run the claim does not name, or of another workspace's run i
       { id: foreign.id, attempt: foreign.attempt },
     ],
   });
-  await owner('POST', `/flow-runs/${other.id}/cancel`, { body: { transitionId: randomUUID() } });
+  await api.owner('POST', `/flow-runs/${other.id}/cancel`, { body: { transitionId: randomUUID() } });
   await stranger.owner('POST', `/flow-runs/${foreign.id}/cancel`, { body: { transitionId: randomUUID() } });
   const res = await claim.reply;
   expect(res.body).toEqual({ runs: [], cancel: [] });

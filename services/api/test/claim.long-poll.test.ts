@@ -1,23 +1,14 @@
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, expect, test } from 'vitest';
+import { expect, test } from 'vitest';
 import { startTestServer, type TestServer } from '../src/testing/index.js';
-import { type Call, client, deploy, eventually } from './helpers.js';
+import { client, deploy, eventually, useServer } from './helpers.js';
 
-let server: TestServer;
-let owner: Call;
-
-beforeAll(async () => {
-  server = await startTestServer({ loops: false });
-  owner = client(server, server.ownerKey);
-});
-afterAll(async () => {
-  await server?.close();
-});
+const api = useServer();
 
 async function pool() {
   const name = `poll-${randomUUID().slice(0, 8)}`;
-  await owner('POST', '/work-pools', { body: { name } });
-  const deployment = await deploy(owner, { flowName: name, name: 'd', workPool: name });
+  await api.owner('POST', '/work-pools', { body: { name } });
+  const deployment = await deploy(api.owner, { flowName: name, name: 'd', workPool: name });
   return { name, deploymentId: deployment.id as string };
 }
 
@@ -43,11 +34,11 @@ async function waitingClaim(target: TestServer, key: string, poolName: string, w
 
 test('a waiting claim returns a run created while it waits, well before waitMs', async () => {
   const { name, deploymentId } = await pool();
-  const key = await server.createKey('worker');
-  const claim = await waitingClaim(server, key, name, 20_000);
+  const key = await api.server.createKey('worker');
+  const claim = await waitingClaim(api.server, key, name, 20_000);
   expect(claim.settled()).toBeNull();
   const createdAt = performance.now();
-  const run = await owner('POST', `/deployments/${deploymentId}/runs`, { body: {} });
+  const run = await api.owner('POST', `/deployments/${deploymentId}/runs`, { body: {} });
   const res = await claim.reply;
   expect(res.status).toBe(200);
   expect(res.body.runs.map((r) => r.flowRun.id)).toEqual([run.body.flowRun.id]);
@@ -59,11 +50,11 @@ test('a waiting claim returns a run created while it waits, well before waitMs',
 
 test('a waiting claim wakes when a scheduled run becomes due', async () => {
   const { name, deploymentId } = await pool();
-  const run = await owner('POST', `/deployments/${deploymentId}/runs`, {
+  const run = await api.owner('POST', `/deployments/${deploymentId}/runs`, {
     body: { scheduledTime: new Date(Date.now() + 3_000).toISOString() },
   });
   const started = performance.now();
-  const res = await client(server, await server.createKey('worker'))('POST', `/work-pools/${name}/claim`, {
+  const res = await client(api.server, await api.server.createKey('worker'))('POST', `/work-pools/${name}/claim`, {
     body: { workerId: randomUUID(), limit: 1, waitMs: 20_000 },
   });
   const elapsed = performance.now() - started;
@@ -74,14 +65,14 @@ test('a waiting claim wakes when a scheduled run becomes due', async () => {
 
 test('without any notification a waiting claim still finds the run when it looks again', async () => {
   const { name, deploymentId } = await pool();
-  const key = await server.createKey('worker');
-  const claim = await waitingClaim(server, key, name, 1_500);
+  const key = await api.server.createKey('worker');
+  const claim = await waitingClaim(api.server, key, name, 1_500);
   // Inserted behind the API's back: no NOTIFY is sent, so only the claim's own re-check can find it.
-  const [ids] = await server.sql<{ work_pool_id: string; work_queue_id: string; flow_id: string }[]>`
+  const [ids] = await api.server.sql<{ work_pool_id: string; work_queue_id: string; flow_id: string }[]>`
     SELECT work_pool_id, work_queue_id, flow_id FROM deployments WHERE id = ${deploymentId}`;
-  const [row] = await server.sql<{ id: string }[]>`
+  const [row] = await api.server.sql<{ id: string }[]>`
     INSERT INTO flow_runs (workspace_id, flow_id, deployment_id, work_pool_id, work_queue_id, name, state_type, state_name)
-    VALUES (${server.workspaceId}, ${ids?.flow_id ?? null}, ${deploymentId}, ${ids?.work_pool_id ?? null}, ${ids?.work_queue_id ?? null}, 'silent', 'SCHEDULED', 'Scheduled')
+    VALUES (${api.server.workspaceId}, ${ids?.flow_id ?? null}, ${deploymentId}, ${ids?.work_pool_id ?? null}, ${ids?.work_queue_id ?? null}, 'silent', 'SCHEDULED', 'Scheduled')
     RETURNING id`;
   const res = await claim.reply;
   expect(res.body.runs.map((r) => r.flowRun.id)).toEqual([row?.id]);
@@ -90,7 +81,7 @@ test('without any notification a waiting claim still finds the run when it looks
 test('a waiting claim with nothing to do answers empty at its deadline', async () => {
   const { name } = await pool();
   const started = performance.now();
-  const res = await client(server, await server.createKey('worker'))('POST', `/work-pools/${name}/claim`, {
+  const res = await client(api.server, await api.server.createKey('worker'))('POST', `/work-pools/${name}/claim`, {
     body: { workerId: randomUUID(), limit: 1, waitMs: 700 },
   });
   expect(res.body).toEqual({ runs: [] });
@@ -115,12 +106,12 @@ test('shutdown ends waiting long-polls promptly', async () => {
 
 test('the listener reconnects after its connection is killed, and waiting claims are woken again', async () => {
   const listener = async () => {
-    const rows = await server.sql<{ pid: number }[]>`
+    const rows = await api.server.sql<{ pid: number }[]>`
       SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'outpost-api-listener'`;
     return rows[0]?.pid;
   };
   const before = await eventually(listener, 5_000, 'the listener connection');
-  await server.sql`SELECT pg_terminate_backend(${before})`;
+  await api.server.sql`SELECT pg_terminate_backend(${before})`;
   await eventually(
     async () => {
       const pid = await listener();
@@ -131,9 +122,9 @@ test('the listener reconnects after its connection is killed, and waiting claims
   );
 
   const { name, deploymentId } = await pool();
-  const claim = await waitingClaim(server, await server.createKey('worker'), name, 20_000);
+  const claim = await waitingClaim(api.server, await api.server.createKey('worker'), name, 20_000);
   const createdAt = performance.now();
-  const run = await owner('POST', `/deployments/${deploymentId}/runs`, { body: {} });
+  const run = await api.owner('POST', `/deployments/${deploymentId}/runs`, { body: {} });
   const res = await claim.reply;
   expect(res.body.runs.map((r) => r.flowRun.id)).toEqual([run.body.flowRun.id]);
   expect((claim.settled() ?? Number.POSITIVE_INFINITY) - createdAt).toBeLessThan(3_000);
@@ -141,11 +132,11 @@ test('the listener reconnects after its connection is killed, and waiting claims
 
 test('a worker whose last claim came back empty claims at once a run that is due when it polls again', async () => {
   const { name, deploymentId } = await pool();
-  const worker = client(server, await server.createKey('worker'));
+  const worker = client(api.server, await api.server.createKey('worker'));
   const workerId = randomUUID();
   const poll = (waitMs: number) => worker('POST', `/work-pools/${name}/claim`, { body: { workerId, limit: 1, waitMs } });
   expect((await poll(300)).body).toEqual({ runs: [] });
-  const run = await owner('POST', `/deployments/${deploymentId}/runs`, { body: {} });
+  const run = await api.owner('POST', `/deployments/${deploymentId}/runs`, { body: {} });
   const started = performance.now();
   const res = await poll(20_000);
   expect(res.body.runs.map((r: { flowRun: { id: string } }) => r.flowRun.id)).toEqual([run.body.flowRun.id]);
@@ -154,22 +145,22 @@ test('a worker whose last claim came back empty claims at once a run that is due
 
 test('an idle worker polling again gets a run created while it polls, and its deadline look finds a silent one', async () => {
   const { name, deploymentId } = await pool();
-  const worker = client(server, await server.createKey('worker'));
+  const worker = client(api.server, await api.server.createKey('worker'));
   const workerId = randomUUID();
   const poll = (waitMs: number) => worker('POST', `/work-pools/${name}/claim`, { body: { workerId, limit: 1, waitMs } });
   expect((await poll(300)).body).toEqual({ runs: [] });
   const waiting = poll(20_000);
-  const run = await owner('POST', `/deployments/${deploymentId}/runs`, { body: {} });
+  const run = await api.owner('POST', `/deployments/${deploymentId}/runs`, { body: {} });
   expect((await waiting).body.runs.map((r: { flowRun: { id: string } }) => r.flowRun.id)).toEqual([run.body.flowRun.id]);
 
   // Idle again; a run inserted behind the API's back (no NOTIFY) is found by the look at the deadline.
   expect((await poll(300)).body).toEqual({ runs: [] });
   const silent = poll(1_500);
-  const [ids] = await server.sql<{ work_pool_id: string; work_queue_id: string; flow_id: string }[]>`
+  const [ids] = await api.server.sql<{ work_pool_id: string; work_queue_id: string; flow_id: string }[]>`
     SELECT work_pool_id, work_queue_id, flow_id FROM deployments WHERE id = ${deploymentId}`;
-  const [row] = await server.sql<{ id: string }[]>`
+  const [row] = await api.server.sql<{ id: string }[]>`
     INSERT INTO flow_runs (workspace_id, flow_id, deployment_id, work_pool_id, work_queue_id, name, state_type, state_name)
-    VALUES (${server.workspaceId}, ${ids?.flow_id ?? null}, ${deploymentId}, ${ids?.work_pool_id ?? null}, ${ids?.work_queue_id ?? null}, 'silent', 'SCHEDULED', 'Scheduled')
+    VALUES (${api.server.workspaceId}, ${ids?.flow_id ?? null}, ${deploymentId}, ${ids?.work_pool_id ?? null}, ${ids?.work_queue_id ?? null}, 'silent', 'SCHEDULED', 'Scheduled')
     RETURNING id`;
   expect((await silent).body.runs.map((r: { flowRun: { id: string } }) => r.flowRun.id)).toEqual([row?.id]);
 });

@@ -1,25 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import postgres from 'postgres';
-import { afterAll, beforeAll, expect, test } from 'vitest';
+import { expect, test } from 'vitest';
 import { claimDueRuns, LimitedPools } from '../src/runs/db/claim.js';
-import { startTestServer, type TestServer } from '../src/testing/index.js';
-import { type Call, client, createRun, deploy } from './helpers.js';
+import { createRun, deploy, useServer } from './helpers.js';
 
-let server: TestServer;
-let owner: Call;
-
-beforeAll(async () => {
-  server = await startTestServer({ loops: false });
-  owner = client(server, server.ownerKey);
-});
-afterAll(async () => {
-  await server?.close();
-});
+const api = useServer();
 
 /** A connection of its own that records the first words of every statement it sends. */
 function tracedConnection(): { sql: postgres.Sql; sent: string[] } {
   const sent: string[] = [];
-  const sql = postgres(server.databaseUrl, {
+  const sql = postgres(api.server.databaseUrl, {
     max: 1,
     onnotice: () => {},
     debug: (_connection, query) => {
@@ -31,15 +21,15 @@ function tracedConnection(): { sql: postgres.Sql; sent: string[] } {
 
 async function poolWithDueRun(body: Record<string, unknown>): Promise<string> {
   const pool = `pipe-${randomUUID().slice(0, 8)}`;
-  await owner('POST', '/work-pools', { body: { name: pool, ...body } });
-  const deployment = await deploy(owner, { flowName: pool, name: 'd', workPool: pool });
-  await createRun(owner, deployment.id);
-  const [ids] = await server.sql<{ id: string }[]>`SELECT id FROM work_pools WHERE name = ${pool}`;
+  await api.owner('POST', '/work-pools', { body: { name: pool, ...body } });
+  const deployment = await deploy(api.owner, { flowName: pool, name: 'd', workPool: pool });
+  await createRun(api.owner, deployment.id);
+  const [ids] = await api.server.sql<{ id: string }[]>`SELECT id FROM work_pools WHERE name = ${pool}`;
   return ids?.id ?? '';
 }
 
 const claimOf = (poolId: string) => ({
-  workspaceId: server.workspaceId,
+  workspaceId: api.server.workspaceId,
   poolId,
   workerId: randomUUID(),
   limit: 1,
@@ -100,8 +90,8 @@ test('a claim of a limited pool finds the limit in its one statement, claims not
     // Remembered: the pool's next claim locks at once.
     expect(limitedPools.has(poolId)).toBe(true);
     await createRun(
-      owner,
-      (await server.sql<{ id: string }[]>`SELECT id FROM deployments WHERE work_pool_id = ${poolId}`)[0]?.id ?? '',
+      api.owner,
+      (await api.server.sql<{ id: string }[]>`SELECT id FROM deployments WHERE work_pool_id = ${poolId}`)[0]?.id ?? '',
     );
     sent.length = 0;
     expect(await claimDueRuns(sql, claimOf(poolId), limitedPools)).toHaveLength(1);

@@ -3,20 +3,14 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { createLogger } from '../src/logger.js';
 import { SchedulerLoop } from '../src/loops/scheduler.js';
 import { WITHDRAWN_MESSAGE } from '../src/runs/db/schedules.js';
-import { startTestServer, type TestServer } from '../src/testing/index.js';
-import { type Call, client, createRun, deploy, eventually } from './helpers.js';
+import { type Call, client, createRun, deploy, eventually, useServer } from './helpers.js';
 
-let server: TestServer;
-let owner: Call;
 let worker: Call;
 
+const api = useServer();
+
 beforeAll(async () => {
-  server = await startTestServer({ loops: false });
-  owner = client(server, server.ownerKey);
-  worker = client(server, await server.createKey('worker'));
-});
-afterAll(async () => {
-  await server?.close();
+  worker = client(api.server, await api.server.createKey('worker'));
 });
 
 interface Claimed {
@@ -27,9 +21,9 @@ interface Claimed {
 /** A pool of its own with one deployment (`deployment` overrides its settings) and a run due `dueInMs` from now. */
 async function runDueIn(dueInMs: number, deployment: Record<string, unknown> = {}) {
   const pool = `prefetch-${randomUUID().slice(0, 8)}`;
-  await owner('POST', '/work-pools', { body: { name: pool } });
-  const d = await deploy(owner, { flowName: pool, name: 'd', workPool: pool, ...deployment });
-  const run = await createRun(owner, d.id, { scheduledTime: new Date(Date.now() + dueInMs).toISOString() });
+  await api.owner('POST', '/work-pools', { body: { name: pool } });
+  const d = await deploy(api.owner, { flowName: pool, name: 'd', workPool: pool, ...deployment });
+  const run = await createRun(api.owner, d.id, { scheduledTime: new Date(Date.now() + dueInMs).toISOString() });
   return { pool, runId: run.id as string };
 }
 
@@ -41,7 +35,7 @@ async function claimWith(pool: string, body: Record<string, unknown>): Promise<C
 
 /** The run's due time and the moment it was claimed, both on the database's clock. */
 async function claimTimes(runId: string) {
-  const [row] = await server.sql<{ due: Date; pending: Date }[]>`
+  const [row] = await api.server.sql<{ due: Date; pending: Date }[]>`
     SELECT r.expected_start_time AS due, s.timestamp AS pending
     FROM flow_runs r JOIN flow_run_states s ON s.flow_run_id = r.id AND s.type = 'PENDING'
     WHERE r.id = ${runId}`;
@@ -108,7 +102,7 @@ test('a prefetchMs above 60 s is refused with its field path', async () => {
 describe('a run claimed ahead of its due time, when its schedule changes before it is due', () => {
   let scheduler: SchedulerLoop;
   beforeAll(() => {
-    scheduler = new SchedulerLoop(server.sql, server.databaseUrl, createLogger('silent'));
+    scheduler = new SchedulerLoop(api.server.sql, api.server.databaseUrl, createLogger('silent'));
   });
   afterAll(async () => {
     await scheduler?.stop();
@@ -117,14 +111,14 @@ describe('a run claimed ahead of its due time, when its schedule changes before 
   /** A deployment in a pool of its own with the given schedules, filled ahead by the scheduler. */
   async function scheduled(schedules: Record<string, unknown>[]) {
     const pool = `withdraw-${randomUUID().slice(0, 8)}`;
-    await owner('POST', '/work-pools', { body: { name: pool } });
-    const d = await deploy(owner, { flowName: pool, name: 'd', workPool: pool, schedules });
+    await api.owner('POST', '/work-pools', { body: { name: pool } });
+    const d = await deploy(api.owner, { flowName: pool, name: 'd', workPool: pool, schedules });
     await scheduler.tick();
     return { pool, deploymentId: d.id as string };
   }
 
   async function runOf(id: string) {
-    const [row] = await server.sql<{ state: string; message: string | null; key: string; start: Date | null; due: Date }[]>`
+    const [row] = await api.server.sql<{ state: string; message: string | null; key: string; start: Date | null; due: Date }[]>`
       SELECT state_type AS state, state_message AS message, idempotency_key AS key, start_time AS start,
         expected_start_time AS due
       FROM flow_runs WHERE id = ${id}`;
@@ -134,7 +128,7 @@ describe('a run claimed ahead of its due time, when its schedule changes before 
 
   /** The database's clock, whose `now()` decides whether a run is due. */
   async function databaseNow(): Promise<number> {
-    const [row] = await server.sql<{ now: Date }[]>`SELECT clock_timestamp() AS now`;
+    const [row] = await api.server.sql<{ now: Date }[]>`SELECT clock_timestamp() AS now`;
     return row!.now.getTime();
   }
 
@@ -156,7 +150,7 @@ describe('a run claimed ahead of its due time, when its schedule changes before 
   }
 
   async function unclaimed(deploymentId: string): Promise<number> {
-    const [row] = await server.sql<{ n: number }[]>`
+    const [row] = await api.server.sql<{ n: number }[]>`
       SELECT count(*)::int AS n FROM flow_runs WHERE deployment_id = ${deploymentId} AND state_type = 'SCHEDULED'`;
     return row?.n ?? 0;
   }
@@ -171,7 +165,7 @@ describe('a run claimed ahead of its due time, when its schedule changes before 
     const { all, notDue, due } = await aroundChange(
       claimed.map((c) => c.flowRun.id),
       async () => {
-        expect((await owner('POST', `/deployments/${deploymentId}/pause`)).status).toBe(200);
+        expect((await api.owner('POST', `/deployments/${deploymentId}/pause`)).status).toBe(200);
       },
     );
     // A 30 s window over runs every 5 s holds several not due for seconds yet, however slow the pause.
@@ -203,7 +197,7 @@ describe('a run claimed ahead of its due time, when its schedule changes before 
     const { all, notDue, due } = await aroundChange(
       claimed.map((c) => c.flowRun.id),
       async () => {
-        const off = await owner('PATCH', `/deployments/${deploymentId}/schedules/fast`, { body: { active: false } });
+        const off = await api.owner('PATCH', `/deployments/${deploymentId}/schedules/fast`, { body: { active: false } });
         expect(off.status).toBe(200);
       },
     );
@@ -222,12 +216,12 @@ describe('a run claimed ahead of its due time, when its schedule changes before 
     expect(first).toBeDefined();
     // Until the database's clock passes its due time, the run is only waiting for it.
     await eventually(async () => {
-      const [row] = await server.sql<
+      const [row] = await api.server.sql<
         { due: boolean }[]
       >`SELECT expected_start_time <= now() AS due FROM flow_runs WHERE id = ${first!}`;
       return row?.due ? true : undefined;
     });
-    expect((await owner('POST', `/deployments/${deploymentId}/pause`)).status).toBe(200);
+    expect((await api.owner('POST', `/deployments/${deploymentId}/pause`)).status).toBe(200);
     expect((await runOf(first!)).state).toBe('PENDING');
   });
 });

@@ -1,20 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { explainUnfitRuns } from '../src/runs/db/unfit-runs.js';
-import { startTestServer, type TestServer } from '../src/testing/index.js';
-import { type Call, client, deploy } from './helpers.js';
+import { client, deploy, useServer } from './helpers.js';
 import { METRICS_TOKEN, scrape } from './metrics.support.js';
 
-let server: TestServer;
-let owner: Call;
-
-beforeAll(async () => {
-  server = await startTestServer({ loops: false, metricsToken: METRICS_TOKEN });
-  owner = client(server, server.ownerKey);
-});
-afterAll(async () => {
-  await server?.close();
-});
+const api = useServer({ loops: false, metricsToken: METRICS_TOKEN });
 
 interface Claimed {
   flowRun: { id: string; attempt: number; name: string };
@@ -31,15 +21,16 @@ interface Gpu {
 
 async function freshPool(update: Record<string, unknown> = {}): Promise<string> {
   const pool = `gpu-${randomUUID().slice(0, 8)}`;
-  expect((await owner('POST', '/work-pools', { body: { name: pool } })).status).toBe(201);
-  if (Object.keys(update).length > 0) expect((await owner('PATCH', `/work-pools/${pool}`, { body: update })).status).toBe(200);
+  expect((await api.owner('POST', '/work-pools', { body: { name: pool } })).status).toBe(201);
+  if (Object.keys(update).length > 0)
+    expect((await api.owner('PATCH', `/work-pools/${pool}`, { body: update })).status).toBe(200);
   return pool;
 }
 
 /** Registers a worker with these resources through the heartbeat, as the worker agent does. */
 async function worker(pool: string, gpus: Gpu[], more: { memoryGb?: number | null; cpus?: number | null } = {}): Promise<string> {
   const workerId = randomUUID();
-  const res = await owner('POST', `/work-pools/${pool}/workers/heartbeat`, {
+  const res = await api.owner('POST', `/work-pools/${pool}/workers/heartbeat`, {
     body: {
       workerId,
       name: `w-${workerId.slice(0, 6)}`,
@@ -59,19 +50,19 @@ async function worker(pool: string, gpus: Gpu[], more: { memoryGb?: number | nul
 const gpus = (...ids: string[]): Gpu[] => ids.map((id) => ({ id }));
 
 async function runOf(deploymentId: string, body: Record<string, unknown> = {}): Promise<string> {
-  const res = await owner('POST', `/deployments/${deploymentId}/runs`, { body });
+  const res = await api.owner('POST', `/deployments/${deploymentId}/runs`, { body });
   expect(res.status, res.text).toBe(201);
   return res.body.flowRun.id;
 }
 
 async function claimFor(pool: string, workerId: string, limit = 10): Promise<Claimed[]> {
-  const res = await owner('POST', `/work-pools/${pool}/claim`, { body: { workerId, limit } });
+  const res = await api.owner('POST', `/work-pools/${pool}/claim`, { body: { workerId, limit } });
   expect(res.status, res.text).toBe(200);
   return res.body.runs;
 }
 
 async function finish(run: Claimed): Promise<void> {
-  const asRun = client(server, run.token);
+  const asRun = client(api.server, run.token);
   for (const type of ['RUNNING', 'COMPLETED']) {
     const res = await asRun('POST', `/flow-runs/${run.flowRun.id}/set-state`, {
       body: { transitionId: randomUUID(), state: { type } },
@@ -86,7 +77,7 @@ describe('claiming runs that ask for resources', () => {
   test('a worker takes only the runs that fit its free GPUs and hands each the lowest free device ids', async () => {
     const pool = await freshPool();
     const w = await worker(pool, gpus('0', '1', '2', '3'));
-    const d = await deploy(owner, { flowName: pool, name: 'train', workPool: pool, resources: { gpus: 2 } });
+    const d = await deploy(api.owner, { flowName: pool, name: 'train', workPool: pool, resources: { gpus: 2 } });
     const first = await runOf(d.id);
     const second = await runOf(d.id, { resources: { gpus: 1 } });
     const third = await runOf(d.id);
@@ -106,9 +97,9 @@ describe('claiming runs that ask for resources', () => {
     expect(again?.flowRun.id).toBe(third);
     expect(again?.assigned?.gpus).toEqual(['0', '1']);
 
-    const attempts = await owner('GET', `/flow-runs/${third}/attempts`);
+    const attempts = await api.owner('GET', `/flow-runs/${third}/attempts`);
     expect(attempts.body.items[0].assigned).toEqual({ gpus: ['0', '1'], memoryGb: null, cpus: null });
-    const run = await owner('GET', `/flow-runs/${third}`);
+    const run = await api.owner('GET', `/flow-runs/${third}`);
     expect(run.body.resources).toEqual({ gpus: 2 });
   });
 
@@ -116,7 +107,7 @@ describe('claiming runs that ask for resources', () => {
     const pool = await freshPool({ gpuQuota: 6 });
     const w = await worker(pool, gpus('0', '1', '2', '3'));
     const others = [await worker(pool, gpus('0', '1', '2', '3')), await worker(pool, gpus('0', '1', '2', '3'))];
-    const d = await deploy(owner, { flowName: pool, name: 'train', workPool: pool, resources: { gpus: 1 } });
+    const d = await deploy(api.owner, { flowName: pool, name: 'train', workPool: pool, resources: { gpus: 1 } });
     for (let i = 0; i < 16; i++) await runOf(d.id);
 
     const sameWorker = (await Promise.all(Array.from({ length: 8 }, () => claimFor(pool, w, 1)))).flat();
@@ -125,7 +116,7 @@ describe('claiming runs that ask for resources', () => {
 
     const moreWorkers = (await Promise.all([...others, ...others].map((id) => claimFor(pool, id, 2)))).flat();
     expect(moreWorkers).toHaveLength(2);
-    const [row] = await server.sql<{ gpus: number }[]>`
+    const [row] = await api.server.sql<{ gpus: number }[]>`
       SELECT sum(jsonb_array_length(a.assigned_resources->'gpus'))::int AS gpus
       FROM flow_runs r JOIN flow_run_attempts a ON a.flow_run_id = r.id AND a.attempt = r.attempt
       WHERE r.work_pool_id = (SELECT id FROM work_pools WHERE name = ${pool}) AND r.state_type = 'PENDING'`;
@@ -142,8 +133,8 @@ describe('claiming runs that ask for resources', () => {
       ],
       { memoryGb: 32, cpus: 8 },
     );
-    const big = await deploy(owner, { flowName: pool, name: 'big', workPool: pool, resources: { gpus: 1, gpuMemoryGb: 40 } });
-    const host = await deploy(owner, { flowName: pool, name: 'host', workPool: pool, resources: { memoryGb: 12, cpus: 3 } });
+    const big = await deploy(api.owner, { flowName: pool, name: 'big', workPool: pool, resources: { gpus: 1, gpuMemoryGb: 40 } });
+    const host = await deploy(api.owner, { flowName: pool, name: 'host', workPool: pool, resources: { memoryGb: 12, cpus: 3 } });
     const needsBig = await runOf(big.id);
     const hostRuns = [await runOf(host.id), await runOf(host.id), await runOf(host.id)];
 
@@ -164,7 +155,7 @@ describe('claiming runs that ask for resources', () => {
     const pool = await freshPool({ gpuQuota: 3 });
     const a = await worker(pool, gpus('0', '1', '2', '3'));
     const b = await worker(pool, gpus('0', '1', '2', '3'));
-    const d = await deploy(owner, { flowName: pool, name: 'train', workPool: pool, resources: { gpus: 1 } });
+    const d = await deploy(api.owner, { flowName: pool, name: 'train', workPool: pool, resources: { gpus: 1 } });
     for (let i = 0; i < 5; i++) await runOf(d.id);
 
     const fromA = await claimFor(pool, a, 2);
@@ -178,19 +169,19 @@ describe('claiming runs that ask for resources', () => {
 
   test('a per-tag GPU quota caps the GPUs of the runs carrying the tag, leaving other runs alone', async () => {
     const pool = await freshPool({ gpuQuotaByTag: { 'team:vision': 2 } });
-    expect((await owner('GET', `/work-pools/${pool}`)).body).toMatchObject({
+    expect((await api.owner('GET', `/work-pools/${pool}`)).body).toMatchObject({
       gpuQuota: null,
       gpuQuotaByTag: { 'team:vision': 2 },
     });
     const w = await worker(pool, gpus('0', '1', '2', '3', '4', '5', '6', '7'));
-    const vision = await deploy(owner, {
+    const vision = await deploy(api.owner, {
       flowName: pool,
       name: 'vision',
       workPool: pool,
       tags: ['team:vision'],
       resources: { gpus: 1 },
     });
-    const other = await deploy(owner, { flowName: pool, name: 'other', workPool: pool, resources: { gpus: 2 } });
+    const other = await deploy(api.owner, { flowName: pool, name: 'other', workPool: pool, resources: { gpus: 2 } });
     const visionRuns = [await runOf(vision.id), await runOf(vision.id), await runOf(vision.id)];
     const otherRun = await runOf(other.id);
 
@@ -202,8 +193,8 @@ describe('claiming runs that ask for resources', () => {
 
   test('runs without a request are claimed as before, assigned nothing, and a worker that advertises nothing takes only them', async () => {
     const pool = await freshPool();
-    const plain = await deploy(owner, { flowName: pool, name: 'plain', workPool: pool });
-    const gpuDeployment = await deploy(owner, { flowName: pool, name: 'gpu', workPool: pool, resources: { gpus: 1 } });
+    const plain = await deploy(api.owner, { flowName: pool, name: 'plain', workPool: pool });
+    const gpuDeployment = await deploy(api.owner, { flowName: pool, name: 'gpu', workPool: pool, resources: { gpus: 1 } });
     const plainRun = await runOf(plain.id);
     const gpuRun = await runOf(gpuDeployment.id);
 
@@ -211,7 +202,7 @@ describe('claiming runs that ask for resources', () => {
     const old = await claimFor(pool, randomUUID());
     expect(old.map((r) => r.flowRun.id)).toEqual([plainRun]);
     expect(old[0]).toMatchObject({ resources: null, assigned: null });
-    const attempts = await owner('GET', `/flow-runs/${plainRun}/attempts`);
+    const attempts = await api.owner('GET', `/flow-runs/${plainRun}/attempts`);
     expect(attempts.body.items[0].assigned).toBeNull();
 
     const w = await worker(pool, gpus('0'));
@@ -221,11 +212,11 @@ describe('claiming runs that ask for resources', () => {
 
   test('pool quotas are set and removed through the pool update route, and bad ones are refused with their field path', async () => {
     const pool = await freshPool();
-    const set = await owner('PATCH', `/work-pools/${pool}`, { body: { gpuQuota: 4, gpuQuotaByTag: { 'team:vision': 2 } } });
+    const set = await api.owner('PATCH', `/work-pools/${pool}`, { body: { gpuQuota: 4, gpuQuotaByTag: { 'team:vision': 2 } } });
     expect(set.body).toMatchObject({ gpuQuota: 4, gpuQuotaByTag: { 'team:vision': 2 } });
-    const removed = await owner('PATCH', `/work-pools/${pool}`, { body: { gpuQuota: null } });
+    const removed = await api.owner('PATCH', `/work-pools/${pool}`, { body: { gpuQuota: null } });
     expect(removed.body).toMatchObject({ gpuQuota: null, gpuQuotaByTag: { 'team:vision': 2 } });
-    const bad = await owner('PATCH', `/work-pools/${pool}`, { body: { gpuQuotaByTag: { 'team:vision': -1 } } });
+    const bad = await api.owner('PATCH', `/work-pools/${pool}`, { body: { gpuQuotaByTag: { 'team:vision': -1 } } });
     expect(bad.status).toBe(400);
     expect(JSON.stringify(bad.body)).toContain('gpuQuotaByTag');
   });
@@ -235,26 +226,31 @@ describe('runs that fit nowhere', () => {
   test('say why in their state message without a state change, and lose it once a worker that fits comes', async () => {
     const pool = await freshPool({ gpuQuota: 4 });
     await worker(pool, [{ id: '0', memoryMb: 24_576 }]);
-    const two = await deploy(owner, { flowName: pool, name: 'two', workPool: pool, resources: { gpus: 2 } });
-    const memory = await deploy(owner, { flowName: pool, name: 'mem', workPool: pool, resources: { gpus: 1, gpuMemoryGb: 40 } });
-    const many = await deploy(owner, { flowName: pool, name: 'many', workPool: pool, resources: { gpus: 5 } });
+    const two = await deploy(api.owner, { flowName: pool, name: 'two', workPool: pool, resources: { gpus: 2 } });
+    const memory = await deploy(api.owner, {
+      flowName: pool,
+      name: 'mem',
+      workPool: pool,
+      resources: { gpus: 1, gpuMemoryGb: 40 },
+    });
+    const many = await deploy(api.owner, { flowName: pool, name: 'many', workPool: pool, resources: { gpus: 5 } });
     const needsTwo = await runOf(two.id);
     const needsMemory = await runOf(memory.id);
     const needsMany = await runOf(many.id);
 
-    await explainUnfitRuns(server.sql);
-    const state = async (id: string) => (await owner('GET', `/flow-runs/${id}`)).body.state;
+    await explainUnfitRuns(api.server.sql);
+    const state = async (id: string) => (await api.owner('GET', `/flow-runs/${id}`)).body.state;
     expect(await state(needsTwo)).toMatchObject({
       type: 'SCHEDULED',
       name: 'Scheduled',
       message: 'waiting for resources: needs 2 GPUs, largest worker has 1',
     });
     expect((await state(needsMemory)).message).toBe('waiting for resources: needs 40 GB GPU memory, largest GPU has 24 GB');
-    const history = await owner('GET', `/flow-runs/${needsTwo}/states`);
+    const history = await api.owner('GET', `/flow-runs/${needsTwo}/states`);
     expect(history.body.items).toHaveLength(1);
 
     await worker(pool, gpus('0', '1', '2', '3', '4', '5', '6', '7'));
-    await explainUnfitRuns(server.sql);
+    await explainUnfitRuns(api.server.sql);
     expect((await state(needsTwo)).message).toBeNull();
     expect((await state(needsMemory)).message).toBeNull();
     expect((await state(needsMany)).message).toBe('waiting for resources: needs 5 GPUs, pool GPU quota is 4');
@@ -263,12 +259,12 @@ describe('runs that fit nowhere', () => {
   test('a run the pool GPU quota holds back says the quota is in use', async () => {
     const pool = await freshPool({ gpuQuota: 2 });
     const w = await worker(pool, gpus('0', '1', '2', '3'));
-    const d = await deploy(owner, { flowName: pool, name: 'train', workPool: pool, resources: { gpus: 2 } });
+    const d = await deploy(api.owner, { flowName: pool, name: 'train', workPool: pool, resources: { gpus: 2 } });
     await runOf(d.id);
     const waiting = await runOf(d.id);
     expect(await claimFor(pool, w)).toHaveLength(1);
-    await explainUnfitRuns(server.sql);
-    expect((await owner('GET', `/flow-runs/${waiting}`)).body.state.message).toBe(
+    await explainUnfitRuns(api.server.sql);
+    expect((await api.owner('GET', `/flow-runs/${waiting}`)).body.state.message).toBe(
       'waiting for resources: pool GPU quota 2 in use',
     );
   });
@@ -278,21 +274,21 @@ describe('pool metrics', () => {
   test('the metrics route and /metrics report queue depth, GPUs requested, free and total, and runs running', async () => {
     const pool = await freshPool();
     const w = await worker(pool, gpus('0', '1', '2', '3'));
-    const d = await deploy(owner, { flowName: pool, name: 'train', workPool: pool, resources: { gpus: 3 } });
+    const d = await deploy(api.owner, { flowName: pool, name: 'train', workPool: pool, resources: { gpus: 3 } });
     await runOf(d.id);
     await runOf(d.id);
-    const plain = await deploy(owner, { flowName: pool, name: 'plain', workPool: pool });
+    const plain = await deploy(api.owner, { flowName: pool, name: 'plain', workPool: pool });
     await runOf(plain.id);
     expect(await claimFor(pool, w, 1)).toHaveLength(1);
 
-    const res = await owner('GET', `/work-pools/${pool}/metrics`);
+    const res = await api.owner('GET', `/work-pools/${pool}/metrics`);
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ queueDepth: 2, gpusRequested: 3, gpusFree: 1, gpusTotal: 4, runsRunning: 1 });
     expect(res.body.oldestWaitingSeconds).toBeGreaterThanOrEqual(0);
 
-    const [row] = await server.sql<{ slug: string }[]>`SELECT slug FROM workspaces WHERE id = ${server.workspaceId}`;
+    const [row] = await api.server.sql<{ slug: string }[]>`SELECT slug FROM workspaces WHERE id = ${api.server.workspaceId}`;
     const labels = { workspace: row?.slug ?? '', pool };
-    const scraped = await scrape(server);
+    const scraped = await scrape(api.server);
     expect(scraped.value('outpost_pool_queue_depth', labels)).toBe(2);
     expect(scraped.value('outpost_pool_gpus_requested', labels)).toBe(3);
     expect(scraped.value('outpost_pool_gpus_free', labels)).toBe(1);
@@ -300,7 +296,7 @@ describe('pool metrics', () => {
     expect(scraped.value('outpost_pool_runs_running', labels)).toBe(1);
     expect(scraped.labelSets('outpost_pool_oldest_waiting_seconds')).toContainEqual(labels);
 
-    const workers = await owner('GET', `/work-pools/${pool}/workers`);
+    const workers = await api.owner('GET', `/work-pools/${pool}/workers`);
     const listed = workers.body.items.find((x: { id: string }) => x.id === w);
     expect(listed.resources.gpus).toHaveLength(4);
     expect(listed.gpus.filter((g: { runId: string | null }) => g.runId !== null).map((g: { id: string }) => g.id)).toEqual([

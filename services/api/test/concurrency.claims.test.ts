@@ -1,21 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import postgres from 'postgres';
-import { afterAll, beforeAll, expect, test } from 'vitest';
+import { expect, test } from 'vitest';
 import { claimDueRuns } from '../src/runs/db/claim.js';
 import { proposeState } from '../src/runs/db/propose-state.js';
-import { startTestServer, type TestServer } from '../src/testing/index.js';
-import { type Call, client, deploy } from './helpers.js';
+import { deploy, useServer } from './helpers.js';
 
-let server: TestServer;
-let owner: Call;
-
-beforeAll(async () => {
-  server = await startTestServer({ loops: false });
-  owner = client(server, server.ownerKey);
-});
-afterAll(async () => {
-  await server?.close();
-});
+const api = useServer();
 
 interface Limits {
   pools: Record<string, number>;
@@ -34,12 +24,12 @@ async function ok(reply: Promise<{ status: number; text: string }>): Promise<voi
  * deployments; pool B without limits of its own. Runs carry no tag, `gpu`, `db` or both.
  */
 async function setUp(total: number): Promise<{ poolIds: { a: string; b: string }; limits: Limits }> {
-  await ok(owner('POST', '/work-pools', { body: { name: 'cc-a', concurrencyLimit: 40 } }));
-  await ok(owner('POST', '/work-pools', { body: { name: 'cc-b' } }));
-  await ok(owner('POST', '/work-pools/cc-a/queues', { body: { name: 'q1', priority: 1, concurrencyLimit: 15 } }));
-  await ok(owner('POST', '/work-pools/cc-a/queues', { body: { name: 'q2', priority: 2, concurrencyLimit: 20 } }));
-  await ok(owner('POST', '/concurrency-limits', { body: { tag: 'gpu', limit: 8 } }));
-  await ok(owner('POST', '/concurrency-limits', { body: { tag: 'db', limit: 6 } }));
+  await ok(api.owner('POST', '/work-pools', { body: { name: 'cc-a', concurrencyLimit: 40 } }));
+  await ok(api.owner('POST', '/work-pools', { body: { name: 'cc-b' } }));
+  await ok(api.owner('POST', '/work-pools/cc-a/queues', { body: { name: 'q1', priority: 1, concurrencyLimit: 15 } }));
+  await ok(api.owner('POST', '/work-pools/cc-a/queues', { body: { name: 'q2', priority: 2, concurrencyLimit: 20 } }));
+  await ok(api.owner('POST', '/concurrency-limits', { body: { tag: 'gpu', limit: 8 } }));
+  await ok(api.owner('POST', '/concurrency-limits', { body: { tag: 'db', limit: 6 } }));
   const specs = [
     { name: 'limited-5', workPool: 'cc-a', workQueue: 'q1', concurrencyLimit: 5 },
     { name: 'limited-10', workPool: 'cc-a', workQueue: 'q2', concurrencyLimit: 10 },
@@ -48,18 +38,20 @@ async function setUp(total: number): Promise<{ poolIds: { a: string; b: string }
     { name: 'pool-b', workPool: 'cc-b' },
   ];
   const deployments = [];
-  for (const spec of specs) deployments.push(await deploy(owner, { flowName: 'contended', ...spec }));
+  for (const spec of specs) deployments.push(await deploy(api.owner, { flowName: 'contended', ...spec }));
   const ids = deployments.map((d) => d.id as string);
-  await server.sql`
+  await api.server.sql`
     INSERT INTO flow_runs (workspace_id, flow_id, deployment_id, work_pool_id, work_queue_id, name, tags, state_type, state_name,
                            expected_start_time)
     SELECT d.workspace_id, d.flow_id, d.id, d.work_pool_id, d.work_queue_id, 'run-' || g,
            CASE g % 4 WHEN 0 THEN '{}'::text[] WHEN 1 THEN '{gpu}' WHEN 2 THEN '{db}' ELSE '{gpu,db}' END,
            'SCHEDULED', 'Scheduled', now() - interval '1 second'
     FROM generate_series(1, ${total}) g
-    JOIN deployments d ON d.id = (${server.sql.array(ids)}::uuid[])[1 + (g / 4) % 5]`;
-  const pools = await server.sql<{ id: string; name: string }[]>`SELECT id, name FROM work_pools WHERE name IN ('cc-a', 'cc-b')`;
-  const queues = await server.sql<{ id: string; name: string }[]>`
+    JOIN deployments d ON d.id = (${api.server.sql.array(ids)}::uuid[])[1 + (g / 4) % 5]`;
+  const pools = await api.server.sql<
+    { id: string; name: string }[]
+  >`SELECT id, name FROM work_pools WHERE name IN ('cc-a', 'cc-b')`;
+  const queues = await api.server.sql<{ id: string; name: string }[]>`
     SELECT q.id, q.name FROM work_queues q JOIN work_pools p ON p.id = q.work_pool_id WHERE p.name = 'cc-a'`;
   const poolId = (name: string) => pools.find((p) => p.name === name)?.id ?? '';
   const queueId = (name: string) => queues.find((q) => q.name === name)?.id ?? '';
@@ -107,7 +99,7 @@ function maxConcurrent(intervals: Interval[]): Map<string, number> {
 test('20 concurrent claimers over 5,000 due runs claim each once and never exceed a pool, queue, deployment or tag limit', async () => {
   const total = 5000;
   const { poolIds, limits } = await setUp(total);
-  const connections = Array.from({ length: 20 }, () => postgres(server.databaseUrl, { max: 1, onnotice: () => {} }));
+  const connections = Array.from({ length: 20 }, () => postgres(api.server.databaseUrl, { max: 1, onnotice: () => {} }));
   let completed = 0;
   const deadline = Date.now() + 240_000;
   try {
@@ -120,7 +112,7 @@ test('20 concurrent claimers over 5,000 due runs claim each once and never excee
         while (completed < total) {
           if (Date.now() > deadline) throw new Error(`only ${completed} of ${total} runs completed in time`);
           const rows = await claimDueRuns(sql, {
-            workspaceId: server.workspaceId,
+            workspaceId: api.server.workspaceId,
             poolId,
             workerId,
             limit: 1 + (i % 8),
@@ -138,7 +130,7 @@ test('20 concurrent claimers over 5,000 due runs claim each once and never excee
             got.push(row.id);
             for (const type of ['RUNNING', 'COMPLETED'] as const) {
               const answer = await proposeState(sql, null, {
-                workspaceId: server.workspaceId,
+                workspaceId: api.server.workspaceId,
                 runId: row.id,
                 transitionId: randomUUID(),
                 state: { type },
@@ -162,7 +154,7 @@ test('20 concurrent claimers over 5,000 due runs claim each once and never excee
     await Promise.all(connections.map((sql) => sql.end({ timeout: 5 })));
   }
 
-  const history = await server.sql<
+  const history = await api.server.sql<
     {
       flow_run_id: string;
       type: string;
@@ -179,7 +171,7 @@ test('20 concurrent claimers over 5,000 due runs claim each once and never excee
     SELECT s.flow_run_id, s.type, (extract(epoch FROM s.timestamp::timestamptz(3)) * 1000)::float8 AS at,
            r.work_pool_id, r.work_queue_id, r.deployment_id, r.tags
     FROM flow_run_states s JOIN flow_runs r ON r.id = s.flow_run_id
-    WHERE r.workspace_id = ${server.workspaceId}
+    WHERE r.workspace_id = ${api.server.workspaceId}
     ORDER BY s.flow_run_id, s.seq`;
   const intervals: Interval[] = [];
   const pendingCount = new Map<string, number>();

@@ -1,20 +1,17 @@
 import { createHmac } from 'node:crypto';
 import type { OutpostEvent } from '@outpost/sdk/contracts';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { startTestServer, type TestServer, type TestWorkspace } from '../src/testing/index.js';
-import { type Call, client } from './helpers.js';
+import { beforeAll, describe, expect, test } from 'vitest';
+import type { TestWorkspace } from '../src/testing/index.js';
+import { type Call, client, useServer } from './helpers.js';
 
-let server: TestServer;
 let ws: TestWorkspace;
 let owner: Call;
 
+const api = useServer();
+
 beforeAll(async () => {
-  server = await startTestServer({ loops: false });
-  ws = await server.createWorkspace();
-  owner = client(server, ws.ownerKey);
-});
-afterAll(async () => {
-  await server?.close();
+  ws = await api.server.createWorkspace();
+  owner = client(api.server, ws.ownerKey);
 });
 
 const sign = (secret: string, body: string) => `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
@@ -27,7 +24,7 @@ async function create(body: Record<string, unknown>) {
 
 /** Posts over real HTTP, the body exactly as given. */
 async function deliver(path: string, body: string, headers: Record<string, string>) {
-  const res = await fetch(`${server.url}${path}`, {
+  const res = await fetch(`${api.server.url}${path}`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', ...headers },
     body,
@@ -36,7 +33,7 @@ async function deliver(path: string, body: string, headers: Record<string, strin
 }
 
 async function webhookEvents(sourceId: string): Promise<number> {
-  const [row] = await server.sql<
+  const [row] = await api.server.sql<
     { n: number }[]
   >`SELECT count(*)::int AS n FROM events WHERE source = 'webhook' AND source_id = ${sourceId}`;
   return row?.n ?? -1;
@@ -70,7 +67,7 @@ describe('inbound webhooks', () => {
     });
     expect(Object.keys(event?.payload ?? {}).sort()).toEqual(['branch', 'commits', 'ref']);
     // Nothing of the body the template did not pick is anywhere in the stored row.
-    const [row] = await server.sql<
+    const [row] = await api.server.sql<
       { text: string }[]
     >`SELECT row_to_json(e)::text AS text FROM events e WHERE id = ${res.body.id as string}`;
     expect(row?.text).not.toContain('mallory');
@@ -152,7 +149,7 @@ describe('inbound webhooks', () => {
   });
 
   test('a viewer lists webhooks but cannot create one; names are unique per workspace', async () => {
-    const viewer = client(server, await ws.createKey('viewer'));
+    const viewer = client(api.server, await ws.createKey('viewer'));
     expect((await viewer('GET', '/event-webhooks')).status).toBe(200);
     expect((await viewer('POST', '/event-webhooks', { body: { name: 'nope', template: { kind: 'a.b' } } })).status).toBe(403);
     await create({ name: 'twice', template: { kind: 'a.b' } });

@@ -1,28 +1,25 @@
 import { randomUUID } from 'node:crypto';
 import { MAX_EVENT_PAYLOAD_BYTES, type OutpostEvent } from '@outpost/sdk/contracts';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { startTestServer, type TestServer, type TestWorkspace } from '../src/testing/index.js';
+import { beforeAll, describe, expect, test } from 'vitest';
+import type { TestWorkspace } from '../src/testing/index.js';
 import { eventStreams } from './events.support.js';
-import { type Call, claim, client, createRun, deploy } from './helpers.js';
+import { type Call, claim, client, createRun, deploy, useServer } from './helpers.js';
 
-let server: TestServer;
 let ws: TestWorkspace;
 let owner: Call;
 
+const api = useServer();
+
 beforeAll(async () => {
-  server = await startTestServer({ loops: false });
-  ws = await server.createWorkspace();
-  owner = client(server, ws.ownerKey);
-});
-afterAll(async () => {
-  await server?.close();
+  ws = await api.server.createWorkspace();
+  owner = client(api.server, ws.ownerKey);
 });
 
 async function emit(call: Call, events: unknown[]) {
   return call('POST', '/events', { body: { events } });
 }
 
-const stream = eventStreams(() => server.url);
+const stream = eventStreams(() => api.server.url);
 
 describe('POST /events', () => {
   test('an API key records custom events about itself, idempotently by id', async () => {
@@ -72,7 +69,7 @@ describe('POST /events', () => {
     const run = await createRun(owner, deployment.id);
     const [claimed] = await claim(owner, 'default', 1);
     expect(claimed.flowRun.id).toBe(run.id);
-    const asRun = client(server, claimed.token);
+    const asRun = client(api.server, claimed.token);
     const res = await emit(asRun, [{ kind: 'model.trained', payload: { loss: 0.1 } }]);
     expect(res.status, res.text).toBe(202);
     const [event] = (await owner('GET', '/events?kind=model.trained')).body.items as OutpostEvent[];
@@ -87,8 +84,8 @@ describe('POST /events', () => {
 
 describe('GET /events', () => {
   test('filters by kind prefix and pages newest first with a cursor, and reads in ledger order after a seq', async () => {
-    const mine = await server.createWorkspace();
-    const call = client(server, mine.ownerKey);
+    const mine = await api.server.createWorkspace();
+    const call = client(api.server, mine.ownerKey);
     for (let i = 0; i < 5; i++) expect((await emit(call, [{ kind: `paging.step-${i}`, payload: { i } }])).status).toBe(202);
     await emit(call, [{ kind: 'other.thing' }]);
     const first = await call('GET', '/events?kind=paging.*&limit=2');
@@ -115,8 +112,8 @@ describe('GET /events', () => {
 describe('GET /events/stream', () => {
   test('delivers each committed event of the workspace matching the filter, and no other workspace’s', async () => {
     const live = await stream(ws.ownerKey, '?kind=live.*');
-    const other = await server.createWorkspace();
-    await emit(client(server, other.ownerKey), [{ kind: 'live.elsewhere' }]);
+    const other = await api.server.createWorkspace();
+    await emit(client(api.server, other.ownerKey), [{ kind: 'live.elsewhere' }]);
     await emit(owner, [{ kind: 'quiet.ignored' }, { kind: 'live.one', payload: { n: 1 } }]);
     await emit(owner, [{ kind: 'live.two', payload: { n: 2 } }]);
     await live.waitFor<OutpostEvent>((e) => e.kind === 'live.two');
@@ -132,8 +129,8 @@ describe('GET /events/stream', () => {
   });
 
   test('resuming after a seq replays the stored events after it, then goes on live without repeating any', async () => {
-    const mine = await server.createWorkspace();
-    const call = client(server, mine.ownerKey);
+    const mine = await api.server.createWorkspace();
+    const call = client(api.server, mine.ownerKey);
     const first = await emit(call, [{ kind: 'resume.a' }]);
     expect(first.status).toBe(202);
     const [a] = (await call('GET', '/events?kind=resume.*')).body.items as OutpostEvent[];
@@ -148,7 +145,7 @@ describe('GET /events/stream', () => {
 
   test('a viewer may watch, and a worker key may not', async () => {
     await stream(await ws.createKey('viewer'));
-    const res = await fetch(`${server.url}/api/v1/events/stream`, {
+    const res = await fetch(`${api.server.url}/api/v1/events/stream`, {
       headers: { authorization: `Bearer ${await ws.createKey('worker')}` },
     });
     expect(res.status).toBe(403);

@@ -1,8 +1,8 @@
 import type { OutpostEvent } from '@outpost/sdk/contracts';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { startTestServer, type TestServer, type TestWorkspace } from '../src/testing/index.js';
+import { beforeAll, describe, expect, test } from 'vitest';
+import type { TestWorkspace } from '../src/testing/index.js';
 import { eventKinds, eventStreams } from './events.support.js';
-import { type Call, client } from './helpers.js';
+import { type Call, client, useServer } from './helpers.js';
 
 /*
  * The audit log writes each audited action into the ledger as an `audit.<action>` event. Only the
@@ -10,21 +10,18 @@ import { type Call, client } from './helpers.js';
  * reader: the list with or without a kind filter, and the live stream with its replay.
  */
 
-let server: TestServer;
 let ws: TestWorkspace;
 let owner: Call;
 let viewerKey: string;
 let adminKey: string;
 
+const api = useServer();
+
 beforeAll(async () => {
-  server = await startTestServer({ loops: false });
-  ws = await server.createWorkspace();
-  owner = client(server, ws.ownerKey);
+  ws = await api.server.createWorkspace();
+  owner = client(api.server, ws.ownerKey);
   viewerKey = await ws.createKey('viewer');
   adminKey = await ws.createKey('admin');
-});
-afterAll(async () => {
-  await server?.close();
 });
 
 /** An audited action of the owner (creating an API key), then a custom event after it as a marker. */
@@ -35,13 +32,13 @@ async function auditedActionThenMarker(marker: string): Promise<void> {
   expect(emitted.status, emitted.text).toBe(202);
 }
 
-const stream = eventStreams(() => server.url);
+const stream = eventStreams(() => api.server.url);
 
 describe('audit events in the ledger follow the audit log role rule', () => {
   test('a viewer listing events sees no audit event, filtered by kind or not; an admin sees them', async () => {
     await auditedActionThenMarker('marker.list');
-    const viewer = client(server, viewerKey);
-    const admin = client(server, adminKey);
+    const viewer = client(api.server, viewerKey);
+    const admin = client(api.server, adminKey);
 
     const asked = await viewer('GET', '/events?kind=audit.*');
     expect(asked.status, asked.text).toBe(200);
@@ -81,7 +78,7 @@ describe('audit events in the ledger follow the audit log role rule', () => {
   });
 
   test('a refused call is in the audit log but is no event: only what happened reaches the ledger', async () => {
-    const viewer = client(server, viewerKey);
+    const viewer = client(api.server, viewerKey);
     const refused = await viewer('POST', '/api-keys', { body: { name: 'k-refused', role: 'owner' } });
     expect(refused.status).toBe(403);
     await auditedActionThenMarker('marker.refused');

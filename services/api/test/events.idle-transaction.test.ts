@@ -3,26 +3,24 @@ import type { OutpostEvent } from '@outpost/sdk/contracts';
 import postgres from 'postgres';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { insertEvents } from '../src/events/db/events.js';
-import { ledgerReadUpToNow, startTestServer, type TestServer } from '../src/testing/index.js';
+import { ledgerReadUpToNow } from '../src/testing/index.js';
 import { streamEvents } from './events.support.js';
-import { type Call, client, deploy, eventually } from './helpers.js';
+import { deploy, eventually, useServer } from './helpers.js';
 
 /**
  * A session left idle in a transaction anywhere on the cluster — another application on a shared
  * Postgres, a stuck migration, a `psql` left open — holds back nothing but its own events.
  */
-let server: TestServer;
-let owner: Call;
 /** The stray session: a connection of its own, idle in a transaction that has an id. */
 let stray: postgres.Sql;
 let strayDone: () => void = () => {};
 let strayTx: Promise<unknown> | null = null;
 const aborts: AbortController[] = [];
 
+const api = useServer({ automations: { idleMs: 50 } });
+
 beforeAll(async () => {
-  server = await startTestServer({ automations: { idleMs: 50 } });
-  owner = client(server, server.ownerKey);
-  stray = postgres(server.databaseUrl, { max: 1, onnotice: () => {} });
+  stray = postgres(api.server.databaseUrl, { max: 1, onnotice: () => {} });
 });
 afterEach(async () => {
   for (const a of aborts.splice(0)) a.abort();
@@ -32,7 +30,6 @@ afterEach(async () => {
 });
 afterAll(async () => {
   await stray?.end({ timeout: 1 });
-  await server?.close();
 });
 
 /**
@@ -52,13 +49,13 @@ async function openStray(kind?: string): Promise<{ commit: () => Promise<void>; 
     await tx`SELECT pg_current_xact_id()`;
     if (kind)
       await tx`INSERT INTO events (workspace_id, kind, resource_kind, resource_id, source)
-               VALUES (${server.workspaceId}, ${kind}, 'api-key', 'stray', 'api')`;
+               VALUES (${api.server.workspaceId}, ${kind}, 'api-key', 'stray', 'api')`;
     opened();
     if (!(await decided)) throw new Error('rolled back on purpose');
   });
   strayDone = () => finish(false);
   await isOpen;
-  const [idle] = await server.sql<{ n: number }[]>`
+  const [idle] = await api.server.sql<{ n: number }[]>`
     SELECT count(*)::int AS n FROM pg_stat_activity WHERE state = 'idle in transaction' AND backend_xid IS NOT NULL`;
   expect(idle?.n).toBeGreaterThan(0);
   return {
@@ -75,9 +72,9 @@ async function openStray(kind?: string): Promise<{ commit: () => Promise<void>; 
 
 async function emitted(kind: string, n: number): Promise<string[]> {
   return insertEvents(
-    server.sql,
+    api.server.sql,
     Array.from({ length: n }, (_, i) => ({
-      workspaceId: server.workspaceId,
+      workspaceId: api.server.workspaceId,
       kind,
       resource: { kind: 'api-key' as const, id: 'test', name: null },
       payload: { i },
@@ -87,15 +84,15 @@ async function emitted(kind: string, n: number): Promise<string[]> {
 }
 
 async function firedEvents(automationId: string): Promise<string[]> {
-  const rows = await server.sql<{ event: string }[]>`
+  const rows = await api.server.sql<{ event: string }[]>`
     SELECT e::text AS event FROM automation_firings f, unnest(f.event_ids) e WHERE f.automation_id = ${automationId}`;
   return rows.map((r) => r.event);
 }
 
 describe('a session idle in a transaction', () => {
   test('does not hold back automations: 1,000 events each fire once while it stays open, its own event once it commits', async () => {
-    const d = await deploy(owner, { flowName: `idle-${randomUUID().slice(0, 6)}` });
-    const created = await owner('POST', '/automations', {
+    const d = await deploy(api.owner, { flowName: `idle-${randomUUID().slice(0, 6)}` });
+    const created = await api.owner('POST', '/automations', {
       body: {
         name: `on-tick-${randomUUID().slice(0, 6)}`,
         trigger: { type: 'event', match: 'event.kind == "idle.tick"' },
@@ -117,7 +114,7 @@ describe('a session idle in a transaction', () => {
       'every event to fire the automation while the stray transaction is open',
     );
     expect(fired.sort()).toEqual([...ids].sort());
-    const [still] = await server.sql<{ n: number }[]>`
+    const [still] = await api.server.sql<{ n: number }[]>`
       SELECT count(*)::int AS n FROM pg_stat_activity WHERE state = 'idle in transaction' AND backend_xid IS NOT NULL`;
     expect(still?.n).toBeGreaterThan(0);
 
@@ -128,14 +125,14 @@ describe('a session idle in a transaction', () => {
       30_000,
       'the stray event to fire',
     );
-    await eventually(async () => ((await ledgerReadUpToNow(server.sql, 'automation_cursor')) ? true : undefined));
+    await eventually(async () => ((await ledgerReadUpToNow(api.server.sql, 'automation_cursor')) ? true : undefined));
     const all = await firedEvents(automation.id);
     expect(new Set(all).size).toBe(1001);
   }, 180_000);
 
   test('an event of a transaction that rolls back never fires', async () => {
-    const d = await deploy(owner, { flowName: `rb-${randomUUID().slice(0, 6)}` });
-    const created = await owner('POST', '/automations', {
+    const d = await deploy(api.owner, { flowName: `rb-${randomUUID().slice(0, 6)}` });
+    const created = await api.owner('POST', '/automations', {
       body: {
         name: `on-rb-${randomUUID().slice(0, 6)}`,
         trigger: { type: 'event', match: 'event.kind == "idle.rolled-back"' },
@@ -147,7 +144,7 @@ describe('a session idle in a transaction', () => {
     await txn.rollBack();
     const [after] = await emitted('idle.rolled-back', 1);
     await eventually(async () => ((await firedEvents(automation.id)).length === 1 ? true : undefined));
-    await eventually(async () => ((await ledgerReadUpToNow(server.sql, 'automation_cursor')) ? true : undefined));
+    await eventually(async () => ((await ledgerReadUpToNow(api.server.sql, 'automation_cursor')) ? true : undefined));
     expect(await firedEvents(automation.id)).toEqual([after]);
   });
 
@@ -155,7 +152,7 @@ describe('a session idle in a transaction', () => {
     await openStray();
     const abort = new AbortController();
     aborts.push(abort);
-    const live = await streamEvents(server.url, server.ownerKey, '?kind=idle.live', abort.signal);
+    const live = await streamEvents(api.server.url, api.server.ownerKey, '?kind=idle.live', abort.signal);
     const ids = await emitted('idle.live', 50);
     await live.waitFor<OutpostEvent>((e) => e.id === ids.at(-1));
     expect((live.events as OutpostEvent[]).map((e) => e.id)).toEqual(ids);

@@ -7,12 +7,12 @@ import {
   type RouteName,
   routes,
 } from '@outpost/sdk/contracts';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { beforeAll, describe, expect, test } from 'vitest';
 import { currentAuditKinds } from '../src/events/db/event-list.js';
 import { UNAUDITED_ROUTES } from '../src/http/audit.js';
-import { startTestServer, type TestServer, type TestWorkspace } from '../src/testing/index.js';
+import type { TestWorkspace } from '../src/testing/index.js';
 import { eventKinds, eventStreams } from './events.support.js';
-import { type Call, client } from './helpers.js';
+import { type Call, client, useServer } from './helpers.js';
 
 /*
  * Internal bookkeeping (the audit events of the worker protocol's calls, such as a restarted worker
@@ -21,23 +21,20 @@ import { type Call, client } from './helpers.js';
  * created) stay in view. The protocol's hot paths (sensor polls every few seconds) are not audited.
  */
 
-let server: TestServer;
 let ws: TestWorkspace;
 let other: TestWorkspace;
 let owner: Call;
 let pool: string;
 
+const api = useServer();
+
 beforeAll(async () => {
-  server = await startTestServer({ loops: false });
-  ws = await server.createWorkspace();
-  other = await server.createWorkspace();
-  owner = client(server, ws.ownerKey);
+  ws = await api.server.createWorkspace();
+  other = await api.server.createWorkspace();
+  owner = client(api.server, ws.ownerKey);
   pool = `sensors-${randomUUID().slice(0, 8)}`;
   const made = await owner('POST', '/work-pools', { body: { name: pool } });
   expect(made.status, made.text).toBe(201);
-});
-afterAll(async () => {
-  await server?.close();
 });
 
 /**
@@ -45,7 +42,7 @@ afterAll(async () => {
  * `audit.pool-runs-adopt`), a key created (audited), then a marker event.
  */
 async function bookkeepingThenMarker(marker: string): Promise<void> {
-  const worker = client(server, await ws.createKey('worker', [pool]));
+  const worker = client(api.server, await ws.createKey('worker', [pool]));
   const claimed = await worker('POST', `/work-pools/${pool}/sensor-ticks/claim`, { body: { workerId: randomUUID(), limit: 1 } });
   expect(claimed.status, claimed.text).toBe(200);
   const adopted = await worker('POST', `/work-pools/${pool}/runs/adopt`, {
@@ -58,7 +55,7 @@ async function bookkeepingThenMarker(marker: string): Promise<void> {
   expect(emitted.status, emitted.text).toBe(202);
 }
 
-const stream = eventStreams(() => server.url);
+const stream = eventStreams(() => api.server.url);
 
 describe('internal bookkeeping events are hidden unless asked for', () => {
   test('the list leaves out a worker adopting its runs by default and shows them with internal=true, in its own workspace only', async () => {
@@ -87,7 +84,7 @@ describe('internal bookkeeping events are hidden unless asked for', () => {
     expect(new Set(eventKinds(exact.body.items))).toEqual(new Set(['audit.pool-runs-adopt']));
 
     // Another workspace asking for internal events sees none of this one's.
-    const elsewhere = await client(server, other.ownerKey)('GET', '/events?limit=200&internal=true');
+    const elsewhere = await client(api.server, other.ownerKey)('GET', '/events?limit=200&internal=true');
     expect(elsewhere.status).toBe(200);
     const paths = (elsewhere.body.items as OutpostEvent[]).map((e) => String(e.payload.path ?? ''));
     expect(paths.filter((p) => p.includes(pool))).toEqual([]);
@@ -146,8 +143,8 @@ describe('internal bookkeeping events are hidden unless asked for', () => {
   });
 
   test('sensor polls and tick reports, batched run states and logs leave no audit entry', async () => {
-    const worker = client(server, await ws.createKey('worker', [pool]));
-    const before = await server.sql<{ n: number }[]>`
+    const worker = client(api.server, await ws.createKey('worker', [pool]));
+    const before = await api.server.sql<{ n: number }[]>`
       SELECT count(*)::int AS n FROM audit_log WHERE workspace_id = ${ws.workspaceId} AND path LIKE ${`/api/v1/work-pools/${pool}/%`}`;
     for (let i = 0; i < 3; i++) {
       const claimed = await worker('POST', `/work-pools/${pool}/sensor-ticks/claim`, {
@@ -155,7 +152,7 @@ describe('internal bookkeeping events are hidden unless asked for', () => {
       });
       expect(claimed.status, claimed.text).toBe(200);
     }
-    const after = await server.sql<{ n: number }[]>`
+    const after = await api.server.sql<{ n: number }[]>`
       SELECT count(*)::int AS n FROM audit_log WHERE workspace_id = ${ws.workspaceId} AND path LIKE ${`/api/v1/work-pools/${pool}/%`}`;
     expect(after[0]?.n).toBe(before[0]?.n);
     for (const name of ['sensorTicksClaim', 'sensorTicksComplete', 'poolRunsSetStates', 'poolRunsLogsWrite'] as const) {
@@ -175,7 +172,7 @@ describe('audit events are named in kebab case, and the old spelling still finds
 
   test('a filter naming either spelling finds events of both, those written before the change and after', async () => {
     // An event as the ledger wrote it before migration 0060, beside a key created now.
-    await server.sql`
+    await api.server.sql`
       INSERT INTO events (workspace_id, kind, resource_kind, resource_id, resource_name, payload, source)
       VALUES (${ws.workspaceId}, 'audit.apikeyscreate', 'audit-entry', ${randomUUID()}, 'apiKeysCreate', '{}', 'system')`;
     const created = await owner('POST', '/api-keys', { body: { name: `k-${randomUUID().slice(0, 6)}`, role: 'viewer' } });

@@ -1,22 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import postgres from 'postgres';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { type EventRow, LEDGER_START, type LedgerCursor, readLedger } from '../src/events/db/events.js';
-import { startTestServer, type TestServer } from '../src/testing/index.js';
 import { asset, assetWorld, checkResult, deployed, finish, materialization, report, start } from './assets.support.js';
-import { client, deploy, SOURCE } from './helpers.js';
+import { client, deploy, SOURCE, useServer } from './helpers.js';
 
-let server: TestServer;
-
-beforeAll(async () => {
-  server = await startTestServer({ loops: false });
-});
-afterAll(async () => {
-  await server?.close();
-});
+const api = useServer();
 
 async function eventsOf(workspaceId: string): Promise<EventRow[]> {
-  return server.sql<EventRow[]>`SELECT * FROM events WHERE workspace_id = ${workspaceId} ORDER BY seq`;
+  return api.server.sql<EventRow[]>`SELECT * FROM events WHERE workspace_id = ${workspaceId} ORDER BY seq`;
 }
 
 function count(rows: EventRow[], kind: string, resourceId?: string): number {
@@ -25,11 +17,11 @@ function count(rows: EventRow[], kind: string, resourceId?: string): number {
 
 describe('system events written by the ledger triggers', () => {
   test('a run, its task failure, its asset writes and check results, deployment changes and audited actions each appear once', async () => {
-    const world = await assetWorld(server);
+    const world = await assetWorld(api.server);
     const deployment = await deployed(world, [asset('raw', { checks: [{ name: 'no_nulls' }] })]);
     const made = await world.owner('POST', '/assets/materialize', { body: { assets: ['raw'] } });
     expect(made.status, made.text).toBe(201);
-    const run = await start(server, world, made.body.flowRunId);
+    const run = await start(api.server, world, made.body.flowRunId);
 
     const task = await run.as('POST', `/flow-runs/${run.id}/task-runs`, {
       body: {
@@ -87,10 +79,10 @@ describe('system events written by the ledger triggers', () => {
   });
 
   test('a check that fails is an asset.check.failed event naming the check', async () => {
-    const world = await assetWorld(server);
+    const world = await assetWorld(api.server);
     await deployed(world, [asset('orders', { checks: [{ name: 'fresh' }] })]);
     const made = await world.owner('POST', '/assets/materialize', { body: { assets: ['orders'] } });
-    const run = await start(server, world, made.body.flowRunId);
+    const run = await start(api.server, world, made.body.flowRunId);
     expect((await report(run, [materialization('orders'), checkResult('orders', 'fresh', false)])).status).toBe(200);
     const rows = await eventsOf(world.ws.workspaceId);
     const failed = rows.filter((r) => r.kind === 'asset.check.failed');
@@ -100,10 +92,10 @@ describe('system events written by the ledger triggers', () => {
   });
 
   test('a deployment deleted is a deployment.deleted event', async () => {
-    const ws = await server.createWorkspace();
-    const owner = client(server, ws.ownerKey);
+    const ws = await api.server.createWorkspace();
+    const owner = client(api.server, ws.ownerKey);
     const made = await deploy(owner, { flowName: 'gone', name: 'soon' });
-    await server.sql`DELETE FROM deployments WHERE id = ${made.id}`;
+    await api.server.sql`DELETE FROM deployments WHERE id = ${made.id}`;
     const rows = await eventsOf(ws.workspaceId);
     expect(rows.filter((r) => r.resource_id === made.id).map((r) => r.kind)).toEqual([
       'deployment.created',
@@ -113,16 +105,16 @@ describe('system events written by the ledger triggers', () => {
   });
 
   test('a state change rolled back leaves no event, and one committed leaves exactly one', async () => {
-    const world = await assetWorld(server);
+    const world = await assetWorld(api.server);
     await deployed(world, [asset('rb')]);
     const made = await world.owner('POST', '/assets/materialize', { body: { assets: ['rb'] } });
     const runId = made.body.flowRunId as string;
-    const [{ seq } = { seq: '0' }] = await server.sql<{ seq: string }[]>`SELECT max(seq)::text AS seq FROM events`;
+    const [{ seq } = { seq: '0' }] = await api.server.sql<{ seq: string }[]>`SELECT max(seq)::text AS seq FROM events`;
     const insertState = (sql: postgres.TransactionSql) => sql`
       INSERT INTO flow_run_states (workspace_id, flow_run_id, type, name, attempt, timestamp)
       VALUES (${world.ws.workspaceId}, ${runId}, 'CANCELLED', 'Cancelled', 1, now())`;
     await expect(
-      server.sql.begin(async (tx) => {
+      api.server.sql.begin(async (tx) => {
         await insertState(tx);
         const [inside] = await tx<{ n: number }[]>`
           SELECT count(*)::int AS n FROM events WHERE resource_id = ${runId} AND kind = 'flow-run.cancelled'`;
@@ -132,11 +124,11 @@ describe('system events written by the ledger triggers', () => {
       }),
     ).rejects.toThrow('roll back');
     // …and gone with it.
-    const after = await server.sql<{ n: number }[]>`
+    const after = await api.server.sql<{ n: number }[]>`
       SELECT count(*)::int AS n FROM events WHERE resource_id = ${runId} AND kind = 'flow-run.cancelled'`;
     expect(after[0]?.n).toBe(0);
-    await server.sql.begin((tx) => insertState(tx));
-    const committed = await server.sql<{ n: number }[]>`
+    await api.server.sql.begin((tx) => insertState(tx));
+    const committed = await api.server.sql<{ n: number }[]>`
       SELECT count(*)::int AS n FROM events WHERE resource_id = ${runId} AND kind = 'flow-run.cancelled' AND seq > ${seq}::int8`;
     expect(committed[0]?.n).toBe(1);
   });
@@ -145,9 +137,9 @@ describe('system events written by the ledger triggers', () => {
 describe('readLedger', () => {
   /** Two connections of their own, so transactions really overlap, and a reader from the ledger's end as it is now. */
   async function setup() {
-    const ws = await server.createWorkspace();
-    const a = postgres(server.databaseUrl, { max: 1, onnotice: () => {} });
-    const b = postgres(server.databaseUrl, { max: 1, onnotice: () => {} });
+    const ws = await api.server.createWorkspace();
+    const a = postgres(api.server.databaseUrl, { max: 1, onnotice: () => {} });
+    const b = postgres(api.server.databaseUrl, { max: 1, onnotice: () => {} });
     const append = (sql: postgres.Sql | postgres.TransactionSql, kind: string) => sql`
       INSERT INTO events (workspace_id, kind, resource_kind, resource_id, source)
       VALUES (${ws.workspaceId}, ${kind}, 'test', 'r', 'api')
@@ -155,7 +147,7 @@ describe('readLedger', () => {
     let cursor: LedgerCursor = LEDGER_START;
     const seen: string[] = [];
     /** Reads until the window is exhausted, as the loops do; returns the kinds of this workspace it read. */
-    const read = async (db: postgres.Sql | postgres.TransactionSql = server.sql) => {
+    const read = async (db: postgres.Sql | postgres.TransactionSql = api.server.sql) => {
       const got: string[] = [];
       for (;;) {
         const { rows, next } = await readLedger(db, cursor, 1000);
@@ -227,7 +219,7 @@ describe('readLedger', () => {
   test("reads once, in a later window, the events a reader's own transaction writes after it read", async () => {
     const { b, append, read, close } = await setup();
     try {
-      await server.sql.begin(async (tx) => {
+      await api.server.sql.begin(async (tx) => {
         // The reader's transaction has an id (as a locked cursor row gives it), and a later one has
         // committed since, so its own id is below its snapshot's xmax and missing from its xip.
         await tx`SELECT pg_current_xact_id()`;
@@ -247,14 +239,14 @@ describe('readLedger', () => {
     try {
       let cursor: LedgerCursor = LEDGER_START;
       for (;;) {
-        const { rows, next } = await readLedger(server.sql, cursor, 1000);
+        const { rows, next } = await readLedger(api.server.sql, cursor, 1000);
         cursor = next;
         if (rows.length < 1000) break;
       }
       for (let i = 0; i < 25; i++) await append(a, `test.batch-${i}`);
       const kinds: string[] = [];
       for (let round = 0; round < 40; round++) {
-        const { rows, next } = await readLedger(server.sql, cursor, 4);
+        const { rows, next } = await readLedger(api.server.sql, cursor, 4);
         for (const row of rows) if (row.workspace_id === ws.workspaceId) kinds.push(row.kind);
         cursor = next;
         // Events commit between the batches of one window: they belong to a later window.

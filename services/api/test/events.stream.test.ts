@@ -1,17 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import type { FlowRun } from '@outpost/sdk/contracts';
-import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
+import { afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { createSignInLink } from '../src/auth/sessions.js';
 import { createLogger } from '../src/logger.js';
 import { RunEventHub } from '../src/runs/run-event-hub.js';
 import { RunNotifier } from '../src/runs/run-notifier.js';
-import { startTestServer, type TestServer, type TestWorkspace } from '../src/testing/index.js';
+import { startTestServer, type TestWorkspace } from '../src/testing/index.js';
 import { EventReader, openEvents } from './events.support.js';
-import { type Call, claim, client, createRun, deploy, eventually } from './helpers.js';
+import { type Call, claim, client, createRun, deploy, eventually, useServer } from './helpers.js';
 import { openBrowserSession } from './sessions.support.js';
 
-let server: TestServer;
-let owner: Call;
 let other: TestWorkspace;
 let otherOwner: Call;
 const aborts: AbortController[] = [];
@@ -23,7 +21,7 @@ function controller(): AbortController {
 }
 
 async function stream(key: string): Promise<EventReader> {
-  const { response, reader } = await openEvents(server.url, { authorization: `Bearer ${key}` }, controller().signal);
+  const { response, reader } = await openEvents(api.server.url, { authorization: `Bearer ${key}` }, controller().signal);
   expect(response.status).toBe(200);
   expect(response.headers.get('content-type')).toBe('text/event-stream; charset=utf-8');
   expect(response.headers.get('cache-control')).toBe('no-store');
@@ -32,33 +30,30 @@ async function stream(key: string): Promise<EventReader> {
   return reader;
 }
 
+const api = useServer();
+
 beforeAll(async () => {
-  server = await startTestServer({ loops: false });
-  owner = client(server, server.ownerKey);
-  other = await server.createWorkspace();
-  otherOwner = client(server, other.ownerKey);
+  other = await api.server.createWorkspace();
+  otherOwner = client(api.server, other.ownerKey);
 });
 afterEach(() => {
   for (const c of aborts.splice(0)) c.abort();
-});
-afterAll(async () => {
-  await server?.close();
 });
 
 const stateOf = (id: string, type: string) => (run: FlowRun) => run.id === id && run.state.type === type;
 
 describe('the flow-run event stream', () => {
   test('delivers a run’s creation and each state change as the run’s full JSON', async () => {
-    const events = await stream(server.ownerKey);
-    const deployment = await deploy(owner, { flowName: 'live', name: 'd' });
-    const run = await createRun(owner, deployment.id);
+    const events = await stream(api.server.ownerKey);
+    const deployment = await deploy(api.owner, { flowName: 'live', name: 'd' });
+    const run = await createRun(api.owner, deployment.id);
     const scheduled = await events.waitFor<FlowRun>(stateOf(run.id, 'SCHEDULED'));
-    expect(scheduled).toEqual((await owner('GET', `/flow-runs/${run.id}`)).body);
+    expect(scheduled).toEqual((await api.owner('GET', `/flow-runs/${run.id}`)).body);
 
-    const [claimed] = await claim(owner, 'default', 1);
+    const [claimed] = await claim(api.owner, 'default', 1);
     expect(claimed.flowRun.id).toBe(run.id);
     await events.waitFor<FlowRun>(stateOf(run.id, 'PENDING'));
-    const asRun = client(server, claimed.token);
+    const asRun = client(api.server, claimed.token);
     await asRun('POST', `/flow-runs/${run.id}/set-state`, { body: { transitionId: randomUUID(), state: { type: 'RUNNING' } } });
     await events.waitFor<FlowRun>(stateOf(run.id, 'RUNNING'));
     await asRun('POST', `/flow-runs/${run.id}/set-state`, {
@@ -70,8 +65,8 @@ describe('the flow-run event stream', () => {
 
   test('never sends another workspace’s runs', async () => {
     const theirs = await stream(other.ownerKey);
-    const ours = await deploy(owner, { flowName: 'private-flow', name: 'mine' });
-    const mine = await Promise.all([1, 2, 3].map(() => createRun(owner, ours.id)));
+    const ours = await deploy(api.owner, { flowName: 'private-flow', name: 'mine' });
+    const mine = await Promise.all([1, 2, 3].map(() => createRun(api.owner, ours.id)));
     const theirDeployment = await deploy(otherOwner, { flowName: 'their-flow', name: 'theirs' });
     const barrier = await createRun(otherOwner, theirDeployment.id);
     // Their own run arrives; by then ours, created earlier, would have too.
@@ -82,25 +77,25 @@ describe('the flow-run event stream', () => {
   });
 
   test('a browser session streams with its cookie; no credential, a run token or a worker key cannot', async () => {
-    const { token } = await createSignInLink(server.sql, { workspaceId: server.workspaceId, role: 'viewer' });
-    const { cookie } = await openBrowserSession(server, { token });
-    const viaCookie = await openEvents(server.url, { cookie, 'sec-fetch-site': 'same-origin' }, controller().signal);
+    const { token } = await createSignInLink(api.server.sql, { workspaceId: api.server.workspaceId, role: 'viewer' });
+    const { cookie } = await openBrowserSession(api.server, { token });
+    const viaCookie = await openEvents(api.server.url, { cookie, 'sec-fetch-site': 'same-origin' }, controller().signal);
     expect(viaCookie.response.status).toBe(200);
     await viaCookie.reader?.waitForComment('connected');
-    const deployment = await deploy(owner, { flowName: 'cookie-flow', name: 'd' });
-    const run = await createRun(owner, deployment.id);
+    const deployment = await deploy(api.owner, { flowName: 'cookie-flow', name: 'd' });
+    const run = await createRun(api.owner, deployment.id);
     await viaCookie.reader?.waitFor<FlowRun>((r) => r.id === run.id);
 
-    expect((await openEvents(server.url, {}, controller().signal)).response.status).toBe(401);
-    const workerKey = await server.createKey('worker');
-    expect((await openEvents(server.url, { authorization: `Bearer ${workerKey}` }, controller().signal)).response.status).toBe(
-      403,
-    );
-    const [claimed] = await claim(owner, 'default', 1);
-    const byToken = await openEvents(server.url, { authorization: `Bearer ${claimed.token}` }, controller().signal);
+    expect((await openEvents(api.server.url, {}, controller().signal)).response.status).toBe(401);
+    const workerKey = await api.server.createKey('worker');
+    expect(
+      (await openEvents(api.server.url, { authorization: `Bearer ${workerKey}` }, controller().signal)).response.status,
+    ).toBe(403);
+    const [claimed] = await claim(api.owner, 'default', 1);
+    const byToken = await openEvents(api.server.url, { authorization: `Bearer ${claimed.token}` }, controller().signal);
     expect(byToken.response.status).toBe(403);
-    const query = await fetch(`${server.url}/api/v1/flow-runs/events?sneaky=1`, {
-      headers: { authorization: `Bearer ${server.ownerKey}` },
+    const query = await fetch(`${api.server.url}/api/v1/flow-runs/events?sneaky=1`, {
+      headers: { authorization: `Bearer ${api.server.ownerKey}` },
     });
     expect(query.status).toBe(400);
   });
@@ -108,19 +103,19 @@ describe('the flow-run event stream', () => {
 
 describe('the event hub', () => {
   test('sends keep-alive comments, and forgets a stream when its client disconnects', async () => {
-    const notifier = new RunNotifier(server.databaseUrl, createLogger('silent'));
+    const notifier = new RunNotifier(api.server.databaseUrl, createLogger('silent'));
     await notifier.start();
-    const hub = new RunEventHub(server.sql, notifier, createLogger('silent'), { pingMs: 50 });
+    const hub = new RunEventHub(api.server.sql, notifier, createLogger('silent'), { pingMs: 50 });
     try {
       const leaving = new AbortController();
-      const reader = new EventReader(hub.open(server.workspaceId, leaving.signal));
+      const reader = new EventReader(hub.open(api.server.workspaceId, leaving.signal));
       await reader.waitForComment('ping');
       expect(hub.size).toBe(1);
       leaving.abort();
       await reader.finished;
       expect(hub.size).toBe(0);
 
-      const cancelled = hub.open(server.workspaceId, new AbortController().signal);
+      const cancelled = hub.open(api.server.workspaceId, new AbortController().signal);
       expect(hub.size).toBe(1);
       await cancelled.body?.cancel();
       expect(hub.size).toBe(0);
@@ -131,17 +126,18 @@ describe('the event hub', () => {
   });
 
   test('a change arriving while nothing is being read is written at once, not after the batch window', async () => {
-    const deployment = await deploy(owner, { flowName: 'leading-edge', name: 'd' });
+    const deployment = await deploy(api.owner, { flowName: 'leading-edge', name: 'd' });
     // Created before the hub has a stream for the workspace, so their own announcements are ignored.
-    const first = await createRun(owner, deployment.id);
-    const second = await createRun(owner, deployment.id);
-    const notifier = new RunNotifier(server.databaseUrl, createLogger('silent'));
+    const first = await createRun(api.owner, deployment.id);
+    const second = await createRun(api.owner, deployment.id);
+    const notifier = new RunNotifier(api.server.databaseUrl, createLogger('silent'));
     await notifier.start();
     // A window far longer than the waits below: only a read at the change's arrival can pass.
-    const hub = new RunEventHub(server.sql, notifier, createLogger('silent'), { flushMs: 600_000 });
-    const announce = (runId: string) => server.sql`SELECT pg_notify('outpost_run_events', ${`${server.workspaceId}:${runId}`})`;
+    const hub = new RunEventHub(api.server.sql, notifier, createLogger('silent'), { flushMs: 600_000 });
+    const announce = (runId: string) =>
+      api.server.sql`SELECT pg_notify('outpost_run_events', ${`${api.server.workspaceId}:${runId}`})`;
     try {
-      const reader = new EventReader(hub.open(server.workspaceId, new AbortController().signal));
+      const reader = new EventReader(hub.open(api.server.workspaceId, new AbortController().signal));
       await reader.waitForComment('connected');
       await announce(first.id);
       expect(await reader.waitFor<FlowRun>((r) => r.id === first.id)).toMatchObject({ id: first.id });
@@ -156,13 +152,14 @@ describe('the event hub', () => {
   }, 30_000);
 
   test('after the listener reconnects every stream is ended, so clients re-read what they missed', async () => {
-    const notifier = new RunNotifier(server.databaseUrl, createLogger('silent'));
+    const notifier = new RunNotifier(api.server.databaseUrl, createLogger('silent'));
     await notifier.start();
-    const hub = new RunEventHub(server.sql, notifier, createLogger('silent'));
+    const hub = new RunEventHub(api.server.sql, notifier, createLogger('silent'));
     try {
-      const reader = new EventReader(hub.open(server.workspaceId, new AbortController().signal));
+      const reader = new EventReader(hub.open(api.server.workspaceId, new AbortController().signal));
       await reader.waitForComment('connected');
-      await server.sql`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'outpost-api-listener' AND datname = current_database()`;
+      await api.server
+        .sql`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'outpost-api-listener' AND datname = current_database()`;
       await reader.finished;
       expect(hub.size).toBe(0);
       await eventually(async () => (notifier.connected ? true : undefined));
@@ -188,7 +185,7 @@ test('shutting the server down ends open streams at once instead of waiting for 
 });
 
 test('the OpenAPI document describes the stream as text/event-stream and signing in as needing no credential', async () => {
-  const doc = await owner('GET', '/openapi.json');
+  const doc = await api.owner('GET', '/openapi.json');
   expect(doc.status).toBe(200);
   const events = doc.body.paths['/api/v1/flow-runs/events'].get;
   expect(Object.keys(events.responses['200'].content)).toEqual(['text/event-stream']);

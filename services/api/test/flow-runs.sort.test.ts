@@ -1,39 +1,29 @@
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { startTestServer, type TestServer } from '../src/testing/index.js';
-import { type Call, client, createRun, deploy } from './helpers.js';
+import { describe, expect, test } from 'vitest';
+import { createRun, deploy, useServer } from './helpers.js';
 
-let server: TestServer;
-let owner: Call;
-
-beforeAll(async () => {
-  server = await startTestServer({ loops: false });
-  owner = client(server, server.ownerKey);
-});
-afterAll(async () => {
-  await server?.close();
-});
+const api = useServer();
 
 const ids = (body: { items: { id: string }[] }) => body.items.map((r) => r.id);
 
 describe('listing flow runs soonest expected start first', () => {
   test('lists scheduled runs in the order they are due, not the order they were created, across pages', async () => {
-    const d = await deploy(owner, { flowName: 'sorted', name: 'due' });
+    const d = await deploy(api.owner, { flowName: 'sorted', name: 'due' });
     const hour = 3_600_000;
     const at = (hours: number) => new Date(Date.now() + hours * hour).toISOString();
-    const in3 = await createRun(owner, d.id, { scheduledTime: at(3) });
-    const in1 = await createRun(owner, d.id, { scheduledTime: at(1) });
-    const in4 = await createRun(owner, d.id, { scheduledTime: at(4) });
-    const in2 = await createRun(owner, d.id, { scheduledTime: at(2) });
+    const in3 = await createRun(api.owner, d.id, { scheduledTime: at(3) });
+    const in1 = await createRun(api.owner, d.id, { scheduledTime: at(1) });
+    const in4 = await createRun(api.owner, d.id, { scheduledTime: at(4) });
+    const in2 = await createRun(api.owner, d.id, { scheduledTime: at(2) });
 
-    const newest = await owner('GET', `/flow-runs?deploymentId=${d.id}&limit=10`);
+    const newest = await api.owner('GET', `/flow-runs?deploymentId=${d.id}&limit=10`);
     expect(ids(newest.body)).toEqual([in2.id, in4.id, in1.id, in3.id]);
 
-    const first = await owner('GET', `/flow-runs?deploymentId=${d.id}&state=SCHEDULED&sort=EXPECTED_START_TIME_ASC&limit=3`);
+    const first = await api.owner('GET', `/flow-runs?deploymentId=${d.id}&state=SCHEDULED&sort=EXPECTED_START_TIME_ASC&limit=3`);
     expect(first.status).toBe(200);
     expect(ids(first.body)).toEqual([in1.id, in2.id, in3.id]);
     expect(first.body.nextCursor).toEqual(expect.any(String));
     const cursor = encodeURIComponent(first.body.nextCursor);
-    const second = await owner(
+    const second = await api.owner(
       'GET',
       `/flow-runs?deploymentId=${d.id}&state=SCHEDULED&sort=EXPECTED_START_TIME_ASC&limit=3&cursor=${cursor}`,
     );
@@ -42,11 +32,11 @@ describe('listing flow runs soonest expected start first', () => {
   });
 
   test('keeps newest first when asked by name, and refuses an unknown order naming the field', async () => {
-    const d = await deploy(owner, { flowName: 'sorted', name: 'named' });
-    const a = await createRun(owner, d.id);
-    const b = await createRun(owner, d.id);
-    expect(ids((await owner('GET', `/flow-runs?deploymentId=${d.id}&sort=CREATED_DESC`)).body)).toEqual([b.id, a.id]);
-    const bad = await owner('GET', '/flow-runs?sort=NAME_ASC');
+    const d = await deploy(api.owner, { flowName: 'sorted', name: 'named' });
+    const a = await createRun(api.owner, d.id);
+    const b = await createRun(api.owner, d.id);
+    expect(ids((await api.owner('GET', `/flow-runs?deploymentId=${d.id}&sort=CREATED_DESC`)).body)).toEqual([b.id, a.id]);
+    const bad = await api.owner('GET', '/flow-runs?sort=NAME_ASC');
     expect(bad.status).toBe(400);
     expect(bad.body.errors[0].path).toBe('query.sort');
   });

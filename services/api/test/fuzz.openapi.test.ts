@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { beforeAll, describe, expect, test } from 'vitest';
 import type { Sql } from '../src/db/client.js';
 import { openApiDocument } from '../src/http/openapi.js';
 import { isScimPath } from '../src/http/scim-errors.js';
-import { createOrganisationToken, startTestServer, type TestServer, type TestWorkspace } from '../src/testing/index.js';
+import { createOrganisationToken, type TestWorkspace } from '../src/testing/index.js';
 import {
   mutateBody,
   PATH_GARBAGE,
@@ -17,6 +17,7 @@ import {
   sample,
   toJson,
 } from './fuzz.support.js';
+import { useServer } from './helpers.js';
 import { tally } from './security.tally.js';
 
 /*
@@ -75,24 +76,21 @@ const operations = operationsOf(document);
 // Shared schemas (a JSON value) are referenced from the document's components.
 const components: Schema = document.components;
 
-let server: TestServer;
 let other: TestWorkspace;
 let workerKey: string;
 /** The directory's routes are driven with an organisation token of the default workspace's organisation, on its path. */
 let scimToken: string;
 let organisation: string;
 
+const api = useServer();
+
 beforeAll(async () => {
-  server = await startTestServer({ loops: false });
-  other = await server.createWorkspace();
-  workerKey = await server.createKey('worker');
-  scimToken = await createOrganisationToken(server.sql, server.workspaceId, 'fuzzed directory', ['scim']);
-  const [row] = await server.sql<{ slug: string }[]>`
-    SELECT o.slug FROM workspaces w JOIN organisations o ON o.id = w.organisation_id WHERE w.id = ${server.workspaceId}`;
+  other = await api.server.createWorkspace();
+  workerKey = await api.server.createKey('worker');
+  scimToken = await createOrganisationToken(api.server.sql, api.server.workspaceId, 'fuzzed directory', ['scim']);
+  const [row] = await api.server.sql<{ slug: string }[]>`
+    SELECT o.slug FROM workspaces w JOIN organisations o ON o.id = w.organisation_id WHERE w.id = ${api.server.workspaceId}`;
   organisation = row?.slug ?? '';
-});
-afterAll(async () => {
-  await server?.close();
 });
 
 const DEFAULT_PARAMS: Record<string, string> = { pool: 'default', queue: 'default', flow: 'f', name: 'd', tag: 't', slug: 's' };
@@ -100,7 +98,7 @@ const DEFAULT_PARAMS: Record<string, string> = { pool: 'default', queue: 'defaul
 function credentialFor(op: Operation): string | null {
   if (op.access.anonymous) return null;
   if (op.access.organisationTokenOnly) return scimToken;
-  return op.access.roles.includes('owner') ? server.ownerKey : workerKey;
+  return op.access.roles.includes('owner') ? api.server.ownerKey : workerKey;
 }
 
 interface Case {
@@ -173,7 +171,7 @@ async function send(op: Operation, c: Case): Promise<{ status: number; text: str
   if (credential) headers.authorization = `Bearer ${credential}`;
   if (c.contentType) headers['content-type'] = c.contentType;
   const abort = new AbortController();
-  const res = await server.app.request(`${c.path}${c.query}`, {
+  const res = await api.server.app.request(`${c.path}${c.query}`, {
     method: op.method,
     headers,
     body: op.method === 'GET' ? undefined : c.body,
@@ -211,7 +209,9 @@ async function sentinelRows(sql: Sql): Promise<string[]> {
 
 describe('fuzzing every operation of the OpenAPI document', () => {
   test('the document served lists every route of the table, and is the one the cases are built from', async () => {
-    const res = await server.app.request('/api/v1/openapi.json', { headers: { authorization: `Bearer ${server.ownerKey}` } });
+    const res = await api.server.app.request('/api/v1/openapi.json', {
+      headers: { authorization: `Bearer ${api.server.ownerKey}` },
+    });
     expect(res.status).toBe(200);
     const served = (await res.json()) as Document;
     expect(operationsOf(served)).toEqual(operations);
@@ -247,8 +247,8 @@ describe('fuzzing every operation of the OpenAPI document', () => {
   }
 
   test('nothing a request named as privileged was stored, and the other workspace is untouched', async () => {
-    expect(await sentinelRows(server.sql)).toEqual([]);
-    const [row] = await server.sql<{ n: number }[]>`
+    expect(await sentinelRows(api.server.sql)).toEqual([]);
+    const [row] = await api.server.sql<{ n: number }[]>`
       SELECT ((SELECT count(*) FROM flow_runs WHERE workspace_id = ${other.workspaceId})
            + (SELECT count(*) FROM deployments WHERE workspace_id = ${other.workspaceId})
            + (SELECT count(*) FROM audit_log WHERE workspace_id = ${other.workspaceId})

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { type Level, type Logger, pino } from 'pino';
-import type { TestServer } from '../src/testing/index.js';
+import { afterAll, beforeAll } from 'vitest';
+import { startTestServer, type TestServer } from '../src/testing/index.js';
 
 export const SOURCE = `oci://127.0.0.1:5000/acme/flows@sha256:${'a'.repeat(64)}`;
 
@@ -40,6 +41,41 @@ export function capturedLogger(
     },
   });
   return { logger: pino({ level }, sink), chunks, records };
+}
+
+/** The file's test server and a caller with its owner key, for the file's tests and hooks. */
+export interface ServerFixture {
+  readonly server: TestServer;
+  readonly owner: Call;
+}
+
+/**
+ * Starts a test server before the file's tests and closes it after them. `options` go to
+ * `startTestServer` as they are (by default no background loops: a test drives the loop it needs).
+ * Hooks the file adds after this call run after the start and before the close.
+ */
+export function useServer(options: Parameters<typeof startTestServer>[0] = { loops: false }): ServerFixture {
+  let server: TestServer | undefined;
+  let owner: Call | undefined;
+  const started = <T>(value: T | undefined): T => {
+    if (value === undefined) throw new Error('the test server is not started yet: read it inside a test or hook');
+    return value;
+  };
+  beforeAll(async () => {
+    server = await startTestServer(options);
+    owner = client(server, server.ownerKey);
+  });
+  afterAll(async () => {
+    await server?.close();
+  });
+  return {
+    get server() {
+      return started(server);
+    },
+    get owner() {
+      return started(owner);
+    },
+  };
 }
 
 /** A response read whole: its body parsed as JSON when it is JSON, kept as text otherwise. */

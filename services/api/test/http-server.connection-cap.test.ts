@@ -1,8 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
+import { afterEach, describe, expect, test } from 'vitest';
 import { PROBE_HEADROOM } from '../src/http/server-limits.js';
-import { startTestServer, type TestServer } from '../src/testing/index.js';
-import { type Call, client, eventually } from './helpers.js';
+import { eventually, useServer } from './helpers.js';
 import { destroyOpenConnections, type RawConnection, rawConnection, requestHead } from './raw-http.support.js';
 
 /*
@@ -13,22 +12,14 @@ import { destroyOpenConnections, type RawConnection, rawConnection, requestHead 
 const MAX = 4;
 const ADMITTED = MAX + PROBE_HEADROOM;
 
-let server: TestServer;
-let owner: Call;
+const api = useServer({ loops: false, http: { maxConnections: MAX } });
 
-beforeAll(async () => {
-  server = await startTestServer({ loops: false, http: { maxConnections: MAX } });
-  owner = client(server, server.ownerKey);
-});
 afterEach(() => {
   expect(destroyOpenConnections(), 'connections a test left open').toBe(0);
 });
-afterAll(async () => {
-  await server?.close();
-});
 
 async function servedKeepAlive(): Promise<RawConnection> {
-  const conn = await rawConnection(server.url);
+  const conn = await rawConnection(api.server.url);
   conn.socket.write(requestHead('GET', '/healthz'));
   expect((await conn.response()).status).toBe(200);
   return conn;
@@ -53,13 +44,13 @@ describe('the connection cap', () => {
 
   test('connections that never sent a request make room too, oldest first', async () => {
     const silent: RawConnection[] = [];
-    for (let i = 0; i < ADMITTED; i++) silent.push(await rawConnection(server.url));
+    for (let i = 0; i < ADMITTED; i++) silent.push(await rawConnection(api.server.url));
     const [oldest, second, ...rest] = silent as [RawConnection, RawConnection, ...RawConnection[]];
 
     const probe = await servedKeepAlive();
     await oldest.closed();
-    const whoami = await rawConnection(server.url);
-    whoami.socket.write(requestHead('GET', '/api/v1/whoami', { authorization: `Bearer ${server.ownerKey}` }));
+    const whoami = await rawConnection(api.server.url);
+    whoami.socket.write(requestHead('GET', '/api/v1/whoami', { authorization: `Bearer ${api.server.ownerKey}` }));
     expect((await whoami.response()).status).toBe(200);
     await second.closed();
     expect(rest.every((c) => !c.isClosed())).toBe(true);
@@ -68,20 +59,20 @@ describe('the connection cap', () => {
 
   test('with every slot serving a request, other requests get a 503 problem while the health probes still answer', async () => {
     const pool = `cap-${randomUUID().slice(0, 8)}`;
-    await owner('POST', '/work-pools', { body: { name: pool } });
+    await api.owner('POST', '/work-pools', { body: { name: pool } });
     const deployment = (
-      await owner('PUT', '/deployments', {
+      await api.owner('PUT', '/deployments', {
         body: { flowName: pool, name: 'd', source: `dir:///never-${pool}`, entrypoint: 'f.js', workPool: pool },
       })
     ).body.deployment;
-    const key = await server.createKey('worker');
+    const key = await api.server.createKey('worker');
     const workerIds: string[] = [];
     const polls: RawConnection[] = [];
     for (let i = 0; i < MAX; i++) {
       const workerId = randomUUID();
       workerIds.push(workerId);
       const body = JSON.stringify({ workerId, limit: 1, waitMs: 30_000 });
-      const conn = await rawConnection(server.url);
+      const conn = await rawConnection(api.server.url);
       conn.socket.write(
         `${requestHead('POST', `/api/v1/work-pools/${pool}/claim`, {
           authorization: `Bearer ${key}`,
@@ -93,12 +84,12 @@ describe('the connection cap', () => {
     }
     // Every claim is waiting once its worker is registered.
     await eventually(async () => {
-      const [row] = await server.sql<{ n: number }[]>`SELECT count(*)::int AS n FROM workers WHERE id = ANY(${workerIds})`;
+      const [row] = await api.server.sql<{ n: number }[]>`SELECT count(*)::int AS n FROM workers WHERE id = ANY(${workerIds})`;
       return row?.n === MAX ? true : undefined;
     });
 
-    const refused = await rawConnection(server.url);
-    refused.socket.write(requestHead('GET', '/api/v1/whoami', { authorization: `Bearer ${server.ownerKey}` }));
+    const refused = await rawConnection(api.server.url);
+    refused.socket.write(requestHead('GET', '/api/v1/whoami', { authorization: `Bearer ${api.server.ownerKey}` }));
     const busy = await refused.response();
     expect(busy.status).toBe(503);
     expect(busy.headers['content-type']).toBe('application/problem+json');
@@ -108,7 +99,7 @@ describe('the connection cap', () => {
     await refused.closed();
 
     for (const path of ['/healthz', '/readyz']) {
-      const probe = await rawConnection(server.url);
+      const probe = await rawConnection(api.server.url);
       probe.socket.write(requestHead('GET', path));
       expect((await probe.response()).status).toBe(200);
       probe.socket.destroy();
@@ -116,7 +107,7 @@ describe('the connection cap', () => {
     }
 
     // The waiting claims were never disturbed: each gets a run once there are some.
-    for (let i = 0; i < MAX; i++) await owner('POST', `/deployments/${deployment.id}/runs`, { body: {} });
+    for (let i = 0; i < MAX; i++) await api.owner('POST', `/deployments/${deployment.id}/runs`, { body: {} });
     for (const conn of polls) {
       const answer = await conn.response();
       expect(answer.status).toBe(200);

@@ -1,10 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { FlowRun } from '@outpost/sdk/contracts';
-import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
-import { startTestServer, type TestServer } from '../src/testing/index.js';
+import { afterEach, describe, expect, test } from 'vitest';
 import { openEvents } from './events.support.js';
-import { type Call, client, createRun, deploy } from './helpers.js';
+import { createRun, deploy, useServer } from './helpers.js';
 import { destroyOpenConnections, rawConnection, requestHead } from './raw-http.support.js';
 
 /*
@@ -16,30 +15,22 @@ const HEADERS_MS = 1_000;
 const REQUEST_MS = 2_000;
 const KEEP_ALIVE_MS = 1_000;
 
-let server: TestServer;
-let owner: Call;
 const timers: NodeJS.Timeout[] = [];
 const aborts: AbortController[] = [];
 
-beforeAll(async () => {
-  server = await startTestServer({
-    loops: false,
-    http: { headersTimeoutMs: HEADERS_MS, requestTimeoutMs: REQUEST_MS, keepAliveTimeoutMs: KEEP_ALIVE_MS },
-  });
-  owner = client(server, server.ownerKey);
+const api = useServer({
+  loops: false,
+  http: { headersTimeoutMs: HEADERS_MS, requestTimeoutMs: REQUEST_MS, keepAliveTimeoutMs: KEEP_ALIVE_MS },
 });
 afterEach(() => {
   for (const t of timers.splice(0)) clearInterval(t);
   for (const a of aborts.splice(0)) a.abort();
   expect(destroyOpenConnections(), 'connections a test left open').toBe(0);
 });
-afterAll(async () => {
-  await server?.close();
-});
 
 describe('clients that are slow to send', () => {
   test('a connection that never sends a request is closed after the headers timeout, without an answer', async () => {
-    const conn = await rawConnection(server.url);
+    const conn = await rawConnection(api.server.url);
     const started = performance.now();
     await conn.closed(30_000);
     expect(performance.now() - started).toBeGreaterThanOrEqual(HEADERS_MS - 100);
@@ -47,7 +38,7 @@ describe('clients that are slow to send', () => {
   });
 
   test('headers sent a byte at a time are cut at the headers timeout with a 408 problem', async () => {
-    const conn = await rawConnection(server.url);
+    const conn = await rawConnection(api.server.url);
     const head = requestHead('GET', '/healthz', { 'x-slow': 'z'.repeat(200) });
     let sent = 0;
     const started = performance.now();
@@ -66,10 +57,10 @@ describe('clients that are slow to send', () => {
   });
 
   test('a body that stops arriving is cut at the request timeout with a 408 problem', async () => {
-    const conn = await rawConnection(server.url);
+    const conn = await rawConnection(api.server.url);
     conn.socket.write(
       requestHead('POST', '/api/v1/work-pools', {
-        authorization: `Bearer ${server.ownerKey}`,
+        authorization: `Bearer ${api.server.ownerKey}`,
         'content-type': 'application/json',
         'content-length': 100,
       }),
@@ -83,7 +74,7 @@ describe('clients that are slow to send', () => {
   });
 
   test('an idle keep-alive connection is closed after the keep-alive timeout', async () => {
-    const conn = await rawConnection(server.url);
+    const conn = await rawConnection(api.server.url);
     conn.socket.write(requestHead('GET', '/healthz'));
     const answer = await conn.response();
     expect(answer.headers['keep-alive']).toBe(`timeout=${KEEP_ALIVE_MS / 1000}`);
@@ -95,11 +86,11 @@ describe('clients that are slow to send', () => {
 describe('requests the server is still answering', () => {
   test('a long-poll claim that waits longer than every timeout is answered', async () => {
     const pool = `lp-${randomUUID().slice(0, 8)}`;
-    await owner('POST', '/work-pools', { body: { name: pool } });
-    const key = await server.createKey('worker');
+    await api.owner('POST', '/work-pools', { body: { name: pool } });
+    const key = await api.server.createKey('worker');
     const waitMs = 3 * REQUEST_MS;
     const started = performance.now();
-    const res = await fetch(`${server.url}/api/v1/work-pools/${pool}/claim`, {
+    const res = await fetch(`${api.server.url}/api/v1/work-pools/${pool}/claim`, {
       method: 'POST',
       headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
       body: JSON.stringify({ workerId: randomUUID(), limit: 1, waitMs }),
@@ -112,15 +103,19 @@ describe('requests the server is still answering', () => {
   test('the run event stream stays open past every timeout and still delivers events', async () => {
     const abort = new AbortController();
     aborts.push(abort);
-    const { response, reader } = await openEvents(server.url, { authorization: `Bearer ${server.ownerKey}` }, abort.signal);
+    const { response, reader } = await openEvents(
+      api.server.url,
+      { authorization: `Bearer ${api.server.ownerKey}` },
+      abort.signal,
+    );
     expect(response.status).toBe(200);
     if (!reader) throw new Error('no reader');
     await reader.waitForComment('connected');
     // Long enough for the request timeout and a keep-alive timeout to have acted on this connection.
     await delay(REQUEST_MS + KEEP_ALIVE_MS + 1_500);
     expect(reader.done).toBe(false);
-    const deployment = await deploy(owner, { flowName: 'streamed', name: 'd' });
-    const run = await createRun(owner, deployment.id);
+    const deployment = await deploy(api.owner, { flowName: 'streamed', name: 'd' });
+    const run = await createRun(api.owner, deployment.id);
     await reader.waitFor<FlowRun>((r) => r.id === run.id);
   });
 });

@@ -1,6 +1,5 @@
-import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
-import { startTestServer, type TestServer } from '../src/testing/index.js';
-import { type Call, client } from './helpers.js';
+import { afterEach, describe, expect, test } from 'vitest';
+import { useServer } from './helpers.js';
 import { destroyOpenConnections, rawConnection, requestHead } from './raw-http.support.js';
 
 /*
@@ -9,23 +8,16 @@ import { destroyOpenConnections, rawConnection, requestHead } from './raw-http.s
  * connection ends (Connection: close) rather than find its next keep-alive request silently dropped,
  * and it must be able to read the answer while it is still sending.
  */
-let server: TestServer;
-let owner: Call;
 
-beforeAll(async () => {
-  server = await startTestServer({ loops: false });
-  owner = client(server, server.ownerKey);
-});
+const api = useServer();
+
 afterEach(() => {
   expect(destroyOpenConnections(), 'connections a test left open').toBe(0);
-});
-afterAll(async () => {
-  await server?.close();
 });
 
 const MiB = 1024 * 1024;
 
-function createPool(name: string, token = server.ownerKey): string {
+function createPool(name: string, token = api.server.ownerKey): string {
   const body = JSON.stringify({ name });
   return `${requestHead('POST', '/api/v1/work-pools', {
     authorization: `Bearer ${token}`,
@@ -35,16 +27,16 @@ function createPool(name: string, token = server.ownerKey): string {
 }
 
 async function poolExists(name: string): Promise<boolean> {
-  return (await owner('GET', `/work-pools/${name}`)).status === 200;
+  return (await api.owner('GET', `/work-pools/${name}`)).status === 200;
 }
 
 describe('answers given before the request body was read', () => {
   test('a body refused for its announced size gets a 413 with Connection: close, and a request sent after it on the connection is not processed', async () => {
-    const conn = await rawConnection(server.url);
+    const conn = await rawConnection(api.server.url);
     const size = 8 * MiB;
     conn.socket.write(
       requestHead('POST', '/api/v1/work-pools', {
-        authorization: `Bearer ${server.ownerKey}`,
+        authorization: `Bearer ${api.server.ownerKey}`,
         'content-type': 'application/json',
         'content-length': size,
       }),
@@ -65,7 +57,7 @@ describe('answers given before the request body was read', () => {
   });
 
   test('a 401 sent before the announced body arrived says Connection: close, and the connection closes once the client is done', async () => {
-    const conn = await rawConnection(server.url);
+    const conn = await rawConnection(api.server.url);
     conn.socket.write(
       requestHead('POST', '/api/v1/work-pools', {
         authorization: 'Bearer op_not_a_real_key',
@@ -82,7 +74,7 @@ describe('answers given before the request body was read', () => {
   });
 
   test('an early answer to a request whose body had fully arrived keeps the connection for the next request', async () => {
-    const conn = await rawConnection(server.url);
+    const conn = await rawConnection(api.server.url);
     conn.socket.write(`${createPool('never-created', 'op_not_a_real_key')}${requestHead('GET', '/healthz')}`);
     const refused = await conn.response(1);
     expect(refused.status).toBe(401);
@@ -96,14 +88,14 @@ describe('answers given before the request body was read', () => {
   });
 
   test('a chunked body refused part-way through never costs the request pipelined after it without a word', async () => {
-    const conn = await rawConnection(server.url);
+    const conn = await rawConnection(api.server.url);
     const chunk = Buffer.alloc(64 * 1024, 0x20);
     const chunks: Buffer[] = [];
     // 1.5 MiB in 64 KiB chunks: the 1 MiB limit is found while counting, after part of the body was read.
     for (let i = 0; i < 24; i++) chunks.push(Buffer.from(`${chunk.length.toString(16)}\r\n`), chunk, Buffer.from('\r\n'));
     conn.socket.write(
       requestHead('POST', '/api/v1/work-pools', {
-        authorization: `Bearer ${server.ownerKey}`,
+        authorization: `Bearer ${api.server.ownerKey}`,
         'content-type': 'application/json',
         'transfer-encoding': 'chunked',
       }),
@@ -125,11 +117,11 @@ describe('answers given before the request body was read', () => {
   });
 
   test('a client still uploading when refused reads the whole answer and is not reset', async () => {
-    const conn = await rawConnection(server.url);
+    const conn = await rawConnection(api.server.url);
     const size = 8 * MiB;
     conn.socket.write(
       requestHead('POST', '/api/v1/work-pools', {
-        authorization: `Bearer ${server.ownerKey}`,
+        authorization: `Bearer ${api.server.ownerKey}`,
         'content-type': 'application/json',
         'content-length': size,
       }),

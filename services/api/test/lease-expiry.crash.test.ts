@@ -2,38 +2,35 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { createLogger } from '../src/logger.js';
 import { LeaseExpiryLoop } from '../src/loops/lease-expiry.js';
-import { startTestServer, type TestServer } from '../src/testing/index.js';
-import { type Call, claim, client, deploy, eventually } from './helpers.js';
+import { startTestServer } from '../src/testing/index.js';
+import { claim, client, deploy, eventually, useServer } from './helpers.js';
 
-let server: TestServer;
-let owner: Call;
 let loop: LeaseExpiryLoop;
+
+const api = useServer({ loops: false, leaseSeconds: 2 });
 
 beforeAll(async () => {
   // Two-second leases, and no background loop: the test drives tick() itself, with no grace period
   // (its ticks are seconds apart, which the grace test below makes look like an outage on purpose).
-  server = await startTestServer({ loops: false, leaseSeconds: 2 });
-  owner = client(server, server.ownerKey);
-  loop = new LeaseExpiryLoop(server.sql, server.databaseUrl, createLogger('silent'), { graceSeconds: 0 });
+  loop = new LeaseExpiryLoop(api.server.sql, api.server.databaseUrl, createLogger('silent'), { graceSeconds: 0 });
 });
 afterAll(async () => {
   await loop?.stop();
-  await server?.close();
 });
 
 async function claimedRun(retries: number, poolSettings: Record<string, unknown> = {}) {
   const pool = `lease-${randomUUID().slice(0, 8)}`;
-  expect((await owner('POST', '/work-pools', { body: { name: pool, ...poolSettings } })).status).toBe(201);
-  const deployment = await deploy(owner, { flowName: pool, name: 'd', workPool: pool, retries });
-  const run = (await owner('POST', `/deployments/${deployment.id}/runs`, { body: {} })).body.flowRun;
-  const [claimed] = await claim(owner, pool);
+  expect((await api.owner('POST', '/work-pools', { body: { name: pool, ...poolSettings } })).status).toBe(201);
+  const deployment = await deploy(api.owner, { flowName: pool, name: 'd', workPool: pool, retries });
+  const run = (await api.owner('POST', `/deployments/${deployment.id}/runs`, { body: {} })).body.flowRun;
+  const [claimed] = await claim(api.owner, pool);
   expect(claimed.flowRun.id).toBe(run.id);
   return { runId: run.id as string, pool, token: claimed.token as string, workerId: claimed.flowRun.workerId as string };
 }
 
 /** The run's process started: its runtime reported RUNNING with the run token. */
 async function started(runId: string, token: string): Promise<void> {
-  const res = await client(server, token)('POST', `/flow-runs/${runId}/set-state`, {
+  const res = await client(api.server, token)('POST', `/flow-runs/${runId}/set-state`, {
     body: { transitionId: randomUUID(), state: { type: 'RUNNING' } },
   });
   expect(res.body.status).toBe('ACCEPT');
@@ -43,7 +40,7 @@ async function started(runId: string, token: string): Promise<void> {
 async function leaseExpired(runId: string): Promise<void> {
   await eventually(
     async () => {
-      const [row] = await server.sql<
+      const [row] = await api.server.sql<
         { expired: boolean }[]
       >`SELECT lease_expires_at < now() AS expired FROM flow_runs WHERE id = ${runId}`;
       return row?.expired ? true : undefined;
@@ -54,7 +51,7 @@ async function leaseExpired(runId: string): Promise<void> {
 }
 
 async function history(runId: string): Promise<string[]> {
-  const res = await owner('GET', `/flow-runs/${runId}/states`);
+  const res = await api.owner('GET', `/flow-runs/${runId}/states`);
   return res.body.items.map(
     (s: { attempt: number; state: { type: string; name: string } }) => `${s.attempt}:${s.state.type}/${s.state.name}`,
   );
@@ -66,7 +63,7 @@ describe('lease expiry', () => {
     await started(runId, token);
     await leaseExpired(runId);
     expect(await loop.tick()).toBeGreaterThanOrEqual(1);
-    const retried = (await owner('GET', `/flow-runs/${runId}`)).body;
+    const retried = (await api.owner('GET', `/flow-runs/${runId}`)).body;
     expect(retried).toMatchObject({
       state: { type: 'SCHEDULED', name: 'AwaitingRetry' },
       attempt: 2,
@@ -81,12 +78,12 @@ describe('lease expiry', () => {
       '2:SCHEDULED/AwaitingRetry',
     ]);
 
-    const [second] = await claim(owner, pool);
+    const [second] = await claim(api.owner, pool);
     expect(second.flowRun).toMatchObject({ id: runId, attempt: 2 });
     await started(runId, second.token);
     await leaseExpired(runId);
     await loop.tick();
-    const final = (await owner('GET', `/flow-runs/${runId}`)).body;
+    const final = (await api.owner('GET', `/flow-runs/${runId}`)).body;
     expect(final).toMatchObject({ state: { type: 'CRASHED', message: 'lease expired' }, attempt: 2 });
     expect(final.endTime).not.toBeNull();
   });
@@ -95,7 +92,7 @@ describe('lease expiry', () => {
     const { runId, pool } = await claimedRun(1);
     await leaseExpired(runId);
     expect(await loop.tick()).toBeGreaterThanOrEqual(1);
-    const back = (await owner('GET', `/flow-runs/${runId}`)).body;
+    const back = (await api.owner('GET', `/flow-runs/${runId}`)).body;
     expect(back).toMatchObject({
       state: { type: 'SCHEDULED', name: 'Scheduled' },
       attempt: 1,
@@ -105,7 +102,7 @@ describe('lease expiry', () => {
     expect(back.state.message).toContain('never started it');
     expect(await history(runId)).toEqual(['1:SCHEDULED/Scheduled', '1:PENDING/Pending', '1:SCHEDULED/Scheduled']);
     // Claimed again, on the same attempt: the retry it has is still there.
-    const [again] = await claim(owner, pool);
+    const [again] = await claim(api.owner, pool);
     expect(again.flowRun).toMatchObject({ id: runId, attempt: 1, maxRetries: 1 });
   });
 
@@ -113,13 +110,13 @@ describe('lease expiry', () => {
     const { runId, pool, token: lostToken } = await claimedRun(1);
     await leaseExpired(runId);
     expect(await loop.tick()).toBeGreaterThanOrEqual(1);
-    const [again] = await claim(owner, pool);
+    const [again] = await claim(api.owner, pool);
     expect(again.flowRun).toMatchObject({ id: runId, attempt: 1 });
     const line = (message: string) => ({
       attempt: 1,
       logs: [{ seq: 1, timestamp: new Date().toISOString(), level: 'info', message, stream: 'worker' }],
     });
-    const lost = client(server, lostToken);
+    const lost = client(api.server, lostToken);
     const refusedLine = await lost('POST', `/flow-runs/${runId}/logs`, { body: line('from the worker that lost it') });
     expect(refusedLine.status).toBe(409);
     expect(refusedLine.body.code).toBe('stale_attempt');
@@ -149,21 +146,21 @@ describe('lease expiry', () => {
     expect(refusedTasks.status).toBe(409);
     expect(refusedTasks.body.detail).toContain('claimed again by another worker');
     // The attempt's own claimer writes the same seq, and it is its line that is stored.
-    const kept = await client(server, again.token)('POST', `/flow-runs/${runId}/logs`, { body: line('from the claimer') });
+    const kept = await client(api.server, again.token)('POST', `/flow-runs/${runId}/logs`, { body: line('from the claimer') });
     expect(kept.body).toEqual({ accepted: 1, duplicates: 0 });
     await started(runId, again.token);
-    const lines = (await owner('GET', `/flow-runs/${runId}/logs`)).body.items.map((l: { message: string }) => l.message);
+    const lines = (await api.owner('GET', `/flow-runs/${runId}/logs`)).body.items.map((l: { message: string }) => l.message);
     expect(lines).toEqual(['from the claimer']);
-    expect((await owner('GET', `/flow-runs/${runId}`)).body.state.type).toBe('RUNNING');
+    expect((await api.owner('GET', `/flow-runs/${runId}`)).body.state.type).toBe('RUNNING');
   });
 
   test("lines a worker key delivers from a spool wait while another claim holds the attempt, and never take the seq of the claimer's lines", async () => {
     const pool = `spool-${randomUUID().slice(0, 8)}`;
-    expect((await owner('POST', '/work-pools', { body: { name: pool } })).status).toBe(201);
-    const deployment = await deploy(owner, { flowName: pool, name: 'd', workPool: pool, retries: 1 });
-    const runId = (await owner('POST', `/deployments/${deployment.id}/runs`, { body: {} })).body.flowRun.id as string;
+    expect((await api.owner('POST', '/work-pools', { body: { name: pool } })).status).toBe(201);
+    const deployment = await deploy(api.owner, { flowName: pool, name: 'd', workPool: pool, retries: 1 });
+    const runId = (await api.owner('POST', `/deployments/${deployment.id}/runs`, { body: {} })).body.flowRun.id as string;
     // Both claims are made with one worker key, the key spool recovery delivers with.
-    const worker = client(server, await server.createKey('worker', [pool]));
+    const worker = client(api.server, await api.server.createKey('worker', [pool]));
     const [first] = await claim(worker, pool);
     const firstToken = first.token as string;
     const line = (seq: number, message: string) => ({
@@ -171,9 +168,9 @@ describe('lease expiry', () => {
       logs: [{ seq, timestamp: new Date().toISOString(), level: 'info', message, stream: 'worker' }],
     });
     // The first claimer logs, then loses the unstarted run to its lease.
-    expect((await client(server, firstToken)('POST', `/flow-runs/${runId}/logs`, { body: line(1, 'first claim') })).status).toBe(
-      200,
-    );
+    expect(
+      (await client(api.server, firstToken)('POST', `/flow-runs/${runId}/logs`, { body: line(1, 'first claim') })).status,
+    ).toBe(200);
     await leaseExpired(runId);
     expect(await loop.tick()).toBeGreaterThanOrEqual(1);
     const [again] = await claim(worker, pool);
@@ -185,7 +182,7 @@ describe('lease expiry', () => {
     expect(early.status).toBe(409);
     expect(early.body.code).toBe('conflict');
     expect(early.body.detail).toContain('held by a worker');
-    const claimer = client(server, again.token);
+    const claimer = client(api.server, again.token);
     expect((await claimer('POST', `/flow-runs/${runId}/logs`, { body: line(2, 'line 1 of the run') })).body).toEqual({
       accepted: 1,
       duplicates: 0,
@@ -204,14 +201,14 @@ describe('lease expiry', () => {
       accepted: 1,
       duplicates: 0,
     });
-    const lines = (await owner('GET', `/flow-runs/${runId}/logs`)).body.items.map((l: { message: string }) => l.message);
+    const lines = (await api.owner('GET', `/flow-runs/${runId}/logs`)).body.items.map((l: { message: string }) => l.message);
     expect(lines).toEqual(['first claim', 'line 1 of the run', 'late note']);
   });
 
   test('a renewed lease does not expire, and a run lost to expiry is reported lost to its worker', async () => {
     const { runId, workerId, token } = await claimedRun(0);
     await started(runId, token);
-    const worker = client(server, server.ownerKey);
+    const worker = client(api.server, api.server.ownerKey);
     const beat = () =>
       worker('POST', '/work-pools/default/workers/heartbeat', {
         body: { workerId, name: 'w', capacity: 1, runs: [{ id: runId, attempt: 1 }] },
@@ -221,11 +218,11 @@ describe('lease expiry', () => {
     expect(renewed.body.renewed[0].token).toMatch(/^eyJ/);
     expect(renewed.body.lost).toEqual([]);
     await loop.tick();
-    expect((await owner('GET', `/flow-runs/${runId}`)).body.state.type).toBe('RUNNING');
+    expect((await api.owner('GET', `/flow-runs/${runId}`)).body.state.type).toBe('RUNNING');
 
     await leaseExpired(runId);
     await loop.tick();
-    expect((await owner('GET', `/flow-runs/${runId}`)).body.state.type).toBe('CRASHED');
+    expect((await api.owner('GET', `/flow-runs/${runId}`)).body.state.type).toBe('CRASHED');
     const lost = await beat();
     // The attempt ended there (CRASHED, no retries left): it is listed as ended too, with its state.
     expect(lost.body).toMatchObject({
@@ -238,7 +235,7 @@ describe('lease expiry', () => {
   test('a heartbeat sent as its run completes reports the run ended with its state, not merely lost', async () => {
     const { runId, workerId, token } = await claimedRun(0);
     await started(runId, token);
-    const worker = client(server, server.ownerKey);
+    const worker = client(api.server, api.server.ownerKey);
     const beat = () =>
       worker('POST', '/work-pools/default/workers/heartbeat', {
         body: {
@@ -251,7 +248,7 @@ describe('lease expiry', () => {
           ],
         },
       });
-    const done = await client(server, token)('POST', `/flow-runs/${runId}/set-state`, {
+    const done = await client(api.server, token)('POST', `/flow-runs/${runId}/set-state`, {
       body: { transitionId: randomUUID(), state: { type: 'COMPLETED' } },
     });
     expect(done.body.status).toBe('ACCEPT');
@@ -264,26 +261,26 @@ describe('lease expiry', () => {
 
   test('a heartbeat names runs to cancel, and an abandoned CANCELLING run becomes CANCELLED', async () => {
     const { runId, workerId, token } = await claimedRun(3);
-    await client(server, token)('POST', `/flow-runs/${runId}/set-state`, {
+    await client(api.server, token)('POST', `/flow-runs/${runId}/set-state`, {
       body: { transitionId: randomUUID(), state: { type: 'RUNNING' } },
     });
-    const cancel = await owner('POST', `/flow-runs/${runId}/set-state`, {
+    const cancel = await api.owner('POST', `/flow-runs/${runId}/set-state`, {
       body: { transitionId: randomUUID(), state: { type: 'CANCELLING' } },
     });
     expect(cancel.body).toMatchObject({ status: 'ACCEPT', state: { type: 'CANCELLING' } });
-    const beat = await owner('POST', '/work-pools/default/workers/heartbeat', {
+    const beat = await api.owner('POST', '/work-pools/default/workers/heartbeat', {
       body: { workerId, name: 'w', capacity: 1, runs: [{ id: runId, attempt: 1 }] },
     });
     expect(beat.body.cancel).toEqual([{ id: runId, attempt: 1 }]);
     await leaseExpired(runId);
     await loop.tick();
     // Cancelled, not retried, even with retries left.
-    expect((await owner('GET', `/flow-runs/${runId}`)).body).toMatchObject({ state: { type: 'CANCELLED' }, attempt: 1 });
+    expect((await api.owner('GET', `/flow-runs/${runId}`)).body).toMatchObject({ state: { type: 'CANCELLED' }, attempt: 1 });
   });
 
   test('another worker cannot renew a lease it does not hold', async () => {
     const { runId } = await claimedRun(0);
-    const res = await owner('POST', '/work-pools/default/workers/heartbeat', {
+    const res = await api.owner('POST', '/work-pools/default/workers/heartbeat', {
       body: { workerId: randomUUID(), name: 'impostor', capacity: 1, runs: [{ id: runId, attempt: 1 }] },
     });
     expect(res.body).toMatchObject({ renewed: [], lost: [{ id: runId, attempt: 1 }] });
@@ -316,7 +313,7 @@ test('the server’s own loop recovers expired leases without help', async () =>
 
 describe('after the control plane was away', () => {
   test('held leases get a grace period before any expires, and a worker that comes back renews its run', async () => {
-    const graced = new LeaseExpiryLoop(server.sql, server.databaseUrl, createLogger('silent'), {
+    const graced = new LeaseExpiryLoop(api.server.sql, api.server.databaseUrl, createLogger('silent'), {
       graceSeconds: 30,
       awayAfterSeconds: 10,
     });
@@ -328,61 +325,61 @@ describe('after the control plane was away', () => {
     await leaseExpired(back.runId);
     await leaseExpired(gone.runId);
     // Nobody ticked for a minute: every replica was down, or the database.
-    await server.sql`UPDATE loop_marks SET ticked_at = now() - interval '60 seconds' WHERE name = 'lease-expiry'`;
+    await api.server.sql`UPDATE loop_marks SET ticked_at = now() - interval '60 seconds' WHERE name = 'lease-expiry'`;
     await graced.tick();
     for (const { runId } of [back, gone]) {
-      const [row] = await server.sql<{ state_type: string; left: number }[]>`
+      const [row] = await api.server.sql<{ state_type: string; left: number }[]>`
         SELECT state_type, extract(epoch FROM lease_expires_at - now())::float8 AS left FROM flow_runs WHERE id = ${runId}`;
       expect(row?.state_type).toBe('RUNNING');
       expect(row?.left).toBeGreaterThan(25);
     }
     // One worker reconnects and renews, fenced by its attempt; the other never comes back.
-    const beat = await owner('POST', `/work-pools/${back.pool}/workers/heartbeat`, {
+    const beat = await api.owner('POST', `/work-pools/${back.pool}/workers/heartbeat`, {
       body: { workerId: back.workerId, name: 'w-back', capacity: 1, runs: [{ id: back.runId, attempt: 1 }] },
     });
     expect(beat.body.renewed.map((r: { id: string }) => r.id)).toEqual([back.runId]);
     // The grace runs out for the one that stayed away (moved forward here rather than waited for).
-    await server.sql`UPDATE flow_runs SET lease_expires_at = now() - interval '1 second' WHERE id = ${gone.runId}`;
+    await api.server.sql`UPDATE flow_runs SET lease_expires_at = now() - interval '1 second' WHERE id = ${gone.runId}`;
     await graced.tick();
-    const retried = (await owner('GET', `/flow-runs/${gone.runId}`)).body;
+    const retried = (await api.owner('GET', `/flow-runs/${gone.runId}`)).body;
     expect(retried).toMatchObject({ state: { type: 'SCHEDULED', name: 'AwaitingRetry' }, attempt: 2 });
     // Its worker may still be running attempt 1 for the grace (it stops itself then): no retry before that.
     expect(Date.parse(retried.expectedStartTime) - Date.now()).toBeGreaterThan(25_000);
     expect((await history(gone.runId)).filter((h) => h.includes('CRASHED'))).toEqual(['1:CRASHED/Crashed']);
-    expect((await owner('GET', `/flow-runs/${back.runId}`)).body.state.type).toBe('RUNNING');
+    expect((await api.owner('GET', `/flow-runs/${back.runId}`)).body.state.type).toBe('RUNNING');
   });
 
   test('ticks close together grant no grace: an expired lease expires', async () => {
-    const graced = new LeaseExpiryLoop(server.sql, server.databaseUrl, createLogger('silent'), { graceSeconds: 30 });
+    const graced = new LeaseExpiryLoop(api.server.sql, api.server.databaseUrl, createLogger('silent'), { graceSeconds: 30 });
     await graced.tick();
     const { runId, token } = await claimedRun(0);
     await started(runId, token);
     await leaseExpired(runId);
     await graced.tick();
-    expect((await owner('GET', `/flow-runs/${runId}`)).body.state.type).toBe('CRASHED');
+    expect((await api.owner('GET', `/flow-runs/${runId}`)).body.state.type).toBe('CRASHED');
   });
 });
 
 describe('a pool that waits for silent workers', () => {
   /** Moves the run's lease `secondsAgo` into the past: as if its worker fell silent that long ago. */
   const silentFor = (runId: string, secondsAgo: number) =>
-    server.sql`UPDATE flow_runs SET lease_expires_at = now() - make_interval(secs => ${secondsAgo}) WHERE id = ${runId}`;
+    api.server.sql`UPDATE flow_runs SET lease_expires_at = now() - make_interval(secs => ${secondsAgo}) WHERE id = ${runId}`;
 
   test('its runs are judged only once the disconnected tolerance past the lease has run out', async () => {
     const { runId, token, pool, workerId } = await claimedRun(1, { onWorkerSilence: 'wait', disconnectedToleranceSeconds: 120 });
     await started(runId, token);
     // The worker learns the pool's policy with every heartbeat, and stops its run before the API judges it.
-    const beat = await owner('POST', `/work-pools/${pool}/workers/heartbeat`, {
+    const beat = await api.owner('POST', `/work-pools/${pool}/workers/heartbeat`, {
       body: { workerId, name: 'w', capacity: 1, runs: [{ id: runId, attempt: 1 }] },
     });
     expect(beat.body).toMatchObject({ onWorkerSilence: 'wait', disconnectedToleranceSeconds: 120 });
     await silentFor(runId, 60);
     await loop.tick();
-    expect((await owner('GET', `/flow-runs/${runId}`)).body).toMatchObject({ state: { type: 'RUNNING' }, attempt: 1 });
+    expect((await api.owner('GET', `/flow-runs/${runId}`)).body).toMatchObject({ state: { type: 'RUNNING' }, attempt: 1 });
     // Set-state with `onlyIfLeaseExpired` re-checks under the row lock, with the same judgement.
     await silentFor(runId, 121);
     await loop.tick();
-    expect((await owner('GET', `/flow-runs/${runId}`)).body).toMatchObject({
+    expect((await api.owner('GET', `/flow-runs/${runId}`)).body).toMatchObject({
       state: { type: 'SCHEDULED', name: 'AwaitingRetry' },
       attempt: 2,
     });
@@ -390,26 +387,26 @@ describe('a pool that waits for silent workers', () => {
 
   test('with no limit to the tolerance, a silent worker’s run waits for it however long', async () => {
     const { runId, token, pool } = await claimedRun(0, { onWorkerSilence: 'wait' });
-    const updated = await owner('PATCH', `/work-pools/${pool}`, { body: { disconnectedToleranceSeconds: null } });
+    const updated = await api.owner('PATCH', `/work-pools/${pool}`, { body: { disconnectedToleranceSeconds: null } });
     expect(updated.body).toMatchObject({ onWorkerSilence: 'wait', disconnectedToleranceSeconds: null });
     await started(runId, token);
     await silentFor(runId, 30 * 86_400);
     await loop.tick();
-    expect((await owner('GET', `/flow-runs/${runId}`)).body.state.type).toBe('RUNNING');
+    expect((await api.owner('GET', `/flow-runs/${runId}`)).body.state.type).toBe('RUNNING');
     // Back to retrying: the run is judged at its lease.
-    expect((await owner('PATCH', `/work-pools/${pool}`, { body: { onWorkerSilence: 'retry' } })).status).toBe(200);
+    expect((await api.owner('PATCH', `/work-pools/${pool}`, { body: { onWorkerSilence: 'retry' } })).status).toBe(200);
     await loop.tick();
-    expect((await owner('GET', `/flow-runs/${runId}`)).body.state.type).toBe('CRASHED');
+    expect((await api.owner('GET', `/flow-runs/${runId}`)).body.state.type).toBe('CRASHED');
   });
 
   test('a pool retries silent workers’ runs after ten minutes of tolerance unless told otherwise, and bad settings are refused at their field', async () => {
     const pool = `lease-${randomUUID().slice(0, 8)}`;
-    const created = await owner('POST', '/work-pools', { body: { name: pool } });
+    const created = await api.owner('POST', '/work-pools', { body: { name: pool } });
     expect(created.body).toMatchObject({ onWorkerSilence: 'retry', disconnectedToleranceSeconds: 600 });
-    const badPolicy = await owner('PATCH', `/work-pools/${pool}`, { body: { onWorkerSilence: 'hope' } });
+    const badPolicy = await api.owner('PATCH', `/work-pools/${pool}`, { body: { onWorkerSilence: 'hope' } });
     expect(badPolicy.status).toBe(400);
     expect(JSON.stringify(badPolicy.body)).toContain('onWorkerSilence');
-    const badTolerance = await owner('POST', '/work-pools', {
+    const badTolerance = await api.owner('POST', '/work-pools', {
       body: { name: `${pool}-x`, disconnectedToleranceSeconds: -5 },
     });
     expect(badTolerance.status).toBe(400);
@@ -420,8 +417,8 @@ describe('a pool that waits for silent workers', () => {
 test('only one replica at a time holds a loop’s leadership', async () => {
   const { LeaderLock } = await import('../src/loops/leader-lock.js');
   const logger = createLogger('silent');
-  const a = new LeaderLock(server.databaseUrl, 'test-election', logger);
-  const b = new LeaderLock(server.databaseUrl, 'test-election', logger);
+  const a = new LeaderLock(api.server.databaseUrl, 'test-election', logger);
+  const b = new LeaderLock(api.server.databaseUrl, 'test-election', logger);
   try {
     expect(await a.acquire()).toBe(true);
     expect(await b.acquire()).toBe(false);

@@ -1,6 +1,6 @@
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { ensureLocalOwner } from '../src/identity/local-owner.js';
-import { startTestServer, type TestServer } from '../src/testing/index.js';
+import { useServer } from './helpers.js';
 import { post, signInPerson } from './users.support.js';
 
 /*
@@ -9,29 +9,22 @@ import { post, signInPerson } from './users.support.js';
  * without a mail server; its first password is chosen with the reset link the launcher prints.
  */
 
-let server: TestServer;
-
-beforeAll(async () => {
-  server = await startTestServer({ loops: false });
-});
-afterAll(async () => {
-  await server?.close();
-});
+const api = useServer();
 
 describe('the local owner', () => {
   test('is a confirmed owner of the workspace and its organisation, whose Organisation pages answer once a password is chosen', async () => {
-    const made = await ensureLocalOwner(server.sql, {
-      workspaceId: server.workspaceId,
+    const made = await ensureLocalOwner(api.server.sql, {
+      workspaceId: api.server.workspaceId,
       email: 'owner@localhost',
-      publicUrl: server.url,
+      publicUrl: api.server.url,
     });
     expect(made.email).toBe('owner@localhost');
-    expect(made.passwordLink).toMatch(new RegExp(`^${server.url}/#/reset-password\\?token=[A-Za-z0-9_-]{43}$`));
+    expect(made.passwordLink).toMatch(new RegExp(`^${api.server.url}/#/reset-password\\?token=[A-Za-z0-9_-]{43}$`));
     const token = made.passwordLink?.split('token=')[1] ?? '';
-    const chosen = await post(server, '/auth/password-reset/confirm', { token, password: 'a local password of mine' });
+    const chosen = await post(api.server, '/auth/password-reset/confirm', { token, password: 'a local password of mine' });
     expect(chosen.status, chosen.text).toBe(200);
 
-    const session = await signInPerson(server, 'owner@localhost', 'a local password of mine');
+    const session = await signInPerson(api.server, 'owner@localhost', 'a local password of mine');
     const organisation = await session.call('GET', '/organisations/default');
     expect(organisation.status, organisation.text).toBe(200);
     expect(organisation.body.role).toBe('owner');
@@ -39,13 +32,13 @@ describe('the local owner', () => {
     expect(people.status, people.text).toBe(200);
 
     // A second start changes nothing and prints no link: the person has a password.
-    const again = await ensureLocalOwner(server.sql, {
-      workspaceId: server.workspaceId,
+    const again = await ensureLocalOwner(api.server.sql, {
+      workspaceId: api.server.workspaceId,
       email: 'owner@localhost',
-      publicUrl: server.url,
+      publicUrl: api.server.url,
     });
     expect(again).toEqual({ userId: made.userId, email: 'owner@localhost', passwordLink: null });
-    const [entries] = await server.sql<{ n: number }[]>`
+    const [entries] = await api.server.sql<{ n: number }[]>`
       SELECT count(*)::int AS n FROM audit_log
       WHERE action = 'operator.organisations.set-owner' AND ${made.userId} = ANY(object_ids)`;
     expect(entries?.n).toBe(1);

@@ -1,40 +1,30 @@
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { createLogger } from '../src/logger.js';
 import { LeaseExpiryLoop } from '../src/loops/lease-expiry.js';
-import { startTestServer, type TestServer } from '../src/testing/index.js';
-import { type Call, claim, client, createRun, deploy } from './helpers.js';
+import { claim, client, createRun, deploy, useServer } from './helpers.js';
 
-let server: TestServer;
-let owner: Call;
-
-beforeAll(async () => {
-  server = await startTestServer({ loops: false });
-  owner = client(server, server.ownerKey);
-});
-afterAll(async () => {
-  await server?.close();
-});
+const api = useServer();
 
 const line = (seq: number) => ({ seq, timestamp: new Date().toISOString(), level: 'info', message: `late ${seq}` });
 
 describe('log lines that arrive after their attempt ended', () => {
   test('are stored for the worker key that ran the attempt, and refused to any other', async () => {
     const pool = `late-${randomUUID().slice(0, 8)}`;
-    await owner('POST', '/work-pools', { body: { name: pool } });
-    const { id: deploymentId } = await deploy(owner, { flowName: pool, name: 'd', workPool: pool, retries: 1 });
-    await createRun(owner, deploymentId);
-    const ranIt = client(server, await server.createKey('worker', [pool]));
-    const stranger = client(server, await server.createKey('worker', [pool]));
+    await api.owner('POST', '/work-pools', { body: { name: pool } });
+    const { id: deploymentId } = await deploy(api.owner, { flowName: pool, name: 'd', workPool: pool, retries: 1 });
+    await createRun(api.owner, deploymentId);
+    const ranIt = client(api.server, await api.server.createKey('worker', [pool]));
+    const stranger = client(api.server, await api.server.createKey('worker', [pool]));
     const [claimed] = await claim(ranIt, pool);
     const runId = claimed.flowRun.id as string;
-    await client(server, claimed.token)('POST', `/flow-runs/${runId}/set-state`, {
+    await client(api.server, claimed.token)('POST', `/flow-runs/${runId}/set-state`, {
       body: { transitionId: randomUUID(), state: { type: 'RUNNING' } },
     });
     // The worker vanished (its lease ran out); the run crashed and waits for attempt 2, held by nobody.
-    await server.sql`UPDATE flow_runs SET lease_expires_at = now() - interval '1 second' WHERE id = ${runId}`;
-    await new LeaseExpiryLoop(server.sql, server.databaseUrl, createLogger('silent'), { graceSeconds: 0 }).tick();
-    expect((await owner('GET', `/flow-runs/${runId}`)).body).toMatchObject({ attempt: 2, workerId: null });
+    await api.server.sql`UPDATE flow_runs SET lease_expires_at = now() - interval '1 second' WHERE id = ${runId}`;
+    await new LeaseExpiryLoop(api.server.sql, api.server.databaseUrl, createLogger('silent'), { graceSeconds: 0 }).tick();
+    expect((await api.owner('GET', `/flow-runs/${runId}`)).body).toMatchObject({ attempt: 2, workerId: null });
 
     // The lines it had spooled arrive now: history of attempt 1, delivered by the key that ran it.
     const single = await ranIt('POST', `/flow-runs/${runId}/logs`, { body: { attempt: 1, logs: [line(1), line(2)] } });
@@ -52,7 +42,7 @@ describe('log lines that arrive after their attempt ended', () => {
     expect(refused.body.items[0].error).toMatchObject({ status: 404 });
     // Lines of an attempt that has not happened yet cannot exist.
     expect((await ranIt('POST', `/flow-runs/${runId}/logs`, { body: { attempt: 3, logs: [line(1)] } })).status).toBe(409);
-    const stored = (await owner('GET', `/flow-runs/${runId}/logs`)).body.items.map((l: { message: string }) => l.message);
+    const stored = (await api.owner('GET', `/flow-runs/${runId}/logs`)).body.items.map((l: { message: string }) => l.message);
     expect(stored).toEqual(['late 1', 'late 2', 'late 3']);
   });
 });

@@ -1,30 +1,20 @@
 import { randomUUID } from 'node:crypto';
 import postgres from 'postgres';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { searchLogs } from '../src/runs/db/log-search.js';
 import { readLogs } from '../src/runs/db/logs.js';
-import { startTestServer, type TestServer } from '../src/testing/index.js';
-import { type Call, claim, client, createRun, deploy } from './helpers.js';
+import { type Call, claim, client, createRun, deploy, useServer } from './helpers.js';
 
-let server: TestServer;
-let owner: Call;
-
-beforeAll(async () => {
-  server = await startTestServer({ loops: false });
-  owner = client(server, server.ownerKey);
-});
-afterAll(async () => {
-  await server?.close();
-});
+const api = useServer();
 
 /** A claimed run of a new pool, and a caller holding its run token. */
 async function claimedRun() {
   const pool = `search-${randomUUID().slice(0, 8)}`;
-  await owner('POST', '/work-pools', { body: { name: pool } });
-  const deployment = await deploy(owner, { flowName: pool, name: 'd', workPool: pool });
-  const run = await createRun(owner, deployment.id);
-  const [claimed] = await claim(owner, pool);
-  return { runId: run.id as string, asRun: client(server, claimed.token as string) };
+  await api.owner('POST', '/work-pools', { body: { name: pool } });
+  const deployment = await deploy(api.owner, { flowName: pool, name: 'd', workPool: pool });
+  const run = await createRun(api.owner, deployment.id);
+  const [claimed] = await claim(api.owner, pool);
+  return { runId: run.id as string, asRun: client(api.server, claimed.token as string) };
 }
 
 type Level = 'debug' | 'info' | 'warning' | 'error' | 'critical';
@@ -40,7 +30,7 @@ async function write(asRun: Call, runId: string, messages: readonly (string | [L
 
 const messagesOf = (body: { items: { message: string }[] }) => body.items.map((l) => l.message);
 
-const search = (runId: string, query: string) => owner('GET', `/flow-runs/${runId}/logs?${query}`);
+const search = (runId: string, query: string) => api.owner('GET', `/flow-runs/${runId}/logs?${query}`);
 
 describe('searching a run log by text', () => {
   test('matches % and _ as themselves, not as patterns, and ignores case', async () => {
@@ -115,8 +105,8 @@ describe('searching a run log by text', () => {
   test("answers 404 for another workspace's run, whatever the text", async () => {
     const { runId, asRun } = await claimedRun();
     await write(asRun, runId, ['a secret line']);
-    const other = await server.createWorkspace();
-    const stranger = client(server, other.ownerKey);
+    const other = await api.server.createWorkspace();
+    const stranger = client(api.server, other.ownerKey);
     for (const q of ['secret', 'a']) {
       const res = await stranger('GET', `/flow-runs/${runId}/logs?q=${q}`);
       expect(res.status).toBe(404);
@@ -150,13 +140,13 @@ describe('the bound on the lines one search reads', () => {
       runId,
       Array.from({ length: 25 }, (_, i) => (i === 3 || i === 22 ? `needle ${i + 1}` : `hay ${i + 1}`)),
     );
-    const input = { workspaceId: server.workspaceId, runId, text: 'NEEDLE', minLevel: null, limit: 100, scanLines: 10 };
-    const first = await searchLogs(server.sql, { ...input, after: null });
+    const input = { workspaceId: api.server.workspaceId, runId, text: 'NEEDLE', minLevel: null, limit: 100, scanLines: 10 };
+    const first = await searchLogs(api.server.sql, { ...input, after: null });
     expect(first.items.map((l) => l.message)).toEqual(['needle 4']);
     expect(first).toMatchObject({ next: { attempt: 1, seq: 10 }, more: true });
-    const second = await searchLogs(server.sql, { ...input, after: first.next });
+    const second = await searchLogs(api.server.sql, { ...input, after: first.next });
     expect(second).toMatchObject({ items: [], next: { attempt: 1, seq: 20 }, more: true });
-    const third = await searchLogs(server.sql, { ...input, after: second.next });
+    const third = await searchLogs(api.server.sql, { ...input, after: second.next });
     expect(third.items.map((l) => l.message)).toEqual(['needle 23']);
     expect(third).toMatchObject({ next: { attempt: 1, seq: 25 }, more: false });
   });
@@ -165,9 +155,9 @@ describe('the bound on the lines one search reads', () => {
     const { runId, asRun } = await claimedRun();
     await write(asRun, runId, ['needle', 'hay']);
     const input = { runId, after: null, text: 'needle', minLevel: null, limit: 100 };
-    const own = await searchLogs(server.sql, { ...input, workspaceId: server.workspaceId });
+    const own = await searchLogs(api.server.sql, { ...input, workspaceId: api.server.workspaceId });
     expect(own.items.map((l) => l.message)).toEqual(['needle']);
-    const other = await searchLogs(server.sql, { ...input, workspaceId: randomUUID() });
+    const other = await searchLogs(api.server.sql, { ...input, workspaceId: randomUUID() });
     expect(other).toEqual({ items: [], next: null, more: false });
   });
 
@@ -175,26 +165,26 @@ describe('the bound on the lines one search reads', () => {
     const { runId, asRun } = await claimedRun();
     await write(asRun, runId, ['first']);
     // A log table where the run is a small part, as in a workspace with history; statistics made.
-    await server.sql`
+    await api.server.sql`
       INSERT INTO logs (flow_run_id, attempt, seq, workspace_id, timestamp, level, message, stream)
-      SELECT ${runId}::uuid, 1, s, ${server.workspaceId}::uuid, now(), 'info', 'line ' || s, 'flow'
+      SELECT ${runId}::uuid, 1, s, ${api.server.workspaceId}::uuid, now(), 'info', 'line ' || s, 'flow'
       FROM generate_series(2, 10000) s`;
-    await server.sql`
+    await api.server.sql`
       INSERT INTO logs (flow_run_id, attempt, seq, workspace_id, timestamp, level, message, stream)
-      SELECT r.id, 1, s, ${server.workspaceId}::uuid, now(), 'info', 'line ' || s, 'flow'
+      SELECT r.id, 1, s, ${api.server.workspaceId}::uuid, now(), 'info', 'line ' || s, 'flow'
       FROM (SELECT gen_random_uuid() AS id FROM generate_series(1, 60)) r, generate_series(1, 1000) s`;
-    await server.sql`ANALYZE logs`;
+    await api.server.sql`ANALYZE logs`;
     // The partitions that hold this table of lines (the planner may read a near-empty one, such as next
     // month's, as it likes: there is nothing of another run's to read there).
     const partitions = (
-      await server.sql<{ name: string }[]>`
+      await api.server.sql<{ name: string }[]>`
         SELECT p.name FROM table_partitions p JOIN pg_class c ON c.relname = p.name WHERE p.parent = 'logs' AND c.reltuples >= 1000`
     ).map((p) => p.name);
     expect(partitions.length).toBeGreaterThan(0);
     // The statements exactly as searchLogs sends them, then each one's plan.
     const sent: { query: string; parameters: unknown[] }[] = [];
     const settings: string[] = [];
-    const watched = postgres(server.databaseUrl, {
+    const watched = postgres(api.server.databaseUrl, {
       max: 1,
       onnotice: () => {},
       debug: (_connection, query, parameters) => {
@@ -208,11 +198,11 @@ describe('the bound on the lines one search reads', () => {
       const reads = [
         ...['line 9999', 'line'].map(
           (text) => () =>
-            searchLogs(watched, { workspaceId: server.workspaceId, runId, after: null, text, minLevel: null, limit: 100 }),
+            searchLogs(watched, { workspaceId: api.server.workspaceId, runId, after: null, text, minLevel: null, limit: 100 }),
         ),
         () =>
           readLogs(watched, {
-            workspaceId: server.workspaceId,
+            workspaceId: api.server.workspaceId,
             runId,
             after: { attempt: 1, seq: 5000 },
             minLevel: null,

@@ -1,25 +1,20 @@
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { startTestServer, type TestServer } from '../src/testing/index.js';
-import { type Call, claim, client, createRun, deploy, eventually } from './helpers.js';
+import { beforeAll, describe, expect, test } from 'vitest';
+import { startTestServer } from '../src/testing/index.js';
+import { type Call, claim, client, createRun, deploy, eventually, useServer } from './helpers.js';
 import { delta, METRICS_TOKEN, type Scrape, scrape } from './metrics.support.js';
 
-let server: TestServer;
-let owner: Call;
 let workerKey: string;
 let worker: Call;
 let workspace: string;
 
+const api = useServer({ loops: false, metricsToken: METRICS_TOKEN });
+
 beforeAll(async () => {
-  server = await startTestServer({ loops: false, metricsToken: METRICS_TOKEN });
-  owner = client(server, server.ownerKey);
-  workerKey = await server.createKey('worker', ['default']);
-  worker = client(server, workerKey);
-  const [row] = await server.sql<{ slug: string }[]>`SELECT slug FROM workspaces WHERE id = ${server.workspaceId}`;
+  workerKey = await api.server.createKey('worker', ['default']);
+  worker = client(api.server, workerKey);
+  const [row] = await api.server.sql<{ slug: string }[]>`SELECT slug FROM workspaces WHERE id = ${api.server.workspaceId}`;
   workspace = row?.slug ?? '';
-});
-afterAll(async () => {
-  await server?.close();
 });
 
 const line = (seq: number) => ({ seq, timestamp: new Date().toISOString(), level: 'info', message: `line ${seq}` });
@@ -29,15 +24,15 @@ const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/i;
 
 describe('counters and histograms', () => {
   test('a run claimed, started, logged and completed moves each counter by exactly its share', async () => {
-    const deployment = await deploy(owner, { flowName: 'metered', name: 'm' });
-    const before = await scrape(server);
+    const deployment = await deploy(api.owner, { flowName: 'metered', name: 'm' });
+    const before = await scrape(api.server);
 
     // Two minutes overdue when claimed: the dispatch delay lands between the 60 s and 300 s buckets.
-    const run = await createRun(owner, deployment.id, { scheduledTime: new Date(Date.now() - 120_000).toISOString() });
+    const run = await createRun(api.owner, deployment.id, { scheduledTime: new Date(Date.now() - 120_000).toISOString() });
     const [claimed] = await claim(worker);
     expect(claimed.flowRun.id).toBe(run.id);
     const id: string = run.id;
-    const asRun = client(server, claimed.token);
+    const asRun = client(api.server, claimed.token);
 
     // RUNNING, carrying two lines; the redelivery replays the answer and is not judged again.
     const running = { transitionId: randomUUID(), state: { type: 'RUNNING' }, logs: lines(1, 2) };
@@ -56,20 +51,20 @@ describe('counters and histograms', () => {
     });
     expect(completed.body.items[0].answer.status).toBe('ACCEPT');
     // A proposal the rules refuse, and one from an attempt that does not exist.
-    const late = await owner('POST', `/flow-runs/${id}/set-state`, {
+    const late = await api.owner('POST', `/flow-runs/${id}/set-state`, {
       body: { transitionId: randomUUID(), state: { type: 'RUNNING' } },
     });
     expect(late.status).toBe(200);
     const refusal: string = late.body.status;
     expect(refusal).not.toBe('ACCEPT');
-    const stale = await owner('POST', `/flow-runs/${id}/set-state`, {
+    const stale = await api.owner('POST', `/flow-runs/${id}/set-state`, {
       body: { transitionId: randomUUID(), attempt: 7, state: { type: 'RUNNING' } },
     });
     expect(stale.status).toBe(409);
     // A path no route answers.
-    expect((await owner('GET', `/flow-runs/${id}/no-such-thing`)).status).toBe(404);
+    expect((await api.owner('GET', `/flow-runs/${id}/no-such-thing`)).status).toBe(404);
 
-    const after = await scrape(server);
+    const after = await scrape(api.server);
     const moved = (name: string, labels?: Record<string, string>) => delta(before, after, name, labels);
 
     expect(moved('outpost_claimed_runs_total')).toBe(1);
@@ -106,7 +101,7 @@ describe('counters and histograms', () => {
       moved('outpost_http_request_duration_seconds_count', { method: 'POST', route: '/api/v1/flow-runs/:id/set-state' }),
     ).toBe(4);
 
-    assertNothingLeaks(after, [id, deployment.id, claimed.token, server.ownerKey, workerKey, METRICS_TOKEN]);
+    assertNothingLeaks(after, [id, deployment.id, claimed.token, api.server.ownerKey, workerKey, METRICS_TOKEN]);
   });
 });
 
@@ -124,37 +119,40 @@ function assertNothingLeaks(metrics: Scrape, secrets: string[]): void {
 describe('queue depth', () => {
   test('the due-runs gauge counts a due run of its pool, not a future one, and drops when the run is claimed', async () => {
     const pool = `gauge-${randomUUID().slice(0, 8)}`;
-    expect((await owner('POST', '/work-pools', { body: { name: pool } })).status).toBe(201);
-    const deployment = await deploy(owner, { flowName: pool, name: 'g', workPool: pool });
+    expect((await api.owner('POST', '/work-pools', { body: { name: pool } })).status).toBe(201);
+    const deployment = await deploy(api.owner, { flowName: pool, name: 'g', workPool: pool });
     const labels = { workspace, pool };
     const held = (state: string) => ({ ...labels, state });
 
-    const empty = await scrape(server);
+    const empty = await scrape(api.server);
     expect(empty.labelSets('outpost_runs_due')).toContainEqual(labels);
     expect(empty.value('outpost_runs_due', labels)).toBe(0);
 
-    await createRun(owner, deployment.id);
-    await createRun(owner, deployment.id, { scheduledTime: new Date(Date.now() + 3_600_000).toISOString() });
-    const waiting = await scrape(server);
+    await createRun(api.owner, deployment.id);
+    await createRun(api.owner, deployment.id, { scheduledTime: new Date(Date.now() + 3_600_000).toISOString() });
+    const waiting = await scrape(api.server);
     expect(waiting.value('outpost_runs_due', labels)).toBe(1);
     expect(waiting.value('outpost_runs_active', held('PENDING'))).toBe(0);
 
-    const [claimed] = await claim(owner, pool);
-    const afterClaim = await scrape(server);
+    const [claimed] = await claim(api.owner, pool);
+    const afterClaim = await scrape(api.server);
     expect(afterClaim.value('outpost_runs_due', labels)).toBe(0);
     expect(afterClaim.value('outpost_runs_active', held('PENDING'))).toBe(1);
 
-    const asRun = client(server, claimed.token);
+    const asRun = client(api.server, claimed.token);
     await asRun('POST', `/flow-runs/${claimed.flowRun.id}/set-state`, {
       body: { transitionId: randomUUID(), state: { type: 'RUNNING' } },
     });
-    const running = await scrape(server);
+    const running = await scrape(api.server);
     expect(running.value('outpost_runs_active', held('PENDING'))).toBe(0);
     expect(running.value('outpost_runs_active', held('RUNNING'))).toBe(1);
     // Every pool of every workspace is listed, each by its workspace's slug.
-    const other = await server.createWorkspace();
-    const [slug] = await server.sql<{ slug: string }[]>`SELECT slug FROM workspaces WHERE id = ${other.workspaceId}`;
-    expect((await scrape(server)).labelSets('outpost_runs_due')).toContainEqual({ workspace: slug?.slug ?? '', pool: 'default' });
+    const other = await api.server.createWorkspace();
+    const [slug] = await api.server.sql<{ slug: string }[]>`SELECT slug FROM workspaces WHERE id = ${other.workspaceId}`;
+    expect((await scrape(api.server)).labelSets('outpost_runs_due')).toContainEqual({
+      workspace: slug?.slug ?? '',
+      pool: 'default',
+    });
   });
 });
 

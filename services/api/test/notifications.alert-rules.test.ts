@@ -1,36 +1,31 @@
 import { ALERT_RULES } from '@outpost/sdk/contracts';
-import { afterAll, beforeAll, expect, test } from 'vitest';
-import { startTestServer, type TestServer } from '../src/testing/index.js';
-import { type Call, client } from './helpers.js';
+import { beforeAll, expect, test } from 'vitest';
+import { useServer } from './helpers.js';
 
-let server: TestServer;
-let owner: Call;
+const api = useServer();
 
 beforeAll(async () => {
-  server = await startTestServer({ loops: false });
-  owner = client(server, server.ownerKey);
-  await owner('POST', '/notification-channels', { body: { name: 'ops', kind: 'webhook', url: 'https://hooks.example.com/ops' } });
-});
-afterAll(async () => {
-  await server?.close();
+  await api.owner('POST', '/notification-channels', {
+    body: { name: 'ops', kind: 'webhook', url: 'https://hooks.example.com/ops' },
+  });
 });
 
 test('every built-in rule becomes an automation that notifies the channel, listed as an alert rule', async () => {
   for (const rule of ALERT_RULES) {
-    const res = await owner('POST', '/alert-rules', { body: { rule, channel: 'ops', minutes: 30 } });
+    const res = await api.owner('POST', '/alert-rules', { body: { rule, channel: 'ops', minutes: 30 } });
     expect(res.status, `${rule}: ${res.text}`).toBe(201);
     expect(res.body.actions).toEqual([{ type: 'notify', channel: 'ops' }]);
     expect(res.body.name).toBe(`alert.${rule}.ops`);
   }
-  const listed = await owner('GET', '/alert-rules');
+  const listed = await api.owner('GET', '/alert-rules');
   expect(listed.body.items.map((a: { name: string }) => a.name).sort()).toEqual(ALERT_RULES.map((r) => `alert.${r}.ops`).sort());
   // They are automations like any other.
-  const all = await owner('GET', '/automations');
+  const all = await api.owner('GET', '/automations');
   expect(all.body.items).toHaveLength(ALERT_RULES.length);
 });
 
 test('a rule scoped to a deployment matches only its runs; a duration SLA is a window closing without a terminal state', async () => {
-  const res = await owner('POST', '/alert-rules', {
+  const res = await api.owner('POST', '/alert-rules', {
     body: { rule: 'duration-sla', channel: 'ops', deployment: 'etl/nightly', minutes: 45 },
   });
   expect(res.status).toBe(201);
@@ -45,14 +40,16 @@ test('a rule scoped to a deployment matches only its runs; a duration SLA is a w
 });
 
 test('a rule naming a channel that does not exist, a repeated rule or a misplaced filter is refused with the field', async () => {
-  const missing = await owner('POST', '/alert-rules', { body: { rule: 'run-failed', channel: 'nope' } });
+  const missing = await api.owner('POST', '/alert-rules', { body: { rule: 'run-failed', channel: 'nope' } });
   expect(missing.status).toBe(400);
   expect(missing.body.errors).toEqual([{ path: 'body.channel', message: 'the workspace has no notification channel "nope"' }]);
-  const again = await owner('POST', '/alert-rules', { body: { rule: 'run-failed', channel: 'ops' } });
+  const again = await api.owner('POST', '/alert-rules', { body: { rule: 'run-failed', channel: 'ops' } });
   expect(again.status).toBe(409);
-  const misplaced = await owner('POST', '/alert-rules', { body: { rule: 'worker-offline', channel: 'ops', deployment: 'a/b' } });
+  const misplaced = await api.owner('POST', '/alert-rules', {
+    body: { rule: 'worker-offline', channel: 'ops', deployment: 'a/b' },
+  });
   expect(misplaced.status).toBe(400);
   expect(misplaced.body.errors[0].path).toBe('body.deployment');
-  const sla = await owner('POST', '/alert-rules', { body: { rule: 'duration-sla', channel: 'ops' } });
+  const sla = await api.owner('POST', '/alert-rules', { body: { rule: 'duration-sla', channel: 'ops' } });
   expect(sla.body.errors[0]).toEqual({ path: 'body.minutes', message: 'a duration SLA needs its bound in minutes' });
 });

@@ -1,36 +1,29 @@
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { isDomainError } from '../src/domain-error.js';
 import { insertEvents, toEvent } from '../src/events/db/events.js';
 import { enqueueNotification } from '../src/notifications/enqueue.js';
-import { startTestServer, type TestServer } from '../src/testing/index.js';
+import { useServer } from './helpers.js';
 
-let server: TestServer;
-
-beforeAll(async () => {
-  server = await startTestServer({ loops: false });
-});
-afterAll(async () => {
-  await server?.close();
-});
+const api = useServer();
 
 async function anEvent(name: string) {
-  const [id] = await insertEvents(server.sql, [
+  const [id] = await insertEvents(api.server.sql, [
     {
-      workspaceId: server.workspaceId,
+      workspaceId: api.server.workspaceId,
       kind: 'order.shipped',
       resource: { kind: 'order', id: `o-${name}`, name },
       payload: { total: 42 },
       source: 'api',
     },
   ]);
-  const [row] = await server.sql`SELECT * FROM events WHERE id = ${id ?? ''}`;
+  const [row] = await api.server.sql`SELECT * FROM events WHERE id = ${id ?? ''}`;
   return toEvent(row as never);
 }
 
 async function addChannel(name: string, templates: { subject?: string; body?: string; enabled?: boolean } = {}) {
-  await server.sql`
+  await api.server.sql`
     INSERT INTO notification_channels (workspace_id, name, kind, url, subject_template, body_template, enabled)
-    VALUES (${server.workspaceId}, ${name}, 'webhook', 'http://127.0.0.1:9/hook', ${templates.subject ?? null},
+    VALUES (${api.server.workspaceId}, ${name}, 'webhook', 'http://127.0.0.1:9/hook', ${templates.subject ?? null},
             ${templates.body ?? null}, ${templates.enabled ?? true})`;
 }
 
@@ -39,7 +32,7 @@ describe('enqueueNotification', () => {
     await addChannel('ops');
     const event = await anEvent('first');
     const request = {
-      workspaceId: server.workspaceId,
+      workspaceId: api.server.workspaceId,
       channel: 'ops',
       automationId: null,
       firingId: null,
@@ -48,10 +41,10 @@ describe('enqueueNotification', () => {
       body: 'it went out',
       event,
     };
-    const id = await server.sql.begin((tx) => enqueueNotification(tx, request));
-    const again = await server.sql.begin((tx) => enqueueNotification(tx, request));
+    const id = await api.server.sql.begin((tx) => enqueueNotification(tx, request));
+    const again = await api.server.sql.begin((tx) => enqueueNotification(tx, request));
     expect(again).toBe(id);
-    const rows = await server.sql`SELECT * FROM notification_deliveries WHERE idempotency_key = ${request.idempotencyKey}`;
+    const rows = await api.server.sql`SELECT * FROM notification_deliveries WHERE idempotency_key = ${request.idempotencyKey}`;
     expect(rows).toHaveLength(1);
     expect(rows[0]).toMatchObject({ id, status: 'PENDING', attempts: 0, subject: 'Order shipped', body: 'it went out' });
     expect(rows[0]?.payload).toMatchObject({ id, subject: 'Order shipped', event: { id: event.id, kind: 'order.shipped' } });
@@ -63,8 +56,8 @@ describe('enqueueNotification', () => {
       body: 'total {{ event.payload.total }} by {{ automation.name }}',
     });
     const event = await anEvent('second');
-    const id = await enqueueNotification(server.sql, {
-      workspaceId: server.workspaceId,
+    const id = await enqueueNotification(api.server.sql, {
+      workspaceId: api.server.workspaceId,
       channel: 'templated',
       automationId: null,
       automationName: 'ship-watch',
@@ -73,23 +66,23 @@ describe('enqueueNotification', () => {
       subject: '',
       event,
     });
-    const [row] = await server.sql`SELECT subject, body FROM notification_deliveries WHERE id = ${id}`;
+    const [row] = await api.server.sql`SELECT subject, body FROM notification_deliveries WHERE id = ${id}`;
     expect(row).toEqual({ subject: 'Shipped second', body: 'total 42 by ship-watch' });
   });
 
   test('refuses an unknown or disabled channel with a message naming it, storing nothing', async () => {
     await addChannel('muted', { enabled: false });
     const event = await anEvent('third');
-    const base = { workspaceId: server.workspaceId, automationId: null, firingId: null, subject: 's', body: 'b', event };
-    const missing = await enqueueNotification(server.sql, { ...base, channel: 'nope', idempotencyKey: 'x1' }).catch((e) => e);
+    const base = { workspaceId: api.server.workspaceId, automationId: null, firingId: null, subject: 's', body: 'b', event };
+    const missing = await enqueueNotification(api.server.sql, { ...base, channel: 'nope', idempotencyKey: 'x1' }).catch((e) => e);
     expect(isDomainError(missing, 'not_found')).toBe(true);
     expect(missing.message).toBe('notification channel "nope" does not exist');
-    const muted = await enqueueNotification(server.sql, { ...base, channel: 'muted', idempotencyKey: 'x2' }).catch((e) => e);
+    const muted = await enqueueNotification(api.server.sql, { ...base, channel: 'muted', idempotencyKey: 'x2' }).catch((e) => e);
     expect(muted.message).toBe('notification channel "muted" is disabled');
-    const [{ count }] =
-      (await server.sql`SELECT count(*)::int AS count FROM notification_deliveries WHERE idempotency_key IN ('x1', 'x2')`) as never as [
-        { count: number },
-      ];
+    const [{ count }] = (await api.server
+      .sql`SELECT count(*)::int AS count FROM notification_deliveries WHERE idempotency_key IN ('x1', 'x2')`) as never as [
+      { count: number },
+    ];
     expect(count).toBe(0);
   });
 });

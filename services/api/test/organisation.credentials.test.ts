@@ -1,6 +1,5 @@
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { startTestServer, type TestServer } from '../src/testing/index.js';
-import { type Call, client, eventually } from './helpers.js';
+import { beforeAll, describe, expect, test } from 'vitest';
+import { type Call, client, eventually, useServer } from './helpers.js';
 import { browser, openBrowserSession } from './sessions.support.js';
 import { addPerson, confirmAddress, type PersonSession, signInPerson } from './users.support.js';
 
@@ -10,13 +9,11 @@ import { addPerson, confirmAddress, type PersonSession, signInPerson } from './u
  * there stop working at once, and keys made by others keep working.
  */
 
-let server: TestServer;
-let owner: Call;
 let ownerIn: PersonSession;
 
 async function person(role: 'owner' | 'admin' | 'developer') {
-  const made = await addPerson(server, owner, role);
-  await confirmAddress(server, made);
+  const made = await addPerson(api.server, api.owner, role);
+  await confirmAddress(api.server, made);
   return made;
 }
 
@@ -31,41 +28,38 @@ async function keyMadeBy(as: PersonSession | Call, name: string, role: 'admin' |
 
 /** Whether the key still authenticates (the same app, so its cache of verified keys is in play). */
 async function works(key: string): Promise<boolean> {
-  const reply = await client(server, key)('GET', '/flow-runs');
+  const reply = await client(api.server, key)('GET', '/flow-runs');
   if (reply.status !== 200 && reply.status !== 401) throw new Error(`unexpected ${reply.status}: ${reply.text}`);
   return reply.status === 200;
 }
 
+const api = useServer();
+
 beforeAll(async () => {
-  server = await startTestServer({ loops: false });
-  owner = client(server, server.ownerKey);
   // The first person made owner of the workspace owns its organisation.
-  ownerIn = await signInPerson(server, (await person('owner')).email);
+  ownerIn = await signInPerson(api.server, (await person('owner')).email);
   const created = await ownerIn.mutate('POST', '/organisations/default/workspaces', { slug: 'team-b', name: 'Team B' });
   expect(created.status, created.text).toBe(201);
-});
-afterAll(async () => {
-  await server?.close();
 });
 
 describe('keys answer to the person who made them', () => {
   test('removing a person from a workspace revokes the keys they made there, and the keys those keys made, at once', async () => {
     const admin = await person('admin');
-    const adminIn = await signInPerson(server, admin.email);
+    const adminIn = await signInPerson(api.server, admin.email);
     const theirs = await keyMadeBy(adminIn, 'made-by-a-person', 'admin');
-    const madeByTheirKey = await keyMadeBy(client(server, theirs), 'made-by-their-key');
-    const someoneElses = await keyMadeBy(owner, 'made-by-the-bootstrap-key');
+    const madeByTheirKey = await keyMadeBy(client(api.server, theirs), 'made-by-their-key');
+    const someoneElses = await keyMadeBy(api.owner, 'made-by-the-bootstrap-key');
     // Used once, so each is in the app's cache of verified keys when the removal happens.
     expect([await works(theirs), await works(madeByTheirKey), await works(someoneElses)]).toEqual([true, true, true]);
 
-    const [row] = await server.sql<{ created_by: string | null }[]>`
+    const [row] = await api.server.sql<{ created_by: string | null }[]>`
       SELECT created_by FROM api_keys WHERE name = 'made-by-their-key'`;
     expect(row?.created_by).toBe(admin.userId);
 
-    const removed = await owner('DELETE', `/members/${admin.userId}`);
+    const removed = await api.owner('DELETE', `/members/${admin.userId}`);
     expect(removed.status, removed.text).toBe(204);
     expect([await works(theirs), await works(madeByTheirKey), await works(someoneElses)]).toEqual([false, false, true]);
-    const revoked = await server.sql<{ name: string; revoked: boolean }[]>`
+    const revoked = await api.server.sql<{ name: string; revoked: boolean }[]>`
       SELECT name, revoked_at IS NOT NULL AS revoked FROM api_keys
       WHERE name IN ('made-by-a-person', 'made-by-their-key', 'made-by-the-bootstrap-key') ORDER BY name`;
     expect(revoked.map((k) => [k.name, k.revoked])).toEqual([
@@ -77,15 +71,15 @@ describe('keys answer to the person who made them', () => {
 
   test('a key another replica revoked a moment ago makes no new key, although this replica still believes it for reads', async () => {
     const admin = await person('admin');
-    const adminIn = await signInPerson(server, admin.email);
+    const adminIn = await signInPerson(api.server, admin.email);
     const theirs = await keyMadeBy(adminIn, 'revoked-elsewhere', 'admin');
     expect(await works(theirs)).toBe(true);
     // Another replica's revocation: the row changes, this app's cache of verified keys does not hear of it.
-    await server.sql`UPDATE api_keys SET revoked_at = now() WHERE name = 'revoked-elsewhere'`;
+    await api.server.sql`UPDATE api_keys SET revoked_at = now() WHERE name = 'revoked-elsewhere'`;
     expect(await works(theirs)).toBe(true);
-    const made = await client(server, theirs)('POST', '/api-keys', { body: { name: 'outliving', role: 'developer' } });
+    const made = await client(api.server, theirs)('POST', '/api-keys', { body: { name: 'outliving', role: 'developer' } });
     expect(made.status, made.text).toBe(401);
-    const [row] = await server.sql<{ n: number }[]>`SELECT count(*)::int AS n FROM api_keys WHERE name = 'outliving'`;
+    const [row] = await api.server.sql<{ n: number }[]>`SELECT count(*)::int AS n FROM api_keys WHERE name = 'outliving'`;
     expect(row?.n).toBe(0);
   });
 
@@ -95,20 +89,20 @@ describe('keys answer to the person who made them', () => {
       role: 'admin',
     });
     expect(put.status, put.text).toBe(200);
-    const inDefault = await signInPerson(server, admin.email, undefined, 'default');
-    const inTeam = await signInPerson(server, admin.email, undefined, 'team-b');
+    const inDefault = await signInPerson(api.server, admin.email, undefined, 'default');
+    const inTeam = await signInPerson(api.server, admin.email, undefined, 'team-b');
     const here = await keyMadeBy(inDefault, 'departing-default');
     const there = await keyMadeBy(inTeam, 'departing-team-b');
     const colleague = await keyMadeBy(ownerIn, 'staying');
     expect([await works(here), await works(there), await works(colleague)]).toEqual([true, true, true]);
     // A browser session opened with one of the keys dies with it.
-    const openedWithKey = browser(server, (await openBrowserSession(server, { apiKey: there })).cookie);
+    const openedWithKey = browser(api.server, (await openBrowserSession(api.server, { apiKey: there })).cookie);
     expect((await openedWithKey('GET', '/whoami')).status).toBe(200);
 
     const removed = await ownerIn.mutate('DELETE', `/organisations/default/members/${admin.userId}`);
     expect(removed.status, removed.text).toBe(204);
     expect([await works(here), await works(there), await works(colleague)]).toEqual([false, false, true]);
-    const [open] = await server.sql<{ n: number }[]>`
+    const [open] = await api.server.sql<{ n: number }[]>`
       SELECT count(*)::int AS n FROM sessions s JOIN api_keys k ON k.id = s.api_key_id
       WHERE k.name = 'departing-team-b' AND s.revoked_at IS NULL`;
     expect(open?.n).toBe(0);
@@ -117,12 +111,12 @@ describe('keys answer to the person who made them', () => {
 
   test('a key never outranks its maker: a demotion, by hand or by a group, revokes the keys made above the new role', async () => {
     const admin = await person('admin');
-    const adminIn = await signInPerson(server, admin.email);
+    const adminIn = await signInPerson(api.server, admin.email);
     const adminKey = await keyMadeBy(adminIn, 'above-developer', 'admin');
     const developerKey = await keyMadeBy(adminIn, 'at-developer', 'developer');
     expect([await works(adminKey), await works(developerKey)]).toEqual([true, true]);
     // By hand, in the workspace: admin → developer. The admin key goes, the developer key stays.
-    const demoted = await owner('PATCH', `/members/${admin.userId}`, { body: { role: 'developer' } });
+    const demoted = await api.owner('PATCH', `/members/${admin.userId}`, { body: { role: 'developer' } });
     expect(demoted.status, demoted.text).toBe(200);
     expect([await works(adminKey), await works(developerKey)]).toEqual([false, true]);
 
@@ -130,29 +124,29 @@ describe('keys answer to the person who made them', () => {
     const put = (role: string) =>
       ownerIn.mutate('PUT', `/organisations/default/workspaces/team-b/members/${admin.userId}`, { role });
     expect((await put('admin')).status).toBe(200);
-    const inTeam = await signInPerson(server, admin.email, undefined, 'team-b');
+    const inTeam = await signInPerson(api.server, admin.email, undefined, 'team-b');
     const teamKey = await keyMadeBy(inTeam, 'team-b-developer', 'developer');
     expect((await put('viewer')).status).toBe(200);
     expect(await works(teamKey)).toBe(false);
 
     // By a group: a directory membership whose group now grants less loses the keys above it.
-    const [org] = await server.sql<{ organisation_id: string; id: string }[]>`
+    const [org] = await api.server.sql<{ organisation_id: string; id: string }[]>`
       SELECT organisation_id, id FROM workspaces WHERE slug = 'team-b'`;
     const grouped = await person('admin');
-    await server.sql`
+    await api.server.sql`
       INSERT INTO memberships (workspace_id, user_id, role, state, source)
       VALUES (${org?.id ?? ''}, ${grouped.userId}, 'admin', 'active', 'directory')
       ON CONFLICT (workspace_id, user_id) DO UPDATE SET role = 'admin', source = 'directory'`;
-    const groupedIn = await signInPerson(server, grouped.email, undefined, 'team-b');
+    const groupedIn = await signInPerson(api.server, grouped.email, undefined, 'team-b');
     const groupKey = await keyMadeBy(groupedIn, 'from-a-group', 'admin');
-    const [group] = await server.sql<{ id: string }[]>`
+    const [group] = await api.server.sql<{ id: string }[]>`
       INSERT INTO directory_groups (organisation_id, display_name) VALUES (${org?.organisation_id ?? ''}, 'Runners') RETURNING id`;
-    await server.sql`INSERT INTO directory_group_members (group_id, user_id) VALUES (${group?.id ?? ''}, ${grouped.userId})`;
+    await api.server.sql`INSERT INTO directory_group_members (group_id, user_id) VALUES (${group?.id ?? ''}, ${grouped.userId})`;
     const mapped = await ownerIn.mutate('PUT', `/organisations/default/groups/${group?.id}/roles`, {
       roles: [{ workspace: 'team-b', role: 'runner' }],
     });
     expect(mapped.status, mapped.text).toBe(200);
-    const [membership] = await server.sql<{ role: string }[]>`
+    const [membership] = await api.server.sql<{ role: string }[]>`
       SELECT role FROM memberships WHERE workspace_id = ${org?.id ?? ''} AND user_id = ${grouped.userId}`;
     expect(membership?.role).toBe('runner');
     expect(await works(groupKey)).toBe(false);
@@ -160,16 +154,16 @@ describe('keys answer to the person who made them', () => {
 
   test('a key asked for while its maker is being demoted is judged by the role they have once the demotion committed', async () => {
     const admin = await person('admin');
-    const adminIn = await signInPerson(server, admin.email);
-    const [row] = await server.sql<{ organisation_id: string; id: string }[]>`
+    const adminIn = await signInPerson(api.server, admin.email);
+    const [row] = await api.server.sql<{ organisation_id: string; id: string }[]>`
       SELECT organisation_id, id FROM workspaces WHERE slug = 'default'`;
     // A demotion holds the organisation's lock; the request to make a key waits behind it.
-    const demotion = await server.sql.reserve();
+    const demotion = await api.server.sql.reserve();
     await demotion`BEGIN`;
     await demotion`SELECT pg_advisory_xact_lock(hashtext('outpost.organisation'), hashtext(${row?.organisation_id ?? ''}))`;
     const asked = adminIn.mutate('POST', '/api-keys', { name: 'during-demotion', role: 'admin' });
     await eventually(async () => {
-      const [waiting] = await server.sql<{ n: number }[]>`
+      const [waiting] = await api.server.sql<{ n: number }[]>`
         SELECT count(*)::int AS n FROM pg_stat_activity
         WHERE datname = current_database() AND wait_event_type = 'Lock' AND wait_event = 'advisory'`;
       return (waiting?.n ?? 0) > 0 ? true : undefined;
@@ -180,7 +174,7 @@ describe('keys answer to the person who made them', () => {
     const answer = await asked;
     expect(answer.status, answer.text).toBe(403);
     expect(answer.body.detail).toMatch(/now developer/);
-    const [made] = await server.sql<{ n: number }[]>`SELECT count(*)::int AS n FROM api_keys WHERE name = 'during-demotion'`;
+    const [made] = await api.server.sql<{ n: number }[]>`SELECT count(*)::int AS n FROM api_keys WHERE name = 'during-demotion'`;
     expect(made?.n).toBe(0);
   });
 });

@@ -1,8 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { WORKSPACES_PER_ORGANISATION } from '@outpost/sdk/contracts';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { startTestServer, type TestServer } from '../src/testing/index.js';
-import { type Call, client, type Reply } from './helpers.js';
+import { beforeAll, describe, expect, test } from 'vitest';
+import { type Call, client, type Reply, useServer } from './helpers.js';
 import { addPerson, confirmAddress, type PersonSession, signInPerson } from './users.support.js';
 
 /*
@@ -11,8 +10,6 @@ import { addPerson, confirmAddress, type PersonSession, signInPerson } from './u
  * group to workspace roles, which its members get at once, never over a role given by hand.
  */
 
-let server: TestServer;
-let owner: Call;
 let organisationId: string;
 let aliceId: string;
 /** The organisation's owner, signed in to its default workspace. */
@@ -30,9 +27,9 @@ let other: { slug: string; workspaceId: string; organisationId: string };
 const workspaceIds: Record<string, string> = {};
 
 /** A person added to the default workspace with `role`, their address confirmed. */
-async function verifiedPerson(role: 'owner' | 'admin' | 'developer' | 'runner' | 'viewer', as: Call = owner) {
-  const person = await addPerson(server, as, role);
-  await confirmAddress(server, person);
+async function verifiedPerson(role: 'owner' | 'admin' | 'developer' | 'runner' | 'viewer', as: Call = api.owner) {
+  const person = await addPerson(api.server, as, role);
+  await confirmAddress(api.server, person);
   return person;
 }
 
@@ -48,21 +45,21 @@ async function directoryGroup(
   organisation = organisationId,
   active = true,
 ): Promise<string> {
-  const [group] = await server.sql<{ id: string }[]>`
+  const [group] = await api.server.sql<{ id: string }[]>`
     INSERT INTO directory_groups (organisation_id, display_name) VALUES (${organisation}, ${displayName}) RETURNING id`;
   if (!group) throw new Error('no group made');
   for (const userId of members) {
-    await server.sql`
+    await api.server.sql`
       INSERT INTO directory_users (organisation_id, user_id, user_name, active)
       SELECT ${organisation}, id, email, ${active} FROM users WHERE id = ${userId}
       ON CONFLICT (organisation_id, user_id) DO NOTHING`;
-    await server.sql`INSERT INTO directory_group_members (group_id, user_id) VALUES (${group.id}, ${userId})`;
+    await api.server.sql`INSERT INTO directory_group_members (group_id, user_id) VALUES (${group.id}, ${userId})`;
   }
   return group.id;
 }
 
 async function membership(workspace: string, userId: string): Promise<{ role: string; source: string } | null> {
-  const [row] = await server.sql<{ role: string; source: string }[]>`
+  const [row] = await api.server.sql<{ role: string; source: string }[]>`
     SELECT role, source FROM memberships WHERE workspace_id = ${workspaceIds[workspace] ?? ''} AND user_id = ${userId}`;
   return row ?? null;
 }
@@ -77,42 +74,39 @@ function comparable(res: Reply): unknown {
   return rest;
 }
 
+const api = useServer();
+
 beforeAll(async () => {
-  server = await startTestServer({ loops: false });
-  owner = client(server, server.ownerKey);
   const alice = await verifiedPerson('owner');
   aliceId = alice.userId;
-  aliceIn = await signInPerson(server, alice.email);
+  aliceIn = await signInPerson(api.server, alice.email);
   for (const slug of ['team-a', 'team-b', 'team-old']) {
     const made = await aliceIn.mutate('POST', '/organisations/default/workspaces', { slug });
     expect(made.status, made.text).toBe(201);
     workspaceIds[slug] = made.body.id;
   }
   expect((await aliceIn.mutate('POST', '/organisations/default/workspaces/team-old/archive')).status).toBe(200);
-  const [row] = await server.sql<{ organisation_id: string; id: string }[]>`
+  const [row] = await api.server.sql<{ organisation_id: string; id: string }[]>`
     SELECT organisation_id, id FROM workspaces WHERE slug = 'default'`;
   organisationId = row?.organisation_id ?? '';
   workspaceIds.default = row?.id ?? '';
 
   const carol = await verifiedPerson('viewer');
   await organisationRole(carol.userId, 'admin');
-  carolIn = await signInPerson(server, carol.email, undefined, 'default');
+  carolIn = await signInPerson(api.server, carol.email, undefined, 'default');
   const bob = await verifiedPerson('viewer');
   await organisationRole(bob.userId, 'auditor');
-  bobIn = await signInPerson(server, bob.email, undefined, 'default');
+  bobIn = await signInPerson(api.server, bob.email, undefined, 'default');
   const dave = await verifiedPerson('viewer');
-  daveIn = await signInPerson(server, dave.email);
+  daveIn = await signInPerson(api.server, dave.email);
 
-  const elsewhere = await server.createWorkspace();
-  const [otherRow] = await server.sql<{ slug: string; organisation_id: string }[]>`
+  const elsewhere = await api.server.createWorkspace();
+  const [otherRow] = await api.server.sql<{ slug: string; organisation_id: string }[]>`
     SELECT o.slug, o.id AS organisation_id FROM workspaces w JOIN organisations o ON o.id = w.organisation_id
     WHERE w.id = ${elsewhere.workspaceId}`;
   other = { slug: otherRow?.slug ?? '', workspaceId: elsewhere.workspaceId, organisationId: otherRow?.organisation_id ?? '' };
-  const outsider = await verifiedPerson('owner', client(server, elsewhere.ownerKey));
-  outsiderIn = await signInPerson(server, outsider.email);
-});
-afterAll(async () => {
-  await server?.close();
+  const outsider = await verifiedPerson('owner', client(api.server, elsewhere.ownerKey));
+  outsiderIn = await signInPerson(api.server, outsider.email);
 });
 
 describe('reading groups', () => {
@@ -165,7 +159,8 @@ describe('reading groups', () => {
       `Members ${randomUUID().slice(0, 8)}`,
       people.map((p) => p.userId),
     );
-    await server.sql`UPDATE directory_users SET active = false WHERE organisation_id = ${organisationId} AND user_id = ${people[1]?.userId ?? ''}`;
+    await api.server
+      .sql`UPDATE directory_users SET active = false WHERE organisation_id = ${organisationId} AND user_id = ${people[1]?.userId ?? ''}`;
     const first = await aliceIn.call('GET', groupPath(id, '/members?limit=2'));
     expect(first.status, first.text).toBe(200);
     expect(first.body.items).toHaveLength(2);
@@ -211,7 +206,7 @@ describe('who may read and change groups', () => {
     expect(comparable(foreign)).toEqual(comparable(missing));
     expect((await outsiderIn.mutate('PUT', groupPath(id, '/roles'), { roles })).status).toBe(404);
     // An API key has no person: organisation routes refuse it.
-    expect((await owner('GET', '/organisations/default/groups')).status).toBe(403);
+    expect((await api.owner('GET', '/organisations/default/groups')).status).toBe(403);
     expect((await aliceIn.call('GET', groupPath(id))).body.roles).toEqual(roles);
   });
 
@@ -266,7 +261,7 @@ describe('setting the roles a group grants', () => {
     // An archived workspace takes the mapping too.
     expect(await membership('team-old', erin.userId)).toEqual({ role: 'viewer', source: 'directory' });
     // At once: Erin's next sign-in to team-a carries the group's role.
-    const erinInTeam = await signInPerson(server, erin.email, undefined, 'team-a');
+    const erinInTeam = await signInPerson(api.server, erin.email, undefined, 'team-a');
     expect(erinInTeam.reply.body.principal.role).toBe('admin');
 
     // Without Platform's grant, Readers' runner role is Erin's highest in team-a.
@@ -335,7 +330,7 @@ describe('setting the roles a group grants', () => {
     const id = await directoryGroup(name);
     expect((await putRoles(aliceIn, id, [{ workspace: 'team-b', role: 'developer' }])).status).toBe(200);
     expect((await putRoles(aliceIn, id, [])).status).toBe(200);
-    const entries = await server.sql<
+    const entries = await api.server.sql<
       { action: string; actor_id: string; status: number; summary: unknown; target_ids: unknown }[]
     >`
       SELECT action, actor_id, status, summary, target_ids FROM audit_log
@@ -359,7 +354,7 @@ describe('setting the roles a group grants', () => {
       },
     ]);
     // The call itself is in the log of the workspace the session is in, as every call is.
-    const [call] = await server.sql<{ n: number }[]>`
+    const [call] = await api.server.sql<{ n: number }[]>`
       SELECT count(*)::int AS n FROM audit_log
       WHERE workspace_id = ${workspaceIds.default ?? ''} AND action = 'organisationGroupRolesPut' AND target_ids->>'id' = ${id}`;
     expect(call?.n).toBe(2);

@@ -1,9 +1,8 @@
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { beforeAll, describe, expect, test } from 'vitest';
 import { createApiKey } from '../src/auth/create-api-key.js';
 import { quotaCommand } from '../src/quotas/operator-command.js';
 import { QUOTA_DEFAULTS, type QuotaName, setQuotaOverride } from '../src/quotas/quotas.js';
-import { startTestServer, type TestServer } from '../src/testing/index.js';
-import { type Call, client, type Reply } from './helpers.js';
+import { type Call, client, type Reply, useServer } from './helpers.js';
 import { uniqueName } from './security.fixtures.js';
 import { addPerson, confirmAddress, type PersonSession, signInPerson } from './users.support.js';
 
@@ -13,8 +12,6 @@ import { addPerson, confirmAddress, type PersonSession, signInPerson } from './u
  * auditors read both. Nobody outside the organisation's owners and admins changes them.
  */
 
-let server: TestServer;
-let owner: Call;
 /** The owner of the default workspace's organisation (`default`), signed in there. */
 let aliceIn: PersonSession;
 let aliceId: string;
@@ -23,8 +20,8 @@ let carolIn: PersonSession;
 
 /** A person added to the default workspace with `role`, their address confirmed. */
 async function verifiedPerson(role: 'owner' | 'admin' | 'developer' | 'runner' | 'viewer') {
-  const person = await addPerson(server, owner, role);
-  await confirmAddress(server, person);
+  const person = await addPerson(api.server, api.owner, role);
+  await confirmAddress(api.server, person);
   return person;
 }
 
@@ -33,8 +30,8 @@ async function teamWorkspace(): Promise<{ slug: string; id: string; key: Call }>
   const slug = uniqueName('team').toLowerCase();
   const made = await aliceIn.mutate('POST', '/organisations/default/workspaces', { slug });
   expect(made.status, made.text).toBe(201);
-  const { key } = await createApiKey(server.sql, { workspaceId: made.body.id, name: 'owner', role: 'owner' });
-  return { slug, id: made.body.id, key: client(server, key) };
+  const { key } = await createApiKey(api.server.sql, { workspaceId: made.body.id, name: 'owner', role: 'owner' });
+  return { slug, id: made.body.id, key: client(api.server, key) };
 }
 
 const quotasPath = (workspace: string, name?: string) =>
@@ -60,7 +57,7 @@ const automation = () => ({
 /** `outpost server quota <args…>` against the test database, with what it printed. */
 async function operator(args: string[]): Promise<{ code: number; lines: string[] }> {
   const lines: string[] = [];
-  const code = await quotaCommand(server.databaseUrl, args, {
+  const code = await quotaCommand(api.server.databaseUrl, args, {
     out: (line) => lines.push(line),
     fail: (message) => {
       lines.push(message);
@@ -70,19 +67,16 @@ async function operator(args: string[]): Promise<{ code: number; lines: string[]
   return { code, lines };
 }
 
+const api = useServer();
+
 beforeAll(async () => {
-  server = await startTestServer({ loops: false });
-  owner = client(server, server.ownerKey);
   const alice = await verifiedPerson('owner');
   aliceId = alice.userId;
-  aliceIn = await signInPerson(server, alice.email);
+  aliceIn = await signInPerson(api.server, alice.email);
   const carol = await verifiedPerson('viewer');
   const made = await aliceIn.mutate('PATCH', `/organisations/default/members/${carol.userId}`, { role: 'admin' });
   expect(made.status, made.text).toBe(200);
-  carolIn = await signInPerson(server, carol.email, undefined, 'default');
-});
-afterAll(async () => {
-  await server?.close();
+  carolIn = await signInPerson(api.server, carol.email, undefined, 'default');
 });
 
 describe('organisation limits', () => {
@@ -137,7 +131,7 @@ describe('organisation limits', () => {
 
   test("raising a quota above the operator's limit is a 400 naming body.limit and the ceiling, and stores nothing", async () => {
     const team = await teamWorkspace();
-    await setQuotaOverride(server.sql, team.id, 'webhooks', 5);
+    await setQuotaOverride(api.server.sql, team.id, 'webhooks', 5);
     const above = await carolIn.mutate('PUT', quotasPath(team.slug, 'webhooks'), { limit: 6 });
     expect(above.status, above.text).toBe(400);
     expect(above.body.code).toBe('validation_failed');
@@ -153,7 +147,7 @@ describe('organisation limits', () => {
     expect(aboveDefault.body.errors).toEqual([
       { path: 'body.limit', message: `must be at most ${QUOTA_DEFAULTS.automations}, the operator's limit for this workspace` },
     ]);
-    const stored = await server.sql`SELECT 1 FROM organisation_quota_limits WHERE workspace_id = ${team.id}`;
+    const stored = await api.server.sql`SELECT 1 FROM organisation_quota_limits WHERE workspace_id = ${team.id}`;
     expect(stored).toHaveLength(0);
 
     // The operator's limit itself may be set, and is then the organisation's too.
@@ -196,7 +190,7 @@ describe('who may', () => {
       role: 'owner',
     });
     expect(staffed.status, staffed.text).toBe(200);
-    const erinInTeam = await signInPerson(server, erin.email, undefined, team.slug);
+    const erinInTeam = await signInPerson(api.server, erin.email, undefined, team.slug);
     expect(erinInTeam.reply.body.principal.role).toBe('owner');
     for (const [method, path, body] of [
       ['GET', quotasPath(team.slug), undefined],
@@ -208,7 +202,7 @@ describe('who may', () => {
     }
     // Nor does the workspace's own API key reach the organisation's routes: they are a person's.
     expect((await team.key('PUT', quotasPath(team.slug, 'automations'), { body: { limit: 10 } })).status).toBe(403);
-    expect(await server.sql`SELECT 1 FROM organisation_quota_limits WHERE workspace_id = ${team.id}`).toHaveLength(0);
+    expect(await api.server.sql`SELECT 1 FROM organisation_quota_limits WHERE workspace_id = ${team.id}`).toHaveLength(0);
   });
 
   test('an auditor reads every limit of a workspace but cannot set one', async () => {
@@ -216,7 +210,7 @@ describe('who may', () => {
     expect((await aliceIn.mutate('PUT', quotasPath(team.slug, 'mailPerHour'), { limit: 20 })).status).toBe(200);
     const bob = await verifiedPerson('runner');
     expect((await aliceIn.mutate('PATCH', `/organisations/default/members/${bob.userId}`, { role: 'auditor' })).status).toBe(200);
-    const bobIn = await signInPerson(server, bob.email, undefined, 'default');
+    const bobIn = await signInPerson(api.server, bob.email, undefined, 'default');
     const read = await bobIn.call('GET', quotasPath(team.slug));
     expect(read.status, read.text).toBe(200);
     expect(read.body.items.map((q: { name: string }) => q.name)).toEqual(Object.keys(QUOTA_DEFAULTS));
@@ -237,10 +231,10 @@ describe('who may', () => {
   test("another organisation's admin neither sees nor changes this organisation's workspaces' quotas", async () => {
     const team = await teamWorkspace();
     expect((await aliceIn.mutate('PUT', quotasPath(team.slug, 'automations'), { limit: 4 })).status).toBe(200);
-    const other = await server.createWorkspace();
-    const grace = await addPerson(server, client(server, other.ownerKey), 'owner');
-    await confirmAddress(server, grace);
-    const graceIn = await signInPerson(server, grace.email);
+    const other = await api.server.createWorkspace();
+    const grace = await addPerson(api.server, client(api.server, other.ownerKey), 'owner');
+    await confirmAddress(api.server, grace);
+    const graceIn = await signInPerson(api.server, grace.email);
     const [theirs] = (await graceIn.call('GET', '/organisations')).body.items;
     expect(theirs.role).toBe('owner');
 
@@ -263,7 +257,7 @@ test('setting a limit is recorded in the audit log of the workspace it lands in,
   const team = await teamWorkspace();
   expect((await aliceIn.mutate('PUT', quotasPath(team.slug, 'webhooks'), { limit: 3 })).status).toBe(200);
   expect((await aliceIn.mutate('PUT', quotasPath(team.slug, 'webhooks'), { limit: null })).status).toBe(200);
-  const entries = await server.sql<{ action: string; actor_id: string; status: number; summary: unknown }[]>`
+  const entries = await api.server.sql<{ action: string; actor_id: string; status: number; summary: unknown }[]>`
     SELECT action, actor_id, status, summary FROM audit_log
     WHERE workspace_id = ${team.id} AND action = 'organisationWorkspaceQuotasPut' ORDER BY id`;
   expect(entries).toEqual([

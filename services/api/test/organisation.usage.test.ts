@@ -1,39 +1,33 @@
 import { randomUUID } from 'node:crypto';
 import { USAGE_MONTHS_MAX, type WorkspaceMonthUsage } from '@outpost/sdk/contracts';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { beforeAll, describe, expect, test } from 'vitest';
 import { createApiKey } from '../src/auth/create-api-key.js';
 import { foldUsageDeltas } from '../src/quotas/db/usage.js';
-import { startTestServer, type TestServer } from '../src/testing/index.js';
-import { type Call, client, startedRun } from './helpers.js';
+import { type Call, client, startedRun, useServer } from './helpers.js';
 import { addPerson, confirmAddress, type PersonSession, signInPerson } from './users.support.js';
 
-let server: TestServer;
-let owner: Call;
 let aliceIn: PersonSession;
 /** A workspace of the default organisation that only this file writes to. */
 let team: { id: string; key: Call };
 const month = new Date().toISOString().slice(0, 7);
 
+const api = useServer();
+
 beforeAll(async () => {
-  server = await startTestServer({ loops: false });
-  owner = client(server, server.ownerKey);
-  const alice = await addPerson(server, owner, 'owner');
-  await confirmAddress(server, alice);
-  aliceIn = await signInPerson(server, alice.email);
+  const alice = await addPerson(api.server, api.owner, 'owner');
+  await confirmAddress(api.server, alice);
+  aliceIn = await signInPerson(api.server, alice.email);
   const made = await aliceIn.mutate('POST', '/organisations/default/workspaces', { slug: 'usage-team' });
   expect(made.status, made.text).toBe(201);
-  const key = await createApiKey(server.sql, { workspaceId: made.body.id, name: 'usage', role: 'owner' });
-  team = { id: made.body.id, key: client(server, key.key) };
+  const key = await createApiKey(api.server.sql, { workspaceId: made.body.id, name: 'usage', role: 'owner' });
+  team = { id: made.body.id, key: client(api.server, key.key) };
   const pool = await team.key('POST', '/work-pools', { body: { name: 'default' } });
   expect(pool.status, pool.text).toBe(201);
-});
-afterAll(async () => {
-  await server?.close();
 });
 
 /** What the tables hold for the workspace now: what its usage must equal, since nothing of it was deleted. */
 async function counted(workspaceId: string) {
-  const [row] = await server.sql<Record<string, number>[]>`
+  const [row] = await api.server.sql<Record<string, number>[]>`
     SELECT (SELECT count(*) FROM flow_runs WHERE workspace_id = ${workspaceId})::int AS runs,
            (SELECT count(*) FROM task_runs WHERE workspace_id = ${workspaceId})::int AS "taskRuns",
            (SELECT count(*) FROM logs WHERE workspace_id = ${workspaceId})::int AS "logLines",
@@ -89,7 +83,7 @@ describe("an organisation's usage", () => {
     expect(truth?.logBytes).toBe(Buffer.byteLength('loading') + Buffer.byteLength('héllo wörld'));
     expect(usage).toMatchObject(truth as object);
     // Every row's bytes as stored, log messages included.
-    const [stored] = await server.sql<{ bytes: number }[]>`
+    const [stored] = await api.server.sql<{ bytes: number }[]>`
       SELECT ((SELECT coalesce(sum(pg_column_size(r)), 0) FROM flow_runs r WHERE workspace_id = ${team.id})
             + (SELECT coalesce(sum(pg_column_size(t)), 0) FROM task_runs t WHERE workspace_id = ${team.id})
             + (SELECT coalesce(sum(pg_column_size(l)), 0) FROM logs l WHERE workspace_id = ${team.id})
@@ -99,7 +93,7 @@ describe("an organisation's usage", () => {
     expect(usage.metadataBytes).toBeLessThanOrEqual(stored?.bytes ?? 0);
 
     // A write that does not commit is not counted.
-    await server.sql
+    await api.server.sql
       .begin(async (tx) => {
         await tx`INSERT INTO events (workspace_id, id, occurred_at, kind, resource_kind, resource_id, payload)
                  VALUES (${team.id}, ${randomUUID()}, now(), 'usage.rolled-back', 'test', 'x', '{}')`;
@@ -124,7 +118,7 @@ describe("an organisation's usage", () => {
     await setState(child.body.flowRun?.id ?? child.body.id, { type: 'COMPLETED' });
     await setState(id, { type: 'RUNNING', name: 'Training' });
     await setState(id, { type: 'COMPLETED' });
-    const states = await server.sql<{ type: string; timestamp: Date }[]>`
+    const states = await api.server.sql<{ type: string; timestamp: Date }[]>`
       SELECT type, timestamp FROM flow_run_states WHERE flow_run_id = ${id} ORDER BY timestamp, id`;
     const running = states.find((s) => s.type === 'RUNNING');
     const completed = states.find((s) => s.type === 'COMPLETED');
@@ -140,11 +134,13 @@ describe("an organisation's usage", () => {
     const stamp = (offset: number) => new Date(t - 400_000 + offset * 1000);
     // Ninety seconds RUNNING, a pause, then RUNNING again until the lease lapsed 30 seconds in;
     // the loop noticed 200 seconds later.
-    await server.sql`UPDATE flow_runs SET state_timestamp = ${stamp(0)} WHERE id = ${id}`;
-    await server.sql`UPDATE flow_runs SET state_type = 'PAUSED', state_name = 'Paused', state_timestamp = ${stamp(90)} WHERE id = ${id}`;
-    await server.sql`UPDATE flow_runs SET state_type = 'RUNNING', state_name = 'Running', state_timestamp = ${stamp(170)},
+    await api.server.sql`UPDATE flow_runs SET state_timestamp = ${stamp(0)} WHERE id = ${id}`;
+    await api.server
+      .sql`UPDATE flow_runs SET state_type = 'PAUSED', state_name = 'Paused', state_timestamp = ${stamp(90)} WHERE id = ${id}`;
+    await api.server.sql`UPDATE flow_runs SET state_type = 'RUNNING', state_name = 'Running', state_timestamp = ${stamp(170)},
                        lease_expires_at = ${stamp(200)} WHERE id = ${id}`;
-    await server.sql`UPDATE flow_runs SET state_type = 'CRASHED', state_name = 'Crashed', state_timestamp = ${stamp(400)} WHERE id = ${id}`;
+    await api.server
+      .sql`UPDATE flow_runs SET state_type = 'CRASHED', state_name = 'Crashed', state_timestamp = ${stamp(400)} WHERE id = ${id}`;
     expect((await usageOf('usage-team')).computeSeconds - before).toBeCloseTo(120, 3);
   });
 
@@ -152,25 +148,25 @@ describe("an organisation's usage", () => {
     const before = (await usageOf('usage-team')).runs;
     const { id } = await startedRunIn(team.key);
     expect((await usageOf('usage-team')).runs).toBe(before + 1);
-    await server.sql`DELETE FROM flow_run_states WHERE flow_run_id = ${id}`;
-    await server.sql`DELETE FROM flow_runs WHERE id = ${id}`;
+    await api.server.sql`DELETE FROM flow_run_states WHERE flow_run_id = ${id}`;
+    await api.server.sql`DELETE FROM flow_runs WHERE id = ${id}`;
     expect((await usageOf('usage-team')).runs).toBe(before);
   });
 
   test('reads the same before and after the retention pass folds the counts, and no count is left to fold', async () => {
     const before = await aliceIn.call('GET', '/organisations/default/usage');
     let folded = 0;
-    for (let n = await foldUsageDeltas(server.sql, 2); n > 0; n = await foldUsageDeltas(server.sql, 2)) folded += n;
+    for (let n = await foldUsageDeltas(api.server.sql, 2); n > 0; n = await foldUsageDeltas(api.server.sql, 2)) folded += n;
     expect(folded).toBeGreaterThan(0);
-    const [left] = await server.sql<{ n: number }[]>`SELECT count(*)::int AS n FROM usage_deltas`;
+    const [left] = await api.server.sql<{ n: number }[]>`SELECT count(*)::int AS n FROM usage_deltas`;
     expect(left?.n).toBe(0);
     const after = await aliceIn.call('GET', '/organisations/default/usage');
     expect(after.body).toEqual(before.body);
   });
 
   test('lists every workspace of the organisation for every month of the range, zeros included, and none of another organisation', async () => {
-    const elsewhere = await server.createWorkspace();
-    await startedRunIn(client(server, elsewhere.ownerKey));
+    const elsewhere = await api.server.createWorkspace();
+    await startedRunIn(client(api.server, elsewhere.ownerKey));
     const previous = monthBefore(month);
     const res = await aliceIn.call('GET', `/organisations/default/usage?from=${previous}&to=${month}`);
     expect(res.status, res.text).toBe(200);
@@ -195,14 +191,18 @@ describe("an organisation's usage", () => {
     });
     const one = await aliceIn.call('GET', '/organisations/default/usage?workspace=usage-team');
     expect((one.body.items as WorkspaceMonthUsage[]).map((i) => i.workspace)).toEqual(['usage-team']);
-    const [elsewhereSlug] = await server.sql<{ slug: string }[]>`SELECT slug FROM workspaces WHERE id = ${elsewhere.workspaceId}`;
+    const [elsewhereSlug] = await api.server.sql<
+      { slug: string }[]
+    >`SELECT slug FROM workspaces WHERE id = ${elsewhere.workspaceId}`;
     const unknown = await aliceIn.call('GET', `/organisations/default/usage?workspace=${elsewhereSlug?.slug}`);
     expect(unknown.status).toBe(404);
   });
 
   test('exports the same figures as CSV, a header and one line per workspace and month', async () => {
     const json = await aliceIn.call('GET', '/organisations/default/usage');
-    const res = await server.app.request('/api/v1/organisations/default/usage/export', { headers: { cookie: aliceIn.cookie } });
+    const res = await api.server.app.request('/api/v1/organisations/default/usage/export', {
+      headers: { cookie: aliceIn.cookie },
+    });
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toBe('text/csv; charset=utf-8');
     expect(res.headers.get('content-disposition')).toBe(`attachment; filename="usage-default-${month}-to-${month}.csv"`);
@@ -248,7 +248,7 @@ describe("an organisation's usage", () => {
       return made.body.token as string;
     };
     const get = (token: string, path: string) =>
-      server.app.request(`/api/v1/organisations/default${path}`, { headers: { authorization: `Bearer ${token}` } });
+      api.server.app.request(`/api/v1/organisations/default${path}`, { headers: { authorization: `Bearer ${token}` } });
     const billing = await tokenWith(['usage:read']);
     const json = await get(billing, '/usage?workspace=usage-team');
     expect(json.status).toBe(200);
@@ -266,27 +266,27 @@ describe("an organisation's usage", () => {
   });
 
   test('is read by owners, admins and auditors of the organisation, not by its members, keys or another organisation', async () => {
-    const bob = await addPerson(server, owner, 'admin');
-    await confirmAddress(server, bob);
-    const bobIn = await signInPerson(server, bob.email);
+    const bob = await addPerson(api.server, api.owner, 'admin');
+    await confirmAddress(api.server, bob);
+    const bobIn = await signInPerson(api.server, bob.email);
     const refused = await bobIn.call('GET', '/organisations/default/usage');
     expect(refused.status).toBe(403);
     expect(refused.body.detail).toContain('needs the organisation role "owner" or "admin" or "auditor"; yours is "member"');
     expect((await aliceIn.mutate('PATCH', `/organisations/default/members/${bob.userId}`, { role: 'auditor' })).status).toBe(200);
     expect((await bobIn.call('GET', '/organisations/default/usage/export')).status).toBe(200);
 
-    const key = await owner('GET', '/organisations/default/usage');
+    const key = await api.owner('GET', '/organisations/default/usage');
     expect(key.status).toBe(403);
 
-    const stranger = await server.createWorkspace();
-    const [strangerOrg] = await server.sql<{ slug: string }[]>`
+    const stranger = await api.server.createWorkspace();
+    const [strangerOrg] = await api.server.sql<{ slug: string }[]>`
       SELECT o.slug FROM organisations o JOIN workspaces w ON w.organisation_id = o.id WHERE w.id = ${stranger.workspaceId}`;
     expect((await aliceIn.call('GET', `/organisations/${strangerOrg?.slug}/usage`)).status).toBe(404);
   });
 });
 
 async function startedRunIn(call: Call) {
-  return startedRun(server, call);
+  return startedRun(api.server, call);
 }
 
 function monthBefore(m: string): string {

@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { startTestServer, type TestServer } from '../src/testing/index.js';
-import { type Call, client } from './helpers.js';
+import { beforeAll, describe, expect, test } from 'vitest';
+import { useServer } from './helpers.js';
 import { minimalUser, type ScimClient, scimClient } from './scim.support.js';
 import { addPerson, confirmAddress, newEmail, type PersonSession, signInPerson } from './users.support.js';
 
@@ -12,8 +11,6 @@ import { addPerson, confirmAddress, newEmail, type PersonSession, signInPerson }
  * nothing given by hand, never leaving a workspace without an owner.
  */
 
-let server: TestServer;
-let owner: Call;
 let olive: Person;
 let oliveScim: ScimClient;
 let workspaces = 0;
@@ -27,13 +24,13 @@ interface Person {
 const ORG = '/organisations/default';
 
 async function person(orgRole: 'owner' | 'admin' | 'auditor' | 'member'): Promise<Person> {
-  const made = await addPerson(server, owner, 'developer');
-  await confirmAddress(server, made);
+  const made = await addPerson(api.server, api.owner, 'developer');
+  await confirmAddress(api.server, made);
   if (orgRole !== 'member') {
     const changed = await olive.in.mutate('PATCH', `${ORG}/members/${made.userId}`, { role: orgRole });
     expect(changed.status, changed.text).toBe(200);
   }
-  return { ...made, in: await signInPerson(server, made.email, undefined, 'default') };
+  return { ...made, in: await signInPerson(api.server, made.email, undefined, 'default') };
 }
 
 async function newWorkspace(): Promise<string> {
@@ -57,62 +54,59 @@ async function mappedGroup(memberIds: string[], slug: string, role: string): Pro
 }
 
 async function membershipIn(slug: string, userId: string): Promise<{ role: string; source: string } | null> {
-  const [row] = await server.sql<{ role: string; source: string }[]>`
+  const [row] = await api.server.sql<{ role: string; source: string }[]>`
     SELECT m.role, m.source FROM memberships m JOIN workspaces w ON w.id = m.workspace_id
     WHERE w.slug = ${slug} AND m.user_id = ${userId}`;
   return row ?? null;
 }
 
 async function organisationRoleOf(userId: string): Promise<string | null> {
-  const [row] = await server.sql<{ role: string }[]>`
+  const [row] = await api.server.sql<{ role: string }[]>`
     SELECT om.role FROM organisation_members om JOIN organisations o ON o.id = om.organisation_id
     WHERE o.slug = 'default' AND om.user_id = ${userId}`;
   return row?.role ?? null;
 }
 
 async function directoryRows(userId: string): Promise<{ users: number; groups: number }> {
-  const [row] = await server.sql<{ users: number; groups: number }[]>`
+  const [row] = await api.server.sql<{ users: number; groups: number }[]>`
     SELECT (SELECT count(*)::int FROM directory_users WHERE user_id = ${userId}) AS users,
            (SELECT count(*)::int FROM directory_group_members WHERE user_id = ${userId}) AS groups`;
   return row ?? { users: -1, groups: -1 };
 }
 
 async function accounts(): Promise<number> {
-  const [row] = await server.sql<{ n: number }[]>`SELECT count(*)::int AS n FROM users`;
+  const [row] = await api.server.sql<{ n: number }[]>`SELECT count(*)::int AS n FROM users`;
   return row?.n ?? -1;
 }
 
 async function accountExists(userId: string): Promise<boolean> {
-  const rows = await server.sql`SELECT 1 FROM users WHERE id = ${userId}`;
+  const rows = await api.server.sql`SELECT 1 FROM users WHERE id = ${userId}`;
   return rows.length === 1;
 }
 
+const api = useServer();
+
 beforeAll(async () => {
-  server = await startTestServer({ loops: false });
-  owner = client(server, server.ownerKey);
   // The organisation proved it holds example.com, where every address of these tests is: its directory
   // makes the accounts of people who have none there.
-  await server.sql`
+  await api.server.sql`
     INSERT INTO organisation_domains (organisation_id, domain, token, verified_at)
     SELECT id, 'example.com', 'proven', now() FROM organisations WHERE slug = 'default'`;
   // The first person made owner of the workspace owns its organisation.
-  const made = await addPerson(server, owner, 'owner');
-  await confirmAddress(server, made);
-  olive = { ...made, in: await signInPerson(server, made.email) };
+  const made = await addPerson(api.server, api.owner, 'owner');
+  await confirmAddress(api.server, made);
+  olive = { ...made, in: await signInPerson(api.server, made.email) };
   const token = await olive.in.mutate('POST', `${ORG}/tokens`, { name: 'directory', scopes: ['scim'] });
   expect(token.status, token.text).toBe(201);
-  oliveScim = scimClient(server, 'default', token.body.token);
+  oliveScim = scimClient(api.server, 'default', token.body.token);
   const linked = await oliveScim.post('/Users', minimalUser(olive.email));
   expect(linked.status, linked.text).toBe(201);
-});
-afterAll(async () => {
-  await server?.close();
 });
 
 describe("the organisation's people come a page at a time", () => {
   test('pages follow each other in the order people joined, each person once, until a page without a next cursor', async () => {
     // 130 more people than the organisation had, joining in one statement: the same moment, ordered by id.
-    await server.sql`
+    await api.server.sql`
       WITH made AS (
         INSERT INTO users (email, name)
         SELECT 'paged-' || lpad(i::text, 3, '0') || '@example.com', 'Paged ' || i FROM generate_series(1, 130) i
@@ -120,7 +114,7 @@ describe("the organisation's people come a page at a time", () => {
       )
       INSERT INTO organisation_members (organisation_id, user_id, role)
       SELECT (SELECT id FROM organisations WHERE slug = 'default'), id, 'member' FROM made`;
-    const everyone = await server.sql<{ email: string }[]>`
+    const everyone = await api.server.sql<{ email: string }[]>`
       SELECT u.email FROM organisation_members om JOIN users u ON u.id = om.user_id
       JOIN organisations o ON o.id = om.organisation_id WHERE o.slug = 'default' ORDER BY om.created_at, om.user_id`;
     expect(everyone.length).toBeGreaterThan(130);
@@ -176,7 +170,7 @@ describe('a directory that creates and deletes people', () => {
       expect(deleted.status, deleted.text).toBe(204);
     }
     expect(await accounts()).toBe(before);
-    const [left] = await server.sql<{ n: number }[]>`
+    const [left] = await api.server.sql<{ n: number }[]>`
       SELECT ((SELECT count(*) FROM users WHERE id = ANY(${ids}::uuid[]))
            + (SELECT count(*) FROM directory_users WHERE user_id = ANY(${ids}::uuid[]))
            + (SELECT count(*) FROM directory_group_members WHERE user_id = ANY(${ids}::uuid[]))
@@ -196,7 +190,7 @@ describe('a directory that creates and deletes people', () => {
     expect(made.status, made.text).toBe(201);
     const id = (made.body as { id: string }).id;
     // As following an emailed link, or signing in with single sign-on, proves the address.
-    await server.sql`UPDATE users SET email_verified_at = now() WHERE id = ${id}`;
+    await api.server.sql`UPDATE users SET email_verified_at = now() WHERE id = ${id}`;
     expect((await oliveScim.delete(`/Users/${id}`)).status).toBe(204);
     expect(await accountExists(id)).toBe(true);
     expect(await directoryRows(id)).toEqual({ users: 0, groups: 0 });
@@ -224,7 +218,7 @@ describe('an owner forgets a person of the directory', () => {
     expect((await erin.in.call('GET', '/whoami')).status).toBe(401);
     expect((await oliveScim.get(`/Users/${erin.userId}`)).status).toBe(404);
 
-    const entries = await server.sql<{ action: string; actor_id: string }[]>`
+    const entries = await api.server.sql<{ action: string; actor_id: string }[]>`
       SELECT a.action, a.actor_id FROM audit_log a JOIN workspaces w ON w.id = a.workspace_id
       WHERE w.slug = ${slug} AND ${erin.userId} = ANY (a.object_ids)`;
     expect(entries.map((e) => [e.action, e.actor_id])).toContainEqual(['organisationDirectoryUserDelete', olive.userId]);

@@ -1,7 +1,6 @@
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { beforeAll, describe, expect, test } from 'vitest';
 import { generateOrganisationToken } from '../src/auth/api-key-format.js';
-import { startTestServer, type TestServer } from '../src/testing/index.js';
-import { type Call, client } from './helpers.js';
+import { client, useServer } from './helpers.js';
 import { minimalUser, type ScimClient, scimClient } from './scim.support.js';
 import { addPerson, confirmAddress, type PersonSession, signInPerson } from './users.support.js';
 
@@ -12,8 +11,6 @@ import { addPerson, confirmAddress, type PersonSession, signInPerson } from './u
  * Groups, a group's roles — leaves a workspace or the organisation without an owner.
  */
 
-let server: TestServer;
-let owner: Call;
 let olive: Person;
 let oliveScim: ScimClient;
 let workspaces = 0;
@@ -27,10 +24,10 @@ interface Person {
 const ORG = '/organisations/default';
 
 async function person(orgRole: 'owner' | 'admin' | 'member'): Promise<Person> {
-  const made = await addPerson(server, owner, 'developer');
-  await confirmAddress(server, made);
+  const made = await addPerson(api.server, api.owner, 'developer');
+  await confirmAddress(api.server, made);
   if (orgRole !== 'member') await setOrganisationRole(made.userId, orgRole);
-  return { ...made, in: await signInPerson(server, made.email, undefined, 'default') };
+  return { ...made, in: await signInPerson(api.server, made.email, undefined, 'default') };
 }
 
 async function setOrganisationRole(userId: string, role: 'owner' | 'admin' | 'member'): Promise<void> {
@@ -41,7 +38,7 @@ async function setOrganisationRole(userId: string, role: 'owner' | 'admin' | 'me
 async function scimTokenOf(maker: Person): Promise<{ id: string; scim: ScimClient }> {
   const made = await maker.in.mutate('POST', `${ORG}/tokens`, { name: `directory of ${maker.email}`, scopes: ['scim'] });
   expect(made.status, made.text).toBe(201);
-  return { id: made.body.organisationToken.id, scim: scimClient(server, 'default', made.body.token) };
+  return { id: made.body.organisationToken.id, scim: scimClient(api.server, 'default', made.body.token) };
 }
 
 /** Links the person's existing account in the directory (as Okta does on assignment). */
@@ -66,28 +63,28 @@ async function workspaceOwnedOnlyBy(dave: Person): Promise<string> {
 }
 
 async function ownersOf(slug: string): Promise<string[]> {
-  const rows = await server.sql<{ user_id: string }[]>`
+  const rows = await api.server.sql<{ user_id: string }[]>`
     SELECT m.user_id FROM memberships m JOIN workspaces w ON w.id = m.workspace_id
     WHERE w.slug = ${slug} AND m.role = 'owner' AND m.state = 'active' ORDER BY m.user_id`;
   return rows.map((r) => r.user_id);
 }
 
 async function roleIn(slug: string, userId: string): Promise<string | null> {
-  const [row] = await server.sql<{ role: string }[]>`
+  const [row] = await api.server.sql<{ role: string }[]>`
     SELECT m.role FROM memberships m JOIN workspaces w ON w.id = m.workspace_id
     WHERE w.slug = ${slug} AND m.user_id = ${userId} AND m.state = 'active'`;
   return row?.role ?? null;
 }
 
 async function organisationRoleOf(userId: string): Promise<string | null> {
-  const [row] = await server.sql<{ role: string }[]>`
+  const [row] = await api.server.sql<{ role: string }[]>`
     SELECT om.role FROM organisation_members om JOIN organisations o ON o.id = om.organisation_id
     WHERE o.slug = 'default' AND om.user_id = ${userId}`;
   return row?.role ?? null;
 }
 
 async function revoked(tokenId: string): Promise<boolean> {
-  const [row] = await server.sql<{ revoked: boolean }[]>`
+  const [row] = await api.server.sql<{ revoked: boolean }[]>`
     SELECT revoked_at IS NOT NULL AS revoked FROM organisation_tokens WHERE id = ${tokenId}`;
   return row?.revoked ?? false;
 }
@@ -97,24 +94,21 @@ const deactivate = (scim: ScimClient, userId: string) =>
 const reactivate = (scim: ScimClient, userId: string) =>
   scim.patch(`/Users/${userId}`, [{ op: 'replace', value: { active: true } }]);
 
+const api = useServer();
+
 beforeAll(async () => {
-  server = await startTestServer({ loops: false });
-  owner = client(server, server.ownerKey);
   // The first person made owner of the workspace owns its organisation.
-  const made = await addPerson(server, owner, 'owner');
-  await confirmAddress(server, made);
-  olive = { ...made, in: await signInPerson(server, made.email) };
+  const made = await addPerson(api.server, api.owner, 'owner');
+  await confirmAddress(api.server, made);
+  olive = { ...made, in: await signInPerson(api.server, made.email) };
   expect(await organisationRoleOf(olive.userId)).toBe('owner');
   oliveScim = (await scimTokenOf(olive)).scim;
   await provision(olive);
 });
-afterAll(async () => {
-  await server?.close();
-});
 
 describe('the organisation keeps an owner', () => {
   test('neither a token nor the hand takes the organisation from its only owner', async () => {
-    const owners = await server.sql<{ user_id: string }[]>`
+    const owners = await api.server.sql<{ user_id: string }[]>`
       SELECT om.user_id FROM organisation_members om JOIN organisations o ON o.id = om.organisation_id
       WHERE o.slug = 'default' AND om.role = 'owner'`;
     expect(owners.map((o) => o.user_id)).toEqual([olive.userId]);
@@ -137,7 +131,7 @@ describe('only owners make scim tokens', () => {
     const asked = await bob.in.mutate('POST', `${ORG}/tokens`, { name: 'bob directory', scopes: ['scim', 'audit:read'] });
     expect(asked.status, asked.text).toBe(403);
     expect(asked.body.detail).toContain('"owner"');
-    const [made] = await server.sql<{ n: number }[]>`
+    const [made] = await api.server.sql<{ n: number }[]>`
       SELECT count(*)::int AS n FROM organisation_tokens WHERE created_by = ${bob.userId}`;
     expect(made?.n).toBe(0);
 
@@ -150,11 +144,11 @@ describe('only owners make scim tokens', () => {
     const carol = await person('admin');
     await provision(carol);
     const { key, hash, prefix } = generateOrganisationToken();
-    await server.sql`
+    await api.server.sql`
       INSERT INTO organisation_tokens (organisation_id, name, scopes, prefix, token_hash, created_by)
       SELECT organisation_id, 'bob made it before', ARRAY['scim'], ${prefix}, ${hash}, ${bob.userId}
       FROM workspaces WHERE slug = 'default'`;
-    const bobs = scimClient(server, 'default', key);
+    const bobs = scimClient(api.server, 'default', key);
     expect((await bobs.get('/Users')).status).toBe(401);
     expect((await deactivate(bobs, carol.userId)).status).toBe(401);
     expect(await organisationRoleOf(carol.userId)).toBe('admin');
@@ -180,7 +174,7 @@ describe('a token never outranks its maker', () => {
     const mia = await person('owner');
     const made = await mia.in.mutate('POST', `${ORG}/tokens`, { name: 'mia siem', scopes: ['audit:read'] });
     expect(made.status, made.text).toBe(201);
-    const audit = client(server, made.body.token);
+    const audit = client(api.server, made.body.token);
     const heads = () => audit('GET', `${ORG}/audit-log/heads`);
     expect((await heads()).status).toBe(200);
     await setOrganisationRole(mia.userId, 'admin');
@@ -212,10 +206,10 @@ describe('a token never outranks its maker', () => {
 
     expect((await reactivate(scim, mia.userId)).status).toBe(401);
     // As if some path forgot to revoke it: the maker's role is read at every call too.
-    await server.sql`UPDATE organisation_tokens SET revoked_at = NULL WHERE id = ${id}`;
+    await api.server.sql`UPDATE organisation_tokens SET revoked_at = NULL WHERE id = ${id}`;
     const again = await reactivate(scim, mia.userId);
     expect(again.status, again.text).toBe(401);
-    const [row] = await server.sql<{ active: boolean }[]>`SELECT active FROM directory_users WHERE user_id = ${mia.userId}`;
+    const [row] = await api.server.sql<{ active: boolean }[]>`SELECT active FROM directory_users WHERE user_id = ${mia.userId}`;
     expect(row?.active).toBe(false);
     expect(await organisationRoleOf(mia.userId)).toBeNull();
   });
@@ -254,7 +248,7 @@ describe('a workspace keeps its last owner, by every path', () => {
     expect((deleted.body as { detail: string }).detail).toContain(`"${slug}"`);
 
     expect(await ownersOf(slug)).toEqual([dave.userId]);
-    const [row] = await server.sql<{ active: boolean }[]>`SELECT active FROM directory_users WHERE user_id = ${dave.userId}`;
+    const [row] = await api.server.sql<{ active: boolean }[]>`SELECT active FROM directory_users WHERE user_id = ${dave.userId}`;
     expect(row?.active).toBe(true);
   });
 
@@ -283,7 +277,7 @@ describe('a workspace keeps its last owner, by every path', () => {
     expect(await roleIn(slug, dave.userId)).toBe('owner');
 
     // A state no route makes: were an owner's membership ever the directory's, groups still leave it.
-    await server.sql`
+    await api.server.sql`
       UPDATE memberships SET source = 'directory'
       WHERE user_id = ${dave.userId} AND workspace_id = (SELECT id FROM workspaces WHERE slug = ${slug})`;
     const out = await oliveScim.patch(`/Groups/${groupId}`, [{ op: 'remove', path: `members[value eq "${dave.userId}"]` }]);
@@ -338,7 +332,7 @@ describe("groups are staffed by the hand's rules", () => {
       expect(changed.body.detail).toContain('only an organisation owner');
       expect(await roleIn(slug, mia.userId)).toBe('developer');
     }
-    const [mapping] = await server.sql<{ roles: string[] }[]>`
+    const [mapping] = await api.server.sql<{ roles: string[] }[]>`
       SELECT coalesce(array_agg(role), '{}') AS roles FROM directory_group_roles WHERE group_id = ${(group.body as { id: string }).id}`;
     expect(mapping?.roles).toEqual(['developer']);
 
@@ -368,13 +362,13 @@ describe("groups are staffed by the hand's rules", () => {
 
 describe('after every path above', () => {
   test('every workspace and the organisation still have an owner', async () => {
-    const ownerless = await server.sql<{ slug: string }[]>`
+    const ownerless = await api.server.sql<{ slug: string }[]>`
       SELECT w.slug FROM workspaces w
       WHERE NOT EXISTS (SELECT 1 FROM memberships m WHERE m.workspace_id = w.id AND m.role = 'owner' AND m.state = 'active')
         AND NOT EXISTS (SELECT 1 FROM api_keys k WHERE k.workspace_id = w.id AND k.role = 'owner' AND k.revoked_at IS NULL)`;
     expect(ownerless).toEqual([]);
     expect(workspaces).toBeGreaterThan(0);
-    const [org] = await server.sql<{ n: number }[]>`
+    const [org] = await api.server.sql<{ n: number }[]>`
       SELECT count(*)::int AS n FROM organisation_members om JOIN organisations o ON o.id = om.organisation_id
       WHERE o.slug = 'default' AND om.role = 'owner'`;
     expect(org?.n).toBeGreaterThan(0);

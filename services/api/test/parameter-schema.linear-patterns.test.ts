@@ -1,26 +1,20 @@
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { beforeAll, describe, expect, test } from 'vitest';
 import { SCHEMA_LIMITS } from '../src/runs/schema-budget.js';
-import { startTestServer, type TestServer } from '../src/testing/index.js';
-import { type Call, claim, client, createRun, deploy, SOURCE } from './helpers.js';
+import { type Call, claim, client, createRun, deploy, SOURCE, useServer } from './helpers.js';
 
-let server: TestServer;
-let owner: Call;
 let worker: Call;
 
+const api = useServer();
+
 beforeAll(async () => {
-  server = await startTestServer({ loops: false });
-  owner = client(server, server.ownerKey);
-  worker = client(server, await server.createKey('worker'));
-});
-afterAll(async () => {
-  await server?.close();
+  worker = client(api.server, await api.server.createKey('worker'));
 });
 
 const unique = (name: string) => `${name}-${randomUUID().slice(0, 8)}`;
 
 function deployWith(parameterSchema: Record<string, unknown>) {
-  return owner('PUT', '/deployments', {
+  return api.owner('PUT', '/deployments', {
     body: {
       flowName: unique('schema'),
       name: 'd',
@@ -37,9 +31,9 @@ const paths = (body: { errors?: { path: string }[] }) => (body.errors ?? []).map
 describe('parameter schema patterns', () => {
   test('a run whose value would make `^(a+)+$` backtrack gets its validation error naming the parameter', async () => {
     const schema = { type: 'object', properties: { name: { type: 'string', pattern: '^(a+)+$' } } };
-    const deployment = await deploy(owner, { flowName: unique('redos'), parameterSchema: schema });
+    const deployment = await deploy(api.owner, { flowName: unique('redos'), parameterSchema: schema });
 
-    const refused = await owner('POST', `/deployments/${deployment.id}/runs`, {
+    const refused = await api.owner('POST', `/deployments/${deployment.id}/runs`, {
       body: { parameters: { name: `${'a'.repeat(30)}!` } },
     });
     expect(refused.status).toBe(400);
@@ -49,7 +43,7 @@ describe('parameter schema patterns', () => {
     ]);
 
     // The pattern still means what it says.
-    const run = await createRun(owner, deployment.id, { parameters: { name: 'a'.repeat(30) } });
+    const run = await createRun(api.owner, deployment.id, { parameters: { name: 'a'.repeat(30) } });
     expect(run.parameters).toEqual({ name: 'a'.repeat(30) });
   });
 
@@ -116,20 +110,20 @@ describe('parameter schema patterns', () => {
         },
       },
     };
-    const deployment = await deploy(owner, { flowName: unique('exp'), parameterSchema });
+    const deployment = await deploy(api.owner, { flowName: unique('exp'), parameterSchema });
     let tree: unknown[] = [];
     for (let i = 0; i < 60; i++) tree = [tree];
-    const res = await owner('POST', `/deployments/${deployment.id}/runs`, { body: { parameters: { tree } } });
+    const res = await api.owner('POST', `/deployments/${deployment.id}/runs`, { body: { parameters: { tree } } });
     expect(res.status).toBe(400);
     expect(res.body.errors).toEqual([{ path: 'body.parameters', message: expect.stringContaining('1000000 subschemas') }]);
   });
 
   test('a pattern checked against more text than its budget answers with the limit', async () => {
-    const deployment = await deploy(owner, {
+    const deployment = await deploy(api.owner, {
       flowName: unique('work'),
       parameterSchema: { type: 'object', properties: { s: { type: 'string', pattern: '^[ab]*a[ab]{999}$' } } },
     });
-    const res = await owner('POST', `/deployments/${deployment.id}/runs`, {
+    const res = await api.owner('POST', `/deployments/${deployment.id}/runs`, {
       body: { parameters: { s: `${'ab'.repeat(2_500)}x` } },
     });
     expect(res.status).toBe(400);
@@ -137,13 +131,13 @@ describe('parameter schema patterns', () => {
   });
 
   test('uniqueItems over a large array is checked, and a duplicate is named', async () => {
-    const deployment = await deploy(owner, {
+    const deployment = await deploy(api.owner, {
       flowName: unique('unique'),
       parameterSchema: { type: 'object', properties: { rows: { type: 'array', uniqueItems: true } } },
     });
     const rows: unknown[][] = Array.from({ length: 100_000 }, (_, i) => [i]);
     rows.push([{ b: 1, a: 2 }], [{ a: 2, b: 1 }]);
-    const res = await owner('POST', `/deployments/${deployment.id}/runs`, { body: { parameters: { rows } } });
+    const res = await api.owner('POST', `/deployments/${deployment.id}/runs`, { body: { parameters: { rows } } });
     expect(res.status).toBe(400);
     expect(res.body.errors).toEqual([{ path: 'body.parameters.rows', message: expect.stringContaining('100000 and 100001') }]);
   });
@@ -152,11 +146,11 @@ describe('parameter schema patterns', () => {
 describe('approval forms', () => {
   async function heldRun() {
     const pool = unique('pool');
-    await owner('POST', '/work-pools', { body: { name: pool } });
-    const d = await deploy(owner, { flowName: unique('forms'), workPool: pool });
-    const run = await createRun(owner, d.id);
+    await api.owner('POST', '/work-pools', { body: { name: pool } });
+    const d = await deploy(api.owner, { flowName: unique('forms'), workPool: pool });
+    const run = await createRun(api.owner, d.id);
     const [claimed] = await claim(worker, pool);
-    const token = client(server, claimed.token);
+    const token = client(api.server, claimed.token);
     await token('POST', `/flow-runs/${run.id}/set-state`, { body: { transitionId: randomUUID(), state: { type: 'RUNNING' } } });
     return { runId: run.id as string, token };
   }
@@ -178,7 +172,7 @@ describe('approval forms', () => {
       body: { key: 'w', spec: { kind: 'approval', title: 'x', form } },
     });
     expect(begun.status).toBe(200);
-    const res = await owner('POST', `/waits/${begun.body.wait.id}/decide`, {
+    const res = await api.owner('POST', `/waits/${begun.body.wait.id}/decide`, {
       body: { approved: true, data: { reason: `${'a'.repeat(40)}!` } },
     });
     expect(res.status).toBe(400);

@@ -1,18 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { startTestServer, type TestServer } from '../src/testing/index.js';
-import { type Call, client, createRun, deploy } from './helpers.js';
+import { describe, expect, test } from 'vitest';
+import { createRun, deploy, useServer } from './helpers.js';
 
-let server: TestServer;
-let owner: Call;
-
-beforeAll(async () => {
-  server = await startTestServer({ loops: false });
-  owner = client(server, server.ownerKey);
-});
-afterAll(async () => {
-  await server?.close();
-});
+const api = useServer();
 
 const unique = (name: string) => `${name}-${randomUUID().slice(0, 8)}`;
 
@@ -28,39 +18,42 @@ const ZOD_OBJECT = {
 
 describe('run parameters the schema does not declare', () => {
   test('a run naming a parameter the flow does not have is refused with its path and the names the flow has', async () => {
-    const deployment = await deploy(owner, { flowName: unique('hello'), parameterSchema: ZOD_OBJECT });
-    const res = await owner('POST', `/deployments/${deployment.id}/runs`, { body: { parameters: { cnt: 5, n: 2 } } });
+    const deployment = await deploy(api.owner, { flowName: unique('hello'), parameterSchema: ZOD_OBJECT });
+    const res = await api.owner('POST', `/deployments/${deployment.id}/runs`, { body: { parameters: { cnt: 5, n: 2 } } });
     expect(res.status).toBe(400);
     expect(res.body.code).toBe('validation_failed');
     expect(res.body.errors).toEqual([
       { path: 'body.parameters.cnt', message: 'not a parameter of this deployment (its parameters: n, mode)' },
     ]);
-    const runs = await owner('GET', `/flow-runs?deploymentId=${deployment.id}`);
+    const runs = await api.owner('GET', `/flow-runs?deploymentId=${deployment.id}`);
     expect(runs.body.items).toEqual([]);
   });
 
   test('a deployment without a parameter schema keeps accepting any parameters', async () => {
-    const deployment = await deploy(owner, { flowName: unique('free') });
-    const run = await createRun(owner, deployment.id, { parameters: { cnt: 5, anything: [1] } });
+    const deployment = await deploy(api.owner, { flowName: unique('free') });
+    const run = await createRun(api.owner, deployment.id, { parameters: { cnt: 5, anything: [1] } });
     expect(run.parameters).toEqual({ cnt: 5, anything: [1] });
   });
 
   test('a schema that allows further keys (zod looseObject, a record) still takes them', async () => {
-    const loose = await deploy(owner, {
+    const loose = await deploy(api.owner, {
       flowName: unique('loose'),
       parameterSchema: { type: 'object', properties: { n: { type: 'number' } }, additionalProperties: {} },
     });
-    expect((await createRun(owner, loose.id, { parameters: { n: 1, extra: true } })).parameters).toEqual({ n: 1, extra: true });
-    const record = await deploy(owner, {
+    expect((await createRun(api.owner, loose.id, { parameters: { n: 1, extra: true } })).parameters).toEqual({
+      n: 1,
+      extra: true,
+    });
+    const record = await deploy(api.owner, {
       flowName: unique('record'),
       parameterSchema: { type: 'object', propertyNames: { type: 'string' }, additionalProperties: { type: 'number' } },
     });
-    expect((await createRun(owner, record.id, { parameters: { a: 1 } })).parameters).toEqual({ a: 1 });
+    expect((await createRun(api.owner, record.id, { parameters: { a: 1 } })).parameters).toEqual({ a: 1 });
   });
 
   test('a schema with no properties at all says the flow takes none', async () => {
-    const deployment = await deploy(owner, { flowName: unique('none'), parameterSchema: { type: 'object', properties: {} } });
-    const res = await owner('POST', `/deployments/${deployment.id}/runs`, { body: { parameters: { n: 1 } } });
+    const deployment = await deploy(api.owner, { flowName: unique('none'), parameterSchema: { type: 'object', properties: {} } });
+    const res = await api.owner('POST', `/deployments/${deployment.id}/runs`, { body: { parameters: { n: 1 } } });
     expect(res.status).toBe(400);
     expect(res.body.errors).toEqual([
       { path: 'body.parameters.n', message: 'not a parameter of this deployment (it takes no parameters)' },
@@ -70,14 +63,14 @@ describe('run parameters the schema does not declare', () => {
 
 describe('parameter validation messages', () => {
   test('a value outside an enum is quoted with the values allowed', async () => {
-    const deployment = await deploy(owner, { flowName: unique('mode'), parameterSchema: ZOD_OBJECT });
-    const res = await owner('POST', `/deployments/${deployment.id}/runs`, { body: { parameters: { mode: 'fsat' } } });
+    const deployment = await deploy(api.owner, { flowName: unique('mode'), parameterSchema: ZOD_OBJECT });
+    const res = await api.owner('POST', `/deployments/${deployment.id}/runs`, { body: { parameters: { mode: 'fsat' } } });
     expect(res.status).toBe(400);
     expect(res.body.errors).toEqual([{ path: 'body.parameters.mode', message: '"fsat" is not one of "fast", "slow"' }]);
   });
 
   test('a value of the wrong type is quoted with the type wanted, and a missing one is said to be required', async () => {
-    const deployment = await deploy(owner, {
+    const deployment = await deploy(api.owner, {
       flowName: unique('typed'),
       parameterSchema: {
         type: 'object',
@@ -85,7 +78,7 @@ describe('parameter validation messages', () => {
         required: ['name'],
       },
     });
-    const res = await owner('POST', `/deployments/${deployment.id}/runs`, { body: { parameters: { n: 'five' } } });
+    const res = await api.owner('POST', `/deployments/${deployment.id}/runs`, { body: { parameters: { n: 'five' } } });
     expect(res.status).toBe(400);
     expect(res.body.errors).toEqual([
       { path: 'body.parameters.name', message: 'is required' },
@@ -94,11 +87,11 @@ describe('parameter validation messages', () => {
   });
 
   test('a long bad value is cut so the message stays one readable line', async () => {
-    const deployment = await deploy(owner, {
+    const deployment = await deploy(api.owner, {
       flowName: unique('long'),
       parameterSchema: { type: 'object', properties: { s: { type: 'string', maxLength: 3 } } },
     });
-    const res = await owner('POST', `/deployments/${deployment.id}/runs`, { body: { parameters: { s: 'x'.repeat(500) } } });
+    const res = await api.owner('POST', `/deployments/${deployment.id}/runs`, { body: { parameters: { s: 'x'.repeat(500) } } });
     expect(res.status).toBe(400);
     const [error] = res.body.errors;
     expect(error.path).toBe('body.parameters.s');

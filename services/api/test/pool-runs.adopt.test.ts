@@ -1,23 +1,17 @@
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { startTestServer, type TestServer } from '../src/testing/index.js';
-import { type Call, claim, client, createRun, deploy } from './helpers.js';
+import { beforeAll, describe, expect, test } from 'vitest';
+import { type Call, claim, client, createRun, deploy, useServer } from './helpers.js';
 
-let server: TestServer;
-let owner: Call;
 let worker: Call;
 let otherKey: Call;
 let deploymentId: string;
 
+const api = useServer();
+
 beforeAll(async () => {
-  server = await startTestServer({ loops: false });
-  owner = client(server, server.ownerKey);
-  worker = client(server, await server.createKey('worker', ['default']));
-  otherKey = client(server, await server.createKey('worker', ['default']));
-  deploymentId = (await deploy(owner, { flowName: 'adopted', name: 'a' })).id;
-});
-afterAll(async () => {
-  await server?.close();
+  worker = client(api.server, await api.server.createKey('worker', ['default']));
+  otherKey = client(api.server, await api.server.createKey('worker', ['default']));
+  deploymentId = (await deploy(api.owner, { flowName: 'adopted', name: 'a' })).id;
 });
 
 /** Registers a worker process under `name` (its heartbeat), as a worker does before anything else. */
@@ -30,7 +24,7 @@ async function register(call: Call, name: string, workerId = randomUUID(), pool 
 /** A run claimed (and moved to RUNNING) by a worker process named `name`. */
 async function runningUnder(call: Call, name: string): Promise<{ id: string; attempt: number; workerId: string }> {
   const workerId = await register(call, name);
-  await createRun(owner, deploymentId);
+  await createRun(api.owner, deploymentId);
   const [run] = await claim(call, 'default', 1, workerId);
   const { id, attempt } = run.flowRun;
   const res = await call('POST', '/work-pools/default/runs/set-states', {
@@ -74,12 +68,12 @@ describe('adopting the attempts of an earlier worker process', () => {
     });
     expect(Date.parse(taken.run.leaseExpiresAt)).toBeGreaterThan(Date.now());
     // The new token speaks for the run: the adopted process finishes it.
-    const done = await client(server, taken.run.token)('POST', `/flow-runs/${run.id}/set-state`, {
+    const done = await client(api.server, taken.run.token)('POST', `/flow-runs/${run.id}/set-state`, {
       body: { transitionId: randomUUID(), attempt: run.attempt, state: { type: 'COMPLETED' } },
     });
     expect(done.status).toBe(200);
     expect(done.body.status).toBe('ACCEPT');
-    const attempts = (await owner('GET', `/flow-runs/${run.id}/attempts`)).body.items;
+    const attempts = (await api.owner('GET', `/flow-runs/${run.id}/attempts`)).body.items;
     expect(attempts.map((a: { workerId: string }) => a.workerId)).toEqual([restarted]);
   });
 
@@ -104,7 +98,7 @@ describe('adopting the attempts of an earlier worker process', () => {
     expect(res.status).toBe(200);
     expect(res.body.adopted).toEqual([]);
     expect(res.body.refused).toEqual(asked);
-    const still = (await owner('GET', `/flow-runs/${elsewhere.id}`)).body;
+    const still = (await api.owner('GET', `/flow-runs/${elsewhere.id}`)).body;
     expect(still.workerId).toBe(elsewhere.workerId);
   });
 
@@ -115,7 +109,7 @@ describe('adopting the attempts of an earlier worker process', () => {
     const res = await adopt(otherKey, impostor, [{ id: run.id, attempt: run.attempt }]);
     expect(res.status).toBe(200);
     expect(res.body.refused).toEqual([{ id: run.id, attempt: run.attempt }]);
-    expect((await owner('GET', `/flow-runs/${run.id}`)).body.workerId).toBe(run.workerId);
+    expect((await api.owner('GET', `/flow-runs/${run.id}`)).body.workerId).toBe(run.workerId);
   });
 
   test('answers a malformed request with the field that is wrong', async () => {

@@ -1,21 +1,15 @@
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { startTestServer, type TestServer } from '../src/testing/index.js';
-import { type Call, claim, client, createRun, deploy } from './helpers.js';
+import { beforeAll, describe, expect, test } from 'vitest';
+import { type Call, claim, client, createRun, deploy, useServer } from './helpers.js';
 
-let server: TestServer;
-let owner: Call;
 let worker: Call;
 let deploymentId: string;
 
+const api = useServer();
+
 beforeAll(async () => {
-  server = await startTestServer({ loops: false });
-  owner = client(server, server.ownerKey);
-  worker = client(server, await server.createKey('worker', ['default']));
-  deploymentId = (await deploy(owner, { flowName: 'batch', name: 'b' })).id;
-});
-afterAll(async () => {
-  await server?.close();
+  worker = client(api.server, await api.server.createKey('worker', ['default']));
+  deploymentId = (await deploy(api.owner, { flowName: 'batch', name: 'b' })).id;
 });
 
 /** `n` fresh runs claimed by one worker of `call`; returns [id, attempt] pairs. */
@@ -25,7 +19,7 @@ async function claimed(
   deployment = deploymentId,
   pool = 'default',
 ): Promise<{ id: string; attempt: number }[]> {
-  for (let i = 0; i < n; i++) await createRun(owner, deployment);
+  for (let i = 0; i < n; i++) await createRun(api.owner, deployment);
   const runs = await claim(call, pool, n);
   expect(runs).toHaveLength(n);
   return runs.map((r: { flowRun: { id: string; attempt: number } }) => ({ id: r.flowRun.id, attempt: r.flowRun.attempt }));
@@ -38,7 +32,7 @@ const writeLogs = (call: Call, items: unknown[], pool = 'default') =>
 const line = (seq: number, message = `line ${seq}`) => ({ seq, timestamp: new Date().toISOString(), level: 'info', message });
 
 async function history(id: string): Promise<string[]> {
-  const res = await owner('GET', `/flow-runs/${id}/states`);
+  const res = await api.owner('GET', `/flow-runs/${id}/states`);
   return res.body.items.map((s: { state: { type: string } }) => s.state.type);
 }
 
@@ -59,7 +53,7 @@ describe('batched state proposals', () => {
     }
     for (const run of runs) {
       expect(await history(run.id)).toEqual(['SCHEDULED', 'PENDING', 'RUNNING', 'COMPLETED']);
-      const got = (await owner('GET', `/flow-runs/${run.id}`)).body;
+      const got = (await api.owner('GET', `/flow-runs/${run.id}`)).body;
       expect(got).toMatchObject({ state: { type: 'COMPLETED' }, workerId: null, leaseExpiresAt: null });
       expect(got.startTime).not.toBeNull();
       expect(got.endTime).not.toBeNull();
@@ -68,9 +62,9 @@ describe('batched state proposals', () => {
 
   test('judges each item by the same rules as a single proposal: a failure with retries left is rescheduled', async () => {
     // Its own pool, so the rescheduled run is never claimed by the other tests.
-    await owner('POST', '/work-pools', { body: { name: 'retries' } });
-    const retrying = await deploy(owner, { flowName: 'retrying', name: 'r', workPool: 'retries', retries: 1 });
-    const anyPool = client(server, await server.createKey('worker', []));
+    await api.owner('POST', '/work-pools', { body: { name: 'retries' } });
+    const retrying = await deploy(api.owner, { flowName: 'retrying', name: 'r', workPool: 'retries', retries: 1 });
+    const anyPool = client(api.server, await api.server.createKey('worker', []));
     const [run] = await claimed(anyPool, 1, retrying.id, 'retries');
     const id = run!.id;
     await setStates(anyPool, [{ flowRunId: id, transitionId: randomUUID(), attempt: 1, state: { type: 'RUNNING' } }], 'retries');
@@ -89,7 +83,7 @@ describe('batched state proposals', () => {
 
   test('answers a rejected, a stale and a foreign item on their own while the rest of the batch applies', async () => {
     const [a, b, c] = await claimed(worker, 3);
-    const otherWorker = client(server, await server.createKey('worker', ['default']));
+    const otherWorker = client(api.server, await api.server.createKey('worker', ['default']));
     const [foreign] = await claimed(otherWorker, 1);
     const missing = randomUUID();
     const res = await setStates(worker, [
@@ -108,9 +102,9 @@ describe('batched state proposals', () => {
     // Another key's run is indistinguishable from a missing one.
     expect(notHeld.error).toEqual(notFound.error);
     expect(notHeld).toMatchObject({ answer: null, error: { status: 404, code: 'not_found' } });
-    expect((await owner('GET', `/flow-runs/${a!.id}`)).body.state.type).toBe('RUNNING');
+    expect((await api.owner('GET', `/flow-runs/${a!.id}`)).body.state.type).toBe('RUNNING');
     for (const id of [b!.id, c!.id, foreign!.id])
-      expect((await owner('GET', `/flow-runs/${id}`)).body.state.type).toBe('PENDING');
+      expect((await api.owner('GET', `/flow-runs/${id}`)).body.state.type).toBe('PENDING');
   });
 
   test('replays the first answer to a repeated transition id, even after the run has left the worker', async () => {
@@ -130,21 +124,21 @@ describe('batched state proposals', () => {
     const res = await setStates(worker, [item, { ...item, transitionId: randomUUID() }]);
     expect(res.status).toBe(400);
     expect(res.body.errors).toContainEqual(expect.objectContaining({ path: 'body.items.1.flowRunId' }));
-    expect((await owner('GET', `/flow-runs/${run!.id}`)).body.state.type).toBe('PENDING');
+    expect((await api.owner('GET', `/flow-runs/${run!.id}`)).body.state.type).toBe('PENDING');
   });
 
   test('a worker key limited to another pool is refused, and a viewer cannot call it at all', async () => {
-    await owner('POST', '/work-pools', { body: { name: 'elsewhere' } });
-    const limited = client(server, await server.createKey('worker', ['elsewhere']));
+    await api.owner('POST', '/work-pools', { body: { name: 'elsewhere' } });
+    const limited = client(api.server, await api.server.createKey('worker', ['elsewhere']));
     const [run] = await claimed(worker, 1);
     const item = { flowRunId: run!.id, transitionId: randomUUID(), attempt: 1, state: { type: 'RUNNING' } };
     expect((await setStates(limited, [item])).status).toBe(403);
     // The run is not in the pool the path names: not found there.
-    const elsewhere = client(server, await server.createKey('worker', []));
+    const elsewhere = client(api.server, await api.server.createKey('worker', []));
     expect((await setStates(elsewhere, [item], 'elsewhere')).body.items[0].error).toMatchObject({ status: 404 });
-    const viewer = client(server, await server.createKey('viewer'));
+    const viewer = client(api.server, await api.server.createKey('viewer'));
     expect((await setStates(viewer, [item])).status).toBe(403);
-    expect((await owner('GET', `/flow-runs/${run!.id}`)).body.state.type).toBe('PENDING');
+    expect((await api.owner('GET', `/flow-runs/${run!.id}`)).body.state.type).toBe('PENDING');
   });
 });
 
@@ -166,20 +160,20 @@ describe('batched log writes', () => {
       [0, 3],
       [0, 1],
     ]);
-    const read = await owner('GET', `/flow-runs/${a!.id}/logs`);
+    const read = await api.owner('GET', `/flow-runs/${a!.id}/logs`);
     expect(read.body.items.map((l: { seq: number; message: string }) => [l.seq, l.message])).toEqual([
       [1, 'line 1'],
       [2, 'line 2'],
       [3, 'line 3'],
     ]);
-    expect((await owner('GET', `/flow-runs/${b!.id}/logs`)).body.items.map((l: { message: string }) => l.message)).toEqual([
+    expect((await api.owner('GET', `/flow-runs/${b!.id}/logs`)).body.items.map((l: { message: string }) => l.message)).toEqual([
       'only line of b',
     ]);
   });
 
   test("refuses lines for another key's run and for a later attempt, storing the rest", async () => {
     const [mine] = await claimed(worker, 1);
-    const otherWorker = client(server, await server.createKey('worker', ['default']));
+    const otherWorker = client(api.server, await api.server.createKey('worker', ['default']));
     const [foreign] = await claimed(otherWorker, 1);
     const res = await writeLogs(worker, [
       { flowRunId: foreign!.id, attempt: 1, logs: [line(1, 'not mine')] },
@@ -188,10 +182,10 @@ describe('batched log writes', () => {
     ]);
     expect(res.status).toBe(200);
     expect(res.body.items.map((i: { error: { status: number } | null }) => i.error?.status ?? null)).toEqual([404, 409, null]);
-    expect((await owner('GET', `/flow-runs/${foreign!.id}/logs`)).body.items).toEqual([]);
-    expect((await owner('GET', `/flow-runs/${mine!.id}/logs`)).body.items.map((l: { message: string }) => l.message)).toEqual([
-      'kept',
-    ]);
+    expect((await api.owner('GET', `/flow-runs/${foreign!.id}/logs`)).body.items).toEqual([]);
+    expect((await api.owner('GET', `/flow-runs/${mine!.id}/logs`)).body.items.map((l: { message: string }) => l.message)).toEqual(
+      ['kept'],
+    );
   });
 
   test('refuses more than 1,000 lines in one call and a sequence number past 32 bits, with field paths', async () => {
@@ -206,6 +200,6 @@ describe('batched log writes', () => {
     const overflow = await writeLogs(worker, [{ flowRunId: run!.id, attempt: 1, logs: [line(2 ** 31)] }]);
     expect(overflow.status).toBe(400);
     expect(overflow.body.errors).toContainEqual(expect.objectContaining({ path: 'body.items.0.logs.0.seq' }));
-    expect((await owner('GET', `/flow-runs/${run!.id}/logs`)).body.items).toEqual([]);
+    expect((await api.owner('GET', `/flow-runs/${run!.id}/logs`)).body.items).toEqual([]);
   });
 });

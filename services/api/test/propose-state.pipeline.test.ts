@@ -1,29 +1,23 @@
 import { randomUUID } from 'node:crypto';
 import postgres from 'postgres';
-import { afterAll, beforeAll, expect, test } from 'vitest';
+import { beforeAll, expect, test } from 'vitest';
 import { proposeState } from '../src/runs/db/propose-state.js';
-import { startTestServer, type TestServer } from '../src/testing/index.js';
-import { type Call, claim, client, createRun, deploy } from './helpers.js';
+import { claim, client, createRun, deploy, useServer } from './helpers.js';
 
-let server: TestServer;
-let owner: Call;
 let deploymentId: string;
 
+const api = useServer();
+
 beforeAll(async () => {
-  server = await startTestServer({ loops: false });
-  owner = client(server, server.ownerKey);
-  deploymentId = (await deploy(owner, { flowName: 'pipe', name: 'p', retries: 1 })).id;
-});
-afterAll(async () => {
-  await server?.close();
+  deploymentId = (await deploy(api.owner, { flowName: 'pipe', name: 'p', retries: 1 })).id;
 });
 
 /** A claimed run, and a client whose every statement is recorded in the order it reaches the server. */
 async function recorded(): Promise<{ runId: string; sql: postgres.Sql; sent: string[] }> {
-  await createRun(owner, deploymentId);
-  const [claimed] = await claim(owner);
+  await createRun(api.owner, deploymentId);
+  const [claimed] = await claim(api.owner);
   const sent: string[] = [];
-  const sql = postgres(server.databaseUrl, {
+  const sql = postgres(api.server.databaseUrl, {
     max: 4,
     onnotice: () => {},
     debug: (connection, query) => sent.push(`${connection} ${query.trim().split(/\s+/).slice(0, 2).join(' ')}`),
@@ -43,7 +37,7 @@ test('a proposal sends BEGIN, the lock, the carried lines, the state change and 
   const { runId, sql, sent } = await recorded();
   try {
     const answer = await proposeState(sql, null, {
-      workspaceId: server.workspaceId,
+      workspaceId: api.server.workspaceId,
       runId,
       transitionId: randomUUID(),
       state: { type: 'RUNNING' },
@@ -71,7 +65,7 @@ test('proposals racing on one run are judged one after another: one crash, the o
   try {
     const propose = () =>
       proposeState(sql, null, {
-        workspaceId: server.workspaceId,
+        workspaceId: api.server.workspaceId,
         runId,
         transitionId: randomUUID(),
         state: { type: 'CRASHED', message: 'lease expired' },
@@ -83,7 +77,7 @@ test('proposals racing on one run are judged one after another: one crash, the o
       );
     const answers = await Promise.all([propose(), propose(), propose(), propose()]);
     expect(answers.sort()).toEqual(['ACCEPT', 'stale_attempt', 'stale_attempt', 'stale_attempt']);
-    const states = await server.sql<{ type: string }[]>`
+    const states = await api.server.sql<{ type: string }[]>`
       SELECT type FROM flow_run_states WHERE flow_run_id = ${runId} ORDER BY seq`;
     expect(states.map((s) => s.type)).toEqual(['SCHEDULED', 'PENDING', 'CRASHED', 'SCHEDULED']);
   } finally {
@@ -92,19 +86,19 @@ test('proposals racing on one run are judged one after another: one crash, the o
 });
 
 test("a run token's state proposal and log batch for its own run check its fence in their first statement, sending none of its own", async () => {
-  await createRun(owner, deploymentId);
-  const [claimed] = await claim(owner);
-  const run = client(server, claimed.token);
+  await createRun(api.owner, deploymentId);
+  const [claimed] = await claim(api.owner);
+  const run = client(api.server, claimed.token);
   const runId = claimed.flowRun.id;
   const sent: string[] = [];
   const record = async (call: () => Promise<{ status: number }>): Promise<string[]> => {
     sent.length = 0;
-    server.sql.options.debug = (_connection: number, query: string) =>
+    api.server.sql.options.debug = (_connection: number, query: string) =>
       void sent.push(query.trim().split(/\s+/).slice(0, 2).join(' '));
     try {
       expect((await call()).status).toBe(200);
     } finally {
-      server.sql.options.debug = false as never;
+      api.server.sql.options.debug = false as never;
     }
     return [...sent];
   };

@@ -1,10 +1,10 @@
 import { createHmac } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { takeMail } from '../src/mail/mail-quota.js';
 import { quotaCommand } from '../src/quotas/operator-command.js';
 import { QUOTA_DEFAULTS, type QuotaName, setQuotaOverride } from '../src/quotas/quotas.js';
-import { startTestServer, type TestServer, type TestWorkspace } from '../src/testing/index.js';
-import { type Call, client, type Reply, SOURCE } from './helpers.js';
+import type { TestWorkspace } from '../src/testing/index.js';
+import { type Call, client, type Reply, SOURCE, useServer } from './helpers.js';
 import { Scene, uniqueName } from './security.fixtures.js';
 
 /*
@@ -13,20 +13,13 @@ import { Scene, uniqueName } from './security.fixtures.js';
  * quota_exceeded naming itself and its limit (with Retry-After when time frees it).
  */
 
-let server: TestServer;
-
-beforeAll(async () => {
-  server = await startTestServer({ loops: false });
-});
-afterAll(async () => {
-  await server?.close();
-});
+const api = useServer();
 
 async function workspace(overrides: Partial<Record<QuotaName, number>> = {}): Promise<{ ws: TestWorkspace; owner: Call }> {
-  const ws = await server.createWorkspace();
+  const ws = await api.server.createWorkspace();
   for (const [name, limit] of Object.entries(overrides))
-    await setQuotaOverride(server.sql, ws.workspaceId, name as QuotaName, limit);
-  return { ws, owner: client(server, ws.ownerKey) };
+    await setQuotaOverride(api.server.sql, ws.workspaceId, name as QuotaName, limit);
+  return { ws, owner: client(api.server, ws.ownerKey) };
 }
 
 function expectQuota(res: Reply, name: QuotaName, limit: number): void {
@@ -50,7 +43,7 @@ const automation = (name = uniqueName('auto')) => ({
 describe('overrides', () => {
   test("an operator's override set with `outpost server quota set` is read back by any member, beside the default", async () => {
     const { ws } = await workspace();
-    const [slug] = (await server.sql<{ slug: string }[]>`SELECT slug FROM workspaces WHERE id = ${ws.workspaceId}`).map(
+    const [slug] = (await api.server.sql<{ slug: string }[]>`SELECT slug FROM workspaces WHERE id = ${ws.workspaceId}`).map(
       (r) => r.slug,
     );
     const lines: string[] = [];
@@ -61,14 +54,14 @@ describe('overrides', () => {
         return 2;
       },
     };
-    expect(await quotaCommand(server.databaseUrl, ['set', slug as string, 'automations', '7'], io)).toBe(0);
+    expect(await quotaCommand(api.server.databaseUrl, ['set', slug as string, 'automations', '7'], io)).toBe(0);
     expect(lines).toContain(`automations: 7 (default ${QUOTA_DEFAULTS.automations}); used 0`);
 
-    const viewer = client(server, await ws.createKey('viewer'));
+    const viewer = client(api.server, await ws.createKey('viewer'));
     expect(await quota(viewer, 'automations')).toMatchObject({ limit: 7, default: QUOTA_DEFAULTS.automations, used: 0 });
     expect(await quota(viewer, 'webhooks')).toMatchObject({ limit: QUOTA_DEFAULTS.webhooks, default: QUOTA_DEFAULTS.webhooks });
 
-    expect(await quotaCommand(server.databaseUrl, ['set', slug as string, 'automations', 'default'], io)).toBe(0);
+    expect(await quotaCommand(api.server.databaseUrl, ['set', slug as string, 'automations', 'default'], io)).toBe(0);
     expect(await quota(viewer, 'automations')).toMatchObject({ limit: QUOTA_DEFAULTS.automations });
   });
 
@@ -81,8 +74,8 @@ describe('overrides', () => {
         return 2;
       },
     };
-    expect(await quotaCommand(server.databaseUrl, ['set', 'default', 'eventsPerWeek', '5'], io)).toBe(2);
-    expect(await quotaCommand(server.databaseUrl, ['set', 'default', 'automations', '-1'], io)).toBe(2);
+    expect(await quotaCommand(api.server.databaseUrl, ['set', 'default', 'eventsPerWeek', '5'], io)).toBe(2);
+    expect(await quotaCommand(api.server.databaseUrl, ['set', 'default', 'automations', '-1'], io)).toBe(2);
     expect(messages[0]).toContain('no quota is named "eventsPerWeek"');
     expect(messages[1]).toContain('whole number');
   });
@@ -158,22 +151,22 @@ describe('eventsPerDay', () => {
 
   test("run tokens' events and webhook deliveries count, and are refused at the quota", async () => {
     const { ws, owner } = await workspace({ eventsPerDay: 2 });
-    const scene = await new Scene(server, ws, uniqueName('quota')).setUp();
+    const scene = await new Scene(api.server, ws, uniqueName('quota')).setUp();
     const run = await scene.held(undefined, { running: true });
-    expect((await client(server, run.token)('POST', '/events', { body: events(1) })).status).toBe(202);
+    expect((await client(api.server, run.token)('POST', '/events', { body: events(1) })).status).toBe(202);
 
     const made = await owner('POST', '/event-webhooks', { body: { name: 'in', template: { kind: 'quota.hook', payload: {} } } });
     const deliver = () => {
       const raw = JSON.stringify({ ref: 'main' });
       const signature = `sha256=${createHmac('sha256', made.body.secret).update(raw).digest('hex')}`;
-      return client(server, 'unused')('POST', `/hooks/${made.body.token}`, {
+      return client(api.server, 'unused')('POST', `/hooks/${made.body.token}`, {
         raw,
         headers: { 'x-outpost-signature': signature, 'content-type': 'application/json', authorization: '' },
       });
     };
     expect((await deliver()).status).toBe(202);
     expectQuota(await deliver(), 'eventsPerDay', 2);
-    expectQuota(await client(server, run.token)('POST', '/events', { body: events(1) }), 'eventsPerDay', 2);
+    expectQuota(await client(api.server, run.token)('POST', '/events', { body: events(1) }), 'eventsPerDay', 2);
     expect(await quota(owner, 'eventsPerDay')).toMatchObject({ used: 2 });
   });
 
@@ -205,6 +198,6 @@ test('GET /quotas lists every quota, with what counts now', async () => {
 test("mail taken for a message to several recipients counts each, and GET /quotas reads the hour's count", async () => {
   const { ws, owner } = await workspace();
   // The quota is compared as a number: 3 of 200 fits (compared as text, "3" > "200" did not).
-  expect(await takeMail(server.sql, ws.workspaceId, 3)).toMatchObject({ ok: true, limit: QUOTA_DEFAULTS.mailPerHour });
+  expect(await takeMail(api.server.sql, ws.workspaceId, 3)).toMatchObject({ ok: true, limit: QUOTA_DEFAULTS.mailPerHour });
   expect(await quota(owner, 'mailPerHour')).toMatchObject({ used: 3 });
 });

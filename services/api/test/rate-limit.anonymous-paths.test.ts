@@ -1,7 +1,7 @@
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { startTestServer, TEST_RATE_LIMITS, type TestServer } from '../src/testing/index.js';
+import { describe, expect, test } from 'vitest';
+import { startTestServer, TEST_RATE_LIMITS } from '../src/testing/index.js';
+import { useServer } from './helpers.js';
 
-let server: TestServer;
 let next = 0;
 
 // 6 a minute with 150 s of burst: 15 requests from one address, then refusals for ten seconds each.
@@ -9,13 +9,8 @@ let next = 0;
 const LIMITS = { ...TEST_RATE_LIMITS, anonymousPerMinute: 6, jwksPerMinute: 6, burstSeconds: 150 };
 const BAD_KEY = `op_${'A'.repeat(38)}`;
 
-beforeAll(async () => {
-  // One trusted proxy hop: each test speaks from addresses of its own through X-Forwarded-For.
-  server = await startTestServer({ loops: false, rateLimits: LIMITS, trustedProxyHops: 1 });
-});
-afterAll(async () => {
-  await server?.close();
-});
+// One trusted proxy hop: each test speaks from addresses of its own through X-Forwarded-For.
+const api = useServer({ loops: false, rateLimits: LIMITS, trustedProxyHops: 1 });
 
 /** A client address no other test uses. */
 function address(): string {
@@ -24,7 +19,7 @@ function address(): string {
 }
 
 async function send(from: string, method: string, path: string, headers: Record<string, string> = {}, body?: unknown) {
-  const res = await server.app.request(path, {
+  const res = await api.server.app.request(path, {
     method,
     headers: {
       'x-forwarded-for': from,
@@ -119,7 +114,7 @@ describe('JWKS has a bucket of its own', () => {
     const fetched = await statuses(16, () => send(from, 'GET', '/api/v1/.well-known/jwks.json'));
     expect(fetched.slice(0, 15)).toEqual(Array(15).fill(200));
     expect(fetched[15]).toBe(429);
-    const signIn = await send(from, 'POST', '/api/v1/auth/session', {}, { apiKey: server.ownerKey });
+    const signIn = await send(from, 'POST', '/api/v1/auth/session', {}, { apiKey: api.server.ownerKey });
     expect(signIn.status).toBe(200);
   });
 });

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { startTestServer, TEST_RATE_LIMITS, type TestServer, type TestWorkspace } from '../src/testing/index.js';
+import { beforeAll, describe, expect, test } from 'vitest';
+import { TEST_RATE_LIMITS, type TestWorkspace } from '../src/testing/index.js';
+import { useServer } from './helpers.js';
 
-let server: TestServer;
 let noisy: TestWorkspace;
 let quiet: TestWorkspace;
 
@@ -10,18 +10,16 @@ let quiet: TestWorkspace;
 // the counts barely depend on how fast this machine sends requests.
 const LIMITS = { ...TEST_RATE_LIMITS, keyPerMinute: 60, workspacePerMinute: 120, anonymousPerMinute: 6, burstSeconds: 150 };
 
+const api = useServer({ loops: false, rateLimits: LIMITS });
+
 beforeAll(async () => {
-  server = await startTestServer({ loops: false, rateLimits: LIMITS });
-  noisy = await server.createWorkspace();
-  quiet = await server.createWorkspace();
-});
-afterAll(async () => {
-  await server?.close();
+  noisy = await api.server.createWorkspace();
+  quiet = await api.server.createWorkspace();
 });
 
 /** Real HTTP to the listening server, as clients call it. */
 async function get(path: string, key: string): Promise<Response> {
-  const res = await fetch(`${server.url}/api/v1${path}`, { headers: { authorization: `Bearer ${key}` } });
+  const res = await fetch(`${api.server.url}/api/v1${path}`, { headers: { authorization: `Bearer ${key}` } });
   await res.arrayBuffer();
   return res;
 }
@@ -49,7 +47,7 @@ describe('rate limits', () => {
   });
 
   test('a single key is held to its own rate below the workspace’s', async () => {
-    const ws = await server.createWorkspace();
+    const ws = await api.server.createWorkspace();
     const key = await ws.createKey('viewer');
     const started = Date.now();
     const replies = await Promise.all(Array.from({ length: 200 }, () => get('/whoami', key)));
@@ -61,17 +59,17 @@ describe('rate limits', () => {
   });
 
   test('workers of a flooding tenant keep heartbeating: their traffic has buckets of its own', async () => {
-    const ws = await server.createWorkspace();
+    const ws = await api.server.createWorkspace();
     const user = await ws.createKey('viewer');
     const worker = await ws.createKey('worker');
     const flood = Promise.all(Array.from({ length: 400 }, () => get('/flow-runs?limit=1', user)));
-    const beat = await fetch(`${server.url}/api/v1/work-pools/default/workers/heartbeat`, {
+    const beat = await fetch(`${api.server.url}/api/v1/work-pools/default/workers/heartbeat`, {
       method: 'POST',
       headers: { authorization: `Bearer ${worker}`, 'content-type': 'application/json' },
       body: JSON.stringify({ workerId: randomUUID(), name: 'w', capacity: 1, runs: [] }),
     });
     expect(beat.status).toBe(200);
-    const claim = await fetch(`${server.url}/api/v1/work-pools/default/claim`, {
+    const claim = await fetch(`${api.server.url}/api/v1/work-pools/default/claim`, {
       method: 'POST',
       headers: { authorization: `Bearer ${worker}`, 'content-type': 'application/json' },
       body: JSON.stringify({ workerId: randomUUID(), limit: 1 }),

@@ -1,32 +1,28 @@
-import { afterAll, beforeAll, expect, test } from 'vitest';
+import { beforeAll, expect, test } from 'vitest';
 import { createLogger } from '../src/logger.js';
 import { RetentionLoop, type RetentionOptions } from '../src/loops/retention.js';
-import { startTestServer, type TestServer } from '../src/testing/index.js';
 import { eventMonthsSince } from './events.support.js';
+import { useServer } from './helpers.js';
 
-let server: TestServer;
+const api = useServer();
 
 beforeAll(async () => {
-  server = await startTestServer({ loops: false });
   // Four past months of partitions, as a ledger a few months old has them (the test server's
   // database is its own and holds no events yet).
   const now = new Date();
-  await eventMonthsSince(server.sql, new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() - 4, 1)));
-});
-afterAll(async () => {
-  await server?.close();
+  await eventMonthsSince(api.server.sql, new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() - 4, 1)));
 });
 
 const DAY = 86_400_000;
 
 function retention(options: RetentionOptions): RetentionLoop {
-  return new RetentionLoop(server.sql, server.databaseUrl, createLogger('silent'), { signInEveryMs: 1e12, ...options });
+  return new RetentionLoop(api.server.sql, api.server.databaseUrl, createLogger('silent'), { signInEveryMs: 1e12, ...options });
 }
 
 /** Appends `n` events of `kind` received `days` ago, their ids taken as the ingest statement takes them. */
 async function received(kind: string, n: number, days: number): Promise<void> {
-  const ws = await server.createWorkspace();
-  await server.sql`
+  const ws = await api.server.createWorkspace();
+  await api.server.sql`
     WITH e AS (
       INSERT INTO events (workspace_id, id, kind, resource_kind, resource_id, source, received_at, occurred_at)
       SELECT ${ws.workspaceId}, gen_random_uuid(), ${kind}, 'test', 'r', 'api', now() - make_interval(days => ${days}),
@@ -37,13 +33,13 @@ async function received(kind: string, n: number, days: number): Promise<void> {
 }
 
 async function counts(): Promise<Record<string, number>> {
-  const rows = await server.sql<{ kind: string; n: number }[]>`
+  const rows = await api.server.sql<{ kind: string; n: number }[]>`
     SELECT kind, count(*)::int AS n FROM events WHERE kind LIKE 'keep.%' OR kind LIKE 'old.%' GROUP BY kind`;
   return Object.fromEntries(rows.map((r) => [r.kind, r.n]));
 }
 
 async function eventMonths(): Promise<string[]> {
-  const rows = await server.sql<{ name: string }[]>`SELECT name FROM table_partitions WHERE parent = 'events' ORDER BY ends`;
+  const rows = await api.server.sql<{ name: string }[]>`SELECT name FROM table_partitions WHERE parent = 'events' ORDER BY ends`;
   return rows.map((r) => r.name);
 }
 
@@ -69,10 +65,10 @@ test('events go a month at a time once the whole month is past the retention (30
   const loop = retention({ eventsPerBatch: 3, batchesPerPass: 2 });
   const passes: { months: number; ids: number }[] = [];
   for (let months = before; passes.length < 10; ) {
-    const [idsBefore] = await server.sql<{ n: number }[]>`SELECT count(*)::int AS n FROM event_ids`;
+    const [idsBefore] = await api.server.sql<{ n: number }[]>`SELECT count(*)::int AS n FROM event_ids`;
     const done = await loop.tick();
     const now = await eventMonths();
-    const [idsAfter] = await server.sql<{ n: number }[]>`SELECT count(*)::int AS n FROM event_ids`;
+    const [idsAfter] = await api.server.sql<{ n: number }[]>`SELECT count(*)::int AS n FROM event_ids`;
     const pass = { months: months.length - now.length, ids: (idsBefore?.n ?? 0) - (idsAfter?.n ?? 0) };
     expect(done).toBe(pass.months + pass.ids);
     if (done === 0) break;
@@ -87,6 +83,6 @@ test('events go a month at a time once the whole month is past the retention (30
   expect(passes.reduce((sum, p) => sum + p.ids, 0)).toBe(7);
   expect(passes.reduce((sum, p) => sum + p.months, 0)).toBe(before.length - after.length);
   expect(await counts()).toEqual({ 'keep.edge': 1, 'keep.recent': 3 });
-  const [ids] = await server.sql<{ n: number }[]>`SELECT count(*)::int AS n FROM event_ids`;
+  const [ids] = await api.server.sql<{ n: number }[]>`SELECT count(*)::int AS n FROM event_ids`;
   expect(ids?.n).toBe(4);
 });

@@ -1,50 +1,40 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { createLogger } from '../src/logger.js';
 import { RetentionLoop, type RetentionOptions } from '../src/loops/retention.js';
-import { startTestServer, type TestServer } from '../src/testing/index.js';
-import { type Call, claim, client, createRun, deploy } from './helpers.js';
+import { type Call, claim, client, createRun, deploy, useServer } from './helpers.js';
 import { addPerson } from './users.support.js';
 
-let server: TestServer;
-let owner: Call;
-
-beforeAll(async () => {
-  server = await startTestServer({ loops: false });
-  owner = client(server, server.ownerKey);
-});
-afterAll(async () => {
-  await server?.close();
-});
+const api = useServer();
 
 function retention(options: RetentionOptions): RetentionLoop {
-  return new RetentionLoop(server.sql, server.databaseUrl, createLogger('silent'), options);
+  return new RetentionLoop(api.server.sql, api.server.databaseUrl, createLogger('silent'), options);
 }
 
 /** Claims the deployment's next run and returns it with a caller holding its run token. */
 async function claimedRun(as: Call, deploymentId: string) {
   await createRun(as, deploymentId);
   const [claimed] = await claim(as);
-  return { id: claimed.flowRun.id as string, asRun: client(server, claimed.token) };
+  return { id: claimed.flowRun.id as string, asRun: client(api.server, claimed.token) };
 }
 
 const DAY = 86_400_000;
 const line = (seq: number, at: number) => ({ seq, timestamp: new Date(at).toISOString(), level: 'info', message: `line ${seq}` });
 
 async function storedSeqs(runId: string): Promise<number[]> {
-  const rows = await server.sql<{ seq: number }[]>`SELECT seq FROM logs WHERE flow_run_id = ${runId} ORDER BY seq`;
+  const rows = await api.server.sql<{ seq: number }[]>`SELECT seq FROM logs WHERE flow_run_id = ${runId} ORDER BY seq`;
   return rows.map((r) => r.seq);
 }
 
 async function partitionNames(): Promise<string[]> {
-  const rows = await server.sql<{ name: string }[]>`SELECT name FROM table_partitions WHERE parent = 'logs' ORDER BY ends`;
+  const rows = await api.server.sql<{ name: string }[]>`SELECT name FROM table_partitions WHERE parent = 'logs' ORDER BY ends`;
   return rows.map((r) => r.name);
 }
 
 /** A workspace of its own with a deployment. */
 async function freshWorkspace(flowName: string) {
-  const ws = await server.createWorkspace();
-  const as = client(server, ws.ownerKey);
+  const ws = await api.server.createWorkspace();
+  const as = client(api.server, ws.ownerKey);
   const deployment = await deploy(as, { flowName, name: 'd' });
   return { as, deploymentId: deployment.id as string };
 }
@@ -63,7 +53,7 @@ describe('log retention', () => {
       body: { attempt: 1, logs: [line(1, now), line(2, now), line(2, now + 1)] },
     });
     expect(again.body).toEqual({ accepted: 1, duplicates: 2 });
-    const stored = await server.sql<
+    const stored = await api.server.sql<
       { seq: number; at: Date }[]
     >`SELECT seq, timestamp AS at FROM logs WHERE flow_run_id = ${id} ORDER BY seq`;
     expect(stored.map((r) => [r.seq, r.at.getTime()])).toEqual([
@@ -85,7 +75,7 @@ describe('log retention', () => {
     expect(await storedSeqs(id)).toEqual([1, 2]);
     expect(await partitionNames()).toEqual(before);
     // This month and the two after it have a partition of their own.
-    const [ahead] = await server.sql<{ ends: Date }[]>`SELECT max(ends) AS ends FROM table_partitions WHERE parent = 'logs'`;
+    const [ahead] = await api.server.sql<{ ends: Date }[]>`SELECT max(ends) AS ends FROM table_partitions WHERE parent = 'logs'`;
     const now = new Date();
     expect(ahead?.ends.getTime()).toBe(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + 3, 1));
   });
@@ -144,15 +134,15 @@ describe('log retention', () => {
 
 describe('sign-in artefacts', () => {
   test('deletes sessions, sign-in links, setup tokens and single sign-on logins a day after they end, and keeps the rest', async () => {
-    const { userId } = await addPerson(server, owner, 'viewer');
-    const ws = server.workspaceId;
+    const { userId } = await addPerson(api.server, api.owner, 'viewer');
+    const ws = api.server.workspaceId;
     const hash = () => randomBytes(16).toString('hex');
     const ago = (seconds: number) => new Date(Date.now() - seconds * 1000);
     const ahead = new Date(Date.now() + 3_600_000);
     const day = 86_400;
 
     const session = async (expiresAt: Date, revokedAt: Date | null) => {
-      const [row] = await server.sql<{ id: string }[]>`
+      const [row] = await api.server.sql<{ id: string }[]>`
         INSERT INTO sessions (workspace_id, token_hash, csrf_hash, role, label, expires_at, revoked_at)
         VALUES (${ws}, ${hash()}, ${hash()}, 'viewer', 'retention test', ${expiresAt}, ${revokedAt}) RETURNING id`;
       return row?.id as string;
@@ -164,18 +154,18 @@ describe('sign-in artefacts', () => {
       live: await session(ahead, null),
     };
     const link = async (expiresAt: Date, usedAt: Date | null) => {
-      const [row] = await server.sql<{ id: string }[]>`
+      const [row] = await api.server.sql<{ id: string }[]>`
         INSERT INTO sign_in_tokens (workspace_id, token_hash, role, expires_at, used_at)
         VALUES (${ws}, ${hash()}, 'owner', ${expiresAt}, ${usedAt}) RETURNING id`;
       return row?.id as string;
     };
     const links = { usedAndExpired: await link(ago(2 * day), ago(3 * day)), live: await link(ahead, null) };
     const setup = { expired: hash(), live: hash() };
-    await server.sql`
+    await api.server.sql`
       INSERT INTO password_setup_tokens (token_hash, user_id, workspace_id, expires_at)
       VALUES (${setup.expired}, ${userId}, ${ws}, ${ago(2 * day)}), (${setup.live}, ${userId}, ${ws}, ${ahead})`;
     const logins = { abandoned: hash(), pending: hash() };
-    await server.sql`
+    await api.server.sql`
       INSERT INTO oidc_logins (state_hash, workspace_id, nonce, code_verifier, return_to, expires_at)
       VALUES (${logins.abandoned}, ${ws}, ${randomUUID()}, ${hash()}, '/', ${ago(2 * day)}),
              (${logins.pending}, ${ws}, ${randomUUID()}, ${hash()}, '/', ${ahead})`;
@@ -183,8 +173,8 @@ describe('sign-in artefacts', () => {
     expect(await retention({}).tick()).toBeGreaterThanOrEqual(5);
 
     const present = async (table: string, column: string, values: string[]) => {
-      const rows = await server.sql<{ v: string }[]>`
-        SELECT ${server.sql(column)}::text AS v FROM ${server.sql(table)} WHERE ${server.sql(column)}::text = ANY(${server.sql.array(values)})`;
+      const rows = await api.server.sql<{ v: string }[]>`
+        SELECT ${api.server.sql(column)}::text AS v FROM ${api.server.sql(table)} WHERE ${api.server.sql(column)}::text = ANY(${api.server.sql.array(values)})`;
       const found = new Set(rows.map((r) => r.v));
       return values.map((v) => found.has(v));
     };

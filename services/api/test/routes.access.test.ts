@@ -1,26 +1,20 @@
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { startTestServer, type TestServer } from '../src/testing/index.js';
-import { type Call, claim, client, comparable, createRun, deploy } from './helpers.js';
+import { beforeAll, describe, expect, test } from 'vitest';
+import { type Call, claim, client, comparable, createRun, deploy, useServer } from './helpers.js';
 
-let server: TestServer;
-let owner: Call;
 let other: Call;
 
+const api = useServer();
+
 beforeAll(async () => {
-  server = await startTestServer({ loops: false });
-  owner = client(server, server.ownerKey);
-  other = client(server, (await server.createWorkspace()).ownerKey);
-});
-afterAll(async () => {
-  await server?.close();
+  other = client(api.server, (await api.server.createWorkspace()).ownerKey);
 });
 
 describe('workspaces', () => {
   test("another workspace's run, deployment and pool are 404s identical to missing ones", async () => {
-    await owner('POST', '/work-pools', { body: { name: 'private' } });
-    const deployment = await deploy(owner, { flowName: 'secret', name: 's', workPool: 'private' });
-    const run = await createRun(owner, deployment.id);
+    await api.owner('POST', '/work-pools', { body: { name: 'private' } });
+    const deployment = await deploy(api.owner, { flowName: 'secret', name: 's', workPool: 'private' });
+    const run = await createRun(api.owner, deployment.id);
 
     const pairs: [string, string, string, unknown?][] = [
       ['GET', `/flow-runs/${run.id}`, `/flow-runs/${randomUUID()}`],
@@ -50,24 +44,24 @@ describe('workspaces', () => {
       expect(strip(foreign.body)).toEqual(strip(absent.body));
     }
     // Nothing was changed through the other workspace.
-    expect((await owner('GET', `/flow-runs/${run.id}`)).body.state.type).toBe('SCHEDULED');
-    expect((await owner('GET', '/work-pools/private')).body.paused).toBe(false);
+    expect((await api.owner('GET', `/flow-runs/${run.id}`)).body.state.type).toBe('SCHEDULED');
+    expect((await api.owner('GET', '/work-pools/private')).body.paused).toBe(false);
     // Lists never show it either.
     expect((await other('GET', '/flow-runs?limit=200')).body.items.map((r: { id: string }) => r.id)).not.toContain(run.id);
     expect((await other('GET', '/deployments')).body.items).toEqual([]);
   });
 
   test('a worker of another workspace claims nothing of ours, even naming our pool', async () => {
-    await owner('POST', '/work-pools', { body: { name: 'shared-name' } });
+    await api.owner('POST', '/work-pools', { body: { name: 'shared-name' } });
     await other('POST', '/work-pools', { body: { name: 'shared-name' } });
-    const deployment = await deploy(owner, { flowName: 'mine', name: 'm', workPool: 'shared-name' });
-    const run = await createRun(owner, deployment.id);
-    const theirWorker = client(server, (await server.createWorkspace()).ownerKey);
+    const deployment = await deploy(api.owner, { flowName: 'mine', name: 'm', workPool: 'shared-name' });
+    const run = await createRun(api.owner, deployment.id);
+    const theirWorker = client(api.server, (await api.server.createWorkspace()).ownerKey);
     expect(
       (await theirWorker('POST', '/work-pools/shared-name/claim', { body: { workerId: randomUUID(), limit: 5 } })).status,
     ).toBe(404);
     expect(await claim(other, 'shared-name', 5)).toEqual([]);
-    const [mine] = await claim(owner, 'shared-name', 5);
+    const [mine] = await claim(api.owner, 'shared-name', 5);
     expect(mine.flowRun.id).toBe(run.id);
   });
 });
@@ -75,18 +69,18 @@ describe('workspaces', () => {
 describe('run tokens', () => {
   async function claimedPair() {
     const pool = `tok-${randomUUID().slice(0, 8)}`;
-    await owner('POST', '/work-pools', { body: { name: pool } });
-    const deployment = await deploy(owner, { flowName: pool, name: 'd', workPool: pool });
-    const a = await createRun(owner, deployment.id);
-    const b = await createRun(owner, deployment.id);
-    const claimed = await claim(owner, pool, 2);
+    await api.owner('POST', '/work-pools', { body: { name: pool } });
+    const deployment = await deploy(api.owner, { flowName: pool, name: 'd', workPool: pool });
+    const a = await createRun(api.owner, deployment.id);
+    const b = await createRun(api.owner, deployment.id);
+    const claimed = await claim(api.owner, pool, 2);
     const tokenOf = (id: string) => claimed.find((c: { flowRun: { id: string } }) => c.flowRun.id === id).token as string;
     return { a, b, tokenA: tokenOf(a.id), tokenB: tokenOf(b.id) };
   }
 
   test('the token of run A can read and write run A only; run B is a 404 like a missing run', async () => {
     const { a, b, tokenA } = await claimedPair();
-    const asA = client(server, tokenA);
+    const asA = client(api.server, tokenA);
     expect((await asA('GET', `/flow-runs/${a.id}`)).status).toBe(200);
     expect((await asA('GET', '/whoami')).status).toBe(403);
     const whoA = await asA('GET', `/flow-runs/${a.id}/states`);
@@ -108,13 +102,13 @@ describe('run tokens', () => {
     ];
     for (const [suffix, body] of writes)
       expect((await asA('POST', `/flow-runs/${b.id}${suffix}`, { body })).status, suffix).toBe(404);
-    expect((await owner('GET', `/flow-runs/${b.id}`)).body.state.type).toBe('PENDING');
-    expect((await owner('GET', `/flow-runs/${b.id}/logs`)).body.items).toEqual([]);
+    expect((await api.owner('GET', `/flow-runs/${b.id}`)).body.state.type).toBe('PENDING');
+    expect((await api.owner('GET', `/flow-runs/${b.id}/logs`)).body.items).toEqual([]);
   });
 
   test('a run token cannot call routes outside its run', async () => {
     const { tokenA } = await claimedPair();
-    const asA = client(server, tokenA);
+    const asA = client(api.server, tokenA);
     expect((await asA('GET', '/flow-runs')).status).toBe(403);
     expect((await asA('GET', '/deployments')).status).toBe(403);
     expect((await asA('POST', '/work-pools/default/claim', { body: { workerId: randomUUID(), limit: 1 } })).status).toBe(403);
@@ -122,7 +116,7 @@ describe('run tokens', () => {
 
   test('a write carrying another attempt than the token is 409 stale_attempt, and set-state without one takes the token’s', async () => {
     const { a, tokenA } = await claimedPair();
-    const asA = client(server, tokenA);
+    const asA = client(api.server, tokenA);
     const stale = await asA('POST', `/flow-runs/${a.id}/set-state`, {
       body: { transitionId: randomUUID(), attempt: 2, state: { type: 'RUNNING' } },
     });
@@ -140,11 +134,11 @@ describe('run tokens', () => {
 
   test('after a retry the old attempt’s token is fenced out with 409', async () => {
     const pool = `retry-${randomUUID().slice(0, 8)}`;
-    await owner('POST', '/work-pools', { body: { name: pool } });
-    const deployment = await deploy(owner, { flowName: pool, name: 'd', workPool: pool, retries: 1 });
-    const run = await createRun(owner, deployment.id);
-    const [first] = await claim(owner, pool);
-    const asFirst = client(server, first.token);
+    await api.owner('POST', '/work-pools', { body: { name: pool } });
+    const deployment = await deploy(api.owner, { flowName: pool, name: 'd', workPool: pool, retries: 1 });
+    const run = await createRun(api.owner, deployment.id);
+    const [first] = await claim(api.owner, pool);
+    const asFirst = client(api.server, first.token);
     await asFirst('POST', `/flow-runs/${run.id}/set-state`, { body: { transitionId: randomUUID(), state: { type: 'RUNNING' } } });
     const failed = await asFirst('POST', `/flow-runs/${run.id}/set-state`, {
       body: { transitionId: randomUUID(), state: { type: 'FAILED', message: 'boom' } },
@@ -155,7 +149,7 @@ describe('run tokens', () => {
     });
     expect(late.status).toBe(409);
     expect(late.body.code).toBe('stale_attempt');
-    const [second] = await claim(owner, pool);
+    const [second] = await claim(api.owner, pool);
     expect(second.flowRun).toMatchObject({ id: run.id, attempt: 2 });
   });
 
@@ -164,17 +158,17 @@ describe('run tokens', () => {
     const [h, p, sig] = tokenA.split('.') as [string, string, string];
     const claims = JSON.parse(Buffer.from(p, 'base64url').toString());
     const forged = `${h}.${Buffer.from(JSON.stringify({ ...claims, att: 9 })).toString('base64url')}.${sig}`;
-    expect((await client(server, forged)('GET', `/flow-runs/${a.id}`)).status).toBe(401);
+    expect((await client(api.server, forged)('GET', `/flow-runs/${a.id}`)).status).toBe(401);
   });
 });
 
 describe('worker keys', () => {
   test('a worker key limited to pool a cannot claim from or heartbeat to pool b', async () => {
-    await owner('POST', '/work-pools', { body: { name: 'pool-a' } });
-    await owner('POST', '/work-pools', { body: { name: 'pool-b' } });
-    const deployment = await deploy(owner, { flowName: 'b-flow', name: 'b', workPool: 'pool-b' });
-    const run = await createRun(owner, deployment.id);
-    const limited = client(server, await server.createKey('worker', ['pool-a']));
+    await api.owner('POST', '/work-pools', { body: { name: 'pool-a' } });
+    await api.owner('POST', '/work-pools', { body: { name: 'pool-b' } });
+    const deployment = await deploy(api.owner, { flowName: 'b-flow', name: 'b', workPool: 'pool-b' });
+    const run = await createRun(api.owner, deployment.id);
+    const limited = client(api.server, await api.server.createKey('worker', ['pool-a']));
     const denied = await limited('POST', '/work-pools/pool-b/claim', { body: { workerId: randomUUID(), limit: 5 } });
     expect(denied.status).toBe(403);
     expect(denied.body.code).toBe('forbidden');
@@ -183,19 +177,19 @@ describe('worker keys', () => {
     });
     expect(beat.status).toBe(403);
     expect(await claim(limited, 'pool-a', 5)).toEqual([]);
-    expect((await owner('GET', `/flow-runs/${run.id}`)).body.state.type).toBe('SCHEDULED');
-    const anyPool = client(server, await server.createKey('worker'));
+    expect((await api.owner('GET', `/flow-runs/${run.id}`)).body.state.type).toBe('SCHEDULED');
+    const anyPool = client(api.server, await api.server.createKey('worker'));
     expect((await claim(anyPool, 'pool-b', 5)).map((c: { flowRun: { id: string } }) => c.flowRun.id)).toEqual([run.id]);
   });
 
   test('a worker key acts only on runs its workers hold, and cannot read runs', async () => {
     const pool = `held-${randomUUID().slice(0, 8)}`;
-    await owner('POST', '/work-pools', { body: { name: pool } });
-    const deployment = await deploy(owner, { flowName: pool, name: 'd', workPool: pool });
-    const mine = await createRun(owner, deployment.id);
-    const theirs = await createRun(owner, deployment.id);
-    const workerA = client(server, await server.createKey('worker'));
-    const workerB = client(server, await server.createKey('worker'));
+    await api.owner('POST', '/work-pools', { body: { name: pool } });
+    const deployment = await deploy(api.owner, { flowName: pool, name: 'd', workPool: pool });
+    const mine = await createRun(api.owner, deployment.id);
+    const theirs = await createRun(api.owner, deployment.id);
+    const workerA = client(api.server, await api.server.createKey('worker'));
+    const workerB = client(api.server, await api.server.createKey('worker'));
     const [a] = await claim(workerA, pool);
     const [b] = await claim(workerB, pool);
     expect(new Set([a.flowRun.id, b.flowRun.id])).toEqual(new Set([mine.id, theirs.id]));
@@ -212,12 +206,12 @@ describe('worker keys', () => {
   });
 
   test('roles come from the route table: a viewer reads but cannot deploy or run', async () => {
-    const viewer = client(server, await server.createKey('viewer'));
+    const viewer = client(api.server, await api.server.createKey('viewer'));
     expect((await viewer('GET', '/flow-runs')).status).toBe(200);
-    const deployment = await deploy(owner, { flowName: 'viewed', name: 'v' });
+    const deployment = await deploy(api.owner, { flowName: 'viewed', name: 'v' });
     expect((await viewer('POST', `/deployments/${deployment.id}/runs`, { body: {} })).status).toBe(403);
     expect((await viewer('POST', '/work-pools', { body: { name: 'nope' } })).status).toBe(403);
-    const runner = client(server, await server.createKey('runner'));
+    const runner = client(api.server, await api.server.createKey('runner'));
     expect((await runner('POST', `/deployments/${deployment.id}/runs`, { body: {} })).status).toBe(201);
     expect((await runner('PUT', '/deployments', { body: { flowName: 'x', name: 'y' } })).status).toBe(403);
   });

@@ -1,14 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { type RouteDef, type RouteName, routes } from '@outpost/sdk/contracts';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { beforeAll, describe, expect, test } from 'vitest';
 import type { z } from 'zod';
 import { maxBodyBytes } from '../src/routes/mount.js';
-import { startTestServer, type TestServer } from '../src/testing/index.js';
-import { type Call, client, type Reply, replyOf, SOURCE } from './helpers.js';
+import { type Call, client, type Reply, replyOf, SOURCE, useServer } from './helpers.js';
 import { addPerson, signInPerson } from './users.support.js';
 
-let server: TestServer;
-let owner: Call;
 let worker: Call;
 let person: Call;
 let before: Record<string, number>;
@@ -166,7 +163,7 @@ function pathOf(route: RouteDef): string {
 /** Routes only workers may call are exercised with a worker key, a person's own with their session; everything else with the owner's. */
 function callerFor(route: RouteDef): Call {
   if (route.access.person) return person;
-  return route.access.roles.includes('owner') ? owner : worker;
+  return route.access.roles.includes('owner') ? api.owner : worker;
 }
 
 function shapeOf(schema: z.ZodType | undefined): Record<string, z.ZodType> {
@@ -200,17 +197,17 @@ async function tableCounts(): Promise<Record<string, number>> {
   ];
   const counts: Record<string, number> = {};
   for (const table of tables) {
-    const [row] = await server.sql<{ n: number }[]>`SELECT count(*)::int AS n FROM ${server.sql(table)}`;
+    const [row] = await api.server.sql<{ n: number }[]>`SELECT count(*)::int AS n FROM ${api.server.sql(table)}`;
     counts[table] = row?.n ?? -1;
   }
   return counts;
 }
 
+const api = useServer();
+
 beforeAll(async () => {
-  server = await startTestServer({ loops: false });
-  owner = client(server, server.ownerKey);
-  worker = client(server, await server.createKey('worker'));
-  const signedIn = await signInPerson(server, (await addPerson(server, owner, 'viewer')).email);
+  worker = client(api.server, await api.server.createKey('worker'));
+  const signedIn = await signInPerson(api.server, (await addPerson(api.server, api.owner, 'viewer')).email);
   // The person's browser: its cookies and CSRF header, and the body as the case sends it (raw too).
   const csrf = /outpost_csrf=([^;]+)/.exec(signedIn.cookie)?.[1] ?? '';
   person = async (method, path, options = {}) => {
@@ -220,13 +217,10 @@ beforeAll(async () => {
       body = JSON.stringify(options.body);
       headers['content-type'] ??= 'application/json';
     }
-    return replyOf(await server.app.request(`/api/v1${path}`, { method, headers, body }));
+    return replyOf(await api.server.app.request(`/api/v1${path}`, { method, headers, body }));
   };
   for (const [name] of withBody) if (!VALID[name]) throw new Error(`no valid body for ${name}`);
   before = await tableCounts();
-});
-afterAll(async () => {
-  await server?.close();
 });
 
 describe.each(withBody)('%s body', (name, route) => {
@@ -335,7 +329,7 @@ describe('nested input', () => {
       'body.logs.3.seq',
       'body.logs.3.timestamp',
     ]);
-    const state = await owner('POST', `/flow-runs/${RUN_ID}/set-state`, {
+    const state = await api.owner('POST', `/flow-runs/${RUN_ID}/set-state`, {
       body: { transitionId: randomUUID(), state: { type: 'DONE', sneaky: true } },
     });
     expect(paths(state).sort()).toEqual(['body.state.sneaky', 'body.state.type']);
@@ -346,21 +340,21 @@ describe('nested input', () => {
   });
 
   test('a bad path parameter is a 400 naming it', async () => {
-    const res = await owner('GET', '/flow-runs/not-a-uuid');
+    const res = await api.owner('GET', '/flow-runs/not-a-uuid');
     expectProblem(res, 400, 'validation_failed');
     expect(paths(res)).toEqual(['params.id']);
-    const pool = await owner('GET', `/work-pools/${encodeURIComponent('bad name!')}`);
+    const pool = await api.owner('GET', `/work-pools/${encodeURIComponent('bad name!')}`);
     expect(paths(pool)).toEqual(['params.pool']);
   });
 
   test('a charset parameter on the JSON content type is accepted', async () => {
-    const res = await owner('POST', '/work-pools', {
+    const res = await api.owner('POST', '/work-pools', {
       raw: JSON.stringify({ name: 'charset-ok' }),
       headers: { 'content-type': 'application/json; charset=utf-8' },
     });
     expect(res.status).toBe(201);
-    await server.sql`DELETE FROM work_queues WHERE work_pool_id = ${res.body.id}`;
-    await server.sql`DELETE FROM work_pools WHERE id = ${res.body.id}`;
+    await api.server.sql`DELETE FROM work_queues WHERE work_pool_id = ${res.body.id}`;
+    await api.server.sql`DELETE FROM work_pools WHERE id = ${res.body.id}`;
   });
 });
 
@@ -403,10 +397,10 @@ test('routes without a query accept no query parameters', async () => {
 });
 
 test('flow run filters reject bad values with their names', async () => {
-  expect(paths(await owner('GET', '/flow-runs?state=DONE'))).toEqual(['query.state.0']);
-  expect(paths(await owner('GET', '/flow-runs?createdAfter=yesterday'))).toEqual(['query.createdAfter']);
-  expect(paths(await owner('GET', '/flow-runs?deploymentId=42'))).toEqual(['query.deploymentId']);
-  expect(paths(await owner('GET', `/flow-runs/${RUN_ID}/logs?level=loud`))).toEqual(['query.level']);
+  expect(paths(await api.owner('GET', '/flow-runs?state=DONE'))).toEqual(['query.state.0']);
+  expect(paths(await api.owner('GET', '/flow-runs?createdAfter=yesterday'))).toEqual(['query.createdAfter']);
+  expect(paths(await api.owner('GET', '/flow-runs?deploymentId=42'))).toEqual(['query.deploymentId']);
+  expect(paths(await api.owner('GET', `/flow-runs/${RUN_ID}/logs?level=loud`))).toEqual(['query.level']);
 });
 
 test('no malformed request wrote anything', async () => {

@@ -2,32 +2,28 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { createLogger } from '../src/logger.js';
 import { LeaseExpiryLoop } from '../src/loops/lease-expiry.js';
-import { startTestServer, type TestServer } from '../src/testing/index.js';
-import { type Call, claim, client, createRun, deploy, eventually, SOURCE, unique } from './helpers.js';
+import { type Call, claim, client, createRun, deploy, eventually, SOURCE, unique, useServer } from './helpers.js';
 
-let server: TestServer;
-let owner: Call;
 let worker: Call;
 let leases: LeaseExpiryLoop;
 
+const api = useServer({ loops: false, leaseSeconds: 2 });
+
 beforeAll(async () => {
   // Two-second leases and no background loops: the lease test drives the loop itself.
-  server = await startTestServer({ loops: false, leaseSeconds: 2 });
-  owner = client(server, server.ownerKey);
-  worker = client(server, await server.createKey('worker'));
-  leases = new LeaseExpiryLoop(server.sql, server.databaseUrl, createLogger('silent'), { graceSeconds: 0 });
+  worker = client(api.server, await api.server.createKey('worker'));
+  leases = new LeaseExpiryLoop(api.server.sql, api.server.databaseUrl, createLogger('silent'), { graceSeconds: 0 });
 });
 afterAll(async () => {
   await leases?.stop();
-  await server?.close();
 });
 
 /** A run of a deployment in a pool of its own, with `retries`. */
 async function runInPool(retries = 0) {
   const pool = unique('pool');
-  await owner('POST', '/work-pools', { body: { name: pool } });
-  const d = await deploy(owner, { flowName: unique('att'), workPool: pool, retries });
-  const run = await createRun(owner, d.id);
+  await api.owner('POST', '/work-pools', { body: { name: pool } });
+  const d = await deploy(api.owner, { flowName: unique('att'), workPool: pool, retries });
+  const run = await createRun(api.owner, d.id);
   return { pool, runId: run.id as string };
 }
 
@@ -46,7 +42,7 @@ async function propose(runId: string, attempt: number, type: string, extra: Reco
 }
 
 async function attempts(runId: string) {
-  const res = await owner('GET', `/flow-runs/${runId}/attempts`);
+  const res = await api.owner('GET', `/flow-runs/${runId}/attempts`);
   expect(res.status).toBe(200);
   return res.body.items as {
     attempt: number;
@@ -85,14 +81,14 @@ describe('attempt records', () => {
       expect(Date.parse(a.endedAt as string)).toBeGreaterThanOrEqual(Date.parse(a.startedAt as string));
     }
     // The run itself no longer names a worker; its attempts still do.
-    expect((await owner('GET', `/flow-runs/${runId}`)).body.workerId).toBeNull();
+    expect((await api.owner('GET', `/flow-runs/${runId}`)).body.workerId).toBeNull();
   });
 
   test('records the exit code the holder of the attempt reports, and refuses one from anyone else with the field named', async () => {
     const { pool, runId } = await runInPool();
     await claim(worker, pool);
     await propose(runId, 1, 'RUNNING');
-    const fromUser = await owner('POST', `/flow-runs/${runId}/set-state`, {
+    const fromUser = await api.owner('POST', `/flow-runs/${runId}/set-state`, {
       body: { transitionId: randomUUID(), attempt: 1, state: { type: 'CRASHED' }, exitCode: 3 },
     });
     expect(fromUser.status).toBe(400);
@@ -122,7 +118,7 @@ describe('attempt records', () => {
     await propose(runId, 1, 'RUNNING');
     await eventually(
       async () => {
-        const [row] = await server.sql<
+        const [row] = await api.server.sql<
           { expired: boolean }[]
         >`SELECT lease_expires_at < now() AS expired FROM flow_runs WHERE id = ${runId}`;
         return row?.expired ? true : undefined;
@@ -150,7 +146,7 @@ describe('attempt records', () => {
   });
 
   test('answers 404 for a run it does not know, and no attempts for a run nobody claimed', async () => {
-    expect((await owner('GET', `/flow-runs/${randomUUID()}/attempts`)).status).toBe(404);
+    expect((await api.owner('GET', `/flow-runs/${randomUUID()}/attempts`)).status).toBe(404);
     const { runId } = await runInPool();
     expect(await attempts(runId)).toEqual([]);
   });

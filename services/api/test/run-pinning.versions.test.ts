@@ -2,23 +2,19 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { createLogger } from '../src/logger.js';
 import { SchedulerLoop } from '../src/loops/scheduler.js';
-import { startTestServer, type TestServer } from '../src/testing/index.js';
-import { type Call, claim, client, createRun, deploy, unique } from './helpers.js';
+import { type Call, claim, client, createRun, deploy, unique, useServer } from './helpers.js';
 
-let server: TestServer;
-let owner: Call;
 let worker: Call;
 let scheduler: SchedulerLoop;
 
+const api = useServer();
+
 beforeAll(async () => {
-  server = await startTestServer({ loops: false });
-  owner = client(server, server.ownerKey);
-  worker = client(server, await server.createKey('worker'));
-  scheduler = new SchedulerLoop(server.sql, server.databaseUrl, createLogger('silent'));
+  worker = client(api.server, await api.server.createKey('worker'));
+  scheduler = new SchedulerLoop(api.server.sql, api.server.databaseUrl, createLogger('silent'));
 });
 afterAll(async () => {
   await scheduler?.stop();
-  await server?.close();
 });
 
 const digest = (c: string) => `sha256:${c.repeat(64)}`;
@@ -27,9 +23,9 @@ const oci = (c: string) => `oci://127.0.0.1:5000/acme/flows@${digest(c)}`;
 /** A deployment in a pool of its own, so claims see only its runs. */
 async function pinned(extra: Record<string, unknown> = {}) {
   const pool = unique('pool');
-  await owner('POST', '/work-pools', { body: { name: pool } });
+  await api.owner('POST', '/work-pools', { body: { name: pool } });
   const base = { flowName: unique('pin'), name: 'd', workPool: pool, source: oci('a'), entrypoint: 'flows/a.js', ...extra };
-  const d = await deploy(owner, base);
+  const d = await deploy(api.owner, base);
   return { pool, base, deployment: d as { id: string; versionId: string } };
 }
 
@@ -43,7 +39,7 @@ async function setState(runId: string, attempt: number, type: string) {
 }
 
 async function getRun(id: string) {
-  const res = await owner('GET', `/flow-runs/${id}`);
+  const res = await api.owner('GET', `/flow-runs/${id}`);
   expect(res.status).toBe(200);
   return res.body as {
     attempt: number;
@@ -56,7 +52,7 @@ async function getRun(id: string) {
 }
 
 async function attempts(id: string) {
-  const res = await owner('GET', `/flow-runs/${id}/attempts`);
+  const res = await api.owner('GET', `/flow-runs/${id}/attempts`);
   expect(res.status).toBe(200);
   return res.body.items as { attempt: number; sourceDigest: string | null; state: { type: string } | null }[];
 }
@@ -64,11 +60,12 @@ async function attempts(id: string) {
 describe('deployment versions', () => {
   test('deploying the same content keeps one version; new code, entrypoint or job variables make another, whatever the key order', async () => {
     const { base, deployment } = await pinned({ jobVariables: { env: { A: '1', B: '2' } } });
-    const again = await deploy(owner, { ...base, jobVariables: { env: { B: '2', A: '1' } } });
+    const again = await deploy(api.owner, { ...base, jobVariables: { env: { B: '2', A: '1' } } });
     expect(again.versionId).toBe(deployment.versionId);
     // Parameters and retries are not code: the version stays.
     expect(
-      (await deploy(owner, { ...base, jobVariables: { env: { A: '1', B: '2' } }, parameters: { x: 1 }, retries: 3 })).versionId,
+      (await deploy(api.owner, { ...base, jobVariables: { env: { A: '1', B: '2' } }, parameters: { x: 1 }, retries: 3 }))
+        .versionId,
     ).toBe(deployment.versionId);
     const versions = new Set([deployment.versionId]);
     for (const change of [
@@ -76,24 +73,26 @@ describe('deployment versions', () => {
       { entrypoint: 'flows/other.js' },
       { jobVariables: { env: { A: '2', B: '2' } } },
     ]) {
-      const changed = await deploy(owner, { ...base, jobVariables: { env: { A: '1', B: '2' } }, ...change });
+      const changed = await deploy(api.owner, { ...base, jobVariables: { env: { A: '1', B: '2' } }, ...change });
       expect(versions.has(changed.versionId)).toBe(false);
       versions.add(changed.versionId);
     }
     // Back to the first content: its version again, not a copy.
-    expect((await deploy(owner, { ...base, jobVariables: { env: { A: '1', B: '2' } } })).versionId).toBe(deployment.versionId);
+    expect((await deploy(api.owner, { ...base, jobVariables: { env: { A: '1', B: '2' } } })).versionId).toBe(
+      deployment.versionId,
+    );
   });
 
   test('a run carries what its source is pinned to: the digest of an OCI source, the commit of a git source, none for a dir source', async () => {
     const { base, deployment } = await pinned();
-    expect((await getRun((await createRun(owner, deployment.id)).id)).sourceDigest).toBe(digest('a'));
-    await deploy(owner, { ...base, source: `oci-layout:///srv/flows@${digest('c')}` });
-    expect((await getRun((await createRun(owner, deployment.id)).id)).sourceDigest).toBe(digest('c'));
+    expect((await getRun((await createRun(api.owner, deployment.id)).id)).sourceDigest).toBe(digest('a'));
+    await deploy(api.owner, { ...base, source: `oci-layout:///srv/flows@${digest('c')}` });
+    expect((await getRun((await createRun(api.owner, deployment.id)).id)).sourceDigest).toBe(digest('c'));
     const commit = 'f'.repeat(40);
-    await deploy(owner, { ...base, source: `git+https://127.0.0.1/acme/flows.git#${commit}` });
-    expect((await getRun((await createRun(owner, deployment.id)).id)).sourceDigest).toBe(commit);
-    await deploy(owner, { ...base, source: 'dir:///srv/flows' });
-    const dirRun = await getRun((await createRun(owner, deployment.id)).id);
+    await deploy(api.owner, { ...base, source: `git+https://127.0.0.1/acme/flows.git#${commit}` });
+    expect((await getRun((await createRun(api.owner, deployment.id)).id)).sourceDigest).toBe(commit);
+    await deploy(api.owner, { ...base, source: 'dir:///srv/flows' });
+    const dirRun = await getRun((await createRun(api.owner, deployment.id)).id);
     expect(dirRun.sourceDigest).toBeNull();
     expect(dirRun.deploymentVersionId).not.toBe(deployment.versionId);
   });
@@ -102,12 +101,18 @@ describe('deployment versions', () => {
 describe('runs pinned to their version', () => {
   test('a retry after a redeploy is claimed with the code, entrypoint and job variables of its first attempt; a new run gets the new ones', async () => {
     const { pool, base, deployment } = await pinned({ retries: 1, jobVariables: { env: { V: 'a' } } });
-    const run = await createRun(owner, deployment.id);
+    const run = await createRun(api.owner, deployment.id);
     const [first] = await claim(worker, pool);
     expect(first.deployment).toMatchObject({ source: oci('a'), entrypoint: 'flows/a.js', jobVariables: { env: { V: 'a' } } });
     await setState(run.id, 1, 'RUNNING');
 
-    await deploy(owner, { ...base, retries: 1, source: oci('b'), entrypoint: 'flows/b.js', jobVariables: { env: { V: 'b' } } });
+    await deploy(api.owner, {
+      ...base,
+      retries: 1,
+      source: oci('b'),
+      entrypoint: 'flows/b.js',
+      jobVariables: { env: { V: 'b' } },
+    });
     const failed = await setState(run.id, 1, 'FAILED');
     expect(failed.state.type).toBe('SCHEDULED');
 
@@ -115,7 +120,7 @@ describe('runs pinned to their version', () => {
     expect(retry.flowRun).toMatchObject({ id: run.id, attempt: 2, sourceDigest: digest('a') });
     expect(retry.deployment).toMatchObject({ source: oci('a'), entrypoint: 'flows/a.js', jobVariables: { env: { V: 'a' } } });
 
-    const fresh = await createRun(owner, deployment.id);
+    const fresh = await createRun(api.owner, deployment.id);
     const [next] = await claim(worker, pool);
     expect(next.flowRun.id).toBe(fresh.id);
     expect(next.deployment).toMatchObject({ source: oci('b'), entrypoint: 'flows/b.js', jobVariables: { env: { V: 'b' } } });
@@ -129,12 +134,12 @@ describe('runs pinned to their version', () => {
 
   test("a user's retry of a failed run after a redeploy runs the run's own version", async () => {
     const { pool, base, deployment } = await pinned();
-    const run = await createRun(owner, deployment.id);
+    const run = await createRun(api.owner, deployment.id);
     await claim(worker, pool);
     await setState(run.id, 1, 'RUNNING');
     await setState(run.id, 1, 'FAILED');
-    await deploy(owner, { ...base, source: oci('b') });
-    const retried = await owner('POST', `/flow-runs/${run.id}/retry`, { body: {} });
+    await deploy(api.owner, { ...base, source: oci('b') });
+    const retried = await api.owner('POST', `/flow-runs/${run.id}/retry`, { body: {} });
     expect(retried.status).toBe(200);
     const [again] = await claim(worker, pool);
     expect(again.flowRun).toMatchObject({ id: run.id, attempt: 2 });
@@ -144,17 +149,17 @@ describe('runs pinned to their version', () => {
   test('scheduled runs are pinned when created, follow a redeploy until claimed, and keep their version and first due time through retries', async () => {
     const { pool, base, deployment } = await pinned({ retries: 1, schedules: [{ slug: 'minutely', intervalSeconds: 60 }] });
     await scheduler.tick();
-    const [schedule] = await server.sql<
+    const [schedule] = await api.server.sql<
       { id: string }[]
     >`SELECT id FROM deployment_schedules WHERE deployment_id = ${deployment.id}`;
-    const planned = await server.sql<{ id: string }[]>`
+    const planned = await api.server.sql<{ id: string }[]>`
       SELECT id FROM flow_runs WHERE deployment_id = ${deployment.id} ORDER BY expected_start_time`;
     expect(planned.length).toBeGreaterThan(1);
     for (const { id } of planned) {
       expect(await getRun(id)).toMatchObject({ deploymentVersionId: deployment.versionId, scheduleId: schedule?.id });
     }
 
-    const b = await deploy(owner, {
+    const b = await deploy(api.owner, {
       ...base,
       retries: 1,
       source: oci('b'),
@@ -165,12 +170,12 @@ describe('runs pinned to their version', () => {
 
     // The first one falls due and is claimed; from then on no redeploy moves it.
     const due = planned[0]?.id as string;
-    await server.sql`UPDATE flow_runs SET expected_start_time = now() - interval '1 second' WHERE id = ${due}`;
+    await api.server.sql`UPDATE flow_runs SET expected_start_time = now() - interval '1 second' WHERE id = ${due}`;
     const before = await getRun(due);
     const [claimed] = await claim(worker, pool);
     expect(claimed.flowRun.id).toBe(due);
     await setState(due, 1, 'RUNNING');
-    const c = await deploy(owner, {
+    const c = await deploy(api.owner, {
       ...base,
       retries: 1,
       source: oci('c'),
@@ -188,9 +193,9 @@ describe('runs pinned to their version', () => {
 
   test('a subflow run carries its parent’s version, first due time and schedule', async () => {
     const { pool, deployment } = await pinned();
-    const parent = await createRun(owner, deployment.id);
+    const parent = await createRun(api.owner, deployment.id);
     const [claimed] = await claim(worker, pool);
-    const asRun = client(server, claimed.token);
+    const asRun = client(api.server, claimed.token);
     await asRun('POST', `/flow-runs/${parent.id}/set-state`, {
       body: { transitionId: randomUUID(), state: { type: 'RUNNING' } },
     });
@@ -209,15 +214,15 @@ describe('runs pinned to their version', () => {
 
   test('backfill runs are pinned to the version of their creation and carry the schedule they fill', async () => {
     const { deployment } = await pinned({ schedules: [{ slug: 'daily', cron: '0 6 * * *' }] });
-    const res = await owner('POST', `/deployments/${deployment.id}/backfills`, {
+    const res = await api.owner('POST', `/deployments/${deployment.id}/backfills`, {
       // Room for both: a backfill creates its runs as earlier ones finish, here at once.
       body: { start: '2025-03-05T00:00:00Z', end: '2025-03-07T00:00:00Z', maxConcurrent: 2 },
     });
     expect(res.status).toBe(201);
-    const [schedule] = await server.sql<
+    const [schedule] = await api.server.sql<
       { id: string }[]
     >`SELECT id FROM deployment_schedules WHERE deployment_id = ${deployment.id}`;
-    const runs = await server.sql<
+    const runs = await api.server.sql<
       { id: string }[]
     >`SELECT id FROM flow_runs WHERE backfill_id = ${res.body.id} ORDER BY expected_start_time`;
     expect(runs).toHaveLength(2);

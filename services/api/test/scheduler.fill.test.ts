@@ -3,33 +3,29 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { createLogger } from '../src/logger.js';
 import { SchedulerLoop } from '../src/loops/scheduler.js';
 import { claimDueRuns } from '../src/runs/db/claim.js';
-import { startTestServer, type TestServer } from '../src/testing/index.js';
-import { type Call, client, deploy, scheduledRuns, unique } from './helpers.js';
+import { client, deploy, scheduledRuns, unique, useServer } from './helpers.js';
 
-let server: TestServer;
-let owner: Call;
 let scheduler: SchedulerLoop;
 
+const api = useServer();
+
 beforeAll(async () => {
-  server = await startTestServer({ loops: false });
-  owner = client(server, server.ownerKey);
-  scheduler = new SchedulerLoop(server.sql, server.databaseUrl, createLogger('silent'));
+  scheduler = new SchedulerLoop(api.server.sql, api.server.databaseUrl, createLogger('silent'));
 });
 afterAll(async () => {
   await scheduler?.stop();
-  await server?.close();
 });
 
-const runsOf = (deploymentId: string) => scheduledRuns(server, deploymentId);
+const runsOf = (deploymentId: string) => scheduledRuns(api.server, deploymentId);
 
 async function dbNow(): Promise<Date> {
-  const [row] = await server.sql<{ now: Date }[]>`SELECT now() AS now`;
+  const [row] = await api.server.sql<{ now: Date }[]>`SELECT now() AS now`;
   return row?.now as Date;
 }
 
 describe('filling ahead', () => {
   test('keeps an hourly schedule at least 3 runs ahead, with keys made of its slug and time, and a second pass adds nothing', async () => {
-    const d = await deploy(owner, { flowName: unique('hourly'), schedules: [{ slug: 'hourly', cron: '0 * * * *' }] });
+    const d = await deploy(api.owner, { flowName: unique('hourly'), schedules: [{ slug: 'hourly', cron: '0 * * * *' }] });
     await scheduler.tick();
     const runs = await runsOf(d.id);
     const now = await dbNow();
@@ -45,8 +41,8 @@ describe('filling ahead', () => {
   });
 
   test('keeps a frequent schedule an hour ahead, and never more than 100 runs', async () => {
-    const minutely = await deploy(owner, { flowName: unique('minutely'), schedules: [{ cron: '* * * * *' }] });
-    const secondly = await deploy(owner, { flowName: unique('secondly'), schedules: [{ intervalSeconds: 1 }] });
+    const minutely = await deploy(api.owner, { flowName: unique('minutely'), schedules: [{ cron: '* * * * *' }] });
+    const secondly = await deploy(api.owner, { flowName: unique('secondly'), schedules: [{ intervalSeconds: 1 }] });
     await scheduler.tick();
     const runs = await runsOf(minutely.id);
     expect(runs.length).toBeGreaterThanOrEqual(60);
@@ -57,7 +53,7 @@ describe('filling ahead', () => {
   });
 
   test("merges a schedule's parameters over the deployment's defaults", async () => {
-    const d = await deploy(owner, {
+    const d = await deploy(api.owner, {
       flowName: unique('params'),
       parameters: { region: 'eu', size: 1 },
       schedules: [{ slug: 'big', cron: '0 0 * * *', parameters: { size: 10 } }],
@@ -76,13 +72,13 @@ describe('redeploys', () => {
       { cron: '0 * * * *', timezone: 'America/New_York' },
       { intervalSeconds: 1800, anchorDate: '2024-01-01T00:10:00Z' },
     ];
-    const d = await deploy(owner, { flowName, schedules });
+    const d = await deploy(api.owner, { flowName, schedules });
     await scheduler.tick();
     const before = await runsOf(d.id);
     expect(before.length).toBeGreaterThanOrEqual(3 + 3);
-    const again = await deploy(owner, { flowName, description: 'changed', schedules: [...schedules].reverse() });
+    const again = await deploy(api.owner, { flowName, description: 'changed', schedules: [...schedules].reverse() });
     expect(again.id).toBe(d.id);
-    const listed = await owner('GET', `/deployments/${d.id}/schedules`);
+    const listed = await api.owner('GET', `/deployments/${d.id}/schedules`);
     expect(listed.body.items.map((s: { slug: string }) => s.slug).sort()).toHaveLength(2);
     await scheduler.tick();
     const after = await runsOf(d.id);
@@ -93,10 +89,10 @@ describe('redeploys', () => {
 
   test('redeploying with new default parameters updates the unclaimed scheduled runs in place', async () => {
     const flowName = unique('refresh');
-    const d = await deploy(owner, { flowName, parameters: { v: 1 }, schedules: [{ slug: 's', cron: '0 * * * *' }] });
+    const d = await deploy(api.owner, { flowName, parameters: { v: 1 }, schedules: [{ slug: 's', cron: '0 * * * *' }] });
     await scheduler.tick();
     const before = await runsOf(d.id);
-    await deploy(owner, { flowName, parameters: { v: 2 }, schedules: [{ slug: 's', cron: '0 * * * *' }] });
+    await deploy(api.owner, { flowName, parameters: { v: 2 }, schedules: [{ slug: 's', cron: '0 * * * *' }] });
     const after = await runsOf(d.id);
     expect(after.map((r) => r.id)).toEqual(before.map((r) => r.id));
     for (const r of after) expect(r.parameters).toEqual({ v: 2 });
@@ -104,9 +100,9 @@ describe('redeploys', () => {
 
   test('redefining a slug replaces its unclaimed runs with runs of the new definition', async () => {
     const flowName = unique('redefine');
-    const d = await deploy(owner, { flowName, schedules: [{ slug: 's', cron: '0 * * * *' }] });
+    const d = await deploy(api.owner, { flowName, schedules: [{ slug: 's', cron: '0 * * * *' }] });
     await scheduler.tick();
-    await deploy(owner, { flowName, schedules: [{ slug: 's', cron: '30 * * * *' }] });
+    await deploy(api.owner, { flowName, schedules: [{ slug: 's', cron: '30 * * * *' }] });
     expect(await runsOf(d.id)).toHaveLength(0);
     await scheduler.tick();
     const runs = await runsOf(d.id);
@@ -117,8 +113,8 @@ describe('redeploys', () => {
   test('removing a schedule deletes its runs nobody claimed and keeps a claimed one', async () => {
     const flowName = unique('remove');
     const pool = unique('pool');
-    await owner('POST', '/work-pools', { body: { name: pool } });
-    const d = await deploy(owner, {
+    await api.owner('POST', '/work-pools', { body: { name: pool } });
+    const d = await deploy(api.owner, {
       flowName,
       workPool: pool,
       schedules: [
@@ -129,10 +125,10 @@ describe('redeploys', () => {
     await scheduler.tick();
     // Make one run of "drop" due and claim it.
     const [first] = (await runsOf(d.id)).filter((r) => r.idempotency_key.startsWith('scheduled:drop:'));
-    await server.sql`UPDATE flow_runs SET expected_start_time = now() - interval '1 second' WHERE id = ${first?.id ?? ''}`;
-    const [poolRow] = await server.sql<{ id: string }[]>`SELECT id FROM work_pools WHERE name = ${pool}`;
-    const claimed = await claimDueRuns(server.sql, {
-      workspaceId: server.workspaceId,
+    await api.server.sql`UPDATE flow_runs SET expected_start_time = now() - interval '1 second' WHERE id = ${first?.id ?? ''}`;
+    const [poolRow] = await api.server.sql<{ id: string }[]>`SELECT id FROM work_pools WHERE name = ${pool}`;
+    const claimed = await claimDueRuns(api.server.sql, {
+      workspaceId: api.server.workspaceId,
       poolId: poolRow?.id ?? '',
       workerId: randomUUID(),
       limit: 1,
@@ -141,17 +137,17 @@ describe('redeploys', () => {
       leaseSeconds: 30,
     });
     expect(claimed.map((c) => c.id)).toEqual([first?.id]);
-    await deploy(owner, { flowName, workPool: pool, schedules: [{ slug: 'keep', cron: '0 0 * * *' }] });
+    await deploy(api.owner, { flowName, workPool: pool, schedules: [{ slug: 'keep', cron: '0 0 * * *' }] });
     const runs = await runsOf(d.id);
     expect(runs.filter((r) => r.idempotency_key.startsWith('scheduled:drop:')).map((r) => r.id)).toEqual([first?.id]);
     expect(runs.filter((r) => r.idempotency_key.startsWith('scheduled:keep:'))).toHaveLength(3);
-    const listed = await owner('GET', `/deployments/${d.id}/schedules`);
+    const listed = await api.owner('GET', `/deployments/${d.id}/schedules`);
     expect(listed.body.items.map((s: { slug: string }) => s.slug)).toEqual(['keep']);
   });
 
   test('rejects a bad cron, an unknown zone and duplicate slugs with field paths, writing nothing', async () => {
     const flowName = unique('invalid');
-    const res = await owner('PUT', '/deployments', {
+    const res = await api.owner('PUT', '/deployments', {
       body: {
         flowName,
         name: 'nightly',
@@ -172,9 +168,9 @@ describe('redeploys', () => {
       'body.schedules.1.timezone',
       'body.schedules.3',
     ]);
-    const [row] = await server.sql<{ n: number }[]>`SELECT count(*)::int AS n FROM flows WHERE name = ${flowName}`;
+    const [row] = await api.server.sql<{ n: number }[]>`SELECT count(*)::int AS n FROM flows WHERE name = ${flowName}`;
     expect(row?.n).toBe(0);
-    const both = await owner('PUT', '/deployments', {
+    const both = await api.owner('PUT', '/deployments', {
       body: {
         flowName,
         name: 'x',
@@ -189,7 +185,7 @@ describe('redeploys', () => {
   });
 
   test("checks each schedule's merged parameters against the deployment's parameter schema", async () => {
-    const res = await owner('PUT', '/deployments', {
+    const res = await api.owner('PUT', '/deployments', {
       body: {
         flowName: unique('schema'),
         name: 'd',
@@ -207,15 +203,15 @@ describe('redeploys', () => {
 });
 
 test('a manual run may not use an idempotency key of the scheduler or of a backfill', async () => {
-  const d = await deploy(owner, { flowName: unique('reserved'), schedules: [{ slug: 's', cron: '0 * * * *' }] });
+  const d = await deploy(api.owner, { flowName: unique('reserved'), schedules: [{ slug: 's', cron: '0 * * * *' }] });
   for (const key of ['scheduled:s:2030-01-01T00:00:00.000Z', 'backfill:x']) {
-    const res = await owner('POST', `/deployments/${d.id}/runs`, { body: {}, headers: { 'idempotency-key': key } });
+    const res = await api.owner('POST', `/deployments/${d.id}/runs`, { body: {}, headers: { 'idempotency-key': key } });
     expect(res.status).toBe(400);
     expect(res.body.errors[0].path).toBe('headers.idempotency-key');
   }
-  expect((await owner('POST', `/deployments/${d.id}/runs`, { body: {}, headers: { 'idempotency-key': 'mine:1' } })).status).toBe(
-    201,
-  );
+  expect(
+    (await api.owner('POST', `/deployments/${d.id}/runs`, { body: {}, headers: { 'idempotency-key': 'mine:1' } })).status,
+  ).toBe(201);
 });
 
 describe('concurrent passes', () => {
@@ -223,12 +219,15 @@ describe('concurrent passes', () => {
     const from = (await dbNow()).getTime();
     const ids: string[] = [];
     for (let i = 0; i < 20; i++) {
-      const d = await deploy(owner, { flowName: unique('race'), schedules: [{ cron: '*/5 * * * *' }, { intervalSeconds: 600 }] });
+      const d = await deploy(api.owner, {
+        flowName: unique('race'),
+        schedules: [{ cron: '*/5 * * * *' }, { intervalSeconds: 600 }],
+      });
       ids.push(d.id);
     }
     const loops = Array.from(
       { length: 4 },
-      () => new SchedulerLoop(server.sql, server.databaseUrl, createLogger('silent'), { batchSize: 7 }),
+      () => new SchedulerLoop(api.server.sql, api.server.databaseUrl, createLogger('silent'), { batchSize: 7 }),
     );
     await Promise.all(loops.map((l) => l.tick()));
     await Promise.all(loops.map((l) => l.tick()));
@@ -254,16 +253,16 @@ describe('concurrent passes', () => {
 
 describe('pausing', () => {
   test('a paused deployment gets no new runs and loses its unclaimed ones; resuming fills it again', async () => {
-    const d = await deploy(owner, { flowName: unique('pause'), schedules: [{ cron: '0 * * * *' }] });
+    const d = await deploy(api.owner, { flowName: unique('pause'), schedules: [{ cron: '0 * * * *' }] });
     await scheduler.tick();
     expect(await runsOf(d.id)).toHaveLength(3);
-    const paused = await owner('POST', `/deployments/${d.id}/pause`);
+    const paused = await api.owner('POST', `/deployments/${d.id}/pause`);
     expect(paused.status).toBe(200);
     expect(paused.body.paused).toBe(true);
     expect(await runsOf(d.id)).toHaveLength(0);
     await scheduler.tick();
     expect(await runsOf(d.id)).toHaveLength(0);
-    const resumed = await owner('POST', `/deployments/${d.id}/resume`);
+    const resumed = await api.owner('POST', `/deployments/${d.id}/resume`);
     expect(resumed.body.paused).toBe(false);
     await scheduler.tick();
     expect(await runsOf(d.id)).toHaveLength(3);
@@ -271,22 +270,22 @@ describe('pausing', () => {
 
   test("a paused deployment's manual runs are not claimed until it resumes", async () => {
     const pool = unique('pool');
-    await owner('POST', '/work-pools', { body: { name: pool } });
-    const d = await deploy(owner, { flowName: unique('manual'), workPool: pool });
-    await owner('POST', `/deployments/${d.id}/pause`);
-    const created = await owner('POST', `/deployments/${d.id}/runs`, { body: {} });
+    await api.owner('POST', '/work-pools', { body: { name: pool } });
+    const d = await deploy(api.owner, { flowName: unique('manual'), workPool: pool });
+    await api.owner('POST', `/deployments/${d.id}/pause`);
+    const created = await api.owner('POST', `/deployments/${d.id}/runs`, { body: {} });
     expect(created.status).toBe(201);
-    const worker = await server.createKey('worker');
-    const call = client(server, worker);
+    const worker = await api.server.createKey('worker');
+    const call = client(api.server, worker);
     const first = await call('POST', `/work-pools/${pool}/claim`, { body: { workerId: randomUUID(), limit: 5 } });
     expect(first.body.runs).toHaveLength(0);
-    await owner('POST', `/deployments/${d.id}/resume`);
+    await api.owner('POST', `/deployments/${d.id}/resume`);
     const second = await call('POST', `/work-pools/${pool}/claim`, { body: { workerId: randomUUID(), limit: 5 } });
     expect(second.body.runs.map((r: { flowRun: { id: string } }) => r.flowRun.id)).toEqual([created.body.flowRun.id]);
   });
 
   test('pausing one schedule deletes its unclaimed runs and stops it; resuming fills it from now', async () => {
-    const d = await deploy(owner, {
+    const d = await deploy(api.owner, {
       flowName: unique('pause-one'),
       schedules: [
         { slug: 'a', cron: '0 * * * *' },
@@ -294,27 +293,27 @@ describe('pausing', () => {
       ],
     });
     await scheduler.tick();
-    const off = await owner('PATCH', `/deployments/${d.id}/schedules/a`, { body: { active: false } });
+    const off = await api.owner('PATCH', `/deployments/${d.id}/schedules/a`, { body: { active: false } });
     expect(off.status).toBe(200);
     expect(off.body).toMatchObject({ slug: 'a', active: false, filledUntil: null });
     await scheduler.tick();
     const runs = await runsOf(d.id);
     expect(runs.filter((r) => r.idempotency_key.startsWith('scheduled:a:'))).toHaveLength(0);
     expect(runs.filter((r) => r.idempotency_key.startsWith('scheduled:b:'))).toHaveLength(3);
-    const on = await owner('PATCH', `/deployments/${d.id}/schedules/a`, { body: { active: true } });
+    const on = await api.owner('PATCH', `/deployments/${d.id}/schedules/a`, { body: { active: true } });
     expect(on.body.active).toBe(true);
     await scheduler.tick();
     expect((await runsOf(d.id)).filter((r) => r.idempotency_key.startsWith('scheduled:a:'))).toHaveLength(3);
-    expect((await owner('PATCH', `/deployments/${d.id}/schedules/zzz`, { body: { active: true } })).status).toBe(404);
+    expect((await api.owner('PATCH', `/deployments/${d.id}/schedules/zzz`, { body: { active: true } })).status).toBe(404);
   });
 
   test('viewers read schedules but may not pause; another workspace sees none of it', async () => {
-    const d = await deploy(owner, { flowName: unique('roles'), schedules: [{ slug: 'a', cron: '0 * * * *' }] });
-    const viewer = client(server, await server.createKey('viewer'));
+    const d = await deploy(api.owner, { flowName: unique('roles'), schedules: [{ slug: 'a', cron: '0 * * * *' }] });
+    const viewer = client(api.server, await api.server.createKey('viewer'));
     expect((await viewer('GET', `/deployments/${d.id}/schedules`)).status).toBe(200);
     expect((await viewer('POST', `/deployments/${d.id}/pause`)).status).toBe(403);
     expect((await viewer('PATCH', `/deployments/${d.id}/schedules/a`, { body: { active: false } })).status).toBe(403);
-    const other = client(server, (await server.createWorkspace()).ownerKey);
+    const other = client(api.server, (await api.server.createWorkspace()).ownerKey);
     expect((await other('GET', `/deployments/${d.id}/schedules`)).status).toBe(404);
     expect((await other('POST', `/deployments/${d.id}/pause`)).status).toBe(404);
   });
@@ -323,11 +322,11 @@ describe('pausing', () => {
 describe('catch-up after an outage', () => {
   /** An hourly interval schedule whose mark is set 5½ hours back, as if no scheduler had run since. */
   async function outage(catchup: 'all' | 'latest' | 'none') {
-    const d = await deploy(owner, {
+    const d = await deploy(api.owner, {
       flowName: unique(`catchup-${catchup}`),
       schedules: [{ slug: 's', intervalSeconds: 3600, catchup }],
     });
-    await server.sql`
+    await api.server.sql`
       UPDATE deployment_schedules SET filled_until = now() - interval '5 hours 30 minutes', next_fill_at = now()
       WHERE deployment_id = ${d.id}`;
     await scheduler.tick();
@@ -351,7 +350,8 @@ describe('catch-up after an outage', () => {
     const { missed, future, deploymentId } = await outage('none');
     expect(missed).toHaveLength(0);
     expect(future).toHaveLength(3);
-    await server.sql`UPDATE deployment_schedules SET next_fill_at = now(), catchup = 'all' WHERE deployment_id = ${deploymentId}`;
+    await api.server
+      .sql`UPDATE deployment_schedules SET next_fill_at = now(), catchup = 'all' WHERE deployment_id = ${deploymentId}`;
     await scheduler.tick();
     expect((await runsOf(deploymentId)).filter((r) => r.expected_start_time <= new Date())).toHaveLength(0);
   });

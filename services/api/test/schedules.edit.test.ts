@@ -1,24 +1,20 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { createLogger } from '../src/logger.js';
 import { SchedulerLoop } from '../src/loops/scheduler.js';
-import { startTestServer, type TestServer } from '../src/testing/index.js';
-import { type Call, client, deploy, scheduledRuns, unique } from './helpers.js';
+import { client, deploy, scheduledRuns, unique, useServer } from './helpers.js';
 
-let server: TestServer;
-let owner: Call;
 let scheduler: SchedulerLoop;
 
+const api = useServer();
+
 beforeAll(async () => {
-  server = await startTestServer({ loops: false });
-  owner = client(server, server.ownerKey);
-  scheduler = new SchedulerLoop(server.sql, server.databaseUrl, createLogger('silent'));
+  scheduler = new SchedulerLoop(api.server.sql, api.server.databaseUrl, createLogger('silent'));
 });
 afterAll(async () => {
   await scheduler?.stop();
-  await server?.close();
 });
 
-const runsOf = (deploymentId: string) => scheduledRuns(server, deploymentId);
+const runsOf = (deploymentId: string) => scheduledRuns(api.server, deploymentId);
 
 const berlin = new Intl.DateTimeFormat('en-GB', {
   timeZone: 'Europe/Berlin',
@@ -29,19 +25,19 @@ const berlin = new Intl.DateTimeFormat('en-GB', {
 });
 
 async function auditActions(objectId: string): Promise<string[]> {
-  const res = await owner('GET', `/audit-log?limit=100&objectId=${objectId}`);
+  const res = await api.owner('GET', `/audit-log?limit=100&objectId=${objectId}`);
   expect(res.status, res.text).toBe(200);
   return res.body.items.map((e: { action: string }) => e.action);
 }
 
 describe('editing a schedule', () => {
   test('a new cron and zone replans the schedule: its unclaimed runs go, and the scheduler makes the new times under the same slug', async () => {
-    const d = await deploy(owner, { flowName: unique('edit'), schedules: [{ slug: 'daily', cron: '0 6 * * *' }] });
+    const d = await deploy(api.owner, { flowName: unique('edit'), schedules: [{ slug: 'daily', cron: '0 6 * * *' }] });
     await scheduler.tick();
     const before = await runsOf(d.id);
     expect(before).toHaveLength(3);
 
-    const res = await owner('PATCH', `/deployments/${d.id}/schedules/daily`, {
+    const res = await api.owner('PATCH', `/deployments/${d.id}/schedules/daily`, {
       body: { cron: '30 7 * * 1-5', timezone: 'Europe/Berlin' },
     });
     expect(res.status, res.text).toBe(200);
@@ -58,14 +54,14 @@ describe('editing a schedule', () => {
       expect(['Mon', 'Tue', 'Wed', 'Thu', 'Fri']).toContain(weekday);
     }
     expect(after.map((r) => r.id)).not.toEqual(expect.arrayContaining(before.map((r) => r.id)));
-    const listed = await owner('GET', `/deployments/${d.id}/schedules`);
+    const listed = await api.owner('GET', `/deployments/${d.id}/schedules`);
     expect(listed.body.items[0]).toMatchObject({ cron: '30 7 * * 1-5', timezone: 'Europe/Berlin' });
     expect(await auditActions(d.id)).toContain('schedulesUpdate');
   });
 
   test('an interval replaces a cron, and the next runs are that interval apart', async () => {
-    const d = await deploy(owner, { flowName: unique('interval'), schedules: [{ slug: 's', cron: '0 0 * * *' }] });
-    const res = await owner('PATCH', `/deployments/${d.id}/schedules/s`, { body: { intervalSeconds: 7200 } });
+    const d = await deploy(api.owner, { flowName: unique('interval'), schedules: [{ slug: 's', cron: '0 0 * * *' }] });
+    const res = await api.owner('PATCH', `/deployments/${d.id}/schedules/s`, { body: { intervalSeconds: 7200 } });
     expect(res.status, res.text).toBe(200);
     expect(res.body).toMatchObject({ cron: null, timezone: null, intervalSeconds: 7200 });
     await scheduler.tick();
@@ -75,7 +71,7 @@ describe('editing a schedule', () => {
   });
 
   test('new parameters are written into the unclaimed runs in place, and parameters the schema refuses are a 4xx naming the field', async () => {
-    const d = await deploy(owner, {
+    const d = await deploy(api.owner, {
       flowName: unique('params'),
       parameterSchema: { type: 'object', properties: { size: { type: 'integer' } } },
       parameters: { size: 1 },
@@ -83,81 +79,85 @@ describe('editing a schedule', () => {
     });
     await scheduler.tick();
     const before = await runsOf(d.id);
-    const res = await owner('PATCH', `/deployments/${d.id}/schedules/s`, { body: { parameters: { size: 5 } } });
+    const res = await api.owner('PATCH', `/deployments/${d.id}/schedules/s`, { body: { parameters: { size: 5 } } });
     expect(res.status, res.text).toBe(200);
     const after = await runsOf(d.id);
     expect(after.map((r) => r.id)).toEqual(before.map((r) => r.id));
     for (const r of after) expect(r.parameters).toEqual({ size: 5 });
 
-    const bad = await owner('PATCH', `/deployments/${d.id}/schedules/s`, { body: { parameters: { size: 'big' } } });
+    const bad = await api.owner('PATCH', `/deployments/${d.id}/schedules/s`, { body: { parameters: { size: 'big' } } });
     expect(bad.status).toBe(400);
     expect(bad.body.errors.map((e: { path: string }) => e.path)).toContain('body.parameters.size');
     for (const r of await runsOf(d.id)) expect(r.parameters).toEqual({ size: 5 });
   });
 
   test('a bad cron or an unknown zone is a 4xx naming the field, and changes nothing', async () => {
-    const d = await deploy(owner, { flowName: unique('bad'), schedules: [{ slug: 's', cron: '0 6 * * *' }] });
+    const d = await deploy(api.owner, { flowName: unique('bad'), schedules: [{ slug: 's', cron: '0 6 * * *' }] });
     await scheduler.tick();
     const before = await runsOf(d.id);
 
-    const cron = await owner('PATCH', `/deployments/${d.id}/schedules/s`, { body: { cron: '61 6 * * *' } });
+    const cron = await api.owner('PATCH', `/deployments/${d.id}/schedules/s`, { body: { cron: '61 6 * * *' } });
     expect(cron.status).toBeGreaterThanOrEqual(400);
     expect(cron.status).toBeLessThan(500);
     expect(cron.body.errors).toEqual([expect.objectContaining({ path: 'body.cron' })]);
 
-    const zone = await owner('PATCH', `/deployments/${d.id}/schedules/s`, { body: { timezone: 'Mars/Olympus' } });
+    const zone = await api.owner('PATCH', `/deployments/${d.id}/schedules/s`, { body: { timezone: 'Mars/Olympus' } });
     expect(zone.status).toBe(400);
     expect(zone.body.errors).toEqual([expect.objectContaining({ path: 'body.timezone' })]);
 
-    const shape = await owner('PATCH', `/deployments/${d.id}/schedules/s`, { body: { cron: '0 1 * * *', intervalSeconds: 60 } });
+    const shape = await api.owner('PATCH', `/deployments/${d.id}/schedules/s`, {
+      body: { cron: '0 1 * * *', intervalSeconds: 60 },
+    });
     expect(shape.status).toBe(400);
     expect(shape.body.errors.map((e: { path: string }) => e.path)).toContain('body.intervalSeconds');
 
-    const listed = await owner('GET', `/deployments/${d.id}/schedules`);
+    const listed = await api.owner('GET', `/deployments/${d.id}/schedules`);
     expect(listed.body.items[0]).toMatchObject({ cron: '0 6 * * *', timezone: 'UTC' });
     expect((await runsOf(d.id)).map((r) => r.id)).toEqual(before.map((r) => r.id));
   });
 
   test('a viewer may not edit a schedule, and another workspace sees neither the deployment nor its schedule', async () => {
-    const d = await deploy(owner, { flowName: unique('access'), schedules: [{ slug: 's', cron: '0 6 * * *' }] });
-    const viewer = client(server, await server.createKey('viewer'));
+    const d = await deploy(api.owner, { flowName: unique('access'), schedules: [{ slug: 's', cron: '0 6 * * *' }] });
+    const viewer = client(api.server, await api.server.createKey('viewer'));
     const refused = await viewer('PATCH', `/deployments/${d.id}/schedules/s`, { body: { cron: '0 7 * * *' } });
     expect(refused.status).toBe(403);
-    const other = await server.createWorkspace();
-    const stranger = client(server, other.ownerKey);
+    const other = await api.server.createWorkspace();
+    const stranger = client(api.server, other.ownerKey);
     const hidden = await stranger('PATCH', `/deployments/${d.id}/schedules/s`, { body: { cron: '0 7 * * *' } });
     expect(hidden.status).toBe(404);
-    const missing = await owner('PATCH', `/deployments/${d.id}/schedules/nope`, { body: { active: false } });
+    const missing = await api.owner('PATCH', `/deployments/${d.id}/schedules/nope`, { body: { active: false } });
     expect(missing.status).toBe(404);
-    const listed = await owner('GET', `/deployments/${d.id}/schedules`);
+    const listed = await api.owner('GET', `/deployments/${d.id}/schedules`);
     expect(listed.body.items[0]).toMatchObject({ cron: '0 6 * * *' });
   });
 });
 
 describe("changing a deployment's concurrency", () => {
   test('sets and removes the limit and the collision strategy without a redeploy', async () => {
-    const d = await deploy(owner, { flowName: unique('limit') });
+    const d = await deploy(api.owner, { flowName: unique('limit') });
     expect(d.concurrencyLimit).toBeNull();
-    const set = await owner('PATCH', `/deployments/${d.id}`, { body: { concurrencyLimit: 2, collisionStrategy: 'CANCEL_NEW' } });
+    const set = await api.owner('PATCH', `/deployments/${d.id}`, {
+      body: { concurrencyLimit: 2, collisionStrategy: 'CANCEL_NEW' },
+    });
     expect(set.status, set.text).toBe(200);
     expect(set.body).toMatchObject({ concurrencyLimit: 2, collisionStrategy: 'CANCEL_NEW' });
-    const cleared = await owner('PATCH', `/deployments/${d.id}`, { body: { concurrencyLimit: null } });
+    const cleared = await api.owner('PATCH', `/deployments/${d.id}`, { body: { concurrencyLimit: null } });
     expect(cleared.body).toMatchObject({ concurrencyLimit: null, collisionStrategy: 'CANCEL_NEW' });
-    expect((await owner('GET', `/deployments/${d.id}`)).body.concurrencyLimit).toBeNull();
+    expect((await api.owner('GET', `/deployments/${d.id}`)).body.concurrencyLimit).toBeNull();
     expect(await auditActions(d.id)).toContain('deploymentsUpdate');
   });
 
   test('a negative limit is a 400 naming the field; a viewer gets 403 and another workspace 404', async () => {
-    const d = await deploy(owner, { flowName: unique('limit-bad') });
-    const bad = await owner('PATCH', `/deployments/${d.id}`, { body: { concurrencyLimit: -1 } });
+    const d = await deploy(api.owner, { flowName: unique('limit-bad') });
+    const bad = await api.owner('PATCH', `/deployments/${d.id}`, { body: { concurrencyLimit: -1 } });
     expect(bad.status).toBe(400);
     expect(bad.body.errors.map((e: { path: string }) => e.path)).toContain('body.concurrencyLimit');
-    const viewer = client(server, await server.createKey('viewer'));
+    const viewer = client(api.server, await api.server.createKey('viewer'));
     expect((await viewer('PATCH', `/deployments/${d.id}`, { body: { concurrencyLimit: 1 } })).status).toBe(403);
-    const other = await server.createWorkspace();
+    const other = await api.server.createWorkspace();
     expect(
-      (await client(server, other.ownerKey)('PATCH', `/deployments/${d.id}`, { body: { concurrencyLimit: 1 } })).status,
+      (await client(api.server, other.ownerKey)('PATCH', `/deployments/${d.id}`, { body: { concurrencyLimit: 1 } })).status,
     ).toBe(404);
-    expect((await owner('GET', `/deployments/${d.id}`)).body.concurrencyLimit).toBeNull();
+    expect((await api.owner('GET', `/deployments/${d.id}`)).body.concurrencyLimit).toBeNull();
   });
 });

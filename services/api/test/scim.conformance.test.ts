@@ -8,9 +8,9 @@ import {
   SCIM_PAGE_MAX,
   SCIM_SCHEMAS,
 } from '@outpost/sdk/contracts';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { createOrganisationToken, startTestServer, type TestServer } from '../src/testing/index.js';
-import type { Reply } from './helpers.js';
+import { beforeAll, describe, expect, test } from 'vitest';
+import { createOrganisationToken } from '../src/testing/index.js';
+import { type Reply, useServer } from './helpers.js';
 import {
   createRequest,
   enterpriseExtension,
@@ -29,23 +29,20 @@ import {
  * it follows. Where this service provider departs from an example it says so in the test's name.
  */
 
-let server: TestServer;
 let scim: ScimClient;
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
+const api = useServer();
+
 beforeAll(async () => {
-  server = await startTestServer({ loops: false });
-  const ws = await server.createWorkspace();
-  const [row] = await server.sql<{ slug: string; id: string }[]>`
+  const ws = await api.server.createWorkspace();
+  const [row] = await api.server.sql<{ slug: string; id: string }[]>`
     SELECT o.slug, o.id FROM workspaces w JOIN organisations o ON o.id = w.organisation_id WHERE w.id = ${ws.workspaceId}`;
   // The addresses below are the organisation's own: its directory makes their accounts.
-  await proveDomain(server, row?.id ?? '', 'example.com');
-  const token = await createOrganisationToken(server.sql, ws.workspaceId, 'directory', ['scim']);
-  scim = scimClient(server, row?.slug ?? '', token);
-});
-afterAll(async () => {
-  await server?.close();
+  await proveDomain(api.server, row?.id ?? '', 'example.com');
+  const token = await createOrganisationToken(api.server.sql, ws.workspaceId, 'directory', ['scim']);
+  scim = scimClient(api.server, row?.slug ?? '', token);
 });
 
 const email = (tag: string) => `${fresh(tag)}@example.com`;
@@ -112,7 +109,7 @@ describe('RFC 7643 §8: example representations', () => {
     }
     expect(body.meta.created).not.toBe(sent.meta.created);
     // The primary email found or made the account.
-    const [account] = await server.sql<
+    const [account] = await api.server.sql<
       { email: string; name: string | null; password_hash: string | null; email_verified_at: Date | null }[]
     >`
       SELECT email, name, password_hash, email_verified_at FROM users WHERE id = ${body.id}`;
@@ -344,7 +341,7 @@ describe('RFC 7644 §3.5: modifying resources', () => {
     for (const cleared of ['title', 'nickName', 'phoneNumbers', 'displayName', 'externalId'])
       expect(res.body).not.toHaveProperty(cleared);
     expect(Date.parse(res.body.meta.lastModified)).toBeGreaterThanOrEqual(Date.parse(made.meta.lastModified));
-    const [account] = await server.sql<{ email: string }[]>`SELECT email FROM users WHERE id = ${made.id}`;
+    const [account] = await api.server.sql<{ email: string }[]>`SELECT email FROM users WHERE id = ${made.id}`;
     expect(account?.email).toBe(address);
   });
 
@@ -536,7 +533,7 @@ describe('RFC 7644 §3.12: errors', () => {
   });
 
   test('RFC 7644 §3.12: a request without a token is a 401, an unsupported endpoint (/Bulk, /Me) a 404 and a method a 405, each a SCIM error document', async () => {
-    const anonymous = await server.app.request(`${scim.base}/Users`);
+    const anonymous = await api.server.app.request(`${scim.base}/Users`);
     expect(anonymous.status).toBe(401);
     const body = (await anonymous.json()) as Record<string, unknown>;
     expect(body).toMatchObject({ schemas: [SCIM_SCHEMAS.error], status: '401' });

@@ -1,6 +1,6 @@
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { createOrganisationToken, startTestServer, type TestServer, type TestWorkspace } from '../src/testing/index.js';
-import { client, type Reply } from './helpers.js';
+import { describe, expect, test } from 'vitest';
+import { createOrganisationToken, type TestWorkspace } from '../src/testing/index.js';
+import { client, type Reply, useServer } from './helpers.js';
 import { createRequest, fresh, proveDomain, type ScimClient, scimClient, tourGuides } from './scim.support.js';
 import { addPerson, confirmAddress, PASSWORD, type PersonSession, post, signInPerson } from './users.support.js';
 
@@ -13,8 +13,6 @@ import { addPerson, confirmAddress, PASSWORD, type PersonSession, post, signInPe
  * was aimed at, never in another organisation that provisioned them. Real Postgres, the real app.
  */
 
-let server: TestServer;
-
 interface Organisation {
   id: string;
   slug: string;
@@ -24,20 +22,21 @@ interface Organisation {
 }
 
 async function organisation(): Promise<Organisation> {
-  const home = await server.createWorkspace();
-  const [row] = await server.sql<{ id: string; slug: string; ws: string }[]>`
+  const home = await api.server.createWorkspace();
+  const [row] = await api.server.sql<{ id: string; slug: string; ws: string }[]>`
     SELECT o.id, o.slug, w.slug AS ws FROM workspaces w JOIN organisations o ON o.id = w.organisation_id
     WHERE w.id = ${home.workspaceId}`;
   if (!row) throw new Error('the workspace has no organisation');
-  const token = await createOrganisationToken(server.sql, home.workspaceId, 'directory', ['scim']);
-  return { id: row.id, slug: row.slug, home: { ...home, slug: row.ws }, scim: scimClient(server, row.slug, token) };
+  const token = await createOrganisationToken(api.server.sql, home.workspaceId, 'directory', ['scim']);
+  return { id: row.id, slug: row.slug, home: { ...home, slug: row.ws }, scim: scimClient(api.server, row.slug, token) };
 }
 
 /** A group of the organisation's directory granting `role` in `workspaceId` (as its owners map it), then given these people. */
 async function mappedGroup(org: Organisation, members: string[], workspaceId: string, role: string): Promise<string> {
   const made = await org.scim.post('/Groups', tourGuides(fresh('Readers'), []));
   expect(made.status, made.text).toBe(201);
-  await server.sql`INSERT INTO directory_group_roles (group_id, workspace_id, role) VALUES (${made.body.id}, ${workspaceId}, ${role})`;
+  await api.server
+    .sql`INSERT INTO directory_group_roles (group_id, workspace_id, role) VALUES (${made.body.id}, ${workspaceId}, ${role})`;
   const added = await org.scim.patch(`/Groups/${made.body.id}`, [
     { op: 'add', path: 'members', value: members.map((value) => ({ value })) },
   ]);
@@ -46,20 +45,20 @@ async function mappedGroup(org: Organisation, members: string[], workspaceId: st
 }
 
 async function accountAt(email: string): Promise<{ id: string } | undefined> {
-  const [row] = await server.sql<{ id: string }[]>`SELECT id FROM users WHERE email = ${email}`;
+  const [row] = await api.server.sql<{ id: string }[]>`SELECT id FROM users WHERE email = ${email}`;
   return row;
 }
 
 /** The account's memberships in the organisation's workspaces: `role state source` by workspace id. */
 async function membershipsIn(org: Organisation, userId: string): Promise<Record<string, string>> {
-  const rows = await server.sql<{ workspace_id: string; role: string; state: string; source: string }[]>`
+  const rows = await api.server.sql<{ workspace_id: string; role: string; state: string; source: string }[]>`
     SELECT m.workspace_id, m.role, m.state, m.source FROM memberships m JOIN workspaces w ON w.id = m.workspace_id
     WHERE m.user_id = ${userId} AND w.organisation_id = ${org.id}`;
   return Object.fromEntries(rows.map((r) => [r.workspace_id, `${r.role} ${r.state} ${r.source}`]));
 }
 
 async function organisationRole(org: Organisation, userId: string): Promise<string | null> {
-  const [row] = await server.sql<{ role: string }[]>`
+  const [row] = await api.server.sql<{ role: string }[]>`
     SELECT role FROM organisation_members WHERE organisation_id = ${org.id} AND user_id = ${userId}`;
   return row?.role ?? null;
 }
@@ -67,32 +66,27 @@ async function organisationRole(org: Organisation, userId: string): Promise<stri
 /** Another workspace of the organisation, as its admins make one. */
 async function workspaceOf(org: Organisation, tag: string): Promise<{ id: string; slug: string }> {
   const slug = fresh(tag);
-  const [made] = await server.sql<{ id: string }[]>`
+  const [made] = await api.server.sql<{ id: string }[]>`
     INSERT INTO workspaces (organisation_id, slug, name) VALUES (${org.id}, ${slug}, ${slug}) RETURNING id`;
   return { id: made?.id ?? '', slug };
 }
 
 /** A verified account with a password, the person's own (an active member of a workspace of another organisation). */
 async function ownAccount(email: string): Promise<{ userId: string; email: string; home: TestWorkspace }> {
-  const home = await server.createWorkspace();
-  const person = await addPerson(server, client(server, home.ownerKey), 'viewer', email);
-  await confirmAddress(server, person);
+  const home = await api.server.createWorkspace();
+  const person = await addPerson(api.server, client(api.server, home.ownerKey), 'viewer', email);
+  await confirmAddress(api.server, person);
   return { ...person, home };
 }
 
 /** The organisation's owner, signed in: the first owner of its first workspace owns it. */
 async function ownerOf(org: Organisation): Promise<PersonSession> {
-  const owner = await addPerson(server, client(server, org.home.ownerKey), 'owner', `${fresh('owner')}@owners.example`);
-  await confirmAddress(server, owner);
-  return signInPerson(server, owner.email, undefined, org.home.slug);
+  const owner = await addPerson(api.server, client(api.server, org.home.ownerKey), 'owner', `${fresh('owner')}@owners.example`);
+  await confirmAddress(api.server, owner);
+  return signInPerson(api.server, owner.email, undefined, org.home.slug);
 }
 
-beforeAll(async () => {
-  server = await startTestServer({ loops: false });
-});
-afterAll(async () => {
-  await server?.close();
-});
+const api = useServer();
 
 describe('outside the proven domains', () => {
   test("the reproduction: a squatter's directory makes no account for another company's address, and its group gives the real person nothing they did not accept", async () => {
@@ -113,7 +107,7 @@ describe('outside the proven domains', () => {
 
     // Corp proves its domain, and its own directory provisions the real person: their account is made there.
     const corp = await organisation();
-    await proveDomain(server, corp.id, 'corp.example');
+    await proveDomain(api.server, corp.id, 'corp.example');
     const corpWork = await workspaceOf(corp, 'corp-work');
     const real = await corp.scim.post('/Users', createRequest(fresh('real'), address));
     expect(real.status, real.text).toBe(201);
@@ -126,13 +120,13 @@ describe('outside the proven domains', () => {
     // The squatter's group gives the real person nothing: no membership, not even an invitation, and no organisation role.
     expect(await membershipsIn(squatter, real.body.id)).toEqual({});
     expect(await organisationRole(squatter, real.body.id)).toBeNull();
-    const [record] = await server.sql<{ pending_email: string | null; account_made: boolean }[]>`
+    const [record] = await api.server.sql<{ pending_email: string | null; account_made: boolean }[]>`
       SELECT pending_email, account_made FROM directory_users WHERE organisation_id = ${squatter.id} AND user_id = ${made.body.id}`;
     expect(record).toEqual({ pending_email: address, account_made: false });
 
     // The person, their address proven, sees the offer and may leave it; accepting is theirs to do.
-    await confirmAddress(server, { userId: real.body.id, email: address });
-    const session = await signInPerson(server, address, PASSWORD, corpWork.slug);
+    await confirmAddress(api.server, { userId: real.body.id, email: address });
+    const session = await signInPerson(api.server, address, PASSWORD, corpWork.slug);
     const offered = await session.call('GET', '/account/invitations');
     expect(offered.status, offered.text).toBe(200);
     expect(offered.body.items.map((i: { workspace: { id: string }; role: string }) => [i.workspace.id, i.role])).toEqual([
@@ -159,32 +153,37 @@ describe('outside the proven domains', () => {
     const org = await organisation();
     const team = await workspaceOf(org, 'team');
     const person = await ownAccount(`${fresh('own')}@elsewhere.example`);
-    const before = await server.sql`SELECT * FROM users WHERE id = ${person.userId}`;
+    const before = await api.server.sql`SELECT * FROM users WHERE id = ${person.userId}`;
 
     const made = await org.scim.post('/Users', createRequest(fresh('own'), person.email));
     expect(made.status, made.text).toBe(201);
     expect(made.body.id).not.toBe(person.userId);
     await mappedGroup(org, [made.body.id], team.id, 'admin');
 
-    expect(await server.sql`SELECT * FROM users WHERE id = ${person.userId}`).toEqual(before);
+    expect(await api.server.sql`SELECT * FROM users WHERE id = ${person.userId}`).toEqual(before);
     expect(await membershipsIn(org, person.userId)).toEqual({});
     expect(await organisationRole(org, person.userId)).toBeNull();
-    const [linked] = await server.sql<{ n: number }[]>`
+    const [linked] = await api.server.sql<{ n: number }[]>`
       SELECT count(*)::int AS n FROM directory_users WHERE user_id = ${person.userId}`;
     expect(linked?.n).toBe(0);
     // Deactivating and deleting a pending person takes nothing from anyone.
     const off = await org.scim.patch(`/Users/${made.body.id}`, [{ op: 'replace', path: 'active', value: false }]);
     expect(off.status, off.text).toBe(200);
     expect((await org.scim.delete(`/Users/${made.body.id}`)).status).toBe(204);
-    expect(await server.sql`SELECT * FROM users WHERE id = ${person.userId}`).toEqual(before);
-    expect((await signInPerson(server, person.email)).reply.status).toBe(200);
+    expect(await api.server.sql`SELECT * FROM users WHERE id = ${person.userId}`).toEqual(before);
+    expect((await signInPerson(api.server, person.email)).reply.status).toBe(200);
   });
 
   test('someone who is already a person of the organisation is linked at any address: the organisation lists them anyway', async () => {
     const org = await organisation();
     const team = await workspaceOf(org, 'team');
-    const member = await addPerson(server, client(server, org.home.ownerKey), 'viewer', `${fresh('member')}@gmail.example`);
-    await confirmAddress(server, member);
+    const member = await addPerson(
+      api.server,
+      client(api.server, org.home.ownerKey),
+      'viewer',
+      `${fresh('member')}@gmail.example`,
+    );
+    await confirmAddress(api.server, member);
     expect(await organisationRole(org, member.userId)).toBe('member');
 
     const made = await org.scim.post('/Users', createRequest(fresh('member'), member.email));
@@ -198,7 +197,7 @@ describe('outside the proven domains', () => {
 describe('inside a proven domain', () => {
   test('the directory makes the account of a new address, which its groups make active at once, and links an existing one with invitations, as before', async () => {
     const org = await organisation();
-    await proveDomain(server, org.id, 'acme.example');
+    await proveDomain(api.server, org.id, 'acme.example');
     const team = await workspaceOf(org, 'team');
 
     const address = `${fresh('new')}@acme.example`;
@@ -281,10 +280,10 @@ describe('the same answer for an address with an account and one without', () =>
       'developer',
     );
     expect(await membershipsIn(org, existing.userId)).toEqual({});
-    const entries = await server.sql<{ status: number; summary: Record<string, unknown> }[]>`
+    const entries = await api.server.sql<{ status: number; summary: Record<string, unknown> }[]>`
       SELECT status, summary FROM audit_log
       WHERE action = 'scimUsersCreate' AND workspace_id = ${org.home.workspaceId}
-        AND result_ids->>'userId' IN ${server.sql(created.map((r) => r.body.id as string))}`;
+        AND result_ids->>'userId' IN ${api.server.sql(created.map((r) => r.body.id as string))}`;
     const [entryWith, entryWithout] = entries.map((e) => ({ ...e, summary: { ...e.summary, userName: '<userName>' } }));
     expect(entries).toHaveLength(2);
     expect(entryWith).toEqual(entryWithout);
@@ -302,30 +301,30 @@ describe("a person's sign-in telemetry", () => {
   test('a failed sign-in is recorded, with its user agent, only in the workspace it was aimed at; one aimed at none of several, and a failed password change, nowhere', async () => {
     // The person's employer proved its domain; its directory made their account and its group gives them a workspace.
     const employer = await organisation();
-    await proveDomain(server, employer.id, 'tele.example');
+    await proveDomain(api.server, employer.id, 'tele.example');
     const provisioned = await workspaceOf(employer, 'provisioned');
     const address = `${fresh('tele')}@tele.example`;
     const made = await employer.scim.post('/Users', createRequest(fresh('tele'), address));
     expect(made.status, made.text).toBe(201);
     const userId: string = made.body.id;
     await mappedGroup(employer, [userId], provisioned.id, 'viewer');
-    await confirmAddress(server, { userId, email: address });
+    await confirmAddress(api.server, { userId, email: address });
     // And they work in a workspace of their own organisation, which invited them.
-    const own = await server.createWorkspace();
-    const [ownSlug] = await server.sql<{ slug: string }[]>`SELECT slug FROM workspaces WHERE id = ${own.workspaceId}`;
-    const invited = await client(server, own.ownerKey)('POST', '/members', { body: { email: address, role: 'developer' } });
+    const own = await api.server.createWorkspace();
+    const [ownSlug] = await api.server.sql<{ slug: string }[]>`SELECT slug FROM workspaces WHERE id = ${own.workspaceId}`;
+    const invited = await client(api.server, own.ownerKey)('POST', '/members', { body: { email: address, role: 'developer' } });
     expect(invited.status, invited.text).toBe(201);
-    const session = await signInPerson(server, address, PASSWORD, provisioned.slug);
+    const session = await signInPerson(api.server, address, PASSWORD, provisioned.slug);
     expect((await session.mutate('POST', `/account/invitations/${own.workspaceId}/accept`)).status).toBe(200);
 
     const recorded = async (userAgent: string) =>
-      server.sql<{ workspace_id: string; action: string; status: number; actor_kind: string }[]>`
+      api.server.sql<{ workspace_id: string; action: string; status: number; actor_kind: string }[]>`
         SELECT workspace_id, action, status, actor_kind FROM audit_log
         WHERE user_agent = ${userAgent} AND target_ids->>'userId' = ${userId}`;
 
     const aimed = `aimed-${fresh('ua')}`;
     const wrong = await post(
-      server,
+      api.server,
       '/auth/password',
       { email: address, password: 'not the password at all', workspace: ownSlug?.slug },
       {
@@ -339,7 +338,7 @@ describe("a person's sign-in telemetry", () => {
 
     const unaimed = `unaimed-${fresh('ua')}`;
     const guess = await post(
-      server,
+      api.server,
       '/auth/password',
       { email: address, password: 'not the password at all' },
       { 'user-agent': unaimed },
@@ -349,7 +348,7 @@ describe("a person's sign-in telemetry", () => {
 
     const elsewhere = `elsewhere-${fresh('ua')}`;
     const notTheirs = await post(
-      server,
+      api.server,
       '/auth/password',
       { email: address, password: 'not the password at all', workspace: employer.home.slug },
       { 'user-agent': elsewhere },
@@ -359,7 +358,7 @@ describe("a person's sign-in telemetry", () => {
 
     const changing = `change-${fresh('ua')}`;
     const change = await post(
-      server,
+      api.server,
       '/auth/password/change',
       { email: address, currentPassword: 'not the password at all', newPassword: 'a brand new passphrase here' },
       { 'user-agent': changing },
@@ -370,7 +369,7 @@ describe("a person's sign-in telemetry", () => {
     // A sign-in is recorded where it opened, and nowhere else.
     const opened = `opened-${fresh('ua')}`;
     const signedIn = await post(
-      server,
+      api.server,
       '/auth/password',
       { email: address, password: PASSWORD, workspace: ownSlug?.slug },
       {
@@ -384,17 +383,17 @@ describe("a person's sign-in telemetry", () => {
   });
 
   test('an account with a single workspace has a failed attempt that names none recorded there, where such a sign-in opens', async () => {
-    const home = await server.createWorkspace();
-    const person = await addPerson(server, client(server, home.ownerKey), 'viewer', `${fresh('single')}@single.example`);
+    const home = await api.server.createWorkspace();
+    const person = await addPerson(api.server, client(api.server, home.ownerKey), 'viewer', `${fresh('single')}@single.example`);
     const ua = `single-${fresh('ua')}`;
     const res = await post(
-      server,
+      api.server,
       '/auth/password',
       { email: person.email, password: 'not the password at all' },
       { 'user-agent': ua },
     );
     expect(res.status).toBe(401);
-    const rows = await server.sql<{ workspace_id: string }[]>`SELECT workspace_id FROM audit_log WHERE user_agent = ${ua}`;
+    const rows = await api.server.sql<{ workspace_id: string }[]>`SELECT workspace_id FROM audit_log WHERE user_agent = ${ua}`;
     expect(rows).toEqual([{ workspace_id: home.workspaceId }]);
   });
 });

@@ -7,9 +7,10 @@ import {
   SCIM_PATH_MAX_CHARS,
   SCIM_SCHEMAS,
 } from '@outpost/sdk/contracts';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { beforeAll, describe, expect, test } from 'vitest';
 import { PATCH_WALK_STEPS_MAX } from '../src/identity/scim/patch.js';
-import { createOrganisationToken, startTestServer, type TestServer } from '../src/testing/index.js';
+import { createOrganisationToken } from '../src/testing/index.js';
+import { useServer } from './helpers.js';
 import { fresh, type ScimClient, scimClient } from './scim.support.js';
 
 /*
@@ -19,23 +20,27 @@ import { fresh, type ScimClient, scimClient } from './scim.support.js';
  * SQL, since what matters is the PATCH.
  */
 
-let server: TestServer;
 let organisationId: string;
 let scim: ScimClient;
 /** SCIM_GROUP_MEMBERS_MAX people provisioned in the organisation, and one more. */
 let crowd: string[];
 let extra: string;
 
+const api = useServer();
+
 beforeAll(async () => {
-  server = await startTestServer({ loops: false });
-  const home = await server.createWorkspace();
-  const [row] = await server.sql<{ slug: string; id: string }[]>`
+  const home = await api.server.createWorkspace();
+  const [row] = await api.server.sql<{ slug: string; id: string }[]>`
     SELECT o.slug, o.id FROM workspaces w JOIN organisations o ON o.id = w.organisation_id WHERE w.id = ${home.workspaceId}`;
   organisationId = row?.id ?? '';
-  scim = scimClient(server, row?.slug ?? '', await createOrganisationToken(server.sql, home.workspaceId, 'directory', ['scim']));
+  scim = scimClient(
+    api.server,
+    row?.slug ?? '',
+    await createOrganisationToken(api.server.sql, home.workspaceId, 'directory', ['scim']),
+  );
   const tag = fresh('crowd');
   const ids = (
-    await server.sql<{ id: string }[]>`
+    await api.server.sql<{ id: string }[]>`
       WITH made AS (
         INSERT INTO users (email) SELECT ${tag} || '-' || i || '@example.com'
         FROM generate_series(1, ${SCIM_GROUP_MEMBERS_MAX + 1}) i RETURNING id, email)
@@ -44,9 +49,6 @@ beforeAll(async () => {
   ).map((r) => r.id);
   crowd = ids.slice(0, SCIM_GROUP_MEMBERS_MAX);
   extra = ids[SCIM_GROUP_MEMBERS_MAX] as string;
-});
-afterAll(async () => {
-  await server?.close();
 });
 
 /** A group of these members, made through SCIM. */
@@ -61,7 +63,7 @@ async function groupOf(members: readonly string[]): Promise<string> {
 }
 
 async function membersOf(group: string): Promise<string[]> {
-  const rows = await server.sql<{ user_id: string }[]>`SELECT user_id FROM directory_group_members WHERE group_id = ${group}`;
+  const rows = await api.server.sql<{ user_id: string }[]>`SELECT user_id FROM directory_group_members WHERE group_id = ${group}`;
   return rows.map((r) => r.user_id).sort();
 }
 

@@ -9,10 +9,10 @@ import {
   SCIM_PATH_MAX_CHARS,
   SCIM_SCHEMAS,
 } from '@outpost/sdk/contracts';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { beforeAll, describe, expect, test } from 'vitest';
 import { createApiKey } from '../src/auth/create-api-key.js';
-import { createOrganisationToken, startTestServer, type TestServer, type TestWorkspace } from '../src/testing/index.js';
-import { client, eventually, type Reply } from './helpers.js';
+import { createOrganisationToken, type TestWorkspace } from '../src/testing/index.js';
+import { client, eventually, type Reply, useServer } from './helpers.js';
 import { fresh, minimalUser, proveDomain, type ScimClient, scimClient, tourGuides } from './scim.support.js';
 import { addPerson, confirmAddress, type PersonSession, signInPerson } from './users.support.js';
 
@@ -23,7 +23,6 @@ import { addPerson, confirmAddress, type PersonSession, signInPerson } from './u
  * the organisation's owners will map them through their own routes.
  */
 
-let server: TestServer;
 /** The organisation the directory provisions: its first workspace and two more. */
 let home: TestWorkspace;
 let org: string;
@@ -35,31 +34,29 @@ let tokenId: string;
 /** A workspace of another organisation, where people's accounts are made and verified first. */
 let elsewhere: TestWorkspace;
 
+const api = useServer();
+
 beforeAll(async () => {
-  server = await startTestServer({ loops: false });
-  home = await server.createWorkspace();
-  elsewhere = await server.createWorkspace();
-  const [row] = await server.sql<{ slug: string; id: string }[]>`
+  home = await api.server.createWorkspace();
+  elsewhere = await api.server.createWorkspace();
+  const [row] = await api.server.sql<{ slug: string; id: string }[]>`
     SELECT o.slug, o.id FROM workspaces w JOIN organisations o ON o.id = w.organisation_id WHERE w.id = ${home.workspaceId}`;
   org = row?.slug ?? '';
   organisationId = row?.id ?? '';
   // The people below are at the organisation's own domain, which it proved: its directory makes and
   // links their accounts (elsewhere it makes none: test/scim.domain-proof.test.ts).
-  await proveDomain(server, organisationId, 'example.com');
+  await proveDomain(api.server, organisationId, 'example.com');
   vision = await workspaceOfOrganisation('vision');
   nlp = await workspaceOfOrganisation('nlp');
-  scim = scimClient(server, org, await createOrganisationToken(server.sql, home.workspaceId, 'directory', ['scim']));
-  const [token] = await server.sql<{ id: string }[]>`
+  scim = scimClient(api.server, org, await createOrganisationToken(api.server.sql, home.workspaceId, 'directory', ['scim']));
+  const [token] = await api.server.sql<{ id: string }[]>`
     SELECT id FROM organisation_tokens WHERE organisation_id = ${organisationId} AND name = 'directory'`;
   tokenId = token?.id ?? '';
-});
-afterAll(async () => {
-  await server?.close();
 });
 
 async function workspaceOfOrganisation(tag: string): Promise<{ id: string; slug: string }> {
   const slug = fresh(tag);
-  const [made] = await server.sql<{ id: string }[]>`
+  const [made] = await api.server.sql<{ id: string }[]>`
     INSERT INTO workspaces (organisation_id, slug, name) VALUES (${organisationId}, ${slug}, ${slug}) RETURNING id`;
   return { id: made?.id ?? '', slug };
 }
@@ -70,9 +67,10 @@ async function workspaceOfOrganisation(tag: string): Promise<{ id: string; slug:
  * grants to it are active at once.
  */
 async function existingPerson(tag: string): Promise<{ userId: string; email: string }> {
-  const person = await addPerson(server, client(server, elsewhere.ownerKey), 'viewer', `${fresh(tag)}@example.com`);
-  await confirmAddress(server, person);
-  await server.sql`INSERT INTO organisation_members (organisation_id, user_id, role) VALUES (${organisationId}, ${person.userId}, 'member')`;
+  const person = await addPerson(api.server, client(api.server, elsewhere.ownerKey), 'viewer', `${fresh(tag)}@example.com`);
+  await confirmAddress(api.server, person);
+  await api.server
+    .sql`INSERT INTO organisation_members (organisation_id, user_id, role) VALUES (${organisationId}, ${person.userId}, 'member')`;
   return person;
 }
 
@@ -87,7 +85,8 @@ async function group(name: string, roles: Record<string, string> = {}): Promise<
   const res = await scim.post('/Groups', tourGuides(fresh(name), []));
   expect(res.status, res.text).toBe(201);
   for (const [workspaceId, role] of Object.entries(roles)) {
-    await server.sql`INSERT INTO directory_group_roles (group_id, workspace_id, role) VALUES (${res.body.id}, ${workspaceId}, ${role})`;
+    await api.server
+      .sql`INSERT INTO directory_group_roles (group_id, workspace_id, role) VALUES (${res.body.id}, ${workspaceId}, ${role})`;
   }
   return res.body.id;
 }
@@ -100,14 +99,14 @@ async function patch(path: string, operations: unknown[]): Promise<Reply> {
 
 /** The person's memberships of the organisation's workspaces, by workspace id. */
 async function membershipsOf(userId: string): Promise<Record<string, string>> {
-  const rows = await server.sql<{ workspace_id: string; role: string; state: string; source: string }[]>`
+  const rows = await api.server.sql<{ workspace_id: string; role: string; state: string; source: string }[]>`
     SELECT m.workspace_id, m.role, m.state, m.source FROM memberships m JOIN workspaces w ON w.id = m.workspace_id
     WHERE m.user_id = ${userId} AND w.organisation_id = ${organisationId}`;
   return Object.fromEntries(rows.map((r) => [r.workspace_id, `${r.role} ${r.state} ${r.source}`]));
 }
 
 async function organisationRole(userId: string): Promise<string | null> {
-  const [row] = await server.sql<{ role: string }[]>`
+  const [row] = await api.server.sql<{ role: string }[]>`
     SELECT role FROM organisation_members WHERE organisation_id = ${organisationId} AND user_id = ${userId}`;
   return row?.role ?? null;
 }
@@ -123,13 +122,13 @@ describe('memberships from groups', () => {
 
     await patch(`/Groups/${admins}`, [{ op: 'add', path: 'members', value: [{ value: alice.userId }] }]);
     expect(await membershipsOf(alice.userId)).toEqual({ [vision.id]: 'admin active directory' });
-    const session = await signInPerson(server, alice.email, undefined, vision.slug);
+    const session = await signInPerson(api.server, alice.email, undefined, vision.slug);
     const me = await session.call('GET', '/whoami');
     expect(me.status, me.text).toBe(200);
     expect(me.body.principal.role).toBe('admin');
     const made = await session.mutate('POST', '/api-keys', { name: 'alice-ci', role: 'developer' });
     expect(made.status, made.text).toBe(201);
-    const key = client(server, made.body.key);
+    const key = client(api.server, made.body.key);
     // Used once, so this app's cache of verified keys holds it when the group changes.
     expect((await key('GET', '/flow-runs')).status).toBe(200);
 
@@ -144,7 +143,8 @@ describe('memberships from groups', () => {
   test("a person's role in a workspace is the highest their groups grant, and a membership given by hand is never changed or removed by a group", async () => {
     const bob = await existingPerson('bob');
     await provision(bob.email);
-    await server.sql`INSERT INTO memberships (workspace_id, user_id, role, state) VALUES (${vision.id}, ${bob.userId}, 'viewer', 'active')`;
+    await api.server
+      .sql`INSERT INTO memberships (workspace_id, user_id, role, state) VALUES (${vision.id}, ${bob.userId}, 'viewer', 'active')`;
     const builders = await group('Builders', { [vision.id]: 'developer', [nlp.id]: 'runner' });
     const leads = await group('NLP leads', { [nlp.id]: 'admin' });
 
@@ -161,13 +161,14 @@ describe('memberships from groups', () => {
     const deleted = await scim.delete(`/Groups/${builders}`);
     expect(deleted.status, deleted.text).toBe(204);
     expect(await membershipsOf(bob.userId)).toEqual({ [vision.id]: 'viewer active direct' });
-    expect((await server.sql`SELECT 1 FROM directory_group_roles WHERE group_id = ${builders}`).length).toBe(0);
+    expect((await api.server.sql`SELECT 1 FROM directory_group_roles WHERE group_id = ${builders}`).length).toBe(0);
   });
 
   test("what the directory gives is not taken away by hand (a 409 that says where to change it), and removing a role given by hand lets the person's groups decide", async () => {
     const carol = await existingPerson('carol');
     await provision(carol.email);
-    await server.sql`INSERT INTO memberships (workspace_id, user_id, role, state) VALUES (${vision.id}, ${carol.userId}, 'admin', 'active')`;
+    await api.server
+      .sql`INSERT INTO memberships (workspace_id, user_id, role, state) VALUES (${vision.id}, ${carol.userId}, 'admin', 'active')`;
     const readers = await group('Readers', { [vision.id]: 'viewer', [nlp.id]: 'viewer' });
     await patch(`/Groups/${readers}`, [{ op: 'add', path: 'members', value: [{ value: carol.userId }] }]);
     expect(await membershipsOf(carol.userId)).toEqual({
@@ -175,16 +176,16 @@ describe('memberships from groups', () => {
       [nlp.id]: 'viewer active directory',
     });
     const nlpOwner = client(
-      server,
-      (await createApiKey(server.sql, { workspaceId: nlp.id, name: 'nlp-owner', role: 'owner' })).key,
+      api.server,
+      (await createApiKey(api.server.sql, { workspaceId: nlp.id, name: 'nlp-owner', role: 'owner' })).key,
     );
     const refused = await nlpOwner('DELETE', `/members/${carol.userId}`);
     expect(refused.status, refused.text).toBe(409);
     expect(refused.body.detail).toContain('take them out of the group, or change what the group grants');
 
     const visionOwner = client(
-      server,
-      (await createApiKey(server.sql, { workspaceId: vision.id, name: 'vision-owner', role: 'owner' })).key,
+      api.server,
+      (await createApiKey(api.server.sql, { workspaceId: vision.id, name: 'vision-owner', role: 'owner' })).key,
     );
     const removed = await visionOwner('DELETE', `/members/${carol.userId}`);
     expect(removed.status, removed.text).toBe(204);
@@ -215,7 +216,7 @@ describe('a group as large as a group may be', () => {
   test(`a group of ${SCIM_GROUP_MEMBERS_MAX} people gets its role in a workspace in one call, set-based, and loses it when the group is deleted`, async () => {
     // People provisioned straight into the tables: what matters here is the one call that grants them all.
     const ids = (
-      await server.sql<{ id: string }[]>`
+      await api.server.sql<{ id: string }[]>`
         WITH made AS (
           INSERT INTO users (email) SELECT 'crowd-' || i || '-' || ${fresh('c')} || '@example.com'
           FROM generate_series(1, ${SCIM_GROUP_MEMBERS_MAX}) i RETURNING id, email)
@@ -233,7 +234,7 @@ describe('a group as large as a group may be', () => {
     expect(put.body.members).toHaveLength(SCIM_GROUP_MEMBERS_MAX);
     const count = async () =>
       (
-        await server.sql<
+        await api.server.sql<
           { n: number }[]
         >`SELECT count(*)::int AS n FROM memberships WHERE workspace_id = ${crowd.id} AND source = 'directory'`
       )[0]?.n;
@@ -245,7 +246,7 @@ describe('a group as large as a group may be', () => {
 
     expect((await scim.delete(`/Groups/${everyone}`)).status).toBe(204);
     expect(await count()).toBe(0);
-    await server.sql`DELETE FROM directory_users WHERE user_id = ANY(${ids}::uuid[])`;
+    await api.server.sql`DELETE FROM directory_users WHERE user_id = ANY(${ids}::uuid[])`;
   });
 });
 
@@ -253,13 +254,14 @@ describe('deprovisioning', () => {
   test("active false (as Entra ID sends it) ends the person's sessions and API keys at once; reactivation offers again what their groups grant, not what was given by hand", async () => {
     const carol = await existingPerson('carol');
     await provision(carol.email);
-    await server.sql`INSERT INTO memberships (workspace_id, user_id, role, state) VALUES (${nlp.id}, ${carol.userId}, 'viewer', 'active')`;
+    await api.server
+      .sql`INSERT INTO memberships (workspace_id, user_id, role, state) VALUES (${nlp.id}, ${carol.userId}, 'viewer', 'active')`;
     const admins = await group('Vision admins', { [vision.id]: 'admin' });
     await patch(`/Groups/${admins}`, [{ op: 'add', path: 'members', value: [{ value: carol.userId }] }]);
-    const session = await signInPerson(server, carol.email, undefined, vision.slug);
+    const session = await signInPerson(api.server, carol.email, undefined, vision.slug);
     const made = await session.mutate('POST', '/api-keys', { name: 'carol-ci', role: 'developer' });
     expect(made.status, made.text).toBe(201);
-    const key = client(server, made.body.key);
+    const key = client(api.server, made.body.key);
     expect((await key('GET', '/whoami')).status).toBe(200);
 
     const off = await patch(`/Users/${carol.userId}`, [{ op: 'Replace', value: { active: 'False' } }]);
@@ -287,7 +289,7 @@ describe('deprovisioning', () => {
     await provision(dan.email);
     const viewers = await group('Viewers', { [vision.id]: 'viewer' });
     await patch(`/Groups/${viewers}`, [{ op: 'add', path: 'members', value: [{ value: dan.userId }] }]);
-    const session = await signInPerson(server, dan.email, undefined, vision.slug);
+    const session = await signInPerson(api.server, dan.email, undefined, vision.slug);
 
     const res = await scim.delete(`/Users/${dan.userId}`);
     expect(res.status, res.text).toBe(204);
@@ -295,15 +297,17 @@ describe('deprovisioning', () => {
     expect(await membershipsOf(dan.userId)).toEqual({});
     expect(await organisationRole(dan.userId)).toBeNull();
     expect((await scim.get(`/Groups/${viewers}`)).body).not.toHaveProperty('members');
-    expect((await server.sql`SELECT 1 FROM directory_users WHERE user_id = ${dan.userId}`).length).toBe(0);
+    expect((await api.server.sql`SELECT 1 FROM directory_users WHERE user_id = ${dan.userId}`).length).toBe(0);
     // The account and its membership elsewhere are untouched.
-    expect((await signInPerson(server, dan.email)).reply.status).toBe(200);
+    expect((await signInPerson(api.server, dan.email)).reply.status).toBe(200);
   });
 
   test('the directory does not deprovision an organisation owner: a 400 mutability, and the owner keeps every access', async () => {
     const erin = await existingPerson('erin');
-    await server.sql`UPDATE organisation_members SET role = 'owner' WHERE organisation_id = ${organisationId} AND user_id = ${erin.userId}`;
-    await server.sql`INSERT INTO memberships (workspace_id, user_id, role, state) VALUES (${home.workspaceId}, ${erin.userId}, 'owner', 'active')`;
+    await api.server
+      .sql`UPDATE organisation_members SET role = 'owner' WHERE organisation_id = ${organisationId} AND user_id = ${erin.userId}`;
+    await api.server
+      .sql`INSERT INTO memberships (workspace_id, user_id, role, state) VALUES (${home.workspaceId}, ${erin.userId}, 'owner', 'active')`;
     await provision(erin.email);
     expect(await organisationRole(erin.userId)).toBe('owner');
 
@@ -318,8 +322,13 @@ describe('deprovisioning', () => {
   });
 
   test("an account its person made elsewhere joins no organisation unasked: its groups' roles are invitations until the person accepts one", async () => {
-    const stranger = await addPerson(server, client(server, elsewhere.ownerKey), 'viewer', `${fresh('stranger')}@example.com`);
-    await confirmAddress(server, stranger);
+    const stranger = await addPerson(
+      api.server,
+      client(api.server, elsewhere.ownerKey),
+      'viewer',
+      `${fresh('stranger')}@example.com`,
+    );
+    await confirmAddress(api.server, stranger);
     expect(await provision(stranger.email)).toBe(stranger.userId);
     expect(await organisationRole(stranger.userId)).toBeNull();
     const developers = await group('Stranger developers', { [vision.id]: 'developer', [nlp.id]: 'viewer' });
@@ -331,7 +340,7 @@ describe('deprovisioning', () => {
     // The organisation's people do not list them, and nothing they can open is theirs yet.
     expect(await organisationRole(stranger.userId)).toBeNull();
 
-    const session = await signInPerson(server, stranger.email);
+    const session = await signInPerson(api.server, stranger.email);
     const offered = await session.call('GET', '/account/invitations');
     expect(offered.status, offered.text).toBe(200);
     expect(offered.body.items.map((i: { workspace: { slug: string } }) => i.workspace.slug).sort()).toEqual(
@@ -349,11 +358,11 @@ describe('deprovisioning', () => {
 
 describe('who may call the directory', () => {
   test("another organisation's token is a 404 for this organisation, as for one that does not exist", async () => {
-    const other = await server.createWorkspace();
-    const [row] = await server.sql<{ slug: string }[]>`
+    const other = await api.server.createWorkspace();
+    const [row] = await api.server.sql<{ slug: string }[]>`
       SELECT o.slug FROM workspaces w JOIN organisations o ON o.id = w.organisation_id WHERE w.id = ${other.workspaceId}`;
-    const theirToken = await createOrganisationToken(server.sql, other.workspaceId, 'their directory', ['scim']);
-    const intruder = scimClient(server, org, theirToken);
+    const theirToken = await createOrganisationToken(api.server.sql, other.workspaceId, 'their directory', ['scim']);
+    const intruder = scimClient(api.server, org, theirToken);
     const person = await provision(`${fresh('target')}@example.com`);
     for (const path of ['/Users', `/Users/${person}`, '/Groups', '/ServiceProviderConfig']) {
       const res = await intruder.get(path);
@@ -363,39 +372,42 @@ describe('who may call the directory', () => {
     const deleted = await intruder.delete(`/Users/${person}`);
     expect(deleted.status).toBe(404);
     // Their own organisation does not have this organisation's people either.
-    const own = scimClient(server, row?.slug ?? '', theirToken);
+    const own = scimClient(api.server, row?.slug ?? '', theirToken);
     expect((await own.get(`/Users/${person}`)).status).toBe(404);
     expect((await scim.get(`/Users/${person}`)).status).toBe(200);
   });
 
   test('a token without the scim scope is a 403, a revoked one a 401', async () => {
     const auditor = scimClient(
-      server,
+      api.server,
       org,
-      await createOrganisationToken(server.sql, home.workspaceId, 'siem', ['audit:read', 'usage:read']),
+      await createOrganisationToken(api.server.sql, home.workspaceId, 'siem', ['audit:read', 'usage:read']),
     );
     const res = await auditor.get('/Users');
     expect(res.status, res.text).toBe(403);
     expect(res.body).toMatchObject({ schemas: [SCIM_SCHEMAS.error], status: '403' });
     expect(res.body.detail).toContain('scim');
 
-    const revokedToken = await createOrganisationToken(server.sql, home.workspaceId, 'gone', ['scim']);
-    await server.sql`UPDATE organisation_tokens SET revoked_at = now() WHERE name = 'gone' AND organisation_id = ${organisationId}`;
-    const revoked = await scimClient(server, org, revokedToken).get('/Users');
+    const revokedToken = await createOrganisationToken(api.server.sql, home.workspaceId, 'gone', ['scim']);
+    await api.server
+      .sql`UPDATE organisation_tokens SET revoked_at = now() WHERE name = 'gone' AND organisation_id = ${organisationId}`;
+    const revoked = await scimClient(api.server, org, revokedToken).get('/Users');
     expect(revoked.status).toBe(401);
     expect(revoked.body.status).toBe('401');
   });
 
   test("a person's session, an API key and a scim token on another route are all refused", async () => {
     const owner = await existingPerson('owner');
-    await server.sql`INSERT INTO memberships (workspace_id, user_id, role, state) VALUES (${home.workspaceId}, ${owner.userId}, 'owner', 'active')`;
-    await server.sql`INSERT INTO organisation_members (organisation_id, user_id, role) VALUES (${organisationId}, ${owner.userId}, 'owner')
+    await api.server
+      .sql`INSERT INTO memberships (workspace_id, user_id, role, state) VALUES (${home.workspaceId}, ${owner.userId}, 'owner', 'active')`;
+    await api.server
+      .sql`INSERT INTO organisation_members (organisation_id, user_id, role) VALUES (${organisationId}, ${owner.userId}, 'owner')
                      ON CONFLICT (organisation_id, user_id) DO UPDATE SET role = 'owner'`;
     const session = await signInPerson(
-      server,
+      api.server,
       owner.email,
       undefined,
-      (await server.sql<{ slug: string }[]>`SELECT slug FROM workspaces WHERE id = ${home.workspaceId}`)[0]?.slug,
+      (await api.server.sql<{ slug: string }[]>`SELECT slug FROM workspaces WHERE id = ${home.workspaceId}`)[0]?.slug,
     );
     const bySession = await session.mutate(
       'POST',
@@ -406,14 +418,14 @@ describe('who may call the directory', () => {
     expect(bySession.body).toMatchObject({ schemas: [SCIM_SCHEMAS.error], status: '403' });
     expect((await session.call('GET', `/organisations/${org}/scim/v2/Users`)).status).toBe(403);
 
-    const key = client(server, home.ownerKey);
+    const key = client(api.server, home.ownerKey);
     const byKey = await key('GET', `/organisations/${org}/scim/v2/Users`);
     expect(byKey.status, byKey.text).toBe(403);
     expect(byKey.body.detail).toContain('organisation token');
 
-    const token = await createOrganisationToken(server.sql, home.workspaceId, 'scim only', ['scim']);
-    expect((await client(server, token)('GET', `/organisations/${org}/audit-log/heads`)).status).toBe(403);
-    expect((await client(server, token)('GET', '/whoami')).status).toBe(401);
+    const token = await createOrganisationToken(api.server.sql, home.workspaceId, 'scim only', ['scim']);
+    expect((await client(api.server, token)('GET', `/organisations/${org}/audit-log/heads`)).status).toBe(403);
+    expect((await client(api.server, token)('GET', '/whoami')).status).toBe(401);
   });
 });
 
@@ -421,7 +433,7 @@ describe('bounds', () => {
   test(`a PATCH of more than ${SCIM_PATCH_OPERATIONS_MAX} operations, a filter longer than ${SCIM_FILTER_MAX_CHARS} characters and a group of more than ${SCIM_GROUP_MEMBERS_MAX} members are SCIM 400s naming the limit, and change nothing`, async () => {
     const person = await provision(`${fresh('bounded')}@example.com`);
     const target = await group('Bounded');
-    const before = await server.sql`SELECT * FROM directory_group_members WHERE group_id = ${target}`;
+    const before = await api.server.sql`SELECT * FROM directory_group_members WHERE group_id = ${target}`;
 
     const ops = Array.from({ length: SCIM_PATCH_OPERATIONS_MAX + 1 }, () => ({
       op: 'add',
@@ -450,7 +462,7 @@ describe('bounds', () => {
     expect(huge.status).toBe(413);
     expect(huge.body).toMatchObject({ schemas: [SCIM_SCHEMAS.error], status: '413' });
 
-    expect(await server.sql`SELECT * FROM directory_group_members WHERE group_id = ${target}`).toEqual(before);
+    expect(await api.server.sql`SELECT * FROM directory_group_members WHERE group_id = ${target}`).toEqual(before);
   });
 
   test(`a filter of more than ${SCIM_FILTER_TERMS_MAX} comparisons, and an operation without a path naming more than ${SCIM_PATCH_VALUE_KEYS_MAX} attributes or one longer than ${SCIM_PATH_MAX_CHARS} characters, are SCIM 400s naming the limit that change nothing; at the limits they apply`, async () => {
@@ -458,8 +470,8 @@ describe('bounds', () => {
     const target = await group('Bounded terms');
     await patch(`/Groups/${target}`, [{ op: 'add', path: 'members', value: [{ value: person }] }]);
     const stored = async () => ({
-      group: await server.sql`SELECT * FROM directory_groups WHERE id = ${target}`,
-      members: await server.sql`SELECT * FROM directory_group_members WHERE group_id = ${target}`,
+      group: await api.server.sql`SELECT * FROM directory_groups WHERE id = ${target}`,
+      members: await api.server.sql`SELECT * FROM directory_group_members WHERE group_id = ${target}`,
     });
     const before = await stored();
     /** `members[value eq "<person>" or value eq "1" or …]`: `terms` comparisons, within the longest path. */
@@ -503,27 +515,27 @@ describe('bounds', () => {
     const renamed = renaming(SCIM_PATCH_VALUE_KEYS_MAX);
     expect((await patch(`/Groups/${target}`, [{ op: 'replace', value: renamed }])).body.displayName).toBe(renamed.displayName);
     await patch(`/Groups/${target}`, [{ op: 'remove', path: membersPath(SCIM_FILTER_TERMS_MAX) }]);
-    expect(await server.sql`SELECT * FROM directory_group_members WHERE group_id = ${target}`).toEqual([]);
+    expect(await api.server.sql`SELECT * FROM directory_group_members WHERE group_id = ${target}`).toEqual([]);
   });
 
   test(`an organisation's directory holds at most ${SCIM_GROUPS_PER_ORGANISATION} groups; the next is a 400 that says so`, async () => {
-    const [row] = await server.sql<
+    const [row] = await api.server.sql<
       { n: number }[]
     >`SELECT count(*)::int AS n FROM directory_groups WHERE organisation_id = ${organisationId}`;
-    await server.sql`
+    await api.server.sql`
       INSERT INTO directory_groups (organisation_id, display_name)
       SELECT ${organisationId}, 'filler ' || i FROM generate_series(1, ${SCIM_GROUPS_PER_ORGANISATION - (row?.n ?? 0)}) i`;
     const res = await scim.post('/Groups', tourGuides(fresh('One too many'), []));
     expect(res.status, res.text).toBe(400);
     expect(res.body.detail).toContain('1,000 groups');
-    await server.sql`DELETE FROM directory_groups WHERE organisation_id = ${organisationId} AND display_name LIKE 'filler %'`;
+    await api.server.sql`DELETE FROM directory_groups WHERE organisation_id = ${organisationId} AND display_name LIKE 'filler %'`;
   });
 });
 
 describe('a directory sending in parallel', () => {
   test('holds one database connection: the rest wait in memory, those past the queue are a 503 at once, and another organisation is served meanwhile', async () => {
     // The organisation's lock, held as another replica's long change would hold it.
-    const replica = await server.sql.reserve();
+    const replica = await api.server.sql.reserve();
     await replica`SELECT pg_advisory_lock(hashtext('outpost.organisation'), hashtext(${organisationId}))`;
     const sent = DIRECTORY_QUEUE_PER_ORGANISATION + 4;
     const answers: Reply[] = [];
@@ -541,18 +553,18 @@ describe('a directory sending in parallel', () => {
       expect(turnedAway.map((r) => r.status)).toEqual(Array(sent - 1 - DIRECTORY_QUEUE_PER_ORGANISATION).fill(503));
       expect(turnedAway[0]?.headers.get('retry-after')).toBe('5');
       expect(turnedAway[0]?.body).toMatchObject({ schemas: [SCIM_SCHEMAS.error], status: '503' });
-      const [waiting] = await server.sql<{ n: number }[]>`
+      const [waiting] = await api.server.sql<{ n: number }[]>`
         SELECT count(*)::int AS n FROM pg_stat_activity
         WHERE datname = current_database() AND wait_event_type = 'Lock' AND wait_event = 'advisory'`;
       expect(waiting?.n).toBe(1);
       // Another organisation's directory does not wait behind this one.
-      const [other] = await server.sql<{ id: string }[]>`SELECT id FROM workspaces WHERE id = ${elsewhere.workspaceId}`;
-      const [otherOrg] = await server.sql<{ slug: string }[]>`
+      const [other] = await api.server.sql<{ id: string }[]>`SELECT id FROM workspaces WHERE id = ${elsewhere.workspaceId}`;
+      const [otherOrg] = await api.server.sql<{ slug: string }[]>`
         SELECT o.slug FROM organisations o JOIN workspaces w ON w.organisation_id = o.id WHERE w.id = ${other?.id ?? ''}`;
       const theirs = scimClient(
-        server,
+        api.server,
         otherOrg?.slug ?? '',
-        await createOrganisationToken(server.sql, elsewhere.workspaceId, 'theirs', ['scim']),
+        await createOrganisationToken(api.server.sql, elsewhere.workspaceId, 'theirs', ['scim']),
       );
       expect((await theirs.post('/Users', minimalUser(`${fresh('other-org')}@example.com`))).status).toBe(201);
       expect(answers).toHaveLength(sent - 1 - DIRECTORY_QUEUE_PER_ORGANISATION);
@@ -573,7 +585,7 @@ describe('the audit log', () => {
     expect(made.status).toBe(201);
     const refused = await scim.post('/Users', minimalUser(userName));
     expect(refused.status).toBe(409);
-    const rows = await server.sql<
+    const rows = await api.server.sql<
       { workspace_id: string; status: number; result_ids: Record<string, string>; summary: Record<string, unknown> }[]
     >`
       SELECT workspace_id, status, result_ids, summary FROM audit_log
@@ -586,7 +598,7 @@ describe('the audit log', () => {
       expect(here.find((r) => r.status === 201)?.result_ids).toEqual({ userId: made.body.id });
     }
     // The workspace's admins read who it was: the token, by name.
-    const log = await client(server, home.ownerKey)('GET', '/audit-log?action=scimUsersCreate');
+    const log = await client(api.server, home.ownerKey)('GET', '/audit-log?action=scimUsersCreate');
     expect(log.status, log.text).toBe(200);
     expect(log.body.items[0].actor).toMatchObject({ kind: 'organisation_token', id: tokenId, label: 'directory' });
   });

@@ -1,25 +1,21 @@
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { beforeAll, describe, expect, test } from 'vitest';
 import { RunTokens } from '../src/auth/run-tokens.js';
 import { rotateSigningKey } from '../src/auth/signing-keys.js';
 import { main } from '../src/main.js';
-import { startTestServer, type TestServer } from '../src/testing/index.js';
-import { client } from './helpers.js';
+import { client, useServer } from './helpers.js';
 import { Scene } from './security.fixtures.js';
 
-let server: TestServer;
 let scene: Scene;
 
+const api = useServer();
+
 beforeAll(async () => {
-  server = await startTestServer({ loops: false });
-  scene = await new Scene(server, await server.createWorkspace(), 'jwks').setUp();
-});
-afterAll(async () => {
-  await server?.close();
+  scene = await new Scene(api.server, await api.server.createWorkspace(), 'jwks').setUp();
 });
 
 async function jwks(path = '/api/v1/.well-known/jwks.json'): Promise<Response> {
-  return server.app.request(path);
+  return api.server.app.request(path);
 }
 
 describe('JWKS document', () => {
@@ -62,14 +58,14 @@ describe('JWKS document', () => {
 describe('signing key rotation', () => {
   test('a new key is published before it signs, and tokens of either key verify on every replica throughout', async () => {
     const [first, second] = [
-      await RunTokens.load(server.sql, { refreshMs: 100 }),
-      await RunTokens.load(server.sql, { refreshMs: 100 }),
+      await RunTokens.load(api.server.sql, { refreshMs: 100 }),
+      await RunTokens.load(api.server.sql, { refreshMs: 100 }),
     ];
     const claims = { runId: (await scene.run()).id, attempt: 1, workspaceId: scene.ws.workspaceId };
     const before = await first.sign(claims);
     const oldKid = decodeProtectedHeader(before).kid;
 
-    const rotated = await rotateSigningKey(server.sql, { publishSeconds: 5 });
+    const rotated = await rotateSigningKey(api.server.sql, { publishSeconds: 5 });
     expect(rotated.kid).not.toBe(oldKid);
     // Published at once (a replica refreshes within its interval), while the old key keeps signing.
     await second.refresh();
@@ -95,15 +91,15 @@ describe('signing key rotation', () => {
 
   test('the API keeps accepting tokens it issued before a rotation, and keeps issuing new ones', async () => {
     const before = await scene.held();
-    await rotateSigningKey(server.sql, { publishSeconds: 0 });
-    expect((await client(server, before.token)('GET', `/flow-runs/${before.id}`)).status).toBe(200);
+    await rotateSigningKey(api.server.sql, { publishSeconds: 0 });
+    expect((await client(api.server, before.token)('GET', `/flow-runs/${before.id}`)).status).toBe(200);
     const after = await scene.held();
-    expect((await client(server, after.token)('GET', `/flow-runs/${after.id}`)).status).toBe(200);
+    expect((await client(api.server, after.token)('GET', `/flow-runs/${after.id}`)).status).toBe(200);
   });
 
   test('`outpost server signing-keys rotate` adds a key that signs only after the publish time', async () => {
     const previous = process.env.DATABASE_URL;
-    process.env.DATABASE_URL = server.databaseUrl;
+    process.env.DATABASE_URL = api.server.databaseUrl;
     let code: number;
     try {
       code = await main(['signing-keys', 'rotate', '--publish-seconds', '600']);
@@ -112,7 +108,7 @@ describe('signing key rotation', () => {
       else process.env.DATABASE_URL = previous;
     }
     expect(code).toBe(0);
-    const [pending] = await server.sql<{ wait: number }[]>`
+    const [pending] = await api.server.sql<{ wait: number }[]>`
       SELECT extract(epoch FROM activates_at - now())::int AS wait FROM signing_keys ORDER BY created_at DESC LIMIT 1`;
     expect(pending?.wait).toBeGreaterThan(590);
     expect(await main(['signing-keys', 'rotate', '--publish-seconds', 'soon'])).toBe(2);

@@ -1,19 +1,12 @@
 import { request } from 'node:http';
 import { type RouteDef, routes, servedPath } from '@outpost/sdk/contracts';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { isPublicPath, PUBLIC_PATHS } from '../src/http/permissions.js';
-import { startTestServer, type TestServer } from '../src/testing/index.js';
+import { useServer } from './helpers.js';
 import { METRICS_TOKEN } from './metrics.support.js';
 
-let server: TestServer;
-
-beforeAll(async () => {
-  // With a metrics token, so the operator's route is mounted and checked with the rest.
-  server = await startTestServer({ loops: false, dashboardDir: null, metricsToken: METRICS_TOKEN });
-});
-afterAll(async () => {
-  await server?.close();
-});
+// With a metrics token, so the operator's route is mounted and checked with the rest.
+const api = useServer({ loops: false, dashboardDir: null, metricsToken: METRICS_TOKEN });
 
 interface Raw {
   status: number;
@@ -23,7 +16,7 @@ interface Raw {
 
 /** Sends the request target exactly as written (no URL normalisation, unlike fetch), over real HTTP. */
 function raw(method: string, target: string, headers: Record<string, string> = {}): Promise<Raw> {
-  const { hostname, port } = new URL(server.url);
+  const { hostname, port } = new URL(api.server.url);
   return new Promise((resolve, reject) => {
     const req = request({ host: hostname, port, method, path: target, headers }, (res) => {
       let body = '';
@@ -117,9 +110,9 @@ describe('path tricks never skip authentication', () => {
   });
 
   test('with a credential, HEAD behaves as GET and OPTIONS is not a way around anything', async () => {
-    const auth = { authorization: `Bearer ${server.ownerKey}` };
+    const auth = { authorization: `Bearer ${api.server.ownerKey}` };
     expect((await raw('HEAD', '/api/v1/whoami', auth)).status).toBe(200);
-    const viewer = { authorization: `Bearer ${await server.createKey('worker')}` };
+    const viewer = { authorization: `Bearer ${await api.server.createKey('worker')}` };
     expect((await raw('HEAD', '/api/v1/api-keys', viewer)).status).toBe(403);
     const options = await raw('OPTIONS', '/api/v1/whoami', auth);
     expect(options.status).toBe(405);

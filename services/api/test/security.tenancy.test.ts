@@ -1,9 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { type RouteDef, type RouteName, routes } from '@outpost/sdk/contracts';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { beforeAll, describe, expect, test } from 'vitest';
 import type { Sql } from '../src/db/client.js';
-import { startTestServer, type TestServer } from '../src/testing/index.js';
-import { type Call, client, type Reply } from './helpers.js';
+import { type Call, client, type Reply, useServer } from './helpers.js';
 import { type Caller, FIXTURES, type HeldRun, type PersonCookies, Scene, send } from './security.fixtures.js';
 import { tally } from './security.tally.js';
 
@@ -14,17 +13,14 @@ import { tally } from './security.tally.js';
  * travel inside bodies and queries: batches, subflows, log lines, artifacts, filters.
  */
 
-let server: TestServer;
 let a: Scene;
 let b: Scene;
 
+const api = useServer();
+
 beforeAll(async () => {
-  server = await startTestServer({ loops: false });
-  a = await new Scene(server, await server.createWorkspace(), 'alpha').setUp();
-  b = await new Scene(server, await server.createWorkspace(), 'bravo').setUp();
-});
-afterAll(async () => {
-  await server?.close();
+  a = await new Scene(api.server, await api.server.createWorkspace(), 'alpha').setUp();
+  b = await new Scene(api.server, await api.server.createWorkspace(), 'bravo').setUp();
 });
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -93,11 +89,11 @@ describe('objects named in the path', () => {
     // B's objects, made as B's owner (or B's worker, for worker-only routes) would make them.
     const bCaller: Caller = route.access.roles.includes('owner') ? await b.caller('owner') : await b.caller('worker');
     const spec = await FIXTURES[name](b, bCaller);
-    const before = await snapshot(server.sql, b.ws.workspaceId);
+    const before = await snapshot(api.server.sql, b.ws.workspaceId);
     for (const { label, bearer, session } of await callersOfA(route)) {
-      const foreign = await send(server, route, { ...spec, bearer: undefined, session }, bearer ?? null);
+      const foreign = await send(api.server, route, { ...spec, bearer: undefined, session }, bearer ?? null);
       const absent = await send(
-        server,
+        api.server,
         route,
         { ...spec, bearer: undefined, session, params: missing(spec.params ?? {}) },
         bearer ?? null,
@@ -107,7 +103,7 @@ describe('objects named in the path', () => {
       expect(comparable(foreign), `${name} as A's ${label}`).toEqual(comparable(absent));
       comparisons.add();
     }
-    expect(await snapshot(server.sql, b.ws.workspaceId)).toEqual(before);
+    expect(await snapshot(api.server.sql, b.ws.workspaceId)).toEqual(before);
   });
 });
 
@@ -115,15 +111,15 @@ describe('names the caller chooses', () => {
   test("completing a token in A leaves B's wait for the same token waiting, and B's rows unchanged", async () => {
     const token = `shared-${randomUUID().slice(0, 8)}`;
     const bRun = await b.held(undefined, { running: true });
-    const bWait = await client(server, bRun.token)('POST', `/flow-runs/${bRun.id}/waits`, {
+    const bWait = await client(api.server, bRun.token)('POST', `/flow-runs/${bRun.id}/waits`, {
       body: { key: 'w', spec: { kind: 'token', token } },
     });
     expect(bWait.body.wait.status).toBe('WAITING');
-    const before = await snapshot(server.sql, b.ws.workspaceId);
-    const done = await client(server, a.ws.ownerKey)('POST', `/wait-tokens/${token}/complete`, { body: { value: 1 } });
+    const before = await snapshot(api.server.sql, b.ws.workspaceId);
+    const done = await client(api.server, a.ws.ownerKey)('POST', `/wait-tokens/${token}/complete`, { body: { value: 1 } });
     // A has no wait for the token: refused as any token no wait of A asked for.
     expect(done.status, done.text).toBe(404);
-    expect(await snapshot(server.sql, b.ws.workspaceId)).toEqual(before);
+    expect(await snapshot(api.server.sql, b.ws.workspaceId)).toEqual(before);
   });
 });
 
@@ -133,22 +129,22 @@ describe('ids inside bodies and queries', () => {
   let bTaskRun: string;
 
   beforeAll(async () => {
-    owner = client(server, a.ws.ownerKey);
+    owner = client(api.server, a.ws.ownerKey);
     bRun = await b.held(undefined, { running: true });
     bTaskRun = await b.taskRun(bRun);
   });
 
   async function twice(call: (id: string) => Promise<Reply>, foreignId: string): Promise<{ foreign: Reply; absent: Reply }> {
-    const before = await snapshot(server.sql, b.ws.workspaceId);
+    const before = await snapshot(api.server.sql, b.ws.workspaceId);
     const foreign = await call(foreignId);
     const absent = await call(randomUUID());
-    expect(await snapshot(server.sql, b.ws.workspaceId)).toEqual(before);
+    expect(await snapshot(api.server.sql, b.ws.workspaceId)).toEqual(before);
     comparisons.add();
     return { foreign, absent };
   }
 
   test("a heartbeat batch naming B's run renews nothing of B's and reports it lost, like a missing run", async () => {
-    const worker = client(server, await a.key('worker'));
+    const worker = client(api.server, await a.key('worker'));
     const beat = (id: string) =>
       worker('POST', `/work-pools/${a.heldPool}/workers/heartbeat`, {
         body: { workerId: randomUUID(), name: 'w', capacity: 2, runs: [{ id, attempt: 1 }] },
@@ -162,7 +158,7 @@ describe('ids inside bodies and queries', () => {
 
   test("a log line naming B's task run is stored without it, exactly as one naming a missing task run", async () => {
     const run = await a.held(undefined, { running: true });
-    const asRun = client(server, run.token);
+    const asRun = client(api.server, run.token);
     let seq = 0;
     const write = (taskRunId: string) =>
       asRun('POST', `/flow-runs/${run.id}/logs`, {
@@ -181,7 +177,7 @@ describe('ids inside bodies and queries', () => {
 
   test("an artifact or a subflow naming B's task run is refused like a missing task run", async () => {
     const run = await a.held(undefined, { running: true });
-    const asRun = client(server, run.token);
+    const asRun = client(api.server, run.token);
     const artifact = (taskRunId: string) =>
       asRun('POST', `/flow-runs/${run.id}/artifacts`, {
         body: { id: randomUUID(), flowRunAttempt: 1, key: 'k', type: 'markdown', data: { markdown: 'x' }, taskRunId },
@@ -201,13 +197,13 @@ describe('ids inside bodies and queries', () => {
   test("creation ids already used by B are refused exactly like ids already used by another of A's runs", async () => {
     const run = await a.held(undefined, { running: true });
     const other = await a.held(undefined, { running: true });
-    const asRun = client(server, run.token);
+    const asRun = client(api.server, run.token);
     const ownElsewhere = await a.taskRun(other);
     const create = (id: string) =>
       asRun('POST', `/flow-runs/${run.id}/task-runs`, {
         body: { id, flowRunAttempt: 1, name: 't', taskKey: 't', dynamicKey: '0', state: { type: 'RUNNING' } },
       });
-    const before = await snapshot(server.sql, b.ws.workspaceId);
+    const before = await snapshot(api.server.sql, b.ws.workspaceId);
     const foreign = await create(bTaskRun);
     const local = await create(ownElsewhere);
     expect(foreign.status).toBe(409);
@@ -217,7 +213,7 @@ describe('ids inside bodies and queries', () => {
     const localChild = await child(other.id);
     expect(foreignChild.status).toBe(localChild.status);
     expect(comparable(foreignChild)).toEqual(comparable(localChild));
-    expect(await snapshot(server.sql, b.ws.workspaceId)).toEqual(before);
+    expect(await snapshot(api.server.sql, b.ws.workspaceId)).toEqual(before);
   });
 
   test("B's names in bodies (pools, queues) and B's ids in filters find nothing, like missing ones", async () => {
@@ -236,19 +232,19 @@ describe('ids inside bodies and queries', () => {
     expect(comparable(pools.foreign)).toEqual(comparable(pools.absent));
 
     const queue = (name: string) => owner('POST', `/deployments/${a.deployment.id}/runs`, { body: { workQueue: name } });
-    await client(server, b.ws.ownerKey)('POST', `/work-pools/${b.pool}/queues`, { body: { name: 'bravo-only' } });
+    await client(api.server, b.ws.ownerKey)('POST', `/work-pools/${b.pool}/queues`, { body: { name: 'bravo-only' } });
     const queues = await twice(() => queue('bravo-only'), 'unused');
     expect(queues.foreign.status).toBe(404);
 
     const claim = (q: string) =>
-      client(server, a.ws.ownerKey)('POST', `/work-pools/${a.pool}/claim`, {
+      client(api.server, a.ws.ownerKey)('POST', `/work-pools/${a.pool}/claim`, {
         body: { workerId: randomUUID(), limit: 5, queues: [q] },
       });
     const claims = await twice(() => claim('bravo-only'), 'x');
     expect(claims.foreign.body.runs).toEqual([]);
 
     // A deployment of B's that nobody in A has named yet (A's own log records what A's callers tried).
-    const fresh = await client(server, b.ws.ownerKey)('PUT', '/deployments', {
+    const fresh = await client(api.server, b.ws.ownerKey)('PUT', '/deployments', {
       body: {
         flowName: b.flowName,
         name: 'unnamed',
@@ -257,7 +253,7 @@ describe('ids inside bodies and queries', () => {
         workPool: b.pool,
       },
     });
-    await client(server, b.ws.ownerKey)('POST', `/deployments/${fresh.body.deployment.id}/runs`, { body: {} });
+    await client(api.server, b.ws.ownerKey)('POST', `/deployments/${fresh.body.deployment.id}/runs`, { body: {} });
     for (const filter of [
       (id: string) => owner('GET', `/flow-runs?deploymentId=${id}`),
       (id: string) => owner('GET', `/audit-log?objectId=${id}`),

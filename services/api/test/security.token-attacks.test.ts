@@ -1,29 +1,25 @@
 import { randomUUID } from 'node:crypto';
 import { generateKeyPair, importJWK, type JWK, SignJWT } from 'jose';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { startTestServer, type TestServer } from '../src/testing/index.js';
-import { type Call, client, comparable } from './helpers.js';
+import { beforeAll, describe, expect, test } from 'vitest';
+import { type Call, client, comparable, useServer } from './helpers.js';
 import { type HeldRun, Scene } from './security.fixtures.js';
 import { tally } from './security.tally.js';
 
-let server: TestServer;
 let scene: Scene;
 let run: HeldRun;
 let other: HeldRun;
 let signing: { kid: string; privateJwk: JWK; publicJwk: JWK };
 
+const api = useServer();
+
 beforeAll(async () => {
-  server = await startTestServer({ loops: false });
-  scene = await new Scene(server, await server.createWorkspace(), 'tokens').setUp();
+  scene = await new Scene(api.server, await api.server.createWorkspace(), 'tokens').setUp();
   run = await scene.held();
   other = await scene.held();
-  const [key] = await server.sql<{ kid: string; private_jwk: JWK; public_jwk: JWK }[]>`
+  const [key] = await api.server.sql<{ kid: string; private_jwk: JWK; public_jwk: JWK }[]>`
     SELECT kid, private_jwk, public_jwk FROM signing_keys WHERE retired_at IS NULL ORDER BY created_at DESC LIMIT 1`;
   if (!key) throw new Error('no signing key');
   signing = { kid: key.kid, privateJwk: key.private_jwk, publicJwk: key.public_jwk };
-});
-afterAll(async () => {
-  await server?.close();
 });
 
 const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
@@ -56,7 +52,7 @@ async function forge(options: Forge = {}): Promise<string> {
 const attacks = tally('token and key attacks refused');
 
 async function expect401(token: string, path = `/flow-runs/${run.id}`): Promise<void> {
-  const res = await client(server, token)('GET', path);
+  const res = await client(api.server, token)('GET', path);
   attacks.add();
   expect(res.status, res.text).toBe(401);
   expect(res.body.code).toBe('unauthenticated');
@@ -65,7 +61,7 @@ async function expect401(token: string, path = `/flow-runs/${run.id}`): Promise<
 
 describe('run token attacks', () => {
   test('a well-formed forgery with the real key is accepted, so the refusals below are about what was changed', async () => {
-    expect((await client(server, await forge())('GET', `/flow-runs/${run.id}`)).status).toBe(200);
+    expect((await client(api.server, await forge())('GET', `/flow-runs/${run.id}`)).status).toBe(200);
   });
 
   test('an expired token, or one issued too long ago, is a 401', async () => {
@@ -166,18 +162,18 @@ describe('run token attacks', () => {
   });
 
   test("another run's valid token reaches nothing of this run: a 404 identical to a missing run", async () => {
-    const asOther = client(server, other.token);
+    const asOther = client(api.server, other.token);
     const mine = await asOther('GET', `/flow-runs/${run.id}`);
     const nobody = await asOther('GET', `/flow-runs/${randomUUID()}`);
     expect(mine.status).toBe(404);
     expect(comparable(mine.body)).toEqual(comparable(nobody.body));
     attacks.add();
     // Claims naming another workspace or attempt, signed with the real key, gain nothing either.
-    const foreign = await server.createWorkspace();
+    const foreign = await api.server.createWorkspace();
     expect(
-      (await client(server, await forge({ claims: { wsp: foreign.workspaceId } }))('GET', `/flow-runs/${run.id}`)).status,
+      (await client(api.server, await forge({ claims: { wsp: foreign.workspaceId } }))('GET', `/flow-runs/${run.id}`)).status,
     ).toBe(404);
-    const stale = await client(server, await forge({ claims: { att: 2 } }))('POST', `/flow-runs/${run.id}/set-state`, {
+    const stale = await client(api.server, await forge({ claims: { att: 2 } }))('POST', `/flow-runs/${run.id}/set-state`, {
       body: { transitionId: randomUUID(), state: { type: 'RUNNING' } },
     });
     expect(stale.status).toBe(409);
@@ -187,26 +183,26 @@ describe('run token attacks', () => {
 
 describe('API key misuse', () => {
   test('made-up, mistyped, revoked and expired keys are 401s', async () => {
-    const owner: Call = client(server, scene.ws.ownerKey);
+    const owner: Call = client(api.server, scene.ws.ownerKey);
     const created = await owner('POST', '/api-keys', { body: { name: 'short-lived', role: 'viewer' } });
     const key: string = created.body.key;
     const flipped = `${key.slice(0, 10)}${key[10] === 'a' ? 'b' : 'a'}${key.slice(11)}`;
     for (const bad of [flipped, `${key}x`, key.toLowerCase(), `op_${'0'.repeat(38)}`, 'op_', key.slice(3)]) {
-      const res = await client(server, bad)('GET', '/whoami');
+      const res = await client(api.server, bad)('GET', '/whoami');
       expect(res.status, bad).toBe(401);
       attacks.add();
     }
     await owner('DELETE', `/api-keys/${created.body.apiKey.id}`);
-    expect((await client(server, key)('GET', '/whoami')).status).toBe(401);
+    expect((await client(api.server, key)('GET', '/whoami')).status).toBe(401);
     const expiring = await owner('POST', '/api-keys', {
       body: { name: 'expiring', role: 'viewer', expiresAt: new Date(Date.now() + 5_000).toISOString() },
     });
     const soon: string = expiring.body.key;
-    expect((await client(server, soon)('GET', '/whoami')).status).toBe(200);
+    expect((await client(api.server, soon)('GET', '/whoami')).status).toBe(200);
     const deadline = Date.now() + 15_000;
     let status = 200;
     while (status === 200 && Date.now() < deadline) {
-      status = (await client(server, soon)('GET', '/whoami')).status;
+      status = (await client(api.server, soon)('GET', '/whoami')).status;
       if (status === 200) await new Promise((r) => setTimeout(r, 100));
     }
     expect(status).toBe(401);
@@ -214,10 +210,10 @@ describe('API key misuse', () => {
   });
 
   test('a worker key on admin routes and a viewer minting keys are 403s, and nothing is created', async () => {
-    const worker = client(server, await scene.key('worker'));
-    const viewer = client(server, await scene.key('viewer'));
-    const admin = client(server, await scene.key('admin'));
-    const before = await client(server, scene.ws.ownerKey)('GET', '/api-keys');
+    const worker = client(api.server, await scene.key('worker'));
+    const viewer = client(api.server, await scene.key('viewer'));
+    const admin = client(api.server, await scene.key('admin'));
+    const before = await client(api.server, scene.ws.ownerKey)('GET', '/api-keys');
     for (const [caller, method, path, body] of [
       [worker, 'POST', '/api-keys', { name: 'w', role: 'owner' }],
       [worker, 'GET', '/api-keys', undefined],
@@ -233,12 +229,12 @@ describe('API key misuse', () => {
       expect(res.status, `${method} ${path}`).toBe(403);
       attacks.add();
     }
-    const after = await client(server, scene.ws.ownerKey)('GET', '/api-keys');
+    const after = await client(api.server, scene.ws.ownerKey)('GET', '/api-keys');
     expect(after.body.items.length).toBe(before.body.items.length);
   });
 
   test('a worker key limited to pools cannot use a run token of another pool to escape, nor read runs', async () => {
-    const limited = client(server, await scene.ws.createKey('worker', [scene.idlePool]));
+    const limited = client(api.server, await scene.ws.createKey('worker', [scene.idlePool]));
     expect(
       (await limited('POST', `/work-pools/${scene.heldPool}/claim`, { body: { workerId: randomUUID(), limit: 1 } })).status,
     ).toBe(403);

@@ -1,19 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { startTestServer, type TestServer } from '../src/testing/index.js';
-import { type Call, client, deploy } from './helpers.js';
+import { beforeAll, describe, expect, test } from 'vitest';
+import { type Call, client, deploy, useServer } from './helpers.js';
 
-let server: TestServer;
-let owner: Call;
 let worker: Call;
 
+const api = useServer({ loops: false, leaseSeconds: 10 });
+
 beforeAll(async () => {
-  server = await startTestServer({ loops: false, leaseSeconds: 10 });
-  owner = client(server, server.ownerKey);
-  worker = client(server, await server.createKey('worker'));
-});
-afterAll(async () => {
-  await server?.close();
+  worker = client(api.server, await api.server.createKey('worker'));
 });
 
 /** A pool with a deployment defining `sensors`; its names and the sensors' ids by name. */
@@ -22,9 +16,9 @@ async function sensed(
   overrides: Record<string, unknown> = {},
 ) {
   const pool = `sense-${randomUUID().slice(0, 8)}`;
-  await owner('POST', '/work-pools', { body: { name: pool } });
-  const deployment = await deploy(owner, { flowName: pool, name: 'd', workPool: pool, sensors, ...overrides });
-  const listed = await owner('GET', `/sensors?deployment=${deployment.id}`);
+  await api.owner('POST', '/work-pools', { body: { name: pool } });
+  const deployment = await deploy(api.owner, { flowName: pool, name: 'd', workPool: pool, sensors, ...overrides });
+  const listed = await api.owner('GET', `/sensors?deployment=${deployment.id}`);
   const ids = Object.fromEntries(listed.body.items.map((s: { name: string; id: string }) => [s.name, s.id]));
   return { pool, deployment, ids: ids as Record<string, string> };
 }
@@ -40,7 +34,7 @@ function complete(pool: string, tickId: string, body: Record<string, unknown>) {
 }
 
 async function runsOf(deploymentId: string): Promise<{ id: string; parameters: Record<string, unknown> }[]> {
-  return server.sql`SELECT id, parameters FROM flow_runs WHERE deployment_id = ${deploymentId} ORDER BY created_at`;
+  return api.server.sql`SELECT id, parameters FROM flow_runs WHERE deployment_id = ${deploymentId} ORDER BY created_at`;
 }
 
 describe('registration at deploy', () => {
@@ -52,14 +46,14 @@ describe('registration at deploy', () => {
     const { workerId, ticks } = await claimTicks(pool);
     const tick = ticks.find((t) => t.sensor.id === ids.files)!;
     await complete(pool, tick.tickId, { workerId, outcome: { status: 'ok', result: { cursor: 'c1' } } });
-    await deploy(owner, { flowName: pool, name: 'd', workPool: pool, sensors: [{ name: 'files', intervalSeconds: 90 }] });
-    const listed = await owner('GET', `/sensors?deployment=${deployment.id}`);
+    await deploy(api.owner, { flowName: pool, name: 'd', workPool: pool, sensors: [{ name: 'files', intervalSeconds: 90 }] });
+    const listed = await api.owner('GET', `/sensors?deployment=${deployment.id}`);
     expect(listed.body.items.map((s: { name: string }) => s.name)).toEqual(['files']);
     expect(listed.body.items[0]).toMatchObject({ id: ids.files, intervalSeconds: 90, cursor: 'c1' });
   });
 
   test('a sensor name defined twice is a 400 naming the second', async () => {
-    const res = await owner('PUT', '/deployments', {
+    const res = await api.owner('PUT', '/deployments', {
       body: {
         flowName: 'twice',
         name: 'd',
@@ -80,7 +74,7 @@ describe('registration at deploy', () => {
 
   test('a manual run cannot take a sensor idempotency key', async () => {
     const { deployment } = await sensed();
-    const res = await owner('POST', `/deployments/${deployment.id}/runs`, {
+    const res = await api.owner('POST', `/deployments/${deployment.id}/runs`, {
       body: {},
       headers: { 'idempotency-key': 'sensor:x:y' },
     });
@@ -123,9 +117,9 @@ describe('the tick protocol', () => {
     ]);
     const runs = await runsOf(deployment.id);
     expect(runs.map((r) => r.parameters)).toEqual([{ file: 'a.csv' }, { file: 'b.csv' }]);
-    const [key] = await server.sql`SELECT idempotency_key FROM flow_runs WHERE id = ${runs[0]!.id}`;
+    const [key] = await api.server.sql`SELECT idempotency_key FROM flow_runs WHERE id = ${runs[0]!.id}`;
     expect(key?.idempotency_key).toBe(`sensor:${ids.files}:a.csv`);
-    const sensor = (await owner('GET', `/sensors/${ids.files}`)).body;
+    const sensor = (await api.owner('GET', `/sensors/${ids.files}`)).body;
     expect(sensor).toMatchObject({ cursor: 'b.csv', leaseExpiresAt: null, lastTick: { status: 'REQUESTED', runCount: 2 } });
     expect(Date.parse(sensor.nextTickAt) - Date.now()).toBeGreaterThan(25_000);
     expect((await claimTicks(pool)).ticks).toEqual([]);
@@ -136,7 +130,7 @@ describe('the tick protocol', () => {
     const first = await claimTicks(pool);
     const firstTick = first.ticks[0]!;
     // The first worker died mid-tick: its lease runs out.
-    await server.sql`UPDATE sensors SET lease_expires_at = now() - interval '1 second' WHERE id = ${ids.files!}`;
+    await api.server.sql`UPDATE sensors SET lease_expires_at = now() - interval '1 second' WHERE id = ${ids.files!}`;
     const second = await claimTicks(pool);
     expect(second.ticks.map((t) => t.sensor.cursor)).toEqual([null]);
     const late = await complete(pool, firstTick.tickId, {
@@ -148,12 +142,12 @@ describe('the tick protocol', () => {
     const done = await complete(pool, second.ticks[0]!.tickId, { workerId: second.workerId, outcome: { status: 'ok', result } });
     expect(done.body.runs[0]).toMatchObject({ runKey: 'x', created: true });
     // A third evaluation that still asks for `x` (its cursor not yet past it) changes nothing.
-    await owner('POST', `/sensors/${ids.files}/tick`);
+    await api.owner('POST', `/sensors/${ids.files}/tick`);
     const third = await claimTicks(pool);
     const again = await complete(pool, third.ticks[0]!.tickId, { workerId: third.workerId, outcome: { status: 'ok', result } });
     expect(again.body.runs[0]).toMatchObject({ runKey: 'x', created: false, flowRunId: done.body.runs[0].flowRunId });
     expect(await runsOf(deployment.id)).toHaveLength(1);
-    const ticks = (await owner('GET', `/sensors/${ids.files}/ticks`)).body.items;
+    const ticks = (await api.owner('GET', `/sensors/${ids.files}/ticks`)).body.items;
     expect(ticks.map((t: { status: string }) => t.status)).toEqual(['REQUESTED', 'REQUESTED', 'FAILED']);
     expect(ticks[2].error).toMatch(/stopped reporting before its lease ran out/);
   });
@@ -173,18 +167,18 @@ describe('the tick protocol', () => {
       workerId: claim.workerId,
       outcome: { status: 'ok', result: { skipReason: 'no new files', cursor: 'c' } },
     });
-    expect((await owner('GET', `/sensors/${ids.files}`)).body.lastTick).toMatchObject({
+    expect((await api.owner('GET', `/sensors/${ids.files}`)).body.lastTick).toMatchObject({
       status: 'SKIPPED',
       skipReason: 'no new files',
     });
-    await owner('POST', `/sensors/${ids.files}/tick`);
+    await api.owner('POST', `/sensors/${ids.files}/tick`);
     claim = await claimTicks(pool);
     expect(claim.ticks[0]!.sensor.cursor).toBe('c');
     await complete(pool, claim.ticks[0]!.tickId, {
       workerId: claim.workerId,
       outcome: { status: 'error', error: "Error: ENOENT: no such file or directory, scandir '/nope'" },
     });
-    const sensor = (await owner('GET', `/sensors/${ids.files}`)).body;
+    const sensor = (await api.owner('GET', `/sensors/${ids.files}`)).body;
     expect(sensor.cursor).toBe('c');
     expect(sensor.lastTick).toMatchObject({
       status: 'FAILED',
@@ -214,14 +208,14 @@ describe('the tick protocol', () => {
     expect(res.body.error).toMatch(/^1 of 2 run requests refused; run key 'bad': .*body\.parameters/);
     expect(res.body.cursorAfter).toBeNull();
     expect(await runsOf(deployment.id)).toHaveLength(1);
-    expect((await owner('GET', `/sensors/${ids.files}`)).body.cursor).toBeNull();
+    expect((await api.owner('GET', `/sensors/${ids.files}`)).body.cursor).toBeNull();
   });
 
   test('a paused sensor is not claimed; resuming makes it due at once', async () => {
     const { pool, ids } = await sensed();
-    expect((await owner('POST', `/sensors/${ids.files}/pause`)).body.paused).toBe(true);
+    expect((await api.owner('POST', `/sensors/${ids.files}/pause`)).body.paused).toBe(true);
     expect((await claimTicks(pool)).ticks).toEqual([]);
-    expect((await owner('POST', `/sensors/${ids.files}/resume`)).body.paused).toBe(false);
+    expect((await api.owner('POST', `/sensors/${ids.files}/resume`)).body.paused).toBe(false);
     expect((await claimTicks(pool)).ticks.map((t) => t.sensor.id)).toEqual([ids.files]);
   });
 

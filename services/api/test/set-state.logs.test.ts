@@ -1,32 +1,26 @@
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { startTestServer, type TestServer } from '../src/testing/index.js';
-import { type Call, claim, client, createRun, deploy } from './helpers.js';
+import { beforeAll, describe, expect, test } from 'vitest';
+import { type Call, claim, client, createRun, deploy, useServer } from './helpers.js';
 
-let server: TestServer;
-let owner: Call;
 let deploymentId: string;
 
+const api = useServer();
+
 beforeAll(async () => {
-  server = await startTestServer({ loops: false });
-  owner = client(server, server.ownerKey);
-  deploymentId = (await deploy(owner, { flowName: 'carry', name: 'c' })).id;
-});
-afterAll(async () => {
-  await server?.close();
+  deploymentId = (await deploy(api.owner, { flowName: 'carry', name: 'c' })).id;
 });
 
 const line = (seq: number, message: string) => ({ seq, timestamp: new Date().toISOString(), level: 'info', message });
 
 /** A fresh run claimed by a worker, and a caller holding its run token. */
 async function heldRun(): Promise<{ id: string; asRun: Call }> {
-  await createRun(owner, deploymentId);
-  const [claimed] = await claim(owner);
-  return { id: claimed.flowRun.id, asRun: client(server, claimed.token) };
+  await createRun(api.owner, deploymentId);
+  const [claimed] = await claim(api.owner);
+  return { id: claimed.flowRun.id, asRun: client(api.server, claimed.token) };
 }
 
 async function messages(id: string): Promise<string[]> {
-  return (await owner('GET', `/flow-runs/${id}/logs`)).body.items.map((l: { message: string }) => l.message);
+  return (await api.owner('GET', `/flow-runs/${id}/logs`)).body.items.map((l: { message: string }) => l.message);
 }
 
 describe('state proposals carrying log lines', () => {
@@ -38,7 +32,7 @@ describe('state proposals carrying log lines', () => {
     const again = await asRun('POST', `/flow-runs/${id}/set-state`, { body });
     expect(again.body).toEqual(first.body);
     expect(await messages(id)).toEqual(['loading', 'ready']);
-    const states = (await owner('GET', `/flow-runs/${id}/states`)).body.items.map(
+    const states = (await api.owner('GET', `/flow-runs/${id}/states`)).body.items.map(
       (s: { state: { type: string } }) => s.state.type,
     );
     expect(states).toEqual(['SCHEDULED', 'PENDING', 'RUNNING']);
@@ -54,13 +48,13 @@ describe('state proposals carrying log lines', () => {
   });
 
   test('answers a retried FAILED proposal that carried lines with its stored answer, though the run moved to its next attempt', async () => {
-    await owner('POST', '/work-pools', { body: { name: 'retrying' } });
+    await api.owner('POST', '/work-pools', { body: { name: 'retrying' } });
     const retrying = (
-      await deploy(owner, { flowName: 'carry', name: 'retrying', workPool: 'retrying', retries: 1, retryDelaySeconds: 0 })
+      await deploy(api.owner, { flowName: 'carry', name: 'retrying', workPool: 'retrying', retries: 1, retryDelaySeconds: 0 })
     ).id;
-    await createRun(owner, retrying);
-    const [claimed] = await claim(owner, 'retrying');
-    const asRun = client(server, claimed.token);
+    await createRun(api.owner, retrying);
+    const [claimed] = await claim(api.owner, 'retrying');
+    const asRun = client(api.server, claimed.token);
     const id = claimed.flowRun.id;
     await asRun('POST', `/flow-runs/${id}/set-state`, { body: { transitionId: randomUUID(), state: { type: 'RUNNING' } } });
     const body = { transitionId: randomUUID(), state: { type: 'FAILED', message: 'boom' }, logs: [line(1, 'about to fail')] };
@@ -76,7 +70,7 @@ describe('state proposals carrying log lines', () => {
 
   test('stores nothing when the attempt is stale: the lines stay with the sender', async () => {
     const { id } = await heldRun();
-    const res = await owner('POST', `/flow-runs/${id}/set-state`, {
+    const res = await api.owner('POST', `/flow-runs/${id}/set-state`, {
       body: { transitionId: randomUUID(), attempt: 2, state: { type: 'RUNNING' }, logs: [line(1, 'from attempt 2')] },
     });
     expect(res.status).toBe(409);
@@ -86,7 +80,7 @@ describe('state proposals carrying log lines', () => {
 
   test('refuses lines without an attempt, naming the field, and a sequence number past 32 bits', async () => {
     const { id, asRun } = await heldRun();
-    const noAttempt = await owner('POST', `/flow-runs/${id}/set-state`, {
+    const noAttempt = await api.owner('POST', `/flow-runs/${id}/set-state`, {
       body: { transitionId: randomUUID(), state: { type: 'CANCELLING' }, logs: [line(1, 'x')] },
     });
     expect(noAttempt.status).toBe(400);
@@ -96,7 +90,7 @@ describe('state proposals carrying log lines', () => {
     });
     expect(overflow.status).toBe(400);
     expect(overflow.body.errors).toContainEqual(expect.objectContaining({ path: 'body.logs.0.seq' }));
-    expect((await owner('GET', `/flow-runs/${id}`)).body.state.type).toBe('PENDING');
+    expect((await api.owner('GET', `/flow-runs/${id}`)).body.state.type).toBe('PENDING');
     expect(await messages(id)).toEqual([]);
   });
 });

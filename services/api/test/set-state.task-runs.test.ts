@@ -1,26 +1,20 @@
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { startTestServer, type TestServer } from '../src/testing/index.js';
-import { type Call, claim, client, createRun, deploy } from './helpers.js';
+import { beforeAll, describe, expect, test } from 'vitest';
+import { type Call, claim, client, createRun, deploy, useServer } from './helpers.js';
 
-let server: TestServer;
-let owner: Call;
 let deploymentId: string;
 
+const api = useServer();
+
 beforeAll(async () => {
-  server = await startTestServer({ loops: false });
-  owner = client(server, server.ownerKey);
-  deploymentId = (await deploy(owner, { flowName: 'carry-tasks', name: 'c' })).id;
-});
-afterAll(async () => {
-  await server?.close();
+  deploymentId = (await deploy(api.owner, { flowName: 'carry-tasks', name: 'c' })).id;
 });
 
 /** A fresh run claimed by a worker, RUNNING, and a caller holding its run token. */
 async function runningRun(): Promise<{ id: string; asRun: Call }> {
-  await createRun(owner, deploymentId);
-  const [claimed] = await claim(owner);
-  const asRun = client(server, claimed.token);
+  await createRun(api.owner, deploymentId);
+  const [claimed] = await claim(api.owner);
+  const asRun = client(api.server, claimed.token);
   const id = claimed.flowRun.id;
   await asRun('POST', `/flow-runs/${id}/set-state`, { body: { transitionId: randomUUID(), state: { type: 'RUNNING' } } });
   return { id, asRun };
@@ -44,7 +38,7 @@ function finishedTask(name: string) {
 }
 
 async function taskRuns(id: string): Promise<{ name: string; state: { type: string } }[]> {
-  return (await owner('GET', `/flow-runs/${id}/task-runs`)).body.items;
+  return (await api.owner('GET', `/flow-runs/${id}/task-runs`)).body.items;
 }
 
 describe('state proposals carrying task-run events', () => {
@@ -86,11 +80,11 @@ describe('state proposals carrying task-run events', () => {
   });
 
   test('keeps the task runs of a proposal the rules reject: they ran all the same', async () => {
-    await createRun(owner, deploymentId);
-    const [claimed] = await claim(owner);
+    await createRun(api.owner, deploymentId);
+    const [claimed] = await claim(api.owner);
     const id = claimed.flowRun.id;
     // PENDING → COMPLETED skips RUNNING: the rules reject it.
-    const res = await client(server, claimed.token)('POST', `/flow-runs/${id}/set-state`, {
+    const res = await client(api.server, claimed.token)('POST', `/flow-runs/${id}/set-state`, {
       body: { transitionId: randomUUID(), state: { type: 'COMPLETED' }, taskRuns: [finishedTask('early')] },
     });
     expect(res.body).toMatchObject({ status: 'REJECT', state: { type: 'PENDING' } });
@@ -98,13 +92,19 @@ describe('state proposals carrying task-run events', () => {
   });
 
   test('stores nothing when the attempt is stale: the events stay with the sender', async () => {
-    await owner('POST', '/work-pools', { body: { name: 'retrying' } });
+    await api.owner('POST', '/work-pools', { body: { name: 'retrying' } });
     const retrying = (
-      await deploy(owner, { flowName: 'carry-tasks', name: 'retrying', workPool: 'retrying', retries: 1, retryDelaySeconds: 0 })
+      await deploy(api.owner, {
+        flowName: 'carry-tasks',
+        name: 'retrying',
+        workPool: 'retrying',
+        retries: 1,
+        retryDelaySeconds: 0,
+      })
     ).id;
-    await createRun(owner, retrying);
-    const [claimed] = await claim(owner, 'retrying');
-    const asRun = client(server, claimed.token);
+    await createRun(api.owner, retrying);
+    const [claimed] = await claim(api.owner, 'retrying');
+    const asRun = client(api.server, claimed.token);
     const id = claimed.flowRun.id;
     await asRun('POST', `/flow-runs/${id}/set-state`, { body: { transitionId: randomUUID(), state: { type: 'RUNNING' } } });
     const failed = await asRun('POST', `/flow-runs/${id}/set-state`, {
@@ -121,7 +121,7 @@ describe('state proposals carrying task-run events', () => {
 
   test('refuses task-run events from a user acting on a run, naming the field', async () => {
     const { id } = await runningRun();
-    const res = await owner('POST', `/flow-runs/${id}/set-state`, {
+    const res = await api.owner('POST', `/flow-runs/${id}/set-state`, {
       body: { transitionId: randomUUID(), attempt: 1, state: { type: 'COMPLETED' }, taskRuns: [finishedTask('forged')] },
     });
     expect(res.status).toBe(400);

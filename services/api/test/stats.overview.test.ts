@@ -1,18 +1,8 @@
 import type { StatsOverviewResponse } from '@outpost/sdk/contracts';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { startTestServer, type TestServer } from '../src/testing/index.js';
-import { type Call, client, deploy } from './helpers.js';
+import { describe, expect, test } from 'vitest';
+import { type Call, client, deploy, useServer } from './helpers.js';
 
-let server: TestServer;
-let owner: Call;
-
-beforeAll(async () => {
-  server = await startTestServer({ loops: false });
-  owner = client(server, server.ownerKey);
-});
-afterAll(async () => {
-  await server?.close();
-});
+const api = useServer();
 
 interface Deployed {
   id: string;
@@ -26,7 +16,7 @@ async function insertRuns(
   runs: { minutesAgo: number; state: string; name?: string }[],
 ): Promise<void> {
   for (const run of runs) {
-    await server.sql`
+    await api.server.sql`
       INSERT INTO flow_runs (workspace_id, flow_id, deployment_id, work_pool_id, work_queue_id, name, state_type, state_name,
                              expected_start_time)
       SELECT ${workspaceId}, ${deployment.flowId}, d.id, d.work_pool_id, d.work_queue_id, ${run.name ?? 'r'},
@@ -36,7 +26,7 @@ async function insertRuns(
   }
 }
 
-async function overview(window?: string, call: Call = owner): Promise<StatsOverviewResponse> {
+async function overview(window?: string, call: Call = api.owner): Promise<StatsOverviewResponse> {
   const res = await call('GET', `/stats/overview${window ? `?window=${window}` : ''}`);
   expect(res.status, res.text).toBe(200);
   return res.body;
@@ -44,9 +34,9 @@ async function overview(window?: string, call: Call = owner): Promise<StatsOverv
 
 describe('overview statistics', () => {
   test('counts, buckets, failure rate, late runs and busiest deployments match the runs in the window', async () => {
-    const etl = await deploy(owner, { flowName: 'etl', name: 'hourly' });
-    const train = await deploy(owner, { flowName: 'train', name: 'nightly' });
-    await insertRuns(server.workspaceId, etl, [
+    const etl = await deploy(api.owner, { flowName: 'etl', name: 'hourly' });
+    const train = await deploy(api.owner, { flowName: 'train', name: 'nightly' });
+    await insertRuns(api.server.workspaceId, etl, [
       { minutesAgo: 10, state: 'COMPLETED' },
       { minutesAgo: 20, state: 'COMPLETED' },
       { minutesAgo: 30, state: 'FAILED' },
@@ -54,7 +44,7 @@ describe('overview statistics', () => {
       { minutesAgo: 5, state: 'RUNNING' },
       { minutesAgo: 60 * 30, state: 'COMPLETED' }, // outside 24h, inside 7d
     ]);
-    await insertRuns(server.workspaceId, train, [
+    await insertRuns(api.server.workspaceId, train, [
       { minutesAgo: 15, state: 'COMPLETED' },
       { minutesAgo: 45, state: 'SCHEDULED', name: 'late' },
       { minutesAgo: 600, state: 'CANCELLED' },
@@ -97,13 +87,13 @@ describe('overview statistics', () => {
   });
 
   test('another workspace sees none of it, and an unknown window is a 400', async () => {
-    const other = client(server, (await server.createWorkspace()).ownerKey);
+    const other = client(api.server, (await api.server.createWorkspace()).ownerKey);
     const theirs = await overview('7d', other);
     expect(theirs.totals).toEqual({ runs: 0, counts: {}, failureRate: null });
     expect(theirs.late).toEqual({ count: 0, items: [] });
     expect(theirs.busiestDeployments).toEqual([]);
     expect(theirs.buckets.every((b) => Object.keys(b.counts).length === 0)).toBe(true);
-    const bad = await owner('GET', '/stats/overview?window=2d');
+    const bad = await api.owner('GET', '/stats/overview?window=2d');
     expect(bad.status).toBe(400);
     expect(bad.body.errors.map((e: { path: string }) => e.path)).toEqual(['query.window']);
   });
@@ -114,20 +104,20 @@ describe('with 100,000 runs', () => {
   // runs in the window) and ~180 ms for 7d (all 100,000), index-only scans of flow_runs_stats_idx; before
   // vacuum, with heap visibility checks, ~90 ms and ~310 ms.
   test('the overview aggregates 100,000 runs across windows and keeps the ten busiest deployments', async () => {
-    const ws = await server.createWorkspace();
-    const call = client(server, ws.ownerKey);
+    const ws = await api.server.createWorkspace();
+    const call = client(api.server, ws.ownerKey);
     const deployments = await Promise.all(
       Array.from({ length: 20 }, (_, i) => deploy(call, { flowName: `bulk-${i % 5}`, name: `d${i}` })),
     );
-    await server.sql`
+    await api.server.sql`
       INSERT INTO flow_runs (workspace_id, flow_id, deployment_id, work_pool_id, work_queue_id, name, state_type, state_name,
                              expected_start_time)
       SELECT ${ws.workspaceId}, d.flow_id, d.id, d.work_pool_id, d.work_queue_id, 'bulk-' || g,
              (ARRAY['COMPLETED','COMPLETED','COMPLETED','FAILED','RUNNING','SCHEDULED','CRASHED','CANCELLED'])[1 + g % 8],
              'x', now() - make_interval(secs => (g * 6) % 604800)
       FROM generate_series(1, 100000) g
-      JOIN deployments d ON d.id = (${server.sql.array(deployments.map((d) => d.id))}::uuid[])[1 + g % 20]`;
-    await server.sql`VACUUM ANALYZE flow_runs`;
+      JOIN deployments d ON d.id = (${api.server.sql.array(deployments.map((d) => d.id))}::uuid[])[1 + g % 20]`;
+    await api.server.sql`VACUUM ANALYZE flow_runs`;
     for (const window of ['24h', '7d']) {
       const stats = await overview(window, call);
       expect(stats.totals.runs).toBeGreaterThan(window === '7d' ? 95_000 : 13_000);

@@ -1,20 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { startTestServer, type TestServer } from '../src/testing/index.js';
-import { type Call, client, startedRun as startedRunOf } from './helpers.js';
+import { describe, expect, test } from 'vitest';
+import { startedRun as startedRunOf, useServer } from './helpers.js';
 
-let server: TestServer;
-let owner: Call;
+const api = useServer();
 
-beforeAll(async () => {
-  server = await startTestServer({ loops: false });
-  owner = client(server, server.ownerKey);
-});
-afterAll(async () => {
-  await server?.close();
-});
-
-const startedRun = (pool = 'default') => startedRunOf(server, owner, pool);
+const startedRun = (pool = 'default') => startedRunOf(api.server, api.owner, pool);
 
 const at = (ms = 0) => new Date(Date.now() - 60_000 + ms).toISOString();
 const create = (id: string, i: number) => ({
@@ -36,7 +26,7 @@ const state = (id: string, seq: number, type: string, name?: string) => ({
 });
 
 async function taskRuns(runId: string) {
-  return (await owner('GET', `/flow-runs/${runId}/task-runs?limit=1000`)).body.items as Array<{
+  return (await api.owner('GET', `/flow-runs/${runId}/task-runs?limit=1000`)).body.items as Array<{
     id: string;
     state: { type: string; name: string };
     runCount: number;
@@ -147,7 +137,7 @@ describe('task-run batches', () => {
     const seen: string[] = [];
     let cursor: string | null = null;
     do {
-      const page: { body: { items: { id: string }[]; nextCursor: string | null } } = await owner(
+      const page: { body: { items: { id: string }[]; nextCursor: string | null } } = await api.owner(
         'GET',
         `/flow-runs/${id}/task-runs?limit=10${cursor ? `&cursor=${cursor}` : ''}`,
       );
@@ -155,11 +145,11 @@ describe('task-run batches', () => {
       cursor = page.body.nextCursor;
     } while (cursor);
     expect(seen).toEqual(ids);
-    const running = (await owner('GET', `/flow-runs/${id}/task-runs?state=RUNNING,FAILED`)).body.items;
+    const running = (await api.owner('GET', `/flow-runs/${id}/task-runs?state=RUNNING,FAILED`)).body.items;
     expect(running.map((t: { id: string }) => t.id)).toEqual(ids.slice(18));
-    expect((await owner('GET', `/flow-runs/${id}/task-runs?name=load`)).body.items).toHaveLength(5);
+    expect((await api.owner('GET', `/flow-runs/${id}/task-runs?name=load`)).body.items).toHaveLength(5);
 
-    const summary = (await owner('GET', `/flow-runs/${id}/task-runs/summary`)).body;
+    const summary = (await api.owner('GET', `/flow-runs/${id}/task-runs/summary`)).body;
     expect(summary.total).toBe(25);
     expect(summary.byState).toEqual({ COMPLETED: 18, FAILED: 1, RUNNING: 6 });
     expect(summary.byName.map((n: { name: string; total: number }) => [n.name, n.total])).toEqual([

@@ -4,7 +4,6 @@ import { insertEvents } from '../src/events/db/events.js';
 import { createLogger } from '../src/logger.js';
 import { LeaseExpiryLoop } from '../src/loops/lease-expiry.js';
 import { WaitsLoop } from '../src/loops/waits.js';
-import { startTestServer, type TestServer } from '../src/testing/index.js';
 import {
   type Call,
   client,
@@ -16,38 +15,40 @@ import {
   SOURCE,
   startClaimed,
   unique,
+  useServer,
 } from './helpers.js';
 
-let server: TestServer;
-let owner: Call;
 let worker: Call;
 let loop: WaitsLoop;
 
+const api = useServer({ loops: false, leaseSeconds: 2 });
+
 beforeAll(async () => {
   // No background loops: each test drives the waits loop itself, so what it resolves is deterministic.
-  server = await startTestServer({ loops: false, leaseSeconds: 2 });
-  owner = client(server, server.ownerKey);
-  worker = client(server, await server.createKey('worker'));
-  loop = new WaitsLoop(server.sql, server.databaseUrl, createLogger('silent'), null);
+  worker = client(api.server, await api.server.createKey('worker'));
+  loop = new WaitsLoop(api.server.sql, api.server.databaseUrl, createLogger('silent'), null);
 });
 afterAll(async () => {
   await loop?.stop();
-  await server?.close();
 });
 
 /** A RUNNING run in a pool of its own, claimed by the worker, with the run token's client. */
 function runningRun(retries = 0, parameters: Record<string, unknown> = {}): Promise<HeldRun> {
-  return runInOwnPool(server, { owner, worker }, { deployment: { flowName: unique('waits'), retries }, run: { parameters } });
+  return runInOwnPool(
+    api.server,
+    { owner: api.owner, worker },
+    { deployment: { flowName: unique('waits'), retries }, run: { parameters } },
+  );
 }
 
-const start = (runId: string, pool: string) => startClaimed(server, worker, runId, pool);
+const start = (runId: string, pool: string) => startClaimed(api.server, worker, runId, pool);
 
 async function begin(held: HeldRun, body: Record<string, unknown>) {
   return held.token('POST', `/flow-runs/${held.runId}/waits`, { body });
 }
 
 async function runOf(runId: string) {
-  return (await owner('GET', `/flow-runs/${runId}`)).body;
+  return (await api.owner('GET', `/flow-runs/${runId}`)).body;
 }
 
 async function suspend(held: HeldRun, waitId: string, results: unknown[] = []) {
@@ -76,14 +77,14 @@ describe('beginning a wait', () => {
       properties: { reviewer: { type: 'string' }, ok: { type: 'boolean' }, note: { type: 'string' } },
     };
     const wait = (await begin(held, { key: 'form', spec: { kind: 'approval', title: 'Ship', form } })).body.wait;
-    const stored = (await owner('GET', `/waits/${wait.id}`)).body.wait.spec.form;
+    const stored = (await api.owner('GET', `/waits/${wait.id}`)).body.wait.spec.form;
     expect(stored['x-outpost-order']).toEqual(['reviewer', 'ok', 'note']);
   });
 
   test('a token no wait asked for is refused, and the wait that names it later still waits', async () => {
     const held = await runningRun();
     const token = unique('job');
-    const early = await owner('POST', `/wait-tokens/${token}/complete`, { body: { value: { rows: 42 } } });
+    const early = await api.owner('POST', `/wait-tokens/${token}/complete`, { body: { value: { rows: 42 } } });
     expect(early.status).toBe(404);
     expect(early.body.detail).toContain(`no wait asks for the token "${token}"`);
     const res = await begin(held, { key: 'wait-1', spec: { kind: 'token', token } });
@@ -95,18 +96,30 @@ describe('beginning a wait', () => {
     const token = unique('job');
     const res = await begin(held, { key: 'wait-1', spec: { kind: 'token', token } });
     expect(res.body.wait.status).toBe('WAITING');
-    const done = await owner('POST', `/wait-tokens/${token}/complete`, { body: { value: 'first' } });
+    const done = await api.owner('POST', `/wait-tokens/${token}/complete`, { body: { value: 'first' } });
     expect(done.body.wait).toMatchObject({ id: res.body.wait.id, status: 'RESOLVED', value: 'first' });
-    const twice = await owner('POST', `/wait-tokens/${token}/complete`, { body: { value: 'second' } });
+    const twice = await api.owner('POST', `/wait-tokens/${token}/complete`, { body: { value: 'second' } });
     expect(twice.body.wait.value).toBe('first');
   });
 
   test('an event stored before the wait began resolves it at once (look-back), matched by CEL over event and run', async () => {
     const held = await runningRun(0, { order: 'o-7' });
     const kind = unique('order.paid');
-    await insertEvents(server.sql, [
-      { workspaceId: server.workspaceId, kind, resource: { kind: 'order', id: 'o-6' }, payload: { order: 'o-6' }, source: 'api' },
-      { workspaceId: server.workspaceId, kind, resource: { kind: 'order', id: 'o-7' }, payload: { order: 'o-7' }, source: 'api' },
+    await insertEvents(api.server.sql, [
+      {
+        workspaceId: api.server.workspaceId,
+        kind,
+        resource: { kind: 'order', id: 'o-6' },
+        payload: { order: 'o-6' },
+        source: 'api',
+      },
+      {
+        workspaceId: api.server.workspaceId,
+        kind,
+        resource: { kind: 'order', id: 'o-7' },
+        payload: { order: 'o-7' },
+        source: 'api',
+      },
     ]);
     const res = await begin(held, {
       key: 'paid',
@@ -119,7 +132,9 @@ describe('beginning a wait', () => {
   test('an event before `since` does not count', async () => {
     const held = await runningRun();
     const kind = unique('model.trained');
-    await insertEvents(server.sql, [{ workspaceId: server.workspaceId, kind, resource: { kind: 'm', id: '1' }, source: 'api' }]);
+    await insertEvents(api.server.sql, [
+      { workspaceId: api.server.workspaceId, kind, resource: { kind: 'm', id: '1' }, source: 'api' },
+    ]);
     const since = new Date(Date.now() + 60_000).toISOString();
     const res = await begin(held, { key: 'trained', spec: { kind: 'event', event: kind, since } });
     expect(res.body.wait.status).toBe('WAITING');
@@ -166,10 +181,10 @@ describe('suspending and resuming', () => {
     expect(answer).toMatchObject({ suspended: true, wait: { id: wait.id, status: 'WAITING' } });
     const run = await runOf(held.runId);
     expect(run.state).toMatchObject({ type: 'PAUSED', name: 'Suspended', message: 'waiting for approval “Deploy model”' });
-    const [row] = await server.sql<{ worker_id: string | null; lease_expires_at: Date | null }[]>`
+    const [row] = await api.server.sql<{ worker_id: string | null; lease_expires_at: Date | null }[]>`
       SELECT worker_id, lease_expires_at FROM flow_runs WHERE id = ${held.runId}`;
     expect(row).toEqual({ worker_id: null, lease_expires_at: null });
-    const attempts = (await owner('GET', `/flow-runs/${held.runId}/attempts`)).body.items;
+    const attempts = (await api.owner('GET', `/flow-runs/${held.runId}/attempts`)).body.items;
     expect(attempts[0]).toMatchObject({ attempt: 1, state: { type: 'PAUSED', name: 'Suspended' } });
     expect(attempts[0].endedAt).not.toBeNull();
     const replay = await held.token('GET', `/flow-runs/${held.runId}/replay`);
@@ -180,7 +195,7 @@ describe('suspending and resuming', () => {
     const held = await runningRun();
     const token = unique('tok');
     const wait = (await begin(held, { key: 'w', spec: { kind: 'token', token } })).body.wait;
-    await owner('POST', `/wait-tokens/${token}/complete`, { body: { value: 7 } });
+    await api.owner('POST', `/wait-tokens/${token}/complete`, { body: { value: 7 } });
     const answer = await suspend(held, wait.id);
     expect(answer).toMatchObject({ suspended: false, wait: { status: 'RESOLVED', value: 7 } });
     expect((await runOf(held.runId)).state.type).toBe('RUNNING');
@@ -190,7 +205,7 @@ describe('suspending and resuming', () => {
     const held = await runningRun(1);
     const wait = (await begin(held, { key: 'approve', spec: { kind: 'approval', title: 'Ship it' } })).body.wait;
     await suspend(held, wait.id);
-    const decided = await owner('POST', `/waits/${wait.id}/decide`, { body: { approved: true, comment: 'go' } });
+    const decided = await api.owner('POST', `/waits/${wait.id}/decide`, { body: { approved: true, comment: 'go' } });
     expect(decided.status).toBe(200);
     expect(decided.body.wait).toMatchObject({ status: 'RESOLVED', value: { approved: true, comment: 'go', data: null } });
     const resumed = await runOf(held.runId);
@@ -214,16 +229,16 @@ describe('suspending and resuming', () => {
 
   test('a resumed run runs the code it was created with, even after a redeploy during the wait', async () => {
     const pool = unique('pool');
-    await owner('POST', '/work-pools', { body: { name: pool } });
+    await api.owner('POST', '/work-pools', { body: { name: pool } });
     const flowName = unique('pinned');
-    const d = await deploy(owner, { flowName, workPool: pool });
-    const held = await start((await createRun(owner, d.id)).id, pool);
+    const d = await deploy(api.owner, { flowName, workPool: pool });
+    const held = await start((await createRun(api.owner, d.id)).id, pool);
     const token = unique('tok');
     const wait = (await begin(held, { key: 'w', spec: { kind: 'token', token } })).body.wait;
     await suspend(held, wait.id);
     const newer = SOURCE.replace('a'.repeat(64), 'b'.repeat(64));
-    await deploy(owner, { flowName, workPool: pool, source: newer });
-    expect((await owner('POST', `/wait-tokens/${token}/complete`, { body: {} })).status).toBe(200);
+    await deploy(api.owner, { flowName, workPool: pool, source: newer });
+    expect((await api.owner('POST', `/wait-tokens/${token}/complete`, { body: {} })).status).toBe(200);
     const resumed = await start(held.runId, pool);
     expect(resumed.source).toBe(SOURCE);
   });
@@ -231,11 +246,12 @@ describe('suspending and resuming', () => {
   test('the lease loop leaves a suspended run alone, past the lease its attempt had', async () => {
     const held = await runningRun();
     const wait = (await begin(held, { key: 'w', spec: { kind: 'approval', title: 'x' } })).body.wait;
-    const [lease] = await server.sql<{ at: Date }[]>`SELECT lease_expires_at AS at FROM flow_runs WHERE id = ${held.runId}`;
+    const [lease] = await api.server.sql<{ at: Date }[]>`SELECT lease_expires_at AS at FROM flow_runs WHERE id = ${held.runId}`;
     await suspend(held, wait.id);
-    const leases = new LeaseExpiryLoop(server.sql, server.databaseUrl, createLogger('silent'), { graceSeconds: 0 });
+    const leases = new LeaseExpiryLoop(api.server.sql, api.server.databaseUrl, createLogger('silent'), { graceSeconds: 0 });
     try {
-      await server.sql`SELECT pg_sleep(greatest(0, extract(epoch FROM ${lease?.at ?? new Date()}::timestamptz - now()) + 0.1))`;
+      await api.server
+        .sql`SELECT pg_sleep(greatest(0, extract(epoch FROM ${lease?.at ?? new Date()}::timestamptz - now()) + 0.1))`;
       await leases.tick();
     } finally {
       await leases.stop();
@@ -247,10 +263,10 @@ describe('suspending and resuming', () => {
     const held = await runningRun();
     const wait = (await begin(held, { key: 'w', spec: { kind: 'approval', title: 'x' } })).body.wait;
     await suspend(held, wait.id);
-    const cancelled = await owner('POST', `/flow-runs/${held.runId}/cancel`, { body: {} });
+    const cancelled = await api.owner('POST', `/flow-runs/${held.runId}/cancel`, { body: {} });
     expect(cancelled.body.state.type).toBe('CANCELLED');
-    expect((await owner('GET', `/waits/${wait.id}`)).body.wait.status).toBe('CANCELLED');
-    const late = await owner('POST', `/waits/${wait.id}/decide`, { body: { approved: true } });
+    expect((await api.owner('GET', `/waits/${wait.id}`)).body.wait.status).toBe('CANCELLED');
+    const late = await api.owner('POST', `/waits/${wait.id}/decide`, { body: { approved: true } });
     expect(late.status).toBe(409);
   });
 });
@@ -264,7 +280,7 @@ describe('holding a wait', () => {
     const holding = held.token('GET', `/waits/${wait.id}?holdSeconds=20`);
     // Whether the completion lands before or during the hold, the answer must come long before 20 s.
     await new Promise<void>((resolve) => setImmediate(resolve));
-    await owner('POST', `/wait-tokens/${token}/complete`, { body: { value: 'done' } });
+    await api.owner('POST', `/wait-tokens/${token}/complete`, { body: { value: 'done' } });
     const res = await holding;
     expect(res.body.wait).toMatchObject({ status: 'RESOLVED', value: 'done' });
     expect(Date.now() - started).toBeLessThan(10_000);
@@ -288,13 +304,13 @@ describe('approvals', () => {
   test('a viewer cannot decide, and the wait’s role list is honoured', async () => {
     const held = await runningRun();
     const wait = (await begin(held, { key: 'w', spec: { kind: 'approval', title: 'Prod', roles: ['admin'] } })).body.wait;
-    const viewer = client(server, await server.createKey('viewer'));
+    const viewer = client(api.server, await api.server.createKey('viewer'));
     expect((await viewer('POST', `/waits/${wait.id}/decide`, { body: { approved: true } })).status).toBe(403);
-    const developer = client(server, await server.createKey('developer'));
+    const developer = client(api.server, await api.server.createKey('developer'));
     const refused = await developer('POST', `/waits/${wait.id}/decide`, { body: { approved: true } });
     expect(refused.status).toBe(403);
     expect(refused.body.detail).toBe('only admin may decide “Prod”');
-    const admin = client(server, await server.createKey('admin'));
+    const admin = client(api.server, await api.server.createKey('admin'));
     const ok = await admin('POST', `/waits/${wait.id}/decide`, { body: { approved: false } });
     expect(ok.body.wait.value).toMatchObject({ approved: false, decidedBy: { label: expect.stringContaining('API key') } });
   });
@@ -302,14 +318,14 @@ describe('approvals', () => {
   test('the form is checked against the wait’s schema, with a path per problem', async () => {
     const held = await runningRun();
     const wait = (await begin(held, { key: 'w', spec: { kind: 'approval', title: 'Scale', form } })).body.wait;
-    const missing = await owner('POST', `/waits/${wait.id}/decide`, { body: { approved: true } });
+    const missing = await api.owner('POST', `/waits/${wait.id}/decide`, { body: { approved: true } });
     expect(missing.status).toBe(400);
     expect(missing.body.errors).toEqual([{ path: 'body.data.reason', message: expect.any(String) }]);
-    const wrong = await owner('POST', `/waits/${wait.id}/decide`, {
+    const wrong = await api.owner('POST', `/waits/${wait.id}/decide`, {
       body: { approved: true, data: { reason: 'ok!', replicas: 0 } },
     });
     expect(wrong.body.errors.map((e: { path: string }) => e.path)).toEqual(['body.data.replicas']);
-    const ok = await owner('POST', `/waits/${wait.id}/decide`, {
+    const ok = await api.owner('POST', `/waits/${wait.id}/decide`, {
       body: { approved: true, data: { reason: 'load', replicas: 3 } },
     });
     expect(ok.body.wait.value.data).toEqual({ reason: 'load', replicas: 3 });
@@ -318,8 +334,8 @@ describe('approvals', () => {
   test('a decision is audited with its decider', async () => {
     const held = await runningRun();
     const wait = (await begin(held, { key: 'w', spec: { kind: 'approval', title: 'x' } })).body.wait;
-    await owner('POST', `/waits/${wait.id}/decide`, { body: { approved: true } });
-    const [row] = await server.sql<{ n: number }[]>`
+    await api.owner('POST', `/waits/${wait.id}/decide`, { body: { approved: true } });
+    const [row] = await api.server.sql<{ n: number }[]>`
       SELECT count(*)::int AS n FROM audit_log WHERE action = 'waitsDecide' AND target_ids->>'id' = ${wait.id} AND status = 200`;
     expect(row?.n).toBe(1);
   });
@@ -328,7 +344,7 @@ describe('approvals', () => {
     const held = await runningRun();
     const a = (await begin(held, { key: 'a', spec: { kind: 'approval', title: 'A' } })).body.wait;
     const b = (await begin(held, { key: 'b', spec: { kind: 'approval', title: 'B' } })).body.wait;
-    const res = await owner('GET', `/waits?status=WAITING&kind=approval&flowRunId=${held.runId}`);
+    const res = await api.owner('GET', `/waits?status=WAITING&kind=approval&flowRunId=${held.runId}`);
     expect(res.body.items.map((w: { id: string }) => w.id)).toEqual([b.id, a.id]);
     expect(res.body.items[0].flowRunName).toBeTruthy();
   });
@@ -341,13 +357,13 @@ describe('the waits loop', () => {
     const wait = (await begin(held, { key: 'w', spec: { kind: 'until', until } })).body.wait;
     await suspend(held, wait.id);
     await loop.tick();
-    expect((await owner('GET', `/waits/${wait.id}`)).body.wait.status).toBe('WAITING');
+    expect((await api.owner('GET', `/waits/${wait.id}`)).body.wait.status).toBe('WAITING');
     // Held until the time, then one more round.
-    const res = await owner('GET', `/waits/${wait.id}?holdSeconds=1`);
+    const res = await api.owner('GET', `/waits/${wait.id}?holdSeconds=1`);
     expect(res.body.wait.status).toBe('WAITING');
-    await server.sql`SELECT pg_sleep(greatest(0, extract(epoch FROM ${until}::timestamptz - now())))`;
+    await api.server.sql`SELECT pg_sleep(greatest(0, extract(epoch FROM ${until}::timestamptz - now())))`;
     await loop.tick();
-    expect((await owner('GET', `/waits/${wait.id}`)).body.wait.status).toBe('RESOLVED');
+    expect((await api.owner('GET', `/waits/${wait.id}`)).body.wait.status).toBe('RESOLVED');
     expect((await runOf(held.runId)).state).toMatchObject({ type: 'SCHEDULED', name: 'Resuming' });
   });
 
@@ -355,9 +371,9 @@ describe('the waits loop', () => {
     const held = await runningRun();
     const wait = (await begin(held, { key: 'w', spec: { kind: 'approval', title: 'x' }, timeoutSeconds: 1 })).body.wait;
     await suspend(held, wait.id);
-    await server.sql`SELECT pg_sleep(greatest(0, extract(epoch FROM ${wait.expiresAt}::timestamptz - now())))`;
+    await api.server.sql`SELECT pg_sleep(greatest(0, extract(epoch FROM ${wait.expiresAt}::timestamptz - now())))`;
     await loop.tick();
-    expect((await owner('GET', `/waits/${wait.id}`)).body.wait.status).toBe('TIMED_OUT');
+    expect((await api.owner('GET', `/waits/${wait.id}`)).body.wait.status).toBe('TIMED_OUT');
     expect((await runOf(held.runId)).state.name).toBe('Resuming');
   });
 
@@ -368,16 +384,16 @@ describe('the waits loop', () => {
       .wait;
     await suspend(held, wait.id);
     await loop.tick();
-    await insertEvents(server.sql, [
-      { workspaceId: server.workspaceId, kind, resource: { kind: 'file', id: 'small' }, payload: { size: 5 }, source: 'api' },
-      { workspaceId: server.workspaceId, kind, resource: { kind: 'file', id: 'big' }, payload: { size: 50 }, source: 'api' },
+    await insertEvents(api.server.sql, [
+      { workspaceId: api.server.workspaceId, kind, resource: { kind: 'file', id: 'small' }, payload: { size: 5 }, source: 'api' },
+      { workspaceId: api.server.workspaceId, kind, resource: { kind: 'file', id: 'big' }, payload: { size: 50 }, source: 'api' },
     ]);
     // The loop reads events only below the oldest transaction still open, which other test files'
     // transactions on the same database may hold back for a moment: rounds until it has read them.
     const resolved = await eventually(
       async () => {
         await loop.tick();
-        const current = (await owner('GET', `/waits/${wait.id}`)).body.wait;
+        const current = (await api.owner('GET', `/waits/${wait.id}`)).body.wait;
         return current.status === 'WAITING' ? undefined : current;
       },
       30_000,
@@ -390,15 +406,17 @@ describe('the waits loop', () => {
   test('looks back once a wait is committed, for an event its creation could not see and the cursor has passed', async () => {
     const held = await runningRun();
     const kind = unique('late.event');
-    await insertEvents(server.sql, [{ workspaceId: server.workspaceId, kind, resource: { kind: 'x', id: '1' }, source: 'api' }]);
+    await insertEvents(api.server.sql, [
+      { workspaceId: api.server.workspaceId, kind, resource: { kind: 'x', id: '1' }, source: 'api' },
+    ]);
     await loop.tick();
     // What a creation racing the event's commit leaves behind: a WAITING wait whose own look-back
     // missed the event, after the loop's cursor went past it.
-    const [wait] = await server.sql<{ id: string }[]>`
+    const [wait] = await api.server.sql<{ id: string }[]>`
       INSERT INTO waits (workspace_id, flow_run_id, key, kind, spec, event_kind)
-      VALUES (${server.workspaceId}, ${held.runId}, 'raced', 'event', ${server.sql.json({ kind: 'event', event: kind })}, ${kind})
+      VALUES (${api.server.workspaceId}, ${held.runId}, 'raced', 'event', ${api.server.sql.json({ kind: 'event', event: kind })}, ${kind})
       RETURNING id`;
     await loop.tick();
-    expect((await owner('GET', `/waits/${wait?.id}`)).body.wait).toMatchObject({ status: 'RESOLVED', value: { kind } });
+    expect((await api.owner('GET', `/waits/${wait?.id}`)).body.wait).toMatchObject({ status: 'RESOLVED', value: { kind } });
   });
 });

@@ -3,29 +3,25 @@ import { MAX_EXTERNAL_JSON_BYTES, MAX_FAILED_EXTERNAL_POLLS } from '@outpost/sdk
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { createLogger } from '../src/logger.js';
 import { WaitsLoop } from '../src/loops/waits.js';
-import { startTestServer, type TestServer } from '../src/testing/index.js';
 import { backoffSeconds } from '../src/waits/external-polls.js';
-import { type Call, client, createRun, deploy, runInOwnPool, unique } from './helpers.js';
+import { type Call, client, createRun, deploy, runInOwnPool, unique, useServer } from './helpers.js';
 
-let server: TestServer;
-let owner: Call;
 let worker: Call;
 let loop: WaitsLoop;
 
+const api = useServer({ loops: false, leaseSeconds: 2 });
+
 beforeAll(async () => {
   // No background loops: each test drives time itself (a due poll is made due in the database).
-  server = await startTestServer({ loops: false, leaseSeconds: 2 });
-  owner = client(server, server.ownerKey);
-  worker = client(server, await server.createKey('worker'));
-  loop = new WaitsLoop(server.sql, server.databaseUrl, createLogger('silent'), null);
+  worker = client(api.server, await api.server.createKey('worker'));
+  loop = new WaitsLoop(api.server.sql, api.server.databaseUrl, createLogger('silent'), null);
 });
 afterAll(async () => {
   await loop?.stop();
-  await server?.close();
 });
 
 /** A RUNNING run in a pool of its own, claimed by the worker, with the run token's client. */
-const runningRun = () => runInOwnPool(server, { owner, worker }, { deployment: { flowName: unique('deferred') } });
+const runningRun = () => runInOwnPool(api.server, { owner: api.owner, worker }, { deployment: { flowName: unique('deferred') } });
 
 const externalSpec = (handle: unknown = { runId: 981 }, pollSeconds = 60) => ({
   kind: 'external',
@@ -50,7 +46,7 @@ async function deferred(options: { timeoutSeconds?: number } = {}) {
 }
 
 async function makeDue(waitId: string): Promise<void> {
-  await server.sql`UPDATE waits SET poll_at = now() - interval '1 second' WHERE id = ${waitId}`;
+  await api.server.sql`UPDATE waits SET poll_at = now() - interval '1 second' WHERE id = ${waitId}`;
 }
 
 async function claimPolls(pool: string, workerId = randomUUID(), labels: Record<string, string> = {}) {
@@ -73,7 +69,7 @@ async function report(pool: string, poll: { waitId: string; leaseId: string }, o
 }
 
 async function waitOf(id: string) {
-  return (await owner('GET', `/waits/${id}`)).body.wait;
+  return (await api.owner('GET', `/waits/${id}`)).body.wait;
 }
 
 describe('an external wait', () => {
@@ -95,15 +91,15 @@ describe('an external wait', () => {
 
   test('a worker whose labels the deployment requires is the only one that polls it', async () => {
     const pool = unique('pool');
-    await owner('POST', '/work-pools', { body: { name: pool } });
-    const d = await deploy(owner, { flowName: unique('deferred'), workPool: pool, labels: { region: 'eu' } });
-    const run = await createRun(owner, d.id, {});
+    await api.owner('POST', '/work-pools', { body: { name: pool } });
+    const d = await deploy(api.owner, { flowName: unique('deferred'), workPool: pool, labels: { region: 'eu' } });
+    const run = await createRun(api.owner, d.id, {});
     const claimedRes = await worker('POST', `/work-pools/${pool}/claim`, {
       body: { workerId: randomUUID(), limit: 1, labels: { region: 'eu' } },
     });
     const [claimed] = claimedRes.body.runs;
     expect(claimed.flowRun.id).toBe(run.id);
-    const token = client(server, claimed.token);
+    const token = client(api.server, claimed.token);
     await token('POST', `/flow-runs/${run.id}/set-state`, { body: { transitionId: randomUUID(), state: { type: 'RUNNING' } } });
     const wait = (await token('POST', `/flow-runs/${run.id}/waits`, { body: { key: 'wait-1', spec: externalSpec() } })).body.wait;
     await makeDue(wait.id);
@@ -147,7 +143,7 @@ describe('an external wait', () => {
     const { held, wait } = await deferred();
     await makeDue(wait.id);
     const [first] = await claimPolls(held.pool);
-    await server.sql`UPDATE waits SET poll_lease_expires_at = now() - interval '1 second' WHERE id = ${wait.id}`;
+    await api.server.sql`UPDATE waits SET poll_lease_expires_at = now() - interval '1 second' WHERE id = ${wait.id}`;
     const [second] = await claimPolls(held.pool);
     expect(second?.leaseId).not.toBe(first?.leaseId);
 
@@ -189,7 +185,7 @@ describe('an external wait', () => {
 
   test('cancelling the suspended run makes one cancellation of the job due, and its report ends it', async () => {
     const { held, wait } = await deferred();
-    const cancelled = await owner('POST', `/flow-runs/${held.runId}/cancel`, { body: {} });
+    const cancelled = await api.owner('POST', `/flow-runs/${held.runId}/cancel`, { body: {} });
     expect(cancelled.body.state.type).toBe('CANCELLED');
     expect((await waitOf(wait.id)).poll.cancelPending).toBe(true);
     const [cancel] = await claimPolls(held.pool);
@@ -198,13 +194,13 @@ describe('an external wait', () => {
     expect(res.body).toEqual({ status: 'CANCELLED', nextPollAt: null, nextPollInSeconds: null });
     const after = await waitOf(wait.id);
     expect(after.poll).toMatchObject({ cancelPending: false, nextAt: null, message: 'cancellation requested' });
-    await server.sql`UPDATE waits SET poll_lease_expires_at = NULL WHERE id = ${wait.id}`;
+    await api.server.sql`UPDATE waits SET poll_lease_expires_at = NULL WHERE id = ${wait.id}`;
     expect(await claimPolls(held.pool)).toEqual([]);
   });
 
   test('a cancellation that fails is tried again later', async () => {
     const { held, wait } = await deferred();
-    await owner('POST', `/flow-runs/${held.runId}/cancel`, { body: {} });
+    await api.owner('POST', `/flow-runs/${held.runId}/cancel`, { body: {} });
     const [cancel] = await claimPolls(held.pool);
     const res = await report(held.pool, cancel!, { state: 'error', error: 'HTTP 503 from the jobs API' });
     expect(res.status).toBe(200);
@@ -217,7 +213,8 @@ describe('an external wait', () => {
 
   test('a timeout ends the wait TIMED_OUT, resumes the run, and makes the job’s cancellation due', async () => {
     const { held, wait } = await deferred({ timeoutSeconds: 60 });
-    await server.sql`UPDATE waits SET due_at = now() - interval '1 second', expires_at = now() - interval '1 second' WHERE id = ${wait.id}`;
+    await api.server
+      .sql`UPDATE waits SET due_at = now() - interval '1 second', expires_at = now() - interval '1 second' WHERE id = ${wait.id}`;
     await loop.tick();
     const after = await waitOf(wait.id);
     expect(after.status).toBe('TIMED_OUT');
@@ -231,7 +228,7 @@ describe('an external wait', () => {
     const { held, wait } = await deferred();
     await makeDue(wait.id);
     const other = unique('pool');
-    await owner('POST', '/work-pools', { body: { name: other } });
+    await api.owner('POST', '/work-pools', { body: { name: other } });
     expect(await claimPolls(other)).toEqual([]);
     const [poll] = await claimPolls(held.pool);
     const res = await report(other, poll!, { state: 'succeeded', result: null });
@@ -260,5 +257,5 @@ describe('an external wait', () => {
 });
 
 async function runOf(runId: string) {
-  return (await owner('GET', `/flow-runs/${runId}`)).body;
+  return (await api.owner('GET', `/flow-runs/${runId}`)).body;
 }

@@ -1,6 +1,5 @@
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { startTestServer, type TestServer } from '../src/testing/index.js';
-import { type Call, client, runInOwnPool, unique } from './helpers.js';
+import { beforeAll, describe, expect, test } from 'vitest';
+import { type Call, client, runInOwnPool, unique, useServer } from './helpers.js';
 
 /*
  * Wait tokens as capabilities: a token wait that names no token gets one the control plane makes
@@ -8,23 +7,18 @@ import { type Call, client, runInOwnPool, unique } from './helpers.js';
  * pre-answer waits by guessing names.
  */
 
-let server: TestServer;
-let owner: Call;
 let worker: Call;
 let runner: Call;
 
+const api = useServer();
+
 beforeAll(async () => {
-  server = await startTestServer({ loops: false });
-  owner = client(server, server.ownerKey);
-  worker = client(server, await server.createKey('worker'));
-  runner = client(server, await server.createKey('runner'));
-});
-afterAll(async () => {
-  await server?.close();
+  worker = client(api.server, await api.server.createKey('worker'));
+  runner = client(api.server, await api.server.createKey('runner'));
 });
 
 /** A RUNNING run in a pool of its own, with its run token's client. */
-const runningRun = () => runInOwnPool(server, { owner, worker }, { deployment: { flowName: unique('tokens') } });
+const runningRun = () => runInOwnPool(api.server, { owner: api.owner, worker }, { deployment: { flowName: unique('tokens') } });
 
 describe('wait tokens', () => {
   test('a token wait that names no token gets an unguessable one, the same on every replay', async () => {
@@ -47,8 +41,8 @@ describe('wait tokens', () => {
     expect(refused.status).toBe(404);
     expect(refused.headers.get('content-type')).toContain('application/problem+json');
     expect(refused.body.detail).toMatch(/no wait asks for the token/);
-    const [row] = await server.sql<{ n: number }[]>`
-      SELECT count(*)::int AS n FROM wait_tokens WHERE workspace_id = ${server.workspaceId} AND token = ${guessed}`;
+    const [row] = await api.server.sql<{ n: number }[]>`
+      SELECT count(*)::int AS n FROM wait_tokens WHERE workspace_id = ${api.server.workspaceId} AND token = ${guessed}`;
     expect(row?.n).toBe(0);
   });
 
@@ -64,8 +58,8 @@ describe('wait tokens', () => {
     expect(repeat.status).toBe(200);
     expect(repeat.body.wait).toMatchObject({ id: begun.body.wait.id, value: { rows: 3 } });
     // Another workspace's key does not reach the token at all.
-    const elsewhere = await server.createWorkspace();
-    const foreign = await client(server, elsewhere.ownerKey)('POST', `/wait-tokens/${made}/complete`, { body: { value: 1 } });
+    const elsewhere = await api.server.createWorkspace();
+    const foreign = await client(api.server, elsewhere.ownerKey)('POST', `/wait-tokens/${made}/complete`, { body: { value: 1 } });
     expect(foreign.status).toBe(404);
   });
 });

@@ -1,20 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { DEFAULT_BASE_JOB_TEMPLATE } from '@outpost/sdk/contracts';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { validateBaseJobTemplate } from '../src/pools/job-template.js';
-import { startTestServer, type TestServer } from '../src/testing/index.js';
-import { type Call, client } from './helpers.js';
+import { useServer } from './helpers.js';
 
-let server: TestServer;
-let owner: Call;
-
-beforeAll(async () => {
-  server = await startTestServer({ loops: false });
-  owner = client(server, server.ownerKey);
-});
-afterAll(async () => {
-  await server?.close();
-});
+const api = useServer();
 
 const poolName = (prefix: string) => `${prefix}-${randomUUID().slice(0, 8)}`;
 
@@ -49,20 +39,22 @@ function goodTemplate(): Record<string, unknown> {
 describe('Kubernetes work pools', () => {
   test('a Kubernetes pool is created with its base job template, which is stored and returned as sent', async () => {
     const name = poolName('k8s');
-    const created = await owner('POST', '/work-pools', { body: { name, type: 'kubernetes', baseJobTemplate: goodTemplate() } });
+    const created = await api.owner('POST', '/work-pools', {
+      body: { name, type: 'kubernetes', baseJobTemplate: goodTemplate() },
+    });
     expect(created.status).toBe(201);
     expect(created.body).toMatchObject({ name, type: 'kubernetes', baseJobTemplate: goodTemplate() });
 
-    const got = await owner('GET', `/work-pools/${name}`);
+    const got = await api.owner('GET', `/work-pools/${name}`);
     expect(got.body.type).toBe('kubernetes');
     expect(got.body.baseJobTemplate).toEqual(goodTemplate());
-    const listed = (await owner('GET', '/work-pools')).body.items.find((p: { name: string }) => p.name === name);
+    const listed = (await api.owner('GET', '/work-pools')).body.items.find((p: { name: string }) => p.name === name);
     expect(listed.baseJobTemplate).toEqual(goodTemplate());
   });
 
   test('a Kubernetes pool without a template has a null one, and the documented default template is itself valid', async () => {
     const name = poolName('k8s-default');
-    const created = await owner('POST', '/work-pools', { body: { name, type: 'kubernetes' } });
+    const created = await api.owner('POST', '/work-pools', { body: { name, type: 'kubernetes' } });
     expect(created.status).toBe(201);
     expect(created.body).toMatchObject({ type: 'kubernetes', baseJobTemplate: null });
     expect(validateBaseJobTemplate(DEFAULT_BASE_JOB_TEMPLATE)).toEqual([]);
@@ -70,10 +62,10 @@ describe('Kubernetes work pools', () => {
 
   test('pools are process pools unless told otherwise, and keep working as before', async () => {
     const name = poolName('proc');
-    const created = await owner('POST', '/work-pools', { body: { name, concurrencyLimit: 3 } });
+    const created = await api.owner('POST', '/work-pools', { body: { name, concurrencyLimit: 3 } });
     expect(created.status).toBe(201);
     expect(created.body).toMatchObject({ name, type: 'process', baseJobTemplate: null, concurrencyLimit: 3 });
-    const paused = await owner('PATCH', `/work-pools/${name}`, { body: { paused: true } });
+    const paused = await api.owner('PATCH', `/work-pools/${name}`, { body: { paused: true } });
     expect(paused.body).toMatchObject({ paused: true, type: 'process', baseJobTemplate: null });
   });
 
@@ -83,7 +75,7 @@ describe('Kubernetes work pools', () => {
     const container = template.spec.template.spec.containers[0] as Record<string, unknown>;
     delete container.name;
     container.command = 'outpost-pod-runner';
-    const res = await owner('POST', '/work-pools', { body: { name, type: 'kubernetes', baseJobTemplate: template } });
+    const res = await api.owner('POST', '/work-pools', { body: { name, type: 'kubernetes', baseJobTemplate: template } });
     expect(res.status).toBe(422);
     expect(res.body.code).toBe('unprocessable');
     expect(res.body.errors).toEqual(
@@ -93,7 +85,7 @@ describe('Kubernetes work pools', () => {
       ]),
     );
     expect(res.body.errors).toHaveLength(2);
-    expect((await owner('GET', `/work-pools/${name}`)).status).toBe(404);
+    expect((await api.owner('GET', `/work-pools/${name}`)).status).toBe(404);
   });
 
   test('a template that would let Kubernetes retry, has no container, or is not a batch/v1 Job is refused with the paths', async () => {
@@ -109,7 +101,7 @@ describe('Kubernetes work pools', () => {
       [{ ...goodTemplate(), kind: 'Deployment' }, 'body.baseJobTemplate.kind'],
     ];
     for (const [template, path] of cases) {
-      const res = await owner('POST', '/work-pools', {
+      const res = await api.owner('POST', '/work-pools', {
         body: { name: poolName('k8s-rule'), type: 'kubernetes', baseJobTemplate: template },
       });
       expect(res.status, path).toBe(422);
@@ -119,10 +111,10 @@ describe('Kubernetes work pools', () => {
 
   test('updating a Kubernetes pool validates the new template too, and null returns it to the default', async () => {
     const name = poolName('k8s-upd');
-    await owner('POST', '/work-pools', { body: { name, type: 'kubernetes', baseJobTemplate: goodTemplate() } });
+    await api.owner('POST', '/work-pools', { body: { name, type: 'kubernetes', baseJobTemplate: goodTemplate() } });
 
     const bad = { ...goodTemplate(), spec: { ...(goodTemplate().spec as object), backoffLimit: 2 } };
-    const refused = await owner('PATCH', `/work-pools/${name}`, { body: { baseJobTemplate: bad } });
+    const refused = await api.owner('PATCH', `/work-pools/${name}`, { body: { baseJobTemplate: bad } });
     expect(refused.status).toBe(422);
     expect(refused.body.errors).toEqual([
       {
@@ -130,31 +122,33 @@ describe('Kubernetes work pools', () => {
         message: 'must be 0 or absent: Outpost retries a run as a new attempt, so Kubernetes must not retry its Pod',
       },
     ]);
-    expect((await owner('GET', `/work-pools/${name}`)).body.baseJobTemplate).toEqual(goodTemplate());
+    expect((await api.owner('GET', `/work-pools/${name}`)).body.baseJobTemplate).toEqual(goodTemplate());
 
     const changed = { ...goodTemplate(), metadata: { labels: { team: 'data' } } };
-    const updated = await owner('PATCH', `/work-pools/${name}`, { body: { baseJobTemplate: changed } });
+    const updated = await api.owner('PATCH', `/work-pools/${name}`, { body: { baseJobTemplate: changed } });
     expect(updated.status).toBe(200);
     expect(updated.body.baseJobTemplate).toEqual(changed);
 
-    const reset = await owner('PATCH', `/work-pools/${name}`, { body: { baseJobTemplate: null } });
+    const reset = await api.owner('PATCH', `/work-pools/${name}`, { body: { baseJobTemplate: null } });
     expect(reset.body).toMatchObject({ type: 'kubernetes', baseJobTemplate: null });
   });
 
   test('a process pool refuses a base job template on create and on update', async () => {
-    const created = await owner('POST', '/work-pools', { body: { name: poolName('proc-t'), baseJobTemplate: goodTemplate() } });
+    const created = await api.owner('POST', '/work-pools', {
+      body: { name: poolName('proc-t'), baseJobTemplate: goodTemplate() },
+    });
     expect(created.status).toBe(422);
     expect(created.body.errors[0].path).toBe('body.baseJobTemplate');
 
     const name = poolName('proc-u');
-    await owner('POST', '/work-pools', { body: { name } });
-    const updated = await owner('PATCH', `/work-pools/${name}`, { body: { baseJobTemplate: goodTemplate() } });
+    await api.owner('POST', '/work-pools', { body: { name } });
+    const updated = await api.owner('PATCH', `/work-pools/${name}`, { body: { baseJobTemplate: goodTemplate() } });
     expect(updated.status).toBe(422);
     expect(updated.body.errors[0].path).toBe('body.baseJobTemplate');
   });
 
   test('an unknown pool type is a 400 naming body.type', async () => {
-    const res = await owner('POST', '/work-pools', { body: { name: poolName('t'), type: 'nomad' } });
+    const res = await api.owner('POST', '/work-pools', { body: { name: poolName('t'), type: 'nomad' } });
     expect(res.status).toBe(400);
     expect(res.body.errors[0].path).toBe('body.type');
   });

@@ -1,29 +1,25 @@
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, expect, test } from 'vitest';
+import { beforeAll, expect, test } from 'vitest';
 import { createLogger } from '../src/logger.js';
 import { WorkerStatusLoop } from '../src/loops/worker-status.js';
-import { startTestServer, type TestServer } from '../src/testing/index.js';
-import { type Call, client } from './helpers.js';
+import { type Call, client, useServer } from './helpers.js';
 
-let server: TestServer;
 let worker: Call;
 let loop: WorkerStatusLoop;
 let replica: WorkerStatusLoop;
 
+const api = useServer();
+
 beforeAll(async () => {
-  server = await startTestServer({ loops: false });
-  worker = client(server, await server.createKey('worker'));
+  worker = client(api.server, await api.server.createKey('worker'));
   const logger = createLogger('silent');
-  loop = new WorkerStatusLoop(server.sql, server.databaseUrl, logger);
-  replica = new WorkerStatusLoop(server.sql, server.databaseUrl, logger);
-  await client(server, server.ownerKey)('POST', '/work-pools', { body: { name: 'gpu' } });
-});
-afterAll(async () => {
-  await server?.close();
+  loop = new WorkerStatusLoop(api.server.sql, api.server.databaseUrl, logger);
+  replica = new WorkerStatusLoop(api.server.sql, api.server.databaseUrl, logger);
+  await client(api.server, api.server.ownerKey)('POST', '/work-pools', { body: { name: 'gpu' } });
 });
 
 async function kinds(): Promise<string[]> {
-  const rows = await server.sql<{ kind: string }[]>`
+  const rows = await api.server.sql<{ kind: string }[]>`
     SELECT kind FROM events WHERE kind LIKE 'worker.%' OR kind LIKE 'work-pool.%' ORDER BY seq`;
   return rows.map((r) => r.kind);
 }
@@ -42,7 +38,7 @@ test('each change of a worker and its pool is one event, however many passes and
   await Promise.all([loop.tick(), replica.tick()]);
   await loop.tick();
   expect(await kinds()).toEqual(['worker.online', 'work-pool.ready']);
-  const [online] = await server.sql`SELECT resource, related, payload FROM (
+  const [online] = await api.server.sql`SELECT resource, related, payload FROM (
       SELECT jsonb_build_object('kind', resource_kind, 'id', resource_id, 'name', resource_name) AS resource, related, payload, seq
       FROM events WHERE kind = 'worker.online') e`;
   expect(online).toMatchObject({
@@ -52,7 +48,7 @@ test('each change of a worker and its pool is one event, however many passes and
   });
 
   // Missed heartbeats beyond the online window: offline, and the pool has no worker left.
-  await server.sql`UPDATE workers SET last_heartbeat_at = now() - interval '10 minutes' WHERE id = ${id}`;
+  await api.server.sql`UPDATE workers SET last_heartbeat_at = now() - interval '10 minutes' WHERE id = ${id}`;
   await Promise.all([loop.tick(), replica.tick()]);
   expect(await kinds()).toEqual(['worker.online', 'work-pool.ready', 'worker.offline', 'work-pool.not-ready']);
 

@@ -8,11 +8,11 @@ import { createLogger } from '../src/logger.js';
 import { BackfillLoop } from '../src/loops/backfills.js';
 import { SchedulerLoop } from '../src/loops/scheduler.js';
 import { automationPass } from '../src/materialization/automation-pass.js';
-import { startTestServer, type TestServer, type TestWorkspace } from '../src/testing/index.js';
+import type { TestWorkspace } from '../src/testing/index.js';
 import { asset, assetWorld, deployed } from './assets.support.js';
 import { scheduledDeployment, setState, start } from './backfill.support.js';
 import { drainAutomations, emitEvent } from './events.support.js';
-import { type Call, client, deploy, startedRun, unique } from './helpers.js';
+import { type Call, client, deploy, startedRun, unique, useServer } from './helpers.js';
 
 /*
  * An archived workspace keeps its history readable and takes no new work: its schedules, automations,
@@ -24,17 +24,17 @@ import { type Call, client, deploy, startedRun, unique } from './helpers.js';
  * empties that cache; so a key whose refusal a test asserts is one the app has not seen before the archive.
  */
 
-let server: TestServer;
 const logger = createLogger('silent');
 let scheduler: SchedulerLoop;
 let backfills: BackfillLoop;
 let sandbox: CelSandbox;
 let engine: AutomationEngine;
 
+const api = useServer();
+
 beforeAll(async () => {
-  server = await startTestServer({ loops: false });
-  scheduler = new SchedulerLoop(server.sql, server.databaseUrl, logger);
-  backfills = new BackfillLoop(server.sql, server.databaseUrl, logger, null);
+  scheduler = new SchedulerLoop(api.server.sql, api.server.databaseUrl, logger);
+  backfills = new BackfillLoop(api.server.sql, api.server.databaseUrl, logger, null);
   sandbox = new CelSandbox({ threads: 1 });
   engine = new AutomationEngine(new CompiledCache(), { batchSize: 500, sandbox });
 });
@@ -42,25 +42,24 @@ afterAll(async () => {
   await scheduler?.stop();
   await backfills?.stop();
   await sandbox?.close();
-  await server?.close();
 });
 
 async function archive(workspaceId: string): Promise<void> {
-  expect(await server.sql.begin((tx) => archiveWorkspaceIn(tx, workspaceId, true))).toBe(true);
+  expect(await api.server.sql.begin((tx) => archiveWorkspaceIn(tx, workspaceId, true))).toBe(true);
 }
 
 async function restore(workspaceId: string): Promise<void> {
-  expect(await server.sql.begin((tx) => archiveWorkspaceIn(tx, workspaceId, false))).toBe(true);
+  expect(await api.server.sql.begin((tx) => archiveWorkspaceIn(tx, workspaceId, false))).toBe(true);
 }
 
 /** A fresh workspace and a caller with its owner key. */
 async function workspace(): Promise<{ ws: TestWorkspace; owner: Call }> {
-  const ws = await server.createWorkspace();
-  return { ws, owner: client(server, ws.ownerKey) };
+  const ws = await api.server.createWorkspace();
+  return { ws, owner: client(api.server, ws.ownerKey) };
 }
 
 async function runsOf(deploymentId: string): Promise<{ id: string; idempotency_key: string | null }[]> {
-  return server.sql`SELECT id, idempotency_key FROM flow_runs WHERE deployment_id = ${deploymentId} ORDER BY created_at, id`;
+  return api.server.sql`SELECT id, idempotency_key FROM flow_runs WHERE deployment_id = ${deploymentId} ORDER BY created_at, id`;
 }
 
 describe('the scheduler', () => {
@@ -91,9 +90,9 @@ describe('the scheduler', () => {
 
 describe('automations', () => {
   const emit = (workspaceId: string, kind: string, payload: Record<string, unknown> = {}) =>
-    emitEvent(server.sql, workspaceId, kind, payload);
+    emitEvent(api.server.sql, workspaceId, kind, payload);
 
-  const drain = () => drainAutomations(engine, server.sql);
+  const drain = () => drainAutomations(engine, api.server.sql);
 
   async function createAutomation(owner: Call, body: Record<string, unknown>): Promise<string> {
     const res = await owner('POST', '/automations', { body: { name: unique('a'), ...body } });
@@ -102,7 +101,7 @@ describe('automations', () => {
   }
 
   async function firings(automationId: string): Promise<{ key: string }[]> {
-    return server.sql`SELECT key FROM automation_firings WHERE automation_id = ${automationId} ORDER BY fired_at, id`;
+    return api.server.sql`SELECT key FROM automation_firings WHERE automation_id = ${automationId} ORDER BY fired_at, id`;
   }
 
   test('an event-triggered automation of an archived workspace does not fire on its events, and fires on new ones once it is restored', async () => {
@@ -155,12 +154,13 @@ describe('automations', () => {
     await emit(ws.workspaceId, 'job.started');
     await drain();
     const windows = () =>
-      server.sql<{ status: string }[]>`SELECT status FROM automation_windows WHERE automation_id = ${automation}`;
+      api.server.sql<{ status: string }[]>`SELECT status FROM automation_windows WHERE automation_id = ${automation}`;
     expect(await windows()).toEqual([{ status: 'OPEN' }]);
 
     await archive(ws.workspaceId);
     // The window's hour is over, as it would be after an hour of archive.
-    await server.sql`UPDATE automation_windows SET closes_at = now() - interval '1 second' WHERE automation_id = ${automation}`;
+    await api.server
+      .sql`UPDATE automation_windows SET closes_at = now() - interval '1 second' WHERE automation_id = ${automation}`;
     await drain();
     expect(await windows()).toEqual([]);
     expect(await firings(automation)).toEqual([]);
@@ -168,7 +168,7 @@ describe('automations', () => {
     await restore(ws.workspaceId);
     await drain();
     expect(await firings(automation)).toEqual([]);
-    const [row] = await server.sql<{ paused: boolean }[]>`
+    const [row] = await api.server.sql<{ paused: boolean }[]>`
       SELECT paused FROM work_pools WHERE workspace_id = ${ws.workspaceId} AND name = ${pool}`;
     expect(row?.paused).toBe(false);
   });
@@ -177,7 +177,7 @@ describe('automations', () => {
 describe('backfills and asset automation', () => {
   test('a backfill of an archived workspace creates no further run, and goes on once the workspace is restored', async () => {
     const { ws, owner } = await workspace();
-    const worker = client(server, await ws.createKey('worker'));
+    const worker = client(api.server, await ws.createKey('worker'));
     const { pool, deploymentId } = await scheduledDeployment(owner);
     const created = await owner('POST', `/deployments/${deploymentId}/backfills`, {
       body: { start: '2025-01-01T00:00:00Z', end: '2025-01-01T03:00:00Z', maxConcurrent: 1 },
@@ -188,14 +188,16 @@ describe('backfills and asset automation', () => {
     const [first] = await start(worker, pool, 1);
     await setState(worker, first?.id as string, first?.attempt as number, 'COMPLETED');
     const backfill = async () => {
-      const [row] = await server.sql<{ status: string; position: number; run_count: number }[]>`
+      const [row] = await api.server.sql<{ status: string; position: number; run_count: number }[]>`
         SELECT status, position, run_count FROM backfills WHERE id = ${backfillId}`;
       return row;
     };
     expect(await backfill()).toMatchObject({ status: 'RUNNING', position: 1, run_count: 1 });
 
     const runs = async () => {
-      const [row] = await server.sql<{ n: number }[]>`SELECT count(*)::int AS n FROM flow_runs WHERE backfill_id = ${backfillId}`;
+      const [row] = await api.server.sql<
+        { n: number }[]
+      >`SELECT count(*)::int AS n FROM flow_runs WHERE backfill_id = ${backfillId}`;
       return row?.n;
     };
 
@@ -211,15 +213,15 @@ describe('backfills and asset automation', () => {
   });
 
   test('the asset automation requests no run in an archived workspace, and requests it once the workspace is restored', async () => {
-    const world = await assetWorld(server);
+    const world = await assetWorld(api.server);
     await deployed(world, [asset('raw', { automation: { onMissing: true } })]);
-    const runs = () => server.sql`SELECT id FROM flow_runs WHERE workspace_id = ${world.ws.workspaceId}`;
+    const runs = () => api.server.sql`SELECT id FROM flow_runs WHERE workspace_id = ${world.ws.workspaceId}`;
     await archive(world.ws.workspaceId);
-    await automationPass(server.sql, logger);
+    await automationPass(api.server.sql, logger);
     expect(await runs()).toHaveLength(0);
 
     await restore(world.ws.workspaceId);
-    await automationPass(server.sql, logger);
+    await automationPass(api.server.sql, logger);
     expect(await runs()).toHaveLength(1);
   });
 });
@@ -235,7 +237,7 @@ describe('sensors', () => {
       workPool: pool,
       sensors: [{ name: 'files', intervalSeconds: 30 }],
     });
-    const worker = client(server, await ws.createKey('worker'));
+    const worker = client(api.server, await ws.createKey('worker'));
     const workerId = randomUUID();
     const claimed = await worker('POST', `/work-pools/${pool}/sensor-ticks/claim`, { body: { workerId, limit: 1 } });
     expect(claimed.status, claimed.text).toBe(200);
@@ -252,12 +254,12 @@ describe('sensors', () => {
     expect(reported.body).toMatchObject({ status: 'SKIPPED', runs: [], cursorBefore: null, cursorAfter: null });
     expect(reported.body.skipReason).toMatch(/^the workspace is archived: 2 run requests were not started/);
     expect(await runsOf(d.id)).toEqual([]);
-    const [sensor] = await server.sql<{ cursor: string | null }[]>`SELECT cursor FROM sensors WHERE deployment_id = ${d.id}`;
+    const [sensor] = await api.server.sql<{ cursor: string | null }[]>`SELECT cursor FROM sensors WHERE deployment_id = ${d.id}`;
     expect(sensor?.cursor).toBeNull();
 
     // Made due again, the sensor is still not handed out: a fresh key of the archived workspace cannot claim.
-    await server.sql`UPDATE sensors SET next_tick_at = now() WHERE deployment_id = ${d.id}`;
-    const fresh = client(server, await ws.createKey('worker'));
+    await api.server.sql`UPDATE sensors SET next_tick_at = now() WHERE deployment_id = ${d.id}`;
+    const fresh = client(api.server, await ws.createKey('worker'));
     const refused = await fresh('POST', `/work-pools/${pool}/sensor-ticks/claim`, { body: { workerId, limit: 1 } });
     expect(refused.status).toBe(409);
   });
@@ -267,8 +269,8 @@ describe('runs under way', () => {
   test('a run under way in an archived workspace reports to its end, but starts no run of another deployment', async () => {
     const { owner } = await workspace();
     await deploy(owner, { flowName: 'train', name: 'gpu' });
-    const run = await startedRun(server, owner);
-    const [place] = await server.sql<{ workspace_id: string }[]>`SELECT workspace_id FROM flow_runs WHERE id = ${run.id}`;
+    const run = await startedRun(api.server, owner);
+    const [place] = await api.server.sql<{ workspace_id: string }[]>`SELECT workspace_id FROM flow_runs WHERE id = ${run.id}`;
     await archive(place?.workspace_id ?? '');
     const started = await run.asRun('POST', `/flow-runs/${run.id}/deployment-runs`, {
       body: { deployment: 'train/gpu', parameters: {}, key: 'k-1' },

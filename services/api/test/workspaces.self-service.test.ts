@@ -1,7 +1,7 @@
 import { WORKSPACES_PER_ACCOUNT } from '@outpost/sdk/contracts';
-import { afterAll, beforeAll, expect, test } from 'vitest';
-import { startTestServer, type TestServer, type TestWorkspace } from '../src/testing/index.js';
-import { type Call, client } from './helpers.js';
+import { beforeAll, expect, test } from 'vitest';
+import type { TestWorkspace } from '../src/testing/index.js';
+import { type Call, client, useServer } from './helpers.js';
 import { uniqueName } from './security.fixtures.js';
 import { addPerson, confirmAddress, type PersonSession, post, signInPerson } from './users.support.js';
 
@@ -11,26 +11,23 @@ import { addPerson, confirmAddress, type PersonSession, post, signInPerson } fro
  * creates a bounded number.
  */
 
-let server: TestServer;
 let home: TestWorkspace;
 let homeOwner: Call;
 
+const api = useServer();
+
 beforeAll(async () => {
-  server = await startTestServer({ loops: false });
-  home = await server.createWorkspace();
-  homeOwner = client(server, home.ownerKey);
-});
-afterAll(async () => {
-  await server?.close();
+  home = await api.server.createWorkspace();
+  homeOwner = client(api.server, home.ownerKey);
 });
 
 const slug = () => uniqueName('ws').toLowerCase();
 
 /** A member of the home workspace whose address is verified, signed in there. */
 async function verifiedPerson(): Promise<{ userId: string; email: string; session: PersonSession }> {
-  const person = await addPerson(server, homeOwner, 'developer');
-  await confirmAddress(server, person);
-  return { ...person, session: await signInPerson(server, person.email) };
+  const person = await addPerson(api.server, homeOwner, 'developer');
+  await confirmAddress(api.server, person);
+  return { ...person, session: await signInPerson(api.server, person.email) };
 }
 
 test('a verified person creates a workspace, is its owner there, and the creation is in its audit log', async () => {
@@ -41,7 +38,7 @@ test('a verified person creates a workspace, is its owner there, and the creatio
   expect(made.body).toMatchObject({ workspace: { slug: wanted, name: 'Side project' }, role: 'owner' });
 
   // Signing in names the workspace now that the account has two.
-  const there = await signInPerson(server, person.email, undefined, wanted);
+  const there = await signInPerson(api.server, person.email, undefined, wanted);
   expect(there.reply.body.workspace.id).toBe(made.body.workspace.id);
   expect(there.reply.body.principal.role).toBe('owner');
   const members = await there.call('GET', '/members');
@@ -95,17 +92,19 @@ test('a slug or name that is not acceptable is a 400 naming the field, and a tak
 });
 
 test('without a session it is a 401; API keys and unverified accounts are refused', async () => {
-  const anonymous = await post(server, '/workspaces', { slug: slug() });
+  const anonymous = await post(api.server, '/workspaces', { slug: slug() });
   expect(anonymous.status).toBe(401);
   const byKey = await homeOwner('POST', '/workspaces', { body: { slug: slug() } });
   expect(byKey.status, byKey.text).toBe(403);
   // An account the home workspace manages: its admins may know its password.
-  const managed = await addPerson(server, homeOwner, 'viewer');
-  const session = await signInPerson(server, managed.email);
+  const managed = await addPerson(api.server, homeOwner, 'viewer');
+  const session = await signInPerson(api.server, managed.email);
   const refused = await session.mutate('POST', '/workspaces', { slug: slug() });
   expect(refused.status, refused.text).toBe(403);
   expect(refused.body.detail).toContain('confirm your email address');
-  const [row] = await server.sql<{ n: number }[]>`SELECT count(*)::int AS n FROM workspaces WHERE created_by = ${managed.userId}`;
+  const [row] = await api.server.sql<
+    { n: number }[]
+  >`SELECT count(*)::int AS n FROM workspaces WHERE created_by = ${managed.userId}`;
   expect(row?.n).toBe(0);
 });
 
@@ -119,7 +118,7 @@ test("the new workspace is a tenant of its own: it sees nothing of the home work
   });
   expect(homeAutomation.status).toBe(201);
 
-  const there = await signInPerson(server, person.email, undefined, wanted);
+  const there = await signInPerson(api.server, person.email, undefined, wanted);
   expect((await there.call('GET', '/automations')).body.items).toEqual([]);
   expect((await there.call('GET', `/automations/${homeAutomation.body.id}`)).status).toBe(404);
   const theirs = await there.mutate('POST', '/automations', {
