@@ -14,7 +14,7 @@ import type { Api } from '../api.js';
 import type { Command, CommandContext } from '../command.js';
 import { booleanOption, stringList, stringOption } from '../command.js';
 import { EXIT, UsageError } from '../errors.js';
-import { json, shortTime, table } from '../output.js';
+import { json, printList, shortTime, table } from '../output.js';
 import { parseLimit } from '../resolve.js';
 
 /*
@@ -58,27 +58,20 @@ export const assetsLs: Command = {
       ...(health ? { health: health.toUpperCase() as AssetHealth } : {}),
     };
     const items = await allAssets(ctx.api(), query);
-    if (ctx.json) {
-      ctx.out(json(items));
-      return EXIT.ok;
-    }
-    if (items.length === 0) {
-      ctx.err('no assets (an asset deployment registers them: `assets: true` in outpost.config.ts, then `outpost deploy`)');
-      return EXIT.ok;
-    }
-    for (const line of table(
+    return printList(
+      ctx,
+      items,
       ['KEY', 'HEALTH', 'LAST MATERIALISED (UTC)', 'PARTITIONS', 'DEPLOYMENT', 'WHY'],
-      items.map((a) => [
+      (a) => [
         a.key,
         a.health,
         shortTime(a.latest?.createdAt),
         a.partitionCounts ? `${a.partitionCounts.MATERIALIZED}/${a.partitionCounts.total}` : '-',
         a.deploymentName,
         why(a),
-      ]),
-    ))
-      ctx.out(line);
-    return EXIT.ok;
+      ],
+      'no assets (an asset deployment registers them: `assets: true` in outpost.config.ts, then `outpost deploy`)',
+    );
   },
 };
 
@@ -240,27 +233,20 @@ export const assetsMaterializations: Command = {
         { query: { key, limit, ...optional('partition', partition) } },
         `cannot read the history of ${key}`,
       );
-    if (ctx.json) {
-      ctx.out(json(items));
-      return EXIT.ok;
-    }
-    if (items.length === 0) {
-      ctx.err(`${key} has not been materialised${partition ? ` for partition ${partition}` : ''}`);
-      return EXIT.ok;
-    }
-    for (const line of table(
+    return printList(
+      ctx,
+      items,
       ['WHEN (UTC)', 'PARTITION', 'RUN', 'CODE', 'DATA', 'METADATA'],
-      items.map((m) => [
+      (m) => [
         shortTime(m.createdAt),
         m.partitionKey ?? '-',
         m.flowRunId,
         m.codeVersion.slice(0, 12),
         m.dataVersion?.slice(0, 19) ?? '-',
         metadataLine(m.metadata),
-      ]),
-    ))
-      ctx.out(line);
-    return EXIT.ok;
+      ],
+      `${key} has not been materialised${partition ? ` for partition ${partition}` : ''}`,
+    );
   },
 };
 

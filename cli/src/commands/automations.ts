@@ -5,7 +5,7 @@ import { parse as parseYaml } from 'yaml';
 import type { Command, CommandContext } from '../command.js';
 import { stringOption } from '../command.js';
 import { EXIT, UsageError } from '../errors.js';
-import { json, shortTime, table } from '../output.js';
+import { json, printList, shortTime } from '../output.js';
 
 /** A trigger in one line of words. */
 export function describeTrigger(t: Trigger): string {
@@ -99,24 +99,20 @@ export const automationsLs: Command = {
       items.push(...page.items);
       cursor = page.nextCursor ?? undefined;
     } while (cursor);
-    if (ctx.json) {
-      ctx.out(json(items));
-      return EXIT.ok;
-    }
-    if (items.length === 0) {
-      ctx.err('no automations (create one with `outpost automations create -f automation.yaml`)');
-      return EXIT.ok;
-    }
-    const rows = items.map((a) => [
-      a.name,
-      a.id,
-      a.enabled ? 'enabled' : 'disabled',
-      shortTime(a.lastFiredAt),
-      a.lastError ? 'yes' : '',
-      describeTrigger(a.trigger),
-    ]);
-    for (const line of table(['NAME', 'ID', 'STATUS', 'LAST FIRED (UTC)', 'ERROR', 'TRIGGER'], rows)) ctx.out(line);
-    return EXIT.ok;
+    return printList(
+      ctx,
+      items,
+      ['NAME', 'ID', 'STATUS', 'LAST FIRED (UTC)', 'ERROR', 'TRIGGER'],
+      (a) => [
+        a.name,
+        a.id,
+        a.enabled ? 'enabled' : 'disabled',
+        shortTime(a.lastFiredAt),
+        a.lastError ? 'yes' : '',
+        describeTrigger(a.trigger),
+      ],
+      'no automations (create one with `outpost automations create -f automation.yaml`)',
+    );
   },
 };
 
@@ -236,20 +232,13 @@ export const automationsFirings: Command = {
     const { items } = await ctx
       .api()
       .call('automationsFirings', { params: { id }, query: {} }, `cannot list the firings of ${id}`);
-    if (ctx.json) {
-      ctx.out(json(items));
-      return EXIT.ok;
-    }
-    if (items.length === 0) {
-      ctx.err(`automation ${id} has not fired`);
-      return EXIT.ok;
-    }
-    for (const line of table(
+    return printList(
+      ctx,
+      items,
       ['FIRED (UTC)', 'KEY', 'ACTIONS'],
-      items.map((f) => [shortTime(f.firedAt), f.key, outcome(f)]),
-    ))
-      ctx.out(line);
-    return EXIT.ok;
+      (f) => [shortTime(f.firedAt), f.key, outcome(f)],
+      `automation ${id} has not fired`,
+    );
   },
 };
 
@@ -260,19 +249,12 @@ export const automationsQuarantine: Command = {
     const { items } = await ctx
       .api()
       .call('automationsQuarantine', { query: { limit: 200 } }, 'cannot list the quarantined events');
-    if (ctx.json) {
-      ctx.out(json(items));
-      return EXIT.ok;
-    }
-    if (items.length === 0) {
-      ctx.err('no quarantined events');
-      return EXIT.ok;
-    }
-    for (const line of table(
+    return printList(
+      ctx,
+      items,
       ['SKIPPED (UTC)', 'EVENT', 'KIND', 'AUTOMATION', 'REASON'],
-      items.map((q) => [shortTime(q.createdAt), q.eventId, q.eventKind, q.automationId ?? '(all of the workspace)', q.reason]),
-    ))
-      ctx.out(line);
-    return EXIT.ok;
+      (q) => [shortTime(q.createdAt), q.eventId, q.eventKind, q.automationId ?? '(all of the workspace)', q.reason],
+      'no quarantined events',
+    );
   },
 };

@@ -2,27 +2,20 @@ import { failureCode } from '@outpost/sdk/client';
 import type { ConcurrencyLimit } from '@outpost/sdk/contracts';
 import type { Command } from '../command.js';
 import { EXIT, UsageError } from '../errors.js';
-import { json, table } from '../output.js';
+import { json, printList } from '../output.js';
 
 export const concurrencyLimitsLs: Command = {
   name: 'concurrency-limits ls',
   summary: 'List tag concurrency limits with the slots in use',
   async run(ctx) {
     const { items } = await ctx.api().call('concurrencyLimitsList', {}, 'cannot list concurrency limits');
-    if (ctx.json) {
-      ctx.out(json(items));
-      return EXIT.ok;
-    }
-    if (items.length === 0) {
-      ctx.err('no concurrency limits (set one with `outpost concurrency-limits set <tag> <limit>`)');
-      return EXIT.ok;
-    }
-    for (const line of table(
+    return printList(
+      ctx,
+      items,
       ['TAG', 'LIMIT', 'ACTIVE'],
-      items.map((l) => [l.tag, String(l.limit), String(l.active)]),
-    ))
-      ctx.out(line);
-    return EXIT.ok;
+      (l) => [l.tag, String(l.limit), String(l.active)],
+      'no concurrency limits (set one with `outpost concurrency-limits set <tag> <limit>`)',
+    );
   },
 };
 

@@ -2,7 +2,7 @@ import type { CollisionStrategy, JsonObject, Schedule, ScheduleUpdateRequest } f
 import type { Command, CommandContext } from '../command.js';
 import { stringList, stringOption } from '../command.js';
 import { EXIT, UsageError } from '../errors.js';
-import { json, shortTime, table } from '../output.js';
+import { json, printList, shortTime } from '../output.js';
 import { buildParameters } from '../params.js';
 import { findDeployment } from '../resolve.js';
 
@@ -54,23 +54,19 @@ export const schedulesLs: Command = {
     const api = ctx.api();
     const deployment = await findDeployment(api, ref);
     const { items } = await api.call('schedulesList', { params: { id: deployment.id } }, `cannot list the schedules of ${ref}`);
-    if (ctx.json) {
-      ctx.out(json(items));
-      return EXIT.ok;
-    }
-    if (items.length === 0) {
-      ctx.err(`deployment ${ref} has no schedules (declare them under schedules: in outpost.config.ts)`);
-      return EXIT.ok;
-    }
-    const rows = items.map((s) => [
-      s.slug,
-      s.active && !deployment.paused ? 'active' : 'paused',
-      s.catchup,
-      shortTime(s.filledUntil),
-      describeSchedule(s),
-    ]);
-    for (const line of table(['SLUG', 'STATUS', 'CATCH-UP', 'FILLED UNTIL (UTC)', 'SCHEDULE'], rows)) ctx.out(line);
-    return EXIT.ok;
+    return printList(
+      ctx,
+      items,
+      ['SLUG', 'STATUS', 'CATCH-UP', 'FILLED UNTIL (UTC)', 'SCHEDULE'],
+      (s) => [
+        s.slug,
+        s.active && !deployment.paused ? 'active' : 'paused',
+        s.catchup,
+        shortTime(s.filledUntil),
+        describeSchedule(s),
+      ],
+      `deployment ${ref} has no schedules (declare them under schedules: in outpost.config.ts)`,
+    );
   },
 };
 

@@ -8,7 +8,7 @@ import {
 import type { Command, CommandContext, OptionSpecs } from '../command.js';
 import { booleanOption, stringList, stringOption } from '../command.js';
 import { CliError, EXIT, UsageError } from '../errors.js';
-import { json, table } from '../output.js';
+import { json, printList, table } from '../output.js';
 import { asPerson, type PersonApi } from '../person-session.js';
 import { isUuid } from '../resolve.js';
 
@@ -77,13 +77,12 @@ export const groupsList: Command = {
   async run(ctx) {
     const org = organisation(ctx);
     const groups = await asPerson(ctx, org, (api) => allGroups(api, org));
-    if (ctx.json) {
-      ctx.out(json(groups));
-      return EXIT.ok;
-    }
-    const rows = groups.map((g) => [g.displayName, g.id, String(g.members), rolesText(g.roles)]);
-    for (const line of table(['NAME', 'ID', 'MEMBERS', 'ROLES'], rows)) ctx.out(line);
-    return EXIT.ok;
+    return printList(ctx, groups, ['NAME', 'ID', 'MEMBERS', 'ROLES'], (g) => [
+      g.displayName,
+      g.id,
+      String(g.members),
+      rolesText(g.roles),
+    ]);
   },
 };
 
@@ -112,13 +111,12 @@ export const groupsMembers: Command = {
       } while (cursor);
       return found;
     });
-    if (ctx.json) {
-      ctx.out(json(members));
-      return EXIT.ok;
-    }
-    const rows = members.map((m) => [m.email, m.name ?? '-', m.userId, m.active ? 'yes' : 'no']);
-    for (const line of table(['EMAIL', 'NAME', 'USER ID', 'ACTIVE'], rows)) ctx.out(line);
-    return EXIT.ok;
+    return printList(ctx, members, ['EMAIL', 'NAME', 'USER ID', 'ACTIVE'], (m) => [
+      m.email,
+      m.name ?? '-',
+      m.userId,
+      m.active ? 'yes' : 'no',
+    ]);
   },
 };
 

@@ -2,7 +2,7 @@ import { Role } from '@outpost/sdk/contracts';
 import type { Command } from '../command.js';
 import { stringList, stringOption } from '../command.js';
 import { EXIT, UsageError } from '../errors.js';
-import { json, shortTime, table } from '../output.js';
+import { json, printList, shortTime } from '../output.js';
 import { requireUuid } from '../resolve.js';
 
 export const keysCreate: Command = {
@@ -51,11 +51,7 @@ export const keysLs: Command = {
   summary: "List the workspace's API keys (never their secrets)",
   async run(ctx) {
     const { items } = await ctx.api().call('apiKeysList', {}, 'cannot list API keys');
-    if (ctx.json) {
-      ctx.out(json(items));
-      return EXIT.ok;
-    }
-    const rows = items.map((k) => [
+    return printList(ctx, items, ['ID', 'NAME', 'ROLE', 'PREFIX', 'POOLS', 'STATUS', 'LAST USED (UTC)'], (k) => [
       k.id,
       k.name,
       k.role,
@@ -64,8 +60,6 @@ export const keysLs: Command = {
       k.revokedAt ? `revoked ${shortTime(k.revokedAt)}` : 'active',
       shortTime(k.lastUsedAt),
     ]);
-    for (const line of table(['ID', 'NAME', 'ROLE', 'PREFIX', 'POOLS', 'STATUS', 'LAST USED (UTC)'], rows)) ctx.out(line);
-    return EXIT.ok;
   },
 };
 

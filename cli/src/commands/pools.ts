@@ -5,7 +5,7 @@ import { parse as parseYaml, stringify as toYaml } from 'yaml';
 import type { Command, CommandContext } from '../command.js';
 import { stringList, stringOption } from '../command.js';
 import { EXIT, UsageError } from '../errors.js';
-import { json, shortTime, table } from '../output.js';
+import { json, printList, shortTime } from '../output.js';
 
 /** A batch/v1 Job manifest from a YAML or JSON file (`-` reads stdin); the API validates it. */
 function readJobTemplate(file: string, cwd: string): Record<string, unknown> {
@@ -114,24 +114,20 @@ export const poolsLs: Command = {
   summary: 'List work pools',
   async run(ctx) {
     const { items } = await ctx.api().call('poolsList', {}, 'cannot list work pools');
-    if (ctx.json) {
-      ctx.out(json(items));
-      return EXIT.ok;
-    }
-    if (items.length === 0) {
-      ctx.err('no work pools (create one with `outpost pools create <name>`)');
-      return EXIT.ok;
-    }
-    const rows = items.map((p) => [
-      p.name,
-      poolType(p),
-      p.status === 'READY' ? 'ready' : p.status === 'NOT_READY' ? 'no worker' : p.paused ? 'paused' : 'active',
-      p.concurrencyLimit === null ? '-' : String(p.concurrencyLimit),
-      shortTime(p.createdAt),
-      p.description ?? '',
-    ]);
-    for (const line of table(['POOL', 'TYPE', 'STATUS', 'LIMIT', 'CREATED (UTC)', 'DESCRIPTION'], rows)) ctx.out(line);
-    return EXIT.ok;
+    return printList(
+      ctx,
+      items,
+      ['POOL', 'TYPE', 'STATUS', 'LIMIT', 'CREATED (UTC)', 'DESCRIPTION'],
+      (p) => [
+        p.name,
+        poolType(p),
+        p.status === 'READY' ? 'ready' : p.status === 'NOT_READY' ? 'no worker' : p.paused ? 'paused' : 'active',
+        p.concurrencyLimit === null ? '-' : String(p.concurrencyLimit),
+        shortTime(p.createdAt),
+        p.description ?? '',
+      ],
+      'no work pools (create one with `outpost pools create <name>`)',
+    );
   },
 };
 

@@ -2,7 +2,7 @@ import { type Artifact, type ArtifactType, type Open, openValue } from '@outpost
 import type { Command } from '../command.js';
 import { stringOption } from '../command.js';
 import { CliError, EXIT } from '../errors.js';
-import { json, shortTime, table } from '../output.js';
+import { json, printList, shortTime, table } from '../output.js';
 import { findRun } from '../resolve.js';
 import { stateColor } from '../style.js';
 
@@ -15,11 +15,7 @@ export const runsStates: Command = {
     const api = ctx.api();
     const run = await findRun(api, ctx.positionals[0]!);
     const { items } = await api.call('flowRunsStates', { params: { id: run.id } }, `cannot read the states of run ${run.name}`);
-    if (ctx.json) {
-      ctx.out(json(items));
-      return EXIT.ok;
-    }
-    const rows = items.map((e) => [
+    return printList(ctx, items, ['TIME (UTC)', 'ATTEMPT', 'STATE', 'MESSAGE'], (e) => [
       shortTime(e.state.timestamp),
       String(e.attempt),
       stateColor(
@@ -29,8 +25,6 @@ export const runsStates: Command = {
       ),
       oneLine(e.state.message ?? '-'),
     ]);
-    for (const line of table(['TIME (UTC)', 'ATTEMPT', 'STATE', 'MESSAGE'], rows)) ctx.out(line);
-    return EXIT.ok;
   },
 };
 
@@ -58,17 +52,13 @@ export const runsArtifacts: Command = {
       else for (const line of render(artifact)) ctx.out(line);
       return EXIT.ok;
     }
-    if (ctx.json) {
-      ctx.out(json(items));
-      return EXIT.ok;
-    }
-    if (items.length === 0) {
-      ctx.err(`run ${run.name} has no artifacts`);
-      return EXIT.ok;
-    }
-    const rows = items.map((a) => [a.key, a.type, shortTime(a.updatedAt), summary(a)]);
-    for (const line of table(['KEY', 'TYPE', 'UPDATED (UTC)', 'CONTENT'], rows)) ctx.out(line);
-    return EXIT.ok;
+    return printList(
+      ctx,
+      items,
+      ['KEY', 'TYPE', 'UPDATED (UTC)', 'CONTENT'],
+      (a) => [a.key, a.type, shortTime(a.updatedAt), summary(a)],
+      `run ${run.name} has no artifacts`,
+    );
   },
 };
 

@@ -3,7 +3,7 @@ import type { Api } from '../api.js';
 import type { Command } from '../command.js';
 import { stringOption } from '../command.js';
 import { CliError, EXIT, UsageError } from '../errors.js';
-import { json, shortTime, table } from '../output.js';
+import { json, printList, shortTime, table } from '../output.js';
 import { DEFAULT_LIST_LIMIT, findDeployment, isUuid, parseLimit } from '../resolve.js';
 
 /*
@@ -66,24 +66,20 @@ export const sensorsLs: Command = {
     const ref = stringOption(ctx.values, 'deployment');
     const deployment = ref ? (await findDeployment(api, ref)).id : undefined;
     const items = await allSensors(api, deployment);
-    if (ctx.json) {
-      ctx.out(json(items));
-      return EXIT.ok;
-    }
-    if (items.length === 0) {
-      ctx.err('no sensors (a deployment registers the sensors its entrypoint defines with sensor(), on `outpost deploy`)');
-      return EXIT.ok;
-    }
-    const rows = items.map((s) => [
-      s.id,
-      fullName(s),
-      `${s.intervalSeconds}s`,
-      s.paused ? 'paused' : 'active',
-      s.paused ? '-' : shortTime(s.nextTickAt),
-      lastTickText(s),
-    ]);
-    for (const line of table(['ID', 'SENSOR', 'INTERVAL', 'STATUS', 'NEXT TICK (UTC)', 'LAST TICK'], rows)) ctx.out(line);
-    return EXIT.ok;
+    return printList(
+      ctx,
+      items,
+      ['ID', 'SENSOR', 'INTERVAL', 'STATUS', 'NEXT TICK (UTC)', 'LAST TICK'],
+      (s) => [
+        s.id,
+        fullName(s),
+        `${s.intervalSeconds}s`,
+        s.paused ? 'paused' : 'active',
+        s.paused ? '-' : shortTime(s.nextTickAt),
+        lastTickText(s),
+      ],
+      'no sensors (a deployment registers the sensors its entrypoint defines with sensor(), on `outpost deploy`)',
+    );
   },
 };
 

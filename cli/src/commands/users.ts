@@ -2,7 +2,7 @@ import { MemberRole } from '@outpost/sdk/contracts';
 import type { Command } from '../command.js';
 import { stringOption } from '../command.js';
 import { EXIT, UsageError } from '../errors.js';
-import { json, shortTime, table } from '../output.js';
+import { json, printList, shortTime } from '../output.js';
 import { requireUuid } from '../resolve.js';
 
 function roleOption(raw: string | undefined): MemberRole {
@@ -16,11 +16,7 @@ export const usersLs: Command = {
   summary: "List the workspace's people and their roles",
   async run(ctx) {
     const { items } = await ctx.api().call('membersList', {}, 'cannot list people');
-    if (ctx.json) {
-      ctx.out(json(items));
-      return EXIT.ok;
-    }
-    const rows = items.map((m) => [
+    return printList(ctx, items, ['USER ID', 'EMAIL', 'NAME', 'ROLE', 'STATE', 'ACCOUNT', 'SIGN-IN', 'ADDED (UTC)'], (m) => [
       m.userId,
       m.email,
       m.name ?? '-',
@@ -32,10 +28,6 @@ export const usersLs: Command = {
         : [m.hasPassword ? 'password' : null, m.sso ? 'sso' : null].filter(Boolean).join('+') || 'not set up',
       shortTime(m.createdAt),
     ]);
-    for (const line of table(['USER ID', 'EMAIL', 'NAME', 'ROLE', 'STATE', 'ACCOUNT', 'SIGN-IN', 'ADDED (UTC)'], rows)) {
-      ctx.out(line);
-    }
-    return EXIT.ok;
   },
 };
 

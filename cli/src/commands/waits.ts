@@ -2,7 +2,7 @@ import type { ApprovalDecision, JsonObject, Wait } from '@outpost/sdk/contracts'
 import { WAIT_KINDS, WAIT_STATUSES } from '@outpost/sdk/contracts';
 import { type Command, type CommandContext, stringOption } from '../command.js';
 import { EXIT, UsageError } from '../errors.js';
-import { json, shortTime, table } from '../output.js';
+import { json, printList, shortTime } from '../output.js';
 
 /** What a wait waits for, in a few words. */
 function waitsFor(wait: Wait): string {
@@ -67,20 +67,13 @@ export const waitsLs: Command = {
         : {}),
     };
     const { items } = await ctx.api().call('waitsList', { query }, 'cannot list waits');
-    if (ctx.json) {
-      ctx.out(json(items));
-      return EXIT.ok;
-    }
-    if (items.length === 0) {
-      ctx.err('no waits');
-      return EXIT.ok;
-    }
-    for (const line of table(
+    return printList(
+      ctx,
+      items,
       ['ID', 'RUN', 'KEY', 'WAITS FOR', 'STATUS', 'CREATED', 'OUTCOME'],
-      items.map((w) => [w.id, w.flowRunName, w.key, waitsFor(w), w.status, shortTime(w.createdAt), outcome(w)]),
-    ))
-      ctx.out(line);
-    return EXIT.ok;
+      (w) => [w.id, w.flowRunName, w.key, waitsFor(w), w.status, shortTime(w.createdAt), outcome(w)],
+      'no waits',
+    );
   },
 };
 
