@@ -1,15 +1,14 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunOutcome } from '../src/executors/final-state.js';
-import { parseOptions } from '../src/options.js';
-import { startWorker, type WorkerHandle } from '../src/worker.js';
+import type { WorkerHandle } from '../src/worker.js';
 import { buildDemoBundle } from './support/bundle.js';
-import { FakeApi, fakeApiWorkerEnv } from './support/fake-api.js';
+import { FAKE_WORKER_KEY, FakeApi } from './support/fake-api.js';
 import { expectNoLiveChildren } from './support/leaks.js';
 import { S3TestServer } from './support/s3-server.js';
+import { startTestWorker } from './support/test-worker.js';
 import { waitFor } from './support/wait.js';
 
 const CREDS = { AWS_ACCESS_KEY_ID: 'AKIAWORKERTEST01', AWS_SECRET_ACCESS_KEY: 'worker-s3-secret/Key+value' };
@@ -29,26 +28,21 @@ describe('task results in S3, through the worker', () => {
     await s3.start();
     api = new FakeApi();
     await api.start();
-    worker = await startWorker(
-      parseOptions(
-        [
-          '--pool',
-          'default',
-          '--heartbeat-interval',
-          '300ms',
-          '--poll-wait',
-          '200ms',
-          '--result-storage',
-          `s3://results/cache?endpoint=${encodeURIComponent(s3.url)}&region=eu-central-1`,
-        ],
-        fakeApiWorkerEnv(api.url, scratch),
-      ),
-      {
-        logger: pino({ level: 'silent' }),
-        env: { PATH: process.env.PATH ?? '', HOME: scratch, ...CREDS },
-        onRunFinished: (o) => outcomes.push(o),
-      },
-    );
+    worker = await startTestWorker({
+      apiUrl: api.url,
+      apiKey: FAKE_WORKER_KEY,
+      scratch,
+      args: [
+        '--heartbeat-interval',
+        '300ms',
+        '--poll-wait',
+        '200ms',
+        '--result-storage',
+        `s3://results/cache?endpoint=${encodeURIComponent(s3.url)}&region=eu-central-1`,
+      ],
+      env: CREDS,
+      hooks: { onRunFinished: (o) => outcomes.push(o) },
+    });
   });
 
   afterAll(async () => {

@@ -5,11 +5,11 @@ import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunOutcome } from '../src/executors/final-state.js';
-import { parseOptions } from '../src/options.js';
-import { startWorker, type WorkerHandle } from '../src/worker.js';
+import type { WorkerHandle } from '../src/worker.js';
 import { buildDemoBundle } from './support/bundle.js';
-import { FakeApi, fakeApiWorkerEnv } from './support/fake-api.js';
+import { FAKE_WORKER_KEY, FakeApi } from './support/fake-api.js';
 import { expectNoLiveChildren } from './support/leaks.js';
+import { startTestWorker } from './support/test-worker.js';
 import { waitFor } from './support/wait.js';
 
 interface Seen {
@@ -43,17 +43,15 @@ describe('pre-started flow processes', () => {
         done();
       },
     });
-    worker = await startWorker(
-      parseOptions(
-        ['--pool', 'default', '--limit', '1', '--prestart', '1', '--heartbeat-interval', '300ms', '--poll-wait', '200ms'],
-        fakeApiWorkerEnv(api.url, scratch, { OUTPOST_WORKER_RESULT_STORAGE: `file://${join(scratch, 'results')}` }),
-      ),
-      {
-        logger: pino({ level: 'info' }, sink),
-        env: { PATH: process.env.PATH ?? '', HOME: scratch },
-        onRunFinished: (o) => outcomes.push(o),
-      },
-    );
+    worker = await startTestWorker({
+      apiUrl: api.url,
+      apiKey: FAKE_WORKER_KEY,
+      scratch,
+      args: ['--limit', '1', '--prestart', '1', '--heartbeat-interval', '300ms', '--poll-wait', '200ms'],
+      vars: { OUTPOST_WORKER_RESULT_STORAGE: `file://${join(scratch, 'results')}` },
+      logger: pino({ level: 'info' }, sink),
+      hooks: { onRunFinished: (o) => outcomes.push(o) },
+    });
   });
 
   afterAll(async () => {

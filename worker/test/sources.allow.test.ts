@@ -1,15 +1,14 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import type { RunOutcome } from '../src/executors/final-state.js';
 import { parseOptions } from '../src/options.js';
 import { isSourceAllowed } from '../src/sources/allow.js';
-import { startWorker } from '../src/worker.js';
 import { buildDemoBundle } from './support/bundle.js';
-import { FakeApi, fakeApiWorkerEnv } from './support/fake-api.js';
+import { FAKE_WORKER_KEY, FakeApi } from './support/fake-api.js';
 import { expectNoLiveChildren } from './support/leaks.js';
+import { startTestWorker } from './support/test-worker.js';
 import { waitFor } from './support/wait.js';
 
 const DIGEST = `sha256:${'a'.repeat(64)}`;
@@ -42,17 +41,13 @@ describe('--allow-source', () => {
     const api = new FakeApi();
     await api.start();
     const outcomes: RunOutcome[] = [];
-    const worker = await startWorker(
-      parseOptions(
-        ['--pool', 'default', '--heartbeat-interval', '300ms', '--poll-wait', '200ms', '--allow-source', `dir://${bundle.dir}`],
-        fakeApiWorkerEnv(api.url, scratch),
-      ),
-      {
-        logger: pino({ level: 'silent' }),
-        env: { PATH: process.env.PATH ?? '', HOME: scratch },
-        onRunFinished: (o) => outcomes.push(o),
-      },
-    );
+    const worker = await startTestWorker({
+      apiUrl: api.url,
+      apiKey: FAKE_WORKER_KEY,
+      scratch,
+      args: ['--heartbeat-interval', '300ms', '--poll-wait', '200ms', '--allow-source', `dir://${bundle.dir}`],
+      hooks: { onRunFinished: (o) => outcomes.push(o) },
+    });
     try {
       const refused = api.enqueue({
         source: `oci://registry.elsewhere.example/x/flows@${DIGEST}`,

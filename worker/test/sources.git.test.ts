@@ -2,16 +2,14 @@ import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { BundleError, parseGitSource } from '@outpost/sdk/bundle';
-import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunOutcome } from '../src/executors/final-state.js';
-import { parseOptions } from '../src/options.js';
 import { fetchGitBundle } from '../src/sources/git.js';
 import { pruneGitCache } from '../src/sources/git-cache-prune.js';
-import { startWorker } from '../src/worker.js';
-import { FakeApi } from './support/fake-api.js';
+import { FAKE_WORKER_KEY, FakeApi } from './support/fake-api.js';
 import { commitFiles, git, makeFlowRepo, removeVendoredSdk } from './support/git-repo.js';
 import { expectNoLiveChildren } from './support/leaks.js';
+import { startTestWorker } from './support/test-worker.js';
 import { waitFor } from './support/wait.js';
 
 const FLOW = `import { flow, log } from '@outpost/sdk';
@@ -133,17 +131,15 @@ describe('git sources', () => {
     const api = new FakeApi();
     await api.start();
     const outcomes: RunOutcome[] = [];
-    const worker = await startWorker(
-      parseOptions(['--pool', 'default', '--heartbeat-interval', '300ms', '--poll-wait', '200ms'], {
-        OUTPOST_API_URL: api.url,
-        OUTPOST_API_KEY: 'op_worker_key_for_tests',
-        OUTPOST_WORKER_CACHE_DIR: join(scratch, 'worker-cache'),
-        OUTPOST_WORKER_SPOOL_DIR: join(scratch, 'spool'),
-        OUTPOST_WORKER_LOG_BATCH_INTERVAL: '50ms',
-        HOME: scratch,
-      }),
-      { logger: pino({ level: 'silent' }), env, onRunFinished: (o) => outcomes.push(o) },
-    );
+    const worker = await startTestWorker({
+      apiUrl: api.url,
+      apiKey: FAKE_WORKER_KEY,
+      scratch,
+      args: ['--heartbeat-interval', '300ms', '--poll-wait', '200ms'],
+      vars: { OUTPOST_WORKER_CACHE_DIR: join(scratch, 'worker-cache'), HOME: scratch },
+      env,
+      hooks: { onRunFinished: (o) => outcomes.push(o) },
+    });
     try {
       const id = api.enqueue({ source: `git+file://${repo}#${first}`, entrypoint: 'flows/hello.ts', flowName: 'from-git' });
       const outcome = await waitFor(() => outcomes.find((o) => o.runId === id), 120_000, 'the git run');

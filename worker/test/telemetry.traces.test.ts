@@ -4,12 +4,11 @@ import { join } from 'node:path';
 import type { OtlpReceiver, ReceivedSpan, TestServer } from '@outpost/api/testing';
 import { OutpostClient, unwrap } from '@outpost/sdk/client';
 import type { FlowRun } from '@outpost/sdk/contracts';
-import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseOptions } from '../src/options.js';
-import { startWorker, type WorkerHandle } from '../src/worker.js';
+import type { WorkerHandle } from '../src/worker.js';
 import { buildDemoBundle } from './support/bundle.js';
 import { expectNoLiveChildren } from './support/leaks.js';
+import { startTestWorker } from './support/test-worker.js';
 import { waitFor } from './support/wait.js';
 
 // The API package is imported by name at run time, so this suite needs `npm run build -w @outpost/api` first.
@@ -50,19 +49,12 @@ describe('traces of a run exported over OTLP', () => {
     );
     deploymentId = deployment.id;
     workerKey = await server.createKey('worker', ['default']);
-    const options = parseOptions(
-      ['--pool', 'default', '--name', 'traces-worker', '--heartbeat-interval', '300ms', '--poll-wait', '1s', '--prestart', '0'],
-      {
-        OUTPOST_API_URL: server.url,
-        OUTPOST_API_KEY: workerKey,
-        OUTPOST_WORKER_CACHE_DIR: join(scratch, 'cache'),
-        OUTPOST_WORKER_SPOOL_DIR: join(scratch, 'spool'),
-        OUTPOST_WORKER_LOG_BATCH_INTERVAL: '50ms',
-      },
-    );
-    worker = await startWorker(options, {
-      logger: pino({ level: process.env.OUTPOST_TEST_LOG_LEVEL ?? 'silent' }),
-      env: { PATH: process.env.PATH ?? '', HOME: scratch, OUTPOST_API_KEY: workerKey, ...otel },
+    worker = await startTestWorker({
+      apiUrl: server.url,
+      apiKey: workerKey,
+      scratch,
+      args: ['--name', 'traces-worker', '--heartbeat-interval', '300ms', '--poll-wait', '1s', '--prestart', '0'],
+      env: { OUTPOST_API_KEY: workerKey, ...otel },
     });
   });
 

@@ -5,14 +5,13 @@ import { join } from 'node:path';
 import type { TestServer } from '@outpost/api/testing';
 import { OutpostClient, unwrap } from '@outpost/sdk/client';
 import type { FlowRun, LogLine } from '@outpost/sdk/contracts';
-import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { RunOutcome } from '../src/executors/final-state.js';
-import { parseOptions } from '../src/options.js';
 import { isProcessRunning } from '../src/process-group.js';
-import { startWorker, type WorkerHandle } from '../src/worker.js';
+import type { WorkerHandle } from '../src/worker.js';
 import { buildDemoBundle, deployDemoFlows, reportedGrandchild } from './support/bundle.js';
 import { expectNoLiveChildren } from './support/leaks.js';
+import { startTestWorker } from './support/test-worker.js';
 import { waitFor } from './support/wait.js';
 
 // The API package is imported by name at run time, so this suite needs `npm run build -w @outpost/api` first.
@@ -37,10 +36,12 @@ describe('worker against the real API', () => {
     scratch = mkdtempSync(join(tmpdir(), 'outpost-worker-'));
     deployments = await deployDemoFlows(owner, bundle, ['hello', 'crash', 'sleepy'], 'test');
     const workerKey = await server.createKey('worker', ['default']);
-    const options = parseOptions(
-      [
-        '--pool',
-        'default',
+    worker = await startTestWorker({
+      apiUrl: server.url,
+      apiKey: workerKey,
+      scratch,
+      // No flow processes waiting between runs, so each test can check that its run left none behind.
+      args: [
         '--name',
         'api-test-worker',
         '--heartbeat-interval',
@@ -49,23 +50,12 @@ describe('worker against the real API', () => {
         '1s',
         '--cancel-grace',
         '1s',
-        // No flow processes waiting between runs, so each test can check that its run left none behind.
         '--prestart',
         '0',
       ],
-      {
-        OUTPOST_API_URL: server.url,
-        OUTPOST_API_KEY: workerKey,
-        OUTPOST_WORKER_CACHE_DIR: join(scratch, 'cache'),
-        OUTPOST_WORKER_SPOOL_DIR: join(scratch, 'spool'),
-        OUTPOST_WORKER_LOG_BATCH_INTERVAL: '50ms',
-        OUTPOST_WORKER_CANCEL_NOTICE: '500ms',
-      },
-    );
-    worker = await startWorker(options, {
-      logger: pino({ level: process.env.OUTPOST_TEST_LOG_LEVEL ?? 'silent' }),
-      env: { PATH: process.env.PATH ?? '', HOME: scratch, DB_PASSWORD: SECRET, OUTPOST_API_KEY: workerKey },
-      onRunFinished: (o) => outcomes.push(o),
+      vars: { OUTPOST_WORKER_CANCEL_NOTICE: '500ms' },
+      env: { DB_PASSWORD: SECRET, OUTPOST_API_KEY: workerKey },
+      hooks: { onRunFinished: (o) => outcomes.push(o) },
     });
   });
 

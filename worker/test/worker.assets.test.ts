@@ -6,13 +6,12 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { TestServer } from '@outpost/api/testing';
 import { OutpostClient, unwrap } from '@outpost/sdk/client';
 import type { AssetDefinitionInput, FlowRun } from '@outpost/sdk/contracts';
-import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { RunOutcome } from '../src/executors/final-state.js';
-import { parseOptions } from '../src/options.js';
-import { startWorker, type WorkerHandle } from '../src/worker.js';
+import type { WorkerHandle } from '../src/worker.js';
 import { buildDemoBundle } from './support/bundle.js';
 import { expectNoLiveChildren } from './support/leaks.js';
+import { startTestWorker } from './support/test-worker.js';
 import { waitFor } from './support/wait.js';
 
 // The API package is imported by name at run time, so this suite needs `npm run build -w @outpost/api` first.
@@ -64,20 +63,14 @@ describe('the assets flow on a worker, against the real API', () => {
     definitions = [...registry.values()].map((a) => a.definition());
     deploymentId = await deploy(0);
     const workerKey = await server.createKey('worker', ['default']);
-    worker = await startWorker(
-      parseOptions(['--pool', 'default', '--heartbeat-interval', '300ms', '--poll-wait', '1s', '--prestart', '0'], {
-        OUTPOST_API_URL: server.url,
-        OUTPOST_API_KEY: workerKey,
-        OUTPOST_WORKER_CACHE_DIR: join(scratch, 'cache'),
-        OUTPOST_WORKER_SPOOL_DIR: join(scratch, 'spool'),
-        OUTPOST_WORKER_LOG_BATCH_INTERVAL: '50ms',
-      }),
-      {
-        logger: pino({ level: process.env.OUTPOST_TEST_LOG_LEVEL ?? 'silent' }),
-        env: { PATH: process.env.PATH ?? '', HOME: scratch, DB_PASSWORD: SECRET },
-        onRunFinished: (o) => outcomes.push(o),
-      },
-    );
+    worker = await startTestWorker({
+      apiUrl: server.url,
+      apiKey: workerKey,
+      scratch,
+      args: ['--heartbeat-interval', '300ms', '--poll-wait', '1s', '--prestart', '0'],
+      env: { DB_PASSWORD: SECRET },
+      hooks: { onRunFinished: (o) => outcomes.push(o) },
+    });
   });
 
   afterAll(async () => {

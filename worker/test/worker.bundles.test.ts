@@ -4,13 +4,12 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildBundle, pushBundle } from '@outpost/sdk/bundle';
 import { stop as stopEsbuild } from 'esbuild';
-import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunOutcome } from '../src/executors/final-state.js';
-import { parseOptions } from '../src/options.js';
-import { startWorker, type WorkerHandle } from '../src/worker.js';
-import { FakeApi } from './support/fake-api.js';
+import type { WorkerHandle } from '../src/worker.js';
+import { FAKE_WORKER_KEY, FakeApi } from './support/fake-api.js';
 import { expectNoLiveChildren } from './support/leaks.js';
+import { startTestWorker } from './support/test-worker.js';
 import { waitFor } from './support/wait.js';
 
 const FIXTURES = fileURLToPath(new URL('./fixtures', import.meta.url));
@@ -35,17 +34,12 @@ describe('bundles pulled by digest', () => {
     scratch = mkdtempSync(join(tmpdir(), 'outpost-bundles-'));
     api = new FakeApi();
     await api.start();
-    const options = parseOptions(['--pool', 'default', '--heartbeat-interval', '300ms', '--poll-wait', '200ms'], {
-      OUTPOST_API_URL: api.url,
-      OUTPOST_API_KEY: 'op_worker_key_for_tests',
-      OUTPOST_WORKER_CACHE_DIR: join(scratch, 'cache'),
-      OUTPOST_WORKER_SPOOL_DIR: join(scratch, 'spool'),
-      OUTPOST_WORKER_LOG_BATCH_INTERVAL: '50ms',
-    });
-    worker = await startWorker(options, {
-      logger: pino({ level: 'silent' }),
-      env: { PATH: process.env.PATH ?? '', HOME: scratch },
-      onRunFinished: (o) => outcomes.push(o),
+    worker = await startTestWorker({
+      apiUrl: api.url,
+      apiKey: FAKE_WORKER_KEY,
+      scratch,
+      args: ['--heartbeat-interval', '300ms', '--poll-wait', '200ms'],
+      hooks: { onRunFinished: (o) => outcomes.push(o) },
     });
   });
 

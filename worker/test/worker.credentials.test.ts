@@ -4,14 +4,12 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildBundle, pushBundle } from '@outpost/sdk/bundle';
 import { stop as stopEsbuild } from 'esbuild';
-import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunOutcome } from '../src/executors/final-state.js';
-import { parseOptions } from '../src/options.js';
-import { startWorker, type WorkerHandle } from '../src/worker.js';
-import { FakeApi } from './support/fake-api.js';
+import { FAKE_WORKER_KEY, FakeApi } from './support/fake-api.js';
 import { expectNoLiveChildren } from './support/leaks.js';
 import { startRegistry, type TestRegistry } from './support/registry.js';
+import { startTestWorker } from './support/test-worker.js';
 import { waitFor } from './support/wait.js';
 
 const FIXTURES = fileURLToPath(new URL('./fixtures', import.meta.url));
@@ -51,20 +49,15 @@ describe('registry credentials come only from the worker', () => {
     // A control plane per worker: a stopped worker's abandoned long-poll must not take the next test's run.
     api = new FakeApi();
     await api.start();
-    const worker: WorkerHandle = await startWorker(
-      parseOptions(['--pool', 'default', '--heartbeat-interval', '300ms', '--poll-wait', '200ms', '--prestart', '0'], {
-        OUTPOST_API_URL: api.url,
-        OUTPOST_API_KEY: 'op_worker_key_for_tests',
-        OUTPOST_WORKER_CACHE_DIR: join(scratch, `cache-${name}`),
-        OUTPOST_WORKER_SPOOL_DIR: join(scratch, 'spool'),
-        OUTPOST_WORKER_LOG_BATCH_INTERVAL: '50ms',
-      }),
-      {
-        logger: pino({ level: process.env.OUTPOST_TEST_LOG_LEVEL ?? 'silent' }),
-        env: { PATH: process.env.PATH ?? '', HOME: join(scratch, `home-${name}`), ...env },
-        onRunFinished: (o) => outcomes.push(o),
-      },
-    );
+    const worker = await startTestWorker({
+      apiUrl: api.url,
+      apiKey: FAKE_WORKER_KEY,
+      scratch,
+      args: ['--heartbeat-interval', '300ms', '--poll-wait', '200ms', '--prestart', '0'],
+      vars: { OUTPOST_WORKER_CACHE_DIR: join(scratch, `cache-${name}`) },
+      env: { HOME: join(scratch, `home-${name}`), ...env },
+      hooks: { onRunFinished: (o) => outcomes.push(o) },
+    });
     try {
       return await fn(outcomes);
     } finally {

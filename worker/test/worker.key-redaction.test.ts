@@ -5,15 +5,14 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunOutcome } from '../src/executors/final-state.js';
-import { parseOptions } from '../src/options.js';
 import { REDACTED } from '../src/redact.js';
-import { startWorker, type WorkerHandle } from '../src/worker.js';
+import type { WorkerHandle } from '../src/worker.js';
 import { buildDemoBundle } from './support/bundle.js';
-import { FakeApi, fakeApiWorkerEnv } from './support/fake-api.js';
+import { FAKE_WORKER_KEY, FakeApi } from './support/fake-api.js';
 import { expectNoLiveChildren } from './support/leaks.js';
+import { startTestWorker } from './support/test-worker.js';
 import { waitFor } from './support/wait.js';
 
 const FIXTURE = fileURLToPath(new URL('./fixtures/flows/leaky-keys.ts', import.meta.url));
@@ -189,17 +188,14 @@ describe('what a flow process and its Pipes child send through the worker', () =
     copyFileSync(PYTHON_CLIENT, join(bundle.dir, '.outpost', 'python', 'outpost_pipes.py'));
     api = new RecordingApi();
     await api.start();
-    worker = await startWorker(
-      parseOptions(
-        ['--pool', 'default', '--heartbeat-interval', '300ms', '--poll-wait', '200ms', '--prestart', '0'],
-        fakeApiWorkerEnv(api.url, scratch),
-      ),
-      {
-        logger: pino({ level: process.env.OUTPOST_TEST_LOG_LEVEL ?? 'silent' }),
-        env: { PATH: process.env.PATH ?? '', HOME: scratch, API_TOKEN: TOKEN },
-        onRunFinished: (o) => outcomes.push(o),
-      },
-    );
+    worker = await startTestWorker({
+      apiUrl: api.url,
+      apiKey: FAKE_WORKER_KEY,
+      scratch,
+      args: ['--heartbeat-interval', '300ms', '--poll-wait', '200ms', '--prestart', '0'],
+      env: { API_TOKEN: TOKEN },
+      hooks: { onRunFinished: (o) => outcomes.push(o) },
+    });
   });
 
   afterAll(async () => {

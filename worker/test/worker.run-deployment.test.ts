@@ -6,13 +6,12 @@ import type { TestServer } from '@outpost/api/testing';
 import { runDeployment } from '@outpost/sdk';
 import { OutpostClient, unwrap } from '@outpost/sdk/client';
 import type { FlowRun, StateType } from '@outpost/sdk/contracts';
-import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { parseOptions } from '../src/options.js';
-import { startWorker, type WorkerHandle } from '../src/worker.js';
+import type { WorkerHandle } from '../src/worker.js';
 import type { trainModel } from './fixtures/flows/deployment-runs.js';
 import { buildDemoBundle } from './support/bundle.js';
 import { expectNoLiveChildren } from './support/leaks.js';
+import { startTestWorker } from './support/test-worker.js';
 import { waitFor } from './support/wait.js';
 
 // The API package is imported by name at run time, so this suite needs `npm run build -w @outpost/api` first.
@@ -60,10 +59,11 @@ describe('runDeployment on a worker against the real API', () => {
       deployments.set(flowName, deployment.id);
     }
     const workerKey = await server.createKey('worker', ['default']);
-    const options = parseOptions(
-      [
-        '--pool',
-        'default',
+    worker = await startTestWorker({
+      apiUrl: server.url,
+      apiKey: workerKey,
+      scratch,
+      args: [
         '--name',
         'rd-test-worker',
         '--limit',
@@ -77,17 +77,6 @@ describe('runDeployment on a worker against the real API', () => {
         '--result-storage',
         results,
       ],
-      {
-        OUTPOST_API_URL: server.url,
-        OUTPOST_API_KEY: workerKey,
-        OUTPOST_WORKER_CACHE_DIR: join(scratch, 'cache'),
-        OUTPOST_WORKER_SPOOL_DIR: join(scratch, 'spool'),
-        OUTPOST_WORKER_LOG_BATCH_INTERVAL: '50ms',
-      },
-    );
-    worker = await startWorker(options, {
-      logger: pino({ level: process.env.OUTPOST_TEST_LOG_LEVEL ?? 'silent' }),
-      env: { PATH: process.env.PATH ?? '', HOME: scratch },
     });
   });
 

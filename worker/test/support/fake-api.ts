@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
 import type { ClaimedRun, StateType } from '@outpost/sdk/contracts';
+import { testWorkerVars } from './test-worker.js';
 
 /*
  * A scriptable control plane on 127.0.0.1 for the worker's lifecycle tests: the conditions that
@@ -27,19 +27,15 @@ function state(type: StateType, message: string | null = null) {
 export const TOO_OLD_DETAIL =
   'outpost-worker 0.2.0 is too old for this server (0.4.0), which supports 0.3.0 and newer: upgrade it with `npm install -g @outpost/worker@^0.4`';
 
+/** The key the fake control plane accepts from its workers. */
+export const FAKE_WORKER_KEY = 'op_worker_key_for_tests';
+
 /**
  * The environment `parseOptions` reads for a worker of the fake control plane at `apiUrl`: the key it
  * accepts, a cache and spool under `scratch`, log batches every 50 ms, and `extra` on top.
  */
 export function fakeApiWorkerEnv(apiUrl: string, scratch: string, extra: Record<string, string> = {}): Record<string, string> {
-  return {
-    OUTPOST_API_URL: apiUrl,
-    OUTPOST_API_KEY: 'op_worker_key_for_tests',
-    OUTPOST_WORKER_CACHE_DIR: join(scratch, 'cache'),
-    OUTPOST_WORKER_SPOOL_DIR: join(scratch, 'spool'),
-    OUTPOST_WORKER_LOG_BATCH_INTERVAL: '50ms',
-    ...extra,
-  };
+  return testWorkerVars(apiUrl, FAKE_WORKER_KEY, scratch, extra);
 }
 
 export class FakeApi {
