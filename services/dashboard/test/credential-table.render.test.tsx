@@ -51,7 +51,7 @@ describe('a list of credentials', () => {
   it('names its columns and shows each prefix, with never for a key not used and one that does not expire', () => {
     const html = render(list([KEY]));
     expect(html).toContain(
-      '<tr><th>Name</th><th>Role</th><th>Key</th><th>Created</th><th>Last used</th><th>Expires</th><th aria-label="Actions"></th></tr>',
+      '<tr><th scope="col">Name</th><th scope="col">Role</th><th scope="col">Key</th><th scope="col">Created</th><th scope="col">Last used</th><th scope="col">Expires</th><th scope="col" aria-label="Actions"></th></tr>',
     );
     expect(html).toContain('<code>op_ab12…</code>');
     expect(html).toContain('<td data-testid="key-last-used"><span class="muted">never</span></td>');

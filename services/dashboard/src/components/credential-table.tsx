@@ -4,6 +4,7 @@ import type { Resource } from '../hooks/use-resource.js';
 import { formatDateTime, formatRelative } from '../lib/format.js';
 import { ConfirmButton } from './confirm-button.js';
 import { Empty, Notice } from './notice.js';
+import { TableHead } from './table-head.js';
 
 /** What an API key and an organisation token have alike: a prefix to recognise it by and its times. */
 interface Credential {
@@ -69,17 +70,7 @@ export function CredentialTable<T extends Credential>({
       {items && items.length === 0 && <Empty>{empty}</Empty>}
       {items && items.length > 0 && (
         <table className="grid-table" data-testid={testId}>
-          <thead>
-            <tr>
-              <th>Name</th>
-              <th>{kind}</th>
-              <th>{secret}</th>
-              <th>Created</th>
-              <th>Last used</th>
-              <th>Expires</th>
-              <th aria-label="Actions" />
-            </tr>
-          </thead>
+          <TableHead columns={['Name', kind, secret, 'Created', 'Last used', 'Expires', { hidden: 'Actions' }]} />
           <tbody>{items.map(row)}</tbody>
         </table>
       )}

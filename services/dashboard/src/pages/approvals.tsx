@@ -3,6 +3,7 @@ import { useEffect, useRef, useState } from 'react';
 import { api } from '../api/instance.js';
 import { Dialog } from '../components/dialog.js';
 import { Empty, Notice } from '../components/notice.js';
+import { TableHead } from '../components/table-head.js';
 import { useResource } from '../hooks/use-resource.js';
 import { mayDecide } from '../lib/approval-access.js';
 import { formatDateTime } from '../lib/format.js';
@@ -75,17 +76,7 @@ export function ApprovalsPage({ role }: { role: Role | null }) {
           <Empty>No run is waiting for an approval.</Empty>
         ) : (
           <table className="grid-table compact">
-            <thead>
-              <tr>
-                <th>Approval</th>
-                <th>Run</th>
-                <th>Since</th>
-                <th>Times out</th>
-                <th>
-                  <span className="visually-hidden">Decision</span>
-                </th>
-              </tr>
-            </thead>
+            <TableHead columns={['Approval', 'Run', 'Since', 'Times out', { hidden: 'Decision' }]} />
             <tbody>
               {items.map((wait) => (
                 <tr key={wait.id} data-testid="approval-row">

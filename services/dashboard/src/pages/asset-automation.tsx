@@ -7,6 +7,7 @@ import type {
 } from '@outpost/sdk/contracts';
 import { api } from '../api/instance.js';
 import { Empty, Notice } from '../components/notice.js';
+import { TableHead } from '../components/table-head.js';
 import { useResource } from '../hooks/use-resource.js';
 import { formatDateTime, pluralise } from '../lib/format.js';
 import { href } from '../router.js';
@@ -96,15 +97,7 @@ export function AssetAutomation({ asset }: { asset: Asset }) {
         <Empty>The automation loop has not decided anything for this asset.</Empty>
       ) : (
         <table className="grid-table compact" data-testid="asset-evaluations">
-          <thead>
-            <tr>
-              <th>Time</th>
-              <th>Partition</th>
-              <th>Outcome</th>
-              <th>Reason</th>
-              <th>Run</th>
-            </tr>
-          </thead>
+          <TableHead columns={['Time', 'Partition', 'Outcome', 'Reason', 'Run']} />
           <tbody>
             {evaluations.data?.items.map((e) => (
               <tr key={e.id} data-testid="asset-evaluation" data-outcome={e.outcome}>

@@ -1,5 +1,6 @@
 import type { AssetCheckFailure, AssetCheckResult, AssetCheckStatus, AssetCheckWaiver } from '@outpost/sdk/contracts';
 import { Empty } from '../components/notice.js';
+import { TableHead } from '../components/table-head.js';
 import { formatMetadataValue } from '../lib/asset-metadata.js';
 import { checkVerdict } from '../lib/check-verdict.js';
 import { formatDateTime, pluralise } from '../lib/format.js';
@@ -25,16 +26,7 @@ export function AssetChecks({
   if (checks.length === 0) return <Empty>No checks are declared for this asset.</Empty>;
   return (
     <table className="grid-table compact check-table" data-testid="asset-checks">
-      <thead>
-        <tr>
-          <th>Check</th>
-          <th>Kind</th>
-          <th>Status</th>
-          <th>Newest result</th>
-          <th>Metadata</th>
-          <th>Waiver</th>
-        </tr>
-      </thead>
+      <TableHead columns={['Check', 'Kind', 'Status', 'Newest result', 'Metadata', 'Waiver']} />
       {checks.map((c) => {
         const verdict = checkVerdict(c);
         return (

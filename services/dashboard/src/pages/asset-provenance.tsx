@@ -7,6 +7,7 @@ import type {
 import { useState } from 'react';
 import { api } from '../api/instance.js';
 import { Empty, Notice } from '../components/notice.js';
+import { TableHead } from '../components/table-head.js';
 import { useResource } from '../hooks/use-resource.js';
 import { formatDateTime } from '../lib/format.js';
 import { href } from '../router.js';
@@ -66,17 +67,17 @@ export function AssetProvenance({ assetKey, recent }: { assetKey: string; recent
           <RootFacts m={root} />
           <div className="table-scroll" data-testid="provenance-upstream-scroll">
             <table className="grid-table compact" data-testid="provenance-upstream">
-              <thead>
-                <tr>
-                  <th className="num">Level</th>
-                  <th>Upstream</th>
-                  <th>Partition</th>
-                  <th>Code version</th>
-                  <th>Data version</th>
-                  <th>Materialised</th>
-                  <th>Run</th>
-                </tr>
-              </thead>
+              <TableHead
+                columns={[
+                  { label: 'Level', className: 'num' },
+                  'Upstream',
+                  'Partition',
+                  'Code version',
+                  'Data version',
+                  'Materialised',
+                  'Run',
+                ]}
+              />
               <tbody>
                 {d.materializations.slice(1).map((m) => (
                   <tr key={m.id} data-testid="provenance-node" data-asset={m.assetKey} data-partition={m.partitionKey ?? ''}>

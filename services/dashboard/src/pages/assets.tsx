@@ -7,6 +7,7 @@ import { api } from '../api/instance.js';
 import { TextInput } from '../components/form-field.js';
 import { HEALTH_LABEL, HealthBadge } from '../components/health-badge.js';
 import { Empty, Notice } from '../components/notice.js';
+import { TableHead } from '../components/table-head.js';
 import { TagList } from '../components/tag-list.js';
 import { useNow } from '../hooks/use-now.js';
 import { mayCall } from '../lib/asset-metadata.js';
@@ -246,19 +247,19 @@ export function AssetsPage({ search, role }: { search: URLSearchParams; role: Ro
         </Empty>
       ) : (
         <table className="grid-table asset-table" data-testid="assets-table">
-          <thead>
-            <tr>
-              {canMaterialize && <th aria-label="Select" />}
-              <th>Health</th>
-              <th>Asset</th>
-              <th>Group</th>
-              <th>Owners</th>
-              <th>Partitions</th>
-              <th>Last materialised</th>
-              <th>Deployment</th>
-              <th>Tags</th>
-            </tr>
-          </thead>
+          <TableHead
+            columns={[
+              canMaterialize && { hidden: 'Select' },
+              'Health',
+              'Asset',
+              'Group',
+              'Owners',
+              'Partitions',
+              'Last materialised',
+              'Deployment',
+              'Tags',
+            ]}
+          />
           <tbody>
             {items.map((a) => (
               <tr key={a.key} data-testid="asset-row" data-asset={a.key} data-health={a.health}>

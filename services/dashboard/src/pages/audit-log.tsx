@@ -4,6 +4,7 @@ import { describeFailure } from '../api/client.js';
 import { api } from '../api/instance.js';
 import { LoadMore } from '../components/load-more.js';
 import { Empty, Notice } from '../components/notice.js';
+import { TableHead } from '../components/table-head.js';
 import {
   type AuditFilterForm,
   appendAuditPage,
@@ -136,15 +137,7 @@ export function AuditLogSection() {
       {!listing.loading && !listing.error && listing.items.length === 0 && <Empty>No audited calls match.</Empty>}
       {listing.items.length > 0 && (
         <table className="grid-table" data-testid="audit-table">
-          <thead>
-            <tr>
-              <th>Time</th>
-              <th>Actor</th>
-              <th>Action</th>
-              <th>Target</th>
-              <th>Outcome</th>
-            </tr>
-          </thead>
+          <TableHead columns={['Time', 'Actor', 'Action', 'Target', 'Outcome']} />
           <tbody>
             {listing.items.map((entry) => {
               const outcome = auditOutcome(entry);

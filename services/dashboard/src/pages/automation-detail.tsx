@@ -4,6 +4,7 @@ import { describeFailure } from '../api/client.js';
 import { api } from '../api/instance.js';
 import { JsonView } from '../components/json-view.js';
 import { Empty, Notice } from '../components/notice.js';
+import { TableHead } from '../components/table-head.js';
 import { useResource } from '../hooks/use-resource.js';
 import { formatDateTime } from '../lib/format.js';
 import { href, navigate } from '../router.js';
@@ -194,13 +195,7 @@ export function AutomationDetailPage({ id }: { id: string }) {
           <Empty>It has not fired yet.</Empty>
         ) : (
           <table className="grid-table compact">
-            <thead>
-              <tr>
-                <th>Fired</th>
-                <th>Key</th>
-                <th>Actions</th>
-              </tr>
-            </thead>
+            <TableHead columns={['Fired', 'Key', 'Actions']} />
             <tbody>
               {firings.data?.items.map((f) => (
                 <FiringRow key={f.id} firing={f} runNames={runNames} />

@@ -4,6 +4,7 @@ import { describeFailure } from '../api/client.js';
 import { AUTOMATION_DEPLOYMENTS_LISTED, AUTOMATIONS_LISTED } from '../api/first-reads.js';
 import { api } from '../api/instance.js';
 import { Empty, Notice } from '../components/notice.js';
+import { TableHead } from '../components/table-head.js';
 import { useNow } from '../hooks/use-now.js';
 import { useResource } from '../hooks/use-resource.js';
 import { formatDateTime, formatRelative, pluralise } from '../lib/format.js';
@@ -87,16 +88,7 @@ export function AutomationsPage() {
           <Empty>No automations yet.</Empty>
         ) : (
           <table className="grid-table compact">
-            <thead>
-              <tr>
-                <th>Name</th>
-                <th>Enabled</th>
-                <th>Trigger</th>
-                <th>Deployment</th>
-                <th>Last fired</th>
-                <th>Last error</th>
-              </tr>
-            </thead>
+            <TableHead columns={['Name', 'Enabled', 'Trigger', 'Deployment', 'Last fired', 'Last error']} />
             <tbody>
               {items.map((a) => (
                 <AutomationRow

@@ -5,6 +5,7 @@ import { api } from '../api/instance.js';
 import { FormDialog } from '../components/form-dialog.js';
 import { TextInput } from '../components/form-field.js';
 import { Empty, Notice } from '../components/notice.js';
+import { TableHead } from '../components/table-head.js';
 import { formatDateTime } from '../lib/format.js';
 
 const FINISHED = new Set<Backfill['status']>(['COMPLETED', 'FAILED', 'CANCELLED']);
@@ -59,15 +60,7 @@ export function DeploymentBackfills({
         </Empty>
       ) : (
         <table className="grid-table" data-testid="backfills-table">
-          <thead>
-            <tr>
-              <th>Covers</th>
-              <th>Status</th>
-              <th>Progress</th>
-              <th className="num">At once</th>
-              <th aria-label="Actions" />
-            </tr>
-          </thead>
+          <TableHead columns={['Covers', 'Status', 'Progress', { label: 'At once', className: 'num' }, { hidden: 'Actions' }]} />
           <tbody>
             {backfills.map((b) => {
               const { done, total } = progress(b);

@@ -6,6 +6,7 @@ import { api } from '../api/instance.js';
 import { Empty, Notice } from '../components/notice.js';
 import { PoolWaitingBanner } from '../components/pool-waiting-banner.js';
 import { SourceText } from '../components/source-text.js';
+import { TableHead } from '../components/table-head.js';
 import { TagList } from '../components/tag-list.js';
 import { href } from '../router.js';
 import { RunDialog } from './run-dialog.js';
@@ -56,16 +57,7 @@ export function DeploymentsPage() {
         </Empty>
       ) : (
         <table className="grid-table" data-testid="deployments-table">
-          <thead>
-            <tr>
-              <th>Deployment</th>
-              <th>Source</th>
-              <th>Pool / queue</th>
-              <th>Tags</th>
-              <th>Status</th>
-              <th aria-label="Actions" />
-            </tr>
-          </thead>
+          <TableHead columns={['Deployment', 'Source', 'Pool / queue', 'Tags', 'Status', { hidden: 'Actions' }]} />
           <tbody>
             {items.map((d) => (
               <tr key={d.id} data-testid="deployment-row" data-deployment={`${d.flowName}/${d.name}`}>

@@ -7,6 +7,7 @@ import type { LiveStatus } from '../api/run-events.js';
 import { JsonView } from '../components/json-view.js';
 import { LiveIndicator } from '../components/live-indicator.js';
 import { Empty, Notice } from '../components/notice.js';
+import { TableHead } from '../components/table-head.js';
 import { formatDateTime } from '../lib/format.js';
 import { assetPath, href, navigate } from '../router.js';
 
@@ -222,15 +223,7 @@ export function EventsPage({ search }: { search: URLSearchParams }) {
           <Empty>No events match these filters.</Empty>
         ) : (
           <table className="grid-table compact" data-testid="events-table">
-            <thead>
-              <tr>
-                <th>Time</th>
-                <th>Kind</th>
-                <th>Resource</th>
-                <th>Source</th>
-                <th aria-label="Payload" />
-              </tr>
-            </thead>
+            <TableHead columns={['Time', 'Kind', 'Resource', 'Source', { hidden: 'Payload' }]} />
             <tbody>
               {events.map((event) => (
                 <EventRow key={event.id} event={event} open={open.has(event.id)} onToggle={() => toggle(event.id)} />

@@ -3,6 +3,7 @@ import { useState } from 'react';
 import { describeFailure } from '../api/client.js';
 import { api } from '../api/instance.js';
 import { Empty, Notice } from '../components/notice.js';
+import { TableHead } from '../components/table-head.js';
 import { useResource } from '../hooks/use-resource.js';
 import { formatDateTime } from '../lib/format.js';
 import { href } from '../router.js';
@@ -79,14 +80,7 @@ export function InvitationsSection() {
       {data?.emailVerified && data.items.length === 0 && <Empty>No open invitations.</Empty>}
       {data?.emailVerified && data.items.length > 0 && (
         <table className="grid-table" data-testid="invitations-table">
-          <thead>
-            <tr>
-              <th>Workspace</th>
-              <th>Role</th>
-              <th>Invited</th>
-              <th aria-label="Actions" />
-            </tr>
-          </thead>
+          <TableHead columns={['Workspace', 'Role', 'Invited', { hidden: 'Actions' }]} />
           <tbody>
             {data.items.map((invitation) => (
               <tr key={invitation.workspace.id} data-testid="invitation-row" data-workspace={invitation.workspace.slug}>

@@ -5,6 +5,7 @@ import { api } from '../api/instance.js';
 import { ConfirmButton } from '../components/confirm-button.js';
 import { TextInput } from '../components/form-field.js';
 import { Empty, Notice } from '../components/notice.js';
+import { TableHead } from '../components/table-head.js';
 import { useResource } from '../hooks/use-resource.js';
 import { useSubmit } from '../hooks/use-submit.js';
 import { formatDateTime } from '../lib/format.js';
@@ -51,16 +52,7 @@ export function MembersSection({ currentUserId }: { currentUserId: string | null
       {members.data && members.data.items.length === 0 && <Empty>No members.</Empty>}
       {members.data && members.data.items.length > 0 && (
         <table className="grid-table" data-testid="members-table">
-          <thead>
-            <tr>
-              <th>Person</th>
-              <th>Role</th>
-              <th>Status</th>
-              <th>Sign-in</th>
-              <th>Added</th>
-              <th aria-label="Actions" />
-            </tr>
-          </thead>
+          <TableHead columns={['Person', 'Role', 'Status', 'Sign-in', 'Added', { hidden: 'Actions' }]} />
           <tbody>
             {members.data.items.map((member) => (
               <tr key={member.userId} data-testid="member-row" data-email={member.email}>

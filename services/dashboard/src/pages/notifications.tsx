@@ -10,6 +10,7 @@ import { describeFailure } from '../api/client.js';
 import { api } from '../api/instance.js';
 import { TextInput } from '../components/form-field.js';
 import { Empty, Notice } from '../components/notice.js';
+import { TableHead } from '../components/table-head.js';
 import { useResource } from '../hooks/use-resource.js';
 import { useSubmit } from '../hooks/use-submit.js';
 import { formatDateTime } from '../lib/format.js';
@@ -45,15 +46,7 @@ export function NotificationsPage() {
           <Empty>No channels yet.</Empty>
         ) : (
           <table className="grid-table compact">
-            <thead>
-              <tr>
-                <th>Name</th>
-                <th>Kind</th>
-                <th>Target</th>
-                <th>Enabled</th>
-                <th />
-              </tr>
-            </thead>
+            <TableHead columns={['Name', 'Kind', 'Target', 'Enabled', { hidden: 'Actions' }]} />
             <tbody>
               {channels.data?.items.map((c) => (
                 <ChannelRow key={c.id} channel={c} onSent={deliveries.reload} />
@@ -72,17 +65,17 @@ export function NotificationsPage() {
           <Empty>Nothing has been sent yet.</Empty>
         ) : (
           <table className="grid-table compact">
-            <thead>
-              <tr>
-                <th>Created</th>
-                <th>Channel</th>
-                <th>Subject</th>
-                <th>Status</th>
-                <th className="num">Attempts</th>
-                <th>Last error</th>
-                <th />
-              </tr>
-            </thead>
+            <TableHead
+              columns={[
+                'Created',
+                'Channel',
+                'Subject',
+                'Status',
+                { label: 'Attempts', className: 'num' },
+                'Last error',
+                { hidden: 'Actions' },
+              ]}
+            />
             <tbody>
               {deliveries.data?.items.map((d) => (
                 <DeliveryRow key={d.id} delivery={d} onRetried={deliveries.reload} />
@@ -100,14 +93,7 @@ export function NotificationsPage() {
           <Empty>No alert rules yet.</Empty>
         ) : (
           <table className="grid-table compact">
-            <thead>
-              <tr>
-                <th>Automation</th>
-                <th>Enabled</th>
-                <th>Channel</th>
-                <th>Last fired</th>
-              </tr>
-            </thead>
+            <TableHead columns={['Automation', 'Enabled', 'Channel', 'Last fired']} />
             <tbody>
               {rules.data?.items.map((a) => (
                 <tr key={a.id} data-testid="alert-rule-row">

@@ -3,6 +3,7 @@ import { useState } from 'react';
 import { api } from '../api/instance.js';
 import { TextInput } from '../components/form-field.js';
 import { Empty, Notice } from '../components/notice.js';
+import { TableHead } from '../components/table-head.js';
 import { WorkspaceFilter } from '../components/workspace-filter.js';
 import { useResource } from '../hooks/use-resource.js';
 import { localToIso } from '../lib/audit-log.js';
@@ -65,13 +66,7 @@ export function OrganisationAuditSection({ organisation, workspaces }: { organis
       {heads.data && heads.data.items.length === 0 && <Empty>No workspaces.</Empty>}
       {heads.data && heads.data.items.length > 0 && (
         <table className="grid-table" data-testid="organisation-audit-heads">
-          <thead>
-            <tr>
-              <th>Workspace</th>
-              <th className="num">Entries</th>
-              <th>Last hash</th>
-            </tr>
-          </thead>
+          <TableHead columns={['Workspace', { label: 'Entries', className: 'num' }, 'Last hash']} />
           <tbody>
             {heads.data.items.map((head) => (
               <tr

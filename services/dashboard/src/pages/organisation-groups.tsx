@@ -5,6 +5,7 @@ import { api } from '../api/instance.js';
 import { LoadMore } from '../components/load-more.js';
 import { Empty, Notice } from '../components/notice.js';
 import { SaveOrUndo } from '../components/save-or-undo.js';
+import { TableHead } from '../components/table-head.js';
 import { useCursorList } from '../hooks/use-cursor-list.js';
 import { useResource } from '../hooks/use-resource.js';
 import { formatDateTime, pluralise } from '../lib/format.js';
@@ -105,16 +106,9 @@ export function GroupTable({
 }) {
   return (
     <table className="grid-table group-table" data-testid="organisation-groups-table">
-      <thead>
-        <tr>
-          <th scope="col">Group</th>
-          <th scope="col" className="num">
-            Members
-          </th>
-          <th scope="col">Workspace roles it grants</th>
-          <th scope="col" aria-label="Actions" />
-        </tr>
-      </thead>
+      <TableHead
+        columns={['Group', { label: 'Members', className: 'num' }, 'Workspace roles it grants', { hidden: 'Actions' }]}
+      />
       <tbody>
         {items.map((group) => (
           <tr
@@ -383,12 +377,7 @@ export function RolesTable({
   return (
     <table className="grid-table group-roles-table" data-testid="organisation-group-roles">
       <caption className="visually-hidden">Workspace roles the group {group.displayName} grants</caption>
-      <thead>
-        <tr>
-          <th scope="col">Workspace</th>
-          <th scope="col">Role its members get</th>
-        </tr>
-      </thead>
+      <TableHead columns={['Workspace', 'Role its members get']} />
       <tbody>
         {rows.map((row) => {
           const role = draft[row.slug] ?? null;
@@ -484,12 +473,7 @@ function GroupMembers({ organisation, group }: { organisation: string; group: Di
 export function MemberTable({ items }: { items: DirectoryGroupMember[] }) {
   return (
     <table className="grid-table compact" data-testid="organisation-group-member-list">
-      <thead>
-        <tr>
-          <th scope="col">Person</th>
-          <th scope="col">In the directory</th>
-        </tr>
-      </thead>
+      <TableHead columns={['Person', 'In the directory']} />
       <tbody>
         {items.map((member) => (
           <tr

@@ -4,6 +4,7 @@ import { describeFailure } from '../api/client.js';
 import { api } from '../api/instance.js';
 import { TextInput } from '../components/form-field.js';
 import { Empty, Notice } from '../components/notice.js';
+import { TableHead } from '../components/table-head.js';
 import { useResource } from '../hooks/use-resource.js';
 import { fieldErrorsByField, parseLimit } from '../lib/field-errors.js';
 
@@ -157,19 +158,15 @@ export function QuotaTable({
   return (
     <table className="grid-table quota-table" data-testid="organisation-quotas-table" data-workspace={workspace}>
       <caption className="visually-hidden">Quotas of the workspace {workspace}</caption>
-      <thead>
-        <tr>
-          <th scope="col">Quota</th>
-          <th scope="col">Used now</th>
-          <th scope="col" className="num">
-            Held to
-          </th>
-          <th scope="col" className="num">
-            Operator's limit
-          </th>
-          <th scope="col">Organisation's limit</th>
-        </tr>
-      </thead>
+      <TableHead
+        columns={[
+          'Quota',
+          'Used now',
+          { label: 'Held to', className: 'num' },
+          { label: "Operator's limit", className: 'num' },
+          "Organisation's limit",
+        ]}
+      />
       <tbody>
         {items.map((quota) => (
           <tr key={quota.name} data-testid="organisation-quota-row" data-quota={quota.name} data-held-by={heldBy(quota)}>

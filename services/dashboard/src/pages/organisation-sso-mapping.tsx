@@ -5,6 +5,7 @@ import { api } from '../api/instance.js';
 import { describedBy } from '../components/form-field.js';
 import { Empty, Notice } from '../components/notice.js';
 import { SaveOrUndo } from '../components/save-or-undo.js';
+import { TableHead } from '../components/table-head.js';
 import { GROUP_ROLES_WEAKEST_FIRST, type GroupWorkspace } from '../lib/group-roles.js';
 import {
   addMappingRow,
@@ -163,13 +164,7 @@ export function MappingReadOnly({ roles }: { roles: readonly SsoGroupRole[] }) {
   if (roles.length === 0) return <Empty>No group grants a role yet.</Empty>;
   return (
     <table className="grid-table org-sso-mapping-table" data-testid="org-sso-mapping-table">
-      <thead>
-        <tr>
-          <th scope="col">Group</th>
-          <th scope="col">Workspace</th>
-          <th scope="col">Role</th>
-        </tr>
-      </thead>
+      <TableHead columns={['Group', 'Workspace', 'Role']} />
       <tbody>
         {roles.map((r) => (
           <tr
@@ -210,14 +205,7 @@ export function MappingTable({
   if (rows.length === 0) return <Empty>No group grants a role yet. Add one.</Empty>;
   return (
     <table className="grid-table org-sso-mapping-table" data-testid="org-sso-mapping-table">
-      <thead>
-        <tr>
-          <th scope="col">Group (as the claim lists it)</th>
-          <th scope="col">Workspace</th>
-          <th scope="col">Role</th>
-          <th scope="col" aria-label="Actions" />
-        </tr>
-      </thead>
+      <TableHead columns={['Group (as the claim lists it)', 'Workspace', 'Role', { hidden: 'Actions' }]} />
       <tbody>
         {rows.map((row, index) => {
           const rowErrors = errors[row.id] ?? {};

@@ -13,6 +13,7 @@ import { ConfirmButton } from '../components/confirm-button.js';
 import { TextInput } from '../components/form-field.js';
 import { LoadMore } from '../components/load-more.js';
 import { Empty, Notice } from '../components/notice.js';
+import { TableHead } from '../components/table-head.js';
 import { WORKSPACES_CHANGED } from '../components/workspace-switcher.js';
 import { useCursorList } from '../hooks/use-cursor-list.js';
 import { useResource } from '../hooks/use-resource.js';
@@ -194,19 +195,19 @@ function WorkspaceTable({
     <>
       {error && <Notice>{error}</Notice>}
       <table className="grid-table" data-testid="organisation-workspaces">
-        <thead>
-          <tr>
-            <th>Workspace</th>
-            <th>Your role</th>
-            <th className="num">Failed</th>
-            <th className="num">Completed</th>
-            <th className="num">Running</th>
-            <th className="num">Late</th>
-            <th className="num">Overdue assets</th>
-            <th className="num">Blocked assets</th>
-            <th aria-label="Actions" />
-          </tr>
-        </thead>
+        <TableHead
+          columns={[
+            'Workspace',
+            'Your role',
+            { label: 'Failed', className: 'num' },
+            { label: 'Completed', className: 'num' },
+            { label: 'Running', className: 'num' },
+            { label: 'Late', className: 'num' },
+            { label: 'Overdue assets', className: 'num' },
+            { label: 'Blocked assets', className: 'num' },
+            { hidden: 'Actions' },
+          ]}
+        />
         <tbody>
           {items.map((h) => {
             const w = h.workspace;
@@ -501,14 +502,7 @@ function PeopleSection({
       {(error ?? people.error) && <Notice>{error ?? people.error}</Notice>}
       {people.loaded && (
         <table className="grid-table" data-testid="organisation-people">
-          <thead>
-            <tr>
-              <th>Person</th>
-              <th>Organisation role</th>
-              <th>Workspaces</th>
-              <th aria-label="Actions" />
-            </tr>
-          </thead>
+          <TableHead columns={['Person', 'Organisation role', 'Workspaces', { hidden: 'Actions' }]} />
           <tbody>
             {people.items.map((person) => (
               <tr key={person.userId} data-testid="organisation-person" data-email={person.email}>

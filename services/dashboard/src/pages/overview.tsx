@@ -2,6 +2,7 @@ import type { StatsOverviewResponse, StatsWindow } from '@outpost/sdk/contracts'
 import { useState } from 'react';
 import { api } from '../api/instance.js';
 import { Empty, Notice } from '../components/notice.js';
+import { TableHead } from '../components/table-head.js';
 import { useNow } from '../hooks/use-now.js';
 import { useResource } from '../hooks/use-resource.js';
 import { formatRelative } from '../lib/format.js';
@@ -85,13 +86,7 @@ function OverviewBody({ stats }: { stats: StatsOverviewResponse }) {
             <Empty>No runs in this window.</Empty>
           ) : (
             <table className="grid-table compact" data-testid="busiest-deployments">
-              <thead>
-                <tr>
-                  <th>Deployment</th>
-                  <th className="num">Runs</th>
-                  <th className="num">Failed</th>
-                </tr>
-              </thead>
+              <TableHead columns={['Deployment', { label: 'Runs', className: 'num' }, { label: 'Failed', className: 'num' }]} />
               <tbody>
                 {stats.busiestDeployments.map((d) => (
                   <tr key={d.deploymentId}>

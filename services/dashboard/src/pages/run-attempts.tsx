@@ -1,6 +1,7 @@
 import { type FlowRun, type FlowRunAttempt, shortCodeDigest } from '@outpost/sdk/contracts';
 import { Notice } from '../components/notice.js';
 import { StateBadge } from '../components/state-badge.js';
+import { TableHead } from '../components/table-head.js';
 import { ATTEMPT_CAUSE_TEXT, type AttemptCause } from '../lib/attempt-causes.js';
 import { formatDateTime, formatDuration, spanMs } from '../lib/format.js';
 
@@ -36,19 +37,9 @@ export function RunAttempts({
       {attempts && attempts.length === 0 && <p className="muted">No worker has claimed this run yet.</p>}
       {attempts && attempts.length > 0 && (
         <table className="grid-table compact">
-          <thead>
-            <tr>
-              <th>Attempt</th>
-              <th>Cause</th>
-              <th>Worker</th>
-              <th>Claimed</th>
-              <th>Started</th>
-              <th>Duration</th>
-              <th>Ended as</th>
-              <th>Exit code</th>
-              <th>Code</th>
-            </tr>
-          </thead>
+          <TableHead
+            columns={['Attempt', 'Cause', 'Worker', 'Claimed', 'Started', 'Duration', 'Ended as', 'Exit code', 'Code']}
+          />
           <tbody>
             {attempts.map((a) => (
               <tr key={a.attempt} data-testid="run-attempt-row" data-attempt={a.attempt}>

@@ -12,6 +12,7 @@ import { api } from '../api/instance.js';
 import { JsonView } from '../components/json-view.js';
 import { Notice } from '../components/notice.js';
 import { StateBadge } from '../components/state-badge.js';
+import { TableHead } from '../components/table-head.js';
 import { TagList } from '../components/tag-list.js';
 import { mayCall } from '../lib/asset-metadata.js';
 import { formatDateTime, pluralise } from '../lib/format.js';
@@ -189,19 +190,19 @@ function ManifestBody({ manifest: m }: { manifest: FlowRunManifest }) {
       ) : (
         <div className="manifest-scroll">
           <table className="grid-table compact">
-            <thead>
-              <tr>
-                <th>Attempt</th>
-                <th>Worker</th>
-                <th>Executor</th>
-                <th>Worker version</th>
-                <th>Node</th>
-                <th>Image</th>
-                <th>Image digest</th>
-                <th>Assigned</th>
-                <th>Ended as</th>
-              </tr>
-            </thead>
+            <TableHead
+              columns={[
+                'Attempt',
+                'Worker',
+                'Executor',
+                'Worker version',
+                'Node',
+                'Image',
+                'Image digest',
+                'Assigned',
+                'Ended as',
+              ]}
+            />
             <tbody>
               {m.attempts.map((a) => (
                 <AttemptRow key={a.attempt} attempt={a} />
@@ -214,15 +215,7 @@ function ManifestBody({ manifest: m }: { manifest: FlowRunManifest }) {
         <>
           <h3 className="manifest-heading">Input assets</h3>
           <table className="grid-table compact" data-testid="manifest-input-assets">
-            <thead>
-              <tr>
-                <th>Asset</th>
-                <th>Partition</th>
-                <th>Data version</th>
-                <th>Code version</th>
-                <th>Materialised</th>
-              </tr>
-            </thead>
+            <TableHead columns={['Asset', 'Partition', 'Data version', 'Code version', 'Materialised']} />
             <tbody>
               {m.inputAssets.map((a) => (
                 <tr key={`${a.assetKey}:${a.partitionKey ?? ''}`}>

@@ -2,6 +2,7 @@ import type { Role, Sensor, SensorTick } from '@outpost/sdk/contracts';
 import { api } from '../api/instance.js';
 import { Fact } from '../components/fact.js';
 import { Empty, Notice } from '../components/notice.js';
+import { TableHead } from '../components/table-head.js';
 import { useResource } from '../hooks/use-resource.js';
 import { formatDateTime, formatDuration } from '../lib/format.js';
 import { href } from '../router.js';
@@ -88,15 +89,7 @@ export function SensorDetailPage({ id, role }: { id: string; role: Role | null }
           <Empty>No ticks yet: a worker of pool {s.workPool} evaluates the sensor when it is due.</Empty>
         ) : (
           <table className="grid-table compact" data-testid="sensor-ticks">
-            <thead>
-              <tr>
-                <th>Time</th>
-                <th>Status</th>
-                <th>Runs requested</th>
-                <th>Skip reason / error</th>
-                <th>Cursor</th>
-              </tr>
-            </thead>
+            <TableHead columns={['Time', 'Status', 'Runs requested', 'Skip reason / error', 'Cursor']} />
             <tbody>
               {ticks.data?.items.map((t) => (
                 <TickRow key={t.id} tick={t} />

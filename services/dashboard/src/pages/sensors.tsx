@@ -3,6 +3,7 @@ import { useState } from 'react';
 import { describeFailure } from '../api/client.js';
 import { api } from '../api/instance.js';
 import { Empty, Notice } from '../components/notice.js';
+import { TableHead } from '../components/table-head.js';
 import { useResource } from '../hooks/use-resource.js';
 import { mayCall } from '../lib/asset-metadata.js';
 import { formatDateTime, formatDuration } from '../lib/format.js';
@@ -114,17 +115,17 @@ export function SensorsPage({ role }: { role: Role | null }) {
       ) : (
         <section className="panel">
           <table className="grid-table compact">
-            <thead>
-              <tr>
-                <th>Sensor</th>
-                <th>Deployment</th>
-                <th className="num">Interval</th>
-                <th>Status</th>
-                <th>Last tick</th>
-                <th>Next tick</th>
-                <th />
-              </tr>
-            </thead>
+            <TableHead
+              columns={[
+                'Sensor',
+                'Deployment',
+                { label: 'Interval', className: 'num' },
+                'Status',
+                'Last tick',
+                'Next tick',
+                { hidden: 'Actions' },
+              ]}
+            />
             <tbody>
               {items.map((s) => (
                 <tr key={s.id} data-testid="sensor-row" data-sensor={s.name}>

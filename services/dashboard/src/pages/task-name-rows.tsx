@@ -2,6 +2,7 @@ import { DEFAULT_STATE_NAME, type TaskRunSummaryResponse } from '@outpost/sdk/co
 import { memo } from 'react';
 import { cssVars } from '../components/css-vars.js';
 import { StateSwatch } from '../components/state-swatch.js';
+import { TableHead } from '../components/table-head.js';
 import { formatDateTime, formatDuration } from '../lib/format.js';
 import { nameSpans } from '../lib/task-summary.js';
 
@@ -26,16 +27,16 @@ export const TaskNameRows = memo(function TaskNameRows({
   return (
     <div className="task-names">
       <table className="grid-table" data-testid="task-names">
-        <thead>
-          <tr>
-            <th>Task</th>
-            <th className="task-span-cell">Span</th>
-            <th className="num">Task runs</th>
-            <th>By state</th>
-            <th className="num">Mean</th>
-            <th className="num">Max</th>
-          </tr>
-        </thead>
+        <TableHead
+          columns={[
+            'Task',
+            { label: 'Span', className: 'task-span-cell' },
+            { label: 'Task runs', className: 'num' },
+            'By state',
+            { label: 'Mean', className: 'num' },
+            { label: 'Max', className: 'num' },
+          ]}
+        />
         <tbody>
           {spans.slice(0, MAX_NAMES).map(({ row, left, width, open, segments }) => (
             <tr key={row.name} data-testid="task-name-row" data-task-name={row.name} data-total={row.total}>

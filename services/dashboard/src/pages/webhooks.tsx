@@ -5,6 +5,7 @@ import { api } from '../api/instance.js';
 import { ConfirmButton } from '../components/confirm-button.js';
 import { TextInput } from '../components/form-field.js';
 import { Empty, Notice } from '../components/notice.js';
+import { TableHead } from '../components/table-head.js';
 import { useNow } from '../hooks/use-now.js';
 import { useResource } from '../hooks/use-resource.js';
 import { useSubmit } from '../hooks/use-submit.js';
@@ -72,16 +73,7 @@ export function WebhooksPage({ role }: { role: Role | null }) {
           <Empty>No webhooks.</Empty>
         ) : (
           <table className="grid-table" data-testid="webhooks-table">
-            <thead>
-              <tr>
-                <th>Name</th>
-                <th>URL</th>
-                <th>Event kind</th>
-                <th>Enabled</th>
-                <th>Last used</th>
-                <th aria-label="Actions" />
-              </tr>
-            </thead>
+            <TableHead columns={['Name', 'URL', 'Event kind', 'Enabled', 'Last used', { hidden: 'Actions' }]} />
             <tbody>
               {items.map((hook) => (
                 <tr key={hook.id} data-testid="webhook-row" data-webhook-name={hook.name}>

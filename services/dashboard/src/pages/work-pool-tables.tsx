@@ -1,5 +1,6 @@
 import type { Worker, WorkQueue } from '@outpost/sdk/contracts';
 import { Empty } from '../components/notice.js';
+import { TableHead } from '../components/table-head.js';
 import { formatDateTime, formatRelative } from '../lib/format.js';
 import { href } from '../router.js';
 import { GpuDevices } from './work-pool-gpus.js';
@@ -23,23 +24,15 @@ export function QueueTable({
     // biome-ignore lint/a11y/noNoninteractiveTabindex: focusable, so a keyboard can scroll a table wider than its box
     <section className="table-scroll" aria-label="Queues" tabIndex={0}>
       <table className="grid-table compact" data-testid="queue-table">
-        <thead>
-          <tr>
-            <th scope="col">Queue</th>
-            <th scope="col" className="num">
-              Priority
-            </th>
-            <th scope="col" className="num">
-              Limit
-            </th>
-            <th scope="col">Status</th>
-            {canEdit && (
-              <th scope="col">
-                <span className="visually-hidden">Actions</span>
-              </th>
-            )}
-          </tr>
-        </thead>
+        <TableHead
+          columns={[
+            'Queue',
+            { label: 'Priority', className: 'num' },
+            { label: 'Limit', className: 'num' },
+            'Status',
+            canEdit && { hidden: 'Actions' },
+          ]}
+        />
         <tbody>
           {[...queues]
             .sort((a, b) => a.priority - b.priority || a.name.localeCompare(b.name))
@@ -99,19 +92,9 @@ export function WorkerTable({ workers, now }: { workers: Worker[]; now: number }
     // biome-ignore lint/a11y/noNoninteractiveTabindex: focusable, so a keyboard can scroll a table wider than its box
     <section className="table-scroll" aria-label="Workers" tabIndex={0}>
       <table className="grid-table compact" data-testid="worker-table">
-        <thead>
-          <tr>
-            <th scope="col">Worker</th>
-            <th scope="col">Status</th>
-            <th scope="col">Version</th>
-            <th scope="col">Running</th>
-            <th scope="col" className="num">
-              Capacity
-            </th>
-            <th scope="col">GPUs</th>
-            <th scope="col">Last heartbeat</th>
-          </tr>
-        </thead>
+        <TableHead
+          columns={['Worker', 'Status', 'Version', 'Running', { label: 'Capacity', className: 'num' }, 'GPUs', 'Last heartbeat']}
+        />
         <tbody>
           {workers.map((w) => (
             <tr key={w.id} data-testid="worker-row" data-worker={w.name}>
