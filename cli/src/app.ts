@@ -4,7 +4,7 @@ import { type CommandInfo, loadCatalog } from './catalog.js';
 import { CliError, EXIT, UsageError } from './cli-error.js';
 import { animates, colorsFor } from './colors.js';
 import type { CommandContext, OptionSpecs, OptionValues, Output } from './command.js';
-import { GLOBAL_OPTIONS, stringOption } from './command.js';
+import { GLOBAL_OPTIONS, positionalRange, stringOption } from './command.js';
 import { completions } from './completion.js';
 import { commandHelp, groupHelp, rootHelp } from './help.js';
 import { type Env, loadEnv } from './load-env.js';
@@ -53,7 +53,7 @@ export async function runCli(argv: readonly string[], options: AppOptions): Prom
       for (const line of commandHelp(command)) options.out(line);
       return EXIT.ok;
     }
-    const range = command.positionals ?? { min: 0, max: 0 };
+    const range = positionalRange(command);
     if (positionals.length < range.min)
       throw new UsageError(`missing argument: outpost ${command.name} ${command.args ?? ''}`.trim(), ['see --help']);
     if (positionals.length > range.max) throw new UsageError(`unexpected argument "${positionals[range.max]}"`, ['see --help']);

@@ -53,9 +53,12 @@ export interface Command {
   /** Command words, e.g. `runs ls`. */
   name: string;
   summary: string;
-  /** Positional arguments shown in usage, e.g. `<run-id>`. */
+  /**
+   * Positional arguments shown in usage, e.g. `<run-id>`; they also say how many the command takes
+   * (see positionalRange).
+   */
   args?: string;
-  /** How many positionals the command takes. @default { min: 0, max: 0 } */
+  /** How many positionals the command takes, where `args` cannot say it (a bound on `<key>...`). */
   positionals?: { min: number; max: number };
   options?: OptionSpecs;
   /** Whether the global API options apply. @default true */
@@ -65,6 +68,22 @@ export interface Command {
   /** Extra help text: examples, notes. */
   notes?: string[];
   run(ctx: CommandContext): Promise<number>;
+}
+
+/**
+ * How many positionals a command takes: its own `positionals`, else what its usage line says. Each
+ * word of `args` is one argument, `<word>` one that must be given and `[word]` one that may be; a word
+ * ending in `...` takes any number more.
+ */
+export function positionalRange(command: Pick<Command, 'args' | 'positionals'>): { min: number; max: number } {
+  if (command.positionals) return command.positionals;
+  let min = 0;
+  let max = 0;
+  for (const word of command.args?.split(/\s+/).filter(Boolean) ?? []) {
+    if (!word.startsWith('[')) min += 1;
+    max = word.endsWith('...') ? Number.POSITIVE_INFINITY : max + 1;
+  }
+  return { min, max };
 }
 
 export const GLOBAL_OPTIONS: OptionSpecs = {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { positionalRange } from '../src/command.js';
 import { CliError } from '../src/errors.js';
 import { importOptional } from '../src/handover.js';
 import { buildParameters, coerceValue, parseParam } from '../src/params.js';
@@ -92,6 +93,25 @@ describe('outpost command line', () => {
     const missing = await outpost(['logs']);
     expect(missing.code).toBe(2);
     expect(missing.stderr).toContain('missing argument');
+  });
+
+  it('takes as many arguments as the usage line names: <word> must be given, [word] may be, and word... takes any number more', () => {
+    expect(positionalRange({})).toEqual({ min: 0, max: 0 });
+    expect(positionalRange({ args: '<run>' })).toEqual({ min: 1, max: 1 });
+    expect(positionalRange({ args: '<flow/deployment> <slug>' })).toEqual({ min: 2, max: 2 });
+    expect(positionalRange({ args: '[<flow/deployment>]' })).toEqual({ min: 0, max: 1 });
+    expect(positionalRange({ args: '<set> <key>...' })).toEqual({ min: 2, max: Number.POSITIVE_INFINITY });
+    expect(positionalRange({ args: '<key>...', positionals: { min: 1, max: 2_000 } })).toEqual({ min: 1, max: 2_000 });
+  });
+
+  it('refuses an argument more than the usage line names, and one fewer', async () => {
+    const extra = await outpost(['logs', 'run-1', 'run-2'], { env: { OUTPOST_API_KEY: 'op_x' } });
+    expect(extra.code).toBe(2);
+    expect(extra.stderr).toContain('unexpected argument "run-2"');
+
+    const fewer = await outpost(['schedules', 'pause', 'etl/nightly'], { env: { OUTPOST_API_KEY: 'op_x' } });
+    expect(fewer.code).toBe(2);
+    expect(fewer.stderr).toContain('missing argument: outpost schedules pause <flow/deployment> <slug>');
   });
 
   it('lists a command group when its subcommand is missing', async () => {

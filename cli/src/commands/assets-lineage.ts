@@ -19,7 +19,6 @@ export const assetsLineage: Command = {
   name: 'assets lineage',
   args: '<key>',
   summary: 'What produced a materialisation: upstream partitions and versions, checks and waivers, registrations',
-  positionals: { min: 1, max: 1 },
   options: {
     at: { type: 'string', placeholder: '<materialisation id>', description: 'this materialisation (default: the latest)' },
     partition: { type: 'string', placeholder: '<key>', description: 'the latest materialisation of this partition' },

@@ -79,7 +79,6 @@ export const assetsGet: Command = {
   name: 'assets get',
   args: '<key>',
   summary: 'Show an asset: definition, checks, latest materialisation and why it is stale',
-  positionals: { min: 1, max: 1 },
   async run(ctx) {
     const key = ctx.positionals[0]!;
     const asset = await ctx.api().call('assetsGet', { query: { key } }, `cannot read asset ${key}`);
@@ -128,7 +127,6 @@ export const assetsWaive: Command = {
   name: 'assets waive',
   args: '<key> <check>',
   summary: 'Waive a failed blocking check so downstream materialisation may go on (admins; audited)',
-  positionals: { min: 2, max: 2 },
   options: {
     reason: {
       type: 'string',
@@ -162,7 +160,6 @@ export const assetsPartitions: Command = {
   name: 'assets partitions',
   args: '<key>',
   summary: "A partitioned asset's partitions with their status (missing, materialised, failed, stale)",
-  positionals: { min: 1, max: 1 },
   options: {
     status: {
       type: 'string',
@@ -216,7 +213,6 @@ export const assetsMaterializations: Command = {
   name: 'assets history',
   args: '<key>',
   summary: "An asset's materialisations, newest first: run, partition, code and data versions, metadata",
-  positionals: { min: 1, max: 1 },
   options: {
     partition: { type: 'string', placeholder: '<key>', description: 'only this partition' },
     limit: { type: 'string', short: 'n', placeholder: '<n>', description: 'at most n (default 20, at most 200)' },
@@ -254,7 +250,6 @@ export const partitionsLs: Command = {
   name: 'partitions ls',
   args: '<set>',
   summary: 'The keys of a dynamic partition set, in the order they were added',
-  positionals: { min: 1, max: 1 },
   async run(ctx) {
     const name = ctx.positionals[0]!;
     const set = await ctx.api().call('dynamicPartitionsList', { params: { name } }, `cannot read partition set ${name}`);
@@ -286,7 +281,6 @@ export const partitionsRm: Command = {
   name: 'partitions rm',
   args: '<set> <key>',
   summary: 'Remove a key from a dynamic partition set (its materialisations stay)',
-  positionals: { min: 2, max: 2 },
   async run(ctx) {
     const [name, key] = ctx.positionals as [string, string];
     await ctx.api().call('dynamicPartitionsDelete', { params: { name, key } }, `cannot remove ${key} from partition set ${name}`);

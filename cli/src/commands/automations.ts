@@ -120,7 +120,6 @@ export const automationsGet: Command = {
   name: 'automations get',
   args: '<id>',
   summary: 'Show an automation: its trigger in words, actions, last firing and error',
-  positionals: { min: 1, max: 1 },
   async run(ctx) {
     const id = ctx.positionals[0] as string;
     const a = await ctx.api().call('automationsGet', { params: { id } }, `cannot get automation ${id}`);
@@ -160,7 +159,6 @@ export const automationsEdit: Command = {
   name: 'automations edit',
   args: '<id>',
   summary: 'Replace fields of an automation with those in a JSON or YAML file',
-  positionals: { min: 1, max: 1 },
   options: FILE_OPTION,
   notes: ['Only the fields in the file change; a new trigger starts without the old counts and windows.'],
   async run(ctx) {
@@ -179,7 +177,6 @@ export const automationsRm: Command = {
   name: 'automations rm',
   args: '<id>',
   summary: 'Delete an automation and its firings',
-  positionals: { min: 1, max: 1 },
   async run(ctx) {
     const id = ctx.positionals[0] as string;
     const a = await ctx.api().call('automationsDelete', { params: { id } }, `cannot delete automation ${id}`);
@@ -194,7 +191,6 @@ function toggle(enabled: boolean): Command {
     name: enabled ? 'automations enable' : 'automations disable',
     args: '<id>',
     summary: enabled ? 'Enable an automation' : 'Disable an automation: it sees no events until enabled',
-    positionals: { min: 1, max: 1 },
     async run(ctx) {
       const id = ctx.positionals[0] as string;
       const a = await ctx
@@ -226,7 +222,6 @@ export const automationsFirings: Command = {
   name: 'automations firings',
   args: '<id>',
   summary: "An automation's firings, newest first, with each action's outcome",
-  positionals: { min: 1, max: 1 },
   async run(ctx) {
     const id = ctx.positionals[0] as string;
     const { items } = await ctx

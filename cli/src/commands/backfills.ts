@@ -45,7 +45,6 @@ export const backfillsCreate: Command = {
   name: 'backfills create',
   args: '[<flow/deployment>]',
   summary: "Backfill a deployment's schedule (a time range or partitions) or assets (--asset), a few runs at a time",
-  positionals: { min: 0, max: 1 },
   options: {
     ...selectionOptions,
     asset: {
@@ -213,7 +212,6 @@ export const backfillsLs: Command = {
   name: 'backfills ls',
   args: '[<flow/deployment>]',
   summary: "The workspace's backfills (or a deployment's), newest first, with their progress",
-  positionals: { min: 0, max: 1 },
   options: listOptions,
   run: listBackfills,
 };
@@ -224,7 +222,6 @@ export const backfillsGet: Command = {
   name: 'backfills get',
   args: '<backfill-id>',
   summary: 'Show one backfill: what it covers, its partitions by status and its runs by state',
-  positionals: { min: 1, max: 1 },
   async run(ctx) {
     const id = requireUuid(ctx.positionals[0]!, 'the backfill');
     const b = await ctx.api().call('backfillsGet', { params: { id } }, `cannot get backfill ${id}`);
@@ -243,7 +240,6 @@ function control(
     name: `backfills ${name}`,
     args: '<backfill-id>',
     summary,
-    positionals: { min: 1, max: 1 },
     async run(ctx) {
       const id = requireUuid(ctx.positionals[0]!, 'the backfill');
       const b = await ctx.api().call(route, { params: { id } }, `cannot ${name.replace('-', ' ')} backfill ${id}`);
@@ -271,7 +267,6 @@ export const backfillsPartitions: Command = {
   name: 'backfills partitions',
   args: '<backfill-id>',
   summary: "A backfill's partitions that have a run (or were blocked), in order, with their status",
-  positionals: { min: 1, max: 1 },
   options: {
     status: {
       type: 'string',

@@ -6,7 +6,6 @@ export const completion: Command = {
   name: 'completion',
   args: `<${SHELLS.join('|')}>`,
   summary: 'Print a shell completion script for commands and options',
-  positionals: { min: 1, max: 1 },
   usesApi: false,
   notes: [
     'bash: source <(outpost completion bash)        (in ~/.bashrc)',

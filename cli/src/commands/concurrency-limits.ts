@@ -23,7 +23,6 @@ export const concurrencyLimitsSet: Command = {
   name: 'concurrency-limits set',
   args: '<tag> <limit>',
   summary: 'At most <limit> runs carrying <tag> active at once, across pools (creates or changes the limit)',
-  positionals: { min: 2, max: 2 },
   notes: ['A limit of 0 holds every run with the tag back until it is raised or removed.'],
   async run(ctx) {
     const [tag, raw] = ctx.positionals as [string, string];
@@ -47,7 +46,6 @@ export const concurrencyLimitsRm: Command = {
   name: 'concurrency-limits rm',
   args: '<tag>',
   summary: "Remove a tag's concurrency limit; runs waiting on it become claimable",
-  positionals: { min: 1, max: 1 },
   async run(ctx) {
     const tag = ctx.positionals[0]!;
     const removed = await ctx.api().call('concurrencyLimitsDelete', { params: { tag } }, `cannot remove the limit of tag ${tag}`);

@@ -13,7 +13,6 @@ export const deployKeysCreate: Command = {
   name: 'deploy-keys create',
   args: '<dir>',
   summary: 'Create an Ed25519 key pair that signs deployments (workers trust its public half)',
-  positionals: { min: 1, max: 1 },
   notes: [
     `Writes ${PRIVATE_KEY_FILE} (mode 0600: keep it where you deploy from, never on a worker or the control plane) and ${PUBLIC_KEY_FILE}.`,
     `Deploy with --sign-key <dir>/${PRIVATE_KEY_FILE} (or OUTPOST_SIGN_KEY); start workers with --trust-key <dir>/${PUBLIC_KEY_FILE}.`,

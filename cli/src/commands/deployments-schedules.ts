@@ -25,7 +25,6 @@ export const deploymentsPause: Command = {
   name: 'deployments pause',
   args: '<flow/deployment>',
   summary: 'Pause a deployment: no run of it is claimed and its schedules create none',
-  positionals: { min: 1, max: 1 },
   notes: ['Runs its schedules created that no worker claimed yet are removed; resuming fills them again from now.'],
   run: (ctx) => setPaused(ctx, true),
 };
@@ -34,7 +33,6 @@ export const deploymentsResume: Command = {
   name: 'deployments resume',
   args: '<flow/deployment>',
   summary: 'Resume a paused deployment (scheduled times missed while paused are skipped)',
-  positionals: { min: 1, max: 1 },
   run: (ctx) => setPaused(ctx, false),
 };
 
@@ -48,7 +46,6 @@ export const schedulesLs: Command = {
   name: 'schedules ls',
   args: '<flow/deployment>',
   summary: "List a deployment's schedules",
-  positionals: { min: 1, max: 1 },
   async run(ctx) {
     const ref = ctx.positionals[0] as string;
     const api = ctx.api();
@@ -92,7 +89,6 @@ export const schedulesPause: Command = {
   name: 'schedules pause',
   args: '<flow/deployment> <slug>',
   summary: 'Pause one schedule of a deployment: it creates no runs until resumed',
-  positionals: { min: 2, max: 2 },
   notes: ['The slugs are in `outpost schedules ls <flow/deployment>`. A redeploy keeps what you set here.'],
   run: (ctx) => setScheduleActive(ctx, false),
 };
@@ -101,7 +97,6 @@ export const schedulesResume: Command = {
   name: 'schedules resume',
   args: '<flow/deployment> <slug>',
   summary: 'Resume a paused schedule of a deployment',
-  positionals: { min: 2, max: 2 },
   run: (ctx) => setScheduleActive(ctx, true),
 };
 
@@ -121,7 +116,6 @@ export const schedulesUpdate: Command = {
   name: 'schedules update',
   args: '<flow/deployment> <slug>',
   summary: 'Change one schedule of a deployment: its cron or interval, time zone or parameters',
-  positionals: { min: 2, max: 2 },
   options: {
     cron: { type: 'string', placeholder: '<expr>', description: 'a new cron expression (5 fields, or 6 with seconds first)' },
     timezone: { type: 'string', placeholder: '<zone>', description: 'the IANA zone its cron is read in, e.g. Europe/Berlin' },
@@ -188,7 +182,6 @@ export const deploymentsSetConcurrency: Command = {
   name: 'deployments set-concurrency',
   args: '<flow/deployment> <n|none>',
   summary: 'Set how many runs of a deployment may be in flight at once (none removes the limit)',
-  positionals: { min: 2, max: 2 },
   options: {
     collision: {
       type: 'string',

@@ -123,7 +123,6 @@ export const eventsEmit: Command = {
   name: 'events emit',
   summary: 'Record a custom event, e.g. `outpost events emit model.metrics --payload \'{"auc":0.91}\'`',
   args: '<kind>',
-  positionals: { min: 1, max: 1 },
   options: {
     payload: { type: 'string', placeholder: '<json>', description: 'the payload, a JSON object (at most 16 KiB)' },
     'resource-id': {

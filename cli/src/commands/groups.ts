@@ -90,7 +90,6 @@ export const groupsMembers: Command = {
   name: 'groups members',
   args: '<group>',
   summary: "List a directory group's members (the group by name or id)",
-  positionals: { min: 1, max: 1 },
   options: ORGANISATION_OPTIONS,
   notes: SIGN_IN_NOTES,
   async run(ctx) {
@@ -136,7 +135,6 @@ export const groupsRoles: Command = {
   name: 'groups roles',
   args: '<group>',
   summary: 'Show or set the workspace roles a directory group grants its members (the group by name or id)',
-  positionals: { min: 1, max: 1 },
   options: {
     ...ORGANISATION_OPTIONS,
     grant: {

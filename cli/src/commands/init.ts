@@ -32,7 +32,6 @@ export const init: Command = {
   args: '[dir]',
   summary:
     'Create a project, or add Outpost to an existing one: config, an example flow with tasks, its vitest test, package.json',
-  positionals: { min: 0, max: 1 },
   options: {
     name: { type: 'string', placeholder: '<project>', description: 'the project name (default: the directory name)' },
     pool: {

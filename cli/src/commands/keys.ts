@@ -9,7 +9,6 @@ export const keysCreate: Command = {
   name: 'keys create',
   args: '<name>',
   summary: 'Create an API key; the key is printed once',
-  positionals: { min: 1, max: 1 },
   options: {
     role: { type: 'string', placeholder: '<role>', description: `one of ${Role.options.join(', ')} (required)` },
     pool: {
@@ -67,7 +66,6 @@ export const keysRevoke: Command = {
   name: 'keys revoke',
   args: '<key-id>',
   summary: 'Revoke an API key; calls with it fail from now on',
-  positionals: { min: 1, max: 1 },
   async run(ctx) {
     const id = requireUuid(ctx.positionals[0]!, 'the key');
     const key = await ctx.api().call('apiKeysRevoke', { params: { id } }, `cannot revoke API key ${id}`);

@@ -15,7 +15,6 @@ function logsCommand(name: string): Command {
     name,
     args: '<run>',
     summary: "Print a run's logs in order (by name or id); --follow streams new lines until the run ends",
-    positionals: { min: 1, max: 1 },
     options: {
       follow: { type: 'boolean', short: 'f', description: 'keep reading until the run has ended and every line is printed' },
       task: { type: 'string', placeholder: '<name>', description: 'only lines logged by task runs of this task name' },

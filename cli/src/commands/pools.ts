@@ -135,7 +135,6 @@ export const poolsCreate: Command = {
   name: 'pools create',
   args: '<name>',
   summary: 'Create a work pool (with its default queue)',
-  positionals: { min: 1, max: 1 },
   options: {
     'concurrency-limit': { type: 'string', placeholder: '<n>', description: 'at most n runs of the pool at once' },
     description: { type: 'string', placeholder: '<text>', description: 'what the pool is for' },
@@ -202,7 +201,6 @@ export const poolsGet: Command = {
   name: 'pools get',
   args: '<pool>',
   summary: 'Show a work pool: its type, status, limit and, for Kubernetes pools, the base job template',
-  positionals: { min: 1, max: 1 },
   async run(ctx) {
     const name = ctx.positionals[0]!;
     const pool = await ctx.api().call('poolsGet', { params: { pool: name } }, `cannot get work pool ${name}`);
@@ -217,7 +215,6 @@ function poolPause(paused: boolean): Command {
     name: paused ? 'pools pause' : 'pools resume',
     args: '<pool>',
     summary: paused ? 'Pause a work pool: its runs wait and no worker claims them' : 'Resume a paused work pool',
-    positionals: { min: 1, max: 1 },
     async run(ctx) {
       const name = ctx.positionals[0]!;
       const pool = await ctx
@@ -248,7 +245,6 @@ export const poolsUpdate: Command = {
   name: 'pools update',
   args: '<pool>',
   summary: "Change a work pool's concurrency limit, GPU quotas, description or base job template",
-  positionals: { min: 1, max: 1 },
   options: {
     'concurrency-limit': { type: 'string', placeholder: '<n|none>', description: 'at most n runs of the pool at once' },
     'gpu-quota': { type: 'string', placeholder: '<n|none>', description: "at most n GPUs assigned to the pool's runs at once" },

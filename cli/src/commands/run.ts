@@ -19,7 +19,6 @@ export const run: Command = {
   name: 'run',
   args: '<flow>/<deployment>',
   summary: 'Start a run of a deployment; with --watch, follow it to the end',
-  positionals: { min: 1, max: 1 },
   options: {
     param: {
       type: 'string',

@@ -8,7 +8,6 @@ export const runsAttempts: Command = {
   name: 'runs attempts',
   args: '<run>',
   summary: "List a run's attempts (by name or id): the worker that ran each, when, how it ended and the code it ran",
-  positionals: { min: 1, max: 1 },
   notes: ['With --json, the attempts as one JSON array.'],
   async run(ctx) {
     const api = ctx.api();

@@ -10,7 +10,6 @@ export const runsStates: Command = {
   name: 'runs states',
   args: '<run>',
   summary: "A run's state history, oldest first: every state of every attempt, with its message",
-  positionals: { min: 1, max: 1 },
   async run(ctx) {
     const api = ctx.api();
     const run = await findRun(api, ctx.positionals[0]!);
@@ -32,7 +31,6 @@ export const runsArtifacts: Command = {
   name: 'runs artifacts',
   args: '<run>',
   summary: "A run's artifacts, oldest first; with --key, one artifact in full",
-  positionals: { min: 1, max: 1 },
   options: {
     key: { type: 'string', placeholder: '<key>', description: 'print the artifact of this key in full (the latest, if several)' },
   },

@@ -11,7 +11,6 @@ export const runsManifest: Command = {
   name: 'runs manifest',
   args: '<run>',
   summary: 'What a run ran (by name or id): pinned code, parameters, job variables, secret names, where each attempt ran',
-  positionals: { min: 1, max: 1 },
   notes: [
     'Secrets appear by name only: their values never reach the control plane.',
     'With --json, the manifest as the API returns it.',
@@ -34,7 +33,6 @@ export const runsReproduce: Command = {
   name: 'runs reproduce',
   args: '<run>',
   summary: "Start a new run from a run's manifest: the same code version, entrypoint, parameters and job variables",
-  positionals: { min: 1, max: 1 },
   options: {
     name: { type: 'string', placeholder: '<name>', description: "the new run's name (generated when absent)" },
   },

@@ -15,7 +15,6 @@ export const runsTasks: Command = {
   name: 'runs tasks',
   args: '<run>',
   summary: "List a run's task runs, oldest first, or count them by state and task name",
-  positionals: { min: 1, max: 1 },
   options: {
     state: {
       type: 'string',

@@ -75,7 +75,6 @@ export const runsGet: Command = {
   name: 'runs get',
   args: '<run>',
   summary: 'Show one flow run, by name or id',
-  positionals: { min: 1, max: 1 },
   async run(ctx) {
     const api = ctx.api();
     const run = await findRun(api, ctx.positionals[0]!);
@@ -103,7 +102,6 @@ function runAction(action: 'cancel' | 'retry', summary: string): Command {
     name: `runs ${action}`,
     args: '<run>',
     summary,
-    positionals: { min: 1, max: 1 },
     async run(ctx) {
       const api = ctx.api();
       const { id } = await findRun(api, ctx.positionals[0]!);

@@ -87,7 +87,6 @@ export const sensorsGet: Command = {
   name: 'sensors get',
   args: '<sensor>',
   summary: 'Show a sensor: interval, cursor, next and last tick',
-  positionals: { min: 1, max: 1 },
   async run(ctx) {
     const s = await findSensor(ctx.api(), ctx.positionals[0]!);
     if (ctx.json) {
@@ -120,7 +119,6 @@ export const sensorsTicks: Command = {
   name: 'sensors ticks',
   args: '<sensor>',
   summary: "A sensor's ticks, newest first: runs requested, skip reasons, errors",
-  positionals: { min: 1, max: 1 },
   options: {
     status: { type: 'string', placeholder: '<status>', description: 'only REQUESTED, SKIPPED, FAILED or RUNNING ticks' },
     limit: { type: 'string', placeholder: '<n>', description: `how many (default ${DEFAULT_LIST_LIMIT})` },
@@ -162,7 +160,6 @@ function action(
     name: `sensors ${name}`,
     args: '<sensor>',
     summary,
-    positionals: { min: 1, max: 1 },
     async run(ctx) {
       const api = ctx.api();
       const found = await findSensor(api, ctx.positionals[0]!);

@@ -35,7 +35,6 @@ export const usersAdd: Command = {
   name: 'users add',
   args: '<email>',
   summary: 'Add a person: a new address gets an account managed here (setup token printed once); an existing one is invited',
-  positionals: { min: 1, max: 1 },
   options: {
     role: { type: 'string', placeholder: '<role>', description: `one of ${MemberRole.options.join(', ')} (required)` },
     name: { type: 'string', placeholder: '<name>', description: 'their name, for lists' },
@@ -74,7 +73,6 @@ export const usersSetRole: Command = {
   name: 'users set-role',
   args: '<user-id>',
   summary: "Change a person's role (owners alone grant or take away owner)",
-  positionals: { min: 1, max: 1 },
   options: { role: { type: 'string', placeholder: '<role>', description: 'the new role (required)' } },
   async run(ctx) {
     const userId = requireUuid(ctx.positionals[0]!, 'the user');
@@ -92,7 +90,6 @@ export const usersRm: Command = {
   name: 'users rm',
   args: '<user-id>',
   summary: 'Remove a person from the workspace; their sessions in it end',
-  positionals: { min: 1, max: 1 },
   async run(ctx) {
     const userId = requireUuid(ctx.positionals[0]!, 'the user');
     await ctx.api().call('membersRemove', { params: { userId } }, `cannot remove ${userId}`);
@@ -105,7 +102,6 @@ export const usersResetPassword: Command = {
   name: 'users reset-password',
   args: '<user-id>',
   summary: 'A new one-time password setup token, for someone whose account this workspace manages',
-  positionals: { min: 1, max: 1 },
   async run(ctx) {
     const userId = requireUuid(ctx.positionals[0]!, 'the user');
     const reset = await ctx.api().call('membersSetupToken', { params: { userId } }, `cannot reset the password of ${userId}`);

@@ -109,7 +109,6 @@ export const waitsApprove: Command = {
   name: 'waits approve',
   args: '<wait-id>',
   summary: 'Approve an approval wait (the run suspended on it resumes)',
-  positionals: { min: 1, max: 1 },
   options: DECIDE_OPTIONS,
   notes: ["Example: outpost waits approve 7c0e… --data '{\"replicas\": 3}' --comment 'traffic doubled'"],
   run: (ctx) => decide(ctx, true),
@@ -119,7 +118,6 @@ export const waitsReject: Command = {
   name: 'waits reject',
   args: '<wait-id>',
   summary: 'Reject an approval wait (the flow goes on with approved: false)',
-  positionals: { min: 1, max: 1 },
   options: DECIDE_OPTIONS,
   run: (ctx) => decide(ctx, false),
 };
@@ -128,7 +126,6 @@ export const tokensComplete: Command = {
   name: 'tokens complete',
   args: '<token>',
   summary: 'Complete a wait token with a value; the flow waiting for it resumes (a token no wait asked for is refused)',
-  positionals: { min: 1, max: 1 },
   options: { value: { type: 'string', placeholder: '<json>', description: 'the value the waiting flow receives (JSON)' } },
   async run(ctx) {
     const token = ctx.positionals[0] as string;

@@ -43,7 +43,6 @@ export const webhooksCreate: Command = {
   name: 'webhooks create',
   summary: 'Create an inbound webhook; prints its URL and signing secret once',
   args: '<name>',
-  positionals: { min: 1, max: 1 },
   options: {
     kind: { type: 'string', placeholder: '<kind>', description: 'the event kind; the payload is then the whole body' },
     template: {
@@ -104,7 +103,6 @@ export const webhooksRotate: Command = {
   name: 'webhooks rotate',
   summary: 'Give a webhook a new URL and secret (printed once); the old ones stop working',
   args: '<name>',
-  positionals: { min: 1, max: 1 },
   async run(ctx) {
     const id = await webhookId(ctx, ctx.positionals[0] as string);
     printSecrets(ctx, await ctx.api().call('eventWebhooksRotate', { params: { id } }, 'cannot rotate the webhook'));
@@ -116,7 +114,6 @@ export const webhooksRm: Command = {
   name: 'webhooks rm',
   summary: 'Delete a webhook; its URL stops working',
   args: '<name>',
-  positionals: { min: 1, max: 1 },
   async run(ctx) {
     const name = ctx.positionals[0] as string;
     await ctx.api().call('eventWebhooksDelete', { params: { id: await webhookId(ctx, name) } }, 'cannot delete the webhook');
