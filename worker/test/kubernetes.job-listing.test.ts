@@ -2,11 +2,11 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { BatchV1Api, KubeConfig } from '@kubernetes/client-node';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { JobListingError, listOwnJobs, NamespaceRecord } from '../src/executors/kubernetes/adoption.js';
+import { capturedLogger } from './support/test-worker.js';
 
 /*
  * Listing a worker's Jobs for adoption against a real HTTP server that answers as a kube-apiserver
@@ -69,24 +69,13 @@ describe("listing a worker's Jobs to adopt them", () => {
     return { batch: config.makeApiClient(BatchV1Api), seen };
   }
 
-  function capturedLogger() {
-    const lines: { level: number; msg: string; namespace?: string }[] = [];
-    const stream = new Writable({
-      write(chunk: Buffer, _encoding, done) {
-        for (const line of chunk.toString().split('\n').filter(Boolean)) lines.push(JSON.parse(line));
-        done();
-      },
-    });
-    return { logger: pino({ level: 'info' }, stream), lines };
-  }
-
   it('retries a failing listing and returns the Jobs of every namespace with their namespace, warning once', async () => {
     const api = await apiServer((namespace, nth) =>
       namespace === 'ml-team' && nth <= 2
         ? status(500, 'etcdserver: request timed out')
         : jobList(namespace, [`job-in-${namespace}`]),
     );
-    const { logger, lines } = capturedLogger();
+    const { logger, lines } = capturedLogger<{ level: number; msg: string; namespace?: string }>();
     const jobs = await listOwnJobs(api, ['runs', 'ml-team'], SELECTOR, logger, QUICK);
     expect(jobs.map((j) => `${j.metadata?.namespace}/${j.metadata?.name}`)).toEqual([
       'runs/job-in-runs',
@@ -107,7 +96,7 @@ describe("listing a worker's Jobs to adopt them", () => {
 
   it('gives up after its bound with an error naming the namespace, rather than answering that there are no Jobs', async () => {
     const api = await apiServer(() => status(503, 'the server is currently unable to handle the request'));
-    const { logger, lines } = capturedLogger();
+    const { logger, lines } = capturedLogger<{ level: number; msg: string; namespace?: string }>();
     const started = Date.now();
     const listing = listOwnJobs(api, ['runs'], SELECTOR, logger, QUICK);
     await expect(listing).rejects.toBeInstanceOf(JobListingError);
@@ -121,7 +110,7 @@ describe("listing a worker's Jobs to adopt them", () => {
     const api = await apiServer((namespace) =>
       namespace === 'locked' ? status(403, 'jobs.batch is forbidden') : jobList(namespace, ['j']),
     );
-    const { logger, lines } = capturedLogger();
+    const { logger, lines } = capturedLogger<{ level: number; msg: string; namespace?: string }>();
     const jobs = await listOwnJobs(api, ['locked', 'runs'], SELECTOR, logger, QUICK);
     expect(jobs.map((j) => j.metadata?.namespace)).toEqual(['runs']);
     expect(api.seen.filter((s) => s.namespace === 'locked')).toHaveLength(1);

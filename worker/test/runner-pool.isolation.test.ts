@@ -1,15 +1,13 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
-import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunOutcome } from '../src/executors/final-state.js';
 import type { WorkerHandle } from '../src/worker.js';
 import { buildDemoBundle } from './support/bundle.js';
 import { FAKE_WORKER_KEY, FakeApi } from './support/fake-api.js';
 import { expectNoLiveChildren } from './support/leaks.js';
-import { startTestWorker } from './support/test-worker.js';
+import { capturedLogger, startTestWorker } from './support/test-worker.js';
 import { waitFor } from './support/wait.js';
 
 interface Seen {
@@ -29,27 +27,20 @@ describe('pre-started flow processes', () => {
   let api: FakeApi;
   let worker: WorkerHandle;
   const outcomes: RunOutcome[] = [];
-  const workerLog: Array<Record<string, unknown>> = [];
+  const { logger, lines: workerLog } = capturedLogger();
 
   beforeAll(async () => {
     scratch = mkdtempSync(join(tmpdir(), 'outpost-pool-'));
     bundle = await buildDemoBundle();
     api = new FakeApi();
     await api.start();
-    const sink = new Writable({
-      write(chunk: Buffer, _encoding, done) {
-        for (const line of chunk.toString('utf8').split('\n'))
-          if (line) workerLog.push(JSON.parse(line) as Record<string, unknown>);
-        done();
-      },
-    });
     worker = await startTestWorker({
       apiUrl: api.url,
       apiKey: FAKE_WORKER_KEY,
       scratch,
       args: ['--limit', '1', '--prestart', '1', '--heartbeat-interval', '300ms', '--poll-wait', '200ms'],
       vars: { OUTPOST_WORKER_RESULT_STORAGE: `file://${join(scratch, 'results')}` },
-      logger: pino({ level: 'info' }, sink),
+      logger,
       hooks: { onRunFinished: (o) => outcomes.push(o) },
     });
   });

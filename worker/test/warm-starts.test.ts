@@ -1,17 +1,15 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { buildBundle, pushBundle } from '@outpost/sdk/bundle';
 import { stop as stopEsbuild } from 'esbuild';
-import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunOutcome } from '../src/executors/final-state.js';
 import type { WorkerHandle } from '../src/worker.js';
 import { FAKE_WORKER_KEY, FakeApi } from './support/fake-api.js';
 import { expectNoLiveChildren } from './support/leaks.js';
-import { startTestWorker } from './support/test-worker.js';
+import { capturedLogger, startTestWorker } from './support/test-worker.js';
 import { waitFor } from './support/wait.js';
 
 const FIXTURES = fileURLToPath(new URL('./fixtures', import.meta.url));
@@ -34,7 +32,7 @@ describe('warm starts', () => {
   let api: FakeApi;
   let worker: WorkerHandle;
   const outcomes: RunOutcome[] = [];
-  const workerLog: Array<Record<string, unknown>> = [];
+  const { logger, lines: workerLog } = capturedLogger();
 
   beforeAll(async () => {
     scratch = mkdtempSync(join(tmpdir(), 'outpost-warm-'));
@@ -43,20 +41,13 @@ describe('warm starts', () => {
     ({ source } = await pushBundle(built, `oci-layout://${join(scratch, 'layout')}`));
     api = new FakeApi();
     await api.start();
-    const sink = new Writable({
-      write(chunk: Buffer, _encoding, done) {
-        for (const line of chunk.toString('utf8').split('\n'))
-          if (line) workerLog.push(JSON.parse(line) as Record<string, unknown>);
-        done();
-      },
-    });
     worker = await startTestWorker({
       apiUrl: api.url,
       apiKey: FAKE_WORKER_KEY,
       scratch,
       args: ['--limit', '1', '--prestart', '1', '--warm', '2', '--heartbeat-interval', '300ms', '--poll-wait', '200ms'],
       vars: { OUTPOST_WORKER_RESULT_STORAGE: `file://${join(scratch, 'results')}` },
-      logger: pino({ level: 'info' }, sink),
+      logger,
       hooks: { onRunFinished: (o) => outcomes.push(o) },
     });
   }, 120_000);

@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { Writable } from 'node:stream';
 import { type Logger, pino } from 'pino';
 import { parseOptions } from '../../src/options.js';
 import { startWorker, type WorkerHandle, type WorkerHooks } from '../../src/worker.js';
@@ -55,4 +56,16 @@ export function startTestWorker(options: TestWorkerOptions): Promise<WorkerHandl
       env: { PATH: process.env.PATH ?? '', HOME: scratch, ...options.env },
     },
   );
+}
+
+/** A logger at `info` whose JSON lines the test reads back, parsed, in the order they were written. */
+export function capturedLogger<Line = Record<string, unknown>>(): { logger: Logger; lines: Line[] } {
+  const lines: Line[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      for (const line of chunk.toString('utf8').split('\n')) if (line) lines.push(JSON.parse(line) as Line);
+      done();
+    },
+  });
+  return { logger: pino({ level: 'info' }, sink), lines };
 }
