@@ -1,11 +1,9 @@
-import { startTestServer, type TestServer } from '@outpost/api/testing';
 import { routes } from '@outpost/sdk/contracts';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium, PolicyWatch, screenshot } from '../support/dashboard.js';
+import type { BrowserContext, Page } from 'playwright-core';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { PolicyWatch, screenshot, useDashboard } from '../support/dashboard.js';
 
-let server: TestServer;
-let browser: Browser;
+const dashboard = useDashboard({ loops: false });
 let context: BrowserContext;
 let page: Page;
 const policy = new PolicyWatch();
@@ -14,24 +12,19 @@ const elsewhere: string[] = [];
 const pageErrors: string[] = [];
 
 beforeAll(async () => {
-  server = await startTestServer({ loops: false });
-  browser = await launchChromium();
   // A browser with no credential of any kind: the reference is for anyone who can reach the server.
-  context = await browser.newContext({ viewport: { width: 1360, height: 900 } });
+  context = await dashboard.browser.newContext({ viewport: { width: 1360, height: 900 } });
   page = policy.watch(await context.newPage());
   page.on('request', (request) => {
-    if (!request.url().startsWith(`${server.url}/`) && !request.url().startsWith('data:')) elsewhere.push(request.url());
+    if (!request.url().startsWith(`${dashboard.server.url}/`) && !request.url().startsWith('data:'))
+      elsewhere.push(request.url());
   });
   page.on('pageerror', (error) => pageErrors.push(error.message));
-});
-afterAll(async () => {
-  await browser?.close();
-  await server?.close();
 });
 
 describe('the API reference at /api/docs in a browser', () => {
   it('shows the operations of the OpenAPI document by resource, with nothing loaded from elsewhere and no policy violation', async () => {
-    await page.goto(`${server.url}/api/docs`);
+    await page.goto(`${dashboard.server.url}/api/docs`);
     // An operation by its summary: the first resource's group is open from the start.
     await page.getByText(routes.whoami.summary, { exact: true }).first().waitFor({ timeout: 60_000 });
     await screenshot(page, 'api-docs');

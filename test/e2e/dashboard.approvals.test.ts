@@ -1,15 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { createSignInLink } from '@outpost/api';
-import { startTestServer, type TestServer } from '@outpost/api/testing';
 import { OutpostClient, unwrap } from '@outpost/sdk/client';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium, PolicyWatch, screenshot, signedInPage } from '../support/dashboard.js';
+import { PolicyWatch, screenshot, signedInPage, useDashboard } from '../support/dashboard.js';
 
-let server: TestServer;
-let owner: OutpostClient;
+const dashboard = useDashboard({ loops: false });
 let worker: OutpostClient;
-let browser: Browser;
 let page: Page;
 let deploymentId: string;
 const policy = new PolicyWatch();
@@ -26,13 +23,13 @@ const FORM = {
 
 /** A run claimed and started over HTTP (no worker process runs it), suspended on an approval with a form; the claim may take earlier resumed runs too, left held. */
 async function suspendedOnApproval(title: string): Promise<{ runId: string; waitId: string }> {
-  const { flowRun } = unwrap(await owner.call('deploymentsCreateRun', { params: { id: deploymentId }, body: {} }));
+  const { flowRun } = unwrap(await dashboard.owner.call('deploymentsCreateRun', { params: { id: deploymentId }, body: {} }));
   const { runs } = unwrap(
     await worker.call('claim', { params: { pool: 'default' }, body: { workerId: randomUUID(), limit: 10 } }),
   );
   const claimed = runs.find((r) => r.flowRun.id === flowRun.id);
   if (!claimed) throw new Error('the run was not claimed');
-  const run = new OutpostClient({ baseUrl: server.url, token: claimed.token });
+  const run = new OutpostClient({ baseUrl: dashboard.server.url, token: claimed.token });
   clients.push(run);
   unwrap(
     await run.call('flowRunsSetState', {
@@ -54,32 +51,26 @@ async function suspendedOnApproval(title: string): Promise<{ runId: string; wait
 }
 
 beforeAll(async () => {
-  server = await startTestServer({ loops: false });
-  owner = new OutpostClient({ baseUrl: server.url, token: server.ownerKey });
-  worker = new OutpostClient({ baseUrl: server.url, token: await server.createKey('worker') });
+  worker = new OutpostClient({ baseUrl: dashboard.server.url, token: await dashboard.server.createKey('worker') });
   ({
     deployment: { id: deploymentId },
   } = unwrap(
-    await owner.call('deploymentsUpsert', {
+    await dashboard.owner.call('deploymentsUpsert', {
       body: { flowName: 'promote', name: 'e2e', source: `dir:///${randomUUID()}`, entrypoint: 'flow.mjs', workPool: 'default' },
     }),
   ));
-  browser = await launchChromium();
-  ({ page } = await signedInPage(browser, server, policy));
+  ({ page } = await signedInPage(dashboard.browser, dashboard.server, policy));
 }, 120_000);
 afterAll(async () => {
-  await browser?.close();
   for (const c of clients) await c.close();
   await worker?.close();
-  await owner?.close();
-  await server?.close();
 });
 
 describe('approvals in the dashboard', () => {
   it('lists a suspended run’s approval in the inbox, and approving it on the run page with its form resumes the run', async () => {
     const { runId, waitId } = await suspendedOnApproval('Deploy model');
 
-    await page.goto(`${server.url}/#/approvals`);
+    await page.goto(`${dashboard.server.url}/#/approvals`);
     const row = page.getByTestId('approval-row').filter({ hasText: 'Deploy model' });
     await row.waitFor();
     await row.getByTestId('approval-run-link').click();
@@ -94,7 +85,7 @@ describe('approvals in the dashboard', () => {
     await page.getByTestId('param-replicas').fill('0');
     await page.getByTestId('approval-approve').click();
     await page.locator('[aria-invalid="true"]').first().waitFor();
-    expect(unwrap(await owner.call('waitsGet', { params: { id: waitId }, query: {} })).wait.status).toBe('WAITING');
+    expect(unwrap(await dashboard.owner.call('waitsGet', { params: { id: waitId }, query: {} })).wait.status).toBe('WAITING');
 
     await page.getByTestId('param-reason').fill('traffic doubled');
     await page.getByTestId('param-replicas').fill('3');
@@ -108,9 +99,9 @@ describe('approvals in the dashboard', () => {
     expect(await decided.textContent()).toContain('“ship it”');
     await screenshot(page, 'approval-decided');
 
-    const { wait } = unwrap(await owner.call('waitsGet', { params: { id: waitId }, query: {} }));
+    const { wait } = unwrap(await dashboard.owner.call('waitsGet', { params: { id: waitId }, query: {} }));
     expect(wait.value).toMatchObject({ approved: true, data: { reason: 'traffic doubled', replicas: 3 }, comment: 'ship it' });
-    const run = unwrap(await owner.call('flowRunsGet', { params: { id: runId } }));
+    const run = unwrap(await dashboard.owner.call('flowRunsGet', { params: { id: runId } }));
     expect(run).toMatchObject({ attempt: 2, state: { type: 'SCHEDULED', name: 'Resuming' } });
     await page.getByTestId('run-state').getByText('Resuming').waitFor();
     // The new attempt is a resumption, not a retry: the run allows none, and spent none.
@@ -124,9 +115,9 @@ describe('approvals in the dashboard', () => {
   it('approves one approval with its form and rejects another from the inbox, without leaving it or reloading the page', async () => {
     const scale = await suspendedOnApproval('Scale service');
     const purge = await suspendedOnApproval('Purge cache');
-    const scaleRun = unwrap(await owner.call('flowRunsGet', { params: { id: scale.runId } }));
+    const scaleRun = unwrap(await dashboard.owner.call('flowRunsGet', { params: { id: scale.runId } }));
 
-    await page.goto(`${server.url}/#/approvals`);
+    await page.goto(`${dashboard.server.url}/#/approvals`);
     const scaleRow = page.getByTestId('approval-row').filter({ hasText: 'Scale service' });
     await scaleRow.waitFor();
     // The button names the approval and its run for a screen reader; the keyboard opens it.
@@ -176,14 +167,14 @@ describe('approvals in the dashboard', () => {
     expect(await page.getByTestId('approval-row').filter({ hasText: 'Purge cache' }).count()).toBe(0);
     await screenshot(page, 'approvals-inbox-decided');
 
-    const scaled = unwrap(await owner.call('waitsGet', { params: { id: scale.waitId }, query: {} })).wait;
+    const scaled = unwrap(await dashboard.owner.call('waitsGet', { params: { id: scale.waitId }, query: {} })).wait;
     expect(scaled.status).toBe('RESOLVED');
     expect(scaled.value).toMatchObject({ approved: true, data: { reason: 'load doubled', replicas: 4 }, comment: null });
-    const purged = unwrap(await owner.call('waitsGet', { params: { id: purge.waitId }, query: {} })).wait;
+    const purged = unwrap(await dashboard.owner.call('waitsGet', { params: { id: purge.waitId }, query: {} })).wait;
     expect(purged.status).toBe('RESOLVED');
     expect(purged.value).toMatchObject({ approved: false, data: null, comment: 'cache is warm, not now' });
     for (const runId of [scale.runId, purge.runId]) {
-      expect(unwrap(await owner.call('flowRunsGet', { params: { id: runId } })).state).toMatchObject({
+      expect(unwrap(await dashboard.owner.call('flowRunsGet', { params: { id: runId } })).state).toMatchObject({
         type: 'SCHEDULED',
         name: 'Resuming',
       });
@@ -193,12 +184,14 @@ describe('approvals in the dashboard', () => {
 
   it('says in the inbox’s form when someone else decided the approval first, and closing it drops the row', async () => {
     const { waitId } = await suspendedOnApproval('Rotate keys');
-    await page.goto(`${server.url}/#/approvals`);
+    await page.goto(`${dashboard.server.url}/#/approvals`);
     const row = page.getByTestId('approval-row').filter({ hasText: 'Rotate keys' });
     await row.getByTestId('approval-decide').click();
     const dialog = page.getByTestId('approval-dialog');
     await dialog.waitFor();
-    unwrap(await owner.call('waitsDecide', { params: { id: waitId }, body: { approved: false, comment: 'done elsewhere' } }));
+    unwrap(
+      await dashboard.owner.call('waitsDecide', { params: { id: waitId }, body: { approved: false, comment: 'done elsewhere' } }),
+    );
 
     await dialog.getByTestId('param-reason').fill('routine rotation');
     await dialog.getByTestId('param-replicas').fill('1');
@@ -206,7 +199,7 @@ describe('approvals in the dashboard', () => {
     const error = dialog.getByTestId('approval-error');
     await error.waitFor();
     expect(await error.textContent()).toContain('already resolved');
-    expect(unwrap(await owner.call('waitsGet', { params: { id: waitId }, query: {} })).wait.value).toMatchObject({
+    expect(unwrap(await dashboard.owner.call('waitsGet', { params: { id: waitId }, query: {} })).wait.value).toMatchObject({
       approved: false,
       comment: 'done elsewhere',
     });
@@ -221,23 +214,23 @@ describe('approvals in the dashboard', () => {
 
   it('shows a viewer the waiting approvals without a button to decide them, in the inbox and on the run page', async () => {
     const { runId } = await suspendedOnApproval('Viewer cannot decide');
-    const context = await browser.newContext({ viewport: { width: 1360, height: 860 } });
+    const context = await dashboard.browser.newContext({ viewport: { width: 1360, height: 860 } });
     try {
       const viewer = policy.watch(await context.newPage());
-      const link = await createSignInLink(server.sql, { workspaceId: server.workspaceId, role: 'viewer' });
-      await viewer.goto(`${server.url}${link.path}`);
+      const link = await createSignInLink(dashboard.server.sql, { workspaceId: dashboard.server.workspaceId, role: 'viewer' });
+      await viewer.goto(`${dashboard.server.url}${link.path}`);
       await viewer.getByTestId('workspace-name').getByText('Default').waitFor();
-      await viewer.goto(`${server.url}/#/approvals`);
+      await viewer.goto(`${dashboard.server.url}/#/approvals`);
       await viewer.getByTestId('approval-row').filter({ hasText: 'Viewer cannot decide' }).waitFor();
       expect(await viewer.getByTestId('approval-decide').count()).toBe(0);
       // The run page says why there is no form instead of offering one the API would refuse.
-      await viewer.goto(`${server.url}/#/runs/${runId}`);
+      await viewer.goto(`${dashboard.server.url}/#/runs/${runId}`);
       const notYours = viewer.getByTestId('run-approval-not-yours');
       await notYours.waitFor();
       expect(await notYours.textContent()).toMatch(/role \(viewer\) cannot approve or reject it/);
       expect(await viewer.getByTestId('approval-form').count()).toBe(0);
       // The owner, on the same inbox, has one.
-      await page.goto(`${server.url}/#/approvals`);
+      await page.goto(`${dashboard.server.url}/#/approvals`);
       await page.getByTestId('approval-row').filter({ hasText: 'Viewer cannot decide' }).getByTestId('approval-decide').waitFor();
     } finally {
       await context.close();
@@ -246,14 +239,14 @@ describe('approvals in the dashboard', () => {
 
   it('rejecting needs no form, and the decision shows in the inbox’s recent decisions', async () => {
     const { waitId } = await suspendedOnApproval('Drop table');
-    await page.goto(`${server.url}/#/approvals`);
+    await page.goto(`${dashboard.server.url}/#/approvals`);
     await page.getByTestId('approval-row').filter({ hasText: 'Drop table' }).getByTestId('approval-run-link').click();
     await page.getByTestId('approval-reject').click();
     await page.getByTestId('approval-decision').waitFor();
-    const { wait } = unwrap(await owner.call('waitsGet', { params: { id: waitId }, query: {} }));
+    const { wait } = unwrap(await dashboard.owner.call('waitsGet', { params: { id: waitId }, query: {} }));
     expect(wait.value).toMatchObject({ approved: false, data: null });
 
-    await page.goto(`${server.url}/#/approvals`);
+    await page.goto(`${dashboard.server.url}/#/approvals`);
     const recent = page.getByTestId('approval-recent').filter({ hasText: 'Drop table' });
     await recent.waitFor();
     expect(await recent.textContent()).toContain('Rejected');

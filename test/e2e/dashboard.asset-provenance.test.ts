@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { startTestServer, type TestServer } from '@outpost/api/testing';
 import { OutpostClient, unwrap } from '@outpost/sdk/client';
 import type {
   AssetCheckWaiver,
@@ -8,10 +7,10 @@ import type {
   AssetEvent,
   AssetMaterializationLineageResponse,
 } from '@outpost/sdk/contracts';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AssetSeeder } from '../support/assets.js';
-import { axeViolations, launchChromium, ownerSignInUrl, PolicyWatch, screenshot, signedInPage } from '../support/dashboard.js';
+import { axeViolations, ownerSignInUrl, PolicyWatch, screenshot, signedInPage, useDashboard } from '../support/dashboard.js';
 
 /*
  * The "What produced this" panel of an asset's page against the real API and Postgres: a model fed
@@ -38,10 +37,8 @@ const WAIVER_REASON = 'AUC dip explained by the holiday week; approved for relea
 const WAIVER_KEY = 'ana-lima';
 const BUNDLE_DIGEST = `sha256:${'a'.repeat(64)}`;
 
-let server: TestServer;
-let owner: OutpostClient;
+const dashboard = useDashboard({ loops: false });
 let seeder: AssetSeeder;
-let browser: Browser;
 let page: Page;
 const policy = new PolicyWatch();
 /** The model's two materialisations and the runs that wrote them. */
@@ -56,7 +53,7 @@ let waiver: AssetCheckWaiver;
 
 /** The API's provenance document of one materialisation of the model (the latest without `at`), as the owner reads it. */
 async function apiDocument(at?: string): Promise<AssetMaterializationLineageResponse> {
-  return unwrap(await owner.call('assetsMaterializationLineage', { query: { key: MODEL, ...(at ? { at } : {}) } }));
+  return unwrap(await dashboard.owner.call('assetsMaterializationLineage', { query: { key: MODEL, ...(at ? { at } : {}) } }));
 }
 
 /** A document without the moment it was generated, the one field two reads of the same materialisation differ in. */
@@ -86,7 +83,7 @@ async function exportJson(p: Page): Promise<{ name: string; doc: AssetMaterializ
 
 /** The name of a run, as the API gives it. */
 async function runName(id: string): Promise<string> {
-  return unwrap(await owner.call('flowRunsGet', { params: { id } })).name;
+  return unwrap(await dashboard.owner.call('flowRunsGet', { params: { id } })).name;
 }
 
 /** The points of the metadata chart on the page as [value, run id], left to right. */
@@ -99,14 +96,12 @@ async function chartPoints(p: Page): Promise<[number, string][]> {
 }
 
 async function openModel(p: Page): Promise<void> {
-  await p.goto(`${server.url}/#/assets/${encodeURIComponent(MODEL)}`);
+  await p.goto(`${dashboard.server.url}/#/assets/${encodeURIComponent(MODEL)}`);
   await p.locator('[data-testid="asset-detail"]').getByTestId('provenance-root').waitFor();
 }
 
 beforeAll(async () => {
-  server = await startTestServer({ loops: false });
-  owner = new OutpostClient({ baseUrl: server.url, token: server.ownerKey });
-  seeder = await AssetSeeder.create(server, owner);
+  seeder = await AssetSeeder.create(dashboard.server, dashboard.owner);
   const s = seeder;
   await s.deploy(graph('model-v2'));
   await s.materialize({ assets: ['churn/features'], partitions: { keys: ['2026-01-01'] } }, (_assets, day) => [
@@ -143,22 +138,18 @@ beforeAll(async () => {
   const secondRun = await s.materialize({ assets: [MODEL] }, () => [second, check]);
   older = { id: first.id, runId: firstRun.flowRunId ?? '', runName: await runName(firstRun.flowRunId ?? '') };
   latest = { id: second.id, runId: secondRun.flowRunId ?? '', runName: await runName(secondRun.flowRunId ?? '') };
-  const { key } = unwrap(await owner.call('apiKeysCreate', { body: { name: WAIVER_KEY, role: 'admin' } }));
-  const lead = new OutpostClient({ baseUrl: server.url, token: key });
+  const { key } = unwrap(await dashboard.owner.call('apiKeysCreate', { body: { name: WAIVER_KEY, role: 'admin' } }));
+  const lead = new OutpostClient({ baseUrl: dashboard.server.url, token: key });
   try {
     waiver = unwrap(await lead.call('assetsWaive', { body: { assetKey: MODEL, checkName: 'auc_floor', reason: WAIVER_REASON } }));
   } finally {
     await lead.close();
   }
-  browser = await launchChromium();
-  ({ page } = await signedInPage(browser, server, policy));
+  ({ page } = await signedInPage(dashboard.browser, dashboard.server, policy));
 });
 
 afterAll(async () => {
-  await browser?.close();
   await seeder?.close();
-  await owner?.close();
-  await server?.close();
 });
 
 describe('the "What produced this" panel of an asset', () => {
@@ -315,10 +306,10 @@ describe('the "What produced this" panel of an asset', () => {
   });
 
   it('keeps the upstream table whole at phone width: it scrolls sideways in its own box, and the page does not', async () => {
-    const context = await browser.newContext({ viewport: { width: 390, height: 844 } });
+    const context = await dashboard.browser.newContext({ viewport: { width: 390, height: 844 } });
     try {
       const p = await context.newPage();
-      await p.goto(await ownerSignInUrl(server));
+      await p.goto(await ownerSignInUrl(dashboard.server));
       await p.getByTestId('workspace-name').getByText('Default').waitFor();
       await openModel(p);
       await p.getByTestId('provenance-node').nth(2).waitFor();
@@ -392,13 +383,13 @@ describe('the "What produced this" panel of an asset', () => {
     for (const t of ticks) expect(t).toMatch(/^\d\.\d{2}$/);
 
     // The features: a raw row count and a typed size per day; the chooser offers both, not the path.
-    await page.goto(`${server.url}/#/assets/${encodeURIComponent('churn/features')}`);
+    await page.goto(`${dashboard.server.url}/#/assets/${encodeURIComponent('churn/features')}`);
     const key = page.getByTestId('metadata-chart-key');
     await key.waitFor();
     // In the metadata table's column order (Postgres keeps an object's keys shortest first).
     expect(await key.locator('option').allTextContents()).toEqual(['bytes', 'row_count']);
     await page.locator('[data-testid="metadata-chart"][data-key="bytes"]').waitFor();
-    const runs = unwrap(await owner.call('assetsMaterializations', { query: { key: 'churn/features' } })).items;
+    const runs = unwrap(await dashboard.owner.call('assetsMaterializations', { query: { key: 'churn/features' } })).items;
     const runOf = (day: string) => runs.find((m) => m.partitionKey === day)?.flowRunId ?? '';
     expect(await chartPoints(page)).toEqual([
       [40_960, runOf('2026-01-01')],
@@ -413,7 +404,7 @@ describe('the "What produced this" panel of an asset', () => {
     ]);
 
     // The customers: one materialisation is no line, so a sentence says so.
-    await page.goto(`${server.url}/#/assets/${encodeURIComponent('ref/customers')}`);
+    await page.goto(`${dashboard.server.url}/#/assets/${encodeURIComponent('ref/customers')}`);
     const note = page.getByTestId('metadata-chart-note');
     await note.waitFor();
     expect(await note.textContent()).toBe('Only 1 materialisation has a numeric rows: a chart needs two.');
@@ -425,10 +416,14 @@ describe('the "What produced this" panel of an asset', () => {
     const found: Record<string, string[]> = {};
     for (const theme of ['light', 'dark'] as const) {
       // axe-core is injected as an inline script, which the dashboard's policy refuses; this context bypasses it.
-      const context = await browser.newContext({ viewport: { width: 1360, height: 860 }, colorScheme: theme, bypassCSP: true });
+      const context = await dashboard.browser.newContext({
+        viewport: { width: 1360, height: 860 },
+        colorScheme: theme,
+        bypassCSP: true,
+      });
       try {
         const p = await context.newPage();
-        await p.goto(await ownerSignInUrl(server));
+        await p.goto(await ownerSignInUrl(dashboard.server));
         await p.getByTestId('workspace-name').getByText('Default').waitFor();
         await openModel(p);
         await p.getByTestId('provenance-node').nth(2).waitFor();

@@ -1,11 +1,10 @@
 import { createSignInLink } from '@outpost/api';
-import { startTestServer, type TestServer } from '@outpost/api/testing';
 import { OutpostClient, unwrap } from '@outpost/sdk/client';
 import type { AssetDefinitionInput, AssetPartitionsResponse, PartitionStatus } from '@outpost/sdk/contracts';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AssetSeeder } from '../support/assets.js';
-import { launchChromium, PolicyWatch, screenshot } from '../support/dashboard.js';
+import { PolicyWatch, screenshot, useDashboard } from '../support/dashboard.js';
 import { runCli } from '../support/processes.js';
 
 /*
@@ -72,24 +71,22 @@ const EDGES: [string, string][] = [
 ];
 const day = (n: number) => `2026-01-${String(n).padStart(2, '0')}`;
 
-let server: TestServer;
-let owner: OutpostClient;
+const dashboard = useDashboard();
 let seeder: AssetSeeder;
-let browser: Browser;
 let page: Page;
 const policy = new PolicyWatch();
 
 async function signedIn(role: 'owner' | 'viewer'): Promise<{ context: BrowserContext; page: Page }> {
-  const ctx = await browser.newContext({ viewport: { width: 1360, height: 860 } });
+  const ctx = await dashboard.browser.newContext({ viewport: { width: 1360, height: 860 } });
   const p = policy.watch(await ctx.newPage());
-  const link = await createSignInLink(server.sql, { workspaceId: server.workspaceId, role });
-  await p.goto(`${server.url}${link.path}`);
+  const link = await createSignInLink(dashboard.server.sql, { workspaceId: dashboard.server.workspaceId, role });
+  await p.goto(`${dashboard.server.url}${link.path}`);
   await p.getByTestId('workspace-name').getByText('Default').waitFor();
   return { context: ctx, page: p };
 }
 
 async function apiPartitions(key: string): Promise<AssetPartitionsResponse> {
-  return unwrap(await owner.call('assetsPartitions', { query: { key } }));
+  return unwrap(await dashboard.owner.call('assetsPartitions', { query: { key } }));
 }
 
 /**
@@ -159,9 +156,7 @@ async function legendCount(p: Page, status: string): Promise<number> {
 }
 
 beforeAll(async () => {
-  server = await startTestServer();
-  owner = new OutpostClient({ baseUrl: server.url, token: server.ownerKey });
-  seeder = await AssetSeeder.create(server, owner);
+  seeder = await AssetSeeder.create(dashboard.server, dashboard.owner);
   await seeder.deploy(GRAPH);
   const s = seeder;
   await s.materialize({ assets: ['raw/users'] });
@@ -197,15 +192,11 @@ beforeAll(async () => {
     await s.materialize({ assets: ['sales/regional'], partitions: { keys: [key] } });
   }
 
-  browser = await launchChromium();
   ({ page } = await signedIn('owner'));
 });
 
 afterAll(async () => {
-  await browser?.close();
   await seeder?.close();
-  await owner?.close();
-  await server?.close();
 });
 
 describe('the asset pages of the dashboard against a real API', () => {
@@ -218,7 +209,7 @@ describe('the asset pages of the dashboard against a real API', () => {
     // The page and the API are each read at one moment, and the server's loops may change an asset
     // in between: compare a page read just after the API's answer, reloading until both agree.
     type Listed = Awaited<ReturnType<typeof listAssets>>;
-    const listAssets = async () => unwrap(await owner.call('assetsList', {})).items;
+    const listAssets = async () => unwrap(await dashboard.owner.call('assetsList', {})).items;
     let listed: Listed = [];
     await expect
       .poll(
@@ -289,7 +280,7 @@ describe('the asset pages of the dashboard against a real API', () => {
   });
 
   it("shows an asset's definition, checks, materialisations with their metadata, and its partition grid", async () => {
-    await page.goto(`${server.url}/#/assets`);
+    await page.goto(`${dashboard.server.url}/#/assets`);
     await page.locator('[data-testid="asset-row"][data-asset="features"]').getByTestId('asset-link').click();
     await page.locator('[data-testid="asset-detail"][data-asset="features"]').waitFor();
     expect(await page.getByTestId('asset-dep').allTextContents()).toEqual(['raw/events']);
@@ -352,7 +343,7 @@ describe('the asset pages of the dashboard against a real API', () => {
   });
 
   it('materialises the partition picked on the grid: the run it starts turns the cell green', async () => {
-    await page.goto(`${server.url}/#/assets/features`);
+    await page.goto(`${dashboard.server.url}/#/assets/features`);
     await page.locator('[data-testid="partition-canvas"][data-painted="true"]').waitFor();
     const before = await legendCount(page, 'MATERIALIZED');
     const cell = await cellPoint(page, 24);
@@ -364,14 +355,14 @@ describe('the asset pages of the dashboard against a real API', () => {
     await page.getByTestId('materialize-submit').click();
     await page.waitForURL(/#\/runs\/[0-9a-f-]{36}$/);
     const runId = page.url().split('/').at(-1) ?? '';
-    expect(unwrap(await owner.call('flowRunsGet', { params: { id: runId } })).partitionKey).toBe(day(25));
+    expect(unwrap(await dashboard.owner.call('flowRunsGet', { params: { id: runId } })).partitionKey).toBe(day(25));
 
     await seeder.play(runId, (assets, partition) => {
       expect(assets).toEqual(['features']);
       expect(partition).toBe(day(25));
       return [seeder.materialization('features', partition, { rows: 700 })];
     });
-    await page.goto(`${server.url}/#/assets/features`);
+    await page.goto(`${dashboard.server.url}/#/assets/features`);
     await page.locator('[data-testid="partition-canvas"][data-painted="true"]').waitFor();
     // The page may first show what it read before the run, then what it reads afresh: the legend says when.
     await page
@@ -392,7 +383,7 @@ describe('the asset pages of the dashboard against a real API', () => {
       seeder.check('features', 'no_null_ids', p, true, { nullIds: 0 }),
     ]);
     // The page is already on this address from the test before; a reload reads the asset afresh.
-    await page.goto(`${server.url}/#/assets/features`);
+    await page.goto(`${dashboard.server.url}/#/assets/features`);
     await page.reload();
     const check = page.locator('[data-testid="asset-check"][data-check="no_null_ids"]');
     await check.waitFor();
@@ -419,7 +410,10 @@ describe('the asset pages of the dashboard against a real API', () => {
     expect(clipped).toBe(false);
 
     // The CLI says the same: BLOCKED by the failure of 2026-01-06, though the newest result passed.
-    const cli = await runCli(['assets', 'get', 'features'], { OUTPOST_API_URL: server.url, OUTPOST_API_KEY: server.ownerKey });
+    const cli = await runCli(['assets', 'get', 'features'], {
+      OUTPOST_API_URL: dashboard.server.url,
+      OUTPOST_API_KEY: dashboard.server.ownerKey,
+    });
     expect(cli.code, cli.output).toBe(0);
     expect(cli.output).toContain(`health        BLOCKED: check no_null_ids failed on ${day(6)}`);
     expect(cli.output).toMatch(
@@ -435,7 +429,7 @@ describe('the asset pages of the dashboard against a real API', () => {
     // A viewer sees the failure but no Waive button, and the API refuses the viewer anyway.
     const viewer = await signedIn('viewer');
     try {
-      await viewer.page.goto(`${server.url}/#/assets/features`);
+      await viewer.page.goto(`${dashboard.server.url}/#/assets/features`);
       await viewer.page.locator('[data-testid="asset-check"][data-check="no_null_ids"][data-blocks="true"]').waitFor();
       expect(await viewer.page.getByTestId('asset-check-waive').count()).toBe(0);
       expect(await viewer.page.getByTestId('asset-materialize').count()).toBe(0);
@@ -443,7 +437,7 @@ describe('the asset pages of the dashboard against a real API', () => {
     } finally {
       await viewer.context.close();
     }
-    const viewerApi = new OutpostClient({ baseUrl: server.url, token: await server.createKey('viewer') });
+    const viewerApi = new OutpostClient({ baseUrl: dashboard.server.url, token: await dashboard.server.createKey('viewer') });
     try {
       const refused = await viewerApi.call('assetsWaive', {
         body: { assetKey: 'features', checkName: 'no_null_ids', reason: 'viewer tries' },
@@ -454,7 +448,7 @@ describe('the asset pages of the dashboard against a real API', () => {
       await viewerApi.close();
     }
 
-    await page.goto(`${server.url}/#/assets/features`);
+    await page.goto(`${dashboard.server.url}/#/assets/features`);
     await page.getByTestId('asset-check-waive').click();
     await page.getByTestId('waive-dialog').waitFor();
     await page.getByTestId('waive-submit').click();
@@ -473,13 +467,13 @@ describe('the asset pages of the dashboard against a real API', () => {
     expect(waiverText).toContain('3 test users without ids, known and harmless');
     expect(await check.getAttribute('data-status')).toBe('waived');
     expect(await page.getByTestId('asset-blocked').count()).toBe(0);
-    expect(unwrap(await owner.call('assetsGet', { query: { key: 'model/churn' } })).health).not.toBe('BLOCKED');
+    expect(unwrap(await dashboard.owner.call('assetsGet', { query: { key: 'model/churn' } })).health).not.toBe('BLOCKED');
     await screenshot(page, 'asset-detail-waived');
     expect(policy.violations).toEqual([]);
   });
 
   it('draws the lineage graph: every asset and dependency, health colours, and the selected asset upstream and downstream', async () => {
-    await page.goto(`${server.url}/#/assets`);
+    await page.goto(`${dashboard.server.url}/#/assets`);
     await page.getByTestId('assets-view-lineage').click();
     await page.locator('[data-testid="lineage-graph"][data-ready="true"]').waitFor({ timeout: 30_000 });
     const nodes = page.getByTestId('lineage-node');
@@ -493,7 +487,7 @@ describe('the asset pages of the dashboard against a real API', () => {
     for (const [from, to] of EDGES) {
       expect(await page.locator(`.react-flow__edge[data-testid="rf__edge-${from}->${to}"]`).count(), `${from} → ${to}`).toBe(1);
     }
-    const lineage = unwrap(await owner.call('assetsLineage', {}));
+    const lineage = unwrap(await dashboard.owner.call('assetsLineage', {}));
     for (const n of lineage.nodes) {
       const node = page.locator(`[data-testid="lineage-node"][data-asset="${n.key}"]`);
       expect(await node.getAttribute('data-health'), n.key).toBe(n.health);
@@ -548,14 +542,14 @@ describe('the asset pages of the dashboard against a real API', () => {
   });
 
   it("draws a partitioned asset's partitions as a bar, and collapses groups into one node each and expands them again", async () => {
-    await page.goto(`${server.url}/#/lineage`);
+    await page.goto(`${dashboard.server.url}/#/lineage`);
     const graph = page.getByTestId('lineage-graph');
     await page.locator('[data-testid="lineage-graph"][data-ready="true"][data-collapsed="0"]').waitFor({ timeout: 30_000 });
     await page
       .getByTestId('lineage-node')
       .nth(GRAPH.length - 1)
       .waitFor();
-    const lineage = unwrap(await owner.call('assetsLineage', {}));
+    const lineage = unwrap(await dashboard.owner.call('assetsLineage', {}));
     const node = (key: string) => page.locator(`[data-testid="lineage-node"][data-asset="${key}"]`);
 
     // raw/events: materialised, failed and missing partitions, each a share of the bar as wide as its share of the partitions.
@@ -647,8 +641,8 @@ describe('the asset pages of the dashboard against a real API', () => {
 
   it('opens a lineage of 400 assets with its groups collapsed, and expanded, too large to read fitted, as boxes with their dependencies drawn, and selects a box clicked', async () => {
     // 400 assets in 20 layers, each depending on one or two of the layer before, in a workspace of its own.
-    const ws = await server.createWorkspace();
-    const client = new OutpostClient({ baseUrl: server.url, token: ws.ownerKey });
+    const ws = await dashboard.server.createWorkspace();
+    const client = new OutpostClient({ baseUrl: dashboard.server.url, token: ws.ownerKey });
     const key = (layer: number, i: number) => `big/l${layer}/a${i}`;
     const assets: AssetDefinitionInput[] = [];
     for (let layer = 0; layer < 20; layer++) {
@@ -673,13 +667,13 @@ describe('the asset pages of the dashboard against a real API', () => {
     } finally {
       await client.close();
     }
-    const ctx = await browser.newContext({ viewport: { width: 1360, height: 860 } });
+    const ctx = await dashboard.browser.newContext({ viewport: { width: 1360, height: 860 } });
     try {
       const p = policy.watch(await ctx.newPage());
-      const link = await createSignInLink(server.sql, { workspaceId: ws.workspaceId, role: 'owner' });
-      await p.goto(`${server.url}${link.path}`);
+      const link = await createSignInLink(dashboard.server.sql, { workspaceId: ws.workspaceId, role: 'owner' });
+      await p.goto(`${dashboard.server.url}${link.path}`);
       await p.getByTestId('workspace-name').waitFor();
-      await p.goto(`${server.url}/#/lineage`);
+      await p.goto(`${dashboard.server.url}/#/lineage`);
       // More than 300 assets open with every group collapsed: the 20 layers, by key prefix.
       const collapsed = p.locator('[data-testid="lineage-graph"][data-ready="true"][data-collapsed="20"]');
       await collapsed.waitFor({ timeout: 30_000 });
@@ -723,7 +717,7 @@ describe('the asset pages of the dashboard against a real API', () => {
   });
 
   it('lays a two-dimensional definition out as rows by columns', async () => {
-    await page.goto(`${server.url}/#/assets/${encodeURIComponent('sales/regional')}`);
+    await page.goto(`${dashboard.server.url}/#/assets/${encodeURIComponent('sales/regional')}`);
     await page.locator('[data-testid="partition-canvas"][data-painted="true"]').waitFor();
     const grid = page.getByTestId('partition-grid');
     expect(await grid.getAttribute('data-layout')).toBe('matrix');

@@ -1,50 +1,39 @@
 import { createHmac, randomUUID } from 'node:crypto';
 import { createSignInLink } from '@outpost/api';
-import { startTestServer, type TestServer } from '@outpost/api/testing';
-import { OutpostClient, unwrap } from '@outpost/sdk/client';
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium, PolicyWatch, screenshot } from '../support/dashboard.js';
+import { unwrap } from '@outpost/sdk/client';
+import type { Page } from 'playwright-core';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { PolicyWatch, screenshot, useDashboard } from '../support/dashboard.js';
 
-let server: TestServer;
-let owner: OutpostClient;
-let browser: Browser;
+const dashboard = useDashboard({ loops: false });
 let page: Page;
 const policy = new PolicyWatch();
 
 beforeAll(async () => {
-  server = await startTestServer({ loops: false });
-  owner = new OutpostClient({ baseUrl: server.url, token: server.ownerKey });
-  browser = await launchChromium();
-  const context = await browser.newContext({ viewport: { width: 1360, height: 860 } });
+  const context = await dashboard.browser.newContext({ viewport: { width: 1360, height: 860 } });
   page = policy.watch(await context.newPage());
-  const link = await createSignInLink(server.sql, { workspaceId: server.workspaceId, role: 'owner' });
-  await page.goto(`${server.url}${link.path}`);
+  const link = await createSignInLink(dashboard.server.sql, { workspaceId: dashboard.server.workspaceId, role: 'owner' });
+  await page.goto(`${dashboard.server.url}${link.path}`);
   await page.getByTestId('workspace-name').getByText('Default').waitFor();
 }, 120_000);
-afterAll(async () => {
-  await browser?.close();
-  await owner?.close();
-  await server?.close();
-});
 
 describe('events and webhooks in the dashboard', () => {
   it('shows events newest first, and an event emitted while the page is open appears at the top without a reload', async () => {
     unwrap(
-      await owner.call('eventsEmit', {
+      await dashboard.owner.call('eventsEmit', {
         body: {
           events: [{ kind: 'model.trained', resource: { kind: 'model', id: 'churn', name: 'churn' }, payload: { auc: 0.91 } }],
         },
       }),
     );
-    await page.goto(`${server.url}/#/events`);
+    await page.goto(`${dashboard.server.url}/#/events`);
     const first = page.getByTestId('event-row').first();
     await first.getByText('model.trained').waitFor();
     await page.locator('[data-testid="live-status"][data-status="live"]').waitFor();
 
     // Emitted over HTTP while the page stays open: only the stream can bring it.
     const { ids } = unwrap(
-      await owner.call('eventsEmit', {
+      await dashboard.owner.call('eventsEmit', {
         body: {
           events: [
             {
@@ -77,7 +66,9 @@ describe('events and webhooks in the dashboard', () => {
     await expect.poll(() => page.getByTestId('event-row').count(), { timeout: 10_000 }).toBe(1);
     expect(await page.getByTestId('event-kind').allTextContents()).toEqual(['model.metrics']);
     await page.locator('[data-testid="live-status"][data-status="live"]').waitFor();
-    unwrap(await owner.call('eventsEmit', { body: { events: [{ kind: 'model.trained' }, { kind: 'model.metrics' }] } }));
+    unwrap(
+      await dashboard.owner.call('eventsEmit', { body: { events: [{ kind: 'model.trained' }, { kind: 'model.metrics' }] } }),
+    );
     await expect.poll(() => page.getByTestId('event-row').count(), { timeout: 10_000 }).toBe(2);
     expect(await page.getByTestId('event-kind').allTextContents()).toEqual(['model.metrics', 'model.metrics']);
     expect(policy.violations).toEqual([]);
@@ -86,11 +77,11 @@ describe('events and webhooks in the dashboard', () => {
   it('links a flow run’s events to the run page and filters by resource id', async () => {
     const runId = randomUUID();
     unwrap(
-      await owner.call('eventsEmit', {
+      await dashboard.owner.call('eventsEmit', {
         body: { events: [{ kind: 'deploy.done', resource: { kind: 'flow-run', id: runId, name: 'nightly-42' } }] },
       }),
     );
-    await page.goto(`${server.url}/#/events?resourceId=${runId}`);
+    await page.goto(`${dashboard.server.url}/#/events?resourceId=${runId}`);
     // The previous filter's rows stay until the new read replaces them: wait for this event's row.
     await page.locator('[data-testid="event-row"][data-kind="deploy.done"]').waitFor();
     expect(await page.getByTestId('event-row').count()).toBe(1);
@@ -101,16 +92,16 @@ describe('events and webhooks in the dashboard', () => {
   });
 
   it('hides internal bookkeeping until "Show internal events" is ticked, then lists and streams it', async () => {
-    unwrap(await owner.call('poolsCreate', { body: { name: 'sensing' } }));
+    unwrap(await dashboard.owner.call('poolsCreate', { body: { name: 'sensing' } }));
     const poll = () =>
-      owner.call('poolRunsAdopt', {
+      dashboard.owner.call('poolRunsAdopt', {
         params: { pool: 'sensing' },
         body: { workerId: randomUUID(), runs: [{ id: randomUUID(), attempt: 1 }] },
       });
     // A restarted worker adopting its runs (audited, internal), then an event after it.
     unwrap(await poll());
-    const { ids } = unwrap(await owner.call('eventsEmit', { body: { events: [{ kind: 'after.poll' }] } }));
-    await page.goto(`${server.url}/#/events`);
+    const { ids } = unwrap(await dashboard.owner.call('eventsEmit', { body: { events: [{ kind: 'after.poll' }] } }));
+    await page.goto(`${dashboard.server.url}/#/events`);
     await page.locator(`[data-testid="event-row"][data-event-id="${ids[0]}"]`).waitFor();
     const claims = page.locator('[data-testid="event-row"][data-kind="audit.pool-runs-adopt"]');
     expect(await claims.count()).toBe(0);
@@ -133,7 +124,7 @@ describe('events and webhooks in the dashboard', () => {
   });
 
   it('creates a webhook whose URL and secret are shown once, and a signed post to that URL becomes an event', async () => {
-    await page.goto(`${server.url}/#/webhooks`);
+    await page.goto(`${dashboard.server.url}/#/webhooks`);
     await page.getByTestId('webhooks-page').getByText('No webhooks.').waitFor();
     await page.getByTestId('webhook-name').fill('github');
     await page.getByTestId('webhook-kind').fill('github.push');
@@ -143,7 +134,7 @@ describe('events and webhooks in the dashboard', () => {
     await created.waitFor();
     const url = await page.getByTestId('webhook-url').inputValue();
     const secret = await page.getByTestId('webhook-secret').inputValue();
-    expect(url).toMatch(new RegExp(`^${server.url.replace(/[.]/g, '\\.')}/api/v1/hooks/wh_[A-Za-z0-9_-]{43}$`));
+    expect(url).toMatch(new RegExp(`^${dashboard.server.url.replace(/[.]/g, '\\.')}/api/v1/hooks/wh_[A-Za-z0-9_-]{43}$`));
     expect(secret.length).toBeGreaterThan(20);
     const row = page.locator('[data-testid="webhook-row"][data-webhook-name="github"]');
     await row.waitFor();
@@ -163,7 +154,7 @@ describe('events and webhooks in the dashboard', () => {
       body,
     });
     expect(res.status).toBe(202);
-    const { items } = unwrap(await owner.call('eventsList', { query: { kind: 'github.push' } }));
+    const { items } = unwrap(await dashboard.owner.call('eventsList', { query: { kind: 'github.push' } }));
     expect(items).toHaveLength(1);
 
     // Once dismissed (or on a reload) the secret is gone from the page for good.
@@ -178,7 +169,7 @@ describe('events and webhooks in the dashboard', () => {
     await row.getByTestId('webhook-delete').click();
     await row.getByTestId('webhook-delete-confirm').click();
     await page.getByTestId('webhooks-page').getByText('No webhooks.').waitFor();
-    expect(unwrap(await owner.call('eventWebhooksList', {})).items).toHaveLength(0);
+    expect(unwrap(await dashboard.owner.call('eventWebhooksList', {})).items).toHaveLength(0);
     expect(policy.violations).toEqual([]);
   });
 });

@@ -1,42 +1,31 @@
-import { startTestServer, type TestServer } from '@outpost/api/testing';
-import { OutpostClient, unwrap } from '@outpost/sdk/client';
+import { unwrap } from '@outpost/sdk/client';
 import type { AuditEntry, WhoAmIResponse } from '@outpost/sdk/contracts';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium, PolicyWatch, screenshot, signInWithKey } from '../support/dashboard.js';
+import type { BrowserContext, Page } from 'playwright-core';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { PolicyWatch, screenshot, signInWithKey, useDashboard } from '../support/dashboard.js';
 
 const EMAIL = 'grace@example.com';
 const PASSWORD = 'correct horse battery staple';
 
-let server: TestServer;
-let owner: OutpostClient;
-let browser: Browser;
+const dashboard = useDashboard();
 let ownerContext: BrowserContext;
 let ownerPage: Page;
 let setupToken = '';
 const policy = new PolicyWatch();
 
 async function memberByEmail(email: string) {
-  return unwrap(await owner.call('membersList', {})).items.find((m) => m.email === email);
+  return unwrap(await dashboard.owner.call('membersList', {})).items.find((m) => m.email === email);
 }
 
 beforeAll(async () => {
-  server = await startTestServer();
-  owner = new OutpostClient({ baseUrl: server.url, token: server.ownerKey });
-  browser = await launchChromium();
-  ownerContext = await browser.newContext({ viewport: { width: 1360, height: 900 } });
+  ownerContext = await dashboard.browser.newContext({ viewport: { width: 1360, height: 900 } });
   ownerPage = await ownerContext.newPage();
   policy.watch(ownerPage);
-});
-afterAll(async () => {
-  await browser?.close();
-  await owner?.close();
-  await server?.close();
 });
 
 describe('people and the audit log in the dashboard', () => {
   it('lets an owner who signed in with an API key add a member and shows the setup token once', async () => {
-    await signInWithKey(ownerPage, server.url, server.ownerKey);
+    await signInWithKey(ownerPage, dashboard.server.url, dashboard.server.ownerKey);
     await ownerPage.getByTestId('nav-settings').click();
     // a new workspace has an owner key but no people yet
     await ownerPage.getByTestId('member-add-email').waitFor();
@@ -58,11 +47,11 @@ describe('people and the audit log in the dashboard', () => {
   });
 
   it('lets the new member set a password through the setup link, sign in with it and see their role', async () => {
-    const context = await browser.newContext({ viewport: { width: 1360, height: 860 } });
+    const context = await dashboard.browser.newContext({ viewport: { width: 1360, height: 860 } });
     try {
       const page = await context.newPage();
       policy.watch(page);
-      await page.goto(`${server.url}/#/set-password?token=${encodeURIComponent(setupToken)}`);
+      await page.goto(`${dashboard.server.url}/#/set-password?token=${encodeURIComponent(setupToken)}`);
       await page.getByTestId('set-password').waitFor();
       // the token leaves the address bar at once
       await page.waitForURL((url) => !url.hash.includes('token='));
@@ -74,14 +63,14 @@ describe('people and the audit log in the dashboard', () => {
       expect((await memberByEmail(EMAIL))?.hasPassword).toBe(true);
 
       // the setup link works once
-      await page.goto(`${server.url}/#/set-password?token=${encodeURIComponent(setupToken)}`);
+      await page.goto(`${dashboard.server.url}/#/set-password?token=${encodeURIComponent(setupToken)}`);
       await page.getByTestId('set-password-password').fill('another password');
       await page.getByTestId('set-password-repeat').fill('another password');
       await page.getByTestId('set-password-submit').click();
       await page.getByTestId('set-password-error').waitFor();
       expect(await page.getByTestId('set-password-error').textContent()).toContain('expired or was already used');
 
-      await page.goto(`${server.url}/#/sign-in`);
+      await page.goto(`${dashboard.server.url}/#/sign-in`);
       await page.getByTestId('sign-in-email').fill(EMAIL);
       await page.getByTestId('sign-in-password').fill('not the password');
       await page.getByTestId('sign-in-password-submit').click();
@@ -139,7 +128,8 @@ describe('people and the audit log in the dashboard', () => {
 
   it('loads older entries with the keyset cursor', async () => {
     // enough audited changes for more than one page of 50
-    for (let i = 0; i < 55; i++) unwrap(await owner.call('apiKeysCreate', { body: { name: `audit-${i}`, role: 'viewer' } }));
+    for (let i = 0; i < 55; i++)
+      unwrap(await dashboard.owner.call('apiKeysCreate', { body: { name: `audit-${i}`, role: 'viewer' } }));
     await ownerPage.reload();
     await expect.poll(() => ownerPage.getByTestId('audit-row').count(), { timeout: 10_000 }).toBe(50);
     await ownerPage.getByTestId('audit-more').click();
@@ -176,7 +166,7 @@ describe('people and the audit log in the dashboard', () => {
     const secret = await ownerPage.getByTestId('api-key-secret').inputValue();
     expect(await form.locator('.field-error').count()).toBe(0);
     expect(await ownerPage.getByTestId('api-key-name').inputValue()).toBe('');
-    const created = unwrap(await owner.call('apiKeysList', {})).items.find((k) => k.name === 'ci-deploy');
+    const created = unwrap(await dashboard.owner.call('apiKeysList', {})).items.find((k) => k.name === 'ci-deploy');
     expect(created).toMatchObject({ role: 'worker', pools: ['default', 'gpu'], revokedAt: null });
     expect(secret.startsWith(created?.prefix ?? '?')).toBe(true);
     await ownerPage.getByTestId('api-key-done').click();
@@ -187,11 +177,13 @@ describe('people and the audit log in the dashboard', () => {
     // the first click only asks; Keep leaves the key as it was
     await row.getByRole('button', { name: 'Keep' }).click();
     expect(await row.getByTestId('api-key-revoke-confirm').count()).toBe(0);
-    expect(unwrap(await owner.call('apiKeysList', {})).items.find((k) => k.name === 'ci-deploy')?.revokedAt).toBeNull();
+    expect(unwrap(await dashboard.owner.call('apiKeysList', {})).items.find((k) => k.name === 'ci-deploy')?.revokedAt).toBeNull();
     await row.getByTestId('api-key-revoke').click();
     await row.getByTestId('api-key-revoke-confirm').click();
     await row.getByText('Revoked').waitFor();
-    expect(unwrap(await owner.call('apiKeysList', {})).items.find((k) => k.name === 'ci-deploy')?.revokedAt).not.toBeNull();
+    expect(
+      unwrap(await dashboard.owner.call('apiKeysList', {})).items.find((k) => k.name === 'ci-deploy')?.revokedAt,
+    ).not.toBeNull();
     expect(policy.violations).toEqual([]);
   });
 });

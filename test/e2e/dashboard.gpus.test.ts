@@ -1,24 +1,22 @@
 import { randomUUID } from 'node:crypto';
-import { startTestServer, type TestServer } from '@outpost/api/testing';
 import { OutpostClient, unwrap } from '@outpost/sdk/client';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium, PolicyWatch, screenshot, signedInPage } from '../support/dashboard.js';
+import { PolicyWatch, screenshot, signedInPage, useDashboard } from '../support/dashboard.js';
 
-let server: TestServer;
-let owner: OutpostClient;
+const dashboard = useDashboard({ loops: false });
 let worker: OutpostClient;
-let browser: Browser;
 let page: Page;
 const policy = new PolicyWatch();
 const workerId = randomUUID();
 
 beforeAll(async () => {
-  server = await startTestServer({ loops: false });
-  owner = new OutpostClient({ baseUrl: server.url, token: server.ownerKey });
-  worker = new OutpostClient({ baseUrl: server.url, token: await server.createKey('worker') });
+  worker = new OutpostClient({ baseUrl: dashboard.server.url, token: await dashboard.server.createKey('worker') });
   unwrap(
-    await owner.call('poolsUpdate', { params: { pool: 'default' }, body: { gpuQuota: 4, gpuQuotaByTag: { 'team:vision': 2 } } }),
+    await dashboard.owner.call('poolsUpdate', {
+      params: { pool: 'default' },
+      body: { gpuQuota: 4, gpuQuotaByTag: { 'team:vision': 2 } },
+    }),
   );
   // A worker with four 80 GB GPUs, as its heartbeat advertises them.
   unwrap(
@@ -37,20 +35,16 @@ beforeAll(async () => {
       },
     }),
   );
-  browser = await launchChromium();
-  ({ page } = await signedInPage(browser, server, policy));
+  ({ page } = await signedInPage(dashboard.browser, dashboard.server, policy));
 }, 120_000);
 afterAll(async () => {
-  await browser?.close();
   await worker?.close();
-  await owner?.close();
-  await server?.close();
 });
 
 describe('GPU use on the work pools page', () => {
   it('shows which devices of a worker are busy and with which run, and the pool’s GPUs in use of its total', async () => {
     const { deployment } = unwrap(
-      await owner.call('deploymentsUpsert', {
+      await dashboard.owner.call('deploymentsUpsert', {
         body: {
           flowName: 'train',
           name: 'e2e',
@@ -61,16 +55,16 @@ describe('GPU use on the work pools page', () => {
         },
       }),
     );
-    const big = unwrap(await owner.call('deploymentsCreateRun', { params: { id: deployment.id }, body: {} })).flowRun;
+    const big = unwrap(await dashboard.owner.call('deploymentsCreateRun', { params: { id: deployment.id }, body: {} })).flowRun;
     const small = unwrap(
-      await owner.call('deploymentsCreateRun', { params: { id: deployment.id }, body: { resources: { gpus: 1 } } }),
+      await dashboard.owner.call('deploymentsCreateRun', { params: { id: deployment.id }, body: { resources: { gpus: 1 } } }),
     ).flowRun;
     const { runs } = unwrap(await worker.call('claim', { params: { pool: 'default' }, body: { workerId, limit: 10 } }));
     const assigned = new Map(runs.map((r) => [r.flowRun.id, r.assigned?.gpus]));
     expect(assigned.get(big.id)).toEqual(['0', '1']);
     expect(assigned.get(small.id)).toEqual(['2']);
 
-    await page.goto(`${server.url}/#/work-pools`);
+    await page.goto(`${dashboard.server.url}/#/work-pools`);
     const card = page.locator('[data-testid="pool-card"][data-pool="default"]');
     await card.getByTestId('pool-gpus-used').getByText('GPUs 3 / 4 in use').waitFor();
     expect(await card.getByTestId('pool-gpus').textContent()).toContain('GPU quota 4');

@@ -1,16 +1,13 @@
-import { startTestServer, type TestServer } from '@outpost/api/testing';
-import { OutpostClient, unwrap } from '@outpost/sdk/client';
-import type { Browser, BrowserContext, Page, Route } from 'playwright-core';
+import { unwrap } from '@outpost/sdk/client';
+import type { BrowserContext, Page, Route } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium, PolicyWatch, screenshot, signedInPage } from '../support/dashboard.js';
+import { PolicyWatch, screenshot, signedInPage, useDashboard } from '../support/dashboard.js';
 
 const LINES = 100_000;
 /** The one line the search looks for, near the end of the log. */
 const DEEP_SEQ = 99_990;
 
-let server: TestServer;
-let owner: OutpostClient;
-let browser: Browser;
+const dashboard = useDashboard({ loops: false });
 let context: BrowserContext;
 let page: Page;
 let runId: string;
@@ -25,10 +22,8 @@ const pageErrors: string[] = [];
 const isLogRead = (url: URL) => url.pathname === `/api/v1/flow-runs/${runId}/logs`;
 
 beforeAll(async () => {
-  server = await startTestServer({ loops: false });
-  owner = new OutpostClient({ baseUrl: server.url, token: server.ownerKey });
   const { deployment } = unwrap(
-    await owner.call('deploymentsUpsert', {
+    await dashboard.owner.call('deploymentsUpsert', {
       body: {
         flowName: 'long-log',
         name: 'e2e',
@@ -38,19 +33,18 @@ beforeAll(async () => {
       },
     }),
   );
-  runId = unwrap(await owner.call('deploymentsCreateRun', { params: { id: deployment.id }, body: {} })).flowRun.id;
+  runId = unwrap(await dashboard.owner.call('deploymentsCreateRun', { params: { id: deployment.id }, body: {} })).flowRun.id;
   // A long log written straight into the table: what matters here is its length, not how it arrived.
-  await server.sql`
+  await dashboard.server.sql`
     INSERT INTO logs (flow_run_id, attempt, seq, workspace_id, timestamp, level, message, stream)
-    SELECT ${runId}::uuid, 1, s, ${server.workspaceId}::uuid, now() - (${LINES} - s) * interval '1 millisecond',
+    SELECT ${runId}::uuid, 1, s, ${dashboard.server.workspaceId}::uuid, now() - (${LINES} - s) * interval '1 millisecond',
            CASE WHEN s = ${DEEP_SEQ} THEN 'error' ELSE 'info' END,
            CASE WHEN s = ${DEEP_SEQ} THEN 'Checksum mismatch in shard 42 (expected 9f3c, got 0000)'
                 ELSE 'Processed batch ' || s || ': ok' END,
            'flow'
     FROM generate_series(1, ${LINES}) s`;
 
-  browser = await launchChromium();
-  ({ context, page } = await signedInPage(browser, server, policy));
+  ({ context, page } = await signedInPage(dashboard.browser, dashboard.server, policy));
   page.on('pageerror', (error) => pageErrors.push(error.message));
   await page.route(isLogRead, async (route) => {
     const url = new URL(route.request().url());
@@ -61,14 +55,11 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await context?.close();
-  await browser?.close();
-  await owner?.close();
-  await server?.close();
 });
 
 describe("searching a run's log in the dashboard", () => {
   it('finds a line deep in a 100,000-line log by asking the server, without reading the log itself', async () => {
-    await page.goto(`${server.url}/#/runs/${runId}`);
+    await page.goto(`${dashboard.server.url}/#/runs/${runId}`);
     // The page starts reading the whole log; that read is held, so only a search can show the line.
     await page.getByTestId('log-search').waitFor();
     await expect.poll(() => held.length, { timeout: 30_000 }).toBe(1);

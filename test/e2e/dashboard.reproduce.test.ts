@@ -1,15 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { createSignInLink } from '@outpost/api';
-import { startTestServer, type TestServer } from '@outpost/api/testing';
 import { OutpostClient, unwrap } from '@outpost/sdk/client';
 import type { FlowRun } from '@outpost/sdk/contracts';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium, PolicyWatch, screenshot } from '../support/dashboard.js';
+import type { BrowserContext, Page } from 'playwright-core';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { PolicyWatch, screenshot, useDashboard } from '../support/dashboard.js';
 
-let server: TestServer;
-let owner: OutpostClient;
-let browser: Browser;
+const dashboard = useDashboard({ loops: false });
 let original: FlowRun;
 const policy = new PolicyWatch();
 const DIGEST = `sha256:${'e'.repeat(64)}`;
@@ -23,9 +20,10 @@ const IMAGE_DIGEST = `sha256:${'f'.repeat(64)}`;
  * someone reproduces an old run.
  */
 beforeAll(async () => {
-  server = await startTestServer({ loops: false });
-  owner = new OutpostClient({ baseUrl: server.url, token: server.ownerKey });
-  const worker = new OutpostClient({ baseUrl: server.url, token: await server.createKey('worker', ['default']) });
+  const worker = new OutpostClient({
+    baseUrl: dashboard.server.url,
+    token: await dashboard.server.createKey('worker', ['default']),
+  });
   let asRun: OutpostClient | null = null;
   try {
     const workerId = randomUUID();
@@ -46,7 +44,7 @@ beforeAll(async () => {
       }),
     );
     const deploy = (entrypoint: string) =>
-      owner.call('deploymentsUpsert', {
+      dashboard.owner.call('deploymentsUpsert', {
         body: {
           flowName: 'train',
           name: 'gpu',
@@ -60,14 +58,14 @@ beforeAll(async () => {
       });
     const { deployment } = unwrap(await deploy('flows/train.js'));
     original = unwrap(
-      await owner.call('deploymentsCreateRun', {
+      await dashboard.owner.call('deploymentsCreateRun', {
         params: { id: deployment.id },
         body: { parameters: { epochs: 12, lr: 0.003 } },
       }),
     ).flowRun;
     const [claimed] = unwrap(await worker.call('claim', { params: { pool: 'default' }, body: { workerId, limit: 1 } })).runs;
     if (!claimed) throw new Error('the run was not claimed');
-    asRun = new OutpostClient({ baseUrl: server.url, token: claimed.token });
+    asRun = new OutpostClient({ baseUrl: dashboard.server.url, token: claimed.token });
     unwrap(
       await asRun.call('flowRunsReportEnvironment', {
         params: { id: original.id, attempt: '1' },
@@ -93,19 +91,13 @@ beforeAll(async () => {
     await asRun?.close();
     await worker.close();
   }
-  browser = await launchChromium();
 }, 120_000);
-afterAll(async () => {
-  await browser?.close();
-  await owner?.close();
-  await server?.close();
-});
 
 async function signedIn(role: 'owner' | 'viewer'): Promise<{ context: BrowserContext; page: Page }> {
-  const context = await browser.newContext({ viewport: { width: 1360, height: 860 } });
+  const context = await dashboard.browser.newContext({ viewport: { width: 1360, height: 860 } });
   const page = policy.watch(await context.newPage());
-  const link = await createSignInLink(server.sql, { workspaceId: server.workspaceId, role });
-  await page.goto(`${server.url}${link.path}`);
+  const link = await createSignInLink(dashboard.server.sql, { workspaceId: dashboard.server.workspaceId, role });
+  await page.goto(`${dashboard.server.url}${link.path}`);
   await page.getByTestId('workspace-name').getByText('Default').waitFor();
   return { context, page };
 }
@@ -114,7 +106,7 @@ describe('the run manifest and Reproduce on the run page', () => {
   it('shows what the run ran and where, and Reproduce opens a new run of the same version that links back to it', async () => {
     const { context, page } = await signedIn('owner');
     try {
-      await page.goto(`${server.url}/#/runs/${original.id}`);
+      await page.goto(`${dashboard.server.url}/#/runs/${original.id}`);
       const manifest = page.getByTestId('run-manifest');
       // Folded, it says what matters in a line; opened, everything.
       await manifest
@@ -160,7 +152,7 @@ describe('the run manifest and Reproduce on the run page', () => {
       await page.getByTestId('run-manifest-toggle').click();
       await page.getByTestId('manifest-entrypoint').getByText('flows/train.js').waitFor();
       expect(JSON.parse((await page.getByTestId('manifest-parameters').textContent()) ?? '')).toEqual({ epochs: 12, lr: 0.003 });
-      const copy = unwrap(await owner.call('flowRunsGet', { params: { id: copyId } }));
+      const copy = unwrap(await dashboard.owner.call('flowRunsGet', { params: { id: copyId } }));
       expect(copy).toMatchObject({ reproducedFromId: original.id, deploymentVersionId: original.deploymentVersionId });
       await screenshot(page, 'run-reproduction');
 
@@ -180,7 +172,7 @@ describe('the run manifest and Reproduce on the run page', () => {
   it('shows a viewer the manifest but no Reproduce button', async () => {
     const { context, page } = await signedIn('viewer');
     try {
-      await page.goto(`${server.url}/#/runs/${original.id}`);
+      await page.goto(`${dashboard.server.url}/#/runs/${original.id}`);
       await page.getByTestId('run-manifest-toggle').click();
       await page.getByTestId('run-manifest').getByTestId('manifest-attempt').waitFor();
       expect(await page.locator('.role').textContent()).toBe('viewer');

@@ -1,10 +1,8 @@
-import { startTestServer, type TestServer } from '@outpost/api/testing';
-import { OutpostClient } from '@outpost/sdk/client';
 import type { AssetDefinitionInput } from '@outpost/sdk/contracts';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AssetSeeder } from '../support/assets.js';
-import { launchChromium, PolicyWatch, screenshot, signedInPage } from '../support/dashboard.js';
+import { PolicyWatch, screenshot, signedInPage, useDashboard } from '../support/dashboard.js';
 
 /*
  * The run page of an asset run, against the real API and Postgres: the run materialises an upstream
@@ -20,16 +18,12 @@ const GRAPH: AssetDefinitionInput[] = [
   { key: 'unrelated/thing', codeVersion: 'v1' },
 ];
 
-let server: TestServer;
-let owner: OutpostClient;
+const dashboard = useDashboard();
 let seeder: AssetSeeder;
-let browser: Browser;
 let runId: string;
 
 beforeAll(async () => {
-  server = await startTestServer();
-  owner = new OutpostClient({ baseUrl: server.url, token: server.ownerKey });
-  seeder = await AssetSeeder.create(server, owner);
+  seeder = await AssetSeeder.create(dashboard.server, dashboard.owner);
   await seeder.deploy(GRAPH);
   const answer = await seeder.materialize(
     { assets: ['raw/orders', 'marts/revenue', 'reports/weekly'] },
@@ -37,25 +31,21 @@ beforeAll(async () => {
     { failed: true, taskRuns: true },
   );
   runId = answer.flowRunId as string;
-  browser = await launchChromium();
 }, 120_000);
 
 afterAll(async () => {
-  await browser?.close();
   await seeder?.close();
-  await owner?.close();
-  await server?.close();
 });
 
 const policy = new PolicyWatch();
 const consoleErrors: string[] = [];
 
 async function openRun(): Promise<Page> {
-  const { page } = await signedInPage(browser, server, policy);
+  const { page } = await signedInPage(dashboard.browser, dashboard.server, policy);
   page.on('console', (m) => {
     if (m.type() === 'error') consoleErrors.push(m.text());
   });
-  await page.goto(`${server.url}/#/runs/${runId}`);
+  await page.goto(`${dashboard.server.url}/#/runs/${runId}`);
   await page.getByTestId('run-assets').waitFor();
   return page;
 }

@@ -1,10 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { startTestServer, type TestServer } from '@outpost/api/testing';
 import { OutpostClient, unwrap } from '@outpost/sdk/client';
 import type { SensorResultInput } from '@outpost/sdk/contracts';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium, PolicyWatch, screenshot, signedInPage } from '../support/dashboard.js';
+import { PolicyWatch, screenshot, signedInPage, useDashboard } from '../support/dashboard.js';
 
 /*
  * The Sensors pages and the asset page's Automation section against the real API and Postgres: a
@@ -12,10 +11,8 @@ import { launchChromium, PolicyWatch, screenshot, signedInPage } from '../suppor
  * an asset automated when missing whose freshness bound has passed, then each page read in Chromium.
  */
 
-let server: TestServer;
-let owner: OutpostClient;
+const dashboard = useDashboard({ assetAutomation: { idleMs: 200 } });
 let worker: OutpostClient;
-let browser: Browser;
 let page: Page;
 let sensorId: string;
 let sensedRunIds: string[];
@@ -49,12 +46,10 @@ async function until<T>(read: () => Promise<T>, done: (value: T) => boolean, ms 
 
 beforeAll(async () => {
   // The asset automation loop runs (quickly), so the asset's evaluation is the loop's own.
-  server = await startTestServer({ assetAutomation: { idleMs: 200 } });
-  owner = new OutpostClient({ baseUrl: server.url, token: server.ownerKey });
-  worker = new OutpostClient({ baseUrl: server.url, token: await server.createKey('worker') });
-  unwrap(await owner.call('poolsCreate', { body: { name: POOL } }));
+  worker = new OutpostClient({ baseUrl: dashboard.server.url, token: await dashboard.server.createKey('worker') });
+  unwrap(await dashboard.owner.call('poolsCreate', { body: { name: POOL } }));
   const { deployment } = unwrap(
-    await owner.call('deploymentsUpsert', {
+    await dashboard.owner.call('deploymentsUpsert', {
       body: {
         flowName: 'ingest',
         name: 'files',
@@ -66,7 +61,7 @@ beforeAll(async () => {
     }),
   );
   unwrap(
-    await owner.call('deploymentsUpsert', {
+    await dashboard.owner.call('deploymentsUpsert', {
       body: {
         flowName: 'assets',
         name: 'warehouse',
@@ -85,35 +80,31 @@ beforeAll(async () => {
       },
     }),
   );
-  const { items } = unwrap(await owner.call('sensorsList', { query: { deployment: deployment.id } }));
+  const { items } = unwrap(await dashboard.owner.call('sensorsList', { query: { deployment: deployment.id } }));
   sensorId = items.find((s) => s.name === 'new-files')?.id ?? '';
   const first = await tick({
     runRequests: [{ runKey: 'a.csv', parameters: { file: 'a.csv' } }, { runKey: 'b.csv' }],
     cursor: 'b.csv',
   });
   sensedRunIds = first.runs.map((r) => r.flowRunId ?? '');
-  unwrap(await owner.call('sensorsTickNow', { params: { id: sensorId } }));
+  unwrap(await dashboard.owner.call('sensorsTickNow', { params: { id: sensorId } }));
   await tick({ skipReason: 'no new files since b.csv' });
   // The asset was defined two hours ago and never written: thirty minutes is long past.
-  await server.sql`UPDATE asset_definitions SET created_at = created_at - interval '2 hours' WHERE key = 'scores'`;
+  await dashboard.server.sql`UPDATE asset_definitions SET created_at = created_at - interval '2 hours' WHERE key = 'scores'`;
   await until(
-    async () => unwrap(await owner.call('assetsEvaluations', { query: { key: 'scores' } })).items,
+    async () => unwrap(await dashboard.owner.call('assetsEvaluations', { query: { key: 'scores' } })).items,
     (items) => items.some((e) => e.outcome === 'REQUESTED'),
   );
 
-  browser = await launchChromium();
-  ({ page } = await signedInPage(browser, server, policy));
+  ({ page } = await signedInPage(dashboard.browser, dashboard.server, policy));
 }, 120_000);
 afterAll(async () => {
-  await browser?.close();
   await worker?.close();
-  await owner?.close();
-  await server?.close();
 });
 
 describe('sensors in the dashboard', () => {
   it('lists the sensor with its deployment, interval and last tick, and pausing and resuming it from the list changes it in the API', async () => {
-    await page.goto(`${server.url}/#/sensors`);
+    await page.goto(`${dashboard.server.url}/#/sensors`);
     await page.getByTestId('nav-sensors').waitFor();
     const row = page.getByTestId('sensor-row').filter({ hasText: 'new-files' });
     await row.waitFor();
@@ -127,16 +118,16 @@ describe('sensors in the dashboard', () => {
 
     await row.getByTestId('sensor-toggle-pause').click();
     await row.getByTestId('sensor-status').getByText('Paused').waitFor();
-    expect(unwrap(await owner.call('sensorsGet', { params: { id: sensorId } })).paused).toBe(true);
+    expect(unwrap(await dashboard.owner.call('sensorsGet', { params: { id: sensorId } })).paused).toBe(true);
     expect(await row.getByTestId('sensor-tick-now').isDisabled()).toBe(true);
     await row.getByTestId('sensor-toggle-pause').click();
     await row.getByTestId('sensor-status').getByText('Active').waitFor();
-    expect(unwrap(await owner.call('sensorsGet', { params: { id: sensorId } })).paused).toBe(false);
+    expect(unwrap(await dashboard.owner.call('sensorsGet', { params: { id: sensorId } })).paused).toBe(false);
     expect(policy.violations).toEqual([]);
   });
 
   it('shows a sensor’s cursor and its ticks with the runs they requested, the skip reason and the cursors', async () => {
-    await page.goto(`${server.url}/#/sensors`);
+    await page.goto(`${dashboard.server.url}/#/sensors`);
     await page.getByTestId('sensor-row').filter({ hasText: 'new-files' }).getByTestId('sensor-link').click();
     await page.getByTestId('sensor-detail').waitFor();
     expect(await page.getByTestId('sensor-name').textContent()).toBe('new-files');
@@ -161,11 +152,11 @@ describe('sensors in the dashboard', () => {
 
     // Resuming made a tick due; once a worker has done it the next is five minutes out, and Tick now brings it back to now.
     await tick({ skipReason: 'still nothing' });
-    const later = Date.parse(unwrap(await owner.call('sensorsGet', { params: { id: sensorId } })).nextTickAt);
+    const later = Date.parse(unwrap(await dashboard.owner.call('sensorsGet', { params: { id: sensorId } })).nextTickAt);
     expect(later - Date.now()).toBeGreaterThan(60_000);
     await page.getByTestId('sensor-tick-now').click();
     await until(
-      async () => Date.parse(unwrap(await owner.call('sensorsGet', { params: { id: sensorId } })).nextTickAt),
+      async () => Date.parse(unwrap(await dashboard.owner.call('sensorsGet', { params: { id: sensorId } })).nextTickAt),
       (at) => at <= Date.now() + 1000,
     );
     await ticks.nth(2).waitFor();
@@ -185,7 +176,7 @@ describe('sensors in the dashboard', () => {
 
 describe('asset automation in the dashboard', () => {
   it('shows the policy in words, the freshness bound as overdue and the loop’s evaluation with its run', async () => {
-    await page.goto(`${server.url}/#/assets/scores`);
+    await page.goto(`${dashboard.server.url}/#/assets/scores`);
     const section = page.getByTestId('asset-automation');
     await section.waitFor();
     expect(await page.getByTestId('asset-health').getAttribute('data-health')).toBe('OVERDUE');
@@ -200,13 +191,13 @@ describe('asset automation in the dashboard', () => {
     const evaluation = section.getByTestId('asset-evaluation').filter({ hasText: 'Requested' }).first();
     await evaluation.waitFor();
     expect(await evaluation.textContent()).toContain('missing:');
-    const { items } = unwrap(await owner.call('assetsEvaluations', { query: { key: 'scores' } }));
+    const { items } = unwrap(await dashboard.owner.call('assetsEvaluations', { query: { key: 'scores' } }));
     const requested = items.find((e) => e.outcome === 'REQUESTED');
     expect(await evaluation.getByTestId('asset-evaluation-run').getAttribute('href')).toBe(`#/runs/${requested?.flowRunId}`);
     await screenshot(page, 'asset-automation-overdue');
 
     // The catalog's health filter offers OVERDUE and finds the asset by it.
-    await page.goto(`${server.url}/#/assets`);
+    await page.goto(`${dashboard.server.url}/#/assets`);
     const rows = page.getByTestId('asset-row');
     await rows.nth(1).waitFor();
     await page.getByTestId('asset-filter-health').selectOption('OVERDUE');

@@ -1,13 +1,11 @@
-import { startTestServer, TestOidcProvider, type TestServer } from '@outpost/api/testing';
-import { OutpostClient, unwrap } from '@outpost/sdk/client';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { TestOidcProvider } from '@outpost/api/testing';
+import { unwrap } from '@outpost/sdk/client';
+import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium, PolicyWatch, screenshot, signInWithKey } from '../support/dashboard.js';
+import { PolicyWatch, screenshot, signInWithKey, useDashboard } from '../support/dashboard.js';
 
-let server: TestServer;
-let owner: OutpostClient;
+const dashboard = useDashboard({ secretKey: 'a server key of at least thirty-two characters' });
 let idp: TestOidcProvider;
-let browser: Browser;
 let ownerContext: BrowserContext;
 let ownerPage: Page;
 const policy = new PolicyWatch();
@@ -16,16 +14,13 @@ const ownerConsoleErrors: string[] = [];
 
 /** A browser of its own (no cookies of anyone else), on the dashboard. */
 async function freshPage(): Promise<{ context: BrowserContext; page: Page }> {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
+  const context = await dashboard.browser.newContext({ viewport: { width: 1280, height: 860 } });
   return { context, page: policy.watch(await context.newPage()) };
 }
 
 beforeAll(async () => {
   idp = await new TestOidcProvider().start();
-  server = await startTestServer({ secretKey: 'a server key of at least thirty-two characters' });
-  owner = new OutpostClient({ baseUrl: server.url, token: server.ownerKey });
-  browser = await launchChromium();
-  ownerContext = await browser.newContext({ viewport: { width: 1360, height: 900 } });
+  ownerContext = await dashboard.browser.newContext({ viewport: { width: 1360, height: 900 } });
   ownerPage = policy.watch(await ownerContext.newPage());
   ownerPage.on('console', (message) => {
     if (message.type() === 'error') ownerConsoleErrors.push(`${message.text()} ${message.location().url}`);
@@ -35,23 +30,22 @@ afterEach(() => {
   expect(policy.violations).toEqual([]);
 });
 afterAll(async () => {
-  await browser?.close();
-  await owner?.close();
-  await server?.close();
   await idp?.close();
 });
 
 describe('single sign-on in the dashboard', () => {
   it('lets an owner connect an OpenID Connect provider in settings and shows what to register and share', async () => {
-    await signInWithKey(ownerPage, server.url, server.ownerKey);
+    await signInWithKey(ownerPage, dashboard.server.url, dashboard.server.ownerKey);
     await ownerPage.getByTestId('nav-settings').click();
     await ownerPage.getByTestId('sso-off').waitFor();
     // Single sign-on being off is an answer, not a failed request in the console.
-    expect(await owner.call('oidcConfigGet', {})).toMatchObject({ ok: true, status: 200, data: null });
+    expect(await dashboard.owner.call('oidcConfigGet', {})).toMatchObject({ ok: true, status: 200, data: null });
     expect(ownerConsoleErrors).toEqual([]);
     await ownerPage.getByTestId('sso-set-up').click();
     // The redirect URI is shown before anything is saved: providers ask for it before they issue a client.
-    expect(await ownerPage.getByTestId('sso-form-redirect-uri').textContent()).toBe(`${server.url}/api/v1/auth/oidc/callback`);
+    expect(await ownerPage.getByTestId('sso-form-redirect-uri').textContent()).toBe(
+      `${dashboard.server.url}/api/v1/auth/oidc/callback`,
+    );
 
     await ownerPage.getByTestId('sso-issuer').fill(idp.issuer);
     await ownerPage.getByTestId('sso-client-id').fill(idp.clientId);
@@ -66,14 +60,18 @@ describe('single sign-on in the dashboard', () => {
 
     await ownerPage.getByTestId('sso-summary').waitFor();
     expect(await ownerPage.getByTestId('sso-issuer-value').textContent()).toBe(idp.issuer);
-    expect(await ownerPage.getByTestId('sso-redirect-uri').textContent()).toBe(`${server.url}/api/v1/auth/oidc/callback`);
-    expect(await ownerPage.getByTestId('sso-sign-in-link').textContent()).toBe(`${server.url}/#/sign-in?workspace=default`);
+    expect(await ownerPage.getByTestId('sso-redirect-uri').textContent()).toBe(
+      `${dashboard.server.url}/api/v1/auth/oidc/callback`,
+    );
+    expect(await ownerPage.getByTestId('sso-sign-in-link').textContent()).toBe(
+      `${dashboard.server.url}/#/sign-in?workspace=default`,
+    );
     expect(await ownerPage.getByTestId('sso-new-people').textContent()).toBe(
       'join as viewer when their verified email is at example.com',
     );
     await screenshot(ownerPage, 'settings-sso');
 
-    const stored = unwrap(await owner.call('oidcConfigGet', {}));
+    const stored = unwrap(await dashboard.owner.call('oidcConfigGet', {}));
     expect(stored).toMatchObject({
       issuer: idp.issuer,
       clientId: idp.clientId,
@@ -86,7 +84,7 @@ describe('single sign-on in the dashboard', () => {
   it('shows an admin the settings without the means to change them', async () => {
     const { context, page } = await freshPage();
     try {
-      await signInWithKey(page, server.url, await server.createKey('admin'));
+      await signInWithKey(page, dashboard.server.url, await dashboard.server.createKey('admin'));
       await page.getByTestId('nav-settings').click();
       await page.getByTestId('sso-summary').waitFor();
       expect(await page.getByTestId('sso-issuer-value').textContent()).toBe(idp.issuer);
@@ -104,7 +102,7 @@ describe('single sign-on in the dashboard', () => {
       for (const reason of ['__proto__', 'toString', 'sso_something_new']) {
         // a fresh document each time, as the server's redirect makes one
         const tab = policy.watch(await context.newPage());
-        await tab.goto(`${server.url}/#/sign-in?error=${reason}`);
+        await tab.goto(`${dashboard.server.url}/#/sign-in?error=${reason}`);
         await tab.getByTestId('sign-in-error').waitFor();
         expect(await tab.getByTestId('sign-in-error').textContent()).toBe('Single sign-on did not finish. Please try again.');
         expect(await tab.getByTestId('sign-in-sso-form').count()).toBe(1);
@@ -120,7 +118,7 @@ describe('single sign-on in the dashboard', () => {
     const { context, page } = await freshPage();
     try {
       // Signed out, the runs page sends the person to sign in and remembers where they were going.
-      await page.goto(`${server.url}/#/runs`);
+      await page.goto(`${dashboard.server.url}/#/runs`);
       await page.getByTestId('sign-in-sso-form').waitFor();
       expect(new URL(page.url()).hash).toBe('#/sign-in?next=%2Fruns');
       await page.getByTestId('sign-in-sso-workspace').fill('default');
@@ -130,7 +128,7 @@ describe('single sign-on in the dashboard', () => {
       await page.getByTestId('user-email').getByText('ada@example.com').waitFor();
       expect(await page.locator('.role').textContent()).toBe('viewer');
       expect(new URL(page.url()).hash).toBe('#/runs');
-      const members = unwrap(await owner.call('membersList', {})).items;
+      const members = unwrap(await dashboard.owner.call('membersList', {})).items;
       expect(members.find((m) => m.email === 'ada@example.com')).toMatchObject({ role: 'viewer', sso: true });
 
       // The workspace is remembered in this browser for the next sign-in.
@@ -146,7 +144,7 @@ describe('single sign-on in the dashboard', () => {
     idp.person = { sub: 'sso-eve', email: 'eve@elsewhere.org', emailVerified: true };
     const { context, page } = await freshPage();
     try {
-      await page.goto(`${server.url}/#/sign-in?workspace=default`);
+      await page.goto(`${dashboard.server.url}/#/sign-in?workspace=default`);
       await page.getByTestId('sign-in-sso-submit').click();
       await page.getByTestId('sign-in-error').waitFor();
       expect(await page.getByTestId('sign-in-error').textContent()).toContain('not a member of this workspace');
@@ -162,7 +160,7 @@ describe('single sign-on in the dashboard', () => {
   it('tells a person who names a workspace without single sign-on so, on the sign-in page', async () => {
     const { context, page } = await freshPage();
     try {
-      await page.goto(`${server.url}/#/sign-in`);
+      await page.goto(`${dashboard.server.url}/#/sign-in`);
       await page.getByTestId('sign-in-sso-workspace').fill('no-such-workspace');
       await page.getByTestId('sign-in-sso-submit').click();
       await page.getByTestId('sign-in-error').waitFor();
@@ -176,13 +174,13 @@ describe('single sign-on in the dashboard', () => {
     await ownerPage.getByTestId('sso-turn-off').click();
     await ownerPage.getByTestId('sso-turn-off-confirm').click();
     await ownerPage.getByTestId('sso-off').waitFor();
-    expect(await owner.call('oidcConfigGet', {})).toMatchObject({ ok: true, status: 200, data: null });
+    expect(await dashboard.owner.call('oidcConfigGet', {})).toMatchObject({ ok: true, status: 200, data: null });
     expect(ownerConsoleErrors).toEqual([]);
 
     idp.person = { sub: 'sso-ada', email: 'ada@example.com', emailVerified: true };
     const { context, page } = await freshPage();
     try {
-      await page.goto(`${server.url}/#/sign-in?workspace=default`);
+      await page.goto(`${dashboard.server.url}/#/sign-in?workspace=default`);
       await page.getByTestId('sign-in-sso-submit').click();
       await page.getByTestId('sign-in-error').waitFor();
       expect(await page.getByTestId('sign-in-error').textContent()).toContain('No workspace by that name');

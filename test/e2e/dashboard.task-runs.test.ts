@@ -1,26 +1,23 @@
 import { randomUUID } from 'node:crypto';
-import { startTestServer, type TestServer } from '@outpost/api/testing';
-import { OutpostClient, unwrap } from '@outpost/sdk/client';
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium, PolicyWatch, screenshot, signedInPage } from '../support/dashboard.js';
+import { unwrap } from '@outpost/sdk/client';
+import type { Page } from 'playwright-core';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { PolicyWatch, screenshot, signedInPage, useDashboard } from '../support/dashboard.js';
 
 const BIG = 100_000;
 const NAMES = ['load', 'transform', 'score', 'upload'];
 
-let server: TestServer;
-let owner: OutpostClient;
-let browser: Browser;
+const dashboard = useDashboard({ loops: false });
 let page: Page;
 let deploymentId: string;
 const policy = new PolicyWatch();
 
 /** A run of the test deployment that started `startedAgo` seconds ago, moved straight to `state` (no worker runs it). */
 async function createRun(state: 'COMPLETED' | 'RUNNING', startedAgo: number): Promise<string> {
-  const { flowRun } = unwrap(await owner.call('deploymentsCreateRun', { params: { id: deploymentId }, body: {} }));
-  await server.sql`
+  const { flowRun } = unwrap(await dashboard.owner.call('deploymentsCreateRun', { params: { id: deploymentId }, body: {} }));
+  await dashboard.server.sql`
     UPDATE flow_runs SET state_type = ${state}, state_name = ${state === 'RUNNING' ? 'Running' : 'Completed'},
-           start_time = now() - ${startedAgo} * interval '1 second', end_time = ${state === 'RUNNING' ? null : server.sql`now()`},
+           start_time = now() - ${startedAgo} * interval '1 second', end_time = ${state === 'RUNNING' ? null : dashboard.server.sql`now()`},
            updated_at = now()
     WHERE id = ${flowRun.id}`;
   return flowRun.id;
@@ -34,10 +31,10 @@ async function createRun(state: 'COMPLETED' | 'RUNNING', startedAgo: number): Pr
 async function seedTaskRuns(runId: string, count: number, options: { from?: number; offset?: number; running?: number } = {}) {
   const { from = 900, offset = 0, running = 0 } = options;
   const stage = Math.ceil(count / NAMES.length);
-  await server.sql`
+  await dashboard.server.sql`
     INSERT INTO task_runs (id, workspace_id, flow_run_id, flow_run_attempt, name, task_key, dynamic_key, run_count,
                            state_type, state_name, state_timestamp, start_time, end_time, created_at, updated_at)
-    SELECT gen_random_uuid(), ${server.workspaceId}, ${runId}, 1, n.name, n.name || '-' || (g + ${offset}), (g + ${offset})::text,
+    SELECT gen_random_uuid(), ${dashboard.server.workspaceId}, ${runId}, 1, n.name, n.name || '-' || (g + ${offset}), (g + ${offset})::text,
            CASE WHEN s.type = 'FAILED' THEN 3 ELSE 1 END, s.type, initcap(s.type), c, c + interval '20 milliseconds',
            CASE WHEN s.type = 'RUNNING' THEN NULL
                 ELSE c + interval '20 milliseconds' + (200 + (g * 37) % 3000) * interval '1 millisecond' END,
@@ -48,13 +45,13 @@ async function seedTaskRuns(runId: string, count: number, options: { from?: numb
                                     WHEN g % 1000 = 1 THEN 'CRASHED' ELSE 'COMPLETED' END AS type) s
     CROSS JOIN LATERAL (SELECT now() - ${from} * interval '1 second' + g * interval '5 milliseconds' AS c) t`;
   // A run is created before its task runs (the API stamps them so; its pages look them up so).
-  await server.sql`
+  await dashboard.server.sql`
     UPDATE flow_runs SET created_at = least(created_at, now() - ${from} * interval '1 second') WHERE id = ${runId}`;
-  await server.sql`ANALYZE task_runs`;
+  await dashboard.server.sql`ANALYZE task_runs`;
 }
 
 async function countsByState(runId: string): Promise<Record<string, number>> {
-  const rows = await server.sql<{ state_type: string; n: number }[]>`
+  const rows = await dashboard.server.sql<{ state_type: string; n: number }[]>`
     SELECT state_type, count(*)::int AS n FROM task_runs WHERE flow_run_id = ${runId} GROUP BY 1`;
   return Object.fromEntries(rows.map((r) => [r.state_type, r.n]));
 }
@@ -75,23 +72,15 @@ async function scrollListToEnd(): Promise<void> {
 }
 
 beforeAll(async () => {
-  server = await startTestServer({ loops: false });
-  owner = new OutpostClient({ baseUrl: server.url, token: server.ownerKey });
   ({
     deployment: { id: deploymentId },
   } = unwrap(
-    await owner.call('deploymentsUpsert', {
+    await dashboard.owner.call('deploymentsUpsert', {
       body: { flowName: 'fan-out', name: 'e2e', source: `dir:///${randomUUID()}`, entrypoint: 'flow.mjs', workPool: 'default' },
     }),
   ));
-  browser = await launchChromium();
-  ({ page } = await signedInPage(browser, server, policy));
+  ({ page } = await signedInPage(dashboard.browser, dashboard.server, policy));
 }, 120_000);
-afterAll(async () => {
-  await browser?.close();
-  await owner?.close();
-  await server?.close();
-});
 
 describe('the task runs of a run on its page', () => {
   let big: string;
@@ -101,7 +90,7 @@ describe('the task runs of a run on its page', () => {
     await seedTaskRuns(big, BIG);
     const expected = await countsByState(big);
 
-    await page.goto(`${server.url}/#/runs/${big}`);
+    await page.goto(`${dashboard.server.url}/#/runs/${big}`);
     const summary = page.getByTestId('task-summary');
     await summary.waitFor({ timeout: 30_000 });
     expect(await summary.getAttribute('data-mode')).toBe('summary');
@@ -159,7 +148,7 @@ describe('the task runs of a run on its page', () => {
     await screenshot(page, 'run-detail-task-runs-failed');
 
     await page.getByTestId('task-filter-name').selectOption('score');
-    const [{ n: scoreFailed } = { n: -1 }] = await server.sql<{ n: number }[]>`
+    const [{ n: scoreFailed } = { n: -1 }] = await dashboard.server.sql<{ n: number }[]>`
       SELECT count(*)::int AS n FROM task_runs WHERE flow_run_id = ${big} AND name = 'score' AND state_type = 'FAILED'`;
     await page
       .locator(`[data-testid="task-list-count"][data-matching="${scoreFailed}"][data-loaded="200"]`)
@@ -178,7 +167,7 @@ describe('the task runs of a run on its page', () => {
   it('draws one Gantt bar per task run for a run of ten', async () => {
     const small = await createRun('COMPLETED', 31);
     await seedTaskRuns(small, 10, { from: 30 });
-    await page.goto(`${server.url}/#/runs/${small}`);
+    await page.goto(`${dashboard.server.url}/#/runs/${small}`);
     await page.locator('[data-testid="task-summary"][data-mode="gantt"]').waitFor({ timeout: 30_000 });
     await page.getByTestId('task-gantt').waitFor();
     expect(await page.getByTestId('task-run').count()).toBe(10);
@@ -190,7 +179,7 @@ describe('the task runs of a run on its page', () => {
   it('keeps a live run current: new task runs raise the counts and the rows in view change state without a reload', async () => {
     const live = await createRun('RUNNING', 61);
     await seedTaskRuns(live, 300, { from: 60, running: 40 });
-    await page.goto(`${server.url}/#/runs/${live}`);
+    await page.goto(`${dashboard.server.url}/#/runs/${live}`);
     await page.evaluate(() => {
       (globalThis as unknown as { __sameDocument: boolean }).__sameDocument = true;
     });
@@ -199,7 +188,7 @@ describe('the task runs of a run on its page', () => {
     expect((await rowStates()).filter((s) => s === 'RUNNING').length).toBeGreaterThan(0);
 
     await seedTaskRuns(live, 100, { from: 5, offset: 300 });
-    await server.sql`
+    await dashboard.server.sql`
       UPDATE task_runs SET state_type = 'COMPLETED', state_name = 'Completed', end_time = now(), updated_at = now()
       WHERE flow_run_id = ${live} AND state_type = 'RUNNING'`;
     await page.getByTestId('task-total').getByText('400', { exact: true }).waitFor({ timeout: 15_000 });

@@ -10,6 +10,7 @@ import { parseOptions, startWorker, type WorkerHandle } from '@outpost/worker';
 import { build, stop as stopEsbuild } from 'esbuild';
 import { pino } from 'pino';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import { afterAll, beforeAll } from 'vitest';
 import { repoRoot } from './processes.js';
 
 export const CHROMIUM = '/usr/bin/chromium';
@@ -177,6 +178,50 @@ export async function startDashboardStack(): Promise<DashboardStack> {
 export async function ownerSignInUrl(server: TestServer): Promise<string> {
   const link = await createSignInLink(server.sql, { workspaceId: server.workspaceId, role: 'owner' });
   return `${server.url}${link.path}`;
+}
+
+/** What a workspace suite of the dashboard stands on: the API, its owner's client and headless Chromium. */
+export interface DashboardFixture {
+  readonly server: TestServer;
+  readonly owner: OutpostClient;
+  readonly browser: Browser;
+}
+
+/**
+ * Starts the API (`options` go to `startTestServer` as they are), the owner's client and Chromium
+ * before the file's tests, and closes them after. Hooks the file adds after this call run after the
+ * start and before the close: a suite seeds in its own `beforeAll` and stops its worker in its own
+ * `afterAll`.
+ */
+export function useDashboard(options?: Parameters<typeof startTestServer>[0]): DashboardFixture {
+  let server: TestServer | undefined;
+  let owner: OutpostClient | undefined;
+  let browser: Browser | undefined;
+  const started = <T>(value: T | undefined): T => {
+    if (value === undefined) throw new Error('the dashboard is not started yet: use it inside a test or hook');
+    return value;
+  };
+  beforeAll(async () => {
+    server = await startTestServer(options);
+    owner = new OutpostClient({ baseUrl: server.url, token: server.ownerKey });
+    browser = await launchChromium();
+  }, 120_000);
+  afterAll(async () => {
+    await browser?.close();
+    await owner?.close();
+    await server?.close();
+  });
+  return {
+    get server() {
+      return started(server);
+    },
+    get owner() {
+      return started(owner);
+    },
+    get browser() {
+      return started(browser);
+    },
+  };
 }
 
 /**
