@@ -1,4 +1,3 @@
-import { TextInput } from './form-field.js';
 import '@xyflow/react/dist/style.css';
 import '../styles/lineage-groups.css';
 import type { AssetHealth, AssetLineageResponse, PartitionCounts } from '@outpost/sdk/contracts';
@@ -29,6 +28,7 @@ import {
 } from '../lib/lineage-layout.js';
 import { assetPath, href, navigate } from '../router.js';
 import { type AssetFlowNode, AssetNode, LineageFar, type LineageNode } from './asset-node.js';
+import { TextInput } from './form-field.js';
 import { ExpandGroup, type GroupFlowNode, GroupNode } from './group-node.js';
 import { HealthBadge } from './health-badge.js';
 import { LineageFarEdges } from './lineage-far-edges.js';
