@@ -2,6 +2,7 @@ import { createOrganisationToken, startTestServer } from '@outpost/api/testing';
 import { AuditChainVerifier } from '@outpost/sdk/audit-chain';
 import type { AuditEntry } from '@outpost/sdk/contracts';
 import type postgres from 'postgres';
+import { growWorkspaces, organisationOfWorkspace } from './support/directory-setup.js';
 import { type Row, row } from './support/row.js';
 
 /**
@@ -68,13 +69,8 @@ export async function run(): Promise<Row[]> {
   const server = await startTestServer({ loops: false });
   const sql = server.sql;
   try {
-    const [org] = await sql<{ id: string; slug: string }[]>`
-      SELECT o.id, o.slug FROM organisations o JOIN workspaces w ON w.organisation_id = o.id WHERE w.id = ${server.workspaceId}`;
-    if (!org) throw new Error('the bench server has no organisation');
-    const made = await sql<{ id: string }[]>`
-      INSERT INTO workspaces (organisation_id, slug, name)
-      SELECT ${org.id}, 'bench-' || n, 'Bench ' || n FROM generate_series(1, ${WORKSPACES - 1}) n RETURNING id`;
-    const workspaces = [server.workspaceId, ...made.map((w) => w.id)];
+    const org = await organisationOfWorkspace(server, server.workspaceId);
+    const workspaces = await growWorkspaces(server, org, 'bench', WORKSPACES - 1);
 
     // Writes, the baseline first, with the chain's trigger off (for the table: nothing else writes meanwhile).
     const writers = workspaces.slice(1, 1 + WRITERS);

@@ -1,6 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { realpathSync } from 'node:fs';
-import { pathToFileURL } from 'node:url';
 import { type ClaimInput, claimDueRuns } from '@outpost/api';
 import { startTestServer, type TestServer } from '@outpost/api/testing';
 import { OutpostClient } from '@outpost/sdk/client';
@@ -151,15 +149,5 @@ export async function run(): Promise<Row[]> {
     await sql.end({ timeout: 5 });
     await owner.close();
     await server.close();
-  }
-}
-
-// `node --import tsx test/bench/claim-resources.ts` prints the table; the suite runner imports run() instead.
-if (process.argv[1] && import.meta.url === pathToFileURL(realpathSync(process.argv[1])).href) {
-  const rows = await run();
-  for (const r of rows) {
-    console.log(
-      `${r.name.padEnd(72)} ${String(r.value).padStart(7)} ${r.unit}   plain ${String(r.baseline).padStart(7)}   ×${r.ratio?.toFixed(2)}`,
-    );
   }
 }

@@ -1,6 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { realpathSync } from 'node:fs';
-import { pathToFileURL } from 'node:url';
 import { type ClaimInput, claimDueRuns } from '@outpost/api';
 import { startTestServer, type TestServer } from '@outpost/api/testing';
 import { OutpostClient } from '@outpost/sdk/client';
@@ -179,15 +177,5 @@ export async function run(): Promise<Row[]> {
     await Promise.all(connections.map((c) => c.end({ timeout: 5 })));
     await owner.close();
     await server.close();
-  }
-}
-
-// `node --import tsx test/bench/claims.ts` prints the table; the suite runner imports run() instead.
-if (process.argv[1] && import.meta.url === pathToFileURL(realpathSync(process.argv[1])).href) {
-  const rows = await run();
-  for (const r of rows) {
-    console.log(
-      `${r.name.padEnd(62)} ${String(r.value).padStart(6)} ${r.unit}   raw ${String(r.baseline).padStart(6)}   ×${r.ratio?.toFixed(2)}`,
-    );
   }
 }

@@ -1,5 +1,5 @@
 import { createOrganisationToken, startTestServer, type TestServer } from '@outpost/api/testing';
-import { type Organisation, seedDirectoryPeople } from './support/directory-setup.js';
+import { growWorkspaces, type Organisation, organisationOfWorkspace, seedDirectoryPeople } from './support/directory-setup.js';
 import { expectJson, ownerOf, type PersonSession, type Reply, send, tenantWithRuns } from './support/organisation-http.js';
 import { pause, percentile, type Row, row } from './support/row.js';
 
@@ -89,22 +89,12 @@ async function timed(what: string, call: () => Promise<Reply>): Promise<{ ms: nu
   return { ms, reply };
 }
 
-async function organisationOfWorkspace(server: TestServer, workspaceId: string): Promise<{ id: string; slug: string }> {
-  const [org] = await server.sql<{ id: string; slug: string }[]>`
-    SELECT o.id, o.slug FROM organisations o JOIN workspaces w ON w.organisation_id = o.id WHERE w.id = ${workspaceId}`;
-  if (!org) throw new Error(`no organisation for workspace ${workspaceId}`);
-  return org;
-}
-
 /** The large organisation: the bench server's, grown with SQL to the bounds. */
 async function seedLarge(server: TestServer): Promise<Org> {
   const sql = server.sql;
   const org = await organisationOfWorkspace(server, server.workspaceId);
   const owner = await ownerOf(server, server.workspaceId, server.ownerKey, 'owner@large.example');
-  const made = await sql<{ id: string }[]>`
-    INSERT INTO workspaces (organisation_id, slug, name)
-    SELECT ${org.id}, 'large-' || n, 'Large ' || n FROM generate_series(1, ${WORKSPACES - 1}) n RETURNING id`;
-  const workspaceIds = [server.workspaceId, ...made.map((w) => w.id)];
+  const workspaceIds = await growWorkspaces(server, org, 'large', WORKSPACES - 1);
 
   const organisation: Organisation = { ...org, owner, workspaces: [], domain: 'large.example' };
   const people = await seedDirectoryPeople(server, organisation, 'person', PEOPLE);

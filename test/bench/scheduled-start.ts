@@ -1,6 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { createLogger, SchedulerLoop } from '@outpost/api';
 import { OutpostClient } from '@outpost/sdk/client';
 import type { ClaimedRun } from '@outpost/sdk/contracts';
@@ -415,15 +413,4 @@ ${describe('claimed when due, RUNNING proposed once per claim (`POST /work-pools
     ...rows(`${name}, --prefetch ${PREFETCH_MS / 1000}s`, prefetching, 'prefetch', false),
     ...rows(`${name}, RUNNING once per claim`, perClaim, 'per-claim', false),
   ];
-}
-
-/** Run directly: `node --import tsx test/bench/scheduled-start.ts` (needs DATABASE_URL or TEST_DATABASE_URL). */
-if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  const rows = await run();
-  for (const r of rows) {
-    console.log(
-      `${r.name}: ${r.value.toFixed(0)} ${r.unit} (floor ${r.baseline?.toFixed(0) ?? '–'} ${r.unit}, ×${r.ratio?.toFixed(2) ?? '–'})`,
-    );
-  }
-  console.log(notes);
 }

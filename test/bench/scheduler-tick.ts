@@ -1,5 +1,3 @@
-import { resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { createLogger, SchedulerLoop } from '@outpost/api';
 import { startTestServer, type TestServer } from '@outpost/api/testing';
 import type postgres from 'postgres';
@@ -153,15 +151,5 @@ export async function run(): Promise<Row[]> {
   } finally {
     await scheduler.stop();
     await server.close();
-  }
-}
-
-/** Run directly: `node --import tsx test/bench/scheduler-tick.ts` (needs DATABASE_URL or TEST_DATABASE_URL). */
-if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  const rows = await run();
-  for (const r of rows) {
-    console.log(
-      `${r.name}: ${r.value.toFixed(0)} ${r.unit} (baseline ${r.baseline?.toFixed(0) ?? '–'} ${r.unit}, ×${r.ratio?.toFixed(2) ?? '–'})`,
-    );
   }
 }

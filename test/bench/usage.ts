@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createOrganisationToken, startTestServer } from '@outpost/api/testing';
 import type postgres from 'postgres';
+import { growWorkspaces, organisationOfWorkspace } from './support/directory-setup.js';
 import { type Row, row } from './support/row.js';
 
 /**
@@ -62,13 +63,8 @@ export async function run(): Promise<Row[]> {
   const server = await startTestServer({ loops: false });
   const sql = server.sql;
   try {
-    const [org] = await sql<{ id: string; slug: string }[]>`
-      SELECT o.id, o.slug FROM organisations o JOIN workspaces w ON w.organisation_id = o.id WHERE w.id = ${server.workspaceId}`;
-    if (!org) throw new Error('the bench server has no organisation');
-    const made = await sql<{ id: string }[]>`
-      INSERT INTO workspaces (organisation_id, slug, name)
-      SELECT ${org.id}, 'bench-' || n, 'Bench ' || n FROM generate_series(1, ${WORKSPACES - 1}) n RETURNING id`;
-    const workspaces = [server.workspaceId, ...made.map((w) => w.id)];
+    const org = await organisationOfWorkspace(server, server.workspaceId);
+    const workspaces = await growWorkspaces(server, org, 'bench', WORKSPACES - 1);
     const oneWorkspace = () => workspaces[1] as string;
     const ownWorkspace = (writer: number) => workspaces[1 + writer] as string;
     const message = 'epoch 12 step 1200: loss=0.454545 lr=0.001 batch=1000 elapsed=3600ms shard=0 ';

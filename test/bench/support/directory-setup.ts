@@ -20,6 +20,26 @@ export interface Organisation {
 /** How many workspaces groups grant roles in (BENCH_DIRECTORY_WORKSPACES; 3 unless set). */
 export const GRANTED_WORKSPACES = Number(process.env.BENCH_DIRECTORY_WORKSPACES ?? 3);
 
+/** The organisation a workspace belongs to. */
+export async function organisationOfWorkspace(server: TestServer, workspaceId: string): Promise<{ id: string; slug: string }> {
+  const [org] = await server.sql<{ id: string; slug: string }[]>`
+    SELECT o.id, o.slug FROM organisations o JOIN workspaces w ON w.organisation_id = o.id WHERE w.id = ${workspaceId}`;
+  if (!org) throw new Error(`no organisation for workspace ${workspaceId}`);
+  return org;
+}
+
+/**
+ * `count` more workspaces in `org`, the organisation of the server's own, made with SQL
+ * (`<tag>-<n>`): the ids of all of them, the server's own first.
+ */
+export async function growWorkspaces(server: TestServer, org: { id: string }, tag: string, count: number): Promise<string[]> {
+  const name = tag.charAt(0).toUpperCase() + tag.slice(1);
+  const made = await server.sql<{ id: string }[]>`
+    INSERT INTO workspaces (organisation_id, slug, name)
+    SELECT ${org.id}, ${tag} || '-' || n, ${name} || ' ' || n FROM generate_series(1, ${count}) n RETURNING id`;
+  return [server.workspaceId, ...made.map((w) => w.id)];
+}
+
 /** The organisation of a workspace, with an owner signed in with a password and GRANTED_WORKSPACES more workspaces. */
 export async function organisationOf(
   server: TestServer,
@@ -27,9 +47,7 @@ export async function organisationOf(
   tag: string,
   domain: string,
 ): Promise<Organisation> {
-  const [org] = await server.sql<{ id: string; slug: string }[]>`
-    SELECT o.id, o.slug FROM organisations o JOIN workspaces w ON w.organisation_id = o.id WHERE w.id = ${workspace.workspaceId}`;
-  if (!org) throw new Error(`no organisation for workspace ${workspace.workspaceId}`);
+  const org = await organisationOfWorkspace(server, workspace.workspaceId);
   const owner = await ownerOf(server, workspace.workspaceId, workspace.ownerKey, `owner-${tag}@${domain}`);
   const workspaces: string[] = [];
   for (let i = 1; i <= GRANTED_WORKSPACES; i++) {
