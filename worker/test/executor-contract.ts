@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestServer } from '@outpost/api/testing';
@@ -24,7 +24,7 @@ import { isProcessRunning } from '../src/process-group.js';
 import { SecretResolver } from '../src/secrets.js';
 import { startWorker, type WorkerHandle } from '../src/worker.js';
 import { buildDemoBundle, deployDemoFlows, reportedGrandchild } from './support/bundle.js';
-import { expectNoLiveChildren } from './support/leaks.js';
+import { tearDown } from './support/leaks.js';
 import { waitFor } from './support/wait.js';
 
 /** The line of the fixture's `fails` flow that throws: what its stack trace must point at. */
@@ -79,13 +79,7 @@ export function describeExecutor(name: string, makeExecutor: MakeExecutor): void
       );
     });
 
-    afterAll(async () => {
-      await owner?.close();
-      await server?.close();
-      if (bundle) rmSync(bundle.dir, { recursive: true, force: true });
-      if (scratch) rmSync(scratch, { recursive: true, force: true });
-      await expectNoLiveChildren();
-    });
+    afterAll(() => tearDown(owner, server, bundle?.dir, scratch));
 
     async function createRun(flowName: FlowName, parameters: Record<string, number> = {}): Promise<string> {
       const { flowRun } = unwrap(

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestServer } from '@outpost/api/testing';
@@ -6,7 +6,7 @@ import { OutpostClient, unwrap } from '@outpost/sdk/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isProcessRunning } from '../src/process-group.js';
 import { buildDemoBundle, reportedGrandchild } from './support/bundle.js';
-import { expectNoLiveChildren } from './support/leaks.js';
+import { tearDown } from './support/leaks.js';
 import { runMain } from './support/main-process.js';
 import { waitFor } from './support/wait.js';
 
@@ -38,13 +38,7 @@ describe('outpost-worker', () => {
       scratch = mkdtempSync(join(tmpdir(), 'outpost-worker-'));
     });
 
-    afterAll(async () => {
-      await owner?.close();
-      await server?.close();
-      rmSync(bundle.dir, { recursive: true, force: true });
-      rmSync(scratch, { recursive: true, force: true });
-      await expectNoLiveChildren();
-    });
+    afterAll(() => tearDown(owner, server, bundle?.dir, scratch));
 
     it('drains on SIGTERM: stops claiming, hands a run still going after the grace back as CRASHED, and exits 0', async () => {
       const { deployment } = unwrap(

@@ -4,7 +4,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registerModuleUrl, resultStorageExecArgv } from '../src/results/exec-argv.js';
 import { parseS3Url, S3Error, s3ResultStorageFromUrl } from '../src/results/s3.js';
-import { expectNoLiveChildren } from './support/leaks.js';
+import { tearDown } from './support/leaks.js';
 import { S3TestServer } from './support/s3-server.js';
 
 const run = promisify(execFile);
@@ -23,10 +23,7 @@ describe('S3 result storage', () => {
     endpoint = server.url;
   });
 
-  afterAll(async () => {
-    await server.close();
-    await expectNoLiveChildren();
-  });
+  afterAll(() => tearDown(server));
 
   const url = () => `s3://results/team-a/runs?endpoint=${encodeURIComponent(endpoint)}&region=eu-west-1`;
 

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -6,7 +6,7 @@ import type { RunOutcome } from '../src/executors/final-state.js';
 import type { WorkerHandle } from '../src/worker.js';
 import { buildDemoBundle } from './support/bundle.js';
 import { FAKE_WORKER_KEY, FakeApi } from './support/fake-api.js';
-import { expectNoLiveChildren } from './support/leaks.js';
+import { tearDown } from './support/leaks.js';
 import { S3TestServer } from './support/s3-server.js';
 import { startTestWorker } from './support/test-worker.js';
 import { waitFor } from './support/wait.js';
@@ -45,14 +45,7 @@ describe('task results in S3, through the worker', () => {
     });
   });
 
-  afterAll(async () => {
-    await worker?.stop({ graceMs: 0 });
-    await api?.close();
-    await s3?.close();
-    rmSync(bundle.dir, { recursive: true, force: true });
-    rmSync(scratch, { recursive: true, force: true });
-    await expectNoLiveChildren();
-  });
+  afterAll(() => tearDown(worker, api, s3, bundle?.dir, scratch));
 
   it('stores a cached task result in the bucket, reads it back, and sends the control plane neither it nor the credentials', async () => {
     const id = api.enqueue({ ...bundle, flowName: 'cached' });

@@ -1,10 +1,10 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RunnerPool } from '../src/runner-pool.js';
-import { expectNoLiveChildren } from './support/leaks.js';
+import { tearDown } from './support/leaks.js';
 import { waitFor } from './support/wait.js';
 
 describe('the runner pool', () => {
@@ -20,10 +20,7 @@ describe('the runner pool', () => {
     writeFileSync(join(dir, 'broken.mjs'), 'process.exit(7);\n');
   });
 
-  afterAll(async () => {
-    rmSync(dir, { recursive: true, force: true });
-    await expectNoLiveChildren();
-  });
+  afterAll(() => tearDown(dir));
 
   const pool = (script: string, size: number, logger = pino({ level: 'silent' })) =>
     new RunnerPool({

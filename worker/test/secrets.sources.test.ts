@@ -1,10 +1,10 @@
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseOptions, splitCommand } from '../src/options.js';
 import { JobConfigError, resolveJobVariables, SecretResolver, type SecretSettings } from '../src/secrets.js';
-import { expectNoLiveChildren } from './support/leaks.js';
+import { tearDown } from './support/leaks.js';
 
 describe('secret sources', () => {
   let dir: string;
@@ -37,10 +37,7 @@ esac
     chmodSync(command, 0o755);
   });
 
-  afterAll(async () => {
-    rmSync(dir, { recursive: true, force: true });
-    await expectNoLiveChildren();
-  });
+  afterAll(() => tearDown(dir));
 
   const workerEnv = { PATH: process.env.PATH ?? '', DB_PASSWORD: 'from-the-env', VAULT_TOKEN: 'v-123', OUTPOST_API_KEY: 'op_x' };
   const settings = (order: SecretSettings['order'], timeoutMs = 2_000): SecretSettings => ({

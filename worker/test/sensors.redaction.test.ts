@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,7 +12,7 @@ import { SecretResolver } from '../src/secrets.js';
 import { evaluateSensorTick } from '../src/sensors/evaluate.js';
 import { evaluateExternalPoll } from '../src/sensors/external-poll.js';
 import { buildDemoBundle } from './support/bundle.js';
-import { expectNoLiveChildren } from './support/leaks.js';
+import { tearDown } from './support/leaks.js';
 
 const FIXTURE = fileURLToPath(new URL('./fixtures/flows/sensors-secret.ts', import.meta.url));
 const TOKEN = 'api-t0ken-Hq7/Zr+w';
@@ -58,11 +58,7 @@ describe('sensor ticks and deferred-job polls report nothing secret, in keys or 
     };
   });
 
-  afterAll(async () => {
-    if (bundle) rmSync(bundle.dir, { recursive: true, force: true });
-    if (scratch) rmSync(scratch, { recursive: true, force: true });
-    await expectNoLiveChildren();
-  });
+  afterAll(() => tearDown(bundle?.dir, scratch));
 
   const tick = (name: string): ClaimedSensorTick => ({
     tickId: randomUUID(),

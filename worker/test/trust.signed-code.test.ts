@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -19,7 +19,7 @@ import { evaluateSensorTick } from '../src/sensors/evaluate.js';
 import { evaluateExternalPoll } from '../src/sensors/external-poll.js';
 import { checkClaimedCode } from '../src/trust.js';
 import { buildDemoBundle } from './support/bundle.js';
-import { expectNoLiveChildren } from './support/leaks.js';
+import { tearDown } from './support/leaks.js';
 
 const FIXTURE = fileURLToPath(new URL('./fixtures/flows/sensors-secret.ts', import.meta.url));
 const PAIR = generateDeployKeyPair();
@@ -80,11 +80,7 @@ describe('trust: sensor ticks and deferred-job polls run only signed code', () =
     };
   });
 
-  afterAll(async () => {
-    if (bundle) rmSync(bundle.dir, { recursive: true, force: true });
-    if (scratch) rmSync(scratch, { recursive: true, force: true });
-    await expectNoLiveChildren();
-  });
+  afterAll(() => tearDown(bundle?.dir, scratch));
 
   it('evaluates a tick whose deployment the trusted key signed', async () => {
     const report = await evaluateSensorTick(tick(await signature()), deps, new AbortController().signal);

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunOutcome } from '../src/executors/final-state.js';
 import type { WorkerHandle } from '../src/worker.js';
 import { FAKE_WORKER_KEY, FakeApi } from './support/fake-api.js';
-import { expectNoLiveChildren } from './support/leaks.js';
+import { tearDown } from './support/leaks.js';
 import { capturedLogger, startTestWorker } from './support/test-worker.js';
 import { waitFor } from './support/wait.js';
 
@@ -52,12 +52,7 @@ describe('warm starts', () => {
     });
   }, 120_000);
 
-  afterAll(async () => {
-    await worker?.stop({ graceMs: 0 });
-    await api?.close();
-    rmSync(scratch, { recursive: true, force: true });
-    await expectNoLiveChildren();
-  });
+  afterAll(() => tearDown(worker, api, scratch));
 
   const started = (runId: string) => workerLog.find((l) => l.msg === 'flow process started' && l.runId === runId);
   const warmed = (deploymentId: string) =>

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestServer } from '@outpost/api/testing';
@@ -10,7 +10,7 @@ import type { RunOutcome } from '../src/executors/final-state.js';
 import { isProcessRunning } from '../src/process-group.js';
 import type { WorkerHandle } from '../src/worker.js';
 import { buildDemoBundle, deployDemoFlows, reportedGrandchild } from './support/bundle.js';
-import { expectNoLiveChildren } from './support/leaks.js';
+import { expectNoLiveChildren, tearDown } from './support/leaks.js';
 import { startTestWorker } from './support/test-worker.js';
 import { waitFor } from './support/wait.js';
 
@@ -59,14 +59,7 @@ describe('worker against the real API', () => {
     });
   });
 
-  afterAll(async () => {
-    await worker?.stop({ graceMs: 0 });
-    await owner?.close();
-    await server?.close();
-    rmSync(bundle.dir, { recursive: true, force: true });
-    rmSync(scratch, { recursive: true, force: true });
-    await expectNoLiveChildren();
-  });
+  afterAll(() => tearDown(worker, owner, server, bundle?.dir, scratch));
 
   afterEach(async () => {
     await waitFor(() => worker.runs.length === 0, 30_000, 'the worker to let go of its runs');

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -10,7 +10,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { RunOutcome } from '../src/executors/final-state.js';
 import type { WorkerHandle } from '../src/worker.js';
 import { buildDemoBundle } from './support/bundle.js';
-import { expectNoLiveChildren } from './support/leaks.js';
+import { tearDown } from './support/leaks.js';
 import { startTestWorker } from './support/test-worker.js';
 import { waitFor } from './support/wait.js';
 
@@ -73,14 +73,7 @@ describe('the assets flow on a worker, against the real API', () => {
     });
   });
 
-  afterAll(async () => {
-    await worker?.stop({ graceMs: 0 });
-    await owner?.close();
-    await server?.close();
-    rmSync(bundle.dir, { recursive: true, force: true });
-    rmSync(scratch, { recursive: true, force: true });
-    await expectNoLiveChildren();
-  });
+  afterAll(() => tearDown(worker, owner, server, bundle?.dir, scratch));
 
   afterEach(async () => {
     await waitFor(() => worker.runs.length === 0, 30_000, 'the worker to let go of its runs');

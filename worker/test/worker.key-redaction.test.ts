@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -11,7 +11,7 @@ import { REDACTED } from '../src/redact.js';
 import type { WorkerHandle } from '../src/worker.js';
 import { buildDemoBundle } from './support/bundle.js';
 import { FAKE_WORKER_KEY, FakeApi } from './support/fake-api.js';
-import { expectNoLiveChildren } from './support/leaks.js';
+import { tearDown } from './support/leaks.js';
 import { startTestWorker } from './support/test-worker.js';
 import { waitFor } from './support/wait.js';
 
@@ -198,13 +198,7 @@ describe('what a flow process and its Pipes child send through the worker', () =
     });
   });
 
-  afterAll(async () => {
-    await worker?.stop({ graceMs: 0 });
-    await api?.close();
-    if (bundle) rmSync(bundle.dir, { recursive: true, force: true });
-    if (scratch) rmSync(scratch, { recursive: true, force: true });
-    await expectNoLiveChildren();
-  });
+  afterAll(() => tearDown(worker, api, bundle?.dir, scratch));
 
   const expectNothingSecretSent = () => {
     const everything = JSON.stringify(api.received);

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -10,7 +10,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { WorkerHandle } from '../src/worker.js';
 import type { trainModel } from './fixtures/flows/deployment-runs.js';
 import { buildDemoBundle } from './support/bundle.js';
-import { expectNoLiveChildren } from './support/leaks.js';
+import { tearDown } from './support/leaks.js';
 import { startTestWorker } from './support/test-worker.js';
 import { waitFor } from './support/wait.js';
 
@@ -80,14 +80,7 @@ describe('runDeployment on a worker against the real API', () => {
     });
   });
 
-  afterAll(async () => {
-    await worker?.stop({ graceMs: 0 });
-    await owner?.close();
-    await server?.close();
-    if (bundle) rmSync(bundle.dir, { recursive: true, force: true });
-    if (scratch) rmSync(scratch, { recursive: true, force: true });
-    await expectNoLiveChildren();
-  });
+  afterAll(() => tearDown(worker, owner, server, bundle?.dir, scratch));
 
   afterEach(async () => {
     await waitFor(() => worker.runs.length === 0, 30_000, 'the worker to let go of its runs');

@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
 
 /** The Postgres server the test harness starts when no TEST_DATABASE_URL is set: it serves the whole file. */
 function isEmbeddedPostgres(pid: string): boolean {
@@ -51,4 +51,22 @@ export async function expectNoLiveChildren(): Promise<void> {
     });
     throw new Error(`processes left running: ${describe.join('; ')}`);
   }
+}
+
+/** What a suite starts and must end: a worker (stopped at once), or a server, API or client (closed). */
+type Startable = { stop(options: { graceMs: number }): Promise<unknown> } | { close(): Promise<unknown> };
+
+/**
+ * Ends what a suite started, in the order given: stops each worker without grace, closes each
+ * server and client, removes each directory (a string); then checks that no child process outlived
+ * them. What was never started (undefined) is passed over.
+ */
+export async function tearDown(...items: (Startable | string | undefined)[]): Promise<void> {
+  for (const item of items) {
+    if (item === undefined) continue;
+    if (typeof item === 'string') rmSync(item, { recursive: true, force: true });
+    else if ('stop' in item) await item.stop({ graceMs: 0 });
+    else await item.close();
+  }
+  await expectNoLiveChildren();
 }
