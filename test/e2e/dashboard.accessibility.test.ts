@@ -1,11 +1,10 @@
 import { unwrap } from '@outpost/sdk/client';
 import type { FlowRun, JsonObject } from '@outpost/sdk/contracts';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { axeViolations, type DashboardStack, launchChromium, screenshot, startDashboardStack } from '../support/dashboard.js';
+import type { BrowserContext, Page } from 'playwright-core';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { axeViolations, screenshot, useDashboardStack } from '../support/dashboard.js';
 
-let stack: DashboardStack;
-let browser: Browser;
+const stack = useDashboardStack();
 let completed: FlowRun;
 
 type Theme = 'light' | 'dark';
@@ -48,7 +47,7 @@ interface FocusedElement {
 /** A fresh context signed in as the owner, with the system theme and size given. */
 async function openContext(theme: Theme, width: Width): Promise<{ context: BrowserContext; page: Page }> {
   // axe-core is injected as an inline script, which the dashboard's policy refuses; only this suite bypasses it.
-  const context = await browser.newContext({ viewport: VIEWPORTS[width], colorScheme: theme, bypassCSP: true });
+  const context = await stack.browser.newContext({ viewport: VIEWPORTS[width], colorScheme: theme, bypassCSP: true });
   const page = await context.newPage();
   await page.goto(await stack.signInUrl());
   await page.getByTestId('workspace-name').getByText('Default').waitFor();
@@ -93,8 +92,6 @@ async function focused(
 }
 
 beforeAll(async () => {
-  stack = await startDashboardStack();
-  browser = await launchChromium();
   // A finished run with logs, artifacts and a child run for the run page, and a failed one for the lists.
   const create = async (flowName: string, parameters: JsonObject) => {
     const id = stack.deployments.get(flowName) ?? '';
@@ -112,10 +109,6 @@ beforeAll(async () => {
     }
   }
   completed = greet;
-});
-afterAll(async () => {
-  await browser?.close();
-  await stack?.close();
 });
 
 describe('dashboard accessibility', () => {
@@ -151,7 +144,7 @@ describe('dashboard accessibility', () => {
   it('has no WCAG 2 A or AA violations on the sign-in page in either theme at either width', async () => {
     for (const theme of ['light', 'dark'] as const) {
       for (const width of ['desktop', 'phone'] as const) {
-        const context = await browser.newContext({ viewport: VIEWPORTS[width], colorScheme: theme, bypassCSP: true });
+        const context = await stack.browser.newContext({ viewport: VIEWPORTS[width], colorScheme: theme, bypassCSP: true });
         try {
           const page = await context.newPage();
           await page.goto(`${stack.server.url}/#/sign-in`);

@@ -7,19 +7,11 @@ import {
   parseSigningKey,
   signDeploymentStatement,
 } from '@outpost/sdk/signing';
-import type { Browser, Locator, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  type DashboardStack,
-  launchChromium,
-  PolicyWatch,
-  screenshot,
-  signedInPage,
-  startDashboardStack,
-} from '../support/dashboard.js';
+import type { Locator, Page } from 'playwright-core';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { PolicyWatch, screenshot, signedInPage, useDashboardStack } from '../support/dashboard.js';
 
-let stack: DashboardStack;
-let browser: Browser;
+const stack = useDashboardStack();
 let page: Page;
 let deployment: Deployment;
 /** greet's deployment whose code is pinned in an OCI layout on the worker's disk: a long, absolute source. */
@@ -28,7 +20,6 @@ const PINNED_SOURCE = `oci-layout:///srv/outpost/registry/analytics-team/nightly
 const policy = new PolicyWatch();
 
 beforeAll(async () => {
-  stack = await startDashboardStack();
   const greetId = stack.deployments.get('greet') as string;
   const greet = unwrap(await stack.owner.call('deploymentsGet', { params: { id: greetId } }));
   // greet's code under a second deployment with a weekday schedule in Berlin.
@@ -52,13 +43,8 @@ beforeAll(async () => {
       body: { flowName: 'greet', name: 'pinned', source: PINNED_SOURCE, entrypoint: greet.entrypoint, workPool: 'default' },
     }),
   ));
-  browser = await launchChromium();
-  ({ page } = await signedInPage(browser, stack));
+  ({ page } = await signedInPage(stack.browser, stack));
   policy.watch(page);
-});
-afterAll(async () => {
-  await browser?.close();
-  await stack?.close();
 });
 
 /** The wall-clock reading of `iso` in `timeZone`: weekday, hour and minute. */

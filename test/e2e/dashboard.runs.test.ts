@@ -1,19 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { OutpostClient, unwrap } from '@outpost/sdk/client';
 import type { FlowRun, JsonObject } from '@outpost/sdk/contracts';
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  type DashboardStack,
-  launchChromium,
-  PolicyWatch,
-  screenshot,
-  signedInPage,
-  startDashboardStack,
-} from '../support/dashboard.js';
+import type { Page } from 'playwright-core';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { PolicyWatch, screenshot, signedInPage, useDashboardStack } from '../support/dashboard.js';
 
-let stack: DashboardStack;
-let browser: Browser;
+const stack = useDashboardStack();
 let page: Page;
 const policy = new PolicyWatch();
 
@@ -68,14 +60,8 @@ async function deployAssets(): Promise<string> {
 }
 
 beforeAll(async () => {
-  stack = await startDashboardStack();
-  browser = await launchChromium();
-  ({ page } = await signedInPage(browser, stack));
+  ({ page } = await signedInPage(stack.browser, stack));
   policy.watch(page);
-});
-afterAll(async () => {
-  await browser?.close();
-  await stack?.close();
 });
 
 describe('the dashboard against a real API and worker', () => {
@@ -86,8 +72,8 @@ describe('the dashboard against a real API and worker', () => {
     await screenshot(page, 'overview');
 
     const url = await stack.signInUrl();
-    const first = await browser.newContext();
-    const second = await browser.newContext();
+    const first = await stack.browser.newContext();
+    const second = await stack.browser.newContext();
     try {
       const a = await first.newPage();
       await a.goto(url);

@@ -1,24 +1,15 @@
 import { readFileSync } from 'node:fs';
 import { unwrap } from '@outpost/sdk/client';
 import type { FlowRun, WorkPool, WorkQueue } from '@outpost/sdk/contracts';
-import type { Browser, Locator, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  type DashboardStack,
-  launchChromium,
-  PolicyWatch,
-  screenshot,
-  signedInPage,
-  signInWithKey,
-  startDashboardStack,
-} from '../support/dashboard.js';
+import type { Locator, Page } from 'playwright-core';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { PolicyWatch, screenshot, signedInPage, signInWithKey, useDashboardStack } from '../support/dashboard.js';
 
 const WORKER_VERSION = (
   JSON.parse(readFileSync(new URL('../../worker/package.json', import.meta.url), 'utf8')) as { version: string }
 ).version;
 
-let stack: DashboardStack;
-let browser: Browser;
+const stack = useDashboardStack();
 let page: Page;
 const policy = new PolicyWatch();
 
@@ -41,14 +32,8 @@ async function focusedTestId(): Promise<string | null | undefined> {
 }
 
 beforeAll(async () => {
-  stack = await startDashboardStack();
-  browser = await launchChromium();
-  ({ page } = await signedInPage(browser, stack));
+  ({ page } = await signedInPage(stack.browser, stack));
   policy.watch(page);
-});
-afterAll(async () => {
-  await browser?.close();
-  await stack?.close();
 });
 
 describe('the work pools page against a real API and worker', () => {
@@ -196,7 +181,7 @@ describe('the work pools page against a real API and worker', () => {
   });
 
   it('shows a viewer the pools, queues and workers with nothing to change', async () => {
-    const context = await browser.newContext({ viewport: { width: 1360, height: 860 } });
+    const context = await stack.browser.newContext({ viewport: { width: 1360, height: 860 } });
     try {
       const viewer = policy.watch(await context.newPage());
       await signInWithKey(viewer, stack.server.url, await stack.server.createKey('viewer'));

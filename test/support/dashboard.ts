@@ -174,6 +174,50 @@ export async function startDashboardStack(): Promise<DashboardStack> {
   }
 }
 
+/** The stack of `startDashboardStack` and headless Chromium, for a file's tests and hooks. */
+export interface DashboardStackFixture extends Omit<DashboardStack, 'close'> {
+  readonly browser: Browser;
+}
+
+/**
+ * Starts the dashboard stack and Chromium before the file's tests, and closes them after. Hooks the
+ * file adds after this call run after the start and before the close.
+ */
+export function useDashboardStack(): DashboardStackFixture {
+  let stack: DashboardStack | undefined;
+  let browser: Browser | undefined;
+  const started = <T>(value: T | undefined): T => {
+    if (value === undefined) throw new Error('the dashboard stack is not started yet: use it inside a test or hook');
+    return value;
+  };
+  beforeAll(async () => {
+    stack = await startDashboardStack();
+    browser = await launchChromium();
+  }, 120_000);
+  afterAll(async () => {
+    await browser?.close();
+    await stack?.close();
+  });
+  return {
+    get server() {
+      return started(stack).server;
+    },
+    get owner() {
+      return started(stack).owner;
+    },
+    get worker() {
+      return started(stack).worker;
+    },
+    get deployments() {
+      return started(stack).deployments;
+    },
+    signInUrl: () => started(stack).signInUrl(),
+    get browser() {
+      return started(browser);
+    },
+  };
+}
+
 /** A fresh one-time sign-in URL for an owner session in `server`'s workspace. */
 export async function ownerSignInUrl(server: TestServer): Promise<string> {
   const link = await createSignInLink(server.sql, { workspaceId: server.workspaceId, role: 'owner' });
