@@ -193,12 +193,26 @@ async function putTarball(url: string, tarball: Buffer): Promise<void> {
       [file]: { content_type: 'application/octet-stream', data: tarball.toString('base64'), length: tarball.length },
     },
   };
-  const res = await fetch(`${url}${name.replace('/', '%2f')}`, {
-    method: 'PUT',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  });
-  if (!res.ok) throw new Error(`publishing ${name}@${version} to ${url} failed: ${res.status} ${await res.text()}`);
+  // A connection can drop while the body goes out (EPIPE on a socket the registry closed): try again.
+  // Each version is published once, so a conflict on a later try means an earlier one landed.
+  for (let attempt = 1; ; attempt++) {
+    let res: Response;
+    try {
+      res = await fetch(`${url}${name.replace('/', '%2f')}`, {
+        method: 'PUT',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+    } catch (error) {
+      if (attempt < 3) continue;
+      throw new Error(`publishing ${name}@${version} to ${url} failed ${attempt} times: ${String(error)}`, { cause: error });
+    }
+    if (res.ok || (res.status === 409 && attempt > 1)) {
+      await res.body?.cancel();
+      return;
+    }
+    throw new Error(`publishing ${name}@${version} to ${url} failed: ${res.status} ${await res.text()}`);
+  }
 }
 
 async function freePort(): Promise<number> {
