@@ -174,6 +174,12 @@ export async function startDashboardStack(): Promise<DashboardStack> {
   }
 }
 
+/** What a fixture's `beforeAll` set, read in a test or hook; read before then, an error naming `what`. */
+export function startedValue<T>(value: T | undefined, what: string): T {
+  if (value === undefined) throw new Error(`${what} is not started yet: use it inside a test or hook`);
+  return value;
+}
+
 /** The stack of `startDashboardStack` and headless Chromium, for a file's tests and hooks. */
 export interface DashboardStackFixture extends Omit<DashboardStack, 'close'> {
   readonly browser: Browser;
@@ -186,10 +192,7 @@ export interface DashboardStackFixture extends Omit<DashboardStack, 'close'> {
 export function useDashboardStack(): DashboardStackFixture {
   let stack: DashboardStack | undefined;
   let browser: Browser | undefined;
-  const started = <T>(value: T | undefined): T => {
-    if (value === undefined) throw new Error('the dashboard stack is not started yet: use it inside a test or hook');
-    return value;
-  };
+  const started = <T>(value: T | undefined): T => startedValue(value, 'the dashboard stack');
   beforeAll(async () => {
     stack = await startDashboardStack();
     browser = await launchChromium();
@@ -241,10 +244,7 @@ export function useDashboard(options?: Parameters<typeof startTestServer>[0]): D
   let server: TestServer | undefined;
   let owner: OutpostClient | undefined;
   let browser: Browser | undefined;
-  const started = <T>(value: T | undefined): T => {
-    if (value === undefined) throw new Error('the dashboard is not started yet: use it inside a test or hook');
-    return value;
-  };
+  const started = <T>(value: T | undefined): T => startedValue(value, 'the dashboard');
   beforeAll(async () => {
     server = await startTestServer(options);
     owner = new OutpostClient({ baseUrl: server.url, token: server.ownerKey });

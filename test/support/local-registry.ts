@@ -195,13 +195,14 @@ async function putTarball(url: string, tarball: Buffer): Promise<void> {
   };
   // A connection can drop while the body goes out (EPIPE on a socket the registry closed): try again.
   // Each version is published once, so a conflict on a later try means an earlier one landed.
+  const json = JSON.stringify(body);
   for (let attempt = 1; ; attempt++) {
     let res: Response;
     try {
       res = await fetch(`${url}${name.replace('/', '%2f')}`, {
         method: 'PUT',
         headers: { 'content-type': 'application/json' },
-        body: JSON.stringify(body),
+        body: json,
       });
     } catch (error) {
       if (attempt < 3) continue;

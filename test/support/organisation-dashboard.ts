@@ -3,7 +3,7 @@ import { linkIn, TestMailbox } from '@outpost/api/testing-mailbox';
 import { OutpostClient, unwrap } from '@outpost/sdk/client';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll } from 'vitest';
-import { launchChromium, PolicyWatch } from './dashboard.js';
+import { launchChromium, PolicyWatch, startedValue } from './dashboard.js';
 
 /** The password every person of an organisation suite confirms their address with. */
 export const PASSWORD = 'a platform team keeps this one';
@@ -52,10 +52,7 @@ export function useOrganisationDashboard(
   let owner: OutpostClient | undefined;
   let browser: Browser | undefined;
   let organisation: { slug: string; id: string } | undefined;
-  const started = <T>(value: T | undefined): T => {
-    if (value === undefined) throw new Error('the organisation dashboard is not started yet: use it inside a test or hook');
-    return value;
-  };
+  const started = <T>(value: T | undefined): T => startedValue(value, 'the organisation dashboard');
   const policy = new PolicyWatch();
   const dashboard: OrganisationDashboard = {
     get mailbox() {
