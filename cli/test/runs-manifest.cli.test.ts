@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { OutpostClient, unwrap } from '@outpost/sdk/client';
+import { seedFinishedRun } from '@outpost/api/testing';
+import { unwrap } from '@outpost/sdk/client';
 import type { FlowRun, FlowRunManifest } from '@outpost/sdk/contracts';
 import { describe, expect, test } from 'vitest';
 import { useTestApi } from './api.support.js';
@@ -15,61 +16,18 @@ const NAME = `manifest-${randomUUID().slice(0, 8)}`;
  * deployment is redeployed with another entrypoint and defaults, as happens before one reproduces.
  */
 const api = useTestApi(async ({ server, owner }) => {
-  const worker = new OutpostClient({ baseUrl: server.url, token: await server.createKey('worker', ['default']) });
-  let asRun: OutpostClient | null = null;
-  try {
-    const workerId = randomUUID();
-    unwrap(
-      await worker.call('workersHeartbeat', {
-        params: { pool: 'default' },
-        body: {
-          workerId,
-          name: 'gpu-box',
-          capacity: 2,
-          runs: [],
-          resources: { gpus: ['0', '1'].map((id) => ({ id, model: 'NVIDIA A100', memoryMb: 81_920 })), memoryGb: 64, cpus: 16 },
-        },
-      }),
-    );
-    const deploy = (entrypoint: string, parameters: Record<string, number>) =>
-      owner.call('deploymentsUpsert', {
-        body: {
-          flowName: 'train',
-          name: 'gpu',
-          source: SOURCE,
-          entrypoint,
-          workPool: 'default',
-          parameters,
-          resources: { gpus: 1 },
-          jobVariables: { env: { HF_TOKEN: { $secret: 'HF_TOKEN' }, MODE: 'fast' } },
-        },
-      });
-    const { deployment } = unwrap(await deploy('flows/train.js', { lr: 0.1 }));
-    original = unwrap(
-      await owner.call('deploymentsCreateRun', { params: { id: deployment.id }, body: { name: NAME, parameters: { lr: 0.5 } } }),
-    ).flowRun;
-    const [claimed] = unwrap(await worker.call('claim', { params: { pool: 'default' }, body: { workerId, limit: 1 } })).runs;
-    if (!claimed) throw new Error('the run was not claimed');
-    asRun = new OutpostClient({ baseUrl: server.url, token: claimed.token });
-    unwrap(
-      await asRun.call('flowRunsReportEnvironment', {
-        params: { id: original.id, attempt: '1' },
-        body: { workerVersion: '0.1.0', executor: 'process', nodeVersion: 'v20.19.0', image: null, imageDigest: null },
-      }),
-    );
-    for (const type of ['RUNNING', 'COMPLETED'] as const) {
-      unwrap(
-        await asRun.call('flowRunsSetState', {
-          params: { id: original.id },
-          body: { transitionId: randomUUID(), state: { type } },
-        }),
-      );
-    }
-    unwrap(await deploy('flows/train-v2.js', { lr: 0.2 }));
-  } finally {
-    await asRun?.close();
-    await worker.close();
-  }
+  original = await seedFinishedRun(server, owner, {
+    worker: { name: 'gpu-box', gpus: 2, gpuModel: 'NVIDIA A100', memoryGb: 64, cpus: 16 },
+    deployment: {
+      source: SOURCE,
+      parameters: { lr: 0.1 },
+      resources: { gpus: 1 },
+      jobVariables: { env: { HF_TOKEN: { $secret: 'HF_TOKEN' }, MODE: 'fast' } },
+    },
+    run: { name: NAME, parameters: { lr: 0.5 } },
+    environment: { workerVersion: '0.1.0', executor: 'process', nodeVersion: 'v20.19.0', image: null, imageDigest: null },
+    redeploy: { entrypoint: 'flows/train-v2.js', parameters: { lr: 0.2 } },
+  });
 });
 const { outpost } = api;
 

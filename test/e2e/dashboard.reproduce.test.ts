@@ -1,6 +1,7 @@
-import { randomUUID } from 'node:crypto';
+
 import { createSignInLink } from '@outpost/api';
-import { OutpostClient, unwrap } from '@outpost/sdk/client';
+import { seedFinishedRun } from '@outpost/api/testing';
+import { unwrap } from '@outpost/sdk/client';
 import type { FlowRun } from '@outpost/sdk/contracts';
 import type { BrowserContext, Page } from 'playwright-core';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -20,77 +21,24 @@ const IMAGE_DIGEST = `sha256:${'f'.repeat(64)}`;
  * someone reproduces an old run.
  */
 beforeAll(async () => {
-  const worker = new OutpostClient({
-    baseUrl: dashboard.server.url,
-    token: await dashboard.server.createKey('worker', ['default']),
+  original = await seedFinishedRun(dashboard.server, dashboard.owner, {
+    worker: { name: 'gpu-box-1', gpus: 4, gpuModel: 'NVIDIA A100-SXM4-80GB', memoryGb: 512, cpus: 64 },
+    deployment: {
+      source: SOURCE,
+      parameters: { epochs: 3 },
+      resources: { gpus: 2 },
+      jobVariables: { image: 'registry.internal/train:1.4', env: { WANDB_KEY: { $secret: 'WANDB_KEY' } } },
+    },
+    run: { parameters: { epochs: 12, lr: 0.003 } },
+    environment: {
+      workerVersion: '0.1.0',
+      executor: 'kubernetes',
+      nodeVersion: 'v20.19.0',
+      image: 'registry.internal/train:1.4',
+      imageDigest: IMAGE_DIGEST,
+    },
+    redeploy: { entrypoint: 'flows/train-v2.js' },
   });
-  let asRun: OutpostClient | null = null;
-  try {
-    const workerId = randomUUID();
-    unwrap(
-      await worker.call('workersHeartbeat', {
-        params: { pool: 'default' },
-        body: {
-          workerId,
-          name: 'gpu-box-1',
-          capacity: 4,
-          runs: [],
-          resources: {
-            gpus: ['0', '1', '2', '3'].map((id) => ({ id, model: 'NVIDIA A100-SXM4-80GB', memoryMb: 81_920 })),
-            memoryGb: 512,
-            cpus: 64,
-          },
-        },
-      }),
-    );
-    const deploy = (entrypoint: string) =>
-      dashboard.owner.call('deploymentsUpsert', {
-        body: {
-          flowName: 'train',
-          name: 'gpu',
-          source: SOURCE,
-          entrypoint,
-          workPool: 'default',
-          parameters: { epochs: 3 },
-          resources: { gpus: 2 },
-          jobVariables: { image: 'registry.internal/train:1.4', env: { WANDB_KEY: { $secret: 'WANDB_KEY' } } },
-        },
-      });
-    const { deployment } = unwrap(await deploy('flows/train.js'));
-    original = unwrap(
-      await dashboard.owner.call('deploymentsCreateRun', {
-        params: { id: deployment.id },
-        body: { parameters: { epochs: 12, lr: 0.003 } },
-      }),
-    ).flowRun;
-    const [claimed] = unwrap(await worker.call('claim', { params: { pool: 'default' }, body: { workerId, limit: 1 } })).runs;
-    if (!claimed) throw new Error('the run was not claimed');
-    asRun = new OutpostClient({ baseUrl: dashboard.server.url, token: claimed.token });
-    unwrap(
-      await asRun.call('flowRunsReportEnvironment', {
-        params: { id: original.id, attempt: '1' },
-        body: {
-          workerVersion: '0.1.0',
-          executor: 'kubernetes',
-          nodeVersion: 'v20.19.0',
-          image: 'registry.internal/train:1.4',
-          imageDigest: IMAGE_DIGEST,
-        },
-      }),
-    );
-    for (const type of ['RUNNING', 'COMPLETED'] as const) {
-      unwrap(
-        await asRun.call('flowRunsSetState', {
-          params: { id: original.id },
-          body: { transitionId: randomUUID(), state: { type } },
-        }),
-      );
-    }
-    unwrap(await deploy('flows/train-v2.js'));
-  } finally {
-    await asRun?.close();
-    await worker.close();
-  }
 }, 120_000);
 
 async function signedIn(role: 'owner' | 'viewer'): Promise<{ context: BrowserContext; page: Page }> {

@@ -5,10 +5,10 @@ import { fileURLToPath } from 'node:url';
 import { buildBundle, pushBundle } from '@outpost/sdk/bundle';
 import { stop as stopEsbuild } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startRegistry, type TestRegistry } from '../../sdk/test/support/registry.js';
 import type { RunOutcome } from '../src/executors/final-state.js';
 import { FAKE_WORKER_KEY, FakeApi } from './support/fake-api.js';
 import { expectNoLiveChildren } from './support/leaks.js';
-import { startRegistry, type TestRegistry } from './support/registry.js';
 import { startTestWorker } from './support/test-worker.js';
 import { waitFor } from './support/wait.js';
 
@@ -34,7 +34,7 @@ describe('project files shipped in the bundle', () => {
 
   beforeAll(async () => {
     scratch = mkdtempSync(join(tmpdir(), 'outpost-bundle-files-'));
-    registry = await startRegistry(USER);
+    registry = await startRegistry({ htpasswd: USER });
     const built = await buildBundle({
       projectDir: FIXTURES,
       entrypoints: ['flows/bundle-files.ts', 'flows/pipes-secret.ts'],

@@ -5,10 +5,10 @@ import { fileURLToPath } from 'node:url';
 import { buildBundle, pushBundle } from '@outpost/sdk/bundle';
 import { stop as stopEsbuild } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startRegistry, type TestRegistry } from '../../sdk/test/support/registry.js';
 import type { RunOutcome } from '../src/executors/final-state.js';
 import { FAKE_WORKER_KEY, FakeApi } from './support/fake-api.js';
 import { expectNoLiveChildren } from './support/leaks.js';
-import { startRegistry, type TestRegistry } from './support/registry.js';
 import { startTestWorker } from './support/test-worker.js';
 import { waitFor } from './support/wait.js';
 
@@ -28,7 +28,7 @@ describe('registry credentials come only from the worker', () => {
 
   beforeAll(async () => {
     scratch = mkdtempSync(join(tmpdir(), 'outpost-creds-'));
-    registry = await startRegistry(USER);
+    registry = await startRegistry({ htpasswd: USER });
     const built = await buildBundle({ projectDir: FIXTURES, entrypoints: ['flows/demo.ts'] });
     await stopEsbuild();
     source = (await pushBundle(built, `oci://${registry.host}/acme/flows`, { credentials: USER })).source;
