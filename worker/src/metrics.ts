@@ -1,24 +1,8 @@
 import { type EndedCall, failureCode } from '@outpost/sdk/client';
 import type { StateType } from '@outpost/sdk/contracts';
-import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { processMetrics, SECONDS_LONG_POLL } from '@outpost/sdk/metrics';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 
-let processRegistry: Registry | null = null;
-
-/**
- * CPU, memory, heap, event-loop delay and GC metrics of this Node process, in a registry made once
- * per process: they describe the process, not one worker in it, and prom-client offers no way to
- * stop the observers it starts for them (the API keeps its own the same way).
- */
-function processMetrics(): Registry {
-  if (!processRegistry) {
-    processRegistry = new Registry();
-    collectDefaultMetrics({ register: processRegistry });
-  }
-  return processRegistry;
-}
-
-/** A claim long-polls (25 s by default, up to a minute), so its buckets reach past that. */
-const SECONDS_CLAIM = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
 const SECONDS_HEARTBEAT = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
 /** The terminal states a finished run is counted under from the start, so a dashboard sees zeros, not gaps. */
@@ -58,7 +42,8 @@ export class WorkerMetrics {
     name: 'outpost_worker_claim_duration_seconds',
     help: 'Time one claim call took, long-poll wait included, by result (runs, empty, error).',
     labelNames: ['result'] as const,
-    buckets: SECONDS_CLAIM,
+    // 25 s by default, up to a minute.
+    buckets: SECONDS_LONG_POLL,
     registers: [this.registry],
   });
   readonly #heartbeatSeconds = new Histogram({
@@ -110,8 +95,7 @@ export class WorkerMetrics {
       },
     });
     for (const state of FINISHED_STATES) this.#finished.inc({ state }, 0);
-    // Made now, not at the first scrape: the process's CPU counters count from when they are made,
-    // so a first scrape soon after would read the CPU of the last few milliseconds, often 0.
+    // Made now, not at the first scrape (see processMetrics).
     processMetrics();
   }
 

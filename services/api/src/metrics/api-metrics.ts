@@ -1,5 +1,6 @@
 import type { ProposalStatus, StateType } from '@outpost/sdk/contracts';
-import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { processMetrics, SECONDS_LONG_POLL } from '@outpost/sdk/metrics';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Logger } from '../logger.js';
 
 /** How many runs of one pool wait or are held, for the queue-depth gauges of `/metrics`. */
@@ -27,27 +28,7 @@ export type JudgedStatus = ProposalStatus | 'STALE';
 /** The route label of requests no route answered. */
 export const UNMATCHED_ROUTE = 'unmatched';
 
-let processRegistry: Registry | null = null;
-
-/**
- * CPU, memory, heap, event-loop delay, GC and handle metrics of this Node process, in a registry of
- * their own made once per process. They describe the process, not one server in it, and
- * prom-client starts an event-loop delay histogram and a GC observer for them that it offers no
- * way to stop: made per server, every server started in a test process would leave one of each
- * behind. Neither keeps the process alive: a process that only collects them exits at once, and
- * the lag gauge waits a single setImmediate while a scrape is answered.
- */
-function processMetrics(): Registry {
-  if (!processRegistry) {
-    processRegistry = new Registry();
-    collectDefaultMetrics({ register: processRegistry });
-  }
-  return processRegistry;
-}
-
 const SECONDS_FAST = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
-/** Requests include claims that long-poll for up to a minute. */
-const SECONDS_REQUEST = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
 /** From a run's expected start to its claim: sub-second with idle workers, minutes with a backlog. */
 const SECONDS_DISPATCH = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600];
 
@@ -77,7 +58,8 @@ export class ApiMetrics {
     name: 'outpost_http_request_duration_seconds',
     help: 'Time until the response was ready (a stream: until it started), by method and route pattern.',
     labelNames: ['method', 'route'] as const,
-    buckets: SECONDS_REQUEST,
+    // Requests include claims that long-poll for up to a minute.
+    buckets: SECONDS_LONG_POLL,
     registers: [this.registry],
   });
   readonly #claimSeconds = new Histogram({
