@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { assetCheckEvent } from '@outpost/api/testing';
 import { OutpostClient, unwrap } from '@outpost/sdk/client';
 import type {
   AssetDefinitionInput,
@@ -88,18 +89,7 @@ export class AssetSeeder {
     passed: boolean,
     metadata: JsonObject = {},
   ): AssetEvent {
-    return {
-      kind: 'check',
-      id: randomUUID(),
-      assetKey,
-      checkName,
-      partitionKey,
-      materializationId: null,
-      passed,
-      severity: 'ERROR',
-      blocking: true,
-      metadata,
-    };
+    return assetCheckEvent(assetKey, checkName, passed, partitionKey, { metadata });
   }
 
   /**

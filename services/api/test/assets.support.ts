@@ -97,27 +97,8 @@ export function materialization(assetKey: string, partitionKey: string | null = 
   };
 }
 
-export function checkResult(
-  assetKey: string,
-  checkName: string,
-  passed: boolean,
-  partitionKey: string | null = null,
-  extra: Record<string, unknown> = {},
-) {
-  return {
-    kind: 'check',
-    id: randomUUID(),
-    assetKey,
-    checkName,
-    partitionKey,
-    materializationId: null,
-    passed,
-    severity: 'ERROR',
-    blocking: true,
-    metadata: { nullIds: passed ? 0 : 3 },
-    ...extra,
-  };
-}
+/** A check's result as a run reports it (the same builder as the end-to-end suites'). */
+export { assetCheckEvent as checkResult } from '../src/testing/asset-events.js';
 
 export function report(run: HeldAssetRun, events: unknown[], attempt = run.attempt): Promise<Reply> {
   return run.as('POST', `/flow-runs/${run.id}/asset-events`, { body: { attempt, events } });

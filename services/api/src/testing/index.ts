@@ -19,6 +19,7 @@ import { type RunningServer, type ServerOptions, startServer } from '../server.j
 
 export { MAX_BUDGET_FAILURES } from '../automations/engine.js';
 export { deleteExpiredEventIds, ledgerReadUpToNow } from '../events/db/events.js';
+export { assetCheckEvent } from './asset-events.js';
 export { TestDnsServer } from './dns-server.js';
 export { type FinishedRunPlan, seedFinishedRun } from './finished-run.js';
 export { type ProviderPerson, TestOidcProvider, type TokenTwist } from './oidc-provider.js';
