@@ -1,4 +1,3 @@
-
 import { createSignInLink } from '@outpost/api';
 import { seedFinishedRun } from '@outpost/api/testing';
 import { unwrap } from '@outpost/sdk/client';
