@@ -80,6 +80,7 @@ export { log } from './runtime/logger.js';
 export { isMainModule } from './runtime/main-module.js';
 export type { ResultStorage } from './runtime/result-storage.js';
 export { directoryResultStorage, registerResultStorage, resultStorageFromUrl } from './runtime/result-storage.js';
+export type { RetryOptions } from './runtime/retry.js';
 export type { RunDeploymentArgs } from './runtime/run-deployment.js';
 export { runDeployment } from './runtime/run-deployment.js';
 export type { MapOptions, Task, TaskOptions } from './runtime/task.js';

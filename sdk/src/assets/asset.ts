@@ -9,6 +9,7 @@ import type { PartitionInfo } from '../partitions/index.js';
 import type { RunContext } from '../runtime/context.js';
 import { lazy } from '../runtime/lazy.js';
 import type { Logger } from '../runtime/logger.js';
+import { type RetryOptions, type RetrySettings, retryOptionFields, retrySettingsOf } from '../runtime/retry.js';
 import { type AutomationCondition, automationPolicy, type FreshnessPolicy, freshnessPolicy } from './automation.js';
 import { ensureAssetFlow } from './flow.js';
 import type { IOManager, MetadataValue } from './io.js';
@@ -139,12 +140,7 @@ export interface AssetImpl {
   depAssets: ReadonlyMap<string, AnyAsset>;
   io: IOManager | null;
   checks: readonly AssetCheck[];
-  retries: number;
-  retryDelaySeconds: number;
-  backoff: number;
-  jitter: number;
-  timeoutSeconds: number | undefined;
-  retryOn: ((error: Error) => boolean) | undefined;
+  retry: RetrySettings;
   cache: boolean;
   cacheKey: ((ctx: AssetContext) => string) | undefined;
   cacheExpirationSeconds: number | undefined;
@@ -206,7 +202,12 @@ export type DepValues<D extends readonly AssetDep[], P extends boolean, R extend
   -readonly [K in keyof D]: DepValue<D[K], P, R>;
 };
 
-export interface AssetOptions<T, D extends readonly AssetDep[], PD extends PartitionsDefinition | undefined, R extends boolean> {
+/**
+ * What `asset()` takes. Its retry options (`RetryOptions`) cover the function and the write of its
+ * value, and its timeout fires the context's `signal`.
+ */
+export interface AssetOptions<T, D extends readonly AssetDep[], PD extends PartitionsDefinition | undefined, R extends boolean>
+  extends RetryOptions {
   /** `features`, `raw/events`: `/`-separated segments of letters, digits, `_`, `.` and `-`. Unique. */
   key: string;
   /**
@@ -231,18 +232,6 @@ export interface AssetOptions<T, D extends readonly AssetDep[], PD extends Parti
   group?: string;
   /** @default a sha256 of the function's source and its checks' sources */
   codeVersion?: string;
-  /** Attempts after the first when the function (or the write) throws. @default 0 */
-  retries?: number;
-  /** @default 0 */
-  retryDelaySeconds?: number;
-  /** @default 1 */
-  backoff?: number;
-  /** @default 0 */
-  jitter?: number;
-  /** @default undefined (no limit) */
-  timeoutSeconds?: number;
-  /** @default every error is retried */
-  retryOn?: (error: Error) => boolean;
   /**
    * Reuse the value of an earlier materialisation with the same cache key from the result storage
    * (still written through the I/O manager). The key is a sha256 of the code version, the partition
@@ -302,12 +291,7 @@ const AssetOptionsSchema = lazy(() =>
     tags: commonSchemas().Tags.default([]),
     group: commonSchemas().Name.optional(),
     codeVersion: z.string().min(1).max(200).optional(),
-    retries: z.number().int().min(0).default(0),
-    retryDelaySeconds: z.number().min(0).default(0),
-    backoff: z.number().min(1).default(1),
-    jitter: z.number().min(0).max(1).default(0),
-    timeoutSeconds: z.number().positive().optional(),
-    retryOn: z.custom<(error: Error) => boolean>(isFunction, 'expected a function').optional(),
+    ...retryOptionFields(),
     cache: z.boolean().optional(),
     cacheKey: z.custom<(ctx: AssetContext) => string>(isFunction, 'expected a function').optional(),
     cacheExpirationSeconds: z.number().positive().optional(),
@@ -438,12 +422,7 @@ export function asset<T, PD extends PartitionsDefinition | undefined>(
     depAssets,
     io,
     checks,
-    retries: settings.retries,
-    retryDelaySeconds: settings.retryDelaySeconds,
-    backoff: settings.backoff,
-    jitter: settings.jitter,
-    timeoutSeconds: settings.timeoutSeconds,
-    retryOn: settings.retryOn,
+    retry: retrySettingsOf(settings),
     cache: settings.cache ?? settings.cacheKey !== undefined,
     cacheKey: settings.cacheKey,
     cacheExpirationSeconds: settings.cacheExpirationSeconds,

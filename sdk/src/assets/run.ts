@@ -364,12 +364,7 @@ class AssetRunner {
     return {
       // The contract bounds a task run's name at 200 characters; a long multi-partition key is cut.
       name: (covers === null ? asset.key : `${asset.key} [${covers}]`).slice(0, 200),
-      retries: impl.retries,
-      retryDelaySeconds: impl.retryDelaySeconds,
-      backoff: impl.backoff,
-      jitter: impl.jitter,
-      timeoutSeconds: impl.timeoutSeconds,
-      retryOn: impl.retryOn,
+      ...impl.retry,
     };
   }
 

@@ -2,30 +2,16 @@ import * as z from 'zod';
 import { currentScope } from './context.js';
 import { lazy } from './lazy.js';
 import type { ResultStorage } from './result-storage.js';
+import { type RetryOptions, retryOptionFields } from './retry.js';
 import { TaskCache } from './task-cache.js';
 import { mapWithConcurrency } from './task-map.js';
 import { nextCallIndex, runTask } from './task-run.js';
 
-export interface TaskOptions<A extends unknown[] = unknown[]> {
+export interface TaskOptions<A extends unknown[] = unknown[]> extends RetryOptions {
   /** The task's name; with its call index inside a flow run it forms the task key (`double-0`). */
   name: string;
   /** @default undefined */
   description?: string;
-  /** Attempts after the first when the function throws. @default 0 */
-  retries?: number;
-  /** Delay before the first retry. @default 0 */
-  retryDelaySeconds?: number;
-  /** Each further retry waits this factor longer than the one before (2 doubles it). @default 1 */
-  backoff?: number;
-  /** Stretch each delay by a random fraction of up to this much (0.2 → up to 20% longer). @default 0 */
-  jitter?: number;
-  /**
-   * Give up on an attempt after this many seconds: `taskContext().signal` fires and the attempt
-   * fails with a `TaskTimeoutError` (and is retried if retries remain). @default undefined (no limit)
-   */
-  timeoutSeconds?: number;
-  /** Decide whether an error is worth retrying. @default every error is retried */
-  retryOn?: (error: Error) => boolean;
   /**
    * Reuse earlier results: a call whose key has a stored, unexpired result returns it without
    * running the function, and its task run is recorded COMPLETED with the state name `Cached`.
@@ -61,12 +47,7 @@ const TaskOptionsSchema = lazy(() =>
   z.strictObject({
     name: z.string().min(1).max(200),
     description: z.string().optional(),
-    retries: z.number().int().min(0).default(0),
-    retryDelaySeconds: z.number().min(0).default(0),
-    backoff: z.number().min(1).default(1),
-    jitter: z.number().min(0).max(1).default(0),
-    timeoutSeconds: z.number().positive().optional(),
-    retryOn: z.custom<(error: Error) => boolean>(isFunction, 'expected a function').optional(),
+    ...retryOptionFields(),
     cache: z.boolean().optional(),
     cacheKey: z.custom<(...args: unknown[]) => string>(isFunction, 'expected a function').optional(),
     cacheExpirationSeconds: z.number().positive().optional(),
