@@ -1,14 +1,8 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RunOutcome } from '../src/executors/final-state.js';
-import type { WorkerHandle } from '../src/worker.js';
+import { describe, expect, it } from 'vitest';
 import { buildDemoBundle } from './support/bundle.js';
-import { FAKE_WORKER_KEY, FakeApi } from './support/fake-api.js';
-import { tearDown } from './support/leaks.js';
-import { capturedLogger, startTestWorker } from './support/test-worker.js';
-import { waitFor } from './support/wait.js';
+import { capturedLogger } from './support/test-worker.js';
+import { useWorkerOnFakeApi } from './support/worker-on-fake-api.js';
 
 interface Seen {
   pid: number;
@@ -22,36 +16,23 @@ interface Seen {
 }
 
 describe('pre-started flow processes', () => {
-  let scratch: string;
   let bundle: { dir: string; source: string; entrypoint: string };
-  let api: FakeApi;
-  let worker: WorkerHandle;
-  const outcomes: RunOutcome[] = [];
   const { logger, lines: workerLog } = capturedLogger();
-
-  beforeAll(async () => {
-    scratch = mkdtempSync(join(tmpdir(), 'outpost-pool-'));
+  const suite = useWorkerOnFakeApi('pool', async (scratch) => {
     bundle = await buildDemoBundle();
-    api = new FakeApi();
-    await api.start();
-    worker = await startTestWorker({
-      apiUrl: api.url,
-      apiKey: FAKE_WORKER_KEY,
-      scratch,
-      args: ['--limit', '1', '--prestart', '1', '--heartbeat-interval', '300ms', '--poll-wait', '200ms'],
+    return {
+      args: ['--limit', '1', '--prestart', '1'],
       vars: { OUTPOST_WORKER_RESULT_STORAGE: `file://${join(scratch, 'results')}` },
       logger,
-      hooks: { onRunFinished: (o) => outcomes.push(o) },
-    });
+      cleanup: [bundle.dir],
+    };
   });
 
-  afterAll(() => tearDown(worker, api, bundle?.dir, scratch));
-
   async function runIsolation(env?: Record<string, string>): Promise<Seen> {
-    const id = api.enqueue({ ...bundle, flowName: 'isolation', jobVariables: env ? { env } : {} });
-    const outcome = await waitFor(() => outcomes.find((o) => o.runId === id), 60_000, `run ${id}`);
+    const id = suite.api.enqueue({ ...bundle, flowName: 'isolation', jobVariables: env ? { env } : {} });
+    const outcome = await suite.outcomeOf(id);
     expect(outcome).toMatchObject({ ending: 'reported', state: 'COMPLETED' });
-    const line = [...api.runs.get(id)!.logs.values()].find((l) => l.message.startsWith('{"pid"'));
+    const line = [...suite.api.runs.get(id)!.logs.values()].find((l) => l.message.startsWith('{"pid"'));
     return JSON.parse(line!.message) as Seen;
   }
 
@@ -62,7 +43,7 @@ describe('pre-started flow processes', () => {
     expect(first.jobOnly).toBe('first-run');
     expect(first.leftBehind).toBeNull();
     expect(first.cwd).toBe(bundle.dir);
-    expect(first.results).toBe(`file://${join(scratch, 'results')}`);
+    expect(first.results).toBe(`file://${join(suite.scratch, 'results')}`);
     expect(started(first.run)?.prestarted).toBe(true);
     // The pool refills after each use; the next run gets a new process.
     const second = await runIsolation();

@@ -1,16 +1,11 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildBundle, pushBundle } from '@outpost/sdk/bundle';
 import { stop as stopEsbuild } from 'esbuild';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RunOutcome } from '../src/executors/final-state.js';
-import type { WorkerHandle } from '../src/worker.js';
-import { FAKE_WORKER_KEY, FakeApi } from './support/fake-api.js';
-import { tearDown } from './support/leaks.js';
-import { capturedLogger, startTestWorker } from './support/test-worker.js';
+import { describe, expect, it } from 'vitest';
+import { capturedLogger } from './support/test-worker.js';
 import { waitFor } from './support/wait.js';
+import { useWorkerOnFakeApi } from './support/worker-on-fake-api.js';
 
 const FIXTURES = fileURLToPath(new URL('./fixtures', import.meta.url));
 
@@ -27,32 +22,22 @@ interface Seen {
 }
 
 describe('warm starts', () => {
-  let scratch: string;
   let source: string;
-  let api: FakeApi;
-  let worker: WorkerHandle;
-  const outcomes: RunOutcome[] = [];
   const { logger, lines: workerLog } = capturedLogger();
-
-  beforeAll(async () => {
-    scratch = mkdtempSync(join(tmpdir(), 'outpost-warm-'));
-    const built = await buildBundle({ projectDir: FIXTURES, entrypoints: ['flows/warm.ts', 'flows/warm-reads-env.ts'] });
-    await stopEsbuild();
-    ({ source } = await pushBundle(built, `oci-layout://${join(scratch, 'layout')}`));
-    api = new FakeApi();
-    await api.start();
-    worker = await startTestWorker({
-      apiUrl: api.url,
-      apiKey: FAKE_WORKER_KEY,
-      scratch,
-      args: ['--limit', '1', '--prestart', '1', '--warm', '2', '--heartbeat-interval', '300ms', '--poll-wait', '200ms'],
-      vars: { OUTPOST_WORKER_RESULT_STORAGE: `file://${join(scratch, 'results')}` },
-      logger,
-      hooks: { onRunFinished: (o) => outcomes.push(o) },
-    });
-  }, 120_000);
-
-  afterAll(() => tearDown(worker, api, scratch));
+  const suite = useWorkerOnFakeApi(
+    'warm',
+    async (scratch) => {
+      const built = await buildBundle({ projectDir: FIXTURES, entrypoints: ['flows/warm.ts', 'flows/warm-reads-env.ts'] });
+      await stopEsbuild();
+      ({ source } = await pushBundle(built, `oci-layout://${join(scratch, 'layout')}`));
+      return {
+        args: ['--limit', '1', '--prestart', '1', '--warm', '2'],
+        vars: { OUTPOST_WORKER_RESULT_STORAGE: `file://${join(scratch, 'results')}` },
+        logger,
+      };
+    },
+    120_000,
+  );
 
   const started = (runId: string) => workerLog.find((l) => l.msg === 'flow process started' && l.runId === runId);
   const warmed = (deploymentId: string) =>
@@ -64,10 +49,10 @@ describe('warm starts', () => {
     entrypoint: string,
     env: Record<string, string>,
   ): Promise<{ id: string; lines: string[] }> {
-    const id = api.enqueue({ source, entrypoint, flowName, deploymentId, jobVariables: { env } });
-    const outcome = await waitFor(() => outcomes.find((o) => o.runId === id), 60_000, `run ${id}`);
+    const id = suite.api.enqueue({ source, entrypoint, flowName, deploymentId, jobVariables: { env } });
+    const outcome = await suite.outcomeOf(id);
     expect(outcome).toMatchObject({ ending: 'reported', state: 'COMPLETED' });
-    return { id, lines: [...api.runs.get(id)!.logs.values()].map((l) => l.message) };
+    return { id, lines: [...suite.api.runs.get(id)!.logs.values()].map((l) => l.message) };
   }
   const seenIn = (lines: string[]) => JSON.parse(lines.find((l) => l.startsWith('{"pid"'))!) as Seen;
 
@@ -88,7 +73,7 @@ describe('warm starts', () => {
     expect(seen.jobOnly).toBe('second');
     expect(seen.leftBehind).toBeNull();
     expect(seen.earlierRun).toBeNull();
-    expect(seen.cwd).toContain(join(scratch, 'cache'));
+    expect(seen.cwd).toContain(join(suite.scratch, 'cache'));
     // Read at import, yet no reason to start afresh: every run of this version has the same bundle directory.
     expect(seen.bundleDir).toBe(seen.cwd);
   });

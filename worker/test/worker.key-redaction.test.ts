@@ -1,19 +1,14 @@
 import { randomUUID } from 'node:crypto';
-import { copyFileSync, mkdirSync, mkdtempSync } from 'node:fs';
+import { copyFileSync, mkdirSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RunOutcome } from '../src/executors/final-state.js';
+import { describe, expect, it } from 'vitest';
 import { REDACTED } from '../src/redact.js';
-import type { WorkerHandle } from '../src/worker.js';
 import { buildDemoBundle } from './support/bundle.js';
-import { FAKE_WORKER_KEY, FakeApi } from './support/fake-api.js';
-import { tearDown } from './support/leaks.js';
-import { startTestWorker } from './support/test-worker.js';
-import { waitFor } from './support/wait.js';
+import { FakeApi } from './support/fake-api.js';
+import { useWorkerOnFakeApi } from './support/worker-on-fake-api.js';
 
 const FIXTURE = fileURLToPath(new URL('./fixtures/flows/leaky-keys.ts', import.meta.url));
 const SCRIPT = fileURLToPath(new URL('./fixtures/scripts/leak-keys.py', import.meta.url));
@@ -160,55 +155,38 @@ class RecordingApi {
 }
 
 describe('what a flow process and its Pipes child send through the worker', () => {
-  let scratch: string;
   let bundle: { dir: string; source: string; entrypoint: string };
-  let api: RecordingApi;
-  let worker: WorkerHandle;
-  const outcomes: RunOutcome[] = [];
-
-  const run = async (flowName: string) => {
-    const id = api.fake.enqueue({
-      source: bundle.source,
-      entrypoint: bundle.entrypoint,
-      flowName,
-      jobVariables: { env: { API_TOKEN: { $secret: 'API_TOKEN' }, ASSET_DIR: join(scratch, 'assets') } },
-    });
-    const outcome = await waitFor(() => outcomes.find((o) => o.runId === id), 60_000, `run ${id} of ${flowName}`);
-    const lines = [...api.fake.runs.get(id)!.logs.values()].map((l) => l.message);
-    return { id, outcome, lines };
-  };
-
-  beforeAll(async () => {
-    scratch = mkdtempSync(join(tmpdir(), 'outpost-key-redaction-'));
+  const suite = useWorkerOnFakeApi('key-redaction', async () => {
     bundle = await buildDemoBundle(FIXTURE, 'leaky-keys');
     // What `outpost deploy` ships beside the code: the script, and the Python client for Pipes.
     mkdirSync(join(bundle.dir, 'scripts'));
     copyFileSync(SCRIPT, join(bundle.dir, 'scripts', 'leak-keys.py'));
     mkdirSync(join(bundle.dir, '.outpost', 'python'), { recursive: true });
     copyFileSync(PYTHON_CLIENT, join(bundle.dir, '.outpost', 'python', 'outpost_pipes.py'));
-    api = new RecordingApi();
-    await api.start();
-    worker = await startTestWorker({
-      apiUrl: api.url,
-      apiKey: FAKE_WORKER_KEY,
-      scratch,
-      args: ['--heartbeat-interval', '300ms', '--poll-wait', '200ms', '--prestart', '0'],
-      env: { API_TOKEN: TOKEN },
-      hooks: { onRunFinished: (o) => outcomes.push(o) },
-    });
+    return { api: new RecordingApi(), args: ['--prestart', '0'], env: { API_TOKEN: TOKEN }, cleanup: [bundle.dir] };
   });
 
-  afterAll(() => tearDown(worker, api, bundle?.dir, scratch));
+  const run = async (flowName: string) => {
+    const id = suite.api.fake.enqueue({
+      source: bundle.source,
+      entrypoint: bundle.entrypoint,
+      flowName,
+      jobVariables: { env: { API_TOKEN: { $secret: 'API_TOKEN' }, ASSET_DIR: join(suite.scratch, 'assets') } },
+    });
+    const outcome = await suite.outcomeOf(id);
+    const lines = [...suite.api.fake.runs.get(id)!.logs.values()].map((l) => l.message);
+    return { id, outcome, lines };
+  };
 
   const expectNothingSecretSent = () => {
-    const everything = JSON.stringify(api.received);
+    const everything = JSON.stringify(suite.api.received);
     for (const form of FORMS) expect(everything).not.toContain(form);
   };
 
   it('masks secret keys and values of asset metadata and check results a Python Pipes process reported', async () => {
     const { outcome, lines } = await run('assets');
     expect(outcome, lines.join('\n')).toMatchObject({ ending: 'reported', state: 'COMPLETED' });
-    const events = api.sent('POST', /\/asset-events$/).flatMap((b) => b.events as Array<Record<string, unknown>>);
+    const events = suite.api.sent('POST', /\/asset-events$/).flatMap((b) => b.events as Array<Record<string, unknown>>);
     const materialization = events.find((e) => e.kind === 'materialization');
     expect(materialization?.metadata).toMatchObject({
       [REDACTED]: 1,
@@ -224,17 +202,17 @@ describe('what a flow process and its Pipes child send through the worker', () =
   it("masks secret keys and values of an event's payload, an artifact, a subflow's parameters and a deferred job's label and link", async () => {
     const { outcome, lines } = await run('leaky');
     expect(outcome, lines.join('\n')).toMatchObject({ ending: 'reported', state: 'COMPLETED' });
-    const [emitted] = api.sent('POST', /^\/events$/).flatMap((b) => b.events as Array<Record<string, unknown>>);
+    const [emitted] = suite.api.sent('POST', /^\/events$/).flatMap((b) => b.events as Array<Record<string, unknown>>);
     expect(emitted).toMatchObject({
       kind: 'leak.keys',
       resource: { kind: 'model', id: `m-${REDACTED}` },
       payload: { [REDACTED]: 1, value: REDACTED },
     });
-    const [table] = api.sent('POST', /\/artifacts$/).filter((a) => a.type === 'table');
+    const [table] = suite.api.sent('POST', /\/artifacts$/).filter((a) => a.type === 'table');
     expect(table?.data).toEqual({ columns: [REDACTED], rows: [[REDACTED]] });
-    const [created] = api.sent('POST', /\/child-runs$/);
+    const [created] = suite.api.sent('POST', /\/child-runs$/);
     expect(created).toMatchObject({ flowName: 'leaky-child', parameters: { [REDACTED]: REDACTED } });
-    const waits = api.sent('POST', /\/waits$/);
+    const waits = suite.api.sent('POST', /\/waits$/);
     expect(waits.map((w) => w.spec)).toEqual([
       {
         kind: 'external',

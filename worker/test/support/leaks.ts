@@ -54,7 +54,7 @@ export async function expectNoLiveChildren(): Promise<void> {
 }
 
 /** What a suite starts and must end: a worker (stopped at once), or a server, API or client (closed). */
-type Startable = { stop(options: { graceMs: number }): Promise<unknown> } | { close(): Promise<unknown> };
+export type Startable = { stop(options: { graceMs: number }): Promise<unknown> } | { close(): Promise<unknown> };
 
 /**
  * Ends what a suite started, in the order given: stops each worker without grace, closes each
