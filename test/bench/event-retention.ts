@@ -1,6 +1,6 @@
-import { deleteExpiredEventIds, startTestServer } from '@outpost/api/testing';
-import postgres from 'postgres';
-import { measureMonthRetention, retentionNote, timedUpgrade } from './support/partition-retention.js';
+import { deleteExpiredEventIds } from '@outpost/api/testing';
+import type postgres from 'postgres';
+import { runRetentionBench, timedUpgrade } from './support/partition-retention.js';
 import { type Row, row } from './support/row.js';
 
 /**
@@ -70,51 +70,34 @@ function upgrade(): Promise<{ migrateMs: number; indexMs: number }> {
 }
 
 export async function run(): Promise<Row[]> {
-  const { migrateMs, indexMs } = await upgrade();
-  const server = await startTestServer({ loops: false, validateResponses: false });
-  const sql = postgres(server.databaseUrl, { max: 2, onnotice: () => {} });
-  try {
-    // Baseline: a month's events deleted in bounded statements, then vacuumed; retention as it is:
-    // another month detached (the step that holds events) and dropped, then its ids.
-    const m = await measureMonthRetention(sql, 'events', {
-      batch: DELETE_BATCH,
-      fill: (month, dropped) => fillMonth(sql, server.workspaceId, month.starts, dropped),
-    });
-    const { detachMs, dropMs, deleteMs, vacuumMs } = m;
-    const idsStarted = performance.now();
-    let ids = 0;
-    for (;;) {
-      const deleted = await deleteExpiredEventIds(sql, DELETE_BATCH);
-      ids += deleted;
-      if (deleted < DELETE_BATCH) break;
-    }
-    const idsMs = performance.now() - idsStarted;
-    if (ids !== EVENTS) throw new Error(`expected ${EVENTS} ids deleted, deleted ${ids}`);
-
-    notes = `${retentionNote(EVENTS, 'events', m)} Deleting its ${ids.toLocaleString('en')} ids from event_ids took ${idsMs.toFixed(0)} ms.`;
-    const baseline = deleteMs + vacuumMs;
-    const millions = (EVENTS / 1e6).toFixed(1);
-    return [
-      row(
-        `retention: detach a month of ${millions} M events (what writers wait for)`,
-        detachMs,
-        'ms',
-        baseline,
-        'the same events deleted in 5,000-event statements (by ctid), then VACUUM',
-      ),
-      row('retention: then drop it (its files removed, events not held)', dropMs, 'ms', baseline),
-      row(`retention: then delete its ${millions} M ids from event_ids, 5,000 a statement`, idsMs, 'ms', baseline),
-      row(`retention: the batched DELETE alone, ${millions} M events`, deleteMs, 'ms', null),
-      row(
-        `upgrade: migration 0044 over ${millions} M unpartitioned events`,
-        migrateMs / 1000,
-        's',
-        indexMs / 1000,
-        'building the new key alone on the same table',
-      ),
-    ];
-  } finally {
-    await sql.end({ timeout: 5 });
-    await server.close();
-  }
+  // Baseline: a month's events deleted in bounded statements, then vacuumed; retention as it is:
+  // another month detached (the step that holds events) and dropped, then its ids.
+  const result = await runRetentionBench({
+    parent: 'events',
+    unit: 'events',
+    count: EVENTS,
+    batch: DELETE_BATCH,
+    batchName: '5,000-event',
+    fill: (sql, workspaceId, month, dropped) => fillMonth(sql, workspaceId, month.starts, dropped),
+    migration: '0044',
+    upgrade,
+    then: async (sql, baseline) => {
+      const idsStarted = performance.now();
+      let ids = 0;
+      for (;;) {
+        const deleted = await deleteExpiredEventIds(sql, DELETE_BATCH);
+        ids += deleted;
+        if (deleted < DELETE_BATCH) break;
+      }
+      const idsMs = performance.now() - idsStarted;
+      if (ids !== EVENTS) throw new Error(`expected ${EVENTS} ids deleted, deleted ${ids}`);
+      const millions = (EVENTS / 1e6).toFixed(1);
+      return {
+        rows: [row(`retention: then delete its ${millions} M ids from event_ids, 5,000 a statement`, idsMs, 'ms', baseline)],
+        note: `Deleting its ${ids.toLocaleString('en')} ids from event_ids took ${idsMs.toFixed(0)} ms.`,
+      };
+    },
+  });
+  notes = result.notes;
+  return result.rows;
 }

@@ -1,8 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { startTestServer } from '@outpost/api/testing';
-import postgres from 'postgres';
-import { measureMonthRetention, retentionNote, timedUpgrade } from './support/partition-retention.js';
-import { type Row, row } from './support/row.js';
+import type postgres from 'postgres';
+import { runRetentionBench, timedUpgrade } from './support/partition-retention.js';
+import type { Row } from './support/row.js';
 
 /**
  * Log retention: a month of lines leaving the database. Lines live in monthly partitions (migration
@@ -55,39 +54,18 @@ function upgrade(): Promise<{ migrateMs: number; indexMs: number }> {
 }
 
 export async function run(): Promise<Row[]> {
-  const { migrateMs, indexMs } = await upgrade();
-  const server = await startTestServer({ loops: false, validateResponses: false });
-  const sql = postgres(server.databaseUrl, { max: 2, onnotice: () => {} });
-  try {
-    // Baseline: a month's lines deleted in bounded statements, then vacuumed; retention as it is:
-    // another month detached (the step that holds logs), then dropped (its files removed, holding nothing).
-    const m = await measureMonthRetention(sql, 'logs', {
-      batch: DELETE_BATCH,
-      fill: (month) => fillMonth(sql, server.workspaceId, month.name, month.starts),
-    });
-    notes = `${retentionNote(LINES, 'lines', m)} The drop gives the space back at once.`;
-    const { detachMs, dropMs, deleteMs, vacuumMs } = m;
-    const baseline = deleteMs + vacuumMs;
-    return [
-      row(
-        `retention: detach a month of ${(LINES / 1e6).toFixed(1)} M log lines (what writers wait for)`,
-        detachMs,
-        'ms',
-        baseline,
-        'the same lines deleted in 20,000-line statements (by ctid), then VACUUM',
-      ),
-      row(`retention: then drop it (its files removed, logs not held)`, dropMs, 'ms', baseline),
-      row(`retention: the batched DELETE alone, ${(LINES / 1e6).toFixed(1)} M lines`, deleteMs, 'ms', null),
-      row(
-        `upgrade: migration 0042 over ${(LINES / 1e6).toFixed(1)} M unpartitioned lines`,
-        migrateMs / 1000,
-        's',
-        indexMs / 1000,
-        'building the new key alone on the same table',
-      ),
-    ];
-  } finally {
-    await sql.end({ timeout: 5 });
-    await server.close();
-  }
+  // Baseline: a month's lines deleted in bounded statements, then vacuumed; retention as it is:
+  // another month detached (the step that holds logs), then dropped (its files removed, holding nothing).
+  const result = await runRetentionBench({
+    parent: 'logs',
+    unit: 'log lines',
+    count: Math.ceil(LINES / RUNS) * RUNS,
+    batch: DELETE_BATCH,
+    batchName: '20,000-line',
+    fill: (sql, workspaceId, month) => fillMonth(sql, workspaceId, month.name, month.starts),
+    migration: '0042',
+    upgrade,
+  });
+  notes = result.notes;
+  return result.rows;
 }

@@ -1,7 +1,6 @@
-import { startTestServer } from '@outpost/api/testing';
-import postgres from 'postgres';
-import { measureMonthRetention, retentionNote, timedUpgrade } from './support/partition-retention.js';
-import { type Row, row } from './support/row.js';
+import type postgres from 'postgres';
+import { runRetentionBench, timedUpgrade } from './support/partition-retention.js';
+import type { Row } from './support/row.js';
 
 /**
  * Task-run retention: a month of task runs leaving the database. Task runs live in monthly
@@ -65,39 +64,16 @@ function upgrade(): Promise<{ migrateMs: number; indexMs: number }> {
 }
 
 export async function run(): Promise<Row[]> {
-  const { migrateMs, indexMs } = await upgrade();
-  const server = await startTestServer({ loops: false, validateResponses: false });
-  const sql = postgres(server.databaseUrl, { max: 2, onnotice: () => {} });
-  try {
-    const m = await measureMonthRetention(sql, 'task_runs', {
-      batch: DELETE_BATCH,
-      fill: (month) => fillMonth(sql, server.workspaceId, month.starts),
-    });
-    if (m.deleted !== TASK_RUNS) throw new Error(`expected ${TASK_RUNS} task runs deleted, deleted ${m.deleted}`);
-    notes = retentionNote(TASK_RUNS, 'task runs', m);
-    const { detachMs, dropMs, deleteMs, vacuumMs } = m;
-    const baseline = deleteMs + vacuumMs;
-    const millions = (TASK_RUNS / 1e6).toFixed(1);
-    return [
-      row(
-        `retention: detach a month of ${millions} M task runs (what writers wait for)`,
-        detachMs,
-        'ms',
-        baseline,
-        'the same task runs deleted in 5,000-row statements (by ctid), then VACUUM',
-      ),
-      row('retention: then drop it (its files removed, task runs not held)', dropMs, 'ms', baseline),
-      row(`retention: the batched DELETE alone, ${millions} M task runs`, deleteMs, 'ms', null),
-      row(
-        `upgrade: migration 0045 over ${millions} M unpartitioned task runs`,
-        migrateMs / 1000,
-        's',
-        indexMs / 1000,
-        'building the new key alone on the same table',
-      ),
-    ];
-  } finally {
-    await sql.end({ timeout: 5 });
-    await server.close();
-  }
+  const result = await runRetentionBench({
+    parent: 'task_runs',
+    unit: 'task runs',
+    count: TASK_RUNS,
+    batch: DELETE_BATCH,
+    batchName: '5,000-row',
+    fill: (sql, workspaceId, month) => fillMonth(sql, workspaceId, month.starts),
+    migration: '0045',
+    upgrade,
+  });
+  notes = result.notes;
+  return result.rows;
 }

@@ -1,5 +1,6 @@
-import { createDatabaseBefore, migrateDatabase } from '@outpost/api/testing';
+import { createDatabaseBefore, migrateDatabase, startTestServer } from '@outpost/api/testing';
 import postgres from 'postgres';
+import { type Row, row } from './row.js';
 import { monthlyPartitions } from './seed.js';
 
 /** What the retention benches (log-, event- and task-run-retention) measure the same way for each partitioned table. */
@@ -161,5 +162,69 @@ export async function timedUpgrade(options: {
   } finally {
     await sql.end({ timeout: 5 });
     await db.drop();
+  }
+}
+
+/** One retention bench: a partitioned table, the rows of a month of it, and the migration that partitioned it. */
+export interface RetentionBench {
+  parent: 'logs' | 'events' | 'task_runs';
+  /** Its rows, a plural noun: `log lines`. */
+  unit: string;
+  /** The rows of one month, as `fill` writes them. */
+  count: number;
+  /** Rows a statement of the baseline deletes, and that statement's name in the baseline's label (`5,000-event`). */
+  batch: number;
+  batchName: string;
+  /** Writes a month's rows into `month` (the one retention drops, or the one the baseline deletes from). */
+  fill: (sql: postgres.Sql, workspaceId: string, month: Month, dropped: boolean) => Promise<void>;
+  /** The migration that partitioned the table (`0042`), timed over a month of rows by `timedUpgrade`. */
+  migration: string;
+  upgrade: () => Promise<{ migrateMs: number; indexMs: number }>;
+  /** What else is timed once the month is gone: its rows, after the drop's, and its sentence for the notes. */
+  then?: (sql: postgres.Sql, baselineMs: number) => Promise<{ rows: Row[]; note: string }>;
+}
+
+/**
+ * Runs a retention bench: the migration's upgrade, then, on a test server's database, a month
+ * detached and dropped against the baseline of the same rows deleted in batches and vacuumed.
+ * Returns the bench's rows and its notes.
+ */
+export async function runRetentionBench(bench: RetentionBench): Promise<{ rows: Row[]; notes: string }> {
+  const { migrateMs, indexMs } = await bench.upgrade();
+  const server = await startTestServer({ loops: false, validateResponses: false });
+  const sql = postgres(server.databaseUrl, { max: 2, onnotice: () => {} });
+  try {
+    const m = await measureMonthRetention(sql, bench.parent, {
+      batch: bench.batch,
+      fill: (month, dropped) => bench.fill(sql, server.workspaceId, month, dropped),
+    });
+    if (m.deleted !== bench.count) throw new Error(`expected ${bench.count} ${bench.unit} deleted, deleted ${m.deleted}`);
+    const baseline = m.deleteMs + m.vacuumMs;
+    const more = (await bench.then?.(sql, baseline)) ?? { rows: [], note: 'The drop gives the space back at once.' };
+    const millions = `${(bench.count / 1e6).toFixed(1)} M ${bench.unit}`;
+    const table = bench.parent.replace('_', ' ');
+    const rows = [
+      row(
+        `retention: detach a month of ${millions} (what writers wait for)`,
+        m.detachMs,
+        'ms',
+        baseline,
+        `the same ${bench.unit} deleted in ${bench.batchName} statements (by ctid), then VACUUM`,
+      ),
+      row(`retention: then drop it (its files removed, ${table} not held)`, m.dropMs, 'ms', baseline),
+      ...more.rows,
+      row(`retention: the batched DELETE alone, ${millions}`, m.deleteMs, 'ms', null),
+      row(
+        `upgrade: migration ${bench.migration} over ${millions}, unpartitioned`,
+        migrateMs / 1000,
+        's',
+        indexMs / 1000,
+        'building the new key alone on the same table',
+      ),
+    ];
+    return { rows, notes: `${retentionNote(bench.count, bench.unit, m)} ${more.note}` };
+  } finally {
+    await sql.end({ timeout: 5 });
+    await server.close();
   }
 }
