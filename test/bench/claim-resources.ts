@@ -3,6 +3,7 @@ import { type ClaimInput, claimDueRuns } from '@outpost/api';
 import { startTestServer, type TestServer } from '@outpost/api/testing';
 import { OutpostClient } from '@outpost/sdk/client';
 import postgres from 'postgres';
+import { insertDueRuns } from './support/bulk-runs.js';
 import { percentile, type Row, row } from './support/row.js';
 
 /**
@@ -60,14 +61,7 @@ async function seed(
   });
   if (!deployed.ok) throw new Error(`deploy failed: ${JSON.stringify(deployed)}`);
   const d = deployed.data.deployment;
-  // The insert trigger gives each run its deployment's request.
-  await server.sql`
-    INSERT INTO flow_runs (workspace_id, flow_id, deployment_id, work_pool_id, work_queue_id, name, tags, state_type, state_name,
-                           expected_start_time)
-    SELECT d.workspace_id, d.flow_id, d.id, d.work_pool_id, d.work_queue_id, 'bench-' || g, d.tags, 'SCHEDULED', 'Scheduled',
-           now() - interval '1 second'
-    FROM deployments d CROSS JOIN generate_series(1, ${CLAIMS + WARMUP}) g
-    WHERE d.id = ${d.id}`;
+  await insertDueRuns(server.sql, d.id, CLAIMS + WARMUP);
   const [p] = await server.sql<{ id: string }[]>`SELECT work_pool_id AS id FROM deployments WHERE id = ${d.id}`;
   const poolId = p?.id ?? '';
   const workerId = randomUUID();

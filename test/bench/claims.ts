@@ -3,6 +3,7 @@ import { type ClaimInput, claimDueRuns } from '@outpost/api';
 import { startTestServer, type TestServer } from '@outpost/api/testing';
 import { OutpostClient } from '@outpost/sdk/client';
 import postgres from 'postgres';
+import { insertDueRuns } from './support/bulk-runs.js';
 import { type Row, row } from './support/row.js';
 
 /**
@@ -95,13 +96,7 @@ async function seedPool(server: TestServer, owner: OutpostClient, limited: boole
   });
   if (!deployed.ok) throw new Error(`deploy failed: ${JSON.stringify(deployed)}`);
   const d = deployed.data.deployment;
-  await server.sql`
-    INSERT INTO flow_runs (workspace_id, flow_id, deployment_id, work_pool_id, work_queue_id, name, tags, state_type, state_name,
-                           expected_start_time)
-    SELECT d.workspace_id, d.flow_id, d.id, d.work_pool_id, d.work_queue_id, 'bench-' || g, d.tags, 'SCHEDULED', 'Scheduled',
-           now() - interval '1 second'
-    FROM deployments d CROSS JOIN generate_series(1, ${RUNS}) g
-    WHERE d.id = ${d.id}`;
+  await insertDueRuns(server.sql, d.id, RUNS);
   await server.sql`ANALYZE flow_runs`;
   const [row] = await server.sql<
     { id: string }[]

@@ -8,6 +8,7 @@ import { launchChromium } from '../support/dashboard.js';
 import { repoRoot } from '../support/processes.js';
 import { startBenchApi } from './support/api.js';
 import { medianLoad, sessionCookies } from './support/browser.js';
+import { insertWeekOfRuns } from './support/bulk-runs.js';
 import { dashboardFiles } from './support/dist.js';
 import { percentile, type Row, row } from './support/row.js';
 
@@ -51,20 +52,6 @@ async function reactAlone(): Promise<Buffer> {
   } finally {
     await stopEsbuild();
   }
-}
-
-/** Runs spread over the last 7 days in every state, inserted in one statement. */
-async function seed(sql: import('postgres').Sql, workspaceId: string, deploymentId: string): Promise<void> {
-  await sql`
-    INSERT INTO flow_runs (workspace_id, flow_id, deployment_id, work_pool_id, work_queue_id, name, state_type, state_name,
-                           expected_start_time, start_time, end_time, created_at, updated_at)
-    SELECT ${workspaceId}, d.flow_id, d.id, d.work_pool_id, d.work_queue_id, 'bench-run-' || g,
-           (ARRAY['COMPLETED','COMPLETED','COMPLETED','FAILED','RUNNING','SCHEDULED','CRASHED','CANCELLED'])[1 + g % 8],
-           'Bench', t, t, t + interval '3 seconds', t, t
-    FROM generate_series(1, ${RUNS}) g
-    CROSS JOIN LATERAL (SELECT now() - make_interval(secs => (g * 6) % 604800) AS t) times
-    JOIN deployments d ON d.id = ${deploymentId}`;
-  await sql`VACUUM ANALYZE flow_runs`;
 }
 
 /**
@@ -132,7 +119,8 @@ export async function run(): Promise<Row[]> {
   let browser: Awaited<ReturnType<typeof launchChromium>> | null = null;
   let page: { url: string; close(): Promise<void> } | null = null;
   try {
-    await seed(api.server.sql, api.server.workspaceId, api.deploymentId);
+    await insertWeekOfRuns(api.server.sql, api.deploymentId, RUNS);
+    await api.server.sql`VACUUM ANALYZE flow_runs`;
     const listed = await timeApiList(api.server.url, api.server.ownerKey);
     const apiTimes: number[] = [];
     for (let i = 0; i < SAMPLES; i++) apiTimes.push((await timeApiList(api.server.url, api.server.ownerKey)).ms);

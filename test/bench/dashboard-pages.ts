@@ -6,6 +6,7 @@ import { startBenchApi } from './support/api.js';
 import { assetGraph, seedAssetHealth } from './support/asset-graph.js';
 import { automation, deployment } from './support/automations.js';
 import { type Cookie, firstLoad, sessionCookies } from './support/browser.js';
+import { insertWeekOfRuns } from './support/bulk-runs.js';
 import { percentile, type Row, row } from './support/row.js';
 
 /**
@@ -32,18 +33,6 @@ interface PageSpec {
   ready: string;
   /** The page's main API calls, started together by the page. */
   calls: string[];
-}
-
-async function seedRuns(sql: Sql, workspaceId: string, deploymentId: string): Promise<void> {
-  await sql`
-    INSERT INTO flow_runs (workspace_id, flow_id, deployment_id, work_pool_id, work_queue_id, name, state_type, state_name,
-                           expected_start_time, start_time, end_time, created_at, updated_at)
-    SELECT ${workspaceId}, d.flow_id, d.id, d.work_pool_id, d.work_queue_id, 'bench-run-' || g,
-           (ARRAY['COMPLETED','COMPLETED','COMPLETED','FAILED','RUNNING','SCHEDULED','CRASHED','CANCELLED'])[1 + g % 8],
-           'Bench', t, t, t + interval '3 seconds', t, t
-    FROM generate_series(1, ${RUNS}) g
-    CROSS JOIN LATERAL (SELECT now() - make_interval(secs => (g * 30) % 604800) AS t) times
-    JOIN deployments d ON d.id = ${deploymentId}`;
 }
 
 async function seedTaskRuns(sql: Sql, workspaceId: string, runId: string): Promise<void> {
@@ -141,7 +130,7 @@ export async function run(): Promise<Row[]> {
   const owner = new OutpostClient({ baseUrl: server.url, token: server.ownerKey });
   try {
     const { sql, workspaceId } = server;
-    await seedRuns(sql, workspaceId, api.deploymentId);
+    await insertWeekOfRuns(sql, api.deploymentId, RUNS);
     const bigRun = await api.createRun();
     await seedTaskRuns(sql, workspaceId, bigRun);
     await seedEvents(sql, workspaceId);

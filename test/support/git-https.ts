@@ -1,11 +1,7 @@
-import { execFile, spawn } from 'node:child_process';
-import { mkdir, readFile } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
-
-const run = promisify(execFile);
+import { loopbackCertificate } from './loopback-certificate.js';
 
 export interface GitHttpsServer {
   /** `https://127.0.0.1:<port>` */
@@ -21,27 +17,8 @@ export interface GitHttpsServer {
  * self-signed certificate for 127.0.0.1 made by openssl.
  */
 export async function startGitHttps(root: string, certDir: string): Promise<GitHttpsServer> {
-  await mkdir(certDir, { recursive: true });
-  const key = join(certDir, 'key.pem');
-  const cert = join(certDir, 'cert.pem');
-  await run('openssl', [
-    'req',
-    '-x509',
-    '-newkey',
-    'rsa:2048',
-    '-nodes',
-    '-keyout',
-    key,
-    '-out',
-    cert,
-    '-days',
-    '1',
-    '-subj',
-    '/CN=127.0.0.1',
-    '-addext',
-    'subjectAltName=IP:127.0.0.1',
-  ]);
-  const server: Server = createServer({ key: await readFile(key), cert: await readFile(cert) }, (req, res) => {
+  const tls = await loopbackCertificate(certDir, 'git');
+  const server: Server = createServer({ key: tls.key, cert: tls.cert }, (req, res) => {
     const url = new URL(req.url ?? '/', 'https://127.0.0.1');
     const cgi = spawn('git', ['http-backend'], {
       env: {
@@ -89,7 +66,7 @@ export async function startGitHttps(root: string, certDir: string): Promise<GitH
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
     url: `https://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    caFile: cert,
+    caFile: tls.certFile,
     close: async () => {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));

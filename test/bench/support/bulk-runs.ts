@@ -29,3 +29,34 @@ export async function cloneRun(sql: postgres.Sql, runId: string, count: number):
   // to it; a production database has current ones, and without them the plans measured are not its.
   await sql`ANALYZE flow_runs, flow_run_states`;
 }
+
+/**
+ * `count` SCHEDULED runs of deployment `deploymentId`, all due a second ago, in one statement: the
+ * claim benchmarks' backlog. The insert trigger gives each its deployment's resource request.
+ */
+export async function insertDueRuns(sql: postgres.Sql, deploymentId: string, count: number): Promise<void> {
+  await sql`
+    INSERT INTO flow_runs (workspace_id, flow_id, deployment_id, work_pool_id, work_queue_id, name, tags, state_type, state_name,
+                           expected_start_time)
+    SELECT d.workspace_id, d.flow_id, d.id, d.work_pool_id, d.work_queue_id, 'bench-' || g, d.tags, 'SCHEDULED', 'Scheduled',
+           now() - interval '1 second'
+    FROM deployments d CROSS JOIN generate_series(1, ${count}::int) g
+    WHERE d.id = ${deploymentId}`;
+}
+
+/**
+ * `count` runs of deployment `deploymentId` spread evenly over the last week, in every state (three
+ * in eight COMPLETED), in one statement: the history the dashboard benchmarks' pages list.
+ */
+export async function insertWeekOfRuns(sql: postgres.Sql, deploymentId: string, count: number): Promise<void> {
+  const spacingSeconds = Math.max(1, Math.floor(600_000 / count));
+  await sql`
+    INSERT INTO flow_runs (workspace_id, flow_id, deployment_id, work_pool_id, work_queue_id, name, state_type, state_name,
+                           expected_start_time, start_time, end_time, created_at, updated_at)
+    SELECT d.workspace_id, d.flow_id, d.id, d.work_pool_id, d.work_queue_id, 'bench-run-' || g,
+           (ARRAY['COMPLETED','COMPLETED','COMPLETED','FAILED','RUNNING','SCHEDULED','CRASHED','CANCELLED'])[1 + g % 8],
+           'Bench', t, t, t + interval '3 seconds', t, t
+    FROM generate_series(1, ${count}::int) g
+    CROSS JOIN LATERAL (SELECT now() - make_interval(secs => (g * ${spacingSeconds}::int) % 604800) AS t) times
+    JOIN deployments d ON d.id = ${deploymentId}`;
+}

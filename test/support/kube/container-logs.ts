@@ -1,9 +1,6 @@
-import { execFile } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
 import type { ServerResponse } from 'node:http';
 import { createServer, type Server } from 'node:https';
-import path from 'node:path';
-import { promisify } from 'node:util';
+import { loopbackCertificate } from '../loopback-certificate.js';
 
 /** One line a container wrote (with its newline, unless the process ended mid-line). */
 export interface LogLine {
@@ -77,26 +74,8 @@ export async function startContainerLogServer(
   name: string,
   lookup: LogLookup,
 ): Promise<{ server: Server; port: number }> {
-  const key = path.join(dir, 'kubelet.key');
-  const cert = path.join(dir, 'kubelet.crt');
-  await promisify(execFile)('openssl', [
-    'req',
-    '-x509',
-    '-newkey',
-    'rsa:2048',
-    '-nodes',
-    '-keyout',
-    key,
-    '-out',
-    cert,
-    '-days',
-    '2',
-    '-subj',
-    `/CN=${name}`,
-    '-addext',
-    'subjectAltName=IP:127.0.0.1',
-  ]);
-  const server = createServer({ key: await readFile(key), cert: await readFile(cert) }, (request, response) => {
+  const tls = await loopbackCertificate(dir, 'kubelet', name);
+  const server = createServer({ key: tls.key, cert: tls.cert }, (request, response) => {
     const url = new URL(request.url ?? '/', 'https://127.0.0.1');
     const match = url.pathname.match(/^\/containerLogs\/([^/]+)\/([^/]+)\/([^/]+)$/);
     if (request.method !== 'GET' || !match) {
