@@ -25,25 +25,17 @@ export const AssetNode = memo(function AssetNode({ data }: NodeProps<AssetFlowNo
   const a = data.asset;
   const far = useContext(LineageFar);
   const { passed, failed, blocking } = a.checks;
-  if (far) {
-    return (
-      <div
-        className={`asset-node ${healthClass(a.health)}`}
-        data-testid="lineage-node"
-        data-asset={a.key}
-        data-health={a.health}
-        title={a.staleReason ?? `${a.key} — ${HEALTH_LABEL[a.health]}`}
-      />
-    );
-  }
+  const box = {
+    className: `asset-node ${healthClass(a.health)}`,
+    'data-testid': 'lineage-node',
+    'data-asset': a.key,
+    'data-health': a.health,
+    title: a.staleReason ?? `${a.key} — ${HEALTH_LABEL[a.health]}`,
+  };
+  // Zoomed far out, the node is its coloured box alone.
+  if (far) return <div {...box} />;
   return (
-    <div
-      className={`asset-node ${healthClass(a.health)}`}
-      data-testid="lineage-node"
-      data-asset={a.key}
-      data-health={a.health}
-      title={a.staleReason ?? `${a.key} — ${HEALTH_LABEL[a.health]}`}
-    >
+    <div {...box}>
       <Handle type="target" position={Position.Left} isConnectable={false} />
       <a className="asset-node-key nodrag" href={href(assetPath(a.key))} data-testid="lineage-node-link">
         {a.key}

@@ -20,23 +20,16 @@ export function spanMs(start: string | null, end: string | null, now: number): n
 }
 
 // 24-hour times everywhere: operators compare them across logs, states and runs
-const dateTime = new Intl.DateTimeFormat(undefined, {
-  year: 'numeric',
+const dayAndTime = {
   month: 'short',
   day: '2-digit',
   hour: '2-digit',
   minute: '2-digit',
   second: '2-digit',
   hour12: false,
-});
-const dateTimeThisYear = new Intl.DateTimeFormat(undefined, {
-  month: 'short',
-  day: '2-digit',
-  hour: '2-digit',
-  minute: '2-digit',
-  second: '2-digit',
-  hour12: false,
-});
+} as const;
+const dateTime = new Intl.DateTimeFormat(undefined, { year: 'numeric', ...dayAndTime });
+const dateTimeThisYear = new Intl.DateTimeFormat(undefined, dayAndTime);
 
 /** A full timestamp; the year is left out for this year's dates. */
 export function formatDateTime(iso: string | null): string {
