@@ -1,8 +1,9 @@
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { CSRF_HEADER } from '@outpost/sdk/contracts';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { ApiClient } from '../src/api/client.js';
+import { useHttpServer } from './http-server.support.js';
 
 const CSRF = 'csrf-token-1234';
 const POOL = {
@@ -21,8 +22,6 @@ interface Seen {
   body: string;
 }
 
-let server: Server;
-let baseUrl: string;
 const seen: Seen[] = [];
 let signedIn = true;
 
@@ -30,46 +29,37 @@ function problem(status: number, code: string, title: string) {
   return JSON.stringify({ type: `https://outpost.dev/problems/${code}`, title, status, code });
 }
 
-beforeAll(async () => {
-  // behaves like the API's session rules: cookie session, and a CSRF header equal to the csrf cookie on mutations
-  server = createServer((req, res) => {
-    let body = '';
-    req.on('data', (chunk: Buffer) => {
-      body += chunk.toString();
-    });
-    req.on('end', () => {
-      seen.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, body });
-      const send = (status: number, payload: string, type = 'application/problem+json') => {
-        res.writeHead(status, { 'content-type': type });
-        res.end(payload);
-      };
-      if (!signedIn) return send(401, problem(401, 'unauthenticated', 'Sign in required'));
-      if (req.method !== 'GET' && req.headers[CSRF_HEADER] !== CSRF) {
-        return send(403, problem(403, 'forbidden', 'Missing or wrong CSRF token'));
-      }
-      if (req.method === 'GET' && req.url === '/api/v1/work-pools') {
-        return send(200, JSON.stringify({ items: [POOL] }), 'application/json');
-      }
-      if (req.method === 'PATCH' && req.url === '/api/v1/work-pools/default') {
-        return send(200, JSON.stringify({ ...POOL, ...JSON.parse(body) }), 'application/json');
-      }
-      if (req.method === 'GET' && req.url === '/api/v1/whoami') {
-        return send(200, JSON.stringify({ workspace: { id: 'not-a-uuid' } }), 'application/json');
-      }
-      if (req.method === 'DELETE' && req.url === '/api/v1/auth/session') {
-        res.writeHead(204);
-        return res.end();
-      }
-      send(404, problem(404, 'not_found', 'Not found'));
-    });
+// behaves like the API's session rules: cookie session, and a CSRF header equal to the csrf cookie on mutations
+const stub = useHttpServer((req, res) => {
+  let body = '';
+  req.on('data', (chunk: Buffer) => {
+    body += chunk.toString();
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-});
-
-afterAll(async () => {
-  server.closeAllConnections();
-  await new Promise<void>((resolve, reject) => server.close((e) => (e ? reject(e) : resolve())));
+  req.on('end', () => {
+    seen.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, body });
+    const send = (status: number, payload: string, type = 'application/problem+json') => {
+      res.writeHead(status, { 'content-type': type });
+      res.end(payload);
+    };
+    if (!signedIn) return send(401, problem(401, 'unauthenticated', 'Sign in required'));
+    if (req.method !== 'GET' && req.headers[CSRF_HEADER] !== CSRF) {
+      return send(403, problem(403, 'forbidden', 'Missing or wrong CSRF token'));
+    }
+    if (req.method === 'GET' && req.url === '/api/v1/work-pools') {
+      return send(200, JSON.stringify({ items: [POOL] }), 'application/json');
+    }
+    if (req.method === 'PATCH' && req.url === '/api/v1/work-pools/default') {
+      return send(200, JSON.stringify({ ...POOL, ...JSON.parse(body) }), 'application/json');
+    }
+    if (req.method === 'GET' && req.url === '/api/v1/whoami') {
+      return send(200, JSON.stringify({ workspace: { id: 'not-a-uuid' } }), 'application/json');
+    }
+    if (req.method === 'DELETE' && req.url === '/api/v1/auth/session') {
+      res.writeHead(204);
+      return res.end();
+    }
+    send(404, problem(404, 'not_found', 'Not found'));
+  });
 });
 
 beforeEach(() => {
@@ -79,7 +69,7 @@ beforeEach(() => {
 
 function client(options: { cookie?: string; onUnauthenticated?: () => void } = {}) {
   return new ApiClient({
-    baseUrl,
+    baseUrl: stub.url,
     readCookie: (name) => (name === 'outpost_csrf' ? options.cookie : undefined),
     onUnauthenticated: options.onUnauthenticated,
   });
@@ -168,9 +158,9 @@ describe('dashboard API client', () => {
   });
 
   it('builds the URLs of routes that are not one JSON call from the route table', () => {
-    expect(client().url('flowRunsEvents', {})).toBe(`${baseUrl}/api/v1/flow-runs/events`);
+    expect(client().url('flowRunsEvents', {})).toBe(`${stub.url}/api/v1/flow-runs/events`);
     expect(client().url('auditLogExport', { query: { action: 'membersAdd', objectId: '' } })).toBe(
-      `${baseUrl}/api/v1/audit-log/export?action=membersAdd`,
+      `${stub.url}/api/v1/audit-log/export?action=membersAdd`,
     );
   });
 });
