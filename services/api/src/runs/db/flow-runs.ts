@@ -7,6 +7,7 @@ import type { flowRuns, Row } from '../../db/schema.js';
 import { iso, isoOrNull, jsonb, textArray } from '../../db/values.js';
 import { auditInsertFrom, type PendingAuditEntry } from '../../identity/db/audit.js';
 import { workerOnline } from '../../pools/db/pool-status.js';
+import { currentState, type StateColumns } from './run-states.js';
 
 export interface RunRow
   extends Pick<
@@ -19,11 +20,7 @@ export interface RunRow
     | 'work_pool_id'
     | 'parameters'
     | 'tags'
-    | 'state_type'
-    | 'state_name'
-    | 'state_message'
-    | 'state_timestamp'
-    | 'state_data'
+    | StateColumns
     | 'attempt'
     | 'max_retries'
     | 'idempotency_key'
@@ -106,13 +103,7 @@ export function toFlowRun(row: RunRow): FlowRun {
     workQueue: row.queue_name,
     parameters: row.parameters as FlowRun['parameters'],
     tags: row.tags,
-    state: {
-      type: row.state_type,
-      name: row.state_name,
-      message: row.state_message,
-      timestamp: iso(row.state_timestamp),
-      data: row.state_data ?? null,
-    },
+    state: currentState(row),
     attempt: row.attempt,
     maxRetries: row.max_retries,
     ...(row.resumes === undefined ? {} : { resumes: row.resumes }),

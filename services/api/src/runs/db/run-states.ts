@@ -1,4 +1,4 @@
-import type { StateHistoryResponse, StateProposalResponse, StateType } from '@outpost/sdk/contracts';
+import type { FlowRun, StateHistoryResponse, StateProposalResponse, StateType } from '@outpost/sdk/contracts';
 import { isHeld, isTerminal } from '@outpost/sdk/contracts';
 import { type AttemptFence, claimedByOther } from '../../auth/db/run-access.js';
 import { RUNS_CHANNEL } from '../../db/channels.js';
@@ -6,6 +6,20 @@ import type { Db, TxSql } from '../../db/client.js';
 import type { flowRuns, Row } from '../../db/schema.js';
 import { iso } from '../../db/values.js';
 import { leaseRunOut } from './leases.js';
+
+/** The columns a flow run's or a task run's current state is kept in. */
+export type StateColumns = 'state_type' | 'state_name' | 'state_message' | 'state_timestamp' | 'state_data';
+
+/** A flow run's or a task run's current state, as the API answers it, from its state columns. */
+export function currentState(row: Pick<Row<typeof flowRuns>, StateColumns>): FlowRun['state'] {
+  return {
+    type: row.state_type,
+    name: row.state_name,
+    message: row.state_message,
+    timestamp: iso(row.state_timestamp),
+    data: row.state_data ?? null,
+  };
+}
 
 export interface LockedRun {
   id: string;
@@ -38,11 +52,7 @@ interface LockedRow
     Row<typeof flowRuns>,
     | 'id'
     | 'workspace_id'
-    | 'state_type'
-    | 'state_name'
-    | 'state_message'
-    | 'state_timestamp'
-    | 'state_data'
+    | StateColumns
     | 'attempt'
     | 'max_retries'
     | 'resumes'

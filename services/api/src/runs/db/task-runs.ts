@@ -3,6 +3,7 @@ import { DEFAULT_STATE_NAME, isTerminal } from '@outpost/sdk/contracts';
 import type { Db, Sql } from '../../db/client.js';
 import type { Row, taskRuns } from '../../db/schema.js';
 import { iso, isoOrNull, jsonb, textArray } from '../../db/values.js';
+import { currentState, type StateColumns } from './run-states.js';
 
 type TaskRunRow = Pick<
   Row<typeof taskRuns>,
@@ -15,11 +16,7 @@ type TaskRunRow = Pick<
   | 'dynamic_key'
   | 'run_count'
   | 'cache_key'
-  | 'state_type'
-  | 'state_name'
-  | 'state_message'
-  | 'state_timestamp'
-  | 'state_data'
+  | StateColumns
   | 'start_time'
   | 'end_time'
   | 'created_at'
@@ -35,13 +32,7 @@ function toTaskRun(row: TaskRunRow): TaskRun {
     dynamicKey: row.dynamic_key,
     runCount: row.run_count,
     cacheKey: row.cache_key,
-    state: {
-      type: row.state_type,
-      name: row.state_name,
-      message: row.state_message,
-      timestamp: iso(row.state_timestamp),
-      data: row.state_data ?? null,
-    },
+    state: currentState(row),
     startTime: isoOrNull(row.start_time),
     endTime: isoOrNull(row.end_time),
     createdAt: iso(row.created_at),
