@@ -79,6 +79,8 @@ export async function exportedWorkspaces(deps: AppDeps, organisationId: string, 
   return one;
 }
 
+/** What a reader of the organisation's audit log is doing, for the refusal of one who may not. */
+const READING_AUDIT = "reading the organisation's audit log";
 export const organisationAuditHandlers = {
   organisationTokensList: async ({ params, principal, deps }) => {
     const userId = await actingIn(deps, principal, params.org);
@@ -145,13 +147,7 @@ export const organisationAuditHandlers = {
   },
 
   organisationAuditHeads: async ({ params, principal, organisationToken, deps }) => {
-    const organisationId = await organisationReader(
-      deps,
-      principal,
-      organisationToken,
-      params.org,
-      "reading the organisation's audit log",
-    );
+    const organisationId = await organisationReader(deps, principal, organisationToken, params.org, READING_AUDIT);
     const workspaces = await allOrganisationWorkspaces(deps.sql, organisationId);
     const heads = await readChainHeads(
       deps.sql,
@@ -167,13 +163,7 @@ export const organisationAuditHandlers = {
    * never passes for a whole one.
    */
   organisationAuditExport: async ({ params, query, principal, organisationToken, deps, logger, signal }) => {
-    const organisationId = await organisationReader(
-      deps,
-      principal,
-      organisationToken,
-      params.org,
-      "reading the organisation's audit log",
-    );
+    const organisationId = await organisationReader(deps, principal, organisationToken, params.org, READING_AUDIT);
     // A place of the organisation's few, held until the answer ends, however it ends.
     const read = deps.bulkReads.enter(organisationId, "an export of the organisation's audit log");
     signal.addEventListener('abort', read.release, { once: true });
