@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { assetCheckEvent } from '@outpost/api/testing';
 import { OutpostClient, unwrap } from '@outpost/sdk/client';
 import { describe, expect, test } from 'vitest';
 import { useTestApi } from './api.support.js';
@@ -97,18 +98,12 @@ const api = useTestApi(async ({ owner }) => {
     ids.model = model.id;
     await materialize(owner, worker, { assets: ['churn/model'] }, [
       model,
-      {
-        kind: 'check',
-        id: randomUUID(),
-        assetKey: 'churn/model',
-        checkName: 'auc_floor',
-        partitionKey: null,
+      assetCheckEvent('churn/model', 'auc_floor', false, null, {
         materializationId: model.id,
-        passed: false,
         severity: 'WARN',
         blocking: false,
         metadata: { auc: 0.71 },
-      },
+      }),
     ]);
     const lead = unwrap(await owner.call('apiKeysCreate', { body: { name: 'ana-lima', role: 'admin' } }));
     const asLead = new OutpostClient({ baseUrl: api.server.url, token: lead.key });
@@ -140,7 +135,7 @@ describe('outpost assets lineage', () => {
       /^ {4}waived by ana-lima \d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} UTC: holiday week, approved for release$/m,
     );
     // Each input, then the upstream materialisations under it, newest partition first.
-    const at = (text: string) => lines.findIndex((l) => l === text);
+    const at = (text: string) => lines.indexOf(text);
     const features = at('  ← churn/features (2 partition(s))');
     const customers = at('  ← ref/customers');
     expect(features).toBeGreaterThan(0);

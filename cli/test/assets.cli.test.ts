@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { assetCheckEvent } from '@outpost/api/testing';
 import { OutpostClient, unwrap } from '@outpost/sdk/client';
 import { describe, expect, test } from 'vitest';
 import { useTestApi } from './api.support.js';
@@ -80,18 +81,7 @@ const api = useTestApi(async ({ owner }) => {
             events: [
               materialization('raw/events', 'v1-raw'),
               materialization('features', 'v1-features'),
-              {
-                kind: 'check',
-                id: randomUUID(),
-                assetKey: 'features',
-                checkName: 'no_null_ids',
-                partitionKey: null,
-                materializationId: null,
-                passed: false,
-                severity: 'ERROR',
-                blocking: true,
-                metadata: { nullIds: 3 },
-              },
+              assetCheckEvent('features', 'no_null_ids', false),
             ],
           },
         }),
