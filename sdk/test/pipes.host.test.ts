@@ -2,7 +2,6 @@ import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { asset, check, flow, materialize, PipesProcessError, type PipesRunOptions, pipes, task } from '../src/index.js';
 import { testFlow } from '../src/testing/index.js';

@@ -81,7 +81,7 @@ export async function run(): Promise<Row[]> {
     fill: (sql, workspaceId, month, dropped) => fillMonth(sql, workspaceId, month.starts, dropped),
     migration: '0044',
     upgrade,
-    then: async (sql, baseline) => {
+    afterDrop: async (sql, baseline) => {
       const idsStarted = performance.now();
       let ids = 0;
       for (;;) {

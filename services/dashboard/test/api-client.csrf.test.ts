@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { CSRF_HEADER } from '@outpost/sdk/contracts';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { ApiClient } from '../src/api/client.js';
-import { useHttpServer } from './http-server.support.js';
+import { serveForTests } from './http-server.support.js';
 
 const CSRF = 'csrf-token-1234';
 const POOL = {
@@ -30,7 +30,7 @@ function problem(status: number, code: string, title: string) {
 }
 
 // behaves like the API's session rules: cookie session, and a CSRF header equal to the csrf cookie on mutations
-const stub = useHttpServer((req, res) => {
+const stub = serveForTests((req, res) => {
   let body = '';
   req.on('data', (chunk: Buffer) => {
     body += chunk.toString();

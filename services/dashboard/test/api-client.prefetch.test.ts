@@ -2,7 +2,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { ApiClient } from '../src/api/client.js';
 import { RUNS_PAGE_SIZE } from '../src/api/first-reads.js';
 import { filtersFromSearch, listQuery } from '../src/lib/run-filters.js';
-import { useHttpServer } from './http-server.support.js';
+import { serveForTests } from './http-server.support.js';
 
 const POOL = {
   id: '00000000-0000-4000-8000-000000000001',
@@ -15,7 +15,7 @@ const POOL = {
 
 const seen: string[] = [];
 
-const stub = useHttpServer((req, res) => {
+const stub = serveForTests((req, res) => {
   seen.push(`${req.method} ${req.url}`);
   if (req.url === '/api/v1/work-pools') {
     res.writeHead(200, { 'content-type': 'application/json' });

@@ -6,7 +6,7 @@ import { afterAll, beforeAll } from 'vitest';
  * An HTTP server on 127.0.0.1 answering with `handler`, started before the file's tests and closed
  * after them: a stand-in for the API the client under test calls. Read `url` inside a test or hook.
  */
-export function useHttpServer(handler: RequestListener): { readonly url: string } {
+export function serveForTests(handler: RequestListener): { readonly url: string } {
   let server: Server | undefined;
   let url: string | undefined;
   beforeAll(async () => {

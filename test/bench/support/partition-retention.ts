@@ -181,7 +181,7 @@ export interface RetentionBench {
   migration: string;
   upgrade: () => Promise<{ migrateMs: number; indexMs: number }>;
   /** What else is timed once the month is gone: its rows, after the drop's, and its sentence for the notes. */
-  then?: (sql: postgres.Sql, baselineMs: number) => Promise<{ rows: Row[]; note: string }>;
+  afterDrop?: (sql: postgres.Sql, baselineMs: number) => Promise<{ rows: Row[]; note: string }>;
 }
 
 /**
@@ -200,7 +200,7 @@ export async function runRetentionBench(bench: RetentionBench): Promise<{ rows: 
     });
     if (m.deleted !== bench.count) throw new Error(`expected ${bench.count} ${bench.unit} deleted, deleted ${m.deleted}`);
     const baseline = m.deleteMs + m.vacuumMs;
-    const more = (await bench.then?.(sql, baseline)) ?? { rows: [], note: 'The drop gives the space back at once.' };
+    const more = (await bench.afterDrop?.(sql, baseline)) ?? { rows: [], note: 'The drop gives the space back at once.' };
     const millions = `${(bench.count / 1e6).toFixed(1)} M ${bench.unit}`;
     const table = bench.parent.replace('_', ' ');
     const rows = [
