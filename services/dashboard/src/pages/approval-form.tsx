@@ -5,8 +5,8 @@ import { api } from '../api/instance.js';
 import { Notice } from '../components/notice.js';
 import { useSchemaForm } from '../hooks/use-schema-form.js';
 import { formatDateTime } from '../lib/format.js';
-import { buildFormModel, RAW_FIELD, validateForm } from '../lib/json-schema-form.js';
-import { ParameterFields } from './parameter-field.js';
+import { buildFormModel, validateForm } from '../lib/json-schema-form.js';
+import { SchemaFormInputs } from './parameter-field.js';
 
 /**
  * Decides an approval wait: the form the flow asked for (its JSON schema, rendered like a run's
@@ -64,21 +64,14 @@ export function ApprovalForm({
   return (
     <form className="form approval-form" onSubmit={onSubmit} noValidate data-testid="approval-form">
       {spec.description && <p className="approval-description">{spec.description}</p>}
-      {model.raw ? (
-        <label className="field">
-          <span className="field-label">Form (JSON object)</span>
-          <textarea
-            className="mono"
-            rows={6}
-            value={String(values[RAW_FIELD] ?? '')}
-            onChange={(e) => setValue(RAW_FIELD, e.target.value)}
-            data-testid="param-raw"
-          />
-        </label>
-      ) : (
-        <ParameterFields model={model} values={values} errors={errors} onChange={setValue} />
-      )}
-      {errors[RAW_FIELD] && <Notice>{errors[RAW_FIELD]}</Notice>}
+      <SchemaFormInputs
+        model={model}
+        values={values}
+        errors={errors}
+        onChange={setValue}
+        rawLabel="Form (JSON object)"
+        rawRows={6}
+      />
       <label className="field">
         <span className="field-label">Comment (the reason, when rejecting)</span>
         <textarea rows={2} value={comment} onChange={(e) => setComment(e.target.value)} data-testid="approval-comment" />

@@ -1,6 +1,7 @@
 import type { ReactNode } from 'react';
+import { Notice } from '../components/notice.js';
 import { pluralise } from '../lib/format.js';
-import type { FieldModel, FormModel, FormValues } from '../lib/json-schema-form.js';
+import { type FieldModel, type FormModel, type FormValues, RAW_FIELD } from '../lib/json-schema-form.js';
 
 function hint(field: FieldModel): string | null {
   const parts: string[] = [];
@@ -120,4 +121,55 @@ export function ParameterFields({
       onChange={(v) => onChange(field.name, v)}
     />
   ));
+}
+
+/**
+ * A schema form's inputs: a field for each property, or, for a schema the form cannot lay out field
+ * by field, one JSON text area labelled `rawLabel` with its error beneath it. An error of the form as
+ * a whole shows after the fields.
+ */
+export function SchemaFormInputs({
+  model,
+  values,
+  errors,
+  onChange,
+  rawLabel,
+  rawRows,
+  empty,
+}: {
+  model: FormModel;
+  values: FormValues;
+  errors: Record<string, string>;
+  onChange: (name: string, value: string | boolean) => void;
+  rawLabel: string;
+  rawRows: number;
+  /** Said in place of the fields when the schema has none. @default nothing */
+  empty?: ReactNode;
+}) {
+  const formError = errors[RAW_FIELD];
+  if (model.raw) {
+    return (
+      <label className="field">
+        <span className="field-label">{rawLabel}</span>
+        <textarea
+          className="mono"
+          rows={rawRows}
+          value={String(values[RAW_FIELD] ?? '')}
+          onChange={(e) => onChange(RAW_FIELD, e.target.value)}
+          data-testid="param-raw"
+        />
+        {formError && <span className="field-error">{formError}</span>}
+      </label>
+    );
+  }
+  return (
+    <>
+      {model.fields.length === 0 && empty ? (
+        empty
+      ) : (
+        <ParameterFields model={model} values={values} errors={errors} onChange={onChange} />
+      )}
+      {formError && <Notice>{formError}</Notice>}
+    </>
+  );
 }

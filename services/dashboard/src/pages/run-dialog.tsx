@@ -5,9 +5,9 @@ import { api } from '../api/instance.js';
 import { Dialog } from '../components/dialog.js';
 import { Notice } from '../components/notice.js';
 import { useSchemaForm } from '../hooks/use-schema-form.js';
-import { buildFormModel, RAW_FIELD, validateForm } from '../lib/json-schema-form.js';
+import { buildFormModel, validateForm } from '../lib/json-schema-form.js';
 import { navigate } from '../router.js';
-import { ParameterFields } from './parameter-field.js';
+import { SchemaFormInputs } from './parameter-field.js';
 
 /** Starts a run of a deployment with parameters checked against its schema before anything is sent. */
 export function RunDialog({ deployment, onClose }: { deployment: Deployment; onClose: () => void }) {
@@ -73,24 +73,15 @@ export function RunForm({
 
   return (
     <form className="form" onSubmit={(e) => void onSubmit(e)} noValidate data-testid="run-form">
-      {model.raw ? (
-        <label className="field">
-          <span className="field-label">Parameters (JSON object)</span>
-          <textarea
-            className="mono"
-            rows={8}
-            value={String(values[RAW_FIELD] ?? '')}
-            onChange={(e) => setValue(RAW_FIELD, e.target.value)}
-            data-testid="param-raw"
-          />
-          {errors[RAW_FIELD] && <span className="field-error">{errors[RAW_FIELD]}</span>}
-        </label>
-      ) : model.fields.length === 0 ? (
-        <p className="muted">This flow takes no parameters.</p>
-      ) : (
-        <ParameterFields model={model} values={values} errors={errors} onChange={setValue} />
-      )}
-      {errors[RAW_FIELD] && !model.raw && <Notice>{errors[RAW_FIELD]}</Notice>}
+      <SchemaFormInputs
+        model={model}
+        values={values}
+        errors={errors}
+        onChange={setValue}
+        rawLabel="Parameters (JSON object)"
+        rawRows={8}
+        empty={<p className="muted">This flow takes no parameters.</p>}
+      />
       {failure && <Notice testId="run-dialog-error">{failure}</Notice>}
       <div className="dialog-actions">
         {onCancel && (
