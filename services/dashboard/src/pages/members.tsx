@@ -5,6 +5,7 @@ import { api } from '../api/instance.js';
 import { ConfirmButton } from '../components/confirm-button.js';
 import { TextInput } from '../components/form-field.js';
 import { Empty, Notice } from '../components/notice.js';
+import { PersonCell } from '../components/person-cell.js';
 import { TableHead } from '../components/table-head.js';
 import { useResource } from '../hooks/use-resource.js';
 import { useSubmit } from '../hooks/use-submit.js';
@@ -56,12 +57,7 @@ export function MembersSection({ currentUserId }: { currentUserId: string | null
           <tbody>
             {members.data.items.map((member) => (
               <tr key={member.userId} data-testid="member-row" data-email={member.email}>
-                <td>
-                  <div className="cell-main">
-                    <span className="strong">{member.email}</span>
-                    {member.name && <span className="muted small">{member.name}</span>}
-                  </div>
-                </td>
+                <PersonCell email={member.email} name={member.name} />
                 <td>
                   <select
                     value={member.role}

@@ -4,6 +4,7 @@ import { describeFailure } from '../api/client.js';
 import { api } from '../api/instance.js';
 import { LoadMore } from '../components/load-more.js';
 import { Empty, Notice } from '../components/notice.js';
+import { PersonCell } from '../components/person-cell.js';
 import { SaveOrUndo } from '../components/save-or-undo.js';
 import { TableHead } from '../components/table-head.js';
 import { useCursorList } from '../hooks/use-cursor-list.js';
@@ -482,12 +483,7 @@ export function MemberTable({ items }: { items: DirectoryGroupMember[] }) {
             data-email={member.email}
             data-active={String(member.active)}
           >
-            <td>
-              <div className="cell-main">
-                <span className="strong">{member.email}</span>
-                {member.name && <span className="muted small">{member.name}</span>}
-              </div>
-            </td>
+            <PersonCell email={member.email} name={member.name} />
             <td>
               {member.active ? (
                 'active'

@@ -13,6 +13,7 @@ import { ConfirmButton } from '../components/confirm-button.js';
 import { TextInput } from '../components/form-field.js';
 import { LoadMore } from '../components/load-more.js';
 import { Empty, Notice } from '../components/notice.js';
+import { PersonCell } from '../components/person-cell.js';
 import { TableHead } from '../components/table-head.js';
 import { WORKSPACES_CHANGED } from '../components/workspace-switcher.js';
 import { useCursorList } from '../hooks/use-cursor-list.js';
@@ -506,12 +507,7 @@ function PeopleSection({
           <tbody>
             {people.items.map((person) => (
               <tr key={person.userId} data-testid="organisation-person" data-email={person.email}>
-                <td>
-                  <div className="cell-main">
-                    <span className="strong">{person.email}</span>
-                    {person.name && <span className="muted small">{person.name}</span>}
-                  </div>
-                </td>
+                <PersonCell email={person.email} name={person.name} />
                 <td>
                   {admin && person.userId !== currentUserId && grantable(person.role) ? (
                     <select
