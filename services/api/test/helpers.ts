@@ -3,6 +3,7 @@ import { Writable } from 'node:stream';
 import { type Level, type Logger, pino } from 'pino';
 import { afterAll, beforeAll } from 'vitest';
 import { startTestServer, type TestServer } from '../src/testing/index.js';
+import { TestMailbox } from '../src/testing/mailbox.js';
 
 export const SOURCE = `oci://127.0.0.1:5000/acme/flows@sha256:${'a'.repeat(64)}`;
 
@@ -43,6 +44,12 @@ export function capturedLogger(
   return { logger: pino({ level }, sink), chunks, records };
 }
 
+/** A fixture's value once its `beforeAll` has set it. */
+function startedValue<T>(value: T | undefined): T {
+  if (value === undefined) throw new Error('the test server is not started yet: read it inside a test or hook');
+  return value;
+}
+
 /** The file's test server and a caller with its owner key, for the file's tests and hooks. */
 export interface ServerFixture {
   readonly server: TestServer;
@@ -57,10 +64,6 @@ export interface ServerFixture {
 export function useServer(options: Parameters<typeof startTestServer>[0] = { loops: false }): ServerFixture {
   let server: TestServer | undefined;
   let owner: Call | undefined;
-  const started = <T>(value: T | undefined): T => {
-    if (value === undefined) throw new Error('the test server is not started yet: read it inside a test or hook');
-    return value;
-  };
   beforeAll(async () => {
     server = await startTestServer(options);
     owner = client(server, server.ownerKey);
@@ -70,10 +73,48 @@ export function useServer(options: Parameters<typeof startTestServer>[0] = { loo
   });
   return {
     get server() {
-      return started(server);
+      return startedValue(server);
     },
     get owner() {
-      return started(owner);
+      return startedValue(owner);
+    },
+  };
+}
+
+/** The sender the mail suites' servers write from. */
+export const MAIL_FROM = 'Outpost <outpost@example.com>';
+
+export interface MailServerFixture extends ServerFixture {
+  /** The SMTP server the test server sends its mail to, which keeps what it receives. */
+  readonly mailbox: TestMailbox;
+}
+
+/**
+ * `useServer` with a mailbox: the mailbox starts first, the server sends to it from `MAIL_FROM`
+ * (and with `options`), and both close after the file's tests.
+ */
+export function useMailServer(options: Omit<NonNullable<Parameters<typeof startTestServer>[0]>, 'mail'> = {}): MailServerFixture {
+  let mailbox: TestMailbox | undefined;
+  let server: TestServer | undefined;
+  let owner: Call | undefined;
+  beforeAll(async () => {
+    mailbox = await TestMailbox.start();
+    server = await startTestServer({ loops: false, ...options, mail: { smtpUrl: mailbox.url, from: MAIL_FROM } });
+    owner = client(server, server.ownerKey);
+  });
+  afterAll(async () => {
+    await server?.close();
+    await mailbox?.close();
+  });
+  return {
+    get server() {
+      return startedValue(server);
+    },
+    get owner() {
+      return startedValue(owner);
+    },
+    get mailbox() {
+      return startedValue(mailbox);
     },
   };
 }

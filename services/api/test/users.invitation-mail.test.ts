@@ -1,7 +1,7 @@
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { startTestServer, type TestServer } from '../src/testing/index.js';
-import { linkIn, TestMailbox } from '../src/testing/mailbox.js';
-import { type Call, capturedLogger, client } from './helpers.js';
+import { describe, expect, test } from 'vitest';
+import { startTestServer } from '../src/testing/index.js';
+import { linkIn } from '../src/testing/mailbox.js';
+import { capturedLogger, client, MAIL_FROM, useMailServer } from './helpers.js';
 import { addPerson, newEmail, post, signInPerson } from './users.support.js';
 
 /*
@@ -10,37 +10,19 @@ import { addPerson, newEmail, post, signInPerson } from './users.support.js';
  * not the logs), and what an admin is told when the mail server cannot be reached.
  */
 
-const FROM = 'Outpost <outpost@example.com>';
-let mailbox: TestMailbox;
-let server: TestServer;
-let owner: Call;
 const log = capturedLogger('debug');
 const logLines = log.chunks;
-
-beforeAll(async () => {
-  mailbox = await TestMailbox.start();
-  server = await startTestServer({
-    loops: false,
-    mail: { smtpUrl: mailbox.url, from: FROM },
-    publicUrl: 'https://outpost.example.com',
-    logger: log.logger,
-  });
-  owner = client(server, server.ownerKey);
-});
-afterAll(async () => {
-  await server?.close();
-  await mailbox?.close();
-});
+const api = useMailServer({ publicUrl: 'https://outpost.example.com', logger: log.logger });
 
 describe('invitation mail', () => {
   test('an invitation is mailed to the address alone, from the configured sender, with a link to the public URL', async () => {
-    const other = await server.createWorkspace();
-    const person = await addPerson(server, client(server, other.ownerKey), 'viewer');
-    const since = mailbox.messages.length;
-    const invited = await owner('POST', '/members', { body: { email: person.email, role: 'developer' } });
+    const other = await api.server.createWorkspace();
+    const person = await addPerson(api.server, client(api.server, other.ownerKey), 'viewer');
+    const since = api.mailbox.messages.length;
+    const invited = await api.owner('POST', '/members', { body: { email: person.email, role: 'developer' } });
     expect(invited.body).toMatchObject({ outcome: 'invited', email: 'sent' });
 
-    const mail = await mailbox.next(person.email, { since });
+    const mail = await api.mailbox.next(person.email, { since });
     expect(mail.to).toEqual([person.email]);
     expect(mail.from).toBe('outpost@example.com');
     expect(mail.subject).toBe('You are invited to Default on Outpost');
@@ -52,34 +34,39 @@ describe('invitation mail', () => {
     expect(invited.text).not.toContain(token);
     expect(logLines.join('')).not.toContain(token);
     expect(logLines.join('')).toMatch(/"purpose":"invitation"[^\n]*"msg":"email sent"/);
-    const [stored] = await server.sql<{ n: number }[]>`SELECT count(*)::int AS n FROM email_tokens WHERE token_hash = ${token}`;
+    const [stored] = await api.server.sql<
+      { n: number }[]
+    >`SELECT count(*)::int AS n FROM email_tokens WHERE token_hash = ${token}`;
     expect(stored?.n).toBe(0);
 
     // Using it confirms the address and accepts, and leaves the logs as clean.
-    const used = await post(server, '/auth/email/confirm', { token, password: 'a password of my own' });
+    const used = await post(api.server, '/auth/email/confirm', { token, password: 'a password of my own' });
     expect(used.status, used.text).toBe(200);
     expect(used.body.joined.slug).toBe('default');
     expect(logLines.join('')).not.toContain(token);
   });
 
   test('a person whose account a workspace manages gets a confirmation link by asking from their session', async () => {
-    const { email } = await addPerson(server, owner, 'viewer');
-    const session = await signInPerson(server, email);
-    const since = mailbox.messages.length;
+    const { email } = await addPerson(api.server, api.owner, 'viewer');
+    const session = await signInPerson(api.server, email);
+    const since = api.mailbox.messages.length;
     const asked = await session.mutate('POST', '/account/verification');
     expect(asked.status).toBe(202);
     expect(asked.body).toEqual({ email: 'sent', message: `A link to confirm ${email} was sent there.` });
-    const mail = await mailbox.next(email, { since });
+    const mail = await api.mailbox.next(email, { since });
     expect(mail.subject).toBe('Confirm your address for Outpost');
-    const confirmed = await post(server, '/auth/email/confirm', { token: linkIn(mail).token, password: 'my very own password' });
+    const confirmed = await post(api.server, '/auth/email/confirm', {
+      token: linkIn(mail).token,
+      password: 'my very own password',
+    });
     expect(confirmed.body).toMatchObject({ email, passwordSet: true, joined: null });
     // Once confirmed, there is nothing left to confirm.
-    const again = await signInPerson(server, email, 'my very own password');
+    const again = await signInPerson(api.server, email, 'my very own password');
     expect((await again.mutate('POST', '/account/verification')).status).toBe(409);
   });
 
   test('an unreachable mail server is reported to the admin, and the invitation stands', async () => {
-    const unreachable = await startTestServer({ loops: false, mail: { smtpUrl: 'smtp://127.0.0.1:1', from: FROM } });
+    const unreachable = await startTestServer({ loops: false, mail: { smtpUrl: 'smtp://127.0.0.1:1', from: MAIL_FROM } });
     try {
       const ownerHere = client(unreachable, unreachable.ownerKey);
       const email = newEmail('offline');
