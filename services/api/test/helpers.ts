@@ -50,6 +50,9 @@ function startedValue<T>(value: T | undefined): T {
   return value;
 }
 
+/** What `startTestServer` takes. */
+type ServerOptionsOf = NonNullable<Parameters<typeof startTestServer>[0]>;
+
 /** The file's test server and a caller with its owner key, for the file's tests and hooks. */
 export interface ServerFixture {
   readonly server: TestServer;
@@ -58,14 +61,15 @@ export interface ServerFixture {
 
 /**
  * Starts a test server before the file's tests and closes it after them. `options` go to
- * `startTestServer` as they are (by default no background loops: a test drives the loop it needs).
+ * `startTestServer` as they are, or as a function gives them when the server starts (by default no
+ * background loops: a test drives the loop it needs).
  * Hooks the file adds after this call run after the start and before the close.
  */
-export function useServer(options: Parameters<typeof startTestServer>[0] = { loops: false }): ServerFixture {
+export function useServer(options: ServerOptionsOf | (() => ServerOptionsOf) = { loops: false }): ServerFixture {
   let server: TestServer | undefined;
   let owner: Call | undefined;
   beforeAll(async () => {
-    server = await startTestServer(options);
+    server = await startTestServer(typeof options === 'function' ? options() : options);
     owner = client(server, server.ownerKey);
   });
   afterAll(async () => {
@@ -91,32 +95,18 @@ export interface MailServerFixture extends ServerFixture {
 
 /**
  * `useServer` with a mailbox: the mailbox starts first, the server sends to it from `MAIL_FROM`
- * (and with `options`), and both close after the file's tests.
+ * (and with `options`), and the mailbox closes after the server.
  */
-export function useMailServer(options: Omit<NonNullable<Parameters<typeof startTestServer>[0]>, 'mail'> = {}): MailServerFixture {
+export function useMailServer(options: Omit<ServerOptionsOf, 'mail'> = {}): MailServerFixture {
   let mailbox: TestMailbox | undefined;
-  let server: TestServer | undefined;
-  let owner: Call | undefined;
   beforeAll(async () => {
     mailbox = await TestMailbox.start();
-    server = await startTestServer({ loops: false, ...options, mail: { smtpUrl: mailbox.url, from: MAIL_FROM } });
-    owner = client(server, server.ownerKey);
   });
   afterAll(async () => {
-    await server?.close();
     await mailbox?.close();
   });
-  return {
-    get server() {
-      return startedValue(server);
-    },
-    get owner() {
-      return startedValue(owner);
-    },
-    get mailbox() {
-      return startedValue(mailbox);
-    },
-  };
+  const fixture = useServer(() => ({ loops: false, ...options, mail: { smtpUrl: startedValue(mailbox).url, from: MAIL_FROM } }));
+  return Object.defineProperty(fixture, 'mailbox', { get: () => startedValue(mailbox) }) as MailServerFixture;
 }
 
 /** A response read whole: its body parsed as JSON when it is JSON, kept as text otherwise. */

@@ -100,18 +100,16 @@ export function ParameterField({
   );
 }
 
-/** A field for each property of a schema's form, in the schema's order, each with its error. */
-export function ParameterFields({
-  model,
-  values,
-  errors,
-  onChange,
-}: {
+/** A schema form's model, what is typed into it, its errors by field, and where a change goes. */
+interface FormInputsProps {
   model: FormModel;
   values: FormValues;
   errors: Record<string, string>;
   onChange: (name: string, value: string | boolean) => void;
-}) {
+}
+
+/** A field for each property of a schema's form, in the schema's order, each with its error. */
+export function ParameterFields({ model, values, errors, onChange }: FormInputsProps) {
   return model.fields.map((field) => (
     <ParameterField
       key={field.name}
@@ -129,24 +127,18 @@ export function ParameterFields({
  * a whole shows after the fields.
  */
 export function SchemaFormInputs({
-  model,
-  values,
-  errors,
-  onChange,
   rawLabel,
   rawRows,
   empty,
-}: {
-  model: FormModel;
-  values: FormValues;
-  errors: Record<string, string>;
-  onChange: (name: string, value: string | boolean) => void;
+  ...form
+}: FormInputsProps & {
   rawLabel: string;
   rawRows: number;
   /** Said in place of the fields when the schema has none. @default nothing */
   empty?: ReactNode;
 }) {
-  const formError = errors[RAW_FIELD];
+  const { model, values, onChange } = form;
+  const formError = form.errors[RAW_FIELD];
   if (model.raw) {
     return (
       <label className="field">
@@ -164,11 +156,7 @@ export function SchemaFormInputs({
   }
   return (
     <>
-      {model.fields.length === 0 && empty ? (
-        empty
-      ) : (
-        <ParameterFields model={model} values={values} errors={errors} onChange={onChange} />
-      )}
+      {model.fields.length === 0 && empty ? empty : <ParameterFields {...form} />}
       {formError && <Notice>{formError}</Notice>}
     </>
   );
