@@ -85,6 +85,22 @@ export function useServer(options: ServerOptionsOf | (() => ServerOptionsOf) = {
   };
 }
 
+/**
+ * A background loop the file's tests drive themselves (by `tick()`) on a server started without
+ * loops: `make` builds it once the server has started, and it stops after the file's tests. The
+ * function returned gives it, inside a test or hook.
+ */
+export function useDrivenLoop<L extends { stop(): Promise<void> }>(make: () => L): () => L {
+  let loop: L | undefined;
+  beforeAll(() => {
+    loop = make();
+  });
+  afterAll(async () => {
+    await loop?.stop();
+  });
+  return () => startedValue(loop);
+}
+
 /** The sender the mail suites' servers write from. */
 export const MAIL_FROM = 'Outpost <outpost@example.com>';
 

@@ -1,20 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { createLogger } from '../src/logger.js';
 import { SchedulerLoop } from '../src/loops/scheduler.js';
 import { claimDueRuns } from '../src/runs/db/claim.js';
-import { client, deploy, scheduledRuns, unique, useServer } from './helpers.js';
-
-let scheduler: SchedulerLoop;
+import { client, deploy, scheduledRuns, unique, useDrivenLoop, useServer } from './helpers.js';
 
 const api = useServer();
-
-beforeAll(async () => {
-  scheduler = new SchedulerLoop(api.server.sql, api.server.databaseUrl, createLogger('silent'));
-});
-afterAll(async () => {
-  await scheduler?.stop();
-});
+const scheduler = useDrivenLoop(() => new SchedulerLoop(api.server.sql, api.server.databaseUrl, createLogger('silent')));
 
 const runsOf = (deploymentId: string) => scheduledRuns(api.server, deploymentId);
 
@@ -26,7 +18,7 @@ async function dbNow(): Promise<Date> {
 describe('filling ahead', () => {
   test('keeps an hourly schedule at least 3 runs ahead, with keys made of its slug and time, and a second pass adds nothing', async () => {
     const d = await deploy(api.owner, { flowName: unique('hourly'), schedules: [{ slug: 'hourly', cron: '0 * * * *' }] });
-    await scheduler.tick();
+    await scheduler().tick();
     const runs = await runsOf(d.id);
     const now = await dbNow();
     expect(runs).toHaveLength(3);
@@ -36,14 +28,14 @@ describe('filling ahead', () => {
       expect(r.idempotency_key).toBe(`scheduled:hourly:${r.expected_start_time.toISOString()}`);
       expect(r.state_type).toBe('SCHEDULED');
     }
-    await scheduler.tick();
+    await scheduler().tick();
     expect(await runsOf(d.id)).toHaveLength(3);
   });
 
   test('keeps a frequent schedule an hour ahead, and never more than 100 runs', async () => {
     const minutely = await deploy(api.owner, { flowName: unique('minutely'), schedules: [{ cron: '* * * * *' }] });
     const secondly = await deploy(api.owner, { flowName: unique('secondly'), schedules: [{ intervalSeconds: 1 }] });
-    await scheduler.tick();
+    await scheduler().tick();
     const runs = await runsOf(minutely.id);
     expect(runs.length).toBeGreaterThanOrEqual(60);
     expect(runs.length).toBeLessThanOrEqual(61);
@@ -58,7 +50,7 @@ describe('filling ahead', () => {
       parameters: { region: 'eu', size: 1 },
       schedules: [{ slug: 'big', cron: '0 0 * * *', parameters: { size: 10 } }],
     });
-    await scheduler.tick();
+    await scheduler().tick();
     const runs = await runsOf(d.id);
     expect(runs.length).toBe(3);
     for (const r of runs) expect(r.parameters).toEqual({ region: 'eu', size: 10 });
@@ -73,14 +65,14 @@ describe('redeploys', () => {
       { intervalSeconds: 1800, anchorDate: '2024-01-01T00:10:00Z' },
     ];
     const d = await deploy(api.owner, { flowName, schedules });
-    await scheduler.tick();
+    await scheduler().tick();
     const before = await runsOf(d.id);
     expect(before.length).toBeGreaterThanOrEqual(3 + 3);
     const again = await deploy(api.owner, { flowName, description: 'changed', schedules: [...schedules].reverse() });
     expect(again.id).toBe(d.id);
     const listed = await api.owner('GET', `/deployments/${d.id}/schedules`);
     expect(listed.body.items.map((s: { slug: string }) => s.slug).sort()).toHaveLength(2);
-    await scheduler.tick();
+    await scheduler().tick();
     const after = await runsOf(d.id);
     expect(after.map((r) => r.id)).toEqual(expect.arrayContaining(before.map((r) => r.id)));
     expect(new Set(after.map((r) => r.idempotency_key)).size).toBe(after.length);
@@ -90,7 +82,7 @@ describe('redeploys', () => {
   test('redeploying with new default parameters updates the unclaimed scheduled runs in place', async () => {
     const flowName = unique('refresh');
     const d = await deploy(api.owner, { flowName, parameters: { v: 1 }, schedules: [{ slug: 's', cron: '0 * * * *' }] });
-    await scheduler.tick();
+    await scheduler().tick();
     const before = await runsOf(d.id);
     await deploy(api.owner, { flowName, parameters: { v: 2 }, schedules: [{ slug: 's', cron: '0 * * * *' }] });
     const after = await runsOf(d.id);
@@ -101,10 +93,10 @@ describe('redeploys', () => {
   test('redefining a slug replaces its unclaimed runs with runs of the new definition', async () => {
     const flowName = unique('redefine');
     const d = await deploy(api.owner, { flowName, schedules: [{ slug: 's', cron: '0 * * * *' }] });
-    await scheduler.tick();
+    await scheduler().tick();
     await deploy(api.owner, { flowName, schedules: [{ slug: 's', cron: '30 * * * *' }] });
     expect(await runsOf(d.id)).toHaveLength(0);
-    await scheduler.tick();
+    await scheduler().tick();
     const runs = await runsOf(d.id);
     expect(runs.length).toBe(3);
     for (const r of runs) expect(r.expected_start_time.getUTCMinutes()).toBe(30);
@@ -122,7 +114,7 @@ describe('redeploys', () => {
         { slug: 'drop', cron: '0 * * * *' },
       ],
     });
-    await scheduler.tick();
+    await scheduler().tick();
     // Make one run of "drop" due and claim it.
     const [first] = (await runsOf(d.id)).filter((r) => r.idempotency_key.startsWith('scheduled:drop:'));
     await api.server.sql`UPDATE flow_runs SET expected_start_time = now() - interval '1 second' WHERE id = ${first?.id ?? ''}`;
@@ -254,17 +246,17 @@ describe('concurrent passes', () => {
 describe('pausing', () => {
   test('a paused deployment gets no new runs and loses its unclaimed ones; resuming fills it again', async () => {
     const d = await deploy(api.owner, { flowName: unique('pause'), schedules: [{ cron: '0 * * * *' }] });
-    await scheduler.tick();
+    await scheduler().tick();
     expect(await runsOf(d.id)).toHaveLength(3);
     const paused = await api.owner('POST', `/deployments/${d.id}/pause`);
     expect(paused.status).toBe(200);
     expect(paused.body.paused).toBe(true);
     expect(await runsOf(d.id)).toHaveLength(0);
-    await scheduler.tick();
+    await scheduler().tick();
     expect(await runsOf(d.id)).toHaveLength(0);
     const resumed = await api.owner('POST', `/deployments/${d.id}/resume`);
     expect(resumed.body.paused).toBe(false);
-    await scheduler.tick();
+    await scheduler().tick();
     expect(await runsOf(d.id)).toHaveLength(3);
   });
 
@@ -292,17 +284,17 @@ describe('pausing', () => {
         { slug: 'b', cron: '0 0 * * *' },
       ],
     });
-    await scheduler.tick();
+    await scheduler().tick();
     const off = await api.owner('PATCH', `/deployments/${d.id}/schedules/a`, { body: { active: false } });
     expect(off.status).toBe(200);
     expect(off.body).toMatchObject({ slug: 'a', active: false, filledUntil: null });
-    await scheduler.tick();
+    await scheduler().tick();
     const runs = await runsOf(d.id);
     expect(runs.filter((r) => r.idempotency_key.startsWith('scheduled:a:'))).toHaveLength(0);
     expect(runs.filter((r) => r.idempotency_key.startsWith('scheduled:b:'))).toHaveLength(3);
     const on = await api.owner('PATCH', `/deployments/${d.id}/schedules/a`, { body: { active: true } });
     expect(on.body.active).toBe(true);
-    await scheduler.tick();
+    await scheduler().tick();
     expect((await runsOf(d.id)).filter((r) => r.idempotency_key.startsWith('scheduled:a:'))).toHaveLength(3);
     expect((await api.owner('PATCH', `/deployments/${d.id}/schedules/zzz`, { body: { active: true } })).status).toBe(404);
   });
@@ -329,7 +321,7 @@ describe('catch-up after an outage', () => {
     await api.server.sql`
       UPDATE deployment_schedules SET filled_until = now() - interval '5 hours 30 minutes', next_fill_at = now()
       WHERE deployment_id = ${d.id}`;
-    await scheduler.tick();
+    await scheduler().tick();
     const now = await dbNow();
     const runs = await runsOf(d.id);
     return {
@@ -352,7 +344,7 @@ describe('catch-up after an outage', () => {
     expect(future).toHaveLength(3);
     await api.server
       .sql`UPDATE deployment_schedules SET next_fill_at = now(), catchup = 'all' WHERE deployment_id = ${deploymentId}`;
-    await scheduler.tick();
+    await scheduler().tick();
     expect((await runsOf(deploymentId)).filter((r) => r.expected_start_time <= new Date())).toHaveLength(0);
   });
 

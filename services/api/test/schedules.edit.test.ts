@@ -1,18 +1,10 @@
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { createLogger } from '../src/logger.js';
 import { SchedulerLoop } from '../src/loops/scheduler.js';
-import { client, deploy, scheduledRuns, unique, useServer } from './helpers.js';
-
-let scheduler: SchedulerLoop;
+import { client, deploy, scheduledRuns, unique, useDrivenLoop, useServer } from './helpers.js';
 
 const api = useServer();
-
-beforeAll(async () => {
-  scheduler = new SchedulerLoop(api.server.sql, api.server.databaseUrl, createLogger('silent'));
-});
-afterAll(async () => {
-  await scheduler?.stop();
-});
+const scheduler = useDrivenLoop(() => new SchedulerLoop(api.server.sql, api.server.databaseUrl, createLogger('silent')));
 
 const runsOf = (deploymentId: string) => scheduledRuns(api.server, deploymentId);
 
@@ -33,7 +25,7 @@ async function auditActions(objectId: string): Promise<string[]> {
 describe('editing a schedule', () => {
   test('a new cron and zone replans the schedule: its unclaimed runs go, and the scheduler makes the new times under the same slug', async () => {
     const d = await deploy(api.owner, { flowName: unique('edit'), schedules: [{ slug: 'daily', cron: '0 6 * * *' }] });
-    await scheduler.tick();
+    await scheduler().tick();
     const before = await runsOf(d.id);
     expect(before).toHaveLength(3);
 
@@ -44,7 +36,7 @@ describe('editing a schedule', () => {
     expect(res.body).toMatchObject({ slug: 'daily', cron: '30 7 * * 1-5', timezone: 'Europe/Berlin', intervalSeconds: null });
     expect(await runsOf(d.id)).toEqual([]);
 
-    await scheduler.tick();
+    await scheduler().tick();
     const after = await runsOf(d.id);
     expect(after).toHaveLength(3);
     for (const r of after) {
@@ -64,7 +56,7 @@ describe('editing a schedule', () => {
     const res = await api.owner('PATCH', `/deployments/${d.id}/schedules/s`, { body: { intervalSeconds: 7200 } });
     expect(res.status, res.text).toBe(200);
     expect(res.body).toMatchObject({ cron: null, timezone: null, intervalSeconds: 7200 });
-    await scheduler.tick();
+    await scheduler().tick();
     const times = (await runsOf(d.id)).map((r) => r.expected_start_time.getTime());
     expect(times.length).toBeGreaterThanOrEqual(3);
     for (let i = 1; i < times.length; i++) expect((times[i] as number) - (times[i - 1] as number)).toBe(7_200_000);
@@ -77,7 +69,7 @@ describe('editing a schedule', () => {
       parameters: { size: 1 },
       schedules: [{ slug: 's', cron: '0 * * * *' }],
     });
-    await scheduler.tick();
+    await scheduler().tick();
     const before = await runsOf(d.id);
     const res = await api.owner('PATCH', `/deployments/${d.id}/schedules/s`, { body: { parameters: { size: 5 } } });
     expect(res.status, res.text).toBe(200);
@@ -93,7 +85,7 @@ describe('editing a schedule', () => {
 
   test('a bad cron or an unknown zone is a 4xx naming the field, and changes nothing', async () => {
     const d = await deploy(api.owner, { flowName: unique('bad'), schedules: [{ slug: 's', cron: '0 6 * * *' }] });
-    await scheduler.tick();
+    await scheduler().tick();
     const before = await runsOf(d.id);
 
     const cron = await api.owner('PATCH', `/deployments/${d.id}/schedules/s`, { body: { cron: '61 6 * * *' } });

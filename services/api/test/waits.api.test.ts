@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { beforeAll, describe, expect, test } from 'vitest';
 import { insertEvents } from '../src/events/db/events.js';
 import { createLogger } from '../src/logger.js';
 import { LeaseExpiryLoop } from '../src/loops/lease-expiry.js';
@@ -15,21 +15,18 @@ import {
   SOURCE,
   startClaimed,
   unique,
+  useDrivenLoop,
   useServer,
 } from './helpers.js';
 
 let worker: Call;
-let loop: WaitsLoop;
 
 const api = useServer({ loops: false, leaseSeconds: 2 });
+// No background loops: each test drives the waits loop itself, so what it resolves is deterministic.
+const loop = useDrivenLoop(() => new WaitsLoop(api.server.sql, api.server.databaseUrl, createLogger('silent'), null));
 
 beforeAll(async () => {
-  // No background loops: each test drives the waits loop itself, so what it resolves is deterministic.
   worker = client(api.server, await api.server.createKey('worker'));
-  loop = new WaitsLoop(api.server.sql, api.server.databaseUrl, createLogger('silent'), null);
-});
-afterAll(async () => {
-  await loop?.stop();
 });
 
 /** A RUNNING run in a pool of its own, claimed by the worker, with the run token's client. */
@@ -356,13 +353,13 @@ describe('the waits loop', () => {
     const until = new Date(Date.now() + 1500).toISOString();
     const wait = (await begin(held, { key: 'w', spec: { kind: 'until', until } })).body.wait;
     await suspend(held, wait.id);
-    await loop.tick();
+    await loop().tick();
     expect((await api.owner('GET', `/waits/${wait.id}`)).body.wait.status).toBe('WAITING');
     // Held until the time, then one more round.
     const res = await api.owner('GET', `/waits/${wait.id}?holdSeconds=1`);
     expect(res.body.wait.status).toBe('WAITING');
     await api.server.sql`SELECT pg_sleep(greatest(0, extract(epoch FROM ${until}::timestamptz - now())))`;
-    await loop.tick();
+    await loop().tick();
     expect((await api.owner('GET', `/waits/${wait.id}`)).body.wait.status).toBe('RESOLVED');
     expect((await runOf(held.runId)).state).toMatchObject({ type: 'SCHEDULED', name: 'Resuming' });
   });
@@ -372,7 +369,7 @@ describe('the waits loop', () => {
     const wait = (await begin(held, { key: 'w', spec: { kind: 'approval', title: 'x' }, timeoutSeconds: 1 })).body.wait;
     await suspend(held, wait.id);
     await api.server.sql`SELECT pg_sleep(greatest(0, extract(epoch FROM ${wait.expiresAt}::timestamptz - now())))`;
-    await loop.tick();
+    await loop().tick();
     expect((await api.owner('GET', `/waits/${wait.id}`)).body.wait.status).toBe('TIMED_OUT');
     expect((await runOf(held.runId)).state.name).toBe('Resuming');
   });
@@ -383,7 +380,7 @@ describe('the waits loop', () => {
     const wait = (await begin(held, { key: 'w', spec: { kind: 'event', event: kind, match: 'event.payload.size > 10' } })).body
       .wait;
     await suspend(held, wait.id);
-    await loop.tick();
+    await loop().tick();
     await insertEvents(api.server.sql, [
       { workspaceId: api.server.workspaceId, kind, resource: { kind: 'file', id: 'small' }, payload: { size: 5 }, source: 'api' },
       { workspaceId: api.server.workspaceId, kind, resource: { kind: 'file', id: 'big' }, payload: { size: 50 }, source: 'api' },
@@ -392,7 +389,7 @@ describe('the waits loop', () => {
     // transactions on the same database may hold back for a moment: rounds until it has read them.
     const resolved = await eventually(
       async () => {
-        await loop.tick();
+        await loop().tick();
         const current = (await api.owner('GET', `/waits/${wait.id}`)).body.wait;
         return current.status === 'WAITING' ? undefined : current;
       },
@@ -409,14 +406,14 @@ describe('the waits loop', () => {
     await insertEvents(api.server.sql, [
       { workspaceId: api.server.workspaceId, kind, resource: { kind: 'x', id: '1' }, source: 'api' },
     ]);
-    await loop.tick();
+    await loop().tick();
     // What a creation racing the event's commit leaves behind: a WAITING wait whose own look-back
     // missed the event, after the loop's cursor went past it.
     const [wait] = await api.server.sql<{ id: string }[]>`
       INSERT INTO waits (workspace_id, flow_run_id, key, kind, spec, event_kind)
       VALUES (${api.server.workspaceId}, ${held.runId}, 'raced', 'event', ${api.server.sql.json({ kind: 'event', event: kind })}, ${kind})
       RETURNING id`;
-    await loop.tick();
+    await loop().tick();
     expect((await api.owner('GET', `/waits/${wait?.id}`)).body.wait).toMatchObject({ status: 'RESOLVED', value: { kind } });
   });
 });

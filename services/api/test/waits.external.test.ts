@@ -1,23 +1,19 @@
 import { randomUUID } from 'node:crypto';
 import { MAX_EXTERNAL_JSON_BYTES, MAX_FAILED_EXTERNAL_POLLS } from '@outpost/sdk/contracts';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { beforeAll, describe, expect, test } from 'vitest';
 import { createLogger } from '../src/logger.js';
 import { WaitsLoop } from '../src/loops/waits.js';
 import { backoffSeconds } from '../src/waits/external-polls.js';
-import { type Call, client, createRun, deploy, runInOwnPool, unique, useServer } from './helpers.js';
+import { type Call, client, createRun, deploy, runInOwnPool, unique, useDrivenLoop, useServer } from './helpers.js';
 
 let worker: Call;
-let loop: WaitsLoop;
 
 const api = useServer({ loops: false, leaseSeconds: 2 });
+// No background loops: each test drives time itself (a due poll is made due in the database).
+const loop = useDrivenLoop(() => new WaitsLoop(api.server.sql, api.server.databaseUrl, createLogger('silent'), null));
 
 beforeAll(async () => {
-  // No background loops: each test drives time itself (a due poll is made due in the database).
   worker = client(api.server, await api.server.createKey('worker'));
-  loop = new WaitsLoop(api.server.sql, api.server.databaseUrl, createLogger('silent'), null);
-});
-afterAll(async () => {
-  await loop?.stop();
 });
 
 /** A RUNNING run in a pool of its own, claimed by the worker, with the run token's client. */
@@ -215,7 +211,7 @@ describe('an external wait', () => {
     const { held, wait } = await deferred({ timeoutSeconds: 60 });
     await api.server
       .sql`UPDATE waits SET due_at = now() - interval '1 second', expires_at = now() - interval '1 second' WHERE id = ${wait.id}`;
-    await loop.tick();
+    await loop().tick();
     const after = await waitOf(wait.id);
     expect(after.status).toBe('TIMED_OUT');
     expect(after.poll.cancelPending).toBe(true);
