@@ -45,8 +45,8 @@ export function capturedLogger(
 }
 
 /** A fixture's value once its `beforeAll` has set it. */
-function startedValue<T>(value: T | undefined): T {
-  if (value === undefined) throw new Error('the test server is not started yet: read it inside a test or hook');
+function startedValue<T>(value: T | undefined, what = 'the test server'): T {
+  if (value === undefined) throw new Error(`${what} is not started yet: read it inside a test or hook`);
   return value;
 }
 
@@ -98,7 +98,7 @@ export function useDrivenLoop<L extends { stop(): Promise<void> }>(make: () => L
   afterAll(async () => {
     await loop?.stop();
   });
-  return () => startedValue(loop);
+  return () => startedValue(loop, 'the loop');
 }
 
 /** The sender the mail suites' servers write from. */
@@ -121,8 +121,12 @@ export function useMailServer(options: Omit<ServerOptionsOf, 'mail'> = {}): Mail
   afterAll(async () => {
     await mailbox?.close();
   });
-  const fixture = useServer(() => ({ loops: false, ...options, mail: { smtpUrl: startedValue(mailbox).url, from: MAIL_FROM } }));
-  return Object.defineProperty(fixture, 'mailbox', { get: () => startedValue(mailbox) }) as MailServerFixture;
+  const fixture = useServer(() => ({
+    loops: false,
+    ...options,
+    mail: { smtpUrl: startedValue(mailbox, 'the mailbox').url, from: MAIL_FROM },
+  }));
+  return Object.defineProperty(fixture, 'mailbox', { get: () => startedValue(mailbox, 'the mailbox') }) as MailServerFixture;
 }
 
 /** A response read whole: its body parsed as JSON when it is JSON, kept as text otherwise. */
