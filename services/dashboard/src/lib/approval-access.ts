@@ -12,3 +12,13 @@ export function mayDecide(role: Role | null, wait: Wait): boolean {
   if (!role || !mayCall(role, 'waitsDecide')) return false;
   return wait.spec.roles?.includes(role) ?? true;
 }
+
+/**
+ * The approvals still waiting for a decision. The inbox loads its waiting list and its recent
+ * decisions apart, so for a moment the waiting list may still hold a wait the decisions already
+ * show, or the one just decided here: neither is waiting any more.
+ */
+export function stillWaiting(waiting: readonly Wait[], decided: readonly Wait[]): Wait[] {
+  const decidedIds = new Set(decided.map((wait) => wait.id));
+  return waiting.filter((wait) => !decidedIds.has(wait.id));
+}

@@ -5,7 +5,7 @@ import { Dialog } from '../components/dialog.js';
 import { Empty, Notice } from '../components/notice.js';
 import { TableHead } from '../components/table-head.js';
 import { useResource } from '../hooks/use-resource.js';
-import { mayDecide } from '../lib/approval-access.js';
+import { mayDecide, stillWaiting } from '../lib/approval-access.js';
 import { formatDateTime } from '../lib/format.js';
 import { href } from '../router.js';
 import { ApprovalForm, DecisionSummary } from './approval-form.js';
@@ -38,7 +38,7 @@ export function ApprovalsPage({ role }: { role: Role | null }) {
   const [deciding, setDeciding] = useState<Wait | null>(null);
   const [decided, setDecided] = useState<Wait | null>(null);
   const decidedRef = useRef<HTMLParagraphElement>(null);
-  const items = pending.data?.items ?? [];
+  const items = stillWaiting(pending.data?.items ?? [], [...(recent.data?.items ?? []), ...(decided ? [decided] : [])]);
 
   const reloadBoth = () => void Promise.all([pending.reload(), recent.reload()]);
   const close = () => {
