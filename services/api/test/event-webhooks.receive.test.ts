@@ -1,23 +1,15 @@
 import { createHmac } from 'node:crypto';
 import type { OutpostEvent } from '@outpost/sdk/contracts';
-import { beforeAll, describe, expect, test } from 'vitest';
-import type { TestWorkspace } from '../src/testing/index.js';
-import { type Call, client, useServer } from './helpers.js';
-
-let ws: TestWorkspace;
-let owner: Call;
+import { describe, expect, test } from 'vitest';
+import { client, useServer, useWorkspace } from './helpers.js';
 
 const api = useServer();
-
-beforeAll(async () => {
-  ws = await api.server.createWorkspace();
-  owner = client(api.server, ws.ownerKey);
-});
+const own = useWorkspace(api);
 
 const sign = (secret: string, body: string) => `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
 
 async function create(body: Record<string, unknown>) {
-  const res = await owner('POST', '/event-webhooks', { body });
+  const res = await own.owner('POST', '/event-webhooks', { body });
   expect(res.status, res.text).toBe(201);
   return res.body as { webhook: { id: string }; path: string; token: string; secret: string };
 }
@@ -57,7 +49,7 @@ describe('inbound webhooks', () => {
     });
     const res = await deliver(hook.path, body, { 'x-outpost-signature': sign(hook.secret, body), 'x-github-event': 'push' });
     expect(res.status, JSON.stringify(res.body)).toBe(202);
-    const listed = await owner('GET', '/events?kind=github.push');
+    const listed = await own.owner('GET', '/events?kind=github.push');
     const [event] = listed.body.items as OutpostEvent[];
     expect(event).toMatchObject({
       id: res.body.id,
@@ -72,7 +64,7 @@ describe('inbound webhooks', () => {
     >`SELECT row_to_json(e)::text AS text FROM events e WHERE id = ${res.body.id as string}`;
     expect(row?.text).not.toContain('mallory');
     expect(row?.text).not.toContain('secret@example.com');
-    const list = await owner('GET', '/event-webhooks');
+    const list = await own.owner('GET', '/event-webhooks');
     const shown = list.body.items.find((w: { id: string }) => w.id === hook.webhook.id);
     expect(shown.lastUsedAt).not.toBeNull();
     expect(JSON.stringify(list.body)).not.toContain(hook.secret);
@@ -98,12 +90,12 @@ describe('inbound webhooks', () => {
     expect((await deliver('/api/v1/hooks/wh_unknown', body, { 'x-outpost-signature': sign(hook.secret, body) })).status).toBe(
       404,
     );
-    const rotated = await owner('POST', `/event-webhooks/${hook.webhook.id}/rotate`);
+    const rotated = await own.owner('POST', `/event-webhooks/${hook.webhook.id}/rotate`);
     expect(rotated.status, rotated.text).toBe(200);
     expect((await deliver(hook.path, body, { 'x-outpost-signature': sign(hook.secret, body) })).status).toBe(404);
     expect((await deliver(rotated.body.path, body, { 'x-outpost-signature': sign(hook.secret, body) })).status).toBe(401);
     expect((await deliver(rotated.body.path, body, { 'x-outpost-signature': sign(rotated.body.secret, body) })).status).toBe(202);
-    expect((await owner('DELETE', `/event-webhooks/${hook.webhook.id}`)).status).toBe(204);
+    expect((await own.owner('DELETE', `/event-webhooks/${hook.webhook.id}`)).status).toBe(204);
     expect((await deliver(rotated.body.path, body, { 'x-outpost-signature': sign(rotated.body.secret, body) })).status).toBe(404);
   });
 
@@ -115,19 +107,19 @@ describe('inbound webhooks', () => {
   });
 
   test('a template that does not compile is refused at save with the field and the position', async () => {
-    const res = await owner('POST', '/event-webhooks', {
+    const res = await own.owner('POST', '/event-webhooks', {
       body: { name: 'broken', template: { kind: 'x.y', payload: { sha: 'commit {{ body.after + }}' } } },
     });
     expect(res.status).toBe(422);
     expect(res.body.errors[0].path).toBe('body.template.payload.sha');
     expect(res.body.errors[0].message).toMatch(/\(line 1, column \d+\)$/);
-    const unknown = await owner('POST', '/event-webhooks', {
+    const unknown = await own.owner('POST', '/event-webhooks', {
       body: { name: 'unknown', template: { kind: '{{ event.kind }}' } },
     });
     expect(unknown.status).toBe(422);
     expect(unknown.body.errors[0]).toMatchObject({ path: 'body.template.kind' });
     expect(unknown.body.errors[0].message).toContain('unknown variable "event"');
-    expect((await owner('GET', '/event-webhooks')).body.items.map((w: { name: string }) => w.name)).not.toContain('broken');
+    expect((await own.owner('GET', '/event-webhooks')).body.items.map((w: { name: string }) => w.name)).not.toContain('broken');
   });
 
   test('a body the template cannot evaluate is refused with the reason, and stores nothing', async () => {
@@ -149,11 +141,11 @@ describe('inbound webhooks', () => {
   });
 
   test('a viewer lists webhooks but cannot create one; names are unique per workspace', async () => {
-    const viewer = client(api.server, await ws.createKey('viewer'));
+    const viewer = client(api.server, await own.ws.createKey('viewer'));
     expect((await viewer('GET', '/event-webhooks')).status).toBe(200);
     expect((await viewer('POST', '/event-webhooks', { body: { name: 'nope', template: { kind: 'a.b' } } })).status).toBe(403);
     await create({ name: 'twice', template: { kind: 'a.b' } });
-    const again = await owner('POST', '/event-webhooks', { body: { name: 'twice', template: { kind: 'a.b' } } });
+    const again = await own.owner('POST', '/event-webhooks', { body: { name: 'twice', template: { kind: 'a.b' } } });
     expect(again.status).toBe(409);
   });
 });

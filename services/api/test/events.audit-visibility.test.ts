@@ -1,8 +1,7 @@
 import type { OutpostEvent } from '@outpost/sdk/contracts';
 import { beforeAll, describe, expect, test } from 'vitest';
-import type { TestWorkspace } from '../src/testing/index.js';
 import { eventKinds, eventStreams } from './events.support.js';
-import { type Call, client, useServer } from './helpers.js';
+import { client, useServer, useWorkspace } from './helpers.js';
 
 /*
  * The audit log writes each audited action into the ledger as an `audit.<action>` event. Only the
@@ -10,25 +9,22 @@ import { type Call, client, useServer } from './helpers.js';
  * reader: the list with or without a kind filter, and the live stream with its replay.
  */
 
-let ws: TestWorkspace;
-let owner: Call;
 let viewerKey: string;
 let adminKey: string;
 
 const api = useServer();
+const own = useWorkspace(api);
 
 beforeAll(async () => {
-  ws = await api.server.createWorkspace();
-  owner = client(api.server, ws.ownerKey);
-  viewerKey = await ws.createKey('viewer');
-  adminKey = await ws.createKey('admin');
+  viewerKey = await own.ws.createKey('viewer');
+  adminKey = await own.ws.createKey('admin');
 });
 
 /** An audited action of the owner (creating an API key), then a custom event after it as a marker. */
 async function auditedActionThenMarker(marker: string): Promise<void> {
-  const created = await owner('POST', '/api-keys', { body: { name: `k-${marker}`, role: 'viewer' } });
+  const created = await own.owner('POST', '/api-keys', { body: { name: `k-${marker}`, role: 'viewer' } });
   expect(created.status, created.text).toBe(201);
-  const emitted = await owner('POST', '/events', { body: { events: [{ kind: marker, payload: {} }] } });
+  const emitted = await own.owner('POST', '/events', { body: { events: [{ kind: marker, payload: {} }] } });
   expect(emitted.status, emitted.text).toBe(202);
 }
 
@@ -82,11 +78,11 @@ describe('audit events in the ledger follow the audit log role rule', () => {
     const refused = await viewer('POST', '/api-keys', { body: { name: 'k-refused', role: 'owner' } });
     expect(refused.status).toBe(403);
     await auditedActionThenMarker('marker.refused');
-    const audit = await owner('GET', '/audit-log?action=apiKeysCreate&limit=50');
+    const audit = await own.owner('GET', '/audit-log?action=apiKeysCreate&limit=50');
     expect(audit.status).toBe(200);
     const statuses = (audit.body.items as { status: number }[]).map((e) => e.status);
     expect(statuses).toEqual(expect.arrayContaining([403, 201]));
-    const events = await owner('GET', '/events?kind=audit.api-keys-create&limit=200');
+    const events = await own.owner('GET', '/events?kind=audit.api-keys-create&limit=200');
     expect(events.status).toBe(200);
     const eventStatuses = (events.body.items as OutpostEvent[]).map((e) => (e.payload as { status: number }).status);
     expect(eventStatuses.length).toBeGreaterThan(0);

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { type Level, type Logger, pino } from 'pino';
 import { afterAll, beforeAll } from 'vitest';
-import { startTestServer, type TestServer } from '../src/testing/index.js';
+import { startTestServer, type TestServer, type TestWorkspace } from '../src/testing/index.js';
 import { TestMailbox } from '../src/testing/mailbox.js';
 
 export const SOURCE = `oci://127.0.0.1:5000/acme/flows@sha256:${'a'.repeat(64)}`;
@@ -46,7 +46,7 @@ export function capturedLogger(
 
 /** A fixture's value once its `beforeAll` has set it. */
 function startedValue<T>(value: T | undefined, what = 'the test server'): T {
-  if (value === undefined) throw new Error(`${what} is not started yet: read it inside a test or hook`);
+  if (value === undefined) throw new Error(`${what} is not ready yet: read it inside a test or hook`);
   return value;
 }
 
@@ -99,6 +99,33 @@ export function useDrivenLoop<L extends { stop(): Promise<void> }>(make: () => L
     await loop?.stop();
   });
   return () => startedValue(loop, 'the loop');
+}
+
+/** A workspace of the file's own on its test server, and a caller with that workspace's owner key. */
+export interface WorkspaceFixture {
+  readonly ws: TestWorkspace;
+  readonly owner: Call;
+}
+
+/**
+ * Creates a workspace of the file's own before its tests, once `api`'s server has started, so that
+ * what the tests make is all the workspace holds.
+ */
+export function useWorkspace(api: ServerFixture): WorkspaceFixture {
+  let ws: TestWorkspace | undefined;
+  let owner: Call | undefined;
+  beforeAll(async () => {
+    ws = await api.server.createWorkspace();
+    owner = client(api.server, ws.ownerKey);
+  });
+  return {
+    get ws() {
+      return startedValue(ws, 'the workspace');
+    },
+    get owner() {
+      return startedValue(owner, 'the workspace');
+    },
+  };
 }
 
 /** The sender the mail suites' servers write from. */
