@@ -1,17 +1,17 @@
 import { AUDIT_CHAIN_GENESIS, AuditChainVerifier, auditEntryHash, auditEntryText } from '@outpost/sdk/audit-chain';
 import type { AuditChainHead, AuditEntry } from '@outpost/sdk/contracts';
-import postgres from 'postgres';
+import type postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { migrateDatabase } from '../src/db/migrate.js';
 import { appendAuditEntry, mergedAuditEntries, type NewAuditEntry } from '../src/identity/db/audit.js';
-import { createDatabaseBefore, startTestServer, type TestDatabase, type TestServer } from '../src/testing/index.js';
-import { type Call, client } from './helpers.js';
+import { startTestServer, type TestServer } from '../src/testing/index.js';
+import { type Call, client, useScratchDatabases } from './helpers.js';
 import { addPerson, confirmAddress, type PersonSession, signInPerson } from './users.support.js';
 
 let server: TestServer;
 let owner: Call;
 let aliceIn: PersonSession;
-const databases: TestDatabase[] = [];
+const scratch = useScratchDatabases();
 
 function entry(workspaceId: string, fields: Partial<NewAuditEntry> = {}): NewAuditEntry {
   return {
@@ -74,7 +74,6 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await server?.close();
-  for (const db of databases) await db.drop();
 });
 
 describe('the audit hash chain', () => {
@@ -253,44 +252,39 @@ describe('the audit hash chain', () => {
   });
 
   test('an installation from before the chain gets every existing entry chained, workspace by workspace, in id order', async () => {
-    const db = await createDatabaseBefore('0047_audit_chain');
-    databases.push(db);
-    const sql = postgres(db.url, { max: 2, onnotice: () => {} });
-    try {
-      const [org] = await sql<{ id: string }[]>`INSERT INTO organisations (slug, name) VALUES ('acme', 'Acme') RETURNING id`;
-      const workspaces = await sql<{ id: string }[]>`
-        INSERT INTO workspaces (organisation_id, slug, name) VALUES (${org?.id ?? ''}, 'one', 'One'), (${org?.id ?? ''}, 'two', 'Two')
-        RETURNING id`;
-      for (const [i, w] of [...workspaces, ...workspaces, ...workspaces].entries()) {
-        await sql`
-          INSERT INTO audit_log (workspace_id, actor_kind, action, status, summary)
-          VALUES (${w.id}, 'api_key', ${`old-${i}`}, 200, ${sql.json({ i, note: 'ü "x"' })})`;
-      }
-      await migrateDatabase(db.url);
-      for (const w of workspaces) {
-        const rows = await sql<{ id: string; chain_seq: string; chain_prev: string; chain_hash: string; text: string }[]>`
-          SELECT id::text, chain_seq::text, chain_prev, chain_hash, audit_entry_text(a) AS text
-          FROM audit_log a WHERE workspace_id = ${w.id} ORDER BY chain_seq`;
-        expect(rows.map((r) => r.chain_seq)).toEqual(['1', '2', '3']);
-        expect([...rows].sort((a, b) => Number(a.id) - Number(b.id)).map((r) => r.chain_seq)).toEqual(['1', '2', '3']);
-        let prev = AUDIT_CHAIN_GENESIS;
-        for (const row of rows) {
-          expect(row.chain_prev).toBe(prev);
-          prev = row.chain_hash;
-        }
-        const [head] = await sql<{ seq: string; hash: string }[]>`
-          SELECT seq::text, hash FROM audit_chain_heads WHERE workspace_id = ${w.id}`;
-        expect(head).toEqual({ seq: '3', hash: prev });
-        // The next entry extends the migrated chain.
-        const [next] = await sql<{ chain_seq: string; chain_prev: string }[]>`
-          INSERT INTO audit_log (workspace_id, actor_kind, action, status) VALUES (${w.id}, 'api_key', 'new', 200)
-          RETURNING chain_seq::text, chain_prev`;
-        expect(next).toEqual({ chain_seq: '4', chain_prev: prev });
-      }
-      await expect(sql`UPDATE audit_log SET status = 500`).rejects.toThrow('append-only');
-    } finally {
-      await sql.end({ timeout: 5 });
+    const db = await scratch.make('0047_audit_chain');
+    const { sql } = db;
+    const [org] = await sql<{ id: string }[]>`INSERT INTO organisations (slug, name) VALUES ('acme', 'Acme') RETURNING id`;
+    const workspaces = await sql<{ id: string }[]>`
+      INSERT INTO workspaces (organisation_id, slug, name) VALUES (${org?.id ?? ''}, 'one', 'One'), (${org?.id ?? ''}, 'two', 'Two')
+      RETURNING id`;
+    for (const [i, w] of [...workspaces, ...workspaces, ...workspaces].entries()) {
+      await sql`
+        INSERT INTO audit_log (workspace_id, actor_kind, action, status, summary)
+        VALUES (${w.id}, 'api_key', ${`old-${i}`}, 200, ${sql.json({ i, note: 'ü "x"' })})`;
     }
+    await migrateDatabase(db.url);
+    for (const w of workspaces) {
+      const rows = await sql<{ id: string; chain_seq: string; chain_prev: string; chain_hash: string; text: string }[]>`
+        SELECT id::text, chain_seq::text, chain_prev, chain_hash, audit_entry_text(a) AS text
+        FROM audit_log a WHERE workspace_id = ${w.id} ORDER BY chain_seq`;
+      expect(rows.map((r) => r.chain_seq)).toEqual(['1', '2', '3']);
+      expect([...rows].sort((a, b) => Number(a.id) - Number(b.id)).map((r) => r.chain_seq)).toEqual(['1', '2', '3']);
+      let prev = AUDIT_CHAIN_GENESIS;
+      for (const row of rows) {
+        expect(row.chain_prev).toBe(prev);
+        prev = row.chain_hash;
+      }
+      const [head] = await sql<{ seq: string; hash: string }[]>`
+        SELECT seq::text, hash FROM audit_chain_heads WHERE workspace_id = ${w.id}`;
+      expect(head).toEqual({ seq: '3', hash: prev });
+      // The next entry extends the migrated chain.
+      const [next] = await sql<{ chain_seq: string; chain_prev: string }[]>`
+        INSERT INTO audit_log (workspace_id, actor_kind, action, status) VALUES (${w.id}, 'api_key', 'new', 200)
+        RETURNING chain_seq::text, chain_prev`;
+      expect(next).toEqual({ chain_seq: '4', chain_prev: prev });
+    }
+    await expect(sql`UPDATE audit_log SET status = 500`).rejects.toThrow('append-only');
   });
 });
 

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import postgres from 'postgres';
-import { afterAll, describe, expect, test } from 'vitest';
+import type postgres from 'postgres';
+import { describe, expect, test } from 'vitest';
 import { LEDGER_CHANNEL } from '../src/db/channels.js';
 import { migrateDatabase } from '../src/db/migrate.js';
 import { listEvents } from '../src/events/db/event-list.js';
@@ -9,28 +9,19 @@ import { ensureWorkspace } from '../src/identity/db/workspaces.js';
 import { createLogger } from '../src/logger.js';
 import { RetentionLoop } from '../src/loops/retention.js';
 import { storeTenantEvents } from '../src/quotas/events-per-day.js';
-import { createDatabaseBefore, createTestDatabase, type TestDatabase } from '../src/testing/index.js';
 import { eventMonthsSince } from './events.support.js';
+import { useScratchDatabases } from './helpers.js';
 
 const DAY = 86_400_000;
-const databases: TestDatabase[] = [];
-const clients: postgres.Sql[] = [];
-
-afterAll(async () => {
-  for (const sql of clients) await sql.end({ timeout: 5 });
-  for (const db of databases) await db.drop();
-});
+const scratch = useScratchDatabases();
 
 async function database(before?: string): Promise<{ url: string; sql: postgres.Sql; workspaceId: string }> {
-  const db = before ? await createDatabaseBefore(before) : await createTestDatabase();
-  databases.push(db);
-  const sql = postgres(db.url, { max: 4, onnotice: () => {} });
-  clients.push(sql);
+  const { url, sql } = await scratch.make(before);
   // Before organisations, a workspace stands alone; after, ensureWorkspace gives it one.
   const workspaceId = before
     ? (await sql<{ id: string }[]>`INSERT INTO workspaces (slug, name) VALUES ('w', 'W') RETURNING id`)[0]?.id
     : (await ensureWorkspace(sql, 'w', 'W')).id;
-  return { url: db.url, sql, workspaceId: workspaceId as string };
+  return { url, sql, workspaceId: workspaceId as string };
 }
 
 const event = (workspaceId: string, id: string, kind = 'test.thing'): NewEvent => ({
@@ -192,7 +183,7 @@ describe('the event ledger by month', () => {
   });
 
   test("a resource's page is planned for that resource on every call, through each month's resource key, not as a walk of the workspace's events", async () => {
-    const { sql, workspaceId } = await database();
+    const { url, sql, workspaceId } = await database();
     await eventMonthsSince(sql, new Date(Date.now() - 120 * DAY));
     // A workspace with history: 20,000 events about one resource over four months, five about another.
     await sql`
@@ -208,15 +199,13 @@ describe('the event ledger by month', () => {
     await sql`ANALYZE events`;
     const sent: { query: string; parameters: unknown[] }[] = [];
     const settings: string[] = [];
-    const watched = postgres(databases.at(-1)?.url as string, {
+    const watched = scratch.connect(url, {
       max: 1,
-      onnotice: () => {},
       debug: (_connection, query, parameters) => {
         if (query.trimStart().startsWith('SELECT e.*')) sent.push({ query, parameters });
         else if (query.startsWith('SET')) settings.push(query.trim());
       },
     });
-    clients.push(watched);
     // More calls than the plan cache's five custom plans, after which it would settle on a generic one.
     for (let i = 0; i < 8; i++) {
       const rows = await listEvents(watched, workspaceId, { resourceId: 'rare' }, { order: 'desc', limit: 100 });

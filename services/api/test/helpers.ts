@@ -1,8 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { type Level, type Logger, pino } from 'pino';
+import postgres from 'postgres';
 import { afterAll, beforeAll } from 'vitest';
-import { startTestServer, type TestServer, type TestWorkspace } from '../src/testing/index.js';
+import {
+  createDatabaseBefore,
+  createTestDatabase,
+  startTestServer,
+  type TestDatabase,
+  type TestServer,
+  type TestWorkspace,
+} from '../src/testing/index.js';
 import { TestMailbox } from '../src/testing/mailbox.js';
 
 export const SOURCE = `oci://127.0.0.1:5000/acme/flows@sha256:${'a'.repeat(64)}`;
@@ -125,6 +133,46 @@ export function useWorkspace(api: ServerFixture): WorkspaceFixture {
     get owner() {
       return startedValue(owner, 'the workspace');
     },
+  };
+}
+
+/** A database a file made for itself, and a client of it. */
+export interface ScratchDatabase {
+  readonly url: string;
+  readonly sql: postgres.Sql;
+}
+
+/** The databases a file makes for itself, and the clients it opens on them. */
+export interface ScratchDatabases {
+  /** A new database, migrated to this build, or as it stood before the migration `before` names. */
+  make(before?: string): Promise<ScratchDatabase>;
+  /** Another client of a database the file made. */
+  connect(url: string, options?: postgres.Options<Record<string, postgres.PostgresType>>): postgres.Sql;
+}
+
+/**
+ * Databases of the file's own, for tests that migrate, partition or break one: after the file's
+ * tests every client opened here ends and every database made here is dropped.
+ */
+export function useScratchDatabases(): ScratchDatabases {
+  const databases: TestDatabase[] = [];
+  const clients: postgres.Sql[] = [];
+  afterAll(async () => {
+    for (const sql of clients) await sql.end({ timeout: 5 });
+    for (const db of databases) await db.drop();
+  });
+  const connect: ScratchDatabases['connect'] = (url, options = {}) => {
+    const sql = postgres(url, { max: 4, onnotice: () => {}, ...options });
+    clients.push(sql);
+    return sql;
+  };
+  return {
+    async make(before) {
+      const db = before ? await createDatabaseBefore(before) : await createTestDatabase();
+      databases.push(db);
+      return { url: db.url, sql: connect(db.url) };
+    },
+    connect,
   };
 }
 

@@ -1,34 +1,15 @@
-import postgres from 'postgres';
-import { afterAll, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { migrateDatabase } from '../src/db/migrate.js';
 import { detachExpiredPartitions, dropDetachedPartitions, ensurePartitions } from '../src/db/partitions.js';
 import { ensureWorkspace } from '../src/identity/db/workspaces.js';
-import { createDatabaseBefore, createTestDatabase, type TestDatabase } from '../src/testing/index.js';
+import { useScratchDatabases } from './helpers.js';
 
 const DAY = 86_400_000;
-const databases: TestDatabase[] = [];
-const clients: postgres.Sql[] = [];
-
-afterAll(async () => {
-  for (const sql of clients) await sql.end({ timeout: 5 });
-  for (const db of databases) await db.drop();
-});
-
-async function database(): Promise<{ url: string; sql: postgres.Sql }> {
-  const db = await createTestDatabase();
-  databases.push(db);
-  const sql = postgres(db.url, { max: 4, onnotice: () => {} });
-  clients.push(sql);
-  return { url: db.url, sql };
-}
+const scratch = useScratchDatabases();
 
 describe('log partitions', () => {
   test('a database with lines from before partitioning keeps every one, readable and still stored once, in its first partition', async () => {
-    const db = await createDatabaseBefore('0042_logs_partitioned');
-    databases.push(db);
-    const { url } = db;
-    const sql = postgres(url, { max: 4, onnotice: () => {} });
-    clients.push(sql);
+    const { url, sql } = await scratch.make('0042_logs_partitioned');
     const [ws] = await sql<{ id: string }[]>`INSERT INTO workspaces (slug, name) VALUES ('old', 'Old') RETURNING id`;
     const run = '00000000-0000-4000-8000-000000000001';
     const now = Date.now();
@@ -68,7 +49,7 @@ describe('log partitions', () => {
   });
 
   test("a month's detach queued behind a long reader gives up at its lock timeout, so writers are not held longer, and the next pass removes the month", async () => {
-    const { sql } = await database();
+    const { sql } = await scratch.make();
     expect(await ensurePartitions(sql)).not.toBeNull();
     const ws = await ensureWorkspace(sql, 'w', 'W');
     const reader = await sql.reserve();

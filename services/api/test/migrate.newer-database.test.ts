@@ -1,22 +1,10 @@
-import postgres from 'postgres';
-import { afterAll, describe, expect, test } from 'vitest';
+import type postgres from 'postgres';
+import { describe, expect, test } from 'vitest';
 import { migrateDatabase } from '../src/db/migrate.js';
 import { isStartupError } from '../src/startup-error.js';
-import { createDatabaseBefore, createTestDatabase, type TestDatabase } from '../src/testing/index.js';
+import { useScratchDatabases } from './helpers.js';
 
-const databases: TestDatabase[] = [];
-const clients: postgres.Sql[] = [];
-
-afterAll(async () => {
-  for (const sql of clients) await sql.end({ timeout: 5 });
-  for (const db of databases) await db.drop();
-});
-
-function connect(url: string): postgres.Sql {
-  const sql = postgres(url, { max: 2, onnotice: () => {} });
-  clients.push(sql);
-  return sql;
-}
+const scratch = useScratchDatabases();
 
 /** Records a migration as a newer Outpost would: dated after every migration this build knows. */
 async function applyNewerMigration(sql: postgres.Sql): Promise<void> {
@@ -26,9 +14,8 @@ async function applyNewerMigration(sql: postgres.Sql): Promise<void> {
 
 describe('a database migrated by a newer Outpost', () => {
   test('is refused in one line that says what to do, and nothing is migrated', async () => {
-    const db = await createDatabaseBefore('0060_audit_event_kinds_kebab');
-    databases.push(db);
-    const sql = connect(db.url);
+    const db = await scratch.make('0060_audit_event_kinds_kebab');
+    const { sql } = db;
     await applyNewerMigration(sql);
     const before = await sql<{ count: number }[]>`SELECT count(*)::int AS count FROM drizzle.__drizzle_migrations`;
 
@@ -49,8 +36,7 @@ describe('a database migrated by a newer Outpost', () => {
   });
 
   test('a database this Outpost migrated itself starts again without a complaint', async () => {
-    const db = await createTestDatabase();
-    databases.push(db);
+    const db = await scratch.make();
     await expect(migrateDatabase(db.url)).resolves.toBeUndefined();
     await expect(migrateDatabase(db.url)).resolves.toBeUndefined();
   });

@@ -1,11 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { createApiKey } from '../src/auth/create-api-key.js';
 import { openUserSession } from '../src/auth/sessions.js';
 import { migrateDatabase } from '../src/db/migrate.js';
-import { createDatabaseBefore, startTestServer, type TestDatabase, type TestServer } from '../src/testing/index.js';
-import { type Call, client, startedRun } from './helpers.js';
+import { startTestServer, type TestServer } from '../src/testing/index.js';
+import { type Call, client, startedRun, useScratchDatabases } from './helpers.js';
 import { browser } from './sessions.support.js';
 import { addPerson, confirmAddress, type PersonSession, signInPerson } from './users.support.js';
 
@@ -14,7 +13,7 @@ let owner: Call;
 /** The first person made owner of the default workspace: the owner of its organisation. */
 let alice: { userId: string; email: string };
 let aliceIn: PersonSession;
-const databases: TestDatabase[] = [];
+const scratch = useScratchDatabases();
 
 /** A person added to the default workspace with `role`, their address confirmed. */
 async function verifiedPerson(role: 'owner' | 'admin' | 'developer' | 'runner' | 'viewer', as: Call = owner) {
@@ -33,7 +32,6 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await server?.close();
-  for (const db of databases) await db.drop();
 });
 
 describe('organisations', () => {
@@ -361,45 +359,40 @@ describe('organisations', () => {
   });
 
   test('an installation from before organisations gets one per workspace, its active owners as owners and its other people as members', async () => {
-    const db = await createDatabaseBefore('0046_organisations');
-    databases.push(db);
-    const sql = postgres(db.url, { max: 2, onnotice: () => {} });
-    try {
-      const workspaces = await sql<{ id: string; slug: string }[]>`
-        INSERT INTO workspaces (slug, name) VALUES ('ml', 'ML team'), ('data', 'Data team') RETURNING id, slug`;
-      const [ml, data] = [workspaces.find((w) => w.slug === 'ml')?.id, workspaces.find((w) => w.slug === 'data')?.id];
-      const users = await sql<{ id: string; email: string }[]>`
-        INSERT INTO users (email) VALUES ('o@example.com'), ('d@example.com'), ('i@example.com') RETURNING id, email`;
-      const id = (email: string) => users.find((u) => u.email === email)?.id ?? '';
-      await sql`
-        INSERT INTO memberships (workspace_id, user_id, role, state) VALUES
-          (${ml ?? ''}, ${id('o@example.com')}, 'owner', 'active'),
-          (${ml ?? ''}, ${id('d@example.com')}, 'developer', 'active'),
-          (${data ?? ''}, ${id('d@example.com')}, 'owner', 'active'),
-          (${data ?? ''}, ${id('i@example.com')}, 'admin', 'invited')`;
-      await migrateDatabase(db.url);
-      const organisations = await sql<{ slug: string; name: string; workspaces: string[] }[]>`
-        SELECT o.slug, o.name, array_agg(w.slug ORDER BY w.slug) AS workspaces
-        FROM organisations o JOIN workspaces w ON w.organisation_id = o.id GROUP BY o.slug, o.name ORDER BY o.slug`;
-      expect(organisations).toEqual([
-        { slug: 'data', name: 'Data team', workspaces: ['data'] },
-        { slug: 'ml', name: 'ML team', workspaces: ['ml'] },
-      ]);
-      const members = await sql<{ slug: string; email: string; role: string }[]>`
-        SELECT o.slug, u.email, om.role FROM organisation_members om
-        JOIN organisations o ON o.id = om.organisation_id JOIN users u ON u.id = om.user_id ORDER BY o.slug, u.email`;
-      expect(members).toEqual([
-        { slug: 'data', email: 'd@example.com', role: 'owner' },
-        { slug: 'ml', email: 'd@example.com', role: 'member' },
-        { slug: 'ml', email: 'o@example.com', role: 'owner' },
-      ]);
-      // An invitation accepted afterwards makes its person a member of the organisation.
-      await sql`UPDATE memberships SET state = 'active' WHERE user_id = ${id('i@example.com')}`;
-      const [joined] = await sql<{ role: string }[]>`
-        SELECT role FROM organisation_members WHERE user_id = ${id('i@example.com')}`;
-      expect(joined?.role).toBe('member');
-    } finally {
-      await sql.end({ timeout: 5 });
-    }
+    const db = await scratch.make('0046_organisations');
+    const { sql } = db;
+    const workspaces = await sql<{ id: string; slug: string }[]>`
+      INSERT INTO workspaces (slug, name) VALUES ('ml', 'ML team'), ('data', 'Data team') RETURNING id, slug`;
+    const [ml, data] = [workspaces.find((w) => w.slug === 'ml')?.id, workspaces.find((w) => w.slug === 'data')?.id];
+    const users = await sql<{ id: string; email: string }[]>`
+      INSERT INTO users (email) VALUES ('o@example.com'), ('d@example.com'), ('i@example.com') RETURNING id, email`;
+    const id = (email: string) => users.find((u) => u.email === email)?.id ?? '';
+    await sql`
+      INSERT INTO memberships (workspace_id, user_id, role, state) VALUES
+        (${ml ?? ''}, ${id('o@example.com')}, 'owner', 'active'),
+        (${ml ?? ''}, ${id('d@example.com')}, 'developer', 'active'),
+        (${data ?? ''}, ${id('d@example.com')}, 'owner', 'active'),
+        (${data ?? ''}, ${id('i@example.com')}, 'admin', 'invited')`;
+    await migrateDatabase(db.url);
+    const organisations = await sql<{ slug: string; name: string; workspaces: string[] }[]>`
+      SELECT o.slug, o.name, array_agg(w.slug ORDER BY w.slug) AS workspaces
+      FROM organisations o JOIN workspaces w ON w.organisation_id = o.id GROUP BY o.slug, o.name ORDER BY o.slug`;
+    expect(organisations).toEqual([
+      { slug: 'data', name: 'Data team', workspaces: ['data'] },
+      { slug: 'ml', name: 'ML team', workspaces: ['ml'] },
+    ]);
+    const members = await sql<{ slug: string; email: string; role: string }[]>`
+      SELECT o.slug, u.email, om.role FROM organisation_members om
+      JOIN organisations o ON o.id = om.organisation_id JOIN users u ON u.id = om.user_id ORDER BY o.slug, u.email`;
+    expect(members).toEqual([
+      { slug: 'data', email: 'd@example.com', role: 'owner' },
+      { slug: 'ml', email: 'd@example.com', role: 'member' },
+      { slug: 'ml', email: 'o@example.com', role: 'owner' },
+    ]);
+    // An invitation accepted afterwards makes its person a member of the organisation.
+    await sql`UPDATE memberships SET state = 'active' WHERE user_id = ${id('i@example.com')}`;
+    const [joined] = await sql<{ role: string }[]>`
+      SELECT role FROM organisation_members WHERE user_id = ${id('i@example.com')}`;
+    expect(joined?.role).toBe('member');
   });
 });

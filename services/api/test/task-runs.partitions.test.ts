@@ -1,18 +1,16 @@
 import { randomUUID } from 'node:crypto';
-import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { migrateDatabase } from '../src/db/migrate.js';
 import { createLogger } from '../src/logger.js';
 import { RetentionLoop } from '../src/loops/retention.js';
 import { lockRunTaskRuns } from '../src/runs/db/task-runs.js';
-import { createDatabaseBefore, startTestServer, type TestDatabase, type TestServer } from '../src/testing/index.js';
-import { type Call, client, eventually, startedRun } from './helpers.js';
+import { startTestServer, type TestServer } from '../src/testing/index.js';
+import { type Call, client, eventually, startedRun, useScratchDatabases } from './helpers.js';
 
 const DAY = 86_400_000;
 let server: TestServer;
 let owner: Call;
-const databases: TestDatabase[] = [];
-const clients: postgres.Sql[] = [];
+const scratch = useScratchDatabases();
 
 beforeAll(async () => {
   server = await startTestServer({ loops: false });
@@ -20,8 +18,6 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await server?.close();
-  for (const sql of clients) await sql.end({ timeout: 5 });
-  for (const db of databases) await db.drop();
 });
 
 const create = (id: string, i: number, at: Date) => ({
@@ -53,10 +49,8 @@ function monthStart(at: Date): Date {
 
 describe('task runs by month', () => {
   test('a database with task runs from before partitioning keeps every one in its first partition, readable by their run', async () => {
-    const db = await createDatabaseBefore('0045_task_runs_partitioned');
-    databases.push(db);
-    const sql = postgres(db.url, { max: 2, onnotice: () => {} });
-    clients.push(sql);
+    const db = await scratch.make('0045_task_runs_partitioned');
+    const { sql } = db;
     const [ws] = await sql<{ id: string }[]>`INSERT INTO workspaces (slug, name) VALUES ('old', 'Old') RETURNING id`;
     const workspaceId = ws?.id as string;
     const [flow] = await sql<
