@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { useServer } from './helpers.js';
-import { minimalUser, type ScimClient, scimClient } from './scim.support.js';
-import { addPerson, confirmAddress, newEmail, type PersonSession, signInPerson } from './users.support.js';
+import { ORG, organisationOwner, organisationPeople, type Person } from './organisations.support.js';
+import { minimalUser, type ScimClient } from './scim.support.js';
+import { newEmail } from './users.support.js';
 
 /*
  * The organisation's people and its directory's (docs/organisations.md): the people list comes a page
@@ -14,24 +15,6 @@ import { addPerson, confirmAddress, newEmail, type PersonSession, signInPerson }
 let olive: Person;
 let oliveScim: ScimClient;
 let workspaces = 0;
-
-interface Person {
-  userId: string;
-  email: string;
-  in: PersonSession;
-}
-
-const ORG = '/organisations/default';
-
-async function person(orgRole: 'owner' | 'admin' | 'auditor' | 'member'): Promise<Person> {
-  const made = await addPerson(api.server, api.owner, 'developer');
-  await confirmAddress(api.server, made);
-  if (orgRole !== 'member') {
-    const changed = await olive.in.mutate('PATCH', `${ORG}/members/${made.userId}`, { role: orgRole });
-    expect(changed.status, changed.text).toBe(200);
-  }
-  return { ...made, in: await signInPerson(api.server, made.email, undefined, 'default') };
-}
 
 async function newWorkspace(): Promise<string> {
   workspaces += 1;
@@ -60,13 +43,6 @@ async function membershipIn(slug: string, userId: string): Promise<{ role: strin
   return row ?? null;
 }
 
-async function organisationRoleOf(userId: string): Promise<string | null> {
-  const [row] = await api.server.sql<{ role: string }[]>`
-    SELECT om.role FROM organisation_members om JOIN organisations o ON o.id = om.organisation_id
-    WHERE o.slug = 'default' AND om.user_id = ${userId}`;
-  return row?.role ?? null;
-}
-
 async function directoryRows(userId: string): Promise<{ users: number; groups: number }> {
   const [row] = await api.server.sql<{ users: number; groups: number }[]>`
     SELECT (SELECT count(*)::int FROM directory_users WHERE user_id = ${userId}) AS users,
@@ -85,6 +61,7 @@ async function accountExists(userId: string): Promise<boolean> {
 }
 
 const api = useServer();
+const { person, organisationRoleOf } = organisationPeople(api, () => olive);
 
 beforeAll(async () => {
   // The organisation proved it holds example.com, where every address of these tests is: its directory
@@ -92,15 +69,7 @@ beforeAll(async () => {
   await api.server.sql`
     INSERT INTO organisation_domains (organisation_id, domain, token, verified_at)
     SELECT id, 'example.com', 'proven', now() FROM organisations WHERE slug = 'default'`;
-  // The first person made owner of the workspace owns its organisation.
-  const made = await addPerson(api.server, api.owner, 'owner');
-  await confirmAddress(api.server, made);
-  olive = { ...made, in: await signInPerson(api.server, made.email) };
-  const token = await olive.in.mutate('POST', `${ORG}/tokens`, { name: 'directory', scopes: ['scim'] });
-  expect(token.status, token.text).toBe(201);
-  oliveScim = scimClient(api.server, 'default', token.body.token);
-  const linked = await oliveScim.post('/Users', minimalUser(olive.email));
-  expect(linked.status, linked.text).toBe(201);
+  ({ olive, oliveScim } = await organisationOwner(api.server, api.owner));
 });
 
 describe("the organisation's people come a page at a time", () => {

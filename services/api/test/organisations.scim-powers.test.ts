@@ -1,8 +1,8 @@
 import { beforeAll, describe, expect, test } from 'vitest';
 import { generateOrganisationToken } from '../src/auth/api-key-format.js';
 import { client, useServer } from './helpers.js';
+import { ORG, organisationOwner, organisationPeople, type Person } from './organisations.support.js';
 import { minimalUser, type ScimClient, scimClient } from './scim.support.js';
-import { addPerson, confirmAddress, type PersonSession, signInPerson } from './users.support.js';
 
 /*
  * An organisation token can do nothing its maker may not do by hand (docs/organisations.md): only
@@ -14,32 +14,6 @@ import { addPerson, confirmAddress, type PersonSession, signInPerson } from './u
 let olive: Person;
 let oliveScim: ScimClient;
 let workspaces = 0;
-
-interface Person {
-  userId: string;
-  email: string;
-  in: PersonSession;
-}
-
-const ORG = '/organisations/default';
-
-async function person(orgRole: 'owner' | 'admin' | 'member'): Promise<Person> {
-  const made = await addPerson(api.server, api.owner, 'developer');
-  await confirmAddress(api.server, made);
-  if (orgRole !== 'member') await setOrganisationRole(made.userId, orgRole);
-  return { ...made, in: await signInPerson(api.server, made.email, undefined, 'default') };
-}
-
-async function setOrganisationRole(userId: string, role: 'owner' | 'admin' | 'member'): Promise<void> {
-  const changed = await olive.in.mutate('PATCH', `${ORG}/members/${userId}`, { role });
-  expect(changed.status, changed.text).toBe(200);
-}
-
-async function scimTokenOf(maker: Person): Promise<{ id: string; scim: ScimClient }> {
-  const made = await maker.in.mutate('POST', `${ORG}/tokens`, { name: `directory of ${maker.email}`, scopes: ['scim'] });
-  expect(made.status, made.text).toBe(201);
-  return { id: made.body.organisationToken.id, scim: scimClient(api.server, 'default', made.body.token) };
-}
 
 /** Links the person's existing account in the directory (as Okta does on assignment). */
 async function provision(who: Person): Promise<void> {
@@ -76,13 +50,6 @@ async function roleIn(slug: string, userId: string): Promise<string | null> {
   return row?.role ?? null;
 }
 
-async function organisationRoleOf(userId: string): Promise<string | null> {
-  const [row] = await api.server.sql<{ role: string }[]>`
-    SELECT om.role FROM organisation_members om JOIN organisations o ON o.id = om.organisation_id
-    WHERE o.slug = 'default' AND om.user_id = ${userId}`;
-  return row?.role ?? null;
-}
-
 async function revoked(tokenId: string): Promise<boolean> {
   const [row] = await api.server.sql<{ revoked: boolean }[]>`
     SELECT revoked_at IS NOT NULL AS revoked FROM organisation_tokens WHERE id = ${tokenId}`;
@@ -95,15 +62,10 @@ const reactivate = (scim: ScimClient, userId: string) =>
   scim.patch(`/Users/${userId}`, [{ op: 'replace', value: { active: true } }]);
 
 const api = useServer();
+const { person, setOrganisationRole, scimTokenOf, organisationRoleOf } = organisationPeople(api, () => olive);
 
 beforeAll(async () => {
-  // The first person made owner of the workspace owns its organisation.
-  const made = await addPerson(api.server, api.owner, 'owner');
-  await confirmAddress(api.server, made);
-  olive = { ...made, in: await signInPerson(api.server, made.email) };
-  expect(await organisationRoleOf(olive.userId)).toBe('owner');
-  oliveScim = (await scimTokenOf(olive)).scim;
-  await provision(olive);
+  ({ olive, oliveScim } = await organisationOwner(api.server, api.owner));
 });
 
 describe('the organisation keeps an owner', () => {
