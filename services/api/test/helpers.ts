@@ -310,6 +310,20 @@ export async function runInOwnPool(
   return startClaimed(server, callers.worker, run.id, pool);
 }
 
+/** Waits until the database clock has passed the run's lease. */
+export async function leaseExpired(server: Pick<TestServer, 'sql'>, runId: string): Promise<void> {
+  await eventually(
+    async () => {
+      const [row] = await server.sql<
+        { expired: boolean }[]
+      >`SELECT lease_expires_at < now() AS expired FROM flow_runs WHERE id = ${runId}`;
+      return row?.expired ? true : undefined;
+    },
+    10_000,
+    'the lease to expire',
+  );
+}
+
 /** Polls `check` until it returns a value other than undefined, or fails after `timeoutMs`. */
 export async function eventually<T>(check: () => Promise<T | undefined>, timeoutMs = 15_000, what = 'condition'): Promise<T> {
   const deadline = Date.now() + timeoutMs;

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { createLogger } from '../src/logger.js';
 import { LeaseExpiryLoop } from '../src/loops/lease-expiry.js';
 import { startTestServer } from '../src/testing/index.js';
-import { claim, client, deploy, eventually, useServer } from './helpers.js';
+import { claim, client, deploy, eventually, leaseExpired, useServer } from './helpers.js';
 
 let loop: LeaseExpiryLoop;
 
@@ -36,20 +36,6 @@ async function started(runId: string, token: string): Promise<void> {
   expect(res.body.status).toBe('ACCEPT');
 }
 
-/** Waits until the database clock has passed the run's lease. */
-async function leaseExpired(runId: string): Promise<void> {
-  await eventually(
-    async () => {
-      const [row] = await api.server.sql<
-        { expired: boolean }[]
-      >`SELECT lease_expires_at < now() AS expired FROM flow_runs WHERE id = ${runId}`;
-      return row?.expired ? true : undefined;
-    },
-    10_000,
-    'the lease to expire',
-  );
-}
-
 async function history(runId: string): Promise<string[]> {
   const res = await api.owner('GET', `/flow-runs/${runId}/states`);
   return res.body.items.map(
@@ -61,7 +47,7 @@ describe('lease expiry', () => {
   test('a started run whose lease expires becomes CRASHED, then AwaitingRetry while retries remain', async () => {
     const { runId, pool, token } = await claimedRun(1);
     await started(runId, token);
-    await leaseExpired(runId);
+    await leaseExpired(api.server, runId);
     expect(await loop.tick()).toBeGreaterThanOrEqual(1);
     const retried = (await api.owner('GET', `/flow-runs/${runId}`)).body;
     expect(retried).toMatchObject({
@@ -81,7 +67,7 @@ describe('lease expiry', () => {
     const [second] = await claim(api.owner, pool);
     expect(second.flowRun).toMatchObject({ id: runId, attempt: 2 });
     await started(runId, second.token);
-    await leaseExpired(runId);
+    await leaseExpired(api.server, runId);
     await loop.tick();
     const final = (await api.owner('GET', `/flow-runs/${runId}`)).body;
     expect(final).toMatchObject({ state: { type: 'CRASHED', message: 'lease expired' }, attempt: 2 });
@@ -90,7 +76,7 @@ describe('lease expiry', () => {
 
   test('a claimed run that never started goes back to the queue on the same attempt, spending no retry', async () => {
     const { runId, pool } = await claimedRun(1);
-    await leaseExpired(runId);
+    await leaseExpired(api.server, runId);
     expect(await loop.tick()).toBeGreaterThanOrEqual(1);
     const back = (await api.owner('GET', `/flow-runs/${runId}`)).body;
     expect(back).toMatchObject({
@@ -108,7 +94,7 @@ describe('lease expiry', () => {
 
   test('the worker that lost an unstarted run to its lease may no longer write to the attempt the next worker claimed', async () => {
     const { runId, pool, token: lostToken } = await claimedRun(1);
-    await leaseExpired(runId);
+    await leaseExpired(api.server, runId);
     expect(await loop.tick()).toBeGreaterThanOrEqual(1);
     const [again] = await claim(api.owner, pool);
     expect(again.flowRun).toMatchObject({ id: runId, attempt: 1 });
@@ -171,7 +157,7 @@ describe('lease expiry', () => {
     expect(
       (await client(api.server, firstToken)('POST', `/flow-runs/${runId}/logs`, { body: line(1, 'first claim') })).status,
     ).toBe(200);
-    await leaseExpired(runId);
+    await leaseExpired(api.server, runId);
     expect(await loop.tick()).toBeGreaterThanOrEqual(1);
     const [again] = await claim(worker, pool);
     expect(again.flowRun).toMatchObject({ id: runId, attempt: 1 });
@@ -220,7 +206,7 @@ describe('lease expiry', () => {
     await loop.tick();
     expect((await api.owner('GET', `/flow-runs/${runId}`)).body.state.type).toBe('RUNNING');
 
-    await leaseExpired(runId);
+    await leaseExpired(api.server, runId);
     await loop.tick();
     expect((await api.owner('GET', `/flow-runs/${runId}`)).body.state.type).toBe('CRASHED');
     const lost = await beat();
@@ -272,7 +258,7 @@ describe('lease expiry', () => {
       body: { workerId, name: 'w', capacity: 1, runs: [{ id: runId, attempt: 1 }] },
     });
     expect(beat.body.cancel).toEqual([{ id: runId, attempt: 1 }]);
-    await leaseExpired(runId);
+    await leaseExpired(api.server, runId);
     await loop.tick();
     // Cancelled, not retried, even with retries left.
     expect((await api.owner('GET', `/flow-runs/${runId}`)).body).toMatchObject({ state: { type: 'CANCELLED' }, attempt: 1 });
@@ -322,8 +308,8 @@ describe('after the control plane was away', () => {
     const gone = await claimedRun(1);
     await started(back.runId, back.token);
     await started(gone.runId, gone.token);
-    await leaseExpired(back.runId);
-    await leaseExpired(gone.runId);
+    await leaseExpired(api.server, back.runId);
+    await leaseExpired(api.server, gone.runId);
     // Nobody ticked for a minute: every replica was down, or the database.
     await api.server.sql`UPDATE loop_marks SET ticked_at = now() - interval '60 seconds' WHERE name = 'lease-expiry'`;
     await graced.tick();
@@ -354,7 +340,7 @@ describe('after the control plane was away', () => {
     await graced.tick();
     const { runId, token } = await claimedRun(0);
     await started(runId, token);
-    await leaseExpired(runId);
+    await leaseExpired(api.server, runId);
     await graced.tick();
     expect((await api.owner('GET', `/flow-runs/${runId}`)).body.state.type).toBe('CRASHED');
   });

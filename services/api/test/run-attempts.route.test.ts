@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { createLogger } from '../src/logger.js';
 import { LeaseExpiryLoop } from '../src/loops/lease-expiry.js';
-import { type Call, claim, client, createRun, deploy, eventually, SOURCE, unique, useServer } from './helpers.js';
+import { type Call, claim, client, createRun, deploy, leaseExpired, SOURCE, unique, useServer } from './helpers.js';
 
 let worker: Call;
 let leases: LeaseExpiryLoop;
@@ -116,16 +116,7 @@ describe('attempt records', () => {
     const { pool, runId } = await runInPool();
     await claim(worker, pool);
     await propose(runId, 1, 'RUNNING');
-    await eventually(
-      async () => {
-        const [row] = await api.server.sql<
-          { expired: boolean }[]
-        >`SELECT lease_expires_at < now() AS expired FROM flow_runs WHERE id = ${runId}`;
-        return row?.expired ? true : undefined;
-      },
-      10_000,
-      'the lease to expire',
-    );
+    await leaseExpired(api.server, runId);
     expect(await leases.tick()).toBeGreaterThanOrEqual(1);
     const [row] = await attempts(runId);
     expect(row).toMatchObject({ attempt: 1, state: { type: 'CRASHED' }, exitCode: null });
