@@ -253,13 +253,19 @@ export async function claim(call: Call, pool = 'default', limit = 1, workerId: s
   return res.body.runs;
 }
 
-/** A run of a new deployment of `pool`, claimed and started; a caller holding its run token. */
+/** A run of a new deployment of `pool` (with `deployment`'s settings), claimed and started; a caller holding its run token. */
 export async function startedRun(
   server: Pick<TestServer, 'app'>,
   owner: Call,
   pool = 'default',
+  deployment: Record<string, unknown> = {},
 ): Promise<{ id: string; asRun: Call }> {
-  const { id: deploymentId } = await deploy(owner, { flowName: `run-${randomUUID().slice(0, 6)}`, name: 'd', workPool: pool });
+  const { id: deploymentId } = await deploy(owner, {
+    flowName: `run-${randomUUID().slice(0, 6)}`,
+    name: 'd',
+    workPool: pool,
+    ...deployment,
+  });
   await createRun(owner, deploymentId);
   const [claimed] = await claim(owner, pool);
   const asRun = client(server, claimed.token);

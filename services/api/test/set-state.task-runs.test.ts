@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { beforeAll, describe, expect, test } from 'vitest';
-import { type Call, claim, client, createRun, deploy, useServer } from './helpers.js';
+import { type Call, claim, client, createRun, deploy, startedRun, useServer } from './helpers.js';
 
 let deploymentId: string;
 
@@ -93,20 +93,7 @@ describe('state proposals carrying task-run events', () => {
 
   test('stores nothing when the attempt is stale: the events stay with the sender', async () => {
     await api.owner('POST', '/work-pools', { body: { name: 'retrying' } });
-    const retrying = (
-      await deploy(api.owner, {
-        flowName: 'carry-tasks',
-        name: 'retrying',
-        workPool: 'retrying',
-        retries: 1,
-        retryDelaySeconds: 0,
-      })
-    ).id;
-    await createRun(api.owner, retrying);
-    const [claimed] = await claim(api.owner, 'retrying');
-    const asRun = client(api.server, claimed.token);
-    const id = claimed.flowRun.id;
-    await asRun('POST', `/flow-runs/${id}/set-state`, { body: { transitionId: randomUUID(), state: { type: 'RUNNING' } } });
+    const { id, asRun } = await startedRun(api.server, api.owner, 'retrying', { retries: 1, retryDelaySeconds: 0 });
     const failed = await asRun('POST', `/flow-runs/${id}/set-state`, {
       body: { transitionId: randomUUID(), state: { type: 'FAILED', message: 'boom' } },
     });
