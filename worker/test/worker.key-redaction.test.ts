@@ -1,13 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { copyFileSync, mkdirSync } from 'node:fs';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { REDACTED } from '../src/redact.js';
 import { buildDemoBundle } from './support/bundle.js';
 import { FakeApi } from './support/fake-api.js';
+import { LoopbackServer } from './support/loopback-server.js';
 import { useWorkerOnFakeApi } from './support/worker-on-fake-api.js';
 
 const FIXTURE = fileURLToPath(new URL('./fixtures/flows/leaky-keys.ts', import.meta.url));
@@ -34,28 +34,18 @@ interface Received {
  * and the routes FakeApi does not serve (subflow runs, events, artifacts, asset events, waits) are
  * answered here as the contracts say. Everything else goes on to FakeApi.
  */
-class RecordingApi {
+class RecordingApi extends LoopbackServer {
   readonly fake = new FakeApi();
   readonly received: Received[] = [];
-  url = '';
-  private server: Server | null = null;
   private readonly children = new Set<string>();
 
-  async start(): Promise<void> {
+  override async start(): Promise<void> {
     await this.fake.start();
-    this.server = createServer((req, res) => {
-      this.handle(req, res).catch((error: unknown) => {
-        res.writeHead(500);
-        res.end(String(error));
-      });
-    });
-    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
-    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    await super.start();
   }
 
-  async close(): Promise<void> {
-    this.server?.closeAllConnections();
-    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+  override async close(): Promise<void> {
+    await super.close();
     await this.fake.close();
   }
 
@@ -64,7 +54,7 @@ class RecordingApi {
     return this.received.filter((r) => r.method === method && path.test(r.path)).map((r) => r.body);
   }
 
-  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  protected async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const raw = Buffer.concat(chunks);

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ClaimedRun, StateType } from '@outpost/sdk/contracts';
+import { LoopbackServer } from './loopback-server.js';
 import { testWorkerVars } from './test-worker.js';
 
 /*
@@ -38,8 +38,7 @@ export function fakeApiWorkerEnv(apiUrl: string, scratch: string, extra: Record<
   return testWorkerVars(apiUrl, FAKE_WORKER_KEY, scratch, extra);
 }
 
-export class FakeApi {
-  url = '';
+export class FakeApi extends LoopbackServer {
   readonly runs = new Map<string, FakeRun>();
   readonly heartbeats: Array<{
     workerId: string;
@@ -75,23 +74,6 @@ export class FakeApi {
   /** Runs whose state proposals answer 409 stale_attempt, as when another attempt superseded this one. */
   readonly stale = new Set<string>();
   private readonly queue: ClaimedRun[] = [];
-  private server: Server | null = null;
-
-  async start(): Promise<void> {
-    this.server = createServer((req, res) => {
-      this.handle(req, res).catch((error: unknown) => {
-        res.writeHead(500);
-        res.end(String(error));
-      });
-    });
-    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
-    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
-  }
-
-  async close(): Promise<void> {
-    this.server?.closeAllConnections();
-    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
-  }
 
   /** Queues a run for the next claim and returns its id. */
   enqueue(deployment: {
@@ -153,7 +135,7 @@ export class FakeApi {
     return id;
   }
 
-  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  protected async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const body = chunks.length ? (JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>) : {};

@@ -1,5 +1,5 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { LoopbackServer } from './loopback-server.js';
 
 export interface ReceivedLine {
   seq: number;
@@ -17,33 +17,18 @@ export type Behaviour = 'ok' | 'fail-503' | 'throttle-429' | 'drop' | 'store-the
  * A stand-in for the API's log ingest on 127.0.0.1: stores lines keyed by (attempt, seq) like the
  * real endpoint, and misbehaves on request according to a script.
  */
-export class LogServer {
+export class LogServer extends LoopbackServer {
   readonly stored = new Map<string, ReceivedLine>();
   /** Every line of every request that was stored, in arrival order, duplicates included. */
   readonly deliveries: ReceivedLine[] = [];
   requests = 0;
   private script: Behaviour[] = [];
   private fallback: Behaviour = 'ok';
-  private server: Server | null = null;
-  url = '';
 
   /** The next requests behave as listed, then `fallback` applies. */
   plan(script: Behaviour[], fallback: Behaviour = 'ok'): void {
     this.script = [...script];
     this.fallback = fallback;
-  }
-
-  async start(): Promise<void> {
-    this.server = createServer((req, res) => void this.handle(req, res));
-    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
-    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
-  }
-
-  async close(): Promise<void> {
-    if (!this.server) return;
-    this.server.closeAllConnections();
-    await new Promise<void>((resolve) => this.server!.close(() => resolve()));
-    this.server = null;
   }
 
   seqs(attempt = 1): number[] {
@@ -53,7 +38,7 @@ export class LogServer {
       .sort((a, b) => a - b);
   }
 
-  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  protected async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     this.requests++;
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);

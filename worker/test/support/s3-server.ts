@@ -1,6 +1,6 @@
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { LoopbackServer } from './loopback-server.js';
 
 /*
  * A minimal S3-compatible object server on 127.0.0.1: path-style PUT, GET and DELETE of objects
@@ -23,32 +23,23 @@ function encode(text: string): string {
   return encodeURIComponent(text).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
 }
 
-export class S3TestServer {
+export class S3TestServer extends LoopbackServer {
   readonly objects = new Map<string, StoredObject>();
   /** Requests refused for their signature. */
   refused = 0;
-  url = '';
-  private server: Server | null = null;
 
   constructor(
     private readonly credentials: { accessKeyId: string; secretAccessKey: string },
     private readonly buckets: string[],
-  ) {}
-
-  async start(): Promise<void> {
-    this.server = createServer((req, res) => {
-      this.handle(req, res).catch((error: unknown) => this.error(res, 500, 'InternalError', String(error)));
-    });
-    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
-    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+  ) {
+    super();
   }
 
-  async close(): Promise<void> {
-    this.server?.closeAllConnections();
-    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+  protected override failed(res: ServerResponse, error: unknown): void {
+    this.error(res, 500, 'InternalError', String(error));
   }
 
-  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  protected async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const body = Buffer.concat(chunks);
