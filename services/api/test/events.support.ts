@@ -60,34 +60,34 @@ export class EventReader {
 
   /** Resolves with the first event (from index `from`) matching `match`; fails after `timeoutMs` or when the stream ends. */
   waitFor<T>(match: (event: T) => boolean, timeoutMs = 10_000, from = 0): Promise<T> {
-    return new Promise((resolve, reject) => {
-      const check = () => {
-        const found = (this.events.slice(from) as T[]).find(match);
-        if (found !== undefined) return finish(() => resolve(found));
-        if (this.#done) return finish(() => reject(new Error(`the stream ended first; events: ${JSON.stringify(this.events)}`)));
-      };
-      const timer = setTimeout(
-        () => finish(() => reject(new Error(`no matching event within ${timeoutMs} ms; events: ${JSON.stringify(this.events)}`))),
-        timeoutMs,
-      );
-      const finish = (settle: () => void) => {
-        clearTimeout(timer);
-        this.#waiters.delete(check);
-        settle();
-      };
-      this.#waiters.add(check);
-      check();
-    });
+    const events = () => `events: ${JSON.stringify(this.events)}`;
+    return this.#waitUntil(
+      () => (this.events.slice(from) as T[]).find(match),
+      () => `the stream ended first; ${events()}`,
+      () => `no matching event within ${timeoutMs} ms; ${events()}`,
+      timeoutMs,
+    );
   }
 
   /** Resolves once a comment line equal to `text` arrived. */
-  waitForComment(text: string, timeoutMs = 10_000): Promise<void> {
+  async waitForComment(text: string, timeoutMs = 10_000): Promise<void> {
+    await this.#waitUntil(
+      () => (this.comments.includes(text) ? true : undefined),
+      () => 'the stream ended first',
+      () => `no "${text}" within ${timeoutMs} ms`,
+      timeoutMs,
+    );
+  }
+
+  /** Resolves with what `found` gives once it gives something, checked as each block arrives. */
+  #waitUntil<T>(found: () => T | undefined, ended: () => string, timedOut: () => string, timeoutMs: number): Promise<T> {
     return new Promise((resolve, reject) => {
       const check = () => {
-        if (this.comments.includes(text)) return finish(resolve);
-        if (this.#done) return finish(() => reject(new Error('the stream ended first')));
+        const value = found();
+        if (value !== undefined) return finish(() => resolve(value));
+        if (this.#done) return finish(() => reject(new Error(ended())));
       };
-      const timer = setTimeout(() => finish(() => reject(new Error(`no "${text}" within ${timeoutMs} ms`))), timeoutMs);
+      const timer = setTimeout(() => finish(() => reject(new Error(timedOut()))), timeoutMs);
       const finish = (settle: () => void) => {
         clearTimeout(timer);
         this.#waiters.delete(check);
