@@ -17,13 +17,18 @@ afterEach(() => {
 
 const MiB = 1024 * 1024;
 
-function createPool(name: string, token = api.server.ownerKey): string {
-  const body = JSON.stringify({ name });
-  return `${requestHead('POST', '/api/v1/work-pools', {
+/** The head of a JSON request creating a pool; `framing` says how long its body is (a length or chunked). */
+function createPoolHead(framing: Record<string, string | number>, token = api.server.ownerKey): string {
+  return requestHead('POST', '/api/v1/work-pools', {
     authorization: `Bearer ${token}`,
     'content-type': 'application/json',
-    'content-length': Buffer.byteLength(body),
-  })}${body}`;
+    ...framing,
+  });
+}
+
+function createPool(name: string, token = api.server.ownerKey): string {
+  const body = JSON.stringify({ name });
+  return `${createPoolHead({ 'content-length': Buffer.byteLength(body) }, token)}${body}`;
 }
 
 async function poolExists(name: string): Promise<boolean> {
@@ -34,13 +39,7 @@ describe('answers given before the request body was read', () => {
   test('a body refused for its announced size gets a 413 with Connection: close, and a request sent after it on the connection is not processed', async () => {
     const conn = await rawConnection(api.server.url);
     const size = 8 * MiB;
-    conn.socket.write(
-      requestHead('POST', '/api/v1/work-pools', {
-        authorization: `Bearer ${api.server.ownerKey}`,
-        'content-type': 'application/json',
-        'content-length': size,
-      }),
-    );
+    conn.socket.write(createPoolHead({ 'content-length': size }));
     conn.socket.write(Buffer.alloc(64 * 1024, 0x20));
     const refused = await conn.response();
     expect(refused.status).toBe(413);
@@ -58,13 +57,7 @@ describe('answers given before the request body was read', () => {
 
   test('a 401 sent before the announced body arrived says Connection: close, and the connection closes once the client is done', async () => {
     const conn = await rawConnection(api.server.url);
-    conn.socket.write(
-      requestHead('POST', '/api/v1/work-pools', {
-        authorization: 'Bearer op_not_a_real_key',
-        'content-type': 'application/json',
-        'content-length': 256 * 1024,
-      }),
-    );
+    conn.socket.write(createPoolHead({ 'content-length': 256 * 1024 }, 'op_not_a_real_key'));
     const refused = await conn.response();
     expect(refused.status).toBe(401);
     expect(refused.headers.connection).toBe('close');
@@ -93,13 +86,7 @@ describe('answers given before the request body was read', () => {
     const chunks: Buffer[] = [];
     // 1.5 MiB in 64 KiB chunks: the 1 MiB limit is found while counting, after part of the body was read.
     for (let i = 0; i < 24; i++) chunks.push(Buffer.from(`${chunk.length.toString(16)}\r\n`), chunk, Buffer.from('\r\n'));
-    conn.socket.write(
-      requestHead('POST', '/api/v1/work-pools', {
-        authorization: `Bearer ${api.server.ownerKey}`,
-        'content-type': 'application/json',
-        'transfer-encoding': 'chunked',
-      }),
-    );
+    conn.socket.write(createPoolHead({ 'transfer-encoding': 'chunked' }));
     conn.socket.write(Buffer.concat([...chunks, Buffer.from('0\r\n\r\n')]));
     conn.socket.write(requestHead('GET', '/healthz'));
     const refused = await conn.response(1);
@@ -119,13 +106,7 @@ describe('answers given before the request body was read', () => {
   test('a client still uploading when refused reads the whole answer and is not reset', async () => {
     const conn = await rawConnection(api.server.url);
     const size = 8 * MiB;
-    conn.socket.write(
-      requestHead('POST', '/api/v1/work-pools', {
-        authorization: `Bearer ${api.server.ownerKey}`,
-        'content-type': 'application/json',
-        'content-length': size,
-      }),
-    );
+    conn.socket.write(createPoolHead({ 'content-length': size }));
     // All of it at once: most of the body is still queued in the client when the answer arrives.
     conn.socket.write(Buffer.alloc(size, 0x20));
     const refused = await conn.response();
