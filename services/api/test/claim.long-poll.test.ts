@@ -32,6 +32,17 @@ async function waitingClaim(target: TestServer, key: string, poolName: string, w
   return { reply, started, settled: () => settledAt };
 }
 
+/** A due run of the deployment inserted behind the API's back: no NOTIFY tells a waiting claim of it. */
+async function insertSilently(deploymentId: string): Promise<string | undefined> {
+  const [ids] = await api.server.sql<{ work_pool_id: string; work_queue_id: string; flow_id: string }[]>`
+    SELECT work_pool_id, work_queue_id, flow_id FROM deployments WHERE id = ${deploymentId}`;
+  const [row] = await api.server.sql<{ id: string }[]>`
+    INSERT INTO flow_runs (workspace_id, flow_id, deployment_id, work_pool_id, work_queue_id, name, state_type, state_name)
+    VALUES (${api.server.workspaceId}, ${ids?.flow_id ?? null}, ${deploymentId}, ${ids?.work_pool_id ?? null}, ${ids?.work_queue_id ?? null}, 'silent', 'SCHEDULED', 'Scheduled')
+    RETURNING id`;
+  return row?.id;
+}
+
 test('a waiting claim returns a run created while it waits, well before waitMs', async () => {
   const { name, deploymentId } = await pool();
   const key = await api.server.createKey('worker');
@@ -68,14 +79,9 @@ test('without any notification a waiting claim still finds the run when it looks
   const key = await api.server.createKey('worker');
   const claim = await waitingClaim(api.server, key, name, 1_500);
   // Inserted behind the API's back: no NOTIFY is sent, so only the claim's own re-check can find it.
-  const [ids] = await api.server.sql<{ work_pool_id: string; work_queue_id: string; flow_id: string }[]>`
-    SELECT work_pool_id, work_queue_id, flow_id FROM deployments WHERE id = ${deploymentId}`;
-  const [row] = await api.server.sql<{ id: string }[]>`
-    INSERT INTO flow_runs (workspace_id, flow_id, deployment_id, work_pool_id, work_queue_id, name, state_type, state_name)
-    VALUES (${api.server.workspaceId}, ${ids?.flow_id ?? null}, ${deploymentId}, ${ids?.work_pool_id ?? null}, ${ids?.work_queue_id ?? null}, 'silent', 'SCHEDULED', 'Scheduled')
-    RETURNING id`;
+  const silentId = await insertSilently(deploymentId);
   const res = await claim.reply;
-  expect(res.body.runs.map((r) => r.flowRun.id)).toEqual([row?.id]);
+  expect(res.body.runs.map((r) => r.flowRun.id)).toEqual([silentId]);
 });
 
 test('a waiting claim with nothing to do answers empty at its deadline', async () => {
@@ -156,11 +162,6 @@ test('an idle worker polling again gets a run created while it polls, and its de
   // Idle again; a run inserted behind the API's back (no NOTIFY) is found by the look at the deadline.
   expect((await poll(300)).body).toEqual({ runs: [] });
   const silent = poll(1_500);
-  const [ids] = await api.server.sql<{ work_pool_id: string; work_queue_id: string; flow_id: string }[]>`
-    SELECT work_pool_id, work_queue_id, flow_id FROM deployments WHERE id = ${deploymentId}`;
-  const [row] = await api.server.sql<{ id: string }[]>`
-    INSERT INTO flow_runs (workspace_id, flow_id, deployment_id, work_pool_id, work_queue_id, name, state_type, state_name)
-    VALUES (${api.server.workspaceId}, ${ids?.flow_id ?? null}, ${deploymentId}, ${ids?.work_pool_id ?? null}, ${ids?.work_queue_id ?? null}, 'silent', 'SCHEDULED', 'Scheduled')
-    RETURNING id`;
-  expect((await silent).body.runs.map((r: { flowRun: { id: string } }) => r.flowRun.id)).toEqual([row?.id]);
+  const silentId = await insertSilently(deploymentId);
+  expect((await silent).body.runs.map((r: { flowRun: { id: string } }) => r.flowRun.id)).toEqual([silentId]);
 });
