@@ -5,12 +5,12 @@ import { pathToFileURL } from 'node:url';
 import { startTestServer, type TestServer } from '@outpost/api/testing';
 import { buildBundle, pushBundle } from '@outpost/sdk/bundle';
 import { OutpostClient, unwrap } from '@outpost/sdk/client';
-import { type FlowRun, isTerminal, type StateType, type Wait } from '@outpost/sdk/contracts';
+import type { FlowRun, StateType, Wait } from '@outpost/sdk/contracts';
 import { stop as stopEsbuild } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { flowProcessesUnder, type Job, jobSystem, JOB_SYSTEM_TOKEN as TOKEN } from '../support/job-system.js';
 import { repoRoot } from '../support/processes.js';
-import { startWorkerProcess, type WorkerProcess, waitFor } from '../support/worker-process.js';
+import { runInState, startWorkerProcess, type WorkerProcess, waitFor } from '../support/worker-process.js';
 
 /*
  * Deferred jobs on real processes: the API on Postgres, workers as real `outpost-worker` processes
@@ -82,20 +82,8 @@ describe('deferred jobs on real workers', () => {
     return unwrap(await owner.call('flowRunsGet', { params: { id } }));
   }
 
-  async function inState(runId: string, type: StateType, what: string): Promise<FlowRun> {
-    const output = () => workers.map((w) => w.output()).join('\n----\n');
-    return waitFor(
-      async () => {
-        const run = await getRun(runId);
-        if (run.state.type === type) return run;
-        if (isTerminal(run.state.type))
-          throw new Error(`run ${runId} ended ${run.state.type}: ${run.state.message}\n${output()}`);
-        return null;
-      },
-      120_000,
-      `${what}\n${output()}`,
-    );
-  }
+  const inState = (runId: string, type: StateType, what: string, ms = 120_000) =>
+    runInState(owner, runId, type, what, { workers, timeoutMs: ms });
 
   async function externalWait(runId: string): Promise<Wait> {
     const { items } = unwrap(await owner.call('waitsList', { query: { flowRunId: runId, kind: 'external', limit: 10 } }));

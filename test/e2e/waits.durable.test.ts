@@ -6,14 +6,14 @@ import { createSignInLink } from '@outpost/api';
 import { startTestServer, type TestServer } from '@outpost/api/testing';
 import { buildBundle, pushBundle } from '@outpost/sdk/bundle';
 import { OutpostClient, unwrap } from '@outpost/sdk/client';
-import { type FlowRun, isTerminal, type JsonObject, type StateType } from '@outpost/sdk/contracts';
+import type { FlowRun, JsonObject, StateType } from '@outpost/sdk/contracts';
 import { stop as stopEsbuild } from 'esbuild';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { asVersionB } from '../support/bundles.js';
 import { launchChromium, screenshot } from '../support/dashboard.js';
 import { repoRoot } from '../support/processes.js';
-import { startWorkerProcess, type WorkerProcess, waitFor } from '../support/worker-process.js';
+import { runInState, startWorkerProcess, type WorkerProcess, waitFor } from '../support/worker-process.js';
 
 /*
  * Durable waits on real processes: the API on a fresh Postgres database, workers as real
@@ -106,20 +106,8 @@ describe('durable waits on real workers', () => {
     return unwrap(await owner.call('flowRunsGet', { params: { id } }));
   }
 
-  async function inState(runId: string, type: StateType, what: string, ms = 90_000): Promise<FlowRun> {
-    const output = () => workers.map((w) => w.output()).join('\n----\n');
-    return waitFor(
-      async () => {
-        const run = await getRun(runId);
-        if (run.state.type === type) return run;
-        if (isTerminal(run.state.type))
-          throw new Error(`run ${runId} ended ${run.state.type}: ${run.state.message}\n${output()}`);
-        return null;
-      },
-      ms,
-      `${what}\n${output()}`,
-    );
-  }
+  const inState = (runId: string, type: StateType, what: string, ms = 90_000) =>
+    runInState(owner, runId, type, what, { workers, timeoutMs: ms });
 
   async function messages(runId: string): Promise<{ attempt: number; message: string }[]> {
     const { items } = unwrap(await owner.call('logsRead', { params: { id: runId }, query: { limit: 5000 } }));

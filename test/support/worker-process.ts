@@ -1,6 +1,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { type OutpostClient, unwrap } from '@outpost/sdk/client';
+import { type FlowRun, isTerminal, type StateType } from '@outpost/sdk/contracts';
 import { repoRoot, watchOutput } from './processes.js';
 
 export const workerMain = path.join(repoRoot, 'worker/dist/main.js');
@@ -93,4 +95,28 @@ export function isAlive(pid: number): boolean {
   } catch {
     return false;
   }
+}
+
+/**
+ * Waits until the run is in state `type`, and fails at once when it ends in another: either failure
+ * carries what `workers` printed.
+ */
+export async function runInState(
+  owner: OutpostClient,
+  runId: string,
+  type: StateType,
+  what: string,
+  options: { workers: readonly WorkerProcess[]; timeoutMs: number },
+): Promise<FlowRun> {
+  const output = () => options.workers.map((w) => w.output()).join('\n----\n');
+  return waitFor(
+    async () => {
+      const run = unwrap(await owner.call('flowRunsGet', { params: { id: runId } }));
+      if (run.state.type === type) return run;
+      if (isTerminal(run.state.type)) throw new Error(`run ${runId} ended ${run.state.type}: ${run.state.message}\n${output()}`);
+      return null;
+    },
+    options.timeoutMs,
+    `${what}\n${output()}`,
+  );
 }
