@@ -9,7 +9,7 @@ import type { FlowRun, StateType } from '@outpost/sdk/contracts';
 import { stop as stopEsbuild } from 'esbuild';
 import { flowProcessesUnder, JOB_SYSTEM_TOKEN, type Job, jobSystem } from '../support/job-system.js';
 import { repoRoot } from '../support/processes.js';
-import { startWorkerProcess } from '../support/worker-process.js';
+import { startWorkerProcess, workerEnv } from '../support/worker-process.js';
 import { pause, percentile, type Row, row, waitFor } from './support/row.js';
 
 /**
@@ -48,11 +48,7 @@ export async function run(): Promise<Row[]> {
   const worker = startWorkerProcess(
     [...['--pool', 'default', '--limit', '4', '--prestart', '0', '--triggers', '4'], ...['--heartbeat-interval', '2s']],
     {
-      OUTPOST_API_URL: server.url,
-      OUTPOST_API_KEY: await server.createKey('worker', ['default']),
-      HOME: scratch,
-      OUTPOST_WORKER_CACHE_DIR: join(scratch, 'cache'),
-      OUTPOST_WORKER_SPOOL_DIR: join(scratch, 'spool'),
+      ...workerEnv({ url: server.url, key: await server.createKey('worker', ['default']) }, scratch),
       OUTPOST_WORKER_RESULT_STORAGE: pathToFileURL(join(scratch, 'results')).href,
       OUTPOST_WORKER_SENSOR_POLL: '200ms',
       JOB_SYSTEM_TOKEN,

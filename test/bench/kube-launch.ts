@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { unwrap } from '@outpost/sdk/client';
 import { startKubeStage } from '../support/kube/index.js';
 import type { Plane } from '../support/worker-flows.js';
-import { startWorkerProcess, type WorkerProcess, waitFor } from '../support/worker-process.js';
+import { startWorkerProcess, type WorkerProcess, waitFor, workerEnv } from '../support/worker-process.js';
 import { percentile, type Row, row } from './support/row.js';
 
 /**
@@ -56,11 +56,7 @@ export async function run(): Promise<Row[]> {
     unwrap(await plane.owner.call('poolsCreate', { body: { name: 'proc' } }));
     const key = await plane.server.createKey('worker', ['kube', 'proc']);
     const env = (name: string) => ({
-      OUTPOST_API_URL: plane.server.url,
-      OUTPOST_API_KEY: key,
-      HOME: scratch,
-      OUTPOST_WORKER_CACHE_DIR: join(scratch, `cache-${name}`),
-      OUTPOST_WORKER_SPOOL_DIR: join(scratch, `spool-${name}`),
+      ...workerEnv({ url: plane.server.url, key }, scratch, name),
       OUTPOST_WORKER_RESULT_STORAGE: `file://${join(scratch, 'results')}`,
       OUTPOST_WORKER_LOG_BATCH_INTERVAL: '20ms',
     });

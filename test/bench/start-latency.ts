@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { buildBundle, pushBundle } from '@outpost/sdk/bundle';
 import { stop as stopEsbuild } from 'esbuild';
 import { Plane, WORKER_FLOWS } from '../support/worker-flows.js';
-import { startWorkerProcess, waitFor } from '../support/worker-process.js';
+import { startWorkerProcess, waitFor, workerEnv } from '../support/worker-process.js';
 import { percentile, type Row, row } from './support/row.js';
 
 /**
@@ -40,11 +40,7 @@ async function measure(plane: Plane, source: string, scratch: string, prestart: 
       '10s',
     ],
     {
-      OUTPOST_API_URL: plane.server.url,
-      OUTPOST_API_KEY: await plane.server.createKey('worker', ['default']),
-      HOME: scratch,
-      OUTPOST_WORKER_CACHE_DIR: join(scratch, `cache-${name}`),
-      OUTPOST_WORKER_SPOOL_DIR: join(scratch, `spool-${name}`),
+      ...workerEnv({ url: plane.server.url, key: await plane.server.createKey('worker', ['default']) }, scratch, name),
       OUTPOST_WORKER_RESULT_STORAGE: `file://${join(scratch, 'results')}`,
       OUTPOST_WORKER_LOG_BATCH_INTERVAL: '20ms',
     },

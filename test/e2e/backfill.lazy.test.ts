@@ -7,7 +7,7 @@ import type { Backfill } from '@outpost/sdk/contracts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../support/processes.js';
 import { writeProject } from '../support/project.js';
-import { startWorkerProcess, type WorkerProcess, waitFor } from '../support/worker-process.js';
+import { startWorkerProcess, type WorkerProcess, waitFor, workerEnv } from '../support/worker-process.js';
 
 /*
  * A lazy backfill of a partitioned asset, every part real: `outpost deploy` of the asset graph,
@@ -74,11 +74,7 @@ describe('a lazy backfill of 365 daily partitions on a real worker killed once',
     const w = startWorkerProcess(
       ['--pool', 'default', '--name', name, '--limit', String(CONCURRENCY), '--heartbeat-interval', '1s', '--poll-wait', '1s'],
       {
-        OUTPOST_API_URL: server.url,
-        OUTPOST_API_KEY: workerKey,
-        HOME: scratch,
-        OUTPOST_WORKER_CACHE_DIR: join(scratch, `cache-${name}`),
-        OUTPOST_WORKER_SPOOL_DIR: join(scratch, `spool-${name}`),
+        ...workerEnv({ url: server.url, key: workerKey }, scratch, name),
         OUTPOST_WORKER_RESULT_STORAGE: `file://${join(scratch, 'results')}`,
       },
     );

@@ -6,7 +6,7 @@ import type { FlowRunAttempt } from '@outpost/sdk/contracts';
 import { isTerminal } from '@outpost/sdk/contracts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildWorkerFlows, Plane } from '../support/worker-flows.js';
-import { startWorkerProcess, type WorkerProcess, waitFor } from '../support/worker-process.js';
+import { startWorkerProcess, type WorkerProcess, waitFor, workerEnv } from '../support/worker-process.js';
 
 const TAG = 'team:vision';
 /** GPUs each of the ten runs asks for, and which carry the quota-limited tag. */
@@ -49,11 +49,7 @@ describe('GPU-aware claiming with a real worker', () => {
     worker = startWorkerProcess(
       ['--pool', 'default', '--gpus', '0,1,2,3', '--limit', '10', '--heartbeat-interval', '1s', '--poll-wait', '1s'],
       {
-        OUTPOST_API_URL: plane.server.url,
-        OUTPOST_API_KEY: await plane.server.createKey('worker', ['default']),
-        HOME: scratch,
-        OUTPOST_WORKER_CACHE_DIR: join(scratch, 'cache'),
-        OUTPOST_WORKER_SPOOL_DIR: join(scratch, 'spool'),
+        ...workerEnv({ url: plane.server.url, key: await plane.server.createKey('worker', ['default']) }, scratch),
         OUTPOST_WORKER_LOG_BATCH_INTERVAL: '100ms',
       },
     );

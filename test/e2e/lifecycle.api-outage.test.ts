@@ -9,7 +9,7 @@ import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ApiProcess, startApiProcess } from '../support/api-process.js';
 import { buildWorkerFlows } from '../support/worker-flows.js';
-import { startWorkerProcess, type WorkerProcess, waitFor } from '../support/worker-process.js';
+import { startWorkerProcess, type WorkerProcess, waitFor, workerEnv } from '../support/worker-process.js';
 
 /** Short leases so an outage of one and a half leases takes seconds; the grace is the lease (the default). */
 const LEASE_SECONDS = 6;
@@ -50,11 +50,7 @@ describe('an outage of the API or its database longer than the lease', () => {
   const owner = () => new OutpostClient({ baseUrl: url(), token: ownerKey });
   const worker = (name: string): WorkerProcess =>
     startWorkerProcess(['--pool', 'default', '--name', name, '--heartbeat-interval', '1s', '--poll-wait', '1s'], {
-      OUTPOST_API_URL: url(),
-      OUTPOST_API_KEY: workerKey,
-      HOME: scratch,
-      OUTPOST_WORKER_CACHE_DIR: join(scratch, 'cache'),
-      OUTPOST_WORKER_SPOOL_DIR: join(scratch, 'spool'),
+      ...workerEnv({ url: url(), key: workerKey }, scratch),
       OUTPOST_WORKER_LOG_BATCH_INTERVAL: '200ms',
       OUTPOST_WORKER_PRESTART: '0',
     });

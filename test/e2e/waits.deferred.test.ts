@@ -10,7 +10,7 @@ import { stop as stopEsbuild } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { flowProcessesUnder, type Job, jobSystem, JOB_SYSTEM_TOKEN as TOKEN } from '../support/job-system.js';
 import { repoRoot } from '../support/processes.js';
-import { runInState, startWorkerProcess, type WorkerProcess, waitFor } from '../support/worker-process.js';
+import { runInState, startWorkerProcess, type WorkerProcess, waitFor, workerEnv } from '../support/worker-process.js';
 
 /*
  * Deferred jobs on real processes: the API on Postgres, workers as real `outpost-worker` processes
@@ -63,11 +63,7 @@ describe('deferred jobs on real workers', () => {
         ],
       ],
       {
-        OUTPOST_API_URL: api.url,
-        OUTPOST_API_KEY: await api.createKey('worker', ['default']),
-        HOME: join(scratch, name),
-        OUTPOST_WORKER_CACHE_DIR: join(scratch, name, 'cache'),
-        OUTPOST_WORKER_SPOOL_DIR: join(scratch, name, 'spool'),
+        ...workerEnv({ url: api.url, key: await api.createKey('worker', ['default']) }, join(scratch, name)),
         OUTPOST_WORKER_LOG_BATCH_INTERVAL: '100ms',
         OUTPOST_WORKER_SENSOR_POLL: '200ms',
         // Only the worker has the external system's credential.

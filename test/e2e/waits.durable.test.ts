@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { asVersionB } from '../support/bundles.js';
 import { launchChromium, screenshot } from '../support/dashboard.js';
 import { repoRoot } from '../support/processes.js';
-import { runInState, startWorkerProcess, type WorkerProcess, waitFor } from '../support/worker-process.js';
+import { runInState, startWorkerProcess, type WorkerProcess, waitFor, workerEnv } from '../support/worker-process.js';
 
 /*
  * Durable waits on real processes: the API on a fresh Postgres database, workers as real
@@ -77,11 +77,7 @@ describe('durable waits on real workers', () => {
         resultStorage,
       ],
       {
-        OUTPOST_API_URL: server.url,
-        OUTPOST_API_KEY: await server.createKey('worker', ['default']),
-        HOME: join(scratch, name),
-        OUTPOST_WORKER_CACHE_DIR: join(scratch, name, 'cache'),
-        OUTPOST_WORKER_SPOOL_DIR: join(scratch, name, 'spool'),
+        ...workerEnv({ url: server.url, key: await server.createKey('worker', ['default']) }, join(scratch, name)),
         OUTPOST_WORKER_LOG_BATCH_INTERVAL: '100ms',
         ...extra,
       },

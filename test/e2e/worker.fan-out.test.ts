@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildWorkerFlows, Plane } from '../support/worker-flows.js';
-import { startWorkerProcess, type WorkerProcess, waitFor } from '../support/worker-process.js';
+import { startWorkerProcess, type WorkerProcess, waitFor, workerEnv } from '../support/worker-process.js';
 
 /** Task runs of a run attempt as stored: how many, and how many in each state. */
 async function stored(plane: Plane, runId: string, attempt: number) {
@@ -40,11 +40,7 @@ describe('worker: fan-out in batches', () => {
 
   function worker(name: string): WorkerProcess {
     const w = startWorkerProcess(['--pool', 'default', '--name', name, '--heartbeat-interval', '1s', '--poll-wait', '1s'], {
-      OUTPOST_API_URL: plane.server.url,
-      OUTPOST_API_KEY: key,
-      HOME: scratch,
-      OUTPOST_WORKER_CACHE_DIR: join(scratch, `cache-${name}`),
-      OUTPOST_WORKER_SPOOL_DIR: join(scratch, `spool-${name}`),
+      ...workerEnv({ url: plane.server.url, key }, scratch, name),
     });
     workers.push(w);
     return w;

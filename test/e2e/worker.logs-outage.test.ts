@@ -7,7 +7,7 @@ import { isTerminal } from '@outpost/sdk/contracts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TcpProxy } from '../support/tcp-proxy.js';
 import { buildWorkerFlows, Plane } from '../support/worker-flows.js';
-import { startWorkerProcess, type WorkerProcess, waitFor } from '../support/worker-process.js';
+import { startWorkerProcess, type WorkerProcess, waitFor, workerEnv } from '../support/worker-process.js';
 
 /** Flow lines `line N` in stored order; the other lines are the worker's own and the runtime's. */
 function flowLines(rows: Array<{ seq: number; message: string }>): number[] {
@@ -31,11 +31,7 @@ describe('worker: no log line lost through faults', () => {
 
   function worker(apiUrl: string, key: string, name: string): WorkerProcess {
     return startWorkerProcess(['--pool', 'default', '--name', name, '--heartbeat-interval', '1s', '--poll-wait', '1s'], {
-      OUTPOST_API_URL: apiUrl,
-      OUTPOST_API_KEY: key,
-      HOME: scratch,
-      OUTPOST_WORKER_CACHE_DIR: join(scratch, `cache-${name}`),
-      OUTPOST_WORKER_SPOOL_DIR: join(scratch, `spool-${name}`),
+      ...workerEnv({ url: apiUrl, key }, scratch, name),
       OUTPOST_WORKER_LOG_BATCH_INTERVAL: '200ms',
     });
   }

@@ -9,7 +9,7 @@ import { stop as stopEsbuild } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { asVersionB } from '../support/bundles.js';
 import { repoRoot } from '../support/processes.js';
-import { startWorkerProcess, type WorkerProcess, waitFor } from '../support/worker-process.js';
+import { startWorkerProcess, type WorkerProcess, waitFor, workerEnv } from '../support/worker-process.js';
 
 /*
  * Runs pinned to their code, with a real worker running real bundles: two builds of one project
@@ -37,11 +37,7 @@ describe('worker: runs pinned to their code', () => {
     server = await startTestServer();
     owner = new OutpostClient({ baseUrl: server.url, token: server.ownerKey });
     worker = startWorkerProcess(['--pool', 'default', '--name', 'pinned-w1', '--heartbeat-interval', '1s', '--poll-wait', '1s'], {
-      OUTPOST_API_URL: server.url,
-      OUTPOST_API_KEY: await server.createKey('worker', ['default']),
-      HOME: scratch,
-      OUTPOST_WORKER_CACHE_DIR: join(scratch, 'cache'),
-      OUTPOST_WORKER_SPOOL_DIR: join(scratch, 'spool'),
+      ...workerEnv({ url: server.url, key: await server.createKey('worker', ['default']) }, scratch),
       OUTPOST_WORKER_LOG_BATCH_INTERVAL: '100ms',
     });
   }, 120_000);

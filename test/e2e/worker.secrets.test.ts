@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { unwrap } from '@outpost/sdk/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildWorkerFlows, Plane } from '../support/worker-flows.js';
-import { startWorkerProcess, type WorkerProcess } from '../support/worker-process.js';
+import { startWorkerProcess, type WorkerProcess, workerEnv } from '../support/worker-process.js';
 
 // Characters that make each encoding differ from the raw text: a slash, a plus, a dollar, a space, non-ASCII.
 const SECRET = 'Pg$ecret/with+chars ünd-7f3a91';
@@ -45,11 +45,7 @@ describe('worker: secrets stay home', () => {
     worker = startWorkerProcess(
       ['--pool', 'default', '--secrets-dir', secretsDir, '--heartbeat-interval', '1s', '--poll-wait', '1s'],
       {
-        OUTPOST_API_URL: plane.server.url,
-        OUTPOST_API_KEY: await plane.server.createKey('worker', ['default']),
-        HOME: scratch,
-        OUTPOST_WORKER_CACHE_DIR: join(scratch, 'cache'),
-        OUTPOST_WORKER_SPOOL_DIR: join(scratch, 'spool'),
+        ...workerEnv({ url: plane.server.url, key: await plane.server.createKey('worker', ['default']) }, scratch),
         OUTPOST_WORKER_LOG_BATCH_INTERVAL: '100ms',
       },
     );

@@ -13,7 +13,7 @@ import { git, makeFlowRepo, removeVendoredSdk } from '../../worker/test/support/
 import { writeBundle } from '../support/bundles.js';
 import { type GitHttpsServer, startGitHttps } from '../support/git-https.js';
 import { repoRoot, runCli } from '../support/processes.js';
-import { startWorkerProcess, type WorkerProcess, waitFor } from '../support/worker-process.js';
+import { startWorkerProcess, type WorkerProcess, waitFor, workerEnv } from '../support/worker-process.js';
 
 const FIXTURE = join(repoRoot, 'test/e2e/fixtures/worker-flows');
 const REGISTRY_USER = { username: 'puller', password: 'pull-pw-7c1e' };
@@ -180,11 +180,7 @@ describe('worker: every code source', () => {
     gpuWorker = startWorkerProcess(
       ['--pool', 'default', '--name', 'gpu-box', '--label', 'gpu=true', '--heartbeat-interval', '500ms', '--poll-wait', '1s'],
       {
-        OUTPOST_API_URL: server.url,
-        OUTPOST_API_KEY: await server.createKey('worker', ['default']),
-        HOME: scratch,
-        OUTPOST_WORKER_CACHE_DIR: join(scratch, 'cache-gpu'),
-        OUTPOST_WORKER_SPOOL_DIR: join(scratch, 'spool-gpu'),
+        ...workerEnv({ url: server.url, key: await server.createKey('worker', ['default']) }, scratch, 'gpu'),
       },
     );
     const run = await settled(gpuRun);

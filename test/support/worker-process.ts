@@ -120,3 +120,18 @@ export async function runInState(
     `${what}\n${output()}`,
   );
 }
+
+/**
+ * A test worker's API, key and folders: its home is `home`, and its cache and spool are folders in
+ * it, `cache` and `spool`, or `cache-<name>` and `spool-<name>` for one of several workers sharing it.
+ */
+export function workerEnv(api: { url: string; key: string }, home: string, name?: string): Record<string, string> {
+  const suffix = name ? `-${name}` : '';
+  return {
+    OUTPOST_API_URL: api.url,
+    OUTPOST_API_KEY: api.key,
+    HOME: home,
+    OUTPOST_WORKER_CACHE_DIR: path.join(home, `cache${suffix}`),
+    OUTPOST_WORKER_SPOOL_DIR: path.join(home, `spool${suffix}`),
+  };
+}
