@@ -1,21 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, test } from 'vitest';
-import { claim, client, comparable, createRun, deploy, useServer } from './helpers.js';
+import { claimedPair, client, comparable, useServer } from './helpers.js';
 
 const api = useServer();
 
 /** A claimed, RUNNING run with its token (and a second one of the same pool, for scoping). */
 async function runningRuns() {
-  const pool = `art-${randomUUID().slice(0, 8)}`;
-  await api.owner('POST', '/work-pools', { body: { name: pool } });
-  const deployment = await deploy(api.owner, { flowName: pool, name: 'd', workPool: pool });
-  const a = await createRun(api.owner, deployment.id);
-  const b = await createRun(api.owner, deployment.id);
-  const claimed = await claim(api.owner, pool, 2);
-  const tokenOf = (id: string) => claimed.find((c: { flowRun: { id: string } }) => c.flowRun.id === id).token as string;
-  const asA = client(api.server, tokenOf(a.id));
+  const { a, b, tokenA, tokenB } = await claimedPair(api.owner, 'art');
+  const asA = client(api.server, tokenA);
   await asA('POST', `/flow-runs/${a.id}/set-state`, { body: { transitionId: randomUUID(), state: { type: 'RUNNING' } } });
-  return { a, b, asA, asB: client(api.server, tokenOf(b.id)) };
+  return { a, b, asA, asB: client(api.server, tokenB) };
 }
 
 function markdown(key: string, text: string, extra: Record<string, unknown> = {}) {

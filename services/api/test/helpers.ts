@@ -275,6 +275,21 @@ export async function startedRun(
   return { id: claimed.flowRun.id, asRun };
 }
 
+/** Two runs of a new deployment in a new pool, both claimed: each run and its run token. */
+export async function claimedPair(
+  owner: Call,
+  prefix: string,
+): Promise<{ a: Reply['body']; b: Reply['body']; tokenA: string; tokenB: string }> {
+  const pool = `${prefix}-${randomUUID().slice(0, 8)}`;
+  await owner('POST', '/work-pools', { body: { name: pool } });
+  const deployment = await deploy(owner, { flowName: pool, name: 'd', workPool: pool });
+  const a = await createRun(owner, deployment.id);
+  const b = await createRun(owner, deployment.id);
+  const claimed: { flowRun: { id: string }; token: string }[] = await claim(owner, pool, 2);
+  const tokenOf = (id: string) => claimed.find((c) => c.flowRun.id === id)?.token as string;
+  return { a, b, tokenA: tokenOf(a.id), tokenB: tokenOf(b.id) };
+}
+
 /** A name no other test of the run uses: `name-` and eight hex digits. */
 export const unique = (name: string): string => `${name}-${randomUUID().slice(0, 8)}`;
 

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { beforeAll, describe, expect, test } from 'vitest';
-import { type Call, claim, client, comparable, createRun, deploy, useServer } from './helpers.js';
+import { type Call, claim, claimedPair, client, comparable, createRun, deploy, useServer } from './helpers.js';
 
 let other: Call;
 
@@ -67,19 +67,8 @@ describe('workspaces', () => {
 });
 
 describe('run tokens', () => {
-  async function claimedPair() {
-    const pool = `tok-${randomUUID().slice(0, 8)}`;
-    await api.owner('POST', '/work-pools', { body: { name: pool } });
-    const deployment = await deploy(api.owner, { flowName: pool, name: 'd', workPool: pool });
-    const a = await createRun(api.owner, deployment.id);
-    const b = await createRun(api.owner, deployment.id);
-    const claimed = await claim(api.owner, pool, 2);
-    const tokenOf = (id: string) => claimed.find((c: { flowRun: { id: string } }) => c.flowRun.id === id).token as string;
-    return { a, b, tokenA: tokenOf(a.id), tokenB: tokenOf(b.id) };
-  }
-
   test('the token of run A can read and write run A only; run B is a 404 like a missing run', async () => {
-    const { a, b, tokenA } = await claimedPair();
+    const { a, b, tokenA } = await claimedPair(api.owner, 'tok');
     const asA = client(api.server, tokenA);
     expect((await asA('GET', `/flow-runs/${a.id}`)).status).toBe(200);
     expect((await asA('GET', '/whoami')).status).toBe(403);
@@ -107,7 +96,7 @@ describe('run tokens', () => {
   });
 
   test('a run token cannot call routes outside its run', async () => {
-    const { tokenA } = await claimedPair();
+    const { tokenA } = await claimedPair(api.owner, 'tok');
     const asA = client(api.server, tokenA);
     expect((await asA('GET', '/flow-runs')).status).toBe(403);
     expect((await asA('GET', '/deployments')).status).toBe(403);
@@ -115,7 +104,7 @@ describe('run tokens', () => {
   });
 
   test('a write carrying another attempt than the token is 409 stale_attempt, and set-state without one takes the token’s', async () => {
-    const { a, tokenA } = await claimedPair();
+    const { a, tokenA } = await claimedPair(api.owner, 'tok');
     const asA = client(api.server, tokenA);
     const stale = await asA('POST', `/flow-runs/${a.id}/set-state`, {
       body: { transitionId: randomUUID(), attempt: 2, state: { type: 'RUNNING' } },
@@ -154,7 +143,7 @@ describe('run tokens', () => {
   });
 
   test('a forged or tampered token is refused', async () => {
-    const { a, tokenA } = await claimedPair();
+    const { a, tokenA } = await claimedPair(api.owner, 'tok');
     const [h, p, sig] = tokenA.split('.') as [string, string, string];
     const claims = JSON.parse(Buffer.from(p, 'base64url').toString());
     const forged = `${h}.${Buffer.from(JSON.stringify({ ...claims, att: 9 })).toString('base64url')}.${sig}`;
