@@ -290,6 +290,11 @@ export async function claimedPair(
   return { a, b, tokenA: tokenOf(a.id), tokenB: tokenOf(b.id) };
 }
 
+/** The create event of the `i`th task run of a mapped `score` task, RUNNING since `at`. */
+export function scoreTaskCreated(id: string, i: number, at: string) {
+  return { kind: 'create', id, name: 'score', taskKey: `score-0[${i}]`, dynamicKey: String(i), state: { type: 'RUNNING' }, at };
+}
+
 /** A name no other test of the run uses: `name-` and eight hex digits. */
 export const unique = (name: string): string => `${name}-${randomUUID().slice(0, 8)}`;
 

@@ -1,21 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, test } from 'vitest';
-import { startedRun as startedRunOf, useServer } from './helpers.js';
+import { scoreTaskCreated, startedRun as startedRunOf, useServer } from './helpers.js';
 
 const api = useServer();
 
 const startedRun = (pool = 'default') => startedRunOf(api.server, api.owner, pool);
 
 const at = (ms = 0) => new Date(Date.now() - 60_000 + ms).toISOString();
-const create = (id: string, i: number) => ({
-  kind: 'create',
-  id,
-  name: 'score',
-  taskKey: `score-0[${i}]`,
-  dynamicKey: String(i),
-  state: { type: 'RUNNING' },
-  at: at(i),
-});
+const create = (id: string, i: number) => scoreTaskCreated(id, i, at(i));
 const state = (id: string, seq: number, type: string, name?: string) => ({
   kind: 'state',
   id,

@@ -5,7 +5,7 @@ import { createLogger } from '../src/logger.js';
 import { RetentionLoop } from '../src/loops/retention.js';
 import { lockRunTaskRuns } from '../src/runs/db/task-runs.js';
 import { startTestServer, type TestServer } from '../src/testing/index.js';
-import { type Call, client, eventually, startedRun, useScratchDatabases } from './helpers.js';
+import { type Call, client, eventually, scoreTaskCreated, startedRun, useScratchDatabases } from './helpers.js';
 
 const DAY = 86_400_000;
 let server: TestServer;
@@ -20,15 +20,7 @@ afterAll(async () => {
   await server?.close();
 });
 
-const create = (id: string, i: number, at: Date) => ({
-  kind: 'create',
-  id,
-  name: 'score',
-  taskKey: `score-0[${i}]`,
-  dynamicKey: String(i),
-  state: { type: 'RUNNING' },
-  at: at.toISOString(),
-});
+const create = (id: string, i: number, at: Date) => scoreTaskCreated(id, i, at.toISOString());
 const complete = (id: string, at: Date) => ({ kind: 'state', id, seq: 1, state: { type: 'COMPLETED' }, at: at.toISOString() });
 
 const batch = (asRun: Call, runId: string, events: unknown[]) =>
