@@ -1,14 +1,15 @@
 import { readFileSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startTestServer, type TestServer } from '@outpost/api/testing';
 import { OutpostClient, unwrap } from '@outpost/sdk/client';
 import { isTerminal } from '@outpost/sdk/contracts';
 import postgres from 'postgres';
-import { repoRoot, runCli, type Spawned } from '../support/processes.js';
+import type { Spawned } from '../support/processes.js';
 import { BackendCpu } from './support/backend-cpu.js';
 import { startBenchWorker } from './support/bench-worker.js';
+import { cliInProject, writeFlowProject } from './support/flow-project.js';
 import { pause, type Row, row, waitFor } from './support/row.js';
 import { monthlyPartitions } from './support/seed.js';
 
@@ -281,22 +282,8 @@ export async function run(): Promise<Row[]> {
   const client = new OutpostClient({ baseUrl: server.url, token: server.ownerKey });
   let worker: Spawned | null = null;
   try {
-    const project = join(scratch, 'project');
-    await mkdir(join(project, 'flows'), { recursive: true });
-    await symlink(join(repoRoot, 'node_modules'), join(project, 'node_modules'), 'dir');
-    await writeFile(join(project, 'package.json'), '{ "type": "module" }\n');
-    await writeFile(join(project, 'outpost.config.ts'), CONFIG);
-    await writeFile(join(project, 'flows', 'fanout.ts'), FLOW);
-    const deployed = await runCli(
-      ['deploy'],
-      {
-        OUTPOST_API_URL: server.url,
-        OUTPOST_API_KEY: server.ownerKey,
-        OUTPOST_REGISTRY: `oci-layout://${join(scratch, 'registry')}`,
-      },
-      project,
-    );
-    if (deployed.code !== 0) throw new Error(`deploy failed:\n${deployed.output}`);
+    const { project, env } = await writeFlowProject(server, scratch, CONFIG, { 'fanout.ts': FLOW });
+    await cliInProject(['deploy'], env, project);
     worker = startBenchWorker(server, await server.createKey('worker', ['default']), scratch);
     await waitFor('the worker to come online', async () => {
       const { items } = unwrap(await client.call('workersList', { params: { pool: 'default' } }));

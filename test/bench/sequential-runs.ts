@@ -1,13 +1,13 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { startTestServer, type TestServer } from '@outpost/api/testing';
 import { OutpostClient, unwrap } from '@outpost/sdk/client';
 import { type FlowRun, isTerminal, routes, servedPath } from '@outpost/sdk/contracts';
-import { repoRoot, runCli } from '../support/processes.js';
 import { startBenchWorker } from './support/bench-worker.js';
+import { cliInProject, writeFlowProject } from './support/flow-project.js';
 import { pause, percentile, type Row, row, waitFor } from './support/row.js';
 
 /**
@@ -57,14 +57,6 @@ const fibo = (n: number): number => (n <= 1 ? n : fibo(n - 1) + fibo(n - 2));
 const compute = task('fibo', (n: number) => fibo(n));
 export const light = flow({ name: 'light' }, async () => compute(10));
 `;
-
-async function makeProject(dir: string): Promise<void> {
-  await mkdir(join(dir, 'flows'), { recursive: true });
-  await symlink(join(repoRoot, 'node_modules'), join(dir, 'node_modules'), 'dir');
-  await writeFile(join(dir, 'package.json'), '{ "type": "module" }\n');
-  await writeFile(join(dir, 'outpost.config.ts'), CONFIG);
-  await writeFile(join(dir, 'flows', 'light.ts'), FLOW);
-}
 
 /**
  * The workspace's flow-run event stream, read as a client reads it: `ended(id)` resolves with a
@@ -281,15 +273,8 @@ export async function run(): Promise<Row[]> {
   const server = await startTestServer();
   const scratch = await mkdtemp(join(tmpdir(), 'outpost-bench-seq-'));
   try {
-    const project = join(scratch, 'project');
-    await makeProject(project);
-    const env = {
-      OUTPOST_API_URL: server.url,
-      OUTPOST_API_KEY: server.ownerKey,
-      OUTPOST_REGISTRY: `oci-layout://${join(scratch, 'registry')}`,
-    };
-    const deployed = await runCli(['deploy'], env, project);
-    if (deployed.code !== 0) throw new Error(`deploy failed:\n${deployed.output}`);
+    const { project, env } = await writeFlowProject(server, scratch, CONFIG, { 'light.ts': FLOW });
+    await cliInProject(['deploy'], env, project);
     const client = new OutpostClient({ baseUrl: server.url, token: server.ownerKey });
     const deployment = await client
       .call('deploymentsGetByName', { params: { flow: 'light', name: 'default' } })

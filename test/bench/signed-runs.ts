@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startTestServer, type TestServer } from '@outpost/api/testing';
@@ -13,8 +13,8 @@ import {
   statementMismatch,
   verifyDeploymentSignature,
 } from '@outpost/sdk/signing';
-import { repoRoot, runCli } from '../support/processes.js';
 import { startBenchWorker } from './support/bench-worker.js';
+import { cliInProject, writeFlowProject } from './support/flow-project.js';
 import { pause, type Row, row, waitFor } from './support/row.js';
 
 /**
@@ -92,22 +92,10 @@ export async function run(): Promise<Row[]> {
   const server = await startTestServer();
   const scratch = await mkdtemp(join(tmpdir(), 'outpost-bench-signed-'));
   try {
-    const project = join(scratch, 'project');
-    await mkdir(join(project, 'flows'), { recursive: true });
-    await symlink(join(repoRoot, 'node_modules'), join(project, 'node_modules'), 'dir');
-    await writeFile(join(project, 'package.json'), '{ "type": "module" }\n');
-    await writeFile(join(project, 'outpost.config.ts'), CONFIG);
-    await writeFile(join(project, 'flows', 'light.ts'), FLOW);
+    const { project, env } = await writeFlowProject(server, scratch, CONFIG, { 'light.ts': FLOW });
     const keys = join(scratch, 'keys');
-    const env = {
-      OUTPOST_API_URL: server.url,
-      OUTPOST_API_KEY: server.ownerKey,
-      OUTPOST_REGISTRY: `oci-layout://${join(scratch, 'registry')}`,
-    };
-    const created = await runCli(['deploy-keys', 'create', keys], env, scratch);
-    if (created.code !== 0) throw new Error(`deploy-keys create failed:\n${created.output}`);
-    const deployed = await runCli(['deploy', '--no-typecheck', '--sign-key', join(keys, 'deploy-key.pem')], env, project);
-    if (deployed.code !== 0) throw new Error(`deploy failed:\n${deployed.output}`);
+    await cliInProject(['deploy-keys', 'create', keys], env, scratch);
+    await cliInProject(['deploy', '--no-typecheck', '--sign-key', join(keys, 'deploy-key.pem')], env, project);
     const client = new OutpostClient({ baseUrl: server.url, token: server.ownerKey });
     const deployment = await client
       .call('deploymentsGetByName', { params: { flow: 'light', name: 'default' } })
