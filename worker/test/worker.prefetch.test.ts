@@ -100,6 +100,10 @@ describe('a worker with --prefetch claims runs ahead of their due time and start
   it('hands a run waiting for its due time back to the queue when the worker drains, without waiting for it', async () => {
     const runId = await scheduleIn(30_000);
     const claimed = await claimedAhead(runId);
+    // The database says PENDING once the claim commits, a moment before its answer reaches the
+    // worker; a drain in that moment abandons the claim (the lease then expires). Drain once the
+    // worker holds the run.
+    await waitFor(() => demo.worker.runs.some((r) => r.runId === runId) || null, 30_000, `the worker to hold run ${runId}`);
     await demo.worker.stop({ graceMs: 60_000 });
     const run = await history(runId);
     expect(run.state).toBe('SCHEDULED');
