@@ -113,13 +113,16 @@ function databaseUrl(adminUrl: string, database: string): string {
 const quote = (name: string) => `"${name.replace(/"/g, '""')}"`;
 
 /**
- * Clones a fresh database from a template migrated once per set of migrations (its name carries
- * their hash). Building and cloning happen under an advisory lock, so test files running in
- * parallel processes share one template safely.
+ * Clones a fresh database from a template migrated once per set of migrations and per UTC month
+ * (its name carries both). The migrations make the month partitions of the month they run in, and
+ * the suites expect a database migrated this month, not one a template from last month left.
+ * Building and cloning happen under an advisory lock, so test files running in parallel processes
+ * share one template safely.
  */
 export async function createTestDatabase(): Promise<TestDatabase> {
   const { adminUrl, release } = await acquireAdmin();
-  const template = `outpost_tpl_${migrationsHash()}`;
+  const month = new Date().toISOString().slice(0, 7).replace('-', '');
+  const template = `outpost_tpl_${migrationsHash()}_${month}`;
   const name = `outpost_test_${Date.now().toString(36)}_${randomBytes(4).toString('hex')}`;
   const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
   try {
