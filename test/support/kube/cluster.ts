@@ -207,7 +207,8 @@ async function clearSharedPlane(plane: ControlPlane): Promise<void> {
   };
   const listed = await step(['get', 'namespaces', '-o', 'jsonpath={.items[*].metadata.name}']);
   const namespaces = listed.stdout.split(/\s+/).filter((name) => name && !SYSTEM_NAMESPACES.has(name));
-  if (namespaces.length > 0) await step(['delete', 'namespace', '--wait=false', ...namespaces]);
+  // An earlier file's namespaces may still be terminating when listed and gone a moment later.
+  if (namespaces.length > 0) await step(['delete', 'namespace', '--wait=false', '--ignore-not-found', ...namespaces]);
   await step(['delete', 'pods', '--all-namespaces', '--all', '--force', '--grace-period=0']);
   await step(['delete', 'nodes', '--all']);
   await kubectl.done();
