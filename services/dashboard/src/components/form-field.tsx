@@ -99,26 +99,41 @@ export function TextField({
   );
 }
 
-/** A dialog form's Cancel and submit buttons; the submit says `busyLabel` while the form is out. */
+/**
+ * A dialog form's dismiss and submit buttons; the submit says `busyLabel` while the form is out.
+ * The dismiss button reads "Cancel" unless `closeLabel` says otherwise, and is left out without
+ * `onClose`; `danger` makes the submit the solid red of an action that cannot be undone.
+ */
 export function DialogActions({
   label,
   busyLabel,
   busy,
   testId,
   onClose,
+  closeLabel = 'Cancel',
+  danger = false,
 }: {
   label: string;
   busyLabel: string;
   busy: boolean;
   testId: string;
-  onClose: () => void;
+  onClose?: () => void;
+  closeLabel?: string;
+  danger?: boolean;
 }) {
   return (
     <div className="dialog-actions">
-      <button type="button" className="button" onClick={onClose}>
-        Cancel
-      </button>
-      <button type="submit" className="button button-primary" disabled={busy} data-testid={testId}>
+      {onClose && (
+        <button type="button" className="button" onClick={onClose}>
+          {closeLabel}
+        </button>
+      )}
+      <button
+        type="submit"
+        className={`button ${danger ? 'button-danger-solid' : 'button-primary'}`}
+        disabled={busy}
+        data-testid={testId}
+      >
         {busy ? busyLabel : label}
       </button>
     </div>

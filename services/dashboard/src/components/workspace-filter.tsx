@@ -1,3 +1,4 @@
+import { Options } from './options.js';
 /** Which of an organisation's workspaces a view is narrowed to; blank is every workspace. */
 export function WorkspaceFilter({
   value,
@@ -16,11 +17,7 @@ export function WorkspaceFilter({
   return (
     <select value={value} onChange={(e) => onChange(e.target.value)} aria-label={label} data-testid={testId}>
       <option value="">every workspace</option>
-      {workspaces.map((slug) => (
-        <option key={slug} value={slug}>
-          {slug}
-        </option>
-      ))}
+      <Options values={workspaces} />
     </select>
   );
 }

@@ -3,7 +3,7 @@ import { type FormEvent, useState } from 'react';
 import { describeFailure } from '../api/client.js';
 import { api } from '../api/instance.js';
 import { Dialog } from '../components/dialog.js';
-import { TextInput } from '../components/form-field.js';
+import { DialogActions, TextInput } from '../components/form-field.js';
 import { Notice } from '../components/notice.js';
 import { pluralise } from '../lib/format.js';
 import { navigate } from '../router.js';
@@ -245,14 +245,14 @@ export function MaterializeDialog({
             </>
           )}
           {error && <Notice testId="materialize-error">{error}</Notice>}
-          <div className="dialog-actions">
-            <button type="button" className="button" onClick={onClose}>
-              Close
-            </button>
-            <button type="submit" className="button button-primary" disabled={busy} data-testid="materialize-submit">
-              {busy ? 'Starting…' : 'Materialize'}
-            </button>
-          </div>
+          <DialogActions
+            label="Materialize"
+            busyLabel="Starting…"
+            busy={busy}
+            testId="materialize-submit"
+            onClose={onClose}
+            closeLabel="Close"
+          />
         </form>
       )}
     </Dialog>

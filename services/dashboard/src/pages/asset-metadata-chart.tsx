@@ -1,5 +1,6 @@
 import type { AssetMaterialization } from '@outpost/sdk/contracts';
 import { useLayoutEffect, useRef, useState } from 'react';
+import { Options } from '../components/options.js';
 import { formatMetadataValue } from '../lib/asset-metadata.js';
 import { formatDateTime } from '../lib/format.js';
 import { metadataChart, metadataSeries, numericMetadataKeys } from '../lib/metadata-chart.js';
@@ -46,11 +47,7 @@ export function AssetMetadataChart({ items }: { items: readonly AssetMaterializa
           <label>
             Key{' '}
             <select value={key} onChange={(e) => setChosen(e.target.value)} data-testid="metadata-chart-key">
-              {keys.map((k) => (
-                <option key={k} value={k}>
-                  {k}
-                </option>
-              ))}
+              <Options values={keys} />
             </select>
           </label>
         </div>

@@ -3,6 +3,7 @@ import { type FormEvent, useState } from 'react';
 import { describeFailure } from '../api/client.js';
 import { api } from '../api/instance.js';
 import { Dialog } from '../components/dialog.js';
+import { DialogActions } from '../components/form-field.js';
 import { Notice } from '../components/notice.js';
 
 /**
@@ -87,14 +88,15 @@ export function WaiveDialog({
           <textarea rows={3} value={reason} onChange={(e) => setReason(e.target.value)} data-testid="waive-reason" />
         </label>
         {error && <Notice testId="waive-error">{error}</Notice>}
-        <div className="dialog-actions">
-          <button type="button" className="button" onClick={onClose}>
-            Close
-          </button>
-          <button type="submit" className="button button-danger-solid" disabled={busy} data-testid="waive-submit">
-            {busy ? 'Waiving…' : 'Waive'}
-          </button>
-        </div>
+        <DialogActions
+          label="Waive"
+          busyLabel="Waiving…"
+          busy={busy}
+          testId="waive-submit"
+          onClose={onClose}
+          closeLabel="Close"
+          danger
+        />
       </form>
     </Dialog>
   );

@@ -7,6 +7,7 @@ import { api } from '../api/instance.js';
 import { TextInput } from '../components/form-field.js';
 import { HEALTH_LABEL, HealthBadge } from '../components/health-badge.js';
 import { Empty, Notice } from '../components/notice.js';
+import { Options } from '../components/options.js';
 import { TableHead } from '../components/table-head.js';
 import { TagList } from '../components/tag-list.js';
 import { useNow } from '../hooks/use-now.js';
@@ -170,11 +171,7 @@ export function AssetsPage({ search, role }: { search: URLSearchParams; role: Ro
           data-testid="asset-filter-owner"
         >
           <option value="">Any owner</option>
-          {withCurrent(owners, filters.owner).map((o) => (
-            <option key={o} value={o}>
-              {o}
-            </option>
-          ))}
+          <Options values={withCurrent(owners, filters.owner)} />
         </select>
         <select
           aria-label="Group"
@@ -183,11 +180,7 @@ export function AssetsPage({ search, role }: { search: URLSearchParams; role: Ro
           data-testid="asset-filter-group"
         >
           <option value="">Any group</option>
-          {withCurrent(groups, filters.group).map((g) => (
-            <option key={g} value={g}>
-              {g}
-            </option>
-          ))}
+          <Options values={withCurrent(groups, filters.group)} />
         </select>
         <select
           aria-label="Health"
@@ -196,11 +189,7 @@ export function AssetsPage({ search, role }: { search: URLSearchParams; role: Ro
           data-testid="asset-filter-health"
         >
           <option value="">Any health</option>
-          {AssetHealthEnum.options.map((h) => (
-            <option key={h} value={h}>
-              {HEALTH_LABEL[h]}
-            </option>
-          ))}
+          <Options values={AssetHealthEnum.options} label={(h) => HEALTH_LABEL[h]} />
         </select>
         {(filters.q || filters.owner || filters.group || filters.health) && (
           <button

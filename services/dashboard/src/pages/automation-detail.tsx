@@ -4,6 +4,7 @@ import { describeFailure } from '../api/client.js';
 import { api } from '../api/instance.js';
 import { JsonView } from '../components/json-view.js';
 import { Empty, Notice } from '../components/notice.js';
+import { ENABLED, OnOffPill } from '../components/status-pill.js';
 import { TableHead } from '../components/table-head.js';
 import { useResource } from '../hooks/use-resource.js';
 import { formatDateTime } from '../lib/format.js';
@@ -88,11 +89,7 @@ export function AutomationDetailPage({ id }: { id: string }) {
             Automations
           </a>
           <h1 data-testid="automation-name">{a?.name ?? '…'}</h1>
-          {a && (
-            <span className={`pill ${a.enabled ? 'pill-active' : 'pill-paused'}`} data-testid="automation-status">
-              {a.enabled ? 'Enabled' : 'Disabled'}
-            </span>
-          )}
+          {a && <OnOffPill on={a.enabled} testId="automation-status" labels={ENABLED} />}
         </div>
         {a && (
           <div className="actions">

@@ -3,8 +3,9 @@ import { type FormEvent, useState } from 'react';
 import { describeFailure } from '../api/client.js';
 import { api } from '../api/instance.js';
 import { Dialog } from '../components/dialog.js';
-import { TextInput } from '../components/form-field.js';
+import { DialogActions, TextInput } from '../components/form-field.js';
 import { Empty, Notice } from '../components/notice.js';
+import { OnOffPill } from '../components/status-pill.js';
 import { describeSchedule, formatInZone, nextRunTimes } from '../lib/schedule-text.js';
 
 const NEXT_COUNT = 5;
@@ -62,9 +63,7 @@ export function DeploymentSchedules({
                     </div>
                   </div>
                   <div className="schedule-actions">
-                    <span className={`pill ${s.active ? 'pill-active' : 'pill-paused'}`} data-testid="schedule-status">
-                      {s.active ? 'Active' : 'Paused'}
-                    </span>
+                    <OnOffPill on={s.active} testId="schedule-status" />
                     {canEdit && (
                       <>
                         <button
@@ -235,14 +234,7 @@ function ScheduleEditDialog({
           Runs not yet claimed are replanned. The next deploy sets schedules back to outpost.config.ts.
         </p>
         {failure && <Notice testId="schedule-error">{failure}</Notice>}
-        <div className="dialog-actions">
-          <button type="button" className="button" onClick={onClose}>
-            Cancel
-          </button>
-          <button type="submit" className="button button-primary" disabled={busy} data-testid="schedule-save">
-            {busy ? 'Saving…' : 'Save'}
-          </button>
-        </div>
+        <DialogActions label="Save" busyLabel="Saving…" busy={busy} testId="schedule-save" onClose={onClose} />
       </form>
     </Dialog>
   );

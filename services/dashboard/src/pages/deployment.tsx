@@ -4,8 +4,10 @@ import { describeFailure } from '../api/client.js';
 import { api } from '../api/instance.js';
 import { subscribeRunEvents } from '../api/run-events.js';
 import { Dialog } from '../components/dialog.js';
+import { DialogActions } from '../components/form-field.js';
 import { Notice } from '../components/notice.js';
 import { SourceText } from '../components/source-text.js';
+import { PausedPill } from '../components/status-pill.js';
 import { TagList } from '../components/tag-list.js';
 import { useNow } from '../hooks/use-now.js';
 import { useResource } from '../hooks/use-resource.js';
@@ -191,15 +193,7 @@ function DeploymentHeader({
           {d.description && <p className="muted">{d.description}</p>}
         </div>
         <div className="deployment-header-actions">
-          {d.paused ? (
-            <span className="pill pill-paused" data-testid="deployment-status">
-              Paused
-            </span>
-          ) : (
-            <span className="pill pill-active" data-testid="deployment-status">
-              Active
-            </span>
-          )}
+          <PausedPill paused={d.paused} testId="deployment-status" />
           {canEdit && (
             <button
               type="button"
@@ -349,14 +343,7 @@ function ConcurrencyDialog({
         </label>
         <p className="muted small">The next deploy sets this back to what outpost.config.ts declares.</p>
         {failure && <Notice>{failure}</Notice>}
-        <div className="dialog-actions">
-          <button type="button" className="button" onClick={onClose}>
-            Cancel
-          </button>
-          <button type="submit" className="button button-primary" disabled={busy} data-testid="concurrency-save">
-            {busy ? 'Saving…' : 'Save'}
-          </button>
-        </div>
+        <DialogActions label="Save" busyLabel="Saving…" busy={busy} testId="concurrency-save" onClose={onClose} />
       </form>
     </Dialog>
   );

@@ -6,6 +6,7 @@ import { api } from '../api/instance.js';
 import { Empty, Notice } from '../components/notice.js';
 import { PoolWaitingBanner } from '../components/pool-waiting-banner.js';
 import { SourceText } from '../components/source-text.js';
+import { PausedPill } from '../components/status-pill.js';
 import { TableHead } from '../components/table-head.js';
 import { TagList } from '../components/tag-list.js';
 import { href } from '../router.js';
@@ -83,7 +84,7 @@ export function DeploymentsPage() {
                   <TagList tags={d.tags} />
                 </td>
                 <td>
-                  {d.paused ? <span className="pill pill-paused">Paused</span> : <span className="pill pill-active">Active</span>}
+                  <PausedPill paused={d.paused} />
                 </td>
                 <td className="num">
                   <button

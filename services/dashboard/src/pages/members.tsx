@@ -5,6 +5,7 @@ import { api } from '../api/instance.js';
 import { ConfirmButton } from '../components/confirm-button.js';
 import { TextInput } from '../components/form-field.js';
 import { Empty, Notice } from '../components/notice.js';
+import { Options } from '../components/options.js';
 import { PersonCell } from '../components/person-cell.js';
 import { TableHead } from '../components/table-head.js';
 import { useResource } from '../hooks/use-resource.js';
@@ -66,11 +67,7 @@ export function MembersSection({ currentUserId }: { currentUserId: string | null
                     aria-label={`Role of ${member.email}`}
                     data-testid="member-role"
                   >
-                    {MemberRole.options.map((r) => (
-                      <option key={r} value={r}>
-                        {r}
-                      </option>
-                    ))}
+                    <Options values={MemberRole.options} />
                   </select>
                 </td>
                 <td>
@@ -193,11 +190,7 @@ function AddMemberForm({ onAdded }: { onAdded: (added: MemberAddResponse) => voi
         aria-label="Role"
         data-testid="member-add-role"
       >
-        {MemberRole.options.map((r) => (
-          <option key={r} value={r}>
-            {r}
-          </option>
-        ))}
+        <Options values={MemberRole.options} />
       </select>
       <button type="submit" className="button button-primary" disabled={busy || !email} data-testid="member-add">
         Add member

@@ -10,6 +10,8 @@ import { describeFailure } from '../api/client.js';
 import { api } from '../api/instance.js';
 import { TextInput } from '../components/form-field.js';
 import { Empty, Notice } from '../components/notice.js';
+import { Options } from '../components/options.js';
+import { ENABLED, OnOffPill } from '../components/status-pill.js';
 import { TableHead } from '../components/table-head.js';
 import { useResource } from '../hooks/use-resource.js';
 import { useSubmit } from '../hooks/use-submit.js';
@@ -150,7 +152,7 @@ function ChannelRow({ channel: c, onSent }: { channel: NotificationChannel; onSe
         )}
       </td>
       <td>
-        <span className={`pill ${c.enabled ? 'pill-active' : 'pill-paused'}`}>{c.enabled ? 'Enabled' : 'Disabled'}</span>
+        <OnOffPill on={c.enabled} labels={ENABLED} />
       </td>
       <td>
         <button type="button" className="button" disabled={busy} onClick={() => void sendTest()} data-testid="channel-test">
@@ -316,18 +318,10 @@ function CreateAlertRule({ channels, onCreated }: { channels: string[]; onCreate
         aria-label="Rule"
         data-testid="alert-rule-kind"
       >
-        {ALERT_RULES.map((r) => (
-          <option key={r} value={r}>
-            {r}
-          </option>
-        ))}
+        <Options values={ALERT_RULES} />
       </select>
       <select value={channel} onChange={(e) => setChannel(e.target.value)} aria-label="Channel" data-testid="alert-rule-channel">
-        {channels.map((c) => (
-          <option key={c} value={c}>
-            {c}
-          </option>
-        ))}
+        <Options values={channels} />
       </select>
       <TextInput
         placeholder="Deployment (optional), flow/deployment"

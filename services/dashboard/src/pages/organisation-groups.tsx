@@ -4,6 +4,7 @@ import { describeFailure } from '../api/client.js';
 import { api } from '../api/instance.js';
 import { LoadMore } from '../components/load-more.js';
 import { Empty, Notice } from '../components/notice.js';
+import { Options } from '../components/options.js';
 import { PersonCell } from '../components/person-cell.js';
 import { SaveOrUndo } from '../components/save-or-undo.js';
 import { TableHead } from '../components/table-head.js';
@@ -419,11 +420,7 @@ export function RolesTable({
                       data-testid="organisation-group-role-select"
                     >
                       <option value="">none</option>
-                      {GROUP_ROLES_WEAKEST_FIRST.map((r) => (
-                        <option key={r} value={r}>
-                          {r}
-                        </option>
-                      ))}
+                      <Options values={GROUP_ROLES_WEAKEST_FIRST} />
                     </select>
                     {rowErrors && (
                       <span className="field-error" id={errorId} role="alert" data-testid="organisation-group-role-error">

@@ -4,6 +4,7 @@ import { describeFailure } from '../api/client.js';
 import { api } from '../api/instance.js';
 import { TextInput } from '../components/form-field.js';
 import { Empty, Notice } from '../components/notice.js';
+import { Options } from '../components/options.js';
 import { TableHead } from '../components/table-head.js';
 import { useResource } from '../hooks/use-resource.js';
 import { fieldErrorsByField, parseLimit } from '../lib/field-errors.js';
@@ -67,11 +68,7 @@ export function OrganisationQuotasSection({
               }}
               data-testid="organisation-quotas-workspace"
             >
-              {workspaces.map((slug) => (
-                <option key={slug} value={slug}>
-                  {slug}
-                </option>
-              ))}
+              <Options values={workspaces} />
             </select>
           </label>
         </div>

@@ -4,6 +4,7 @@ import { describeFailure } from '../api/client.js';
 import { api } from '../api/instance.js';
 import { describedBy } from '../components/form-field.js';
 import { Empty, Notice } from '../components/notice.js';
+import { Options } from '../components/options.js';
 import { SaveOrUndo } from '../components/save-or-undo.js';
 import { TableHead } from '../components/table-head.js';
 import { GROUP_ROLES_WEAKEST_FIRST, type GroupWorkspace } from '../lib/group-roles.js';
@@ -279,11 +280,7 @@ export function MappingTable({
                     data-testid="org-sso-mapping-role"
                     {...describedBy(rowErrors.role, `${base}-role-error`)}
                   >
-                    {GROUP_ROLES_WEAKEST_FIRST.map((r) => (
-                      <option key={r} value={r}>
-                        {r}
-                      </option>
-                    ))}
+                    <Options values={GROUP_ROLES_WEAKEST_FIRST} />
                   </select>
                   <CellErrors id={`${base}-role-error`} messages={rowErrors.role} />
                 </div>

@@ -9,6 +9,7 @@ import { useMemo, useRef, useState } from 'react';
 import { api } from '../api/instance.js';
 import { TextInput } from '../components/form-field.js';
 import { Empty, Notice } from '../components/notice.js';
+import { Options } from '../components/options.js';
 import { WorkspaceFilter } from '../components/workspace-filter.js';
 import { useResource } from '../hooks/use-resource.js';
 import {
@@ -170,11 +171,7 @@ function MonthTable({
         <label className="field-inline">
           <span className="field-label">month</span>
           <select value={month} onChange={(e) => onMonth(e.target.value)} data-testid="organisation-usage-month">
-            {[...months].reverse().map((m) => (
-              <option key={m} value={m}>
-                {monthLabel(m)}
-              </option>
-            ))}
+            <Options values={[...months].reverse()} label={(m) => monthLabel(m)} />
           </select>
         </label>
       </div>

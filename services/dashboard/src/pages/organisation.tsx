@@ -13,6 +13,7 @@ import { ConfirmButton } from '../components/confirm-button.js';
 import { TextInput } from '../components/form-field.js';
 import { LoadMore } from '../components/load-more.js';
 import { Empty, Notice } from '../components/notice.js';
+import { Options } from '../components/options.js';
 import { PersonCell } from '../components/person-cell.js';
 import { TableHead } from '../components/table-head.js';
 import { WORKSPACES_CHANGED } from '../components/workspace-switcher.js';
@@ -516,11 +517,7 @@ function PeopleSection({
                       aria-label={`Organisation role of ${person.email}`}
                       data-testid="organisation-person-role"
                     >
-                      {OrganisationRole.options.filter(grantable).map((r) => (
-                        <option key={r} value={r}>
-                          {r}
-                        </option>
-                      ))}
+                      <Options values={OrganisationRole.options.filter(grantable)} />
                     </select>
                   ) : (
                     person.role
@@ -600,11 +597,7 @@ function PlaceForm({
         data-testid="organisation-place-workspace"
       >
         <option value="">Workspace…</option>
-        {workspaces.map((slug) => (
-          <option key={slug} value={slug}>
-            {slug}
-          </option>
-        ))}
+        <Options values={workspaces} />
       </select>
       <select
         value={role}
@@ -612,11 +605,7 @@ function PlaceForm({
         aria-label="Role"
         data-testid="organisation-place-role"
       >
-        {MemberRole.options.map((r) => (
-          <option key={r} value={r}>
-            {r}
-          </option>
-        ))}
+        <Options values={MemberRole.options} />
       </select>
       <button
         type="submit"

@@ -3,6 +3,7 @@ import { type FormEvent, useMemo, useState } from 'react';
 import { describeFailure } from '../api/client.js';
 import { api } from '../api/instance.js';
 import { Dialog } from '../components/dialog.js';
+import { DialogActions } from '../components/form-field.js';
 import { Notice } from '../components/notice.js';
 import { useSchemaForm } from '../hooks/use-schema-form.js';
 import { buildFormModel, validateForm } from '../lib/json-schema-form.js';
@@ -83,16 +84,14 @@ export function RunForm({
         empty={<p className="muted">This flow takes no parameters.</p>}
       />
       {failure && <Notice testId="run-dialog-error">{failure}</Notice>}
-      <div className="dialog-actions">
-        {onCancel && (
-          <button type="button" className="button" onClick={onCancel}>
-            Close
-          </button>
-        )}
-        <button type="submit" className="button button-primary" disabled={busy} data-testid="run-submit">
-          {busy ? 'Starting…' : 'Start run'}
-        </button>
-      </div>
+      <DialogActions
+        label="Start run"
+        busyLabel="Starting…"
+        busy={busy}
+        testId="run-submit"
+        onClose={onCancel}
+        closeLabel="Close"
+      />
     </form>
   );
 }

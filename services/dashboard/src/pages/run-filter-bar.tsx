@@ -1,6 +1,7 @@
 import { MAX_PAGE_SIZE, StateType } from '@outpost/sdk/contracts';
 import { useEffect, useState } from 'react';
 import { api } from '../api/instance.js';
+import { Options } from '../components/options.js';
 import { useResource } from '../hooks/use-resource.js';
 import { hasFilters, NO_FILTERS, type RunFilters, TIME_WINDOWS, type TimeWindow } from '../lib/run-filters.js';
 
@@ -69,11 +70,7 @@ export function RunFilterBar({ filters, onChange }: { filters: RunFilters; onCha
           data-testid="filter-flow"
         >
           <option value="">All flows</option>
-          {flows.map((f) => (
-            <option key={f} value={f}>
-              {f}
-            </option>
-          ))}
+          <Options values={flows} />
         </select>
         <input
           type="search"
@@ -93,11 +90,7 @@ export function RunFilterBar({ filters, onChange }: { filters: RunFilters; onCha
           aria-label="Created within"
           data-testid="filter-window"
         >
-          {TIME_WINDOWS.map((w) => (
-            <option key={w} value={w}>
-              {WINDOW_LABEL[w]}
-            </option>
-          ))}
+          <Options values={TIME_WINDOWS} label={(w) => WINDOW_LABEL[w]} />
         </select>
         {active && (
           <button

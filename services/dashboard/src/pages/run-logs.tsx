@@ -3,6 +3,7 @@ import { useMemo, useRef, useState } from 'react';
 import { TextInput } from '../components/form-field.js';
 import { LogLineRow } from '../components/log-line-row.js';
 import { Notice } from '../components/notice.js';
+import { Options } from '../components/options.js';
 import { VirtualList } from '../components/virtual-list.js';
 import { useLogSearch } from '../hooks/use-log-search.js';
 import { useLogTail } from '../hooks/use-log-tail.js';
@@ -66,11 +67,7 @@ export function RunLogs({ runId, live }: { runId: string; live: boolean }) {
             aria-label="Minimum level"
             data-testid="log-level"
           >
-            {LOG_LEVELS.map((l) => (
-              <option key={l} value={l}>
-                {l === 'debug' ? 'All levels' : `${l} and above`}
-              </option>
-            ))}
+            <Options values={LOG_LEVELS} label={(l) => (l === 'debug' ? 'All levels' : `${l} and above`)} />
           </select>
           <TextInput
             type="search"

@@ -1,6 +1,7 @@
 import { DEFAULT_STATE_NAME, StateType, type TaskRunSummaryResponse } from '@outpost/sdk/contracts';
 import { type ReactNode, useCallback } from 'react';
 import { Empty, Notice } from '../components/notice.js';
+import { Options } from '../components/options.js';
 import { StateSwatch } from '../components/state-swatch.js';
 import type { TaskRunsView } from '../hooks/use-task-runs.js';
 import { matchingCount, NO_TASK_FILTER, TASK_PAGE_SIZE, type TaskRunFilter, taskFilterKey } from '../lib/task-run-pages.js';
@@ -110,11 +111,7 @@ function TaskFilters({
         data-testid="task-filter-name"
       >
         <option value="">All tasks</option>
-        {names.map((name) => (
-          <option key={name} value={name}>
-            {name}
-          </option>
-        ))}
+        <Options values={names} />
       </select>
       {(filter.states.length > 0 || filter.name !== null) && (
         <button

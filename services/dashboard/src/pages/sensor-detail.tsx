@@ -2,11 +2,12 @@ import type { Role, Sensor, SensorTick } from '@outpost/sdk/contracts';
 import { api } from '../api/instance.js';
 import { Fact } from '../components/fact.js';
 import { Empty, Notice } from '../components/notice.js';
+import { PausedPill } from '../components/status-pill.js';
 import { TableHead } from '../components/table-head.js';
 import { useResource } from '../hooks/use-resource.js';
 import { formatDateTime, formatDuration } from '../lib/format.js';
 import { href } from '../router.js';
-import { PausedPill, SensorActions, TickBadge } from './sensors.js';
+import { SensorActions, TickBadge } from './sensors.js';
 
 const POLL_MS = 5000;
 const TICKS_SHOWN = 50;
@@ -57,7 +58,7 @@ export function SensorDetailPage({ id, role }: { id: string; role: Role | null }
       <div className="page-header">
         <div className="title-block">
           <h1 data-testid="sensor-name">{s.name}</h1>
-          <PausedPill paused={s.paused} />
+          <PausedPill paused={s.paused} testId="sensor-status" />
         </div>
         <SensorActions sensor={s} role={role} onChanged={reload} />
       </div>

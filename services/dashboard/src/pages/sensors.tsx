@@ -3,6 +3,7 @@ import { useState } from 'react';
 import { describeFailure } from '../api/client.js';
 import { api } from '../api/instance.js';
 import { Empty, Notice } from '../components/notice.js';
+import { PausedPill } from '../components/status-pill.js';
 import { TableHead } from '../components/table-head.js';
 import { useResource } from '../hooks/use-resource.js';
 import { mayCall } from '../lib/asset-metadata.js';
@@ -81,18 +82,6 @@ export function SensorActions({
   );
 }
 
-export function PausedPill({ paused }: { paused: boolean }) {
-  return paused ? (
-    <span className="pill pill-paused" data-testid="sensor-status">
-      Paused
-    </span>
-  ) : (
-    <span className="pill pill-active" data-testid="sensor-status">
-      Active
-    </span>
-  );
-}
-
 /** The workspace's sensors: each with its deployment, interval, last tick and next tick, and its controls. */
 export function SensorsPage({ role }: { role: Role | null }) {
   const sensors = useResource((signal) => api.call('sensorsList', { query: { limit: 200 }, signal }), [], {
@@ -141,7 +130,7 @@ export function SensorsPage({ role }: { role: Role | null }) {
                   </td>
                   <td className="num">{formatDuration(s.intervalSeconds * 1000)}</td>
                   <td>
-                    <PausedPill paused={s.paused} />
+                    <PausedPill paused={s.paused} testId="sensor-status" />
                   </td>
                   <td data-testid="sensor-last-tick">
                     {s.lastTick ? (

@@ -4,6 +4,7 @@ import { api } from '../api/instance.js';
 import { CredentialCells, CredentialTable, useRevoke } from '../components/credential-table.js';
 import { TextInput } from '../components/form-field.js';
 import { Notice } from '../components/notice.js';
+import { Options } from '../components/options.js';
 import { useNow } from '../hooks/use-now.js';
 import { useResource } from '../hooks/use-resource.js';
 import { useSubmit } from '../hooks/use-submit.js';
@@ -125,11 +126,7 @@ function CreateKeyForm({ onCreated }: { onCreated: (created: ApiKeyCreateRespons
         testId="api-key-name"
       />
       <select value={role} onChange={(e) => setRole(e.target.value as Role)} aria-label="Role" data-testid="api-key-role">
-        {Role.options.map((r) => (
-          <option key={r} value={r}>
-            {r}
-          </option>
-        ))}
+        <Options values={Role.options} />
       </select>
       {role === 'worker' && (
         <TextInput

@@ -4,6 +4,7 @@ import { type ApiResult, describeFailure } from '../api/client.js';
 import { api } from '../api/instance.js';
 import { TextInput } from '../components/form-field.js';
 import { Notice } from '../components/notice.js';
+import { Options } from '../components/options.js';
 import { useResource } from '../hooks/use-resource.js';
 import { formatDateTime } from '../lib/format.js';
 import { type ClientDraft, callbackUri, clientErrors, clientSecretField, parseDomains } from '../lib/organisation-sso.js';
@@ -186,11 +187,7 @@ function SsoForm({ current, onCancel, onSaved }: { current: OidcConfig | null; o
           data-testid="sso-default-role"
         >
           <option value="">cannot sign in until an admin adds them</option>
-          {SsoDefaultRole.options.map((r) => (
-            <option key={r} value={r}>
-              join as {r}
-            </option>
-          ))}
+          <Options values={SsoDefaultRole.options} label={(r) => `join as ${r}`} />
         </select>
       </label>
       {defaultRole && (

@@ -1,5 +1,6 @@
 import type { Worker, WorkQueue } from '@outpost/sdk/contracts';
 import { Empty } from '../components/notice.js';
+import { PausedPill } from '../components/status-pill.js';
 import { TableHead } from '../components/table-head.js';
 import { formatDateTime, formatRelative } from '../lib/format.js';
 import { href } from '../router.js';
@@ -44,15 +45,7 @@ export function QueueTable({
                   {q.concurrencyLimit ?? '—'}
                 </td>
                 <td>
-                  {q.paused ? (
-                    <span className="pill pill-paused" data-testid="queue-status">
-                      Paused
-                    </span>
-                  ) : (
-                    <span className="pill pill-active" data-testid="queue-status">
-                      Active
-                    </span>
-                  )}
+                  <PausedPill paused={q.paused} testId="queue-status" />
                 </td>
                 {canEdit && (
                   <td className="row-actions">

@@ -3,6 +3,7 @@ import { useState } from 'react';
 import { describeFailure } from '../api/client.js';
 import { api } from '../api/instance.js';
 import { Empty, Notice } from '../components/notice.js';
+import { PausedPill } from '../components/status-pill.js';
 import { useNow } from '../hooks/use-now.js';
 import { useResource } from '../hooks/use-resource.js';
 import { mayCall } from '../lib/asset-metadata.js';
@@ -96,15 +97,7 @@ function PoolCard({ pool, role, onChanged }: { pool: WorkPool; role: Role | null
       <div className="panel-header">
         <div className="title-block">
           <h2 id={headingId}>{pool.name}</h2>
-          {pool.paused ? (
-            <span className="pill pill-paused" data-testid="pool-status">
-              Paused
-            </span>
-          ) : (
-            <span className="pill pill-active" data-testid="pool-status">
-              Active
-            </span>
-          )}
+          <PausedPill paused={pool.paused} testId="pool-status" />
           <span className="muted small" data-testid="pool-summary">
             {pool.type === 'kubernetes' ? 'Kubernetes · ' : ''}
             {online} of {pluralise(workers.data?.items.length ?? 0, 'worker')} online · limit{' '}
