@@ -12,6 +12,7 @@ import { buildDemoBundle } from './support/bundle.js';
 import { expectNoLiveChildren } from './support/leaks.js';
 import { type MainProcess, runMain } from './support/main-process.js';
 import { parseExposition, type Scrape } from './support/prometheus.js';
+import { QUICK_WORKER_ARGS } from './support/test-worker.js';
 import { waitFor } from './support/wait.js';
 
 // The API package is imported by name at run time, so this suite needs `npm run build -w @outpost/api` first.
@@ -80,12 +81,7 @@ describe('the worker health port, a real worker process against a real API', () 
     'default',
     '--name',
     name,
-    '--heartbeat-interval',
-    '300ms',
-    '--poll-wait',
-    '1s',
-    '--cancel-grace',
-    '1s',
+    ...QUICK_WORKER_ARGS,
     '--prestart',
     '0',
     ...more,

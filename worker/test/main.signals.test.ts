@@ -8,6 +8,7 @@ import { isProcessRunning } from '../src/process-group.js';
 import { buildDemoBundle, reportedGrandchild } from './support/bundle.js';
 import { tearDown } from './support/leaks.js';
 import { runMain } from './support/main-process.js';
+import { QUICK_WORKER_ARGS } from './support/test-worker.js';
 import { waitFor } from './support/wait.js';
 
 // The API package is imported by name at run time, so this suite needs `npm run build -w @outpost/api` first.
@@ -48,21 +49,7 @@ describe('outpost-worker', () => {
       );
       const workerKey = await server.createKey('worker', ['default']);
       const worker = runMain(
-        [
-          'start',
-          '--pool',
-          'default',
-          '--name',
-          'drain-test',
-          '--heartbeat-interval',
-          '300ms',
-          '--poll-wait',
-          '1s',
-          '--drain-grace',
-          '1s',
-          '--cancel-grace',
-          '1s',
-        ],
+        ['start', '--pool', 'default', '--name', 'drain-test', ...QUICK_WORKER_ARGS, '--drain-grace', '1s'],
         {
           OUTPOST_API_URL: server.url,
           OUTPOST_API_KEY: workerKey,

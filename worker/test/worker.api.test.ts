@@ -11,7 +11,7 @@ import { isProcessRunning } from '../src/process-group.js';
 import type { WorkerHandle } from '../src/worker.js';
 import { buildDemoBundle, deployDemoFlows, reportedGrandchild } from './support/bundle.js';
 import { expectNoLiveChildren, tearDown } from './support/leaks.js';
-import { startTestWorker } from './support/test-worker.js';
+import { QUICK_WORKER_ARGS, startTestWorker } from './support/test-worker.js';
 import { waitFor } from './support/wait.js';
 
 // The API package is imported by name at run time, so this suite needs `npm run build -w @outpost/api` first.
@@ -41,18 +41,7 @@ describe('worker against the real API', () => {
       apiKey: workerKey,
       scratch,
       // No flow processes waiting between runs, so each test can check that its run left none behind.
-      args: [
-        '--name',
-        'api-test-worker',
-        '--heartbeat-interval',
-        '300ms',
-        '--poll-wait',
-        '1s',
-        '--cancel-grace',
-        '1s',
-        '--prestart',
-        '0',
-      ],
+      args: ['--name', 'api-test-worker', ...QUICK_WORKER_ARGS, '--prestart', '0'],
       vars: { OUTPOST_WORKER_CANCEL_NOTICE: '500ms' },
       env: { DB_PASSWORD: SECRET, OUTPOST_API_KEY: workerKey },
       hooks: { onRunFinished: (o) => outcomes.push(o) },

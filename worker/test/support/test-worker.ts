@@ -42,6 +42,9 @@ export function testWorkerVars(
   };
 }
 
+/** Beats, polls and cancel grace short enough for a test to see a worker act within a second or two. */
+export const QUICK_WORKER_ARGS = ['--heartbeat-interval', '300ms', '--poll-wait', '1s', '--cancel-grace', '1s'] as const;
+
 /**
  * A real worker of the `default` pool as the suites start one, with everything it writes under
  * `scratch`.

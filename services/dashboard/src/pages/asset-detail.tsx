@@ -173,7 +173,7 @@ export function AssetDetailPage({ assetKey, role }: { assetKey: string; role: Ro
         </Fact>
       </dl>
       <section className="panel" aria-label="Lineage">
-        <div className="lineage-lists">
+        <div className="two-columns">
           <div>
             <h3>Upstream</h3>
             <AssetLinks keys={a.deps} testId="asset-dep" empty="No upstream assets." />
