@@ -51,6 +51,16 @@ export function describeFailure(f: ApiFailure): string {
   }
 }
 
+/**
+ * A 404 as an answer ('missing': no such thing, or a redeploy removed it) instead of a failure to
+ * show, for a page about one thing that may be gone.
+ */
+export function missingOn404<T>(result: ApiResult<T>): ApiResult<T | 'missing'> {
+  return !result.ok && result.kind === 'http_error' && result.status === 404
+    ? { ok: true, status: 404, data: 'missing' }
+    : result;
+}
+
 /** A query without its blank values: an empty filter field means "any", not "equal to the empty string". */
 function withoutBlanks<Q>(query: Q): Q {
   if (!query) return query;

@@ -1,7 +1,9 @@
 import type { Asset, AssetCheckStatus, PartitionSelection, Role } from '@outpost/sdk/contracts';
 import { useEffect, useRef, useState } from 'react';
+import { missingOn404 } from '../api/client.js';
 import { MATERIALIZATIONS_SHOWN } from '../api/first-reads.js';
 import { api } from '../api/instance.js';
+import { Breadcrumbs } from '../components/breadcrumbs.js';
 import { Fact } from '../components/fact.js';
 import { HealthBadge } from '../components/health-badge.js';
 import { Empty, Notice } from '../components/notice.js';
@@ -34,12 +36,7 @@ const CHARTED = 200;
 export function AssetDetailPage({ assetKey, role }: { assetKey: string; role: Role | null }) {
   // A 404 is an answer here (no such asset), not a failure to show.
   const asset = useResource<Asset | 'missing'>(
-    async (signal) => {
-      const result = await api.call('assetsGet', { query: { key: assetKey }, signal });
-      return !result.ok && result.kind === 'http_error' && result.status === 404
-        ? { ok: true, status: 404, data: 'missing' }
-        : result;
-    },
+    async (signal) => missingOn404(await api.call('assetsGet', { query: { key: assetKey }, signal })),
     [assetKey],
     { pollMs: POLL_MS },
   );
@@ -89,9 +86,9 @@ export function AssetDetailPage({ assetKey, role }: { assetKey: string; role: Ro
   const partitionsVersion = `${a.latest?.id ?? ''}/${a.updatedAt}/${JSON.stringify(a.partitionCounts)}`;
   return (
     <div className="page asset-detail" data-testid="asset-detail" data-asset={a.key}>
-      <nav className="breadcrumbs" aria-label="Breadcrumbs">
-        <a href={href('/assets')}>Assets</a> <span aria-hidden="true">/</span> <span>{a.key}</span>
-      </nav>
+      <Breadcrumbs to="/assets" label="Assets">
+        {a.key}
+      </Breadcrumbs>
       <div className="page-header">
         <div className="title-block">
           <h1 className="asset-title" data-testid="asset-key">

@@ -3,6 +3,7 @@ import { type FormEvent, useEffect, useMemo, useState } from 'react';
 import { describeFailure } from '../api/client.js';
 import { api } from '../api/instance.js';
 import { subscribeRunEvents } from '../api/run-events.js';
+import { Breadcrumbs } from '../components/breadcrumbs.js';
 import { Dialog } from '../components/dialog.js';
 import { DialogActions } from '../components/form-field.js';
 import { Notice } from '../components/notice.js';
@@ -84,10 +85,9 @@ export function DeploymentPage({ id, role }: { id: string; role: Role | null }) 
 
   return (
     <div className="page deployment-page" data-testid="deployment-page">
-      <nav className="breadcrumbs" aria-label="Breadcrumbs" data-testid="breadcrumbs">
-        <a href={href('/deployments')}>Deployments</a> <span aria-hidden="true">/</span>{' '}
-        <span>{deploymentLabel(d.flowName, d.name)}</span>
-      </nav>
+      <Breadcrumbs to="/deployments" label="Deployments" testId="breadcrumbs">
+        {deploymentLabel(d.flowName, d.name)}
+      </Breadcrumbs>
       <DeploymentHeader
         deployment={d}
         canEdit={canEdit}

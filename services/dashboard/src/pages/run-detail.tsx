@@ -11,6 +11,7 @@ import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { describeFailure } from '../api/client.js';
 import { api } from '../api/instance.js';
 import { subscribeRunEvents } from '../api/run-events.js';
+import { Breadcrumbs } from '../components/breadcrumbs.js';
 import { Fact } from '../components/fact.js';
 import { JsonView } from '../components/json-view.js';
 import { Notice } from '../components/notice.js';
@@ -143,9 +144,9 @@ export function RunDetailPage({ id, role }: { id: string; role: Role | null }) {
   const duration = runDuration(run, attempts.attempts, now);
   return (
     <div className="page run-detail" data-testid="run-detail">
-      <nav className="breadcrumbs" aria-label="Breadcrumbs">
-        <a href={href('/runs')}>Runs</a> <span aria-hidden="true">/</span> <span>{run.flowName}</span>
-      </nav>
+      <Breadcrumbs to="/runs" label="Runs">
+        {run.flowName}
+      </Breadcrumbs>
       <div className="page-header">
         <div className="title-block">
           <h1 data-testid="run-name">{run.name}</h1>

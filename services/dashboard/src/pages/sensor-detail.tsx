@@ -1,5 +1,7 @@
 import type { Role, Sensor, SensorTick } from '@outpost/sdk/contracts';
+import { missingOn404 } from '../api/client.js';
 import { api } from '../api/instance.js';
+import { Breadcrumbs } from '../components/breadcrumbs.js';
 import { Fact } from '../components/fact.js';
 import { Empty, Notice } from '../components/notice.js';
 import { PausedPill } from '../components/status-pill.js';
@@ -16,12 +18,7 @@ const TICKS_SHOWN = 50;
 export function SensorDetailPage({ id, role }: { id: string; role: Role | null }) {
   // A 404 is an answer here (no such sensor, or a redeploy removed it), not a failure to show.
   const sensor = useResource<Sensor | 'missing'>(
-    async (signal) => {
-      const result = await api.call('sensorsGet', { params: { id }, signal });
-      return !result.ok && result.kind === 'http_error' && result.status === 404
-        ? { ok: true, status: 404, data: 'missing' }
-        : result;
-    },
+    async (signal) => missingOn404(await api.call('sensorsGet', { params: { id }, signal })),
     [id],
     { pollMs: POLL_MS },
   );
@@ -52,9 +49,9 @@ export function SensorDetailPage({ id, role }: { id: string; role: Role | null }
   };
   return (
     <div className="page" data-testid="sensor-detail" data-sensor={s.name}>
-      <nav className="breadcrumbs" aria-label="Breadcrumbs">
-        <a href={href('/sensors')}>Sensors</a> <span aria-hidden="true">/</span> <span>{s.name}</span>
-      </nav>
+      <Breadcrumbs to="/sensors" label="Sensors">
+        {s.name}
+      </Breadcrumbs>
       <div className="page-header">
         <div className="title-block">
           <h1 data-testid="sensor-name">{s.name}</h1>
