@@ -2,6 +2,7 @@ import type { AuditEntry } from '@outpost/sdk/contracts';
 import { type FormEvent, useCallback, useEffect, useRef, useState } from 'react';
 import { describeFailure } from '../api/client.js';
 import { api } from '../api/instance.js';
+import { TextInput } from '../components/form-field.js';
 import { LoadMore } from '../components/load-more.js';
 import { Empty, Notice } from '../components/notice.js';
 import { TableHead } from '../components/table-head.js';
@@ -75,31 +76,28 @@ export function AuditLogSection() {
         </a>
       </div>
       <form className="inline-form" onSubmit={onSubmit} data-testid="audit-filters">
-        <input
-          type="text"
+        <TextInput
           placeholder="Action, e.g. membersAdd"
           value={form.action}
           maxLength={100}
-          onChange={(e) => set('action', e.target.value)}
+          onChange={(value) => set('action', value)}
           aria-label="Action"
-          data-testid="audit-filter-action"
+          testId="audit-filter-action"
         />
-        <input
-          type="text"
+        <TextInput
           placeholder="Actor id"
           value={form.actorId}
-          onChange={(e) => set('actorId', e.target.value)}
+          onChange={(value) => set('actorId', value)}
           aria-label="Actor id"
-          data-testid="audit-filter-actor"
+          testId="audit-filter-actor"
         />
-        <input
-          type="text"
+        <TextInput
           placeholder="Object id"
           value={form.objectId}
           maxLength={200}
-          onChange={(e) => set('objectId', e.target.value)}
+          onChange={(value) => set('objectId', value)}
           aria-label="Object id"
-          data-testid="audit-filter-object"
+          testId="audit-filter-object"
         />
         <select
           value={form.outcome}

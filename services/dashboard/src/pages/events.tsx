@@ -4,6 +4,7 @@ import { describeFailure } from '../api/client.js';
 import { EVENTS_PAGE_SIZE } from '../api/first-reads.js';
 import { api } from '../api/instance.js';
 import type { LiveStatus } from '../api/run-events.js';
+import { TextInput } from '../components/form-field.js';
 import { JsonView } from '../components/json-view.js';
 import { LiveIndicator } from '../components/live-indicator.js';
 import { Empty, Notice } from '../components/notice.js';
@@ -186,23 +187,21 @@ export function EventsPage({ search }: { search: URLSearchParams }) {
         </span>
       </div>
       <form className="inline-form" onSubmit={apply} data-testid="events-filter">
-        <input
-          type="text"
+        <TextInput
           placeholder="Kind, e.g. flow-run.* or model.metrics"
           className="wide-input"
           value={filters.kind}
-          onChange={(e) => setFilters({ ...filters, kind: e.target.value })}
+          onChange={(value) => setFilters({ ...filters, kind: value })}
           aria-label="Kind"
-          data-testid="events-kind"
+          testId="events-kind"
         />
-        <input
-          type="text"
+        <TextInput
           placeholder="Resource id"
           className="wide-input"
           value={filters.resourceId}
-          onChange={(e) => setFilters({ ...filters, resourceId: e.target.value })}
+          onChange={(value) => setFilters({ ...filters, resourceId: value })}
           aria-label="Resource id"
-          data-testid="events-resource"
+          testId="events-resource"
         />
         <button type="submit" className="button" data-testid="events-apply">
           Filter
