@@ -6,11 +6,11 @@ import {
   TOKEN_SCOPE_MAKERS,
   TOKENS_PER_ORGANISATION,
 } from '@outpost/sdk/contracts';
-import { type FormEvent, type ReactNode, useState } from 'react';
+import { type FormEvent, useState } from 'react';
 import { api } from '../api/instance.js';
+import { CopyField } from '../components/copy-field.js';
 import { CredentialCells, CredentialTable, useRevoke } from '../components/credential-table.js';
 import { TextInput } from '../components/form-field.js';
-import { useCopy } from '../hooks/use-copy.js';
 import { useNow } from '../hooks/use-now.js';
 import { useResource } from '../hooks/use-resource.js';
 import { useSubmit } from '../hooks/use-submit.js';
@@ -295,46 +295,5 @@ export function CreatedOrganisationToken({
         )}
       </div>
     </div>
-  );
-}
-
-/** A value to copy out of the page: selected for a manual copy when the clipboard refuses. */
-function CopyField({
-  value,
-  label,
-  what,
-  testId,
-  copyTestId,
-  children,
-}: {
-  value: string;
-  label: string;
-  /** What is copied, as the copy button and the fallback's sentence name it. */
-  what: string;
-  testId: string;
-  copyTestId: string;
-  children?: ReactNode;
-}) {
-  const { copied, copy, field } = useCopy(value);
-  return (
-    <>
-      <div className="created-key-row">
-        <input
-          ref={field}
-          readOnly
-          value={value}
-          className="mono"
-          aria-label={label}
-          onFocus={(e) => e.target.select()}
-          data-testid={testId}
-        />
-        <button type="button" className="button" onClick={() => void copy()} data-testid={copyTestId}>
-          {copied === 'yes' ? 'Copied' : 'Copy'}
-          <span className="visually-hidden"> the {what}</span>
-        </button>
-        {children}
-      </div>
-      {copied === 'failed' && <span className="muted small">Copying was blocked; the {what} is selected, press Ctrl+C.</span>}
-    </>
   );
 }

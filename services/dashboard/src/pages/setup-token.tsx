@@ -1,4 +1,4 @@
-import { useCopy } from '../hooks/use-copy.js';
+import { CopyField } from '../components/copy-field.js';
 import { formatDateTime } from '../lib/format.js';
 import { href } from '../router.js';
 
@@ -18,7 +18,6 @@ export function SetupToken({
   onDone: () => void;
 }) {
   const link = `${window.location.origin}${window.location.pathname}${href('/set-password', { token })}`;
-  const { copied, copy, field } = useCopy(link);
 
   return (
     <div className="created-key" role="status" data-testid="member-added">
@@ -26,23 +25,18 @@ export function SetupToken({
         <strong>{email}</strong> was added. Send them this link to set their password
         {expiresAt ? ` before ${formatDateTime(expiresAt)}` : ''}: it will not be shown again.
       </p>
-      <div className="created-key-row">
-        <input
-          ref={field}
-          readOnly
-          value={link}
-          className="mono"
-          onFocus={(e) => e.target.select()}
-          aria-label="Password setup link"
-          data-testid="member-setup-link"
-        />
-        <button type="button" className="button" onClick={() => void copy()} data-testid="member-setup-copy">
-          {copied === 'yes' ? 'Copied' : 'Copy link'}
-        </button>
+      <CopyField
+        value={link}
+        label="Password setup link"
+        what="link"
+        testId="member-setup-link"
+        copyTestId="member-setup-copy"
+        copyLabel="Copy link"
+      >
         <button type="button" className="button button-quiet" onClick={onDone} data-testid="member-setup-done">
           Done
         </button>
-      </div>
+      </CopyField>
       <p className="muted small">
         Setup token: <code data-testid="member-setup-token">{token}</code>
       </p>
@@ -51,7 +45,6 @@ export function SetupToken({
           {message}
         </p>
       )}
-      {copied === 'failed' && <span className="muted small">Copying was blocked; the link is selected, press Ctrl+C.</span>}
     </div>
   );
 }
