@@ -46,31 +46,23 @@ export function TextInput({
 }
 
 /**
- * A labelled one-line text input with its help and its errors (listed under it with the id
+ * A labelled one-line input with its help and its errors (listed under it with the id
  * `<testId>-error`). `numeric` asks a phone for its number pad; the text is still checked by the form.
+ * `required` marks the label; every other attribute (type, limits, autocomplete) goes to the input.
  */
 export function TextField({
   label,
-  value,
-  onChange,
   testId,
   errors,
   help,
   required,
   numeric,
-  placeholder,
-  autoComplete,
-}: {
+  ...input
+}: Parameters<typeof TextInput>[0] & {
   label: string;
-  value: string;
-  onChange: (value: string) => void;
-  testId: string;
-  errors: string[] | undefined;
+  errors?: string[] | undefined;
   help?: ReactNode;
-  required?: boolean;
   numeric?: boolean;
-  placeholder?: string;
-  autoComplete?: string;
 }) {
   const errorId = `${testId}-error`;
   return (
@@ -84,15 +76,7 @@ export function TextField({
           </>
         )}
       </span>
-      <TextInput
-        inputMode={numeric ? 'numeric' : undefined}
-        value={value}
-        onChange={onChange}
-        placeholder={placeholder}
-        autoComplete={autoComplete}
-        testId={testId}
-        {...describedBy(errors, errorId)}
-      />
+      <TextInput inputMode={numeric ? 'numeric' : undefined} {...input} testId={testId} {...describedBy(errors, errorId)} />
       {help && <span className="field-help">{help}</span>}
       <FieldErrors id={errorId} messages={errors} />
     </label>

@@ -1,7 +1,7 @@
 import type { FormEvent, ReactNode } from 'react';
 import type { ApiFailure } from '../api/client.js';
 import type { NewPassword } from '../hooks/use-new-password.js';
-import { TextInput } from './form-field.js';
+import { TextField } from './form-field.js';
 
 /** The two fields of a new password (typed twice), named `${testId}-password` and `${testId}-repeat` for tests. */
 export function NewPasswordFields({
@@ -17,30 +17,11 @@ export function NewPasswordFields({
   onRepeat: (value: string) => void;
   testId: string;
 }) {
+  const input = { type: 'password', autoComplete: 'new-password', maxLength: 256 } as const;
   return (
     <>
-      <label className="field">
-        <span className="field-label">New password</span>
-        <TextInput
-          type="password"
-          autoComplete="new-password"
-          value={password}
-          maxLength={256}
-          onChange={onPassword}
-          testId={`${testId}-password`}
-        />
-      </label>
-      <label className="field">
-        <span className="field-label">Repeat it</span>
-        <TextInput
-          type="password"
-          autoComplete="new-password"
-          value={repeat}
-          maxLength={256}
-          onChange={onRepeat}
-          testId={`${testId}-repeat`}
-        />
-      </label>
+      <TextField label="New password" {...input} value={password} onChange={onPassword} testId={`${testId}-password`} />
+      <TextField label="Repeat it" {...input} value={repeat} onChange={onRepeat} testId={`${testId}-repeat`} />
     </>
   );
 }

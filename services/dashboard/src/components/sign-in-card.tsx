@@ -1,5 +1,5 @@
 import type { ReactNode } from 'react';
-import { TextInput } from './form-field.js';
+import { TextField } from './form-field.js';
 
 /** The card of the pages a person uses before signing in: the brand, the page's heading, then `children`. */
 export function SignInCard({ title, children }: { title: string; children: ReactNode }) {
@@ -28,17 +28,15 @@ export function AccountEmailField({
   testId: string;
 }) {
   return (
-    <label className="field">
-      <span className="field-label">Email</span>
-      <TextInput
-        type="email"
-        autoComplete="username"
-        spellCheck={false}
-        value={value}
-        maxLength={320}
-        onChange={onChange}
-        testId={testId}
-      />
-    </label>
+    <TextField
+      label="Email"
+      type="email"
+      autoComplete="username"
+      spellCheck={false}
+      value={value}
+      maxLength={320}
+      onChange={onChange}
+      testId={testId}
+    />
   );
 }

@@ -2,7 +2,7 @@ import { Name } from '@outpost/sdk/contracts';
 import { type FormEvent, useEffect, useRef, useState } from 'react';
 import { describeFailure } from '../api/client.js';
 import { api } from '../api/instance.js';
-import { TextInput } from '../components/form-field.js';
+import { TextField } from '../components/form-field.js';
 import { AccountEmailField, SignInCard } from '../components/sign-in-card.js';
 import { href, navigate, parseHash } from '../router.js';
 
@@ -257,17 +257,15 @@ export function SignInPage({ search }: { search: URLSearchParams }) {
       )}
       <form onSubmit={onPasswordSubmit} data-testid="sign-in-password-form" className="form">
         <AccountEmailField value={email} onChange={setEmail} testId="sign-in-email" />
-        <label className="field">
-          <span className="field-label">Password</span>
-          <TextInput
-            type="password"
-            autoComplete="current-password"
-            value={password}
-            maxLength={1024}
-            onChange={setPassword}
-            testId="sign-in-password"
-          />
-        </label>
+        <TextField
+          label="Password"
+          type="password"
+          autoComplete="current-password"
+          value={password}
+          maxLength={1024}
+          onChange={setPassword}
+          testId="sign-in-password"
+        />
         {askWorkspace && <WorkspaceField value={workspace} onChange={setWorkspace} testId="sign-in-password-workspace" />}
         <button type="submit" className="button button-primary" disabled={busy} data-testid="sign-in-password-submit">
           {busy ? 'Signing in…' : 'Sign in with password'}
@@ -289,35 +287,31 @@ export function SignInPage({ search }: { search: URLSearchParams }) {
       </form>
       <p className="muted small sign-in-or">or through your organisation</p>
       <form onSubmit={onOrganisationSsoSubmit} data-testid="sign-in-org-sso-form" className="form">
-        <label className="field">
-          <span className="field-label">Your organisation</span>
-          <TextInput
-            spellCheck={false}
-            placeholder="acme"
-            value={organisation}
-            maxLength={100}
-            onChange={setOrganisation}
-            testId="sign-in-org-sso-organisation"
-          />
-        </label>
+        <TextField
+          label="Your organisation"
+          spellCheck={false}
+          placeholder="acme"
+          value={organisation}
+          maxLength={100}
+          onChange={setOrganisation}
+          testId="sign-in-org-sso-organisation"
+        />
         <button type="submit" className="button" disabled={busy} data-testid="sign-in-org-sso-submit">
           Continue with your organisation
         </button>
       </form>
       <p className="muted small sign-in-or">or with an API key</p>
       <form onSubmit={onSubmit} data-testid="sign-in-form" className="form">
-        <label className="field">
-          <span className="field-label">API key</span>
-          <TextInput
-            type="password"
-            autoComplete="off"
-            spellCheck={false}
-            placeholder="op_…"
-            value={apiKey}
-            onChange={setApiKey}
-            testId="sign-in-api-key"
-          />
-        </label>
+        <TextField
+          label="API key"
+          type="password"
+          autoComplete="off"
+          spellCheck={false}
+          placeholder="op_…"
+          value={apiKey}
+          onChange={setApiKey}
+          testId="sign-in-api-key"
+        />
         <button type="submit" className="button button-primary" disabled={busy} data-testid="sign-in-submit">
           {busy ? 'Signing in…' : 'Sign in with API key'}
         </button>
@@ -329,17 +323,15 @@ export function SignInPage({ search }: { search: URLSearchParams }) {
 /** The workspace's short name, which both the password and the single sign-on forms ask for. */
 function WorkspaceField({ value, onChange, testId }: { value: string; onChange: (value: string) => void; testId: string }) {
   return (
-    <label className="field">
-      <span className="field-label">Workspace</span>
-      <TextInput
-        autoComplete="organization"
-        spellCheck={false}
-        placeholder="acme-data"
-        value={value}
-        maxLength={100}
-        onChange={onChange}
-        testId={testId}
-      />
-    </label>
+    <TextField
+      label="Workspace"
+      autoComplete="organization"
+      spellCheck={false}
+      placeholder="acme-data"
+      value={value}
+      maxLength={100}
+      onChange={onChange}
+      testId={testId}
+    />
   );
 }

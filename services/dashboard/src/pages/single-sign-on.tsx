@@ -2,7 +2,7 @@ import { type OidcConfig, type OidcConfigRequest, SsoDefaultRole } from '@outpos
 import { type FormEvent, useState } from 'react';
 import { type ApiResult, describeFailure } from '../api/client.js';
 import { api } from '../api/instance.js';
-import { TextInput } from '../components/form-field.js';
+import { TextField } from '../components/form-field.js';
 import { Notice } from '../components/notice.js';
 import { Options } from '../components/options.js';
 import { useResource } from '../hooks/use-resource.js';
@@ -191,17 +191,15 @@ function SsoForm({ current, onCancel, onSaved }: { current: OidcConfig | null; o
         </select>
       </label>
       {defaultRole && (
-        <label className="field">
-          <span className="field-label">Email domains</span>
-          <TextInput
-            spellCheck={false}
-            placeholder="example.com, example.org"
-            value={domains}
-            onChange={setDomains}
-            testId="sso-domains"
-          />
-          <span className="field-help">Only a verified email at one of these joins with the role above.</span>
-        </label>
+        <TextField
+          label="Email domains"
+          spellCheck={false}
+          placeholder="example.com, example.org"
+          value={domains}
+          onChange={setDomains}
+          help="Only a verified email at one of these joins with the role above."
+          testId="sso-domains"
+        />
       )}
     </SsoProviderForm>
   );
