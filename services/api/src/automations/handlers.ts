@@ -1,8 +1,7 @@
 import type { Automation } from '@outpost/sdk/contracts';
 import * as z from 'zod';
-import { encodeCursor } from '../db/values.js';
 import { ApiError, notFound } from '../errors.js';
-import { decodeCursor } from '../http/pagination.js';
+import { decodeCursor, pageOf } from '../http/pagination.js';
 import type { Handlers } from '../http/route-types.js';
 import { assertRoomForOne } from '../quotas/object-counts.js';
 import { assertAutomation } from './compile.js';
@@ -59,9 +58,8 @@ export const automationHandlers = {
       { deploymentId: query.deploymentId, after: after ? { name: after[0], id: after[1] } : undefined },
       query.limit + 1,
     );
-    const items = rows.slice(0, query.limit).map(toAutomation);
-    const last = items.at(-1);
-    return { items, nextCursor: rows.length > query.limit && last ? encodeCursor([last.name, last.id]) : null };
+    const { page: items, nextCursor } = pageOf(rows.map(toAutomation), query.limit, (last) => [last.name, last.id]);
+    return { items, nextCursor };
   },
 
   automationsGet: async ({ params, principal, deps }) => found(await getAutomation(deps.sql, principal.workspaceId, params.id)),
@@ -89,9 +87,8 @@ export const automationHandlers = {
     const before = decodeCursor(query.cursor, FiringCursor);
     found(await getAutomation(deps.sql, principal.workspaceId, params.id));
     const rows = await listFirings(deps.sql, params.id, before ? { firedAt: before[0], id: before[1] } : null, query.limit + 1);
-    const items = rows.slice(0, query.limit);
-    const last = items.at(-1);
-    return { items, nextCursor: rows.length > query.limit && last ? encodeCursor([last.firedAt, last.id]) : null };
+    const { page: items, nextCursor } = pageOf(rows, query.limit, (last) => [last.firedAt, last.id]);
+    return { items, nextCursor };
   },
 
   automationsQuarantine: async ({ query, principal, deps }) => {
@@ -102,9 +99,8 @@ export const automationHandlers = {
       before ? { createdAt: before[0], id: before[1] } : null,
       query.limit + 1,
     );
-    const items = rows.slice(0, query.limit);
-    const last = items.at(-1);
-    return { items, nextCursor: rows.length > query.limit && last ? encodeCursor([last.createdAt, last.id]) : null };
+    const { page: items, nextCursor } = pageOf(rows, query.limit, (last) => [last.createdAt, last.id]);
+    return { items, nextCursor };
   },
 } satisfies Pick<
   Handlers,

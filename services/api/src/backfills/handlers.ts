@@ -1,9 +1,8 @@
 import { z } from 'zod';
 import type { Db } from '../db/client.js';
-import { encodeCursor } from '../db/values.js';
 import { getDeployment } from '../deployments/db/deployments.js';
 import { notFound } from '../errors.js';
-import { decodeCursor } from '../http/pagination.js';
+import { decodeCursor, pageOf } from '../http/pagination.js';
 import type { Handlers } from '../http/route-types.js';
 import { createAssetBackfill } from './asset-backfill.js';
 import { cancelBackfill, pauseBackfill, resumeBackfill, retryFailedPartitions } from './controls.js';
@@ -41,9 +40,8 @@ export const backfillHandlers = {
     if (!record) throw notFound('deployment');
     const before = cursor ? { createdAt: new Date(cursor[0]), id: cursor[1] } : null;
     const rows = await listBackfills(deps.sql, principal.workspaceId, { deploymentId: params.id, before }, query.limit + 1);
-    const items = rows.slice(0, query.limit);
-    const last = items.at(-1);
-    return { items, nextCursor: rows.length > query.limit && last ? encodeCursor([last.createdAt, last.id]) : null };
+    const { page: items, nextCursor } = pageOf(rows, query.limit, (last) => [last.createdAt, last.id]);
+    return { items, nextCursor };
   },
 
   backfillsListAll: async ({ query, principal, deps }) => {
@@ -55,9 +53,8 @@ export const backfillHandlers = {
       { deploymentId: query.deploymentId, status: query.status, before },
       query.limit + 1,
     );
-    const items = rows.slice(0, query.limit);
-    const last = items.at(-1);
-    return { items, nextCursor: rows.length > query.limit && last ? encodeCursor([last.createdAt, last.id]) : null };
+    const { page: items, nextCursor } = pageOf(rows, query.limit, (last) => [last.createdAt, last.id]);
+    return { items, nextCursor };
   },
 
   backfillsGet: async ({ params, principal, deps }) => found(deps.sql, principal.workspaceId, params.id),
@@ -72,12 +69,8 @@ export const backfillHandlers = {
       { status: query.status, afterOrdinal: cursor ? cursor[0] : null },
       query.limit + 1,
     );
-    const page = rows.slice(0, query.limit);
-    const last = page.at(-1);
-    return {
-      items: page.map(({ ordinal: _, ...partition }) => partition),
-      nextCursor: rows.length > query.limit && last ? encodeCursor([last.ordinal]) : null,
-    };
+    const { page, nextCursor } = pageOf(rows, query.limit, (last) => [last.ordinal]);
+    return { items: page.map(({ ordinal: _, ...partition }) => partition), nextCursor };
   },
 
   backfillsPause: async ({ params, principal, deps }) => {

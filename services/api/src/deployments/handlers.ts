@@ -4,9 +4,8 @@ import { z } from 'zod';
 import { checkAssetInputs, registerDeploymentAssets } from '../assets/deploy-assets.js';
 import { assertPartitionsWithinQuota } from '../assets/partition-limits.js';
 import { applyDeploymentTriggers, assertDeploymentTriggers } from '../automations/deployment-triggers.js';
-import { encodeCursor } from '../db/values.js';
 import { ApiError, notFound } from '../errors.js';
-import { decodeCursor } from '../http/pagination.js';
+import { decodeCursor, pageOf } from '../http/pagination.js';
 import type { Handlers } from '../http/route-types.js';
 import { getPoolByName, getQueue } from '../pools/db/pools.js';
 import { createFlowRun } from '../runs/create-flow-run.js';
@@ -134,9 +133,8 @@ export const deploymentHandlers = {
   deploymentsList: async ({ query, principal, deps }) => {
     const after = decodeCursor(query.cursor, DeploymentCursor);
     const rows = await listDeployments(deps.sql, principal.workspaceId, { flow: query.flow, after }, query.limit + 1);
-    const items = rows.slice(0, query.limit);
-    const last = items.at(-1);
-    return { items, nextCursor: rows.length > query.limit && last ? encodeCursor([last.flowName, last.name]) : null };
+    const { page: items, nextCursor } = pageOf(rows, query.limit, (last) => [last.flowName, last.name]);
+    return { items, nextCursor };
   },
 
   deploymentsGet: async ({ params, principal, deps }) => {

@@ -1,10 +1,9 @@
 import { type EventResource, MAX_EVENT_RELATED } from '@outpost/sdk/contracts';
 import { z } from 'zod';
 import type { Principal } from '../auth/principal.js';
-import { encodeCursor } from '../db/values.js';
 import { notFound } from '../domain-error.js';
 import { ApiError } from '../errors.js';
-import { decodeCursor } from '../http/pagination.js';
+import { decodeCursor, pageOf } from '../http/pagination.js';
 import { mayReadAuditLog } from '../http/permissions.js';
 import type { Handlers } from '../http/route-types.js';
 import { storeTenantEvents } from '../quotas/events-per-day.js';
@@ -43,12 +42,8 @@ export function ledgerHandlers(hub: EventHub) {
         after: cursor ?? query.afterSeq ?? null,
         limit: query.limit + 1,
       });
-      const items = rows.slice(0, query.limit);
-      const last = items.at(-1);
-      return {
-        items: items.map(toEvent),
-        nextCursor: rows.length > query.limit && last ? encodeCursor([String(last.seq)]) : null,
-      };
+      const { page, nextCursor } = pageOf(rows, query.limit, (last) => [String(last.seq)]);
+      return { items: page.map(toEvent), nextCursor };
     },
 
     eventsStream: async ({ query, principal, deps, signal, header }) => {

@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import { encodeCursor } from '../db/values.js';
 import { ApiError } from '../errors.js';
 
 /**
@@ -24,4 +25,18 @@ export function decodeCursor<T extends z.ZodType>(
     });
   }
   return parsed.data;
+}
+
+/**
+ * One page of a list read with one row more than `limit`: that extra row is how a next page is
+ * known to exist, and the next page's cursor is the sort key of this page's last row.
+ */
+export function pageOf<T>(
+  rows: readonly T[],
+  limit: number,
+  sortKey: (last: T) => readonly (string | number)[],
+): { page: T[]; nextCursor: string | null } {
+  const page = rows.slice(0, limit);
+  const last = page.at(-1);
+  return { page, nextCursor: rows.length > limit && last ? encodeCursor(sortKey(last)) : null };
 }

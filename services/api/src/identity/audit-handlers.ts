@@ -1,7 +1,6 @@
 import { type AuditEntry, type AuditExportQuery, routes } from '@outpost/sdk/contracts';
 import { z } from 'zod';
-import { encodeCursor } from '../db/values.js';
-import { decodeCursor } from '../http/pagination.js';
+import { decodeCursor, pageOf } from '../http/pagination.js';
 import type { Handlers } from '../http/route-types.js';
 import { type AuditFilters, listAuditEntries, readAuditEntriesAfter, readChainHeads } from './db/audit.js';
 import { getWorkspace } from './db/workspaces.js';
@@ -24,9 +23,8 @@ export const auditHandlers = {
   auditLogList: async ({ query, principal, deps }) => {
     const before = decodeCursor(query.cursor, AuditCursor);
     const rows = await listAuditEntries(deps.sql, principal.workspaceId, filters(query), before?.[0] ?? null, query.limit + 1);
-    const items = rows.slice(0, query.limit);
-    const last = items.at(-1);
-    return { items, nextCursor: rows.length > query.limit && last ? encodeCursor([last.id]) : null };
+    const { page: items, nextCursor } = pageOf(rows, query.limit, (last) => [last.id]);
+    return { items, nextCursor };
   },
   auditLogHead: async ({ principal, deps }) => {
     const [head] = await readChainHeads(deps.sql, [principal.workspaceId]);

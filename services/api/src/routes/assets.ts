@@ -19,11 +19,10 @@ import { type PartitionRow, partitionStatus } from '../assets/status.js';
 import { waiveCheck } from '../assets/waive.js';
 import { materializeOrBackfill } from '../backfills/asset-backfill.js';
 import type { Db } from '../db/client.js';
-import { encodeCursor } from '../db/values.js';
 import { ApiError, notFound } from '../errors.js';
 import { auditActor } from '../http/audit.js';
 import { negotiated } from '../http/encoded.js';
-import { decodeCursor } from '../http/pagination.js';
+import { decodeCursor, pageOf } from '../http/pagination.js';
 import type { Handlers } from '../http/route-types.js';
 
 const KeyCursor = z.tuple([AssetKey]);
@@ -104,10 +103,8 @@ export const assetHandlers = {
     };
     const state = await loadCatalogState(deps.sql, principal.workspaceId, pick);
     const candidates = pick(state.graph).filter((key) => query.health === undefined || assetHealth(state, key) === query.health);
-    const page = candidates.slice(0, query.limit);
-    const items = await describeAssets(deps.sql, principal.workspaceId, state, page);
-    const last = page.at(-1);
-    return { items, nextCursor: candidates.length > query.limit && last ? encodeCursor([last]) : null };
+    const { page, nextCursor } = pageOf(candidates, query.limit, (last) => [last]);
+    return { items: await describeAssets(deps.sql, principal.workspaceId, state, page), nextCursor };
   },
 
   assetsGet: async ({ query, principal, deps }) => {
@@ -146,12 +143,8 @@ export const assetHandlers = {
       { assetKey: query.key, partitionKey: query.partition, before },
       query.limit + 1,
     );
-    const page = rows.slice(0, query.limit);
-    const last = page.at(-1);
-    return {
-      items: page.map(({ seq: _seq, ...m }) => m),
-      nextCursor: rows.length > query.limit && last ? encodeCursor([last.seq]) : null,
-    };
+    const { page, nextCursor } = pageOf(rows, query.limit, (last) => [last.seq]);
+    return { items: page.map(({ seq: _seq, ...m }) => m), nextCursor };
   },
 
   assetsMaterializationLineage: async ({ query, principal, deps }) =>
@@ -200,11 +193,10 @@ export const assetHandlers = {
       };
     };
     const wanted = pageByStatus(def, state, rows, describe, start, query.limit + 1, query.status);
-    const page = wanted.slice(0, query.limit);
-    const last = page.at(-1);
+    const { page, nextCursor } = pageOf(wanted, query.limit, (last) => [last.key]);
     return {
       partitions: page,
-      nextCursor: wanted.length > query.limit && last ? encodeCursor([last.key]) : null,
+      nextCursor,
       counts,
       dimensions:
         def.kind === 'multi'
@@ -225,24 +217,16 @@ export const assetHandlers = {
       { assetKey: query.key, checkName: query.check, partitionKey: query.partition, before },
       query.limit + 1,
     );
-    const page = rows.slice(0, query.limit);
-    const last = page.at(-1);
-    return {
-      items: page.map(({ seq: _seq, ...r }) => r),
-      nextCursor: rows.length > query.limit && last ? encodeCursor([last.seq]) : null,
-    };
+    const { page, nextCursor } = pageOf(rows, query.limit, (last) => [last.seq]);
+    return { items: page.map(({ seq: _seq, ...r }) => r), nextCursor };
   },
 
   assetsEvaluations: async ({ query, principal, deps }) => {
     const before = decodeCursor(query.cursor, SeqCursor)?.[0] ?? null;
     await assetKnown(deps.sql, principal.workspaceId, query.key);
     const rows = await listEvaluations(deps.sql, principal.workspaceId, { assetKey: query.key, before }, query.limit + 1);
-    const page = rows.slice(0, query.limit);
-    const last = page.at(-1);
-    return {
-      items: page.map(({ seq: _seq, ...e }) => e),
-      nextCursor: rows.length > query.limit && last ? encodeCursor([last.seq]) : null,
-    };
+    const { page, nextCursor } = pageOf(rows, query.limit, (last) => [last.seq]);
+    return { items: page.map(({ seq: _seq, ...e }) => e), nextCursor };
   },
 
   assetsMaterialize: async ({ body, principal, deps }) =>

@@ -1,7 +1,6 @@
 import { z } from 'zod';
-import { encodeCursor } from '../db/values.js';
 import { notFound } from '../errors.js';
-import { decodeCursor } from '../http/pagination.js';
+import { decodeCursor, pageOf } from '../http/pagination.js';
 import type { Handlers } from '../http/route-types.js';
 import { getFlow, listFlows } from './db/flows.js';
 
@@ -11,9 +10,8 @@ export const flowHandlers = {
   flowsList: async ({ query, principal, deps }) => {
     const after = decodeCursor(query.cursor, FlowCursor);
     const rows = await listFlows(deps.sql, principal.workspaceId, after?.[0] ?? null, query.limit + 1);
-    const items = rows.slice(0, query.limit);
-    const last = items.at(-1);
-    return { items, nextCursor: rows.length > query.limit && last ? encodeCursor([last.name]) : null };
+    const { page: items, nextCursor } = pageOf(rows, query.limit, (last) => [last.name]);
+    return { items, nextCursor };
   },
 
   flowsGet: async ({ params, principal, deps }) => {

@@ -1,8 +1,7 @@
 import { z } from 'zod';
 import { ownFence } from '../auth/access.js';
-import { encodeCursor } from '../db/values.js';
 import { ApiError, notFound } from '../errors.js';
-import { decodeCursor } from '../http/pagination.js';
+import { decodeCursor, pageOf } from '../http/pagination.js';
 import type { Handlers } from '../http/route-types.js';
 import type { Actor } from '../orchestration/rules.js';
 import { getFlowRun, listFlowRuns } from './db/flow-runs.js';
@@ -35,11 +34,11 @@ export const flowRunHandlers = {
       },
       query.limit + 1,
     );
-    const items = rows.slice(0, query.limit);
-    const last = items.at(-1);
-    const more = rows.length > query.limit && last;
-    if (!more) return { items, nextCursor: null };
-    return { items, nextCursor: encodeCursor([soonestFirst ? last.expectedStartTime : last.createdAt, last.id]) };
+    const { page: items, nextCursor } = pageOf(rows, query.limit, (last) => [
+      soonestFirst ? last.expectedStartTime : last.createdAt,
+      last.id,
+    ]);
+    return { items, nextCursor };
   },
 
   flowRunsGet: async ({ params, principal, deps }) => {

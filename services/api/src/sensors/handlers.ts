@@ -1,8 +1,7 @@
 import { Id, Name, Timestamp } from '@outpost/sdk/contracts';
 import { z } from 'zod';
-import { encodeCursor } from '../db/values.js';
 import { notFound } from '../errors.js';
-import { decodeCursor } from '../http/pagination.js';
+import { decodeCursor, pageOf } from '../http/pagination.js';
 import type { Handlers } from '../http/route-types.js';
 import { apiKeyId, poolOrNotFound } from '../http/scope.js';
 import { completeSensorTick } from './complete-tick.js';
@@ -18,9 +17,8 @@ export const sensorHandlers = {
   sensorsList: async ({ query, principal, deps }) => {
     const after = decodeCursor(query.cursor, SensorCursor);
     const rows = await listSensors(deps.sql, principal.workspaceId, { deployment: query.deployment, after }, query.limit + 1);
-    const items = rows.slice(0, query.limit);
-    const last = items.at(-1);
-    return { items, nextCursor: rows.length > query.limit && last ? encodeCursor([last.name, last.id]) : null };
+    const { page: items, nextCursor } = pageOf(rows, query.limit, (last) => [last.name, last.id]);
+    return { items, nextCursor };
   },
 
   sensorsGet: async ({ params, principal, deps }) => {
@@ -40,9 +38,8 @@ export const sensorHandlers = {
       { status: query.status, before },
       query.limit + 1,
     );
-    const items = rows.slice(0, query.limit);
-    const last = items.at(-1);
-    return { items, nextCursor: rows.length > query.limit && last ? encodeCursor([last.startedAt, last.id]) : null };
+    const { page: items, nextCursor } = pageOf(rows, query.limit, (last) => [last.startedAt, last.id]);
+    return { items, nextCursor };
   },
 
   sensorsPause: async ({ params, principal, deps }) => {

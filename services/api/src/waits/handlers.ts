@@ -1,9 +1,8 @@
 import { z } from 'zod';
 import type { Principal } from '../auth/principal.js';
 import type { AppDeps } from '../context.js';
-import { encodeCursor } from '../db/values.js';
 import { notFound } from '../domain-error.js';
-import { decodeCursor } from '../http/pagination.js';
+import { decodeCursor, pageOf } from '../http/pagination.js';
 import type { Handlers } from '../http/route-types.js';
 import { poolOrNotFound } from '../http/scope.js';
 import type { Actor } from '../orchestration/rules.js';
@@ -91,9 +90,8 @@ export const waitHandlers = {
       },
       query.limit + 1,
     );
-    const items = rows.slice(0, query.limit).map(toWait);
-    const last = items.at(-1);
-    return { items, nextCursor: rows.length > query.limit && last ? encodeCursor([last.createdAt, last.id]) : null };
+    const { page: items, nextCursor } = pageOf(rows.map(toWait), query.limit, (last) => [last.createdAt, last.id]);
+    return { items, nextCursor };
   },
 
   waitsGet: async ({ params, query, principal, deps, signal }) => ({
