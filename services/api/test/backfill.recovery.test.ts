@@ -6,7 +6,7 @@ import { connectDatabase, type Sql } from '../src/db/client.js';
 import { BackfillLoop } from '../src/loops/backfills.js';
 import { type RunningServer, startServer } from '../src/server.js';
 import { createTestDatabase, TEST_RATE_LIMITS, type TestDatabase } from '../src/testing/index.js';
-import { runsPerKey, sampler, scheduledDeployment, setState, snapshot, start } from './backfill.support.js';
+import { hourlyBackfill, runsPerKey, sampler, scheduledDeployment, setState, snapshot, start } from './backfill.support.js';
 import { type Call, client, eventually } from './helpers.js';
 
 /*
@@ -66,19 +66,19 @@ async function status(sql: Sql, id: string): Promise<string> {
   return row?.status ?? 'missing';
 }
 
-async function created(owner: Call, deploymentId: string, hours: number, maxConcurrent: number): Promise<string> {
-  const res = await owner('POST', `/deployments/${deploymentId}/backfills`, {
-    body: { start: '2025-01-01T00:00:00Z', end: new Date(Date.UTC(2025, 0, 1, hours)).toISOString(), maxConcurrent },
-  });
-  if (res.status !== 201) throw new Error(`backfill: ${res.status} ${res.text}`);
-  return res.body.id;
+/** The backfill completed, with exactly one run for each of its `partitions` partitions. */
+async function expectCompletedOnceEach(sql: Sql, id: string, partitions: number): Promise<void> {
+  expect(await status(sql, id)).toBe('COMPLETED');
+  const perKey = await runsPerKey(sql, id);
+  expect(perKey.size).toBe(partitions);
+  expect([...perKey.values()].every((n) => n === 1)).toBe(true);
 }
 
 test('a control plane stopped mid-backfill and started again on the same database loses and duplicates nothing', async () => {
   const a = await server({ backfills: { idleMs: 3_600_000 } });
   const owner = client(a, ownerKey);
   const { pool, deploymentId } = await scheduledDeployment(owner);
-  const id = await created(owner, deploymentId, 30, 4);
+  const id = await hourlyBackfill(owner, deploymentId, 30, 4);
   await complete([a], pool, async () => (await snapshot(a.sql, id)).runs >= 12);
   // The pass that refills the backfill after the last completion runs on its own, woken by it.
   await eventually(async () => ((await snapshot(a.sql, id)).inFlight === 4 ? true : undefined), 15_000, 'four runs in flight');
@@ -91,10 +91,7 @@ test('a control plane stopped mid-backfill and started again on the same databas
   expect(await snapshot(b.sql, id)).toEqual(atStop);
   for (const run of running) await setState(client(b, workerKey), run.id, run.attempt, 'COMPLETED');
   await complete([b], pool, async () => (await status(b.sql, id)) !== 'RUNNING');
-  expect(await status(b.sql, id)).toBe('COMPLETED');
-  const perKey = await runsPerKey(b.sql, id);
-  expect(perKey.size).toBe(30);
-  expect([...perKey.values()].every((n) => n === 1)).toBe(true);
+  await expectCompletedOnceEach(b.sql, id, 30);
   expect(await snapshot(b.sql, id)).toEqual({ runs: 30, inFlight: 0, rows: 30, rowsInFlight: 0 });
   await b.close();
 });
@@ -103,7 +100,7 @@ test('a pass that dies halfway through its transaction leaves no run, no partiti
   const api = await server({ loops: false });
   const owner = client(api, ownerKey);
   const { deploymentId } = await scheduledDeployment(owner);
-  const id = await created(owner, deploymentId, 10, 1);
+  const id = await hourlyBackfill(owner, deploymentId, 10, 1);
   const before = await snapshot(api.sql, id);
   const [row] = await api.sql<{ position: number }[]>`SELECT position FROM backfills WHERE id = ${id}`;
   // Room for 5 more; the pass creates runs, then the process "dies" (the transaction never commits).
@@ -138,7 +135,7 @@ test('two replicas with their loops on create each partition run exactly once an
   const b = await server({ backfills: { idleMs: 20, busyMs: 20 } });
   const owner = client(a, ownerKey);
   const { pool, deploymentId } = await scheduledDeployment(owner);
-  const id = await created(owner, deploymentId, 40, 3);
+  const id = await hourlyBackfill(owner, deploymentId, 40, 3);
   const watch = sampler(a.sql, id);
   // Runs finish through both replicas in turn.
   await complete([a, b], pool, async () => (await status(a.sql, id)) !== 'RUNNING');
@@ -147,10 +144,7 @@ test('two replicas with their loops on create each partition run exactly once an
     expect(s.inFlight).toBeLessThanOrEqual(3);
     expect(s.rows).toBe(s.runs);
   }
-  expect(await status(a.sql, id)).toBe('COMPLETED');
-  const perKey = await runsPerKey(a.sql, id);
-  expect(perKey.size).toBe(40);
-  expect([...perKey.values()].every((n) => n === 1)).toBe(true);
+  await expectCompletedOnceEach(a.sql, id, 40);
   await a.close();
   await b.close();
 });
@@ -159,7 +153,7 @@ test('passes racing on separate connections, with no leader election at all, nev
   const api = await server({ loops: false });
   const owner = client(api, ownerKey);
   const { pool, deploymentId } = await scheduledDeployment(owner);
-  const id = await created(owner, deploymentId, 50, 4);
+  const id = await hourlyBackfill(owner, deploymentId, 50, 4);
   const pools = await Promise.all([connectDatabase(db.url), connectDatabase(db.url)]);
   // Every failed pass is logged: with the row lock, a racing pass skips the backfill instead of failing on a duplicate.
   const failures: string[] = [];
@@ -186,10 +180,7 @@ test('passes racing on separate connections, with no leader election at all, nev
     expect(s.inFlight).toBeLessThanOrEqual(4);
     expect(s.rows).toBe(s.runs);
   }
-  expect(await status(api.sql, id)).toBe('COMPLETED');
-  const perKey = await runsPerKey(api.sql, id);
-  expect(perKey.size).toBe(50);
-  expect([...perKey.values()].every((n) => n === 1)).toBe(true);
+  await expectCompletedOnceEach(api.sql, id, 50);
   await api.close();
 });
 
@@ -198,7 +189,7 @@ test('a backfill made before backfills were lazy, every run created up front, is
   const owner = client(api, ownerKey);
   const { pool, deploymentId } = await scheduledDeployment(owner);
   // Every run at once, as backfills were made before, then the cap of 2 the claim must keep.
-  const id = await created(owner, deploymentId, 20, 20);
+  const id = await hourlyBackfill(owner, deploymentId, 20, 20);
   await api.sql`UPDATE backfills SET max_concurrent = 2, claim_capped = true WHERE id = ${id}`;
   const active = async () => {
     const [row] = await api.sql<{ n: number }[]>`

@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, test } from 'vitest';
-import { runsPerKey, sampler, scheduledDeployment, setState, start } from './backfill.support.js';
+import { hourlyBackfill, runsPerKey, sampler, scheduledDeployment, setState, start } from './backfill.support.js';
 import { type Call, client, deploy, eventually, unique, useServer } from './helpers.js';
 
 /*
@@ -125,11 +125,7 @@ describe("backfills over a schedule's times", () => {
 describe('controls', () => {
   test('pause creates no new run while the runs in flight finish; resume goes on from where it stopped', async () => {
     const { pool, deploymentId } = await scheduledDeployment(api.owner);
-    const id = (
-      await api.owner('POST', `/deployments/${deploymentId}/backfills`, {
-        body: { start: '2025-01-01T00:00:00Z', end: '2025-01-01T06:00:00Z', maxConcurrent: 2 },
-      })
-    ).body.id as string;
+    const id = await hourlyBackfill(api.owner, deploymentId, 6, 2);
     const running = await start(worker, pool, 1);
     const paused = await api.owner('POST', `/backfills/${id}/pause`);
     expect(paused.status).toBe(200);
@@ -164,11 +160,7 @@ describe('controls', () => {
 
   test('cancel cancels the runs not yet started, keeps a running one, creates no more, and the claim takes none', async () => {
     const { pool, deploymentId } = await scheduledDeployment(api.owner);
-    const id = (
-      await api.owner('POST', `/deployments/${deploymentId}/backfills`, {
-        body: { start: '2025-01-01T00:00:00Z', end: '2025-01-01T10:00:00Z', maxConcurrent: 3 },
-      })
-    ).body.id as string;
+    const id = await hourlyBackfill(api.owner, deploymentId, 10, 3);
     const [running] = await start(worker, pool, 1);
     if (!running) throw new Error('no run claimed');
     const viewer = client(api.server, await api.server.createKey('viewer'));
@@ -199,11 +191,7 @@ describe('controls', () => {
 
   test('retry-failed gives each failed partition one new run, within maxConcurrent, and the backfill then completes', async () => {
     const { pool, deploymentId } = await scheduledDeployment(api.owner);
-    const id = (
-      await api.owner('POST', `/deployments/${deploymentId}/backfills`, {
-        body: { start: '2025-01-01T00:00:00Z', end: '2025-01-01T12:00:00Z', maxConcurrent: 2 },
-      })
-    ).body.id as string;
+    const id = await hourlyBackfill(api.owner, deploymentId, 12, 2);
     let n = 0;
     // Every third run fails: 4 of 12.
     const failed = await drive(pool, id, () => (++n % 3 === 0 ? 'FAILED' : 'COMPLETED'));
@@ -233,11 +221,7 @@ describe('controls', () => {
 describe('progress and lists', () => {
   test('partitions come in order, filtered by status, paged by cursor, with counts that add up', async () => {
     const { pool, deploymentId } = await scheduledDeployment(api.owner);
-    const id = (
-      await api.owner('POST', `/deployments/${deploymentId}/backfills`, {
-        body: { start: '2025-01-01T00:00:00Z', end: '2025-01-01T07:00:00Z', maxConcurrent: 7 },
-      })
-    ).body.id as string;
+    const id = await hourlyBackfill(api.owner, deploymentId, 7, 7);
     const runs = await start(worker, pool, 3);
     for (const run of runs.slice(0, 2)) await setState(worker, run.id, run.attempt, 'COMPLETED');
     const pages: string[] = [];

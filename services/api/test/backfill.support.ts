@@ -21,6 +21,15 @@ export async function scheduledDeployment(
   return { pool, deploymentId: d.id as string, name: `${flowName}/nightly` };
 }
 
+/** A backfill of the deployment's hourly schedule over the first `hours` hours of 2025, and its id. */
+export async function hourlyBackfill(owner: Call, deploymentId: string, hours: number, maxConcurrent: number): Promise<string> {
+  const res = await owner('POST', `/deployments/${deploymentId}/backfills`, {
+    body: { start: '2025-01-01T00:00:00Z', end: new Date(Date.UTC(2025, 0, 1, hours)).toISOString(), maxConcurrent },
+  });
+  if (res.status !== 201) throw new Error(`backfill: ${res.status} ${res.text}`);
+  return res.body.id;
+}
+
 export async function setState(worker: Call, runId: string, attempt: number, type: string): Promise<void> {
   const res = await worker('POST', `/flow-runs/${runId}/set-state`, {
     body: { transitionId: randomUUID(), attempt, state: { type } },
