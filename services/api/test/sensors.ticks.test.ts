@@ -33,6 +33,16 @@ function complete(pool: string, tickId: string, body: Record<string, unknown>) {
   return worker('POST', `/work-pools/${pool}/sensor-ticks/${tickId}/complete`, { body });
 }
 
+/** Completes the claim's first tick with `outcome`, as the worker that claimed it. */
+function completeFirst(
+  pool: string,
+  claim: Awaited<ReturnType<typeof claimTicks>>,
+  outcome: Record<string, unknown>,
+  extra: Record<string, unknown> = {},
+) {
+  return complete(pool, claim.ticks[0]!.tickId, { workerId: claim.workerId, outcome, ...extra });
+}
+
 async function runsOf(deploymentId: string): Promise<{ id: string; parameters: Record<string, unknown> }[]> {
   return api.server.sql`SELECT id, parameters FROM flow_runs WHERE deployment_id = ${deploymentId} ORDER BY created_at`;
 }
@@ -93,10 +103,10 @@ describe('the tick protocol', () => {
 
   test('completing creates one run per run key, stores the cursor and makes the next tick due an interval later', async () => {
     const { pool, deployment, ids } = await sensed();
-    const { workerId, ticks } = await claimTicks(pool);
-    const res = await complete(pool, ticks[0]!.tickId, {
-      workerId,
-      outcome: {
+    const res = await completeFirst(
+      pool,
+      await claimTicks(pool),
+      {
         status: 'ok',
         result: {
           runRequests: [
@@ -107,8 +117,8 @@ describe('the tick protocol', () => {
           cursor: 'b.csv',
         },
       },
-      logs: ['saw 2 files'],
-    });
+      { logs: ['saw 2 files'] },
+    );
     expect(res.status, res.text).toBe(200);
     expect(res.body).toMatchObject({ status: 'REQUESTED', cursorBefore: null, cursorAfter: 'b.csv', logs: ['saw 2 files'] });
     expect(res.body.runs.map((r: { runKey: string; created: boolean }) => [r.runKey, r.created])).toEqual([
@@ -128,23 +138,19 @@ describe('the tick protocol', () => {
   test('a worker whose lease ran out cannot complete; the next evaluation from the old cursor requests the same keys and creates nothing new', async () => {
     const { pool, deployment, ids } = await sensed();
     const first = await claimTicks(pool);
-    const firstTick = first.ticks[0]!;
     // The first worker died mid-tick: its lease runs out.
     await api.server.sql`UPDATE sensors SET lease_expires_at = now() - interval '1 second' WHERE id = ${ids.files!}`;
     const second = await claimTicks(pool);
     expect(second.ticks.map((t) => t.sensor.cursor)).toEqual([null]);
-    const late = await complete(pool, firstTick.tickId, {
-      workerId: first.workerId,
-      outcome: { status: 'ok', result: { runRequests: [{ runKey: 'x' }], cursor: 'late' } },
-    });
+    const late = await completeFirst(pool, first, { status: 'ok', result: { runRequests: [{ runKey: 'x' }], cursor: 'late' } });
     expect(late.status).toBe(409);
     const result = { runRequests: [{ runKey: 'x' }], cursor: 'x' };
-    const done = await complete(pool, second.ticks[0]!.tickId, { workerId: second.workerId, outcome: { status: 'ok', result } });
+    const done = await completeFirst(pool, second, { status: 'ok', result });
     expect(done.body.runs[0]).toMatchObject({ runKey: 'x', created: true });
     // A third evaluation that still asks for `x` (its cursor not yet past it) changes nothing.
     await api.owner('POST', `/sensors/${ids.files}/tick`);
     const third = await claimTicks(pool);
-    const again = await complete(pool, third.ticks[0]!.tickId, { workerId: third.workerId, outcome: { status: 'ok', result } });
+    const again = await completeFirst(pool, third, { status: 'ok', result });
     expect(again.body.runs[0]).toMatchObject({ runKey: 'x', created: false, flowRunId: done.body.runs[0].flowRunId });
     expect(await runsOf(deployment.id)).toHaveLength(1);
     const ticks = (await api.owner('GET', `/sensors/${ids.files}/ticks`)).body.items;
@@ -163,10 +169,7 @@ describe('the tick protocol', () => {
   test('an error and a skip reason are recorded on the tick and the sensor, and an error keeps the cursor', async () => {
     const { pool, ids } = await sensed();
     let claim = await claimTicks(pool);
-    await complete(pool, claim.ticks[0]!.tickId, {
-      workerId: claim.workerId,
-      outcome: { status: 'ok', result: { skipReason: 'no new files', cursor: 'c' } },
-    });
+    await completeFirst(pool, claim, { status: 'ok', result: { skipReason: 'no new files', cursor: 'c' } });
     expect((await api.owner('GET', `/sensors/${ids.files}`)).body.lastTick).toMatchObject({
       status: 'SKIPPED',
       skipReason: 'no new files',
@@ -174,10 +177,7 @@ describe('the tick protocol', () => {
     await api.owner('POST', `/sensors/${ids.files}/tick`);
     claim = await claimTicks(pool);
     expect(claim.ticks[0]!.sensor.cursor).toBe('c');
-    await complete(pool, claim.ticks[0]!.tickId, {
-      workerId: claim.workerId,
-      outcome: { status: 'error', error: "Error: ENOENT: no such file or directory, scandir '/nope'" },
-    });
+    await completeFirst(pool, claim, { status: 'error', error: "Error: ENOENT: no such file or directory, scandir '/nope'" });
     const sensor = (await api.owner('GET', `/sensors/${ids.files}`)).body;
     expect(sensor.cursor).toBe('c');
     expect(sensor.lastTick).toMatchObject({
@@ -190,18 +190,14 @@ describe('the tick protocol', () => {
     const { pool, deployment, ids } = await sensed(undefined, {
       parameterSchema: { type: 'object', properties: { file: { type: 'string' } }, required: ['file'] },
     });
-    const { workerId, ticks } = await claimTicks(pool);
-    const res = await complete(pool, ticks[0]!.tickId, {
-      workerId,
-      outcome: {
-        status: 'ok',
-        result: {
-          runRequests: [
-            { runKey: 'good', parameters: { file: 'a' } },
-            { runKey: 'bad', parameters: {} },
-          ],
-          cursor: 'z',
-        },
+    const res = await completeFirst(pool, await claimTicks(pool), {
+      status: 'ok',
+      result: {
+        runRequests: [
+          { runKey: 'good', parameters: { file: 'a' } },
+          { runKey: 'bad', parameters: {} },
+        ],
+        cursor: 'z',
       },
     });
     expect(res.body.status).toBe('FAILED');
