@@ -20,6 +20,13 @@ async function emit(kind: string, payload: Record<string, unknown> = {}, resourc
   return id as string;
 }
 
+/** A work pool of its own, for an automation's actions to act on. */
+async function newPool(): Promise<string> {
+  const pool = `pool-${randomUUID().slice(0, 6)}`;
+  expect((await api.owner('POST', '/work-pools', { body: { name: pool } })).status).toBe(201);
+  return pool;
+}
+
 async function createAutomation(body: Record<string, unknown>): Promise<{ id: string }> {
   const res = await api.owner('POST', '/automations', { body: { name: `a-${randomUUID().slice(0, 8)}`, ...body } });
   if (res.status !== 201) throw new Error(`create failed: ${res.status} ${res.text}`);
@@ -82,8 +89,7 @@ describe('event triggers', () => {
   });
 
   test('a threshold counts per group within its window, and a cooldown keeps the group quiet after it fires', async () => {
-    const pool = `pool-${randomUUID().slice(0, 6)}`;
-    expect((await api.owner('POST', '/work-pools', { body: { name: pool } })).status).toBe(201);
+    const pool = await newPool();
     const a = await createAutomation({
       trigger: {
         type: 'event',
@@ -107,8 +113,7 @@ describe('event triggers', () => {
   });
 
   test('a failing action is recorded with its reason while the next action still runs', async () => {
-    const pool = `pool-${randomUUID().slice(0, 6)}`;
-    expect((await api.owner('POST', '/work-pools', { body: { name: pool } })).status).toBe(201);
+    const pool = await newPool();
     const a = await createAutomation({
       trigger: { type: 'event', match: 'event.kind == "boom.once"' },
       actions: [
@@ -146,8 +151,7 @@ describe('event triggers', () => {
   });
 
   test('an automation disabled sees nothing, and one created later does not fire on earlier events', async () => {
-    const pool = `pool-${randomUUID().slice(0, 6)}`;
-    expect((await api.owner('POST', '/work-pools', { body: { name: pool } })).status).toBe(201);
+    const pool = await newPool();
     await emit('late.kind');
     await settled();
     const a = await createAutomation({
@@ -194,8 +198,7 @@ describe('notify', () => {
 
 describe('compound and sequence triggers', () => {
   test('a compound trigger fires once both kinds were seen within its window', async () => {
-    const pool = `pool-${randomUUID().slice(0, 6)}`;
-    expect((await api.owner('POST', '/work-pools', { body: { name: pool } })).status).toBe(201);
+    const pool = await newPool();
     const a = await createAutomation({
       trigger: {
         type: 'compound',
@@ -219,8 +222,7 @@ describe('compound and sequence triggers', () => {
   });
 
   test('a sequence fires only for its events in order', async () => {
-    const pool = `pool-${randomUUID().slice(0, 6)}`;
-    expect((await api.owner('POST', '/work-pools', { body: { name: pool } })).status).toBe(201);
+    const pool = await newPool();
     const a = await createAutomation({
       trigger: {
         type: 'sequence',
@@ -246,8 +248,7 @@ describe('compound and sequence triggers', () => {
 
 describe('proactive triggers', () => {
   test('a window opened by an event fires exactly once when it closes without the expected event, and not when it is met', async () => {
-    const pool = `pool-${randomUUID().slice(0, 6)}`;
-    expect((await api.owner('POST', '/work-pools', { body: { name: pool } })).status).toBe(201);
+    const pool = await newPool();
     const a = await createAutomation({
       trigger: {
         type: 'proactive',
@@ -355,8 +356,7 @@ describe('actions on runs, deployments, schedules and pools', () => {
     const missing = await fireAction({ type: 'pause-schedule', deployment: ref, schedule: 'weekly' });
     expect(missing).toMatchObject({ status: 'FAILED', error: 'schedule "weekly" not found' });
 
-    const pool = `pool-${randomUUID().slice(0, 6)}`;
-    expect((await api.owner('POST', '/work-pools', { body: { name: pool } })).status).toBe(201);
+    const pool = await newPool();
     expect((await api.owner('PATCH', `/work-pools/${pool}`, { body: { paused: true } })).status).toBe(200);
     expect(await fireAction({ type: 'resume-pool', pool })).toMatchObject({ status: 'SUCCEEDED' });
     expect((await api.owner('GET', `/work-pools/${pool}`)).body.paused).toBe(false);
