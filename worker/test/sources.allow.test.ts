@@ -2,14 +2,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { RunOutcome } from '../src/executors/final-state.js';
 import { parseOptions } from '../src/options.js';
 import { isSourceAllowed } from '../src/sources/allow.js';
 import { buildDemoBundle } from './support/bundle.js';
-import { FAKE_WORKER_KEY, FakeApi } from './support/fake-api.js';
 import { expectNoLiveChildren } from './support/leaks.js';
-import { startTestWorker } from './support/test-worker.js';
-import { waitFor } from './support/wait.js';
+import { startWorkerOnFakeApi } from './support/worker-on-fake-api.js';
 
 const DIGEST = `sha256:${'a'.repeat(64)}`;
 
@@ -38,16 +35,7 @@ describe('--allow-source', () => {
   it('fails a run whose source is outside the list without fetching or starting anything', async () => {
     const scratch = mkdtempSync(join(tmpdir(), 'outpost-allow-'));
     const bundle = await buildDemoBundle();
-    const api = new FakeApi();
-    await api.start();
-    const outcomes: RunOutcome[] = [];
-    const worker = await startTestWorker({
-      apiUrl: api.url,
-      apiKey: FAKE_WORKER_KEY,
-      scratch,
-      args: ['--heartbeat-interval', '300ms', '--poll-wait', '200ms', '--allow-source', `dir://${bundle.dir}`],
-      hooks: { onRunFinished: (o) => outcomes.push(o) },
-    });
+    const { api, outcomeOf, stop } = await startWorkerOnFakeApi(scratch, { args: ['--allow-source', `dir://${bundle.dir}`] });
     try {
       const refused = api.enqueue({
         source: `oci://registry.elsewhere.example/x/flows@${DIGEST}`,
@@ -55,15 +43,14 @@ describe('--allow-source', () => {
         flowName: 'hello',
       });
       const allowed = api.enqueue({ ...bundle, flowName: 'hello' });
-      const outcome = await waitFor(() => outcomes.find((o) => o.runId === refused), 30_000, 'the refused run');
+      const outcome = await outcomeOf(refused, 30_000, 'the refused run');
       expect(outcome).toMatchObject({ ending: 'failed-to-start', proposed: 'FAILED', exit: null });
       expect(api.runs.get(refused)!.states.at(-1)!.message).toContain('does not run code from oci://registry.elsewhere.example/');
-      expect(await waitFor(() => outcomes.find((o) => o.runId === allowed), 30_000, 'the allowed run')).toMatchObject({
+      expect(await outcomeOf(allowed, 30_000, 'the allowed run')).toMatchObject({
         state: 'COMPLETED',
       });
     } finally {
-      await worker.stop({ graceMs: 0 });
-      await api.close();
+      await stop();
       rmSync(bundle.dir, { recursive: true, force: true });
       rmSync(scratch, { recursive: true, force: true });
     }

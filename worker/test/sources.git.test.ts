@@ -3,14 +3,11 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { BundleError, parseGitSource } from '@outpost/sdk/bundle';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RunOutcome } from '../src/executors/final-state.js';
 import { fetchGitBundle } from '../src/sources/git.js';
 import { pruneGitCache } from '../src/sources/git-cache-prune.js';
-import { FAKE_WORKER_KEY, FakeApi } from './support/fake-api.js';
 import { commitFiles, git, makeFlowRepo, removeVendoredSdk } from './support/git-repo.js';
 import { expectNoLiveChildren } from './support/leaks.js';
-import { startTestWorker } from './support/test-worker.js';
-import { waitFor } from './support/wait.js';
+import { startWorkerOnFakeApi } from './support/worker-on-fake-api.js';
 
 const FLOW = `import { flow, log } from '@outpost/sdk';
 
@@ -128,27 +125,18 @@ describe('git sources', () => {
   });
 
   it('runs a flow from a git source through the worker to COMPLETED', async () => {
-    const api = new FakeApi();
-    await api.start();
-    const outcomes: RunOutcome[] = [];
-    const worker = await startTestWorker({
-      apiUrl: api.url,
-      apiKey: FAKE_WORKER_KEY,
-      scratch,
-      args: ['--heartbeat-interval', '300ms', '--poll-wait', '200ms'],
+    const { api, outcomeOf, stop } = await startWorkerOnFakeApi(scratch, {
       vars: { OUTPOST_WORKER_CACHE_DIR: join(scratch, 'worker-cache'), HOME: scratch },
       env,
-      hooks: { onRunFinished: (o) => outcomes.push(o) },
     });
     try {
       const id = api.enqueue({ source: `git+file://${repo}#${first}`, entrypoint: 'flows/hello.ts', flowName: 'from-git' });
-      const outcome = await waitFor(() => outcomes.find((o) => o.runId === id), 120_000, 'the git run');
+      const outcome = await outcomeOf(id, 120_000, 'the git run');
       expect(outcome).toMatchObject({ ending: 'reported', state: 'COMPLETED' });
       const text = [...api.runs.get(id)!.logs.values()].map((l) => l.message).join('\n');
       expect(text).toContain(`hello from git at ${id}`);
     } finally {
-      await worker.stop({ graceMs: 0 });
-      await api.close();
+      await stop();
     }
   });
 });

@@ -2,15 +2,11 @@ import { mkdtempSync, readFileSync, realpathSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { buildBundle, pushBundle } from '@outpost/sdk/bundle';
-import { stop as stopEsbuild } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startRegistry, type TestRegistry } from '../../sdk/test/support/registry.js';
-import type { RunOutcome } from '../src/executors/final-state.js';
-import { FAKE_WORKER_KEY, FakeApi } from './support/fake-api.js';
+import type { TestRegistry } from '../../sdk/test/support/registry.js';
+import { registryWithFixtureBundle } from './support/bundle.js';
 import { expectNoLiveChildren } from './support/leaks.js';
-import { startTestWorker } from './support/test-worker.js';
-import { waitFor } from './support/wait.js';
+import { startWorkerOnFakeApi } from './support/worker-on-fake-api.js';
 
 const FIXTURES = fileURLToPath(new URL('./fixtures', import.meta.url));
 const USER = { username: 'deployer', password: 'registry-pw-5e0c' };
@@ -34,14 +30,10 @@ describe('project files shipped in the bundle', () => {
 
   beforeAll(async () => {
     scratch = mkdtempSync(join(tmpdir(), 'outpost-bundle-files-'));
-    registry = await startRegistry({ htpasswd: USER });
-    const built = await buildBundle({
-      projectDir: FIXTURES,
+    ({ registry, source } = await registryWithFixtureBundle(USER, {
       entrypoints: ['flows/bundle-files.ts', 'flows/pipes-secret.ts'],
       files: ['scripts/*'],
-    });
-    await stopEsbuild();
-    source = (await pushBundle(built, `oci://${registry.host}/acme/flows`, { credentials: USER })).source;
+    }));
   });
 
   afterAll(async () => {
@@ -52,15 +44,9 @@ describe('project files shipped in the bundle', () => {
 
   /** A worker on a fake API, pulling from the test registry, with `env` added to its environment. */
   async function startFilesWorker(name: string, prestart: string, env: Record<string, string> = {}) {
-    const api = new FakeApi();
-    await api.start();
     const cacheDir = join(scratch, `cache-${name}`);
-    const outcomes: RunOutcome[] = [];
-    const worker = await startTestWorker({
-      apiUrl: api.url,
-      apiKey: FAKE_WORKER_KEY,
-      scratch,
-      args: ['--heartbeat-interval', '300ms', '--poll-wait', '200ms', '--prestart', prestart],
+    const { api, outcomeOf, stop } = await startWorkerOnFakeApi(scratch, {
+      args: ['--prestart', prestart],
       vars: { OUTPOST_WORKER_CACHE_DIR: cacheDir, OUTPOST_WORKER_SPOOL_DIR: join(scratch, `spool-${name}`) },
       env: {
         HOME: join(scratch, `home-${name}`),
@@ -68,13 +54,8 @@ describe('project files shipped in the bundle', () => {
         OUTPOST_REGISTRY_PASSWORD: USER.password,
         ...env,
       },
-      hooks: { onRunFinished: (o) => outcomes.push(o) },
     });
-    const finished = (id: string) => waitFor(() => outcomes.find((o) => o.runId === id), 60_000, `run ${id}`);
-    const stop = async () => {
-      await worker.stop({ graceMs: 0 });
-      await api.close();
-    };
+    const finished = (id: string) => outcomeOf(id, 60_000, `run ${id}`);
     return { api, cacheDir, finished, stop };
   }
 

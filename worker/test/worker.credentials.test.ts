@@ -1,18 +1,14 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { buildBundle, pushBundle } from '@outpost/sdk/bundle';
-import { stop as stopEsbuild } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startRegistry, type TestRegistry } from '../../sdk/test/support/registry.js';
+import type { TestRegistry } from '../../sdk/test/support/registry.js';
 import type { RunOutcome } from '../src/executors/final-state.js';
-import { FAKE_WORKER_KEY, FakeApi } from './support/fake-api.js';
+import { registryWithFixtureBundle } from './support/bundle.js';
+import type { FakeApi } from './support/fake-api.js';
 import { expectNoLiveChildren } from './support/leaks.js';
-import { startTestWorker } from './support/test-worker.js';
-import { waitFor } from './support/wait.js';
+import { startWorkerOnFakeApi } from './support/worker-on-fake-api.js';
 
-const FIXTURES = fileURLToPath(new URL('./fixtures', import.meta.url));
 const USER = { username: 'puller', password: 'registry-pw-93b1' };
 
 /*
@@ -28,10 +24,7 @@ describe('registry credentials come only from the worker', () => {
 
   beforeAll(async () => {
     scratch = mkdtempSync(join(tmpdir(), 'outpost-creds-'));
-    registry = await startRegistry({ htpasswd: USER });
-    const built = await buildBundle({ projectDir: FIXTURES, entrypoints: ['flows/demo.ts'] });
-    await stopEsbuild();
-    source = (await pushBundle(built, `oci://${registry.host}/acme/flows`, { credentials: USER })).source;
+    ({ registry, source } = await registryWithFixtureBundle(USER, { entrypoints: ['flows/demo.ts'] }));
   });
 
   afterAll(async () => {
@@ -43,26 +36,19 @@ describe('registry credentials come only from the worker', () => {
   async function withWorker<T>(
     env: Record<string, string>,
     name: string,
-    fn: (outcomes: RunOutcome[]) => Promise<T>,
+    fn: (outcomeOf: (runId: string) => Promise<RunOutcome>) => Promise<T>,
   ): Promise<T> {
-    const outcomes: RunOutcome[] = [];
     // A control plane per worker: a stopped worker's abandoned long-poll must not take the next test's run.
-    api = new FakeApi();
-    await api.start();
-    const worker = await startTestWorker({
-      apiUrl: api.url,
-      apiKey: FAKE_WORKER_KEY,
-      scratch,
-      args: ['--heartbeat-interval', '300ms', '--poll-wait', '200ms', '--prestart', '0'],
+    const started = await startWorkerOnFakeApi(scratch, {
+      args: ['--prestart', '0'],
       vars: { OUTPOST_WORKER_CACHE_DIR: join(scratch, `cache-${name}`) },
       env: { HOME: join(scratch, `home-${name}`), ...env },
-      hooks: { onRunFinished: (o) => outcomes.push(o) },
     });
+    api = started.api;
     try {
-      return await fn(outcomes);
+      return await fn((runId) => started.outcomeOf(runId));
     } finally {
-      await worker.stop({ graceMs: 0 });
-      await api.close();
+      await started.stop();
     }
   }
 
@@ -72,7 +58,7 @@ describe('registry credentials come only from the worker', () => {
     mkdirSync(dockerDir, { recursive: true });
     const auth = Buffer.from(`${USER.username}:${USER.password}`).toString('base64');
     writeFileSync(join(dockerDir, 'config.json'), JSON.stringify({ auths: { [registry.host]: { auth } } }));
-    await withWorker({}, 'bare', async (outcomes) => {
+    await withWorker({}, 'bare', async (outcomeOf) => {
       const viaJobEnv = api.enqueue({
         source,
         entrypoint: 'flows/demo.ts',
@@ -95,7 +81,7 @@ describe('registry credentials come only from the worker', () => {
         flowName: 'hello',
       });
       for (const id of [viaJobEnv, reserved, inUrl]) {
-        const outcome = await waitFor(() => outcomes.find((o) => o.runId === id), 60_000, `run ${id}`);
+        const outcome = await outcomeOf(id);
         expect(outcome).toMatchObject({ ending: 'failed-to-start', proposed: 'FAILED', exit: null });
       }
       expect(api.runs.get(viaJobEnv)!.states.at(-1)!.message).toMatch(
@@ -113,9 +99,9 @@ describe('registry credentials come only from the worker', () => {
     mkdirSync(dockerDir, { recursive: true });
     const auth = Buffer.from(`${USER.username}:${USER.password}`).toString('base64');
     writeFileSync(join(dockerDir, 'config.json'), JSON.stringify({ auths: { [`https://${registry.host}/v1/`]: { auth } } }));
-    await withWorker({ DOCKER_CONFIG: dockerDir }, 'docker-config', async (outcomes) => {
+    await withWorker({ DOCKER_CONFIG: dockerDir }, 'docker-config', async (outcomeOf) => {
       const id = api.enqueue({ source, entrypoint: 'flows/demo.ts', flowName: 'hello' });
-      const outcome = await waitFor(() => outcomes.find((o) => o.runId === id), 60_000, `run ${id}`);
+      const outcome = await outcomeOf(id);
       expect(outcome).toMatchObject({ ending: 'reported', state: 'COMPLETED' });
     });
   });
@@ -124,9 +110,9 @@ describe('registry credentials come only from the worker', () => {
     await withWorker(
       { OUTPOST_REGISTRY_USERNAME: USER.username, OUTPOST_REGISTRY_PASSWORD: USER.password },
       'configured',
-      async (outcomes) => {
+      async (outcomeOf) => {
         const id = api.enqueue({ source, entrypoint: 'flows/demo.ts', flowName: 'hello' });
-        const outcome = await waitFor(() => outcomes.find((o) => o.runId === id), 60_000, `run ${id}`);
+        const outcome = await outcomeOf(id);
         expect(outcome).toMatchObject({ ending: 'reported', state: 'COMPLETED' });
       },
     );

@@ -2,11 +2,14 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { buildBundle, pushBundle } from '@outpost/sdk/bundle';
 import { type OutpostClient, unwrap } from '@outpost/sdk/client';
 import { build, stop } from 'esbuild';
+import { startRegistry, type TestRegistry } from '../../../sdk/test/support/registry.js';
 import { waitFor } from './wait.js';
 
 const FIXTURE = fileURLToPath(new URL('../fixtures/flows/demo.ts', import.meta.url));
+const FIXTURES = fileURLToPath(new URL('../fixtures', import.meta.url));
 
 /**
  * Builds the demo flows into a bundle directory the way `outpost deploy` lays one out
@@ -33,6 +36,23 @@ export async function buildDemoBundle(
   // esbuild keeps a service process running between builds; it must not outlive the test.
   await stop();
   return { dir, source: `dir://${dir}`, entrypoint: `flows/${name}.ts` };
+}
+
+/**
+ * A test registry that only `user` may use, holding the fixture project's `entrypoints` (and
+ * project `files`) built as `outpost deploy` builds them and pushed as `acme/flows`: answers the
+ * registry, for the suite to stop, and the pushed bundle's `oci://` source.
+ */
+export async function registryWithFixtureBundle(
+  user: { username: string; password: string },
+  project: { entrypoints: string[]; files?: string[] },
+): Promise<{ registry: TestRegistry; source: string }> {
+  const registry = await startRegistry({ htpasswd: user });
+  const built = await buildBundle({ projectDir: FIXTURES, ...project });
+  // esbuild keeps a service process running between builds; it must not outlive the test.
+  await stop();
+  const { source } = await pushBundle(built, `oci://${registry.host}/acme/flows`, { credentials: user });
+  return { registry, source };
 }
 
 /**

@@ -42,6 +42,59 @@ export interface WorkerOnFakeApi<A extends ApiServer> {
   outcomeOf(runId: string, timeoutMs?: number): Promise<RunOutcome>;
 }
 
+/** A scripted API and a real worker of its `default` pool, started by a test itself. */
+export interface FakeApiWorker<A extends ApiServer> {
+  readonly api: A;
+  readonly worker: WorkerHandle;
+  /** How each run the worker finished ended, in the order they ended. */
+  readonly outcomes: RunOutcome[];
+  /** Waits (a minute unless told) for run `runId` to finish, and says how it ended. */
+  outcomeOf(runId: string, timeoutMs?: number, what?: string): Promise<RunOutcome>;
+  /** Stops the worker without grace, then closes the API. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts the API `setup` gives (a FakeApi unless it gives one), then a worker of its `default` pool
+ * in `scratch` with a fast heartbeat (300 ms) and poll wait (200 ms), recording each finished run
+ * in `outcomes`. The API is closed again if the worker does not start.
+ */
+export async function startWorkerOnFakeApi<A extends ApiServer = FakeApi>(
+  scratch: string,
+  setup: Omit<WorkerSetup<A>, 'cleanup'> = {},
+  outcomes: RunOutcome[] = [],
+): Promise<FakeApiWorker<A>> {
+  const api = setup.api ?? (new FakeApi() as unknown as A);
+  await api.start();
+  let worker: WorkerHandle;
+  try {
+    worker = await startTestWorker({
+      apiUrl: api.url,
+      apiKey: FAKE_WORKER_KEY,
+      scratch,
+      args: ['--heartbeat-interval', '300ms', '--poll-wait', '200ms', ...(setup.args ?? [])],
+      ...(setup.vars ? { vars: setup.vars } : {}),
+      ...(setup.env ? { env: setup.env } : {}),
+      ...(setup.logger ? { logger: setup.logger } : {}),
+      hooks: { onRunFinished: (o) => outcomes.push(o) },
+    });
+  } catch (error) {
+    await api.close();
+    throw error;
+  }
+  return {
+    api,
+    worker,
+    outcomes,
+    outcomeOf: (runId, timeout = 60_000, what = `run ${runId} to finish`) =>
+      waitFor(() => outcomes.find((o) => o.runId === runId), timeout, what),
+    stop: async () => {
+      await worker.stop({ graceMs: 0 });
+      await api.close();
+    },
+  };
+}
+
 /**
  * Starts the API `setup` gives (a FakeApi unless it gives one) and a worker of its `default` pool
  * before the file's tests, in a scratch directory named after `prefix`; after them stops the worker,
@@ -65,18 +118,7 @@ export function useWorkerOnFakeApi<A extends ApiServer = FakeApi>(
     scratch = mkdtempSync(join(tmpdir(), `outpost-${prefix}-`));
     const made = await setup(scratch);
     cleanup = made.cleanup ?? [];
-    api = made.api ?? (new FakeApi() as unknown as A);
-    await api.start();
-    worker = await startTestWorker({
-      apiUrl: api.url,
-      apiKey: FAKE_WORKER_KEY,
-      scratch,
-      args: ['--heartbeat-interval', '300ms', '--poll-wait', '200ms', ...(made.args ?? [])],
-      ...(made.vars ? { vars: made.vars } : {}),
-      ...(made.env ? { env: made.env } : {}),
-      ...(made.logger ? { logger: made.logger } : {}),
-      hooks: { onRunFinished: (o) => outcomes.push(o) },
-    });
+    ({ api, worker } = await startWorkerOnFakeApi(scratch, made, outcomes));
   }, timeoutMs);
   afterAll(() => tearDown(worker, api, ...(cleanup ?? []), scratch));
   return {
