@@ -4,6 +4,7 @@ import { describeFailure } from '../api/client.js';
 import { api } from '../api/instance.js';
 import { Dialog } from '../components/dialog.js';
 import { DialogActions, TextInput } from '../components/form-field.js';
+import { MaxConcurrentField, parseMaxConcurrent } from '../components/max-concurrent-field.js';
 import { Notice } from '../components/notice.js';
 import { pluralise } from '../lib/format.js';
 import { navigate } from '../router.js';
@@ -83,8 +84,8 @@ export function MaterializeDialog({
       setError(picked);
       return;
     }
-    const concurrency = Number(maxConcurrent);
-    if (backfillMode && (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 1000)) {
+    const concurrency = parseMaxConcurrent(maxConcurrent);
+    if (backfillMode && concurrency === null) {
       setError('Max concurrency is a whole number from 1 to 1,000.');
       return;
     }
@@ -93,7 +94,9 @@ export function MaterializeDialog({
       upstream,
       downstream,
       ...(picked ? { partitions: picked } : {}),
-      ...(backfillMode ? { maxConcurrent: concurrency, ...(acceptsRange && singleRun ? { singleRun: true } : {}) } : {}),
+      ...(backfillMode && concurrency !== null
+        ? { maxConcurrent: concurrency, ...(acceptsRange && singleRun ? { singleRun: true } : {}) }
+        : {}),
     };
     setBusy(true);
     setError(null);
@@ -217,18 +220,15 @@ export function MaterializeDialog({
               )}
               {backfillMode && (
                 <>
-                  <label className="field field-inline">
-                    <span className="field-label">Max concurrency</span>
-                    <TextInput
-                      type="number"
-                      min={1}
-                      max={1000}
-                      value={maxConcurrent}
-                      onChange={setMaxConcurrent}
-                      testId="materialize-max-concurrent"
-                    />
+                  <MaxConcurrentField
+                    label="Max concurrency"
+                    inline
+                    value={maxConcurrent}
+                    onChange={setMaxConcurrent}
+                    testId="materialize-max-concurrent"
+                  >
                     <span className="field-help">At most this many runs at once; the next start as earlier ones finish.</span>
-                  </label>
+                  </MaxConcurrentField>
                   {acceptsRange && (
                     <label className="check-row">
                       <input

@@ -3,7 +3,7 @@ import { type FormEvent, useState } from 'react';
 import { describeFailure } from '../api/client.js';
 import { api } from '../api/instance.js';
 import { FormDialog } from '../components/form-dialog.js';
-import { TextInput } from '../components/form-field.js';
+import { MaxConcurrentField, parseMaxConcurrent } from '../components/max-concurrent-field.js';
 import { Empty, Notice } from '../components/notice.js';
 import { TableHead } from '../components/table-head.js';
 import { formatDateTime } from '../lib/format.js';
@@ -169,14 +169,13 @@ function BackfillDialog({
     const found: Record<string, string> = {};
     const startIso = localInputToIso(start);
     const endIso = localInputToIso(end);
-    const concurrent = Number(maxConcurrent);
+    const concurrent = parseMaxConcurrent(maxConcurrent);
     if (!startIso) found.start = 'required';
     if (!endIso) found.end = 'required';
     if (startIso && endIso && startIso >= endIso) found.end = 'must be after the start';
-    if (!(Number.isInteger(concurrent) && concurrent >= 1 && concurrent <= 1000))
-      found.maxConcurrent = 'a whole number from 1 to 1000';
+    if (concurrent === null) found.maxConcurrent = 'a whole number from 1 to 1000';
     setErrors(found);
-    if (Object.keys(found).length > 0 || !startIso || !endIso) return;
+    if (Object.keys(found).length > 0 || !startIso || !endIso || concurrent === null) return;
     setBusy(true);
     setFailure(null);
     const result = await api.call('backfillsCreate', {
@@ -228,18 +227,14 @@ function BackfillDialog({
         <input type="datetime-local" value={end} onChange={(e) => setEnd(e.target.value)} data-testid="backfill-end" />
         {errors.end && <span className="field-error">{errors.end}</span>}
       </label>
-      <label className="field">
-        <span className="field-label">Runs in flight at once</span>
-        <TextInput
-          type="number"
-          min={1}
-          max={1000}
-          value={maxConcurrent}
-          onChange={setMaxConcurrent}
-          testId="backfill-max-concurrent"
-        />
+      <MaxConcurrentField
+        label="Runs in flight at once"
+        value={maxConcurrent}
+        onChange={setMaxConcurrent}
+        testId="backfill-max-concurrent"
+      >
         {errors.maxConcurrent && <span className="field-error">{errors.maxConcurrent}</span>}
-      </label>
+      </MaxConcurrentField>
     </FormDialog>
   );
 }
