@@ -61,3 +61,41 @@ export async function deployFromDir(
   );
   return deployment;
 }
+
+/**
+ * One run of the assets flow the way a worker makes it: `owner` asks to materialise `body`, `worker`
+ * claims the run from pool `default`, and the run starts, reports `events` and ends as `end` says
+ * (completed unless told). Returns the run's id.
+ */
+export async function materializeThrough(
+  server: Pick<TestServer, 'url'>,
+  owner: OutpostClient,
+  worker: OutpostClient,
+  body: Record<string, unknown>,
+  events: unknown[],
+  end: { type: 'COMPLETED' | 'FAILED'; message?: string } = { type: 'COMPLETED' },
+): Promise<string> {
+  const made = unwrap(await owner.call('assetsMaterialize', { body: body as never }));
+  const runId = made.flowRunId as string;
+  const { runs } = unwrap(
+    await worker.call('claim', { params: { pool: 'default' }, body: { workerId: randomUUID(), limit: 5 } }),
+  );
+  const claimed = runs.find((r) => r.flowRun.id === runId);
+  if (!claimed) throw new Error('the materialise run was not claimed');
+  const asRun = new OutpostClient({ baseUrl: server.url, token: claimed.token });
+  try {
+    const state = (state: { type: 'RUNNING' | 'COMPLETED' | 'FAILED'; message?: string }) =>
+      asRun.call('flowRunsSetState', { params: { id: runId }, body: { transitionId: randomUUID(), state } });
+    unwrap(await state({ type: 'RUNNING' }));
+    unwrap(
+      await asRun.call('assetEventsReport', {
+        params: { id: runId },
+        body: { attempt: claimed.flowRun.attempt, events: events as never },
+      }),
+    );
+    unwrap(await state(end));
+  } finally {
+    await asRun.close();
+  }
+  return runId;
+}

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { startTestServer, type TestServer } from '@outpost/api/testing';
 import { OutpostClient, unwrap } from '@outpost/sdk/client';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { materializeThrough } from './api.support.js';
 import { outpostOn } from './cli.support.js';
 
 /*
@@ -45,41 +46,19 @@ beforeAll(async () => {
       },
     }),
   );
-  const made = unwrap(await owner.call('assetsMaterialize', { body: { assets: ['raw'] } }));
   const worker = new OutpostClient({ baseUrl: server.url, token: await server.createKey('worker', ['default']) });
-  const { runs } = unwrap(
-    await worker.call('claim', { params: { pool: 'default' }, body: { workerId: randomUUID(), limit: 5 } }),
-  );
-  const claimed = runs.find((r) => r.flowRun.id === made.flowRunId);
-  if (!claimed) throw new Error('the materialise run was not claimed');
-  const asRun = new OutpostClient({ baseUrl: server.url, token: claimed.token });
-  const id = made.flowRunId as string;
-  unwrap(
-    await asRun.call('flowRunsSetState', { params: { id }, body: { transitionId: randomUUID(), state: { type: 'RUNNING' } } }),
-  );
-  unwrap(
-    await asRun.call('assetEventsReport', {
-      params: { id },
-      body: {
-        attempt: claimed.flowRun.attempt,
-        events: [
-          {
-            kind: 'materialization',
-            id: randomUUID(),
-            assetKey: 'raw',
-            partitionKey: null,
-            codeVersion: 'v1',
-            dataVersion: 'd1',
-            metadata: {},
-            durationMs: 1,
-          },
-        ],
-      },
-    }),
-  );
-  unwrap(
-    await asRun.call('flowRunsSetState', { params: { id }, body: { transitionId: randomUUID(), state: { type: 'COMPLETED' } } }),
-  );
+  await materializeThrough(server, owner, worker, { assets: ['raw'] }, [
+    {
+      kind: 'materialization',
+      id: randomUUID(),
+      assetKey: 'raw',
+      partitionKey: null,
+      codeVersion: 'v1',
+      dataVersion: 'd1',
+      metadata: {},
+      durationMs: 1,
+    },
+  ]);
 }, 60_000);
 
 afterAll(async () => {

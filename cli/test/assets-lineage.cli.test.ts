@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { assetCheckEvent } from '@outpost/api/testing';
 import { OutpostClient, unwrap } from '@outpost/sdk/client';
 import { describe, expect, test } from 'vitest';
-import { useTestApi } from './api.support.js';
+import { materializeThrough, useTestApi } from './api.support.js';
 import { outpost as run } from './cli.support.js';
 
 /*
@@ -14,32 +14,6 @@ const ids = { features: [] as string[], customers: '', model: '' };
 
 function outpost(args: string[]) {
   return run(args, { env: { OUTPOST_API_URL: api.server.url, OUTPOST_API_KEY: api.server.ownerKey } });
-}
-
-/** One run of the assets flow that reports `events` (a function of the run's partition) and completes. */
-async function materialize(owner: OutpostClient, worker: OutpostClient, body: Record<string, unknown>, events: unknown[]) {
-  const made = unwrap(await owner.call('assetsMaterialize', { body: body as never }));
-  const runId = made.flowRunId as string;
-  const { runs } = unwrap(
-    await worker.call('claim', { params: { pool: 'default' }, body: { workerId: randomUUID(), limit: 5 } }),
-  );
-  const claimed = runs.find((r) => r.flowRun.id === runId);
-  if (!claimed) throw new Error('the materialise run was not claimed');
-  const asRun = new OutpostClient({ baseUrl: api.server.url, token: claimed.token });
-  try {
-    const state = (type: 'RUNNING' | 'COMPLETED') =>
-      asRun.call('flowRunsSetState', { params: { id: runId }, body: { transitionId: randomUUID(), state: { type } } });
-    unwrap(await state('RUNNING'));
-    unwrap(
-      await asRun.call('assetEventsReport', {
-        params: { id: runId },
-        body: { attempt: claimed.flowRun.attempt, events: events as never },
-      }),
-    );
-    unwrap(await state('COMPLETED'));
-  } finally {
-    await asRun.close();
-  }
 }
 
 function materialization(assetKey: string, partitionKey: string | null, extra: Record<string, unknown> = {}) {
@@ -87,16 +61,16 @@ const api = useTestApi(async ({ owner }) => {
     for (const day of ['2026-01-01', '2026-01-02']) {
       const m = materialization('churn/features', day);
       ids.features.push(m.id);
-      await materialize(owner, worker, { assets: ['churn/features'], partitions: { keys: [day] } }, [m]);
+      await materializeThrough(api.server, owner, worker, { assets: ['churn/features'], partitions: { keys: [day] } }, [m]);
     }
     const customers = materialization('ref/customers', null);
     ids.customers = customers.id;
-    await materialize(owner, worker, { assets: ['ref/customers'] }, [customers]);
+    await materializeThrough(api.server, owner, worker, { assets: ['ref/customers'] }, [customers]);
     const model = materialization('churn/model', null, {
       metadata: { 'registered.mlflow': { name: 'churn', version: '3', uri: 'models:/churn/3' } },
     });
     ids.model = model.id;
-    await materialize(owner, worker, { assets: ['churn/model'] }, [
+    await materializeThrough(api.server, owner, worker, { assets: ['churn/model'] }, [
       model,
       assetCheckEvent('churn/model', 'auc_floor', false, null, {
         materializationId: model.id,

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { assetCheckEvent } from '@outpost/api/testing';
 import { OutpostClient, unwrap } from '@outpost/sdk/client';
 import { describe, expect, test } from 'vitest';
-import { useTestApi } from './api.support.js';
+import { materializeThrough, useTestApi } from './api.support.js';
 import { outpost as run } from './cli.support.js';
 
 /*
@@ -49,52 +49,28 @@ const api = useTestApi(async ({ owner }) => {
         },
       }),
     );
-    const made = unwrap(await owner.call('assetsMaterialize', { body: { assets: ['features'], upstream: true } }));
-    materializedBy = made.flowRunId as string;
-    const workerId = randomUUID();
-    const { runs } = unwrap(await worker.call('claim', { params: { pool: 'default' }, body: { workerId, limit: 5 } }));
-    const claimed = runs.find((r) => r.flowRun.id === materializedBy);
-    if (!claimed) throw new Error('the materialise run was not claimed');
-    const asRun = new OutpostClient({ baseUrl: api.server.url, token: claimed.token });
-    try {
-      unwrap(
-        await asRun.call('flowRunsSetState', {
-          params: { id: materializedBy },
-          body: { transitionId: randomUUID(), state: { type: 'RUNNING' } },
-        }),
-      );
-      const materialization = (assetKey: string, codeVersion: string) => ({
-        kind: 'materialization' as const,
-        id: randomUUID(),
-        assetKey,
-        partitionKey: null,
-        codeVersion,
-        dataVersion: `sha256:${assetKey.length}abc`,
-        metadata: { rows: 1200 },
-        durationMs: 40,
-      });
-      unwrap(
-        await asRun.call('assetEventsReport', {
-          params: { id: materializedBy },
-          body: {
-            attempt: claimed.flowRun.attempt,
-            events: [
-              materialization('raw/events', 'v1-raw'),
-              materialization('features', 'v1-features'),
-              assetCheckEvent('features', 'no_null_ids', false),
-            ],
-          },
-        }),
-      );
-      unwrap(
-        await asRun.call('flowRunsSetState', {
-          params: { id: materializedBy },
-          body: { transitionId: randomUUID(), state: { type: 'FAILED', message: 'blocking check failed' } },
-        }),
-      );
-    } finally {
-      await asRun.close();
-    }
+    const materialization = (assetKey: string, codeVersion: string) => ({
+      kind: 'materialization' as const,
+      id: randomUUID(),
+      assetKey,
+      partitionKey: null,
+      codeVersion,
+      dataVersion: `sha256:${assetKey.length}abc`,
+      metadata: { rows: 1200 },
+      durationMs: 40,
+    });
+    materializedBy = await materializeThrough(
+      api.server,
+      owner,
+      worker,
+      { assets: ['features'], upstream: true },
+      [
+        materialization('raw/events', 'v1-raw'),
+        materialization('features', 'v1-features'),
+        assetCheckEvent('features', 'no_null_ids', false),
+      ],
+      { type: 'FAILED', message: 'blocking check failed' },
+    );
   } finally {
     await worker.close();
   }
