@@ -1,4 +1,5 @@
 import type { Sql } from '../db/client.js';
+import { EventStream } from '../http/event-stream.js';
 import type { Logger } from '../logger.js';
 import type { RunNotifier } from '../runs/run-notifier.js';
 import { AUDIT_KIND_PREFIX, type EventFilters, hiddenKinds, kindMatches } from './db/event-list.js';
@@ -30,7 +31,6 @@ interface Subscriber {
 const READ_BATCH = 1000;
 /** The most stored events a reconnecting stream replays; a client further behind pages through `GET /events`. */
 const MAX_REPLAY = 1000;
-const encoder = new TextEncoder();
 
 function frame(row: EventRow): string {
   // The seq as the SSE id: a browser's EventSource sends it back as Last-Event-ID when it reconnects.
@@ -92,47 +92,27 @@ export class EventHub {
   async open(workspaceId: string, filters: EventFilters, afterSeq: string | null, signal: AbortSignal): Promise<Response> {
     if (this.#closed) throw new Error('the event hub is closed');
     const start = this.#cursor ?? (await this.#start());
-    let controllerRef: ReadableStreamDefaultController<Uint8Array> | null = null;
-    let ended = false;
+    const stream = new EventStream({
+      workspaceId,
+      logger: this.logger,
+      maxBehindBytes: this.#maxBehindBytes,
+      onEnd: () => this.#remove(sub),
+    });
     const sub: Subscriber = {
       workspaceId,
       filters,
       held: afterSeq === null ? null : [],
       write: (text) => {
-        if (ended || !controllerRef) return;
+        if (stream.ended) return;
         if (sub.held) {
           sub.held.push(text);
           return;
         }
-        if ((controllerRef.desiredSize ?? 0) < -this.#maxBehindBytes) {
-          this.logger.warn({ workspaceId }, 'an event stream client fell too far behind; closing its stream');
-          sub.end();
-          return;
-        }
-        controllerRef.enqueue(encoder.encode(text));
+        stream.write(text);
       },
-      end: () => {
-        if (ended) return;
-        ended = true;
-        this.#remove(sub);
-        try {
-          controllerRef?.close();
-        } catch {
-          // already closed or cancelled by the client
-        }
-      },
+      end: () => stream.end(),
     };
-    const stream = new ReadableStream<Uint8Array>(
-      {
-        start: (controller) => {
-          controllerRef = controller;
-          // `retry` sets the browser's reconnect delay; the comment gets bytes (and headers) through buffering proxies.
-          controller.enqueue(encoder.encode('retry: 2000\n: connected\n\n'));
-        },
-        cancel: () => sub.end(),
-      },
-      new ByteLengthQueuingStrategy({ highWaterMark: 64 * 1024 }),
-    );
+    stream.connected();
     // Added before the replay is read: what commits meanwhile is held and written after it.
     this.#cursor ??= start;
     const until = this.#cursor;
@@ -151,10 +131,7 @@ export class EventHub {
         throw error;
       }
     }
-    return new Response(stream, {
-      status: 200,
-      headers: { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', 'x-accel-buffering': 'no' },
-    });
+    return stream.response;
   }
 
   close(): void {

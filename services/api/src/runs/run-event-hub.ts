@@ -1,5 +1,6 @@
 import type { FlowRun } from '@outpost/sdk/contracts';
 import type { Sql } from '../db/client.js';
+import { EventStream } from '../http/event-stream.js';
 import type { Logger } from '../logger.js';
 import { getFlowRunsByIds } from './db/run-events.js';
 import type { RunChangeListener, RunNotifier } from './run-notifier.js';
@@ -22,8 +23,6 @@ interface Subscriber {
   write(text: string): void;
   end(): void;
 }
-
-const encoder = new TextEncoder();
 
 /**
  * Fans flow-run changes out to the Server-Sent Event streams of this API process. The process's
@@ -86,56 +85,21 @@ export class RunEventHub implements RunChangeListener {
 
   /** The event stream of one workspace, ended when `signal` aborts (the client left) or the hub closes. */
   open(workspaceId: string, signal: AbortSignal): Response {
-    let subscriber: Subscriber | null = null;
-    const stream = new ReadableStream<Uint8Array>(
-      {
-        start: (controller) => {
-          let ended = false;
-          const sub: Subscriber = {
-            workspaceId,
-            write: (text) => {
-              if (ended) return;
-              if ((controller.desiredSize ?? 0) < -this.#maxBehindBytes) {
-                this.logger.warn({ workspaceId }, 'an event stream client fell too far behind; closing its stream');
-                sub.end();
-                return;
-              }
-              controller.enqueue(encoder.encode(text));
-            },
-            end: () => {
-              if (ended) return;
-              ended = true;
-              this.#remove(sub);
-              try {
-                controller.close();
-              } catch {
-                // already closed or cancelled by the client
-              }
-            },
-          };
-          subscriber = sub;
-          if (this.#closed || signal.aborted) {
-            ended = true;
-            controller.close();
-            return;
-          }
-          this.#add(sub);
-          // `retry` sets the browser's reconnect delay; the comment gets bytes (and headers) through buffering proxies.
-          controller.enqueue(encoder.encode('retry: 2000\n: connected\n\n'));
-        },
-        cancel: () => subscriber?.end(),
-      },
-      new ByteLengthQueuingStrategy({ highWaterMark: 64 * 1024 }),
-    );
-    signal.addEventListener('abort', () => subscriber?.end(), { once: true });
-    return new Response(stream, {
-      status: 200,
-      headers: {
-        'content-type': 'text/event-stream; charset=utf-8',
-        'cache-control': 'no-store',
-        'x-accel-buffering': 'no',
-      },
+    const stream = new EventStream({
+      workspaceId,
+      logger: this.logger,
+      maxBehindBytes: this.#maxBehindBytes,
+      onEnd: () => this.#remove(sub),
     });
+    const sub: Subscriber = { workspaceId, write: (text) => stream.write(text), end: () => stream.end() };
+    if (this.#closed || signal.aborted) {
+      stream.end();
+    } else {
+      this.#add(sub);
+      stream.connected();
+    }
+    signal.addEventListener('abort', () => sub.end(), { once: true });
+    return stream.response;
   }
 
   /** Ends every stream and stops listening; the server calls it when shutting down. */
