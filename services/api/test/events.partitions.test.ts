@@ -11,6 +11,7 @@ import { RetentionLoop } from '../src/loops/retention.js';
 import { storeTenantEvents } from '../src/quotas/events-per-day.js';
 import { eventMonthsSince } from './events.support.js';
 import { useScratchDatabases } from './helpers.js';
+import { explainedPlan, type SentStatement } from './query-plans.support.js';
 
 const DAY = 86_400_000;
 const scratch = useScratchDatabases();
@@ -197,7 +198,7 @@ describe('the event ledger by month', () => {
              now() - make_interval(days => g * 20), now() - make_interval(days => g * 20)
       FROM generate_series(1, 5) g`;
     await sql`ANALYZE events`;
-    const sent: { query: string; parameters: unknown[] }[] = [];
+    const sent: SentStatement[] = [];
     const settings: string[] = [];
     const watched = scratch.connect(url, {
       max: 1,
@@ -214,14 +215,7 @@ describe('the event ledger by month', () => {
     expect(settings).toEqual(Array(8).fill('SET LOCAL plan_cache_mode = force_custom_plan'));
     const statement = sent.at(-1);
     if (!statement) throw new Error('no page statement was sent');
-    const [row] = await watched.begin(async (tx) => {
-      await tx`SET LOCAL plan_cache_mode = force_custom_plan`;
-      return tx.unsafe<{ 'QUERY PLAN': [{ Plan: PlanNode }] }[]>(
-        `EXPLAIN (FORMAT JSON) ${statement.query}`,
-        statement.parameters as never[],
-      );
-    });
-    const plan = planNodes((row as { 'QUERY PLAN': [{ Plan: PlanNode }] })['QUERY PLAN'][0].Plan);
+    const plan = await explainedPlan(watched, statement, 'SET LOCAL plan_cache_mode = force_custom_plan');
     const months = plan.filter((node) => /^events_\d{4}_\d{2}$/.test(node['Relation Name'] ?? ''));
     expect(months.length).toBeGreaterThan(0);
     // Every month is read through its indexes for the resource, never walked in seq order and filtered.
@@ -229,14 +223,3 @@ describe('the event ledger by month', () => {
     expect(plan.some((node) => (node['Index Name'] ?? '').endsWith('_workspace_id_resource_id_seq_idx'))).toBe(true);
   });
 });
-
-interface PlanNode {
-  'Node Type': string;
-  'Relation Name'?: string;
-  'Index Name'?: string;
-  Plans?: PlanNode[];
-}
-
-function planNodes(node: PlanNode): PlanNode[] {
-  return [node, ...(node.Plans ?? []).flatMap(planNodes)];
-}

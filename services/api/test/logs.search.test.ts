@@ -4,6 +4,7 @@ import { describe, expect, test } from 'vitest';
 import { searchLogs } from '../src/runs/db/log-search.js';
 import { readLogs } from '../src/runs/db/logs.js';
 import { type Call, claim, client, createRun, deploy, useServer } from './helpers.js';
+import { explainedPlan, type PlanNode, planNodes, type SentStatement } from './query-plans.support.js';
 
 const api = useServer();
 
@@ -182,7 +183,7 @@ describe('the bound on the lines one search reads', () => {
     ).map((p) => p.name);
     expect(partitions.length).toBeGreaterThan(0);
     // The statements exactly as searchLogs sends them, then each one's plan.
-    const sent: { query: string; parameters: unknown[] }[] = [];
+    const sent: SentStatement[] = [];
     const settings: string[] = [];
     const watched = postgres(api.server.databaseUrl, {
       max: 1,
@@ -217,14 +218,7 @@ describe('the bound on the lines one search reads', () => {
         expect(settings).toContain('SET LOCAL enable_sort = off');
         for (const statement of sent) {
           // Planned as it runs: in key order (inKeyOrder), the partitions' keys merged, never all sorted.
-          const [row] = await watched.begin(async (tx) => {
-            await tx`SET LOCAL enable_sort = off`;
-            return tx.unsafe<{ 'QUERY PLAN': [{ Plan: PlanNode }] }[]>(
-              `EXPLAIN (FORMAT JSON) ${statement.query}`,
-              statement.parameters as never[],
-            );
-          });
-          const plan = nodes((row as { 'QUERY PLAN': [{ Plan: PlanNode }] })['QUERY PLAN'][0].Plan);
+          const plan = await explainedPlan(watched, statement, 'SET LOCAL enable_sort = off');
           expect(
             plan.map((node) => node['Node Type']),
             statement.query,
@@ -244,18 +238,7 @@ describe('the bound on the lines one search reads', () => {
   });
 });
 
-interface PlanNode {
-  'Node Type': string;
-  'Relation Name'?: string;
-  'Index Name'?: string;
-  Plans?: PlanNode[];
-}
-
-function nodes(plan: PlanNode): PlanNode[] {
-  return [plan, ...(plan.Plans ?? []).flatMap(nodes)];
-}
-
 /** A bitmap heap scan names its index on the bitmap index scan beneath it. */
 function childIndex(scan: PlanNode): string | undefined {
-  return nodes(scan).find((node) => node['Node Type'] === 'Bitmap Index Scan')?.['Index Name'];
+  return planNodes(scan).find((node) => node['Node Type'] === 'Bitmap Index Scan')?.['Index Name'];
 }
