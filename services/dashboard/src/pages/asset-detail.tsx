@@ -7,6 +7,7 @@ import { Breadcrumbs } from '../components/breadcrumbs.js';
 import { Fact } from '../components/fact.js';
 import { HealthBadge } from '../components/health-badge.js';
 import { Empty, Notice } from '../components/notice.js';
+import { PageLoading, PageNotFound } from '../components/page-placeholder.js';
 import { TagList } from '../components/tag-list.js';
 import { useResource } from '../hooks/use-resource.js';
 import { mayCall } from '../lib/asset-metadata.js';
@@ -68,17 +69,13 @@ export function AssetDetailPage({ assetKey, role }: { assetKey: string; role: Ro
   const a = asset.data;
   if (a === 'missing') {
     return (
-      <div className="page">
-        <h1>Asset not found</h1>
-        <p>
-          No asset <span className="mono">{assetKey}</span> is defined in this workspace.{' '}
-          <a href={href('/assets')}>Back to assets</a>
-        </p>
-      </div>
+      <PageNotFound title="Asset not found" to="/assets" backLabel="Back to assets">
+        No asset <span className="mono">{assetKey}</span> is defined in this workspace.
+      </PageNotFound>
     );
   }
   if (!a) {
-    return <div className="page">{asset.error ? <Notice>{asset.error}</Notice> : <p className="muted">Loading asset…</p>}</div>;
+    return <PageLoading error={asset.error}>Loading asset…</PageLoading>;
   }
 
   const blocked = blockedReason(a);

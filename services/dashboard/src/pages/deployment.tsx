@@ -7,6 +7,7 @@ import { Breadcrumbs } from '../components/breadcrumbs.js';
 import { Dialog } from '../components/dialog.js';
 import { DialogActions } from '../components/form-field.js';
 import { Notice } from '../components/notice.js';
+import { PageLoading } from '../components/page-placeholder.js';
 import { SourceText } from '../components/source-text.js';
 import { PausedPill } from '../components/status-pill.js';
 import { TagList } from '../components/tag-list.js';
@@ -78,9 +79,7 @@ export function DeploymentPage({ id, role }: { id: string; role: Role | null }) 
 
   const d = deployment.data;
   if (!d) {
-    return (
-      <div className="page">{deployment.error ? <Notice>{deployment.error}</Notice> : <p className="muted">Loading…</p>}</div>
-    );
+    return <PageLoading error={deployment.error}>Loading…</PageLoading>;
   }
 
   return (

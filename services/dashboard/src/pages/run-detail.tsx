@@ -15,6 +15,7 @@ import { Breadcrumbs } from '../components/breadcrumbs.js';
 import { Fact } from '../components/fact.js';
 import { JsonView } from '../components/json-view.js';
 import { Notice } from '../components/notice.js';
+import { PageLoading, PageNotFound } from '../components/page-placeholder.js';
 import { PoolWaitingBanner } from '../components/pool-waiting-banner.js';
 import { StateBadge } from '../components/state-badge.js';
 import { TagList } from '../components/tag-list.js';
@@ -129,16 +130,13 @@ export function RunDetailPage({ id, role }: { id: string; role: Role | null }) {
 
   if (missing) {
     return (
-      <div className="page">
-        <h1>Run not found</h1>
-        <p>
-          This run does not exist or belongs to another workspace. <a href={href('/runs')}>Back to runs</a>
-        </p>
-      </div>
+      <PageNotFound title="Run not found" to="/runs" backLabel="Back to runs">
+        This run does not exist or belongs to another workspace.
+      </PageNotFound>
     );
   }
   if (!run) {
-    return <div className="page">{error ? <Notice>{error}</Notice> : <p className="muted">Loading run…</p>}</div>;
+    return <PageLoading error={error}>Loading run…</PageLoading>;
   }
 
   const duration = runDuration(run, attempts.attempts, now);

@@ -4,6 +4,7 @@ import { api } from '../api/instance.js';
 import { Breadcrumbs } from '../components/breadcrumbs.js';
 import { Fact } from '../components/fact.js';
 import { Empty, Notice } from '../components/notice.js';
+import { PageLoading, PageNotFound } from '../components/page-placeholder.js';
 import { PausedPill } from '../components/status-pill.js';
 import { TableHead } from '../components/table-head.js';
 import { useResource } from '../hooks/use-resource.js';
@@ -31,18 +32,13 @@ export function SensorDetailPage({ id, role }: { id: string; role: Role | null }
   const s = sensor.data;
   if (s === 'missing') {
     return (
-      <div className="page">
-        <h1>Sensor not found</h1>
-        <p>
-          No such sensor in this workspace. <a href={href('/sensors')}>Back to sensors</a>
-        </p>
-      </div>
+      <PageNotFound title="Sensor not found" to="/sensors" backLabel="Back to sensors">
+        No such sensor in this workspace.
+      </PageNotFound>
     );
   }
   if (!s) {
-    return (
-      <div className="page">{sensor.error ? <Notice>{sensor.error}</Notice> : <p className="muted">Loading sensor…</p>}</div>
-    );
+    return <PageLoading error={sensor.error}>Loading sensor…</PageLoading>;
   }
   const reload = async () => {
     await Promise.all([sensor.reload(), ticks.reload()]);
