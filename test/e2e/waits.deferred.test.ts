@@ -3,11 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { startTestServer, type TestServer } from '@outpost/api/testing';
-import { buildBundle, pushBundle } from '@outpost/sdk/bundle';
 import { OutpostClient, unwrap } from '@outpost/sdk/client';
 import type { FlowRun, StateType, Wait } from '@outpost/sdk/contracts';
-import { stop as stopEsbuild } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { pushCodeVersions } from '../support/bundles.js';
 import { flowProcessesUnder, type Job, jobSystem, JOB_SYSTEM_TOKEN as TOKEN } from '../support/job-system.js';
 import { repoRoot } from '../support/processes.js';
 import { runInState, startWorkerProcess, type WorkerProcess, waitFor, workerEnv } from '../support/worker-process.js';
@@ -33,9 +32,7 @@ describe('deferred jobs on real workers', () => {
 
   beforeAll(async () => {
     scratch = mkdtempSync(join(tmpdir(), 'outpost-e2e-deferred-'));
-    const built = await buildBundle({ projectDir: FIXTURE, entrypoints: [ENTRYPOINT] });
-    source = (await pushBundle(built, `oci-layout://${join(scratch, 'registry')}`, { tag: 'a' })).source;
-    await stopEsbuild();
+    ({ a: source } = await pushCodeVersions(FIXTURE, ENTRYPOINT, scratch, ['a']));
     api = await startTestServer({ leaseSeconds: 3 });
     owner = new OutpostClient({ baseUrl: api.url, token: api.ownerKey });
     systemUrl = await system.listen();

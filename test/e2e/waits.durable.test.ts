@@ -4,13 +4,11 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { createSignInLink } from '@outpost/api';
 import { startTestServer, type TestServer } from '@outpost/api/testing';
-import { buildBundle, pushBundle } from '@outpost/sdk/bundle';
 import { OutpostClient, unwrap } from '@outpost/sdk/client';
 import type { FlowRun, JsonObject, StateType } from '@outpost/sdk/contracts';
-import { stop as stopEsbuild } from 'esbuild';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { asVersionB } from '../support/bundles.js';
+import { pushCodeVersions } from '../support/bundles.js';
 import { launchChromium, screenshot } from '../support/dashboard.js';
 import { repoRoot } from '../support/processes.js';
 import { runInState, startWorkerProcess, type WorkerProcess, waitFor, workerEnv } from '../support/worker-process.js';
@@ -39,11 +37,7 @@ describe('durable waits on real workers', () => {
 
   beforeAll(async () => {
     scratch = mkdtempSync(join(tmpdir(), 'outpost-e2e-waits-'));
-    const built = await buildBundle({ projectDir: FIXTURE, entrypoints: [ENTRYPOINT] });
-    const layout = `oci-layout://${join(scratch, 'registry')}`;
-    sourceA = (await pushBundle(built, layout, { tag: 'a' })).source;
-    sourceB = (await pushBundle(asVersionB(built), layout, { tag: 'b' })).source;
-    await stopEsbuild();
+    ({ a: sourceA, b: sourceB } = await pushCodeVersions(FIXTURE, ENTRYPOINT, scratch, ['a', 'b']));
     // A short lease: the approval below takes many times longer than it.
     server = await startTestServer({ leaseSeconds: LEASE_SECONDS });
     owner = new OutpostClient({ baseUrl: server.url, token: server.ownerKey });

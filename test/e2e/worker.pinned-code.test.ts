@@ -2,12 +2,10 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startTestServer, type TestServer } from '@outpost/api/testing';
-import { buildBundle, pushBundle } from '@outpost/sdk/bundle';
 import { OutpostClient, unwrap } from '@outpost/sdk/client';
 import { type FlowRun, isTerminal } from '@outpost/sdk/contracts';
-import { stop as stopEsbuild } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { asVersionB } from '../support/bundles.js';
+import { pushCodeVersions } from '../support/bundles.js';
 import { repoRoot } from '../support/processes.js';
 import { startWorkerProcess, type WorkerProcess, waitFor, workerEnv } from '../support/worker-process.js';
 
@@ -29,11 +27,7 @@ describe('worker: runs pinned to their code', () => {
 
   beforeAll(async () => {
     scratch = mkdtempSync(join(tmpdir(), 'outpost-e2e-pinned-'));
-    const built = await buildBundle({ projectDir: FIXTURE, entrypoints: [ENTRYPOINT] });
-    const layout = `oci-layout://${join(scratch, 'registry')}`;
-    sourceA = (await pushBundle(built, layout, { tag: 'a' })).source;
-    sourceB = (await pushBundle(asVersionB(built), layout, { tag: 'b' })).source;
-    await stopEsbuild();
+    ({ a: sourceA, b: sourceB } = await pushCodeVersions(FIXTURE, ENTRYPOINT, scratch, ['a', 'b']));
     server = await startTestServer();
     owner = new OutpostClient({ baseUrl: server.url, token: server.ownerKey });
     worker = startWorkerProcess(['--pool', 'default', '--name', 'pinned-w1', '--heartbeat-interval', '1s', '--poll-wait', '1s'], {
