@@ -11,6 +11,15 @@ export async function poolOrNotFound(db: Db, workspaceId: string, name: string):
   return pool;
 }
 
+/**
+ * What a request about one pool's work is scoped to: the caller's workspace and the pool named in the
+ * path (not found, as `poolOrNotFound`, when it is not the workspace's).
+ */
+export async function poolScope(db: Db, principal: Principal, name: string): Promise<{ workspaceId: string; poolId: string }> {
+  const pool = await poolOrNotFound(db, principal.workspaceId, name);
+  return { workspaceId: principal.workspaceId, poolId: pool.id };
+}
+
 export function apiKeyId(principal: Principal): string | null {
   return principal.kind === 'api_key' ? principal.keyId : null;
 }

@@ -1,7 +1,7 @@
 import type { FieldError } from '@outpost/sdk/contracts';
 import { ApiError, notFound } from '../errors.js';
 import type { Handlers } from '../http/route-types.js';
-import { poolOrNotFound } from '../http/scope.js';
+import { poolOrNotFound, poolScope } from '../http/scope.js';
 import { poolRunCounts } from './db/pool-run-counts.js';
 import { insertPool, insertQueue, listPools, listQueues, updatePool, updateQueue } from './db/pools.js';
 import { validateBaseJobTemplate } from './job-template.js';
@@ -65,8 +65,7 @@ export const workPoolHandlers = {
   },
 
   poolsMetrics: async ({ params, principal, deps }) => {
-    const pool = await poolOrNotFound(deps.sql, principal.workspaceId, params.pool);
-    const [row] = await poolRunCounts(deps.sql, { workspaceId: principal.workspaceId, poolId: pool.id });
+    const [row] = await poolRunCounts(deps.sql, await poolScope(deps.sql, principal, params.pool));
     return {
       queueDepth: row?.due ?? 0,
       oldestWaitingSeconds: row?.oldest_waiting_seconds ?? 0,
@@ -78,10 +77,8 @@ export const workPoolHandlers = {
   },
 
   queuesCreate: async ({ params, body, principal, deps }) => {
-    const pool = await poolOrNotFound(deps.sql, principal.workspaceId, params.pool);
     const queue = await insertQueue(deps.sql, {
-      workspaceId: principal.workspaceId,
-      poolId: pool.id,
+      ...(await poolScope(deps.sql, principal, params.pool)),
       name: body.name,
       priority: body.priority ?? 1,
       concurrencyLimit: body.concurrencyLimit ?? null,

@@ -1,7 +1,7 @@
 import { DomainError } from '../domain-error.js';
 import { batchItemError } from '../errors.js';
 import type { Handlers } from '../http/route-types.js';
-import { apiKeyId, poolOrNotFound } from '../http/scope.js';
+import { apiKeyId, poolScope } from '../http/scope.js';
 import { batchKey, insertRunLogs, poolRunHolders } from './db/logs.js';
 import { notHeld, proposeStates, sum } from './db/propose-state.js';
 import { toLogRows } from './log-handlers.js';
@@ -15,10 +15,8 @@ import { toLogRows } from './log-handlers.js';
  */
 export const poolRunHandlers = {
   poolRunsSetStates: async ({ params, body, principal, deps }) => {
-    const pool = await poolOrNotFound(deps.sql, principal.workspaceId, params.pool);
     const items = await proposeStates(deps.sql, deps.metrics, {
-      workspaceId: principal.workspaceId,
-      poolId: pool.id,
+      ...(await poolScope(deps.sql, principal, params.pool)),
       apiKeyId: apiKeyId(principal),
       items: body.items,
     });
@@ -26,11 +24,10 @@ export const poolRunHandlers = {
   },
 
   poolRunsLogsWrite: async ({ params, body, principal, deps }) => {
-    const pool = await poolOrNotFound(deps.sql, principal.workspaceId, params.pool);
+    const scope = await poolScope(deps.sql, principal, params.pool);
     const keyId = apiKeyId(principal);
     const holders = await poolRunHolders(deps.sql, {
-      workspaceId: principal.workspaceId,
-      poolId: pool.id,
+      ...scope,
       runIds: [...new Set(body.items.map((item) => item.flowRunId))],
       apiKeyId: keyId,
     });

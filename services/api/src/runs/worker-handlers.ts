@@ -1,5 +1,5 @@
 import type { Handlers } from '../http/route-types.js';
-import { apiKeyId, poolOrNotFound } from '../http/scope.js';
+import { apiKeyId, poolOrNotFound, poolScope } from '../http/scope.js';
 import { claimRuns, toClaimedRun } from './claim-runs.js';
 import { adoptRuns } from './db/adopt.js';
 import { listWorkers } from './db/workers.js';
@@ -34,10 +34,8 @@ export const workerHandlers = {
   },
 
   poolRunsAdopt: async ({ params, body, principal, deps }) => {
-    const pool = await poolOrNotFound(deps.sql, principal.workspaceId, params.pool);
     const rows = await adoptRuns(deps.sql, {
-      workspaceId: principal.workspaceId,
-      poolId: pool.id,
+      ...(await poolScope(deps.sql, principal, params.pool)),
       workerId: body.workerId,
       apiKeyId: apiKeyId(principal),
       runs: body.runs,

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { notFound } from '../errors.js';
 import { decodeCursor, pageOf } from '../http/pagination.js';
 import type { Handlers } from '../http/route-types.js';
-import { apiKeyId, poolOrNotFound } from '../http/scope.js';
+import { apiKeyId, poolScope } from '../http/scope.js';
 import { completeSensorTick } from './complete-tick.js';
 import { claimSensorTicks, getSensor, listSensors, listSensorTicks, makeSensorDue, setSensorPaused } from './db/sensors.js';
 
@@ -58,10 +58,8 @@ export const sensorHandlers = {
   },
 
   sensorTicksClaim: async ({ params, body, principal, deps }) => {
-    const pool = await poolOrNotFound(deps.sql, principal.workspaceId, params.pool);
     const ticks = await claimSensorTicks(deps.sql, {
-      workspaceId: principal.workspaceId,
-      poolId: pool.id,
+      ...(await poolScope(deps.sql, principal, params.pool)),
       workerId: body.workerId,
       keyId: apiKeyId(principal),
       labels: body.labels ?? {},
@@ -72,10 +70,8 @@ export const sensorHandlers = {
   },
 
   sensorTicksComplete: async ({ params, body, principal, deps }) => {
-    const pool = await poolOrNotFound(deps.sql, principal.workspaceId, params.pool);
     return completeSensorTick(deps.sql, {
-      workspaceId: principal.workspaceId,
-      poolId: pool.id,
+      ...(await poolScope(deps.sql, principal, params.pool)),
       tickId: params.id,
       keyId: apiKeyId(principal),
       request: body,

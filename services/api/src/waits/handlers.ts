@@ -4,7 +4,7 @@ import type { AppDeps } from '../context.js';
 import { notFound } from '../domain-error.js';
 import { decodeCursor, pageOf } from '../http/pagination.js';
 import type { Handlers } from '../http/route-types.js';
-import { poolOrNotFound } from '../http/scope.js';
+import { poolScope } from '../http/scope.js';
 import type { Actor } from '../orchestration/rules.js';
 import { createWait } from './create-wait.js';
 import { getWait, listRecordedResults, listWaits, toWait, type WaitRow, waitNudgeKey } from './db/waits.js';
@@ -113,10 +113,8 @@ export const waitHandlers = {
     completeToken(deps.sql, { workspaceId: principal.workspaceId, token: params.token, value: body.value }),
 
   externalPollsClaim: async ({ params, body, principal, deps }) => {
-    const pool = await poolOrNotFound(deps.sql, principal.workspaceId, params.pool);
     const polls = await claimExternalPolls(deps.sql, {
-      workspaceId: principal.workspaceId,
-      poolId: pool.id,
+      ...(await poolScope(deps.sql, principal, params.pool)),
       workerId: body.workerId,
       labels: body.labels ?? {},
       limit: body.limit,
@@ -126,10 +124,8 @@ export const waitHandlers = {
   },
 
   externalPollsComplete: async ({ params, body, principal, deps }) => {
-    const pool = await poolOrNotFound(deps.sql, principal.workspaceId, params.pool);
     return completeExternalPoll(deps.sql, {
-      workspaceId: principal.workspaceId,
-      poolId: pool.id,
+      ...(await poolScope(deps.sql, principal, params.pool)),
       waitId: params.id,
       request: body,
     });
