@@ -3,7 +3,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { ClaimedExternalPoll, ClaimedSensorTick } from '@outpost/sdk/contracts';
+import type { ClaimedSensorTick } from '@outpost/sdk/contracts';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BundleProcessDeps } from '../src/bundle-process.js';
@@ -12,6 +12,7 @@ import { SecretResolver } from '../src/secrets.js';
 import { evaluateSensorTick } from '../src/sensors/evaluate.js';
 import { evaluateExternalPoll } from '../src/sensors/external-poll.js';
 import { buildDemoBundle } from './support/bundle.js';
+import { claimedExternalPoll } from './support/external-poll.js';
 import { tearDown } from './support/leaks.js';
 
 const FIXTURE = fileURLToPath(new URL('./fixtures/flows/sensors-secret.ts', import.meta.url));
@@ -98,18 +99,7 @@ describe('sensor ticks and deferred-job polls report nothing secret, in keys or 
   });
 
   it("masks the keys and values of a deferred job's result and its message, keeping keys that mask alike apart", async () => {
-    const poll: ClaimedExternalPoll = {
-      waitId: randomUUID(),
-      leaseId: randomUUID(),
-      action: 'poll',
-      flowRunId: randomUUID(),
-      spec: { kind: 'external', job: 'leaky-job', handle: { id: 7 }, pollSeconds: 30, label: 'Leaky job', link: null },
-      polls: 0,
-      failedPolls: 0,
-      deployment: deployment(),
-      leaseExpiresAt: new Date(Date.now() + 60_000).toISOString(),
-      timeoutSeconds: 30,
-    };
+    const poll = claimedExternalPoll(deployment());
     const report = await evaluateExternalPoll(poll, deps, new AbortController().signal);
     expect(report?.outcome).toEqual({
       state: 'succeeded',

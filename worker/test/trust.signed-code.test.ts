@@ -19,6 +19,7 @@ import { evaluateSensorTick } from '../src/sensors/evaluate.js';
 import { evaluateExternalPoll } from '../src/sensors/external-poll.js';
 import { checkClaimedCode } from '../src/trust.js';
 import { buildDemoBundle } from './support/bundle.js';
+import { claimedExternalPoll } from './support/external-poll.js';
 import { tearDown } from './support/leaks.js';
 
 const FIXTURE = fileURLToPath(new URL('./fixtures/flows/sensors-secret.ts', import.meta.url));
@@ -104,25 +105,15 @@ describe('trust: sensor ticks and deferred-job polls run only signed code', () =
   });
 
   it('refuses a deferred-job poll whose claim does not name its deployment, or names another entrypoint', async () => {
-    const poll = (deployment: Partial<ClaimedExternalPoll['deployment']>): ClaimedExternalPoll => ({
-      waitId: randomUUID(),
-      leaseId: randomUUID(),
-      action: 'poll',
-      flowRunId: randomUUID(),
-      spec: { kind: 'external', job: 'leaky-job', handle: { id: 7 }, pollSeconds: 30, label: 'Leaky job', link: null },
-      polls: 0,
-      failedPolls: 0,
-      deployment: {
+    const poll = (deployment: Partial<ClaimedExternalPoll['deployment']>): ClaimedExternalPoll =>
+      claimedExternalPoll({
         id: randomUUID(),
         source: bundle.source,
         entrypoint: bundle.entrypoint,
         jobVariables,
         signature: null,
         ...deployment,
-      },
-      leaseExpiresAt: new Date(Date.now() + 60_000).toISOString(),
-      timeoutSeconds: 30,
-    });
+      });
     const signed = await signature();
     const anonymous = await evaluateExternalPoll(poll({ signature: signed }), deps, new AbortController().signal);
     expect(JSON.stringify(anonymous?.outcome)).toContain('did not say which deployment this is');
