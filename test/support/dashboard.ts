@@ -234,19 +234,21 @@ export interface DashboardFixture {
   readonly browser: Browser;
 }
 
+type ServerOptions = Parameters<typeof startTestServer>[0];
+
 /**
- * Starts the API (`options` go to `startTestServer` as they are), the owner's client and Chromium
- * before the file's tests, and closes them after. Hooks the file adds after this call run after the
- * start and before the close: a suite seeds in its own `beforeAll` and stops its worker in its own
- * `afterAll`.
+ * Starts the API (`options` go to `startTestServer` as they are; given as a function, they are read
+ * once the file's earlier `beforeAll` hooks have run), the owner's client and Chromium before the
+ * file's tests, and closes them after. Hooks the file adds after this call run after the start and
+ * before the close: a suite seeds in its own `beforeAll` and stops its worker in its own `afterAll`.
  */
-export function useDashboard(options?: Parameters<typeof startTestServer>[0]): DashboardFixture {
+export function useDashboard(options?: ServerOptions | (() => ServerOptions)): DashboardFixture {
   let server: TestServer | undefined;
   let owner: OutpostClient | undefined;
   let browser: Browser | undefined;
   const started = <T>(value: T | undefined): T => startedValue(value, 'the dashboard');
   beforeAll(async () => {
-    server = await startTestServer(options);
+    server = await startTestServer(typeof options === 'function' ? options() : options);
     owner = new OutpostClient({ baseUrl: server.url, token: server.ownerKey });
     browser = await launchChromium();
   }, 120_000);

@@ -1,9 +1,9 @@
-import { startTestServer, type TestServer } from '@outpost/api/testing';
+import type { startTestServer, TestServer } from '@outpost/api/testing';
 import { linkIn, TestMailbox } from '@outpost/api/testing-mailbox';
-import { OutpostClient, unwrap } from '@outpost/sdk/client';
+import { type OutpostClient, unwrap } from '@outpost/sdk/client';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll } from 'vitest';
-import { launchChromium, PolicyWatch, startedValue } from './dashboard.js';
+import { PolicyWatch, startedValue, useDashboard } from './dashboard.js';
 
 /** The password every person of an organisation suite confirms their address with. */
 export const PASSWORD = 'a platform team keeps this one';
@@ -48,24 +48,33 @@ export function useOrganisationDashboard(
   options: { server?: () => Partial<ServerOptions>; seed?: () => Promise<void> } = {},
 ): OrganisationDashboard {
   let mailbox: TestMailbox | undefined;
-  let server: TestServer | undefined;
-  let owner: OutpostClient | undefined;
-  let browser: Browser | undefined;
   let organisation: { slug: string; id: string } | undefined;
   const started = <T>(value: T | undefined): T => startedValue(value, 'the organisation dashboard');
   const policy = new PolicyWatch();
+  // The mailbox starts before the API mails through it, and closes after it (`afterAll` hooks run last-registered first).
+  beforeAll(async () => {
+    mailbox = await TestMailbox.start();
+  });
+  afterAll(async () => {
+    await mailbox?.close();
+  });
+  const base = useDashboard(() => ({
+    loops: false,
+    ...options.server?.(),
+    mail: { smtpUrl: started(mailbox).url, from: 'Outpost <outpost@example.com>' },
+  }));
   const dashboard: OrganisationDashboard = {
     get mailbox() {
       return started(mailbox);
     },
     get server() {
-      return started(server);
+      return base.server;
     },
     get owner() {
-      return started(owner);
+      return base.owner;
     },
     get browser() {
-      return started(browser);
+      return base.browser;
     },
     get organisation() {
       return started(organisation);
@@ -101,25 +110,12 @@ export function useOrganisationDashboard(
     },
   };
   beforeAll(async () => {
-    mailbox = await TestMailbox.start();
-    server = await startTestServer({
-      loops: false,
-      ...options.server?.(),
-      mail: { smtpUrl: mailbox.url, from: 'Outpost <outpost@example.com>' },
-    });
-    owner = new OutpostClient({ baseUrl: server.url, token: server.ownerKey });
+    const server = base.server;
     const [row] = await server.sql<{ slug: string; id: string }[]>`
       SELECT o.slug, o.id FROM organisations o JOIN workspaces w ON w.organisation_id = o.id WHERE w.id = ${server.workspaceId}`;
     if (!row) throw new Error('the default workspace has no organisation');
     organisation = { slug: row.slug, id: row.id };
-    browser = await launchChromium();
     await options.seed?.();
   }, 120_000);
-  afterAll(async () => {
-    await browser?.close();
-    await owner?.close();
-    await server?.close();
-    await mailbox?.close();
-  });
   return dashboard;
 }
