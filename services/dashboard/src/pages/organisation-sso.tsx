@@ -10,7 +10,7 @@ import { settingsSavedText, signInLink } from '../lib/organisation-sso.js';
 import { OrgSsoDomains } from './organisation-sso-domains.js';
 import { OrgSsoForm } from './organisation-sso-form.js';
 import { GroupMappingEditor } from './organisation-sso-mapping.js';
-import { SsoChangeActions } from './sso-provider-form.js';
+import { SsoChangeActions, SsoClientFacts, SsoRedirectFact } from './sso-provider-form.js';
 
 /** The organisation's provider, or null when it has none. */
 function readSso(organisation: string, signal: AbortSignal): Promise<ApiResult<OrganisationSso | null>> {
@@ -150,17 +150,7 @@ export function OrgSsoEmpty({ owner, onSetUp }: { owner: boolean; onSetUp: () =>
 export function OrgSsoSummary({ sso, domains }: { sso: OrganisationSso; domains: ReactNode }) {
   return (
     <dl className="settings-list" data-testid="org-sso-summary">
-      <dt>Issuer</dt>
-      <dd>
-        <code data-testid="org-sso-issuer-value">{sso.issuer}</code>
-      </dd>
-      <dt>Client</dt>
-      <dd>
-        <code data-testid="org-sso-client-id-value">{sso.clientId}</code>{' '}
-        <span className="muted small" data-testid="org-sso-secret-value">
-          {sso.hasClientSecret ? 'confidential (secret stored encrypted)' : 'public (PKCE only)'}
-        </span>
-      </dd>
+      <SsoClientFacts testId="org-sso" provider={sso} />
       <dt>Email domains</dt>
       <dd>
         {domains}
@@ -170,11 +160,7 @@ export function OrgSsoSummary({ sso, domains }: { sso: OrganisationSso; domains:
       <dd>
         <code data-testid="org-sso-claim-value">{sso.groupsClaim}</code>
       </dd>
-      <dt>Redirect URI</dt>
-      <dd>
-        <code data-testid="org-sso-redirect-uri">{sso.redirectUri}</code>
-        <div className="muted small">Register this at the provider as the client's sign-in redirect.</div>
-      </dd>
+      <SsoRedirectFact testId="org-sso" redirectUri={sso.redirectUri} />
       <dt>Sign-in link</dt>
       <dd>
         <code data-testid="org-sso-sign-in-link">{signInLink(sso)}</code>

@@ -8,7 +8,7 @@ import { Options } from '../components/options.js';
 import { useResource } from '../hooks/use-resource.js';
 import { formatDateTime } from '../lib/format.js';
 import { type ClientDraft, callbackUri, clientErrors, clientSecretField, parseDomains } from '../lib/organisation-sso.js';
-import { SsoChangeActions, SsoProviderForm } from './sso-provider-form.js';
+import { SsoChangeActions, SsoClientFacts, SsoProviderForm, SsoRedirectFact } from './sso-provider-form.js';
 
 type DefaultRole = NonNullable<OidcConfig['defaultRole']>;
 
@@ -62,22 +62,8 @@ export function SingleSignOnSection({ workspaceSlug, canChange }: { workspaceSlu
       {current && !editing && (
         <>
           <dl className="settings-list" data-testid="sso-summary">
-            <dt>Issuer</dt>
-            <dd>
-              <code data-testid="sso-issuer-value">{current.issuer}</code>
-            </dd>
-            <dt>Client</dt>
-            <dd>
-              <code>{current.clientId}</code>{' '}
-              <span className="muted small">
-                {current.hasClientSecret ? 'confidential (secret stored encrypted)' : 'public (PKCE only)'}
-              </span>
-            </dd>
-            <dt>Redirect URI</dt>
-            <dd>
-              <code data-testid="sso-redirect-uri">{current.redirectUri}</code>
-              <div className="muted small">Register this at the provider as the client's sign-in redirect.</div>
-            </dd>
+            <SsoClientFacts testId="sso" provider={current} />
+            <SsoRedirectFact testId="sso" redirectUri={current.redirectUri} />
             <dt>New people</dt>
             <dd data-testid="sso-new-people">
               {current.defaultRole

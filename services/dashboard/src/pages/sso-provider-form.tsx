@@ -178,3 +178,44 @@ export function SsoChangeActions({
     </div>
   );
 }
+
+/**
+ * A configured provider's issuer and client (confidential or public), as entries of a summary list.
+ * Test ids are `testId` with `-issuer-value`, `-client-id-value` and `-secret-value`.
+ */
+export function SsoClientFacts({
+  testId,
+  provider,
+}: {
+  testId: 'sso' | 'org-sso';
+  provider: { issuer: string; clientId: string; hasClientSecret: boolean };
+}) {
+  return (
+    <>
+      <dt>Issuer</dt>
+      <dd>
+        <code data-testid={`${testId}-issuer-value`}>{provider.issuer}</code>
+      </dd>
+      <dt>Client</dt>
+      <dd>
+        <code data-testid={`${testId}-client-id-value`}>{provider.clientId}</code>{' '}
+        <span className="muted small" data-testid={`${testId}-secret-value`}>
+          {provider.hasClientSecret ? 'confidential (secret stored encrypted)' : 'public (PKCE only)'}
+        </span>
+      </dd>
+    </>
+  );
+}
+
+/** The redirect URI to register at a configured provider, as an entry of a summary list (test id `testId` with `-redirect-uri`). */
+export function SsoRedirectFact({ testId, redirectUri }: { testId: 'sso' | 'org-sso'; redirectUri: string }) {
+  return (
+    <>
+      <dt>Redirect URI</dt>
+      <dd>
+        <code data-testid={`${testId}-redirect-uri`}>{redirectUri}</code>
+        <div className="muted small">Register this at the provider as the client's sign-in redirect.</div>
+      </dd>
+    </>
+  );
+}
