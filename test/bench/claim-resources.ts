@@ -3,7 +3,7 @@ import { type ClaimInput, claimDueRuns } from '@outpost/api';
 import { startTestServer, type TestServer } from '@outpost/api/testing';
 import { OutpostClient } from '@outpost/sdk/client';
 import postgres from 'postgres';
-import { insertDueRuns } from './support/bulk-runs.js';
+import { deployWithDueRuns } from './support/bulk-runs.js';
 import { percentile, type Row, row } from './support/row.js';
 
 /**
@@ -48,22 +48,13 @@ async function seed(
     });
     if (!updated.ok) throw new Error(`bench setup failed: ${JSON.stringify(updated)}`);
   }
-  const deployed = await owner.call('deploymentsUpsert', {
-    body: {
-      flowName: pool,
-      name: 'd',
-      source: `dir:///${randomUUID()}`,
-      entrypoint: 'flow.mjs',
-      workPool: pool,
-      ...(opts.quota ? { tags: ['team:bench'] } : {}),
-      ...(opts.resources ? { resources: opts.resources } : {}),
-    },
-  });
-  if (!deployed.ok) throw new Error(`deploy failed: ${JSON.stringify(deployed)}`);
-  const d = deployed.data.deployment;
-  await insertDueRuns(server.sql, d.id, CLAIMS + WARMUP);
-  const [p] = await server.sql<{ id: string }[]>`SELECT work_pool_id AS id FROM deployments WHERE id = ${d.id}`;
-  const poolId = p?.id ?? '';
+  const poolId = await deployWithDueRuns(
+    owner,
+    server.sql,
+    pool,
+    { ...(opts.quota ? { tags: ['team:bench'] } : {}), ...(opts.resources ? { resources: opts.resources } : {}) },
+    CLAIMS + WARMUP,
+  );
   const workerId = randomUUID();
   const resources =
     opts.gpus > 0

@@ -3,7 +3,7 @@ import { type ClaimInput, claimDueRuns } from '@outpost/api';
 import { startTestServer, type TestServer } from '@outpost/api/testing';
 import { OutpostClient } from '@outpost/sdk/client';
 import postgres from 'postgres';
-import { insertDueRuns } from './support/bulk-runs.js';
+import { deployWithDueRuns } from './support/bulk-runs.js';
 import { type Row, row } from './support/row.js';
 
 /**
@@ -84,24 +84,15 @@ async function seedPool(server: TestServer, owner: OutpostClient, limited: boole
     ok(await owner.call('queuesUpdate', { params: { pool, queue: 'default' }, body: { concurrencyLimit: 100_000 } }));
     ok(await owner.call('concurrencyLimitsCreate', { body: { tag, limit: 100_000 } }));
   }
-  const deployed = await owner.call('deploymentsUpsert', {
-    body: {
-      flowName: pool,
-      name: 'd',
-      source: `dir:///${randomUUID()}`,
-      entrypoint: 'flow.mjs',
-      workPool: pool,
-      ...(limited ? { concurrencyLimit: 100_000, tags: [tag] } : {}),
-    },
-  });
-  if (!deployed.ok) throw new Error(`deploy failed: ${JSON.stringify(deployed)}`);
-  const d = deployed.data.deployment;
-  await insertDueRuns(server.sql, d.id, RUNS);
+  const poolId = await deployWithDueRuns(
+    owner,
+    server.sql,
+    pool,
+    limited ? { concurrencyLimit: 100_000, tags: [tag] } : {},
+    RUNS,
+  );
   await server.sql`ANALYZE flow_runs`;
-  const [row] = await server.sql<
-    { id: string }[]
-  >`SELECT id FROM work_pools WHERE id = (SELECT work_pool_id FROM deployments WHERE id = ${d.id})`;
-  return { pool, poolId: row?.id ?? '' };
+  return { pool, poolId };
 }
 
 function claimInput(server: TestServer, poolId: string, workerId: string): ClaimInput {

@@ -1,3 +1,6 @@
+import { randomUUID } from 'node:crypto';
+import type { OutpostClient } from '@outpost/sdk/client';
+import type { DeploymentUpsertRequest } from '@outpost/sdk/contracts';
 import type postgres from 'postgres';
 
 /**
@@ -42,6 +45,28 @@ export async function insertDueRuns(sql: postgres.Sql, deploymentId: string, cou
            now() - interval '1 second'
     FROM deployments d CROSS JOIN generate_series(1, ${count}::int) g
     WHERE d.id = ${deploymentId}`;
+}
+
+/**
+ * A deployment `d` of flow `pool` on work pool `pool`, whose code is never fetched (`body` adds its
+ * tags, limits or resources), with `count` due runs of it inserted by `insertDueRuns`; answers the
+ * pool's id.
+ */
+export async function deployWithDueRuns(
+  owner: OutpostClient,
+  sql: postgres.Sql,
+  pool: string,
+  body: Partial<DeploymentUpsertRequest>,
+  count: number,
+): Promise<string> {
+  const deployed = await owner.call('deploymentsUpsert', {
+    body: { flowName: pool, name: 'd', source: `dir:///${randomUUID()}`, entrypoint: 'flow.mjs', workPool: pool, ...body },
+  });
+  if (!deployed.ok) throw new Error(`deploy failed: ${JSON.stringify(deployed)}`);
+  const deploymentId = deployed.data.deployment.id;
+  await insertDueRuns(sql, deploymentId, count);
+  const [row] = await sql<{ id: string }[]>`SELECT work_pool_id AS id FROM deployments WHERE id = ${deploymentId}`;
+  return row?.id ?? '';
 }
 
 /**
