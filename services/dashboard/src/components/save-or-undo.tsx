@@ -1,3 +1,5 @@
+import type { FormEvent, ReactNode } from 'react';
+
 /**
  * Save and Undo changes for an edited draft of roles, both idle while nothing changed or the save is
  * out. Test ids: `testId` with `-save` and `-undo`.
@@ -28,5 +30,34 @@ export function SaveOrUndo({
         Undo changes
       </button>
     </>
+  );
+}
+
+/**
+ * The frame of a roles editor: a form for those who may change the roles (given `onSubmit`), else a
+ * block of the same look to read; `data-read-only` says which, the browser's checks stay off.
+ */
+export function RolesEditorFrame({
+  className,
+  testId,
+  onSubmit,
+  children,
+}: {
+  className: string;
+  testId: string;
+  onSubmit: ((e: FormEvent) => Promise<void>) | undefined;
+  children: ReactNode;
+}) {
+  if (!onSubmit) {
+    return (
+      <div className={className} data-testid={testId} data-read-only="true">
+        {children}
+      </div>
+    );
+  }
+  return (
+    <form className={className} noValidate onSubmit={(e) => void onSubmit(e)} data-testid={testId} data-read-only="false">
+      {children}
+    </form>
   );
 }

@@ -6,7 +6,7 @@ import { LoadMore } from '../components/load-more.js';
 import { Empty, Notice } from '../components/notice.js';
 import { Options } from '../components/options.js';
 import { PersonCell } from '../components/person-cell.js';
-import { SaveOrUndo } from '../components/save-or-undo.js';
+import { RolesEditorFrame, SaveOrUndo } from '../components/save-or-undo.js';
 import { TableHead } from '../components/table-head.js';
 import { useCursorList } from '../hooks/use-cursor-list.js';
 import { useResource } from '../hooks/use-resource.js';
@@ -317,43 +317,36 @@ export function GroupRolesEditor({
   const table = (
     <RolesTable group={group} rows={rows} draft={draft} errors={errors.byWorkspace} admin={admin} busy={busy} onChoose={choose} />
   );
-  if (!admin) {
-    return (
-      <div className="group-roles" data-testid="organisation-group-roles-form" data-read-only="true">
-        <h4>Workspace roles</h4>
-        {table}
-        <p className="muted small">The organisation's owners and admins choose the roles a group grants.</p>
-      </div>
-    );
-  }
   return (
-    <form
-      className="group-roles"
-      noValidate
-      onSubmit={(e) => void onSubmit(e)}
-      data-testid="organisation-group-roles-form"
-      data-read-only="false"
-    >
+    <RolesEditorFrame className="group-roles" testId="organisation-group-roles-form" onSubmit={admin ? onSubmit : undefined}>
       <h4>Workspace roles</h4>
       {table}
-      <div className="inline-form">
-        <SaveOrUndo
-          busy={busy}
-          unchanged={unchanged}
-          onUndo={() => {
-            setDraft(roleDraft(rows, saved));
-            setErrors({ byWorkspace: {}, other: [] });
-            setFailure(null);
-          }}
-          testId="organisation-group-roles"
-        />
-        <span className="muted small">Members get the highest role any of their groups grants; roles given by hand stay.</span>
-      </div>
-      {failure && <Notice testId="organisation-group-roles-error">{failure}</Notice>}
-      <p className="muted small group-status" role="status" aria-live="polite" data-testid="organisation-group-roles-status">
-        {status}
-      </p>
-    </form>
+      {admin ? (
+        <>
+          <div className="inline-form">
+            <SaveOrUndo
+              busy={busy}
+              unchanged={unchanged}
+              onUndo={() => {
+                setDraft(roleDraft(rows, saved));
+                setErrors({ byWorkspace: {}, other: [] });
+                setFailure(null);
+              }}
+              testId="organisation-group-roles"
+            />
+            <span className="muted small">
+              Members get the highest role any of their groups grants; roles given by hand stay.
+            </span>
+          </div>
+          {failure && <Notice testId="organisation-group-roles-error">{failure}</Notice>}
+          <p className="muted small group-status" role="status" aria-live="polite" data-testid="organisation-group-roles-status">
+            {status}
+          </p>
+        </>
+      ) : (
+        <p className="muted small">The organisation's owners and admins choose the roles a group grants.</p>
+      )}
+    </RolesEditorFrame>
   );
 }
 

@@ -5,7 +5,7 @@ import { api } from '../api/instance.js';
 import { describedBy } from '../components/form-field.js';
 import { Empty, Notice } from '../components/notice.js';
 import { Options } from '../components/options.js';
-import { SaveOrUndo } from '../components/save-or-undo.js';
+import { RolesEditorFrame, SaveOrUndo } from '../components/save-or-undo.js';
 import { TableHead } from '../components/table-head.js';
 import { GROUP_ROLES_WEAKEST_FIRST, type GroupWorkspace } from '../lib/group-roles.js';
 import {
@@ -105,58 +105,52 @@ export function GroupMappingEditor({
       </p>
     </>
   );
-  if (!owner) {
-    return (
-      <div className="org-sso-mapping" data-testid="org-sso-mapping" data-read-only="true">
-        {intro}
-        <MappingReadOnly roles={saved} />
-        <p className="muted small">The organisation's owners choose the roles its groups grant.</p>
-      </div>
-    );
-  }
   return (
-    <form
-      className="org-sso-mapping"
-      noValidate
-      onSubmit={(e) => void onSubmit(e)}
-      data-testid="org-sso-mapping"
-      data-read-only="false"
-    >
+    <RolesEditorFrame className="org-sso-mapping" testId="org-sso-mapping" onSubmit={owner ? onSubmit : undefined}>
       {intro}
-      <MappingTable
-        rows={rows}
-        choices={workspaceChoices(workspaces, rows)}
-        errors={errors}
-        busy={busy}
-        onChange={change}
-        onRemove={remove}
-      />
-      <div className="inline-form">
-        <button
-          type="button"
-          className="button"
-          disabled={busy}
-          onClick={() => setRows((rs) => addMappingRow(rs))}
-          data-testid="org-sso-mapping-add"
-        >
-          Add a group
-        </button>
-        <SaveOrUndo
-          busy={busy}
-          unchanged={unchanged}
-          onUndo={() => {
-            setRows(mappingRows(saved));
-            setErrors({});
-            setFailure(null);
-          }}
-          testId="org-sso-mapping"
-        />
-      </div>
-      {failure && <Notice testId="org-sso-mapping-failure">{failure}</Notice>}
-      <p className="muted small org-sso-status" role="status" aria-live="polite" data-testid="org-sso-mapping-status">
-        {status}
-      </p>
-    </form>
+      {owner ? (
+        <>
+          <MappingTable
+            rows={rows}
+            choices={workspaceChoices(workspaces, rows)}
+            errors={errors}
+            busy={busy}
+            onChange={change}
+            onRemove={remove}
+          />
+          <div className="inline-form">
+            <button
+              type="button"
+              className="button"
+              disabled={busy}
+              onClick={() => setRows((rs) => addMappingRow(rs))}
+              data-testid="org-sso-mapping-add"
+            >
+              Add a group
+            </button>
+            <SaveOrUndo
+              busy={busy}
+              unchanged={unchanged}
+              onUndo={() => {
+                setRows(mappingRows(saved));
+                setErrors({});
+                setFailure(null);
+              }}
+              testId="org-sso-mapping"
+            />
+          </div>
+          {failure && <Notice testId="org-sso-mapping-failure">{failure}</Notice>}
+          <p className="muted small org-sso-status" role="status" aria-live="polite" data-testid="org-sso-mapping-status">
+            {status}
+          </p>
+        </>
+      ) : (
+        <>
+          <MappingReadOnly roles={saved} />
+          <p className="muted small">The organisation's owners choose the roles its groups grant.</p>
+        </>
+      )}
+    </RolesEditorFrame>
   );
 }
 
