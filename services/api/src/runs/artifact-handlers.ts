@@ -1,5 +1,6 @@
 import { ApiError, notFound } from '../errors.js';
 import type { Handlers } from '../http/route-types.js';
+import { createdInRun } from './created-in-run.js';
 import { latestArtifacts, listRunArtifacts, upsertArtifact } from './db/artifacts.js';
 import { taskRunBelongsTo } from './db/child-runs.js';
 import { getRunAttempt } from './db/flow-runs.js';
@@ -16,7 +17,7 @@ export const artifactHandlers = {
         errors: [{ path: 'body.taskRunId', message: 'not a task run of this flow run' }],
       });
     }
-    const result = await upsertArtifact(deps.sql, {
+    const stored = await upsertArtifact(deps.sql, {
       id: body.id,
       workspaceId: principal.workspaceId,
       flowRunId: params.id,
@@ -26,12 +27,8 @@ export const artifactHandlers = {
       description: body.description ?? null,
       data: body.data,
     });
-    // The same id under another run (or workspace) is refused alike, so it reveals nothing about the other.
-    if (!result || result.row.workspaceId !== principal.workspaceId || result.row.flowRunId !== params.id) {
-      throw new ApiError('conflict', 'this artifact id is already in use');
-    }
-    if (!result.created) status(200);
-    return { artifact: result.row.artifact };
+    const row = createdInRun(stored, { workspaceId: principal.workspaceId, flowRunId: params.id }, 'artifact', status);
+    return { artifact: row.artifact };
   },
 
   artifactsList: async ({ params, principal, deps }) => {

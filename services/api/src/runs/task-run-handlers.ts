@@ -3,6 +3,7 @@ import { encodeCursor } from '../db/values.js';
 import { ApiError, notFound } from '../errors.js';
 import { decodeCursor } from '../http/pagination.js';
 import type { Handlers } from '../http/route-types.js';
+import { createdInRun } from './created-in-run.js';
 import { getRunAttemptSince } from './db/flow-runs.js';
 import { applyTaskRunEvents } from './db/task-run-batches.js';
 import { insertTaskRun, listTaskRuns, setTaskRunState, summarizeTaskRuns } from './db/task-runs.js';
@@ -33,7 +34,7 @@ async function findRun(sql: Parameters<typeof getRunAttemptSince>[0], workspaceI
 export const taskRunHandlers = {
   taskRunsCreate: async ({ params, body, principal, deps, status }) => {
     const since = await assertCurrentAttempt(deps.sql, principal.workspaceId, params.id, body.flowRunAttempt);
-    const result = await insertTaskRun(deps.sql, {
+    const stored = await insertTaskRun(deps.sql, {
       id: body.id,
       workspaceId: principal.workspaceId,
       flowRunId: params.id,
@@ -45,12 +46,8 @@ export const taskRunHandlers = {
       cacheKey: body.cacheKey ?? null,
       state: body.state,
     });
-    // The same id under another run (or workspace) is refused alike, so it reveals nothing about the other.
-    if (!result || result.row.workspaceId !== principal.workspaceId || result.row.flowRunId !== params.id) {
-      throw new ApiError('conflict', 'this task run id is already in use');
-    }
-    if (!result.created) status(200);
-    return { taskRun: result.row.taskRun };
+    const row = createdInRun(stored, { workspaceId: principal.workspaceId, flowRunId: params.id }, 'task run', status);
+    return { taskRun: row.taskRun };
   },
 
   taskRunsList: async ({ params, query, principal, deps }) => {
