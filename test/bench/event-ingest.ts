@@ -1,7 +1,6 @@
 import { OutpostClient, unwrap } from '@outpost/sdk/client';
-import postgres from 'postgres';
 import { startBenchApi } from './support/api.js';
-import { BackendCpu, backendCpuRow, withBackendCpu } from './support/backend-cpu.js';
+import { BackendCpu, backendCpuRow, rawBaseline, withBackendCpu } from './support/backend-cpu.js';
 import { type Row, row } from './support/row.js';
 
 /**
@@ -35,10 +34,9 @@ async function rate(count: number, send: (i: number) => Promise<number>): Promis
 export async function run(): Promise<Row[]> {
   const api = await startBenchApi();
   const client = new OutpostClient({ baseUrl: api.server.url, token: api.server.ownerKey });
-  const rawApplication = 'outpost-bench-raw';
-  const sql = postgres(api.server.databaseUrl, { max: 4, onnotice: () => {}, connection: { application_name: rawApplication } });
+  const baseline = rawBaseline(api.server.databaseUrl, 4);
+  const { sql, cpu: rawCpu } = baseline;
   const apiCpu = new BackendCpu(api.server.databaseUrl, 'outpost-api');
-  const rawCpu = new BackendCpu(api.server.databaseUrl, rawApplication);
   const raw = (list: ReturnType<typeof events>) =>
     list.map((e) => ({
       workspace_id: api.server.workspaceId,
@@ -77,8 +75,7 @@ export async function run(): Promise<Row[]> {
     return rows;
   } finally {
     await apiCpu.close();
-    await rawCpu.close();
-    await sql.end({ timeout: 5 });
+    await baseline.close();
     await client.close();
     await api.close();
   }

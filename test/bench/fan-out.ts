@@ -7,7 +7,7 @@ import { OutpostClient, unwrap } from '@outpost/sdk/client';
 import { isTerminal } from '@outpost/sdk/contracts';
 import postgres from 'postgres';
 import type { Spawned } from '../support/processes.js';
-import { BackendCpu } from './support/backend-cpu.js';
+import { BackendCpu, rawBaseline } from './support/backend-cpu.js';
 import { startBenchWorker } from './support/bench-worker.js';
 import { cliInProject, writeFlowProject } from './support/flow-project.js';
 import { pause, type Row, row, waitFor } from './support/row.js';
@@ -170,9 +170,8 @@ async function timedRun(o: Outpost, flow: string, parameters: Record<string, num
 
 /** The same rows written straight into Postgres: creations, then completions, 500 a statement; rows/s and the backend's CPU. */
 async function rawRows(server: TestServer, items: number): Promise<{ perSecond: number; backendCpuMs: number | null }> {
-  const application = 'outpost-bench-raw';
-  const sql = postgres(server.databaseUrl, { max: 1, onnotice: () => {}, connection: { application_name: application } });
-  const backends = new BackendCpu(server.databaseUrl, application);
+  const baseline = rawBaseline(server.databaseUrl, 1);
+  const { sql, cpu: backends } = baseline;
   try {
     const [run] = await sql<{ id: string; workspace_id: string }[]>`SELECT id, workspace_id FROM flow_runs LIMIT 1`;
     if (!run) throw new Error('no flow run to hang task runs on');
@@ -196,8 +195,7 @@ async function rawRows(server: TestServer, items: number): Promise<{ perSecond: 
     const backendsAfter = await backends.read();
     return { perSecond, backendCpuMs: backendsBefore === null || backendsAfter === null ? null : backendsAfter - backendsBefore };
   } finally {
-    await backends.close();
-    await sql.end({ timeout: 5 });
+    await baseline.close();
   }
 }
 

@@ -3,7 +3,7 @@ import { OutpostClient, unwrap } from '@outpost/sdk/client';
 import postgres from 'postgres';
 import { Agent, request } from 'undici';
 import { type BenchApi, startBenchApi } from './support/api.js';
-import { BackendCpu, withBackendCpu } from './support/backend-cpu.js';
+import { BackendCpu, rawBaseline, withBackendCpu } from './support/backend-cpu.js';
 import { cloneRun } from './support/bulk-runs.js';
 import {
   createRawTables,
@@ -195,9 +195,8 @@ function throughApiBatched(): Promise<Rates> {
 
 /** The four steps as raw SQL, one run (or with `batch`, up to that many) per statement. */
 async function rawSql(url: string, batch: number | null): Promise<Rates> {
-  const application = 'outpost-bench-raw';
-  const sql = postgres(url, { max: 20, onnotice: () => {}, connection: { application_name: application } });
-  const cpu = new BackendCpu(url, application);
+  const baseline = rawBaseline(url, 20);
+  const { sql, cpu } = baseline;
   const rates: Rates = new Map();
   try {
     await createRawTables(sql);
@@ -226,9 +225,8 @@ async function rawSql(url: string, batch: number | null): Promise<Rates> {
       rates.set(workers, await measured(cpu, () => drive(workers, batch ? many(batch) : single)));
     }
   } finally {
-    await cpu.close();
     await dropRawTables(sql).catch(() => {});
-    await sql.end({ timeout: 5 });
+    await baseline.close();
   }
   return rates;
 }

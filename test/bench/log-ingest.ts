@@ -1,8 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { OutpostClient, unwrap } from '@outpost/sdk/client';
-import postgres from 'postgres';
 import { startBenchApi } from './support/api.js';
-import { BackendCpu, backendCpuRow, withBackendCpu } from './support/backend-cpu.js';
+import { BackendCpu, backendCpuRow, rawBaseline, withBackendCpu } from './support/backend-cpu.js';
 import { type Row, row } from './support/row.js';
 
 /**
@@ -65,10 +64,9 @@ async function drive(
 export async function run(): Promise<Row[]> {
   const api = await startBenchApi();
   const worker = new OutpostClient({ baseUrl: api.server.url, token: api.workerKey });
-  const raw = 'outpost-bench-raw';
-  const sql = postgres(api.server.databaseUrl, { max: 20, onnotice: () => {}, connection: { application_name: raw } });
+  const baseline = rawBaseline(api.server.databaseUrl, 20);
+  const { sql, cpu: rawCpu } = baseline;
   const apiCpu = new BackendCpu(api.server.databaseUrl, 'outpost-api');
-  const rawCpu = new BackendCpu(api.server.databaseUrl, raw);
   try {
     /** A RUNNING run per sender and measurement, held by this worker, with its run token. */
     const runningRuns = async (count: number) => {
@@ -136,8 +134,7 @@ export async function run(): Promise<Row[]> {
     return rows;
   } finally {
     await apiCpu.close();
-    await rawCpu.close();
-    await sql.end({ timeout: 5 });
+    await baseline.close();
     await worker.close();
     await api.close();
   }

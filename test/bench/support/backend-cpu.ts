@@ -49,6 +49,25 @@ export class BackendCpu {
   }
 }
 
+/**
+ * A baseline's own postgres.js pool of `max` connections to `url`, under the application name
+ * `outpost-bench-raw` (apart from the API's `outpost-api`), and the meter of the CPU its backends
+ * spend; `close()` ends both.
+ */
+export function rawBaseline(url: string, max: number): { sql: postgres.Sql; cpu: BackendCpu; close(): Promise<void> } {
+  const application = 'outpost-bench-raw';
+  const sql = postgres(url, { max, onnotice: () => {}, connection: { application_name: application } });
+  const cpu = new BackendCpu(url, application);
+  return {
+    sql,
+    cpu,
+    close: async () => {
+      await cpu.close();
+      await sql.end({ timeout: 5 });
+    },
+  };
+}
+
 /** A Postgres process's time on a CPU in nanoseconds; null when it is not a visible Postgres process. */
 function schedstat(pid: number): number | null {
   try {
