@@ -6,6 +6,54 @@ import { formatDateTime, formatRelative } from '../lib/format.js';
 import { href } from '../router.js';
 import { GpuDevices } from './work-pool-gpus.js';
 
+/**
+ * Edit and Pause/Resume of a pool or a queue, each naming it for a screen reader; test ids are `what`
+ * with `-edit` and `-toggle-pause`. `small` for a table row.
+ */
+export function EditAndPauseButtons({
+  what,
+  name,
+  paused,
+  busy,
+  small = false,
+  onEdit,
+  onTogglePause,
+}: {
+  what: 'pool' | 'queue';
+  name: string;
+  paused: boolean;
+  busy: boolean;
+  small?: boolean;
+  onEdit: () => void;
+  onTogglePause: () => void;
+}) {
+  const className = small ? 'button button-small' : 'button';
+  const toggle = paused ? 'Resume' : 'Pause';
+  return (
+    <>
+      <button
+        type="button"
+        className={className}
+        onClick={onEdit}
+        aria-label={`Edit ${what} ${name}`}
+        data-testid={`${what}-edit`}
+      >
+        Edit
+      </button>
+      <button
+        type="button"
+        className={className}
+        disabled={busy}
+        onClick={onTogglePause}
+        aria-label={`${toggle} ${what} ${name}`}
+        data-testid={`${what}-toggle-pause`}
+      >
+        {toggle}
+      </button>
+    </>
+  );
+}
+
 /** A pool's queues in claim order; editors get Edit and Pause/Resume on each. */
 export function QueueTable({
   queues,
@@ -49,25 +97,15 @@ export function QueueTable({
                 </td>
                 {canEdit && (
                   <td className="row-actions">
-                    <button
-                      type="button"
-                      className="button button-small"
-                      onClick={() => onEdit(q)}
-                      aria-label={`Edit queue ${q.name}`}
-                      data-testid="queue-edit"
-                    >
-                      Edit
-                    </button>
-                    <button
-                      type="button"
-                      className="button button-small"
-                      disabled={busy}
-                      onClick={() => onTogglePause(q)}
-                      aria-label={`${q.paused ? 'Resume' : 'Pause'} queue ${q.name}`}
-                      data-testid="queue-toggle-pause"
-                    >
-                      {q.paused ? 'Resume' : 'Pause'}
-                    </button>
+                    <EditAndPauseButtons
+                      what="queue"
+                      name={q.name}
+                      paused={q.paused}
+                      busy={busy}
+                      small
+                      onEdit={() => onEdit(q)}
+                      onTogglePause={() => onTogglePause(q)}
+                    />
                   </td>
                 )}
               </tr>

@@ -10,7 +10,7 @@ import { mayCall } from '../lib/asset-metadata.js';
 import { pluralise } from '../lib/format.js';
 import { WorkPoolDialog } from './work-pool-dialog.js';
 import { PoolGpuSummary } from './work-pool-gpus.js';
-import { QueueTable, WorkerTable } from './work-pool-tables.js';
+import { EditAndPauseButtons, QueueTable, WorkerTable } from './work-pool-tables.js';
 import { WorkQueueDialog } from './work-queue-dialog.js';
 
 const REFRESH_MS = 5_000;
@@ -109,25 +109,14 @@ function PoolCard({ pool, role, onChanged }: { pool: WorkPool; role: Role | null
         </div>
         {canEditPool && (
           <div className="actions">
-            <button
-              type="button"
-              className="button"
-              onClick={() => setEditing(true)}
-              aria-label={`Edit pool ${pool.name}`}
-              data-testid="pool-edit"
-            >
-              Edit
-            </button>
-            <button
-              type="button"
-              className="button"
-              disabled={busy}
-              onClick={() => void togglePause()}
-              aria-label={`${pool.paused ? 'Resume' : 'Pause'} pool ${pool.name}`}
-              data-testid="pool-toggle-pause"
-            >
-              {pool.paused ? 'Resume' : 'Pause'}
-            </button>
+            <EditAndPauseButtons
+              what="pool"
+              name={pool.name}
+              paused={pool.paused}
+              busy={busy}
+              onEdit={() => setEditing(true)}
+              onTogglePause={() => void togglePause()}
+            />
           </div>
         )}
       </div>
