@@ -4,7 +4,7 @@ import { chmod, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/pr
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, onTestFinished } from 'vitest';
 import { CLI, outpost } from './cli.support.js';
 
 const SECRET = 'dev-greeting-7c1e0b55';
@@ -80,6 +80,32 @@ function startDev(cwd: string, extra: string[] = [], group = false): DevProcess 
 async function stopDev(dev: DevProcess): Promise<number | null> {
   if (dev.child.exitCode === null) dev.child.kill('SIGINT');
   return dev.exited;
+}
+
+/**
+ * A home for `outpost dev` and a project of one deployment, `flows/<flow>.ts` (the test writes it),
+ * both removed when the test ends. The project is inside the checkout, so its `@outpost/sdk` import
+ * resolves to the workspace's SDK.
+ */
+async function devProject(
+  tag: string,
+  deployment: { project: string; flow: string; pool?: string },
+): Promise<{ home: string; project: string; flowFile: string }> {
+  const home = await mkdtemp(join(tmpdir(), `outpost-cli-${tag}-`));
+  onTestFinished(() => rm(home, { recursive: true, force: true }));
+  // mkdtemp makes the directory private; run as root, embedded Postgres drops to its own user, which must reach it.
+  await chmod(home, 0o755);
+  const project = await mkdtemp(join(fileURLToPath(new URL('.', import.meta.url)), `.${tag}-`));
+  onTestFinished(() => rm(project, { recursive: true, force: true }));
+  const { flow } = deployment;
+  const pool = deployment.pool ? `, pool: '${deployment.pool}'` : '';
+  await mkdir(join(project, 'flows'));
+  await writeFile(join(project, 'package.json'), JSON.stringify({ name: deployment.project, private: true, type: 'module' }));
+  await writeFile(
+    join(project, 'outpost.config.ts'),
+    `import { defineConfig } from '@outpost/sdk';\nexport default defineConfig({ project: '${deployment.project}', registry: 'oci-layout:./.outpost/registry', deployments: [{ flow: '${flow}', name: 'default', entrypoint: 'flows/${flow}.ts'${pool} }] });\n`,
+  );
+  return { home, project, flowFile: join(project, 'flows', `${flow}.ts`) };
 }
 
 describe('outpost dev', () => {
@@ -271,194 +297,151 @@ describe('outpost dev', () => {
   }, 420_000);
 
   it('redeploys a project when one of its files is saved, and says in one line when a change does not build', async () => {
-    const home = await mkdtemp(join(tmpdir(), 'outpost-cli-watch-'));
-    await chmod(home, 0o755);
-    // Inside the checkout, so the project's `@outpost/sdk` import resolves to the workspace's SDK.
-    const project = await mkdtemp(join(fileURLToPath(new URL('.', import.meta.url)), '.watch-'));
-    const flowFile = join(project, 'flows', 'watched.ts');
+    const { home, project, flowFile } = await devProject('watch', { project: 'watch-demo', flow: 'watched', pool: 'default' });
     const flowSource = (answer: string) =>
       `import { flow } from '@outpost/sdk';\nexport const watched = flow({ name: 'watched' }, async () => '${answer}');\n`;
-    try {
-      await mkdir(join(project, 'flows'));
-      await writeFile(join(project, 'package.json'), JSON.stringify({ name: 'watch-demo', private: true, type: 'module' }));
-      await writeFile(
-        join(project, 'outpost.config.ts'),
-        `import { defineConfig } from '@outpost/sdk';\nexport default defineConfig({ project: 'watch-demo', registry: 'oci-layout:./.outpost/registry', deployments: [{ flow: 'watched', name: 'default', entrypoint: 'flows/watched.ts', pool: 'default' }] });\n`,
-      );
-      await writeFile(flowFile, flowSource('first'));
-      const dev = startDev(home, ['--project', project, '--watch']);
-      running.push(dev);
-      await dev.waitFor(/watching 1 project: a saved change redeploys it/, 120_000);
-      const out = dev.output();
-      const env = {
-        OUTPOST_API_URL: out.match(/API:\s+(http:\/\/127\.0\.0\.1:\d+)/)?.[1] ?? '',
-        OUTPOST_API_KEY: out.match(/owner key:\s+(op_\w+)/)?.[1] ?? '',
-      };
-      const source = async () => {
-        const listed = JSON.parse((await outpost(['deployments', 'ls', '--json'], { env })).stdout) as {
-          flowName: string;
-          source: string;
-        }[];
-        return listed.find((d) => d.flowName === 'watched')?.source;
-      };
-      const first = await source();
-      expect(first).toMatch(/@sha256:[a-f0-9]{64}$/);
+    await writeFile(flowFile, flowSource('first'));
+    const dev = startDev(home, ['--project', project, '--watch']);
+    running.push(dev);
+    await dev.waitFor(/watching 1 project: a saved change redeploys it/, 120_000);
+    const out = dev.output();
+    const env = {
+      OUTPOST_API_URL: out.match(/API:\s+(http:\/\/127\.0\.0\.1:\d+)/)?.[1] ?? '',
+      OUTPOST_API_KEY: out.match(/owner key:\s+(op_\w+)/)?.[1] ?? '',
+    };
+    const source = async () => {
+      const listed = JSON.parse((await outpost(['deployments', 'ls', '--json'], { env })).stdout) as {
+        flowName: string;
+        source: string;
+      }[];
+      return listed.find((d) => d.flowName === 'watched')?.source;
+    };
+    const first = await source();
+    expect(first).toMatch(/@sha256:[a-f0-9]{64}$/);
 
-      await writeFile(flowFile, flowSource('second'));
-      const redeployed = await dev.waitFor(/redeployed watch-demo: watched\/default \((\S+@sha256:[a-f0-9]{64})\)/, 60_000);
-      expect(redeployed[1]).not.toBe(first);
-      expect(await source()).toBe(redeployed[1]);
+    await writeFile(flowFile, flowSource('second'));
+    const redeployed = await dev.waitFor(/redeployed watch-demo: watched\/default \((\S+@sha256:[a-f0-9]{64})\)/, 60_000);
+    expect(redeployed[1]).not.toBe(first);
+    expect(await source()).toBe(redeployed[1]);
 
-      // A save that changes nothing the deployment is made of re-registers nothing.
-      await writeFile(flowFile, flowSource('second'));
-      await dev.waitFor(/watch-demo: 1 deployment unchanged; nothing redeployed/, 60_000);
+    // A save that changes nothing the deployment is made of re-registers nothing.
+    await writeFile(flowFile, flowSource('second'));
+    await dev.waitFor(/watch-demo: 1 deployment unchanged; nothing redeployed/, 60_000);
 
-      // A type error is one line, then the error where it is; the deployed version stays.
-      await writeFile(flowFile, `${flowSource('third')}export const n: number = 'x';\n`);
-      await dev.waitFor(/redeploy of .*\.watch-\w+ failed: 1 type error: nothing deployed/, 60_000);
-      await dev.waitFor(/ {2}flows\/watched\.ts:3:14 {2}Type 'string' is not assignable to type 'number'\./, 10_000);
-      expect(await source()).toBe(redeployed[1]);
+    // A type error is one line, then the error where it is; the deployed version stays.
+    await writeFile(flowFile, `${flowSource('third')}export const n: number = 'x';\n`);
+    await dev.waitFor(/redeploy of .*\.watch-\w+ failed: 1 type error: nothing deployed/, 60_000);
+    await dev.waitFor(/ {2}flows\/watched\.ts:3:14 {2}Type 'string' is not assignable to type 'number'\./, 10_000);
+    expect(await source()).toBe(redeployed[1]);
 
-      // A save that does not build is one line, and the watch goes on.
-      await writeFile(flowFile, 'export const = ;\n');
-      const failed = await dev.waitFor(/redeploy of .*\.watch-\w+ failed: (.+)/, 60_000);
-      expect(failed[1]).not.toContain('\n');
-      expect(dev.child.exitCode).toBeNull();
-      expect(await source()).toBe(redeployed[1]);
-      expect(await stopDev(dev)).toBe(0);
-    } finally {
-      await rm(project, { recursive: true, force: true });
-      await rm(home, { recursive: true, force: true });
-    }
+    // A save that does not build is one line, and the watch goes on.
+    await writeFile(flowFile, 'export const = ;\n');
+    const failed = await dev.waitFor(/redeploy of .*\.watch-\w+ failed: (.+)/, 60_000);
+    expect(failed[1]).not.toContain('\n');
+    expect(dev.child.exitCode).toBeNull();
+    expect(await source()).toBe(redeployed[1]);
+    expect(await stopDev(dev)).toBe(0);
   }, 240_000);
 
   it('skips the type-check on a restart with nothing changed, and checks a changed file again, refusing its type error', async () => {
-    const home = await mkdtemp(join(tmpdir(), 'outpost-cli-typecheck-cache-'));
-    await chmod(home, 0o755);
-    // Inside the checkout, so the project's `@outpost/sdk` import resolves to the workspace's SDK.
-    const project = await mkdtemp(join(fileURLToPath(new URL('.', import.meta.url)), '.typecheck-'));
-    const flowFile = join(project, 'flows', 'checked.ts');
+    const { home, project, flowFile } = await devProject('typecheck', { project: 'checked-demo', flow: 'checked' });
     const flowSource = (extra: string) =>
       `import { flow } from '@outpost/sdk';\nexport const checked = flow({ name: 'checked' }, async () => 'ok');\n${extra}`;
-    try {
-      await mkdir(join(project, 'flows'));
-      await writeFile(join(project, 'package.json'), JSON.stringify({ name: 'checked-demo', private: true, type: 'module' }));
-      await writeFile(
-        join(project, 'outpost.config.ts'),
-        `import { defineConfig } from '@outpost/sdk';\nexport default defineConfig({ project: 'checked-demo', registry: 'oci-layout:./.outpost/registry', deployments: [{ flow: 'checked', name: 'default', entrypoint: 'flows/checked.ts' }] });\n`,
-      );
-      await writeFile(flowFile, flowSource(''));
-      const start = async () => {
-        const dev = startDev(home, ['--project', project]);
-        running.push(dev);
-        await dev.waitFor(/Ctrl-C stops everything/, 120_000);
-        expect(await stopDev(dev)).toBe(0);
-        return dev.output();
-      };
+    await writeFile(flowFile, flowSource(''));
+    const start = async () => {
+      const dev = startDev(home, ['--project', project]);
+      running.push(dev);
+      await dev.waitFor(/Ctrl-C stops everything/, 120_000);
+      expect(await stopDev(dev)).toBe(0);
+      return dev.output();
+    };
 
-      const first = await start();
-      expect(first).toContain('type-checking 1 entrypoint…');
-      expect(first).not.toContain('type-check skipped');
+    const first = await start();
+    expect(first).toContain('type-checking 1 entrypoint…');
+    expect(first).not.toContain('type-check skipped');
 
-      const second = await start();
-      expect(second).toContain('type-check skipped: nothing it reads has changed since it last passed');
-      expect(second).not.toContain('type-checking');
-      expect(second).toContain('project:   1 deployment unchanged');
+    const second = await start();
+    expect(second).toContain('type-check skipped: nothing it reads has changed since it last passed');
+    expect(second).not.toContain('type-checking');
+    expect(second).toContain('project:   1 deployment unchanged');
 
-      // A changed file is checked again: its type error is reported, and nothing starts.
-      await writeFile(flowFile, flowSource("export const n: number = 'x';\n"));
-      const broken = startDev(home, ['--project', project]);
-      running.push(broken);
-      expect(await broken.exited).toBe(2);
-      expect(broken.output()).toContain('type-checking 1 entrypoint…');
-      expect(broken.output()).toMatch(/ {2}flows\/checked\.ts:3:14 {2}Type 'string' is not assignable to type 'number'\./);
-      expect(broken.output()).toContain('1 type error: nothing deployed');
+    // A changed file is checked again: its type error is reported, and nothing starts.
+    await writeFile(flowFile, flowSource("export const n: number = 'x';\n"));
+    const broken = startDev(home, ['--project', project]);
+    running.push(broken);
+    expect(await broken.exited).toBe(2);
+    expect(broken.output()).toContain('type-checking 1 entrypoint…');
+    expect(broken.output()).toMatch(/ {2}flows\/checked\.ts:3:14 {2}Type 'string' is not assignable to type 'number'\./);
+    expect(broken.output()).toContain('1 type error: nothing deployed');
 
-      // Fixed again: checked (the failure was not recorded as a pass), then skipped once more.
-      await writeFile(flowFile, flowSource('export const n: number = 1;\n'));
-      const fixed = await start();
-      expect(fixed).toContain('type-checking 1 entrypoint…');
-      expect(fixed).toContain('project:   1 deployment updated');
-      expect(await start()).toContain('type-check skipped');
-      expect(processesMentioning(join(home, '.outpost'))).toEqual([]);
-    } finally {
-      await rm(project, { recursive: true, force: true });
-      await rm(home, { recursive: true, force: true });
-    }
+    // Fixed again: checked (the failure was not recorded as a pass), then skipped once more.
+    await writeFile(flowFile, flowSource('export const n: number = 1;\n'));
+    const fixed = await start();
+    expect(fixed).toContain('type-checking 1 entrypoint…');
+    expect(fixed).toContain('project:   1 deployment updated');
+    expect(await start()).toContain('type-check skipped');
+    expect(processesMentioning(join(home, '.outpost'))).toEqual([]);
   }, 360_000);
 
   it("stops in order on a terminal's Ctrl-C: the run in progress ends CRASHED saying so, Postgres stops last, in a few readable lines", async () => {
-    const home = await mkdtemp(join(tmpdir(), 'outpost-cli-ctrl-c-'));
-    await chmod(home, 0o755);
-    const project = await mkdtemp(join(fileURLToPath(new URL('.', import.meta.url)), '.ctrl-c-'));
-    try {
-      await mkdir(join(project, 'flows'));
-      await writeFile(join(project, 'package.json'), JSON.stringify({ name: 'ctrl-c-demo', private: true, type: 'module' }));
-      await writeFile(
-        join(project, 'outpost.config.ts'),
-        `import { defineConfig } from '@outpost/sdk';\nexport default defineConfig({ project: 'ctrl-c-demo', registry: 'oci-layout:./.outpost/registry', deployments: [{ flow: 'endless', name: 'default', entrypoint: 'flows/endless.ts', pool: 'default' }] });\n`,
-      );
-      await writeFile(
-        join(project, 'flows', 'endless.ts'),
-        `import { flow, log } from '@outpost/sdk';\nimport { setTimeout as sleep } from 'node:timers/promises';\nexport const endless = flow({ name: 'endless' }, async () => {\n  log.info('working');\n  for (;;) await sleep(200);\n});\n`,
-      );
-      const dev = startDev(home, ['--project', project], true);
-      running.push(dev);
-      await dev.waitFor(/Ctrl-C stops everything/, 120_000);
-      const out = dev.output();
-      const env = {
-        OUTPOST_API_URL: out.match(/API:\s+(http:\/\/127\.0\.0\.1:\d+)/)?.[1] ?? '',
-        OUTPOST_API_KEY: out.match(/owner key:\s+(op_\w+)/)?.[1] ?? '',
-      };
-      const started = await outpost(['run', 'endless/default', '--json'], { env });
-      expect(started.code, started.stderr).toBe(0);
-      const runId = (JSON.parse(started.stdout) as { id: string }).id;
-      await dev.waitFor(new RegExp(`worker: started run ${runId}`), 60_000);
-      // The worker names a run as soon as it claims it; the flow process runs once the run is RUNNING.
-      // A Ctrl-C before that returns the run to the queue unstarted (worker/test/final-state.decisions.test.ts).
-      for (let state = ''; state !== 'RUNNING'; ) {
-        const got = await outpost(['runs', 'get', runId, '--json'], { env });
-        expect(got.code, got.stderr).toBe(0);
-        state = (JSON.parse(got.stdout) as { state: { type: string } }).state.type;
-        expect(['SCHEDULED', 'PENDING', 'RUNNING']).toContain(state);
-      }
-      const postgresPid = Number(readFileSync(join(home, '.outpost', 'pg', 'postmaster.pid'), 'utf8').split('\n')[0]);
-      expect(postgresPid).toBeGreaterThan(0);
-
-      const before = dev.output().length;
-      // What a terminal does on Ctrl-C: SIGINT to every process of the foreground group, then again to hurry.
-      process.kill(-(dev.child.pid as number), 'SIGINT');
-      await dev.waitFor(/the run in progress gets up to 20 s to finish \(Ctrl-C again to stop it now\)/, 10_000);
-      process.kill(-(dev.child.pid as number), 'SIGINT');
-      expect(await dev.exited).toBe(0);
-      const after = dev.output().slice(before).trim().split('\n');
-      expect(after.length, after.join('\n')).toBeLessThanOrEqual(5);
-      expect(after.join('\n')).not.toMatch(/ECONNREFUSED|"level"|\bat \w+ \(|leader election failed|could not/);
-      expect(after.at(-1)).toBe('stopped');
-      expect(after.join('\n')).toContain(`worker: run ${runId} finished CRASHED (stopped with the local server)`);
-      expect(processesMentioning(join(home, '.outpost'))).toEqual([]);
-      expect(existsSync(`/proc/${postgresPid}`)).toBe(false);
-
-      // The run says what happened, and stays so at the next start.
-      const again = startDev(home, ['--project', project], true);
-      running.push(again);
-      await again.waitFor(/Ctrl-C stops everything/, 120_000);
-      const againEnv = { ...env, OUTPOST_API_URL: again.output().match(/API:\s+(\S+)/)![1]! };
-      const shown = JSON.parse((await outpost(['runs', 'get', runId, '--json'], { env: againEnv })).stdout) as {
-        state: { type: string; message: string };
-        attempt: number;
-      };
-      expect(shown.state.type).toBe('CRASHED');
-      expect(shown.state.message).toContain('worker shut down before the run finished');
-      // With nothing running, Ctrl-C is two lines.
-      const idleFrom = again.output().length;
-      process.kill(-(again.child.pid as number), 'SIGINT');
-      expect(await again.exited).toBe(0);
-      expect(again.output().slice(idleFrom).trim().split('\n')).toEqual(['SIGINT: stopping…', 'stopped']);
-      expect(processesMentioning(join(home, '.outpost'))).toEqual([]);
-    } finally {
-      await rm(project, { recursive: true, force: true });
-      await rm(home, { recursive: true, force: true });
+    const { home, project, flowFile } = await devProject('ctrl-c', { project: 'ctrl-c-demo', flow: 'endless', pool: 'default' });
+    await writeFile(
+      flowFile,
+      `import { flow, log } from '@outpost/sdk';\nimport { setTimeout as sleep } from 'node:timers/promises';\nexport const endless = flow({ name: 'endless' }, async () => {\n  log.info('working');\n  for (;;) await sleep(200);\n});\n`,
+    );
+    const dev = startDev(home, ['--project', project], true);
+    running.push(dev);
+    await dev.waitFor(/Ctrl-C stops everything/, 120_000);
+    const out = dev.output();
+    const env = {
+      OUTPOST_API_URL: out.match(/API:\s+(http:\/\/127\.0\.0\.1:\d+)/)?.[1] ?? '',
+      OUTPOST_API_KEY: out.match(/owner key:\s+(op_\w+)/)?.[1] ?? '',
+    };
+    const started = await outpost(['run', 'endless/default', '--json'], { env });
+    expect(started.code, started.stderr).toBe(0);
+    const runId = (JSON.parse(started.stdout) as { id: string }).id;
+    await dev.waitFor(new RegExp(`worker: started run ${runId}`), 60_000);
+    // The worker names a run as soon as it claims it; the flow process runs once the run is RUNNING.
+    // A Ctrl-C before that returns the run to the queue unstarted (worker/test/final-state.decisions.test.ts).
+    for (let state = ''; state !== 'RUNNING'; ) {
+      const got = await outpost(['runs', 'get', runId, '--json'], { env });
+      expect(got.code, got.stderr).toBe(0);
+      state = (JSON.parse(got.stdout) as { state: { type: string } }).state.type;
+      expect(['SCHEDULED', 'PENDING', 'RUNNING']).toContain(state);
     }
+    const postgresPid = Number(readFileSync(join(home, '.outpost', 'pg', 'postmaster.pid'), 'utf8').split('\n')[0]);
+    expect(postgresPid).toBeGreaterThan(0);
+
+    const before = dev.output().length;
+    // What a terminal does on Ctrl-C: SIGINT to every process of the foreground group, then again to hurry.
+    process.kill(-(dev.child.pid as number), 'SIGINT');
+    await dev.waitFor(/the run in progress gets up to 20 s to finish \(Ctrl-C again to stop it now\)/, 10_000);
+    process.kill(-(dev.child.pid as number), 'SIGINT');
+    expect(await dev.exited).toBe(0);
+    const after = dev.output().slice(before).trim().split('\n');
+    expect(after.length, after.join('\n')).toBeLessThanOrEqual(5);
+    expect(after.join('\n')).not.toMatch(/ECONNREFUSED|"level"|\bat \w+ \(|leader election failed|could not/);
+    expect(after.at(-1)).toBe('stopped');
+    expect(after.join('\n')).toContain(`worker: run ${runId} finished CRASHED (stopped with the local server)`);
+    expect(processesMentioning(join(home, '.outpost'))).toEqual([]);
+    expect(existsSync(`/proc/${postgresPid}`)).toBe(false);
+
+    // The run says what happened, and stays so at the next start.
+    const again = startDev(home, ['--project', project], true);
+    running.push(again);
+    await again.waitFor(/Ctrl-C stops everything/, 120_000);
+    const againEnv = { ...env, OUTPOST_API_URL: again.output().match(/API:\s+(\S+)/)![1]! };
+    const shown = JSON.parse((await outpost(['runs', 'get', runId, '--json'], { env: againEnv })).stdout) as {
+      state: { type: string; message: string };
+      attempt: number;
+    };
+    expect(shown.state.type).toBe('CRASHED');
+    expect(shown.state.message).toContain('worker shut down before the run finished');
+    // With nothing running, Ctrl-C is two lines.
+    const idleFrom = again.output().length;
+    process.kill(-(again.child.pid as number), 'SIGINT');
+    expect(await again.exited).toBe(0);
+    expect(again.output().slice(idleFrom).trim().split('\n')).toEqual(['SIGINT: stopping…', 'stopped']);
+    expect(processesMentioning(join(home, '.outpost'))).toEqual([]);
   }, 300_000);
 });
