@@ -39,6 +39,28 @@ async function verifiedPerson(role: 'owner' | 'admin' | 'developer' | 'runner' |
   return person;
 }
 
+/**
+ * A new owner of the other organisation, signed in, who sets that organisation's provider to the
+ * test provider with `domains` allowed: their session and the domains as the reply lists them.
+ */
+async function otherOwnerListing(
+  domains: string[],
+): Promise<{ session: PersonSession; domains: { domain: string; recordName: string; recordValue: string }[] }> {
+  const [row] = await server.sql<
+    { organisation_id: string }[]
+  >`SELECT organisation_id FROM workspaces WHERE id = ${other.workspaceId}`;
+  const person = await verifiedPerson('owner', client(server, other.ownerKey));
+  await server.sql`UPDATE organisation_members SET role = 'owner' WHERE organisation_id = ${row?.organisation_id ?? ''} AND user_id = ${person.userId}`;
+  const session = await signInPerson(server, person.email);
+  const theirs = await session.mutate('PUT', `/organisations/${other.slug}/sso`, {
+    issuer: idp.issuer,
+    clientId: idp.clientId,
+    allowedDomains: domains,
+  });
+  expect(theirs.status, theirs.text).toBe(200);
+  return { session, domains: theirs.body.domains };
+}
+
 /** Sets the organisation's provider (the test provider, a confidential client, addresses at example.com). */
 async function configure(overrides: Record<string, unknown> = {}): Promise<Reply> {
   const res = await aliceIn.mutate('PUT', SSO, {
@@ -142,6 +164,14 @@ afterAll(async () => {
 async function publish(domain: { recordName: string; recordValue: string }): Promise<void> {
   dns.records.set(domain.recordName, [...(dns.records.get(domain.recordName) ?? []), domain.recordValue]);
 }
+/** Proves a domain the organisation lists: serves only its record and verifies it as the owner; the domain as listed. */
+async function proveListed(name: string): Promise<{ recordName: string; recordValue: string }> {
+  const domain = (await aliceIn.call('GET', SSO)).body.domains.find((d: { domain: string }) => d.domain === name);
+  dns.records.set(domain.recordName, [domain.recordValue]);
+  expect((await aliceIn.mutate('POST', `${SSO}/domains/${name}/verify`)).status).toBe(200);
+  return domain;
+}
+
 beforeEach(async () => {
   idp.twist = {};
   idp.confidential = true;
@@ -381,19 +411,8 @@ describe('domains', () => {
     expect((await signInThroughOrganisation()).session).not.toBeNull();
 
     // Another organisation lists the same domain: it proves nothing while this one holds it.
-    const [row] = await server.sql<
-      { organisation_id: string }[]
-    >`SELECT organisation_id FROM workspaces WHERE id = ${other.workspaceId}`;
-    const rival = await verifiedPerson('owner', client(server, other.ownerKey));
-    await server.sql`UPDATE organisation_members SET role = 'owner' WHERE organisation_id = ${row?.organisation_id ?? ''} AND user_id = ${rival.userId}`;
-    const rivalIn = await signInPerson(server, rival.email);
-    const theirs = await rivalIn.mutate('PUT', `/organisations/${other.slug}/sso`, {
-      issuer: idp.issuer,
-      clientId: idp.clientId,
-      allowedDomains: ['acme.example'],
-    });
-    expect(theirs.status, theirs.text).toBe(200);
-    await publish(theirs.body.domains[0]);
+    const { session: rivalIn, domains: theirs } = await otherOwnerListing(['acme.example']);
+    await publish(theirs[0]!);
     const taken = await rivalIn.mutate('POST', `/organisations/${other.slug}/sso/domains/acme.example/verify`);
     expect(taken.status).toBe(409);
     expect(taken.body.detail).toMatch(/another organisation holds acme.example/);
@@ -406,32 +425,19 @@ describe('domains changing hands', () => {
       allowedDomains: ['example.com', 'beta.example'],
       groupRoles: [{ group: 'beta-team', workspace: 'team-a', role: 'runner' }],
     });
-    const beta = (await aliceIn.call('GET', SSO)).body.domains.find((d: { domain: string }) => d.domain === 'beta.example');
-    dns.records.set(beta.recordName, [beta.recordValue]);
-    expect((await aliceIn.mutate('POST', `${SSO}/domains/beta.example/verify`)).status).toBe(200);
+    const beta = await proveListed('beta.example');
     const email = newEmail('beta').replace('@example.com', '@beta.example');
     idp.person = { sub: `sub-${email}`, email, emailVerified: true, groups: ['beta-team'] };
     expect((await signInThroughOrganisation()).session).not.toBeNull();
     expect(await membership('team-a', email)).toMatchObject({ role: 'runner' });
 
     // The domain is sold: its new holder serves only its own record, and proves it.
-    const [row] = await server.sql<
-      { organisation_id: string }[]
-    >`SELECT organisation_id FROM workspaces WHERE id = ${other.workspaceId}`;
-    const buyer = await verifiedPerson('owner', client(server, other.ownerKey));
-    await server.sql`UPDATE organisation_members SET role = 'owner' WHERE organisation_id = ${row?.organisation_id ?? ''} AND user_id = ${buyer.userId}`;
-    const buyerIn = await signInPerson(server, buyer.email);
-    const theirs = await buyerIn.mutate('PUT', `/organisations/${other.slug}/sso`, {
-      issuer: idp.issuer,
-      clientId: idp.clientId,
-      allowedDomains: ['beta.example'],
-    });
-    expect(theirs.status, theirs.text).toBe(200);
+    const { session: buyerIn, domains: theirs } = await otherOwnerListing(['beta.example']);
     // While both records are served, the holder keeps it.
-    dns.records.set(beta.recordName, [beta.recordValue, theirs.body.domains[0].recordValue]);
+    dns.records.set(beta.recordName, [beta.recordValue, theirs[0]!.recordValue]);
     const held = await buyerIn.mutate('POST', `/organisations/${other.slug}/sso/domains/beta.example/verify`);
     expect(held.status).toBe(409);
-    dns.records.set(beta.recordName, [theirs.body.domains[0].recordValue]);
+    dns.records.set(beta.recordName, [theirs[0]!.recordValue]);
     const taken = await buyerIn.mutate('POST', `/organisations/${other.slug}/sso/domains/beta.example/verify`);
     expect(taken.status, taken.text).toBe(200);
     expect(taken.body.domains[0]).toMatchObject({ domain: 'beta.example', verified: true });
@@ -446,9 +452,7 @@ describe('domains changing hands', () => {
       allowedDomains: ['example.com', 'gamma.example'],
       groupRoles: [{ group: 'g', workspace: 'team-b', role: 'viewer' }],
     });
-    const gamma = (await aliceIn.call('GET', SSO)).body.domains.find((d: { domain: string }) => d.domain === 'gamma.example');
-    dns.records.set(gamma.recordName, [gamma.recordValue]);
-    expect((await aliceIn.mutate('POST', `${SSO}/domains/gamma.example/verify`)).status).toBe(200);
+    await proveListed('gamma.example');
     const gammaEmail = newEmail('gamma').replace('@example.com', '@gamma.example');
     idp.person = { sub: `sub-${gammaEmail}`, email: gammaEmail, emailVerified: true, groups: ['g'] };
     expect((await signInThroughOrganisation()).session).not.toBeNull();
