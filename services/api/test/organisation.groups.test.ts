@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { WORKSPACES_PER_ORGANISATION } from '@outpost/sdk/contracts';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { type Call, client, type Reply, useServer } from './helpers.js';
+import { readPages } from './organisations.support.js';
 import { addPerson, confirmAddress, type PersonSession, signInPerson } from './users.support.js';
 
 /*
@@ -117,18 +118,8 @@ describe('reading groups', () => {
     for (const name of names) ids[name] = await directoryGroup(name, name === 'Paging Bravo' ? [erin.userId, aliceId] : []);
     expect((await putRoles(aliceIn, ids['Paging Bravo'] ?? '', [{ workspace: 'team-b', role: 'runner' }])).status).toBe(200);
 
-    const seen: string[] = [];
-    let cursor: string | null = null;
-    let pages = 0;
-    do {
-      const query: string = cursor ? `?limit=2&cursor=${cursor}` : '?limit=2';
-      const page: Reply = await bobIn.call('GET', `/organisations/default/groups${query}`);
-      expect(page.status, page.text).toBe(200);
-      expect(page.body.items.length).toBeLessThanOrEqual(2);
-      seen.push(...page.body.items.map((g: { displayName: string }) => g.displayName));
-      cursor = page.body.nextCursor;
-      pages += 1;
-    } while (cursor !== null && pages < 50);
+    const { items, cursor } = await readPages(bobIn.call, '/organisations/default/groups', 2, 50);
+    const seen: string[] = items.map((g: { displayName: string }) => g.displayName);
     expect(cursor).toBeNull();
     expect(new Set(seen).size).toBe(seen.length);
     expect(seen).toEqual([...seen].sort((a, b) => (a.toLowerCase() < b.toLowerCase() ? -1 : 1)));

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { useServer } from './helpers.js';
-import { ORG, organisationOwner, organisationPeople, type Person } from './organisations.support.js';
+import { ORG, organisationOwner, organisationPeople, type Person, readPages } from './organisations.support.js';
 import { minimalUser, type ScimClient } from './scim.support.js';
 import { newEmail } from './users.support.js';
 
@@ -88,18 +88,8 @@ describe("the organisation's people come a page at a time", () => {
       JOIN organisations o ON o.id = om.organisation_id WHERE o.slug = 'default' ORDER BY om.created_at, om.user_id`;
     expect(everyone.length).toBeGreaterThan(130);
 
-    const seen: string[] = [];
-    let cursor: string | null = null;
-    let pages = 0;
-    do {
-      const query: string = cursor === null ? '?limit=50' : `?limit=50&cursor=${encodeURIComponent(cursor)}`;
-      const page = await olive.in.call('GET', `${ORG}/members${query}`);
-      expect(page.status, page.text).toBe(200);
-      expect(page.body.items.length).toBeLessThanOrEqual(50);
-      seen.push(...page.body.items.map((p: { email: string }) => p.email));
-      cursor = page.body.nextCursor;
-      pages += 1;
-    } while (cursor !== null && pages < 20);
+    const { items, pages, cursor } = await readPages(olive.in.call, `${ORG}/members`, 50, 20);
+    const seen: string[] = items.map((p: { email: string }) => p.email);
     expect(cursor).toBeNull();
     expect(pages).toBe(Math.ceil(everyone.length / 50));
     expect(seen).toEqual(everyone.map((r) => r.email));

@@ -1,6 +1,6 @@
 import { expect } from 'vitest';
 import type { TestServer } from '../src/testing/index.js';
-import type { Call, ServerFixture } from './helpers.js';
+import type { Call, Reply, ServerFixture } from './helpers.js';
 import { minimalUser, type ScimClient, scimClient } from './scim.support.js';
 import { addPerson, confirmAddress, type PersonSession, signInPerson } from './users.support.js';
 
@@ -79,4 +79,30 @@ async function organisationRoleOf(server: Pick<TestServer, 'sql'>, userId: strin
     SELECT om.role FROM organisation_members om JOIN organisations o ON o.id = om.organisation_id
     WHERE o.slug = 'default' AND om.user_id = ${userId}`;
   return row?.role ?? null;
+}
+
+/**
+ * Reads an organisation's list route page by page, `limit` at a time, following `nextCursor` for at
+ * most `maxPages` pages, each page a 200 of at most `limit` items: the items in order, the pages
+ * read, and the last cursor (null once the list is done).
+ */
+export async function readPages(
+  call: PersonSession['call'],
+  path: string,
+  limit: number,
+  maxPages: number,
+): Promise<{ items: Reply['body'][]; pages: number; cursor: string | null }> {
+  const items: Reply['body'][] = [];
+  let cursor: string | null = null;
+  let pages = 0;
+  do {
+    const query: string = cursor === null ? `?limit=${limit}` : `?limit=${limit}&cursor=${encodeURIComponent(cursor)}`;
+    const page: Reply = await call('GET', `${path}${query}`);
+    expect(page.status, page.text).toBe(200);
+    expect(page.body.items.length).toBeLessThanOrEqual(limit);
+    items.push(...page.body.items);
+    cursor = page.body.nextCursor;
+    pages += 1;
+  } while (cursor !== null && pages < maxPages);
+  return { items, pages, cursor };
 }
