@@ -71,6 +71,20 @@ async function workspaceOf(org: Organisation, tag: string): Promise<{ id: string
   return { id: made?.id ?? '', slug };
 }
 
+/**
+ * An organisation that proved `domain`, with another workspace (tagged `workspaceTag`), whose
+ * directory then made the account of a new address there (tagged `tag`).
+ */
+async function provisionedInProvenDomain(domain: string, workspaceTag: string, tag: string) {
+  const org = await organisation();
+  await proveDomain(api.server, org.id, domain);
+  const workspace = await workspaceOf(org, workspaceTag);
+  const address = `${fresh(tag)}@${domain}`;
+  const made = await org.scim.post('/Users', createRequest(fresh(tag), address));
+  expect(made.status, made.text).toBe(201);
+  return { org, workspace, address, made };
+}
+
 /** A verified account with a password, the person's own (an active member of a workspace of another organisation). */
 async function ownAccount(email: string): Promise<{ userId: string; email: string; home: TestWorkspace }> {
   const home = await api.server.createWorkspace();
@@ -196,13 +210,7 @@ describe('outside the proven domains', () => {
 
 describe('inside a proven domain', () => {
   test('the directory makes the account of a new address, which its groups make active at once, and links an existing one with invitations, as before', async () => {
-    const org = await organisation();
-    await proveDomain(api.server, org.id, 'acme.example');
-    const team = await workspaceOf(org, 'team');
-
-    const address = `${fresh('new')}@acme.example`;
-    const made = await org.scim.post('/Users', createRequest(fresh('new'), address));
-    expect(made.status, made.text).toBe(201);
+    const { org, workspace: team, address, made } = await provisionedInProvenDomain('acme.example', 'team', 'new');
     expect(made.body.id).toBe((await accountAt(address))?.id);
     expect(await organisationRole(org, made.body.id)).toBe('member');
 
@@ -300,12 +308,12 @@ describe('the same answer for an address with an account and one without', () =>
 describe("a person's sign-in telemetry", () => {
   test('a failed sign-in is recorded, with its user agent, only in the workspace it was aimed at; one aimed at none of several, and a failed password change, nowhere', async () => {
     // The person's employer proved its domain; its directory made their account and its group gives them a workspace.
-    const employer = await organisation();
-    await proveDomain(api.server, employer.id, 'tele.example');
-    const provisioned = await workspaceOf(employer, 'provisioned');
-    const address = `${fresh('tele')}@tele.example`;
-    const made = await employer.scim.post('/Users', createRequest(fresh('tele'), address));
-    expect(made.status, made.text).toBe(201);
+    const {
+      org: employer,
+      workspace: provisioned,
+      address,
+      made,
+    } = await provisionedInProvenDomain('tele.example', 'provisioned', 'tele');
     const userId: string = made.body.id;
     await mappedGroup(employer, [userId], provisioned.id, 'viewer');
     await confirmAddress(api.server, { userId, email: address });
