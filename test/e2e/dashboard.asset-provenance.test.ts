@@ -7,7 +7,7 @@ import type {
   AssetEvent,
   AssetMaterializationLineageResponse,
 } from '@outpost/sdk/contracts';
-import type { Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AssetSeeder } from '../support/assets.js';
 import { axeViolations, ownerSignInUrl, PolicyWatch, screenshot, signedInPage, useDashboard } from '../support/dashboard.js';
@@ -98,6 +98,16 @@ async function chartPoints(p: Page): Promise<[number, string][]> {
 async function openModel(p: Page): Promise<void> {
   await p.goto(`${dashboard.server.url}/#/assets/${encodeURIComponent(MODEL)}`);
   await p.locator('[data-testid="asset-detail"]').getByTestId('provenance-root').waitFor();
+}
+
+/** A new page of `context`, signed in as the owner, on the model with its upstreams drawn. */
+async function modelPageIn(context: BrowserContext): Promise<Page> {
+  const p = await context.newPage();
+  await p.goto(await ownerSignInUrl(dashboard.server));
+  await p.getByTestId('workspace-name').getByText('Default').waitFor();
+  await openModel(p);
+  await p.getByTestId('provenance-node').nth(2).waitFor();
+  return p;
 }
 
 beforeAll(async () => {
@@ -308,11 +318,7 @@ describe('the "What produced this" panel of an asset', () => {
   it('keeps the upstream table whole at phone width: it scrolls sideways in its own box, and the page does not', async () => {
     const context = await dashboard.browser.newContext({ viewport: { width: 390, height: 844 } });
     try {
-      const p = await context.newPage();
-      await p.goto(await ownerSignInUrl(dashboard.server));
-      await p.getByTestId('workspace-name').getByText('Default').waitFor();
-      await openModel(p);
-      await p.getByTestId('provenance-node').nth(2).waitFor();
+      const p = await modelPageIn(context);
       const box = p.getByTestId('provenance-upstream-scroll');
       const widths = await box.evaluate((el) => {
         const table = el.querySelector('table') as unknown as { scrollWidth: number };
@@ -422,11 +428,7 @@ describe('the "What produced this" panel of an asset', () => {
         bypassCSP: true,
       });
       try {
-        const p = await context.newPage();
-        await p.goto(await ownerSignInUrl(dashboard.server));
-        await p.getByTestId('workspace-name').getByText('Default').waitFor();
-        await openModel(p);
-        await p.getByTestId('provenance-node').nth(2).waitFor();
+        const p = await modelPageIn(context);
         await p.getByTestId('provenance-waiver').waitFor();
         const violations = await axeViolations(p);
         if (violations.length > 0) found[theme] = violations;
