@@ -72,13 +72,18 @@ export const auditExportHandlers = {
         cancelled = true;
       },
     });
-    const day = new Date().toISOString().slice(0, 10);
-    return new Response(body, {
-      status: 200,
-      headers: {
-        'content-type': 'application/x-ndjson; charset=utf-8',
-        'content-disposition': `attachment; filename="audit-log-${workspace?.slug ?? 'workspace'}-${day}.ndjson"`,
-      },
-    });
+    return auditLogDownload(body, workspace?.slug ?? 'workspace');
   },
 } satisfies Pick<Handlers, 'auditLogExport'>;
+
+/** An audit log export as a download, named after whose log it is (`of`) and today's date. */
+export function auditLogDownload(body: ReadableStream<Uint8Array>, of: string): Response {
+  const day = new Date().toISOString().slice(0, 10);
+  return new Response(body, {
+    status: 200,
+    headers: {
+      'content-type': 'application/x-ndjson; charset=utf-8',
+      'content-disposition': `attachment; filename="audit-log-${of}-${day}.ndjson"`,
+    },
+  });
+}

@@ -19,7 +19,7 @@ import type { Principal } from '../auth/principal.js';
 import type { AppDeps } from '../context.js';
 import { DomainError, notFound } from '../domain-error.js';
 import type { Handlers } from '../http/route-types.js';
-import { filters } from './audit-handlers.js';
+import { auditLogDownload, filters } from './audit-handlers.js';
 import { mergedAuditEntries, readChainHeads } from './db/audit.js';
 import { lockOrganisation } from './db/organisations.js';
 import { actingIn, noteIn } from './organisation-handlers.js';
@@ -223,14 +223,7 @@ export const organisationAuditHandlers = {
         await entries.return(undefined);
       },
     });
-    const day = new Date().toISOString().slice(0, 10);
-    return new Response(body, {
-      status: 200,
-      headers: {
-        'content-type': 'application/x-ndjson; charset=utf-8',
-        'content-disposition': `attachment; filename="audit-log-${params.org}-${day}.ndjson"`,
-      },
-    });
+    return auditLogDownload(body, params.org);
   },
 } satisfies Pick<
   Handlers,
