@@ -1,7 +1,9 @@
-import type { ReactNode } from 'react';
 import { useCopy } from '../hooks/use-copy.js';
 
-/** A value to copy out of the page: selected for a manual copy when the clipboard refuses. */
+/**
+ * A value to copy out of the page: selected for a manual copy when the clipboard refuses. With `done`,
+ * a quiet Done button follows the copy button, for a value shown only once.
+ */
 export function CopyField({
   value,
   label,
@@ -9,7 +11,7 @@ export function CopyField({
   testId,
   copyTestId,
   copyLabel = 'Copy',
-  children,
+  done,
 }: {
   value: string;
   label: string;
@@ -19,8 +21,8 @@ export function CopyField({
   copyTestId: string;
   /** The copy button's visible text. @default "Copy" */
   copyLabel?: string;
-  /** More buttons after the copy button (a Done). */
-  children?: ReactNode;
+  /** What Done does, and its test id. */
+  done?: { onClick: () => void; testId: string };
 }) {
   const { copied, copy, field } = useCopy(value);
   return (
@@ -39,7 +41,11 @@ export function CopyField({
           {copied === 'yes' ? 'Copied' : copyLabel}
           <span className="visually-hidden"> the {what}</span>
         </button>
-        {children}
+        {done && (
+          <button type="button" className="button button-quiet" onClick={done.onClick} data-testid={done.testId}>
+            Done
+          </button>
+        )}
       </div>
       {copied === 'failed' && <span className="muted small">Copying was blocked; the {what} is selected, press Ctrl+C.</span>}
     </>

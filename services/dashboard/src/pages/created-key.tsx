@@ -8,11 +8,14 @@ export function CreatedKey({ created, onDone }: { created: ApiKeyCreateResponse;
       <p>
         <strong>{created.apiKey.name}</strong> ({created.apiKey.role}) was created. Copy the key now: it will not be shown again.
       </p>
-      <CopyField value={created.key} label="API key" what="key" testId="api-key-secret" copyTestId="api-key-copy">
-        <button type="button" className="button button-quiet" onClick={onDone} data-testid="api-key-done">
-          Done
-        </button>
-      </CopyField>
+      <CopyField
+        value={created.key}
+        label="API key"
+        what="key"
+        testId="api-key-secret"
+        copyTestId="api-key-copy"
+        done={{ onClick: onDone, testId: 'api-key-done' }}
+      />
     </div>
   );
 }

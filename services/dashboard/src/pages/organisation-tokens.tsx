@@ -259,11 +259,8 @@ export function CreatedOrganisationToken({
         what="token"
         testId="organisation-token-secret"
         copyTestId="organisation-token-copy"
-      >
-        <button type="button" className="button button-quiet" onClick={onDone} data-testid="organisation-token-done">
-          Done
-        </button>
-      </CopyField>
+        done={{ onClick: onDone, testId: 'organisation-token-done' }}
+      />
       {scopes.includes('scim') && (
         <div className="created-key-extra" data-testid="organisation-token-scim">
           <p className="small">

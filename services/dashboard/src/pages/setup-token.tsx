@@ -32,11 +32,8 @@ export function SetupToken({
         testId="member-setup-link"
         copyTestId="member-setup-copy"
         copyLabel="Copy link"
-      >
-        <button type="button" className="button button-quiet" onClick={onDone} data-testid="member-setup-done">
-          Done
-        </button>
-      </CopyField>
+        done={{ onClick: onDone, testId: 'member-setup-done' }}
+      />
       <p className="muted small">
         Setup token: <code data-testid="member-setup-token">{token}</code>
       </p>
