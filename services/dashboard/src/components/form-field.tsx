@@ -84,6 +84,31 @@ export function TextField({
 }
 
 /**
+ * A checkbox and what it says (`children`), clickable as one: a `check-row` in a row of choices,
+ * `inline` for a form's field on a line of its own.
+ */
+export function CheckField({
+  checked,
+  onChange,
+  testId,
+  inline = false,
+  children,
+}: {
+  checked: boolean;
+  onChange: (checked: boolean) => void;
+  testId: string;
+  inline?: boolean;
+  children: ReactNode;
+}) {
+  return (
+    <label className={inline ? 'field field-inline' : 'check-row'}>
+      <input type="checkbox" checked={checked} onChange={(e) => onChange(e.target.checked)} data-testid={testId} />
+      {children}
+    </label>
+  );
+}
+
+/**
  * A dialog form's dismiss and submit buttons; the submit says `busyLabel` while the form is out.
  * The dismiss button reads "Cancel" unless `closeLabel` says otherwise, and is left out without
  * `onClose`; `danger` makes the submit the solid red of an action that cannot be undone.

@@ -3,7 +3,7 @@ import { type FormEvent, useState } from 'react';
 import { describeFailure } from '../api/client.js';
 import { api } from '../api/instance.js';
 import { Dialog } from '../components/dialog.js';
-import { DialogActions, TextInput } from '../components/form-field.js';
+import { CheckField, DialogActions, TextInput } from '../components/form-field.js';
 import { MaxConcurrentField, parseMaxConcurrent } from '../components/max-concurrent-field.js';
 import { Notice } from '../components/notice.js';
 import { pluralise } from '../lib/format.js';
@@ -144,24 +144,12 @@ export function MaterializeDialog({
             </p>
           )}
           <fieldset className="radio-row" aria-label="Also materialise">
-            <label className="check-row">
-              <input
-                type="checkbox"
-                checked={upstream}
-                onChange={(e) => setUpstream(e.target.checked)}
-                data-testid="materialize-upstream"
-              />
+            <CheckField checked={upstream} onChange={setUpstream} testId="materialize-upstream">
               With everything upstream
-            </label>
-            <label className="check-row">
-              <input
-                type="checkbox"
-                checked={downstream}
-                onChange={(e) => setDownstream(e.target.checked)}
-                data-testid="materialize-downstream"
-              />
+            </CheckField>
+            <CheckField checked={downstream} onChange={setDownstream} testId="materialize-downstream">
               With everything downstream
-            </label>
+            </CheckField>
           </fieldset>
           {partitioned && (
             <>
@@ -230,15 +218,9 @@ export function MaterializeDialog({
                     <span className="field-help">At most this many runs at once; the next start as earlier ones finish.</span>
                   </MaxConcurrentField>
                   {acceptsRange && (
-                    <label className="check-row">
-                      <input
-                        type="checkbox"
-                        checked={singleRun}
-                        onChange={(e) => setSingleRun(e.target.checked)}
-                        data-testid="materialize-single-run"
-                      />
+                    <CheckField checked={singleRun} onChange={setSingleRun} testId="materialize-single-run">
                       One run over the whole range
-                    </label>
+                    </CheckField>
                   )}
                 </>
               )}

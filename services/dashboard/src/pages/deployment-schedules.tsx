@@ -3,7 +3,7 @@ import { type FormEvent, useState } from 'react';
 import { describeFailure } from '../api/client.js';
 import { api } from '../api/instance.js';
 import { Dialog } from '../components/dialog.js';
-import { DialogActions, TextInput } from '../components/form-field.js';
+import { CheckField, DialogActions, TextInput } from '../components/form-field.js';
 import { Empty, Notice } from '../components/notice.js';
 import { OnOffPill } from '../components/status-pill.js';
 import { describeSchedule, formatInZone, nextRunTimes } from '../lib/schedule-text.js';
@@ -215,10 +215,9 @@ function ScheduleEditDialog({
             {errors.intervalSeconds && <span className="field-error">{errors.intervalSeconds}</span>}
           </label>
         )}
-        <label className="field field-inline">
-          <input type="checkbox" checked={active} onChange={(e) => setActive(e.target.checked)} data-testid="schedule-active" />
+        <CheckField inline checked={active} onChange={setActive} testId="schedule-active">
           <span>Active</span>
-        </label>
+        </CheckField>
         <label className="field">
           <span className="field-label">Parameters (JSON object, over the deployment's defaults)</span>
           <textarea

@@ -1,6 +1,6 @@
 import type { FormEvent, ReactNode } from 'react';
 import { ConfirmTurnOff } from '../components/confirm-button.js';
-import { describedBy, FieldErrors } from '../components/form-field.js';
+import { CheckField, describedBy, FieldErrors } from '../components/form-field.js';
 import type { ClientDraft, FieldErrors as FieldErrorMap } from '../lib/organisation-sso.js';
 
 /**
@@ -111,15 +111,14 @@ export function SsoProviderForm({
           />
         )}
       </SsoField>
-      <label className="field field-inline">
-        <input
-          type="checkbox"
-          checked={draft.publicClient}
-          onChange={(e) => onDraft({ publicClient: e.target.checked })}
-          data-testid={`${testId}-public-client`}
-        />
+      <CheckField
+        inline
+        checked={draft.publicClient}
+        onChange={(publicClient) => onDraft({ publicClient })}
+        testId={`${testId}-public-client`}
+      >
         <span>Public client: the provider issued no secret (PKCE alone)</span>
-      </label>
+      </CheckField>
       {!draft.publicClient && (
         <SsoField label="Client secret" testId={`${testId}-client-secret`} errors={errors.clientSecret} help={secretHelp}>
           {(aria) => (

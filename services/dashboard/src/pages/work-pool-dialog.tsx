@@ -8,7 +8,7 @@ import {
 import { type FormEvent, useState } from 'react';
 import { api } from '../api/instance.js';
 import { FormDialog } from '../components/form-dialog.js';
-import { describedBy, type FieldErrorMap, FieldErrors, TextField } from '../components/form-field.js';
+import { CheckField, describedBy, type FieldErrorMap, FieldErrors, TextField } from '../components/form-field.js';
 import { useFieldSubmit } from '../hooks/use-submit.js';
 import { parseLimit } from '../lib/field-errors.js';
 
@@ -241,9 +241,8 @@ export function PausedField({
   onChange: (paused: boolean) => void;
 }) {
   return (
-    <label className="field field-inline">
-      <input type="checkbox" checked={paused} onChange={(e) => onChange(e.target.checked)} data-testid={`${what}-paused`} />
+    <CheckField inline checked={paused} onChange={onChange} testId={`${what}-paused`}>
       Paused: workers claim nothing from this {what}
-    </label>
+    </CheckField>
   );
 }
