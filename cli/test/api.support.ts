@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { startTestServer, type TestServer } from '@outpost/api/testing';
-import { OutpostClient, unwrap } from '@outpost/sdk/client';
+import { type CallInput, OutpostClient, unwrap } from '@outpost/sdk/client';
 import type { Deployment, DeploymentUpsertRequest } from '@outpost/sdk/contracts';
 import { afterAll, beforeAll } from 'vitest';
 import { type CliResult, outpostOn } from './cli.support.js';
@@ -98,4 +98,21 @@ export async function materializeThrough(
     await asRun.close();
   }
   return runId;
+}
+
+/**
+ * Registers deployment `name` of the assets flow (entrypoint `assets.js`, pool `default`) with its
+ * asset graph, the way `outpost deploy` registers it.
+ */
+export async function deployAssets(
+  owner: OutpostClient,
+  name: string,
+  source: string,
+  assets: NonNullable<CallInput<'deploymentsUpsert'>['body']['assets']>,
+): Promise<void> {
+  unwrap(
+    await owner.call('deploymentsUpsert', {
+      body: { flowName: 'assets', name, source, entrypoint: 'assets.js', workPool: 'default', assets },
+    }),
+  );
 }

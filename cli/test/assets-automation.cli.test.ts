@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { startTestServer, type TestServer } from '@outpost/api/testing';
-import { OutpostClient, unwrap } from '@outpost/sdk/client';
+import { OutpostClient } from '@outpost/sdk/client';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { materializeThrough } from './api.support.js';
+import { deployAssets, materializeThrough } from './api.support.js';
 import { outpostOn } from './cli.support.js';
 
 /*
@@ -29,23 +29,12 @@ async function until<T>(what: string, probe: () => Promise<T | null>, ms = 20_00
 beforeAll(async () => {
   server = await startTestServer({ loops: true, assetAutomation: { idleMs: 200, busyMs: 50 } });
   const owner = new OutpostClient({ baseUrl: server.url, token: server.ownerKey });
-  unwrap(
-    await owner.call('deploymentsUpsert', {
-      body: {
-        flowName: 'assets',
-        name: 'lake',
-        source: SOURCE,
-        entrypoint: 'assets.js',
-        workPool: 'default',
-        assets: [
-          { key: 'raw', codeVersion: 'v1' },
-          { key: 'features', deps: ['raw'], codeVersion: 'v1', automation: { onUpstreamUpdate: true } },
-          // About a second: never materialised, it is soon overdue.
-          { key: 'scores', codeVersion: 'v1', freshness: { maxLagMinutes: 0.02 } },
-        ],
-      },
-    }),
-  );
+  await deployAssets(owner, 'lake', SOURCE, [
+    { key: 'raw', codeVersion: 'v1' },
+    { key: 'features', deps: ['raw'], codeVersion: 'v1', automation: { onUpstreamUpdate: true } },
+    // About a second: never materialised, it is soon overdue.
+    { key: 'scores', codeVersion: 'v1', freshness: { maxLagMinutes: 0.02 } },
+  ]);
   const worker = new OutpostClient({ baseUrl: server.url, token: await server.createKey('worker', ['default']) });
   await materializeThrough(server, owner, worker, { assets: ['raw'] }, [
     {

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { assetCheckEvent } from '@outpost/api/testing';
 import { OutpostClient, unwrap } from '@outpost/sdk/client';
 import { describe, expect, test } from 'vitest';
-import { materializeThrough, useTestApi } from './api.support.js';
+import { deployAssets, materializeThrough, useTestApi } from './api.support.js';
 import { outpost as run } from './cli.support.js';
 
 /*
@@ -33,31 +33,20 @@ function materialization(assetKey: string, partitionKey: string | null, extra: R
 const api = useTestApi(async ({ owner }) => {
   const worker = new OutpostClient({ baseUrl: api.server.url, token: await api.server.createKey('worker', ['default']) });
   try {
-    unwrap(
-      await owner.call('deploymentsUpsert', {
-        body: {
-          flowName: 'assets',
-          name: 'churn',
-          source: SOURCE,
-          entrypoint: 'assets.js',
-          workPool: 'default',
-          assets: [
-            {
-              key: 'churn/features',
-              codeVersion: 'v1-churn/features',
-              partitions: { kind: 'time', cadence: 'daily', start: '2026-01-01', end: '2026-01-11', timezone: 'UTC' },
-            },
-            { key: 'ref/customers', codeVersion: 'v1-ref/customers' },
-            {
-              key: 'churn/model',
-              deps: ['churn/features', 'ref/customers'],
-              codeVersion: 'v1-churn/model',
-              checks: [{ name: 'auc_floor', blocking: false, severity: 'WARN' }],
-            },
-          ],
-        },
-      }),
-    );
+    await deployAssets(owner, 'churn', SOURCE, [
+      {
+        key: 'churn/features',
+        codeVersion: 'v1-churn/features',
+        partitions: { kind: 'time', cadence: 'daily', start: '2026-01-01', end: '2026-01-11', timezone: 'UTC' },
+      },
+      { key: 'ref/customers', codeVersion: 'v1-ref/customers' },
+      {
+        key: 'churn/model',
+        deps: ['churn/features', 'ref/customers'],
+        codeVersion: 'v1-churn/model',
+        checks: [{ name: 'auc_floor', blocking: false, severity: 'WARN' }],
+      },
+    ]);
     for (const day of ['2026-01-01', '2026-01-02']) {
       const m = materialization('churn/features', day);
       ids.features.push(m.id);

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { assetCheckEvent } from '@outpost/api/testing';
-import { OutpostClient, unwrap } from '@outpost/sdk/client';
+import { OutpostClient } from '@outpost/sdk/client';
 import { describe, expect, test } from 'vitest';
-import { materializeThrough, useTestApi } from './api.support.js';
+import { deployAssets, materializeThrough, useTestApi } from './api.support.js';
 import { outpost as run } from './cli.support.js';
 
 /*
@@ -22,33 +22,22 @@ const api = useTestApi(async ({ owner }) => {
   viewerKey = await api.server.createKey('viewer');
   const worker = new OutpostClient({ baseUrl: api.server.url, token: await api.server.createKey('worker', ['default']) });
   try {
-    unwrap(
-      await owner.call('deploymentsUpsert', {
-        body: {
-          flowName: 'assets',
-          name: 'warehouse',
-          source: SOURCE,
-          entrypoint: 'assets.js',
-          workPool: 'default',
-          assets: [
-            { key: 'raw/events', codeVersion: 'v1-raw', owners: ['data@acme.test'], description: 'Click events' },
-            {
-              key: 'features',
-              deps: ['raw/events'],
-              codeVersion: 'v1-features',
-              checks: [{ name: 'no_null_ids', blocking: true }],
-            },
-            { key: 'model/churn', deps: ['features'], codeVersion: 'v1-model' },
-            {
-              key: 'daily/sales',
-              codeVersion: 'v1-sales',
-              partitions: { kind: 'time', cadence: 'daily', start: '2026-01-01', end: '2026-01-11', timezone: 'UTC' },
-            },
-            { key: 'customer/report', codeVersion: 'v1-report', partitions: { kind: 'dynamic', name: 'customers' } },
-          ],
-        },
-      }),
-    );
+    await deployAssets(owner, 'warehouse', SOURCE, [
+      { key: 'raw/events', codeVersion: 'v1-raw', owners: ['data@acme.test'], description: 'Click events' },
+      {
+        key: 'features',
+        deps: ['raw/events'],
+        codeVersion: 'v1-features',
+        checks: [{ name: 'no_null_ids', blocking: true }],
+      },
+      { key: 'model/churn', deps: ['features'], codeVersion: 'v1-model' },
+      {
+        key: 'daily/sales',
+        codeVersion: 'v1-sales',
+        partitions: { kind: 'time', cadence: 'daily', start: '2026-01-01', end: '2026-01-11', timezone: 'UTC' },
+      },
+      { key: 'customer/report', codeVersion: 'v1-report', partitions: { kind: 'dynamic', name: 'customers' } },
+    ]);
     const materialization = (assetKey: string, codeVersion: string) => ({
       kind: 'materialization' as const,
       id: randomUUID(),
