@@ -143,30 +143,15 @@ export class RetentionLoop extends ElectedRounds {
     // The ids of the events dropped, in bounded statements: those received before the oldest month
     // still attached. Checked whether or not this pass dropped a month, so a pass that stopped
     // between the drop and the ids is made good by the next.
-    let eventIds = 0;
-    for (let i = 0; i < this.#batchesPerPass && !this.#stopping; i++) {
-      const deleted = await deleteExpiredEventIds(this.sql, this.#eventsPerBatch);
-      eventIds += deleted;
-      if (deleted < this.#eventsPerBatch) break;
-    }
+    const { total: eventIds } = await this.#inBatches(this.#eventsPerBatch, (limit) => deleteExpiredEventIds(this.sql, limit));
     // Folded every pass, however few: the stamp counts the rows left. Only a full last statement
     // (more left behind) counts as work that brings the next pass sooner.
-    let lineageChanges = 0;
-    let lineageFull = false;
-    for (let i = 0; i < this.#batchesPerPass && !this.#stopping; i++) {
-      const folded = await foldLineageChanges(this.sql, this.#lineageChangesPerBatch);
-      lineageChanges += folded;
-      lineageFull = folded === this.#lineageChangesPerBatch;
-      if (!lineageFull) break;
-    }
-    let usageDeltas = 0;
-    let usageFull = false;
-    for (let i = 0; i < this.#batchesPerPass && !this.#stopping; i++) {
-      const folded = await foldUsageDeltas(this.sql, this.#usageDeltasPerBatch);
-      usageDeltas += folded;
-      usageFull = folded === this.#usageDeltasPerBatch;
-      if (!usageFull) break;
-    }
+    const { total: lineageChanges, full: lineageFull } = await this.#inBatches(this.#lineageChangesPerBatch, (limit) =>
+      foldLineageChanges(this.sql, limit),
+    );
+    const { total: usageDeltas, full: usageFull } = await this.#inBatches(this.#usageDeltasPerBatch, (limit) =>
+      foldUsageDeltas(this.sql, limit),
+    );
     if (signIn > 0 || dropped.length > 0 || eventIds > 0) {
       this.logger.info(
         {
@@ -182,5 +167,22 @@ export class RetentionLoop extends ElectedRounds {
       );
     }
     return signIn + dropped.length + eventIds + (lineageFull ? lineageChanges : 0) + (usageFull ? usageDeltas : 0);
+  }
+
+  /**
+   * Runs `statement`, which handles at most `limit` rows, until one handles fewer: at most
+   * batchesPerPass times, and no more once the loop is stopping. `full`: the last one handled a
+   * whole batch, so more may be left.
+   */
+  async #inBatches(limit: number, statement: (limit: number) => Promise<number>): Promise<{ total: number; full: boolean }> {
+    let total = 0;
+    let full = false;
+    for (let i = 0; i < this.#batchesPerPass && !this.#stopping; i++) {
+      const handled = await statement(limit);
+      total += handled;
+      full = handled === limit;
+      if (!full) break;
+    }
+    return { total, full };
   }
 }
