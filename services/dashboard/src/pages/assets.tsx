@@ -164,24 +164,18 @@ export function AssetsPage({ search, role }: { search: URLSearchParams; role: Ro
           onChange={setQ}
           testId="asset-search"
         />
-        <select
-          aria-label="Owner"
+        <SeenValueFilter
+          what="owner"
+          seen={owners}
           value={filters.owner}
-          onChange={(e) => setFilters({ ...filters, owner: e.target.value })}
-          data-testid="asset-filter-owner"
-        >
-          <option value="">Any owner</option>
-          <Options values={withCurrent(owners, filters.owner)} />
-        </select>
-        <select
-          aria-label="Group"
+          onChange={(owner) => setFilters({ ...filters, owner })}
+        />
+        <SeenValueFilter
+          what="group"
+          seen={groups}
           value={filters.group}
-          onChange={(e) => setFilters({ ...filters, group: e.target.value })}
-          data-testid="asset-filter-group"
-        >
-          <option value="">Any group</option>
-          <Options values={withCurrent(groups, filters.group)} />
-        </select>
+          onChange={(group) => setFilters({ ...filters, group })}
+        />
         <select
           aria-label="Health"
           value={filters.health}
@@ -374,4 +368,32 @@ function mergeSorted(current: string[], more: string[]): string[] {
 
 function withCurrent(options: string[], current: string): string[] {
   return current && !options.includes(current) ? [current, ...options] : options;
+}
+
+/**
+ * The owner or group filter: Any, then each value seen so far, keeping the chosen one (from the URL)
+ * before any page has shown it. Named "Owner" or "Group"; test id `asset-filter-` with `what`.
+ */
+function SeenValueFilter({
+  what,
+  seen,
+  value,
+  onChange,
+}: {
+  what: 'owner' | 'group';
+  seen: string[];
+  value: string;
+  onChange: (value: string) => void;
+}) {
+  return (
+    <select
+      aria-label={what === 'owner' ? 'Owner' : 'Group'}
+      value={value}
+      onChange={(e) => onChange(e.target.value)}
+      data-testid={`asset-filter-${what}`}
+    >
+      <option value="">{`Any ${what}`}</option>
+      <Options values={withCurrent(seen, value)} />
+    </select>
+  );
 }
