@@ -1,13 +1,8 @@
-import { beforeAll, describe, expect, test } from 'vitest';
-import { type Call, client, createRun, deploy, useServer } from './helpers.js';
-
-let other: Call;
+import { describe, expect, test } from 'vitest';
+import { createRun, deploy, useOtherWorkspaceOwner, useServer } from './helpers.js';
 
 const api = useServer();
-
-beforeAll(async () => {
-  other = client(api.server, (await api.server.createWorkspace()).ownerKey);
-});
+const other = useOtherWorkspaceOwner(api);
 
 describe('listing flow runs by name', () => {
   test('finds every run of the workspace carrying exactly that name, newest first, and none of another workspace', async () => {

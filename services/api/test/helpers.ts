@@ -232,6 +232,18 @@ export function client(server: Pick<TestServer, 'app'>, token: string) {
 
 export type Call = ReturnType<typeof client>;
 
+/**
+ * The owner of another workspace of the file's server, made once before the file's tests: a
+ * caller who must see and change nothing of the default workspace's.
+ */
+export function useOtherWorkspaceOwner(api: ServerFixture): Call {
+  let other: Call | undefined;
+  beforeAll(async () => {
+    other = client(api.server, (await api.server.createWorkspace()).ownerKey);
+  });
+  return (method, path, options) => startedValue(other, 'the other workspace')(method, path, options);
+}
+
 export async function deploy(call: Call, overrides: Record<string, unknown> = {}): Promise<Reply['body']> {
   const res = await call('PUT', '/deployments', {
     body: { flowName: 'etl', name: 'nightly', source: SOURCE, entrypoint: 'flows/etl.js', workPool: 'default', ...overrides },

@@ -1,14 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { beforeAll, describe, expect, test } from 'vitest';
-import { type Call, claim, claimedPair, client, comparable, createRun, deploy, useServer } from './helpers.js';
-
-let other: Call;
+import { describe, expect, test } from 'vitest';
+import { claim, claimedPair, client, comparable, createRun, deploy, useOtherWorkspaceOwner, useServer } from './helpers.js';
 
 const api = useServer();
-
-beforeAll(async () => {
-  other = client(api.server, (await api.server.createWorkspace()).ownerKey);
-});
+const other = useOtherWorkspaceOwner(api);
 
 describe('workspaces', () => {
   test("another workspace's run, deployment and pool are 404s identical to missing ones", async () => {
