@@ -37,6 +37,21 @@ export function acceptAsProposed(run: RunSnapshot, proposal: ProposalInput, clea
   };
 }
 
+/**
+ * Back in the queue, due now, on a new attempt (SCHEDULED/`name`): the lease is cleared and a worker
+ * still holding the old attempt is fenced out.
+ */
+export function requeueOnNewAttempt(run: RunSnapshot, proposal: ProposalInput, name: string): Decision {
+  const attempt = run.attempt + 1;
+  return {
+    status: 'ACCEPT',
+    states: [recordFor(proposal, 'SCHEDULED', attempt, name)],
+    attempt,
+    expectedStartTime: proposal.now,
+    clearLease: true,
+  };
+}
+
 /** The run already is where the proposal wants it: nothing to append. */
 export function acceptUnchanged(run: RunSnapshot): Decision {
   return { status: 'ACCEPT', states: [], attempt: run.attempt, expectedStartTime: null, clearLease: false };

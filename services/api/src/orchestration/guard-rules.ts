@@ -1,5 +1,15 @@
 import { isAllowedTransition, isTerminal, proposableBy } from '@outpost/sdk/contracts';
-import { AWAITING_RETRY, acceptAsProposed, describeTransition, HELD, recordFor, reject, SUSPENDED, stale } from './decisions.js';
+import {
+  AWAITING_RETRY,
+  acceptAsProposed,
+  describeTransition,
+  HELD,
+  recordFor,
+  reject,
+  requeueOnNewAttempt,
+  SUSPENDED,
+  stale,
+} from './decisions.js';
 import type { Decision, ProposalInput, RunSnapshot, StateRecord } from './types.js';
 
 // Rules that hold for every proposal, whatever state it asks for. They run before the per-state rules.
@@ -66,14 +76,7 @@ export function retryFinishedRunForUser(run: RunSnapshot, proposal: ProposalInpu
     return reject(`only a finished run can be retried; the run is ${run.stateType}`);
   }
   if (run.claimable === false) return reject('a subflow run runs inside its parent; retry the parent run');
-  const attempt = run.attempt + 1;
-  return {
-    status: 'ACCEPT',
-    states: [recordFor(proposal, 'SCHEDULED', attempt, AWAITING_RETRY)],
-    attempt,
-    expectedStartTime: proposal.now,
-    clearLease: true,
-  };
+  return requeueOnNewAttempt(run, proposal, AWAITING_RETRY);
 }
 
 /**

@@ -10,6 +10,7 @@ import {
   RESUMING,
   recordFor,
   reject,
+  requeueOnNewAttempt,
   waitUntil,
 } from './decisions.js';
 import { retryDelaySeconds } from './retry-delay.js';
@@ -142,14 +143,7 @@ export function resumeSuspended(run: RunSnapshot, proposal: ProposalInput): Deci
   if (!isAllowedTransition('PAUSED', 'SCHEDULED', proposal.actor)) {
     return reject('a suspended run resumes only when the control plane resolves its wait');
   }
-  const attempt = run.attempt + 1;
-  return {
-    status: 'ACCEPT',
-    states: [recordFor(proposal, 'SCHEDULED', attempt, RESUMING)],
-    attempt,
-    expectedStartTime: proposal.now,
-    clearLease: true,
-  };
+  return requeueOnNewAttempt(run, proposal, RESUMING);
 }
 
 /**
