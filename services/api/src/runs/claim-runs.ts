@@ -1,4 +1,5 @@
 import type { ClaimedRun, ClaimResponse, HeldRun, WorkPool } from '@outpost/sdk/contracts';
+import { RecentKeys } from '../bounded-map.js';
 import type { AppDeps } from '../context.js';
 import { iso } from '../db/values.js';
 import { tracedClaim } from '../telemetry/tracing.js';
@@ -46,19 +47,9 @@ const IDLE_WORKERS_MAX = 10_000;
  * app (another replica) without the entry just claims at once, as before. Each app has its own
  * (AppDeps.idleWorkers).
  */
-export class IdleWorkers {
-  readonly #cameBackEmpty = new Set<string>();
-
-  has(key: string): boolean {
-    return this.#cameBackEmpty.has(key);
-  }
-
-  noteOutcome(key: string, empty: boolean): void {
-    this.#cameBackEmpty.delete(key);
-    if (!empty) return;
-    this.#cameBackEmpty.add(key);
-    if (this.#cameBackEmpty.size > IDLE_WORKERS_MAX)
-      this.#cameBackEmpty.delete(this.#cameBackEmpty.values().next().value as string);
+export class IdleWorkers extends RecentKeys {
+  constructor() {
+    super(IDLE_WORKERS_MAX);
   }
 }
 
@@ -160,7 +151,7 @@ export async function claimRuns(deps: AppDeps, input: ClaimRequestInput): Promis
         nextDue = rows.length === 0 && sub && !signal.aborted ? (await dueState()).msUntilNext : null;
       }
       if (rows.length > 0 || !sub || signal.aborted || final) {
-        if (input.limit > 0) deps.idleWorkers.noteOutcome(key, rows.length === 0);
+        if (input.limit > 0) deps.idleWorkers.note(key, rows.length === 0);
         return answer(rows, []);
       }
       const remaining = deadline - Date.now();

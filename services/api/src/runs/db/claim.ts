@@ -1,4 +1,5 @@
 import { type AssignedResources, HELD_STATES, type ResourceRequest } from '@outpost/sdk/contracts';
+import { RecentKeys } from '../../bounded-map.js';
 import type { Db, Sql } from '../../db/client.js';
 import { stateList, textArray } from '../../db/values.js';
 import {
@@ -156,18 +157,9 @@ function claimedColumns({ queue_priority: _priority, limited: _limited, ...row }
 }
 
 /** Pools (by id) whose last claim on this app found a limit to lock: their next claim locks at once. */
-export class LimitedPools {
-  readonly #limited = new Set<string>();
-
-  has(poolId: string): boolean {
-    return this.#limited.has(poolId);
-  }
-
-  note(poolId: string, limited: boolean): void {
-    this.#limited.delete(poolId);
-    if (!limited) return;
-    this.#limited.add(poolId);
-    if (this.#limited.size > LIMITED_POOLS_MAX) this.#limited.delete(this.#limited.values().next().value as string);
+export class LimitedPools extends RecentKeys {
+  constructor() {
+    super(LIMITED_POOLS_MAX);
   }
 }
 
