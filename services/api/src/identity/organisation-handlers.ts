@@ -82,6 +82,23 @@ const MemberCursor = z.tuple([z.iso.datetime(), z.uuid()]);
 
 type Audit = HandlerContext<'organisationsUpdate'>['audit'];
 
+/** Archives a workspace of the organisation, or restores it: noted in the audit log and the server's log. */
+async function archiveWorkspace(
+  { params, principal, deps, audit, logger }: HandlerContext<'organisationWorkspacesArchive' | 'organisationWorkspacesRestore'>,
+  archived: boolean,
+) {
+  const workspace = await setOrganisationWorkspaceArchived(
+    deps,
+    await actingIn(deps, principal, params.org),
+    params.org,
+    params.workspace,
+    archived,
+  );
+  noteIn(audit, principal, [workspace.id], { targetIds: { workspaceId: workspace.id }, summary: { archived } });
+  logger.info({ workspaceId: workspace.id }, archived ? 'workspace archived' : 'workspace restored');
+  return workspace;
+}
+
 /**
  * The pipeline records every call in the workspace of the caller's session, refusals included. A
  * change that lands in other workspaces is recorded in each of them too, so their own admins see
@@ -142,31 +159,9 @@ export const organisationHandlers = {
     return updated;
   },
 
-  organisationWorkspacesArchive: async ({ params, principal, deps, audit, logger }) => {
-    const archived = await setOrganisationWorkspaceArchived(
-      deps,
-      await actingIn(deps, principal, params.org),
-      params.org,
-      params.workspace,
-      true,
-    );
-    noteIn(audit, principal, [archived.id], { targetIds: { workspaceId: archived.id }, summary: { archived: true } });
-    logger.info({ workspaceId: archived.id }, 'workspace archived');
-    return archived;
-  },
+  organisationWorkspacesArchive: (ctx) => archiveWorkspace(ctx, true),
 
-  organisationWorkspacesRestore: async ({ params, principal, deps, audit, logger }) => {
-    const restored = await setOrganisationWorkspaceArchived(
-      deps,
-      await actingIn(deps, principal, params.org),
-      params.org,
-      params.workspace,
-      false,
-    );
-    noteIn(audit, principal, [restored.id], { targetIds: { workspaceId: restored.id }, summary: { archived: false } });
-    logger.info({ workspaceId: restored.id }, 'workspace restored');
-    return restored;
-  },
+  organisationWorkspacesRestore: (ctx) => archiveWorkspace(ctx, false),
 
   organisationMembersList: async ({ params, query, principal, deps }) => {
     const after = decodeCursor(query.cursor, MemberCursor);
