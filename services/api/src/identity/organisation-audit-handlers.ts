@@ -22,7 +22,7 @@ import type { Handlers } from '../http/route-types.js';
 import { auditLogDownload, filters } from './audit-handlers.js';
 import { mergedAuditEntries, readChainHeads } from './db/audit.js';
 import { lockOrganisation } from './db/organisations.js';
-import { actingIn, noteIn } from './organisation-handlers.js';
+import { actingWithRole, noteIn } from './organisation-handlers.js';
 import { organisationWithRole } from './organisations.js';
 
 /** Entries written to the answer at a time. */
@@ -44,8 +44,7 @@ function exportPageSize(live: number): number {
 
 /** The organisation's id and every workspace id: where a change to its tokens is recorded. */
 async function tokenAdmin(deps: AppDeps, principal: Principal, org: string, doing: string) {
-  const userId = await actingIn(deps, principal, org);
-  const organisation = await organisationWithRole(deps.sql, userId, org, ORGANISATION_ADMINS, doing);
+  const { userId, organisation } = await actingWithRole(deps, principal, org, ORGANISATION_ADMINS, doing);
   const workspaces = await allOrganisationWorkspaces(deps.sql, organisation.id);
   return { userId, organisation, workspaceIds: workspaces.map((w) => w.id) };
 }
@@ -66,8 +65,7 @@ export async function organisationReader(
     return token.organisationId;
   }
   if (!principal) throw new Error('an organisation route that takes tokens was reached without a caller');
-  const userId = await actingIn(deps, principal, org);
-  return (await organisationWithRole(deps.sql, userId, org, ORGANISATION_READERS, doing)).id;
+  return (await actingWithRole(deps, principal, org, ORGANISATION_READERS, doing)).organisation.id;
 }
 
 /** The organisation's workspaces an export covers: all, or the one named (a 404 for a slug it does not have). */
@@ -83,10 +81,9 @@ export async function exportedWorkspaces(deps: AppDeps, organisationId: string, 
 const READING_AUDIT = "reading the organisation's audit log";
 export const organisationAuditHandlers = {
   organisationTokensList: async ({ params, principal, deps }) => {
-    const userId = await actingIn(deps, principal, params.org);
-    const organisation = await organisationWithRole(
-      deps.sql,
-      userId,
+    const { organisation } = await actingWithRole(
+      deps,
+      principal,
       params.org,
       ORGANISATION_ADMINS,
       "reading the organisation's tokens",

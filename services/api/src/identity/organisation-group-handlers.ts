@@ -18,7 +18,7 @@ import {
   replaceDirectoryGroupRoles,
 } from './db/directory-groups.js';
 import type { OrganisationRow } from './db/organisations.js';
-import { actingIn, noteIn } from './organisation-handlers.js';
+import { actingIn, actingWithRole, noteIn } from './organisation-handlers.js';
 import { assertMayStaffAll, organisationWithRole } from './organisations.js';
 
 /*
@@ -72,8 +72,7 @@ export const organisationGroupHandlers = {
 
   organisationGroupRolesPut: async ({ params, body, principal, deps, audit, logger }) => {
     const doing = 'changing the roles a group grants';
-    const userId = await actingIn(deps, principal, params.org);
-    const seen = await organisationWithRole(deps.sql, userId, params.org, ORGANISATION_ADMINS, doing);
+    const { userId, organisation: seen } = await actingWithRole(deps, principal, params.org, ORGANISATION_ADMINS, doing);
     // Under the organisation's lock, as the directory's own changes of groups and members are, so the
     // memberships recomputed below see one mapping and one set of members, and within the directory's
     // time limit; the person's role is read again under the lock, so a role taken away a moment ago

@@ -1,3 +1,4 @@
+import type { OrganisationRole } from '@outpost/sdk/contracts';
 import { z } from 'zod';
 import type { Principal } from '../auth/principal.js';
 import { sessionCookies } from '../auth/sessions.js';
@@ -7,7 +8,7 @@ import { DomainError, notFound } from '../domain-error.js';
 import { auditActor } from '../http/audit.js';
 import { decodeCursor } from '../http/pagination.js';
 import type { HandlerContext, Handlers } from '../http/route-types.js';
-import { organisationSlugOf, organisationsOf } from './db/organisations.js';
+import { type OrganisationRow, organisationSlugOf, organisationsOf } from './db/organisations.js';
 import {
   changeOrganisationRole,
   createOrganisationWorkspace,
@@ -16,6 +17,7 @@ import {
   listMembersOfOrganisation,
   listOrganisations,
   organisationHealth,
+  organisationWithRole,
   organisationWorkspaceIds,
   putWorkspaceMember,
   removeFromOrganisation,
@@ -75,6 +77,21 @@ export async function actingIn(deps: AppDeps, principal: Principal, org: string)
     'forbidden',
     `this session is in a workspace of the organisation "${here}": open a workspace of "${org}" to act on it`,
   );
+}
+
+/**
+ * The caller acting on the organisation `org` (actingIn) in one of the roles `allowed` there (`doing`
+ * names the act in a refusal): the person, and the organisation as read outside any lock.
+ */
+export async function actingWithRole(
+  deps: AppDeps,
+  principal: Principal,
+  org: string,
+  allowed: readonly OrganisationRole[],
+  doing: string,
+): Promise<{ userId: string; organisation: OrganisationRow }> {
+  const userId = await actingIn(deps, principal, org);
+  return { userId, organisation: await organisationWithRole(deps.sql, userId, org, allowed, doing) };
 }
 
 /** A cursor of the organisation's people: when the last one joined, and their id. */

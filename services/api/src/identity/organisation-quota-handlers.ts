@@ -11,8 +11,7 @@ import type { Handlers } from '../http/route-types.js';
 import { isQuotaName, QUOTA_NAMES, type QuotaName, quotaLimits, setOrganisationQuotaLimit } from '../quotas/quotas.js';
 import { quotaDetails } from '../quotas/usage.js';
 import { organisationWorkspace } from './db/organisations.js';
-import { actingIn, noteIn } from './organisation-handlers.js';
-import { organisationWithRole } from './organisations.js';
+import { actingWithRole, noteIn } from './organisation-handlers.js';
 
 /*
  * An organisation's limits on its workspaces' quotas (docs/organisations.md, "Quotas"). Owners and
@@ -32,8 +31,7 @@ async function workspaceFor(
   allowed: readonly OrganisationRole[],
   doing: string,
 ): Promise<OrganisationWorkspace> {
-  const userId = await actingIn(deps, principal, params.org);
-  const organisation = await organisationWithRole(deps.sql, userId, params.org, allowed, doing);
+  const { userId, organisation } = await actingWithRole(deps, principal, params.org, allowed, doing);
   const workspace = await organisationWorkspace(deps.sql, organisation.id, params.workspace, userId);
   if (!workspace) throw notFound('workspace');
   return workspace;

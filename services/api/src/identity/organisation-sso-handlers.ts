@@ -32,7 +32,7 @@ import { lockOrganisation } from './db/organisations.js';
 import { DOMAIN_CHALLENGE_PREFIX, DOMAIN_CHALLENGE_VALUE } from './domain-records.js';
 import { OidcError, randomToken } from './oidc.js';
 import { OIDC_CALLBACK_PATH } from './oidc-sign-in.js';
-import { actingIn, noteIn } from './organisation-handlers.js';
+import { actingWithRole, noteIn } from './organisation-handlers.js';
 import { organisationWithRole } from './organisations.js';
 
 /*
@@ -168,10 +168,9 @@ async function claimDomain(
 
 export const organisationSsoHandlers = {
   organisationSsoGet: async ({ params, principal, deps }) => {
-    const userId = await actingIn(deps, principal, params.org);
-    const organisation = await organisationWithRole(
-      deps.sql,
-      userId,
+    const { organisation } = await actingWithRole(
+      deps,
+      principal,
       params.org,
       ORGANISATION_READERS,
       "reading the organisation's single sign-on",
@@ -184,8 +183,7 @@ export const organisationSsoHandlers = {
 
   organisationSsoPut: async ({ params, body, principal, deps, audit, logger }) => {
     const doing = "changing the organisation's single sign-on";
-    const userId = await actingIn(deps, principal, params.org);
-    const seen = await organisationWithRole(deps.sql, userId, params.org, OWNERS, doing);
+    const { userId, organisation: seen } = await actingWithRole(deps, principal, params.org, OWNERS, doing);
     try {
       // The form and the address are checked here; the issuer is first contacted when someone signs in.
       await deps.oidc.checkIssuerDestination(body.issuer);
@@ -283,8 +281,7 @@ export const organisationSsoHandlers = {
    */
   organisationSsoDomainVerify: async ({ params, principal, deps, audit }) => {
     const doing = "proving a domain of the organisation's single sign-on";
-    const userId = await actingIn(deps, principal, params.org);
-    const organisation = await organisationWithRole(deps.sql, userId, params.org, OWNERS, doing);
+    const { organisation } = await actingWithRole(deps, principal, params.org, OWNERS, doing);
     const domain = (await organisationDomains(deps.sql, organisation.id)).find((d) => d.domain === params.domain);
     if (!domain) throw notFound('allowed domain of the organisation');
     if (domain.verifiedAt === null) {
@@ -323,8 +320,7 @@ export const organisationSsoHandlers = {
 
   organisationSsoDelete: async ({ params, principal, deps, audit, logger }) => {
     const doing = "turning the organisation's single sign-on off";
-    const userId = await actingIn(deps, principal, params.org);
-    const seen = await organisationWithRole(deps.sql, userId, params.org, OWNERS, doing);
+    const { userId, organisation: seen } = await actingWithRole(deps, principal, params.org, OWNERS, doing);
     const { changes, sessionsEnded, workspaceIds } = await directoryTransaction(deps.sql, seen.id, true, async (tx) => {
       const organisation = await organisationWithRole(tx, userId, params.org, OWNERS, doing);
       const { found, people, sessionsEnded } = await deleteOrganisationSso(tx, organisation.id);
