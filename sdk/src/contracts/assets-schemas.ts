@@ -1,6 +1,7 @@
 import * as z from 'zod';
 import { commonSchemas, page } from './common-schemas.js';
 import { lazy } from './lazy.js';
+import { MAX_BACKFILL_IN_FLIGHT } from './limits.js';
 import { partitionSchemas } from './partitions-schemas.js';
 
 /*
@@ -359,7 +360,7 @@ export const assetSchemas = lazy(() => {
     /** Required for partitioned assets: one key makes one run; more make a backfill. */
     partitions: PartitionSelection.optional(),
     /** For a backfill: at most this many runs in flight. @default 1 */
-    maxConcurrent: z.number().int().min(1).max(1_000).optional(),
+    maxConcurrent: z.number().int().min(1).max(MAX_BACKFILL_IN_FLIGHT).optional(),
     /** For a backfill of assets that accept ranges: one run over the whole range. @default false */
     singleRun: z.boolean().optional(),
   });

@@ -1,8 +1,11 @@
 import * as z from 'zod';
 import { AssetKey, PartitionSelection } from './assets.js';
 import { Id, JsonObject, Name, PageLimit, page, Timestamp } from './common.js';
+import { MAX_BACKFILL_IN_FLIGHT } from './limits.js';
 import { AnyPartitionKey, PartitionsDefinition } from './partitions.js';
 import { StateType } from './states.js';
+
+export { MAX_BACKFILL_IN_FLIGHT };
 
 /*
  * Backfills are lazy: a backfill stores what it covers (a deployment's schedule times or partitions,
@@ -33,7 +36,7 @@ export const BackfillCreateRequest = z
     /** Instead of a time range: the partitions of the schedule's partitions definition to run. */
     partitions: PartitionSelection.optional(),
     /** At most this many of the backfill's runs are in flight (created and not finished) at once. @default 1 */
-    maxConcurrent: z.number().int().min(1).max(1_000).default(1),
+    maxConcurrent: z.number().int().min(1).max(MAX_BACKFILL_IN_FLIGHT).default(1),
     /** Merged over the deployment's and the schedule's parameters. @default {} */
     parameters: JsonObject.optional(),
   })
@@ -68,7 +71,7 @@ export const AssetBackfillCreateRequest = z.strictObject({
   downstream: z.boolean().default(false),
   partitions: PartitionSelection,
   /** @default 1 */
-  maxConcurrent: z.number().int().min(1).max(1_000).default(1),
+  maxConcurrent: z.number().int().min(1).max(MAX_BACKFILL_IN_FLIGHT).default(1),
   /** One run over the whole range, for assets that accept ranges (`acceptsRange`). @default false */
   singleRun: z.boolean().default(false),
   /** Run only the assets' checks, against their stored data, partition by partition. @default false */

@@ -141,6 +141,7 @@ export {
   BackfillSelection,
   BackfillStatus,
   BackfillWorkspaceListQuery,
+  MAX_BACKFILL_IN_FLIGHT,
   MAX_BACKFILL_PARTITIONS,
   MAX_BACKFILL_RUNS,
 } from './backfills.js';

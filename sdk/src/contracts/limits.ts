@@ -21,6 +21,9 @@ export const MAX_EVENT_PAYLOAD_BYTES = 16 * 1024;
  */
 export const MAX_STATE_MESSAGE_LENGTH = 4000;
 
+/** The most runs one backfill may hold in flight at once (its `maxConcurrent`). */
+export const MAX_BACKFILL_IN_FLIGHT = 1_000;
+
 /** The levels of a log line, lowest first (`LogLevel` in the logs contract). */
 export const LOG_LEVELS = ['debug', 'info', 'warning', 'error', 'critical'] as const;
 

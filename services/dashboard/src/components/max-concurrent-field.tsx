@@ -1,13 +1,11 @@
+import { MAX_BACKFILL_IN_FLIGHT } from '@outpost/sdk/contracts';
 import type { ReactNode } from 'react';
 import { TextInput } from './form-field.js';
 
-/** The most runs a backfill may keep in flight at once, as the API's request schemas bound it. */
-export const MAX_CONCURRENT_LIMIT = 1000;
-
-/** The typed limit of runs in flight, when it is a whole number from 1 to MAX_CONCURRENT_LIMIT; null otherwise. */
+/** The typed limit of runs in flight, when it is a whole number from 1 to MAX_BACKFILL_IN_FLIGHT; null otherwise. */
 export function parseMaxConcurrent(text: string): number | null {
   const limit = Number(text);
-  return Number.isInteger(limit) && limit >= 1 && limit <= MAX_CONCURRENT_LIMIT ? limit : null;
+  return Number.isInteger(limit) && limit >= 1 && limit <= MAX_BACKFILL_IN_FLIGHT ? limit : null;
 }
 
 /** The labelled number input of a backfill's limit on runs in flight at once; `children` (its help or error) follow it. */
@@ -29,7 +27,7 @@ export function MaxConcurrentField({
   return (
     <label className={inline ? 'field field-inline' : 'field'}>
       <span className="field-label">{label}</span>
-      <TextInput type="number" min={1} max={MAX_CONCURRENT_LIMIT} value={value} onChange={onChange} testId={testId} />
+      <TextInput type="number" min={1} max={MAX_BACKFILL_IN_FLIGHT} value={value} onChange={onChange} testId={testId} />
       {children}
     </label>
   );
