@@ -36,6 +36,16 @@ export function stateListSql(states: readonly StateType[]): string {
   return `(${states.map((s) => `'${StateType.parse(s)}'`).join(', ')})`;
 }
 
+/**
+ * One page of a list read with one row more than `limit`: that extra row is how a next page is
+ * known to exist, and the next page starts after this page's last row's `key`.
+ */
+export function keysetPage<T, K>(rows: readonly T[], limit: number, key: (last: T) => K): { items: T[]; next: K | null } {
+  const items = rows.slice(0, limit);
+  const last = items.at(-1);
+  return { items, next: rows.length > limit && last !== undefined ? key(last) : null };
+}
+
 /** Keyset cursors are opaque to clients: base64url of a JSON array of the last row's sort key. */
 export function encodeCursor(parts: readonly (string | number)[]): string {
   return Buffer.from(JSON.stringify(parts)).toString('base64url');

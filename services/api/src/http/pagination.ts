@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { encodeCursor } from '../db/values.js';
+import { encodeCursor, keysetPage } from '../db/values.js';
 import { ApiError } from '../errors.js';
 
 /**
@@ -27,16 +27,12 @@ export function decodeCursor<T extends z.ZodType>(
   return parsed.data;
 }
 
-/**
- * One page of a list read with one row more than `limit`: that extra row is how a next page is
- * known to exist, and the next page's cursor is the sort key of this page's last row.
- */
+/** {@link keysetPage} with the next page's sort key as an opaque cursor. */
 export function pageOf<T>(
   rows: readonly T[],
   limit: number,
   sortKey: (last: T) => readonly (string | number)[],
 ): { page: T[]; nextCursor: string | null } {
-  const page = rows.slice(0, limit);
-  const last = page.at(-1);
-  return { page, nextCursor: rows.length > limit && last ? encodeCursor(sortKey(last)) : null };
+  const { items, next } = keysetPage(rows, limit, sortKey);
+  return { page: items, nextCursor: next === null ? null : encodeCursor(next) };
 }

@@ -1,6 +1,6 @@
 import type { DirectoryGroup, DirectoryGroupMember, GroupRole } from '@outpost/sdk/contracts';
 import type { Db } from '../../db/client.js';
-import { iso } from '../../db/values.js';
+import { iso, keysetPage } from '../../db/values.js';
 
 /*
  * What an organisation's owners, admins and auditors read of its directory groups, and the one thing
@@ -69,9 +69,8 @@ export async function listDirectoryGroups(
     ${after === null ? db`` : db`AND (lower(g.display_name), g.id) > (${after[0]}, ${after[1]}::uuid)`}
     ORDER BY lower(g.display_name), g.id
     LIMIT ${limit + 1}`;
-  const items = rows.slice(0, limit);
-  const last = rows.length > limit ? items.at(-1) : undefined;
-  return { items: items.map(toGroup), next: last ? [last.sort_name, last.id] : null };
+  const { items, next } = keysetPage(rows, limit, (last): GroupKey => [last.sort_name, last.id]);
+  return { items: items.map(toGroup), next };
 }
 
 /** One group of the organisation; null when it has none of that id (another organisation's group included). */
@@ -105,9 +104,8 @@ export async function listDirectoryGroupMembers(
     WHERE m.email IS NOT NULL ${afterEmail === null ? db`` : db`AND m.email > ${afterEmail}`}
     ORDER BY m.email
     LIMIT ${limit + 1}`;
-  const items = rows.slice(0, limit).map((r) => ({ userId: r.user_id, email: r.email, name: r.name, active: r.active }));
-  const last = rows.length > limit ? items.at(-1) : undefined;
-  return { items, next: last ? last.email : null };
+  const { items, next } = keysetPage(rows, limit, (last) => last.email);
+  return { items: items.map((r) => ({ userId: r.user_id, email: r.email, name: r.name, active: r.active })), next };
 }
 
 /** Every member of the group, by user id: whose roles from groups a change of the group's roles moves. */

@@ -7,7 +7,7 @@ import type {
 } from '@outpost/sdk/contracts';
 import { lockMemberships, remainingOwners } from '../../auth/db/memberships.js';
 import { countRows, type Db, type TxSql } from '../../db/client.js';
-import { iso, isoOrNull } from '../../db/values.js';
+import { iso, isoOrNull, keysetPage } from '../../db/values.js';
 import { DomainError } from '../../domain-error.js';
 
 /** The organisation roles that read every workspace of the organisation, as SQL. */
@@ -223,9 +223,8 @@ export async function listOrganisationMembers(
     ${after === null ? db`` : db`AND (om.created_at, om.user_id) > (${after[0]}::timestamptz, ${after[1]}::uuid)`}
     ORDER BY om.created_at, om.user_id
     LIMIT ${limit + 1}`;
-  const items = rows.slice(0, limit).map(toOrganisationMember);
-  const last = rows.length > limit ? items.at(-1) : undefined;
-  return { items, next: last ? [last.createdAt, last.userId] : null };
+  const { items, next } = keysetPage(rows.map(toOrganisationMember), limit, (last): MemberKey => [last.createdAt, last.userId]);
+  return { items, next };
 }
 
 export async function getOrganisationMember(db: Db, organisationId: string, userId: string): Promise<OrganisationMember | null> {

@@ -7,7 +7,7 @@ import type {
 import type { Db } from '../../db/client.js';
 import type { notificationChannels, notificationDeliveries, Row } from '../../db/schema.js';
 import type { SecretBox } from '../../db/secret-box.js';
-import { encodeCursor, iso, isoOrNull } from '../../db/values.js';
+import { encodeCursor, iso, isoOrNull, keysetPage } from '../../db/values.js';
 
 export type ChannelRow = Row<typeof notificationChannels>;
 export type DeliveryRow = Row<typeof notificationDeliveries>;
@@ -157,12 +157,8 @@ export async function listDeliveries(db: Db, f: DeliveryListFilter): Promise<{ r
       ${f.before ? db`AND (created_at, id) < (${f.before[0]}::timestamptz, ${f.before[1]}::uuid)` : db``}
     ORDER BY created_at DESC, id DESC
     LIMIT ${f.limit + 1}`;
-  const page = rows.slice(0, f.limit);
-  const last = page.at(-1);
-  return {
-    rows: page,
-    nextCursor: rows.length > f.limit && last ? encodeCursor([iso(last.created_at), last.id]) : null,
-  };
+  const { items, next } = keysetPage(rows, f.limit, (last) => [iso(last.created_at), last.id]);
+  return { rows: items, nextCursor: next === null ? null : encodeCursor(next) };
 }
 
 export async function getDelivery(db: Db, workspaceId: string, id: string): Promise<DeliveryRow | null> {
