@@ -7,6 +7,7 @@ import type {
 } from '@outpost/sdk/contracts';
 import type { Db } from '../db/client.js';
 import { notFound } from '../domain-error.js';
+import { groupBy } from '../group-by.js';
 import { loadAssetNodes } from './db/asset-definitions.js';
 import {
   type LineageMaterializationRow,
@@ -103,34 +104,32 @@ export async function materializationLineage(
     const failed = checkRows.filter((c) => !c.passed).map((c) => c.id);
     const waiverRows = await lineageWaivers(db, workspaceId, failed);
 
-    const inputsOf = new Map<string, LineageMaterialization['inputs']>();
-    for (const i of inputRows) {
-      const list = inputsOf.get(i.materialization_id) ?? [];
-      list.push({
+    const inputsOf = groupBy(
+      inputRows,
+      (i) => i.materialization_id,
+      (i): LineageMaterialization['inputs'][number] => ({
         assetKey: i.upstream_key,
         partitioned: i.partitioned,
         partitionKey: i.partition_key,
         partitionCount: i.partition_count,
         partitions: i.partitions,
-      });
-      inputsOf.set(i.materialization_id, list);
-    }
-    const waiversOf = new Map<string, LineageCheck['waivers']>();
-    for (const w of waiverRows) {
-      const list = waiversOf.get(w.check_result_id) ?? [];
-      list.push({
+      }),
+    );
+    const waiversOf = groupBy(
+      waiverRows,
+      (w) => w.check_result_id,
+      (w): LineageCheck['waivers'][number] => ({
         id: w.id,
         reason: w.reason,
         waivedBy: w.waived_by,
         partitionKey: w.partition_key,
         createdAt: w.created_at.toISOString(),
-      });
-      waiversOf.set(w.check_result_id, list);
-    }
-    const checksOf = new Map<string, LineageCheck[]>();
-    for (const c of checkRows) {
-      const list = checksOf.get(c.materialization_id) ?? [];
-      list.push({
+      }),
+    );
+    const checksOf = groupBy(
+      checkRows,
+      (c) => c.materialization_id,
+      (c): LineageCheck => ({
         resultId: c.id,
         checkName: c.check_name,
         passed: c.passed,
@@ -139,9 +138,8 @@ export async function materializationLineage(
         metadata: c.metadata as JsonObject,
         createdAt: c.created_at.toISOString(),
         waivers: waiversOf.get(c.id) ?? [],
-      });
-      checksOf.set(c.materialization_id, list);
-    }
+      }),
+    );
 
     // The frontier's order (nearest first, then as the inputs list them), not the database's.
     const byId = new Map(rows.map((r) => [r.id, r]));

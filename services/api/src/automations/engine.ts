@@ -4,6 +4,7 @@ import type { FiringAction, OutpostEvent } from '@outpost/sdk/contracts';
 import type { CelSandbox, SandboxItem, SandboxResult } from '../cel/sandbox.js';
 import type { Sql, TxSql } from '../db/client.js';
 import { type EventRow, lockLedgerCursor, readLedger, saveLedgerCursor, toEvent } from '../events/db/events.js';
+import { groupBy } from '../group-by.js';
 import { appendAuditEntry, type NewAuditEntry } from '../identity/db/audit.js';
 import { type ActionContext, failureMessage, runAction } from './actions.js';
 import { type CompiledAutomation, type CompiledCache, EXPECT_VARIABLES, TEMPLATE_VARIABLES } from './compile.js';
@@ -231,14 +232,11 @@ export class AutomationEngine {
       JOIN workspaces w ON w.id = a.workspace_id
       WHERE a.enabled AND w.archived_at IS NULL AND a.workspace_id = ANY(${tx.array(workspaces)}::uuid[])
       ORDER BY a.created_at, a.id`;
-    const map = new Map<string, Loaded[]>();
-    for (const row of rows) {
-      const loaded = { row, compiled: this.#compiled(row), disabled: false };
-      const list = map.get(row.workspace_id) ?? [];
-      list.push(loaded);
-      map.set(row.workspace_id, list);
-    }
-    return map;
+    return groupBy(
+      rows,
+      (row) => row.workspace_id,
+      (row): Loaded => ({ row, compiled: this.#compiled(row), disabled: false }),
+    );
   }
 
   #compiled(row: AutomationRow): CompiledAutomation {

@@ -1,6 +1,7 @@
 import type { OutpostEvent } from '@outpost/sdk/contracts';
 import { type CelSandbox, isBudgetFailure, type SandboxItem, type SandboxResult } from '../cel/sandbox.js';
 import type { EventRow } from '../events/db/events.js';
+import { groupBy } from '../group-by.js';
 import { MATCH_VARIABLES } from './compile.js';
 import type { AutomationRow } from './db/automations.js';
 
@@ -53,12 +54,7 @@ export async function evaluateRound(
   budgetMs = WORKSPACE_ROUND_BUDGET_MS,
 ): Promise<RoundVerdicts> {
   const verdicts: RoundVerdicts = { results: new Map(), setAside: new Map() };
-  const rowsByWorkspace = new Map<string, EventRow[]>();
-  for (const row of rows) {
-    const list = rowsByWorkspace.get(row.workspace_id) ?? [];
-    list.push(row);
-    rowsByWorkspace.set(row.workspace_id, list);
-  }
+  const rowsByWorkspace = groupBy(rows, (row) => row.workspace_id);
   await Promise.all(
     [...rowsByWorkspace].map(async ([workspaceId, wsRows]) => {
       const automations = byWorkspace.get(workspaceId) ?? [];
