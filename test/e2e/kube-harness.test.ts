@@ -164,6 +164,24 @@ describe('the Kubernetes harness: a real control plane and a node played by the 
     expect(node.running().some((c) => c.pod === container.pod)).toBe(false);
   });
 
+  it('stops the container of a pod deleted while the node was still creating it, then removes the pod', async () => {
+    node.behave((pod) => pod.metadata?.labels?.['job-name'] === 'late', 'hold-create');
+    await apply(job('late', ['node', '-e', 'setInterval(() => {}, 1000)']));
+    const held = await waitFor(
+      () => node.held().find((h) => h.pod.startsWith('late-')),
+      60_000,
+      'the node to be creating the container of job late',
+    );
+    const deleted = await cluster.kubectl(['delete', 'job', 'late', '--wait=false']);
+    expect(deleted.code, deleted.stderr).toBe(0);
+    await waitFor(() => node.held().find((h) => h.pod === held.pod)?.deleting, 30_000, 'the node to see the pod deleted');
+
+    node.release(held.pod);
+    await waitFor(async () => (await podsOf('late')).length === 0, 30_000, 'the pod deleted during creation to be removed');
+    expect(node.started().map((s) => s.pod)).toContain(held.pod);
+    expect(node.running().some((c) => c.pod === held.pod)).toBe(false);
+  });
+
   it('reports a pod the node OOM-kills as OOMKilled with exit code 137, and the Job fails', async () => {
     node.behave((pod) => pod.metadata?.labels?.['job-name'] === 'hungry', 'oom-kill');
     await apply(job('hungry', ['node', '-e', 'setInterval(() => {}, 1000)']));

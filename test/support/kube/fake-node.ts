@@ -27,9 +27,10 @@ import { ImagePullError, pullImage, removeContainer, runContainer, signalContain
  * - `oom-kill`: start it, then SIGKILL it and report `terminated.reason: OOMKilled`, exit code 137;
  * - `image-pull-backoff`: never start it; `waiting.reason: ImagePullBackOff`;
  * - `err-image-pull`: never start it; `waiting.reason: ErrImagePull` (the pull itself failed);
- * - `evict`: start it, then kill it and fail the Pod with `status.reason: Evicted`.
+ * - `evict`: start it, then kill it and fail the Pod with `status.reason: Evicted`;
+ * - `hold-create`: hold the container's creation, as a slow runtime does, until `release()`.
  */
-export type PodBehaviour = 'run' | 'oom-kill' | 'image-pull-backoff' | 'err-image-pull' | 'evict';
+export type PodBehaviour = 'run' | 'oom-kill' | 'image-pull-backoff' | 'err-image-pull' | 'evict' | 'hold-create';
 
 export interface FakeNodeOptions {
   /** @default 'fake-node-1' */
@@ -73,6 +74,10 @@ export interface FakeNode {
   running(): RunningContainer[];
   /** Every container this node started, in order, with its image and pod labels. */
   started(): StartedPod[];
+  /** The Pods whose container creation a `hold-create` rule holds, and whether each has since been deleted. */
+  held(): { pod: string; deleting: boolean }[];
+  /** Lets the held creation of `pod`'s container go on. */
+  release(pod: string): void;
   /** Kills every process the node started and stops watching; the Node object stays. */
   stop(): Promise<void>;
 }
@@ -98,6 +103,10 @@ interface TrackedPod {
   notStarted?: string;
   startedAt?: Date;
   killTimer?: NodeJS.Timeout;
+  /** The deleted Pod's grace period: SIGKILL follows SIGTERM after it. */
+  graceSeconds?: number;
+  /** Set while a `hold-create` rule holds the container's creation. */
+  release?: () => void;
   finished?: boolean;
   writes: Promise<void>;
 }
@@ -327,6 +336,8 @@ export async function startFakeNode(cluster: KubeCluster, options: FakeNodeOptio
       await removePod(tracked);
       return;
     }
+    if (tracked.behaviour === 'hold-create') await new Promise<void>((resolve) => (tracked.release = resolve));
+    tracked.release = undefined;
     const log = new ContainerLog(container.name);
     tracked.log = log;
     let child: ChildProcess;
@@ -357,6 +368,9 @@ export async function startFakeNode(cluster: KubeCluster, options: FakeNodeOptio
       });
     }
     tracked.child = child;
+    tracked.phase = 'running';
+    // A deletion that arrived while the container was being created finds it running now.
+    if (tracked.deleting) stopContainer(tracked);
     history.push({
       namespace: tracked.namespace,
       pod: tracked.name,
@@ -374,7 +388,6 @@ export async function startFakeNode(cluster: KubeCluster, options: FakeNodeOptio
       });
     });
     child.once('spawn', () => {
-      tracked.phase = 'running';
       tracked.startedAt = new Date();
       void writeStatus(tracked, (status, current) => {
         status.phase = 'Running';
@@ -406,17 +419,20 @@ export async function startFakeNode(cluster: KubeCluster, options: FakeNodeOptio
     killGroup(tracked.child, signal);
   };
 
+  /** SIGTERM, then SIGKILL once the grace period is up; finish() removes the Pod once the process has exited. */
+  const stopContainer = (tracked: TrackedPod) => {
+    kill(tracked, 'SIGTERM');
+    tracked.killTimer = setTimeout(() => kill(tracked, 'SIGKILL'), (tracked.graceSeconds ?? 30) * 1000);
+  };
+
   const terminate = (tracked: TrackedPod, pod: V1Pod) => {
     if (tracked.deleting) return;
     tracked.deleting = true;
-    if (tracked.phase === 'starting') return; // start() sees the flag and removes the Pod.
-    if (tracked.phase === 'running') {
-      const grace = pod.metadata?.deletionGracePeriodSeconds ?? pod.spec?.terminationGracePeriodSeconds ?? 30;
-      kill(tracked, 'SIGTERM');
-      tracked.killTimer = setTimeout(() => kill(tracked, 'SIGKILL'), grace * 1000);
-      return; // finish() removes the Pod once the process has exited.
-    }
-    void removePod(tracked);
+    tracked.graceSeconds = pod.metadata?.deletionGracePeriodSeconds ?? pod.spec?.terminationGracePeriodSeconds ?? 30;
+    // start() sees the flag: it removes a Pod whose container it has not created, or stops the one it has.
+    if (tracked.phase === 'starting') return;
+    if (tracked.phase === 'running') stopContainer(tracked);
+    else void removePod(tracked);
   };
 
   const onPod = (type: string, pod: V1Pod) => {
@@ -479,6 +495,12 @@ export async function startFakeNode(cluster: KubeCluster, options: FakeNodeOptio
     },
     started() {
       return [...history];
+    },
+    held() {
+      return [...pods.values()].filter((t) => t.release).map((t) => ({ pod: t.name, deleting: t.deleting }));
+    },
+    release(pod) {
+      for (const tracked of pods.values()) if (tracked.name === pod) tracked.release?.();
     },
     running() {
       const alive: RunningContainer[] = [];
