@@ -493,7 +493,6 @@ export async function startWorker(given: WorkerOptions, hooks: WorkerHooks = {})
     for (const execution of executions.values()) if (execution.waitingForDue) execution.shutdown();
     await claims.stop();
     await Promise.all([sensors.stop(), triggers.stop()]);
-    await executor.close();
     const timer = setTimeout(() => graceOver.abort(), graceMs);
     while (executions.size > 0 && !graceOver.signal.aborted) {
       await Promise.race([new Promise<void>((resolve) => (slotFreed = resolve)), graceOverPromise]);
@@ -505,6 +504,8 @@ export async function startWorker(given: WorkerOptions, hooks: WorkerHooks = {})
       for (const execution of executions.values()) execution.shutdown();
       await Promise.allSettled([...executions.values()].map((e) => e.done));
     }
+    // Only now: a running attempt may need the executor to end (a Kubernetes pod's watch and relay).
+    await executor.close();
     await heartbeat.stop();
     await heartbeat.farewell();
     await recovery.stop();

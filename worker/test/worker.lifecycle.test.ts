@@ -1,11 +1,13 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { Executor } from '../src/executors/executor.js';
 import type { RunOutcome } from '../src/executors/final-state.js';
+import { createProcessExecutor } from '../src/executors/process.js';
 import { parseOptions, type WorkerOptions } from '../src/options.js';
 import { isProcessRunning } from '../src/process-group.js';
 import { startWorker, type WorkerHandle, WorkerStartError, type WorkerState } from '../src/worker.js';
@@ -306,6 +308,43 @@ describe('worker lifecycle against a scripted control plane', () => {
     expect(outcome).toMatchObject({ ending: 'drain', proposed: 'CRASHED' });
     expect(api.runs.get(id)!.states.at(-1)!.message).toContain('worker shut down');
     expect(isProcessRunning(grandchild)).toBe(false);
+  });
+
+  it('on drain, keeps its executor open until the runs still going have ended, so they can end within the grace', async () => {
+    const order: string[] = [];
+    worker = await startWorker(options(api.url), {
+      logger,
+      env: WORKER_ENV,
+      onRunFinished: (o) => {
+        outcomes.push(o);
+        order.push('run finished');
+      },
+      executor: (context) => {
+        const inner = createProcessExecutor(context);
+        const watched: Executor = {
+          kind: inner.kind,
+          canAdopt: inner.canAdopt,
+          open: () => inner.open(),
+          start: (run, sink, stopped) => inner.start(run, sink, stopped),
+          adopt: (sinkFor) => inner.adopt(sinkFor),
+          close: async () => {
+            order.push('executor closed');
+            await inner.close();
+          },
+        };
+        return watched;
+      },
+    });
+    const gate = join(scratch, 'gate');
+    const id = api.enqueue({ ...bundle, flowName: 'gated', parameters: { path: gate } });
+    await waitFor(() => api.runs.get(id)?.state === 'RUNNING', 30_000, 'the gated run to start');
+    const stopping = worker.stop({ graceMs: 60_000 });
+    await waitFor(() => worker?.state === 'draining', 30_000, 'the worker to drain');
+    writeFileSync(gate, '');
+    await stopping;
+    expect(await outcomeOf(id)).toMatchObject({ ending: 'reported', state: 'COMPLETED' });
+    expect(api.runs.get(id)!.state).toBe('COMPLETED');
+    expect(order).toEqual(['run finished', 'executor closed']);
   });
 
   it('waits for the Retry-After of a throttled claim instead of polling again at once', async () => {

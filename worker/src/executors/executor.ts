@@ -125,7 +125,11 @@ export interface Executor {
    * label), each re-attached: its output from now on goes to the sink `sinkFor` returns for it.
    */
   adopt(sinkFor: (run: { runId: string; attempt: number }) => AttemptSink): Promise<AdoptedAttempt[]>;
-  /** No attempt will start any more: stop what `open` started. Running attempts are left to their runs. */
+  /**
+   * The worker is stopping and its attempts have ended or been stopped (a drain waits for them
+   * first: they may need what the executor holds to end). Stop what `open` started and let go of
+   * connections; an attempt still running (a Kubernetes Job) is left to its run.
+   */
   close(): Promise<void>;
 }
 
