@@ -341,6 +341,17 @@ describe('the Kubernetes executor in a worker', () => {
     });
   }
 
+  it('lets a run in flight finish in its Job when the worker drains, then exits 0', async () => {
+    const w = worker();
+    const counter = join(scratch, 'drained');
+    const runId = await plane.run(await deploy('once'), { counter, ms: 3_000 });
+    await logged(runId, 'started pid ');
+    w.child.kill('SIGTERM');
+    expect((await w.exited).code, w.output()).toBe(0);
+    expect((await plane.settled(runId)).state.type).toBe('COMPLETED');
+    expect(readFileSync(counter, 'utf8')).toBe('1\n');
+  });
+
   it('ends a run whose Job outlives its activeDeadlineSeconds as CRASHED with DeadlineExceeded, and its flow process dies', async () => {
     worker();
     const runId = await plane.run(await deploy('once', { activeDeadlineSeconds: 2 }), {
