@@ -223,8 +223,7 @@ export async function listOrganisationMembers(
     ${after === null ? db`` : db`AND (om.created_at, om.user_id) > (${after[0]}::timestamptz, ${after[1]}::uuid)`}
     ORDER BY om.created_at, om.user_id
     LIMIT ${limit + 1}`;
-  const { items, next } = keysetPage(rows.map(toOrganisationMember), limit, (last): MemberKey => [last.createdAt, last.userId]);
-  return { items, next };
+  return keysetPage(rows.map(toOrganisationMember), limit, (last): MemberKey => [last.createdAt, last.userId]);
 }
 
 export async function getOrganisationMember(db: Db, organisationId: string, userId: string): Promise<OrganisationMember | null> {
