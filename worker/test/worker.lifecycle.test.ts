@@ -319,9 +319,9 @@ describe('worker lifecycle against a scripted control plane', () => {
         outcomes.push(o);
         order.push('run finished');
       },
-      executor: (context) => {
+      executor: (context): Executor => {
         const inner = createProcessExecutor(context);
-        const watched: Executor = {
+        return {
           kind: inner.kind,
           canAdopt: inner.canAdopt,
           open: () => inner.open(),
@@ -332,7 +332,6 @@ describe('worker lifecycle against a scripted control plane', () => {
             await inner.close();
           },
         };
-        return watched;
       },
     });
     const gate = join(scratch, 'gate');
