@@ -1,3 +1,4 @@
+import { type AddressInfo, connect, createServer } from 'node:net';
 import { DomainErrorCode, ErrorCode, statusForCode } from '@outpost/sdk/contracts';
 import { describe, expect, test } from 'vitest';
 import { credentialRefused, DomainError, notFound } from '../src/domain-error.js';
@@ -58,5 +59,46 @@ describe('a domain error at the HTTP edge', () => {
     expect(errorCode(new ApiError('rate_limited', 'slow down'))).toBe('rate_limited');
     expect(errorCode(new Error('boom'))).toBeNull();
     expect(toApiError(new Error('boom'))).toBeNull();
+  });
+});
+
+/** The error Node gives a write to a socket whose peer has ended it, as Postgres does when its backend is terminated. */
+async function writeAfterPeerEnded(): Promise<Error> {
+  const server = createServer((socket) => socket.end());
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  try {
+    const client = connect((server.address() as AddressInfo).port, '127.0.0.1');
+    return await new Promise<Error>((resolve, reject) => {
+      client.on('error', resolve);
+      // Node ends this side a tick after the peer's end arrives; a write after that is the one postgres.js can make.
+      client.on('end', () =>
+        setImmediate(() =>
+          client.write('SELECT 1', (error) => (error ? resolve(error) : reject(new Error('the write went through')))),
+        ),
+      );
+    });
+  } finally {
+    server.close();
+  }
+}
+
+describe('a lost database connection at the HTTP edge', () => {
+  test.each([
+    'ECONNREFUSED',
+    'ECONNRESET',
+    'EPIPE',
+    'CONNECTION_CLOSED',
+    'CONNECTION_ENDED',
+    'CONNECTION_DESTROYED',
+    'CONNECT_TIMEOUT',
+  ])('%s is a 503 that asks the client to retry', (code) => {
+    const answered = toApiError(Object.assign(new Error(`lost: ${code}`), { code }));
+    expect(answered).toMatchObject({ status: 503, code: 'unavailable', headers: { 'retry-after': '5' } });
+  });
+
+  test('a statement written just after Postgres ended the socket is a 503 that asks for a retry, not a 500', async () => {
+    const error = await writeAfterPeerEnded();
+    expect((error as NodeJS.ErrnoException).code).toBe('EPIPE');
+    expect(toApiError(error)).toMatchObject({ status: 503, code: 'unavailable', headers: { 'retry-after': '5' } });
   });
 });

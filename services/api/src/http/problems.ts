@@ -47,9 +47,14 @@ function fromPostgres(error: postgres.PostgresError): ApiError | null {
   return null;
 }
 
+/**
+ * A lost or refused connection to the database, by the code Node or postgres.js gives it. EPIPE is a
+ * statement written in the moment between Postgres ending the socket and postgres.js seeing it close.
+ */
 const CONNECTION_ERRORS = new Set([
   'ECONNREFUSED',
   'ECONNRESET',
+  'EPIPE',
   'ETIMEDOUT',
   'CONNECTION_CLOSED',
   'CONNECTION_ENDED',
