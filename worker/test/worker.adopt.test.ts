@@ -9,6 +9,7 @@ import type { AdoptedAttempt, Attempt, AttemptExit, AttemptSink, Executor } from
 import { createProcessExecutor } from '../src/executors/process.js';
 import { parseOptions } from '../src/options.js';
 import { startWorker, WorkerStartError } from '../src/worker.js';
+import { overriding } from './support/executors.js';
 import { FakeApi } from './support/fake-api.js';
 
 const RUN_ID = '00000000-0000-4000-8000-00000000ad09';
@@ -82,14 +83,13 @@ describe('attempts an earlier worker process left running', () => {
         env: { PATH: process.env.PATH ?? '', HOME: scratch },
         executor: (context): Executor => {
           const processes = createProcessExecutor(context);
-          return {
+          return overriding(processes, {
             kind: 'adopting',
             canAdopt: true,
             open: () => {
               seenAtOpen.push({ exited: left.attempt.hasExited, claims: api.claims });
               processes.open();
             },
-            start: (run, sink, stopped) => processes.start(run, sink, stopped),
             adopt: async (sinkFor): Promise<AdoptedAttempt[]> => {
               const sink = sinkFor({ runId: RUN_ID, attempt: 2 });
               adoptedSinks.push(sink);
@@ -97,8 +97,7 @@ describe('attempts an earlier worker process left running', () => {
               left.child.stdout!.on('data', (chunk: Buffer) => sink.line('stdout', chunk.toString()));
               return [{ runId: RUN_ID, attempt: 2, handle: left.attempt }];
             },
-            close: () => processes.close(),
-          };
+          });
         },
       },
     );

@@ -12,6 +12,7 @@ import { parseOptions, type WorkerOptions } from '../src/options.js';
 import { isProcessRunning } from '../src/process-group.js';
 import { startWorker, type WorkerHandle, WorkerStartError, type WorkerState } from '../src/worker.js';
 import { buildDemoBundle } from './support/bundle.js';
+import { overriding } from './support/executors.js';
 import { FakeApi, TOO_OLD_DETAIL } from './support/fake-api.js';
 import { expectNoLiveChildren } from './support/leaks.js';
 import { waitFor } from './support/wait.js';
@@ -321,17 +322,12 @@ describe('worker lifecycle against a scripted control plane', () => {
       },
       executor: (context): Executor => {
         const inner = createProcessExecutor(context);
-        return {
-          kind: inner.kind,
-          canAdopt: inner.canAdopt,
-          open: () => inner.open(),
-          start: (run, sink, stopped) => inner.start(run, sink, stopped),
-          adopt: (sinkFor) => inner.adopt(sinkFor),
+        return overriding(inner, {
           close: async () => {
             order.push('executor closed');
             await inner.close();
           },
-        };
+        });
       },
     });
     const gate = join(scratch, 'gate');
