@@ -5,7 +5,7 @@ import type { Api } from '../api.js';
 import type { Command } from '../command.js';
 import { stringList, stringOption } from '../command.js';
 import { CliError, EXIT, UsageError } from '../errors.js';
-import { json, shortTime, table } from '../output.js';
+import { json, printList, shortTime } from '../output.js';
 import { DEFAULT_LIST_LIMIT, findDeployment, findRun, parseLimit } from '../resolve.js';
 import { stateColor } from '../style.js';
 import { attemptsTable } from './runs-attempts.js';
@@ -50,24 +50,20 @@ export const runsLs: Command = {
       },
       'cannot list runs',
     );
-    if (ctx.json) {
-      ctx.out(json(page.items));
-      return EXIT.ok;
-    }
-    if (page.items.length === 0) {
-      ctx.err('no runs');
-      return EXIT.ok;
-    }
-    const rows = page.items.map((r) => [
-      r.id,
-      r.name,
-      deploymentLabel(r),
-      stateColor(ctx.color.out, r.state.type, stateLabel(r)),
-      String(r.attempt),
-      shortTime(r.createdAt),
-    ]);
-    for (const line of table(['ID', 'NAME', 'DEPLOYMENT', 'STATE', 'ATTEMPT', 'CREATED (UTC)'], rows)) ctx.out(line);
-    return EXIT.ok;
+    return printList(
+      ctx,
+      page.items,
+      ['ID', 'NAME', 'DEPLOYMENT', 'STATE', 'ATTEMPT', 'CREATED (UTC)'],
+      (r) => [
+        r.id,
+        r.name,
+        deploymentLabel(r),
+        stateColor(ctx.color.out, r.state.type, stateLabel(r)),
+        String(r.attempt),
+        shortTime(r.createdAt),
+      ],
+      'no runs',
+    );
   },
 };
 
