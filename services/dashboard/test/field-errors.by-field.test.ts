@@ -1,20 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import type { ApiFailure } from '../src/api/client.js';
 import { fieldErrorsByField, parseLimit } from '../src/lib/field-errors.js';
-
-function refused(errors: { path: string; message: string }[]): ApiFailure {
-  return {
-    ok: false,
-    kind: 'http_error',
-    status: 422,
-    problem: { type: 'about:blank', title: 'Unprocessable', status: 422, code: 'unprocessable', errors },
-  } as ApiFailure;
-}
+import { refused } from './refused.support.js';
 
 describe('field errors', () => {
   it('groups problems by the body field they are about, keeping the path inside a nested document', () => {
     const byField = fieldErrorsByField(
-      refused([
+      refused(422, [
         { path: 'body.concurrencyLimit', message: 'must be at most 100000' },
         { path: 'body.baseJobTemplate.spec.backoffLimit', message: 'must be 0 or absent' },
         { path: 'body.baseJobTemplate.spec.template.spec.containers[0].image', message: 'is required' },

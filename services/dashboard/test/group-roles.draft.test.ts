@@ -16,21 +16,13 @@ import {
   savedText,
   scimBaseUrl,
 } from '../src/lib/group-roles.js';
+import { refused } from './refused.support.js';
 
 const WORKSPACES: GroupWorkspace[] = [
   { slug: 'default', name: 'Default', archivedAt: null },
   { slug: 'vision', name: 'Vision team', archivedAt: null },
   { slug: 'old', name: 'Old', archivedAt: '2026-01-01T00:00:00.000Z' },
 ];
-
-function refused(status: number, errors: { path: string; message: string }[]): ApiFailure {
-  return {
-    ok: false,
-    kind: 'http_error',
-    status,
-    problem: { type: 'about:blank', title: 'Invalid request', status, code: 'validation_failed', errors },
-  } as ApiFailure;
-}
 
 describe("a group's roles as the editor holds them", () => {
   it('offers none and then the roles weakest first, never owner', () => {

@@ -18,6 +18,7 @@ import {
   workspaceChoices,
 } from '../src/lib/organisation-sso.js';
 import { organisationSso } from './organisation-sso.support.js';
+import { refused } from './refused.support.js';
 
 const SSO = organisationSso({
   groupsClaim: 'roles',
@@ -26,15 +27,6 @@ const SSO = organisationSso({
     { group: 'ml-platform', workspace: 'vision', role: 'developer' },
   ],
 });
-
-function refused(errors: { path: string; message: string }[]): ApiFailure {
-  return {
-    ok: false,
-    kind: 'http_error',
-    status: 400,
-    problem: { type: 'about:blank', title: 'Invalid request', status: 400, code: 'validation_failed', errors },
-  } as ApiFailure;
-}
 
 describe('what the organisation registers and shares', () => {
   it('gives the redirect URI at the origin the browser reached before the API has said it', () => {
@@ -215,20 +207,16 @@ describe("a refused save's errors", () => {
     { id: 9, group: 'ml-platform', workspace: 'visoin', role: 'developer' as const },
   ];
   const sent = mappingRequest(SSO, rows);
+  /** Where the form shows each error of the API's 400 refusing `sent`. */
+  const place = (errors: { path: string; message: string }[]) => placeErrors(problemErrors(refused(400, errors)), sent, rows);
 
   it('places an error about one grant in the row that made it, by the control it is about, whatever form the path takes', () => {
-    const placed = placeErrors(
-      problemErrors(
-        refused([
-          { path: 'body.groupRoles.1.workspace', message: 'no workspace of this organisation is named "visoin"' },
-          { path: '/body/groupRoles/0/role', message: 'must be one of admin, developer, runner, viewer' },
-          { path: 'body.groupRoles[1].group', message: 'too long' },
-          { path: 'body.groupRoles.0', message: 'unknown key "x"' },
-        ]),
-      ),
-      sent,
-      rows,
-    );
+    const placed = place([
+      { path: 'body.groupRoles.1.workspace', message: 'no workspace of this organisation is named "visoin"' },
+      { path: '/body/groupRoles/0/role', message: 'must be one of admin, developer, runner, viewer' },
+      { path: 'body.groupRoles[1].group', message: 'too long' },
+      { path: 'body.groupRoles.0', message: 'unknown key "x"' },
+    ]);
     expect(placed).toEqual({
       fields: {},
       rows: {
@@ -240,19 +228,13 @@ describe("a refused save's errors", () => {
   });
 
   it('places a field of the settings under it, and leaves the list itself or a grant no row made to the whole', () => {
-    const placed = placeErrors(
-      problemErrors(
-        refused([
-          { path: 'body.issuer', message: 'resolves to a private address' },
-          { path: 'body.allowedDomains.1', message: 'a lowercase domain name such as example.com' },
-          { path: 'body.groupRoles', message: 'at most 1000' },
-          { path: 'body.groupRoles.5.workspace', message: 'unknown' },
-          { path: 'body', message: 'malformed' },
-        ]),
-      ),
-      sent,
-      rows,
-    );
+    const placed = place([
+      { path: 'body.issuer', message: 'resolves to a private address' },
+      { path: 'body.allowedDomains.1', message: 'a lowercase domain name such as example.com' },
+      { path: 'body.groupRoles', message: 'at most 1000' },
+      { path: 'body.groupRoles.5.workspace', message: 'unknown' },
+      { path: 'body', message: 'malformed' },
+    ]);
     expect(placed).toEqual({
       fields: {
         issuer: ['resolves to a private address'],
