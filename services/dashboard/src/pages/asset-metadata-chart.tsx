@@ -1,5 +1,6 @@
 import type { AssetMaterialization } from '@outpost/sdk/contracts';
 import { useLayoutEffect, useRef, useState } from 'react';
+import { ChartGridlines } from '../components/chart-gridlines.js';
 import { Options } from '../components/options.js';
 import { formatMetadataValue } from '../lib/asset-metadata.js';
 import { formatDateTime } from '../lib/format.js';
@@ -86,16 +87,14 @@ function SeriesChart({ metadataKey, series }: { metadataKey: string; series: Ret
     <figure ref={figure} className="chart metadata-chart" data-testid="metadata-chart" data-key={metadataKey}>
       {/* no image role: each point is a link to its run, and an image holds nothing focusable */}
       <svg viewBox={`0 0 ${width} ${HEIGHT}`} aria-label={`${metadataKey} over the asset's materialisations`}>
-        <g className="chart-grid" transform={`translate(0,${PAD_TOP})`}>
-          {chart.gridlines.map((g) => (
-            <g key={g.value}>
-              <line x1={PAD_LEFT} x2={width - PAD_RIGHT} y1={g.y} y2={g.y} />
-              <text x={PAD_LEFT - 6} y={g.y + 4} textAnchor="end" data-testid="metadata-chart-tick">
-                {g.label}
-              </text>
-            </g>
-          ))}
-        </g>
+        <ChartGridlines
+          lines={chart.gridlines}
+          left={PAD_LEFT}
+          right={width - PAD_RIGHT}
+          top={PAD_TOP}
+          label={(g) => g.label}
+          testId="metadata-chart-tick"
+        />
         <g transform={`translate(${PAD_LEFT},${PAD_TOP})`}>
           {chart.timeLabels.map((t, i) => (
             <text

@@ -1,5 +1,6 @@
 import { DEFAULT_STATE_NAME, type FlowRun, type StateType } from '@outpost/sdk/contracts';
 import { useState } from 'react';
+import { ChartGridlines } from '../components/chart-gridlines.js';
 import { Empty } from '../components/notice.js';
 import { StateSwatch, stateLegendTitle } from '../components/state-swatch.js';
 import { durationBars } from '../lib/duration-chart.js';
@@ -24,16 +25,13 @@ export function DurationChart({ runs, now }: { runs: FlowRun[]; now: number }) {
     <figure className="chart duration-chart" data-testid="duration-chart">
       {/* no image role: each bar is a link to its run, and an image holds nothing focusable */}
       <svg viewBox={`0 0 ${WIDTH} ${HEIGHT}`} aria-label="Duration of recent runs by final state">
-        <g className="chart-grid" transform={`translate(0,${PAD_TOP})`}>
-          {chart.gridlines.map((g) => (
-            <g key={g.ms}>
-              <line x1={PAD_LEFT} x2={WIDTH} y1={g.y} y2={g.y} />
-              <text x={PAD_LEFT - 6} y={g.y + 4} textAnchor="end">
-                {g.ms === 0 ? '0' : formatDuration(g.ms)}
-              </text>
-            </g>
-          ))}
-        </g>
+        <ChartGridlines
+          lines={chart.gridlines}
+          left={PAD_LEFT}
+          right={WIDTH}
+          top={PAD_TOP}
+          label={(g) => (g.ms === 0 ? '0' : formatDuration(g.ms))}
+        />
         <g transform={`translate(${PAD_LEFT},${PAD_TOP})`}>
           {chart.bars.map((b) => (
             <a

@@ -1,4 +1,5 @@
 import { DEFAULT_STATE_NAME, type FlowRun } from '@outpost/sdk/contracts';
+import { ChartGridlines } from '../components/chart-gridlines.js';
 import { StateSwatch, stateLegendTitle } from '../components/state-swatch.js';
 import { durationScatter } from '../lib/duration-scatter.js';
 import { formatDateTime, formatDuration, pluralise } from '../lib/format.js';
@@ -65,16 +66,14 @@ export function DurationScatterChart({
     <figure className={`chart scatter-chart ${className}`.trim()} data-testid="duration-scatter" data-scale={chart.scale}>
       {/* no image role: each dot is a link to its run, and an image holds nothing focusable */}
       <svg viewBox={`0 0 ${WIDTH} ${HEIGHT}`} aria-label={label}>
-        <g className="chart-grid" transform={`translate(0,${PAD_TOP})`}>
-          {chart.yTicks.map((g) => (
-            <g key={g.ms}>
-              <line x1={PAD_LEFT} x2={WIDTH - PAD_RIGHT} y1={g.y} y2={g.y} />
-              <text x={PAD_LEFT - 6} y={g.y + 4} textAnchor="end" data-testid="scatter-y-tick">
-                {g.ms === 0 ? '0' : formatDuration(g.ms)}
-              </text>
-            </g>
-          ))}
-        </g>
+        <ChartGridlines
+          lines={chart.yTicks}
+          left={PAD_LEFT}
+          right={WIDTH - PAD_RIGHT}
+          top={PAD_TOP}
+          label={(g) => (g.ms === 0 ? '0' : formatDuration(g.ms))}
+          testId="scatter-y-tick"
+        />
         <g transform={`translate(${PAD_LEFT},${PAD_TOP})`}>
           {chart.xTicks.map((t) => (
             <text

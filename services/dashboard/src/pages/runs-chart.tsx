@@ -1,4 +1,5 @@
 import { DEFAULT_STATE_NAME, type StatsOverviewResponse } from '@outpost/sdk/contracts';
+import { ChartGridlines } from '../components/chart-gridlines.js';
 import { StateSwatch, stateLegendTitle } from '../components/state-swatch.js';
 import { STACK_ORDER, stackedBars } from '../lib/stats-chart.js';
 
@@ -21,16 +22,7 @@ export function RunsChart({ stats }: { stats: StatsOverviewResponse }) {
   return (
     <figure className="chart" data-testid="runs-chart">
       <svg viewBox={`0 0 ${WIDTH} ${HEIGHT}`} role="img" aria-label="Runs by state over time">
-        <g className="chart-grid" transform={`translate(0,${PAD_TOP})`}>
-          {chart.gridlines.map((g) => (
-            <g key={g.y}>
-              <line x1={PAD_LEFT} x2={WIDTH} y1={g.y} y2={g.y} />
-              <text x={PAD_LEFT - 6} y={g.y + 4} textAnchor="end">
-                {g.value}
-              </text>
-            </g>
-          ))}
-        </g>
+        <ChartGridlines lines={chart.gridlines} left={PAD_LEFT} right={WIDTH} top={PAD_TOP} label={(g) => g.value} />
         <g transform={`translate(${PAD_LEFT},${PAD_TOP})`}>
           {chart.rects.map((r) => (
             <rect

@@ -1,5 +1,6 @@
 import type { UsageMeasure, WorkspaceMonthUsage } from '@outpost/sdk/contracts';
 import { memo, useMemo, useState } from 'react';
+import { ChartGridlines } from '../components/chart-gridlines.js';
 import { axisLabel, formatMeasure, MEASURE_TEXT, measureChart, monthLabel, monthShort, type UsageSeries } from '../lib/usage.js';
 
 const WIDTH = 560;
@@ -48,16 +49,13 @@ export const UsageChart = memo(function UsageChart({
     <figure className="chart usage-chart" data-testid="organisation-usage-chart" data-measure={measure}>
       <figcaption className="usage-chart-title">{label}</figcaption>
       <svg viewBox={`0 0 ${WIDTH} ${HEIGHT}`} role="img" aria-label={`${label} per month by workspace, ${range}`}>
-        <g className="chart-grid" transform={`translate(0,${PAD_TOP})`}>
-          {chart.gridlines.map((g) => (
-            <g key={g.value}>
-              <line x1={PAD_LEFT} x2={WIDTH} y1={g.y} y2={g.y} />
-              <text x={PAD_LEFT - 6} y={g.y + 4} textAnchor="end">
-                {axisLabel(unit, g.value, scale)}
-              </text>
-            </g>
-          ))}
-        </g>
+        <ChartGridlines
+          lines={chart.gridlines}
+          left={PAD_LEFT}
+          right={WIDTH}
+          top={PAD_TOP}
+          label={(g) => axisLabel(unit, g.value, scale)}
+        />
         <g transform={`translate(${PAD_LEFT},${PAD_TOP})`}>
           {chart.paths.map((p) => {
             const band = series[p.series];
