@@ -23,6 +23,7 @@ import { parseOptions, type WorkerOptions } from '../src/options.js';
 import { isProcessRunning } from '../src/process-group.js';
 import { SecretResolver } from '../src/secrets.js';
 import { startWorker, type WorkerHandle } from '../src/worker.js';
+import { startTestServer } from './support/api-testing.js';
 import { buildDemoBundle, deployDemoFlows, reportedGrandchild } from './support/bundle.js';
 import { tearDown } from './support/leaks.js';
 import { waitFor } from './support/wait.js';
@@ -32,10 +33,6 @@ const THROW_LINE =
   readFileSync(new URL('./fixtures/flows/demo.ts', import.meta.url), 'utf8')
     .split('\n')
     .findIndex((line) => line.includes("throw new Error('the warehouse refused the load')")) + 1;
-
-// The API package is imported by name at run time, so this suite needs `npm run build -w @outpost/api` first.
-const apiTesting = '@outpost/api/testing';
-const { startTestServer } = (await import(apiTesting)) as typeof import('@outpost/api/testing');
 
 const SECRET = 'contract-s3cret-value-7';
 const FLOWS = ['hello', 'fails', 'crash', 'sleepy', 'chatty'] as const;

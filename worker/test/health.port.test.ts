@@ -8,6 +8,7 @@ import type { StateType } from '@outpost/sdk/contracts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HealthReport } from '../src/health.js';
 import { WORKER_VERSION } from '../src/version.js';
+import { startTestServer } from './support/api-testing.js';
 import { buildDemoBundle } from './support/bundle.js';
 import { expectNoLiveChildren } from './support/leaks.js';
 import { type MainProcess, runMain } from './support/main-process.js';
@@ -15,9 +16,6 @@ import { parseExposition, type Scrape } from './support/prometheus.js';
 import { QUICK_WORKER_ARGS } from './support/test-worker.js';
 import { waitFor } from './support/wait.js';
 
-// The API package is imported by name at run time, so this suite needs `npm run build -w @outpost/api` first.
-const apiTesting = '@outpost/api/testing';
-const { startTestServer } = (await import(apiTesting)) as typeof import('@outpost/api/testing');
 const apiIndex = '@outpost/api';
 const { freePort } = (await import(apiIndex)) as typeof import('@outpost/api');
 

@@ -5,10 +5,7 @@ import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Heartbeat } from '../src/lease.js';
 import { parseOptions } from '../src/options.js';
-
-// The API package is imported by name at run time, so this suite needs `npm run build -w @outpost/api` first.
-const apiTesting = '@outpost/api/testing';
-const { startTestServer } = (await import(apiTesting)) as typeof import('@outpost/api/testing');
+import { startTestServer } from './support/api-testing.js';
 
 const LEASE_MS = 4_000;
 const GRACE_MS = 3_000;

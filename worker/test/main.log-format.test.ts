@@ -4,12 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestServer } from '@outpost/api/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestServer } from './support/api-testing.js';
 import { MAIN } from './support/main-process.js';
 import { waitFor } from './support/wait.js';
-
-// The API package is imported by name at run time, so this suite needs `npm run build -w @outpost/api` first.
-const apiTesting = '@outpost/api/testing';
-const { startTestServer } = (await import(apiTesting)) as typeof import('@outpost/api/testing');
 
 describe("the worker's own log lines", () => {
   let server: TestServer;

@@ -5,15 +5,12 @@ import type { TestServer } from '@outpost/api/testing';
 import { OutpostClient, unwrap } from '@outpost/sdk/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isProcessRunning } from '../src/process-group.js';
+import { startTestServer } from './support/api-testing.js';
 import { buildDemoBundle, reportedGrandchild } from './support/bundle.js';
 import { tearDown } from './support/leaks.js';
 import { runMain } from './support/main-process.js';
 import { QUICK_WORKER_ARGS } from './support/test-worker.js';
 import { waitFor } from './support/wait.js';
-
-// The API package is imported by name at run time, so this suite needs `npm run build -w @outpost/api` first.
-const apiTesting = '@outpost/api/testing';
-const { startTestServer } = (await import(apiTesting)) as typeof import('@outpost/api/testing');
 
 describe('outpost-worker', () => {
   it('prints its usage and exits 0 for --help, and exits 2 naming the missing settings', async () => {

@@ -6,14 +6,11 @@ import { OutpostClient, unwrap } from '@outpost/sdk/client';
 import type { FlowRun } from '@outpost/sdk/contracts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { WorkerHandle } from '../src/worker.js';
+import { startOtlpReceiver, startTestServer } from './support/api-testing.js';
 import { buildDemoBundle } from './support/bundle.js';
 import { expectNoLiveChildren } from './support/leaks.js';
 import { startTestWorker } from './support/test-worker.js';
 import { waitFor } from './support/wait.js';
-
-// The API package is imported by name at run time, so this suite needs `npm run build -w @outpost/api` first.
-const apiTesting = '@outpost/api/testing';
-const { startOtlpReceiver, startTestServer } = (await import(apiTesting)) as typeof import('@outpost/api/testing');
 
 const FIXTURE = new URL('./fixtures/flows/traced.ts', import.meta.url).pathname;
 const PARAMETER = 'parameter-value-okapi-5521';

@@ -9,14 +9,11 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { RunOutcome } from '../src/executors/final-state.js';
 import { isProcessRunning } from '../src/process-group.js';
 import type { WorkerHandle } from '../src/worker.js';
+import { startTestServer } from './support/api-testing.js';
 import { buildDemoBundle, deployDemoFlows, reportedGrandchild } from './support/bundle.js';
 import { expectNoLiveChildren, tearDown } from './support/leaks.js';
 import { QUICK_WORKER_ARGS, startTestWorker } from './support/test-worker.js';
 import { waitFor } from './support/wait.js';
-
-// The API package is imported by name at run time, so this suite needs `npm run build -w @outpost/api` first.
-const apiTesting = '@outpost/api/testing';
-const { startTestServer } = (await import(apiTesting)) as typeof import('@outpost/api/testing');
 
 const SECRET = 'pg-s3cret-value-42';
 

@@ -9,14 +9,11 @@ import type { AssetDefinitionInput, FlowRun } from '@outpost/sdk/contracts';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { RunOutcome } from '../src/executors/final-state.js';
 import type { WorkerHandle } from '../src/worker.js';
+import { startTestServer } from './support/api-testing.js';
 import { buildDemoBundle } from './support/bundle.js';
 import { tearDown } from './support/leaks.js';
 import { startTestWorker } from './support/test-worker.js';
 import { waitFor } from './support/wait.js';
-
-// The API package is imported by name at run time, so this suite needs `npm run build -w @outpost/api` first.
-const apiTesting = '@outpost/api/testing';
-const { startTestServer } = (await import(apiTesting)) as typeof import('@outpost/api/testing');
 
 const FIXTURE = fileURLToPath(new URL('./fixtures/flows/assets.ts', import.meta.url));
 const SECRET = 'warehouse-s3cret-77';

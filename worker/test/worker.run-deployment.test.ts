@@ -9,14 +9,11 @@ import type { FlowRun, StateType } from '@outpost/sdk/contracts';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { WorkerHandle } from '../src/worker.js';
 import type { trainModel } from './fixtures/flows/deployment-runs.js';
+import { startTestServer } from './support/api-testing.js';
 import { buildDemoBundle } from './support/bundle.js';
 import { tearDown } from './support/leaks.js';
 import { startTestWorker } from './support/test-worker.js';
 import { waitFor } from './support/wait.js';
-
-// The API package is imported by name at run time, so this suite needs `npm run build -w @outpost/api` first.
-const apiTesting = '@outpost/api/testing';
-const { startTestServer } = (await import(apiTesting)) as typeof import('@outpost/api/testing');
 
 const FIXTURE = new URL('./fixtures/flows/deployment-runs.ts', import.meta.url).pathname;
 const WORKER_VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string })

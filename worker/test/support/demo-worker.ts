@@ -7,12 +7,9 @@ import { pino } from 'pino';
 import type { RunOutcome } from '../../src/executors/final-state.js';
 import { parseOptions } from '../../src/options.js';
 import { startWorker, type WorkerHandle } from '../../src/worker.js';
+import { startTestServer } from './api-testing.js';
 import { buildDemoBundle } from './bundle.js';
 import { expectNoLiveChildren } from './leaks.js';
-
-// The API package is imported by name at run time, so a suite using this needs `npm run build -w @outpost/api` first.
-const apiTesting = '@outpost/api/testing';
-const { startTestServer } = (await import(apiTesting)) as typeof import('@outpost/api/testing');
 
 /** Something between the worker and the API (a proxy), started once the API listens. */
 export interface Between {

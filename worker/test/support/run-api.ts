@@ -1,9 +1,7 @@
 import type { TestServer } from '@outpost/api/testing';
 import { OutpostClient, unwrap } from '@outpost/sdk/client';
 import type { RouteName } from '@outpost/sdk/contracts';
-
-// The API package is imported by name at run time, so suites using this need `npm run build -w @outpost/api` first.
-const apiTesting = '@outpost/api/testing';
+import { startTestServer } from './api-testing.js';
 
 const SOURCE = `oci://127.0.0.1:5000/acme/flows@sha256:${'a'.repeat(64)}`;
 
@@ -17,7 +15,6 @@ export interface RunApiServer {
 }
 
 export async function startRunApiServer(flowName: string): Promise<RunApiServer> {
-  const { startTestServer } = (await import(apiTesting)) as typeof import('@outpost/api/testing');
   const server = await startTestServer();
   const owner = new OutpostClient({ baseUrl: server.url, token: server.ownerKey });
   const workerKey = await server.createKey('worker', ['default']);
