@@ -27,6 +27,12 @@ function line(message: string, taskRunId?: string): LogLineInput {
 async function log(...lines: LogLineInput[]) {
   unwrap(await asRun.call('logsWrite', { params: { id: heronId }, body: { attempt: 1, logs: lines } }));
 }
+/** Creates task runs in lone-heron's first attempt, each RUNNING from now. */
+async function startTasks(...tasks: { id: string; name: string; taskKey: string; dynamicKey: string }[]) {
+  const at = new Date().toISOString();
+  const events = tasks.map((task) => ({ kind: 'create' as const, ...task, state: { type: 'RUNNING' as const }, at }));
+  unwrap(await asRun.call('taskRunsBatch', { params: { id: heronId }, body: { flowRunAttempt: 1, events } }));
+}
 
 const api = useTestApi(async ({ server, owner }) => {
   worker = new OutpostClient({ baseUrl: server.url, token: await server.createKey('worker', ['default']) });
@@ -43,26 +49,9 @@ const api = useTestApi(async ({ server, owner }) => {
       body: { transitionId: randomUUID(), state: { type: 'RUNNING', message: 'started on\nthe test worker' } },
     }),
   );
-  const at = new Date().toISOString();
-  unwrap(
-    await asRun.call('taskRunsBatch', {
-      params: { id: heronId },
-      body: {
-        flowRunAttempt: 1,
-        events: [
-          { kind: 'create', id: trainTask, name: 'train', taskKey: 'train-0', dynamicKey: '0', state: { type: 'RUNNING' }, at },
-          {
-            kind: 'create',
-            id: evaluateTask,
-            name: 'evaluate',
-            taskKey: 'evaluate-0',
-            dynamicKey: '0',
-            state: { type: 'RUNNING' },
-            at,
-          },
-        ],
-      },
-    }),
+  await startTasks(
+    { id: trainTask, name: 'train', taskKey: 'train-0', dynamicKey: '0' },
+    { id: evaluateTask, name: 'evaluate', taskKey: 'evaluate-0', dynamicKey: '0' },
   );
   await log(line('flow begins'), line('training epoch 1', trainTask), line('evaluating', evaluateTask));
   const artifact = (key: string, type: 'markdown' | 'table' | 'link' | 'progress', data: JsonObject) =>
@@ -193,25 +182,7 @@ describe('runs logs', () => {
     try {
       await follower.waitForStdout(/training epoch 1\n/);
       const retrain = randomUUID();
-      unwrap(
-        await asRun.call('taskRunsBatch', {
-          params: { id: heronId },
-          body: {
-            flowRunAttempt: 1,
-            events: [
-              {
-                kind: 'create',
-                id: retrain,
-                name: 'train',
-                taskKey: 'train-1',
-                dynamicKey: '1',
-                state: { type: 'RUNNING' },
-                at: new Date().toISOString(),
-              },
-            ],
-          },
-        }),
-      );
+      await startTasks({ id: retrain, name: 'train', taskKey: 'train-1', dynamicKey: '1' });
       await log(line('training epoch 2', trainTask), line('not this one', evaluateTask), line('second model', retrain));
       await follower.waitForStdout(/second model\n/);
       unwrap(
