@@ -12,6 +12,12 @@ const KIND = {
   description: 'only these kinds, comma-separated; "flow-run.*" is a prefix',
 } as const;
 
+const RESOURCE = {
+  type: 'string',
+  placeholder: '<id>',
+  description: 'only events about this resource or related to it',
+} as const;
+
 const INTERNAL = {
   type: 'boolean',
   description: 'also internal bookkeeping (e.g. audit.pool-runs-adopt), hidden by default',
@@ -32,7 +38,7 @@ export const eventsLs: Command = {
   summary: "Show the workspace's events, newest first",
   options: {
     kind: KIND,
-    resource: { type: 'string', placeholder: '<id>', description: 'only events about this resource or related to it' },
+    resource: RESOURCE,
     since: { type: 'string', placeholder: '<iso-time>', description: 'only events at or after this time' },
     limit: { type: 'string', placeholder: '<n>', description: `at most n events (1–${MAX_PAGE_SIZE}, default 50)` },
     internal: INTERNAL,
@@ -79,7 +85,7 @@ export const eventsTail: Command = {
   summary: "Follow the workspace's events live, one line each (NDJSON with --json), until Ctrl-C",
   options: {
     kind: KIND,
-    resource: { type: 'string', placeholder: '<id>', description: 'only events about this resource or related to it' },
+    resource: RESOURCE,
     internal: INTERNAL,
   },
   notes: ['If the connection drops, tail reconnects and resumes after the last event it printed.', INTERNAL_NOTE],
