@@ -3,7 +3,7 @@ import type { Command, CommandContext } from '../command.js';
 import { booleanOption, stringOption } from '../command.js';
 import { EXIT, UsageError } from '../errors.js';
 import { readEventStream } from '../event-stream.js';
-import { json, shortTime, table } from '../output.js';
+import { json, printList, shortTime } from '../output.js';
 import { parseLimit } from '../resolve.js';
 
 const KIND = {
@@ -26,11 +26,15 @@ const INTERNAL = {
 const INTERNAL_NOTE =
   'Internal bookkeeping (the audit events of the worker protocol, e.g. audit.pool-runs-adopt) is left out unless --internal is given or --kind names it exactly.';
 
+/** What an event is about: `kind:name`, or `kind:id` for a resource without a name. */
+function resourceLabel(e: OutpostEvent): string {
+  return `${e.resource.kind}:${e.resource.name ?? e.resource.id}`;
+}
+
 /** One line an event: time, kind, what it is about, and its payload in short. */
 export function eventLine(e: OutpostEvent): string {
-  const about = `${e.resource.kind}:${e.resource.name ?? e.resource.id}`;
   const payload = JSON.stringify(e.payload);
-  return `${shortTime(e.occurredAt)}  ${e.kind.padEnd(24)} ${about}  ${payload.length > 160 ? `${payload.slice(0, 157)}...` : payload}`;
+  return `${shortTime(e.occurredAt)}  ${e.kind.padEnd(24)} ${resourceLabel(e)}  ${payload.length > 160 ? `${payload.slice(0, 157)}...` : payload}`;
 }
 
 export const eventsLs: Command = {
@@ -64,19 +68,13 @@ export const eventsLs: Command = {
       },
       'cannot list events',
     );
-    if (ctx.json) {
-      ctx.out(json(page.items));
-      return EXIT.ok;
-    }
-    const rows = page.items.map((e) => [
+    return printList(ctx, page.items, ['TIME (UTC)', 'KIND', 'RESOURCE', 'SOURCE', 'ID'], (e) => [
       shortTime(e.occurredAt),
       e.kind,
-      `${e.resource.kind}:${e.resource.name ?? e.resource.id}`,
+      resourceLabel(e),
       e.source,
       e.id,
     ]);
-    for (const line of table(['TIME (UTC)', 'KIND', 'RESOURCE', 'SOURCE', 'ID'], rows)) ctx.out(line);
-    return EXIT.ok;
   },
 };
 
