@@ -4,12 +4,12 @@ import { join } from 'node:path';
 import { startTestServer, type TestServer } from '@outpost/api/testing';
 import { buildBundle } from '@outpost/sdk/bundle';
 import { OutpostClient, unwrap } from '@outpost/sdk/client';
-import { type FlowRun, isTerminal } from '@outpost/sdk/contracts';
+import type { FlowRun } from '@outpost/sdk/contracts';
 import { stop as stopEsbuild } from 'esbuild';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { writeBundle } from '../support/bundles.js';
 import { repoRoot } from '../support/processes.js';
-import { isAlive, startNamedWorker, type WorkerProcess, waitFor } from '../support/worker-process.js';
+import { isAlive, runSettled, startNamedWorker, type WorkerProcess, waitFor } from '../support/worker-process.js';
 
 /*
  * The run lifecycle with real worker processes running real flow processes: a worker killed with
@@ -85,14 +85,7 @@ describe('run lifecycle with real workers', () => {
   }
 
   async function settled(runId: string, timeoutMs = 90_000): Promise<FlowRun> {
-    return waitFor(
-      async () => {
-        const run = await get(runId);
-        return isTerminal(run.state.type) ? run : null;
-      },
-      timeoutMs,
-      `run ${runId} to finish`,
-    );
+    return runSettled(owner, runId, timeoutMs);
   }
 
   async function history(

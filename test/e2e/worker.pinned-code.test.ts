@@ -3,11 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startTestServer, type TestServer } from '@outpost/api/testing';
 import { OutpostClient, unwrap } from '@outpost/sdk/client';
-import { type FlowRun, isTerminal } from '@outpost/sdk/contracts';
+import type { FlowRun } from '@outpost/sdk/contracts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pushCodeVersions } from '../support/bundles.js';
 import { repoRoot } from '../support/processes.js';
-import { startWorkerProcess, type WorkerProcess, waitFor, workerEnv } from '../support/worker-process.js';
+import { runSettled, startWorkerProcess, type WorkerProcess, waitFor, workerEnv } from '../support/worker-process.js';
 
 /*
  * Runs pinned to their code, with a real worker running real bundles: two builds of one project
@@ -52,14 +52,7 @@ describe('worker: runs pinned to their code', () => {
   }
 
   async function settled(runId: string): Promise<FlowRun> {
-    return waitFor(
-      async () => {
-        const run = unwrap(await owner.call('flowRunsGet', { params: { id: runId } }));
-        return isTerminal(run.state.type) ? run : null;
-      },
-      90_000,
-      `run ${runId} to finish\n${worker.output()}`,
-    );
+    return runSettled(owner, runId, 90_000, `run ${runId} to finish\n${worker.output()}`);
   }
 
   async function messages(runId: string): Promise<{ attempt: number; message: string }[]> {

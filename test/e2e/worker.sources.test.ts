@@ -5,7 +5,7 @@ import { dirname, join } from 'node:path';
 import { startTestServer, type TestServer } from '@outpost/api/testing';
 import { buildBundle, pushBundle } from '@outpost/sdk/bundle';
 import { OutpostClient, unwrap } from '@outpost/sdk/client';
-import { type FlowRun, isTerminal } from '@outpost/sdk/contracts';
+import type { FlowRun } from '@outpost/sdk/contracts';
 import { stop as stopEsbuild } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRegistry, type TestRegistry } from '../../sdk/test/support/registry.js';
@@ -13,7 +13,7 @@ import { git, makeFlowRepo, removeVendoredSdk } from '../../worker/test/support/
 import { writeBundle } from '../support/bundles.js';
 import { type GitHttpsServer, startGitHttps } from '../support/git-https.js';
 import { repoRoot, runCli } from '../support/processes.js';
-import { startWorkerProcess, type WorkerProcess, waitFor, workerEnv } from '../support/worker-process.js';
+import { runSettled, startWorkerProcess, type WorkerProcess, workerEnv } from '../support/worker-process.js';
 
 const FIXTURE = join(repoRoot, 'test/e2e/fixtures/worker-flows');
 const REGISTRY_USER = { username: 'puller', password: 'pull-pw-7c1e' };
@@ -116,14 +116,7 @@ describe('worker: every code source', () => {
   }
 
   async function settled(runId: string): Promise<FlowRun> {
-    return waitFor(
-      async () => {
-        const run = unwrap(await owner.call('flowRunsGet', { params: { id: runId } }));
-        return isTerminal(run.state.type) ? run : null;
-      },
-      60_000,
-      `run ${runId} to finish`,
-    );
+    return runSettled(owner, runId, 60_000);
   }
 
   it('runs a flow pulled from a password-protected registry, a git repository over HTTPS and a local directory', async () => {

@@ -97,6 +97,23 @@ export function isAlive(pid: number): boolean {
   }
 }
 
+/** Polls the run until it has ended, whichever way; `what` names the wait when it times out. */
+export async function runSettled(
+  owner: OutpostClient,
+  runId: string,
+  timeoutMs: number,
+  what = `run ${runId} to finish`,
+): Promise<FlowRun> {
+  return waitFor(
+    async () => {
+      const run = unwrap(await owner.call('flowRunsGet', { params: { id: runId } }));
+      return isTerminal(run.state.type) ? run : null;
+    },
+    timeoutMs,
+    what,
+  );
+}
+
 /**
  * Waits until the run is in state `type`, and fails at once when it ends in another: either failure
  * carries what `workers` printed.
