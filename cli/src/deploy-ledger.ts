@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { readFile } from 'node:fs/promises';
 import type { Deployment, DeploymentUpsertRequest } from '@outpost/sdk/contracts';
 import * as z from 'zod';
+import { WholeFile } from './whole-file.js';
 
 const LedgerFile = z.object({
   version: z.literal(1),
@@ -18,12 +18,11 @@ const LedgerFile = z.object({
  * everything is registered again).
  */
 export class DeployLedger {
-  readonly #path: string;
+  readonly #file: WholeFile;
   readonly #deployments: Map<string, string>;
-  #saving: Promise<void> = Promise.resolve();
 
   private constructor(path: string, deployments: Map<string, string>) {
-    this.#path = path;
+    this.#file = new WholeFile(path);
     this.#deployments = deployments;
   }
 
@@ -65,19 +64,14 @@ export class DeployLedger {
   }
 
   /**
-   * Written whole to a temporary file, then renamed over the old one. Saves never overlap (projects
-   * deploying at once share a ledger and its temporary file), and each writes everything recorded so far.
+   * Written whole; projects deploying at once share a ledger, and each save writes everything
+   * recorded so far.
    */
   async save(): Promise<void> {
-    const write = async () => {
+    await this.#file.write(() => {
       const body = { version: 1, deployments: Object.fromEntries(this.#deployments) } satisfies z.infer<typeof LedgerFile>;
-      await mkdir(dirname(this.#path), { recursive: true });
-      const temporary = `${this.#path}.${process.pid}.tmp`;
-      await writeFile(temporary, `${JSON.stringify(body, null, 2)}\n`);
-      await rename(temporary, this.#path);
-    };
-    this.#saving = this.#saving.then(write, write);
-    await this.#saving;
+      return `${JSON.stringify(body, null, 2)}\n`;
+    });
   }
 }
 

@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { readFile } from 'node:fs/promises';
 import * as z from 'zod';
+import { WholeFile } from './whole-file.js';
 
 /**
  * Everything a passing type-check depended on: the content of each file the compiler read (sources,
@@ -36,12 +36,11 @@ const CacheFile = z.object({
  * (and refused) on every start.
  */
 export class TypecheckCache {
-  readonly #path: string;
+  readonly #file: WholeFile;
   readonly #checks: Map<string, TypecheckInputs>;
-  #saving: Promise<void> = Promise.resolve();
 
   private constructor(path: string, checks: Map<string, TypecheckInputs>) {
-    this.#path = path;
+    this.#file = new WholeFile(path);
     this.#checks = checks;
   }
 
@@ -68,14 +67,8 @@ export class TypecheckCache {
   async recordPass(key: string, inputs: TypecheckInputs): Promise<void> {
     this.#checks.set(key, inputs);
     const body = { version: 1, checks: Object.fromEntries(this.#checks) } satisfies z.infer<typeof CacheFile>;
-    const write = async () => {
-      await mkdir(dirname(this.#path), { recursive: true });
-      const temporary = `${this.#path}.${process.pid}.tmp`;
-      await writeFile(temporary, `${JSON.stringify(body)}\n`);
-      await rename(temporary, this.#path);
-    };
-    this.#saving = this.#saving.then(write, write);
-    await this.#saving;
+    const text = `${JSON.stringify(body)}\n`;
+    await this.#file.write(() => text);
   }
 }
 
