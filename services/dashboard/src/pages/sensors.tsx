@@ -7,7 +7,7 @@ import { PausedPill } from '../components/status-pill.js';
 import { TableHead } from '../components/table-head.js';
 import { useResource } from '../hooks/use-resource.js';
 import { mayCall } from '../lib/asset-metadata.js';
-import { formatDateTime, formatDuration } from '../lib/format.js';
+import { formatDateTime, formatDuration, pluralise } from '../lib/format.js';
 import { href } from '../router.js';
 
 const POLL_MS = 5000;
@@ -93,7 +93,7 @@ export function SensorsPage({ role }: { role: Role | null }) {
       <div className="page-header">
         <h1>Sensors</h1>
         <span className="muted" data-testid="sensors-count">
-          {sensors.data ? `${items.length} ${items.length === 1 ? 'sensor' : 'sensors'}` : ''}
+          {sensors.data ? pluralise(items.length, 'sensor') : ''}
         </span>
       </div>
       {sensors.error && <Notice>{sensors.error}</Notice>}
