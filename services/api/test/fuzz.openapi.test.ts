@@ -17,7 +17,7 @@ import {
   sample,
   toJson,
 } from './fuzz.support.js';
-import { useServer } from './helpers.js';
+import { organisationOf, useServer } from './helpers.js';
 import { tally } from './security.tally.js';
 
 /*
@@ -88,9 +88,7 @@ beforeAll(async () => {
   other = await api.server.createWorkspace();
   workerKey = await api.server.createKey('worker');
   scimToken = await createOrganisationToken(api.server.sql, api.server.workspaceId, 'fuzzed directory', ['scim']);
-  const [row] = await api.server.sql<{ slug: string }[]>`
-    SELECT o.slug FROM workspaces w JOIN organisations o ON o.id = w.organisation_id WHERE w.id = ${api.server.workspaceId}`;
-  organisation = row?.slug ?? '';
+  organisation = (await organisationOf(api.server, api.server.workspaceId)).slug;
 });
 
 const DEFAULT_PARAMS: Record<string, string> = { pool: 'default', queue: 'default', flow: 'f', name: 'd', tag: 't', slug: 's' };

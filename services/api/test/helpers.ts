@@ -362,6 +362,17 @@ export async function leaseExpired(server: Pick<TestServer, 'sql'>, runId: strin
   );
 }
 
+/** The organisation a workspace was created in. */
+export async function organisationOf(
+  server: Pick<TestServer, 'sql'>,
+  workspaceId: string,
+): Promise<{ id: string; slug: string }> {
+  const [row] = await server.sql<{ id: string; slug: string }[]>`
+    SELECT o.id, o.slug FROM workspaces w JOIN organisations o ON o.id = w.organisation_id WHERE w.id = ${workspaceId}`;
+  if (!row) throw new Error(`workspace ${workspaceId} has no organisation`);
+  return row;
+}
+
 /** Polls `check` until it returns a value other than undefined, or fails after `timeoutMs`. */
 export async function eventually<T>(check: () => Promise<T | undefined>, timeoutMs = 15_000, what = 'condition'): Promise<T> {
   const deadline = Date.now() + timeoutMs;

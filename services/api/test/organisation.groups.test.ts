@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { WORKSPACES_PER_ORGANISATION } from '@outpost/sdk/contracts';
 import { beforeAll, describe, expect, test } from 'vitest';
-import { type Call, client, type Reply, useServer } from './helpers.js';
+import { type Call, client, organisationOf, type Reply, useServer } from './helpers.js';
 import { readPages } from './organisations.support.js';
 import { addPerson, confirmAddress, type PersonSession, signInPerson } from './users.support.js';
 
@@ -102,10 +102,8 @@ beforeAll(async () => {
   daveIn = await signInPerson(api.server, dave.email);
 
   const elsewhere = await api.server.createWorkspace();
-  const [otherRow] = await api.server.sql<{ slug: string; organisation_id: string }[]>`
-    SELECT o.slug, o.id AS organisation_id FROM workspaces w JOIN organisations o ON o.id = w.organisation_id
-    WHERE w.id = ${elsewhere.workspaceId}`;
-  other = { slug: otherRow?.slug ?? '', workspaceId: elsewhere.workspaceId, organisationId: otherRow?.organisation_id ?? '' };
+  const theirs = await organisationOf(api.server, elsewhere.workspaceId);
+  other = { slug: theirs.slug, workspaceId: elsewhere.workspaceId, organisationId: theirs.id };
   const outsider = await verifiedPerson('owner', client(api.server, elsewhere.ownerKey));
   outsiderIn = await signInPerson(api.server, outsider.email);
 });

@@ -1,7 +1,7 @@
 import { SSO_CLAIM_GROUPS_MAX } from '@outpost/sdk/contracts';
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
 import { startTestServer, TestDnsServer, TestOidcProvider, type TestServer } from '../src/testing/index.js';
-import { type Call, client, type Reply } from './helpers.js';
+import { type Call, client, organisationOf, type Reply } from './helpers.js';
 import { browser, cookieValue } from './sessions.support.js';
 import { addPerson, confirmAddress, newEmail, type PersonSession, signInPerson } from './users.support.js';
 
@@ -150,9 +150,8 @@ beforeAll(async () => {
   // The organisation's provider is set, and example.com proven, before each test (beforeEach).
 
   const elsewhere = await server.createWorkspace();
-  const [otherRow] = await server.sql<{ slug: string }[]>`
-    SELECT o.slug FROM workspaces w JOIN organisations o ON o.id = w.organisation_id WHERE w.id = ${elsewhere.workspaceId}`;
-  other = { slug: otherRow?.slug ?? '', workspaceId: elsewhere.workspaceId, ownerKey: elsewhere.ownerKey };
+  const { slug } = await organisationOf(server, elsewhere.workspaceId);
+  other = { slug, workspaceId: elsewhere.workspaceId, ownerKey: elsewhere.ownerKey };
 });
 afterAll(async () => {
   await server?.close();

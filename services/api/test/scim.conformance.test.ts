@@ -10,7 +10,7 @@ import {
 } from '@outpost/sdk/contracts';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { createOrganisationToken } from '../src/testing/index.js';
-import { type Reply, useServer } from './helpers.js';
+import { organisationOf, type Reply, useServer } from './helpers.js';
 import {
   createRequest,
   enterpriseExtension,
@@ -37,12 +37,11 @@ const api = useServer();
 
 beforeAll(async () => {
   const ws = await api.server.createWorkspace();
-  const [row] = await api.server.sql<{ slug: string; id: string }[]>`
-    SELECT o.slug, o.id FROM workspaces w JOIN organisations o ON o.id = w.organisation_id WHERE w.id = ${ws.workspaceId}`;
+  const organisation = await organisationOf(api.server, ws.workspaceId);
   // The addresses below are the organisation's own: its directory makes their accounts.
-  await proveDomain(api.server, row?.id ?? '', 'example.com');
+  await proveDomain(api.server, organisation.id, 'example.com');
   const token = await createOrganisationToken(api.server.sql, ws.workspaceId, 'directory', ['scim']);
-  scim = scimClient(api.server, row?.slug ?? '', token);
+  scim = scimClient(api.server, organisation.slug, token);
 });
 
 const email = (tag: string) => `${fresh(tag)}@example.com`;

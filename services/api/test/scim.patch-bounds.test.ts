@@ -10,7 +10,7 @@ import {
 import { beforeAll, describe, expect, test } from 'vitest';
 import { PATCH_WALK_STEPS_MAX } from '../src/identity/scim/patch.js';
 import { createOrganisationToken } from '../src/testing/index.js';
-import { useServer } from './helpers.js';
+import { organisationOf, useServer } from './helpers.js';
 import { fresh, type ScimClient, scimClient } from './scim.support.js';
 
 /*
@@ -30,12 +30,11 @@ const api = useServer();
 
 beforeAll(async () => {
   const home = await api.server.createWorkspace();
-  const [row] = await api.server.sql<{ slug: string; id: string }[]>`
-    SELECT o.slug, o.id FROM workspaces w JOIN organisations o ON o.id = w.organisation_id WHERE w.id = ${home.workspaceId}`;
-  organisationId = row?.id ?? '';
+  const organisation = await organisationOf(api.server, home.workspaceId);
+  organisationId = organisation.id;
   scim = scimClient(
     api.server,
-    row?.slug ?? '',
+    organisation.slug,
     await createOrganisationToken(api.server.sql, home.workspaceId, 'directory', ['scim']),
   );
   const tag = fresh('crowd');

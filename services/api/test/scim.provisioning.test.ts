@@ -12,7 +12,7 @@ import {
 import { beforeAll, describe, expect, test } from 'vitest';
 import { createApiKey } from '../src/auth/create-api-key.js';
 import { createOrganisationToken, type TestWorkspace } from '../src/testing/index.js';
-import { client, eventually, type Reply, useServer } from './helpers.js';
+import { client, eventually, organisationOf, type Reply, useServer } from './helpers.js';
 import { fresh, minimalUser, proveDomain, type ScimClient, scimClient, tourGuides } from './scim.support.js';
 import { addPerson, confirmAddress, type PersonSession, signInPerson } from './users.support.js';
 
@@ -39,10 +39,7 @@ const api = useServer();
 beforeAll(async () => {
   home = await api.server.createWorkspace();
   elsewhere = await api.server.createWorkspace();
-  const [row] = await api.server.sql<{ slug: string; id: string }[]>`
-    SELECT o.slug, o.id FROM workspaces w JOIN organisations o ON o.id = w.organisation_id WHERE w.id = ${home.workspaceId}`;
-  org = row?.slug ?? '';
-  organisationId = row?.id ?? '';
+  ({ slug: org, id: organisationId } = await organisationOf(api.server, home.workspaceId));
   // The people below are at the organisation's own domain, which it proved: its directory makes and
   // links their accounts (elsewhere it makes none: test/scim.domain-proof.test.ts).
   await proveDomain(api.server, organisationId, 'example.com');
@@ -359,8 +356,7 @@ describe('deprovisioning', () => {
 describe('who may call the directory', () => {
   test("another organisation's token is a 404 for this organisation, as for one that does not exist", async () => {
     const other = await api.server.createWorkspace();
-    const [row] = await api.server.sql<{ slug: string }[]>`
-      SELECT o.slug FROM workspaces w JOIN organisations o ON o.id = w.organisation_id WHERE w.id = ${other.workspaceId}`;
+    const theirs = await organisationOf(api.server, other.workspaceId);
     const theirToken = await createOrganisationToken(api.server.sql, other.workspaceId, 'their directory', ['scim']);
     const intruder = scimClient(api.server, org, theirToken);
     const person = await provision(`${fresh('target')}@example.com`);
@@ -372,7 +368,7 @@ describe('who may call the directory', () => {
     const deleted = await intruder.delete(`/Users/${person}`);
     expect(deleted.status).toBe(404);
     // Their own organisation does not have this organisation's people either.
-    const own = scimClient(api.server, row?.slug ?? '', theirToken);
+    const own = scimClient(api.server, theirs.slug, theirToken);
     expect((await own.get(`/Users/${person}`)).status).toBe(404);
     expect((await scim.get(`/Users/${person}`)).status).toBe(200);
   });

@@ -3,7 +3,7 @@ import { type Role, type RouteDef, type RouteName, routes, SCIM_SCHEMAS, servedP
 import { newEmailLink, newPasswordResetLink } from '../src/identity/email-links.js';
 import { requestConfirmations } from '../src/notifications/recipients.js';
 import { createOrganisationToken, type TestOidcProvider, type TestServer, type TestWorkspace } from '../src/testing/index.js';
-import { type Call, client, type Reply, replyOf, SOURCE } from './helpers.js';
+import { type Call, client, organisationOf, type Reply, replyOf, SOURCE } from './helpers.js';
 import { cookieValue } from './sessions.support.js';
 import { PASSWORD } from './users.support.js';
 
@@ -368,10 +368,7 @@ export class Scene {
 
   /** The slug of the scene's organisation (the organisation its workspace was created in). */
   async organisation(): Promise<string> {
-    const [row] = await this.server.sql<{ slug: string }[]>`
-      SELECT o.slug FROM workspaces w JOIN organisations o ON o.id = w.organisation_id WHERE w.id = ${this.ws.workspaceId}`;
-    if (!row) throw new Error('the scene has no organisation');
-    return row.slug;
+    return (await organisationOf(this.server, this.ws.workspaceId)).slug;
   }
 
   /** The scene workspace's slug. */
