@@ -59,6 +59,8 @@ export class FakeApi extends LoopbackServer {
    * `reset` drops the connection unanswered (this worker cut off, for all it can tell).
    */
   heartbeatDown: false | 'unavailable' | 'reset' | 'too_old' = false;
+  /** When a heartbeat was last answered with renewed leases (ms since the epoch). */
+  lastRenewalAt: number | undefined;
   /** 'ok', or a status to answer the next claims with. */
   claimScript: number[] = [];
   readonly cancel = new Set<string>();
@@ -187,7 +189,8 @@ export class FakeApi extends LoopbackServer {
       return;
     }
     const held = body.runs as Array<{ id: string; attempt: number }>;
-    const expires = new Date(Date.now() + this.leaseSeconds * 1000).toISOString();
+    this.lastRenewalAt = Date.now();
+    const expires = new Date(this.lastRenewalAt + this.leaseSeconds * 1000).toISOString();
     this.json(res, 200, {
       renewed: held
         .filter((r) => !this.lost.has(r.id) && !this.ended.has(r.id))
