@@ -15,6 +15,8 @@ describe('the chaos suite, short', () => {
     // The seed's faults and load happened: the invariants were tested against something.
     expect(Object.values(result.faults).reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(4);
     expect(Object.keys(result.faults).length).toBeGreaterThanOrEqual(2);
-    expect(result.acknowledged.runs).toBeGreaterThanOrEqual(20);
+    // A floor, not an expectation: the load makes a call every 1.5 s (two in three create a run) and
+    // waits on each, so a frozen replica holds it. A 2-core machine saw 16 to 33 runs acknowledged.
+    expect(result.acknowledged.runs).toBeGreaterThanOrEqual(10);
   }, 400_000);
 });
