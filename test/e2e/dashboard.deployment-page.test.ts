@@ -329,10 +329,13 @@ describe('the deployment page', () => {
     expect(upcoming.map((r) => r.name)).not.toEqual(['in-1h', 'in-2h', 'in-3h']);
 
     await page.goto(`${stack.server.url}/#/runs?deployment=${pinned.id}`);
+    // The deployment page shown before has a runs table of its own: count rows only once the runs
+    // page, and its filter bar, has taken its place.
+    await page.getByTestId('runs-filters').waitFor();
     const rows = page.locator('[data-testid="runs-table"] [data-testid="run-row"]');
-    await expect.poll(() => rows.count(), { timeout: 15_000 }).toBe(items.length);
-    const shown = await rows.evaluateAll((nodes) => nodes.map((n) => n.getAttribute('data-run-id')));
-    expect(shown.slice(0, 3)).toEqual(soonestFirst.map((r) => r.id));
+    const shownIds = () => rows.evaluateAll((nodes) => nodes.map((n) => n.getAttribute('data-run-id')));
+    await expect.poll(async () => (await shownIds()).length, { timeout: 15_000 }).toBe(items.length);
+    expect((await shownIds()).slice(0, 3)).toEqual(soonestFirst.map((r) => r.id));
     await screenshot(page, 'runs-upcoming-soonest-first');
   });
   it('shows the soonest upcoming run first even when more than the 50 newest runs were created after it', async () => {
