@@ -159,6 +159,29 @@ describe('dashboard accessibility', () => {
     }
   });
 
+  it('stills the pulsing live dot for someone whose system asks for reduced motion, and pulses it otherwise', async () => {
+    const { context, page } = await openContext('light', 'desktop');
+    try {
+      await visit(page, '/runs', '[data-testid="run-row"]');
+      await page.locator('[data-testid="live-status"][data-status="live"]').waitFor();
+      const dotAnimation = () =>
+        page
+          .getByTestId('live-status')
+          .locator('.live-dot')
+          .evaluate(
+            (el) =>
+              (globalThis as unknown as { getComputedStyle(e: unknown): { animationName: string } }).getComputedStyle(el)
+                .animationName,
+          );
+      await page.emulateMedia({ reducedMotion: 'no-preference' });
+      expect(await dotAnimation()).toBe('pulse');
+      await page.emulateMedia({ reducedMotion: 'reduce' });
+      expect(await dotAnimation()).toBe('none');
+    } finally {
+      await context.close();
+    }
+  });
+
   it('reaches the content through the skip link, the navigation by Tab and arrow keys, and shows where focus is', async () => {
     const { context, page } = await openContext('light', 'desktop');
     try {

@@ -17,9 +17,14 @@ export const CHROMIUM = '/usr/bin/chromium';
 export const SCREENSHOTS = join(repoRoot, 'test/artifacts/screenshots');
 const FLOWS = fileURLToPath(new URL('../e2e/fixtures/dashboard-flows.ts', import.meta.url));
 
-/** Headless Chromium from Debian, with nothing that phones home. */
-export function launchChromium(): Promise<Browser> {
-  return chromium.launch({
+/**
+ * Headless Chromium from Debian, with nothing that phones home. Its pages ask for reduced motion
+ * unless a context says otherwise: a dashboard left open with a pulsing dot repaints it for as long
+ * as it is open, and a suite keeps dozens of pages open on two cores. The dashboard honours the
+ * preference (dashboard.accessibility checks both ways); no test watches anything move.
+ */
+export async function launchChromium(): Promise<Browser> {
+  const browser = await chromium.launch({
     executablePath: CHROMIUM,
     args: [
       '--headless',
@@ -32,6 +37,10 @@ export function launchChromium(): Promise<Browser> {
       '--disable-quic',
     ],
   });
+  // `newPage()` opens its context through `newContext()`, so this covers both.
+  const newContext = browser.newContext.bind(browser);
+  browser.newContext = (options) => newContext({ reducedMotion: 'reduce', ...options });
+  return browser;
 }
 
 /**
@@ -57,12 +66,15 @@ export async function signInWithKey(page: Page, baseUrl: string, key: string): P
   await page.getByTestId('workspace-name').getByText('Default').waitFor();
 }
 
-/** Writes a full-page screenshot to test/artifacts/screenshots/<name>.png (git-ignored). */
-export async function screenshot(page: Page, name: string): Promise<string> {
+/**
+ * With OUTPOST_SCREENSHOTS=1, writes a full-page screenshot to test/artifacts/screenshots/<name>.png
+ * (git-ignored) for a person to look at; otherwise does nothing. The pictures are for people, no test
+ * reads them, and each costs the browser about a second of CPU: a hundred of them in a CI run.
+ */
+export async function screenshot(page: Page, name: string): Promise<void> {
+  if (process.env.OUTPOST_SCREENSHOTS !== '1') return;
   await mkdir(SCREENSHOTS, { recursive: true });
-  const path = join(SCREENSHOTS, `${name}.png`);
-  await page.screenshot({ path, fullPage: true });
-  return path;
+  await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });
 }
 
 /** Bundles the test flows as `outpost deploy` lays a bundle out and returns its `dir://` source. */
