@@ -1,5 +1,6 @@
+import { readdirSync, readFileSync } from 'node:fs';
 import type { Browser, Page } from 'playwright-core';
-import { percentile } from './row.js';
+import { pause, percentile } from './row.js';
 
 export const VIEWPORT = { width: 1360, height: 860 };
 export type Cookie = { name: string; value: string; url: string };
@@ -80,4 +81,67 @@ export async function frameIntervals(page: Page, act: () => Promise<void>): Prom
     window.__framesStop = true;
     return window.__frames.slice(1);
   })()`);
+}
+
+/** CPU seconds so far of this process's descendants whose command line names Chromium (Linux `/proc`). */
+function chromiumCpuSeconds(): number {
+  const parents = new Map<string, string[]>();
+  const stat = (pid: string): string[] | null => {
+    try {
+      const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      // The command name may hold spaces and parentheses: the fields start after its last ')'.
+      return text.slice(text.lastIndexOf(')') + 2).split(' ');
+    } catch {
+      return null; // the process has exited
+    }
+  };
+  for (const pid of readdirSync('/proc').filter((name) => /^\d+$/.test(name))) {
+    const ppid = stat(pid)?.[1];
+    if (ppid) parents.set(ppid, [...(parents.get(ppid) ?? []), pid]);
+  }
+  let ticks = 0;
+  const pending = [...(parents.get(String(process.pid)) ?? [])];
+  for (let pid = pending.pop(); pid !== undefined; pid = pending.pop()) {
+    pending.push(...(parents.get(pid) ?? []));
+    let command = '';
+    try {
+      command = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+    } catch {
+      continue;
+    }
+    const fields = command.includes('chrom') ? stat(pid) : null;
+    // utime and stime, the 14th and 15th fields of stat.
+    if (fields) ticks += Number(fields[11]) + Number(fields[12]);
+  }
+  return ticks / CLOCK_TICKS_PER_SECOND;
+}
+
+/** USER_HZ: what Linux counts `/proc/<pid>/stat` times in, 100 on every architecture Node runs on. */
+const CLOCK_TICKS_PER_SECOND = 100;
+
+/**
+ * The browser's CPU, as a percentage of one core, while `url` sits open and untouched for `seconds`
+ * once `selector` shows (after two settling seconds), in a fresh context that asks for `reducedMotion`.
+ */
+export async function idleCpuPercent(
+  browser: Browser,
+  url: string,
+  selector: string,
+  cookies: Cookie[],
+  reducedMotion: 'reduce' | 'no-preference',
+  seconds = 15,
+): Promise<number> {
+  const context = await browser.newContext({ viewport: VIEWPORT, reducedMotion });
+  try {
+    await context.addCookies(cookies);
+    const page = await context.newPage();
+    await page.goto(url);
+    await page.locator(selector).first().waitFor({ timeout: 60_000 });
+    await pause(2_000);
+    const before = chromiumCpuSeconds();
+    await pause(seconds * 1_000);
+    return ((chromiumCpuSeconds() - before) / seconds) * 100;
+  } finally {
+    await context.close();
+  }
 }
