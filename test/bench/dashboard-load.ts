@@ -136,14 +136,9 @@ export async function run(): Promise<Row[]> {
     const staticLoad = await medianLoad(browser, page.url, 'tr.row');
 
     // The runs page left open: its live dot pulses unless the system asks for reduced motion.
-    const idleMoving = await idleCpuPercent(
-      browser,
-      `${api.server.url}/#/runs`,
-      '[data-testid="run-row"]',
-      cookies,
-      'no-preference',
-    );
-    const idleStill = await idleCpuPercent(browser, `${api.server.url}/#/runs`, '[data-testid="run-row"]', cookies, 'reduce');
+    const runsPage = `${api.server.url}/#/runs`;
+    const idleMoving = await idleCpuPercent(browser, runsPage, '[data-testid="run-row"]', cookies, 'no-preference');
+    const idleStill = await idleCpuPercent(browser, runsPage, '[data-testid="run-row"]', cookies, 'reduce');
 
     // One run's page with 100,000 task runs, against the same page for a run of 10 task runs.
     const { sql, workspaceId } = api.server;

@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,6 +9,7 @@ import type { Spawned } from '../support/processes.js';
 import { BackendCpu, rawBaseline } from './support/backend-cpu.js';
 import { startBenchWorker } from './support/bench-worker.js';
 import { cliInProject, writeFlowProject } from './support/flow-project.js';
+import { cpuSecondsOf, procStatFields } from './support/proc.js';
 import { pause, type Row, row, waitFor } from './support/row.js';
 import { monthlyPartitions } from './support/seed.js';
 
@@ -76,28 +76,16 @@ interface Usage {
 
 /** CPU seconds (user + system) and resident memory of a process, from /proc. */
 function procUsage(pid: number): { cpu: number; rssMb: number } | null {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const ticks = Number(fields[11]) + Number(fields[12]);
-    const rssPages = Number(fields[21]);
-    return { cpu: ticks / 100, rssMb: (rssPages * 4096) / 1024 / 1024 };
-  } catch {
-    return null;
-  }
+  const fields = procStatFields(pid);
+  if (!fields) return null;
+  const rssPages = Number(fields[21]);
+  return { cpu: cpuSecondsOf(fields), rssMb: (rssPages * 4096) / 1024 / 1024 };
 }
 
 /** The flow process the worker started: a child of the worker's process. */
 async function childOf(pid: number): Promise<number | null> {
   for (const entry of await readdir('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      if (ppid === pid) return Number(entry);
-    } catch {
-      // gone meanwhile
-    }
+    if (/^\d+$/.test(entry) && Number(procStatFields(entry)?.[1]) === pid) return Number(entry);
   }
   return null;
 }

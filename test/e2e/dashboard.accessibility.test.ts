@@ -34,7 +34,13 @@ interface BrowserGlobals {
   };
   innerWidth: number;
   localStorage: { getItem(key: string): string | null };
-  getComputedStyle(el: unknown): { outlineStyle: string; outlineWidth: string; boxShadow: string; visibility: string };
+  getComputedStyle(el: unknown): {
+    outlineStyle: string;
+    outlineWidth: string;
+    boxShadow: string;
+    visibility: string;
+    animationName: string;
+  };
 }
 
 interface FocusedElement {
@@ -168,11 +174,7 @@ describe('dashboard accessibility', () => {
         page
           .getByTestId('live-status')
           .locator('.live-dot')
-          .evaluate(
-            (el) =>
-              (globalThis as unknown as { getComputedStyle(e: unknown): { animationName: string } }).getComputedStyle(el)
-                .animationName,
-          );
+          .evaluate((el) => (globalThis as unknown as BrowserGlobals).getComputedStyle(el).animationName);
       await page.emulateMedia({ reducedMotion: 'no-preference' });
       expect(await dotAnimation()).toBe('pulse');
       await page.emulateMedia({ reducedMotion: 'reduce' });

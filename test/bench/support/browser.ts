@@ -1,5 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import type { Browser, Page } from 'playwright-core';
+import { cpuSecondsOf, procStatFields } from './proc.js';
 import { pause, percentile } from './row.js';
 
 export const VIEWPORT = { width: 1360, height: 860 };
@@ -85,39 +86,26 @@ export async function frameIntervals(page: Page, act: () => Promise<void>): Prom
 
 /** CPU seconds so far of this process's descendants whose command line names Chromium (Linux `/proc`). */
 function chromiumCpuSeconds(): number {
-  const parents = new Map<string, string[]>();
-  const stat = (pid: string): string[] | null => {
-    try {
-      const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      // The command name may hold spaces and parentheses: the fields start after its last ')'.
-      return text.slice(text.lastIndexOf(')') + 2).split(' ');
-    } catch {
-      return null; // the process has exited
-    }
-  };
+  const children = new Map<string, string[]>();
   for (const pid of readdirSync('/proc').filter((name) => /^\d+$/.test(name))) {
-    const ppid = stat(pid)?.[1];
-    if (ppid) parents.set(ppid, [...(parents.get(ppid) ?? []), pid]);
+    const ppid = procStatFields(pid)?.[1];
+    if (ppid) children.set(ppid, [...(children.get(ppid) ?? []), pid]);
   }
-  let ticks = 0;
-  const pending = [...(parents.get(String(process.pid)) ?? [])];
+  let seconds = 0;
+  const pending = [...(children.get(String(process.pid)) ?? [])];
   for (let pid = pending.pop(); pid !== undefined; pid = pending.pop()) {
-    pending.push(...(parents.get(pid) ?? []));
+    pending.push(...(children.get(pid) ?? []));
     let command = '';
     try {
       command = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
     } catch {
-      continue;
+      continue; // the process has exited
     }
-    const fields = command.includes('chrom') ? stat(pid) : null;
-    // utime and stime, the 14th and 15th fields of stat.
-    if (fields) ticks += Number(fields[11]) + Number(fields[12]);
+    const fields = command.includes('chrom') ? procStatFields(pid) : null;
+    if (fields) seconds += cpuSecondsOf(fields);
   }
-  return ticks / CLOCK_TICKS_PER_SECOND;
+  return seconds;
 }
-
-/** USER_HZ: what Linux counts `/proc/<pid>/stat` times in, 100 on every architecture Node runs on. */
-const CLOCK_TICKS_PER_SECOND = 100;
 
 /**
  * The browser's CPU, as a percentage of one core, while `url` sits open and untouched for `seconds`
