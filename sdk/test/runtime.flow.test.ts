@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, expectTypeOf, it, vi } from 'vitest';
 import {
   type FlowContext,
   FlowTimeoutError,
@@ -71,6 +71,28 @@ describe('flow()', () => {
     expect((error as Error).message).toContain("invalid parameters for flow 'strict-params'");
     expect((error as Error).message).toContain('items[1].name');
     expect(body).not.toHaveBeenCalled();
+  });
+
+  it('types a call by the schema: defaults make fields optional, and a wrong or unknown field is a type error', () => {
+    const typed = flow(
+      { name: 'typed-params', params: z.object({ n: z.number().default(3), tag: z.string().optional() }) },
+      async ({ n, tag }) => ({ n, tag }),
+    );
+    const bare = flow({ name: 'typed-no-params' }, async () => 1);
+    expectTypeOf(typed).parameters.toEqualTypeOf<[params?: { n?: number | undefined; tag?: string | undefined }]>();
+    expectTypeOf(typed).returns.resolves.toEqualTypeOf<{ n: number; tag: string | undefined }>();
+    expectTypeOf(bare).parameters.toEqualTypeOf<[]>();
+    const calls = () => {
+      void typed();
+      void typed({ n: 4 });
+      // @ts-expect-error n is a number
+      void typed({ n: 'four' });
+      // @ts-expect-error the flow has no such parameter
+      void typed({ n: 4, nope: true });
+      // @ts-expect-error this flow takes no parameters
+      void bare({ n: 4 });
+    };
+    expect(typeof calls).toBe('function');
   });
 
   it('describes its parameters as a draft 2020-12 input schema, and none without a schema', () => {

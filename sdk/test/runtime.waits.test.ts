@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { describe, expect, it } from 'vitest';
-import type { RecordedResult, Wait, WaitSpec } from '../src/contracts/index.js';
+import { describe, expect, expectTypeOf, it } from 'vitest';
+import type { JsonObject, RecordedResult, Wait, WaitSpec } from '../src/contracts/index.js';
 import { flow, task, WaitTimeoutError, wait, z } from '../src/index.js';
 import { encodeResult } from '../src/runtime/cache.js';
 import { directoryResultStorage, recordedResultKey } from '../src/runtime/index.js';
@@ -98,6 +98,16 @@ describe('waits under the worker', () => {
     expect(created[0]?.timeoutSeconds).toBe(600);
     expect(events).toEqual([`handed ${made} as wait-1`, 'got {"rows":2}']);
     expect(states(worker)).toEqual(['RUNNING', 'COMPLETED']);
+  });
+
+  it("types an approval's data by its form, and as any JSON object without one", () => {
+    const withForm = () => wait.approval({ title: 'Roll out?', form: z.object({ rollout: z.number().default(10) }) });
+    const withoutForm = () => wait.approval({ title: 'Go on?' });
+    expectTypeOf<Awaited<ReturnType<typeof withForm>>['data']>().toEqualTypeOf<{ rollout: number } | null>();
+    expectTypeOf<Awaited<ReturnType<typeof withoutForm>>['data']>().toEqualTypeOf<JsonObject | null>();
+    // @ts-expect-error a form is a zod schema
+    const notSchema = () => wait.approval({ title: 'Roll out?', form: { rollout: 10 } });
+    expect(typeof notSchema).toBe('function');
   });
 
   it('an approval sends its form as JSON schema and returns the decision with data parsed by the form', async () => {

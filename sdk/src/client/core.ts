@@ -5,7 +5,6 @@
  * transport that moves the bytes and the headers that carry the credential. Nothing here may import
  * a Node built-in or a Node-only package; a test bundles this module for the browser to keep it so.
  */
-import type { z } from 'zod';
 import { codeForStatus, ErrorCode, Problem } from '../contracts/common.js';
 import { type RouteDef, type RouteName, type Routes, routes, servedPath } from '../contracts/routes.js';
 import { CLIENT_VERSION_HEADER, SERVER_VERSION_HEADER } from '../contracts/versions.js';
@@ -13,8 +12,10 @@ import { parseAnswer, type UnknownValue } from './answers.js';
 
 export type { UnknownValue } from './answers.js';
 
-type Infer<T> = T extends z.ZodType ? z.output<T> : never;
-type InputOf<T> = T extends z.ZodType ? z.input<T> : never;
+// A route's schemas are zod types: read their sides through `_zod`, as z.output and z.input do,
+// rather than asking `T extends z.ZodType`, which compares two large classes member by member.
+type Infer<T> = T extends { _zod: { output: infer O } } ? O : never;
+type InputOf<T> = T extends { _zod: { input: infer I } } ? I : never;
 
 /** What one call to the API ended in. Calls never throw; `unwrap()` turns failures into an error. */
 export type CallResult<T> =

@@ -6,7 +6,9 @@ import type { AppDeps } from '../context.js';
 import type { Logger } from '../logger.js';
 import type { AuditNote, InlineAudit } from './audit.js';
 
-type Out<T> = T extends z.ZodType ? z.output<T> : undefined;
+// Read a schema's output through `_zod`, as z.output does: asking `T extends z.ZodType` compares two
+// large classes member by member for every route.
+type Out<T> = T extends { _zod: { output: infer O } } ? O : undefined;
 
 export type ParamsOf<N extends RouteName> = Routes[N] extends { params: infer P } ? Out<P> : Record<string, never>;
 export type QueryOf<N extends RouteName> = Routes[N] extends { query: infer Q } ? Out<Q> : undefined;
