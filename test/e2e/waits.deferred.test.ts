@@ -108,6 +108,13 @@ describe('deferred jobs on real workers', () => {
     expect(paused.state.message).toContain('Stand-in training job {"id":"job-1"}');
     expect([...system.jobs.values()].map((j) => j.model)).toEqual(['churn']);
     expect(readFileSync(sideEffects, 'utf8')).toBe('before\n');
+    // The worker ends the flow process once the API has accepted the suspension, so the process may
+    // outlive the PAUSED state by a moment; it must then be gone, and stay gone.
+    await waitFor(
+      () => (flowProcessesUnder(w1.child.pid as number) === 0 ? true : null),
+      15_000,
+      `the flow process to end after the suspension\n${w1.output()}`,
+    );
 
     // Polled by the worker — several times while the run holds nothing.
     const samples: number[] = [];
