@@ -85,6 +85,9 @@ export interface WaitApprovalOptions<F extends z.core.$ZodType | undefined> exte
   roles?: Role[];
 }
 
+/** What an approval's `data` holds: the form's parsed values, or any JSON object without a form. */
+type ApprovalData<F extends z.core.$ZodType | undefined> = F extends undefined ? JsonObject : z.output<F>;
+
 /** A person's decision on an approval. */
 export interface ApprovalResult<D> {
   approved: boolean;
@@ -263,7 +266,7 @@ async function waitUntil(time: Date | string, options: WaitUntilOptions = {}): P
  */
 async function waitApproval<F extends z.core.$ZodType | undefined = undefined>(
   options: WaitApprovalOptions<F>,
-): Promise<ApprovalResult<F extends undefined ? JsonObject : z.output<F>>> {
+): Promise<ApprovalResult<ApprovalData<F>>> {
   const scope = durableScope('wait.approval()');
   if (!scope) throw needsWorker('wait.approval()');
   const schema = options.form as z.ZodType | undefined;
@@ -294,7 +297,7 @@ async function waitApproval<F extends z.core.$ZodType | undefined = undefined>(
   }
   return {
     approved: decision.approved,
-    data: data as (F extends undefined ? JsonObject : z.output<F>) | null,
+    data: data as ApprovalData<F> | null,
     comment: decision.comment,
     decidedBy: decision.decidedBy,
     decidedAt: new Date(decision.decidedAt),
