@@ -1,7 +1,11 @@
 // A Vitest reporter that prints, once the run ends, how long each test file took, slowest first, so
 // the files that make `npm test` long are visible in every CI log (every file when `CI` is set, as
 // `.ci/run` does). Used beside the default reporter by every package's vitest.config.ts.
-import { relative } from 'node:path';
+// With OUTPOST_RECORD_FILE_TIMES=1 it also writes the times into scripts/file-times.json, the table
+// the sequencer (scripts/file-times-sequencer.mjs) starts the longest files first by.
+import { existsSync, renameSync, writeFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { FILE_TIMES, fileKey, REPO_ROOT, readFileTimes } from './file-times-sequencer.mjs';
 
 /** How many of the slowest files the table lists: every file in CI (its log is where a slow one is found), 15 elsewhere. */
 const SHOWN = process.env.CI ? Number.POSITIVE_INFINITY : 15;
@@ -30,6 +34,7 @@ export default class FileTimesReporter {
 
   /** @param {ReadonlyArray<import('vitest/node').TestModule>} testModules */
   onTestRunEnd(testModules) {
+    if (process.env.OUTPOST_RECORD_FILE_TIMES === '1') recordFileTimes(testModules);
     const rows = testModules
       .map((module) => ({
         file: relative(this.root ?? process.cwd(), module.moduleId),
@@ -52,4 +57,25 @@ export default class FileTimesReporter {
       `\nSlowest test files (${rows.length} files, ${total.toFixed(0)} s of file time in all):\n${[...lines, ...rest].join('\n')}\n${groups}`,
     );
   }
+}
+
+/**
+ * Merges this run's file times into scripts/file-times.json: the files that ran get their new time,
+ * the others keep theirs, and files no longer in the repository leave the table.
+ * @param {ReadonlyArray<import('vitest/node').TestModule>} testModules
+ */
+function recordFileTimes(testModules) {
+  const files = Object.fromEntries(Object.entries(readFileTimes()).filter(([file]) => existsSync(join(REPO_ROOT, file))));
+  for (const module of testModules) {
+    if (module.state() === 'skipped') continue;
+    files[fileKey(module.moduleId)] = Math.round(module.diagnostic().duration / 100) / 10;
+  }
+  const sorted = Object.fromEntries(Object.entries(files).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+  const document = {
+    about:
+      'Seconds each test file took, written by OUTPOST_RECORD_FILE_TIMES=1 npm test; read by scripts/file-times-sequencer.mjs to start the longest files first.',
+    files: sorted,
+  };
+  writeFileSync(`${FILE_TIMES}.tmp`, `${JSON.stringify(document, null, 2)}\n`);
+  renameSync(`${FILE_TIMES}.tmp`, FILE_TIMES);
 }

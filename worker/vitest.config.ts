@@ -1,9 +1,12 @@
 import { defineConfig } from 'vitest/config';
 import FileTimesReporter from '../scripts/file-times-reporter.mjs';
+import FileTimesSequencer from '../scripts/file-times-sequencer.mjs';
 
 export default defineConfig({
   test: {
     reporters: ['default', new FileTimesReporter()],
+    // The longest files first (scripts/file-times.json on a fresh clone), so none starts last and runs alone.
+    sequence: { sequencer: FileTimesSequencer },
     include: ['test/**/*.test.ts'],
     testTimeout: 60_000,
     hookTimeout: 60_000,

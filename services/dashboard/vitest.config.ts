@@ -1,10 +1,13 @@
 import { defineConfig } from 'vitest/config';
 import FileTimesReporter from '../../scripts/file-times-reporter.mjs';
+import FileTimesSequencer from '../../scripts/file-times-sequencer.mjs';
 
 export default defineConfig({
   oxc: { jsx: { runtime: 'automatic', importSource: 'react' } },
   test: {
     reporters: ['default', new FileTimesReporter()],
+    // The longest files first (scripts/file-times.json on a fresh clone), so none starts last and runs alone.
+    sequence: { sequencer: FileTimesSequencer },
     include: ['test/**/*.test.ts', 'test/**/*.test.tsx'],
     environment: 'node',
     // One worker keeps the modules it has loaded (React, the pages) from one file to the next: the
