@@ -64,13 +64,18 @@ interface Walker {
 
 const ROOT_IS_RUNNING = userInfo().uid === 0;
 const NOBODY = 65534;
+/**
+ * The walk times nothing, and end-to-end files that do (an outage, chaos) run beside it: its
+ * commands run at the lowest priority and take only the CPU those files leave idle.
+ */
+const NICE = 19;
 
 const WALKERS: Walker[] = ROOT_IS_RUNNING
   ? [
-      { label: 'as root in a private directory', user: {}, home: () => process.env.HOME ?? userInfo().homedir },
-      { label: 'as an ordinary user', user: { uid: NOBODY, gid: NOBODY }, home: (root) => path.join(root, 'home') },
+      { label: 'as root in a private directory', user: { nice: NICE }, home: () => process.env.HOME ?? userInfo().homedir },
+      { label: 'as an ordinary user', user: { uid: NOBODY, gid: NOBODY, nice: NICE }, home: (root) => path.join(root, 'home') },
     ]
-  : [{ label: `as ${userInfo().username}`, user: {}, home: () => process.env.HOME ?? userInfo().homedir }];
+  : [{ label: `as ${userInfo().username}`, user: { nice: NICE }, home: () => process.env.HOME ?? userInfo().homedir }];
 
 /**
  * A new user's terminal: no OUTPOST_* or DATABASE_URL of the developer's, npm reading from its
@@ -131,9 +136,11 @@ describe.concurrent.each(WALKERS)('the README tour, on a fresh clone, $label', (
     rmSync(root, { recursive: true, force: true });
   });
 
-  it.sequential('runs in a private directory of its own', () => {
+  it.sequential('runs in a private directory of its own, its commands at the lowest CPU priority', async () => {
     expect(statSync(root).mode & 0o777).toBe(0o700);
     expect(statSync(clone).uid).toBe(user.uid ?? userInfo().uid);
+    // The files beside the walk time outages: it must take only the CPU they leave idle.
+    expect((await sh('nice', clone, term(), user)).output.trim()).toBe(String(NICE));
   });
 
   it.sequential('installs with npm ci, and `npx outpost --help` works before anything is built', async () => {

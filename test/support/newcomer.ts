@@ -1,7 +1,8 @@
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, type ChildProcessByStdio, execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import type { Readable } from 'node:stream';
 import { expect } from 'vitest';
 import { repoRoot, watchOutput } from './processes.js';
 
@@ -29,10 +30,26 @@ export function cloneAt(commit: string, dir: string): void {
   execFileSync('git', ['-c', 'advice.detachedHead=false', 'checkout', '--quiet', commit], { cwd: dir, stdio: 'ignore' });
 }
 
-/** Who types the commands: the test's own user when empty, else this uid and gid (the test runs as root). */
+/**
+ * Who types the commands: the test's own user when empty, else this uid and gid (the test runs as
+ * root). With `nice`, every command runs at that niceness (19 is the lowest priority): the walk
+ * then takes only the CPU the files beside it leave idle, and times nothing itself.
+ */
 export interface User {
   uid?: number;
   gid?: number;
+  nice?: number;
+}
+
+/** A command line in bash, in its own process group, as `user` (at their niceness) in `cwd`. */
+function spawnLine(
+  line: string,
+  cwd: string,
+  env: NodeJS.ProcessEnv,
+  { nice, ...ids }: User,
+): ChildProcessByStdio<null, Readable, Readable> {
+  const [command, args] = nice === undefined ? ['bash', ['-c', line]] : ['nice', ['-n', String(nice), 'bash', '-c', line]];
+  return spawn(command, args, { cwd, env, ...ids, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
 }
 
 export interface ShellResult {
@@ -52,7 +69,7 @@ export function sh(
   timeoutMs = 600_000,
 ): Promise<ShellResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn('bash', ['-c', line], { cwd, env, ...user, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    const child = spawnLine(line, cwd, env, user);
     let output = '';
     child.stdout.on('data', (c: Buffer) => {
       output += c.toString('utf8');
@@ -81,7 +98,7 @@ export interface Job {
 }
 
 export function startJob(line: string, cwd: string, env: NodeJS.ProcessEnv, user: User = {}): Job {
-  const child = spawn('bash', ['-c', line], { cwd, env, ...user, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const child = spawnLine(line, cwd, env, user);
   const { exited, output, waitFor } = watchOutput(child);
   return {
     child,
