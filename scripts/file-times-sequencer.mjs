@@ -3,8 +3,8 @@
 //
 // Vitest orders by the durations in its own cache, which a fresh clone (a CI run) does not have:
 // there it falls back to file size, and a small file that starts a whole control plane can start
-// last. This sequencer reads the durations recorded in `scripts/file-times.json` (written by
-// `OUTPOST_RECORD_FILE_TIMES=1 npm test`, see docs/testing.md) wherever the cache has none.
+// last. This sequencer orders by the durations recorded in `scripts/file-times.json` (written by
+// `OUTPOST_RECORD_FILE_TIMES=1 npm test`, see docs/testing.md), the same on every machine.
 import { readFileSync } from 'node:fs';
 import { relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -35,16 +35,18 @@ export default class FileTimesSequencer extends BaseSequencer {
     const cache = this.ctx.cache;
     const root = this.ctx.config.root;
     /**
-     * What a file is expected to take (ms): the cache's figure (this machine's last run) first, then
-     * the table's. A file neither knows goes first, larger files before smaller ones, as vitest does.
+     * What a file is expected to take (ms): the table's figure first, so that every machine starts
+     * the files in one order, whatever its last run was (a run of one test leaves a short time in
+     * vitest's record); then vitest's record for a file the table does not know yet. A file neither
+     * knows goes first, larger files before smaller ones, as vitest orders them.
      */
     const expected = (spec) => {
+      const seconds = recorded[fileKey(spec.moduleId)];
+      if (typeof seconds === 'number') return { ms: seconds * 1000, size: 0 };
       const key = `${spec.project.name}:${relative(root, spec.moduleId)}`;
       const cached = cache.getFileTestResults(key);
-      if (cached) return { ms: cached.duration, failed: cached.failed, size: 0 };
-      const seconds = recorded[fileKey(spec.moduleId)];
-      if (typeof seconds === 'number') return { ms: seconds * 1000, failed: false, size: 0 };
-      return { ms: Number.POSITIVE_INFINITY, failed: false, size: cache.getFileStats(key)?.size ?? 0 };
+      if (cached) return { ms: cached.duration, size: 0 };
+      return { ms: Number.POSITIVE_INFINITY, size: cache.getFileStats(key)?.size ?? 0 };
     };
     const weights = new Map(files.map((spec) => [spec, expected(spec)]));
     return [...files].sort((a, b) => {
@@ -54,8 +56,6 @@ export default class FileTimesSequencer extends BaseSequencer {
       if (a.project.name !== b.project.name) return a.project.name < b.project.name ? -1 : 1;
       const wa = weights.get(a);
       const wb = weights.get(b);
-      // What failed last time first, as vitest does, then the longest.
-      if (wa.failed !== wb.failed) return wa.failed ? -1 : 1;
       if (wa.ms !== wb.ms) return wb.ms > wa.ms ? 1 : -1;
       if (wa.size !== wb.size) return wb.size - wa.size;
       return a.moduleId < b.moduleId ? -1 : a.moduleId > b.moduleId ? 1 : 0;

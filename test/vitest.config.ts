@@ -13,24 +13,20 @@ const ALONE = [
   'e2e/security.noisy-neighbour.test.ts',
   'e2e/*exactly-once.test.ts',
   'e2e/worker.fan-out.test.ts',
+  'e2e/worker.logs-outage.test.ts',
   'e2e/helm.charts.test.ts',
 ];
 
 /**
  * The README walk (its two walkers side by side, each a fresh clone's `npm ci`, build and tour) keeps
- * both cores busy for five minutes and times nothing; its commands run at the lowest priority
- * (niceness 19). Beside it, one after another, go three files of the alone kind that leave the cores
- * idle most of the time (the API's outage, a fifth of a core; the short chaos run, half; the log
- * outage): they get the CPU whenever they want it, and the walk takes the rest. The walk is the
- * longest and starts first (scripts/file-times.json), and it outlasts the first two beside it, so
- * no two of the others ever run beside each other.
+ * both cores busy for five minutes when alone and times nothing; its commands run at the lowest priority
+ * (niceness 19). Beside it, one after the other, go the two files of the alone kind that leave the
+ * cores idle most of the time (the API's outage, a fifth of a core; the short chaos run, half): they
+ * get the CPU whenever they want it, and the walk takes the rest. The walk is the longest and starts
+ * first (scripts/file-times.json), and it outlasts the first file beside it by minutes, so the other
+ * two never run beside each other.
  */
-const WALK = [
-  'e2e/readme.newcomer.test.ts',
-  'e2e/lifecycle.api-outage.test.ts',
-  'e2e/chaos.short.test.ts',
-  'e2e/worker.logs-outage.test.ts',
-];
+const WALK = ['e2e/readme.newcomer.test.ts', 'e2e/lifecycle.api-outage.test.ts', 'e2e/chaos.short.test.ts'];
 
 /**
  * Files that install and start releases: packages from a registry, a previous release, the images
