@@ -8,5 +8,5 @@ export function readFileTimes(): Record<string, number>;
 /** A test file's key in the table: its path from the repository's root, with forward slashes. */
 export function fileKey(moduleId: string): string;
 
-/** Starts the longest test files first, by vitest's cache or scripts/file-times.json (scripts/file-times-sequencer.mjs). */
+/** Starts the longest test files first, by scripts/file-times.json and then vitest's record (scripts/file-times-sequencer.mjs). */
 export default class FileTimesSequencer extends BaseSequencer {}

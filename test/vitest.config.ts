@@ -58,7 +58,7 @@ const SIDE_BY_SIDE = 3;
 export default defineConfig({
   test: {
     reporters: ['default', new FileTimesReporter()],
-    // The longest files first (scripts/file-times.json on a fresh clone), so none starts last and runs alone.
+    // The longest files first, by scripts/file-times.json, in one order on every machine.
     sequence: { sequencer: FileTimesSequencer },
     testTimeout: 180_000,
     hookTimeout: 180_000,

@@ -5,7 +5,7 @@ import FileTimesSequencer from '../scripts/file-times-sequencer.mjs';
 export default defineConfig({
   test: {
     reporters: ['default', new FileTimesReporter()],
-    // The longest files first (scripts/file-times.json on a fresh clone), so none starts last and runs alone.
+    // The longest files first, by scripts/file-times.json, in one order on every machine.
     sequence: { sequencer: FileTimesSequencer },
     include: ['test/**/*.test.ts'],
     testTimeout: 60_000,

@@ -6,7 +6,7 @@ export default defineConfig({
   oxc: { jsx: { runtime: 'automatic', importSource: 'react' } },
   test: {
     reporters: ['default', new FileTimesReporter()],
-    // The longest files first (scripts/file-times.json on a fresh clone), so none starts last and runs alone.
+    // The longest files first, by scripts/file-times.json, in one order on every machine.
     sequence: { sequencer: FileTimesSequencer },
     include: ['test/**/*.test.ts', 'test/**/*.test.tsx'],
     environment: 'node',

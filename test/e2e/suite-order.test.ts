@@ -35,7 +35,7 @@ async function order(s: FileTimesSequencer, specs: Spec[]): Promise<string[]> {
 }
 
 describe('the order test files start in', () => {
-  it('starts the README walk before the files that go beside it, by the recorded table on a fresh clone', async () => {
+  it('starts the README walk before the files that go beside it, by the recorded table', async () => {
     const walk = ['e2e/chaos.short.test.ts', 'e2e/readme.newcomer.test.ts', 'e2e/lifecycle.api-outage.test.ts'];
     const recorded = readFileTimes();
     for (const file of walk) expect(recorded[fileKey(join(root, file))], file).toBeTypeOf('number');
