@@ -25,8 +25,13 @@ const WAIT_TOLERANCE_SECONDS = 15;
 const SETTLE_MS = 240_000;
 
 export interface ChaosOptions {
-  /** How long load and faults go on. */
+  /** How long load and faults go on at least. */
   minutes: number;
+  /**
+   * Faults to inject at least: past `minutes`, faults and load go on until this many happened. A
+   * loaded machine heals each fault more slowly, and fits fewer of them into the same minutes.
+   */
+  minFaults?: number;
   /** Seeds the fault and load choices, so a run can be repeated. */
   seed: number;
   /** Progress lines. */
@@ -206,11 +211,14 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     const acknowledged: Array<{ id: string; kind: RunKind; lines: number | null }> = [];
     const events: string[] = [];
     const until = started + options.minutes * 60_000;
+    const minFaults = options.minFaults ?? 0;
+    const faulting = () => Date.now() < until || faults.length < minFaults;
+    let chaosEnded = false;
 
     const load = (async () => {
       const kinds: RunKind[] = ['short', 'short', 'long', 'long-wait', 'flaky', 'map'];
       let i = 0;
-      while (Date.now() < until) {
+      while (!chaosEnded) {
         i++;
         try {
           if (i % 3 === 0) {
@@ -248,9 +256,9 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     })();
 
     const chaos = (async () => {
-      while (Date.now() < until) {
+      while (faulting()) {
         await sleep(between(4_000, 10_000));
-        if (Date.now() >= until) break;
+        if (!faulting()) break;
         const kind = pick(['kill-api', 'kill-worker', 'restart-postgres', 'freeze-worker', 'freeze-api'] as const);
         const at = Date.now() - started;
         const heldMs = kind.startsWith('freeze') ? between(LEASE_SECONDS * 1500, LEASE_SECONDS * 3000) : between(1_000, 8_000);
@@ -289,7 +297,9 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
           log(`fault ${kind} could not be healed cleanly: ${(error as Error).message}`);
         }
       }
-    })();
+    })().finally(() => {
+      chaosEnded = true;
+    });
     await Promise.all([load, chaos]);
 
     // Heal: every replica and worker up, and give the system time to finish what was acknowledged.

@@ -353,7 +353,10 @@ describe('dashboard crawl', () => {
         } finally {
           await context.close();
         }
-      });
+        // Each page has 15 s to load and three unloaded in a row end the crawl, so a dashboard that is
+        // gone fails in a minute; this limit only lets a busy machine walk every page (axe on each
+        // page of the light desktop crawl took over three minutes in a loaded CI run).
+      }, 600_000);
     }
   }
 
