@@ -26,7 +26,7 @@ import { loadConfig, type ResolvedDeployment } from './load-config.js';
 import { parseDeploymentRef } from './resolve.js';
 import type { Env } from './settings.js';
 import { typecheckProject } from './typecheck.js';
-import type { TypecheckCache } from './typecheck-cache.js';
+import { TypecheckCache } from './typecheck-cache.js';
 
 export interface DeployProjectOptions {
   /** `outpost.config.ts` or the directory holding it, relative to `cwd`. */
@@ -43,7 +43,10 @@ export interface DeployProjectOptions {
   pool?: string | undefined;
   /** Type-check the entrypoints before building; false skips it (`--no-typecheck`). @default true */
   typecheck?: boolean | undefined;
-  /** Skip a type-check whose inputs are all as they were when it last passed (`outpost dev`). */
+  /**
+   * Skip a type-check whose inputs are all as they were when it last passed. `outpost dev` gives its
+   * own; without one, the project's .outpost/typecheck.json is used.
+   */
   typecheckCache?: TypecheckCache | undefined;
   /**
    * Register only what changed since the ledger's last record (`outpost dev`); without one, every
@@ -244,11 +247,13 @@ async function checkedApi(options: DeployProjectOptions): Promise<Api> {
 /** Nothing with a type error is deployed, unless the check is switched off. */
 async function typecheck(options: DeployProjectOptions, projectDir: string, configPath: string, entrypoints: string[]) {
   if (options.typecheck === false) return;
-  const { skipped } = await typecheckProject(projectDir, entrypoints, configPath, {
-    cache: options.typecheckCache,
+  const cache = options.typecheckCache ?? (await TypecheckCache.open(join(projectDir, '.outpost', 'typecheck.json')));
+  const { skipped, unsaved } = await typecheckProject(projectDir, entrypoints, configPath, {
+    cache,
     checking: () => options.progress(`type-checking ${entrypoints.length} entrypoint${entrypoints.length === 1 ? '' : 's'}…`),
   });
   if (skipped) options.progress('type-check skipped: nothing it reads has changed since it last passed');
+  if (unsaved) options.progress(`warning: the type-check passed, but ${unsaved}: the next deploy checks again`);
 }
 
 function select(deployments: ResolvedDeployment[], only: string | undefined): ResolvedDeployment[] {

@@ -30,10 +30,11 @@ const CacheFile = z.object({
 });
 
 /**
- * The last passing type-check of each project `outpost dev` deploys, kept in .outpost/typecheck.json,
- * so a restart with nothing changed skips a check that costs seconds (measured: 2 to 3.5 s per
- * example, most of a restart's time). Only passes are kept: a project with a type error is checked
- * (and refused) on every start.
+ * The last passing type-check of each project deployed, kept in .outpost/typecheck.json (`outpost
+ * dev` keeps one in its own directory, `outpost deploy` one in the project's), so a restart or a
+ * redeploy with nothing changed skips a check that costs seconds (measured: 2 to 3.5 s per example,
+ * most of a restart's time, and three quarters of the CLI's own work in a deploy). Only passes are
+ * kept: a project with a type error is checked (and refused) every time.
  */
 export class TypecheckCache {
   readonly #file: WholeFile;
@@ -49,9 +50,8 @@ export class TypecheckCache {
     let raw: unknown = null;
     try {
       raw = JSON.parse(await readFile(path, 'utf8'));
-    } catch (error) {
-      // Missing, or a torn write: start afresh, which costs one full check per project.
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT' && !(error instanceof SyntaxError)) throw error;
+    } catch {
+      // Missing, torn or unreadable: start afresh, which costs one full check per project.
     }
     const parsed = CacheFile.safeParse(raw);
     return new TypecheckCache(path, new Map(parsed.success ? Object.entries(parsed.data.checks) : []));
@@ -63,12 +63,22 @@ export class TypecheckCache {
     return last !== undefined && unchanged(last, compiler);
   }
 
-  /** Records a pass and writes the file (saves never overlap, so concurrent checks each keep theirs). */
-  async recordPass(key: string, inputs: TypecheckInputs): Promise<void> {
+  /**
+   * Records a pass and writes the file (saves never overlap, so concurrent checks each keep theirs).
+   * A file that cannot be written (a read-only checkout, say) costs only a check next time: the
+   * reason is returned, for a warning, and nothing is thrown.
+   */
+  async recordPass(key: string, inputs: TypecheckInputs): Promise<{ kept: true } | { kept: false; reason: string }> {
     this.#checks.set(key, inputs);
     const body = { version: 1, checks: Object.fromEntries(this.#checks) } satisfies z.infer<typeof CacheFile>;
     const text = `${JSON.stringify(body)}\n`;
-    await this.#file.write(() => text);
+    try {
+      await this.#file.write(() => text);
+      return { kept: true };
+    } catch (error) {
+      const { code, message } = error as NodeJS.ErrnoException;
+      return { kept: false, reason: `cannot write ${this.#file.path} (${code ?? message})` };
+    }
   }
 }
 

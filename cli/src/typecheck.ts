@@ -39,14 +39,15 @@ export class TypeCheckError extends CliError {
  * the project's own tsconfig.json when it has one. Throws a TypeCheckError listing every error.
  * The compiler is loaded here, not at start-up: importing it costs a few hundred milliseconds.
  * With a cache, a check whose inputs are all as they were at its last pass is skipped (the result
- * says so) without loading the compiler; `checking` is called when the check really runs.
+ * says so) without loading the compiler; `checking` is called when the check really runs. A pass the
+ * cache could not keep is still a pass: `unsaved` says why, for a warning.
  */
 export async function typecheckProject(
   projectDir: string,
   entrypoints: readonly string[],
   configFile?: string,
   { cache, checking }: { cache?: TypecheckCache | undefined; checking?: () => void } = {},
-): Promise<{ skipped: boolean }> {
+): Promise<{ skipped: boolean; unsaved?: string }> {
   const roots = [...entrypoints.map((e) => resolve(projectDir, e)), ...(configFile ? [configFile] : [])];
   const key = checkKey(projectDir, roots);
   const compiler = compilerVersion();
@@ -63,8 +64,8 @@ export async function typecheckProject(
   const program = typescript.createProgram({ rootNames: roots, options, host });
   const diagnostics = typescript.getPreEmitDiagnostics(program).filter((d) => d.category === typescript.DiagnosticCategory.Error);
   if (diagnostics.length > 0) throw new TypeCheckError(diagnostics.map((d) => formatDiagnostic(typescript, d, projectDir)));
-  await cache?.recordPass(key, inputs.result());
-  return { skipped: false };
+  const kept = await cache?.recordPass(key, inputs.result());
+  return kept?.kept === false ? { skipped: false, unsaved: kept.reason } : { skipped: false };
 }
 
 /**

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, rm, symlink } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startTestServer, type TestServer } from '@outpost/api/testing';
@@ -116,6 +116,56 @@ describe('outpost deploy type-checks the project first', () => {
     const r = await outpost(['deploy', '--dry-run'], { cwd: dir });
     expect(r.stderr).not.toContain('error');
     expect(r.code).toBe(0);
+  });
+
+  it('skips the check on a redeploy with nothing changed, and checks a changed file again, refusing its type error', async () => {
+    const dir = await project('again', {
+      'outpost.config.ts': CONFIG('again'),
+      'flows/greet.ts': FLOW('again', '  return 1;'),
+    });
+    const first = await outpost(['deploy'], { cwd: dir, env: env() });
+    expect(first.code, first.stderr).toBe(0);
+    expect(first.stderr).toContain('type-checking 1 entrypoint');
+    expect(existsSync(join(dir, '.outpost', 'typecheck.json'))).toBe(true);
+
+    const second = await outpost(['deploy'], { cwd: dir, env: env() });
+    expect(second.code, second.stderr).toBe(0);
+    expect(second.stderr).toContain('type-check skipped: nothing it reads has changed since it last passed');
+    expect(second.stderr).not.toContain('type-checking');
+    const pinned = await deployed('again');
+
+    await writeFile(join(dir, 'flows/greet.ts'), FLOW('again', "  const n: number = 'x';\n  return n;"));
+    const broken = await outpost(['deploy'], { cwd: dir, env: env() });
+    expect(broken.code).toBe(2);
+    expect(broken.stderr).toContain('type-checking 1 entrypoint');
+    expect(broken.stderr).toContain("flows/greet.ts:3:9  Type 'string' is not assignable to type 'number'. (TS2322)");
+    expect(await deployed('again')).toBe(pinned);
+
+    // The config is read by the check too: a change to it alone checks again.
+    await writeFile(join(dir, 'flows/greet.ts'), FLOW('again', '  return 2;'));
+    expect((await outpost(['deploy'], { cwd: dir, env: env() })).stderr).toContain('type-checking 1 entrypoint');
+    await writeFile(join(dir, 'outpost.config.ts'), `${CONFIG('again')}// touched\n`);
+    const touched = await outpost(['deploy', '--dry-run'], { cwd: dir });
+    expect(touched.code, touched.stderr).toBe(0);
+    expect(touched.stderr).toContain('type-checking 1 entrypoint');
+  });
+
+  it('deploys when the check cannot be kept, saying the next deploy checks again', async () => {
+    const dir = await project('unkept', {
+      'outpost.config.ts': CONFIG('unkept'),
+      'flows/greet.ts': FLOW('unkept', '  return 1;'),
+      // A file where the cache's directory would go: neither read nor written, as a read-only checkout.
+      '.outpost': 'not a directory\n',
+    });
+    for (let i = 0; i < 2; i++) {
+      const r = await outpost(['deploy'], { cwd: dir, env: env() });
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stderr).toContain('type-checking 1 entrypoint');
+      expect(r.stderr).toMatch(
+        /warning: the type-check passed, but cannot write \S+\/\.outpost\/typecheck\.json \(E[A-Z]+\): the next deploy checks again/,
+      );
+    }
+    expect(await deployed('unkept')).toMatch(/@sha256:[a-f0-9]{64}$/);
   });
 
   describe('checks the API key before building anything', () => {

@@ -33,6 +33,7 @@ export const deploy: Command = {
     'Registry credentials are your own: OUTPOST_REGISTRY_USERNAME/OUTPOST_REGISTRY_PASSWORD, or ~/.docker/config.json.',
     'Deployments reference the pushed bundle by digest only; the API never receives your code.',
     'Workers started with --trust-key run only deployments signed by that key: sign with --sign-key (docs/security.md).',
+    "A redeploy skips the type-check when nothing it read has changed since it last passed: the project's .outpost/typecheck.json keeps their hashes.",
   ],
   async run(ctx) {
     const dryRun = booleanOption(ctx.values, 'dry-run');
