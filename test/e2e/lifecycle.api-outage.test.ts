@@ -54,15 +54,11 @@ describe('an outage of the API or its database longer than the lease', () => {
       OUTPOST_WORKER_LOG_BATCH_INTERVAL: '200ms',
       OUTPOST_WORKER_PRESTART: '0',
     });
-  const get = async (runId: string): Promise<FlowRun> => {
-    const client = owner();
-    try {
-      return unwrap(await client.call('flowRunsGet', { params: { id: runId } }));
-    } finally {
-      await client.close();
-    }
-  };
-  /** The run, or null while the API answers 503: its database is still coming back from a restart. */
+  /**
+   * The run, or null while the API answers 503: its database is still coming back from a restart, or
+   * its pool is still replacing connections the restart closed (seen seconds after the test's own
+   * connection already worked again).
+   */
   const getOnceUp = async (runId: string): Promise<FlowRun | null> => {
     const client = owner();
     try {
@@ -239,7 +235,10 @@ describe('an outage of the API or its database longer than the lease', () => {
       // lines of an attempt that has ended, and runs the retry.
       rescuer = worker(`rescuer-${name}`);
       await waitFor(
-        async () => (await get(runId)).attempt === 2 && (await get(runId)).state.type === 'RUNNING',
+        async () => {
+          const r = await getOnceUp(runId);
+          return r !== null && r.attempt === 2 && r.state.type === 'RUNNING';
+        },
         60_000,
         'the retry to run',
       );
@@ -263,7 +262,14 @@ describe('an outage of the API or its database longer than the lease', () => {
       } finally {
         await client.close();
       }
-      await waitFor(async () => isTerminal((await get(runId)).state.type), 60_000, 'the retry to be cancelled');
+      await waitFor(
+        async () => {
+          const r = await getOnceUp(runId);
+          return r !== null && isTerminal(r.state.type);
+        },
+        60_000,
+        'the retry to be cancelled',
+      );
     } finally {
       await doomed.stop();
       await rescuer?.stop();
