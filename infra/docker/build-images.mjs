@@ -2,7 +2,9 @@
 // `npm run images`: builds the three images Outpost ships — outpost-api, outpost-worker and
 // outpost-runner — with buildah, from local bases only (no image is pulled from any hub), after
 // `npm run build` built the workspace on this machine. Prints one JSON line per image (name, size,
-// build time) and, with --json FILE, writes them there too (the bench reads it).
+// build time) and, with --json FILE, writes them there too (the bench reads it). An image whose
+// inputs (the staged context, its Dockerfile, its bases, version and revision) are those it was last
+// built from is left as it is: its label says so (build-inputs.mjs), and buildah is not called.
 //
 //   npm run images                      # build (bases are built once per Node version)
 //   npm run images -- --rebuild-bases   # rebuild the bases too
@@ -30,6 +32,7 @@ import {
 import { homedir, userInfo } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { buildInputs, INPUTS_LABEL } from './build-inputs.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const args = process.argv.slice(2);
@@ -110,6 +113,15 @@ function run(command, argv, options = {}) {
 
 function imageExists(name) {
   return spawnSync('podman', ['image', 'exists', name], { env }).status === 0;
+}
+
+/** The digest of what `name` was built from (its INPUTS_LABEL), or '' when there is no such image or label. */
+function builtFrom(name) {
+  const result = spawnSync('podman', ['image', 'inspect', '--format', `{{index .Labels "${INPUTS_LABEL}"}}`, name], {
+    env,
+    encoding: 'utf8',
+  });
+  return result.status === 0 ? result.stdout.trim() : '';
 }
 
 /** The shared libraries a binary loads, as ldd resolves them on this machine. */
@@ -337,9 +349,26 @@ const npmCache = path.join(homedir(), '.npm');
 mkdirSync(npmCache, { recursive: true });
 const sha = gitSha();
 const results = [];
+const inspect = (name, format) => run('podman', ['image', 'inspect', '--format', format, name]);
+const sizeMB = (name) => Math.round(Number(inspect(name, '{{.Size}}')) / 1e5) / 10;
+let unchanged = 0;
 for (const image of IMAGES) {
   const tag = `${REGISTRY}/${image.name}:${VERSION}`;
   const t = Date.now();
+  const inputs = buildInputs(context, {
+    dockerfile: image.file,
+    base: inspect(image.base, '{{.Id}}'),
+    buildBase: inspect(BASES.build, '{{.Id}}'),
+    version: VERSION,
+    revision: sha,
+  });
+  if (!noCache && builtFrom(tag) === inputs) {
+    unchanged++;
+    const result = { image: tag, sizeMB: sizeMB(tag), buildSeconds: 0, unchanged: true };
+    results.push(result);
+    console.log(JSON.stringify(result));
+    continue;
+  }
   run(
     'buildah',
     [
@@ -358,6 +387,8 @@ for (const image of IMAGES) {
       `org.opencontainers.image.version=${VERSION}`,
       '--label',
       `org.opencontainers.image.revision=${sha}`,
+      '--label',
+      `${INPUTS_LABEL}=${inputs}`,
       '-f',
       path.join(context, 'infra/docker', image.file),
       '-t',
@@ -367,14 +398,18 @@ for (const image of IMAGES) {
     { stdio: ['ignore', 'ignore', 'pipe'] },
   );
   const seconds = (Date.now() - t) / 1000;
-  const bytes = Number(run('podman', ['image', 'inspect', '--format', '{{.Size}}', tag]));
-  const result = { image: tag, sizeMB: Math.round(bytes / 1e5) / 10, buildSeconds: Math.round(seconds * 10) / 10 };
+  const result = { image: tag, sizeMB: sizeMB(tag), buildSeconds: Math.round(seconds * 10) / 10 };
   results.push(result);
   console.log(JSON.stringify(result));
 }
 if (jsonOut) {
-  const baseNodeMB = Math.round(Number(run('podman', ['image', 'inspect', '--format', '{{.Size}}', BASES.node])) / 1e5) / 10;
+  const baseNodeMB = sizeMB(BASES.node);
   const summary = { version: VERSION, gitSha: sha, bases: { seconds: basesSeconds, nodeSizeMB: baseNodeMB }, images: results };
   writeFileSync(jsonOut, `${JSON.stringify(summary, null, 2)}\n`);
 }
-console.error(`npm run images: ${IMAGES.length} images built in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+const seconds = ((Date.now() - started) / 1000).toFixed(1);
+console.error(
+  unchanged === 0
+    ? `npm run images: ${IMAGES.length} images built in ${seconds} s`
+    : `npm run images: ${IMAGES.length - unchanged} of ${IMAGES.length} images built, ${unchanged} unchanged since their last build, in ${seconds} s`,
+);

@@ -42,9 +42,10 @@ describe('the worker chart installed with helm', () => {
     node = await startFakeNode(cluster, { runtime: 'podman' });
     kube = (args, stdin) => cluster.kubectl(args, stdin === undefined ? {} : { stdin });
     server = await startTestServer();
-    // Building the images (49 s with every layer cached, minutes when a layer is not), pushing two of
-    // about 300 MB and starting a node once took more than the default 180 s on a 2-core machine: ten
-    // minutes, as the compose suite's set-up, which builds the same images, has.
+    // Building the images (seconds when nothing they are built from changed since the compose suite
+    // built them, minutes when a layer is not cached), pushing two of about 300 MB and starting a
+    // node once took more than the default 180 s on a 2-core machine: ten minutes, as the compose
+    // suite's set-up, which builds the same images, has.
   }, 600_000);
 
   afterAll(async () => {

@@ -6,6 +6,7 @@ import { createTestDatabase, type TestDatabase } from '@outpost/api/testing';
 import { OutpostClient, unwrap } from '@outpost/sdk/client';
 import { DEFAULT_BASE_JOB_TEMPLATE, POD_RUNNER_COMMAND } from '@outpost/sdk/contracts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { INPUTS_LABEL } from '../../infra/docker/build-inputs.mjs';
 import { freePort } from '../../sdk/test/support/registry.js';
 import { IMAGE_VERSION } from '../support/kube/podman-runtime.js';
 import { repoRoot, runCli } from '../support/processes.js';
@@ -127,6 +128,24 @@ describe('the platform run from its images by infra/compose.yaml', () => {
     expect(started.stderr.trim().split('\n')).toEqual([
       expect.stringMatching(/no DATABASE_URL, and the embedded Postgres is not installed here.*set DATABASE_URL/),
     ]);
+  });
+
+  it('leaves every image as it is when npm run images runs again with nothing changed, each labelled with the digest of its inputs', () => {
+    const ids = () => IMAGES.map((image) => sh('podman', ['image', 'inspect', '--format', '{{.Id}}', image], env).stdout.trim());
+    const before = ids();
+    const again = spawnSync(process.execPath, [path.join(repoRoot, 'infra/docker/build-images.mjs')], { encoding: 'utf8' });
+    expect(again.status, again.stderr).toBe(0);
+    expect(again.stderr).toContain('0 of 3 images built, 3 unchanged since their last build');
+    const lines = again.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { image: string; unchanged?: boolean });
+    expect(lines).toEqual(IMAGES.map((image) => expect.objectContaining({ image, unchanged: true })));
+    expect(ids()).toEqual(before);
+    for (const image of IMAGES) {
+      const digest = sh('podman', ['image', 'inspect', '--format', `{{index .Labels "${INPUTS_LABEL}"}}`, image], env);
+      expect(digest.stdout.trim()).toMatch(/^[0-9a-f]{64}$/);
+    }
   });
 
   it("puts the pods' command on PATH in the runner and worker images, where it loads and asks for its worker", () => {
