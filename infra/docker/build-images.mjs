@@ -32,7 +32,7 @@ import {
 import { homedir, userInfo } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { buildInputs, INPUTS_LABEL } from './build-inputs.mjs';
+import { buildInputs, INPUTS_LABEL, treeDigest } from './build-inputs.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const args = process.argv.slice(2);
@@ -351,14 +351,17 @@ const sha = gitSha();
 const results = [];
 const inspect = (name, format) => run('podman', ['image', 'inspect', '--format', format, name]);
 const sizeMB = (name) => Math.round(Number(inspect(name, '{{.Size}}')) / 1e5) / 10;
+const contextDigest = treeDigest(context);
+const baseIds = Object.fromEntries(Object.values(BASES).map((base) => [base, inspect(base, '{{.Id}}')]));
 let unchanged = 0;
 for (const image of IMAGES) {
   const tag = `${REGISTRY}/${image.name}:${VERSION}`;
   const t = Date.now();
-  const inputs = buildInputs(context, {
+  const inputs = buildInputs({
+    context: contextDigest,
     dockerfile: image.file,
-    base: inspect(image.base, '{{.Id}}'),
-    buildBase: inspect(BASES.build, '{{.Id}}'),
+    base: baseIds[image.base],
+    buildBase: baseIds[BASES.build],
     version: VERSION,
     revision: sha,
   });

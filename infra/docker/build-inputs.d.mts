@@ -1,4 +1,6 @@
 /** The label on each image that holds the digest of what it was built from. */
 export const INPUTS_LABEL: string;
-/** sha256 (hex) over `values` and every entry under `context`: path, kind and mode, bytes or link target. */
-export function buildInputs(context: string, values: Record<string, string>): string;
+/** sha256 (hex) over every entry under `dir`: path, kind and mode, bytes or link target. */
+export function treeDigest(dir: string): string;
+/** sha256 (hex) over an image's inputs, each by name (the context's treeDigest among them). */
+export function buildInputs(values: Record<string, string>): string;

@@ -8,17 +8,14 @@ import path from 'node:path';
 export const INPUTS_LABEL = 'dev.outpost.build-inputs';
 
 /**
- * sha256 over `values` (the Dockerfile's name, the base images' ids, the version and revision
- * labels: each by name) and every entry under `context`: its path, its kind and mode, and its bytes
- * or a link's target, in path order, so that a file added, removed, renamed, made executable or
- * changed by a byte changes the digest.
+ * sha256 over every entry under `dir`: its path, its kind and mode, and its bytes or a link's
+ * target, in path order, so that a file added, removed, renamed, made executable or changed by a
+ * byte changes the digest. The build context is read once for all the images built from it.
  */
-export function buildInputs(context, values) {
+export function treeDigest(dir) {
   const hash = createHash('sha256');
-  for (const name of Object.keys(values).sort()) hash.update(`value ${name}=${values[name]}\0`);
-  const entries = readdirSync(context, { recursive: true, encoding: 'utf8' }).sort();
-  for (const rel of entries) {
-    const file = path.join(context, rel);
+  for (const rel of readdirSync(dir, { recursive: true, encoding: 'utf8' }).sort()) {
+    const file = path.join(dir, rel);
     const stat = lstatSync(file);
     if (stat.isDirectory()) continue;
     hash.update(`entry ${rel.split(path.sep).join('/')} ${(stat.mode & 0o170777).toString(8)}\0`);
@@ -29,5 +26,15 @@ export function buildInputs(context, values) {
       hash.update(bytes);
     }
   }
+  return hash.digest('hex');
+}
+
+/**
+ * sha256 over an image's inputs, each by name: the context's `treeDigest`, the Dockerfile's name,
+ * the base images' ids, the version and the revision.
+ */
+export function buildInputs(values) {
+  const hash = createHash('sha256');
+  for (const name of Object.keys(values).sort()) hash.update(`value ${name}=${values[name]}\0`);
   return hash.digest('hex');
 }
