@@ -8,6 +8,7 @@ import { GLOBAL_OPTIONS, positionalRange, stringOption } from './command.js';
 import { completions } from './completion.js';
 import { commandHelp, groupHelp, rootHelp } from './help.js';
 import { type Env, loadEnv } from './load-env.js';
+import { json as toJson } from './output.js';
 import { cliVersion } from './packages.js';
 import { SpinnerHost } from './spinner.js';
 import { closest } from './suggest.js';
@@ -109,6 +110,7 @@ function makeContext(
   spinners: SpinnerHost | null = null,
 ): CommandContext {
   const json = values.json === true;
+  const out = spinners ? (line: string) => spinners.line(line, options.out) : options.out;
   return {
     values,
     positionals,
@@ -120,7 +122,12 @@ function makeContext(
     api,
     interrupts: options.interrupts,
     spinner: (text) => spinners?.start(text) ?? { animating: false, update() {}, stop() {} },
-    out: spinners ? (line) => spinners.line(line, options.out) : options.out,
+    result(value, text) {
+      if (json) out(toJson(value));
+      else for (const line of typeof text === 'string' ? [text] : text) out(line);
+      return EXIT.ok;
+    },
+    out,
     err: spinners ? (line) => spinners.line(line, options.err) : options.err,
   };
 }

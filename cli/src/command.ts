@@ -31,6 +31,11 @@ export interface CommandContext extends Output {
   /** Arguments after the command words, untouched (for commands that hand over to another package). */
   rawArgs: string[];
   json: boolean;
+  /**
+   * Prints what a command did and returns its exit code, `EXIT.ok`: with --json the value as JSON on
+   * stdout, otherwise `text` (a line, or lines) for people.
+   */
+  result(value: unknown, text: string | Iterable<string>): number;
   cwd: string;
   /** The process environment over `.env`. */
   env: Env;

@@ -85,9 +85,10 @@ export const assetsGet: Command = {
     const evaluations = asset.automation
       ? (await ctx.api().call('assetsEvaluations', { query: { key, limit: 5 } }, `cannot read the automation of ${key}`)).items
       : [];
-    if (ctx.json) ctx.out(json(asset.automation ? { ...asset, evaluations } : asset));
-    else for (const line of [...describeAsset(asset), ...describeAutomation(asset, evaluations)]) ctx.out(line);
-    return EXIT.ok;
+    return ctx.result(asset.automation ? { ...asset, evaluations } : asset, [
+      ...describeAsset(asset),
+      ...describeAutomation(asset, evaluations),
+    ]);
   },
 };
 
@@ -271,9 +272,7 @@ export const partitionsAdd: Command = {
     const set = await ctx
       .api()
       .call('dynamicPartitionsAdd', { params: { name }, body: { keys } }, `cannot add to partition set ${name}`);
-    if (ctx.json) ctx.out(json(set));
-    else ctx.out(`added ${set.added ?? keys.length} key(s) to ${name}; it has ${set.keys.length}`);
-    return EXIT.ok;
+    return ctx.result(set, `added ${set.added ?? keys.length} key(s) to ${name}; it has ${set.keys.length}`);
   },
 };
 
@@ -284,9 +283,7 @@ export const partitionsRm: Command = {
   async run(ctx) {
     const [name, key] = ctx.positionals as [string, string];
     await ctx.api().call('dynamicPartitionsDelete', { params: { name, key } }, `cannot remove ${key} from partition set ${name}`);
-    if (ctx.json) ctx.out(json({ name, removed: key }));
-    else ctx.out(`removed ${key} from ${name}`);
-    return EXIT.ok;
+    return ctx.result({ name, removed: key }, `removed ${key} from ${name}`);
   },
 };
 

@@ -149,9 +149,7 @@ export const automationsCreate: Command = {
     if (!file) throw new UsageError('give the automation file with -f <file>');
     const body = readDefinition(file, ctx.cwd) as AutomationCreateRequest;
     const a = await ctx.api().call('automationsCreate', { body }, `cannot create the automation in ${file}`);
-    if (ctx.json) ctx.out(json(a));
-    else ctx.out(`created automation ${a.name} (${a.id})`);
-    return EXIT.ok;
+    return ctx.result(a, `created automation ${a.name} (${a.id})`);
   },
 };
 
@@ -167,9 +165,7 @@ export const automationsEdit: Command = {
     if (!file) throw new UsageError('give the changes with -f <file>');
     const body = readDefinition(file, ctx.cwd) as Record<string, unknown>;
     const a = await ctx.api().call('automationsUpdate', { params: { id }, body }, `cannot change automation ${id}`);
-    if (ctx.json) ctx.out(json(a));
-    else ctx.out(`changed automation ${a.name} (${a.id})`);
-    return EXIT.ok;
+    return ctx.result(a, `changed automation ${a.name} (${a.id})`);
   },
 };
 
@@ -180,9 +176,7 @@ export const automationsRm: Command = {
   async run(ctx) {
     const id = ctx.positionals[0] as string;
     const a = await ctx.api().call('automationsDelete', { params: { id } }, `cannot delete automation ${id}`);
-    if (ctx.json) ctx.out(json(a));
-    else ctx.out(`deleted automation ${a.name}`);
-    return EXIT.ok;
+    return ctx.result(a, `deleted automation ${a.name}`);
   },
 };
 
@@ -200,9 +194,7 @@ function toggle(enabled: boolean): Command {
           { params: { id } },
           `cannot ${enabled ? 'enable' : 'disable'} automation ${id}`,
         );
-      if (ctx.json) ctx.out(json(a));
-      else ctx.out(`automation ${a.name} is ${a.enabled ? 'enabled' : 'disabled'}`);
-      return EXIT.ok;
+      return ctx.result(a, `automation ${a.name} is ${a.enabled ? 'enabled' : 'disabled'}`);
     },
   };
 }

@@ -225,9 +225,7 @@ export const backfillsGet: Command = {
   async run(ctx) {
     const id = requireUuid(ctx.positionals[0]!, 'the backfill');
     const b = await ctx.api().call('backfillsGet', { params: { id } }, `cannot get backfill ${id}`);
-    if (ctx.json) ctx.out(json(b));
-    else for (const line of describe(b)) ctx.out(line);
-    return EXIT.ok;
+    return ctx.result(b, describe(b));
   },
 };
 
@@ -243,9 +241,7 @@ function control(
     async run(ctx) {
       const id = requireUuid(ctx.positionals[0]!, 'the backfill');
       const b = await ctx.api().call(route, { params: { id } }, `cannot ${name.replace('-', ' ')} backfill ${id}`);
-      if (ctx.json) ctx.out(json(b));
-      else ctx.out(`backfill ${b.id} is ${b.status}: ${progress(b)}`);
-      return EXIT.ok;
+      return ctx.result(b, `backfill ${b.id} is ${b.status}: ${progress(b)}`);
     },
   };
 }

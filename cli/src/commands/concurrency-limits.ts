@@ -1,8 +1,8 @@
 import { failureCode } from '@outpost/sdk/client';
 import type { ConcurrencyLimit } from '@outpost/sdk/contracts';
 import type { Command } from '../command.js';
-import { EXIT, UsageError } from '../errors.js';
-import { json, printList } from '../output.js';
+import { UsageError } from '../errors.js';
+import { printList } from '../output.js';
 
 export const concurrencyLimitsLs: Command = {
   name: 'concurrency-limits ls',
@@ -36,9 +36,10 @@ export const concurrencyLimitsSet: Command = {
       !existing.ok && failureCode(existing) === 'not_found'
         ? await api.call('concurrencyLimitsCreate', { body: { tag, limit } }, `cannot limit tag ${tag}`)
         : await api.call('concurrencyLimitsUpdate', { params: { tag }, body: { limit } }, `cannot limit tag ${tag}`);
-    if (ctx.json) ctx.out(json(saved));
-    else ctx.out(`tag ${saved.tag}: at most ${saved.limit} active run${saved.limit === 1 ? '' : 's'} (${saved.active} now)`);
-    return EXIT.ok;
+    return ctx.result(
+      saved,
+      `tag ${saved.tag}: at most ${saved.limit} active run${saved.limit === 1 ? '' : 's'} (${saved.active} now)`,
+    );
   },
 };
 
@@ -49,8 +50,6 @@ export const concurrencyLimitsRm: Command = {
   async run(ctx) {
     const tag = ctx.positionals[0]!;
     const removed = await ctx.api().call('concurrencyLimitsDelete', { params: { tag } }, `cannot remove the limit of tag ${tag}`);
-    if (ctx.json) ctx.out(json(removed));
-    else ctx.out(`tag ${removed.tag} is no longer limited`);
-    return EXIT.ok;
+    return ctx.result(removed, `tag ${removed.tag} is no longer limited`);
   },
 };

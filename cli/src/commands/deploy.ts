@@ -6,9 +6,8 @@ import type { Command } from '../command.js';
 import { booleanOption, stringOption } from '../command.js';
 import { type DeployResult, deployProject } from '../deploy-project.js';
 import type { DiscoveredAsset } from '../discover.js';
-import { EXIT, UsageError } from '../errors.js';
+import { UsageError } from '../errors.js';
 import { CONFIG_FILE } from '../load-config.js';
-import { json } from '../output.js';
 import { TypeCheckError } from '../typecheck.js';
 
 export const deploy: Command = {
@@ -61,9 +60,7 @@ export const deploy: Command = {
         if (error instanceof TypeCheckError) for (const line of error.diagnostics) ctx.err(line);
         throw error;
       });
-    if (ctx.json) ctx.out(json(summarise(result, dryRun)));
-    else for (const line of describe(result, dryRun)) ctx.out(line);
-    return EXIT.ok;
+    return ctx.result(summarise(result, dryRun), describe(result, dryRun));
   },
 };
 

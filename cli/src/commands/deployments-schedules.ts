@@ -16,9 +16,7 @@ async function setPaused(ctx: CommandContext, paused: boolean): Promise<number> 
     { params: { id: deployment.id } },
     `cannot ${verb} deployment ${ref}`,
   );
-  if (ctx.json) ctx.out(json(updated));
-  else ctx.out(`deployment ${updated.flowName}/${updated.name} is ${updated.paused ? 'paused' : 'active'}`);
-  return EXIT.ok;
+  return ctx.result(updated, `deployment ${updated.flowName}/${updated.name} is ${updated.paused ? 'paused' : 'active'}`);
 }
 
 export const deploymentsPause: Command = {
@@ -170,9 +168,7 @@ export const schedulesUpdate: Command = {
       { params: { id: deployment.id, slug }, body },
       `cannot update schedule ${slug} of ${ref}`,
     );
-    if (ctx.json) ctx.out(json(updated));
-    else ctx.out(`schedule ${updated.slug} of ${ref}: ${describeSchedule(updated)}`);
-    return EXIT.ok;
+    return ctx.result(updated, `schedule ${updated.slug} of ${ref}: ${describeSchedule(updated)}`);
   },
 };
 

@@ -69,8 +69,6 @@ export const keysRevoke: Command = {
   async run(ctx) {
     const id = requireUuid(ctx.positionals[0]!, 'the key');
     const key = await ctx.api().call('apiKeysRevoke', { params: { id } }, `cannot revoke API key ${id}`);
-    if (ctx.json) ctx.out(json(key));
-    else ctx.out(`revoked API key ${key.name} (${key.id})`);
-    return EXIT.ok;
+    return ctx.result(key, `revoked API key ${key.name} (${key.id})`);
   },
 };

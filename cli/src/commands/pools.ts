@@ -224,9 +224,7 @@ function poolPause(paused: boolean): Command {
           { params: { pool: name }, body: { paused } },
           `cannot ${paused ? 'pause' : 'resume'} work pool ${name}`,
         );
-      if (ctx.json) ctx.out(json(pool));
-      else ctx.out(`${paused ? 'paused' : 'resumed'} work pool ${pool.name}`);
-      return EXIT.ok;
+      return ctx.result(pool, `${paused ? 'paused' : 'resumed'} work pool ${pool.name}`);
     },
   };
 }

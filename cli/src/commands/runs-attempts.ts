@@ -1,7 +1,6 @@
 import { type FlowRunAttempt, shortCodeDigest } from '@outpost/sdk/contracts';
 import type { Command } from '../command.js';
-import { EXIT } from '../errors.js';
-import { json, shortTime, table } from '../output.js';
+import { shortTime, table } from '../output.js';
 import { findRun } from '../resolve.js';
 
 export const runsAttempts: Command = {
@@ -13,9 +12,7 @@ export const runsAttempts: Command = {
     const api = ctx.api();
     const { id } = await findRun(api, ctx.positionals[0]!);
     const { items } = await api.call('flowRunsAttempts', { params: { id } }, `cannot list the attempts of run ${id}`);
-    if (ctx.json) ctx.out(json(items));
-    else for (const line of attemptsTable(items)) ctx.out(line);
-    return EXIT.ok;
+    return ctx.result(items, attemptsTable(items));
   },
 };
 

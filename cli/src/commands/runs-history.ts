@@ -2,7 +2,7 @@ import { type Artifact, type ArtifactType, type Open, openValue } from '@outpost
 import type { Command } from '../command.js';
 import { stringOption } from '../command.js';
 import { CliError, EXIT } from '../errors.js';
-import { json, printList, shortTime, table } from '../output.js';
+import { printList, shortTime, table } from '../output.js';
 import { findRun } from '../resolve.js';
 import { stateColor } from '../style.js';
 
@@ -46,9 +46,7 @@ export const runsArtifacts: Command = {
         throw new CliError(`run ${run.name} has no artifact with key "${key}"`, EXIT.failed, [
           items.length ? `keys: ${[...new Set(items.map((a) => a.key))].join(', ')}` : 'it has no artifacts',
         ]);
-      if (ctx.json) ctx.out(json(artifact));
-      else for (const line of render(artifact)) ctx.out(line);
-      return EXIT.ok;
+      return ctx.result(artifact, render(artifact));
     }
     return printList(
       ctx,

@@ -23,9 +23,10 @@ export const runsManifest: Command = {
       { params: { id: run.id } },
       `cannot read the manifest of run ${run.name}`,
     );
-    if (ctx.json) ctx.out(json(manifest));
-    else for (const line of describeManifest(manifest, (type, text) => stateColor(ctx.color.out, type, text))) ctx.out(line);
-    return EXIT.ok;
+    return ctx.result(
+      manifest,
+      describeManifest(manifest, (type, text) => stateColor(ctx.color.out, type, text)),
+    );
   },
 };
 

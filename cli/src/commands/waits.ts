@@ -91,9 +91,7 @@ async function decide(ctx: CommandContext, approved: boolean): Promise<number> {
       { params: { id }, body: { approved, ...(data ? { data: data as JsonObject } : {}), ...(comment ? { comment } : {}) } },
       `cannot ${approved ? 'approve' : 'reject'} wait ${id}`,
     );
-  if (ctx.json) ctx.out(json(wait));
-  else ctx.out(`${approved ? 'approved' : 'rejected'} ${waitsFor(wait)} of run ${wait.flowRunName}`);
-  return EXIT.ok;
+  return ctx.result(wait, `${approved ? 'approved' : 'rejected'} ${waitsFor(wait)} of run ${wait.flowRunName}`);
 }
 
 const DECIDE_OPTIONS = {
