@@ -1,6 +1,6 @@
 // A Vitest reporter that prints, once the run ends, how long each test file took, slowest first, so
 // the files that make `npm test` long are visible in every CI log (every file when `CI` is set, as
-// `.ci/run` does). Used beside the default reporter by every package's vitest.config.ts.
+// `.ci/run` does). Every package's vitest config uses it beside the default reporter (scripts/suite-config.mjs).
 // With OUTPOST_RECORD_FILE_TIMES=1 it also writes the times into scripts/file-times.json, the table
 // the sequencer (scripts/file-times-sequencer.mjs) starts the longest files first by.
 import { existsSync, renameSync, writeFileSync } from 'node:fs';

@@ -1,6 +1,5 @@
-import { configDefaults, defineConfig } from 'vitest/config';
-import FileTimesReporter from '../scripts/file-times-reporter.mjs';
-import FileTimesSequencer from '../scripts/file-times-sequencer.mjs';
+import { configDefaults } from 'vitest/config';
+import { defineSuite } from '../scripts/suite-config.mjs';
 
 /**
  * End-to-end files that run alone: they time leases and outages, kill and freeze processes, or
@@ -55,68 +54,63 @@ const KUBE = [
 /** Files beside each other: the rest wait on servers, workers and browsers far more than they compute (about 20% of two cores each). */
 const SIDE_BY_SIDE = 3;
 
-export default defineConfig({
-  test: {
-    reporters: ['default', new FileTimesReporter()],
-    // The longest files first, by scripts/file-times.json, in one order on every machine.
-    sequence: { sequencer: FileTimesSequencer },
-    testTimeout: 180_000,
-    hookTimeout: 180_000,
-    // A page, a server and a worker answer in tens of milliseconds alone, but in seconds on a 2-core
-    // machine running three files at once: a poll gives them 15 s unless it says otherwise, not 1 s.
-    expect: { poll: { timeout: 15_000 } },
-    // A vitest worker keeps the modules it has loaded (the API, the SDK, playwright) from one file to
-    // the next: importing them took about 3 s a file, a sixth of a light file's time. Files start and
-    // stop their own servers, processes and browsers, and change nothing global.
-    isolate: false,
-    projects: [
-      {
-        extends: true,
-        test: {
-          name: 'e2e',
-          include: ['e2e/**/*.test.ts'],
-          exclude: [...configDefaults.exclude, ...WALK, ...ALONE, ...INSTALLS, ...KUBE],
-          maxWorkers: SIDE_BY_SIDE,
-          sequence: { groupOrder: 0 },
-        },
+export default defineSuite({
+  testTimeout: 180_000,
+  hookTimeout: 180_000,
+  // A page, a server and a worker answer in tens of milliseconds alone, but in seconds on a 2-core
+  // machine running three files at once: a poll gives them 15 s unless it says otherwise, not 1 s.
+  expect: { poll: { timeout: 15_000 } },
+  // A vitest worker keeps the modules it has loaded (the API, the SDK, playwright) from one file to
+  // the next: importing them took about 3 s a file, a sixth of a light file's time. Files start and
+  // stop their own servers, processes and browsers, and change nothing global.
+  isolate: false,
+  projects: [
+    {
+      extends: true,
+      test: {
+        name: 'e2e',
+        include: ['e2e/**/*.test.ts'],
+        exclude: [...configDefaults.exclude, ...WALK, ...ALONE, ...INSTALLS, ...KUBE],
+        maxWorkers: SIDE_BY_SIDE,
+        sequence: { groupOrder: 0 },
       },
-      {
-        extends: true,
-        test: {
-          name: 'e2e-walk',
-          include: WALK,
-          maxWorkers: 2,
-          sequence: { groupOrder: 1 },
-        },
+    },
+    {
+      extends: true,
+      test: {
+        name: 'e2e-walk',
+        include: WALK,
+        maxWorkers: 2,
+        sequence: { groupOrder: 1 },
       },
-      {
-        extends: true,
-        test: {
-          name: 'e2e-alone',
-          include: ALONE,
-          fileParallelism: false,
-          sequence: { groupOrder: 2 },
-        },
+    },
+    {
+      extends: true,
+      test: {
+        name: 'e2e-alone',
+        include: ALONE,
+        fileParallelism: false,
+        sequence: { groupOrder: 2 },
       },
-      {
-        extends: true,
-        test: {
-          name: 'e2e-install',
-          include: INSTALLS,
-          maxWorkers: 2,
-          sequence: { groupOrder: 3 },
-        },
+    },
+    {
+      extends: true,
+      test: {
+        name: 'e2e-install',
+        include: INSTALLS,
+        maxWorkers: 2,
+        sequence: { groupOrder: 3 },
       },
-      {
-        extends: true,
-        test: {
-          name: 'e2e-kube',
-          include: KUBE,
-          fileParallelism: false,
-          globalSetup: ['support/kube/shared-plane.ts'],
-          sequence: { groupOrder: 4 },
-        },
+    },
+    {
+      extends: true,
+      test: {
+        name: 'e2e-kube',
+        include: KUBE,
+        fileParallelism: false,
+        globalSetup: ['support/kube/shared-plane.ts'],
+        sequence: { groupOrder: 4 },
       },
-    ],
-  },
+    },
+  ],
 });

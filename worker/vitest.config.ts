@@ -1,21 +1,11 @@
-import { defineConfig } from 'vitest/config';
-import FileTimesReporter from '../scripts/file-times-reporter.mjs';
-import FileTimesSequencer from '../scripts/file-times-sequencer.mjs';
+import { defineSuite } from '../scripts/suite-config.mjs';
 
-export default defineConfig({
-  test: {
-    reporters: ['default', new FileTimesReporter()],
-    // The longest files first, by scripts/file-times.json, in one order on every machine.
-    sequence: { sequencer: FileTimesSequencer },
-    include: ['test/**/*.test.ts'],
-    testTimeout: 60_000,
-    hookTimeout: 60_000,
-    // Two files at once: they spawn real process groups and servers and wait on them more than they
-    // compute (the suite took 70–76 s so against 102 s one file at a time, on 2 cores).
-    maxWorkers: 2,
-    // Each vitest worker keeps its loaded modules from one file to the next (the suite took 158 s
-    // against 234 s when each file loaded them afresh). A file puts back what it changes outside its
-    // own servers and processes.
-    isolate: false,
-  },
+export default defineSuite({
+  // Two files at once: they spawn real process groups and servers and wait on them more than they
+  // compute (the suite took 70–76 s so against 102 s one file at a time, on 2 cores).
+  maxWorkers: 2,
+  // Each vitest worker keeps its loaded modules from one file to the next (the suite took 158 s
+  // against 234 s when each file loaded them afresh). A file puts back what it changes outside its
+  // own servers and processes.
+  isolate: false,
 });

@@ -1,13 +1,7 @@
-import { defineConfig } from 'vitest/config';
-import FileTimesReporter from '../../scripts/file-times-reporter.mjs';
-import FileTimesSequencer from '../../scripts/file-times-sequencer.mjs';
+import { defineSuite } from '../../scripts/suite-config.mjs';
 
-export default defineConfig({
-  oxc: { jsx: { runtime: 'automatic', importSource: 'react' } },
-  test: {
-    reporters: ['default', new FileTimesReporter()],
-    // The longest files first, by scripts/file-times.json, in one order on every machine.
-    sequence: { sequencer: FileTimesSequencer },
+export default defineSuite(
+  {
     include: ['test/**/*.test.ts', 'test/**/*.test.tsx'],
     environment: 'node',
     // One worker keeps the modules it has loaded (React, the pages) from one file to the next: the
@@ -15,4 +9,5 @@ export default defineConfig({
     // pure functions and rendered markup; the one that fakes timers puts the real ones back.
     isolate: false,
   },
-});
+  { oxc: { jsx: { runtime: 'automatic', importSource: 'react' } } },
+);
