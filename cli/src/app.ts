@@ -7,8 +7,8 @@ import type { CommandContext, OptionSpecs, OptionValues, Output } from './comman
 import { GLOBAL_OPTIONS, positionalRange, stringOption } from './command.js';
 import { completions } from './completion.js';
 import { commandHelp, groupHelp, rootHelp } from './help.js';
+import { json as toJson } from './json.js';
 import { type Env, loadEnv } from './load-env.js';
-import { json as toJson } from './output.js';
 import { cliVersion } from './packages.js';
 import { SpinnerHost } from './spinner.js';
 import { closest } from './suggest.js';

@@ -1,5 +1,6 @@
 import { EXIT } from './cli-error.js';
 import type { Output } from './command.js';
+import { json } from './json.js';
 import { visibleLength } from './style.js';
 
 /** Formats rows as aligned columns; the last column is never padded. Cells may be coloured. */
@@ -13,9 +14,7 @@ export function table(header: readonly string[], rows: readonly (readonly string
   return [line(header), ...rows.map(line)];
 }
 
-export function json(value: unknown): string {
-  return JSON.stringify(value, null, 2);
-}
+export { json };
 
 /**
  * A list as a command prints it: the items as JSON under --json; otherwise `empty` on stderr when
