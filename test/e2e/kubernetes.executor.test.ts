@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { V1Job } from '@kubernetes/client-node';
 import { unwrap } from '@outpost/sdk/client';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../sdk/test/support/registry.js';
@@ -123,6 +124,29 @@ describe('the Kubernetes executor in a worker', () => {
     const result = await cluster.kubectl(['get', 'jobs', '-l', `outpost.dev/run-id=${runId}`, '-o', 'json']);
     expect(result.code).toBe(0);
     return JSON.parse(result.stdout).items;
+  }
+
+  /**
+   * Waits for the run's Job to fail, touching it while it has not. v1.20's Job controller checks a
+   * deadline once, when the delay it queued at the Job's first sync is up. A second sync that ran
+   * before its cache held the first one's startTime writes a later startTime; when the two straddle
+   * a second, that one check finds the deadline not yet past, and nothing queues another until the
+   * pod changes (later versions queue the check again). A change to the Job syncs it, as they would.
+   */
+  async function jobFailedAtDeadline(runId: string): Promise<void> {
+    await waitFor(
+      async () => {
+        const result = await cluster.kubectl(['get', 'jobs', '-l', `outpost.dev/run-id=${runId}`, '-o', 'json']);
+        const [job] = (JSON.parse(result.stdout) as { items: V1Job[] }).items;
+        if (job?.status?.conditions?.some((c) => c.type === 'Failed' && c.status === 'True')) return true;
+        if (job?.metadata?.name) {
+          await cluster.kubectl(['annotate', 'job', job.metadata.name, `outpost.test/touched=${Date.now()}`, '--overwrite']);
+        }
+        return false;
+      },
+      60_000,
+      `the Job of ${runId} to fail at its deadline`,
+    );
   }
 
   async function logged(runId: string, prefix: string): Promise<string> {
@@ -359,6 +383,7 @@ describe('the Kubernetes executor in a worker', () => {
       ms: 120_000,
     });
     const pid = Number((await logged(runId, 'started pid ')).split(' ')[2]);
+    await jobFailedAtDeadline(runId);
     const run = await plane.settled(runId);
     expect(run.state.type).toBe('CRASHED');
     expect(run.state.message).toContain('DeadlineExceeded');
