@@ -15,6 +15,7 @@ import type { Command, CommandContext } from '../command.js';
 import { booleanOption, stringList, stringOption } from '../command.js';
 import { EXIT, UsageError } from '../errors.js';
 import { json, printList, shortTime, table } from '../output.js';
+import { everyItem } from '../pages.js';
 import { parseLimit } from '../resolve.js';
 
 /*
@@ -487,19 +488,10 @@ function metadataLine(metadata: Record<string, unknown>): string {
   return text.length > 80 ? `${text.slice(0, 79)}…` : text;
 }
 
-async function allAssets(api: Api, query: Record<string, string>): Promise<Asset[]> {
-  const items: Asset[] = [];
-  let cursor: string | undefined;
-  do {
-    const page = await api.call(
-      'assetsList',
-      { query: { ...query, limit: 2000, ...optional('cursor', cursor) } },
-      'cannot list assets',
-    );
-    items.push(...page.items);
-    cursor = page.nextCursor ?? undefined;
-  } while (cursor);
-  return items;
+function allAssets(api: Api, query: Record<string, string>): Promise<Asset[]> {
+  return everyItem((cursor) =>
+    api.call('assetsList', { query: { ...query, limit: 2000, ...optional('cursor', cursor) } }, 'cannot list assets'),
+  );
 }
 
 function optional<K extends string>(key: K, value: string | undefined): Partial<Record<K, string>> {

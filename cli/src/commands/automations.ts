@@ -6,6 +6,7 @@ import type { Command, CommandContext } from '../command.js';
 import { stringOption } from '../command.js';
 import { EXIT, UsageError } from '../errors.js';
 import { json, printList, shortTime } from '../output.js';
+import { everyItem } from '../pages.js';
 
 /** A trigger in one line of words. */
 export function describeTrigger(t: Trigger): string {
@@ -88,17 +89,9 @@ export const automationsLs: Command = {
   summary: 'List automations',
   async run(ctx) {
     const api = ctx.api();
-    const items: Automation[] = [];
-    let cursor: string | undefined;
-    do {
-      const page = await api.call(
-        'automationsList',
-        { query: { limit: 200, ...(cursor ? { cursor } : {}) } },
-        'cannot list automations',
-      );
-      items.push(...page.items);
-      cursor = page.nextCursor ?? undefined;
-    } while (cursor);
+    const items = await everyItem((cursor) =>
+      api.call('automationsList', { query: { limit: 200, ...(cursor ? { cursor } : {}) } }, 'cannot list automations'),
+    );
     return printList(
       ctx,
       items,

@@ -10,6 +10,7 @@ import type { Command, CommandContext } from '../command.js';
 import { booleanOption, stringList, stringOption } from '../command.js';
 import { EXIT, UsageError } from '../errors.js';
 import { json, shortTime, table } from '../output.js';
+import { everyItem } from '../pages.js';
 import { buildParameters } from '../params.js';
 import { DEFAULT_LIST_LIMIT, findDeployment, parseLimit, requireUuid } from '../resolve.js';
 import { parseTime } from '../times.js';
@@ -299,27 +300,24 @@ export const backfillsPartitions: Command = {
   },
 };
 
-async function partitionsOf(
+function partitionsOf(
   api: Api,
   id: string,
   status: BackfillPartitionStatus | undefined,
   limit: number,
 ): Promise<BackfillPartition[]> {
-  const items: BackfillPartition[] = [];
-  let cursor: string | null = null;
-  do {
-    const page: { items: BackfillPartition[]; nextCursor: string | null } = await api.call(
-      'backfillsPartitions',
-      {
-        params: { id },
-        query: { limit: Math.min(1_000, limit - items.length), ...(status ? { status } : {}), ...(cursor ? { cursor } : {}) },
-      },
-      `cannot read the partitions of backfill ${id}`,
-    );
-    items.push(...page.items);
-    cursor = page.nextCursor;
-  } while (cursor && items.length < limit);
-  return items;
+  return everyItem(
+    (cursor, have) =>
+      api.call(
+        'backfillsPartitions',
+        {
+          params: { id },
+          query: { limit: Math.min(1_000, limit - have), ...(status ? { status } : {}), ...(cursor ? { cursor } : {}) },
+        },
+        `cannot read the partitions of backfill ${id}`,
+      ),
+    limit,
+  );
 }
 
 /** `2026-11-01` alone means its midnight in the machine's zone, which chrono reads as noon. */

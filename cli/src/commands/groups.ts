@@ -9,6 +9,7 @@ import type { Command, CommandContext, OptionSpecs } from '../command.js';
 import { booleanOption, stringList, stringOption } from '../command.js';
 import { CliError, EXIT, UsageError } from '../errors.js';
 import { json, printList, table } from '../output.js';
+import { everyItem } from '../pages.js';
 import { asPerson, type PersonApi } from '../person-session.js';
 import { isUuid } from '../resolve.js';
 
@@ -45,19 +46,14 @@ function rolesText(roles: readonly DirectoryGroupRole[]): string {
 }
 
 /** Every group of the organisation, page after page (a page holds at most MAX_PAGE_SIZE). */
-async function allGroups(api: PersonApi, org: string): Promise<DirectoryGroup[]> {
-  const groups: DirectoryGroup[] = [];
-  let cursor: string | undefined;
-  do {
-    const page = await api.call(
+function allGroups(api: PersonApi, org: string): Promise<DirectoryGroup[]> {
+  return everyItem((cursor) =>
+    api.call(
       'organisationGroupsList',
       { params: { org }, query: { limit: MAX_PAGE_SIZE, ...(cursor ? { cursor } : {}) } },
       `cannot list the groups of ${org}`,
-    );
-    groups.push(...page.items);
-    cursor = page.nextCursor ?? undefined;
-  } while (cursor);
-  return groups;
+    ),
+  );
 }
 
 /** The group by id, or by display name (case-insensitive, as the directory keeps them unique). */
@@ -97,18 +93,13 @@ export const groupsMembers: Command = {
     const ref = ctx.positionals[0]!;
     const members = await asPerson(ctx, org, async (api) => {
       const group = await findGroup(api, org, ref);
-      const found = [];
-      let cursor: string | undefined;
-      do {
-        const page = await api.call(
+      return everyItem((cursor) =>
+        api.call(
           'organisationGroupMembersList',
           { params: { org, id: group.id }, query: { limit: MAX_PAGE_SIZE, ...(cursor ? { cursor } : {}) } },
           `cannot list the members of ${ref}`,
-        );
-        found.push(...page.items);
-        cursor = page.nextCursor ?? undefined;
-      } while (cursor);
-      return found;
+        ),
+      );
     });
     return printList(ctx, members, ['EMAIL', 'NAME', 'USER ID', 'ACTIVE'], (m) => [
       m.email,

@@ -4,6 +4,7 @@ import type { Command } from '../command.js';
 import { stringOption } from '../command.js';
 import { CliError, EXIT, UsageError } from '../errors.js';
 import { json, printList, shortTime, table } from '../output.js';
+import { everyItem } from '../pages.js';
 import { DEFAULT_LIST_LIMIT, findDeployment, isUuid, parseLimit } from '../resolve.js';
 
 /*
@@ -12,19 +13,14 @@ import { DEFAULT_LIST_LIMIT, findDeployment, isUuid, parseLimit } from '../resol
  * `<flow>/<deployment>/<sensor>`, or by its name alone when only one sensor carries it.
  */
 
-async function allSensors(api: Api, deployment?: string): Promise<Sensor[]> {
-  const items: Sensor[] = [];
-  let cursor: string | undefined;
-  do {
-    const page = await api.call(
+function allSensors(api: Api, deployment?: string): Promise<Sensor[]> {
+  return everyItem((cursor) =>
+    api.call(
       'sensorsList',
       { query: { limit: MAX_PAGE_SIZE, ...(deployment ? { deployment } : {}), ...(cursor ? { cursor } : {}) } },
       'cannot list sensors',
-    );
-    items.push(...page.items);
-    cursor = page.nextCursor ?? undefined;
-  } while (cursor);
-  return items;
+    ),
+  );
 }
 
 const fullName = (s: Sensor) => `${s.flowName}/${s.deploymentName}/${s.name}`;
