@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { attemptLabel, shortCodeDigest } from '../src/contracts/index.js';
+import { attemptLabel, formatDuration, shortCodeDigest } from '../src/contracts/index.js';
 
 describe('shortCodeDigest', () => {
   it('cuts an OCI digest to sha256: and its first 12 hex digits', () => {
@@ -37,5 +37,23 @@ describe('attemptLabel', () => {
     expect(attemptLabel({ attempt: 6, maxRetries: 0, resumes: 5 })).toBe('6 (resumed after a wait 5 times)');
     // No resumption: as before.
     expect(attemptLabel({ attempt: 2, maxRetries: 2, resumes: 0 })).toBe('2 of 3');
+  });
+});
+
+describe('formatDuration', () => {
+  it('reads a span in its largest unit or two, with tenths of a second under ten seconds', () => {
+    expect(formatDuration(850)).toBe('850ms');
+    expect(formatDuration(4_240)).toBe('4.2s');
+    expect(formatDuration(12_340)).toBe('12s');
+    expect(formatDuration(42_000)).toBe('42s');
+    expect(formatDuration(245_000)).toBe('4m 05s');
+    expect(formatDuration(2 * 3_600_000 + 3 * 60_000)).toBe('2h 03m');
+    expect(formatDuration(3 * 86_400_000 + 4 * 3_600_000)).toBe('3d 04h');
+  });
+
+  it('reads a negative or non-finite span as the placeholder the caller prints', () => {
+    expect(formatDuration(-1)).toBe('—');
+    expect(formatDuration(Number.NaN, '-')).toBe('-');
+    expect(formatDuration(Number.POSITIVE_INFINITY, '-')).toBe('-');
   });
 });

@@ -1,5 +1,5 @@
 import type { StateType, TaskRun, TaskRunPageResponse, TaskRunSummaryResponse } from '@outpost/sdk/contracts';
-import { StateType as StateTypes } from '@outpost/sdk/contracts';
+import { formatDuration, StateType as StateTypes } from '@outpost/sdk/contracts';
 import type { Command, CommandContext } from '../command.js';
 import { booleanOption, stringList, stringOption } from '../command.js';
 import { EXIT, UsageError } from '../errors.js';
@@ -121,8 +121,8 @@ async function printSummary(ctx: CommandContext, id: string): Promise<number> {
     n.name,
     String(n.total),
     ...present.map((s) => String(n.byState[s] ?? 0)),
-    n.meanMs === null ? '-' : formatDuration(n.meanMs),
-    n.maxMs === null ? '-' : formatDuration(n.maxMs),
+    n.meanMs === null ? '-' : formatDuration(n.meanMs, '-'),
+    n.maxMs === null ? '-' : formatDuration(n.maxMs, '-'),
     shortTime(n.firstStart),
     shortTime(n.lastEnd),
   ]);
@@ -139,18 +139,6 @@ function stateLabel(t: TaskRun): string {
 function duration(t: TaskRun, now: number): string {
   if (!t.startTime) return '-';
   const start = Date.parse(t.startTime);
-  if (!t.endTime) return `${formatDuration(now - start)} so far`;
-  return formatDuration(Date.parse(t.endTime) - start);
-}
-
-/** 850ms, 12.3s, 4m 05s, 2h 03m: the dashboard's compact durations. */
-function formatDuration(ms: number): string {
-  if (!Number.isFinite(ms) || ms < 0) return '-';
-  if (ms < 1000) return `${Math.round(ms)}ms`;
-  const s = ms / 1000;
-  if (s < 60) return `${s < 10 ? s.toFixed(1) : Math.floor(s)}s`;
-  const m = Math.floor(s / 60);
-  if (m < 60) return `${m}m ${String(Math.floor(s % 60)).padStart(2, '0')}s`;
-  const h = Math.floor(m / 60);
-  return `${h}h ${String(m % 60).padStart(2, '0')}m`;
+  if (!t.endTime) return `${formatDuration(now - start, '-')} so far`;
+  return formatDuration(Date.parse(t.endTime) - start, '-');
 }

@@ -394,6 +394,7 @@ export {
   FlowRunCreateResponse,
   FlowRunListQuery,
   FlowRunListResponse,
+  formatDuration,
   RunAdoptRequest,
   RunAdoptResponse,
   RunWaitingFor,

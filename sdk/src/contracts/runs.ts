@@ -226,6 +226,22 @@ export function shortCodeDigest(digest: string): string {
 }
 
 /**
+ * A compact duration, as both the CLI and the dashboard print one: 850ms, 4.2s, 42s, 4m 05s, 2h 03m,
+ * 3d 04h. A negative or non-finite span (clocks apart, a missing end) reads `missing`.
+ */
+export function formatDuration(ms: number, missing = '—'): string {
+  if (!Number.isFinite(ms) || ms < 0) return missing;
+  if (ms < 1000) return `${Math.round(ms)}ms`;
+  const s = ms / 1000;
+  if (s < 60) return `${s < 10 ? s.toFixed(1) : Math.floor(s)}s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m}m ${String(Math.floor(s % 60)).padStart(2, '0')}s`;
+  const h = Math.floor(m / 60);
+  if (h < 24) return `${h}h ${String(m % 60).padStart(2, '0')}m`;
+  return `${Math.floor(h / 24)}d ${String(h % 24).padStart(2, '0')}h`;
+}
+
+/**
  * "2 of 3" while the run is within its retries; a run retried by hand past them reads
  * "3 (retried by hand after 2)" rather than an impossible "3 of 2". Attempts that resumed the run
  * after a wait spend no retry, and are named as such: "3 (resumed after a wait twice)",

@@ -1,15 +1,7 @@
-/** Compact duration: 850ms, 12.3s, 4m 05s, 2h 03m, 3d 04h. */
-export function formatDuration(ms: number): string {
-  if (!Number.isFinite(ms) || ms < 0) return '—';
-  if (ms < 1000) return `${Math.round(ms)}ms`;
-  const s = ms / 1000;
-  if (s < 60) return `${s < 10 ? s.toFixed(1) : Math.floor(s)}s`;
-  const m = Math.floor(s / 60);
-  if (m < 60) return `${m}m ${String(Math.floor(s % 60)).padStart(2, '0')}s`;
-  const h = Math.floor(m / 60);
-  if (h < 24) return `${h}h ${String(m % 60).padStart(2, '0')}m`;
-  return `${Math.floor(h / 24)}d ${String(h % 24).padStart(2, '0')}h`;
-}
+import { formatDuration } from '@outpost/sdk/contracts';
+
+// The CLI prints durations the same way.
+export { formatDuration };
 
 /** Duration between two timestamps; an open end runs to `now`. */
 export function spanMs(start: string | null, end: string | null, now: number): number | null {
